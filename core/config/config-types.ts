@@ -1,0 +1,95 @@
+/**
+ * The shape of engine.config.ts. `defineConfig` only gives it types; `loadConfig` applies the
+ * environment overrides and validates (core/config/load-config.ts).
+ */
+import type { JsonValue } from '../plugin/plugin-api.ts'
+import type { Reply } from '../reply/reply-types.ts'
+
+/** How WeChat talks to this account (protocol.md §2). */
+export type SecurityMode = 'plaintext' | 'compatible' | 'safe'
+
+export interface AccountConfig {
+  /** Path segment: the account answers at /wechat/<id>. */
+  id: string
+  token: string
+  appId: string
+  appSecret?: string
+  /** 43 characters; required for compatible and safe mode. */
+  encodingAESKey?: string
+  mode: SecurityMode
+  /** The account's original id (gh_...), the ToUserName of its pushes. */
+  originalId?: string
+}
+
+export type SystemReplyConfig = { reply: Reply } | { plugin: string; args?: Record<string, JsonValue> }
+
+export interface PluginSettings {
+  /** Passed to the plugin as ctx.config after validation against its manifest schema. */
+  config?: Record<string, JsonValue>
+  /** Node built-ins the sandbox may require (e.g. ['fs']); nothing by default. */
+  allow?: string[]
+  /** Hard deadline for one call, after which the plugin's worker is stopped and restarted. */
+  timeoutMs?: number
+  enabled?: boolean
+}
+
+export interface StoreConfig {
+  kind: 'sqlite' | 'memory' | 'redis'
+  /** Redis URL when kind is 'redis'. */
+  url?: string
+}
+
+export interface EngineConfig {
+  port: number
+  host: string
+  dataDir: string
+  rulesDir: string
+  pluginsDir: string
+  /** The account served at /wechat. */
+  defaultAccount: string
+  accounts: AccountConfig[]
+  store: StoreConfig
+  limits: {
+    /** Bodies over this are refused with 413 without reading them all. */
+    maxBodyBytes: number
+    /** |now - timestamp| beyond this is refused as a replay. */
+    timestampWindowSeconds: number
+    /** Time a message may take before it is answered `success` and its reply goes out later. */
+    replyBudgetMs: number
+    /** How long a replayed answer is kept for WeChat's retries. */
+    replyCacheMs: number
+    /** Default hard deadline of one plugin call. */
+    pluginTimeoutMs: number
+    /** News articles per reply: the platform allows 8, and 1 when answering a user's message. */
+    newsMaxArticles: number
+    newsMaxArticlesForUserMessage: number
+  }
+  /** Welcome on subscribe and the reply when nothing matched, per account id ('*' for all). */
+  systemReplies: Record<string, { welcome?: SystemReplyConfig; default?: SystemReplyConfig }>
+  plugins: Record<string, PluginSettings>
+  log: {
+    level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
+    pretty: boolean
+    /** Message-log retention; 0 keeps the log off. */
+    retentionDays: number
+    /** Purge a user's sessions and plugin data when they unsubscribe. */
+    purgeOnUnsubscribe: boolean
+  }
+  platform: {
+    /** https://api.weixin.qq.com, or a local fake in tests. */
+    apiBase: string
+  }
+  /** /healthz and /metrics: off, on the public port, or on their own port. A token, if set, is required as Bearer. */
+  admin: { enabled: boolean; port?: number; token?: string }
+  /** Reload rules/ and plugins/ when their files change. */
+  watch: boolean
+}
+
+/** What a user writes: everything optional except what makes sense to require. */
+export type UserConfig = DeepPartial<Omit<EngineConfig, 'accounts'>> & { accounts?: Array<Partial<AccountConfig> & { id: string }> }
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends Array<unknown> ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] }
+
+export function defineConfig(config: UserConfig): UserConfig {
+  return config
+}

@@ -1,0 +1,72 @@
+/**
+ * Every way a request or a plugin call can fail, in one place.
+ * Codes are stable: logs, metrics and tests match on them.
+ *
+ *   BAD_QUERY          missing/invalid signature, timestamp or nonce in the query
+ *   BAD_SIGNATURE      signature or msg_signature does not match          -> 401
+ *   STALE_TIMESTAMP    timestamp outside the replay window                 -> 401
+ *   BODY_TOO_LARGE     body over the configured limit                      -> 413
+ *   BAD_XML            not well-formed XML, or not a <xml> document        -> 400
+ *   XML_DTD_FORBIDDEN  DOCTYPE / ENTITY declaration (XXE, billion laughs)  -> 400
+ *   MISSING_FIELD      ToUserName / FromUserName / MsgType absent          -> 400
+ *   BAD_ENCRYPT        Encrypt not base64, wrong block size, bad padding,
+ *                      length field past the end                           -> 400
+ *   WRONG_APPID        decrypted AppId differs from the account's          -> 401
+ *   UNKNOWN_ACCOUNT    no account with that id                             -> 404
+ *   BAD_CONFIG         configuration invalid (start-up only)
+ *   RULE_INVALID       a rules file failed validation (file:line)
+ *   PLUGIN_LOAD        a plugin failed to load
+ *   PLUGIN_ERROR       a plugin threw / rejected
+ *   PLUGIN_TIMEOUT     a plugin exceeded its deadline (worker restarted)
+ *   PLUGIN_BAD_REPLY   a plugin returned something that is not a Reply
+ *   STORE_UNAVAILABLE  the state store could not be reached
+ *   API_ERROR          the platform API answered an errcode
+ *   INTERNAL           a bug: logged with a stack, answered `success`
+ */
+export type ErrorCode =
+  | 'BAD_QUERY'
+  | 'BAD_SIGNATURE'
+  | 'STALE_TIMESTAMP'
+  | 'BODY_TOO_LARGE'
+  | 'BAD_XML'
+  | 'XML_DTD_FORBIDDEN'
+  | 'MISSING_FIELD'
+  | 'BAD_ENCRYPT'
+  | 'WRONG_APPID'
+  | 'UNKNOWN_ACCOUNT'
+  | 'BAD_CONFIG'
+  | 'RULE_INVALID'
+  | 'PLUGIN_LOAD'
+  | 'PLUGIN_ERROR'
+  | 'PLUGIN_TIMEOUT'
+  | 'PLUGIN_BAD_REPLY'
+  | 'STORE_UNAVAILABLE'
+  | 'API_ERROR'
+  | 'INTERNAL'
+
+export interface EngineError {
+  code: ErrorCode
+  reason: string
+}
+
+export type Result<T, E = EngineError> = { ok: true; value: T } | { ok: false; error: E }
+
+export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value })
+export const fail = (code: ErrorCode, reason: string): Result<never, EngineError> => ({
+  ok: false,
+  error: { code, reason },
+})
+
+/** HTTP status for errors a client can cause; anything else is ours and is answered 500-free. */
+export const httpStatusOf: Partial<Record<ErrorCode, number>> = {
+  BAD_QUERY: 400,
+  BAD_SIGNATURE: 401,
+  STALE_TIMESTAMP: 401,
+  BODY_TOO_LARGE: 413,
+  BAD_XML: 400,
+  XML_DTD_FORBIDDEN: 400,
+  MISSING_FIELD: 400,
+  BAD_ENCRYPT: 400,
+  WRONG_APPID: 401,
+  UNKNOWN_ACCOUNT: 404,
+}

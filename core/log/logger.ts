@@ -1,0 +1,37 @@
+/**
+ * Structured logging (pino). Every dropped or failed message leaves a line with `code` and `reason`.
+ * Tests pass `createLogger({ level: 'silent' })` or capture lines with `createMemoryLogger()`.
+ */
+import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino'
+
+export type Logger = PinoLogger
+
+export interface LoggerOptions {
+  level?: string
+  pretty?: boolean
+  destination?: DestinationStream
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const level = opts.level ?? 'info'
+  if (opts.destination) return pino({ level, base: undefined }, opts.destination)
+  if (opts.pretty) {
+    return pino({
+      level,
+      base: undefined,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
+    })
+  }
+  return pino({ level, base: undefined })
+}
+
+/** A logger whose lines are kept in memory as parsed objects, for tests to assert on. */
+export function createMemoryLogger(level = 'debug'): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = []
+  const destination: DestinationStream = {
+    write(chunk: string) {
+      lines.push(JSON.parse(chunk) as Record<string, unknown>)
+    },
+  }
+  return { logger: pino({ level, base: undefined }, destination), lines }
+}

@@ -1,0 +1,142 @@
+/**
+ * The whole surface a plugin sees. Plugins import it as `wxengine/plugin`:
+ *
+ *   import { definePlugin } from 'wxengine/plugin'
+ *   export default definePlugin({ name: 'echo', handle: (ctx) => ctx.reply.text(ctx.message.content) })
+ *
+ * Nothing else from the engine is reachable from a plugin: it runs in its own worker thread inside a
+ * vm2 sandbox, and everything below crosses that boundary as plain data or an async call.
+ * This file must stay free of runtime imports (types only) so it can be loaded in the sandbox as is.
+ */
+import type { InboundMessage, MessageKind } from '../normalize/message-types.ts'
+import type { Article, Reply } from '../reply/reply-types.ts'
+
+export type { InboundMessage, MessageKind, Reply, Article }
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+
+/** What the rule that selected this plugin found. Null when the plugin was reached another way. */
+export interface RuleMatch {
+  /** The rule's name (unique within its account). */
+  rule: string
+  /** How it matched. `session`: the user's conversation is locked to this plugin. */
+  via: 'exact' | 'contains' | 'prefix' | 'regex' | 'type' | 'scene' | 'welcome' | 'default' | 'session'
+  /** The keyword (or regex source) that matched, as written in the rule. */
+  keyword?: string
+  /** Regex captures: [full match, group 1, ...]; named groups in `groups`. */
+  captures: string[]
+  groups: Record<string, string>
+  /** True when a menu CLICK's EventKey matched a text rule (WeEngine routes those like text). */
+  fromClick: boolean
+  /** The rule's `args`: extra data for the plugin. */
+  args: Record<string, JsonValue>
+}
+
+/**
+ * The user's conversation lock (WeEngine "context"). Calls are recorded and applied when `handle`
+ * returns, together with the reply, so a reply and its session change land as one.
+ */
+export interface SessionHandle<S extends JsonValue = JsonValue> {
+  /** True when this user's conversation is locked to this plugin. */
+  readonly active: boolean
+  /** The state stored with the lock (after any update made in this call). */
+  readonly state: S | undefined
+  /** Lock this user's next messages to this plugin for `ttlSeconds`. */
+  begin(ttlSeconds: number, state?: S): void
+  /** Replace the state; keeps the current expiry. */
+  update(state: S): void
+  /** Extend the lock by `ttlSeconds` from now. */
+  refresh(ttlSeconds: number): void
+  /** Release the lock. */
+  end(): void
+}
+
+/** Persistent key-value storage, private to the plugin. `user` is scoped to the current user. */
+export interface KeyValue {
+  get<T extends JsonValue = JsonValue>(key: string): Promise<T | undefined>
+  set(key: string, value: JsonValue, ttlSeconds?: number): Promise<void>
+  delete(key: string): Promise<void>
+}
+export interface PluginStorage extends KeyValue {
+  readonly user: KeyValue
+}
+
+export interface ReplyHelpers {
+  text(content: string): Reply
+  image(mediaId: string): Reply
+  voice(mediaId: string): Reply
+  video(mediaId: string, opts?: { title?: string; description?: string; thumbMediaId?: string }): Reply
+  music(opts: { title?: string; description?: string; musicUrl?: string; hqMusicUrl?: string; thumbMediaId: string }): Reply
+  news(articles: Article[]): Reply
+  transfer(kfAccount?: string): Reply
+  /** Answer `success`: the message is handled, the user sees nothing. Routing stops. */
+  none(): Reply
+}
+
+export interface PluginLogger {
+  debug(msg: string, data?: Record<string, unknown>): void
+  info(msg: string, data?: Record<string, unknown>): void
+  warn(msg: string, data?: Record<string, unknown>): void
+  error(msg: string, data?: Record<string, unknown>): void
+}
+
+/** The platform API, authenticated with the account's access_token (refreshed for you). */
+export interface PlatformApi {
+  /** POST JSON to an API path such as `/cgi-bin/message/custom/send`; resolves the JSON answer. */
+  post(path: string, body: JsonValue): Promise<JsonValue>
+  get(path: string, query?: Record<string, string>): Promise<JsonValue>
+  /** Send a reply to a user through the customer-service message API (within 48 h of their last message). */
+  sendToUser(openId: string, reply: Reply): Promise<void>
+}
+
+export interface AccountInfo {
+  id: string
+  appId: string
+  originalId?: string
+}
+
+
+export type Pass = { readonly pass: true }
+
+export interface PluginContext<C = Record<string, JsonValue>, S extends JsonValue = JsonValue> {
+  message: InboundMessage
+  account: AccountInfo
+  match: RuleMatch | null
+  config: C
+  session: SessionHandle<S>
+  storage: PluginStorage
+  reply: ReplyHelpers
+  /** Not mine: let the next candidate (and then the rest of the routing order) take the message. */
+  pass(): Pass
+  log: PluginLogger
+  api: PlatformApi
+}
+
+/** What `setup` can register; everything registered is undone on unload, even if `dispose` forgets. */
+export interface SetupApi<C = Record<string, JsonValue>> {
+  config: C
+  log: PluginLogger
+  storage: KeyValue
+  /** setInterval that is cleared on unload. */
+  every(ms: number, fn: () => void | Promise<void>): void
+  /** setTimeout that is cleared on unload. */
+  after(ms: number, fn: () => void | Promise<void>): void
+  /** Register any cleanup to run on unload. */
+  onDispose(fn: () => void | Promise<void>): void
+}
+
+export type HandleResult = Reply | Pass | undefined | void
+
+export interface PluginDefinition<C = Record<string, JsonValue>, S extends JsonValue = JsonValue> {
+  name: string
+  setup?(api: SetupApi<C>): void | Promise<void>
+  handle(ctx: PluginContext<C, S>): HandleResult | Promise<HandleResult>
+  dispose?(): void | Promise<void>
+}
+
+/** Identity at run time; gives `handle` its types. */
+export function definePlugin<C = Record<string, JsonValue>, S extends JsonValue = JsonValue>(
+  def: PluginDefinition<C, S>,
+): PluginDefinition<C, S> {
+  return def
+}

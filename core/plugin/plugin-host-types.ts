@@ -1,0 +1,60 @@
+/**
+ * The boundary between the engine and plugin code. The engine only ever calls a PluginSet; how the
+ * set runs its plugins (worker threads, vm2) is hidden behind it so the sandbox can be replaced.
+ */
+import type { EngineError } from '../errors.ts'
+import type { InboundMessage } from '../normalize/message-types.ts'
+import type { Reply } from '../reply/reply-types.ts'
+import type { AccountInfo, JsonValue, PlatformApi, RuleMatch } from './plugin-api.ts'
+import type { KvStore } from '../store/store.ts'
+import type { Logger } from '../log/logger.ts'
+
+export interface PluginManifest {
+  name: string
+  version?: string
+  description?: string
+  /** Message kinds it expects (informational; used by `rules check` warnings). */
+  accepts?: string[]
+  /** JSON Schema of its config. */
+  configSchema?: Record<string, unknown>
+}
+
+/** A recorded ctx.session call, applied by the engine after the call returns. */
+export type SessionOp =
+  | { op: 'begin'; ttlMs: number; state?: JsonValue }
+  | { op: 'update'; state: JsonValue }
+  | { op: 'refresh'; ttlMs: number }
+  | { op: 'end' }
+
+export interface PluginCall {
+  plugin: string
+  message: InboundMessage
+  account: AccountInfo
+  match: RuleMatch | null
+  /** This user's session as seen by this plugin. */
+  session: { active: boolean; state: JsonValue | undefined }
+}
+
+export type PluginOutcome =
+  | { status: 'reply'; reply: Reply; sessionOps: SessionOp[] }
+  | { status: 'pass'; sessionOps: SessionOp[] }
+  /** PLUGIN_ERROR, PLUGIN_TIMEOUT, PLUGIN_BAD_REPLY or PLUGIN_LOAD */
+  | { status: 'error'; error: EngineError; sessionOps: SessionOp[] }
+
+/** What the engine lends plugins; calls from the sandbox are served by these on the main thread. */
+export interface PluginServices {
+  kv: KvStore
+  api(accountId: string): PlatformApi
+  log: Logger
+}
+
+/** One loaded generation of plugins. Hot reload loads a new set, swaps, then disposes the old one. */
+export interface PluginSet {
+  has(name: string): boolean
+  names(): string[]
+  manifest(name: string): PluginManifest | undefined
+  /** Never rejects: every failure is an outcome. Enforces the plugin's hard deadline. */
+  invoke(call: PluginCall): Promise<PluginOutcome>
+  /** Run dispose hooks, clear what setup registered, stop workers. */
+  dispose(): Promise<void>
+}

@@ -1,0 +1,86 @@
+/**
+ * The rule set as the router sees it, compiled from rules/*.yaml (see docs/rules.md).
+ * Priority: HIGHER numbers run FIRST. Ties break by file name, then position in the file.
+ */
+import type { JsonValue, RuleMatch } from '../plugin/plugin-api.ts'
+import type { Reply } from '../reply/reply-types.ts'
+import type { MessageKind } from '../normalize/message-types.ts'
+
+export type KeywordKind = 'exact' | 'contains' | 'prefix' | 'regex'
+
+export interface Keyword {
+  kind: KeywordKind
+  /** As written in the YAML. */
+  value: string
+  /** Fold case / full-width to half-width before comparing (both on by default). */
+  foldCase: boolean
+  foldWidth: boolean
+}
+
+/** Where a matched rule sends the message. */
+export type RuleTarget =
+  | { plugin: string; args: Record<string, JsonValue> }
+  | { reply: Reply }
+
+/** Source position, for error messages and stable tie-breaks. */
+export interface SourceRef {
+  file: string
+  line: number
+}
+
+export interface TextRule {
+  name: string
+  /** Account id, or '*' for every account. */
+  account: string
+  keywords: Keyword[]
+  target: RuleTarget
+  priority: number
+  enabled: boolean
+  source: SourceRef
+}
+
+/** Special-type handler: a message kind (optionally a QR scene for subscribe/scan) taken over by a target. */
+export interface TypeHandler {
+  name: string
+  account: string
+  kind: MessageKind
+  /** For subscribe (via parameter QR code) and scan: only this scene. */
+  scene?: string
+  target: RuleTarget
+  priority: number
+  enabled: boolean
+  source: SourceRef
+}
+
+export interface SystemReplies {
+  welcome?: RuleTarget
+  default?: RuleTarget
+}
+
+/** A candidate found for a message, in the order it must be tried. */
+export interface Candidate {
+  rule: string
+  target: RuleTarget
+  match: RuleMatch
+}
+
+/** An immutable, compiled rule set: one generation; hot reload swaps the whole object. */
+export interface RuleSet {
+  /** Text rules matching `text` for `account`, best first (priority desc, then file, then position). */
+  matchText(account: string, text: string, fromClick: boolean): Candidate[]
+  /** Type handlers for a message kind (and scene), best first. */
+  matchType(account: string, kind: MessageKind, scene?: string): Candidate[]
+  /** Welcome / default for an account (account-specific beats '*'). */
+  system(account: string): SystemReplies
+  /** How many rules, for /healthz and logs. */
+  readonly size: { textRules: number; keywords: number; typeHandlers: number }
+  /** Every plugin name the set refers to (checked against the loaded plugins). */
+  pluginNames(): string[]
+}
+
+export interface RuleLoadError {
+  file: string
+  line: number
+  column?: number
+  message: string
+}

@@ -1,0 +1,148 @@
+/**
+ * The state port. Everything the engine keeps between messages goes through this interface, so the
+ * embedded SQLite store, the in-memory store (tests) and the Redis store (fleets) are interchangeable.
+ * Every backend passes the one contract suite in test/store/store-contract.ts.
+ *
+ * All times are epoch milliseconds; all TTLs are milliseconds.
+ */
+import type { JsonValue } from '../plugin/plugin-api.ts'
+
+/** A user's conversation locked to a plugin (WeEngine "context"). Key: account + openId. */
+export interface SessionRecord {
+  account: string
+  openId: string
+  plugin: string
+  state: JsonValue | null
+  expiresAt: number
+}
+
+export interface SessionStore {
+  /** The live session, or null if none or expired. */
+  get(account: string, openId: string): Promise<SessionRecord | null>
+  put(session: SessionRecord): Promise<void>
+  delete(account: string, openId: string): Promise<void>
+}
+
+/**
+ * Exactly-once bookkeeping. WeChat retries a slow message up to 3 times, 5 s apart (protocol.md §5):
+ * the first delivery claims the key, later ones see `pending` (wait) or `done` (replay the same bytes).
+ */
+export type ClaimResult =
+  | { state: 'claimed' }
+  | { state: 'pending' }
+  | { state: 'done'; reply: StoredReply }
+
+/** The exact HTTP answer given to the first delivery. */
+export interface StoredReply {
+  status: number
+  contentType: string
+  body: string
+}
+
+export interface DedupStore {
+  /** Atomically claim `key` for `pendingTtlMs` (a crashed claimer's claim lapses). */
+  claim(key: string, pendingTtlMs: number): Promise<ClaimResult>
+  /** Record the answer for replay, kept for `ttlMs` (the reply cache window). */
+  complete(key: string, reply: StoredReply, ttlMs: number): Promise<void>
+  /** Give up a claim without an answer, so a retry runs again. */
+  release(key: string): Promise<void>
+  /** Current state without claiming (used by a waiting retry). */
+  peek(key: string): Promise<ClaimResult | { state: 'absent' }>
+}
+
+/** Namespaced key-value store: plugin storage, tokens, anything small. */
+export interface KvStore {
+  get(namespace: string, key: string): Promise<JsonValue | undefined>
+  set(namespace: string, key: string, value: JsonValue, ttlMs?: number): Promise<void>
+  delete(namespace: string, key: string): Promise<void>
+  /** Delete every key in `namespace` starting with `prefix` (used to purge a user's data). */
+  deletePrefix(namespace: string, prefix: string): Promise<number>
+}
+
+/** access_token cache, shared by every instance using the store. */
+export interface TokenRecord {
+  token: string
+  expiresAt: number
+}
+export interface TokenStore {
+  get(appId: string): Promise<TokenRecord | null>
+  set(appId: string, record: TokenRecord): Promise<void>
+  /** Remove a token the platform rejected (40001/40014/42001), unless it was already replaced. */
+  invalidate(appId: string, token: string): Promise<void>
+  /** One refresher at a time across instances. Returns a release function, or null when held elsewhere. */
+  lock(appId: string, ttlMs: number): Promise<(() => Promise<void>) | null>
+}
+
+/** One line of the message log. */
+export interface MessageLogEntry {
+  at: number
+  account: string
+  openId: string
+  kind: string
+  msgKey: string
+  /** e.g. `rule`, `session`, `type`, `welcome`, `default`, `none`, `duplicate` */
+  handledBy: string
+  rule?: string
+  keyword?: string
+  plugin?: string
+  replyType?: string
+  /** Short text of the inbound message (text content, event key) for reading the log. */
+  summary?: string
+  latencyMs: number
+  outcome: 'replied' | 'no_reply' | 'late' | 'failed' | 'dropped'
+  error?: string
+}
+
+export interface MessageLogQuery {
+  account?: string
+  openId?: string
+  since?: number
+  limit?: number
+}
+
+export interface HitCount {
+  account: string
+  rule: string
+  keyword: string | null
+  hits: number
+}
+
+export interface MessageLog {
+  append(entry: MessageLogEntry): void
+  query(q: MessageLogQuery): Promise<MessageLogEntry[]>
+  hits(account?: string): Promise<HitCount[]>
+  /** Delete entries older than `before`; returns how many. */
+  prune(before: number): Promise<number>
+  /** Write out anything buffered. */
+  flush(): Promise<void>
+}
+
+/** Late replies that failed or could not be sent are recorded, never lost silently. */
+export interface OutboxEntry {
+  id?: number
+  account: string
+  openId: string
+  reply: JsonValue
+  attempts: number
+  status: 'pending' | 'sent' | 'failed'
+  lastError?: string
+  at: number
+}
+export interface Outbox {
+  record(entry: OutboxEntry): Promise<number>
+  update(id: number, patch: Partial<OutboxEntry>): Promise<void>
+  list(status?: OutboxEntry['status']): Promise<OutboxEntry[]>
+}
+
+export interface Store {
+  readonly kind: 'memory' | 'sqlite' | 'redis'
+  sessions: SessionStore
+  dedup: DedupStore
+  kv: KvStore
+  tokens: TokenStore
+  log: MessageLog
+  outbox: Outbox
+  /** Reachable and writable right now. */
+  healthy(): Promise<boolean>
+  close(): Promise<void>
+}
