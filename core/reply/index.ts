@@ -1,0 +1,5 @@
+export type { Article, Reply, ReplyType } from './reply-types.ts'
+export { serializeReply, buildEncryptedReply } from './reply-xml.ts'
+export type { ReplyEnvelope, NewsLimits, SerializedReply } from './reply-xml.ts'
+export { replyHelpers, parseReply, replySchema } from './reply-builders.ts'
+export { toCustomMessage } from './custom-message.ts'

@@ -1,0 +1,121 @@
+/**
+ * Making and checking Reply values. Replies cross the plugin sandbox and come from YAML, so they are
+ * plain data: the helpers build objects without `undefined` keys, and `parseReply` checks anything
+ * that arrives from outside before it reaches the serializer.
+ */
+import { z } from 'zod'
+import { fail, ok, type Result } from '../errors.ts'
+import type { ReplyHelpers } from '../plugin/plugin-api.ts'
+import type { Article, Reply } from './reply-types.ts'
+
+const nonEmpty = (what: string) => z.string({ error: `${what} must be a string` }).min(1, `${what} is empty`)
+const optionalText = (what: string) => z.string({ error: `${what} must be a string` }).optional()
+
+const articleSchema = z.strictObject({
+  title: z.string({ error: 'title must be a string' }),
+  description: optionalText('description'),
+  picUrl: optionalText('picUrl'),
+  url: optionalText('url'),
+})
+
+/** The Reply union as a schema; the rules loader reuses it for inline replies in YAML. */
+export const replySchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('text'), content: nonEmpty('content') }),
+    z.strictObject({ type: z.literal('image'), mediaId: nonEmpty('mediaId') }),
+    z.strictObject({ type: z.literal('voice'), mediaId: nonEmpty('mediaId') }),
+    z.strictObject({
+      type: z.literal('video'),
+      mediaId: nonEmpty('mediaId'),
+      title: optionalText('title'),
+      description: optionalText('description'),
+      thumbMediaId: optionalText('thumbMediaId'),
+    }),
+    z.strictObject({
+      type: z.literal('music'),
+      title: optionalText('title'),
+      description: optionalText('description'),
+      musicUrl: optionalText('musicUrl'),
+      hqMusicUrl: optionalText('hqMusicUrl'),
+      thumbMediaId: nonEmpty('thumbMediaId'),
+    }),
+    z.strictObject({
+      type: z.literal('news'),
+      // The article limit is applied (with a warning) when serializing: it depends on what is answered.
+      articles: z.array(articleSchema, { error: 'articles must be an array' }).min(1, 'articles is empty'),
+    }),
+    z.strictObject({ type: z.literal('transfer_customer_service'), kfAccount: nonEmpty('kfAccount').optional() }),
+    z.strictObject({ type: z.literal('none') }),
+  ],
+  { error: replyTypeError },
+)
+
+function replyTypeError(issue: { code: string; input?: unknown }): string | undefined {
+  if (issue.code === 'invalid_type') return `a reply must be an object, got ${describe(issue.input)}`
+  if (issue.code === 'invalid_union') {
+    return `reply type must be one of text, image, voice, video, music, news, transfer_customer_service, none`
+  }
+  return undefined
+}
+
+// Compile-time proof that the schema and the Reply contract describe the same values.
+type Parsed = z.infer<typeof replySchema>
+const parsedIsReply = (value: Parsed): Reply => value
+const replyIsParsed = (value: Reply): Parsed => value
+void parsedIsReply
+void replyIsParsed
+
+/** Checks a value from a plugin or a rules file; the reason names every problem with its path. */
+export function parseReply(value: unknown): Result<Reply> {
+  const parsed = replySchema.safeParse(value)
+  if (parsed.success) return ok(parsed.data)
+  const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined
+  const subject = typeof type === 'string' && type.length <= 40 ? `${type} reply` : 'reply'
+  const problems = parsed.error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.')
+    return path ? `${path}: ${issue.message}` : issue.message
+  })
+  return fail('PLUGIN_BAD_REPLY', `invalid ${subject}: ${problems.join('; ')}`)
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value
+}
+
+/** Sets only the keys that have a value, so replies stay clean plain data. */
+function withOptional<T extends object>(base: T, extra: Record<string, string | undefined> | undefined): T {
+  if (!extra) return base
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) }
+  for (const [key, value] of Object.entries(extra)) if (value !== undefined) out[key] = value
+  return out as T
+}
+
+function copyArticle(article: Article): Article {
+  return withOptional(
+    { title: article.title },
+    { description: article.description, picUrl: article.picUrl, url: article.url },
+  )
+}
+
+export const replyHelpers: ReplyHelpers = {
+  text: (content) => ({ type: 'text', content }),
+  image: (mediaId) => ({ type: 'image', mediaId }),
+  voice: (mediaId) => ({ type: 'voice', mediaId }),
+  video: (mediaId, opts) =>
+    withOptional<Reply>(
+      { type: 'video', mediaId },
+      opts && { title: opts.title, description: opts.description, thumbMediaId: opts.thumbMediaId },
+    ),
+  music: (opts) =>
+    withOptional<Reply>(
+      { type: 'music', thumbMediaId: opts.thumbMediaId },
+      { title: opts.title, description: opts.description, musicUrl: opts.musicUrl, hqMusicUrl: opts.hqMusicUrl },
+    ),
+  news: (articles) => ({ type: 'news', articles: articles.map(copyArticle) }),
+  transfer: (kfAccount) =>
+    kfAccount === undefined ? { type: 'transfer_customer_service' } : { type: 'transfer_customer_service', kfAccount },
+  none: () => ({ type: 'none' }),
+}

@@ -1,0 +1,81 @@
+/**
+ * From a request as received to the message XML we can trust (protocol.md §1–2):
+ * the timestamp is inside the replay window, the signature matches the account's token, and in encrypted
+ * modes the body decrypts with the account's key and carries the account's AppId.
+ */
+import { randomBytes } from 'node:crypto'
+import type { AccountConfig } from '../config/config-types.ts'
+import { fail, ok, type Result } from '../errors.ts'
+import type { RawFields } from '../normalize/message-types.ts'
+import { parseXml } from '../normalize/safe-xml.ts'
+import { buildEncryptedReply } from '../reply/reply-xml.ts'
+import { verifyMsgSignature, verifySignature } from './signature.ts'
+import { checkTimestamp } from './timestamp-window.ts'
+import type { WeChatCipher } from './wechat-cipher.ts'
+
+export interface VerifiedAccount {
+  config: AccountConfig
+  /** Present in compatible and safe mode. */
+  cipher?: WeChatCipher
+}
+
+/** GET: WeChat checks the endpoint; answer echostr only when the signature is right. */
+export function verifyEndpoint(account: VerifiedAccount, query: Record<string, string | undefined>): Result<string> {
+  const { signature, timestamp, nonce, echostr } = query
+  if (!signature || !timestamp || !nonce || echostr === undefined) {
+    return fail('BAD_QUERY', 'signature, timestamp, nonce and echostr are required')
+  }
+  if (!verifySignature(account.config.token, timestamp, nonce, signature)) {
+    return fail('BAD_SIGNATURE', 'signature does not match the account token')
+  }
+  return ok(echostr)
+}
+
+export interface TrustedBody {
+  /** The message fields (decrypted when the request was encrypted). */
+  fields: RawFields
+  /** The reply must be encrypted the same way. */
+  encrypted: boolean
+}
+
+export function verifyPost(
+  account: VerifiedAccount,
+  query: Record<string, string | undefined>,
+  body: string,
+  nowSeconds: number,
+  windowSeconds: number,
+): Result<TrustedBody> {
+  const { timestamp, nonce } = query
+  if (!timestamp || !nonce) return fail('BAD_QUERY', 'timestamp and nonce are required')
+  const fresh = checkTimestamp(timestamp, nowSeconds, windowSeconds)
+  if (!fresh.ok) return fresh
+  const outer = parseXml(body)
+  if (!outer.ok) return outer
+  const encrypt = outer.value.Encrypt
+  const encrypted = query.encrypt_type === 'aes' && typeof encrypt === 'string'
+  const { mode, token } = account.config
+  if (encrypted) {
+    if (!account.cipher) return fail('BAD_QUERY', `account "${account.config.id}" is in plaintext mode but the request is encrypted`)
+    const msgSignature = query.msg_signature
+    if (!msgSignature) return fail('BAD_QUERY', 'msg_signature is required for an encrypted request')
+    if (!verifyMsgSignature(token, timestamp, nonce, encrypt, msgSignature)) {
+      return fail('BAD_SIGNATURE', 'msg_signature does not match the account token and Encrypt')
+    }
+    const inner = account.cipher.decrypt(encrypt)
+    if (!inner.ok) return inner
+    const fields = parseXml(inner.value)
+    if (!fields.ok) return fail(fields.error.code, `decrypted message: ${fields.error.reason}`)
+    return ok({ fields: fields.value, encrypted: true })
+  }
+  if (mode === 'safe') return fail('BAD_QUERY', `account "${account.config.id}" is in safe mode: the request must be encrypted (encrypt_type=aes)`)
+  const signature = query.signature
+  if (!signature) return fail('BAD_QUERY', 'signature is required')
+  if (!verifySignature(token, timestamp, nonce, signature)) return fail('BAD_SIGNATURE', 'signature does not match the account token')
+  return ok({ fields: outer.value, encrypted: false })
+}
+
+/** Wraps a reply for an encrypted request: its own timestamp and nonce, signed (protocol.md §2). */
+export function sealReply(account: VerifiedAccount, xml: string, nowSeconds: number): string {
+  if (!account.cipher) throw new Error('sealReply called for a plaintext account')
+  return buildEncryptedReply(account.cipher, account.config.token, xml, String(nowSeconds), randomBytes(8).toString('hex'))
+}

@@ -1,0 +1,115 @@
+/**
+ * The message encryption scheme of protocol.md §2:
+ *   key = base64(EncodingAESKey + "="), 32 bytes; IV = key[0..16]; AES-256-CBC;
+ *   plaintext = random(16) ‖ uint32be(len(msg)) ‖ msg ‖ appId, PKCS#7-padded to a 32-byte block.
+ * Padding is done by hand (setAutoPadding(false)) because Node's PKCS#7 uses the AES block size, 16.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { fail, ok, type Result } from '../errors.ts'
+
+export interface WeChatCipher {
+  readonly appId: string
+  /** Decrypts the Encrypt element of a push into its inner XML and checks the trailing appId. */
+  decrypt(encryptBase64: string): Result<string>
+  /** Encrypts a reply XML; `random16` only for reproducible vectors in tests. */
+  encrypt(xml: string, random16?: Buffer): string
+}
+
+const ENCODING_AES_KEY = /^[A-Za-z0-9+/]{43}$/
+const STRICT_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+/** PKCS#7 block size the platform pads to (protocol.md §2), twice the AES block. */
+const PAD_BLOCK = 32
+const AES_BLOCK = 16
+const RANDOM_LENGTH = 16
+const HEADER_LENGTH = RANDOM_LENGTH + 4
+
+export function createWeChatCipher(encodingAESKey: string, appId: string): Result<WeChatCipher> {
+  if (typeof encodingAESKey !== 'string' || !ENCODING_AES_KEY.test(encodingAESKey)) {
+    return fail('BAD_CONFIG', 'encodingAESKey must be 43 characters of base64 (A-Z a-z 0-9 + /)')
+  }
+  const key = Buffer.from(`${encodingAESKey}=`, 'base64')
+  if (key.length !== 32) {
+    return fail('BAD_CONFIG', `encodingAESKey decodes to ${key.length} bytes, expected 32`)
+  }
+  if (typeof appId !== 'string' || appId.length === 0) {
+    return fail('BAD_CONFIG', 'appId is required to check decrypted messages')
+  }
+  const iv = key.subarray(0, 16)
+  const appIdBytes = Buffer.from(appId, 'utf8')
+
+  function decrypt(encryptBase64: string): Result<string> {
+    if (typeof encryptBase64 !== 'string' || encryptBase64.length === 0) {
+      return fail('BAD_ENCRYPT', 'Encrypt is empty')
+    }
+    if (encryptBase64.length % 4 !== 0 || !STRICT_BASE64.test(encryptBase64)) {
+      return fail('BAD_ENCRYPT', 'Encrypt is not base64 (bad character or length not a multiple of 4)')
+    }
+    const ciphertext = Buffer.from(encryptBase64, 'base64')
+    if (ciphertext.length === 0 || ciphertext.length % AES_BLOCK !== 0) {
+      return fail('BAD_ENCRYPT', `ciphertext is ${ciphertext.length} bytes, not a multiple of ${AES_BLOCK}`)
+    }
+    let plain: Buffer
+    try {
+      const decipher = createDecipheriv('aes-256-cbc', key, iv)
+      decipher.setAutoPadding(false)
+      plain = Buffer.concat([decipher.update(ciphertext), decipher.final()])
+    } catch (error) {
+      // Unreachable with whole blocks and padding off; kept so decrypt never throws on input.
+      return fail('BAD_ENCRYPT', `AES decryption failed: ${(error as Error).message}`)
+    }
+    const pad = plain[plain.length - 1]
+    if (pad < 1 || pad > PAD_BLOCK || pad > plain.length) {
+      return fail('BAD_ENCRYPT', `bad PKCS#7 padding: pad byte ${pad} is outside 1..${PAD_BLOCK}`)
+    }
+    for (let i = plain.length - pad; i < plain.length - 1; i++) {
+      if (plain[i] !== pad) {
+        return fail('BAD_ENCRYPT', `bad PKCS#7 padding: the last ${pad} bytes are not all ${pad}`)
+      }
+    }
+    const contentEnd = plain.length - pad
+    if (contentEnd < HEADER_LENGTH) {
+      return fail('BAD_ENCRYPT', `decrypted content is ${contentEnd} bytes, too short for the ${HEADER_LENGTH}-byte header`)
+    }
+    const msgLength = plain.readUInt32BE(RANDOM_LENGTH)
+    const msgEnd = HEADER_LENGTH + msgLength
+    if (msgEnd > contentEnd) {
+      return fail(
+        'BAD_ENCRYPT',
+        `length field ${msgLength} runs past the end of the ${contentEnd - HEADER_LENGTH} bytes after the header`,
+      )
+    }
+    const foundAppId = plain.subarray(msgEnd, contentEnd)
+    if (!foundAppId.equals(appIdBytes)) {
+      return fail('WRONG_APPID', `decrypted appId ${describeAppId(foundAppId)} is not this account's (${appId})`)
+    }
+    return ok(plain.toString('utf8', HEADER_LENGTH, msgEnd))
+  }
+
+  function encrypt(xml: string, random16: Buffer = randomBytes(RANDOM_LENGTH)): string {
+    if (random16.length !== RANDOM_LENGTH) {
+      throw new RangeError(`random prefix must be ${RANDOM_LENGTH} bytes, got ${random16.length}`)
+    }
+    const msgLength = Buffer.byteLength(xml, 'utf8')
+    const contentLength = HEADER_LENGTH + msgLength + appIdBytes.length
+    const pad = PAD_BLOCK - (contentLength % PAD_BLOCK)
+    // One allocation for the whole plaintext: this runs for every reply in safe mode.
+    const plain = Buffer.allocUnsafe(contentLength + pad)
+    random16.copy(plain, 0)
+    plain.writeUInt32BE(msgLength, RANDOM_LENGTH)
+    plain.write(xml, HEADER_LENGTH, 'utf8')
+    appIdBytes.copy(plain, HEADER_LENGTH + msgLength)
+    plain.fill(pad, contentLength)
+    const cipher = createCipheriv('aes-256-cbc', key, iv)
+    cipher.setAutoPadding(false)
+    return Buffer.concat([cipher.update(plain), cipher.final()]).toString('base64')
+  }
+
+  return ok({ appId, decrypt, encrypt })
+}
+
+/** The foreign appId goes into a log line: printable ASCII only, bounded. */
+function describeAppId(bytes: Buffer): string {
+  if (bytes.length === 0) return '(empty)'
+  const text = bytes.subarray(0, 64).toString('latin1').replace(/[^\x20-\x7e]/g, '?')
+  return JSON.stringify(bytes.length > 64 ? `${text}…` : text)
+}

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { parseReply, replyHelpers, replySchema } from '../../core/reply/reply-builders.ts'
+import type { Reply } from '../../core/reply/reply-types.ts'
+
+describe('replyHelpers', () => {
+  const cases: Array<[string, Reply, Reply]> = [
+    ['text', replyHelpers.text('hi'), { type: 'text', content: 'hi' }],
+    ['image', replyHelpers.image('M'), { type: 'image', mediaId: 'M' }],
+    ['voice', replyHelpers.voice('V'), { type: 'voice', mediaId: 'V' }],
+    ['video without options', replyHelpers.video('V'), { type: 'video', mediaId: 'V' }],
+    [
+      'video with options',
+      replyHelpers.video('V', { title: 'T', thumbMediaId: 'TH' }),
+      { type: 'video', mediaId: 'V', title: 'T', thumbMediaId: 'TH' },
+    ],
+    [
+      'music',
+      replyHelpers.music({ thumbMediaId: 'TH', musicUrl: 'https://m' }),
+      { type: 'music', thumbMediaId: 'TH', musicUrl: 'https://m' },
+    ],
+    [
+      'news',
+      replyHelpers.news([{ title: 'A', url: 'https://a' }, { title: 'B', description: undefined }]),
+      { type: 'news', articles: [{ title: 'A', url: 'https://a' }, { title: 'B' }] },
+    ],
+    ['transfer to anyone', replyHelpers.transfer(), { type: 'transfer_customer_service' }],
+    ['transfer to an agent', replyHelpers.transfer('kf1@acct'), { type: 'transfer_customer_service', kfAccount: 'kf1@acct' }],
+    ['none', replyHelpers.none(), { type: 'none' }],
+  ]
+  for (const [what, built, expected] of cases) {
+    it(`${what}: plain data without undefined keys, accepted by parseReply`, () => {
+      assert.deepEqual(built, expected)
+      assert.equal(JSON.stringify(built), JSON.stringify(expected))
+      assert.equal(Object.values(built).includes(undefined), false)
+      // structuredClone is how replies cross the worker boundary.
+      assert.deepEqual(structuredClone(built), expected)
+      assert.deepEqual(parseReply(built), { ok: true, value: expected })
+    })
+  }
+
+  it('news copies the articles instead of keeping the caller’s objects', () => {
+    const article = { title: 'A' }
+    const reply = replyHelpers.news([article])
+    article.title = 'changed'
+    assert.deepEqual(reply, { type: 'news', articles: [{ title: 'A' }] })
+  })
+})
+
+describe('parseReply', () => {
+  it('returns a copy, not the value it was given', () => {
+    const value = { type: 'news', articles: [{ title: 'A' }] }
+    const result = parseReply(value)
+    assert.ok(result.ok)
+    assert.notEqual(result.value, value)
+    assert.deepEqual(result.value, value)
+  })
+
+  it('accepts a reply with every optional field', () => {
+    const reply = {
+      type: 'music',
+      title: 'T',
+      description: 'D',
+      musicUrl: 'https://m/a',
+      hqMusicUrl: 'https://m/hq',
+      thumbMediaId: 'TH',
+    }
+    assert.deepEqual(parseReply(reply), { ok: true, value: reply })
+  })
+
+  const invalid: Array<[string, unknown, RegExp]> = [
+    ['null', null, /must be an object, got null/],
+    ['a string', 'hello', /must be an object, got string/],
+    ['an array', [{ type: 'text', content: 'x' }], /must be an object, got an array/],
+    ['no type', { content: 'x' }, /type: reply type must be one of text, image, .*none/],
+    ['an unknown type', { type: 'markdown', content: 'x' }, /^invalid markdown reply: type: reply type must be one of/],
+    ['a Pass object', { pass: true }, /type: reply type must be one of/],
+    ['text without content', { type: 'text' }, /^invalid text reply: content: content must be a string$/],
+    ['text with a number', { type: 'text', content: 42 }, /content: content must be a string/],
+    ['text with empty content', { type: 'text', content: '' }, /content: content is empty/],
+    ['a misspelt key', { type: 'image', media_id: 'M' }, /mediaId: mediaId must be a string; Unrecognized key: "media_id"/],
+    ['video with a null title', { type: 'video', mediaId: 'V', title: null }, /title: title must be a string/],
+    ['music without thumbMediaId', { type: 'music', title: 'T' }, /thumbMediaId: thumbMediaId must be a string/],
+    ['news without articles', { type: 'news' }, /articles: articles must be an array/],
+    ['news with no articles', { type: 'news', articles: [] }, /articles: articles is empty/],
+    ['an article without a title', { type: 'news', articles: [{ title: 'A' }, { url: 'u' }] }, /articles\.1\.title: title must be a string/],
+    ['an article with an extra key', { type: 'news', articles: [{ title: 'A', image: 'x' }] }, /articles\.0: Unrecognized key: "image"/],
+    ['transfer with an empty account', { type: 'transfer_customer_service', kfAccount: '' }, /kfAccount: kfAccount is empty/],
+    ['none with extra data', { type: 'none', content: 'x' }, /Unrecognized key: "content"/],
+  ]
+  for (const [what, value, reason] of invalid) {
+    it(`PLUGIN_BAD_REPLY for ${what}`, () => {
+      const result = parseReply(value)
+      assert.equal(result.ok, false)
+      if (result.ok) return
+      assert.equal(result.error.code, 'PLUGIN_BAD_REPLY')
+      assert.match(result.error.reason, reason)
+    })
+  }
+
+  it('exports the schema for the rules loader', () => {
+    assert.equal(replySchema.safeParse({ type: 'text', content: 'x' }).success, true)
+    assert.equal(replySchema.safeParse({ type: 'text' }).success, false)
+  })
+})
