@@ -47,6 +47,8 @@ export type ErrorCode =
 export interface EngineError {
   code: ErrorCode
   reason: string
+  /** API_ERROR only: the platform's errcode (protocol.md §6); absent for network failures and timeouts. */
+  errcode?: number
 }
 
 export type Result<T, E = EngineError> = { ok: true; value: T } | { ok: false; error: E }

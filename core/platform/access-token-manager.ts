@@ -1,0 +1,208 @@
+/**
+ * The account's access_token (protocol.md §6, seeds/002 "Access token"):
+ *   - valid about 2 h; every fetch from /cgi-bin/token makes the previous token stop working 5 min later,
+ *     so instances must not each fetch their own: one refresher at a time, result shared in the TokenStore;
+ *   - refreshed `refreshMarginMs` before expiry, while the old one still works;
+ *   - refreshed on demand when the platform rejects it (40001, 40014, 42001), then the call is retried once.
+ *
+ * One refresh at a time has two layers: in this process, concurrent callers share one in-flight refresh
+ * (single flight); across processes, `tokens.lock` picks the refresher and the others read its token from
+ * the store (polling, bounded), serving the old token meanwhile if it has not expired.
+ */
+import type { EngineError, Result } from '../errors.ts'
+import { fail, ok } from '../errors.ts'
+import type { Logger } from '../log/logger.ts'
+import type { TokenRecord, TokenStore } from '../store/store.ts'
+import { apiError, type ApiClient } from './api-client.ts'
+
+/** errcodes meaning "this access_token is not good (any more)": refresh and retry once. */
+export const TOKEN_REJECTED_ERRCODES: ReadonlySet<number> = new Set([40001, 40014, 42001])
+
+export interface AccessTokenManagerOptions {
+  appId: string
+  appSecret: string
+  client: ApiClient
+  tokens: TokenStore
+  log: Logger
+  now?: () => number
+  /** Refresh this long before expiry; default 5 minutes. */
+  refreshMarginMs?: number
+  /** Use POST /cgi-bin/stable_token instead of GET /cgi-bin/token. */
+  useStableToken?: boolean
+  /** Lifetime of the cross-instance refresh lock; must outlive one token fetch. Default 30 s. */
+  lockTtlMs?: number
+  /** How long a caller waits for another instance's refresh before giving up; default 10 s. */
+  lockWaitMs?: number
+  /** Store polling interval while another instance refreshes; default 50 ms. */
+  pollMs?: number
+  sleep?: (ms: number) => Promise<void>
+}
+
+export interface AccessTokenManager {
+  readonly appId: string
+  /** A token valid for at least the refresh margin (or the old one while another instance refreshes). */
+  getToken(): Promise<Result<string>>
+  /** Forget a token the platform rejected, so the next getToken fetches a new one. */
+  invalidate(token: string): Promise<void>
+  /** Run `call` with a token; on a rejected-token errcode, invalidate, refresh and retry exactly once. */
+  withToken<T>(call: (token: string) => Promise<Result<T>>): Promise<Result<T>>
+}
+
+export const TOKEN_PATH = '/cgi-bin/token'
+export const STABLE_TOKEN_PATH = '/cgi-bin/stable_token'
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+export function createAccessTokenManager(opts: AccessTokenManagerOptions): AccessTokenManager {
+  const { appId, appSecret, client, tokens, log } = opts
+  const now = opts.now ?? Date.now
+  const marginMs = opts.refreshMarginMs ?? 5 * 60_000
+  const lockTtlMs = opts.lockTtlMs ?? 30_000
+  const pollMs = opts.pollMs ?? 50
+  // Counted in polls, not clock time: an injected clock that stands still must not make the wait endless.
+  const maxPolls = Math.max(1, Math.ceil((opts.lockWaitMs ?? 10_000) / pollMs))
+  const sleep = opts.sleep ?? defaultSleep
+
+  /** Last token seen, to spare a store round trip per API call. */
+  let memo: TokenRecord | undefined
+  let inflight: Promise<Result<string>> | undefined
+  let warnedShortLifetime = false
+
+  const isFresh = (r: TokenRecord, t: number) => t < r.expiresAt - marginMs
+  const storeError = (e: unknown, op: string) => {
+    const reason = `token store ${op} failed: ${e instanceof Error ? e.message : String(e)}`
+    log.error({ code: 'STORE_UNAVAILABLE', reason, appId }, 'access_token store failed')
+    return fail('STORE_UNAVAILABLE', reason)
+  }
+
+  async function fetchToken(): Promise<Result<TokenRecord>> {
+    const sentAt = now()
+    const r = opts.useStableToken
+      ? await client.postJson(STABLE_TOKEN_PATH, undefined, {
+          grant_type: 'client_credential',
+          appid: appId,
+          secret: appSecret,
+          force_refresh: false,
+        })
+      : await client.getJson(TOKEN_PATH, { grant_type: 'client_credential', appid: appId, secret: appSecret })
+    if (!r.ok) {
+      log.error({ code: r.error.code, reason: r.error.reason, errcode: r.error.errcode, appId }, 'access_token fetch failed')
+      return r
+    }
+    const token = r.value.access_token
+    const expiresIn = r.value.expires_in
+    if (typeof token !== 'string' || token === '' || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
+      const bad = apiError('access_token answer without access_token/expires_in')
+      log.error({ code: bad.error.code, reason: bad.error.reason, appId }, 'access_token fetch failed')
+      return bad
+    }
+    // Counted from when the request left: the conservative end of the token's life.
+    const record = { token, expiresAt: sentAt + expiresIn * 1000 }
+    if (expiresIn * 1000 <= marginMs && !warnedShortLifetime) {
+      warnedShortLifetime = true
+      log.warn({ appId, expiresIn, refreshMarginMs: marginMs }, 'access_token lives shorter than the refresh margin; every call will refresh')
+    }
+    log.info({ appId, expiresIn }, 'access_token refreshed')
+    return ok(record)
+  }
+
+  async function refresh(): Promise<Result<string>> {
+    for (let poll = 0; ; poll++) {
+      let release: (() => Promise<void>) | null
+      try {
+        release = await tokens.lock(appId, lockTtlMs)
+      } catch (e) {
+        return storeError(e, 'lock')
+      }
+      if (release) return refreshHoldingLock(release)
+
+      // Another instance is refreshing: take its token once stored, or the old one while it still works.
+      let current: TokenRecord | null
+      try {
+        current = await tokens.get(appId)
+      } catch (e) {
+        return storeError(e, 'get')
+      }
+      const t = now()
+      if (current && isFresh(current, t)) {
+        memo = current
+        return ok(current.token)
+      }
+      if (current && t < current.expiresAt) return ok(current.token)
+      if (poll >= maxPolls) {
+        const bad = apiError(`access_token refresh by another instance did not finish after ${maxPolls} polls of ${pollMs} ms`)
+        log.error({ code: bad.error.code, reason: bad.error.reason, appId }, 'access_token unavailable')
+        return bad
+      }
+      await sleep(pollMs)
+    }
+  }
+
+  async function refreshHoldingLock(release: () => Promise<void>): Promise<Result<string>> {
+    try {
+      // Double check: another instance may have stored a fresh token between our read and the lock.
+      const current = await tokens.get(appId)
+      if (current && isFresh(current, now())) {
+        memo = current
+        return ok(current.token)
+      }
+      const fetched = await fetchToken()
+      if (!fetched.ok) return fetched
+      await tokens.set(appId, fetched.value)
+      memo = fetched.value
+      return ok(fetched.value.token)
+    } catch (e) {
+      return storeError(e, 'get/set')
+    } finally {
+      await release().catch((e: unknown) => log.warn({ appId, reason: String(e) }, 'access_token lock release failed'))
+    }
+  }
+
+  async function getToken(): Promise<Result<string>> {
+    const t = now()
+    if (memo && isFresh(memo, t)) return ok(memo.token)
+    if (inflight) return inflight
+    let stored: TokenRecord | null
+    try {
+      stored = await tokens.get(appId)
+    } catch (e) {
+      return storeError(e, 'get')
+    }
+    if (stored && isFresh(stored, now())) {
+      memo = stored
+      return ok(stored.token)
+    }
+    // Re-checked after the await: a caller that arrived meanwhile may have started the refresh.
+    inflight ??= refresh().finally(() => {
+      inflight = undefined
+    })
+    return inflight
+  }
+
+  async function invalidate(token: string): Promise<void> {
+    if (memo?.token === token) memo = undefined
+    try {
+      await tokens.invalidate(appId, token)
+    } catch (e) {
+      storeError(e, 'invalidate')
+    }
+  }
+
+  async function withToken<T>(call: (token: string) => Promise<Result<T>>): Promise<Result<T>> {
+    const first = await getToken()
+    if (!first.ok) return first
+    const r = await call(first.value)
+    if (r.ok || !isTokenRejected(r.error)) return r
+    log.warn({ code: r.error.code, errcode: r.error.errcode, reason: r.error.reason, appId }, 'access_token rejected; refreshing and retrying once')
+    await invalidate(first.value)
+    const second = await getToken()
+    if (!second.ok) return second
+    return call(second.value)
+  }
+
+  return { appId, getToken, invalidate, withToken }
+}
+
+export function isTokenRejected(error: EngineError): boolean {
+  return error.code === 'API_ERROR' && error.errcode !== undefined && TOKEN_REJECTED_ERRCODES.has(error.errcode)
+}

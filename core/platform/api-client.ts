@@ -1,0 +1,103 @@
+/**
+ * JSON over HTTP to the platform API (protocol.md §6). The base URL is configurable so tests point it at
+ * test/support/fake-wechat-api.ts. No token handling here: see access-token-manager.ts.
+ *
+ * Every failure is a Result with code API_ERROR:
+ *   - the platform answered `{errcode != 0, errmsg}`: `errcode` is set, errmsg is in `reason`;
+ *   - timeout, network failure, non-JSON or non-2xx answer: no `errcode` (callers treat these as transient).
+ * Reasons name the method and path only, never the query: it carries the access_token or the AppSecret.
+ */
+import type { EngineError, Result } from '../errors.ts'
+import { ok } from '../errors.ts'
+import type { JsonValue } from '../plugin/plugin-api.ts'
+
+/** A decoded API answer: the platform always answers a JSON object. */
+export type ApiJson = { [key: string]: JsonValue }
+
+export interface ApiClientOptions {
+  /** e.g. https://api.weixin.qq.com; a path prefix (a proxy) is kept. */
+  baseUrl: string
+  /** Whole-call deadline (connect, headers and body); default 5000 ms. */
+  timeoutMs?: number
+  /** Injected for tests; default the global fetch of Node 20+. */
+  fetch?: typeof fetch
+}
+
+export interface ApiClient {
+  readonly baseUrl: string
+  getJson(path: string, query?: Record<string, string>): Promise<Result<ApiJson>>
+  postJson(path: string, query: Record<string, string> | undefined, body: JsonValue): Promise<Result<ApiJson>>
+}
+
+export const DEFAULT_API_TIMEOUT_MS = 5000
+
+export function createApiClient(opts: ApiClientOptions): ApiClient {
+  const baseUrl = opts.baseUrl.replace(/\/+$/, '')
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_API_TIMEOUT_MS
+  const doFetch = opts.fetch ?? fetch
+
+  async function call(method: 'GET' | 'POST', path: string, query: Record<string, string> | undefined, body?: JsonValue): Promise<Result<ApiJson>> {
+    const where = `${method} ${path}`
+    const url = new URL(baseUrl + path)
+    for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v)
+
+    let status: number
+    let text: string
+    try {
+      const res = await doFetch(url, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      })
+      status = res.status
+      // Read inside the try: the timeout also covers a body that trickles in.
+      text = await res.text()
+    } catch (e) {
+      return apiError(`${where}: ${describeFetchError(e, timeoutMs)}`)
+    }
+
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      return apiError(`${where}: HTTP ${status}, answer is not JSON (${text.length} bytes)`)
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+      return apiError(`${where}: HTTP ${status}, answer is not a JSON object`)
+    }
+    const obj = json as ApiJson
+    if (typeof obj.errcode === 'number' && obj.errcode !== 0) {
+      const errmsg = typeof obj.errmsg === 'string' ? obj.errmsg : ''
+      return apiError(`${where}: errcode ${obj.errcode} ${errmsg}`.trimEnd(), obj.errcode)
+    }
+    if (status < 200 || status > 299) return apiError(`${where}: HTTP ${status}`)
+    return ok(obj)
+  }
+
+  return {
+    baseUrl,
+    getJson: (path, query) => call('GET', path, query),
+    postJson: (path, query, body) => call('POST', path, query, body),
+  }
+}
+
+export function apiError(reason: string, errcode?: number): { ok: false; error: EngineError } {
+  const error: EngineError = { code: 'API_ERROR', reason }
+  if (errcode !== undefined) error.errcode = errcode
+  return { ok: false, error }
+}
+
+function describeFetchError(e: unknown, timeoutMs: number): string {
+  if (e instanceof Error) {
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return `timed out after ${timeoutMs} ms`
+    // undici puts the socket error (ECONNREFUSED, ECONNRESET, "other side closed") in `cause`.
+    const cause = (e as Error & { cause?: unknown }).cause
+    if (cause instanceof Error) {
+      const code = (cause as Error & { code?: unknown }).code
+      return `network error: ${typeof code === 'string' ? `${code} ` : ''}${cause.message}`.trimEnd()
+    }
+    return `network error: ${e.message}`
+  }
+  return `network error: ${String(e)}`
+}

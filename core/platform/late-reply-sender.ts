@@ -1,0 +1,212 @@
+/**
+ * Replies that missed WeChat's 5 s window: the message was answered `success` and its reply goes out
+ * through the customer-service message API, within 48 h of the user's last interaction (protocol.md §5, §6).
+ *
+ * Every reply is first recorded in the outbox (pending), then sent; the entry ends `sent`, `failed` (with
+ * the reason) or, when the process shuts down mid-retry, stays `pending` with its lastError. Nothing is
+ * dropped without an outbox entry and a log line carrying `code` and `reason`.
+ *
+ * Which failures are retried (with exponential backoff and jitter):
+ *   - no errcode: timeout, network failure, HTTP 5xx, non-JSON answer. A timed-out send may in fact have
+ *     been delivered, so a retry can duplicate it; losing the reply is judged worse.
+ *   - -1 system busy; 45011 per-minute API quota (lifts within the backoff window).
+ *   - 40001 / 40014 / 42001: the token was already refreshed and the call retried once (withToken); a
+ *     later attempt starts with a token from the store again, e.g. after another instance's refresh.
+ *   - STORE_UNAVAILABLE (the token store could not be read).
+ * Everything else is final at once, notably 45015 (48 h window closed), 45047 (the per-interaction
+ * message quota: only the user writing again reopens it, not waiting minutes), 45009 (daily quota, resets
+ * at midnight), 40003 (bad openid), 43004 (unsubscribed), 48001 (no permission), 40007/47001/45008 (bad
+ * message), 40013/40125 (bad AppID/AppSecret), and replies that cannot go out late at all
+ * (transfer_customer_service).
+ */
+import type { EngineError, Result } from '../errors.ts'
+import { fail, ok } from '../errors.ts'
+import type { Logger } from '../log/logger.ts'
+import type { JsonValue, PlatformApi } from '../plugin/plugin-api.ts'
+import type { Reply } from '../reply/reply-types.ts'
+import type { Outbox, OutboxEntry } from '../store/store.ts'
+import { engineErrorOf } from './platform-api.ts'
+
+export const TRANSIENT_ERRCODES: ReadonlySet<number> = new Set([-1, 45011, 40001, 40014, 42001])
+
+export function isTransientError(error: EngineError): boolean {
+  if (error.code === 'STORE_UNAVAILABLE') return true
+  if (error.code !== 'API_ERROR') return false
+  return error.errcode === undefined || TRANSIENT_ERRCODES.has(error.errcode)
+}
+
+export interface RetryPolicy {
+  /** Tries in all, the first included; default 5. */
+  attempts?: number
+  /** Delay before the 2nd try; doubles each time; default 1000 ms. */
+  baseDelayMs?: number
+  /** Cap of one delay; default 30 000 ms. */
+  maxDelayMs?: number
+}
+
+export interface LateReplySenderOptions {
+  /** The account's PlatformApi; undefined (or a throw) for an unknown account. */
+  api: (account: string) => PlatformApi | undefined
+  outbox: Outbox
+  log: Logger
+  retry?: RetryPolicy
+  sleep?: (ms: number) => Promise<void>
+  /** In [0, 1), for the jitter; default Math.random. */
+  random?: () => number
+  now?: () => number
+}
+
+export interface DrainResult {
+  /** True when every send finished within the timeout. */
+  drained: boolean
+  /** Sends still running at the timeout (their outbox entries stay pending). */
+  pending: number
+}
+
+export interface LateReplySender {
+  /**
+   * Resolves once the reply is recorded in the outbox (never rejects); delivery and retries carry on in
+   * the background. A `none` reply has nothing to send and is ignored.
+   */
+  send(account: string, openId: string, reply: Reply): Promise<void>
+  /** Resolves when no send is in flight (for tests). */
+  idle(): Promise<void>
+  /** Shutdown: cut retry waits short, let running calls finish, wait at most `timeoutMs`. */
+  drain(timeoutMs: number): Promise<DrainResult>
+  readonly inFlight: number
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+export function createLateReplySender(opts: LateReplySenderOptions): LateReplySender {
+  const { outbox, log } = opts
+  const attempts = Math.max(1, opts.retry?.attempts ?? 5)
+  const baseDelayMs = opts.retry?.baseDelayMs ?? 1000
+  const maxDelayMs = opts.retry?.maxDelayMs ?? 30_000
+  const sleep = opts.sleep ?? defaultSleep
+  const random = opts.random ?? Math.random
+  const now = opts.now ?? Date.now
+
+  const tasks = new Set<Promise<void>>()
+  let draining = false
+  let wakeDrain!: () => void
+  const drainStarted = new Promise<void>((resolve) => {
+    wakeDrain = resolve
+  })
+
+  /** Equal jitter: half the exponential delay fixed, half random, so a burst of failures spreads out. */
+  function backoff(failedAttempt: number): number {
+    const exp = Math.min(maxDelayMs, baseDelayMs * 2 ** (failedAttempt - 1))
+    return Math.round(exp / 2 + random() * (exp / 2))
+  }
+
+  async function trySend(account: string, openId: string, reply: Reply): Promise<Result<void>> {
+    let api: PlatformApi | undefined
+    try {
+      api = opts.api(account)
+    } catch (e) {
+      return fail('UNKNOWN_ACCOUNT', `no platform API for account ${JSON.stringify(account)}: ${engineErrorOf(e).reason}`)
+    }
+    if (!api) return fail('UNKNOWN_ACCOUNT', `no platform API for account ${JSON.stringify(account)} (unknown account, or no appSecret configured)`)
+    try {
+      await api.sendToUser(openId, reply)
+      return ok(undefined)
+    } catch (e) {
+      return { ok: false, error: engineErrorOf(e) }
+    }
+  }
+
+  async function update(id: number | undefined, patch: Partial<OutboxEntry>, ctx: Record<string, unknown>) {
+    if (id === undefined) return
+    try {
+      await outbox.update(id, patch)
+    } catch (e) {
+      log.error({ ...ctx, code: 'STORE_UNAVAILABLE', reason: `outbox update failed: ${engineErrorOf(e).reason}` }, 'late reply bookkeeping failed')
+    }
+  }
+
+  async function deliver(account: string, openId: string, reply: Reply, recorded: () => void): Promise<void> {
+    const ctx: Record<string, unknown> = { account, openId, replyType: reply.type }
+    let id: number | undefined
+    try {
+      id = await outbox.record({ account, openId, reply: reply as unknown as JsonValue, attempts: 0, status: 'pending', at: now() })
+      ctx.outboxId = id
+    } catch (e) {
+      // Sending still beats losing the reply; the log line is the record.
+      log.error({ ...ctx, code: 'STORE_UNAVAILABLE', reason: `outbox record failed: ${engineErrorOf(e).reason}` }, 'late reply not recorded; sending anyway')
+    }
+    recorded()
+
+    for (let attempt = 1; ; attempt++) {
+      const r = await trySend(account, openId, reply)
+      if (r.ok) {
+        await update(id, { status: 'sent', attempts: attempt }, ctx)
+        log.info({ ...ctx, attempts: attempt }, 'late reply sent')
+        return
+      }
+      const { code, reason, errcode } = r.error
+      const lastError = `${code}: ${reason}`
+      const transient = isTransientError(r.error)
+      if (!transient || attempt >= attempts) {
+        await update(id, { status: 'failed', attempts: attempt, lastError }, ctx)
+        log.error({ ...ctx, code, reason, errcode, attempts: attempt, transient }, 'late reply failed')
+        return
+      }
+      await update(id, { attempts: attempt, lastError }, ctx)
+      if (draining) {
+        log.warn({ ...ctx, code, reason, errcode, attempts: attempt }, 'late reply left pending at shutdown')
+        return
+      }
+      const delayMs = backoff(attempt)
+      log.warn({ ...ctx, code, reason, errcode, attempt, retryInMs: delayMs }, 'late reply attempt failed; retrying')
+      await Promise.race([sleep(delayMs), drainStarted])
+      if (draining) {
+        log.warn({ ...ctx, code, reason, errcode, attempts: attempt }, 'late reply left pending at shutdown')
+        return
+      }
+    }
+  }
+
+  function send(account: string, openId: string, reply: Reply): Promise<void> {
+    if (reply.type === 'none') {
+      log.debug({ account, openId }, 'late reply is none; nothing to send')
+      return Promise.resolve()
+    }
+    return new Promise<void>((recorded) => {
+      const task: Promise<void> = deliver(account, openId, reply, recorded)
+        .catch((e: unknown) => {
+          log.error({ account, openId, code: 'INTERNAL', reason: engineErrorOf(e).reason, stack: e instanceof Error ? e.stack : undefined }, 'late reply sender bug')
+        })
+        .finally(() => {
+          tasks.delete(task)
+          recorded()
+        })
+      tasks.add(task)
+    })
+  }
+
+  async function idle(): Promise<void> {
+    while (tasks.size > 0) await Promise.allSettled([...tasks])
+  }
+
+  async function drain(timeoutMs: number): Promise<DrainResult> {
+    draining = true
+    wakeDrain()
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs)
+    })
+    const drained = await Promise.race([idle().then(() => true as const), timedOut])
+    clearTimeout(timer)
+    return { drained, pending: tasks.size }
+  }
+
+  return {
+    send,
+    idle,
+    drain,
+    get inFlight() {
+      return tasks.size
+    },
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The PlatformApi plugins see (core/plugin/plugin-api.ts), for one account: the access_token is added as
+ * the `access_token` query parameter and a rejected token is refreshed and the call retried once
+ * (protocol.md §6).
+ *
+ * PlatformApi is promise-shaped for plugins, so its methods reject with a PlatformApiError carrying the
+ * EngineError fields (code, reason, errcode). Engine code uses the Result forms (`*Result`) instead.
+ */
+import type { EngineError, ErrorCode, Result } from '../errors.ts'
+import { ok } from '../errors.ts'
+import type { JsonValue, PlatformApi } from '../plugin/plugin-api.ts'
+import type { Reply } from '../reply/reply-types.ts'
+import { toCustomMessage } from '../reply/custom-message.ts'
+import { apiError, type ApiClient, type ApiJson } from './api-client.ts'
+import type { AccessTokenManager } from './access-token-manager.ts'
+
+export const CUSTOM_SEND_PATH = '/cgi-bin/message/custom/send'
+
+export interface PlatformClient extends PlatformApi {
+  readonly appId: string
+  postResult(path: string, body: JsonValue, query?: Record<string, string>): Promise<Result<ApiJson>>
+  getResult(path: string, query?: Record<string, string>): Promise<Result<ApiJson>>
+  /** Reply -> customer-service message -> POST custom/send. */
+  sendResult(openId: string, reply: Reply): Promise<Result<void>>
+}
+
+export interface PlatformApiOptions {
+  client: ApiClient
+  tokens: AccessTokenManager
+}
+
+/** What PlatformApi rejects with: an Error (stack, instanceof) that also reads as an EngineError. */
+export class PlatformApiError extends Error implements EngineError {
+  readonly code: ErrorCode
+  readonly reason: string
+  readonly errcode?: number
+  constructor(error: EngineError) {
+    super(error.reason)
+    this.name = 'PlatformApiError'
+    this.code = error.code
+    this.reason = error.reason
+    if (error.errcode !== undefined) this.errcode = error.errcode
+  }
+}
+
+export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
+  const { client, tokens } = opts
+
+  function postResult(path: string, body: JsonValue, query: Record<string, string> = {}): Promise<Result<ApiJson>> {
+    const bad = checkPath(path)
+    if (bad) return Promise.resolve(bad)
+    return tokens.withToken((token) => client.postJson(path, { ...query, access_token: token }, body))
+  }
+
+  function getResult(path: string, query: Record<string, string> = {}): Promise<Result<ApiJson>> {
+    const bad = checkPath(path)
+    if (bad) return Promise.resolve(bad)
+    return tokens.withToken((token) => client.getJson(path, { ...query, access_token: token }))
+  }
+
+  async function sendResult(openId: string, reply: Reply): Promise<Result<void>> {
+    const message = toCustomMessage(openId, reply)
+    if (!message.ok) return message
+    // toCustomMessage builds the body from strings only, so it is JSON.
+    const r = await postResult(CUSTOM_SEND_PATH, message.value as unknown as JsonValue)
+    return r.ok ? ok(undefined) : r
+  }
+
+  return {
+    appId: tokens.appId,
+    postResult,
+    getResult,
+    sendResult,
+    post: async (path, body) => unwrap(await postResult(path, body)),
+    get: async (path, query) => unwrap(await getResult(path, query)),
+    sendToUser: async (openId, reply) => unwrap(await sendResult(openId, reply)),
+  }
+}
+
+function unwrap<T>(r: Result<T>): T {
+  if (!r.ok) throw new PlatformApiError(r.error)
+  return r.value
+}
+
+/**
+ * Only a path on the configured API host: a plugin passing a full URL or a query string must not be
+ * able to send the access_token elsewhere or override it.
+ */
+function checkPath(path: string): Result<never> | null {
+  if (!/^\/[A-Za-z0-9_\-./]*$/.test(path) || path.includes('..') || path.startsWith('//')) {
+    return apiError(`bad API path ${JSON.stringify(path.slice(0, 100))}: expected a path such as /cgi-bin/...`)
+  }
+  return null
+}
+
+/** The EngineError inside anything PlatformApi rejected with (plain objects too: they may cross a thread). */
+export function engineErrorOf(e: unknown): EngineError {
+  if (typeof e === 'object' && e !== null && 'code' in e && 'reason' in e) {
+    const { code, reason, errcode } = e as { code: unknown; reason: unknown; errcode?: unknown }
+    if (typeof code === 'string' && typeof reason === 'string') {
+      const error: EngineError = { code: code as ErrorCode, reason }
+      if (typeof errcode === 'number') error.errcode = errcode
+      return error
+    }
+  }
+  return { code: 'INTERNAL', reason: e instanceof Error ? e.message : String(e) }
+}

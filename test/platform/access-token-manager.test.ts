@@ -1,0 +1,231 @@
+import { test, after, beforeEach } from 'node:test'
+import assert from 'node:assert/strict'
+import { createAccessTokenManager, type AccessTokenManagerOptions } from '../../core/platform/access-token-manager.ts'
+import { apiError, createApiClient } from '../../core/platform/api-client.ts'
+import { ok, type Result } from '../../core/errors.ts'
+import { createMemoryStore } from '../../core/store/memory-store.ts'
+import { createMemoryLogger } from '../../core/log/logger.ts'
+import type { Store } from '../../core/store/store.ts'
+import { FAKE_PATHS, startFakeWeChatApi, type FakeWeChatApi } from '../support/fake-wechat-api.ts'
+
+const T0 = 1_700_000_000_000
+let t = T0
+const now = () => t
+const fake: FakeWeChatApi = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA', now })
+after(() => fake.close())
+const client = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 2000 })
+
+let store: Store
+let memLog: ReturnType<typeof createMemoryLogger>
+let tokenRequestsBefore: number
+beforeEach(() => {
+  t = T0
+  store = createMemoryStore({ now })
+  memLog = createMemoryLogger()
+  tokenRequestsBefore = fake.tokenRequests
+})
+const tokenRequests = () => fake.tokenRequests - tokenRequestsBefore
+
+function manager(overrides: Partial<AccessTokenManagerOptions> = {}) {
+  return createAccessTokenManager({
+    appId: 'wxA',
+    appSecret: 'secretA',
+    client,
+    tokens: store.tokens,
+    log: memLog.logger,
+    now,
+    pollMs: 2,
+    ...overrides,
+  })
+}
+
+function value<T>(r: Result<T>): T {
+  assert.ok(r.ok, r.ok ? '' : `${r.error.code}: ${r.error.reason}`)
+  return r.value
+}
+
+test('many concurrent getToken calls fetch once', async () => {
+  const m = manager()
+  const results = await Promise.all(Array.from({ length: 25 }, () => m.getToken()))
+  const tokens = new Set(results.map(value))
+  assert.equal(tokens.size, 1)
+  assert.equal(tokenRequests(), 1)
+  // Cached afterwards, in the manager and in the store.
+  assert.equal(value(await m.getToken()), [...tokens][0])
+  assert.equal((await store.tokens.get('wxA'))?.token, [...tokens][0])
+  assert.equal(tokenRequests(), 1)
+  assert.ok(memLog.lines.some((l) => l.msg === 'access_token refreshed'))
+  assert.ok(!JSON.stringify(memLog.lines).includes([...tokens][0]), 'the token itself is never logged')
+})
+
+test('refreshed once the refresh margin before expiry is reached, not earlier', async () => {
+  const m = manager({ refreshMarginMs: 300_000 })
+  const first = value(await m.getToken())
+  t = T0 + 7200_000 - 300_000 - 1
+  assert.equal(value(await m.getToken()), first)
+  assert.equal(tokenRequests(), 1)
+  t += 1
+  const second = value(await m.getToken())
+  assert.notEqual(second, first)
+  assert.equal(tokenRequests(), 2)
+  assert.equal((await store.tokens.get('wxA'))?.expiresAt, t + 7200_000)
+})
+
+test('a token another instance stored is used without fetching', async () => {
+  const a = manager()
+  const b = manager()
+  const ta = value(await a.getToken())
+  assert.equal(value(await b.getToken()), ta)
+  assert.equal(tokenRequests(), 1)
+})
+
+test('two managers sharing one store refresh once (the store lock)', async () => {
+  const a = manager()
+  const b = manager()
+  // Park the token fetch so both managers are certainly racing for it.
+  const release = fake.hold(FAKE_PATHS.token)
+  const arrived = fake.nextRequest(FAKE_PATHS.token)
+  const pa = Promise.all(Array.from({ length: 5 }, () => a.getToken()))
+  const pb = Promise.all(Array.from({ length: 5 }, () => b.getToken()))
+  await arrived
+  release()
+  const all = [...(await pa), ...(await pb)].map(value)
+  assert.equal(new Set(all).size, 1)
+  assert.equal(tokenRequests(), 1)
+})
+
+test('while another instance refreshes, the old still-valid token is served at once', async () => {
+  const a = manager({ refreshMarginMs: 300_000 })
+  const b = manager({ refreshMarginMs: 300_000 })
+  const old = value(await a.getToken())
+  t = T0 + 7200_000 - 60_000 // inside the margin, not expired
+  const release = fake.hold(FAKE_PATHS.token)
+  const arrived = fake.nextRequest(FAKE_PATHS.token)
+  const pa = a.getToken()
+  await arrived
+  assert.equal(value(await b.getToken()), old, 'b does not wait for a')
+  release()
+  const fresh = value(await pa)
+  assert.notEqual(fresh, old)
+  assert.equal(value(await b.getToken()), fresh)
+  assert.equal(tokenRequests(), 2)
+})
+
+test('waiting for another instance is bounded', async () => {
+  await store.tokens.lock('wxA', 60_000) // held by a "crashed" instance, never released
+  let sleeps = 0
+  const m = manager({ lockWaitMs: 20, pollMs: 2, sleep: async () => void sleeps++ })
+  const r = await m.getToken()
+  assert.equal(r.ok, false)
+  if (!r.ok) {
+    assert.equal(r.error.code, 'API_ERROR')
+    assert.match(r.error.reason, /did not finish after 10 polls/)
+  }
+  assert.equal(sleeps, 10)
+  assert.equal(tokenRequests(), 0)
+  assert.ok(memLog.lines.some((l) => l.code === 'API_ERROR' && typeof l.reason === 'string'))
+})
+
+test('a lapsed lock of a crashed refresher is taken over', async () => {
+  await store.tokens.lock('wxA', 1000)
+  // Each poll advances the injected clock, so the lock's TTL runs out without real waiting.
+  const m = manager({ pollMs: 200, sleep: async (ms) => void (t += ms) })
+  const token = value(await m.getToken())
+  assert.ok(token.length > 0)
+  assert.equal(tokenRequests(), 1)
+})
+
+test('bad credentials are an API_ERROR with the errcode, and nothing is cached', async () => {
+  const m = manager({ appSecret: 'wrong' })
+  const r = await m.getToken()
+  assert.equal(r.ok, false)
+  if (!r.ok) assert.equal(r.error.errcode, 40125)
+  assert.equal(await store.tokens.get('wxA'), null)
+  const line = memLog.lines.find((l) => l.msg === 'access_token fetch failed')
+  assert.equal(line?.code, 'API_ERROR')
+  assert.equal(line?.errcode, 40125)
+})
+
+test('stable_token mode posts to /cgi-bin/stable_token', async () => {
+  const m = manager({ useStableToken: true })
+  const token = value(await m.getToken())
+  const last = fake.requests.at(-1)
+  assert.equal(last?.path, FAKE_PATHS.stableToken)
+  assert.deepEqual(last?.body, { grant_type: 'client_credential', appid: 'wxA', secret: 'secretA', force_refresh: false })
+  assert.equal(fake.issuedTokens.at(-1), token)
+})
+
+for (const errcode of [40001, 40014, 42001]) {
+  test(`withToken: errcode ${errcode} -> invalidate, one refresh, one retry`, async () => {
+    const m = manager()
+    const seen: string[] = []
+    const r = await m.withToken(async (token): Promise<Result<string>> => {
+      seen.push(token)
+      return seen.length === 1 ? apiError('rejected', errcode) : ok('done')
+    })
+    assert.equal(value(r), 'done')
+    assert.equal(seen.length, 2)
+    assert.notEqual(seen[0], seen[1])
+    assert.equal(tokenRequests(), 2)
+    assert.equal((await store.tokens.get('wxA'))?.token, seen[1])
+  })
+}
+
+test('withToken: a second rejection is not retried again', async () => {
+  const m = manager()
+  let calls = 0
+  const r = await m.withToken(async () => {
+    calls++
+    return apiError('rejected', 40001)
+  })
+  assert.equal(r.ok, false)
+  if (!r.ok) assert.equal(r.error.errcode, 40001)
+  assert.equal(calls, 2)
+  assert.equal(tokenRequests(), 2)
+})
+
+test('withToken: other errors are not retried', async () => {
+  const m = manager()
+  let calls = 0
+  const r = await m.withToken(async () => {
+    calls++
+    return apiError('outside 48 h', 45015)
+  })
+  assert.equal(r.ok, false)
+  assert.equal(calls, 1)
+  assert.equal(tokenRequests(), 1)
+})
+
+test('concurrent rejections of the same token refresh once', async () => {
+  const m = manager()
+  const first = value(await m.getToken())
+  const results = await Promise.all(
+    Array.from({ length: 10 }, () =>
+      m.withToken(async (token): Promise<Result<string>> => (token === first ? apiError('rejected', 40001) : ok(token))),
+    ),
+  )
+  const tokens = new Set(results.map(value))
+  assert.equal(tokens.size, 1)
+  assert.ok(!tokens.has(first))
+  assert.equal(tokenRequests(), 2)
+})
+
+test('invalidate leaves a token another caller already replaced', async () => {
+  const m = manager()
+  const old = value(await m.getToken())
+  await store.tokens.set('wxA', { token: 'newer', expiresAt: t + 7200_000 })
+  await m.invalidate(old)
+  assert.equal(value(await m.getToken()), 'newer')
+})
+
+test('a store failure is STORE_UNAVAILABLE with a log line', async () => {
+  const broken = { ...store.tokens, get: async () => Promise.reject(new Error('redis down')) }
+  const m = manager({ tokens: broken })
+  const r = await m.getToken()
+  assert.equal(r.ok, false)
+  if (!r.ok) {
+    assert.equal(r.error.code, 'STORE_UNAVAILABLE')
+    assert.match(r.error.reason, /redis down/)
+  }
+  assert.ok(memLog.lines.some((l) => l.code === 'STORE_UNAVAILABLE'))
+})

@@ -1,0 +1,94 @@
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createApiClient } from '../../core/platform/api-client.ts'
+import { FAKE_PATHS, startFakeWeChatApi } from '../support/fake-wechat-api.ts'
+
+const fake = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA' })
+after(() => fake.close())
+const client = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 2000 })
+const tokenQuery = { grant_type: 'client_credential', appid: 'wxA', secret: 'secretA' }
+
+test('getJson returns the decoded answer', async () => {
+  const r = await client.getJson(FAKE_PATHS.token, tokenQuery)
+  assert.ok(r.ok)
+  assert.equal(typeof r.value.access_token, 'string')
+  assert.equal(r.value.expires_in, 7200)
+})
+
+test('errcode != 0 becomes API_ERROR with errcode and errmsg, never the secret', async () => {
+  const r = await client.getJson(FAKE_PATHS.token, { ...tokenQuery, secret: 'wrong-secret-value' })
+  assert.equal(r.ok, false)
+  if (r.ok) return
+  assert.equal(r.error.code, 'API_ERROR')
+  assert.equal(r.error.errcode, 40125)
+  assert.match(r.error.reason, /^GET \/cgi-bin\/token: errcode 40125 invalid appsecret/)
+  assert.doesNotMatch(r.error.reason, /wrong-secret-value/)
+})
+
+test('postJson sends JSON and keeps the query', async () => {
+  const tok = await client.getJson(FAKE_PATHS.token, tokenQuery)
+  assert.ok(tok.ok)
+  const access_token = String(tok.value.access_token)
+  fake.route('POST', '/cgi-bin/echo', ({ body, query }) => ({ errcode: 0, got: body ?? null, q: query.x ?? null }))
+  const r = await client.postJson('/cgi-bin/echo', { access_token, x: '1' }, { a: ['中文', 2] })
+  assert.ok(r.ok)
+  assert.deepEqual(r.value, { errcode: 0, got: { a: ['中文', 2] }, q: '1' })
+})
+
+test('a timeout is API_ERROR without errcode', async () => {
+  const fast = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 50 })
+  fake.hangNext(FAKE_PATHS.token, 1)
+  const r = await fast.getJson(FAKE_PATHS.token, tokenQuery)
+  assert.equal(r.ok, false)
+  if (r.ok) return
+  assert.equal(r.error.code, 'API_ERROR')
+  assert.equal(r.error.errcode, undefined)
+  assert.match(r.error.reason, /timed out after 50 ms/)
+})
+
+test('a dropped connection and a refused connection are network errors', async () => {
+  fake.dropNext(FAKE_PATHS.token, 1)
+  const dropped = await client.getJson(FAKE_PATHS.token, tokenQuery)
+  assert.equal(dropped.ok, false)
+  if (!dropped.ok) {
+    assert.equal(dropped.error.errcode, undefined)
+    assert.match(dropped.error.reason, /network error/)
+  }
+  const closed = await startFakeWeChatApi()
+  const baseUrl = closed.baseUrl
+  await closed.close()
+  const refused = await createApiClient({ baseUrl }).getJson(FAKE_PATHS.token, tokenQuery)
+  assert.equal(refused.ok, false)
+  if (!refused.ok) assert.match(refused.error.reason, /network error: ECONNREFUSED/)
+})
+
+test('non-JSON and non-object answers are API_ERROR; HTTP errors without errcode too', async () => {
+  const cases: Array<[Response, RegExp]> = [
+    [new Response('<html>bad gateway</html>', { status: 502 }), /HTTP 502, answer is not JSON/],
+    [new Response('[1,2]', { status: 200 }), /not a JSON object/],
+    [new Response('{"ok":true}', { status: 503 }), /HTTP 503$/],
+  ]
+  for (const [response, reason] of cases) {
+    const c = createApiClient({ baseUrl: 'http://127.0.0.1:9', fetch: async () => response })
+    const r = await c.getJson('/cgi-bin/x')
+    assert.equal(r.ok, false)
+    if (!r.ok) {
+      assert.equal(r.error.errcode, undefined)
+      assert.match(r.error.reason, reason)
+    }
+  }
+})
+
+test('a base URL path prefix (a proxy) is kept', async () => {
+  const seen: string[] = []
+  const c = createApiClient({
+    baseUrl: 'http://127.0.0.1:9/wx/',
+    fetch: async (url) => {
+      seen.push(String(url))
+      return new Response('{"errcode":0}')
+    },
+  })
+  const r = await c.getJson('/cgi-bin/token', { a: 'b c' })
+  assert.ok(r.ok)
+  assert.deepEqual(seen, ['http://127.0.0.1:9/wx/cgi-bin/token?a=b+c'])
+})

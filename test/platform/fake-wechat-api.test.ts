@@ -1,0 +1,131 @@
+// The fake is what every platform test trusts, so its platform behaviours are pinned here.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { FAKE_PATHS, startFakeWeChatApi, validateCustomMessage, type JsonObject } from '../support/fake-wechat-api.ts'
+
+let t = 1_700_000_000_000
+const now = () => t
+const fake = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA', now, graceMs: 300_000 })
+after(() => fake.close())
+
+async function getJson(path: string, query: Record<string, string>): Promise<{ status: number; json: JsonObject }> {
+  const res = await fetch(`${fake.baseUrl}${path}?${new URLSearchParams(query)}`)
+  return { status: res.status, json: (await res.json()) as JsonObject }
+}
+async function postJson(path: string, query: Record<string, string>, body: unknown): Promise<JsonObject> {
+  const res = await fetch(`${fake.baseUrl}${path}?${new URLSearchParams(query)}`, {
+    method: 'POST',
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
+  return (await res.json()) as JsonObject
+}
+const token = async () => (await getJson(FAKE_PATHS.token, { grant_type: 'client_credential', appid: 'wxA', secret: 'secretA' })).json
+
+test('token endpoint checks grant_type, appid and secret like the platform', async () => {
+  const cases: Array<[Record<string, string>, number]> = [
+    [{ grant_type: 'password', appid: 'wxA', secret: 'secretA' }, 40002],
+    [{ grant_type: 'client_credential', secret: 'secretA' }, 41002],
+    [{ grant_type: 'client_credential', appid: 'wxA' }, 41004],
+    [{ grant_type: 'client_credential', appid: 'wxB', secret: 'secretA' }, 40013],
+    [{ grant_type: 'client_credential', appid: 'wxA', secret: 'wrong' }, 40125],
+  ]
+  const before = fake.tokenRequests
+  for (const [query, errcode] of cases) {
+    const { status, json } = await getJson(FAKE_PATHS.token, query)
+    assert.equal(status, 200, 'the platform answers errors with HTTP 200')
+    assert.equal(json.errcode, errcode, JSON.stringify(query))
+    assert.match(String(json.errmsg), / rid: /)
+  }
+  assert.equal(fake.tokenRequests, before + cases.length)
+  const ok = await token()
+  assert.equal(typeof ok.access_token, 'string')
+  assert.equal(ok.expires_in, 7200)
+})
+
+test('a new token leaves the old one valid for the grace period, then 40001', async () => {
+  const first = String((await token()).access_token)
+  const second = String((await token()).access_token)
+  assert.notEqual(first, second)
+  const body = { touser: 'u1', msgtype: 'text', text: { content: 'hi' } }
+  assert.equal((await postJson(FAKE_PATHS.customSend, { access_token: first }, body)).errcode, 0)
+  t += 300_001
+  assert.equal((await postJson(FAKE_PATHS.customSend, { access_token: first }, body)).errcode, 40001)
+  assert.equal((await postJson(FAKE_PATHS.customSend, { access_token: second }, body)).errcode, 0)
+})
+
+test('token checks on the send endpoint: missing, malformed, revoked, expired', async () => {
+  const body = { touser: 'u1', msgtype: 'text', text: { content: 'hi' } }
+  assert.equal((await postJson(FAKE_PATHS.customSend, {}, body)).errcode, 41001)
+  assert.equal((await postJson(FAKE_PATHS.customSend, { access_token: 'garbage' }, body)).errcode, 40014)
+  const a = String((await token()).access_token)
+  fake.revokeToken(a)
+  assert.equal((await postJson(FAKE_PATHS.customSend, { access_token: a }, body)).errcode, 40001)
+  const b = String((await token()).access_token)
+  t += 7200 * 1000
+  assert.equal((await postJson(FAKE_PATHS.customSend, { access_token: b }, body)).errcode, 42001)
+  const c = String((await token()).access_token)
+  fake.expireToken(c)
+  assert.equal((await postJson(FAKE_PATHS.customSend, { access_token: c }, body)).errcode, 42001)
+})
+
+test('stable_token returns the same token until expiry or force_refresh', async () => {
+  const req = { grant_type: 'client_credential', appid: 'wxA', secret: 'secretA', force_refresh: false }
+  const a = await postJson(FAKE_PATHS.stableToken, {}, req)
+  const b = await postJson(FAKE_PATHS.stableToken, {}, req)
+  assert.equal(a.access_token, b.access_token)
+  const c = await postJson(FAKE_PATHS.stableToken, {}, { ...req, force_refresh: true })
+  assert.notEqual(c.access_token, a.access_token)
+  assert.equal((await postJson(FAKE_PATHS.stableToken, {}, { ...req, secret: 'x' })).errcode, 40125)
+})
+
+test('send validates the JSON per msgtype and records only accepted messages', async () => {
+  const access_token = String((await token()).access_token)
+  const sentBefore = fake.sent.length
+  assert.equal((await postJson(FAKE_PATHS.customSend, { access_token }, '{not json')).errcode, 47001)
+  assert.equal((await postJson(FAKE_PATHS.customSend, { access_token }, { touser: 'u1', msgtype: 'text', text: { content: '' } })).errcode, 44004)
+  assert.equal(fake.sent.length, sentBefore)
+  const good = { touser: 'u1', msgtype: 'image', image: { media_id: 'M1' } }
+  assert.equal((await postJson(FAKE_PATHS.customSend, { access_token }, good)).errcode, 0)
+  assert.deepEqual(fake.sent.at(-1)?.body, good)
+  assert.equal(fake.sent.at(-1)?.accessToken, access_token)
+  assert.equal(fake.sent.at(-1)?.appId, 'wxA')
+})
+
+test('validateCustomMessage table', () => {
+  const cases: Array<[JsonObject, number | null]> = [
+    [{ touser: 'u', msgtype: 'text', text: { content: 'x' } }, null],
+    [{ msgtype: 'text', text: { content: 'x' } }, 40003],
+    [{ touser: 'u', msgtype: 'sticker', sticker: {} }, 40008],
+    [{ touser: 'u', msgtype: 'text' }, 47001],
+    [{ touser: 'u', msgtype: 'voice', voice: {} }, 40007],
+    [{ touser: 'u', msgtype: 'video', video: { media_id: 'm' } }, 40007],
+    [{ touser: 'u', msgtype: 'video', video: { media_id: 'm', thumb_media_id: 't', title: 'T' } }, null],
+    [{ touser: 'u', msgtype: 'music', music: { musicurl: 'http://a' } }, 40007],
+    [{ touser: 'u', msgtype: 'music', music: { thumb_media_id: 't', title: 3 } }, 47001],
+    [{ touser: 'u', msgtype: 'news', news: { articles: [] } }, 44003],
+    [{ touser: 'u', msgtype: 'news', news: { articles: [{ title: 'a', url: 'http://x' }] } }, null],
+    [{ touser: 'u', msgtype: 'news', news: { articles: [{ title: 'a' }, { title: 'b' }] } }, 45008],
+    [{ touser: 'u', msgtype: 'news', news: { articles: [{ description: 'no title' }] } }, 47001],
+  ]
+  for (const [body, expected] of cases) assert.equal(validateCustomMessage(body), expected, JSON.stringify(body))
+})
+
+test('knobs: failNext, dropNext, setUserError, unknown path, route', async () => {
+  const access_token = String((await token()).access_token)
+  const body = { touser: 'u9', msgtype: 'text', text: { content: 'x' } }
+  fake.failNextSends(2, -1)
+  assert.equal((await postJson(FAKE_PATHS.customSend, { access_token }, body)).errcode, -1)
+  assert.equal((await postJson(FAKE_PATHS.customSend, { access_token }, body)).errcode, -1)
+  assert.equal((await postJson(FAKE_PATHS.customSend, { access_token }, body)).errcode, 0)
+  fake.dropNext(FAKE_PATHS.customSend, 1)
+  await assert.rejects(postJson(FAKE_PATHS.customSend, { access_token }, body))
+  fake.setUserError('u9', 45015)
+  assert.equal((await postJson(FAKE_PATHS.customSend, { access_token }, body)).errcode, 45015)
+  fake.setUserError('u9', null)
+  const missing = await getJson('/cgi-bin/nothing', { access_token })
+  assert.equal(missing.status, 404)
+  assert.equal(missing.json.errcode, 40066)
+  fake.route('GET', '/cgi-bin/user/info', ({ appId, query }) => ({ openid: query.openid, appId }))
+  assert.deepEqual((await getJson('/cgi-bin/user/info', { access_token, openid: 'o1' })).json, { openid: 'o1', appId: 'wxA' })
+  assert.equal((await getJson('/cgi-bin/user/info', { access_token: 'nope' })).json.errcode, 40014)
+})

@@ -1,0 +1,290 @@
+import { test, after, beforeEach } from 'node:test'
+import assert from 'node:assert/strict'
+import { createAccessTokenManager } from '../../core/platform/access-token-manager.ts'
+import { createApiClient } from '../../core/platform/api-client.ts'
+import { CUSTOM_SEND_PATH, createPlatformApi } from '../../core/platform/platform-api.ts'
+import { createLateReplySender, isTransientError, type LateReplySenderOptions } from '../../core/platform/late-reply-sender.ts'
+import { createMemoryStore } from '../../core/store/memory-store.ts'
+import { createMemoryLogger } from '../../core/log/logger.ts'
+import type { Reply } from '../../core/reply/reply-types.ts'
+import type { OutboxEntry, Store } from '../../core/store/store.ts'
+import type { PlatformApi } from '../../core/plugin/plugin-api.ts'
+import { startFakeWeChatApi } from '../support/fake-wechat-api.ts'
+
+const fake = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA' })
+after(() => fake.close())
+
+let store: Store
+let api: PlatformApi
+let memLog: ReturnType<typeof createMemoryLogger>
+let sleeps: number[]
+let sentBefore: number
+beforeEach(() => {
+  store = createMemoryStore()
+  memLog = createMemoryLogger()
+  const client = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 200 })
+  const tokens = createAccessTokenManager({ appId: 'wxA', appSecret: 'secretA', client, tokens: store.tokens, log: memLog.logger })
+  api = createPlatformApi({ client, tokens })
+  sleeps = []
+  sentBefore = fake.sent.length
+})
+
+function sender(overrides: Partial<LateReplySenderOptions> = {}) {
+  return createLateReplySender({
+    api: (account) => (account === 'acc' ? api : undefined),
+    outbox: store.outbox,
+    log: memLog.logger,
+    retry: { attempts: 5, baseDelayMs: 100, maxDelayMs: 1000 },
+    sleep: async (ms) => void sleeps.push(ms),
+    random: () => 0.5,
+    ...overrides,
+  })
+}
+
+async function onlyEntry(): Promise<OutboxEntry> {
+  const all = await store.outbox.list()
+  assert.equal(all.length, 1, JSON.stringify(all))
+  return all[0]
+}
+const text = (content: string): Reply => ({ type: 'text', content })
+const newSent = () => fake.sent.slice(sentBefore).map((s) => s.body)
+
+test('a late reply is recorded pending, then sent', async () => {
+  const s = sender()
+  const release = fake.hold(CUSTOM_SEND_PATH)
+  await s.send('acc', 'o1', text('later'))
+  const pending = await onlyEntry()
+  assert.equal(pending.status, 'pending')
+  assert.equal(pending.attempts, 0)
+  assert.equal(pending.account, 'acc')
+  assert.equal(pending.openId, 'o1')
+  assert.deepEqual(pending.reply, { type: 'text', content: 'later' })
+  assert.equal(s.inFlight, 1)
+  release()
+  await s.idle()
+  const done = await onlyEntry()
+  assert.equal(done.status, 'sent')
+  assert.equal(done.attempts, 1)
+  assert.deepEqual(newSent(), [{ touser: 'o1', msgtype: 'text', text: { content: 'later' } }])
+  assert.equal(s.inFlight, 0)
+})
+
+test('each reply type reaches the fake as the platform JSON', async () => {
+  const s = sender()
+  const replies: Reply[] = [
+    text('t'),
+    { type: 'image', mediaId: 'I' },
+    { type: 'voice', mediaId: 'V' },
+    { type: 'video', mediaId: 'M', thumbMediaId: 'T', title: 'tt' },
+    { type: 'music', thumbMediaId: 'T', musicUrl: 'http://m' },
+    { type: 'news', articles: [{ title: 'A', url: 'http://a' }, { title: 'B' }] },
+  ]
+  for (const r of replies) await s.send('acc', 'o2', r)
+  await s.idle()
+  const byType = new Map(newSent().map((b) => [b.msgtype as string, b]))
+  assert.deepEqual(byType.get('text'), { touser: 'o2', msgtype: 'text', text: { content: 't' } })
+  assert.deepEqual(byType.get('image'), { touser: 'o2', msgtype: 'image', image: { media_id: 'I' } })
+  assert.deepEqual(byType.get('voice'), { touser: 'o2', msgtype: 'voice', voice: { media_id: 'V' } })
+  assert.deepEqual(byType.get('video'), { touser: 'o2', msgtype: 'video', video: { media_id: 'M', thumb_media_id: 'T', title: 'tt' } })
+  assert.deepEqual(byType.get('music'), { touser: 'o2', msgtype: 'music', music: { musicurl: 'http://m', thumb_media_id: 'T' } })
+  // One article only: the customer-service API refuses more (45008).
+  assert.deepEqual(byType.get('news'), { touser: 'o2', msgtype: 'news', news: { articles: [{ title: 'A', url: 'http://a' }] } })
+  const statuses = (await store.outbox.list()).map((e) => e.status)
+  assert.deepEqual(statuses, Array(6).fill('sent'))
+})
+
+test('transient errors (-1 system busy) are retried with backoff, then sent', async () => {
+  fake.failNextSends(2, -1)
+  const s = sender()
+  await s.send('acc', 'o1', text('x'))
+  await s.idle()
+  const e = await onlyEntry()
+  assert.equal(e.status, 'sent')
+  assert.equal(e.attempts, 3)
+  assert.match(e.lastError ?? '', /^API_ERROR: .*errcode -1/)
+  // random 0.5: half fixed + a quarter -> 75 % of 100, then of 200.
+  assert.deepEqual(sleeps, [75, 150])
+  const warns = memLog.lines.filter((l) => l.msg === 'late reply attempt failed; retrying')
+  assert.equal(warns.length, 2)
+  for (const w of warns) {
+    assert.equal(w.code, 'API_ERROR')
+    assert.equal(w.errcode, -1)
+    assert.equal(typeof w.reason, 'string')
+  }
+  assert.equal(newSent().length, 1)
+})
+
+test('a dropped connection is retried', async () => {
+  fake.dropNext(CUSTOM_SEND_PATH, 1)
+  const s = sender()
+  await s.send('acc', 'o1', text('x'))
+  await s.idle()
+  const e = await onlyEntry()
+  assert.equal(e.status, 'sent')
+  assert.equal(e.attempts, 2)
+  assert.match(e.lastError ?? '', /network error/)
+})
+
+test('an API timeout is retried', async () => {
+  fake.hangNext(CUSTOM_SEND_PATH, 1)
+  const s = sender()
+  await s.send('acc', 'o1', text('x'))
+  await s.idle()
+  const e = await onlyEntry()
+  assert.equal(e.status, 'sent')
+  assert.equal(e.attempts, 2)
+  assert.match(e.lastError ?? '', /timed out after 200 ms/)
+})
+
+test('a token rejected twice in one attempt is retried by a later attempt', async () => {
+  fake.failNextSends(2, 40001)
+  const s = sender()
+  await s.send('acc', 'o1', text('x'))
+  await s.idle()
+  const e = await onlyEntry()
+  assert.equal(e.status, 'sent')
+  assert.equal(e.attempts, 2)
+})
+
+for (const errcode of [45015, 45047, 40003, 43004, 48001]) {
+  test(`errcode ${errcode} is final: failed at once with the reason, not retried`, async () => {
+    fake.setUserError('o-perm', errcode)
+    try {
+      const s = sender()
+      await s.send('acc', 'o-perm', text('x'))
+      await s.idle()
+      const e = await onlyEntry()
+      assert.equal(e.status, 'failed')
+      assert.equal(e.attempts, 1)
+      assert.match(e.lastError ?? '', new RegExp(`errcode ${errcode}`))
+      assert.deepEqual(sleeps, [])
+      const line = memLog.lines.find((l) => l.msg === 'late reply failed')
+      assert.equal(line?.code, 'API_ERROR')
+      assert.equal(line?.errcode, errcode)
+      assert.match(String(line?.reason), new RegExp(`errcode ${errcode}`))
+      assert.equal(line?.transient, false)
+      assert.equal(newSent().length, 0)
+    } finally {
+      fake.setUserError('o-perm', null)
+    }
+  })
+}
+
+test('retries stop after the configured attempts; delays are capped', async () => {
+  fake.failNextSends(4, -1)
+  const s = sender({ retry: { attempts: 4, baseDelayMs: 100, maxDelayMs: 250 } })
+  await s.send('acc', 'o1', text('x'))
+  await s.idle()
+  const e = await onlyEntry()
+  assert.equal(e.status, 'failed')
+  assert.equal(e.attempts, 4)
+  assert.deepEqual(sleeps, [75, 150, 188])
+  const line = memLog.lines.find((l) => l.msg === 'late reply failed')
+  assert.equal(line?.transient, true)
+  assert.equal(line?.code, 'API_ERROR')
+})
+
+test('unknown account and unsendable replies are recorded failed; none is ignored', async () => {
+  const s = sender()
+  await s.send('nope', 'o1', text('x'))
+  await s.send('acc', 'o1', { type: 'transfer_customer_service' })
+  await s.send('acc', 'o1', { type: 'none' })
+  await s.idle()
+  const entries = await store.outbox.list()
+  assert.equal(entries.length, 2)
+  assert.deepEqual(
+    entries.map((e) => [e.status, e.attempts, e.lastError?.split(':')[0]]),
+    [
+      ['failed', 1, 'UNKNOWN_ACCOUNT'],
+      ['failed', 1, 'PLUGIN_BAD_REPLY'],
+    ],
+  )
+  const codes = memLog.lines.filter((l) => l.msg === 'late reply failed').map((l) => l.code)
+  assert.deepEqual(codes, ['UNKNOWN_ACCOUNT', 'PLUGIN_BAD_REPLY'])
+  assert.deepEqual(sleeps, [])
+})
+
+test('send does not wait for retries; idle does', async () => {
+  let openGate!: () => void
+  const gate = new Promise<void>((resolve) => (openGate = resolve))
+  let sleeping!: () => void
+  const asleep = new Promise<void>((resolve) => (sleeping = resolve))
+  fake.failNextSends(1, -1)
+  const s = sender({
+    sleep: (ms) => {
+      sleeps.push(ms)
+      sleeping()
+      return gate
+    },
+  })
+  await s.send('acc', 'o1', text('x'))
+  await asleep
+  let idled = false
+  const idle = s.idle().then(() => (idled = true))
+  await new Promise((r) => setImmediate(r))
+  assert.equal(idled, false)
+  assert.equal(s.inFlight, 1)
+  assert.equal((await onlyEntry()).status, 'pending')
+  openGate()
+  await idle
+  assert.equal((await onlyEntry()).status, 'sent')
+})
+
+test('drain cuts retry waits short and leaves the entry pending with its error', async () => {
+  let sleeping!: () => void
+  const asleep = new Promise<void>((resolve) => (sleeping = resolve))
+  fake.failNextSends(1, -1)
+  const s = sender({
+    sleep: () => {
+      sleeping()
+      return new Promise<void>(() => {}) // a long backoff
+    },
+  })
+  await s.send('acc', 'o1', text('x'))
+  await asleep
+  assert.deepEqual(await s.drain(5000), { drained: true, pending: 0 })
+  const e = await onlyEntry()
+  assert.equal(e.status, 'pending')
+  assert.equal(e.attempts, 1)
+  assert.match(e.lastError ?? '', /errcode -1/)
+  const line = memLog.lines.find((l) => l.msg === 'late reply left pending at shutdown')
+  assert.equal(line?.code, 'API_ERROR')
+  assert.equal(newSent().length, 0)
+})
+
+test('drain gives up after its timeout while a call is still running', async () => {
+  const release = fake.hold(CUSTOM_SEND_PATH)
+  const s = sender()
+  await s.send('acc', 'o1', text('x'))
+  assert.deepEqual(await s.drain(20), { drained: false, pending: 1 })
+  release()
+  await s.idle()
+  assert.equal((await onlyEntry()).status, 'sent')
+})
+
+test('an outbox that cannot record does not stop the send', async () => {
+  const broken = { ...store.outbox, record: () => Promise.reject(new Error('disk full')) }
+  const s = sender({ outbox: broken })
+  await s.send('acc', 'o1', text('still'))
+  await s.idle()
+  assert.deepEqual(newSent(), [{ touser: 'o1', msgtype: 'text', text: { content: 'still' } }])
+  const line = memLog.lines.find((l) => l.code === 'STORE_UNAVAILABLE')
+  assert.match(String(line?.reason), /disk full/)
+})
+
+test('isTransientError table', () => {
+  const cases: Array<[Parameters<typeof isTransientError>[0], boolean]> = [
+    [{ code: 'API_ERROR', reason: 'timed out' }, true],
+    [{ code: 'API_ERROR', reason: '', errcode: -1 }, true],
+    [{ code: 'API_ERROR', reason: '', errcode: 45011 }, true],
+    [{ code: 'API_ERROR', reason: '', errcode: 42001 }, true],
+    [{ code: 'STORE_UNAVAILABLE', reason: '' }, true],
+    [{ code: 'API_ERROR', reason: '', errcode: 45015 }, false],
+    [{ code: 'API_ERROR', reason: '', errcode: 45047 }, false],
+    [{ code: 'API_ERROR', reason: '', errcode: 40125 }, false],
+    [{ code: 'UNKNOWN_ACCOUNT', reason: '' }, false],
+    [{ code: 'PLUGIN_BAD_REPLY', reason: '' }, false],
+  ]
+  for (const [error, expected] of cases) assert.equal(isTransientError(error), expected, JSON.stringify(error))
+})
+

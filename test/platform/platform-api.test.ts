@@ -1,0 +1,131 @@
+import { test, after, beforeEach } from 'node:test'
+import assert from 'node:assert/strict'
+import { createAccessTokenManager } from '../../core/platform/access-token-manager.ts'
+import { createApiClient } from '../../core/platform/api-client.ts'
+import { CUSTOM_SEND_PATH, createPlatformApi, PlatformApiError, type PlatformClient } from '../../core/platform/platform-api.ts'
+import { createMemoryStore } from '../../core/store/memory-store.ts'
+import { createLogger } from '../../core/log/logger.ts'
+import type { Reply } from '../../core/reply/reply-types.ts'
+import { FAKE_PATHS, startFakeWeChatApi, type JsonObject } from '../support/fake-wechat-api.ts'
+
+const fake = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA' })
+after(() => fake.close())
+
+let api: PlatformClient
+let tokensBefore: number
+let sentBefore: number
+beforeEach(() => {
+  const client = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 2000 })
+  const tokens = createAccessTokenManager({
+    appId: 'wxA',
+    appSecret: 'secretA',
+    client,
+    tokens: createMemoryStore().tokens,
+    log: createLogger({ level: 'silent' }),
+  })
+  api = createPlatformApi({ client, tokens })
+  tokensBefore = fake.tokenRequests
+  sentBefore = fake.sent.length
+})
+const sendRequests = () => fake.requests.filter((r) => r.path === CUSTOM_SEND_PATH)
+
+const cases: Array<[string, Reply, JsonObject]> = [
+  ['text', { type: 'text', content: '你好 <b>&' }, { touser: 'o1', msgtype: 'text', text: { content: '你好 <b>&' } }],
+  ['image', { type: 'image', mediaId: 'IMG' }, { touser: 'o1', msgtype: 'image', image: { media_id: 'IMG' } }],
+  ['voice', { type: 'voice', mediaId: 'VOX' }, { touser: 'o1', msgtype: 'voice', voice: { media_id: 'VOX' } }],
+  [
+    'video',
+    { type: 'video', mediaId: 'VID', thumbMediaId: 'TH', title: 'T', description: 'D' },
+    { touser: 'o1', msgtype: 'video', video: { media_id: 'VID', thumb_media_id: 'TH', title: 'T', description: 'D' } },
+  ],
+  [
+    'music',
+    { type: 'music', title: 'Song', musicUrl: 'http://m/1.mp3', hqMusicUrl: 'http://m/1hq.mp3', thumbMediaId: 'TH' },
+    { touser: 'o1', msgtype: 'music', music: { title: 'Song', musicurl: 'http://m/1.mp3', hqmusicurl: 'http://m/1hq.mp3', thumb_media_id: 'TH' } },
+  ],
+  [
+    'news',
+    { type: 'news', articles: [{ title: 'A', description: 'd', url: 'http://a', picUrl: 'http://p' }] },
+    { touser: 'o1', msgtype: 'news', news: { articles: [{ title: 'A', description: 'd', url: 'http://a', picurl: 'http://p' }] } },
+  ],
+]
+for (const [name, reply, expected] of cases) {
+  test(`sendToUser ${name}: the platform JSON reaches the fake`, async () => {
+    await api.sendToUser('o1', reply)
+    assert.equal(fake.sent.length, sentBefore + 1)
+    const sent = fake.sent.at(-1)
+    assert.deepEqual(sent?.body, expected)
+    assert.equal(sent?.accessToken, fake.issuedTokens.at(-1))
+  })
+}
+
+test('42001 on send: one refresh, one retry, then success', async () => {
+  await api.sendToUser('o1', { type: 'text', content: 'first' })
+  fake.expireToken()
+  const before = sendRequests().length
+  await api.sendToUser('o1', { type: 'text', content: 'second' })
+  assert.equal(fake.tokenRequests - tokensBefore, 2)
+  assert.deepEqual(sendRequests().slice(before).map((r) => r.errcode), [42001, 0])
+  assert.deepEqual(fake.sent.slice(sentBefore).map((s) => (s.body.text as JsonObject).content), ['first', 'second'])
+})
+
+test('40001 on send (token replaced elsewhere): one refresh, one retry, then success', async () => {
+  await api.sendToUser('o1', { type: 'text', content: 'a' })
+  fake.revokeToken()
+  const before = sendRequests().length
+  await api.sendToUser('o1', { type: 'text', content: 'b' })
+  assert.deepEqual(sendRequests().slice(before).map((r) => r.errcode), [40001, 0])
+  assert.equal(fake.tokenRequests - tokensBefore, 2)
+})
+
+test('a second 40001 is not retried again', async () => {
+  fake.failNextSends(2, 40001)
+  const before = sendRequests().length
+  await assert.rejects(api.sendToUser('o1', { type: 'text', content: 'x' }), (e: unknown) => {
+    assert.ok(e instanceof PlatformApiError)
+    assert.equal(e.code, 'API_ERROR')
+    assert.equal(e.errcode, 40001)
+    return true
+  })
+  assert.equal(sendRequests().length - before, 2)
+  assert.equal(fake.tokenRequests - tokensBefore, 2)
+  assert.equal(fake.sent.length, sentBefore)
+})
+
+test('a platform refusal rejects with its errcode (video without thumb: 40007)', async () => {
+  await assert.rejects(api.sendToUser('o1', { type: 'video', mediaId: 'V' }), { name: 'PlatformApiError', errcode: 40007 })
+  assert.equal(fake.sent.length, sentBefore)
+})
+
+test('replies that cannot go out late are refused without a request', async () => {
+  const before = fake.requests.length
+  await assert.rejects(api.sendToUser('o1', { type: 'transfer_customer_service' }), { code: 'PLUGIN_BAD_REPLY' })
+  await assert.rejects(api.sendToUser('o1', { type: 'none' }), { code: 'PLUGIN_BAD_REPLY' })
+  assert.equal(fake.requests.length, before)
+})
+
+test('get/post add the access_token (overriding any given) and resolve the answer', async () => {
+  fake.route('GET', '/cgi-bin/user/info', ({ query, appId }) => ({ openid: query.openid, appId, lang: query.lang }))
+  fake.route('POST', '/cgi-bin/tags/create', ({ body }) => ({ tag: { id: 100, name: (body as JsonObject).name } }))
+  const info = await api.get('/cgi-bin/user/info', { openid: 'o1', lang: 'zh_CN', access_token: 'forged' })
+  assert.deepEqual(info, { openid: 'o1', appId: 'wxA', lang: 'zh_CN' })
+  assert.equal(fake.requests.at(-1)?.query.access_token, fake.issuedTokens.at(-1))
+  const created = await api.post('/cgi-bin/tags/create', { name: 'vip' })
+  assert.deepEqual(created, { tag: { id: 100, name: 'vip' } })
+  fake.revokeToken()
+  assert.deepEqual(await api.get('/cgi-bin/user/info', { openid: 'o2' }), { openid: 'o2', appId: 'wxA' })
+})
+
+test('paths that could leave the API host are refused without a request', async () => {
+  const before = fake.requests.length
+  for (const path of ['https://evil.example/x', '//evil.example/x', '/cgi-bin/x?access_token=a', '/cgi-bin/../x', 'cgi-bin/x']) {
+    await assert.rejects(api.post(path, {}), { code: 'API_ERROR' }, path)
+  }
+  assert.equal(fake.requests.length, before)
+})
+
+test('token endpoint failures surface as the rejection', async () => {
+  fake.revokeToken()
+  fake.failNext(FAKE_PATHS.token, 1, -1)
+  await assert.rejects(api.sendToUser('o1', { type: 'text', content: 'x' }), { code: 'API_ERROR', errcode: -1 })
+})

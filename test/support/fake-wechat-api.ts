@@ -1,0 +1,510 @@
+/**
+ * A local stand-in for https://api.weixin.qq.com, for tests (protocol.md §6).
+ *
+ *   const fake = await startFakeWeChatApi({ appId: 'wx1', appSecret: 's1' })
+ *   // point the engine at fake.baseUrl (config.platform.apiBase)
+ *   ...
+ *   assert.equal(fake.tokenRequests, 1)
+ *   assert.deepEqual(fake.sent[0].body, { touser: 'u1', msgtype: 'text', text: { content: 'hi' } })
+ *   await fake.close()
+ *
+ * It is a real node:http server on 127.0.0.1 (random port) and answers like the platform does: always
+ * HTTP 200 with a JSON body, errors as `{"errcode":N,"errmsg":"... rid: ..."}` (so callers must match on
+ * errcode, never on errmsg).
+ *
+ * Endpoints:
+ *   GET  /cgi-bin/token?grant_type=client_credential&appid=&secret=
+ *        -> {access_token, expires_in}. Each call issues a new token; the app's earlier tokens stay
+ *           valid for `graceMs` more (the platform keeps old and new valid 5 minutes, seeds/002).
+ *   POST /cgi-bin/stable_token {grant_type, appid, secret, force_refresh}
+ *        -> the current stable token while it is valid; a new one when expired or force_refresh.
+ *           Stable and ordinary tokens do not invalidate each other (as on the platform).
+ *   POST /cgi-bin/message/custom/send?access_token=  (customer-service message)
+ *        validates the token (41001 missing, 40014 malformed, 40001 unknown/replaced, 42001 expired),
+ *        then the JSON per msgtype; accepted messages are appended to `.sent`.
+ *   Any path added with `.route()`: token-checked, then answered by the handler.
+ *   Anything else: HTTP 404 with errcode 40066 (invalid url).
+ *
+ * Token errors: 40002 bad grant_type, 41002 appid missing, 41004 secret missing, 40013 unknown appid,
+ * 40125 wrong secret.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { randomBytes } from 'node:crypto'
+
+export const FAKE_PATHS = {
+  token: '/cgi-bin/token',
+  stableToken: '/cgi-bin/stable_token',
+  customSend: '/cgi-bin/message/custom/send',
+} as const
+
+/** Plain JSON as parsed from a request body. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json }
+export type JsonObject = { [key: string]: Json }
+
+export interface FakeWeChatApiOptions {
+  /** The app the fake knows; default `wxfake0000000001` / `fake-secret`. */
+  appId?: string
+  appSecret?: string
+  /** More apps, for multi-account tests. */
+  apps?: Array<{ appId: string; appSecret: string }>
+  /** expires_in (seconds) of issued tokens; default 7200 like the platform. */
+  expiresInSeconds?: number
+  /** How long a replaced token keeps working; default 5 minutes (seeds/002). */
+  graceMs?: number
+  /** Clock deciding token expiry; default Date.now. Share it with the code under test to fake time. */
+  now?: () => number
+  /**
+   * Articles allowed in one customer-service news message; default 1: the platform limits customer-service
+   * news to one article (more answers 45008), unlike passive replies (protocol.md §4).
+   */
+  newsMaxArticles?: number
+}
+
+/** A customer-service message the fake accepted. */
+export interface SentMessage {
+  appId: string
+  accessToken: string
+  /** The JSON body exactly as posted. */
+  body: JsonObject
+  at: number
+}
+
+/** Every request, in arrival order, with what it was answered (for debugging and fine-grained asserts). */
+export interface FakeRequest {
+  method: string
+  path: string
+  query: Record<string, string>
+  body: Json | undefined
+  /** The errcode answered (0 on success); null when the connection was dropped. */
+  errcode: number | null
+}
+
+/** A token-checked endpoint added by a test. Return the JSON to answer (errcode 0 is not added). */
+export type FakeRouteHandler = (req: { appId: string; query: Record<string, string>; body: Json | undefined }) => JsonObject
+
+export interface FakeWeChatApi {
+  /** e.g. `http://127.0.0.1:53121`; use as config.platform.apiBase. */
+  readonly baseUrl: string
+  /** Accepted customer-service messages, in order. */
+  readonly sent: SentMessage[]
+  /** Requests to /cgi-bin/token and /cgi-bin/stable_token, failed ones included. */
+  readonly tokenRequests: number
+  /** Every request received. */
+  readonly requests: FakeRequest[]
+  /** Tokens issued so far, oldest first. */
+  readonly issuedTokens: string[]
+
+  /** Make a token (default: every token issued so far) answer 42001 from now on. */
+  expireToken(token?: string): void
+  /** Forget a token (default: all) so it answers 40001, as when another server fetched a new one. */
+  revokeToken(token?: string): void
+  /** The next `times` requests to `path` answer `errcode` instead of being processed. Queued in order. */
+  failNext(path: string, times: number, errcode: number, errmsg?: string): void
+  /** failNext for /cgi-bin/message/custom/send, e.g. (2, -1) system busy, (1, 45015) outside 48 h. */
+  failNextSends(times: number, errcode: number, errmsg?: string): void
+  /** The next `times` requests to `path` get their socket destroyed without an answer (network error). */
+  dropNext(path: string, times: number): void
+  /** The next `times` requests to `path` are never answered nor processed: for client timeouts. */
+  hangNext(path: string, times: number): void
+  /**
+   * Park every request to `path` (before it is processed) until the returned function is called: lets a
+   * test observe the state while a call is in flight, without sleeping.
+   */
+  hold(path: string): () => void
+  /** Resolves when the next request to `path` arrives (before it is processed): await it instead of polling. */
+  nextRequest(path: string): Promise<FakeRequest>
+  /** Every send to this user answers `errcode` (e.g. 45015, 43004 unsubscribed); null clears it. */
+  setUserError(openId: string, errcode: number | null): void
+  /** Answer requests to `path` (default: every path) after `ms`. 0 clears. */
+  setDelay(ms: number, path?: string): void
+  /** expires_in for tokens issued from now on. */
+  setExpiresIn(seconds: number): void
+  /** Add a token-checked endpoint (for PlatformApi.get/post tests). */
+  route(method: 'GET' | 'POST', path: string, handler: FakeRouteHandler): void
+  /** Stop the server, drop open connections and pending delayed answers. */
+  close(): Promise<void>
+}
+
+/** errmsg text the platform uses for the errcodes the fake emits. */
+const ERRMSG: Record<number, string> = {
+  [-1]: 'system error',
+  40001: 'invalid credential, access_token is invalid or not latest',
+  40002: 'invalid grant_type',
+  40003: 'invalid openid',
+  40007: 'invalid media_id',
+  40008: 'invalid message type',
+  40013: 'invalid appid',
+  40014: 'invalid access_token',
+  40066: 'invalid url',
+  40125: 'invalid appsecret',
+  41001: 'access_token missing',
+  41002: 'appid missing',
+  41004: 'appsecret missing',
+  42001: 'access_token expired',
+  43004: 'require subscribe',
+  44003: 'empty news data',
+  44004: 'empty content',
+  45008: 'article size out of limit',
+  45009: 'reach max api daily quota limit',
+  45011: 'api minute-quota reach limit',
+  45015: 'response out of time limit or subscription is canceled',
+  45047: 'out of response count limit',
+  47001: 'data format error',
+  48001: 'api unauthorized',
+}
+
+interface TokenState {
+  appId: string
+  family: 'basic' | 'stable'
+  expiresAt: number
+  /** Set when a newer token of the same family replaced it. */
+  replacedUntil?: number
+  expired?: boolean
+}
+
+interface Injected {
+  kind: 'fail' | 'drop' | 'hang'
+  errcode?: number
+  errmsg?: string
+}
+
+const TOKEN_PREFIX = 'FAKE_AT_'
+
+export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promise<FakeWeChatApi> {
+  const now = opts.now ?? Date.now
+  const graceMs = opts.graceMs ?? 5 * 60_000
+  const newsMax = opts.newsMaxArticles ?? 1
+  let expiresIn = opts.expiresInSeconds ?? 7200
+  const apps = new Map<string, string>()
+  apps.set(opts.appId ?? 'wxfake0000000001', opts.appSecret ?? 'fake-secret')
+  for (const a of opts.apps ?? []) apps.set(a.appId, a.appSecret)
+
+  const tokens = new Map<string, TokenState>()
+  const issuedTokens: string[] = []
+  const sent: SentMessage[] = []
+  const requests: FakeRequest[] = []
+  const injected = new Map<string, Injected[]>()
+  const userErrors = new Map<string, number>()
+  const delays = new Map<string, number>()
+  const routes = new Map<string, FakeRouteHandler>()
+  const timers = new Set<NodeJS.Timeout>()
+  const holds = new Map<string, { gate: Promise<void>; release: () => void }>()
+  const waiters = new Map<string, Array<(r: FakeRequest) => void>>()
+  const sockets = new Set<Socket>()
+  let tokenRequests = 0
+  let seq = 0
+
+  const rid = () => `${randomBytes(4).toString('hex')}-${randomBytes(4).toString('hex')}`
+  const error = (errcode: number, errmsg?: string): JsonObject => ({
+    errcode,
+    errmsg: `${errmsg ?? ERRMSG[errcode] ?? 'error'} rid: ${rid()}`,
+  })
+
+  function issue(appId: string, family: TokenState['family']): JsonObject {
+    const t = now()
+    for (const s of tokens.values()) {
+      if (s.appId === appId && s.family === family && s.replacedUntil === undefined) s.replacedUntil = t + graceMs
+    }
+    const token = `${TOKEN_PREFIX}${++seq}_${randomBytes(12).toString('hex')}`
+    tokens.set(token, { appId, family, expiresAt: t + expiresIn * 1000 })
+    issuedTokens.push(token)
+    return { access_token: token, expires_in: expiresIn }
+  }
+
+  function checkApp(appid: unknown, secret: unknown): JsonObject | null {
+    if (typeof appid !== 'string' || appid === '') return error(41002)
+    if (typeof secret !== 'string' || secret === '') return error(41004)
+    const expected = apps.get(appid)
+    if (expected === undefined) return error(40013)
+    if (expected !== secret) return error(40125)
+    return null
+  }
+
+  /** The app the token belongs to, or the error to answer. */
+  function checkToken(token: string | undefined): { appId: string } | { error: JsonObject } {
+    if (!token) return { error: error(41001) }
+    if (!token.startsWith(TOKEN_PREFIX)) return { error: error(40014) }
+    const s = tokens.get(token)
+    if (!s) return { error: error(40001) }
+    const t = now()
+    if (s.expired || t >= s.expiresAt) return { error: error(42001) }
+    if (s.replacedUntil !== undefined && t >= s.replacedUntil) return { error: error(40001) }
+    return { appId: s.appId }
+  }
+
+  function handleToken(query: Record<string, string>): JsonObject {
+    if (query.grant_type !== 'client_credential') return error(40002)
+    const bad = checkApp(query.appid, query.secret)
+    if (bad) return bad
+    return issue(query.appid, 'basic')
+  }
+
+  function handleStableToken(body: Json | undefined): JsonObject {
+    if (!isObject(body)) return error(47001)
+    if (body.grant_type !== 'client_credential') return error(40002)
+    const bad = checkApp(body.appid, body.secret)
+    if (bad) return bad
+    const appId = body.appid as string
+    if (body.force_refresh !== true) {
+      const t = now()
+      for (const [token, s] of tokens) {
+        if (s.appId === appId && s.family === 'stable' && s.replacedUntil === undefined && !s.expired && t < s.expiresAt) {
+          return { access_token: token, expires_in: Math.floor((s.expiresAt - t) / 1000) }
+        }
+      }
+    }
+    return issue(appId, 'stable')
+  }
+
+  function handleCustomSend(appId: string, accessToken: string, body: Json | undefined): JsonObject {
+    if (body === undefined) return error(47001, 'data format error hint: [empty post data]')
+    if (!isObject(body)) return error(47001)
+    const invalid = validateCustomMessage(body, newsMax)
+    if (invalid !== null) return error(invalid)
+    const userError = userErrors.get(body.touser as string)
+    if (userError !== undefined) return error(userError)
+    sent.push({ appId, accessToken, body, at: now() })
+    return { errcode: 0, errmsg: 'ok' }
+  }
+
+  async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const path = url.pathname
+    const query: Record<string, string> = Object.fromEntries(url.searchParams)
+    const raw = await readBody(req)
+    let body: Json | undefined
+    let badJson = false
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw) as Json
+      } catch {
+        badJson = true
+      }
+    }
+    const record: FakeRequest = { method: req.method ?? 'GET', path, query, body, errcode: null }
+    requests.push(record)
+    if (path === FAKE_PATHS.token || path === FAKE_PATHS.stableToken) tokenRequests++
+    const notify = waiters.get(path)
+    waiters.delete(path)
+    for (const w of notify ?? []) w(record)
+
+    const delay = delays.get(path) ?? delays.get('*') ?? 0
+    if (delay > 0) await wait(delay)
+    const held = holds.get(path)
+    if (held) await held.gate
+
+    const queue = injected.get(path)
+    const next = queue?.shift()
+    if (next?.kind === 'drop') {
+      req.socket.destroy()
+      return
+    }
+    // Left open until the client gives up or close() destroys the socket.
+    if (next?.kind === 'hang') return
+
+    let answer: JsonObject
+    let status = 200
+    if (next?.kind === 'fail') {
+      answer = error(next.errcode ?? -1, next.errmsg)
+    } else if (badJson) {
+      answer = error(47001, 'data format error hint: [invalid json]')
+    } else if (path === FAKE_PATHS.token && req.method === 'GET') {
+      answer = handleToken(query)
+    } else if (path === FAKE_PATHS.stableToken && req.method === 'POST') {
+      answer = handleStableToken(body)
+    } else if (path === FAKE_PATHS.customSend && req.method === 'POST') {
+      const who = checkToken(query.access_token)
+      answer = 'error' in who ? who.error : handleCustomSend(who.appId, query.access_token, body)
+    } else {
+      const handler = routes.get(`${req.method} ${path}`)
+      if (handler === undefined) {
+        status = 404
+        answer = error(40066)
+      } else {
+        const who = checkToken(query.access_token)
+        answer = 'error' in who ? who.error : handler({ appId: who.appId, query, body })
+      }
+    }
+    record.errcode = typeof answer.errcode === 'number' ? answer.errcode : 0
+    const text = JSON.stringify(answer)
+    res.writeHead(status, { 'content-type': 'application/json; encoding=utf-8', 'content-length': Buffer.byteLength(text) })
+    res.end(text)
+  }
+
+  function wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t)
+        resolve()
+      }, ms)
+      timers.add(t)
+    })
+  }
+
+  const server = createServer((req, res) => {
+    respond(req, res).catch((e: unknown) => {
+      // A bug in the fake, not a platform behaviour: make it loud.
+      res.writeHead(500, { 'content-type': 'text/plain' })
+      res.end(`fake-wechat-api bug: ${String(e)}`)
+    })
+  })
+  server.on('connection', (s: Socket) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const { port } = server.address() as AddressInfo
+
+  const selectTokens = (token?: string): TokenState[] =>
+    token === undefined ? [...tokens.values()] : tokens.has(token) ? [tokens.get(token) as TokenState] : []
+
+  const enqueue = (path: string, items: Injected[]) => {
+    const queue = injected.get(path) ?? []
+    queue.push(...items)
+    injected.set(path, queue)
+  }
+  const failNext = (path: string, times: number, errcode: number, errmsg?: string) =>
+    enqueue(path, Array.from({ length: times }, () => ({ kind: 'fail' as const, errcode, errmsg })))
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    sent,
+    requests,
+    issuedTokens,
+    get tokenRequests() {
+      return tokenRequests
+    },
+    expireToken(token) {
+      for (const s of selectTokens(token)) s.expired = true
+    },
+    revokeToken(token) {
+      if (token === undefined) tokens.clear()
+      else tokens.delete(token)
+    },
+    failNext,
+    failNextSends: (times, errcode, errmsg) => failNext(FAKE_PATHS.customSend, times, errcode, errmsg),
+    dropNext(path, times) {
+      enqueue(path, Array.from({ length: times }, () => ({ kind: 'drop' as const })))
+    },
+    hangNext(path, times) {
+      enqueue(path, Array.from({ length: times }, () => ({ kind: 'hang' as const })))
+    },
+    hold(path) {
+      const existing = holds.get(path)
+      if (existing) return existing.release
+      let release!: () => void
+      const gate = new Promise<void>((resolve) => {
+        release = () => {
+          holds.delete(path)
+          resolve()
+        }
+      })
+      holds.set(path, { gate, release })
+      return release
+    },
+    setUserError(openId, errcode) {
+      if (errcode === null) userErrors.delete(openId)
+      else userErrors.set(openId, errcode)
+    },
+    setDelay(ms, path) {
+      if (ms > 0) delays.set(path ?? '*', ms)
+      else delays.delete(path ?? '*')
+    },
+    setExpiresIn(seconds) {
+      expiresIn = seconds
+    },
+    nextRequest(path) {
+      return new Promise<FakeRequest>((resolve) => {
+        const list = waiters.get(path) ?? []
+        list.push(resolve)
+        waiters.set(path, list)
+      })
+    },
+    route(method, path, handler) {
+      routes.set(`${method} ${path}`, handler)
+    },
+    async close() {
+      for (const t of timers) clearTimeout(t)
+      timers.clear()
+      for (const h of [...holds.values()]) h.release()
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+function isObject(v: Json | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function nonEmpty(v: Json | undefined): boolean {
+  return typeof v === 'string' && v !== ''
+}
+
+/**
+ * The shape check the platform applies to a customer-service message, as an errcode (null when valid).
+ * Field names per protocol.md §6; optional `customservice: {kf_account}` is allowed on every type.
+ */
+export function validateCustomMessage(body: JsonObject, newsMax = 1): number | null {
+  if (!nonEmpty(body.touser)) return 40003
+  const type = body.msgtype
+  if (typeof type !== 'string') return 40008
+  const payload = body[type]
+  if (!KNOWN_TYPES.has(type)) return 40008
+  if (!isObject(payload)) return 47001
+  switch (type) {
+    case 'text':
+      return nonEmpty(payload.content) ? null : 44004
+    case 'image':
+    case 'voice':
+    case 'mpnews':
+      return nonEmpty(payload.media_id) ? null : 40007
+    case 'video':
+      if (!nonEmpty(payload.media_id) || !nonEmpty(payload.thumb_media_id)) return 40007
+      return optionalStrings(payload, ['title', 'description'])
+    case 'music':
+      if (!nonEmpty(payload.thumb_media_id)) return 40007
+      return optionalStrings(payload, ['title', 'description', 'musicurl', 'hqmusicurl'])
+    case 'news': {
+      const articles = payload.articles
+      if (!Array.isArray(articles) || articles.length === 0) return 44003
+      if (articles.length > newsMax) return 45008
+      for (const a of articles) {
+        if (!isObject(a) || !nonEmpty(a.title)) return 47001
+        const bad = optionalStrings(a, ['description', 'url', 'picurl'])
+        if (bad !== null) return bad
+      }
+      return null
+    }
+    case 'mpnewsarticle':
+      return nonEmpty(payload.article_id) ? null : 47001
+    case 'wxcard':
+      return nonEmpty(payload.card_id) ? null : 47001
+    case 'miniprogrampage':
+      return nonEmpty(payload.appid) && nonEmpty(payload.pagepath) && nonEmpty(payload.thumb_media_id) ? null : 47001
+    case 'msgmenu':
+      return Array.isArray(payload.list) ? null : 47001
+    default:
+      return 40008
+  }
+}
+
+const KNOWN_TYPES = new Set(['text', 'image', 'voice', 'video', 'music', 'news', 'mpnews', 'mpnewsarticle', 'wxcard', 'miniprogrampage', 'msgmenu'])
+
+function optionalStrings(obj: JsonObject, keys: string[]): number | null {
+  for (const k of keys) if (obj[k] !== undefined && typeof obj[k] !== 'string') return 47001
+  return null
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', reject)
+  })
+}
