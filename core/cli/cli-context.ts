@@ -1,0 +1,34 @@
+/**
+ * What every command needs first: the project's configuration, or a message saying what to fix.
+ * Exit codes for all commands: 0 ok, 1 the thing checked failed, 2 usage or configuration error.
+ */
+import type { EngineConfig, UserConfig } from '../config/config-types.ts'
+import { loadConfig } from '../config/load-config.ts'
+
+export const EXIT_OK = 0
+export const EXIT_FAILED = 1
+export const EXIT_USAGE = 2
+
+export interface GlobalFlags {
+  root: string
+  config?: string
+}
+
+/** Where a command writes; tests and commands share one shape. */
+export interface Output {
+  out(line: string): void
+  err(line: string): void
+}
+
+export const stdio: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+}
+
+export function loadProjectConfig(flags: GlobalFlags, io: Output, overrides?: UserConfig): EngineConfig | undefined {
+  const loaded = loadConfig({ root: flags.root, file: flags.config, overrides })
+  if (loaded.ok) return loaded.value
+  io.err(`wxengine: ${loaded.error.reason}`)
+  io.err('Fix the setting in engine.config.ts or the environment variable named above.')
+  return undefined
+}

@@ -1,0 +1,60 @@
+/**
+ * `wxengine log`: the message log, oldest of the selection first (like a tail). One line per message:
+ * time, account, user, what came in, who handled it, the reply and the latency. --json prints JSON Lines.
+ */
+import type { MessageLogEntry } from '../../store/store.ts'
+import { EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { openProjectStore } from '../open-project-store.ts'
+
+export interface LogFlags extends GlobalFlags {
+  user?: string
+  account?: string
+  since?: string
+  limit?: number
+  json?: boolean
+}
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** `10m`, `2h`, `7d`, `30s`, or a date/time (`2024-05-01`, `2024-05-01T08:00`): epoch ms, or undefined. */
+export function parseSince(value: string, now = Date.now()): number | undefined {
+  const rel = /^(\d+)\s*([smhd])$/.exec(value.trim())
+  if (rel) return now - Number(rel[1]) * UNIT_MS[rel[2]]
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? undefined : at
+}
+
+export async function runLog(flags: LogFlags, io: Output = stdio): Promise<number> {
+  let since: number | undefined
+  if (flags.since !== undefined) {
+    since = parseSince(flags.since)
+    if (since === undefined) {
+      io.err(`wxengine log: --since takes a duration (30s, 10m, 2h, 7d) or a date (2024-05-01 or 2024-05-01T08:00), got "${flags.since}"`)
+      return EXIT_USAGE
+    }
+  }
+  const config = loadProjectConfig(flags, io)
+  if (!config) return EXIT_USAGE
+  const opened = await openProjectStore(config, io)
+  if ('exitCode' in opened) return opened.exitCode
+  try {
+    const entries = await opened.store.log.query({ account: flags.account, openId: flags.user, since, limit: flags.limit ?? 50 })
+    entries.reverse()
+    for (const e of entries) io.out(flags.json ? JSON.stringify(e) : describeEntry(e))
+    if (entries.length === 0 && !flags.json) io.err('no messages match')
+  } finally {
+    await opened.store.close()
+  }
+  return EXIT_OK
+}
+
+function describeEntry(e: MessageLogEntry): string {
+  const time = new Date(e.at).toISOString().replace('T', ' ').slice(0, 19)
+  const input = e.summary !== undefined && e.summary !== '' ? `${e.kind} ${JSON.stringify(e.summary)}` : e.kind
+  const by = [e.handledBy, e.rule && `rule ${e.rule}`, e.keyword && `keyword ${JSON.stringify(e.keyword)}`, e.plugin && `plugin ${e.plugin}`]
+    .filter(Boolean)
+    .join(' ')
+  const result = e.replyType ? `${e.outcome} ${e.replyType}` : e.outcome
+  return `${time}  ${e.account}  ${e.openId}  ${input}  -> ${by}: ${result} ${e.latencyMs}ms${e.error ? `  [${e.error}]` : ''}`
+}

@@ -1,0 +1,115 @@
+/**
+ * `wxengine send`: play a WeChat user. Builds the push, signs (and in safe/compatible mode encrypts) it with
+ * the account's settings as WeChat does, delivers it to a running engine over HTTP (or, with --local, to an
+ * engine started in this process), then opens the reply and prints it.
+ */
+import type { AccountConfig } from '../../config/config-types.ts'
+import { createLogger } from '../../log/logger.ts'
+import type { WireResponse } from '../../receive/wire-types.ts'
+import { startRuntime, StartupError } from '../../runtime.ts'
+import { createWeChatSimulator } from '../../testkit/wechat-simulator.ts'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { composePush, type PushFlags } from '../compose-push.ts'
+import { formatReply } from '../format-reply.ts'
+
+export interface SendFlags extends GlobalFlags, Omit<PushFlags, 'toUser'> {
+  account?: string
+  url?: string
+  local?: boolean
+  raw?: boolean
+}
+
+export async function runSend(flags: SendFlags, io: Output = stdio): Promise<number> {
+  const config = loadProjectConfig(flags, io)
+  if (!config) return EXIT_USAGE
+  const accountId = flags.account ?? config.defaultAccount
+  const account = config.accounts.find((a) => a.id === accountId)
+  if (!account) {
+    const known = config.accounts.map((a) => a.id).join(', ') || 'none'
+    io.err(`wxengine: no account "${accountId}" in the configuration (accounts: ${known}); pass --account or add it to engine.config.ts`)
+    return EXIT_USAGE
+  }
+  const fields = composePush({ ...flags, toUser: account.originalId })
+  if (!fields.ok) {
+    io.err(`wxengine send: ${fields.error}`)
+    return EXIT_USAGE
+  }
+  let sim
+  try {
+    sim = createWeChatSimulator({ account })
+  } catch (e) {
+    io.err(`wxengine: account "${account.id}": ${(e as Error).message}; check its encodingAESKey and appId`)
+    return EXIT_USAGE
+  }
+  const req = sim.request(fields.value)
+
+  let res: WireResponse | undefined
+  if (flags.local) {
+    res = await deliverLocally(config, account, req, io)
+  } else {
+    const base = (flags.url ?? `http://127.0.0.1:${config.port}`).replace(/\/+$/, '')
+    res = await deliverOverHttp(`${base}/wechat/${encodeURIComponent(account.id)}?${req.search}`, req.body, io)
+  }
+  if (!res) return EXIT_FAILED
+  if (res.status !== 200) {
+    io.err(`wxengine send: the engine answered HTTP ${res.status}: ${res.body.trim() || '(empty body)'}`)
+    return EXIT_FAILED
+  }
+  if (flags.raw) {
+    io.out(res.body)
+    return EXIT_OK
+  }
+  const opened = sim.openReply(res.body)
+  if (opened.error) {
+    io.err(`wxengine send: the reply could not be opened: ${opened.error}\n${res.body}`)
+    return EXIT_FAILED
+  }
+  io.out(formatReply(opened.fields, opened.encrypted))
+  return EXIT_OK
+}
+
+async function deliverOverHttp(url: string, body: string, io: Output): Promise<WireResponse | undefined> {
+  try {
+    const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body, signal: AbortSignal.timeout(10_000) })
+    return { status: r.status, contentType: r.headers.get('content-type') ?? '', body: await r.text() }
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message
+    io.err(`wxengine send: cannot reach ${new URL(url).origin} (${cause}). Is the engine running (wxengine start)? Use --url for another address, or --local to run the engine in this process.`)
+    return undefined
+  }
+}
+
+async function deliverLocally(
+  config: Parameters<typeof startRuntime>[0],
+  account: AccountConfig,
+  req: { query: Record<string, string>; body: string },
+  io: Output,
+): Promise<WireResponse | undefined> {
+  let runtime
+  try {
+    runtime = await startRuntime({ ...config, watch: false }, { listen: false, log: stderrLogger() })
+  } catch (e) {
+    if (!(e instanceof StartupError)) throw e
+    io.err(`wxengine send: the engine did not start: ${e.message}`)
+    return undefined
+  }
+  try {
+    return await runtime.engine.handle({ method: 'POST', accountId: account.id, query: req.query, body: req.body })
+  } finally {
+    await runtime.close()
+  }
+}
+
+/** Warnings (a plugin that threw, a rule that refers to nothing) go to stderr, one short line each; stdout holds the reply. */
+function stderrLogger() {
+  const names: Record<number, string> = { 40: 'warning', 50: 'error', 60: 'fatal' }
+  return createLogger({
+    level: 'warn',
+    destination: {
+      write(line: string) {
+        const entry = JSON.parse(line) as { level: number; msg?: string }
+        process.stderr.write(`${names[entry.level] ?? 'log'}: ${entry.msg ?? line}\n`)
+      },
+    },
+  })
+}

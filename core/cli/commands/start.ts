@@ -1,0 +1,60 @@
+/**
+ * `wxengine start` (production) and `wxengine dev` (watch rules/ and plugins/, pretty logs).
+ * SIGTERM/SIGINT: stop accepting, finish in-flight messages, flush, exit 0.
+ */
+import { loadConfig } from '../../config/load-config.ts'
+import { startRuntime, StartupError } from '../../runtime.ts'
+
+export interface StartFlags {
+  root: string
+  config?: string
+  dev?: boolean
+  port?: number
+}
+
+export async function runStart(flags: StartFlags): Promise<number> {
+  const loaded = loadConfig({
+    root: flags.root,
+    file: flags.config,
+    overrides: {
+      ...(flags.dev ? { watch: true, log: { pretty: true, level: 'debug' } } : {}),
+      ...(flags.port !== undefined ? { port: flags.port } : {}),
+    },
+  })
+  if (!loaded.ok) {
+    process.stderr.write(`wxengine: ${loaded.error.reason}\nFix the setting in engine.config.ts or the environment variable named above.\n`)
+    return 2
+  }
+  let runtime
+  try {
+    runtime = await startRuntime(loaded.value)
+  } catch (e) {
+    if (e instanceof StartupError) {
+      process.stderr.write(`wxengine: ${e.message}\n`)
+      return 2
+    }
+    const err = e as NodeJS.ErrnoException
+    if (err.code === 'EADDRINUSE') {
+      process.stderr.write(`wxengine: port ${loaded.value.port} is in use; set PORT or --port to another one\n`)
+      return 2
+    }
+    throw e
+  }
+  const log = runtime.log
+  await new Promise<void>((resolve) => {
+    let stopping = false
+    const stop = (signal: string) => {
+      if (stopping) return
+      stopping = true
+      log.info({ signal }, 'shutting down: finishing in-flight messages')
+      runtime
+        .close()
+        .then(() => log.info('stopped'))
+        .catch((e) => log.error({ err: e }, 'shutdown error'))
+        .finally(resolve)
+    }
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+  })
+  return 0
+}

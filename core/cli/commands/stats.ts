@@ -1,0 +1,37 @@
+/**
+ * `wxengine stats`: how often each rule (and each of its keywords) answered, from the message log,
+ * most hits first: which rules earn their keep and which never fire. Kept as long as the log is
+ * (log.retentionDays).
+ */
+import { EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { openProjectStore } from '../open-project-store.ts'
+
+export interface StatsFlags extends GlobalFlags {
+  account?: string
+  json?: boolean
+}
+
+export async function runStats(flags: StatsFlags, io: Output = stdio): Promise<number> {
+  const config = loadProjectConfig(flags, io)
+  if (!config) return EXIT_USAGE
+  const opened = await openProjectStore(config, io)
+  if ('exitCode' in opened) return opened.exitCode
+  try {
+    const hits = await opened.store.log.hits(flags.account)
+    if (flags.json) {
+      io.out(JSON.stringify(hits))
+      return EXIT_OK
+    }
+    if (hits.length === 0) {
+      io.err('no rule hits recorded yet')
+      return EXIT_OK
+    }
+    const rows = hits.map((h) => [String(h.hits), h.account, h.rule, h.keyword === null ? '-' : JSON.stringify(h.keyword)])
+    const table = [['HITS', 'ACCOUNT', 'RULE', 'KEYWORD'], ...rows]
+    const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)))
+    for (const r of table) io.out(r.map((c, i) => (i === 0 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd())
+  } finally {
+    await opened.store.close()
+  }
+  return EXIT_OK
+}

@@ -1,0 +1,20 @@
+/** A reply's fields as lines a person reads: the type first, then every field but the envelope. */
+import type { RawFields, RawValue } from '../normalize/message-types.ts'
+
+const ENVELOPE = new Set(['ToUserName', 'FromUserName', 'CreateTime', 'MsgType'])
+
+export function formatReply(fields: RawFields | null, encrypted: boolean): string {
+  if (!fields) return 'no reply (the engine answered "success")'
+  const lines = [`${String(fields.MsgType ?? 'unknown')} reply${encrypted ? ' (encrypted, decrypted and verified)' : ''}`]
+  for (const [name, value] of Object.entries(fields)) if (!ENVELOPE.has(name)) lines.push(...describe(name, value, '  '))
+  return lines.join('\n')
+}
+
+function describe(name: string, value: RawValue, indent: string): string[] {
+  if (typeof value === 'string') {
+    const [first, ...rest] = value.split('\n')
+    return [`${indent}${name}: ${first}`, ...rest.map((l) => `${indent}${' '.repeat(name.length + 2)}${l}`)]
+  }
+  if (Array.isArray(value)) return value.flatMap((v, i) => describe(`${name}[${i}]`, v, indent))
+  return [`${indent}${name}:`, ...Object.entries(value).flatMap(([k, v]) => describe(k, v, `${indent}  `))]
+}

@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+/**
+ * The `wxengine` command from the source tree. The commands are wired in program.ts; this entry only runs
+ * them, because the single binary (core/binary/binary-main.ts) is CommonJS and cannot hold a top-level await.
+ */
+import { buildCli } from './program.ts'
+
+await buildCli().parseAsync(process.argv)

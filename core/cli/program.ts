@@ -1,0 +1,122 @@
+/**
+ * The `wxengine` command line: every subcommand, its flags and help. Each command lives in
+ * core/cli/commands/, one file each, and returns its exit code: 0 ok, 1 the thing checked failed,
+ * 2 usage or configuration error.
+ */
+import { Command, InvalidArgumentError } from 'commander'
+import { runBuild } from './commands/build.ts'
+import { runLog } from './commands/log.ts'
+import { runPluginNew } from './commands/plugin-new.ts'
+import { runRulesCheck } from './commands/rules-check.ts'
+import { runSend } from './commands/send.ts'
+import { runStart } from './commands/start.ts'
+import { runStats } from './commands/stats.ts'
+import { EXIT_USAGE } from './cli-context.ts'
+
+const port = (v: string): number => {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535')
+  return n
+}
+
+const positiveInt = (v: string): number => {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of 1 or more')
+  return n
+}
+
+const collect = (v: string, all: string[]): string[] => [...all, v]
+
+export function buildCli(): Command {
+  const program = new Command('wxengine')
+    .description('A plugin-based chatbot engine for WeChat Official Accounts')
+    .option('-C, --root <dir>', 'project directory (engine.config.ts, rules/, plugins/, data/)', process.cwd())
+    .option('-c, --config <file>', 'config file (default: engine.config.ts in the project directory)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride((err) => {
+      // commander exits 1 on usage errors; ours say 2 (and --help / --version stay 0).
+      process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE)
+    })
+  const global = () => program.opts<{ root: string; config?: string }>()
+  const done = (code: number) => {
+    process.exitCode = code
+  }
+
+  program
+    .command('start')
+    .description('serve WeChat requests (production)')
+    .option('-p, --port <port>', 'port to listen on (default: PORT or the config)', port)
+    .action(async (o: { port?: number }) => done(await runStart({ ...global(), port: o.port })))
+
+  program
+    .command('dev')
+    .description('serve with hot reload of rules/ and plugins/ and readable logs')
+    .option('-p, --port <port>', 'port to listen on', port)
+    .action(async (o: { port?: number }) => done(await runStart({ ...global(), port: o.port, dev: true })))
+
+  program
+    .command('send')
+    .description('play a WeChat user: sign (and encrypt) a message like WeChat does, send it, print the reply')
+    .argument('[text]', 'the text of a text message')
+    .requiredOption('-u, --openid <openid>', "the user's OpenID")
+    .option('-a, --account <id>', 'account to send as (default: the config defaultAccount)')
+    .option('--url <url>', 'engine base URL (default: http://127.0.0.1:<config port>)')
+    .option('--local', 'run the engine in this process instead of sending over HTTP (no server needed)')
+    .option('-t, --type <msgtype>', 'MsgType of a user message: text image voice video shortvideo location link file ...')
+    .option('-e, --event <event>', 'send an event instead: subscribe unsubscribe SCAN CLICK VIEW LOCATION scancode_push ...')
+    .option('-k, --key <eventkey>', 'EventKey of the event (menu key, or qrscene_123 for a subscribe via QR code)')
+    .option('-l, --location <lat,lng[,scale]>', 'a location message, or with --event LOCATION the reported position')
+    .option('-f, --field <name=value>', 'any other push field, repeatable (e.g. --field PicUrl=http://... --field MediaId=m1)', collect, [])
+    .option('--raw', 'print the reply body as received (XML, still encrypted in safe mode)')
+    .addHelpText('after', `
+Examples:
+  wxengine send "hello" --openid u1
+  wxengine send "hello" --openid u1 --local
+  wxengine send --openid u1 --type image --field PicUrl=http://example.com/a.jpg --field MediaId=m1
+  wxengine send --openid u1 --event CLICK --key MENU_HELP
+  wxengine send --openid u1 --event subscribe --key qrscene_123 --field Ticket=t1
+  wxengine send --openid u1 --location 23.13,113.26
+  wxengine send --openid u1 --event LOCATION --location 23.13,113.26`)
+    .action(async (text: string | undefined, o: { openid: string; account?: string; url?: string; local?: boolean; type?: string; event?: string; key?: string; location?: string; field: string[]; raw?: boolean }) =>
+      done(await runSend({ ...global(), ...o, text, fields: o.field })))
+
+  const rules = program.command('rules').description('work with rules/')
+  rules
+    .command('check')
+    .description('load the rules as the engine would; print file:line:col errors (exit 1) or a summary and warnings')
+    .argument('[dir]', 'rules directory (default: rulesDir from the config)')
+    .action(async (dir: string | undefined) => done(await runRulesCheck({ ...global(), dir })))
+
+  const plugin = program.command('plugin').description('work with plugins/')
+  plugin
+    .command('new')
+    .description('create plugins/<name>/ with a rule routing "<name> ..." to it and a test that passes')
+    .argument('<name>', 'plugin name: lowercase letters, digits and hyphens (e.g. weather)')
+    .action(async (name: string) => done(await runPluginNew({ ...global(), name })))
+
+  program
+    .command('log')
+    .description('read the message log, oldest first')
+    .option('--user <openid>', 'only this user')
+    .option('-a, --account <id>', 'only this account')
+    .option('--since <when>', 'only since a duration ago (30s, 10m, 2h, 7d) or a date (2024-05-01T08:00)')
+    .option('-n, --limit <n>', 'at most this many, the latest (default 50)', positiveInt)
+    .option('--json', 'one JSON object per line')
+    .action(async (o: { user?: string; account?: string; since?: string; limit?: number; json?: boolean }) => done(await runLog({ ...global(), ...o })))
+
+  program
+    .command('stats')
+    .description('how often each rule and keyword answered (from the message log), most first')
+    .option('-a, --account <id>', 'only this account')
+    .option('--json', 'as JSON')
+    .action(async (o: { account?: string; json?: boolean }) => done(await runStats({ ...global(), ...o })))
+
+  program
+    .command('build')
+    .description('build the single executable dist/wxengine (from a source checkout)')
+    .option('-o, --out <file>', 'where to write it (default: dist/wxengine in the source tree)')
+    .option('--strip', "strip the copied node's symbol table (smaller)")
+    .action(async (o: { out?: string; strip?: boolean }) => done(await runBuild({ out: o.out, strip: o.strip })))
+
+  return program
+}

@@ -1,0 +1,107 @@
+/**
+ * Validation of the merged configuration. Each message names the setting (`accounts[0].encodingAESKey`)
+ * and, where an environment variable can set it, that variable, so a wrong deploy is fixed in one look.
+ */
+import { z } from 'zod'
+
+const base64Key = /^[A-Za-z0-9+/]{43}$/
+
+export const accountSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ or - (it is a URL path segment)'),
+    token: z.string().regex(/^[A-Za-z0-9]{3,32}$/, 'must be 3 to 32 letters or digits (WECHAT_TOKEN)'),
+    appId: z.string().min(1, 'is required (WECHAT_APPID)'),
+    appSecret: z.string().optional(),
+    encodingAESKey: z
+      .string()
+      .regex(base64Key, 'must be exactly 43 characters of A-Z a-z 0-9 + / (WECHAT_ENCODING_AES_KEY)')
+      .optional(),
+    mode: z.enum(['plaintext', 'compatible', 'safe']),
+    originalId: z.string().optional(),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    if (a.mode !== 'plaintext' && !a.encodingAESKey) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['encodingAESKey'],
+        message: `is required in ${a.mode} mode (WECHAT_ENCODING_AES_KEY)`,
+      })
+    }
+  })
+
+const reply = z.object({ type: z.string() }).passthrough()
+const systemReply = z.union([
+  z.object({ reply }).strict(),
+  z.object({ plugin: z.string(), args: z.record(z.string(), z.unknown()).optional() }).strict(),
+])
+
+export const engineConfigSchema = z
+  .object({
+    port: z.number().int().min(0).max(65535),
+    host: z.string(),
+    dataDir: z.string().min(1),
+    rulesDir: z.string().min(1),
+    pluginsDir: z.string().min(1),
+    defaultAccount: z.string(),
+    accounts: z.array(accountSchema).min(1, 'needs at least one account'),
+    store: z.object({ kind: z.enum(['sqlite', 'memory', 'redis']), url: z.string().optional() }).strict(),
+    limits: z
+      .object({
+        maxBodyBytes: z.number().int().positive(),
+        timestampWindowSeconds: z.number().int().positive(),
+        replyBudgetMs: z.number().int().positive().max(4900, 'must stay under WeChat’s 5 s'),
+        replyCacheMs: z.number().int().nonnegative(),
+        pluginTimeoutMs: z.number().int().positive(),
+        newsMaxArticles: z.number().int().min(1).max(10),
+        newsMaxArticlesForUserMessage: z.number().int().min(1).max(10),
+      })
+      .strict(),
+    systemReplies: z.record(z.string(), z.object({ welcome: systemReply.optional(), default: systemReply.optional() }).strict()),
+    plugins: z.record(
+      z.string(),
+      z
+        .object({
+          config: z.record(z.string(), z.unknown()).optional(),
+          allow: z.array(z.string()).optional(),
+          timeoutMs: z.number().int().positive().optional(),
+          enabled: z.boolean().optional(),
+        })
+        .strict(),
+    ),
+    log: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']),
+        pretty: z.boolean(),
+        retentionDays: z.number().nonnegative(),
+        purgeOnUnsubscribe: z.boolean(),
+      })
+      .strict(),
+    platform: z.object({ apiBase: z.string().url() }).strict(),
+    admin: z.object({ enabled: z.boolean(), port: z.number().int().min(0).max(65535).optional(), token: z.string().optional() }).strict(),
+    watch: z.boolean(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const ids = new Set<string>()
+    c.accounts.forEach((a, i) => {
+      if (ids.has(a.id)) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'id'], message: `duplicate account id "${a.id}"` })
+      ids.add(a.id)
+    })
+    if (!ids.has(c.defaultAccount)) {
+      ctx.addIssue({ code: 'custom', path: ['defaultAccount'], message: `names no configured account ("${c.defaultAccount}")` })
+    }
+    if (c.store.kind === 'redis' && !c.store.url) {
+      ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: 'is required when store.kind is redis (REDIS_URL)' })
+    }
+  })
+
+/** `accounts[0].token: must be ...` lines, one per problem. */
+export function describeConfigIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path
+      .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+      .join('')
+    return `${path || '(config)'}: ${issue.message}`
+  })
+}

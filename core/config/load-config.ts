@@ -1,0 +1,168 @@
+/**
+ * Builds the engine's configuration: defaults <- engine.config.ts <- environment, then validates.
+ * The environment wins so that secrets and deploy settings never need to live in the file.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { transform } from 'sucrase'
+import { fail, ok, type Result } from '../errors.ts'
+import { describeConfigIssues, engineConfigSchema } from './config-schema.ts'
+import { defineConfig, type AccountConfig, type EngineConfig, type UserConfig } from './config-types.ts'
+
+export const CONFIG_FILE_NAMES = ['engine.config.ts', 'engine.config.js', 'engine.config.mjs']
+
+export function defaultConfig(root: string): EngineConfig {
+  return {
+    port: 8080,
+    host: '0.0.0.0',
+    dataDir: path.join(root, 'data'),
+    rulesDir: path.join(root, 'rules'),
+    pluginsDir: path.join(root, 'plugins'),
+    defaultAccount: 'default',
+    accounts: [],
+    store: { kind: 'sqlite' },
+    limits: {
+      maxBodyBytes: 1024 * 1024,
+      timestampWindowSeconds: 600,
+      replyBudgetMs: 4500,
+      replyCacheMs: 30_000,
+      pluginTimeoutMs: 30_000,
+      newsMaxArticles: 8,
+      newsMaxArticlesForUserMessage: 1,
+    },
+    systemReplies: {},
+    plugins: {},
+    log: { level: 'info', pretty: false, retentionDays: 30, purgeOnUnsubscribe: false },
+    platform: { apiBase: 'https://api.weixin.qq.com' },
+    admin: { enabled: true },
+    watch: false,
+  }
+}
+
+/**
+ * Evaluates engine.config.ts without a TypeScript loader, so the same code works under tsx and inside the
+ * single binary: sucrase turns it into CommonJS, and `wxengine/config` resolves to `defineConfig`.
+ */
+export function readConfigFile(file: string): Result<UserConfig> {
+  let code: string
+  try {
+    code = transform(readFileSync(file, 'utf8'), { transforms: ['typescript', 'imports'], filePath: file }).code
+  } catch (e) {
+    return fail('BAD_CONFIG', `${file}: ${(e as Error).message}`)
+  }
+  const realRequire = createRequire(file)
+  const requireForConfig = (id: string): unknown =>
+    id === 'wxengine/config' || id === 'wxengine' ? { defineConfig } : realRequire(id)
+  const module = { exports: {} as Record<string, unknown> }
+  try {
+    new Function('require', 'module', 'exports', '__filename', '__dirname', code)(
+      requireForConfig,
+      module,
+      module.exports,
+      file,
+      path.dirname(file),
+    )
+  } catch (e) {
+    return fail('BAD_CONFIG', `${file}: ${(e as Error).message}`)
+  }
+  const value = (module.exports.default ?? module.exports) as UserConfig
+  if (typeof value !== 'object' || value === null) return fail('BAD_CONFIG', `${file}: must export default defineConfig({...})`)
+  return ok(value)
+}
+
+function mergeDeep<T>(base: T, over: unknown): T {
+  if (over === undefined) return base
+  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof over !== 'object' || over === null || Array.isArray(over)) {
+    return over as T
+  }
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) }
+  for (const [k, v] of Object.entries(over as Record<string, unknown>)) out[k] = mergeDeep(out[k], v)
+  return out as T
+}
+
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, problems: string[]): number | undefined {
+  const v = env[name]
+  if (v === undefined || v === '') return undefined
+  if (!/^\d+$/.test(v)) {
+    problems.push(`${name}: must be a whole number, got "${v}"`)
+    return undefined
+  }
+  return Number(v)
+}
+
+/** Environment variables applied on top of the file (README lists them). */
+function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, problems: string[]): EngineConfig {
+  const c: EngineConfig = structuredClone(config)
+  const port = intFromEnv(env, 'PORT', problems)
+  if (port !== undefined) c.port = port
+  if (env.HOST) c.host = env.HOST
+  if (env.DATA_DIR) c.dataDir = path.resolve(root, env.DATA_DIR)
+  if (env.RULES_DIR) c.rulesDir = path.resolve(root, env.RULES_DIR)
+  if (env.PLUGINS_DIR) c.pluginsDir = path.resolve(root, env.PLUGINS_DIR)
+  if (env.LOG_LEVEL) c.log.level = env.LOG_LEVEL as EngineConfig['log']['level']
+  if (env.STORE) c.store.kind = env.STORE as EngineConfig['store']['kind']
+  if (env.REDIS_URL) c.store.url = env.REDIS_URL
+  if (env.WECHAT_API_BASE) c.platform.apiBase = env.WECHAT_API_BASE
+  if (env.ADMIN_TOKEN) c.admin.token = env.ADMIN_TOKEN
+
+  const accountEnv: Partial<AccountConfig> = {}
+  if (env.WECHAT_TOKEN) accountEnv.token = env.WECHAT_TOKEN
+  if (env.WECHAT_APPID) accountEnv.appId = env.WECHAT_APPID
+  if (env.WECHAT_APPSECRET) accountEnv.appSecret = env.WECHAT_APPSECRET
+  if (env.WECHAT_ENCODING_AES_KEY) accountEnv.encodingAESKey = env.WECHAT_ENCODING_AES_KEY
+  if (env.WECHAT_ORIGINAL_ID) accountEnv.originalId = env.WECHAT_ORIGINAL_ID
+  if (env.WECHAT_MODE) accountEnv.mode = env.WECHAT_MODE as AccountConfig['mode']
+  if (Object.keys(accountEnv).length > 0) {
+    let account = c.accounts.find((a) => a.id === c.defaultAccount)
+    if (!account) {
+      account = { id: c.defaultAccount, token: '', appId: '', mode: 'plaintext' }
+      c.accounts.push(account)
+    }
+    // A key given without a mode means the operator turned encryption on: accept both (compatible).
+    if (accountEnv.encodingAESKey && !accountEnv.mode && account.mode === 'plaintext') accountEnv.mode = 'compatible'
+    Object.assign(account, accountEnv)
+  }
+  return c
+}
+
+export interface LoadConfigOptions {
+  /** Project root: where engine.config.ts, rules/, plugins/ and data/ are looked for. */
+  root: string
+  /** An explicit config file; default: the first of CONFIG_FILE_NAMES in root, if any. */
+  file?: string
+  env?: NodeJS.ProcessEnv
+  /** Applied after the file and before the environment (tests). */
+  overrides?: UserConfig
+}
+
+export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
+  const root = path.resolve(opts.root)
+  const env = opts.env ?? process.env
+  let config = defaultConfig(root)
+  const file = opts.file ? path.resolve(root, opts.file) : CONFIG_FILE_NAMES.map((n) => path.join(root, n)).find((f) => existsSync(f))
+  if (opts.file && !existsSync(file!)) return fail('BAD_CONFIG', `config file not found: ${file}`)
+  for (const layer of [file ? readConfigFile(file) : ok<UserConfig>({}), ok(opts.overrides ?? {})]) {
+    if (!layer.ok) return layer
+    config = mergeDeep(config, resolveDirs(layer.value, root))
+  }
+  config.accounts = config.accounts.map((a) => ({ ...a, mode: a.mode ?? 'plaintext' }) as AccountConfig)
+  const problems: string[] = []
+  config = applyEnv(config, env, root, problems)
+  const parsed = engineConfigSchema.safeParse(config)
+  if (!parsed.success) problems.push(...describeConfigIssues(parsed.error))
+  if (problems.length > 0) {
+    return fail('BAD_CONFIG', `invalid configuration${file ? ` (${path.relative(process.cwd(), file) || file})` : ''}:\n  ${problems.join('\n  ')}`)
+  }
+  return ok(config)
+}
+
+/** Relative directories in the file are relative to the project root, not to the working directory. */
+function resolveDirs(user: UserConfig, root: string): UserConfig {
+  const out = { ...user }
+  for (const key of ['dataDir', 'rulesDir', 'pluginsDir'] as const) {
+    const v = out[key]
+    if (typeof v === 'string') out[key] = path.resolve(root, v)
+  }
+  return out
+}

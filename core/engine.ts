@@ -1,0 +1,316 @@
+/**
+ * One message, from request to reply, top to bottom:
+ *
+ *   receive   -> the server hands us { method, accountId, query, body }        (core/receive)
+ *   verify    -> replay window, signature, AES decrypt, AppId                   (core/verify)
+ *   normalize -> the flat typed InboundMessage                                  (core/normalize)
+ *   dedup     -> run once per message, replay the same bytes to retries         (core/dedup)
+ *   route     -> session lock, text rules, type handlers, welcome/default      (core/route)
+ *   reply     -> XML, encrypted when the request was; late replies via the API (core/reply, core/platform)
+ *
+ * `handle` never throws and never answers 500 for anything a client can send: errors become a status and
+ * a log line with their code and reason.
+ */
+import { randomUUID } from 'node:crypto'
+import type { AccountConfig, EngineConfig } from './config/config-types.ts'
+import { createExactlyOnce, type ExactlyOnce } from './dedup/exactly-once.ts'
+import { dedupKeyOf } from './dedup/dedup-key.ts'
+import { httpStatusOf, type EngineError, type ErrorCode } from './errors.ts'
+import type { Logger } from './log/logger.ts'
+import type { InboundMessage } from './normalize/message-types.ts'
+import { normalizeMessage } from './normalize/normalize-message.ts'
+import type { AccountInfo } from './plugin/plugin-api.ts'
+import type { Generations } from './reload/generations.ts'
+import { SUCCESS, type WireRequest, type WireResponse } from './receive/wire-types.ts'
+import type { Reply } from './reply/reply-types.ts'
+import { serializeReply } from './reply/reply-xml.ts'
+import { routeMessage, type RouteResult, type RouteSignal } from './route/router.ts'
+import type { MessageLogEntry, Store, StoredReply } from './store/store.ts'
+import { sealReply, verifyEndpoint, verifyPost, type VerifiedAccount } from './verify/verify-request.ts'
+import { createWeChatCipher } from './verify/wechat-cipher.ts'
+
+/** What the engine reports as it works; metrics and tests listen. */
+export type EngineEvent =
+  | { type: 'message'; entry: MessageLogEntry }
+  | { type: 'rejected'; code: ErrorCode; status: number; account?: string }
+  | { type: 'duplicate'; account: string; waited: boolean }
+  | { type: 'plugin_error'; plugin: string; code: ErrorCode }
+  | { type: 'late_reply'; account: string; replyType: string }
+
+/** Sends a reply after the passive answer was already given (customer-service API). Never rejects. */
+export interface LateReplies {
+  send(accountId: string, openId: string, reply: Reply): Promise<void>
+}
+
+export interface EngineDeps {
+  config: EngineConfig
+  store: Store
+  generations: Generations
+  lateReplies: LateReplies
+  log: Logger
+  now?: () => number
+  observe?: (event: EngineEvent) => void
+}
+
+export interface Engine {
+  handle(req: WireRequest): Promise<WireResponse>
+  /** Resolves when no message is being handled (late replies included); for graceful shutdown. */
+  idle(): Promise<void>
+  readonly accounts: ReadonlyMap<string, VerifiedAccount>
+}
+
+export function buildAccounts(accounts: AccountConfig[]): Map<string, VerifiedAccount> {
+  const map = new Map<string, VerifiedAccount>()
+  for (const config of accounts) {
+    let cipher
+    if (config.encodingAESKey) {
+      const made = createWeChatCipher(config.encodingAESKey, config.appId)
+      if (!made.ok) throw new Error(`account "${config.id}": ${made.error.reason}`)
+      cipher = made.value
+    }
+    map.set(config.id, { config, cipher })
+  }
+  return map
+}
+
+/** Event kinds WeChat sends to which nobody can answer, and user messages (news limit 1 applies). */
+const USER_MESSAGE_KINDS = new Set(['text', 'image', 'voice', 'video', 'shortvideo', 'location', 'link', 'file', 'miniprogrampage'])
+
+export function createEngine(deps: EngineDeps): Engine {
+  const { config, store, generations, log } = deps
+  const now = deps.now ?? Date.now
+  const observe = deps.observe ?? (() => undefined)
+  const accounts = buildAccounts(config.accounts)
+  const limits = config.limits
+  const exactlyOnce: ExactlyOnce = createExactlyOnce({
+    dedup: store.dedup,
+    replyCacheMs: limits.replyCacheMs,
+    // A claim outlives the slowest first delivery (budget) plus margin; a crashed claimer's claim lapses then.
+    pendingTtlMs: limits.replyBudgetMs + 10_000,
+    waitMs: limits.replyBudgetMs,
+    fallback: SUCCESS,
+  })
+  let active = 0
+  let idleWaiters: Array<() => void> = []
+  const enter = () => void active++
+  const leave = () => {
+    if (--active === 0) {
+      const waiters = idleWaiters
+      idleWaiters = []
+      for (const w of waiters) w()
+    }
+  }
+
+  function reject(error: EngineError, accountId?: string, requestId?: string): WireResponse {
+    const status = httpStatusOf[error.code] ?? 500
+    log.warn({ code: error.code, reason: error.reason, account: accountId, status, requestId }, `request refused: ${error.reason}`)
+    observe({ type: 'rejected', code: error.code, status, account: accountId })
+    return { status, contentType: 'text/plain; charset=utf-8', body: error.code }
+  }
+
+  async function handle(req: WireRequest): Promise<WireResponse> {
+    enter()
+    try {
+      return await handleUnsafe(req)
+    } catch (e) {
+      // A bug of ours. WeChat must still get something it accepts, and the log must say what happened.
+      log.error({ code: 'INTERNAL', err: e, account: req.accountId }, 'internal error while handling a request')
+      observe({ type: 'rejected', code: 'INTERNAL', status: 200, account: req.accountId })
+      return SUCCESS
+    } finally {
+      leave()
+    }
+  }
+
+  async function handleUnsafe(req: WireRequest): Promise<WireResponse> {
+    const accountId = req.accountId ?? config.defaultAccount
+    const account = accounts.get(accountId)
+    if (!account) return reject({ code: 'UNKNOWN_ACCOUNT', reason: `no account "${accountId}"` }, accountId)
+    if (req.method === 'GET') {
+      const echo = verifyEndpoint(account, req.query)
+      if (!echo.ok) return reject(echo.error, accountId)
+      return { status: 200, contentType: 'text/plain; charset=utf-8', body: echo.value }
+    }
+    const started = performance.now()
+    const trusted = verifyPost(account, req.query, req.body, Math.floor(now() / 1000), limits.timestampWindowSeconds)
+    if (!trusted.ok) return reject(trusted.error, accountId)
+    const normalized = normalizeMessage(trusted.value.fields)
+    if (!normalized.ok) return reject(normalized.error, accountId)
+    const message = normalized.value
+    const key = dedupKeyOf(accountId, message)
+    let delivery
+    try {
+      delivery = await exactlyOnce.run(key, () => produce(account, message, trusted.value.encrypted, key, started))
+    } catch (e) {
+      // The state store is unreachable: we cannot know whether this message already ran elsewhere, so we
+      // neither run it (no double answers) nor hang past WeChat's 5 s. The loss is logged and counted.
+      const reason = (e as Error).message
+      log.error({ code: 'STORE_UNAVAILABLE', reason, account: accountId, key, openId: message.fromUser }, 'message dropped: state store unavailable')
+      recordEntry(baseEntry(accountId, message, key), { handledBy: 'none', outcome: 'dropped', error: `STORE_UNAVAILABLE: ${reason}` }, started)
+      return SUCCESS
+    }
+    if (delivery.duplicate) {
+      log.debug({ account: accountId, key, waited: delivery.waited }, 'duplicate delivery answered from the reply cache')
+      observe({ type: 'duplicate', account: accountId, waited: delivery.waited })
+    }
+    const r = delivery.reply
+    return { status: r.status, contentType: r.contentType, body: r.body }
+  }
+
+  function baseEntry(accountId: string, message: InboundMessage, key: string): MessageLogEntry {
+    return {
+      at: now(),
+      account: accountId,
+      openId: message.fromUser,
+      kind: message.kind,
+      msgKey: key,
+      handledBy: 'none',
+      summary: summarize(message),
+      latencyMs: 0,
+      outcome: 'no_reply',
+    }
+  }
+
+  /** `started` is the performance.now() at which the request arrived: latency is measured up to this call. */
+  function recordEntry(base: MessageLogEntry, patch: Partial<MessageLogEntry>, started: number): void {
+    const entry: MessageLogEntry = { ...base, ...patch, latencyMs: Math.round((performance.now() - started) * 1000) / 1000 }
+    if (config.log.retentionDays > 0) store.log.append(entry)
+    observe({ type: 'message', entry })
+    log.info(
+      {
+        account: entry.account,
+        kind: entry.kind,
+        openId: entry.openId,
+        handledBy: entry.handledBy,
+        rule: entry.rule,
+        keyword: entry.keyword,
+        plugin: entry.plugin,
+        replyType: entry.replyType,
+        outcome: entry.outcome,
+        latencyMs: entry.latencyMs,
+        error: entry.error,
+      },
+      'message',
+    )
+  }
+
+  async function produce(
+    account: VerifiedAccount,
+    message: InboundMessage,
+    encrypted: boolean,
+    key: string,
+    started: number,
+  ): Promise<StoredReply> {
+    const accountId = account.config.id
+    const info: AccountInfo = { id: accountId, appId: account.config.appId, originalId: account.config.originalId }
+    const lease = generations.acquire()
+    const signal: RouteSignal = { budgetSpent: false }
+    enter() // held until routing ends, even when that is after the passive answer (late reply)
+    const routing = routeMessage(
+      message,
+      info,
+      {
+        rules: lease.generation.rules,
+        plugins: lease.generation.plugins,
+        sessions: store.sessions,
+        now,
+        onPluginError: (plugin, error) => {
+          log.warn({ code: error.code, reason: error.reason, plugin, account: accountId, openId: message.fromUser }, `plugin ${plugin} failed: ${error.reason}`)
+          observe({ type: 'plugin_error', plugin, code: error.code })
+        },
+      },
+      signal,
+    ).finally(() => {
+      lease.release()
+      leave()
+    })
+    void afterRouting(message, accountId, lease.generation.plugins.names(), routing)
+
+    let timer: NodeJS.Timeout | undefined
+    const budget = new Promise<'budget'>((resolve) => {
+      timer = setTimeout(() => resolve('budget'), Math.max(0, limits.replyBudgetMs - (performance.now() - started)))
+    })
+    let result: RouteResult | 'budget'
+    try {
+      result = await Promise.race([routing, budget])
+    } finally {
+      clearTimeout(timer)
+    }
+    const base = baseEntry(accountId, message, key)
+
+    if (result === 'budget') {
+      // WeChat gives up at 5 s and retries; answer `success` now and deliver the reply through the
+      // customer-service API when the plugin finishes (protocol.md §5).
+      signal.budgetSpent = true
+      void routing.then((late) => {
+        const patch = describe(late)
+        if (late.reply && late.reply.type !== 'none' && late.reply.type !== 'transfer_customer_service') {
+          observe({ type: 'late_reply', account: accountId, replyType: late.reply.type })
+          recordEntry(base, { ...patch, outcome: 'late' }, started)
+          return deps.lateReplies.send(accountId, message.fromUser, late.reply)
+        }
+        recordEntry(base, { ...patch, outcome: late.reply ? 'late' : 'no_reply' }, started)
+      }, (e) => log.error({ code: 'INTERNAL', err: e }, 'routing failed after the budget'))
+      log.warn({ account: accountId, key, budgetMs: limits.replyBudgetMs }, 'reply budget spent: answered success, the reply will go out late')
+      return SUCCESS
+    }
+
+    const patch = describe(result)
+    if (!result.reply) {
+      recordEntry(base, { ...patch, outcome: result.errors.length > 0 ? 'failed' : 'no_reply' }, started)
+      return SUCCESS
+    }
+    const serialized = serializeReply(
+      result.reply,
+      { toUser: message.fromUser, fromUser: message.toUser, createTime: Math.floor(now() / 1000), answeringUserMessage: USER_MESSAGE_KINDS.has(message.kind) },
+      limits,
+    )
+    for (const warning of serialized.warnings) log.warn({ account: accountId, key, replyType: result.reply.type }, warning)
+    if (serialized.xml === null) {
+      recordEntry(base, { ...patch, outcome: 'no_reply' }, started)
+      return SUCCESS
+    }
+    const body = encrypted ? sealReply(account, serialized.xml, Math.floor(now() / 1000)) : serialized.xml
+    recordEntry(base, { ...patch, outcome: 'replied' }, started)
+    return { status: 200, contentType: 'application/xml; charset=utf-8', body }
+  }
+
+  /** Privacy: a user who unsubscribes can have their sessions and plugin data removed (setting). */
+  async function afterRouting(message: InboundMessage, accountId: string, plugins: string[], routing: Promise<RouteResult>): Promise<void> {
+    if (message.kind !== 'unsubscribe' || !config.log.purgeOnUnsubscribe) return
+    await routing.catch(() => undefined)
+    try {
+      await store.sessions.delete(accountId, message.fromUser)
+      let removed = 0
+      for (const plugin of plugins) removed += await store.kv.deletePrefix(`plugin:${plugin}`, `u:${message.fromUser}:`)
+      log.info({ account: accountId, openId: message.fromUser, removed }, 'purged user data on unsubscribe')
+    } catch (e) {
+      log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, openId: message.fromUser }, 'purge on unsubscribe failed')
+    }
+  }
+
+  return {
+    handle,
+    accounts,
+    idle: () => (active === 0 ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
+  }
+}
+
+function describe(r: RouteResult): Partial<MessageLogEntry> {
+  return {
+    handledBy: r.handledBy,
+    rule: r.rule,
+    keyword: r.keyword,
+    plugin: r.plugin,
+    replyType: r.reply?.type,
+    error: r.errors.length > 0 ? r.errors.map((e) => `${e.plugin}: ${e.code}: ${e.reason}`).join('; ') : undefined,
+  }
+}
+
+function summarize(m: InboundMessage): string | undefined {
+  if (m.kind === 'text') return m.content.slice(0, 200)
+  const key = m.raw.EventKey
+  return typeof key === 'string' ? key.slice(0, 200) : undefined
+}
+
+export const newRequestId = (): string => randomUUID()

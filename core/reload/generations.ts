@@ -1,0 +1,82 @@
+/**
+ * Hot reload without losing a message: the rules and plugins in use form one immutable generation. A message
+ * takes a lease on the current generation for its whole handling (late replies included); a reload swaps in
+ * the next generation at once, and the old one is disposed only when its last lease is returned.
+ */
+import type { PluginSet } from '../plugin/plugin-host-types.ts'
+import type { RuleSet } from '../route/rule-types.ts'
+
+export interface Generation {
+  readonly id: number
+  readonly rules: RuleSet
+  readonly plugins: PluginSet
+  readonly loadedAt: number
+}
+
+export interface Lease {
+  readonly generation: Generation
+  release(): void
+}
+
+export interface Generations {
+  current(): Generation
+  acquire(): Lease
+  /** Make `next` current; the previous generation is disposed once no message holds it. */
+  swap(next: Omit<Generation, 'id' | 'loadedAt'>): Generation
+  /** Dispose every generation (shutdown), after in-flight leases are returned or `timeoutMs` passes. */
+  close(timeoutMs: number): Promise<void>
+}
+
+export function createGenerations(first: Omit<Generation, 'id' | 'loadedAt'>, onDisposeError?: (e: unknown) => void): Generations {
+  let seq = 0
+  const make = (g: Omit<Generation, 'id' | 'loadedAt'>): Generation => ({ ...g, id: ++seq, loadedAt: Date.now() })
+  let current = make(first)
+  const leases = new Map<Generation, number>()
+  const retired = new Set<Generation>()
+  const disposing: Promise<void>[] = []
+  const drained = new Map<Generation, () => void>()
+
+  function dispose(g: Generation): void {
+    retired.delete(g)
+    leases.delete(g)
+    disposing.push(g.plugins.dispose().catch((e) => onDisposeError?.(e)))
+    drained.get(g)?.()
+  }
+
+  return {
+    current: () => current,
+    acquire() {
+      const g = current
+      leases.set(g, (leases.get(g) ?? 0) + 1)
+      let released = false
+      return {
+        generation: g,
+        release() {
+          if (released) return
+          released = true
+          const n = (leases.get(g) ?? 1) - 1
+          leases.set(g, n)
+          if (n === 0 && retired.has(g)) dispose(g)
+        },
+      }
+    },
+    swap(next) {
+      const old = current
+      current = make(next)
+      retired.add(old)
+      if ((leases.get(old) ?? 0) === 0) dispose(old)
+      return current
+    },
+    async close(timeoutMs) {
+      retired.add(current)
+      const waits = [...retired].map((g) =>
+        (leases.get(g) ?? 0) === 0
+          ? (dispose(g), Promise.resolve())
+          : new Promise<void>((resolve) => drained.set(g, resolve)),
+      )
+      await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, timeoutMs).unref())])
+      for (const g of [...retired]) dispose(g)
+      await Promise.all(disposing)
+    },
+  }
+}

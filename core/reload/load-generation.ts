@@ -1,0 +1,36 @@
+/**
+ * Loads rules/ and plugins/ into the parts of a new generation. Used at start-up and by every hot reload,
+ * so both follow one path: a rule file with an error, or a plugin that does not load, is reported with
+ * where and why, and the caller decides (start-up refuses to start; a reload keeps the last good set).
+ */
+import type { EngineConfig } from '../config/config-types.ts'
+import type { Logger } from '../log/logger.ts'
+import { loadPluginSet } from '../plugin/load-plugin-set.ts'
+import type { PluginServices, PluginSet } from '../plugin/plugin-host-types.ts'
+import { formatRuleErrors, loadRuleSet } from '../route/rules/load-rule-set.ts'
+import type { RuleSet } from '../route/rule-types.ts'
+
+export type LoadedParts =
+  | { ok: true; rules: RuleSet; plugins: PluginSet; warnings: string[] }
+  | { ok: false; problems: string[] }
+
+export async function loadGeneration(config: EngineConfig, services: PluginServices, log: Logger): Promise<LoadedParts> {
+  const rules = await loadRuleSet(config.rulesDir)
+  if (!rules.ok) return { ok: false, problems: formatRuleErrors(rules.errors).split('\n').filter(Boolean) }
+  const { set, errors } = await loadPluginSet({
+    dir: config.pluginsDir,
+    settings: config.plugins,
+    defaultTimeoutMs: config.limits.pluginTimeoutMs,
+    services,
+    log,
+  })
+  if (errors.length > 0) {
+    await set.dispose()
+    return { ok: false, problems: errors.map((e) => `${e.code}: ${e.reason}`) }
+  }
+  const warnings = [...rules.warnings]
+  for (const name of rules.ruleSet.pluginNames()) {
+    if (!set.has(name)) warnings.push(`rules refer to plugin "${name}", which is not in ${config.pluginsDir}`)
+  }
+  return { ok: true, rules: rules.ruleSet, plugins: set, warnings }
+}

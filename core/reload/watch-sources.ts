@@ -1,0 +1,76 @@
+/**
+ * Hot reload: when a file under rules/ or plugins/ changes, load a whole new generation and swap it in.
+ * Changes are debounced (an editor's save is several events); reloads never overlap; a change that does not
+ * load keeps the last good generation and logs why, with file:line for rules.
+ */
+import chokidar from 'chokidar'
+import type { Logger } from '../log/logger.ts'
+import type { Generations } from './generations.ts'
+import type { LoadedParts } from './load-generation.ts'
+
+export interface SourceWatcher {
+  /** Reload now (also what a file change triggers). Resolves with whether the new set was taken. */
+  reload(): Promise<boolean>
+  close(): Promise<void>
+}
+
+export function watchSources(opts: {
+  dirs: string[]
+  generations: Generations
+  load: () => Promise<LoadedParts>
+  log: Logger
+  debounceMs?: number
+  onReload?: (ok: boolean) => void
+}): SourceWatcher {
+  const { generations, log } = opts
+  let running: Promise<boolean> | null = null
+  let again = false
+  let timer: NodeJS.Timeout | undefined
+
+  async function reloadOnce(): Promise<boolean> {
+    const started = performance.now()
+    const parts = await opts.load()
+    if (!parts.ok) {
+      log.error({ code: 'RULE_INVALID', problems: parts.problems }, `reload refused, keeping the last good set:\n  ${parts.problems.join('\n  ')}`)
+      opts.onReload?.(false)
+      return false
+    }
+    for (const w of parts.warnings) log.warn(w)
+    const g = generations.swap({ rules: parts.rules, plugins: parts.plugins })
+    log.info({ generation: g.id, ms: Math.round(performance.now() - started), ...parts.rules.size, plugins: parts.plugins.names() }, 'reloaded rules and plugins')
+    opts.onReload?.(true)
+    return true
+  }
+
+  function reload(): Promise<boolean> {
+    if (running) {
+      again = true
+      return running
+    }
+    running = reloadOnce().finally(() => {
+      running = null
+      if (again) {
+        again = false
+        void reload()
+      }
+    })
+    return running
+  }
+
+  const watcher = chokidar.watch(opts.dirs, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])(\.|node_modules)/.test(p.split(/[/\\]/).pop() ?? '') })
+  watcher.on('all', (_event, file) => {
+    log.debug({ file }, 'source changed')
+    clearTimeout(timer)
+    timer = setTimeout(() => void reload(), opts.debounceMs ?? 150)
+  })
+  watcher.on('error', (e) => log.error({ err: e }, 'file watcher error'))
+
+  return {
+    reload,
+    async close() {
+      clearTimeout(timer)
+      await watcher.close()
+      await running
+    },
+  }
+}

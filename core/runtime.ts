@@ -1,0 +1,189 @@
+/**
+ * Assembles a running engine from a configuration: store, platform clients, rules and plugins, the engine,
+ * the HTTP server, hot reload, and an orderly shutdown. The CLI's `start` and `dev`, the test kit and the
+ * end-to-end tests all start the engine through here, so they run exactly what production runs.
+ */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { EngineConfig } from './config/config-types.ts'
+import { createEngine, type Engine, type EngineEvent } from './engine.ts'
+import { createLogger, type Logger } from './log/logger.ts'
+import type { PlatformApi } from './plugin/plugin-api.ts'
+import type { PluginServices } from './plugin/plugin-host-types.ts'
+import { createPlatform, type Platform } from './platform/create-platform.ts'
+import { createGenerations, type Generations } from './reload/generations.ts'
+import { loadGeneration } from './reload/load-generation.ts'
+import { watchSources, type SourceWatcher } from './reload/watch-sources.ts'
+import { createAdminRoutes } from './server/admin-routes.ts'
+import { createApp } from './server/create-app.ts'
+import { createMetrics, type Metrics } from './server/metrics.ts'
+import { openStore } from './store/open-store.ts'
+import type { Store } from './store/store.ts'
+
+export interface Runtime {
+  config: EngineConfig
+  engine: Engine
+  store: Store
+  generations: Generations
+  platform: Platform
+  metrics: Metrics
+  log: Logger
+  /** Reload rules/ and plugins/ now; false (and the old set kept) when the new set does not load. */
+  reload(): Promise<boolean>
+  /** The public server, when started with listen. */
+  server?: http.Server
+  adminServer?: http.Server
+  url?: string
+  adminUrl?: string
+  /** Graceful: stop accepting, finish in-flight messages and late replies, flush, close. */
+  close(): Promise<void>
+}
+
+export interface StartOptions {
+  log?: Logger
+  /** Start the HTTP server(s); false gives an in-process engine (tests, `wxengine send --local`). */
+  listen?: boolean
+  observe?: (event: EngineEvent) => void
+  now?: () => number
+}
+
+export class StartupError extends Error {
+  constructor(
+    message: string,
+    readonly problems: string[] = [],
+  ) {
+    super(problems.length > 0 ? `${message}:\n  ${problems.join('\n  ')}` : message)
+  }
+}
+
+export async function startRuntime(config: EngineConfig, opts: StartOptions = {}): Promise<Runtime> {
+  const log = opts.log ?? createLogger({ level: config.log.level, pretty: config.log.pretty })
+  let store: Store
+  try {
+    store = await openStore(config.store, config.dataDir, log)
+  } catch (e) {
+    throw new StartupError(`cannot open the ${config.store.kind} store: ${(e as Error).message}`)
+  }
+  const platform = createPlatform({ config, store, log })
+  const metrics = createMetrics()
+  const apis = new Map<string, PlatformApi>()
+  const services: PluginServices = {
+    kv: store.kv,
+    api: (accountId) => {
+      const api = platform.apiFor(accountId)
+      if (!api) throw new Error(`no platform API for account "${accountId}" (appSecret missing?)`)
+      apis.set(accountId, api)
+      return api
+    },
+    log,
+  }
+  const first = await loadGeneration(config, services, log)
+  if (!first.ok) {
+    await store.close()
+    throw new StartupError('rules or plugins failed to load', first.problems)
+  }
+  for (const w of first.warnings) log.warn(w)
+  const generations = createGenerations({ rules: first.rules, plugins: first.plugins }, (e) => log.error({ err: e }, 'disposing a generation failed'))
+
+  const engine = createEngine({
+    config,
+    store,
+    generations,
+    lateReplies: platform.lateReplies,
+    log,
+    now: opts.now,
+    observe: (event) => {
+      metrics.observe(event)
+      opts.observe?.(event)
+    },
+  })
+
+  const reloadNow = () => loadGeneration(config, services, log)
+  let watcher: SourceWatcher | undefined
+  const reloader = watchSources({
+    dirs: config.watch ? [config.rulesDir, config.pluginsDir] : [],
+    generations,
+    load: reloadNow,
+    log,
+    onReload: (ok) => metrics.reloads.inc({ outcome: ok ? 'ok' : 'refused' }),
+  })
+  watcher = reloader
+
+  const pruneTimer = config.log.retentionDays > 0
+    ? setInterval(() => {
+        void store.log.prune(Date.now() - config.log.retentionDays * 86_400_000).catch((e) => log.warn({ err: e }, 'log prune failed'))
+      }, 3_600_000).unref()
+    : undefined
+
+  const runtime: Runtime = {
+    config,
+    engine,
+    store,
+    generations,
+    platform,
+    metrics,
+    log,
+    reload: () => reloader.reload(),
+    close: async () => {
+      if (closed) return closed
+      closed = (async () => {
+        clearInterval(pruneTimer)
+        await watcher?.close()
+        await Promise.all([runtime.server, runtime.adminServer].map((s) => (s ? closeServer(s) : undefined)))
+        // WeChat waits 5 s at most; in-flight messages finish within the budget, late replies a bit after.
+        await Promise.race([engine.idle(), delay(config.limits.replyBudgetMs + 2_000)])
+        await platform.drain(5_000)
+        await generations.close(2_000)
+        await store.close()
+      })()
+      return closed
+    },
+  }
+  let closed: Promise<void> | undefined
+
+  if (opts.listen !== false) {
+    const adminRoutes = config.admin.enabled ? createAdminRoutes({ runtime, token: config.admin.token }) : undefined
+    const sharePort = adminRoutes && config.admin.port === undefined
+    const app = createApp({ engine, log, maxBodyBytes: config.limits.maxBodyBytes, extraRoutes: sharePort ? adminRoutes : undefined })
+    runtime.server = await listen(http.createServer(app.callback()), config.port, config.host)
+    runtime.url = urlOf(runtime.server)
+    if (adminRoutes && !sharePort) {
+      const Koa = (await import('koa')).default
+      const adminApp = new Koa().use(adminRoutes.routes()).use(adminRoutes.allowedMethods())
+      runtime.adminServer = await listen(http.createServer(adminApp.callback()), config.admin.port!, '127.0.0.1')
+      runtime.adminUrl = urlOf(runtime.adminServer)
+    } else if (sharePort) {
+      runtime.adminUrl = runtime.url
+    }
+    log.info({ url: runtime.url, admin: runtime.adminUrl, accounts: config.accounts.map((a) => a.id), store: store.kind }, 'wxengine listening')
+  }
+  return runtime
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<http.Server> {
+  // Keep-alive longer than typical proxies' idle timeouts, so nginx never reuses a socket we just closed.
+  server.keepAliveTimeout = 65_000
+  server.headersTimeout = 66_000
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve(server)
+    })
+  })
+}
+
+function urlOf(server: http.Server): string {
+  const a = server.address() as AddressInfo
+  const host = a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address
+  return `http://${host}:${a.port}`
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve())
+    server.closeIdleConnections()
+  })
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref())

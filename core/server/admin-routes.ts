@@ -1,0 +1,46 @@
+/**
+ * /healthz and /metrics. They can share the public port (default), move to their own port bound to
+ * 127.0.0.1 (`admin.port`), be protected by a bearer token (`admin.token` / ADMIN_TOKEN), or be turned off.
+ */
+import { timingSafeEqual } from 'node:crypto'
+import Router from '@koa/router'
+import type { Runtime } from '../runtime.ts'
+
+export function createAdminRoutes(opts: { runtime: Runtime; token?: string }): Router {
+  const router = new Router()
+  const expected = opts.token ? Buffer.from(`Bearer ${opts.token}`) : undefined
+
+  router.use(async (ctx, next) => {
+    if (expected) {
+      const got = Buffer.from(ctx.get('authorization'))
+      if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+        ctx.status = 401
+        ctx.body = 'unauthorized'
+        return
+      }
+    }
+    await next()
+  })
+
+  router.get('/healthz', async (ctx) => {
+    const { runtime } = opts
+    const g = runtime.generations.current()
+    const storeOk = await runtime.store.healthy().catch(() => false)
+    const body = {
+      status: storeOk ? 'ok' : 'degraded',
+      store: { kind: runtime.store.kind, healthy: storeOk },
+      rules: g.rules.size,
+      plugins: g.plugins.names(),
+      generation: g.id,
+      accounts: runtime.config.accounts.map((a) => a.id),
+    }
+    ctx.status = storeOk ? 200 : 503
+    ctx.body = body
+  })
+
+  router.get('/metrics', async (ctx) => {
+    ctx.type = opts.runtime.metrics.registry.contentType
+    ctx.body = await opts.runtime.metrics.render()
+  })
+  return router
+}

@@ -1,0 +1,80 @@
+/**
+ * The HTTP face of the engine: Koa reads the query and the raw body (bounded), calls engine.handle, and
+ * writes back what it returns. Nothing about WeChat lives here.
+ *
+ *   GET|POST /wechat              the default account
+ *   GET|POST /wechat/:account     any configured account
+ */
+import Router from '@koa/router'
+import Koa from 'koa'
+import getRawBody from 'raw-body'
+import type { Engine } from '../engine.ts'
+import type { Logger } from '../log/logger.ts'
+import { flattenQuery, type WireResponse } from '../receive/wire-types.ts'
+
+export interface AppOptions {
+  engine: Engine
+  log: Logger
+  maxBodyBytes: number
+  /** Extra routes (health, metrics) mounted on the same app when they share the public port. */
+  extraRoutes?: Router
+}
+
+type BodyResult = { ok: true; body: string } | { ok: false; status: number; code: string; reason: string }
+
+async function readBody(req: Koa.Request['req'], limit: number): Promise<BodyResult> {
+  try {
+    // raw-body refuses at once when Content-Length is over the limit, and stops reading a chunked body as
+    // soon as it passes it: an oversized body is never held in memory.
+    const body = await getRawBody(req, { limit, length: req.headers['content-length'], encoding: 'utf8' })
+    return { ok: true, body }
+  } catch (e) {
+    const err = e as { type?: string; status?: number; message: string }
+    if (err.type === 'entity.too.large') return { ok: false, status: 413, code: 'BODY_TOO_LARGE', reason: `body over ${limit} bytes` }
+    return { ok: false, status: err.status && err.status < 500 ? err.status : 400, code: 'BAD_BODY', reason: err.message }
+  }
+}
+
+export function createApp(opts: AppOptions): Koa {
+  const app = new Koa()
+  const router = new Router()
+  const { engine, log } = opts
+
+  const answer = (ctx: Koa.Context, res: WireResponse) => {
+    ctx.status = res.status
+    ctx.type = res.contentType
+    ctx.body = res.body
+  }
+
+  const wechat = async (ctx: Koa.Context) => {
+    const accountId = (ctx.params as Record<string, string | undefined>).account
+    const query = flattenQuery(ctx.query as Record<string, string | string[] | undefined>)
+    if (ctx.method === 'GET') {
+      answer(ctx, await engine.handle({ method: 'GET', accountId, query, body: '' }))
+      return
+    }
+    const read = await readBody(ctx.req, opts.maxBodyBytes)
+    if (!read.ok) {
+      log.warn({ code: read.code, reason: read.reason, account: accountId, status: read.status }, `request refused: ${read.reason}`)
+      // Close the connection: the rest of an oversized body is not worth reading.
+      if (read.status === 413) ctx.set('Connection', 'close')
+      ctx.status = read.status
+      ctx.type = 'text/plain'
+      ctx.body = read.code
+      return
+    }
+    answer(ctx, await engine.handle({ method: 'POST', accountId, query, body: read.body }))
+  }
+
+  router.get('/wechat', wechat).post('/wechat', wechat)
+  router.get('/wechat/:account', wechat).post('/wechat/:account', wechat)
+
+  // Koa's default error handler would print a stack and answer 500; a client must never see that.
+  app.on('error', (err: Error & { code?: string }) => {
+    if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return
+    log.error({ code: 'INTERNAL', err }, 'http error')
+  })
+  app.use(router.routes()).use(router.allowedMethods())
+  if (opts.extraRoutes) app.use(opts.extraRoutes.routes()).use(opts.extraRoutes.allowedMethods())
+  return app
+}

@@ -1,0 +1,118 @@
+/**
+ * The plugin test kit: from a plugin's own test, send it messages through the real engine in-process
+ * (real router, real rules, the real plugin sandbox, a real SQLite file for sessions and storage) and
+ * assert on the replies.
+ *
+ *   const client = await createTestClient({ root: process.cwd() })
+ *   await client.expectReply('echo hi', /hi/)
+ *   await client.expectNoReply(push.event('u1', 'unsubscribe'))
+ *   await client.close()
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { UserConfig } from '../config/config-types.ts'
+import { loadConfig } from '../config/load-config.ts'
+import { createLogger, type Logger } from '../log/logger.ts'
+import type { RawFields } from '../normalize/message-types.ts'
+import { startRuntime, type Runtime } from '../runtime.ts'
+import { createWeChatSimulator, push, type PushFields } from './wechat-simulator.ts'
+
+export { push }
+
+export interface TestClientOptions {
+  /** Project directory with rules/, plugins/ and engine.config.ts (default: the working directory). */
+  root?: string
+  /** Overrides on top of the project config (e.g. other rulesDir, plugin config, limits). */
+  config?: UserConfig
+  /** Default OpenID of the user sending messages. */
+  openId?: string
+  log?: Logger
+  /** Keep the temporary data directory (for debugging). */
+  keepData?: boolean
+}
+
+export interface TestReply {
+  /** HTTP status of the passive answer. */
+  status: number
+  /** The reply's MsgType, or null when the engine answered `success` (no reply). */
+  type: string | null
+  /** Text content for text replies. */
+  content?: string
+  /** Every field of the reply XML. */
+  fields: RawFields | null
+  /** The body exactly as the engine answered. */
+  body: string
+}
+
+export interface TestClient {
+  readonly runtime: Runtime
+  /** Send text (as the default user, or `openId`) or a whole push built with `push.*`. */
+  send(input: string | PushFields, opts?: { openId?: string }): Promise<TestReply>
+  /** Send, then assert the reply: text content equal to a string, matching a RegExp, or fields containing `expected`. */
+  expectReply(input: string | PushFields, expected: string | RegExp | Record<string, unknown>, opts?: { openId?: string }): Promise<TestReply>
+  /** Send, then assert the engine answered `success` (no reply). */
+  expectNoReply(input: string | PushFields, opts?: { openId?: string }): Promise<void>
+  close(): Promise<void>
+}
+
+export async function createTestClient(opts: TestClientOptions = {}): Promise<TestClient> {
+  const root = path.resolve(opts.root ?? process.cwd())
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-test-'))
+  const loaded = loadConfig({
+    root,
+    env: {},
+    overrides: {
+      ...opts.config,
+      dataDir,
+      watch: false,
+      accounts: opts.config?.accounts ?? [{ id: 'default', token: 'testtoken', appId: 'wxtest0000000000', mode: 'plaintext' }],
+      defaultAccount: opts.config?.defaultAccount ?? 'default',
+    },
+  })
+  if (!loaded.ok) throw new Error(loaded.error.reason)
+  const config = loaded.value
+  const runtime = await startRuntime(config, { listen: false, log: opts.log ?? createLogger({ level: 'silent' }) })
+  const account = config.accounts.find((a) => a.id === config.defaultAccount)!
+  const sim = createWeChatSimulator({ account })
+  const defaultOpenId = opts.openId ?? 'test-user'
+
+  async function send(input: string | PushFields, o: { openId?: string } = {}): Promise<TestReply> {
+    const openId = o.openId ?? defaultOpenId
+    const fields = typeof input === 'string' ? push.text(openId, input) : input
+    const req = sim.request(fields)
+    const res = await runtime.engine.handle({ method: 'POST', query: req.query, body: req.body })
+    const opened = sim.openReply(res.body)
+    if (opened.error) throw new Error(`reply could not be opened: ${opened.error}`)
+    const f = opened.fields
+    return {
+      status: res.status,
+      type: f && typeof f.MsgType === 'string' ? f.MsgType : null,
+      content: f && typeof f.Content === 'string' ? f.Content : undefined,
+      fields: f,
+      body: res.body,
+    }
+  }
+
+  return {
+    runtime,
+    send,
+    async expectReply(input, expected, o) {
+      const reply = await send(input, o)
+      assert.notEqual(reply.type, null, `expected a reply to ${JSON.stringify(input)}, got no reply (${reply.body})`)
+      if (typeof expected === 'string') assert.equal(reply.content, expected)
+      else if (expected instanceof RegExp) assert.match(reply.content ?? '', expected)
+      else for (const [k, v] of Object.entries(expected)) assert.deepEqual(reply.fields?.[k], v, `reply field ${k}`)
+      return reply
+    },
+    async expectNoReply(input, o) {
+      const reply = await send(input, o)
+      assert.equal(reply.type, null, `expected no reply, got ${reply.body}`)
+    },
+    async close() {
+      await runtime.close()
+      if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Plays WeChat: builds a push as the platform would send it (XML, query, signature, and in encrypted modes
+ * the AES envelope and msg_signature), and opens the engine's answer (decrypts and checks it).
+ * Used by `wxengine send`, the plugin test kit, the end-to-end tests and the benchmarks.
+ */
+import { randomBytes } from 'node:crypto'
+import type { AccountConfig } from '../config/config-types.ts'
+import type { RawFields } from '../normalize/message-types.ts'
+import { parseXml } from '../normalize/safe-xml.ts'
+import { cdata } from '../reply/reply-xml.ts'
+import { computeSignature, verifyMsgSignature } from '../verify/signature.ts'
+import { createWeChatCipher, type WeChatCipher } from '../verify/wechat-cipher.ts'
+
+export interface PushFields {
+  [name: string]: string | number | PushFields | PushFields[]
+}
+
+/** A push's XML: strings in CDATA, numbers bare, nested objects and arrays as elements (arrays repeat). */
+export function buildPushXml(fields: PushFields): string {
+  return `<xml>${elements(fields)}</xml>`
+}
+
+function elements(fields: PushFields): string {
+  let out = ''
+  for (const [name, value] of Object.entries(fields)) {
+    if (Array.isArray(value)) for (const v of value) out += `<${name}>${elements(v)}</${name}>`
+    else if (typeof value === 'object') out += `<${name}>${elements(value)}</${name}>`
+    else if (typeof value === 'number') out += `<${name}>${value}</${name}>`
+    else out += `<${name}>${cdata(value)}</${name}>`
+  }
+  return out
+}
+
+let msgIdSeq = BigInt(Date.now()) * 1000n
+
+/** Common pushes. `extra` fields are added as they are. */
+export const push = {
+  text: (from: string, content: string, extra: PushFields = {}): PushFields => ({
+    ...head(from, 'text'), Content: content, MsgId: String(++msgIdSeq), ...extra,
+  }),
+  event: (from: string, event: string, extra: PushFields = {}): PushFields => ({ ...head(from, 'event'), Event: event, ...extra }),
+  message: (from: string, msgType: string, extra: PushFields = {}): PushFields => ({
+    ...head(from, msgType), MsgId: String(++msgIdSeq), ...extra,
+  }),
+}
+
+function head(from: string, msgType: string): PushFields {
+  return { ToUserName: 'gh_wxengine', FromUserName: from, CreateTime: Math.floor(Date.now() / 1000), MsgType: msgType }
+}
+
+export interface SimulatedRequest {
+  query: Record<string, string>
+  body: string
+  /** The query as a string, for a URL. */
+  search: string
+}
+
+export interface SimulatorOptions {
+  account: Pick<AccountConfig, 'token' | 'appId' | 'encodingAESKey' | 'mode'>
+  /** Send encrypted (default: when the account's mode is not plaintext). */
+  encrypt?: boolean
+  now?: () => number
+}
+
+export interface WeChatSimulator {
+  /** Sign (and encrypt) a push as WeChat does. */
+  request(fields: PushFields | string, opts?: { timestamp?: number; nonce?: string }): SimulatedRequest
+  /** GET verification query. */
+  verification(echostr: string, opts?: { timestamp?: number }): SimulatedRequest
+  /** The reply's message fields: decrypted and signature-checked when encrypted; null for `success`/empty. */
+  openReply(body: string): { fields: RawFields | null; encrypted: boolean; error?: string }
+}
+
+export function createWeChatSimulator(opts: SimulatorOptions): WeChatSimulator {
+  const { account } = opts
+  const now = opts.now ?? Date.now
+  const encrypt = opts.encrypt ?? account.mode !== 'plaintext'
+  let cipher: WeChatCipher | undefined
+  if (account.encodingAESKey) {
+    const made = createWeChatCipher(account.encodingAESKey, account.appId)
+    if (!made.ok) throw new Error(made.error.reason)
+    cipher = made.value
+  }
+  if (encrypt && !cipher) throw new Error('encrypting needs the account encodingAESKey')
+
+  return {
+    request(fields, o = {}) {
+      const xml = typeof fields === 'string' ? fields : buildPushXml(fields)
+      const timestamp = String(o.timestamp ?? Math.floor(now() / 1000))
+      const nonce = o.nonce ?? randomBytes(5).toString('hex')
+      const query: Record<string, string> = {
+        signature: computeSignature([account.token, timestamp, nonce]),
+        timestamp,
+        nonce,
+        openid: typeof fields === 'object' && typeof fields.FromUserName === 'string' ? fields.FromUserName : 'openid',
+      }
+      let body = xml
+      if (encrypt) {
+        const encrypted = cipher!.encrypt(xml)
+        query.encrypt_type = 'aes'
+        query.msg_signature = computeSignature([account.token, timestamp, nonce, encrypted])
+        body = account.mode === 'compatible'
+          ? xml.replace(/<\/xml>$/, `<Encrypt>${cdata(encrypted)}</Encrypt></xml>`)
+          : `<xml><ToUserName>${cdata(typeof fields === 'object' ? String(fields.ToUserName ?? '') : '')}</ToUserName><Encrypt>${cdata(encrypted)}</Encrypt></xml>`
+      }
+      return { query, body, search: new URLSearchParams(query).toString() }
+    },
+    verification(echostr, o = {}) {
+      const timestamp = String(o.timestamp ?? Math.floor(now() / 1000))
+      const nonce = randomBytes(5).toString('hex')
+      const query = { signature: computeSignature([account.token, timestamp, nonce]), timestamp, nonce, echostr }
+      return { query, body: '', search: new URLSearchParams(query).toString() }
+    },
+    openReply(body) {
+      if (body === '' || body === 'success') return { fields: null, encrypted: false }
+      const parsed = parseXml(body)
+      if (!parsed.ok) return { fields: null, encrypted: false, error: parsed.error.reason }
+      const f = parsed.value
+      if (typeof f.Encrypt !== 'string') return { fields: f, encrypted: false }
+      if (!cipher) return { fields: null, encrypted: true, error: 'encrypted reply but no key' }
+      const sig = f.MsgSignature, ts = f.TimeStamp, nonce = f.Nonce
+      if (typeof sig !== 'string' || typeof ts !== 'string' || typeof nonce !== 'string' || !verifyMsgSignature(account.token, ts, nonce, f.Encrypt, sig)) {
+        return { fields: null, encrypted: true, error: 'reply MsgSignature does not verify' }
+      }
+      const inner = cipher.decrypt(f.Encrypt)
+      if (!inner.ok) return { fields: null, encrypted: true, error: inner.error.reason }
+      const fields = parseXml(inner.value)
+      return fields.ok ? { fields: fields.value, encrypted: true } : { fields: null, encrypted: true, error: fields.error.reason }
+    },
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The wire path end to end: a real server on loopback, spoken to as WeChat does, in all three modes,
+ * and every bad input a client can send (issue: the engine's foundation).
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { createCipheriv, randomBytes } from 'node:crypto'
+import http from 'node:http'
+import { computeSignature } from '../../core/verify/signature.ts'
+import { push } from '../../core/testkit/wechat-simulator.ts'
+import { AES_KEY, startHarness, type Harness } from '../support/engine-harness.ts'
+
+const RULES = `
+rules:
+  - name: hello
+    keywords:
+      - exact: hello
+    reply:
+      type: text
+      content: "Hello ]]> <world> & 你好"
+  - name: many-news
+    keywords:
+      - exact: news
+    reply:
+      type: news
+      articles:
+        - { title: A, url: "https://example.com/a" }
+        - { title: B, url: "https://example.com/b" }
+default:
+  reply: { type: text, content: nothing matched }
+welcome:
+  reply: { type: text, content: welcome! }
+`
+
+/** AES-256-CBC with WeChat's key/IV but a plaintext we fully control (to forge bad padding and lengths). */
+function rawEncrypt(plain: Buffer): string {
+  const key = Buffer.from(AES_KEY + '=', 'base64')
+  const c = createCipheriv('aes-256-cbc', key, key.subarray(0, 16))
+  c.setAutoPadding(false)
+  return Buffer.concat([c.update(plain), c.final()]).toString('base64')
+}
+
+function wechatPlain(msg: string, appId: string, lengthOverride?: number): Buffer {
+  const body = Buffer.from(msg)
+  const len = Buffer.alloc(4)
+  len.writeUInt32BE(lengthOverride ?? body.length)
+  const raw = Buffer.concat([randomBytes(16), len, body, Buffer.from(appId)])
+  const pad = 32 - (raw.length % 32)
+  return Buffer.concat([raw, Buffer.alloc(pad, pad)])
+}
+
+describe('wire: request to reply XML', () => {
+  let h: Harness
+  before(async () => {
+    h = await startHarness({ rules: { 'main.yaml': RULES } })
+  })
+  after(() => h.close())
+
+  const signedQuery = (token: string, extra: Record<string, string> = {}) => {
+    const timestamp = String(Math.floor(Date.now() / 1000))
+    const nonce = 'n' + Math.random().toString(36).slice(2)
+    return { signature: computeSignature([token, timestamp, nonce]), timestamp, nonce, ...extra }
+  }
+  const rawPost = async (account: string, query: Record<string, string>, body: string) => {
+    const res = await fetch(`${h.url}/wechat/${account}?${new URLSearchParams(query)}`, { method: 'POST', body })
+    return { status: res.status, body: await res.text() }
+  }
+  const encryptedQuery = (token: string, encrypt: string) => {
+    const q = signedQuery(token, { encrypt_type: 'aes' })
+    return { ...q, msg_signature: computeSignature([token, q.timestamp, q.nonce, encrypt]) }
+  }
+
+  it('GET verification echoes echostr only with a valid signature', async () => {
+    const ok = h.sim('plain').verification('echo-123')
+    let res = await fetch(`${h.url}/wechat/plain?${ok.search}`)
+    assert.equal(res.status, 200)
+    assert.equal(await res.text(), 'echo-123')
+    res = await fetch(`${h.url}/wechat/plain?${ok.search.replace(/signature=[0-9a-f]{4}/, 'signature=0000')}`)
+    assert.equal(res.status, 401)
+    assert.ok(!(await res.text()).includes('echo-123'))
+    // The default account answers at /wechat too.
+    res = await fetch(`${h.url}/wechat?${ok.search}`)
+    assert.equal(await res.text(), 'echo-123')
+  })
+
+  it('plaintext: text message -> text reply with CDATA split and fields swapped', async () => {
+    const r = await h.post('plain', push.text('user-1', 'hello'))
+    assert.equal(r.status, 200)
+    assert.equal(r.reply?.MsgType, 'text')
+    assert.equal(r.reply?.Content, 'Hello ]]> <world> & 你好')
+    assert.equal(r.reply?.ToUserName, 'user-1')
+    assert.equal(r.reply?.FromUserName, 'gh_wxengine')
+    assert.match(r.body, /\]\]\]\]><!\[CDATA\[>/)
+    assert.match(String(r.reply?.CreateTime), /^\d{10}$/)
+  })
+
+  it('compatible mode: encrypted request gets an encrypted, signed reply', async () => {
+    const r = await h.post('compat', push.text('user-2', 'hello'))
+    assert.match(r.body, /^<xml><Encrypt>/)
+    assert.equal(r.reply?.Content, 'Hello ]]> <world> & 你好')
+  })
+
+  it('compatible mode: a plaintext request gets a plaintext reply', async () => {
+    const r = await h.post('compat', push.text('user-2', 'hello'), { encrypt: false })
+    assert.doesNotMatch(r.body, /Encrypt/)
+    assert.equal(r.reply?.Content, 'Hello ]]> <world> & 你好')
+  })
+
+  it('safe mode: encrypted both ways; a plaintext request is refused', async () => {
+    const r = await h.post('safe', push.text('user-3', 'hello'))
+    assert.match(r.body, /^<xml><Encrypt>/)
+    assert.equal(r.reply?.Content, 'Hello ]]> <world> & 你好')
+    const plain = h.sim('plain').request(push.text('user-3', 'hello'))
+    const res = await rawPost('safe', signedQuery('safetoken'), plain.body)
+    assert.equal(res.status, 400)
+  })
+
+  it('default and welcome replies; news cut to 1 article when answering a user message', async () => {
+    assert.equal((await h.post('plain', push.text('user-4', 'zzz'))).reply?.Content, 'nothing matched')
+    assert.equal((await h.post('plain', push.event('user-4', 'subscribe'))).reply?.Content, 'welcome!')
+    const news = await h.post('plain', push.text('user-4', 'news'))
+    assert.equal(news.reply?.ArticleCount, '1')
+    assert.ok(h.lines.some((l) => String(l.msg).includes('news') && l.level === 40), 'a warning says the news was cut')
+  })
+
+  it('an unknown message type is kept and answered (default applies only to known user messages)', async () => {
+    const r = await h.post('plain', push.message('user-5', 'brand_new_type', { Foo: 'bar' }))
+    assert.equal(r.status, 200)
+    assert.equal(r.body, 'success')
+    const entry = h.events.find((e) => e.type === 'message' && e.entry.kind === 'unknown')
+    assert.ok(entry, 'the unknown message went through routing')
+  })
+
+  describe('bad input: a specific status, a log line, and the engine keeps serving', () => {
+    const cases: Array<[string, () => Promise<{ status: number; body: string }>, number, string]> = [
+      ['not XML', () => rawPost('plain', signedQuery('plaintoken'), 'this is not xml'), 400, 'BAD_XML'],
+      ['XML without FromUserName', () => rawPost('plain', signedQuery('plaintoken'), '<xml><ToUserName>a</ToUserName><MsgType>text</MsgType></xml>'), 400, 'MISSING_FIELD'],
+      ['DOCTYPE with entities (billion laughs)', () => rawPost('plain', signedQuery('plaintoken'), `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><xml><ToUserName>&lol2;</ToUserName></xml>`), 400, 'XML_DTD_FORBIDDEN'],
+      ['external entity (XXE)', () => rawPost('plain', signedQuery('plaintoken'), `<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><Content>&xxe;</Content></xml>`), 400, 'XML_DTD_FORBIDDEN'],
+      ['wrong signature', () => rawPost('plain', { ...signedQuery('plaintoken'), signature: 'f'.repeat(40) }, '<xml/>'), 401, 'BAD_SIGNATURE'],
+      ['stale timestamp', () => rawPost('plain', (() => { const ts = String(Math.floor(Date.now() / 1000) - 3600); return { signature: computeSignature(['plaintoken', ts, 'n']), timestamp: ts, nonce: 'n' } })(), '<xml/>'), 401, 'STALE_TIMESTAMP'],
+      ['unknown account', () => rawPost('nobody', signedQuery('plaintoken'), '<xml/>'), 404, 'UNKNOWN_ACCOUNT'],
+      ['Encrypt that is not base64', () => rawPost('safe', encryptedQuery('safetoken', '***not base64***'), '<xml><Encrypt><![CDATA[***not base64***]]></Encrypt></xml>'), 400, 'BAD_ENCRYPT'],
+      ['Encrypt with bad padding', () => { const e = rawEncrypt(Buffer.concat([randomBytes(63), Buffer.from([0])])); return rawPost('safe', encryptedQuery('safetoken', e), `<xml><Encrypt><![CDATA[${e}]]></Encrypt></xml>`) }, 400, 'BAD_ENCRYPT'],
+      ['Encrypt whose length field runs past the end', () => { const e = rawEncrypt(wechatPlain('<xml/>', 'wxsafe0000000001', 100000)); return rawPost('safe', encryptedQuery('safetoken', e), `<xml><Encrypt><![CDATA[${e}]]></Encrypt></xml>`) }, 400, 'BAD_ENCRYPT'],
+      ['Encrypt for another AppId', () => { const e = rawEncrypt(wechatPlain('<xml><ToUserName>a</ToUserName><FromUserName>b</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>x</Content><MsgId>1</MsgId></xml>', 'wxSOMEONEELSE00')); return rawPost('safe', encryptedQuery('safetoken', e), `<xml><Encrypt><![CDATA[${e}]]></Encrypt></xml>`) }, 401, 'WRONG_APPID'],
+      ['msg_signature that does not match Encrypt', () => { const e = rawEncrypt(wechatPlain('<xml/>', 'wxsafe0000000001')); return rawPost('safe', { ...encryptedQuery('safetoken', e), msg_signature: 'a'.repeat(40) }, `<xml><Encrypt><![CDATA[${e}]]></Encrypt></xml>`) }, 401, 'BAD_SIGNATURE'],
+    ]
+    for (const [name, send, status, code] of cases) {
+      it(`${name} -> ${status} ${code}`, async () => {
+        const before = h.lines.length
+        const res = await send()
+        assert.equal(res.status, status)
+        assert.equal(res.body, code)
+        const logged = h.lines.slice(before).find((l) => l.code === code)
+        assert.ok(logged, `a log line with code ${code}`)
+        assert.ok(typeof logged.reason === 'string' && logged.reason.length > 0, 'the log line says why')
+      })
+    }
+
+    it('a body over the limit is refused with 413 without reading it all (Content-Length and chunked)', async () => {
+      const limit = h.runtime.config.limits.maxBodyBytes
+      const big = 'x'.repeat(limit + 1)
+      const res = await rawPost('plain', signedQuery('plaintoken'), big)
+      assert.equal(res.status, 413)
+      // Chunked: the server answers 413 as soon as the limit is passed, while we are still able to send more.
+      const status = await new Promise<number>((resolve, reject) => {
+        const q = new URLSearchParams(signedQuery('plaintoken'))
+        const req = http.request(`${h.url}/wechat/plain?${q}`, { method: 'POST', headers: { 'transfer-encoding': 'chunked' } }, (r) => {
+          r.resume()
+          resolve(r.statusCode ?? 0)
+          req.destroy()
+        })
+        req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'ECONNRESET' || (e as NodeJS.ErrnoException).code === 'EPIPE' ? undefined : reject(e)))
+        const chunk = Buffer.alloc(64 * 1024, 'y')
+        let sent = 0
+        const pump = () => {
+          while (sent < limit * 50) {
+            sent += chunk.length
+            if (!req.write(chunk)) return void req.once('drain', pump)
+          }
+          req.end()
+        }
+        pump()
+      })
+      assert.equal(status, 413)
+    })
+
+    it('after all of that, the engine still answers', async () => {
+      const r = await h.post('plain', push.text('user-9', 'hello'))
+      assert.equal(r.reply?.MsgType, 'text')
+    })
+  })
+})
