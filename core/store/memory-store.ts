@@ -1,0 +1,240 @@
+/**
+ * The Store port kept in plain maps: for tests and single-process development.
+ * Nothing survives a restart. Node runs this on one thread and no method awaits between its read and its
+ * write, so dedup claims and token locks are atomic by construction.
+ * Expiry is judged against the injected clock (`now`), so tests jump time instead of sleeping.
+ */
+import type { JsonValue } from '../plugin/plugin-api.ts'
+import type {
+  ClaimResult,
+  HitCount,
+  MessageLogEntry,
+  MessageLogQuery,
+  OutboxEntry,
+  SessionRecord,
+  Store,
+  StoredReply,
+  TokenRecord,
+} from './store.ts'
+import { applyOutboxPatch, compareHits, DEFAULT_LOG_LIMIT, hitKeyOf, hitKeywordOf, sessionKeyOf } from './store-shared.ts'
+
+export interface MemoryStoreOptions {
+  now?: () => number
+}
+
+type DedupEntry = { state: 'pending'; expiresAt: number } | { state: 'done'; reply: StoredReply; expiresAt: number }
+interface KvEntry {
+  value: JsonValue
+  expiresAt: number | null
+}
+interface LockEntry {
+  owner: object
+  expiresAt: number
+}
+
+/** Expired entries are dropped lazily on access; this bounds what never gets read again. */
+const SWEEP_EVERY_WRITES = 1000
+
+export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
+  const now = opts.now ?? Date.now
+  const sessions = new Map<string, SessionRecord>()
+  const dedup = new Map<string, DedupEntry>()
+  const kv = new Map<string, Map<string, KvEntry>>()
+  const tokens = new Map<string, TokenRecord>()
+  const locks = new Map<string, LockEntry>()
+  const log: MessageLogEntry[] = []
+  const hitCounts = new Map<string, HitCount>()
+  const outbox = new Map<number, OutboxEntry>()
+  let nextOutboxId = 1
+  let writes = 0
+  let closed = false
+
+  function sweepSometimes(): void {
+    if (++writes % SWEEP_EVERY_WRITES !== 0) return
+    const t = now()
+    for (const [k, s] of sessions) if (s.expiresAt <= t) sessions.delete(k)
+    for (const [k, d] of dedup) if (d.expiresAt <= t) dedup.delete(k)
+    for (const ns of kv.values()) for (const [k, e] of ns) if (e.expiresAt !== null && e.expiresAt <= t) ns.delete(k)
+  }
+
+  function liveDedup(key: string): DedupEntry | undefined {
+    const d = dedup.get(key)
+    if (d && d.expiresAt <= now()) {
+      dedup.delete(key)
+      return undefined
+    }
+    return d
+  }
+
+  function liveKv(namespace: string, key: string): KvEntry | undefined {
+    const e = kv.get(namespace)?.get(key)
+    if (e && e.expiresAt !== null && e.expiresAt <= now()) {
+      kv.get(namespace)?.delete(key)
+      return undefined
+    }
+    return e
+  }
+
+  function claimStateOf(d: DedupEntry): ClaimResult {
+    return d.state === 'done' ? { state: 'done', reply: { ...d.reply } } : { state: 'pending' }
+  }
+
+  return {
+    kind: 'memory',
+
+    sessions: {
+      async get(account, openId) {
+        const key = sessionKeyOf(account, openId)
+        const s = sessions.get(key)
+        if (!s) return null
+        if (s.expiresAt <= now()) {
+          sessions.delete(key)
+          return null
+        }
+        return structuredClone(s)
+      },
+      async put(session) {
+        sessions.set(sessionKeyOf(session.account, session.openId), structuredClone(session))
+        sweepSometimes()
+      },
+      async delete(account, openId) {
+        sessions.delete(sessionKeyOf(account, openId))
+      },
+    },
+
+    dedup: {
+      async claim(key, pendingTtlMs) {
+        const d = liveDedup(key)
+        if (d) return claimStateOf(d)
+        dedup.set(key, { state: 'pending', expiresAt: now() + pendingTtlMs })
+        sweepSometimes()
+        return { state: 'claimed' }
+      },
+      async complete(key, reply, ttlMs) {
+        dedup.set(key, { state: 'done', reply: { ...reply }, expiresAt: now() + ttlMs })
+      },
+      async release(key) {
+        // Only a pending claim is given up: a late release must not erase a reply already recorded for replay.
+        if (liveDedup(key)?.state === 'pending') dedup.delete(key)
+      },
+      async peek(key) {
+        const d = liveDedup(key)
+        return d ? claimStateOf(d) : { state: 'absent' }
+      },
+    },
+
+    kv: {
+      async get(namespace, key) {
+        const e = liveKv(namespace, key)
+        return e === undefined ? undefined : structuredClone(e.value)
+      },
+      async set(namespace, key, value, ttlMs) {
+        let ns = kv.get(namespace)
+        if (!ns) kv.set(namespace, (ns = new Map()))
+        ns.set(key, { value: structuredClone(value), expiresAt: ttlMs === undefined ? null : now() + ttlMs })
+        sweepSometimes()
+      },
+      async delete(namespace, key) {
+        kv.get(namespace)?.delete(key)
+      },
+      async deletePrefix(namespace, prefix) {
+        const ns = kv.get(namespace)
+        if (!ns) return 0
+        const t = now()
+        let deleted = 0
+        for (const [k, e] of ns) {
+          if (!k.startsWith(prefix)) continue
+          if (e.expiresAt === null || e.expiresAt > t) deleted++
+          ns.delete(k)
+        }
+        return deleted
+      },
+    },
+
+    tokens: {
+      async get(appId) {
+        const r = tokens.get(appId)
+        if (!r || r.expiresAt <= now()) return null
+        return { ...r }
+      },
+      async set(appId, record) {
+        tokens.set(appId, { ...record })
+      },
+      async invalidate(appId, token) {
+        // A token refreshed by another caller in the meantime is left alone.
+        if (tokens.get(appId)?.token === token) tokens.delete(appId)
+      },
+      async lock(appId, ttlMs) {
+        const held = locks.get(appId)
+        if (held && held.expiresAt > now()) return null
+        const owner = {}
+        locks.set(appId, { owner, expiresAt: now() + ttlMs })
+        return async () => {
+          // After expiry someone else may hold the lock; releasing must not free theirs.
+          if (locks.get(appId)?.owner === owner) locks.delete(appId)
+        }
+      },
+    },
+
+    log: {
+      append(entry) {
+        log.push({ ...entry })
+        if (entry.rule === undefined) return
+        const keyword = hitKeywordOf(entry.keyword)
+        const k = hitKeyOf(entry.account, entry.rule, keyword)
+        const h = hitCounts.get(k)
+        if (h) h.hits++
+        else hitCounts.set(k, { account: entry.account, rule: entry.rule, keyword, hits: 1 })
+      },
+      async query(q: MessageLogQuery) {
+        const out: MessageLogEntry[] = []
+        for (let i = log.length - 1; i >= 0; i--) {
+          const e = log[i]
+          if (q.account !== undefined && e.account !== q.account) continue
+          if (q.openId !== undefined && e.openId !== q.openId) continue
+          if (q.since !== undefined && e.at < q.since) continue
+          out.push({ ...e })
+        }
+        // Newest first; the sort is stable, so equal `at` keep newest-appended first, as in the SQLite store.
+        return out.sort((a, b) => b.at - a.at).slice(0, q.limit ?? DEFAULT_LOG_LIMIT)
+      },
+      async hits(account) {
+        const out: HitCount[] = []
+        for (const h of hitCounts.values()) if (account === undefined || h.account === account) out.push({ ...h })
+        return out.sort(compareHits)
+      },
+      async prune(before) {
+        const kept = log.filter((e) => e.at >= before)
+        const removed = log.length - kept.length
+        log.splice(0, log.length, ...kept)
+        return removed
+      },
+      async flush() {},
+    },
+
+    outbox: {
+      async record(entry) {
+        const id = nextOutboxId++
+        outbox.set(id, { ...structuredClone(entry), id })
+        return id
+      },
+      async update(id, patch) {
+        const e = outbox.get(id)
+        if (!e) return
+        outbox.set(id, applyOutboxPatch(e, structuredClone(patch)))
+      },
+      async list(status) {
+        const out: OutboxEntry[] = []
+        for (const e of outbox.values()) if (status === undefined || e.status === status) out.push(structuredClone(e))
+        return out.sort((a, b) => (a.id ?? 0) - (b.id ?? 0))
+      },
+    },
+
+    async healthy() {
+      return !closed
+    },
+    async close() {
+      closed = true
+    },
+  }
+}

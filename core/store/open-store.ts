@@ -1,0 +1,37 @@
+/**
+ * Picks the Store backend named in the configuration. The Redis store is imported only when chosen,
+ * so a single-binary build without Redis needs never load ioredis.
+ */
+import { join } from 'node:path'
+import type { Logger } from '../log/logger.ts'
+import { createMemoryStore } from './memory-store.ts'
+import { openSqliteStore } from './sqlite-store.ts'
+import { StoreOpenError } from './store-open-error.ts'
+import type { Store } from './store.ts'
+
+export interface StoreChoice {
+  kind: 'sqlite' | 'memory' | 'redis'
+  url?: string
+}
+
+/** The SQLite file's name inside DATA_DIR. */
+export const SQLITE_FILE_NAME = 'wxengine.db'
+
+export async function openStore(config: StoreChoice, dataDir: string, log: Logger): Promise<Store> {
+  switch (config.kind) {
+    case 'sqlite':
+      return openSqliteStore({ file: join(dataDir, SQLITE_FILE_NAME), log })
+    case 'memory':
+      log.warn('memory store: sessions, dedup and the message log are lost on restart')
+      return createMemoryStore()
+    case 'redis': {
+      if (!config.url) throw new StoreOpenError('redis', 'store.url is required for the redis store')
+      const { openRedisStore } = await import('./redis-store.ts')
+      return openRedisStore({ url: config.url, dataDir, log })
+    }
+    default: {
+      const never: never = config.kind
+      throw new StoreOpenError(String(never), 'unknown store kind')
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The Store for a fleet: several engine instances behind a load balancer sharing one Redis
+ * (docs/scaling.md).
+ *
+ * Shared through Redis: sessions, dedup claims + the reply cache, the access_token and its refresh lock,
+ * plugin storage (kv). Any instance may get any try of a message (protocol.md §5), so these must be common.
+ *
+ * Kept per instance in a local SQLite file under dataDir: the message log and the outbox. The log is
+ * append-only, written for every message and read only by an operator, so it stays off the shared
+ * server; the outbox is drained by the instance that wrote it. Hit counts are therefore per instance.
+ *
+ * When Redis goes away while running, every shared operation fails fast (no queueing, no resend, a
+ * command timeout; see redis/connect-redis.ts), `healthy()` turns false, one line is logged, and the
+ * client reconnects by itself with a bounded backoff.
+ */
+import { join } from 'node:path'
+import type { Logger } from '../log/logger.ts'
+import { SQLITE_FILE_NAME } from './open-store.ts'
+import { connectRedis } from './redis/connect-redis.ts'
+import { createRedisDedup } from './redis/redis-dedup.ts'
+import { createRedisKeys } from './redis/redis-keys.ts'
+import { createRedisKv } from './redis/redis-kv.ts'
+import { createRedisSessions } from './redis/redis-sessions.ts'
+import { createRedisTokens } from './redis/redis-tokens.ts'
+import { openSqliteStore } from './sqlite-store.ts'
+import type { Store } from './store.ts'
+
+export interface RedisStoreOptions {
+  /** redis://[user:password@]host:port[/db] or rediss:// for TLS. */
+  url: string
+  /** This instance's own directory: holds the local SQLite file with the message log and outbox. */
+  dataDir: string
+  log: Logger
+  /** Prepended to every key, so several deployments (or tests) can share one Redis. */
+  keyPrefix?: string
+  /** A command not answered within this fails; well under WeChat's 5 s (protocol.md §5). */
+  commandTimeoutMs?: number
+  /** Reconnect backoff doubles from 50 ms up to this. */
+  maxReconnectDelayMs?: number
+  /** Bound on connecting at start-up. */
+  connectTimeoutMs?: number
+}
+
+const DEFAULT_KEY_PREFIX = 'wx:'
+const DEFAULT_COMMAND_TIMEOUT_MS = 1000
+const DEFAULT_MAX_RECONNECT_DELAY_MS = 2000
+const DEFAULT_CONNECT_TIMEOUT_MS = 3000
+/** The health probe key lapses by itself. */
+const HEALTH_KEY_TTL_MS = 10_000
+
+/** Rejects with a StoreOpenError naming the URL and the cause when Redis cannot be reached at start. */
+export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
+  const conn = await connectRedis({
+    url: opts.url,
+    log: opts.log,
+    commandTimeoutMs: opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    maxReconnectDelayMs: opts.maxReconnectDelayMs ?? DEFAULT_MAX_RECONNECT_DELAY_MS,
+    connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+  })
+
+  let local: Store
+  try {
+    local = openSqliteStore({ file: join(opts.dataDir, SQLITE_FILE_NAME), log: opts.log })
+  } catch (err) {
+    await conn.close()
+    throw err
+  }
+
+  const keys = createRedisKeys(opts.keyPrefix ?? DEFAULT_KEY_PREFIX)
+  const dedup = createRedisDedup(conn, keys, opts.log)
+  conn.onRecovered(() => {
+    void dedup.settle()
+  })
+  let closed = false
+
+  return {
+    kind: 'redis',
+    sessions: createRedisSessions(conn, keys),
+    dedup,
+    kv: createRedisKv(conn, keys),
+    tokens: createRedisTokens(conn, keys),
+    log: local.log,
+    outbox: local.outbox,
+
+    /** A write, not a PING: a Redis that answers but refuses writes (OOM, read-only replica) is not healthy. */
+    async healthy() {
+      if (closed || !conn.isReady()) return false
+      try {
+        await conn.client.set(keys.health(), String(Date.now()), 'PX', HEALTH_KEY_TTL_MS)
+      } catch {
+        return false
+      }
+      return local.healthy()
+    },
+
+    async close() {
+      if (closed) return
+      closed = true
+      await conn.close()
+      await local.close()
+    },
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * One ioredis connection tuned for a webhook with a 5 s deadline (protocol.md §5): a command either
+ * answers quickly or fails quickly, it is never queued while Redis is away and never resent after a
+ * reconnect. Reconnecting happens in the background with a bounded backoff.
+ *
+ * - enableOfflineQueue: false      a command issued while disconnected rejects at once
+ * - maxRetriesPerRequest: 0        commands in flight when the socket closes reject at once
+ * - autoResendUnfulfilledCommands  false: a command whose reply was lost is not replayed later, when its
+ *                                  caller has long given up (a late SET would overwrite newer data)
+ * - commandTimeout                 a server that stops answering without closing the socket
+ */
+import { Redis } from 'ioredis'
+import type { Logger } from '../../log/logger.ts'
+import { StoreOpenError } from '../store-open-error.ts'
+
+export interface RedisConnectionOptions {
+  url: string
+  log: Logger
+  commandTimeoutMs: number
+  /** Upper bound of the reconnect backoff. */
+  maxReconnectDelayMs: number
+  connectTimeoutMs: number
+}
+
+export interface RedisConnection {
+  client: Redis
+  /** Connected and past the ready check right now. */
+  isReady(): boolean
+  /** Runs each time the connection comes back after a loss. */
+  onRecovered(listener: () => void): void
+  /** Safe to call twice. */
+  close(): Promise<void>
+}
+
+const FIRST_RECONNECT_DELAY_MS = 50
+
+/** The URL for messages: never print a password. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '(not a URL)'
+  }
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name
+  return String(err)
+}
+
+/** Connects and PINGs; rejects with a StoreOpenError naming the URL and the cause, leaving nothing running. */
+export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisConnection> {
+  const shownUrl = redactRedisUrl(opts.url)
+  let protocol = ''
+  try {
+    protocol = new URL(opts.url).protocol
+  } catch {
+    // reported below
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    throw new StoreOpenError(shownUrl, 'not a redis:// or rediss:// URL')
+  }
+
+  const client = new Redis(opts.url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: opts.commandTimeoutMs,
+    connectTimeout: opts.connectTimeoutMs,
+    retryStrategy: (attempt) => Math.min(FIRST_RECONNECT_DELAY_MS * 2 ** Math.min(attempt - 1, 16), opts.maxReconnectDelayMs),
+  })
+
+  let lastError: Error | undefined
+  // Without a listener ioredis prints every failed reconnect attempt to the console.
+  client.on('error', (err: Error) => {
+    lastError = err
+  })
+
+  let timer: NodeJS.Timeout | undefined
+  try {
+    // Our own deadline as well: a server that accepts TCP but never finishes the handshake (wrong
+    // protocol, AUTH trouble) would otherwise keep connect() pending.
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${opts.connectTimeoutMs} ms`)), opts.connectTimeoutMs + 100)
+    })
+    await Promise.race([client.connect(), deadline])
+    await Promise.race([client.ping(), deadline])
+  } catch (err) {
+    client.disconnect()
+    const cause = lastError ?? err
+    throw new StoreOpenError(shownUrl, `Redis: ${messageOf(cause)}`, { cause })
+  } finally {
+    clearTimeout(timer)
+  }
+
+  let up = true
+  let lostAt = 0
+  let closing = false
+  const recoveredListeners: Array<() => void> = []
+
+  // ioredis emits close/error for every failed reconnect attempt; the log gets one line per outage.
+  client.on('close', () => {
+    if (closing || !up) return
+    up = false
+    lostAt = Date.now()
+    opts.log.warn(
+      { code: 'STORE_UNAVAILABLE', reason: lastError ? messageOf(lastError) : 'connection closed', url: shownUrl },
+      'redis connection lost; store commands fail fast until it is back',
+    )
+  })
+  client.on('ready', () => {
+    if (closing || up) return
+    up = true
+    opts.log.info({ url: shownUrl, downMs: Date.now() - lostAt }, 'redis connection recovered')
+    lastError = undefined
+    for (const listener of recoveredListeners) listener()
+  })
+
+  return {
+    client,
+    isReady: () => !closing && client.status === 'ready',
+    onRecovered(listener) {
+      recoveredListeners.push(listener)
+    },
+    async close() {
+      if (closing) return
+      closing = true
+      if (client.status === 'ready') {
+        try {
+          await client.quit()
+          return
+        } catch {
+          // fall through: drop the socket instead
+        }
+      }
+      client.disconnect()
+    },
+  }
+}

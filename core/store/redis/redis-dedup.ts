@@ -1,0 +1,158 @@
+/**
+ * Exactly-once claims in Redis, shared by every instance (protocol.md §5: WeChat retries a slow message
+ * up to 3 times, and a load balancer may send each try to a different instance).
+ *
+ * A claim is `SET key pending:<owner> NX PX pendingTtl`, atomic on the server, so of any number of
+ * instances exactly one gets `claimed`. The owner value is random per claim: `release` deletes only the
+ * claim this instance wrote (and never a recorded reply), so a slow instance whose claim lapsed cannot
+ * free the claim a retry made elsewhere.
+ *
+ * Lost connections. Commands are never queued or resent (see connect-redis.ts), so a reconnect cannot
+ * make a claim land twice. What a failure can do is hide the outcome of a command: the caller sees an
+ * error although the server ran, or will still run, the command.
+ * - claim failed: the key may hold `pending` under our owner value. Later tries see `pending`, never
+ *   `claimed`, so the message is not run twice; at worst it is not run (the engine answered `success`).
+ *   To shorten that, we settle at once: send a release-if-ours right behind the claim. Redis runs one
+ *   connection's commands in order, so if a slow server still runs the claim, it runs the release after
+ *   it. If the connection is down, the release is kept and sent when it is back; else the claim lapses
+ *   after pendingTtl.
+ * - complete failed: settled the same way with record-if-ours-or-absent, so later tries replay our reply
+ *   instead of running again; a key claimed or answered elsewhere in the meantime is left alone.
+ * - release failed: settled like a failed claim.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Logger } from '../../log/logger.ts'
+import type { ClaimResult, DedupStore, StoredReply } from '../store.ts'
+import type { RedisConnection } from './connect-redis.ts'
+import type { RedisKeys } from './redis-keys.ts'
+import { CLAIM, COMPLETE_IF_OWN, RELEASE, runScript } from './redis-scripts.ts'
+import { toPx } from './redis-ttl.ts'
+
+const PENDING = 'pending:'
+/** Bounds the bookkeeping if callers never complete or release (a bug, but memory must not grow). */
+const MAX_TRACKED = 10_000
+
+type Unsettled =
+  | { action: 'release'; owner: string }
+  | { action: 'complete'; owner: string; payload: string; expiresAt: number }
+
+export interface RedisDedup extends DedupStore {
+  /** Settle the operations whose outcome a lost connection hid. Called on recovery. */
+  settle(): Promise<void>
+}
+
+function encodeReply(reply: StoredReply): string {
+  return JSON.stringify({ status: reply.status, contentType: reply.contentType, body: reply.body })
+}
+
+function decodeState(raw: string): ClaimResult {
+  if (raw.startsWith(PENDING)) return { state: 'pending' }
+  const parsed = JSON.parse(raw) as StoredReply
+  return { state: 'done', reply: { status: parsed.status, contentType: parsed.contentType, body: parsed.body } }
+}
+
+/** Insert, dropping the oldest entry past the bound (Map iterates in insertion order). */
+function track<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key)
+  map.set(key, value)
+  if (map.size > MAX_TRACKED) {
+    const oldest = map.keys().next().value
+    if (oldest !== undefined) map.delete(oldest)
+  }
+}
+
+export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Logger): RedisDedup {
+  const { client } = conn
+  /** Claims this instance holds: key -> owner value. */
+  const owned = new Map<string, string>()
+  const unsettled = new Map<string, Unsettled>()
+
+  async function settleOne(key: string, u: Unsettled): Promise<void> {
+    // In full text: this may be sent to a server that is not answering, and must act when it does.
+    if (u.action === 'release') {
+      await runScript(client, RELEASE, [keys.dedup(key)], [u.owner], { fullText: true })
+      return
+    }
+    const left = u.expiresAt - Date.now()
+    if (left <= 0) return
+    await runScript(client, COMPLETE_IF_OWN, [keys.dedup(key)], [u.owner, u.payload, toPx(left)], { fullText: true })
+  }
+
+  /** Sends the settling command; keeps it for the next recovery if that fails too. */
+  async function trySettle(key: string, u: Unsettled): Promise<boolean> {
+    try {
+      await settleOne(key, u)
+    } catch (err) {
+      // Something newer for this key (a later claim, complete or release) supersedes this one.
+      if (!unsettled.has(key)) track(unsettled, key, u)
+      log.debug({ key, err: err instanceof Error ? err.message : String(err) }, 'dedup settle deferred')
+      return false
+    }
+    if (unsettled.get(key) === u) unsettled.delete(key)
+    return true
+  }
+
+  function settleLater(key: string, u: Unsettled): void {
+    owned.delete(key)
+    track(unsettled, key, u)
+    // Only worth sending while connected: a closed connection rejects it at once anyway.
+    if (conn.isReady()) void trySettle(key, u)
+  }
+
+  return {
+    async claim(key, pendingTtlMs) {
+      const owner = PENDING + randomBytes(12).toString('base64url')
+      let existing: unknown
+      try {
+        existing = await runScript(client, CLAIM, [keys.dedup(key)], [owner, toPx(pendingTtlMs)])
+      } catch (err) {
+        settleLater(key, { action: 'release', owner })
+        throw err
+      }
+      if (existing === null) {
+        track(owned, key, owner)
+        unsettled.delete(key)
+        return { state: 'claimed' }
+      }
+      return decodeState(String(existing))
+    },
+
+    async complete(key, reply, ttlMs) {
+      const payload = encodeReply(reply)
+      try {
+        await client.set(keys.dedup(key), payload, 'PX', toPx(ttlMs))
+      } catch (err) {
+        const owner = owned.get(key)
+        if (owner) settleLater(key, { action: 'complete', owner, payload, expiresAt: Date.now() + ttlMs })
+        throw err
+      }
+      owned.delete(key)
+      unsettled.delete(key)
+    },
+
+    async release(key) {
+      // Unknown owner (claimed through another Store object): give up whatever claim is pending.
+      const owner = owned.get(key) ?? ''
+      try {
+        await runScript(client, RELEASE, [keys.dedup(key)], [owner])
+      } catch (err) {
+        if (owner) settleLater(key, { action: 'release', owner })
+        throw err
+      }
+      owned.delete(key)
+      unsettled.delete(key)
+    },
+
+    async peek(key) {
+      const raw = await client.get(keys.dedup(key))
+      return raw === null ? { state: 'absent' } : decodeState(raw)
+    },
+
+    async settle() {
+      const batch = [...unsettled]
+      let settled = 0
+      for (const [key, u] of batch) if (await trySettle(key, u)) settled++
+      if (batch.length > 0) log.info({ settled, deferred: batch.length - settled }, 'dedup claims settled after reconnect')
+    },
+  }
+}

@@ -1,0 +1,47 @@
+/** Plugin storage and other small values, one Redis key per (namespace, key). */
+import type { JsonValue } from '../../plugin/plugin-api.ts'
+import type { KvStore } from '../store.ts'
+import type { RedisConnection } from './connect-redis.ts'
+import { escapeGlob, type RedisKeys } from './redis-keys.ts'
+import { toPx } from './redis-ttl.ts'
+
+/** Keys per SCAN step: small enough that one step never blocks Redis noticeably. */
+const SCAN_COUNT = 500
+
+export function createRedisKv(conn: RedisConnection, keys: RedisKeys): KvStore {
+  const { client } = conn
+  return {
+    async get(namespace, key) {
+      const raw = await client.get(keys.kv(namespace, key))
+      return raw === null ? undefined : (JSON.parse(raw) as JsonValue)
+    },
+    async set(namespace, key, value, ttlMs) {
+      const k = keys.kv(namespace, key)
+      const json = JSON.stringify(value)
+      // A plain SET drops an earlier TTL, as the port requires.
+      if (ttlMs === undefined) await client.set(k, json)
+      else if (ttlMs <= 0) await client.del(k)
+      else await client.set(k, json, 'PX', toPx(ttlMs))
+    },
+    async delete(namespace, key) {
+      await client.del(keys.kv(namespace, key))
+    },
+    /**
+     * SCAN walks the keyspace in steps instead of KEYS, which would block every instance's commands.
+     * The prefix is escaped so that `*`, `?`, `[` in a plugin's key match only themselves.
+     * SCAN may return a key twice; UNLINK counts only keys it actually removed. Single Redis only: on a
+     * cluster SCAN sees one node.
+     */
+    async deletePrefix(namespace, prefix) {
+      const match = `${escapeGlob(keys.kv(namespace, prefix))}*`
+      let cursor = '0'
+      let deleted = 0
+      do {
+        const [next, found] = await client.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT)
+        if (found.length > 0) deleted += await client.unlink(...found)
+        cursor = next
+      } while (cursor !== '0')
+      return deleted
+    },
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The Lua scripts that make a read-then-write atomic on the Redis server. Each runs as one command, so no
+ * other instance's command can land between its GET and its SET/DEL.
+ * Sent by SHA (EVALSHA) and resent in full when the server answers NOSCRIPT (a restarted Redis has an
+ * empty script cache). `fullText` sends the script itself: for a command that must work the first time
+ * even if no answer comes back in time (a timed-out EVALSHA later answered NOSCRIPT would do nothing).
+ */
+import { createHash } from 'node:crypto'
+import type { Redis } from 'ioredis'
+
+export interface LuaScript {
+  lua: string
+  sha: string
+}
+
+function defineScript(lua: string): LuaScript {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') }
+}
+
+/** Returns nil when claimed, else the value already there (`pending:<owner>` or the reply JSON). */
+export const CLAIM = defineScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+return redis.call('GET', KEYS[1])
+`)
+
+/**
+ * Deletes the claim only while it is still pending: ARGV[1] is the exact pending value this instance
+ * wrote, or '' to give up any pending claim. A recorded reply (from this or another instance) is kept.
+ */
+export const RELEASE = defineScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+if v == ARGV[1] or (ARGV[1] == '' and string.sub(v, 1, 8) == 'pending:') then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+/**
+ * Records a reply unless another instance has claimed or answered the key in the meantime: used after a
+ * reconnect to settle a `complete` whose outcome was unknown. ARGV: own pending value, reply, ttl.
+ */
+export const COMPLETE_IF_OWN = defineScript(`
+local v = redis.call('GET', KEYS[1])
+if v and v ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+`)
+
+/** Deletes the token record only if it still holds the token the platform rejected. */
+export const INVALIDATE_TOKEN = defineScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local ok, rec = pcall(cjson.decode, v)
+if ok and type(rec) == 'table' and rec.token == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+/** Compare-and-delete: a holder whose lock lapsed must not free the next holder's lock. */
+export const UNLOCK = defineScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+export async function runScript(
+  client: Redis,
+  script: LuaScript,
+  keys: string[],
+  args: Array<string | number>,
+  opts: { fullText?: boolean } = {},
+): Promise<unknown> {
+  if (opts.fullText) return client.eval(script.lua, keys.length, ...keys, ...args)
+  try {
+    return await client.evalsha(script.sha, keys.length, ...keys, ...args)
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err
+    return client.eval(script.lua, keys.length, ...keys, ...args)
+  }
+}

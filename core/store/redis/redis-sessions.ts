@@ -1,0 +1,32 @@
+/** Sessions (a user's conversation locked to a plugin), expiring on the Redis server's clock. */
+import type { SessionRecord, SessionStore } from '../store.ts'
+import type { RedisConnection } from './connect-redis.ts'
+import type { RedisKeys } from './redis-keys.ts'
+import { toPx } from './redis-ttl.ts'
+
+export function createRedisSessions(conn: RedisConnection, keys: RedisKeys): SessionStore {
+  const { client } = conn
+  return {
+    async get(account, openId) {
+      const raw = await client.get(keys.session(account, openId))
+      if (raw === null) return null
+      const rec = JSON.parse(raw) as SessionRecord
+      // PX is rounded up to whole ms, and instance clocks differ slightly: the record's own time decides.
+      if (rec.expiresAt <= Date.now()) return null
+      return rec
+    },
+    async put(session) {
+      const key = keys.session(session.account, session.openId)
+      const left = session.expiresAt - Date.now()
+      if (left <= 0) {
+        await client.del(key)
+        return
+      }
+      const { account, openId, plugin, state, expiresAt } = session
+      await client.set(key, JSON.stringify({ account, openId, plugin, state, expiresAt }), 'PX', toPx(left))
+    },
+    async delete(account, openId) {
+      await client.del(keys.session(account, openId))
+    },
+  }
+}

@@ -1,0 +1,550 @@
+/**
+ * The default Store: one embedded SQLite file (better-sqlite3, synchronous, in-process).
+ *
+ * Every method runs its SQL synchronously before its promise settles, and Node runs one at a time, so a
+ * dedup claim or a token lock is one transaction nobody can interleave with. The file is meant to be
+ * owned by one engine process: the session cache (below) does not see writes made by another process.
+ *
+ * Durability (journal_mode=WAL, synchronous=NORMAL):
+ * - Sessions, dedup, kv, tokens, locks and outbox are committed before their promise resolves. A crash of
+ *   the process (kill -9, OOM) loses none of them: a committed WAL frame is in the OS page cache.
+ * - The message log is buffered in memory and written once per event-loop turn (setImmediate), at
+ *   LOG_BATCH_MAX entries, on flush() and on close(). A kill -9 loses exactly the entries appended since the
+ *   last write: those of the current turn (plus, after a failed write, the retained backlog, which is logged).
+ * - Only a power loss or OS crash can also roll back transactions committed since the last WAL sync
+ *   (NORMAL syncs at checkpoints, not at each commit); the file itself stays consistent.
+ */
+import Database from 'better-sqlite3'
+import { randomUUID } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { LRUCache } from 'lru-cache'
+import { createLogger, type Logger } from '../log/logger.ts'
+import type { JsonValue } from '../plugin/plugin-api.ts'
+import { SCHEMA_MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.ts'
+import { StoreOpenError } from './store-open-error.ts'
+import { applyOutboxPatch, compareHits, DEFAULT_LOG_LIMIT, hitKeywordOf, prefixUpperBound, sessionKeyOf } from './store-shared.ts'
+import type {
+  ClaimResult,
+  HitCount,
+  MessageLogEntry,
+  MessageLogQuery,
+  OutboxEntry,
+  SessionRecord,
+  Store,
+  StoredReply,
+} from './store.ts'
+
+export interface SqliteStoreOptions {
+  /** Path of the database file; its directory is created if missing. `:memory:` for a throwaway store. */
+  file: string
+  now?: () => number
+  log?: Logger
+  /** Sessions kept in the in-process cache; 0 disables it. */
+  sessionCacheSize?: number
+  /** How often expired rows are deleted. */
+  sweepIntervalMs?: number
+}
+
+const DEFAULT_SESSION_CACHE = 10_000
+const DEFAULT_SWEEP_MS = 60_000
+/** A burst larger than this is written at once instead of waiting for the turn to end. */
+const LOG_BATCH_MAX = 500
+/** After failed writes, older buffered log entries are dropped (and counted in the log) beyond this. */
+const LOG_BACKLOG_MAX = 50_000
+/** A writer holding the file (e.g. a backup) is waited for this long before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000
+
+interface CachedSession {
+  plugin: string
+  /** Kept as JSON so every get hands out a fresh object. */
+  stateJson: string
+  expiresAt: number
+}
+/** The cache also remembers "no session": most messages come from users without one. */
+const NO_SESSION = 'none' as const
+type CacheValue = CachedSession | typeof NO_SESSION
+
+interface LogRow {
+  at: number
+  account: string
+  open_id: string
+  kind: string
+  msg_key: string
+  handled_by: string
+  rule: string | null
+  keyword: string | null
+  plugin: string | null
+  reply_type: string | null
+  summary: string | null
+  latency_ms: number
+  outcome: MessageLogEntry['outcome']
+  error: string | null
+}
+interface OutboxRow {
+  id: number
+  account: string
+  open_id: string
+  reply: string
+  attempts: number
+  status: OutboxEntry['status']
+  last_error: string | null
+  at: number
+}
+
+export function openSqliteStore(opts: SqliteStoreOptions): Store {
+  const now = opts.now ?? Date.now
+  const log = opts.log ?? createLogger({ level: 'silent' })
+  const db = openDatabase(opts.file)
+
+  const st = {
+    sessionGet: db.prepare<[string, string, number], { plugin: string; state: string; expires_at: number }>(
+      'SELECT plugin, state, expires_at FROM sessions WHERE account = ? AND open_id = ? AND expires_at > ?',
+    ),
+    sessionPut: db.prepare<[string, string, string, string, number]>(
+      `INSERT INTO sessions (account, open_id, plugin, state, expires_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (account, open_id) DO UPDATE SET plugin = excluded.plugin, state = excluded.state, expires_at = excluded.expires_at`,
+    ),
+    sessionDelete: db.prepare<[string, string]>('DELETE FROM sessions WHERE account = ? AND open_id = ?'),
+
+    // The claim wins when no row exists or the old one has expired (a crashed claimer's claim lapses).
+    dedupClaim: db.prepare<[string, number, number]>(
+      `INSERT INTO dedup (key, state, reply, expires_at) VALUES (?, 'pending', NULL, ?)
+       ON CONFLICT (key) DO UPDATE SET state = 'pending', reply = NULL, expires_at = excluded.expires_at
+       WHERE dedup.expires_at <= ?`,
+    ),
+    dedupGet: db.prepare<[string, number], { state: 'pending' | 'done'; reply: string | null }>(
+      'SELECT state, reply FROM dedup WHERE key = ? AND expires_at > ?',
+    ),
+    dedupComplete: db.prepare<[string, string, number]>(
+      `INSERT INTO dedup (key, state, reply, expires_at) VALUES (?, 'done', ?, ?)
+       ON CONFLICT (key) DO UPDATE SET state = 'done', reply = excluded.reply, expires_at = excluded.expires_at`,
+    ),
+    dedupRelease: db.prepare<[string]>("DELETE FROM dedup WHERE key = ? AND state = 'pending'"),
+
+    kvGet: db.prepare<[string, string, number], { value: string }>(
+      'SELECT value FROM kv WHERE namespace = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)',
+    ),
+    kvSet: db.prepare<[string, string, string, number | null]>(
+      `INSERT INTO kv (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+    ),
+    kvDelete: db.prepare<[string, string]>('DELETE FROM kv WHERE namespace = ? AND key = ?'),
+    // A range on the primary key, not LIKE: LIKE would treat % and _ in the prefix as patterns and is
+    // case-insensitive for ASCII. Live keys are counted; expired ones in the range go in the same sweep.
+    kvDeleteRangeLive: db.prepare<[string, string, string, number]>(
+      'DELETE FROM kv WHERE namespace = ? AND key >= ? AND key < ? AND (expires_at IS NULL OR expires_at > ?)',
+    ),
+    kvDeleteRangeAll: db.prepare<[string, string, string]>('DELETE FROM kv WHERE namespace = ? AND key >= ? AND key < ?'),
+    kvDeleteFromLive: db.prepare<[string, string, number]>(
+      'DELETE FROM kv WHERE namespace = ? AND key >= ? AND (expires_at IS NULL OR expires_at > ?)',
+    ),
+    kvDeleteFromAll: db.prepare<[string, string]>('DELETE FROM kv WHERE namespace = ? AND key >= ?'),
+
+    tokenGet: db.prepare<[string, number], { token: string; expires_at: number }>(
+      'SELECT token, expires_at FROM tokens WHERE app_id = ? AND expires_at > ?',
+    ),
+    tokenSet: db.prepare<[string, string, number]>(
+      `INSERT INTO tokens (app_id, token, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (app_id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at`,
+    ),
+    tokenInvalidate: db.prepare<[string, string]>('DELETE FROM tokens WHERE app_id = ? AND token = ?'),
+    lockTake: db.prepare<[string, string, number, number]>(
+      `INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+       WHERE locks.expires_at <= ?`,
+    ),
+    lockRelease: db.prepare<[string, string]>('DELETE FROM locks WHERE name = ? AND owner = ?'),
+
+    logInsert: db.prepare<[number, string, string, string, string, string, string | null, string | null, string | null, string | null, string | null, number, string, string | null]>(
+      `INSERT INTO message_log (at, account, open_id, kind, msg_key, handled_by, rule, keyword, plugin, reply_type, summary, latency_ms, outcome, error)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    hitAdd: db.prepare<[string, string, string, number]>(
+      `INSERT INTO rule_hits (account, rule, keyword, hits) VALUES (?, ?, ?, ?)
+       ON CONFLICT (account, rule, keyword) DO UPDATE SET hits = hits + excluded.hits`,
+    ),
+    hitsAll: db.prepare<[], { account: string; rule: string; keyword: string; hits: number }>(
+      'SELECT account, rule, keyword, hits FROM rule_hits',
+    ),
+    hitsOf: db.prepare<[string], { account: string; rule: string; keyword: string; hits: number }>(
+      'SELECT account, rule, keyword, hits FROM rule_hits WHERE account = ?',
+    ),
+    logPrune: db.prepare<[number]>('DELETE FROM message_log WHERE at < ?'),
+
+    outboxInsert: db.prepare<[string, string, string, number, string, string | null, number]>(
+      'INSERT INTO outbox (account, open_id, reply, attempts, status, last_error, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    outboxGet: db.prepare<[number], OutboxRow>('SELECT * FROM outbox WHERE id = ?'),
+    outboxWrite: db.prepare<[string, string, string, number, string, string | null, number, number]>(
+      'UPDATE outbox SET account = ?, open_id = ?, reply = ?, attempts = ?, status = ?, last_error = ?, at = ? WHERE id = ?',
+    ),
+    outboxAll: db.prepare<[], OutboxRow>('SELECT * FROM outbox ORDER BY id'),
+    outboxByStatus: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE status = ? ORDER BY id'),
+
+    sweepDedup: db.prepare<[number]>('DELETE FROM dedup WHERE expires_at <= ?'),
+    sweepKv: db.prepare<[number]>('DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?'),
+    sweepSessions: db.prepare<[number]>('DELETE FROM sessions WHERE expires_at <= ?'),
+    sweepTokens: db.prepare<[number]>('DELETE FROM tokens WHERE expires_at <= ?'),
+    sweepLocks: db.prepare<[number]>('DELETE FROM locks WHERE expires_at <= ?'),
+    ping: db.prepare<[], { one: number }>('SELECT 1 AS one'),
+  }
+
+  /** One statement per filter combination, prepared the first time that combination is asked for. */
+  const logQueries = new Map<string, Database.Statement<unknown[], LogRow>>()
+  function prepareLogQuery(q: MessageLogQuery): Database.Statement<unknown[], LogRow> {
+    const shape = `${q.account !== undefined ? 'a' : ''}${q.openId !== undefined ? 'o' : ''}${q.since !== undefined ? 's' : ''}`
+    let stmt = logQueries.get(shape)
+    if (!stmt) {
+      const where: string[] = []
+      if (q.account !== undefined) where.push('account = @account')
+      if (q.openId !== undefined) where.push('open_id = @openId')
+      if (q.since !== undefined) where.push('at >= @since')
+      stmt = db.prepare<unknown[], LogRow>(
+        `SELECT * FROM message_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT @limit`,
+      )
+      logQueries.set(shape, stmt)
+    }
+    return stmt
+  }
+
+  const cacheSize = opts.sessionCacheSize ?? DEFAULT_SESSION_CACHE
+  const cache = cacheSize > 0 ? new LRUCache<string, CacheValue>({ max: cacheSize }) : null
+
+  const claimTx = db.transaction((key: string, pendingTtlMs: number): ClaimResult => {
+    const t = now()
+    if (st.dedupClaim.run(key, t + pendingTtlMs, t).changes === 1) return { state: 'claimed' }
+    const row = st.dedupGet.get(key, t)
+    // The row is live (the claim lost to it), so it is there; pending if it somehow is not.
+    return row?.state === 'done' && row.reply !== null ? { state: 'done', reply: JSON.parse(row.reply) as StoredReply } : { state: 'pending' }
+  })
+
+  const deletePrefixTx = db.transaction((namespace: string, prefix: string): number => {
+    const upper = prefixUpperBound(prefix)
+    const t = now()
+    if (upper === null) {
+      const live = st.kvDeleteFromLive.run(namespace, prefix, t).changes
+      st.kvDeleteFromAll.run(namespace, prefix)
+      return live
+    }
+    const live = st.kvDeleteRangeLive.run(namespace, prefix, upper, t).changes
+    st.kvDeleteRangeAll.run(namespace, prefix, upper)
+    return live
+  })
+
+  const outboxUpdateTx = db.transaction((id: number, patch: Partial<OutboxEntry>): void => {
+    const row = st.outboxGet.get(id)
+    if (!row) return
+    const e = applyOutboxPatch(outboxEntryOf(row), patch)
+    st.outboxWrite.run(e.account, e.openId, JSON.stringify(e.reply), e.attempts, e.status, e.lastError ?? null, e.at, id)
+  })
+
+  // --- message log buffer -------------------------------------------------------------------------
+  let buffer: MessageLogEntry[] = []
+  let flushScheduled: NodeJS.Immediate | null = null
+
+  const writeLogTx = db.transaction((batch: MessageLogEntry[]): void => {
+    const hits = new Map<string, { account: string; rule: string; keyword: string; n: number }>()
+    for (const e of batch) {
+      st.logInsert.run(
+        e.at,
+        e.account,
+        e.openId,
+        e.kind,
+        e.msgKey,
+        e.handledBy,
+        e.rule ?? null,
+        e.keyword ?? null,
+        e.plugin ?? null,
+        e.replyType ?? null,
+        e.summary ?? null,
+        e.latencyMs,
+        e.outcome,
+        e.error ?? null,
+      )
+      if (e.rule === undefined) continue
+      const keyword = hitKeywordOf(e.keyword) ?? ''
+      const k = `${e.account}\u0000${e.rule}\u0000${keyword}`
+      const h = hits.get(k)
+      if (h) h.n++
+      else hits.set(k, { account: e.account, rule: e.rule, keyword, n: 1 })
+    }
+    for (const h of hits.values()) st.hitAdd.run(h.account, h.rule, h.keyword, h.n)
+  })
+
+  /** Writes the buffer; on failure keeps it (bounded) for the next attempt and rethrows. */
+  function flushLogSync(): void {
+    if (flushScheduled) {
+      clearImmediate(flushScheduled)
+      flushScheduled = null
+    }
+    if (buffer.length === 0) return
+    const batch = buffer
+    buffer = []
+    try {
+      writeLogTx(batch)
+    } catch (e) {
+      buffer = batch.concat(buffer)
+      if (buffer.length > LOG_BACKLOG_MAX) {
+        const dropped = buffer.length - LOG_BACKLOG_MAX
+        buffer = buffer.slice(dropped)
+        log.error({ code: 'STORE_UNAVAILABLE', reason: 'message log backlog full', dropped }, 'message log entries dropped')
+      }
+      throw e
+    }
+  }
+
+  function flushLogInBackground(): void {
+    flushScheduled = null
+    try {
+      flushLogSync()
+    } catch (e) {
+      log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, buffered: buffer.length }, 'message log write failed')
+    }
+  }
+
+  // --- sweeper ------------------------------------------------------------------------------------
+  function sweep(): void {
+    try {
+      const t = now()
+      const removed =
+        st.sweepDedup.run(t).changes +
+        st.sweepKv.run(t).changes +
+        st.sweepSessions.run(t).changes +
+        st.sweepTokens.run(t).changes +
+        st.sweepLocks.run(t).changes
+      if (removed > 0) log.debug({ removed }, 'expired store rows deleted')
+    } catch (e) {
+      log.warn({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'store sweep failed')
+    }
+  }
+  const sweeper = setInterval(sweep, opts.sweepIntervalMs ?? DEFAULT_SWEEP_MS)
+  sweeper.unref()
+
+  let closed = false
+
+  return {
+    kind: 'sqlite',
+
+    sessions: {
+      async get(account, openId) {
+        const key = sessionKeyOf(account, openId)
+        const t = now()
+        let hit = cache?.get(key)
+        if (hit === undefined) {
+          const row = st.sessionGet.get(account, openId, t)
+          hit = row ? { plugin: row.plugin, stateJson: row.state, expiresAt: row.expires_at } : NO_SESSION
+          cache?.set(key, hit)
+        }
+        if (hit === NO_SESSION) return null
+        if (hit.expiresAt <= t) {
+          cache?.set(key, NO_SESSION)
+          return null
+        }
+        return { account, openId, plugin: hit.plugin, state: JSON.parse(hit.stateJson) as JsonValue | null, expiresAt: hit.expiresAt }
+      },
+      async put(s: SessionRecord) {
+        const stateJson = JSON.stringify(s.state)
+        st.sessionPut.run(s.account, s.openId, s.plugin, stateJson, s.expiresAt)
+        cache?.set(sessionKeyOf(s.account, s.openId), { plugin: s.plugin, stateJson, expiresAt: s.expiresAt })
+      },
+      async delete(account, openId) {
+        st.sessionDelete.run(account, openId)
+        cache?.set(sessionKeyOf(account, openId), NO_SESSION)
+      },
+    },
+
+    dedup: {
+      async claim(key, pendingTtlMs) {
+        return claimTx(key, pendingTtlMs)
+      },
+      async complete(key, reply, ttlMs) {
+        st.dedupComplete.run(key, JSON.stringify({ status: reply.status, contentType: reply.contentType, body: reply.body }), now() + ttlMs)
+      },
+      async release(key) {
+        st.dedupRelease.run(key)
+      },
+      async peek(key) {
+        const row = st.dedupGet.get(key, now())
+        if (!row) return { state: 'absent' }
+        return row.state === 'done' && row.reply !== null ? { state: 'done', reply: JSON.parse(row.reply) as StoredReply } : { state: 'pending' }
+      },
+    },
+
+    kv: {
+      async get(namespace, key) {
+        const row = st.kvGet.get(namespace, key, now())
+        return row === undefined ? undefined : (JSON.parse(row.value) as JsonValue)
+      },
+      async set(namespace, key, value, ttlMs) {
+        st.kvSet.run(namespace, key, JSON.stringify(value), ttlMs === undefined ? null : now() + ttlMs)
+      },
+      async delete(namespace, key) {
+        st.kvDelete.run(namespace, key)
+      },
+      async deletePrefix(namespace, prefix) {
+        return deletePrefixTx(namespace, prefix)
+      },
+    },
+
+    tokens: {
+      async get(appId) {
+        const row = st.tokenGet.get(appId, now())
+        return row ? { token: row.token, expiresAt: row.expires_at } : null
+      },
+      async set(appId, record) {
+        st.tokenSet.run(appId, record.token, record.expiresAt)
+      },
+      async invalidate(appId, token) {
+        st.tokenInvalidate.run(appId, token)
+      },
+      async lock(appId, ttlMs) {
+        const owner = randomUUID()
+        const t = now()
+        if (st.lockTake.run(`token:${appId}`, owner, t + ttlMs, t).changes !== 1) return null
+        return async () => {
+          // Deleting by owner: after expiry another refresher may hold the lock, and keeps it.
+          st.lockRelease.run(`token:${appId}`, owner)
+        }
+      },
+    },
+
+    log: {
+      append(entry) {
+        if (closed) {
+          log.warn({ msgKey: entry.msgKey }, 'message log append after close ignored')
+          return
+        }
+        buffer.push({ ...entry })
+        if (buffer.length >= LOG_BATCH_MAX) flushLogInBackground()
+        else if (!flushScheduled) flushScheduled = setImmediate(flushLogInBackground)
+      },
+      async query(q) {
+        flushLogSync()
+        const rows = prepareLogQuery(q).all({
+          account: q.account,
+          openId: q.openId,
+          since: q.since,
+          limit: q.limit ?? DEFAULT_LOG_LIMIT,
+        })
+        return rows.map(logEntryOf)
+      },
+      async hits(account) {
+        flushLogSync()
+        const rows = account === undefined ? st.hitsAll.all() : st.hitsOf.all(account)
+        const out: HitCount[] = rows.map((r) => ({ account: r.account, rule: r.rule, keyword: r.keyword === '' ? null : r.keyword, hits: r.hits }))
+        return out.sort(compareHits)
+      },
+      async prune(before) {
+        flushLogSync()
+        return st.logPrune.run(before).changes
+      },
+      async flush() {
+        flushLogSync()
+      },
+    },
+
+    outbox: {
+      async record(e) {
+        const r = st.outboxInsert.run(e.account, e.openId, JSON.stringify(e.reply), e.attempts, e.status, e.lastError ?? null, e.at)
+        return Number(r.lastInsertRowid)
+      },
+      async update(id, patch) {
+        outboxUpdateTx(id, patch)
+      },
+      async list(status) {
+        const rows = status === undefined ? st.outboxAll.all() : st.outboxByStatus.all(status)
+        return rows.map(outboxEntryOf)
+      },
+    },
+
+    async healthy() {
+      if (closed) return false
+      try {
+        return st.ping.get()?.one === 1
+      } catch {
+        return false
+      }
+    },
+
+    async close() {
+      if (closed) return
+      closed = true
+      clearInterval(sweeper)
+      try {
+        flushLogSync()
+      } catch (e) {
+        log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, lost: buffer.length }, 'message log not written at close')
+      }
+      cache?.clear()
+      db.close()
+    },
+  }
+}
+
+/** Opens, configures and migrates the file; any failure names the file. */
+function openDatabase(file: string): Database.Database {
+  const inMemory = file === ':memory:'
+  const where = inMemory ? file : resolve(file)
+  let db: Database.Database | undefined
+  try {
+    if (!inMemory) mkdirSync(dirname(where), { recursive: true })
+    db = new Database(where)
+    // The first statement that reads the header is where "file is not a database" surfaces.
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
+    migrate(db, where)
+    return db
+  } catch (e) {
+    db?.close()
+    if (e instanceof StoreOpenError) throw e
+    throw new StoreOpenError(where, (e as Error).message, { cause: e })
+  }
+}
+
+function migrate(db: Database.Database, where: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number
+  if (version > SCHEMA_VERSION) {
+    throw new StoreOpenError(where, `schema version ${version} is newer than this wxengine understands (${SCHEMA_VERSION})`)
+  }
+  if (version === SCHEMA_VERSION) return
+  db.transaction(() => {
+    for (let v = version; v < SCHEMA_VERSION; v++) db.exec(SCHEMA_MIGRATIONS[v])
+    db.pragma(`user_version = ${SCHEMA_VERSION}`)
+  }).immediate()
+}
+
+function logEntryOf(r: LogRow): MessageLogEntry {
+  const e: MessageLogEntry = {
+    at: r.at,
+    account: r.account,
+    openId: r.open_id,
+    kind: r.kind,
+    msgKey: r.msg_key,
+    handledBy: r.handled_by,
+    latencyMs: r.latency_ms,
+    outcome: r.outcome,
+  }
+  if (r.rule !== null) e.rule = r.rule
+  if (r.keyword !== null) e.keyword = r.keyword
+  if (r.plugin !== null) e.plugin = r.plugin
+  if (r.reply_type !== null) e.replyType = r.reply_type
+  if (r.summary !== null) e.summary = r.summary
+  if (r.error !== null) e.error = r.error
+  return e
+}
+
+function outboxEntryOf(r: OutboxRow): OutboxEntry {
+  const e: OutboxEntry = {
+    id: r.id,
+    account: r.account,
+    openId: r.open_id,
+    reply: JSON.parse(r.reply) as JsonValue,
+    attempts: r.attempts,
+    status: r.status,
+    at: r.at,
+  }
+  if (r.last_error !== null) e.lastError = r.last_error
+  return e
+}

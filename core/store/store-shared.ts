@@ -1,0 +1,61 @@
+/**
+ * Small rules every Store backend applies the same way, so the contract suite sees one behaviour.
+ */
+import type { HitCount, OutboxEntry } from './store.ts'
+
+/** What `log.query` returns when the caller gives no `limit`. */
+export const DEFAULT_LOG_LIMIT = 100
+
+/** NUL cannot appear in an account id or an OpenID, so the joined key is unambiguous. */
+export function sessionKeyOf(account: string, openId: string): string {
+  return `${account}\u0000${openId}`
+}
+
+export function hitKeyOf(account: string, rule: string, keyword: string | null): string {
+  return `${account}\u0000${rule}\u0000${keyword ?? '\u0001'}`
+}
+
+/** Most hits first, then by account, rule, keyword (null first) for a stable listing. */
+export function compareHits(a: HitCount, b: HitCount): number {
+  if (a.hits !== b.hits) return b.hits - a.hits
+  if (a.account !== b.account) return a.account < b.account ? -1 : 1
+  if (a.rule !== b.rule) return a.rule < b.rule ? -1 : 1
+  if (a.keyword === b.keyword) return 0
+  if (a.keyword === null) return -1
+  if (b.keyword === null) return 1
+  return a.keyword < b.keyword ? -1 : 1
+}
+
+/**
+ * The smallest string greater than every string starting with `prefix`, in code point order (which is
+ * also SQLite's BINARY collation over UTF-8): the prefix with its last code point incremented.
+ * `prefix + '\uffff'` would miss keys continuing with an astral character (UTF-8 F0.. > EF BF BF).
+ * Returns null when no bound exists (empty prefix, or only U+10FFFF code points): every key matches.
+ */
+export function prefixUpperBound(prefix: string): string | null {
+  const cps = Array.from(prefix, (c) => c.codePointAt(0) ?? 0)
+  while (cps.length > 0) {
+    let last = (cps.pop() ?? 0) + 1
+    if (last > 0x10ffff) continue
+    // Lone surrogates cannot be stored in UTF-8; the next valid code point after D7FF is E000.
+    if (last >= 0xd800 && last <= 0xdfff) last = 0xe000
+    return String.fromCodePoint(...cps, last)
+  }
+  return null
+}
+
+/** An empty keyword counts as no keyword, so every backend keys hits the same way. */
+export function hitKeywordOf(keyword: string | undefined): string | null {
+  return keyword ? keyword : null
+}
+
+/** `{...entry, ...patch}` except that a field patched to undefined is removed, and `id` never changes. */
+export function applyOutboxPatch(entry: OutboxEntry, patch: Partial<OutboxEntry>): OutboxEntry {
+  const out: Record<string, unknown> = { ...entry }
+  for (const [k, v] of Object.entries(patch)) {
+    if (k === 'id') continue
+    if (v === undefined) delete out[k]
+    else out[k] = v
+  }
+  return out as unknown as OutboxEntry
+}

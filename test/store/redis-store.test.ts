@@ -1,0 +1,562 @@
+/**
+ * The Redis store against a real redis-server on 127.0.0.1 (test/support/redis-server.ts): the shared
+ * contract suite, then what only a networked, shared store can get wrong: Redis down at start, lost and
+ * back while running, a hung server, two instances racing, glob characters in deletePrefix.
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { connect, createServer, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createLogger, type Logger } from '../../core/log/logger.ts'
+import { openRedisStore, type RedisStoreOptions } from '../../core/store/redis-store.ts'
+import { StoreOpenError } from '../../core/store/store-open-error.ts'
+import type { Store, StoredReply } from '../../core/store/store.ts'
+import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
+import { runStoreContract } from './store-contract.ts'
+
+const silent = createLogger({ level: 'silent' })
+const LOG_WAIT_MS = 5000
+const tempDirs: string[] = []
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'wx-redis-store-'))
+  tempDirs.push(dir)
+  return dir
+}
+
+function freshPrefix(): string {
+  return `t${randomUUID().slice(0, 8)}:`
+}
+
+async function openStore(url: string, over: Partial<RedisStoreOptions> = {}): Promise<Store> {
+  return openRedisStore({ url, dataDir: await tempDir(), log: silent, keyPrefix: freshPrefix(), ...over })
+}
+
+/** Log lines kept as objects, with a way to await the first line whose msg matches. */
+function captureLog(): { log: Logger; lines: Array<Record<string, unknown>>; next(msg: RegExp): Promise<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = []
+  const waiters: Array<{ msg: RegExp; resolve: (line: Record<string, unknown>) => void }> = []
+  const log = createLogger({
+    level: 'debug',
+    destination: {
+      write(chunk: string) {
+        const line = JSON.parse(chunk) as Record<string, unknown>
+        lines.push(line)
+        for (const w of [...waiters]) {
+          if (w.msg.test(String(line.msg))) {
+            waiters.splice(waiters.indexOf(w), 1)
+            w.resolve(line)
+          }
+        }
+      },
+    },
+  })
+  return {
+    log,
+    lines,
+    // Bounded, so a missing line fails the test instead of hanging the file.
+    next: (msg) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no log line matching ${msg} within ${LOG_WAIT_MS} ms`)), LOG_WAIT_MS)
+        waiters.push({
+          msg,
+          resolve: (line) => {
+            clearTimeout(timer)
+            resolve(line)
+          },
+        })
+      }),
+  }
+}
+
+function linesMatching(lines: Array<Record<string, unknown>>, msg: RegExp): number {
+  return lines.filter((l) => msg.test(String(l.msg))).length
+}
+
+/** Rejects within `limitMs`: a store command must fail fast, not wait for a connection. */
+async function assertRejectsFast(what: string, op: () => Promise<unknown>, limitMs = 1000): Promise<void> {
+  const t0 = performance.now()
+  await assert.rejects(op(), `${what} should reject`)
+  const took = performance.now() - t0
+  assert.ok(took < limitMs, `${what} took ${took.toFixed(0)} ms`)
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      probe.close(() => resolve(port))
+    })
+  })
+}
+
+type ProxyFault = 'none' | 'drop-request' | 'drop-reply'
+
+/**
+ * A TCP relay in front of Redis that can cut the connection once at the worst moment: before the next
+ * command reaches Redis, or after Redis ran it but before the answer reaches the client.
+ */
+async function startFaultyProxy(
+  targetPort: number,
+): Promise<{ url: string; fault(f: ProxyFault): void; reopen(): void; close(): Promise<void> }> {
+  let fault: ProxyFault = 'none'
+  // After a cut, reconnects are refused until the test has looked at the state in between.
+  let refusing = false
+  const sockets = new Set<Socket>()
+  const proxy = createServer((client) => {
+    if (refusing) {
+      client.destroy()
+      return
+    }
+    const upstream = connect({ host: '127.0.0.1', port: targetPort })
+    sockets.add(client).add(upstream)
+    const cut = (): void => {
+      fault = 'none'
+      refusing = true
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('data', (chunk) => {
+      if (fault === 'drop-request') cut()
+      else upstream.write(chunk)
+    })
+    upstream.on('data', (chunk) => {
+      if (fault === 'drop-reply') cut()
+      else client.write(chunk)
+    })
+    for (const s of [client, upstream]) {
+      s.on('error', () => {})
+      s.on('close', () => {
+        sockets.delete(s)
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+  })
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  const address = proxy.address()
+  const port = typeof address === 'object' && address ? address.port : 0
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    fault: (f) => {
+      fault = f
+    },
+    reopen: () => {
+      refusing = false
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy()
+        proxy.close(() => resolve())
+      }),
+  }
+}
+
+const reply: StoredReply = { status: 200, contentType: 'application/xml', body: '<xml><Content><![CDATA[好]]></Content></xml>' }
+
+let server: RedisServer
+
+before(async () => {
+  server = await startRedisServer()
+})
+
+after(async () => {
+  await server?.stop()
+  for (const dir of tempDirs) await rm(dir, { recursive: true, force: true })
+})
+
+runStoreContract('redis', async () => openStore(server.url), { realTime: true })
+
+describe('redis store: two instances on one Redis', () => {
+  async function pair(): Promise<[Store, Store]> {
+    const keyPrefix = freshPrefix()
+    return [await openStore(server.url, { keyPrefix }), await openStore(server.url, { keyPrefix })]
+  }
+
+  it('20 concurrent claims from two instances: exactly one claimed, the other sees the same reply', async () => {
+    const [a, b] = await pair()
+    try {
+      const key = `k-${randomUUID()}`
+      const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).dedup.claim(key, 60_000)))
+      assert.equal(claims.filter((c) => c.state === 'claimed').length, 1)
+      assert.equal(claims.filter((c) => c.state === 'pending').length, 19)
+      const winner = claims.findIndex((c) => c.state === 'claimed') % 2 === 0 ? a : b
+      const other = winner === a ? b : a
+      await winner.dedup.complete(key, reply, 60_000)
+      assert.deepEqual(await other.dedup.claim(key, 60_000), { state: 'done', reply })
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it('the token lock is exclusive across instances; a stale release frees nothing', async () => {
+    const [a, b] = await pair()
+    try {
+      const releaseA = await a.tokens.lock('wxapp', 60_000)
+      assert.ok(releaseA)
+      assert.equal(await b.tokens.lock('wxapp', 60_000), null)
+      const both = await Promise.all([a.tokens.lock('wxapp', 60_000), b.tokens.lock('wxapp', 60_000)])
+      assert.deepEqual(both, [null, null])
+      await releaseA()
+      const releaseB = await b.tokens.lock('wxapp', 60_000)
+      assert.ok(releaseB)
+      await releaseA()
+      assert.equal(await a.tokens.lock('wxapp', 60_000), null, "A's second release must not free B's lock")
+      await releaseB()
+      assert.ok(await a.tokens.lock('wxapp', 60_000))
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it('a token refreshed by one instance is seen by the other; invalidating an old token keeps the new one', async () => {
+    const [a, b] = await pair()
+    try {
+      const expiresAt = Date.now() + 60_000
+      await a.tokens.set('wxapp', { token: 'OLD', expiresAt })
+      assert.deepEqual(await b.tokens.get('wxapp'), { token: 'OLD', expiresAt })
+      await a.tokens.set('wxapp', { token: 'NEW', expiresAt })
+      await b.tokens.invalidate('wxapp', 'OLD')
+      assert.equal((await a.tokens.get('wxapp'))?.token, 'NEW')
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it("release never deletes a reply recorded by another instance, nor another instance's claim", async () => {
+    const [a, b] = await pair()
+    try {
+      const done = `k-${randomUUID()}`
+      assert.deepEqual(await a.dedup.claim(done, 60_000), { state: 'claimed' })
+      await b.dedup.complete(done, reply, 60_000)
+      await a.dedup.release(done)
+      assert.deepEqual(await b.dedup.peek(done), { state: 'done', reply })
+
+      // A's claim lapses, B claims the retry; A's late release must leave B's claim alone.
+      const lapsed = `k-${randomUUID()}`
+      assert.deepEqual(await a.dedup.claim(lapsed, 50), { state: 'claimed' })
+      let retry = await b.dedup.claim(lapsed, 60_000)
+      while (retry.state === 'pending') {
+        await new Promise((r) => setTimeout(r, 5))
+        retry = await b.dedup.claim(lapsed, 60_000)
+      }
+      assert.deepEqual(retry, { state: 'claimed' })
+      await a.dedup.release(lapsed)
+      assert.deepEqual(await a.dedup.peek(lapsed), { state: 'pending' })
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it('sessions and kv written by one instance are read by the other', async () => {
+    const [a, b] = await pair()
+    try {
+      const rec = { account: 'acct', openId: 'o1', plugin: 'quiz', state: { step: 2 }, expiresAt: Date.now() + 60_000 }
+      await a.sessions.put(rec)
+      assert.deepEqual(await b.sessions.get('acct', 'o1'), rec)
+      await b.kv.set('plugin:quiz', 'o1:score', 7)
+      assert.equal(await a.kv.get('plugin:quiz', 'o1:score'), 7)
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+})
+
+describe('redis store: key layout', () => {
+  it('deletePrefix with glob characters in the prefix deletes only the right keys', async () => {
+    const s = await openStore(server.url)
+    try {
+      const ns = 'n*s:[1]'
+      const inside = ['a*b?[c]', 'a*b?[c]x', 'a*b?[c]*', 'a*b?[c]:\\']
+      // Each would match if the prefix were used as a pattern: * any run, ? one char, [c] the char c.
+      const outside = ['aXb?[c]', 'a*bY[c]', 'a*b?c', 'aZZbQc', 'a*b?[c', 'a\\*b?[c]', 'xa*b?[c]']
+      for (const k of [...inside, ...outside]) {
+        await s.kv.set(ns, k, k)
+        await s.kv.set('n?s:[1]', k, k)
+      }
+      assert.equal(await s.kv.deletePrefix(ns, 'a*b?[c]'), inside.length)
+      for (const k of inside) assert.equal(await s.kv.get(ns, k), undefined, k)
+      for (const k of outside) assert.equal(await s.kv.get(ns, k), k, k)
+      for (const k of [...inside, ...outside]) assert.equal(await s.kv.get('n?s:[1]', k), k, `other namespace ${k}`)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('deletePrefix walks more keys than one SCAN step', async () => {
+    const s = await openStore(server.url)
+    try {
+      for (let i = 0; i < 1200; i++) await s.kv.set('bulk', `user:${i}`, i)
+      await s.kv.set('bulk', 'usex', 1)
+      assert.equal(await s.kv.deletePrefix('bulk', 'user:'), 1200)
+      assert.equal(await s.kv.get('bulk', 'usex'), 1)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('a colon in the account or namespace cannot make two entries share a key', async () => {
+    const s = await openStore(server.url)
+    try {
+      const expiresAt = Date.now() + 60_000
+      await s.sessions.put({ account: 'a:b', openId: 'c', plugin: 'p1', state: null, expiresAt })
+      await s.sessions.put({ account: 'a', openId: 'b:c', plugin: 'p2', state: null, expiresAt })
+      assert.equal((await s.sessions.get('a:b', 'c'))?.plugin, 'p1')
+      assert.equal((await s.sessions.get('a', 'b:c'))?.plugin, 'p2')
+      await s.kv.set('x:y', 'z', 1)
+      await s.kv.set('x', 'y:z', 2)
+      await s.kv.set('x%3Ay', 'z', 3)
+      assert.equal(await s.kv.get('x:y', 'z'), 1)
+      assert.equal(await s.kv.get('x', 'y:z'), 2)
+      assert.equal(await s.kv.get('x%3Ay', 'z'), 3)
+      assert.equal(await s.kv.deletePrefix('x', 'y'), 1)
+      assert.equal(await s.kv.get('x:y', 'z'), 1)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('stores of different key prefixes do not see each other', async () => {
+    const a = await openStore(server.url)
+    const b = await openStore(server.url)
+    try {
+      await a.kv.set('ns', 'k', 1)
+      assert.equal(await b.kv.get('ns', 'k'), undefined)
+      assert.equal(await b.kv.deletePrefix('ns', ''), 0)
+      assert.equal(await a.kv.get('ns', 'k'), 1)
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+})
+
+describe('redis store: the message log and outbox stay per instance', () => {
+  it('each instance keeps its own log and outbox in its dataDir', async () => {
+    const keyPrefix = freshPrefix()
+    const dirA = await tempDir()
+    const a = await openRedisStore({ url: server.url, dataDir: dirA, log: silent, keyPrefix })
+    const b = await openStore(server.url, { keyPrefix })
+    try {
+      a.log.append({ at: Date.now(), account: 'acct', openId: 'o', kind: 'text', msgKey: 'm1', handledBy: 'rule', rule: 'r', latencyMs: 1, outcome: 'replied' })
+      await a.log.flush()
+      assert.equal((await a.log.query({ account: 'acct' })).length, 1)
+      assert.deepEqual(await b.log.query({ account: 'acct' }), [])
+      assert.deepEqual(await b.log.hits('acct'), [])
+      await a.outbox.record({ account: 'acct', openId: 'o', reply: { type: 'text' }, attempts: 0, status: 'pending', at: Date.now() })
+      assert.deepEqual(await b.outbox.list(), [])
+    } finally {
+      await a.close()
+      await b.close()
+    }
+    // Closed means closed: the log was written to the file and a new store on the same dir reads it.
+    const again = await openRedisStore({ url: server.url, dataDir: dirA, log: silent, keyPrefix })
+    try {
+      assert.equal((await again.log.query({ account: 'acct' }))[0]?.msgKey, 'm1')
+      assert.equal((await again.outbox.list('pending')).length, 1)
+    } finally {
+      await again.close()
+    }
+  })
+})
+
+describe('redis store: Redis down or lost', () => {
+  it('down at start: rejects quickly with an error naming the URL and the cause, password hidden', async () => {
+    const port = await freePort()
+    const url = `redis://:s3cret@127.0.0.1:${port}`
+    const t0 = performance.now()
+    const err = await openRedisStore({ url, dataDir: await tempDir(), log: silent }).then(
+      () => assert.fail('should not open'),
+      (e: unknown) => e,
+    )
+    assert.ok(performance.now() - t0 < 2000, 'start-up failure must not wait for retries')
+    assert.ok(err instanceof StoreOpenError)
+    assert.equal(err.code, 'STORE_UNAVAILABLE')
+    assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}`))
+    assert.match(err.message, /ECONNREFUSED/)
+    assert.doesNotMatch(err.message, /s3cret/)
+  })
+
+  it('a URL that is not redis:// is refused', async () => {
+    await assert.rejects(openRedisStore({ url: 'http://127.0.0.1:1', dataDir: await tempDir(), log: silent }), /not a redis:\/\/ or rediss:\/\/ URL/)
+  })
+
+  it('killed mid-test: commands reject in under 1 s, healthy() false, one log line; restarted: recovers by itself', async () => {
+    const own = await startRedisServer()
+    const captured = captureLog()
+    const s = await openRedisStore({ url: own.url, dataDir: await tempDir(), log: captured.log, keyPrefix: freshPrefix(), maxReconnectDelayMs: 200 })
+    try {
+      await s.kv.set('ns', 'before', 1)
+      assert.equal(await s.healthy(), true)
+
+      const lost = captured.next(/connection lost/)
+      await own.kill()
+      // At once, before the client may even have noticed the close.
+      await assertRejectsFast('kv.get', () => s.kv.get('ns', 'before'))
+      await lost
+      await assertRejectsFast('kv.set', () => s.kv.set('ns', 'k', 1))
+      await assertRejectsFast('dedup.claim', () => s.dedup.claim('m1', 10_000))
+      await assertRejectsFast('sessions.put', () => s.sessions.put({ account: 'a', openId: 'o', plugin: 'p', state: null, expiresAt: Date.now() + 10_000 }))
+      await assertRejectsFast('tokens.lock', () => s.tokens.lock('app', 10_000))
+      await assertRejectsFast('kv.deletePrefix', () => s.kv.deletePrefix('ns', ''))
+      const t0 = performance.now()
+      assert.equal(await s.healthy(), false)
+      assert.ok(performance.now() - t0 < 1000)
+      // The local part still works: a message can be logged while Redis is away.
+      s.log.append({ at: Date.now(), account: 'a', openId: 'o', kind: 'text', msgKey: 'm', handledBy: 'none', latencyMs: 1, outcome: 'failed', error: 'STORE_UNAVAILABLE' })
+      await s.log.flush()
+      assert.equal((await s.log.query({ account: 'a' })).length, 1)
+
+      const recovered = captured.next(/connection recovered/)
+      await own.restart()
+      await recovered
+      assert.equal(await s.healthy(), true)
+      assert.deepEqual(await s.dedup.claim('m1', 10_000), { state: 'claimed' })
+      await s.kv.set('ns', 'after', 2)
+      assert.equal(await s.kv.get('ns', 'after'), 2)
+      assert.equal(linesMatching(captured.lines, /connection lost/), 1, 'the loss is logged once, not per command or retry')
+      assert.equal(linesMatching(captured.lines, /connection recovered/), 1)
+      const lostLine = captured.lines.find((l) => /connection lost/.test(String(l.msg)))
+      assert.equal(lostLine?.code, 'STORE_UNAVAILABLE')
+    } finally {
+      await s.close()
+      await own.stop()
+    }
+  })
+
+  it('a hung server: commands time out instead of hanging, and a claim that runs late is given back', async () => {
+    const own = await startRedisServer()
+    const s = await openRedisStore({ url: own.url, dataDir: await tempDir(), log: silent, keyPrefix: freshPrefix(), commandTimeoutMs: 200 })
+    try {
+      // Loads the claim script, so the late claim below really runs (a NOSCRIPT answer would change nothing).
+      assert.deepEqual(await s.dedup.claim('warm-up', 60_000), { state: 'claimed' })
+      own.pause()
+      await assertRejectsFast('dedup.claim on a hung server', () => s.dedup.claim('late', 60_000), 600)
+      assert.equal(await s.healthy(), false)
+      own.resume()
+      // Redis runs one connection's commands in order: the late claim, then the release sent behind it,
+      // then this peek. Without the release the key would stay pending for a minute.
+      assert.deepEqual(await s.dedup.peek('late'), { state: 'absent' })
+      assert.deepEqual(await s.dedup.claim('late', 60_000), { state: 'claimed' })
+      assert.equal(await s.healthy(), true)
+    } finally {
+      own.resume()
+      await s.close()
+      await own.stop()
+    }
+  })
+
+  it('connection cut after Redis ran a claim: the orphan claim is given back once reconnected', async () => {
+    const proxy = await startFaultyProxy(server.port)
+    const captured = captureLog()
+    const keyPrefix = freshPrefix()
+    const viaProxy = await openRedisStore({ url: proxy.url, dataDir: await tempDir(), log: captured.log, keyPrefix, maxReconnectDelayMs: 100 })
+    const direct = await openStore(server.url, { keyPrefix })
+    try {
+      assert.deepEqual(await viaProxy.dedup.claim('warm-up', 60_000), { state: 'claimed' })
+      const settled = captured.next(/settled after reconnect/)
+      proxy.fault('drop-reply')
+      await assertRejectsFast('claim whose answer is lost', () => viaProxy.dedup.claim('orphan', 60_000))
+      // Redis did run it: every other instance sees the message as taken, so nobody runs it twice.
+      assert.deepEqual(await direct.dedup.claim('orphan', 60_000), { state: 'pending' })
+      proxy.reopen()
+      const line = await settled
+      assert.equal(line.settled, 1)
+      assert.deepEqual(await direct.dedup.peek('orphan'), { state: 'absent' })
+      assert.deepEqual(await direct.dedup.claim('orphan', 60_000), { state: 'claimed' })
+    } finally {
+      await viaProxy.close()
+      await direct.close()
+      await proxy.close()
+    }
+  })
+
+  it('connection cut before a complete reached Redis: the reply is recorded once reconnected', async () => {
+    const proxy = await startFaultyProxy(server.port)
+    const captured = captureLog()
+    const keyPrefix = freshPrefix()
+    const viaProxy = await openRedisStore({ url: proxy.url, dataDir: await tempDir(), log: captured.log, keyPrefix, maxReconnectDelayMs: 100 })
+    const direct = await openStore(server.url, { keyPrefix })
+    try {
+      assert.deepEqual(await viaProxy.dedup.claim('msg', 60_000), { state: 'claimed' })
+      const settled = captured.next(/settled after reconnect/)
+      proxy.fault('drop-request')
+      await assertRejectsFast('complete that never arrived', () => viaProxy.dedup.complete('msg', reply, 60_000))
+      assert.deepEqual(await direct.dedup.peek('msg'), { state: 'pending' })
+      proxy.reopen()
+      await settled
+      // A retry now replays the answer instead of running the message a second time.
+      assert.deepEqual(await direct.dedup.claim('msg', 60_000), { state: 'done', reply })
+    } finally {
+      await viaProxy.close()
+      await direct.close()
+      await proxy.close()
+    }
+  })
+
+  it('close() works while Redis is down, and twice', async () => {
+    const own = await startRedisServer()
+    const s = await openRedisStore({ url: own.url, dataDir: await tempDir(), log: silent, keyPrefix: freshPrefix() })
+    await own.kill()
+    await s.close()
+    await s.close()
+    assert.equal(await s.healthy(), false)
+    await own.stop()
+  })
+})
+
+describe('test/support/redis-server', () => {
+  /** True once nothing accepts connections on `port` (polled: another process's death has no event here). */
+  async function portClosed(port: number, deadlineMs: number): Promise<boolean> {
+    const deadline = Date.now() + deadlineMs
+    while (Date.now() < deadline) {
+      const refused = await new Promise<boolean>((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port })
+        socket.once('connect', () => {
+          socket.destroy()
+          resolve(false)
+        })
+        socket.once('error', () => resolve(true))
+      })
+      if (refused) return true
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    return false
+  }
+
+  it('the server dies with a test process that is SIGKILLed', async () => {
+    const script = `
+      import { startRedisServer } from ${JSON.stringify(new URL('../support/redis-server.ts', import.meta.url).href)}
+      const s = await startRedisServer()
+      process.stdout.write(String(s.port) + '\\n')
+      setInterval(() => {}, 1000)
+    `
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = ''
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString()
+        if (out.includes('\n')) resolve(Number(out.trim()))
+      })
+      child.once('exit', (code) => reject(new Error(`child exited early: ${code}`)))
+    })
+    assert.ok(port > 0)
+    assert.equal(await portClosed(port, 50), false, 'the server should be up while its test process lives')
+    const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGKILL')
+    await exited
+    assert.equal(await portClosed(port, 3000), true, 'redis-server outlived its test process')
+  })
+})

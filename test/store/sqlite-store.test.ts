@@ -1,0 +1,233 @@
+import { after, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { openSqliteStore } from '../../core/store/sqlite-store.ts'
+import { StoreOpenError } from '../../core/store/store-open-error.ts'
+import type { MessageLogEntry } from '../../core/store/store.ts'
+import { runStoreContract } from './store-contract.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'wxengine-sqlite-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
+let n = 0
+const freshFile = (label: string) => join(dir, `${label}-${n++}.db`)
+
+runStoreContract('sqlite', async ({ now }) => openSqliteStore({ file: freshFile('contract'), now }))
+runStoreContract('sqlite (no session cache)', async ({ now }) =>
+  openSqliteStore({ file: freshFile('nocache'), now, sessionCacheSize: 0 }),
+)
+
+const T0 = 1_700_000_000_000
+const entry = (msgKey: string, over: Partial<MessageLogEntry> = {}): MessageLogEntry => ({
+  at: T0,
+  account: 'acct',
+  openId: 'o',
+  kind: 'text',
+  msgKey,
+  handledBy: 'rule',
+  latencyMs: 1.5,
+  outcome: 'replied',
+  ...over,
+})
+
+function openRaw(file: string): Database.Database {
+  return new Database(file, { readonly: true, fileMustExist: true })
+}
+
+describe('sqlite store', () => {
+  it('keeps everything across close and reopen', async () => {
+    const file = freshFile('reopen')
+    const now = () => T0
+    const a = openSqliteStore({ file, now })
+    await a.sessions.put({ account: 'acct', openId: 'o', plugin: 'quiz', state: { step: 2 }, expiresAt: T0 + 60_000 })
+    await a.dedup.claim('k', 5000)
+    await a.dedup.complete('k', { status: 200, contentType: 'text/plain', body: 'success' }, 60_000)
+    await a.dedup.claim('pending-k', 5000)
+    await a.kv.set('ns', 'key', { deep: [1, '二'] })
+    await a.kv.set('ns', 'ttl', 1, 60_000)
+    await a.tokens.set('wxapp', { token: 'TOKEN', expiresAt: T0 + 7_200_000 })
+    assert.ok(await a.tokens.lock('wxapp', 60_000))
+    a.log.append(entry('m1', { rule: 'r', keyword: 'kw' }))
+    a.log.append(entry('m2', { at: T0 + 1 }))
+    const id = await a.outbox.record({ account: 'acct', openId: 'o', reply: { type: 'text' }, attempts: 0, status: 'pending', at: T0 })
+    await a.close()
+
+    const b = openSqliteStore({ file, now })
+    assert.deepEqual(await b.sessions.get('acct', 'o'), { account: 'acct', openId: 'o', plugin: 'quiz', state: { step: 2 }, expiresAt: T0 + 60_000 })
+    assert.deepEqual(await b.dedup.peek('k'), { state: 'done', reply: { status: 200, contentType: 'text/plain', body: 'success' } })
+    assert.deepEqual(await b.dedup.claim('pending-k', 5000), { state: 'pending' })
+    assert.deepEqual(await b.kv.get('ns', 'key'), { deep: [1, '二'] })
+    assert.equal(await b.kv.get('ns', 'ttl'), 1)
+    assert.deepEqual(await b.tokens.get('wxapp'), { token: 'TOKEN', expiresAt: T0 + 7_200_000 })
+    assert.equal(await b.tokens.lock('wxapp', 60_000), null, 'the lock is in the file too')
+    assert.deepEqual(
+      (await b.log.query({})).map((e) => e.msgKey),
+      ['m2', 'm1'],
+    )
+    assert.deepEqual(await b.log.hits(), [{ account: 'acct', rule: 'r', keyword: 'kw', hits: 1 }])
+    assert.deepEqual(await b.outbox.list(), [{ id, account: 'acct', openId: 'o', reply: { type: 'text' }, attempts: 0, status: 'pending', at: T0 }])
+    await b.close()
+  })
+
+  it('writes the log buffer on the next turn without an explicit flush', async () => {
+    const file = freshFile('tick')
+    const s = openSqliteStore({ file, now: () => T0 })
+    s.log.append(entry('a', { rule: 'r' }))
+    s.log.append(entry('b', { rule: 'r' }))
+    const raw = openRaw(file)
+    const count = () => (raw.prepare('SELECT count(*) AS c FROM message_log').get() as { c: number }).c
+    const hits = () => (raw.prepare("SELECT hits FROM rule_hits WHERE rule = 'r'").get() as { hits: number } | undefined)?.hits
+    assert.equal(count(), 0, 'append itself does not write')
+    await new Promise((r) => setImmediate(r))
+    assert.equal(count(), 2)
+    assert.equal(hits(), 2, 'hits are written in the same batch')
+    raw.close()
+    await s.close()
+  })
+
+  it('writes at once when a burst reaches the batch size', async () => {
+    const file = freshFile('burst')
+    const s = openSqliteStore({ file, now: () => T0 })
+    const raw = openRaw(file)
+    for (let i = 0; i < 500; i++) s.log.append(entry(`m${i}`))
+    assert.equal((raw.prepare('SELECT count(*) AS c FROM message_log').get() as { c: number }).c, 500)
+    raw.close()
+    await s.close()
+  })
+
+  it('close writes the buffer; close twice is safe; append after close is ignored', async () => {
+    const file = freshFile('closeflush')
+    const s = openSqliteStore({ file, now: () => T0 })
+    s.log.append(entry('late-1'))
+    await s.close()
+    await s.close()
+    s.log.append(entry('after-close'))
+    const raw = openRaw(file)
+    assert.deepEqual(raw.prepare('SELECT msg_key FROM message_log').pluck().all(), ['late-1'])
+    raw.close()
+  })
+
+  it('kill -9 loses only the log entries not yet written', async () => {
+    const file = freshFile('kill9')
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'sqlite-crash-child.ts'), file, String(T0)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
+    assert.equal(signal, 'SIGKILL', `child should die by SIGKILL (code ${code}): ${stderr}`)
+    assert.ok(existsSync(`${file}-wal`), 'the WAL was left behind, as after a real crash')
+
+    const s = openSqliteStore({ file, now: () => T0 })
+    assert.equal((await s.sessions.get('acct', 'o'))?.plugin, 'quiz')
+    assert.equal(await s.kv.get('plugin:quiz', 'score:o'), 42)
+    assert.equal((await s.dedup.peek('msg-1')).state, 'done')
+    assert.deepEqual(
+      (await s.log.query({ account: 'acct' })).map((e) => e.msgKey).sort(),
+      ['flushed-1', 'flushed-2'],
+    )
+    assert.deepEqual(await s.log.hits('acct'), [{ account: 'acct', rule: 'r', keyword: null, hits: 2 }])
+    await s.close()
+  })
+
+  it('two stores on one file share dedup claims and locks', async () => {
+    const file = freshFile('shared')
+    const a = openSqliteStore({ file, now: () => T0 })
+    const b = openSqliteStore({ file, now: () => T0 })
+    assert.deepEqual(await a.dedup.claim('k', 5000), { state: 'claimed' })
+    assert.deepEqual(await b.dedup.claim('k', 5000), { state: 'pending' })
+    assert.ok(await b.tokens.lock('app', 5000))
+    assert.equal(await a.tokens.lock('app', 5000), null)
+    await a.close()
+    await b.close()
+  })
+
+  it('deletes expired rows in the background sweep', async () => {
+    const file = freshFile('sweep')
+    let t = T0
+    const s = openSqliteStore({ file, now: () => t, sweepIntervalMs: 2 })
+    await s.sessions.put({ account: 'a', openId: 'o', plugin: 'p', state: null, expiresAt: T0 + 10 })
+    await s.sessions.put({ account: 'a', openId: 'live', plugin: 'p', state: null, expiresAt: T0 + 1_000_000 })
+    await s.dedup.claim('k', 10)
+    await s.kv.set('ns', 'temp', 1, 10)
+    await s.kv.set('ns', 'kept', 1)
+    await s.tokens.set('app', { token: 'T', expiresAt: T0 + 10 })
+    const raw = openRaw(file)
+    const rows = () =>
+      (['sessions', 'dedup', 'kv', 'tokens'] as const).map((tbl) => (raw.prepare(`SELECT count(*) AS c FROM ${tbl}`).get() as { c: number }).c)
+    assert.deepEqual(rows(), [2, 1, 2, 1])
+    t = T0 + 10
+    const deadline = Date.now() + 3000
+    while (rows().join() !== '1,0,1,0') {
+      assert.ok(Date.now() < deadline, `sweep did not run: ${rows().join()}`)
+      await new Promise((r) => setTimeout(r, 2))
+    }
+    raw.close()
+    await s.close()
+  })
+
+  it('creates the data directory', async () => {
+    const file = join(dir, 'nested', 'deeper', 'wxengine.db')
+    const s = openSqliteStore({ file })
+    assert.equal(await s.healthy(), true)
+    await s.close()
+    assert.ok(existsSync(file))
+  })
+
+  it('sets WAL, synchronous NORMAL and the schema version', async () => {
+    const file = freshFile('pragmas')
+    const s = openSqliteStore({ file })
+    await s.close()
+    const raw = new Database(file)
+    assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal')
+    assert.equal(raw.pragma('user_version', { simple: true }), 1)
+    raw.close()
+  })
+
+  describe('a file that is not a usable database gives an error naming the file', () => {
+    const expectOpenError = (file: string, reason: RegExp) =>
+      assert.throws(
+        () => openSqliteStore({ file }),
+        (e: unknown) => {
+          assert.ok(e instanceof StoreOpenError)
+          assert.equal(e.code, 'STORE_UNAVAILABLE')
+          assert.ok(e.message.includes(file), e.message)
+          assert.match(e.reason, reason)
+          return true
+        },
+      )
+
+    it('not a database', () => {
+      const file = freshFile('garbage')
+      writeFileSync(file, 'this is a text file someone put here\n'.repeat(200))
+      expectOpenError(file, /not a database/)
+      assert.match(readFileSync(file, 'utf8'), /^this is a text file/, 'the file is left untouched')
+    })
+
+    it('truncated database', async () => {
+      const good = freshFile('good')
+      const s = openSqliteStore({ file: good })
+      for (let i = 0; i < 200; i++) await s.kv.set('ns', `k${i}`, 'x'.repeat(100))
+      await s.close()
+      const file = freshFile('truncated')
+      writeFileSync(file, readFileSync(good).subarray(0, 100))
+      expectOpenError(file, /malformed/)
+    })
+
+    it('a directory in its place', () => {
+      expectOpenError(mkdtempSync(join(dir, 'is-a-dir-')), /unable to open/)
+    })
+
+    it('a schema from a newer wxengine', () => {
+      const file = freshFile('newer')
+      const raw = new Database(file)
+      raw.pragma('user_version = 99')
+      raw.close()
+      expectOpenError(file, /newer/)
+    })
+  })
+})

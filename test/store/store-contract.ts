@@ -1,0 +1,569 @@
+/**
+ * The one suite every Store backend passes (memory, sqlite, redis). A backend test file calls
+ * `runStoreContract('sqlite', make)`.
+ *
+ * `make` must return a store that sees none of the data written through stores made earlier (a fresh
+ * file, a fresh key prefix or database). Tests also use unique accounts/keys so a shared backend is safe.
+ *
+ * Time: by default the suite drives the injected clock (`now`) and jumps it past a TTL. Backends whose
+ * TTLs run on another clock (Redis expires keys on the server clock) pass `{ realTime: true }`: the clock
+ * is then Date.now, TTLs are short real ones, and expiry is awaited by polling, never by a fixed sleep.
+ *
+ * Behaviour fixed here (beyond store.ts):
+ * - sessions/kv/tokens/dedup return copies; an entry whose expiry time has been reached is gone.
+ * - dedup.release only gives up a *pending* claim; a recorded reply stays for replay.
+ * - kv.deletePrefix matches by plain string prefix (no pattern characters) and counts live keys only.
+ * - tokens.get returns null for an expired token; a lock's release never frees a later holder's lock.
+ * - log.query: newest first (`at` descending, ties newest-appended first), `since` inclusive, default
+ *   limit 100; optional fields absent on append stay absent. Entries appear at the latest after flush().
+ * - log.hits counts every appended entry with a `rule`, per (account, rule, keyword|null), most hits
+ *   first; prune does not reduce hit counts.
+ * - outbox ids increase; list is in id order.
+ * - close() twice is safe; healthy() resolves false after close.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import type { MessageLogEntry, Store, StoredReply } from '../../core/store/store.ts'
+
+export interface StoreContractOptions {
+  realTime?: boolean
+}
+
+interface Clock {
+  now: () => number
+  /** A TTL short enough to wait out. */
+  short: number
+  /** A TTL that never lapses during a test. */
+  long: number
+  /** Resolve once `check` holds after the short TTL has passed (jump or poll). */
+  expire(check: () => Promise<boolean>): Promise<void>
+  /** Move to just before a short TTL lapses (fake clock only; real time stays put). */
+  almost(): void
+}
+
+const FAKE_EPOCH = 1_700_000_000_000
+const REAL_SHORT_TTL_MS = 100
+const REAL_POLL_MS = 5
+const REAL_EXPIRY_DEADLINE_MS = 3000
+
+function createClock(realTime: boolean): Clock {
+  if (realTime) {
+    return {
+      now: Date.now,
+      short: REAL_SHORT_TTL_MS,
+      long: 600_000,
+      async expire(check) {
+        const deadline = Date.now() + REAL_EXPIRY_DEADLINE_MS
+        while (!(await check())) {
+          if (Date.now() > deadline) assert.fail('entry did not expire in time')
+          await new Promise((r) => setTimeout(r, REAL_POLL_MS))
+        }
+      },
+      almost() {},
+    }
+  }
+  let t = FAKE_EPOCH
+  const short = 1000
+  let sinceStart = 0
+  return {
+    now: () => t,
+    short,
+    long: 86_400_000,
+    async expire(check) {
+      t += short - sinceStart
+      sinceStart = 0
+      assert.equal(await check(), true, 'entry should be gone once its TTL passed')
+    },
+    almost() {
+      t += short - 1
+      sinceStart = short - 1
+    },
+  }
+}
+
+function uid(): string {
+  return randomUUID().slice(0, 8)
+}
+
+function logEntry(over: Partial<MessageLogEntry> & Pick<MessageLogEntry, 'account' | 'at'>): MessageLogEntry {
+  return {
+    openId: 'o-1',
+    kind: 'text',
+    msgKey: `m-${over.at}`,
+    handledBy: 'rule',
+    latencyMs: 3,
+    outcome: 'replied',
+    ...over,
+  }
+}
+
+export function runStoreContract(
+  name: string,
+  make: (opts: { now: () => number }) => Promise<Store>,
+  opts: StoreContractOptions = {},
+): void {
+  const realTime = opts.realTime === true
+
+  async function withStore(fn: (store: Store, clock: Clock) => Promise<void>): Promise<void> {
+    const clock = createClock(realTime)
+    const store = await make({ now: clock.now })
+    try {
+      await fn(store, clock)
+    } finally {
+      await store.close()
+    }
+  }
+
+  describe(`store contract: ${name}`, () => {
+    describe('sessions', () => {
+      it('get/put/overwrite/delete', () =>
+        withStore(async (s, c) => {
+          const acct = `a-${uid()}`
+          assert.equal(await s.sessions.get(acct, 'o1'), null)
+          const rec = { account: acct, openId: 'o1', plugin: 'quiz', state: { step: 1, seen: ['a', '中文'] }, expiresAt: c.now() + c.long }
+          await s.sessions.put(rec)
+          assert.deepEqual(await s.sessions.get(acct, 'o1'), rec)
+          const rec2 = { ...rec, plugin: 'weather', state: null }
+          await s.sessions.put(rec2)
+          assert.deepEqual(await s.sessions.get(acct, 'o1'), rec2)
+          await s.sessions.delete(acct, 'o1')
+          assert.equal(await s.sessions.get(acct, 'o1'), null)
+          await s.sessions.delete(acct, 'o1')
+          await s.sessions.delete(acct, 'never-there')
+        }))
+
+      it('is keyed by account and openId together', () =>
+        withStore(async (s, c) => {
+          const a1 = `a-${uid()}`
+          const a2 = `a-${uid()}`
+          await s.sessions.put({ account: a1, openId: 'o', plugin: 'p1', state: 1, expiresAt: c.now() + c.long })
+          await s.sessions.put({ account: a2, openId: 'o', plugin: 'p2', state: 2, expiresAt: c.now() + c.long })
+          await s.sessions.put({ account: a1, openId: 'o2', plugin: 'p3', state: 3, expiresAt: c.now() + c.long })
+          assert.equal((await s.sessions.get(a1, 'o'))?.plugin, 'p1')
+          assert.equal((await s.sessions.get(a2, 'o'))?.plugin, 'p2')
+          assert.equal((await s.sessions.get(a1, 'o2'))?.plugin, 'p3')
+          await s.sessions.delete(a1, 'o')
+          assert.equal(await s.sessions.get(a1, 'o'), null)
+          assert.equal((await s.sessions.get(a2, 'o'))?.plugin, 'p2')
+        }))
+
+      it('expires at expiresAt', () =>
+        withStore(async (s, c) => {
+          const acct = `a-${uid()}`
+          await s.sessions.put({ account: acct, openId: 'o', plugin: 'p', state: { n: 1 }, expiresAt: c.now() + c.short })
+          c.almost()
+          assert.equal((await s.sessions.get(acct, 'o'))?.plugin, 'p')
+          await c.expire(async () => (await s.sessions.get(acct, 'o')) === null)
+          // An expired session stays gone on a second read (no stale cache hit).
+          assert.equal(await s.sessions.get(acct, 'o'), null)
+        }))
+
+      it('returns copies', () =>
+        withStore(async (s, c) => {
+          const acct = `a-${uid()}`
+          const state = { list: [1, 2] }
+          await s.sessions.put({ account: acct, openId: 'o', plugin: 'p', state, expiresAt: c.now() + c.long })
+          state.list.push(3)
+          const got = await s.sessions.get(acct, 'o')
+          assert.deepEqual(got?.state, { list: [1, 2] })
+          ;((got?.state as { list: number[] }).list).push(9)
+          assert.deepEqual((await s.sessions.get(acct, 'o'))?.state, { list: [1, 2] })
+        }))
+    })
+
+    describe('dedup', () => {
+      const reply: StoredReply = {
+        status: 200,
+        contentType: 'application/xml',
+        body: '<xml><Content><![CDATA[你好 ]]> & \u00e9 😀]]></Content></xml>\n',
+      }
+
+      it('claim -> pending for the next claimer -> complete -> done with identical bytes', () =>
+        withStore(async (s, c) => {
+          const key = `k-${uid()}`
+          assert.deepEqual(await s.dedup.peek(key), { state: 'absent' })
+          assert.deepEqual(await s.dedup.claim(key, c.long), { state: 'claimed' })
+          assert.deepEqual(await s.dedup.claim(key, c.long), { state: 'pending' })
+          assert.deepEqual(await s.dedup.peek(key), { state: 'pending' })
+          await s.dedup.complete(key, reply, c.long)
+          const again = await s.dedup.claim(key, c.long)
+          assert.deepEqual(again, { state: 'done', reply })
+          assert.ok(again.state === 'done' && Buffer.from(again.reply.body).equals(Buffer.from(reply.body)))
+          assert.deepEqual(await s.dedup.peek(key), { state: 'done', reply })
+        }))
+
+      it('peek does not claim', () =>
+        withStore(async (s, c) => {
+          const key = `k-${uid()}`
+          await s.dedup.peek(key)
+          assert.deepEqual(await s.dedup.claim(key, c.long), { state: 'claimed' })
+        }))
+
+      it('a crashed claim lapses after pendingTtl', () =>
+        withStore(async (s, c) => {
+          const key = `k-${uid()}`
+          assert.deepEqual(await s.dedup.claim(key, c.short), { state: 'claimed' })
+          c.almost()
+          assert.deepEqual(await s.dedup.claim(key, c.short), { state: 'pending' })
+          await c.expire(async () => (await s.dedup.peek(key)).state === 'absent')
+          assert.deepEqual(await s.dedup.claim(key, c.long), { state: 'claimed' })
+        }))
+
+      it('a recorded reply expires after its ttl', () =>
+        withStore(async (s, c) => {
+          const key = `k-${uid()}`
+          await s.dedup.claim(key, c.long)
+          await s.dedup.complete(key, reply, c.short)
+          c.almost()
+          assert.equal((await s.dedup.peek(key)).state, 'done')
+          await c.expire(async () => (await s.dedup.peek(key)).state === 'absent')
+          assert.deepEqual(await s.dedup.claim(key, c.long), { state: 'claimed' })
+        }))
+
+      it('release gives up a pending claim so a retry runs again', () =>
+        withStore(async (s, c) => {
+          const key = `k-${uid()}`
+          await s.dedup.claim(key, c.long)
+          await s.dedup.release(key)
+          assert.deepEqual(await s.dedup.peek(key), { state: 'absent' })
+          assert.deepEqual(await s.dedup.claim(key, c.long), { state: 'claimed' })
+          await s.dedup.release(`k-${uid()}`)
+        }))
+
+      it('release after complete keeps the reply', () =>
+        withStore(async (s, c) => {
+          const key = `k-${uid()}`
+          await s.dedup.claim(key, c.long)
+          await s.dedup.complete(key, reply, c.long)
+          await s.dedup.release(key)
+          assert.deepEqual(await s.dedup.peek(key), { state: 'done', reply })
+        }))
+
+      it('20 concurrent claims: exactly one claimed', () =>
+        withStore(async (s, c) => {
+          const key = `k-${uid()}`
+          const results = await Promise.all(Array.from({ length: 20 }, () => s.dedup.claim(key, c.long)))
+          assert.equal(results.filter((r) => r.state === 'claimed').length, 1)
+          assert.equal(results.filter((r) => r.state === 'pending').length, 19)
+        }))
+
+      it('keys are independent', () =>
+        withStore(async (s, c) => {
+          const k1 = `k-${uid()}`
+          const k2 = `k-${uid()}`
+          await s.dedup.claim(k1, c.long)
+          await s.dedup.complete(k1, reply, c.long)
+          assert.deepEqual(await s.dedup.claim(k2, c.long), { state: 'claimed' })
+          assert.equal((await s.dedup.peek(k1)).state, 'done')
+        }))
+    })
+
+    describe('kv', () => {
+      it('get/set/delete JSON values, null distinct from absent', () =>
+        withStore(async (s) => {
+          const ns = `ns-${uid()}`
+          assert.equal(await s.kv.get(ns, 'x'), undefined)
+          const values = [{ a: [1, { b: '中' }] }, [1, 2], 0, false, null, '', 'text', 1.5]
+          for (const [i, v] of values.entries()) await s.kv.set(ns, `k${i}`, v)
+          for (const [i, v] of values.entries()) assert.deepEqual(await s.kv.get(ns, `k${i}`), v)
+          await s.kv.set(ns, 'k0', 'replaced')
+          assert.equal(await s.kv.get(ns, 'k0'), 'replaced')
+          await s.kv.delete(ns, 'k0')
+          assert.equal(await s.kv.get(ns, 'k0'), undefined)
+          await s.kv.delete(ns, 'never')
+        }))
+
+      it('namespaces are independent', () =>
+        withStore(async (s) => {
+          const n1 = `ns-${uid()}`
+          const n2 = `ns-${uid()}`
+          await s.kv.set(n1, 'k', 1)
+          await s.kv.set(n2, 'k', 2)
+          assert.equal(await s.kv.get(n1, 'k'), 1)
+          await s.kv.delete(n1, 'k')
+          assert.equal(await s.kv.get(n1, 'k'), undefined)
+          assert.equal(await s.kv.get(n2, 'k'), 2)
+        }))
+
+      it('ttl expires; a set without ttl clears an earlier ttl', () =>
+        withStore(async (s, c) => {
+          const ns = `ns-${uid()}`
+          await s.kv.set(ns, 'temp', 'v', c.short)
+          await s.kv.set(ns, 'kept', 'v', c.short)
+          await s.kv.set(ns, 'kept', 'v2')
+          await s.kv.set(ns, 'forever', 'v')
+          c.almost()
+          assert.equal(await s.kv.get(ns, 'temp'), 'v')
+          await c.expire(async () => (await s.kv.get(ns, 'temp')) === undefined)
+          assert.equal(await s.kv.get(ns, 'kept'), 'v2')
+          assert.equal(await s.kv.get(ns, 'forever'), 'v')
+        }))
+
+      it('deletePrefix deletes exactly the keys starting with the prefix', () =>
+        withStore(async (s) => {
+          const ns = `ns-${uid()}`
+          const other = `ns-${uid()}`
+          const inside = ['u1', 'u1:a', 'u1:b', 'u1\uffff', 'u1😀', 'u1\u0000x']
+          // 'u2' is the key one character past the prefix; 'u0z' sorts just before; 'U1' differs in case.
+          const outside = ['u2', 'u0z', 'U1', 'u', 'xu1']
+          for (const k of [...inside, ...outside]) {
+            await s.kv.set(ns, k, k)
+            await s.kv.set(other, k, k)
+          }
+          assert.equal(await s.kv.deletePrefix(ns, 'u1'), inside.length)
+          for (const k of inside) assert.equal(await s.kv.get(ns, k), undefined, k)
+          for (const k of outside) assert.equal(await s.kv.get(ns, k), k, k)
+          for (const k of [...inside, ...outside]) assert.equal(await s.kv.get(other, k), k, `other ns ${k}`)
+          assert.equal(await s.kv.deletePrefix(ns, 'u1'), 0)
+        }))
+
+      it('deletePrefix treats pattern characters literally', () =>
+        withStore(async (s) => {
+          const ns = `ns-${uid()}`
+          const keys = ['a%b', 'a%bc', 'axb', 'a_b', 'aXb', 'a*b', 'a*bz', 'a?b', 'a[b]', 'a\\b']
+          for (const k of keys) await s.kv.set(ns, k, 1)
+          assert.equal(await s.kv.deletePrefix(ns, 'a%b'), 2)
+          assert.equal(await s.kv.deletePrefix(ns, 'a_'), 1)
+          assert.equal(await s.kv.deletePrefix(ns, 'a*'), 2)
+          assert.equal(await s.kv.deletePrefix(ns, 'a?'), 1)
+          assert.equal(await s.kv.deletePrefix(ns, 'a['), 1)
+          assert.equal(await s.kv.deletePrefix(ns, 'a\\'), 1)
+          assert.equal(await s.kv.get(ns, 'axb'), 1)
+          assert.equal(await s.kv.get(ns, 'aXb'), 1)
+        }))
+
+      it('deletePrefix with an empty prefix empties the namespace only', () =>
+        withStore(async (s) => {
+          const ns = `ns-${uid()}`
+          const other = `ns-${uid()}`
+          for (const k of ['a', '😀', '\uffff', '']) await s.kv.set(ns, k, 1)
+          await s.kv.set(other, 'a', 1)
+          assert.equal(await s.kv.deletePrefix(ns, ''), 4)
+          assert.equal(await s.kv.get(ns, '😀'), undefined)
+          assert.equal(await s.kv.get(other, 'a'), 1)
+        }))
+
+      it('deletePrefix does not count expired keys', () =>
+        withStore(async (s, c) => {
+          const ns = `ns-${uid()}`
+          await s.kv.set(ns, 'p:old', 1, c.short)
+          await s.kv.set(ns, 'p:new', 1)
+          await c.expire(async () => (await s.kv.get(ns, 'p:old')) === undefined)
+          assert.equal(await s.kv.deletePrefix(ns, 'p:'), 1)
+        }))
+    })
+
+    describe('tokens', () => {
+      it('get/set/replace', () =>
+        withStore(async (s, c) => {
+          const app = `wx${uid()}`
+          assert.equal(await s.tokens.get(app), null)
+          const record = { token: 'T1', expiresAt: c.now() + c.long }
+          await s.tokens.set(app, record)
+          assert.deepEqual(await s.tokens.get(app), record)
+          await s.tokens.set(app, { token: 'T2', expiresAt: c.now() + c.long })
+          assert.equal((await s.tokens.get(app))?.token, 'T2')
+          assert.equal(await s.tokens.get(`wx${uid()}`), null)
+        }))
+
+      it('an expired token is not returned', () =>
+        withStore(async (s, c) => {
+          const app = `wx${uid()}`
+          await s.tokens.set(app, { token: 'T1', expiresAt: c.now() + c.short })
+          c.almost()
+          assert.equal((await s.tokens.get(app))?.token, 'T1')
+          await c.expire(async () => (await s.tokens.get(app)) === null)
+        }))
+
+      it('invalidate removes only the same token', () =>
+        withStore(async (s, c) => {
+          const app = `wx${uid()}`
+          await s.tokens.set(app, { token: 'T2', expiresAt: c.now() + c.long })
+          await s.tokens.invalidate(app, 'T1')
+          assert.equal((await s.tokens.get(app))?.token, 'T2')
+          await s.tokens.invalidate(app, 'T2')
+          assert.equal(await s.tokens.get(app), null)
+          await s.tokens.invalidate(app, 'T2')
+        }))
+
+      it('lock is exclusive per appId and released by its holder', () =>
+        withStore(async (s, c) => {
+          const app = `wx${uid()}`
+          const release = await s.tokens.lock(app, c.long)
+          assert.ok(release)
+          assert.equal(await s.tokens.lock(app, c.long), null)
+          const otherApp = await s.tokens.lock(`wx${uid()}`, c.long)
+          assert.ok(otherApp)
+          await release()
+          const again = await s.tokens.lock(app, c.long)
+          assert.ok(again)
+          await release()
+          assert.equal(await s.tokens.lock(app, c.long), null, 'a second release by the old holder must not free the new lock')
+        }))
+
+      it('concurrent lock attempts: exactly one wins', () =>
+        withStore(async (s, c) => {
+          const app = `wx${uid()}`
+          const got = await Promise.all(Array.from({ length: 10 }, () => s.tokens.lock(app, c.long)))
+          assert.equal(got.filter((r) => r !== null).length, 1)
+        }))
+
+      it('a lock lapses after its ttl, and the stale holder cannot release the new one', () =>
+        withStore(async (s, c) => {
+          const app = `wx${uid()}`
+          const stale = await s.tokens.lock(app, c.short)
+          assert.ok(stale)
+          c.almost()
+          assert.equal(await s.tokens.lock(app, c.long), null)
+          let fresh: (() => Promise<void>) | null = null
+          await c.expire(async () => (fresh = await s.tokens.lock(app, c.long)) !== null)
+          await stale()
+          assert.equal(await s.tokens.lock(app, c.long), null)
+          assert.ok(fresh)
+        }))
+    })
+
+    describe('message log', () => {
+      it('append -> flush -> query newest first with filters', () =>
+        withStore(async (s, c) => {
+          const a1 = `a-${uid()}`
+          const a2 = `a-${uid()}`
+          const t0 = c.now()
+          const full = logEntry({
+            account: a1,
+            at: t0 + 30,
+            openId: 'o-2',
+            kind: 'text',
+            rule: 'r1',
+            keyword: '天气',
+            plugin: 'weather',
+            replyType: 'text',
+            summary: '天气 北京',
+            error: 'none really',
+          })
+          const entries = [
+            logEntry({ account: a1, at: t0 + 10 }),
+            logEntry({ account: a2, at: t0 + 20, handledBy: 'default', outcome: 'no_reply' }),
+            full,
+            logEntry({ account: a1, at: t0 + 40, openId: 'o-2', handledBy: 'duplicate', outcome: 'dropped' }),
+          ]
+          for (const e of entries) assert.equal(s.log.append(e), undefined)
+          await s.log.flush()
+          const all1 = await s.log.query({ account: a1 })
+          assert.deepEqual(all1, [entries[3], full, entries[0]])
+          assert.deepEqual(await s.log.query({ account: a2 }), [entries[1]])
+          assert.deepEqual(await s.log.query({ account: a1, openId: 'o-2' }), [entries[3], full])
+          assert.deepEqual(await s.log.query({ account: a1, since: t0 + 30 }), [entries[3], full])
+          assert.deepEqual(await s.log.query({ account: a1, limit: 2 }), [entries[3], full])
+          assert.deepEqual(await s.log.query({ account: `a-${uid()}` }), [])
+        }))
+
+      it('appends made before and after a flush are all kept, in order', () =>
+        withStore(async (s, c) => {
+          const acct = `a-${uid()}`
+          const t0 = c.now()
+          s.log.append(logEntry({ account: acct, at: t0 + 1 }))
+          await s.log.flush()
+          s.log.append(logEntry({ account: acct, at: t0 + 2 }))
+          s.log.append(logEntry({ account: acct, at: t0 + 2, msgKey: 'same-ms' }))
+          await s.log.flush()
+          await s.log.flush()
+          const got = await s.log.query({ account: acct })
+          assert.deepEqual(
+            got.map((e) => e.msgKey),
+            ['same-ms', `m-${t0 + 2}`, `m-${t0 + 1}`],
+          )
+        }))
+
+      it('default limit is 100', () =>
+        withStore(async (s, c) => {
+          const acct = `a-${uid()}`
+          const t0 = c.now()
+          for (let i = 0; i < 130; i++) s.log.append(logEntry({ account: acct, at: t0 + i }))
+          await s.log.flush()
+          const got = await s.log.query({ account: acct })
+          assert.equal(got.length, 100)
+          assert.equal(got[0].at, t0 + 129)
+          assert.equal(got[99].at, t0 + 30)
+        }))
+
+      it('hits are counted per account, rule and keyword', () =>
+        withStore(async (s, c) => {
+          const a1 = `a-${uid()}`
+          const a2 = `a-${uid()}`
+          const t = c.now()
+          const hit = (account: string, rule?: string, keyword?: string) =>
+            s.log.append(logEntry({ account, at: t, ...(rule ? { rule } : {}), ...(keyword ? { keyword } : {}) }))
+          hit(a1, 'weather', '天气')
+          hit(a1, 'weather', '天气')
+          hit(a1, 'weather', 'weather')
+          hit(a1, 'weather', '天气')
+          hit(a1, 'menu')
+          hit(a1, 'menu')
+          hit(a1)
+          hit(a2, 'weather', '天气')
+          await s.log.flush()
+          assert.deepEqual(await s.log.hits(a1), [
+            { account: a1, rule: 'weather', keyword: '天气', hits: 3 },
+            { account: a1, rule: 'menu', keyword: null, hits: 2 },
+            { account: a1, rule: 'weather', keyword: 'weather', hits: 1 },
+          ])
+          assert.deepEqual(await s.log.hits(a2), [{ account: a2, rule: 'weather', keyword: '天气', hits: 1 }])
+          const all = (await s.log.hits()).filter((h) => h.account === a1 || h.account === a2)
+          assert.equal(all.length, 4)
+          assert.equal(all.reduce((n, h) => n + h.hits, 0), 7)
+        }))
+
+      it('prune deletes entries older than `before` and keeps hit counts', () =>
+        withStore(async (s, c) => {
+          const acct = `a-${uid()}`
+          const t0 = c.now()
+          for (let i = 0; i < 5; i++) s.log.append(logEntry({ account: acct, at: t0 + i * 10, rule: 'r' }))
+          await s.log.flush()
+          assert.equal(await s.log.prune(t0 + 20), 2)
+          const left = await s.log.query({ account: acct })
+          assert.deepEqual(
+            left.map((e) => e.at),
+            [t0 + 40, t0 + 30, t0 + 20],
+          )
+          assert.equal(await s.log.prune(t0 + 20), 0)
+          assert.deepEqual(await s.log.hits(acct), [{ account: acct, rule: 'r', keyword: null, hits: 5 }])
+        }))
+    })
+
+    describe('outbox', () => {
+      it('record/update/list', () =>
+        withStore(async (s, c) => {
+          const acct = `a-${uid()}`
+          const mine = async (status?: 'pending' | 'sent' | 'failed') =>
+            (await s.outbox.list(status)).filter((e) => e.account === acct)
+          const e1 = { account: acct, openId: 'o1', reply: { type: 'text', content: '晚到的回复' }, attempts: 0, status: 'pending' as const, at: c.now() }
+          const e2 = { account: acct, openId: 'o2', reply: { type: 'image', mediaId: 'M' }, attempts: 1, status: 'pending' as const, at: c.now() + 1 }
+          const id1 = await s.outbox.record(e1)
+          const id2 = await s.outbox.record(e2)
+          assert.ok(Number.isInteger(id1) && Number.isInteger(id2))
+          assert.ok(id2 > id1)
+          assert.deepEqual(await mine(), [{ ...e1, id: id1 }, { ...e2, id: id2 }])
+          await s.outbox.update(id1, { status: 'failed', attempts: 3, lastError: '45015 response out of time limit' })
+          await s.outbox.update(id2, { status: 'sent', attempts: 2 })
+          assert.deepEqual(await mine('failed'), [{ ...e1, id: id1, status: 'failed', attempts: 3, lastError: '45015 response out of time limit' }])
+          assert.deepEqual(await mine('sent'), [{ ...e2, id: id2, status: 'sent', attempts: 2 }])
+          assert.deepEqual(await mine('pending'), [])
+          await s.outbox.update(id1 + id2 + 1000, { status: 'sent' })
+        }))
+    })
+
+    describe('lifecycle', () => {
+      it('healthy while open; close twice is safe; not healthy after close', async () => {
+        const clock = createClock(realTime)
+        const s = await make({ now: clock.now })
+        assert.equal(await s.healthy(), true)
+        assert.ok(['memory', 'sqlite', 'redis'].includes(s.kind))
+        await s.close()
+        await s.close()
+        assert.equal(await s.healthy(), false)
+      })
+    })
+  })
+}
