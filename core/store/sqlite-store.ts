@@ -6,8 +6,9 @@
  * owned by one engine process: the session cache (below) does not see writes made by another process.
  *
  * Durability (journal_mode=WAL, synchronous=NORMAL):
- * - Sessions, dedup, kv, tokens, locks and outbox are committed before their promise resolves. A crash of
+ * - Sessions, kv, tokens, locks and outbox are committed before their promise resolves. A crash of
  *   the process (kill -9, OOM) loses none of them: a committed WAL frame is in the OS page cache.
+ * - Dedup claims live in memory; completed replies are written with the log batch (see "dedup" below).
  * - The message log is buffered in memory and written once per event-loop turn (setImmediate), at
  *   LOG_BATCH_MAX entries, on flush() and on close(). A kill -9 loses exactly the entries appended since the
  *   last write: those of the current turn (plus, after a failed write, the retained backlog, which is logged).
@@ -108,11 +109,6 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     sessionDelete: db.prepare<[string, string]>('DELETE FROM sessions WHERE account = ? AND open_id = ?'),
 
     // The claim wins when no row exists or the old one has expired (a crashed claimer's claim lapses).
-    dedupClaim: db.prepare<[string, number, number]>(
-      `INSERT INTO dedup (key, state, reply, expires_at) VALUES (?, 'pending', NULL, ?)
-       ON CONFLICT (key) DO UPDATE SET state = 'pending', reply = NULL, expires_at = excluded.expires_at
-       WHERE dedup.expires_at <= ?`,
-    ),
     dedupGet: db.prepare<[string, number], { state: 'pending' | 'done'; reply: string | null }>(
       'SELECT state, reply FROM dedup WHERE key = ? AND expires_at > ?',
     ),
@@ -120,7 +116,6 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       `INSERT INTO dedup (key, state, reply, expires_at) VALUES (?, 'done', ?, ?)
        ON CONFLICT (key) DO UPDATE SET state = 'done', reply = excluded.reply, expires_at = excluded.expires_at`,
     ),
-    dedupRelease: db.prepare<[string]>("DELETE FROM dedup WHERE key = ? AND state = 'pending'"),
 
     kvGet: db.prepare<[string, string, number], { value: string }>(
       'SELECT value FROM kv WHERE namespace = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)',
@@ -211,13 +206,29 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   const cacheSize = opts.sessionCacheSize ?? DEFAULT_SESSION_CACHE
   const cache = cacheSize > 0 ? new LRUCache<string, CacheValue>({ max: cacheSize }) : null
 
-  const claimTx = db.transaction((key: string, pendingTtlMs: number): ClaimResult => {
-    const t = now()
-    if (st.dedupClaim.run(key, t + pendingTtlMs, t).changes === 1) return { state: 'claimed' }
+  // --- dedup: memory first, completions written behind -------------------------------------------
+  // Two synchronous WAL commits per message (claim + complete) were most of a message's cost. One process
+  // owns this file, so claims live in memory (atomic: one thread); completed replies are written with the
+  // next log batch, so after a restart a retry inside the reply-cache window still gets the same bytes.
+  // A kill -9 loses the claims in flight (their retries run again, as after a lapsed claim) and the
+  // completions of the current event-loop turn.
+  type DedupEntry = { state: 'pending'; expiresAt: number } | { state: 'done'; reply: StoredReply; expiresAt: number }
+  const dedupMem = new Map<string, DedupEntry>()
+  let dedupWrites: Array<[string, string, number]> = []
+
+  function dedupLookup(key: string, t: number): DedupEntry | undefined {
+    const hit = dedupMem.get(key)
+    if (hit) {
+      if (hit.expiresAt > t) return hit
+      dedupMem.delete(key)
+    }
     const row = st.dedupGet.get(key, t)
-    // The row is live (the claim lost to it), so it is there; pending if it somehow is not.
-    return row?.state === 'done' && row.reply !== null ? { state: 'done', reply: JSON.parse(row.reply) as StoredReply } : { state: 'pending' }
-  })
+    if (row?.state === 'done' && row.reply !== null) {
+      const entry: DedupEntry = { state: 'done', reply: JSON.parse(row.reply) as StoredReply, expiresAt: t + 1 }
+      return entry
+    }
+    return undefined
+  }
 
   const deletePrefixTx = db.transaction((namespace: string, prefix: string): number => {
     const upper = prefixUpperBound(prefix)
@@ -243,7 +254,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   let buffer: MessageLogEntry[] = []
   let flushScheduled: NodeJS.Immediate | null = null
 
-  const writeLogTx = db.transaction((batch: MessageLogEntry[]): void => {
+  const writeLogTx = db.transaction((batch: MessageLogEntry[], completions: Array<[string, string, number]>): void => {
+    for (const [key, reply, expiresAt] of completions) st.dedupComplete.run(key, reply, expiresAt)
     const hits = new Map<string, { account: string; rule: string; keyword: string; n: number }>()
     for (const e of batch) {
       st.logInsert.run(
@@ -278,13 +290,17 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       clearImmediate(flushScheduled)
       flushScheduled = null
     }
-    if (buffer.length === 0) return
+    if (buffer.length === 0 && dedupWrites.length === 0) return
     const batch = buffer
+    const completions = dedupWrites
     buffer = []
+    dedupWrites = []
     try {
-      writeLogTx(batch)
+      writeLogTx(batch, completions)
     } catch (e) {
       buffer = batch.concat(buffer)
+      // Completions are kept in memory regardless; losing their copy on disk only matters across a restart.
+      if (dedupWrites.length < LOG_BACKLOG_MAX) dedupWrites = completions.concat(dedupWrites)
       if (buffer.length > LOG_BACKLOG_MAX) {
         const dropped = buffer.length - LOG_BACKLOG_MAX
         buffer = buffer.slice(dropped)
@@ -292,6 +308,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       }
       throw e
     }
+  }
+
+  function scheduleFlush(): void {
+    if (!flushScheduled) flushScheduled = setImmediate(flushLogInBackground)
   }
 
   function flushLogInBackground(): void {
@@ -303,11 +323,18 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     }
   }
 
+  function sweepDedupMemory(t: number): number {
+    let n = 0
+    for (const [key, e] of dedupMem) if (e.expiresAt <= t && dedupMem.delete(key)) n++
+    return n
+  }
+
   // --- sweeper ------------------------------------------------------------------------------------
   function sweep(): void {
     try {
       const t = now()
       const removed =
+        sweepDedupMemory(t) +
         st.sweepDedup.run(t).changes +
         st.sweepKv.run(t).changes +
         st.sweepSessions.run(t).changes +
@@ -355,19 +382,27 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     },
 
     dedup: {
-      async claim(key, pendingTtlMs) {
-        return claimTx(key, pendingTtlMs)
+      async claim(key, pendingTtlMs): Promise<ClaimResult> {
+        const t = now()
+        const seen = dedupLookup(key, t)
+        if (seen) return seen.state === 'done' ? { state: 'done', reply: seen.reply } : { state: 'pending' }
+        dedupMem.set(key, { state: 'pending', expiresAt: t + pendingTtlMs })
+        return { state: 'claimed' }
       },
       async complete(key, reply, ttlMs) {
-        st.dedupComplete.run(key, JSON.stringify({ status: reply.status, contentType: reply.contentType, body: reply.body }), now() + ttlMs)
+        const stored: StoredReply = { status: reply.status, contentType: reply.contentType, body: reply.body }
+        const expiresAt = now() + ttlMs
+        dedupMem.set(key, { state: 'done', reply: stored, expiresAt })
+        dedupWrites.push([key, JSON.stringify(stored), expiresAt])
+        scheduleFlush()
       },
       async release(key) {
-        st.dedupRelease.run(key)
+        if (dedupMem.get(key)?.state === 'pending') dedupMem.delete(key)
       },
       async peek(key) {
-        const row = st.dedupGet.get(key, now())
-        if (!row) return { state: 'absent' }
-        return row.state === 'done' && row.reply !== null ? { state: 'done', reply: JSON.parse(row.reply) as StoredReply } : { state: 'pending' }
+        const seen = dedupLookup(key, now())
+        if (!seen) return { state: 'absent' }
+        return seen.state === 'done' ? { state: 'done', reply: seen.reply } : { state: 'pending' }
       },
     },
 

@@ -59,7 +59,9 @@ describe('sqlite store', () => {
     const b = openSqliteStore({ file, now })
     assert.deepEqual(await b.sessions.get('acct', 'o'), { account: 'acct', openId: 'o', plugin: 'quiz', state: { step: 2 }, expiresAt: T0 + 60_000 })
     assert.deepEqual(await b.dedup.peek('k'), { state: 'done', reply: { status: 200, contentType: 'text/plain', body: 'success' } })
-    assert.deepEqual(await b.dedup.claim('pending-k', 5000), { state: 'pending' })
+    // Claims in flight live in the process that made them: after a restart the message may run again
+    // (as after a lapsed claim), but a completed reply is still replayed.
+    assert.deepEqual(await b.dedup.claim('pending-k', 5000), { state: 'claimed' })
     assert.deepEqual(await b.kv.get('ns', 'key'), { deep: [1, '二'] })
     assert.equal(await b.kv.get('ns', 'ttl'), 1)
     assert.deepEqual(await b.tokens.get('wxapp'), { token: 'TOKEN', expiresAt: T0 + 7_200_000 })
@@ -134,12 +136,14 @@ describe('sqlite store', () => {
     await s.close()
   })
 
-  it('two stores on one file share dedup claims and locks', async () => {
+  it('two stores on one file share completed replies and locks (claims in flight are per process)', async () => {
     const file = freshFile('shared')
     const a = openSqliteStore({ file, now: () => T0 })
     const b = openSqliteStore({ file, now: () => T0 })
     assert.deepEqual(await a.dedup.claim('k', 5000), { state: 'claimed' })
-    assert.deepEqual(await b.dedup.claim('k', 5000), { state: 'pending' })
+    await a.dedup.complete('k', { status: 200, contentType: 'text/plain', body: 'once' }, 60_000)
+    await a.log.flush()
+    assert.deepEqual(await b.dedup.claim('k', 5000), { state: 'done', reply: { status: 200, contentType: 'text/plain', body: 'once' } })
     assert.ok(await b.tokens.lock('app', 5000))
     assert.equal(await a.tokens.lock('app', 5000), null)
     await a.close()
@@ -153,6 +157,8 @@ describe('sqlite store', () => {
     await s.sessions.put({ account: 'a', openId: 'o', plugin: 'p', state: null, expiresAt: T0 + 10 })
     await s.sessions.put({ account: 'a', openId: 'live', plugin: 'p', state: null, expiresAt: T0 + 1_000_000 })
     await s.dedup.claim('k', 10)
+    await s.dedup.complete('k', { status: 200, contentType: 'text/plain', body: 'success' }, 10)
+    await s.log.flush()
     await s.kv.set('ns', 'temp', 1, 10)
     await s.kv.set('ns', 'kept', 1)
     await s.tokens.set('app', { token: 'T', expiresAt: T0 + 10 })

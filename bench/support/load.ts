@@ -1,0 +1,115 @@
+/**
+ * Shared pieces of the HTTP benchmarks: start a server in its own process, build a pool of distinct signed
+ * (and encrypted) WeChat pushes, and drive a server with autocannon. Each request in a pool has its own
+ * MsgId, so the engine's dedup never turns a benchmark into a cache test.
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import net from 'node:net'
+import autocannon from 'autocannon'
+import type { AccountConfig } from '../../core/config/config-types.ts'
+import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
+
+export interface PooledRequest {
+  path: string
+  body: string
+}
+
+export function buildPool(account: Pick<AccountConfig, 'token' | 'appId' | 'encodingAESKey' | 'mode'>, basePath: string, size: number, content = 'hello'): PooledRequest[] {
+  const sim = createWeChatSimulator({ account })
+  const pool: PooledRequest[] = []
+  for (let i = 0; i < size; i++) {
+    const req = sim.request(push.text(`bench-user-${i % 1000}`, content))
+    pool.push({ path: `${basePath}?${req.search}`, body: req.body })
+  }
+  return pool
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port
+      s.close(() => resolve(port))
+    })
+    s.on('error', reject)
+  })
+}
+
+export interface RunningServer {
+  port: number
+  child: ChildProcess
+  stop(): Promise<void>
+}
+
+/** Forks `script` (TypeScript through tsx) with PORT set; ready when `readyUrl` answers 200 (or the child sends 'ready'). */
+export async function startServer(script: string, args: string[], env: Record<string, string>, readyPath?: string): Promise<RunningServer> {
+  const port = await freePort()
+  const child = fork(script, args, {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  })
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 30_000)
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)))
+    child.on('message', (m) => m === 'ready' && (clearTimeout(timer), resolve()))
+    if (readyPath) {
+      const poll = async () => {
+        try {
+          const r = await fetch(`http://127.0.0.1:${port}${readyPath}`)
+          if (r.status === 200) return clearTimeout(timer), resolve()
+        } catch {}
+        setTimeout(poll, 100)
+      }
+      void poll()
+    }
+  })
+  return {
+    port,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref()
+      }),
+  }
+}
+
+export interface LoadResult {
+  requests: number
+  rps: number
+  p50: number
+  p99: number
+  errors: number
+  non2xx: number
+}
+
+/** Drive for `seconds`, or for exactly `amount` requests when given (warm-ups). */
+export async function runLoad(port: number, pool: PooledRequest[], seconds: number, connections: number, amount?: number): Promise<LoadResult> {
+  let i = 0
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections,
+    ...(amount ? { amount } : { duration: seconds }),
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req: Record<string, unknown>) => {
+          const next = pool[i++ % pool.length]
+          return { ...req, path: next.path, body: next.body, headers: { 'content-type': 'text/xml' } }
+        },
+      },
+    ],
+  })
+  if (i > pool.length) throw new Error(`pool of ${pool.length} exhausted (${i} requests): enlarge it, or duplicates skew the run`)
+  return {
+    requests: result.requests.total,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  }
+}
