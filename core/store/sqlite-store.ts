@@ -8,7 +8,9 @@
  * Durability (journal_mode=WAL, synchronous=NORMAL):
  * - Sessions, kv, tokens, locks and outbox are committed before their promise resolves. A crash of
  *   the process (kill -9, OOM) loses none of them: a committed WAL frame is in the OS page cache.
- * - Dedup claims live in memory; completed replies are written with the log batch (see "dedup" below).
+ * - Dedup claims live in memory; completed replies are written with the log batch (see "dedup" below), and
+ *   `complete` resolves only after that batch is committed. The engine answers after `complete`, so every
+ *   answered message's log entry and reply are on disk before WeChat sees the answer.
  * - The message log is buffered in memory and written once per event-loop turn (setImmediate), at
  *   LOG_BATCH_MAX entries, on flush() and on close(). A kill -9 loses exactly the entries appended since the
  *   last write: those of the current turn (plus, after a failed write, the retained backlog, which is logged).
@@ -215,6 +217,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   type DedupEntry = { state: 'pending'; expiresAt: number } | { state: 'done'; reply: StoredReply; expiresAt: number }
   const dedupMem = new Map<string, DedupEntry>()
   let dedupWrites: Array<[string, string, number]> = []
+  // Group commit: `complete` resolves once its batch is on disk. The engine answers only then, so every
+  // answered message's log entry (appended just before, same batch) and replayable reply survive a kill -9,
+  // at the price of one event-loop turn of latency instead of a WAL commit per message.
+  let durableWaiters: Array<() => void> = []
 
   function dedupLookup(key: string, t: number): DedupEntry | undefined {
     const hit = dedupMem.get(key)
@@ -293,8 +299,12 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     if (buffer.length === 0 && dedupWrites.length === 0) return
     const batch = buffer
     const completions = dedupWrites
+    const waiters = durableWaiters
     buffer = []
     dedupWrites = []
+    durableWaiters = []
+    // Waiters are released whether or not the write succeeded: a failed write is logged and retried, and a
+    // reply must not wait on the disk forever.
     try {
       writeLogTx(batch, completions)
     } catch (e) {
@@ -307,6 +317,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         log.error({ code: 'STORE_UNAVAILABLE', reason: 'message log backlog full', dropped }, 'message log entries dropped')
       }
       throw e
+    } finally {
+      for (const w of waiters) w()
     }
   }
 
@@ -394,7 +406,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         const expiresAt = now() + ttlMs
         dedupMem.set(key, { state: 'done', reply: stored, expiresAt })
         dedupWrites.push([key, JSON.stringify(stored), expiresAt])
-        scheduleFlush()
+        await new Promise<void>((resolve) => {
+          durableWaiters.push(resolve)
+          scheduleFlush()
+        })
       },
       async release(key) {
         if (dedupMem.get(key)?.state === 'pending') dedupMem.delete(key)

@@ -1,0 +1,123 @@
+/**
+ * Exactly once and the 5-second budget, end to end over HTTP (issue: state that survives).
+ * WeChat retries a slow message up to 3 times, 5 s apart, with the same MsgId (protocol.md §5).
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { push } from '../../core/testkit/wechat-simulator.ts'
+import { globalKey, pluginNamespace } from '../../core/plugin/storage-keys.ts'
+import { startFakeWeChatApi, type FakeWeChatApi } from '../support/fake-wechat-api.ts'
+import { startHarness, type Harness } from '../support/engine-harness.ts'
+
+const PLUGINS = path.resolve(import.meta.dirname, '../fixtures/engine-plugins')
+const RULES = `
+rules:
+  - name: count
+    keywords: [{ exact: count }]
+    plugin: counter
+  - name: count-slowly
+    keywords: [{ exact: slow }]
+    plugin: counter
+    args: { delayMs: 400 }
+  - name: sleep
+    keywords: [{ exact: sleep }]
+    plugin: sleeper
+    args: { ms: 10000 }
+`
+
+describe('exactly once', () => {
+  let h: Harness
+  let fake: FakeWeChatApi
+  before(async () => {
+    fake = await startFakeWeChatApi({ appId: 'wxsafe0000000001', appSecret: 'safesecret' })
+    h = await startHarness({
+      rules: { 'r.yaml': RULES },
+      plugins: PLUGINS,
+      config: { platform: { apiBase: fake.baseUrl } },
+      accounts: [
+        { id: 'safe', token: 'safetoken', appId: 'wxsafe0000000001', appSecret: 'safesecret', mode: 'safe', encodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG' },
+      ],
+    })
+  })
+  after(async () => {
+    await h.close()
+    await fake.close()
+  })
+
+  const runs = async () => (await h.runtime.store.kv.get(pluginNamespace('counter'), globalKey('runs'))) as number
+  const sendRaw = async (search: string, body: string) => {
+    const res = await fetch(`${h.url}/wechat/safe?${search}`, { method: 'POST', body })
+    return { status: res.status, body: await res.text() }
+  }
+
+  it('sequential retries run the plugin once and get identical bytes', async () => {
+    const before = (await runs()) ?? 0
+    const fields = push.text('retry-user', 'count')
+    const sim = h.sim('safe')
+    // Each retry is signed anew (new timestamp and nonce), as WeChat does; the MsgId is the same.
+    const answers = []
+    for (let i = 0; i < 3; i++) {
+      const req = sim.request(fields, { nonce: `retry${i}` })
+      answers.push(await sendRaw(req.search, req.body))
+    }
+    assert.equal(await runs(), before + 1)
+    assert.equal(answers[0].status, 200)
+    assert.match(answers[0].body, /^<xml><Encrypt>/)
+    assert.equal(answers[1].body, answers[0].body)
+    assert.equal(answers[2].body, answers[0].body)
+    assert.ok(h.events.filter((e) => e.type === 'duplicate').length >= 2)
+  })
+
+  it('concurrent retries wait for the first and get identical bytes', async () => {
+    const before = (await runs()) ?? 0
+    const fields = push.text('concurrent-user', 'slow')
+    const sim = h.sim('safe')
+    const reqs = [0, 1, 2].map((i) => sim.request(fields, { nonce: `conc${i}` }))
+    const answers = await Promise.all(reqs.map((r) => sendRaw(r.search, r.body)))
+    assert.equal(await runs(), before + 1)
+    assert.equal(new Set(answers.map((a) => a.body)).size, 1)
+    const reply = sim.openReply(answers[0].body)
+    assert.match(String(reply.fields?.Content), /^run \d+/)
+  })
+
+  it('events without MsgId are deduplicated by FromUserName + CreateTime + Event + EventKey', async () => {
+    const fields = push.event('evt-user', 'CLICK', { EventKey: 'count' })
+    const sim = h.sim('safe')
+    const before = (await runs()) ?? 0
+    const a = sim.request(fields, { nonce: 'e1' })
+    const b = sim.request(fields, { nonce: 'e2' })
+    const [ra, rb] = [await sendRaw(a.search, a.body), await sendRaw(b.search, b.body)]
+    assert.equal(ra.body, rb.body)
+    assert.equal(await runs(), before + 1, 'a CLICK whose key a text rule names runs that rule once')
+    // A different CreateTime is a different event.
+    const c = sim.request({ ...fields, CreateTime: Number(fields.CreateTime) + 1 })
+    await sendRaw(c.search, c.body)
+    assert.equal(await runs(), before + 2)
+  })
+
+  it('a 10 s plugin: `success` within the budget, then the reply arrives through the customer-service API; retries get `success`', async () => {
+    const sim = h.sim('safe')
+    const fields = push.text('slow-user', 'sleep')
+    const sent = fake.nextRequest('/cgi-bin/message/custom/send')
+    const started = Date.now()
+    const req = sim.request(fields)
+    const first = await sendRaw(req.search, req.body)
+    const elapsed = Date.now() - started
+    assert.equal(first.body, 'success')
+    assert.ok(elapsed < 5000, `answered in ${elapsed} ms, inside WeChat's 5 s`)
+    assert.ok(elapsed >= h.runtime.config.limits.replyBudgetMs - 50, `waited for the budget (${elapsed} ms)`)
+    // WeChat's retry 5 s later replays the same answer and does not start the plugin again.
+    const retry = sim.request(fields, { nonce: 'late-retry' })
+    assert.equal((await sendRaw(retry.search, retry.body)).body, 'success')
+    await sent
+    await h.runtime.platform.idle()
+    const msg = fake.sent.map((m) => m.body).find((b) => b.touser === 'slow-user') as { msgtype: string; text: { content: string } } | undefined
+    assert.ok(msg, 'the late reply reached the API')
+    assert.equal(msg.msgtype, 'text')
+    assert.equal(msg.text.content, 'slept 10000 ms')
+    assert.ok(Date.now() - started >= 10_000)
+    const outbox = await h.runtime.store.outbox.list('sent')
+    assert.ok(outbox.some((e) => e.openId === 'slow-user'), 'the late reply is recorded as sent')
+  })
+})
