@@ -4,6 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { globalKey, pluginNamespace } from '../../core/plugin/storage-keys.ts'
@@ -11,20 +12,7 @@ import { startFakeWeChatApi, type FakeWeChatApi } from '../support/fake-wechat-a
 import { startHarness, type Harness } from '../support/engine-harness.ts'
 
 const PLUGINS = path.resolve(import.meta.dirname, '../fixtures/engine-plugins')
-const RULES = `
-rules:
-  - name: count
-    keywords: [{ exact: count }]
-    plugin: counter
-  - name: count-slowly
-    keywords: [{ exact: slow }]
-    plugin: counter
-    args: { delayMs: 400 }
-  - name: sleep
-    keywords: [{ exact: sleep }]
-    plugin: sleeper
-    args: { ms: 10000 }
-`
+const RULES = readFileSync(path.resolve(import.meta.dirname, '../fixtures/engine-rules/engine.yaml'), 'utf8')
 
 describe('exactly once', () => {
   let h: Harness

@@ -1,0 +1,67 @@
+/**
+ * Runs the engine as its own process through the real CLI (`wxengine start`), in a temporary project
+ * with the repo's example rules and plugins, for tests that kill, restart or signal it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+
+export const REPO = path.resolve(import.meta.dirname, '../..')
+
+export function makeProject(config: Record<string, unknown>, opts: { plugins?: string; rules?: string } = {}): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-proc-'))
+  cpSync(opts.rules ?? path.join(REPO, 'rules'), path.join(dir, 'rules'), { recursive: true })
+  cpSync(opts.plugins ?? path.join(REPO, 'plugins'), path.join(dir, 'plugins'), { recursive: true })
+  writeFileSync(path.join(dir, 'engine.config.ts'), `export default ${JSON.stringify(config, null, 2)}\n`)
+  return dir
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port
+      s.close(() => resolve(port))
+    })
+    s.on('error', reject)
+  })
+}
+
+export interface EngineProcess {
+  url: string
+  port: number
+  child: ChildProcess
+  output(): string
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>
+}
+
+export async function spawnEngine(project: string, env: Record<string, string> = {}, port?: number): Promise<EngineProcess> {
+  const p = port ?? (await freePort())
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'core/cli/main.ts'), 'start', '-C', project], {
+    cwd: REPO,
+    env: { ...process.env, PORT: String(p), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (out += d))
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
+  const url = `http://127.0.0.1:${p}`
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`engine exited at start:\n${out}`)
+    try {
+      const r = await fetch(`${url}/healthz`)
+      if (r.status === 200) break
+    } catch {}
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`engine did not start:\n${out}`)
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return { url, port: p, child, output: () => out, exited }
+}
