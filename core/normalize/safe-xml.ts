@@ -1,0 +1,355 @@
+/**
+ * The XML reader for every inbound push (protocol.md §2, §3). It runs on every request, so it is a small
+ * hand-written scanner rather than xml-js: xml-js goes through sax and builds a generic tree, about 10x
+ * slower on a typical push (bench/xml-parse.bench.ts). The differential test in test/normalize checks it
+ * reads every fixture exactly as xml-js does.
+ *
+ * What it accepts: one root `<xml>` element; child elements, text, CDATA, comments, processing
+ * instructions, attributes (read for well-formedness, then ignored: WeChat sends none), the five
+ * predefined entities and character references. What it refuses:
+ * - any markup declaration (`<!DOCTYPE`, `<!ENTITY`, ...) anywhere outside CDATA and comments, found by
+ *   a scan BEFORE parsing: XML_DTD_FORBIDDEN. No DTD means no entity is ever defined, so nothing can
+ *   expand (billion laughs) or be fetched (XXE); an undefined `&name;` is BAD_XML.
+ * - anything not well-formed, a root other than `xml`, nesting deeper than MAX_DEPTH: BAD_XML.
+ * - an element named `__proto__`: BAD_XML. Objects are built with a null prototype anyway, so no element
+ *   name can reach Object.prototype; refusing `__proto__` also protects code that later copies `raw`
+ *   with Object.assign or `for…in` + assignment, where that key would swap the copy's prototype.
+ *
+ * Shape of the result (message-types.ts RawFields): an element without child elements is a string (its
+ * text and CDATA joined; whitespace-only text next to CDATA is layout and dropped, so the doc samples'
+ * `<A> <![CDATA[x]]> </A>` reads as `x`; whitespace inside CDATA is kept); an empty element is ''. An
+ * element with child elements is an object of them, whitespace between them dropped, other text kept
+ * under `#text` (a name no element can have). A name seen twice becomes an array, in document order.
+ */
+import { fail, ok, type EngineError, type Result } from '../errors.ts'
+import type { RawFields, RawValue } from './message-types.ts'
+
+/** WeChat's deepest push (PUBLISHJOBFINISH) nests 4 levels; the bound keeps recursion off the stack limit. */
+const MAX_DEPTH = 32
+
+/** The markup declarations of a DTD (XML 1.0 §2.8): any of them is refused outright. */
+const DTD_DECLARATIONS: ReadonlySet<string> = new Set(['DOCTYPE', 'ENTITY', 'ELEMENT', 'ATTLIST', 'NOTATION'])
+
+const LT = 60 // <
+const GT = 62 // >
+const SLASH = 47
+const QMARK = 63
+const BANG = 33
+const AMP = 38
+const EQ = 61
+const QUOT = 34
+const APOS = 39
+
+// State of the one synchronous parse in progress, module-level so the hot path creates no closures.
+let src = ''
+let pos = 0
+let errReason = ''
+let nextAmp = -1
+
+export function parseXml(body: string): Result<RawFields> {
+  const start = body.charCodeAt(0) === 0xfeff ? 1 : 0
+  const refused = findDeclaration(body, start)
+  if (refused !== undefined) return { ok: false, error: refused }
+  src = body
+  pos = start
+  errReason = ''
+  nextAmp = -1
+  const root = readDocument()
+  src = ''
+  if (root === undefined) return fail('BAD_XML', errReason)
+  return ok(root)
+}
+
+/**
+ * Scans for `<!` outside CDATA sections and comments, before any parsing. Undefined when there is none;
+ * XML_DTD_FORBIDDEN for a DTD declaration (any case: `<!doctype` too); BAD_XML for other `<!` markup
+ * or an unterminated CDATA section or comment.
+ */
+function findDeclaration(s: string, from: number): EngineError | undefined {
+  let i = s.indexOf('<!', from)
+  while (i !== -1) {
+    if (s.startsWith('<![CDATA[', i)) {
+      const end = s.indexOf(']]>', i + 9)
+      if (end === -1) return { code: 'BAD_XML', reason: 'unterminated CDATA section' }
+      i = s.indexOf('<!', end + 3)
+    } else if (s.startsWith('<!--', i)) {
+      const end = s.indexOf('-->', i + 4)
+      if (end === -1) return { code: 'BAD_XML', reason: 'unterminated comment' }
+      i = s.indexOf('<!', end + 3)
+    } else {
+      let j = i + 2
+      while (j < s.length && j < i + 12 && isNameChar(s.charCodeAt(j))) j++
+      const name = s.slice(i + 2, j).toUpperCase()
+      return DTD_DECLARATIONS.has(name)
+        ? { code: 'XML_DTD_FORBIDDEN', reason: `${name} declarations are not accepted` }
+        : { code: 'BAD_XML', reason: `unexpected "<!" at offset ${i}` }
+    }
+  }
+  return undefined
+}
+
+function readDocument(): RawFields | undefined {
+  if (!skipMisc()) return undefined
+  if (pos >= src.length || src.charCodeAt(pos) !== LT) return bad(pos >= src.length ? 'empty document' : 'text before the root element')
+  pos++
+  const name = readName()
+  if (name === undefined) return undefined
+  if (name !== 'xml') return bad(`root element is <${name}>, expected <xml>`)
+  const selfClosed = readTagRest()
+  if (selfClosed === undefined) return undefined
+  let fields: RawFields
+  if (selfClosed) fields = Object.create(null) as RawFields
+  else {
+    const content = readContent(name, 1, true)
+    if (content === undefined) return undefined
+    fields = content as RawFields
+  }
+  if (!skipMisc()) return undefined
+  if (pos < src.length) return bad(`content after the root element at offset ${pos}`)
+  return fields
+}
+
+/** Skips whitespace, comments and processing instructions (the XML declaration included). */
+function skipMisc(): boolean {
+  for (;;) {
+    while (pos < src.length && isSpace(src.charCodeAt(pos))) pos++
+    if (pos >= src.length || src.charCodeAt(pos) !== LT) return true
+    const next = src.charCodeAt(pos + 1)
+    if (next === QMARK) {
+      if (!skipInstruction()) return false
+    } else if (next === BANG) {
+      if (!skipComment()) return false
+    } else return true
+  }
+}
+
+function skipInstruction(): boolean {
+  const end = src.indexOf('?>', pos + 2)
+  if (end === -1) return refuse('unterminated processing instruction')
+  pos = end + 2
+  return true
+}
+
+function skipComment(): boolean {
+  if (!src.startsWith('<!--', pos)) return refuse(`unexpected "<!" at offset ${pos}`)
+  const end = src.indexOf('-->', pos + 4)
+  if (end === -1) return refuse('unterminated comment')
+  pos = end + 3
+  return true
+}
+
+/**
+ * Reads an element's content up to and including its end tag. `pos` is just past the start tag's `>`.
+ * Returns a string for a leaf, an object when there are child elements (always an object for the root).
+ */
+function readContent(name: string, depth: number, isRoot: boolean): RawValue | undefined {
+  let children: RawFields | undefined
+  let text = '' // every text segment, in order: the value of a plain-text leaf
+  let meaningful = '' // CDATA and non-blank text: the value once CDATA or child elements appear
+  let sawCdata = false
+  for (;;) {
+    const lt = src.indexOf('<', pos)
+    if (lt === -1) return bad(`<${name}> is not closed`)
+    if (lt > pos) {
+      if (isBlankRange(pos, lt)) {
+        // Layout: only a plain-text leaf keeps it, and only such a leaf can still be one.
+        if (children === undefined && !sawCdata) text += src.slice(pos, lt)
+      } else {
+        const segment = readText(pos, lt)
+        if (segment === undefined) return undefined
+        text += segment
+        meaningful += segment
+      }
+    }
+    pos = lt
+    const next = src.charCodeAt(lt + 1)
+    if (next === SLASH) {
+      pos = lt + 2
+      const closing = readName()
+      if (closing === undefined) return undefined
+      if (closing !== name) return bad(`</${closing}> closes <${name}>`)
+      while (pos < src.length && isSpace(src.charCodeAt(pos))) pos++
+      if (src.charCodeAt(pos) !== GT) return bad(`malformed end tag </${name}>`)
+      pos++
+      if (children !== undefined || isRoot) {
+        const object = children ?? (Object.create(null) as RawFields)
+        if (meaningful !== '') object['#text'] = meaningful
+        return object
+      }
+      return sawCdata ? meaningful : text
+    }
+    if (next === BANG) {
+      if (src.startsWith('<![CDATA[', lt)) {
+        const end = src.indexOf(']]>', lt + 9)
+        if (end === -1) return bad('unterminated CDATA section')
+        meaningful += src.slice(lt + 9, end)
+        sawCdata = true
+        pos = end + 3
+      } else if (!skipComment()) return undefined
+      continue
+    }
+    if (next === QMARK) {
+      if (!skipInstruction()) return undefined
+      continue
+    }
+    // A child element.
+    if (depth >= MAX_DEPTH) return bad(`elements nested deeper than ${MAX_DEPTH}`)
+    pos = lt + 1
+    const childName = readName()
+    if (childName === undefined) return undefined
+    if (childName === '__proto__') return bad('element name __proto__ is not accepted')
+    const selfClosed = readTagRest()
+    if (selfClosed === undefined) return undefined
+    let value: RawValue
+    if (selfClosed) value = ''
+    else {
+      const content = readContent(childName, depth + 1, false)
+      if (content === undefined) return undefined
+      value = content
+    }
+    if (children === undefined) children = Object.create(null) as RawFields
+    const previous = children[childName]
+    // A single element's value is never an array, so an array here can only be an earlier repetition.
+    if (previous === undefined) children[childName] = value
+    else if (Array.isArray(previous)) previous.push(value)
+    else children[childName] = [previous, value]
+  }
+}
+
+/**
+ * Decodes the text between `from` and `to`; entity references are the only thing to decode. The next
+ * `&` is cached across calls so a document of many small segments is still scanned once (linear time).
+ */
+function readText(from: number, to: number): string | undefined {
+  if (nextAmp < from) nextAmp = findAmp(from)
+  if (nextAmp >= to) return src.slice(from, to)
+  let out = ''
+  let i = from
+  while (i < to) {
+    if (nextAmp >= to) {
+      out += src.slice(i, to)
+      break
+    }
+    out += src.slice(i, nextAmp)
+    const semi = src.indexOf(';', nextAmp)
+    if (semi === -1 || semi >= to || semi - nextAmp > 12) return bad(`malformed entity reference at offset ${nextAmp}`)
+    const ref = src.slice(nextAmp + 1, semi)
+    const decoded = decodeReference(ref)
+    if (decoded === undefined) return bad(`undefined entity &${ref};`)
+    out += decoded
+    i = semi + 1
+    nextAmp = findAmp(i)
+  }
+  return out
+}
+
+function findAmp(from: number): number {
+  const at = src.indexOf('&', from)
+  return at === -1 ? src.length : at
+}
+
+function decodeReference(ref: string): string | undefined {
+  switch (ref) {
+    case 'lt':
+      return '<'
+    case 'gt':
+      return '>'
+    case 'amp':
+      return '&'
+    case 'quot':
+      return '"'
+    case 'apos':
+      return "'"
+  }
+  if (ref.charCodeAt(0) !== 35 /* # */ || ref.length < 2) return undefined
+  const hex = ref.charCodeAt(1) === 120 /* x */
+  const digits = hex ? ref.slice(2) : ref.slice(1)
+  if (digits === '') return undefined
+  let code = 0
+  for (let k = 0; k < digits.length; k++) {
+    const d = digitValue(digits.charCodeAt(k), hex)
+    if (d < 0) return undefined
+    code = code * (hex ? 16 : 10) + d
+    if (code > 0x10ffff) return undefined
+  }
+  // XML 1.0 Char: tab, LF, CR, and everything from space up except surrogates and U+FFFE/U+FFFF.
+  const allowed = code === 9 || code === 10 || code === 13 || (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff)
+  return allowed ? String.fromCodePoint(code) : undefined
+}
+
+function digitValue(c: number, hex: boolean): number {
+  if (c >= 48 && c <= 57) return c - 48
+  if (!hex) return -1
+  if (c >= 97 && c <= 102) return c - 87
+  if (c >= 65 && c <= 70) return c - 55
+  return -1
+}
+
+/** Reads an element name at `pos`. */
+function readName(): string | undefined {
+  const start = pos
+  if (pos >= src.length || !isNameStart(src.charCodeAt(pos))) return bad(`expected an element name at offset ${pos}`)
+  pos++
+  while (pos < src.length && isNameChar(src.charCodeAt(pos))) pos++
+  return src.slice(start, pos)
+}
+
+/** Reads attributes (checked, then ignored) up to `>` or `/>`; true when the tag closed itself. */
+function readTagRest(): boolean | undefined {
+  for (;;) {
+    const spaceStart = pos
+    while (pos < src.length && isSpace(src.charCodeAt(pos))) pos++
+    if (pos >= src.length) return bad('unterminated start tag')
+    const c = src.charCodeAt(pos)
+    if (c === GT) {
+      pos++
+      return false
+    }
+    if (c === SLASH) {
+      if (src.charCodeAt(pos + 1) !== GT) return bad(`malformed start tag at offset ${pos}`)
+      pos += 2
+      return true
+    }
+    if (pos === spaceStart) return bad(`malformed start tag at offset ${pos}`)
+    if (readName() === undefined) return undefined
+    while (pos < src.length && isSpace(src.charCodeAt(pos))) pos++
+    if (src.charCodeAt(pos) !== EQ) return bad(`attribute without a value at offset ${pos}`)
+    pos++
+    while (pos < src.length && isSpace(src.charCodeAt(pos))) pos++
+    const quote = src.charCodeAt(pos)
+    if (quote !== QUOT && quote !== APOS) return bad(`unquoted attribute value at offset ${pos}`)
+    const end = src.indexOf(quote === QUOT ? '"' : "'", pos + 1)
+    if (end === -1) return bad('unterminated attribute value')
+    const lt = src.indexOf('<', pos + 1)
+    if (lt !== -1 && lt < end) return bad(`"<" in an attribute value at offset ${lt}`)
+    pos = end + 1
+  }
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9
+}
+
+function isBlankRange(from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!isSpace(src.charCodeAt(i))) return false
+  return true
+}
+
+function isNameStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58 || c >= 0xc0
+}
+
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 48 && c <= 57) || c === 45 || c === 46 || c === 0xb7
+}
+
+function bad(reason: string): undefined {
+  errReason = reason
+  return undefined
+}
+
+function refuse(reason: string): false {
+  bad(reason)
+  return false
+}
