@@ -1,5 +1,6 @@
 export type { Article, Reply, ReplyType } from './reply-types.ts'
 export { serializeReply, buildEncryptedReply } from './reply-xml.ts'
 export type { ReplyEnvelope, NewsLimits, SerializedReply } from './reply-xml.ts'
-export { replyHelpers, parseReply, replySchema } from './reply-builders.ts'
+export { parseReply, replySchema } from './reply-builders.ts'
+export { replyHelpers } from './reply-helpers.ts'
 export { toCustomMessage } from './custom-message.ts'

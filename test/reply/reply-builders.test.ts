@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { parseReply, replyHelpers, replySchema } from '../../core/reply/reply-builders.ts'
+import { parseReply, replySchema } from '../../core/reply/reply-builders.ts'
+import { replyHelpers } from '../../core/reply/reply-helpers.ts'
 import type { Reply } from '../../core/reply/reply-types.ts'
 
 describe('replyHelpers', () => {

@@ -1,0 +1,152 @@
+/**
+ * What one plugin call costs: the echo plugin through PluginSet.invoke (main thread -> worker -> vm2
+ * sandbox -> back, with reply validation), against two baselines in the same run:
+ *
+ *   direct   the echo plugin's handle called in-process with a ctx (no worker, no sandbox)
+ *   bare     a bare worker that posts the same call message straight back (the floor for any
+ *            worker-per-plugin design: two structured clones and two thread hops)
+ *
+ *   npx tsx bench/plugin-call.bench.ts           (QUICK=1 for a smoke run)
+ *
+ * Each is measured for N sequential calls (latency) and N calls in flight at once (throughput),
+ * interleaved over several rounds; the median round is reported in µs per call.
+ */
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { createLogger } from '../core/log/logger.ts'
+import type { TextMessage } from '../core/normalize/message-types.ts'
+import { loadPluginSet } from '../core/plugin/load-plugin-set.ts'
+import type { PluginCall, PluginSet } from '../core/plugin/plugin-host-types.ts'
+import type { PluginDefinition } from '../core/plugin/plugin-api.ts'
+import { buildContext } from '../core/plugin/sandbox/build-context.ts'
+import type { RpcClient } from '../core/plugin/sandbox/rpc-client.ts'
+import { createMemoryStore } from '../core/store/memory-store.ts'
+import echo from '../plugins/echo/index.ts'
+
+const QUICK = process.env.QUICK === '1'
+const N = QUICK ? 1_000 : 10_000
+const ROUNDS = QUICK ? 2 : 5
+
+const message: TextMessage = {
+  kind: 'text',
+  toUser: 'gh_0123456789ab',
+  fromUser: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+  createTime: 1_700_000_000,
+  msgId: '1234567890123456',
+  content: 'hello, echo',
+  raw: {
+    ToUserName: 'gh_0123456789ab',
+    FromUserName: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+    CreateTime: '1700000000',
+    MsgType: 'text',
+    Content: 'hello, echo',
+    MsgId: '1234567890123456',
+  },
+}
+const call: PluginCall = {
+  plugin: 'echo',
+  message,
+  account: { id: 'main', appId: 'wx0000000000000001' },
+  match: null,
+  session: { active: false, state: undefined },
+}
+
+type Runner = { name: string; one: () => Promise<unknown> }
+
+async function sequential(r: Runner): Promise<number> {
+  const t0 = performance.now()
+  for (let i = 0; i < N; i++) await r.one()
+  return ((performance.now() - t0) * 1000) / N
+}
+
+async function concurrent(r: Runner): Promise<number> {
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: N }, () => r.one()))
+  return ((performance.now() - t0) * 1000) / N
+}
+
+function directRunner(): Runner {
+  const def = echo as PluginDefinition
+  const noRpc: RpcClient = { request: async () => undefined, settle: () => {} }
+  const log = { debug() {}, info() {}, warn() {}, error() {} }
+  return {
+    name: 'direct',
+    one: async () => {
+      const { ctx } = buildContext({ t: 'call', id: 0, deadline: Date.now() + 1000, ...call }, {}, noRpc, log)
+      return def.handle(ctx)
+    },
+  }
+}
+
+function bareRunner(): { runner: Runner; close: () => Promise<number> } {
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     parentPort.on('message', (m) => parentPort.postMessage({ t: 'result', id: m.id, result: { kind: 'reply', reply: { type: 'text', content: m.message.content } }, sessionOps: [] }));`,
+    { eval: true },
+  )
+  const waiting = new Map<number, (v: unknown) => void>()
+  worker.on('message', (m: { id: number }) => {
+    waiting.get(m.id)?.(m)
+    waiting.delete(m.id)
+  })
+  let id = 0
+  return {
+    runner: {
+      name: 'bare',
+      one: () =>
+        new Promise((resolve) => {
+          const i = id++
+          waiting.set(i, resolve)
+          worker.postMessage({ t: 'call', id: i, deadline: Date.now() + 1000, ...call })
+        }),
+    },
+    close: () => worker.terminate(),
+  }
+}
+
+async function pluginRunner(): Promise<{ runner: Runner; set: PluginSet }> {
+  const log = createLogger({ level: 'silent' })
+  const { set, errors } = await loadPluginSet({
+    dir: fileURLToPath(new URL('../plugins', import.meta.url)),
+    settings: { survey: { enabled: false }, 'news-demo': { enabled: false }, 'location-responder': { enabled: false }, 'menu-click': { enabled: false } },
+    defaultTimeoutMs: 5000,
+    services: { kv: createMemoryStore().kv, api: () => { throw new Error('unused') }, log },
+    log,
+  })
+  if (errors.length > 0 || !set.has('echo')) throw new Error(`echo did not load: ${JSON.stringify(errors)}`)
+  const check = await set.invoke(call)
+  if (check.status !== 'reply') throw new Error(`echo did not answer: ${JSON.stringify(check)}`)
+  return { runner: { name: 'invoke', one: () => set.invoke(call) }, set }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+async function main(): Promise<void> {
+  const direct = directRunner()
+  const bare = bareRunner()
+  const plugin = await pluginRunner()
+  const runners = [direct, bare.runner, plugin.runner]
+  const results = new Map<string, { seq: number[]; conc: number[] }>(runners.map((r) => [r.name, { seq: [], conc: [] }]))
+
+  // Warm-up: JIT on both sides of every boundary.
+  for (const r of runners) for (let i = 0; i < 2000; i++) await r.one()
+
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const r of runners) {
+      results.get(r.name)!.seq.push(await sequential(r))
+      results.get(r.name)!.conc.push(await concurrent(r))
+    }
+  }
+
+  console.log(`node ${process.version}, ${N} calls per measurement, median of ${ROUNDS} rounds, µs per call`)
+  console.log('runner      sequential   concurrent')
+  const m = (name: string, k: 'seq' | 'conc') => median(results.get(name)![k])
+  for (const r of runners) console.log(`${r.name.padEnd(10)}  ${m(r.name, 'seq').toFixed(2).padStart(10)}   ${m(r.name, 'conc').toFixed(2).padStart(10)}`)
+  console.log(`invoke/bare  sequential ${(m('invoke', 'seq') / m('bare', 'seq')).toFixed(2)}x, concurrent ${(m('invoke', 'conc') / m('bare', 'conc')).toFixed(2)}x`)
+  console.log(`invoke/direct sequential ${(m('invoke', 'seq') / m('direct', 'seq')).toFixed(1)}x, concurrent ${(m('invoke', 'conc') / m('direct', 'conc')).toFixed(1)}x`)
+
+  await bare.close()
+  await plugin.set.dispose()
+}
+
+await main()

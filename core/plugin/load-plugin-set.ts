@@ -1,0 +1,135 @@
+/**
+ * Loads every plugin in plugins/ into one PluginSet (one generation). A plugin that fails to load is
+ * reported in `errors` and is absent from the set; the others load regardless.
+ */
+import { readdirSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { PluginSettings } from '../config/config-types.ts'
+import type { EngineError } from '../errors.ts'
+import type { Logger } from '../log/logger.ts'
+import type { PluginManifest, PluginServices, PluginSet } from './plugin-host-types.ts'
+import { createPluginRunner, type PluginRunner } from './plugin-runner.ts'
+import { readPluginFolder } from './read-plugin-folder.ts'
+
+export interface LoadPluginSetOptions {
+  dir: string
+  settings: Record<string, PluginSettings>
+  /** config limits.pluginTimeoutMs, for plugins without their own timeoutMs. */
+  defaultTimeoutMs: number
+  services: PluginServices
+  log: Logger
+  /** Bound on loading one plugin and running its setup. */
+  startTimeoutMs?: number
+  /** Bound on one plugin's dispose(). */
+  disposeTimeoutMs?: number
+}
+
+const DEFAULT_START_TIMEOUT_MS = 15_000
+const DEFAULT_DISPOSE_TIMEOUT_MS = 2_000
+
+export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: PluginSet; errors: EngineError[] }> {
+  const dir = resolve(opts.dir)
+  const errors: EngineError[] = []
+  const names = listPluginFolders(dir, opts.log)
+  for (const name of Object.keys(opts.settings)) {
+    if (!names.includes(name)) opts.log.warn({ plugin: name }, `settings name plugin ${name}, which is not in ${dir}`)
+  }
+
+  // Starting a worker is CPU work (vm2, sucrase, the plugin's own setup): more at once than there are
+  // cores only makes each slower, and each is bounded by the start timeout.
+  const limit = createLimiter(Math.max(1, availableParallelism()))
+  const started = await Promise.all(
+    names.map(async (name) => {
+      const settings = opts.settings[name] ?? {}
+      if (settings.enabled === false) {
+        opts.log.info({ plugin: name }, `plugin ${name} is disabled`)
+        return undefined
+      }
+      const folder = readPluginFolder(join(dir, name), name, settings.config)
+      if (!folder.ok) {
+        errors.push(folder.error)
+        return undefined
+      }
+      const runner = createPluginRunner({
+        init: {
+          name,
+          dir: folder.value.dir,
+          entry: folder.value.entry,
+          config: folder.value.config,
+          allow: settings.allow ?? [],
+          disposeTimeoutMs: opts.disposeTimeoutMs ?? DEFAULT_DISPOSE_TIMEOUT_MS,
+        },
+        timeoutMs: settings.timeoutMs ?? opts.defaultTimeoutMs,
+        startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+        services: opts.services,
+        log: opts.log.child({ plugin: name }),
+      })
+      const result = await limit(() => runner.start())
+      if (!result.ok) {
+        errors.push({ code: 'PLUGIN_LOAD', reason: `plugin ${name}: ${result.error.reason}` })
+        return undefined
+      }
+      return { name, runner, manifest: folder.value.manifest }
+    }),
+  )
+
+  const plugins = new Map<string, { runner: PluginRunner; manifest: PluginManifest }>()
+  for (const p of started) if (p) plugins.set(p.name, p)
+  for (const e of errors) opts.log.error({ code: e.code, reason: e.reason }, e.reason)
+  return { set: createPluginSet(plugins), errors }
+}
+
+function createLimiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0
+  const queue: Array<() => void> = []
+  return async (task) => {
+    if (running < max) running++
+    // Waits for a finishing task to hand over its slot.
+    else await new Promise<void>((resolve) => queue.push(resolve))
+    try {
+      return await task()
+    } finally {
+      const next = queue.shift()
+      if (next) next()
+      else running--
+    }
+  }
+}
+
+function listPluginFolders(dir: string, log: Logger): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && !d.name.startsWith('.') && !d.name.startsWith('_'))
+      .map((d) => d.name)
+      .sort()
+  } catch (e) {
+    // An engine that answers only with inline replies needs no plugins/ folder.
+    log.info({ dir }, `no plugins loaded: ${e instanceof Error ? e.message : String(e)}`)
+    return []
+  }
+}
+
+function createPluginSet(plugins: Map<string, { runner: PluginRunner; manifest: PluginManifest }>): PluginSet {
+  let disposing: Promise<void> | undefined
+  return {
+    has: (name) => plugins.has(name),
+    names: () => [...plugins.keys()],
+    manifest: (name) => plugins.get(name)?.manifest,
+    invoke(call) {
+      const p = plugins.get(call.plugin)
+      if (!p) {
+        return Promise.resolve({
+          status: 'error',
+          error: { code: 'PLUGIN_ERROR', reason: `no plugin named ${JSON.stringify(call.plugin)} is loaded` },
+          sessionOps: [],
+        })
+      }
+      return p.runner.invoke(call)
+    },
+    dispose() {
+      disposing ??= Promise.all([...plugins.values()].map((p) => p.runner.dispose())).then(() => undefined)
+      return disposing
+    },
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * Runs one plugin in its own worker thread and turns every call into a PluginOutcome.
+ *
+ * Why a worker per plugin (docs/plugins.md, shared/binary-and-sandbox.md): a loop that starts after an
+ * `await` runs in a microtask where no vm timeout reaches it, and it would hang the whole process. Only
+ * `Worker.terminate()` stops it. So the deadline lives here, on the main thread: when it passes, the call
+ * is answered PLUGIN_TIMEOUT, the worker is terminated and a fresh one is started (setup runs again).
+ */
+import { Worker } from 'node:worker_threads'
+import type { EngineError, Result } from '../errors.ts'
+import { fail, ok } from '../errors.ts'
+import type { Logger } from '../log/logger.ts'
+import { parseReply } from '../reply/reply-builders.ts'
+import type { PluginCall, PluginOutcome, PluginServices, SessionOp } from './plugin-host-types.ts'
+import { servePluginRpc } from './serve-plugin-rpc.ts'
+import { workerEntry } from './worker-entry.ts'
+import type { CallRequest, CallResult, MainToWorker, WorkerInit, WorkerToMain } from './worker-protocol.ts'
+
+export interface PluginRunnerOptions {
+  init: WorkerInit
+  /** Hard deadline of one call. */
+  timeoutMs: number
+  /** Bound on loading the module and running setup (each worker start). */
+  startTimeoutMs: number
+  services: PluginServices
+  /** Host events (restarts, crashes), already bound to the plugin's name. */
+  log: Logger
+}
+
+export interface PluginRunner {
+  /** Starts the first worker; a failure here means the plugin did not load. */
+  start(): Promise<Result<void>>
+  invoke(call: PluginCall): Promise<PluginOutcome>
+  /** Lets running calls finish, runs the plugin's dispose, then stops the worker. */
+  dispose(): Promise<void>
+}
+
+interface Running {
+  worker: Worker
+  ready: boolean
+  startedAt: number
+  /** Settles the start (ready, load failure, crash or start timeout). */
+  settleStart: (r: Result<void>) => void
+  onDisposed?: () => void
+}
+
+interface PendingCall {
+  request: CallRequest
+  resolve: (o: PluginOutcome) => void
+  timer: NodeJS.Timeout
+  /** The worker it was sent to; null while waiting for a worker to be ready. */
+  sentTo: Worker | null
+}
+
+/** Restarts after crashes back off, so a plugin that dies at once does not spin a core. */
+const BACKOFF_FIRST_MS = 100
+const BACKOFF_MAX_MS = 30_000
+/** A worker that lived this long before crashing starts the backoff over. */
+const STABLE_AFTER_MS = 10_000
+/** Extra time given to the worker to answer `dispose` beyond the plugin's own bound. */
+const DISPOSE_MARGIN_MS = 500
+
+export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
+  const { init, services, log } = opts
+  const pluginLog = services.log.child({ plugin: init.name })
+  const pending = new Map<number, PendingCall>()
+  /** Workers we terminated on purpose: their exit is not a crash. */
+  const stopping = new WeakSet<Worker>()
+  let current: Running | null = null
+  let status: 'running' | 'failed' | 'disposing' | 'disposed' = 'running'
+  let lastFailure = ''
+  let failures = 0
+  let restartTimer: NodeJS.Timeout | undefined
+  let nextId = 1
+  let onIdle: (() => void) | undefined
+
+  function spawn(): Promise<Result<void>> {
+    const entry = workerEntry()
+    const worker = entry.eval
+      ? new Worker(entry.source, { eval: true, workerData: init, env: {} })
+      : new Worker(entry.file, { workerData: init, env: {} })
+    // Workers never keep the process alive on their own: pending calls and deadlines hold timers that do.
+    worker.unref()
+    return new Promise((resolve) => {
+      const startTimer = setTimeout(() => {
+        stop(worker)
+        running.settleStart(fail('PLUGIN_LOAD', `load and setup did not finish within ${opts.startTimeoutMs} ms`))
+      }, opts.startTimeoutMs)
+      const running: Running = {
+        worker,
+        ready: false,
+        startedAt: Date.now(),
+        settleStart: (r) => {
+          clearTimeout(startTimer)
+          running.settleStart = () => {}
+          resolve(r)
+        },
+      }
+      current = running
+      worker.on('message', (msg: WorkerToMain) => onWorkerMessage(running, msg))
+      let crash = 'exited'
+      worker.on('error', (e) => {
+        crash = e instanceof Error ? e.message : String(e)
+      })
+      worker.on('exit', (code) => onWorkerExit(running, `${crash} (exit code ${code})`))
+    })
+  }
+
+  function onWorkerMessage(running: Running, msg: WorkerToMain): void {
+    // A worker being terminated may still have a message or two in flight: it is no longer ours to use.
+    if (stopping.has(running.worker)) return
+    switch (msg.t) {
+      case 'ready':
+        running.ready = true
+        running.settleStart(ok(undefined))
+        for (const p of pending.values()) if (p.sentTo === null) send(running, p)
+        return
+      case 'load-failed':
+        stop(running.worker)
+        running.settleStart(fail('PLUGIN_LOAD', msg.reason))
+        return
+      case 'result': {
+        const p = pending.get(msg.id)
+        // Already answered as a timeout.
+        if (!p) return
+        settle(msg.id, toOutcome(msg.result, msg.sessionOps))
+        return
+      }
+      case 'rpc':
+        void servePluginRpc(init.name, msg, services).then((answer) => {
+          if (!stopping.has(running.worker)) post(running.worker, answer)
+        })
+        return
+      case 'log':
+        pluginLog[msg.level](msg.data ?? {}, msg.msg)
+        return
+      case 'disposed':
+        log.debug({ cleared: msg.cleared, error: msg.error }, `plugin ${init.name} disposed; ${msg.cleared} timers and hooks undone`)
+        if (msg.error) log.warn({ code: 'PLUGIN_ERROR', reason: msg.error }, `plugin ${init.name} dispose failed: ${msg.error}`)
+        running.onDisposed?.()
+        return
+      default:
+        assertNever(msg)
+    }
+  }
+
+  function onWorkerExit(running: Running, reason: string): void {
+    if (stopping.has(running.worker)) return
+    stopping.add(running.worker)
+    if (current === running) current = null
+    running.settleStart(fail('PLUGIN_LOAD', `worker ${reason}`))
+    if (!running.ready) return
+    // A crash after start (an uncaught error in a timer, out of memory): calls on it are lost, restart.
+    log.error({ code: 'PLUGIN_ERROR', reason }, `plugin ${init.name} worker crashed: ${reason}; restarting`)
+    failSentTo(running.worker, `the plugin's worker crashed (${reason}) and was restarted`)
+    failures = Date.now() - running.startedAt >= STABLE_AFTER_MS ? 1 : failures + 1
+    scheduleRestart()
+  }
+
+  function send(running: Running, p: PendingCall): void {
+    p.sentTo = running.worker
+    post(running.worker, p.request)
+  }
+
+  function post(worker: Worker, msg: MainToWorker): void {
+    worker.postMessage(msg)
+  }
+
+  function stop(worker: Worker): void {
+    stopping.add(worker)
+    void worker.terminate()
+    if (current?.worker === worker) current = null
+  }
+
+  function settle(id: number, outcome: PluginOutcome): void {
+    const p = pending.get(id)
+    if (!p) return
+    pending.delete(id)
+    clearTimeout(p.timer)
+    p.resolve(outcome)
+    if (pending.size === 0) onIdle?.()
+  }
+
+  function failSentTo(worker: Worker, reason: string): void {
+    for (const [id, p] of pending) {
+      if (p.sentTo === worker) settle(id, errorOutcome('PLUGIN_ERROR', reason))
+    }
+  }
+
+  function onDeadline(id: number): void {
+    const p = pending.get(id)
+    if (!p) return
+    const reason = `no answer within ${opts.timeoutMs} ms`
+    settle(id, errorOutcome('PLUGIN_TIMEOUT', p.sentTo === null ? `${reason} (the plugin's worker was not ready)` : reason))
+    // Still waiting for a worker: nothing of the plugin's ran, so there is nothing to stop.
+    if (p.sentTo === null || current?.worker !== p.sentTo) return
+    const hung = p.sentTo
+    log.warn({ code: 'PLUGIN_TIMEOUT', reason }, `plugin ${init.name} call timed out; restarting its worker`)
+    stop(hung)
+    failSentTo(hung, `the plugin's worker was restarted: another call on it timed out after ${opts.timeoutMs} ms`)
+    if (status === 'running') void restart()
+  }
+
+  async function restart(): Promise<void> {
+    restartTimer = undefined
+    if (closing()) return
+    const started = await spawn()
+    if (started.ok) {
+      if (status === 'failed') status = 'running'
+      log.info(`plugin ${init.name} restarted`)
+      return
+    }
+    // Disposed while starting: nothing to restart any more.
+    if (closing()) return
+    // The plugin loaded once, so this is likely a setup that depends on something gone (a file, the network).
+    status = 'failed'
+    lastFailure = started.error.reason
+    log.error({ code: 'PLUGIN_LOAD', reason: lastFailure }, `plugin ${init.name} failed to restart: ${lastFailure}`)
+    for (const [id, p] of pending) if (p.sentTo === null) settle(id, errorOutcome('PLUGIN_ERROR', `the plugin is not running: ${lastFailure}`))
+    failures++
+    scheduleRestart()
+  }
+
+  function closing(): boolean {
+    return status === 'disposing' || status === 'disposed'
+  }
+
+  function scheduleRestart(): void {
+    if (closing()) return
+    const delay = failures <= 1 ? 0 : Math.min(BACKOFF_FIRST_MS * 2 ** (failures - 2), BACKOFF_MAX_MS)
+    restartTimer = setTimeout(() => void restart(), delay)
+    // A restart pending during idle time must not keep the process up.
+    restartTimer.unref()
+  }
+
+  function toOutcome(result: CallResult, sessionOps: SessionOp[]): PluginOutcome {
+    switch (result.kind) {
+      case 'pass':
+        return { status: 'pass', sessionOps }
+      case 'reply': {
+        const reply = parseReply(result.reply)
+        if (!reply.ok) return { status: 'error', error: { code: 'PLUGIN_BAD_REPLY', reason: reply.error.reason }, sessionOps }
+        return { status: 'reply', reply: reply.value, sessionOps }
+      }
+      case 'error':
+        return { status: 'error', error: { code: 'PLUGIN_ERROR', reason: result.message }, sessionOps }
+      case 'bad-reply':
+        return { status: 'error', error: { code: 'PLUGIN_BAD_REPLY', reason: result.reason }, sessionOps }
+      default:
+        return assertNever(result)
+    }
+  }
+
+  return {
+    async start() {
+      const started = await spawn()
+      if (!started.ok) status = 'disposed'
+      return started
+    },
+
+    invoke(call) {
+      if (closing()) {
+        return Promise.resolve(errorOutcome('PLUGIN_ERROR', 'the plugin set was disposed (reloaded or shut down)'))
+      }
+      if (status === 'failed') return Promise.resolve(errorOutcome('PLUGIN_ERROR', `the plugin is not running: ${lastFailure}`))
+      const id = nextId++
+      const request: CallRequest = {
+        t: 'call',
+        id,
+        deadline: Date.now() + opts.timeoutMs,
+        message: call.message,
+        account: call.account,
+        match: call.match,
+        session: call.session,
+      }
+      return new Promise<PluginOutcome>((resolve) => {
+        const p: PendingCall = { request, resolve, timer: setTimeout(() => onDeadline(id), opts.timeoutMs), sentTo: null }
+        pending.set(id, p)
+        if (current?.ready) send(current, p)
+      })
+    },
+
+    async dispose() {
+      if (closing()) return
+      status = 'disposing'
+      clearTimeout(restartTimer)
+      // Hot reload: calls that started on this generation finish on it (each is bounded by its deadline).
+      if (pending.size > 0) await new Promise<void>((resolve) => (onIdle = resolve))
+      const running = current
+      if (running?.ready) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, init.disposeTimeoutMs + DISPOSE_MARGIN_MS)
+          running.onDisposed = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+          post(running.worker, { t: 'dispose' })
+        })
+      }
+      if (running) {
+        stopping.add(running.worker)
+        running.settleStart(fail('PLUGIN_LOAD', 'disposed while starting'))
+        await running.worker.terminate()
+      }
+      current = null
+      status = 'disposed'
+    },
+  }
+}
+
+function errorOutcome(code: EngineError['code'], reason: string): PluginOutcome {
+  return { status: 'error', error: { code, reason }, sessionOps: [] }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected value ${JSON.stringify(x)}`)
+}

@@ -1,0 +1,80 @@
+/**
+ * What a plugin folder holds before anything of it runs: the entry file, the optional plugin.json
+ * manifest, and the config checked against the manifest's schema.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Ajv } from 'ajv'
+import { fail, ok, type Result } from '../errors.ts'
+import type { JsonValue } from './plugin-api.ts'
+import type { PluginManifest } from './plugin-host-types.ts'
+
+export interface PluginFolder {
+  name: string
+  dir: string
+  entry: string
+  manifest: PluginManifest
+  /** After schema defaults are applied. */
+  config: Record<string, JsonValue>
+}
+
+const ENTRY_FILES = ['index.ts', 'index.js']
+
+export function readPluginFolder(dir: string, name: string, config: Record<string, JsonValue> | undefined): Result<PluginFolder> {
+  const entryName = ENTRY_FILES.find((f) => existsSync(join(dir, f)))
+  if (!entryName) return fail('PLUGIN_LOAD', `plugin ${name}: no ${ENTRY_FILES.join(' or ')} in ${dir}`)
+  const manifest = readManifest(dir, name)
+  if (!manifest.ok) return manifest
+  const checked = checkConfig(name, manifest.value, config ?? {})
+  if (!checked.ok) return checked
+  return ok({ name, dir, entry: join(dir, entryName), manifest: manifest.value, config: checked.value })
+}
+
+function readManifest(dir: string, name: string): Result<PluginManifest> {
+  const file = join(dir, 'plugin.json')
+  if (!existsSync(file)) return ok({ name })
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (e) {
+    return fail('PLUGIN_LOAD', `plugin ${name}: plugin.json: ${e instanceof Error ? e.message : String(e)}`)
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return fail('PLUGIN_LOAD', `plugin ${name}: plugin.json must be an object`)
+  }
+  const m = parsed as Record<string, unknown>
+  const problem = manifestProblem(m, name)
+  if (problem) return fail('PLUGIN_LOAD', `plugin ${name}: plugin.json: ${problem}`)
+  return ok(m as unknown as PluginManifest)
+}
+
+function manifestProblem(m: Record<string, unknown>, folder: string): string | undefined {
+  if (m.name !== undefined && m.name !== folder) return `name ${JSON.stringify(m.name)} differs from the folder name ${JSON.stringify(folder)}`
+  if (m.name === undefined) m.name = folder
+  for (const key of ['version', 'description'] as const) {
+    if (m[key] !== undefined && typeof m[key] !== 'string') return `${key} must be a string`
+  }
+  if (m.accepts !== undefined && !(Array.isArray(m.accepts) && m.accepts.every((k) => typeof k === 'string'))) {
+    return 'accepts must be an array of message kinds'
+  }
+  if (m.configSchema !== undefined && (typeof m.configSchema !== 'object' || m.configSchema === null || Array.isArray(m.configSchema))) {
+    return 'configSchema must be a JSON Schema object'
+  }
+  return undefined
+}
+
+function checkConfig(name: string, manifest: PluginManifest, config: Record<string, JsonValue>): Result<Record<string, JsonValue>> {
+  if (!manifest.configSchema) return ok(config)
+  // useDefaults fills the schema's `default`s in, on a copy: the caller's config object stays as written.
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false })
+  let validate
+  try {
+    validate = ajv.compile(manifest.configSchema)
+  } catch (e) {
+    return fail('PLUGIN_LOAD', `plugin ${name}: plugin.json configSchema is not a valid JSON Schema: ${e instanceof Error ? e.message : String(e)}`)
+  }
+  const copy = structuredClone(config)
+  if (validate(copy)) return ok(copy)
+  const problems = (validate.errors ?? []).map((err) => `${err.instancePath || '/'} ${err.message ?? 'is invalid'}`)
+  return fail('PLUGIN_LOAD', `plugin ${name}: config invalid: ${problems.join('; ')}`)
+}

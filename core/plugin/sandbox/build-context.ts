@@ -1,0 +1,163 @@
+/**
+ * The `ctx` a plugin's `handle` gets, built in the worker for each call. Data fields are the call's own
+ * copies; `session` only records what the plugin asks for (the engine applies it with the reply, so the
+ * two land together); storage and the platform API are calls to the main thread.
+ */
+import { replyHelpers } from '../../reply/reply-helpers.ts'
+import type {
+  JsonValue,
+  KeyValue,
+  Pass,
+  PlatformApi,
+  PluginContext,
+  PluginLogger,
+  PluginStorage,
+  SessionHandle,
+} from '../plugin-api.ts'
+import type { SessionOp } from '../plugin-host-types.ts'
+import type { CallRequest, KvScope } from '../worker-protocol.ts'
+import type { RpcClient } from './rpc-client.ts'
+import { toPlain } from './to-plain.ts'
+
+/** One frozen marker: `handle` returning it (or `{ pass: true }`) means "not mine". */
+export const PASS: Pass = Object.freeze({ pass: true })
+
+export interface BuiltContext {
+  ctx: PluginContext
+  /** The session calls recorded so far, in order. */
+  sessionOps: SessionOp[]
+  /**
+   * Marks the call answered. Work the plugin keeps doing afterwards (a late `api.sendToUser`) still
+   * reaches the main thread, with the background time limit instead of the call's deadline; session
+   * calls can no longer be applied and throw.
+   */
+  finish(): void
+}
+
+export function buildContext(
+  call: CallRequest,
+  config: Record<string, JsonValue>,
+  rpc: RpcClient,
+  log: PluginLogger,
+): BuiltContext {
+  const sessionOps: SessionOp[] = []
+  const openId = call.message.fromUser
+  const accountId = call.account.id
+  let finished = false
+  const deadline = (): number | undefined => (finished ? undefined : call.deadline)
+  const isFinished = () => finished
+
+  const ctx: PluginContext = {
+    message: call.message,
+    account: call.account,
+    match: call.match,
+    config,
+    session: recordSession(call.session, sessionOps, isFinished),
+    storage: { ...createKeyValue(rpc, null, deadline), user: createKeyValue(rpc, { user: openId }, deadline) } satisfies PluginStorage,
+    reply: replyHelpers,
+    pass: () => PASS,
+    log,
+    api: createPlatformApi(rpc, accountId, deadline),
+  }
+  return {
+    ctx,
+    sessionOps,
+    finish: () => {
+      finished = true
+    },
+  }
+}
+
+function recordSession(snapshot: CallRequest['session'], ops: SessionOp[], isFinished: () => boolean): SessionHandle {
+  let active = snapshot.active
+  let state = snapshot.state
+  const record = (op: SessionOp) => {
+    if (isFinished()) throw new Error(`session.${op.op} after handle returned: session changes go out with the reply`)
+    ops.push(op)
+  }
+  return {
+    get active() {
+      return active
+    },
+    get state() {
+      return state
+    },
+    begin(ttlSeconds, newState) {
+      const ttlMs = secondsToMs('begin', ttlSeconds)
+      const copied = newState === undefined ? undefined : plainOrThrow('session.begin state', newState)
+      record(copied === undefined ? { op: 'begin', ttlMs } : { op: 'begin', ttlMs, state: copied })
+      active = true
+      state = copied
+    },
+    update(newState) {
+      const copied = plainOrThrow('session.update state', newState)
+      record({ op: 'update', state: copied })
+      state = copied
+    },
+    refresh(ttlSeconds) {
+      record({ op: 'refresh', ttlMs: secondsToMs('refresh', ttlSeconds) })
+    },
+    end() {
+      record({ op: 'end' })
+      active = false
+      state = undefined
+    },
+  }
+}
+
+/** `deadline()`: epoch ms while a call is running, undefined for background work. */
+export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => number | undefined): KeyValue {
+  return {
+    async get<T extends JsonValue = JsonValue>(key: string) {
+      return (await rpc.request({ method: 'kv.get', scope, key: checkKey(key) }, deadline())) as T | undefined
+    },
+    async set(key, value, ttlSeconds) {
+      const plain = plainOrThrow(`storage.set(${JSON.stringify(key)})`, value)
+      const body =
+        ttlSeconds === undefined
+          ? { method: 'kv.set' as const, scope, key: checkKey(key), value: plain }
+          : { method: 'kv.set' as const, scope, key: checkKey(key), value: plain, ttlSeconds: positive('storage.set ttl', ttlSeconds) }
+      await rpc.request(body, deadline())
+    },
+    async delete(key) {
+      await rpc.request({ method: 'kv.delete', scope, key: checkKey(key) }, deadline())
+    },
+  }
+}
+
+function createPlatformApi(rpc: RpcClient, accountId: string, deadline: () => number | undefined): PlatformApi {
+  return {
+    async post(path, body) {
+      return (await rpc.request({ method: 'api.post', accountId, path: String(path), body: plainOrThrow('api.post body', body) }, deadline())) ?? null
+    },
+    async get(path, query) {
+      const q = query === undefined ? undefined : (plainOrThrow('api.get query', query) as Record<string, string>)
+      return (await rpc.request({ method: 'api.get', accountId, path: String(path), ...(q ? { query: q } : {}) }, deadline())) ?? null
+    },
+    async sendToUser(openId, reply) {
+      await rpc.request({ method: 'api.sendToUser', accountId, openId: String(openId), reply: plainOrThrow('sendToUser reply', reply) }, deadline())
+    },
+  }
+}
+
+// The throws below are the plugin's bugs, raised where its stack points at the bad call.
+
+function plainOrThrow(what: string, value: unknown): JsonValue {
+  const copied = toPlain(value)
+  if (!copied.ok) throw new TypeError(`${what}: ${copied.error.reason}`)
+  return copied.value
+}
+
+function secondsToMs(what: string, ttlSeconds: number): number {
+  return Math.round(positive(`session.${what} ttlSeconds`, ttlSeconds) * 1000)
+}
+
+function positive(what: string, n: number): number {
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw new TypeError(`${what} must be a positive number`)
+  return n
+}
+
+function checkKey(key: string): string {
+  if (typeof key !== 'string' || key.length === 0) throw new TypeError('storage key must be a non-empty string')
+  return key
+}

@@ -1,0 +1,88 @@
+/**
+ * Runs a plugin's module in a vm2 NodeVM and returns its definition.
+ *
+ * The sandbox is fault containment, not a security boundary (vm2 has a history of escapes; see
+ * docs/plugins.md): it keeps honest mistakes and stray globals away from the engine. The hard guarantees
+ * (a hang or a crash never touches other plugins or the engine) come from the worker thread around it.
+ * Everything vm2-specific is in this file, so replacing the sandbox means replacing this function.
+ */
+import { readFileSync } from 'node:fs'
+import { transform } from 'sucrase'
+import { NodeVM } from 'vm2'
+import { fail, ok, type Result } from '../../errors.ts'
+import type { PluginDefinition } from '../plugin-api.ts'
+import { describeThrown } from './to-plain.ts'
+
+/** The one module name plugins import; `definePlugin` is the identity at run time. */
+export const PLUGIN_MODULE_NAME = 'wxengine/plugin'
+
+export interface SandboxOptions {
+  entry: string
+  dir: string
+  /** Node built-ins the plugin may require; everything else is refused. */
+  allow: string[]
+  /** Where the sandbox's console goes. */
+  onConsole: (level: 'debug' | 'info' | 'warn' | 'error', args: unknown[]) => void
+}
+
+export function loadPluginModule(opts: SandboxOptions): Result<PluginDefinition> {
+  let vm: NodeVM
+  try {
+    vm = new NodeVM({
+      console: 'redirect',
+      // The sandbox gets vm2's own `process` stub: no exit, no kill, env {}, argv [].
+      env: {},
+      argv: [],
+      sourceExtensions: ['ts', 'js'],
+      compiler: transpile,
+      require: {
+        builtin: opts.allow.map(stripNodePrefix),
+        mock: { [PLUGIN_MODULE_NAME]: { definePlugin: (def: unknown) => def } },
+        // Relative imports only within the plugin's folder, run inside the sandbox too.
+        external: true,
+        root: opts.dir,
+        context: 'sandbox',
+      },
+    })
+  } catch (e) {
+    return fail('PLUGIN_LOAD', `cannot create the sandbox: ${describeThrown(e)}`)
+  }
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    vm.on(`console.${level}`, (...args: unknown[]) => opts.onConsole(level, args))
+  }
+  vm.on('console.log', (...args: unknown[]) => opts.onConsole('info', args))
+
+  let exported: unknown
+  try {
+    exported = vm.run(readFileSync(opts.entry, 'utf8'), opts.entry)
+  } catch (e) {
+    return fail('PLUGIN_LOAD', describeThrown(e))
+  }
+  const def = pickDefinition(exported)
+  if (!def) return fail('PLUGIN_LOAD', 'the module does not export a plugin: `export default definePlugin({ name, handle })`')
+  return ok(def)
+}
+
+/** TypeScript is transpiled at load, with no type check (the author's editor does that); ESM becomes CommonJS. */
+function transpile(code: string, filename: string): string {
+  const isTs = filename.endsWith('.ts') || filename.endsWith('.mts') || filename.endsWith('.cts')
+  return transform(code, {
+    transforms: isTs ? ['typescript', 'imports'] : ['imports'],
+    filePath: filename,
+    // Node 20 runs modern syntax as is; only types and module syntax need rewriting.
+    disableESTransforms: true,
+  }).code
+}
+
+function pickDefinition(exported: unknown): PluginDefinition | undefined {
+  if (typeof exported !== 'object' || exported === null) return undefined
+  const candidate = 'default' in exported ? (exported as { default: unknown }).default : exported
+  if (typeof candidate !== 'object' || candidate === null) return undefined
+  const def = candidate as Partial<PluginDefinition>
+  if (typeof def.name !== 'string' || typeof def.handle !== 'function') return undefined
+  return def as PluginDefinition
+}
+
+function stripNodePrefix(name: string): string {
+  return name.startsWith('node:') ? name.slice(5) : name
+}

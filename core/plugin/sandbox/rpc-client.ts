@@ -1,0 +1,53 @@
+/**
+ * The worker's side of the calls it makes to the main thread (storage, platform API). Each request has an
+ * id; the answer arrives as a value (`ok` or a message) and a failure is re-thrown in the plugin as an
+ * Error. A request made during a plugin call stops waiting at that call's deadline: past it the main
+ * thread has already answered the call as a timeout.
+ */
+import type { MessagePort } from 'node:worker_threads'
+import type { JsonValue } from '../plugin-api.ts'
+import type { RpcRequest, RpcResponse } from '../worker-protocol.ts'
+
+/** For requests from setup or timers, which belong to no call. */
+export const BACKGROUND_RPC_TIMEOUT_MS = 10_000
+
+type Pending = { resolve: (v: JsonValue | undefined) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+
+/** The request without its id: distributive, so each method keeps its own fields. */
+export type RpcBody = RpcRequest extends infer R ? (R extends RpcRequest ? Omit<R, 't' | 'id'> : never) : never
+
+export interface RpcClient {
+  /** `deadline`: epoch ms, or undefined for background work. */
+  request(body: RpcBody, deadline: number | undefined): Promise<JsonValue | undefined>
+  settle(response: RpcResponse): void
+}
+
+export function createRpcClient(port: MessagePort): RpcClient {
+  const pending = new Map<number, Pending>()
+  let nextId = 1
+
+  return {
+    request(body, deadline) {
+      const id = nextId++
+      const waitMs = deadline === undefined ? BACKGROUND_RPC_TIMEOUT_MS : deadline - Date.now()
+      if (waitMs <= 0) return Promise.reject(new Error(`${body.method}: the plugin call's deadline has passed`))
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id)
+          reject(new Error(`${body.method}: no answer within ${waitMs} ms`))
+        }, waitMs)
+        pending.set(id, { resolve, reject, timer })
+        port.postMessage({ t: 'rpc', id, ...body } as RpcRequest)
+      })
+    },
+    settle(response) {
+      const p = pending.get(response.id)
+      // Already timed out: the late answer has nobody to go to.
+      if (!p) return
+      pending.delete(response.id)
+      clearTimeout(p.timer)
+      if (response.ok) p.resolve(response.value)
+      else p.reject(new Error(response.message))
+    },
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * What a plugin's setup registered (timers, cleanup hooks), kept so that unloading undoes it even when
+ * the plugin's own dispose forgets (style.md: "What setup registers through api is undone on unload").
+ */
+import { describeThrown } from './to-plain.ts'
+
+export interface SetupRegistry {
+  every(ms: number, fn: () => unknown): void
+  after(ms: number, fn: () => unknown): void
+  onDispose(fn: () => unknown): void
+  /** Clears every live timer and runs the hooks; returns how many timers and hooks there were. */
+  undo(): Promise<number>
+}
+
+/** `report` gets failures of timer callbacks and hooks: they belong to no call, so they are only logged. */
+export function createSetupRegistry(report: (what: string, message: string) => void): SetupRegistry {
+  const intervals = new Set<NodeJS.Timeout>()
+  const timeouts = new Set<NodeJS.Timeout>()
+  const hooks: Array<() => unknown> = []
+
+  // A rejected promise from a timer would otherwise be an unhandled rejection in the worker.
+  const run = (what: string, fn: () => unknown): void => {
+    try {
+      Promise.resolve(fn()).catch((e: unknown) => report(what, describeThrown(e)))
+    } catch (e) {
+      report(what, describeThrown(e))
+    }
+  }
+
+  return {
+    every(ms, fn) {
+      checkDelay('every', ms)
+      intervals.add(setInterval(() => run('every', fn), ms))
+    },
+    after(ms, fn) {
+      checkDelay('after', ms)
+      const t = setTimeout(() => {
+        timeouts.delete(t)
+        run('after', fn)
+      }, ms)
+      timeouts.add(t)
+    },
+    onDispose(fn) {
+      hooks.push(fn)
+    },
+    async undo() {
+      const count = intervals.size + timeouts.size + hooks.length
+      for (const t of intervals) clearInterval(t)
+      for (const t of timeouts) clearTimeout(t)
+      intervals.clear()
+      timeouts.clear()
+      for (const hook of hooks.splice(0)) {
+        try {
+          await hook()
+        } catch (e) {
+          report('onDispose', describeThrown(e))
+        }
+      }
+      return count
+    },
+  }
+}
+
+function checkDelay(what: string, ms: number): void {
+  // A plugin bug: throwing tells its author at setup, where the stack points at the call.
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new TypeError(`${what}: ms must be a finite number >= 0`)
+}

@@ -1,0 +1,62 @@
+/**
+ * Copies a value out of the sandbox as plain JSON data. What plugin code returns is a vm2 proxy (or holds
+ * some), and a proxy cannot cross a worker boundary by structured clone; copying also drops any getter or
+ * prototype trick, so the main thread only ever sees data.
+ */
+import { fail, ok, type Result } from '../../errors.ts'
+import type { JsonValue } from '../plugin-api.ts'
+
+const MAX_DEPTH = 64
+
+export function toPlain(value: unknown): Result<JsonValue> {
+  try {
+    return ok(copy(value, 0, '$'))
+  } catch (e) {
+    return fail('PLUGIN_BAD_REPLY', e instanceof NotPlain ? e.message : `not plain data: ${String(e)}`)
+  }
+}
+
+class NotPlain extends Error {}
+
+function copy(value: unknown, depth: number, path: string): JsonValue {
+  if (depth > MAX_DEPTH) throw new NotPlain(`${path}: nested deeper than ${MAX_DEPTH} (a cycle?)`)
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value
+    case 'number':
+      if (!Number.isFinite(value)) throw new NotPlain(`${path}: ${value} is not a JSON number`)
+      return value
+    case 'object': {
+      if (value === null) return null
+      // Indexing, not value.map: a sandbox array's own map would build another sandbox array.
+      if (Array.isArray(value)) {
+        const out: JsonValue[] = []
+        for (let i = 0; i < value.length; i++) out.push(copy(value[i], depth + 1, `${path}[${i}]`))
+        return out
+      }
+      const out: Record<string, JsonValue> = {}
+      for (const key of Object.keys(value)) {
+        const item = (value as Record<string, unknown>)[key]
+        // Like JSON: a key set to undefined is the same as an absent key.
+        if (item !== undefined) out[key] = copy(item, depth + 1, `${path}.${key}`)
+      }
+      return out
+    }
+    default:
+      throw new NotPlain(`${path}: a ${typeof value} is not plain data`)
+  }
+}
+
+/** The message of anything thrown in the sandbox, without trusting it to be an Error. */
+export function describeThrown(e: unknown): string {
+  try {
+    if (typeof e === 'object' && e !== null && 'message' in e) {
+      const name = String((e as { name?: unknown }).name ?? 'Error')
+      return `${name}: ${String((e as { message: unknown }).message)}`
+    }
+    return String(e)
+  } catch {
+    return 'a value that cannot be described'
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The code of a plugin's worker thread: loads the plugin into the sandbox, runs its setup, then answers
+ * calls from the main thread until told to dispose (or terminated).
+ *
+ * This module is the whole worker program: it is started from its file (core/plugin/worker-entry.ts), and
+ * the single-binary build bundles it, with everything it imports, into one source string run with
+ * `new Worker(source, { eval: true })`. So it must not depend on anything outside its own imports
+ * (no files next to it read at run time).
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { inspect } from 'node:util'
+import type { JsonValue, PluginDefinition, PluginLogger } from '../plugin-api.ts'
+import type { CallRequest, CallResult, LogLevel, MainToWorker, WorkerInit, WorkerToMain } from '../worker-protocol.ts'
+import { buildContext, createKeyValue, PASS } from './build-context.ts'
+import { loadPluginModule } from './load-plugin-module.ts'
+import { createRpcClient } from './rpc-client.ts'
+import { createSetupRegistry } from './setup-registry.ts'
+import { describeThrown, toPlain } from './to-plain.ts'
+
+const port = parentPort
+if (!port) throw new Error('worker-main.ts runs only as a worker thread')
+const init = workerData as WorkerInit
+
+const send = (msg: WorkerToMain): void => port.postMessage(msg)
+const rpc = createRpcClient(port)
+const log = createLogForwarder(send)
+const registry = createSetupRegistry((what, message) => log.error(`${what} failed: ${message}`))
+
+// Plugin code that leaves a promise rejected with nobody listening must not take the worker down with it.
+process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${describeThrown(e)}`))
+
+let plugin: PluginDefinition | undefined
+
+port.on('message', (msg: MainToWorker) => {
+  switch (msg.t) {
+    case 'call':
+      void answerCall(msg)
+      break
+    case 'rpc-result':
+      rpc.settle(msg)
+      break
+    case 'dispose':
+      void disposePlugin()
+      break
+    default:
+      assertNever(msg)
+  }
+})
+
+void start()
+
+async function start(): Promise<void> {
+  const loaded = loadPluginModule({
+    entry: init.entry,
+    dir: init.dir,
+    allow: init.allow,
+    onConsole: (level, args) => log[level](args.map((a) => (typeof a === 'string' ? a : inspect(a))).join(' ')),
+  })
+  if (!loaded.ok) return send({ t: 'load-failed', reason: loaded.error.reason })
+  const def = loaded.value
+  if (def.name !== init.name) {
+    return send({ t: 'load-failed', reason: `the plugin is named ${JSON.stringify(def.name)} but its folder is ${JSON.stringify(init.name)}; they must be equal` })
+  }
+  try {
+    await def.setup?.({
+      config: init.config,
+      log,
+      storage: createKeyValue(rpc, null, () => undefined),
+      every: (ms, fn) => registry.every(ms, fn),
+      after: (ms, fn) => registry.after(ms, fn),
+      onDispose: (fn) => registry.onDispose(fn),
+    })
+  } catch (e) {
+    await registry.undo()
+    return send({ t: 'load-failed', reason: `setup failed: ${describeThrown(e)}` })
+  }
+  plugin = def
+  send({ t: 'ready' })
+}
+
+async function answerCall(call: CallRequest): Promise<void> {
+  const { ctx, sessionOps, finish } = buildContext(call, init.config, rpc, log)
+  let result: CallResult
+  try {
+    // `plugin` is set: the main thread sends calls only after `ready`.
+    const returned: unknown = await plugin!.handle(ctx)
+    result = interpretReturn(returned)
+  } catch (e) {
+    result = { kind: 'error', message: describeThrown(e) }
+  }
+  finish()
+  try {
+    send({ t: 'result', id: call.id, result, sessionOps })
+  } catch (e) {
+    // Never leave the call unanswered: that would cost a timeout and a restart.
+    send({ t: 'result', id: call.id, result: { kind: 'error', message: `could not send the result: ${describeThrown(e)}` }, sessionOps: [] })
+  }
+}
+
+/** The main thread validates the reply itself; here it only has to become plain data. */
+function interpretReturn(returned: unknown): CallResult {
+  if (returned === undefined || returned === PASS) return { kind: 'pass' }
+  const plain = toPlain(returned)
+  if (!plain.ok) return { kind: 'bad-reply', reason: plain.error.reason }
+  const value = plain.value
+  if (isPassLiteral(value)) return { kind: 'pass' }
+  return { kind: 'reply', reply: value }
+}
+
+function isPassLiteral(value: JsonValue): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && value.pass === true && Object.keys(value).length === 1
+}
+
+async function disposePlugin(): Promise<void> {
+  let error: string | undefined
+  try {
+    await withTimeout(Promise.resolve(plugin?.dispose?.()), init.disposeTimeoutMs, 'dispose')
+  } catch (e) {
+    error = describeThrown(e)
+  }
+  const cleared = await registry.undo()
+  send(error === undefined ? { t: 'disposed', cleared } : { t: 'disposed', cleared, error })
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)
+  })
+  return Promise.race([p, expired]).finally(() => clearTimeout(timer))
+}
+
+function createLogForwarder(post: (msg: WorkerToMain) => void): PluginLogger {
+  const forward = (level: LogLevel) => (msg: string, data?: Record<string, unknown>) => {
+    const plain = data === undefined ? undefined : toPlain(data)
+    const payload = plain === undefined ? undefined : plain.ok ? (plain.value as Record<string, JsonValue>) : { data: inspect(data) }
+    post(payload === undefined ? { t: 'log', level, msg: String(msg) } : { t: 'log', level, msg: String(msg), data: payload })
+  }
+  return { debug: forward('debug'), info: forward('info'), warn: forward('warn'), error: forward('error') }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected message ${JSON.stringify(x)}`)
+}

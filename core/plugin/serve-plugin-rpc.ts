@@ -1,0 +1,51 @@
+/**
+ * The main thread's side of a worker's requests: storage through the KvStore, the platform API through
+ * the engine's client. Failures go back as values; the worker re-throws them in the plugin.
+ */
+import { parseReply } from '../reply/reply-builders.ts'
+import type { JsonValue } from './plugin-api.ts'
+import type { PluginServices } from './plugin-host-types.ts'
+import { globalKey, pluginNamespace, userKey } from './storage-keys.ts'
+import type { KvScope, RpcRequest, RpcResponse } from './worker-protocol.ts'
+
+export async function servePluginRpc(plugin: string, req: RpcRequest, services: PluginServices): Promise<RpcResponse> {
+  try {
+    return { t: 'rpc-result', id: req.id, ok: true, value: await perform(plugin, req, services) }
+  } catch (e) {
+    return { t: 'rpc-result', id: req.id, ok: false, message: e instanceof Error ? e.message : String(e) }
+  }
+}
+
+async function perform(plugin: string, req: RpcRequest, services: PluginServices): Promise<JsonValue | undefined> {
+  const ns = pluginNamespace(plugin)
+  switch (req.method) {
+    case 'kv.get':
+      return services.kv.get(ns, keyOf(req.scope, req.key))
+    case 'kv.set':
+      await services.kv.set(ns, keyOf(req.scope, req.key), req.value, req.ttlSeconds === undefined ? undefined : req.ttlSeconds * 1000)
+      return undefined
+    case 'kv.delete':
+      await services.kv.delete(ns, keyOf(req.scope, req.key))
+      return undefined
+    case 'api.get':
+      return services.api(req.accountId).get(req.path, req.query)
+    case 'api.post':
+      return services.api(req.accountId).post(req.path, req.body)
+    case 'api.sendToUser': {
+      const reply = parseReply(req.reply)
+      if (!reply.ok) throw new Error(`sendToUser: ${reply.error.reason}`)
+      await services.api(req.accountId).sendToUser(req.openId, reply.value)
+      return undefined
+    }
+    default:
+      return assertNever(req)
+  }
+}
+
+function keyOf(scope: KvScope, key: string): string {
+  return scope === null ? globalKey(key) : userKey(scope.user, key)
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unknown request ${JSON.stringify(x)}`)
+}

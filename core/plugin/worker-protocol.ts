@@ -1,0 +1,79 @@
+/**
+ * The messages between the main thread and a plugin's worker. Everything here is plain data, copied by
+ * structured clone: keep it small, because every plugin call pays for one message each way.
+ */
+import type { InboundMessage } from '../normalize/message-types.ts'
+import type { AccountInfo, JsonValue, RuleMatch } from './plugin-api.ts'
+import type { SessionOp } from './plugin-host-types.ts'
+
+/** Handed to the worker as `workerData`. */
+export interface WorkerInit {
+  /** Folder name; the plugin's `name` must equal it. */
+  name: string
+  /** Absolute path of the plugin folder: the only place its relative imports may reach. */
+  dir: string
+  /** Absolute path of index.ts or index.js. */
+  entry: string
+  config: Record<string, JsonValue>
+  /** Node built-ins the sandbox may require. */
+  allow: string[]
+  /** Bound on the plugin's own dispose(), so unloading cannot hang. */
+  disposeTimeoutMs: number
+}
+
+export interface CallRequest {
+  t: 'call'
+  id: number
+  /** Epoch ms after which the main thread has given up; RPCs made for this call stop waiting then. */
+  deadline: number
+  message: InboundMessage
+  account: AccountInfo
+  match: RuleMatch | null
+  session: { active: boolean; state: JsonValue | undefined }
+}
+
+export type RpcMethod =
+  | 'kv.get'
+  | 'kv.set'
+  | 'kv.delete'
+  | 'api.get'
+  | 'api.post'
+  | 'api.sendToUser'
+
+/**
+ * Storage RPCs name the scope, never the namespace: the main thread derives the namespace from the
+ * worker it came from, so a plugin cannot reach another plugin's data.
+ */
+export type KvScope = { user: string } | null
+
+export type RpcRequest =
+  | { t: 'rpc'; id: number; method: 'kv.get' | 'kv.delete'; scope: KvScope; key: string }
+  | { t: 'rpc'; id: number; method: 'kv.set'; scope: KvScope; key: string; value: JsonValue; ttlSeconds?: number }
+  | { t: 'rpc'; id: number; method: 'api.get'; accountId: string; path: string; query?: Record<string, string> }
+  | { t: 'rpc'; id: number; method: 'api.post'; accountId: string; path: string; body: JsonValue }
+  | { t: 'rpc'; id: number; method: 'api.sendToUser'; accountId: string; openId: string; reply: JsonValue }
+
+export type RpcResponse =
+  | { t: 'rpc-result'; id: number; ok: true; value: JsonValue | undefined }
+  | { t: 'rpc-result'; id: number; ok: false; message: string }
+
+/** What the plugin's `handle` produced, before the main thread validates a reply. */
+export type CallResult =
+  | { kind: 'reply'; reply: JsonValue }
+  | { kind: 'pass' }
+  | { kind: 'error'; message: string }
+  | { kind: 'bad-reply'; reason: string }
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+export type MainToWorker = CallRequest | RpcResponse | { t: 'dispose' }
+
+export type WorkerToMain =
+  | { t: 'ready' }
+  /** The module did not load, its name is wrong, or setup threw. */
+  | { t: 'load-failed'; reason: string }
+  | { t: 'result'; id: number; result: CallResult; sessionOps: SessionOp[] }
+  | RpcRequest
+  | { t: 'log'; level: LogLevel; msg: string; data?: Record<string, JsonValue> }
+  /** `cleared`: timers and hooks setup registered that were still live, undone by the host. */
+  | { t: 'disposed'; cleared: number; error?: string }

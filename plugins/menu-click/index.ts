@@ -1,0 +1,27 @@
+/**
+ * Answers the custom menu's CLICK buttons from configuration, with no code per button:
+ *
+ *   // engine.config.ts
+ *   plugins: {
+ *     'menu-click': { config: { replies: { V1001_TODAY: 'Today: sunny' }, fallback: 'Coming soon' } },
+ *   }
+ *
+ * The config is checked against `configSchema` in plugin.json when the plugin loads, and the
+ * schema's defaults are filled in, so `ctx.config` always has both fields.
+ */
+import { definePlugin } from 'wxengine/plugin'
+
+type MenuConfig = {
+  replies: Record<string, string>
+  /** '' means: no answer of our own, let the routing go on. */
+  fallback: string
+}
+
+export default definePlugin<MenuConfig>({
+  name: 'menu-click',
+  handle(ctx) {
+    if (ctx.message.kind !== 'click') return ctx.pass()
+    const text = ctx.config.replies[ctx.message.eventKey] ?? ctx.config.fallback
+    return text === '' ? ctx.pass() : ctx.reply.text(text)
+  },
+})

@@ -1,0 +1,156 @@
+/** What `ctx` gives a plugin: session recording, storage through the KvStore, the platform API, logging. */
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import type { KvStore } from '../../core/store/store.ts'
+import { ACCOUNT, errorOf, loadPlugins, text, textOf, type Harness } from './plugin-test-kit.ts'
+
+let h: Harness
+let clock = 1_800_000_000_000
+
+before(async () => {
+  h = await loadPlugins({ only: ['session-recorder', 'storage', 'api-user'], now: () => clock })
+  assert.deepEqual(h.errors, [])
+})
+after(() => h.dispose())
+
+const parse = (s: string) => JSON.parse(s) as { before: unknown; after: unknown }
+
+describe('session', () => {
+  test('calls are recorded in order, ttl in ms, and active/state follow them within the call', async () => {
+    const outcome = await h.call('session-recorder', text('begin'))
+    assert.deepEqual(outcome.sessionOps, [
+      { op: 'begin', ttlMs: 60_000, state: { n: 1 } },
+      { op: 'update', state: { n: 2 } },
+      { op: 'refresh', ttlMs: 1500 },
+    ])
+    assert.deepEqual(parse(textOf(outcome)), { before: { active: false, state: null }, after: { active: true, state: { n: 2 } } })
+  })
+
+  test('the snapshot the engine passes is what the plugin sees first', async () => {
+    const outcome = await h.call('session-recorder', text('end'), { session: { active: true, state: { n: 5 } } })
+    assert.deepEqual(outcome.sessionOps, [{ op: 'end' }])
+    assert.deepEqual(parse(textOf(outcome)), { before: { active: true, state: { n: 5 } }, after: { active: false, state: null } })
+  })
+
+  test('no session calls, no ops', async () => {
+    assert.deepEqual((await h.call('session-recorder', text('look'))).sessionOps, [])
+  })
+
+  test('recorded state is a copy taken at the call', async () => {
+    const outcome = await h.call('session-recorder', text('mutate'))
+    assert.deepEqual(outcome.sessionOps, [{ op: 'begin', ttlMs: 5000, state: { list: [1] } }])
+  })
+
+  test('ops made before a throw come back with the error; the engine decides what to apply', async () => {
+    const outcome = await h.call('session-recorder', text('begin-then-throw'))
+    assert.equal(errorOf(outcome).code, 'PLUGIN_ERROR')
+    assert.deepEqual(outcome.sessionOps, [{ op: 'begin', ttlMs: 10_000 }])
+  })
+
+  test('a bad ttl is the plugin\'s bug: PLUGIN_ERROR naming it', async () => {
+    const e = errorOf(await h.call('session-recorder', text('bad-ttl')))
+    assert.equal(e.code, 'PLUGIN_ERROR')
+    assert.match(e.reason, /TypeError: session.begin ttlSeconds must be a positive number/)
+  })
+})
+
+describe('storage', () => {
+  test('round trip through the KvStore, in the plugin\'s own namespace', async () => {
+    assert.equal(textOf(await h.call('storage', text('set colour blue'))), 'stored')
+    assert.deepEqual(JSON.parse(textOf(await h.call('storage', text('get colour')))), { v: 'blue', n: [1, 2] })
+    assert.deepEqual(await h.store.kv.get('plugin:storage', 'g:colour'), { v: 'blue', n: [1, 2] })
+    assert.equal(textOf(await h.call('storage', text('del colour'))), 'deleted')
+    assert.equal(JSON.parse(textOf(await h.call('storage', text('get colour')))), 'none')
+  })
+
+  test('storage.user is per user, under a prefix that purges one user only', async () => {
+    await h.call('storage', text('uset city Paris', 'user-a'))
+    await h.call('storage', text('uset city Lima', 'user-b'))
+    assert.equal(JSON.parse(textOf(await h.call('storage', text('uget city', 'user-a')))), 'Paris')
+    assert.equal(JSON.parse(textOf(await h.call('storage', text('uget city', 'user-b')))), 'Lima')
+    assert.equal(JSON.parse(textOf(await h.call('storage', text('uget city', 'user-c')))), 'none')
+    // A plugin-wide key of the same name is a different key.
+    assert.equal(JSON.parse(textOf(await h.call('storage', text('get city', 'user-a')))), 'none')
+    assert.equal(await h.store.kv.get('plugin:storage', 'u:user-a:city'), 'Paris')
+    assert.equal(await h.store.kv.deletePrefix('plugin:storage', 'u:user-a:'), 1)
+    assert.equal(JSON.parse(textOf(await h.call('storage', text('uget city', 'user-a')))), 'none')
+    assert.equal(JSON.parse(textOf(await h.call('storage', text('uget city', 'user-b')))), 'Lima')
+  })
+
+  test('a ttl in seconds expires the key', async () => {
+    await h.call('storage', text('ttl code 1234 10'))
+    assert.equal(JSON.parse(textOf(await h.call('storage', text('get code')))), '1234')
+    clock += 11_000
+    assert.equal(JSON.parse(textOf(await h.call('storage', text('get code')))), 'none')
+  })
+
+  test('a value that is not JSON is refused in the plugin, as an Error it can catch', async () => {
+    assert.equal(textOf(await h.call('storage', text('bad'))), 'caught Error: storage.set("f"): $: a function is not plain data')
+  })
+
+  test('a failing store reaches the plugin as an Error; uncaught, it is PLUGIN_ERROR', async () => {
+    const failing = (kv: KvStore): KvStore => ({
+      ...kv,
+      get: async () => {
+        throw new Error('STORE_UNAVAILABLE: connection refused')
+      },
+    })
+    const down = await loadPlugins({ only: ['storage'], wrapKv: failing })
+    try {
+      const e = errorOf(await down.call('storage', text('get anything')))
+      assert.equal(e.code, 'PLUGIN_ERROR')
+      assert.equal(e.reason, 'Error: STORE_UNAVAILABLE: connection refused')
+    } finally {
+      await down.dispose()
+    }
+  })
+})
+
+describe('platform api', () => {
+  test('post and get reach the account\'s api client; answers come back as data', async () => {
+    const posted = JSON.parse(textOf(await h.call('api-user', text('post', 'user-z'))))
+    assert.deepEqual(posted, { errcode: 0, echoed: { hello: 'user-z' } })
+    assert.deepEqual(JSON.parse(textOf(await h.call('api-user', text('get')))), { errcode: 0, path: '/cgi-bin/info' })
+    assert.deepEqual(h.apiCalls.slice(0, 2), [
+      { accountId: ACCOUNT.id, method: 'post', args: ['/cgi-bin/test', { hello: 'user-z' }] },
+      { accountId: ACCOUNT.id, method: 'get', args: ['/cgi-bin/info', { a: '1' }] },
+    ])
+  })
+
+  test('sendToUser carries a validated reply', async () => {
+    assert.deepEqual((await h.call('api-user', text('send', 'user-y'))).status, 'reply')
+    assert.deepEqual(h.apiCalls.at(-1), { accountId: ACCOUNT.id, method: 'sendToUser', args: ['user-y', { type: 'text', content: 'later' }] })
+  })
+
+  test('work after the reply still reaches the api, past the call\'s deadline; session changes then are refused', async () => {
+    const late = await loadPlugins({ only: ['api-user'], timeoutMs: 300 })
+    try {
+      const outcome = await late.call('api-user', text('later', 'user-late'))
+      assert.equal(outcome.status, 'reply')
+      // The plugin sends 600 ms after answering, twice the call's deadline.
+      const refused = await late.log.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('late session change'))
+      assert.equal(refused.msg, 'late session change refused')
+      assert.match(String(refused.message), /session.begin after handle returned/)
+      assert.deepEqual(late.apiCalls, [
+        { accountId: ACCOUNT.id, method: 'sendToUser', args: ['user-late', { type: 'text', content: 'here is the result' }] },
+      ])
+    } finally {
+      await late.dispose()
+    }
+  })
+
+  test('an api failure is re-thrown in the plugin as an Error with the message', async () => {
+    assert.equal(textOf(await h.call('api-user', text('fail'))), 'caught: API_ERROR 40001: invalid credential')
+  })
+})
+
+test('ctx.log and console go to the engine log with the plugin name', async () => {
+  await h.call('api-user', text('log', 'user-l'))
+  const warn = await h.log.waitFor((l) => l.msg === 'look at this')
+  assert.equal(warn.plugin, 'api-user')
+  assert.equal(warn.level, 40)
+  assert.equal(warn.user, 'user-l')
+  const fromConsole = await h.log.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('from console'))
+  assert.equal(fromConsole.msg, 'from console { x: 1 }')
+  assert.equal(fromConsole.plugin, 'api-user')
+})

@@ -1,0 +1,77 @@
+/**
+ * setup/dispose: what setup registers is undone on unload even when the plugin forgets, dispose is
+ * bounded, and calls already running when dispose is asked for finish on the old generation.
+ */
+import assert from 'node:assert/strict'
+import { setTimeout as delay } from 'node:timers/promises'
+import { test } from 'node:test'
+import { errorOf, loadPlugins, text, textOf } from './plugin-test-kit.ts'
+
+test('every/after/onDispose are undone on dispose though the plugin has no dispose', async () => {
+  const h = await loadPlugins({ only: ['timers'] })
+  assert.deepEqual(h.errors, [])
+  const tickLines = () => h.log.lines.filter((l) => l.msg === 'tick').length
+
+  await h.log.waitFor((l) => l.msg === 'tick' && l.n === 3)
+  await h.log.waitFor((l) => l.msg === 'after fired')
+  assert.equal(await h.store.kv.get('plugin:timers', 'g:after'), 'fired')
+  assert.match(textOf(await h.call('timers', text('count'))), /^ticks \d+$/)
+
+  await h.dispose()
+  const disposed = await h.log.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('plugin timers disposed'))
+  // The interval, the 60 s timeout and the onDispose hook; the 5 ms timeout had already fired.
+  assert.equal(disposed.cleared, 3)
+  assert.equal(await h.store.kv.get('plugin:timers', 'g:onDispose'), 'ran')
+
+  // Proving that something stops needs time to pass: ten intervals' worth.
+  const ticksAtDispose = tickLines()
+  const storedAtDispose = await h.store.kv.get('plugin:timers', 'g:ticks')
+  await delay(150)
+  assert.equal(tickLines(), ticksAtDispose)
+  assert.equal(await h.store.kv.get('plugin:timers', 'g:ticks'), storedAtDispose)
+  assert.equal(await h.store.kv.get('plugin:timers', 'g:late'), undefined)
+})
+
+test('dispose lets calls already running finish, then refuses new ones', async () => {
+  const h = await loadPlugins({ only: ['slow'] })
+  const order: string[] = []
+  const running = h.call('slow', text('300')).then((o) => {
+    order.push('call')
+    return o
+  })
+  // The call is on its way to the worker before dispose is asked for.
+  const disposing = h.dispose().then(() => order.push('dispose'))
+  assert.equal(textOf(await running), 'done after 300')
+  await disposing
+  assert.deepEqual(order, ['call', 'dispose'])
+  const late = errorOf(await h.call('slow', text('0')))
+  assert.equal(late.code, 'PLUGIN_ERROR')
+  assert.match(late.reason, /disposed/)
+})
+
+test('dispose waits for a running call no longer than its deadline', async () => {
+  const h = await loadPlugins({ only: ['slow'], timeoutMs: 300 })
+  const started = performance.now()
+  const running = h.call('slow', text('60000'))
+  await h.dispose()
+  const took = performance.now() - started
+  assert.equal(errorOf(await running).code, 'PLUGIN_TIMEOUT')
+  assert.ok(took < 2000, `dispose took ${took} ms`)
+})
+
+test('a plugin dispose that never finishes is cut off; its hooks still run', async () => {
+  const h = await loadPlugins({ only: ['dispose-hangs'], disposeTimeoutMs: 200 })
+  assert.equal(textOf(await h.call('dispose-hangs', text('x'))), 'ok')
+  const started = performance.now()
+  await h.dispose()
+  assert.ok(performance.now() - started < 1500)
+  const line = await h.log.waitFor((l) => typeof l.msg === 'string' && l.msg.includes('dispose failed'))
+  assert.match(String(line.reason), /dispose did not finish within 200 ms/)
+  await h.log.waitFor((l) => l.msg === 'onDispose hook ran')
+})
+
+test('disposing twice is one dispose', async () => {
+  const h = await loadPlugins({ only: ['slow'] })
+  await Promise.all([h.dispose(), h.dispose()])
+  assert.equal(h.log.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('plugin slow disposed')).length, 1)
+})

@@ -1,0 +1,216 @@
+/**
+ * Shared by the plugin tests: load a chosen few plugins with a real in-memory store, capture the log,
+ * build messages, and follow the session the way the engine would.
+ */
+import { readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { pino, type DestinationStream } from 'pino'
+import type { PluginSettings } from '../../core/config/config-types.ts'
+import type { EngineError } from '../../core/errors.ts'
+import type { Logger } from '../../core/log/logger.ts'
+import type {
+  ClickEvent,
+  ImageMessage,
+  InboundMessage,
+  LocationMessage,
+  LocationReportEvent,
+  TextMessage,
+} from '../../core/normalize/message-types.ts'
+import { loadPluginSet } from '../../core/plugin/load-plugin-set.ts'
+import type { JsonValue, PlatformApi, RuleMatch } from '../../core/plugin/plugin-api.ts'
+import type { PluginOutcome, PluginSet, SessionOp } from '../../core/plugin/plugin-host-types.ts'
+import type { Reply } from '../../core/reply/reply-types.ts'
+import { createMemoryStore } from '../../core/store/memory-store.ts'
+import type { KvStore, Store } from '../../core/store/store.ts'
+
+export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/plugins', import.meta.url))
+export const EXAMPLES_DIR = fileURLToPath(new URL('../../plugins', import.meta.url))
+
+export const ACCOUNT = { id: 'main', appId: 'wx0000000000000001', originalId: 'gh_test' }
+
+/** Log lines as objects, with a way to wait for one to appear (no sleeping). */
+export interface CapturedLog {
+  logger: Logger
+  lines: Array<Record<string, unknown>>
+  waitFor(pred: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>
+}
+
+export function captureLog(): CapturedLog {
+  const lines: Array<Record<string, unknown>> = []
+  const waiters: Array<{ pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = []
+  const destination: DestinationStream = {
+    write(chunk: string) {
+      const line = JSON.parse(chunk) as Record<string, unknown>
+      lines.push(line)
+      for (const w of [...waiters]) {
+        if (w.pred(line)) {
+          waiters.splice(waiters.indexOf(w), 1)
+          w.resolve(line)
+        }
+      }
+    },
+  }
+  return {
+    logger: pino({ level: 'debug', base: undefined }, destination),
+    lines,
+    waitFor(pred) {
+      const seen = lines.find(pred)
+      if (seen) return Promise.resolve(seen)
+      return new Promise((resolve) => waiters.push({ pred, resolve }))
+    },
+  }
+}
+
+export interface ApiCall {
+  accountId: string
+  method: 'get' | 'post' | 'sendToUser'
+  args: unknown[]
+}
+
+/** Records what plugins ask of the platform API; `/cgi-bin/fail` fails like an errcode answer would. */
+export function createFakeApi(): { api: (accountId: string) => PlatformApi; calls: ApiCall[] } {
+  const calls: ApiCall[] = []
+  return {
+    calls,
+    api: (accountId) => ({
+      async post(path, body) {
+        calls.push({ accountId, method: 'post', args: [path, body] })
+        if (path === '/cgi-bin/fail') throw new Error('API_ERROR 40001: invalid credential')
+        return { errcode: 0, echoed: body }
+      },
+      async get(path, query) {
+        calls.push({ accountId, method: 'get', args: [path, query ?? null] })
+        return { errcode: 0, path }
+      },
+      async sendToUser(openId, reply) {
+        calls.push({ accountId, method: 'sendToUser', args: [openId, reply] })
+      },
+    }),
+  }
+}
+
+export interface Harness {
+  set: PluginSet
+  errors: EngineError[]
+  store: Store
+  log: CapturedLog
+  apiCalls: ApiCall[]
+  /** Invoke with the defaults a rule-less call would have. */
+  call(plugin: string, message: InboundMessage, extra?: { match?: RuleMatch | null; session?: SessionSnapshot }): Promise<PluginOutcome>
+  dispose(): Promise<void>
+}
+
+export interface LoadOptions {
+  dir?: string
+  /** The folders to load; every other folder in `dir` is disabled. */
+  only: string[]
+  settings?: Record<string, PluginSettings>
+  timeoutMs?: number
+  startTimeoutMs?: number
+  disposeTimeoutMs?: number
+  /** The store's clock, to expire TTLs without waiting. */
+  now?: () => number
+  /** Stand in front of the real KvStore (to make it fail). */
+  wrapKv?: (kv: KvStore) => KvStore
+}
+
+export async function loadPlugins(opts: LoadOptions): Promise<Harness> {
+  const dir = opts.dir ?? FIXTURES_DIR
+  const settings: Record<string, PluginSettings> = {}
+  for (const name of readdirSync(dir)) {
+    settings[name] = opts.only.includes(name) ? { ...opts.settings?.[name] } : { enabled: false }
+  }
+  const store = createMemoryStore({ now: opts.now })
+  const log = captureLog()
+  const fake = createFakeApi()
+  const { set, errors } = await loadPluginSet({
+    dir,
+    settings,
+    defaultTimeoutMs: opts.timeoutMs ?? 2000,
+    services: { kv: opts.wrapKv ? opts.wrapKv(store.kv) : store.kv, api: fake.api, log: log.logger },
+    log: log.logger,
+    startTimeoutMs: opts.startTimeoutMs,
+    disposeTimeoutMs: opts.disposeTimeoutMs,
+  })
+  return {
+    set,
+    errors,
+    store,
+    log,
+    apiCalls: fake.calls,
+    call: (plugin, message, extra) =>
+      set.invoke({
+        plugin,
+        message,
+        account: ACCOUNT,
+        match: extra?.match ?? null,
+        session: extra?.session ?? { active: false, state: undefined },
+      }),
+    dispose: () => set.dispose(),
+  }
+}
+
+// ----- messages -------------------------------------------------------------------------------------
+
+let msgSeq = 1000
+const base = (fromUser: string) => ({ toUser: ACCOUNT.originalId, fromUser, createTime: 1_700_000_000, raw: {} })
+
+export function text(content: string, fromUser = 'user-a'): TextMessage {
+  return { ...base(fromUser), kind: 'text', content, msgId: String(msgSeq++) }
+}
+
+export function image(fromUser = 'user-a'): ImageMessage {
+  return { ...base(fromUser), kind: 'image', picUrl: 'http://127.0.0.1/p.jpg', mediaId: 'media-1', msgId: String(msgSeq++) }
+}
+
+export function click(eventKey: string, fromUser = 'user-a'): ClickEvent {
+  return { ...base(fromUser), kind: 'click', event: 'CLICK', eventKey }
+}
+
+export function location(label: string, locationX: number, locationY: number, fromUser = 'user-a'): LocationMessage {
+  return { ...base(fromUser), kind: 'location', locationX, locationY, scale: 15, label, msgId: String(msgSeq++) }
+}
+
+export function locationReport(fromUser = 'user-a'): LocationReportEvent {
+  return { ...base(fromUser), kind: 'location_report', event: 'LOCATION', latitude: 23.1, longitude: 113.3, precision: 65 }
+}
+
+export function regexMatch(groups: Record<string, string>, args: Record<string, JsonValue> = {}): RuleMatch {
+  return { rule: 'test-rule', via: 'regex', keyword: '(?<text>.+)', captures: ['x', ...Object.values(groups)], groups, fromClick: false, args }
+}
+
+export function exactMatch(keyword: string, args: Record<string, JsonValue> = {}): RuleMatch {
+  return { rule: 'test-rule', via: 'exact', keyword, captures: [keyword], groups: {}, fromClick: false, args }
+}
+
+// ----- outcomes and sessions ------------------------------------------------------------------------
+
+export type SessionSnapshot = { active: boolean; state: JsonValue | undefined }
+
+/** What the engine does with recorded ops, enough for tests: the latest state wins, `end` clears. */
+export function applySessionOps(session: SessionSnapshot, ops: SessionOp[]): SessionSnapshot {
+  let next = session
+  for (const op of ops) {
+    if (op.op === 'begin') next = { active: true, state: op.state }
+    else if (op.op === 'update') next = { active: next.active, state: op.state }
+    else if (op.op === 'end') next = { active: false, state: undefined }
+  }
+  return next
+}
+
+/** The reply of an outcome, failing the test with the outcome when it is not one. */
+export function replyOf(outcome: PluginOutcome): Reply {
+  if (outcome.status !== 'reply') throw new Error(`expected a reply, got ${JSON.stringify(outcome)}`)
+  return outcome.reply
+}
+
+export function textOf(outcome: PluginOutcome): string {
+  const reply = replyOf(outcome)
+  if (reply.type !== 'text') throw new Error(`expected a text reply, got ${JSON.stringify(reply)}`)
+  return reply.content
+}
+
+export function errorOf(outcome: PluginOutcome): EngineError {
+  if (outcome.status !== 'error') throw new Error(`expected an error, got ${JSON.stringify(outcome)}`)
+  return outcome.error
+}
