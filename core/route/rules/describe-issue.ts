@@ -1,0 +1,180 @@
+/**
+ * zod issues in plain words: "rule "echo": priority must be an integer, got "high"", with the path kept
+ * so the loader can point at the line. Unknown keys suggest the nearest allowed key.
+ */
+import type { z } from 'zod'
+import { allowedKeysAt } from './rule-file-schema.ts'
+
+export interface Problem {
+  path: PropertyKey[]
+  /** For an unknown key: the key itself, so the position is the key's, not its mapping's. */
+  key?: string
+  message: string
+}
+
+interface RawProblem extends Problem {
+  /** From a cross-field check (superRefine) rather than the shape itself. */
+  refinement?: boolean
+}
+
+type Issue = z.core.$ZodIssue
+
+export function describeIssues(issues: readonly Issue[], data: unknown): Problem[] {
+  const problems = issues.flatMap((issue) => describeIssue(issue, [], data))
+  // A typo'd key also trips "needs a target" / "needs a kind" on the same mapping; the typo is the news.
+  const typoAt = new Set(problems.filter((p) => p.key !== undefined).map((p) => pathKey(p.path)))
+  return problems
+    .filter((p) => !(p.refinement && typoAt.has(pathKey(p.path))))
+    .map(({ path, key, message }) => (key === undefined ? { path, message } : { path, key, message }))
+}
+
+function pathKey(path: readonly PropertyKey[]): string {
+  return path.map(String).join('\u0000')
+}
+
+function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawProblem[] {
+  const path = [...prefix, ...issue.path]
+  const where = (message: string, key?: string): RawProblem => ({ path, key, message: `${subjectOf(path, data)}${message}` })
+  const field = fieldOf(path)
+  const actual = valueAt(data, path)
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = allowedKeysAt(path)
+      return issue.keys.map((key) => {
+        const hint = allowed ? suggest(key, allowed) : undefined
+        const list = allowed ? `; allowed here: ${allowed.join(', ')}` : ''
+        return where(`unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}${list}`, key)
+      })
+    }
+    case 'invalid_type':
+      if (actual === undefined) return [where(`${field} is missing`)]
+      return [where(`${field} must be ${wordsForType(isWholeNumber(path) ? 'int' : issue.expected)}, got ${describeValue(actual)}`)]
+    case 'invalid_value': {
+      const values = issue.values.map(String)
+      if (path.length === 3 && path[0] === 'handlers' && path[2] === 'type') {
+        const hint = suggest(String(actual), values)
+        return [
+          where(
+            `unknown message type ${describeValue(actual)}` +
+              (hint ? ` (did you mean "${hint}"?)` : `; known types: ${values.join(', ')}`),
+          ),
+        ]
+      }
+      return [where(`${field} must be one of ${values.join(', ')}, got ${describeValue(actual)}`)]
+    }
+    case 'too_small':
+      if (issue.origin === 'string') return [where(`${field} is empty`)]
+      if (issue.origin === 'array') return [where(`${field} is an empty list`)]
+      return [where(`${field} must be at least ${String(issue.minimum)}, got ${describeValue(actual)}`)]
+    case 'too_big':
+      return [where(`${field} must be at most ${String(issue.maximum)}, got ${describeValue(actual)}`)]
+    case 'invalid_union': {
+      if (issue.errors.length === 0) return [where(issue.message)]
+      // The branch that got past the first shape check is the one the author meant.
+      const fitting = issue.errors.filter(
+        (branch) => !(branch.length === 1 && branch[0].code === 'invalid_type' && branch[0].path.length === 0),
+      )
+      if (fitting.length >= 1) return fitting[0].flatMap((sub) => describeIssue(sub, path, data))
+      const expected = issue.errors.map((b) => wordsForType((b[0] as { expected?: string }).expected ?? 'a value'))
+      return [where(`${field} must be ${[...new Set(expected)].join(' or ')}, got ${describeValue(actual)}`)]
+    }
+    case 'custom':
+      return [{ ...where(issue.message), refinement: true }]
+    default:
+      return [where(`${field}: ${issue.message}`)]
+  }
+}
+
+/** "rule "echo": ", "handler #2 (location): ", "welcome: " or nothing at the top level. */
+function subjectOf(path: readonly PropertyKey[], data: unknown): string {
+  const [top, index] = path
+  if ((top === 'rules' || top === 'handlers') && typeof index === 'number') {
+    const entry = valueAt(data, [top, index]) as { name?: unknown; type?: unknown } | undefined
+    if (top === 'rules') {
+      return typeof entry?.name === 'string' ? `rule "${entry.name}": ` : `rule #${index + 1}: `
+    }
+    const type = typeof entry?.type === 'string' ? ` (${entry.type})` : ''
+    return typeof entry?.name === 'string' ? `handler "${entry.name}": ` : `handler #${index + 1}${type}: `
+  }
+  return ''
+}
+
+/** The path below the subject: `priority`, `keywords[2].regex`, `reply.content`. */
+function fieldOf(path: readonly PropertyKey[]): string {
+  const below = (path[0] === 'rules' || path[0] === 'handlers') && typeof path[1] === 'number' ? path.slice(2) : path
+  if (below.length === 0) {
+    if (path.length === 0) return 'the file'
+    return path[0] === 'rules' ? 'the rule' : 'the handler'
+  }
+  let out = ''
+  for (const step of below) out += typeof step === 'number' ? `[${step}]` : out ? `.${String(step)}` : String(step)
+  return out
+}
+
+/** zod reports "expected number" for a string given to z.int(); say what is really wanted. */
+function isWholeNumber(path: readonly PropertyKey[]): boolean {
+  return path[path.length - 1] === 'priority'
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let value = data
+  for (const step of path) {
+    if (value === null || typeof value !== 'object') return undefined
+    value = (value as Record<PropertyKey, unknown>)[step]
+  }
+  return value
+}
+
+function wordsForType(expected: string): string {
+  switch (expected) {
+    case 'int':
+      return 'a whole number'
+    case 'number':
+      return 'a number'
+    case 'string':
+      return 'text'
+    case 'boolean':
+      return 'true or false'
+    case 'array':
+      return 'a list'
+    case 'object':
+    case 'record':
+      return 'a mapping (key: value)'
+    default:
+      return expected
+  }
+}
+
+export function describeValue(value: unknown): string {
+  if (value === null) return 'nothing (null)'
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'object') return 'a mapping'
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)
+  return String(value)
+}
+
+/** The allowed word within edit distance 2 of `word`, if any. */
+function suggest(word: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = 3
+  for (const candidate of allowed) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase())
+    if (d < bestDistance) {
+      bestDistance = d
+      best = candidate
+    }
+  }
+  return best
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]
+}

@@ -1,0 +1,6 @@
+export { loadRuleSet, formatRuleErrors, parseRuleFile } from './load-rule-set.ts'
+export type { LoadRuleSetResult, ParsedRuleFile } from './load-rule-set.ts'
+export { compileRuleSet, buildSystemCandidate, ALL_ACCOUNTS } from './compile-rule-set.ts'
+export type { CompiledRuleSet, SystemByAccount } from './compile-rule-set.ts'
+export { foldText, comboOf } from './fold-text.ts'
+export type { FoldCombo } from './fold-text.ts'

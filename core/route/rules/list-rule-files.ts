@@ -1,0 +1,67 @@
+/**
+ * Which files make up a rules directory (docs/rules.md "Files"): `*.yaml`/`*.yml` at the top apply to
+ * every account unless they say `account:`; `<account-id>/*.yaml` apply to that account. Dot-files
+ * are skipped; anything nested deeper is reported as ignored rather than silently half-loaded.
+ */
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { RuleLoadError } from '../rule-types.ts'
+
+export interface RuleFileRef {
+  /** Relative to the rules directory, `/`-separated: the file name used for ordering ties. */
+  rel: string
+  /** The path shown in errors (the directory as given, joined with `rel`). */
+  path: string
+  /** Set for files inside an account folder. */
+  folderAccount?: string
+}
+
+const RULE_FILE = /\.ya?ml$/i
+
+async function entriesOf(dir: string): Promise<{ name: string; kind: 'file' | 'dir' | 'other' }[]> {
+  const entries = await readdir(dir, { withFileTypes: true })
+  const out: { name: string; kind: 'file' | 'dir' | 'other' }[] = []
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue
+    let kind: 'file' | 'dir' | 'other' = e.isFile() ? 'file' : e.isDirectory() ? 'dir' : 'other'
+    if (e.isSymbolicLink()) {
+      const s = await stat(join(dir, e.name)).catch(() => undefined)
+      kind = s?.isFile() ? 'file' : s?.isDirectory() ? 'dir' : 'other'
+    }
+    out.push({ name: e.name, kind })
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+export async function listRuleFiles(
+  dir: string,
+): Promise<{ files: RuleFileRef[]; warnings: string[] } | { error: RuleLoadError }> {
+  const files: RuleFileRef[] = []
+  const warnings: string[] = []
+  let top: Awaited<ReturnType<typeof entriesOf>>
+  try {
+    top = await entriesOf(dir)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    // No rules directory is a valid setup: an engine that only answers with welcome/default or plugins.
+    if (code === 'ENOENT') return { files, warnings }
+    return { error: { file: dir, line: 1, message: `cannot read the rules directory: ${(e as Error).message}` } }
+  }
+  for (const entry of top) {
+    if (entry.kind === 'file' && RULE_FILE.test(entry.name)) {
+      files.push({ rel: entry.name, path: join(dir, entry.name) })
+    } else if (entry.kind === 'dir') {
+      for (const inner of await entriesOf(join(dir, entry.name))) {
+        const rel = `${entry.name}/${inner.name}`
+        if (inner.kind === 'file' && RULE_FILE.test(inner.name)) {
+          files.push({ rel, path: join(dir, entry.name, inner.name), folderAccount: entry.name })
+        } else if (inner.kind === 'dir') {
+          warnings.push(`${join(dir, rel)}: ignored: rules folders are one level deep (rules/<account-id>/*.yaml)`)
+        }
+      }
+    }
+  }
+  // Top-level files and account folders interleave by name; ordering ties use `rel`, so sort by it.
+  files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))
+  return { files, warnings }
+}

@@ -1,0 +1,225 @@
+/**
+ * rules/ -> a compiled RuleSet, or every problem found, each with file:line:column (docs/rules.md).
+ * A file with a YAML syntax error is not validated further; all other files still are, so one run
+ * reports everything there is to fix.
+ */
+import { readFile } from 'node:fs/promises'
+import { LineCounter, parseDocument } from 'yaml'
+import type { Keyword, RuleLoadError, RuleTarget, SystemReplies, TextRule, TypeHandler } from '../rule-types.ts'
+import { ALL_ACCOUNTS, compileRuleSet, type CompiledRuleSet } from './compile-rule-set.ts'
+import { describeIssues } from './describe-issue.ts'
+import { listRuleFiles, type RuleFileRef } from './list-rule-files.ts'
+import { KEYWORD_KINDS, ruleFileSchema, type KeywordEntry, type TargetEntry } from './rule-file-schema.ts'
+import { positionAt } from './yaml-positions.ts'
+
+export type LoadRuleSetResult =
+  | { ok: true; ruleSet: CompiledRuleSet; warnings: string[] }
+  | { ok: false; errors: RuleLoadError[] }
+
+/** What one file contributes once it is valid on its own. */
+export interface ParsedRuleFile {
+  rules: TextRule[]
+  handlers: TypeHandler[]
+  system: { which: 'welcome' | 'default'; account: string; target: RuleTarget; at: RuleLoadError }[]
+  /** Where each rule and explicitly named handler is, for duplicate-name errors. */
+  names: { name: string; account: string; at: RuleLoadError }[]
+  warnings: string[]
+}
+
+export async function loadRuleSet(dir: string): Promise<LoadRuleSetResult> {
+  const listed = await listRuleFiles(dir)
+  if ('error' in listed) return { ok: false, errors: [listed.error] }
+  const errors: RuleLoadError[] = []
+  const warnings = [...listed.warnings]
+  const parsed: ParsedRuleFile[] = []
+  for (const ref of listed.files) {
+    let text: string
+    try {
+      text = await readFile(ref.path, 'utf8')
+    } catch (e) {
+      errors.push({ file: ref.path, line: 1, message: `cannot read the file: ${(e as Error).message}` })
+      continue
+    }
+    const result = parseRuleFile(text, ref)
+    if ('errors' in result) errors.push(...result.errors)
+    else {
+      parsed.push(result)
+      warnings.push(...result.warnings)
+    }
+  }
+  errors.push(...checkAcrossFiles(parsed))
+  if (errors.length > 0) return { ok: false, errors }
+
+  const system: Record<string, SystemReplies> = {}
+  for (const entry of parsed.flatMap((p) => p.system)) (system[entry.account] ??= {})[entry.which] = entry.target
+  const ruleSet = compileRuleSet(
+    parsed.flatMap((p) => p.rules),
+    parsed.flatMap((p) => p.handlers),
+    system,
+  )
+  for (const u of ruleSet.unfilteredRegexes) {
+    const rule = parsed.flatMap((p) => p.rules).find((r) => r.name === u.rule && r.account === u.account)
+    const shown = listed.files.find((f) => f.rel === rule?.source.file)?.path
+    const where = rule && shown ? `${shown}:${rule.source.line}: ` : ''
+    warnings.push(
+      `${where}rule "${u.rule}": regex ${JSON.stringify(u.keyword)} has no literal text every match must contain, so it runs on every message`,
+    )
+  }
+  return { ok: true, ruleSet, warnings }
+}
+
+/** One file's text -> its rules, or its errors. `ref.rel` goes into SourceRef.file (ordering ties). */
+export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | { errors: RuleLoadError[] } {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  const at = (path: readonly PropertyKey[], key?: string): RuleLoadError => {
+    const { line, column } = positionAt(doc, lineCounter, path, key)
+    return { file: ref.path, line, column, message: '' }
+  }
+  const located = (path: readonly PropertyKey[], message: string, key?: string): RuleLoadError => ({
+    ...at(path, key),
+    message,
+  })
+
+  if (doc.errors.length > 0) {
+    return {
+      errors: doc.errors.map((e) => {
+        const { line, col } = lineCounter.linePos(e.pos[0])
+        return { file: ref.path, line, column: col, message: `YAML syntax error: ${firstLine(e.message)}` }
+      }),
+    }
+  }
+  const warnings = doc.warnings.map((w) => {
+    const { line, col } = lineCounter.linePos(w.pos[0])
+    return `${ref.path}:${line}:${col}: ${firstLine(w.message)}`
+  })
+  let data: unknown
+  try {
+    // toJS expands aliases; yaml caps the expansion (maxAliasCount) and throws past it.
+    data = doc.toJS() ?? {}
+  } catch (e) {
+    return { errors: [{ file: ref.path, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)}` }] }
+  }
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    return { errors: [located([], 'a rules file is a mapping with rules:, handlers:, welcome:, default: (and account:)')] }
+  }
+  const checked = ruleFileSchema.safeParse(data)
+  if (!checked.success) {
+    return {
+      errors: describeIssues(checked.error.issues, data).map((p) => located(p.path, p.message, p.key)),
+    }
+  }
+  const file = checked.data
+
+  let account = ref.folderAccount ?? file.account ?? ALL_ACCOUNTS
+  if (ref.folderAccount !== undefined && file.account !== undefined && file.account !== ref.folderAccount) {
+    return {
+      errors: [
+        located(
+          ['account'],
+          `this file is in the folder of account "${ref.folderAccount}" but says account: ${file.account}; remove the key or move the file`,
+        ),
+      ],
+    }
+  }
+  account = account.trim()
+
+  const out: ParsedRuleFile = { rules: [], handlers: [], system: [], names: [], warnings }
+  ;(file.rules ?? []).forEach((rule, i) => {
+    const place = at(['rules', i])
+    const foldCase = rule.foldCase ?? true
+    const foldWidth = rule.foldWidth ?? true
+    out.rules.push({
+      name: rule.name,
+      account,
+      keywords: rule.keywords.map((kw) => toKeyword(kw, foldCase, foldWidth)),
+      target: toTarget(rule),
+      priority: rule.priority ?? 0,
+      enabled: rule.enabled ?? true,
+      source: { file: ref.rel, line: place.line },
+    })
+    out.names.push({ name: rule.name, account, at: place })
+  })
+  ;(file.handlers ?? []).forEach((handler, i) => {
+    const place = at(['handlers', i])
+    const scene = handler.scene === undefined ? undefined : String(handler.scene)
+    const name = handler.name ?? `${handler.type}${scene === undefined ? '' : `:${scene}`}@${ref.rel}:${place.line}`
+    out.handlers.push({
+      name,
+      account,
+      kind: handler.type,
+      ...(scene === undefined ? {} : { scene }),
+      target: toTarget(handler),
+      priority: handler.priority ?? 0,
+      enabled: handler.enabled ?? true,
+      source: { file: ref.rel, line: place.line },
+    })
+    if (handler.name !== undefined) out.names.push({ name: handler.name, account, at: place })
+  })
+  for (const which of ['welcome', 'default'] as const) {
+    const target = file[which]
+    if (target) out.system.push({ which, account, target: toTarget(target), at: at([which]) })
+  }
+  return out
+}
+
+/** Duplicate names (per account, where '*' shares every account) and duplicate welcome/default. */
+function checkAcrossFiles(files: readonly ParsedRuleFile[]): RuleLoadError[] {
+  const errors: RuleLoadError[] = []
+  const seen = new Map<string, { account: string; at: RuleLoadError }[]>()
+  for (const entry of files.flatMap((f) => f.names)) {
+    const earlier = (seen.get(entry.name) ?? []).find(
+      (e) => e.account === entry.account || e.account === ALL_ACCOUNTS || entry.account === ALL_ACCOUNTS,
+    )
+    if (earlier) {
+      errors.push({
+        ...entry.at,
+        message:
+          `duplicate name "${entry.name}": also defined at ${placeOf(earlier.at)}` +
+          (earlier.account !== entry.account ? ` (rules for '*' share names with every account)` : ''),
+      })
+    }
+    const list = seen.get(entry.name) ?? []
+    list.push(entry)
+    seen.set(entry.name, list)
+  }
+  const system = new Map<string, RuleLoadError>()
+  for (const entry of files.flatMap((f) => f.system)) {
+    const key = `${entry.which}\u0000${entry.account}`
+    const earlier = system.get(key)
+    const whose = entry.account === ALL_ACCOUNTS ? 'every account' : `account "${entry.account}"`
+    if (earlier) {
+      errors.push({ ...entry.at, message: `a second ${entry.which} for ${whose}: the first is at ${placeOf(earlier)}` })
+    } else {
+      system.set(key, entry.at)
+    }
+  }
+  return errors
+}
+
+function toKeyword(kw: KeywordEntry, foldCase: boolean, foldWidth: boolean): Keyword {
+  if (typeof kw === 'string') return { kind: 'exact', value: kw, foldCase, foldWidth }
+  const kind = KEYWORD_KINDS.find((k) => kw[k] !== undefined) ?? 'exact'
+  return { kind, value: kw[kind] as string, foldCase: kw.foldCase ?? foldCase, foldWidth: kw.foldWidth ?? foldWidth }
+}
+
+function toTarget(t: TargetEntry): RuleTarget {
+  if (t.plugin !== undefined) return { plugin: t.plugin, args: (t.args ?? {}) as Extract<RuleTarget, { plugin: string }>['args'] }
+  return { reply: t.reply as Extract<RuleTarget, { reply: unknown }>['reply'] }
+}
+
+function placeOf(e: RuleLoadError): string {
+  return `${e.file}:${e.line}${e.column === undefined ? '' : `:${e.column}`}`
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]
+}
+
+/** One `file:line:col: message` per line, in file then line order. */
+export function formatRuleErrors(errors: readonly RuleLoadError[]): string {
+  return [...errors]
+    .sort((a, b) => (a.file !== b.file ? (a.file < b.file ? -1 : 1) : a.line - b.line || (a.column ?? 0) - (b.column ?? 0)))
+    .map((e) => `${placeOf(e)}: ${e.message}`)
+    .join('\n')
+}

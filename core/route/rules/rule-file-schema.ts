@@ -1,0 +1,163 @@
+/**
+ * The shape of one rules file (docs/rules.md). Strict objects everywhere: an unknown key is an error,
+ * because a misspelt `prority:` silently ignored is a rule in the wrong order.
+ * Checks that need more than one field (one target, one keyword kind, regex syntax) are refinements
+ * with their own plain-words messages; positions are added by the loader.
+ */
+import { z } from 'zod'
+import { MESSAGE_KINDS } from '../../normalize/message-types.ts'
+import { replySchema } from '../../reply/reply-builders.ts'
+
+export const KEYWORD_KINDS = ['exact', 'contains', 'prefix', 'regex'] as const
+
+/** Kinds whose push carries a QR scene (protocol.md §3: subscribe via a parameter QR code, scan). */
+export const SCENE_KINDS: readonly string[] = ['subscribe', 'scan']
+
+const jsonValue = z.json()
+
+const keywordObjectShape = {
+  exact: z.string().min(1).optional(),
+  contains: z.string().min(1).optional(),
+  prefix: z.string().min(1).optional(),
+  regex: z.string().min(1).optional(),
+  foldCase: z.boolean().optional(),
+  foldWidth: z.boolean().optional(),
+}
+
+const keywordObject = z.strictObject(keywordObjectShape).superRefine((kw, ctx) => {
+  const kinds = KEYWORD_KINDS.filter((k) => kw[k] !== undefined)
+  if (kinds.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'a keyword needs one of exact, contains, prefix or regex' })
+    return
+  }
+  if (kinds.length > 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [kinds[1]],
+      message: `a keyword has exactly one kind, this one has ${kinds.join(' and ')} (write two keywords)`,
+    })
+    return
+  }
+  const kind = kinds[0]
+  const value = kw[kind] as string
+  if (kind === 'regex') {
+    const problem = checkRegex(value)
+    if (problem) ctx.addIssue({ code: 'custom', path: ['regex'], message: problem })
+  } else if (kind === 'exact' && value !== value.trim()) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['exact'],
+      message: `exact keyword ${JSON.stringify(value)} has leading or trailing spaces; texts are trimmed before matching, so it could never match`,
+    })
+  } else if (kind === 'prefix' && value !== value.trimStart()) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['prefix'],
+      message: `prefix keyword ${JSON.stringify(value)} starts with spaces; texts are trimmed before matching, so it could never match`,
+    })
+  }
+})
+
+/** A bare string is an exact keyword (docs/rules.md says why). */
+const keywordSchema = z.union([z.string().min(1), keywordObject]).superRefine((kw, ctx) => {
+  if (typeof kw === 'string' && kw !== kw.trim()) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `keyword ${JSON.stringify(kw)} has leading or trailing spaces; texts are trimmed before matching, so it could never match`,
+    })
+  }
+})
+
+/** Syntax check with the flags the matcher uses (`u`, plus `i` when folding case; `i` never changes validity). */
+export function checkRegex(source: string): string | undefined {
+  try {
+    new RegExp(source, 'u')
+    return undefined
+  } catch (e) {
+    const detail = (e as Error).message.replace(/^Invalid regular expression: \/.*\/u?: /s, '')
+    return `invalid regular expression ${JSON.stringify(source)}: ${detail} (regexes use the u flag)`
+  }
+}
+
+const targetShape = {
+  plugin: z.string().min(1).optional(),
+  args: z.record(z.string(), jsonValue).optional(),
+  reply: replySchema.optional(),
+}
+
+type TargetFields = { plugin?: string; args?: Record<string, unknown>; reply?: unknown }
+
+function refineTarget(t: TargetFields, ctx: z.RefinementCtx, owner: string): void {
+  if (t.plugin === undefined && t.reply === undefined) {
+    ctx.addIssue({ code: 'custom', message: `${owner} needs a target: \`plugin: <name>\` or \`reply: {...}\`` })
+  } else if (t.plugin !== undefined && t.reply !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['reply'], message: `${owner} has both plugin and reply; choose one` })
+  } else if (t.args !== undefined && t.plugin === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['args'], message: 'args are for a plugin target; an inline reply takes none' })
+  }
+}
+
+export const targetSchema = z.strictObject(targetShape).superRefine((t, ctx) => refineTarget(t, ctx, 'this reply'))
+
+const orderShape = {
+  priority: z.int().optional(),
+  enabled: z.boolean().optional(),
+}
+
+export const ruleShape = {
+  name: z.string().min(1),
+  keywords: z.array(keywordSchema).min(1),
+  foldCase: z.boolean().optional(),
+  foldWidth: z.boolean().optional(),
+  ...orderShape,
+  ...targetShape,
+}
+
+const ruleSchema = z.strictObject(ruleShape).superRefine((r, ctx) => refineTarget(r, ctx, `rule "${r.name}"`))
+
+export const handlerShape = {
+  name: z.string().min(1).optional(),
+  type: z.enum(MESSAGE_KINDS),
+  /** QR scene ids are often written as numbers; they arrive as strings (protocol.md §3). */
+  scene: z.union([z.string().min(1), z.int().nonnegative()]).optional(),
+  ...orderShape,
+  ...targetShape,
+}
+
+const handlerSchema = z.strictObject(handlerShape).superRefine((h, ctx) => {
+  refineTarget(h, ctx, `handler for ${h.type}`)
+  if (h.scene !== undefined && !SCENE_KINDS.includes(h.type)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['scene'],
+      message: `scene applies only to ${SCENE_KINDS.join(' and ')} handlers, not ${h.type}`,
+    })
+  }
+})
+
+export const fileShape = {
+  account: z.string().min(1).optional(),
+  rules: z.array(ruleSchema).nullable().optional(),
+  handlers: z.array(handlerSchema).nullable().optional(),
+  welcome: targetSchema.optional(),
+  default: targetSchema.optional(),
+}
+
+export const ruleFileSchema = z.strictObject(fileShape)
+
+export type RuleFile = z.infer<typeof ruleFileSchema>
+export type RuleEntry = z.infer<typeof ruleSchema>
+export type HandlerEntry = z.infer<typeof handlerSchema>
+export type TargetEntry = z.infer<typeof targetSchema>
+export type KeywordEntry = z.infer<typeof keywordSchema>
+
+/** Keys allowed at a path of a rules file, for "unknown key" messages. */
+export function allowedKeysAt(path: readonly PropertyKey[]): string[] | undefined {
+  const p = path.map(String)
+  if (p.length === 0) return Object.keys(fileShape)
+  if (p.length === 1 && (p[0] === 'welcome' || p[0] === 'default')) return Object.keys(targetShape)
+  if (p.length === 2 && p[0] === 'rules') return Object.keys(ruleShape)
+  if (p.length === 2 && p[0] === 'handlers') return Object.keys(handlerShape)
+  if (p.length === 4 && p[0] === 'rules' && p[2] === 'keywords') return Object.keys(keywordObjectShape)
+  return undefined
+}

@@ -1,0 +1,260 @@
+import { after, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { formatRuleErrors, loadRuleSet } from '../../../core/route/rules/index.ts'
+import type { RuleLoadError } from '../../../core/route/rule-types.ts'
+
+const roots: string[] = []
+after(async () => {
+  for (const root of roots) await rm(root, { recursive: true, force: true })
+})
+
+/** A rules directory with these files (relative path -> YAML text). */
+async function rulesDir(files: Record<string, string>): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'wxengine-rules-'))
+  roots.push(root)
+  for (const [rel, text] of Object.entries(files)) {
+    await mkdir(dirname(join(root, rel)), { recursive: true })
+    await writeFile(join(root, rel), text)
+  }
+  return root
+}
+
+async function errorsOf(files: Record<string, string>): Promise<{ dir: string; errors: RuleLoadError[] }> {
+  const dir = await rulesDir(files)
+  const result = await loadRuleSet(dir)
+  assert.equal(result.ok, false, 'expected the rules to be rejected')
+  return { dir, errors: result.ok ? [] : result.errors }
+}
+
+/** The single error of a one-file directory, checked for file and line; returns its message. */
+async function singleError(text: string, line: number): Promise<string> {
+  const { dir, errors } = await errorsOf({ 'main.yaml': text })
+  assert.equal(errors.length, 1, formatRuleErrors(errors))
+  assert.equal(errors[0].file, join(dir, 'main.yaml'))
+  assert.equal(errors[0].line, line, formatRuleErrors(errors))
+  return errors[0].message
+}
+
+const valid = (body: string) => `rules:\n  - name: ok\n    keywords: [ok]\n    plugin: p\n${body}`
+
+describe('loadRuleSet errors: file, line and plain words', () => {
+  it('bad YAML syntax', async () => {
+    let message = await singleError('rules:\n  - name: a\n    keywords: [a]\n     plugin: p\n', 4)
+    assert.equal(message, 'YAML syntax error: All mapping items must start at the same column')
+    message = await singleError('rules:\n  - name: a\n    keywords: [a]\n    name: b\n    plugin: p\n', 4)
+    assert.equal(message, 'YAML syntax error: Map keys must be unique')
+  })
+
+  it('unknown key, with a suggestion', async () => {
+    const message = await singleError(valid('  - name: b\n    keywords: [b]\n    prority: 2\n    plugin: p\n'), 7)
+    assert.match(message, /rule "b": unknown key "prority" \(did you mean "priority"\?\)/)
+  })
+
+  it('unknown key at the top of the file', async () => {
+    const message = await singleError(valid('handler:\n  - type: image\n'), 5)
+    assert.match(message, /unknown key "handler" \(did you mean "handlers"\?\)/)
+  })
+
+  it('wrong type', async () => {
+    const message = await singleError(valid('  - name: b\n    keywords: [b]\n    priority: high\n    plugin: p\n'), 7)
+    assert.equal(message, 'rule "b": priority must be a whole number, got "high"')
+  })
+
+  it('wrong type inside a keyword', async () => {
+    const message = await singleError(valid('  - name: b\n    keywords:\n      - exact: b\n      - foldCase: yes please\n        exact: c\n    plugin: p\n'), 8)
+    assert.equal(message, 'rule "b": keywords[1].foldCase must be true or false, got "yes please"')
+  })
+
+  it('invalid regex, at its line', async () => {
+    const message = await singleError(valid('  - name: b\n    keywords:\n      - exact: b\n      - regex: "(?<x>a"\n    plugin: p\n'), 8)
+    assert.match(message, /^rule "b": invalid regular expression "\(\?<x>a": /)
+  })
+
+  it('unknown message type', async () => {
+    const message = await singleError(valid('handlers:\n  - type: image\n    plugin: p\n  - type: locaton\n    plugin: p\n'), 8)
+    assert.equal(message, 'handler #2 (locaton): unknown message type "locaton" (did you mean "location"?)')
+  })
+
+  it('scene on a type that has none', async () => {
+    const message = await singleError(valid('handlers:\n  - type: image\n    scene: 3\n    plugin: p\n'), 7)
+    assert.match(message, /scene applies only to subscribe and scan handlers, not image/)
+  })
+
+  it('invalid inline reply: unknown type, missing field, wrong field type', async () => {
+    let message = await singleError(valid('  - name: b\n    keywords: [b]\n    reply:\n      type: txt\n      content: hi\n'), 8)
+    assert.match(message, /^rule "b": reply type must be one of text, image/)
+    message = await singleError(valid('  - name: b\n    keywords: [b]\n    reply:\n      type: image\n'), 8)
+    assert.equal(message, 'rule "b": reply.mediaId is missing')
+    message = await singleError(valid('default:\n  reply:\n    type: text\n    content: 42\n'), 8)
+    assert.equal(message, 'default.reply.content must be text, got 42')
+  })
+
+  it('a target is required, and only one', async () => {
+    let message = await singleError(valid('  - name: b\n    keywords: [b]\n'), 5)
+    assert.match(message, /rule "b" needs a target/)
+    message = await singleError(valid('  - name: b\n    keywords: [b]\n    plugin: p\n    reply: {type: none}\n'), 8)
+    assert.match(message, /rule "b" has both plugin and reply/)
+  })
+
+  it('duplicate name, naming both places', async () => {
+    const { dir, errors } = await errorsOf({
+      'a.yaml': valid(''),
+      'b.yaml': '# second file\nrules:\n  - name: ok\n    keywords: [x]\n    plugin: p\n',
+    })
+    assert.equal(formatRuleErrors(errors), `${join(dir, 'b.yaml')}:3:5: duplicate name "ok": also defined at ${join(dir, 'a.yaml')}:2:5`)
+  })
+
+  it('duplicate name between * and an account, but not between two accounts', async () => {
+    const { dir, errors } = await errorsOf({
+      'a.yaml': valid(''),
+      'x/r.yaml': valid(''),
+    })
+    assert.equal(errors.length, 1)
+    assert.equal(errors[0].file, join(dir, 'x/r.yaml'))
+    assert.match(errors[0].message, /share names with every account/)
+    const ok = await loadRuleSet(await rulesDir({ 'x/r.yaml': valid(''), 'y/r.yaml': valid('') }))
+    assert.equal(ok.ok, true)
+  })
+
+  it('a second welcome for the same account', async () => {
+    const { dir, errors } = await errorsOf({
+      'a.yaml': 'welcome: {plugin: w}\n',
+      'b.yaml': '\nwelcome: {plugin: v}\n',
+    })
+    assert.equal(formatRuleErrors(errors), `${join(dir, 'b.yaml')}:2:10: a second welcome for every account: the first is at ${join(dir, 'a.yaml')}:1:10`)
+  })
+
+  it('an account folder file that names another account', async () => {
+    const { errors } = await errorsOf({ 'acct/a.yaml': 'account: other\n' })
+    assert.match(errors[0].message, /in the folder of account "acct" but says account: other/)
+  })
+
+  it('refuses a YAML alias bomb instead of expanding it', async () => {
+    let text = 'a: &a [x, x, x, x, x, x, x, x, x, x]\n'
+    for (let i = 0, prev = 'a'; i < 8; prev = `b${i}`, i++) text += `b${i}: &b${i} [${Array(10).fill(`*${prev}`).join(', ')}]\n`
+    const message = await singleError(text, 1)
+    assert.match(message, /^YAML error: Excessive alias count/)
+  })
+
+  it('reports every broken file in one run, formatted one per line', async () => {
+    const { dir, errors } = await errorsOf({
+      'a.yaml': 'rules: [\n',
+      'b.yaml': valid('  - name: c\n    keywords: []\n    plugin: p\n'),
+    })
+    const lines = formatRuleErrors(errors).split('\n')
+    assert.equal(lines.length, 2)
+    assert.ok(lines[0].startsWith(`${join(dir, 'a.yaml')}:`))
+    assert.equal(lines[1], `${join(dir, 'b.yaml')}:6:15: rule "c": keywords is an empty list`)
+  })
+})
+
+describe('loadRuleSet', () => {
+  it('treats a missing or empty directory as an empty rule set', async () => {
+    for (const dir of [join(tmpdir(), 'wxengine-no-such-dir-7f3a'), await rulesDir({})]) {
+      const result = await loadRuleSet(dir)
+      assert.ok(result.ok)
+      assert.deepEqual(result.ruleSet.size, { textRules: 0, keywords: 0, typeHandlers: 0 })
+      assert.deepEqual(result.ruleSet.matchText('a', 'hi', false), [])
+    }
+  })
+
+  it('scopes files by account key and by folder', async () => {
+    const dir = await rulesDir({
+      'all.yaml': 'rules:\n  - {name: g, keywords: [hi], plugin: p}\n',
+      'one.yaml': 'account: a\nrules:\n  - {name: a1, keywords: [hi], plugin: p}\n',
+      'b/rules.yml': 'rules:\n  - {name: b1, keywords: [hi], plugin: p}\nwelcome: {reply: {type: text, content: b}}\n',
+      'notes.txt': 'not a rules file',
+      'b/deeper/x.yaml': 'rules: oops',
+    })
+    const result = await loadRuleSet(dir)
+    assert.ok(result.ok)
+    const names = (account: string) => result.ruleSet.matchText(account, 'hi', false).map((c) => c.rule)
+    assert.deepEqual(names('a'), ['g', 'a1'])
+    assert.deepEqual(names('b'), ['g', 'b1']) // all.yaml < b/rules.yml
+    assert.deepEqual(names('c'), ['g'])
+    assert.deepEqual(result.ruleSet.system('b'), { welcome: { reply: { type: 'text', content: 'b' } } })
+    assert.deepEqual(result.ruleSet.system('a'), {})
+    assert.equal(result.warnings.length, 1)
+    assert.match(result.warnings[0], /deeper.*ignored/)
+  })
+
+  it('applies rule-level and keyword-level fold settings and defaults', async () => {
+    const dir = await rulesDir({
+      'a.yaml': [
+        'rules:',
+        '  - name: strict',
+        '    foldCase: false',
+        '    keywords:',
+        '      - exact: Stop',
+        '      - {exact: QUIT, foldCase: true}',
+        '    plugin: p',
+        '  - name: loose',
+        '    keywords: [ｈｉ]',
+        '    priority: 2',
+        '    enabled: true',
+        '    reply: {type: text, content: hey}',
+        '  - name: off',
+        '    enabled: false',
+        '    keywords: [hi]',
+        '    plugin: q',
+        '',
+      ].join('\n'),
+    })
+    const result = await loadRuleSet(dir)
+    assert.ok(result.ok)
+    const names = (text: string) => result.ruleSet.matchText('a', text, false).map((c) => c.rule)
+    assert.deepEqual(names('Stop'), ['strict'])
+    assert.deepEqual(names('stop'), [])
+    assert.deepEqual(names('quit'), ['strict'])
+    assert.deepEqual(names('HI'), ['loose'])
+    assert.deepEqual(result.ruleSet.pluginNames(), ['p'])
+  })
+
+  it('parses scenes written as numbers into strings', async () => {
+    const dir = await rulesDir({
+      'a.yaml': 'handlers:\n  - {type: subscribe, scene: 1001, plugin: promo}\n  - {type: subscribe, plugin: hello}\n',
+    })
+    const result = await loadRuleSet(dir)
+    assert.ok(result.ok)
+    assert.deepEqual(result.ruleSet.matchType('a', 'subscribe', '1001').map((c) => c.target), [
+      { plugin: 'promo', args: {} },
+      { plugin: 'hello', args: {} },
+    ])
+  })
+
+  it('warns about a regex that cannot be prefiltered', async () => {
+    const dir = await rulesDir({ 'a.yaml': 'rules:\n  - {name: digits, keywords: [{regex: "^\\\\d+$"}], plugin: p}\n' })
+    const result = await loadRuleSet(dir)
+    assert.ok(result.ok)
+    assert.equal(result.warnings.length, 1)
+    assert.ok(result.warnings[0].startsWith(`${join(dir, 'a.yaml')}:2: rule "digits": regex "^\\\\d+$" has no literal`), result.warnings[0])
+    assert.match(result.warnings[0], /runs on every message$/)
+  })
+})
+
+describe('the example rules in rules/', () => {
+  it('load cleanly and route the examples', async () => {
+    const result = await loadRuleSet(join(import.meta.dirname, '../../../rules'))
+    assert.ok(result.ok, result.ok ? '' : formatRuleErrors(result.errors))
+    assert.deepEqual(result.warnings, [])
+    const set = result.ruleSet
+    const first = (text: string) => set.matchText('any', text, false)[0]
+    assert.deepEqual(first('echo 你好 world').match.groups, { text: '你好 world' })
+    assert.equal(first('echo').match.via, 'exact')
+    assert.deepEqual(first('问卷').target, { plugin: 'survey', args: { title: 'Lunch survey' } })
+    assert.deepEqual(first('ＳＵＲＶＥＹ').match.args, { title: 'Lunch survey' })
+    assert.deepEqual(first('今天有什么新闻').target, { plugin: 'news-demo', args: {} })
+    assert.equal(first('Any NEWS?').rule, 'news')
+    assert.deepEqual(first('你好').target, first('HELLO').target)
+    assert.ok('reply' in first('你好').target)
+    assert.deepEqual(set.matchType('any', 'location').map((c) => c.target), [{ plugin: 'location-responder', args: {} }])
+    assert.deepEqual(set.matchType('any', 'click').map((c) => c.target), [{ plugin: 'menu-click', args: {} }])
+    const system = set.system('any')
+    assert.ok(system.welcome && 'reply' in system.welcome)
+    assert.ok(system.default && 'reply' in system.default)
+    assert.deepEqual(set.pluginNames(), ['echo', 'location-responder', 'menu-click', 'news-demo', 'survey'])
+  })
+})
