@@ -2,6 +2,7 @@
  * What every command needs first: the project's configuration, or a message saying what to fix.
  * Exit codes for all commands: 0 ok, 1 the thing checked failed, 2 usage or configuration error.
  */
+import path from 'node:path'
 import type { EngineConfig, UserConfig } from '../config/config-types.ts'
 import { loadConfig } from '../config/load-config.ts'
 
@@ -31,4 +32,10 @@ export function loadProjectConfig(flags: GlobalFlags, io: Output, overrides?: Us
   io.err(`wxengine: ${loaded.error.reason}`)
   io.err('Fix the setting in engine.config.ts or the environment variable named above.')
   return undefined
+}
+
+/** A path as a person would type it here: relative when inside the working directory, else absolute. */
+export function shownPath(p: string): string {
+  const rel = path.relative(process.cwd(), p)
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.resolve(p)
 }

@@ -58,7 +58,7 @@ export function buildCli(): Command {
     .command('send')
     .description('play a WeChat user: sign (and encrypt) a message like WeChat does, send it, print the reply')
     .argument('[text]', 'the text of a text message')
-    .requiredOption('-u, --openid <openid>', "the user's OpenID")
+    .option('-u, --openid <openid>', "the sending user's OpenID", 'cli-user')
     .option('-a, --account <id>', 'account to send as (default: the config defaultAccount)')
     .option('--url <url>', 'engine base URL (default: http://127.0.0.1:<config port>)')
     .option('--local', 'run the engine in this process instead of sending over HTTP (no server needed)')
@@ -70,7 +70,7 @@ export function buildCli(): Command {
     .option('--raw', 'print the reply body as received (XML, still encrypted in safe mode)')
     .addHelpText('after', `
 Examples:
-  wxengine send "hello" --openid u1
+  wxengine send "hello"
   wxengine send "hello" --openid u1 --local
   wxengine send --openid u1 --type image --field PicUrl=http://example.com/a.jpg --field MediaId=m1
   wxengine send --openid u1 --event CLICK --key MENU_HELP

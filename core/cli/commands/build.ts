@@ -2,9 +2,8 @@
  * `wxengine build`: the single executable at dist/wxengine (core/binary/build-binary.ts does the work).
  * It needs the source tree and its node_modules (esbuild, postject), so the binary itself cannot run it.
  */
-import path from 'node:path'
 import { isSingleBinary } from '../../binary/sea-assets.ts'
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, stdio, type Output } from '../cli-context.ts'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, shownPath, stdio, type Output } from '../cli-context.ts'
 
 export interface BuildFlags {
   out?: string
@@ -22,7 +21,7 @@ export async function runBuild(flags: BuildFlags, io: Output = stdio): Promise<n
   const { buildBinary } = (await import(BUILDER)) as typeof import('../../binary/build-binary.ts')
   try {
     const r = await buildBinary({ out: flags.out, strip: flags.strip, progress: (line) => io.err(line) })
-    io.out(`built ${path.relative(process.cwd(), r.file) || r.file}: ${(r.bytes / 1e6).toFixed(1)} MB in ${(r.ms / 1000).toFixed(1)} s (embeds node ${process.version}, ${process.platform}-${process.arch})`)
+    io.out(`built ${shownPath(r.file)}: ${(r.bytes / 1e6).toFixed(1)} MB in ${(r.ms / 1000).toFixed(1)} s (embeds node ${process.version}, ${process.platform}-${process.arch})`)
     return EXIT_OK
   } catch (e) {
     const err = e as Error & { stderr?: Buffer }

@@ -51,10 +51,9 @@ export async function runLog(flags: LogFlags, io: Output = stdio): Promise<numbe
 
 function describeEntry(e: MessageLogEntry): string {
   const time = new Date(e.at).toISOString().replace('T', ' ').slice(0, 19)
-  const input = e.summary !== undefined && e.summary !== '' ? `${e.kind} ${JSON.stringify(e.summary)}` : e.kind
-  const by = [e.handledBy, e.rule && `rule ${e.rule}`, e.keyword && `keyword ${JSON.stringify(e.keyword)}`, e.plugin && `plugin ${e.plugin}`]
-    .filter(Boolean)
-    .join(' ')
+  const input = e.summary ? `${e.kind} ${JSON.stringify(e.summary)}` : e.kind
+  const route = !e.rule || e.rule === e.handledBy ? e.handledBy : `${e.handledBy} ${e.rule}`
+  const by = [route, e.keyword && `keyword ${JSON.stringify(e.keyword)}`, e.plugin && `plugin ${e.plugin}`].filter(Boolean).join(', ')
   const result = e.replyType ? `${e.outcome} ${e.replyType}` : e.outcome
-  return `${time}  ${e.account}  ${e.openId}  ${input}  -> ${by}: ${result} ${e.latencyMs}ms${e.error ? `  [${e.error}]` : ''}`
+  return `${time}  ${e.account}  ${e.openId}  ${input} -> ${by}: ${result} in ${Math.round(e.latencyMs)} ms${e.error ? `  [${e.error}]` : ''}`
 }

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { readTextAsset } from '../../binary/sea-assets.ts'
 import { loadRuleSet, formatRuleErrors } from '../../route/rules/load-rule-set.ts'
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 
 /** Folder name = plugin name = rule target; kebab-case keeps it a valid keyword, file name and identifier in logs. */
 export const PLUGIN_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/
@@ -51,7 +51,7 @@ export async function runPluginNew(flags: PluginNewFlags, io: Output = stdio): P
     io.err(`wxengine plugin new: with rules/${name}.yaml added the rules do not load, so nothing was created:\n${formatRuleErrors(rules.errors)}`)
     return EXIT_FAILED
   }
-  for (const f of files) io.out(`created ${path.relative(process.cwd(), f.to) || f.to}`)
-  io.out(`\nTry it:  wxengine send "${name} hello" --local\nTest it: node --import tsx --test ${path.relative(process.cwd(), files[3].to)}`)
+  for (const f of files) io.out(`created ${shownPath(f.to)}`)
+  io.out(`\nTry it:  wxengine send "${name} hello" --local\nTest it: node --import tsx --test ${shownPath(files[3].to)}`)
   return EXIT_OK
 }

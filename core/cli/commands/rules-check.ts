@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 
 export interface RulesCheckFlags extends GlobalFlags {
   dir?: string
@@ -16,7 +16,7 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   const config = loadProjectConfig(flags, io)
   if (!config) return EXIT_USAGE
   const dir = flags.dir ? path.resolve(flags.dir) : config.rulesDir
-  const shown = (p: string) => relativeToCwd(p)
+  const shown = shownPath
   if (!existsSync(dir)) io.err(`warning: ${shown(dir)} does not exist: no rules (only plugins reached by welcome/default)`)
 
   const loaded = await loadRuleSet(dir)
@@ -40,9 +40,4 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   io.out(`${shown(dir)}: ok, ${textRules} text rule${textRules === 1 ? '' : 's'} (${keywords} keyword${keywords === 1 ? '' : 's'}), ${typeHandlers} type handler${typeHandlers === 1 ? '' : 's'}, plugins used: ${loaded.ruleSet.pluginNames().join(', ') || 'none'}`)
   for (const w of warnings) io.out(`warning: ${w}`)
   return EXIT_OK
-}
-
-function relativeToCwd(p: string): string {
-  const rel = path.relative(process.cwd(), p)
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p
 }

@@ -29,6 +29,14 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
     io.err(`wxengine: no account "${accountId}" in the configuration (accounts: ${known}); pass --account or add it to engine.config.ts`)
     return EXIT_USAGE
   }
+  if (flags.local && flags.url) {
+    io.err('wxengine send: --local runs the engine here, --url sends to one elsewhere: give one of them')
+    return EXIT_USAGE
+  }
+  if (flags.url !== undefined && !/^https?:\/\/[^/]/.test(flags.url)) {
+    io.err(`wxengine send: --url takes the engine's base URL, e.g. http://127.0.0.1:8080 (got "${flags.url}")`)
+    return EXIT_USAGE
+  }
   const fields = composePush({ ...flags, toUser: account.originalId })
   if (!fields.ok) {
     io.err(`wxengine send: ${fields.error}`)
@@ -41,13 +49,16 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
     io.err(`wxengine: account "${account.id}": ${(e as Error).message}; check its encodingAESKey and appId`)
     return EXIT_USAGE
   }
-  const req = sim.request(fields.value)
+  // Signed when it leaves, as WeChat does: an engine started in-process may take a moment to load plugins.
+  const push = fields.value
+  const request = () => sim.request({ ...push, CreateTime: Math.floor(Date.now() / 1000) })
 
   let res: WireResponse | undefined
   if (flags.local) {
-    res = await deliverLocally(config, account, req, io)
+    res = await deliverLocally(config, account, request, io)
   } else {
     const base = (flags.url ?? `http://127.0.0.1:${config.port}`).replace(/\/+$/, '')
+    const req = request()
     res = await deliverOverHttp(`${base}/wechat/${encodeURIComponent(account.id)}?${req.search}`, req.body, io)
   }
   if (!res) return EXIT_FAILED
@@ -73,8 +84,9 @@ async function deliverOverHttp(url: string, body: string, io: Output): Promise<W
     const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body, signal: AbortSignal.timeout(10_000) })
     return { status: r.status, contentType: r.headers.get('content-type') ?? '', body: await r.text() }
   } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message
-    io.err(`wxengine send: cannot reach ${new URL(url).origin} (${cause}). Is the engine running (wxengine start)? Use --url for another address, or --local to run the engine in this process.`)
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause
+    const why = cause?.code ?? cause?.message ?? (e as Error).message
+    io.err(`wxengine send: cannot reach ${new URL(url).origin} (${why}). Is the engine running (wxengine start)? Use --url for another address, or --local to run the engine in this process.`)
     return undefined
   }
 }
@@ -82,7 +94,7 @@ async function deliverOverHttp(url: string, body: string, io: Output): Promise<W
 async function deliverLocally(
   config: Parameters<typeof startRuntime>[0],
   account: AccountConfig,
-  req: { query: Record<string, string>; body: string },
+  request: () => { query: Record<string, string>; body: string },
   io: Output,
 ): Promise<WireResponse | undefined> {
   let runtime
@@ -94,6 +106,7 @@ async function deliverLocally(
     return undefined
   }
   try {
+    const req = request()
     return await runtime.engine.handle({ method: 'POST', accountId: account.id, query: req.query, body: req.body })
   } finally {
     await runtime.close()

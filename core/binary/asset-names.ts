@@ -1,0 +1,4 @@
+/** Asset keys shared by the build (core/binary/build-binary.ts) and the binary's start-up. */
+export const PLUGIN_WORKER_ASSET = 'plugin-worker.cjs'
+/** better-sqlite3's native addon, written out by core/binary/native-addon.ts. */
+export const SQLITE_ADDON_ASSET = 'better_sqlite3.node'

@@ -1,0 +1,18 @@
+/**
+ * The single binary's entry (bundled to CommonJS by core/binary/build-binary.ts, so no top-level await).
+ * Before any command runs, plugin workers are pointed at the embedded worker program; better-sqlite3's
+ * addon is swapped in at bundle time (see build-binary.ts) and written out on first use.
+ */
+import { buildCli } from '../cli/program.ts'
+import { useEmbeddedWorkerSource } from '../plugin/worker-entry.ts'
+import { PLUGIN_WORKER_ASSET } from './asset-names.ts'
+import { isSingleBinary, readTextAsset } from './sea-assets.ts'
+
+if (isSingleBinary()) useEmbeddedWorkerSource(readTextAsset(PLUGIN_WORKER_ASSET))
+
+buildCli()
+  .parseAsync(process.argv)
+  .catch((e: unknown) => {
+    process.stderr.write(`wxengine: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+    process.exitCode = 1
+  })

@@ -1,0 +1,142 @@
+/**
+ * Builds the single executable (Node SEA), the route measured in /work/shared/binary-and-sandbox.md:
+ *
+ *   1. esbuild bundles the plugin worker (core/plugin/sandbox/worker-main.ts) and the CLI
+ *      (core/binary/binary-main.ts) into one CommonJS file each: inside a SEA `require` loads built-ins only.
+ *   2. `node --experimental-sea-config` makes the blob: the CLI bundle with its V8 code cache, plus assets:
+ *      the worker bundle, better-sqlite3's native addon and the `plugin new` templates.
+ *   3. postject injects the blob into a copy of this very node (the addon and the code cache belong to it:
+ *      one binary per Node major and platform).
+ */
+import { execFileSync } from 'node:child_process'
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as esbuild from 'esbuild'
+import { PLUGIN_WORKER_ASSET, SQLITE_ADDON_ASSET } from './asset-names.ts'
+
+/** The marker Node looks for to know a blob was injected (Node's SEA docs). */
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'
+
+export interface BuildBinaryOptions {
+  /** Where the executable goes (default dist/wxengine in the source tree). */
+  out?: string
+  /** Strip the copied node's static symbol table first (smaller; dynamic symbols, which addons need, stay). */
+  strip?: boolean
+  progress?: (line: string) => void
+}
+
+export interface BuildBinaryResult {
+  file: string
+  bytes: number
+  ms: number
+}
+
+export const SOURCE_ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+export async function buildBinary(opts: BuildBinaryOptions = {}): Promise<BuildBinaryResult> {
+  const started = Date.now()
+  const progress = opts.progress ?? (() => {})
+  const out = path.resolve(opts.out ?? path.join(SOURCE_ROOT, 'dist', 'wxengine'))
+  const work = mkdtempSync(path.join(os.tmpdir(), 'wxengine-build-'))
+  try {
+    progress('bundling the plugin worker and the CLI (esbuild)')
+    const workerFile = path.join(work, PLUGIN_WORKER_ASSET)
+    const mainFile = path.join(work, 'wxengine.cjs')
+    await bundle(path.join(SOURCE_ROOT, 'core/plugin/sandbox/worker-main.ts'), workerFile)
+    await bundle(path.join(SOURCE_ROOT, 'core/binary/binary-main.ts'), mainFile)
+
+    progress('making the SEA blob (with V8 code cache)')
+    const blob = path.join(work, 'sea-prep.blob')
+    const seaConfig = {
+      main: mainFile,
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: true,
+      assets: {
+        [PLUGIN_WORKER_ASSET]: workerFile,
+        [SQLITE_ADDON_ASSET]: sqliteAddonFile(),
+        ...templateAssets(),
+      },
+    }
+    const configFile = path.join(work, 'sea-config.json')
+    writeFileSync(configFile, JSON.stringify(seaConfig, null, 2))
+    execFileSync(process.execPath, ['--experimental-sea-config', configFile], { cwd: work, stdio: 'pipe' })
+
+    progress(`injecting it into a copy of ${process.execPath} (node ${process.version})`)
+    const exe = path.join(work, 'wxengine')
+    copyFileSync(process.execPath, exe)
+    chmodSync(exe, 0o755)
+    if (opts.strip) execFileSync('strip', ['--strip-all', exe], { stdio: 'pipe' })
+    // postject's CLI in a child: its LIEF core prints harmless ELF warnings we keep off the console.
+    const postject = createRequire(import.meta.url).resolve('postject/dist/cli.js')
+    execFileSync(process.execPath, [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { stdio: 'pipe' })
+
+    mkdirSync(path.dirname(out), { recursive: true })
+    copyFileSync(exe, `${out}.tmp`)
+    chmodSync(`${out}.tmp`, 0o755)
+    renameSync(`${out}.tmp`, out)
+    return { file: out, bytes: statSync(out).size, ms: Date.now() - started }
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+}
+
+async function bundle(entry: string, outfile: string): Promise<void> {
+  await esbuild.build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: `node${process.versions.node.split('.')[0]}`,
+    // vm2 requires typescript lazily, only for its 'typescript' compiler, which we never use (sucrase does it).
+    external: ['typescript'],
+    plugins: [embeddedModules()],
+    minifySyntax: true,
+    minifyWhitespace: true,
+    keepNames: true,
+    legalComments: 'none',
+    logLevel: 'error',
+    logOverride: {
+      // import.meta appears only on source-tree paths (tsx); the binary never reaches them.
+      'empty-import-meta': 'silent',
+    },
+  })
+}
+
+/** Module replacements that exist only in the binary. */
+function embeddedModules(): esbuild.Plugin {
+  const nativeAddon = path.join(SOURCE_ROOT, 'core/binary/native-addon.ts')
+  return {
+    name: 'wxengine-embedded',
+    setup(build) {
+      // `debug` tries `supports-color` in a try/catch, which a SEA reports as a warning: give it nothing.
+      build.onResolve({ filter: /^supports-color$/ }, () => ({ path: 'supports-color', namespace: 'wxengine-embedded' }))
+      // better-sqlite3 finds its addon with `require('bindings')(...)`: hand it the one embedded in the binary.
+      build.onResolve({ filter: /^bindings$/ }, () => ({ path: 'bindings', namespace: 'wxengine-embedded' }))
+      build.onLoad({ filter: /.*/, namespace: 'wxengine-embedded' }, (args) => ({
+        contents: args.path === 'bindings'
+          ? `module.exports = function bindings(name) {
+              if (name !== 'better_sqlite3.node') throw new Error('the single binary embeds only better-sqlite3, not ' + name)
+              return require(${JSON.stringify(nativeAddon)}).embeddedSqliteAddon()
+            }`
+          : 'module.exports = {}',
+        resolveDir: SOURCE_ROOT,
+        loader: 'js',
+      }))
+    },
+  }
+}
+
+function sqliteAddonFile(): string {
+  const pkg = createRequire(path.join(SOURCE_ROOT, 'package.json')).resolve('better-sqlite3/package.json')
+  return path.join(path.dirname(pkg), 'build', 'Release', 'better_sqlite3.node')
+}
+
+function templateAssets(): Record<string, string> {
+  const dir = path.join(SOURCE_ROOT, 'templates', 'plugin')
+  return Object.fromEntries(readdirSync(dir).map((f) => [`templates/plugin/${f}`, path.join(dir, f)]))
+}

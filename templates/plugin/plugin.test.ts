@@ -1,0 +1,28 @@
+/**
+ * The __PLUGIN_NAME__ plugin through the real engine in-process: the project's rules, the plugin sandbox and
+ * a throwaway SQLite file. Run: node --import tsx --test test/plugins/__PLUGIN_NAME__.test.ts
+ */
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { createTestClient, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+
+let client: TestClient
+
+before(async () => {
+  client = await createTestClient({ root: fileURLToPath(new URL('../..', import.meta.url)) })
+})
+after(() => client.close())
+
+test('answers with what follows its keyword', async () => {
+  await client.expectReply('__PLUGIN_NAME__ good morning', '__PLUGIN_NAME__: good morning')
+})
+
+test('says hello to the bare keyword', async () => {
+  await client.expectReply('__PLUGIN_NAME__', /Hello from __PLUGIN_NAME__/)
+})
+
+test('is not asked about texts without its keyword', async () => {
+  const reply = await client.send('good morning')
+  assert.doesNotMatch(reply.content ?? '', /__PLUGIN_NAME__/)
+})

@@ -1,0 +1,186 @@
+/**
+ * The single binary, end to end: build it, copy it ALONE into an empty directory (no node_modules anywhere
+ * up the tree) with a project (rules/, a TypeScript plugin, engine.config.ts), start it, and talk to it as
+ * WeChat does. Set WXENGINE_BINARY to a built binary to skip the build (e.g. after `npm run build:binary`).
+ * Prints the build time, the size and the start-to-first-reply time.
+ */
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { loadConfig } from '../../core/config/load-config.ts'
+import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
+import { FIXTURE_PROJECT, REPO, runCommand } from '../cli/cli-harness.ts'
+
+const BUILD_TIMEOUT_MS = 600_000
+
+let dir: string
+let exe: string
+let env: NodeJS.ProcessEnv
+const numbers: Record<string, string> = {}
+
+before(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-bin-'))
+  const prebuilt = process.env.WXENGINE_BINARY
+  let built = prebuilt ? path.resolve(prebuilt) : undefined
+  if (!built) {
+    // Through the CLI, as a user would: `wxengine build --out ...` (the same as `npm run build:binary`).
+    const buildDir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-build-out-'))
+    built = path.join(buildDir, 'wxengine')
+    const started = performance.now()
+    const r = await runCommand(process.execPath, ['--import', 'tsx', path.join(REPO, 'core/cli/main.ts'), 'build', '--out', built], { cwd: REPO, env: process.env })
+    numbers.build = `${((performance.now() - started) / 1000).toFixed(1)} s`
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, new RegExp(`^built ${built.replace(/[.]/g, '\\.')}: \\d+\\.\\d MB in \\d+\\.\\d s \\(embeds node ${process.version.replace(/[.]/g, '\\.')}`))
+  }
+  numbers.size = `${(statSync(built).size / 1e6).toFixed(1)} MB`
+  exe = path.join(dir, 'wxengine')
+  copyFileSync(built, exe)
+  statSync(exe)
+  if (!prebuilt) rmSync(path.dirname(built), { recursive: true, force: true })
+  for (const part of ['rules', 'plugins', 'engine.config.ts']) cpSync(path.join(FIXTURE_PROJECT, part), path.join(dir, part), { recursive: true })
+  env = { PATH: '/usr/bin:/bin', HOME: dir, DATA_DIR: path.join(dir, 'data'), WXENGINE_CACHE_DIR: path.join(dir, 'cache') }
+}, { timeout: BUILD_TIMEOUT_MS })
+
+after(() => {
+  rmSync(dir, { recursive: true, force: true })
+  console.log(`binary: ${Object.entries(numbers).map(([k, v]) => `${k} ${v}`).join(', ')}`)
+})
+
+const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runCommand(exe, args, { cwd: dir, env: { ...env, ...extraEnv } })
+
+test('it stands alone: nothing but the binary and the project, no node_modules up the tree', () => {
+  assert.deepEqual(readdirSync(dir).sort(), ['engine.config.ts', 'plugins', 'rules', 'wxengine'])
+  for (let d = dir; ; d = path.dirname(d)) {
+    assert.equal(existsSync(path.join(d, 'node_modules')), false, `${d}/node_modules`)
+    if (d === path.dirname(d)) break
+  }
+})
+
+test('--help and rules check', async () => {
+  const help = await run(['--help'])
+  assert.equal(help.code, 0)
+  assert.match(help.stdout, /^Usage: wxengine \[options\] \[command\]/)
+  assert.match(help.stdout, /rules\s+work with rules\//)
+
+  const check = await run(['rules', 'check'])
+  assert.equal(check.code, 0, check.stderr)
+  assert.equal(check.stdout, 'rules: ok, 2 text rules (2 keywords), 4 type handlers, plugins used: echo\n')
+
+  writeFileSync(path.join(dir, 'rules', 'zz-broken.yaml'), 'rules:\n  - name: x\n    keywords: []\n    plugin: echo\n')
+  try {
+    const bad = await run(['rules', 'check'])
+    assert.equal(bad.code, 1)
+    assert.match(bad.stdout, /^rules\/zz-broken\.yaml:3:\d+: /)
+  } finally {
+    rmSync(path.join(dir, 'rules', 'zz-broken.yaml'))
+  }
+})
+
+describe('wxengine start', () => {
+  let server: ChildProcess
+  let url: string
+  let startedAt: number
+  let listeningAt: number
+  const config = loadConfig({ root: FIXTURE_PROJECT, env: {} })
+  assert.ok(config.ok)
+  const account = (id: string) => config.value.accounts.find((a) => a.id === id)!
+
+  before(async () => {
+    startedAt = performance.now()
+    server = spawn(exe, ['start'], { cwd: dir, env: { ...env, PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    server.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    url = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      server.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        out += d
+        const line = out.split('\n').find((l) => l.includes('"wxengine listening"'))
+        if (line) resolve((JSON.parse(line) as { url: string }).url)
+      })
+      server.once('exit', (code) => reject(new Error(`the binary exited ${code} before listening:\n${out}\n${stderr}`)))
+    })
+    listeningAt = performance.now()
+  })
+
+  after(async () => {
+    if (server.exitCode === null) {
+      const exited = new Promise((r) => server.once('exit', r))
+      server.kill('SIGTERM')
+      await exited
+    }
+  })
+
+  async function post(accountId: string, fields: ReturnType<typeof push.text>) {
+    const sim = createWeChatSimulator({ account: account(accountId) })
+    const req = sim.request(fields)
+    const res = await fetch(`${url}/wechat/${accountId}?${req.search}`, { method: 'POST', body: req.body })
+    assert.equal(res.status, 200)
+    return sim.openReply(await res.text())
+  }
+
+  test('a signed text message is answered by the TypeScript plugin', async () => {
+    const opened = await post('default', push.text('u1', 'echo from the binary'))
+    numbers['start to listening'] = `${Math.round(listeningAt - startedAt)} ms`
+    numbers['start to first reply'] = `${Math.round(performance.now() - startedAt)} ms`
+    assert.equal(opened.error, undefined)
+    assert.equal(opened.encrypted, false)
+    assert.equal(opened.fields?.MsgType, 'text')
+    assert.equal(opened.fields?.Content, 'from the binary')
+  })
+
+  test('a safe-mode message: encrypted push, encrypted and signed reply', async () => {
+    const opened = await post('safe', push.text('u2', 'echo secret'))
+    assert.equal(opened.error, undefined)
+    assert.equal(opened.encrypted, true)
+    assert.equal(opened.fields?.Content, 'secret')
+  })
+
+  test('the binary plays WeChat against itself: wxengine send --url', async () => {
+    const r = await run(['send', 'hello', '--account', 'safe', '--url', url])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, 'text reply (encrypted, decrypted and verified)\n  Content: Hi there\n')
+  })
+
+  test('SQLite works in the binary: log and stats read what the server wrote', async () => {
+    const log = await run(['log', '--json'])
+    assert.equal(log.code, 0, log.stderr)
+    const summaries = log.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { summary: string }).summary)
+    assert.deepEqual(summaries, ['echo from the binary', 'echo secret', 'hello'])
+    const stats = await run(['stats', '--json'])
+    assert.deepEqual(
+      (JSON.parse(stats.stdout) as { account: string; rule: string; hits: number }[]).map((h) => `${h.account}/${h.rule}=${h.hits}`).sort(),
+      ['default/echo=1', 'safe/echo=1', 'safe/hello=1'],
+    )
+  })
+
+  test('SIGTERM: a graceful stop, exit 0', async () => {
+    const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)))
+    server.kill('SIGTERM')
+    assert.equal(await exited, 0)
+  })
+})
+
+test('the addon was written once into a private cache directory', () => {
+  const cache = path.join(dir, 'cache')
+  assert.equal(statSync(cache).mode & 0o777, 0o700)
+  const files = readdirSync(cache)
+  assert.equal(files.length, 1, files.join(', '))
+  assert.match(files[0], new RegExp(`^better_sqlite3-abi${process.versions.modules}-${process.platform}-${process.arch}-[0-9a-f]{16}\\.node$`))
+})
+
+test('plugin new from the binary (embedded templates), then the new plugin answers', async () => {
+  const created = await run(['plugin', 'new', 'greet'])
+  assert.equal(created.code, 0, created.stderr)
+  const r = await run(['send', 'greet hi', '--local'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stdout, 'text reply\n  Content: greet: hi\n')
+})
+
+test('build is refused inside the binary with a pointer to the source tree', async () => {
+  const r = await run(['build'])
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /run it from a wxengine source checkout \(npm run build:binary\)/)
+})

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { makeProject, type Project } from './cli-harness.ts'
+
+let project: Project
+before(() => {
+  project = makeProject()
+})
+after(() => project.remove())
+
+const COMMANDS: [string[], RegExp][] = [
+  [['start'], /serve WeChat requests \(production\)/],
+  [['dev'], /hot reload/],
+  [['send'], /play a WeChat user[\s\S]*Examples:/],
+  [['rules', 'check'], /print file:line:col errors \(exit 1\)/],
+  [['plugin', 'new'], /create plugins\/<name>\//],
+  [['log'], /--since <when>/],
+  [['stats'], /how often each rule and keyword answered/],
+  [['build'], /single executable/],
+]
+
+test('every command has --help, exit 0', async () => {
+  const top = await project.run(['--help'])
+  assert.equal(top.code, 0)
+  for (const name of ['start', 'dev', 'send', 'rules', 'plugin', 'log', 'stats', 'build']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'))
+  for (const [command, text] of COMMANDS) {
+    const r = await project.run([...command, '--help'])
+    assert.equal(r.code, 0, command.join(' '))
+    assert.match(r.stdout, new RegExp(`^Usage: wxengine ${command.join(' ')}\\b`), command.join(' '))
+    assert.match(r.stdout, text, command.join(' '))
+  }
+})
+
+test('an unknown command or option is a usage error: exit 2 with a pointer to --help', async () => {
+  for (const args of [['frobnicate'], ['log', '--verbose'], ['plugin', 'new']]) {
+    const r = await project.run(args)
+    assert.equal(r.code, 2, args.join(' '))
+    assert.match(r.stderr, /^error: /m, args.join(' '))
+    assert.match(r.stderr, /\(run with --help for usage\)/, args.join(' '))
+  }
+})

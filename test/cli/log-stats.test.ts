@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { loadConfig } from '../../core/config/load-config.ts'
+import { createLogger } from '../../core/log/logger.ts'
+import { startRuntime } from '../../core/runtime.ts'
+import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
+import { makeProject, type Project } from './cli-harness.ts'
+
+let project: Project
+/** What was sent, oldest first: [openid, text, account]. */
+const SENT: [string, string, string][] = [
+  ['alice', 'echo one', 'default'],
+  ['bob', 'hello', 'default'],
+  ['alice', 'echo two', 'default'],
+  ['carol', 'what?', 'default'],
+  ['bob', 'hello', 'safe'],
+]
+
+before(async () => {
+  project = makeProject()
+  // The messages go through one in-process engine on the project's SQLite file, as a server would write it.
+  const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir } })
+  assert.ok(loaded.ok)
+  const runtime = await startRuntime(loaded.value, { listen: false, log: createLogger({ level: 'silent' }) })
+  try {
+    for (const [openId, text, accountId] of SENT) {
+      const sim = createWeChatSimulator({ account: loaded.value.accounts.find((a) => a.id === accountId)! })
+      const req = sim.request(push.text(openId, text))
+      const res = await runtime.engine.handle({ method: 'POST', accountId, query: req.query, body: req.body })
+      assert.equal(res.status, 200)
+    }
+  } finally {
+    await runtime.close()
+  }
+})
+after(() => project.remove())
+
+test('log: every message, oldest first, with how it was handled', async () => {
+  const r = await project.run(['log'])
+  assert.equal(r.code, 0, r.stderr)
+  const lines = r.stdout.trim().split('\n')
+  assert.equal(lines.length, SENT.length, r.stdout)
+  SENT.forEach(([openId, text, account], i) => {
+    assert.match(lines[i], new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d  ${account}  ${openId}  text ${JSON.stringify(text).replace(/[?]/g, '\\$&')} -> `))
+  })
+  assert.match(lines[0], /-> rule echo, keyword "echo ", plugin echo: replied text in \d+ ms$/)
+  assert.match(lines[3], /-> default: replied text in \d+ ms$/)
+})
+
+test('log: filters by user, account and limit; --json gives entries', async () => {
+  const alice = await project.run(['log', '--user', 'alice', '--json'])
+  assert.equal(alice.code, 0, alice.stderr)
+  const entries = alice.stdout.trim().split('\n').map((l) => JSON.parse(l) as { openId: string; summary: string; rule: string; replyType: string })
+  assert.deepEqual(entries.map((e) => [e.openId, e.summary, e.rule, e.replyType]), [['alice', 'echo one', 'echo', 'text'], ['alice', 'echo two', 'echo', 'text']])
+
+  const safe = await project.run(['log', '--account', 'safe'])
+  assert.equal(safe.stdout.trim().split('\n').length, 1)
+  assert.match(safe.stdout, /  safe  bob  text "hello"/)
+
+  const latest = await project.run(['log', '-n', '2'])
+  assert.deepEqual(latest.stdout.trim().split('\n').map((l) => l.split('  ')[2]), ['carol', 'bob'])
+
+  const future = await project.run(['log', '--since', '2999-01-01'])
+  assert.equal(future.code, 0)
+  assert.equal(future.stdout, '')
+  assert.match(future.stderr, /no messages match/)
+
+  const recent = await project.run(['log', '--since', '1h'])
+  assert.equal(recent.stdout.trim().split('\n').length, SENT.length)
+})
+
+test('log: bad flags exit 2', async () => {
+  const since = await project.run(['log', '--since', 'yesterday'])
+  assert.equal(since.code, 2)
+  assert.match(since.stderr, /--since takes a duration \(30s, 10m, 2h, 7d\) or a date/)
+  const limit = await project.run(['log', '--limit', '0'])
+  assert.equal(limit.code, 2)
+  assert.match(limit.stderr, /a whole number of 1 or more/)
+})
+
+test('stats: hits per rule and keyword, most first', async () => {
+  const r = await project.run(['stats'])
+  assert.equal(r.code, 0, r.stderr)
+  const rows = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s{2,}/))
+  assert.deepEqual(rows[0], ['HITS', 'ACCOUNT', 'RULE', 'KEYWORD'])
+  assert.deepEqual(rows.slice(1).map((row) => row.join(' ')), [
+    '2 default echo "echo "',
+    // Ties: by account, then rule. The default reply counts too (it has no keyword).
+    '1 default default -',
+    '1 default hello "hello"',
+    '1 safe hello "hello"',
+  ])
+
+  const json = await project.run(['stats', '--account', 'safe', '--json'])
+  assert.deepEqual(JSON.parse(json.stdout), [{ account: 'safe', rule: 'hello', keyword: 'hello', hits: 1 }])
+})
+
+test('a project that has not run yet has no log: said plainly, exit 0', async () => {
+  const r = await project.run(['log'], { env: { DATA_DIR: `${project.dataDir}-never` } })
+  assert.equal(r.code, 0)
+  assert.match(r.stderr, /no message log yet: .*wxengine\.db does not exist/)
+})
+
+test('the memory store has nothing to read: exit 2', async () => {
+  const r = await project.run(['stats'], { env: { STORE: 'memory' } })
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /the memory store keeps no log outside the engine process/)
+})

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, beforeEach, test } from 'node:test'
+import { makeProject, type Project } from './cli-harness.ts'
+
+let project: Project
+
+beforeEach(() => {
+  project?.remove()
+  project = makeProject()
+})
+after(() => project.remove())
+
+test('a valid rules directory: summary on stdout, exit 0', async () => {
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stdout, 'rules: ok, 2 text rules (2 keywords), 4 type handlers, plugins used: echo\n')
+})
+
+test('a rule with a bad regex and a misspelt key: file:line:col for each, exit 1', async () => {
+  writeFileSync(
+    path.join(project.dir, 'rules', 'broken.yaml'),
+    ['rules:', '  - name: weather', '    keywords:', "      - regex: '([unclosed'", '    plugin: echo', '  - name: other', '    keywords: [x]', '    prority: 5', '    plugin: echo', ''].join('\n'),
+  )
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 1)
+  const lines = r.stdout.trim().split('\n')
+  assert.equal(lines.length, 2, r.stdout)
+  assert.match(lines[0], /^rules\/broken\.yaml:4:\d+: .*invalid regular expression "\(\[unclosed"/)
+  assert.match(lines[1], /^rules\/broken\.yaml:8:\d+: .*prority/)
+  assert.match(r.stderr, /2 errors in 1 file; the engine refuses to start/)
+})
+
+test('a YAML syntax error names its line', async () => {
+  writeFileSync(path.join(project.dir, 'rules', 'syntax.yaml'), 'rules:\n  - name: a\n    keywords: [x\n')
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 1)
+  assert.match(r.stdout, /^rules\/syntax\.yaml:\d+:\d+: YAML syntax error/m)
+})
+
+test('rules sending messages to a missing plugin: a warning saying how to create it, exit 0', async () => {
+  writeFileSync(path.join(project.dir, 'rules', 'more.yaml'), 'rules:\n  - name: weather\n    keywords: [weather]\n    plugin: weather\n')
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^rules: ok, 3 text rules/)
+  assert.match(r.stdout, /^warning: rules send messages to plugin "weather", but plugins\/weather\/index\.ts does not exist \(create it with: wxengine plugin new weather\)$/m)
+})
+
+test('--root points at the project from elsewhere, and another rules directory can be checked', async () => {
+  const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'wxengine-cwd-'))
+  try {
+    const r = await project.run(['--root', project.dir, 'rules', 'check'], { cwd: elsewhere })
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, `${path.join(project.dir, 'rules')}: ok, 2 text rules (2 keywords), 4 type handlers, plugins used: echo\n`)
+
+    mkdirSync(path.join(elsewhere, 'staging'))
+    writeFileSync(path.join(elsewhere, 'staging', 'welcome.yaml'), '# no target\nwelcome: {}\n')
+    const other = await project.run(['--root', project.dir, 'rules', 'check', 'staging'], { cwd: elsewhere })
+    assert.equal(other.code, 1)
+    assert.match(other.stdout, /^staging\/welcome\.yaml:2:\d+: .*needs a target/)
+  } finally {
+    rmSync(elsewhere, { recursive: true, force: true })
+  }
+})

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import { after, before, describe, test } from 'node:test'
+import { loadConfig } from '../../core/config/load-config.ts'
+import { createLogger } from '../../core/log/logger.ts'
+import { startRuntime, type Runtime } from '../../core/runtime.ts'
+import { makeProject, type Project } from './cli-harness.ts'
+
+let project: Project
+
+before(() => {
+  project = makeProject()
+})
+after(() => project.remove())
+
+describe('wxengine send --local (engine in the CLI process)', () => {
+  test('a text goes through a rule to the TypeScript plugin', async () => {
+    const r = await project.run(['send', 'echo good morning', '--openid', 'u1', '--local'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, 'text reply\n  Content: good morning\n')
+  })
+
+  test('a safe-mode account: the push is encrypted and the reply decrypted and verified', async () => {
+    const r = await project.run(['send', 'hello', '--openid', 'u1', '--account', 'safe', '--local'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, 'text reply (encrypted, decrypted and verified)\n  Content: Hi there\n')
+  })
+
+  test('--raw prints the encrypted XML as received', async () => {
+    const r = await project.run(['send', 'hello', '--openid', 'u1', '--account', 'safe', '--local', '--raw'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /^<xml><Encrypt><!\[CDATA\[[A-Za-z0-9+/=]+\]\]><\/Encrypt><MsgSignature>/)
+    assert.doesNotMatch(r.stdout, /Hi there/)
+  })
+
+  test('events and other message types', async () => {
+    const cases: [string[], string][] = [
+      [['--event', 'CLICK', '--key', 'MENU_HELP'], 'text reply\n  Content: You clicked a menu button\n'],
+      [['--event', 'subscribe', '--key', 'qrscene_123', '--field', 'Ticket=t1'], 'text reply\n  Content: Welcome from poster 123\n'],
+      [['--event', 'subscribe'], 'text reply\n  Content: Thanks for following\n'],
+      [['--location', '23.1,113.3'], 'text reply\n  Content: you are at 23.1,113.3\n'],
+      [['--type', 'image', '--field', 'PicUrl=http://example.com/a.jpg', '--field', 'MediaId=m1'], 'image reply\n  Image:\n    MediaId: thanks-for-the-picture\n'],
+      [['--event', 'unsubscribe'], 'no reply (the engine answered "success")\n'],
+    ]
+    for (const [flags, expected] of cases) {
+      const r = await project.run(['send', '--openid', 'u2', '--local', ...flags])
+      assert.equal(r.code, 0, `${flags.join(' ')}: ${r.stderr}`)
+      assert.equal(r.stdout, expected, `${flags.join(' ')}: ${r.stderr}`)
+    }
+  })
+
+  test('usage errors exit 2 and say what to do', async () => {
+    const cases: [string[], RegExp][] = [
+      [['send', '--openid', 'u1', '--local'], /nothing to send: give the text/],
+      [['send', 'hi', '--openid', 'u1', '--account', 'nope', '--local'], /no account "nope".*accounts: default, safe/],
+      [['send', 'hi', '--openid', 'u1', '--field', 'NoEquals', '--local'], /--field takes Name=value/],
+      [['send', '--openid', 'u1', '--key', 'K', '--local'], /--key is the EventKey of an event: add --event/],
+      [['send', '--openid', 'u1', '--location', 'north', '--local'], /--location takes latitude,longitude/],
+      [['send', 'hi', '--limit', '3'], /unknown option '--limit'/],
+      [['send', 'hi', '--url', '127.0.0.1:8080'], /--url takes the engine's base URL, e.g. http:\/\/127.0.0.1:8080/],
+      [['send', 'hi', '--url', 'http://127.0.0.1:8080', '--local'], /give one of them/],
+    ]
+    for (const [args, message] of cases) {
+      const r = await project.run(args)
+      assert.equal(r.code, 2, args.join(' '))
+      assert.match(r.stderr, message)
+      assert.equal(r.stdout, '')
+    }
+  })
+
+  test('a broken config file exits 2 naming the problem', async () => {
+    const r = await project.run(['send', 'hi', '--openid', 'u1', '--local'], { env: { PORT: 'eighty' } })
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /PORT: must be a whole number/)
+  })
+})
+
+describe('wxengine send --url (to a running engine)', () => {
+  let runtime: Runtime
+
+  before(async () => {
+    const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir + '-server' }, overrides: { port: 0, host: '127.0.0.1' } })
+    assert.ok(loaded.ok)
+    runtime = await startRuntime(loaded.value, { log: createLogger({ level: 'silent' }) })
+  })
+  after(() => runtime.close())
+
+  test('plaintext account, over HTTP', async () => {
+    const r = await project.run(['send', 'echo over http', '--openid', 'u1', '--url', runtime.url!])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, 'text reply\n  Content: over http\n')
+  })
+
+  test('safe-mode account, over HTTP', async () => {
+    const r = await project.run(['send', 'echo secret', '--openid', 'u1', '--account', 'safe', '--url', runtime.url!])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, 'text reply (encrypted, decrypted and verified)\n  Content: secret\n')
+  })
+
+  test('a push signed with the wrong token is refused: exit 1 with the HTTP status', async () => {
+    const r = await project.run(['send', 'hi', '--openid', 'u1', '--url', runtime.url!], { env: { WECHAT_TOKEN: 'nottheservertoken' } })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /the engine answered HTTP 401/)
+  })
+
+  test('nothing listening: exit 1 and a hint', async () => {
+    const port = await freePort()
+    const r = await project.run(['send', 'hi', '--openid', 'u1', '--url', `http://127.0.0.1:${port}`])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, new RegExp(`cannot reach http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)\\. Is the engine running`))
+  })
+})
+
+/** A port nothing listens on: bound by us, then released. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}
