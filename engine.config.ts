@@ -21,7 +21,7 @@ export default defineConfig({
   plugins: {
     'menu-click': {
       config: {
-        keys: { MENU_HELP: 'Send "survey" to take the survey, "news" for the news, or share a location.' },
+        replies: { MENU_HELP: 'Send "survey" to take the survey, "news" for the news, or share a location.' },
       },
     },
   },

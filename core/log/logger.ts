@@ -3,6 +3,7 @@
  * Tests pass `createLogger({ level: 'silent' })` or capture lines with `createMemoryLogger()`.
  */
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino'
+import pretty from 'pino-pretty'
 
 export type Logger = PinoLogger
 
@@ -16,11 +17,9 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? 'info'
   if (opts.destination) return pino({ level, base: undefined }, opts.destination)
   if (opts.pretty) {
-    return pino({
-      level,
-      base: undefined,
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
-    })
+    // A stream in this thread, not a pino transport: transports load a file by path, which the single
+    // binary does not have.
+    return pino({ level, base: undefined }, pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }))
   }
   return pino({ level, base: undefined })
 }

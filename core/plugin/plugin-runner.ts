@@ -159,7 +159,12 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
 
   function send(running: Running, p: PendingCall): void {
     p.sentTo = running.worker
-    post(running.worker, p.request)
+    try {
+      post(running.worker, p.request)
+    } catch (e) {
+      // A call that cannot be cloned (DataCloneError) must fail now, not after the deadline and a restart.
+      settle(p.request.id, { status: 'error', error: { code: 'PLUGIN_ERROR', reason: `the call could not be sent to the worker: ${(e as Error).message}` }, sessionOps: [] })
+    }
   }
 
   function post(worker: Worker, msg: MainToWorker): void {
