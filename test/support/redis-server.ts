@@ -171,6 +171,9 @@ export async function startRedisServer(): Promise<RedisServer> {
     if (!current) return
     child = null
     const exited = waitForExit(current)
+    // Tell the watcher first: Node destroys the child's stdin before 'exit' is emitted, so a line written
+    // from the exit handler never arrives, the watcher sees EOF and removes the data dir (racing restart).
+    await new Promise<void>((resolve) => (current.stdin?.writable ? current.stdin.write('stopped\n', () => resolve()) : resolve()))
     current.kill(sig)
     // A paused server would hold SIGTERM until continued.
     current.kill('SIGCONT')

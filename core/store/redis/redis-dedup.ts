@@ -17,7 +17,9 @@
  *   it. If the connection is down, the release is kept and sent when it is back; else the claim lapses
  *   after pendingTtl.
  * - complete failed: settled the same way with record-if-ours-or-absent, so later tries replay our reply
- *   instead of running again; a key claimed or answered elsewhere in the meantime is left alone.
+ *   instead of running again; a key claimed or answered elsewhere in the meantime is left alone. A retry
+ *   of the same message whose claim then fails too (still disconnected) is folded into this settlement
+ *   instead of replacing it, else the answer would never be recorded (test/fleet/fleet.test.ts).
  * - release failed: settled like a failed claim.
  */
 import { randomBytes } from 'node:crypto'
@@ -34,7 +36,7 @@ const MAX_TRACKED = 10_000
 
 type Unsettled =
   | { action: 'release'; owner: string }
-  | { action: 'complete'; owner: string; payload: string; expiresAt: number }
+  | { action: 'complete'; owner: string; payload: string; expiresAt: number; laterOwners?: string[] }
 
 export interface RedisDedup extends DedupStore {
   /** Settle the operations whose outcome a lost connection hid. Called on recovery. */
@@ -75,7 +77,7 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
     }
     const left = u.expiresAt - Date.now()
     if (left <= 0) return
-    await runScript(client, COMPLETE_IF_OWN, [keys.dedup(key)], [u.owner, u.payload, toPx(left)], { fullText: true })
+    await runScript(client, COMPLETE_IF_OWN, [keys.dedup(key)], [u.payload, toPx(left), u.owner, ...(u.laterOwners ?? [])], { fullText: true })
   }
 
   /** Sends the settling command; keeps it for the next recovery if that fails too. */
@@ -106,7 +108,11 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
       try {
         existing = await runScript(client, CLAIM, [keys.dedup(key)], [owner, toPx(pendingTtlMs)])
       } catch (err) {
-        settleLater(key, { action: 'release', owner })
+        // A retry that failed to claim must not drop the answer of an earlier run still to be recorded:
+        // that answer is what every later try should get. Recording it also covers this claim, if it landed.
+        const earlier = unsettled.get(key)
+        if (earlier?.action === 'complete') settleLater(key, { ...earlier, laterOwners: [...(earlier.laterOwners ?? []), owner] })
+        else settleLater(key, { action: 'release', owner })
         throw err
       }
       if (existing === null) {

@@ -38,12 +38,20 @@ return 0
 
 /**
  * Records a reply unless another instance has claimed or answered the key in the meantime: used after a
- * reconnect to settle a `complete` whose outcome was unknown. ARGV: own pending value, reply, ttl.
+ * reconnect to settle a `complete` whose outcome was unknown. ARGV: reply, ttl, then every pending value
+ * this instance may have left on the key (the claim that produced the reply, and any later claim of a
+ * retry whose outcome was lost too).
  */
 export const COMPLETE_IF_OWN = defineScript(`
 local v = redis.call('GET', KEYS[1])
-if v and v ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if v then
+  local own = false
+  for i = 3, #ARGV do
+    if v == ARGV[i] then own = true end
+  end
+  if not own then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `)
 
