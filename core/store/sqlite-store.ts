@@ -111,9 +111,6 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     sessionDelete: db.prepare<[string, string]>('DELETE FROM sessions WHERE account = ? AND open_id = ?'),
 
     // The claim wins when no row exists or the old one has expired (a crashed claimer's claim lapses).
-    dedupGet: db.prepare<[string, number], { state: 'pending' | 'done'; reply: string | null }>(
-      'SELECT state, reply FROM dedup WHERE key = ? AND expires_at > ?',
-    ),
     dedupComplete: db.prepare<[string, string, number]>(
       `INSERT INTO dedup (key, state, reply, expires_at) VALUES (?, 'done', ?, ?)
        ON CONFLICT (key) DO UPDATE SET state = 'done', reply = excluded.reply, expires_at = excluded.expires_at`,
@@ -222,18 +219,21 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // at the price of one event-loop turn of latency instead of a WAL commit per message.
   let durableWaiters: Array<() => void> = []
 
+  // Completed replies still inside their window when the file is opened (a restart) are loaded once, so a
+  // claim never reads the disk: memory is the whole truth for this process.
+  for (const row of db.prepare<[number], { key: string; reply: string; expires_at: number }>(
+    "SELECT key, reply, expires_at FROM dedup WHERE state = 'done' AND reply IS NOT NULL AND expires_at > ?",
+  ).iterate(now())) {
+    dedupMem.set(row.key, { state: 'done', reply: JSON.parse(row.reply) as StoredReply, expiresAt: row.expires_at })
+  }
+
   function dedupLookup(key: string, t: number): DedupEntry | undefined {
     const hit = dedupMem.get(key)
-    if (hit) {
-      if (hit.expiresAt > t) return hit
+    if (hit && hit.expiresAt <= t) {
       dedupMem.delete(key)
+      return undefined
     }
-    const row = st.dedupGet.get(key, t)
-    if (row?.state === 'done' && row.reply !== null) {
-      const entry: DedupEntry = { state: 'done', reply: JSON.parse(row.reply) as StoredReply, expiresAt: t + 1 }
-      return entry
-    }
-    return undefined
+    return hit
   }
 
   const deletePrefixTx = db.transaction((namespace: string, prefix: string): number => {
