@@ -10,7 +10,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { buildPool, runLoad, startServer, type LoadResult, type PooledRequest } from './support/load.ts'
+import { buildPool, hasWrk, runLoad, runWrk, startServer, type LoadResult, type PooledRequest } from './support/load.ts'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' }, 'log-off': { type: 'boolean', default: false } } })
 const seconds = Number(values.seconds)
@@ -40,7 +40,7 @@ async function measure(name: string, start: () => ReturnType<typeof startServer>
   const server = await start()
   try {
     await runLoad(server.port, pool.slice(0, 3000), 0, connections, 3000) // warm-up: JIT, caches, SQLite pages
-    const r = await runLoad(server.port, pool.slice(3000), seconds, connections)
+    const r = useWrk ? runWrk(server.port, pool.slice(3000), seconds, connections) : await runLoad(server.port, pool.slice(3000), seconds, connections)
     console.log(`${name.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  errors ${r.errors}  non-2xx ${r.non2xx}`)
     return r
   } finally {
@@ -48,7 +48,8 @@ async function measure(name: string, start: () => ReturnType<typeof startServer>
   }
 }
 
-const poolSize = Math.max(60_000, seconds * 15_000)
+const useWrk = hasWrk()
+const poolSize = Math.max(60_000, seconds * (useWrk ? 40_000 : 15_000))
 console.log(`building ${poolSize} distinct signed pushes per target (safe ones AES-encrypted)...`)
 const project = makeProject()
 const results: Record<string, LoadResult> = {}
@@ -56,7 +57,7 @@ const pools = {
   barePlain: buildPool(plainAccount, '/wechat', poolSize),
   bareSafe: buildPool(safeAccount, '/wechat', poolSize),
 }
-console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model}, ${seconds} s, ${connections} connections\n`)
+console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model}, ${seconds} s, ${connections} connections, load from ${useWrk ? 'wrk (1 thread)' : 'autocannon'}\n`)
 const engine = (dataDir: string) => () =>
   startServer(path.join(root, 'core/cli/main.ts'), ['start', '-C', project], { DATA_DIR: dataDir, LOG_LEVEL: 'info' }, '/healthz')
 

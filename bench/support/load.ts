@@ -3,7 +3,10 @@
  * (and encrypted) WeChat pushes, and drive a server with autocannon. Each request in a pool has its own
  * MsgId, so the engine's dedup never turns a benchmark into a cache test.
  */
-import { fork, type ChildProcess } from 'node:child_process'
+import { execFileSync, fork, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import net from 'node:net'
 import autocannon from 'autocannon'
 import type { AccountConfig } from '../../core/config/config-types.ts'
@@ -111,5 +114,32 @@ export async function runLoad(port: number, pool: PooledRequest[], seconds: numb
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+  }
+}
+
+/** True when wrk (C, one thread) is installed: it leaves more of the 2 cores to the server than autocannon. */
+export function hasWrk(): boolean {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' })
+    return true
+  } catch (e) {
+    return (e as { status?: number }).status === 1 // wrk --version exits 1 after printing its usage
+  }
+}
+
+/** Drive with wrk for `seconds`; every request is taken from `pool` in order, none twice unless it wraps. */
+export function runWrk(port: number, pool: PooledRequest[], seconds: number, connections: number): LoadResult {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-wrk-'))
+  try {
+    const file = path.join(dir, 'pool.txt')
+    writeFileSync(file, pool.map((r) => `${r.path}\t${r.body}`).join('\n') + '\n')
+    const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', path.join(import.meta.dirname, 'wrk.lua'), `http://127.0.0.1:${port}`, '--', file], { encoding: 'utf8' })
+    const m = /WRK_RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+) (\d+)/.exec(out)
+    if (!m) throw new Error(`unexpected wrk output:\n${out}`)
+    const [requests, durationUs, p50, p99, non2xx, errors] = m.slice(1).map(Number)
+    if (requests > pool.length) throw new Error(`pool of ${pool.length} exhausted (${requests} requests): enlarge it, or duplicates skew the run`)
+    return { requests, rps: requests / (durationUs / 1e6), p50: p50 / 1000, p99: p99 / 1000, errors, non2xx }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -25,7 +25,8 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
     reply      TEXT,
     expires_at INTEGER NOT NULL
   ) WITHOUT ROWID;
-  CREATE INDEX dedup_expires ON dedup (expires_at);
+  -- No index on expires_at: the table holds only the reply-cache window, and the sweeper's scan of it is
+  -- cheaper than maintaining an index on every message.
 
   CREATE TABLE kv (
     namespace  TEXT NOT NULL,
@@ -66,7 +67,6 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
     error      TEXT
   );
   CREATE INDEX message_log_at ON message_log (at);
-  CREATE INDEX message_log_account_at ON message_log (account, at);
   CREATE INDEX message_log_user_at ON message_log (account, open_id, at);
 
   CREATE TABLE rule_hits (

@@ -8,9 +8,9 @@
  * Durability (journal_mode=WAL, synchronous=NORMAL):
  * - Sessions, kv, tokens, locks and outbox are committed before their promise resolves. A crash of
  *   the process (kill -9, OOM) loses none of them: a committed WAL frame is in the OS page cache.
- * - Dedup claims live in memory; completed replies are written with the log batch (see "dedup" below), and
- *   `complete` resolves only after that batch is committed. The engine answers after `complete`, so every
- *   answered message's log entry and reply are on disk before WeChat sees the answer.
+ * - Dedup claims and the reply cache live in memory and are saved by close() (see "dedup" below).
+ *   `complete` resolves only after the buffered log entries are committed, and the engine answers after
+ *   `complete`, so every answered message's log entry is on disk before WeChat sees the answer.
  * - The message log is buffered in memory and written once per event-loop turn (setImmediate), at
  *   LOG_BATCH_MAX entries, on flush() and on close(). A kill -9 loses exactly the entries appended since the
  *   last write: those of the current turn (plus, after a failed write, the retained backlog, which is logged).
@@ -205,27 +205,33 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   const cacheSize = opts.sessionCacheSize ?? DEFAULT_SESSION_CACHE
   const cache = cacheSize > 0 ? new LRUCache<string, CacheValue>({ max: cacheSize }) : null
 
-  // --- dedup: memory first, completions written behind -------------------------------------------
-  // Two synchronous WAL commits per message (claim + complete) were most of a message's cost. One process
-  // owns this file, so claims live in memory (atomic: one thread); completed replies are written with the
-  // next log batch, so after a restart a retry inside the reply-cache window still gets the same bytes.
-  // A kill -9 loses the claims in flight (their retries run again, as after a lapsed claim) and the
-  // completions of the current event-loop turn.
+  // --- dedup: in memory, saved at close ----------------------------------------------------------
+  // Writing each claim and each reply to disk was most of a message's cost. One process owns this file, so
+  // claims and the reply cache (a 30 s window) live in memory, atomic by construction (one thread). close()
+  // saves the live replies and open loads them, so a retry that arrives across a graceful restart (a
+  // deploy) still gets the same bytes. A kill -9 loses the cache: a retry arriving within its window after
+  // such a crash runs the message again.
   type DedupEntry = { state: 'pending'; expiresAt: number } | { state: 'done'; reply: StoredReply; expiresAt: number }
   const dedupMem = new Map<string, DedupEntry>()
-  let dedupWrites: Array<[string, string, number]> = []
-  // Group commit: `complete` resolves once its batch is on disk. The engine answers only then, so every
-  // answered message's log entry (appended just before, same batch) and replayable reply survive a kill -9,
-  // at the price of one event-loop turn of latency instead of a WAL commit per message.
+  // Group commit: while log entries are buffered, `complete` resolves once they are on disk. The engine
+  // appends a message's log entry just before completing it and answers after, so every answered message
+  // is in the log even after a kill -9, for one event-loop turn of latency instead of a commit per message.
   let durableWaiters: Array<() => void> = []
 
-  // Completed replies still inside their window when the file is opened (a restart) are loaded once, so a
-  // claim never reads the disk: memory is the whole truth for this process.
+  // Replies saved by the last close() and still inside their window are loaded once, so a claim never
+  // reads the disk: memory is the whole truth for this process.
   for (const row of db.prepare<[number], { key: string; reply: string; expires_at: number }>(
     "SELECT key, reply, expires_at FROM dedup WHERE state = 'done' AND reply IS NOT NULL AND expires_at > ?",
   ).iterate(now())) {
     dedupMem.set(row.key, { state: 'done', reply: JSON.parse(row.reply) as StoredReply, expiresAt: row.expires_at })
   }
+  db.exec('DELETE FROM dedup')
+
+  const saveDedupTx = db.transaction((t: number): void => {
+    for (const [key, e] of dedupMem) {
+      if (e.state === 'done' && e.expiresAt > t) st.dedupComplete.run(key, JSON.stringify(e.reply), e.expiresAt)
+    }
+  })
 
   function dedupLookup(key: string, t: number): DedupEntry | undefined {
     const hit = dedupMem.get(key)
@@ -260,8 +266,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   let buffer: MessageLogEntry[] = []
   let flushScheduled: NodeJS.Immediate | null = null
 
-  const writeLogTx = db.transaction((batch: MessageLogEntry[], completions: Array<[string, string, number]>): void => {
-    for (const [key, reply, expiresAt] of completions) st.dedupComplete.run(key, reply, expiresAt)
+  const writeLogTx = db.transaction((batch: MessageLogEntry[]): void => {
     const hits = new Map<string, { account: string; rule: string; keyword: string; n: number }>()
     for (const e of batch) {
       st.logInsert.run(
@@ -296,21 +301,20 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       clearImmediate(flushScheduled)
       flushScheduled = null
     }
-    if (buffer.length === 0 && dedupWrites.length === 0) return
-    const batch = buffer
-    const completions = dedupWrites
     const waiters = durableWaiters
-    buffer = []
-    dedupWrites = []
     durableWaiters = []
+    if (buffer.length === 0) {
+      for (const w of waiters) w()
+      return
+    }
+    const batch = buffer
+    buffer = []
     // Waiters are released whether or not the write succeeded: a failed write is logged and retried, and a
     // reply must not wait on the disk forever.
     try {
-      writeLogTx(batch, completions)
+      writeLogTx(batch)
     } catch (e) {
       buffer = batch.concat(buffer)
-      // Completions are kept in memory regardless; losing their copy on disk only matters across a restart.
-      if (dedupWrites.length < LOG_BACKLOG_MAX) dedupWrites = completions.concat(dedupWrites)
       if (buffer.length > LOG_BACKLOG_MAX) {
         const dropped = buffer.length - LOG_BACKLOG_MAX
         buffer = buffer.slice(dropped)
@@ -405,7 +409,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         const stored: StoredReply = { status: reply.status, contentType: reply.contentType, body: reply.body }
         const expiresAt = now() + ttlMs
         dedupMem.set(key, { state: 'done', reply: stored, expiresAt })
-        dedupWrites.push([key, JSON.stringify(stored), expiresAt])
+        if (buffer.length === 0) return
         await new Promise<void>((resolve) => {
           durableWaiters.push(resolve)
           scheduleFlush()
@@ -526,6 +530,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       } catch (e) {
         log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, lost: buffer.length }, 'message log not written at close')
       }
+      try {
+        saveDedupTx(now())
+      } catch (e) {
+        log.warn({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'reply cache not saved at close')
+      }
       cache?.clear()
       db.close()
     },
@@ -543,6 +552,9 @@ function openDatabase(file: string): Database.Database {
     // The first statement that reads the header is where "file is not a database" surfaces.
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
+    // Checkpoints are where NORMAL syncs to disk; at the default (every 1,000 pages) they cost about half of
+    // a busy log's write time. A larger WAL between checkpoints keeps the same guarantees.
+    db.pragma('wal_autocheckpoint = 10000')
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
     migrate(db, where)
     return db

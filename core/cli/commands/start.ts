@@ -3,6 +3,7 @@
  * SIGTERM/SIGINT: stop accepting, finish in-flight messages, flush, exit 0.
  */
 import { loadConfig } from '../../config/load-config.ts'
+import { flushLogger } from '../../log/logger.ts'
 import { startRuntime, StartupError } from '../../runtime.ts'
 
 export interface StartFlags {
@@ -16,18 +17,17 @@ export async function runStart(flags: StartFlags): Promise<number> {
   const loaded = loadConfig({
     root: flags.root,
     file: flags.config,
-    overrides: {
-      ...(flags.dev ? { watch: true, log: { pretty: true, level: 'debug' } } : {}),
-      ...(flags.port !== undefined ? { port: flags.port } : {}),
-    },
+    overrides: flags.dev ? { watch: true, log: { pretty: true, level: 'debug' } } : undefined,
   })
   if (!loaded.ok) {
     process.stderr.write(`wxengine: ${loaded.error.reason}\nFix the setting in engine.config.ts or the environment variable named above.\n`)
     return 2
   }
+  // A flag on the command line is the most specific wish: it wins over PORT, which wins over the file.
+  const config = flags.port === undefined ? loaded.value : { ...loaded.value, port: flags.port }
   let runtime
   try {
-    runtime = await startRuntime(loaded.value)
+    runtime = await startRuntime(config)
   } catch (e) {
     if (e instanceof StartupError) {
       process.stderr.write(`wxengine: ${e.message}\n`)
@@ -35,7 +35,9 @@ export async function runStart(flags: StartFlags): Promise<number> {
     }
     const err = e as NodeJS.ErrnoException
     if (err.code === 'EADDRINUSE') {
-      process.stderr.write(`wxengine: port ${loaded.value.port} is in use; set PORT or --port to another one\n`)
+      // The admin port (admin.port) can be the one taken, too.
+      const taken = (err as NodeJS.ErrnoException & { port?: number }).port ?? config.port
+      process.stderr.write(`wxengine: port ${taken} is in use; ${taken === config.port ? 'set PORT or --port to another one' : 'set admin.port in engine.config.ts to another one'}\n`)
       return 2
     }
     throw e
@@ -51,6 +53,7 @@ export async function runStart(flags: StartFlags): Promise<number> {
         .close()
         .then(() => log.info('stopped'))
         .catch((e) => log.error({ err: e }, 'shutdown error'))
+        .then(() => flushLogger(log))
         .finally(resolve)
     }
     process.once('SIGTERM', () => stop('SIGTERM'))

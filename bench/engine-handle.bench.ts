@@ -1,0 +1,63 @@
+/**
+ * Cost of one message through engine.handle in-process (no HTTP): verify, normalize, dedup, route (an inline
+ * rule), reply, log. Plaintext and safe mode, with the message log on and off, side by side.
+ *
+ *   npx tsx bench/engine-handle.bench.ts [--messages 20000]
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import type { AccountConfig } from '../core/config/config-types.ts'
+import { loadConfig } from '../core/config/load-config.ts'
+import { createLogger } from '../core/log/logger.ts'
+import { startRuntime } from '../core/runtime.ts'
+import { createWeChatSimulator, push } from '../core/testkit/wechat-simulator.ts'
+
+const { values } = parseArgs({ options: { messages: { type: 'string', default: '20000' } } })
+const N = Number(values.messages)
+const KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG'
+
+async function measure(mode: 'plaintext' | 'safe', logOn: boolean): Promise<number> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-handle-'))
+  mkdirSync(path.join(dir, 'rules'))
+  mkdirSync(path.join(dir, 'plugins'))
+  writeFileSync(path.join(dir, 'rules', 'b.yaml'), 'rules:\n  - name: hello\n    keywords: [hello]\n    reply: { type: text, content: Hello }\n')
+  const account: AccountConfig = { id: 'a', token: 'benchtoken', appId: 'wxbench000000001', mode, encodingAESKey: mode === 'safe' ? KEY : undefined }
+  const loaded = loadConfig({
+    root: dir,
+    env: {},
+    overrides: { dataDir: path.join(dir, 'data'), defaultAccount: 'a', accounts: [account], log: { retentionDays: logOn ? 30 : 0 } },
+  })
+  if (!loaded.ok) throw new Error(loaded.error.reason)
+  // The per-message info line goes to /dev/null-like sink at info level, as in production with stdout redirected.
+  const rt = await startRuntime(loaded.value, { listen: false, log: createLogger({ level: 'info', destination: { write: () => true } as never }) })
+  const sim = createWeChatSimulator({ account })
+  const reqs = Array.from({ length: N + 2000 }, (_, i) => sim.request(push.text(`user-${i % 500}`, 'hello')))
+  for (let i = 0; i < 2000; i++) await rt.engine.handle({ method: 'POST', query: reqs[i].query, body: reqs[i].body })
+  // 32 messages in flight at once, as under HTTP load (group commit batches their writes).
+  const t = performance.now()
+  let next = 2000
+  const lane = async () => {
+    while (next < reqs.length) {
+      const r = reqs[next++]
+      await rt.engine.handle({ method: 'POST', query: r.query, body: r.body })
+    }
+  }
+  await Promise.all(Array.from({ length: 32 }, lane))
+  const us = ((performance.now() - t) * 1000) / N
+  await rt.close()
+  rmSync(dir, { recursive: true, force: true })
+  return us
+}
+
+console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model}, ${N} messages each, 32 in flight`)
+const rows: Array<[string, number]> = []
+for (const mode of ['plaintext', 'safe'] as const) {
+  for (const logOn of [false, true]) {
+    const us = await measure(mode, logOn)
+    rows.push([`${mode}, message log ${logOn ? 'on ' : 'off'}`, us])
+    console.log(`${mode.padEnd(9)} log ${logOn ? 'on ' : 'off'}  ${us.toFixed(1).padStart(7)} µs/message`)
+  }
+}
+console.log(`\nlog on / log off: plaintext ${(rows[1][1] / rows[0][1]).toFixed(2)}x, safe ${(rows[3][1] / rows[2][1]).toFixed(2)}x (cost ratio; 1.00 = no slowdown)`)

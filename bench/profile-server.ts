@@ -1,0 +1,55 @@
+/**
+ * Profiles the engine under load: starts `wxengine start` with --cpu-prof, drives it with wrk (plaintext or
+ * safe, inline-rule reply), stops it, and prints the functions with the most self time.
+ *
+ *   npx tsx bench/profile-server.ts [--mode plaintext|safe] [--seconds 5]
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { buildPool, freePort, runWrk } from './support/load.ts'
+
+const { values } = parseArgs({ options: { mode: { type: 'string', default: 'plaintext' }, seconds: { type: 'string', default: '5' } } })
+const root = path.resolve(import.meta.dirname, '..')
+const safe = values.mode === 'safe'
+const account = safe
+  ? { id: 'a', token: 'safetoken', appId: 'wxsafe0000000001', mode: 'safe' as const, encodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG' }
+  : { id: 'a', token: 'plaintoken', appId: 'wxplain000000001', mode: 'plaintext' as const }
+const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-prof-'))
+mkdirSync(path.join(dir, 'rules'))
+mkdirSync(path.join(dir, 'plugins'))
+writeFileSync(path.join(dir, 'rules', 'b.yaml'), 'rules:\n  - name: hello\n    keywords: [hello]\n    reply: { type: text, content: Hello }\n')
+writeFileSync(path.join(dir, 'engine.config.ts'), `export default ${JSON.stringify({ defaultAccount: 'a', accounts: [account] })}\n`)
+const port = await freePort()
+const profDir = path.join(dir, 'prof')
+const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--import', 'tsx', path.join(root, 'core/cli/main.ts'), 'start', '-C', dir], {
+  env: { ...process.env, PORT: String(port), DATA_DIR: path.join(dir, 'data') },
+  stdio: ['ignore', 'ignore', 'inherit'],
+})
+for (;;) {
+  try {
+    if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break
+  } catch {}
+  await new Promise((r) => setTimeout(r, 100))
+}
+const seconds = Number(values.seconds)
+const pool = buildPool(account, '/wechat', seconds * 40_000)
+const r = runWrk(port, pool, seconds, 32)
+console.log(`${values.mode}: ${r.rps.toFixed(0)} req/s`)
+child.kill('SIGTERM')
+await new Promise((res) => child.once('exit', res))
+const file = readdirSync(profDir).map((f) => path.join(profDir, f))[0]
+const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[] }
+const byNode = new Map<number, number>()
+prof.samples.forEach((id, i) => byNode.set(id, (byNode.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)))
+const self = new Map<string, number>()
+for (const n of prof.nodes) {
+  const where = n.callFrame.url.replace(/.*node_modules\//, '').replace(`file://${root}/`, '')
+  const key = `${n.callFrame.functionName || '(anonymous)'} ${where}:${n.callFrame.lineNumber + 1}`
+  self.set(key, (self.get(key) ?? 0) + (byNode.get(n.id) ?? 0))
+}
+const total = [...self.values()].reduce((a, b) => a + b, 0)
+for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 35)) console.log(`${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`)
+rmSync(dir, { recursive: true, force: true })
