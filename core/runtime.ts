@@ -85,18 +85,17 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   for (const w of first.warnings) log.warn(w)
   const generations = createGenerations({ rules: first.rules, plugins: first.plugins }, (e) => log.error({ err: e }, 'disposing a generation failed'))
 
-  const engine = createEngine({
-    config,
-    store,
-    generations,
-    lateReplies: platform.lateReplies,
-    log,
-    now: opts.now,
-    observe: (event) => {
-      metrics.observe(event)
-      opts.observe?.(event)
-    },
-  })
+  const observe = (event: EngineEvent) => {
+    metrics.observe(event)
+    opts.observe?.(event)
+  }
+  const engine = createEngine({ config, store, generations, lateReplies: platform.lateReplies, log, now: opts.now, observe })
+
+  // Late replies a previous run recorded but did not get out (stopped mid-retry, or killed) go out now.
+  void platform.resumePending().then(
+    (n) => n > 0 && log.info({ resumed: n }, 'resumed pending late replies'),
+    (e) => log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'could not read the outbox'),
+  )
 
   const reloadNow = () => loadGeneration(config, services, log)
   let watcher: SourceWatcher | undefined
@@ -142,22 +141,34 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   let closed: Promise<void> | undefined
 
   if (opts.listen !== false) {
-    const adminRoutes = config.admin.enabled ? createAdminRoutes({ runtime, token: config.admin.token }) : undefined
-    const sharePort = adminRoutes && config.admin.port === undefined
-    const app = createApp({ engine, log, maxBodyBytes: config.limits.maxBodyBytes, extraRoutes: sharePort ? adminRoutes : undefined })
-    runtime.server = await listen(http.createServer(app.callback()), config.port, config.host)
-    runtime.url = urlOf(runtime.server)
-    if (adminRoutes && !sharePort) {
-      const Koa = (await import('koa')).default
-      const adminApp = new Koa().use(adminRoutes.routes()).use(adminRoutes.allowedMethods())
-      runtime.adminServer = await listen(http.createServer(adminApp.callback()), config.admin.port!, '127.0.0.1')
-      runtime.adminUrl = urlOf(runtime.adminServer)
-    } else if (sharePort) {
-      runtime.adminUrl = runtime.url
+    try {
+      await listenAll(runtime, observe)
+    } catch (e) {
+      // A port in use: release the store, the plugin workers and the timers, or the process would hang.
+      await runtime.close()
+      throw e
     }
     log.info({ url: runtime.url, admin: runtime.adminUrl, accounts: config.accounts.map((a) => a.id), store: store.kind }, 'wxengine listening')
   }
   return runtime
+}
+
+/** The public server, and the admin one when it has its own port; each is set on `runtime` as it starts. */
+async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void): Promise<void> {
+  const { config, engine, log } = runtime
+  const adminRoutes = config.admin.enabled ? createAdminRoutes({ runtime, token: config.admin.token }) : undefined
+  const sharePort = adminRoutes && config.admin.port === undefined
+  const app = createApp({ engine, log, maxBodyBytes: config.limits.maxBodyBytes, extraRoutes: sharePort ? adminRoutes : undefined, observe })
+  runtime.server = await listen(http.createServer(app.callback()), config.port, config.host)
+  runtime.url = urlOf(runtime.server)
+  if (adminRoutes && !sharePort) {
+    const Koa = (await import('koa')).default
+    const adminApp = new Koa().use(adminRoutes.routes()).use(adminRoutes.allowedMethods())
+    runtime.adminServer = await listen(http.createServer(adminApp.callback()), config.admin.port!, '127.0.0.1')
+    runtime.adminUrl = urlOf(runtime.adminServer)
+  } else if (sharePort) {
+    runtime.adminUrl = runtime.url
+  }
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<http.Server> {

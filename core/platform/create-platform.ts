@@ -19,6 +19,8 @@ export interface Platform {
   drain(timeoutMs: number): Promise<DrainResult>
   /** Resolves when no late reply is in flight (tests). */
   idle(): Promise<void>
+  /** Take up late replies a previous run left pending in the outbox. */
+  resumePending(): Promise<number>
 }
 
 export function createPlatform(opts: { config: EngineConfig; store: Store; log: Logger }): Platform {
@@ -36,5 +38,6 @@ export function createPlatform(opts: { config: EngineConfig; store: Store; log: 
     lateReplies: sender,
     drain: (timeoutMs) => sender.drain(timeoutMs),
     idle: () => sender.idle(),
+    resumePending: () => sender.resumePending(),
   }
 }

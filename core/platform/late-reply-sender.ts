@@ -69,6 +69,12 @@ export interface LateReplySender {
    * the background. A `none` reply has nothing to send and is ignored.
    */
   send(account: string, openId: string, reply: Reply): Promise<void>
+  /**
+   * At start-up: take up the outbox entries a previous run left pending (stopped mid-retry, or killed), so
+   * nothing recorded is lost. Entries past the platform's 48 h window are marked failed instead. Returns how
+   * many were taken up.
+   */
+  resumePending(): Promise<number>
   /** Resolves when no send is in flight (for tests). */
   idle(): Promise<void>
   /** Shutdown: cut retry waits short, let running calls finish, wait at most `timeoutMs`. */
@@ -125,19 +131,27 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     }
   }
 
-  async function deliver(account: string, openId: string, reply: Reply, recorded: () => void): Promise<void> {
+  async function deliver(
+    account: string,
+    openId: string,
+    reply: Reply,
+    recorded: () => void,
+    existing?: { id: number; attempts: number },
+  ): Promise<void> {
     const ctx: Record<string, unknown> = { account, openId, replyType: reply.type }
-    let id: number | undefined
-    try {
-      id = await outbox.record({ account, openId, reply: reply as unknown as JsonValue, attempts: 0, status: 'pending', at: now() })
-      ctx.outboxId = id
-    } catch (e) {
-      // Sending still beats losing the reply; the log line is the record.
-      log.error({ ...ctx, code: 'STORE_UNAVAILABLE', reason: `outbox record failed: ${engineErrorOf(e).reason}` }, 'late reply not recorded; sending anyway')
+    let id: number | undefined = existing?.id
+    if (id === undefined) {
+      try {
+        id = await outbox.record({ account, openId, reply: reply as unknown as JsonValue, attempts: 0, status: 'pending', at: now() })
+      } catch (e) {
+        // Sending still beats losing the reply; the log line is the record.
+        log.error({ ...ctx, code: 'STORE_UNAVAILABLE', reason: `outbox record failed: ${engineErrorOf(e).reason}` }, 'late reply not recorded; sending anyway')
+      }
     }
+    if (id !== undefined) ctx.outboxId = id
     recorded()
 
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = (existing?.attempts ?? 0) + 1; ; attempt++) {
       const r = await trySend(account, openId, reply)
       if (r.ok) {
         await update(id, { status: 'sent', attempts: attempt }, ctx)
@@ -167,13 +181,13 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     }
   }
 
-  function send(account: string, openId: string, reply: Reply): Promise<void> {
+  function send(account: string, openId: string, reply: Reply, existing?: { id: number; attempts: number }): Promise<void> {
     if (reply.type === 'none') {
       log.debug({ account, openId }, 'late reply is none; nothing to send')
       return Promise.resolve()
     }
     return new Promise<void>((recorded) => {
-      const task: Promise<void> = deliver(account, openId, reply, recorded)
+      const task: Promise<void> = deliver(account, openId, reply, recorded, existing)
         .catch((e: unknown) => {
           log.error({ account, openId, code: 'INTERNAL', reason: engineErrorOf(e).reason, stack: e instanceof Error ? e.stack : undefined }, 'late reply sender bug')
         })
@@ -183,6 +197,26 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
         })
       tasks.add(task)
     })
+  }
+
+  /** The platform refuses customer-service messages 48 h after the user's last message (45015). */
+  const WINDOW_MS = 48 * 3_600_000
+
+  async function resumePending(): Promise<number> {
+    let taken = 0
+    for (const entry of await outbox.list('pending')) {
+      if (entry.id === undefined) continue
+      const ctx = { account: entry.account, openId: entry.openId, outboxId: entry.id }
+      if (now() - entry.at > WINDOW_MS) {
+        await update(entry.id, { status: 'failed', lastError: 'EXPIRED: left pending past the 48 h customer-service window' }, ctx)
+        log.error({ ...ctx, code: 'API_ERROR', reason: 'pending late reply expired (48 h window)' }, 'late reply failed')
+        continue
+      }
+      log.info(ctx, 'resuming a late reply left pending by the previous run')
+      await send(entry.account, entry.openId, entry.reply as unknown as Reply, { id: entry.id, attempts: entry.attempts })
+      taken++
+    }
+    return taken
   }
 
   async function idle(): Promise<void> {
@@ -202,7 +236,8 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
   }
 
   return {
-    send,
+    send: (account, openId, reply) => send(account, openId, reply),
+    resumePending,
     idle,
     drain,
     get inFlight() {

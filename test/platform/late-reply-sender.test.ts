@@ -22,7 +22,7 @@ let sentBefore: number
 beforeEach(() => {
   store = createMemoryStore()
   memLog = createMemoryLogger()
-  const client = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 200 })
+  const client = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 1000 // generous: a loaded CI machine must not turn a slow answer into a retry })
   const tokens = createAccessTokenManager({ appId: 'wxA', appSecret: 'secretA', client, tokens: store.tokens, log: memLog.logger })
   api = createPlatformApi({ client, tokens })
   sleeps = []
@@ -288,3 +288,20 @@ test('isTransientError table', () => {
   for (const [error, expected] of cases) assert.equal(isTransientError(error), expected, JSON.stringify(error))
 })
 
+
+test('at start-up, replies a previous run left pending are sent; ones past the 48 h window are marked failed', async () => {
+  const now = Date.now()
+  const fresh = await store.outbox.record({ account: 'acc', openId: 'o-resume', reply: text('left over') as never, attempts: 2, status: 'pending', at: now - 60_000 })
+  const stale = await store.outbox.record({ account: 'acc', openId: 'o-stale', reply: text('too old') as never, attempts: 1, status: 'pending', at: now - 49 * 3_600_000 })
+  await store.outbox.record({ account: 'acc', openId: 'o-done', reply: text('done') as never, attempts: 1, status: 'sent', at: now })
+  const s = sender()
+  assert.equal(await s.resumePending(), 1)
+  await s.idle()
+  assert.deepEqual(newSent(), [{ touser: 'o-resume', msgtype: 'text', text: { content: 'left over' } }])
+  const entries = new Map((await store.outbox.list()).map((e) => [e.id, e]))
+  assert.equal(entries.get(fresh)?.status, 'sent')
+  assert.equal(entries.get(fresh)?.attempts, 3, 'attempts continue from where the previous run stopped')
+  assert.equal(entries.get(stale)?.status, 'failed')
+  assert.match(String(entries.get(stale)?.lastError), /48 h/)
+  assert.ok(memLog.lines.some((l) => l.reason === 'pending late reply expired (48 h window)'), 'the expiry is logged')
+})
