@@ -22,7 +22,8 @@ let sentBefore: number
 beforeEach(() => {
   store = createMemoryStore()
   memLog = createMemoryLogger()
-  const client = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 1000 // generous: a loaded CI machine must not turn a slow answer into a retry })
+  // A generous timeout: on a loaded CI machine a slow answer must not turn into an extra attempt.
+  const client = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 1000 })
   const tokens = createAccessTokenManager({ appId: 'wxA', appSecret: 'secretA', client, tokens: store.tokens, log: memLog.logger })
   api = createPlatformApi({ client, tokens })
   sleeps = []
