@@ -25,6 +25,7 @@ import { SUCCESS, type WireRequest, type WireResponse } from './receive/wire-typ
 import type { Reply } from './reply/reply-types.ts'
 import { serializeReply } from './reply/reply-xml.ts'
 import { routeMessage, type RouteResult, type RouteSignal } from './route/router.ts'
+import { pluginNamespace, userKeyPrefix } from './plugin/storage-keys.ts'
 import type { MessageLogEntry, Store, StoredReply } from './store/store.ts'
 import { sealReply, verifyEndpoint, verifyPost, type VerifiedAccount } from './verify/verify-request.ts'
 import { createWeChatCipher } from './verify/wechat-cipher.ts'
@@ -224,7 +225,10 @@ export function createEngine(deps: EngineDeps): Engine {
       lease.release()
       leave()
     })
-    void afterRouting(message, accountId, lease.generation.plugins.names(), routing)
+    if (message.kind === 'unsubscribe') {
+      enter()
+      void afterRouting(message, accountId, lease.generation.plugins.names(), routing).finally(leave)
+    }
 
     let timer: NodeJS.Timeout | undefined
     const budget = new Promise<'budget'>((resolve) => {
@@ -242,6 +246,9 @@ export function createEngine(deps: EngineDeps): Engine {
       // WeChat gives up at 5 s and retries; answer `success` now and deliver the reply through the
       // customer-service API when the plugin finishes (protocol.md §5).
       signal.budgetSpent = true
+      // Held until the late reply is handed to the platform, so idle() (graceful shutdown) cannot resolve
+      // in the gap between the plugin finishing and the send starting.
+      enter()
       void routing.then((late) => {
         const patch = describe(late)
         if (late.reply && late.reply.type !== 'none' && late.reply.type !== 'transfer_customer_service') {
@@ -250,7 +257,7 @@ export function createEngine(deps: EngineDeps): Engine {
           return deps.lateReplies.send(accountId, message.fromUser, late.reply)
         }
         recordEntry(base, { ...patch, outcome: late.reply ? 'late' : 'no_reply' }, started)
-      }, (e) => log.error({ code: 'INTERNAL', err: e }, 'routing failed after the budget'))
+      }, (e) => log.error({ code: 'INTERNAL', err: e }, 'routing failed after the budget')).finally(leave)
       log.warn({ account: accountId, key, budgetMs: limits.replyBudgetMs }, 'reply budget spent: answered success, the reply will go out late')
       return SUCCESS
     }
@@ -275,17 +282,21 @@ export function createEngine(deps: EngineDeps): Engine {
     return { status: 200, contentType: 'application/xml; charset=utf-8', body }
   }
 
-  /** Privacy: a user who unsubscribes can have their sessions and plugin data removed (setting). */
+  /**
+   * A user who unsubscribes leaves any dialogue: their lock is released (after its plugin saw the event), so
+   * a later subscribe starts fresh. Privacy: their plugin data can be purged too (log.purgeOnUnsubscribe).
+   */
   async function afterRouting(message: InboundMessage, accountId: string, plugins: string[], routing: Promise<RouteResult>): Promise<void> {
-    if (message.kind !== 'unsubscribe' || !config.log.purgeOnUnsubscribe) return
+    if (message.kind !== 'unsubscribe') return
     await routing.catch(() => undefined)
     try {
       await store.sessions.delete(accountId, message.fromUser)
+      if (!config.log.purgeOnUnsubscribe) return
       let removed = 0
-      for (const plugin of plugins) removed += await store.kv.deletePrefix(`plugin:${plugin}`, `u:${message.fromUser}:`)
+      for (const plugin of plugins) removed += await store.kv.deletePrefix(pluginNamespace(plugin), userKeyPrefix(message.fromUser))
       log.info({ account: accountId, openId: message.fromUser, removed }, 'purged user data on unsubscribe')
     } catch (e) {
-      log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, openId: message.fromUser }, 'purge on unsubscribe failed')
+      log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, openId: message.fromUser }, 'clean-up on unsubscribe failed')
     }
   }
 

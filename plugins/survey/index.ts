@@ -37,6 +37,9 @@ export default definePlugin<Record<string, never>, SurveyState>({
       return ctx.reply.text(`${QUESTIONS[0]}\n(Send "cancel" or "取消" to stop.)`)
     }
 
+    // Events (a menu view, a location report, unsubscribe...) are not answers: let routing go on.
+    if ('event' in message) return ctx.pass()
+
     // While the survey holds the conversation, a picture or a sticker still reaches us: ask for text.
     if (message.kind !== 'text') {
       return ctx.reply.text(`Please answer in text. ${QUESTIONS[session.state?.step ?? 0]}`)

@@ -1,0 +1,53 @@
+/**
+ * A user who unsubscribes can have their sessions and plugin data removed (log.purgeOnUnsubscribe).
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { pluginNamespace, userKey } from '../../core/plugin/storage-keys.ts'
+import { createTestClient, push } from '../../core/testkit/plugin-test-client.ts'
+
+const root = path.resolve(import.meta.dirname, '../..')
+
+async function surveyDone(client: Awaited<ReturnType<typeof createTestClient>>, openId: string) {
+  for (const text of ['survey', 'a', 'b', 'c']) await client.send(text, { openId })
+}
+
+describe('purge on unsubscribe', () => {
+  it('removes the user’s session and plugin data, and nobody else’s', async () => {
+    const client = await createTestClient({ root, config: { log: { purgeOnUnsubscribe: true } } })
+    try {
+      const kv = client.runtime.store.kv
+      await surveyDone(client, 'leaver')
+      await surveyDone(client, 'stayer')
+      await client.send('survey', { openId: 'leaver' }) // a dialogue in progress again
+      assert.ok(await kv.get(pluginNamespace('survey'), userKey('leaver', 'survey')))
+      assert.ok(await client.runtime.store.sessions.get('default', 'leaver'))
+
+      await client.expectNoReply(push.event('leaver', 'unsubscribe'))
+      await client.runtime.engine.idle()
+
+      assert.equal(await kv.get(pluginNamespace('survey'), userKey('leaver', 'survey')), undefined)
+      assert.equal(await client.runtime.store.sessions.get('default', 'leaver'), null)
+      assert.ok(await kv.get(pluginNamespace('survey'), userKey('stayer', 'survey')), 'other users keep their data')
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('keeps plugin data when the setting is off (the default), but always releases the dialogue lock', async () => {
+    const client = await createTestClient({ root })
+    try {
+      await surveyDone(client, 'leaver')
+      await client.send('survey', { openId: 'leaver' })
+      await client.expectNoReply(push.event('leaver', 'unsubscribe'))
+      await client.runtime.engine.idle()
+      assert.ok(await client.runtime.store.kv.get(pluginNamespace('survey'), userKey('leaver', 'survey')))
+      assert.equal(await client.runtime.store.sessions.get('default', 'leaver'), null)
+      // Coming back starts fresh: the welcome, not the survey's next question.
+      await client.expectReply(push.event('leaver', 'subscribe'), /Thanks for following/)
+    } finally {
+      await client.close()
+    }
+  })
+})
