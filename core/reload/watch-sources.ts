@@ -24,7 +24,7 @@ export function watchSources(opts: {
 }): SourceWatcher {
   const { generations, log } = opts
   let running: Promise<boolean> | null = null
-  let again = false
+  let queued: Promise<boolean> | null = null
   let timer: NodeJS.Timeout | undefined
 
   async function reloadOnce(): Promise<boolean> {
@@ -43,18 +43,25 @@ export function watchSources(opts: {
   }
 
   function reload(): Promise<boolean> {
-    if (running) {
-      again = true
+    if (!running) {
+      running = reloadOnce().finally(() => {
+        running = null
+      })
       return running
     }
-    running = reloadOnce().finally(() => {
-      running = null
-      if (again) {
-        again = false
-        void reload()
-      }
-    })
-    return running
+    // The running reload may have read the files before the change that asked for this one: answer with
+    // one more reload after it, shared by everyone who asks meanwhile.
+    queued ??= running.then(
+      () => {
+        queued = null
+        return reload()
+      },
+      () => {
+        queued = null
+        return reload()
+      },
+    )
+    return queued
   }
 
   const watcher = chokidar.watch(opts.dirs, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])(\.|node_modules)/.test(p.split(/[/\\]/).pop() ?? '') })
@@ -70,7 +77,7 @@ export function watchSources(opts: {
     async close() {
       clearTimeout(timer)
       await watcher.close()
-      await running
+      await (queued ?? running)
     },
   }
 }

@@ -1,0 +1,239 @@
+/**
+ * routeMessage in isolation: real YAML rules (loadRuleSet), a PluginSet whose plugins are plain functions,
+ * the in-memory session store. The order every candidate is tried in, what a pass / error / missing plugin
+ * does, and how session calls are applied. The same behaviour through the real engine and sandbox:
+ * test/e2e/routing.test.ts.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, describe, it } from 'node:test'
+import type { EngineError, ErrorCode } from '../../core/errors.ts'
+import type { InboundMessage, RawFields } from '../../core/normalize/message-types.ts'
+import { normalizeMessage } from '../../core/normalize/normalize-message.ts'
+import type { AccountInfo } from '../../core/plugin/plugin-api.ts'
+import type { PluginCall, PluginOutcome, PluginSet, SessionOp } from '../../core/plugin/plugin-host-types.ts'
+import { routeMessage, type RouteDeps } from '../../core/route/router.ts'
+import type { RuleSet } from '../../core/route/rule-types.ts'
+import { loadRuleSet } from '../../core/route/rules/load-rule-set.ts'
+import { createMemoryStore } from '../../core/store/memory-store.ts'
+import type { SessionStore } from '../../core/store/store.ts'
+import { push, type PushFields } from '../../core/testkit/wechat-simulator.ts'
+
+const ACCOUNT: AccountInfo = { id: 'acct', appId: 'wxacct' }
+const tmpDirs: string[] = []
+after(() => {
+  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true })
+})
+
+async function rulesFrom(files: Record<string, string>): Promise<RuleSet> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-router-'))
+  tmpDirs.push(dir)
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text)
+  const loaded = await loadRuleSet(dir)
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors))
+  return loaded.ruleSet
+}
+
+function messageOf(fields: PushFields): InboundMessage {
+  const raw: RawFields = {}
+  for (const [k, v] of Object.entries(fields)) raw[k] = String(v)
+  const m = normalizeMessage(raw)
+  if (!m.ok) throw new Error(m.error.reason)
+  return m.value
+}
+
+type Behaviour = (call: PluginCall) => PluginOutcome | Promise<PluginOutcome>
+const answer = (content: string, sessionOps: SessionOp[] = []): PluginOutcome => ({ status: 'reply', reply: { type: 'text', content }, sessionOps })
+const pass = (sessionOps: SessionOp[] = []): PluginOutcome => ({ status: 'pass', sessionOps })
+const failure = (code: ErrorCode, sessionOps: SessionOp[] = []): PluginOutcome => ({ status: 'error', error: { code, reason: `${code} on purpose` }, sessionOps })
+
+/** Plugins as functions; `calls` lists "plugin:rule" in the order they were tried. */
+function pluginsOf(behaviours: Record<string, Behaviour>): PluginSet & { calls: string[]; lastCall: Map<string, PluginCall> } {
+  const calls: string[] = []
+  const lastCall = new Map<string, PluginCall>()
+  return {
+    calls,
+    lastCall,
+    has: (name) => name in behaviours,
+    names: () => Object.keys(behaviours),
+    manifest: () => undefined,
+    async invoke(call) {
+      calls.push(`${call.plugin}:${call.match?.rule}`)
+      lastCall.set(call.plugin, call)
+      return behaviours[call.plugin](call)
+    },
+    dispose: async () => undefined,
+  }
+}
+
+function depsOf(rules: RuleSet, plugins: PluginSet, sessions: SessionStore = createMemoryStore().sessions): RouteDeps & { pluginErrors: Array<[string, EngineError]> } {
+  const pluginErrors: Array<[string, EngineError]> = []
+  return { rules, plugins, sessions, now: Date.now, onPluginError: (p, e) => void pluginErrors.push([p, e]), pluginErrors }
+}
+
+describe('the order candidates are tried in', () => {
+  // Every plugin passes, so the router walks the whole candidate list and `calls` is that list.
+  const FILES = {
+    'b.yaml': `
+rules:
+  - { name: b-first, keywords: [{ contains: go }], plugin: p }
+  - { name: b-high, keywords: [{ prefix: go }], plugin: p, priority: 5 }
+handlers:
+  - { type: click, plugin: p, name: click-b }
+default: { plugin: p }
+`,
+    'a.yaml': `
+rules:
+  - { name: a-first, keywords: [{ regex: '^g(o)' }], plugin: p }
+  - { name: a-low, keywords: [go], plugin: p, priority: -1 }
+  - { name: a-second, keywords: [go], plugin: p }
+handlers:
+  - { type: click, plugin: p, name: click-a }
+  - { type: click, plugin: p, name: click-top, priority: 1 }
+welcome: { plugin: p }
+`,
+  }
+
+  it('text: priority (higher first), then file name, then position; then default; no handlers for text', async () => {
+    const plugins = pluginsOf({ p: () => pass() })
+    const r = await routeMessage(messageOf(push.text('u1', 'go')), ACCOUNT, depsOf(await rulesFrom(FILES), plugins))
+    assert.deepEqual(plugins.calls, ['p:b-high', 'p:a-first', 'p:a-second', 'p:b-first', 'p:a-low', 'p:default'])
+    assert.deepEqual(r, { reply: null, handledBy: 'none', errors: [] })
+  })
+
+  it('click: text rules (fromClick) before click handlers (priority, then file, then position), then default', async () => {
+    const plugins = pluginsOf({ p: () => pass() })
+    await routeMessage(messageOf(push.event('u1', 'CLICK', { EventKey: 'go' })), ACCOUNT, depsOf(await rulesFrom(FILES), plugins))
+    assert.deepEqual(plugins.calls, ['p:b-high', 'p:a-first', 'p:a-second', 'p:b-first', 'p:a-low', 'p:click-top', 'p:click-a', 'p:click-b', 'p:default'])
+    assert.equal(plugins.lastCall.get('p')?.match?.fromClick, false, 'default is not a click match')
+  })
+
+  it('a session comes first, with its own match; subscribe gets welcome and never default', async () => {
+    const plugins = pluginsOf({ p: () => pass() })
+    const deps = depsOf(await rulesFrom(FILES), plugins)
+    await deps.sessions.put({ account: 'acct', openId: 'u1', plugin: 'p', state: { step: 2 }, expiresAt: Date.now() + 60_000 })
+    await routeMessage(messageOf(push.event('u1', 'subscribe')), ACCOUNT, deps)
+    assert.deepEqual(plugins.calls, ['p:session:p', 'p:welcome'])
+    assert.deepEqual(plugins.lastCall.get('p')?.session, { active: true, state: { step: 2 } }, 'a later candidate of the lock holder sees the lock')
+  })
+
+  it('an event that is not a user action gets neither welcome nor default', async () => {
+    const plugins = pluginsOf({ p: () => pass() })
+    const rules = await rulesFrom(FILES)
+    for (const fields of [push.event('u1', 'unsubscribe'), push.event('u1', 'VIEW', { EventKey: 'https://x' }), push.event('u1', 'LOCATION', { Latitude: 1, Longitude: 2, Precision: 3 })]) {
+      const r = await routeMessage(messageOf(fields), ACCOUNT, depsOf(rules, plugins))
+      assert.equal(r.handledBy, 'none')
+    }
+    assert.deepEqual(plugins.calls, [])
+  })
+
+  it('the first reply wins and is described: handledBy, rule, keyword, plugin', async () => {
+    const plugins = pluginsOf({ p: (c) => (c.match?.rule === 'a-second' ? answer('second') : pass()) })
+    const r = await routeMessage(messageOf(push.text('u1', 'GO')), ACCOUNT, depsOf(await rulesFrom(FILES), plugins))
+    assert.deepEqual(plugins.calls, ['p:b-high', 'p:a-first', 'p:a-second'])
+    assert.deepEqual(r, { reply: { type: 'text', content: 'second' }, handledBy: 'rule', rule: 'a-second', keyword: 'go', plugin: 'p', errors: [] })
+  })
+})
+
+describe('fall-through', () => {
+  const FILES = {
+    'r.yaml': `
+rules:
+  - { name: one, keywords: [x], plugin: one, priority: 4 }
+  - { name: ghost, keywords: [x], plugin: ghost, priority: 3 }
+  - { name: two, keywords: [x], plugin: two, priority: 2 }
+  - { name: three, keywords: [x], plugin: three, priority: 1 }
+  - { name: inline, keywords: [x], reply: { type: text, content: inline } }
+default: { reply: { type: text, content: sorry } }
+`,
+  }
+
+  it('errors, bad replies, timeouts and a plugin that is not loaded are recorded, reported, and the next candidate answers', async () => {
+    const plugins = pluginsOf({ one: () => failure('PLUGIN_ERROR'), two: () => failure('PLUGIN_TIMEOUT'), three: () => failure('PLUGIN_BAD_REPLY') })
+    const deps = depsOf(await rulesFrom(FILES), plugins)
+    const r = await routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, deps)
+    assert.deepEqual(r.reply, { type: 'text', content: 'inline' })
+    assert.equal(r.rule, 'inline')
+    assert.equal(r.plugin, undefined)
+    assert.deepEqual(r.errors.map((e) => `${e.plugin}:${e.code}`), ['one:PLUGIN_ERROR', 'ghost:PLUGIN_LOAD', 'two:PLUGIN_TIMEOUT', 'three:PLUGIN_BAD_REPLY'])
+    assert.deepEqual(deps.pluginErrors.map(([p, e]) => `${p}:${e.code}`), ['one:PLUGIN_ERROR', 'ghost:PLUGIN_LOAD', 'two:PLUGIN_TIMEOUT', 'three:PLUGIN_BAD_REPLY'])
+    assert.match(r.errors[1].reason, /rule "ghost" names plugin "ghost", which is not loaded/)
+  })
+
+  it('once the engine has spent the reply budget, no further candidate is tried', async () => {
+    const signal = { budgetSpent: false }
+    const plugins = pluginsOf({
+      one: () => {
+        signal.budgetSpent = true
+        return pass()
+      },
+      two: () => answer('too late to try'),
+      three: () => answer('never'),
+    })
+    const r = await routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, depsOf(await rulesFrom(FILES), plugins), signal)
+    assert.deepEqual(plugins.calls, ['one:one'])
+    assert.equal(r.reply, null)
+  })
+})
+
+describe('sessions', () => {
+  const FILES = {
+    'r.yaml': `
+rules:
+  - { name: hi, keywords: [hi], plugin: greeter }
+  - { name: ask, keywords: [ask], plugin: asker }
+default: { reply: { type: text, content: sorry } }
+`,
+  }
+
+  it('begin by a rule plugin locks the user; the lock beats a matching rule; end releases it', async () => {
+    const store = createMemoryStore()
+    const plugins = pluginsOf({
+      greeter: () => answer('hello'),
+      asker: (c) => {
+        const text = c.message.kind === 'text' ? c.message.content : ''
+        if (!c.session.active) return answer('question?', [{ op: 'begin', ttlMs: 60_000, state: { q: 1 } }])
+        if (text === 'done') return answer('bye', [{ op: 'end' }])
+        return answer(`answer ${text} to ${JSON.stringify(c.session.state)}`, [{ op: 'update', state: { q: 2 } }])
+      },
+    })
+    const deps = depsOf(await rulesFrom(FILES), plugins, store.sessions)
+    const send = async (text: string) => routeMessage(messageOf(push.text('u1', text)), ACCOUNT, deps)
+    assert.equal((await send('ask')).handledBy, 'rule')
+    assert.deepEqual((await store.sessions.get('acct', 'u1'))?.state, { q: 1 })
+    const locked = await send('hi')
+    assert.deepEqual(locked.reply, { type: 'text', content: 'answer hi to {"q":1}' })
+    assert.equal(locked.handledBy, 'session')
+    assert.equal(locked.rule, undefined)
+    assert.equal(locked.plugin, 'asker')
+    assert.equal(plugins.lastCall.get('asker')?.match?.via, 'session')
+    assert.deepEqual((await store.sessions.get('acct', 'u1'))?.state, { q: 2 })
+    assert.deepEqual((await send('done')).reply, { type: 'text', content: 'bye' })
+    assert.equal(await store.sessions.get('acct', 'u1'), null)
+    assert.deepEqual((await send('hi')).reply, { type: 'text', content: 'hello' })
+  })
+
+  it('a lock holder that passes keeps the lock and routing continues; another plugin cannot end the lock', async () => {
+    const store = createMemoryStore()
+    const plugins = pluginsOf({ greeter: () => answer('hello', [{ op: 'end' }]), asker: () => pass() })
+    const deps = depsOf(await rulesFrom(FILES), plugins, store.sessions)
+    await store.sessions.put({ account: 'acct', openId: 'u1', plugin: 'asker', state: null, expiresAt: Date.now() + 60_000 })
+    const r = await routeMessage(messageOf(push.text('u1', 'hi')), ACCOUNT, deps)
+    assert.deepEqual(plugins.calls, ['asker:session:asker', 'greeter:hi'])
+    assert.equal(r.handledBy, 'rule')
+    assert.equal((await store.sessions.get('acct', 'u1'))?.plugin, 'asker')
+  })
+
+  it('a lock held by a plugin that is no longer loaded is ignored', async () => {
+    const store = createMemoryStore()
+    const plugins = pluginsOf({ greeter: () => answer('hello'), asker: () => answer('asker') })
+    await store.sessions.put({ account: 'acct', openId: 'u1', plugin: 'removed', state: null, expiresAt: Date.now() + 60_000 })
+    const r = await routeMessage(messageOf(push.text('u1', 'hi')), ACCOUNT, depsOf(await rulesFrom(FILES), plugins, store.sessions))
+    assert.equal(r.handledBy, 'rule')
+    assert.deepEqual(plugins.calls, ['greeter:hi'])
+    assert.deepEqual(r.errors, [])
+  })
+
+})
