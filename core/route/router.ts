@@ -112,7 +112,11 @@ export async function routeMessage(
       match: candidate.match as RuleMatch,
       session: { active: own !== null, state: own?.state ?? undefined },
     })
-    session = await applySessionOps(deps, account.id, message.fromUser, target.plugin, own, outcome.sessionOps, session)
+    // A plugin that failed gave the user nothing: a lock it began would hold them to a dialogue nobody
+    // started, so its session calls count only with a reply or a pass.
+    if (outcome.status !== 'error') {
+      session = await applySessionOps(deps, account.id, message.fromUser, target.plugin, own, outcome.sessionOps, session)
+    }
     if (outcome.status === 'reply') return found(step, outcome.reply, target.plugin, errors)
     if (outcome.status === 'error') {
       errors.push({ ...outcome.error, plugin: target.plugin })

@@ -162,6 +162,18 @@ default: { reply: { type: text, content: sorry } }
     assert.match(r.errors[1].reason, /rule "ghost" names plugin "ghost", which is not loaded/)
   })
 
+  it('session calls of a plugin that failed are not applied (no lock on a dialogue nobody started)', async () => {
+    const sessions = createMemoryStore().sessions
+    const plugins = pluginsOf({
+      one: () => failure('PLUGIN_ERROR', [{ op: 'begin', ttlMs: 60_000, state: { step: 1 } }]),
+      two: () => answer('two', []),
+      three: () => answer('three'),
+    })
+    const r = await routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, depsOf(await rulesFrom(FILES), plugins, sessions))
+    assert.equal(r.plugin, 'two')
+    assert.equal(await sessions.get('acct', 'u1'), null)
+  })
+
   it('once the engine has spent the reply budget, no further candidate is tried', async () => {
     const signal = { budgetSpent: false }
     const plugins = pluginsOf({
