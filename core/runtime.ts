@@ -149,6 +149,8 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
       throw e
     }
     log.info({ url: runtime.url, admin: runtime.adminUrl, accounts: config.accounts.map((a) => a.id), store: store.kind }, 'wxengine listening')
+    // stdout is buffered (core/log/logger.ts): the operator and the process manager see at once that it is up.
+    log.flush()
   }
   return runtime
 }

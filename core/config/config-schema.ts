@@ -16,7 +16,7 @@ export const accountSchema = z
       .string()
       .regex(base64Key, 'must be exactly 43 characters of A-Z a-z 0-9 + / (WECHAT_ENCODING_AES_KEY)')
       .optional(),
-    mode: z.enum(['plaintext', 'compatible', 'safe']),
+    mode: z.enum(['plaintext', 'compatible', 'safe'], { error: 'must be plaintext, compatible or safe (WECHAT_MODE)' }),
     originalId: z.string().optional(),
   })
   .strict()
@@ -38,14 +38,14 @@ const systemReply = z.union([
 
 export const engineConfigSchema = z
   .object({
-    port: z.number().int().min(0).max(65535),
+    port: z.number().int().min(0, 'must be 0 to 65535 (PORT)').max(65535, 'must be 0 to 65535 (PORT)'),
     host: z.string(),
     dataDir: z.string().min(1),
     rulesDir: z.string().min(1),
     pluginsDir: z.string().min(1),
     defaultAccount: z.string(),
     accounts: z.array(accountSchema).min(1, 'needs at least one account'),
-    store: z.object({ kind: z.enum(['sqlite', 'memory', 'redis']), url: z.string().optional() }).strict(),
+    store: z.object({ kind: z.enum(['sqlite', 'memory', 'redis'], { error: 'must be sqlite, memory or redis (STORE)' }), url: z.string().optional() }).strict(),
     limits: z
       .object({
         maxBodyBytes: z.number().int().positive(),
@@ -71,13 +71,13 @@ export const engineConfigSchema = z
     ),
     log: z
       .object({
-        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']),
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent'], { error: 'must be trace, debug, info, warn, error or silent (LOG_LEVEL)' }),
         pretty: z.boolean(),
         retentionDays: z.number().nonnegative(),
         purgeOnUnsubscribe: z.boolean(),
       })
       .strict(),
-    platform: z.object({ apiBase: z.string().url() }).strict(),
+    platform: z.object({ apiBase: z.string().url('must be a URL such as https://api.weixin.qq.com (WECHAT_API_BASE)') }).strict(),
     admin: z.object({ enabled: z.boolean(), port: z.number().int().min(0).max(65535).optional(), token: z.string().optional() }).strict(),
     watch: z.boolean(),
   })

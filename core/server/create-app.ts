@@ -8,7 +8,7 @@
 import Router from '@koa/router'
 import Koa from 'koa'
 import getRawBody from 'raw-body'
-import type { Engine } from '../engine.ts'
+import type { Engine, EngineEvent } from '../engine.ts'
 import type { Logger } from '../log/logger.ts'
 import { flattenQuery, type WireResponse } from '../receive/wire-types.ts'
 
@@ -18,6 +18,8 @@ export interface AppOptions {
   maxBodyBytes: number
   /** Extra routes (health, metrics) mounted on the same app when they share the public port. */
   extraRoutes?: Router
+  /** Told about requests refused here, before the engine sees them (oversized bodies), so metrics count them. */
+  observe?: (event: EngineEvent) => void
 }
 
 type BodyResult = { ok: true; body: string } | { ok: false; status: number; code: string; reason: string }
@@ -57,7 +59,10 @@ export function createApp(opts: AppOptions): Koa {
     if (!read.ok) {
       log.warn({ code: read.code, reason: read.reason, account: accountId, status: read.status }, `request refused: ${read.reason}`)
       // Close the connection: the rest of an oversized body is not worth reading.
-      if (read.status === 413) ctx.set('Connection', 'close')
+      if (read.status === 413) {
+        ctx.set('Connection', 'close')
+        opts.observe?.({ type: 'rejected', code: 'BODY_TOO_LARGE', status: 413, account: accountId })
+      }
       ctx.status = read.status
       ctx.type = 'text/plain'
       ctx.body = read.code

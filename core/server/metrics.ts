@@ -14,7 +14,7 @@ export interface Metrics {
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry()
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'wxengine_process_' })
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'wxengine_' })
   const requests = new Counter({ name: 'wxengine_requests_total', help: 'Requests by outcome', labelNames: ['outcome', 'code'] as const, registers: [registry] })
   const messages = new Counter({ name: 'wxengine_messages_total', help: 'Messages handled, by account, kind, handler and outcome', labelNames: ['account', 'kind', 'handled_by', 'outcome'] as const, registers: [registry] })
   const replies = new Counter({ name: 'wxengine_replies_total', help: 'Replies by type', labelNames: ['type'] as const, registers: [registry] })

@@ -5,7 +5,9 @@
  *
  *   const client = await createTestClient({ root: process.cwd() })
  *   await client.expectReply('echo hi', /hi/)
+ *   await client.expectReply('survey', /Question 1/, { openId: 'u2' })
  *   await client.expectNoReply(push.event('u1', 'unsubscribe'))
+ *   assert.deepEqual(await client.storage('survey', { openId: 'u2' }).user.get('survey'), ...)
  *   await client.close()
  */
 import assert from 'node:assert/strict'
@@ -16,7 +18,11 @@ import type { UserConfig } from '../config/config-types.ts'
 import { loadConfig } from '../config/load-config.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { RawFields } from '../normalize/message-types.ts'
+import type { JsonValue, KeyValue, PluginStorage } from '../plugin/plugin-api.ts'
+import { globalKey, pluginNamespace, userKey } from '../plugin/storage-keys.ts'
+import type { Article } from '../reply/reply-types.ts'
 import { startRuntime, type Runtime } from '../runtime.ts'
+import type { SessionRecord } from '../store/store.ts'
 import { createWeChatSimulator, push, type PushFields } from './wechat-simulator.ts'
 
 export { push }
@@ -40,6 +46,8 @@ export interface TestReply {
   type: string | null
   /** Text content for text replies. */
   content?: string
+  /** The articles of a news reply, in order. */
+  articles?: Article[]
   /** Every field of the reply XML. */
   fields: RawFields | null
   /** The body exactly as the engine answered. */
@@ -48,12 +56,21 @@ export interface TestReply {
 
 export interface TestClient {
   readonly runtime: Runtime
-  /** Send text (as the default user, or `openId`) or a whole push built with `push.*`. */
+  /** The default user's OpenID (options.openId, else 'test-user'). */
+  readonly openId: string
+  /** Send text (as the default user, or `openId`) or a whole push built with `push.*` (its FromUserName is the sender). */
   send(input: string | PushFields, opts?: { openId?: string }): Promise<TestReply>
   /** Send, then assert the reply: text content equal to a string, matching a RegExp, or fields containing `expected`. */
   expectReply(input: string | PushFields, expected: string | RegExp | Record<string, unknown>, opts?: { openId?: string }): Promise<TestReply>
   /** Send, then assert the engine answered `success` (no reply). */
   expectNoReply(input: string | PushFields, opts?: { openId?: string }): Promise<void>
+  /**
+   * A plugin's storage exactly as the plugin sees it as ctx.storage (`.user` is the default user's, or
+   * `openId`'s): read what the plugin saved, or seed data before sending.
+   */
+  storage(plugin: string, opts?: { openId?: string }): PluginStorage
+  /** The user's live session on the default account (which plugin holds the conversation, its state), or null. */
+  session(opts?: { openId?: string }): Promise<SessionRecord | null>
   close(): Promise<void>
 }
 
@@ -90,13 +107,22 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       status: res.status,
       type: f && typeof f.MsgType === 'string' ? f.MsgType : null,
       content: f && typeof f.Content === 'string' ? f.Content : undefined,
+      articles: f?.MsgType === 'news' ? articlesOf(f) : undefined,
       fields: f,
       body: res.body,
     }
   }
 
+  const kv = runtime.store.kv
+  const keyValue = (namespace: string, keyOf: (key: string) => string): KeyValue => ({
+    get: async <T extends JsonValue = JsonValue>(key: string) => (await kv.get(namespace, keyOf(key))) as T | undefined,
+    set: (key, value, ttlSeconds) => kv.set(namespace, keyOf(key), value, ttlSeconds === undefined ? undefined : ttlSeconds * 1000),
+    delete: (key) => kv.delete(namespace, keyOf(key)),
+  })
+
   return {
     runtime,
+    openId: defaultOpenId,
     send,
     async expectReply(input, expected, o) {
       const reply = await send(input, o)
@@ -110,9 +136,32 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       const reply = await send(input, o)
       assert.equal(reply.type, null, `expected no reply, got ${reply.body}`)
     },
+    storage(plugin, o = {}) {
+      const ns = pluginNamespace(plugin)
+      const openId = o.openId ?? defaultOpenId
+      return { ...keyValue(ns, globalKey), user: keyValue(ns, (key) => userKey(openId, key)) }
+    },
+    session(o = {}) {
+      return runtime.store.sessions.get(account.id, o.openId ?? defaultOpenId)
+    },
     async close() {
       await runtime.close()
       if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+/** `<Articles><item>...</item></Articles>`: one item parses as an object, several as an array. */
+function articlesOf(f: RawFields): Article[] {
+  const box = f.Articles
+  const items = typeof box === 'object' && !Array.isArray(box) ? box.item : undefined
+  const list = Array.isArray(items) ? items : items === undefined ? [] : [items]
+  return list.flatMap((a) => {
+    if (typeof a !== 'object' || Array.isArray(a)) return []
+    const article: Article = { title: typeof a.Title === 'string' ? a.Title : '' }
+    if (typeof a.Description === 'string') article.description = a.Description
+    if (typeof a.PicUrl === 'string') article.picUrl = a.PicUrl
+    if (typeof a.Url === 'string') article.url = a.Url
+    return [article]
+  })
 }

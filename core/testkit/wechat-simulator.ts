@@ -42,6 +42,17 @@ export const push = {
   message: (from: string, msgType: string, extra: PushFields = {}): PushFields => ({
     ...head(from, msgType), MsgId: String(++msgIdSeq), ...extra,
   }),
+  /** A custom-menu button of type click (Event CLICK); `eventKey` is the button's key. */
+  click: (from: string, eventKey: string): PushFields => ({ ...head(from, 'event'), Event: 'CLICK', EventKey: eventKey }),
+  /** A location the user shared in the chat: Location_X is the latitude, Location_Y the longitude (protocol.md §3). */
+  location: (from: string, at: { latitude: number; longitude: number; scale?: number; label?: string }): PushFields => ({
+    ...head(from, 'location'),
+    Location_X: at.latitude,
+    Location_Y: at.longitude,
+    Scale: at.scale ?? 15,
+    Label: at.label ?? '',
+    MsgId: String(++msgIdSeq),
+  }),
 }
 
 function head(from: string, msgType: string): PushFields {

@@ -1,0 +1,300 @@
+/**
+ * /healthz and /metrics (core/server/admin-routes.ts, core/server/metrics.ts) over real HTTP: what they
+ * answer, that the counters move when messages flow, and the three ways to keep them private
+ * (a bearer token, their own port on 127.0.0.1, or off).
+ */
+import assert from 'node:assert/strict'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import type { AccountConfig } from '../../core/config/config-types.ts'
+import { push } from '../../core/testkit/wechat-simulator.ts'
+import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { startFakeWeChatApi, type FakeWeChatApi } from '../support/fake-wechat-api.ts'
+
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures')
+
+const ACCOUNT: AccountConfig = { id: 'plain', token: 'plaintoken', appId: 'wxplain000000001', appSecret: 'plainsecret', mode: 'plaintext' }
+
+const RULES = `
+rules:
+  - name: hello
+    keywords: [hello]
+    reply: { type: text, content: hi }
+  - name: paper
+    keywords: [paper]
+    reply: { type: news, articles: [{ title: Today, url: 'https://example.com/today' }] }
+  - name: boom
+    keywords: [boom]
+    plugin: thrower
+  # Slower than the reply budget (300 ms), faster than the plugin timeout (1500 ms): a late reply.
+  - name: nap
+    keywords: [nap]
+    plugin: sleeper
+    args: { ms: 800 }
+  # Slower than the plugin timeout: the worker is stopped, PLUGIN_TIMEOUT.
+  - name: coma
+    keywords: [coma]
+    plugin: sleeper
+    args: { ms: 60000 }
+`
+
+type Labels = Record<string, string>
+interface Sample {
+  name: string
+  labels: Labels
+  value: number
+}
+
+/** Prometheus text format, samples only: `name{a="x",b="y"} 1`. */
+function parseMetrics(text: string): Sample[] {
+  const samples: Sample[] = []
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line)
+    if (!m) continue
+    const labels: Labels = {}
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2]
+    samples.push({ name: m[1], labels, value: Number(m[3]) })
+  }
+  return samples
+}
+
+/** Sum of the samples of `name` whose labels include `labels` (0 when a labelled counter was never touched). */
+function valueOf(samples: Sample[], name: string, labels: Labels = {}): number {
+  return samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0)
+}
+
+async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: string }> {
+  const res = await fetch(url, { headers })
+  return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text() }
+}
+
+describe('/healthz and /metrics on the public port', () => {
+  let h: Harness
+  let fake: FakeWeChatApi
+  let pluginsDir: string
+
+  before(async () => {
+    fake = await startFakeWeChatApi({ appId: ACCOUNT.appId, appSecret: ACCOUNT.appSecret })
+    pluginsDir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-admin-plugins-'))
+    cpSync(path.join(FIXTURES, 'engine-plugins/sleeper'), path.join(pluginsDir, 'sleeper'), { recursive: true })
+    cpSync(path.join(FIXTURES, 'admin-plugins/thrower'), path.join(pluginsDir, 'thrower'), { recursive: true })
+    h = await startHarness({
+      rules: { 'metrics.yaml': RULES },
+      plugins: pluginsDir,
+      accounts: [ACCOUNT],
+      config: {
+        platform: { apiBase: fake.baseUrl },
+        limits: { replyBudgetMs: 300, maxBodyBytes: 16 * 1024 },
+        plugins: { sleeper: { timeoutMs: 1500 } },
+      },
+    })
+  })
+  after(async () => {
+    await h.close()
+    await fake.close()
+    rmSync(pluginsDir, { recursive: true, force: true })
+  })
+
+  const metrics = async () => {
+    const res = await get(`${h.url}/metrics`)
+    assert.equal(res.status, 200)
+    return parseMetrics(res.body)
+  }
+  /** Runs `act` and returns how much each asked-for series moved. */
+  const delta = async (act: () => Promise<unknown>) => {
+    const before = await metrics()
+    await act()
+    const after = await metrics()
+    return (name: string, labels?: Labels) => valueOf(after, name, labels) - valueOf(before, name, labels)
+  }
+
+  test('/healthz: 200 with the store, rules, plugins and accounts', async () => {
+    const res = await get(`${h.url}/healthz`)
+    assert.equal(res.status, 200)
+    assert.match(res.type, /^application\/json/)
+    const body = JSON.parse(res.body) as Record<string, unknown>
+    assert.equal(body.status, 'ok')
+    assert.deepEqual(body.store, { kind: 'sqlite', healthy: true })
+    assert.deepEqual(body.rules, { textRules: 5, keywords: 5, typeHandlers: 0 })
+    assert.deepEqual([...(body.plugins as string[])].sort(), ['sleeper', 'thrower'])
+    assert.deepEqual(body.accounts, ['plain'])
+    assert.equal(typeof body.generation, 'number')
+  })
+
+  test('/metrics: Prometheus text format with every engine series declared', async () => {
+    const res = await get(`${h.url}/metrics`)
+    assert.equal(res.status, 200)
+    assert.match(res.type, /^text\/plain; version=0\.0\.4/)
+    for (const [name, type] of [
+      ['wxengine_requests_total', 'counter'],
+      ['wxengine_messages_total', 'counter'],
+      ['wxengine_replies_total', 'counter'],
+      ['wxengine_rule_hits_total', 'counter'],
+      ['wxengine_plugin_errors_total', 'counter'],
+      ['wxengine_dedup_hits_total', 'counter'],
+      ['wxengine_late_replies_total', 'counter'],
+      ['wxengine_message_latency_seconds', 'histogram'],
+      ['wxengine_reloads_total', 'counter'],
+    ]) {
+      assert.match(res.body, new RegExp(`^# HELP ${name} .+$`, 'm'))
+      assert.match(res.body, new RegExp(`^# TYPE ${name} ${type}$`, 'm'))
+    }
+    // Node's process metrics come with the engine's prefix, so they never clash with another exporter's.
+    const samples = parseMetrics(res.body)
+    assert.ok(valueOf(samples, 'wxengine_process_resident_memory_bytes') > 0)
+    assert.ok(valueOf(samples, 'wxengine_nodejs_heap_size_used_bytes') > 0)
+  })
+
+  test('an answered message: accepted, a reply by type, a rule hit and a latency sample', async () => {
+    const d = await delta(async () => {
+      assert.equal((await h.post('plain', push.text('m-user', 'hello'))).reply?.Content, 'hi')
+      assert.equal((await h.post('plain', push.text('m-user', 'paper'))).reply?.MsgType, 'news')
+    })
+    assert.equal(d('wxengine_requests_total', { outcome: 'accepted' }), 2)
+    assert.equal(d('wxengine_replies_total', { type: 'text' }), 1)
+    assert.equal(d('wxengine_replies_total', { type: 'news' }), 1)
+    assert.equal(d('wxengine_rule_hits_total', { account: 'plain', rule: 'hello' }), 1)
+    assert.equal(d('wxengine_rule_hits_total', { account: 'plain', rule: 'paper' }), 1)
+    assert.equal(d('wxengine_messages_total', { account: 'plain', kind: 'text', handled_by: 'rule', outcome: 'replied' }), 2)
+    assert.equal(d('wxengine_message_latency_seconds_count', { handled_by: 'rule' }), 2)
+    assert.ok(d('wxengine_message_latency_seconds_sum', { handled_by: 'rule' }) > 0)
+  })
+
+  test('refused requests count as rejected, by code', async () => {
+    const d = await delta(async () => {
+      const req = h.sim('plain').request(push.text('m-user', 'hello'))
+      const forged = new URLSearchParams({ ...req.query, signature: '0'.repeat(40) })
+      const bad = await fetch(`${h.url}/wechat/plain?${forged}`, { method: 'POST', body: req.body })
+      assert.equal(bad.status, 401)
+      await bad.text()
+      const unknown = await fetch(`${h.url}/wechat/nobody?${req.search}`, { method: 'POST', body: req.body })
+      assert.equal(unknown.status, 404)
+      await unknown.text()
+      // Refused by the server before the engine sees it, and still counted.
+      const huge = await fetch(`${h.url}/wechat/plain?${req.search}`, { method: 'POST', body: 'x'.repeat(h.runtime.config.limits.maxBodyBytes + 1) })
+      assert.equal(huge.status, 413)
+      await huge.text()
+    })
+    assert.equal(d('wxengine_requests_total', { outcome: 'rejected', code: 'BAD_SIGNATURE' }), 1)
+    assert.equal(d('wxengine_requests_total', { outcome: 'rejected', code: 'UNKNOWN_ACCOUNT' }), 1)
+    assert.equal(d('wxengine_requests_total', { outcome: 'rejected', code: 'BODY_TOO_LARGE' }), 1)
+    assert.equal(d('wxengine_requests_total', { outcome: 'accepted' }), 0)
+  })
+
+  test('a retried message is a duplicate and a dedup hit, answered once', async () => {
+    const fields = push.text('dup-user', 'hello')
+    const d = await delta(async () => {
+      const first = await h.post('plain', fields)
+      const retry = await h.post('plain', fields)
+      assert.equal(retry.body, first.body)
+    })
+    assert.equal(d('wxengine_requests_total', { outcome: 'accepted' }), 1)
+    assert.equal(d('wxengine_requests_total', { outcome: 'duplicate' }), 1)
+    assert.equal(d('wxengine_dedup_hits_total', { account: 'plain' }), 1)
+    assert.equal(d('wxengine_rule_hits_total', { rule: 'hello' }), 1)
+  })
+
+  test('a plugin that throws counts as a plugin error', async () => {
+    const d = await delta(async () => {
+      assert.equal((await h.post('plain', push.text('m-user', 'boom'))).body, 'success')
+    })
+    assert.equal(d('wxengine_plugin_errors_total', { plugin: 'thrower', code: 'PLUGIN_ERROR' }), 1)
+    assert.equal(d('wxengine_messages_total', { outcome: 'failed' }), 1)
+  })
+
+  test('a reply after the budget is a late reply, sent through the API', async () => {
+    const d = await delta(async () => {
+      assert.equal((await h.post('plain', push.text('late-user', 'nap'))).body, 'success')
+      await h.runtime.engine.idle()
+      await h.runtime.platform.idle()
+    })
+    assert.equal(d('wxengine_late_replies_total', { account: 'plain', type: 'text' }), 1)
+    assert.equal(d('wxengine_messages_total', { outcome: 'late' }), 1)
+    // A late answer is not a passive answer: it stays out of the latency histogram.
+    assert.equal(d('wxengine_message_latency_seconds_count'), 0)
+    assert.deepEqual(fake.sent.at(-1)?.body, { touser: 'late-user', msgtype: 'text', text: { content: 'slept 800 ms' } })
+  })
+
+  test('a plugin past its timeout counts as a plugin error with PLUGIN_TIMEOUT', async () => {
+    const d = await delta(async () => {
+      assert.equal((await h.post('plain', push.text('m-user', 'coma'))).body, 'success')
+      await h.runtime.engine.idle()
+    })
+    assert.equal(d('wxengine_plugin_errors_total', { plugin: 'sleeper', code: 'PLUGIN_TIMEOUT' }), 1)
+    assert.equal(d('wxengine_late_replies_total'), 0)
+  })
+})
+
+describe('/healthz when the store is down', () => {
+  test('answers 503 with the store unhealthy', async () => {
+    const h = await startHarness({ accounts: [ACCOUNT] })
+    try {
+      assert.equal((await get(`${h.url}/healthz`)).status, 200)
+      // A closed SQLite store reports itself unhealthy, as one whose disk went away would.
+      await h.runtime.store.close()
+      const res = await get(`${h.url}/healthz`)
+      assert.equal(res.status, 503)
+      const body = JSON.parse(res.body) as Record<string, unknown>
+      assert.equal(body.status, 'degraded')
+      assert.deepEqual(body.store, { kind: 'sqlite', healthy: false })
+    } finally {
+      await h.close()
+    }
+  })
+})
+
+describe('keeping the admin endpoints private', () => {
+  test('admin.token: 401 without the bearer token or with a wrong one, 200 with it; /wechat needs none', async () => {
+    const h = await startHarness({ accounts: [ACCOUNT], config: { admin: { token: 's3cret-token' } } })
+    try {
+      for (const p of ['/healthz', '/metrics']) {
+        assert.equal((await get(`${h.url}${p}`)).status, 401, `${p} without a token`)
+        assert.equal((await get(`${h.url}${p}`, { authorization: 'Bearer wrong' })).status, 401, `${p} with a wrong token`)
+        assert.equal((await get(`${h.url}${p}`, { authorization: 's3cret-token' })).status, 401, `${p} without "Bearer "`)
+        assert.equal((await get(`${h.url}${p}`, { authorization: 'Bearer s3cret-token' })).status, 200, `${p} with the token`)
+      }
+      const answered = await h.post('plain', push.text('u1', 'hello'))
+      assert.equal(answered.status, 200)
+    } finally {
+      await h.close()
+    }
+  })
+
+  test('admin.port: served on their own port on 127.0.0.1, not on the public one', async () => {
+    const h = await startHarness({ accounts: [ACCOUNT], config: { admin: { port: 0 } } })
+    try {
+      const adminUrl = h.runtime.adminUrl!
+      assert.notEqual(adminUrl, h.url)
+      assert.match(adminUrl, /^http:\/\/127\.0\.0\.1:\d+$/)
+      assert.equal((await get(`${h.url}/metrics`)).status, 404)
+      assert.equal((await get(`${h.url}/healthz`)).status, 404)
+      assert.equal((await get(`${adminUrl}/healthz`)).status, 200)
+      const m = await get(`${adminUrl}/metrics`)
+      assert.equal(m.status, 200)
+      assert.match(m.body, /^# TYPE wxengine_requests_total counter$/m)
+      // And the admin port is not a second door to the WeChat endpoint.
+      const req = h.sim('plain').request(push.text('u1', 'hello'))
+      const res = await fetch(`${adminUrl}/wechat/plain?${req.search}`, { method: 'POST', body: req.body })
+      assert.equal(res.status, 404)
+      await res.text()
+    } finally {
+      await h.close()
+    }
+  })
+
+  test('admin.enabled false: 404, and WeChat is still served', async () => {
+    const h = await startHarness({ accounts: [ACCOUNT], config: { admin: { enabled: false } } })
+    try {
+      assert.equal(h.runtime.adminUrl, undefined)
+      assert.equal((await get(`${h.url}/healthz`)).status, 404)
+      assert.equal((await get(`${h.url}/metrics`)).status, 404)
+      assert.equal((await h.post('plain', push.text('u1', 'hello'))).status, 200)
+    } finally {
+      await h.close()
+    }
+  })
+})

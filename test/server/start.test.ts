@@ -1,0 +1,81 @@
+/**
+ * `wxengine start` as a process (core/cli/commands/start.ts, core/runtime.ts): which port it takes, that a
+ * taken port ends it at once with exit 2 (nothing left open to keep it alive), and SIGTERM exits 0.
+ */
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import net from 'node:net'
+import path from 'node:path'
+import { after, before, test } from 'node:test'
+import { makeProject, REPO, type Project } from '../cli/cli-harness.ts'
+
+const TSX = import.meta.resolve('tsx')
+const MAIN = path.join(REPO, 'core/cli/main.ts')
+
+let project: Project
+let blocker: net.Server
+let takenPort: number
+/** Engines still running when a test fails: stopped in `after`, or they would keep the test process alive. */
+const running = new Set<ChildProcess>()
+
+before(async () => {
+  project = makeProject()
+  blocker = net.createServer()
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+  takenPort = (blocker.address() as net.AddressInfo).port
+})
+after(async () => {
+  for (const child of running) child.kill('SIGKILL')
+  await new Promise<void>((resolve) => blocker.close(() => resolve()))
+  project.remove()
+})
+
+/** Starts `wxengine start <args>`; resolves the URL from its "listening" log line, or its exit if it ends first. */
+function startEngine(args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['--import', TSX, MAIN, 'start', ...args], {
+    cwd: project.dir,
+    env: { ...project.env, HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  running.add(child)
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    child.on('close', (code) => {
+      running.delete(child)
+      resolve({ code, stdout, stderr })
+    })
+  })
+  const listening = new Promise<string | null>((resolve) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d
+      const url = /"url":"(http:\/\/[^"]+)".*"msg":"wxengine listening"/.exec(stdout)
+      if (url) resolve(url[1])
+    })
+    void exited.then(() => resolve(null))
+  })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  return { child, listening, exited }
+}
+
+test('a port in use: exit 2 at once, saying which port', { timeout: 30_000 }, async () => {
+  const engine = startEngine([], { PORT: String(takenPort) })
+  const { code, stderr } = await engine.exited
+  assert.equal(code, 2)
+  assert.match(stderr, new RegExp(`port ${takenPort} is in use; set PORT or --port to another one`))
+})
+
+test('--port wins over PORT; SIGTERM stops it cleanly with exit 0', { timeout: 30_000 }, async () => {
+  const engine = startEngine(['--port', '0'], { PORT: String(takenPort) })
+  const url = await engine.listening
+  assert.ok(url, 'the engine started')
+  assert.notEqual(new URL(url).port, String(takenPort))
+  const health = await fetch(`${url}/healthz`)
+  assert.equal(health.status, 200)
+  await health.text()
+  engine.child.kill('SIGTERM')
+  const { code, stdout } = await engine.exited
+  assert.equal(code, 0)
+  assert.match(stdout, /"signal":"SIGTERM".*"msg":"shutting down: finishing in-flight messages"/)
+  assert.match(stdout, /"msg":"stopped"/)
+})
