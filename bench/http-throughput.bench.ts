@@ -4,7 +4,8 @@
  * Each server runs in its own process; autocannon drives it from this one. Targets (issue #2):
  *   wxengine plaintext >= 0.8x bare Koa, safe >= 0.7x, both >= 2x co-wechat.
  *
- *   npx tsx bench/http-throughput.bench.ts [--seconds 10] [--connections 32] [--log-off]
+ *   npx tsx bench/http-throughput.bench.ts [--seconds 8] [--connections 32] [--rounds 3]
+ * Targets run in turn, round after round, and each reports its median: a busy moment hits every target alike.
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -12,15 +13,16 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildPool, hasWrk, runLoad, runWrk, startServer, type LoadResult, type PooledRequest } from './support/load.ts'
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' }, 'log-off': { type: 'boolean', default: false } } })
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' } } })
 const seconds = Number(values.seconds)
+const rounds = Number(values.rounds)
 const connections = Number(values.connections)
 const root = path.resolve(import.meta.dirname, '..')
 const KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG'
 const plainAccount = { token: 'plaintoken', appId: 'wxplain000000001', mode: 'plaintext' as const }
 const safeAccount = { token: 'safetoken', appId: 'wxsafe0000000001', mode: 'safe' as const, encodingAESKey: KEY }
 
-function makeProject(): string {
+function makeProject(logOn: boolean): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-bench-'))
   mkdirSync(path.join(dir, 'rules'))
   mkdirSync(path.join(dir, 'plugins'))
@@ -30,19 +32,17 @@ function makeProject(): string {
     `export default ${JSON.stringify({
       defaultAccount: 'plain',
       accounts: [{ id: 'plain', ...plainAccount }, { id: 'safe', ...safeAccount }],
-      log: { level: 'info', retentionDays: values['log-off'] ? 0 : 30 },
+      log: { level: 'info', retentionDays: logOn ? 30 : 0 },
     })}\n`,
   )
   return dir
 }
 
-async function measure(name: string, start: () => ReturnType<typeof startServer>, pool: PooledRequest[]): Promise<LoadResult> {
+async function measure(start: () => ReturnType<typeof startServer>, pool: PooledRequest[]): Promise<LoadResult> {
   const server = await start()
   try {
     await runLoad(server.port, pool.slice(0, 3000), 0, connections, 3000) // warm-up: JIT, caches, SQLite pages
-    const r = useWrk ? runWrk(server.port, pool.slice(3000), seconds, connections) : await runLoad(server.port, pool.slice(3000), seconds, connections)
-    console.log(`${name.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  errors ${r.errors}  non-2xx ${r.non2xx}`)
-    return r
+    return useWrk ? runWrk(server.port, pool.slice(3000), seconds, connections) : await runLoad(server.port, pool.slice(3000), seconds, connections)
   } finally {
     await server.stop()
   }
@@ -51,22 +51,45 @@ async function measure(name: string, start: () => ReturnType<typeof startServer>
 const useWrk = hasWrk()
 const poolSize = Math.max(60_000, seconds * (useWrk ? 40_000 : 15_000))
 console.log(`building ${poolSize} distinct signed pushes per target (safe ones AES-encrypted)...`)
-const project = makeProject()
-const results: Record<string, LoadResult> = {}
+const projects = { logOn: makeProject(true), logOff: makeProject(false) }
 const pools = {
   barePlain: buildPool(plainAccount, '/wechat', poolSize),
   bareSafe: buildPool(safeAccount, '/wechat', poolSize),
+  wxPlain: buildPool(plainAccount, '/wechat/plain', poolSize),
+  wxSafe: buildPool(safeAccount, '/wechat/safe', poolSize),
 }
-console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model}, ${seconds} s, ${connections} connections, load from ${useWrk ? 'wrk (1 thread)' : 'autocannon'}\n`)
-const engine = (dataDir: string) => () =>
-  startServer(path.join(root, 'core/cli/main.ts'), ['start', '-C', project], { DATA_DIR: dataDir, LOG_LEVEL: 'info' }, '/healthz')
+console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model}, ${seconds} s per run, ${rounds} rounds (median), ${connections} connections, load from ${useWrk ? 'wrk (1 thread)' : 'autocannon'}\n`)
+let dataSeq = 0
+// A fresh data directory per run: a reused one would replay the previous run's replies to the same MsgIds.
+const engine = (project: string) => () =>
+  startServer(path.join(root, 'core/cli/main.ts'), ['start', '-C', project], { DATA_DIR: path.join(project, `data-${++dataSeq}`), LOG_LEVEL: 'info' }, '/healthz')
+const koa = () => startServer(path.join(root, 'bench/servers/bare-koa.ts'), [], {})
+const co = (mode: string) => () => startServer(path.join(root, 'bench/servers/co-wechat.ts'), [], { MODE: mode })
 
-results.koaPlain = await measure('bare Koa (plaintext body)', () => startServer(path.join(root, 'bench/servers/bare-koa.ts'), [], {}), pools.barePlain)
-results.wxPlain = await measure('wxengine plaintext', engine(path.join(project, 'data-plain')), buildPool(plainAccount, '/wechat/plain', poolSize))
-results.coPlain = await measure('co-wechat plaintext', () => startServer(path.join(root, 'bench/servers/co-wechat.ts'), [], { MODE: 'plaintext' }), buildPool(plainAccount, '/wechat', poolSize))
-results.koaSafe = await measure('bare Koa (safe body)', () => startServer(path.join(root, 'bench/servers/bare-koa.ts'), [], {}), pools.bareSafe)
-results.wxSafe = await measure('wxengine safe', engine(path.join(project, 'data-safe')), buildPool(safeAccount, '/wechat/safe', poolSize))
-results.coSafe = await measure('co-wechat safe', () => startServer(path.join(root, 'bench/servers/co-wechat.ts'), [], { MODE: 'safe' }), buildPool(safeAccount, '/wechat', poolSize))
+const targets: Array<{ key: string; name: string; start: () => ReturnType<typeof startServer>; pool: PooledRequest[] }> = [
+  { key: 'koaPlain', name: 'bare Koa (plaintext body)', start: koa, pool: pools.barePlain },
+  { key: 'wxPlain', name: 'wxengine plaintext', start: engine(projects.logOn), pool: pools.wxPlain },
+  { key: 'wxPlainNoLog', name: 'wxengine plaintext, log off', start: engine(projects.logOff), pool: pools.wxPlain },
+  { key: 'coPlain', name: 'co-wechat plaintext', start: co('plaintext'), pool: pools.barePlain },
+  { key: 'koaSafe', name: 'bare Koa (safe body)', start: koa, pool: pools.bareSafe },
+  { key: 'wxSafe', name: 'wxengine safe', start: engine(projects.logOn), pool: pools.wxSafe },
+  { key: 'coSafe', name: 'co-wechat safe', start: co('safe'), pool: pools.bareSafe },
+]
+const runs = new Map<string, LoadResult[]>()
+for (let round = 1; round <= rounds; round++) {
+  for (const t of targets) {
+    const r = await measure(t.start, t.pool)
+    runs.set(t.key, [...(runs.get(t.key) ?? []), r])
+    console.log(`round ${round}  ${t.name.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  non-2xx ${r.non2xx}`)
+  }
+}
+const median = (key: string): LoadResult => {
+  const sorted = [...runs.get(key)!].sort((a, b) => a.rps - b.rps)
+  return sorted[Math.floor(sorted.length / 2)]
+}
+const results = Object.fromEntries(targets.map((t) => [t.key, median(t.key)])) as Record<string, LoadResult>
+console.log('\n| target | req/s (median) | p50 ms | p99 ms |\n|---|---|---|---|')
+for (const t of targets) console.log(`| ${t.name} | ${results[t.key].rps.toFixed(0)} | ${results[t.key].p50.toFixed(2)} | ${results[t.key].p99.toFixed(2)} |`)
 
 const ratio = (a: LoadResult, b: LoadResult) => (a.rps / b.rps).toFixed(2)
 console.log(`
@@ -76,6 +99,7 @@ console.log(`
 | wxengine safe / bare Koa | ${ratio(results.wxSafe, results.koaSafe)} | >= 0.70 |
 | wxengine plaintext / co-wechat plaintext | ${ratio(results.wxPlain, results.coPlain)} | >= 2.00 |
 | wxengine safe / co-wechat safe | ${ratio(results.wxSafe, results.coSafe)} | >= 2.00 |
+| wxengine plaintext, log on / log off | ${ratio(results.wxPlain, results.wxPlainNoLog)} | (log must not slow replies) |
 | co-wechat plaintext / bare Koa | ${ratio(results.coPlain, results.koaPlain)} | (about 0.35 reported) |
 | co-wechat safe / bare Koa | ${ratio(results.coSafe, results.koaSafe)} | (about 0.2 reported) |`)
-rmSync(project, { recursive: true, force: true })
+for (const p of Object.values(projects)) rmSync(p, { recursive: true, force: true })
