@@ -30,12 +30,6 @@ export const accountSchema = z
     }
   })
 
-const reply = z.object({ type: z.string() }).passthrough()
-const systemReply = z.union([
-  z.object({ reply }).strict(),
-  z.object({ plugin: z.string(), args: z.record(z.string(), z.unknown()).optional() }).strict(),
-])
-
 export const engineConfigSchema = z
   .object({
     port: z.number().int().min(0, 'must be 0 to 65535 (PORT)').max(65535, 'must be 0 to 65535 (PORT)'),
@@ -57,7 +51,6 @@ export const engineConfigSchema = z
         newsMaxArticlesForUserMessage: z.number().int().min(1).max(10),
       })
       .strict(),
-    systemReplies: z.record(z.string(), z.object({ welcome: systemReply.optional(), default: systemReply.optional() }).strict()),
     plugins: z.record(
       z.string(),
       z

@@ -3,7 +3,6 @@
  * environment overrides and validates (core/config/load-config.ts).
  */
 import type { JsonValue } from '../plugin/plugin-api.ts'
-import type { Reply } from '../reply/reply-types.ts'
 
 /** How WeChat talks to this account (protocol.md §2). */
 export type SecurityMode = 'plaintext' | 'compatible' | 'safe'
@@ -20,8 +19,6 @@ export interface AccountConfig {
   /** The account's original id (gh_...), the ToUserName of its pushes. */
   originalId?: string
 }
-
-export type SystemReplyConfig = { reply: Reply } | { plugin: string; args?: Record<string, JsonValue> }
 
 export interface PluginSettings {
   /** Passed to the plugin as ctx.config after validation against its manifest schema. */
@@ -64,8 +61,6 @@ export interface EngineConfig {
     newsMaxArticles: number
     newsMaxArticlesForUserMessage: number
   }
-  /** Welcome on subscribe and the reply when nothing matched, per account id ('*' for all). */
-  systemReplies: Record<string, { welcome?: SystemReplyConfig; default?: SystemReplyConfig }>
   plugins: Record<string, PluginSettings>
   log: {
     level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'

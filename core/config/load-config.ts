@@ -31,7 +31,6 @@ export function defaultConfig(root: string): EngineConfig {
       newsMaxArticles: 8,
       newsMaxArticlesForUserMessage: 1,
     },
-    systemReplies: {},
     plugins: {},
     log: { level: 'info', pretty: false, retentionDays: 30, purgeOnUnsubscribe: false },
     platform: { apiBase: 'https://api.weixin.qq.com' },

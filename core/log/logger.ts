@@ -22,8 +22,18 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     return pino({ level, base: undefined }, pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }))
   }
   // Buffered, asynchronous writes to stdout: a synchronous write per message line was a syscall on the hot
-  // path. Lines still go out in order; `flushLogger` (and pino on normal exit) writes what is buffered.
-  return pino({ level, base: undefined }, pino.destination({ dest: 1, sync: false, minLength: 4096 }))
+  // path. Lines still go out in order, at 4 KiB or within a second; `flushLogger` (and pino on normal exit)
+  // writes what is buffered. A kill -9 can lose up to a second of stdout lines (never the message log).
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: 4096 })
+  // On a quiet server a line must not sit in the buffer: write out whatever is there every second.
+  setInterval(() => {
+    try {
+      stdout.flush()
+    } catch {
+      // Destroyed at exit, or nothing to flush: either way there is nothing to lose.
+    }
+  }, 1000).unref()
+  return pino({ level, base: undefined }, stdout)
 }
 
 /** Write out buffered log lines (before exiting). */
