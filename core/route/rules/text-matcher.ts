@@ -89,9 +89,8 @@ export function buildTextMatcher(rules: readonly OrderedRule[]): TextMatcher {
       keywordCount++
       const combo = comboOf(kw.foldCase, kw.foldWidth)
       if (kw.kind === 'regex') {
-        // `u` always (code points, strict syntax); `i` is what case folding means for a regex; `d` (match
-        // indices) on width-folded regexes, so captures can be cut from the text the user actually sent.
-        const re = new RegExp(kw.value, (kw.foldCase ? 'iu' : 'u') + (kw.foldWidth ? 'd' : ''))
+        // `u` always (code points, strict syntax); `i` is what case folding means for a regex.
+        const re = new RegExp(kw.value, kw.foldCase ? 'iu' : 'u')
         const id = regexes.length
         regexes.push({ rule: r, keyword: k, re, foldWidth: kw.foldWidth })
         const literal = extractRequiredLiteral(kw.value, kw.foldCase)
@@ -179,7 +178,7 @@ export function buildTextMatcher(rules: readonly OrderedRule[]): TextMatcher {
         }
       }
 
-      let captured: Map<number, Captured> | undefined
+      let captured: Map<number, RegExpExecArray> | undefined
       if (regexCandidates.length > 0) {
         // Ids follow (rule, keyword) order, so the first regex that matches is the rule's first one.
         regexCandidates.sort((a, b) => a - b)
@@ -193,7 +192,7 @@ export function buildTextMatcher(rules: readonly OrderedRule[]): TextMatcher {
           stamp[entry.rule] = gen
           best[entry.rule] = KIND_RANK.regex * RANK_SHIFT + entry.keyword
           touched.push(entry.rule)
-          ;(captured ??= new Map()).set(entry.rule, capturesOf(m, subject, text))
+          ;(captured ??= new Map()).set(entry.rule, m)
         }
       }
 
@@ -202,13 +201,13 @@ export function buildTextMatcher(rules: readonly OrderedRule[]): TextMatcher {
         const score = best[r]
         const rank = Math.floor(score / RANK_SHIFT)
         const keyword = rule.keywords[score - rank * RANK_SHIFT]
-        const c = captured?.get(r)
+        const m = captured?.get(r)
         const match: RuleMatch = {
           rule: rule.name,
           via: RANK_KINDS[rank],
           keyword: keyword.value,
-          captures: c?.captures ?? [],
-          groups: c?.groups ?? {},
+          captures: m ? Array.from(m, (c) => c ?? '') : [],
+          groups: m?.groups ? definedGroups(m.groups) : {},
           fromClick,
           args: argsOf(rule),
         }
@@ -216,26 +215,6 @@ export function buildTextMatcher(rules: readonly OrderedRule[]): TextMatcher {
       })
     },
   }
-}
-
-interface Captured {
-  captures: string[]
-  groups: Record<string, string>
-}
-
-/**
- * Captures as the user wrote them. A width-folded regex matches the folded text (，-> ,); when folding kept
- * the length (it does for full-width forms, the common case), the match indices cut the same spans from the
- * original, so `echo 你好，世界` captures `你好，世界`. Otherwise the folded captures are all there is.
- */
-function capturesOf(m: RegExpExecArray, subject: string, original: string): Captured {
-  if (subject === original || subject.length !== original.length || !m.indices) {
-    return { captures: Array.from(m, (c) => c ?? ''), groups: m.groups ? definedGroups(m.groups) : {} }
-  }
-  const cut = (span: [number, number] | undefined) => (span ? original.slice(span[0], span[1]) : '')
-  const groups: Record<string, string> = {}
-  for (const [name, span] of Object.entries(m.indices.groups ?? {})) if (span) groups[name] = cut(span)
-  return { captures: Array.from(m.indices, cut), groups }
 }
 
 function definedGroups(groups: Record<string, string | undefined>): Record<string, string> {
