@@ -7,10 +7,13 @@ import { execFileSync, fork, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import net from 'node:net'
 import autocannon from 'autocannon'
 import type { AccountConfig } from '../../core/config/config-types.ts'
 import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
+// One free-port helper for tests and benchmarks.
+import { freePort } from '../../test/support/engine-process.ts'
+
+export { freePort }
 
 export interface PooledRequest {
   path: string
@@ -27,16 +30,6 @@ export function buildPool(account: Pick<AccountConfig, 'token' | 'appId' | 'enco
   return pool
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-    s.on('error', reject)
-  })
-}
 
 export interface RunningServer {
   port: number
