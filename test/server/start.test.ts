@@ -79,3 +79,28 @@ test('--port wins over PORT; SIGTERM stops it cleanly with exit 0', { timeout: 3
   assert.match(stdout, /"signal":"SIGTERM".*"msg":"shutting down: finishing in-flight messages"/)
   assert.match(stdout, /"msg":"stopped"/)
 })
+
+test('when its parent goes away without passing a signal on (npm 11 on SIGTERM), it shuts down cleanly', { timeout: 30_000 }, async () => {
+  // A shell between us and the engine, as npm's `sh -c` is; killing the shell orphans the engine.
+  const shell = spawn('sh', ['-c', `"${process.execPath}" --import "${TSX}" "${MAIN}" start --port 0; exit 0`], {
+    cwd: project.dir,
+    env: { ...project.env, HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  running.add(shell)
+  let stdout = ''
+  const listening = new Promise<void>((resolve) => {
+    shell.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d
+      if (/"msg":"wxengine listening"/.test(stdout)) resolve()
+    })
+  })
+  // The engine's stdout is the pipe we hold: it closes when the engine itself has exited.
+  const engineGone = new Promise<void>((resolve) => shell.stdout.on('close', () => resolve()))
+  await listening
+  shell.kill('SIGKILL')
+  await engineGone
+  running.delete(shell)
+  assert.match(stdout, /"signal":"parent exited".*"msg":"shutting down: finishing in-flight messages"/)
+  assert.match(stdout, /"msg":"stopped"/)
+})

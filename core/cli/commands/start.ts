@@ -58,6 +58,12 @@ export async function runStart(flags: StartFlags): Promise<number> {
     }
     process.once('SIGTERM', () => stop('SIGTERM'))
     process.once('SIGINT', () => stop('SIGINT'))
+    // `npm start` under a process manager: npm 11 exits on SIGTERM without passing it on, and we would be
+    // left running under init. A changed parent means whoever started us is gone: shut down the same way.
+    const parent = process.ppid
+    setInterval(() => {
+      if (process.ppid !== parent) stop('parent exited')
+    }, 500).unref()
   })
   return 0
 }
