@@ -213,8 +213,11 @@ describe('a fleet of two instances on one Redis', () => {
       assert.match(String(lost.reason), /ECONNREFUSED|ECONNRESET|closed/, 'the line says why')
       assert.equal(lost.url, redis.url, 'and which Redis')
       assert.equal(logLines(e).filter((l) => l.msg === 'redis connection lost; store commands fail fast until it is back').length, 1, 'one line per outage')
-      const dropped = logLines(e).filter((l) => l.msg === 'message dropped: state store unavailable')
-      assert.ok(dropped.length >= 2, 'each message answered `success` because of the outage is logged')
+      // The engine's stdout is buffered (flushed at least every second): wait for the lines, do not race them.
+      const dropped = await until('each message answered `success` because of the outage to be logged', () => {
+        const lines = logLines(e).filter((l) => l.msg === 'message dropped: state store unavailable')
+        return lines.length >= 2 && lines
+      })
       assert.ok(dropped.every((l) => l.code === 'STORE_UNAVAILABLE'))
     }
 
@@ -222,7 +225,7 @@ describe('a fleet of two instances on one Redis', () => {
     await redis.restart()
     for (const e of [A, B]) {
       await until(`${e.port} healthy again`, async () => (await health(e)).status === 200)
-      assert.ok(logLines(e).some((l) => l.msg === 'redis connection recovered'))
+      await until(`${e.port} to log its recovery`, () => logLines(e).some((l) => l.msg === 'redis connection recovered'))
       assert.equal(e.child.exitCode, null, 'the same process')
     }
     // A settles the answer it could not record; only then does a retry find it.
