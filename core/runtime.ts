@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net'
 import type { EngineConfig } from './config/config-types.ts'
 import { createEngine, type Engine, type EngineEvent } from './engine.ts'
 import { createLogger, type Logger } from './log/logger.ts'
-import type { PlatformApi } from './plugin/plugin-api.ts'
 import type { PluginServices } from './plugin/plugin-host-types.ts'
 import { createPlatform, type Platform } from './platform/create-platform.ts'
 import { createGenerations, type Generations } from './reload/generations.ts'
@@ -66,13 +65,11 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   }
   const platform = createPlatform({ config, store, log })
   const metrics = createMetrics()
-  const apis = new Map<string, PlatformApi>()
   const services: PluginServices = {
     kv: store.kv,
     api: (accountId) => {
       const api = platform.apiFor(accountId)
       if (!api) throw new Error(`no platform API for account "${accountId}" (appSecret missing?)`)
-      apis.set(accountId, api)
       return api
     },
     log,
@@ -98,15 +95,13 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   )
 
   const reloadNow = () => loadGeneration(config, services, log)
-  let watcher: SourceWatcher | undefined
-  const reloader = watchSources({
+  const watcher: SourceWatcher = watchSources({
     dirs: config.watch ? [config.rulesDir, config.pluginsDir] : [],
     generations,
     load: reloadNow,
     log,
     onReload: (ok) => metrics.reloads.inc({ outcome: ok ? 'ok' : 'refused' }),
   })
-  watcher = reloader
 
   const pruneTimer = config.log.retentionDays > 0
     ? setInterval(() => {
@@ -122,12 +117,12 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     platform,
     metrics,
     log,
-    reload: () => reloader.reload(),
+    reload: () => watcher.reload(),
     close: async () => {
       if (closed) return closed
       closed = (async () => {
         clearInterval(pruneTimer)
-        await watcher?.close()
+        await watcher.close()
         await Promise.all([runtime.server, runtime.adminServer].map((s) => (s ? closeServer(s) : undefined)))
         // WeChat waits 5 s at most; in-flight messages finish within the budget, late replies a bit after.
         await Promise.race([engine.idle(), delay(config.limits.replyBudgetMs + 2_000)])
