@@ -17,6 +17,8 @@ let blocker: net.Server
 let takenPort: number
 /** Engines still running when a test fails: stopped in `after`, or they would keep the test process alive. */
 const running = new Set<ChildProcess>()
+/** Process groups (a shell and the engine it started) to stop in `after` if a test fails. */
+const groups = new Set<number>()
 
 before(async () => {
   project = makeProject()
@@ -26,6 +28,13 @@ before(async () => {
 })
 after(async () => {
   for (const child of running) child.kill('SIGKILL')
+  for (const pgid of groups) {
+    try {
+      process.kill(-pgid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
   await new Promise<void>((resolve) => blocker.close(() => resolve()))
   project.remove()
 })
@@ -82,12 +91,14 @@ test('--port wins over PORT; SIGTERM stops it cleanly with exit 0', { timeout: 3
 
 test('when its parent goes away without passing a signal on (npm 11 on SIGTERM), it shuts down cleanly', { timeout: 30_000 }, async () => {
   // A shell between us and the engine, as npm's `sh -c` is; killing the shell orphans the engine.
+  // Its own process group, so that if this test fails, `after` can still stop the engine behind the shell.
   const shell = spawn('sh', ['-c', `"${process.execPath}" --import "${TSX}" "${MAIN}" start --port 0; exit 0`], {
     cwd: project.dir,
     env: { ...project.env, HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   })
-  running.add(shell)
+  groups.add(shell.pid!)
   let stdout = ''
   const listening = new Promise<void>((resolve) => {
     shell.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -100,7 +111,7 @@ test('when its parent goes away without passing a signal on (npm 11 on SIGTERM),
   await listening
   shell.kill('SIGKILL')
   await engineGone
-  running.delete(shell)
+  groups.delete(shell.pid!)
   assert.match(stdout, /"signal":"parent exited".*"msg":"shutting down: finishing in-flight messages"/)
   assert.match(stdout, /"msg":"stopped"/)
 })

@@ -14,6 +14,8 @@ export interface StartFlags {
 }
 
 export async function runStart(flags: StartFlags): Promise<number> {
+  // Who started us, taken first thing: see the parent watch below.
+  const parent = process.ppid
   const loaded = loadConfig({
     root: flags.root,
     file: flags.config,
@@ -60,10 +62,12 @@ export async function runStart(flags: StartFlags): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'))
     // `npm start` under a process manager: npm 11 exits on SIGTERM without passing it on, and we would be
     // left running under init. A changed parent means whoever started us is gone: shut down the same way.
-    const parent = process.ppid
-    setInterval(() => {
+    // The parent was taken before start-up, so one that went away during it is noticed too.
+    const watchParent = () => {
       if (process.ppid !== parent) stop('parent exited')
-    }, 500).unref()
+    }
+    setInterval(watchParent, 500).unref()
+    watchParent()
   })
   return 0
 }
