@@ -11,13 +11,12 @@
  * `handle` never throws and never answers 500 for anything a client can send: errors become a status and
  * a log line with their code and reason.
  */
-import { randomUUID } from 'node:crypto'
 import type { AccountConfig, EngineConfig } from './config/config-types.ts'
 import { createExactlyOnce, type ExactlyOnce } from './dedup/exactly-once.ts'
 import { dedupKeyOf } from './dedup/dedup-key.ts'
 import { httpStatusOf, type EngineError, type ErrorCode } from './errors.ts'
 import type { Logger } from './log/logger.ts'
-import type { InboundMessage } from './normalize/message-types.ts'
+import { USER_MESSAGE_KINDS, type InboundMessage } from './normalize/message-types.ts'
 import { normalizeMessage } from './normalize/normalize-message.ts'
 import type { AccountInfo } from './plugin/plugin-api.ts'
 import type { Generations } from './reload/generations.ts'
@@ -74,9 +73,6 @@ export function buildAccounts(accounts: AccountConfig[]): Map<string, VerifiedAc
   return map
 }
 
-/** Event kinds WeChat sends to which nobody can answer, and user messages (news limit 1 applies). */
-const USER_MESSAGE_KINDS = new Set(['text', 'image', 'voice', 'video', 'shortvideo', 'location', 'link', 'file', 'miniprogrampage'])
-
 export function createEngine(deps: EngineDeps): Engine {
   const { config, store, generations, log } = deps
   const now = deps.now ?? Date.now
@@ -102,9 +98,9 @@ export function createEngine(deps: EngineDeps): Engine {
     }
   }
 
-  function reject(error: EngineError, accountId?: string, requestId?: string): WireResponse {
+  function reject(error: EngineError, accountId?: string): WireResponse {
     const status = httpStatusOf[error.code] ?? 500
-    log.warn({ code: error.code, reason: error.reason, account: accountId, status, requestId }, `request refused: ${error.reason}`)
+    log.warn({ code: error.code, reason: error.reason, account: accountId, status }, `request refused: ${error.reason}`)
     observe({ type: 'rejected', code: error.code, status, account: accountId })
     return { status, contentType: 'text/plain; charset=utf-8', body: error.code }
   }
@@ -323,5 +319,3 @@ function summarize(m: InboundMessage): string | undefined {
   const key = m.raw.EventKey
   return typeof key === 'string' ? key.slice(0, 200) : undefined
 }
-
-export const newRequestId = (): string => randomUUID()

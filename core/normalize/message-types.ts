@@ -602,3 +602,11 @@ export const MESSAGE_KINDS = [
 type UnlistedKind = Exclude<MessageKind, (typeof MESSAGE_KINDS)[number]>
 const everyKindListed: [UnlistedKind] extends [never] ? true : UnlistedKind = true
 void everyKindListed
+
+/**
+ * Messages a user sent (not events): the platform allows a news reply of only 1 article to these
+ * (protocol.md §4), and they are what the default reply answers.
+ */
+export const USER_MESSAGE_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>([
+  'text', 'image', 'voice', 'video', 'shortvideo', 'location', 'link', 'file', 'miniprogrampage',
+])

@@ -9,7 +9,7 @@
  * `success`), the candidate running at that moment may still answer late, but no further candidate is tried.
  */
 import type { EngineError } from '../errors.ts'
-import type { InboundMessage } from '../normalize/message-types.ts'
+import { USER_MESSAGE_KINDS, type InboundMessage, type MessageKind } from '../normalize/message-types.ts'
 import type { AccountInfo, JsonValue, RuleMatch } from '../plugin/plugin-api.ts'
 import type { PluginSet, SessionOp } from '../plugin/plugin-host-types.ts'
 import type { Reply } from '../reply/reply-types.ts'
@@ -42,8 +42,8 @@ export interface RouteSignal {
 }
 
 /** Kinds a default reply answers: things a user said or pressed. Other events get no default (`success`). */
-const DEFAULT_REPLY_KINDS = new Set<string>([
-  'text', 'image', 'voice', 'video', 'shortvideo', 'location', 'link', 'file', 'miniprogrampage',
+const DEFAULT_REPLY_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>([
+  ...USER_MESSAGE_KINDS,
   'click', 'scancode_waitmsg', 'pic_sysphoto', 'pic_photo_or_album', 'pic_weixin', 'location_select',
 ])
 

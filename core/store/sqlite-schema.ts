@@ -25,8 +25,7 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
     reply      TEXT,
     expires_at INTEGER NOT NULL
   ) WITHOUT ROWID;
-  -- No index on expires_at: the table holds only the reply-cache window, and the sweeper's scan of it is
-  -- cheaper than maintaining an index on every message.
+  -- Written only by close() (the live reply cache) and read and emptied by the next open: no index needed.
 
   CREATE TABLE kv (
     namespace  TEXT NOT NULL,

@@ -176,7 +176,6 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     outboxAll: db.prepare<[], OutboxRow>('SELECT * FROM outbox ORDER BY id'),
     outboxByStatus: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE status = ? ORDER BY id'),
 
-    sweepDedup: db.prepare<[number]>('DELETE FROM dedup WHERE expires_at <= ?'),
     sweepKv: db.prepare<[number]>('DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?'),
     sweepSessions: db.prepare<[number]>('DELETE FROM sessions WHERE expires_at <= ?'),
     sweepTokens: db.prepare<[number]>('DELETE FROM tokens WHERE expires_at <= ?'),
@@ -351,7 +350,6 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       const t = now()
       const removed =
         sweepDedupMemory(t) +
-        st.sweepDedup.run(t).changes +
         st.sweepKv.run(t).changes +
         st.sweepSessions.run(t).changes +
         st.sweepTokens.run(t).changes +
