@@ -4,7 +4,7 @@
  *
  *   npx tsx bench/engine-handle.bench.ts [--messages 20000]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -13,16 +13,14 @@ import { loadConfig } from '../core/config/load-config.ts'
 import { createLogger } from '../core/log/logger.ts'
 import { startRuntime } from '../core/runtime.ts'
 import { createWeChatSimulator, push } from '../core/testkit/wechat-simulator.ts'
+import { makeBenchProject } from './support/load.ts'
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '20000' } } })
 const N = Number(values.messages)
 const KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG'
 
 async function measure(mode: 'plaintext' | 'safe', logOn: boolean): Promise<number> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-handle-'))
-  mkdirSync(path.join(dir, 'rules'))
-  mkdirSync(path.join(dir, 'plugins'))
-  writeFileSync(path.join(dir, 'rules', 'b.yaml'), 'rules:\n  - name: hello\n    keywords: [hello]\n    reply: { type: text, content: Hello }\n')
+  const dir = makeBenchProject({}, { prefix: 'wxengine-handle-' })
   const account: AccountConfig = { id: 'a', token: 'benchtoken', appId: 'wxbench000000001', mode, encodingAESKey: mode === 'safe' ? KEY : undefined }
   const loaded = loadConfig({
     root: dir,

@@ -17,13 +17,13 @@
  * With --rounds N the three run N times in turn and the medians are compared: other work on the machine
  * then hits every configuration alike.
  */
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { startRedisServer } from '../test/support/redis-server.ts'
-import { buildPool, runLoad, startServer, type LoadResult, type PooledRequest, type RunningServer } from './support/load.ts'
+import { buildPool, makeBenchProject, runLoad, startServer, type LoadResult, type PooledRequest, type RunningServer } from './support/load.ts'
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' }, rounds: { type: 'string', default: '1' } },
@@ -36,12 +36,7 @@ const account = { token: 'fleettoken', appId: 'wxfleet000000001', mode: 'plainte
 const WARM_UP = 3000
 
 function makeProject(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-fleet-bench-'))
-  mkdirSync(path.join(dir, 'rules'))
-  mkdirSync(path.join(dir, 'plugins'))
-  writeFileSync(path.join(dir, 'rules', 'bench.yaml'), 'rules:\n  - name: hello\n    keywords: [{ exact: hello }]\n    reply: { type: text, content: Hello }\n')
-  writeFileSync(path.join(dir, 'engine.config.ts'), `export default ${JSON.stringify({ accounts: [{ id: 'default', ...account }], log: { level: 'info' } })}\n`)
-  return dir
+  return makeBenchProject({ accounts: [{ id: 'default', ...account }], log: { level: 'info' } }, { prefix: 'wxengine-fleet-bench-' })
 }
 
 /** utime + stime of a Linux process in seconds; NaN elsewhere. */

@@ -7,11 +7,11 @@
  *   npx tsx bench/http-throughput.bench.ts [--seconds 8] [--connections 32] [--rounds 3]
  * Targets run in turn, round after round, and each reports its median: a busy moment hits every target alike.
  */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { buildPool, hasWrk, runLoad, runWrk, startServer, type LoadResult, type PooledRequest } from './support/load.ts'
+import { buildPool, hasWrk, makeBenchProject, runLoad, runWrk, startServer, type LoadResult, type PooledRequest } from './support/load.ts'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' } } })
 const seconds = Number(values.seconds)
@@ -23,19 +23,11 @@ const plainAccount = { token: 'plaintoken', appId: 'wxplain000000001', mode: 'pl
 const safeAccount = { token: 'safetoken', appId: 'wxsafe0000000001', mode: 'safe' as const, encodingAESKey: KEY }
 
 function makeProject(logOn: boolean): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-bench-'))
-  mkdirSync(path.join(dir, 'rules'))
-  mkdirSync(path.join(dir, 'plugins'))
-  writeFileSync(path.join(dir, 'rules', 'bench.yaml'), 'rules:\n  - name: hello\n    keywords: [{ exact: hello }]\n    reply: { type: text, content: Hello }\n')
-  writeFileSync(
-    path.join(dir, 'engine.config.ts'),
-    `export default ${JSON.stringify({
-      defaultAccount: 'plain',
-      accounts: [{ id: 'plain', ...plainAccount }, { id: 'safe', ...safeAccount }],
-      log: { level: 'info', retentionDays: logOn ? 30 : 0 },
-    })}\n`,
-  )
-  return dir
+  return makeBenchProject({
+    defaultAccount: 'plain',
+    accounts: [{ id: 'plain', ...plainAccount }, { id: 'safe', ...safeAccount }],
+    log: { level: 'info', retentionDays: logOn ? 30 : 0 },
+  })
 }
 
 async function measure(start: () => ReturnType<typeof startServer>, pool: PooledRequest[]): Promise<LoadResult> {

@@ -5,11 +5,10 @@
  *   npx tsx bench/profile-server.ts [--mode plaintext|safe] [--seconds 5]
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { buildPool, freePort, runWrk } from './support/load.ts'
+import { buildPool, freePort, makeBenchProject, runWrk } from './support/load.ts'
 
 const { values } = parseArgs({ options: { mode: { type: 'string', default: 'plaintext' }, seconds: { type: 'string', default: '5' } } })
 const root = path.resolve(import.meta.dirname, '..')
@@ -17,11 +16,7 @@ const safe = values.mode === 'safe'
 const account = safe
   ? { id: 'a', token: 'safetoken', appId: 'wxsafe0000000001', mode: 'safe' as const, encodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG' }
   : { id: 'a', token: 'plaintoken', appId: 'wxplain000000001', mode: 'plaintext' as const }
-const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-prof-'))
-mkdirSync(path.join(dir, 'rules'))
-mkdirSync(path.join(dir, 'plugins'))
-writeFileSync(path.join(dir, 'rules', 'b.yaml'), 'rules:\n  - name: hello\n    keywords: [hello]\n    reply: { type: text, content: Hello }\n')
-writeFileSync(path.join(dir, 'engine.config.ts'), `export default ${JSON.stringify({ defaultAccount: 'a', accounts: [account] })}\n`)
+const dir = makeBenchProject({ defaultAccount: 'a', accounts: [account] }, { prefix: 'wxengine-prof-' })
 const port = await freePort()
 const profDir = path.join(dir, 'prof')
 const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--import', 'tsx', path.join(root, 'core/cli/main.ts'), 'start', '-C', dir], {

@@ -4,7 +4,7 @@
  * MsgId, so the engine's dedup never turns a benchmark into a cache test.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
@@ -14,6 +14,22 @@ import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator
 import { freePort } from '../../test/support/engine-process.ts'
 
 export { freePort }
+
+/** The one rule the HTTP benchmarks answer with: `hello` -> an inline text reply. */
+export const HELLO_RULE = 'rules:\n  - name: hello\n    keywords: [{ exact: hello }]\n    reply: { type: text, content: Hello }\n'
+
+/**
+ * A throw-away engine project: engine.config.ts from `config`, an empty plugins/, and `rules/bench.yaml`
+ * (HELLO_RULE unless given). Remove it with rmSync(dir, { recursive: true }).
+ */
+export function makeBenchProject(config: Record<string, unknown>, opts: { prefix?: string; rules?: string } = {}): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), opts.prefix ?? 'wxengine-bench-'))
+  mkdirSync(path.join(dir, 'rules'))
+  mkdirSync(path.join(dir, 'plugins'))
+  writeFileSync(path.join(dir, 'rules', 'bench.yaml'), opts.rules ?? HELLO_RULE)
+  writeFileSync(path.join(dir, 'engine.config.ts'), `export default ${JSON.stringify(config)}\n`)
+  return dir
+}
 
 export interface PooledRequest {
   path: string
