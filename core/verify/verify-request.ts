@@ -3,12 +3,12 @@
  * the timestamp is inside the replay window, the signature matches the account's token, and in encrypted
  * modes the body decrypts with the account's key and carries the account's AppId.
  */
-import { randomBytes } from 'node:crypto'
 import type { AccountConfig } from '../config/config-types.ts'
 import { fail, ok, type Result } from '../errors.ts'
 import type { RawFields } from '../normalize/message-types.ts'
 import { parseXml } from '../normalize/safe-xml.ts'
 import { buildEncryptedReply } from '../reply/reply-xml.ts'
+import { randomBytesFromPool } from './random-pool.ts'
 import { verifyMsgSignature, verifySignature } from './signature.ts'
 import { checkTimestamp } from './timestamp-window.ts'
 import type { WeChatCipher } from './wechat-cipher.ts'
@@ -77,5 +77,5 @@ export function verifyPost(
 /** Wraps a reply for an encrypted request: its own timestamp and nonce, signed (protocol.md §2). */
 export function sealReply(account: VerifiedAccount, xml: string, nowSeconds: number): string {
   if (!account.cipher) throw new Error('sealReply called for a plaintext account')
-  return buildEncryptedReply(account.cipher, account.config.token, xml, String(nowSeconds), randomBytes(8).toString('hex'))
+  return buildEncryptedReply(account.cipher, account.config.token, xml, String(nowSeconds), randomBytesFromPool(8).toString('hex'))
 }

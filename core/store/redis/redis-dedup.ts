@@ -22,8 +22,8 @@
  *   instead of replacing it, else the answer would never be recorded (test/fleet/fleet.test.ts).
  * - release failed: settled like a failed claim.
  */
-import { randomBytes } from 'node:crypto'
 import type { Logger } from '../../log/logger.ts'
+import { randomBytesFromPool } from '../../verify/random-pool.ts'
 import type { ClaimResult, DedupStore, StoredReply } from '../store.ts'
 import type { RedisConnection } from './connect-redis.ts'
 import type { RedisKeys } from './redis-keys.ts'
@@ -103,7 +103,7 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
 
   return {
     async claim(key, pendingTtlMs) {
-      const owner = PENDING + randomBytes(12).toString('base64url')
+      const owner = PENDING + randomBytesFromPool(12).toString('base64url')
       let existing: unknown
       try {
         existing = await runScript(client, CLAIM, [keys.dedup(key)], [owner, toPx(pendingTtlMs)])
