@@ -143,7 +143,7 @@ export function createEngine(deps: EngineDeps): Engine {
       // neither run it (no double answers) nor hang past WeChat's 5 s. The loss is logged and counted.
       const reason = (e as Error).message
       log.error({ code: 'STORE_UNAVAILABLE', reason, account: accountId, key, openId: message.fromUser }, 'message dropped: state store unavailable')
-      recordEntry(baseEntry(accountId, message, key), { handledBy: 'none', outcome: 'dropped', error: `STORE_UNAVAILABLE: ${reason}` }, started)
+      record(accountId, message, key, undefined, 'dropped', started, `STORE_UNAVAILABLE: ${reason}`)
       return SUCCESS
     }
     if (delivery.duplicate) {
@@ -154,23 +154,36 @@ export function createEngine(deps: EngineDeps): Engine {
     return { status: r.status, contentType: r.contentType, body: r.body }
   }
 
-  function baseEntry(accountId: string, message: InboundMessage, key: string): MessageLogEntry {
-    return {
+  /**
+   * How one message ended, recorded once: the message-log row, the metrics event and the one info line.
+   * Built as one object of a fixed shape: this runs for every message, and spreading partial entries
+   * together was a tenth of the in-process cost.
+   */
+  function record(
+    accountId: string,
+    message: InboundMessage,
+    key: string,
+    result: RouteResult | undefined,
+    outcome: MessageLogEntry['outcome'],
+    started: number,
+    error?: string,
+  ): void {
+    const entry: MessageLogEntry = {
       at: now(),
       account: accountId,
       openId: message.fromUser,
       kind: message.kind,
       msgKey: key,
-      handledBy: 'none',
+      handledBy: result ? result.handledBy : 'none',
+      rule: result?.rule,
+      keyword: result?.keyword,
+      plugin: result?.plugin,
+      replyType: result?.reply?.type,
       summary: summarize(message),
-      latencyMs: 0,
-      outcome: 'no_reply',
+      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+      outcome,
+      error: error ?? (result && result.errors.length > 0 ? result.errors.map((e) => `${e.plugin}: ${e.code}: ${e.reason}`).join('; ') : undefined),
     }
-  }
-
-  /** `started` is the performance.now() at which the request arrived: latency is measured up to this call. */
-  function recordEntry(base: MessageLogEntry, patch: Partial<MessageLogEntry>, started: number): void {
-    const entry: MessageLogEntry = { ...base, ...patch, latencyMs: Math.round((performance.now() - started) * 1000) / 1000 }
     if (config.log.retentionDays > 0) store.log.append(entry)
     observe({ type: 'message', entry })
     log.info(
@@ -236,7 +249,6 @@ export function createEngine(deps: EngineDeps): Engine {
     } finally {
       clearTimeout(timer)
     }
-    const base = baseEntry(accountId, message, key)
 
     if (result === 'budget') {
       // WeChat gives up at 5 s and retries; answer `success` now and deliver the reply through the
@@ -246,21 +258,19 @@ export function createEngine(deps: EngineDeps): Engine {
       // in the gap between the plugin finishing and the send starting.
       enter()
       void routing.then((late) => {
-        const patch = describe(late)
         if (late.reply && late.reply.type !== 'none' && late.reply.type !== 'transfer_customer_service') {
           observe({ type: 'late_reply', account: accountId, replyType: late.reply.type })
-          recordEntry(base, { ...patch, outcome: 'late' }, started)
+          record(accountId, message, key, late, 'late', started)
           return deps.lateReplies.send(accountId, message.fromUser, late.reply)
         }
-        recordEntry(base, { ...patch, outcome: late.reply ? 'late' : 'no_reply' }, started)
+        record(accountId, message, key, late, late.reply ? 'late' : 'no_reply', started)
       }, (e) => log.error({ code: 'INTERNAL', err: e }, 'routing failed after the budget')).finally(leave)
       log.warn({ account: accountId, key, budgetMs: limits.replyBudgetMs }, 'reply budget spent: answered success, the reply will go out late')
       return SUCCESS
     }
 
-    const patch = describe(result)
     if (!result.reply) {
-      recordEntry(base, { ...patch, outcome: result.errors.length > 0 ? 'failed' : 'no_reply' }, started)
+      record(accountId, message, key, result, result.errors.length > 0 ? 'failed' : 'no_reply', started)
       return SUCCESS
     }
     const serialized = serializeReply(
@@ -270,11 +280,11 @@ export function createEngine(deps: EngineDeps): Engine {
     )
     for (const warning of serialized.warnings) log.warn({ account: accountId, key, replyType: result.reply.type }, warning)
     if (serialized.xml === null) {
-      recordEntry(base, { ...patch, outcome: 'no_reply' }, started)
+      record(accountId, message, key, result, 'no_reply', started)
       return SUCCESS
     }
     const body = encrypted ? sealReply(account, serialized.xml, Math.floor(now() / 1000)) : serialized.xml
-    recordEntry(base, { ...patch, outcome: 'replied' }, started)
+    record(accountId, message, key, result, 'replied', started)
     return { status: 200, contentType: 'application/xml; charset=utf-8', body }
   }
 
@@ -300,17 +310,6 @@ export function createEngine(deps: EngineDeps): Engine {
     handle,
     accounts,
     idle: () => (active === 0 ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
-  }
-}
-
-function describe(r: RouteResult): Partial<MessageLogEntry> {
-  return {
-    handledBy: r.handledBy,
-    rule: r.rule,
-    keyword: r.keyword,
-    plugin: r.plugin,
-    replyType: r.reply?.type,
-    error: r.errors.length > 0 ? r.errors.map((e) => `${e.plugin}: ${e.code}: ${e.reason}`).join('; ') : undefined,
   }
 }
 
