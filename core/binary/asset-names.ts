@@ -2,3 +2,5 @@
 export const PLUGIN_WORKER_ASSET = 'plugin-worker.cjs'
 /** better-sqlite3's native addon, written out by core/binary/native-addon.ts. */
 export const SQLITE_ADDON_ASSET = 'better_sqlite3.node'
+/** The message-log writer thread's program (core/store/sqlite-log-worker.cjs, bundled with better-sqlite3). */
+export const LOG_WORKER_ASSET = 'sqlite-log-worker.cjs'

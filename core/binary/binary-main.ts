@@ -1,14 +1,20 @@
 /**
  * The single binary's entry (bundled to CommonJS by core/binary/build-binary.ts, so no top-level await).
- * Before any command runs, plugin workers are pointed at the embedded worker program; better-sqlite3's
+ * Before any command runs, plugin workers and the message-log thread are pointed at their embedded
+ * programs (the log thread also at the extracted SQLite addon); better-sqlite3's
  * addon is swapped in at bundle time (see build-binary.ts) and written out on first use.
  */
 import { buildCli } from '../cli/program.ts'
 import { useEmbeddedWorkerSource } from '../plugin/worker-entry.ts'
-import { PLUGIN_WORKER_ASSET } from './asset-names.ts'
+import { useEmbeddedLogWorker } from '../store/sqlite-log-writer.ts'
+import { LOG_WORKER_ASSET, PLUGIN_WORKER_ASSET } from './asset-names.ts'
+import { embeddedSqliteAddonFile } from './native-addon.ts'
 import { isSingleBinary, readTextAsset } from './sea-assets.ts'
 
-if (isSingleBinary()) useEmbeddedWorkerSource(readTextAsset(PLUGIN_WORKER_ASSET))
+if (isSingleBinary()) {
+  useEmbeddedWorkerSource(readTextAsset(PLUGIN_WORKER_ASSET))
+  useEmbeddedLogWorker(readTextAsset(LOG_WORKER_ASSET), embeddedSqliteAddonFile)
+}
 
 buildCli()
   .parseAsync(process.argv)

@@ -1,10 +1,11 @@
 /**
  * Builds the single executable (Node SEA), the route measured in /work/shared/binary-and-sandbox.md:
  *
- *   1. esbuild bundles the plugin worker (core/plugin/sandbox/worker-main.ts) and the CLI
- *      (core/binary/binary-main.ts) into one CommonJS file each: inside a SEA `require` loads built-ins only.
+ *   1. esbuild bundles the plugin worker (core/plugin/sandbox/worker-main.ts), the message-log worker
+ *      (core/store/sqlite-log-worker.cjs) and the CLI (core/binary/binary-main.ts) into one CommonJS file
+ *      each: inside a SEA `require` loads built-ins only.
  *   2. `node --experimental-sea-config` makes the blob: the CLI bundle with its V8 code cache, plus assets:
- *      the worker bundle, better-sqlite3's native addon and the `plugin new` templates.
+ *      the worker bundles, better-sqlite3's native addon and the `plugin new` templates.
  *   3. postject injects the blob into a copy of this very node (the addon and the code cache belong to it:
  *      one binary per Node major and platform).
  */
@@ -15,7 +16,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as esbuild from 'esbuild'
-import { PLUGIN_WORKER_ASSET, SQLITE_ADDON_ASSET } from './asset-names.ts'
+import { LOG_WORKER_ASSET, PLUGIN_WORKER_ASSET, SQLITE_ADDON_ASSET } from './asset-names.ts'
 
 /** The marker Node looks for to know a blob was injected (Node's SEA docs). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'
@@ -42,10 +43,12 @@ export async function buildBinary(opts: BuildBinaryOptions = {}): Promise<BuildB
   const out = path.resolve(opts.out ?? path.join(SOURCE_ROOT, 'dist', 'wxengine'))
   const work = mkdtempSync(path.join(os.tmpdir(), 'wxengine-build-'))
   try {
-    progress('bundling the plugin worker and the CLI (esbuild)')
+    progress('bundling the plugin worker, the message-log worker and the CLI (esbuild)')
     const workerFile = path.join(work, PLUGIN_WORKER_ASSET)
+    const logWorkerFile = path.join(work, LOG_WORKER_ASSET)
     const mainFile = path.join(work, 'wxengine.cjs')
     await bundle(path.join(SOURCE_ROOT, 'core/plugin/sandbox/worker-main.ts'), workerFile)
+    await bundle(path.join(SOURCE_ROOT, 'core/store/sqlite-log-worker.cjs'), logWorkerFile)
     await bundle(path.join(SOURCE_ROOT, 'core/binary/binary-main.ts'), mainFile)
 
     progress('making the SEA blob (with V8 code cache)')
@@ -57,6 +60,7 @@ export async function buildBinary(opts: BuildBinaryOptions = {}): Promise<BuildB
       useCodeCache: true,
       assets: {
         [PLUGIN_WORKER_ASSET]: workerFile,
+        [LOG_WORKER_ASSET]: logWorkerFile,
         [SQLITE_ADDON_ASSET]: sqliteAddonFile(),
         ...templateAssets(),
       },

@@ -49,17 +49,24 @@ function checkPrivateDir(dir: string): void {
 }
 
 let addon: object | undefined
+let addonFile: string | undefined
+
+/** The addon's path on disk, written out on first use; the message-log thread loads it from there too. */
+export function embeddedSqliteAddonFile(): string {
+  if (addonFile) return addonFile
+  const dir = addonCacheDir()
+  try {
+    addonFile = materializeAddon(readBinaryAsset(SQLITE_ADDON_ASSET), dir)
+  } catch (e) {
+    throw new Error(`cannot write the SQLite addon to ${dir}: ${(e as Error).message} (set WXENGINE_CACHE_DIR to a writable, private directory)`)
+  }
+  return addonFile
+}
 
 /** The addon object better-sqlite3 expects from `require('bindings')('better_sqlite3.node')`. */
 export function embeddedSqliteAddon(): object {
   if (addon) return addon
-  const dir = addonCacheDir()
-  let file: string
-  try {
-    file = materializeAddon(readBinaryAsset(SQLITE_ADDON_ASSET), dir)
-  } catch (e) {
-    throw new Error(`cannot write the SQLite addon to ${dir}: ${(e as Error).message} (set WXENGINE_CACHE_DIR to a writable, private directory)`)
-  }
+  const file = embeddedSqliteAddonFile()
   const m = { exports: {} as object }
   try {
     process.dlopen(m, file)

@@ -11,9 +11,11 @@
  * - Dedup claims and the reply cache live in memory and are saved by close() (see "dedup" below).
  *   `complete` resolves only after the buffered log entries are committed, and the engine answers after
  *   `complete`, so every answered message's log entry is on disk before WeChat sees the answer.
- * - The message log is buffered in memory and written once per event-loop turn (setImmediate), at
- *   LOG_BATCH_MAX entries, on flush() and on close(). A kill -9 loses exactly the entries appended since the
- *   last write: those of the current turn (plus, after a failed write, the retained backlog, which is logged).
+ * - The message log is buffered in memory and handed to its writer once per event-loop turn (setImmediate),
+ *   at LOG_BATCH_MAX entries, on flush() and on close(). The writer is a thread with its own connection
+ *   (sqlite-log-writer.ts), so log inserts never hold up a request. A kill -9 loses exactly the entries
+ *   not yet committed: those of the current turn and the batch in the writer (plus, after a failed write,
+ *   the retained backlog, which is logged).
  * - Only a power loss or OS crash can also roll back transactions committed since the last WAL sync
  *   (NORMAL syncs at checkpoints, not at each commit); the file itself stays consistent.
  */
@@ -24,9 +26,10 @@ import { dirname, resolve } from 'node:path'
 import { LRUCache } from 'lru-cache'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { JsonValue } from '../plugin/plugin-api.ts'
+import { startLogWriter } from './sqlite-log-writer.ts'
 import { SCHEMA_MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.ts'
 import { StoreOpenError } from './store-open-error.ts'
-import { applyOutboxPatch, compareHits, DEFAULT_LOG_LIMIT, hitKeywordOf, prefixUpperBound, sessionKeyOf } from './store-shared.ts'
+import { applyOutboxPatch, compareHits, DEFAULT_LOG_LIMIT, prefixUpperBound, sessionKeyOf } from './store-shared.ts'
 import type {
   ClaimResult,
   HitCount,
@@ -57,6 +60,8 @@ const LOG_BATCH_MAX = 500
 const LOG_BACKLOG_MAX = 50_000
 /** A writer holding the file (e.g. a backup) is waited for this long before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000
+/** Pages of WAL between checkpoints (see openDatabase). */
+const WAL_AUTOCHECKPOINT = 10_000
 
 interface CachedSession {
   plugin: string
@@ -150,14 +155,6 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     ),
     lockRelease: db.prepare<[string, string]>('DELETE FROM locks WHERE name = ? AND owner = ?'),
 
-    logInsert: db.prepare<[number, string, string, string, string, string, string | null, string | null, string | null, string | null, string | null, number, string, string | null]>(
-      `INSERT INTO message_log (at, account, open_id, kind, msg_key, handled_by, rule, keyword, plugin, reply_type, summary, latency_ms, outcome, error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    hitAdd: db.prepare<[string, string, string, number]>(
-      `INSERT INTO rule_hits (account, rule, keyword, hits) VALUES (?, ?, ?, ?)
-       ON CONFLICT (account, rule, keyword) DO UPDATE SET hits = hits + excluded.hits`,
-    ),
     hitsAll: db.prepare<[], { account: string; rule: string; keyword: string; hits: number }>(
       'SELECT account, rule, keyword, hits FROM rule_hits',
     ),
@@ -264,78 +261,47 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // --- message log buffer -------------------------------------------------------------------------
   let buffer: MessageLogEntry[] = []
   let flushScheduled: NodeJS.Immediate | null = null
+  const logWriter = startLogWriter({ db, file: opts.file === ':memory:' ? null : resolve(opts.file), log, busyTimeoutMs: BUSY_TIMEOUT_MS, walAutocheckpoint: WAL_AUTOCHECKPOINT })
+  /** The last batch handed to the writer; batches commit in order, so its settling means all have. Never rejects. */
+  let lastWrite: Promise<void> = Promise.resolve()
+  let writesInFlight = 0
 
-  const writeLogTx = db.transaction((batch: MessageLogEntry[]): void => {
-    const hits = new Map<string, { account: string; rule: string; keyword: string; n: number }>()
-    for (const e of batch) {
-      st.logInsert.run(
-        e.at,
-        e.account,
-        e.openId,
-        e.kind,
-        e.msgKey,
-        e.handledBy,
-        e.rule ?? null,
-        e.keyword ?? null,
-        e.plugin ?? null,
-        e.replyType ?? null,
-        e.summary ?? null,
-        e.latencyMs,
-        e.outcome,
-        e.error ?? null,
-      )
-      if (e.rule === undefined) continue
-      const keyword = hitKeywordOf(e.keyword) ?? ''
-      const k = `${e.account}\u0000${e.rule}\u0000${keyword}`
-      const h = hits.get(k)
-      if (h) h.n++
-      else hits.set(k, { account: e.account, rule: e.rule, keyword, n: 1 })
-    }
-    for (const h of hits.values()) st.hitAdd.run(h.account, h.rule, h.keyword, h.n)
-  })
-
-  /** Writes the buffer; on failure keeps it (bounded) for the next attempt and rethrows. */
-  function flushLogSync(): void {
+  /**
+   * Hands the buffer to the writer. Waiters (complete() calls) are released when everything handed over so
+   * far has settled, whether or not the write succeeded: a failed write is logged and retried, and a reply
+   * must not wait on the disk forever. Never rejects.
+   */
+  function flushLog(): Promise<void> {
     if (flushScheduled) {
       clearImmediate(flushScheduled)
       flushScheduled = null
     }
     const waiters = durableWaiters
     durableWaiters = []
-    if (buffer.length === 0) {
-      for (const w of waiters) w()
-      return
+    if (buffer.length > 0) {
+      const batch = buffer
+      buffer = []
+      writesInFlight++
+      lastWrite = logWriter.write(batch).then(() => void writesInFlight--, (e: Error) => {
+        writesInFlight--
+        buffer = batch.concat(buffer)
+        if (buffer.length > LOG_BACKLOG_MAX) {
+          const dropped = buffer.length - LOG_BACKLOG_MAX
+          buffer = buffer.slice(dropped)
+          log.error({ code: 'STORE_UNAVAILABLE', reason: 'message log backlog full', dropped }, 'message log entries dropped')
+        }
+        // Kept for the next write (the next append, flush or close), not retried at once: a disk that fails
+        // now would fail in a tight loop.
+        log.error({ code: 'STORE_UNAVAILABLE', reason: e.message, buffered: buffer.length }, 'message log write failed')
+      })
     }
-    const batch = buffer
-    buffer = []
-    // Waiters are released whether or not the write succeeded: a failed write is logged and retried, and a
-    // reply must not wait on the disk forever.
-    try {
-      writeLogTx(batch)
-    } catch (e) {
-      buffer = batch.concat(buffer)
-      if (buffer.length > LOG_BACKLOG_MAX) {
-        const dropped = buffer.length - LOG_BACKLOG_MAX
-        buffer = buffer.slice(dropped)
-        log.error({ code: 'STORE_UNAVAILABLE', reason: 'message log backlog full', dropped }, 'message log entries dropped')
-      }
-      throw e
-    } finally {
-      for (const w of waiters) w()
-    }
+    const done = lastWrite
+    if (waiters.length > 0) void done.then(() => { for (const w of waiters) w() })
+    return done
   }
 
   function scheduleFlush(): void {
-    if (!flushScheduled) flushScheduled = setImmediate(flushLogInBackground)
-  }
-
-  function flushLogInBackground(): void {
-    flushScheduled = null
-    try {
-      flushLogSync()
-    } catch (e) {
-      log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, buffered: buffer.length }, 'message log write failed')
-    }
+    if (!flushScheduled) flushScheduled = setImmediate(flushLog)
   }
 
   function sweepDedupMemory(t: number): number {
@@ -407,7 +373,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         const stored: StoredReply = { status: reply.status, contentType: reply.contentType, body: reply.body }
         const expiresAt = now() + ttlMs
         dedupMem.set(key, { state: 'done', reply: stored, expiresAt })
-        if (buffer.length === 0) return
+        // The message's log entry was appended just before: wait until it is committed (it may already be
+        // with the writer when a full batch went out at once).
+        if (buffer.length === 0 && writesInFlight === 0) return
         await new Promise<void>((resolve) => {
           durableWaiters.push(resolve)
           scheduleFlush()
@@ -468,11 +436,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
           return
         }
         buffer.push({ ...entry })
-        if (buffer.length >= LOG_BATCH_MAX) flushLogInBackground()
-        else if (!flushScheduled) flushScheduled = setImmediate(flushLogInBackground)
+        if (buffer.length >= LOG_BATCH_MAX) void flushLog()
+        else scheduleFlush()
       },
       async query(q) {
-        flushLogSync()
+        await flushLog()
         const rows = prepareLogQuery(q).all({
           account: q.account,
           openId: q.openId,
@@ -482,17 +450,18 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         return rows.map(logEntryOf)
       },
       async hits(account) {
-        flushLogSync()
+        await flushLog()
         const rows = account === undefined ? st.hitsAll.all() : st.hitsOf.all(account)
         const out: HitCount[] = rows.map((r) => ({ account: r.account, rule: r.rule, keyword: r.keyword === '' ? null : r.keyword, hits: r.hits }))
         return out.sort(compareHits)
       },
       async prune(before) {
-        flushLogSync()
+        await flushLog()
         return st.logPrune.run(before).changes
       },
       async flush() {
-        flushLogSync()
+        await flushLog()
+        if (buffer.length > 0) throw new Error(`message log: ${buffer.length} entries not written (see the log)`)
       },
     },
 
@@ -523,11 +492,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       if (closed) return
       closed = true
       clearInterval(sweeper)
-      try {
-        flushLogSync()
-      } catch (e) {
-        log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, lost: buffer.length }, 'message log not written at close')
-      }
+      await flushLog()
+      if (buffer.length > 0) log.error({ code: 'STORE_UNAVAILABLE', lost: buffer.length }, 'message log not written at close')
+      await logWriter.close()
       try {
         saveDedupTx(now())
       } catch (e) {
@@ -552,7 +519,7 @@ function openDatabase(file: string): Database.Database {
     db.pragma('synchronous = NORMAL')
     // Checkpoints are where NORMAL syncs to disk; at the default (every 1,000 pages) they cost about half of
     // a busy log's write time. A larger WAL between checkpoints keeps the same guarantees.
-    db.pragma('wal_autocheckpoint = 10000')
+    db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`)
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
     migrate(db, where)
     return db

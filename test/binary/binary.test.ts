@@ -84,6 +84,7 @@ describe('wxengine start', () => {
   let url: string
   let startedAt: number
   let listeningAt: number
+  let serverOutput = ''
   const config = loadConfig({ root: FIXTURE_PROJECT, env: {} })
   assert.ok(config.ok)
   const account = (id: string) => config.value.accounts.find((a) => a.id === id)!
@@ -92,11 +93,12 @@ describe('wxengine start', () => {
     startedAt = performance.now()
     server = spawn(exe, ['start'], { cwd: dir, env: { ...env, PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stderr = ''
-    server.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    server.stderr!.setEncoding('utf8').on('data', (d: string) => ((stderr += d), (serverOutput += d)))
     url = await new Promise<string>((resolve, reject) => {
       let out = ''
       server.stdout!.setEncoding('utf8').on('data', (d: string) => {
         out += d
+        serverOutput += d
         const line = out.split('\n').find((l) => l.includes('"wxengine listening"'))
         if (line) resolve((JSON.parse(line) as { url: string }).url)
       })
@@ -160,6 +162,10 @@ describe('wxengine start', () => {
     const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)))
     server.kill('SIGTERM')
     assert.equal(await exited, 0)
+    // Every line is out now. The log rows above were written by the message-log thread (its own bundle and
+    // the extracted addon), not by the main-thread fallback, which would have said so.
+    assert.match(serverOutput, /"msg":"message"/)
+    assert.doesNotMatch(serverOutput, /message log writer thread/)
   })
 })
 

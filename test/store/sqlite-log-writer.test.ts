@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, describe, it } from 'node:test'
+import Database from 'better-sqlite3'
+import { createLogger } from '../../core/log/logger.ts'
+import { SCHEMA_MIGRATIONS } from '../../core/store/sqlite-schema.ts'
+import { startLogWriter } from '../../core/store/sqlite-log-writer.ts'
+import type { MessageLogEntry } from '../../core/store/store.ts'
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-logwriter-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
+
+const entry = (msgKey: string, rule?: string): MessageLogEntry => ({
+  at: 1_700_000_000_000, account: 'acct', openId: 'o', kind: 'text', msgKey, handledBy: rule ? 'rule' : 'default', rule, latencyMs: 1, outcome: 'replied',
+})
+
+function openDb(file: string): Database.Database {
+  const db = new Database(file)
+  db.pragma('journal_mode = WAL')
+  for (const m of SCHEMA_MIGRATIONS) db.exec(m)
+  return db
+}
+
+function captureLog() {
+  const lines: Array<Record<string, unknown>> = []
+  const log = createLogger({ level: 'debug', destination: { write: (s: string) => (lines.push(JSON.parse(s) as Record<string, unknown>), true) } as never })
+  return { log, lines }
+}
+
+const keys = (db: Database.Database) => db.prepare('SELECT msg_key FROM message_log ORDER BY id').pluck().all()
+
+describe('message log writer', () => {
+  it('writes batches in a thread, in order, with their rule hits; close ends the thread', async () => {
+    const file = path.join(dir, 'thread.db')
+    const db = openDb(file)
+    const { log } = captureLog()
+    const w = startLogWriter({ db, file, log, busyTimeoutMs: 5000, walAutocheckpoint: 1000 })
+    assert.equal(w.where, 'thread')
+    await Promise.all([w.write([entry('a', 'r'), entry('b', 'r')]), w.write([entry('c', 'r')])])
+    assert.deepEqual(keys(db), ['a', 'b', 'c'])
+    assert.equal(db.prepare("SELECT hits FROM rule_hits WHERE rule = 'r'").pluck().get(), 3)
+    await w.close()
+    assert.equal(w.where, 'thread', 'a requested close is not a failure')
+    db.close()
+  })
+
+  it('writes on the main connection for an in-memory store', async () => {
+    const db = openDb(':memory:')
+    const w = startLogWriter({ db, file: null, log: captureLog().log, busyTimeoutMs: 5000, walAutocheckpoint: 1000 })
+    assert.equal(w.where, 'main')
+    await w.write([entry('m')])
+    assert.deepEqual(keys(db), ['m'])
+    await w.close()
+    db.close()
+  })
+
+  it('a thread that fails rejects what it held, says why, and the main connection writes from then on', async () => {
+    const db = openDb(path.join(dir, 'main.db'))
+    // The thread is pointed at a file that is not a database: it dies opening it.
+    const bogus = path.join(dir, 'not-a-db')
+    writeFileSync(bogus, 'this is not an SQLite file, it is long enough to have a header that fails........')
+    const { log, lines } = captureLog()
+    const w = startLogWriter({ db, file: bogus, log, busyTimeoutMs: 5000, walAutocheckpoint: 1000 })
+    await assert.rejects(w.write([entry('lost-in-thread')]), /log writer thread/)
+    assert.equal(w.where, 'main')
+    const failure = lines.find((l) => l.msg === 'message log writer thread failed; writing the log on the main thread')
+    assert.ok(failure, JSON.stringify(lines))
+    assert.equal(failure.code, 'STORE_UNAVAILABLE')
+    assert.match(String(failure.reason), /not a database|file is not|exited/, JSON.stringify(failure))
+    await w.write([entry('on-main')])
+    assert.deepEqual(keys(db), ['on-main'])
+    await w.close()
+    db.close()
+  })
+
+  it('a write the thread cannot commit is rejected with SQLite\'s reason, and the thread keeps serving', async () => {
+    const file = path.join(dir, 'constraint.db')
+    const db = openDb(file)
+    const w = startLogWriter({ db, file, log: captureLog().log, busyTimeoutMs: 5000, walAutocheckpoint: 1000 })
+    // outcome is NOT NULL: the whole batch rolls back.
+    await assert.rejects(w.write([entry('ok-1'), { ...entry('bad'), outcome: null as never }]), /NOT NULL/)
+    await w.write([entry('ok-2')])
+    assert.deepEqual(keys(db), ['ok-2'])
+    assert.equal(w.where, 'thread')
+    await w.close()
+    db.close()
+  })
+})
