@@ -239,13 +239,14 @@ export function createEngine(deps: EngineDeps): Engine {
       void afterRouting(message, accountId, lease.generation.plugins.names(), routing).finally(leave)
     }
 
+    // Routing against the budget: one promise settled by whichever comes first (cheaper than Promise.race).
     let timer: NodeJS.Timeout | undefined
-    const budget = new Promise<'budget'>((resolve) => {
-      timer = setTimeout(() => resolve('budget'), Math.max(0, limits.replyBudgetMs - (performance.now() - started)))
-    })
     let result: RouteResult | 'budget'
     try {
-      result = await Promise.race([routing, budget])
+      result = await new Promise<RouteResult | 'budget'>((resolve, reject) => {
+        timer = setTimeout(resolve, Math.max(0, limits.replyBudgetMs - (performance.now() - started)), 'budget')
+        routing.then(resolve, reject)
+      })
     } finally {
       clearTimeout(timer)
     }

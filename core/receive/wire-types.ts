@@ -19,9 +19,14 @@ export interface WireResponse {
 
 export const SUCCESS: WireResponse = { status: 200, contentType: 'text/plain; charset=utf-8', body: 'success' }
 
-/** Koa's query object may carry arrays for repeated keys; WeChat never repeats, so take the first. */
+/**
+ * A parsed query may carry arrays for repeated keys; WeChat never repeats, so take the first. Flattens in
+ * place (the caller's freshly parsed object) and returns it: no copy on the per-request path.
+ */
 export function flattenQuery(query: Record<string, string | string[] | undefined>): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {}
-  for (const [k, v] of Object.entries(query)) out[k] = Array.isArray(v) ? v[0] : v
-  return out
+  for (const k in query) {
+    const v = query[k]
+    if (Array.isArray(v)) query[k] = v[0]
+  }
+  return query as Record<string, string | undefined>
 }

@@ -435,7 +435,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
           log.warn({ msgKey: entry.msgKey }, 'message log append after close ignored')
           return
         }
-        buffer.push({ ...entry })
+        buffer.push(entry)
         if (buffer.length >= LOG_BATCH_MAX) void flushLog()
         else scheduleFlush()
       },

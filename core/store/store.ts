@@ -108,6 +108,7 @@ export interface HitCount {
 }
 
 export interface MessageLog {
+  /** The store may hold on to `entry` until it is written: the caller must not change it afterwards. */
   append(entry: MessageLogEntry): void
   query(q: MessageLogQuery): Promise<MessageLogEntry[]>
   hits(account?: string): Promise<HitCount[]>
