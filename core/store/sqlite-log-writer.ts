@@ -51,31 +51,13 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
   const mainOnly: LogWriter = { where: 'main', write: onMain, close: async () => undefined }
   if (opts.file === null) return mainOnly
 
-  let worker: Worker
-  try {
-    const workerData = {
-      file: opts.file,
-      busyTimeoutMs: opts.busyTimeoutMs,
-      walAutocheckpoint: opts.walAutocheckpoint,
-      addonFile: embedded?.addonFile(),
-    }
-    // execArgv [], not the parent's: the program is plain CommonJS and needs no `--import tsx` start-up.
-    worker = embedded
-      ? new Worker(embedded.source, { eval: true, workerData, execArgv: [] })
-      : new Worker(new URL('./sqlite-log-worker.cjs', import.meta.url), { workerData, execArgv: [] })
-  } catch (e) {
-    opts.log.warn({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'message log writer thread did not start; writing the log on the main thread')
-    return mainOnly
-  }
-  // Referenced only while it has work: an idle store must not keep the process alive, and a short-lived
-  // process (a CLI command) must not exit with a batch still unwritten.
-  worker.unref()
-
   const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>()
   let nextId = 1
   let where: 'thread' | 'main' = 'thread'
   let closing = false
-  let exited: Promise<void> = new Promise((resolve) => worker.once('exit', () => resolve()))
+  // Started by the first write: a store opened only to read (`wxengine log`, `stats`) never starts one.
+  let worker: Worker | null = null
+  let exited: Promise<void> = Promise.resolve()
 
   function fail(reason: string): void {
     if (where === 'main') return
@@ -86,48 +68,73 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
     pending.clear()
   }
 
-  worker.on('message', (m: { id?: number; error?: string; ready?: true; fatal?: string }) => {
-    if (m.fatal !== undefined) return fail(m.fatal)
-    if (m.id === undefined) return
-    const p = pending.get(m.id)
-    if (!p) return
-    pending.delete(m.id)
-    if (pending.size === 0 && !closing) worker.unref()
-    if (m.error === undefined) p.resolve()
-    else p.reject(new Error(m.error))
-  })
-  // An uncaught error in the thread (the file cannot be opened, say) ends it: 'error', then 'exit'.
-  // (SQLite's own error class arrives without its message through the thread boundary: keep what there is.)
-  worker.on('error', (e: unknown) => fail((e as Error | undefined)?.message ?? describe(e)))
-  worker.on('exit', (code) => {
-    if (!closing) fail(`exited with code ${code}`)
-  })
+  function startThread(): Worker | null {
+    let w: Worker
+    try {
+      const workerData = {
+        file: opts.file,
+        busyTimeoutMs: opts.busyTimeoutMs,
+        walAutocheckpoint: opts.walAutocheckpoint,
+        addonFile: embedded?.addonFile(),
+      }
+      // execArgv [], not the parent's: the program is plain CommonJS and needs no `--import tsx` start-up.
+      w = embedded
+        ? new Worker(embedded.source, { eval: true, workerData, execArgv: [] })
+        : new Worker(new URL('./sqlite-log-worker.cjs', import.meta.url), { workerData, execArgv: [] })
+    } catch (e) {
+      fail(`did not start: ${(e as Error).message}`)
+      return null
+    }
+    exited = new Promise((resolve) => w.once('exit', () => resolve()))
+    w.on('message', (m: { id?: number; error?: string; ready?: true; fatal?: string }) => {
+      if (m.fatal !== undefined) return fail(m.fatal)
+      if (m.id === undefined) return
+      const p = pending.get(m.id)
+      if (!p) return
+      pending.delete(m.id)
+      // Referenced only while it has work: an idle store must not keep the process alive, and a short-lived
+      // process (a CLI command) must not exit with a batch still unwritten.
+      if (pending.size === 0 && !closing) w.unref()
+      if (m.error === undefined) p.resolve()
+      else p.reject(new Error(m.error))
+    })
+    // An uncaught error in the thread ends it: 'error', then 'exit'. (SQLite's own error class arrives
+    // without its message through the thread boundary: keep what there is.)
+    w.on('error', (e: unknown) => fail((e as Error | undefined)?.message ?? describe(e)))
+    w.on('exit', (code) => {
+      if (!closing) fail(`exited with code ${code}`)
+    })
+    return w
+  }
 
   return {
     get where() {
       return where
     },
     write(batch) {
-      if (where === 'main') return onMain(batch)
+      if (where === 'thread' && !worker) worker = startThread()
+      if (where === 'main' || !worker) return onMain(batch)
+      const w = worker
       const id = nextId++
-      if (pending.size === 0) worker.ref()
+      if (pending.size === 0) w.ref()
       return new Promise<void>((resolve, reject) => {
         pending.set(id, { resolve, reject })
-        worker.postMessage({ id, batch })
+        w.postMessage({ id, batch })
       })
     },
     async close() {
       if (closing) return exited
       closing = true
+      if (!worker) return
       if (where === 'thread') {
         worker.ref()
         worker.postMessage({ close: true })
-        const timer = setTimeout(() => void worker.terminate(), 10_000)
+        const w = worker
+        const timer = setTimeout(() => void w.terminate(), 10_000)
         await exited
         clearTimeout(timer)
       } else {
-        exited = worker.terminate().then(() => undefined)
-        await exited
+        await worker.terminate()
       }
     },
   }

@@ -75,6 +75,19 @@ describe('message log writer', () => {
     db.close()
   })
 
+  it('starts no thread until the first write (a store opened to read never starts one)', async () => {
+    const db = openDb(':memory:')
+    // Pointed at a file the thread could not open: a started thread would fail and say so.
+    const bogus = path.join(dir, 'never-opened')
+    writeFileSync(bogus, 'not a database either, long enough to fail the header check...................')
+    const { log, lines } = captureLog()
+    const w = startLogWriter({ db, file: bogus, log, busyTimeoutMs: 5000, walAutocheckpoint: 1000 })
+    await new Promise((r) => setTimeout(r, 200))
+    await w.close()
+    assert.deepEqual(lines, [])
+    db.close()
+  })
+
   it('a write the thread cannot commit is rejected with SQLite\'s reason, and the thread keeps serving', async () => {
     const file = path.join(dir, 'constraint.db')
     const db = openDb(file)
