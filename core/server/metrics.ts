@@ -15,10 +15,11 @@ export interface Metrics {
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry()
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'wxengine_' })
-  const requests = new Counter({ name: 'wxengine_requests_total', help: 'Requests by outcome', labelNames: ['outcome', 'code'] as const, registers: [registry] })
-  const messages = new Counter({ name: 'wxengine_messages_total', help: 'Messages handled, by account, kind, handler and outcome', labelNames: ['account', 'kind', 'handled_by', 'outcome'] as const, registers: [registry] })
-  const replies = new Counter({ name: 'wxengine_replies_total', help: 'Replies by type', labelNames: ['type'] as const, registers: [registry] })
-  const ruleHits = new Counter({ name: 'wxengine_rule_hits_total', help: 'Rule hits', labelNames: ['account', 'rule'] as const, registers: [registry] })
+  // Counted once per message: tallied in a Map, copied into prom-client when scraped (see tally()).
+  const requests = tally(registry, 'wxengine_requests_total', 'Requests by outcome', ['outcome', 'code'])
+  const messages = tally(registry, 'wxengine_messages_total', 'Messages handled, by account, kind, handler and outcome', ['account', 'kind', 'handled_by', 'outcome'])
+  const replies = tally(registry, 'wxengine_replies_total', 'Replies by type', ['type'])
+  const ruleHits = tally(registry, 'wxengine_rule_hits_total', 'Rule hits', ['account', 'rule'])
   const pluginErrors = new Counter({ name: 'wxengine_plugin_errors_total', help: 'Plugin errors and timeouts', labelNames: ['plugin', 'code'] as const, registers: [registry] })
   const dedupHits = new Counter({ name: 'wxengine_dedup_hits_total', help: 'Duplicate deliveries answered from the reply cache', labelNames: ['account'] as const, registers: [registry] })
   const lateReplies = new Counter({ name: 'wxengine_late_replies_total', help: 'Replies sent after the passive budget', labelNames: ['account', 'type'] as const, registers: [registry] })
@@ -39,18 +40,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       switch (event.type) {
         case 'message': {
           const e = event.entry
-          requests.inc({ outcome: 'accepted', code: '' })
-          messages.inc({ account: e.account, kind: e.kind, handled_by: e.handledBy, outcome: e.outcome })
-          if (e.replyType) replies.inc({ type: e.replyType })
-          if (e.rule) ruleHits.inc({ account: e.account, rule: e.rule })
+          requests.add('accepted', '')
+          messages.add(e.account, e.kind, e.handledBy, e.outcome)
+          if (e.replyType) replies.add(e.replyType)
+          if (e.rule) ruleHits.add(e.account, e.rule)
           if (e.outcome !== 'late') latency.observe({ handled_by: e.handledBy }, e.latencyMs / 1000)
           break
         }
         case 'rejected':
-          requests.inc({ outcome: 'rejected', code: event.code })
+          requests.add('rejected', event.code)
           break
         case 'duplicate':
-          requests.inc({ outcome: 'duplicate', code: '' })
+          requests.add('duplicate', '')
           dedupHits.inc({ account: event.account })
           break
         case 'plugin_error':
@@ -64,6 +65,33 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
           throw new Error(`unknown engine event ${JSON.stringify(never)}`)
         }
       }
+    },
+  }
+}
+
+/**
+ * A counter for the per-message path. prom-client's inc() validates and hashes its label object on every
+ * call; here a call is one Map lookup keyed by the label values, and the counts are handed to prom-client
+ * (reset, then set) only when /metrics is scraped.
+ */
+function tally(registry: Registry, name: string, help: string, labelNames: string[]): { add(...values: string[]): void } {
+  const counts = new Map<string, { labels: Record<string, string>; n: number }>()
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const c of counts.values()) this.inc(c.labels, c.n)
+    },
+  })
+  return {
+    add(...values) {
+      const key = values.join('\u0000')
+      const c = counts.get(key)
+      if (c) c.n++
+      else counts.set(key, { labels: Object.fromEntries(labelNames.map((l, i) => [l, values[i]])), n: 1 })
     },
   }
 }
