@@ -128,7 +128,7 @@ const stopAll = async () => {
 }
 
 try {
-  const poolSize = WARM_UP + Math.max(50_000, seconds * 8_000)
+  const poolSize = WARM_UP + Math.max(100_000, seconds * 16_000)
   console.log(`building 3 pools of ${poolSize} distinct signed pushes...`)
   const pools = [buildPool(account, '/wechat', poolSize), buildPool(account, '/wechat', poolSize), buildPool(account, '/wechat', poolSize)]
   console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model}, ${seconds} s, ${connections} connections in all, ${rounds} round(s)\n`)
