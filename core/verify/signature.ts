@@ -2,7 +2,7 @@
  * WeChat request signatures (protocol.md §1, §2): sha1 over the sorted, concatenated strings.
  * Used for `signature` (token, timestamp, nonce) and `msg_signature` (the same plus Encrypt).
  */
-import crypto, { timingSafeEqual } from 'node:crypto'
+import crypto from 'node:crypto'
 
 const SHA1_HEX = /^[0-9a-fA-F]{40}$/
 
@@ -14,15 +14,29 @@ export function computeSignature(parts: string[]): string {
   return sha1(sortedConcat(parts), 'hex')
 }
 
-/** crypto.hash, the one-shot form (Node >= 20.12): about 3x faster than createHash for inputs this small. */
-function sha1(data: string, encoding: 'hex'): string
-function sha1(data: string, encoding: 'buffer'): Buffer
-function sha1(data: string, encoding: 'hex' | 'buffer'): string | Buffer {
-  return crypto.hash('sha1', data, encoding as 'hex')
+/**
+ * crypto.hash, the one-shot form (Node >= 20.12): about 3x faster than createHash for inputs this small,
+ * and hex output costs half of a Buffer's.
+ */
+function sha1(data: string, encoding: 'hex'): string {
+  return crypto.hash('sha1', data, encoding)
 }
 
+/** The parts in code-unit order, concatenated. Three or four short strings: an insertion sort on a copy. */
 function sortedConcat(parts: string[]): string {
-  return [...parts].sort().join('')
+  const a = parts.slice()
+  for (let i = 1; i < a.length; i++) {
+    const v = a[i]
+    let j = i - 1
+    while (j >= 0 && a[j] > v) {
+      a[j + 1] = a[j]
+      j--
+    }
+    a[j + 1] = v
+  }
+  let out = ''
+  for (const p of a) out += p
+  return out
 }
 
 /** `signature` of the GET verification and of every POST (protocol.md §1). */
@@ -42,13 +56,17 @@ export function verifyMsgSignature(
 }
 
 /**
- * Compares raw 20-byte digests so timingSafeEqual always gets equal lengths; the shape check on the
- * given value leaks nothing about the expected one. Query values can arrive as arrays when a
+ * Constant time: every one of the 40 hex digits is compared, whatever differs, with no branch on the data
+ * (the same guarantee as crypto.timingSafeEqual, without making two Buffers per request). `| 0x20`
+ * lower-cases A-F and leaves 0-9 as they are, so an upper-case signature matches too. The shape check on
+ * the given value leaks nothing about the expected one. Query values can arrive as arrays when a
  * parameter repeats, hence the typeof guard despite the types.
  */
 function compareSignature(parts: string[], given: unknown): boolean {
   if (typeof given !== 'string' || !SHA1_HEX.test(given)) return false
   if (!parts.every((part) => typeof part === 'string')) return false
-  const expected = sha1(sortedConcat(parts), 'buffer')
-  return timingSafeEqual(expected, Buffer.from(given, 'hex'))
+  const expected = sha1(sortedConcat(parts), 'hex')
+  let diff = 0
+  for (let i = 0; i < 40; i++) diff |= (given.charCodeAt(i) | 0x20) ^ expected.charCodeAt(i)
+  return diff === 0
 }
