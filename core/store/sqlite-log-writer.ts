@@ -112,6 +112,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
       return where
     },
     write(batch) {
+      if (closing) return onMain(batch) // the thread is gone or going: nothing posted now would be answered
       if (where === 'thread' && !worker) worker = startThread()
       if (where === 'main' || !worker) return onMain(batch)
       const w = worker
