@@ -79,6 +79,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const observe = deps.observe ?? (() => undefined)
   const accounts = buildAccounts(config.accounts)
   const limits = config.limits
+  const waitForLog = config.log.retentionDays > 0 && config.log.commitBeforeAnswer
   const exactlyOnce: ExactlyOnce = createExactlyOnce({
     dedup: store.dedup,
     replyCacheMs: limits.replyCacheMs,
@@ -149,6 +150,10 @@ export function createEngine(deps: EngineDeps): Engine {
     if (delivery.duplicate) {
       log.debug({ account: accountId, key, waited: delivery.waited }, 'duplicate delivery answered from the reply cache')
       observe({ type: 'duplicate', account: accountId, waited: delivery.waited })
+    } else if (waitForLog) {
+      // The message's log entry is committed before WeChat sees the answer (issue #4: after a kill -9 every
+      // answered message is in the log). Batched by the store: one commit serves every message of a turn.
+      await store.log.committed()
     }
     const r = delivery.reply
     return { status: r.status, contentType: r.contentType, body: r.body }

@@ -68,6 +68,7 @@ export const engineConfigSchema = z
         pretty: z.boolean(),
         retentionDays: z.number().nonnegative(),
         purgeOnUnsubscribe: z.boolean(),
+        commitBeforeAnswer: z.boolean(),
       })
       .strict(),
     platform: z.object({ apiBase: z.string().url('must be a URL such as https://api.weixin.qq.com (WECHAT_API_BASE)') }).strict(),

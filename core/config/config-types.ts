@@ -69,6 +69,12 @@ export interface EngineConfig {
     retentionDays: number
     /** Purge a user's sessions and plugin data when they unsubscribe. */
     purgeOnUnsubscribe: boolean
+    /**
+     * Answer a message only once its log entry is committed (default): after a crash every answered
+     * message is in the log. false answers without waiting, faster under load, and a crash can lose the
+     * entries of the last batch (a few milliseconds of messages).
+     */
+    commitBeforeAnswer: boolean
   }
   platform: {
     /** https://api.weixin.qq.com, or a local fake in tests. */

@@ -32,7 +32,7 @@ export function defaultConfig(root: string): EngineConfig {
       newsMaxArticlesForUserMessage: 1,
     },
     plugins: {},
-    log: { level: 'info', pretty: false, retentionDays: 30, purgeOnUnsubscribe: false },
+    log: { level: 'info', pretty: false, retentionDays: 30, purgeOnUnsubscribe: false, commitBeforeAnswer: true },
     platform: { apiBase: 'https://api.weixin.qq.com' },
     admin: { enabled: true },
     watch: false,

@@ -210,6 +210,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
         return removed
       },
       async flush() {},
+      async committed() {},
     },
 
     outbox: {

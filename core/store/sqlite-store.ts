@@ -9,8 +9,8 @@
  * - Sessions, kv, tokens, locks and outbox are committed before their promise resolves. A crash of
  *   the process (kill -9, OOM) loses none of them: a committed WAL frame is in the OS page cache.
  * - Dedup claims and the reply cache live in memory and are saved by close() (see "dedup" below).
- *   `complete` resolves only after the buffered log entries are committed, and the engine answers after
- *   `complete`, so every answered message's log entry is on disk before WeChat sees the answer.
+ * - `log.committed()` resolves once the entries appended so far are committed; the engine answers after it
+ *   (log.commitBeforeAnswer), so every answered message's log entry is on disk before WeChat sees the answer.
  * - The message log is buffered in memory and handed to its writer once per event-loop turn (setImmediate),
  *   at LOG_BATCH_MAX entries, on flush() and on close(). The writer is a thread with its own connection
  *   (sqlite-log-writer.ts), so log inserts never hold up a request. A kill -9 loses exactly the entries
@@ -215,9 +215,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // such a crash runs the message again.
   type DedupEntry = { state: 'pending'; expiresAt: number } | { state: 'done'; reply: StoredReply; expiresAt: number }
   const dedupMem = new Map<string, DedupEntry>()
-  // Group commit: while log entries are buffered, `complete` resolves once they are on disk. The engine
-  // appends a message's log entry just before completing it and answers after, so every answered message
-  // is in the log even after a kill -9, for one event-loop turn of latency instead of a commit per message.
+  // Group commit: log.committed() resolves once the entries appended so far are on disk. The engine waits
+  // for it before answering, so every answered message is in the log even after a kill -9, for one batch of
+  // latency instead of a commit per message.
   let durableWaiters: Array<() => void> = []
 
   // Replies saved by the last close() and still inside their window are loaded once, so a claim never
@@ -379,13 +379,6 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         const stored: StoredReply = { status: reply.status, contentType: reply.contentType, body: reply.body }
         const expiresAt = now() + ttlMs
         dedupMem.set(key, { state: 'done', reply: stored, expiresAt })
-        // The message's log entry was appended just before: wait until it is committed (it may already be
-        // with the writer when a full batch went out at once).
-        if (buffer.length === 0 && writesInFlight === 0) return
-        await new Promise<void>((resolve) => {
-          durableWaiters.push(resolve)
-          scheduleFlush()
-        })
       },
       async release(key) {
         if (dedupMem.get(key)?.state === 'pending') dedupMem.delete(key)
@@ -468,6 +461,14 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       async flush() {
         await flushLog()
         if (buffer.length > 0) throw new Error(`message log: ${buffer.length} entries not written (see the log)`)
+      },
+      async committed() {
+        // Entries may be buffered (this turn) or with the writer already (a full batch went out at once).
+        if (buffer.length === 0 && writesInFlight === 0) return
+        await new Promise<void>((resolve) => {
+          durableWaiters.push(resolve)
+          scheduleFlush()
+        })
       },
     },
 

@@ -116,6 +116,12 @@ export interface MessageLog {
   prune(before: number): Promise<number>
   /** Write out anything buffered. */
   flush(): Promise<void>
+  /**
+   * Resolves once every entry appended so far is committed (or its write failed, which is logged): the
+   * engine answers a message after this, so an answered message is in the log even after a kill -9.
+   * Unlike flush() it never rejects and waits for the store's own batching instead of forcing a write.
+   */
+  committed(): Promise<void>
 }
 
 /** Late replies that failed or could not be sent are recorded, never lost silently. */

@@ -75,7 +75,7 @@ describe('sqlite store', () => {
     await b.close()
   })
 
-  it('writes the log buffer without an explicit flush, and complete() (the answer) waits for it', async () => {
+  it('writes the log buffer without an explicit flush; log.committed() (which the answer waits for) waits for it', async () => {
     const file = freshFile('tick')
     const s = openSqliteStore({ file, now: () => T0 })
     s.log.append(entry('a', { rule: 'r' }))
@@ -84,8 +84,8 @@ describe('sqlite store', () => {
     const count = () => (raw.prepare('SELECT count(*) AS c FROM message_log').get() as { c: number }).c
     const hits = () => (raw.prepare("SELECT hits FROM rule_hits WHERE rule = 'r'").get() as { hits: number } | undefined)?.hits
     assert.equal(count(), 0, 'append itself does not write')
-    // The engine appends a message's entry, then completes it, then answers: the entry is on disk by then.
-    await s.dedup.complete('k', { status: 200, contentType: 'text/plain', body: 'x' }, 1000)
+    // The engine appends a message's entry, then waits for committed(), then answers.
+    await s.log.committed()
     assert.equal(count(), 2)
     assert.equal(hits(), 2, 'hits are written in the same batch')
     raw.close()

@@ -459,6 +459,16 @@ export function runStoreContract(
           assert.deepEqual(await s.log.query({ account: `a-${uid()}` }), [])
         }))
 
+      it('committed() resolves once what was appended is written, without a flush', () =>
+        withStore(async (s, c) => {
+          const acct = `a-${uid()}`
+          const e = logEntry({ account: acct, at: c.now() })
+          s.log.append(e)
+          await s.log.committed()
+          assert.deepEqual(await s.log.query({ account: acct }), [e])
+          await s.log.committed() // nothing pending: resolves at once
+        }))
+
       it('appends made before and after a flush are all kept, in order', () =>
         withStore(async (s, c) => {
           const acct = `a-${uid()}`

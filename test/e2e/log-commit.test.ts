@@ -1,0 +1,41 @@
+/**
+ * log.commitBeforeAnswer: by default a message is answered only once its log entry is committed (so after a
+ * kill -9 every answered message is in the log, test/e2e/crash-safety.test.ts); false answers without waiting.
+ * Checked in process, on the real SQLite file, through a second read-only connection.
+ */
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { describe, it } from 'node:test'
+import Database from 'better-sqlite3'
+import { push } from '../../core/testkit/wechat-simulator.ts'
+import { startHarness } from '../support/engine-harness.ts'
+
+const RULES = { 'r.yaml': 'rules:\n  - name: hello\n    keywords: [{ exact: hello }]\n    reply: { type: text, content: Hi }\n' }
+
+async function answerAndCount(commitBeforeAnswer: boolean): Promise<{ atAnswer: number; later: number; reply: string }> {
+  const h = await startHarness({ rules: RULES, config: { log: { commitBeforeAnswer } } })
+  try {
+    const req = h.sim('plain').request(push.text('u1', 'hello'))
+    // engine.handle directly: nothing between the answer and the count below can run the store's batch.
+    const res = await h.runtime.engine.handle({ method: 'POST', accountId: 'plain', query: req.query, body: req.body })
+    const raw = new Database(path.join(h.dir, 'data', 'wxengine.db'), { readonly: true })
+    const count = () => raw.prepare('SELECT count(*) FROM message_log').pluck().get() as number
+    const atAnswer = count()
+    await h.runtime.store.log.flush()
+    const later = count()
+    raw.close()
+    return { atAnswer, later, reply: String(h.sim('plain').openReply(res.body).fields?.Content) }
+  } finally {
+    await h.close()
+  }
+}
+
+describe('log.commitBeforeAnswer', () => {
+  it('true (the default): the entry is committed when the answer is handed back', async () => {
+    assert.deepEqual(await answerAndCount(true), { atAnswer: 1, later: 1, reply: 'Hi' })
+  })
+
+  it('false: the answer does not wait; the entry is written with the next batch', async () => {
+    assert.deepEqual(await answerAndCount(false), { atAnswer: 0, later: 1, reply: 'Hi' })
+  })
+})
