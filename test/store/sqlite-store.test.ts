@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
+import { createMemoryLogger } from '../../core/log/logger.ts'
 import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 import { StoreOpenError } from '../../core/store/store-open-error.ts'
 import type { MessageLogEntry } from '../../core/store/store.ts'
@@ -106,6 +107,27 @@ describe('sqlite store', () => {
     }
     assert.equal(n, 500)
     raw.close()
+    await s.close()
+  })
+
+  it('a batch the writer cannot commit is kept, logged, and written with the next one', async () => {
+    const file = freshFile('failing')
+    const { logger, lines } = createMemoryLogger('debug')
+    const s = openSqliteStore({ file, now: () => T0, log: logger })
+    const rw = new Database(file)
+    // Every insert into the log fails until the trigger is dropped (a full disk, say).
+    rw.exec("CREATE TRIGGER refuse BEFORE INSERT ON message_log BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+    s.log.append(entry('first'))
+    await s.log.committed() // released though the write failed: an answer never waits on a broken disk
+    const failed = lines.find((l) => l.msg === 'message log write failed')
+    assert.ok(failed, JSON.stringify(lines))
+    assert.match(String(failed.reason), /disk says no/)
+    assert.equal(failed.buffered, 1)
+    rw.exec('DROP TRIGGER refuse')
+    s.log.append(entry('second'))
+    await s.log.flush()
+    assert.deepEqual(rw.prepare('SELECT msg_key FROM message_log ORDER BY id').pluck().all(), ['first', 'second'])
+    rw.close()
     await s.close()
   })
 
