@@ -1,6 +1,7 @@
 /**
  * Profiles the engine under load: starts `wxengine start` with --cpu-prof, drives it with wrk (plaintext or
- * safe, inline-rule reply), stops it, and prints the functions with the most self time.
+ * safe, inline-rule reply), stops it, and prints the functions with the most self time and the share of
+ * each area (ours by folder, Koa, node's HTTP and sockets, pino, GC, ...), as shares of busy time.
  *
  *   npx tsx bench/profile-server.ts [--mode plaintext|safe] [--seconds 5]
  */
@@ -45,6 +46,37 @@ for (const n of prof.nodes) {
   const key = `${n.callFrame.functionName || '(anonymous)'} ${where}:${n.callFrame.lineNumber + 1}`
   self.set(key, (self.get(key) ?? 0) + (byNode.get(n.id) ?? 0))
 }
-const total = [...self.values()].reduce((a, b) => a + b, 0)
-for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 35)) console.log(`${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`)
+// Shares of busy time: the profile also covers start-up and waiting, which would dilute every line.
+const idle = self.get('(idle) :0') ?? 0
+self.delete('(idle) :0')
+const busy = [...self.values()].reduce((a, b) => a + b, 0)
+console.log(`main thread busy ${(busy / 1e6).toFixed(1)} s (idle ${(idle / 1e6).toFixed(1)} s, start-up included)\n`)
+for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 35)) console.log(`${((v / busy) * 100).toFixed(1).padStart(5)}%  ${k}`)
+
+/** Coarse areas, to see where a request's time goes at a glance. */
+function areaOf(key: string): string {
+  if (key.startsWith('(garbage collector)')) return 'garbage collection'
+  if (key.startsWith('(program)')) return '(program: V8 and native, unattributed)'
+  const at = key.slice(key.lastIndexOf(' ') + 1)
+  if (at.startsWith('core/')) return `wxengine ${at.split('/').slice(0, 2).join('/').replace(/:.*/, '').replace(/\.ts$/, '')}`
+  if (/^(pino|sonic-boom)/.test(at)) return 'pino (log lines)'
+  if (at.startsWith('prom-client')) return 'prom-client'
+  if (/^(koa|@koa|delegates|on-finished|ee-first|statuses|parseurl|vary|only|encodeurl|escape-html|content-type|type-is|accepts|fresh)/.test(at)) return 'koa and its helpers'
+  if (/^(raw-body|iconv-lite|bytes|http-errors|unpipe)/.test(at)) return 'raw-body'
+  if (at.startsWith('better-sqlite3')) return 'better-sqlite3 (main thread)'
+  if (at.startsWith('lru-cache')) return 'lru-cache'
+  if (/node:internal\/(modules|main)|esm|cjs\/loader|tsx/.test(at)) return 'module loading (start-up)'
+  if (/node:_http|node:http/.test(at)) return 'node http'
+  if (/stream|node:net|^:0$/.test(at) && /writev|write|read|stream/i.test(key)) return 'node sockets and streams'
+  if (/crypto/.test(key)) return 'crypto'
+  if (/timers/.test(at)) return 'timers'
+  if (/task_queues|runMicrotasks/.test(key)) return 'promise and tick queues'
+  if (at.startsWith('node:')) return 'node internals (other)'
+  if (at === ':0') return 'V8 builtins and natives (other)'
+  return 'other packages'
+}
+const areas = new Map<string, number>()
+for (const [k, v] of self) areas.set(areaOf(k), (areas.get(areaOf(k)) ?? 0) + v)
+console.log('\nby area:')
+for (const [k, v] of [...areas].sort((a, b) => b[1] - a[1])) console.log(`${((v / busy) * 100).toFixed(1).padStart(5)}%  ${k}`)
 rmSync(dir, { recursive: true, force: true })
