@@ -49,4 +49,3 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ id: m.id, error: e instanceof Error ? e.message : String(e) })
   }
 })
-parentPort.postMessage({ ready: true })

@@ -86,7 +86,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
       return null
     }
     exited = new Promise((resolve) => w.once('exit', () => resolve()))
-    w.on('message', (m: { id?: number; error?: string; ready?: true; fatal?: string }) => {
+    w.on('message', (m: { id?: number; error?: string; fatal?: string }) => {
       if (m.fatal !== undefined) return fail(m.fatal)
       if (m.id === undefined) return
       const p = pending.get(m.id)
