@@ -1,19 +1,23 @@
 /**
  * log.commitBeforeAnswer: by default a message is answered only once its log entry is committed (so after a
  * kill -9 every answered message is in the log, test/e2e/crash-safety.test.ts); false answers without waiting.
- * Checked in process, on the real SQLite file, through a second read-only connection.
+ * Checked in process, on the real SQLite file, through a second read-only connection. (The kill -9 tests,
+ * test/e2e/crash-safety.test.ts and test/fleet/fleet.test.ts, show it end to end, but a crash only rarely
+ * lands inside the short window between a commit and an answer; this is the deterministic check.)
  */
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import Database from 'better-sqlite3'
 import { push } from '../../core/testkit/wechat-simulator.ts'
+import type { UserConfig } from '../../core/config/config-types.ts'
 import { startHarness } from '../support/engine-harness.ts'
+import { startRedisServer } from '../support/redis-server.ts'
 
 const RULES = { 'r.yaml': 'rules:\n  - name: hello\n    keywords: [{ exact: hello }]\n    reply: { type: text, content: Hi }\n' }
 
-async function answerAndCount(commitBeforeAnswer: boolean): Promise<{ atAnswer: number; later: number; reply: string }> {
-  const h = await startHarness({ rules: RULES, config: { log: { commitBeforeAnswer } } })
+async function answerAndCount(commitBeforeAnswer: boolean, store?: UserConfig['store']): Promise<{ atAnswer: number; later: number; reply: string }> {
+  const h = await startHarness({ rules: RULES, config: { log: { commitBeforeAnswer }, store } })
   try {
     const req = h.sim('plain').request(push.text('u1', 'hello'))
     // engine.handle directly: nothing between the answer and the count below can run the store's batch.
@@ -37,5 +41,14 @@ describe('log.commitBeforeAnswer', () => {
 
   it('false: the answer does not wait; the entry is written with the next batch', async () => {
     assert.deepEqual(await answerAndCount(false), { atAnswer: 0, later: 1, reply: 'Hi' })
+  })
+
+  it('with the Redis store too: the entry in the instance\'s own SQLite log is committed first', async () => {
+    const redis = await startRedisServer()
+    try {
+      assert.deepEqual(await answerAndCount(true, { kind: 'redis', url: redis.url }), { atAnswer: 1, later: 1, reply: 'Hi' })
+    } finally {
+      await redis.stop()
+    }
   })
 })

@@ -33,6 +33,8 @@ export function makeFleetProject(config: Record<string, unknown>): string {
 
 export interface Fleet {
   instances: EngineProcess[]
+  /** Each instance's DATA_DIR (its own SQLite message log and outbox); removed by stop(). */
+  dataDirs: string[]
   /** SIGTERM every instance (SIGKILL after `graceMs`), wait for the exits, remove the project. */
   stop(graceMs?: number): Promise<void>
 }
@@ -46,6 +48,7 @@ process.on('exit', () => {
 export async function startFleet(opts: { size: number; redisUrl: string; config: Record<string, unknown>; env?: Record<string, string> }): Promise<Fleet> {
   const project = makeFleetProject(opts.config)
   const instances: EngineProcess[] = []
+  const dataDirs: string[] = []
   const stop = async (graceMs = 8000) => {
     await Promise.all(
       instances.map(async (e) => {
@@ -65,6 +68,7 @@ export async function startFleet(opts: { size: number; redisUrl: string; config:
     for (let i = 0; i < opts.size; i++) {
       const dataDir = path.join(project, `data-${i}`)
       mkdirSync(dataDir)
+      dataDirs.push(dataDir)
       const engine = await spawnEngine(project, { STORE: 'redis', REDIS_URL: opts.redisUrl, DATA_DIR: dataDir, ...opts.env })
       live.add(engine)
       instances.push(engine)
@@ -73,7 +77,7 @@ export async function startFleet(opts: { size: number; redisUrl: string; config:
     await stop(1000)
     throw err
   }
-  return { instances, stop }
+  return { instances, dataDirs, stop }
 }
 
 /** The engine's JSON log lines (pino), unparsable lines skipped. */
