@@ -29,7 +29,7 @@ export interface ExactlyOnce {
 }
 
 export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
-  const inFlight = new Map<string, Promise<StoredReply>>()
+  const inFlight = new Map<string, Promise<Delivery>>()
   const pollMs = opts.pollMs ?? 50
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
 
@@ -64,12 +64,15 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
   return {
     async run(key, produce) {
       const running = inFlight.get(key)
-      if (running) return { reply: await running, duplicate: true, waited: true }
+      if (running) return { reply: (await running).reply, duplicate: true, waited: true }
       const delivery = claimAndProduce(key, produce)
-      const answer = delivery.then((d) => d.reply)
-      inFlight.set(key, answer)
-      answer.catch(() => undefined).finally(() => inFlight.delete(key))
-      return delivery
+      inFlight.set(key, delivery)
+      // Awaited here rather than chained (.then/.catch/.finally): one message, one promise fewer to four.
+      try {
+        return await delivery
+      } finally {
+        if (inFlight.get(key) === delivery) inFlight.delete(key)
+      }
     },
   }
 }
