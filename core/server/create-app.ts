@@ -39,10 +39,6 @@ async function readBody(req: Koa.Request['req'], limit: number): Promise<BodyRes
 }
 
 /**
- * `/wechat` -> default account (undefined), `/wechat/<id>` -> id, anything else -> null. Two fixed shapes,
- * matched by hand: on the path every message takes, @koa/router cost more than the rest of the HTTP layer.
- */
-/**
  * Resolves at the end of the current event-loop turn, one setImmediate shared by every caller in the turn.
  * Answers are written there together rather than one by one as each finishes: under load the sockets'
  * writes then go out as a burst, which the measured throughput rewards by about a quarter (BENCHMARKS.md),
@@ -59,6 +55,10 @@ function endOfTurn(): Promise<void> {
   return turnEnd
 }
 
+/**
+ * `/wechat` -> default account (undefined), `/wechat/<id>` -> id, anything else -> null. Two fixed shapes,
+ * matched by hand: on the path every message takes, @koa/router cost more than the rest of the HTTP layer.
+ */
 function wechatAccountOf(path: string): string | undefined | null {
   if (path === '/wechat' || path === '/wechat/') return undefined
   if (!path.startsWith('/wechat/')) return null

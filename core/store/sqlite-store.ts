@@ -273,8 +273,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   let writesInFlight = 0
 
   /**
-   * Hands the buffer to the writer. Waiters (complete() calls) are released when everything handed over so
-   * far has settled, whether or not the write succeeded: a failed write is logged and retried, and a reply
+   * Hands the buffer to the writer. Waiters (log.committed() calls) are released when everything handed over
+   * so far has settled, whether or not the write succeeded: a failed write is logged and retried, and a reply
    * must not wait on the disk forever. Never rejects.
    */
   function flushLog(): Promise<void> {

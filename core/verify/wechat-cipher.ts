@@ -39,7 +39,7 @@ export function createWeChatCipher(encodingAESKey: string, appId: string): Resul
   // CBC decryption is ECB decryption XORed with the previous ciphertext block (the IV for the first), so
   // one ECB decipher per account, kept open, serves every message: creating a CBC decipher per message cost
   // more than the decryption itself. With padding off and whole blocks, update() returns every block at once
-  // and keeps no state between calls. Encryption chains block to block and keeps createCipheriv.
+  // and keeps no state between calls. (Encryption keeps one cipher too: see encryptCbc.)
   const ecb = createDecipheriv('aes-256-ecb', key, null)
   ecb.setAutoPadding(false)
 
