@@ -10,6 +10,7 @@ import { createLogger } from '../../core/log/logger.ts'
 import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
 import { makeProject, spawnEngine } from '../support/engine-process.ts'
+import { killUnderLoad, missingFromLog } from '../support/kill-under-load.ts'
 
 const account = { id: 'default', token: 'crashtoken', appId: 'wxcrash000000001', mode: 'plaintext' as const }
 const sim = createWeChatSimulator({ account })
@@ -36,31 +37,16 @@ describe('crash safety', () => {
     assert.match(String(contentOf((await send(engine.url, push.text('survey-user', 'a friend'))).body)), /Question 2\/3/)
 
     // Load from 16 concurrent senders; kill -9 while it runs.
-    const answered: string[] = []
-    let stop = false
-    const sender = async (n: number) => {
-      for (let i = 0; !stop; i++) {
-        const fields = push.text(`load-${n}`, `echo load ${n}-${i}`)
-        try {
-          const r = await send(engine.url, fields)
-          if (r.status === 200 && contentOf(r.body)) answered.push(String(fields.MsgId))
-        } catch {
-          return // connection refused/reset after the kill
-        }
-      }
-    }
-    const senders = Array.from({ length: 16 }, (_, n) => sender(n))
-    while (answered.length < 300) await new Promise((r) => setTimeout(r, 10))
-    engine.child.kill('SIGKILL')
-    assert.equal(await engine.exited, 'SIGKILL')
-    stop = true
-    await Promise.all(senders)
+    const { exit, answered } = await killUnderLoad(engine, async (fields) => {
+      const r = await send(engine.url, fields)
+      return r.status === 200 ? contentOf(r.body) : undefined
+    })
+    assert.equal(exit, 'SIGKILL')
 
     // Every message that got an answer is in the log.
-    const store = openSqliteStore({ file: path.join(dataDir, 'wxengine.db'), log: createLogger({ level: 'silent' }) })
-    const logged = new Set((await store.log.query({ limit: 1_000_000 })).map((e) => e.msgKey.split(':m:')[1]))
-    const missing = answered.filter((id) => !logged.has(id))
+    const missing = await missingFromLog(path.join(dataDir, 'wxengine.db'), answered)
     assert.deepEqual(missing, [], `${missing.length} of ${answered.length} answered messages missing from the log`)
+    const store = openSqliteStore({ file: path.join(dataDir, 'wxengine.db'), log: createLogger({ level: 'silent' }) })
     assert.ok((await store.sessions.get('default', 'survey-user')) !== null, 'the session survived')
     await store.close()
 

@@ -12,12 +12,12 @@ import { Redis } from 'ioredis'
 import { createLogger } from '../../core/log/logger.ts'
 import { globalKey, pluginNamespace } from '../../core/plugin/storage-keys.ts'
 import { openRedisStore } from '../../core/store/redis-store.ts'
-import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 import type { Store } from '../../core/store/store.ts'
 import { createWeChatSimulator, push, type SimulatedRequest } from '../../core/testkit/wechat-simulator.ts'
 import type { EngineProcess } from '../support/engine-process.ts'
 import { startFakeWeChatApi, type FakeWeChatApi } from '../support/fake-wechat-api.ts'
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
+import { killUnderLoad, missingFromLog } from '../support/kill-under-load.ts'
 import { logLines, startFleet, until, type Fleet } from './fleet-harness.ts'
 
 const APP_ID = 'wxfleet000000001'
@@ -265,30 +265,16 @@ describe('a fleet instance killed with kill -9', () => {
     const fleet = await startFleet({ size: 1, redisUrl: redis.url, config: { accounts: [account] } })
     try {
       const [engine] = fleet.instances
-      const answered: string[] = []
-      let stop = false
-      const sender = async (n: number) => {
-        for (let i = 0; !stop; i++) {
-          const fields = push.text(`kill-${n}`, `echo kill ${n}-${i}`)
-          try {
-            const r = await send(engine, fields)
-            if (r.status === 200 && contentOf(r.body)) answered.push(String(fields.MsgId))
-          } catch {
-            return // refused or reset after the kill
-          }
-        }
-      }
-      const senders = Array.from({ length: 16 }, (_, n) => sender(n))
-      await until('300 answers', async () => answered.length >= 300)
-      engine.child.kill('SIGKILL')
-      await engine.exited
-      stop = true
-      await Promise.all(senders)
-
-      const local = openSqliteStore({ file: path.join(fleet.dataDirs[0], 'wxengine.db'), log: createLogger({ level: 'silent' }) })
-      const logged = new Set((await local.log.query({ limit: 1_000_000 })).map((e) => e.msgKey.split(':m:')[1]))
-      await local.close()
-      const missing = answered.filter((id) => !logged.has(id))
+      const { exit, answered } = await killUnderLoad(
+        engine,
+        async (fields) => {
+          const r = await send(engine, fields)
+          return r.status === 200 ? contentOf(r.body) : undefined
+        },
+        { label: 'kill' },
+      )
+      assert.equal(exit, 'SIGKILL')
+      const missing = await missingFromLog(path.join(fleet.dataDirs[0], 'wxengine.db'), answered)
       assert.deepEqual(missing, [], `${missing.length} of ${answered.length} answered messages missing from the log`)
     } finally {
       await fleet.stop(1000)
