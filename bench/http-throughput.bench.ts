@@ -4,7 +4,8 @@
  * Each server runs in its own process; autocannon drives it from this one. Targets (issue #2):
  *   wxengine plaintext >= 0.8x bare Koa, safe >= 0.7x, both >= 2x co-wechat.
  *
- *   npx tsx bench/http-throughput.bench.ts [--seconds 8] [--connections 32] [--rounds 3]
+ *   npx tsx bench/http-throughput.bench.ts [--seconds 8] [--connections 32] [--rounds 3] [--only key,key]
+ * --only runs just the named targets (keys below, e.g. koaPlain,wxPlain) and skips the ratios: for experiments.
  * Targets run in turn, round after round, and each reports its median: a busy moment hits every target alike.
  */
 import { rmSync } from 'node:fs'
@@ -13,7 +14,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildPool, hasWrk, makeBenchProject, runLoad, runWrk, startServer, type LoadResult, type PooledRequest } from './support/load.ts'
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' } } })
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, only: { type: 'string' } } })
 const seconds = Number(values.seconds)
 const rounds = Number(values.rounds)
 const connections = Number(values.connections)
@@ -66,8 +67,10 @@ const targets: Array<{ key: string; name: string; start: () => ReturnType<typeof
   { key: 'coPlain', name: 'co-wechat plaintext', start: co('plaintext'), pool: pools.barePlain },
   { key: 'koaSafe', name: 'bare Koa (safe body)', start: koa, pool: pools.bareSafe },
   { key: 'wxSafe', name: 'wxengine safe', start: engine(projects.logOn), pool: pools.wxSafe },
+  { key: 'wxSafeNoLog', name: 'wxengine safe, log off', start: engine(projects.logOff), pool: pools.wxSafe },
+  { key: 'wxSafeNoWait', name: 'wxengine safe, no wait', start: engine(projects.logNoWait), pool: pools.wxSafe },
   { key: 'coSafe', name: 'co-wechat safe', start: co('safe'), pool: pools.bareSafe },
-]
+].filter((t) => !values.only || values.only.split(',').includes(t.key))
 const runs = new Map<string, LoadResult[]>()
 for (let round = 1; round <= rounds; round++) {
   for (const t of targets) {
@@ -84,6 +87,10 @@ const results = Object.fromEntries(targets.map((t) => [t.key, median(t.key)])) a
 console.log('\n| target | req/s (median) | p50 ms | p99 ms |\n|---|---|---|---|')
 for (const t of targets) console.log(`| ${t.name} | ${results[t.key].rps.toFixed(0)} | ${results[t.key].p50.toFixed(2)} | ${results[t.key].p99.toFixed(2)} |`)
 
+if (values.only) {
+  for (const p of Object.values(projects)) rmSync(p, { recursive: true, force: true })
+  process.exit(0)
+}
 const ratio = (a: LoadResult, b: LoadResult) => (a.rps / b.rps).toFixed(2)
 console.log(`
 | ratio | measured | target |
@@ -94,6 +101,8 @@ console.log(`
 | wxengine safe / co-wechat safe | ${ratio(results.wxSafe, results.coSafe)} | >= 2.00 |
 | wxengine plaintext, log on / log off | ${ratio(results.wxPlain, results.wxPlainNoLog)} | (the cost of the log, waiting for its commit) |
 | wxengine plaintext, log on without waiting / log off | ${ratio(results.wxPlainNoWait, results.wxPlainNoLog)} | (log.commitBeforeAnswer: false) |
+| wxengine safe, log on / log off | ${ratio(results.wxSafe, results.wxSafeNoLog)} | |
+| wxengine safe, log on without waiting / log off | ${ratio(results.wxSafeNoWait, results.wxSafeNoLog)} | |
 | co-wechat plaintext / bare Koa | ${ratio(results.coPlain, results.koaPlain)} | (about 0.35 reported) |
 | co-wechat safe / bare Koa | ${ratio(results.coSafe, results.koaSafe)} | (about 0.2 reported) |`)
 for (const p of Object.values(projects)) rmSync(p, { recursive: true, force: true })
