@@ -70,9 +70,9 @@ export interface EngineConfig {
     /** Purge a user's sessions and plugin data when they unsubscribe. */
     purgeOnUnsubscribe: boolean
     /**
-     * Answer a message only once its log entry is committed (default): after a crash every answered
-     * message is in the log. false answers without waiting, faster under load, and a crash can lose the
-     * entries of the last batch (a few milliseconds of messages).
+     * Answer a message only once its log entry is durable (default): written to the log's journal, so after
+     * a crash every answered message is in the log. false answers without waiting for that write (it follows
+     * within the event-loop turn), and a crash can lose the entries of the last turn.
      */
     commitBeforeAnswer: boolean
   }

@@ -1,35 +1,56 @@
 /**
- * Where the SQLite store's message log is written. By default a worker thread with its own connection to
- * the file (sqlite-log-worker.cjs): a log row costs 4 to 14 µs of inserts, index updates and WAL
- * checkpoints, more than the rest of a message's handling, and none of that has to hold up a request.
- * The main thread's own connection writes instead for `:memory:` (nothing to share with a thread), when
- * the thread cannot start, and from the moment it fails: a failed thread costs speed, never log entries
- * (its unacknowledged batches are rejected, and the store writes them again).
+ * Where the SQLite store's message log goes. For a database file, in two steps:
+ *
+ * 1. durable: each batch is appended to a journal file next to the database (`<file>-msglog/<name>.jsonl`,
+ *    one JSON line an entry, one write() a batch) on the calling thread. When write() resolves the entries
+ *    survive a kill -9 (they are in the OS page cache), which is what the engine waits for before answering.
+ * 2. in the table: a worker thread with its own connection (sqlite-log-worker.cjs) moves journaled lines
+ *    into message_log (sqlite-log-journal.cjs). A log row costs 4 to 14 µs of inserts, index updates and WAL
+ *    checkpoints, and none of that, nor waiting for it, holds up a request.
+ *
+ * The main thread's own connection does step 2 instead when the thread cannot start and from the moment it
+ * fails: it takes over the journals where the thread left them, so a failed thread costs speed, never
+ * entries. A journal left by a process that died is recovered when the next store opens on the file.
+ * `:memory:` has no journal: batches are written straight into the table.
  */
+import { randomBytes } from 'node:crypto'
+import { closeSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type Database from 'better-sqlite3'
 import type { Logger } from '../log/logger.ts'
 import { prepareLogBatch } from './sqlite-log-batch.cjs'
+import { createFollower, openJournalIngest, type JournalFollower } from './sqlite-log-journal.cjs'
 import type { MessageLogEntry } from './store.ts'
 
 export interface LogWriter {
-  /** Resolves once the batch is committed; rejects with the reason when it is not. Batches commit in order. */
+  /** Resolves once the batch is durable (journaled, or committed for `:memory:`); rejects with the reason when not. */
   write(batch: MessageLogEntry[]): Promise<void>
-  /** Stops the thread after the batches handed to it; the main connection stays the caller's. */
+  /** Resolves once everything written so far is in message_log (queries see it); rejects with why not. */
+  ingested(): Promise<void>
+  /** Brings the table up to date, retires the journals and stops the thread; the main connection stays the caller's. */
   close(): Promise<void>
-  /** Where batches are written now. */
+  /** Who moves journaled entries into the table now. */
   readonly where: 'thread' | 'main'
 }
 
 export interface LogWriterOptions {
-  /** The main thread's connection, for the fallback. */
+  /** The main thread's connection: recovery, the fallback, and `:memory:`. */
   db: Database.Database
   /** The database file; null for `:memory:`. */
   file: string | null
   log: Logger
   busyTimeoutMs: number
   walAutocheckpoint: number
+  /** A journal is closed and a new one started past this size (the old one is retired once ingested). */
+  journalRotateBytes?: number
+  /** The file the thread opens, when not `file`: tests point it at a broken one to make the thread fail. */
+  threadFile?: string
 }
+
+const JOURNAL_ROTATE_BYTES = 8 * 1024 * 1024
+/** At most one "ingest failed" line per this many ms while the table cannot be written (a full disk would flood). */
+const FAILURE_LOG_EVERY_MS = 10_000
 
 /** Set by the single binary's start-up: the bundled worker program and the path of the extracted addon. */
 let embedded: { source: string; addonFile: () => string } | undefined
@@ -38,41 +59,112 @@ export function useEmbeddedLogWorker(source: string, addonFile: () => string): v
   embedded = { source, addonFile }
 }
 
+/** Journals being written by stores open in this process: recovery on another store must leave them alone. */
+const liveJournals = new Set<string>()
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Our own pid on a journal we are not writing is an earlier run of ours (a container restarts as pid 1). */
+function journalIsLive(name: string, pid: number): boolean {
+  return liveJournals.has(name) || (pid !== process.pid && processAlive(pid))
+}
+
 export function startLogWriter(opts: LogWriterOptions): LogWriter {
-  const writeOnMain = prepareLogBatch(opts.db)
-  const onMain = (batch: MessageLogEntry[]): Promise<void> => {
-    try {
-      writeOnMain(batch)
-      return Promise.resolve()
-    } catch (e) {
-      return Promise.reject(e as Error)
+  const { db, log } = opts
+  if (opts.file === null) {
+    const writeOnMain = prepareLogBatch(db)
+    return {
+      where: 'main',
+      write: (batch) => attempt(() => writeOnMain(batch)),
+      ingested: () => Promise.resolve(),
+      close: async () => undefined,
     }
   }
-  const mainOnly: LogWriter = { where: 'main', write: onMain, close: async () => undefined }
-  if (opts.file === null) return mainOnly
+  const dir = `${opts.file}-msglog`
+  const rotateBytes = opts.journalRotateBytes ?? JOURNAL_ROTATE_BYTES
+  const ingest = openJournalIngest(db)
 
-  const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>()
-  let nextId = 1
+  // Recovery at open, before anything is written: a journal a crashed process left is in the table before
+  // the engine (or `wxengine log` after the crash) reads it.
+  try {
+    const r = ingest.recover(dir, journalIsLive)
+    if (r.journals > 0) log.warn({ journals: r.journals, entries: r.entries }, 'message log recovered from journals left by a stopped process')
+    reportSkipped(r.skipped)
+  } catch (e) {
+    log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'message log journals not recovered (retried at the next start)')
+  }
+
+  /** The journal being appended to. Opened by the first write: a store opened only to read never writes one. */
+  let current: { name: string; file: string; fd: number; size: number } | null = null
+  /** Journals not yet retired, oldest first, with how far each is written: what a take-over must finish. */
+  const unretired = new Map<string, { file: string; upTo: number }>()
   let where: 'thread' | 'main' = 'thread'
   let closing = false
-  // Started by the first write: a store opened only to read (`wxengine log`, `stats`) never starts one.
+  let mainFollower: JournalFollower | null = null
   let worker: Worker | null = null
   let exited: Promise<void> = Promise.resolve()
+  const syncs = new Map<number, { resolve: () => void; reject: (e: Error) => void }>()
+  let nextSync = 1
+  let lastFailureLog = 0
+  let failuresUnlogged = 0
 
+  function reportSkipped(reasons: string[]): void {
+    for (const reason of reasons) log.error({ code: 'INTERNAL', reason }, 'message log entry cannot be written; skipped')
+  }
+
+  function reportFailure(reason: string): void {
+    const t = Date.now()
+    if (t - lastFailureLog < FAILURE_LOG_EVERY_MS) {
+      failuresUnlogged++
+      return
+    }
+    log.error({ code: 'STORE_UNAVAILABLE', reason, since: failuresUnlogged }, 'message log not written to the table yet; its entries stay in the journal and are retried')
+    lastFailureLog = t
+    failuresUnlogged = 0
+  }
+
+  function retired(names: string[]): void {
+    for (const name of names) {
+      unretired.delete(name)
+      liveJournals.delete(name)
+    }
+  }
+
+  /** The main connection's catch-up (no thread). */
+  function catchUpOnMain(retireAll: boolean): string | null {
+    if (!mainFollower) {
+      mainFollower = createFollower(ingest)
+      for (const [name, j] of unretired) mainFollower.announce(name, j.file, j.upTo)
+    }
+    const r = mainFollower.catchUp(retireAll)
+    reportSkipped(r.skipped)
+    retired(r.retired)
+    if (r.behind !== null) reportFailure(r.behind)
+    return r.behind
+  }
+
+  /** The thread is gone: the main connection takes over from wherever the thread got to. */
   function fail(reason: string): void {
     if (where === 'main') return
     where = 'main'
-    opts.log.error({ code: 'STORE_UNAVAILABLE', reason, unacknowledged: pending.size }, 'message log writer thread failed; writing the log on the main thread')
-    const error = new Error(`log writer thread: ${reason}`)
-    for (const p of pending.values()) p.reject(error)
-    pending.clear()
+    log.error({ code: 'STORE_UNAVAILABLE', reason }, 'message log writer thread failed; the main thread writes the log from its journal')
+    const behind = closing ? null : catchUpOnMain(false)
+    for (const s of syncs.values()) (behind === null ? s.resolve() : s.reject(new Error(behind)))
+    syncs.clear()
   }
 
   function startThread(): Worker | null {
     let w: Worker
     try {
       const workerData = {
-        file: opts.file,
+        file: opts.threadFile ?? opts.file,
         busyTimeoutMs: opts.busyTimeoutMs,
         walAutocheckpoint: opts.walAutocheckpoint,
         addonFile: embedded?.addonFile(),
@@ -85,18 +177,21 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
       fail(`did not start: ${(e as Error).message}`)
       return null
     }
+    // Not keeping the process alive by itself: the journal already holds what matters, and close() asks for it.
+    w.unref()
     exited = new Promise((resolve) => w.once('exit', () => resolve()))
-    w.on('message', (m: { id?: number; error?: string; fatal?: string }) => {
+    w.on('message', (m: { id?: number; error?: string; fatal?: string; retired?: string; skipped?: string[]; failed?: string }) => {
       if (m.fatal !== undefined) return fail(m.fatal)
+      if (m.retired !== undefined) return retired([m.retired])
+      if (m.skipped !== undefined) return reportSkipped(m.skipped)
+      if (m.failed !== undefined) return reportFailure(m.failed)
       if (m.id === undefined) return
-      const p = pending.get(m.id)
-      if (!p) return
-      pending.delete(m.id)
-      // Referenced only while it has work: an idle store must not keep the process alive, and a short-lived
-      // process (a CLI command) must not exit with a batch still unwritten.
-      if (pending.size === 0 && !closing) w.unref()
-      if (m.error === undefined) p.resolve()
-      else p.reject(new Error(m.error))
+      const s = syncs.get(m.id)
+      if (!s) return
+      syncs.delete(m.id)
+      if (syncs.size === 0 && !closing) w.unref()
+      if (m.error === undefined) s.resolve()
+      else s.reject(new Error(m.error))
     })
     // An uncaught error in the thread ends it: 'error', then 'exit'. (SQLite's own error class arrives
     // without its message through the thread boundary: keep what there is.)
@@ -107,37 +202,107 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
     return w
   }
 
+  function openJournal(): NonNullable<typeof current> {
+    mkdirSync(dir, { recursive: true })
+    const name = `${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
+    // The row first: a file nobody registered is taken for a retired one and removed by recovery.
+    db.prepare('INSERT INTO log_journals (name, pid, committed) VALUES (?, ?, 0)').run(name, process.pid)
+    liveJournals.add(name)
+    const file = path.join(dir, `${name}.jsonl`)
+    const j = { name, file, fd: openSync(file, 'a'), size: 0 }
+    unretired.set(name, { file, upTo: 0 })
+    return j
+  }
+
+  /** Appends the whole batch or nothing: a failed write is cut back off, so no half line stays in the file. */
+  function append(j: NonNullable<typeof current>, batch: MessageLogEntry[]): void {
+    let text = ''
+    for (const e of batch) text += `${JSON.stringify(e)}\n`
+    const bytes = Buffer.from(text)
+    let done = 0
+    try {
+      while (done < bytes.length) done += writeSync(j.fd, bytes, done, bytes.length - done)
+    } catch (e) {
+      if (done > 0) ftruncateSync(j.fd, j.size)
+      throw e
+    }
+    j.size += bytes.length
+    unretired.set(j.name, { file: j.file, upTo: j.size })
+  }
+
+  /** Tells whoever ingests how far the journal now goes. */
+  function announce(j: NonNullable<typeof current>): void {
+    if (where === 'thread' && !worker) worker = startThread()
+    if (where === 'thread' && worker) {
+      worker.postMessage({ name: j.name, file: j.file, upTo: j.size })
+      return
+    }
+    mainFollower?.announce(j.name, j.file, j.size)
+    catchUpOnMain(false)
+  }
+
   return {
     get where() {
       return where
     },
     write(batch) {
-      if (closing) return onMain(batch) // the thread is gone or going: nothing posted now would be answered
-      if (where === 'thread' && !worker) worker = startThread()
-      if (where === 'main' || !worker) return onMain(batch)
+      if (closing) return Promise.reject(new Error('message log writer is closed'))
+      try {
+        current ??= openJournal()
+        append(current, batch)
+      } catch (e) {
+        return Promise.reject(e as Error)
+      }
+      const j = current
+      if (j.size >= rotateBytes) {
+        closeSync(j.fd)
+        current = null
+      }
+      announce(j)
+      return Promise.resolve()
+    },
+    ingested() {
+      if (!current && unretired.size === 0) return Promise.resolve()
+      if (where === 'main' || !worker) {
+        const behind = catchUpOnMain(false)
+        return behind === null ? Promise.resolve() : Promise.reject(new Error(behind))
+      }
       const w = worker
-      const id = nextId++
-      if (pending.size === 0) w.ref()
+      const id = nextSync++
+      if (syncs.size === 0) w.ref()
       return new Promise<void>((resolve, reject) => {
-        pending.set(id, { resolve, reject })
-        w.postMessage({ id, batch })
+        syncs.set(id, { resolve, reject })
+        w.postMessage({ id, sync: true })
       })
     },
     async close() {
       if (closing) return exited
       closing = true
-      if (!worker) return
-      if (where === 'thread') {
+      if (current) closeSync(current.fd)
+      current = null
+      if (worker && where === 'thread') {
         worker.ref()
         worker.postMessage({ close: true })
         const w = worker
         const timer = setTimeout(() => void w.terminate(), 10_000)
         await exited
         clearTimeout(timer)
-      } else {
-        await worker.terminate()
       }
+      // What the thread could not finish (or all of it, without a thread). Retiring is idempotent, so journals
+      // the thread retired without our hearing of it cost a lookup.
+      if (unretired.size > 0) catchUpOnMain(true)
+      // Whatever is still not retired is no longer written by anyone: the next start recovers it.
+      for (const name of unretired.keys()) liveJournals.delete(name)
     },
+  }
+}
+
+function attempt(fn: () => void): Promise<void> {
+  try {
+    fn()
+    return Promise.resolve()
+  } catch (e) {
+    return Promise.reject(e as Error)
   }
 }
 

@@ -88,6 +88,15 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX outbox_status ON outbox (status, id);
   `,
+  // user_version 1 -> 2: the message log's journal files (sqlite-log-journal.cjs), each with how far it is
+  // in message_log. `pid` is the writing process, so a store opened alongside it leaves its journal alone.
+  `
+  CREATE TABLE log_journals (
+    name      TEXT PRIMARY KEY,
+    pid       INTEGER NOT NULL,
+    committed INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ]
 
 export const SCHEMA_VERSION = SCHEMA_MIGRATIONS.length

@@ -9,13 +9,15 @@
  * - Sessions, kv, tokens, locks and outbox are committed before their promise resolves. A crash of
  *   the process (kill -9, OOM) loses none of them: a committed WAL frame is in the OS page cache.
  * - Dedup claims and the reply cache live in memory and are saved by close() (see "dedup" below).
- * - `log.committed()` resolves once the entries appended so far are committed; the engine answers after it
- *   (log.commitBeforeAnswer), so every answered message's log entry is on disk before WeChat sees the answer.
- * - The message log is buffered in memory and handed to its writer once per event-loop turn (setImmediate),
- *   at LOG_BATCH_MAX entries, on flush() and on close(). The writer is a thread with its own connection
- *   (sqlite-log-writer.ts), so log inserts never hold up a request. A kill -9 loses exactly the entries
- *   not yet committed: those of the current turn and the batch in the writer (plus, after a failed write,
- *   the retained backlog, which is logged).
+ * - `log.committed()` resolves once the entries appended so far are durable; the engine answers after it
+ *   (log.commitBeforeAnswer), so every answered message's log entry survives a kill -9.
+ * - The message log is buffered in memory and handed to its writer (sqlite-log-writer.ts) once per
+ *   event-loop turn (setImmediate), at LOG_BATCH_MAX entries, on flush() and on close(). The writer appends
+ *   the batch to a journal file (one write(): durable from then on) and a thread with its own connection
+ *   moves it into the message_log table, so neither log inserts nor waiting for them hold up a request. A
+ *   kill -9 loses exactly the entries of the current turn (never answered); a journal left behind is
+ *   recovered into the table by the next open. Queries (log.query, hits, prune, flush) first wait for the
+ *   table to hold everything appended.
  * - Only a power loss or OS crash can also roll back transactions committed since the last WAL sync
  *   (NORMAL syncs at checkpoints, not at each commit); the file itself stays consistent.
  */
@@ -48,6 +50,8 @@ export interface SqliteStoreOptions {
   log?: Logger
   /** Sessions kept in the in-process cache; 0 disables it. */
   sessionCacheSize?: number
+  /** Size at which the message log's journal file is rotated (tests use a small one). */
+  journalRotateBytes?: number
   /** How often expired rows are deleted. */
   sweepIntervalMs?: number
 }
@@ -63,9 +67,9 @@ const BUSY_TIMEOUT_MS = 5000
 /** Pages of WAL between checkpoints on the main connection (see openDatabase). */
 const WAL_AUTOCHECKPOINT = 10_000
 /**
- * The log thread commits most pages, so it checkpoints, at SQLite's default interval: a checkpoint delays
- * the batch that triggered it, and a smaller one halved the p99 latency of answers (24 -> 11 ms under
- * load, BENCHMARKS.md) for the same throughput. The main connection then rarely reaches its own.
+ * The log thread commits most pages, so it checkpoints, at SQLite's default interval: small checkpoints keep
+ * the WAL short and each pause brief (when answers waited for the thread's commit, this halved their p99).
+ * The main connection then rarely reaches its own.
  */
 const LOG_THREAD_WAL_AUTOCHECKPOINT = 1_000
 
@@ -215,9 +219,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // such a crash runs the message again.
   type DedupEntry = { state: 'pending'; expiresAt: number } | { state: 'done'; reply: StoredReply; expiresAt: number }
   const dedupMem = new Map<string, DedupEntry>()
-  // Group commit: log.committed() resolves once the entries appended so far are on disk. The engine waits
-  // for it before answering, so every answered message is in the log even after a kill -9, for one batch of
-  // latency instead of a commit per message.
+  // Group commit: log.committed() resolves once the entries appended so far are durable (journaled). The
+  // engine waits for it before answering, so every answered message is in the log even after a kill -9, for
+  // at most one turn of latency and one write() per turn.
   let durableWaiters: Array<() => void> = []
 
   // Replies saved by the last close() and still inside their window are loaded once, so a claim never
@@ -267,7 +271,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // --- message log buffer -------------------------------------------------------------------------
   let buffer: MessageLogEntry[] = []
   let flushScheduled: NodeJS.Immediate | null = null
-  const logWriter = startLogWriter({ db, file: opts.file === ':memory:' ? null : resolve(opts.file), log, busyTimeoutMs: BUSY_TIMEOUT_MS, walAutocheckpoint: LOG_THREAD_WAL_AUTOCHECKPOINT })
+  const logWriter = startLogWriter({ db, file: opts.file === ':memory:' ? null : resolve(opts.file), log, busyTimeoutMs: BUSY_TIMEOUT_MS, walAutocheckpoint: LOG_THREAD_WAL_AUTOCHECKPOINT, journalRotateBytes: opts.journalRotateBytes })
   /** The last batch handed to the writer; batches commit in order, so its settling means all have. Never rejects. */
   let lastWrite: Promise<void> = Promise.resolve()
   let writesInFlight = 0
@@ -304,6 +308,15 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     const done = lastWrite
     if (waiters.length > 0) void done.then(() => { for (const w of waiters) w() })
     return done
+  }
+
+  /**
+   * Everything appended so far handed over and in the table, for a query to see. Not there yet (the table
+   * cannot be written just now) reads what is there: the rest is safe in the journal, and the failure logged.
+   */
+  async function inTable(): Promise<void> {
+    await flushLog()
+    await logWriter.ingested().catch(() => undefined)
   }
 
   function scheduleFlush(): void {
@@ -439,7 +452,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         else scheduleFlush()
       },
       async query(q) {
-        await flushLog()
+        await inTable()
         const rows = prepareLogQuery(q).all({
           account: q.account,
           openId: q.openId,
@@ -449,18 +462,23 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         return rows.map(logEntryOf)
       },
       async hits(account) {
-        await flushLog()
+        await inTable()
         const rows = account === undefined ? st.hitsAll.all() : st.hitsOf.all(account)
         const out: HitCount[] = rows.map((r) => ({ account: r.account, rule: r.rule, keyword: r.keyword === '' ? null : r.keyword, hits: r.hits }))
         return out.sort(compareHits)
       },
       async prune(before) {
-        await flushLog()
+        await inTable()
         return st.logPrune.run(before).changes
       },
       async flush() {
         await flushLog()
         if (buffer.length > 0) throw new Error(`message log: ${buffer.length} entries not written (see the log)`)
+        try {
+          await logWriter.ingested()
+        } catch (e) {
+          throw new Error(`message log: journaled entries not yet in the table: ${(e as Error).message}`)
+        }
       },
       async committed() {
         // Entries may be buffered (this turn) or with the writer already (a full batch went out at once).

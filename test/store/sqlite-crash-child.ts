@@ -1,6 +1,7 @@
 /**
- * Child process for the kill -9 test in sqlite-store.test.ts: writes, flushes part of the message log,
- * appends more, then kills itself before the next event-loop turn can write the rest.
+ * Child process for the kill -9 test in sqlite-store.test.ts: writes, flushes part of the message log (in the
+ * table), makes two more entries durable (journaled, as before an answer, maybe not yet in the table), appends
+ * two more, then kills itself before the next event-loop turn can write those.
  */
 import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 
@@ -26,6 +27,9 @@ await store.dedup.complete('msg-1', { status: 200, contentType: 'application/xml
 store.log.append(entry('flushed-1'))
 store.log.append(entry('flushed-2'))
 await store.log.flush()
+store.log.append(entry('durable-1'))
+store.log.append(entry('durable-2'))
+await store.log.committed()
 store.log.append(entry('buffered-1'))
 store.log.append(entry('buffered-2'))
 process.kill(process.pid, 'SIGKILL')

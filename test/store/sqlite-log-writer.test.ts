@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -32,17 +32,27 @@ function captureLog() {
 const keys = (db: Database.Database) => db.prepare('SELECT msg_key FROM message_log ORDER BY id').pluck().all()
 
 describe('message log writer', () => {
-  it('writes batches in a thread, in order, with their rule hits; close ends the thread', async () => {
+  it('journals each batch at once; a thread moves them into the table in order, with their rule hits; close retires the journal', async () => {
     const file = path.join(dir, 'thread.db')
     const db = openDb(file)
     const { log } = captureLog()
     const w = startLogWriter({ db, file, log, busyTimeoutMs: 5000, walAutocheckpoint: 1000 })
     assert.equal(w.where, 'thread')
     await Promise.all([w.write([entry('a', 'r'), entry('b', 'r')]), w.write([entry('c', 'r')])])
+    const journal = readdirSync(`${file}-msglog`)
+    assert.equal(journal.length, 1)
+    assert.deepEqual(
+      readFileSync(path.join(`${file}-msglog`, journal[0]), 'utf8').trim().split('\n').map((l) => JSON.parse(l).msgKey),
+      ['a', 'b', 'c'],
+      'durable (in the journal) when write() resolves',
+    )
+    await w.ingested()
     assert.deepEqual(keys(db), ['a', 'b', 'c'])
     assert.equal(db.prepare("SELECT hits FROM rule_hits WHERE rule = 'r'").pluck().get(), 3)
     await w.close()
     assert.equal(w.where, 'thread', 'a requested close is not a failure')
+    assert.deepEqual(readdirSync(`${file}-msglog`), [])
+    assert.deepEqual(db.prepare('SELECT name FROM log_journals').all(), [])
     db.close()
   })
 
@@ -56,47 +66,57 @@ describe('message log writer', () => {
     db.close()
   })
 
-  it('a thread that fails rejects what it held, says why, and the main connection writes from then on', async () => {
-    const db = openDb(path.join(dir, 'main.db'))
-    // The thread is pointed at a file that is not a database: it dies opening it.
+  it('a thread that fails says why, and the main connection takes its journal over: nothing lost, nothing twice', async () => {
+    const file = path.join(dir, 'main.db')
+    const db = openDb(file)
+    // The thread is pointed at a file that is not a database: it dies opening it. The journal sits next to
+    // the real one, where the main connection finds it.
     const bogus = path.join(dir, 'not-a-db')
     writeFileSync(bogus, 'this is not an SQLite file, it is long enough to have a header that fails........')
     const { log, lines } = captureLog()
-    const w = startLogWriter({ db, file: bogus, log, busyTimeoutMs: 5000, walAutocheckpoint: 1000 })
-    await assert.rejects(w.write([entry('lost-in-thread')]), /log writer thread/)
+    const w = startLogWriter({ db, file, log, busyTimeoutMs: 5000, walAutocheckpoint: 1000, threadFile: bogus })
+    await w.write([entry('before-failure')])
+    await w.ingested()
     assert.equal(w.where, 'main')
-    const failure = lines.find((l) => l.msg === 'message log writer thread failed; writing the log on the main thread')
+    const failure = lines.find((l) => l.msg === 'message log writer thread failed; the main thread writes the log from its journal')
     assert.ok(failure, JSON.stringify(lines))
     assert.equal(failure.code, 'STORE_UNAVAILABLE')
     assert.match(String(failure.reason), /not a database|file is not|exited/, JSON.stringify(failure))
-    await w.write([entry('on-main')])
-    assert.deepEqual(keys(db), ['on-main'])
+    await w.write([entry('after-failure')])
+    await w.ingested()
+    assert.deepEqual(keys(db), ['before-failure', 'after-failure'])
     await w.close()
+    assert.deepEqual(readdirSync(`${file}-msglog`), [])
     db.close()
   })
 
-  it('starts no thread until the first write (a store opened to read never starts one)', async () => {
-    const db = openDb(':memory:')
+  it('starts no thread and writes no journal until the first write (a store opened to read never does)', async () => {
+    const file = path.join(dir, 'idle.db')
+    const db = openDb(file)
     // Pointed at a file the thread could not open: a started thread would fail and say so.
     const bogus = path.join(dir, 'never-opened')
     writeFileSync(bogus, 'not a database either, long enough to fail the header check...................')
     const { log, lines } = captureLog()
-    const w = startLogWriter({ db, file: bogus, log, busyTimeoutMs: 5000, walAutocheckpoint: 1000 })
+    const w = startLogWriter({ db, file, log, busyTimeoutMs: 5000, walAutocheckpoint: 1000, threadFile: bogus })
+    await w.ingested()
     await new Promise((r) => setTimeout(r, 200))
     await w.close()
     assert.deepEqual(lines, [])
+    assert.equal(existsSync(`${file}-msglog`), false)
     db.close()
   })
 
-  it('a write the thread cannot commit is rejected with SQLite\'s reason, and the thread keeps serving', async () => {
-    const file = path.join(dir, 'constraint.db')
+  it('a batch that cannot be journaled is rejected with the reason; the batches around it are kept', async () => {
+    const file = path.join(dir, 'circular.db')
     const db = openDb(file)
     const w = startLogWriter({ db, file, log: captureLog().log, busyTimeoutMs: 5000, walAutocheckpoint: 1000 })
-    // outcome is NOT NULL: the whole batch rolls back.
-    await assert.rejects(w.write([entry('ok-1'), { ...entry('bad'), outcome: null as never }]), /NOT NULL/)
-    await w.write([entry('ok-2')])
-    assert.deepEqual(keys(db), ['ok-2'])
-    assert.equal(w.where, 'thread')
+    await w.write([entry('ok-1')])
+    const circular: Record<string, unknown> = { ...entry('bad') }
+    circular.self = circular
+    await assert.rejects(w.write([entry('ok-2'), circular as never]), /circular/)
+    await w.write([entry('ok-3')])
+    await w.ingested()
+    assert.deepEqual(keys(db), ['ok-1', 'ok-3'])
     await w.close()
     db.close()
   })

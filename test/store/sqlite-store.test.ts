@@ -2,11 +2,12 @@ import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { createMemoryLogger } from '../../core/log/logger.ts'
+import { SCHEMA_VERSION } from '../../core/store/sqlite-schema.ts'
 import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 import { StoreOpenError } from '../../core/store/store-open-error.ts'
 import type { MessageLogEntry } from '../../core/store/store.ts'
@@ -34,6 +35,23 @@ const entry = (msgKey: string, over: Partial<MessageLogEntry> = {}): MessageLogE
   outcome: 'replied',
   ...over,
 })
+
+/** The msgKeys in a store's journal files (what a kill -9 now would leave to recover), in order. */
+function journaledKeys(file: string): string[] {
+  const dir = `${file}-msglog`
+  if (!existsSync(dir)) return []
+  return readdirSync(dir)
+    .sort()
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
+    .map((l) => (JSON.parse(l) as MessageLogEntry).msgKey)
+}
+
+/** A pid that belonged to a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' })
+  await once(child, 'exit')
+  return child.pid!
+}
 
 function openRaw(file: string): Database.Database {
   return new Database(file, { readonly: true, fileMustExist: true })
@@ -76,21 +94,23 @@ describe('sqlite store', () => {
     await b.close()
   })
 
-  it('writes the log buffer without an explicit flush; log.committed() (which the answer waits for) waits for it', async () => {
+  it('writes the log buffer without an explicit flush; log.committed() (which the answer waits for) waits until it is journaled', async () => {
     const file = freshFile('tick')
     const s = openSqliteStore({ file, now: () => T0 })
     s.log.append(entry('a', { rule: 'r' }))
     s.log.append(entry('b', { rule: 'r' }))
-    const raw = openRaw(file)
-    const count = () => (raw.prepare('SELECT count(*) AS c FROM message_log').get() as { c: number }).c
-    const hits = () => (raw.prepare("SELECT hits FROM rule_hits WHERE rule = 'r'").get() as { hits: number } | undefined)?.hits
-    assert.equal(count(), 0, 'append itself does not write')
-    // The engine appends a message's entry, then waits for committed(), then answers.
+    assert.deepEqual(journaledKeys(file), [], 'append itself does not write')
+    // The engine appends a message's entry, then waits for committed(), then answers: by then the entries
+    // are in the journal file (they survive a kill -9), whether or not the thread has them in the table yet.
     await s.log.committed()
-    assert.equal(count(), 2)
-    assert.equal(hits(), 2, 'hits are written in the same batch')
+    assert.deepEqual(journaledKeys(file), ['a', 'b'])
+    await s.log.flush()
+    const raw = openRaw(file)
+    assert.equal(raw.prepare('SELECT count(*) FROM message_log').pluck().get(), 2)
+    assert.equal(raw.prepare("SELECT hits FROM rule_hits WHERE rule = 'r'").pluck().get(), 2, 'hits are written in the same batch')
     raw.close()
     await s.close()
+    assert.deepEqual(readdirSync(`${file}-msglog`), [], 'a closed store retires its journal')
   })
 
   it('hands a burst that reaches the batch size to the writer thread at once', async () => {
@@ -110,7 +130,7 @@ describe('sqlite store', () => {
     await s.close()
   })
 
-  it('a batch the writer cannot commit is kept, logged, and written with the next one', async () => {
+  it('entries the table cannot take yet stay in the journal, are logged, and go in with the next batch', async () => {
     const file = freshFile('failing')
     const { logger, lines } = createMemoryLogger('debug')
     const s = openSqliteStore({ file, now: () => T0, log: logger })
@@ -118,17 +138,87 @@ describe('sqlite store', () => {
     // Every insert into the log fails until the trigger is dropped (a full disk, say).
     rw.exec("CREATE TRIGGER refuse BEFORE INSERT ON message_log BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
     s.log.append(entry('first'))
-    await s.log.committed() // released though the write failed: an answer never waits on a broken disk
-    const failed = lines.find((l) => l.msg === 'message log write failed')
+    await s.log.committed() // journaled: the answer does not wait on the table
+    await assert.rejects(s.log.flush(), /not yet in the table: disk says no/)
+    const failed = lines.find((l) => l.msg === 'message log not written to the table yet; its entries stay in the journal and are retried')
     assert.ok(failed, JSON.stringify(lines))
+    assert.equal(failed.code, 'STORE_UNAVAILABLE')
     assert.match(String(failed.reason), /disk says no/)
-    assert.equal(failed.buffered, 1)
+    assert.deepEqual(journaledKeys(file), ['first'])
     rw.exec('DROP TRIGGER refuse')
     s.log.append(entry('second'))
     await s.log.flush()
     assert.deepEqual(rw.prepare('SELECT msg_key FROM message_log ORDER BY id').pluck().all(), ['first', 'second'])
     rw.close()
     await s.close()
+  })
+
+  it('an entry SQLite refuses as malformed is skipped with the reason; the others are written', async () => {
+    const file = freshFile('malformed')
+    const { logger, lines } = createMemoryLogger('debug')
+    const s = openSqliteStore({ file, now: () => T0, log: logger })
+    // outcome is NOT NULL: a bug that produced this entry must not block the journal behind it forever.
+    s.log.append(entry('ok-1'))
+    s.log.append({ ...entry('bad'), outcome: null as never })
+    s.log.append(entry('ok-2'))
+    await s.log.flush()
+    assert.deepEqual((await s.log.query({ account: 'acct' })).map((e) => e.msgKey), ['ok-2', 'ok-1'])
+    const skipped = lines.find((l) => l.msg === 'message log entry cannot be written; skipped')
+    assert.ok(skipped, JSON.stringify(lines))
+    assert.match(String(skipped.reason), /^bad: NOT NULL constraint failed: message_log\.outcome/)
+    await s.close()
+  })
+
+  it('recovers a journal left by a process that died: its entries past the committed offset, whole lines only', async () => {
+    const file = freshFile('recover')
+    const first = openSqliteStore({ file, now: () => T0 })
+    await first.close() // creates the file and its schema
+    // What a crashed writer leaves: its row (committed up to the first line) and its file, the last line cut.
+    const dead = await deadPid()
+    const rw = new Database(file)
+    rw.prepare('INSERT INTO log_journals (name, pid, committed) VALUES (?, ?, ?)').run(`${dead}-x`, dead, 0)
+    const line = (k: string) => `${JSON.stringify(entry(k, { rule: 'r' }))}\n`
+    const body = line('in-table-already') + line('lost-1') + line('lost-2') + line('half').slice(0, 20)
+    mkdirSync(`${file}-msglog`, { recursive: true })
+    writeFileSync(join(`${file}-msglog`, `${dead}-x.jsonl`), body)
+    rw.prepare('UPDATE log_journals SET committed = ? WHERE name = ?').run(Buffer.byteLength(line('in-table-already')), `${dead}-x`)
+    // A file no row names (its retirement was interrupted between the row and the file) is removed.
+    writeFileSync(join(`${file}-msglog`, 'orphan.jsonl'), line('orphan'))
+    // A journal whose writer is alive (this test process, as another pid would be) is left alone.
+    rw.prepare('INSERT INTO log_journals (name, pid, committed) VALUES (?, ?, 0)').run('live-y', process.ppid)
+    writeFileSync(join(`${file}-msglog`, 'live-y.jsonl'), line('live'))
+    rw.close()
+
+    const { logger, lines } = createMemoryLogger('debug')
+    const s = openSqliteStore({ file, now: () => T0, log: logger })
+    assert.deepEqual((await s.log.query({ account: 'acct' })).map((e) => e.msgKey).sort(), ['lost-1', 'lost-2'])
+    assert.deepEqual(await s.log.hits('acct'), [{ account: 'acct', rule: 'r', keyword: null, hits: 2 }])
+    const recovered = lines.find((l) => l.msg === 'message log recovered from journals left by a stopped process')
+    assert.deepEqual([recovered?.journals, recovered?.entries], [1, 2], JSON.stringify(lines))
+    assert.deepEqual(readdirSync(`${file}-msglog`).sort(), ['live-y.jsonl'])
+    const raw = openRaw(file)
+    assert.deepEqual(raw.prepare('SELECT name FROM log_journals').pluck().all(), ['live-y'])
+    raw.close()
+    await s.close()
+  })
+
+  it('journals rotate past their size limit; every entry is kept and the old files are retired', async () => {
+    const file = freshFile('rotate')
+    const s = openSqliteStore({ file, now: () => T0, journalRotateBytes: 600 })
+    for (let turn = 0; turn < 20; turn++) {
+      s.log.append(entry(`t${turn}-a`))
+      s.log.append(entry(`t${turn}-b`))
+      await s.log.committed()
+      if (turn % 5 === 4) {
+        await s.log.flush()
+        // Only the journal being written is left: each complete one was retired once in the table.
+        assert.equal(readdirSync(`${file}-msglog`).length, 1, readdirSync(`${file}-msglog`).join(', '))
+      }
+    }
+    await s.log.flush()
+    assert.equal((await s.log.query({ account: 'acct', limit: 100 })).length, 40)
+    await s.close()
+    assert.deepEqual(readdirSync(`${file}-msglog`), [])
   })
 
   it('close writes the buffer; close twice is safe; append after close is ignored', async () => {
@@ -143,7 +233,7 @@ describe('sqlite store', () => {
     raw.close()
   })
 
-  it('kill -9 loses only the log entries not yet written', async () => {
+  it('kill -9 loses only the log entries not yet durable (journaled ones are recovered, once)', async () => {
     const file = freshFile('kill9')
     const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'sqlite-crash-child.ts'), file, String(T0)], {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -161,9 +251,9 @@ describe('sqlite store', () => {
     assert.equal((await s.dedup.peek('msg-1')).state, 'absent')
     assert.deepEqual(
       (await s.log.query({ account: 'acct' })).map((e) => e.msgKey).sort(),
-      ['flushed-1', 'flushed-2'],
+      ['durable-1', 'durable-2', 'flushed-1', 'flushed-2'],
     )
-    assert.deepEqual(await s.log.hits('acct'), [{ account: 'acct', rule: 'r', keyword: null, hits: 2 }])
+    assert.deepEqual(await s.log.hits('acct'), [{ account: 'acct', rule: 'r', keyword: null, hits: 4 }])
     await s.close()
   })
 
@@ -214,7 +304,7 @@ describe('sqlite store', () => {
     await s.close()
     const raw = new Database(file)
     assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal')
-    assert.equal(raw.pragma('user_version', { simple: true }), 1)
+    assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION)
     raw.close()
   })
 

@@ -1,0 +1,189 @@
+'use strict'
+/**
+ * The message log's journal, read side: moves entries from journal files into the message_log table.
+ *
+ * The main thread appends each turn's entries to a journal file (one JSON line each, one write()) and
+ * answers once the write returns: the entries are then in the OS page cache and survive a kill -9, which is
+ * what issue #4 asks of an answered message, without waiting for SQLite. Whoever ingests (the log thread,
+ * or the main connection when there is no thread) copies the new lines into message_log and records, in the
+ * same transaction, how far the file is done (log_journals.committed). So a line is in the table or past
+ * its file's committed offset, never both, never neither, whenever the process dies.
+ *
+ * A journal a process left behind (it crashed) is recovered by the next store opened on the file: its lines
+ * past the offset are ingested, then the file is retired (row deleted, file removed).
+ *
+ * Plain CommonJS, like sqlite-log-batch.cjs: the log thread runs it with no TypeScript loader.
+ */
+const fs = require('node:fs')
+const path = require('node:path')
+const { prepareLogBatch } = require('./sqlite-log-batch.cjs')
+
+/** SQLite errors that say the entry itself is wrong (a bug of ours): retrying it can never succeed. */
+const ENTRY_ERRORS = new Set(['SQLITE_CONSTRAINT_NOTNULL', 'SQLITE_CONSTRAINT_CHECK', 'SQLITE_MISMATCH', 'SQLITE_CONSTRAINT_DATATYPE'])
+
+/** @param {import('better-sqlite3').Database} db */
+function openJournalIngest(db) {
+  const writeBatch = prepareLogBatch(db)
+  const committedOf = db.prepare('SELECT committed FROM log_journals WHERE name = ?').pluck()
+  const setCommitted = db.prepare('UPDATE log_journals SET committed = ? WHERE name = ?')
+  const remove = db.prepare('DELETE FROM log_journals WHERE name = ?')
+  const all = db.prepare('SELECT name, pid FROM log_journals')
+
+  /**
+   * One transaction, taken IMMEDIATE so two processes recovering the same file cannot both read the same
+   * offset: entries of [from, to) and the new offset. An entry SQLite refuses as malformed is skipped
+   * (reported); any other failure rolls the whole range back for a later try.
+   */
+  const ingestRange = db.transaction((name, entries, to, skipped) => {
+    try {
+      writeBatch(entries)
+    } catch (e) {
+      if (!ENTRY_ERRORS.has(e && e.code)) throw e
+      // Entry by entry (each its own savepoint), to keep every entry but the bad ones.
+      for (const entry of entries) {
+        try {
+          writeBatch([entry])
+        } catch (e2) {
+          if (!ENTRY_ERRORS.has(e2 && e2.code)) throw e2
+          skipped.push(`${entry && entry.msgKey}: ${e2.message}`)
+        }
+      }
+    }
+    setCommitted.run(to, name)
+  })
+
+  /**
+   * Ingests the complete lines of `file` past its committed offset, up to `upTo` bytes (its whole length
+   * when undefined). Returns { done: offset reached, written: rows added, skipped: reasons of entries left
+   * out }. Throws when
+   * SQLite cannot take them now (busy, full disk): they stay in the file for the next call.
+   */
+  function ingest(name, file, upTo) {
+    const from = committedOf.get(name)
+    // Retired already (by another catch-up): nothing of it is left to do.
+    if (from === undefined) return { done: Number.MAX_SAFE_INTEGER, written: 0, skipped: [] }
+    const end = upTo === undefined ? fileSize(file) : upTo
+    if (end <= from) return { done: from, written: 0, skipped: [] }
+    const bytes = readRange(file, from, end)
+    // Only whole lines: a line without its newline was never acknowledged (its write did not finish).
+    const last = bytes.lastIndexOf(10)
+    if (last < 0) return { done: from, written: 0, skipped: [] }
+    const skipped = []
+    const entries = []
+    for (const line of bytes.toString('utf8', 0, last).split('\n')) {
+      if (line === '') continue
+      try {
+        entries.push(JSON.parse(line))
+      } catch (e) {
+        skipped.push(`unreadable line: ${e.message}`)
+      }
+    }
+    const to = from + last + 1
+    const unreadable = skipped.length
+    ingestRange.immediate(name, entries, to, skipped)
+    return { done: to, written: entries.length - (skipped.length - unreadable), skipped }
+  }
+
+  /** Forgets a journal that is ingested: its row, then its file (a file without a row is removed on recovery). */
+  function retire(name, file) {
+    remove.run(name)
+    fs.rmSync(file, { force: true })
+  }
+
+  /**
+   * Ingests and retires every journal of `dir` whose writer is gone (`isLive(name, pid)` false), and removes
+   * files no row names (retired, their removal interrupted). Returns what it did, for the log.
+   */
+  function recover(dir, isLive) {
+    const report = { journals: 0, entries: 0, skipped: [] }
+    const named = new Set()
+    for (const row of all.all()) {
+      named.add(row.name)
+      if (isLive(row.name, row.pid)) continue
+      const file = path.join(dir, `${row.name}.jsonl`)
+      const r = ingest(row.name, file)
+      report.entries += r.written
+      report.skipped.push(...r.skipped)
+      retire(row.name, file)
+      report.journals++
+    }
+    let files = []
+    try {
+      files = fs.readdirSync(dir)
+    } catch {
+      // No journal directory yet.
+    }
+    for (const f of files) if (f.endsWith('.jsonl') && !named.has(f.slice(0, -6))) fs.rmSync(path.join(dir, f), { force: true })
+    return report
+  }
+
+  return { ingest, retire, recover }
+}
+
+/**
+ * Keeps the table caught up with a writer's journals, in order: the log thread's loop, and the main
+ * connection's when there is no thread. announce() says how far a journal is written (a new name means the
+ * one before is complete); catchUp() ingests everything announced and retires the complete journals that
+ * are all in the table (every journal, with retireAll, at close).
+ * @param {ReturnType<typeof openJournalIngest>} journal
+ */
+function createFollower(journal) {
+  const journals = [] // oldest first; the last is the one still being written
+
+  function announce(name, file, upTo) {
+    const last = journals[journals.length - 1]
+    if (last && last.name === name) last.upTo = upTo
+    else journals.push({ name, file, upTo })
+  }
+
+  /** Returns { behind: why something announced is not in the table yet (null when all is), skipped, retired }. */
+  function catchUp(retireAll) {
+    const out = { behind: null, skipped: [], retired: [] }
+    for (let i = 0; i < journals.length; i++) {
+      const j = journals[i]
+      try {
+        const r = journal.ingest(j.name, j.file, j.upTo)
+        out.skipped.push(...r.skipped)
+        if (r.done < j.upTo) {
+          out.behind ??= `journal ${j.name} ingested to ${r.done} of ${j.upTo} bytes`
+          continue
+        }
+        if (i === journals.length - 1 && !retireAll) continue
+        journal.retire(j.name, j.file)
+        out.retired.push(j.name)
+        journals.splice(i--, 1)
+      } catch (e) {
+        out.behind = e instanceof Error ? e.message : String(e)
+      }
+    }
+    return out
+  }
+
+  return { announce, catchUp }
+}
+
+function fileSize(file) {
+  try {
+    return fs.statSync(file).size
+  } catch {
+    return 0 // never created (the writer died between registering and writing)
+  }
+}
+
+function readRange(file, from, to) {
+  const fd = fs.openSync(file, 'r')
+  try {
+    const buf = Buffer.allocUnsafe(to - from)
+    let got = 0
+    while (got < buf.length) {
+      const n = fs.readSync(fd, buf, got, buf.length - got, from + got)
+      if (n === 0) break
+      got += n
+    }
+    return buf.subarray(0, got)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+module.exports = { openJournalIngest, createFollower }
