@@ -249,7 +249,9 @@ export function createEngine(deps: EngineDeps): Engine {
     let result: RouteResult | 'budget'
     try {
       result = await new Promise<RouteResult | 'budget'>((resolve, reject) => {
-        timer = setTimeout(resolve, Math.max(0, limits.replyBudgetMs - (performance.now() - started)), 'budget')
+        // Whole milliseconds: node keeps one timer list per distinct duration, and a fractional one made a
+        // list (and a priority-queue entry) per message.
+        timer = setTimeout(resolve, Math.max(0, Math.floor(limits.replyBudgetMs - (performance.now() - started))), 'budget')
         routing.then(resolve, reject)
       })
     } finally {
