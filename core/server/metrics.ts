@@ -2,7 +2,7 @@
  * Prometheus metrics, fed by the engine's events. A registry per runtime (not prom-client's global one),
  * so several engines in one process (tests, the test kit) never share counters.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Registry, collectDefaultMetrics, type Metric as PromMetric } from 'prom-client'
 import type { EngineEvent } from '../engine.ts'
 
 export interface Metrics {
@@ -23,13 +23,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   const pluginErrors = new Counter({ name: 'wxengine_plugin_errors_total', help: 'Plugin errors and timeouts', labelNames: ['plugin', 'code'] as const, registers: [registry] })
   const dedupHits = new Counter({ name: 'wxengine_dedup_hits_total', help: 'Duplicate deliveries answered from the reply cache', labelNames: ['account'] as const, registers: [registry] })
   const lateReplies = new Counter({ name: 'wxengine_late_replies_total', help: 'Replies sent after the passive budget', labelNames: ['account', 'type'] as const, registers: [registry] })
-  const latency = new Histogram({
-    name: 'wxengine_message_latency_seconds',
-    help: 'Time from request to passive answer',
-    labelNames: ['handled_by'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 4.5],
-    registers: [registry],
-  })
+  const latency = tallyHistogram(
+    registry,
+    'wxengine_message_latency_seconds',
+    'Time from request to passive answer',
+    'handled_by',
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 4.5],
+  )
   const reloads = new Counter({ name: 'wxengine_reloads_total', help: 'Hot reloads by outcome', labelNames: ['outcome'] as const, registers: [registry] })
 
   return {
@@ -44,7 +44,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
           messages.add(e.account, e.kind, e.handledBy, e.outcome)
           if (e.replyType) replies.add(e.replyType)
           if (e.rule) ruleHits.add(e.account, e.rule)
-          if (e.outcome !== 'late') latency.observe({ handled_by: e.handledBy }, e.latencyMs / 1000)
+          if (e.outcome !== 'late') latency.observe(e.handledBy, e.latencyMs / 1000)
           break
         }
         case 'rejected':
@@ -92,6 +92,51 @@ function tally(registry: Registry, name: string, help: string, labelNames: strin
       const c = counts.get(key)
       if (c) c.n++
       else counts.set(key, { labels: Object.fromEntries(labelNames.map((l, i) => [l, values[i]])), n: 1 })
+    },
+  }
+}
+
+/**
+ * A one-label histogram for the per-message path, for the reason tally() exists: prom-client's observe()
+ * validates and hashes its label object on every call (about 1.5 % of the server's time under load). Here
+ * an observation is a Map lookup, a bucket search and three additions. The registry renders it exactly as
+ * prom-client's own Histogram: cumulative `_bucket` series with `le` (then `+Inf`), `_sum` and `_count`.
+ */
+function tallyHistogram(registry: Registry, name: string, help: string, labelName: string, upperBounds: number[]): { observe(label: string, value: number): void } {
+  const series = new Map<string, { perBucket: number[]; sum: number; count: number }>()
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get() {
+      const values: Array<{ labels: Record<string, string | number>; sharedLabels: Record<string, string>; value: number; metricName: string }> = []
+      for (const [label, s] of series) {
+        const shared = { [labelName]: label }
+        let cumulative = 0
+        upperBounds.forEach((le, i) => {
+          cumulative += s.perBucket[i]
+          values.push({ labels: { le }, sharedLabels: shared, value: cumulative, metricName: `${name}_bucket` })
+        })
+        values.push({ labels: { le: '+Inf' }, sharedLabels: shared, value: s.count, metricName: `${name}_bucket` })
+        values.push({ labels: {}, sharedLabels: shared, value: s.sum, metricName: `${name}_sum` })
+        values.push({ labels: {}, sharedLabels: shared, value: s.count, metricName: `${name}_count` })
+      }
+      return { name, help, type: 'histogram', values, aggregator: 'sum' }
+    },
+    reset() {
+      series.clear()
+    },
+  }
+  registry.registerMetric(metric as unknown as PromMetric)
+  return {
+    observe(label, value) {
+      let s = series.get(label)
+      if (!s) series.set(label, (s = { perBucket: upperBounds.map(() => 0), sum: 0, count: 0 }))
+      const i = upperBounds.findIndex((b) => value <= b)
+      if (i >= 0) s.perBucket[i]++
+      s.sum += value
+      s.count++
     },
   }
 }
