@@ -221,8 +221,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   const dedupMem = new Map<string, DedupEntry>()
   // Group commit: log.committed() resolves once the entries appended so far are durable (journaled). The
   // engine waits for it before answering, so every answered message is in the log even after a kill -9, for
-  // at most one turn of latency and one write() per turn.
-  let durableWaiters: Array<() => void> = []
+  // at most one turn of latency and one write() per turn. Every caller of a turn shares one promise.
+  let durableTurn: { promise: Promise<void>; resolve: () => void } | null = null
 
   // Replies saved by the last close() and still inside their window are loaded once, so a claim never
   // reads the disk: memory is the whole truth for this process.
@@ -286,8 +286,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       clearImmediate(flushScheduled)
       flushScheduled = null
     }
-    const waiters = durableWaiters
-    durableWaiters = []
+    const turn = durableTurn
+    durableTurn = null
     if (buffer.length > 0) {
       const batch = buffer
       buffer = []
@@ -306,7 +306,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       })
     }
     const done = lastWrite
-    if (waiters.length > 0) void done.then(() => { for (const w of waiters) w() })
+    if (turn) void done.then(turn.resolve)
     return done
   }
 
@@ -483,10 +483,13 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       async committed() {
         // Entries may be buffered (this turn) or with the writer already (a full batch went out at once).
         if (buffer.length === 0 && writesInFlight === 0) return
-        await new Promise<void>((resolve) => {
-          durableWaiters.push(resolve)
+        if (!durableTurn) {
+          let resolve!: () => void
+          const promise = new Promise<void>((r) => (resolve = r))
+          durableTurn = { promise, resolve }
           scheduleFlush()
-        })
+        }
+        await durableTurn.promise
       },
     },
 
