@@ -2,7 +2,7 @@
 /**
  * The message log's journal, read side: moves entries from journal files into the message_log table.
  *
- * The main thread appends each turn's entries to a journal file (one JSON line each, one write()) and
+ * The main thread appends each turn's entries to a journal file (one line, a JSON array, one write()) and
  * answers once the write returns: the entries are then in the OS page cache and survive a kill -9, which is
  * what issue #4 asks of an answered message, without waiting for SQLite. Whoever ingests (the log thread,
  * or the main connection when there is no thread) copies the new lines into message_log and records, in the
@@ -73,7 +73,10 @@ function openJournalIngest(db) {
     for (const line of bytes.toString('utf8', 0, last).split('\n')) {
       if (line === '') continue
       try {
-        entries.push(JSON.parse(line))
+        // A line is one batch: an array of entries.
+        const batch = JSON.parse(line)
+        if (Array.isArray(batch)) entries.push(...batch)
+        else skipped.push('unreadable line: not an array of entries')
       } catch (e) {
         skipped.push(`unreadable line: ${e.message}`)
       }
@@ -136,6 +139,11 @@ function createFollower(journal) {
     else journals.push({ name, file, upTo })
   }
 
+  /** The journal announced last is now written up to `upTo`. */
+  function extend(upTo) {
+    journals[journals.length - 1].upTo = upTo
+  }
+
   /** Returns { behind: why something announced is not in the table yet (null when all is), skipped, retired }. */
   function catchUp(retireAll) {
     const out = { behind: null, skipped: [], retired: [] }
@@ -159,7 +167,7 @@ function createFollower(journal) {
     return out
   }
 
-  return { announce, catchUp }
+  return { announce, extend, catchUp }
 }
 
 function fileSize(file) {

@@ -30,6 +30,8 @@ export interface CatchUp {
 
 export interface JournalFollower {
   announce(name: string, file: string, upTo: number): void
+  /** The journal announced last is now written up to `upTo`. */
+  extend(upTo: number): void
   catchUp(retireAll: boolean): CatchUp
 }
 

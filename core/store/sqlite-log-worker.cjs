@@ -7,6 +7,7 @@
  *
  *   in:  { name, file, upTo }  the journal `name` (at path `file`) is written up to `upTo` bytes: ingest it.
  *                              A new name means the previous journal is complete: it is retired.
+ *   in:  upTo                  (a number) the same journal as last time, now written up to upTo bytes
  *   in:  { id, sync: true }    -> out: { id } once everything announced before it is in the table,
  *                                 or { id, error } when it is not (it stays in its journal)
  *   in:  { close: true }       ingests what is left, retires the journal, closes the connection and exits
@@ -66,6 +67,7 @@ parentPort.on('message', (m) => {
     parentPort.postMessage(behind === null ? { id: m.id } : { id: m.id, error: behind })
     return
   }
-  follower.announce(m.name, m.file, m.upTo)
+  if (typeof m === 'number') follower.extend(m)
+  else follower.announce(m.name, m.file, m.upTo)
   catchUp(false)
 })

@@ -43,7 +43,10 @@ function durableEntries(file: string): number {
       let n = raw.prepare('SELECT count(*) FROM message_log').pluck().get() as number
       for (const j of raw.prepare('SELECT name, committed FROM log_journals').all() as Array<{ name: string; committed: number }>) {
         const journal = path.join(`${file}-msglog`, `${j.name}.jsonl`)
-        if (existsSync(journal)) n += readFileSync(journal).subarray(j.committed).toString('utf8').split('\n').length - 1
+        if (!existsSync(journal)) continue
+        // Whole lines only (what recovery takes), each a batch of entries.
+        const rest = readFileSync(journal).subarray(j.committed).toString('utf8')
+        for (const line of rest.slice(0, rest.lastIndexOf('\n') + 1).split('\n').filter(Boolean)) n += (JSON.parse(line) as unknown[]).length
       }
       return n
     })()

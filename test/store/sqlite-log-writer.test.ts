@@ -42,9 +42,9 @@ describe('message log writer', () => {
     const journal = readdirSync(`${file}-msglog`)
     assert.equal(journal.length, 1)
     assert.deepEqual(
-      readFileSync(path.join(`${file}-msglog`, journal[0]), 'utf8').trim().split('\n').map((l) => JSON.parse(l).msgKey),
-      ['a', 'b', 'c'],
-      'durable (in the journal) when write() resolves',
+      readFileSync(path.join(`${file}-msglog`, journal[0]), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as MessageLogEntry[]).map((e) => e.msgKey)),
+      [['a', 'b'], ['c']],
+      'durable (in the journal, a line a batch) when write() resolves',
     )
     await w.ingested()
     assert.deepEqual(keys(db), ['a', 'b', 'c'])

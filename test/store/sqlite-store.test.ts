@@ -43,7 +43,7 @@ function journaledKeys(file: string): string[] {
   return readdirSync(dir)
     .sort()
     .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
-    .map((l) => (JSON.parse(l) as MessageLogEntry).msgKey)
+    .flatMap((l) => (JSON.parse(l) as MessageLogEntry[]).map((e) => e.msgKey))
 }
 
 /** A pid that belonged to a process that has exited. */
@@ -177,8 +177,8 @@ describe('sqlite store', () => {
     const dead = await deadPid()
     const rw = new Database(file)
     rw.prepare('INSERT INTO log_journals (name, pid, committed) VALUES (?, ?, ?)').run(`${dead}-x`, dead, 0)
-    const line = (k: string) => `${JSON.stringify(entry(k, { rule: 'r' }))}\n`
-    const body = line('in-table-already') + line('lost-1') + line('lost-2') + line('half').slice(0, 20)
+    const line = (...ks: string[]) => `${JSON.stringify(ks.map((k) => entry(k, { rule: 'r' })))}\n`
+    const body = line('in-table-already') + line('lost-1', 'lost-2') + line('half').slice(0, 20)
     mkdirSync(`${file}-msglog`, { recursive: true })
     writeFileSync(join(`${file}-msglog`, `${dead}-x.jsonl`), body)
     rw.prepare('UPDATE log_journals SET committed = ? WHERE name = ?').run(Buffer.byteLength(line('in-table-already')), `${dead}-x`)
