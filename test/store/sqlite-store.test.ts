@@ -257,6 +257,29 @@ describe('sqlite store', () => {
     await s.close()
   })
 
+  it('dropping expired replies from the front of the reply cache keeps every live one (hundreds of claims)', async () => {
+    let t = T0
+    const s = openSqliteStore({ file: freshFile('prune'), now: () => t })
+    const reply = (k: string) => ({ status: 200, contentType: 'application/xml', body: `<xml>${k}</xml>` })
+    for (let i = 0; i < 100; i++) {
+      assert.equal((await s.dedup.claim(`old-${i}`, 5000)).state, 'claimed')
+      await s.dedup.complete(`old-${i}`, reply(`old-${i}`), 1000)
+    }
+    t = T0 + 500
+    for (let i = 0; i < 300; i++) {
+      await s.dedup.claim(`new-${i}`, 5000)
+      await s.dedup.complete(`new-${i}`, reply(`new-${i}`), 1000)
+    }
+    // Past the old ones' window, inside the new ones': enough claims to prune several times over.
+    t = T0 + 1200
+    for (let i = 0; i < 600; i++) assert.equal((await s.dedup.claim(`later-${i}`, 5000)).state, 'claimed')
+    for (let i = 0; i < 300; i++) assert.deepEqual(await s.dedup.peek(`new-${i}`), { state: 'done', reply: reply(`new-${i}`) })
+    for (let i = 0; i < 600; i++) assert.deepEqual(await s.dedup.peek(`later-${i}`), { state: 'pending' })
+    assert.deepEqual(await s.dedup.peek('old-7'), { state: 'absent' })
+    assert.equal((await s.dedup.claim('old-7', 5000)).state, 'claimed', 'an expired reply no longer holds its message')
+    await s.close()
+  })
+
   it('two stores on one file share locks (dedup is per process: one engine owns the file)', async () => {
     const file = freshFile('shared')
     const a = openSqliteStore({ file, now: () => T0 })
