@@ -79,7 +79,11 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Our own pid on a journal we are not writing is an earlier run of ours (a container restarts as pid 1). */
+/**
+ * Our own pid on a journal we are not writing is an earlier run of ours (a container restarts as pid 1).
+ * Another pid that is alive may, rarely, be an unrelated process that reused a crashed engine's pid: its
+ * journal then waits for a later start, it is not lost.
+ */
 function journalIsLive(name: string, pid: number): boolean {
   return liveJournals.has(name) || (pid !== process.pid && processAlive(pid))
 }
@@ -123,6 +127,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
   const syncs = new Map<number, { resolve: () => void; reject: (e: Error) => void }>()
   let nextSync = 1
   let lastFailureLog = 0
+  /** Failures since the last line (one line per FAILURE_LOG_EVERY_MS). */
   let failuresUnlogged = 0
 
   function reportSkipped(reasons: string[]): void {
@@ -135,7 +140,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
       failuresUnlogged++
       return
     }
-    log.error({ code: 'STORE_UNAVAILABLE', reason, since: failuresUnlogged }, 'message log not written to the table yet; its entries stay in the journal and are retried')
+    log.error({ code: 'STORE_UNAVAILABLE', reason, suppressed: failuresUnlogged }, 'message log not written to the table yet; its entries stay in the journal and are retried')
     lastFailureLog = t
     failuresUnlogged = 0
   }
