@@ -54,6 +54,12 @@ export interface EngineDeps {
 
 export interface Engine {
   handle(req: WireRequest): Promise<WireResponse>
+  /**
+   * Answers to messages come out together at the end of an event-loop turn already: they wait for the
+   * message log's write, which the store makes once per turn. The server then need not hold them for a turn
+   * again (a second turn of latency that measured slower, BENCHMARKS.md).
+   */
+  readonly answersAtTurnEnd: boolean
   /** Resolves when no message is being handled (late replies included); for graceful shutdown. */
   idle(): Promise<void>
   readonly accounts: ReadonlyMap<string, VerifiedAccount>
@@ -317,6 +323,7 @@ export function createEngine(deps: EngineDeps): Engine {
   return {
     handle,
     accounts,
+    answersAtTurnEnd: waitForLog,
     idle: () => (active === 0 ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
   }
 }

@@ -42,7 +42,8 @@ async function readBody(req: Koa.Request['req'], limit: number): Promise<BodyRes
  * Resolves at the end of the current event-loop turn, one setImmediate shared by every caller in the turn.
  * Answers are written there together rather than one by one as each finishes: under load the sockets'
  * writes then go out as a burst, which the measured throughput rewards by about a quarter (BENCHMARKS.md),
- * for a delay of at most one turn.
+ * for a delay of at most one turn. Not when the engine's answers come out together anyway (waiting for the
+ * message log's once-a-turn write): a second turn only added latency.
  */
 let turnEnd: Promise<void> | null = null
 function endOfTurn(): Promise<void> {
@@ -103,7 +104,7 @@ export function createApp(opts: AppOptions): Koa {
       return
     }
     const res = await engine.handle({ method: 'POST', accountId, query, body: read.body })
-    await endOfTurn()
+    if (!engine.answersAtTurnEnd) await endOfTurn()
     answer(ctx, res)
   }
 
