@@ -157,8 +157,8 @@ export function createEngine(deps: EngineDeps): Engine {
       log.debug({ account: accountId, key, waited: delivery.waited }, 'duplicate delivery answered from the reply cache')
       observe({ type: 'duplicate', account: accountId, waited: delivery.waited })
     } else if (waitForLog) {
-      // The message's log entry is committed before WeChat sees the answer (issue #4: after a kill -9 every
-      // answered message is in the log). Batched by the store: one commit serves every message of a turn.
+      // The message's log entry is durable before WeChat sees the answer (issue #4: after a kill -9 every
+      // answered message is in the log). Batched by the store: one journal write serves every message of a turn.
       await store.log.committed()
     }
     const r = delivery.reply

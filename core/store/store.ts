@@ -117,9 +117,10 @@ export interface MessageLog {
   /** Write out anything buffered. */
   flush(): Promise<void>
   /**
-   * Resolves once every entry appended so far is committed (or its write failed, which is logged): the
-   * engine answers a message after this, so an answered message is in the log even after a kill -9.
-   * Unlike flush() it never rejects and waits for the store's own batching instead of forcing a write.
+   * Resolves once every entry appended so far is durable, i.e. survives a kill -9 (SQLite: appended to the
+   * log's journal; the table may follow a moment later), or its write failed, which is logged. The engine
+   * answers a message after this, so an answered message is in the log even after a kill -9. Unlike flush()
+   * it never rejects and waits for the store's own batching instead of forcing a write.
    */
   committed(): Promise<void>
 }
