@@ -99,6 +99,15 @@ function openJournalIngest(db) {
    */
   function recover(dir, isLive) {
     const report = { journals: 0, entries: 0, skipped: [] }
+    // Files first, rows second: a writer registers its row before it creates the file, so every file listed
+    // here that is still in use has a row the query below sees. (The other order could take a journal
+    // created in between for an orphan and remove it from under its writer.)
+    let files = []
+    try {
+      files = fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl'))
+    } catch {
+      // No journal directory yet.
+    }
     const named = new Set()
     for (const row of all.all()) {
       named.add(row.name)
@@ -110,13 +119,7 @@ function openJournalIngest(db) {
       retire(row.name, file)
       report.journals++
     }
-    let files = []
-    try {
-      files = fs.readdirSync(dir)
-    } catch {
-      // No journal directory yet.
-    }
-    for (const f of files) if (f.endsWith('.jsonl') && !named.has(f.slice(0, -6))) fs.rmSync(path.join(dir, f), { force: true })
+    for (const f of files) if (!named.has(f.slice(0, -6))) fs.rmSync(path.join(dir, f), { force: true })
     return report
   }
 
