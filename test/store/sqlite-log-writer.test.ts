@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
+import { execFileSync, fork } from 'node:child_process'
+import { once } from 'node:events'
 import Database from 'better-sqlite3'
 import { createLogger } from '../../core/log/logger.ts'
 import { SCHEMA_MIGRATIONS } from '../../core/store/sqlite-schema.ts'
@@ -104,6 +106,36 @@ describe('message log writer', () => {
     assert.deepEqual(lines, [])
     assert.equal(existsSync(`${file}-msglog`), false)
     db.close()
+  })
+
+  it('a short write (the file size cap reached) is cut back off: the journal keeps whole lines only, the batch is rejected', async () => {
+    const caseDir = mkdtempSync(path.join(dir, 'capped-'))
+    writeFileSync(path.join(caseDir, 'not-a-db'), 'not a database, long enough to fail the header check..................')
+    const child = fork(path.join(import.meta.dirname, 'journal-short-write-child.ts'), [caseDir], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    })
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+    await once(child, 'message')
+    // Files this process writes may not grow past 4 KiB from now on: the journal's write that crosses it
+    // comes back short, as on a full disk.
+    execFileSync('prlimit', ['--pid', String(child.pid), '--fsize=4096:4096'])
+    child.send('go')
+    const [code] = (await once(child, 'exit')) as [number | null]
+    assert.equal(code, 0)
+    const { outcomes, keys: written } = JSON.parse(out) as { outcomes: string[]; keys: string[] }
+    const ok = outcomes.filter((o) => o === 'ok').length
+    assert.ok(ok >= 3 && ok < 12, JSON.stringify(outcomes))
+    assert.deepEqual(outcomes.slice(0, ok), Array(ok).fill('ok'), 'the batches before the cap went in')
+    for (const o of outcomes.slice(ok)) assert.match(o, /short write|EFBIG|too large/i)
+    // Every journaled batch, and only those, reached the table.
+    assert.deepEqual(written, Array.from({ length: ok }, (_, i) => [`b${i}-0`, `b${i}-1`, `b${i}-2`]).flat())
+    const journalDir = path.join(caseDir, 'capped.db-msglog')
+    const [journal] = readdirSync(journalDir)
+    const text = readFileSync(path.join(journalDir, journal), 'utf8')
+    assert.ok(text.endsWith('\n'), 'no half line left at the end')
+    assert.equal(text.split('\n').filter(Boolean).length, ok)
   })
 
   it('a batch that cannot be journaled is rejected with the reason; the batches around it are kept', async () => {
