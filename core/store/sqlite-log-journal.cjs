@@ -30,11 +30,13 @@ function openJournalIngest(db) {
   const all = db.prepare('SELECT name, pid FROM log_journals')
 
   /**
-   * One transaction, taken IMMEDIATE so two processes recovering the same file cannot both read the same
-   * offset: entries of [from, to) and the new offset. An entry SQLite refuses as malformed is skipped
-   * (reported); any other failure rolls the whole range back for a later try.
+   * One transaction: the entries of [from, to) and the new offset. Taken IMMEDIATE and the offset read again
+   * inside it, so when two processes recover the same file only the first writes the range (the second finds
+   * the offset moved and writes nothing). An entry SQLite refuses as malformed is skipped (reported); any
+   * other failure rolls the whole range back for a later try. Returns false when the offset had moved.
    */
-  const ingestRange = db.transaction((name, entries, to, skipped) => {
+  const ingestRange = db.transaction((name, from, entries, to, skipped) => {
+    if (committedOf.get(name) !== from) return false
     try {
       writeBatch(entries)
     } catch (e) {
@@ -50,13 +52,13 @@ function openJournalIngest(db) {
       }
     }
     setCommitted.run(to, name)
+    return true
   })
 
   /**
    * Ingests the complete lines of `file` past its committed offset, up to `upTo` bytes (its whole length
    * when undefined). Returns { done: offset reached, written: rows added, skipped: reasons of entries left
-   * out }. Throws when
-   * SQLite cannot take them now (busy, full disk): they stay in the file for the next call.
+   * out }. Throws when SQLite cannot take them now (busy, full disk): they stay in the file for the next call.
    */
   function ingest(name, file, upTo) {
     const from = committedOf.get(name)
@@ -83,7 +85,10 @@ function openJournalIngest(db) {
     }
     const to = from + last + 1
     const unreadable = skipped.length
-    ingestRange.immediate(name, entries, to, skipped)
+    if (!ingestRange.immediate(name, from, entries, to, skipped)) {
+      // Someone else ingested (or retired) it meanwhile: start again from where they left it, next call.
+      return { done: committedOf.get(name) ?? Number.MAX_SAFE_INTEGER, written: 0, skipped: [] }
+    }
     return { done: to, written: entries.length - (skipped.length - unreadable), skipped }
   }
 
