@@ -2,8 +2,8 @@
  * Where the SQLite store's message log goes. For a database file, in two steps:
  *
  * 1. durable: each batch is appended to a journal file next to the database (`<file>-msglog/<name>.jsonl`)
- *    as one line, a JSON array of its entries, with one write() on the calling thread. When write() resolves the entries
- *    survive a kill -9 (they are in the OS page cache), which is what the engine waits for before answering.
+ *    as one line, a JSON array of its entries, with one write() on the calling thread. When write() returns the
+ *    entries survive a kill -9 (they are in the OS page cache), which is what the engine waits for before answering.
  * 2. in the table: a worker thread with its own connection (sqlite-log-worker.cjs) moves journaled lines
  *    into message_log (sqlite-log-journal.cjs). A log row costs 4 to 14 µs of inserts, index updates and WAL
  *    checkpoints, and none of that, nor waiting for it, holds up a request.
@@ -24,8 +24,8 @@ import { createFollower, openJournalIngest, type JournalFollower } from './sqlit
 import type { MessageLogEntry } from './store.ts'
 
 export interface LogWriter {
-  /** Resolves once the batch is durable (journaled, or committed for `:memory:`); rejects with the reason when not. */
-  write(batch: MessageLogEntry[]): Promise<void>
+  /** Makes the batch durable (journaled, or committed for `:memory:`) before it returns; throws the reason when not. */
+  write(batch: MessageLogEntry[]): void
   /** Resolves once everything written so far is in message_log (queries see it); rejects with why not. */
   ingested(): Promise<void>
   /** Brings the table up to date, retires the journals and stops the thread; the main connection stays the caller's. */
@@ -94,7 +94,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
     const writeOnMain = prepareLogBatch(db)
     return {
       where: 'main',
-      write: (batch) => attempt(() => writeOnMain(batch)),
+      write: writeOnMain,
       ingested: () => Promise.resolve(),
       close: async () => undefined,
     }
@@ -266,20 +266,15 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
       return where
     },
     write(batch) {
-      if (closing) return Promise.reject(new Error('message log writer is closed'))
-      try {
-        current ??= openJournal()
-        append(current, batch)
-      } catch (e) {
-        return Promise.reject(e as Error)
-      }
+      if (closing) throw new Error('message log writer is closed')
+      current ??= openJournal()
+      append(current, batch)
       const j = current
       if (j.size >= rotateBytes) {
         closeSync(j.fd)
         current = null
       }
       announce(j)
-      return Promise.resolve()
     },
     ingested() {
       if (!current && unretired.size === 0) return Promise.resolve()
@@ -314,15 +309,6 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
       // Whatever is still not retired is no longer written by anyone: the next start recovers it.
       for (const name of unretired.keys()) liveJournals.delete(name)
     },
-  }
-}
-
-function attempt(fn: () => void): Promise<void> {
-  try {
-    fn()
-    return Promise.resolve()
-  } catch (e) {
-    return Promise.reject(e as Error)
   }
 }
 

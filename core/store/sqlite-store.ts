@@ -284,16 +284,13 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   let buffer: MessageLogEntry[] = []
   let flushScheduled: NodeJS.Immediate | null = null
   const logWriter = startLogWriter({ db, file: opts.file === ':memory:' ? null : resolve(opts.file), log, busyTimeoutMs: BUSY_TIMEOUT_MS, walAutocheckpoint: LOG_THREAD_WAL_AUTOCHECKPOINT, journalRotateBytes: opts.journalRotateBytes })
-  /** The last batch handed to the writer; batches commit in order, so its settling means all have. Never rejects. */
-  let lastWrite: Promise<void> = Promise.resolve()
-  let writesInFlight = 0
 
   /**
-   * Hands the buffer to the writer. Waiters (log.committed() calls) are released when everything handed over
-   * so far has settled, whether or not the write succeeded: a failed write is logged and retried, and a reply
-   * must not wait on the disk forever. Never rejects.
+   * Hands the buffer to the writer, which has it durable when it returns. Waiters (log.committed() calls)
+   * are released whether or not the write succeeded: a failed write is logged and retried with the next
+   * one, and a reply must not wait on the disk forever. Never throws.
    */
-  function flushLog(): Promise<void> {
+  function flushLog(): void {
     if (flushScheduled) {
       clearImmediate(flushScheduled)
       flushScheduled = null
@@ -303,9 +300,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     if (buffer.length > 0) {
       const batch = buffer
       buffer = []
-      writesInFlight++
-      lastWrite = logWriter.write(batch).then(() => void writesInFlight--, (e: Error) => {
-        writesInFlight--
+      try {
+        logWriter.write(batch)
+      } catch (e) {
         buffer = batch.concat(buffer)
         if (buffer.length > LOG_BACKLOG_MAX) {
           const dropped = buffer.length - LOG_BACKLOG_MAX
@@ -314,12 +311,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         }
         // Kept for the next write (the next append, flush or close), not retried at once: a disk that fails
         // now would fail in a tight loop.
-        log.error({ code: 'STORE_UNAVAILABLE', reason: e.message, buffered: buffer.length }, 'message log write failed')
-      })
+        log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, buffered: buffer.length }, 'message log write failed')
+      }
     }
-    const done = lastWrite
-    if (turn) void done.then(turn.resolve)
-    return done
+    turn?.resolve()
   }
 
   /**
@@ -327,7 +322,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
    * cannot be written just now) reads what is there: the rest is safe in the journal, and the failure logged.
    */
   async function inTable(): Promise<void> {
-    await flushLog()
+    flushLog()
     await logWriter.ingested().catch(() => undefined)
   }
 
@@ -464,7 +459,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
           return
         }
         buffer.push(entry)
-        if (buffer.length >= LOG_BATCH_MAX) void flushLog()
+        if (buffer.length >= LOG_BATCH_MAX) flushLog()
         else scheduleFlush()
       },
       async query(q) {
@@ -488,7 +483,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         return st.logPrune.run(before).changes
       },
       async flush() {
-        await flushLog()
+        flushLog()
         if (buffer.length > 0) throw new Error(`message log: ${buffer.length} entries not written (see the log)`)
         try {
           await logWriter.ingested()
@@ -497,8 +492,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         }
       },
       async committed() {
-        // Entries may be buffered (this turn) or with the writer already (a full batch went out at once).
-        if (buffer.length === 0 && writesInFlight === 0) return
+        // Entries handed to the writer are durable already; only the buffered ones (this turn) are waited for.
+        if (buffer.length === 0) return
         if (!durableTurn) {
           let resolve!: () => void
           const promise = new Promise<void>((r) => (resolve = r))
@@ -536,7 +531,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       if (closed) return
       closed = true
       clearInterval(sweeper)
-      await flushLog()
+      flushLog()
       if (buffer.length > 0) log.error({ code: 'STORE_UNAVAILABLE', lost: buffer.length }, 'message log not written at close')
       await logWriter.close()
       try {

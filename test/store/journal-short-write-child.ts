@@ -34,7 +34,7 @@ for (let i = 0; i < 12; i++) {
     summary: 'x'.repeat(150), latencyMs: 1, outcome: 'replied' as const,
   }))
   try {
-    await w.write(batch)
+    w.write(batch)
     outcomes.push('ok')
   } catch (e) {
     outcomes.push((e as Error).message)
