@@ -152,6 +152,17 @@ function createFollower(journal) {
     journals[journals.length - 1].upTo = upTo
   }
 
+  /** Drops a journal retired elsewhere (by the log thread, when this follower is the main thread's record). */
+  function forget(name) {
+    const i = journals.findIndex((j) => j.name === name)
+    if (i >= 0) journals.splice(i, 1)
+  }
+
+  /** Names of the journals announced and not yet retired. */
+  function pending() {
+    return journals.map((j) => j.name)
+  }
+
   /** Returns { behind: why something announced is not in the table yet (null when all is), skipped, retired }. */
   function catchUp(retireAll) {
     const out = { behind: null, skipped: [], retired: [] }
@@ -175,7 +186,7 @@ function createFollower(journal) {
     return out
   }
 
-  return { announce, extend, catchUp }
+  return { announce, extend, forget, pending, catchUp }
 }
 
 function fileSize(file) {

@@ -32,6 +32,10 @@ export interface JournalFollower {
   announce(name: string, file: string, upTo: number): void
   /** The journal announced last is now written up to `upTo`. */
   extend(upTo: number): void
+  /** Drops a journal retired elsewhere. */
+  forget(name: string): void
+  /** Names of the journals announced and not yet retired. */
+  pending(): string[]
   catchUp(retireAll: boolean): CatchUp
 }
 

@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads'
 import type Database from 'better-sqlite3'
 import type { Logger } from '../log/logger.ts'
 import { prepareLogBatch } from './sqlite-log-batch.cjs'
-import { createFollower, openJournalIngest, type JournalFollower } from './sqlite-log-journal.cjs'
+import { createFollower, openJournalIngest } from './sqlite-log-journal.cjs'
 import type { MessageLogEntry } from './store.ts'
 
 export interface LogWriter {
@@ -117,11 +117,14 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
   let current: Journal | null = null
   /** The journal the thread was last told about. */
   let announced: Journal | null = null
-  /** Journals not yet retired, oldest first, with how far each is written: what a take-over must finish. */
-  const unretired = new Map<string, { file: string; upTo: number }>()
+  /**
+   * Every journal not yet retired, oldest first, with how far each is written. The main connection catches
+   * up through it when there is no thread, and takes over from it when the thread fails; while the thread
+   * works it is only the record (the thread's own follower does the ingesting, and reports retirements).
+   */
+  const follower = createFollower(ingest)
   let where: 'thread' | 'main' = 'thread'
   let closing = false
-  let mainFollower: JournalFollower | null = null
   let worker: Worker | null = null
   let exited: Promise<void> = Promise.resolve()
   const syncs = new Map<number, { resolve: () => void; reject: (e: Error) => void }>()
@@ -145,22 +148,11 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
     failuresUnlogged = 0
   }
 
-  function retired(names: string[]): void {
-    for (const name of names) {
-      unretired.delete(name)
-      liveJournals.delete(name)
-    }
-  }
-
   /** The main connection's catch-up (no thread). */
   function catchUpOnMain(retireAll: boolean): string | null {
-    if (!mainFollower) {
-      mainFollower = createFollower(ingest)
-      for (const [name, j] of unretired) mainFollower.announce(name, j.file, j.upTo)
-    }
-    const r = mainFollower.catchUp(retireAll)
+    const r = follower.catchUp(retireAll)
     reportSkipped(r.skipped)
-    retired(r.retired)
+    for (const name of r.retired) liveJournals.delete(name)
     if (r.behind !== null) reportFailure(r.behind)
     return r.behind
   }
@@ -197,7 +189,11 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
     exited = new Promise((resolve) => w.once('exit', () => resolve()))
     w.on('message', (m: { id?: number; error?: string; fatal?: string; retired?: string; skipped?: string[]; failed?: string }) => {
       if (m.fatal !== undefined) return fail(m.fatal)
-      if (m.retired !== undefined) return retired([m.retired])
+      if (m.retired !== undefined) {
+        follower.forget(m.retired)
+        liveJournals.delete(m.retired)
+        return
+      }
       if (m.skipped !== undefined) return reportSkipped(m.skipped)
       if (m.failed !== undefined) return reportFailure(m.failed)
       if (m.id === undefined) return
@@ -225,7 +221,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
     liveJournals.add(name)
     const file = path.join(dir, `${name}.jsonl`)
     const j = { name, file, fd: openSync(file, 'a'), size: 0 }
-    unretired.set(name, { file, upTo: 0 })
+    follower.announce(name, file, 0)
     return j
   }
 
@@ -245,7 +241,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
       throw e
     }
     j.size += bytes
-    unretired.set(j.name, { file: j.file, upTo: j.size })
+    follower.announce(j.name, j.file, j.size)
   }
 
   /** Tells whoever ingests how far the journal now goes. */
@@ -257,7 +253,6 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
       announced = j
       return
     }
-    mainFollower?.announce(j.name, j.file, j.size)
     catchUpOnMain(false)
   }
 
@@ -277,7 +272,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
       announce(j)
     },
     ingested() {
-      if (!current && unretired.size === 0) return Promise.resolve()
+      if (follower.pending().length === 0) return Promise.resolve()
       if (where === 'main' || !worker) {
         const behind = catchUpOnMain(false)
         return behind === null ? Promise.resolve() : Promise.reject(new Error(behind))
@@ -305,9 +300,9 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
       }
       // What the thread could not finish (or all of it, without a thread). Retiring is idempotent, so journals
       // the thread retired without our hearing of it cost a lookup.
-      if (unretired.size > 0) catchUpOnMain(true)
+      if (follower.pending().length > 0) catchUpOnMain(true)
       // Whatever is still not retired is no longer written by anyone: the next start recovers it.
-      for (const name of unretired.keys()) liveJournals.delete(name)
+      for (const name of follower.pending()) liveJournals.delete(name)
     },
   }
 }
