@@ -31,6 +31,17 @@ function captureLog() {
   return { log, lines }
 }
 
+/** A writer on a real database whose thread is pointed at a file that is not one: the thread, once started, dies opening it. */
+function writerWithBrokenThread(label: string) {
+  const file = path.join(dir, `${label}.db`)
+  const db = openDb(file)
+  const bogus = path.join(dir, `${label}-not-a-db`)
+  writeFileSync(bogus, 'this is not an SQLite file, it is long enough to have a header that fails........')
+  const { log, lines } = captureLog()
+  const w = startLogWriter({ db, file, log, busyTimeoutMs: 5000, walAutocheckpoint: 1000, threadFile: bogus })
+  return { file, db, w, lines }
+}
+
 const keys = (db: Database.Database) => db.prepare('SELECT msg_key FROM message_log ORDER BY id').pluck().all()
 
 describe('message log writer', () => {
@@ -70,14 +81,8 @@ describe('message log writer', () => {
   })
 
   it('a thread that fails says why, and the main connection takes its journal over: nothing lost, nothing twice', async () => {
-    const file = path.join(dir, 'main.db')
-    const db = openDb(file)
-    // The thread is pointed at a file that is not a database: it dies opening it. The journal sits next to
-    // the real one, where the main connection finds it.
-    const bogus = path.join(dir, 'not-a-db')
-    writeFileSync(bogus, 'this is not an SQLite file, it is long enough to have a header that fails........')
-    const { log, lines } = captureLog()
-    const w = startLogWriter({ db, file, log, busyTimeoutMs: 5000, walAutocheckpoint: 1000, threadFile: bogus })
+    // The thread dies opening its file. The journal sits next to the real one, where the main connection finds it.
+    const { file, db, w, lines } = writerWithBrokenThread('takeover')
     w.write([entry('before-failure')])
     await w.ingested()
     assert.equal(w.where, 'main')
@@ -94,13 +99,8 @@ describe('message log writer', () => {
   })
 
   it('starts no thread and writes no journal until the first write (a store opened to read never does)', async () => {
-    const file = path.join(dir, 'idle.db')
-    const db = openDb(file)
-    // Pointed at a file the thread could not open: a started thread would fail and say so.
-    const bogus = path.join(dir, 'never-opened')
-    writeFileSync(bogus, 'not a database either, long enough to fail the header check...................')
-    const { log, lines } = captureLog()
-    const w = startLogWriter({ db, file, log, busyTimeoutMs: 5000, walAutocheckpoint: 1000, threadFile: bogus })
+    // A started thread would fail opening its file and say so.
+    const { file, db, w, lines } = writerWithBrokenThread('idle')
     await w.ingested()
     await new Promise((r) => setTimeout(r, 200))
     await w.close()
