@@ -12,7 +12,7 @@ import { rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { buildPool, hasWrk, makeBenchProject, runLoad, runWrk, startServer, type LoadResult, type PooledRequest } from './support/load.ts'
+import { buildPool, hasWrk, makeBenchProject, processCpu, runLoad, runWrk, startServer, type LoadResult, type PooledRequest } from './support/load.ts'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, only: { type: 'string' } } })
 const seconds = Number(values.seconds)
@@ -31,11 +31,19 @@ function makeProject(logOn: boolean, commitBeforeAnswer = true): string {
   })
 }
 
-async function measure(start: () => ReturnType<typeof startServer>, pool: PooledRequest[]): Promise<LoadResult> {
+/** A load run plus the server's CPU per request (µs): its main thread, and all its threads together. */
+type Measured = LoadResult & { cpuMainUs?: number; cpuAllUs?: number }
+
+async function measure(start: () => ReturnType<typeof startServer>, pool: PooledRequest[]): Promise<Measured> {
   const server = await start()
   try {
     await runLoad(server.port, pool.slice(0, 3000), 0, connections, 3000) // warm-up: JIT, caches, SQLite pages
-    return useWrk ? runWrk(server.port, pool.slice(3000), seconds, connections) : await runLoad(server.port, pool.slice(3000), seconds, connections)
+    const pid = server.child.pid!
+    const before = processCpu(pid)
+    const r = useWrk ? runWrk(server.port, pool.slice(3000), seconds, connections) : await runLoad(server.port, pool.slice(3000), seconds, connections)
+    const after = processCpu(pid)
+    if (!before || !after || r.requests === 0) return r
+    return { ...r, cpuMainUs: ((after.main - before.main) * 1e6) / r.requests, cpuAllUs: ((after.all - before.all) * 1e6) / r.requests }
   } finally {
     await server.stop()
   }
@@ -57,10 +65,12 @@ let dataSeq = 0
 const engine = (project: string) => () =>
   startServer(path.join(root, 'core/cli/main.ts'), ['start', '-C', project], { DATA_DIR: path.join(project, `data-${++dataSeq}`), LOG_LEVEL: 'info' }, '/healthz')
 const koa = () => startServer(path.join(root, 'bench/servers/bare-koa.ts'), [], {})
+const httpOnly = () => startServer(path.join(root, 'bench/servers/wxengine-http-only.ts'), [], {})
 const co = (mode: string) => () => startServer(path.join(root, 'bench/servers/co-wechat.ts'), [], { MODE: mode })
 
 const targets: Array<{ key: string; name: string; start: () => ReturnType<typeof startServer>; pool: PooledRequest[] }> = [
   { key: 'koaPlain', name: 'bare Koa (plaintext body)', start: koa, pool: pools.barePlain },
+  { key: 'wxHttpOnly', name: 'wxengine HTTP layer only', start: httpOnly, pool: pools.barePlain },
   { key: 'wxPlain', name: 'wxengine plaintext', start: engine(projects.logOn), pool: pools.wxPlain },
   { key: 'wxPlainNoLog', name: 'wxengine plaintext, log off', start: engine(projects.logOff), pool: pools.wxPlain },
   { key: 'wxPlainNoWait', name: 'wxengine plaintext, no wait', start: engine(projects.logNoWait), pool: pools.wxPlain },
@@ -71,21 +81,26 @@ const targets: Array<{ key: string; name: string; start: () => ReturnType<typeof
   { key: 'wxSafeNoWait', name: 'wxengine safe, no wait', start: engine(projects.logNoWait), pool: pools.wxSafe },
   { key: 'coSafe', name: 'co-wechat safe', start: co('safe'), pool: pools.bareSafe },
 ].filter((t) => !values.only || values.only.split(',').includes(t.key))
-const runs = new Map<string, LoadResult[]>()
+const runs = new Map<string, Measured[]>()
+const cpu = (r: Measured) => (r.cpuMainUs === undefined ? '' : `  cpu µs/req: main ${r.cpuMainUs.toFixed(1)}, all threads ${r.cpuAllUs!.toFixed(1)}`)
 for (let round = 1; round <= rounds; round++) {
   for (const t of targets) {
     const r = await measure(t.start, t.pool)
     runs.set(t.key, [...(runs.get(t.key) ?? []), r])
-    console.log(`round ${round}  ${t.name.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  non-2xx ${r.non2xx}`)
+    console.log(`round ${round}  ${t.name.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  non-2xx ${r.non2xx}${cpu(r)}`)
   }
 }
-const median = (key: string): LoadResult => {
+const median = (key: string): Measured => {
   const sorted = [...runs.get(key)!].sort((a, b) => a.rps - b.rps)
   return sorted[Math.floor(sorted.length / 2)]
 }
-const results = Object.fromEntries(targets.map((t) => [t.key, median(t.key)])) as Record<string, LoadResult>
-console.log('\n| target | req/s (median) | p50 ms | p99 ms |\n|---|---|---|---|')
-for (const t of targets) console.log(`| ${t.name} | ${results[t.key].rps.toFixed(0)} | ${results[t.key].p50.toFixed(2)} | ${results[t.key].p99.toFixed(2)} |`)
+const results = Object.fromEntries(targets.map((t) => [t.key, median(t.key)])) as Record<string, Measured>
+const us = (v?: number) => (v === undefined ? '-' : v.toFixed(1))
+console.log('\n| target | req/s (median) | p50 ms | p99 ms | server CPU µs/req, main thread | all threads |\n|---|---|---|---|---|---|')
+for (const t of targets) {
+  const r = results[t.key]
+  console.log(`| ${t.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${us(r.cpuMainUs)} | ${us(r.cpuAllUs)} |`)
+}
 
 if (values.only) {
   for (const p of Object.values(projects)) rmSync(p, { recursive: true, force: true })

@@ -3,7 +3,13 @@
  * safe, inline-rule reply), stops it, and prints the functions with the most self time and the share of
  * each area (ours by folder, Koa, node's HTTP and sockets, pino, GC, ...), as shares of busy time.
  *
- *   npx tsx bench/profile-server.ts [--mode plaintext|safe] [--seconds 5]
+ *   npx tsx bench/profile-server.ts [--mode plaintext|safe] [--seconds 5] [--target wxengine|koa|http-only]
+ *                                   [--log-off] [--env LOG_LEVEL=warn ...] [--keep]
+ *
+ * `--target koa` profiles the bare Koa baseline under the same load, `http-only` our HTTP layer in front of
+ * an engine that answers at once, to compare area by area. `--log-off` turns the message log off, `--env`
+ * sets the engine's environment, `--keep` keeps the .cpuprofile (for Chrome's DevTools). The profile covers
+ * start-up and shutdown too (module loading; the reply cache saved at close): those lines are not per request.
  */
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -11,29 +17,34 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildPool, freePort, makeBenchProject, runWrk } from './support/load.ts'
 
-const { values } = parseArgs({ options: { mode: { type: 'string', default: 'plaintext' }, seconds: { type: 'string', default: '5' } } })
+const { values } = parseArgs({ options: { mode: { type: 'string', default: 'plaintext' }, seconds: { type: 'string', default: '5' }, target: { type: 'string', default: 'wxengine' }, env: { type: 'string', multiple: true }, 'log-off': { type: 'boolean', default: false }, keep: { type: 'boolean', default: false } } })
 const root = path.resolve(import.meta.dirname, '..')
 const safe = values.mode === 'safe'
 const account = safe
   ? { id: 'a', token: 'safetoken', appId: 'wxsafe0000000001', mode: 'safe' as const, encodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG' }
   : { id: 'a', token: 'plaintoken', appId: 'wxplain000000001', mode: 'plaintext' as const }
-const dir = makeBenchProject({ defaultAccount: 'a', accounts: [account] }, { prefix: 'wxengine-prof-' })
+const dir = makeBenchProject({ defaultAccount: 'a', accounts: [account], log: { retentionDays: values['log-off'] ? 0 : 30 } }, { prefix: 'wxengine-prof-' })
 const port = await freePort()
 const profDir = path.join(dir, 'prof')
-const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--import', 'tsx', path.join(root, 'core/cli/main.ts'), 'start', '-C', dir], {
-  env: { ...process.env, PORT: String(port), DATA_DIR: path.join(dir, 'data') },
-  stdio: ['ignore', 'ignore', 'inherit'],
+const koa = values.target === 'koa' || values.target === 'http-only'
+const script = koa ? [path.join(root, `bench/servers/${values.target === 'koa' ? 'bare-koa' : 'wxengine-http-only'}.ts`)] : [path.join(root, 'core/cli/main.ts'), 'start', '-C', dir]
+const extraEnv = Object.fromEntries((values.env ?? []).map((kv) => kv.split('=') as [string, string]))
+const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--import', 'tsx', ...script], {
+  env: { ...process.env, PORT: String(port), DATA_DIR: path.join(dir, 'data'), ...extraEnv },
+  stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
 })
-for (;;) {
-  try {
-    if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break
-  } catch {}
-  await new Promise((r) => setTimeout(r, 100))
-}
+if (koa) await new Promise((r) => child.once('message', r))
+else
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100))
+  }
 const seconds = Number(values.seconds)
 const pool = buildPool(account, '/wechat', seconds * 40_000)
 const r = runWrk(port, pool, seconds, 32)
-console.log(`${values.mode}: ${r.rps.toFixed(0)} req/s`)
+console.log(`${values.target} ${values.mode}: ${r.rps.toFixed(0)} req/s`)
 child.kill('SIGTERM')
 await new Promise((res) => child.once('exit', res))
 const file = readdirSync(profDir).map((f) => path.join(profDir, f))[0]
@@ -79,4 +90,5 @@ const areas = new Map<string, number>()
 for (const [k, v] of self) areas.set(areaOf(k), (areas.get(areaOf(k)) ?? 0) + v)
 console.log('\nby area:')
 for (const [k, v] of [...areas].sort((a, b) => b[1] - a[1])) console.log(`${((v / busy) * 100).toFixed(1).padStart(5)}%  ${k}`)
-rmSync(dir, { recursive: true, force: true })
+if (values.keep) console.log(`\nprofile kept: ${file}`)
+else rmSync(dir, { recursive: true, force: true })

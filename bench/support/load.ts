@@ -4,7 +4,7 @@
  * MsgId, so the engine's dedup never turns a benchmark into a cache test.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
@@ -150,5 +150,34 @@ export function runWrk(port: number, pool: PooledRequest[], seconds: number, con
     return { requests, rps: requests / (durationUs / 1e6), p50: p50 / 1000, p99: p99 / 1000, errors, non2xx }
   } finally {
     rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * CPU seconds a process has used so far, its main thread apart from the rest (log thread, V8's GC helpers,
+ * libuv's pool), read from /proc (Linux; null elsewhere). CPU per request is steadier than requests/s on a
+ * shared machine: it does not move when a neighbour takes a core for a moment.
+ */
+export function processCpu(pid: number): { main: number; all: number } | null {
+  const ticks = 100 // USER_HZ, 100 on every Linux this runs on
+  try {
+    let main = 0
+    let all = 0
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      let stat: string
+      try {
+        stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      } catch {
+        continue // the thread ended between the listing and the read
+      }
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const seconds = (Number(f[11]) + Number(f[12])) / ticks
+      all += seconds
+      if (Number(tid) === pid) main = seconds
+    }
+    return { main, all }
+  } catch {
+    return null
   }
 }
