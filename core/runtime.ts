@@ -102,6 +102,9 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     log,
     onReload: (ok) => metrics.reloads.inc({ outcome: ok ? 'ok' : 'refused' }),
   })
+  // Watching before serving: an edit made once the engine says it is up must be picked up.
+  const watching = await Promise.race([watcher.ready.then(() => true), delay(10_000).then(() => false)])
+  if (!watching) log.warn({ dirs: [config.rulesDir, config.pluginsDir] }, 'file watcher not ready after 10 s: edits made now may need a second save to reload')
 
   const pruneTimer = config.log.retentionDays > 0
     ? setInterval(() => {

@@ -9,6 +9,12 @@ import type { Generations } from './generations.ts'
 import type { LoadedParts } from './load-generation.ts'
 
 export interface SourceWatcher {
+  /**
+   * Resolves once the watcher has scanned its folders and watches them: an edit made after this is seen.
+   * (Before it, chokidar may still be setting up its watches: an edit then can go unnoticed, which on Node 22
+   * was the first edit after start-up, every time.) Resolves at once when nothing is watched.
+   */
+  ready: Promise<void>
   /** Reload now (also what a file change triggers). Resolves with whether the new set was taken. */
   reload(): Promise<boolean>
   close(): Promise<void>
@@ -71,8 +77,10 @@ export function watchSources(opts: {
     timer = setTimeout(() => void reload(), opts.debounceMs ?? 150)
   })
   watcher.on('error', (e) => log.error({ err: e }, 'file watcher error'))
+  const ready = opts.dirs.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => watcher.once('ready', () => resolve()))
 
   return {
+    ready,
     reload,
     async close() {
       clearTimeout(timer)

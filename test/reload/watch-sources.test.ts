@@ -1,8 +1,12 @@
 /**
  * The reload queue of watchSources: reloads never overlap, and a reload asked for while one is running is
  * answered by a reload that starts after it (the running one may have read the files before the change).
+ * And its `ready`: an edit made as soon as it resolves is seen.
  */
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { it } from 'node:test'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import type { PluginSet } from '../../core/plugin/plugin-host-types.ts'
@@ -59,4 +63,40 @@ it('a reload asked for during another resolves with a reload that started after 
   } finally {
     await watcher.close()
   }
+})
+
+it('an edit made as soon as `ready` resolves is seen and reloads (the first edit after start-up was missed on Node 22)', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-watch-'))
+  writeFileSync(path.join(dir, 'a.yaml'), 'rules: []\n')
+  const generations = createGenerations(partsNamed('start'))
+  let loads = 0
+  let reloaded!: () => void
+  const seen = new Promise<void>((r) => (reloaded = r))
+  const watcher = watchSources({
+    dirs: [dir],
+    generations,
+    debounceMs: 10,
+    log: createMemoryLogger('silent').logger,
+    load: async () => {
+      loads++
+      reloaded()
+      return partsNamed(`load${loads}`)
+    },
+  })
+  try {
+    await watcher.ready
+    writeFileSync(path.join(dir, 'a.yaml'), 'rules: [] # edited\n')
+    const timeout = new Promise<'timeout'>((r) => setTimeout(r, 5_000, 'timeout').unref())
+    assert.notEqual(await Promise.race([seen, timeout]), 'timeout', 'the edit was not picked up within 5 s')
+    assert.equal(loads, 1)
+  } finally {
+    await watcher.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+it('`ready` resolves at once when nothing is watched', async () => {
+  const watcher = watchSources({ dirs: [], generations: createGenerations(partsNamed('start')), log: createMemoryLogger('silent').logger, load: async () => partsNamed('x') })
+  await watcher.ready
+  await watcher.close()
 })
