@@ -29,7 +29,8 @@ test('creates a plugin, its rule and a test; the test passes as generated', asyn
   assert.match(check.stdout, /plugins used: echo, weather/)
   assert.doesNotMatch(check.stdout, /warning/)
 
-  const generated = await runCommand(process.execPath, ['--import', 'tsx', '--test', 'test/plugins/weather.test.ts'], {
+  // TAP asked for by name: node 23+ prints its spec format even into a pipe, where 20 and 22 print TAP.
+  const generated = await runCommand(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', 'test/plugins/weather.test.ts'], {
     cwd: project.dir,
     env: project.env,
   })
