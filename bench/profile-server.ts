@@ -11,42 +11,32 @@
  * sets the engine's environment, `--keep` keeps the .cpuprofile (for Chrome's DevTools). The profile covers
  * start-up and shutdown too (module loading; the reply cache saved at close): those lines are not per request.
  */
-import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { buildPool, freePort, makeBenchProject, runWrk } from './support/load.ts'
+import { buildPool, makeBenchProject, runWrk, startServer } from './support/load.ts'
 
 const { values } = parseArgs({ options: { mode: { type: 'string', default: 'plaintext' }, seconds: { type: 'string', default: '5' }, target: { type: 'string', default: 'wxengine' }, env: { type: 'string', multiple: true }, 'log-off': { type: 'boolean', default: false }, keep: { type: 'boolean', default: false } } })
 const root = path.resolve(import.meta.dirname, '..')
+if (!['wxengine', 'koa', 'http-only'].includes(values.target)) throw new Error(`--target: wxengine, koa or http-only, not ${values.target}`)
 const safe = values.mode === 'safe'
 const account = safe
   ? { id: 'a', token: 'safetoken', appId: 'wxsafe0000000001', mode: 'safe' as const, encodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG' }
   : { id: 'a', token: 'plaintoken', appId: 'wxplain000000001', mode: 'plaintext' as const }
 const dir = makeBenchProject({ defaultAccount: 'a', accounts: [account], log: { retentionDays: values['log-off'] ? 0 : 30 } }, { prefix: 'wxengine-prof-' })
-const port = await freePort()
 const profDir = path.join(dir, 'prof')
-const koa = values.target === 'koa' || values.target === 'http-only'
-const script = koa ? [path.join(root, `bench/servers/${values.target === 'koa' ? 'bare-koa' : 'wxengine-http-only'}.ts`)] : [path.join(root, 'core/cli/main.ts'), 'start', '-C', dir]
 const extraEnv = Object.fromEntries((values.env ?? []).map((kv) => kv.split('=') as [string, string]))
-const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--import', 'tsx', ...script], {
-  env: { ...process.env, PORT: String(port), DATA_DIR: path.join(dir, 'data'), ...extraEnv },
-  stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-})
-if (koa) await new Promise((r) => child.once('message', r))
-else
-  for (;;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100))
-  }
+const profile = ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
+// The baselines say 'ready' over IPC; the engine is ready when /healthz answers.
+const server =
+  values.target === 'wxengine'
+    ? await startServer(path.join(root, 'core/cli/main.ts'), ['start', '-C', dir], { DATA_DIR: path.join(dir, 'data'), ...extraEnv }, '/healthz', profile)
+    : await startServer(path.join(root, `bench/servers/${values.target === 'koa' ? 'bare-koa' : 'wxengine-http-only'}.ts`), [], extraEnv, undefined, profile)
 const seconds = Number(values.seconds)
 const pool = buildPool(account, '/wechat', seconds * 40_000)
-const r = runWrk(port, pool, seconds, 32)
+const r = runWrk(server.port, pool, seconds, 32)
 console.log(`${values.target} ${values.mode}: ${r.rps.toFixed(0)} req/s`)
-child.kill('SIGTERM')
-await new Promise((res) => child.once('exit', res))
+await server.stop()
 const file = readdirSync(profDir).map((f) => path.join(profDir, f))[0]
 const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[] }
 const byNode = new Map<number, number>()

@@ -53,11 +53,14 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
-/** Forks `script` (TypeScript through tsx) with PORT set; ready when `readyUrl` answers 200 (or the child sends 'ready'). */
-export async function startServer(script: string, args: string[], env: Record<string, string>, readyPath?: string): Promise<RunningServer> {
+/**
+ * Forks `script` (TypeScript through tsx) with PORT set; ready when `readyPath` answers 200 (or the child sends
+ * 'ready'). `nodeFlags` go before tsx (a profiler's, say).
+ */
+export async function startServer(script: string, args: string[], env: Record<string, string>, readyPath?: string, nodeFlags: string[] = []): Promise<RunningServer> {
   const port = await freePort()
   const child = fork(script, args, {
-    execArgv: ['--import', 'tsx'],
+    execArgv: [...nodeFlags, '--import', 'tsx'],
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })
