@@ -7,11 +7,9 @@ import http from 'node:http'
 import type { Engine } from '../../core/engine.ts'
 import { createLogger } from '../../core/log/logger.ts'
 import { createApp } from '../../core/server/create-app.ts'
+import { FIXED_REPLY_XML } from './fixed-reply.ts'
 
-const xml =
-  '<xml><ToUserName><![CDATA[user]]></ToUserName><FromUserName><![CDATA[gh_wxengine]]></FromUserName>' +
-  '<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[Hello]]></Content></xml>'
-const answer = { status: 200, contentType: 'application/xml; charset=utf-8', body: xml }
+const answer = { status: 200, contentType: 'application/xml; charset=utf-8', body: FIXED_REPLY_XML }
 const engine: Engine = {
   handle: async () => answer,
   // As the real engine with its message log off: the server holds answers to the end of the turn.
