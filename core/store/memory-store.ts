@@ -79,20 +79,37 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
     return d.state === 'done' ? { state: 'done', reply: { ...d.reply } } : { state: 'pending' }
   }
 
+  function getSession(account: string, openId: string): SessionRecord | null {
+    const key = sessionKeyOf(account, openId)
+    const s = sessions.get(key)
+    if (!s) return null
+    if (s.expiresAt <= now()) {
+      sessions.delete(key)
+      return null
+    }
+    return structuredClone(s)
+  }
+
+  function claimDedup(key: string, pendingTtlMs: number): ClaimResult {
+    const d = liveDedup(key)
+    if (d) return claimStateOf(d)
+    dedup.set(key, { state: 'pending', expiresAt: now() + pendingTtlMs })
+    sweepSometimes()
+    return { state: 'claimed' }
+  }
+
+  function completeDedup(key: string, reply: StoredReply, ttlMs: number): void {
+    dedup.set(key, { state: 'done', reply: { ...reply }, expiresAt: now() + ttlMs })
+  }
+
   return {
     kind: 'memory',
 
     sessions: {
       async get(account, openId) {
-        const key = sessionKeyOf(account, openId)
-        const s = sessions.get(key)
-        if (!s) return null
-        if (s.expiresAt <= now()) {
-          sessions.delete(key)
-          return null
-        }
-        return structuredClone(s)
+        return getSession(account, openId)
       },
+      getSync: getSession,
       async put(session) {
         sessions.set(sessionKeyOf(session.account, session.openId), structuredClone(session))
         sweepSometimes()
@@ -104,15 +121,13 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
 
     dedup: {
       async claim(key, pendingTtlMs) {
-        const d = liveDedup(key)
-        if (d) return claimStateOf(d)
-        dedup.set(key, { state: 'pending', expiresAt: now() + pendingTtlMs })
-        sweepSometimes()
-        return { state: 'claimed' }
+        return claimDedup(key, pendingTtlMs)
       },
       async complete(key, reply, ttlMs) {
-        dedup.set(key, { state: 'done', reply: { ...reply }, expiresAt: now() + ttlMs })
+        completeDedup(key, reply, ttlMs)
       },
+      claimSync: claimDedup,
+      completeSync: completeDedup,
       async release(key) {
         // Only a pending claim is given up: a late release must not erase a reply already recorded for replay.
         if (liveDedup(key)?.state === 'pending') dedup.delete(key)

@@ -251,6 +251,40 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     }
   }
 
+  function getSession(account: string, openId: string): SessionRecord | null {
+    const key = sessionKeyOf(account, openId)
+    const t = now()
+    let hit = cache?.get(key)
+    if (hit === undefined) {
+      const row = st.sessionGet.get(account, openId, t)
+      hit = row ? { plugin: row.plugin, stateJson: row.state, expiresAt: row.expires_at } : NO_SESSION
+      cache?.set(key, hit)
+    }
+    if (hit === NO_SESSION) return null
+    if (hit.expiresAt <= t) {
+      cache?.set(key, NO_SESSION)
+      return null
+    }
+    return { account, openId, plugin: hit.plugin, state: JSON.parse(hit.stateJson) as JsonValue | null, expiresAt: hit.expiresAt }
+  }
+
+  function claimDedup(key: string, pendingTtlMs: number): ClaimResult {
+    const t = now()
+    const seen = dedupLookup(key, t)
+    if (seen) return seen.state === 'done' ? { state: 'done', reply: seen.reply } : { state: 'pending' }
+    dedupMem.set(key, { state: 'pending', expiresAt: t + pendingTtlMs })
+    if (++claimsSincePrune >= DEDUP_PRUNE_EVERY) {
+      claimsSincePrune = 0
+      pruneDedupFront(t)
+    }
+    return { state: 'claimed' }
+  }
+
+  function completeDedup(key: string, reply: StoredReply, ttlMs: number): void {
+    const stored: StoredReply = { status: reply.status, contentType: reply.contentType, body: reply.body }
+    dedupMem.set(key, { state: 'done', reply: stored, expiresAt: now() + ttlMs })
+  }
+
   function dedupLookup(key: string, t: number): DedupEntry | undefined {
     const hit = dedupMem.get(key)
     if (hit && hit.expiresAt <= t) {
@@ -361,21 +395,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
     sessions: {
       async get(account, openId) {
-        const key = sessionKeyOf(account, openId)
-        const t = now()
-        let hit = cache?.get(key)
-        if (hit === undefined) {
-          const row = st.sessionGet.get(account, openId, t)
-          hit = row ? { plugin: row.plugin, stateJson: row.state, expiresAt: row.expires_at } : NO_SESSION
-          cache?.set(key, hit)
-        }
-        if (hit === NO_SESSION) return null
-        if (hit.expiresAt <= t) {
-          cache?.set(key, NO_SESSION)
-          return null
-        }
-        return { account, openId, plugin: hit.plugin, state: JSON.parse(hit.stateJson) as JsonValue | null, expiresAt: hit.expiresAt }
+        return getSession(account, openId)
       },
+      getSync: getSession,
       async put(s: SessionRecord) {
         const stateJson = JSON.stringify(s.state)
         st.sessionPut.run(s.account, s.openId, s.plugin, stateJson, s.expiresAt)
@@ -388,22 +410,14 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     },
 
     dedup: {
-      async claim(key, pendingTtlMs): Promise<ClaimResult> {
-        const t = now()
-        const seen = dedupLookup(key, t)
-        if (seen) return seen.state === 'done' ? { state: 'done', reply: seen.reply } : { state: 'pending' }
-        dedupMem.set(key, { state: 'pending', expiresAt: t + pendingTtlMs })
-        if (++claimsSincePrune >= DEDUP_PRUNE_EVERY) {
-          claimsSincePrune = 0
-          pruneDedupFront(t)
-        }
-        return { state: 'claimed' }
+      async claim(key, pendingTtlMs) {
+        return claimDedup(key, pendingTtlMs)
       },
       async complete(key, reply, ttlMs) {
-        const stored: StoredReply = { status: reply.status, contentType: reply.contentType, body: reply.body }
-        const expiresAt = now() + ttlMs
-        dedupMem.set(key, { state: 'done', reply: stored, expiresAt })
+        completeDedup(key, reply, ttlMs)
       },
+      claimSync: claimDedup,
+      completeSync: completeDedup,
       async release(key) {
         if (dedupMem.get(key)?.state === 'pending') dedupMem.delete(key)
       },

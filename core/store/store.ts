@@ -19,6 +19,12 @@ export interface SessionRecord {
 export interface SessionStore {
   /** The live session, or null if none or expired. */
   get(account: string, openId: string): Promise<SessionRecord | null>
+  /**
+   * The same lookup answered synchronously, offered by stores that need no network round trip (SQLite,
+   * memory). The router uses it so a message answered by an inline rule is handled without a single await,
+   * which measured a quarter of the engine's CPU a message over HTTP (BENCHMARKS.md).
+   */
+  getSync?(account: string, openId: string): SessionRecord | null
   put(session: SessionRecord): Promise<void>
   delete(account: string, openId: string): Promise<void>
 }
@@ -44,6 +50,12 @@ export interface DedupStore {
   claim(key: string, pendingTtlMs: number): Promise<ClaimResult>
   /** Record the answer for replay, kept for `ttlMs` (the reply cache window). */
   complete(key: string, reply: StoredReply, ttlMs: number): Promise<void>
+  /**
+   * claim and complete answered synchronously, offered together by stores whose dedup state lives in this
+   * process (SQLite, memory): see SessionStore.getSync for why.
+   */
+  claimSync?(key: string, pendingTtlMs: number): ClaimResult
+  completeSync?(key: string, reply: StoredReply, ttlMs: number): void
   /** Give up a claim without an answer, so a retry runs again. */
   release(key: string): Promise<void>
   /** Current state without claiming (used by a waiting retry). */

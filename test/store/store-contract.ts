@@ -170,6 +170,28 @@ export function runStoreContract(
           ;((got?.state as { list: number[] }).list).push(9)
           assert.deepEqual((await s.sessions.get(acct, 'o'))?.state, { list: [1, 2] })
         }))
+
+      it('getSync, where offered, answers what get answers, at once', (t) =>
+        withStore(async (s, c) => {
+          const getSync = s.sessions.getSync
+          if (!getSync) return t.skip(`${name} has no synchronous session lookup`)
+          const acct = `a-${uid()}`
+          assert.equal(getSync(acct, 'o'), null)
+          const rec = { account: acct, openId: 'o', plugin: 'quiz', state: { step: 2 }, expiresAt: c.now() + c.short }
+          await s.sessions.put(rec)
+          const got = getSync(acct, 'o')
+          assert.ok(!(got instanceof Promise))
+          assert.deepEqual(got, rec)
+          assert.deepEqual(got, await s.sessions.get(acct, 'o'))
+          // A copy, like get's.
+          ;(got!.state as { step: number }).step = 9
+          assert.deepEqual(getSync(acct, 'o')?.state, { step: 2 })
+          await c.expire(async () => getSync(acct, 'o') === null)
+          assert.equal(await s.sessions.get(acct, 'o'), null)
+          await s.sessions.put({ ...rec, expiresAt: c.now() + c.long })
+          await s.sessions.delete(acct, 'o')
+          assert.equal(getSync(acct, 'o'), null)
+        }))
     })
 
     describe('dedup', () => {
@@ -246,6 +268,26 @@ export function runStoreContract(
           const results = await Promise.all(Array.from({ length: 20 }, () => s.dedup.claim(key, c.long)))
           assert.equal(results.filter((r) => r.state === 'claimed').length, 1)
           assert.equal(results.filter((r) => r.state === 'pending').length, 19)
+        }))
+
+      it('claimSync and completeSync, where offered, share one state with claim and complete', (t) =>
+        withStore(async (s, c) => {
+          const { claimSync, completeSync } = s.dedup
+          assert.equal(claimSync === undefined, completeSync === undefined, 'offered together or not at all')
+          if (!claimSync || !completeSync) return t.skip(`${name} has no synchronous dedup`)
+          const key = `k-${uid()}`
+          const first = claimSync(key, c.long)
+          assert.ok(!(first instanceof Promise))
+          assert.deepEqual(first, { state: 'claimed' })
+          assert.deepEqual(await s.dedup.claim(key, c.long), { state: 'pending' })
+          assert.deepEqual(claimSync(key, c.long), { state: 'pending' })
+          assert.equal(completeSync(key, reply, c.short), undefined)
+          assert.deepEqual(await s.dedup.peek(key), { state: 'done', reply })
+          assert.deepEqual(claimSync(key, c.long), { state: 'done', reply })
+          await c.expire(async () => (await s.dedup.peek(key)).state === 'absent')
+          assert.deepEqual(claimSync(key, c.long), { state: 'claimed' })
+          await s.dedup.release(key)
+          assert.deepEqual(await s.dedup.claim(key, c.long), { state: 'claimed' })
         }))
 
       it('keys are independent', () =>
