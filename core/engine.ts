@@ -144,7 +144,8 @@ export function createEngine(deps: EngineDeps): Engine {
     const key = dedupKeyOf(accountId, message)
     let delivery
     try {
-      delivery = await exactlyOnce.run(key, () => produce(account, message, trusted.value.encrypted, key, started))
+      delivery = exactlyOnce.run(key, () => produce(account, message, trusted.value.encrypted, key, started))
+      if (delivery instanceof Promise) delivery = await delivery
     } catch (e) {
       // The state store is unreachable: we cannot know whether this message already ran elsewhere, so we
       // neither run it (no double answers) nor hang past WeChat's 5 s. The loss is logged and counted.
@@ -215,41 +216,75 @@ export function createEngine(deps: EngineDeps): Engine {
     )
   }
 
-  async function produce(
+  /**
+   * Routes a message and turns the result into the answer. Synchronous when routing is (an inline reply,
+   * the session store in this process): no budget timer, no promise. Otherwise routing races the budget.
+   */
+  function produce(
     account: VerifiedAccount,
     message: InboundMessage,
     encrypted: boolean,
     key: string,
     started: number,
-  ): Promise<StoredReply> {
+  ): StoredReply | Promise<StoredReply> {
     const accountId = account.config.id
     const info: AccountInfo = { id: accountId, appId: account.config.appId, originalId: account.config.originalId }
     const lease = generations.acquire()
     const signal: RouteSignal = { budgetSpent: false }
-    enter() // held until routing ends, even when that is after the passive answer (late reply)
-    const routing = routeMessage(
-      message,
-      info,
-      {
-        rules: lease.generation.rules,
-        plugins: lease.generation.plugins,
-        sessions: store.sessions,
-        now,
-        onPluginError: (plugin, error) => {
-          log.warn({ code: error.code, reason: error.reason, plugin, account: accountId, openId: message.fromUser }, `plugin ${plugin} failed: ${error.reason}`)
-          observe({ type: 'plugin_error', plugin, code: error.code })
+    let routing: RouteResult | Promise<RouteResult>
+    try {
+      routing = routeMessage(
+        message,
+        info,
+        {
+          rules: lease.generation.rules,
+          plugins: lease.generation.plugins,
+          sessions: store.sessions,
+          now,
+          onPluginError: (plugin, error) => {
+            log.warn({ code: error.code, reason: error.reason, plugin, account: accountId, openId: message.fromUser }, `plugin ${plugin} failed: ${error.reason}`)
+            observe({ type: 'plugin_error', plugin, code: error.code })
+          },
         },
-      },
-      signal,
-    ).finally(() => {
+        signal,
+      )
+    } catch (e) {
       lease.release()
-      leave()
-    })
+      throw e
+    }
     if (message.kind === 'unsubscribe') {
       enter()
-      void afterRouting(message, accountId, lease.generation.plugins.names(), routing).finally(leave)
+      void afterRouting(message, accountId, lease.generation.plugins.names(), Promise.resolve(routing)).finally(leave)
     }
+    if (!(routing instanceof Promise)) {
+      lease.release()
+      return answerOf(account, message, encrypted, key, started, routing)
+    }
+    enter() // held until routing ends, even when that is after the passive answer (late reply)
+    return answerWithinBudget(
+      account,
+      message,
+      encrypted,
+      key,
+      started,
+      signal,
+      routing.finally(() => {
+        lease.release()
+        leave()
+      }),
+    )
+  }
 
+  async function answerWithinBudget(
+    account: VerifiedAccount,
+    message: InboundMessage,
+    encrypted: boolean,
+    key: string,
+    started: number,
+    signal: RouteSignal,
+    routing: Promise<RouteResult>,
+  ): Promise<StoredReply> {
+    const accountId = account.config.id
     // Routing against the budget: one promise settled by whichever comes first (cheaper than Promise.race).
     let timer: NodeJS.Timeout | undefined
     let result: RouteResult | 'budget'
@@ -282,7 +317,12 @@ export function createEngine(deps: EngineDeps): Engine {
       log.warn({ account: accountId, key, budgetMs: limits.replyBudgetMs }, 'reply budget spent: answered success, the reply will go out late')
       return SUCCESS
     }
+    return answerOf(account, message, encrypted, key, started, result)
+  }
 
+  /** The routed reply as the HTTP answer: serialized, sealed when the request was encrypted, recorded. */
+  function answerOf(account: VerifiedAccount, message: InboundMessage, encrypted: boolean, key: string, started: number, result: RouteResult): StoredReply {
+    const accountId = account.config.id
     if (!result.reply) {
       record(accountId, message, key, result, result.errors.length > 0 ? 'failed' : 'no_reply', started)
       return SUCCESS

@@ -249,3 +249,65 @@ default: { reply: { type: text, content: sorry } }
   })
 
 })
+
+describe('answered synchronously when nothing needs to wait', () => {
+  const FILES = {
+    'r.yaml': `
+rules:
+  - { name: ghost, keywords: [x], plugin: ghost, priority: 2 }
+  - { name: inline, keywords: [x], reply: { type: text, content: inline } }
+  - { name: by-plugin, keywords: [p], plugin: p }
+default: { reply: { type: text, content: sorry } }
+`,
+  }
+  /** The memory store's sessions without getSync: a store that must be asked over the network. */
+  const remoteSessions = (): SessionStore => {
+    const { get, put, delete: del } = createMemoryStore().sessions
+    return { get, put, delete: del }
+  }
+
+  it('an inline reply (after a rule whose plugin is not loaded) comes back as a result, not a promise', async () => {
+    const deps = depsOf(await rulesFrom(FILES), pluginsOf({}))
+    const r = routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, deps)
+    assert.ok(!(r instanceof Promise))
+    assert.equal(r.rule, 'inline')
+    assert.deepEqual(r.reply, { type: 'text', content: 'inline' })
+    assert.deepEqual(r.errors.map((e) => `${e.plugin}:${e.code}`), ['ghost:PLUGIN_LOAD'])
+    const d = routeMessage(messageOf(push.text('u1', 'nothing matches')), ACCOUNT, deps)
+    assert.ok(!(d instanceof Promise))
+    assert.equal(d.handledBy, 'default')
+  })
+
+  it('a plugin to run, or a session store without getSync, makes it a promise with the same answer', async () => {
+    const rules = await rulesFrom(FILES)
+    const plugins = pluginsOf({ p: () => answer('from p') })
+    const viaPlugin = routeMessage(messageOf(push.text('u1', 'p')), ACCOUNT, depsOf(rules, plugins))
+    assert.ok(viaPlugin instanceof Promise)
+    assert.deepEqual((await viaPlugin).reply, { type: 'text', content: 'from p' })
+    const remote = routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, depsOf(rules, plugins, remoteSessions()))
+    assert.ok(remote instanceof Promise)
+    const inline = routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, depsOf(rules, plugins))
+    assert.deepEqual(await remote, inline)
+  })
+
+  it('a locked session is a plugin to run even when an inline rule matches', async () => {
+    const store = createMemoryStore()
+    const plugins = pluginsOf({ p: () => pass() })
+    await store.sessions.put({ account: 'acct', openId: 'u1', plugin: 'p', state: null, expiresAt: Date.now() + 60_000 })
+    const r = routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, depsOf(await rulesFrom(FILES), plugins, store.sessions))
+    assert.ok(r instanceof Promise)
+    assert.equal((await r).rule, 'inline', 'the lock holder passed; the walk went on to the inline rule')
+    assert.deepEqual(plugins.calls, ['p:session:p'])
+  })
+
+  it('a session lookup that fails throws at once (the engine drops the message as STORE_UNAVAILABLE)', async () => {
+    const broken: SessionStore = {
+      ...createMemoryStore().sessions,
+      getSync: () => {
+        throw new Error('disk I/O error')
+      },
+    }
+    const deps = depsOf(await rulesFrom(FILES), pluginsOf({}), broken)
+    assert.throws(() => routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, deps), /disk I\/O error/)
+  })
+})
