@@ -19,11 +19,11 @@ import type { Logger } from './log/logger.ts'
 import { USER_MESSAGE_KINDS, type InboundMessage } from './normalize/message-types.ts'
 import { normalizeMessage } from './normalize/normalize-message.ts'
 import type { AccountInfo } from './plugin/plugin-api.ts'
-import type { Generations } from './reload/generations.ts'
+import type { Generation, Generations } from './reload/generations.ts'
 import { SUCCESS, type WireRequest, type WireResponse } from './receive/wire-types.ts'
 import type { Reply } from './reply/reply-types.ts'
 import { serializeReply } from './reply/reply-xml.ts'
-import { routeMessage, type RouteResult, type RouteSignal } from './route/router.ts'
+import { routeMessage, type RouteDeps, type RouteResult, type RouteSignal } from './route/router.ts'
 import { pluginNamespace, userKeyPrefix } from './plugin/storage-keys.ts'
 import type { MessageLogEntry, Store, StoredReply } from './store/store.ts'
 import { sealReply, verifyEndpoint, verifyPost, type VerifiedAccount } from './verify/verify-request.ts'
@@ -216,6 +216,22 @@ export function createEngine(deps: EngineDeps): Engine {
     )
   }
 
+  // What the router needs of a generation, made once per generation rather than once per message.
+  const routeDeps = new WeakMap<Generation, RouteDeps>()
+  function routeDepsOf(generation: Generation): RouteDeps {
+    let made = routeDeps.get(generation)
+    if (!made) {
+      made = { rules: generation.rules, plugins: generation.plugins, sessions: store.sessions, now, onPluginError }
+      routeDeps.set(generation, made)
+    }
+    return made
+  }
+
+  function onPluginError(plugin: string, error: EngineError, account: string, openId: string): void {
+    log.warn({ code: error.code, reason: error.reason, plugin, account, openId }, `plugin ${plugin} failed: ${error.reason}`)
+    observe({ type: 'plugin_error', plugin, code: error.code })
+  }
+
   /**
    * Routes a message and turns the result into the answer. Synchronous when routing is (an inline reply,
    * the session store in this process): no budget timer, no promise. Otherwise routing races the budget.
@@ -233,21 +249,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const signal: RouteSignal = { budgetSpent: false }
     let routing: RouteResult | Promise<RouteResult>
     try {
-      routing = routeMessage(
-        message,
-        info,
-        {
-          rules: lease.generation.rules,
-          plugins: lease.generation.plugins,
-          sessions: store.sessions,
-          now,
-          onPluginError: (plugin, error) => {
-            log.warn({ code: error.code, reason: error.reason, plugin, account: accountId, openId: message.fromUser }, `plugin ${plugin} failed: ${error.reason}`)
-            observe({ type: 'plugin_error', plugin, code: error.code })
-          },
-        },
-        signal,
-      )
+      routing = routeMessage(message, info, routeDepsOf(lease.generation), signal)
     } catch (e) {
       lease.release()
       throw e

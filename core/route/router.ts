@@ -33,7 +33,8 @@ export interface RouteDeps {
   plugins: PluginSet
   sessions: SessionStore
   now: () => number
-  onPluginError?: (plugin: string, error: EngineError) => void
+  /** Told about each plugin fault as it happens (logging, metrics); the result lists them too. */
+  onPluginError?: (plugin: string, error: EngineError, account: string, openId: string) => void
 }
 
 /** Set by the engine when the reply budget is spent: stop trying further candidates. */
@@ -119,7 +120,7 @@ function walk(
   // Not `for...of`: leaving that loop would close the generator, and runPlugins goes on with it.
   const steps = candidatesFor(message, account.id, deps.rules, session)
   for (let next = steps.next(); !next.done; next = steps.next()) {
-    const settled = settle(next.value, deps, errors)
+    const settled = settle(next.value, deps, errors, account.id, message.fromUser)
     if (settled === NEXT) continue
     if ('handledBy' in settled) return settled
     return runPlugins(next.value, steps, message, account, deps, signal, session, errors)
@@ -131,14 +132,14 @@ function walk(
  * Settles a step that needs no plugin call (an inline reply, or a rule naming a plugin that is not loaded);
  * otherwise returns the plugin target to run.
  */
-function settle(step: Step, deps: RouteDeps, errors: RouteResult['errors']): RouteResult | PluginTarget | typeof NEXT {
+function settle(step: Step, deps: RouteDeps, errors: RouteResult['errors'], accountId: string, openId: string): RouteResult | PluginTarget | typeof NEXT {
   const { candidate } = step
   const target = candidate.target
   if ('reply' in target) return found(step, target.reply, undefined, errors)
   if (deps.plugins.has(target.plugin)) return target
   const error: EngineError = { code: 'PLUGIN_LOAD', reason: `rule "${candidate.rule}" names plugin "${target.plugin}", which is not loaded` }
   errors.push({ ...error, plugin: target.plugin })
-  deps.onPluginError?.(target.plugin, error)
+  deps.onPluginError?.(target.plugin, error, accountId, openId)
   return NEXT
 }
 
@@ -156,7 +157,7 @@ async function runPlugins(
   let session = initial
   for (let step: Step | undefined = first; step; step = nextOf(rest)) {
     if (signal.budgetSpent) break
-    const settled = settle(step, deps, errors)
+    const settled = settle(step, deps, errors, account.id, message.fromUser)
     if (settled === NEXT) continue
     if ('handledBy' in settled) return settled
     const { candidate } = step
@@ -177,7 +178,7 @@ async function runPlugins(
     if (outcome.status === 'reply') return found(step, outcome.reply, plugin, errors)
     if (outcome.status === 'error') {
       errors.push({ ...outcome.error, plugin })
-      deps.onPluginError?.(plugin, outcome.error)
+      deps.onPluginError?.(plugin, outcome.error, account.id, message.fromUser)
     }
   }
   return { reply: null, handledBy: 'none', errors }

@@ -125,6 +125,40 @@ export function buildTextMatcher(rules: readonly OrderedRule[]): TextMatcher {
   const best = new Int32Array(rules.length)
   const regexStamp = new Uint32Array(regexes.length)
   let generation = 0
+  // One match's working state. match runs to completion (nothing can interleave), so it lives out here and
+  // `hit` is made once: under tsx every closure a call makes is also named (a defineProperty), per message.
+  let touched: number[] = []
+  let regexCandidates: number[] = []
+  let scanning: ComboIndex | undefined
+
+  function hit(ref: number, end: number, patternLength: number): void {
+    const kind = ref % 8
+    const rest = (ref - kind) / 8
+    const r = Math.floor(rest / RANK_SHIFT)
+    const k = rest - r * RANK_SHIFT
+    if (kind === REGEX_LITERAL) {
+      if (regexStamp[k] !== generation) {
+        regexStamp[k] = generation
+        regexCandidates.push(k)
+      }
+      return
+    }
+    if (kind === KIND_RANK.prefix && end !== patternLength) return
+    const score = kind * RANK_SHIFT + k
+    if (stamp[r] !== generation) {
+      stamp[r] = generation
+      best[r] = score
+      touched.push(r)
+    } else if (score < best[r]) {
+      best[r] = score
+    }
+  }
+
+  function hitPattern(id: number, end: number): void {
+    const { patterns, refs } = scanning!
+    const length = patterns[id].length
+    for (const ref of refs[id]) hit(ref, end, length)
+  }
 
   return {
     keywordCount,
@@ -139,44 +173,19 @@ export function buildTextMatcher(rules: readonly OrderedRule[]): TextMatcher {
         generation = 1
       }
       const gen = generation
-      const touched: number[] = []
-      const regexCandidates: number[] = unfiltered.slice()
-
-      const hit = (ref: number, end: number, patternLength: number) => {
-        const kind = ref % 8
-        const rest = (ref - kind) / 8
-        const r = Math.floor(rest / RANK_SHIFT)
-        const k = rest - r * RANK_SHIFT
-        if (kind === REGEX_LITERAL) {
-          if (regexStamp[k] !== gen) {
-            regexStamp[k] = gen
-            regexCandidates.push(k)
-          }
-          return
-        }
-        if (kind === KIND_RANK.prefix && end !== patternLength) return
-        const score = kind * RANK_SHIFT + k
-        if (stamp[r] !== gen) {
-          stamp[r] = gen
-          best[r] = score
-          touched.push(r)
-        } else if (score < best[r]) {
-          best[r] = score
-        }
-      }
+      touched = []
+      regexCandidates = unfiltered.slice()
 
       for (const [combo, index] of activeCombos) {
         const folded = foldText(text, combo)
         const exact = index.exact.get(folded)
         if (exact) for (const ref of exact) hit(ref, 0, 0)
         if (index.automaton) {
-          const { patterns, refs } = index
-          index.automaton.forEachMatch(folded, (id, end) => {
-            const length = patterns[id].length
-            for (const ref of refs[id]) hit(ref, end, length)
-          })
+          scanning = index
+          index.automaton.forEachMatch(folded, hitPattern)
         }
       }
+      scanning = undefined
 
       let captured: Map<number, RegExpExecArray> | undefined
       if (regexCandidates.length > 0) {
