@@ -130,6 +130,26 @@ describe('sqlite store', () => {
     await s.close()
   })
 
+  it('a few entries a turn reach the table on their own, the thread told at most every few ms', async () => {
+    const file = freshFile('trickle')
+    const s = openSqliteStore({ file, now: () => T0 })
+    const raw = openRaw(file)
+    for (let turn = 0; turn < 5; turn++) {
+      s.log.append(entry(`t${turn}a`))
+      s.log.append(entry(`t${turn}b`))
+      await s.log.committed()
+    }
+    // No flush(): the thread hears of the journal's growth from a timer, not from a request for the table.
+    const deadline = Date.now() + 5_000
+    let n = 0
+    while (Date.now() < deadline && (n = raw.prepare('SELECT count(*) FROM message_log').pluck().get() as number) < 10) {
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    assert.equal(n, 10)
+    raw.close()
+    await s.close()
+  })
+
   it('entries the table cannot take yet stay in the journal, are logged, and go in with the next batch', async () => {
     const file = freshFile('failing')
     const { logger, lines } = createMemoryLogger('debug')
