@@ -37,7 +37,10 @@ const pool = buildPool(account, '/wechat', seconds * 40_000)
 const r = runWrk(server.port, pool, seconds, 32)
 console.log(`${values.target} ${values.mode}: ${r.rps.toFixed(0)} req/s`)
 await server.stop()
-const file = readdirSync(profDir).map((f) => path.join(profDir, f))[0]
+// One profile per thread (the message log's thread writes its own): CPU.<date>.<time>.<pid>.<thread>.<seq>, the main thread is 0.
+const mainProfile = readdirSync(profDir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f))
+if (!mainProfile) throw new Error(`no main-thread profile in ${profDir}: ${readdirSync(profDir).join(', ')}`)
+const file = path.join(profDir, mainProfile)
 const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[] }
 const byNode = new Map<number, number>()
 prof.samples.forEach((id, i) => byNode.set(id, (byNode.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)))
