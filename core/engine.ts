@@ -277,6 +277,10 @@ export function createEngine(deps: EngineDeps): Engine {
     )
   }
 
+  /**
+   * Routing that has to wait (a plugin runs, or the session store is across the network) races the reply
+   * budget; past it WeChat gets `success` at once and the reply goes out late through the API.
+   */
   async function answerWithinBudget(
     account: VerifiedAccount,
     message: InboundMessage,
