@@ -172,7 +172,7 @@ after(async () => {
   for (const dir of tempDirs) await rm(dir, { recursive: true, force: true })
 })
 
-runStoreContract('redis', async () => openStore(server.url), { realTime: true })
+runStoreContract('redis', async () => openStore(server.url), { realTime: true, synchronous: false })
 
 describe('redis store: two instances on one Redis', () => {
   async function pair(): Promise<[Store, Store]> {

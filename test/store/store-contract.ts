@@ -28,6 +28,12 @@ import type { MessageLogEntry, Store, StoredReply } from '../../core/store/store
 
 export interface StoreContractOptions {
   realTime?: boolean
+  /**
+   * Whether the backend answers session lookups and dedup claims synchronously too (`getSync`, `claimSync`,
+   * `completeSync`): stores in this process do (memory, SQLite), a store across the network (Redis) does not.
+   * Default true.
+   */
+  synchronous?: boolean
 }
 
 interface Clock {
@@ -104,6 +110,7 @@ export function runStoreContract(
   opts: StoreContractOptions = {},
 ): void {
   const realTime = opts.realTime === true
+  const synchronous = opts.synchronous !== false
 
   async function withStore(fn: (store: Store, clock: Clock) => Promise<void>): Promise<void> {
     const clock = createClock(realTime)
@@ -171,10 +178,11 @@ export function runStoreContract(
           assert.deepEqual((await s.sessions.get(acct, 'o'))?.state, { list: [1, 2] })
         }))
 
-      it('getSync, where offered, answers what get answers, at once', (t) =>
+      it(synchronous ? 'getSync answers what get answers, at once' : 'offers no getSync (lookups go over the network)', () =>
         withStore(async (s, c) => {
           const getSync = s.sessions.getSync
-          if (!getSync) return t.skip(`${name} has no synchronous session lookup`)
+          if (!synchronous) return assert.equal(getSync, undefined)
+          assert.ok(getSync, `${name} offers getSync`)
           const acct = `a-${uid()}`
           assert.equal(getSync(acct, 'o'), null)
           const rec = { account: acct, openId: 'o', plugin: 'quiz', state: { step: 2 }, expiresAt: c.now() + c.short }
@@ -270,11 +278,11 @@ export function runStoreContract(
           assert.equal(results.filter((r) => r.state === 'pending').length, 19)
         }))
 
-      it('claimSync and completeSync, where offered, share one state with claim and complete', (t) =>
+      it(synchronous ? 'claimSync and completeSync share one state with claim and complete' : 'offers no claimSync or completeSync', () =>
         withStore(async (s, c) => {
           const { claimSync, completeSync } = s.dedup
-          assert.equal(claimSync === undefined, completeSync === undefined, 'offered together or not at all')
-          if (!claimSync || !completeSync) return t.skip(`${name} has no synchronous dedup`)
+          if (!synchronous) return assert.deepEqual([claimSync, completeSync], [undefined, undefined])
+          assert.ok(claimSync && completeSync, `${name} offers claimSync and completeSync`)
           const key = `k-${uid()}`
           const first = claimSync(key, c.long)
           assert.ok(!(first instanceof Promise))
