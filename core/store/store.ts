@@ -21,8 +21,8 @@ export interface SessionStore {
   get(account: string, openId: string): Promise<SessionRecord | null>
   /**
    * The same lookup answered synchronously, offered by stores that need no network round trip (SQLite,
-   * memory). The router uses it so a message answered by an inline rule is handled without a single await,
-   * which measured a quarter of the engine's CPU a message over HTTP (BENCHMARKS.md).
+   * memory). The router uses it so a message answered by an inline rule is handled without an await: about
+   * a tenth of the CPU a request over HTTP (BENCHMARKS.md).
    */
   getSync?(account: string, openId: string): SessionRecord | null
   put(session: SessionRecord): Promise<void>
