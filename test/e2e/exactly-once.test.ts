@@ -109,3 +109,29 @@ describe('exactly once', () => {
     assert.ok(outbox.some((e) => e.openId === 'slow-user'), 'the late reply is recorded as sent')
   })
 })
+
+describe('a state store that fails under a message answered inline (the synchronous path)', () => {
+  it('answers `success`, logs the drop with its reason, and a retry runs once the store is back', async () => {
+    const h = await startHarness({ rules: { 'r.yaml': 'rules:\n  - { name: hi, keywords: [hi], reply: { type: text, content: hello } }\n' } })
+    try {
+      const sessions = h.runtime.store.sessions
+      const getSync = sessions.getSync
+      assert.ok(getSync, 'the SQLite store looks sessions up synchronously')
+      sessions.getSync = () => {
+        throw new Error('disk I/O error')
+      }
+      const fields = push.text('failing-store-user', 'hi')
+      const first = await h.post('plain', fields)
+      assert.deepEqual([first.status, first.body], [200, 'success'])
+      const dropped = h.lines.find((l) => l.msg === 'message dropped: state store unavailable')
+      assert.equal(dropped?.code, 'STORE_UNAVAILABLE')
+      assert.match(String(dropped?.reason), /disk I\/O error/)
+      // The claim was given up with the failure: WeChat's retry of the same message runs, and is answered.
+      sessions.getSync = getSync
+      const retry = await h.post('plain', fields)
+      assert.equal(retry.reply?.Content, 'hello')
+    } finally {
+      await h.close()
+    }
+  })
+})
