@@ -172,7 +172,6 @@ export function buildTextMatcher(rules: readonly OrderedRule[]): TextMatcher {
         regexStamp.fill(0)
         generation = 1
       }
-      const gen = generation
       touched = []
       regexCandidates = unfiltered.slice()
 
@@ -194,11 +193,11 @@ export function buildTextMatcher(rules: readonly OrderedRule[]): TextMatcher {
         let widthFolded: string | undefined
         for (const id of regexCandidates) {
           const entry = regexes[id]
-          if (stamp[entry.rule] === gen) continue
+          if (stamp[entry.rule] === generation) continue
           const subject = entry.foldWidth ? (widthFolded ??= foldText(text, comboOf(false, true))) : text
           const m = entry.re.exec(subject)
           if (!m) continue
-          stamp[entry.rule] = gen
+          stamp[entry.rule] = generation
           best[entry.rule] = KIND_RANK.regex * RANK_SHIFT + entry.keyword
           touched.push(entry.rule)
           ;(captured ??= new Map()).set(entry.rule, m)
