@@ -12,7 +12,7 @@ import { rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { buildPool, hasWrk, makeBenchProject, processCpu, runLoad, runWrk, startServer, type LoadResult, type PooledRequest } from './support/load.ts'
+import { buildPool, hasWrk, makeBenchProject, processCpu, runLoad, runWrk, startServer, WRK_POOL_PER_SECOND, type LoadResult, type PooledRequest } from './support/load.ts'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, only: { type: 'string' } } })
 const seconds = Number(values.seconds)
@@ -50,7 +50,7 @@ async function measure(start: () => ReturnType<typeof startServer>, pool: Pooled
 }
 
 const useWrk = hasWrk()
-const poolSize = Math.max(60_000, seconds * (useWrk ? 55_000 : 15_000)) // our HTTP layer alone answers ~45k/s
+const poolSize = Math.max(60_000, seconds * (useWrk ? WRK_POOL_PER_SECOND : 15_000))
 console.log(`building ${poolSize} distinct signed pushes per target (safe ones AES-encrypted)...`)
 const projects = { logOn: makeProject(true), logOff: makeProject(false), logNoWait: makeProject(true, false) }
 const pools = {

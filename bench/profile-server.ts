@@ -14,7 +14,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { buildPool, makeBenchProject, runWrk, startServer } from './support/load.ts'
+import { buildPool, makeBenchProject, runWrk, startServer, WRK_POOL_PER_SECOND } from './support/load.ts'
 
 const { values } = parseArgs({ options: { mode: { type: 'string', default: 'plaintext' }, seconds: { type: 'string', default: '5' }, target: { type: 'string', default: 'wxengine' }, env: { type: 'string', multiple: true }, 'log-off': { type: 'boolean', default: false }, keep: { type: 'boolean', default: false } } })
 const root = path.resolve(import.meta.dirname, '..')
@@ -25,7 +25,8 @@ const account = safe
   : { id: 'a', token: 'plaintoken', appId: 'wxplain000000001', mode: 'plaintext' as const }
 const dir = makeBenchProject({ defaultAccount: 'a', accounts: [account], log: { retentionDays: values['log-off'] ? 0 : 30 } }, { prefix: 'wxengine-prof-' })
 const profDir = path.join(dir, 'prof')
-const extraEnv = Object.fromEntries((values.env ?? []).map((kv) => kv.split('=') as [string, string]))
+// Split at the first '=' only: a value may hold one (NODE_OPTIONS=--max-old-space-size=4096).
+const extraEnv = Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
 const profile = ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
 // The baselines say 'ready' over IPC; the engine is ready when /healthz answers.
 const server =
@@ -33,7 +34,7 @@ const server =
     ? await startServer(path.join(root, 'core/cli/main.ts'), ['start', '-C', dir], { DATA_DIR: path.join(dir, 'data'), ...extraEnv }, '/healthz', profile)
     : await startServer(path.join(root, `bench/servers/${values.target === 'koa' ? 'bare-koa' : 'wxengine-http-only'}.ts`), [], extraEnv, undefined, profile)
 const seconds = Number(values.seconds)
-const pool = buildPool(account, '/wechat', seconds * 40_000)
+const pool = buildPool(account, '/wechat', seconds * WRK_POOL_PER_SECOND)
 const r = runWrk(server.port, pool, seconds, 32)
 console.log(`${values.target} ${values.mode}: ${r.rps.toFixed(0)} req/s`)
 await server.stop()

@@ -36,6 +36,12 @@ export interface PooledRequest {
   body: string
 }
 
+/**
+ * Distinct requests to build for each second wrk drives a server: above what the fastest target here answers
+ * (our HTTP layer alone, ~38k/s), so no run wraps round to a MsgId it already sent.
+ */
+export const WRK_POOL_PER_SECOND = 55_000
+
 export function buildPool(account: Pick<AccountConfig, 'token' | 'appId' | 'encodingAESKey' | 'mode'>, basePath: string, size: number, content = 'hello'): PooledRequest[] {
   const sim = createWeChatSimulator({ account })
   const pool: PooledRequest[] = []
