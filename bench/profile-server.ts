@@ -26,7 +26,13 @@ const account = safe
 const dir = makeBenchProject({ defaultAccount: 'a', accounts: [account], log: { retentionDays: values['log-off'] ? 0 : 30 } }, { prefix: 'wxengine-prof-' })
 const profDir = path.join(dir, 'prof')
 // Split at the first '=' only: a value may hold one (NODE_OPTIONS=--max-old-space-size=4096).
-const extraEnv = Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+const extraEnv = Object.fromEntries(
+  (values.env ?? []).map((kv) => {
+    const at = kv.indexOf('=')
+    if (at < 1) throw new Error(`--env takes NAME=value, not ${kv}`)
+    return [kv.slice(0, at), kv.slice(at + 1)]
+  }),
+)
 const profile = ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
 // The baselines say 'ready' over IPC; the engine is ready when /healthz answers.
 const server =
