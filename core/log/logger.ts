@@ -4,6 +4,7 @@
  */
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino'
 import pretty from 'pino-pretty'
+import { LineBatch } from './line-batch.ts'
 
 export type Logger = PinoLogger
 
@@ -22,18 +23,21 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     return pino({ level, base: undefined }, pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }))
   }
   // Buffered, asynchronous writes to stdout: a synchronous write per message line was a syscall on the hot
-  // path. Lines still go out in order, at 4 KiB or within a second; `flushLogger` (and pino on normal exit)
-  // writes what is buffered. A kill -9 can lose up to a second of stdout lines (never the message log).
-  const stdout = pino.destination({ dest: 1, sync: false, minLength: 4096 })
-  // On a quiet server a line must not sit in the buffer: write out whatever is there every second.
+  // path. Lines are collected (LineBatch: sonic-boom's own buffering costs 2 µs a line) and go out in order,
+  // at 4 KiB or within a second; `flushLogger` (and exit) writes what is collected. A kill -9 can lose up to a
+  // second of stdout lines (never the message log).
+  // The writer itself holds nothing back (minLength 1: it writes whatever it is handed, at once or after the
+  // write in flight; 0 would make its flush(cb) call back before that write is done).
+  const lines = new LineBatch(pino.destination({ dest: 1, sync: false, minLength: 1 }), 4096)
+  // On a quiet server a line must not sit in the batch: hand over whatever is there every second.
   setInterval(() => {
     try {
-      stdout.flush()
+      lines.handOver()
     } catch {
-      // Destroyed at exit, or nothing to flush: either way there is nothing to lose.
+      // The writer is destroyed at exit: there is nothing left to lose.
     }
   }, 1000).unref()
-  return pino({ level, base: undefined }, stdout)
+  return pino({ level, base: undefined }, lines)
 }
 
 /** Write out buffered log lines (before exiting). */
