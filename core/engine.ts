@@ -251,13 +251,13 @@ export function createEngine(deps: EngineDeps): Engine {
     try {
       routing = routeMessage(message, info, routeDepsOf(lease.generation), signal)
     } catch (e) {
+      // The session lookup failed at once (the message is dropped, as the caller logs). An unsubscribe's
+      // clean-up is still tried, as when the lookup fails later: the store may fail lookups only.
+      if (message.kind === 'unsubscribe') cleanUpAfter(message, accountId, lease.generation.plugins.names(), Promise.reject(e as Error))
       lease.release()
       throw e
     }
-    if (message.kind === 'unsubscribe') {
-      enter()
-      void afterRouting(message, accountId, lease.generation.plugins.names(), Promise.resolve(routing)).finally(leave)
-    }
+    if (message.kind === 'unsubscribe') cleanUpAfter(message, accountId, lease.generation.plugins.names(), Promise.resolve(routing))
     if (!(routing instanceof Promise)) {
       lease.release()
       return answerOf(account, message, encrypted, key, started, routing)
@@ -351,9 +351,14 @@ export function createEngine(deps: EngineDeps): Engine {
   /**
    * A user who unsubscribes leaves any dialogue: their lock is released (after its plugin saw the event), so
    * a later subscribe starts fresh. Privacy: their plugin data can be purged too (log.purgeOnUnsubscribe).
+   * Runs once routing has ended, however it ended; idle() waits for it.
    */
-  async function afterRouting(message: InboundMessage, accountId: string, plugins: string[], routing: Promise<RouteResult>): Promise<void> {
-    if (message.kind !== 'unsubscribe') return
+  function cleanUpAfter(message: InboundMessage, accountId: string, plugins: string[], routing: Promise<RouteResult>): void {
+    enter()
+    void cleanUpOnUnsubscribe(message, accountId, plugins, routing).finally(leave)
+  }
+
+  async function cleanUpOnUnsubscribe(message: InboundMessage, accountId: string, plugins: string[], routing: Promise<RouteResult>): Promise<void> {
     await routing.catch(() => undefined)
     try {
       await store.sessions.delete(accountId, message.fromUser)

@@ -50,4 +50,27 @@ describe('purge on unsubscribe', () => {
       await client.close()
     }
   })
+
+  it('releases the dialogue lock even when the session lookup fails at once (the message itself is dropped)', async () => {
+    const client = await createTestClient({ root })
+    try {
+      await client.send('survey', { openId: 'leaver' })
+      const sessions = client.runtime.store.sessions
+      assert.ok(await sessions.get('default', 'leaver'), 'a dialogue in progress')
+      const getSync = sessions.getSync
+      assert.ok(getSync, 'the SQLite store looks sessions up synchronously')
+      sessions.getSync = () => {
+        throw new Error('disk I/O error')
+      }
+      try {
+        await client.expectNoReply(push.event('leaver', 'unsubscribe'))
+        await client.runtime.engine.idle()
+      } finally {
+        sessions.getSync = getSync
+      }
+      assert.equal(await sessions.get('default', 'leaver'), null)
+    } finally {
+      await client.close()
+    }
+  })
 })
