@@ -5,7 +5,7 @@
  *    as one line, a JSON array of its entries, with one write() on the calling thread. When write() returns the
  *    entries survive a kill -9 (they are in the OS page cache), which is what the engine waits for before answering.
  * 2. in the table: a worker thread with its own connection (sqlite-log-worker.cjs) moves journaled lines
- *    into message_log (sqlite-log-journal.cjs). A log row costs 4 to 14 µs of inserts, index updates and WAL
+ *    into message_log (sqlite-log-journal.cjs). A log row costs ~4 µs of inserts, index updates and WAL
  *    checkpoints, and none of that, nor waiting for it, holds up a request.
  *
  * The main thread's own connection does step 2 instead when the thread cannot start and from the moment it

@@ -351,6 +351,27 @@ describe('sqlite store', () => {
     raw.close()
   })
 
+  it('upgrades a version 2 file: the per-user message-log index is dropped, queries by user still answer', async () => {
+    const file = freshFile('v2')
+    const s = openSqliteStore({ file })
+    await s.close()
+    const raw = new Database(file)
+    raw.exec('CREATE INDEX message_log_user_at ON message_log (account, open_id, at)')
+    raw.pragma('user_version = 2')
+    raw.close()
+    const upgraded = openSqliteStore({ file })
+    upgraded.log.append({ at: 1000, account: 'a', openId: 'o-1', kind: 'text', msgKey: 'k1', handledBy: 'rule', latencyMs: 1, outcome: 'replied' })
+    upgraded.log.append({ at: 2000, account: 'a', openId: 'o-2', kind: 'text', msgKey: 'k2', handledBy: 'rule', latencyMs: 1, outcome: 'replied' })
+    const rows = await upgraded.log.query({ account: 'a', openId: 'o-1', limit: 10 })
+    assert.deepEqual(rows.map((r) => r.msgKey), ['k1'])
+    await upgraded.close()
+    const after = new Database(file)
+    assert.equal(after.pragma('user_version', { simple: true }), SCHEMA_VERSION)
+    const indexes = (after.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message_log'").all() as Array<{ name: string }>).map((r) => r.name)
+    assert.deepEqual(indexes, ['message_log_at'])
+    after.close()
+  })
+
   describe('a file that is not a usable database gives an error naming the file', () => {
     const expectOpenError = (file: string, reason: RegExp) =>
       assert.throws(
