@@ -30,6 +30,7 @@ import { createLogger, type Logger } from '../log/logger.ts'
 import type { JsonValue } from '../plugin/plugin-api.ts'
 import { startLogWriter } from './sqlite-log-writer.ts'
 import { SCHEMA_MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.ts'
+import { KeyFifo } from './key-fifo.ts'
 import { StoreOpenError } from './store-open-error.ts'
 import { applyOutboxPatch, compareHits, DEFAULT_LOG_LIMIT, prefixUpperBound, sessionKeyOf } from './store-shared.ts'
 import type {
@@ -219,6 +220,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // such a crash runs the message again.
   type DedupEntry = { state: 'pending'; expiresAt: number } | { state: 'done'; reply: StoredReply; expiresAt: number }
   const dedupMem = new Map<string, DedupEntry>()
+  // The keys in the order they were claimed (nearly expiry order), so expired ones are dropped from the front.
+  const dedupOrder = new KeyFifo()
   // Group commit: log.committed() resolves once the entries appended so far are durable (journaled). The
   // engine waits for it before answering, so every answered message is in the log even after a kill -9, for
   // at most one turn of latency and one write() per turn. Every caller of a turn shares one promise.
@@ -227,9 +230,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // Replies saved by the last close() and still inside their window are loaded once, so a claim never
   // reads the disk: memory is the whole truth for this process.
   for (const row of db.prepare<[number], { key: string; reply: string; expires_at: number }>(
-    "SELECT key, reply, expires_at FROM dedup WHERE state = 'done' AND reply IS NOT NULL AND expires_at > ?",
+    "SELECT key, reply, expires_at FROM dedup WHERE state = 'done' AND reply IS NOT NULL AND expires_at > ? ORDER BY expires_at",
   ).iterate(now())) {
     dedupMem.set(row.key, { state: 'done', reply: JSON.parse(row.reply) as StoredReply, expiresAt: row.expires_at })
+    dedupOrder.push(row.key)
   }
   db.exec('DELETE FROM dedup')
 
@@ -239,15 +243,21 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     }
   })
 
-  // Claims arrive in time order and every reply is kept for the same window, so the map's insertion order is
-  // (nearly) expiry order: expired entries are dropped from its front as claims come in, a batch at a time,
-  // instead of lingering until the minute's sweep (at 10k messages/s that held up to 900k replies).
+  // Claims arrive in time order and every reply is kept for the same window, so claim order is (nearly)
+  // expiry order: expired entries are dropped from the front as claims come in, a batch at a time, instead
+  // of lingering until the minute's sweep (at 10k messages/s that held up to 900k replies). A key queued
+  // twice (released, then claimed again) finds its newer entry at its first place and waits for it: the
+  // front stalls at most one window.
   const DEDUP_PRUNE_EVERY = 256
   let claimsSincePrune = 0
   function pruneDedupFront(t: number): void {
-    for (const [key, e] of dedupMem) {
-      if (e.expiresAt > t) break
-      dedupMem.delete(key)
+    for (let key = dedupOrder.peek(); key !== undefined; key = dedupOrder.peek()) {
+      const e = dedupMem.get(key)
+      if (e !== undefined) {
+        if (e.expiresAt > t) break
+        dedupMem.delete(key)
+      }
+      dedupOrder.shift()
     }
   }
 
@@ -273,6 +283,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     const seen = dedupLookup(key, t)
     if (seen) return seen.state === 'done' ? { state: 'done', reply: seen.reply } : { state: 'pending' }
     dedupMem.set(key, { state: 'pending', expiresAt: t + pendingTtlMs })
+    dedupOrder.push(key)
     if (++claimsSincePrune >= DEDUP_PRUNE_EVERY) {
       claimsSincePrune = 0
       pruneDedupFront(t)

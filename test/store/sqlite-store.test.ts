@@ -300,6 +300,25 @@ describe('sqlite store', () => {
     await s.close()
   })
 
+  it('a key released and claimed again keeps its reply for its own window while the front is pruned', async () => {
+    let t = T0
+    const s = openSqliteStore({ file: freshFile('reclaim'), now: () => t })
+    const reply = { status: 200, contentType: 'application/xml', body: '<xml>again</xml>' }
+    assert.equal((await s.dedup.claim('k', 5000)).state, 'claimed')
+    await s.dedup.release('k')
+    t = T0 + 100
+    assert.equal((await s.dedup.claim('k', 5000)).state, 'claimed')
+    await s.dedup.complete('k', reply, 1000)
+    t = T0 + 1000 // inside k's window (it ends at T0 + 1100): claims enough to prune several times
+    for (let i = 0; i < 600; i++) await s.dedup.claim(`other-${i}`, 50)
+    assert.deepEqual(await s.dedup.peek('k'), { state: 'done', reply })
+    t = T0 + 1200
+    for (let i = 0; i < 600; i++) await s.dedup.claim(`more-${i}`, 5000)
+    assert.deepEqual(await s.dedup.peek('k'), { state: 'absent' })
+    assert.deepEqual(await s.dedup.peek('other-3'), { state: 'absent' }, 'the short pending claims behind it lapsed too')
+    await s.close()
+  })
+
   it('two stores on one file share locks (dedup is per process: one engine owns the file)', async () => {
     const file = freshFile('shared')
     const a = openSqliteStore({ file, now: () => T0 })
