@@ -31,9 +31,4 @@ export class KeyFifo {
       this.head = 0
     }
   }
-
-  clear(): void {
-    this.keys = []
-    this.head = 0
-  }
 }
