@@ -49,6 +49,7 @@ export class LineBatch implements DestinationStream {
     this.sink.flush(cb)
   }
 
+  /** pino calls this after a `fatal` line, so the line is out before the process goes down. */
   flushSync(): void {
     this.handOver()
     this.sink.flushSync()
