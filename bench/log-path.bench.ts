@@ -4,8 +4,9 @@
  *
  *   npx tsx bench/log-path.bench.ts [--entries 1000000]      (about a minute)
  *
- * 1. stdout lines: pino-shaped lines to /dev/null through sonic-boom alone (minLength 4096, as the logger
- *    was) against through LineBatch in front of it (as core/log/logger.ts does now). A turn every 32 lines.
+ * 1. stdout lines: pino-shaped lines to /dev/null through sonic-boom alone (asynchronous, minLength 4096, as
+ *    the logger was) against through LineBatch in front of a synchronous one (as core/log/logger.ts does
+ *    now). A turn every 32 lines.
  * 2. message-log ingest: 300k entries in batches of 150 into a fresh file with this version's schema,
  *    against the same with the per-user index (account, open_id, at) that migration 3 dropped.
  *    CPU and wall time an entry (wall includes the checkpoints' fsyncs).
@@ -56,7 +57,7 @@ console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.mode
   const LINES = 300_000
   const line = `${JSON.stringify({ level: 30, time: 1764543000000, ...entry(1, 1000), msg: 'message' })}\n`
   const direct = pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 })
-  const batch = new LineBatch(pino.destination({ dest: '/dev/null', sync: false, minLength: 1 }), 4096)
+  const batch = new LineBatch(pino.destination({ dest: '/dev/null', sync: true, minLength: 0 }), 4096) // as the logger
   const run = async (write: (s: string) => void): Promise<number> => {
     const t = process.hrtime.bigint()
     for (let i = 0; i < LINES; i++) {

@@ -4,8 +4,7 @@
  * Why not give pino the sonic-boom stream directly: sonic-boom's `write` measures the chunk it is appending
  * to on every call (`Buffer.byteLength` of a string built by `+=`, which flattens it), 2.2 µs a line against
  * 0.1 µs for pushing the line onto an array here (BENCHMARKS.md). With one info line per message that was a
- * tenth of the engine's own time. sonic-boom still does the writing: asynchronous, in order, EAGAIN retried,
- * flushed synchronously at exit.
+ * tenth of the engine's own time. sonic-boom still does the writing (in order, EAGAIN retried).
  */
 import type { DestinationStream } from 'pino'
 
@@ -56,9 +55,9 @@ export class LineBatch implements DestinationStream {
   }
 }
 
-// At exit the sink flushes itself synchronously (pino registers that for the streams it builds); lines still
-// collected here must reach it first, so this listener goes in front of every other. One listener for all
-// batches; a batch is held weakly, so a logger dropped by a test is not kept alive for the exit.
+// Lines still collected at exit go to the sink then, before any other exit listener (pino's among them)
+// flushes it. One listener for all batches; a batch is held weakly, so a logger dropped by a test is not kept
+// alive for the exit.
 const exitHandOver = (() => {
   const batches = new Set<WeakRef<LineBatch>>()
   let installed = false

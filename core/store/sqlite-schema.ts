@@ -99,9 +99,9 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
   `,
   // user_version 2 -> 3: no per-user index on the message log. Entries arrive in time order but users in no
   // order, so every entry dirtied its own page of that index in every commit: it was three quarters of the
-  // log writer's CPU (14.5 against 3.4 µs an entry, bench/log-path.bench.ts) and cut throughput by a fifth.
+  // log writer's CPU (13–15 against 3.4 µs an entry, bench/log-path.bench.ts) and cut throughput by a fifth.
   // A query for one user walks message_log_at newest-first and stops at its limit (a million entries in
-  // 0.22 s when the user has fewer than the limit; --since bounds it).
+  // 0.2 s when the user has fewer than the limit; --since bounds it).
   `
   DROP INDEX IF EXISTS message_log_user_at;
   `,
