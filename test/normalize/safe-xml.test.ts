@@ -56,10 +56,17 @@ test('XML declaration, BOM, comments, processing instructions and attributes are
   assert.deepStrictEqual(plain(f), { K: 'v' })
 })
 
-test('results have no prototype, and element names that are Object.prototype members stay plain data', () => {
+test('results have nothing of Object.prototype, and element names that are its members stay plain data', () => {
   const f = parsed('<xml><constructor>c</constructor><prototype>p</prototype><toString>t</toString><hasOwnProperty><x>1</x></hasOwnProperty></xml>')
-  assert.equal(Object.getPrototypeOf(f), null)
-  assert.equal(Object.getPrototypeOf(f.hasOwnProperty as object), null)
+  // One shared, frozen, empty prototype with none behind it: nothing to inherit, nothing to pollute.
+  for (const o of [f, f.hasOwnProperty as object]) {
+    const proto = Object.getPrototypeOf(o) as object
+    assert.equal(Object.getPrototypeOf(proto), null)
+    assert.deepStrictEqual(Reflect.ownKeys(proto), [])
+    assert.ok(Object.isFrozen(proto))
+  }
+  const empty = parsed('<xml><A>1</A></xml>')
+  for (const name of ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__']) assert.equal(name in empty, false, name)
   assert.equal(f.constructor, 'c')
   assert.equal(f.toString, 't')
   const probe: Record<string, unknown> = {}
