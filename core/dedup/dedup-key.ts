@@ -1,15 +1,26 @@
 /**
- * Which deliveries are "the same message". WeChat retries a push it got no answer to (protocol.md §5):
- * messages carry a MsgId; events do not, so they are keyed by FromUserName + CreateTime + Event + EventKey
- * (the key WxJava's WxMessageDuplicateChecker uses). Keys are scoped by account: ids are per account.
+ * Which deliveries are "the same message". WeChat retries a push it got no answer to, with the same
+ * content (protocol.md §5; seeds/000: "有msgid的消息推荐使用msgid排重。事件类型消息推荐使用FromUserName +
+ * CreateTime 排重"). Keys are scoped by account: ids are per account.
+ *
+ * - A message carries a MsgId: keyed on it.
+ * - A job-finished event (MASSSENDJOBFINISH, TEMPLATESENDJOBFINISH, and any new one) carries the job's
+ *   MsgID: keyed on the event and it. MASSSENDJOBFINISH always comes from `mphelper`, so sender and second
+ *   would merge two jobs finishing together.
+ * - Any other event: sender, CreateTime, Event and EventKey, as WxJava's checker, plus a digest of all its
+ *   fields. A retry repeats them all; two different events of one user in one second (several cards
+ *   taken at once, each its own UserCardCode; a template result and a menu click) do not, and each is run.
  */
+import { hash } from 'node:crypto'
 import type { InboundMessage } from '../normalize/message-types.ts'
 
 export function dedupKeyOf(accountId: string, message: InboundMessage): string {
   const raw = message.raw
-  const msgId = typeof raw.MsgId === 'string' ? raw.MsgId : undefined
-  if (msgId) return `${accountId}:m:${msgId}`
+  if (typeof raw.MsgId === 'string' && raw.MsgId !== '') return `${accountId}:m:${raw.MsgId}`
   const event = typeof raw.Event === 'string' ? raw.Event : ''
+  if (typeof raw.MsgID === 'string' && raw.MsgID !== '') return `${accountId}:j:${event}:${raw.MsgID}`
   const eventKey = typeof raw.EventKey === 'string' ? raw.EventKey : ''
-  return `${accountId}:e:${message.fromUser}:${message.createTime}:${event}:${eventKey}`
+  // 12 bytes of sha1: only the events of one user in one second share the rest of the key.
+  const digest = hash('sha1', JSON.stringify(raw), 'base64url').slice(0, 16)
+  return `${accountId}:e:${message.fromUser}:${message.createTime}:${event}:${eventKey}:${digest}`
 }

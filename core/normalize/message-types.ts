@@ -136,7 +136,9 @@ export interface UnsubscribeEvent extends EventBase {
 /** An already-subscribed user scanned a parameter QR code. */
 export interface ScanEvent extends EventBase {
   kind: 'scan'
-  /** EventKey: the scene id or scene string, no prefix. */
+  /** EventKey exactly as received, as subscribe, click and view have it. */
+  eventKey: string
+  /** The scene id or scene string: EventKey, which has no prefix here. */
   scene: string
   ticket: string
 }

@@ -216,8 +216,10 @@ function buildMember(kind: MessageKind, b: Base, event: string): InboundMessage 
     }
     case 'unsubscribe':
       return { kind, ...b, event }
-    case 'scan':
-      return { kind, ...b, event, scene: str(r, 'EventKey'), ticket: str(r, 'Ticket') }
+    case 'scan': {
+      const eventKey = str(r, 'EventKey')
+      return { kind, ...b, event, eventKey, scene: eventKey, ticket: str(r, 'Ticket') }
+    }
     case 'location_report':
       return {
         kind,

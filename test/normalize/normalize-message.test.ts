@@ -58,7 +58,7 @@ const EXPECTED: Record<string, Record<string, unknown>> = {
     ticket: 'gQH47joAAAAAAAAAASxodHRwOi8vd2VpeGluLnFxLmNvbS9xL2taZ2Z3TVRtNzJXV1Brb3ZhYmJJAAIEZ23sUwMEmm3sUw==',
   },
   'event-unsubscribe.xml': { kind: 'unsubscribe', ...at(123456789), event: 'unsubscribe' },
-  'event-scan.xml': { kind: 'scan', ...at(123456789), event: 'SCAN', scene: 'SCENE_VALUE', ticket: 'TICKET' },
+  'event-scan.xml': { kind: 'scan', ...at(123456789), event: 'SCAN', eventKey: 'SCENE_VALUE', scene: 'SCENE_VALUE', ticket: 'TICKET' },
   'event-location.xml': { kind: 'location_report', ...at(123456789), event: 'LOCATION', latitude: 23.137466, longitude: 113.352425, precision: 119.38504 },
   'event-click.xml': { kind: 'click', ...at(123456789), event: 'CLICK', eventKey: 'V1001_TODAY_MUSIC' },
   'event-click-lowercase.xml': { kind: 'click', ...at(123456790), event: 'click', eventKey: 'V1001_GOOD' },
