@@ -45,30 +45,28 @@ export function verifyPost(
   nowSeconds: number,
   windowSeconds: number,
 ): Result<TrustedBody> {
-  const { timestamp, nonce } = query
+  const { timestamp, nonce, signature } = query
   if (!timestamp || !nonce) return fail('BAD_QUERY', 'timestamp and nonce are required')
   const fresh = checkTimestamp(timestamp, nowSeconds, windowSeconds)
   if (!fresh.ok) return fresh
-  // Without encrypt_type=aes the request can only be plaintext, whose signature does not cover the body:
-  // check it before parsing anything, so a request that is not from WeChat never reaches the XML reader.
-  if (query.encrypt_type !== 'aes') {
-    const plain = checkPlainSignature(account, query, timestamp, nonce)
-    if (!plain.ok) return plain
-    const fields = parseXml(body)
-    return fields.ok ? ok({ fields: fields.value, encrypted: false }) : fields
-  }
+  const { mode, token } = account.config
+  // `signature` (token, timestamp, nonce) comes with every push: the encrypted modes add encrypt_type and
+  // msg_signature to it. Checked before the body is parsed, so a request that is not from WeChat never
+  // reaches the XML reader, whatever its query claims.
+  if (!signature) return fail('BAD_QUERY', 'signature is required')
+  if (!verifySignature(token, timestamp, nonce, signature)) return fail('BAD_SIGNATURE', 'signature does not match the account token')
   const outer = parseXml(body)
   if (!outer.ok) return outer
   const encrypt = outer.value.Encrypt
-  // encrypt_type=aes but no Encrypt element: nothing to decrypt, so it is taken as a plaintext request.
-  if (typeof encrypt !== 'string') {
-    const plain = checkPlainSignature(account, query, timestamp, nonce)
-    return plain.ok ? ok({ fields: outer.value, encrypted: false }) : plain
+  // encrypt_type=aes but no Encrypt element: nothing to decrypt, so it is a plaintext request.
+  if (query.encrypt_type !== 'aes' || typeof encrypt !== 'string') {
+    if (mode === 'safe') return fail('BAD_QUERY', `account "${account.config.id}" is in safe mode: the request must be encrypted (encrypt_type=aes)`)
+    return ok({ fields: outer.value, encrypted: false })
   }
   if (!account.cipher) return fail('BAD_QUERY', `account "${account.config.id}" is in plaintext mode but the request is encrypted`)
   const msgSignature = query.msg_signature
   if (!msgSignature) return fail('BAD_QUERY', 'msg_signature is required for an encrypted request')
-  if (!verifyMsgSignature(account.config.token, timestamp, nonce, encrypt, msgSignature)) {
+  if (!verifyMsgSignature(token, timestamp, nonce, encrypt, msgSignature)) {
     return fail('BAD_SIGNATURE', 'msg_signature does not match the account token and Encrypt')
   }
   const inner = account.cipher.decrypt(encrypt)
@@ -76,16 +74,6 @@ export function verifyPost(
   const fields = parseXml(inner.value)
   if (!fields.ok) return fail(fields.error.code, `decrypted message: ${fields.error.reason}`)
   return ok({ fields: fields.value, encrypted: true })
-}
-
-/** A request that is not encrypted: allowed unless the account is in safe mode, and signed with `signature`. */
-function checkPlainSignature(account: VerifiedAccount, query: Record<string, string | undefined>, timestamp: string, nonce: string): Result<true> {
-  const { mode, token } = account.config
-  if (mode === 'safe') return fail('BAD_QUERY', `account "${account.config.id}" is in safe mode: the request must be encrypted (encrypt_type=aes)`)
-  const signature = query.signature
-  if (!signature) return fail('BAD_QUERY', 'signature is required')
-  if (!verifySignature(token, timestamp, nonce, signature)) return fail('BAD_SIGNATURE', 'signature does not match the account token')
-  return ok(true)
 }
 
 /** Wraps a reply for an encrypted request: its own timestamp and nonce, signed (protocol.md §2). */

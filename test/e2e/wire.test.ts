@@ -138,9 +138,12 @@ describe('wire: request to reply XML', () => {
       ['DOCTYPE with entities (billion laughs)', () => rawPost('plain', signedQuery('plaintoken'), `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><xml><ToUserName>&lol2;</ToUserName></xml>`), 400, 'XML_DTD_FORBIDDEN'],
       ['external entity (XXE)', () => rawPost('plain', signedQuery('plaintoken'), `<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><Content>&xxe;</Content></xml>`), 400, 'XML_DTD_FORBIDDEN'],
       ['wrong signature', () => rawPost('plain', { ...signedQuery('plaintoken'), signature: 'f'.repeat(40) }, '<xml/>'), 401, 'BAD_SIGNATURE'],
-      // Plaintext: the signature is checked before the body is parsed, so a forged request never reaches the XML reader.
+      // `signature` is checked before the body is parsed, in every mode: a forged request never reaches the XML reader.
       ['wrong signature on a body that is not XML', () => rawPost('plain', { ...signedQuery('plaintoken'), signature: 'f'.repeat(40) }, 'this is not xml'), 401, 'BAD_SIGNATURE'],
       ['wrong signature on a DOCTYPE', () => rawPost('plain', { ...signedQuery('plaintoken'), signature: 'f'.repeat(40) }, '<!DOCTYPE x [<!ENTITY y "z">]><xml/>'), 401, 'BAD_SIGNATURE'],
+      ['wrong signature claiming encrypt_type=aes, body not XML', () => rawPost('plain', { ...signedQuery('plaintoken', { encrypt_type: 'aes' }), signature: 'f'.repeat(40) }, 'this is not xml'), 401, 'BAD_SIGNATURE'],
+      ['safe mode: wrong signature and msg_signature on a DOCTYPE', () => rawPost('safe', { ...signedQuery('safetoken', { encrypt_type: 'aes' }), signature: 'f'.repeat(40), msg_signature: 'f'.repeat(40) }, '<!DOCTYPE x [<!ENTITY y "z">]><xml/>'), 401, 'BAD_SIGNATURE'],
+      ['safe mode without signature', () => { const e = rawEncrypt(wechatPlain('<xml/>', 'wxsafe0000000001')); const { signature: _, ...q } = encryptedQuery('safetoken', e); return rawPost('safe', q, `<xml><Encrypt><![CDATA[${e}]]></Encrypt></xml>`) }, 400, 'BAD_QUERY'],
       ['stale timestamp', () => rawPost('plain', (() => { const ts = String(Math.floor(Date.now() / 1000) - 3600); return { signature: computeSignature(['plaintoken', ts, 'n']), timestamp: ts, nonce: 'n' } })(), '<xml/>'), 401, 'STALE_TIMESTAMP'],
       ['unknown account', () => rawPost('nobody', signedQuery('plaintoken'), '<xml/>'), 404, 'UNKNOWN_ACCOUNT'],
       ['Encrypt that is not base64', () => rawPost('safe', encryptedQuery('safetoken', '***not base64***'), '<xml><Encrypt><![CDATA[***not base64***]]></Encrypt></xml>'), 400, 'BAD_ENCRYPT'],
