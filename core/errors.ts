@@ -6,6 +6,10 @@
  *   BAD_SIGNATURE      signature or msg_signature does not match          -> 401
  *   STALE_TIMESTAMP    timestamp outside the replay window                 -> 401
  *   BODY_TOO_LARGE     body over the configured limit                      -> 413
+ *   BAD_BODY           the body could not be read (the client left midway) -> 400
+ *   BAD_HTTP           not HTTP node can parse (before Koa sees a request) -> 400 (431 headers too large)
+ *   REQUEST_TIMEOUT    headers and body not received within the limit      -> 408
+ *   METHOD_NOT_ALLOWED a method other than GET or POST on /wechat          -> 405
  *   BAD_XML            not well-formed XML, or not a <xml> document        -> 400
  *   XML_DTD_FORBIDDEN  DOCTYPE / ENTITY declaration (XXE, billion laughs)  -> 400
  *   MISSING_FIELD      ToUserName / FromUserName / MsgType absent          -> 400
@@ -28,6 +32,10 @@ export type ErrorCode =
   | 'BAD_SIGNATURE'
   | 'STALE_TIMESTAMP'
   | 'BODY_TOO_LARGE'
+  | 'BAD_BODY'
+  | 'BAD_HTTP'
+  | 'REQUEST_TIMEOUT'
+  | 'METHOD_NOT_ALLOWED'
   | 'BAD_XML'
   | 'XML_DTD_FORBIDDEN'
   | 'MISSING_FIELD'
@@ -65,6 +73,10 @@ export const httpStatusOf: Partial<Record<ErrorCode, number>> = {
   BAD_SIGNATURE: 401,
   STALE_TIMESTAMP: 401,
   BODY_TOO_LARGE: 413,
+  BAD_BODY: 400,
+  BAD_HTTP: 400,
+  REQUEST_TIMEOUT: 408,
+  METHOD_NOT_ALLOWED: 405,
   BAD_XML: 400,
   XML_DTD_FORBIDDEN: 400,
   MISSING_FIELD: 400,

@@ -3,7 +3,7 @@
  * the HTTP server, hot reload, and an orderly shutdown. The CLI's `start` and `dev`, the test kit and the
  * end-to-end tests all start the engine through here, so they run exactly what production runs.
  */
-import http from 'node:http'
+import type http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { EngineConfig } from './config/config-types.ts'
 import { createEngine, type Engine, type EngineEvent } from './engine.ts'
@@ -15,6 +15,7 @@ import { loadGeneration } from './reload/load-generation.ts'
 import { watchSources, type SourceWatcher } from './reload/watch-sources.ts'
 import { createAdminRoutes } from './server/admin-routes.ts'
 import { createApp } from './server/create-app.ts'
+import { createHttpServer } from './server/http-server.ts'
 import { createMetrics, type Metrics } from './server/metrics.ts'
 import { openStore } from './store/open-store.ts'
 import type { Store } from './store/store.ts'
@@ -126,9 +127,13 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
       closed = (async () => {
         clearInterval(pruneTimer)
         await watcher.close()
-        await Promise.all([runtime.server, runtime.adminServer].map((s) => (s ? closeServer(s) : undefined)))
-        // WeChat waits 5 s at most; in-flight messages finish within the budget, late replies a bit after.
-        await Promise.race([engine.idle(), delay(config.limits.replyBudgetMs + 2_000)])
+        // Side by side: the servers close once their requests are answered (or cut), and the messages in
+        // flight finish. WeChat waits 5 s at most; in-flight messages finish within the budget, late replies
+        // a bit after.
+        await Promise.all([
+          ...[runtime.server, runtime.adminServer].map((s) => (s ? closeServer(s, config.limits.replyBudgetMs + 1_000) : undefined)),
+          Promise.race([engine.idle(), delay(config.limits.replyBudgetMs + 2_000)]),
+        ])
         await platform.drain(5_000)
         await generations.close(2_000)
         await store.close()
@@ -159,12 +164,13 @@ async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void
   const adminRoutes = config.admin.enabled ? createAdminRoutes({ runtime, token: config.admin.token }) : undefined
   const sharePort = adminRoutes && config.admin.port === undefined
   const app = createApp({ engine, log, maxBodyBytes: config.limits.maxBodyBytes, extraRoutes: sharePort ? adminRoutes : undefined, observe })
-  runtime.server = await listen(http.createServer(app.callback()), config.port, config.host)
+  const serverOptions = { requestTimeoutMs: config.limits.requestTimeoutMs, log, observe }
+  runtime.server = await listen(createHttpServer(app.callback(), serverOptions), config.port, config.host)
   runtime.url = urlOf(runtime.server)
   if (adminRoutes && !sharePort) {
     const Koa = (await import('koa')).default
     const adminApp = new Koa().use(adminRoutes.routes()).use(adminRoutes.allowedMethods())
-    runtime.adminServer = await listen(http.createServer(adminApp.callback()), config.admin.port!, '127.0.0.1')
+    runtime.adminServer = await listen(createHttpServer(adminApp.callback(), serverOptions), config.admin.port!, '127.0.0.1')
     runtime.adminUrl = urlOf(runtime.adminServer)
   } else if (sharePort) {
     runtime.adminUrl = runtime.url
@@ -172,9 +178,6 @@ async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<http.Server> {
-  // Keep-alive longer than typical proxies' idle timeouts, so nginx never reuses a socket we just closed.
-  server.keepAliveTimeout = 65_000
-  server.headersTimeout = 66_000
   return new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => {
@@ -190,9 +193,18 @@ function urlOf(server: http.Server): string {
   return `http://${host}:${a.port}`
 }
 
-function closeServer(server: http.Server): Promise<void> {
+/**
+ * Stops accepting, closes idle keep-alive connections, and lets requests in progress finish: within the
+ * reply budget they are answered. Past it (plus a second) whatever is left is a client that stopped sending
+ * mid-request, and its connection is closed, so a stalled client cannot hold a shutdown.
+ */
+function closeServer(server: http.Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve())
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs).unref()
+    server.close(() => {
+      clearTimeout(cut)
+      resolve()
+    })
     server.closeIdleConnections()
   })
 }

@@ -43,6 +43,7 @@ export const engineConfigSchema = z
     limits: z
       .object({
         maxBodyBytes: z.number().int().positive(),
+        requestTimeoutMs: z.number().int().min(1000, 'must be at least 1000 (1 s)'),
         timestampWindowSeconds: z.number().int().positive(),
         replyBudgetMs: z.number().int().positive().max(4900, 'must stay under WeChat’s 5 s'),
         replyCacheMs: z.number().int().nonnegative(),

@@ -49,6 +49,11 @@ export interface EngineConfig {
   limits: {
     /** Bodies over this are refused with 413 without reading them all. */
     maxBodyBytes: number
+    /**
+     * A request (headers and body) not received whole within this is answered 408 and its connection
+     * closed: WeChat gives up after 5 s, and a stalled client must not hold a connection or a shutdown.
+     */
+    requestTimeoutMs: number
     /** |now - timestamp| beyond this is refused as a replay. */
     timestampWindowSeconds: number
     /** Time a message may take before it is answered `success` and its reply goes out later. */

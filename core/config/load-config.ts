@@ -24,6 +24,7 @@ export function defaultConfig(root: string): EngineConfig {
     store: { kind: 'sqlite' },
     limits: {
       maxBodyBytes: 1024 * 1024,
+      requestTimeoutMs: 10_000,
       timestampWindowSeconds: 600,
       replyBudgetMs: 4500,
       replyCacheMs: 30_000,

@@ -10,6 +10,7 @@ import type Router from '@koa/router'
 import Koa from 'koa'
 import getRawBody from 'raw-body'
 import type { Engine, EngineEvent } from '../engine.ts'
+import { httpStatusOf, type ErrorCode } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
 import { flattenQuery, type WireResponse } from '../receive/wire-types.ts'
 
@@ -23,7 +24,7 @@ export interface AppOptions {
   observe?: (event: EngineEvent) => void
 }
 
-type BodyResult = { ok: true; body: string } | { ok: false; status: number; code: string; reason: string }
+type BodyResult = { ok: true; body: string } | { ok: false; status: number; code: 'BODY_TOO_LARGE' | 'BAD_BODY'; reason: string }
 
 async function readBody(req: Koa.Request['req'], limit: number): Promise<BodyResult> {
   try {
@@ -57,19 +58,27 @@ function endOfTurn(): Promise<void> {
 }
 
 /**
- * `/wechat` -> default account (undefined), `/wechat/<id>` -> id, anything else -> null. Two fixed shapes,
- * matched by hand: on the path every message takes, @koa/router cost more than the rest of the HTTP layer.
+ * `/wechat` -> default account (undefined), `/wechat/<id>` -> id (a trailing slash allowed on both, as an
+ * account's URL may be configured with one), another path under /wechat/ -> '' (no such account), anything
+ * else -> null. Matched by hand: on the path every message takes, @koa/router cost more than the rest of
+ * the HTTP layer.
  */
 function wechatAccountOf(path: string): string | undefined | null {
   if (path === '/wechat' || path === '/wechat/') return undefined
   if (!path.startsWith('/wechat/')) return null
-  const id = path.slice(8)
-  if (id === '' || id.includes('/')) return null
+  const id = path.endsWith('/') ? path.slice(8, -1) : path.slice(8)
+  if (id === '' || id.includes('/')) return ''
   try {
     return decodeURIComponent(id)
   } catch {
-    return null
+    return ''
   }
+}
+
+/** Errors of a connection the client broke or left: theirs, not a failure of ours. */
+function isClientGone(err: Error & { code?: string }): boolean {
+  const code = err.code ?? ''
+  return code === 'EPIPE' || code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code.startsWith('HPE_')
 }
 
 export function createApp(opts: AppOptions): Koa {
@@ -93,11 +102,9 @@ export function createApp(opts: AppOptions): Koa {
     const read = await readBody(ctx.req, opts.maxBodyBytes)
     if (!read.ok) {
       log.warn({ code: read.code, reason: read.reason, account: accountId, status: read.status }, `request refused: ${read.reason}`)
+      opts.observe?.({ type: 'rejected', code: read.code, status: read.status, account: accountId })
       // Close the connection: the rest of an oversized body is not worth reading.
-      if (read.status === 413) {
-        ctx.set('Connection', 'close')
-        opts.observe?.({ type: 'rejected', code: 'BODY_TOO_LARGE', status: 413, account: accountId })
-      }
+      if (read.status === 413) ctx.set('Connection', 'close')
       ctx.status = read.status
       ctx.set('Content-Type', 'text/plain; charset=utf-8')
       ctx.body = read.code
@@ -111,14 +118,24 @@ export function createApp(opts: AppOptions): Koa {
 
   // Koa's default error handler would print a stack and answer 500; a client must never see that.
   app.on('error', (err: Error & { code?: string }) => {
-    if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return
-    log.error({ code: 'INTERNAL', err }, 'http error')
+    if (isClientGone(err)) log.debug({ reason: `${err.code}: ${err.message}` }, 'client left mid-request')
+    else log.error({ code: 'INTERNAL', err }, 'http error')
   })
+  // Refusals made here, before the engine: the same answer, log line and metric as the engine's own.
+  const refuse = (ctx: Koa.Context, code: ErrorCode, reason: string, account?: string) => {
+    const status = httpStatusOf[code] ?? 400
+    log.warn({ code, reason, account, status }, `request refused: ${reason}`)
+    opts.observe?.({ type: 'rejected', code, status, account })
+    ctx.status = status
+    ctx.set('Content-Type', 'text/plain; charset=utf-8')
+    ctx.body = code
+  }
   app.use(async (ctx, next) => {
     const accountId = wechatAccountOf(ctx.path)
     if (accountId === null) return next()
+    if (accountId === '') return refuse(ctx, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`)
     if (ctx.method !== 'GET' && ctx.method !== 'POST') {
-      ctx.status = 405
+      refuse(ctx, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET or POST`, accountId)
       ctx.set('Allow', 'GET, POST')
       return
     }

@@ -1,0 +1,55 @@
+/**
+ * The node HTTP server under the Koa app: its timeouts, and the answer to a client that breaks HTTP itself
+ * (a malformed request, headers or a body that never finish) before Koa has a request to hand on.
+ */
+import http from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { EngineEvent } from '../engine.ts'
+import type { ErrorCode } from '../errors.ts'
+import type { Logger } from '../log/logger.ts'
+
+export interface HttpServerOptions {
+  /** Headers and body must have arrived within this (limits.requestTimeoutMs). */
+  requestTimeoutMs: number
+  log: Logger
+  observe?: (event: EngineEvent) => void
+}
+
+export function createHttpServer(handler: http.RequestListener, opts: HttpServerOptions): http.Server {
+  const server = http.createServer(
+    {
+      requestTimeout: opts.requestTimeoutMs,
+      headersTimeout: opts.requestTimeoutMs,
+      // How often node checks the two timeouts above: its default, 30 s, let a stalled request live 40 s.
+      connectionsCheckingInterval: 1_000,
+    },
+    handler,
+  )
+  // Longer than typical proxies' idle timeouts, so nginx never reuses a socket we just closed. An idle
+  // keep-alive connection has no request in progress: the request timeout does not apply to it.
+  server.keepAliveTimeout = 65_000
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, opts))
+  return server
+}
+
+/** Node's own answers to the same errors, plus a log line and a metric. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, opts: HttpServerOptions): void {
+  const reason = `${err.code ?? 'error'}: ${err.message}`
+  // The client reset or closed the connection midway: nobody is left to answer. A request that had reached
+  // Koa says so in its own line (BAD_BODY); a half-sent one is not a message.
+  if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
+    opts.log.debug({ reason }, 'client left mid-request')
+    socket.destroy()
+    return
+  }
+  const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'BAD_HTTP'
+  const status = code === 'REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400
+  opts.log.warn({ code, reason, status }, `request refused: ${reason}`)
+  opts.observe?.({ type: 'rejected', code, status })
+  // Only when nothing of an answer went out yet (node's rule too); destroyed without the error, which would
+  // otherwise reach Koa's handler as a failure of ours.
+  if ((socket as Duplex & { bytesWritten?: number }).bytesWritten === 0) {
+    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    socket.once('finish', () => socket.destroy())
+  } else socket.destroy()
+}

@@ -1,0 +1,130 @@
+/**
+ * What a client can do to the HTTP layer itself, below and around the WeChat protocol: stall, leave midway,
+ * send what is not HTTP, use another method or a trailing slash. Each gets an answer, a log line with a code
+ * and a metric, and nothing holds the server or its shutdown.
+ */
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import { after, before, describe, it } from 'node:test'
+import { push } from '../../core/testkit/wechat-simulator.ts'
+import { computeSignature } from '../../core/verify/signature.ts'
+import { startHarness, type Harness } from '../support/engine-harness.ts'
+
+const RULES = { 'main.yaml': 'rules:\n  - name: hello\n    keywords: [hello]\n    reply: { type: text, content: hi }\n' }
+
+function signedSearch(token: string): string {
+  const timestamp = String(Math.floor(Date.now() / 1000))
+  const nonce = `n${Math.random().toString(36).slice(2)}`
+  return new URLSearchParams({ signature: computeSignature([token, timestamp, nonce]), timestamp, nonce }).toString()
+}
+
+/** A raw connection: what it receives, and when it closed. */
+function connect(url: string): { socket: net.Socket; received: () => string; closed: Promise<number> } {
+  const u = new URL(url)
+  const socket = net.connect(Number(u.port), u.hostname)
+  let data = ''
+  socket.setEncoding('utf8')
+  socket.on('data', (d: string) => (data += d))
+  socket.on('error', () => undefined)
+  const started = Date.now()
+  const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now() - started)))
+  return { socket, received: () => data, closed }
+}
+
+const waitFor = async (check: () => boolean, ms: number) => {
+  const until = Date.now() + ms
+  while (!check() && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+  return check()
+}
+
+describe('HTTP edges', () => {
+  let h: Harness
+  before(async () => {
+    h = await startHarness({ rules: RULES, config: { limits: { requestTimeoutMs: 1500 } } })
+  })
+  after(() => h.close())
+
+  it('a body that stops arriving is answered 408 and its connection closed, with a line and a metric', async () => {
+    const before = h.lines.length
+    const req = h.sim('plain').request(push.text('u-stall', 'hello'))
+    const c = connect(h.url)
+    c.socket.write(`POST /wechat/plain?${req.search} HTTP/1.1\r\nHost: x\r\nContent-Length: ${req.body.length}\r\n\r\n${req.body.slice(0, 20)}`)
+    const after = await c.closed
+    assert.match(c.received(), /^HTTP\/1\.1 408 /)
+    // 1.5 s allowed, checked every second.
+    assert.ok(after < 4_000, `closed after ${after} ms`)
+    assert.ok(h.lines.slice(before).some((l) => l.code === 'REQUEST_TIMEOUT' && typeof l.reason === 'string'), 'a REQUEST_TIMEOUT line')
+    assert.ok(h.events.some((e) => e.type === 'rejected' && e.code === 'REQUEST_TIMEOUT' && e.status === 408))
+    assert.equal((await h.post('plain', push.text('u-after', 'hello'))).reply?.Content, 'hi')
+  })
+
+  it('an idle keep-alive connection outlives the request timeout: it has no request in progress', async () => {
+    const c = connect(h.url)
+    const get = () => `GET /wechat/plain?${signedSearch('plaintoken')}&echostr=e1 HTTP/1.1\r\nHost: x\r\n\r\n`
+    c.socket.write(get())
+    assert.ok(await waitFor(() => c.received().includes('\r\n\r\ne1'), 2_000), c.received())
+    await new Promise((r) => setTimeout(r, 2_600))
+    c.socket.write(get().replace('echostr=e1', 'echostr=e2'))
+    assert.ok(await waitFor(() => c.received().endsWith('e2'), 2_000), c.received())
+    assert.doesNotMatch(c.received(), /408/)
+    c.socket.destroy()
+  })
+
+  it('a request that is not HTTP node can parse gets 400 and a BAD_HTTP line', async () => {
+    const before = h.lines.length
+    const c = connect(h.url)
+    c.socket.write(`POST /wechat/plain HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n`)
+    await c.closed
+    assert.match(c.received(), /^HTTP\/1\.1 400 /)
+    assert.ok(h.lines.slice(before).some((l) => l.code === 'BAD_HTTP' && String(l.reason).startsWith('HPE_')), 'a BAD_HTTP line')
+  })
+
+  it('a client that leaves mid-body is a BAD_BODY warning and a metric, not an internal error', async () => {
+    const before = h.lines.length
+    const c = connect(h.url)
+    const body = '<xml><ToUserName>a</ToUserName></xml>'
+    c.socket.write(`POST /wechat/plain?${signedSearch('plaintoken')} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length + 50}\r\n\r\n${body}`)
+    await new Promise((r) => setTimeout(r, 100))
+    c.socket.end()
+    assert.ok(await waitFor(() => h.lines.slice(before).some((l) => l.code === 'BAD_BODY'), 2_000), 'a BAD_BODY line')
+    await new Promise((r) => setTimeout(r, 200))
+    assert.deepEqual(h.lines.slice(before).filter((l) => l.code === 'INTERNAL'), [])
+    assert.ok(h.events.some((e) => e.type === 'rejected' && e.code === 'BAD_BODY'))
+  })
+
+  it('another method on /wechat is 405 with Allow, a line and a metric', async () => {
+    const before = h.lines.length
+    const res = await fetch(`${h.url}/wechat/plain?${signedSearch('plaintoken')}`, { method: 'PUT', body: '<xml/>' })
+    assert.equal(res.status, 405)
+    assert.equal(res.headers.get('allow'), 'GET, POST')
+    assert.ok(h.lines.slice(before).some((l) => l.code === 'METHOD_NOT_ALLOWED' && l.reason === 'PUT is not GET or POST'))
+    assert.ok(h.events.some((e) => e.type === 'rejected' && e.code === 'METHOD_NOT_ALLOWED'))
+  })
+
+  it('an account URL with a trailing slash works; another path under /wechat/ is an unknown account, logged', async () => {
+    const req = h.sim('plain').request(push.text('u-slash', 'hello'))
+    const res = await fetch(`${h.url}/wechat/plain/?${req.search}`, { method: 'POST', body: req.body })
+    assert.equal(res.status, 200)
+    assert.match(await res.text(), /<Content><!\[CDATA\[hi\]\]><\/Content>/)
+    const before = h.lines.length
+    const bad = await fetch(`${h.url}/wechat/plain/x?${req.search}`, { method: 'POST', body: req.body })
+    assert.equal(bad.status, 404)
+    assert.equal(await bad.text(), 'UNKNOWN_ACCOUNT')
+    assert.ok(h.lines.slice(before).some((l) => l.code === 'UNKNOWN_ACCOUNT' && l.reason === 'no account at /wechat/plain/x'))
+  })
+})
+
+describe('shutdown with a stalled client', () => {
+  it('closes within the reply budget and a second, not when the client gives up', async () => {
+    // The request timeout is long here: shutdown itself must cut the connection.
+    const h = await startHarness({ rules: RULES, config: { limits: { requestTimeoutMs: 60_000, replyBudgetMs: 1_000 } } })
+    const c = connect(h.url)
+    c.socket.write(`POST /wechat/plain?${signedSearch('plaintoken')} HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n<xml>`)
+    await new Promise((r) => setTimeout(r, 200))
+    const started = Date.now()
+    await h.close()
+    const took = Date.now() - started
+    assert.ok(took < 5_000, `shutdown took ${took} ms`)
+    assert.ok((await c.closed) > 0)
+  })
+})
