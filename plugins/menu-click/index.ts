@@ -21,7 +21,9 @@ export default definePlugin<MenuConfig>({
   name: 'menu-click',
   handle(ctx) {
     if (ctx.message.kind !== 'click') return ctx.pass()
-    const text = ctx.config.replies[ctx.message.eventKey] ?? ctx.config.fallback
+    // Own keys only: a button keyed `constructor` or `toString` must not find Object.prototype's.
+    const key = ctx.message.eventKey
+    const text = Object.hasOwn(ctx.config.replies, key) ? ctx.config.replies[key] : ctx.config.fallback
     return text === '' ? ctx.pass() : ctx.reply.text(text)
   },
 })

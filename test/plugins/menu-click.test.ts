@@ -30,6 +30,10 @@ test('a key with no reply configured gets the fallback', async () => {
   await client.expectReply(push.click(client.openId, 'V9999_NOT_YET'), 'This button is not set up yet.')
 })
 
+test('a key named like an Object.prototype member gets the fallback, not a function', async () => {
+  for (const key of ['constructor', 'toString', '__proto__']) await client.expectReply(push.click(client.openId, key), 'This button is not set up yet.')
+})
+
 test('a key that is a text keyword is routed like the text first (here: the survey)', async () => {
   await client.expectReply(push.click('o-menu-user', 'survey'), /^Question 1\/3/)
   await client.expectReply('cancel', /cancelled/, { openId: 'o-menu-user' })
