@@ -5,6 +5,9 @@
 import { z } from 'zod'
 
 const base64Key = /^[A-Za-z0-9+/]{43}$/
+/** setTimeout's limit: a longer delay is taken as 1 ms (node warns), and every call would time out at once. */
+const MAX_TIMER_MS = 2_147_483_647
+const TIMER_TOO_LONG = 'must be at most 2147483647 (about 24.8 days): node’s timers go no further'
 
 export const accountSchema = z
   .object({
@@ -43,11 +46,11 @@ export const engineConfigSchema = z
     limits: z
       .object({
         maxBodyBytes: z.number().int().positive(),
-        requestTimeoutMs: z.number().int().min(1000, 'must be at least 1000 (1 s)'),
+        requestTimeoutMs: z.number().int().min(1000, 'must be at least 1000 (1 s)').max(MAX_TIMER_MS, TIMER_TOO_LONG),
         timestampWindowSeconds: z.number().int().positive(),
         replyBudgetMs: z.number().int().positive().max(4900, 'must stay under WeChat’s 5 s'),
         replyCacheMs: z.number().int().nonnegative(),
-        pluginTimeoutMs: z.number().int().positive(),
+        pluginTimeoutMs: z.number().int().positive().max(MAX_TIMER_MS, TIMER_TOO_LONG),
         newsMaxArticles: z.number().int().min(1).max(10),
         newsMaxArticlesForUserMessage: z.number().int().min(1).max(10),
       })
@@ -58,7 +61,7 @@ export const engineConfigSchema = z
         .object({
           config: z.record(z.string(), z.unknown()).optional(),
           allow: z.array(z.string()).optional(),
-          timeoutMs: z.number().int().positive().optional(),
+          timeoutMs: z.number().int().positive().max(MAX_TIMER_MS, TIMER_TOO_LONG).optional(),
           enabled: z.boolean().optional(),
         })
         .strict(),

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { compileFunction } from 'node:vm'
 import { transform } from 'sucrase'
 import { fail, ok, type Result } from '../errors.ts'
 import { describeConfigIssues, engineConfigSchema } from './config-schema.ts'
@@ -56,7 +57,9 @@ export function readConfigFile(file: string): Result<UserConfig> {
     id === 'wxengine/config' || id === 'wxengine' ? { defineConfig } : realRequire(id)
   const module = { exports: {} as Record<string, unknown> }
   try {
-    new Function('require', 'module', 'exports', '__filename', '__dirname', code)(
+    // Compiled under the file's name (sucrase keeps the lines), so a syntax error sucrase let through and
+    // an error thrown while it runs both say where they are.
+    compileFunction(code, ['require', 'module', 'exports', '__filename', '__dirname'], { filename: file })(
       requireForConfig,
       module,
       module.exports,
@@ -64,11 +67,19 @@ export function readConfigFile(file: string): Result<UserConfig> {
       path.dirname(file),
     )
   } catch (e) {
-    return fail('BAD_CONFIG', `${file}: ${(e as Error).message}`)
+    return fail('BAD_CONFIG', `${file}: ${located(e as Error, file)}`)
   }
   const value = (module.exports.default ?? module.exports) as UserConfig
   if (typeof value !== 'object' || value === null) return fail('BAD_CONFIG', `${file}: must export default defineConfig({...})`)
   return ok(value)
+}
+
+/** The error's message with the line and column in `file` it points at, as sucrase gives them: `(2:11)`. */
+function located(e: Error, file: string): string {
+  const stack = String(e.stack ?? '')
+  const at = stack.indexOf(`${file}:`)
+  const m = at === -1 ? null : /^:(\d+)(?::(\d+))?/.exec(stack.slice(at + file.length))
+  return m ? `${e.message} (${m[1]}${m[2] ? `:${m[2]}` : ''})` : e.message
 }
 
 function mergeDeep<T>(base: T, over: unknown): T {
@@ -147,6 +158,8 @@ export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
     config = mergeDeep(config, resolveDirs(layer.value, root))
   }
   config.accounts = config.accounts.map((a) => ({ ...a, mode: a.mode ?? 'plaintext' }) as AccountConfig)
+  const notData = firstNonData(config, '')
+  if (notData) return fail('BAD_CONFIG', `invalid configuration${file ? ` (${path.relative(process.cwd(), file) || file})` : ''}:\n  ${notData}`)
   const problems: string[] = []
   config = applyEnv(config, env, root, problems)
   const parsed = engineConfigSchema.safeParse(config)
@@ -155,6 +168,35 @@ export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
     return fail('BAD_CONFIG', `invalid configuration${file ? ` (${path.relative(process.cwd(), file) || file})` : ''}:\n  ${problems.join('\n  ')}`)
   }
   return ok(config)
+}
+
+/**
+ * The configuration is data: strings, numbers, booleans, arrays and plain objects. A function or a Promise
+ * (an `async` value, a forgotten `await`) would otherwise fail deep inside with a clone error and a stack;
+ * this names where it is.
+ */
+function firstNonData(value: unknown, at: string): string | undefined {
+  const t = typeof value
+  if (value === null || value === undefined || t === 'string' || t === 'number' || t === 'boolean') return undefined
+  const where = at === '' ? 'the configuration' : at
+  if (t !== 'object') return `${where}: must be plain data (a string, number, boolean, array or object), not a ${t}`
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = firstNonData(value[i], `${at}[${i}]`)
+      if (found) return found
+    }
+    return undefined
+  }
+  const proto = Object.getPrototypeOf(value) as unknown
+  if (proto !== Object.prototype && proto !== null) {
+    const kind = (value as object).constructor?.name ?? 'object'
+    return `${where}: must be plain data (a string, number, boolean, array or object), not a ${kind}`
+  }
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const found = firstNonData(v, at === '' ? k : `${at}.${k}`)
+    if (found) return found
+  }
+  return undefined
 }
 
 /** Relative directories in the file are relative to the project root, not to the working directory. */

@@ -1,0 +1,86 @@
+/**
+ * Loading the configuration (core/config/load-config.ts): engine.config.ts, then the environment. A wrong
+ * setting stops start-up with BAD_CONFIG and a message that names it; nothing fails later with a stack.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, test } from 'node:test'
+import { loadConfig } from '../../core/config/load-config.ts'
+
+const KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG'
+const dirs: string[] = []
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+
+function project(configSource?: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-config-'))
+  dirs.push(dir)
+  if (configSource !== undefined) writeFileSync(path.join(dir, 'engine.config.ts'), configSource)
+  return dir
+}
+
+const withAccount = (account: string, extra = '') =>
+  `import { defineConfig } from 'wxengine/config'\nexport default defineConfig({\n  accounts: [${account}],\n${extra}})\n`
+
+function refused(root: string, env: NodeJS.ProcessEnv = {}): string {
+  const r = loadConfig({ root, env })
+  assert.equal(r.ok, false, 'the configuration should be refused')
+  if (r.ok) return ''
+  assert.equal(r.error.code, 'BAD_CONFIG')
+  return r.error.reason
+}
+
+test('the environment alone configures the default account; the defaults fill in the rest', () => {
+  const r = loadConfig({ root: project(), env: { WECHAT_TOKEN: 'tok123', WECHAT_APPID: 'wx1', PORT: '9090', DATA_DIR: 'state' } })
+  assert.ok(r.ok, r.ok ? '' : r.error.reason)
+  const c = r.value
+  assert.deepEqual(c.accounts, [{ id: 'default', token: 'tok123', appId: 'wx1', mode: 'plaintext' }])
+  assert.equal(c.port, 9090)
+  assert.equal(c.dataDir, path.join(dirs.at(-1)!, 'state'))
+  assert.equal(c.limits.maxBodyBytes, 1024 * 1024)
+  assert.equal(c.limits.requestTimeoutMs, 10_000)
+})
+
+test('an EncodingAESKey from the environment turns encryption on (compatible) for the default account', () => {
+  const r = loadConfig({ root: project(), env: { WECHAT_TOKEN: 'tok123', WECHAT_APPID: 'wx1', WECHAT_ENCODING_AES_KEY: KEY } })
+  assert.ok(r.ok)
+  assert.equal(r.value.accounts[0].mode, 'compatible')
+})
+
+test('no token: refused, naming the setting and its variable', () => {
+  assert.match(refused(project(), { WECHAT_APPID: 'wx1' }), /accounts\[0\]\.token: must be 3 to 32 letters or digits \(WECHAT_TOKEN\)/)
+})
+
+test('an EncodingAESKey that is not 43 characters: refused, naming the setting', () => {
+  const reason = refused(project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1', mode: 'safe', encodingAESKey: '${KEY.slice(0, 42)}' }`)))
+  assert.match(reason, /accounts\[0\]\.encodingAESKey: must be exactly 43 characters/)
+  assert.match(reason, /engine\.config\.ts/)
+})
+
+test('a PORT that is not a number: refused, naming the variable', () => {
+  assert.match(refused(project(), { WECHAT_TOKEN: 'tok123', WECHAT_APPID: 'wx1', PORT: 'eighty' }), /PORT: must be a whole number, got "eighty"/)
+})
+
+test('a timeout past what node timers can wait is refused, not turned into 1 ms', () => {
+  const reason = refused(project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, `  limits: { pluginTimeoutMs: 3_000_000_000 },\n  plugins: { echo: { timeoutMs: 2_147_483_648 } },\n`)))
+  assert.match(reason, /limits\.pluginTimeoutMs: must be at most 2147483647/)
+  assert.match(reason, /plugins\.echo\.timeoutMs: must be at most 2147483647/)
+})
+
+test('a function or a Promise in the configuration is refused with where it is, not a clone error', () => {
+  const promise = refused(project(withAccount(`{ id: 'default', token: Promise.resolve('x') as any, appId: 'wx1' }`)))
+  assert.match(promise, /accounts\[0\]\.token: must be plain data .*not a Promise/)
+  const fn = refused(project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, `  plugins: { echo: { config: { greet: () => 'hi' } } },\n`)))
+  assert.match(fn, /plugins\.echo\.config\.greet: must be plain data .*not a function/)
+})
+
+test('an error in engine.config.ts names the file and the line, found at compile time or as it runs', () => {
+  assert.match(refused(project(`export default {\n  port: 80,,\n}\n`)), /engine\.config\.ts: Unexpected token ','.* \(2(:\d+)?\)/)
+  assert.match(refused(project(`const x = 1\n\nexport default { port: undefinedThing }\n`)), /engine\.config\.ts: undefinedThing is not defined \(3:\d+\)/)
+  assert.match(refused(project(`export default {\n  port: 80\n  host: 'x'\n}\n`)), /engine\.config\.ts: .*\(3:\d+\)/)
+})
+
+test('an unknown setting is refused, not ignored', () => {
+  assert.match(refused(project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, `  limits: { replyBudget: 3000 },\n`))), /limits: .*replyBudget/)
+})
