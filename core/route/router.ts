@@ -179,6 +179,13 @@ async function runPlugins(
     if (outcome.status === 'error') {
       errors.push({ ...outcome.error, plugin })
       deps.onPluginError?.(plugin, outcome.error, account.id, message.fromUser)
+      // The dialogue's own plugin failed (threw, timed out, answered nonsense): its lock is released, or
+      // a broken or hung plugin would hold the user, and every message of theirs, until the lock expires.
+      // The message goes on down the routing order like any other.
+      if (own) {
+        await deps.sessions.delete(account.id, message.fromUser)
+        session = null
+      }
     }
   }
   return { reply: null, handledBy: 'none', errors }

@@ -99,7 +99,7 @@ before(async () => {
   const stuck = { timeoutMs: STUCK_TIMEOUT_MS }
   h = await startHarness({
     plugins: pluginsDir,
-    config: { rulesDir, plugins: { 'spin-sync': stuck, 'spin-await': stuck, hangs: stuck } },
+    config: { rulesDir, plugins: { 'spin-sync': stuck, 'spin-await': stuck, hangs: stuck, locker: stuck } },
   })
 })
 after(async () => {
@@ -198,6 +198,26 @@ describe('order: session, rules, handlers, welcome/default', () => {
     assert.equal((await lastEntry(user)).handledBy, 'rule')
     assert.equal(await say('hello', { user }), 'locker holds hello n=3 via=session', 'the lock survived the pass')
     assert.equal(await say('unlock', { user }), 'unlocked')
+    assert.equal(reportOf(await say('hello', { user })).tag, 'exact')
+  })
+
+  it('a lock holder that throws loses the lock: that message and the next go down the rules', async () => {
+    const user = newUser('lock')
+    assert.equal(await say('lock', { user }), 'locked')
+    assert.equal(await say('crash', { user }), 'default!', 'the failing message went on down the routing order')
+    assert.equal(await h.runtime.store.sessions.get('plain', user), null)
+    assert.equal(reportOf(await say('hello', { user })).tag, 'exact')
+  })
+
+  it('a lock holder that hangs loses the lock when its call times out: the user is not held until it expires', async () => {
+    const user = newUser('lock')
+    assert.equal(await say('lock', { user }), 'locked')
+    const stalled = await h.post('plain', push.text(user, 'stall'))
+    assert.equal(stalled.status, 200)
+    // The call's deadline (STUCK_TIMEOUT_MS) passes, the worker restarts, the lock goes.
+    const until = Date.now() + 10_000
+    while ((await h.runtime.store.sessions.get('plain', user)) !== null && Date.now() < until) await new Promise((r) => setTimeout(r, 100))
+    assert.equal(await h.runtime.store.sessions.get('plain', user), null)
     assert.equal(reportOf(await say('hello', { user })).tag, 'exact')
   })
 

@@ -238,6 +238,29 @@ default: { reply: { type: text, content: sorry } }
     assert.equal((await store.sessions.get('acct', 'u1'))?.plugin, 'asker')
   })
 
+  for (const code of ['PLUGIN_ERROR', 'PLUGIN_TIMEOUT', 'PLUGIN_BAD_REPLY'] as const) {
+    it(`a lock holder that fails (${code}) loses the lock; the message goes on down the routing order`, async () => {
+      const store = createMemoryStore()
+      const plugins = pluginsOf({ greeter: () => answer('hello'), asker: () => failure(code, [{ op: 'refresh', ttlMs: 60_000 }]) })
+      const deps = depsOf(await rulesFrom(FILES), plugins, store.sessions)
+      await store.sessions.put({ account: 'acct', openId: 'u1', plugin: 'asker', state: { q: 1 }, expiresAt: Date.now() + 60_000 })
+      const r = await routeMessage(messageOf(push.text('u1', 'hi')), ACCOUNT, deps)
+      assert.deepEqual(plugins.calls, ['asker:session:asker', 'greeter:hi'])
+      assert.deepEqual(r.reply, { type: 'text', content: 'hello' })
+      assert.deepEqual(r.errors.map((e) => `${e.plugin}:${e.code}`), [`asker:${code}`])
+      assert.equal(await store.sessions.get('acct', 'u1'), null)
+    })
+  }
+
+  it('a plugin that fails without holding the lock leaves the lock of another alone', async () => {
+    const store = createMemoryStore()
+    const plugins = pluginsOf({ greeter: () => failure('PLUGIN_ERROR'), asker: () => pass() })
+    const deps = depsOf(await rulesFrom(FILES), plugins, store.sessions)
+    await store.sessions.put({ account: 'acct', openId: 'u1', plugin: 'asker', state: null, expiresAt: Date.now() + 60_000 })
+    await routeMessage(messageOf(push.text('u1', 'hi')), ACCOUNT, deps)
+    assert.equal((await store.sessions.get('acct', 'u1'))?.plugin, 'asker')
+  })
+
   it('a lock held by a plugin that is no longer loaded is ignored', async () => {
     const store = createMemoryStore()
     const plugins = pluginsOf({ greeter: () => answer('hello'), asker: () => answer('asker') })
