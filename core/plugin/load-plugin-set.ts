@@ -59,6 +59,7 @@ export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: 
           config: folder.value.config,
           allow: settings.allow ?? [],
           disposeTimeoutMs: opts.disposeTimeoutMs ?? DEFAULT_DISPOSE_TIMEOUT_MS,
+          logLevel: opts.services.log.level,
         },
         timeoutMs: settings.timeoutMs ?? opts.defaultTimeoutMs,
         startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,

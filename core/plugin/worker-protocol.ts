@@ -19,6 +19,8 @@ export interface WorkerInit {
   allow: string[]
   /** Bound on the plugin's own dispose(), so unloading cannot hang. */
   disposeTimeoutMs: number
+  /** The engine's log level: lines below it are not sent over at all (sandbox/log-forwarder.ts). */
+  logLevel: string
 }
 
 export interface CallRequest {

@@ -10,6 +10,12 @@ import type { RpcRequest, RpcResponse } from '../worker-protocol.ts'
 
 /** For requests from setup or timers, which belong to no call. */
 export const BACKGROUND_RPC_TIMEOUT_MS = 10_000
+/**
+ * Requests waiting for an answer, at most. Each is a message the main thread must handle; a plugin firing
+ * them in a loop without awaiting would flood it and hold up every other message. Past the bound a request
+ * fails at once, in the plugin.
+ */
+export const MAX_PENDING_RPC = 256
 
 type Pending = { resolve: (v: JsonValue | undefined) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
 
@@ -28,6 +34,9 @@ export function createRpcClient(port: MessagePort): RpcClient {
 
   return {
     request(body, deadline) {
+      if (pending.size >= MAX_PENDING_RPC) {
+        return Promise.reject(new Error(`${body.method}: ${MAX_PENDING_RPC} storage and API calls already waiting for an answer: await them`))
+      }
       const id = nextId++
       const waitMs = deadline === undefined ? BACKGROUND_RPC_TIMEOUT_MS : deadline - Date.now()
       if (waitMs <= 0) return Promise.reject(new Error(`${body.method}: the plugin call's deadline has passed`))

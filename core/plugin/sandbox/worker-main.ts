@@ -9,11 +9,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { inspect } from 'node:util'
-import type { JsonValue, PluginDefinition, PluginLogger } from '../plugin-api.ts'
-import type { CallRequest, CallResult, LogLevel, MainToWorker, WorkerInit, WorkerToMain } from '../worker-protocol.ts'
+import type { JsonValue, PluginDefinition } from '../plugin-api.ts'
+import type { CallRequest, CallResult, MainToWorker, WorkerInit, WorkerToMain } from '../worker-protocol.ts'
 import { buildContext, createKeyValue, PASS } from './build-context.ts'
 import { loadPluginModule } from './load-plugin-module.ts'
 import { createRpcClient } from './rpc-client.ts'
+import { createLogForwarder } from './log-forwarder.ts'
 import { createSetupRegistry } from './setup-registry.ts'
 import { describeThrown, toPlain } from './to-plain.ts'
 
@@ -23,7 +24,7 @@ const init = workerData as WorkerInit
 
 const send = (msg: WorkerToMain): void => port.postMessage(msg)
 const rpc = createRpcClient(port)
-const log = createLogForwarder(send)
+const log = createLogForwarder(send, init.logLevel)
 const registry = createSetupRegistry((what, message) => log.error(`${what} failed: ${message}`))
 
 // Plugin code that leaves a promise rejected with nobody listening must not take the worker down with it.
@@ -128,15 +129,6 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)
   })
   return Promise.race([p, expired]).finally(() => clearTimeout(timer))
-}
-
-function createLogForwarder(post: (msg: WorkerToMain) => void): PluginLogger {
-  const forward = (level: LogLevel) => (msg: string, data?: Record<string, unknown>) => {
-    const plain = data === undefined ? undefined : toPlain(data)
-    const payload = plain === undefined ? undefined : plain.ok ? (plain.value as Record<string, JsonValue>) : { data: inspect(data) }
-    post(payload === undefined ? { t: 'log', level, msg: String(msg) } : { t: 'log', level, msg: String(msg), data: payload })
-  }
-  return { debug: forward('debug'), info: forward('info'), warn: forward('warn'), error: forward('error') }
 }
 
 function assertNever(x: never): never {

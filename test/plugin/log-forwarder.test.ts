@@ -1,0 +1,52 @@
+/**
+ * The worker side of a plugin's ctx.log (core/plugin/sandbox/log-forwarder.ts): what crosses to the main
+ * thread, at what rate, at what size. Through a real engine: test/e2e/plugin-floods.test.ts.
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { createLogForwarder, LINE_BURST, LINES_PER_SECOND, MAX_DATA_CHARS, MAX_MESSAGE_CHARS } from '../../core/plugin/sandbox/log-forwarder.ts'
+import type { WorkerToMain } from '../../core/plugin/worker-protocol.ts'
+
+type LogMessage = Extract<WorkerToMain, { t: 'log' }>
+
+function forwarder(level: string) {
+  const posted: LogMessage[] = []
+  let t = 1_000_000
+  const log = createLogForwarder((m) => posted.push(m as LogMessage), level, () => t)
+  return { log, posted, advance: (ms: number) => void (t += ms) }
+}
+
+test('lines below the engine level are not sent at all', () => {
+  const { log, posted } = forwarder('warn')
+  log.debug('d')
+  log.info('i')
+  log.warn('w')
+  log.error('e')
+  assert.deepEqual(posted.map((m) => `${m.level}:${m.msg}`), ['warn:w', 'error:e'])
+})
+
+test(`a burst of ${LINE_BURST} lines goes through, then ${LINES_PER_SECOND} a second; the rest are counted and reported once`, async () => {
+  const { log, posted, advance } = forwarder('info')
+  for (let i = 0; i < LINE_BURST + 500; i++) log.info(`line ${i}`)
+  assert.equal(posted.length, LINE_BURST)
+  advance(1000)
+  for (let i = 0; i < 1000; i++) log.info(`later ${i}`)
+  assert.equal(posted.length, LINE_BURST + LINES_PER_SECOND)
+  // The count goes out within a second of the first drop, even if the plugin falls silent.
+  await new Promise((r) => setTimeout(r, 1100))
+  const report = posted.at(-1)!
+  assert.equal(report.level, 'warn')
+  assert.deepEqual(report.data, { dropped: 500 + 1000 - LINES_PER_SECOND })
+  assert.match(report.msg, /log lines dropped: a plugin may log at most 100 lines a second/)
+})
+
+test('long messages are cut, and data too big to send is replaced by its size', () => {
+  const { log, posted } = forwarder('info')
+  log.info('m'.repeat(MAX_MESSAGE_CHARS + 10))
+  log.info('big', { blob: 'b'.repeat(MAX_DATA_CHARS) })
+  log.info('small', { n: 1, nested: { ok: true } })
+  assert.equal(posted[0].msg.length < MAX_MESSAGE_CHARS + 40, true)
+  assert.match(posted[0].msg, /… \(4106 characters\)$/)
+  assert.match(String(posted[1].data?.truncated), /characters of data, over 16384/)
+  assert.deepEqual(posted[2].data, { n: 1, nested: { ok: true } })
+})
