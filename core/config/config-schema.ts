@@ -51,6 +51,7 @@ export const engineConfigSchema = z
         replyBudgetMs: z.number().int().positive().max(4900, 'must stay under WeChat’s 5 s'),
         replyCacheMs: z.number().int().nonnegative(),
         pluginTimeoutMs: z.number().int().positive().max(MAX_TIMER_MS, TIMER_TOO_LONG),
+        pluginMemoryMb: z.number().int().min(16, 'must be at least 16 (MB)'),
         newsMaxArticles: z.number().int().min(1).max(10),
         newsMaxArticlesForUserMessage: z.number().int().min(1).max(10),
       })
@@ -62,6 +63,7 @@ export const engineConfigSchema = z
           config: z.record(z.string(), z.unknown()).optional(),
           allow: z.array(z.string()).optional(),
           timeoutMs: z.number().int().positive().max(MAX_TIMER_MS, TIMER_TOO_LONG).optional(),
+          memoryMb: z.number().int().min(16, 'must be at least 16 (MB)').optional(),
           enabled: z.boolean().optional(),
         })
         .strict(),

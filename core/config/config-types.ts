@@ -27,6 +27,8 @@ export interface PluginSettings {
   allow?: string[]
   /** Hard deadline for one call, after which the plugin's worker is stopped and restarted. */
   timeoutMs?: number
+  /** This plugin's worker heap in MB, instead of limits.pluginMemoryMb. */
+  memoryMb?: number
   enabled?: boolean
 }
 
@@ -62,6 +64,8 @@ export interface EngineConfig {
     replyCacheMs: number
     /** Default hard deadline of one plugin call. */
     pluginTimeoutMs: number
+    /** Heap of each plugin's worker, in MB: a plugin that allocates without end is stopped and restarted. */
+    pluginMemoryMb: number
     /** News articles per reply: the platform allows 8, and 1 when answering a user's message. */
     newsMaxArticles: number
     newsMaxArticlesForUserMessage: number

@@ -30,6 +30,7 @@ export function defaultConfig(root: string): EngineConfig {
       replyBudgetMs: 4500,
       replyCacheMs: 30_000,
       pluginTimeoutMs: 30_000,
+      pluginMemoryMb: 256,
       newsMaxArticles: 8,
       newsMaxArticlesForUserMessage: 1,
     },

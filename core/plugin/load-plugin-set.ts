@@ -17,6 +17,8 @@ export interface LoadPluginSetOptions {
   settings: Record<string, PluginSettings>
   /** config limits.pluginTimeoutMs, for plugins without their own timeoutMs. */
   defaultTimeoutMs: number
+  /** config limits.pluginMemoryMb, for plugins without their own memoryMb. */
+  defaultMemoryMb?: number
   services: PluginServices
   log: Logger
   /** Bound on loading one plugin and running its setup. */
@@ -27,6 +29,7 @@ export interface LoadPluginSetOptions {
 
 const DEFAULT_START_TIMEOUT_MS = 15_000
 const DEFAULT_DISPOSE_TIMEOUT_MS = 2_000
+const DEFAULT_MEMORY_MB = 256
 
 export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: PluginSet; errors: EngineError[] }> {
   const dir = resolve(opts.dir)
@@ -63,6 +66,7 @@ export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: 
         },
         timeoutMs: settings.timeoutMs ?? opts.defaultTimeoutMs,
         startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+        memoryMb: settings.memoryMb ?? opts.defaultMemoryMb ?? DEFAULT_MEMORY_MB,
         services: opts.services,
         log: opts.log.child({ plugin: name }),
       })

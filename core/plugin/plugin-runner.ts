@@ -22,6 +22,8 @@ export interface PluginRunnerOptions {
   timeoutMs: number
   /** Bound on loading the module and running setup (each worker start). */
   startTimeoutMs: number
+  /** The worker's heap: past it V8 stops the worker (a crash, restarted), not the whole process. */
+  memoryMb: number
   services: PluginServices
   /** Host events (restarts, crashes), already bound to the plugin's name. */
   log: Logger
@@ -76,9 +78,10 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
 
   function spawn(): Promise<Result<void>> {
     const entry = workerEntry()
+    const resourceLimits = { maxOldGenerationSizeMb: opts.memoryMb }
     const worker = entry.eval
-      ? new Worker(entry.source, { eval: true, workerData: init, env: {} })
-      : new Worker(entry.file, { workerData: init, env: {} })
+      ? new Worker(entry.source, { eval: true, workerData: init, env: {}, resourceLimits })
+      : new Worker(entry.file, { workerData: init, env: {}, resourceLimits })
     // Workers never keep the process alive on their own: pending calls and deadlines hold timers that do.
     worker.unref()
     return new Promise((resolve) => {

@@ -21,6 +21,7 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     dir: config.pluginsDir,
     settings: config.plugins,
     defaultTimeoutMs: config.limits.pluginTimeoutMs,
+    defaultMemoryMb: config.limits.pluginMemoryMb,
     services,
     log,
   })

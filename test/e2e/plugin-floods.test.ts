@@ -11,14 +11,14 @@ import { after, before, test } from 'node:test'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
 
-const RULES = 'rules:\n  - { name: flood, keywords: [log, storage], plugin: floods }\n  - { name: hello, keywords: [hello], reply: { type: text, content: world } }\n'
+const RULES = 'rules:\n  - { name: flood, keywords: [log, storage, memory], plugin: floods }\n  - { name: hello, keywords: [hello], reply: { type: text, content: world } }\n'
 let h: Harness
 let plugins: string
 
 before(async () => {
   plugins = mkdtempSync(path.join(os.tmpdir(), 'wxengine-floods-'))
   cpSync(path.join(import.meta.dirname, '../fixtures/plugins/floods'), path.join(plugins, 'floods'), { recursive: true })
-  h = await startHarness({ plugins, rules: { 'main.yaml': RULES }, config: { limits: { pluginTimeoutMs: 2000, replyBudgetMs: 1000 }, log: { level: 'info' } } })
+  h = await startHarness({ plugins, rules: { 'main.yaml': RULES }, config: { limits: { pluginTimeoutMs: 2000, replyBudgetMs: 1000, pluginMemoryMb: 64 }, log: { level: 'info' } } })
 })
 after(async () => {
   await h.close()
@@ -53,3 +53,17 @@ for (const kind of ['log', 'storage']) {
     }
   })
 }
+
+test('a plugin that allocates without end is stopped at its heap limit, not the engine', async () => {
+  const before = h.lines.length
+  const t = performance.now()
+  const r = await h.post('plain', push.text('hog', 'memory'))
+  assert.equal(r.body, 'success')
+  const failed = h.lines.slice(before).find((l) => l.code === 'PLUGIN_ERROR' && l.plugin === 'floods')
+  assert.ok(failed, 'a PLUGIN_ERROR line for the plugin')
+  assert.match(String(failed.reason), /memory/i)
+  // 64 MB is reached in well under the 2 s call timeout: the limit stopped it, not the timeout.
+  assert.ok(performance.now() - t < 1900, `answered after ${Math.round(performance.now() - t)} ms`)
+  assert.ok(process.memoryUsage().rss < 1.5 * 1024 ** 3)
+  assert.equal((await h.post('plain', push.text('victim', 'hello'))).reply?.Content, 'world')
+})
