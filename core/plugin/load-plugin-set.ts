@@ -132,8 +132,8 @@ function createPluginSet(plugins: Map<string, { runner: PluginRunner; manifest: 
       }
       return p.runner.invoke(call)
     },
-    dispose() {
-      disposing ??= Promise.all([...plugins.values()].map((p) => p.runner.dispose())).then(() => undefined)
+    dispose(o) {
+      disposing ??= Promise.all([...plugins.values()].map((p) => p.runner.dispose(o?.callsWithinMs))).then(() => undefined)
       return disposing
     },
   }

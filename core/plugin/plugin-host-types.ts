@@ -55,6 +55,9 @@ export interface PluginSet {
   manifest(name: string): PluginManifest | undefined
   /** Never rejects: every failure is an outcome. Enforces the plugin's hard deadline. */
   invoke(call: PluginCall): Promise<PluginOutcome>
-  /** Run dispose hooks, clear what setup registered, stop workers. */
-  dispose(): Promise<void>
+  /**
+   * Run dispose hooks, clear what setup registered, stop workers. Calls still running are waited for up to
+   * their deadlines (hot reload), or up to `callsWithinMs` (shutdown), after which they fail as PLUGIN_ERROR.
+   */
+  dispose(opts?: { callsWithinMs?: number }): Promise<void>
 }

@@ -33,8 +33,11 @@ export interface PluginRunner {
   /** Starts the first worker; a failure here means the plugin did not load. */
   start(): Promise<Result<void>>
   invoke(call: PluginCall): Promise<PluginOutcome>
-  /** Lets running calls finish, runs the plugin's dispose, then stops the worker. */
-  dispose(): Promise<void>
+  /**
+   * Lets running calls finish (each within its deadline, or all within `callsWithinMs`, past which they
+   * fail), runs the plugin's dispose, then stops the worker.
+   */
+  dispose(callsWithinMs?: number): Promise<void>
 }
 
 interface Running {
@@ -288,12 +291,27 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
       })
     },
 
-    async dispose() {
+    async dispose(callsWithinMs) {
       if (closing()) return
       status = 'disposing'
       clearTimeout(restartTimer)
       // Hot reload: calls that started on this generation finish on it (each is bounded by its deadline).
-      if (pending.size > 0) await new Promise<void>((resolve) => (onIdle = resolve))
+      // Shutdown bounds the wait: a call hung until its deadline (30 s by default) would hold the process
+      // past any stop timeout; what is still running then fails and is stopped with the worker.
+      if (pending.size > 0) {
+        const idle = new Promise<void>((resolve) => (onIdle = resolve))
+        if (callsWithinMs === undefined) await idle
+        else {
+          let timer: NodeJS.Timeout | undefined
+          await Promise.race([idle, new Promise<void>((resolve) => (timer = setTimeout(resolve, callsWithinMs)))])
+          clearTimeout(timer)
+          for (const [id, p] of pending) {
+            clearTimeout(p.timer)
+            pending.delete(id)
+            p.resolve(errorOutcome('PLUGIN_ERROR', 'the engine shut down while the call was running'))
+          }
+        }
+      }
       const running = current
       if (running?.ready) {
         await new Promise<void>((resolve) => {

@@ -36,10 +36,10 @@ export function createGenerations(first: Omit<Generation, 'id' | 'loadedAt'>, on
   const disposing: Promise<void>[] = []
   const drained = new Map<Generation, () => void>()
 
-  function dispose(g: Generation): void {
+  function dispose(g: Generation, callsWithinMs?: number): void {
     retired.delete(g)
     leases.delete(g)
-    disposing.push(g.plugins.dispose().catch((e) => onDisposeError?.(e)))
+    disposing.push(g.plugins.dispose({ callsWithinMs }).catch((e) => onDisposeError?.(e)))
     drained.get(g)?.()
   }
 
@@ -75,7 +75,8 @@ export function createGenerations(first: Omit<Generation, 'id' | 'loadedAt'>, on
           : new Promise<void>((resolve) => drained.set(g, resolve)),
       )
       await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, timeoutMs).unref())])
-      for (const g of [...retired]) dispose(g)
+      // Past the bound, plugin calls still running are failed, not waited for to their deadlines.
+      for (const g of [...retired]) dispose(g, 0)
       await Promise.all(disposing)
     },
   }
