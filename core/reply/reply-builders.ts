@@ -5,13 +5,15 @@
  */
 import { z } from 'zod'
 import { fail, ok, type Result } from '../errors.ts'
+import { MAX_REPLY_CHARS } from './reply-limits.ts'
 import type { Article, Reply } from './reply-types.ts'
 
-const nonEmpty = (what: string) => z.string({ error: `${what} must be a string` }).min(1, `${what} is empty`)
-const optionalText = (what: string) => z.string({ error: `${what} must be a string` }).optional()
+const text = (what: string) => z.string({ error: `${what} must be a string` }).max(MAX_REPLY_CHARS, `${what} is over ${MAX_REPLY_CHARS} characters`)
+const nonEmpty = (what: string) => text(what).min(1, `${what} is empty`)
+const optionalText = (what: string) => text(what).optional()
 
 const articleSchema = z.strictObject({
-  title: z.string({ error: 'title must be a string' }),
+  title: text('title'),
   description: optionalText('description'),
   picUrl: optionalText('picUrl'),
   url: optionalText('url'),

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
 
-const RULES = 'rules:\n  - { name: flood, keywords: [log, storage, memory], plugin: floods }\n  - { name: hello, keywords: [hello], reply: { type: text, content: world } }\n'
+const RULES = 'rules:\n  - { name: flood, keywords: [log, storage, memory, huge], plugin: floods }\n  - { name: hello, keywords: [hello], reply: { type: text, content: world } }\n'
 let h: Harness
 let plugins: string
 
@@ -66,4 +66,13 @@ test('a plugin that allocates without end is stopped at its heap limit, not the 
   assert.ok(performance.now() - t < 1900, `answered after ${Math.round(performance.now() - t)} ms`)
   assert.ok(process.memoryUsage().rss < 1.5 * 1024 ** 3)
   assert.equal((await h.post('plain', push.text('victim', 'hello'))).reply?.Content, 'world')
+})
+
+test('a reply of 20 M characters is refused in the sandbox (PLUGIN_BAD_REPLY), not sent to WeChat', async () => {
+  const before = h.lines.length
+  const r = await h.post('plain', push.text('big', 'huge'))
+  assert.equal(r.body, 'success')
+  const refused = h.lines.slice(before).find((l) => l.code === 'PLUGIN_BAD_REPLY' && l.plugin === 'floods')
+  assert.ok(refused, 'a PLUGIN_BAD_REPLY line')
+  assert.match(String(refused.reason), /\$\.content: the value is over 65536 characters/)
 })

@@ -88,6 +88,8 @@ describe('parseReply', () => {
     ['an article with an extra key', { type: 'news', articles: [{ title: 'A', image: 'x' }] }, /articles\.0: Unrecognized key: "image"/],
     ['transfer with an empty account', { type: 'transfer_customer_service', kfAccount: '' }, /kfAccount: kfAccount is empty/],
     ['none with extra data', { type: 'none', content: 'x' }, /Unrecognized key: "content"/],
+    ['text over 65536 characters', { type: 'text', content: 'x'.repeat(65_537) }, /content: content is over 65536 characters/],
+    ['an article URL over 65536 characters', { type: 'news', articles: [{ title: 'A', url: 'u'.repeat(65_537) }] }, /articles\.0\.url: url is over 65536 characters/],
   ]
   for (const [what, value, reason] of invalid) {
     it(`PLUGIN_BAD_REPLY for ${what}`, () => {
@@ -98,6 +100,10 @@ describe('parseReply', () => {
       assert.match(result.error.reason, reason)
     })
   }
+
+  it('text of exactly 65536 characters is accepted', () => {
+    assert.equal(parseReply({ type: 'text', content: 'x'.repeat(65_536) }).ok, true)
+  })
 
   it('exports the schema for the rules loader', () => {
     assert.equal(replySchema.safeParse({ type: 'text', content: 'x' }).success, true)

@@ -8,7 +8,12 @@ import type { JsonValue } from '../plugin-api.ts'
 
 const MAX_DEPTH = 64
 
-export function toPlain(value: unknown): Result<JsonValue> {
+/**
+ * `maxChars` bounds the characters of every string and key in the value together: past it the copy stops
+ * with an error naming where, before a huge value is copied, sent to the main thread and cloned there.
+ */
+export function toPlain(value: unknown, maxChars = Infinity): Result<JsonValue> {
+  budget = maxChars
   try {
     return ok(copy(value, 0, '$'))
   } catch (e) {
@@ -18,10 +23,20 @@ export function toPlain(value: unknown): Result<JsonValue> {
 
 class NotPlain extends Error {}
 
+/** Characters left in the copy in progress (copies are synchronous: one at a time). */
+let budget = Infinity
+
+function spend(chars: number, path: string): void {
+  budget -= chars
+  if (budget < 0) throw new NotPlain(`${path}: the value is over its limit of characters in all (strings and keys)`)
+}
+
 function copy(value: unknown, depth: number, path: string): JsonValue {
   if (depth > MAX_DEPTH) throw new NotPlain(`${path}: nested deeper than ${MAX_DEPTH} (a cycle?)`)
   switch (typeof value) {
     case 'string':
+      spend(value.length, path)
+      return value
     case 'boolean':
       return value
     case 'number':
@@ -38,6 +53,7 @@ function copy(value: unknown, depth: number, path: string): JsonValue {
       const out: Record<string, JsonValue> = {}
       for (const key of Object.keys(value)) {
         const item = (value as Record<string, unknown>)[key]
+        spend(key.length, path)
         // Like JSON: a key set to undefined is the same as an absent key.
         if (item !== undefined) out[key] = copy(item, depth + 1, `${path}.${key}`)
       }

@@ -13,6 +13,7 @@ import type { JsonValue, PluginDefinition } from '../plugin-api.ts'
 import type { CallRequest, CallResult, MainToWorker, WorkerInit, WorkerToMain } from '../worker-protocol.ts'
 import { buildContext, createKeyValue, PASS } from './build-context.ts'
 import { loadPluginModule } from './load-plugin-module.ts'
+import { MAX_REPLY_CHARS } from '../../reply/reply-limits.ts'
 import { createRpcClient } from './rpc-client.ts'
 import { createLogForwarder } from './log-forwarder.ts'
 import { createSetupRegistry } from './setup-registry.ts'
@@ -101,8 +102,8 @@ async function answerCall(call: CallRequest): Promise<void> {
 /** The main thread validates the reply itself; here it only has to become plain data. */
 function interpretReturn(returned: unknown): CallResult {
   if (returned === undefined || returned === PASS) return { kind: 'pass' }
-  const plain = toPlain(returned)
-  if (!plain.ok) return { kind: 'bad-reply', reason: plain.error.reason }
+  const plain = toPlain(returned, MAX_REPLY_CHARS)
+  if (!plain.ok) return { kind: 'bad-reply', reason: plain.error.reason.replace('its limit of characters', `${MAX_REPLY_CHARS} characters`) }
   const value = plain.value
   if (isPassLiteral(value)) return { kind: 'pass' }
   return { kind: 'reply', reply: value }
