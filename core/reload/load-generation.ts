@@ -15,7 +15,7 @@ export type LoadedParts =
   | { ok: false; problems: string[] }
 
 export async function loadGeneration(config: EngineConfig, services: PluginServices, log: Logger): Promise<LoadedParts> {
-  const rules = await loadRuleSet(config.rulesDir)
+  const rules = await loadRuleSet(config.rulesDir, { accounts: config.accounts.map((a) => a.id) })
   if (!rules.ok) return { ok: false, problems: formatRuleErrors(rules.errors).split('\n').filter(Boolean) }
   const { set, errors } = await loadPluginSet({
     dir: config.pluginsDir,

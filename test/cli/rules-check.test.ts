@@ -64,3 +64,20 @@ test('--root points at the project from elsewhere, and another rules directory c
     rmSync(elsewhere, { recursive: true, force: true })
   }
 })
+
+test('rules for an account that is not configured: a warning, in a folder or by account:, exit 0', async () => {
+  mkdirSync(path.join(project.dir, 'rules', 'typo-acct'))
+  writeFileSync(path.join(project.dir, 'rules', 'typo-acct', 'a.yaml'), 'rules:\n  - name: folder-rule\n    keywords: [x]\n    reply: { type: text, content: x }\n')
+  writeFileSync(path.join(project.dir, 'rules', 'b.yaml'), 'account: nosuchaccount\nrules:\n  - name: key-rule\n    keywords: [y]\n    reply: { type: text, content: y }\n')
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^warning: rules\/typo-acct\/a\.yaml: rules for account "typo-acct", which is not configured \(accounts: [^)]+\): they never run$/m)
+  assert.match(r.stdout, /^warning: rules\/b\.yaml: rules for account "nosuchaccount", which is not configured/m)
+})
+
+test('an account: that is blank is an error, not rules that never run', async () => {
+  writeFileSync(path.join(project.dir, 'rules', 'blank.yaml'), 'account: "  "\nrules:\n  - name: r\n    keywords: [x]\n    reply: { type: text, content: x }\n')
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 1)
+  assert.match(r.stdout, /^rules\/blank\.yaml:1:\d+: account is empty/m)
+})

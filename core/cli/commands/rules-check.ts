@@ -19,7 +19,7 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   const shown = shownPath
   if (!existsSync(dir)) io.err(`warning: ${shown(dir)} does not exist: no rules (only plugins reached by welcome/default)`)
 
-  const loaded = await loadRuleSet(dir)
+  const loaded = await loadRuleSet(dir, { accounts: config.accounts.map((a) => a.id) })
   if (!loaded.ok) {
     io.out(formatRuleErrors(loaded.errors.map((e) => ({ ...e, file: shown(e.file) }))))
     const files = new Set(loaded.errors.map((e) => e.file)).size

@@ -24,9 +24,17 @@ export interface ParsedRuleFile {
   /** Where each rule and explicitly named handler is, for duplicate-name errors. */
   names: { name: string; account: string; at: RuleLoadError }[]
   warnings: string[]
+  /** The account the whole file is for ('*' for every account), and the file's path. */
+  account: string
+  file: string
 }
 
-export async function loadRuleSet(dir: string): Promise<LoadRuleSetResult> {
+export interface LoadRuleSetOptions {
+  /** The configured account ids: a file for any other account is warned about (it would never run). */
+  accounts?: readonly string[]
+}
+
+export async function loadRuleSet(dir: string, opts: LoadRuleSetOptions = {}): Promise<LoadRuleSetResult> {
   const listed = await listRuleFiles(dir)
   if ('error' in listed) return { ok: false, errors: [listed.error] }
   const errors: RuleLoadError[] = []
@@ -49,6 +57,13 @@ export async function loadRuleSet(dir: string): Promise<LoadRuleSetResult> {
   }
   errors.push(...checkAcrossFiles(parsed))
   if (errors.length > 0) return { ok: false, errors }
+  if (opts.accounts) {
+    const known = new Set(opts.accounts)
+    for (const p of parsed) {
+      if (p.account === ALL_ACCOUNTS || known.has(p.account)) continue
+      warnings.push(`${p.file}: rules for account "${p.account}", which is not configured (accounts: ${opts.accounts.join(', ')}): they never run`)
+    }
+  }
 
   const system: Record<string, SystemReplies> = {}
   for (const entry of parsed.flatMap((p) => p.system)) (system[entry.account] ??= {})[entry.which] = entry.target
@@ -123,8 +138,9 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
     }
   }
   account = account.trim()
+  if (account === '') return { errors: [located(['account'], 'account is empty: name an account id, or leave the key out for every account')] }
 
-  const out: ParsedRuleFile = { rules: [], handlers: [], system: [], names: [], warnings }
+  const out: ParsedRuleFile = { rules: [], handlers: [], system: [], names: [], warnings, account, file: ref.path }
   ;(file.rules ?? []).forEach((rule, i) => {
     const place = at(['rules', i])
     const foldCase = rule.foldCase ?? true
