@@ -4,6 +4,8 @@
  * Checks that need more than one field (one target, one keyword kind, regex syntax) are refinements
  * with their own plain-words messages; positions are added by the loader.
  */
+import retModule from 'ret'
+import safeRegex from 'safe-regex2'
 import { z } from 'zod'
 import { MESSAGE_KINDS } from '../../normalize/message-types.ts'
 import { replySchema } from '../../reply/reply-builders.ts'
@@ -20,6 +22,8 @@ const keywordObjectShape = {
   contains: z.string().min(1).optional(),
   prefix: z.string().min(1).optional(),
   regex: z.string().min(1).optional(),
+  /** A regex with nested repetition, accepted anyway: its author vouches it cannot backtrack badly. */
+  trusted: z.boolean().optional(),
   foldCase: z.boolean().optional(),
   foldWidth: z.boolean().optional(),
 }
@@ -41,8 +45,10 @@ const keywordObject = z.strictObject(keywordObjectShape).superRefine((kw, ctx) =
   const kind = kinds[0]
   const value = kw[kind] as string
   if (kind === 'regex') {
-    const problem = checkRegex(value)
+    const problem = checkRegex(value) ?? (kw.trusted === true ? undefined : checkBacktracking(value))
     if (problem) ctx.addIssue({ code: 'custom', path: ['regex'], message: problem })
+  } else if (kw.trusted !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['trusted'], message: 'trusted applies to regex keywords only' })
   } else if (kind === 'exact' && value !== value.trim()) {
     ctx.addIssue({
       code: 'custom',
@@ -67,6 +73,30 @@ const keywordSchema = z.union([z.string().min(1), keywordObject]).superRefine((k
     })
   }
 })
+
+/**
+ * Nested repetition (`(a+)+`, `(\w+\s?)*`): a backtracking engine takes time exponential in the text's
+ * length to fail on it, and the text comes from any WeChat user. `^(a+)+$` against 27 a's and a `!` took 5 s
+ * of the main thread, stalling every account. safe-regex2 finds a quantifier under a quantifier (star
+ * height above 1). A source its parser cannot read (lookbehind) is not judged: JS itself has accepted it.
+ * It does not find every slow regex (overlapping alternatives under one quantifier, several `.*` in a row
+ * on a long text): docs/rules.md says so.
+ */
+/** ret, the parser safe-regex2 uses: a CommonJS function whose typings describe an ES default export. */
+const parseRegex = retModule as unknown as (source: string) => unknown
+
+export function checkBacktracking(source: string): string | undefined {
+  try {
+    parseRegex(source)
+  } catch {
+    return undefined
+  }
+  if (safeRegex(source, { limit: Number.MAX_SAFE_INTEGER })) return undefined
+  return (
+    `regex ${JSON.stringify(source)} repeats a repeated part (like (a+)+): on a text that almost matches it can run for ` +
+    'seconds and stall every account. Rewrite it without the nested repetition, or add trusted: true to this keyword if you are sure'
+  )
+}
 
 /** Syntax check with the flags the matcher uses (`u`, plus `i` when folding case; `i` never changes validity). */
 export function checkRegex(source: string): string | undefined {

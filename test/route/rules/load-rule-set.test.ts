@@ -73,6 +73,26 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.match(message, /^rule "b": invalid regular expression "\(\?<x>a": /)
   })
 
+  it('a regex with nested repetition (catastrophic backtracking), at its line', async () => {
+    const message = await singleError(valid("  - name: b\n    keywords:\n      - regex: '^(a+)+$'\n    plugin: p\n"), 7)
+    assert.match(message, /^rule "b": regex "\^\(a\+\)\+\$" repeats a repeated part \(like \(a\+\)\+\): .* add trusted: true/)
+    const words = await singleError(valid("  - name: c\n    keywords:\n      - regex: '^(\\w+\\s?)*$'\n    plugin: p\n"), 7)
+    assert.match(words, /repeats a repeated part/)
+  })
+
+  it('trusted: true accepts a nested repetition; on another kind of keyword it is an error', async () => {
+    const dir = await rulesDir({ 'main.yaml': valid("  - name: b\n    keywords:\n      - { regex: '^(ab+)+$', trusted: true }\n    plugin: p\n") })
+    const loaded = await loadRuleSet(dir)
+    assert.equal(loaded.ok, true, loaded.ok ? '' : formatRuleErrors(loaded.errors))
+    const message = await singleError(valid("  - name: c\n    keywords:\n      - { exact: c, trusted: true }\n    plugin: p\n"), 7)
+    assert.match(message, /trusted applies to regex keywords only/)
+  })
+
+  it('lookbehind and other syntax the backtracking check cannot read are left to JS, which accepts them', async () => {
+    const dir = await rulesDir({ 'main.yaml': valid("  - name: b\n    keywords:\n      - regex: '(?<=天气)\\S+'\n    plugin: p\n") })
+    assert.equal((await loadRuleSet(dir)).ok, true)
+  })
+
   it('unknown message type', async () => {
     const message = await singleError(valid('handlers:\n  - type: image\n    plugin: p\n  - type: locaton\n    plugin: p\n'), 8)
     assert.equal(message, 'handler #2 (locaton): unknown message type "locaton" (did you mean "location"?)')
