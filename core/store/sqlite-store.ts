@@ -318,6 +318,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     return live
   })
 
+  // Read-then-write transactions run as BEGIN IMMEDIATE (`.immediate(...)` below): a deferred one that has
+  // read cannot wait for the log thread's write lock (SQLite skips the busy handler on that upgrade) and
+  // failed with SQLITE_BUSY at once. An outbox update lost that way left a sent late reply pending, and the
+  // next start sent it again.
   const outboxUpdateTx = db.transaction((id: number, patch: Partial<OutboxEntry>): void => {
     const row = st.outboxGet.get(id)
     if (!row) return
@@ -451,7 +455,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         st.kvDelete.run(namespace, key)
       },
       async deletePrefix(namespace, prefix) {
-        return deletePrefixTx(namespace, prefix)
+        return deletePrefixTx.immediate(namespace, prefix)
       },
     },
 
@@ -535,7 +539,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         return Number(r.lastInsertRowid)
       },
       async update(id, patch) {
-        outboxUpdateTx(id, patch)
+        outboxUpdateTx.immediate(id, patch)
       },
       async list(status) {
         const rows = status === undefined ? st.outboxAll.all() : st.outboxByStatus.all(status)
@@ -560,7 +564,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       if (buffer.length > 0) log.error({ code: 'STORE_UNAVAILABLE', lost: buffer.length }, 'message log not written at close')
       await logWriter.close()
       try {
-        saveDedupTx(now())
+        saveDedupTx.immediate(now())
       } catch (e) {
         log.warn({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'reply cache not saved at close')
       }
