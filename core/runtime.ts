@@ -90,10 +90,14 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   const engine = createEngine({ config, store, generations, lateReplies: platform.lateReplies, log, now: opts.now, observe })
 
   // Late replies a previous run recorded but did not get out (stopped mid-retry, or killed) go out now.
-  void platform.resumePending().then(
-    (n) => n > 0 && log.info({ resumed: n }, 'resumed pending late replies'),
-    (e) => log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'could not read the outbox'),
-  )
+  // Only from a serving engine: a runtime that does not listen (`wxengine send --local`, `log`) may share
+  // the data directory with a running engine, whose pending entries are its own retries in progress.
+  if (opts.listen !== false) {
+    void platform.resumePending().then(
+      (n) => n > 0 && log.info({ resumed: n }, 'resumed pending late replies'),
+      (e) => log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'could not read the outbox'),
+    )
+  }
 
   const reloadNow = () => loadGeneration(config, services, log)
   const watcher: SourceWatcher = watchSources({
