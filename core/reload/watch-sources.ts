@@ -35,7 +35,16 @@ export function watchSources(opts: {
 
   async function reloadOnce(): Promise<boolean> {
     const started = performance.now()
-    const parts = await opts.load()
+    let parts: LoadedParts
+    try {
+      parts = await opts.load()
+    } catch (e) {
+      // A load that throws (a folder removed while it was read) is refused like a broken edit: this runs
+      // from a timer, where a rejection would end the process.
+      log.error({ code: 'RULE_INVALID', reason: (e as Error).message }, `reload failed, keeping the last good set: ${(e as Error).message}`)
+      opts.onReload?.(false)
+      return false
+    }
     if (!parts.ok) {
       log.error({ code: 'RULE_INVALID', problems: parts.problems }, `reload refused, keeping the last good set:\n  ${parts.problems.join('\n  ')}`)
       opts.onReload?.(false)
@@ -71,8 +80,14 @@ export function watchSources(opts: {
   }
 
   const watcher = chokidar.watch(opts.dirs, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])(\.|node_modules)/.test(p.split(/[/\\]/).pop() ?? '') })
-  watcher.on('all', (_event, file) => {
+  watcher.on('all', (event, file) => {
     log.debug({ file }, 'source changed')
+    // chokidar stops watching a folder it was given once that folder is removed (moved away, a git
+    // checkout): watched again, it is picked up when it comes back, and later edits are seen.
+    if (event === 'unlinkDir' && opts.dirs.includes(file)) {
+      watcher.unwatch(file)
+      watcher.add(file)
+    }
     clearTimeout(timer)
     timer = setTimeout(() => void reload(), opts.debounceMs ?? 150)
   })

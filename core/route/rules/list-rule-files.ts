@@ -51,7 +51,14 @@ export async function listRuleFiles(
     if (entry.kind === 'file' && RULE_FILE.test(entry.name)) {
       files.push({ rel: entry.name, path: join(dir, entry.name) })
     } else if (entry.kind === 'dir') {
-      for (const inner of await entriesOf(join(dir, entry.name))) {
+      let inside: Awaited<ReturnType<typeof entriesOf>>
+      try {
+        inside = await entriesOf(join(dir, entry.name))
+      } catch (e) {
+        // Removed or renamed between the two reads (a checkout in progress): refused, the next change reloads.
+        return { error: { file: join(dir, entry.name), line: 1, message: `cannot read the account folder: ${(e as Error).message}` } }
+      }
+      for (const inner of inside) {
         const rel = `${entry.name}/${inner.name}`
         if (inner.kind === 'file' && RULE_FILE.test(inner.name)) {
           files.push({ rel, path: join(dir, entry.name, inner.name), folderAccount: entry.name })

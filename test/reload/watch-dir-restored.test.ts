@@ -1,0 +1,47 @@
+/**
+ * `wxengine dev` keeps reloading after rules/ (or plugins/) is moved away and back (git stash, a checkout
+ * of a branch without them, mv to a backup). chokidar stopped watching the removed folder: the reload on
+ * removal swapped in an empty rule set and later edits were never seen, until a restart.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { it } from 'node:test'
+import { createMemoryLogger } from '../../core/log/logger.ts'
+import type { PluginSet } from '../../core/plugin/plugin-host-types.ts'
+import { createGenerations } from '../../core/reload/generations.ts'
+import type { LoadedParts } from '../../core/reload/load-generation.ts'
+import { watchSources } from '../../core/reload/watch-sources.ts'
+import type { RuleSet } from '../../core/route/rule-types.ts'
+
+const parts = (): LoadedParts => ({
+  ok: true,
+  rules: { size: { textRules: 0, keywords: 0, typeHandlers: 0 } } as unknown as RuleSet,
+  plugins: { names: () => [], dispose: async () => undefined } as unknown as PluginSet,
+  warnings: [],
+})
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+it('keeps watching rules/ after it is moved away and back', async () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-restored-'))
+  const dir = path.join(root, 'rules')
+  mkdirSync(dir)
+  writeFileSync(path.join(dir, 'a.yaml'), 'rules: []\n')
+  let loads = 0
+  const watcher = watchSources({ dirs: [dir], generations: createGenerations(parts() as never), debounceMs: 20,
+    log: createMemoryLogger('silent').logger, load: async () => (loads++, parts()) })
+  try {
+    await watcher.ready
+    renameSync(dir, path.join(root, 'rules.away'))
+    await sleep(500)
+    renameSync(path.join(root, 'rules.away'), dir)
+    await sleep(500)
+    const before = loads
+    writeFileSync(path.join(dir, 'a.yaml'), 'rules: []\n# edited\n')
+    await sleep(1000)
+    assert.ok(loads > before, `an edit after the folder came back must reload (loads stayed at ${loads})`)
+  } finally {
+    await watcher.close()
+  }
+})
