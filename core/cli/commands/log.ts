@@ -21,7 +21,9 @@ export function parseSince(value: string, now = Date.now()): number | undefined 
   const rel = /^(\d+)\s*([smhd])$/.exec(value.trim())
   if (rel) return now - Number(rel[1]) * UNIT_MS[rel[2]]
   if (!/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined
-  const at = Date.parse(value)
+  // Date.parse reads a date alone as UTC midnight but a date and time as local time: a date alone is read
+  // as local midnight too, so both forms mean the operator's clock, as the docs say.
+  const at = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00` : value)
   return Number.isNaN(at) ? undefined : at
 }
 
