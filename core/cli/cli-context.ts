@@ -2,9 +2,10 @@
  * What every command needs first: the project's configuration, or a message saying what to fix.
  * Exit codes for all commands: 0 ok, 1 the thing checked failed, 2 usage or configuration error.
  */
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { EngineConfig, UserConfig } from '../config/config-types.ts'
-import { loadConfig } from '../config/load-config.ts'
+import { CONFIG_FILE_NAMES, loadConfig } from '../config/load-config.ts'
 
 export const EXIT_OK = 0
 export const EXIT_FAILED = 1
@@ -30,7 +31,11 @@ export function loadProjectConfig(flags: GlobalFlags, io: Output, overrides?: Us
   const loaded = loadConfig({ root: flags.root, file: flags.config, overrides })
   if (loaded.ok) return loaded.value
   io.err(`wxengine: ${loaded.error.reason}`)
-  io.err('Fix the setting in engine.config.ts or the environment variable named above.')
+  const root = path.resolve(flags.root)
+  if (!flags.config && !CONFIG_FILE_NAMES.some((n) => existsSync(path.join(root, n)))) {
+    // Most often the wrong folder: say so rather than only which setting is missing.
+    io.err(`There is no engine.config.ts in ${shownPath(root)}${existsSync(root) ? '' : ' (the folder does not exist)'}: run this in the project's folder, or point at it with -C <dir>; or set WECHAT_TOKEN and WECHAT_APPID.`)
+  } else io.err('Fix the setting in engine.config.ts or the environment variable named above.')
   return undefined
 }
 

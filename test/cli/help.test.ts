@@ -39,3 +39,13 @@ test('an unknown command or option is a usage error: exit 2 with a pointer to --
     assert.match(r.stderr, /\(run with --help for usage\)/, args.join(' '))
   }
 })
+
+test('run outside a project: exit 2, saying there is no engine.config.ts there and how to point at one', async () => {
+  const nowhere = `${project.dir}-nonexistent`
+  const r = await project.run(['-C', nowhere, 'rules', 'check'])
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /There is no engine\.config\.ts in .*-nonexistent \(the folder does not exist\): run this in the project's folder, or point at it with -C <dir>/)
+  const inProject = await project.run(['rules', 'check'], { env: { WECHAT_TOKEN: 'x' } })
+  assert.equal(inProject.code, 2, 'a bad setting in a real project')
+  assert.match(inProject.stderr, /Fix the setting in engine\.config\.ts/)
+})
