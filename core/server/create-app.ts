@@ -92,6 +92,15 @@ export function createApp(opts: AppOptions): Koa {
     ctx.body = res.body
   }
 
+  // Refusals made here, before the engine: the same answer, log line and metric as the engine's own.
+  const refuse = (ctx: Koa.Context, code: ErrorCode, reason: string, account?: string, status = httpStatusOf[code] ?? 400) => {
+    log.warn({ code, reason, account, status }, `request refused: ${reason}`)
+    opts.observe?.({ type: 'rejected', code, status, account })
+    ctx.status = status
+    ctx.set('Content-Type', 'text/plain; charset=utf-8')
+    ctx.body = code
+  }
+
   const wechat = async (ctx: Koa.Context, accountId: string | undefined) => {
     // querystring.parse, not ctx.query: Koa's query getter cost about a quarter of a bare request.
     const query = flattenQuery(querystring.parse(ctx.querystring) as Record<string, string | string[] | undefined>)
@@ -101,13 +110,9 @@ export function createApp(opts: AppOptions): Koa {
     }
     const read = await readBody(ctx.req, opts.maxBodyBytes)
     if (!read.ok) {
-      log.warn({ code: read.code, reason: read.reason, account: accountId, status: read.status }, `request refused: ${read.reason}`)
-      opts.observe?.({ type: 'rejected', code: read.code, status: read.status, account: accountId })
+      refuse(ctx, read.code, read.reason, accountId, read.status)
       // Close the connection: the rest of an oversized body is not worth reading.
       if (read.status === 413) ctx.set('Connection', 'close')
-      ctx.status = read.status
-      ctx.set('Content-Type', 'text/plain; charset=utf-8')
-      ctx.body = read.code
       return
     }
     const res = await engine.handle({ method: 'POST', accountId, query, body: read.body })
@@ -121,15 +126,6 @@ export function createApp(opts: AppOptions): Koa {
     if (isClientGone(err)) log.debug({ reason: `${err.code}: ${err.message}` }, 'client left mid-request')
     else log.error({ code: 'INTERNAL', err }, 'http error')
   })
-  // Refusals made here, before the engine: the same answer, log line and metric as the engine's own.
-  const refuse = (ctx: Koa.Context, code: ErrorCode, reason: string, account?: string) => {
-    const status = httpStatusOf[code] ?? 400
-    log.warn({ code, reason, account, status }, `request refused: ${reason}`)
-    opts.observe?.({ type: 'rejected', code, status, account })
-    ctx.status = status
-    ctx.set('Content-Type', 'text/plain; charset=utf-8')
-    ctx.body = code
-  }
   app.use(async (ctx, next) => {
     const accountId = wechatAccountOf(ctx.path)
     if (accountId === null) return next()

@@ -5,7 +5,7 @@
 import http from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { EngineEvent } from '../engine.ts'
-import type { ErrorCode } from '../errors.ts'
+import { httpStatusOf, type ErrorCode } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
 
 export interface HttpServerOptions {
@@ -43,7 +43,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, opts: Htt
     return
   }
   const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'BAD_HTTP'
-  const status = code === 'REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : (httpStatusOf[code] ?? 400)
   opts.log.warn({ code, reason, status }, `request refused: ${reason}`)
   opts.observe?.({ type: 'rejected', code, status })
   // Only when nothing of an answer went out yet (node's rule too); destroyed without the error, which would

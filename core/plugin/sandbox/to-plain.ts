@@ -13,6 +13,7 @@ const MAX_DEPTH = 64
  * with an error naming where, before a huge value is copied, sent to the main thread and cloned there.
  */
 export function toPlain(value: unknown, maxChars = Infinity): Result<JsonValue> {
+  limit = maxChars
   budget = maxChars
   try {
     return ok(copy(value, 0, '$'))
@@ -23,12 +24,13 @@ export function toPlain(value: unknown, maxChars = Infinity): Result<JsonValue> 
 
 class NotPlain extends Error {}
 
-/** Characters left in the copy in progress (copies are synchronous: one at a time). */
+/** The copy in progress's bound, and the characters it has left (copies are synchronous: one at a time). */
+let limit = Infinity
 let budget = Infinity
 
 function spend(chars: number, path: string): void {
   budget -= chars
-  if (budget < 0) throw new NotPlain(`${path}: the value is over its limit of characters in all (strings and keys)`)
+  if (budget < 0) throw new NotPlain(`${path}: the value is over ${limit} characters in all (strings and keys)`)
 }
 
 function copy(value: unknown, depth: number, path: string): JsonValue {

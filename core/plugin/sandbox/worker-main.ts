@@ -103,7 +103,7 @@ async function answerCall(call: CallRequest): Promise<void> {
 function interpretReturn(returned: unknown): CallResult {
   if (returned === undefined || returned === PASS) return { kind: 'pass' }
   const plain = toPlain(returned, MAX_REPLY_CHARS)
-  if (!plain.ok) return { kind: 'bad-reply', reason: plain.error.reason.replace('its limit of characters', `${MAX_REPLY_CHARS} characters`) }
+  if (!plain.ok) return { kind: 'bad-reply', reason: plain.error.reason }
   const value = plain.value
   if (isPassLiteral(value)) return { kind: 'pass' }
   return { kind: 'reply', reply: value }

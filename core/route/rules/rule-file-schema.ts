@@ -74,6 +74,9 @@ const keywordSchema = z.union([z.string().min(1), keywordObject]).superRefine((k
   }
 })
 
+/** ret, the parser safe-regex2 uses: a CommonJS function whose typings describe an ES default export. */
+const parseRegex = retModule as unknown as (source: string) => unknown
+
 /**
  * Nested repetition (`(a+)+`, `(\w+\s?)*`): a backtracking engine takes time exponential in the text's
  * length to fail on it, and the text comes from any WeChat user. `^(a+)+$` against 27 a's and a `!` took 5 s
@@ -82,9 +85,6 @@ const keywordSchema = z.union([z.string().min(1), keywordObject]).superRefine((k
  * It does not find every slow regex (overlapping alternatives under one quantifier, several `.*` in a row
  * on a long text): docs/rules.md says so.
  */
-/** ret, the parser safe-regex2 uses: a CommonJS function whose typings describe an ES default export. */
-const parseRegex = retModule as unknown as (source: string) => unknown
-
 export function checkBacktracking(source: string): string | undefined {
   try {
     parseRegex(source)
