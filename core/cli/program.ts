@@ -95,6 +95,16 @@ Examples:
     .action(async (name: string) => done(await runPluginNew({ ...global(), name })))
 
   program
+    .command('test')
+    .description('run the project\'s plugin tests (test/plugins/ by default) with the engine\'s test kit, on node\'s test runner')
+    .argument('[paths...]', 'test files or folders to run instead (*.test.ts, *.test.js)')
+    .addHelpText('after', `
+Test files import the test kit as 'wxengine/testkit' (see the one \`wxengine plugin new\` writes). Exit 0
+when every test passes, 1 when one fails or no test file is found, 2 for a path that does not exist.`)
+    // Loaded on use: the other commands have no need of node's test runner.
+    .action(async (paths: string[]) => done(await (await import('./commands/test.ts')).runTest({ ...global(), paths })))
+
+  program
     .command('log')
     .description('read the message log, oldest first')
     .option('--user <openid>', 'only this user')

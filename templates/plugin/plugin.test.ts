@@ -1,11 +1,12 @@
 /**
  * The __PLUGIN_NAME__ plugin through the real engine in-process: the project's rules, the plugin sandbox and
- * a throwaway SQLite file. Run: node --import tsx --test test/plugins/__PLUGIN_NAME__.test.ts
+ * a throwaway SQLite file. Run: wxengine test test/plugins/__PLUGIN_NAME__.test.ts
+ * (in a source checkout also: node --import tsx --test test/plugins/__PLUGIN_NAME__.test.ts)
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { createTestClient, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+import { createTestClient, type TestClient } from 'wxengine/testkit'
 
 let client: TestClient
 

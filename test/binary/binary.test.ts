@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -183,6 +183,23 @@ test('plugin new from the binary (embedded templates), then the new plugin answe
   const r = await run(['send', 'greet hi', '--local'])
   assert.equal(r.code, 0, r.stderr)
   assert.equal(r.stdout, 'text reply\n  Content: greet: hi\n')
+
+  // Its test runs from the binary too, with no node, node_modules or TypeScript anywhere.
+  const tested = await run(['test'])
+  assert.equal(tested.code, 0, tested.stdout + tested.stderr)
+  assert.match(tested.stdout, /^(#|ℹ) pass 3$/m)
+  // And fails when the plugin stops doing what its test says.
+  const source = path.join(dir, 'plugins/greet/index.ts')
+  const original = readFileSync(source, 'utf8')
+  writeFileSync(source, original.replace('`greet: ', '`greeting: '))
+  try {
+    const failing = await run(['test'])
+    assert.equal(failing.code, 1, failing.stdout + failing.stderr)
+    assert.match(failing.stdout, /^(#|ℹ) fail 1$/m)
+    assert.match(failing.stdout, /greeting: good morning/)
+  } finally {
+    writeFileSync(source, original)
+  }
 })
 
 test('build is refused inside the binary with a pointer to the source tree', async () => {

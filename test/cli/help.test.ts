@@ -14,6 +14,7 @@ const COMMANDS: [string[], RegExp][] = [
   [['send'], /play a WeChat user[\s\S]*Examples:/],
   [['rules', 'check'], /print file:line:col errors \(exit 1\)/],
   [['plugin', 'new'], /create plugins\/<name>\//],
+  [['test'], /run the project's plugin tests[\s\S]*'wxengine\/testkit'/],
   [['log'], /--since <when>/],
   [['stats'], /how often each rule and keyword answered/],
   [['build'], /single executable/],
@@ -22,7 +23,7 @@ const COMMANDS: [string[], RegExp][] = [
 test('every command has --help, exit 0', async () => {
   const top = await project.run(['--help'])
   assert.equal(top.code, 0)
-  for (const name of ['start', 'dev', 'send', 'rules', 'plugin', 'log', 'stats', 'build']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'))
+  for (const name of ['start', 'dev', 'send', 'rules', 'plugin', 'test', 'log', 'stats', 'build']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'))
   for (const [command, text] of COMMANDS) {
     const r = await project.run([...command, '--help'])
     assert.equal(r.code, 0, command.join(' '))

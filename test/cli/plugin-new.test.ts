@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
-import { makeProject, REPO, runCommand, type Project } from './cli-harness.ts'
+import { makeProject, type Project } from './cli-harness.ts'
 
 let project: Project
 
 before(() => {
+  // A project on its own, as next to the single binary: no node_modules, no core/ to import from.
   project = makeProject()
-  // The generated test imports the test kit from core/, as plugin tests in this repository do.
-  symlinkSync(path.join(REPO, 'core'), path.join(project.dir, 'core'))
-  symlinkSync(path.join(REPO, 'node_modules'), path.join(project.dir, 'node_modules'))
 })
 after(() => project.remove())
 
@@ -29,18 +27,39 @@ test('creates a plugin, its rule and a test; the test passes as generated', asyn
   assert.match(check.stdout, /plugins used: echo, weather/)
   assert.doesNotMatch(check.stdout, /warning/)
 
-  // TAP asked for by name: node 23+ prints its spec format even into a pipe, where 20 and 22 print TAP.
-  const generated = await runCommand(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', 'test/plugins/weather.test.ts'], {
-    cwd: project.dir,
-    env: project.env,
-  })
+  // Printed commands that work as printed, from the project's folder and from elsewhere.
+  assert.match(r.stdout, /^Try it: {2}wxengine send "weather hello" --local$/m)
+  assert.match(r.stdout, /^Test it: wxengine test test\/plugins\/weather\.test\.ts$/m)
+
+  const generated = await project.run(['test', 'test/plugins/weather.test.ts'])
   assert.equal(generated.code, 0, generated.stdout + generated.stderr)
-  assert.match(generated.stdout, /^# pass 3$/m)
-  assert.match(generated.stdout, /^# fail 0$/m)
+  assert.match(generated.stdout, /^(#|ℹ) pass 3$/m)
+  assert.match(generated.stdout, /^(#|ℹ) fail 0$/m)
+  // With no path: test/plugins/ of the project, which holds only this one.
+  const all = await project.run(['test'])
+  assert.equal(all.code, 0, all.stdout + all.stderr)
+  assert.match(all.stdout, /^(#|ℹ) pass 3$/m)
 
   const sent = await project.run(['send', 'weather tomorrow', '--openid', 'u1', '--local'])
   assert.equal(sent.code, 0, sent.stderr)
   assert.equal(sent.stdout, 'text reply\n  Content: weather: tomorrow\n')
+})
+
+test('from another folder, the printed commands name the project with -C', async () => {
+  const r = await project.run(['-C', project.dir, 'plugin', 'new', 'forecast'], { cwd: path.dirname(project.dir) })
+  assert.equal(r.code, 0, r.stderr)
+  const name = path.basename(project.dir)
+  const tryIt = /^Try it: {2}wxengine (.*)$/m.exec(r.stdout)?.[1]
+  const testIt = /^Test it: wxengine (.*)$/m.exec(r.stdout)?.[1]
+  assert.equal(tryIt, `-C ${name} send "forecast hello" --local`)
+  assert.equal(testIt, `test ${name}/test/plugins/forecast.test.ts`)
+  // Run as printed, from where they were printed.
+  const sent = await project.run([...tryIt.split(' ').slice(0, 3), 'forecast hello', '--local'], { cwd: path.dirname(project.dir) })
+  assert.equal(sent.stdout, 'text reply\n  Content: forecast: hello\n', sent.stderr)
+  const tested = await project.run(testIt.split(' '), { cwd: path.dirname(project.dir) })
+  assert.equal(tested.code, 0, tested.stdout + tested.stderr)
+  assert.match(tested.stdout, /^(#|ℹ) pass 3$/m)
+  for (const f of ['plugins/forecast', 'rules/forecast.yaml', 'test/plugins/forecast.test.ts']) rmSync(path.join(project.dir, f), { recursive: true })
 })
 
 test('refuses a name that exists, and leaves its files alone', async () => {

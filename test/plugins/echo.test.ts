@@ -1,12 +1,13 @@
 /**
  * The echo plugin (plugins/echo) through the real engine, as a plugin author tests a plugin: the project's
  * rules (rules/default.yaml), the plugin in its sandbox, a throwaway SQLite file.
- * Run: node --import tsx --test test/plugins/echo.test.ts
+ * Run: wxengine test test/plugins/echo.test.ts
+ * (in a source checkout also: node --import tsx --test test/plugins/echo.test.ts)
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { createTestClient, push, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+import { createTestClient, push, type TestClient } from 'wxengine/testkit'
 
 let client: TestClient
 

@@ -1,11 +1,12 @@
 /**
  * The location-responder plugin (plugins/location-responder): answers a location shared in the chat,
  * routed by the `location` type handler in rules/default.yaml.
- * Run: node --import tsx --test test/plugins/location-responder.test.ts
+ * Run: wxengine test test/plugins/location-responder.test.ts
+ * (in a source checkout also: node --import tsx --test test/plugins/location-responder.test.ts)
  */
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { createTestClient, push, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+import { createTestClient, push, type TestClient } from 'wxengine/testkit'
 
 let client: TestClient
 

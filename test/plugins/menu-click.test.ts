@@ -2,11 +2,12 @@
  * The menu-click plugin (plugins/menu-click): custom-menu CLICK buttons answered from configuration.
  * The project's engine.config.ts sets a reply for MENU_HELP; this test adds its own keys through the
  * test client's `config` (merged over the project's), as a deployment would in engine.config.ts.
- * Run: node --import tsx --test test/plugins/menu-click.test.ts
+ * Run: wxengine test test/plugins/menu-click.test.ts
+ * (in a source checkout also: node --import tsx --test test/plugins/menu-click.test.ts)
  */
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { createTestClient, push, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+import { createTestClient, push, type TestClient } from 'wxengine/testkit'
 
 let client: TestClient
 

@@ -1,11 +1,12 @@
 /**
  * The news-demo plugin (plugins/news-demo): a news card with one article, reached by a `contains` rule.
- * Run: node --import tsx --test test/plugins/news-demo.test.ts
+ * Run: wxengine test test/plugins/news-demo.test.ts
+ * (in a source checkout also: node --import tsx --test test/plugins/news-demo.test.ts)
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { createTestClient, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+import { createTestClient, type TestClient } from 'wxengine/testkit'
 
 let client: TestClient
 

@@ -1,12 +1,13 @@
 /**
  * The survey plugin (plugins/survey): a conversation over several messages. The session lock, the
  * session state and the plugin's storage are the real ones (SQLite), so this is what a user would see.
- * Run: node --import tsx --test test/plugins/survey.test.ts
+ * Run: wxengine test test/plugins/survey.test.ts
+ * (in a source checkout also: node --import tsx --test test/plugins/survey.test.ts)
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { createTestClient, push, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+import { createTestClient, push, type TestClient } from 'wxengine/testkit'
 
 let client: TestClient
 

@@ -1,7 +1,8 @@
 /**
  * `wxengine plugin new <name>`: a working plugin to start from, from templates/plugin/ (carried inside the
  * single binary): plugins/<name>/index.ts and plugin.json, rules/<name>.yaml routing "<name> ..." to it,
- * and test/plugins/<name>.test.ts, which passes as generated. Nothing is overwritten.
+ * and test/plugins/<name>.test.ts, which passes as generated (`wxengine test` runs it, also from the single
+ * binary). Nothing is overwritten.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -52,6 +53,8 @@ export async function runPluginNew(flags: PluginNewFlags, io: Output = stdio): P
     return EXIT_FAILED
   }
   for (const f of files) io.out(`created ${shownPath(f.to)}`)
-  io.out(`\nTry it:  wxengine send "${name} hello" --local\nTest it: node --import tsx --test ${shownPath(files[3].to)}`)
+  // Commands to copy: `-C` when the project is not the working directory, or `send` would not find its config.
+  const project = root === process.cwd() ? '' : ` -C ${shownPath(root)}`
+  io.out(`\nTry it:  wxengine${project} send "${name} hello" --local\nTest it: wxengine test ${shownPath(files[3].to)}`)
   return EXIT_OK
 }

@@ -1,0 +1,134 @@
+/**
+ * Loads a project's test files for `wxengine test`, inside this process: TypeScript and ES modules become
+ * CommonJS through sucrase (the transpiler the plugin sandbox uses), and `wxengine/testkit` and
+ * `wxengine/plugin` are the engine's own modules. This is what lets a project next to the single binary,
+ * with no node_modules and no TypeScript toolchain, run the tests `wxengine plugin new` writes: inside the
+ * binary, `require` knows only node's built-ins, so nothing can be resolved the usual way.
+ *
+ * Relative imports are loaded the same way (`./helper.ts`, `./helper.js` meaning helper.ts, `./dir` meaning
+ * dir/index.ts); built-ins and the project's own packages go through node's require from the file's folder.
+ * Sucrase keeps every line where it was, so stack traces point at the right lines of the .ts file.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import vm from 'node:vm'
+import { transform } from 'sucrase'
+
+const SOURCE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']
+/** Sucrase leaves `import.meta` alone, which is a syntax error in CommonJS: each module gets its own object. */
+const IMPORT_META = /\bimport\.meta\b/g
+const IMPORT_META_NAME = '__wxengine_import_meta'
+const PARAMETERS = ['exports', 'require', 'module', '__filename', '__dirname', IMPORT_META_NAME]
+
+interface LoadedModule {
+  exports: unknown
+}
+
+export interface ProjectTestLoader {
+  /**
+   * Runs one test file. Its body runs as an async function, so top-level `await` works in test files
+   * (not in the helpers they import, which load synchronously, as `require` does).
+   */
+  runTestFile(file: string): Promise<void>
+}
+
+/** `provided`: module names answered with the given values (`wxengine/testkit`, `wxengine/plugin`). */
+export function createProjectTestLoader(provided: Readonly<Record<string, unknown>>): ProjectTestLoader {
+  const cache = new Map<string, LoadedModule>()
+
+  function requireFrom(parent: string): (specifier: string) => unknown {
+    const nodeRequire = createRequire(parent)
+    return (specifier) => {
+      if (Object.hasOwn(provided, specifier)) return provided[specifier]
+      if (specifier.startsWith('./') || specifier.startsWith('../') || path.isAbsolute(specifier)) {
+        return loadSync(resolveRelative(path.resolve(path.dirname(parent), specifier), specifier, parent))
+      }
+      // Built-ins, and packages in the project's own node_modules (none inside the binary's bundle).
+      return nodeRequire(specifier)
+    }
+  }
+
+  function compile(file: string, asAsync: boolean): (...args: unknown[]) => unknown {
+    const source = readFileSync(file, 'utf8')
+    const isTs = /\.[mc]?ts$/.test(file)
+    let code: string
+    try {
+      code = transform(source, {
+        transforms: isTs ? ['typescript', 'imports'] : ['imports'],
+        filePath: file,
+        // Node runs modern syntax as is; only types and module syntax need rewriting.
+        disableESTransforms: true,
+      }).code
+    } catch (e) {
+      throw compileError(file, e)
+    }
+    // The wrapper goes on the first line, so line numbers stay those of the file.
+    const wrapped = `(${asAsync ? 'async ' : ''}function (${PARAMETERS.join(', ')}) {${code.replace(IMPORT_META, IMPORT_META_NAME)}\n})`
+    try {
+      return new vm.Script(wrapped, { filename: file }).runInThisContext() as (...args: unknown[]) => unknown
+    } catch (e) {
+      if (!asAsync && e instanceof SyntaxError && /await is only valid/.test(e.message)) {
+        throw new SyntaxError(`${file}: top-level await works in test files only, not in the modules they import (${e.message})`)
+      }
+      throw e
+    }
+  }
+
+  function argumentsFor(file: string, module: LoadedModule): unknown[] {
+    const dirname = path.dirname(file)
+    const meta = { url: pathToFileURL(file).href, filename: file, dirname }
+    return [module.exports, requireFrom(file), module, file, dirname, meta]
+  }
+
+  function loadSync(file: string): unknown {
+    const cached = cache.get(file)
+    if (cached) return cached.exports
+    const module: LoadedModule = { exports: {} }
+    if (file.endsWith('.json')) {
+      module.exports = JSON.parse(readFileSync(file, 'utf8'))
+      cache.set(file, module)
+      return module.exports
+    }
+    // Cached before it runs, as CommonJS does, so an import cycle sees the partial exports instead of looping.
+    cache.set(file, module)
+    try {
+      compile(file, false)(...argumentsFor(file, module))
+    } catch (e) {
+      cache.delete(file)
+      throw e
+    }
+    return module.exports
+  }
+
+  return {
+    async runTestFile(file) {
+      const module: LoadedModule = { exports: {} }
+      cache.set(file, module)
+      await compile(file, true)(...argumentsFor(file, module))
+    },
+  }
+}
+
+/** `./x.ts`, `./x` (x.ts, x.js, ...), `./x.js` written for x.ts (TypeScript's convention), `./dir` (dir/index.ts). */
+function resolveRelative(base: string, specifier: string, parent: string): string {
+  const candidates = [base, ...SOURCE_EXTENSIONS.map((ext) => base + ext), ...SOURCE_EXTENSIONS.map((ext) => path.join(base, `index${ext}`))]
+  const jsForTs = /\.(m|c)?js$/.exec(base)
+  if (jsForTs) candidates.splice(1, 0, `${base.slice(0, -jsForTs[0].length)}.${jsForTs[1] ?? ''}ts`)
+  for (const candidate of candidates) {
+    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate
+  }
+  const error = new Error(`Cannot find module '${specifier}' imported from ${parent}`) as Error & { code: string }
+  error.code = 'MODULE_NOT_FOUND'
+  throw error
+}
+
+/** Sucrase's "Error transforming <file>: <reason> (3:7)" as `file:line:col: reason`, the form editors jump to. */
+function compileError(file: string, e: unknown): SyntaxError {
+  const message = e instanceof Error ? e.message : String(e)
+  const loc = (e as { loc?: { line?: unknown; column?: unknown } } | null)?.loc
+  const reason = message.replace(/^Error transforming .*?: /, '').replace(/ \(\d+:\d+\)$/, '')
+  const where = typeof loc?.line === 'number' && typeof loc.column === 'number' ? `:${loc.line}:${loc.column}` : ''
+  return new SyntaxError(`${file}${where}: ${reason}`)
+}

@@ -1,0 +1,163 @@
+/**
+ * `wxengine test`: a project's tests run by the CLI itself, in a project with no node_modules (as next to
+ * the single binary; test/binary runs the same inside the binary).
+ */
+import assert from 'node:assert/strict'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { after, before, test } from 'node:test'
+import { makeProject, type CliResult, type Project } from './cli-harness.ts'
+
+let project: Project
+
+before(() => {
+  project = makeProject()
+})
+after(() => project.remove())
+
+/** Writes files (path -> content) into the project, runs `wxengine test <args>`, removes them again. */
+async function runWith(files: Record<string, string>, args: string[]): Promise<CliResult> {
+  for (const [file, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(project.dir, file)), { recursive: true })
+    writeFileSync(path.join(project.dir, file), content)
+  }
+  try {
+    return await project.run(['test', ...args])
+  } finally {
+    rmSync(path.join(project.dir, 'test'), { recursive: true, force: true })
+    rmSync(path.join(project.dir, 'node_modules'), { recursive: true, force: true })
+  }
+}
+
+/** node 20 and 22 print TAP into a pipe, 23 and later their spec format: the summary lines differ by one character. */
+const summary = (out: string, name: string): number => Number(new RegExp(`^(?:#|ℹ) ${name} (\\d+)$`, 'm').exec(out)?.[1])
+
+const PASSING = `
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { createTestClient, type TestClient } from 'wxengine/testkit'
+
+let client: TestClient
+before(async () => {
+  client = await createTestClient({ root: fileURLToPath(new URL('../..', import.meta.url)) })
+})
+after(() => client.close())
+
+test('echo answers through the real engine', async () => {
+  await client.expectReply('echo hi', 'hi')
+})
+`
+
+test('runs test/plugins/ with the test kit; exit 0 when every test passes', async () => {
+  const r = await runWith({ 'test/plugins/echo.test.ts': PASSING }, [])
+  assert.equal(r.code, 0, r.stdout + r.stderr)
+  assert.equal(summary(r.stdout, 'pass'), 1)
+  assert.equal(summary(r.stdout, 'fail'), 0)
+  // One suite per file, named by its path.
+  assert.match(r.stdout, /test\/plugins\/echo\.test\.ts/)
+})
+
+test('a failing test: exit 1, the other files still run, the failure says where', async () => {
+  const r = await runWith(
+    {
+      'test/plugins/a-echo.test.ts': PASSING,
+      'test/plugins/b-wrong.test.ts': `import assert from 'node:assert/strict'
+import { test } from 'node:test'
+
+test('expects the wrong thing', () => {
+  const n: number = 1
+  assert.equal(n, 2)
+})
+`,
+    },
+    [],
+  )
+  assert.equal(r.code, 1, r.stdout + r.stderr)
+  assert.equal(summary(r.stdout, 'pass'), 1)
+  assert.equal(summary(r.stdout, 'fail'), 1)
+  // The line of the .ts file (sucrase keeps lines where they were).
+  assert.match(r.stdout, /b-wrong\.test\.ts:6:\d+/)
+})
+
+test('a file that does not compile fails as its own suite, named with file, line and column', async () => {
+  const r = await runWith(
+    {
+      'test/plugins/a-echo.test.ts': PASSING,
+      'test/plugins/broken.test.ts': `import { test } from 'node:test'\n\ntest('x', () => {})\nlet b = ;\n`,
+    },
+    [],
+  )
+  assert.equal(r.code, 1, r.stdout + r.stderr)
+  assert.equal(summary(r.stdout, 'pass'), 1)
+  assert.match(r.stdout, /broken\.test\.ts:4:9: Unexpected token/)
+})
+
+test('relative helpers in TypeScript (also imported as .js), JSON, import.meta, top-level await, project packages', async () => {
+  const r = await runWith(
+    {
+      'test/plugins/helpers/greet.ts': `export const greet = (name: string): string => \`hello \${name}\`\nexport const here = import.meta.url\n`,
+      'test/plugins/helpers/index.ts': `export { greet } from './greet.ts'\n`,
+      'test/plugins/data.json': `{ "answer": 42 }`,
+      'node_modules/left-pad/package.json': `{ "name": "left-pad", "main": "index.js" }`,
+      'node_modules/left-pad/index.js': `module.exports = (s, n) => String(s).padStart(n, ' ')\n`,
+      'test/plugins/helpers.test.ts': `import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { greet, here } from './helpers/greet.js'
+import * as viaIndex from './helpers'
+import data from './data.json'
+import leftPad from 'left-pad'
+import { definePlugin } from 'wxengine/plugin'
+
+const waited = await new Promise<string>((resolve) => setTimeout(() => resolve('after a wait'), 5))
+
+test('everything resolved', () => {
+  assert.equal(greet('a'), 'hello a')
+  assert.equal(viaIndex.greet('b'), 'hello b')
+  assert.match(here, /^file:\\/\\/.*\\/test\\/plugins\\/helpers\\/greet\\.ts$/)
+  assert.match(import.meta.url, /helpers\\.test\\.ts$/)
+  assert.equal(data.answer, 42)
+  assert.equal(leftPad('x', 3), '  x')
+  assert.equal(waited, 'after a wait')
+  const def = { name: 'p', handle: () => undefined }
+  assert.equal(definePlugin(def), def)
+})
+`,
+    },
+    ['test/plugins/helpers.test.ts'],
+  )
+  assert.equal(r.code, 0, r.stdout + r.stderr)
+  assert.equal(summary(r.stdout, 'pass'), 1)
+})
+
+test('top-level await in an imported helper is refused with the reason', async () => {
+  const r = await runWith(
+    {
+      'test/plugins/slow-helper.ts': `export const v = await Promise.resolve(1)\n`,
+      'test/plugins/uses-helper.test.ts': `import { test } from 'node:test'\nimport { v } from './slow-helper.ts'\ntest('v', () => { void v })\n`,
+    },
+    [],
+  )
+  assert.equal(r.code, 1)
+  assert.match(r.stdout, /slow-helper\.ts: top-level await works in test files only, not in the modules they import/)
+})
+
+test('a missing import names the specifier and the importing file', async () => {
+  const r = await runWith({ 'test/plugins/x.test.ts': `import { nope } from './not-there.ts'\nvoid nope\n` }, [])
+  assert.equal(r.code, 1)
+  assert.match(r.stdout, /Cannot find module '\.\/not-there\.ts' imported from .*x\.test\.ts/)
+})
+
+test('no test files: exit 1 and where it looked; a path that does not exist: exit 2', async () => {
+  const none = await runWith({}, [])
+  assert.equal(none.code, 2, none.stderr)
+  assert.match(none.stderr, /test\/plugins does not exist \(tests are looked for in test\/plugins\/ of the project/)
+
+  const empty = await runWith({ 'test/plugins/README.md': 'no tests yet\n' }, [])
+  assert.equal(empty.code, 1)
+  assert.match(empty.stderr, /^wxengine test: no test files \(\*\.test\.ts, \*\.test\.js\) in test\/plugins$/m)
+
+  const missing = await runWith({}, ['test/nowhere.test.ts'])
+  assert.equal(missing.code, 2)
+  assert.match(missing.stderr, /^wxengine test: test\/nowhere\.test\.ts does not exist$/m)
+})
