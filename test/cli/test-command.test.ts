@@ -108,6 +108,7 @@ import * as viaIndex from './helpers'
 import data from './data.json'
 import leftPad from 'left-pad'
 import { definePlugin } from 'wxengine/plugin'
+import { defineConfig } from 'wxengine/config'
 
 const waited = await new Promise<string>((resolve) => setTimeout(() => resolve('after a wait'), 5))
 
@@ -121,6 +122,7 @@ test('everything resolved', () => {
   assert.equal(waited, 'after a wait')
   const def = { name: 'p', handle: () => undefined }
   assert.equal(definePlugin(def), def)
+  assert.deepEqual(defineConfig({ port: 1 }), { port: 1 })
 })
 `,
     },

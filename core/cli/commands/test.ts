@@ -1,8 +1,8 @@
 /**
  * `wxengine test [paths...]`: runs the project's plugin tests (test/plugins/ by default) on node's test
- * runner, in this process, with `wxengine/testkit` and `wxengine/plugin` provided by the engine itself. The
- * same command works from a source checkout and from the single binary, where there is no node_modules and
- * no TypeScript toolchain to run `node --test` with.
+ * runner, in this process, with `wxengine/testkit`, `wxengine/plugin` and `wxengine/config` provided by the
+ * engine. The same command works from a source checkout and from the single binary, where there is no
+ * node_modules and no TypeScript toolchain to run `node --test` with.
  *
  * Each file becomes one suite named by its path, so its before/after hooks stay its own. node's runner
  * reports (spec on a terminal, TAP otherwise) and sets the exit code: 1 when a test or a file fails.
@@ -10,6 +10,7 @@
 import { readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { describe } from 'node:test'
+import * as configApi from '../../config/config-types.ts'
 import * as pluginApi from '../../plugin/plugin-api.ts'
 import * as testkit from '../../testkit/plugin-test-client.ts'
 import { createProjectTestLoader } from '../../testkit/project-test-loader.ts'
@@ -43,7 +44,8 @@ export async function runTest(flags: TestFlags, io: Output = stdio): Promise<num
     return EXIT_FAILED
   }
 
-  const loader = createProjectTestLoader({ 'wxengine/testkit': testkit, 'wxengine/plugin': pluginApi })
+  // The package's three entry points (package.json "exports"), as a checkout resolves them.
+  const loader = createProjectTestLoader({ 'wxengine/testkit': testkit, 'wxengine/plugin': pluginApi, 'wxengine/config': configApi })
   for (const file of [...new Set(files)]) {
     describe(shownPath(file), () => loader.runTestFile(file))
   }
