@@ -93,6 +93,8 @@ export function createEngine(deps: EngineDeps): Engine {
     pendingTtlMs: limits.replyBudgetMs + 10_000,
     waitMs: limits.replyBudgetMs,
     fallback: SUCCESS,
+    // The answer still goes out; a retry meanwhile (on another instance) may get `success` instead of it.
+    onUnrecorded: (key, reason) => log.warn({ code: 'STORE_UNAVAILABLE', reason, key }, 'answer given but not recorded for retries yet'),
   })
   let active = 0
   let idleWaiters: Array<() => void> = []
@@ -144,7 +146,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const key = dedupKeyOf(accountId, message)
     let delivery
     try {
-      delivery = exactlyOnce.run(key, () => produce(account, message, trusted.value.encrypted, key, started))
+      delivery = exactlyOnce.run(key, () => produce(account, message, trusted.value.encrypted, key, started), started + limits.replyBudgetMs)
       if (delivery instanceof Promise) delivery = await delivery
     } catch (e) {
       // The state store is unreachable: we cannot know whether this message already ran elsewhere, so we

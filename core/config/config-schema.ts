@@ -42,7 +42,14 @@ export const engineConfigSchema = z
     pluginsDir: z.string().min(1),
     defaultAccount: z.string(),
     accounts: z.array(accountSchema).min(1, 'needs at least one account'),
-    store: z.object({ kind: z.enum(['sqlite', 'memory', 'redis'], { error: 'must be sqlite, memory or redis (STORE)' }), url: z.string().optional() }).strict(),
+    store: z
+      .object({
+        kind: z.enum(['sqlite', 'memory', 'redis'], { error: 'must be sqlite, memory or redis (STORE)' }),
+        url: z.string().optional(),
+        keyPrefix: z.string().min(1, 'must not be empty (the default is wx:)').max(64).optional(),
+        commandTimeoutMs: z.number().int().min(10, 'must be at least 10').max(4000, 'must stay well under WeChat’s 5 s').optional(),
+      })
+      .strict(),
     limits: z
       .object({
         maxBodyBytes: z.number().int().positive(),

@@ -36,6 +36,13 @@ export interface StoreConfig {
   kind: 'sqlite' | 'memory' | 'redis'
   /** Redis URL when kind is 'redis'. */
   url?: string
+  /** Redis only: prepended to every key (default `wx:`), so several deployments can share one Redis. */
+  keyPrefix?: string
+  /**
+   * Redis only: a command not answered within this fails (default 1000 ms), so a hung server costs a
+   * message an answer, never WeChat's 5 s.
+   */
+  commandTimeoutMs?: number
 }
 
 export interface EngineConfig {

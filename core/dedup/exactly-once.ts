@@ -16,12 +16,22 @@ export interface ExactlyOnceOptions {
   replyCacheMs: number
   /** How long a claim without an answer stays valid (a crashed instance's claim lapses after this). */
   pendingTtlMs: number
-  /** How long a retry waits for another instance's answer before giving up with `fallback`. */
+  /**
+   * The time an answer may take, from the call to `run` unless it is given a deadline: how long a retry waits
+   * for another instance's answer before giving up with `fallback`, and how long recording an answer is
+   * waited for before it is given anyway.
+   */
   waitMs: number
   pollMs?: number
-  /** The answer for a retry whose first delivery is still running elsewhere after waitMs. */
+  /** The answer for a retry whose first delivery is still running elsewhere at the deadline. */
   fallback: StoredReply
   sleep?: (ms: number) => Promise<void>
+  /**
+   * An answer is given without being in the reply cache: recording it failed, or was still running at the
+   * deadline. Harmless for exactly-once (this delivery holds the claim, and a store that lost the
+   * connection records the answer once it is back), but a retry may meanwhile get `fallback`: worth a line.
+   */
+  onUnrecorded?: (key: string, reason: string) => void
 }
 
 export interface ExactlyOnce {
@@ -29,8 +39,12 @@ export interface ExactlyOnce {
    * Runs `produce` once for `key`. Returns the delivery itself, not a promise, when the store claims
    * synchronously (SQLite, memory: `claimSync`) and `produce` returns its reply rather than a promise: a
    * message answered by an inline rule then goes through without an await.
+   *
+   * `deadline` (a `performance.now()` time; default `waitMs` from now) bounds what happens after `produce`:
+   * a retry's wait for another instance, and the recording of the answer. The request's arrival plus the
+   * reply budget, so that time spent claiming is not added on top of it.
    */
-  run(key: string, produce: () => StoredReply | Promise<StoredReply>): Delivery | Promise<Delivery>
+  run(key: string, produce: () => StoredReply | Promise<StoredReply>, deadline?: number): Delivery | Promise<Delivery>
 }
 
 export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
@@ -38,10 +52,10 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
   const pollMs = opts.pollMs ?? 50
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
   const { claimSync, completeSync } = opts.dedup
+  const onUnrecorded = opts.onUnrecorded ?? (() => undefined)
 
-  async function waitForOther(key: string): Promise<Delivery> {
-    const until = Date.now() + opts.waitMs
-    while (Date.now() < until) {
+  async function waitForOther(key: string, deadline: number): Promise<Delivery> {
+    while (performance.now() + pollMs < deadline) {
       await sleep(pollMs)
       const seen = await opts.dedup.peek(key)
       if (seen.state === 'done') return { reply: seen.reply, duplicate: true, waited: true }
@@ -53,12 +67,12 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
   }
 
   /** A claim another delivery holds: replay its answer, or wait for it (it runs in another instance). */
-  function duplicateOf(key: string, claim: Exclude<ClaimResult, { state: 'claimed' }>): Delivery | Promise<Delivery> {
-    return claim.state === 'done' ? { reply: claim.reply, duplicate: true, waited: false } : waitForOther(key)
+  function duplicateOf(key: string, claim: Exclude<ClaimResult, { state: 'claimed' }>, deadline: number): Delivery | Promise<Delivery> {
+    return claim.state === 'done' ? { reply: claim.reply, duplicate: true, waited: false } : waitForOther(key, deadline)
   }
 
   /** Produces under a claim already held; gives the claim up when producing fails, so a retry runs again. */
-  async function settle(key: string, produce: () => StoredReply | Promise<StoredReply>): Promise<Delivery> {
+  async function settle(key: string, produce: () => StoredReply | Promise<StoredReply>, deadline: number): Promise<Delivery> {
     let reply: StoredReply
     try {
       reply = await produce()
@@ -66,14 +80,39 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
       await opts.dedup.release(key).catch(() => undefined)
       throw e
     }
-    await opts.dedup.complete(key, reply, opts.replyCacheMs)
+    await recordWithin(key, reply, deadline)
     return { reply, duplicate: false }
   }
 
-  async function claimAndProduce(key: string, produce: () => StoredReply | Promise<StoredReply>): Promise<Delivery> {
+  /**
+   * Records the answer for retries, but gives it in any case: the message has run, and `success` instead
+   * would lose the reply for good (WeChat does not retry a `success`). A store in this process (claimSync)
+   * answers at once; one across the network is waited for until the deadline at most.
+   */
+  async function recordWithin(key: string, reply: StoredReply, deadline: number): Promise<void> {
+    const recording = opts.dedup.complete(key, reply, opts.replyCacheMs)
+    if (claimSync) {
+      await recording.catch((e: unknown) => onUnrecorded(key, reasonOf(e)))
+      return
+    }
+    let timer: NodeJS.Timeout | undefined
+    await new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        onUnrecorded(key, 'still being recorded at the reply deadline')
+        resolve()
+      }, Math.max(0, Math.floor(deadline - performance.now())))
+      recording.then(resolve, (e: unknown) => {
+        onUnrecorded(key, reasonOf(e))
+        resolve()
+      })
+    })
+    clearTimeout(timer)
+  }
+
+  async function claimAndProduce(key: string, produce: () => StoredReply | Promise<StoredReply>, deadline: number): Promise<Delivery> {
     const claim = await opts.dedup.claim(key, opts.pendingTtlMs)
-    if (claim.state !== 'claimed') return duplicateOf(key, claim)
-    return settle(key, produce)
+    if (claim.state !== 'claimed') return duplicateOf(key, claim, deadline)
+    return settle(key, produce, deadline)
   }
 
   /** Registered while it runs, so a retry arriving meanwhile in this process shares its answer. */
@@ -88,12 +127,12 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
   }
 
   return {
-    run(key, produce) {
+    run(key, produce, deadline = performance.now() + opts.waitMs) {
       const running = inFlight.get(key)
       if (running) return running.then((d) => ({ reply: d.reply, duplicate: true, waited: true }))
-      if (!claimSync || !completeSync) return track(key, claimAndProduce(key, produce))
+      if (!claimSync || !completeSync) return track(key, claimAndProduce(key, produce, deadline))
       const claim = claimSync(key, opts.pendingTtlMs)
-      if (claim.state !== 'claimed') return duplicateOf(key, claim)
+      if (claim.state !== 'claimed') return duplicateOf(key, claim, deadline)
       let produced: StoredReply | Promise<StoredReply>
       try {
         produced = produce()
@@ -103,10 +142,18 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
       }
       // Produced at once: no other delivery can have come in between, nothing to register.
       if (!(produced instanceof Promise)) {
-        completeSync(key, produced, opts.replyCacheMs)
+        try {
+          completeSync(key, produced, opts.replyCacheMs)
+        } catch (e) {
+          onUnrecorded(key, reasonOf(e))
+        }
         return { reply: produced, duplicate: false }
       }
-      return track(key, settle(key, () => produced))
+      return track(key, settle(key, () => produced, deadline))
     },
   }
+}
+
+function reasonOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
 }

@@ -12,6 +12,8 @@ import type { Store } from './store.ts'
 export interface StoreChoice {
   kind: 'sqlite' | 'memory' | 'redis'
   url?: string
+  keyPrefix?: string
+  commandTimeoutMs?: number
 }
 
 /** The SQLite file's name inside DATA_DIR. */
@@ -27,7 +29,7 @@ export async function openStore(config: StoreChoice, dataDir: string, log: Logge
     case 'redis': {
       if (!config.url) throw new StoreOpenError('redis', 'store.url is required for the redis store')
       const { openRedisStore } = await import('./redis-store.ts')
-      return openRedisStore({ url: config.url, dataDir, log })
+      return openRedisStore({ url: config.url, dataDir, log, keyPrefix: config.keyPrefix, commandTimeoutMs: config.commandTimeoutMs })
     }
     default: {
       const never: never = config.kind

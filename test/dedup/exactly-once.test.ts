@@ -109,3 +109,50 @@ describe('exactly once, with a store across the network (no synchronous claim)',
     assert.deepEqual(await store.dedup.peek('k'), { state: 'absent' })
   })
 })
+
+describe('an answer the store cannot record is given all the same', () => {
+  it('complete fails (sync and async stores): the reply is delivered, onUnrecorded says why', async () => {
+    for (const sync of [true, false]) {
+      const store = createMemoryStore()
+      const failing: DedupStore = {
+        ...(sync ? store.dedup : remote(store.dedup)),
+        complete: () => Promise.reject(new Error('connection lost')),
+        ...(sync
+          ? {
+              completeSync: () => {
+                throw new Error('disk full')
+              },
+            }
+          : {}),
+      }
+      const unrecorded: string[] = []
+      const once = createExactlyOnce({ dedup: failing, replyCacheMs: 30_000, pendingTtlMs: 15_000, waitMs: 1000, fallback: FALLBACK, onUnrecorded: (key, reason) => unrecorded.push(`${key}: ${reason}`) })
+      assert.deepEqual(await once.run('now', () => replyOf('<xml>now</xml>')), { reply: replyOf('<xml>now</xml>'), duplicate: false })
+      assert.deepEqual(await once.run('later', () => Promise.resolve(replyOf('<xml>later</xml>'))), { reply: replyOf('<xml>later</xml>'), duplicate: false })
+      assert.deepEqual(unrecorded, [sync ? 'now: disk full' : 'now: connection lost', 'later: connection lost'], `sync: ${sync}`)
+    }
+  })
+
+  it('a store across the network that does not answer: the reply is given at the deadline', async () => {
+    const store = createMemoryStore()
+    const hanging: DedupStore = { ...remote(store.dedup), complete: () => new Promise<void>(() => undefined) }
+    const unrecorded: string[] = []
+    const once = createExactlyOnce({ dedup: hanging, replyCacheMs: 30_000, pendingTtlMs: 15_000, waitMs: 10_000, fallback: FALLBACK, onUnrecorded: (_key, reason) => unrecorded.push(reason) })
+    const started = performance.now()
+    const d = await once.run('k', () => replyOf('<xml>r</xml>'), started + 100)
+    const took = performance.now() - started
+    assert.deepEqual(d, { reply: replyOf('<xml>r</xml>'), duplicate: false })
+    assert.ok(took >= 95 && took < 1000, `given after ${took} ms (deadline 100 ms, waitMs 10 s)`)
+    assert.deepEqual(unrecorded, ['still being recorded at the reply deadline'])
+  })
+
+  it("a retry waits for another's answer until the request's deadline, not waitMs from the wait's start", async () => {
+    const store = createMemoryStore()
+    await store.dedup.claim('k', 15_000) // held elsewhere, never answered
+    const once = createExactlyOnce({ dedup: remote(store.dedup), replyCacheMs: 30_000, pendingTtlMs: 15_000, waitMs: 10_000, pollMs: 5, fallback: FALLBACK })
+    const started = performance.now()
+    assert.deepEqual(await once.run('k', () => replyOf('<xml>never</xml>'), started + 150), { reply: FALLBACK, duplicate: true, waited: true })
+    const took = performance.now() - started
+    assert.ok(took < 1000, `gave up after ${took} ms (deadline 150 ms)`)
+  })
+})

@@ -193,8 +193,13 @@ describe('a fleet of two instances on one Redis', () => {
 
     const pAnswer = await pFirst
     assert.equal(pAnswer.status, 200)
-    assert.equal(pAnswer.body, 'success', 'its answer could not be recorded, so it is not given (a retry gets it)')
+    // It ran: its answer is given although it could not be recorded. `success` would lose it for good,
+    // since WeChat does not retry a `success`; A still holds the claim, so nothing can run it again.
+    assert.match(String(contentOf(pAnswer.body)), new RegExp(`^run ${runsBefore + 1} at \\d+$`))
     assert.ok(pAnswer.ms < 3000, `in-flight message (1.5 s plugin) answered after ${pAnswer.ms} ms`)
+    const unrecorded = await until('the unrecorded answer to be logged', () => logLines(A).find((l) => l.msg === 'answer given but not recorded for retries yet'))
+    assert.equal(unrecorded.code, 'STORE_UNAVAILABLE')
+    assert.equal(unrecorded.key, `default:m:${p.MsgId}`)
 
     // While Redis is down: every try is answered fast with `success`, nothing runs.
     const n = push.text('outage-user-3', 'count')
@@ -238,9 +243,9 @@ describe('a fleet of two instances on one Redis', () => {
 
     // A retry of the message answered before the kill replays the same bytes.
     assert.equal((await send(B, m1)).body, m1First.body)
-    // A retry of the in-flight message gets the answer of its single run.
+    // A retry of the in-flight message gets the answer of its single run, the bytes A gave.
     const pRetry = await send(B, p)
-    assert.match(String(contentOf(pRetry.body)), new RegExp(`^run ${runsBefore + 1} at \\d+$`))
+    assert.equal(pRetry.body, pAnswer.body)
     assert.equal(await send(A, p).then((r) => r.body), pRetry.body)
     assert.equal(await runs(), runsBefore + 1, 'no retry ran a message that had run')
 
@@ -253,6 +258,43 @@ describe('a fleet of two instances on one Redis', () => {
     // And new messages are served as before, on both.
     assert.equal(contentOf((await send(A, push.text('outage-user-4', 'echo back on A'))).body), 'back on A')
     assert.equal(contentOf((await send(B, push.text('outage-user-4', 'echo back on B'))).body), 'back on B')
+  })
+})
+
+describe('Redis hung while an answer is recorded', () => {
+  it('the answer is given at the reply deadline, not after the command timeout, and recorded once Redis answers', async () => {
+    const redis = await startRedisServer()
+    // A command timeout longer than what is left of the budget after the 1.5 s plugin (2.5 s in all).
+    const fleet = await startFleet({ size: 1, redisUrl: redis.url, config: { accounts: [account], limits: { replyBudgetMs: 2500 }, store: { kind: 'redis', commandTimeoutMs: 3000 } } })
+    const storeDir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-fleet-reader-'))
+    const store = await openRedisStore({ url: redis.url, dataDir: storeDir, log: createLogger({ level: 'silent' }) })
+    try {
+      const [engine] = fleet.instances
+      const runs = async () => ((await store.kv.get(pluginNamespace('counter'), globalKey('runs'))) as number | undefined) ?? 0
+      const m = push.text('hung-at-record', 'inflight') // the counter plugin: stores its count, then 1.5 s
+      const answer = post(engine, sim.request(m))
+      await until('the plugin to store its count', async () => (await runs()) === 1)
+      redis.pause()
+      let first
+      try {
+        first = await answer
+      } finally {
+        redis.resume()
+      }
+      assert.match(String(contentOf(first.body)), /^run 1 at \d+$/)
+      // 2.5 s budget; the 3 s command timeout would have made it ~4.5 s (and past WeChat's 5 s with the default budget).
+      assert.ok(first.ms < 3300, `answered after ${first.ms} ms`)
+      const line = await until('the late recording to be logged', () => logLines(engine).find((l) => l.msg === 'answer given but not recorded for retries yet'))
+      assert.equal(line.reason, 'still being recorded at the reply deadline')
+      // Redis runs the queued recording once it answers again: a retry replays the bytes, nothing runs twice.
+      await until('the answer to be recorded', async () => (await store.dedup.peek(`default:m:${m.MsgId}`)).state === 'done')
+      assert.equal((await post(engine, sim.request(m))).body, first.body)
+      assert.equal(await runs(), 1)
+    } finally {
+      await Promise.allSettled([fleet.stop(1000), store.close()])
+      await redis.stop()
+      rmSync(storeDir, { recursive: true, force: true })
+    }
   })
 })
 

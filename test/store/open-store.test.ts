@@ -3,9 +3,12 @@ import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { loadConfig } from '../../core/config/load-config.ts'
 import { createLogger } from '../../core/log/logger.ts'
 import { openStore, SQLITE_FILE_NAME } from '../../core/store/open-store.ts'
 import { StoreOpenError } from '../../core/store/store-open-error.ts'
+import { startRedisServer } from '../support/redis-server.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'wxengine-open-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -33,5 +36,37 @@ describe('openStore', () => {
 
   it('redis without a url is refused with a StoreOpenError', async () => {
     await assert.rejects(openStore({ kind: 'redis' }, dir, log), (e: unknown) => e instanceof StoreOpenError && /url/.test(e.message))
+  })
+
+  it('redis: store.keyPrefix from the configuration keeps two deployments on one Redis apart', async () => {
+    const server = await startRedisServer()
+    const a = await openStore({ kind: 'redis', url: server.url, keyPrefix: 'shop-a:' }, join(dir, 'a'), log)
+    const b = await openStore({ kind: 'redis', url: server.url, keyPrefix: 'shop-b:', commandTimeoutMs: 500 }, join(dir, 'b'), log)
+    const raw = new Redis(server.url)
+    try {
+      await a.kv.set('ns', 'k', 'from a')
+      await b.kv.set('ns', 'k', 'from b')
+      assert.equal(await a.kv.get('ns', 'k'), 'from a')
+      assert.equal(await b.kv.get('ns', 'k'), 'from b')
+      assert.deepEqual((await raw.keys('*')).filter((k) => k.includes(':kv:')).sort(), ['shop-a:kv:ns:k', 'shop-b:kv:ns:k'])
+    } finally {
+      raw.disconnect()
+      await Promise.all([a.close(), b.close()])
+      await server.stop()
+    }
+  })
+
+  it('the configuration checks store.keyPrefix and store.commandTimeoutMs', () => {
+    const account = { id: 'default', token: 'plaintoken', appId: 'wx1111111111111111' }
+    const bad = (store: Record<string, unknown>) => {
+      const r = loadConfig({ root: dir, overrides: { accounts: [account], store: store as never }, env: {} })
+      assert.equal(r.ok, false)
+      return r.ok ? '' : r.error.reason
+    }
+    assert.match(bad({ kind: 'redis', url: 'redis://127.0.0.1', keyPrefix: '' }), /store\.keyPrefix: must not be empty/)
+    assert.match(bad({ kind: 'redis', url: 'redis://127.0.0.1', commandTimeoutMs: 6000 }), /store\.commandTimeoutMs: must stay well under WeChat/)
+    const good = loadConfig({ root: dir, overrides: { accounts: [account], store: { kind: 'redis', url: 'redis://127.0.0.1', keyPrefix: 'b:', commandTimeoutMs: 300 } }, env: {} })
+    assert.ok(good.ok)
+    assert.deepEqual(good.value.store, { kind: 'redis', url: 'redis://127.0.0.1', keyPrefix: 'b:', commandTimeoutMs: 300 })
   })
 })
