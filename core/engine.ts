@@ -35,7 +35,8 @@ export type EngineEvent =
   | { type: 'rejected'; code: ErrorCode; status: number; account?: string }
   | { type: 'duplicate'; account: string; waited: boolean }
   | { type: 'plugin_error'; plugin: string; code: ErrorCode }
-  | { type: 'late_reply'; account: string; replyType: string }
+  /** A late reply's send ended (from the platform's sender, not the engine). */
+  | { type: 'late_reply'; account: string; replyType: string; outcome: 'sent' | 'failed' }
 
 /** Sends a reply after the passive answer was already given (customer-service API). Never rejects. */
 export interface LateReplies {
@@ -316,7 +317,6 @@ export function createEngine(deps: EngineDeps): Engine {
       enter()
       void routing.then((late) => {
         if (late.reply && late.reply.type !== 'none' && late.reply.type !== 'transfer_customer_service') {
-          observe({ type: 'late_reply', account: accountId, replyType: late.reply.type })
           record(accountId, message, key, late, 'late', started)
           return deps.lateReplies.send(accountId, message.fromUser, late.reply)
         }

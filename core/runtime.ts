@@ -64,8 +64,13 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   } catch (e) {
     throw new StartupError(`cannot open the ${config.store.kind} store: ${(e as Error).message}`)
   }
-  const platform = createPlatform({ config, store, log })
   const metrics = createMetrics()
+  const observe = (event: EngineEvent) => {
+    metrics.observe(event)
+    opts.observe?.(event)
+  }
+  // Counted when a late reply's send ends (sent, or failed for good), not when it is handed over.
+  const platform = createPlatform({ config, store, log, onLateReply: (settled) => observe({ type: 'late_reply', ...settled }) })
   const services: PluginServices = {
     kv: store.kv,
     api: (accountId) => {
@@ -83,10 +88,6 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   for (const w of first.warnings) log.warn(w)
   const generations = createGenerations({ rules: first.rules, plugins: first.plugins }, (e) => log.error({ err: e }, 'disposing a generation failed'))
 
-  const observe = (event: EngineEvent) => {
-    metrics.observe(event)
-    opts.observe?.(event)
-  }
   const engine = createEngine({ config, store, generations, lateReplies: platform.lateReplies, log, now: opts.now, observe })
 
   // Late replies a previous run recorded but did not get out (stopped mid-retry, or killed) go out now.

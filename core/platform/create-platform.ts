@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger.ts'
 import type { Store } from '../store/store.ts'
 import { createAccessTokenManager } from './access-token-manager.ts'
 import { createApiClient } from './api-client.ts'
-import { createLateReplySender, type DrainResult } from './late-reply-sender.ts'
+import { createLateReplySender, type DrainResult, type LateReplySenderOptions } from './late-reply-sender.ts'
 import { createPlatformApi, type PlatformClient } from './platform-api.ts'
 
 export interface Platform {
@@ -23,7 +23,7 @@ export interface Platform {
   resumePending(): Promise<number>
 }
 
-export function createPlatform(opts: { config: EngineConfig; store: Store; log: Logger }): Platform {
+export function createPlatform(opts: { config: EngineConfig; store: Store; log: Logger; onLateReply?: LateReplySenderOptions['onSettled'] }): Platform {
   const { config, store, log } = opts
   const client = createApiClient({ baseUrl: config.platform.apiBase })
   const apis = new Map<string, PlatformClient>()
@@ -32,7 +32,7 @@ export function createPlatform(opts: { config: EngineConfig; store: Store; log: 
     const tokens = createAccessTokenManager({ appId: account.appId, appSecret: account.appSecret, client, tokens: store.tokens, log })
     apis.set(account.id, createPlatformApi({ client, tokens }))
   }
-  const sender = createLateReplySender({ api: (accountId) => apis.get(accountId), outbox: store.outbox, log })
+  const sender = createLateReplySender({ api: (accountId) => apis.get(accountId), outbox: store.outbox, log, onSettled: opts.onLateReply })
   return {
     apiFor: (accountId) => apis.get(accountId),
     lateReplies: sender,

@@ -12,7 +12,9 @@
  *   - -1 system busy; 45011 per-minute API quota (lifts within the backoff window).
  *   - 40001 / 40014 / 42001: the token was already refreshed and the call retried once (withToken); a
  *     later attempt starts with a token from the store again, e.g. after another instance's refresh.
- *   - STORE_UNAVAILABLE (the token store could not be read).
+ *   - STORE_UNAVAILABLE (the token store could not be read: Redis away). Not counted against the attempts:
+ *     retried with the capped backoff for as long as the store is away, within the 48 h window, since an
+ *     outage longer than the backoff's ~15 s must not turn a reply into a failure.
  * Everything else is final at once, notably 45015 (48 h window closed), 45047 (the per-interaction
  * message quota: only the user writing again reopens it, not waiting minutes), 45009 (daily quota, resets
  * at midnight), 40003 (bad openid), 43004 (unsubscribed), 48001 (no permission), 40007/47001/45008 (bad
@@ -54,6 +56,8 @@ export interface LateReplySenderOptions {
   /** In [0, 1), for the jitter; default Math.random. */
   random?: () => number
   now?: () => number
+  /** A send ended: sent, or failed for good (not called for one left pending at shutdown). For metrics. */
+  onSettled?: (settled: { account: string; replyType: string; outcome: 'sent' | 'failed' }) => void
 }
 
 export interface DrainResult {
@@ -83,6 +87,8 @@ export interface LateReplySender {
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+/** The platform refuses customer-service messages 48 h after the user's last message (45015). */
+const WINDOW_MS = 48 * 3_600_000
 
 export function createLateReplySender(opts: LateReplySenderOptions): LateReplySender {
   const { outbox, log } = opts
@@ -92,6 +98,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
   const sleep = opts.sleep ?? defaultSleep
   const random = opts.random ?? Math.random
   const now = opts.now ?? Date.now
+  const onSettled = opts.onSettled ?? (() => undefined)
 
   const tasks = new Set<Promise<void>>()
   let draining = false
@@ -136,13 +143,14 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     openId: string,
     reply: Reply,
     recorded: () => void,
-    existing?: { id: number; attempts: number },
+    existing?: { id: number; attempts: number; at: number },
   ): Promise<void> {
     const ctx: Record<string, unknown> = { account, openId, replyType: reply.type }
     let id: number | undefined = existing?.id
+    const at = existing?.at ?? now()
     if (id === undefined) {
       try {
-        id = await outbox.record({ account, openId, reply: reply as unknown as JsonValue, attempts: 0, status: 'pending', at: now() })
+        id = await outbox.record({ account, openId, reply: reply as unknown as JsonValue, attempts: 0, status: 'pending', at })
       } catch (e) {
         // Sending still beats losing the reply; the log line is the record.
         log.error({ ...ctx, code: 'STORE_UNAVAILABLE', reason: `outbox record failed: ${engineErrorOf(e).reason}` }, 'late reply not recorded; sending anyway')
@@ -151,19 +159,26 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     if (id !== undefined) ctx.outboxId = id
     recorded()
 
+    // Tries that reached the platform, against `attempts`; tries stopped by an unreachable store do not count.
+    let platformTries = 0
     for (let attempt = (existing?.attempts ?? 0) + 1; ; attempt++) {
       const r = await trySend(account, openId, reply)
       if (r.ok) {
         await update(id, { status: 'sent', attempts: attempt }, ctx)
         log.info({ ...ctx, attempts: attempt }, 'late reply sent')
+        onSettled({ account, replyType: reply.type, outcome: 'sent' })
         return
       }
       const { code, reason, errcode } = r.error
       const lastError = `${code}: ${reason}`
       const transient = isTransientError(r.error)
-      if (!transient || attempt >= attempts) {
-        await update(id, { status: 'failed', attempts: attempt, lastError }, ctx)
+      if (code !== 'STORE_UNAVAILABLE') platformTries++
+      const windowClosed = now() - at > WINDOW_MS
+      if (!transient || platformTries >= attempts || windowClosed) {
+        const final = windowClosed && transient ? `${lastError} (and the 48 h window has closed)` : lastError
+        await update(id, { status: 'failed', attempts: attempt, lastError: final }, ctx)
         log.error({ ...ctx, code, reason, errcode, attempts: attempt, transient }, 'late reply failed')
+        onSettled({ account, replyType: reply.type, outcome: 'failed' })
         return
       }
       await update(id, { attempts: attempt, lastError }, ctx)
@@ -181,7 +196,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     }
   }
 
-  function send(account: string, openId: string, reply: Reply, existing?: { id: number; attempts: number }): Promise<void> {
+  function send(account: string, openId: string, reply: Reply, existing?: { id: number; attempts: number; at: number }): Promise<void> {
     if (reply.type === 'none') {
       log.debug({ account, openId }, 'late reply is none; nothing to send')
       return Promise.resolve()
@@ -199,9 +214,6 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     })
   }
 
-  /** The platform refuses customer-service messages 48 h after the user's last message (45015). */
-  const WINDOW_MS = 48 * 3_600_000
-
   async function resumePending(): Promise<number> {
     let taken = 0
     for (const entry of await outbox.list('pending')) {
@@ -213,7 +225,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
         continue
       }
       log.info(ctx, 'resuming a late reply left pending by the previous run')
-      await send(entry.account, entry.openId, entry.reply as unknown as Reply, { id: entry.id, attempts: entry.attempts })
+      await send(entry.account, entry.openId, entry.reply as unknown as Reply, { id: entry.id, attempts: entry.attempts, at: entry.at })
       taken++
     }
     return taken

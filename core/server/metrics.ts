@@ -22,7 +22,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   const ruleHits = tally(registry, 'wxengine_rule_hits_total', 'Rule hits', ['account', 'rule'])
   const pluginErrors = new Counter({ name: 'wxengine_plugin_errors_total', help: 'Plugin errors and timeouts', labelNames: ['plugin', 'code'] as const, registers: [registry] })
   const dedupHits = new Counter({ name: 'wxengine_dedup_hits_total', help: 'Duplicate deliveries answered from the reply cache', labelNames: ['account'] as const, registers: [registry] })
-  const lateReplies = new Counter({ name: 'wxengine_late_replies_total', help: 'Replies sent after the passive budget', labelNames: ['account', 'type'] as const, registers: [registry] })
+  const lateReplies = new Counter({
+    name: 'wxengine_late_replies_total',
+    help: 'Replies sent through the API after the passive budget, by how the send ended',
+    labelNames: ['account', 'type', 'outcome'] as const,
+    registers: [registry],
+  })
   const latency = tallyHistogram(
     registry,
     'wxengine_message_latency_seconds',
@@ -58,7 +63,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
           pluginErrors.inc({ plugin: event.plugin, code: event.code })
           break
         case 'late_reply':
-          lateReplies.inc({ account: event.account, type: event.replyType })
+          lateReplies.inc({ account: event.account, type: event.replyType, outcome: event.outcome })
           break
         default: {
           const never: never = event

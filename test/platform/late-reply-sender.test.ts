@@ -306,3 +306,65 @@ test('at start-up, replies a previous run left pending are sent; ones past the 4
   assert.match(String(entries.get(stale)?.lastError), /48 h/)
   assert.ok(memLog.lines.some((l) => l.reason === 'pending late reply expired (48 h window)'), 'the expiry is logged')
 })
+
+/** A platform API whose token store is unreachable for the first `failures` reads (Redis away). */
+function apiWithTokenStoreDown(failures: number): PlatformApi {
+  let reads = 0
+  const tokens = {
+    ...store.tokens,
+    get: (appId: string) => (++reads <= failures ? Promise.reject(new Error('Connection is closed.')) : store.tokens.get(appId)),
+  }
+  const client = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 1000 })
+  return createPlatformApi({ client, tokens: createAccessTokenManager({ appId: 'wxA', appSecret: 'secretA', client, tokens, log: memLog.logger }) })
+}
+
+test('an unreachable token store does not use up the attempts: the reply goes out when it is back', async () => {
+  const down = apiWithTokenStoreDown(8) // more tries than `attempts` (5)
+  const settled: string[] = []
+  const s = sender({ api: () => down, onSettled: (e) => settled.push(`${e.account} ${e.replyType} ${e.outcome}`) })
+  await s.send('acc', 'o-outage', text('after the outage'))
+  await s.idle()
+  assert.deepEqual(newSent(), [{ touser: 'o-outage', msgtype: 'text', text: { content: 'after the outage' } }])
+  const entry = await onlyEntry()
+  assert.equal(entry.status, 'sent')
+  assert.equal(entry.attempts, 9)
+  // The backoff still grows, up to its cap (1000 ms here), while the store is away.
+  assert.deepEqual(sleeps, [75, 150, 300, 600, 750, 750, 750, 750])
+  assert.deepEqual(settled, ['acc text sent'])
+})
+
+test('an unreachable token store past the 48 h window: failed, saying so', async () => {
+  let clock = Date.now()
+  const down = apiWithTokenStoreDown(1000)
+  const settled: string[] = []
+  const s = sender({
+    api: () => down,
+    now: () => clock,
+    sleep: async (ms) => {
+      sleeps.push(ms)
+      if (sleeps.length === 6) clock += 48 * 3_600_000 + 1 // the outage outlasts the window
+    },
+    onSettled: (e) => settled.push(e.outcome),
+  })
+  await s.send('acc', 'o-never', text('too late'))
+  await s.idle()
+  const entry = await onlyEntry()
+  assert.equal(entry.status, 'failed')
+  assert.equal(entry.attempts, 7)
+  assert.match(String(entry.lastError), /^STORE_UNAVAILABLE: .*\(and the 48 h window has closed\)$/)
+  assert.deepEqual(newSent(), [])
+  assert.deepEqual(settled, ['failed'])
+})
+
+test('onSettled: a reply refused for good is reported failed', async () => {
+  const settled: string[] = []
+  fake.setUserError('o-gone', 43004)
+  try {
+    const s = sender({ onSettled: (e) => settled.push(e.outcome) })
+    await s.send('acc', 'o-gone', text('x'))
+    await s.idle()
+    assert.deepEqual(settled, ['failed'])
+  } finally {
+    fake.setUserError('o-gone', null)
+  }
+})

@@ -212,11 +212,27 @@ describe('/healthz and /metrics on the public port', () => {
       await h.runtime.engine.idle()
       await h.runtime.platform.idle()
     })
-    assert.equal(d('wxengine_late_replies_total', { account: 'plain', type: 'text' }), 1)
+    assert.equal(d('wxengine_late_replies_total', { account: 'plain', type: 'text', outcome: 'sent' }), 1)
+    assert.equal(d('wxengine_late_replies_total', { outcome: 'failed' }), 0)
     assert.equal(d('wxengine_messages_total', { outcome: 'late' }), 1)
     // A late answer is not a passive answer: it stays out of the latency histogram.
     assert.equal(d('wxengine_message_latency_seconds_count'), 0)
     assert.deepEqual(fake.sent.at(-1)?.body, { touser: 'late-user', msgtype: 'text', text: { content: 'slept 800 ms' } })
+  })
+
+  test('a late reply the platform refuses for good counts as failed, not as sent', async () => {
+    fake.setUserError('gone-user', 43004) // unsubscribed: final at once
+    try {
+      const d = await delta(async () => {
+        assert.equal((await h.post('plain', push.text('gone-user', 'nap'))).body, 'success')
+        await h.runtime.engine.idle()
+        await h.runtime.platform.idle()
+      })
+      assert.equal(d('wxengine_late_replies_total', { account: 'plain', type: 'text', outcome: 'failed' }), 1)
+      assert.equal(d('wxengine_late_replies_total', { outcome: 'sent' }), 0)
+    } finally {
+      fake.setUserError('gone-user', null)
+    }
   })
 
   test('a plugin past its timeout counts as a plugin error with PLUGIN_TIMEOUT', async () => {
