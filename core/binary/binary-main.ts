@@ -4,6 +4,7 @@
  * programs (the log thread also at the extracted SQLite addon); better-sqlite3's
  * addon is swapped in at bundle time (see build-binary.ts) and written out on first use.
  */
+import { exitQuietlyWhenStdoutCloses } from '../cli/cli-context.ts'
 import { buildCli } from '../cli/program.ts'
 import { useEmbeddedWorkerSource } from '../plugin/worker-entry.ts'
 import { useEmbeddedLogWorker } from '../store/sqlite-log-writer.ts'
@@ -16,6 +17,7 @@ if (isSingleBinary()) {
   useEmbeddedLogWorker(readTextAsset(LOG_WORKER_ASSET), embeddedSqliteAddonFile)
 }
 
+exitQuietlyWhenStdoutCloses()
 buildCli()
   .parseAsync(process.argv)
   .catch((e: unknown) => {

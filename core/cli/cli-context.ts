@@ -16,6 +16,17 @@ export interface GlobalFlags {
   config?: string
 }
 
+/**
+ * `wxengine log | head`: once the reader has gone, stop quietly with the exit code so far, as Unix tools do,
+ * instead of an unhandled EPIPE with a stack trace. Any other stdout error still surfaces.
+ */
+export function exitQuietlyWhenStdoutCloses(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit()
+    throw e
+  })
+}
+
 /** Where a command writes; tests and commands share one shape. */
 export interface Output {
   out(line: string): void

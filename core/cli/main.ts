@@ -3,6 +3,8 @@
  * The `wxengine` command from the source tree. The commands are wired in program.ts; this entry only runs
  * them, because the single binary (core/binary/binary-main.ts) is CommonJS and cannot hold a top-level await.
  */
+import { exitQuietlyWhenStdoutCloses } from './cli-context.ts'
 import { buildCli } from './program.ts'
 
+exitQuietlyWhenStdoutCloses()
 await buildCli().parseAsync(process.argv)

@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url'
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url))
 export const FIXTURE_PROJECT = path.join(REPO, 'test/fixtures/cli-project')
-const MAIN = path.join(REPO, 'core/cli/main.ts')
+export const MAIN = path.join(REPO, 'core/cli/main.ts')
 /** Absolute, so that a child whose working directory is outside the repo still finds tsx. */
-const TSX = import.meta.resolve('tsx')
+export const TSX = import.meta.resolve('tsx')
 
 export interface CliResult {
   code: number | null

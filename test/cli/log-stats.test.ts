@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { after, before, test } from 'node:test'
 import { loadConfig } from '../../core/config/load-config.ts'
 import { createLogger } from '../../core/log/logger.ts'
 import { startRuntime } from '../../core/runtime.ts'
 import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
-import { makeProject, type Project } from './cli-harness.ts'
+import { MAIN, makeProject, TSX, type Project } from './cli-harness.ts'
 
 let project: Project
 /** What was sent, oldest first: [openid, text, account]. */
@@ -105,4 +106,16 @@ test('the memory store has nothing to read: exit 2', async () => {
   const r = await project.run(['stats'], { env: { STORE: 'memory' } })
   assert.equal(r.code, 2)
   assert.match(r.stderr, /the memory store keeps no log outside the engine process/)
+})
+
+test('output into a pipe closed early (| head): exit quietly, as a Unix tool does', async () => {
+  for (const args of [['log', '--json'], ['stats']]) {
+    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd: project.dir, env: project.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout.destroy() // the reader is gone before the first line is written
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    assert.equal(stderr, '', args.join(' '))
+    assert.equal(code, 0, args.join(' '))
+  }
 })
