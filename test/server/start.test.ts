@@ -115,3 +115,11 @@ test('when its parent goes away without passing a signal on (npm 11 on SIGTERM),
   assert.match(stdout, /"signal":"parent exited".*"msg":"shutting down: finishing in-flight messages"/)
   assert.match(stdout, /"msg":"stopped"/)
 })
+
+test('HOST that is not an address of this machine: exit 2, saying which setting', { timeout: 30_000 }, async () => {
+  // 192.0.2.1 is TEST-NET-1 (RFC 5737): on no machine, and no network is asked.
+  const engine = startEngine(['--port', '0'], { HOST: '192.0.2.1' })
+  const { code, stderr } = await engine.exited
+  assert.equal(code, 2, stderr)
+  assert.equal(stderr, 'wxengine: cannot listen on 192.0.2.1:0: 192.0.2.1 is not an address of this machine; set HOST to one of its addresses (0.0.0.0 for every interface)\n')
+})

@@ -13,6 +13,21 @@ export interface StartFlags {
   port?: number
 }
 
+/** The other ways a listen fails because of the settings, said in terms of the settings. */
+function listenProblem(err: NodeJS.ErrnoException, host: string, port: number): string | undefined {
+  switch (err.code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `the host name "${host}" does not resolve; set HOST to an address of this machine (0.0.0.0 for every interface)`
+    case 'EADDRNOTAVAIL':
+      return `${host} is not an address of this machine; set HOST to one of its addresses (0.0.0.0 for every interface)`
+    case 'EACCES':
+      return `port ${port} needs privileges; use a port above 1023 (PORT or --port) behind a proxy`
+    default:
+      return undefined
+  }
+}
+
 export async function runStart(flags: StartFlags): Promise<number> {
   // Who started us, taken first thing: see the parent watch below.
   const parent = process.ppid
@@ -40,6 +55,11 @@ export async function runStart(flags: StartFlags): Promise<number> {
       // The admin port (admin.port) can be the one taken, too.
       const taken = (err as NodeJS.ErrnoException & { port?: number }).port ?? config.port
       process.stderr.write(`wxengine: port ${taken} is in use; ${taken === config.port ? 'set PORT or --port to another one' : 'set admin.port in engine.config.ts to another one'}\n`)
+      return 2
+    }
+    const cannotListen = listenProblem(err, config.host, config.port)
+    if (cannotListen) {
+      process.stderr.write(`wxengine: cannot listen on ${config.host}:${config.port}: ${cannotListen}\n`)
       return 2
     }
     throw e
