@@ -320,7 +320,8 @@ export function createEngine(deps: EngineDeps): Engine {
           record(accountId, message, key, late, 'late', started)
           return deps.lateReplies.send(accountId, message.fromUser, late.reply)
         }
-        record(accountId, message, key, late, late.reply ? 'late' : 'no_reply', started)
+        // No reply after the budget: a plugin that failed (timed out, threw) is `failed`, as before the budget.
+        record(accountId, message, key, late, late.reply ? 'late' : late.errors.length > 0 ? 'failed' : 'no_reply', started)
       }, (e) => log.error({ code: 'INTERNAL', err: e }, 'routing failed after the budget')).finally(leave)
       log.warn({ account: accountId, key, budgetMs: limits.replyBudgetMs }, 'reply budget spent: answered success, the reply will go out late')
       return SUCCESS

@@ -242,6 +242,9 @@ describe('/healthz and /metrics on the public port', () => {
     })
     assert.equal(d('wxengine_plugin_errors_total', { plugin: 'sleeper', code: 'PLUGIN_TIMEOUT' }), 1)
     assert.equal(d('wxengine_late_replies_total'), 0)
+    // Its timeout came after the reply budget (300 ms): still a failed message, not one with no reply.
+    assert.equal(d('wxengine_messages_total', { outcome: 'failed' }), 1)
+    assert.equal(d('wxengine_messages_total', { outcome: 'no_reply' }), 0)
   })
 })
 
