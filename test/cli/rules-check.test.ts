@@ -33,6 +33,14 @@ test('a rule with a bad regex and a misspelt key: file:line:col for each, exit 1
   assert.match(r.stderr, /2 errors in 1 file; the engine refuses to start/)
 })
 
+test('a duplicate rule name: both places as paths from here, as the first one is', async () => {
+  writeFileSync(path.join(project.dir, 'rules', 'twice.yaml'), 'rules:\n  - name: hello\n    keywords: [again]\n    plugin: echo\n')
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 1)
+  assert.match(r.stdout, /^rules\/(main|twice)\.yaml:\d+:\d+: duplicate name "hello": also defined at rules\/(main|twice)\.yaml:\d+:\d+$/m)
+  assert.doesNotMatch(r.stdout, new RegExp(project.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+})
+
 test('a YAML syntax error names its line', async () => {
   writeFileSync(path.join(project.dir, 'rules', 'syntax.yaml'), 'rules:\n  - name: a\n    keywords: [x\n')
   const r = await project.run(['rules', 'check'])

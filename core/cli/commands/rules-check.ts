@@ -20,14 +20,16 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   if (!existsSync(dir)) io.err(`warning: ${shown(dir)} does not exist: no rules (only plugins reached by welcome/default)`)
 
   const loaded = await loadRuleSet(dir, { accounts: config.accounts.map((a) => a.id) })
+  // Paths as the user would type them, also where a message names another place ("also defined at ...").
+  const relative = (text: string) => text.split(dir + path.sep).join(shown(dir) + path.sep)
   if (!loaded.ok) {
-    io.out(formatRuleErrors(loaded.errors.map((e) => ({ ...e, file: shown(e.file) }))))
+    io.out(formatRuleErrors(loaded.errors.map((e) => ({ ...e, file: shown(e.file), message: relative(e.message) }))))
     const files = new Set(loaded.errors.map((e) => e.file)).size
     io.err(`${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}; the engine refuses to start (or reload) until they are fixed`)
     return EXIT_FAILED
   }
 
-  const warnings = loaded.warnings.map((w) => w.split(dir + path.sep).join(shown(dir) + path.sep))
+  const warnings = loaded.warnings.map(relative)
   for (const name of loaded.ruleSet.pluginNames()) {
     const folder = path.join(config.pluginsDir, name)
     if (!existsSync(path.join(folder, 'index.ts')) && !existsSync(path.join(folder, 'index.js'))) {
