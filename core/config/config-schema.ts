@@ -104,11 +104,14 @@ export const engineConfigSchema = z
   })
 
 /** `accounts[0].token: must be ...` lines, one per problem. */
-export function describeConfigIssues(error: z.ZodError): string[] {
+export function describeConfigIssues(error: z.ZodError, defaultAccountIndex = -1): string[] {
   return error.issues.map((issue) => {
     const path = issue.path
       .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
       .join('')
-    return `${path || '(config)'}: ${issue.message}`
+    // The WECHAT_* variables set the default account only: another account's problem must not point at them.
+    const otherAccount = issue.path[0] === 'accounts' && issue.path[1] !== defaultAccountIndex
+    const message = otherAccount ? issue.message.replace(/ \(WECHAT_[A-Z_]+\)$/, '') : issue.message
+    return `${path || '(config)'}: ${message}`
   })
 }

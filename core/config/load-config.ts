@@ -164,7 +164,7 @@ export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
   const problems: string[] = []
   config = applyEnv(config, env, root, problems)
   const parsed = engineConfigSchema.safeParse(config)
-  if (!parsed.success) problems.push(...describeConfigIssues(parsed.error))
+  if (!parsed.success) problems.push(...describeConfigIssues(parsed.error, config.accounts.findIndex((a) => a.id === config.defaultAccount)))
   if (problems.length > 0) {
     return fail('BAD_CONFIG', `invalid configuration${file ? ` (${path.relative(process.cwd(), file) || file})` : ''}:\n  ${problems.join('\n  ')}`)
   }

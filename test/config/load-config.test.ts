@@ -52,6 +52,13 @@ test('no token: refused, naming the setting and its variable', () => {
   assert.match(refused(project(), { WECHAT_APPID: 'wx1' }), /accounts\[0\]\.token: must be 3 to 32 letters or digits \(WECHAT_TOKEN\)/)
 })
 
+test('another account with no token: its setting named, not the default account\'s variable', () => {
+  const source = withAccount(`{ id: 'main', token: 'tok123', appId: 'wx1' }, { id: 'shop', token: '', appId: 'wx2' }`, "  defaultAccount: 'main',\n")
+  const reason = refused(project(source))
+  assert.match(reason, /accounts\[1\]\.token: must be 3 to 32 letters or digits$/m)
+  assert.doesNotMatch(reason, /WECHAT_TOKEN/)
+})
+
 test('an EncodingAESKey that is not 43 characters: refused, naming the setting', () => {
   const reason = refused(project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1', mode: 'safe', encodingAESKey: '${KEY.slice(0, 42)}' }`)))
   assert.match(reason, /accounts\[0\]\.encodingAESKey: must be exactly 43 characters/)
