@@ -31,7 +31,12 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
   }
   const warnings = [...rules.warnings]
   for (const name of rules.ruleSet.pluginNames()) {
-    if (!set.has(name)) warnings.push(`rules refer to plugin "${name}", which is not in ${config.pluginsDir}`)
+    if (set.has(name)) continue
+    warnings.push(
+      config.plugins[name]?.enabled === false
+        ? `rules refer to plugin "${name}", which engine.config.ts disables: their messages fall through (each logged as PLUGIN_LOAD)`
+        : `rules refer to plugin "${name}", which is not in ${config.pluginsDir}`,
+    )
   }
   return { ok: true, rules: rules.ruleSet, plugins: set, warnings }
 }
