@@ -62,6 +62,15 @@ describe('escape attempts', () => {
     assert.equal(r.nodeFs, 'got object')
     assert.match(r.childProcess!, /^refused: Cannot find module/)
   })
+
+  test('`allow` naming a built-in the sandbox never gives (vm2 withholds it) or no built-in: the load is refused, saying so', async () => {
+    const refused = await loadPlugins({ only: ['escape'], settings: { escape: { allow: ['fs', 'os', 'node:child_process', 'left-pad'] } } })
+    await refused.dispose()
+    assert.deepEqual(refused.set.names(), [])
+    assert.equal(refused.errors.length, 1)
+    assert.equal(refused.errors[0].code, 'PLUGIN_LOAD')
+    assert.match(refused.errors[0].reason, /allow names "os", "node:child_process", "left-pad", which the sandbox does not give plugins/)
+  })
 })
 
 describe('module loading', () => {

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { transform } from 'sucrase'
 import { NodeVM } from 'vm2'
+import { makeBuiltinsFromLegacyOptions } from 'vm2/lib/builtin.js'
 import { fail, ok, type Result } from '../../errors.ts'
 import type { PluginDefinition } from '../plugin-api.ts'
 import { describeThrown } from './to-plain.ts'
@@ -26,6 +27,16 @@ export interface SandboxOptions {
 }
 
 export function loadPluginModule(opts: SandboxOptions): Result<PluginDefinition> {
+  const withheld = opts.allow.filter((name) => !sandboxCanGive(name))
+  if (withheld.length > 0) {
+    // vm2 drops these without a word: the plugin would meet "Cannot find module" only when it requires one.
+    return fail(
+      'PLUGIN_LOAD',
+      `allow names ${withheld.map((n) => JSON.stringify(n)).join(', ')}, which the sandbox does not give plugins ` +
+        '(not a Node built-in, or one vm2 keeps from every sandbox: os, dns, child_process, module, worker_threads, cluster, vm, ' +
+        'repl, inspector, process and a few more); remove it from allow, or do that work in the engine',
+    )
+  }
   let vm: NodeVM
   try {
     vm = new NodeVM({
@@ -81,6 +92,11 @@ function pickDefinition(exported: unknown): PluginDefinition | undefined {
   const def = candidate as Partial<PluginDefinition>
   if (typeof def.name !== 'string' || typeof def.handle !== 'function') return undefined
   return def as PluginDefinition
+}
+
+/** What NodeVM's `builtin` option would really provide for this one name (vm2 filters it by its own lists). */
+function sandboxCanGive(name: string): boolean {
+  return makeBuiltinsFromLegacyOptions([stripNodePrefix(name)], () => undefined).size > 0
 }
 
 function stripNodePrefix(name: string): string {
