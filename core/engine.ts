@@ -87,6 +87,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const accounts = buildAccounts(config.accounts)
   const limits = config.limits
   const waitForLog = config.log.retentionDays > 0 && config.log.commitBeforeAnswer
+  const perMessageLines = log.isLevelEnabled('debug')
   const exactlyOnce: ExactlyOnce = createExactlyOnce({
     dedup: store.dedup,
     replyCacheMs: limits.replyCacheMs,
@@ -170,7 +171,7 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   /**
-   * How one message ended, recorded once: the message-log row, the metrics event and the one info line.
+   * How one message ended, recorded once: the message-log row, the metrics event and (at debug) its line.
    * Built as one object of a fixed shape: this runs for every message, and spreading partial entries
    * together was a tenth of the in-process cost.
    */
@@ -201,22 +202,26 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     if (config.log.retentionDays > 0) store.log.append(entry)
     observe({ type: 'message', entry })
-    log.info(
-      {
-        account: entry.account,
-        kind: entry.kind,
-        openId: entry.openId,
-        handledBy: entry.handledBy,
-        rule: entry.rule,
-        keyword: entry.keyword,
-        plugin: entry.plugin,
-        replyType: entry.replyType,
-        outcome: entry.outcome,
-        latencyMs: entry.latencyMs,
-        error: entry.error,
-      },
-      'message',
-    )
+    // At debug: a line per message would outrun journald's rate limit under load (core/log/traffic-summary.ts
+    // writes one info line a minute instead). Checked first, so the object is not built for nothing.
+    if (perMessageLines) {
+      log.debug(
+        {
+          account: entry.account,
+          kind: entry.kind,
+          openId: entry.openId,
+          handledBy: entry.handledBy,
+          rule: entry.rule,
+          keyword: entry.keyword,
+          plugin: entry.plugin,
+          replyType: entry.replyType,
+          outcome: entry.outcome,
+          latencyMs: entry.latencyMs,
+          error: entry.error,
+        },
+        'message',
+      )
+    }
   }
 
   // What the router needs of a generation, made once per generation rather than once per message.

@@ -16,6 +16,7 @@ import { watchSources, type SourceWatcher } from './reload/watch-sources.ts'
 import { createAdminRoutes } from './server/admin-routes.ts'
 import { createApp } from './server/create-app.ts'
 import { createHttpServer } from './server/http-server.ts'
+import { createTrafficSummary } from './log/traffic-summary.ts'
 import { createMetrics, type Metrics } from './server/metrics.ts'
 import { openStore } from './store/open-store.ts'
 import type { Store } from './store/store.ts'
@@ -65,8 +66,10 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     throw new StartupError(`cannot open the ${config.store.kind} store: ${(e as Error).message}`)
   }
   const metrics = createMetrics()
+  const traffic = createTrafficSummary(log)
   const observe = (event: EngineEvent) => {
     metrics.observe(event)
+    traffic.observe(event)
     opts.observe?.(event)
   }
   // Counted when a late reply's send ends (sent, or failed for good), not when it is handed over.
@@ -82,6 +85,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   }
   const first = await loadGeneration(config, services, log)
   if (!first.ok) {
+    traffic.close()
     await store.close()
     throw new StartupError('rules or plugins failed to load', first.problems)
   }
@@ -140,6 +144,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
           Promise.race([engine.idle(), delay(config.limits.replyBudgetMs + 2_000)]),
         ])
         await platform.drain(5_000)
+        traffic.close()
         await generations.close(2_000)
         await store.close()
       })()

@@ -164,7 +164,7 @@ describe('wxengine start', () => {
     assert.equal(await exited, 0)
     // Every line is out now. The log rows above were written by the message-log thread (its own bundle and
     // the extracted addon), not by the main-thread fallback, which would have said so.
-    assert.match(serverOutput, /"msg":"message"/)
+    assert.match(serverOutput, /"messages":3,.*"msg":"messages handled"/)
     assert.doesNotMatch(serverOutput, /message log writer thread/)
   })
 })
