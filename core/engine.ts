@@ -24,6 +24,7 @@ import { SUCCESS, type WireRequest, type WireResponse } from './receive/wire-typ
 import type { Reply } from './reply/reply-types.ts'
 import { serializeReply } from './reply/reply-xml.ts'
 import { routeMessage, type RouteDeps, type RouteResult, type RouteSignal } from './route/router.ts'
+import { createUserQueue } from './route/user-queue.ts'
 import { pluginNamespace, userKeyPrefix } from './plugin/storage-keys.ts'
 import type { MessageLogEntry, Store, StoredReply } from './store/store.ts'
 import { sealReply, verifyEndpoint, verifyPost, type VerifiedAccount } from './verify/verify-request.ts'
@@ -98,6 +99,8 @@ export function createEngine(deps: EngineDeps): Engine {
     // The answer still goes out; a retry meanwhile (on another instance) may get `success` instead of it.
     onUnrecorded: (key, reason) => log.warn({ code: 'STORE_UNAVAILABLE', reason, key }, 'answer given but not recorded for retries yet'),
   })
+  // One user's messages are routed one at a time (a dialogue reads and writes the user's session).
+  const userQueue = createUserQueue()
   let active = 0
   let idleWaiters: Array<() => void> = []
   const enter = () => void active++
@@ -255,17 +258,19 @@ export function createEngine(deps: EngineDeps): Engine {
     const info: AccountInfo = { id: accountId, appId: account.config.appId, originalId: account.config.originalId }
     const lease = generations.acquire()
     const signal: RouteSignal = { budgetSpent: false }
+    const user = `${accountId}\n${message.fromUser}`
     let routing: RouteResult | Promise<RouteResult>
     try {
-      routing = routeMessage(message, info, routeDepsOf(lease.generation), signal)
+      routing = userQueue.run(user, () => routeMessage(message, info, routeDepsOf(lease.generation), signal))
     } catch (e) {
       // The session lookup failed at once (the message is dropped, as the caller logs). An unsubscribe's
       // clean-up is still tried, as when the lookup fails later: the store may fail lookups only.
-      if (message.kind === 'unsubscribe') cleanUpAfter(message, accountId, lease.generation.plugins.names(), Promise.reject(e as Error))
+      if (message.kind === 'unsubscribe') userQueue.hold(user, cleanUpAfter(message, accountId, lease.generation.plugins.names(), Promise.reject(e as Error)))
       lease.release()
       throw e
     }
-    if (message.kind === 'unsubscribe') cleanUpAfter(message, accountId, lease.generation.plugins.names(), Promise.resolve(routing))
+    // The user's next message (a new follow) waits for the clean-up too, or it could find the old session.
+    if (message.kind === 'unsubscribe') userQueue.hold(user, cleanUpAfter(message, accountId, lease.generation.plugins.names(), Promise.resolve(routing)))
     if (!(routing instanceof Promise)) {
       lease.release()
       return answerOf(account, message, encrypted, key, started, routing)
@@ -361,9 +366,9 @@ export function createEngine(deps: EngineDeps): Engine {
    * a later subscribe starts fresh. Privacy: their plugin data can be purged too (log.purgeOnUnsubscribe).
    * Runs once routing has ended, however it ended; idle() waits for it.
    */
-  function cleanUpAfter(message: InboundMessage, accountId: string, plugins: string[], routing: Promise<RouteResult>): void {
+  function cleanUpAfter(message: InboundMessage, accountId: string, plugins: string[], routing: Promise<RouteResult>): Promise<void> {
     enter()
-    void cleanUpOnUnsubscribe(message, accountId, plugins, routing).finally(leave)
+    return cleanUpOnUnsubscribe(message, accountId, plugins, routing).finally(leave)
   }
 
   async function cleanUpOnUnsubscribe(message: InboundMessage, accountId: string, plugins: string[], routing: Promise<RouteResult>): Promise<void> {

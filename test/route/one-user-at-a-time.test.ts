@@ -1,0 +1,83 @@
+/**
+ * One user's messages are routed one at a time (core/route/user-queue.ts). A dialogue reads the user's
+ * session and writes it back; two messages of one user routed at once lost an answer, let an `end()` be
+ * undone by the slower message, or let a lock begin after the unsubscribe's clean-up (found by a sessions
+ * audit). Through the real engine and plugin sandbox (the test kit), with the slowlock fixture plugin.
+ */
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { createUserQueue } from '../../core/route/user-queue.ts'
+import { createTestClient, push, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+import { REPO } from '../cli/cli-harness.ts'
+
+describe('the queue', () => {
+  test('a lone synchronous task runs at once and leaves nothing behind', () => {
+    const q = createUserQueue()
+    assert.equal(q.run('u', () => 42), 42)
+    assert.equal(q.size, 0)
+  })
+
+  test("one user's tasks run in arrival order; other users do not wait", async () => {
+    const q = createUserQueue()
+    const order: string[] = []
+    const slow = (name: string, ms: number) => () => new Promise<string>((r) => setTimeout(() => (order.push(name), r(name)), ms))
+    const a1 = q.run('a', slow('a1', 60))
+    const a2 = q.run('a', () => (order.push('a2'), 'a2')) // synchronous, but after a1
+    const b1 = q.run('b', () => (order.push('b1'), 'b1')) // another user: at once
+    assert.equal(b1, 'b1')
+    assert.ok(a2 instanceof Promise)
+    assert.deepEqual(await Promise.all([a1, a2]), ['a1', 'a2'])
+    assert.deepEqual(order, ['b1', 'a1', 'a2'])
+    await new Promise((r) => setImmediate(r))
+    assert.equal(q.size, 0)
+  })
+
+  test('a task that fails does not stop the next; hold() makes the next wait for other work', async () => {
+    const q = createUserQueue()
+    const failed = q.run('u', () => Promise.reject(new Error('boom')))
+    await assert.rejects(Promise.resolve(failed), /boom/)
+    let cleaned = false
+    q.hold('u', new Promise<void>((r) => setTimeout(() => ((cleaned = true), r()), 40)))
+    assert.equal(await q.run('u', () => cleaned), true)
+  })
+})
+
+describe('through the engine', () => {
+  let client: TestClient
+  before(async () => {
+    client = await createTestClient({ root: path.join(REPO, 'test/fixtures/session-race') })
+  })
+  after(() => client.close())
+
+  test('two answers sent together: both in the state, in order', async () => {
+    const u = { openId: 'u-together' }
+    await client.expectReply('slow start', 'began', u)
+    const [a, b] = await Promise.all([client.send('slow a', u), client.send('slow b', u)])
+    assert.equal(a.content, 'seen: slow start, slow a')
+    assert.equal(b.content, 'seen: slow start, slow a, slow b')
+    assert.deepEqual((await client.session(u))?.state, { seen: ['slow start', 'slow a', 'slow b'] })
+  })
+
+  test('end() is not undone by a slower message of the same user still running', async () => {
+    const u = { openId: 'u-end' }
+    await client.expectReply('slow 0', 'began', u)
+    const slow = client.send('slow a', u)
+    await new Promise((r) => setTimeout(r, 50))
+    await client.expectReply('end', 'ended', u)
+    assert.equal((await slow).content, 'seen: slow 0, slow a')
+    assert.equal(await client.session(u), null)
+    await client.expectReply('hello', 'hello-reply', u)
+  })
+
+  test('unsubscribe while a dialogue begins: the lock is gone, a new follow is welcomed', async () => {
+    const openId = 'u-unsub'
+    const slow = client.send('slow 1', { openId })
+    await new Promise((r) => setTimeout(r, 50))
+    // It waits for the dialogue to begin, so it reaches the lock holder, as every message of a locked user does.
+    assert.equal((await client.send(push.event(openId, 'unsubscribe'))).content, 'seen: slow 1, unsubscribe')
+    assert.equal((await slow).content, 'began')
+    await client.expectReply(push.event(openId, 'subscribe'), 'welcome!')
+    assert.equal(await client.session({ openId }), null)
+  })
+})
