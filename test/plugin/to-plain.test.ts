@@ -36,3 +36,10 @@ test('a character budget counts strings and keys together, and stops at the firs
   assert.equal(toPlain({ ab: 'cdef' }, 6).ok, true)
   assert.equal(toPlain('z'.repeat(100_000)).ok, true)
 })
+
+test('as JSON.stringify sees it: a Date is its ISO string (not {}), undefined in an array is null', () => {
+  const at = new Date(Date.UTC(2026, 11, 1, 8, 30))
+  const value = { at, list: [1, undefined, at], custom: { toJSON: () => ({ v: 1 }) } }
+  assert.deepEqual(toPlain(value), { ok: true, value: JSON.parse(JSON.stringify(value)) })
+  assert.deepEqual(toPlain(value), { ok: true, value: { at: '2026-12-01T08:30:00.000Z', list: [1, null, '2026-12-01T08:30:00.000Z'], custom: { v: 1 } } })
+})

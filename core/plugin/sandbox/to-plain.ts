@@ -1,5 +1,6 @@
 /**
- * Copies a value out of the sandbox as plain JSON data. What plugin code returns is a vm2 proxy (or holds
+ * Copies a value out of the sandbox as plain JSON data, as JSON.stringify would see it (toJSON, undefined),
+ * except that a function, a symbol, a bigint or a number that is not finite is an error rather than dropped. What plugin code returns is a vm2 proxy (or holds
  * some), and a proxy cannot cross a worker boundary by structured clone; copying also drops any getter or
  * prototype trick, so the main thread only ever sees data.
  */
@@ -49,9 +50,14 @@ function copy(value: unknown, depth: number, path: string): JsonValue {
       // Indexing, not value.map: a sandbox array's own map would build another sandbox array.
       if (Array.isArray(value)) {
         const out: JsonValue[] = []
-        for (let i = 0; i < value.length; i++) out.push(copy(value[i], depth + 1, `${path}[${i}]`))
+        // Like JSON: a hole or undefined in an array is null.
+        for (let i = 0; i < value.length; i++) out.push(value[i] === undefined ? null : copy(value[i], depth + 1, `${path}[${i}]`))
         return out
       }
+      // Like JSON.stringify: a Date (or anything with toJSON) is what its toJSON gives, an ISO string for a
+      // Date; copying its keys would silently make it {}.
+      const toJSON = (value as { toJSON?: unknown }).toJSON
+      if (typeof toJSON === 'function') return copy(toJSON.call(value, path), depth + 1, path)
       const out: Record<string, JsonValue> = {}
       for (const key of Object.keys(value)) {
         const item = (value as Record<string, unknown>)[key]
