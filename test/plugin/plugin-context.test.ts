@@ -52,6 +52,13 @@ describe('session', () => {
     assert.equal(e.code, 'PLUGIN_ERROR')
     assert.match(e.reason, /TypeError: session.begin ttlSeconds must be a positive number/)
   })
+
+  test('a ttl past ten years, or a state over 65,536 characters, is the plugin\'s bug too', async () => {
+    const ttl = errorOf(await h.call('session-recorder', text('huge-ttl')))
+    assert.match(ttl.reason, /TypeError: session.begin ttlSeconds must be at most 315360000 \(ten years\), got 100000000000000000/)
+    const state = errorOf(await h.call('session-recorder', text('huge-state')))
+    assert.match(state.reason, /TypeError: session.begin state: \$\.blob: the value is over 65536 characters in all/)
+  })
 })
 
 describe('storage', () => {

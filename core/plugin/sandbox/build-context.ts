@@ -84,13 +84,13 @@ function recordSession(snapshot: CallRequest['session'], ops: SessionOp[], isFin
     },
     begin(ttlSeconds, newState) {
       const ttlMs = secondsToMs('begin', ttlSeconds)
-      const copied = newState === undefined ? undefined : plainOrThrow('session.begin state', newState)
+      const copied = newState === undefined ? undefined : plainOrThrow('session.begin state', newState, MAX_SESSION_STATE_CHARS)
       record(copied === undefined ? { op: 'begin', ttlMs } : { op: 'begin', ttlMs, state: copied })
       active = true
       state = copied
     },
     update(newState) {
-      const copied = plainOrThrow('session.update state', newState)
+      const copied = plainOrThrow('session.update state', newState, MAX_SESSION_STATE_CHARS)
       record({ op: 'update', state: copied })
       state = copied
     },
@@ -112,7 +112,7 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
       return (await rpc.request({ method: 'kv.get', scope, key: checkKey(key) }, deadline())) as T | undefined
     },
     async set(key, value, ttlSeconds) {
-      const plain = plainOrThrow(`storage.set(${JSON.stringify(key)})`, value)
+      const plain = plainOrThrow(`storage.set(${JSON.stringify(key)})`, value, MAX_STORAGE_VALUE_CHARS)
       const body =
         ttlSeconds === undefined
           ? { method: 'kv.set' as const, scope, key: checkKey(key), value: plain }
@@ -142,8 +142,19 @@ function createPlatformApi(rpc: RpcClient, accountId: string, deadline: () => nu
 
 // The throws below are the plugin's bugs, raised where its stack points at the bad call.
 
-function plainOrThrow(what: string, value: unknown): JsonValue {
-  const copied = toPlain(value)
+/**
+ * Bounds on what a plugin keeps. A session's state is read, copied and written with each of the user's
+ * messages on the main thread, and a stored value with each read: a 30-million-character state held up
+ * every other user's answers (150 ms each) and grew the process by 450 MB. Dialogue state is small; a
+ * stored value may be a cached API answer, hence more room.
+ */
+export const MAX_SESSION_STATE_CHARS = 65_536
+export const MAX_STORAGE_VALUE_CHARS = 1_048_576
+/** Ten years: far past any dialogue or cache, and within what every store accepts (Redis PX). */
+export const MAX_TTL_SECONDS = 315_360_000
+
+function plainOrThrow(what: string, value: unknown, maxChars = Infinity): JsonValue {
+  const copied = toPlain(value, maxChars)
   if (!copied.ok) throw new TypeError(`${what}: ${copied.error.reason}`)
   return copied.value
 }
@@ -154,6 +165,7 @@ function secondsToMs(what: string, ttlSeconds: number): number {
 
 function positive(what: string, n: number): number {
   if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw new TypeError(`${what} must be a positive number`)
+  if (n > MAX_TTL_SECONDS) throw new TypeError(`${what} must be at most ${MAX_TTL_SECONDS} (ten years), got ${n}`)
   return n
 }
 
