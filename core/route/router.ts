@@ -114,8 +114,13 @@ function walk(
   signal: RouteSignal,
   stored: SessionRecord | null,
 ): RouteResult | Promise<RouteResult> {
-  // A session whose plugin is gone (removed in a reload) must not swallow the user's messages.
-  const session = stored && deps.plugins.has(stored.plugin) ? stored : null
+  // A session whose plugin is gone (removed or disabled in a reload) must not swallow the user's messages,
+  // and is deleted: restoring the folder later must not bring back a dialogue the user has left meanwhile.
+  let session = stored
+  if (stored && !deps.plugins.has(stored.plugin)) {
+    session = null
+    void Promise.resolve(deps.sessions.delete(account.id, message.fromUser)).catch(() => undefined)
+  }
   const errors: RouteResult['errors'] = []
   // Not `for...of`: leaving that loop would close the generator, and runPlugins goes on with it.
   const steps = candidatesFor(message, account.id, deps.rules, session)
@@ -155,6 +160,10 @@ async function runPlugins(
   errors: RouteResult['errors'],
 ): Promise<RouteResult> {
   let session = initial
+  // A plugin that passed on this message, or failed on it, is not asked again through another of its rules
+  // (a dialogue's plugin is the session candidate first, then often a rule candidate too): "not mine" is
+  // final for the message, and a second call would repeat its side effects.
+  const asked = new Set<string>()
   for (let step: Step | undefined = first; step; step = nextOf(rest)) {
     if (signal.budgetSpent) break
     const settled = settle(step, deps, errors, account.id, message.fromUser)
@@ -162,6 +171,8 @@ async function runPlugins(
     if ('handledBy' in settled) return settled
     const { candidate } = step
     const { plugin } = settled
+    if (asked.has(plugin)) continue
+    asked.add(plugin)
     const own = session && session.plugin === plugin ? session : null
     const outcome = await deps.plugins.invoke({
       plugin,

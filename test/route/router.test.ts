@@ -74,53 +74,68 @@ function depsOf(rules: RuleSet, plugins: PluginSet, sessions: SessionStore = cre
 }
 
 describe('the order candidates are tried in', () => {
-  // Every plugin passes, so the router walks the whole candidate list and `calls` is that list.
+  // One plugin per candidate, named like its rule, and all pass: the router walks the whole candidate list
+  // and `calls` is that list. (A plugin is asked once per message: one shared plugin would hide the order.)
   const FILES = {
     'b.yaml': `
 rules:
-  - { name: b-first, keywords: [{ contains: go }], plugin: p }
-  - { name: b-high, keywords: [{ prefix: go }], plugin: p, priority: 5 }
+  - { name: b-first, keywords: [{ contains: go }], plugin: b-first }
+  - { name: b-high, keywords: [{ prefix: go }], plugin: b-high, priority: 5 }
 handlers:
-  - { type: click, plugin: p, name: click-b }
-default: { plugin: p }
+  - { type: click, plugin: click-b, name: click-b }
+default: { plugin: dflt }
 `,
     'a.yaml': `
 rules:
-  - { name: a-first, keywords: [{ regex: '^g(o)' }], plugin: p }
-  - { name: a-low, keywords: [go], plugin: p, priority: -1 }
-  - { name: a-second, keywords: [go], plugin: p }
+  - { name: a-first, keywords: [{ regex: '^g(o)' }], plugin: a-first }
+  - { name: a-low, keywords: [go], plugin: a-low, priority: -1 }
+  - { name: a-second, keywords: [go], plugin: a-second }
 handlers:
-  - { type: click, plugin: p, name: click-a }
-  - { type: click, plugin: p, name: click-top, priority: 1 }
-welcome: { plugin: p }
+  - { type: click, plugin: click-a, name: click-a }
+  - { type: click, plugin: click-top, name: click-top, priority: 1 }
+welcome: { plugin: wlc }
 `,
   }
+  const NAMES = ['b-first', 'b-high', 'a-first', 'a-low', 'a-second', 'click-a', 'click-b', 'click-top', 'dflt', 'wlc']
+  const allPass = (overrides: Record<string, Behaviour> = {}) => pluginsOf({ ...Object.fromEntries(NAMES.map((n) => [n, () => pass()])), ...overrides })
+  const rulesTried = (calls: string[]) => calls.map((c) => c.slice(c.indexOf(':') + 1))
 
   it('text: priority (higher first), then file name, then position; then default; no handlers for text', async () => {
-    const plugins = pluginsOf({ p: () => pass() })
+    const plugins = allPass()
     const r = await routeMessage(messageOf(push.text('u1', 'go')), ACCOUNT, depsOf(await rulesFrom(FILES), plugins))
-    assert.deepEqual(plugins.calls, ['p:b-high', 'p:a-first', 'p:a-second', 'p:b-first', 'p:a-low', 'p:default'])
+    assert.deepEqual(rulesTried(plugins.calls), ['b-high', 'a-first', 'a-second', 'b-first', 'a-low', 'default'])
     assert.deepEqual(r, { reply: null, handledBy: 'none', errors: [] })
   })
 
   it('click: text rules (fromClick) before click handlers (priority, then file, then position), then default', async () => {
-    const plugins = pluginsOf({ p: () => pass() })
+    const plugins = allPass()
     await routeMessage(messageOf(push.event('u1', 'CLICK', { EventKey: 'go' })), ACCOUNT, depsOf(await rulesFrom(FILES), plugins))
-    assert.deepEqual(plugins.calls, ['p:b-high', 'p:a-first', 'p:a-second', 'p:b-first', 'p:a-low', 'p:click-top', 'p:click-a', 'p:click-b', 'p:default'])
-    assert.equal(plugins.lastCall.get('p')?.match?.fromClick, false, 'default is not a click match')
+    assert.deepEqual(rulesTried(plugins.calls), ['b-high', 'a-first', 'a-second', 'b-first', 'a-low', 'click-top', 'click-a', 'click-b', 'default'])
+    assert.equal(plugins.lastCall.get('dflt')?.match?.fromClick, false, 'default is not a click match')
   })
 
   it('a session comes first, with its own match; subscribe gets welcome and never default', async () => {
-    const plugins = pluginsOf({ p: () => pass() })
+    const plugins = allPass()
     const deps = depsOf(await rulesFrom(FILES), plugins)
-    await deps.sessions.put({ account: 'acct', openId: 'u1', plugin: 'p', state: { step: 2 }, expiresAt: Date.now() + 60_000 })
+    await deps.sessions.put({ account: 'acct', openId: 'u1', plugin: 'a-first', state: { step: 2 }, expiresAt: Date.now() + 60_000 })
     await routeMessage(messageOf(push.event('u1', 'subscribe')), ACCOUNT, deps)
-    assert.deepEqual(plugins.calls, ['p:session:p', 'p:welcome'])
-    assert.deepEqual(plugins.lastCall.get('p')?.session, { active: true, state: { step: 2 } }, 'a later candidate of the lock holder sees the lock')
+    assert.deepEqual(plugins.calls, ['a-first:session:a-first', 'wlc:welcome'])
+    assert.deepEqual(plugins.lastCall.get('a-first')?.session, { active: true, state: { step: 2 } })
+  })
+
+  it('a plugin is asked once per message: after it passed (or failed) as one candidate, its later ones are skipped', async () => {
+    for (const first of [() => pass(), () => failure('PLUGIN_ERROR')]) {
+      const plugins = allPass({ 'a-first': first })
+      const deps = depsOf(await rulesFrom(FILES), plugins)
+      // The lock holder's own rule (a-first) matches the text too.
+      await deps.sessions.put({ account: 'acct', openId: 'u1', plugin: 'a-first', state: {}, expiresAt: Date.now() + 60_000 })
+      await routeMessage(messageOf(push.text('u1', 'go')), ACCOUNT, deps)
+      assert.deepEqual(rulesTried(plugins.calls), ['session:a-first', 'b-high', 'a-second', 'b-first', 'a-low', 'default'])
+    }
   })
 
   it('an event that is not a user action gets neither welcome nor default', async () => {
-    const plugins = pluginsOf({ p: () => pass() })
+    const plugins = allPass()
     const rules = await rulesFrom(FILES)
     for (const fields of [push.event('u1', 'unsubscribe'), push.event('u1', 'VIEW', { EventKey: 'https://x' }), push.event('u1', 'LOCATION', { Latitude: 1, Longitude: 2, Precision: 3 })]) {
       const r = await routeMessage(messageOf(fields), ACCOUNT, depsOf(rules, plugins))
@@ -130,10 +145,10 @@ welcome: { plugin: p }
   })
 
   it('the first reply wins and is described: handledBy, rule, keyword, plugin', async () => {
-    const plugins = pluginsOf({ p: (c) => (c.match?.rule === 'a-second' ? answer('second') : pass()) })
+    const plugins = allPass({ 'a-second': () => answer('second') })
     const r = await routeMessage(messageOf(push.text('u1', 'GO')), ACCOUNT, depsOf(await rulesFrom(FILES), plugins))
-    assert.deepEqual(plugins.calls, ['p:b-high', 'p:a-first', 'p:a-second'])
-    assert.deepEqual(r, { reply: { type: 'text', content: 'second' }, handledBy: 'rule', rule: 'a-second', keyword: 'go', plugin: 'p', errors: [] })
+    assert.deepEqual(rulesTried(plugins.calls), ['b-high', 'a-first', 'a-second'])
+    assert.deepEqual(r, { reply: { type: 'text', content: 'second' }, handledBy: 'rule', rule: 'a-second', keyword: 'go', plugin: 'a-second', errors: [] })
   })
 })
 
