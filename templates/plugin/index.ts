@@ -1,5 +1,5 @@
 /**
- * The __PLUGIN_NAME__ plugin. rules/__PLUGIN_NAME__.yaml sends it texts starting with "__PLUGIN_NAME__";
+ * The __PLUGIN_NAME__ plugin. rules/__PLUGIN_NAME__.yaml sends it "__PLUGIN_NAME__ <anything>";
  * test/plugins/__PLUGIN_NAME__.test.ts tests it through the real engine. The plugin API: docs/plugins.md.
  */
 import { definePlugin } from 'wxengine/plugin'
@@ -8,8 +8,8 @@ export default definePlugin({
   name: '__PLUGIN_NAME__',
   handle(ctx) {
     if (ctx.message.kind !== 'text') return ctx.pass()
-    // The rule's keyword is a prefix: answer with what follows it.
-    const rest = ctx.message.content.slice(ctx.match?.keyword?.length ?? 0).trim()
+    // The rule's regex names what follows the plugin's name `rest` (absent when the text is the bare name).
+    const rest = ctx.match?.groups.rest?.trim() ?? ''
     if (rest === '') return ctx.reply.text('Hello from __PLUGIN_NAME__! Send "__PLUGIN_NAME__ <anything>".')
     return ctx.reply.text(`__PLUGIN_NAME__: ${rest}`)
   },

@@ -23,6 +23,11 @@ test('says hello to the bare keyword', async () => {
   await client.expectReply('__PLUGIN_NAME__', /Hello from __PLUGIN_NAME__/)
 })
 
+test('is not asked about words that only begin with its name', async () => {
+  const reply = await client.send('__PLUGIN_NAME__s are great')
+  assert.doesNotMatch(reply.content ?? '', /^__PLUGIN_NAME__:/)
+})
+
 test('is not asked about texts without its keyword', async () => {
   const reply = await client.send('good morning')
   assert.doesNotMatch(reply.content ?? '', /__PLUGIN_NAME__/)

@@ -187,7 +187,7 @@ test('plugin new from the binary (embedded templates), then the new plugin answe
   // Its test runs from the binary too, with no node, node_modules or TypeScript anywhere.
   const tested = await run(['test'])
   assert.equal(tested.code, 0, tested.stdout + tested.stderr)
-  assert.match(tested.stdout, /^(#|ℹ) pass 3$/m)
+  assert.match(tested.stdout, /^(#|ℹ) pass 4$/m)
   // And fails when the plugin stops doing what its test says.
   const source = path.join(dir, 'plugins/greet/index.ts')
   const original = readFileSync(source, 'utf8')

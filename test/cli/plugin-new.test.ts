@@ -33,12 +33,12 @@ test('creates a plugin, its rule and a test; the test passes as generated', asyn
 
   const generated = await project.run(['test', 'test/plugins/weather.test.ts'])
   assert.equal(generated.code, 0, generated.stdout + generated.stderr)
-  assert.match(generated.stdout, /^(#|ℹ) pass 3$/m)
+  assert.match(generated.stdout, /^(#|ℹ) pass 4$/m)
   assert.match(generated.stdout, /^(#|ℹ) fail 0$/m)
   // With no path: test/plugins/ of the project, which holds only this one.
   const all = await project.run(['test'])
   assert.equal(all.code, 0, all.stdout + all.stderr)
-  assert.match(all.stdout, /^(#|ℹ) pass 3$/m)
+  assert.match(all.stdout, /^(#|ℹ) pass 4$/m)
 
   const sent = await project.run(['send', 'weather tomorrow', '--openid', 'u1', '--local'])
   assert.equal(sent.code, 0, sent.stderr)
@@ -58,7 +58,7 @@ test('from another folder, the printed commands name the project with -C', async
   assert.equal(sent.stdout, 'text reply\n  Content: forecast: hello\n', sent.stderr)
   const tested = await project.run(testIt.split(' '), { cwd: path.dirname(project.dir) })
   assert.equal(tested.code, 0, tested.stdout + tested.stderr)
-  assert.match(tested.stdout, /^(#|ℹ) pass 3$/m)
+  assert.match(tested.stdout, /^(#|ℹ) pass 4$/m)
   for (const f of ['plugins/forecast', 'rules/forecast.yaml', 'test/plugins/forecast.test.ts']) rmSync(path.join(project.dir, f), { recursive: true })
 })
 
