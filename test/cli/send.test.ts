@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
+import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { loadConfig } from '../../core/config/load-config.ts'
 import { createLogger } from '../../core/log/logger.ts'
@@ -14,6 +16,26 @@ before(() => {
 after(() => project.remove())
 
 describe('wxengine send --local (engine in the CLI process)', () => {
+  test("LOG_LEVEL=info shows the plugins' own lines on stderr, with the reason of a line that has one", async () => {
+    mkdirSync(path.join(project.dir, 'plugins', 'chatty'))
+    writeFileSync(
+      path.join(project.dir, 'plugins', 'chatty', 'index.ts'),
+      "import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({ name: 'chatty', handle(ctx) {\n  ctx.log.info('looking it up')\n  ctx.log.warn('cache cold', { reason: 'first call since start' })\n  return ctx.reply.text('found')\n} })\n",
+    )
+    writeFileSync(path.join(project.dir, 'rules', 'chatty.yaml'), 'rules:\n  - name: chatty\n    keywords: [chatty]\n    plugin: chatty\n')
+    try {
+      const quiet = await project.run(['send', 'chatty', '--openid', 'u1', '--local'])
+      assert.equal(quiet.stdout, 'text reply\n  Content: found\n', quiet.stderr)
+      assert.equal(quiet.stderr, 'warning: [chatty] cache cold: first call since start\n')
+      const loud = await project.run(['send', 'chatty', '--openid', 'u1', '--local'], { env: { LOG_LEVEL: 'info' } })
+      assert.match(loud.stderr, /^info: \[chatty\] looking it up$/m)
+      assert.match(loud.stderr, /^warning: \[chatty\] cache cold: first call since start$/m)
+    } finally {
+      rmSync(path.join(project.dir, 'plugins', 'chatty'), { recursive: true })
+      rmSync(path.join(project.dir, 'rules', 'chatty.yaml'))
+    }
+  })
+
   test('a text goes through a rule to the TypeScript plugin', async () => {
     const r = await project.run(['send', 'echo good morning', '--openid', 'u1', '--local'])
     assert.equal(r.code, 0, r.stderr)

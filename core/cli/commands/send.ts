@@ -113,15 +113,22 @@ async function deliverLocally(
   }
 }
 
-/** Warnings (a plugin that threw, a rule that refers to nothing) go to stderr, one short line each; stdout holds the reply. */
+/**
+ * Warnings (a plugin that threw, a rule that refers to nothing) go to stderr, one short line each with its
+ * reason; stdout holds the reply. LOG_LEVEL=info (or debug) adds the plugins' own log lines (ctx.log, console).
+ */
 function stderrLogger() {
-  const names: Record<number, string> = { 40: 'warning', 50: 'error', 60: 'fatal' }
+  const names: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'fatal' }
   return createLogger({
-    level: 'warn',
+    level: process.env.LOG_LEVEL ?? 'warn',
     destination: {
       write(line: string) {
-        const entry = JSON.parse(line) as { level: number; msg?: string }
-        process.stderr.write(`${names[entry.level] ?? 'log'}: ${entry.msg ?? line}\n`)
+        const entry = JSON.parse(line) as { level: number; msg?: string; reason?: unknown; error?: unknown; plugin?: unknown }
+        const why = entry.reason ?? entry.error
+        const from = typeof entry.plugin === 'string' && !entry.msg?.includes(entry.plugin) ? `[${entry.plugin}] ` : ''
+        // The reason when the message does not already say it ("late reply failed" alone says nothing).
+        const reason = why !== undefined && !entry.msg?.includes(String(why)) ? `: ${String(why)}` : ''
+        process.stderr.write(`${names[entry.level] ?? 'log'}: ${from}${entry.msg ?? line}${reason}\n`)
       },
     },
   })
