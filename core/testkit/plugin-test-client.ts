@@ -11,6 +11,7 @@
  *   await client.close()
  */
 import assert from 'node:assert/strict'
+import pretty from 'pino-pretty'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -22,7 +23,7 @@ import type { JsonValue, KeyValue, PluginStorage } from '../plugin/plugin-api.ts
 import { globalKey, pluginNamespace, userKey } from '../plugin/storage-keys.ts'
 import type { Article } from '../reply/reply-types.ts'
 import { startRuntime, type Runtime } from '../runtime.ts'
-import type { SessionRecord } from '../store/store.ts'
+import type { MessageLogEntry, SessionRecord } from '../store/store.ts'
 import { createWeChatSimulator, push, type PushFields } from './wechat-simulator.ts'
 
 export { push }
@@ -52,6 +53,17 @@ export interface TestReply {
   fields: RawFields | null
   /** The body exactly as the engine answered. */
   body: string
+  /**
+   * How the engine recorded the message (its message-log entry): `replied`, `no_reply`, `late`, `failed`
+   * (a plugin threw, timed out or returned something that is not a reply) or `dropped`.
+   */
+  outcome?: MessageLogEntry['outcome']
+  /** Why it failed, e.g. `greet: PLUGIN_ERROR: TypeError: Cannot read properties of undefined (reading 'join')`. */
+  error?: string
+  /** What answered: `session`, `rule`, `type`, `welcome`, `default` or `none`, and the rule and plugin. */
+  handledBy?: string
+  rule?: string
+  plugin?: string
 }
 
 export interface TestClient {
@@ -62,7 +74,10 @@ export interface TestClient {
   send(input: string | PushFields, opts?: { openId?: string }): Promise<TestReply>
   /** Send, then assert the reply: text content equal to a string, matching a RegExp, or fields containing `expected`. */
   expectReply(input: string | PushFields, expected: string | RegExp | Record<string, unknown>, opts?: { openId?: string }): Promise<TestReply>
-  /** Send, then assert the engine answered `success` (no reply). */
+  /**
+   * Send, then assert the engine answered `success` (no reply) because nothing had a reply for it: a
+   * plugin that failed (and so answered nothing) fails this assertion, with the plugin's error.
+   */
   expectNoReply(input: string | PushFields, opts?: { openId?: string }): Promise<void>
   /**
    * A plugin's storage exactly as the plugin sees it as ctx.storage (`.user` is the default user's, or
@@ -90,7 +105,15 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
   })
   if (!loaded.ok) throw new Error(loaded.error.reason)
   const config = loaded.value
-  const runtime = await startRuntime(config, { listen: false, log: opts.log ?? createLogger({ level: 'silent' }) })
+  // What the engine recorded for each message, so that a reply (or its absence) comes with its reason.
+  const recorded: MessageLogEntry[] = []
+  const runtime = await startRuntime(config, {
+    listen: false,
+    log: opts.log ?? stderrLogger(),
+    observe: (e) => {
+      if (e.type === 'message') recorded.push(e.entry)
+    },
+  })
   const account = config.accounts.find((a) => a.id === config.defaultAccount)!
   const sim = createWeChatSimulator({ account })
   const defaultOpenId = opts.openId ?? 'test-user'
@@ -99,10 +122,14 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     const openId = o.openId ?? defaultOpenId
     const fields = typeof input === 'string' ? push.text(openId, input) : input
     const req = sim.request(fields)
+    const from = recorded.length
     const res = await runtime.engine.handle({ method: 'POST', query: req.query, body: req.body })
     const opened = sim.openReply(res.body)
     if (opened.error) throw new Error(`reply could not be opened: ${opened.error}`)
     const f = opened.fields
+    // This message's entry: recorded while it was handled, from its sender (others may run alongside).
+    const sender = typeof fields.FromUserName === 'string' ? fields.FromUserName : openId
+    const entry = recorded.slice(from).reverse().find((e) => e.openId === sender)
     return {
       status: res.status,
       type: f && typeof f.MsgType === 'string' ? f.MsgType : null,
@@ -110,8 +137,16 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       articles: f?.MsgType === 'news' ? articlesOf(f) : undefined,
       fields: f,
       body: res.body,
+      outcome: entry?.outcome,
+      error: entry?.error,
+      handledBy: entry?.handledBy,
+      rule: entry?.rule,
+      plugin: entry?.plugin,
     }
   }
+
+  /** "got no reply (outcome failed: greet: PLUGIN_ERROR: ...)": what an assertion message needs to say. */
+  const why = (r: TestReply) => `${r.outcome ?? 'no outcome recorded'}${r.error ? `: ${r.error}` : ''}`
 
   const kv = runtime.store.kv
   const keyValue = (namespace: string, keyOf: (key: string) => string): KeyValue => ({
@@ -126,7 +161,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     send,
     async expectReply(input, expected, o) {
       const reply = await send(input, o)
-      assert.notEqual(reply.type, null, `expected a reply to ${JSON.stringify(input)}, got no reply (${reply.body})`)
+      assert.notEqual(reply.type, null, `expected a reply to ${JSON.stringify(input)}, got no reply (${reply.body}; outcome ${why(reply)})`)
       if (typeof expected === 'string') assert.equal(reply.content, expected)
       else if (expected instanceof RegExp) assert.match(reply.content ?? '', expected)
       else for (const [k, v] of Object.entries(expected)) assert.deepEqual(reply.fields?.[k], v, `reply field ${k}`)
@@ -135,6 +170,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     async expectNoReply(input, o) {
       const reply = await send(input, o)
       assert.equal(reply.type, null, `expected no reply, got ${reply.body}`)
+      assert.ok(reply.outcome !== 'failed' && reply.outcome !== 'dropped', `expected no reply, and none came, but because the message ${why(reply)}`)
     },
     storage(plugin, o = {}) {
       const ns = pluginNamespace(plugin)
@@ -149,6 +185,15 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * Warnings and errors (a plugin that failed, and why) on stderr, where a test run shows them; stdout belongs
+ * to the test reporter. LOG_LEVEL=info or debug shows the plugins' own log lines and every message too.
+ */
+function stderrLogger(): Logger {
+  const level = process.env.LOG_LEVEL ?? 'warn'
+  return createLogger({ level, destination: pretty({ destination: 2, sync: true, colorize: Boolean(process.stderr.isTTY), translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }) })
 }
 
 /** `<Articles><item>...</item></Articles>`: one item parses as an object, several as an array. */

@@ -1,0 +1,57 @@
+/**
+ * The plugin test kit (wxengine/testkit) tells a plugin's author why there was no reply: each reply carries
+ * the message's outcome and error, expectReply says them, and expectNoReply does not pass on a plugin that
+ * crashed (found by a plugin-author audit: a test passed on a crashed unsubscribe handler).
+ */
+import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, before, test } from 'node:test'
+import { createMemoryLogger } from '../../core/log/logger.ts'
+import { createTestClient, push, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-testkit-'))
+let client: TestClient
+const memory = createMemoryLogger('warn')
+
+before(async () => {
+  mkdirSync(path.join(root, 'plugins', 'crash'), { recursive: true })
+  mkdirSync(path.join(root, 'rules'))
+  writeFileSync(
+    path.join(root, 'plugins', 'crash', 'index.ts'),
+    `import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({\n  name: 'crash',\n  handle(ctx) {\n    if (ctx.message.kind === 'unsubscribe') throw new Error('oops')\n    return ctx.reply.text(String((undefined as unknown as string[]).join(',')))\n  },\n})\n`,
+  )
+  writeFileSync(
+    path.join(root, 'rules', 'main.yaml'),
+    'rules:\n  - name: crash\n    keywords: [crash]\n    plugin: crash\n  - name: hi\n    keywords: [hi]\n    reply: { type: text, content: hello }\nhandlers:\n  - type: unsubscribe\n    plugin: crash\n',
+  )
+  client = await createTestClient({ root, log: memory.logger })
+})
+after(async () => {
+  await client.close()
+  rmSync(root, { recursive: true, force: true })
+})
+
+test('a reply carries how the message was handled', async () => {
+  const r = await client.send('hi')
+  assert.equal(r.content, 'hello')
+  assert.equal(r.outcome, 'replied')
+  assert.equal(r.handledBy, 'rule')
+  assert.equal(r.rule, 'hi')
+})
+
+test('no reply because the plugin failed: the outcome and the error', async () => {
+  const r = await client.send('crash')
+  assert.equal(r.type, null)
+  assert.equal(r.outcome, 'failed')
+  assert.equal(r.error, "crash: PLUGIN_ERROR: TypeError: Cannot read properties of undefined (reading 'join')")
+  await assert.rejects(client.expectReply('crash', /anything/), (e: Error) => /got no reply \(success; outcome failed: crash: PLUGIN_ERROR: TypeError/.test(e.message))
+  // The warning the engine logged reaches the client's logger (stderr by default).
+  assert.ok(memory.lines.some((l) => l.code === 'PLUGIN_ERROR' && l.plugin === 'crash'))
+})
+
+test('expectNoReply fails when the silence was a crash, and passes when nothing had a reply', async () => {
+  await assert.rejects(client.expectNoReply(push.event(client.openId, 'unsubscribe')), (e: Error) => /expected no reply, and none came, but because the message failed: crash: PLUGIN_ERROR: Error: oops/.test(e.message))
+  await client.expectNoReply(push.event(client.openId, 'VIEW', { EventKey: 'http://example.com' }))
+})
