@@ -5,6 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Ajv } from 'ajv'
+import { suggest } from '../did-you-mean.ts'
+import { shownFile } from './sandbox/to-plain.ts'
 import { fail, ok, type Result } from '../errors.ts'
 import type { JsonValue } from './plugin-api.ts'
 import type { PluginManifest } from './plugin-host-types.ts'
@@ -34,10 +36,11 @@ function readManifest(dir: string, name: string): Result<PluginManifest> {
   const file = join(dir, 'plugin.json')
   if (!existsSync(file)) return ok({ name })
   let parsed: unknown
+  const text = readFileSync(file, 'utf8')
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'))
+    parsed = JSON.parse(text)
   } catch (e) {
-    return fail('PLUGIN_LOAD', `plugin ${name}: plugin.json: ${e instanceof Error ? e.message : String(e)}`)
+    return fail('PLUGIN_LOAD', `plugin ${name}: ${jsonErrorAt(join(dir, 'plugin.json'), text, e)}`)
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return fail('PLUGIN_LOAD', `plugin ${name}: plugin.json must be an object`)
@@ -66,7 +69,7 @@ function manifestProblem(m: Record<string, unknown>, folder: string): string | u
 function checkConfig(name: string, manifest: PluginManifest, config: Record<string, JsonValue>): Result<Record<string, JsonValue>> {
   if (!manifest.configSchema) return ok(config)
   // useDefaults fills the schema's `default`s in, on a copy: the caller's config object stays as written.
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false })
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true })
   let validate
   try {
     validate = ajv.compile(manifest.configSchema)
@@ -75,6 +78,26 @@ function checkConfig(name: string, manifest: PluginManifest, config: Record<stri
   }
   const copy = structuredClone(config)
   if (validate(copy)) return ok(copy)
-  const problems = (validate.errors ?? []).map((err) => `${err.instancePath || '/'} ${err.message ?? 'is invalid'}`)
-  return fail('PLUGIN_LOAD', `plugin ${name}: config invalid: ${problems.join('; ')}`)
+  const problems = (validate.errors ?? []).map((err) => {
+    // ajv's "must NOT have additional properties" does not say which: the misspelt key is what to fix.
+    const extra = err.keyword === 'additionalProperties' ? (err.params as { additionalProperty?: string }).additionalProperty : undefined
+    if (extra !== undefined) {
+      const allowed = Object.keys(((err.parentSchema as { properties?: object } | undefined)?.properties ?? {}) as object)
+      const hint = suggest(extra, allowed)
+      return `${err.instancePath}/${extra} is not a setting of this plugin${hint ? ` (did you mean "${hint}"?)` : allowed.length > 0 ? `; its settings here: ${allowed.join(', ')}` : ''}`
+    }
+    return `${err.instancePath || '/'} ${err.message ?? 'is invalid'}`
+  })
+  return fail('PLUGIN_LOAD', `plugin ${name}: config invalid (plugins.${name}.config in engine.config.ts): ${problems.join('; ')}`)
+}
+
+/** JSON.parse's "... at position 44" (node 20) as `file:line:col: ...`, the form editors jump to. */
+function jsonErrorAt(file: string, text: string, e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e)
+  const at = /at position (\d+)/.exec(message)
+  if (!at) return `plugin.json: ${message}`
+  const before = text.slice(0, Number(at[1]))
+  const line = before.split('\n').length
+  const column = before.length - before.lastIndexOf('\n')
+  return `${shownFile(file)}:${line}:${column}: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '')}`
 }

@@ -7,16 +7,17 @@ import type { EngineConfig } from '../config/config-types.ts'
 import type { Logger } from '../log/logger.ts'
 import { loadPluginSet } from '../plugin/load-plugin-set.ts'
 import type { PluginServices, PluginSet } from '../plugin/plugin-host-types.ts'
+import { suggest } from '../did-you-mean.ts'
 import { formatRuleErrors, loadRuleSet } from '../route/rules/load-rule-set.ts'
 import type { RuleSet } from '../route/rule-types.ts'
 
 export type LoadedParts =
   | { ok: true; rules: RuleSet; plugins: PluginSet; warnings: string[] }
-  | { ok: false; problems: string[] }
+  | { ok: false; code: 'RULE_INVALID' | 'PLUGIN_LOAD'; problems: string[] }
 
 export async function loadGeneration(config: EngineConfig, services: PluginServices, log: Logger): Promise<LoadedParts> {
   const rules = await loadRuleSet(config.rulesDir, { accounts: config.accounts.map((a) => a.id) })
-  if (!rules.ok) return { ok: false, problems: formatRuleErrors(rules.errors).split('\n').filter(Boolean) }
+  if (!rules.ok) return { ok: false, code: 'RULE_INVALID', problems: formatRuleErrors(rules.errors).split('\n').filter(Boolean) }
   const { set, errors } = await loadPluginSet({
     dir: config.pluginsDir,
     settings: config.plugins,
@@ -27,7 +28,7 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
   })
   if (errors.length > 0) {
     await set.dispose()
-    return { ok: false, problems: errors.map((e) => `${e.code}: ${e.reason}`) }
+    return { ok: false, code: 'PLUGIN_LOAD', problems: errors.map((e) => `${e.code}: ${e.reason}`) }
   }
   const warnings = [...rules.warnings]
   for (const name of rules.ruleSet.pluginNames()) {
@@ -35,8 +36,13 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     warnings.push(
       config.plugins[name]?.enabled === false
         ? `rules refer to plugin "${name}", which engine.config.ts disables: their messages fall through (each logged as PLUGIN_LOAD)`
-        : `rules refer to plugin "${name}", which is not in ${config.pluginsDir}`,
+        : `rules refer to plugin "${name}", which is not in ${config.pluginsDir}${didYouMean(name, set.names())}`,
     )
   }
   return { ok: true, rules: rules.ruleSet, plugins: set, warnings }
+}
+
+function didYouMean(name: string, known: string[]): string {
+  const hint = suggest(name, known)
+  return hint ? ` (did you mean "${hint}"?)` : ''
 }

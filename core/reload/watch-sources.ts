@@ -46,7 +46,7 @@ export function watchSources(opts: {
       return false
     }
     if (!parts.ok) {
-      log.error({ code: 'RULE_INVALID', problems: parts.problems }, `reload refused, keeping the last good set:\n  ${parts.problems.join('\n  ')}`)
+      log.error({ code: parts.code, problems: parts.problems }, `reload refused, keeping the last good set:\n  ${parts.problems.join('\n  ')}`)
       opts.onReload?.(false)
       return false
     }

@@ -53,9 +53,14 @@ export const replySchema = z.discriminatedUnion(
 )
 
 function replyTypeError(issue: { code: string; input?: unknown }): string | undefined {
-  if (issue.code === 'invalid_type') return `a reply must be an object, got ${describe(issue.input)}`
+  if (issue.code === 'invalid_type') {
+    // The usual slip: returning the text itself. Say what a text reply looks like, in code and in YAML.
+    const hint = typeof issue.input === 'string' ? " (a text reply is ctx.reply.text('...') in a plugin, { type: text, content: ... } in YAML)" : ''
+    return `a reply must be an object, got ${describe(issue.input)}${hint}`
+  }
   if (issue.code === 'invalid_union') {
-    return `reply type must be one of text, image, voice, video, music, news, transfer_customer_service, none`
+    const type = typeof issue.input === 'object' && issue.input !== null ? (issue.input as { type?: unknown }).type : undefined
+    return `reply type must be one of text, image, voice, video, music, news, transfer_customer_service, none${type === undefined ? ' (it has none)' : `, got ${typeof type === 'string' ? JSON.stringify(type) : describe(type)}`}`
   }
   return undefined
 }

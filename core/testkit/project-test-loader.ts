@@ -35,8 +35,9 @@ export interface ProjectTestLoader {
 }
 
 /** `provided`: module names answered with the given values (`wxengine/testkit`, `wxengine/plugin`). */
-export function createProjectTestLoader(provided: Readonly<Record<string, unknown>>): ProjectTestLoader {
+export function createProjectTestLoader(modules: Readonly<Record<string, object>>): ProjectTestLoader {
   const cache = new Map<string, LoadedModule>()
+  const provided = Object.fromEntries(Object.entries(modules).map(([name, exports]) => [name, strictExports(name, exports)]))
 
   function requireFrom(parent: string): (specifier: string) => unknown {
     const nodeRequire = createRequire(parent)
@@ -109,6 +110,23 @@ export function createProjectTestLoader(provided: Readonly<Record<string, unknow
       await compile(file, true)(...argumentsFor(file, module))
     },
   }
+}
+
+/** Probes a module object may see without meaning an import (promise checks, interop, inspection). */
+const NOT_IMPORTS = new Set(['then', 'default', 'constructor', 'toJSON', 'inspect', 'asymmetricMatch', 'nodeType'])
+
+/**
+ * The module's exports, where a name it does not export is an error naming what it does export. Compiled to
+ * CommonJS, `import { expectReply } from 'wxengine/testkit'` reads a property, which would otherwise be
+ * undefined without a word (node's ES modules refuse such an import at once).
+ */
+function strictExports(name: string, exports: object): object {
+  return new Proxy(exports, {
+    get(target, prop, receiver) {
+      if (typeof prop === 'symbol' || prop in target || prop.startsWith('__') || NOT_IMPORTS.has(prop)) return Reflect.get(target, prop, receiver)
+      throw new SyntaxError(`'${name}' has no export '${prop}'; it exports ${Object.keys(target).sort().join(', ')}`)
+    },
+  })
 }
 
 /** `./x.ts`, `./x` (x.ts, x.js, ...), `./x.js` written for x.ts (TypeScript's convention), `./dir` (dir/index.ts). */

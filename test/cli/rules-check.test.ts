@@ -41,6 +41,13 @@ test('a duplicate rule name: both places as paths from here, as the first one is
   assert.doesNotMatch(r.stdout, new RegExp(project.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
 })
 
+test('a rule naming a plugin that is not there, close to one that is: did you mean', async () => {
+  writeFileSync(path.join(project.dir, 'rules', 'typo.yaml'), 'rules:\n  - name: typo\n    keywords: [typo]\n    plugin: ecko\n')
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^warning: rules send messages to plugin "ecko", but plugins\/ecko\/index\.ts does not exist \(did you mean "echo"\?\)$/m)
+})
+
 test('a YAML syntax error names its line', async () => {
   writeFileSync(path.join(project.dir, 'rules', 'syntax.yaml'), 'rules:\n  - name: a\n    keywords: [x\n')
   const r = await project.run(['rules', 'check'])

@@ -144,6 +144,12 @@ test('top-level await in an imported helper is refused with the reason', async (
   assert.match(r.stdout, /slow-helper\.ts: top-level await works in test files only, not in the modules they import/)
 })
 
+test('a name wxengine/testkit does not export is an error naming what it does export', async () => {
+  const r = await runWith({ 'test/plugins/x.test.ts': `import { test } from 'node:test'\nimport { expectReply } from 'wxengine/testkit'\ntest('x', () => expectReply('hi'))\n` }, [])
+  assert.equal(r.code, 1)
+  assert.match(r.stdout, /'wxengine\/testkit' has no export 'expectReply'; it exports createTestClient, push/)
+})
+
 test('a missing import names the specifier and the importing file', async () => {
   const r = await runWith({ 'test/plugins/x.test.ts': `import { nope } from './not-there.ts'\nvoid nope\n` }, [])
   assert.equal(r.code, 1)

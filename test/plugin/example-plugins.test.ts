@@ -166,6 +166,6 @@ describe('menu-click config', () => {
     await bad.dispose()
     assert.equal(bad.set.has('menu-click'), false)
     assert.equal(bad.errors.length, 1)
-    assert.match(bad.errors[0]!.reason, /plugin menu-click: config invalid: \/replies\/K must be string/)
+    assert.match(bad.errors[0]!.reason, /plugin menu-click: config invalid \(plugins\.menu-click\.config in engine\.config\.ts\): \/replies\/K must be string/)
   })
 })

@@ -156,7 +156,7 @@ describe('load failures', () => {
       assert.match(reasons[0]!, /^PLUGIN_LOAD plugin misnamed: the plugin is named "something-else" but its folder is "misnamed"/)
       assert.match(reasons[1]!, /^PLUGIN_LOAD plugin no-entry: no index.ts or index.js in /)
       assert.match(reasons[2]!, /^PLUGIN_LOAD plugin setup-throws: setup failed: Error: no database/)
-      assert.match(reasons[3]!, /^PLUGIN_LOAD plugin syntax-error: SyntaxError/)
+      assert.match(reasons[3]!, /^PLUGIN_LOAD plugin syntax-error: test\/fixtures\/plugins\/syntax-error\/index\.js:4:\d+: SyntaxError: /)
     } finally {
       await broken.dispose()
     }

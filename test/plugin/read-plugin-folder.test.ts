@@ -23,14 +23,15 @@ describe('config against configSchema', () => {
     ['out of range', { greeting: 'hi', times: 5 }, /\/times must be <= 3/],
     ['wrong type', { greeting: 7 }, /\/greeting must be string/],
     ['nested enum', { greeting: 'hi', extra: { punct: '?' } }, /\/extra\/punct must be equal to one of the allowed values/],
-    ['unknown key', { greeting: 'hi', colour: 'red' }, /\/ must NOT have additional properties/],
+    ['unknown key', { greeting: 'hi', colour: 'red' }, /\/colour is not a setting of this plugin; its settings here: greeting, times, extra/],
+    ['a misspelt key', { greeting: 'hi', tmes: 2 }, /\/tmes is not a setting of this plugin \(did you mean "times"\?\)/],
   ]
   for (const [name, config, reason] of bad) {
     test(`a bad config is PLUGIN_LOAD naming the plugin and the path: ${name}`, () => {
       const r = readPluginFolder(folder('config-schema'), 'config-schema', config as never)
       assert.ok(!r.ok)
       assert.equal(r.error.code, 'PLUGIN_LOAD')
-      assert.match(r.error.reason, /^plugin config-schema: config invalid: /)
+      assert.match(r.error.reason, /^plugin config-schema: config invalid \(plugins\.config-schema\.config in engine\.config\.ts\): /)
       assert.match(r.error.reason, reason)
     })
   }

@@ -54,7 +54,7 @@ it('a reload asked for during another resolves with a reload that started after 
     void second.then(() => (secondDone = true))
     await new Promise((r) => setImmediate(r))
     assert.equal(secondDone, false, 'answered only once the load that started after it is done')
-    loads[1].finish({ ok: false, problems: ['bad'] })
+    loads[1].finish({ ok: false, code: 'RULE_INVALID', problems: ['bad'] })
     assert.equal(await second, false)
     assert.equal(await third, false)
     assert.equal(loads.length, 2)

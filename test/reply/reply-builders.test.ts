@@ -71,10 +71,11 @@ describe('parseReply', () => {
 
   const invalid: Array<[string, unknown, RegExp]> = [
     ['null', null, /must be an object, got null/],
-    ['a string', 'hello', /must be an object, got string/],
+    ['a string', 'hello', /must be an object, got string \(a text reply is ctx\.reply\.text\('\.\.\.'\) in a plugin, \{ type: text, content: \.\.\. \} in YAML\)/],
     ['an array', [{ type: 'text', content: 'x' }], /must be an object, got an array/],
     ['no type', { content: 'x' }, /type: reply type must be one of text, image, .*none/],
-    ['an unknown type', { type: 'markdown', content: 'x' }, /^invalid markdown reply: type: reply type must be one of/],
+    ['an unknown type', { type: 'markdown', content: 'x' }, /^invalid markdown reply: type: reply type must be one of .*none, got "markdown"$/],
+    ['no type at all', { content: 'x' }, /reply type must be one of .*none \(it has none\)/],
     ['a Pass object', { pass: true }, /type: reply type must be one of/],
     ['text without content', { type: 'text' }, /^invalid text reply: content: content must be a string$/],
     ['text with a number', { type: 'text', content: 42 }, /content: content must be a string/],

@@ -3,8 +3,9 @@
  * `file:line:col: message` (editors and CI jump to them); a clean set gets a summary and any warnings,
  * including rules that send messages to a plugin not in plugins/ (those messages would fall through).
  */
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
+import { suggest } from '../../did-you-mean.ts'
 import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 
@@ -33,7 +34,11 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   for (const name of loaded.ruleSet.pluginNames()) {
     const folder = path.join(config.pluginsDir, name)
     if (!existsSync(path.join(folder, 'index.ts')) && !existsSync(path.join(folder, 'index.js'))) {
-      warnings.push(`rules send messages to plugin "${name}", but ${shown(folder)}/index.ts does not exist (create it with: wxengine plugin new ${name})`)
+      const hint = suggest(name, pluginFolders(config.pluginsDir))
+      warnings.push(
+        `rules send messages to plugin "${name}", but ${shown(folder)}/index.ts does not exist` +
+          (hint ? ` (did you mean "${hint}"?)` : ` (create it with: wxengine plugin new ${name})`),
+      )
     } else if (config.plugins[name]?.enabled === false) {
       warnings.push(`rules send messages to plugin "${name}", which engine.config.ts disables`)
     }
@@ -42,4 +47,12 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   io.out(`${shown(dir)}: ok, ${textRules} text rule${textRules === 1 ? '' : 's'} (${keywords} keyword${keywords === 1 ? '' : 's'}), ${typeHandlers} type handler${typeHandlers === 1 ? '' : 's'}, plugins used: ${loaded.ruleSet.pluginNames().join(', ') || 'none'}`)
   for (const w of warnings) io.out(`warning: ${w}`)
   return EXIT_OK
+}
+
+function pluginFolders(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)
+  } catch {
+    return []
+  }
 }

@@ -12,6 +12,7 @@ import type {
   PluginContext,
   PluginLogger,
   PluginStorage,
+  ReplyHelpers,
   SessionHandle,
 } from '../plugin-api.ts'
 import type { SessionOp } from '../plugin-host-types.ts'
@@ -26,6 +27,8 @@ export interface BuiltContext {
   ctx: PluginContext
   /** The session calls recorded so far, in order. */
   sessionOps: SessionOp[]
+  /** The last `ctx.reply.*` helper the plugin called (`text`, `news`, ...), if any: a missing `return` shows. */
+  readonly replyBuilt: string | undefined
   /**
    * Marks the call answered. Work the plugin keeps doing afterwards (a late `api.sendToUser`) still
    * reaches the main thread, with the background time limit instead of the call's deadline; session
@@ -41,6 +44,7 @@ export function buildContext(
   log: PluginLogger,
 ): BuiltContext {
   const sessionOps: SessionOp[] = []
+  let replyBuilt: string | undefined
   const openId = call.message.fromUser
   const accountId = call.account.id
   let finished = false
@@ -54,7 +58,7 @@ export function buildContext(
     config,
     session: recordSession(call.session, sessionOps, isFinished),
     storage: { ...createKeyValue(rpc, null, deadline), user: createKeyValue(rpc, { user: openId }, deadline) } satisfies PluginStorage,
-    reply: replyHelpers,
+    reply: trackedReplies((name) => (replyBuilt = name)),
     pass: () => PASS,
     log,
     api: createPlatformApi(rpc, accountId, deadline),
@@ -62,10 +66,25 @@ export function buildContext(
   return {
     ctx,
     sessionOps,
+    get replyBuilt() {
+      return replyBuilt
+    },
     finish: () => {
       finished = true
     },
   }
+}
+
+/** The reply helpers, noting which one was called last (per call: a dozen small closures, in the worker). */
+function trackedReplies(built: (name: string) => void): ReplyHelpers {
+  const tracked = {} as Record<string, unknown>
+  for (const [name, helper] of Object.entries(replyHelpers) as Array<[string, (...args: never[]) => unknown]>) {
+    tracked[name] = (...args: never[]) => {
+      built(name)
+      return helper(...args)
+    }
+  }
+  return tracked as unknown as ReplyHelpers
 }
 
 function recordSession(snapshot: CallRequest['session'], ops: SessionOp[], isFinished: () => boolean): SessionHandle {

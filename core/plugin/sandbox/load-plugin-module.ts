@@ -7,12 +7,14 @@
  * Everything vm2-specific is in this file, so replacing the sandbox means replacing this function.
  */
 import { readFileSync } from 'node:fs'
+import { isBuiltin } from 'node:module'
+import path from 'node:path'
 import { transform } from 'sucrase'
 import { NodeVM } from 'vm2'
 import { makeBuiltinsFromLegacyOptions } from 'vm2/lib/builtin.js'
 import { fail, ok, type Result } from '../../errors.ts'
 import type { PluginDefinition } from '../plugin-api.ts'
-import { describeThrown } from './to-plain.ts'
+import { describeThrown, shownFile } from './to-plain.ts'
 
 /** The one module name plugins import; `definePlugin` is the identity at run time. */
 export const PLUGIN_MODULE_NAME = 'wxengine/plugin'
@@ -67,10 +69,10 @@ export function loadPluginModule(opts: SandboxOptions): Result<PluginDefinition>
   try {
     exported = vm.run(readFileSync(opts.entry, 'utf8'), opts.entry)
   } catch (e) {
-    return fail('PLUGIN_LOAD', describeThrown(e))
+    return fail('PLUGIN_LOAD', explainLoadError(describeThrown(e), opts.dir))
   }
   const def = pickDefinition(exported)
-  if (!def) return fail('PLUGIN_LOAD', 'the module does not export a plugin: `export default definePlugin({ name, handle })`')
+  if (!def) return fail('PLUGIN_LOAD', `${whatWasExported(exported)}; a plugin's index.ts ends with \`export default definePlugin({ name, handle })\``)
   return ok(def)
 }
 
@@ -83,6 +85,44 @@ function transpile(code: string, filename: string): string {
     // Node 20 runs modern syntax as is; only types and module syntax need rewriting.
     disableESTransforms: true,
   }).code
+}
+
+/**
+ * A load error as the plugin's author needs it: where (file:line:col) and what to do, for the mistakes
+ * a newcomer makes. vm2 and sucrase say "Cannot find module 'x'" and "Error transforming <file>: ... (3:7)".
+ */
+function explainLoadError(reason: string, dir: string): string {
+  const transform = /Error transforming (\S+?): (.*) \((\d+):(\d+)\)/.exec(reason)
+  if (transform) return `${shownFile(transform[1])}:${transform[3]}:${transform[4]}: SyntaxError: ${transform[2]}`
+  if (/await is only valid in async functions/.test(reason)) {
+    return `${reason}: plugins run as CommonJS, where a top-level await is not possible; do that work in setup(api) or in handle`
+  }
+  const missing = /Cannot find module '([^']+)'/.exec(reason)
+  if (!missing) return reason
+  const name = missing[1]
+  const plugin = path.basename(dir)
+  if (name.startsWith('wxengine') && name !== PLUGIN_MODULE_NAME) return `${reason}: plugins import only '${PLUGIN_MODULE_NAME}'`
+  if (isBuiltin(name)) return `${reason}: a Node built-in must be allowed first: plugins: { '${plugin}': { allow: ['${name.replace(/^node:/, '')}'] } } in engine.config.ts`
+  if (name.startsWith('.') || path.isAbsolute(name)) return `${reason}: no such file in the plugin's folder (imports stay inside ${shownFile(dir)}; write the extension: './util.ts')`
+  return `${reason}: npm packages are not available in the plugin sandbox; copy what you need into the plugin's folder, or do it in the engine`
+}
+
+/** What the module exported instead of a plugin, in the author's terms ("no `handle`: it has name, handel"). */
+function whatWasExported(exported: unknown): string {
+  try {
+    if (typeof exported !== 'object' || exported === null) return 'the module exports nothing'
+    const keys = Object.keys(exported)
+    if (!('default' in exported)) {
+      return keys.length === 0 ? 'the module has no default export' : `the module has no default export (it exports ${keys.join(', ')})`
+    }
+    const d = (exported as { default: unknown }).default
+    if (typeof d !== 'object' || d === null) return `the default export is ${d === null ? 'null' : `a ${typeof d}`}, not a plugin`
+    const has = Object.keys(d)
+    if (typeof (d as { handle?: unknown }).handle !== 'function') return `the default export has no handle function (it has ${has.join(', ') || 'nothing'})`
+    return `the default export has no name (it has ${has.join(', ')})`
+  } catch {
+    return 'the module does not export a plugin'
+  }
 }
 
 function pickDefinition(exported: unknown): PluginDefinition | undefined {

@@ -4,6 +4,7 @@
  * some), and a proxy cannot cross a worker boundary by structured clone; copying also drops any getter or
  * prototype trick, so the main thread only ever sees data.
  */
+import path from 'node:path'
 import { fail, ok, type Result } from '../../errors.ts'
 import type { JsonValue } from '../plugin-api.ts'
 
@@ -72,7 +73,11 @@ function copy(value: unknown, depth: number, path: string): JsonValue {
   }
 }
 
-/** The message of anything thrown in the sandbox, without trusting it to be an Error. */
+/**
+ * The message of anything thrown in the sandbox, without trusting it to be an Error. Without where: vm2
+ * strips every stack frame it hands the sandbox (file, line and function read as null), on purpose, so a
+ * plugin's runtime error cannot point at its line.
+ */
 export function describeThrown(e: unknown): string {
   try {
     if (typeof e === 'object' && e !== null && 'message' in e) {
@@ -83,4 +88,10 @@ export function describeThrown(e: unknown): string {
   } catch {
     return 'a value that cannot be described'
   }
+}
+
+/** A file as its author finds it: relative to the working directory when inside it, else absolute. */
+export function shownFile(file: string): string {
+  const rel = path.relative(process.cwd(), file)
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file
 }

@@ -81,12 +81,16 @@ async function start(): Promise<void> {
 }
 
 async function answerCall(call: CallRequest): Promise<void> {
-  const { ctx, sessionOps, finish } = buildContext(call, init.config, rpc, log)
+  const built = buildContext(call, init.config, rpc, log)
+  const { ctx, sessionOps, finish } = built
   let result: CallResult
   try {
     // `plugin` is set: the main thread sends calls only after `ready`.
     const returned: unknown = await plugin!.handle(ctx)
     result = interpretReturn(returned)
+    if (returned === undefined && built.replyBuilt !== undefined) {
+      log.warn(`handle built a reply with ctx.reply.${built.replyBuilt}() but returned nothing, so it passed: a missing return?`)
+    }
   } catch (e) {
     result = { kind: 'error', message: describeThrown(e) }
   }

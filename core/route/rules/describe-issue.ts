@@ -3,6 +3,7 @@
  * so the loader can point at the line. Unknown keys suggest the nearest allowed key.
  */
 import type { z } from 'zod'
+import { suggest } from '../../did-you-mean.ts'
 import { allowedKeysAt } from './rule-file-schema.ts'
 
 export interface Problem {
@@ -151,30 +152,4 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'object') return 'a mapping'
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)
   return String(value)
-}
-
-/** The allowed word within edit distance 2 of `word`, if any. */
-function suggest(word: string, allowed: readonly string[]): string | undefined {
-  let best: string | undefined
-  let bestDistance = 3
-  for (const candidate of allowed) {
-    const d = editDistance(word.toLowerCase(), candidate.toLowerCase())
-    if (d < bestDistance) {
-      bestDistance = d
-      best = candidate
-    }
-  }
-  return best
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    previous = current
-  }
-  return previous[b.length]
 }

@@ -1,0 +1,102 @@
+/**
+ * The mistakes a plugin's author makes first, and that each error says where and what to do (found by a
+ * plugin-author audit: most of them said only "Cannot find module" or "SyntaxError", without a file).
+ */
+import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { loadPlugins, text, errorOf, type Harness } from './plugin-test-kit.ts'
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-mistakes-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
+
+function plugin(name: string, files: Record<string, string>): void {
+  mkdirSync(path.join(dir, name))
+  for (const [file, content] of Object.entries(files)) writeFileSync(path.join(dir, name, file), content)
+}
+const ok = (name: string, handle = '() => undefined') =>
+  `import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({ name: '${name}', handle: ${handle} })\n`
+
+plugin('tla', { 'index.ts': `const ready = await Promise.resolve(1)\n${ok('tla')}` })
+plugin('npm', { 'index.ts': `import dayjs from 'dayjs'\nvoid dayjs\n${ok('npm')}` })
+plugin('builtin', { 'index.ts': `import fs from 'node:fs'\nvoid fs\n${ok('builtin')}` })
+plugin('wrongpkg', { 'index.ts': `import { definePlugin } from 'wxengine'\nexport default definePlugin({ name: 'wrongpkg', handle: () => undefined })\n` })
+plugin('relative', { 'index.ts': `import { x } from './helpers/x.ts'\nvoid x\n${ok('relative')}` })
+plugin('syntax', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\n\nconst a = ;\n${ok('syntax')}` })
+plugin('nohandle', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\nexport default { name: 'nohandle', handel: () => undefined }\n` })
+plugin('badjson', { 'index.ts': ok('badjson'), 'plugin.json': '{\n  "name": "badjson",\n}\n' })
+plugin('badconfig', {
+  'index.ts': ok('badconfig'),
+  'plugin.json': JSON.stringify({ name: 'badconfig', configSchema: { type: 'object', properties: { dishes: { type: 'array' }, maxQty: { type: 'integer' } }, additionalProperties: false } }),
+})
+plugin('thrower', {
+  'index.ts': `import { definePlugin } from 'wxengine/plugin'\nimport { join } from './util.ts'\nexport default definePlugin({ name: 'thrower', handle: (ctx) => ctx.reply.text(join(undefined)) })\n`,
+  'util.ts': `export function join(parts: string[] | undefined): string {\n  return parts!.join(',')\n}\n`,
+})
+plugin('forgetful', { 'index.ts': ok('forgetful', `(ctx) => { ctx.reply.text('hi') }`) })
+
+describe('load errors say where and what to do', () => {
+  let h: Harness
+  const reasons = new Map<string, string>()
+  before(async () => {
+    h = await loadPlugins({
+      dir,
+      only: ['tla', 'npm', 'builtin', 'wrongpkg', 'relative', 'syntax', 'nohandle', 'badjson', 'badconfig'],
+      settings: { badconfig: { config: { dishs: [], maxQty: 2 } } },
+    })
+    for (const e of h.errors) reasons.set(/plugin (\S+?):/.exec(e.reason)?.[1] ?? e.reason, e.reason)
+  })
+  after(() => h.dispose())
+
+  const reasonOf = (name: string) => {
+    const r = reasons.get(name)
+    assert.ok(r, `no error for ${name}: ${[...reasons.values()].join('\n')}`)
+    return r
+  }
+
+  test('a top-level await: plugins are CommonJS, use setup', () => {
+    assert.match(reasonOf('tla'), /plugins run as CommonJS, where a top-level await is not possible; do that work in setup\(api\) or in handle/)
+  })
+  test('imports: an npm package, a built-in not allowed, the wrong wxengine module, a missing file', () => {
+    assert.match(reasonOf('npm'), /Cannot find module 'dayjs'.*npm packages are not available in the plugin sandbox/)
+    assert.match(reasonOf('builtin'), /Cannot find module 'node:fs'.*plugins: \{ 'builtin': \{ allow: \['fs'\] \} \} in engine\.config\.ts/)
+    assert.match(reasonOf('wrongpkg'), /Cannot find module 'wxengine'.*plugins import only 'wxengine\/plugin'/)
+    assert.match(reasonOf('relative'), /Cannot find module '\.\/helpers\/x\.ts'.*no such file in the plugin's folder/)
+  })
+  test('a syntax error as file:line:col', () => {
+    assert.match(reasonOf('syntax'), new RegExp(`${path.join(dir, 'syntax', 'index.ts').replace(/[.\\]/g, '\\$&')}:3:\\d+: SyntaxError: Unexpected token`))
+  })
+  test('a default export without handle names what it has', () => {
+    assert.match(reasonOf('nohandle'), /the default export has no handle function \(it has name, handel\)/)
+  })
+  test('plugin.json that is not JSON: file:line:col', () => {
+    assert.match(reasonOf('badjson'), new RegExp(`${path.join(dir, 'badjson', 'plugin.json').replace(/[.\\]/g, '\\$&')}:3:1: `))
+  })
+  test('a misspelt setting: named, with the setting it resembles and where it is set', () => {
+    assert.match(reasonOf('badconfig'), /config invalid \(plugins\.badconfig\.config in engine\.config\.ts\): \/dishs is not a setting of this plugin \(did you mean "dishes"\?\)/)
+  })
+})
+
+describe('errors while handling', () => {
+  let h: Harness
+  before(async () => {
+    h = await loadPlugins({ dir, only: ['thrower', 'forgetful'] })
+    assert.deepEqual(h.errors, [])
+  })
+  after(() => h.dispose())
+
+  test('a throw from a helper file: PLUGIN_ERROR with the error (vm2 strips the stack frames, so no line)', async () => {
+    const e = errorOf(await h.call('thrower', text('x')))
+    assert.equal(e.code, 'PLUGIN_ERROR')
+    assert.equal(e.reason, "TypeError: Cannot read properties of undefined (reading 'join')")
+  })
+
+  test('a reply built but not returned: passed, and the log says a return is likely missing', async () => {
+    const outcome = await h.call('forgetful', text('x'))
+    assert.equal(outcome.status, 'pass')
+    await new Promise((r) => setTimeout(r, 50)) // the warning comes through the worker's log channel
+    assert.ok(h.log.lines.some((l) => /handle built a reply with ctx\.reply\.text\(\) but returned nothing, so it passed: a missing return\?/.test(String(l.msg))), JSON.stringify(h.log.lines))
+  })
+})
