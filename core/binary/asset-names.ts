@@ -4,3 +4,5 @@ export const PLUGIN_WORKER_ASSET = 'plugin-worker.cjs'
 export const SQLITE_ADDON_ASSET = 'better_sqlite3.node'
 /** The message-log writer thread's program (core/store/sqlite-log-worker.cjs, bundled with better-sqlite3). */
 export const LOG_WORKER_ASSET = 'sqlite-log-worker.cjs'
+/** Declaration files for `wxengine init` (core/binary/build-types.ts): one JSON of path -> content. */
+export const TYPES_ASSET = 'types.json'

@@ -5,7 +5,8 @@
  *      (core/store/sqlite-log-worker.cjs) and the CLI (core/binary/binary-main.ts) into one CommonJS file
  *      each: inside a SEA `require` loads built-ins only.
  *   2. `node --experimental-sea-config` makes the blob: the CLI bundle with its V8 code cache, plus assets:
- *      the worker bundles, better-sqlite3's native addon and the `plugin new` templates.
+ *      the worker bundles, better-sqlite3's native addon, the templates of `plugin new` and `init`, and the
+ *      declaration files `init` writes for editors.
  *   3. postject injects the blob into a copy of this very node (the addon and the code cache belong to it:
  *      one binary per Node major and platform).
  */
@@ -16,7 +17,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as esbuild from 'esbuild'
-import { LOG_WORKER_ASSET, PLUGIN_WORKER_ASSET, SQLITE_ADDON_ASSET } from './asset-names.ts'
+import { LOG_WORKER_ASSET, PLUGIN_WORKER_ASSET, SQLITE_ADDON_ASSET, TYPES_ASSET } from './asset-names.ts'
+import { buildDeclarations } from './build-types.ts'
 
 /** The marker Node looks for to know a blob was injected (Node's SEA docs). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'
@@ -51,6 +53,12 @@ export async function buildBinary(opts: BuildBinaryOptions = {}): Promise<BuildB
     await bundle(path.join(SOURCE_ROOT, 'core/store/sqlite-log-worker.cjs'), logWorkerFile)
     await bundle(path.join(SOURCE_ROOT, 'core/binary/binary-main.ts'), mainFile)
 
+    progress('writing the declaration files for `wxengine init` (tsc)')
+    const typesFile = path.join(work, TYPES_ASSET)
+    // @types/node's sea.d.ts quotes the SEA fuse, and postject refuses a binary holding that string more than
+    // once: a JSON escape hides it in the asset, and JSON.parse gives it back.
+    writeFileSync(typesFile, JSON.stringify(buildDeclarations()).replaceAll(SEA_FUSE, SEA_FUSE.replace(/_/g, '\\u005f')))
+
     progress('making the SEA blob (with V8 code cache)')
     const blob = path.join(work, 'sea-prep.blob')
     const seaConfig = {
@@ -62,6 +70,7 @@ export async function buildBinary(opts: BuildBinaryOptions = {}): Promise<BuildB
         [PLUGIN_WORKER_ASSET]: workerFile,
         [LOG_WORKER_ASSET]: logWorkerFile,
         [SQLITE_ADDON_ASSET]: sqliteAddonFile(),
+        [TYPES_ASSET]: typesFile,
         ...templateAssets(),
       },
     }
@@ -141,6 +150,8 @@ function sqliteAddonFile(): string {
 }
 
 function templateAssets(): Record<string, string> {
-  const dir = path.join(SOURCE_ROOT, 'templates', 'plugin')
-  return Object.fromEntries(readdirSync(dir).map((f) => [`templates/plugin/${f}`, path.join(dir, f)]))
+  // Every file under templates/ (plugin/ for `plugin new`, project/ for `init`), by its path from the root.
+  const dir = path.join(SOURCE_ROOT, 'templates')
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(path.join(dir, f)).isFile())
+  return Object.fromEntries(files.map((f) => [`templates/${f.split(path.sep).join('/')}`, path.join(dir, f)]))
 }

@@ -5,6 +5,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { runBuild } from './commands/build.ts'
+import { runInit } from './commands/init.ts'
 import { runLog } from './commands/log.ts'
 import { runPluginNew } from './commands/plugin-new.ts'
 import { runRulesCheck } from './commands/rules-check.ts'
@@ -86,6 +87,16 @@ Examples:
     .description('load the rules as the engine would; print file:line:col errors (exit 1) or a summary and warnings')
     .argument('[dir]', 'rules directory (default: rulesDir from the config)')
     .action(async (dir: string | undefined) => done(await runRulesCheck({ ...global(), dir })))
+
+  program
+    .command('init')
+    .description('make a folder a wxengine project (or complete one): config, rules, folders, editor types')
+    .argument('[dir]', 'the project folder (default: -C, the working directory)')
+    .addHelpText('after', `
+Writes engine.config.ts (with a made-up token), rules/default.yaml, plugins/, test/plugins/, tsconfig.json
+and .gitignore where they are missing (nothing is overwritten), and the declaration files of
+wxengine/plugin, wxengine/config and wxengine/testkit under .wxengine/types for your editor.`)
+    .action(async (dir: string | undefined) => done(await runInit({ ...global(), dir })))
 
   const plugin = program.command('plugin').description('work with plugins/')
   plugin

@@ -5,8 +5,9 @@
  * Prints the build time, the size and the start-to-first-reply time.
  */
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -199,6 +200,27 @@ test('plugin new from the binary (embedded templates), then the new plugin answe
     assert.match(failing.stdout, /greeting: good morning/)
   } finally {
     writeFileSync(source, original)
+  }
+})
+
+test('init from the binary: a new project next to it serves, tests its plugin, and type-checks with the carried types', async () => {
+  const fresh = path.join(dir, 'fresh')
+  const inFresh = (args: string[]) => runCommand(exe, args, { cwd: fresh, env: { ...env, DATA_DIR: path.join(fresh, 'data') } })
+  const created = await run(['init', 'fresh'])
+  assert.equal(created.code, 0, created.stderr)
+  assert.match(created.stdout, /^wrote fresh\/\.wxengine\/types \(\d+ declaration files, for your editor\)$/m)
+  try {
+    assert.equal((await inFresh(['send', 'hello', '--local'])).stdout, 'text reply\n  Content: Hello! This account runs on wxengine.\n')
+    assert.equal((await inFresh(['plugin', 'new', 'menu'])).code, 0)
+    const tested = await inFresh(['test'])
+    assert.equal(tested.code, 0, tested.stdout + tested.stderr)
+    // What an editor sees: the repository's TypeScript over the project, with only what init wrote.
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+    const checked = spawnSync(process.execPath, [tsc, '-p', fresh, '--pretty', 'false'], { encoding: 'utf8' })
+    assert.equal(checked.stdout + checked.stderr, '')
+    assert.equal(checked.status, 0)
+  } finally {
+    rmSync(fresh, { recursive: true, force: true })
   }
 })
 

@@ -13,6 +13,7 @@ const COMMANDS: [string[], RegExp][] = [
   [['dev'], /hot reload/],
   [['send'], /play a WeChat user[\s\S]*Examples:/],
   [['rules', 'check'], /print file:line:col errors \(exit 1\)/],
+  [['init'], /make a folder a wxengine project[\s\S]*\.wxengine\/types/],
   [['plugin', 'new'], /create plugins\/<name>\//],
   [['test'], /run the project's plugin tests[\s\S]*'wxengine\/testkit'/],
   [['log'], /--since <when>/],
@@ -23,7 +24,7 @@ const COMMANDS: [string[], RegExp][] = [
 test('every command has --help, exit 0', async () => {
   const top = await project.run(['--help'])
   assert.equal(top.code, 0)
-  for (const name of ['start', 'dev', 'send', 'rules', 'plugin', 'test', 'log', 'stats', 'build']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'))
+  for (const name of ['start', 'dev', 'send', 'rules', 'init', 'plugin', 'test', 'log', 'stats', 'build']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'))
   for (const [command, text] of COMMANDS) {
     const r = await project.run([...command, '--help'])
     assert.equal(r.code, 0, command.join(' '))

@@ -1,0 +1,88 @@
+/**
+ * `wxengine init [dir]`: makes a folder a wxengine project, or completes one. It writes what is missing
+ * (engine.config.ts with a made-up token, rules/default.yaml, plugins/, test/plugins/, tsconfig.json,
+ * .gitignore) and never overwrites a file; and it always (re)writes .wxengine/types, the declaration files
+ * of wxengine/plugin, wxengine/config and wxengine/testkit, so an editor type-checks plugins and tests in a
+ * project that has only the single binary (no node_modules). The files come from templates/project/,
+ * carried inside the binary; the types from the binary too, or from tsc in a checkout.
+ */
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { TYPES_ASSET } from '../../binary/asset-names.ts'
+import { isSingleBinary, readTextAsset } from '../../binary/sea-assets.ts'
+import { EXIT_FAILED, EXIT_OK, shownPath, stdio, type Output } from '../cli-context.ts'
+
+export interface InitFlags {
+  /** The project folder: `dir` if given, else the global -C (the working directory). */
+  root: string
+  dir?: string
+}
+
+/** Through a variable, so that bundling the CLI for the binary does not pull TypeScript in (only a checkout runs it). */
+const TYPES_BUILDER = '../../binary/build-types.ts'
+
+/** Template (under templates/project/) -> where it goes in the project. */
+const FILES: Array<[string, string]> = [
+  ['engine.config.ts', 'engine.config.ts'],
+  ['rules/default.yaml', path.join('rules', 'default.yaml')],
+  ['tsconfig.json', 'tsconfig.json'],
+  ['gitignore', '.gitignore'],
+]
+
+export async function runInit(flags: InitFlags, io: Output = stdio): Promise<number> {
+  const root = path.resolve(flags.dir ?? flags.root)
+  const created: string[] = []
+  const kept: string[] = []
+  mkdirSync(root, { recursive: true })
+  for (const [template, to] of FILES) {
+    const file = path.join(root, to)
+    if (existsSync(file)) {
+      kept.push(to)
+      continue
+    }
+    mkdirSync(path.dirname(file), { recursive: true })
+    writeFileSync(file, fill(readTextAsset(`templates/project/${template}`)), { flag: 'wx' })
+    created.push(to)
+  }
+  for (const dir of ['plugins', path.join('test', 'plugins')]) {
+    if (!existsSync(path.join(root, dir))) created.push(`${dir}/`)
+    mkdirSync(path.join(root, dir), { recursive: true })
+  }
+
+  let declarations: Record<string, string>
+  try {
+    declarations = await declarationFiles()
+  } catch (e) {
+    io.err(`wxengine init: the project is there, but the editor types could not be written: ${(e as Error).message}`)
+    return EXIT_FAILED
+  }
+  // Generated: replaced whole, so an upgraded binary never leaves stale declarations behind.
+  const typesDir = path.join(root, '.wxengine', 'types')
+  rmSync(typesDir, { recursive: true, force: true })
+  for (const [file, content] of Object.entries(declarations)) {
+    mkdirSync(path.dirname(path.join(typesDir, file)), { recursive: true })
+    writeFileSync(path.join(typesDir, file), content)
+  }
+
+  const shown = (f: string) => shownPath(path.join(root, f)) + (f.endsWith('/') ? '/' : '')
+  for (const f of created) io.out(`created ${shown(f)}`)
+  for (const f of kept) io.out(`kept ${shown(f)} (exists)`)
+  io.out(`wrote ${shown(path.join('.wxengine', 'types'))} (${Object.keys(declarations).length} declaration files, for your editor)`)
+  const cd = root === process.cwd() ? '' : `cd ${shownPath(root)}\n  `
+  io.out(`\nNext:\n  ${cd}wxengine send hello --local        # the engine answers, in this process\n  wxengine plugin new weather        # a plugin, its rule and its test\n  wxengine test                      # run test/plugins/\n  wxengine start                     # serve WeChat on port 8080 (set your token and AppID first)`)
+  return EXIT_OK
+}
+
+/** A made-up token (WeChat takes 3 to 32 letters or digits), unless the environment has the account's own. */
+function fill(template: string): string {
+  const token = process.env.WECHAT_TOKEN ?? randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')
+  const appId = process.env.WECHAT_APPID ?? 'wx0000000000000000'
+  return template.replace(/__TOKEN__/g, token).replace(/__APPID__/g, appId)
+}
+
+async function declarationFiles(): Promise<Record<string, string>> {
+  if (isSingleBinary()) return JSON.parse(readTextAsset(TYPES_ASSET)) as Record<string, string>
+  const { buildDeclarations } = (await import(TYPES_BUILDER)) as typeof import('../../binary/build-types.ts')
+  return buildDeclarations()
+}

@@ -1,0 +1,66 @@
+/**
+ * `wxengine init`: an empty folder becomes a project that serves, takes a plugin and its test, and
+ * type-checks in an editor (tsc over it, with the declaration files init wrote: no node_modules there).
+ * The single binary does the same (test/binary).
+ */
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import os from 'node:os'
+import path from 'node:path'
+import { after, test } from 'node:test'
+import { MAIN, runCommand, TSX } from './cli-harness.ts'
+
+const parent = mkdtempSync(path.join(os.tmpdir(), 'wxengine-init-'))
+const project = path.join(parent, 'shop')
+after(() => rmSync(parent, { recursive: true, force: true }))
+
+const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: path.join(project, 'data') }
+const wxengine = (args: string[], cwd = project) => runCommand(process.execPath, ['--import', TSX, MAIN, ...args], { cwd, env })
+const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+const typecheck = () => spawnSync(process.execPath, [TSC, '-p', project, '--pretty', 'false'], { encoding: 'utf8' })
+
+test('an empty folder becomes a project: it answers, takes a plugin and its test, and type-checks', async () => {
+  const r = await wxengine(['init', 'shop'], parent)
+  assert.equal(r.code, 0, r.stderr)
+  for (const f of ['engine.config.ts', 'rules/default.yaml', 'tsconfig.json', '.gitignore', 'plugins/', 'test/plugins/']) {
+    assert.match(r.stdout, new RegExp(`^created shop/${f.replace(/[./]/g, '\\$&')}$`, 'm'))
+  }
+  assert.match(r.stdout, /^wrote shop\/\.wxengine\/types \(\d+ declaration files, for your editor\)$/m)
+  assert.match(r.stdout, /^ {2}cd shop$/m)
+  assert.match(readFileSync(path.join(project, 'engine.config.ts'), 'utf8'), /token: '[A-Za-z0-9]{16}'/)
+
+  const hello = await wxengine(['send', 'hello', '--local'])
+  assert.equal(hello.stdout, 'text reply\n  Content: Hello! This account runs on wxengine.\n', hello.stderr)
+  assert.equal((await wxengine(['plugin', 'new', 'weather'])).code, 0)
+  const tested = await wxengine(['test'])
+  assert.equal(tested.code, 0, tested.stdout + tested.stderr)
+  assert.match(tested.stdout, /^(#|ℹ) pass 4$/m)
+
+  // The editor's view: plugins, tests and the config type-check against the written declarations.
+  const clean = typecheck()
+  assert.equal(clean.stdout + clean.stderr, '')
+  assert.equal(clean.status, 0)
+  const source = path.join(project, 'plugins', 'weather', 'index.ts')
+  const original = readFileSync(source, 'utf8')
+  writeFileSync(source, original.replace("if (ctx.message.kind !== 'text') return ctx.pass()", "if (ctx.message.kind !== 'text') return ctx.pass()\n    const n: number = ctx.message.content"))
+  try {
+    assert.match(typecheck().stdout, /plugins\/weather\/index\.ts\(\d+,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/)
+  } finally {
+    writeFileSync(source, original)
+  }
+})
+
+test('run again: nothing overwritten, what is missing is added, the types are rewritten', async () => {
+  const config = path.join(project, 'engine.config.ts')
+  writeFileSync(config, readFileSync(config, 'utf8').replace('port: 8080', 'port: 8181'))
+  rmSync(path.join(project, '.gitignore'))
+  rmSync(path.join(project, '.wxengine', 'types', 'core', 'plugin', 'plugin-api.d.ts'))
+  const r = await wxengine(['init'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^kept engine\.config\.ts \(exists\)$/m)
+  assert.match(r.stdout, /^created \.gitignore$/m)
+  assert.match(readFileSync(config, 'utf8'), /port: 8181/)
+  assert.ok(existsSync(path.join(project, '.wxengine', 'types', 'core', 'plugin', 'plugin-api.d.ts')))
+})
