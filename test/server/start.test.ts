@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
@@ -122,4 +123,35 @@ test('HOST that is not an address of this machine: exit 2, saying which setting'
   const { code, stderr } = await engine.exited
   assert.equal(code, 2, stderr)
   assert.equal(stderr, 'wxengine: cannot listen on 192.0.2.1:0: 192.0.2.1 is not an address of this machine; set HOST to one of its addresses (0.0.0.0 for every interface)\n')
+})
+
+test('dev: an edit to engine.config.ts says a restart applies it (rules and plugins reload by themselves)', { timeout: 30_000 }, async () => {
+  const child = spawn(process.execPath, ['--import', TSX, MAIN, 'dev', '--port', '0'], {
+    cwd: project.dir,
+    env: { ...project.env, HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  running.add(child)
+  let output = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
+  const waitFor = async (re: RegExp, what: string) => {
+    const deadline = Date.now() + 20_000
+    while (!re.test(output)) {
+      assert.ok(Date.now() < deadline, `timed out waiting for ${what}:\n${output}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  const configFile = path.join(project.dir, 'engine.config.ts')
+  const original = readFileSync(configFile, 'utf8')
+  try {
+    await waitFor(/wxengine listening/, 'the engine to listen')
+    writeFileSync(configFile, original.replace('port: 8080', 'port: 8081'))
+    await waitFor(/engine\.config\.ts changed: restart wxengine dev to apply it/, 'the warning')
+  } finally {
+    writeFileSync(configFile, original)
+    child.kill('SIGTERM')
+    await new Promise((r) => child.once('close', r))
+    running.delete(child)
+  }
 })

@@ -2,8 +2,10 @@
  * `wxengine start` (production) and `wxengine dev` (watch rules/ and plugins/, pretty logs).
  * SIGTERM/SIGINT: stop accepting, finish in-flight messages, flush, exit 0.
  */
-import { loadConfig } from '../../config/load-config.ts'
-import { flushLogger } from '../../log/logger.ts'
+import { existsSync, watch, type FSWatcher } from 'node:fs'
+import path from 'node:path'
+import { CONFIG_FILE_NAMES, loadConfig } from '../../config/load-config.ts'
+import { flushLogger, type Logger } from '../../log/logger.ts'
 import { startRuntime, StartupError } from '../../runtime.ts'
 
 export interface StartFlags {
@@ -11,6 +13,28 @@ export interface StartFlags {
   config?: string
   dev?: boolean
   port?: number
+}
+
+/**
+ * `wxengine dev` reloads rules/ and plugins/ by itself, but the configuration only at start (ports, accounts
+ * and the store cannot change under a running engine): an edit to engine.config.ts says so, rather than
+ * seeming to do nothing. The folder is watched, not the file: editors save by replacing the file.
+ */
+function watchConfigFile(flags: StartFlags, log: Logger): FSWatcher | undefined {
+  const root = path.resolve(flags.root)
+  const file = flags.config ? path.resolve(root, flags.config) : CONFIG_FILE_NAMES.map((n) => path.join(root, n)).find((f) => existsSync(f))
+  if (!file) return undefined
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return watch(path.dirname(file), (_event, name) => {
+      if (name !== path.basename(file)) return
+      clearTimeout(timer)
+      // One line for the burst of events a single save makes.
+      timer = setTimeout(() => log.warn(`${path.basename(file)} changed: restart wxengine dev to apply it (rules/ and plugins/ reload by themselves)`), 200)
+    })
+  } catch {
+    return undefined
+  }
 }
 
 /** The other ways a listen fails because of the settings, said in terms of the settings. */
@@ -65,11 +89,13 @@ export async function runStart(flags: StartFlags): Promise<number> {
     throw e
   }
   const log = runtime.log
+  const configWatch = flags.dev ? watchConfigFile(flags, log) : undefined
   await new Promise<void>((resolve) => {
     let stopping = false
     const stop = (signal: string) => {
       if (stopping) return
       stopping = true
+      configWatch?.close()
       log.info({ signal }, 'shutting down: finishing in-flight messages')
       runtime
         .close()
