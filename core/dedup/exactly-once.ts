@@ -57,7 +57,9 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
   async function waitForOther(key: string, deadline: number): Promise<Delivery> {
     while (performance.now() + pollMs < deadline) {
       await sleep(pollMs)
-      const seen = await opts.dedup.peek(key)
+      // A store slow to answer must not hold the retry past the deadline either.
+      const seen = await beforeDeadline(opts.dedup.peek(key), deadline)
+      if (seen === undefined) break
       if (seen.state === 'done') return { reply: seen.reply, duplicate: true, waited: true }
       // The claimer gave up (released) or its claim lapsed: answering `fallback` is safe, running again is not
       // (the claimer may still deliver a late reply).
@@ -152,6 +154,17 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
       return track(key, settle(key, () => produced, deadline))
     },
   }
+}
+
+/** The promise's value, or undefined once the deadline (a performance.now() time) has passed first. */
+function beforeDeadline<T>(p: Promise<T>, deadline: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    p,
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, Math.floor(deadline - performance.now())), undefined)
+    }),
+  ]).finally(() => clearTimeout(timer))
 }
 
 function reasonOf(e: unknown): string {

@@ -156,3 +156,14 @@ describe('an answer the store cannot record is given all the same', () => {
     assert.ok(took < 1000, `gave up after ${took} ms (deadline 150 ms)`)
   })
 })
+
+it("a retry's wait ends at the deadline even when the store stops answering its polls", async () => {
+  const store = createMemoryStore()
+  await store.dedup.claim('k', 15_000) // held elsewhere
+  const stalled: DedupStore = { ...remote(store.dedup), peek: () => new Promise(() => undefined) }
+  const once = createExactlyOnce({ dedup: stalled, replyCacheMs: 30_000, pendingTtlMs: 15_000, waitMs: 10_000, pollMs: 5, fallback: FALLBACK })
+  const started = performance.now()
+  assert.deepEqual(await once.run('k', () => replyOf('<xml>never</xml>'), started + 150), { reply: FALLBACK, duplicate: true, waited: true })
+  const took = performance.now() - started
+  assert.ok(took < 1000, `gave up after ${took} ms (deadline 150 ms)`)
+})
