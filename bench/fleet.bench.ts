@@ -128,7 +128,8 @@ const stopAll = async () => {
 }
 
 try {
-  const poolSize = WARM_UP + Math.max(100_000, seconds * 16_000)
+  // Room for 30k a second: one SQLite instance passed 16k (the previous size) and exhausted the pool.
+  const poolSize = WARM_UP + Math.max(100_000, seconds * 30_000)
   console.log(`building 3 pools of ${poolSize} distinct signed pushes...`)
   const pools = [buildPool(account, '/wechat', poolSize), buildPool(account, '/wechat', poolSize), buildPool(account, '/wechat', poolSize)]
   console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model}, ${seconds} s, ${connections} connections in all, ${rounds} round(s)\n`)
