@@ -24,7 +24,7 @@ import { SUCCESS, type WireRequest, type WireResponse } from './receive/wire-typ
 import type { Reply } from './reply/reply-types.ts'
 import { serializeReply } from './reply/reply-xml.ts'
 import { routeMessage, type RouteDeps, type RouteResult, type RouteSignal } from './route/router.ts'
-import { createUserQueue } from './route/user-queue.ts'
+import { createUserQueue, withUserLock } from './route/user-queue.ts'
 import { pluginNamespace, userKeyPrefix } from './plugin/storage-keys.ts'
 import type { MessageLogEntry, Store, StoredReply } from './store/store.ts'
 import { sealReply, verifyEndpoint, verifyPost, type VerifiedAccount } from './verify/verify-request.ts'
@@ -99,8 +99,10 @@ export function createEngine(deps: EngineDeps): Engine {
     // The answer still goes out; a retry meanwhile (on another instance) may get `success` instead of it.
     onUnrecorded: (key, reason) => log.warn({ code: 'STORE_UNAVAILABLE', reason, key }, 'answer given but not recorded for retries yet'),
   })
-  // One user's messages are routed one at a time (a dialogue reads and writes the user's session).
+  // One user's messages are routed one at a time (a dialogue reads and writes the user's session); across a
+  // fleet also under a lock in the shared store, held as long as a routing may run (budget, then a plugin).
   const userQueue = createUserQueue()
+  const lockUser = store.sessions.lockUser?.bind(store.sessions)
   let active = 0
   let idleWaiters: Array<() => void> = []
   const enter = () => void active++
@@ -259,9 +261,10 @@ export function createEngine(deps: EngineDeps): Engine {
     const lease = generations.acquire()
     const signal: RouteSignal = { budgetSpent: false }
     const user = `${accountId}\n${message.fromUser}`
+    const route = () => routeMessage(message, info, routeDepsOf(lease.generation), signal)
     let routing: RouteResult | Promise<RouteResult>
     try {
-      routing = userQueue.run(user, () => routeMessage(message, info, routeDepsOf(lease.generation), signal))
+      routing = userQueue.run(user, lockUser ? () => routeUnderFleetLock(accountId, message.fromUser, started, route) : route)
     } catch (e) {
       // The session lookup failed at once (the message is dropped, as the caller logs). An unsubscribe's
       // clean-up is still tried, as when the lookup fails later: the store may fail lookups only.
@@ -287,6 +290,22 @@ export function createEngine(deps: EngineDeps): Engine {
         lease.release()
         leave()
       }),
+    )
+  }
+
+  /** Routing holding the user's lock in the shared store (a fleet), waited for until the reply budget. */
+  function routeUnderFleetLock(accountId: string, openId: string, started: number, route: () => RouteResult | Promise<RouteResult>): Promise<RouteResult> {
+    return withUserLock(
+      lockUser!,
+      accountId,
+      openId,
+      {
+        // As long as a routing may run: the budget, then a plugin finishing late.
+        ttlMs: limits.replyBudgetMs + limits.pluginTimeoutMs + 1_000,
+        deadline: started + limits.replyBudgetMs,
+        onNotHeld: () => log.warn({ account: accountId, openId }, "another instance was still routing this user's earlier message at the reply budget: routed without its lock"),
+      },
+      route,
     )
   }
 

@@ -8,8 +8,10 @@
  * whose earlier message is still being routed waits for it; the wait counts against its own reply budget.
  *
  * Nothing is registered while routing is synchronous (an inline rule with the session store in this
- * process): such a message cannot interleave with anything, and costs one Map lookup. Per process: a fleet's
- * instances do not share the queue (docs/scaling.md).
+ * process): such a message cannot interleave with anything, and costs one Map lookup.
+ *
+ * A fleet's instances do not share the queue: with a shared store that offers `lockUser` (Redis), routing
+ * also holds a per-user lock in it (`withUserLock`), waited for until the message's deadline.
  */
 export interface UserQueue {
   /** Runs `task` at once when nothing of this user is being routed, else after it (then always a promise). */
@@ -47,5 +49,37 @@ export function createUserQueue(): UserQueue {
     get size() {
       return tails.size
     },
+  }
+}
+
+export type UserLock = (account: string, openId: string, ttlMs: number) => Promise<(() => Promise<void>) | null>
+
+/** How often an instance asks again for a user lock another instance holds. */
+export const USER_LOCK_POLL_MS = 20
+
+/**
+ * Runs `task` holding the user's lock in the shared store: taken at once when free, else asked for again
+ * every 20 ms until `deadline` (a performance.now() time). Not had by then (the other instance's message runs
+ * long): `task` runs anyway and `onNotHeld` says so; the answer goes out late in any case, and a message is
+ * never held longer than WeChat waits. The lock lapses after `ttlMs` should this instance die holding it.
+ */
+export async function withUserLock<T>(
+  lock: UserLock,
+  account: string,
+  openId: string,
+  opts: { ttlMs: number; deadline: number; onNotHeld: () => void },
+  task: () => T | Promise<T>,
+): Promise<T> {
+  let release = await lock(account, openId, opts.ttlMs)
+  while (!release && performance.now() + USER_LOCK_POLL_MS < opts.deadline) {
+    await new Promise((r) => setTimeout(r, USER_LOCK_POLL_MS))
+    release = await lock(account, openId, opts.ttlMs)
+  }
+  if (!release) opts.onNotHeld()
+  try {
+    return await task()
+  } finally {
+    // A failed release costs nothing but the wait for the lock to lapse.
+    if (release) void release().catch(() => undefined)
   }
 }

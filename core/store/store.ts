@@ -27,6 +27,12 @@ export interface SessionStore {
   getSync?(account: string, openId: string): SessionRecord | null
   put(session: SessionRecord): Promise<void>
   delete(account: string, openId: string): Promise<void>
+  /**
+   * Offered by a store several instances share (Redis): holds one user while an instance routes one of their
+   * messages, so two messages of a user on two instances do not both read the same session. Returns the
+   * release, or null while another instance holds it. The lock lapses after `ttlMs` (a crashed holder).
+   */
+  lockUser?(account: string, openId: string, ttlMs: number): Promise<(() => Promise<void>) | null>
 }
 
 /**

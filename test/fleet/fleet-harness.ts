@@ -4,7 +4,8 @@
  * them. They share one project folder (the same rules and plugins deployed everywhere).
  *
  * The project holds the repo's example rules and plugins (echo, survey, ...), the engine fixtures
- * (counter, sleeper) and the fleet fixtures (caller: calls the platform API).
+ * (counter, sleeper), the fleet fixtures (caller: calls the platform API) and the session-race dialogue
+ * (slowlock).
  */
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -22,7 +23,7 @@ export function makeFleetProject(config: Record<string, unknown>): string {
   cpSync(path.join(FIXTURES, 'engine-rules/engine.yaml'), path.join(rules, 'engine.yaml'))
   cpSync(path.join(FIXTURES, 'fleet-rules/fleet.yaml'), path.join(rules, 'fleet.yaml'))
   cpSync(path.join(REPO, 'plugins'), plugins, { recursive: true })
-  for (const from of ['engine-plugins', 'fleet-plugins']) {
+  for (const from of ['engine-plugins', 'fleet-plugins', 'session-race/plugins']) {
     for (const name of readdirSync(path.join(FIXTURES, from))) {
       cpSync(path.join(FIXTURES, from, name), path.join(plugins, name), { recursive: true })
     }

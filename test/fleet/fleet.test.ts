@@ -117,6 +117,19 @@ describe('a fleet of two instances on one Redis', () => {
     }
   })
 
+  it("one user's two answers at once, one to each instance: both reach the dialogue, in turn", async () => {
+    const user = 'dialog-fleet-user'
+    assert.equal(contentOf((await send(A, push.text(user, 'dialog start'))).body), 'began')
+    // Each answer takes the dialogue 300 ms: without the shared per-user lock both read the same state.
+    const [onA, onB] = await Promise.all([send(A, push.text(user, 'dialog slow a')), send(B, push.text(user, 'dialog slow b'))])
+    const answers = [contentOf(onA.body), contentOf(onB.body)].sort()
+    assert.match(String(answers[0]), /^seen: dialog start, dialog slow [ab]$/)
+    assert.match(String(answers[1]), /^seen: dialog start, dialog slow [ab], dialog slow [ab]$/)
+    const session = await store.sessions.get('default', user)
+    assert.equal((session?.state as { seen: string[] }).seen.length, 3, JSON.stringify(session))
+    assert.deepEqual(await store.sessions.get('default', user).then((s) => (s?.state as { seen: string[] }).seen.slice(1).sort()), ['dialog slow a', 'dialog slow b'])
+  })
+
   it('both instances need an access_token at once: one token request reaches the platform', async () => {
     const lockKey = `wx:token-lock:${APP_ID}`
     // Watch the lock being taken: A's fetch is held at the fake until B has tried the lock too.

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { createUserQueue } from '../../core/route/user-queue.ts'
+import { createUserQueue, withUserLock } from '../../core/route/user-queue.ts'
 import { createTestClient, push, type TestClient } from '../../core/testkit/plugin-test-client.ts'
 import { REPO } from '../cli/cli-harness.ts'
 
@@ -40,6 +40,32 @@ describe('the queue', () => {
     let cleaned = false
     q.hold('u', new Promise<void>((r) => setTimeout(() => ((cleaned = true), r()), 40)))
     assert.equal(await q.run('u', () => cleaned), true)
+  })
+})
+
+describe('the fleet lock (a lock in the shared store; the fleet tests run it on Redis)', () => {
+  test('waited for while another instance holds it, released after the task', async () => {
+    let holder: string | null = 'other'
+    const events: string[] = []
+    const lock = async (_a: string, _o: string, ttlMs: number) => {
+      assert.equal(ttlMs, 9000)
+      if (holder) return null
+      holder = 'me'
+      return async () => void events.push('released')
+    }
+    setTimeout(() => (holder = null), 60) // the other instance finishes
+    const result = await withUserLock(lock, 'acct', 'u', { ttlMs: 9000, deadline: performance.now() + 2000, onNotHeld: () => events.push('not held') }, () => (events.push('task'), 7))
+    assert.equal(result, 7)
+    await new Promise((r) => setImmediate(r))
+    assert.deepEqual(events, ['task', 'released'])
+  })
+
+  test('still held at the deadline: the task runs anyway, and says so', async () => {
+    const events: string[] = []
+    const started = performance.now()
+    await withUserLock(async () => null, 'acct', 'u', { ttlMs: 9000, deadline: started + 100, onNotHeld: () => events.push('not held') }, () => events.push('task'))
+    assert.deepEqual(events, ['not held', 'task'])
+    assert.ok(performance.now() - started < 1000)
   })
 })
 

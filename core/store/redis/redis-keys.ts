@@ -7,6 +7,7 @@
  *   <p>kv:<namespace>:<key>          JsonValue JSON, optional PX
  *   <p>token:<appId>                 TokenRecord JSON, PX = time left
  *   <p>token-lock:<appId>            random owner value, PX = lock ttl
+ *   <p>user-lock:<account>:<openId>  random owner value while an instance routes one of the user's messages
  *   <p>health                        written by healthy() to prove the server takes writes
  *
  * Only the last segment may contain `:` as is; earlier segments are escaped so that account `a:b` with
@@ -19,6 +20,7 @@ export interface RedisKeys {
   kv(namespace: string, key: string): string
   token(appId: string): string
   tokenLock(appId: string): string
+  userLock(account: string, openId: string): string
   health(): string
 }
 
@@ -41,6 +43,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
     kv: (namespace, key) => `${prefix}kv:${escapeSegment(namespace)}:${key}`,
     token: (appId) => `${prefix}token:${appId}`,
     tokenLock: (appId) => `${prefix}token-lock:${appId}`,
+    userLock: (account, openId) => `${prefix}user-lock:${escapeSegment(account)}:${openId}`,
     health: () => `${prefix}health`,
   }
 }

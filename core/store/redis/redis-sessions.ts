@@ -1,8 +1,13 @@
-/** Sessions (a user's conversation locked to a plugin), expiring on the Redis server's clock. */
+/**
+ * Sessions (a user's conversation locked to a plugin), expiring on the Redis server's clock, and the
+ * per-user lock that keeps a fleet's instances from routing one user's messages at the same time.
+ */
+import { randomBytes } from 'node:crypto'
 import type { SessionRecord, SessionStore } from '../store.ts'
 import type { RedisConnection } from './connect-redis.ts'
 import type { RedisKeys } from './redis-keys.ts'
 import { toPx } from './redis-ttl.ts'
+import { runScript, UNLOCK } from './redis-scripts.ts'
 
 export function createRedisSessions(conn: RedisConnection, keys: RedisKeys): SessionStore {
   const { client } = conn
@@ -27,6 +32,13 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys): Ses
     },
     async delete(account, openId) {
       await client.del(keys.session(account, openId))
+    },
+    async lockUser(account, openId, ttlMs) {
+      const key = keys.userLock(account, openId)
+      const owner = randomBytes(12).toString('base64url')
+      if ((await client.set(key, owner, 'PX', toPx(ttlMs), 'NX')) !== 'OK') return null
+      // Compare-and-delete: a holder whose lock lapsed must not free the next holder's.
+      return async () => void (await runScript(client, UNLOCK, [key], [owner]))
     },
   }
 }
