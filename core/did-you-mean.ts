@@ -2,7 +2,7 @@
  * "did you mean ...?" for a misspelt name (a rule key, a plugin name, a plugin's setting): the known name
  * within edit distance 2, if any. Case does not count.
  */
-export function suggest(word: string, allowed: readonly string[]): string | undefined {
+function suggest(word: string, allowed: readonly string[]): string | undefined {
   let best: string | undefined
   let bestDistance = 3
   for (const candidate of allowed) {
@@ -13,6 +13,12 @@ export function suggest(word: string, allowed: readonly string[]): string | unde
     }
   }
   return best
+}
+
+/** ` (did you mean "x"?)` to append to a message, or '' when nothing known is close. */
+export function didYouMean(word: string, known: readonly string[]): string {
+  const hint = suggest(word, known)
+  return hint ? ` (did you mean "${hint}"?)` : ''
 }
 
 function editDistance(a: string, b: string): number {

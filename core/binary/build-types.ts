@@ -2,8 +2,8 @@
  * The declaration files of the package's three entry points (`wxengine/plugin`, `wxengine/config`,
  * `wxengine/testkit`) and everything they refer to, for editors in a project made by `wxengine init`: the
  * single binary carries them as one asset, and a checkout makes them on the spot. With them go Node's own
- * (@types/node and undici-types, about 2.5 MB), since a project's tests import node:test and node:assert. tsc writes them (the
- * package's own TypeScript, a devDependency: only the build and a checkout run this).
+ * (@types/node and undici-types, about 2.5 MB), since a project's tests import node:test and node:assert.
+ * tsc writes them (the package's own TypeScript, a devDependency: only the build and a checkout run this).
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -21,7 +21,8 @@ export const TYPE_ENTRIES = {
 /** path (relative, e.g. `core/plugin/plugin-api.d.ts`) -> content. */
 export function buildDeclarations(): Record<string, string> {
   const root = fileURLToPath(new URL('../..', import.meta.url))
-  const tsc = createRequire(path.join(root, 'package.json')).resolve('typescript/bin/tsc')
+  const resolve = createRequire(path.join(root, 'package.json')).resolve
+  const tsc = resolve('typescript/bin/tsc')
   const out = mkdtempSync(path.join(os.tmpdir(), 'wxengine-types-'))
   try {
     execFileSync(
@@ -42,7 +43,7 @@ export function buildDeclarations(): Record<string, string> {
     }
     // Node's own types too (tests import node:test and node:assert), as a node_modules of their own.
     for (const pkg of ['@types/node', 'undici-types']) {
-      const dir = path.dirname(createRequire(path.join(root, 'package.json')).resolve(`${pkg}/package.json`))
+      const dir = path.dirname(resolve(`${pkg}/package.json`))
       for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
         if (file.endsWith('.d.ts') || file === 'package.json') files[`node_modules/${pkg}/${file.split(path.sep).join('/')}`] = readFileSync(path.join(dir, file), 'utf8')
       }

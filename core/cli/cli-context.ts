@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { EngineConfig, UserConfig } from '../config/config-types.ts'
-import { CONFIG_FILE_NAMES, loadConfig } from '../config/load-config.ts'
+import { findConfigFile, loadConfig } from '../config/load-config.ts'
+import { shownPath } from '../shown-path.ts'
 
 export const EXIT_OK = 0
 export const EXIT_FAILED = 1
@@ -43,15 +44,11 @@ export function loadProjectConfig(flags: GlobalFlags, io: Output, overrides?: Us
   if (loaded.ok) return loaded.value
   io.err(`wxengine: ${loaded.error.reason}`)
   const root = path.resolve(flags.root)
-  if (!flags.config && !CONFIG_FILE_NAMES.some((n) => existsSync(path.join(root, n)))) {
+  if (!flags.config && !findConfigFile(root)) {
     // Most often the wrong folder: say so rather than only which setting is missing.
     io.err(`There is no engine.config.ts in ${shownPath(root)}${existsSync(root) ? '' : ' (the folder does not exist)'}: run this in the project's folder, or point at it with -C <dir>; or set WECHAT_TOKEN and WECHAT_APPID.`)
   } else io.err('Fix the setting in engine.config.ts or the environment variable named above.')
   return undefined
 }
 
-/** A path as a person would type it here: relative when inside the working directory, else absolute. */
-export function shownPath(p: string): string {
-  const rel = path.relative(process.cwd(), p)
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.resolve(p)
-}
+export { shownPath }

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { compileFunction } from 'node:vm'
-import { transform } from 'sucrase'
+import { toCommonJs } from '../to-commonjs.ts'
 import { fail, ok, type Result } from '../errors.ts'
 import { describeConfigIssues, engineConfigSchema } from './config-schema.ts'
 import { defineConfig, type AccountConfig, type EngineConfig, type UserConfig } from './config-types.ts'
@@ -49,7 +49,7 @@ export function defaultConfig(root: string): EngineConfig {
 export function readConfigFile(file: string): Result<UserConfig> {
   let code: string
   try {
-    code = transform(readFileSync(file, 'utf8'), { transforms: ['typescript', 'imports'], filePath: file }).code
+    code = toCommonJs(readFileSync(file, 'utf8'), file)
   } catch (e) {
     return fail('BAD_CONFIG', `${file}: ${(e as Error).message}`)
   }
@@ -148,11 +148,16 @@ export interface LoadConfigOptions {
   overrides?: UserConfig
 }
 
+/** The project's configuration file: the first of CONFIG_FILE_NAMES in `root` that exists, if any. */
+export function findConfigFile(root: string): string | undefined {
+  return CONFIG_FILE_NAMES.map((n) => path.join(root, n)).find((f) => existsSync(f))
+}
+
 export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
   const root = path.resolve(opts.root)
   const env = opts.env ?? process.env
   let config = defaultConfig(root)
-  const file = opts.file ? path.resolve(root, opts.file) : CONFIG_FILE_NAMES.map((n) => path.join(root, n)).find((f) => existsSync(f))
+  const file = opts.file ? path.resolve(root, opts.file) : findConfigFile(root)
   if (opts.file && !existsSync(file!)) return fail('BAD_CONFIG', `config file not found: ${file}`)
   for (const layer of [file ? readConfigFile(file) : ok<UserConfig>({}), ok(opts.overrides ?? {})]) {
     if (!layer.ok) return layer

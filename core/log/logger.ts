@@ -10,7 +10,11 @@ export type Logger = PinoLogger
 
 export interface LoggerOptions {
   level?: string
-  pretty?: boolean
+  /**
+   * Readable lines instead of JSON: on stdout (`wxengine dev`), or on stderr where stdout belongs to
+   * something else (a test reporter), written at once, in colour only on a terminal.
+   */
+  pretty?: boolean | 'stderr'
   destination?: DestinationStream
 }
 
@@ -20,7 +24,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   if (opts.pretty) {
     // A stream in this thread, not a pino transport: transports load a file by path, which the single
     // binary does not have.
-    return pino({ level, base: undefined }, pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }))
+    const output = opts.pretty === 'stderr' ? { destination: 2, sync: true, colorize: Boolean(process.stderr.isTTY) } : { colorize: true }
+    return pino({ level, base: undefined }, pretty({ translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', ...output }))
   }
   // Lines are collected (LineBatch: sonic-boom's own buffering costs 2 µs a line) and written in batches of
   // 4 KiB, or within a second on a quiet server: one write() per batch, not per line. The writes are

@@ -5,8 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Ajv } from 'ajv'
-import { suggest } from '../did-you-mean.ts'
-import { shownFile } from './sandbox/to-plain.ts'
+import { didYouMean } from '../did-you-mean.ts'
+import { shownPath } from '../shown-path.ts'
 import { fail, ok, type Result } from '../errors.ts'
 import type { JsonValue } from './plugin-api.ts'
 import type { PluginManifest } from './plugin-host-types.ts'
@@ -83,8 +83,8 @@ function checkConfig(name: string, manifest: PluginManifest, config: Record<stri
     const extra = err.keyword === 'additionalProperties' ? (err.params as { additionalProperty?: string }).additionalProperty : undefined
     if (extra !== undefined) {
       const allowed = Object.keys(((err.parentSchema as { properties?: object } | undefined)?.properties ?? {}) as object)
-      const hint = suggest(extra, allowed)
-      return `${err.instancePath}/${extra} is not a setting of this plugin${hint ? ` (did you mean "${hint}"?)` : allowed.length > 0 ? `; its settings here: ${allowed.join(', ')}` : ''}`
+      const list = allowed.length > 0 ? `; its settings here: ${allowed.join(', ')}` : ''
+      return `${err.instancePath}/${extra} is not a setting of this plugin${didYouMean(extra, allowed) || list}`
     }
     return `${err.instancePath || '/'} ${err.message ?? 'is invalid'}`
   })
@@ -99,5 +99,5 @@ function jsonErrorAt(file: string, text: string, e: unknown): string {
   const before = text.slice(0, Number(at[1]))
   const line = before.split('\n').length
   const column = before.length - before.lastIndexOf('\n')
-  return `${shownFile(file)}:${line}:${column}: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '')}`
+  return `${shownPath(file)}:${line}:${column}: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '')}`
 }

@@ -7,7 +7,7 @@ import type { EngineConfig } from '../config/config-types.ts'
 import type { Logger } from '../log/logger.ts'
 import { loadPluginSet } from '../plugin/load-plugin-set.ts'
 import type { PluginServices, PluginSet } from '../plugin/plugin-host-types.ts'
-import { suggest } from '../did-you-mean.ts'
+import { didYouMean } from '../did-you-mean.ts'
 import { formatRuleErrors, loadRuleSet } from '../route/rules/load-rule-set.ts'
 import type { RuleSet } from '../route/rule-types.ts'
 
@@ -40,9 +40,4 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     )
   }
   return { ok: true, rules: rules.ruleSet, plugins: set, warnings }
-}
-
-function didYouMean(name: string, known: string[]): string {
-  const hint = suggest(name, known)
-  return hint ? ` (did you mean "${hint}"?)` : ''
 }

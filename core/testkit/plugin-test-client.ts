@@ -11,7 +11,6 @@
  *   await client.close()
  */
 import assert from 'node:assert/strict'
-import pretty from 'pino-pretty'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -192,8 +191,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
  * to the test reporter. LOG_LEVEL=info or debug shows the plugins' own log lines and every message too.
  */
 function stderrLogger(): Logger {
-  const level = process.env.LOG_LEVEL ?? 'warn'
-  return createLogger({ level, destination: pretty({ destination: 2, sync: true, colorize: Boolean(process.stderr.isTTY), translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }) })
+  return createLogger({ level: process.env.LOG_LEVEL ?? 'warn', pretty: 'stderr' })
 }
 
 /** `<Articles><item>...</item></Articles>`: one item parses as an object, several as an array. */

@@ -14,7 +14,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import vm from 'node:vm'
-import { transform } from 'sucrase'
+import { toCommonJs } from '../to-commonjs.ts'
 
 const SOURCE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']
 /** Sucrase leaves `import.meta` alone, which is a syntax error in CommonJS: each module gets its own object. */
@@ -52,16 +52,9 @@ export function createProjectTestLoader(modules: Readonly<Record<string, object>
   }
 
   function compile(file: string, asAsync: boolean): (...args: unknown[]) => unknown {
-    const source = readFileSync(file, 'utf8')
-    const isTs = /\.[mc]?ts$/.test(file)
     let code: string
     try {
-      code = transform(source, {
-        transforms: isTs ? ['typescript', 'imports'] : ['imports'],
-        filePath: file,
-        // Node runs modern syntax as is; only types and module syntax need rewriting.
-        disableESTransforms: true,
-      }).code
+      code = toCommonJs(readFileSync(file, 'utf8'), file)
     } catch (e) {
       throw compileError(file, e)
     }

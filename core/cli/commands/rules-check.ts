@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
-import { suggest } from '../../did-you-mean.ts'
+import { didYouMean } from '../../did-you-mean.ts'
 import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 
@@ -34,10 +34,9 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   for (const name of loaded.ruleSet.pluginNames()) {
     const folder = path.join(config.pluginsDir, name)
     if (!existsSync(path.join(folder, 'index.ts')) && !existsSync(path.join(folder, 'index.js'))) {
-      const hint = suggest(name, pluginFolders(config.pluginsDir))
       warnings.push(
         `rules send messages to plugin "${name}", but ${shown(folder)}/index.ts does not exist` +
-          (hint ? ` (did you mean "${hint}"?)` : ` (create it with: wxengine plugin new ${name})`),
+          (didYouMean(name, pluginFolders(config.pluginsDir)) || ` (create it with: wxengine plugin new ${name})`),
       )
     } else if (config.plugins[name]?.enabled === false) {
       warnings.push(`rules send messages to plugin "${name}", which engine.config.ts disables`)

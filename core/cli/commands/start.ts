@@ -2,9 +2,9 @@
  * `wxengine start` (production) and `wxengine dev` (watch rules/ and plugins/, pretty logs).
  * SIGTERM/SIGINT: stop accepting, finish in-flight messages, flush, exit 0.
  */
-import { existsSync, watch, type FSWatcher } from 'node:fs'
+import { watch, type FSWatcher } from 'node:fs'
 import path from 'node:path'
-import { CONFIG_FILE_NAMES, loadConfig } from '../../config/load-config.ts'
+import { findConfigFile, loadConfig } from '../../config/load-config.ts'
 import { flushLogger, type Logger } from '../../log/logger.ts'
 import { startRuntime, StartupError } from '../../runtime.ts'
 
@@ -22,7 +22,7 @@ export interface StartFlags {
  */
 function watchConfigFile(flags: StartFlags, log: Logger): FSWatcher | undefined {
   const root = path.resolve(flags.root)
-  const file = flags.config ? path.resolve(root, flags.config) : CONFIG_FILE_NAMES.map((n) => path.join(root, n)).find((f) => existsSync(f))
+  const file = flags.config ? path.resolve(root, flags.config) : findConfigFile(root)
   if (!file) return undefined
   let timer: NodeJS.Timeout | undefined
   try {

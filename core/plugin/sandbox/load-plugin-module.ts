@@ -9,12 +9,13 @@
 import { readFileSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
 import path from 'node:path'
-import { transform } from 'sucrase'
 import { NodeVM } from 'vm2'
 import { makeBuiltinsFromLegacyOptions } from 'vm2/lib/builtin.js'
 import { fail, ok, type Result } from '../../errors.ts'
+import { shownPath } from '../../shown-path.ts'
+import { toCommonJs } from '../../to-commonjs.ts'
 import type { PluginDefinition } from '../plugin-api.ts'
-import { describeThrown, shownFile } from './to-plain.ts'
+import { describeThrown } from './to-plain.ts'
 
 /** The one module name plugins import; `definePlugin` is the identity at run time. */
 export const PLUGIN_MODULE_NAME = 'wxengine/plugin'
@@ -47,7 +48,7 @@ export function loadPluginModule(opts: SandboxOptions): Result<PluginDefinition>
       env: {},
       argv: [],
       sourceExtensions: ['ts', 'js'],
-      compiler: transpile,
+      compiler: toCommonJs,
       require: {
         builtin: opts.allow.map(stripNodePrefix),
         mock: { [PLUGIN_MODULE_NAME]: { definePlugin: (def: unknown) => def } },
@@ -76,24 +77,13 @@ export function loadPluginModule(opts: SandboxOptions): Result<PluginDefinition>
   return ok(def)
 }
 
-/** TypeScript is transpiled at load, with no type check (the author's editor does that); ESM becomes CommonJS. */
-function transpile(code: string, filename: string): string {
-  const isTs = filename.endsWith('.ts') || filename.endsWith('.mts') || filename.endsWith('.cts')
-  return transform(code, {
-    transforms: isTs ? ['typescript', 'imports'] : ['imports'],
-    filePath: filename,
-    // Node 20 runs modern syntax as is; only types and module syntax need rewriting.
-    disableESTransforms: true,
-  }).code
-}
-
 /**
  * A load error as the plugin's author needs it: where (file:line:col) and what to do, for the mistakes
  * a newcomer makes. vm2 and sucrase say "Cannot find module 'x'" and "Error transforming <file>: ... (3:7)".
  */
 function explainLoadError(reason: string, dir: string): string {
   const transform = /Error transforming (\S+?): (.*) \((\d+):(\d+)\)/.exec(reason)
-  if (transform) return `${shownFile(transform[1])}:${transform[3]}:${transform[4]}: SyntaxError: ${transform[2]}`
+  if (transform) return `${shownPath(transform[1])}:${transform[3]}:${transform[4]}: SyntaxError: ${transform[2]}`
   if (/await is only valid in async functions/.test(reason)) {
     return `${reason}: plugins run as CommonJS, where a top-level await is not possible; do that work in setup(api) or in handle`
   }
@@ -103,7 +93,7 @@ function explainLoadError(reason: string, dir: string): string {
   const plugin = path.basename(dir)
   if (name.startsWith('wxengine') && name !== PLUGIN_MODULE_NAME) return `${reason}: plugins import only '${PLUGIN_MODULE_NAME}'`
   if (isBuiltin(name)) return `${reason}: a Node built-in must be allowed first: plugins: { '${plugin}': { allow: ['${name.replace(/^node:/, '')}'] } } in engine.config.ts`
-  if (name.startsWith('.') || path.isAbsolute(name)) return `${reason}: no such file in the plugin's folder (imports stay inside ${shownFile(dir)}; write the extension: './util.ts')`
+  if (name.startsWith('.') || path.isAbsolute(name)) return `${reason}: no such file in the plugin's folder (imports stay inside ${shownPath(dir)}; write the extension: './util.ts')`
   return `${reason}: npm packages are not available in the plugin sandbox; copy what you need into the plugin's folder, or do it in the engine`
 }
 

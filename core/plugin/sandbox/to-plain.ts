@@ -4,7 +4,6 @@
  * some), and a proxy cannot cross a worker boundary by structured clone; copying also drops any getter or
  * prototype trick, so the main thread only ever sees data.
  */
-import path from 'node:path'
 import { fail, ok, type Result } from '../../errors.ts'
 import type { JsonValue } from '../plugin-api.ts'
 
@@ -88,10 +87,4 @@ export function describeThrown(e: unknown): string {
   } catch {
     return 'a value that cannot be described'
   }
-}
-
-/** A file as its author finds it: relative to the working directory when inside it, else absolute. */
-export function shownFile(file: string): string {
-  const rel = path.relative(process.cwd(), file)
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file
 }

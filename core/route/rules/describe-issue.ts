@@ -3,7 +3,7 @@
  * so the loader can point at the line. Unknown keys suggest the nearest allowed key.
  */
 import type { z } from 'zod'
-import { suggest } from '../../did-you-mean.ts'
+import { didYouMean } from '../../did-you-mean.ts'
 import { allowedKeysAt } from './rule-file-schema.ts'
 
 export interface Problem {
@@ -42,9 +42,8 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
     case 'unrecognized_keys': {
       const allowed = allowedKeysAt(path)
       return issue.keys.map((key) => {
-        const hint = allowed ? suggest(key, allowed) : undefined
         const list = allowed ? `; allowed here: ${allowed.join(', ')}` : ''
-        return where(`unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}${list}`, key)
+        return where(`unknown key "${key}"${didYouMean(key, allowed ?? [])}${list}`, key)
       })
     }
     case 'invalid_type':
@@ -53,13 +52,7 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
     case 'invalid_value': {
       const values = issue.values.map(String)
       if (path.length === 3 && path[0] === 'handlers' && path[2] === 'type') {
-        const hint = suggest(String(actual), values)
-        return [
-          where(
-            `unknown message type ${describeValue(actual)}` +
-              (hint ? ` (did you mean "${hint}"?)` : `; known types: ${values.join(', ')}`),
-          ),
-        ]
+        return [where(`unknown message type ${describeValue(actual)}` + (didYouMean(String(actual), values) || `; known types: ${values.join(', ')}`))]
       }
       return [where(`${field} must be one of ${values.join(', ')}, got ${describeValue(actual)}`)]
     }
