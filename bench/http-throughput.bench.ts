@@ -67,6 +67,7 @@ const engine = (project: string, level = 'info') => () =>
   startServer(path.join(root, 'core/cli/main.ts'), ['start', '-C', project], { DATA_DIR: path.join(project, `data-${++dataSeq}`), LOG_LEVEL: level }, '/healthz')
 const koa = () => startServer(path.join(root, 'bench/servers/bare-koa.ts'), [], {})
 const httpOnly = () => startServer(path.join(root, 'bench/servers/wxengine-http-only.ts'), [], {})
+const floor = (mode: string) => () => startServer(path.join(root, 'bench/servers/wire-floor.ts'), [], { MODE: mode })
 const co = (mode: string) => () => startServer(path.join(root, 'bench/servers/co-wechat.ts'), [], { MODE: mode })
 
 const targets: Array<{ key: string; name: string; start: () => ReturnType<typeof startServer>; pool: PooledRequest[] }> = [
@@ -75,10 +76,12 @@ const targets: Array<{ key: string; name: string; start: () => ReturnType<typeof
   { key: 'wxPlain', name: 'wxengine plaintext', start: engine(projects.logOn), pool: pools.wxPlain },
   { key: 'wxPlainNoLog', name: 'wxengine plaintext, log off', start: engine(projects.logOff), pool: pools.wxPlain },
   { key: 'wxPlainDebug', name: 'wxengine plaintext, debug lines', start: engine(projects.logOn, 'debug'), pool: pools.wxPlain },
+  { key: 'floorPlain', name: 'wire work only, plaintext', start: floor('plaintext'), pool: pools.barePlain },
   { key: 'coPlain', name: 'co-wechat plaintext', start: co('plaintext'), pool: pools.barePlain },
   { key: 'koaSafe', name: 'bare Koa (safe body)', start: koa, pool: pools.bareSafe },
   { key: 'wxSafe', name: 'wxengine safe', start: engine(projects.logOn), pool: pools.wxSafe },
   { key: 'wxSafeNoLog', name: 'wxengine safe, log off', start: engine(projects.logOff), pool: pools.wxSafe },
+  { key: 'floorSafe', name: 'wire work only, safe', start: floor('safe'), pool: pools.bareSafe },
   { key: 'coSafe', name: 'co-wechat safe', start: co('safe'), pool: pools.bareSafe },
 ].filter((t) => !values.only || values.only.split(',').includes(t.key))
 const runs = new Map<string, Measured[]>()
@@ -114,6 +117,8 @@ if (!values.only)
 | wxengine safe / bare Koa | ${ratio(results.wxSafe, results.koaSafe)} | ${byCpu(results.wxSafe, results.koaSafe)} | >= 0.70 |
 | wxengine plaintext / co-wechat plaintext | ${ratio(results.wxPlain, results.coPlain)} | ${byCpu(results.wxPlain, results.coPlain)} | >= 2.00 |
 | wxengine safe / co-wechat safe | ${ratio(results.wxSafe, results.coSafe)} | ${byCpu(results.wxSafe, results.coSafe)} | >= 2.00 |
+| wire work only / bare Koa, plaintext | ${ratio(results.floorPlain, results.koaPlain)} | ${byCpu(results.floorPlain, results.koaPlain)} | (the floor: verify, read, reply XML; nothing else) |
+| wire work only / bare Koa, safe | ${ratio(results.floorSafe, results.koaSafe)} | ${byCpu(results.floorSafe, results.koaSafe)} | (the floor, with AES both ways) |
 | wxengine HTTP layer only / bare Koa | ${ratio(results.wxHttpOnly, results.koaPlain)} | ${byCpu(results.wxHttpOnly, results.koaPlain)} | (our HTTP layer, engine answering at once) |
 | wxengine plaintext, log on / log off | ${ratio(results.wxPlain, results.wxPlainNoLog)} | ${byCpu(results.wxPlain, results.wxPlainNoLog)} | (the cost of the log, waiting for its journal write) |
 | wxengine plaintext, info / debug (a process-log line per message) | ${ratio(results.wxPlain, results.wxPlainDebug)} | ${byCpu(results.wxPlain, results.wxPlainDebug)} | (the cost of a line per message) |
