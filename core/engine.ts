@@ -26,7 +26,7 @@ import { serializeReply } from './reply/reply-xml.ts'
 import { routeMessage, type RouteDeps, type RouteResult, type RouteSignal } from './route/router.ts'
 import { createUserQueue, withUserLock } from './route/user-queue.ts'
 import { pluginNamespace, userKeyPrefix } from './plugin/storage-keys.ts'
-import type { MessageLogEntry, Store, StoredReply } from './store/store.ts'
+import type { MessageLogEntry, SessionRecord, Store, StoredReply } from './store/store.ts'
 import { sealReply, verifyEndpoint, verifyPost, type VerifiedAccount } from './verify/verify-request.ts'
 import { createWeChatCipher } from './verify/wechat-cipher.ts'
 
@@ -261,10 +261,10 @@ export function createEngine(deps: EngineDeps): Engine {
     const lease = generations.acquire()
     const signal: RouteSignal = { budgetSpent: false }
     const user = `${accountId}\n${message.fromUser}`
-    const route = () => routeMessage(message, info, routeDepsOf(lease.generation), signal)
+    const route = (session?: SessionRecord | null) => routeMessage(message, info, routeDepsOf(lease.generation), signal, session)
     let routing: RouteResult | Promise<RouteResult>
     try {
-      routing = userQueue.run(user, lockUser ? () => routeUnderFleetLock(accountId, message.fromUser, started, route) : route)
+      routing = userQueue.run(user, lockUser ? () => routeUnderFleetLock(accountId, message.fromUser, started, route) : () => route())
     } catch (e) {
       // The session lookup failed at once (the message is dropped, as the caller logs). An unsubscribe's
       // clean-up is still tried, as when the lookup fails later: the store may fail lookups only.
@@ -294,7 +294,12 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   /** Routing holding the user's lock in the shared store (a fleet), waited for until the reply budget. */
-  function routeUnderFleetLock(accountId: string, openId: string, started: number, route: () => RouteResult | Promise<RouteResult>): Promise<RouteResult> {
+  function routeUnderFleetLock(
+    accountId: string,
+    openId: string,
+    started: number,
+    route: (session: SessionRecord | null | undefined) => RouteResult | Promise<RouteResult>,
+  ): Promise<RouteResult> {
     return withUserLock(
       lockUser!,
       accountId,

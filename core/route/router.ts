@@ -90,13 +90,16 @@ function systemCandidate(via: 'welcome' | 'default', target: Candidate['target']
  * any plugin would run. That is the common case (a keyword rule with a reply in YAML), and skipping the
  * promise chain there (with ExactlyOnce's and the engine's) cut the CPU a request over HTTP by about a tenth
  * (BENCHMARKS.md). The engine then needs no budget timer either: there is nothing to wait for.
+ * `session`, when given, is the user's session already read (with the fleet's user lock): not read again.
  */
 export function routeMessage(
   message: InboundMessage,
   account: AccountInfo,
   deps: RouteDeps,
   signal: RouteSignal = { budgetSpent: false },
+  session?: SessionRecord | null,
 ): RouteResult | Promise<RouteResult> {
+  if (session !== undefined) return walk(message, account, deps, signal, session)
   const { sessions } = deps
   if (sessions.getSync) return walk(message, account, deps, signal, sessions.getSync(account.id, message.fromUser))
   return sessions.get(account.id, message.fromUser).then((session) => walk(message, account, deps, signal, session))

@@ -13,6 +13,8 @@
  * A fleet's instances do not share the queue: with a shared store that offers `lockUser` (Redis), routing
  * also holds a per-user lock in it (`withUserLock`), waited for until the message's deadline.
  */
+import type { HeldUserLock, SessionRecord } from '../store/store.ts'
+
 export interface UserQueue {
   /** Runs `task` at once when nothing of this user is being routed, else after it (then always a promise). */
   run<T>(user: string, task: () => T | Promise<T>): T | Promise<T>
@@ -52,7 +54,7 @@ export function createUserQueue(): UserQueue {
   }
 }
 
-export type UserLock = (account: string, openId: string, ttlMs: number) => Promise<(() => Promise<void>) | null>
+export type UserLock = (account: string, openId: string, ttlMs: number) => Promise<HeldUserLock | null>
 
 /** How often an instance asks again for a user lock another instance holds. */
 export const USER_LOCK_POLL_MS = 20
@@ -62,24 +64,25 @@ export const USER_LOCK_POLL_MS = 20
  * every 20 ms until `deadline` (a performance.now() time). Not had by then (the other instance's message runs
  * long): `task` runs anyway and `onNotHeld` says so; the answer goes out late in any case, and a message is
  * never held longer than WeChat waits. The lock lapses after `ttlMs` should this instance die holding it.
+ * `task` gets the session read with the lock, or undefined when it runs without the lock (it reads it then).
  */
 export async function withUserLock<T>(
   lock: UserLock,
   account: string,
   openId: string,
   opts: { ttlMs: number; deadline: number; onNotHeld: () => void },
-  task: () => T | Promise<T>,
+  task: (session: SessionRecord | null | undefined) => T | Promise<T>,
 ): Promise<T> {
-  let release = await lock(account, openId, opts.ttlMs)
-  while (!release && performance.now() + USER_LOCK_POLL_MS < opts.deadline) {
+  let held = await lock(account, openId, opts.ttlMs)
+  while (!held && performance.now() + USER_LOCK_POLL_MS < opts.deadline) {
     await new Promise((r) => setTimeout(r, USER_LOCK_POLL_MS))
-    release = await lock(account, openId, opts.ttlMs)
+    held = await lock(account, openId, opts.ttlMs)
   }
-  if (!release) opts.onNotHeld()
+  if (!held) opts.onNotHeld()
   try {
-    return await task()
+    return await task(held?.session)
   } finally {
     // A failed release costs nothing but the wait for the lock to lapse.
-    if (release) void release().catch(() => undefined)
+    if (held) void held.release().catch(() => undefined)
   }
 }

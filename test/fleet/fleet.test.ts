@@ -130,6 +130,39 @@ describe('a fleet of two instances on one Redis', () => {
     assert.deepEqual(await store.sessions.get('default', user).then((s) => (s?.state as { seen: string[] }).seen.slice(1).sort()), ['dialog slow a', 'dialog slow b'])
   })
 
+  it("a message reads the user's session with the user lock, in one command, and not again", async () => {
+    const user = 'commands-fleet-user'
+    assert.match(String(contentOf((await send(A, push.text(user, 'survey'))).body)), /^Question 1\/3/)
+    const monitorClient = await rawRedis(redis.url)
+    const monitor = await monitorClient.monitor()
+    const naming: string[][] = []
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      // The commands an instance sent; MONITOR also lists those a script ran (source `lua`).
+      if (source !== 'lua' && args.some((a) => String(a).endsWith(`:${user}`))) naming.push(args.map(String))
+    })
+    try {
+      assert.match(String(contentOf((await send(A, push.text(user, 'a friend'))).body)), /^Question 2\/3/)
+      await until('the lock to be released', () => naming.length >= 3)
+      await new Promise((r) => setTimeout(r, 100)) // anything later would show up too
+    } finally {
+      monitor.disconnect()
+      monitorClient.disconnect()
+    }
+    const sessionKey = `wx:session:default:${user}`
+    const lockKey = `wx:user-lock:default:${user}`
+    const keysOf = (args: string[]) => (args[0]!.toLowerCase().startsWith('eval') ? args.slice(3, 3 + Number(args[2])) : [args[1]!])
+    // Lock and read (one script), the survey's session write, the release: the session is not read on its own.
+    assert.deepEqual(
+      naming.map((args) => [args[0]!.toLowerCase().replace('evalsha', 'eval'), ...keysOf(args)]),
+      [
+        ['eval', lockKey, sessionKey],
+        ['set', sessionKey],
+        ['eval', lockKey],
+      ],
+      JSON.stringify(naming),
+    )
+  })
+
   it('both instances need an access_token at once: one token request reaches the platform', async () => {
     const lockKey = `wx:token-lock:${APP_ID}`
     // Watch the lock being taken: A's fetch is held at the fake until B has tried the lock too.

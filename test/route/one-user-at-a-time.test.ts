@@ -51,19 +51,27 @@ describe('the fleet lock (a lock in the shared store; the fleet tests run it on 
       assert.equal(ttlMs, 9000)
       if (holder) return null
       holder = 'me'
-      return async () => void events.push('released')
+      return { session: readWithLock, release: async () => void events.push('released') }
     }
+    const readWithLock = { account: 'acct', openId: 'u', plugin: 'survey', state: { step: 2 }, expiresAt: Date.now() + 60_000 }
     setTimeout(() => (holder = null), 60) // the other instance finishes
-    const result = await withUserLock(lock, 'acct', 'u', { ttlMs: 9000, deadline: performance.now() + 2000, onNotHeld: () => events.push('not held') }, () => (events.push('task'), 7))
+    const result = await withUserLock(lock, 'acct', 'u', { ttlMs: 9000, deadline: performance.now() + 2000, onNotHeld: () => events.push('not held') }, (session) => {
+      events.push('task')
+      assert.equal(session, readWithLock, 'the task starts from the session read with the lock')
+      return 7
+    })
     assert.equal(result, 7)
     await new Promise((r) => setImmediate(r))
     assert.deepEqual(events, ['task', 'released'])
   })
 
-  test('still held at the deadline: the task runs anyway, and says so', async () => {
+  test('still held at the deadline: the task runs anyway, says so, and reads the session itself', async () => {
     const events: string[] = []
     const started = performance.now()
-    await withUserLock(async () => null, 'acct', 'u', { ttlMs: 9000, deadline: started + 100, onNotHeld: () => events.push('not held') }, () => events.push('task'))
+    await withUserLock(async () => null, 'acct', 'u', { ttlMs: 9000, deadline: started + 100, onNotHeld: () => events.push('not held') }, (session) => {
+      events.push('task')
+      assert.equal(session, undefined)
+    })
     assert.deepEqual(events, ['not held', 'task'])
     assert.ok(performance.now() - started < 1000)
   })

@@ -218,6 +218,39 @@ describe('redis store: two instances on one Redis', () => {
     }
   })
 
+  it("the user lock is exclusive across instances, comes with the user's live session, and a stale release frees nothing", async () => {
+    const [a, b] = await pair()
+    try {
+      const lockUser = (s: Store, openId: string, ttlMs = 60_000) => s.sessions.lockUser!('acct', openId, ttlMs)
+      const heldA = await lockUser(a, 'u1')
+      assert.ok(heldA)
+      assert.equal(heldA.session, null, 'no session yet')
+      assert.equal(await lockUser(b, 'u1'), null)
+      assert.ok(await lockUser(b, 'u2'), 'another user is not held')
+      const session = { account: 'acct', openId: 'u1', plugin: 'survey', state: { step: 2 }, expiresAt: Date.now() + 60_000 }
+      await a.sessions.put(session)
+      await heldA.release()
+      const heldB = await lockUser(b, 'u1')
+      assert.deepEqual(heldB?.session, session, 'read in the same command as the lock')
+      await heldA.release()
+      assert.equal(await lockUser(a, 'u1'), null, "A's second release must not free B's lock")
+      await heldB!.release()
+      // A session past its time is not live.
+      await a.sessions.put({ ...session, expiresAt: Date.now() + 30 })
+      await new Promise((r) => setTimeout(r, 40))
+      const late = await lockUser(a, 'u1')
+      assert.equal(late?.session, null)
+      await late!.release()
+      const lapsing = await lockUser(a, 'u3', 50)
+      assert.ok(lapsing)
+      await new Promise((r) => setTimeout(r, 80))
+      assert.ok(await lockUser(b, 'u3'), 'a lock whose holder died lapses after its ttl')
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
   it('a token refreshed by one instance is seen by the other; invalidating an old token keeps the new one', async () => {
     const [a, b] = await pair()
     try {

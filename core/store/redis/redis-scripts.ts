@@ -64,6 +64,15 @@ if ok and type(rec) == 'table' and rec.token == ARGV[1] then return redis.call('
 return 0
 `)
 
+/**
+ * Takes a user's lock (KEYS[1], owner ARGV[1], PX ARGV[2]) and, when taken, reads their session (KEYS[2]) in
+ * the same command: returns false while another instance holds the lock, else {1, session JSON or nil}.
+ */
+export const LOCK_USER_AND_READ = defineScript(`
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return false end
+return {1, redis.call('GET', KEYS[2])}
+`)
+
 /** Compare-and-delete: a holder whose lock lapsed must not free the next holder's lock. */
 export const UNLOCK = defineScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

@@ -7,18 +7,22 @@ import type { SessionRecord, SessionStore } from '../store.ts'
 import type { RedisConnection } from './connect-redis.ts'
 import type { RedisKeys } from './redis-keys.ts'
 import { toPx } from './redis-ttl.ts'
-import { runScript, UNLOCK } from './redis-scripts.ts'
+import { LOCK_USER_AND_READ, runScript, UNLOCK } from './redis-scripts.ts'
+
+/** A stored session as the live record, or null when there is none or it has expired. */
+function liveSession(raw: string | null): SessionRecord | null {
+  if (raw === null) return null
+  const rec = JSON.parse(raw) as SessionRecord
+  // PX is rounded up to whole ms, and instance clocks differ slightly: the record's own time decides.
+  if (rec.expiresAt <= Date.now()) return null
+  return rec
+}
 
 export function createRedisSessions(conn: RedisConnection, keys: RedisKeys): SessionStore {
   const { client } = conn
   return {
     async get(account, openId) {
-      const raw = await client.get(keys.session(account, openId))
-      if (raw === null) return null
-      const rec = JSON.parse(raw) as SessionRecord
-      // PX is rounded up to whole ms, and instance clocks differ slightly: the record's own time decides.
-      if (rec.expiresAt <= Date.now()) return null
-      return rec
+      return liveSession(await client.get(keys.session(account, openId)))
     },
     async put(session) {
       const key = keys.session(session.account, session.openId)
@@ -36,9 +40,15 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys): Ses
     async lockUser(account, openId, ttlMs) {
       const key = keys.userLock(account, openId)
       const owner = randomBytes(12).toString('base64url')
-      if ((await client.set(key, owner, 'PX', toPx(ttlMs), 'NX')) !== 'OK') return null
-      // Compare-and-delete: a holder whose lock lapsed must not free the next holder's.
-      return async () => void (await runScript(client, UNLOCK, [key], [owner]))
+      const held = (await runScript(client, LOCK_USER_AND_READ, [key, keys.session(account, openId)], [owner, toPx(ttlMs)])) as
+        | [1, string | null]
+        | null
+      if (held === null) return null
+      return {
+        session: liveSession(held[1]),
+        // Compare-and-delete: a holder whose lock lapsed must not free the next holder's.
+        release: async () => void (await runScript(client, UNLOCK, [key], [owner])),
+      }
     },
   }
 }
