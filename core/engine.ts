@@ -264,7 +264,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const route = (session?: SessionRecord | null) => routeMessage(message, info, routeDepsOf(lease.generation), signal, session)
     let routing: RouteResult | Promise<RouteResult>
     try {
-      routing = userQueue.run(user, lockUser ? () => routeUnderFleetLock(accountId, message.fromUser, started, route) : () => route())
+      routing = userQueue.run(user, lockUser ? () => routeUnderFleetLock(accountId, message.fromUser, started, route) : route)
     } catch (e) {
       // The session lookup failed at once (the message is dropped, as the caller logs). An unsubscribe's
       // clean-up is still tried, as when the lookup fails later: the store may fail lookups only.

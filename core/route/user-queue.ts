@@ -40,7 +40,7 @@ export function createUserQueue(): UserQueue {
   return {
     run(user, task) {
       const before = tails.get(user)
-      const result = before ? before.then(task) : task()
+      const result = before ? before.then(() => task()) : task()
       if (result instanceof Promise) chain(user, result)
       return result
     },
