@@ -80,7 +80,12 @@ export interface PluginLogger {
   error(msg: string, data?: Record<string, unknown>): void
 }
 
-/** The platform API, authenticated with the account's access_token (refreshed for you). */
+/**
+ * The platform API, authenticated with the account's access_token (refreshed for you). A refused call
+ * rejects with an Error named `PlatformApiError` carrying `code` (`API_ERROR`; `STORE_UNAVAILABLE` when the
+ * token store is away) and `errcode` when the platform answered one (absent for a timeout or a network
+ * failure). Decide on `errcode`, never on the message: e.g. 45015 (48 h window closed) is final, -1 is not.
+ */
 export interface PlatformApi {
   /** POST JSON to an API path such as `/cgi-bin/message/custom/send`; resolves the JSON answer. */
   post(path: string, body: JsonValue): Promise<JsonValue>

@@ -2,17 +2,26 @@
  * The main thread's side of a worker's requests: storage through the KvStore, the platform API through
  * the engine's client. Failures go back as values; the worker re-throws them in the plugin.
  */
+import { PlatformApiError } from '../platform/platform-api.ts'
 import { parseReply } from '../reply/reply-builders.ts'
 import type { JsonValue } from './plugin-api.ts'
 import type { PluginServices } from './plugin-host-types.ts'
 import { globalKey, pluginNamespace, userKey } from './storage-keys.ts'
-import type { KvScope, RpcRequest, RpcResponse } from './worker-protocol.ts'
+import type { KvScope, RpcError, RpcRequest, RpcResponse } from './worker-protocol.ts'
 
 export async function servePluginRpc(plugin: string, req: RpcRequest, services: PluginServices): Promise<RpcResponse> {
   try {
     return { t: 'rpc-result', id: req.id, ok: true, value: await perform(plugin, req, services) }
   } catch (e) {
-    return { t: 'rpc-result', id: req.id, ok: false, message: e instanceof Error ? e.message : String(e) }
+    const message = e instanceof Error ? e.message : String(e)
+    // A refused platform call keeps its code and errcode across the thread: the plugin decides on them
+    // (45015 give up, -1 try later), not on errmsg, which is free text ending with a request id.
+    if (e instanceof PlatformApiError) {
+      const error: RpcError = { code: e.code }
+      if (e.errcode !== undefined) error.errcode = e.errcode
+      return { t: 'rpc-result', id: req.id, ok: false, message, error }
+    }
+    return { t: 'rpc-result', id: req.id, ok: false, message }
   }
 }
 

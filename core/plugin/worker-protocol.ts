@@ -57,7 +57,14 @@ export type RpcRequest =
 
 export type RpcResponse =
   | { t: 'rpc-result'; id: number; ok: true; value: JsonValue | undefined }
-  | { t: 'rpc-result'; id: number; ok: false; message: string }
+  /** `error`: set when the failure was an EngineError (a platform API call), so the plugin gets its errcode. */
+  | { t: 'rpc-result'; id: number; ok: false; message: string; error?: RpcError }
+
+/** The fields of a refused platform call the plugin decides on; errmsg is in `message`. */
+export interface RpcError {
+  code: string
+  errcode?: number
+}
 
 /** What the plugin's `handle` produced, before the main thread validates a reply. */
 export type CallResult =

@@ -112,6 +112,8 @@ export interface LoadOptions {
   now?: () => number
   /** Stand in front of the real KvStore (to make it fail). */
   wrapKv?: (kv: KvStore) => KvStore
+  /** A real platform API (e.g. against test/support/fake-wechat-api.ts) instead of the recording stub. */
+  api?: (accountId: string) => PlatformApi
 }
 
 export async function loadPlugins(opts: LoadOptions): Promise<Harness> {
@@ -127,7 +129,7 @@ export async function loadPlugins(opts: LoadOptions): Promise<Harness> {
     dir,
     settings,
     defaultTimeoutMs: opts.timeoutMs ?? 2000,
-    services: { kv: opts.wrapKv ? opts.wrapKv(store.kv) : store.kv, api: fake.api, log: log.logger },
+    services: { kv: opts.wrapKv ? opts.wrapKv(store.kv) : store.kv, api: opts.api ?? fake.api, log: log.logger },
     log: log.logger,
     startTimeoutMs: opts.startTimeoutMs,
     disposeTimeoutMs: opts.disposeTimeoutMs,

@@ -6,7 +6,7 @@
  */
 import type { MessagePort } from 'node:worker_threads'
 import type { JsonValue } from '../plugin-api.ts'
-import type { RpcRequest, RpcResponse } from '../worker-protocol.ts'
+import type { RpcError, RpcRequest, RpcResponse } from '../worker-protocol.ts'
 
 /** For requests from setup or timers, which belong to no call. */
 export const BACKGROUND_RPC_TIMEOUT_MS = 10_000
@@ -56,7 +56,19 @@ export function createRpcClient(port: MessagePort): RpcClient {
       pending.delete(response.id)
       clearTimeout(p.timer)
       if (response.ok) p.resolve(response.value)
-      else p.reject(new Error(response.message))
+      else p.reject(response.error ? platformApiError(response.message, response.error) : new Error(response.message))
     },
   }
+}
+
+/**
+ * A refused platform call as the plugin sees it: an Error named PlatformApiError with `code` (API_ERROR,
+ * STORE_UNAVAILABLE, ...) and, when the platform answered one, `errcode` (plugin-api.ts).
+ */
+function platformApiError(message: string, error: RpcError): Error {
+  const e = new Error(message) as Error & RpcError
+  e.name = 'PlatformApiError'
+  e.code = error.code
+  if (error.errcode !== undefined) e.errcode = error.errcode
+  return e
 }
