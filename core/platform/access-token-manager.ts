@@ -3,7 +3,9 @@
  *   - valid about 2 h; every fetch from /cgi-bin/token makes the previous token stop working 5 min later,
  *     so instances must not each fetch their own: one refresher at a time, result shared in the TokenStore;
  *   - refreshed `refreshMarginMs` before expiry, while the old one still works;
- *   - refreshed on demand when the platform rejects it (40001, 40014, 42001), then the call is retried once.
+ *   - refreshed on demand when the platform rejects it (40001, 40014, 42001), then the call is retried once;
+ *   - not asked for again for a while when the answer can only change with a setting (wrong AppSecret, IP not
+ *     whitelisted, daily quota: TOKEN_CONFIG_ERRCODES), and logged once naming that setting.
  *
  * One refresh at a time has two layers: in this process, concurrent callers share one in-flight refresh
  * (single flight); across processes, `tokens.lock` picks the refresher and the others read its token from
@@ -17,6 +19,24 @@ import { apiError, type ApiClient } from './api-client.ts'
 
 /** errcodes meaning "this access_token is not good (any more)": refresh and retry once. */
 export const TOKEN_REJECTED_ERRCODES: ReadonlySet<number> = new Set([40001, 40014, 42001])
+
+/**
+ * /cgi-bin/token answers that asking again cannot change: a setting or the account's administrator must.
+ * Each names what to change. Asking again at once would only spend the token API's daily quota (2000,
+ * seeds/002: "1天内获取次数有限"), one request per message or plugin call: held for `configErrorCooldownMs`.
+ */
+export const TOKEN_CONFIG_ERRCODES: ReadonlyMap<number, { setting: string; hint: string }> = new Map([
+  [40013, { setting: 'accounts[].appId', hint: 'the platform does not know this AppID: check accounts[].appId (WECHAT_APPID)' }],
+  [40125, { setting: 'accounts[].appSecret', hint: 'the AppSecret is wrong: check accounts[].appSecret (WECHAT_APPSECRET); resetting it in mp.weixin.qq.com changes it' }],
+  [41002, { setting: 'accounts[].appId', hint: 'the AppID is missing: set accounts[].appId (WECHAT_APPID)' }],
+  [41004, { setting: 'accounts[].appSecret', hint: 'the AppSecret is missing: set accounts[].appSecret (WECHAT_APPSECRET)' }],
+  [40164, { setting: 'IP whitelist', hint: "this server's IP is not in the account's IP whitelist: add it in mp.weixin.qq.com (基本配置 > IP白名单)" }],
+  [89503, { setting: 'IP whitelist', hint: "the platform asked the account's administrator to confirm this server's IP: have them confirm it, or add it to the IP whitelist" }],
+  [89501, { setting: 'IP whitelist', hint: "this server's IP waits for the account's administrator to confirm it: have them confirm it, or add it to the IP whitelist" }],
+  [89506, { setting: 'IP whitelist', hint: "the account's administrator refused this server's IP twice: it cannot ask for 24 h; add it to the IP whitelist" }],
+  [89507, { setting: 'IP whitelist', hint: "the account's administrator refused this server's IP: it cannot ask for 1 h; add it to the IP whitelist" }],
+  [45009, { setting: 'token daily quota', hint: 'the daily quota of /cgi-bin/token is used up (it resets at midnight); something else fetches tokens for this AppID, or fetched them in a loop: it can be reset once with /cgi-bin/clear_quota' }],
+])
 
 export interface AccessTokenManagerOptions {
   appId: string
@@ -33,6 +53,8 @@ export interface AccessTokenManagerOptions {
   lockTtlMs?: number
   /** How long a caller waits for another instance's refresh before giving up; default 10 s. */
   lockWaitMs?: number
+  /** After a TOKEN_CONFIG_ERRCODES answer, the same failure is returned without a request this long; default 60 s. */
+  configErrorCooldownMs?: number
   /** Store polling interval while another instance refreshes; default 50 ms. */
   pollMs?: number
   sleep?: (ms: number) => Promise<void>
@@ -62,11 +84,14 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
   // Counted in polls, not clock time: an injected clock that stands still must not make the wait endless.
   const maxPolls = Math.max(1, Math.ceil((opts.lockWaitMs ?? 10_000) / pollMs))
   const sleep = opts.sleep ?? defaultSleep
+  const cooldownMs = opts.configErrorCooldownMs ?? 60_000
 
   /** Last token seen, to spare a store round trip per API call. */
   let memo: TokenRecord | undefined
   let inflight: Promise<Result<string>> | undefined
   let warnedShortLifetime = false
+  /** The last TOKEN_CONFIG_ERRCODES answer, returned as is until `until`. */
+  let refused: { until: number; result: { ok: false; error: EngineError } } | undefined
 
   const isFresh = (r: TokenRecord, t: number) => t < r.expiresAt - marginMs
   const storeError = (e: unknown, op: string) => {
@@ -86,9 +111,20 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
         })
       : await client.getJson(TOKEN_PATH, { grant_type: 'client_credential', appid: appId, secret: appSecret })
     if (!r.ok) {
+      const config = r.error.errcode === undefined ? undefined : TOKEN_CONFIG_ERRCODES.get(r.error.errcode)
+      if (config) {
+        const held = apiError(`${r.error.reason} (${config.hint})`, r.error.errcode)
+        refused = { until: now() + cooldownMs, result: held }
+        log.error(
+          { code: held.error.code, reason: held.error.reason, errcode: r.error.errcode, setting: config.setting, appId, retryInMs: cooldownMs },
+          'access_token fetch failed',
+        )
+        return held
+      }
       log.error({ code: r.error.code, reason: r.error.reason, errcode: r.error.errcode, appId }, 'access_token fetch failed')
       return r
     }
+    refused = undefined
     const token = r.value.access_token
     const expiresIn = r.value.expires_in
     if (typeof token !== 'string' || token === '' || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
@@ -172,6 +208,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
       memo = stored
       return ok(stored.token)
     }
+    if (refused && now() < refused.until && !inflight) return refused.result
     // Re-checked after the await: a caller that arrived meanwhile may have started the refresh.
     inflight ??= refresh().finally(() => {
       inflight = undefined
