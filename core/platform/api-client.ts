@@ -21,6 +21,8 @@ export interface ApiClientOptions {
   timeoutMs?: number
   /** Injected for tests; default the global fetch of Node 20+. */
   fetch?: typeof fetch
+  /** Answers longer than this are refused unread; default MAX_API_BODY_BYTES. */
+  maxBodyBytes?: number
 }
 
 export interface ApiClient {
@@ -30,11 +32,17 @@ export interface ApiClient {
 }
 
 export const DEFAULT_API_TIMEOUT_MS = 5000
+/**
+ * The platform's JSON answers are small (a user list page of 10 000 OpenIDs is ~0.4 MB). A gateway that
+ * streams something else (a file, a loop) must not be read whole and parsed on the main thread.
+ */
+export const MAX_API_BODY_BYTES = 16 * 1024 * 1024
 
 export function createApiClient(opts: ApiClientOptions): ApiClient {
   const baseUrl = opts.baseUrl.replace(/\/+$/, '')
   const timeoutMs = opts.timeoutMs ?? DEFAULT_API_TIMEOUT_MS
   const doFetch = opts.fetch ?? fetch
+  const maxBodyBytes = opts.maxBodyBytes ?? MAX_API_BODY_BYTES
 
   async function call(method: 'GET' | 'POST', path: string, query: Record<string, string> | undefined, body?: JsonValue): Promise<Result<ApiJson>> {
     const where = `${method} ${path}`
@@ -42,7 +50,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v)
 
     let status: number
-    let text: string
+    let text: string | null
     try {
       const res = await doFetch(url, {
         method,
@@ -52,10 +60,11 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
       })
       status = res.status
       // Read inside the try: the timeout also covers a body that trickles in.
-      text = await res.text()
+      text = await readCapped(res, maxBodyBytes)
     } catch (e) {
       return apiError(`${where}: ${describeFetchError(e, timeoutMs)}`)
     }
+    if (text === null) return apiError(`${where}: HTTP ${status}, answer over ${maxBodyBytes} bytes`)
 
     let json: unknown
     try {
@@ -86,6 +95,30 @@ export function apiError(reason: string, errcode?: number): { ok: false; error: 
   const error: EngineError = { code: 'API_ERROR', reason }
   if (errcode !== undefined) error.errcode = errcode
   return { ok: false, error }
+}
+
+/** The body as text, or null once it passes `max` bytes (the rest is not read: the connection is cancelled). */
+async function readCapped(res: Response, max: number): Promise<string | null> {
+  const declared = Number(res.headers.get('content-length'))
+  if (res.body === null) return ''
+  if (declared > max) {
+    await res.body.cancel().catch(() => undefined)
+    return null
+  }
+  const chunks: Uint8Array[] = []
+  let size = 0
+  const reader = res.body.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > max) {
+      await reader.cancel().catch(() => undefined)
+      return null
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 function describeFetchError(e: unknown, timeoutMs: number): string {

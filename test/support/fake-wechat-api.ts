@@ -108,6 +108,11 @@ export interface FakeWeChatApi {
   /** The next `times` requests to `path` are never answered nor processed: for client timeouts. */
   hangNext(path: string, times: number): void
   /**
+   * The next request to `path` is answered `answer` instead of being processed: what a proxy or a broken
+   * gateway in front of the platform sends (an HTML 502 page, an empty body, a body of `repeat` copies).
+   */
+  answerRawNext(path: string, answer: RawAnswer): void
+  /**
    * Park every request to `path` (before it is processed) until the returned function is called: lets a
    * test observe the state while a call is in flight, without sleeping.
    */
@@ -163,10 +168,21 @@ interface TokenState {
   expired?: boolean
 }
 
+/** An answer written as is; `body` is written `repeat` times (default 1), streamed. */
+export interface RawAnswer {
+  status: number
+  contentType?: string
+  body: string
+  repeat?: number
+  /** Send no content-length (chunked), as a streaming proxy does. */
+  chunked?: boolean
+}
+
 interface Injected {
-  kind: 'fail' | 'drop' | 'hang'
+  kind: 'fail' | 'drop' | 'hang' | 'raw'
   errcode?: number
   errmsg?: string
+  raw?: RawAnswer
 }
 
 const TOKEN_PREFIX = 'FAKE_AT_'
@@ -302,6 +318,10 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     }
     // Left open until the client gives up or close() destroys the socket.
     if (next?.kind === 'hang') return
+    if (next?.kind === 'raw' && next.raw) {
+      await writeRaw(res, next.raw)
+      return
+    }
 
     let answer: JsonObject
     let status = 200
@@ -392,6 +412,9 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     },
     hangNext(path, times) {
       enqueue(path, Array.from({ length: times }, () => ({ kind: 'hang' as const })))
+    },
+    answerRawNext(path, raw) {
+      enqueue(path, [{ kind: 'raw', raw }])
     },
     hold(path) {
       const existing = holds.get(path)
@@ -498,6 +521,25 @@ const KNOWN_TYPES = new Set(['text', 'image', 'voice', 'video', 'music', 'news',
 function optionalStrings(obj: JsonObject, keys: string[]): number | null {
   for (const k of keys) if (obj[k] !== undefined && typeof obj[k] !== 'string') return 47001
   return null
+}
+
+/** Streams the copies, waiting for the socket to drain; stops quietly when the client hangs up. */
+async function writeRaw(res: ServerResponse, raw: RawAnswer): Promise<void> {
+  const repeat = raw.repeat ?? 1
+  const headers: Record<string, string | number> = { 'content-type': raw.contentType ?? 'text/html' }
+  if (!raw.chunked) headers['content-length'] = Buffer.byteLength(raw.body) * repeat
+  res.writeHead(raw.status, headers)
+  const chunk = Buffer.from(raw.body)
+  for (let i = 0; i < repeat; i++) {
+    if (res.destroyed) return
+    if (!res.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        res.once('drain', resolve)
+        res.once('close', resolve)
+      })
+    }
+  }
+  res.end()
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
