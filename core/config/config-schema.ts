@@ -84,7 +84,17 @@ export const engineConfigSchema = z
         commitBeforeAnswer: z.boolean(),
       })
       .strict(),
-    platform: z.object({ apiBase: z.string().url('must be a URL such as https://api.weixin.qq.com (WECHAT_API_BASE)') }).strict(),
+    platform: z
+      .object({
+        apiBase: z
+          .string()
+          .url('must be a URL such as https://api.weixin.qq.com (WECHAT_API_BASE)')
+          // fetch knows no other scheme, and refuses a URL with credentials quoting it whole, query included
+          // (the AppSecret, the access_token): every API call would fail at run time.
+          .refine((v) => /^https?:$/.test(new URL(v).protocol), 'must be an http:// or https:// URL (WECHAT_API_BASE)')
+          .refine((v) => new URL(v).username === '' && new URL(v).password === '', 'must not contain a user or password: fetch refuses such URLs (WECHAT_API_BASE)'),
+      })
+      .strict(),
     admin: z.object({ enabled: z.boolean(), port: z.number().int().min(0).max(65535).optional(), token: z.string().optional() }).strict(),
     watch: z.boolean(),
   })

@@ -62,7 +62,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
       // Read inside the try: the timeout also covers a body that trickles in.
       text = await readCapped(res, maxBodyBytes)
     } catch (e) {
-      return apiError(`${where}: ${describeFetchError(e, timeoutMs)}`)
+      return apiError(`${where}: ${withoutUrl(describeFetchError(e, timeoutMs), url)}`)
     }
     if (text === null) return apiError(`${where}: HTTP ${status}, answer over ${maxBodyBytes} bytes`)
 
@@ -119,6 +119,18 @@ async function readCapped(res: Response, max: number): Promise<string | null> {
     chunks.push(value)
   }
   return Buffer.concat(chunks).toString('utf8')
+}
+
+/**
+ * fetch quotes the request URL in some of its errors (a base URL with a user and password: "Request cannot
+ * be constructed from a URL that includes credentials: <URL>"); its query carries the AppSecret or the
+ * access_token, and its user info a proxy password. Shown as origin and path only.
+ */
+function withoutUrl(message: string, url: URL): string {
+  return message
+    .split(url.href)
+    .join(`${url.protocol}//${url.host}${url.pathname}`)
+    .replace(/\b(secret|access_token)=[^&\s"'<>]*/gi, '$1=(hidden)')
 }
 
 function describeFetchError(e: unknown, timeoutMs: number): string {

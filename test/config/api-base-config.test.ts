@@ -1,0 +1,34 @@
+/**
+ * platform.apiBase must be a base fetch can call: http(s), no user or password in it. fetch refuses a URL
+ * with credentials ("Request cannot be constructed from a URL that includes credentials: <the URL>", the
+ * URL with the AppSecret or access_token in its query) and knows no other scheme, so such a base would
+ * fail every late reply and plugin call at run time: refused at start, naming the setting.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, test } from 'node:test'
+import { loadConfig } from '../../core/config/load-config.ts'
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-apibase-'))
+after(() => rmSync(root, { recursive: true, force: true }))
+const env = (apiBase: string) => ({ WECHAT_TOKEN: 'tok123', WECHAT_APPID: 'wx1', WECHAT_API_BASE: apiBase })
+
+test('a base with a user and password, or not http(s), is refused naming platform.apiBase', () => {
+  for (const apiBase of ['https://user:hunter2@proxy.example/wx', 'ftp://api.weixin.qq.com', 'file:///tmp/x']) {
+    const r = loadConfig({ root, env: env(apiBase) })
+    assert.equal(r.ok, false, apiBase)
+    if (r.ok) continue
+    assert.equal(r.error.code, 'BAD_CONFIG')
+    assert.match(r.error.reason, /platform\.apiBase: /, apiBase)
+    assert.doesNotMatch(r.error.reason, /hunter2/, 'the password is not echoed')
+  }
+})
+
+test('http and https bases, with a path prefix, are accepted', () => {
+  for (const apiBase of ['https://api.weixin.qq.com', 'http://127.0.0.1:8080/wx/']) {
+    const r = loadConfig({ root, env: env(apiBase) })
+    assert.ok(r.ok, r.ok ? '' : r.error.reason)
+  }
+})
