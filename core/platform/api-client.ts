@@ -57,6 +57,9 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
         headers: body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
+        // The platform never redirects; following one would re-send the request (for 307/308 the body:
+        // stable_token's holds the AppSecret) wherever a proxy or a hijacked name points. Answered as is.
+        redirect: 'manual',
       })
       status = res.status
       // Read inside the try: the timeout also covers a body that trickles in.

@@ -176,6 +176,8 @@ export interface RawAnswer {
   repeat?: number
   /** Send no content-length (chunked), as a streaming proxy does. */
   chunked?: boolean
+  /** More headers, e.g. a redirect's location. */
+  headers?: Record<string, string>
 }
 
 interface Injected {
@@ -526,7 +528,7 @@ function optionalStrings(obj: JsonObject, keys: string[]): number | null {
 /** Streams the copies, waiting for the socket to drain; stops quietly when the client hangs up. */
 async function writeRaw(res: ServerResponse, raw: RawAnswer): Promise<void> {
   const repeat = raw.repeat ?? 1
-  const headers: Record<string, string | number> = { 'content-type': raw.contentType ?? 'text/html' }
+  const headers: Record<string, string | number> = { 'content-type': raw.contentType ?? 'text/html', ...raw.headers }
   if (!raw.chunked) headers['content-length'] = Buffer.byteLength(raw.body) * repeat
   res.writeHead(raw.status, headers)
   const chunk = Buffer.from(raw.body)
