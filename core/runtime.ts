@@ -46,7 +46,12 @@ export interface StartOptions {
   listen?: boolean
   observe?: (event: EngineEvent) => void
   now?: () => number
+  /** When old log entries and finished late replies are first pruned; then hourly. Default a minute (tests set less). */
+  pruneFirstAfterMs?: number
 }
+
+const PRUNE_FIRST_AFTER_MS = 60_000
+const PRUNE_EVERY_MS = 3_600_000
 
 export class StartupError extends Error {
   constructor(
@@ -116,11 +121,19 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   const watching = await Promise.race([watcher.ready.then(() => true), delay(10_000).then(() => false)])
   if (!watching) log.warn({ dirs: [config.rulesDir, config.pluginsDir] }, 'file watcher not ready after 10 s: edits made now may need a second save to reload')
 
-  const pruneTimer = config.log.retentionDays > 0
-    ? setInterval(() => {
-        void store.log.prune(Date.now() - config.log.retentionDays * 86_400_000).catch((e) => log.warn({ err: e }, 'log prune failed'))
-      }, 3_600_000).unref()
-    : undefined
+  // Message-log entries and finished late replies (sent or failed, with their text) older than
+  // log.retentionDays are deleted every hour, the first time a minute after start: an engine restarted more
+  // often than hourly (deploys, `wxengine dev`) must prune too. With the log off, finished late replies go
+  // at the next prune: nothing about a user's messages is kept then.
+  const pruneOld = () => {
+    const before = Date.now() - config.log.retentionDays * 86_400_000
+    if (config.log.retentionDays > 0) void store.log.prune(before).catch((e) => log.warn({ err: e }, 'log prune failed'))
+    void store.outbox.prune(before).catch((e) => log.warn({ err: e }, 'outbox prune failed'))
+  }
+  let pruneTimer = setTimeout(() => {
+    pruneOld()
+    pruneTimer = setInterval(pruneOld, PRUNE_EVERY_MS).unref()
+  }, opts.pruneFirstAfterMs ?? PRUNE_FIRST_AFTER_MS).unref()
 
   const runtime: Runtime = {
     config,
@@ -134,7 +147,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     close: async () => {
       if (closed) return closed
       closed = (async () => {
-        clearInterval(pruneTimer)
+        clearTimeout(pruneTimer)
         await watcher.close()
         // Side by side: the servers close once their requests are answered (or cut), and the messages in
         // flight finish. WeChat waits 5 s at most; in-flight messages finish within the budget, late replies

@@ -244,6 +244,16 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
         for (const e of outbox.values()) if (status === undefined || e.status === status) out.push(structuredClone(e))
         return out.sort((a, b) => (a.id ?? 0) - (b.id ?? 0))
       },
+      async prune(before) {
+        let removed = 0
+        for (const [id, e] of outbox) {
+          if (e.status !== 'pending' && e.at < before) {
+            outbox.delete(id)
+            removed++
+          }
+        }
+        return removed
+      },
     },
 
     async healthy() {

@@ -183,6 +183,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     ),
     outboxAll: db.prepare<[], OutboxRow>('SELECT * FROM outbox ORDER BY id'),
     outboxByStatus: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE status = ? ORDER BY id'),
+    outboxPrune: db.prepare<[number]>("DELETE FROM outbox WHERE status IN ('sent', 'failed') AND at < ?"),
 
     sweepKv: db.prepare<[number]>('DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?'),
     sweepSessions: db.prepare<[number]>('DELETE FROM sessions WHERE expires_at <= ?'),
@@ -544,6 +545,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       async list(status) {
         const rows = status === undefined ? st.outboxAll.all() : st.outboxByStatus.all(status)
         return rows.map(outboxEntryOf)
+      },
+      async prune(before) {
+        return st.outboxPrune.run(before).changes
       },
     },
 

@@ -169,6 +169,8 @@ export interface Outbox {
   record(entry: OutboxEntry): Promise<number>
   update(id: number, patch: Partial<OutboxEntry>): Promise<void>
   list(status?: OutboxEntry['status']): Promise<OutboxEntry[]>
+  /** Deletes the sent and failed entries made before `before` (pending ones stay); returns how many. */
+  prune(before: number): Promise<number>
 }
 
 export interface Store {

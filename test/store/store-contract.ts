@@ -612,6 +612,25 @@ export function runStoreContract(
           assert.deepEqual(await mine('pending'), [])
           await s.outbox.update(id1 + id2 + 1000, { status: 'sent' })
         }))
+
+      it('prune deletes finished entries made before the cut, never a pending one', () =>
+        withStore(async (s, c) => {
+          const acct = `a-${uid()}`
+          const mine = async () => (await s.outbox.list()).filter((e) => e.account === acct).map((e) => e.openId)
+          const t0 = c.now()
+          const entry = (openId: string, status: 'pending' | 'sent' | 'failed', at: number) =>
+            s.outbox.record({ account: acct, openId, reply: { type: 'text', content: openId }, attempts: 1, status, at })
+          await entry('old-sent', 'sent', t0)
+          await entry('old-failed', 'failed', t0 + 1)
+          await entry('old-pending', 'pending', t0 + 2)
+          await entry('new-sent', 'sent', t0 + 10)
+          await entry('new-failed', 'failed', t0 + 11)
+          assert.equal(await s.outbox.prune(t0 + 10), 2)
+          assert.deepEqual(await mine(), ['old-pending', 'new-sent', 'new-failed'])
+          assert.equal(await s.outbox.prune(t0 + 10), 0)
+          assert.equal(await s.outbox.prune(t0 + 1_000), 2)
+          assert.deepEqual(await mine(), ['old-pending'], 'a late reply still being sent is kept, however old')
+        }))
     })
 
     describe('lifecycle', () => {
