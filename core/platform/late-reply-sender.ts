@@ -158,6 +158,10 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     }
     if (id !== undefined) ctx.outboxId = id
     recorded()
+    // As a passive reply cut to its limit is (reply-xml.ts): said once, not on every retry.
+    if (reply.type === 'news' && reply.articles.length > 1 && existing === undefined) {
+      log.warn({ ...ctx, articles: reply.articles.length }, `late news reply: the customer-service API takes one article, so only the first of ${reply.articles.length} is sent`)
+    }
 
     // Tries that reached the platform, against `attempts`; tries stopped by an unreachable store do not count.
     let platformTries = 0

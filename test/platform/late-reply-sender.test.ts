@@ -90,6 +90,11 @@ test('each reply type reaches the fake as the platform JSON', async () => {
   assert.deepEqual(byType.get('music'), { touser: 'o2', msgtype: 'music', music: { musicurl: 'http://m', thumb_media_id: 'T' } })
   // One article only: the customer-service API refuses more (45008).
   assert.deepEqual(byType.get('news'), { touser: 'o2', msgtype: 'news', news: { articles: [{ title: 'A', url: 'http://a' }] } })
+  // ...and the article left out is said, once, as a passive reply's cut is.
+  const cut = memLog.lines.filter((l) => /^late news reply: .* only the first of 2 is sent$/.test(String(l.msg)))
+  assert.equal(cut.length, 1, JSON.stringify(memLog.lines))
+  assert.equal(cut[0].level, 40)
+  assert.equal(cut[0].openId, 'o2')
   const statuses = (await store.outbox.list()).map((e) => e.status)
   assert.deepEqual(statuses, Array(6).fill('sent'))
 })
