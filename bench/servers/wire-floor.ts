@@ -8,17 +8,14 @@
  * how much of the bare-Koa budget the wire work alone takes (BENCHMARKS.md); MODE=plaintext or safe, with
  * the accounts of http-throughput.bench.ts.
  */
-import http from 'node:http'
 import type { AccountConfig } from '../../core/config/config-types.ts'
-import type { Engine } from '../../core/engine.ts'
-import { createLogger } from '../../core/log/logger.ts'
 import { normalizeMessage } from '../../core/normalize/normalize-message.ts'
 import { USER_MESSAGE_KINDS } from '../../core/normalize/message-types.ts'
 import { SUCCESS, type WireResponse } from '../../core/receive/wire-types.ts'
 import { serializeReply } from '../../core/reply/reply-xml.ts'
-import { createApp } from '../../core/server/create-app.ts'
 import { sealReply, verifyPost, type VerifiedAccount } from '../../core/verify/verify-request.ts'
 import { createWeChatCipher } from '../../core/verify/wechat-cipher.ts'
+import { serveOnHttpLayer } from './serve-on-http-layer.ts'
 
 const safe = process.env.MODE === 'safe'
 const config: AccountConfig = safe
@@ -43,13 +40,4 @@ function handle(query: Record<string, string | undefined>, body: string): WireRe
   return { status: 200, contentType: 'application/xml; charset=utf-8', body: trusted.value.encrypted ? sealReply(account, xml, now) : xml }
 }
 
-const engine: Engine = {
-  handle: async (req) => handle(req.query, req.body),
-  // As the real engine with its message log off: the server holds answers to the end of the turn.
-  answersAtTurnEnd: false,
-  idle: async () => undefined,
-  accounts: new Map(),
-}
-const app = createApp({ engine, log: createLogger({ level: 'warn' }), maxBodyBytes: 1024 * 1024 })
-const server = http.createServer(app.callback()).listen(Number(process.env.PORT), '127.0.0.1', () => process.send?.('ready'))
-process.on('SIGTERM', () => server.close(() => process.exit(0)))
+serveOnHttpLayer((req) => handle(req.query, req.body))
