@@ -14,7 +14,7 @@
  *     later attempt starts with a token from the store again, e.g. after another instance's refresh.
  *   - STORE_UNAVAILABLE (the token store could not be read: Redis away). Not counted against the attempts:
  *     retried with the capped backoff for as long as the store is away, within the 48 h window, since an
- *     outage longer than the backoff's ~15 s must not turn a reply into a failure.
+ *     outage longer than the backoff's ~70 s must not turn a reply into a failure.
  * Everything else is final at once, notably 45015 (48 h window closed), 45047 (the per-interaction
  * message quota: only the user writing again reopens it, not waiting minutes), 45009 (daily quota, resets
  * at midnight), 40003 (bad openid), 43004 (unsubscribed), 48001 (no permission), 40007/47001/45008 (bad
@@ -38,7 +38,10 @@ export function isTransientError(error: EngineError): boolean {
 }
 
 export interface RetryPolicy {
-  /** Tries in all, the first included; default 5. */
+  /**
+   * Tries in all, the first included; default 8: with the default delays about a minute of retries
+   * (1, 2, 4, 8, 16, 30, 30 s, each jittered to 50-100 %), so a platform hiccup of that long loses no reply.
+   */
   attempts?: number
   /** Delay before the 2nd try; doubles each time; default 1000 ms. */
   baseDelayMs?: number
@@ -92,7 +95,7 @@ const WINDOW_MS = 48 * 3_600_000
 
 export function createLateReplySender(opts: LateReplySenderOptions): LateReplySender {
   const { outbox, log } = opts
-  const attempts = Math.max(1, opts.retry?.attempts ?? 5)
+  const attempts = Math.max(1, opts.retry?.attempts ?? 8)
   const baseDelayMs = opts.retry?.baseDelayMs ?? 1000
   const maxDelayMs = opts.retry?.maxDelayMs ?? 30_000
   const sleep = opts.sleep ?? defaultSleep

@@ -120,6 +120,19 @@ test('transient errors (-1 system busy) are retried with backoff, then sent', as
   assert.equal(newSent().length, 1)
 })
 
+test('by default a failing platform is tried 8 times over about a minute before the reply counts as failed', async () => {
+  fake.failNextSends(8, -1)
+  const s = sender({ retry: {} })
+  await s.send('acc', 'o1', text('x'))
+  await s.idle()
+  const e = await onlyEntry()
+  assert.equal(e.status, 'failed')
+  assert.equal(e.attempts, 8)
+  // random 0.5: 75 % of 1, 2, 4, 8, 16, then 30 s (the cap) twice.
+  assert.deepEqual(sleeps, [750, 1500, 3000, 6000, 12000, 22500, 22500])
+  assert.ok(sleeps.reduce((a, b) => a + b) >= 60_000)
+})
+
 test('a dropped connection is retried', async () => {
   fake.dropNext(CUSTOM_SEND_PATH, 1)
   const s = sender()
