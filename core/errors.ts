@@ -25,6 +25,7 @@
  *   PLUGIN_BAD_REPLY   a plugin returned something that is not a Reply
  *   STORE_UNAVAILABLE  the state store could not be reached
  *   API_ERROR          the platform API answered an errcode
+ *   LOG_UNWRITABLE     the process log (stdout) cannot be written (a full disk); the engine serves on
  *   INTERNAL           a bug: logged with a stack, answered `success`
  */
 export type ErrorCode =
@@ -50,6 +51,7 @@ export type ErrorCode =
   | 'PLUGIN_BAD_REPLY'
   | 'STORE_UNAVAILABLE'
   | 'API_ERROR'
+  | 'LOG_UNWRITABLE'
   | 'INTERNAL'
 
 export interface EngineError {

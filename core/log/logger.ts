@@ -5,6 +5,7 @@
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino'
 import pretty from 'pino-pretty'
 import { LineBatch } from './line-batch.ts'
+import { stdoutSink } from './stdout-sink.ts'
 
 export type Logger = PinoLogger
 
@@ -31,8 +32,9 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   // 4 KiB, or within a second on a quiet server: one write() per batch, not per line. The writes are
   // synchronous, as pino's default destination's and node's own stdout on Linux: an asynchronous write still
   // in flight at process.exit() finished after the lines written at exit, out of order (test/log). A
-  // kill -9 can lose up to a second of stdout lines (never the message log).
-  const lines = new LineBatch(pino.destination({ dest: 1, sync: true, minLength: 0 }), 4096)
+  // kill -9 can lose up to a second of stdout lines (never the message log). A stdout that cannot be written
+  // (a full disk) keeps its lines for later and never fails the log call (stdout-sink.ts).
+  const lines = new LineBatch(stdoutSink(), 4096)
   // On a quiet server a line must not sit in the batch: hand over whatever is there every second.
   setInterval(() => {
     try {

@@ -38,15 +38,16 @@ export interface EngineProcess {
   exited: Promise<number | string>
 }
 
-export async function spawnEngine(project: string, env: Record<string, string> = {}, port?: number): Promise<EngineProcess> {
+/** `stdout`: a file descriptor to give the engine as its stdout instead of a pipe (output() then has stderr only). */
+export async function spawnEngine(project: string, env: Record<string, string> = {}, port?: number, opts: { stdout?: number } = {}): Promise<EngineProcess> {
   const p = port ?? (await freePort())
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'core/cli/main.ts'), 'start', '-C', project], {
     cwd: REPO,
     env: { ...process.env, PORT: String(p), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'],
   })
   let out = ''
-  child.stdout!.on('data', (d) => (out += d))
+  child.stdout?.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
   const url = `http://127.0.0.1:${p}`
