@@ -18,6 +18,7 @@ import { createApp } from './server/create-app.ts'
 import { createHttpServer } from './server/http-server.ts'
 import { createTrafficSummary } from './log/traffic-summary.ts'
 import { createMetrics, type Metrics } from './server/metrics.ts'
+import { lockDataDir, type DataDirLock } from './store/data-dir-lock.ts'
 import { openStore } from './store/open-store.ts'
 import type { Store } from './store/store.ts'
 
@@ -65,9 +66,14 @@ export class StartupError extends Error {
 export async function startRuntime(config: EngineConfig, opts: StartOptions = {}): Promise<Runtime> {
   const log = opts.log ?? createLogger({ level: config.log.level, pretty: config.log.pretty })
   let store: Store
+  // A serving engine owns its data directory (store/data-dir-lock.ts); a runtime that does not listen only
+  // reads or sends beside one, as `wxengine log` and `send --local` do. The memory store has no directory.
+  let dirLock: DataDirLock | undefined
   try {
+    if (opts.listen !== false && config.store.kind !== 'memory') dirLock = lockDataDir(config.dataDir)
     store = await openStore(config.store, config.dataDir, log)
   } catch (e) {
+    dirLock?.release()
     throw new StartupError(`cannot open the ${config.store.kind} store: ${(e as Error).message}`)
   }
   const metrics = createMetrics()
@@ -92,6 +98,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   if (!first.ok) {
     traffic.close()
     await store.close()
+    dirLock?.release()
     throw new StartupError('rules or plugins failed to load', first.problems)
   }
   for (const w of first.warnings) log.warn(w)
@@ -160,6 +167,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
         traffic.close()
         await generations.close(2_000)
         await store.close()
+        dirLock?.release()
       })()
       return closed
     },

@@ -1,0 +1,55 @@
+/**
+ * One serving engine per data directory. The SQLite store keeps its reply cache, session cache and outbox
+ * sending in the process that owns the file (sqlite-store.ts), and a fleet instance keeps its own message log
+ * and outbox there (redis-store.ts): a second engine started on the same directory (a copied unit file, a
+ * forgotten `npm start`) ran each WeChat retry that reached it a second time, routed dialogues on stale
+ * sessions, and sent the other's pending late replies again. So a serving engine holds the directory, and
+ * another one is refused at start with a message saying so.
+ *
+ * The hold is an exclusive SQLite lock on a small file of its own (`wxengine.lock`), held by a connection
+ * kept open until close: the OS's file lock, which a process loses when it dies, kill -9 included. No stale
+ * pid file to clean up after a crash, and no pid reused by another process to be fooled by. Readers (`wxengine
+ * log`, `stats`, `send --local`) do not take it: they open the database itself, which they may share.
+ */
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { StoreOpenError } from './store-open-error.ts'
+
+export const LOCK_FILE_NAME = 'wxengine.lock'
+
+export interface DataDirLock {
+  release(): void
+}
+
+/** Takes the directory for this process; throws a StoreOpenError naming it when another engine holds it. */
+export function lockDataDir(dataDir: string): DataDirLock {
+  const dir = resolve(dataDir)
+  const file = join(dir, LOCK_FILE_NAME)
+  let db: Database.Database | undefined
+  try {
+    mkdirSync(dir, { recursive: true })
+    db = new Database(file)
+    // Never released until the connection closes; a write takes the exclusive lock. No waiting: a holder is
+    // a running engine, which will not let go.
+    db.pragma('locking_mode = EXCLUSIVE')
+    db.pragma('busy_timeout = 0')
+    db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL)')
+    db.transaction(() => {
+      db!.exec('DELETE FROM holder')
+      db!.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid)
+    }).exclusive()
+  } catch (e) {
+    db?.close()
+    if ((e as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new StoreOpenError(dir, 'another wxengine is serving from this data directory; stop it first, or give this one its own DATA_DIR')
+    }
+    throw new StoreOpenError(file, (e as Error).message, { cause: e })
+  }
+  const held = db
+  return {
+    release: () => {
+      if (held.open) held.close()
+    },
+  }
+}
