@@ -63,6 +63,14 @@ const DEFAULT_SWEEP_MS = 60_000
 const LOG_BATCH_MAX = 500
 /** After failed writes, older buffered log entries are dropped (and counted in the log) beyond this. */
 const LOG_BACKLOG_MAX = 50_000
+/**
+ * After a failed journal write the backlog waits this long for its next try (flush() and close() try at once).
+ * Every turn's try wrote the whole backlog again: with the disk full, each turn stringified up to 50,000
+ * entries for a write that failed, and answers slowed by as much (3,000 messages took 25 s instead of 2).
+ */
+const LOG_RETRY_MS = 1000
+/** At most one "message log write failed" line per this: a full disk fails every try (journald's rate limit). */
+const LOG_FAILURE_LINE_MS = 10_000
 /** A writer holding the file (e.g. a backup) is waited for this long before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000
 /** Pages of WAL between checkpoints on the main connection (see openDatabase). */
@@ -335,36 +343,66 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   let flushScheduled: NodeJS.Immediate | null = null
   const logWriter = startLogWriter({ db, file: opts.file === ':memory:' ? null : resolve(opts.file), log, busyTimeoutMs: BUSY_TIMEOUT_MS, walAutocheckpoint: LOG_THREAD_WAL_AUTOCHECKPOINT, journalRotateBytes: opts.journalRotateBytes })
 
+  /** When the backlog of a failed write is tried again; 0 while writes succeed. */
+  let retryAt = 0
+  let lastFailureLine = -Infinity
+  let failuresUnlogged = 0
+  let droppedUnlogged = 0
+
   /**
    * Hands the buffer to the writer, which has it durable when it returns. Waiters (log.committed() calls)
-   * are released whether or not the write succeeded: a failed write is logged and retried with the next
-   * one, and a reply must not wait on the disk forever. Never throws.
+   * are released whether or not the write succeeded: a failed write is logged and retried (LOG_RETRY_MS
+   * later, or at once with `tryNow`: flush, close and queries), and a reply must not wait on the disk forever.
+   * Never throws.
    */
-  function flushLog(): void {
+  function flushLog(tryNow = false): void {
     if (flushScheduled) {
       clearImmediate(flushScheduled)
       flushScheduled = null
     }
     const turn = durableTurn
     durableTurn = null
-    if (buffer.length > 0) {
+    if (buffer.length > 0 && (tryNow || retryAt === 0 || now() >= retryAt)) {
       const batch = buffer
       buffer = []
       try {
         logWriter.write(batch)
+        if (retryAt !== 0) reportRecovered(batch.length)
+        retryAt = 0
       } catch (e) {
         buffer = batch.concat(buffer)
-        if (buffer.length > LOG_BACKLOG_MAX) {
-          const dropped = buffer.length - LOG_BACKLOG_MAX
-          buffer = buffer.slice(dropped)
-          log.error({ code: 'STORE_UNAVAILABLE', reason: 'message log backlog full', dropped }, 'message log entries dropped')
-        }
-        // Kept for the next write (the next append, flush or close), not retried at once: a disk that fails
-        // now would fail in a tight loop.
-        log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, buffered: buffer.length }, 'message log write failed')
+        retryAt = now() + LOG_RETRY_MS
+        reportWriteFailure((e as Error).message)
       }
     }
+    // A batch's worth past the cap at a time, not one entry per append (a copy of the backlog each).
+    if (retryAt !== 0 && buffer.length >= LOG_BACKLOG_MAX + LOG_BATCH_MAX) {
+      droppedUnlogged += buffer.length - LOG_BACKLOG_MAX
+      buffer = buffer.slice(buffer.length - LOG_BACKLOG_MAX)
+    }
     turn?.resolve()
+  }
+
+  /** The entries dropped meanwhile are said now: the next failure line, which would, may never come. */
+  function reportRecovered(written: number): void {
+    if (droppedUnlogged > 0) log.error({ code: 'STORE_UNAVAILABLE', reason: 'message log backlog full', dropped: droppedUnlogged }, 'message log entries dropped')
+    log.warn({ written, failedTries: failuresUnlogged + 1 }, 'message log written again; its backlog is journaled')
+    lastFailureLine = -Infinity
+    failuresUnlogged = 0
+    droppedUnlogged = 0
+  }
+
+  function reportWriteFailure(reason: string): void {
+    const t = now()
+    if (t - lastFailureLine < LOG_FAILURE_LINE_MS) {
+      failuresUnlogged++
+      return
+    }
+    if (droppedUnlogged > 0) log.error({ code: 'STORE_UNAVAILABLE', reason: 'message log backlog full', dropped: droppedUnlogged }, 'message log entries dropped')
+    log.error({ code: 'STORE_UNAVAILABLE', reason, buffered: buffer.length, suppressed: failuresUnlogged }, 'message log write failed')
+    lastFailureLine = t
+    failuresUnlogged = 0
+    droppedUnlogged = 0
   }
 
   /**
@@ -372,7 +410,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
    * cannot be written just now) reads what is there: the rest is safe in the journal, and the failure logged.
    */
   async function inTable(): Promise<void> {
-    flushLog()
+    flushLog(true)
     await logWriter.ingested().catch(() => undefined)
   }
 
@@ -513,7 +551,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         return st.logPrune.run(before).changes
       },
       async flush() {
-        flushLog()
+        flushLog(true)
         if (buffer.length > 0) throw new Error(`message log: ${buffer.length} entries not written (see the log)`)
         try {
           await logWriter.ingested()
@@ -564,8 +602,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       if (closed) return
       closed = true
       clearInterval(sweeper)
-      flushLog()
-      if (buffer.length > 0) log.error({ code: 'STORE_UNAVAILABLE', lost: buffer.length }, 'message log not written at close')
+      flushLog(true)
+      if (buffer.length > 0 || droppedUnlogged > 0) log.error({ code: 'STORE_UNAVAILABLE', reason: 'the journal cannot be written', lost: buffer.length + droppedUnlogged }, 'message log not written at close')
       await logWriter.close()
       try {
         saveDedupTx.immediate(now())

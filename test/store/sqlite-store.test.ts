@@ -241,6 +241,58 @@ describe('sqlite store', () => {
     assert.deepEqual(readdirSync(`${file}-msglog`), [])
   })
 
+  it('a journal that cannot be written: answers do not wait, the backlog is tried again once a second (not every turn), one line per 10 s; all written when it can be', async () => {
+    const file = freshFile('unjournaled')
+    // A file where the journal directory goes: every journal write fails (as on a full or read-only disk).
+    writeFileSync(`${file}-msglog`, '')
+    let t = T0
+    const { logger, lines } = createMemoryLogger('debug')
+    const s = openSqliteStore({ file, now: () => t, log: logger })
+    const failures = () => lines.filter((l) => l.msg === 'message log write failed')
+    for (let turn = 0; turn < 50; turn++) {
+      s.log.append(entry(`k${turn}`))
+      await s.log.committed() // released though not durable: a reply must not wait on the disk
+      t += 10
+    }
+    assert.equal(failures().length, 1, 'one line, not one per turn')
+    assert.equal(failures()[0].code, 'STORE_UNAVAILABLE')
+    assert.match(String(failures()[0].reason), /EEXIST|ENOTDIR/)
+    // The disk is back; the backlog waits for its next try (a second after the last), not for every turn.
+    rmSync(`${file}-msglog`)
+    s.log.append(entry('k50'))
+    await s.log.committed()
+    assert.deepEqual(journaledKeys(file), [], 'retried before a second had passed')
+    t += 1_000
+    s.log.append(entry('k51'))
+    await s.log.committed()
+    assert.deepEqual(journaledKeys(file), Array.from({ length: 52 }, (_, i) => `k${i}`))
+    assert.equal(lines.filter((l) => l.msg === 'message log written again; its backlog is journaled').length, 1)
+    await s.close()
+  })
+
+  it('a failing journal is tried at once by flush() and close(), and says so again after 10 s', async () => {
+    const file = freshFile('unjournaled-flush')
+    writeFileSync(`${file}-msglog`, '')
+    let t = T0
+    const { logger, lines } = createMemoryLogger('debug')
+    const s = openSqliteStore({ file, now: () => t, log: logger })
+    s.log.append(entry('a'))
+    await assert.rejects(s.log.flush(), /1 entries not written/)
+    await assert.rejects(s.log.flush(), /1 entries not written/)
+    t += 10_000
+    s.log.append(entry('b'))
+    await assert.rejects(s.log.flush(), /2 entries not written/)
+    const failed = lines.filter((l) => l.msg === 'message log write failed')
+    assert.equal(failed.length, 2, JSON.stringify(failed))
+    assert.equal(failed[1].suppressed, 1)
+    rmSync(`${file}-msglog`)
+    s.log.append(entry('c'))
+    await s.close()
+    const db = openRaw(file)
+    assert.deepEqual(db.prepare('SELECT msg_key FROM message_log ORDER BY id').pluck().all(), ['a', 'b', 'c'])
+    db.close()
+  })
+
   it('close writes the buffer; close twice is safe; append after close is ignored', async () => {
     const file = freshFile('closeflush')
     const s = openSqliteStore({ file, now: () => T0 })
