@@ -10,12 +10,12 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import path from 'node:path'
-import { makeProject, REPO, spawnEngine } from '../support/engine-process.ts'
+import { makeProject, REPO, spawnEngine, type EngineProcess } from '../support/engine-process.ts'
 
 const account = { id: 'default', token: 'ownertoken', appId: 'wxowner000000001', mode: 'plaintext' as const }
 const projects: string[] = []
 /** Engines to stop if a test fails midway: their pipes would keep the test process alive. */
-const engines: Array<{ child: { kill(signal: string): void } }> = []
+const engines: EngineProcess[] = []
 after(() => {
   for (const e of engines) e.child.kill('SIGKILL')
   projects.forEach((p) => rmSync(p, { recursive: true, force: true }))

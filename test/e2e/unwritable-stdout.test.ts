@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { closeSync, existsSync, openSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
-import { makeProject, spawnEngine } from '../support/engine-process.ts'
+import { makeProject, spawnEngine, type EngineProcess } from '../support/engine-process.ts'
 
 const account = { id: 'default', token: 'fulltoken', appId: 'wxfull0000000001', mode: 'plaintext' as const }
 const sim = createWeChatSimulator({ account })
@@ -19,7 +19,7 @@ it('stdout on a full disk (/dev/full): messages are still answered, the failure 
   const project = makeProject({ accounts: [account] })
   projects.push(project)
   const full = openSync('/dev/full', 'w')
-  let engine
+  let engine: EngineProcess
   try {
     engine = await spawnEngine(project, { DATA_DIR: path.join(project, 'data') }, undefined, { stdout: full })
   } finally {
