@@ -227,8 +227,19 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // saves the live replies and open loads them, so a retry that arrives across a graceful restart (a
   // deploy) still gets the same bytes. A kill -9 loses the cache: a retry arriving within its window after
   // such a crash runs the message again.
-  type DedupEntry = { state: 'pending'; expiresAt: number } | { state: 'done'; reply: StoredReply; expiresAt: number }
+  //
+  // One object a message, made by the claim and completed in place: the reply cache holds a window of
+  // replies (at 16k messages/s, half a million), every one of which the GC copies out of the young
+  // generation, so each object an entry does not need costs over HTTP (a second object did, BENCHMARKS.md).
+  interface DedupEntry {
+    state: 'pending' | 'done'
+    expiresAt: number
+    status: number
+    contentType: string
+    body: string
+  }
   const dedupMem = new Map<string, DedupEntry>()
+  const replyOf = (e: DedupEntry): StoredReply => ({ status: e.status, contentType: e.contentType, body: e.body })
   // The keys in the order they were claimed (nearly expiry order), so expired ones are dropped from the front.
   const dedupOrder = new KeyFifo()
   // Group commit: log.committed() resolves once the entries appended so far are durable (journaled). The
@@ -241,14 +252,15 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   for (const row of db.prepare<[number], { key: string; reply: string; expires_at: number }>(
     "SELECT key, reply, expires_at FROM dedup WHERE state = 'done' AND reply IS NOT NULL AND expires_at > ? ORDER BY expires_at",
   ).iterate(now())) {
-    dedupMem.set(row.key, { state: 'done', reply: JSON.parse(row.reply) as StoredReply, expiresAt: row.expires_at })
+    const { status, contentType, body } = JSON.parse(row.reply) as StoredReply
+    dedupMem.set(row.key, { state: 'done', expiresAt: row.expires_at, status, contentType, body })
     dedupOrder.push(row.key)
   }
   db.exec('DELETE FROM dedup')
 
   const saveDedupTx = db.transaction((t: number): void => {
     for (const [key, e] of dedupMem) {
-      if (e.state === 'done' && e.expiresAt > t) st.dedupComplete.run(key, JSON.stringify(e.reply), e.expiresAt)
+      if (e.state === 'done' && e.expiresAt > t) st.dedupComplete.run(key, JSON.stringify(replyOf(e)), e.expiresAt)
     }
   })
 
@@ -290,8 +302,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   function claimDedup(key: string, pendingTtlMs: number): ClaimResult {
     const t = now()
     const seen = dedupLookup(key, t)
-    if (seen) return seen.state === 'done' ? { state: 'done', reply: seen.reply } : { state: 'pending' }
-    dedupMem.set(key, { state: 'pending', expiresAt: t + pendingTtlMs })
+    if (seen) return seen.state === 'done' ? { state: 'done', reply: replyOf(seen) } : { state: 'pending' }
+    dedupMem.set(key, { state: 'pending', expiresAt: t + pendingTtlMs, status: 0, contentType: '', body: '' })
     dedupOrder.push(key)
     if (++claimsSincePrune >= DEDUP_PRUNE_EVERY) {
       claimsSincePrune = 0
@@ -301,8 +313,18 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   }
 
   function completeDedup(key: string, reply: StoredReply, ttlMs: number): void {
-    const stored: StoredReply = { status: reply.status, contentType: reply.contentType, body: reply.body }
-    dedupMem.set(key, { state: 'done', reply: stored, expiresAt: now() + ttlMs })
+    const expiresAt = now() + ttlMs
+    const e = dedupMem.get(key)
+    if (e === undefined) {
+      // Not claimed here (or swept meanwhile): recorded all the same, as a store across the network does.
+      dedupMem.set(key, { state: 'done', expiresAt, status: reply.status, contentType: reply.contentType, body: reply.body })
+      return
+    }
+    e.state = 'done'
+    e.expiresAt = expiresAt
+    e.status = reply.status
+    e.contentType = reply.contentType
+    e.body = reply.body
   }
 
   function dedupLookup(key: string, t: number): DedupEntry | undefined {
@@ -478,7 +500,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       async peek(key) {
         const seen = dedupLookup(key, now())
         if (!seen) return { state: 'absent' }
-        return seen.state === 'done' ? { state: 'done', reply: seen.reply } : { state: 'pending' }
+        return seen.state === 'done' ? { state: 'done', reply: replyOf(seen) } : { state: 'pending' }
       },
     },
 
