@@ -25,11 +25,12 @@ const cipher = safe ? createWeChatCipher(config.encodingAESKey!, config.appId) :
 if (cipher && !cipher.ok) throw new Error(cipher.error.reason)
 const account: VerifiedAccount = { config, cipher: cipher?.value }
 const limits = { newsMaxArticles: 8, newsMaxArticlesForUserMessage: 1 }
+const windowSeconds = Number(process.env.TIMESTAMP_WINDOW_S ?? 600)
 const refused: WireResponse = { status: 400, contentType: 'text/plain; charset=utf-8', body: 'refused' }
 
 function handle(query: Record<string, string | undefined>, body: string): WireResponse {
   const now = Math.floor(Date.now() / 1000)
-  const trusted = verifyPost(account, query, body, now, 600)
+  const trusted = verifyPost(account, query, body, now, windowSeconds)
   if (!trusted.ok) return refused
   const normalized = normalizeMessage(trusted.value.fields)
   if (!normalized.ok) return refused
