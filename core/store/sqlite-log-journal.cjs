@@ -20,6 +20,13 @@ const { prepareLogBatch } = require('./sqlite-log-batch.cjs')
 
 /** SQLite errors that say the entry itself is wrong (a bug of ours): retrying it can never succeed. */
 const ENTRY_ERRORS = new Set(['SQLITE_CONSTRAINT_NOTNULL', 'SQLITE_CONSTRAINT_CHECK', 'SQLITE_MISMATCH', 'SQLITE_CONSTRAINT_DATATYPE'])
+/**
+ * A failure of one entry, not of the database: SQLite refused it as malformed, or better-sqlite3 could not
+ * bind it (a TypeError for a field holding an object, a RangeError for a missing one). Only a corrupted
+ * journal holds such an entry; taken for a database failure, it rolled its whole range back at every start.
+ * A database failure (SqliteError: busy, full, I/O) still rolls back, for a later try.
+ */
+const isEntryError = (e) => e instanceof TypeError || e instanceof RangeError || ENTRY_ERRORS.has(e && e.code)
 
 /** @param {import('better-sqlite3').Database} db */
 function openJournalIngest(db) {
@@ -40,13 +47,13 @@ function openJournalIngest(db) {
     try {
       writeBatch(entries)
     } catch (e) {
-      if (!ENTRY_ERRORS.has(e && e.code)) throw e
+      if (!isEntryError(e)) throw e
       // Entry by entry (each its own savepoint), to keep every entry but the bad ones.
       for (const entry of entries) {
         try {
           writeBatch([entry])
         } catch (e2) {
-          if (!ENTRY_ERRORS.has(e2 && e2.code)) throw e2
+          if (!isEntryError(e2)) throw e2
           skipped.push(`${entry && entry.msgKey}: ${e2.message}`)
         }
       }
@@ -77,8 +84,11 @@ function openJournalIngest(db) {
       try {
         // A line is one batch: an array of entries.
         const batch = JSON.parse(line)
-        if (Array.isArray(batch)) entries.push(...batch)
-        else skipped.push('unreadable line: not an array of entries')
+        if (!Array.isArray(batch)) skipped.push('unreadable line: not an array of entries')
+        else for (const e of batch) {
+          if (e !== null && typeof e === 'object' && !Array.isArray(e)) entries.push(e)
+          else skipped.push(`unreadable entry: ${JSON.stringify(e).slice(0, 40)}`)
+        }
       } catch (e) {
         skipped.push(`unreadable line: ${e.message}`)
       }

@@ -222,6 +222,30 @@ describe('sqlite store', () => {
     await s.close()
   })
 
+  it('a journal with corrupted entries (null, a value SQLite cannot bind) is recovered without them, once', async () => {
+    const file = freshFile('recover-corrupt')
+    const first = openSqliteStore({ file, now: () => T0 })
+    await first.close()
+    const dead = await deadPid()
+    const rw = new Database(file)
+    rw.prepare('INSERT INTO log_journals (name, pid, committed) VALUES (?, ?, 0)').run(`${dead}-c`, dead)
+    rw.close()
+    const good = (k: string) => entry(k)
+    const body = [[good('before'), null], [{ ...good('object-latency'), latencyMs: { ms: 3 } }, good('after')], [7]].map((b) => `${JSON.stringify(b)}\n`).join('')
+    mkdirSync(`${file}-msglog`, { recursive: true })
+    writeFileSync(join(`${file}-msglog`, `${dead}-c.jsonl`), body)
+
+    const { logger, lines } = createMemoryLogger('debug')
+    const s = openSqliteStore({ file, now: () => T0, log: logger })
+    assert.deepEqual((await s.log.query({ account: 'acct' })).map((e) => e.msgKey).sort(), ['after', 'before'], JSON.stringify(lines))
+    assert.deepEqual(readdirSync(`${file}-msglog`), [], 'the journal is retired, not tried again at every start')
+    assert.ok(lines.some((l) => /skipped/i.test(JSON.stringify(l))), JSON.stringify(lines))
+    await s.close()
+    const again = openSqliteStore({ file, now: () => T0 })
+    assert.deepEqual((await again.log.query({ account: 'acct' })).map((e) => e.msgKey).sort(), ['after', 'before'], 'nothing twice')
+    await again.close()
+  })
+
   it('journals rotate past their size limit; every entry is kept and the old files are retired', async () => {
     const file = freshFile('rotate')
     const s = openSqliteStore({ file, now: () => T0, journalRotateBytes: 600 })
