@@ -1,15 +1,15 @@
 /**
  * Profiles the engine under load: starts `wxengine start` with --cpu-prof, drives it with wrk (plaintext or
  * safe, inline-rule reply), stops it, and prints the functions with the most self time and the share of
- * each area (ours by folder, Koa, node's HTTP and sockets, pino, GC, ...), as shares of busy time.
+ * each area (ours by folder, Koa, node's HTTP and sockets, pino, GC, ...), as shares of busy time under load.
  *
  *   npx tsx bench/profile-server.ts [--mode plaintext|safe] [--seconds 5] [--target wxengine|koa|http-only]
  *                                   [--log-off] [--env LOG_LEVEL=warn ...] [--keep]
  *
  * `--target koa` profiles the bare Koa baseline under the same load, `http-only` our HTTP layer in front of
  * an engine that answers at once, to compare area by area. `--log-off` turns the message log off, `--env`
- * sets the engine's environment, `--keep` keeps the .cpuprofile (for Chrome's DevTools). The profile covers
- * start-up and shutdown too (module loading; the reply cache saved at close): those lines are not per request.
+ * sets the engine's environment, `--keep` keeps the .cpuprofile (for Chrome's DevTools). Only the samples
+ * taken while wrk ran are counted; the kept file covers start-up and close too.
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
@@ -41,16 +41,29 @@ const server =
     : await startServer(path.join(root, `bench/servers/${values.target === 'koa' ? 'bare-koa' : 'wxengine-http-only'}.ts`), [], extraEnv, undefined, profile)
 const seconds = Number(values.seconds)
 const pool = buildPool(account, '/wechat', seconds * WRK_POOL_PER_SECOND)
+// V8 stamps samples with CLOCK_MONOTONIC in µs, the clock hrtime reads in every process, so the load's
+// window taken here selects the samples taken under load: start-up and the save at close are left out.
+const loadFrom = Number(process.hrtime.bigint() / 1000n)
 const r = runWrk(server.port, pool, seconds, 32)
+const loadTo = Number(process.hrtime.bigint() / 1000n)
 console.log(`${values.target} ${values.mode}: ${r.rps.toFixed(0)} req/s`)
 await server.stop()
 // One profile per thread (the message log's thread writes its own): CPU.<date>.<time>.<pid>.<thread>.<seq>, the main thread is 0.
 const mainProfile = readdirSync(profDir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f))
 if (!mainProfile) throw new Error(`no main-thread profile in ${profDir}: ${readdirSync(profDir).join(', ')}`)
 const file = path.join(profDir, mainProfile)
-const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[] }
+const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[]; startTime: number }
 const byNode = new Map<number, number>()
-prof.samples.forEach((id, i) => byNode.set(id, (byNode.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)))
+let at = prof.startTime
+let underLoad = 0
+prof.samples.forEach((id, i) => {
+  const delta = prof.timeDeltas[i] ?? 0
+  at += delta
+  if (at < loadFrom || at > loadTo) return
+  underLoad++
+  byNode.set(id, (byNode.get(id) ?? 0) + delta)
+})
+if (underLoad === 0) throw new Error('no sample fell inside the load window: the profile clock is not CLOCK_MONOTONIC here')
 const self = new Map<string, number>()
 for (const n of prof.nodes) {
   const where = n.callFrame.url.replace(/.*node_modules\//, '').replace(`file://${root}/`, '')
@@ -61,7 +74,7 @@ for (const n of prof.nodes) {
 const idle = self.get('(idle) :0') ?? 0
 self.delete('(idle) :0')
 const busy = [...self.values()].reduce((a, b) => a + b, 0)
-console.log(`main thread busy ${(busy / 1e6).toFixed(1)} s (idle ${(idle / 1e6).toFixed(1)} s, start-up included)\n`)
+console.log(`main thread under load: busy ${(busy / 1e6).toFixed(1)} s, idle ${(idle / 1e6).toFixed(1)} s (start-up and close left out)\n`)
 for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 35)) console.log(`${((v / busy) * 100).toFixed(1).padStart(5)}%  ${k}`)
 
 /** Coarse areas, to see where a request's time goes at a glance. */
