@@ -11,9 +11,7 @@
  *    against the same with the per-user index (account, open_id, at) that migration 3 dropped.
  *    CPU and wall time an entry (wall includes the checkpoints' fsyncs).
  * 3. a query for one user over --entries log entries, now that it walks the time index.
- * 4. the reply cache at steady state (480k live replies, 16 claims a millisecond, a 30 s window): the SQLite
- *    store's claim + complete, against the pruning it replaced (iterating the Map from its front),
- *    reproduced here on a Map of the same entries.
+ * The reply cache, measured here once (a 4th part), has its own bench now: bench/reply-cache.bench.ts.
  * Rounds alternate between a thing and its baseline; medians of 3.
  */
 import Database from 'better-sqlite3'
@@ -139,71 +137,4 @@ console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.mode
   )
   await store.close()
   rmSync(dir, { recursive: true, force: true })
-}
-
-// --- 4. the reply cache ---------------------------------------------------------------------------
-{
-  const reply = { status: 200, contentType: 'application/xml; charset=utf-8', body: `<xml>${'x'.repeat(250)}</xml>` }
-  const PENDING_MS = 14_500
-  const WINDOW_MS = 30_000
-  const STEPS = 300_000
-  // The pruning this stop replaced, on the same Map shape: every 256 claims, iterate from the front.
-  const baseline = () => {
-    const map = new Map<string, { state: string; reply?: typeof reply; expiresAt: number }>()
-    let claims = 0
-    return {
-      claim(key: string, t: number): void {
-        const hit = map.get(key)
-        if (hit && hit.expiresAt > t) return
-        map.set(key, { state: 'pending', expiresAt: t + PENDING_MS })
-        if (++claims % 256 === 0) {
-          for (const [k, e] of map) {
-            if (e.expiresAt > t) break
-            map.delete(k)
-          }
-        }
-      },
-      complete(key: string, t: number): void {
-        map.set(key, { state: 'done', reply: { ...reply }, expiresAt: t + WINDOW_MS })
-      },
-    }
-  }
-  const run = async (which: 'store' | 'baseline'): Promise<number> => {
-    let t = 1_764_500_000_000
-    const dir = tmp()
-    const store = which === 'store' ? openSqliteStore({ file: path.join(dir, 'store.db'), now: () => t }) : null
-    const old = baseline()
-    const claimSync = store?.dedup.claimSync
-    const completeSync = store?.dedup.completeSync
-    if (store && (!claimSync || !completeSync)) throw new Error('the SQLite store claims synchronously')
-    let n = 0
-    const step = (count: number): number => {
-      const t0 = process.hrtime.bigint()
-      for (let i = 0; i < count; i++) {
-        const key = `a:${23456789012345 + n++}`
-        if ((n & 15) === 0) t++ // 16 claims a millisecond: 480k live replies over the window
-        if (store) {
-          claimSync!(key, PENDING_MS)
-          completeSync!(key, reply, WINDOW_MS)
-        } else {
-          old.claim(key, t)
-          old.complete(key, t)
-        }
-      }
-      return Number(process.hrtime.bigint() - t0) / count
-    }
-    step(600_000) // past one window: steady state
-    const ns = step(STEPS)
-    await store?.close()
-    rmSync(dir, { recursive: true, force: true })
-    return ns
-  }
-  const a: number[] = []
-  const b: number[] = []
-  for (let r = 0; r < ROUNDS; r++) {
-    a.push(await run('baseline'))
-    b.push(await run('store'))
-  }
-  const [ma, mb] = [median(a), median(b)]
-  console.log(`4. reply cache claim + complete at 480k live (ns): Map pruned from its front ${ma.toFixed(0)}, the store (key queue) ${mb.toFixed(0)}: ${(ma / mb).toFixed(1)}x`)
 }

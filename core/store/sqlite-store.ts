@@ -28,7 +28,7 @@ import { dirname, resolve } from 'node:path'
 import { LRUCache } from 'lru-cache'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { JsonValue } from '../plugin/plugin-api.ts'
-import { KeyFifo } from './key-fifo.ts'
+import { ReplyCache } from './reply-cache.ts'
 import { startLogWriter } from './sqlite-log-writer.ts'
 import { SCHEMA_MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.ts'
 import { StoreOpenError } from './store-open-error.ts'
@@ -223,25 +223,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
   // --- dedup: in memory, saved at close ----------------------------------------------------------
   // Writing each claim and each reply to disk was most of a message's cost. One process owns this file, so
-  // claims and the reply cache (a 30 s window) live in memory, atomic by construction (one thread). close()
-  // saves the live replies and open loads them, so a retry that arrives across a graceful restart (a
-  // deploy) still gets the same bytes. A kill -9 loses the cache: a retry arriving within its window after
-  // such a crash runs the message again.
-  //
-  // One object a message, made by the claim and completed in place: the reply cache holds a window of
-  // replies (at 16k messages/s, half a million), every one of which the GC copies out of the young
-  // generation, so each object an entry does not need costs over HTTP (a second object did, BENCHMARKS.md).
-  interface DedupEntry {
-    state: 'pending' | 'done'
-    expiresAt: number
-    status: number
-    contentType: string
-    body: string
-  }
-  const dedupMem = new Map<string, DedupEntry>()
-  const replyOf = (e: DedupEntry): StoredReply => ({ status: e.status, contentType: e.contentType, body: e.body })
-  // The keys in the order they were claimed (nearly expiry order), so expired ones are dropped from the front.
-  const dedupOrder = new KeyFifo()
+  // claims and the reply cache (a 30 s window) live in memory, atomic by construction (one thread), and off
+  // the heap (reply-cache.ts says why). close() saves the live replies and open loads them, so a retry that
+  // arrives across a graceful restart (a deploy) still gets the same bytes. A kill -9 loses the cache: a
+  // retry arriving within its window after such a crash runs the message again.
+  const replyCache = new ReplyCache()
   // Group commit: log.committed() resolves once the entries appended so far are durable (journaled). The
   // engine waits for it before answering, so every answered message is in the log even after a kill -9, for
   // at most one turn of latency and one write() per turn. Every caller of a turn shares one promise.
@@ -249,38 +235,18 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
   // Replies saved by the last close() and still inside their window are loaded once, so a claim never
   // reads the disk: memory is the whole truth for this process.
+  const openedAt = now()
   for (const row of db.prepare<[number], { key: string; reply: string; expires_at: number }>(
     "SELECT key, reply, expires_at FROM dedup WHERE state = 'done' AND reply IS NOT NULL AND expires_at > ? ORDER BY expires_at",
-  ).iterate(now())) {
+  ).iterate(openedAt)) {
     const { status, contentType, body } = JSON.parse(row.reply) as StoredReply
-    dedupMem.set(row.key, { state: 'done', expiresAt: row.expires_at, status, contentType, body })
-    dedupOrder.push(row.key)
+    replyCache.load(row.key, { status, contentType, body }, row.expires_at, openedAt)
   }
   db.exec('DELETE FROM dedup')
 
   const saveDedupTx = db.transaction((t: number): void => {
-    for (const [key, e] of dedupMem) {
-      if (e.state === 'done' && e.expiresAt > t) st.dedupComplete.run(key, JSON.stringify(replyOf(e)), e.expiresAt)
-    }
+    for (const { key, reply, expiresAt } of replyCache.replies(t)) st.dedupComplete.run(key, JSON.stringify(reply), expiresAt)
   })
-
-  // Claims arrive in time order and every reply is kept for the same window, so claim order is (nearly)
-  // expiry order: expired entries are dropped from the front as claims come in, a batch at a time, instead
-  // of lingering until the minute's sweep (at 10k messages/s that held up to 900k replies). A key queued
-  // twice (released, then claimed again) finds its newer entry at its first place and waits for it: the
-  // front stalls at most one window.
-  const DEDUP_PRUNE_EVERY = 256
-  let claimsSincePrune = 0
-  function pruneDedupFront(t: number): void {
-    for (let key = dedupOrder.peek(); key !== undefined; key = dedupOrder.peek()) {
-      const e = dedupMem.get(key)
-      if (e !== undefined) {
-        if (e.expiresAt > t) break
-        dedupMem.delete(key)
-      }
-      dedupOrder.shift()
-    }
-  }
 
   function getSession(account: string, openId: string): SessionRecord | null {
     const key = sessionKeyOf(account, openId)
@@ -300,40 +266,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   }
 
   function claimDedup(key: string, pendingTtlMs: number): ClaimResult {
-    const t = now()
-    const seen = dedupLookup(key, t)
-    if (seen) return seen.state === 'done' ? { state: 'done', reply: replyOf(seen) } : { state: 'pending' }
-    dedupMem.set(key, { state: 'pending', expiresAt: t + pendingTtlMs, status: 0, contentType: '', body: '' })
-    dedupOrder.push(key)
-    if (++claimsSincePrune >= DEDUP_PRUNE_EVERY) {
-      claimsSincePrune = 0
-      pruneDedupFront(t)
-    }
-    return { state: 'claimed' }
+    return replyCache.claim(key, pendingTtlMs, now())
   }
 
   function completeDedup(key: string, reply: StoredReply, ttlMs: number): void {
-    const expiresAt = now() + ttlMs
-    const e = dedupMem.get(key)
-    if (e === undefined) {
-      // Not claimed here (or swept meanwhile): recorded all the same, as a store across the network does.
-      dedupMem.set(key, { state: 'done', expiresAt, status: reply.status, contentType: reply.contentType, body: reply.body })
-      return
-    }
-    e.state = 'done'
-    e.expiresAt = expiresAt
-    e.status = reply.status
-    e.contentType = reply.contentType
-    e.body = reply.body
-  }
-
-  function dedupLookup(key: string, t: number): DedupEntry | undefined {
-    const hit = dedupMem.get(key)
-    if (hit && hit.expiresAt <= t) {
-      dedupMem.delete(key)
-      return undefined
-    }
-    return hit
+    replyCache.complete(key, reply, ttlMs, now())
   }
 
   const deletePrefixTx = db.transaction((namespace: string, prefix: string): number => {
@@ -440,18 +377,12 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     if (!flushScheduled) flushScheduled = setImmediate(flushLog)
   }
 
-  function sweepDedupMemory(t: number): number {
-    let n = 0
-    for (const [key, e] of dedupMem) if (e.expiresAt <= t && dedupMem.delete(key)) n++
-    return n
-  }
-
   // --- sweeper ------------------------------------------------------------------------------------
   function sweep(): void {
     try {
       const t = now()
       const removed =
-        sweepDedupMemory(t) +
+        replyCache.sweep(t) +
         st.sweepKv.run(t).changes +
         st.sweepSessions.run(t).changes +
         st.sweepTokens.run(t).changes +
@@ -495,12 +426,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       claimSync: claimDedup,
       completeSync: completeDedup,
       async release(key) {
-        if (dedupMem.get(key)?.state === 'pending') dedupMem.delete(key)
+        replyCache.release(key, now())
       },
       async peek(key) {
-        const seen = dedupLookup(key, now())
-        if (!seen) return { state: 'absent' }
-        return seen.state === 'done' ? { state: 'done', reply: replyOf(seen) } : { state: 'pending' }
+        return replyCache.peek(key, now())
       },
     },
 
