@@ -226,6 +226,9 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
       },
       async flush() {},
       async committed() {},
+      health() {
+        return { writable: true, backlog: 0, dropped: 0 }
+      },
     },
 
     outbox: {

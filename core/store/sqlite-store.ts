@@ -304,6 +304,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
   /** When the backlog of a failed write is tried again; 0 while writes succeed. */
   let retryAt = 0
+  /** The current run of failed writes, for health(): null while writes succeed. */
+  let failing: { since: number; reason: string } | null = null
   let lastFailureLine = -Infinity
   let failuresUnlogged = 0
   let droppedUnlogged = 0
@@ -349,10 +351,12 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     lastFailureLine = -Infinity
     failuresUnlogged = 0
     droppedUnlogged = 0
+    failing = null
   }
 
   function reportWriteFailure(reason: string): void {
     const t = now()
+    failing = { since: failing?.since ?? t, reason }
     if (t - lastFailureLine < LOG_FAILURE_LINE_MS) {
       failuresUnlogged++
       return
@@ -509,6 +513,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         } catch (e) {
           throw new Error(`message log: journaled entries not yet in the table: ${(e as Error).message}`)
         }
+      },
+      health() {
+        return { writable: failing === null, backlog: buffer.length, dropped: droppedUnlogged, ...(failing ? { failing: { ...failing } } : {}) }
       },
       async committed() {
         // Entries handed to the writer are durable already; only the buffered ones (this turn) are waited for.

@@ -152,6 +152,19 @@ export interface MessageLog {
    * it never rejects and waits for the store's own batching instead of forcing a write.
    */
   committed(): Promise<void>
+  /** Whether appended entries are reaching the disk right now (/healthz shows it). */
+  health(): MessageLogHealth
+}
+
+/** The message log's write state. Failing writes are retried; the backlog is capped, and what falls off is counted. */
+export interface MessageLogHealth {
+  writable: boolean
+  /** Entries waiting to be written. */
+  backlog: number
+  /** Entries dropped from a full backlog and not yet reported in a log line. */
+  dropped: number
+  /** While writes fail: since when (the store's clock, ms) and the last failure's reason. */
+  failing?: { since: number; reason: string }
 }
 
 /** Late replies that failed or could not be sent are recorded, never lost silently. */

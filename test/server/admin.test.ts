@@ -4,7 +4,7 @@
  * (a bearer token, their own port on 127.0.0.1, or off).
  */
 import assert from 'node:assert/strict'
-import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -119,6 +119,7 @@ describe('/healthz and /metrics on the public port', () => {
     const body = JSON.parse(res.body) as Record<string, unknown>
     assert.equal(body.status, 'ok')
     assert.deepEqual(body.store, { kind: 'sqlite', healthy: true })
+    assert.deepEqual(body.messageLog, { writable: true, backlog: 0, dropped: 0 })
     assert.deepEqual(body.rules, { textRules: 5, keywords: 5, typeHandlers: 0 })
     assert.deepEqual([...(body.plugins as string[])].sort(), ['sleeper', 'thrower'])
     assert.deepEqual(body.accounts, ['plain'])
@@ -260,6 +261,36 @@ describe('/healthz when the store is down', () => {
       const body = JSON.parse(res.body) as Record<string, unknown>
       assert.equal(body.status, 'degraded')
       assert.deepEqual(body.store, { kind: 'sqlite', healthy: false })
+    } finally {
+      await h.close()
+    }
+  })
+})
+
+describe('/healthz when the message log cannot be written', () => {
+  test('degraded (still 200: replies go out), with the backlog and the reason; ok again once written', async () => {
+    const h = await startHarness({ accounts: [ACCOUNT], rules: { 'r.yaml': 'rules:\n  - name: hi\n    keywords: [hello]\n    reply: { type: text, content: hi }\n' } })
+    try {
+      // A file where the journal directory goes, as a full or read-only disk refuses the journal.
+      const journalDir = path.join(h.dir, 'data', 'wxengine.db-msglog')
+      rmSync(journalDir, { recursive: true, force: true })
+      writeFileSync(journalDir, '')
+      assert.equal((await h.post('plain', push.text('u1', 'hello'))).reply?.Content, 'hi')
+      const res = await get(`${h.url}/healthz`)
+      assert.equal(res.status, 200)
+      const body = JSON.parse(res.body) as { status: string; messageLog: { writable: boolean; backlog: number; failing?: { since: number; reason: string } } }
+      assert.equal(body.status, 'degraded')
+      assert.equal(body.messageLog.writable, false)
+      assert.equal(body.messageLog.backlog, 1)
+      assert.match(body.messageLog.failing?.reason ?? '', /ENOTDIR|EEXIST/)
+      assert.ok(Math.abs(Date.now() - (body.messageLog.failing?.since ?? 0)) < 60_000)
+      // The disk is back: the next write after the retry pause takes the backlog.
+      rmSync(journalDir)
+      await new Promise((r) => setTimeout(r, 1100))
+      assert.equal((await h.post('plain', push.text('u2', 'hello'))).reply?.Content, 'hi')
+      const again = JSON.parse((await get(`${h.url}/healthz`)).body) as Record<string, unknown>
+      assert.equal(again.status, 'ok')
+      assert.deepEqual(again.messageLog, { writable: true, backlog: 0, dropped: 0 })
     } finally {
       await h.close()
     }
