@@ -10,6 +10,7 @@ import type { EngineError, ErrorCode, Result } from '../errors.ts'
 import { ok } from '../errors.ts'
 import type { JsonValue, PlatformApi } from '../plugin/plugin-api.ts'
 import type { Reply } from '../reply/reply-types.ts'
+import type { CustomMessage, SendOptions } from '../reply/custom-message-types.ts'
 import { toCustomMessage } from '../reply/custom-message.ts'
 import { apiError, type ApiClient, type ApiJson } from './api-client.ts'
 import type { AccessTokenManager } from './access-token-manager.ts'
@@ -20,8 +21,8 @@ export interface PlatformClient extends PlatformApi {
   readonly appId: string
   postResult(path: string, body: JsonValue, query?: Record<string, string>): Promise<Result<ApiJson>>
   getResult(path: string, query?: Record<string, string>): Promise<Result<ApiJson>>
-  /** Reply -> customer-service message -> POST custom/send. */
-  sendResult(openId: string, reply: Reply): Promise<Result<void>>
+  /** Reply or CustomMessage -> customer-service message -> POST custom/send. */
+  sendResult(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<Result<void>>
 }
 
 export interface PlatformApiOptions {
@@ -58,11 +59,11 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     return tokens.withToken((token) => client.getJson(path, { ...query, access_token: token }))
   }
 
-  async function sendResult(openId: string, reply: Reply): Promise<Result<void>> {
-    const message = toCustomMessage(openId, reply)
-    if (!message.ok) return message
+  async function sendResult(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<Result<void>> {
+    const body = toCustomMessage(openId, message, opts)
+    if (!body.ok) return body
     // toCustomMessage builds the body from strings only, so it is JSON.
-    const r = await postResult(CUSTOM_SEND_PATH, message.value as unknown as JsonValue)
+    const r = await postResult(CUSTOM_SEND_PATH, body.value as unknown as JsonValue)
     return r.ok ? ok(undefined) : r
   }
 
@@ -73,7 +74,7 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     sendResult,
     post: async (path, body) => unwrap(await postResult(path, body)),
     get: async (path, query) => unwrap(await getResult(path, query)),
-    sendToUser: async (openId, reply) => unwrap(await sendResult(openId, reply)),
+    sendToUser: async (openId, message, opts) => unwrap(await sendResult(openId, message, opts)),
   }
 }
 

@@ -10,8 +10,9 @@
  */
 import type { InboundMessage, MessageKind } from '../normalize/message-types.ts'
 import type { Article, Reply } from '../reply/reply-types.ts'
+import type { CustomMessage, MenuOption, SendOptions } from '../reply/custom-message-types.ts'
 
-export type { InboundMessage, MessageKind, Reply, Article }
+export type { InboundMessage, MessageKind, Reply, Article, CustomMessage, MenuOption, SendOptions }
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
 
@@ -61,7 +62,25 @@ export interface PluginStorage extends KeyValue {
   readonly user: KeyValue
 }
 
-export interface ReplyHelpers {
+/**
+ * Messages that have no passive form: send them with `ctx.api.sendToUser`; `handle` cannot return them.
+ * Checked when sent (a menu needs options with distinct, non-empty ids): a bad one rejects with code
+ * `PLUGIN_BAD_REPLY` and no request is made.
+ */
+export interface CustomMessageHelpers {
+  /** A menu message: `headContent`, the options (a tap comes back as a text message with `bizmsgmenuid` = the option's id), `tailContent`. */
+  msgMenu(list: MenuOption[], opts?: { headContent?: string; tailContent?: string }): CustomMessage
+  /** A mini program card; the mini program must be linked to the account. */
+  miniProgramPage(page: { title?: string; appId: string; pagePath: string; thumbMediaId: string }): CustomMessage
+  /** An article of the account's permanent material, by media_id. */
+  mpNews(mediaId: string): CustomMessage
+  /** A published article, by the article_id the publish API returned. */
+  mpNewsArticle(articleId: string): CustomMessage
+  /** A card or coupon. */
+  wxCard(cardId: string): CustomMessage
+}
+
+export interface ReplyHelpers extends CustomMessageHelpers {
   text(content: string): Reply
   image(mediaId: string): Reply
   voice(mediaId: string): Reply
@@ -83,15 +102,20 @@ export interface PluginLogger {
 /**
  * The platform API, authenticated with the account's access_token (refreshed for you). A refused call
  * rejects with an Error named `PlatformApiError` carrying `code` (`API_ERROR`; `STORE_UNAVAILABLE` when the
- * token store is away) and `errcode` when the platform answered one (absent for a timeout or a network
- * failure). Decide on `errcode`, never on the message: e.g. 45015 (48 h window closed) is final, -1 is not.
+ * token store is away; `PLUGIN_BAD_REPLY` when sendToUser was given something it cannot send, before any
+ * request) and `errcode` when the platform answered one (absent for a timeout or a network failure).
+ * Decide on `errcode`, never on the message: e.g. 45015 (48 h window closed) is final, -1 is not.
  */
 export interface PlatformApi {
   /** POST JSON to an API path such as `/cgi-bin/message/custom/send`; resolves the JSON answer. */
   post(path: string, body: JsonValue): Promise<JsonValue>
   get(path: string, query?: Record<string, string>): Promise<JsonValue>
-  /** Send a reply to a user through the customer-service message API (within 48 h of their last message). */
-  sendToUser(openId: string, reply: Reply): Promise<void>
+  /**
+   * Send a message to a user through the customer-service message API (within 48 h of their last
+   * message): a reply (not `transfer` or `none`; news sends its first article), or a CustomMessage
+   * (`ctx.reply.msgMenu`, ...). `kfAccount` sends it as that customer-service account.
+   */
+  sendToUser(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<void>
 }
 
 export interface AccountInfo {

@@ -3,7 +3,7 @@
  * the engine's client. Failures go back as values; the worker re-throws them in the plugin.
  */
 import { PlatformApiError } from '../platform/platform-api.ts'
-import { parseReply } from '../reply/reply-builders.ts'
+import { parseSendable, parseSendOptions } from '../reply/custom-message-schema.ts'
 import type { JsonValue } from './plugin-api.ts'
 import type { PluginServices } from './plugin-host-types.ts'
 import { globalKey, pluginNamespace, userKey } from './storage-keys.ts'
@@ -41,9 +41,13 @@ async function perform(plugin: string, req: RpcRequest, services: PluginServices
     case 'api.post':
       return services.api(req.accountId).post(req.path, req.body)
     case 'api.sendToUser': {
-      const reply = parseReply(req.reply)
-      if (!reply.ok) throw new Error(`sendToUser: ${reply.error.reason}`)
-      await services.api(req.accountId).sendToUser(req.openId, reply.value)
+      // Refused as the in-process PlatformApi refuses it (code PLUGIN_BAD_REPLY), before any request.
+      const message = parseSendable(req.message)
+      if (!message.ok) throw new PlatformApiError({ code: message.error.code, reason: `sendToUser: ${message.error.reason}` })
+      const opts = parseSendOptions(req.opts)
+      if (!opts.ok) throw new PlatformApiError({ code: opts.error.code, reason: `sendToUser: ${opts.error.reason}` })
+      const api = services.api(req.accountId)
+      await (req.opts === undefined ? api.sendToUser(req.openId, message.value) : api.sendToUser(req.openId, message.value, opts.value))
       return undefined
     }
     default:

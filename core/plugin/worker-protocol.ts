@@ -53,7 +53,7 @@ export type RpcRequest =
   | { t: 'rpc'; id: number; method: 'kv.set'; scope: KvScope; key: string; value: JsonValue; ttlSeconds?: number }
   | { t: 'rpc'; id: number; method: 'api.get'; accountId: string; path: string; query?: Record<string, string> }
   | { t: 'rpc'; id: number; method: 'api.post'; accountId: string; path: string; body: JsonValue }
-  | { t: 'rpc'; id: number; method: 'api.sendToUser'; accountId: string; openId: string; reply: JsonValue }
+  | { t: 'rpc'; id: number; method: 'api.sendToUser'; accountId: string; openId: string; message: JsonValue; opts?: JsonValue }
 
 export type RpcResponse =
   | { t: 'rpc-result'; id: number; ok: true; value: JsonValue | undefined }

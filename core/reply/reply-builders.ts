@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { fail, ok, type Result } from '../errors.ts'
+import { CUSTOM_MESSAGE_TYPES } from './custom-message-types.ts'
 import { MAX_REPLY_CHARS } from './reply-limits.ts'
 import type { Article, Reply } from './reply-types.ts'
 
@@ -60,6 +61,9 @@ function replyTypeError(issue: { code: string; input?: unknown }): string | unde
   }
   if (issue.code === 'invalid_union') {
     const type = typeof issue.input === 'object' && issue.input !== null ? (issue.input as { type?: unknown }).type : undefined
+    if (typeof type === 'string' && CUSTOM_MESSAGE_TYPES.has(type)) {
+      return `a ${type} message has no passive-reply form: send it with ctx.api.sendToUser(openId, message) and return another reply (or ctx.reply.none())`
+    }
     return `reply type must be one of text, image, voice, video, music, news, transfer_customer_service, none${type === undefined ? ' (it has none)' : `, got ${typeof type === 'string' ? JSON.stringify(type) : describe(type)}`}`
   }
   return undefined

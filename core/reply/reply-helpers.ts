@@ -2,7 +2,8 @@
  * The reply helpers plugins call as ctx.reply.*: plain data, no engine state. Kept free of zod (and of any
  * other import with a run-time cost) because every plugin worker loads it at start.
  */
-import type { ReplyHelpers } from '../plugin/plugin-api.ts'
+import type { CustomMessageHelpers, ReplyHelpers } from '../plugin/plugin-api.ts'
+import type { CustomMessage } from './custom-message-types.ts'
 import type { Article, Reply } from './reply-types.ts'
 
 /** Sets only the keys that have a value, so replies stay clean plain data. */
@@ -18,6 +19,26 @@ function copyArticle(article: Article): Article {
     { title: article.title },
     { description: article.description, picUrl: article.picUrl, url: article.url },
   )
+}
+
+/**
+ * Builders of the messages only `ctx.api.sendToUser` sends (custom-message-types.ts). On `ctx.reply` with
+ * the others so a plugin finds them in one place; their return type keeps them out of `handle`'s.
+ */
+export const customMessageHelpers: CustomMessageHelpers = {
+  msgMenu: (list, opts) =>
+    withOptional<CustomMessage>(
+      { type: 'msgmenu', list: list.map((option) => ({ id: option.id, content: option.content })) },
+      opts && { headContent: opts.headContent, tailContent: opts.tailContent },
+    ),
+  miniProgramPage: (page) =>
+    withOptional<CustomMessage>(
+      { type: 'miniprogrampage', appId: page.appId, pagePath: page.pagePath, thumbMediaId: page.thumbMediaId },
+      { title: page.title },
+    ),
+  mpNews: (mediaId) => ({ type: 'mpnews', mediaId }),
+  mpNewsArticle: (articleId) => ({ type: 'mpnewsarticle', articleId }),
+  wxCard: (cardId) => ({ type: 'wxcard', cardId }),
 }
 
 export const replyHelpers: ReplyHelpers = {
@@ -38,4 +59,5 @@ export const replyHelpers: ReplyHelpers = {
   transfer: (kfAccount) =>
     kfAccount === undefined ? { type: 'transfer_customer_service' } : { type: 'transfer_customer_service', kfAccount },
   none: () => ({ type: 'none' }),
+  ...customMessageHelpers,
 }

@@ -106,6 +106,13 @@ test('validateCustomMessage table', () => {
     [{ touser: 'u', msgtype: 'news', news: { articles: [{ title: 'a', url: 'http://x' }] } }, null],
     [{ touser: 'u', msgtype: 'news', news: { articles: [{ title: 'a' }, { title: 'b' }] } }, 45008],
     [{ touser: 'u', msgtype: 'news', news: { articles: [{ description: 'no title' }] } }, 47001],
+    [{ touser: 'u', msgtype: 'msgmenu', msgmenu: { head_content: 'h', list: [{ id: '1', content: 'a' }], tail_content: 't' } }, null],
+    [{ touser: 'u', msgtype: 'msgmenu', msgmenu: { list: [] } }, 47001],
+    [{ touser: 'u', msgtype: 'msgmenu', msgmenu: { list: [{ id: '', content: 'a' }] } }, 47001],
+    [{ touser: 'u', msgtype: 'miniprogrampage', miniprogrampage: { appid: 'wx', pagepath: 'p', thumb_media_id: 't' } }, null],
+    [{ touser: 'u', msgtype: 'miniprogrampage', miniprogrampage: { appid: 'wx', pagepath: 'p' } }, 47001],
+    [{ touser: 'u', msgtype: 'text', text: { content: 'x' }, customservice: { kf_account: 'kf@wx' } }, null],
+    [{ touser: 'u', msgtype: 'text', text: { content: 'x' }, customservice: {} }, 47001],
   ]
   for (const [body, expected] of cases) assert.equal(validateCustomMessage(body), expected, JSON.stringify(body))
 })

@@ -6,6 +6,7 @@ import { CUSTOM_SEND_PATH, createPlatformApi, PlatformApiError, type PlatformCli
 import { createMemoryStore } from '../../core/store/memory-store.ts'
 import { createLogger } from '../../core/log/logger.ts'
 import type { Reply } from '../../core/reply/reply-types.ts'
+import type { CustomMessage, SendOptions } from '../../core/reply/custom-message-types.ts'
 import { FAKE_PATHS, startFakeWeChatApi, type JsonObject } from '../support/fake-wechat-api.ts'
 
 const fake = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA' })
@@ -56,6 +57,98 @@ for (const [name, reply, expected] of cases) {
     const sent = fake.sent.at(-1)
     assert.deepEqual(sent?.body, expected)
     assert.equal(sent?.accessToken, fake.issuedTokens.at(-1))
+  })
+}
+
+// The bodies WeChat documents for custom/send (客服接口-发消息), key for key and in its order: what goes over
+// the wire is compared as text, not as parsed JSON.
+const wire: Array<[string, Reply | CustomMessage, SendOptions | undefined, string]> = [
+  [
+    'msgmenu',
+    {
+      type: 'msgmenu',
+      headContent: '您对本次服务是否满意呢? ',
+      list: [
+        { id: '101', content: '满意' },
+        { id: '102', content: '不满意' },
+      ],
+      tailContent: '欢迎再次光临',
+    },
+    undefined,
+    '{"touser":"o1","msgtype":"msgmenu","msgmenu":{"head_content":"您对本次服务是否满意呢? ","list":[{"id":"101","content":"满意"},{"id":"102","content":"不满意"}],"tail_content":"欢迎再次光临"}}',
+  ],
+  [
+    'msgmenu without head and tail',
+    { type: 'msgmenu', list: [{ id: 'a', content: 'A' }] },
+    undefined,
+    '{"touser":"o1","msgtype":"msgmenu","msgmenu":{"list":[{"id":"a","content":"A"}]}}',
+  ],
+  [
+    'miniprogrampage',
+    { type: 'miniprogrampage', title: 'title', appId: 'appid', pagePath: 'pages/index?foo=bar', thumbMediaId: 'thumb_media_id' },
+    undefined,
+    '{"touser":"o1","msgtype":"miniprogrampage","miniprogrampage":{"title":"title","appid":"appid","pagepath":"pages/index?foo=bar","thumb_media_id":"thumb_media_id"}}',
+  ],
+  ['mpnews', { type: 'mpnews', mediaId: 'MEDIA_ID' }, undefined, '{"touser":"o1","msgtype":"mpnews","mpnews":{"media_id":"MEDIA_ID"}}'],
+  [
+    'mpnewsarticle',
+    { type: 'mpnewsarticle', articleId: 'ARTICLE_ID' },
+    undefined,
+    '{"touser":"o1","msgtype":"mpnewsarticle","mpnewsarticle":{"article_id":"ARTICLE_ID"}}',
+  ],
+  ['wxcard', { type: 'wxcard', cardId: '123dsdajkasd231jhksad' }, undefined, '{"touser":"o1","msgtype":"wxcard","wxcard":{"card_id":"123dsdajkasd231jhksad"}}'],
+  [
+    'text as a customer-service account',
+    { type: 'text', content: 'Hello World' },
+    { kfAccount: 'test1@kftest' },
+    '{"touser":"o1","msgtype":"text","text":{"content":"Hello World"},"customservice":{"kf_account":"test1@kftest"}}',
+  ],
+  [
+    'wxcard as a customer-service account',
+    { type: 'wxcard', cardId: 'C' },
+    { kfAccount: 'test1@kftest' },
+    '{"touser":"o1","msgtype":"wxcard","wxcard":{"card_id":"C"},"customservice":{"kf_account":"test1@kftest"}}',
+  ],
+  ['no kfAccount given: no customservice', { type: 'image', mediaId: 'IMG' }, {}, '{"touser":"o1","msgtype":"image","image":{"media_id":"IMG"}}'],
+]
+for (const [name, message, opts, expected] of wire) {
+  test(`sendToUser ${name}: the documented JSON, byte for byte`, async () => {
+    await api.sendToUser('o1', message, opts)
+    assert.equal(fake.sent.length, sentBefore + 1)
+    assert.equal(fake.sent.at(-1)?.raw, expected)
+  })
+}
+
+const refused: Array<[string, Reply | CustomMessage, SendOptions | undefined, RegExp]> = [
+  ['a menu without options', { type: 'msgmenu', headContent: 'h', list: [] }, undefined, /^invalid msgmenu message: list: list is empty/],
+  ['a menu option with an empty id', { type: 'msgmenu', list: [{ id: '', content: 'A' }] }, undefined, /list\.0\.id: id is empty/],
+  [
+    'two menu options with one id',
+    { type: 'msgmenu', list: [{ id: '1', content: 'A' }, { id: '1', content: 'B' }] },
+    undefined,
+    /list\.1\.id: duplicate id "1"/,
+  ],
+  ['a menu option without content', { type: 'msgmenu', list: [{ id: '1', content: '' }] }, undefined, /list\.0\.content: content is empty/],
+  [
+    'a mini program page without its appId',
+    { type: 'miniprogrampage', appId: '', pagePath: 'p', thumbMediaId: 't' },
+    undefined,
+    /^invalid miniprogrampage message: appId: appId is empty$/,
+  ],
+  ['a card without its id', { type: 'wxcard', cardId: '' }, undefined, /cardId: cardId is empty/],
+  ['a kfAccount that is no account', { type: 'text', content: 'x' }, { kfAccount: 'alice' }, /kfAccount must be a customer-service account such as "kf1@wxid", got "alice"/],
+  ['an empty kfAccount', { type: 'wxcard', cardId: 'C' }, { kfAccount: '' }, /kfAccount must be/],
+]
+for (const [name, message, opts, reason] of refused) {
+  test(`sendToUser refuses ${name} with PLUGIN_BAD_REPLY, without a request`, async () => {
+    const before = fake.requests.length
+    await assert.rejects(api.sendToUser('o1', message, opts), (e: unknown) => {
+      assert.ok(e instanceof PlatformApiError)
+      assert.equal(e.code, 'PLUGIN_BAD_REPLY')
+      assert.match(e.reason, reason)
+      return true
+    })
+    assert.equal(fake.requests.length, before)
   })
 }
 

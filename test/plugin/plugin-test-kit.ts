@@ -82,8 +82,8 @@ export function createFakeApi(): { api: (accountId: string) => PlatformApi; call
         calls.push({ accountId, method: 'get', args: [path, query ?? null] })
         return { errcode: 0, path }
       },
-      async sendToUser(openId, reply) {
-        calls.push({ accountId, method: 'sendToUser', args: [openId, reply] })
+      async sendToUser(openId, message, opts) {
+        calls.push({ accountId, method: 'sendToUser', args: opts === undefined ? [openId, message] : [openId, message, opts] })
       },
     }),
   }

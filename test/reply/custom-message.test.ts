@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { toCustomMessage } from '../../core/reply/custom-message.ts'
 import type { Reply } from '../../core/reply/reply-types.ts'
+import type { CustomMessage } from '../../core/reply/custom-message-types.ts'
 
 const OPENID = 'oUser123'
 
@@ -55,4 +56,20 @@ describe('toCustomMessage (protocol.md §6)', () => {
       assert.match(result.error.reason, reason)
     })
   }
+
+  it('a customer-service-only message: keys in the documented order, customservice last', () => {
+    const message: CustomMessage = { type: 'msgmenu', tailContent: 'T', list: [{ content: 'A', id: '1' }], headContent: 'H' }
+    const result = toCustomMessage(OPENID, message, { kfAccount: 'kf1@wx' })
+    assert.ok(result.ok)
+    assert.equal(
+      JSON.stringify(result.value),
+      '{"touser":"oUser123","msgtype":"msgmenu","msgmenu":{"head_content":"H","list":[{"id":"1","content":"A"}],"tail_content":"T"},"customservice":{"kf_account":"kf1@wx"}}',
+    )
+  })
+
+  it('refuses send options it does not know', () => {
+    const result = toCustomMessage(OPENID, { type: 'text', content: 'x' }, { kfAcount: 'kf1@wx' } as never)
+    assert.equal(result.ok, false)
+    if (!result.ok) assert.match(result.error.reason, /unknown key\(s\) "kfAcount" \(only kfAccount\)/)
+  })
 })

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test'
 import { parseReply, replySchema } from '../../core/reply/reply-builders.ts'
 import { replyHelpers } from '../../core/reply/reply-helpers.ts'
 import type { Reply } from '../../core/reply/reply-types.ts'
+import type { CustomMessage } from '../../core/reply/custom-message-types.ts'
+import { parseCustomMessage, parseSendable } from '../../core/reply/custom-message-schema.ts'
 
 describe('replyHelpers', () => {
   const cases: Array<[string, Reply, Reply]> = [
@@ -45,6 +47,50 @@ describe('replyHelpers', () => {
     const reply = replyHelpers.news([article])
     article.title = 'changed'
     assert.deepEqual(reply, { type: 'news', articles: [{ title: 'A' }] })
+  })
+})
+
+describe('customer-service-only helpers', () => {
+  const cases: Array<[string, CustomMessage, CustomMessage]> = [
+    [
+      'msgMenu',
+      replyHelpers.msgMenu([{ id: '1', content: 'Yes' }], { headContent: 'Happy?', tailContent: undefined }),
+      { type: 'msgmenu', list: [{ id: '1', content: 'Yes' }], headContent: 'Happy?' },
+    ],
+    ['msgMenu without texts', replyHelpers.msgMenu([{ id: '1', content: 'Yes' }]), { type: 'msgmenu', list: [{ id: '1', content: 'Yes' }] }],
+    [
+      'miniProgramPage',
+      replyHelpers.miniProgramPage({ appId: 'wxapp', pagePath: 'pages/a', thumbMediaId: 'TH', title: undefined }),
+      { type: 'miniprogrampage', appId: 'wxapp', pagePath: 'pages/a', thumbMediaId: 'TH' },
+    ],
+    ['mpNews', replyHelpers.mpNews('M'), { type: 'mpnews', mediaId: 'M' }],
+    ['mpNewsArticle', replyHelpers.mpNewsArticle('A'), { type: 'mpnewsarticle', articleId: 'A' }],
+    ['wxCard', replyHelpers.wxCard('C'), { type: 'wxcard', cardId: 'C' }],
+  ]
+  for (const [what, built, expected] of cases) {
+    it(`${what}: plain data without undefined keys, accepted by parseCustomMessage and parseSendable`, () => {
+      assert.deepEqual(built, expected)
+      assert.equal((Object.values(built) as unknown[]).includes(undefined), false)
+      assert.deepEqual(structuredClone(built), expected)
+      assert.deepEqual(parseCustomMessage(built), { ok: true, value: expected })
+      assert.deepEqual(parseSendable(built), { ok: true, value: expected })
+    })
+  }
+
+  it('parseSendable still checks a reply as a reply', () => {
+    assert.deepEqual(parseSendable({ type: 'text', content: 'x' }), { ok: true, value: { type: 'text', content: 'x' } })
+    const bad = parseSendable({ type: 'text', content: '' })
+    assert.equal(bad.ok, false)
+    if (!bad.ok) assert.match(bad.error.reason, /^invalid text reply: content: content is empty$/)
+  })
+
+  it('as a passive reply, a customer-service-only message is refused with a pointer to sendToUser', () => {
+    const result = parseReply(replyHelpers.wxCard('C'))
+    assert.equal(result.ok, false)
+    if (!result.ok) {
+      assert.equal(result.error.code, 'PLUGIN_BAD_REPLY')
+      assert.match(result.error.reason, /^invalid wxcard reply: type: a wxcard message has no passive-reply form: send it with ctx\.api\.sendToUser/)
+    }
   })
 })
 

@@ -65,8 +65,10 @@ export interface FakeWeChatApiOptions {
 export interface SentMessage {
   appId: string
   accessToken: string
-  /** The JSON body exactly as posted. */
+  /** The JSON body, parsed. */
   body: JsonObject
+  /** The body's text exactly as posted: byte-for-byte checks of the wire format. */
+  raw: string
   at: number
 }
 
@@ -275,14 +277,14 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     return issue(appId, 'stable')
   }
 
-  function handleCustomSend(appId: string, accessToken: string, body: Json | undefined): JsonObject {
+  function handleCustomSend(appId: string, accessToken: string, body: Json | undefined, raw: string): JsonObject {
     if (body === undefined) return error(47001, 'data format error hint: [empty post data]')
     if (!isObject(body)) return error(47001)
     const invalid = validateCustomMessage(body, newsMax)
     if (invalid !== null) return error(invalid)
     const userError = userErrors.get(body.touser as string)
     if (userError !== undefined) return error(userError)
-    sent.push({ appId, accessToken, body, at: now() })
+    sent.push({ appId, accessToken, body, raw, at: now() })
     return { errcode: 0, errmsg: 'ok' }
   }
 
@@ -337,7 +339,7 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
       answer = handleStableToken(body)
     } else if (path === FAKE_PATHS.customSend && req.method === 'POST') {
       const who = checkToken(query.access_token)
-      answer = 'error' in who ? who.error : handleCustomSend(who.appId, query.access_token, body)
+      answer = 'error' in who ? who.error : handleCustomSend(who.appId, query.access_token, body, raw)
     } else {
       const handler = routes.get(`${req.method} ${path}`)
       if (handler === undefined) {
@@ -481,6 +483,7 @@ export function validateCustomMessage(body: JsonObject, newsMax = 1): number | n
   const payload = body[type]
   if (!KNOWN_TYPES.has(type)) return 40008
   if (!isObject(payload)) return 47001
+  if (body.customservice !== undefined && !(isObject(body.customservice) && nonEmpty(body.customservice.kf_account))) return 47001
   switch (type) {
     case 'text':
       return nonEmpty(payload.content) ? null : 44004
@@ -510,9 +513,14 @@ export function validateCustomMessage(body: JsonObject, newsMax = 1): number | n
     case 'wxcard':
       return nonEmpty(payload.card_id) ? null : 47001
     case 'miniprogrampage':
-      return nonEmpty(payload.appid) && nonEmpty(payload.pagepath) && nonEmpty(payload.thumb_media_id) ? null : 47001
-    case 'msgmenu':
-      return Array.isArray(payload.list) ? null : 47001
+      if (!nonEmpty(payload.appid) || !nonEmpty(payload.pagepath) || !nonEmpty(payload.thumb_media_id)) return 47001
+      return optionalStrings(payload, ['title'])
+    case 'msgmenu': {
+      const list = payload.list
+      if (!Array.isArray(list) || list.length === 0) return 47001
+      for (const option of list) if (!isObject(option) || !nonEmpty(option.id) || !nonEmpty(option.content)) return 47001
+      return optionalStrings(payload, ['head_content', 'tail_content'])
+    }
     default:
       return 40008
   }

@@ -3,7 +3,7 @@
  * copies; `session` only records what the plugin asks for (the engine applies it with the reply, so the
  * two land together); storage and the platform API are calls to the main thread.
  */
-import { replyHelpers } from '../../reply/reply-helpers.ts'
+import { customMessageHelpers, replyHelpers } from '../../reply/reply-helpers.ts'
 import type {
   JsonValue,
   KeyValue,
@@ -75,10 +75,18 @@ export function buildContext(
   }
 }
 
-/** The reply helpers, noting which one was called last (per call: a dozen small closures, in the worker). */
+/**
+ * The reply helpers, noting which one was called last (per call: a dozen small closures, in the worker).
+ * The customer-service-only builders are not noted: what they build is sent, never returned, so building
+ * one and returning nothing is no missing `return`.
+ */
 function trackedReplies(built: (name: string) => void): ReplyHelpers {
   const tracked = {} as Record<string, unknown>
   for (const [name, helper] of Object.entries(replyHelpers) as Array<[string, (...args: never[]) => unknown]>) {
+    if (Object.hasOwn(customMessageHelpers, name)) {
+      tracked[name] = helper
+      continue
+    }
     tracked[name] = (...args: never[]) => {
       built(name)
       return helper(...args)
@@ -153,8 +161,9 @@ function createPlatformApi(rpc: RpcClient, accountId: string, deadline: () => nu
       const q = query === undefined ? undefined : (plainOrThrow('api.get query', query) as Record<string, string>)
       return (await rpc.request({ method: 'api.get', accountId, path: String(path), ...(q ? { query: q } : {}) }, deadline())) ?? null
     },
-    async sendToUser(openId, reply) {
-      await rpc.request({ method: 'api.sendToUser', accountId, openId: String(openId), reply: plainOrThrow('sendToUser reply', reply) }, deadline())
+    async sendToUser(openId, message, opts) {
+      const body = { method: 'api.sendToUser' as const, accountId, openId: String(openId), message: plainOrThrow('sendToUser message', message) }
+      await rpc.request(opts === undefined ? body : { ...body, opts: plainOrThrow('sendToUser options', opts) }, deadline())
     },
   }
 }
