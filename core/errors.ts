@@ -59,6 +59,8 @@ export interface EngineError {
   reason: string
   /** API_ERROR only: the platform's errcode (protocol.md §6); absent for network failures and timeouts. */
   errcode?: number
+  /** API_ERROR only: the HTTP status of an answer that carried no errcode (a gateway's page, a redirect). */
+  httpStatus?: number
 }
 
 export type Result<T, E = EngineError> = { ok: true; value: T } | { ok: false; error: E }

@@ -5,7 +5,9 @@
  *   - refreshed `refreshMarginMs` before expiry, while the old one still works;
  *   - refreshed on demand when the platform rejects it (40001, 40014, 42001), then the call is retried once;
  *   - not asked for again for a while when the answer can only change with a setting (wrong AppSecret, IP not
- *     whitelisted, daily quota: TOKEN_CONFIG_ERRCODES), and logged once naming that setting.
+ *     whitelisted, daily quota: TOKEN_CONFIG_ERRCODES), and logged once naming that setting;
+ *   - asked again at once, a few times, when the failure may pass by itself (-1 "system busy", no answer, a
+ *     5xx page): one hiccup of the token API would otherwise fail every call waiting on this refresh.
  *
  * One refresh at a time has two layers: in this process, concurrent callers share one in-flight refresh
  * (single flight); across processes, `tokens.lock` picks the refresher and the others read its token from
@@ -19,6 +21,18 @@ import { apiError, type ApiClient } from './api-client.ts'
 
 /** errcodes meaning "this access_token is not good (any more)": refresh and retry once. */
 export const TOKEN_REJECTED_ERRCODES: ReadonlySet<number> = new Set([40001, 40014, 42001])
+
+/**
+ * A failed fetch worth repeating at once: -1 (the platform's "system busy, try again later"), no answer at all
+ * (timeout, network error) or a 5xx page from something in between. Any other errcode is the platform's
+ * considered answer, and a redirect, a 4xx page or a garbled 200 is a proxy or a setting (apiBase) that
+ * answers the same way again.
+ */
+export function isTransientTokenError(error: EngineError): boolean {
+  if (error.code !== 'API_ERROR') return false
+  if (error.errcode !== undefined) return error.errcode === -1
+  return error.httpStatus === undefined || error.httpStatus >= 500
+}
 
 /**
  * /cgi-bin/token answers that asking again cannot change: a setting or the account's administrator must.
@@ -57,6 +71,13 @@ export interface AccessTokenManagerOptions {
   configErrorCooldownMs?: number
   /** Store polling interval while another instance refreshes; default 50 ms. */
   pollMs?: number
+  /**
+   * Tries of one fetch when it fails transiently (isTransientTokenError), the first included; default 3.
+   * No try starts past half of `lockTtlMs` from the first, so the refresh lock still covers it.
+   */
+  fetchAttempts?: number
+  /** Wait before the 2nd try, doubled before each next one; default 200 ms. */
+  fetchRetryDelayMs?: number
   sleep?: (ms: number) => Promise<void>
 }
 
@@ -85,6 +106,8 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
   const maxPolls = Math.max(1, Math.ceil((opts.lockWaitMs ?? 10_000) / pollMs))
   const sleep = opts.sleep ?? defaultSleep
   const cooldownMs = opts.configErrorCooldownMs ?? 60_000
+  const fetchAttempts = Math.max(1, opts.fetchAttempts ?? 3)
+  const fetchRetryDelayMs = opts.fetchRetryDelayMs ?? 200
 
   /** Last token seen, to spare a store round trip per API call. */
   let memo: TokenRecord | undefined
@@ -100,7 +123,40 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
     return fail('STORE_UNAVAILABLE', reason)
   }
 
+  /**
+   * One token, tried again on a transient failure (all of this refresh's waiters share the tries: they wait
+   * on `inflight`, and other instances on the lock). Logs every failure: a retry as a warning, the end as an
+   * error.
+   */
   async function fetchToken(): Promise<Result<TokenRecord>> {
+    const startedAt = now()
+    for (let attempt = 1; ; attempt++) {
+      const r = await requestToken()
+      if (r.ok) return r
+      const { code, reason, errcode } = r.error
+      const config = errcode === undefined ? undefined : TOKEN_CONFIG_ERRCODES.get(errcode)
+      if (config) {
+        const held = apiError(`${reason} (${config.hint})`, errcode)
+        refused = { until: now() + cooldownMs, result: held }
+        log.error(
+          { code: held.error.code, reason: held.error.reason, errcode, setting: config.setting, appId, retryInMs: cooldownMs },
+          'access_token fetch failed',
+        )
+        return held
+      }
+      const transient = isTransientTokenError(r.error)
+      const delayMs = fetchRetryDelayMs * 2 ** (attempt - 1)
+      if (!transient || attempt >= fetchAttempts || now() - startedAt + delayMs >= lockTtlMs / 2) {
+        log.error({ code, reason, errcode, appId, attempts: attempt, transient }, 'access_token fetch failed')
+        return r
+      }
+      log.warn({ code, reason, errcode, appId, attempt, retryInMs: delayMs }, 'access_token fetch failed; retrying')
+      await sleep(delayMs)
+    }
+  }
+
+  /** One request to the token API and its answer checked; logs only success. */
+  async function requestToken(): Promise<Result<TokenRecord>> {
     const sentAt = now()
     const r = opts.useStableToken
       ? await client.postJson(STABLE_TOKEN_PATH, undefined, {
@@ -110,27 +166,12 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
           force_refresh: false,
         })
       : await client.getJson(TOKEN_PATH, { grant_type: 'client_credential', appid: appId, secret: appSecret })
-    if (!r.ok) {
-      const config = r.error.errcode === undefined ? undefined : TOKEN_CONFIG_ERRCODES.get(r.error.errcode)
-      if (config) {
-        const held = apiError(`${r.error.reason} (${config.hint})`, r.error.errcode)
-        refused = { until: now() + cooldownMs, result: held }
-        log.error(
-          { code: held.error.code, reason: held.error.reason, errcode: r.error.errcode, setting: config.setting, appId, retryInMs: cooldownMs },
-          'access_token fetch failed',
-        )
-        return held
-      }
-      log.error({ code: r.error.code, reason: r.error.reason, errcode: r.error.errcode, appId }, 'access_token fetch failed')
-      return r
-    }
+    if (!r.ok) return r
     refused = undefined
     const token = r.value.access_token
     const expiresIn = r.value.expires_in
     if (typeof token !== 'string' || token === '' || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
-      const bad = apiError('access_token answer without access_token/expires_in')
-      log.error({ code: bad.error.code, reason: bad.error.reason, appId }, 'access_token fetch failed')
-      return bad
+      return apiError('access_token answer without access_token/expires_in')
     }
     // Counted from when the request left: the conservative end of the token's life.
     const record = { token, expiresAt: sentAt + expiresIn * 1000 }

@@ -4,7 +4,8 @@
  *
  * Every failure is a Result with code API_ERROR:
  *   - the platform answered `{errcode != 0, errmsg}`: `errcode` is set, errmsg is in `reason`;
- *   - timeout, network failure, non-JSON or non-2xx answer: no `errcode` (callers treat these as transient).
+ *   - timeout, network failure, non-JSON or non-2xx answer: no `errcode` (callers treat these as transient);
+ *     `httpStatus` is set when there was an answer, so a caller can tell a 502 from a redirect.
  * Reasons name the method and path only, never the query: it carries the access_token or the AppSecret.
  */
 import type { EngineError, Result } from '../errors.ts'
@@ -67,23 +68,23 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     } catch (e) {
       return apiError(`${where}: ${withoutUrl(describeFetchError(e, timeoutMs), url)}`)
     }
-    if (text === null) return apiError(`${where}: HTTP ${status}, answer over ${maxBodyBytes} bytes`)
+    if (text === null) return apiError(`${where}: HTTP ${status}, answer over ${maxBodyBytes} bytes`, undefined, status)
 
     let json: unknown
     try {
       json = JSON.parse(text)
     } catch {
-      return apiError(`${where}: HTTP ${status}, answer is not JSON (${text.length} bytes)`)
+      return apiError(`${where}: HTTP ${status}, answer is not JSON (${text.length} bytes)`, undefined, status)
     }
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-      return apiError(`${where}: HTTP ${status}, answer is not a JSON object`)
+      return apiError(`${where}: HTTP ${status}, answer is not a JSON object`, undefined, status)
     }
     const obj = json as ApiJson
     if (typeof obj.errcode === 'number' && obj.errcode !== 0) {
       const errmsg = typeof obj.errmsg === 'string' ? obj.errmsg : ''
       return apiError(`${where}: errcode ${obj.errcode} ${errmsg}`.trimEnd(), obj.errcode)
     }
-    if (status < 200 || status > 299) return apiError(`${where}: HTTP ${status}`)
+    if (status < 200 || status > 299) return apiError(`${where}: HTTP ${status}`, undefined, status)
     return ok(obj)
   }
 
@@ -94,9 +95,10 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
   }
 }
 
-export function apiError(reason: string, errcode?: number): { ok: false; error: EngineError } {
+export function apiError(reason: string, errcode?: number, httpStatus?: number): { ok: false; error: EngineError } {
   const error: EngineError = { code: 'API_ERROR', reason }
   if (errcode !== undefined) error.errcode = errcode
+  if (httpStatus !== undefined) error.httpStatus = httpStatus
   return { ok: false, error }
 }
 

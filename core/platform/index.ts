@@ -2,7 +2,7 @@
 export { createApiClient, DEFAULT_API_TIMEOUT_MS } from './api-client.ts'
 export type { ApiClient, ApiClientOptions, ApiJson } from './api-client.ts'
 
-export { createAccessTokenManager, isTokenRejected, TOKEN_CONFIG_ERRCODES, TOKEN_REJECTED_ERRCODES } from './access-token-manager.ts'
+export { createAccessTokenManager, isTokenRejected, isTransientTokenError, TOKEN_CONFIG_ERRCODES, TOKEN_REJECTED_ERRCODES } from './access-token-manager.ts'
 export type { AccessTokenManager, AccessTokenManagerOptions } from './access-token-manager.ts'
 
 export { createPlatformApi, engineErrorOf, PlatformApiError, CUSTOM_SEND_PATH } from './platform-api.ts'

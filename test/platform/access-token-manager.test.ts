@@ -229,3 +229,102 @@ test('a store failure is STORE_UNAVAILABLE with a log line', async () => {
   }
   assert.ok(memLog.lines.some((l) => l.code === 'STORE_UNAVAILABLE'))
 })
+
+// ----- transient failures of the token API: tried again inside one refresh ---------------------------
+
+/** pino's numeric levels, as the memory logger records them. */
+const WARN = 40
+const ERROR = 50
+
+test('-1 (system busy), then a token: retried within the refresh, every concurrent caller gets the token', async () => {
+  fake.failNext(FAKE_PATHS.token, 2, -1)
+  const sleeps: number[] = []
+  const m = manager({ sleep: async (ms) => void sleeps.push(ms) })
+  const results = await Promise.all(Array.from({ length: 25 }, () => m.getToken()))
+  assert.equal(new Set(results.map(value)).size, 1)
+  assert.equal(tokenRequests(), 3, 'one refresh for all 25 callers: two refused tries and the good one')
+  assert.deepEqual(sleeps, [200, 400])
+  const retries = memLog.lines.filter((l) => l.msg === 'access_token fetch failed; retrying')
+  assert.deepEqual(
+    retries.map((l) => [l.level, l.code, l.errcode, l.attempt, l.retryInMs, l.appId]),
+    [
+      [WARN, 'API_ERROR', -1, 1, 200, 'wxA'],
+      [WARN, 'API_ERROR', -1, 2, 400, 'wxA'],
+    ],
+  )
+  assert.equal(memLog.lines.some((l) => l.msg === 'access_token fetch failed'), false)
+})
+
+test('no answer (a dropped connection) and a gateway 502 page are retried like -1', async () => {
+  fake.dropNext(FAKE_PATHS.token, 1)
+  fake.answerRawNext(FAKE_PATHS.token, { status: 502, body: '<html><h1>502 Bad Gateway</h1></html>' })
+  const m = manager({ sleep: async () => undefined })
+  assert.ok(value(await m.getToken()))
+  assert.equal(tokenRequests(), 3)
+  const retries = memLog.lines.filter((l) => l.msg === 'access_token fetch failed; retrying')
+  assert.equal(retries.length, 2)
+  assert.match(String(retries[0].reason), /network error/)
+  assert.match(String(retries[1].reason), /HTTP 502/)
+})
+
+test('bounded: -1 on every try fails after 3 with one error line, and the next caller asks again', async () => {
+  fake.failNext(FAKE_PATHS.token, 3, -1)
+  const m = manager({ sleep: async () => undefined })
+  const r = await m.getToken()
+  assert.equal(r.ok, false)
+  if (!r.ok) assert.equal(r.error.errcode, -1)
+  assert.equal(tokenRequests(), 3)
+  const failed = memLog.lines.filter((l) => l.msg === 'access_token fetch failed')
+  assert.deepEqual(
+    failed.map((l) => [l.level, l.errcode, l.attempts, l.transient]),
+    [[ERROR, -1, 3, true]],
+  )
+  // Not held like a setting error: the platform was busy, not refusing.
+  assert.ok(value(await m.getToken()))
+  assert.equal(tokenRequests(), 4)
+})
+
+test('errcodes other than -1 are not retried: a setting error is held, any other answered once', async () => {
+  const sleeps: number[] = []
+  const wrong = manager({ appSecret: 'wrong', sleep: async (ms) => void sleeps.push(ms) })
+  assert.equal((await wrong.getToken()).ok, false)
+  assert.equal(tokenRequests(), 1)
+  fake.failNext(FAKE_PATHS.token, 1, 45011)
+  const busy = manager({ sleep: async (ms) => void sleeps.push(ms) })
+  const r = await busy.getToken()
+  assert.equal(r.ok, false)
+  if (!r.ok) assert.equal(r.error.errcode, 45011)
+  assert.equal(tokenRequests(), 2)
+  assert.deepEqual(sleeps, [])
+  assert.equal(memLog.lines.some((l) => l.msg === 'access_token fetch failed; retrying'), false)
+})
+
+test('a redirect, a 404 page or a garbled 200 from something in between is not retried', async () => {
+  const answers = [
+    { status: 302, body: '', headers: { location: 'http://127.0.0.1:9/elsewhere' } },
+    { status: 404, body: '<html>Not Found</html>' },
+    { status: 200, contentType: 'application/json', body: '{"access_tok' },
+  ]
+  for (const answer of answers) {
+    fake.answerRawNext(FAKE_PATHS.token, answer)
+    const before = tokenRequests()
+    const r = await manager({ sleep: async () => undefined }).getToken()
+    assert.equal(r.ok, false)
+    if (!r.ok) assert.equal(r.error.httpStatus, answer.status)
+    assert.equal(tokenRequests() - before, 1, `HTTP ${answer.status}`)
+  }
+  assert.equal(memLog.lines.some((l) => l.msg === 'access_token fetch failed; retrying'), false)
+})
+
+test('no retry starts past half the refresh lock lifetime (the lock must cover the fetch)', async () => {
+  fake.failNext(FAKE_PATHS.token, 3, -1)
+  // Each wait advances the injected clock: 400 ms after the first try, the next wait (800) would pass 500.
+  const m = manager({ lockTtlMs: 1000, fetchRetryDelayMs: 400, sleep: async (ms) => void (t += ms) })
+  const r = await m.getToken()
+  assert.equal(r.ok, false)
+  assert.equal(tokenRequests(), 2)
+  assert.equal(memLog.lines.find((l) => l.msg === 'access_token fetch failed')?.attempts, 2)
+  // The third queued -1 is answered here, once: nothing is left over for the next test.
+  assert.ok(value(await manager({ sleep: async () => undefined }).getToken()))
+  assert.equal(tokenRequests(), 4)
+})

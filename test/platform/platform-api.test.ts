@@ -219,6 +219,7 @@ test('paths that could leave the API host are refused without a request', async 
 
 test('token endpoint failures surface as the rejection', async () => {
   fake.revokeToken()
-  fake.failNext(FAKE_PATHS.token, 1, -1)
+  // Every try of the refresh (a -1 is tried again within it: access-token-manager.ts).
+  fake.failNext(FAKE_PATHS.token, 3, -1)
   await assert.rejects(api.sendToUser('o1', { type: 'text', content: 'x' }), { code: 'API_ERROR', errcode: -1 })
 })
