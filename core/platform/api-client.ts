@@ -102,7 +102,15 @@ export function apiError(reason: string, errcode?: number, httpStatus?: number):
   return { ok: false, error }
 }
 
-/** The body as text, or null once it passes `max` bytes (the rest is not read: the connection is cancelled). */
+/**
+ * The body as text, or null once it passes `max` bytes (the rest is not read: the connection is cancelled).
+ * Not raw-body (which the server uses on Node streams): fetch decodes gzip but keeps the compressed
+ * content-length, so raw-body's `length` check refuses every compressed answer; over its limit it only
+ * pauses the stream and drops its error listener, so the connection stays open until the timeout aborts
+ * it, and that abort's 'error' then has no listener and kills the process. Doing it right needs this
+ * pre-check, a listener and a destroy around it: no shorter than the loop. Both cases are tested in
+ * test/platform/api-client-misbehaving.test.ts.
+ */
 async function readCapped(res: Response, max: number): Promise<string | null> {
   const declared = Number(res.headers.get('content-length'))
   if (res.body === null) return ''

@@ -6,6 +6,7 @@
  */
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { gzipSync } from 'node:zlib'
 import { createApiClient } from '../../core/platform/api-client.ts'
 import { FAKE_PATHS, startFakeWeChatApi } from '../support/fake-wechat-api.ts'
 
@@ -46,4 +47,42 @@ test('a body over the limit is refused without being read whole', async () => {
   }
   // The client still works afterwards.
   assert.ok((await client.getJson(FAKE_PATHS.token, tokenQuery)).ok)
+})
+
+test('over the limit, the connection is dropped at once: not left open until the timeout', async () => {
+  // A deadline far past the test's own bound: only cancelling the body ends the answer in time.
+  const patient = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 60_000, maxBodyBytes: 1 << 20 })
+  const chunk = 'x'.repeat(1 << 16)
+  const done = fake.answerRawNext(FAKE_PATHS.token, { status: 200, contentType: 'application/json', body: chunk, repeat: 640, chunked: true })
+  const r = await patient.getJson(FAKE_PATHS.token, tokenQuery)
+  assert.equal(r.ok, false)
+  if (!r.ok) assert.match(r.error.reason, /answer over 1048576 bytes/)
+  let bound: NodeJS.Timeout | undefined
+  const outcome = await Promise.race([
+    done,
+    new Promise<'still open'>((resolve) => {
+      bound = setTimeout(() => resolve('still open'), 10_000)
+    }),
+  ])
+  clearTimeout(bound)
+  assert.notEqual(outcome, 'still open', 'the refused answer kept its connection')
+  if (outcome === 'still open') return
+  assert.equal(outcome.complete, false)
+  assert.ok(outcome.written < 640 * chunk.length, `wrote ${outcome.written} bytes`)
+})
+
+test('a gzip answer: read whole although content-length counts compressed bytes; the limit counts decoded ones', async () => {
+  // fetch asks for gzip and decodes it, leaving the compressed content-length: a reader that holds the
+  // body to that length (raw-body's `length`) refuses every compressed answer.
+  const small = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 3000, maxBodyBytes: 1 << 20 })
+  const json = { access_token: 'T'.repeat(512), expires_in: 7200 }
+  fake.answerRawNext(FAKE_PATHS.token, { status: 200, contentType: 'application/json', headers: { 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify(json)) })
+  assert.deepEqual(await small.getJson(FAKE_PATHS.token, tokenQuery), { ok: true, value: json })
+  // 4 MiB that gzip to a few KiB: refused by its decoded size.
+  const bomb = gzipSync(Buffer.alloc(4 << 20, 0x20))
+  assert.ok(bomb.length < 1 << 16)
+  fake.answerRawNext(FAKE_PATHS.token, { status: 200, contentType: 'application/json', headers: { 'content-encoding': 'gzip' }, body: bomb })
+  const r = await small.getJson(FAKE_PATHS.token, tokenQuery)
+  assert.equal(r.ok, false)
+  if (!r.ok) assert.match(r.error.reason, /answer over 1048576 bytes/)
 })

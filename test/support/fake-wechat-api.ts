@@ -112,8 +112,9 @@ export interface FakeWeChatApi {
   /**
    * The next request to `path` is answered `answer` instead of being processed: what a proxy or a broken
    * gateway in front of the platform sends (an HTML 502 page, an empty body, a body of `repeat` copies).
+   * Resolves once that answer is over: written whole, or cut short because the client hung up.
    */
-  answerRawNext(path: string, answer: RawAnswer): void
+  answerRawNext(path: string, answer: RawAnswer): Promise<RawAnswerDone>
   /**
    * Park every request to `path` (before it is processed) until the returned function is called: lets a
    * test observe the state while a call is in flight, without sleeping.
@@ -174,7 +175,8 @@ interface TokenState {
 export interface RawAnswer {
   status: number
   contentType?: string
-  body: string
+  /** Bytes as given (e.g. gzip), or a string written as UTF-8. */
+  body: string | Buffer
   repeat?: number
   /** Send no content-length (chunked), as a streaming proxy does. */
   chunked?: boolean
@@ -182,11 +184,20 @@ export interface RawAnswer {
   headers?: Record<string, string>
 }
 
+/** How a raw answer ended. */
+export interface RawAnswerDone {
+  /** Body bytes handed to the socket. */
+  written: number
+  /** False when the client hung up before the whole body was written. */
+  complete: boolean
+}
+
 interface Injected {
   kind: 'fail' | 'drop' | 'hang' | 'raw'
   errcode?: number
   errmsg?: string
   raw?: RawAnswer
+  done?: (outcome: RawAnswerDone) => void
 }
 
 const TOKEN_PREFIX = 'FAKE_AT_'
@@ -323,7 +334,7 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     // Left open until the client gives up or close() destroys the socket.
     if (next?.kind === 'hang') return
     if (next?.kind === 'raw' && next.raw) {
-      await writeRaw(res, next.raw)
+      next.done?.(await writeRaw(res, next.raw))
       return
     }
 
@@ -418,7 +429,7 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
       enqueue(path, Array.from({ length: times }, () => ({ kind: 'hang' as const })))
     },
     answerRawNext(path, raw) {
-      enqueue(path, [{ kind: 'raw', raw }])
+      return new Promise<RawAnswerDone>((done) => enqueue(path, [{ kind: 'raw', raw, done }]))
     },
     hold(path) {
       const existing = holds.get(path)
@@ -534,22 +545,31 @@ function optionalStrings(obj: JsonObject, keys: string[]): number | null {
 }
 
 /** Streams the copies, waiting for the socket to drain; stops quietly when the client hangs up. */
-async function writeRaw(res: ServerResponse, raw: RawAnswer): Promise<void> {
+async function writeRaw(res: ServerResponse, raw: RawAnswer): Promise<RawAnswerDone> {
   const repeat = raw.repeat ?? 1
   const headers: Record<string, string | number> = { 'content-type': raw.contentType ?? 'text/html', ...raw.headers }
   if (!raw.chunked) headers['content-length'] = Buffer.byteLength(raw.body) * repeat
   res.writeHead(raw.status, headers)
   const chunk = Buffer.from(raw.body)
+  let written = 0
   for (let i = 0; i < repeat; i++) {
-    if (res.destroyed) return
+    if (res.destroyed) return { written, complete: false }
+    written += chunk.length
     if (!res.write(chunk)) {
       await new Promise<void>((resolve) => {
-        res.once('drain', resolve)
-        res.once('close', resolve)
+        const go = () => {
+          res.off('drain', go)
+          res.off('close', go)
+          resolve()
+        }
+        res.on('drain', go)
+        res.on('close', go)
       })
     }
   }
+  if (res.destroyed) return { written, complete: false }
   res.end()
+  return { written, complete: true }
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
