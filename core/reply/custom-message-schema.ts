@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import { fail, ok, type Result } from '../errors.ts'
-import { parseReply } from './reply-builders.ts'
+import { invalid, parseReply } from './reply-builders.ts'
 import { MAX_REPLY_CHARS } from './reply-limits.ts'
 import { CUSTOM_MESSAGE_TYPES, type CustomMessage, type SendOptions } from './custom-message-types.ts'
 import type { Reply } from './reply-types.ts'
@@ -63,14 +63,7 @@ export function isCustomMessage(value: Reply | CustomMessage): value is CustomMe
 /** Checks a CustomMessage; the reason names every problem with its path, as parseReply's does. */
 export function parseCustomMessage(value: unknown): Result<CustomMessage> {
   const parsed = customMessageSchema.safeParse(value)
-  if (parsed.success) return ok(parsed.data)
-  const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined
-  const subject = typeof type === 'string' && type.length <= 40 ? `${type} message` : 'message'
-  const problems = parsed.error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.')
-    return path ? `${path}: ${issue.message}` : issue.message
-  })
-  return fail('PLUGIN_BAD_REPLY', `invalid ${subject}: ${problems.join('; ')}`)
+  return parsed.success ? ok(parsed.data) : invalid('message', value, parsed.error)
 }
 
 /** What sendToUser accepts: a CustomMessage by its type, anything else must be a Reply. */

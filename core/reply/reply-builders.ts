@@ -79,10 +79,14 @@ void replyIsParsed
 /** Checks a value from a plugin or a rules file; the reason names every problem with its path. */
 export function parseReply(value: unknown): Result<Reply> {
   const parsed = replySchema.safeParse(value)
-  if (parsed.success) return ok(parsed.data)
+  return parsed.success ? ok(parsed.data) : invalid('reply', value, parsed.error)
+}
+
+/** PLUGIN_BAD_REPLY naming the value's type and every problem with its path: "invalid text reply: content: ...". */
+export function invalid(noun: 'reply' | 'message', value: unknown, error: z.ZodError): Result<never> {
   const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined
-  const subject = typeof type === 'string' && type.length <= 40 ? `${type} reply` : 'reply'
-  const problems = parsed.error.issues.map((issue) => {
+  const subject = typeof type === 'string' && type.length <= 40 ? `${type} ${noun}` : noun
+  const problems = error.issues.map((issue) => {
     const path = issue.path.map(String).join('.')
     return path ? `${path}: ${issue.message}` : issue.message
   })

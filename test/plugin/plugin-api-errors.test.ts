@@ -6,19 +6,11 @@
  */
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { createAccessTokenManager } from '../../core/platform/access-token-manager.ts'
-import { createApiClient } from '../../core/platform/api-client.ts'
-import { CUSTOM_SEND_PATH, createPlatformApi } from '../../core/platform/platform-api.ts'
-import { createMemoryStore } from '../../core/store/memory-store.ts'
-import { createLogger } from '../../core/log/logger.ts'
-import { startFakeWeChatApi } from '../support/fake-wechat-api.ts'
-import { loadPlugins, text, textOf } from './plugin-test-kit.ts'
+import { CUSTOM_SEND_PATH } from '../../core/platform/platform-api.ts'
+import { loadPlugins, startPlatformOnFakeApi, text, textOf } from './plugin-test-kit.ts'
 
-const fake = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA' })
-const client = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 2000 })
-const tokens = createAccessTokenManager({ appId: 'wxA', appSecret: 'secretA', client, tokens: createMemoryStore().tokens, log: createLogger({ level: 'silent' }) })
-const platform = createPlatformApi({ client, tokens })
-const h = await loadPlugins({ only: ['api-user'], api: () => platform })
+const { fake, api } = await startPlatformOnFakeApi()
+const h = await loadPlugins({ only: ['api-user'], api })
 after(async () => {
   await h.dispose()
   await fake.close()

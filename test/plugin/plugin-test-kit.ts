@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { pino, type DestinationStream } from 'pino'
 import type { PluginSettings } from '../../core/config/config-types.ts'
 import type { EngineError } from '../../core/errors.ts'
-import type { Logger } from '../../core/log/logger.ts'
+import { createLogger, type Logger } from '../../core/log/logger.ts'
 import type {
   ClickEvent,
   ImageMessage,
@@ -20,8 +20,12 @@ import { loadPluginSet } from '../../core/plugin/load-plugin-set.ts'
 import type { JsonValue, PlatformApi, RuleMatch } from '../../core/plugin/plugin-api.ts'
 import type { PluginOutcome, PluginSet, SessionOp } from '../../core/plugin/plugin-host-types.ts'
 import type { Reply } from '../../core/reply/reply-types.ts'
+import { createAccessTokenManager } from '../../core/platform/access-token-manager.ts'
+import { createApiClient } from '../../core/platform/api-client.ts'
+import { createPlatformApi } from '../../core/platform/platform-api.ts'
 import { createMemoryStore } from '../../core/store/memory-store.ts'
 import type { KvStore, Store } from '../../core/store/store.ts'
+import { startFakeWeChatApi, type FakeWeChatApi } from '../support/fake-wechat-api.ts'
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/plugins', import.meta.url))
 export const EXAMPLES_DIR = fileURLToPath(new URL('../../plugins', import.meta.url))
@@ -87,6 +91,18 @@ export function createFakeApi(): { api: (accountId: string) => PlatformApi; call
       },
     }),
   }
+}
+
+/**
+ * The real PlatformApi (client, token manager) for app wxA, speaking to a fake WeChat API on loopback: for
+ * tests of what a plugin's ctx.api call puts on the wire and what it sees back. Pass `api` to loadPlugins.
+ */
+export async function startPlatformOnFakeApi(): Promise<{ fake: FakeWeChatApi; api: () => PlatformApi }> {
+  const fake = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA' })
+  const client = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 2000 })
+  const tokens = createAccessTokenManager({ appId: 'wxA', appSecret: 'secretA', client, tokens: createMemoryStore().tokens, log: createLogger({ level: 'silent' }) })
+  const platform = createPlatformApi({ client, tokens })
+  return { fake, api: () => platform }
 }
 
 export interface Harness {
