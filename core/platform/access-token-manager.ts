@@ -7,7 +7,9 @@
  *   - not asked for again for a while when the answer can only change with a setting (wrong AppSecret, IP not
  *     whitelisted, daily quota: TOKEN_CONFIG_ERRCODES), and logged once naming that setting;
  *   - asked again at once, a few times, when the failure may pass by itself (-1 "system busy", no answer, a
- *     5xx page): one hiccup of the token API would otherwise fail every call waiting on this refresh.
+ *     5xx page): one hiccup of the token API would otherwise fail every call waiting on this refresh;
+ *   - while an early refresh fails (inside the margin), the old token is served until it expires: it still
+ *     works, and the refresh is tried again REFRESH_RETRY_MS later, not on every call.
  *
  * One refresh at a time has two layers: in this process, concurrent callers share one in-flight refresh
  * (single flight); across processes, `tokens.lock` picks the refresher and the others read its token from
@@ -18,6 +20,9 @@ import { fail, ok } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
 import type { TokenRecord, TokenStore } from '../store/store.ts'
 import { apiError, type ApiClient } from './api-client.ts'
+
+/** After an early refresh failed, how long the old (still valid) token is served before the next try. */
+export const REFRESH_RETRY_MS = 10_000
 
 /** errcodes meaning "this access_token is not good (any more)": refresh and retry once. */
 export const TOKEN_REJECTED_ERRCODES: ReadonlySet<number> = new Set([40001, 40014, 42001])
@@ -115,6 +120,8 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
   let warnedShortLifetime = false
   /** The last TOKEN_CONFIG_ERRCODES answer, returned as is until `until`. */
   let refused: { until: number; result: { ok: false; error: EngineError } } | undefined
+  /** When an early refresh last failed with the old token still valid: calls use that token meanwhile. */
+  let refreshFailedAt = -Infinity
 
   const isFresh = (r: TokenRecord, t: number) => t < r.expiresAt - marginMs
   const storeError = (e: unknown, op: string) => {
@@ -224,7 +231,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
         return ok(current.token)
       }
       const fetched = await fetchToken()
-      if (!fetched.ok) return fetched
+      if (!fetched.ok) return stillValid(current, fetched)
       await tokens.set(appId, fetched.value)
       memo = fetched.value
       return ok(fetched.value.token)
@@ -233,6 +240,21 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
     } finally {
       await release().catch((e: unknown) => log.warn({ appId, reason: String(e) }, 'access_token lock release failed'))
     }
+  }
+
+  /**
+   * A failed refresh, answered with the current token while it has not expired (an early refresh, inside the
+   * margin): the token still works, so a hiccup of the token API fails no call until it really expires.
+   */
+  function stillValid(current: TokenRecord | null, failed: { ok: false; error: EngineError }): Result<string> {
+    const t = now()
+    if (!current || t >= current.expiresAt) return failed
+    refreshFailedAt = t
+    log.warn(
+      { code: failed.error.code, errcode: failed.error.errcode, appId, expiresInMs: current.expiresAt - t, retryInMs: REFRESH_RETRY_MS },
+      'access_token refresh failed; the current one is used until it expires',
+    )
+    return ok(current.token)
   }
 
   async function getToken(): Promise<Result<string>> {
@@ -249,6 +271,9 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
       memo = stored
       return ok(stored.token)
     }
+    // Not fresh but not expired, after a failed refresh or a refusal: used, and no new try before its time.
+    const held = (refused !== undefined && now() < refused.until) || now() - refreshFailedAt < REFRESH_RETRY_MS
+    if (held && stored && now() < stored.expiresAt && !inflight) return ok(stored.token)
     if (refused && now() < refused.until && !inflight) return refused.result
     // Re-checked after the await: a caller that arrived meanwhile may have started the refresh.
     inflight ??= refresh().finally(() => {

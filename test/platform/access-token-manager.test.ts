@@ -328,3 +328,48 @@ test('no retry starts past half the refresh lock lifetime (the lock must cover t
   assert.ok(value(await manager({ sleep: async () => undefined }).getToken()))
   assert.equal(tokenRequests(), 4)
 })
+
+test('an early refresh that fails serves the old token until it expires, trying again every 10 s, not every call', async () => {
+  const m = manager({ refreshMarginMs: 300_000, sleep: async () => undefined })
+  const first = value(await m.getToken())
+  assert.equal(tokenRequests(), 1)
+  t = T0 + 7200_000 - 200_000 // inside the margin: a refresh is due
+  fake.failNext(FAKE_PATHS.token, 3, -1)
+  assert.equal(value(await m.getToken()), first, 'the old token still works: no call fails')
+  assert.equal(tokenRequests(), 4)
+  const warned = memLog.lines.filter((l) => l.msg === 'access_token refresh failed; the current one is used until it expires')
+  assert.deepEqual(warned.map((l) => [l.level, l.errcode, l.expiresInMs, l.retryInMs]), [[WARN, -1, 200_000, 10_000]])
+  // Within 10 s every call gets the old token without asking the token API.
+  t += 9_999
+  assert.equal(value(await m.getToken()), first)
+  assert.equal(tokenRequests(), 4)
+  // Then the refresh is tried again, and this time it works.
+  t += 1
+  const second = value(await m.getToken())
+  assert.notEqual(second, first)
+  assert.equal(tokenRequests(), 5)
+})
+
+test('a failed refresh with the old token expired is an error: an expired token is never served', async () => {
+  const m = manager({ refreshMarginMs: 300_000, sleep: async () => undefined })
+  value(await m.getToken())
+  t = T0 + 7200_000 - 100_000
+  fake.failNext(FAKE_PATHS.token, 3, -1)
+  assert.ok(value(await m.getToken()))
+  t = T0 + 7200_000 // expired, and the token API still busy
+  fake.failNext(FAKE_PATHS.token, 3, -1)
+  const r = await m.getToken()
+  assert.equal(r.ok, false)
+  if (!r.ok) assert.equal(r.error.errcode, -1)
+})
+
+test('a setting error during an early refresh: the old token is served while the refusal is held', async () => {
+  const m = manager({ refreshMarginMs: 300_000, sleep: async () => undefined })
+  const first = value(await m.getToken())
+  t = T0 + 7200_000 - 200_000
+  fake.failNext(FAKE_PATHS.token, 1, 40164) // IP not whitelisted: only a setting cures it
+  assert.equal(value(await m.getToken()), first)
+  t += 30_000
+  assert.equal(value(await m.getToken()), first)
+  assert.equal(tokenRequests(), 2, 'held: not asked again')
+})
