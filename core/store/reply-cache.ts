@@ -76,8 +76,6 @@ export class ReplyCache {
   private current = -1
   private writeAt = 0
   private scratch = Buffer.allocUnsafeSlow(256)
-  private foundA = 0
-  private foundB = 0
 
   /** `initialRecords` (a power of two) is for tests: a small index wraps around its end often. */
   constructor(initialRecords = INITIAL_RECORDS) {
@@ -105,8 +103,8 @@ export class ReplyCache {
   claim(key: string, pendingTtlMs: number, now: number): ClaimResult {
     this.dropExpiredFront(now)
     const r = this.find(key, now)
-    if (r >= 0) return this.state[r] === DONE ? { state: 'done', reply: this.replyOf(r) } : { state: 'pending' }
-    this.insert(key, PENDING, now + pendingTtlMs) // find() left the key's hashes in foundA/foundB
+    if (r >= 0) return this.claimStateOf(r)
+    this.insert(key, PENDING, now + pendingTtlMs)
     return { state: 'claimed' }
   }
 
@@ -128,8 +126,7 @@ export class ReplyCache {
 
   peek(key: string, now: number): ClaimResult | { state: 'absent' } {
     const r = this.find(key, now)
-    if (r < 0) return { state: 'absent' }
-    return this.state[r] === DONE ? { state: 'done', reply: this.replyOf(r) } : { state: 'pending' }
+    return r < 0 ? { state: 'absent' } : this.claimStateOf(r)
   }
 
   /** Drops every expired entry, not only those at the front; returns how many. */
@@ -157,6 +154,10 @@ export class ReplyCache {
 
   // --- records ----------------------------------------------------------------------------------
 
+  private claimStateOf(r: number): ClaimResult {
+    return this.state[r] === DONE ? { state: 'done', reply: this.replyOf(r) } : { state: 'pending' }
+  }
+
   private put(key: string, reply: StoredReply, expiresAt: number, now: number): void {
     let r = this.find(key, now)
     if (r < 0) r = this.insert(key, DONE, expiresAt)
@@ -179,8 +180,9 @@ export class ReplyCache {
     this.bodyLen[r] = b
   }
 
+  /** A new record for `key`, which find() has just missed: its hashes are still in foundHashA/foundHashB. */
   private insert(key: string, state: number, expiresAt: number): number {
-    if (this.free.length === 0 && this.nextUnused === this.capacity) this.grow()
+    if (this.free.length === 0 && this.nextUnused === this.capacity) this.resize(this.capacity * 2)
     const r = this.free.length > 0 ? this.free.pop()! : this.nextUnused++
     const chunk = this.reserve(key.length * 3)
     const n = this.chunks[chunk]!.write(key, this.writeAt)
@@ -188,8 +190,8 @@ export class ReplyCache {
     this.keyAt[r] = this.writeAt
     this.keyLen[r] = n
     this.commit(chunk, n)
-    this.hashA[r] = this.foundA
-    this.hashB[r] = this.foundB
+    this.hashA[r] = foundHashA
+    this.hashB[r] = foundHashB
     this.state[r] = state
     this.expiresAt[r] = expiresAt
     this.replyChunk[r] = -1
@@ -233,30 +235,27 @@ export class ReplyCache {
     }
   }
 
-  private grow(): void {
-    this.resize(this.capacity * 2)
-  }
-
   /** Every record array at `capacity`, contents kept; the FIFO ring unrolled from its head. */
   private resize(capacity: number): void {
     const old = this.capacity
-    const grown = <T extends Int32Array | Uint8Array | Uint16Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(capacity)
+    // The same kind of array, larger, its contents copied.
+    const grown = <T extends Int32Array | Uint8Array | Uint16Array | Float64Array>(a: T): T => {
+      const b = new (a.constructor as new (length: number) => T)(capacity)
       b.set(a)
       return b
     }
-    this.hashA = grown(this.hashA, (n) => new Int32Array(n))
-    this.hashB = grown(this.hashB, (n) => new Int32Array(n))
-    this.state = grown(this.state, (n) => new Uint8Array(n))
-    this.expiresAt = grown(this.expiresAt, (n) => new Float64Array(n))
-    this.status = grown(this.status, (n) => new Uint16Array(n))
-    this.keyChunk = grown(this.keyChunk, (n) => new Int32Array(n))
-    this.keyAt = grown(this.keyAt, (n) => new Int32Array(n))
-    this.keyLen = grown(this.keyLen, (n) => new Int32Array(n))
-    this.replyChunk = grown(this.replyChunk, (n) => new Int32Array(n))
-    this.replyAt = grown(this.replyAt, (n) => new Int32Array(n))
-    this.typeLen = grown(this.typeLen, (n) => new Int32Array(n))
-    this.bodyLen = grown(this.bodyLen, (n) => new Int32Array(n))
+    this.hashA = grown(this.hashA)
+    this.hashB = grown(this.hashB)
+    this.state = grown(this.state)
+    this.expiresAt = grown(this.expiresAt)
+    this.status = grown(this.status)
+    this.keyChunk = grown(this.keyChunk)
+    this.keyAt = grown(this.keyAt)
+    this.keyLen = grown(this.keyLen)
+    this.replyChunk = grown(this.replyChunk)
+    this.replyAt = grown(this.replyAt)
+    this.typeLen = grown(this.typeLen)
+    this.bodyLen = grown(this.bodyLen)
     const fifo = new Int32Array(capacity)
     for (let i = 0; i < this.fifoSize; i++) fifo[i] = this.fifo[(this.fifoHead + i) % old]!
     this.fifo = fifo
@@ -268,14 +267,12 @@ export class ReplyCache {
 
   /**
    * The live record for `key`, or -1. One found expired is dropped (a retry after the window runs again).
-   * Leaves the key's hashes in foundA/foundB for insert(), which always follows a miss.
+   * Leaves the key's hashes in foundHashA/foundHashB for insert(), which always follows a miss.
    */
   private find(key: string, now: number): number {
     hashKey(key)
-    const a = hashA
-    const b = hashB
-    this.foundA = a
-    this.foundB = b
+    const a = foundHashA
+    const b = foundHashB
     const { table, mask } = this
     for (let slot = a & mask; ; slot = (slot + 1) & mask) {
       const entry = table[slot]!
@@ -373,8 +370,8 @@ export class ReplyCache {
 // Two independent 32-bit hashes of the UTF-16 units in one pass (FNV-1a and a multiply-xorshift), each
 // finished with murmur3's fmix32: the index uses A's low bits, and A and B together leave a false match to
 // the byte comparison about once in 2^64 lookups. Results in module variables: no object per call.
-let hashA = 0
-let hashB = 0
+let foundHashA = 0
+let foundHashB = 0
 function hashKey(key: string): void {
   let a = 0x811c9dc5
   let b = key.length
@@ -383,14 +380,14 @@ function hashKey(key: string): void {
     a = Math.imul(a ^ c, 0x01000193)
     b = Math.imul(b + c, 0x5bd1e995) ^ (b >>> 15)
   }
-  hashA = fmix32(a)
-  hashB = fmix32(b)
+  foundHashA = fmix32(a)
+  foundHashB = fmix32(b)
 }
 
 /** The hash whose low bits place `key` in the index: exported for tests that need keys sharing a slot. */
 export function indexHashOf(key: string): number {
   hashKey(key)
-  return hashA
+  return foundHashA
 }
 
 function fmix32(h: number): number {

@@ -239,8 +239,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   for (const row of db.prepare<[number], { key: string; reply: string; expires_at: number }>(
     "SELECT key, reply, expires_at FROM dedup WHERE state = 'done' AND reply IS NOT NULL AND expires_at > ? ORDER BY expires_at",
   ).iterate(openedAt)) {
-    const { status, contentType, body } = JSON.parse(row.reply) as StoredReply
-    replyCache.load(row.key, { status, contentType, body }, row.expires_at, openedAt)
+    replyCache.load(row.key, JSON.parse(row.reply) as StoredReply, row.expires_at, openedAt)
   }
   db.exec('DELETE FROM dedup')
 
@@ -302,10 +301,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   let flushScheduled: NodeJS.Immediate | null = null
   const logWriter = startLogWriter({ db, file: opts.file === ':memory:' ? null : resolve(opts.file), log, busyTimeoutMs: BUSY_TIMEOUT_MS, walAutocheckpoint: LOG_THREAD_WAL_AUTOCHECKPOINT, journalRotateBytes: opts.journalRotateBytes })
 
-  /** When the backlog of a failed write is tried again; 0 while writes succeed. */
-  let retryAt = 0
-  /** The current run of failed writes, for health(): null while writes succeed. */
-  let failing: { since: number; reason: string } | null = null
+  /**
+   * The current run of failed writes, null while writes succeed: since when, the last reason (health()),
+   * and when the backlog is tried again.
+   */
+  let failing: { since: number; reason: string; retryAt: number } | null = null
   let lastFailureLine = -Infinity
   let failuresUnlogged = 0
   let droppedUnlogged = 0
@@ -323,21 +323,19 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     }
     const turn = durableTurn
     durableTurn = null
-    if (buffer.length > 0 && (tryNow || retryAt === 0 || now() >= retryAt)) {
+    if (buffer.length > 0 && (tryNow || failing === null || now() >= failing.retryAt)) {
       const batch = buffer
       buffer = []
       try {
         logWriter.write(batch)
-        if (retryAt !== 0) reportRecovered(batch.length)
-        retryAt = 0
+        if (failing !== null) reportRecovered(batch.length)
       } catch (e) {
         buffer = batch.concat(buffer)
-        retryAt = now() + LOG_RETRY_MS
         reportWriteFailure((e as Error).message)
       }
     }
     // A batch's worth past the cap at a time, not one entry per append (a copy of the backlog each).
-    if (retryAt !== 0 && buffer.length >= LOG_BACKLOG_MAX + LOG_BATCH_MAX) {
+    if (failing !== null && buffer.length >= LOG_BACKLOG_MAX + LOG_BATCH_MAX) {
       droppedUnlogged += buffer.length - LOG_BACKLOG_MAX
       buffer = buffer.slice(buffer.length - LOG_BACKLOG_MAX)
     }
@@ -346,7 +344,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
   /** The entries dropped meanwhile are said now: the next failure line, which would, may never come. */
   function reportRecovered(written: number): void {
-    if (droppedUnlogged > 0) log.error({ code: 'STORE_UNAVAILABLE', reason: 'message log backlog full', dropped: droppedUnlogged }, 'message log entries dropped')
+    reportDropped()
     log.warn({ written, failedTries: failuresUnlogged + 1 }, 'message log written again; its backlog is journaled')
     lastFailureLine = -Infinity
     failuresUnlogged = 0
@@ -354,14 +352,18 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     failing = null
   }
 
+  function reportDropped(): void {
+    if (droppedUnlogged > 0) log.error({ code: 'STORE_UNAVAILABLE', reason: 'message log backlog full', dropped: droppedUnlogged }, 'message log entries dropped')
+  }
+
   function reportWriteFailure(reason: string): void {
     const t = now()
-    failing = { since: failing?.since ?? t, reason }
+    failing = { since: failing?.since ?? t, reason, retryAt: t + LOG_RETRY_MS }
     if (t - lastFailureLine < LOG_FAILURE_LINE_MS) {
       failuresUnlogged++
       return
     }
-    if (droppedUnlogged > 0) log.error({ code: 'STORE_UNAVAILABLE', reason: 'message log backlog full', dropped: droppedUnlogged }, 'message log entries dropped')
+    reportDropped()
     log.error({ code: 'STORE_UNAVAILABLE', reason, buffered: buffer.length, suppressed: failuresUnlogged }, 'message log write failed')
     lastFailureLine = t
     failuresUnlogged = 0
@@ -515,7 +517,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         }
       },
       health() {
-        return { writable: failing === null, backlog: buffer.length, dropped: droppedUnlogged, ...(failing ? { failing: { ...failing } } : {}) }
+        const health = { writable: failing === null, backlog: buffer.length, dropped: droppedUnlogged }
+        return failing === null ? health : { ...health, failing: { since: failing.since, reason: failing.reason } }
       },
       async committed() {
         // Entries handed to the writer are durable already; only the buffered ones (this turn) are waited for.
