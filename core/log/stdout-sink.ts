@@ -19,6 +19,7 @@ import type { ErrorCode } from '../errors.ts'
 
 /** Lines kept for stdout while it fails; later ones are dropped. */
 const BACKLOG_BYTES = 8 * 1024 * 1024
+const CODE: ErrorCode = 'LOG_UNWRITABLE'
 
 type Sink = ReturnType<typeof pino.destination>
 
@@ -29,8 +30,7 @@ export function stdoutSink(): Sink {
   sink.on('error', (e: NodeJS.ErrnoException) => {
     if (failing !== null || e.code === 'EPIPE') return
     failing = e.message
-    const code: ErrorCode = 'LOG_UNWRITABLE'
-    const line = JSON.stringify({ level: 50, time: Date.now(), code, reason: failing, msg: 'stdout cannot be written: log lines are kept (up to 8 MiB) and written when it can be again; the engine goes on serving' })
+    const line = JSON.stringify({ level: 50, time: Date.now(), code: CODE, reason: failing, msg: 'stdout cannot be written: log lines are kept (up to 8 MiB) and written when it can be again; the engine goes on serving' })
     try {
       // Synchronous and to the fd: process.stderr would report its own failure as another unhandled 'error'.
       writeSync(2, `${line}\n`)
@@ -44,8 +44,7 @@ export function stdoutSink(): Sink {
     const reason = failing
     failing = null
     // Queued behind the lines being written (sonic-boom is mid-write here), so it comes out after them.
-    const code: ErrorCode = 'LOG_UNWRITABLE'
-    sink.write(`${JSON.stringify({ level: 40, time: Date.now(), code, reason, dropped, msg: 'stdout can be written again; lines logged meanwhile are written, except those dropped' })}\n`)
+    sink.write(`${JSON.stringify({ level: 40, time: Date.now(), code: CODE, reason, dropped, msg: 'stdout can be written again; lines logged meanwhile are written, except those dropped' })}\n`)
     dropped = 0
   })
   return sink

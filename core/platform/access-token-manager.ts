@@ -271,10 +271,13 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
       memo = stored
       return ok(stored.token)
     }
-    // Not fresh but not expired, after a failed refresh or a refusal: used, and no new try before its time.
-    const held = (refused !== undefined && now() < refused.until) || now() - refreshFailedAt < REFRESH_RETRY_MS
-    if (held && stored && now() < stored.expiresAt && !inflight) return ok(stored.token)
-    if (refused && now() < refused.until && !inflight) return refused.result
+    if (!inflight) {
+      const refusal = refused !== undefined && now() < refused.until ? refused.result : undefined
+      // Not fresh but not expired, after a failed refresh or a refusal: used, and no new try before its time.
+      const held = refusal !== undefined || now() - refreshFailedAt < REFRESH_RETRY_MS
+      if (held && stored && now() < stored.expiresAt) return ok(stored.token)
+      if (refusal) return refusal
+    }
     // Re-checked after the await: a caller that arrived meanwhile may have started the refresh.
     inflight ??= refresh().finally(() => {
       inflight = undefined
