@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test'
 import { globalKey, pluginNamespace } from '../../core/plugin/storage-keys.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { until } from '../support/until.ts'
 
 const VERSIONED = path.resolve(import.meta.dirname, '../fixtures/routing-plugins/versioned')
 const PLUGIN_SOURCE = readFileSync(path.join(VERSIONED, 'index.ts'), 'utf8')
@@ -37,15 +38,6 @@ const generationId = () => h.runtime.generations.current().id
 const disposedAt = async (instance: string) => h.runtime.store.kv.get(pluginNamespace('versioned'), globalKey(`disposed-${instance}`))
 
 /** Polls a condition that an event outside this process (the file watcher's reload) will make true. */
-async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v) return v as NonNullable<T>
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
 const nextGeneration = (after: number) => until(`a generation after ${after}`, () => (generationId() > after ? generationId() : 0))
 
 async function say(text: string, user = 'hot-user'): Promise<string> {

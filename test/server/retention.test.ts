@@ -13,6 +13,7 @@ import { createMemoryLogger } from '../../core/log/logger.ts'
 import { startRuntime } from '../../core/runtime.ts'
 import { SQLITE_FILE_NAME } from '../../core/store/open-store.ts'
 import { openSqliteStore } from '../../core/store/sqlite-store.ts'
+import { until } from '../support/until.ts'
 
 const DAY = 86_400_000
 
@@ -56,20 +57,12 @@ async function seededRuntime(retentionDays: number) {
   }
 }
 
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 5_000
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
 test('entries older than log.retentionDays go: finished late replies and log entries; pending late replies stay', async () => {
   const e = await seededRuntime(30)
   try {
-    await until('the first prune', async () => (await e.outbox()).length === 2)
+    await until('the first prune', async () => (await e.outbox()).length === 2, 5_000)
     assert.deepEqual(await e.outbox(), ['pending-40-days-ago', 'sent-a-minute-ago'])
-    await until('the log prune', async () => (await e.logged()).length === 1)
+    await until('the log prune', async () => (await e.logged()).length === 1, 5_000)
     assert.deepEqual(await e.logged(), ['logged-a-minute-ago'])
   } finally {
     await e.close()
@@ -79,7 +72,7 @@ test('entries older than log.retentionDays go: finished late replies and log ent
 test('with the message log off, finished late replies go at the first prune; pending ones stay', async () => {
   const e = await seededRuntime(0)
   try {
-    await until('the first prune', async () => (await e.outbox()).length === 1)
+    await until('the first prune', async () => (await e.outbox()).length === 1, 5_000)
     assert.deepEqual(await e.outbox(), ['pending-40-days-ago'])
   } finally {
     await e.close()
