@@ -4,8 +4,12 @@
  * Each server runs in its own process; autocannon drives it from this one. Targets (issue #2):
  *   wxengine plaintext >= 0.8x bare Koa, safe >= 0.7x, both >= 2x co-wechat.
  *
- *   npx tsx bench/http-throughput.bench.ts [--seconds 8] [--connections 32] [--rounds 3] [--only key,key]
+ *   npx tsx bench/http-throughput.bench.ts [--seconds 8] [--connections 32] [--rounds 3] [--only key,key] [--fill 40]
  * --only runs just the named targets (keys below, e.g. koaPlain,wxPlain) and skips the ratios: for experiments.
+ * --fill N drives each target for N s before its measured window (wrk only; the default warms up with 3000
+ * requests). The engine remembers every reply for 30 s (limits.replyCacheMs) to replay it to WeChat's
+ * retries, so a run shorter than that measures an engine whose memory is still growing: `--fill 40` measures
+ * one at steady state, as it runs after its first minute. The pushes then wrap round, never sooner than 40 s.
  * Targets run in turn, round after round, and each reports its median: a busy moment hits every target alike.
  */
 import { rmSync } from 'node:fs'
@@ -14,8 +18,9 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildPool, hasWrk, makeBenchProject, processCpu, runLoad, runWrk, startServer, WRK_POOL_PER_SECOND, type LoadResult, type PooledRequest } from './support/load.ts'
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, only: { type: 'string' } } })
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, only: { type: 'string' }, fill: { type: 'string', default: '0' } } })
 const seconds = Number(values.seconds)
+const fillSeconds = Number(values.fill)
 const rounds = Number(values.rounds)
 const connections = Number(values.connections)
 const root = path.resolve(import.meta.dirname, '..')
@@ -35,35 +40,57 @@ function makeProject(logOn: boolean): string {
   })
 }
 
-/** A load run plus the server's CPU per request (µs): its main thread, and all its threads together. */
-type Measured = LoadResult & { cpuMainUs?: number; cpuAllUs?: number }
+/** A load run plus the server's CPU per request (µs), its main thread and all its threads together, and its minor page faults per request. */
+type Measured = LoadResult & { cpuMainUs?: number; cpuAllUs?: number; faults?: number }
 
-async function measure(start: () => ReturnType<typeof startServer>, pool: PooledRequest[]): Promise<Measured> {
+/** How soon a push may come back to a server that dedups: the engine's reply cache (30 s) and a margin. */
+const DEDUP_WRAP_MS = 40_000
+
+async function measure(start: () => ReturnType<typeof startServer>, pool: PooledRequest[], dedups: boolean): Promise<Measured> {
   const server = await start()
   try {
-    await runLoad(server.port, pool.slice(0, 3000), 0, connections, 3000) // warm-up: JIT, caches, SQLite pages
+    let startAt = 3000
+    if (fillSeconds > 0) {
+      const fill = runWrk(server.port, pool, fillSeconds, connections, { wrapAfterMs: dedups ? DEDUP_WRAP_MS : 0 })
+      if (fill.non2xx > 0) throw new Error(`${fill.non2xx} answers during the fill were not 2xx`)
+      startAt = fill.requests % pool.length
+    } else {
+      await runLoad(server.port, pool.slice(0, 3000), 0, connections, 3000) // warm-up: JIT, caches, SQLite pages
+    }
     const pid = server.child.pid!
     const before = processCpu(pid)
-    const r = useWrk ? runWrk(server.port, pool.slice(3000), seconds, connections) : await runLoad(server.port, pool.slice(3000), seconds, connections)
+    const r = !useWrk
+      ? await runLoad(server.port, pool.slice(3000), seconds, connections)
+      : fillSeconds > 0
+        ? runWrk(server.port, pool, seconds, connections, { startAt, wrapAfterMs: dedups ? DEDUP_WRAP_MS : 0 })
+        : runWrk(server.port, pool, seconds, connections, { startAt })
     const after = processCpu(pid)
     if (!before || !after || r.requests === 0) return r
-    return { ...r, cpuMainUs: ((after.main - before.main) * 1e6) / r.requests, cpuAllUs: ((after.all - before.all) * 1e6) / r.requests }
+    return {
+      ...r,
+      cpuMainUs: ((after.main - before.main) * 1e6) / r.requests,
+      cpuAllUs: ((after.all - before.all) * 1e6) / r.requests,
+      faults: (after.minorFaults - before.minorFaults) / r.requests,
+    }
   } finally {
     await server.stop()
   }
 }
 
 const useWrk = hasWrk()
+if (fillSeconds > 0 && !useWrk) throw new Error('--fill needs wrk (apt-get install wrk)')
 const poolSize = Math.max(60_000, seconds * (useWrk ? WRK_POOL_PER_SECOND : 15_000))
+// With a fill, the engine's pushes wrap round: enough that none comes back within DEDUP_WRAP_MS at up to 22k/s.
+const wxPoolSize = fillSeconds > 0 ? Math.max(poolSize, (DEDUP_WRAP_MS / 1000) * 22_000) : poolSize
 console.log(`building ${poolSize} distinct signed pushes per target (safe ones AES-encrypted)...`)
 const projects = { logOn: makeProject(true), logOff: makeProject(false) }
 const pools = {
   barePlain: buildPool(plainAccount, '/wechat', poolSize),
   bareSafe: buildPool(safeAccount, '/wechat', poolSize),
-  wxPlain: buildPool(plainAccount, '/wechat/plain', poolSize),
-  wxSafe: buildPool(safeAccount, '/wechat/safe', poolSize),
+  wxPlain: buildPool(plainAccount, '/wechat/plain', wxPoolSize),
+  wxSafe: buildPool(safeAccount, '/wechat/safe', wxPoolSize),
 }
-console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model}, ${seconds} s per run, ${rounds} rounds (median), ${connections} connections, load from ${useWrk ? 'wrk (1 thread)' : 'autocannon'}\n`)
+console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model}, ${fillSeconds > 0 ? `${fillSeconds} s fill, then ` : ''}${seconds} s per run, ${rounds} rounds (median), ${connections} connections, load from ${useWrk ? 'wrk (1 thread)' : 'autocannon'}\n`)
 let dataSeq = 0
 // A fresh data directory per run: a reused one would replay the previous run's replies to the same MsgIds.
 // LOG_LEVEL info, as deployed: a `messages handled` line a minute; debug adds a process-log line per message.
@@ -89,10 +116,10 @@ const targets: Array<{ key: string; name: string; start: () => ReturnType<typeof
   { key: 'coSafe', name: 'co-wechat safe', start: co('safe'), pool: pools.bareSafe },
 ].filter((t) => !values.only || values.only.split(',').includes(t.key))
 const runs = new Map<string, Measured[]>()
-const cpu = (r: Measured) => (r.cpuMainUs === undefined ? '' : `  cpu µs/req: main ${r.cpuMainUs.toFixed(1)}, all threads ${r.cpuAllUs!.toFixed(1)}`)
+const cpu = (r: Measured) => (r.cpuMainUs === undefined ? '' : `  cpu µs/req: main ${r.cpuMainUs.toFixed(1)}, all threads ${r.cpuAllUs!.toFixed(1)}  page faults/req ${r.faults!.toFixed(3)}`)
 for (let round = 1; round <= rounds; round++) {
   for (const t of targets) {
-    const r = await measure(t.start, t.pool)
+    const r = await measure(t.start, t.pool, t.pool === pools.wxPlain || t.pool === pools.wxSafe)
     runs.set(t.key, [...(runs.get(t.key) ?? []), r])
     console.log(`round ${round}  ${t.name.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  non-2xx ${r.non2xx}${cpu(r)}`)
     // A refused request (a stale signature, a wrong route) is answered faster than a real one: such a run would flatter.
@@ -105,10 +132,10 @@ const median = (key: string): Measured => {
 }
 const results = Object.fromEntries(targets.map((t) => [t.key, median(t.key)])) as Record<string, Measured>
 const us = (v?: number) => (v === undefined ? '-' : v.toFixed(1))
-console.log('\n| target | req/s (median) | p50 ms | p99 ms | server CPU µs/req, main thread | all threads |\n|---|---|---|---|---|---|')
+console.log('\n| target | req/s (median) | p50 ms | p99 ms | server CPU µs/req, main thread | all threads | minor page faults/req |\n|---|---|---|---|---|---|---|')
 for (const t of targets) {
   const r = results[t.key]
-  console.log(`| ${t.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${us(r.cpuMainUs)} | ${us(r.cpuAllUs)} |`)
+  console.log(`| ${t.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${us(r.cpuMainUs)} | ${us(r.cpuAllUs)} | ${r.faults === undefined ? '-' : r.faults.toFixed(3)} |`)
 }
 
 const ratio = (a: LoadResult, b: LoadResult) => (a.rps / b.rps).toFixed(2)

@@ -4,7 +4,7 @@
  * MsgId, so the engine's dedup never turns a benchmark into a cache test.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
@@ -146,29 +146,62 @@ export function hasWrk(): boolean {
   }
 }
 
-/** Drive with wrk for `seconds`; every request is taken from `pool` in order, none twice unless it wraps. */
-export function runWrk(port: number, pool: PooledRequest[], seconds: number, connections: number): LoadResult {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-wrk-'))
-  try {
-    const file = path.join(dir, 'pool.txt')
-    writeFileSync(file, pool.map((r) => `${r.path}\t${r.body}`).join('\n') + '\n')
-    const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', path.join(import.meta.dirname, 'wrk.lua'), `http://127.0.0.1:${port}`, '--', file], { encoding: 'utf8' })
-    const m = /WRK_RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+) (\d+)/.exec(out)
-    if (!m) throw new Error(`unexpected wrk output:\n${out}`)
-    const [requests, durationUs, p50, p99, non2xx, errors] = m.slice(1).map(Number)
-    if (requests > pool.length) throw new Error(`pool of ${pool.length} exhausted (${requests} requests): enlarge it, or duplicates skew the run`)
-    return { requests, rps: requests / (durationUs / 1e6), p50: p50 / 1000, p99: p99 / 1000, errors, non2xx }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
+/** The file wrk reads a pool from (path<TAB>body a line), written once per pool and removed at exit. */
+const poolFiles = new WeakMap<PooledRequest[], string>()
+let poolDir: string | undefined
+
+function poolFile(pool: PooledRequest[]): string {
+  let file = poolFiles.get(pool)
+  if (file) return file
+  if (!poolDir) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-wrk-'))
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+    poolDir = dir
   }
+  file = path.join(poolDir, `pool-${readdirSync(poolDir).length}.txt`)
+  // In pieces: a long fill's pool of safe pushes is past the longest string V8 can make.
+  const fd = openSync(file, 'w')
+  try {
+    for (let i = 0; i < pool.length; i += 10_000) writeSync(fd, pool.slice(i, i + 10_000).map((r) => `${r.path}\t${r.body}\n`).join(''))
+  } finally {
+    closeSync(fd)
+  }
+  poolFiles.set(pool, file)
+  return file
+}
+
+/**
+ * Drive with wrk for `seconds`; requests are taken from `pool` in order, from `startAt`. Unless `wrapAfterMs`
+ * is given, none is sent twice: the run refuses when the pool runs out. With it, the pool may wrap round, as
+ * long as a push comes back no sooner than that many ms (what an engine's reply cache remembers): each one
+ * is still new to it. That is how a long fill reaches steady state without a pool of millions.
+ */
+export function runWrk(port: number, pool: PooledRequest[], seconds: number, connections: number, opts: { startAt?: number; wrapAfterMs?: number } = {}): LoadResult {
+  const startAt = opts.startAt ?? 0
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', path.join(import.meta.dirname, 'wrk.lua'), `http://127.0.0.1:${port}`, '--', poolFile(pool), String(startAt)]
+  const out = execFileSync('wrk', args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
+  const m = /WRK_RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+) (\d+)/.exec(out)
+  if (!m) throw new Error(`unexpected wrk output:\n${out}`)
+  const [requests, durationUs, p50, p99, non2xx, errors] = m.slice(1).map(Number)
+  const rps = requests / (durationUs / 1e6)
+  if (opts.wrapAfterMs === undefined) {
+    if (startAt + requests > pool.length) throw new Error(`pool of ${pool.length} exhausted (${startAt + requests} requests): enlarge it, or duplicates skew the run`)
+  } else if (startAt + requests > pool.length && (pool.length / rps) * 1000 < opts.wrapAfterMs) {
+    throw new Error(`pool of ${pool.length} wraps round every ${((pool.length / rps) * 1000).toFixed(0)} ms at ${rps.toFixed(0)} req/s, sooner than ${opts.wrapAfterMs} ms: enlarge it, or repeats are answered from the reply cache`)
+  }
+  return { requests, rps, p50: p50 / 1000, p99: p99 / 1000, errors, non2xx }
 }
 
 /**
  * CPU seconds a process has used so far, its main thread apart from the rest (log thread, V8's GC helpers,
  * libuv's pool), read from /proc (Linux; null elsewhere). CPU per request is steadier than requests/s on a
  * shared machine: it does not move when a neighbour takes a core for a moment.
+ *
+ * Also its minor page faults, all threads: memory touched for the first time. On the virtual machines this
+ * runs on one costs ~16 µs (a 4 KiB page; 0.1 µs is usual on bare metal), so a server still growing its
+ * memory pays for it in every request, and one at steady state does not (BENCHMARKS.md).
  */
-export function processCpu(pid: number): { main: number; all: number } | null {
+export function processCpu(pid: number): { main: number; all: number; minorFaults: number } | null {
   const ticks = 100 // USER_HZ, 100 on every Linux this runs on
   try {
     let main = 0
@@ -186,7 +219,10 @@ export function processCpu(pid: number): { main: number; all: number } | null {
       all += seconds
       if (Number(tid) === pid) main = seconds
     }
-    return { main, all }
+    // The process's own stat counts every thread's faults, those of threads that ended too; minflt is the 8th field.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const minorFaults = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7])
+    return { main, all, minorFaults }
   } catch {
     return null
   }

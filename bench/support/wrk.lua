@@ -1,8 +1,10 @@
--- Replays a pool of prebuilt, distinct WeChat pushes (one per line: path<TAB>body), each once.
+-- Replays a pool of prebuilt, distinct WeChat pushes (one per line: path<TAB>body) in order, from the
+-- index given as the second argument (0 when absent), wrapping round at the end.
 local pool = {}
 local i = 0
 
 function init(args)
+  i = tonumber(args[2] or "0")
   for line in io.lines(args[1]) do
     local tab = line:find("\t", 1, true)
     pool[#pool + 1] = wrk.format("POST", line:sub(1, tab - 1), { ["Content-Type"] = "text/xml" }, line:sub(tab + 1))
