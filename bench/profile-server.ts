@@ -4,19 +4,20 @@
  * each area (ours by folder, Koa, node's HTTP and sockets, pino, GC, ...), as shares of busy time under load.
  *
  *   npx tsx bench/profile-server.ts [--mode plaintext|safe] [--seconds 5] [--target wxengine|koa|http-only]
- *                                   [--log-off] [--env LOG_LEVEL=warn ...] [--keep]
+ *                                   [--log-off] [--env LOG_LEVEL=warn ...] [--keep] [--fill 40]
  *
  * `--target koa` profiles the bare Koa baseline under the same load, `http-only` our HTTP layer in front of
  * an engine that answers at once, to compare area by area. `--log-off` turns the message log off, `--env`
  * sets the engine's environment, `--keep` keeps the .cpuprofile (for Chrome's DevTools). Only the samples
- * taken while wrk ran are counted; the kept file covers start-up and close too.
+ * taken while wrk ran are counted; the kept file covers start-up and close too. `--fill N` drives the server
+ * N s before the profiled window, so that the engine is profiled at steady state (its 30 s reply cache full).
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildPool, makeBenchProject, runWrk, startServer, WRK_POOL_PER_SECOND } from './support/load.ts'
 
-const { values } = parseArgs({ options: { mode: { type: 'string', default: 'plaintext' }, seconds: { type: 'string', default: '5' }, target: { type: 'string', default: 'wxengine' }, env: { type: 'string', multiple: true }, 'log-off': { type: 'boolean', default: false }, keep: { type: 'boolean', default: false } } })
+const { values } = parseArgs({ options: { mode: { type: 'string', default: 'plaintext' }, seconds: { type: 'string', default: '5' }, target: { type: 'string', default: 'wxengine' }, env: { type: 'string', multiple: true }, 'log-off': { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, fill: { type: 'string', default: '0' } } })
 const root = path.resolve(import.meta.dirname, '..')
 if (!['wxengine', 'koa', 'http-only'].includes(values.target)) throw new Error(`--target: wxengine, koa or http-only, not ${values.target}`)
 const safe = values.mode === 'safe'
@@ -40,11 +41,14 @@ const server =
     ? await startServer(path.join(root, 'core/cli/main.ts'), ['start', '-C', dir], { DATA_DIR: path.join(dir, 'data'), ...extraEnv }, '/healthz', profile)
     : await startServer(path.join(root, `bench/servers/${values.target === 'koa' ? 'bare-koa' : 'wxengine-http-only'}.ts`), [], extraEnv, undefined, profile)
 const seconds = Number(values.seconds)
-const pool = buildPool(account, '/wechat', seconds * WRK_POOL_PER_SECOND)
+const fillSeconds = Number(values.fill)
+// With a fill the pushes wrap round, never sooner than 40 s (the reply cache's 30 s and a margin) up to 22k/s.
+const pool = buildPool(account, '/wechat', fillSeconds > 0 ? Math.max(seconds * WRK_POOL_PER_SECOND, 40 * 22_000) : seconds * WRK_POOL_PER_SECOND)
+const fill = fillSeconds > 0 ? runWrk(server.port, pool, fillSeconds, 32, { wrapAfterMs: 40_000 }) : undefined
 // V8 stamps samples with CLOCK_MONOTONIC in µs, the clock hrtime reads in every process, so the load's
 // window taken here selects the samples taken under load: start-up and the save at close are left out.
 const loadFrom = Number(process.hrtime.bigint() / 1000n)
-const r = runWrk(server.port, pool, seconds, 32)
+const r = fill ? runWrk(server.port, pool, seconds, 32, { startAt: fill.requests % pool.length, wrapAfterMs: 40_000 }) : runWrk(server.port, pool, seconds, 32)
 const loadTo = Number(process.hrtime.bigint() / 1000n)
 console.log(`${values.target} ${values.mode}: ${r.rps.toFixed(0)} req/s`)
 await server.stop()
