@@ -184,12 +184,22 @@ export function runWrk(port: number, pool: PooledRequest[], seconds: number, con
   if (!m) throw new Error(`unexpected wrk output:\n${out}`)
   const [requests, durationUs, p50, p99, non2xx, errors] = m.slice(1).map(Number)
   const rps = requests / (durationUs / 1e6)
-  if (opts.wrapAfterMs === undefined) {
-    if (startAt + requests > pool.length) throw new Error(`pool of ${pool.length} exhausted (${startAt + requests} requests): enlarge it, or duplicates skew the run`)
-  } else if (startAt + requests > pool.length && (pool.length / rps) * 1000 < opts.wrapAfterMs) {
-    throw new Error(`pool of ${pool.length} wraps round every ${((pool.length / rps) * 1000).toFixed(0)} ms at ${rps.toFixed(0)} req/s, sooner than ${opts.wrapAfterMs} ms: enlarge it, or repeats are answered from the reply cache`)
-  }
+  const misuse = poolMisuse(pool.length, startAt, requests, rps, opts.wrapAfterMs)
+  if (misuse) throw new Error(misuse)
   return { requests, rps, p50: p50 / 1000, p99: p99 / 1000, errors, non2xx }
+}
+
+/**
+ * Why a run that sent `requests` from index `startAt` of a pool, at `rps`, does not count; null when it does.
+ * Without `wrapAfterMs` it must not have run past the pool's end; with it, it may wrap round, but a push
+ * must not have come back sooner than `wrapAfterMs`.
+ */
+export function poolMisuse(poolLength: number, startAt: number, requests: number, rps: number, wrapAfterMs?: number): string | null {
+  if (startAt + requests <= poolLength) return null
+  if (wrapAfterMs === undefined) return `pool of ${poolLength} exhausted (${startAt + requests} requests): enlarge it, or duplicates skew the run`
+  const periodMs = (poolLength / rps) * 1000
+  if (periodMs >= wrapAfterMs) return null
+  return `pool of ${poolLength} wraps round every ${periodMs.toFixed(0)} ms at ${rps.toFixed(0)} req/s, sooner than ${wrapAfterMs} ms: enlarge it, or repeats are answered from the reply cache`
 }
 
 /**
