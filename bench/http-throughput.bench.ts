@@ -16,7 +16,7 @@ import { rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { buildPool, hasWrk, makeBenchProject, processCpu, runLoad, runWrk, startServer, WRK_POOL_PER_SECOND, type LoadResult, type PooledRequest } from './support/load.ts'
+import { buildPool, FILL_POOL_SIZE, FILL_WRAP_MS, hasWrk, makeBenchProject, processCpu, runLoad, runWrk, startServer, WRK_POOL_PER_SECOND, type LoadResult, type PooledRequest } from './support/load.ts'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, only: { type: 'string' }, fill: { type: 'string', default: '0' } } })
 const seconds = Number(values.seconds)
@@ -43,15 +43,14 @@ function makeProject(logOn: boolean): string {
 /** A load run plus the server's CPU per request (µs), its main thread and all its threads together, and its minor page faults per request. */
 type Measured = LoadResult & { cpuMainUs?: number; cpuAllUs?: number; faults?: number }
 
-/** How soon a push may come back to a server that dedups: the engine's reply cache (30 s) and a margin. */
-const DEDUP_WRAP_MS = 40_000
-
 async function measure(start: () => ReturnType<typeof startServer>, pool: PooledRequest[], dedups: boolean): Promise<Measured> {
   const server = await start()
   try {
+    // With a fill the pool wraps round: freely for a server without dedup, no sooner than FILL_WRAP_MS for the engine.
+    const wrapAfterMs = fillSeconds > 0 ? (dedups ? FILL_WRAP_MS : 0) : undefined
     let startAt = 3000
     if (fillSeconds > 0) {
-      const fill = runWrk(server.port, pool, fillSeconds, connections, { wrapAfterMs: dedups ? DEDUP_WRAP_MS : 0 })
+      const fill = runWrk(server.port, pool, fillSeconds, connections, { wrapAfterMs })
       if (fill.non2xx > 0) throw new Error(`${fill.non2xx} answers during the fill were not 2xx`)
       startAt = fill.requests % pool.length
     } else {
@@ -59,11 +58,7 @@ async function measure(start: () => ReturnType<typeof startServer>, pool: Pooled
     }
     const pid = server.child.pid!
     const before = processCpu(pid)
-    const r = !useWrk
-      ? await runLoad(server.port, pool.slice(3000), seconds, connections)
-      : fillSeconds > 0
-        ? runWrk(server.port, pool, seconds, connections, { startAt, wrapAfterMs: dedups ? DEDUP_WRAP_MS : 0 })
-        : runWrk(server.port, pool, seconds, connections, { startAt })
+    const r = useWrk ? runWrk(server.port, pool, seconds, connections, { startAt, wrapAfterMs }) : await runLoad(server.port, pool.slice(3000), seconds, connections)
     const after = processCpu(pid)
     if (!before || !after || r.requests === 0) return r
     return {
@@ -80,8 +75,7 @@ async function measure(start: () => ReturnType<typeof startServer>, pool: Pooled
 const useWrk = hasWrk()
 if (fillSeconds > 0 && !useWrk) throw new Error('--fill needs wrk (apt-get install wrk)')
 const poolSize = Math.max(60_000, seconds * (useWrk ? WRK_POOL_PER_SECOND : 15_000))
-// With a fill, the engine's pushes wrap round: enough that none comes back within DEDUP_WRAP_MS at up to 22k/s.
-const wxPoolSize = fillSeconds > 0 ? Math.max(poolSize, (DEDUP_WRAP_MS / 1000) * 22_000) : poolSize
+const wxPoolSize = fillSeconds > 0 ? Math.max(poolSize, FILL_POOL_SIZE) : poolSize
 console.log(`building ${poolSize} distinct signed pushes per target (safe ones AES-encrypted)...`)
 const projects = { logOn: makeProject(true), logOff: makeProject(false) }
 const pools = {

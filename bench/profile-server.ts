@@ -15,7 +15,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { buildPool, makeBenchProject, runWrk, startServer, WRK_POOL_PER_SECOND } from './support/load.ts'
+import { buildPool, FILL_POOL_SIZE, FILL_WRAP_MS, makeBenchProject, runWrk, startServer, WRK_POOL_PER_SECOND } from './support/load.ts'
 
 const { values } = parseArgs({ options: { mode: { type: 'string', default: 'plaintext' }, seconds: { type: 'string', default: '5' }, target: { type: 'string', default: 'wxengine' }, env: { type: 'string', multiple: true }, 'log-off': { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, fill: { type: 'string', default: '0' } } })
 const root = path.resolve(import.meta.dirname, '..')
@@ -42,13 +42,14 @@ const server =
     : await startServer(path.join(root, `bench/servers/${values.target === 'koa' ? 'bare-koa' : 'wxengine-http-only'}.ts`), [], extraEnv, undefined, profile)
 const seconds = Number(values.seconds)
 const fillSeconds = Number(values.fill)
-// With a fill the pushes wrap round, never sooner than 40 s (the reply cache's 30 s and a margin) up to 22k/s.
-const pool = buildPool(account, '/wechat', fillSeconds > 0 ? Math.max(seconds * WRK_POOL_PER_SECOND, 40 * 22_000) : seconds * WRK_POOL_PER_SECOND)
-const fill = fillSeconds > 0 ? runWrk(server.port, pool, fillSeconds, 32, { wrapAfterMs: 40_000 }) : undefined
+const pool = buildPool(account, '/wechat', fillSeconds > 0 ? Math.max(seconds * WRK_POOL_PER_SECOND, FILL_POOL_SIZE) : seconds * WRK_POOL_PER_SECOND)
+// Every target profiled here may dedup (the engine does): with a fill, no push comes back sooner than FILL_WRAP_MS.
+const wrapAfterMs = fillSeconds > 0 ? FILL_WRAP_MS : undefined
+const fill = fillSeconds > 0 ? runWrk(server.port, pool, fillSeconds, 32, { wrapAfterMs }) : undefined
 // V8 stamps samples with CLOCK_MONOTONIC in µs, the clock hrtime reads in every process, so the load's
 // window taken here selects the samples taken under load: start-up and the save at close are left out.
 const loadFrom = Number(process.hrtime.bigint() / 1000n)
-const r = fill ? runWrk(server.port, pool, seconds, 32, { startAt: fill.requests % pool.length, wrapAfterMs: 40_000 }) : runWrk(server.port, pool, seconds, 32)
+const r = runWrk(server.port, pool, seconds, 32, { startAt: fill ? fill.requests % pool.length : 0, wrapAfterMs })
 const loadTo = Number(process.hrtime.bigint() / 1000n)
 console.log(`${values.target} ${values.mode}: ${r.rps.toFixed(0)} req/s`)
 await server.stop()

@@ -43,6 +43,14 @@ export interface PooledRequest {
  */
 export const WRK_POOL_PER_SECOND = 62_000
 
+/**
+ * With a long fill (`--fill`) wrk wraps round its pool. A push must not come back to the engine sooner than
+ * this, its reply cache's 30 s and a margin, so that every one is still new to it (see runWrk's wrapAfterMs).
+ */
+export const FILL_WRAP_MS = 40_000
+/** Pushes in a pool a fill may wrap round: none comes back within FILL_WRAP_MS below 22k/s (the engine's fastest here: ~19.5k). */
+export const FILL_POOL_SIZE = (FILL_WRAP_MS / 1000) * 22_000
+
 export function buildPool(account: Pick<AccountConfig, 'token' | 'appId' | 'encodingAESKey' | 'mode'>, basePath: string, size: number, content = 'hello'): PooledRequest[] {
   const sim = createWeChatSimulator({ account })
   const pool: PooledRequest[] = []
@@ -149,6 +157,7 @@ export function hasWrk(): boolean {
 /** The file wrk reads a pool from (path<TAB>body a line), written once per pool and removed at exit. */
 const poolFiles = new WeakMap<PooledRequest[], string>()
 let poolDir: string | undefined
+let poolsWritten = 0
 
 function poolFile(pool: PooledRequest[]): string {
   let file = poolFiles.get(pool)
@@ -158,7 +167,7 @@ function poolFile(pool: PooledRequest[]): string {
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
     poolDir = dir
   }
-  file = path.join(poolDir, `pool-${readdirSync(poolDir).length}.txt`)
+  file = path.join(poolDir, `pool-${poolsWritten++}.txt`)
   // In pieces: a long fill's pool of safe pushes is past the longest string V8 can make.
   const fd = openSync(file, 'w')
   try {
