@@ -26,6 +26,8 @@
  *   STORE_UNAVAILABLE  the state store could not be reached
  *   API_ERROR          the platform API answered an errcode
  *   LOG_UNWRITABLE     the process log (stdout) cannot be written (a full disk); the engine serves on
+ *   FD_EXHAUSTED       the process is at its open-files limit: the OS drops new connections before node
+ *                      sees them (server/open-files-watch.ts says so once a second while it lasts)
  *   INTERNAL           a bug: logged with a stack, answered `success`
  */
 export type ErrorCode =
@@ -52,6 +54,7 @@ export type ErrorCode =
   | 'STORE_UNAVAILABLE'
   | 'API_ERROR'
   | 'LOG_UNWRITABLE'
+  | 'FD_EXHAUSTED'
   | 'INTERNAL'
 
 export interface EngineError {

@@ -29,6 +29,16 @@ export function createHttpServer(handler: http.RequestListener, opts: HttpServer
   // keep-alive connection has no request in progress: the request timeout does not apply to it.
   server.keepAliveTimeout = 65_000
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, opts))
+  // Once listening, an 'error' on the server is a connection the OS would not hand over (accept failed:
+  // out of file descriptors when libuv's own fallback could not take it, out of memory). Without a
+  // listener node would throw it and end the process; the connection is lost either way, the rest serve on.
+  // Before listening, errors (a port in use) stay with whoever called listen().
+  server.once('listening', () =>
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      const code: ErrorCode = err.code === 'EMFILE' || err.code === 'ENFILE' ? 'FD_EXHAUSTED' : 'INTERNAL'
+      opts.log.error({ code, reason: `${err.code ?? 'error'}: ${err.message}` }, `connection not accepted: ${err.code ?? err.message}`)
+    }),
+  )
   return server
 }
 
