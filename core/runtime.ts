@@ -16,6 +16,7 @@ import { watchSources, type SourceWatcher } from './reload/watch-sources.ts'
 import { createAdminRoutes } from './server/admin-routes.ts'
 import { createApp } from './server/create-app.ts'
 import { createHttpServer } from './server/http-server.ts'
+import { watchOpenFiles, type OpenFilesWatch } from './server/open-files-watch.ts'
 import { createTrafficSummary } from './log/traffic-summary.ts'
 import { createMetrics, type Metrics } from './server/metrics.ts'
 import { lockDataDir, type DataDirLock } from './store/data-dir-lock.ts'
@@ -155,6 +156,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
       if (closed) return closed
       closed = (async () => {
         clearTimeout(pruneTimer)
+        openFiles?.close()
         await watcher.close()
         // Side by side: the servers close once their requests are answered (or cut), and the messages in
         // flight finish. WeChat waits 5 s at most; in-flight messages finish within the budget, late replies
@@ -173,6 +175,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     },
   }
   let closed: Promise<void> | undefined
+  let openFiles: OpenFilesWatch | undefined
 
   if (opts.listen !== false) {
     try {
@@ -182,6 +185,8 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
       await runtime.close()
       throw e
     }
+    // Connections the OS drops for want of file descriptors never reach the server: only a count can tell.
+    openFiles = watchOpenFiles({ log })
     log.info({ url: runtime.url, admin: runtime.adminUrl, accounts: config.accounts.map((a) => a.id), store: store.kind }, 'wxengine listening')
     // stdout is buffered (core/log/logger.ts): the operator and the process manager see at once that it is up.
     log.flush()

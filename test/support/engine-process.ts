@@ -38,10 +38,14 @@ export interface EngineProcess {
   exited: Promise<number | string>
 }
 
-/** `stdout`: a file descriptor to give the engine as its stdout instead of a pipe (output() then has stderr only). */
-export async function spawnEngine(project: string, env: Record<string, string> = {}, port?: number, opts: { stdout?: number } = {}): Promise<EngineProcess> {
+/**
+ * `stdout`: a file descriptor to give the engine as its stdout instead of a pipe (output() then has stderr
+ * only). `prefix`: a command that runs the engine and becomes it (exec), e.g. `['prlimit', '--nofile=200']`.
+ */
+export async function spawnEngine(project: string, env: Record<string, string> = {}, port?: number, opts: { stdout?: number; prefix?: string[] } = {}): Promise<EngineProcess> {
   const p = port ?? (await freePort())
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'core/cli/main.ts'), 'start', '-C', project], {
+  const command = [...(opts.prefix ?? []), process.execPath, '--import', 'tsx', path.join(REPO, 'core/cli/main.ts'), 'start', '-C', project]
+  const child = spawn(command[0], command.slice(1), {
     cwd: REPO,
     env: { ...process.env, PORT: String(p), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'],
