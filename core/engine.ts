@@ -16,6 +16,7 @@ import { createExactlyOnce, type ExactlyOnce } from './dedup/exactly-once.ts'
 import { dedupKeyOf } from './dedup/dedup-key.ts'
 import { httpStatusOf, type EngineError, type ErrorCode } from './errors.ts'
 import type { Logger } from './log/logger.ts'
+import { createRefusalLines, type RefusalLines } from './log/refusal-lines.ts'
 import { USER_MESSAGE_KINDS, type InboundMessage } from './normalize/message-types.ts'
 import { normalizeMessage } from './normalize/normalize-message.ts'
 import type { AccountInfo } from './plugin/plugin-api.ts'
@@ -52,6 +53,8 @@ export interface EngineDeps {
   log: Logger
   now?: () => number
   observe?: (event: EngineEvent) => void
+  /** Where refusals are logged, shared with the HTTP layer's (a budget of lines, log/refusal-lines.ts). */
+  refusals?: RefusalLines
 }
 
 export interface Engine {
@@ -85,6 +88,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const { config, store, generations, log } = deps
   const now = deps.now ?? Date.now
   const observe = deps.observe ?? (() => undefined)
+  const refusals = deps.refusals ?? createRefusalLines(log)
   const accounts = buildAccounts(config.accounts)
   const limits = config.limits
   const waitForLog = config.log.retentionDays > 0 && config.log.commitBeforeAnswer
@@ -116,7 +120,7 @@ export function createEngine(deps: EngineDeps): Engine {
 
   function reject(error: EngineError, accountId?: string): WireResponse {
     const status = httpStatusOf[error.code] ?? 500
-    log.warn({ code: error.code, reason: error.reason, account: accountId, status }, `request refused: ${error.reason}`)
+    refusals.refused({ code: error.code, reason: error.reason, account: accountId, status }, `request refused: ${error.reason}`)
     observe({ type: 'rejected', code: error.code, status, account: accountId })
     return { status, contentType: 'text/plain; charset=utf-8', body: error.code }
   }

@@ -12,6 +12,7 @@ import getRawBody from 'raw-body'
 import type { Engine, EngineEvent } from '../engine.ts'
 import { httpStatusOf, type ErrorCode } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
+import { createRefusalLines, type RefusalLines } from '../log/refusal-lines.ts'
 import { flattenQuery, type WireResponse } from '../receive/wire-types.ts'
 
 export interface AppOptions {
@@ -22,6 +23,8 @@ export interface AppOptions {
   extraRoutes?: Router
   /** Told about requests refused here, before the engine sees them (oversized bodies), so metrics count them. */
   observe?: (event: EngineEvent) => void
+  /** Where refusals are logged, shared with the engine's (a budget of lines, log/refusal-lines.ts). */
+  refusals?: RefusalLines
 }
 
 type BodyResult = { ok: true; body: string } | { ok: false; status: number; code: 'BODY_TOO_LARGE' | 'BAD_BODY'; reason: string }
@@ -84,6 +87,7 @@ function isClientGone(err: Error & { code?: string }): boolean {
 export function createApp(opts: AppOptions): Koa {
   const app = new Koa()
   const { engine, log } = opts
+  const refusals = opts.refusals ?? createRefusalLines(log)
 
   // ctx.set, not ctx.type: the engine already gives the full header value, no MIME lookup needed.
   const answer = (ctx: Koa.Context, res: WireResponse) => {
@@ -94,7 +98,7 @@ export function createApp(opts: AppOptions): Koa {
 
   // Refusals made here, before the engine: the same answer, log line and metric as the engine's own.
   const refuse = (ctx: Koa.Context, code: ErrorCode, reason: string, account?: string, status = httpStatusOf[code] ?? 400) => {
-    log.warn({ code, reason, account, status }, `request refused: ${reason}`)
+    refusals.refused({ code, reason, account, status }, `request refused: ${reason}`)
     opts.observe?.({ type: 'rejected', code, status, account })
     ctx.status = status
     ctx.set('Content-Type', 'text/plain; charset=utf-8')
