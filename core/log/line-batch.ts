@@ -68,13 +68,17 @@ const exitHandOver = (() => {
       else batches.delete(ref)
     }
   }
+  // At exit also the lines the sink still holds (stdout's reader was behind: stdout-sink.ts waits a little).
+  const flushAll = (): void => {
+    for (const ref of batches) ref.deref()?.flushSync()
+  }
   return {
     add(batch: LineBatch): void {
       batches.add(new WeakRef(batch))
       if (!installed) {
         installed = true
         process.prependListener('beforeExit', handOverAll)
-        process.prependListener('exit', handOverAll)
+        process.prependListener('exit', flushAll)
       }
     },
   }

@@ -1,17 +1,23 @@
 /**
  * The writer of the process log on stdout (sonic-boom, synchronous), made to survive a stdout that cannot
- * be written.
+ * be written, for a while or for good.
  *
- * stdout is often a file (`wxengine start >> engine.log`, nohup.out). When its disk fills or a file size cap
- * is reached, write() fails (ENOSPC, EFBIG, EIO); sonic-boom emits that as 'error', and an 'error' nobody
- * listens to is thrown out of the log call that wrote the line: the first line logged after the disk filled
- * took the engine down (exit 1), whatever it was doing. A log that cannot be written must not stop the
- * answers. (EPIPE, a reader gone, pino already turns into silence.)
+ * - **A full disk.** stdout is often a file (`wxengine start >> engine.log`, nohup.out). When its disk fills
+ *   or a file size cap is reached, write() fails (ENOSPC, EFBIG, EIO); sonic-boom emits that as 'error', and
+ *   an 'error' nobody listens to is thrown out of the log call that wrote the line: the first line logged
+ *   after the disk filled took the engine down (exit 1), whatever it was doing.
+ * - **A reader that stops reading.** stdout is a pipe or a socket (journald, docker, `| tee`, a terminal
+ *   paused with Ctrl-S); once full, write() says EAGAIN. sonic-boom's answer is to sleep 100 ms and try again,
+ *   on the thread that answers messages, for as long as the reader stays stalled: the engine stopped
+ *   answering everyone (test/e2e/stalled-stdout.test.ts). Here it does not retry: the lines wait.
  *
- * So failures are listened for. sonic-boom keeps the lines it could not write and tries them again with the
- * next write; past BACKLOG_BYTES it drops new ones (counted) instead of growing without end. The first
- * failure is said on stderr, often somewhere else (journald, a terminal); once stdout takes lines again, a
- * line there says how many were lost.
+ * Either way the lines are kept and tried again with the next write, and at least every second while any
+ * wait (a quiet server logs nothing else); past BACKLOG_BYTES new ones are dropped (counted) instead of
+ * growing without end. A failure is said on stderr, often somewhere else (a terminal, journald): a write
+ * error at once, a full pipe once it has lasted STALL_SAID_AFTER_MS or lines are dropped (a reader a moment
+ * behind is normal). Once stdout takes lines again, a line there says how many were lost. At exit the lines
+ * still waiting for a stalled reader get up to EXIT_WAIT_MS of retries, so a reader that is merely slow gets them.
+ * (EPIPE, a reader gone, pino already turns into silence.)
  */
 import { writeSync } from 'node:fs'
 import { pino } from 'pino'
@@ -19,33 +25,76 @@ import type { ErrorCode } from '../errors.ts'
 
 /** Lines kept for stdout while it fails; later ones are dropped. */
 const BACKLOG_BYTES = 8 * 1024 * 1024
+/** A full pipe is said on stderr when it has lasted this long (or lines are dropped). */
+const STALL_SAID_AFTER_MS = 5_000
+/** At exit, how long the lines still waiting may hold the process for a reader that is behind. */
+const EXIT_WAIT_MS = 2_000
 const CODE: ErrorCode = 'LOG_UNWRITABLE'
 
 type Sink = ReturnType<typeof pino.destination>
 
 export function stdoutSink(): Sink {
-  const sink = pino.destination({ dest: 1, sync: true, minLength: 0, maxLength: BACKLOG_BYTES })
-  let failing: string | null = null
+  // Never sleep-and-retry on EAGAIN inside sonic-boom: lines wait instead (and at exit, drainAtExit below).
+  const sink = pino.destination({ dest: 1, sync: true, minLength: 0, maxLength: BACKLOG_BYTES, retryEAGAIN: () => false })
+  // What is failing, since when, whether it is a stalled reader, whether stderr was told; lines dropped meanwhile.
+  let failing: { reason: string; since: number; stalled: boolean; said: boolean } | null = null
   let dropped = 0
-  sink.on('error', (e: NodeJS.ErrnoException) => {
-    if (failing !== null || e.code === 'EPIPE') return
-    failing = e.message
-    const line = JSON.stringify({ level: 50, time: Date.now(), code: CODE, reason: failing, msg: 'stdout cannot be written: log lines are kept (up to 8 MiB) and written when it can be again; the engine goes on serving' })
+
+  const say = () => {
+    if (failing === null || failing.said) return
+    failing.said = true
+    const line = JSON.stringify({ level: 50, time: Date.now(), code: CODE, reason: failing.reason, msg: 'stdout cannot be written: log lines are kept (up to 8 MiB) and written when it can be again; the engine goes on serving' })
     try {
       // Synchronous and to the fd: process.stderr would report its own failure as another unhandled 'error'.
       writeSync(2, `${line}\n`)
     } catch {
       // stderr is the same full disk: nowhere left to say it.
     }
+  }
+
+  sink.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') return
+    const stalled = e.code === 'EAGAIN' || e.code === 'EBUSY'
+    if (failing === null) failing = { reason: stalled ? `${e.code}: the reader of stdout is not reading` : e.message, since: Date.now(), stalled, said: false }
+    if (!stalled || Date.now() - failing.since >= STALL_SAID_AFTER_MS) say()
   })
-  sink.on('drop', () => void dropped++)
+  sink.on('drop', () => {
+    dropped++
+    say()
+  })
+  // Every successful write. After a failure, set again by the next failure: so `failing` is set exactly when
+  // the last write failed and lines are waiting in the sink.
   sink.on('write', () => {
     if (failing === null) return
-    const reason = failing
+    const { reason, said } = failing
     failing = null
+    // A reader a moment behind, nothing lost: not worth a line.
+    if (!said && dropped === 0) return
     // Queued behind the lines being written (sonic-boom is mid-write here), so it comes out after them.
     sink.write(`${JSON.stringify({ level: 40, time: Date.now(), code: CODE, reason, dropped, msg: 'stdout can be written again; lines logged meanwhile are written, except those dropped' })}\n`)
     dropped = 0
   })
+
+  // Waiting lines are tried again with the next write; on a quiet server there may be none for a while.
+  const retry = (): void => {
+    try {
+      sink.write('')
+    } catch {
+      // Destroyed at exit: nothing left to write to.
+    }
+  }
+  setInterval(() => failing !== null && retry(), 1_000).unref()
+
+  // In place of sonic-boom's flushSync (pino's after a fatal line, ours at exit): with every write
+  // synchronous there is nothing to flush unless lines are waiting. sonic-boom's own retries any failure
+  // every 100 ms for ever, a full disk included; this one retries only a stalled reader, and not for long.
+  sink.flushSync = () => {
+    const until = Date.now() + EXIT_WAIT_MS
+    const pause = new Int32Array(new SharedArrayBuffer(4))
+    while (failing !== null && failing.stalled && Date.now() < until) {
+      Atomics.wait(pause, 0, 0, 50)
+      retry()
+    }
+  }
   return sink
 }

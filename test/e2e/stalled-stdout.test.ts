@@ -1,0 +1,90 @@
+/**
+ * A process log whose reader stops reading: a terminal paused with Ctrl-S, a hung journald, a `| tee` on a
+ * stuck disk. stdout is then a full pipe that cannot take a line (EAGAIN), and the log writer used to sleep
+ * 100 ms and try again, on the thread that answers messages, for as long as the reader stayed stalled: the
+ * engine stopped answering everyone. Now the lines wait in memory and the engine answers on; once the
+ * reader reads again, the lines come out in order; a stall that lasted is said on stderr, and its end on stdout.
+ */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { rmSync } from 'node:fs'
+import path from 'node:path'
+import { after, it } from 'node:test'
+import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
+import { freePort, makeProject, REPO } from '../support/engine-process.ts'
+
+const account = { id: 'default', token: 'stalltoken', appId: 'wxstall000000001', mode: 'plaintext' as const }
+const sim = createWeChatSimulator({ account })
+const projects: string[] = []
+after(() => projects.forEach((p) => rmSync(p, { recursive: true, force: true })))
+
+it('stdout nobody reads: messages are still answered at once; the lines come out, in order, once it is read', async () => {
+  const project = makeProject({ accounts: [account] })
+  projects.push(project)
+  const port = await freePort()
+  // LOG_LEVEL=debug: a line per message, so the pipe (64 KiB) fills within a few hundred messages.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'core/cli/main.ts'), 'start', '-C', project], {
+    cwd: REPO,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'debug', DATA_DIR: path.join(project, 'data') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
+  // Not read: paused from the start.
+  child.stdout.pause()
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break
+    } catch {}
+    assert.ok(i < 300, `did not start: ${stderr}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+
+  const MESSAGES = 1500
+  const started = Date.now()
+  let slowest = 0
+  for (let i = 0; i < MESSAGES; i++) {
+    const req = sim.request(push.text(`stall-${i}`, `echo ${i}`))
+    const t = Date.now()
+    const res = await fetch(`${url}/wechat?${req.search}`, { method: 'POST', body: req.body, signal: AbortSignal.timeout(4_000) })
+    assert.equal(sim.openReply(await res.text()).fields?.Content, `${i}`)
+    slowest = Math.max(slowest, Date.now() - t)
+  }
+  // Sleeping 100 ms a write made this minutes; 1500 messages take a second or two.
+  assert.ok(slowest < 1_000, `slowest answer ${slowest} ms`)
+  const elapsed = Date.now() - started
+  // A stall that lasts is said on stderr (a reader a moment behind is not: 5 s).
+  for (let waited = 0; !stderr.includes('LOG_UNWRITABLE'); waited += 100) {
+    assert.ok(waited < 10_000, `no LOG_UNWRITABLE line on stderr after 10 s of stall: ${stderr}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  const said = JSON.parse(stderr.split('\n').find((l) => l.includes('LOG_UNWRITABLE'))!) as Record<string, unknown>
+  assert.match(String(said.reason), /^EAGAIN: the reader of stdout is not reading/)
+
+  // Read again: everything logged meanwhile comes out, in order, and the engine stops cleanly.
+  let out = ''
+  child.stdout.setEncoding('utf8')
+  child.stdout.on('data', (d: string) => (out += d))
+  child.stdout.resume()
+  await new Promise((r) => setTimeout(r, 1_500))
+  child.kill('SIGTERM')
+  assert.equal(await exited, 0, stderr)
+  const lines = out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+  const messageLines = lines.filter((l) => l.msg === 'message')
+  assert.equal(messageLines.length, MESSAGES, `every message's line came out (${elapsed} ms of stall)`)
+  assert.deepEqual(
+    messageLines.map((l) => l.openId),
+    Array.from({ length: MESSAGES }, (_, i) => `stall-${i}`),
+    'in order',
+  )
+  const again = lines.find((l) => l.code === 'LOG_UNWRITABLE')
+  assert.ok(again, 'a line on stdout says it can be written again')
+  assert.equal(again.dropped, 0)
+  assert.ok(lines.indexOf(again) > lines.indexOf(messageLines.at(-1)!), 'after the lines that waited')
+  assert.equal(lines.at(-1)?.msg, 'stopped')
+})
