@@ -16,7 +16,7 @@ import { createExactlyOnce, type ExactlyOnce } from './dedup/exactly-once.ts'
 import { dedupKeyOf } from './dedup/dedup-key.ts'
 import { httpStatusOf, type EngineError, type ErrorCode } from './errors.ts'
 import type { Logger } from './log/logger.ts'
-import { createRefusalLines, type RefusalLines } from './log/refusal-lines.ts'
+import { createLineBudget, type LineBudget } from './log/line-budget.ts'
 import { USER_MESSAGE_KINDS, type InboundMessage } from './normalize/message-types.ts'
 import { normalizeMessage } from './normalize/normalize-message.ts'
 import type { AccountInfo } from './plugin/plugin-api.ts'
@@ -53,8 +53,8 @@ export interface EngineDeps {
   log: Logger
   now?: () => number
   observe?: (event: EngineEvent) => void
-  /** Where refusals are logged, shared with the HTTP layer's (a budget of lines, log/refusal-lines.ts). */
-  refusals?: RefusalLines
+  /** The budget of per-request and per-message lines, shared with the HTTP layer (log/line-budget.ts). */
+  lines?: LineBudget
 }
 
 export interface Engine {
@@ -88,7 +88,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const { config, store, generations, log } = deps
   const now = deps.now ?? Date.now
   const observe = deps.observe ?? (() => undefined)
-  const refusals = deps.refusals ?? createRefusalLines(log)
+  const lines = deps.lines ?? createLineBudget(log)
   const accounts = buildAccounts(config.accounts)
   const limits = config.limits
   const waitForLog = config.log.retentionDays > 0 && config.log.commitBeforeAnswer
@@ -101,7 +101,7 @@ export function createEngine(deps: EngineDeps): Engine {
     waitMs: limits.replyBudgetMs,
     fallback: SUCCESS,
     // The answer still goes out; a retry meanwhile (on another instance) may get `success` instead of it.
-    onUnrecorded: (key, reason) => log.warn({ code: 'STORE_UNAVAILABLE', reason, key }, 'answer given but not recorded for retries yet'),
+    onUnrecorded: (key, reason) => lines.warn('STORE_UNAVAILABLE unrecorded', { code: 'STORE_UNAVAILABLE', reason, key }, 'answer given but not recorded for retries yet'),
   })
   // One user's messages are routed one at a time (a dialogue reads and writes the user's session); across a
   // fleet also under a lock in the shared store, held as long as a routing may run (budget, then a plugin).
@@ -120,7 +120,7 @@ export function createEngine(deps: EngineDeps): Engine {
 
   function reject(error: EngineError, accountId?: string): WireResponse {
     const status = httpStatusOf[error.code] ?? 500
-    refusals.refused({ code: error.code, reason: error.reason, account: accountId, status }, `request refused: ${error.reason}`)
+    lines.warn(error.code, { code: error.code, reason: error.reason, account: accountId, status }, `request refused: ${error.reason}`)
     observe({ type: 'rejected', code: error.code, status, account: accountId })
     return { status, contentType: 'text/plain; charset=utf-8', body: error.code }
   }
@@ -131,7 +131,7 @@ export function createEngine(deps: EngineDeps): Engine {
       return await handleUnsafe(req)
     } catch (e) {
       // A bug of ours. WeChat must still get something it accepts, and the log must say what happened.
-      log.error({ code: 'INTERNAL', err: e, account: req.accountId }, 'internal error while handling a request')
+      lines.error('INTERNAL', { code: 'INTERNAL', err: e, account: req.accountId }, 'internal error while handling a request')
       observe({ type: 'rejected', code: 'INTERNAL', status: 200, account: req.accountId })
       return SUCCESS
     } finally {
@@ -163,7 +163,7 @@ export function createEngine(deps: EngineDeps): Engine {
       // The state store is unreachable: we cannot know whether this message already ran elsewhere, so we
       // neither run it (no double answers) nor hang past WeChat's 5 s. The loss is logged and counted.
       const reason = (e as Error).message
-      log.error({ code: 'STORE_UNAVAILABLE', reason, account: accountId, key, openId: message.fromUser }, 'message dropped: state store unavailable')
+      lines.error('STORE_UNAVAILABLE dropped', { code: 'STORE_UNAVAILABLE', reason, account: accountId, key, openId: message.fromUser }, 'message dropped: state store unavailable')
       record(accountId, message, key, undefined, 'dropped', started, `STORE_UNAVAILABLE: ${reason}`)
       return SUCCESS
     }
@@ -245,7 +245,7 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   function onPluginError(plugin: string, error: EngineError, account: string, openId: string): void {
-    log.warn({ code: error.code, reason: error.reason, plugin, account, openId }, `plugin ${plugin} failed: ${error.reason}`)
+    lines.warn(`${error.code} ${plugin}`, { code: error.code, reason: error.reason, plugin, account, openId }, `plugin ${plugin} failed: ${error.reason}`)
     observe({ type: 'plugin_error', plugin, code: error.code })
   }
 
@@ -360,8 +360,8 @@ export function createEngine(deps: EngineDeps): Engine {
         }
         // No reply after the budget: a plugin that failed (timed out, threw) is `failed`, as before the budget.
         record(accountId, message, key, late, late.reply ? 'late' : late.errors.length > 0 ? 'failed' : 'no_reply', started)
-      }, (e) => log.error({ code: 'INTERNAL', err: e }, 'routing failed after the budget')).finally(leave)
-      log.warn({ account: accountId, key, budgetMs: limits.replyBudgetMs }, 'reply budget spent: answered success, the reply will go out late')
+      }, (e) => lines.error('INTERNAL', { code: 'INTERNAL', err: e }, 'routing failed after the budget')).finally(leave)
+      lines.warn('budget spent', { account: accountId, key, budgetMs: limits.replyBudgetMs }, 'reply budget spent: answered success, the reply will go out late')
       return SUCCESS
     }
     return answerOf(account, message, encrypted, key, started, result)
@@ -379,7 +379,7 @@ export function createEngine(deps: EngineDeps): Engine {
       { toUser: message.fromUser, fromUser: message.toUser, createTime: Math.floor(now() / 1000), answeringUserMessage: USER_MESSAGE_KINDS.has(message.kind) },
       limits,
     )
-    for (const warning of serialized.warnings) log.warn({ account: accountId, key, replyType: result.reply.type }, warning)
+    for (const warning of serialized.warnings) lines.warn(`reply ${result.reply.type}`, { account: accountId, key, replyType: result.reply.type }, warning)
     if (serialized.xml === null) {
       record(accountId, message, key, result, 'no_reply', started)
       return SUCCESS

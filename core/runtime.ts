@@ -17,7 +17,7 @@ import { createAdminRoutes } from './server/admin-routes.ts'
 import { createApp } from './server/create-app.ts'
 import { createHttpServer } from './server/http-server.ts'
 import { watchOpenFiles, type OpenFilesWatch } from './server/open-files-watch.ts'
-import { createRefusalLines, type RefusalLines } from './log/refusal-lines.ts'
+import { createLineBudget, type LineBudget } from './log/line-budget.ts'
 import { createTrafficSummary } from './log/traffic-summary.ts'
 import { createMetrics, type Metrics } from './server/metrics.ts'
 import { lockDataDir, type DataDirLock } from './store/data-dir-lock.ts'
@@ -80,8 +80,8 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   }
   const metrics = createMetrics()
   const traffic = createTrafficSummary(log)
-  // One budget of refusal lines for the engine and both HTTP layers: a flood is a flood wherever it is refused.
-  const refusals = createRefusalLines(log)
+  // One budget of per-request lines for the engine and both HTTP layers: a flood is one wherever it is refused.
+  const lines = createLineBudget(log)
   const observe = (event: EngineEvent) => {
     metrics.observe(event)
     traffic.observe(event)
@@ -108,7 +108,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   for (const w of first.warnings) log.warn(w)
   const generations = createGenerations({ rules: first.rules, plugins: first.plugins }, (e) => log.error({ err: e }, 'disposing a generation failed'))
 
-  const engine = createEngine({ config, store, generations, lateReplies: platform.lateReplies, log, now: opts.now, observe, refusals })
+  const engine = createEngine({ config, store, generations, lateReplies: platform.lateReplies, log, now: opts.now, observe, lines })
 
   // Late replies a previous run recorded but did not get out (stopped mid-retry, or killed) go out now.
   // Only from a serving engine: a runtime that does not listen (`wxengine send --local`, `log`) may share
@@ -170,7 +170,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
         ])
         await platform.drain(5_000)
         traffic.close()
-        refusals.close()
+        lines.close()
         await generations.close(2_000)
         await store.close()
         dirLock?.release()
@@ -183,7 +183,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
 
   if (opts.listen !== false) {
     try {
-      await listenAll(runtime, observe, refusals)
+      await listenAll(runtime, observe, lines)
     } catch (e) {
       // A port in use: release the store, the plugin workers and the timers, or the process would hang.
       await runtime.close()
@@ -199,12 +199,12 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
 }
 
 /** The public server, and the admin one when it has its own port; each is set on `runtime` as it starts. */
-async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void, refusals: RefusalLines): Promise<void> {
+async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void, lines: LineBudget): Promise<void> {
   const { config, engine, log } = runtime
   const adminRoutes = config.admin.enabled ? createAdminRoutes({ runtime, token: config.admin.token }) : undefined
   const sharePort = adminRoutes && config.admin.port === undefined
-  const app = createApp({ engine, log, maxBodyBytes: config.limits.maxBodyBytes, extraRoutes: sharePort ? adminRoutes : undefined, observe, refusals })
-  const serverOptions = { requestTimeoutMs: config.limits.requestTimeoutMs, log, observe, refusals }
+  const app = createApp({ engine, log, maxBodyBytes: config.limits.maxBodyBytes, extraRoutes: sharePort ? adminRoutes : undefined, observe, lines })
+  const serverOptions = { requestTimeoutMs: config.limits.requestTimeoutMs, log, observe, lines }
   runtime.server = await listen(createHttpServer(app.callback(), serverOptions), config.port, config.host)
   runtime.url = urlOf(runtime.server)
   if (adminRoutes && !sharePort) {

@@ -12,7 +12,7 @@ import getRawBody from 'raw-body'
 import type { Engine, EngineEvent } from '../engine.ts'
 import { httpStatusOf, type ErrorCode } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
-import { createRefusalLines, type RefusalLines } from '../log/refusal-lines.ts'
+import { createLineBudget, type LineBudget } from '../log/line-budget.ts'
 import { flattenQuery, type WireResponse } from '../receive/wire-types.ts'
 
 export interface AppOptions {
@@ -23,8 +23,8 @@ export interface AppOptions {
   extraRoutes?: Router
   /** Told about requests refused here, before the engine sees them (oversized bodies), so metrics count them. */
   observe?: (event: EngineEvent) => void
-  /** Where refusals are logged, shared with the engine's (a budget of lines, log/refusal-lines.ts). */
-  refusals?: RefusalLines
+  /** The budget of per-request lines, shared with the engine's (log/line-budget.ts). */
+  lines?: LineBudget
 }
 
 type BodyResult = { ok: true; body: string } | { ok: false; status: number; code: 'BODY_TOO_LARGE' | 'BAD_BODY'; reason: string }
@@ -87,7 +87,7 @@ function isClientGone(err: Error & { code?: string }): boolean {
 export function createApp(opts: AppOptions): Koa {
   const app = new Koa()
   const { engine, log } = opts
-  const refusals = opts.refusals ?? createRefusalLines(log)
+  const lines = opts.lines ?? createLineBudget(log)
 
   // ctx.set, not ctx.type: the engine already gives the full header value, no MIME lookup needed.
   const answer = (ctx: Koa.Context, res: WireResponse) => {
@@ -98,7 +98,7 @@ export function createApp(opts: AppOptions): Koa {
 
   // Refusals made here, before the engine: the same answer, log line and metric as the engine's own.
   const refuse = (ctx: Koa.Context, code: ErrorCode, reason: string, account?: string, status = httpStatusOf[code] ?? 400) => {
-    refusals.refused({ code, reason, account, status }, `request refused: ${reason}`)
+    lines.warn(code, { code, reason, account, status }, `request refused: ${reason}`)
     opts.observe?.({ type: 'rejected', code, status, account })
     ctx.status = status
     ctx.set('Content-Type', 'text/plain; charset=utf-8')
@@ -128,7 +128,7 @@ export function createApp(opts: AppOptions): Koa {
   // Koa's default error handler would print a stack and answer 500; a client must never see that.
   app.on('error', (err: Error & { code?: string }) => {
     if (isClientGone(err)) log.debug({ reason: `${err.code}: ${err.message}` }, 'client left mid-request')
-    else log.error({ code: 'INTERNAL', err }, 'http error')
+    else lines.error('INTERNAL', { code: 'INTERNAL', err }, 'http error')
   })
   app.use(async (ctx, next) => {
     const accountId = wechatAccountOf(ctx.path)

@@ -7,15 +7,15 @@ import type { Duplex } from 'node:stream'
 import type { EngineEvent } from '../engine.ts'
 import { httpStatusOf, type ErrorCode } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
-import { createRefusalLines, type RefusalLines } from '../log/refusal-lines.ts'
+import { createLineBudget, type LineBudget } from '../log/line-budget.ts'
 
 export interface HttpServerOptions {
   /** Headers and body must have arrived within this (limits.requestTimeoutMs). */
   requestTimeoutMs: number
   log: Logger
   observe?: (event: EngineEvent) => void
-  /** Where refusals are logged, shared with the engine's (a budget of lines, log/refusal-lines.ts). */
-  refusals?: RefusalLines
+  /** The budget of per-request lines, shared with the engine's (log/line-budget.ts). */
+  lines?: LineBudget
 }
 
 export function createHttpServer(handler: http.RequestListener, opts: HttpServerOptions): http.Server {
@@ -28,11 +28,11 @@ export function createHttpServer(handler: http.RequestListener, opts: HttpServer
     },
     handler,
   )
-  const refusals = opts.refusals ?? createRefusalLines(opts.log)
+  const lines = opts.lines ?? createLineBudget(opts.log)
   // Longer than typical proxies' idle timeouts, so nginx never reuses a socket we just closed. An idle
   // keep-alive connection has no request in progress: the request timeout does not apply to it.
   server.keepAliveTimeout = 65_000
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, opts, refusals))
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, opts, lines))
   // Once listening, an 'error' on the server is a connection the OS would not hand over (accept failed:
   // out of file descriptors when libuv's own fallback could not take it, out of memory). Without a
   // listener node would throw it and end the process; the connection is lost either way, the rest serve on.
@@ -40,14 +40,14 @@ export function createHttpServer(handler: http.RequestListener, opts: HttpServer
   server.once('listening', () =>
     server.on('error', (err: NodeJS.ErrnoException) => {
       const code: ErrorCode = err.code === 'EMFILE' || err.code === 'ENFILE' ? 'FD_EXHAUSTED' : 'INTERNAL'
-      opts.log.error({ code, reason: `${err.code ?? 'error'}: ${err.message}` }, `connection not accepted: ${err.code ?? err.message}`)
+      lines.error(code, { code, reason: `${err.code ?? 'error'}: ${err.message}` }, `connection not accepted: ${err.code ?? err.message}`)
     }),
   )
   return server
 }
 
 /** Node's own answers to the same errors, plus a log line and a metric. */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, opts: HttpServerOptions, refusals: RefusalLines): void {
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, opts: HttpServerOptions, lines: LineBudget): void {
   const reason = `${err.code ?? 'error'}: ${err.message}`
   // The client reset or closed the connection midway: nobody is left to answer. A request that had reached
   // Koa says so in its own line (BAD_BODY); a half-sent one is not a message.
@@ -58,7 +58,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, opts: Htt
   }
   const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'BAD_HTTP'
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : (httpStatusOf[code] ?? 400)
-  refusals.refused({ code, reason, status }, `request refused: ${reason}`)
+  lines.warn(code, { code, reason, status }, `request refused: ${reason}`)
   opts.observe?.({ type: 'rejected', code, status })
   // Only when nothing of an answer went out yet (node's rule too); destroyed without the error, which would
   // otherwise reach Koa's handler as a failure of ours.
