@@ -88,7 +88,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     opts.observe?.(event)
   }
   // Counted when a late reply's send ends (sent, or failed for good), not when it is handed over.
-  const platform = createPlatform({ config, store, log, onLateReply: (settled) => observe({ type: 'late_reply', ...settled }) })
+  const platform = createPlatform({ config, store, log, lines, onLateReply: (settled) => observe({ type: 'late_reply', ...settled }) })
   const services: PluginServices = {
     kv: store.kv,
     api: (accountId) => {

@@ -20,8 +20,11 @@ export const LINES_PER_KEY = 20
 export const LINE_WINDOW_MS = 10_000
 
 type Fields = Record<string, unknown> & { reason?: string }
+type Level = 'info' | 'warn' | 'error'
+const RANK: Record<Level, number> = { info: 0, warn: 1, error: 2 }
 
 export interface LineBudget {
+  info(key: string, fields: Fields, msg: string): void
   warn(key: string, fields: Fields, msg: string): void
   error(key: string, fields: Fields, msg: string): void
   /** Writes the counts still held (at shutdown). */
@@ -32,7 +35,7 @@ interface Held {
   written: number
   held: number
   /** The highest level held, and the last held line, as the example in the window's closing line. */
-  level: 'warn' | 'error'
+  level: Level
   last?: { fields: Fields; msg: string }
 }
 
@@ -55,7 +58,7 @@ export function createLineBudget(log: Logger, opts: { perKey?: number; windowMs?
     counts = new Map()
   }
 
-  function line(level: 'warn' | 'error', key: string, fields: Fields, msg: string): void {
+  function line(level: Level, key: string, fields: Fields, msg: string): void {
     // The window opens with its first line: no timer runs while nothing is logged.
     if (timer === undefined) {
       windowStart = now()
@@ -73,11 +76,12 @@ export function createLineBudget(log: Logger, opts: { perKey?: number; windowMs?
       return
     }
     c.held++
-    if (level === 'error') c.level = 'error'
+    if (RANK[level] > RANK[c.level]) c.level = level
     c.last = { fields, msg }
   }
 
   return {
+    info: (key, fields, msg) => line('info', key, fields, msg),
     warn: (key, fields, msg) => line('warn', key, fields, msg),
     error: (key, fields, msg) => line('error', key, fields, msg),
     close() {

@@ -5,6 +5,7 @@
  */
 import type { EngineConfig } from '../config/config-types.ts'
 import type { LateReplies } from '../engine.ts'
+import type { LineBudget } from '../log/line-budget.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Store } from '../store/store.ts'
 import { createAccessTokenManager } from './access-token-manager.ts'
@@ -23,7 +24,7 @@ export interface Platform {
   resumePending(): Promise<number>
 }
 
-export function createPlatform(opts: { config: EngineConfig; store: Store; log: Logger; onLateReply?: LateReplySenderOptions['onSettled'] }): Platform {
+export function createPlatform(opts: { config: EngineConfig; store: Store; log: Logger; lines?: LineBudget; onLateReply?: LateReplySenderOptions['onSettled'] }): Platform {
   const { config, store, log } = opts
   const client = createApiClient({ baseUrl: config.platform.apiBase })
   const apis = new Map<string, PlatformClient>()
@@ -32,7 +33,7 @@ export function createPlatform(opts: { config: EngineConfig; store: Store; log: 
     const tokens = createAccessTokenManager({ appId: account.appId, appSecret: account.appSecret, client, tokens: store.tokens, log })
     apis.set(account.id, createPlatformApi({ client, tokens }))
   }
-  const sender = createLateReplySender({ api: (accountId) => apis.get(accountId), outbox: store.outbox, log, onSettled: opts.onLateReply })
+  const sender = createLateReplySender({ api: (accountId) => apis.get(accountId), outbox: store.outbox, log, lines: opts.lines, onSettled: opts.onLateReply })
   return {
     apiFor: (accountId) => apis.get(accountId),
     lateReplies: sender,

@@ -23,6 +23,7 @@
  */
 import type { EngineError, Result } from '../errors.ts'
 import { fail, ok } from '../errors.ts'
+import { createLineBudget, type LineBudget } from '../log/line-budget.ts'
 import type { Logger } from '../log/logger.ts'
 import type { JsonValue, PlatformApi } from '../plugin/plugin-api.ts'
 import type { Reply } from '../reply/reply-types.ts'
@@ -54,6 +55,8 @@ export interface LateReplySenderOptions {
   api: (account: string) => PlatformApi | undefined
   outbox: Outbox
   log: Logger
+  /** The budget for lines that come once per reply (log/line-budget.ts): a slow plugin makes every reply late. */
+  lines?: LineBudget
   retry?: RetryPolicy
   sleep?: (ms: number) => Promise<void>
   /** In [0, 1), for the jitter; default Math.random. */
@@ -95,6 +98,7 @@ const WINDOW_MS = 48 * 3_600_000
 
 export function createLateReplySender(opts: LateReplySenderOptions): LateReplySender {
   const { outbox, log } = opts
+  const lines = opts.lines ?? createLineBudget(log)
   const attempts = Math.max(1, opts.retry?.attempts ?? 8)
   const baseDelayMs = opts.retry?.baseDelayMs ?? 1000
   const maxDelayMs = opts.retry?.maxDelayMs ?? 30_000
@@ -137,7 +141,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     try {
       await outbox.update(id, patch)
     } catch (e) {
-      log.error({ ...ctx, code: 'STORE_UNAVAILABLE', reason: `outbox update failed: ${engineErrorOf(e).reason}` }, 'late reply bookkeeping failed')
+      lines.error('late reply bookkeeping', { ...ctx, code: 'STORE_UNAVAILABLE', reason: `outbox update failed: ${engineErrorOf(e).reason}` }, 'late reply bookkeeping failed')
     }
   }
 
@@ -156,14 +160,14 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
         id = await outbox.record({ account, openId, reply: reply as unknown as JsonValue, attempts: 0, status: 'pending', at })
       } catch (e) {
         // Sending still beats losing the reply; the log line is the record.
-        log.error({ ...ctx, code: 'STORE_UNAVAILABLE', reason: `outbox record failed: ${engineErrorOf(e).reason}` }, 'late reply not recorded; sending anyway')
+        lines.error('late reply not recorded', { ...ctx, code: 'STORE_UNAVAILABLE', reason: `outbox record failed: ${engineErrorOf(e).reason}` }, 'late reply not recorded; sending anyway')
       }
     }
     if (id !== undefined) ctx.outboxId = id
     recorded()
     // As a passive reply cut to its limit is (reply-xml.ts): said once, not on every retry.
     if (reply.type === 'news' && reply.articles.length > 1 && existing === undefined) {
-      log.warn({ ...ctx, articles: reply.articles.length }, `late news reply: the customer-service API takes one article, so only the first of ${reply.articles.length} is sent`)
+      lines.warn('late news cut', { ...ctx, articles: reply.articles.length }, `late news reply: the customer-service API takes one article, so only the first of ${reply.articles.length} is sent`)
     }
 
     // Tries that reached the platform, against `attempts`; tries stopped by an unreachable store do not count.
@@ -172,7 +176,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
       const r = await trySend(account, openId, reply)
       if (r.ok) {
         await update(id, { status: 'sent', attempts: attempt }, ctx)
-        log.info({ ...ctx, attempts: attempt }, 'late reply sent')
+        lines.info('late reply sent', { ...ctx, attempts: attempt }, 'late reply sent')
         onSettled({ account, replyType: reply.type, outcome: 'sent' })
         return
       }
@@ -184,20 +188,20 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
       if (!transient || platformTries >= attempts || windowClosed) {
         const final = windowClosed && transient ? `${lastError} (and the 48 h window has closed)` : lastError
         await update(id, { status: 'failed', attempts: attempt, lastError: final }, ctx)
-        log.error({ ...ctx, code, reason, errcode, attempts: attempt, transient }, 'late reply failed')
+        lines.error(`late reply failed ${code}`, { ...ctx, code, reason, errcode, attempts: attempt, transient }, 'late reply failed')
         onSettled({ account, replyType: reply.type, outcome: 'failed' })
         return
       }
       await update(id, { attempts: attempt, lastError }, ctx)
       if (draining) {
-        log.warn({ ...ctx, code, reason, errcode, attempts: attempt }, 'late reply left pending at shutdown')
+        lines.warn('late reply left pending', { ...ctx, code, reason, errcode, attempts: attempt }, 'late reply left pending at shutdown')
         return
       }
       const delayMs = backoff(attempt)
-      log.warn({ ...ctx, code, reason, errcode, attempt, retryInMs: delayMs }, 'late reply attempt failed; retrying')
+      lines.warn(`late reply retrying ${code}`, { ...ctx, code, reason, errcode, attempt, retryInMs: delayMs }, 'late reply attempt failed; retrying')
       await Promise.race([sleep(delayMs), drainStarted])
       if (draining) {
-        log.warn({ ...ctx, code, reason, errcode, attempts: attempt }, 'late reply left pending at shutdown')
+        lines.warn('late reply left pending', { ...ctx, code, reason, errcode, attempts: attempt }, 'late reply left pending at shutdown')
         return
       }
     }

@@ -5,6 +5,7 @@ import { createApiClient } from '../../core/platform/api-client.ts'
 import { CUSTOM_SEND_PATH, createPlatformApi } from '../../core/platform/platform-api.ts'
 import { createLateReplySender, isTransientError, type LateReplySenderOptions } from '../../core/platform/late-reply-sender.ts'
 import { createMemoryStore } from '../../core/store/memory-store.ts'
+import { createLineBudget } from '../../core/log/line-budget.ts'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import type { Reply } from '../../core/reply/reply-types.ts'
 import type { OutboxEntry, Store } from '../../core/store/store.ts'
@@ -385,4 +386,25 @@ test('onSettled: a reply refused for good is reported failed', async () => {
   } finally {
     fake.setUserError('o-gone', null)
   }
+})
+
+test('late replies failing for every user: 20 lines of their kind one by one, the rest in one line; every outbox entry says why', async () => {
+  const lines = createLineBudget(memLog.logger)
+  const s = sender({ lines })
+  const USERS = 30
+  for (let i = 0; i < USERS; i++) fake.setUserError(`o-gone-${i}`, 43004)
+  for (let i = 0; i < USERS; i++) await s.send('acc', `o-gone-${i}`, text('too late'))
+  await s.idle()
+  const failed = () => memLog.lines.filter((l) => l.msg === 'late reply failed')
+  assert.equal(failed().length, 20)
+  assert.ok(failed().every((l) => l.code === 'API_ERROR' && l.errcode === 43004))
+  lines.close()
+  const held = memLog.lines.filter((l) => l.held !== undefined)
+  assert.deepEqual(
+    held.map((l) => [l.level, l.code, l.errcode, l.held]),
+    [[50, 'API_ERROR', 43004, USERS - 20]],
+  )
+  const entries = await store.outbox.list()
+  assert.equal(entries.length, USERS)
+  assert.ok(entries.every((e) => e.status === 'failed' && /errcode 43004/.test(e.lastError ?? '')))
 })
