@@ -11,8 +11,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { freePort } from '../test/support/engine-process.ts'
-import { makeBenchProject } from './support/load.ts'
+import { freePort, makeBenchProject } from './support/load.ts'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, rounds: { type: 'string', default: '2' }, baseline: { type: 'string' } } })
 const seconds = Number(values.seconds)
