@@ -6,8 +6,8 @@
  *   or a file size cap is reached, write() fails (ENOSPC, EFBIG, EIO); sonic-boom emits that as 'error', and
  *   an 'error' nobody listens to is thrown out of the log call that wrote the line: the first line logged
  *   after the disk filled took the engine down (exit 1), whatever it was doing.
- * - **A reader that stops reading.** stdout is a pipe or a socket (journald, docker, `| tee`, a terminal
- *   paused with Ctrl-S); once full, write() says EAGAIN. sonic-boom's answer is to sleep 100 ms and try again,
+ * - **A reader that stops reading.** stdout is a pipe or a socket (journald, docker, `| tee`), which
+ *   node makes non-blocking once process.stdout is touched (the CLI does); once full, write() says EAGAIN. sonic-boom's answer is to sleep 100 ms and try again,
  *   on the thread that answers messages, for as long as the reader stays stalled: the engine stopped
  *   answering everyone (test/e2e/stalled-stdout.test.ts). Here it does not retry: the lines wait.
  *
