@@ -84,16 +84,26 @@ export function watchOpenFiles(opts: OpenFilesWatchOptions): OpenFilesWatch {
         }
         return
       }
+      if (level === 'full') {
+        // Down from the limit: said either way, so that the error is known to be over.
+        const seconds = Math.round((t - fullSince) / 1000)
+        if (open < clearAt * limit!) {
+          log.info({ open, limit, seconds }, `open files back to ${open} of ${limit}, after ${seconds} s at the limit`)
+          level = 'ok'
+        } else {
+          log.warn({ open, limit, seconds }, `open files under the limit again (${open} of ${limit}) after ${seconds} s at it, still high`)
+          level = 'high'
+        }
+        return
+      }
       if (open >= warnAt * limit!) {
         if (level === 'ok') {
           log.warn({ open, limit }, `open files at ${open} of ${limit} (${Math.round((100 * open) / limit!)} %): at the limit the OS drops new connections unseen`)
+          level = 'high'
         }
-        // Coming down from the limit to merely high: said, so that the error is known to be over.
-        if (level === 'full') log.warn({ open, limit, seconds: Math.round((t - fullSince) / 1000) }, `open files under the limit again (${open} of ${limit}), still high`)
-        level = 'high'
         return
       }
-      if (level !== 'ok' && open < clearAt * limit!) {
+      if (level === 'high' && open < clearAt * limit!) {
         log.info({ open, limit }, `open files back to ${open} of ${limit}`)
         level = 'ok'
       }

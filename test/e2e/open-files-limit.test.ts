@@ -62,7 +62,7 @@ it('out of file descriptors: FD_EXHAUSTED in the log, the engine stays up and se
     assert.equal(engine.child.exitCode, null, 'still running')
 
     for (const s of sockets) s.destroy()
-    const back = await waitFor(() => lineWith(engine.output(), (l) => /^open files back to \d+ of 150$/.test(String(l.msg))), 5_000)
+    const back = await waitFor(() => lineWith(engine.output(), (l) => /^open files back to \d+ of 150\b/.test(String(l.msg))), 5_000)
     assert.ok(back, `no line saying the files are back:\n${engine.output()}`)
 
     const req = sim.request(push.text('fd-user', 'echo still here'))

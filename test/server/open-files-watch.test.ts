@@ -71,8 +71,22 @@ describe('open-files watch', () => {
     const under = await w.at(90, 21_000)
     assert.equal(under.length, 1)
     assert.equal(under[0].level, 40)
-    assert.match(String(under[0].msg), /under the limit again \(90 of 100\)/)
+    assert.match(String(under[0].msg), /under the limit again \(90 of 100\) after 21 s at it/)
     assert.equal((await w.at(30, 22_000))[0]?.level, 30)
+    w.close()
+  })
+
+  it('from the limit into the gap between 70 % and 80 %: said, and a later return to the limit is a new episode', async () => {
+    const w = watched()
+    await w.at(100, 0)
+    const gap = await w.at(75, 3_000)
+    assert.equal(gap.length, 1)
+    assert.match(String(gap[0].msg), /under the limit again \(75 of 100\) after 3 s/)
+    const again = await w.at(100, 50_000)
+    assert.equal(again.length, 1)
+    assert.equal(again[0].code, 'FD_EXHAUSTED')
+    assert.equal(again[0].seconds, undefined, 'a new episode, not "still at the limit"')
+    assert.equal((await w.at(10, 52_000))[0]?.msg, 'open files back to 10 of 100, after 2 s at the limit')
     w.close()
   })
 
