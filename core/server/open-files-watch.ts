@@ -45,11 +45,12 @@ export function watchOpenFiles(opts: OpenFilesWatchOptions): OpenFilesWatch {
   const clearAt = opts.clearAt ?? 0.7
   const repeatMs = opts.repeatMs ?? 10_000
   const countOpen = opts.countOpen ?? countProcFds
-  const limit = (opts.limit ?? readSoftLimit)()
-  if (limit === null) {
+  const soft = (opts.limit ?? readSoftLimit)()
+  if (soft === null) {
     log.debug('open files not watched: no limit to watch, or no /proc/self/limits on this system')
     return { sample: async () => {}, close() {} }
   }
+  const limit: number = soft
 
   let level: Level = 'ok'
   let fullSince = 0
@@ -63,8 +64,8 @@ export function watchOpenFiles(opts: OpenFilesWatchOptions): OpenFilesWatch {
     try {
       const counted = await countOpen()
       // The count's own directory handle is one of the open files (or could not be opened: EMFILE).
-      const full = counted === 'EMFILE' || counted >= limit! - 1
-      const open = counted === 'EMFILE' ? limit! : counted
+      const full = counted === 'EMFILE' || counted >= limit - 1
+      const open = counted === 'EMFILE' ? limit : counted
       const t = now()
       if (full) {
         if (level !== 'full') {
@@ -87,7 +88,7 @@ export function watchOpenFiles(opts: OpenFilesWatchOptions): OpenFilesWatch {
       if (level === 'full') {
         // Down from the limit: said either way, so that the error is known to be over.
         const seconds = Math.round((t - fullSince) / 1000)
-        if (open < clearAt * limit!) {
+        if (open < clearAt * limit) {
           log.info({ open, limit, seconds }, `open files back to ${open} of ${limit}, after ${seconds} s at the limit`)
           level = 'ok'
         } else {
@@ -96,14 +97,14 @@ export function watchOpenFiles(opts: OpenFilesWatchOptions): OpenFilesWatch {
         }
         return
       }
-      if (open >= warnAt * limit!) {
+      if (open >= warnAt * limit) {
         if (level === 'ok') {
-          log.warn({ open, limit }, `open files at ${open} of ${limit} (${Math.round((100 * open) / limit!)} %): at the limit the OS drops new connections unseen`)
+          log.warn({ open, limit }, `open files at ${open} of ${limit} (${Math.round((100 * open) / limit)} %): at the limit the OS drops new connections unseen`)
           level = 'high'
         }
         return
       }
-      if (level === 'high' && open < clearAt * limit!) {
+      if (level === 'high' && open < clearAt * limit) {
         log.info({ open, limit }, `open files back to ${open} of ${limit}`)
         level = 'ok'
       }
