@@ -34,7 +34,7 @@ const CODE: ErrorCode = 'LOG_UNWRITABLE'
 type Sink = ReturnType<typeof pino.destination>
 
 export function stdoutSink(): Sink {
-  // Never sleep-and-retry on EAGAIN inside sonic-boom: lines wait instead (and at exit, drainAtExit below).
+  // Never sleep-and-retry on EAGAIN inside sonic-boom: lines wait instead (retried at exit by flushSync below).
   const sink = pino.destination({ dest: 1, sync: true, minLength: 0, maxLength: BACKLOG_BYTES, retryEAGAIN: () => false })
   // What is failing, since when, whether it is a stalled reader, whether stderr was told; lines dropped meanwhile.
   let failing: { reason: string; since: number; stalled: boolean; said: boolean } | null = null
