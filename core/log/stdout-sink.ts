@@ -6,10 +6,12 @@
  *   or a file size cap is reached, write() fails (ENOSPC, EFBIG, EIO); sonic-boom emits that as 'error', and
  *   an 'error' nobody listens to is thrown out of the log call that wrote the line: the first line logged
  *   after the disk filled took the engine down (exit 1), whatever it was doing.
- * - **A reader that stops reading.** stdout is a pipe or a socket (journald, docker, `| tee`), which
- *   node makes non-blocking once process.stdout is touched (the CLI does); once full, write() says EAGAIN. sonic-boom's answer is to sleep 100 ms and try again,
- *   on the thread that answers messages, for as long as the reader stays stalled: the engine stopped
- *   answering everyone (test/e2e/stalled-stdout.test.ts). Here it does not retry: the lines wait.
+ * - **A reader that stops reading.** stdout is a pipe or a socket (journald, docker, `| tee`), which node
+ *   makes non-blocking once process.stdout is touched (the CLI does), or a terminal, opened again
+ *   non-blocking here (nonBlocking()); once full, write() says EAGAIN. sonic-boom's answer is to sleep
+ *   100 ms and try again, on the thread that answers messages, for as long as the reader stays stalled: the
+ *   engine stopped answering everyone (test/e2e/stalled-stdout.test.ts). Here it does not retry: the lines
+ *   wait.
  *
  * Either way the lines are kept and tried again with the next write, and at least every second while any
  * wait (a quiet server logs nothing else); past BACKLOG_BYTES new ones are dropped (counted) instead of
@@ -19,7 +21,8 @@
  * still waiting for a stalled reader get up to EXIT_WAIT_MS of retries, so a reader that is merely slow gets them.
  * (EPIPE, a reader gone, pino already turns into silence.)
  */
-import { writeSync } from 'node:fs'
+import { constants, openSync, readlinkSync, writeSync } from 'node:fs'
+import { isatty } from 'node:tty'
 import { pino } from 'pino'
 import type { ErrorCode } from '../errors.ts'
 
@@ -35,7 +38,9 @@ type Sink = ReturnType<typeof pino.destination>
 
 export function stdoutSink(): Sink {
   // Never sleep-and-retry on EAGAIN inside sonic-boom: lines wait instead (retried at exit by flushSync below).
-  const sink = pino.destination({ dest: 1, sync: true, minLength: 0, maxLength: BACKLOG_BYTES, retryEAGAIN: () => false })
+  const sink = pino.destination({ dest: nonBlocking(1), sync: true, minLength: 0, maxLength: BACKLOG_BYTES, retryEAGAIN: () => false })
+  // Where the failure is said. On a terminal most likely the same stalled one: not to be waited on either.
+  const stderr = nonBlocking(2)
   // What is failing, since when, whether it is a stalled reader, whether stderr was told; lines dropped meanwhile.
   let failing: { reason: string; since: number; stalled: boolean; said: boolean } | null = null
   let dropped = 0
@@ -46,9 +51,9 @@ export function stdoutSink(): Sink {
     const line = JSON.stringify({ level: 50, time: Date.now(), code: CODE, reason: failing.reason, msg: 'stdout cannot be written: log lines are kept (up to 8 MiB) and written when it can be again; the engine goes on serving' })
     try {
       // Synchronous and to the fd: process.stderr would report its own failure as another unhandled 'error'.
-      writeSync(2, `${line}\n`)
+      writeSync(stderr, `${line}\n`)
     } catch {
-      // stderr is the same full disk: nowhere left to say it.
+      // stderr is the same full disk, or the same stalled terminal: nowhere left to say it.
     }
   }
 
@@ -97,4 +102,22 @@ export function stdoutSink(): Sink {
     }
   }
   return sink
+}
+
+/**
+ * The fd itself, or on a terminal a second, non-blocking handle on the same terminal. A terminal's fd is
+ * blocking (node leaves it so, as it is shared with the shell), and a write to a terminal whose output is
+ * stopped (Ctrl-S, a `script` or ssh session nobody reads) blocks the thread that answers messages. libuv
+ * does the same for node's own tty streams: it opens the terminal again and makes that handle non-blocking,
+ * leaving the shell's alone. Linux only (the terminal's name from /proc); the fd itself wherever that fails.
+ */
+function nonBlocking(fd: 1 | 2): number {
+  if (!isatty(fd)) return fd
+  try {
+    const terminal = readlinkSync(`/proc/self/fd/${fd}`)
+    if (!terminal.startsWith('/dev/')) return fd
+    return openSync(terminal, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY)
+  } catch {
+    return fd
+  }
 }

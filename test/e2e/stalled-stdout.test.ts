@@ -1,13 +1,13 @@
 /**
  * A process log whose reader stops reading: a hung journald, docker's log pipe behind, a `| tee` on a stuck
- * disk. stdout is then a full pipe that cannot take a line (EAGAIN), and the log writer used to sleep
+ * disk, a terminal paused with Ctrl-S. stdout is then a full pipe that cannot take a line (EAGAIN), and the log writer used to sleep
  * 100 ms and try again, on the thread that answers messages, for as long as the reader stayed stalled: the
  * engine stopped answering everyone. Now the lines wait in memory and the engine answers on; once the
  * reader reads again, the lines come out in order; a stall that lasted is said on stderr, and its end on stdout.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { after, it } from 'node:test'
 import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
@@ -86,5 +86,75 @@ it('stdout nobody reads: messages are still answered at once; the lines come out
   assert.ok(again, 'a line on stdout says it can be written again')
   assert.equal(again.dropped, 0)
   assert.ok(lines.indexOf(again) > lines.indexOf(messageLines.at(-1)!), 'after the lines that waited')
+  assert.equal(lines.at(-1)?.msg, 'stopped')
+})
+
+/** The pid of the engine started for `project` (under `script` it is not our child). */
+function enginePid(project: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')
+      if (cmd.includes('start') && cmd.includes(project) && cmd.some((a) => a.endsWith('main.ts'))) return Number(entry)
+    } catch {}
+  }
+  return undefined
+}
+
+const haveScript = process.platform === 'linux' && spawnSync('script', ['--version']).status === 0
+
+it('a terminal nobody reads (stdout a tty): answered at once all the same, lines out in order once it is read', { skip: !haveScript && 'needs Linux and script(1)' }, async () => {
+  const project = makeProject({ accounts: [account] })
+  projects.push(project)
+  const port = await freePort()
+  const command = [process.execPath, '--import', 'tsx', path.join(REPO, 'core/cli/main.ts'), 'start', '-C', project].join(' ')
+  // script(1) runs the engine on a pseudo-terminal and copies what it writes to script's stdout; while we do
+  // not read that, script stops reading the terminal and the terminal fills, as one paused with Ctrl-S.
+  const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
+    cwd: REPO,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'debug', DATA_DIR: path.join(project, 'data') },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
+  child.stdout.pause()
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break
+    } catch {}
+    assert.ok(i < 300, 'did not start')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  const MESSAGES = 1500
+  let slowest = 0
+  for (let i = 0; i < MESSAGES; i++) {
+    const req = sim.request(push.text(`tty-${i}`, `echo ${i}`))
+    const t = Date.now()
+    const res = await fetch(`${url}/wechat?${req.search}`, { method: 'POST', body: req.body, signal: AbortSignal.timeout(4_000) })
+    assert.equal(sim.openReply(await res.text()).fields?.Content, `${i}`)
+    slowest = Math.max(slowest, Date.now() - t)
+  }
+  assert.ok(slowest < 1_000, `slowest answer ${slowest} ms`)
+
+  let out = ''
+  child.stdout.setEncoding('utf8')
+  child.stdout.on('data', (d: string) => (out += d))
+  child.stdout.resume()
+  await new Promise((r) => setTimeout(r, 1_500))
+  const pid = enginePid(project)
+  assert.ok(pid, 'the engine process')
+  process.kill(pid, 'SIGTERM')
+  assert.equal(await exited, 0, out.slice(-2000))
+  // The terminal turns \n into \r\n.
+  const lines = out
+    .split(/\r?\n/)
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+  const messageLines = lines.filter((l) => l.msg === 'message')
+  assert.deepEqual(
+    messageLines.map((l) => l.openId),
+    Array.from({ length: MESSAGES }, (_, i) => `tty-${i}`),
+    'every message line, in order',
+  )
   assert.equal(lines.at(-1)?.msg, 'stopped')
 })
