@@ -1,9 +1,10 @@
 /**
  * A process log whose reader stops reading: a hung journald, docker's log pipe behind, a `| tee` on a stuck
- * disk, a terminal paused with Ctrl-S. stdout is then a full pipe that cannot take a line (EAGAIN), and the log writer used to sleep
- * 100 ms and try again, on the thread that answers messages, for as long as the reader stayed stalled: the
- * engine stopped answering everyone. Now the lines wait in memory and the engine answers on; once the
- * reader reads again, the lines come out in order; a stall that lasted is said on stderr, and its end on stdout.
+ * disk, a terminal paused with Ctrl-S. stdout then cannot take a line (EAGAIN on a pipe, a blocking write on
+ * a terminal), and the log writer used to sleep 100 ms and try again (or block), on the thread that answers
+ * messages, for as long as the reader stayed stalled: the engine stopped answering everyone. Now the lines
+ * wait in memory and the engine answers on; once the reader reads again, the lines come out in order; a
+ * stall that lasted is said on stderr, and its end on stdout.
  */
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
