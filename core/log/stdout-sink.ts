@@ -112,12 +112,20 @@ export function stdoutSink(): Sink {
  * leaving the shell's alone. Linux only (the terminal's name from /proc); the fd itself wherever that fails.
  */
 function nonBlocking(fd: 1 | 2): number {
-  if (!isatty(fd)) return fd
-  try {
-    const terminal = readlinkSync(`/proc/self/fd/${fd}`)
-    if (!terminal.startsWith('/dev/')) return fd
-    return openSync(terminal, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY)
-  } catch {
-    return fd
+  let handle = reopened.get(fd)
+  if (handle === undefined) {
+    handle = fd
+    if (isatty(fd)) {
+      try {
+        const terminal = readlinkSync(`/proc/self/fd/${fd}`)
+        if (terminal.startsWith('/dev/')) handle = openSync(terminal, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY)
+      } catch {
+        // Not Linux, or the terminal cannot be opened again: the fd itself.
+      }
+    }
+    reopened.set(fd, handle)
   }
+  return handle
 }
+/** One handle per fd and process, however many loggers are made (tests make many). */
+const reopened = new Map<number, number>()
