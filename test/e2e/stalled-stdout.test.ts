@@ -19,6 +19,46 @@ const sim = createWeChatSimulator({ account })
 const projects: string[] = []
 after(() => projects.forEach((p) => rmSync(p, { recursive: true, force: true })))
 
+async function waitForHealth(url: string, why: () => string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return
+    } catch {}
+    assert.ok(i < 300, `did not start: ${why()}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+const MESSAGES = 1500
+
+/** Sends MESSAGES echo messages one after another; each must be answered, and none may wait a second. */
+async function answersAtOnce(url: string, user: string): Promise<void> {
+  let slowest = 0
+  for (let i = 0; i < MESSAGES; i++) {
+    const req = sim.request(push.text(`${user}-${i}`, `echo ${i}`))
+    const t = Date.now()
+    const res = await fetch(`${url}/wechat?${req.search}`, { method: 'POST', body: req.body, signal: AbortSignal.timeout(4_000) })
+    assert.equal(sim.openReply(await res.text()).fields?.Content, `${i}`)
+    slowest = Math.max(slowest, Date.now() - t)
+  }
+  // Sleeping 100 ms a write (or blocking) made this minutes or for ever; 1500 messages take a second or two.
+  assert.ok(slowest < 1_000, `slowest answer ${slowest} ms`)
+}
+
+/** The JSON lines of `out` (a terminal turns \n into \r\n); every message's line must be there, in order. */
+function linesInOrder(out: string, user: string): Array<Record<string, unknown>> {
+  const lines = out
+    .split(/\r?\n/)
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+  assert.deepEqual(
+    lines.filter((l) => l.msg === 'message').map((l) => l.openId),
+    Array.from({ length: MESSAGES }, (_, i) => `${user}-${i}`),
+    'every message line, in order',
+  )
+  return lines
+}
+
 it('stdout nobody reads: messages are still answered at once; the lines come out, in order, once it is read', async () => {
   const project = makeProject({ accounts: [account] })
   projects.push(project)
@@ -35,27 +75,8 @@ it('stdout nobody reads: messages are still answered at once; the lines come out
   // Not read: paused from the start.
   child.stdout.pause()
   const url = `http://127.0.0.1:${port}`
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break
-    } catch {}
-    assert.ok(i < 300, `did not start: ${stderr}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-
-  const MESSAGES = 1500
-  const started = Date.now()
-  let slowest = 0
-  for (let i = 0; i < MESSAGES; i++) {
-    const req = sim.request(push.text(`stall-${i}`, `echo ${i}`))
-    const t = Date.now()
-    const res = await fetch(`${url}/wechat?${req.search}`, { method: 'POST', body: req.body, signal: AbortSignal.timeout(4_000) })
-    assert.equal(sim.openReply(await res.text()).fields?.Content, `${i}`)
-    slowest = Math.max(slowest, Date.now() - t)
-  }
-  // Sleeping 100 ms a write made this minutes; 1500 messages take a second or two.
-  assert.ok(slowest < 1_000, `slowest answer ${slowest} ms`)
-  const elapsed = Date.now() - started
+  await waitForHealth(url, () => stderr)
+  await answersAtOnce(url, 'stall')
   // A stall that lasts is said on stderr (a reader a moment behind is not: 5 s).
   for (let waited = 0; !stderr.includes('LOG_UNWRITABLE'); waited += 100) {
     assert.ok(waited < 10_000, `no LOG_UNWRITABLE line on stderr after 10 s of stall: ${stderr}`)
@@ -72,21 +93,12 @@ it('stdout nobody reads: messages are still answered at once; the lines come out
   await new Promise((r) => setTimeout(r, 1_500))
   child.kill('SIGTERM')
   assert.equal(await exited, 0, stderr)
-  const lines = out
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-  const messageLines = lines.filter((l) => l.msg === 'message')
-  assert.equal(messageLines.length, MESSAGES, `every message's line came out (${elapsed} ms of stall)`)
-  assert.deepEqual(
-    messageLines.map((l) => l.openId),
-    Array.from({ length: MESSAGES }, (_, i) => `stall-${i}`),
-    'in order',
-  )
+  const lines = linesInOrder(out, 'stall')
+  const lastMessage = lines.map((l) => l.msg).lastIndexOf('message')
   const again = lines.find((l) => l.code === 'LOG_UNWRITABLE')
   assert.ok(again, 'a line on stdout says it can be written again')
   assert.equal(again.dropped, 0)
-  assert.ok(lines.indexOf(again) > lines.indexOf(messageLines.at(-1)!), 'after the lines that waited')
+  assert.ok(lines.indexOf(again) > lastMessage, 'after the lines that waited')
   assert.equal(lines.at(-1)?.msg, 'stopped')
 })
 
@@ -119,23 +131,8 @@ it('a terminal nobody reads (stdout a tty): answered at once all the same, lines
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
   child.stdout.pause()
   const url = `http://127.0.0.1:${port}`
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break
-    } catch {}
-    assert.ok(i < 300, 'did not start')
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  const MESSAGES = 1500
-  let slowest = 0
-  for (let i = 0; i < MESSAGES; i++) {
-    const req = sim.request(push.text(`tty-${i}`, `echo ${i}`))
-    const t = Date.now()
-    const res = await fetch(`${url}/wechat?${req.search}`, { method: 'POST', body: req.body, signal: AbortSignal.timeout(4_000) })
-    assert.equal(sim.openReply(await res.text()).fields?.Content, `${i}`)
-    slowest = Math.max(slowest, Date.now() - t)
-  }
-  assert.ok(slowest < 1_000, `slowest answer ${slowest} ms`)
+  await waitForHealth(url, () => 'under script(1)')
+  await answersAtOnce(url, 'tty')
 
   let out = ''
   child.stdout.setEncoding('utf8')
@@ -146,16 +143,6 @@ it('a terminal nobody reads (stdout a tty): answered at once all the same, lines
   assert.ok(pid, 'the engine process')
   process.kill(pid, 'SIGTERM')
   assert.equal(await exited, 0, out.slice(-2000))
-  // The terminal turns \n into \r\n.
-  const lines = out
-    .split(/\r?\n/)
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-  const messageLines = lines.filter((l) => l.msg === 'message')
-  assert.deepEqual(
-    messageLines.map((l) => l.openId),
-    Array.from({ length: MESSAGES }, (_, i) => `tty-${i}`),
-    'every message line, in order',
-  )
+  const lines = linesInOrder(out, 'tty')
   assert.equal(lines.at(-1)?.msg, 'stopped')
 })
