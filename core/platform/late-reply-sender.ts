@@ -99,6 +99,11 @@ const WINDOW_MS = 48 * 3_600_000
 export function createLateReplySender(opts: LateReplySenderOptions): LateReplySender {
   const { outbox, log } = opts
   const lines = opts.lines ?? createLineBudget(log)
+  // For the lines that are a reply's only record (its outbox entry could not be written): never held back.
+  const unbudgeted: Pick<LineBudget, 'info' | 'error'> = {
+    info: (_key, fields, msg) => log.info(fields, msg),
+    error: (_key, fields, msg) => log.error(fields, msg),
+  }
   const attempts = Math.max(1, opts.retry?.attempts ?? 8)
   const baseDelayMs = opts.retry?.baseDelayMs ?? 1000
   const maxDelayMs = opts.retry?.maxDelayMs ?? 30_000
@@ -136,12 +141,15 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     }
   }
 
-  async function update(id: number | undefined, patch: Partial<OutboxEntry>, ctx: Record<string, unknown>) {
-    if (id === undefined) return
+  /** Writes the patch to the reply's outbox entry; false when it has none or the write failed. */
+  async function update(id: number | undefined, patch: Partial<OutboxEntry>, ctx: Record<string, unknown>): Promise<boolean> {
+    if (id === undefined) return false
     try {
       await outbox.update(id, patch)
+      return true
     } catch (e) {
       lines.error('late reply bookkeeping', { ...ctx, code: 'STORE_UNAVAILABLE', reason: `outbox update failed: ${engineErrorOf(e).reason}` }, 'late reply bookkeeping failed')
+      return false
     }
   }
 
@@ -160,7 +168,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
         id = await outbox.record({ account, openId, reply: reply as unknown as JsonValue, attempts: 0, status: 'pending', at })
       } catch (e) {
         // Sending still beats losing the reply; the log line is the record.
-        lines.error('late reply not recorded', { ...ctx, code: 'STORE_UNAVAILABLE', reason: `outbox record failed: ${engineErrorOf(e).reason}` }, 'late reply not recorded; sending anyway')
+        unbudgeted.error('late reply not recorded', { ...ctx, code: 'STORE_UNAVAILABLE', reason: `outbox record failed: ${engineErrorOf(e).reason}` }, 'late reply not recorded; sending anyway')
       }
     }
     if (id !== undefined) ctx.outboxId = id
@@ -175,8 +183,9 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     for (let attempt = (existing?.attempts ?? 0) + 1; ; attempt++) {
       const r = await trySend(account, openId, reply)
       if (r.ok) {
-        await update(id, { status: 'sent', attempts: attempt }, ctx)
-        lines.info('late reply sent', { ...ctx, attempts: attempt }, 'late reply sent')
+        // How it ended is in the outbox, or else only in this line.
+        const said = (await update(id, { status: 'sent', attempts: attempt }, ctx)) ? lines : unbudgeted
+        said.info('late reply sent', { ...ctx, attempts: attempt }, 'late reply sent')
         onSettled({ account, replyType: reply.type, outcome: 'sent' })
         return
       }
@@ -187,8 +196,8 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
       const windowClosed = now() - at > WINDOW_MS
       if (!transient || platformTries >= attempts || windowClosed) {
         const final = windowClosed && transient ? `${lastError} (and the 48 h window has closed)` : lastError
-        await update(id, { status: 'failed', attempts: attempt, lastError: final }, ctx)
-        lines.error(`late reply failed ${code}`, { ...ctx, code, reason, errcode, attempts: attempt, transient }, 'late reply failed')
+        const said = (await update(id, { status: 'failed', attempts: attempt, lastError: final }, ctx)) ? lines : unbudgeted
+        said.error(`late reply failed ${code}`, { ...ctx, code, reason, errcode, attempts: attempt, transient }, 'late reply failed')
         onSettled({ account, replyType: reply.type, outcome: 'failed' })
         return
       }

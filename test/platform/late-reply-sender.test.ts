@@ -408,3 +408,23 @@ test('late replies failing for every user: 20 lines of their kind one by one, th
   assert.equal(entries.length, USERS)
   assert.ok(entries.every((e) => e.status === 'failed' && /errcode 43004/.test(e.lastError ?? '')))
 })
+
+test('with the outbox down, every reply keeps its lines past the budget: they are its only record', async () => {
+  const lines = createLineBudget(memLog.logger)
+  const down: LateReplySenderOptions['outbox'] = {
+    record: async () => Promise.reject(new Error('outbox down')),
+    update: async () => Promise.reject(new Error('outbox down')),
+    list: async () => [],
+    prune: async () => 0,
+  }
+  const s = sender({ lines, outbox: down })
+  const USERS = 30
+  for (let i = 0; i < USERS; i++) await s.send('acc', `o-unrecorded-${i}`, text('kept'))
+  await s.idle()
+  lines.close()
+  const users = (msg: string) => memLog.lines.filter((l) => l.msg === msg).map((l) => l.openId)
+  const all = Array.from({ length: USERS }, (_, i) => `o-unrecorded-${i}`)
+  assert.deepEqual(users('late reply not recorded; sending anyway'), all)
+  assert.deepEqual(users('late reply sent'), all)
+  assert.equal(newSent().length, USERS)
+})
