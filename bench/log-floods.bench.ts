@@ -6,12 +6,12 @@
  *
  *   npx tsx bench/log-floods.bench.ts [--seconds 8] [--rounds 2] [--baseline /tmp/wxengine-before]
  */
-import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { freePort, makeBenchProject } from './support/load.ts'
+import { hasWrk, makeBenchProject, startServer } from './support/load.ts'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, rounds: { type: 'string', default: '2' }, baseline: { type: 'string' } } })
 const seconds = Number(values.seconds)
@@ -34,23 +34,13 @@ interface FloodResult {
 async function flood(tree: string): Promise<FloodResult> {
   const dir = makeBenchProject({ defaultAccount: 'a', accounts: [{ id: 'a', token: 'floodtoken', appId: 'wxflood000000001', mode: 'plaintext' }] }, { prefix: 'wxengine-flood-' })
   const out = path.join(dir, 'stdout.log')
-  const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(tree, 'core/cli/main.ts'), 'start', '-C', dir], {
-    cwd: tree,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'info' },
-    stdio: ['ignore', openSync(out, 'w'), 'inherit'],
-  })
+  const stdout = openSync(out, 'w')
+  const server = await startServer(path.join(tree, 'core/cli/main.ts'), ['start', '-C', dir], { DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'info' }, '/healthz', { stdout })
+  closeSync(stdout)
   try {
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break
-      } catch {}
-      if (i > 300) throw new Error(`${tree}: the engine did not start`)
-      await new Promise((r) => setTimeout(r, 100))
-    }
     const before = readFileSync(out)
     const ts = Math.floor(Date.now() / 1000)
-    const url = `http://127.0.0.1:${port}/wechat?signature=${'f'.repeat(40)}&timestamp=${ts}&nonce=flood`
+    const url = `http://127.0.0.1:${server.port}/wechat?signature=${'f'.repeat(40)}&timestamp=${ts}&nonce=flood`
     const report = execFileSync('wrk', ['-t1', '-c32', `-d${seconds}s`, '-s', lua, url], { encoding: 'utf8' })
     // The lines of the flood's last moments reach the file within a second (the log's batch).
     await new Promise((r) => setTimeout(r, 1_500))
@@ -61,18 +51,12 @@ async function flood(tree: string): Promise<FloodResult> {
     const refused = Number(/Non-2xx or 3xx responses: (\d+)/.exec(report)?.[1] ?? 0)
     return { rps, refused, lines, bytes: written.length }
   } finally {
-    child.kill('SIGTERM')
-    await new Promise((r) => child.once('exit', r))
+    await server.stop()
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
-try {
-  execFileSync('wrk', ['--version'], { stdio: 'ignore' })
-} catch (e) {
-  // wrk prints its version and exits 1.
-  if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('this bench needs wrk (apt-get install wrk)')
-}
+if (!hasWrk()) throw new Error('this bench needs wrk (apt-get install wrk)')
 
 console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, forged pushes, wrk 32 connections, ${seconds} s, ${rounds} rounds`)
 const results = new Map<string, FloodResult[]>(trees.map(([name]) => [name, []]))

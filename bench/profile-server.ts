@@ -38,8 +38,8 @@ const profile = ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
 // The baselines say 'ready' over IPC; the engine is ready when /healthz answers.
 const server =
   values.target === 'wxengine'
-    ? await startServer(path.join(root, 'core/cli/main.ts'), ['start', '-C', dir], { DATA_DIR: path.join(dir, 'data'), ...extraEnv }, '/healthz', profile)
-    : await startServer(path.join(root, `bench/servers/${values.target === 'koa' ? 'bare-koa' : 'wxengine-http-only'}.ts`), [], extraEnv, undefined, profile)
+    ? await startServer(path.join(root, 'core/cli/main.ts'), ['start', '-C', dir], { DATA_DIR: path.join(dir, 'data'), ...extraEnv }, '/healthz', { nodeFlags: profile })
+    : await startServer(path.join(root, `bench/servers/${values.target === 'koa' ? 'bare-koa' : 'wxengine-http-only'}.ts`), [], extraEnv, undefined, { nodeFlags: profile })
 const seconds = Number(values.seconds)
 const fillSeconds = Number(values.fill)
 const pool = buildPool(account, '/wechat', fillSeconds > 0 ? Math.max(seconds * WRK_POOL_PER_SECOND, FILL_POOL_SIZE) : seconds * WRK_POOL_PER_SECOND)

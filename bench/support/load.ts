@@ -70,14 +70,21 @@ export interface RunningServer {
 
 /**
  * Forks `script` (TypeScript through tsx) with PORT set; ready when `readyPath` answers 200 (or the child sends
- * 'ready'). `nodeFlags` go before tsx (a profiler's, say).
+ * 'ready'). `nodeFlags` go before tsx (a profiler's, say); `stdout` is a file descriptor for the server's
+ * stdout (default: discarded).
  */
-export async function startServer(script: string, args: string[], env: Record<string, string>, readyPath?: string, nodeFlags: string[] = []): Promise<RunningServer> {
+export async function startServer(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  readyPath?: string,
+  opts: { nodeFlags?: string[]; stdout?: number } = {},
+): Promise<RunningServer> {
   const port = await freePort()
   const child = fork(script, args, {
-    execArgv: [...nodeFlags, '--import', 'tsx'],
+    execArgv: [...(opts.nodeFlags ?? []), '--import', 'tsx'],
     env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    stdio: ['ignore', opts.stdout ?? 'ignore', 'inherit', 'ipc'],
   })
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 30_000)
