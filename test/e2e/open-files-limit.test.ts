@@ -12,6 +12,7 @@ import path from 'node:path'
 import { after, it } from 'node:test'
 import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
 import { makeProject, spawnEngine } from '../support/engine-process.ts'
+import { until } from '../support/until.ts'
 
 const account = { id: 'default', token: 'fdtoken', appId: 'wxfd000000000001', mode: 'plaintext' as const }
 const sim = createWeChatSimulator({ account })
@@ -27,15 +28,6 @@ const lineWith = (output: string, pred: (l: Record<string, unknown>) => boolean)
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .find(pred)
-
-async function waitFor<T>(get: () => T | undefined, ms: number): Promise<T | undefined> {
-  const until = Date.now() + ms
-  for (;;) {
-    const v = get()
-    if (v !== undefined || Date.now() > until) return v
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 it('out of file descriptors: FD_EXHAUSTED in the log, the engine stays up and serves once they are free', { skip: !linux && 'needs Linux and prlimit' }, async () => {
   const project = makeProject({ accounts: [account] })
@@ -54,16 +46,14 @@ it('out of file descriptors: FD_EXHAUSTED in the log, the engine stays up and se
       s.on('close', () => droppedByServer++)
       sockets.push(s)
     }
-    const exhausted = await waitFor(() => lineWith(engine.output(), (l) => l.code === 'FD_EXHAUSTED'), 5_000)
-    assert.ok(exhausted, `no FD_EXHAUSTED line:\n${engine.output()}`)
+    const exhausted = await until('an FD_EXHAUSTED line', () => lineWith(engine.output(), (l) => l.code === 'FD_EXHAUSTED'), 5_000)
     assert.equal(exhausted.level, 50)
     assert.equal(exhausted.limit, LIMIT)
     assert.ok(droppedByServer > 0, 'some connections were dropped unseen (the case the line is for)')
     assert.equal(engine.child.exitCode, null, 'still running')
 
     for (const s of sockets) s.destroy()
-    const back = await waitFor(() => lineWith(engine.output(), (l) => /^open files back to \d+ of 150\b/.test(String(l.msg))), 5_000)
-    assert.ok(back, `no line saying the files are back:\n${engine.output()}`)
+    await until('a line saying the open files are back', () => lineWith(engine.output(), (l) => /^open files back to \d+ of 150\b/.test(String(l.msg))), 5_000)
 
     const req = sim.request(push.text('fd-user', 'echo still here'))
     const res = await fetch(`${engine.url}/wechat?${req.search}`, { method: 'POST', body: req.body })

@@ -12,22 +12,13 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { after, it } from 'node:test'
 import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
-import { freePort, makeProject, REPO } from '../support/engine-process.ts'
+import { freePort, makeProject, REPO, spawnEngine } from '../support/engine-process.ts'
+import { until } from '../support/until.ts'
 
 const account = { id: 'default', token: 'stalltoken', appId: 'wxstall000000001', mode: 'plaintext' as const }
 const sim = createWeChatSimulator({ account })
 const projects: string[] = []
 after(() => projects.forEach((p) => rmSync(p, { recursive: true, force: true })))
-
-async function waitForHealth(url: string, why: () => string): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return
-    } catch {}
-    assert.ok(i < 300, `did not start: ${why()}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 const MESSAGES = 1500
 
@@ -45,12 +36,17 @@ async function answersAtOnce(url: string, user: string): Promise<void> {
   assert.ok(slowest < 1_000, `slowest answer ${slowest} ms`)
 }
 
-/** The JSON lines of `out` (a terminal turns \n into \r\n); every message's line must be there, in order. */
-function linesInOrder(out: string, user: string): Array<Record<string, unknown>> {
-  const lines = out
+/** The JSON lines of `out` (a terminal turns \n into \r\n). */
+function linesOf(out: string): Array<Record<string, unknown>> {
+  return out
     .split(/\r?\n/)
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>)
+}
+
+/** linesOf(out), in which every message's line must be there, in order. */
+function linesInOrder(out: string, user: string): Array<Record<string, unknown>> {
+  const lines = linesOf(out)
   assert.deepEqual(
     lines.filter((l) => l.msg === 'message').map((l) => l.openId),
     Array.from({ length: MESSAGES }, (_, i) => `${user}-${i}`),
@@ -62,40 +58,23 @@ function linesInOrder(out: string, user: string): Array<Record<string, unknown>>
 it('stdout nobody reads: messages are still answered at once; the lines come out, in order, once it is read', async () => {
   const project = makeProject({ accounts: [account] })
   projects.push(project)
-  const port = await freePort()
   // LOG_LEVEL=debug: a line per message, so the pipe (64 KiB) fills within a few hundred messages.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'core/cli/main.ts'), 'start', '-C', project], {
-    cwd: REPO,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'debug', DATA_DIR: path.join(project, 'data') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stderr = ''
-  child.stderr.on('data', (d) => (stderr += d))
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
-  // Not read: paused from the start.
-  child.stdout.pause()
-  const url = `http://127.0.0.1:${port}`
-  await waitForHealth(url, () => stderr)
-  await answersAtOnce(url, 'stall')
+  const engine = await spawnEngine(project, { LOG_LEVEL: 'debug', DATA_DIR: path.join(project, 'data') })
+  // Not read from here on. output() has stdout and stderr; stdout's part stops growing while paused.
+  engine.child.stdout!.pause()
+  await answersAtOnce(engine.url, 'stall')
   // A stall that lasts is said on stderr (a reader a moment behind is not: 5 s).
-  for (let waited = 0; !stderr.includes('LOG_UNWRITABLE'); waited += 100) {
-    assert.ok(waited < 10_000, `no LOG_UNWRITABLE line on stderr after 10 s of stall: ${stderr}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  const said = JSON.parse(stderr.split('\n').find((l) => l.includes('LOG_UNWRITABLE'))!) as Record<string, unknown>
+  const said = await until('a LOG_UNWRITABLE line on stderr', () => linesOf(engine.output()).find((l) => l.code === 'LOG_UNWRITABLE' && l.level === 50), 10_000)
   assert.match(String(said.reason), /^EAGAIN: the reader of stdout is not reading/)
 
   // Read again: everything logged meanwhile comes out, in order, and the engine stops cleanly.
-  let out = ''
-  child.stdout.setEncoding('utf8')
-  child.stdout.on('data', (d: string) => (out += d))
-  child.stdout.resume()
+  engine.child.stdout!.resume()
   await new Promise((r) => setTimeout(r, 1_500))
-  child.kill('SIGTERM')
-  assert.equal(await exited, 0, stderr)
-  const lines = linesInOrder(out, 'stall')
+  engine.child.kill('SIGTERM')
+  assert.equal(await engine.exited, 0, engine.output())
+  const lines = linesInOrder(engine.output(), 'stall')
   const lastMessage = lines.map((l) => l.msg).lastIndexOf('message')
-  const again = lines.find((l) => l.code === 'LOG_UNWRITABLE')
+  const again = lines.find((l) => l.code === 'LOG_UNWRITABLE' && l.level === 40)
   assert.ok(again, 'a line on stdout says it can be written again')
   assert.equal(again.dropped, 0)
   assert.ok(lines.indexOf(again) > lastMessage, 'after the lines that waited')
@@ -131,7 +110,7 @@ it('a terminal nobody reads (stdout a tty): answered at once all the same, lines
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
   child.stdout.pause()
   const url = `http://127.0.0.1:${port}`
-  await waitForHealth(url, () => 'under script(1)')
+  await until('the engine under script(1) to start', async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, 30_000)
   await answersAtOnce(url, 'tty')
 
   let out = ''
