@@ -84,6 +84,7 @@ export interface ReplyHelpers extends CustomMessageHelpers {
   text(content: string): Reply
   image(mediaId: string): Reply
   voice(mediaId: string): Reply
+  /** `thumbMediaId` is not needed in the passive reply, but is for sending it by the API (a late reply, sendToUser). */
   video(mediaId: string, opts?: { title?: string; description?: string; thumbMediaId?: string }): Reply
   music(opts: { title?: string; description?: string; musicUrl?: string; hqMusicUrl?: string; thumbMediaId: string }): Reply
   news(articles: Article[]): Reply

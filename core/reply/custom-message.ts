@@ -76,6 +76,9 @@ function replyBody(openId: string, reply: Reply): Result<Record<string, unknown>
     case 'voice':
       return ok({ ...base, voice: { media_id: reply.mediaId } })
     case 'video':
+      // A passive video reply has no thumbnail; the customer-service API refuses one without it (40007).
+      // Refused here with the reason rather than spending a request on a known refusal.
+      if (!reply.thumbMediaId) return fail('PLUGIN_BAD_REPLY', 'video reply has no thumbMediaId, which the customer-service API requires (a passive reply does not): it cannot go out late or through sendToUser')
       return ok({
         ...base,
         video: defined({

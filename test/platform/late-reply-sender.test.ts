@@ -206,21 +206,27 @@ test('retries stop after the configured attempts; delays are capped', async () =
 
 test('unknown account and unsendable replies are recorded failed; none is ignored', async () => {
   const s = sender()
+  const requestsBefore = fake.requests.length
   await s.send('nope', 'o1', text('x'))
   await s.send('acc', 'o1', { type: 'transfer_customer_service' })
+  // A valid passive reply that the customer-service API would refuse (40007): failed before any request.
+  await s.send('acc', 'o1', { type: 'video', mediaId: 'V', title: 'T' })
   await s.send('acc', 'o1', { type: 'none' })
   await s.idle()
   const entries = await store.outbox.list()
-  assert.equal(entries.length, 2)
+  assert.equal(entries.length, 3)
   assert.deepEqual(
     entries.map((e) => [e.status, e.attempts, e.lastError?.split(':')[0]]),
     [
       ['failed', 1, 'UNKNOWN_ACCOUNT'],
       ['failed', 1, 'PLUGIN_BAD_REPLY'],
+      ['failed', 1, 'PLUGIN_BAD_REPLY'],
     ],
   )
+  assert.match(entries[2]!.lastError!, /thumbMediaId/)
+  assert.equal(fake.requests.length, requestsBefore, 'none of them reached the platform')
   const codes = memLog.lines.filter((l) => l.msg === 'late reply failed').map((l) => l.code)
-  assert.deepEqual(codes, ['UNKNOWN_ACCOUNT', 'PLUGIN_BAD_REPLY'])
+  assert.deepEqual(codes, ['UNKNOWN_ACCOUNT', 'PLUGIN_BAD_REPLY', 'PLUGIN_BAD_REPLY'])
   assert.deepEqual(sleeps, [])
 })
 

@@ -185,8 +185,9 @@ test('a second 40001 is not retried again', async () => {
   assert.equal(fake.sent.length, sentBefore)
 })
 
-test('a platform refusal rejects with its errcode (video without thumb: 40007)', async () => {
-  await assert.rejects(api.sendToUser('o1', { type: 'video', mediaId: 'V' }), { name: 'PlatformApiError', errcode: 40007 })
+test('a platform refusal rejects with its errcode (45015: the 48 h window has closed)', async () => {
+  fake.failNextSends(1, 45015)
+  await assert.rejects(api.sendToUser('o1', { type: 'text', content: 'x' }), { name: 'PlatformApiError', code: 'API_ERROR', errcode: 45015 })
   assert.equal(fake.sent.length, sentBefore)
 })
 
@@ -194,6 +195,8 @@ test('replies that cannot go out late are refused without a request', async () =
   const before = fake.requests.length
   await assert.rejects(api.sendToUser('o1', { type: 'transfer_customer_service' }), { code: 'PLUGIN_BAD_REPLY' })
   await assert.rejects(api.sendToUser('o1', { type: 'none' }), { code: 'PLUGIN_BAD_REPLY' })
+  // The platform would answer 40007: a passive video needs no thumbnail, a customer-service one does.
+  await assert.rejects(api.sendToUser('o1', { type: 'video', mediaId: 'V' }), { code: 'PLUGIN_BAD_REPLY', message: /thumbMediaId/ })
   assert.equal(fake.requests.length, before)
 })
 

@@ -15,7 +15,7 @@ describe('toCustomMessage (protocol.md §6)', () => {
       { type: 'video', mediaId: 'V', thumbMediaId: 'TH', title: 'T', description: 'D' },
       { msgtype: 'video', video: { media_id: 'V', thumb_media_id: 'TH', title: 'T', description: 'D' } },
     ],
-    [{ type: 'video', mediaId: 'V' }, { msgtype: 'video', video: { media_id: 'V' } }],
+    [{ type: 'video', mediaId: 'V', thumbMediaId: 'TH' }, { msgtype: 'video', video: { media_id: 'V', thumb_media_id: 'TH' } }],
     [
       { type: 'music', title: 'T', description: 'D', musicUrl: 'https://m', hqMusicUrl: 'https://hq', thumbMediaId: 'TH' },
       {
@@ -46,9 +46,11 @@ describe('toCustomMessage (protocol.md §6)', () => {
     [{ type: 'transfer_customer_service', kfAccount: 'kf' }, /only works as a passive reply/],
     [{ type: 'none' }, /nothing to send/],
     [{ type: 'news', articles: [] }, /no articles/],
+    // Complete as a passive reply, not as a customer-service message (protocol.md §6; the platform answers 40007).
+    [{ type: 'video', mediaId: 'V', title: 'T' }, /no thumbMediaId, which the customer-service API requires/],
   ]
   for (const [reply, reason] of notSendable) {
-    it(`refuses ${reply.type}${reply.type === 'news' ? ' without articles' : ''} as an error value`, () => {
+    it(`refuses ${reply.type}${reply.type === 'news' ? ' without articles' : reply.type === 'video' ? ' without a thumbnail' : ''} as an error value`, () => {
       const result = toCustomMessage(OPENID, reply)
       assert.equal(result.ok, false)
       if (result.ok) return
