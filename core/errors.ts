@@ -2,8 +2,10 @@
  * Every way a request or a plugin call can fail, in one place.
  * Codes are stable: logs, metrics and tests match on them.
  *
- *   BAD_QUERY          missing/invalid signature, timestamp or nonce in the query
- *   BAD_SIGNATURE      signature or msg_signature does not match          -> 401
+ *   BAD_QUERY          a push's timestamp or nonce missing or invalid, or a mode the account
+ *                      does not take (plaintext to a safe-mode account)    -> 400
+ *   BAD_SIGNATURE      signature or msg_signature missing or not matching;
+ *                      a verification GET missing any of its parameters    -> 401
  *   STALE_TIMESTAMP    timestamp outside the replay window                 -> 401
  *   BODY_TOO_LARGE     body over the configured limit                      -> 413
  *   BAD_BODY           the body could not be read (the client left midway) -> 400

@@ -19,11 +19,16 @@ export interface VerifiedAccount {
   cipher?: WeChatCipher
 }
 
-/** GET: WeChat checks the endpoint; answer echostr only when the signature is right. */
+/**
+ * GET: WeChat checks the endpoint; answer echostr only when the signature is right, and 401 otherwise
+ * (protocol.md §1), a request missing a parameter included: it cannot be verified either.
+ */
 export function verifyEndpoint(account: VerifiedAccount, query: Record<string, string | undefined>): Result<string> {
   const { signature, timestamp, nonce, echostr } = query
   if (!signature || !timestamp || !nonce || echostr === undefined) {
-    return fail('BAD_QUERY', 'signature, timestamp, nonce and echostr are required')
+    // An empty echostr is echoed as given; the other three must have a value.
+    const missing = ['signature', 'timestamp', 'nonce', 'echostr'].filter((name) => (name === 'echostr' ? echostr === undefined : !query[name]))
+    return fail('BAD_SIGNATURE', `cannot verify the endpoint without ${missing.join(', ')}`)
   }
   if (!verifySignature(account.config.token, timestamp, nonce, signature)) {
     return fail('BAD_SIGNATURE', 'signature does not match the account token')
@@ -53,7 +58,7 @@ export function verifyPost(
   // `signature` (token, timestamp, nonce) comes with every push: the encrypted modes add encrypt_type and
   // msg_signature to it. Checked before the body is parsed, so a request that is not from WeChat never
   // reaches the XML reader, whatever its query claims.
-  if (!signature) return fail('BAD_QUERY', 'signature is required')
+  if (!signature) return fail('BAD_SIGNATURE', 'signature is missing')
   if (!verifySignature(token, timestamp, nonce, signature)) return fail('BAD_SIGNATURE', 'signature does not match the account token')
   const outer = parseXml(body)
   if (!outer.ok) return outer
@@ -65,7 +70,7 @@ export function verifyPost(
   }
   if (!account.cipher) return fail('BAD_QUERY', `account "${account.config.id}" is in plaintext mode but the request is encrypted`)
   const msgSignature = query.msg_signature
-  if (!msgSignature) return fail('BAD_QUERY', 'msg_signature is required for an encrypted request')
+  if (!msgSignature) return fail('BAD_SIGNATURE', 'msg_signature is missing from an encrypted request')
   if (!verifyMsgSignature(token, timestamp, nonce, encrypt, msgSignature)) {
     return fail('BAD_SIGNATURE', 'msg_signature does not match the account token and Encrypt')
   }

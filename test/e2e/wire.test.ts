@@ -83,6 +83,17 @@ describe('wire: request to reply XML', () => {
     assert.equal(await res.text(), 'echo-123')
   })
 
+  it('GET verification missing a parameter: 401, as any request that cannot be verified (protocol.md §1)', async () => {
+    const ok = new URLSearchParams(h.sim('plain').verification('echo-456').search)
+    for (const name of ['signature', 'timestamp', 'nonce', 'echostr']) {
+      const q = new URLSearchParams(ok)
+      q.delete(name)
+      const res = await fetch(`${h.url}/wechat/plain?${q}`)
+      assert.equal(res.status, 401, name)
+      assert.equal(await res.text(), 'BAD_SIGNATURE', name)
+    }
+  })
+
   it('plaintext: text message -> text reply with CDATA split and fields swapped', async () => {
     const r = await h.post('plain', push.text('user-1', 'hello'))
     assert.equal(r.status, 200)
@@ -143,7 +154,8 @@ describe('wire: request to reply XML', () => {
       ['wrong signature on a DOCTYPE', () => rawPost('plain', { ...signedQuery('plaintoken'), signature: 'f'.repeat(40) }, '<!DOCTYPE x [<!ENTITY y "z">]><xml/>'), 401, 'BAD_SIGNATURE'],
       ['wrong signature claiming encrypt_type=aes, body not XML', () => rawPost('plain', { ...signedQuery('plaintoken', { encrypt_type: 'aes' }), signature: 'f'.repeat(40) }, 'this is not xml'), 401, 'BAD_SIGNATURE'],
       ['safe mode: wrong signature and msg_signature on a DOCTYPE', () => rawPost('safe', { ...signedQuery('safetoken', { encrypt_type: 'aes' }), signature: 'f'.repeat(40), msg_signature: 'f'.repeat(40) }, '<!DOCTYPE x [<!ENTITY y "z">]><xml/>'), 401, 'BAD_SIGNATURE'],
-      ['safe mode without signature', () => { const e = rawEncrypt(wechatPlain('<xml/>', 'wxsafe0000000001')); const { signature: _, ...q } = encryptedQuery('safetoken', e); return rawPost('safe', q, `<xml><Encrypt><![CDATA[${e}]]></Encrypt></xml>`) }, 400, 'BAD_QUERY'],
+      ['safe mode without signature', () => { const e = rawEncrypt(wechatPlain('<xml/>', 'wxsafe0000000001')); const { signature: _, ...q } = encryptedQuery('safetoken', e); return rawPost('safe', q, `<xml><Encrypt><![CDATA[${e}]]></Encrypt></xml>`) }, 401, 'BAD_SIGNATURE'],
+      ['safe mode without msg_signature', () => { const e = rawEncrypt(wechatPlain('<xml/>', 'wxsafe0000000001')); const { msg_signature: _, ...q } = encryptedQuery('safetoken', e); return rawPost('safe', q, `<xml><Encrypt><![CDATA[${e}]]></Encrypt></xml>`) }, 401, 'BAD_SIGNATURE'],
       ['stale timestamp', () => rawPost('plain', (() => { const ts = String(Math.floor(Date.now() / 1000) - 3600); return { signature: computeSignature(['plaintoken', ts, 'n']), timestamp: ts, nonce: 'n' } })(), '<xml/>'), 401, 'STALE_TIMESTAMP'],
       ['unknown account', () => rawPost('nobody', signedQuery('plaintoken'), '<xml/>'), 404, 'UNKNOWN_ACCOUNT'],
       ['Encrypt that is not base64', () => rawPost('safe', encryptedQuery('safetoken', '***not base64***'), '<xml><Encrypt><![CDATA[***not base64***]]></Encrypt></xml>'), 400, 'BAD_ENCRYPT'],
