@@ -2,7 +2,7 @@
  * The XML reader for every inbound push (protocol.md §2, §3). It runs on every request, so it is a small
  * hand-written scanner rather than xml-js: xml-js goes through sax and builds a generic tree, about 10x
  * slower on a typical push (bench/xml-parse.bench.ts). The differential test in test/normalize checks it
- * reads every fixture exactly as xml-js does.
+ * reads every fixture exactly as xml-js does, but for line ends, which it normalizes as XML requires.
  *
  * What it accepts: one root `<xml>` element; child elements, text, CDATA, comments, processing
  * instructions, attributes (read for well-formedness, then ignored: WeChat sends none), the five
@@ -29,6 +29,8 @@ const MAX_DEPTH = 32
 
 /** The markup declarations of a DTD (XML 1.0 §2.8): any of them is refused outright. */
 const DTD_DECLARATIONS: ReadonlySet<string> = new Set(['DOCTYPE', 'ENTITY', 'ELEMENT', 'ATTLIST', 'NOTATION'])
+
+const CR_LINE_END = /\r\n?/g
 
 const LT = 60 // <
 const GT = 62 // >
@@ -57,7 +59,11 @@ let errReason = ''
 let nextAmp = -1
 let nextLt = -1
 
-export function parseXml(body: string): Result<RawFields> {
+export function parseXml(input: string): Result<RawFields> {
+  // XML 1.0 §2.11: line ends are normalized before parsing, CR LF and a lone CR to LF (a CR written as
+  // `&#13;` stays). expat, libxml2 and Java's parsers do this (wechatpy, EasyWeChat, WxJava); sax, under
+  // xml-js, does not. Text then reads the same whichever line ends it was sent with.
+  const body = input.includes('\r') ? input.replace(CR_LINE_END, '\n') : input
   const start = body.charCodeAt(0) === 0xfeff ? 1 : 0
   const refused = findDeclaration(body, start)
   if (refused !== undefined) return { ok: false, error: refused }

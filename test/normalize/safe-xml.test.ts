@@ -37,6 +37,13 @@ test('whitespace inside CDATA is kept exactly; layout whitespace around CDATA an
   assert.deepStrictEqual(Object.keys(f), ['A', 'B'])
 })
 
+test('line ends are normalized before parsing (XML 1.0 §2.11): CR LF and a lone CR read as LF, in text and CDATA; &#13; stays a CR', () => {
+  const f = parsed('<xml>\r\n<A>one\r\ntwo\rthree</A>\r<B><![CDATA[x\r\ny\rz]]></B><C>kept&#13;&#xD;\r\n</C></xml>\r\n')
+  assert.deepStrictEqual(plain(f), { A: 'one\ntwo\nthree', B: 'x\ny\nz', C: 'kept\r\r\n' })
+  // The same message whichever line ends it came with, so an `exact` rule written with \n matches it.
+  assert.deepStrictEqual(plain(parsed('<xml><A>a\r\nb</A></xml>')), plain(parsed('<xml><A>a\nb</A></xml>')))
+})
+
 test('CDATA may hold markup, and "<!DOCTYPE" inside CDATA or a comment is just text', () => {
   const f = parsed('<xml><!-- <!DOCTYPE no> --><C><![CDATA[<b>&amp; <!DOCTYPE x [<!ENTITY y "z">]>]]></C></xml>')
   assert.equal(f.C, '<b>&amp; <!DOCTYPE x [<!ENTITY y "z">]>')
