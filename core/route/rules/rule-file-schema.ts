@@ -4,8 +4,7 @@
  * Checks that need more than one field (one target, one keyword kind, regex syntax) are refinements
  * with their own plain-words messages; positions are added by the loader.
  */
-import retModule from 'ret'
-import safeRegex from 'safe-regex2'
+import retModule, { type Token } from 'ret'
 import { z } from 'zod'
 import { MESSAGE_KINDS } from '../../normalize/message-types.ts'
 import { replySchema } from '../../reply/reply-builders.ts'
@@ -74,28 +73,46 @@ const keywordSchema = z.union([z.string().min(1), keywordObject]).superRefine((k
   }
 })
 
-/** ret, the parser safe-regex2 uses: a CommonJS function whose typings describe an ES default export. */
-const parseRegex = retModule as unknown as (source: string) => unknown
+/** ret, the regex parser safe-regex2 is built on: a CommonJS function whose typings describe an ES default export. */
+const parseRegex = retModule as unknown as (source: string) => Token
+/** ret's token types (its `types` enum), read from the CommonJS export for the same reason. */
+const { REPETITION } = (retModule as unknown as { types: { REPETITION: number } }).types
 
 /**
  * Nested repetition (`(a+)+`, `(\w+\s?)*`): a backtracking engine takes time exponential in the text's
  * length to fail on it, and the text comes from any WeChat user. `^(a+)+$` against 27 a's and a `!` took 5 s
- * of the main thread, stalling every account. safe-regex2 finds a quantifier under a quantifier (star
- * height above 1). A source its parser cannot read (lookbehind) is not judged: JS itself has accepted it.
- * It does not find every slow regex (overlapping alternatives under one quantifier, several `.*` in a row
- * on a long text): docs/rules.md says so.
+ * of the main thread, stalling every account. Found as a quantifier under a quantifier (star height above
+ * 1), as safe-regex2 does, but counting only quantifiers that can repeat: `?` and `{0,1}` match once at
+ * most, so `^note(?:\s+(.+))?$` has one repetition in depth, not two (safe-regex2 refused it). A source
+ * ret cannot read (lookbehind) is not judged: JS itself has accepted it. It does not find every slow
+ * regex (overlapping alternatives under one quantifier, several `.*` in a row on a long text):
+ * docs/rules.md says so.
  */
 export function checkBacktracking(source: string): string | undefined {
+  let root: Token
   try {
-    parseRegex(source)
+    root = parseRegex(source)
   } catch {
     return undefined
   }
-  if (safeRegex(source, { limit: Number.MAX_SAFE_INTEGER })) return undefined
+  if (starHeight(root) <= 1) return undefined
   return (
     `regex ${JSON.stringify(source)} repeats a repeated part (like (a+)+): on a text that almost matches it can run for ` +
     'seconds and stall every account. Rewrite it without the nested repetition, or add trusted: true to this keyword if you are sure'
   )
+}
+
+/** The deepest nesting of quantifiers that can repeat (max above 1) in a parsed regex. */
+function starHeight(token: Token): number {
+  if (token.type === REPETITION) {
+    const { max, value } = token as Extract<Token, { min: number }>
+    return (max > 1 ? 1 : 0) + starHeight(value)
+  }
+  const node = token as { stack?: Token[]; options?: Token[][] }
+  let height = 0
+  for (const t of node.stack ?? []) height = Math.max(height, starHeight(t))
+  for (const branch of node.options ?? []) for (const t of branch) height = Math.max(height, starHeight(t))
+  return height
 }
 
 /** Syntax check with the flags the matcher uses (`u`, plus `i` when folding case; `i` never changes validity). */
