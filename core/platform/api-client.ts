@@ -1,6 +1,6 @@
 /**
  * JSON over HTTP to the platform API (protocol.md §6). The base URL is configurable so tests point it at
- * test/support/fake-wechat-api.ts. No token handling here: see access-token-manager.ts.
+ * core/testkit/fake-wechat-api.ts. No token handling here: see access-token-manager.ts.
  *
  * Every failure is a Result with code API_ERROR:
  *   - the platform answered `{errcode != 0, errmsg}`: `errcode` is set, errmsg is in `reason`;

@@ -9,6 +9,9 @@
  *   await client.expectNoReply(push.event('u1', 'unsubscribe'))
  *   assert.deepEqual(await client.storage('survey', { openId: 'u2' }).user.get('survey'), ...)
  *   await client.close()
+ *
+ * The platform API (late replies, ctx.api) is a local stand-in on 127.0.0.1 (fake-wechat-api.ts), speaking
+ * the platform's JSON: what went out is in `client.sent()`, and `client.platform` scripts its answers.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -23,9 +26,14 @@ import { globalKey, pluginNamespace, userKey } from '../plugin/storage-keys.ts'
 import type { Article } from '../reply/reply-types.ts'
 import { startRuntime, type Runtime } from '../runtime.ts'
 import type { MessageLogEntry, SessionRecord } from '../store/store.ts'
+import { startFakeWeChatApi, type FakeWeChatApi, type JsonObject } from './fake-wechat-api.ts'
 import { createWeChatSimulator, push, type PushFields } from './wechat-simulator.ts'
 
 export { push }
+export type { FakeWeChatApi, JsonObject }
+
+/** The AppSecret the test kit gives accounts that have none, so that the platform API works in tests. */
+const TEST_APP_SECRET = 'wxengine-test-secret'
 
 export interface TestClientOptions {
   /** Project directory with rules/, plugins/ and engine.config.ts (default: the working directory). */
@@ -53,11 +61,25 @@ export interface TestReply {
   /** The body exactly as the engine answered. */
   body: string
   /**
+   * When the reply missed the reply budget (`limits.replyBudgetMs`): the engine answered `success`, and the
+   * reply went out afterwards as this customer-service message, as the platform received it
+   * (`{ touser, msgtype, text: { content } }`). `type`, `content` and `articles` are then the late reply's.
+   */
+  late?: JsonObject
+  /**
+   * The engine took this push for WeChat's retry of an earlier one and replayed that answer without running
+   * anything (the same MsgId; for events, the same sender, second, event and fields).
+   */
+  replayed?: boolean
+  /**
    * How the engine recorded the message (its message-log entry): `replied`, `no_reply`, `late`, `failed`
    * (a plugin threw, timed out or returned something that is not a reply) or `dropped`.
    */
   outcome?: MessageLogEntry['outcome']
-  /** Why it failed, e.g. `greet: PLUGIN_ERROR: TypeError: Cannot read properties of undefined (reading 'join')`. */
+  /**
+   * Why it failed, e.g. `greet: PLUGIN_ERROR: TypeError: Cannot read properties of undefined (reading 'join')`,
+   * or why a late reply could not be sent (`late reply failed: API_ERROR: ...`).
+   */
   error?: string
   /** What answered: `session`, `rule`, `type`, `welcome`, `default` or `none`, and the rule and plugin. */
   handledBy?: string
@@ -69,28 +91,56 @@ export interface TestClient {
   readonly runtime: Runtime
   /** The default user's OpenID (options.openId, else 'test-user'). */
   readonly openId: string
-  /** Send text (as the default user, or `openId`) or a whole push built with `push.*` (its FromUserName is the sender). */
+  /**
+   * Send text (as the default user, or `openId`) or a whole push built with `push.*` (its FromUserName is the
+   * sender). Resolves with the passive answer; when the reply budget ran out first, once the plugin has
+   * finished and its late reply was sent (or failed), with that reply in `late`.
+   */
   send(input: string | PushFields, opts?: { openId?: string }): Promise<TestReply>
-  /** Send, then assert the reply: text content equal to a string, matching a RegExp, or fields containing `expected`. */
+  /**
+   * Send, then assert the reply, passive or late: text content equal to a string, matching a RegExp, or
+   * fields containing `expected` (the reply XML's fields, or the customer-service JSON's when it went late).
+   */
   expectReply(input: string | PushFields, expected: string | RegExp | Record<string, unknown>, opts?: { openId?: string }): Promise<TestReply>
   /**
    * Send, then assert the engine answered `success` (no reply) because nothing had a reply for it: a
-   * plugin that failed (and so answered nothing) fails this assertion, with the plugin's error.
+   * plugin that failed (and so answered nothing) fails this assertion, with the plugin's error, and so
+   * does a reply that went out late.
    */
   expectNoReply(input: string | PushFields, opts?: { openId?: string }): Promise<void>
+  /**
+   * Customer-service messages the platform accepted, oldest first, as it received them: late replies and
+   * the plugins' `ctx.api.sendToUser` (to `openId` only, when given).
+   */
+  sent(opts?: { openId?: string }): JsonObject[]
+  /**
+   * The local stand-in for the platform API that this client's engine calls: script its answers
+   * (`failNextSends(1, 45015)`, `setUserError`, `route` for another endpoint) or read its `requests`.
+   */
+  readonly platform: FakeWeChatApi
   /**
    * A plugin's storage exactly as the plugin sees it as ctx.storage (`.user` is the default user's, or
    * `openId`'s): read what the plugin saved, or seed data before sending.
    */
   storage(plugin: string, opts?: { openId?: string }): PluginStorage
-  /** The user's live session on the default account (which plugin holds the conversation, its state), or null. */
-  session(opts?: { openId?: string }): Promise<SessionRecord | null>
+  /**
+   * The user's live session on the default account (which plugin holds the conversation, its state), or
+   * null. `S` types the state, as `definePlugin`'s second type parameter does in the plugin.
+   */
+  session<S extends JsonValue = JsonValue>(opts?: { openId?: string }): Promise<(SessionRecord & { state: S | null }) | null>
   close(): Promise<void>
 }
 
 export async function createTestClient(opts: TestClientOptions = {}): Promise<TestClient> {
   const root = path.resolve(opts.root ?? process.cwd())
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-test-'))
+  // Accounts without an AppSecret get one, known to the stand-in platform, so late replies and ctx.api work.
+  const accounts = (opts.config?.accounts ?? [{ id: 'default', token: 'testtoken', appId: 'wxtest0000000000', mode: 'plaintext' }]).map(
+    (a) => (a.appSecret ? a : { ...a, appSecret: TEST_APP_SECRET }),
+  )
+  const platform = await startFakeWeChatApi({
+    apps: accounts.flatMap((a) => (typeof a.appId === 'string' && typeof a.appSecret === 'string' ? [{ appId: a.appId, appSecret: a.appSecret }] : [])),
+  })
   const loaded = loadConfig({
     root,
     env: {},
@@ -98,21 +148,34 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       ...opts.config,
       dataDir,
       watch: false,
-      accounts: opts.config?.accounts ?? [{ id: 'default', token: 'testtoken', appId: 'wxtest0000000000', mode: 'plaintext' }],
+      accounts,
       defaultAccount: opts.config?.defaultAccount ?? 'default',
+      // The stand-in, unless the test points the engine at its own.
+      platform: { ...opts.config?.platform, apiBase: opts.config?.platform?.apiBase ?? platform.baseUrl },
     },
   })
-  if (!loaded.ok) throw new Error(loaded.error.reason)
+  if (!loaded.ok) {
+    await platform.close()
+    throw new Error(loaded.error.reason)
+  }
   const config = loaded.value
   // What the engine recorded for each message, so that a reply (or its absence) comes with its reason.
   const recorded: MessageLogEntry[] = []
-  const runtime = await startRuntime(config, {
-    listen: false,
-    log: opts.log ?? stderrLogger(),
-    observe: (e) => {
-      if (e.type === 'message') recorded.push(e.entry)
-    },
-  })
+  let replays = 0
+  let runtime: Runtime
+  try {
+    runtime = await startRuntime(config, {
+      listen: false,
+      log: opts.log ?? stderrLogger(),
+      observe: (e) => {
+        if (e.type === 'message') recorded.push(e.entry)
+        else if (e.type === 'duplicate') replays++
+      },
+    })
+  } catch (e) {
+    await platform.close()
+    throw e
+  }
   const account = config.accounts.find((a) => a.id === config.defaultAccount)!
   const sim = createWeChatSimulator({ account })
   const defaultOpenId = opts.openId ?? 'test-user'
@@ -122,30 +185,58 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     const fields = typeof input === 'string' ? push.text(openId, input) : input
     const req = sim.request(fields)
     const from = recorded.length
+    const replaysBefore = replays
+    const sentBefore = platform.sent.length
     const res = await runtime.engine.handle({ method: 'POST', query: req.query, body: req.body })
     const opened = sim.openReply(res.body)
     if (opened.error) throw new Error(`reply could not be opened: ${opened.error}`)
     const f = opened.fields
     // This message's entry: recorded while it was handled, from its sender (others may run alongside).
     const sender = typeof fields.FromUserName === 'string' ? fields.FromUserName : openId
-    const entry = recorded.slice(from).reverse().find((e) => e.openId === sender)
+    const entryOf = () => recorded.slice(from).reverse().find((e) => e.openId === sender)
+    let entry = entryOf()
+    const replayed = entry === undefined && replays > replaysBefore
+    let late: JsonObject | undefined
+    let lateError: string | undefined
+    if (entry === undefined && f === null && !replayed) {
+      // Answered `success` with the message unrecorded: the budget ran out while a plugin was still working.
+      // Its late reply is recorded, then sent, once it finishes: wait for both.
+      await runtime.engine.idle()
+      await runtime.platform.idle()
+      entry = entryOf()
+      // A late `none` (or transfer) has nothing to send: the user sees nothing, as with a passive one.
+      if (entry?.outcome === 'late' && entry.replyType !== 'none' && entry.replyType !== 'transfer_customer_service') {
+        late = platform.sent.slice(sentBefore).reverse().find((m) => m.body.touser === sender)?.body
+        if (late === undefined) lateError = await lateFailure(sender)
+      }
+    }
+    const lateText = late && typeof late.text === 'object' && late.text !== null && !Array.isArray(late.text) ? late.text.content : undefined
     return {
       status: res.status,
-      type: f && typeof f.MsgType === 'string' ? f.MsgType : null,
-      content: f && typeof f.Content === 'string' ? f.Content : undefined,
-      articles: f?.MsgType === 'news' ? articlesOf(f) : undefined,
+      type: f && typeof f.MsgType === 'string' ? f.MsgType : typeof late?.msgtype === 'string' ? late.msgtype : null,
+      content: f && typeof f.Content === 'string' ? f.Content : typeof lateText === 'string' ? lateText : undefined,
+      articles: f?.MsgType === 'news' ? articlesOf(f) : late?.msgtype === 'news' ? lateArticlesOf(late) : undefined,
       fields: f,
       body: res.body,
+      late,
+      replayed: replayed || undefined,
       outcome: entry?.outcome,
-      error: entry?.error,
+      error: lateError ?? entry?.error,
       handledBy: entry?.handledBy,
       rule: entry?.rule,
       plugin: entry?.plugin,
     }
   }
 
+  /** Why the user's latest late reply did not go out, from the outbox. */
+  async function lateFailure(openId: string): Promise<string> {
+    const entries = (await runtime.store.outbox.list()).filter((e) => e.openId === openId)
+    const last = entries[entries.length - 1]
+    return `late reply ${last?.status ?? 'not sent'}${last?.lastError ? `: ${last.lastError}` : ''}`
+  }
+
   /** "got no reply (outcome failed: greet: PLUGIN_ERROR: ...)": what an assertion message needs to say. */
-  const why = (r: TestReply) => `${r.outcome ?? 'no outcome recorded'}${r.error ? `: ${r.error}` : ''}`
+  const why = (r: TestReply) => `${r.outcome ?? (r.replayed ? 'a replay of an earlier push (taken for its retry)' : 'no outcome recorded')}${r.error ? `: ${r.error}` : ''}`
 
   const kv = runtime.store.kv
   const keyValue = (namespace: string, keyOf: (key: string) => string): KeyValue => ({
@@ -163,25 +254,38 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       assert.notEqual(reply.type, null, `expected a reply to ${JSON.stringify(input)}, got no reply (${reply.body}; outcome ${why(reply)})`)
       if (typeof expected === 'string') assert.equal(reply.content, expected)
       else if (expected instanceof RegExp) assert.match(reply.content ?? '', expected)
-      else for (const [k, v] of Object.entries(expected)) assert.deepEqual(reply.fields?.[k], v, `reply field ${k}`)
+      else {
+        const fields: Record<string, unknown> | null | undefined = reply.late ?? reply.fields
+        for (const [k, v] of Object.entries(expected)) assert.deepEqual(fields?.[k], v, `reply field ${k}${reply.late ? ' (of the late customer-service message)' : ''}`)
+      }
       return reply
     },
     async expectNoReply(input, o) {
       const reply = await send(input, o)
+      assert.equal(reply.late, undefined, `expected no reply, but one went out late: ${JSON.stringify(reply.late)}`)
       assert.equal(reply.type, null, `expected no reply, got ${reply.body}`)
       assert.ok(reply.outcome !== 'failed' && reply.outcome !== 'dropped', `expected no reply, and none came, but because the message ${why(reply)}`)
+      assert.equal(reply.error, undefined, `expected no reply, and none came, but because ${why(reply)}`)
     },
+    sent(o = {}) {
+      return platform.sent.map((m) => m.body).filter((body) => o.openId === undefined || body.touser === o.openId)
+    },
+    platform,
     storage(plugin, o = {}) {
       const ns = pluginNamespace(plugin)
       const openId = o.openId ?? defaultOpenId
       return { ...keyValue(ns, globalKey), user: keyValue(ns, (key) => userKey(openId, key)) }
     },
-    session(o = {}) {
-      return runtime.store.sessions.get(account.id, o.openId ?? defaultOpenId)
+    session<S extends JsonValue = JsonValue>(o: { openId?: string } = {}) {
+      return runtime.store.sessions.get(account.id, o.openId ?? defaultOpenId) as Promise<(SessionRecord & { state: S | null }) | null>
     },
     async close() {
-      await runtime.close()
-      if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true })
+      try {
+        await runtime.close()
+      } finally {
+        await platform.close()
+        if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true })
+      }
     },
   }
 }
@@ -192,6 +296,20 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
  */
 function stderrLogger(): Logger {
   return createLogger({ level: process.env.LOG_LEVEL ?? 'warn', pretty: 'stderr' })
+}
+
+/** A customer-service news message's articles (the API takes one: core/reply/custom-message.ts). */
+function lateArticlesOf(late: JsonObject): Article[] {
+  const news = late.news
+  const list = typeof news === 'object' && news !== null && !Array.isArray(news) && Array.isArray(news.articles) ? news.articles : []
+  return list.flatMap((a) => {
+    if (typeof a !== 'object' || a === null || Array.isArray(a)) return []
+    const article: Article = { title: typeof a.title === 'string' ? a.title : '' }
+    if (typeof a.description === 'string') article.description = a.description
+    if (typeof a.picurl === 'string') article.picUrl = a.picurl
+    if (typeof a.url === 'string') article.url = a.url
+    return [article]
+  })
 }
 
 /** `<Articles><item>...</item></Articles>`: one item parses as an object, several as an array. */

@@ -38,12 +38,12 @@ export const push = {
   text: (from: string, content: string, extra: PushFields = {}): PushFields => ({
     ...head(from, 'text'), Content: content, MsgId: String(++msgIdSeq), ...extra,
   }),
-  event: (from: string, event: string, extra: PushFields = {}): PushFields => ({ ...head(from, 'event'), Event: event, ...extra }),
+  event: (from: string, event: string, extra: PushFields = {}): PushFields => ({ ...eventHead(from), Event: event, ...extra }),
   message: (from: string, msgType: string, extra: PushFields = {}): PushFields => ({
     ...head(from, msgType), MsgId: String(++msgIdSeq), ...extra,
   }),
   /** A custom-menu button of type click (Event CLICK); `eventKey` is the button's key. */
-  click: (from: string, eventKey: string): PushFields => ({ ...head(from, 'event'), Event: 'CLICK', EventKey: eventKey }),
+  click: (from: string, eventKey: string, extra: PushFields = {}): PushFields => ({ ...eventHead(from), Event: 'CLICK', EventKey: eventKey, ...extra }),
   /** A location the user shared in the chat: Location_X is the latitude, Location_Y the longitude (protocol.md §3). */
   location: (from: string, at: { latitude: number; longitude: number; scale?: number; label?: string }): PushFields => ({
     ...head(from, 'location'),
@@ -55,8 +55,21 @@ export const push = {
   }),
 }
 
-function head(from: string, msgType: string): PushFields {
-  return { ToUserName: 'gh_wxengine', FromUserName: from, CreateTime: Math.floor(Date.now() / 1000), MsgType: msgType }
+function head(from: string, msgType: string, createTime = Math.floor(Date.now() / 1000)): PushFields {
+  return { ToUserName: 'gh_wxengine', FromUserName: from, CreateTime: createTime, MsgType: msgType }
+}
+
+let lastEventTime = 0
+
+/**
+ * An event has no MsgId: the engine tells a retry from a new event by sender, CreateTime (whole seconds),
+ * event and fields (core/dedup/dedup-key.ts). Each event built here gets a CreateTime of its own (now, or a
+ * second past the last one), so two clicks built one after the other are two clicks, not a click and its
+ * retry. Sending the same built push twice is a retry.
+ */
+function eventHead(from: string): PushFields {
+  lastEventTime = Math.max(Math.floor(Date.now() / 1000), lastEventTime + 1)
+  return head(from, 'event', lastEventTime)
 }
 
 export interface SimulatedRequest {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { globalKey, pluginNamespace } from '../../core/plugin/storage-keys.ts'
-import { startFakeWeChatApi, type FakeWeChatApi } from '../support/fake-wechat-api.ts'
+import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
 
 const PLUGINS = path.resolve(import.meta.dirname, '../fixtures/engine-plugins')

@@ -6,7 +6,7 @@ import { ok, type Result } from '../../core/errors.ts'
 import { createMemoryStore } from '../../core/store/memory-store.ts'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import type { Store } from '../../core/store/store.ts'
-import { FAKE_PATHS, startFakeWeChatApi, type FakeWeChatApi } from '../support/fake-wechat-api.ts'
+import { FAKE_PATHS, startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 
 const T0 = 1_700_000_000_000
 let t = T0

@@ -8,7 +8,7 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { gzipSync } from 'node:zlib'
 import { createApiClient } from '../../core/platform/api-client.ts'
-import { FAKE_PATHS, startFakeWeChatApi } from '../support/fake-wechat-api.ts'
+import { FAKE_PATHS, startFakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 
 const fake = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA' })
 after(() => fake.close())

@@ -10,7 +10,7 @@ import { createAccessTokenManager } from '../../core/platform/access-token-manag
 import { createApiClient } from '../../core/platform/api-client.ts'
 import { createMemoryStore } from '../../core/store/memory-store.ts'
 import { createMemoryLogger } from '../../core/log/logger.ts'
-import { FAKE_PATHS, startFakeWeChatApi } from '../support/fake-wechat-api.ts'
+import { FAKE_PATHS, startFakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 
 const fake = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA' })
 const elsewhere = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA' })

@@ -11,7 +11,7 @@ import { createAccessTokenManager } from '../../core/platform/access-token-manag
 import { createApiClient } from '../../core/platform/api-client.ts'
 import { createMemoryStore } from '../../core/store/memory-store.ts'
 import { createMemoryLogger } from '../../core/log/logger.ts'
-import { startFakeWeChatApi } from '../support/fake-wechat-api.ts'
+import { startFakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 
 const SECRET = 'the-app-secret-0123456789abcdef'
 const fake = await startFakeWeChatApi({ appId: 'wxA', appSecret: SECRET })

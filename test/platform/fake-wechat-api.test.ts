@@ -1,7 +1,7 @@
 // The fake is what every platform test trusts, so its platform behaviours are pinned here.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { FAKE_PATHS, startFakeWeChatApi, validateCustomMessage, type JsonObject } from '../support/fake-wechat-api.ts'
+import { FAKE_PATHS, startFakeWeChatApi, validateCustomMessage, type JsonObject } from '../../core/testkit/fake-wechat-api.ts'
 
 let t = 1_700_000_000_000
 const now = () => t

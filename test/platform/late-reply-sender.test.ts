@@ -10,7 +10,7 @@ import { createMemoryLogger } from '../../core/log/logger.ts'
 import type { Reply } from '../../core/reply/reply-types.ts'
 import type { OutboxEntry, Store } from '../../core/store/store.ts'
 import type { PlatformApi } from '../../core/plugin/plugin-api.ts'
-import { startFakeWeChatApi } from '../support/fake-wechat-api.ts'
+import { startFakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 
 const fake = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA' })
 after(() => fake.close())

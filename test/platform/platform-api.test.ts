@@ -7,7 +7,7 @@ import { createMemoryStore } from '../../core/store/memory-store.ts'
 import { createLogger } from '../../core/log/logger.ts'
 import type { Reply } from '../../core/reply/reply-types.ts'
 import type { CustomMessage, SendOptions } from '../../core/reply/custom-message-types.ts'
-import { FAKE_PATHS, startFakeWeChatApi, type JsonObject } from '../support/fake-wechat-api.ts'
+import { FAKE_PATHS, startFakeWeChatApi, type JsonObject } from '../../core/testkit/fake-wechat-api.ts'
 
 const fake = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA' })
 after(() => fake.close())

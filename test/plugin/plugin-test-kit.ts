@@ -25,7 +25,7 @@ import { createApiClient } from '../../core/platform/api-client.ts'
 import { createPlatformApi } from '../../core/platform/platform-api.ts'
 import { createMemoryStore } from '../../core/store/memory-store.ts'
 import type { KvStore, Store } from '../../core/store/store.ts'
-import { startFakeWeChatApi, type FakeWeChatApi } from '../support/fake-wechat-api.ts'
+import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/plugins', import.meta.url))
 export const EXAMPLES_DIR = fileURLToPath(new URL('../../plugins', import.meta.url))
@@ -128,7 +128,7 @@ export interface LoadOptions {
   now?: () => number
   /** Stand in front of the real KvStore (to make it fail). */
   wrapKv?: (kv: KvStore) => KvStore
-  /** A real platform API (e.g. against test/support/fake-wechat-api.ts) instead of the recording stub. */
+  /** A real platform API (e.g. against test/__FAKE__) instead of the recording stub. */
   api?: (accountId: string) => PlatformApi
 }
 

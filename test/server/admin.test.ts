@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test'
 import type { AccountConfig } from '../../core/config/config-types.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
-import { startFakeWeChatApi, type FakeWeChatApi } from '../support/fake-wechat-api.ts'
+import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures')
 

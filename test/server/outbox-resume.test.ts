@@ -13,7 +13,7 @@ import { createMemoryLogger } from '../../core/log/logger.ts'
 import { startRuntime } from '../../core/runtime.ts'
 import { SQLITE_FILE_NAME } from '../../core/store/open-store.ts'
 import { openSqliteStore } from '../../core/store/sqlite-store.ts'
-import { startFakeWeChatApi } from '../support/fake-wechat-api.ts'
+import { startFakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 
 test('pending late replies are resumed by a serving engine, not by a runtime that does not listen', async () => {
   const fake = await startFakeWeChatApi({ appId: 'wxplain000000001', appSecret: 'secret1' })

@@ -88,7 +88,7 @@ it('outbox.update under the real log thread never fails', async () => {
 })
 
 it('a late reply delivered while the log thread writes is recorded as sent, and the next start does not send it again', async () => {
-  const { startFakeWeChatApi } = await import('../support/fake-wechat-api.ts')
+  const { startFakeWeChatApi } = await import('../../core/testkit/fake-wechat-api.ts')
   const { createApiClient } = await import('../../core/platform/api-client.ts')
   const { createAccessTokenManager } = await import('../../core/platform/access-token-manager.ts')
   const { createPlatformApi, CUSTOM_SEND_PATH } = await import('../../core/platform/platform-api.ts')

@@ -1,0 +1,119 @@
+/**
+ * The test kit and the platform API: a reply that misses the budget is visible to the test (found by a
+ * plugin-author audit: `send` gave `{ type: null }`, expectNoReply passed, and a late reply logged
+ * UNKNOWN_ACCOUNT because the test account had no AppSecret). The platform is the local stand-in
+ * (core/testkit/fake-wechat-api.ts) on 127.0.0.1.
+ */
+import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, before, test } from 'node:test'
+import { createMemoryLogger } from '../../core/log/logger.ts'
+import { createTestClient, push, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-testkit-late-'))
+let client: TestClient
+const memory = createMemoryLogger('warn')
+
+const PLUGIN = `import { definePlugin } from 'wxengine/plugin'
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+export default definePlugin({
+  name: 'slow',
+  async handle(ctx) {
+    const text = ctx.message.kind === 'text' ? ctx.message.content : ''
+    if (text === 'tell') {
+      await ctx.api.sendToUser(ctx.message.fromUser, ctx.reply.text('told you'))
+      return ctx.reply.text('passive')
+    }
+    if (ctx.message.kind === 'click') return ctx.reply.text('clicked ' + ctx.message.eventKey + ' at ' + ctx.message.createTime)
+    await sleep(400)
+    if (text === 'slow video') return ctx.reply.video('MEDIA', { title: 'T' })
+    if (text === 'slow news') return ctx.reply.news([{ title: 'A', url: 'https://a.example' }])
+    if (text === 'slow nothing') return ctx.reply.none()
+    return ctx.reply.text('late ' + text)
+  },
+})
+`
+
+before(async () => {
+  mkdirSync(path.join(root, 'plugins', 'slow'), { recursive: true })
+  mkdirSync(path.join(root, 'rules'))
+  writeFileSync(path.join(root, 'plugins', 'slow', 'index.ts'), PLUGIN)
+  writeFileSync(
+    path.join(root, 'rules', 'main.yaml'),
+    'rules:\n  - name: slow\n    keywords: [{ prefix: slow }, tell]\n    plugin: slow\nhandlers:\n  - type: click\n    plugin: slow\n',
+  )
+  // A budget of 100 ms: the plugin's 400 ms sleep misses it.
+  client = await createTestClient({ root, log: memory.logger, config: { limits: { replyBudgetMs: 100 } } })
+})
+after(async () => {
+  await client.close()
+  rmSync(root, { recursive: true, force: true })
+})
+
+test('a reply past the budget: send waits for it and returns it as late, with the customer-service JSON', async () => {
+  const r = await client.send('slow one', { openId: 'u-late' })
+  assert.equal(r.body, 'success')
+  assert.equal(r.fields, null)
+  assert.equal(r.outcome, 'late')
+  assert.equal(r.type, 'text')
+  assert.equal(r.content, 'late slow one')
+  assert.deepEqual(r.late, { touser: 'u-late', msgtype: 'text', text: { content: 'late slow one' } })
+  assert.deepEqual(client.sent({ openId: 'u-late' }), [r.late])
+  // Not the UNKNOWN_ACCOUNT of an account without an AppSecret: the kit gives the test account one.
+  assert.ok(!memory.lines.some((l) => l.code === 'UNKNOWN_ACCOUNT'), JSON.stringify(memory.lines))
+})
+
+test('expectReply passes on a late reply; expectNoReply fails on one', async () => {
+  const r = await client.expectReply('slow two', 'late slow two', { openId: 'u-late2' })
+  assert.equal(r.outcome, 'late')
+  await client.expectReply('slow three', { msgtype: 'text', text: { content: 'late slow three' } }, { openId: 'u-late2' })
+  await assert.rejects(client.expectNoReply('slow four', { openId: 'u-late2' }), /expected no reply, but one went out late: .*late slow four/)
+})
+
+test('a late news reply: its article; a late none: nothing sent, and expectNoReply passes', async () => {
+  const news = await client.send('slow news', { openId: 'u-news' })
+  assert.equal(news.type, 'news')
+  assert.deepEqual(news.articles, [{ title: 'A', url: 'https://a.example' }])
+  await client.expectNoReply('slow nothing', { openId: 'u-none' })
+  assert.deepEqual(client.sent({ openId: 'u-none' }), [])
+})
+
+test('a late reply the platform refuses: the reason comes with the reply', async () => {
+  client.platform.failNextSends(1, 45015)
+  const refused = await client.send('slow five', { openId: 'u-refused' })
+  assert.equal(refused.late, undefined)
+  assert.equal(refused.type, null)
+  assert.match(refused.error ?? '', /^late reply failed: API_ERROR: .*45015/)
+  // A video without a thumbnail cannot go out late at all: refused before any request.
+  const video = await client.send('slow video', { openId: 'u-video' })
+  assert.match(video.error ?? '', /^late reply failed: PLUGIN_BAD_REPLY: video reply has no thumbMediaId/)
+  await assert.rejects(client.expectReply('slow video', /x/, { openId: 'u-video2' }), /got no reply \(success; outcome late: late reply failed: PLUGIN_BAD_REPLY/)
+})
+
+test("a plugin's ctx.api.sendToUser is in sent(), beside its passive reply", async () => {
+  await client.expectReply('tell', 'passive', { openId: 'u-tell' })
+  assert.deepEqual(client.sent({ openId: 'u-tell' }), [{ touser: 'u-tell', msgtype: 'text', text: { content: 'told you' } }])
+})
+
+test('two clicks built one after the other are two clicks; the same push sent again is a replay', async () => {
+  const first = push.click('u-click', 'K')
+  const second = push.click('u-click', 'K')
+  assert.notEqual(first.CreateTime, second.CreateTime)
+  const a = await client.send(first)
+  const b = await client.send(second)
+  assert.equal(a.outcome, 'replied')
+  assert.equal(b.outcome, 'replied')
+  assert.notEqual(a.content, b.content)
+  const again = await client.send(first)
+  assert.equal(again.replayed, true)
+  assert.equal(again.content, a.content)
+  assert.equal(again.outcome, undefined)
+})
+
+test('session() takes the state type', async () => {
+  type State = { step: number }
+  const none = await client.session<State>({ openId: 'nobody' })
+  assert.equal(none, null)
+})
