@@ -3,7 +3,8 @@
  * content (protocol.md §5; seeds/000: "有msgid的消息推荐使用msgid排重。事件类型消息推荐使用FromUserName +
  * CreateTime 排重"). Keys are scoped by account: ids are per account.
  *
- * - A message carries a MsgId: keyed on it.
+ * - A message carries a MsgId: keyed on it and its sender. A retry comes from the same user; were an id
+ *   ever seen from two users, each must get their own answer, not the other's (a leak and a loss).
  * - A job-finished event (MASSSENDJOBFINISH, TEMPLATESENDJOBFINISH, and any new one) carries the job's
  *   MsgID: keyed on the event and it. MASSSENDJOBFINISH always comes from `mphelper`, so sender and second
  *   would merge two jobs finishing together.
@@ -16,7 +17,7 @@ import type { InboundMessage } from '../normalize/message-types.ts'
 
 export function dedupKeyOf(accountId: string, message: InboundMessage): string {
   const raw = message.raw
-  if (typeof raw.MsgId === 'string' && raw.MsgId !== '') return `${accountId}:m:${raw.MsgId}`
+  if (typeof raw.MsgId === 'string' && raw.MsgId !== '') return `${accountId}:m:${message.fromUser}:${raw.MsgId}`
   const event = typeof raw.Event === 'string' ? raw.Event : ''
   if (typeof raw.MsgID === 'string' && raw.MsgID !== '') return `${accountId}:j:${event}:${raw.MsgID}`
   const eventKey = typeof raw.EventKey === 'string' ? raw.EventKey : ''

@@ -23,9 +23,15 @@ const head = (from: string, t: number, type = 'event') =>
 test('a message is keyed on its MsgId, per account', () => {
   const a = msg(head('o_user', 1700000000, 'text') + '<Content>hi</Content><MsgId>9223372036854775807</MsgId>')
   const b = msg(head('o_user', 1700000001, 'text') + '<Content>hi again</Content><MsgId>9223372036854775807</MsgId>')
-  assert.equal(dedupKeyOf('acc', a), 'acc:m:9223372036854775807')
+  assert.equal(dedupKeyOf('acc', a), 'acc:m:o_user:9223372036854775807')
   assert.equal(dedupKeyOf('acc', a), dedupKeyOf('acc', b), 'a retry carries the same MsgId')
   assert.notEqual(dedupKeyOf('acc', a), dedupKeyOf('other', a))
+})
+
+test('the same MsgId from two users is two messages: neither gets the other\'s answer', () => {
+  const alice = msg(head('o_alice', 1700000000, 'text') + '<Content>secret</Content><MsgId>777000222</MsgId>')
+  const bob = msg(head('o_bob', 1700000000, 'text') + '<Content>hi</Content><MsgId>777000222</MsgId>')
+  assert.notEqual(dedupKeyOf('acc', alice), dedupKeyOf('acc', bob))
 })
 
 test('a retried event gets the same key: same sender, second and fields', () => {

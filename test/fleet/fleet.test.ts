@@ -197,7 +197,7 @@ describe('a fleet of two instances on one Redis', () => {
 
   it('Redis hung (socket open, nothing answered): `success` within the command timeout, then the message runs once', async () => {
     const q = push.text('hung-user', 'count')
-    const key = `default:m:${q.MsgId}` // core/dedup/dedup-key.ts
+    const key = `default:m:${q.FromUserName}:${q.MsgId}` // core/dedup/dedup-key.ts
     const runsBefore = await runs()
     redis.pause()
     try {
@@ -245,7 +245,7 @@ describe('a fleet of two instances on one Redis', () => {
     assert.ok(pAnswer.ms < 3000, `in-flight message (1.5 s plugin) answered after ${pAnswer.ms} ms`)
     const unrecorded = await until('the unrecorded answer to be logged', () => logLines(A).find((l) => l.msg === 'answer given but not recorded for retries yet'))
     assert.equal(unrecorded.code, 'STORE_UNAVAILABLE')
-    assert.equal(unrecorded.key, `default:m:${p.MsgId}`)
+    assert.equal(unrecorded.key, `default:m:${p.FromUserName}:${p.MsgId}`)
 
     // While Redis is down: every try is answered fast with `success`, nothing runs.
     const n = push.text('outage-user-3', 'count')
@@ -333,7 +333,7 @@ describe('Redis hung while an answer is recorded', () => {
       const line = await until('the late recording to be logged', () => logLines(engine).find((l) => l.msg === 'answer given but not recorded for retries yet'))
       assert.equal(line.reason, 'still being recorded at the reply deadline')
       // Redis runs the queued recording once it answers again: a retry replays the bytes, nothing runs twice.
-      await until('the answer to be recorded', async () => (await store.dedup.peek(`default:m:${m.MsgId}`)).state === 'done')
+      await until('the answer to be recorded', async () => (await store.dedup.peek(`default:m:${m.FromUserName}:${m.MsgId}`)).state === 'done')
       assert.equal((await post(engine, sim.request(m))).body, first.body)
       assert.equal(await runs(), 1)
     } finally {

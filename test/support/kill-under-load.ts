@@ -45,7 +45,7 @@ export async function killUnderLoad(
 export async function missingFromLog(file: string, answered: string[]): Promise<string[]> {
   const store = openSqliteStore({ file, log: createLogger({ level: 'silent' }) })
   try {
-    const logged = new Set((await store.log.query({ limit: 1_000_000 })).map((e) => e.msgKey.split(':m:')[1]))
+    const logged = new Set((await store.log.query({ limit: 1_000_000 })).map((e) => e.msgKey.slice(e.msgKey.lastIndexOf(':') + 1)))
     return answered.filter((id) => !logged.has(id))
   } finally {
     await store.close()
