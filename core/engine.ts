@@ -421,7 +421,14 @@ export function createEngine(deps: EngineDeps): Engine {
 }
 
 function summarize(m: InboundMessage): string | undefined {
-  if (m.kind === 'text') return m.content.slice(0, 200)
+  if (m.kind === 'text') return firstChars(m.content, 200)
   const key = m.raw.EventKey
-  return typeof key === 'string' ? key.slice(0, 200) : undefined
+  return typeof key === 'string' ? firstChars(key, 200) : undefined
+}
+
+/** The first `max` UTF-16 units, one fewer rather than half an emoji: a lone surrogate is not UTF-8. */
+function firstChars(text: string, max: number): string {
+  if (text.length <= max) return text
+  const last = text.charCodeAt(max - 1)
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max)
 }

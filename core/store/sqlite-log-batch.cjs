@@ -10,6 +10,15 @@ const INSERT = `INSERT INTO message_log (at, account, open_id, kind, msg_key, ha
 const HIT = `INSERT INTO rule_hits (account, rule, keyword, hits) VALUES (?, ?, ?, ?)
   ON CONFLICT (account, rule, keyword) DO UPDATE SET hits = hits + excluded.hits`
 
+/**
+ * Text from users and plugins, as valid UTF-8: a lone surrogate (a plugin's error cut mid-emoji) would be
+ * stored as bytes that are not UTF-8, which readers of the file other than SQLite itself refuse.
+ * @param {string | undefined} s
+ */
+function wellFormed(s) {
+  return s === undefined || s.isWellFormed() ? s : s.toWellFormed()
+}
+
 /** @param {import('better-sqlite3').Database} db */
 function prepareLogBatch(db) {
   const insert = db.prepare(INSERT)
@@ -20,7 +29,7 @@ function prepareLogBatch(db) {
     for (const e of batch) {
       insert.run(
         e.at, e.account, e.openId, e.kind, e.msgKey, e.handledBy, e.rule ?? null, e.keyword ?? null,
-        e.plugin ?? null, e.replyType ?? null, e.summary ?? null, e.latencyMs, e.outcome, e.error ?? null,
+        e.plugin ?? null, e.replyType ?? null, wellFormed(e.summary) ?? null, e.latencyMs, e.outcome, wellFormed(e.error) ?? null,
       )
       if (e.rule === undefined) continue
       // rule_hits.keyword is '' for "no keyword" (sqlite-schema.ts).

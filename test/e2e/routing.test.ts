@@ -424,4 +424,13 @@ describe('what handled each message is recorded', () => {
     // Hits are per account.
     assert.equal((await h.runtime.store.log.hits('safe')).some((x) => x.rule === 'order'), false)
   })
+
+  it('the summary keeps the first 200 characters, one fewer rather than half an emoji', async () => {
+    const user = newUser('summary')
+    await say(`${'x'.repeat(199)}😀 and more`, { user })
+    await say('y'.repeat(300), { user })
+    await h.runtime.store.log.flush()
+    const summaries = (await h.runtime.store.log.query({ openId: user })).map((e) => e.summary).sort()
+    assert.deepEqual(summaries, ['x'.repeat(199), 'y'.repeat(200)])
+  })
 })

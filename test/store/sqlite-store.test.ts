@@ -58,6 +58,26 @@ function openRaw(file: string): Database.Database {
 }
 
 describe('sqlite store', () => {
+  it('stores text as valid UTF-8: a lone surrogate (half an emoji) becomes U+FFFD, not bytes other readers refuse', async () => {
+    const file = freshFile('utf8')
+    const store = openSqliteStore({ file })
+    store.log.append(entry('half', { summary: `ok \ud83d`, error: `p: PLUGIN_ERROR: \ude00 cut` }))
+    store.log.append(entry('whole', { summary: 'ok 😀' }))
+    await store.log.flush()
+    await store.close()
+    const raw = openRaw(file)
+    try {
+      const rows = raw.prepare('SELECT msg_key, hex(summary) AS summary, iif(error IS NULL, NULL, hex(error)) AS error FROM message_log ORDER BY msg_key').all() as Array<{ msg_key: string; summary: string; error: string | null }>
+      const text = (hex: string | null) => (hex === null ? null : new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(hex, 'hex')))
+      assert.deepEqual(rows.map((r) => [r.msg_key, text(r.summary), text(r.error)]), [
+        ['half', 'ok \ufffd', 'p: PLUGIN_ERROR: \ufffd cut'],
+        ['whole', 'ok 😀', null],
+      ])
+    } finally {
+      raw.close()
+    }
+  })
+
   it('keeps everything across close and reopen', async () => {
     const file = freshFile('reopen')
     const now = () => T0
