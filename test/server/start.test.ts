@@ -4,11 +4,12 @@
  */
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { makeProject, REPO, type Project } from '../cli/cli-harness.ts'
+import { until } from '../support/until.ts'
 
 const TSX = import.meta.resolve('tsx')
 const MAIN = path.join(REPO, 'core/cli/main.ts')
@@ -65,7 +66,7 @@ function startEngine(args: string[], env: NodeJS.ProcessEnv) {
     void exited.then(() => resolve(null))
   })
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-  return { child, listening, exited }
+  return { child, listening, exited, stdout: () => stdout }
 }
 
 test('a port in use: exit 2 at once, saying which port', { timeout: 30_000 }, async () => {
@@ -87,6 +88,35 @@ test('--port wins over PORT; SIGTERM stops it cleanly with exit 0', { timeout: 3
   const { code, stdout } = await engine.exited
   assert.equal(code, 0)
   assert.match(stdout, /"signal":"SIGTERM".*"msg":"shutting down: finishing in-flight messages"/)
+  assert.match(stdout, /"msg":"stopped"/)
+})
+
+test('SIGHUP reloads rules and plugins and keeps serving; a broken set is refused; SIGUSR2 stops it cleanly', { timeout: 60_000 }, async () => {
+  const extra = path.join(project.dir, 'rules', 'hup.yaml')
+  const engine = startEngine(['--port', '0'], {})
+  const url = await engine.listening
+  assert.ok(url, 'the engine started')
+  const say = async (text: string) => (await project.run(['send', text, '--url', url])).stdout
+  try {
+    assert.doesNotMatch(await say('hup-check'), /after HUP/)
+    // Not watched (start does not watch): only the signal makes the engine read the new file.
+    writeFileSync(extra, 'rules:\n  - name: hup\n    keywords: [hup-check]\n    reply: { type: text, content: after HUP }\n')
+    engine.child.kill('SIGHUP')
+    await until('the reload', () => /"msg":"reloaded rules and plugins"/.test(engine.stdout()))
+    assert.match(await say('hup-check'), /after HUP/)
+    writeFileSync(extra, 'rules:\n  - name: hup\n    keywords: [hup-check\n')
+    engine.child.kill('SIGHUP')
+    await until('the refusal', () => /"msg":"reload refused, keeping the last good set/.test(engine.stdout()))
+    assert.match(await say('hup-check'), /after HUP/, 'the last good set still answers')
+    assert.match(engine.stdout(), /"signal":"SIGHUP".*"msg":"reloading rules and plugins"/)
+    assert.equal(engine.child.exitCode, null, 'still running')
+  } finally {
+    rmSync(extra, { force: true })
+  }
+  engine.child.kill('SIGUSR2')
+  const { code, stdout } = await engine.exited
+  assert.equal(code, 0)
+  assert.match(stdout, /"signal":"SIGUSR2".*"msg":"shutting down: finishing in-flight messages"/)
   assert.match(stdout, /"msg":"stopped"/)
 })
 

@@ -1,6 +1,8 @@
 /**
  * `wxengine start` (production) and `wxengine dev` (watch rules/ and plugins/, pretty logs).
- * SIGTERM/SIGINT: stop accepting, finish in-flight messages, flush, exit 0.
+ * SIGTERM/SIGINT (and SIGUSR2, which nodemon sends to restart): stop accepting, finish in-flight messages,
+ * flush, exit 0. SIGHUP (`systemctl reload`, `kill -HUP`): reload rules/ and plugins/, keep serving.
+ * Node's default for SIGHUP and SIGUSR2 is to end the process at once, with no line and messages in flight.
  */
 import { watch, type FSWatcher } from 'node:fs'
 import path from 'node:path'
@@ -106,6 +108,13 @@ export async function runStart(flags: StartFlags): Promise<number> {
     }
     process.once('SIGTERM', () => stop('SIGTERM'))
     process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGUSR2', () => stop('SIGUSR2'))
+    // The reload says how it went (reloaded, or refused with the reasons, keeping the last good set).
+    process.on('SIGHUP', () => {
+      if (stopping) return
+      log.info({ signal: 'SIGHUP' }, 'reloading rules and plugins')
+      void runtime.reload()
+    })
     // `npm start` under a process manager: npm 11 exits on SIGTERM without passing it on, and we would be
     // left running under init. A changed parent means whoever started us is gone: shut down the same way.
     // The parent was taken before start-up, so one that went away during it is noticed too.
