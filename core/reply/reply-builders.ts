@@ -82,15 +82,22 @@ export function parseReply(value: unknown): Result<Reply> {
   return parsed.success ? ok(parsed.data) : invalid('reply', value, parsed.error)
 }
 
-/** PLUGIN_BAD_REPLY naming the value's type and every problem with its path: "invalid text reply: content: ...". */
+/** Problems named in a reason; the rest are counted. A reason goes into the log and the message log. */
+const MAX_PROBLEMS_NAMED = 5
+
+/**
+ * PLUGIN_BAD_REPLY naming the value's type and its first problems with their paths: "invalid text reply:
+ * content: ...". Not all of them: 10,000 articles without a title made a reason of 470 KB per message.
+ */
 export function invalid(noun: 'reply' | 'message', value: unknown, error: z.ZodError): Result<never> {
   const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined
   const subject = typeof type === 'string' && type.length <= 40 ? `${type} ${noun}` : noun
-  const problems = error.issues.map((issue) => {
+  const problems = error.issues.slice(0, MAX_PROBLEMS_NAMED).map((issue) => {
     const path = issue.path.map(String).join('.')
     return path ? `${path}: ${issue.message}` : issue.message
   })
-  return fail('PLUGIN_BAD_REPLY', `invalid ${subject}: ${problems.join('; ')}`)
+  const more = error.issues.length - problems.length
+  return fail('PLUGIN_BAD_REPLY', `invalid ${subject}: ${problems.join('; ')}${more > 0 ? `; and ${more} more like these` : ''}`)
 }
 
 function describe(value: unknown): string {

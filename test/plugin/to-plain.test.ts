@@ -24,17 +24,36 @@ test('functions, non-finite numbers and cycles are refused with where they are',
   }
 })
 
-test('a character budget counts strings and keys together, and stops at the first place past it', () => {
-  assert.equal(toPlain({ ab: 'cdef' }, 6).ok, true)
-  const over = toPlain({ ab: 'cdef', g: 'h' }, 6)
-  assert.equal(over.ok, false)
-  if (!over.ok) assert.match(over.error.reason, /^\$: the value is over 6 characters in all \(strings and keys\)$/)
-  const deep = toPlain({ list: ['x'.repeat(5), 'y'.repeat(5)] }, 12)
+test('the budget is the size as JSON writes it: exactly enough passes, one character less is refused', () => {
+  const values: unknown[] = [
+    { ab: 'cdef' },
+    { a: [1, 'x', true, false, null, -2.5e-7], b: undefined, c: { d: {}, e: [] } },
+    [[], {}, [null, undefined], 'z'],
+    { at: new Date(Date.UTC(2026, 11, 1)), n: 12345678901234 },
+    '中文 😀',
+  ]
+  for (const value of values) {
+    const size = JSON.stringify(value).length
+    assert.equal(toPlain(value, size).ok, true, JSON.stringify(value))
+    const over = toPlain(value, size - 1)
+    assert.equal(over.ok, false, JSON.stringify(value))
+    if (!over.ok) assert.match(over.error.reason, new RegExp(`the value is over ${size - 1} characters in all, as JSON$`))
+  }
+  const deep = toPlain({ list: ['x'.repeat(5), 'y'.repeat(5)] }, 20)
   assert.equal(deep.ok, false)
   if (!deep.ok) assert.match(deep.error.reason, /^\$\.list\[1\]: /)
   // The budget belongs to one copy: the next starts afresh, and no budget means none.
-  assert.equal(toPlain({ ab: 'cdef' }, 6).ok, true)
+  assert.equal(toPlain({ ab: 'cdef' }, 13).ok, true)
   assert.equal(toPlain('z'.repeat(100_000)).ok, true)
+})
+
+test('structure counts as well as text: a million empty objects or nulls stop at the budget, quickly', () => {
+  for (const value of [{ type: 'news', articles: new Array(1_000_000).fill({}) }, new Array(1_000_000).fill(null), new Array(1_000_000)]) {
+    const r = toPlain(value, 65_536)
+    assert.equal(r.ok, false)
+    // Stopped where the budget ran out, about 20,000 elements in, not at the end of the array.
+    if (!r.ok) assert.match(r.error.reason, /\[(\d{4,5})\]: the value is over 65536 characters/)
+  }
 })
 
 test('as JSON.stringify sees it: a Date is its ISO string (not {}), undefined in an array is null', () => {

@@ -148,6 +148,14 @@ describe('parseReply', () => {
     })
   }
 
+  it('names the first five problems and counts the rest: 10,000 untitled articles are not a 470 KB reason', () => {
+    const r = parseReply({ type: 'news', articles: Array.from({ length: 10_000 }, () => ({ url: 'https://a' })) })
+    assert.equal(r.ok, false)
+    if (r.ok) return
+    assert.match(r.error.reason, /^invalid news reply: articles\.0\.title: .*; articles\.4\.title: [^;]*; and 9995 more like these$/)
+    assert.ok(r.error.reason.length < 500, `${r.error.reason.length} characters`)
+  })
+
   it('text of exactly 65536 characters is accepted', () => {
     assert.equal(parseReply({ type: 'text', content: 'x'.repeat(65_536) }).ok, true)
   })

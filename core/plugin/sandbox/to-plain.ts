@@ -10,8 +10,11 @@ import type { JsonValue } from '../plugin-api.ts'
 const MAX_DEPTH = 64
 
 /**
- * `maxChars` bounds the characters of every string and key in the value together: past it the copy stops
- * with an error naming where, before a huge value is copied, sent to the main thread and cloned there.
+ * `maxChars` bounds the value's size as JSON would write it, about: every string and key with its quotes,
+ * every number, true, false and null as written, every bracket and comma. Past it the copy stops with an
+ * error naming where, before a huge value is copied, sent to the main thread and cloned there. Structure
+ * counts as well as text: a million empty objects (no text at all) took the main thread 8 s to clone and
+ * check, stalling every account.
  */
 export function toPlain(value: unknown, maxChars = Infinity): Result<JsonValue> {
   limit = maxChars
@@ -31,39 +34,54 @@ let budget = Infinity
 
 function spend(chars: number, path: string): void {
   budget -= chars
-  if (budget < 0) throw new NotPlain(`${path}: the value is over ${limit} characters in all (strings and keys)`)
+  if (budget < 0) throw new NotPlain(`${path}: the value is over ${limit} characters in all, as JSON`)
 }
 
 function copy(value: unknown, depth: number, path: string): JsonValue {
   if (depth > MAX_DEPTH) throw new NotPlain(`${path}: nested deeper than ${MAX_DEPTH} (a cycle?)`)
   switch (typeof value) {
     case 'string':
-      spend(value.length, path)
+      spend(value.length + 2, path)
       return value
     case 'boolean':
+      spend(value ? 4 : 5, path)
       return value
     case 'number':
       if (!Number.isFinite(value)) throw new NotPlain(`${path}: ${value} is not a JSON number`)
+      spend(String(value).length, path)
       return value
     case 'object': {
-      if (value === null) return null
+      if (value === null) {
+        spend(4, path)
+        return null
+      }
       // Indexing, not value.map: a sandbox array's own map would build another sandbox array.
       if (Array.isArray(value)) {
+        spend(2, path)
         const out: JsonValue[] = []
-        // Like JSON: a hole or undefined in an array is null.
-        for (let i = 0; i < value.length; i++) out.push(value[i] === undefined ? null : copy(value[i], depth + 1, `${path}[${i}]`))
+        // Like JSON: a hole or undefined in an array is null. Each element after the first is a comma too.
+        for (let i = 0; i < value.length; i++) {
+          const at = `${path}[${i}]`
+          if (i > 0) spend(1, at)
+          if (value[i] === undefined) spend(4, at)
+          out.push(value[i] === undefined ? null : copy(value[i], depth + 1, at))
+        }
         return out
       }
       // Like JSON.stringify: a Date (or anything with toJSON) is what its toJSON gives, an ISO string for a
       // Date; copying its keys would silently make it {}.
       const toJSON = (value as { toJSON?: unknown }).toJSON
       if (typeof toJSON === 'function') return copy(toJSON.call(value, path), depth + 1, path)
+      spend(2, path)
       const out: Record<string, JsonValue> = {}
+      let first = true
       for (const key of Object.keys(value)) {
         const item = (value as Record<string, unknown>)[key]
-        spend(key.length, path)
-        // Like JSON: a key set to undefined is the same as an absent key.
-        if (item !== undefined) out[key] = copy(item, depth + 1, `${path}.${key}`)
+        if (item === undefined) continue
+        // "key": and, after the first, a comma.
+        spend(key.length + (first ? 3 : 4), path)
+        first = false
+        out[key] = copy(item, depth + 1, `${path}.${key}`)
       }
       return out
     }
