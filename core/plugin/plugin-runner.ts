@@ -13,6 +13,7 @@ import type { Logger } from '../log/logger.ts'
 import { parseReply } from '../reply/reply-builders.ts'
 import type { PluginCall, PluginOutcome, PluginServices, SessionOp } from './plugin-host-types.ts'
 import { servePluginRpc } from './serve-plugin-rpc.ts'
+import { createTurnSlicer } from './turn-slicer.ts'
 import { workerEntry } from './worker-entry.ts'
 import type { CallRequest, CallResult, MainToWorker, WorkerInit, WorkerToMain } from './worker-protocol.ts'
 
@@ -71,6 +72,8 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   const pending = new Map<number, PendingCall>()
   /** Workers we terminated on purpose: their exit is not a crash. */
   const stopping = new WeakSet<Worker>()
+  /** The worker's requests to this thread (storage, API), run a slice of a turn at a time. */
+  const requests = createTurnSlicer()
   let current: Running | null = null
   let status: 'running' | 'failed' | 'disposing' | 'disposed' = 'running'
   let lastFailure = ''
@@ -133,9 +136,12 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
         return
       }
       case 'rpc':
-        void servePluginRpc(init.name, msg, services).then((answer) => {
-          if (!stopping.has(running.worker)) post(running.worker, answer)
-        })
+        // Sliced across turns: a burst of storage writes must not hold every account's messages (turn-slicer.ts).
+        requests.run(() =>
+          void servePluginRpc(init.name, msg, services).then((answer) => {
+            if (!stopping.has(running.worker)) post(running.worker, answer)
+          }),
+        )
         return
       case 'log':
         pluginLog[msg.level](msg.data ?? {}, msg.msg)

@@ -18,7 +18,7 @@ import type {
 import type { SessionOp } from '../plugin-host-types.ts'
 import type { CallRequest, KvScope } from '../worker-protocol.ts'
 import type { RpcClient } from './rpc-client.ts'
-import { toPlain } from './to-plain.ts'
+import { lastCopySize, toPlain } from './to-plain.ts'
 
 /** One frozen marker: `handle` returning it (or `{ pass: true }`) means "not mine". */
 export const PASS: Pass = Object.freeze({ pass: true })
@@ -140,11 +140,12 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
     },
     async set(key, value, ttlSeconds) {
       const plain = plainOrThrow(`storage.set(${JSON.stringify(key)})`, value, MAX_STORAGE_VALUE_CHARS)
+      const size = lastCopySize()
       const body =
         ttlSeconds === undefined
           ? { method: 'kv.set' as const, scope, key: checkKey(key), value: plain }
           : { method: 'kv.set' as const, scope, key: checkKey(key), value: plain, ttlSeconds: positive('storage.set ttl', ttlSeconds) }
-      await rpc.request(body, deadline())
+      await rpc.request(body, deadline(), size)
     },
     async delete(key) {
       await rpc.request({ method: 'kv.delete', scope, key: checkKey(key) }, deadline())
@@ -155,7 +156,8 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
 function createPlatformApi(rpc: RpcClient, accountId: string, deadline: () => number | undefined): PlatformApi {
   return {
     async post(path, body) {
-      return (await rpc.request({ method: 'api.post', accountId, path: String(path), body: plainOrThrow('api.post body', body) }, deadline())) ?? null
+      const plain = plainOrThrow('api.post body', body)
+      return (await rpc.request({ method: 'api.post', accountId, path: String(path), body: plain }, deadline(), lastCopySize())) ?? null
     },
     async get(path, query) {
       const q = query === undefined ? undefined : (plainOrThrow('api.get query', query) as Record<string, string>)

@@ -19,6 +19,7 @@ const MAX_DEPTH = 64
 export function toPlain(value: unknown, maxChars = Infinity): Result<JsonValue> {
   limit = maxChars
   budget = maxChars
+  spent = 0
   try {
     return ok(copy(value, 0, '$'))
   } catch (e) {
@@ -31,8 +32,15 @@ class NotPlain extends Error {}
 /** The copy in progress's bound, and the characters it has left (copies are synchronous: one at a time). */
 let limit = Infinity
 let budget = Infinity
+let spent = 0
+
+/** The size as JSON of the value the last toPlain copied (what is about to be sent to the main thread). */
+export function lastCopySize(): number {
+  return spent
+}
 
 function spend(chars: number, path: string): void {
+  spent += chars
   budget -= chars
   if (budget < 0) throw new NotPlain(`${path}: the value is over ${limit} characters in all, as JSON`)
 }
