@@ -15,7 +15,7 @@ import type { PluginCall, PluginOutcome, PluginServices, SessionOp } from './plu
 import { servePluginRpc } from './serve-plugin-rpc.ts'
 import { createTurnSlicer } from './turn-slicer.ts'
 import { workerEntry } from './worker-entry.ts'
-import type { CallRequest, CallResult, MainToWorker, WorkerInit, WorkerToMain } from './worker-protocol.ts'
+import type { CallRequest, CallResult, MainToWorker, WorkerData, WorkerInit, WorkerToMain } from './worker-protocol.ts'
 
 export interface PluginRunnerOptions {
   init: WorkerInit
@@ -23,7 +23,10 @@ export interface PluginRunnerOptions {
   timeoutMs: number
   /** Bound on loading the module and running setup (each worker start). */
   startTimeoutMs: number
-  /** The worker's heap: past it V8 stops the worker (a crash, restarted), not the whole process. */
+  /**
+   * The worker's heap: past it V8 stops the worker (a crash, restarted), not the whole process. The same
+   * bound applies to its ArrayBuffers and Buffers, outside the heap (sandbox/external-memory.ts).
+   */
   memoryMb: number
   services: PluginServices
   /** Host events (restarts, crashes), already bound to the plugin's name. */
@@ -85,9 +88,10 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   function spawn(): Promise<Result<void>> {
     const entry = workerEntry()
     const resourceLimits = { maxOldGenerationSizeMb: opts.memoryMb }
+    const workerData: WorkerData = { ...init, externalMemoryMb: opts.memoryMb }
     const worker = entry.eval
-      ? new Worker(entry.source, { eval: true, workerData: init, env: {}, resourceLimits })
-      : new Worker(entry.file, { workerData: init, env: {}, resourceLimits })
+      ? new Worker(entry.source, { eval: true, workerData, env: {}, resourceLimits })
+      : new Worker(entry.file, { workerData, env: {}, resourceLimits })
     // Workers never keep the process alive on their own: pending calls and deadlines hold timers that do.
     worker.unref()
     return new Promise((resolve) => {
@@ -146,6 +150,13 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
       case 'log':
         pluginLog[msg.level](msg.data ?? {}, msg.msg)
         return
+      case 'over-memory': {
+        if (stopping.has(running.worker)) return
+        const reason = `it held ${msg.externalMb} MB outside its heap (ArrayBuffers, Buffers), over limits.pluginMemoryMb (${opts.memoryMb} MB)`
+        stop(running.worker)
+        replaceLost(running, reason, `the plugin's worker was replaced: ${reason}`, `plugin ${init.name} worker replaced: ${reason}`)
+        return
+      }
       case 'disposed':
         log.debug({ cleared: msg.cleared, error: msg.error }, `plugin ${init.name} disposed; ${msg.cleared} timers and hooks undone`)
         if (msg.error) log.warn({ code: 'PLUGIN_ERROR', reason: msg.error }, `plugin ${init.name} dispose failed: ${msg.error}`)
@@ -163,8 +174,13 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     running.settleStart(fail('PLUGIN_LOAD', `worker ${reason}`))
     if (!running.ready) return
     // A crash after start (an uncaught error in a timer, out of memory): calls on it are lost, restart.
-    log.error({ code: 'PLUGIN_ERROR', reason }, `plugin ${init.name} worker crashed: ${reason}; restarting`)
-    failSentTo(running.worker, `the plugin's worker crashed (${reason}) and was restarted`)
+    replaceLost(running, reason, `the plugin's worker crashed (${reason}) and was restarted`, `plugin ${init.name} worker crashed: ${reason}; restarting`)
+  }
+
+  /** A worker that is gone or stopped for cause: its calls fail saying why, and a new one starts (backing off). */
+  function replaceLost(running: Running, reason: string, callsFailWith: string, line: string): void {
+    log.error({ code: 'PLUGIN_ERROR', reason }, line)
+    failSentTo(running.worker, callsFailWith)
     failures = Date.now() - running.startedAt >= STABLE_AFTER_MS ? 1 : failures + 1
     scheduleRestart()
   }

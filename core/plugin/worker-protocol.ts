@@ -23,6 +23,12 @@ export interface WorkerInit {
   logLevel: string
 }
 
+/** What a worker is started with: its init, and the bound on memory outside its heap (set by the runner). */
+export interface WorkerData extends WorkerInit {
+  /** MB of ArrayBuffers and Buffers the worker may hold; resourceLimits bound only the heap. */
+  externalMemoryMb: number
+}
+
 export interface CallRequest {
   t: 'call'
   id: number
@@ -86,3 +92,5 @@ export type WorkerToMain =
   | { t: 'log'; level: LogLevel; msg: string; data?: Record<string, JsonValue> }
   /** `cleared`: timers and hooks setup registered that were still live, undone by the host. */
   | { t: 'disposed'; cleared: number; error?: string }
+  /** The worker holds more than externalMemoryMb outside its heap, after a full GC: to be replaced. */
+  | { t: 'over-memory'; externalMb: number }

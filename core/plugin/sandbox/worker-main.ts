@@ -10,7 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { inspect } from 'node:util'
 import type { JsonValue, PluginDefinition } from '../plugin-api.ts'
-import type { CallRequest, CallResult, MainToWorker, WorkerInit, WorkerToMain } from '../worker-protocol.ts'
+import type { CallRequest, CallResult, MainToWorker, WorkerData, WorkerToMain } from '../worker-protocol.ts'
 import { buildContext, createKeyValue, PASS } from './build-context.ts'
 import { loadPluginModule } from './load-plugin-module.ts'
 import { MAX_REPLY_CHARS } from '../../reply/reply-limits.ts'
@@ -18,12 +18,14 @@ import { createRpcClient } from './rpc-client.ts'
 import { createLogForwarder } from './log-forwarder.ts'
 import { createSetupRegistry } from './setup-registry.ts'
 import { describeThrown, toPlain } from './to-plain.ts'
+import { watchExternalMemory } from './external-memory.ts'
 
 const port = parentPort
 if (!port) throw new Error('worker-main.ts runs only as a worker thread')
-const init = workerData as WorkerInit
+const init = workerData as WorkerData
 
 const send = (msg: WorkerToMain): void => port.postMessage(msg)
+const memory = watchExternalMemory(init.externalMemoryMb, (externalMb) => send({ t: 'over-memory', externalMb }))
 const rpc = createRpcClient(port)
 const log = createLogForwarder(send, init.logLevel)
 const registry = createSetupRegistry((what, message) => log.error(`${what} failed: ${message}`))
@@ -101,6 +103,8 @@ async function answerCall(call: CallRequest): Promise<void> {
     // Never leave the call unanswered: that would cost a timeout and a restart.
     send({ t: 'result', id: call.id, result: { kind: 'error', message: `could not send the result: ${describeThrown(e)}` }, sessionOps: [] })
   }
+  // After the answer: the call's reply stands; what it left behind outside the heap decides the worker's fate.
+  memory.check()
 }
 
 /** The main thread validates the reply itself; here it only has to become plain data. */

@@ -1,0 +1,50 @@
+/**
+ * The worker's memory outside its heap. `resourceLimits` bound only V8's heap; the backing stores of
+ * ArrayBuffers, typed arrays and Buffers are outside it, so a plugin holding them could grow the process
+ * until the OS killed all of it, every account with it (a review took an engine to 3 GB this way, then
+ * OOM-killed it in a 1.5 GB cgroup). Checked after each call and once a second: past the bound, after a full
+ * collection (the buffers may be garbage not yet collected), the worker asks to be replaced.
+ *
+ * This catches what a plugin keeps, not a single call that allocates gigabytes at once: that call runs
+ * to its end (or its timeout) before anything can look.
+ */
+import v8 from 'node:v8'
+import vm from 'node:vm'
+
+export interface ExternalMemoryWatch {
+  /** MB held outside the heap when over the bound (after a full GC), else undefined. */
+  check(): number | undefined
+}
+
+export function watchExternalMemory(limitMb: number, onOver: (externalMb: number) => void, everyMs = 1000): ExternalMemoryWatch {
+  const limit = limitMb * 1_048_576
+  let reported = false
+  const check = (): number | undefined => {
+    if (reported || v8.getHeapStatistics().external_memory <= limit) return undefined
+    collectGarbage()
+    const external = v8.getHeapStatistics().external_memory
+    if (external <= limit) return undefined
+    reported = true
+    const mb = Math.round(external / 1_048_576)
+    onOver(mb)
+    return mb
+  }
+  setInterval(check, everyMs).unref()
+  return { check }
+}
+
+let gc: (() => void) | undefined
+
+/**
+ * A full collection of this worker's isolate: as jest does for --logHeapUsage, the gc function of a fresh
+ * context made after --expose-gc is set. Only on this rare path (over the bound); the flag is process-wide,
+ * so contexts made afterwards (a restarted plugin's sandbox) see a `gc` too, which collects only their
+ * own worker.
+ */
+function collectGarbage(): void {
+  if (!gc) {
+    v8.setFlagsFromString('--expose-gc')
+    gc = vm.runInNewContext('gc') as () => void
+  }
+  gc()
+}

@@ -1,0 +1,40 @@
+/**
+ * A plugin's memory outside the V8 heap (ArrayBuffers, Buffers) is bounded by its memoryMb too
+ * (core/plugin/sandbox/external-memory.ts): found by a robustness review, where a plugin holding buffers
+ * grew the engine to 3 GB and the OS killed it whole. Buffers that are only garbage do not count.
+ */
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { after, before, test } from 'node:test'
+import { loadPlugins, text, textOf, type Harness } from './plugin-test-kit.ts'
+
+let h: Harness
+
+before(async () => {
+  h = await loadPlugins({
+    dir: path.join(import.meta.dirname, '../fixtures/memory-plugins'),
+    only: ['buffer-hoarder'],
+    settings: { 'buffer-hoarder': { memoryMb: 64 } },
+  })
+  assert.deepEqual(h.errors, [])
+})
+after(() => h.dispose())
+
+const replaced = (l: Record<string, unknown>) => typeof l.msg === 'string' && l.msg.startsWith('plugin buffer-hoarder worker replaced')
+
+test('buffers used for a moment (garbage once the call ends) do not count: the worker stays', async () => {
+  assert.equal(textOf(await h.call('buffer-hoarder', text('temp 8'))), 'used 128 MB for a moment')
+  assert.equal(textOf(await h.call('buffer-hoarder', text('hold 2'))), 'held 2')
+  assert.equal(textOf(await h.call('buffer-hoarder', text('count'))), 'held 2', 'the same worker, its module state intact')
+  assert.equal(h.log.lines.filter(replaced).length, 0)
+})
+
+test('buffers kept past the bound: the call is answered, then the worker is replaced, saying why', async () => {
+  assert.equal(textOf(await h.call('buffer-hoarder', text('hold 3'))), 'held 5')
+  const line = await h.log.waitFor(replaced)
+  assert.equal(line.code, 'PLUGIN_ERROR')
+  assert.match(String(line.reason), /^it held 8\d MB outside its heap \(ArrayBuffers, Buffers\), over limits\.pluginMemoryMb \(64 MB\)$/)
+  await h.log.waitFor((l) => l.msg === 'plugin buffer-hoarder restarted')
+  // A fresh worker: the buffers are gone with the old one.
+  assert.equal(textOf(await h.call('buffer-hoarder', text('count'))), 'held 0')
+})
