@@ -180,9 +180,14 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   /**
-   * How one message ended, recorded once: the message-log row, the metrics event and (at debug) its line.
-   * Built as one object of a fixed shape: this runs for every message, and spreading partial entries
+   * How one message was answered, recorded once: the message-log row, the metrics event and (at debug) its
+   * line. Built as one object of a fixed shape: this runs for every message, and spreading partial entries
    * together was a tenth of the in-process cost.
+   *
+   * A message answered `success` at the reply budget is recorded in two steps. `log`: its row, at once,
+   * like every answered message. Then, when its plugin has finished, `metrics` (the reply goes out late:
+   * the outbox has the rest) or `follow-up` (nothing to send: a second row says how it ended, without the
+   * rule, which the first row already counted as a hit). Metrics count each message once, by how it ended.
    */
   function record(
     accountId: string,
@@ -192,6 +197,7 @@ export function createEngine(deps: EngineDeps): Engine {
     outcome: MessageLogEntry['outcome'],
     started: number,
     error?: string,
+    parts: 'all' | 'log' | 'metrics' | 'follow-up' = 'all',
   ): void {
     const entry: MessageLogEntry = {
       at: now(),
@@ -209,8 +215,8 @@ export function createEngine(deps: EngineDeps): Engine {
       outcome,
       error: error ?? (result && result.errors.length > 0 ? result.errors.map((e) => `${e.plugin}: ${e.code}: ${e.reason}`).join('; ') : undefined),
     }
-    if (config.log.retentionDays > 0) store.log.append(entry)
-    observe({ type: 'message', entry })
+    if (config.log.retentionDays > 0 && parts !== 'metrics') store.log.append(parts === 'follow-up' ? { ...entry, rule: undefined } : entry)
+    if (parts !== 'log') observe({ type: 'message', entry })
     // At debug: a line per message would outrun journald's rate limit under load (core/log/traffic-summary.ts
     // writes one info line a minute instead). Checked first, so the object is not built for nothing.
     if (perMessageLines) {
@@ -350,16 +356,22 @@ export function createEngine(deps: EngineDeps): Engine {
       // WeChat gives up at 5 s and retries; answer `success` now and deliver the reply through the
       // customer-service API when the plugin finishes (protocol.md §5).
       signal.budgetSpent = true
+      // Recorded now, as every message is when it is answered: its entry is journaled before `success`
+      // leaves (handleUnsafe waits for that). Recorded only when the plugin finished, a message whose
+      // plugin outlived the process (kill -9, the OOM killer) was in neither the log nor the outbox.
+      const running = signal.running
+      record(accountId, message, key, running && { ...running, reply: null, errors: [] }, 'late', started, undefined, 'log')
       // Held until the late reply is handed to the platform, so idle() (graceful shutdown) cannot resolve
       // in the gap between the plugin finishing and the send starting.
       enter()
       void routing.then((late) => {
+        // A reply to send: its outbox entry carries it from here (pending, then sent or failed).
         if (late.reply && late.reply.type !== 'none' && late.reply.type !== 'transfer_customer_service') {
-          record(accountId, message, key, late, 'late', started)
+          record(accountId, message, key, late, 'late', started, undefined, 'metrics')
           return deps.lateReplies.send(accountId, message.fromUser, late.reply)
         }
-        // No reply after the budget: a plugin that failed (timed out, threw) is `failed`, as before the budget.
-        record(accountId, message, key, late, late.reply ? 'late' : late.errors.length > 0 ? 'failed' : 'no_reply', started)
+        // Nothing to send: a second entry says how the message ended (a plugin that failed: `failed`).
+        record(accountId, message, key, late, !late.reply && late.errors.length > 0 ? 'failed' : 'no_reply', started, undefined, 'follow-up')
       }, (e) => lines.error('INTERNAL', { code: 'INTERNAL', err: e }, 'routing failed after the budget')).finally(leave)
       lines.warn('budget spent', { account: accountId, key, budgetMs: limits.replyBudgetMs }, 'reply budget spent: answered success, the reply will go out late')
       return SUCCESS

@@ -37,9 +37,12 @@ export interface RouteDeps {
   onPluginError?: (plugin: string, error: EngineError, account: string, openId: string) => void
 }
 
-/** Set by the engine when the reply budget is spent: stop trying further candidates. */
+/** Shared between the router and the engine while a message is routed. */
 export interface RouteSignal {
+  /** Set by the engine when the reply budget is spent: stop trying further candidates. */
   budgetSpent: boolean
+  /** Set by the router: the candidate whose plugin is running now (what the engine records at the budget). */
+  running?: Pick<RouteResult, 'handledBy' | 'rule' | 'keyword' | 'plugin'>
 }
 
 /** Kinds a default reply answers: things a user said or pressed. Other events get no default (`success`). */
@@ -177,6 +180,8 @@ async function runPlugins(
     if (asked.has(plugin)) continue
     asked.add(plugin)
     const own = session && session.plugin === plugin ? session : null
+    const m = candidate.match
+    signal.running = { handledBy: step.handledBy, rule: step.handledBy === 'session' ? undefined : candidate.rule, keyword: m.keyword, plugin }
     const outcome = await deps.plugins.invoke({
       plugin,
       message,

@@ -198,14 +198,13 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     const replayed = entry === undefined && replays > replaysBefore
     let late: JsonObject | undefined
     let lateError: string | undefined
-    if (entry === undefined && f === null && !replayed) {
-      // Answered `success` with the message unrecorded: the budget ran out while a plugin was still working.
-      // Its late reply is recorded, then sent, once it finishes: wait for both.
+    if (f === null && !replayed && (entry === undefined || entry.outcome === 'late')) {
+      // Answered `success` at the reply budget while a plugin was still working: wait for it to finish and
+      // for its reply to be sent. With nothing to send, a second entry says how the message ended.
       await runtime.engine.idle()
       await runtime.platform.idle()
       entry = entryOf()
-      // A late `none` (or transfer) has nothing to send: the user sees nothing, as with a passive one.
-      if (entry?.outcome === 'late' && entry.replyType !== 'none' && entry.replyType !== 'transfer_customer_service') {
+      if (entry?.outcome === 'late') {
         late = platform.sent.slice(sentBefore).reverse().find((m) => m.body.touser === sender)?.body
         if (late === undefined) lateError = await lateFailure(sender)
       }

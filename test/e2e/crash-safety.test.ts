@@ -4,7 +4,8 @@
  */
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { createLogger } from '../../core/log/logger.ts'
 import { openSqliteStore } from '../../core/store/sqlite-store.ts'
@@ -55,6 +56,39 @@ describe('crash safety', () => {
     assert.match(String(contentOf((await send(engine.url, push.text('survey-user', 'chatting'))).body)), /Question 3\/3/)
     engine.child.kill('SIGTERM')
     assert.equal(await engine.exited, 0)
+  })
+
+  it('kill -9 while a plugin works past the reply budget: the message answered `success` is in the log', async () => {
+    // A plugin still working when the process dies: its message was answered `success` at the budget, and
+    // WeChat will not send it again. Its log entry was journaled before that answer left.
+    const sources = mkdtempSync(path.join(os.tmpdir(), 'wxengine-napper-'))
+    projects.push(sources)
+    mkdirSync(path.join(sources, 'plugins', 'napper'), { recursive: true })
+    mkdirSync(path.join(sources, 'rules'))
+    writeFileSync(
+      path.join(sources, 'plugins', 'napper', 'index.ts'),
+      `import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({ name: 'napper', async handle(ctx) { await new Promise((r) => setTimeout(r, 60_000)); return ctx.reply.text('woke') } })\n`,
+    )
+    writeFileSync(path.join(sources, 'rules', 'main.yaml'), 'rules:\n  - name: nap\n    keywords: [nap]\n    plugin: napper\n')
+    const project = makeProject({ accounts: [account], limits: { replyBudgetMs: 300, pluginTimeoutMs: 120_000 } }, { plugins: path.join(sources, 'plugins'), rules: path.join(sources, 'rules') })
+    projects.push(project)
+    const dataDir = path.join(project, 'data')
+    const engine = await spawnEngine(project, { DATA_DIR: dataDir })
+    const answer = await send(engine.url, push.text('napping-user', 'nap'))
+    assert.deepEqual(answer, { status: 200, body: 'success' })
+    engine.child.kill('SIGKILL')
+    assert.equal(await engine.exited, 'SIGKILL')
+
+    const store = openSqliteStore({ file: path.join(dataDir, 'wxengine.db'), log: createLogger({ level: 'silent' }) })
+    try {
+      const entries = await store.log.query({ openId: 'napping-user' })
+      assert.deepEqual(
+        entries.map((e) => [e.outcome, e.handledBy, e.rule, e.plugin, e.summary]),
+        [['late', 'rule', 'nap', 'napper', 'nap']],
+      )
+    } finally {
+      await store.close()
+    }
   })
 
   it('SIGTERM: stops accepting, finishes in-flight messages, flushes, exits 0', async () => {
