@@ -191,7 +191,9 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     }
     // Connections the OS drops for want of file descriptors never reach the server: only a count can tell.
     openFiles = watchOpenFiles({ log })
-    log.info({ url: runtime.url, admin: runtime.adminUrl, accounts: config.accounts.map((a) => a.id), store: store.kind }, 'wxengine listening')
+    // `url` is one to try from this machine; `address` is what the server is bound to (0.0.0.0: every interface).
+    const bound = runtime.server?.address() as AddressInfo | undefined
+    log.info({ url: runtime.url, address: bound && `${bound.address}:${bound.port}`, admin: runtime.adminUrl, accounts: config.accounts.map((a) => a.id), store: store.kind }, 'wxengine listening')
     // stdout is buffered (core/log/logger.ts): the operator and the process manager see at once that it is up.
     log.flush()
   }

@@ -62,6 +62,7 @@ export function buildCli(): Command {
     .option('-u, --openid <openid>', "the sending user's OpenID", 'cli-user')
     .option('-a, --account <id>', 'account to send as (default: the config defaultAccount)')
     .option('--url <url>', 'engine base URL (default: http://127.0.0.1:<config port>)')
+    .option('-p, --port <port>', 'an engine on this machine on this port: short for --url http://127.0.0.1:<port>', port)
     .option('--local', 'run the engine in this process instead of sending over HTTP (no server needed)')
     .option('-t, --type <msgtype>', 'MsgType of a user message: text image voice video shortvideo location link file ...')
     .option('-e, --event <event>', 'send an event instead: subscribe unsubscribe SCAN CLICK VIEW LOCATION scancode_push ...')
@@ -78,7 +79,7 @@ Examples:
   wxengine send --openid u1 --event subscribe --key qrscene_123 --field Ticket=t1
   wxengine send --openid u1 --location 23.13,113.26
   wxengine send --openid u1 --event LOCATION --location 23.13,113.26`)
-    .action(async (text: string | undefined, o: { openid: string; account?: string; url?: string; local?: boolean; type?: string; event?: string; key?: string; location?: string; field: string[]; raw?: boolean }) =>
+    .action(async (text: string | undefined, o: { openid: string; account?: string; url?: string; port?: number; local?: boolean; type?: string; event?: string; key?: string; location?: string; field: string[]; raw?: boolean }) =>
       done(await runSend({ ...global(), ...o, text, fields: o.field })))
 
   const rules = program.command('rules').description('work with rules/')

@@ -81,6 +81,9 @@ describe('wxengine send --local (engine in the CLI process)', () => {
       [['send', 'hi', '--limit', '3'], /unknown option '--limit'/],
       [['send', 'hi', '--url', '127.0.0.1:8080'], /--url takes the engine's base URL, e.g. http:\/\/127.0.0.1:8080/],
       [['send', 'hi', '--url', 'http://127.0.0.1:8080', '--local'], /give one of them/],
+      [['send', 'hi', '--port', '8081', '--local'], /--local runs the engine here, --port sends to one elsewhere/],
+      [['send', 'hi', '--port', '8081', '--url', 'http://127.0.0.1:8080'], /--port is short for --url/],
+      [['send', 'hi', '--port', 'eighty'], /port/],
     ]
     for (const [args, message] of cases) {
       const r = await project.run(args)
@@ -111,6 +114,12 @@ describe('wxengine send --url (to a running engine)', () => {
     const r = await project.run(['send', 'echo over http', '--openid', 'u1', '--url', runtime.url!])
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.stdout, 'text reply\n  Content: over http\n')
+  })
+
+  test('--port: an engine on this machine on another port', async () => {
+    const r = await project.run(['send', 'echo by port', '--openid', 'u1', '--port', new URL(runtime.url!).port])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, 'text reply\n  Content: by port\n')
   })
 
   test('safe-mode account, over HTTP', async () => {

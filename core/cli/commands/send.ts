@@ -15,6 +15,8 @@ import { formatReply } from '../format-reply.ts'
 export interface SendFlags extends GlobalFlags, Omit<PushFlags, 'toUser'> {
   account?: string
   url?: string
+  /** Shorthand for --url http://127.0.0.1:<port>: an engine on this machine on another port (`dev --port`). */
+  port?: number
   local?: boolean
   raw?: boolean
 }
@@ -29,8 +31,12 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
     io.err(`wxengine: no account "${accountId}" in the configuration (accounts: ${known}); pass --account or add it to engine.config.ts`)
     return EXIT_USAGE
   }
-  if (flags.local && flags.url) {
-    io.err('wxengine send: --local runs the engine here, --url sends to one elsewhere: give one of them')
+  if (flags.local && (flags.url !== undefined || flags.port !== undefined)) {
+    io.err(`wxengine send: --local runs the engine here, ${flags.url !== undefined ? '--url' : '--port'} sends to one elsewhere: give one of them`)
+    return EXIT_USAGE
+  }
+  if (flags.url !== undefined && flags.port !== undefined) {
+    io.err('wxengine send: --port is short for --url http://127.0.0.1:<port>: give one of them')
     return EXIT_USAGE
   }
   if (flags.url !== undefined && !/^https?:\/\/[^/]/.test(flags.url)) {
@@ -57,7 +63,7 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
   if (flags.local) {
     res = await deliverLocally(config, account, request, io)
   } else {
-    const base = (flags.url ?? `http://127.0.0.1:${config.port}`).replace(/\/+$/, '')
+    const base = (flags.url ?? `http://127.0.0.1:${flags.port ?? config.port}`).replace(/\/+$/, '')
     const req = request()
     res = await deliverOverHttp(`${base}/wechat/${encodeURIComponent(account.id)}?${req.search}`, req.body, io)
   }
