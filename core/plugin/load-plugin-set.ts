@@ -102,7 +102,23 @@ function createLimiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
   }
 }
 
-function listPluginFolders(dir: string, log: Logger): string[] {
+/**
+ * What loading would refuse before any worker starts, for `wxengine rules check`: a folder without its
+ * entry file, a plugin.json that does not read, a config its schema refuses. (A module that does not
+ * compile or a setup that throws shows only when the plugin runs: `wxengine send --local`, start.)
+ */
+export function checkPluginFolders(dir: string, settings: Record<string, PluginSettings>): EngineError[] {
+  const errors: EngineError[] = []
+  for (const name of listPluginFolders(resolve(dir))) {
+    const own = settings[name] ?? {}
+    if (own.enabled === false) continue
+    const folder = readPluginFolder(join(dir, name), name, own.config)
+    if (!folder.ok) errors.push(folder.error)
+  }
+  return errors
+}
+
+function listPluginFolders(dir: string, log?: Logger): string[] {
   try {
     return readdirSync(dir, { withFileTypes: true })
       .filter((d) => d.isDirectory() && !d.name.startsWith('.') && !d.name.startsWith('_'))
@@ -110,7 +126,7 @@ function listPluginFolders(dir: string, log: Logger): string[] {
       .sort()
   } catch (e) {
     // An engine that answers only with inline replies needs no plugins/ folder.
-    log.info({ dir }, `no plugins loaded: ${e instanceof Error ? e.message : String(e)}`)
+    log?.info({ dir }, `no plugins loaded: ${e instanceof Error ? e.message : String(e)}`)
     return []
   }
 }

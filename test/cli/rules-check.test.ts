@@ -96,3 +96,21 @@ test('an account: that is blank is an error, not rules that never run', async ()
   assert.equal(r.code, 1)
   assert.match(r.stdout, /^rules\/blank\.yaml:1:\d+: account is empty/m)
 })
+
+test('a plugin config the engine would refuse fails the check too, naming the plugin and the setting; exit 1', async () => {
+  // A plugin whose schema requires a setting the configuration does not give.
+  mkdirSync(path.join(project.dir, 'plugins', 'strict'))
+  writeFileSync(path.join(project.dir, 'plugins', 'strict', 'index.ts'), "import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({ name: 'strict', handle: (ctx) => ctx.pass() })\n")
+  writeFileSync(
+    path.join(project.dir, 'plugins', 'strict', 'plugin.json'),
+    JSON.stringify({ name: 'strict', version: '1.0.0', configSchema: { type: 'object', properties: { greeting: { type: 'string' } }, required: ['greeting'] } }),
+  )
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 1, r.stdout)
+  assert.match(r.stdout, /^error: plugin strict: config invalid .*greeting/m)
+  assert.match(r.stderr, /1 plugin the engine would refuse to load/)
+  // The same project's start refuses it the same way.
+  const started = await project.run(['send', 'hi', '--local'])
+  assert.equal(started.code, 2)
+  assert.match(started.stderr, /plugin strict: config invalid .*greeting/)
+})

@@ -2,10 +2,13 @@
  * `wxengine rules check [dir]`: load the rules as the engine would, without starting it. Errors come as
  * `file:line:col: message` (editors and CI jump to them); a clean set gets a summary and any warnings,
  * including rules that send messages to a plugin not in plugins/ (those messages would fall through).
+ * The plugins' folders are checked as the engine's start checks them before running any (plugin.json, the
+ * config in engine.config.ts against its schema): a config the engine would refuse fails here too.
  */
 import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { didYouMean } from '../../did-you-mean.ts'
+import { checkPluginFolders } from '../../plugin/load-plugin-set.ts'
 import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 
@@ -21,12 +24,18 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   if (!existsSync(dir)) io.err(`warning: ${shown(dir)} does not exist: no rules (only plugins reached by welcome/default)`)
 
   const loaded = await loadRuleSet(dir, { accounts: config.accounts.map((a) => a.id) })
+  const pluginErrors = checkPluginFolders(config.pluginsDir, config.plugins)
   // Paths as the user would type them, also where a message names another place ("also defined at ...").
   const relative = (text: string) => text.split(dir + path.sep).join(shown(dir) + path.sep)
+  for (const e of pluginErrors) io.out(`error: ${e.reason.split(config.pluginsDir + path.sep).join(shown(config.pluginsDir) + path.sep)}`)
   if (!loaded.ok) {
     io.out(formatRuleErrors(loaded.errors.map((e) => ({ ...e, file: shown(e.file), message: relative(e.message) }))))
     const files = new Set(loaded.errors.map((e) => e.file)).size
-    io.err(`${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}; the engine refuses to start (or reload) until they are fixed`)
+    io.err(`${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}${pluginErrors.length > 0 ? ` and ${pluginErrors.length} in plugins` : ''}; the engine refuses to start (or reload) until they are fixed`)
+    return EXIT_FAILED
+  }
+  if (pluginErrors.length > 0) {
+    io.err(`${pluginErrors.length} plugin${pluginErrors.length === 1 ? '' : 's'} the engine would refuse to load; it refuses to start (or reload) until they are fixed`)
     return EXIT_FAILED
   }
 
