@@ -2,8 +2,9 @@
  * The regex prefilter (docs/rules.md "Regex prefilter"): from a regex source, find a literal that every
  * match must contain, so the regex runs only on texts where the shared automaton saw that literal.
  *
- * Conservative by construction: when unsure (top-level alternation, groups, classes, escapes other than
- * escaped punctuation) the run is broken and nothing is claimed. Returning undefined is always safe;
+ * Conservative by construction: when unsure (top-level alternation, classes, escapes other than escaped
+ * punctuation, optional groups, lookarounds) the run is broken and nothing is claimed. A group every match
+ * goes through is read for its own literal, never joined to the text around it. Returning undefined is always safe;
  * returning a literal the regex does not require would make a rule silently miss, so every branch
  * below errs towards breaking the run.
  */
@@ -90,6 +91,28 @@ function hasTopLevelAlternation(source: string): boolean {
 }
 
 /**
+ * The body of the group from `start` (its `(`) to `end` (just past its `)`), when it is a plain,
+ * non-capturing or named group; undefined for lookarounds and any other `(?` form, which claim nothing.
+ */
+function groupBody(source: string, start: number, end: number): string | undefined {
+  if (source[start + 1] !== '?') return source.slice(start + 1, end - 1)
+  if (source[start + 2] === ':') return source.slice(start + 3, end - 1)
+  if (source[start + 2] === '<' && source[start + 3] !== '=' && source[start + 3] !== '!') {
+    const close = source.indexOf('>', start + 3)
+    return close < 0 || close >= end ? undefined : source.slice(close + 1, end - 1)
+  }
+  return undefined
+}
+
+/** Whether what follows position `at` lets the atom before it match zero times (`*`, `?`, `{0,...}`). */
+function optionalAfter(source: string, at: number): boolean {
+  const after = source[at]
+  if (after === '*' || after === '?') return true
+  const braces = after === '{' ? QUANTIFIER.exec(source.slice(at)) : null
+  return braces !== null && Number(braces[1]) === 0
+}
+
+/**
  * The longest literal (code points in a row) that every match of `source` (compiled with the `u` flag,
  * plus `i` when `ignoreCase`) contains. Lowercased when `ignoreCase`. Undefined when none is certain.
  */
@@ -116,6 +139,15 @@ export function extractRequiredLiteral(source: string, ignoreCase: boolean): str
     } else if (ch === '(' || ch === '[') {
       next = skipBracketed(source, i)
       if (next < 0) return undefined
+      // A group every match goes through (not optional, not a lookaround, no alternation at its own top
+      // level) holds its own required literal: `^(?<cmd>notes?)\s` needs "note". Kept as a run of its own,
+      // never joined to the text around the group.
+      const inner = ch === '(' ? groupBody(source, i, next) : undefined
+      if (inner !== undefined && !optionalAfter(source, next)) {
+        const found = extractRequiredLiteral(inner, ignoreCase)
+        endRun()
+        if (found !== undefined) runs.push(found)
+      }
     } else if (ch === '.' || ch === '^' || ch === '$' || ch === '|' || ch === ')' || ch === ']') {
       next = i + 1
     } else if (ch === '*' || ch === '+' || ch === '?' || ch === '{') {

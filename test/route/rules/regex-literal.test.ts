@@ -24,7 +24,7 @@ describe('extractRequiredLiteral', () => {
     ['\\u0041BC', false, 'BC', ['ABC']],
     ['\\u{1F600}xyz', false, 'xyz', ['😀xyz']],
     ['\\x41\\x42cd', false, 'cd', ['ABcd']],
-    ['(?<w>ab)\\k<w>zz', false, 'zz', ['ababzz']],
+    ['(?<w>ab)\\k<w>zz', false, 'ab', ['ababzz']], // the group's own literal, as long as zz and first
     ['(a)\\1x2', false, 'x2', ['aax2']],
     ['\\cJok', false, 'ok', ['\nok']],
     // Under i, `s` can be matched by U+017F; the run breaks there.
@@ -32,6 +32,15 @@ describe('extractRequiredLiteral', () => {
     ['Σ+abc', true, 'abc', ['σabc', 'ςabc']],
     ['价格(\\d+)', true, '价格', ['价格12']],
     ['HeLLo', true, 'hello', ['hello', 'HELLO']],
+    // A group every match goes through holds its own required literal, kept apart from the text around it.
+    ['^(?<cmd>notes?)\\s+(?<arg>.+)$', true, 'note', ['notes hi', 'NOTE x']],
+    ['(abc)+x', false, 'abc', ['abcabcx']],
+    ['(?:ab(c|d))ef', false, 'ab', ['abcef', 'abdef']],
+    ['(?:abc)?def', false, 'def', ['def', 'abcdef']],
+    ['(abcd){0,2}ef', false, 'ef', ['ef']],
+    ['(?=abcd)ab', false, 'ab', ['abcd']],
+    ['(?<!xyz)abc', false, 'abc', ['abc']],
+    ['x(?<y>yz|w)', false, 'x', ['xw']],
   ]
   for (const [source, ignoreCase, expected, samples] of table) {
     it(`/${source}/${ignoreCase ? 'i' : ''} -> ${String(expected)}`, () => {
@@ -56,7 +65,7 @@ describe('extractRequiredLiteral on random regexes', () => {
       seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff
       return seed % n
     }
-    const atoms = ['a', 'b', 's', 'S', 'k', 'x', '.', '\\d', '[ab]', '(a|b)', '(?:ab)', '\\.', '\\s', '^', '$', '\\bx']
+    const atoms = ['a', 'b', 's', 'S', 'k', 'x', '.', '\\d', '[ab]', '(a|b)', '(?:ab)', '\\.', '\\s', '^', '$', '\\bx', '(ab)', '(?:a(b|x)s)', '(?=a)', '(?!b)', '(?:xs?)', '(?:a|bk)', '(b(?:ks)+)']
     const quantifiers = ['', '', '', '*', '+', '?', '{2}', '{0,1}', '+?']
     const alphabet = ['a', 'b', 's', 'S', 'ſ', 'k', 'K', 'x', '.', '1', ' ']
     let checked = 0
