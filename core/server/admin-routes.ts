@@ -22,18 +22,19 @@ export function createAdminRoutes(opts: { runtime: Runtime; token?: string }): R
     await next()
   })
 
-  // 503 only when the store is down: then no message can be answered exactly once. A message log that cannot
-  // be written (a full disk) makes the instance 'degraded' but keeps 200: replies still go out, the log's
-  // backlog is retried and capped, and a load balancer taking every instance on that disk out would stop
-  // the replies too. Monitoring reads `status` and `messageLog`.
+  // 503 only when the store is down: then no message can be answered exactly once. A message log or state
+  // that cannot be written (a full disk) makes the instance 'degraded' but keeps 200: inline replies still
+  // go out, the log's backlog is retried and capped, and a load balancer taking every instance on that
+  // disk out would stop the replies too. Monitoring reads `status`, `store.writes` and `messageLog`.
   router.get('/healthz', async (ctx) => {
     const { runtime } = opts
     const g = runtime.generations.current()
     const storeOk = await runtime.store.healthy().catch(() => false)
+    const writes = runtime.store.writes?.() ?? { writable: true }
     const messageLog = runtime.store.log.health()
     const body = {
-      status: storeOk && messageLog.writable ? 'ok' : 'degraded',
-      store: { kind: runtime.store.kind, healthy: storeOk },
+      status: storeOk && writes.writable && messageLog.writable ? 'ok' : 'degraded',
+      store: { kind: runtime.store.kind, healthy: storeOk, writes },
       messageLog,
       rules: g.rules.size,
       plugins: g.plugins.names(),

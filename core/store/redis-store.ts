@@ -93,6 +93,11 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
       return local.healthy()
     },
 
+    /** The local file's writes (the outbox); Redis's own are proved by healthy()'s write. */
+    writes() {
+      return local.writes?.() ?? { writable: true }
+    },
+
     async close() {
       if (closed) return
       closed = true

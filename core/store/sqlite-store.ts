@@ -23,7 +23,7 @@
  */
 import Database from 'better-sqlite3'
 import { randomUUID } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, statSync, type Stats } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { LRUCache } from 'lru-cache'
 import { createLogger, type Logger } from '../log/logger.ts'
@@ -123,6 +123,25 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   const now = opts.now ?? Date.now
   const log = opts.log ?? createLogger({ level: 'silent' })
   const db = openDatabase(opts.file)
+  // The file we opened: removed or replaced under us (rm, a restore over it), everything written since
+  // goes to an inode no later start will open. healthy() says so.
+  const fileOf = opts.file === ':memory:' ? undefined : resolve(opts.file)
+  const openedAs = fileOf === undefined ? undefined : statSync(fileOf)
+  let replacedSaid = false
+  /** The current run of failed state writes (writes()), null while they succeed. */
+  let writeFailing: { since: number; reason: string } | null = null
+  /** Runs a write of state, keeping track of whether writes succeed (a full disk fails them). */
+  function write<T>(fn: () => T): T {
+    try {
+      const r = fn()
+      writeFailing = null
+      return r
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e)
+      writeFailing = writeFailing ? { since: writeFailing.since, reason } : { since: now(), reason }
+      throw e
+    }
+  }
 
   const st = {
     sessionGet: db.prepare<[string, string, number], { plugin: string; state: string; expires_at: number }>(
@@ -413,11 +432,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       getSync: getSession,
       async put(s: SessionRecord) {
         const stateJson = JSON.stringify(s.state)
-        st.sessionPut.run(s.account, s.openId, s.plugin, stateJson, s.expiresAt)
+        write(() => st.sessionPut.run(s.account, s.openId, s.plugin, stateJson, s.expiresAt))
         cache?.set(sessionKeyOf(s.account, s.openId), { plugin: s.plugin, stateJson, expiresAt: s.expiresAt })
       },
       async delete(account, openId) {
-        st.sessionDelete.run(account, openId)
+        write(() => st.sessionDelete.run(account, openId))
         cache?.set(sessionKeyOf(account, openId), NO_SESSION)
       },
     },
@@ -445,13 +464,14 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         return row === undefined ? undefined : (JSON.parse(row.value) as JsonValue)
       },
       async set(namespace, key, value, ttlMs) {
-        st.kvSet.run(namespace, key, JSON.stringify(value), ttlMs === undefined ? null : now() + ttlMs)
+        const json = JSON.stringify(value)
+        write(() => st.kvSet.run(namespace, key, json, ttlMs === undefined ? null : now() + ttlMs))
       },
       async delete(namespace, key) {
-        st.kvDelete.run(namespace, key)
+        write(() => st.kvDelete.run(namespace, key))
       },
       async deletePrefix(namespace, prefix) {
-        return deletePrefixTx.immediate(namespace, prefix)
+        return write(() => deletePrefixTx.immediate(namespace, prefix))
       },
     },
 
@@ -461,10 +481,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         return row ? { token: row.token, expiresAt: row.expires_at } : null
       },
       async set(appId, record) {
-        st.tokenSet.run(appId, record.token, record.expiresAt)
+        write(() => st.tokenSet.run(appId, record.token, record.expiresAt))
       },
       async invalidate(appId, token) {
-        st.tokenInvalidate.run(appId, token)
+        write(() => st.tokenInvalidate.run(appId, token))
       },
       async lock(appId, ttlMs) {
         const owner = randomUUID()
@@ -535,11 +555,12 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
     outbox: {
       async record(e) {
-        const r = st.outboxInsert.run(e.account, e.openId, JSON.stringify(e.reply), e.attempts, e.status, e.lastError ?? null, e.at)
+        const json = JSON.stringify(e.reply)
+        const r = write(() => st.outboxInsert.run(e.account, e.openId, json, e.attempts, e.status, e.lastError ?? null, e.at))
         return Number(r.lastInsertRowid)
       },
       async update(id, patch) {
-        outboxUpdateTx.immediate(id, patch)
+        write(() => outboxUpdateTx.immediate(id, patch))
       },
       async list(status) {
         const rows = status === undefined ? st.outboxAll.all() : st.outboxByStatus.all(status)
@@ -552,11 +573,25 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
     async healthy() {
       if (closed) return false
+      if (fileOf !== undefined && openedAs !== undefined && !sameFile(fileOf, openedAs)) {
+        if (!replacedSaid) {
+          replacedSaid = true
+          log.error(
+            { code: 'STORE_UNAVAILABLE', reason: `${fileOf} was removed or replaced while the engine runs` },
+            'database file gone: what is written now is lost at the next start; restart the engine',
+          )
+        }
+        return false
+      }
       try {
         return st.ping.get()?.one === 1
       } catch {
         return false
       }
+    },
+
+    writes() {
+      return writeFailing === null ? { writable: true } : { writable: false, failing: { ...writeFailing } }
     },
 
     async close() {
@@ -578,6 +613,16 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 }
 
 /** Opens, configures and migrates the file; any failure names the file. */
+/** Whether `file` is still the file that was opened (same device and inode). */
+function sameFile(file: string, opened: Stats): boolean {
+  try {
+    const now = statSync(file)
+    return now.ino === opened.ino && now.dev === opened.dev
+  } catch {
+    return false
+  }
+}
+
 function openDatabase(file: string): Database.Database {
   const inMemory = file === ':memory:'
   const where = inMemory ? file : resolve(file)

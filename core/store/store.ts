@@ -196,5 +196,11 @@ export interface Store {
   outbox: Outbox
   /** Reachable and writable right now. */
   healthy(): Promise<boolean>
+  /**
+   * Whether the store's last write of state (sessions, storage, tokens, outbox) succeeded; when not, since
+   * when and why (a full disk). Only a store that cannot try a write cheaply in healthy() has it (SQLite:
+   * a probe write may fit in the WAL's free space while a real one does not).
+   */
+  writes?(): { writable: boolean; failing?: { since: number; reason: string } }
   close(): Promise<void>
 }

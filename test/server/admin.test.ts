@@ -8,6 +8,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import Database from 'better-sqlite3'
 import type { AccountConfig } from '../../core/config/config-types.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
@@ -118,7 +119,7 @@ describe('/healthz and /metrics on the public port', () => {
     assert.match(res.type, /^application\/json/)
     const body = JSON.parse(res.body) as Record<string, unknown>
     assert.equal(body.status, 'ok')
-    assert.deepEqual(body.store, { kind: 'sqlite', healthy: true })
+    assert.deepEqual(body.store, { kind: 'sqlite', healthy: true, writes: { writable: true } })
     assert.deepEqual(body.messageLog, { writable: true, backlog: 0, dropped: 0 })
     assert.deepEqual(body.rules, { textRules: 5, keywords: 5, typeHandlers: 0 })
     assert.deepEqual([...(body.plugins as string[])].sort(), ['sleeper', 'thrower'])
@@ -260,8 +261,55 @@ describe('/healthz when the store is down', () => {
       assert.equal(res.status, 503)
       const body = JSON.parse(res.body) as Record<string, unknown>
       assert.equal(body.status, 'degraded')
-      assert.deepEqual(body.store, { kind: 'sqlite', healthy: false })
+      assert.deepEqual(body.store, { kind: 'sqlite', healthy: false, writes: { writable: true } })
     } finally {
+      await h.close()
+    }
+  })
+
+  test('the database file removed while the engine runs: 503, and one error line saying to restart', async () => {
+    const h = await startHarness({ accounts: [ACCOUNT] })
+    try {
+      assert.equal((await get(`${h.url}/healthz`)).status, 200)
+      // What is written now goes to an inode no later start opens: the engine is not healthy any more.
+      rmSync(path.join(h.dir, 'data', 'wxengine.db'))
+      for (let i = 0; i < 2; i++) {
+        const res = await get(`${h.url}/healthz`)
+        assert.equal(res.status, 503)
+        assert.equal((JSON.parse(res.body) as { store: { healthy: boolean } }).store.healthy, false)
+      }
+      const lines = h.lines.filter((l) => l.msg === 'database file gone: what is written now is lost at the next start; restart the engine')
+      assert.equal(lines.length, 1)
+      assert.match(String(lines[0]!.reason), /wxengine\.db was removed or replaced while the engine runs/)
+    } finally {
+      await h.close()
+    }
+  })
+})
+
+describe('/healthz when state cannot be written', () => {
+  test('a refused session write: degraded (200) with since when and why; ok again after a write succeeds', async () => {
+    const h = await startHarness({ accounts: [ACCOUNT] })
+    // A second connection makes session writes fail as a full disk would (SQLite raises the error).
+    const other = new Database(path.join(h.dir, 'data', 'wxengine.db'))
+    try {
+      other.exec("CREATE TRIGGER refuse BEFORE INSERT ON sessions BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END")
+      const session = { account: 'plain', openId: 'u-full', plugin: 'sleeper', state: null, expiresAt: Date.now() + 60_000 }
+      await assert.rejects(h.runtime.store.sessions.put(session), /database or disk is full/)
+      const res = await get(`${h.url}/healthz`)
+      assert.equal(res.status, 200)
+      const body = JSON.parse(res.body) as { status: string; store: { writes: { writable: boolean; failing?: { since: number; reason: string } } } }
+      assert.equal(body.status, 'degraded')
+      assert.equal(body.store.writes.writable, false)
+      assert.match(body.store.writes.failing?.reason ?? '', /database or disk is full/)
+      assert.ok(Math.abs(Date.now() - (body.store.writes.failing?.since ?? 0)) < 60_000)
+      other.exec('DROP TRIGGER refuse')
+      await h.runtime.store.sessions.put(session)
+      const again = JSON.parse((await get(`${h.url}/healthz`)).body) as { status: string; store: unknown }
+      assert.equal(again.status, 'ok')
+      assert.deepEqual(again.store, { kind: 'sqlite', healthy: true, writes: { writable: true } })
+    } finally {
+      other.close()
       await h.close()
     }
   })
