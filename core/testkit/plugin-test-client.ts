@@ -14,7 +14,7 @@
  * the platform's JSON: what went out is in `client.sent()`, and `client.platform` scripts its answers.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { UserConfig } from '../config/config-types.ts'
@@ -45,6 +45,12 @@ export interface TestClientOptions {
   log?: Logger
   /** Keep the temporary data directory (for debugging). */
   keepData?: boolean
+  /**
+   * Load only these plugins (the others' folders are left unloaded, as `enabled: false` does): a test of one
+   * plugin starts faster than with every plugin in the project. Rules that name another plugin then fall
+   * through, as in production with that plugin disabled.
+   */
+  only?: string[]
 }
 
 export interface TestReply {
@@ -159,6 +165,12 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     throw new Error(loaded.error.reason)
   }
   const config = loaded.value
+  if (opts.only) {
+    const only = new Set(opts.only)
+    for (const name of pluginFolderNames(config.pluginsDir)) {
+      if (!only.has(name)) config.plugins[name] = { ...config.plugins[name], enabled: false }
+    }
+  }
   // What the engine recorded for each message, so that a reply (or its absence) comes with its reason.
   const recorded: MessageLogEntry[] = []
   let replays = 0
@@ -286,6 +298,16 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
         if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true })
       }
     },
+  }
+}
+
+function pluginFolderNames(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+  } catch {
+    return []
   }
 }
 

@@ -55,3 +55,16 @@ test('expectNoReply fails when the silence was a crash, and passes when nothing 
   await assert.rejects(client.expectNoReply(push.event(client.openId, 'unsubscribe')), (e: Error) => /expected no reply, and none came, but because the message failed: crash: PLUGIN_ERROR: Error: oops/.test(e.message))
   await client.expectNoReply(push.event(client.openId, 'VIEW', { EventKey: 'http://example.com' }))
 })
+
+test('only: loads just the plugins named, so a test of one plugin need not start them all', async () => {
+  mkdirSync(path.join(root, 'plugins', 'other'), { recursive: true })
+  writeFileSync(path.join(root, 'plugins', 'other', 'index.ts'), "import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({ name: 'other', handle: (ctx) => ctx.pass() })\n")
+  for (const [only, loaded] of [[['crash'], ['crash']], [undefined, ['crash', 'other']]] as const) {
+    const c = await createTestClient({ root, log: memory.logger, only: only ? [...only] : undefined })
+    try {
+      assert.deepEqual(c.runtime.generations.current().plugins.names().sort(), loaded)
+    } finally {
+      await c.close()
+    }
+  }
+})
