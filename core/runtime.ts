@@ -48,6 +48,7 @@ export interface StartOptions {
   /** Start the HTTP server(s); false gives an in-process engine (tests, `wxengine send --local`). */
   listen?: boolean
   observe?: (event: EngineEvent) => void
+  /** The clock of message handling and of the store's expiries (sessions, storage): tests fake it. */
   now?: () => number
   /** When old log entries and finished late replies are first pruned; then hourly. Default a minute (tests set less). */
   pruneFirstAfterMs?: number
@@ -73,7 +74,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   let dirLock: DataDirLock | undefined
   try {
     if (opts.listen !== false && config.store.kind !== 'memory') dirLock = lockDataDir(config.dataDir)
-    store = await openStore(config.store, config.dataDir, log)
+    store = await openStore(config.store, config.dataDir, log, opts.now)
   } catch (e) {
     dirLock?.release()
     throw new StartupError(`cannot open the ${config.store.kind} store: ${(e as Error).message}`)

@@ -19,13 +19,14 @@ export interface StoreChoice {
 /** The SQLite file's name inside DATA_DIR. */
 export const SQLITE_FILE_NAME = 'wxengine.db'
 
-export async function openStore(config: StoreChoice, dataDir: string, log: Logger): Promise<Store> {
+/** `now`: the clock of expiries (sessions, storage TTLs, the reply cache); a test's fake one. Redis keeps its own. */
+export async function openStore(config: StoreChoice, dataDir: string, log: Logger, now?: () => number): Promise<Store> {
   switch (config.kind) {
     case 'sqlite':
-      return openSqliteStore({ file: join(dataDir, SQLITE_FILE_NAME), log })
+      return openSqliteStore({ file: join(dataDir, SQLITE_FILE_NAME), log, now })
     case 'memory':
       log.warn('memory store: sessions, dedup and the message log are lost on restart')
-      return createMemoryStore()
+      return createMemoryStore({ now })
     case 'redis': {
       if (!config.url) throw new StoreOpenError('redis', 'store.url is required for the redis store')
       const { openRedisStore } = await import('./redis-store.ts')

@@ -51,6 +51,11 @@ export interface TestClientOptions {
    * through, as in production with that plugin disabled.
    */
   only?: string[]
+  /**
+   * The engine's clock (epoch ms), for session and storage expiry without waiting: e.g. `() => t` with a
+   * `let t = Date.now()` the test moves forward (`t += 61_000` expires a 60 s session).
+   */
+  now?: () => number
 }
 
 export interface TestReply {
@@ -178,6 +183,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
   try {
     runtime = await startRuntime(config, {
       listen: false,
+      now: opts.now,
       log: opts.log ?? stderrLogger(),
       observe: (e) => {
         if (e.type === 'message') recorded.push(e.entry)
@@ -189,7 +195,8 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     throw e
   }
   const account = config.accounts.find((a) => a.id === config.defaultAccount)!
-  const sim = createWeChatSimulator({ account })
+  // Signed with the engine's clock, so a fake one far from now is not refused as a replay.
+  const sim = createWeChatSimulator({ account, now: opts.now })
   const defaultOpenId = opts.openId ?? 'test-user'
 
   async function send(input: string | PushFields, o: { openId?: string } = {}): Promise<TestReply> {

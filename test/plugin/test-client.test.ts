@@ -68,3 +68,42 @@ test('only: loads just the plugins named, so a test of one plugin need not start
     }
   }
 })
+
+test('now: a fake clock expires a session without waiting', async () => {
+  mkdirSync(path.join(root, 'plugins', 'dialog'), { recursive: true })
+  writeFileSync(
+    path.join(root, 'plugins', 'dialog', 'index.ts'),
+    `import { definePlugin } from 'wxengine/plugin'
+export default definePlugin({
+  name: 'dialog',
+  handle(ctx) {
+    if (ctx.session.active) return ctx.reply.text('still talking')
+    if (ctx.message.kind === 'text' && ctx.message.content === 'start') {
+      ctx.session.begin(60)
+      return ctx.reply.text('started')
+    }
+    return ctx.pass()
+  },
+})
+`,
+  )
+  const rules = path.join(root, 'rules-dialog')
+  mkdirSync(rules, { recursive: true })
+  writeFileSync(path.join(rules, 'main.yaml'), 'rules:\n  - name: start\n    keywords: [start]\n    plugin: dialog\n')
+  let t = Date.now()
+  const c = await createTestClient({ root, log: memory.logger, only: ['dialog'], now: () => t, config: { rulesDir: rules } })
+  try {
+    await c.expectReply('start', 'started')
+    await c.expectReply('anything', 'still talking')
+    t += 59_000
+    await c.expectReply('anything', 'still talking')
+    t += 2_000 // 61 s after the start: the 60 s lock has run out
+    assert.equal(await c.session(), null)
+    await c.expectNoReply('anything')
+    // An hour on: the push is signed with the same clock, so it is not refused as a replay.
+    t += 3_600_000
+    await c.expectReply('start', 'started')
+  } finally {
+    await c.close()
+  }
+})
