@@ -11,6 +11,9 @@
  * retries, so a run shorter than that measures an engine whose memory is still growing: `--fill 40` measures
  * one at steady state, as it runs after its first minute. The pushes then wrap round, never sooner than 40 s.
  * Targets run in turn, round after round, and each reports its median: a busy moment hits every target alike.
+ * --baseline DIR adds wxPlainBase and wxSafeBase: the engine of another checkout (a `git worktree` of an
+ * earlier commit, with node_modules linked), on the same projects and pushes, in the same rounds. A change
+ * is measured against it as a ratio, with the machine's moods shared.
  */
 import { rmSync } from 'node:fs'
 import os from 'node:os'
@@ -18,7 +21,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildPool, FILL_POOL_SIZE, FILL_WRAP_MS, hasWrk, makeBenchProject, processCpu, runLoad, runWrk, startServer, WRK_POOL_PER_SECOND, type LoadResult, type PooledRequest } from './support/load.ts'
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, only: { type: 'string' }, fill: { type: 'string', default: '0' } } })
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, only: { type: 'string' }, fill: { type: 'string', default: '0' }, baseline: { type: 'string' } } })
 const seconds = Number(values.seconds)
 const fillSeconds = Number(values.fill)
 const rounds = Number(values.rounds)
@@ -88,8 +91,9 @@ console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.mode
 let dataSeq = 0
 // A fresh data directory per run: a reused one would replay the previous run's replies to the same MsgIds.
 // LOG_LEVEL info, as deployed: a `messages handled` line a minute; debug adds a process-log line per message.
-const engine = (project: string, level = 'info') => () =>
-  startServer(path.join(root, 'core/cli/main.ts'), ['start', '-C', project], { DATA_DIR: path.join(project, `data-${++dataSeq}`), LOG_LEVEL: level }, '/healthz')
+const engine = (project: string, level = 'info', checkout = root) => () =>
+  startServer(path.join(checkout, 'core/cli/main.ts'), ['start', '-C', project], { DATA_DIR: path.join(project, `data-${++dataSeq}`), LOG_LEVEL: level }, '/healthz')
+const baseline = values.baseline ? path.resolve(values.baseline) : undefined
 const koa = () => startServer(path.join(root, 'bench/servers/bare-koa.ts'), [], {})
 const httpOnly = () => startServer(path.join(root, 'bench/servers/wxengine-http-only.ts'), [], {})
 const floor = (mode: string) => () => startServer(path.join(root, 'bench/servers/wire-floor.ts'), [], { MODE: mode, TIMESTAMP_WINDOW_S: String(BENCH_TIMESTAMP_WINDOW_S) })
@@ -108,6 +112,12 @@ const targets: Array<{ key: string; name: string; start: () => ReturnType<typeof
   { key: 'wxSafeNoLog', name: 'wxengine safe, log off', start: engine(projects.logOff), pool: pools.wxSafe },
   { key: 'floorSafe', name: 'wire work only, safe', start: floor('safe'), pool: pools.bareSafe },
   { key: 'coSafe', name: 'co-wechat safe', start: co('safe'), pool: pools.bareSafe },
+  ...(baseline
+    ? [
+        { key: 'wxPlainBase', name: 'baseline plaintext', start: engine(projects.logOn, 'info', baseline), pool: pools.wxPlain },
+        { key: 'wxSafeBase', name: 'baseline safe', start: engine(projects.logOn, 'info', baseline), pool: pools.wxSafe },
+      ]
+    : []),
 ].filter((t) => !values.only || values.only.split(',').includes(t.key))
 const runs = new Map<string, Measured[]>()
 const cpu = (r: Measured) => (r.cpuMainUs === undefined ? '' : `  cpu µs/req: main ${r.cpuMainUs.toFixed(1)}, all threads ${r.cpuAllUs!.toFixed(1)}  page faults/req ${r.faults!.toFixed(3)}`)
@@ -147,6 +157,8 @@ const ratios: Array<[string, string, string, string]> = [
   ['wxSafe', 'wxSafeNoLog', 'wxengine safe, log on / log off', ''],
   ['coPlain', 'koaPlain', 'co-wechat plaintext / bare Koa', '(about 0.35 reported)'],
   ['coSafe', 'koaSafe', 'co-wechat safe / bare Koa', '(about 0.2 reported)'],
+  ['wxPlain', 'wxPlainBase', 'wxengine plaintext / baseline', '(this checkout against --baseline)'],
+  ['wxSafe', 'wxSafeBase', 'wxengine safe / baseline', ''],
 ]
 const rows = ratios.filter(([a, b]) => results[a] && results[b])
 if (rows.length > 0) {
