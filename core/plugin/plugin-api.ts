@@ -16,6 +16,14 @@ export type { InboundMessage, MessageKind, Reply, Article, CustomMessage, MenuOp
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
 
+/**
+ * What a session state may be declared as. Wider than JsonValue on purpose: `interface State { step: number }`
+ * is not a JsonValue to TypeScript (an interface has no index signature), and refusing the usual way to
+ * write a state costs more than it catches. The state is checked when recorded: anything that is not JSON
+ * data (a function, a Date, a cycle) throws a TypeError there, naming where.
+ */
+export type SessionState = string | number | boolean | null | object
+
 /** What the rule that selected this plugin found. Null when the plugin was reached another way. */
 export interface RuleMatch {
   /** The rule's name (unique within its account). */
@@ -37,7 +45,7 @@ export interface RuleMatch {
  * The user's conversation lock (WeEngine "context"). Calls are recorded and applied when `handle`
  * returns, together with the reply, so a reply and its session change land as one.
  */
-export interface SessionHandle<S extends JsonValue = JsonValue> {
+export interface SessionHandle<S extends SessionState = JsonValue> {
   /** True when this user's conversation is locked to this plugin. */
   readonly active: boolean
   /** The state stored with the lock (after any update made in this call). */
@@ -128,7 +136,7 @@ export interface AccountInfo {
 
 export type Pass = { readonly pass: true }
 
-export interface PluginContext<C = Record<string, JsonValue>, S extends JsonValue = JsonValue> {
+export interface PluginContext<C = Record<string, JsonValue>, S extends SessionState = JsonValue> {
   message: InboundMessage
   account: AccountInfo
   match: RuleMatch | null
@@ -157,7 +165,7 @@ export interface SetupApi<C = Record<string, JsonValue>> {
 
 export type HandleResult = Reply | Pass | undefined | void
 
-export interface PluginDefinition<C = Record<string, JsonValue>, S extends JsonValue = JsonValue> {
+export interface PluginDefinition<C = Record<string, JsonValue>, S extends SessionState = JsonValue> {
   name: string
   setup?(api: SetupApi<C>): void | Promise<void>
   handle(ctx: PluginContext<C, S>): HandleResult | Promise<HandleResult>
@@ -165,7 +173,7 @@ export interface PluginDefinition<C = Record<string, JsonValue>, S extends JsonV
 }
 
 /** Identity at run time; gives `handle` its types. */
-export function definePlugin<C = Record<string, JsonValue>, S extends JsonValue = JsonValue>(
+export function definePlugin<C = Record<string, JsonValue>, S extends SessionState = JsonValue>(
   def: PluginDefinition<C, S>,
 ): PluginDefinition<C, S> {
   return def

@@ -21,7 +21,7 @@ import type { UserConfig } from '../config/config-types.ts'
 import { loadConfig } from '../config/load-config.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { RawFields } from '../normalize/message-types.ts'
-import type { JsonValue, KeyValue, PluginStorage } from '../plugin/plugin-api.ts'
+import type { JsonValue, KeyValue, PluginStorage, SessionState } from '../plugin/plugin-api.ts'
 import { globalKey, pluginNamespace, userKey } from '../plugin/storage-keys.ts'
 import type { Article } from '../reply/reply-types.ts'
 import { startRuntime, type Runtime } from '../runtime.ts'
@@ -138,7 +138,7 @@ export interface TestClient {
    * The user's live session on the default account (which plugin holds the conversation, its state), or
    * null. `S` types the state, as `definePlugin`'s second type parameter does in the plugin.
    */
-  session<S extends JsonValue = JsonValue>(opts?: { openId?: string }): Promise<(SessionRecord & { state: S | null }) | null>
+  session<S extends SessionState = JsonValue>(opts?: { openId?: string }): Promise<(Omit<SessionRecord, 'state'> & { state: S | null }) | null>
   close(): Promise<void>
 }
 
@@ -294,8 +294,8 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       const openId = o.openId ?? defaultOpenId
       return { ...keyValue(ns, globalKey), user: keyValue(ns, (key) => userKey(openId, key)) }
     },
-    session<S extends JsonValue = JsonValue>(o: { openId?: string } = {}) {
-      return runtime.store.sessions.get(account.id, o.openId ?? defaultOpenId) as Promise<(SessionRecord & { state: S | null }) | null>
+    session<S extends SessionState = JsonValue>(o: { openId?: string } = {}) {
+      return runtime.store.sessions.get(account.id, o.openId ?? defaultOpenId) as Promise<(Omit<SessionRecord, 'state'> & { state: S | null }) | null>
     },
     async close() {
       try {
