@@ -154,6 +154,9 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
         if (stopping.has(running.worker)) return
         const reason = `it held ${msg.externalMb} MB outside its heap (ArrayBuffers, Buffers), over limits.pluginMemoryMb (${opts.memoryMb} MB)`
         stop(running.worker)
+        // During load or setup: the start fails now, saying why (its caller decides about restarting).
+        running.settleStart(fail('PLUGIN_LOAD', `setup: ${reason}`))
+        if (!running.ready) return
         replaceLost(running, reason, `the plugin's worker was replaced: ${reason}`, `plugin ${init.name} worker replaced: ${reason}`)
         return
       }

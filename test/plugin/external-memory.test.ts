@@ -37,4 +37,26 @@ test('buffers kept past the bound: the call is answered, then the worker is repl
   await h.log.waitFor((l) => l.msg === 'plugin buffer-hoarder restarted')
   // A fresh worker: the buffers are gone with the old one.
   assert.equal(textOf(await h.call('buffer-hoarder', text('count'))), 'held 0')
+  // The full collection it took to decide leaves no `gc` in the new sandbox, nor on this thread.
+  assert.equal(textOf(await h.call('buffer-hoarder', text('gc?'))), 'gc is undefined')
+  assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined')
+})
+
+test('over the bound during setup: the load fails at once, saying so, and no worker is started again', async () => {
+  const started = Date.now()
+  const s = await loadPlugins({
+    dir: path.join(import.meta.dirname, '../fixtures/memory-plugins'),
+    only: ['setup-hoarder'],
+    settings: { 'setup-hoarder': { memoryMb: 64 } },
+    startTimeoutMs: 20_000,
+  })
+  try {
+    assert.equal(s.errors.length, 1)
+    assert.match(s.errors[0]!.reason, /^plugin setup-hoarder: setup: it held 9\d MB outside its heap/)
+    assert.ok(Date.now() - started < 10_000, 'not after the start timeout')
+    await new Promise((r) => setTimeout(r, 1500))
+    assert.equal(s.log.lines.filter((l) => typeof l.msg === 'string' && /worker replaced|restarted/.test(l.msg)).length, 0, JSON.stringify(s.log.lines))
+  } finally {
+    await s.dispose()
+  }
 })

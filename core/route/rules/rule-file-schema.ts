@@ -79,13 +79,15 @@ const parseRegex = retModule as unknown as (source: string) => Token
 const { REPETITION } = (retModule as unknown as { types: { REPETITION: number } }).types
 
 /**
- * Nested repetition (`(a+)+`, `(\w+\s?)*`): a backtracking engine takes time exponential in the text's
- * length to fail on it, and the text comes from any WeChat user. `^(a+)+$` against 27 a's and a `!` took 5 s
- * of the main thread, stalling every account. Found as a quantifier under a quantifier (star height above
- * 1), as safe-regex2 does, but counting only quantifiers that can repeat: `?` and `{0,1}` match once at
- * most, so `^note(?:\s+(.+))?$` has one repetition in depth, not two (safe-regex2 refused it). A source
- * ret cannot read (lookbehind) is not judged: JS itself has accepted it. It does not find every slow
- * regex (overlapping alternatives under one quantifier, several `.*` in a row on a long text):
+ * Nested repetition (`(a+)+`, `(\w+\s?)*`, `(a?a?)+`): a backtracking engine takes time exponential in the
+ * text's length to fail on it, and the text comes from any WeChat user. `^(a+)+$` against 27 a's and a `!`
+ * took 5 s of the main thread, stalling every account. Found as a quantifier under a quantifier (star
+ * height above 1), as safe-regex2 does, with one exception: an optional part (`?`, `{0,1}`) that no
+ * repeating quantifier encloses is tried once at most, so it adds no depth: `^note(?:\s+(.+))?$` (a
+ * command with an optional argument, which safe-regex2 refused) has one repetition in depth. Under a
+ * repetition an optional part counts like any quantifier: `(a?a?)+` took 30 s on 24 a's. A source ret
+ * cannot read (lookbehind) is not judged: JS itself has accepted it. It does not find every slow regex
+ * (overlapping alternatives under one quantifier, several repetitions in a row on a long text):
  * docs/rules.md says so.
  */
 export function checkBacktracking(source: string): string | undefined {
@@ -102,16 +104,20 @@ export function checkBacktracking(source: string): string | undefined {
   )
 }
 
-/** The deepest nesting of quantifiers that can repeat (max above 1) in a parsed regex. */
-function starHeight(token: Token): number {
+/**
+ * The deepest nesting of quantifiers in a parsed regex, where an optional one (max 1) counts only under a
+ * repeating one (`underRepeat`).
+ */
+function starHeight(token: Token, underRepeat = false): number {
   if (token.type === REPETITION) {
     const { max, value } = token as Extract<Token, { min: number }>
-    return (max > 1 ? 1 : 0) + starHeight(value)
+    const repeats = max > 1
+    return (repeats || underRepeat ? 1 : 0) + starHeight(value, underRepeat || repeats)
   }
   const node = token as { stack?: Token[]; options?: Token[][] }
   let height = 0
-  for (const t of node.stack ?? []) height = Math.max(height, starHeight(t))
-  for (const branch of node.options ?? []) for (const t of branch) height = Math.max(height, starHeight(t))
+  for (const t of node.stack ?? []) height = Math.max(height, starHeight(t, underRepeat))
+  for (const branch of node.options ?? []) for (const t of branch) height = Math.max(height, starHeight(t, underRepeat))
   return height
 }
 

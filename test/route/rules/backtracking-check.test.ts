@@ -3,13 +3,14 @@ import { test } from 'node:test'
 import { checkBacktracking } from '../../../core/route/rules/rule-file-schema.ts'
 
 // A quantifier that can repeat, under another that can repeat: refused (exponential on a near-match).
-const refused = ['^(a+)+$', '^(\\w+\\s?)*$', '(x*)*', '^(?:(?:a+)?)+$', '(a{2,})+', '((ab)*c)+', '(?:a|(b+))*']
+const refused = ['^(a+)+$', '^(\\w+\\s?)*$', '(x*)*', '^(?:(?:a+)?)+$', '(a{2,})+', '((ab)*c)+', '(?:a|(b+))*',
+  // Optional parts under a repetition: each iteration may take them or not (a review: 30 s and 44 s on 24 characters).
+  '^(?:a?a?)+$', '^(?:\\s?\\s?)+x$', '(a{0,1}b?)*', '(a{0,1})+']
 // `?` and {0,1} match once at most: no nesting of repetition, whatever they wrap.
 const accepted = [
   '^(?<cmd>note|notes)(?:\\s+(?<arg>.+))?$',
   '^(a+)?$',
   '^(?:天气\\s*)?(?<city>\\S+)$',
-  '(a{0,1})+',
   '^\\d{4}-\\d{2}-\\d{2}$',
   '(ab)+c*',
 ]
