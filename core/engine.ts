@@ -184,10 +184,11 @@ export function createEngine(deps: EngineDeps): Engine {
    * line. Built as one object of a fixed shape: this runs for every message, and spreading partial entries
    * together was a tenth of the in-process cost.
    *
-   * A message answered `success` at the reply budget is recorded in two steps. `log`: its row, at once,
-   * like every answered message. Then, when its plugin has finished, `metrics` (the reply goes out late:
-   * the outbox has the rest) or `follow-up` (nothing to send: a second row says how it ended, without the
-   * rule, which the first row already counted as a hit). Metrics count each message once, by how it ended.
+   * A message answered `success` at the reply budget is recorded in two steps. `log`: a row at once, like
+   * every answered message (which plugin is working, no reply yet). Then, when its plugin has finished,
+   * `all` (its late reply: the row that counts as the rule's hit, and the metrics) or `follow-up` (nothing
+   * to send: how it ended, and the metrics). Only a row with a reply carries the rule, as a passive answer's
+   * does: a hit is a rule that answered (`wxengine stats`), and metrics count each message once.
    */
   function record(
     accountId: string,
@@ -197,7 +198,7 @@ export function createEngine(deps: EngineDeps): Engine {
     outcome: MessageLogEntry['outcome'],
     started: number,
     error?: string,
-    parts: 'all' | 'log' | 'metrics' | 'follow-up' = 'all',
+    parts: 'all' | 'log' | 'follow-up' = 'all',
   ): void {
     const entry: MessageLogEntry = {
       at: now(),
@@ -215,7 +216,7 @@ export function createEngine(deps: EngineDeps): Engine {
       outcome,
       error: error ?? (result && result.errors.length > 0 ? result.errors.map((e) => `${e.plugin}: ${e.code}: ${e.reason}`).join('; ') : undefined),
     }
-    if (config.log.retentionDays > 0 && parts !== 'metrics') store.log.append(parts === 'follow-up' ? { ...entry, rule: undefined } : entry)
+    if (config.log.retentionDays > 0) store.log.append(parts === 'all' ? entry : { ...entry, rule: undefined })
     if (parts !== 'log') observe({ type: 'message', entry })
     // At debug: a line per message would outrun journald's rate limit under load (core/log/traffic-summary.ts
     // writes one info line a minute instead). Checked first, so the object is not built for nothing.
@@ -365,9 +366,9 @@ export function createEngine(deps: EngineDeps): Engine {
       // in the gap between the plugin finishing and the send starting.
       enter()
       void routing.then((late) => {
-        // A reply to send: its outbox entry carries it from here (pending, then sent or failed).
+        // A reply to send: recorded with its type, and its outbox entry carries it from here (sent or failed).
         if (late.reply && late.reply.type !== 'none' && late.reply.type !== 'transfer_customer_service') {
-          record(accountId, message, key, late, 'late', started, undefined, 'metrics')
+          record(accountId, message, key, late, 'late', started)
           return deps.lateReplies.send(accountId, message.fromUser, late.reply)
         }
         // Nothing to send: a second entry says how the message ended (a plugin that failed: `failed`).

@@ -189,6 +189,7 @@ async function runPlugins(
       match: candidate.match as RuleMatch,
       session: { active: own !== null, state: own?.state ?? undefined },
     })
+    signal.running = undefined
     // A plugin that failed gave the user nothing: a lock it began would hold them to a dialogue nobody
     // started, so its session calls count only with a reply or a pass.
     if (outcome.status !== 'error') {

@@ -84,7 +84,7 @@ describe('crash safety', () => {
       const entries = await store.log.query({ openId: 'napping-user' })
       assert.deepEqual(
         entries.map((e) => [e.outcome, e.handledBy, e.rule, e.plugin, e.summary]),
-        [['late', 'rule', 'nap', 'napper', 'nap']],
+        [['late', 'rule', undefined, 'napper', 'nap']],
       )
     } finally {
       await store.close()

@@ -217,6 +217,11 @@ describe('/healthz and /metrics on the public port', () => {
     assert.equal(d('wxengine_late_replies_total', { account: 'plain', type: 'text', outcome: 'sent' }), 1)
     assert.equal(d('wxengine_late_replies_total', { outcome: 'failed' }), 0)
     assert.equal(d('wxengine_messages_total', { outcome: 'late' }), 1)
+    // The message log: a row when `success` went out (no rule yet: nothing answered), then the reply's,
+    // which counts as the rule's hit, once.
+    await h.runtime.store.log.flush()
+    const rows = await h.runtime.store.log.query({ openId: 'late-user' })
+    assert.deepEqual(rows.map((e) => [e.outcome, e.rule, e.plugin, e.replyType]).reverse(), [['late', undefined, 'sleeper', undefined], ['late', 'nap', 'sleeper', 'text']])
     // A late answer is not a passive answer: it stays out of the latency histogram.
     assert.equal(d('wxengine_message_latency_seconds_count'), 0)
     assert.deepEqual(fake.sent.at(-1)?.body, { touser: 'late-user', msgtype: 'text', text: { content: 'slept 800 ms' } })
@@ -247,6 +252,12 @@ describe('/healthz and /metrics on the public port', () => {
     // Its timeout came after the reply budget (300 ms): still a failed message, not one with no reply.
     assert.equal(d('wxengine_messages_total', { outcome: 'failed' }), 1)
     assert.equal(d('wxengine_messages_total', { outcome: 'no_reply' }), 0)
+    // Nothing answered: no hit for its rule, in the log's counts as in the metrics.
+    assert.equal(d('wxengine_rule_hits_total', { rule: 'coma' }), 0)
+    await h.runtime.store.log.flush()
+    assert.equal((await h.runtime.store.log.hits('plain')).find((x) => x.rule === 'coma'), undefined)
+    const rows = await h.runtime.store.log.query({ openId: 'm-user' })
+    assert.deepEqual(rows.filter((e) => e.summary === 'coma').map((e) => [e.outcome, e.rule, e.plugin]).reverse(), [['late', undefined, 'sleeper'], ['failed', undefined, undefined]])
   })
 })
 
