@@ -35,7 +35,7 @@ import { createWeChatCipher } from './verify/wechat-cipher.ts'
 export type EngineEvent =
   | { type: 'message'; entry: MessageLogEntry }
   | { type: 'rejected'; code: ErrorCode; status: number; account?: string }
-  | { type: 'duplicate'; account: string; waited: boolean }
+  | { type: 'duplicate'; account: string; openId: string; waited: boolean }
   | { type: 'plugin_error'; plugin: string; code: ErrorCode }
   /** A late reply's send ended (from the platform's sender, not the engine). */
   | { type: 'late_reply'; account: string; replyType: string; outcome: 'sent' | 'failed' }
@@ -169,7 +169,7 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     if (delivery.duplicate) {
       log.debug({ account: accountId, key, waited: delivery.waited }, 'duplicate delivery answered from the reply cache')
-      observe({ type: 'duplicate', account: accountId, waited: delivery.waited })
+      observe({ type: 'duplicate', account: accountId, openId: message.fromUser, waited: delivery.waited })
     } else if (waitForLog) {
       // The message's log entry is durable before WeChat sees the answer (issue #4: after a kill -9 every
       // answered message is in the log). Batched by the store: one journal write serves every message of a turn.

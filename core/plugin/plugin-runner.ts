@@ -141,11 +141,14 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
       }
       case 'rpc':
         // Sliced across turns: a burst of storage writes must not hold every account's messages (turn-slicer.ts).
-        requests.run(() =>
+        requests.run(() => {
+          // A request still waiting when its worker was stopped (a call timed out, memory): nobody is left to
+          // answer, and a write the plugin was never told succeeded is not made.
+          if (stopping.has(running.worker)) return
           void servePluginRpc(init.name, msg, services).then((answer) => {
             if (!stopping.has(running.worker)) post(running.worker, answer)
-          }),
-        )
+          })
+        })
         return
       case 'log':
         pluginLog[msg.level](msg.data ?? {}, msg.msg)

@@ -408,10 +408,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       const t = now()
       const removed =
         replyCache.sweep(t) +
-        st.sweepKv.run(t).changes +
-        st.sweepSessions.run(t).changes +
-        st.sweepTokens.run(t).changes +
-        st.sweepLocks.run(t).changes
+        write(() => st.sweepKv.run(t).changes + st.sweepSessions.run(t).changes + st.sweepTokens.run(t).changes + st.sweepLocks.run(t).changes)
       if (removed > 0) log.debug({ removed }, 'expired store rows deleted')
     } catch (e) {
       log.warn({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'store sweep failed')
@@ -489,7 +486,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       async lock(appId, ttlMs) {
         const owner = randomUUID()
         const t = now()
-        if (st.lockTake.run(`token:${appId}`, owner, t + ttlMs, t).changes !== 1) return null
+        if (write(() => st.lockTake.run(`token:${appId}`, owner, t + ttlMs, t)).changes !== 1) return null
         return async () => {
           // Deleting by owner: after expiry another refresher may hold the lock, and keeps it.
           st.lockRelease.run(`token:${appId}`, owner)
@@ -612,7 +609,6 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   }
 }
 
-/** Opens, configures and migrates the file; any failure names the file. */
 /** Whether `file` is still the file that was opened (same device and inode). */
 function sameFile(file: string, opened: Stats): boolean {
   try {
@@ -623,6 +619,7 @@ function sameFile(file: string, opened: Stats): boolean {
   }
 }
 
+/** Opens, configures and migrates the file; any failure names the file. */
 function openDatabase(file: string): Database.Database {
   const inMemory = file === ':memory:'
   const where = inMemory ? file : resolve(file)

@@ -167,18 +167,27 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
   })
   if (!loaded.ok) {
     await platform.close()
+    rmSync(dataDir, { recursive: true, force: true })
     throw new Error(loaded.error.reason)
   }
   const config = loaded.value
   if (opts.only) {
-    const only = new Set(opts.only)
-    for (const name of pluginFolderNames(config.pluginsDir)) {
-      if (!only.has(name)) config.plugins[name] = { ...config.plugins[name], enabled: false }
+    const folders = pluginFolderNames(config.pluginsDir)
+    const unknown = opts.only.filter((name) => !folders.includes(name))
+    if (unknown.length > 0) {
+      await platform.close()
+      rmSync(dataDir, { recursive: true, force: true })
+      // A misspelt name would otherwise leave every plugin unloaded, and the test failing for another reason.
+      throw new Error(`createTestClient: only names ${unknown.map((n) => JSON.stringify(n)).join(', ')}, not a folder of ${config.pluginsDir} (folders: ${folders.join(', ') || 'none'})`)
+    }
+    for (const name of folders) {
+      if (!opts.only.includes(name)) config.plugins[name] = { ...config.plugins[name], enabled: false }
     }
   }
   // What the engine recorded for each message, so that a reply (or its absence) comes with its reason.
   const recorded: MessageLogEntry[] = []
-  let replays = 0
+  /** Replays answered, by sender: a push answered from the reply cache records no message. */
+  const replays = new Map<string, number>()
   let runtime: Runtime
   try {
     runtime = await startRuntime(config, {
@@ -187,11 +196,12 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       log: opts.log ?? stderrLogger(),
       observe: (e) => {
         if (e.type === 'message') recorded.push(e.entry)
-        else if (e.type === 'duplicate') replays++
+        else if (e.type === 'duplicate') replays.set(e.openId, (replays.get(e.openId) ?? 0) + 1)
       },
     })
   } catch (e) {
     await platform.close()
+    rmSync(dataDir, { recursive: true, force: true })
     throw e
   }
   const account = config.accounts.find((a) => a.id === config.defaultAccount)!
@@ -204,17 +214,17 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     const fields = typeof input === 'string' ? push.text(openId, input) : input
     const req = sim.request(fields)
     const from = recorded.length
-    const replaysBefore = replays
+    // This message's entries and replays: recorded while it was handled, from its sender (others may run alongside).
+    const sender = typeof fields.FromUserName === 'string' ? fields.FromUserName : openId
+    const replaysBefore = replays.get(sender) ?? 0
     const sentBefore = platform.sent.length
     const res = await runtime.engine.handle({ method: 'POST', query: req.query, body: req.body })
     const opened = sim.openReply(res.body)
     if (opened.error) throw new Error(`reply could not be opened: ${opened.error}`)
     const f = opened.fields
-    // This message's entry: recorded while it was handled, from its sender (others may run alongside).
-    const sender = typeof fields.FromUserName === 'string' ? fields.FromUserName : openId
     const entryOf = () => recorded.slice(from).reverse().find((e) => e.openId === sender)
     let entry = entryOf()
-    const replayed = entry === undefined && replays > replaysBefore
+    const replayed = entry === undefined && (replays.get(sender) ?? 0) > replaysBefore
     let late: JsonObject | undefined
     let lateError: string | undefined
     if (f === null && !replayed && (entry === undefined || entry.outcome === 'late')) {
@@ -313,6 +323,7 @@ function pluginFolderNames(dir: string): string[] {
     return readdirSync(dir, { withFileTypes: true })
       .filter((d) => d.isDirectory())
       .map((d) => d.name)
+      .sort()
   } catch {
     return []
   }

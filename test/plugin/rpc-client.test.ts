@@ -95,3 +95,22 @@ test('a held request that times out is never sent, and frees nothing it did not 
     h.close()
   }
 })
+
+test('a held request that times out at the head of the queue lets the ones behind it go', async () => {
+  const h = harness()
+  try {
+    const first = h.client.request(set('first'), Date.now() + 10_000, 3 * MB)
+    const held = h.client.request(set('held'), Date.now() + 50, 3 * MB)
+    const small = h.client.request(set('small'), Date.now() + 10_000, 0.5 * MB)
+    await h.turn()
+    assert.deepEqual(h.received.map((m) => (m as { key: string }).key), ['first'])
+    await assert.rejects(held, /no answer within/)
+    await h.turn()
+    // 3 + 0.5 MiB fit: 'small' goes while 'first' is still in flight.
+    assert.deepEqual(h.received.map((m) => (m as { key: string }).key), ['first', 'small'])
+    for (const m of h.received) h.answer(m.id)
+    await Promise.all([first, small])
+  } finally {
+    h.close()
+  }
+})

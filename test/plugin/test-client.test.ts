@@ -59,6 +59,8 @@ test('expectNoReply fails when the silence was a crash, and passes when nothing 
 test('only: loads just the plugins named, so a test of one plugin need not start them all', async () => {
   mkdirSync(path.join(root, 'plugins', 'other'), { recursive: true })
   writeFileSync(path.join(root, 'plugins', 'other', 'index.ts'), "import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({ name: 'other', handle: (ctx) => ctx.pass() })\n")
+  // A misspelt name is an error, not every plugin left unloaded.
+  await assert.rejects(createTestClient({ root, log: memory.logger, only: ['crahs'] }), /only names "crahs", not a folder of .*plugins \(folders: crash, other\)/)
   for (const [only, loaded] of [[['crash'], ['crash']], [undefined, ['crash', 'other']]] as const) {
     const c = await createTestClient({ root, log: memory.logger, only: only ? [...only] : undefined })
     try {

@@ -54,10 +54,12 @@ export function createRpcClient(port: MessagePort): RpcClient {
 
   /** Sends held requests while they fit (the first always goes when nothing else is in flight). */
   function sendHeld(): void {
-    while (held.length > 0 && (inFlight === 0 || inFlight + held[0]!.size <= MAX_RPC_CHARS_IN_FLIGHT)) {
+    for (;;) {
+      // Timed out while held: nothing to send, and no room to wait for.
+      while (held.length > 0 && !pending.has(held[0]!.id)) held.shift()
+      if (held.length === 0 || (inFlight > 0 && inFlight + held[0]!.size > MAX_RPC_CHARS_IN_FLIGHT)) return
       const next = held.shift()!
-      // Timed out while held: nothing to send.
-      if (pending.has(next.id)) post(next.id, next.message, next.size)
+      post(next.id, next.message, next.size)
     }
   }
 
@@ -84,6 +86,8 @@ export function createRpcClient(port: MessagePort): RpcClient {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           done(id)
+          // A held request gone: those behind it may fit now.
+          sendHeld()
           reject(new Error(`${body.method}: no answer within ${waitMs} ms`))
         }, waitMs)
         pending.set(id, { resolve, reject, timer, size: 0 })

@@ -10,8 +10,9 @@ import type { JsonValue } from '../plugin-api.ts'
 const MAX_DEPTH = 64
 
 /**
- * `maxChars` bounds the value's size as JSON would write it, about: every string and key with its quotes,
- * every number, true, false and null as written, every bracket and comma. Past it the copy stops with an
+ * `maxChars` bounds the value's size as JSON would write it: every string and key with its quotes, every
+ * number, true, false and null as written, every bracket and comma; a string's escapes (`\n`, `\u0001`)
+ * are counted as the one character they stand for. Past it the copy stops with an
  * error naming where, before a huge value is copied, sent to the main thread and cloned there. Structure
  * counts as well as text: a million empty objects (no text at all) took the main thread 8 s to clone and
  * check, stalling every account.
