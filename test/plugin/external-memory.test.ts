@@ -22,6 +22,10 @@ after(() => h.dispose())
 
 const replaced = (l: Record<string, unknown>) => typeof l.msg === 'string' && l.msg.startsWith('plugin buffer-hoarder worker replaced')
 
+test('no shared memory in the sandbox, which the bound could not count: no SharedArrayBuffer, no Atomics, no shared wasm memory', async () => {
+  assert.equal(textOf(await h.call('buffer-hoarder', text('shared?'))), 'undefined undefined | shared WebAssembly memory is not available to plugins | plain 65536')
+})
+
 test('buffers used for a moment (garbage once the call ends) do not count: the worker stays', async () => {
   assert.equal(textOf(await h.call('buffer-hoarder', text('temp 8'))), 'used 128 MB for a moment')
   assert.equal(textOf(await h.call('buffer-hoarder', text('hold 2'))), 'held 2')
