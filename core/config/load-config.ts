@@ -181,14 +181,29 @@ export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
  * (an `async` value, a forgotten `await`) would otherwise fail deep inside with a clone error and a stack;
  * this names where it is.
  */
-function firstNonData(value: unknown, at: string): string | undefined {
+function firstNonData(value: unknown, at: string, within: Set<object> = new Set()): string | undefined {
   const t = typeof value
   if (value === null || value === undefined || t === 'string' || t === 'number' || t === 'boolean') return undefined
   const where = at === '' ? 'the configuration' : at
   if (t !== 'object') return `${where}: must be plain data (a string, number, boolean, array or object), not a ${t}`
+  // An object inside itself: JSON has no such thing, and walking it would never end (a stack overflow, exit 1).
+  if (within.has(value as object)) return `${where}: contains itself (a cycle); the configuration must be a tree of plain data`
+  if (within.size >= MAX_CONFIG_DEPTH) return `${where}: nested deeper than ${MAX_CONFIG_DEPTH} levels`
+  within.add(value as object)
+  try {
+    return firstNonDataWithin(value as object, at, where, within)
+  } finally {
+    within.delete(value as object)
+  }
+}
+
+/** Nesting no configuration needs (the deepest setting is 4 levels down), bounding the walk. */
+const MAX_CONFIG_DEPTH = 64
+
+function firstNonDataWithin(value: object, at: string, where: string, within: Set<object>): string | undefined {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = firstNonData(value[i], `${at}[${i}]`)
+      const found = firstNonData(value[i], `${at}[${i}]`, within)
       if (found) return found
     }
     return undefined
@@ -199,7 +214,7 @@ function firstNonData(value: unknown, at: string): string | undefined {
     return `${where}: must be plain data (a string, number, boolean, array or object), not a ${kind}`
   }
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    const found = firstNonData(v, at === '' ? k : `${at}.${k}`)
+    const found = firstNonData(v, at === '' ? k : `${at}.${k}`, within)
     if (found) return found
   }
   return undefined

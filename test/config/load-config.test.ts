@@ -82,6 +82,13 @@ test('a function or a Promise in the configuration is refused with where it is, 
   assert.match(fn, /plugins\.echo\.config\.greet: must be plain data .*not a function/)
 })
 
+test('a configuration that contains itself, or nests without end, is refused naming where (it overflowed the stack: exit 1)', () => {
+  const cyclic = refused(project(`const config: any = { plugins: { echo: { config: {} } } }\nconfig.plugins.echo.config.self = config.plugins.echo\nexport default { ...config, accounts: [{ id: 'default', token: 'tok123', appId: 'wx1' }] }\n`))
+  assert.match(cyclic, /plugins\.echo\.config\.self: contains itself \(a cycle\)/)
+  const deep = refused(project(`let v: any = 'x'\nfor (let i = 0; i < 5000; i++) v = { v }\nexport default { accounts: [{ id: 'default', token: 'tok123', appId: 'wx1' }], plugins: { echo: { config: v } } }\n`))
+  assert.match(deep, /plugins\.echo\.config(\.v)+: nested deeper than 64 levels/)
+})
+
 test('an error in engine.config.ts names the file and the line, found at compile time or as it runs', () => {
   assert.match(refused(project(`export default {\n  port: 80,,\n}\n`)), /engine\.config\.ts: Unexpected token ','.* \(2(:\d+)?\)/)
   assert.match(refused(project(`const x = 1\n\nexport default { port: undefinedThing }\n`)), /engine\.config\.ts: undefinedThing is not defined \(3:\d+\)/)

@@ -86,7 +86,13 @@ export async function loadRuleSet(dir: string, opts: LoadRuleSetOptions = {}): P
 /** One file's text -> its rules, or its errors. `ref.rel` goes into SourceRef.file (ordering ties). */
 export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | { errors: RuleLoadError[] } {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  let doc: ReturnType<typeof parseDocument>
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  } catch (e) {
+    // The parser itself can overflow the stack on a file nested thousands of mappings deep.
+    return { errors: [{ file: ref.path, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)} (nested too deep?)` }] }
+  }
   const at = (path: readonly PropertyKey[], key?: string): RuleLoadError => {
     const { line, column } = positionAt(doc, lineCounter, path, key)
     return { file: ref.path, line, column, message: '' }

@@ -88,6 +88,17 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.match(message, /trusted applies to regex keywords only/)
   })
 
+  it('a file nested thousands of mappings deep: a YAML error at its file, not a stack overflow out of the loader', async () => {
+    const deep = 'x:' + Array.from({ length: 4999 }, (_, i) => '\n' + ' '.repeat(i + 1) + `k${i + 1}:`).join('') + ' 1\nrules: []\n'
+    const dir = await rulesDir({ 'deep.yaml': deep })
+    const loaded = await loadRuleSet(dir)
+    assert.equal(loaded.ok, false)
+    if (loaded.ok) return
+    assert.equal(loaded.errors.length, 1)
+    assert.match(loaded.errors[0]!.file, /deep\.yaml$/)
+    assert.match(loaded.errors[0]!.message, /^YAML error: .*nested too deep/)
+  })
+
   it('lookbehind and other syntax the backtracking check cannot read are left to JS, which accepts them', async () => {
     const dir = await rulesDir({ 'main.yaml': valid("  - name: b\n    keywords:\n      - regex: '(?<=天气)\\S+'\n    plugin: p\n") })
     assert.equal((await loadRuleSet(dir)).ok, true)
