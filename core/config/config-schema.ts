@@ -95,7 +95,18 @@ export const engineConfigSchema = z
           .refine((v) => new URL(v).username === '' && new URL(v).password === '', 'must not contain a user or password: fetch refuses such URLs (WECHAT_API_BASE)'),
       })
       .strict(),
-    admin: z.object({ enabled: z.boolean(), port: z.number().int().min(0).max(65535).optional(), token: z.string().optional() }).strict(),
+    admin: z
+      .object({
+        enabled: z.boolean(),
+        port: z.number().int().min(0).max(65535).optional(),
+        // Sent in an Authorization header, which carries printable ASCII only: a token with `ö` (read back
+        // as latin1) or a newline could never be matched, and the admin endpoints would be locked for good.
+        token: z
+          .string()
+          .regex(/^[\x21-\x7e]{8,}$/, 'must be at least 8 printable ASCII characters, no spaces (it is sent in an Authorization header; ADMIN_TOKEN)')
+          .optional(),
+      })
+      .strict(),
     watch: z.boolean(),
   })
   .strict()

@@ -98,3 +98,12 @@ test('an error in engine.config.ts names the file and the line, found at compile
 test('an unknown setting is refused, not ignored', () => {
   assert.match(refused(project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, `  limits: { replyBudget: 3000 },\n`))), /limits: .*replyBudget/)
 })
+
+test('an admin token a header cannot carry (not ASCII, a newline, a space) or too short is refused at start, naming ADMIN_TOKEN', () => {
+  const root = project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`))
+  for (const token of ['tökén-secret', 'tok\nen-secret', 'has space in', 'short']) {
+    assert.match(refused(root, { ADMIN_TOKEN: token }), /admin\.token: must be at least 8 printable ASCII characters, no spaces .*ADMIN_TOKEN/, JSON.stringify(token))
+  }
+  const ok = loadConfig({ root, env: { ADMIN_TOKEN: 'b7f3c0de5a91e2d4f6a8c1b3' } })
+  assert.equal(ok.ok, true)
+})
