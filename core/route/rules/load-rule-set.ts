@@ -3,7 +3,7 @@
  * A file with a YAML syntax error is not validated further; all other files still are, so one run
  * reports everything there is to fix.
  */
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { LineCounter, parseDocument } from 'yaml'
 import type { Keyword, RuleLoadError, RuleTarget, SystemReplies, TextRule, TypeHandler } from '../rule-types.ts'
 import { ALL_ACCOUNTS, compileRuleSet, type CompiledRuleSet } from './compile-rule-set.ts'
@@ -34,6 +34,14 @@ export interface LoadRuleSetOptions {
   accounts?: readonly string[]
 }
 
+/**
+ * A rules file is parsed on the engine's serving thread (at start, and at every reload): about 0.25 ms a
+ * rule of three keywords, so 20,000 rules in one 3 MB file held every account's answers for 5 s. Past this
+ * size a file is refused before it is read, naming the way out (split it: the reload then still parses all
+ * of them, but a file this large is almost always a mistake, such as a data dump written into rules/).
+ */
+export const MAX_RULES_FILE_BYTES = 2 * 1_048_576
+
 export async function loadRuleSet(dir: string, opts: LoadRuleSetOptions = {}): Promise<LoadRuleSetResult> {
   const listed = await listRuleFiles(dir)
   if ('error' in listed) return { ok: false, errors: [listed.error] }
@@ -43,6 +51,11 @@ export async function loadRuleSet(dir: string, opts: LoadRuleSetOptions = {}): P
   for (const ref of listed.files) {
     let text: string
     try {
+      const size = (await stat(ref.path)).size
+      if (size > MAX_RULES_FILE_BYTES) {
+        errors.push({ file: ref.path, line: 1, column: 1, message: `the file is ${(size / 1_048_576).toFixed(1)} MB, over the ${MAX_RULES_FILE_BYTES / 1_048_576} MB a rules file may be (each is parsed on the serving thread: about 0.25 ms a rule); split it, or move data out of rules/` })
+        continue
+      }
       text = await readFile(ref.path, 'utf8')
     } catch (e) {
       errors.push({ file: ref.path, line: 1, message: `cannot read the file: ${(e as Error).message}` })

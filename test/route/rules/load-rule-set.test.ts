@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { formatRuleErrors, loadRuleSet } from '../../../core/route/rules/index.ts'
+import { parseRuleFile } from '../../../core/route/rules/load-rule-set.ts'
 import type { RuleLoadError } from '../../../core/route/rule-types.ts'
 
 const roots: string[] = []
@@ -88,15 +89,25 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.match(message, /trusted applies to regex keywords only/)
   })
 
-  it('a file nested thousands of mappings deep: a YAML error at its file, not a stack overflow out of the loader', async () => {
-    const deep = 'x:' + Array.from({ length: 4999 }, (_, i) => '\n' + ' '.repeat(i + 1) + `k${i + 1}:`).join('') + ' 1\nrules: []\n'
-    const dir = await rulesDir({ 'deep.yaml': deep })
+  it('a rules file over 2 MB is refused before it is read (it would hold the serving thread for seconds)', async () => {
+    const big = 'rules:\n' + '# ' + 'x'.repeat(2 * 1_048_576) + '\n'
+    const dir = await rulesDir({ 'big.yaml': big, 'ok.yaml': valid('') })
     const loaded = await loadRuleSet(dir)
     assert.equal(loaded.ok, false)
     if (loaded.ok) return
     assert.equal(loaded.errors.length, 1)
-    assert.match(loaded.errors[0]!.file, /deep\.yaml$/)
-    assert.match(loaded.errors[0]!.message, /^YAML error: .*nested too deep/)
+    assert.match(loaded.errors[0]!.file, /big\.yaml$/)
+    assert.match(loaded.errors[0]!.message, /^the file is 2\.0 MB, over the 2 MB a rules file may be .*split it/)
+  })
+
+  it('a file nested thousands of mappings deep: a YAML error at its file, not a stack overflow out of the loader', async () => {
+    // 12 MB, which the size bound refuses before reading: the file's parser is called directly.
+    const deep = 'x:' + Array.from({ length: 4999 }, (_, i) => '\n' + ' '.repeat(i + 1) + `k${i + 1}:`).join('') + ' 1\nrules: []\n'
+    const parsed = parseRuleFile(deep, { path: 'rules/deep.yaml', rel: 'deep.yaml' })
+    assert.ok('errors' in parsed)
+    assert.equal(parsed.errors.length, 1)
+    assert.equal(parsed.errors[0]!.file, 'rules/deep.yaml')
+    assert.match(parsed.errors[0]!.message, /^YAML error: .*nested too deep/)
   })
 
   it('lookbehind and other syntax the backtracking check cannot read are left to JS, which accepts them', async () => {
