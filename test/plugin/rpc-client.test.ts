@@ -23,7 +23,9 @@ function harness() {
     port1.close()
     port2.close()
   }
-  return { client, received, answer, turn, close }
+  /** The keys of the requests received so far, in order. */
+  const keys = () => received.map((m) => (m as { key: string }).key)
+  return { client, received, keys, answer, turn, close }
 }
 
 const set = (key: string) => ({ method: 'kv.set' as const, scope: null, key, value: 'v' })
@@ -36,14 +38,14 @@ test('past the window, requests wait for answers and go in the order they were m
     const done = sizes.map((size, i) => h.client.request(set(`k${i}`), deadline, size))
     await h.turn()
     // 1.5 + 1.5 fit in 4 MiB; the third would not: it and everything after it wait (the small one too, to keep the order).
-    assert.deepEqual(h.received.map((m) => (m as { key: string }).key), ['k0', 'k1'])
+    assert.deepEqual(h.keys(), ['k0', 'k1'])
     h.answer(h.received[0]!.id)
     await h.turn()
-    assert.deepEqual(h.received.map((m) => (m as { key: string }).key), ['k0', 'k1', 'k2'])
+    assert.deepEqual(h.keys(), ['k0', 'k1', 'k2'])
     h.answer(h.received[1]!.id)
     h.answer(h.received[2]!.id)
     await h.turn()
-    assert.deepEqual(h.received.map((m) => (m as { key: string }).key), ['k0', 'k1', 'k2', 'k3', 'k4'])
+    assert.deepEqual(h.keys(), ['k0', 'k1', 'k2', 'k3', 'k4'])
     for (const m of h.received.slice(3)) h.answer(m.id)
     await Promise.all(done)
   } finally {
@@ -58,10 +60,10 @@ test('a request larger than the window goes alone; small requests are not held a
     const big = h.client.request(set('big'), deadline, MAX_RPC_CHARS_IN_FLIGHT + 1)
     const small = h.client.request(set('small'), deadline, 10)
     await h.turn()
-    assert.deepEqual(h.received.map((m) => (m as { key: string }).key), ['big'])
+    assert.deepEqual(h.keys(), ['big'])
     h.answer(h.received[0]!.id)
     await h.turn()
-    assert.deepEqual(h.received.map((m) => (m as { key: string }).key), ['big', 'small'])
+    assert.deepEqual(h.keys(), ['big', 'small'])
     h.answer(h.received[1]!.id)
     await Promise.all([big, small])
     // With nothing large in flight, 100 small requests all go at once.
@@ -84,11 +86,11 @@ test('a held request that times out is never sent, and frees nothing it did not 
     h.answer(h.received[0]!.id)
     await first
     await h.turn()
-    assert.deepEqual(h.received.map((m) => (m as { key: string }).key), ['first'])
+    assert.deepEqual(h.keys(), ['first'])
     // The window is whole again: a request the size of the window goes at once.
     const next = h.client.request(set('next'), Date.now() + 10_000, MAX_RPC_CHARS_IN_FLIGHT)
     await h.turn()
-    assert.deepEqual(h.received.map((m) => (m as { key: string }).key), ['first', 'next'])
+    assert.deepEqual(h.keys(), ['first', 'next'])
     h.answer(h.received[1]!.id)
     await next
   } finally {
@@ -103,11 +105,11 @@ test('a held request that times out at the head of the queue lets the ones behin
     const held = h.client.request(set('held'), Date.now() + 50, 3 * MB)
     const small = h.client.request(set('small'), Date.now() + 10_000, 0.5 * MB)
     await h.turn()
-    assert.deepEqual(h.received.map((m) => (m as { key: string }).key), ['first'])
+    assert.deepEqual(h.keys(), ['first'])
     await assert.rejects(held, /no answer within/)
     await h.turn()
     // 3 + 0.5 MiB fit: 'small' goes while 'first' is still in flight.
-    assert.deepEqual(h.received.map((m) => (m as { key: string }).key), ['first', 'small'])
+    assert.deepEqual(h.keys(), ['first', 'small'])
     for (const m of h.received) h.answer(m.id)
     await Promise.all([first, small])
   } finally {

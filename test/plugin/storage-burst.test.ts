@@ -6,21 +6,18 @@
  * copies every message waiting on its port in one go), so the event loop turns between them.
  */
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { createTestClient, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+import { pluginProject, type PluginProject } from '../support/plugin-project.ts'
 
-const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-storage-burst-'))
+let project: PluginProject
 let client: TestClient
 
 before(async () => {
-  mkdirSync(path.join(root, 'plugins', 'burst'), { recursive: true })
-  mkdirSync(path.join(root, 'rules'))
-  writeFileSync(
-    path.join(root, 'plugins', 'burst', 'index.ts'),
-    `import { definePlugin } from 'wxengine/plugin'
+  project = pluginProject(
+    {
+      plugins: {
+        burst: `import { definePlugin } from 'wxengine/plugin'
 export default definePlugin({
   name: 'burst',
   async handle(ctx) {
@@ -30,13 +27,16 @@ export default definePlugin({
   },
 })
 `,
+      },
+      rules: { 'main.yaml': 'rules:\n  - name: burst\n    keywords: [burst]\n    plugin: burst\n' },
+    },
+    'storage-burst',
   )
-  writeFileSync(path.join(root, 'rules', 'main.yaml'), 'rules:\n  - name: burst\n    keywords: [burst]\n    plugin: burst\n')
-  client = await createTestClient({ root, config: { limits: { pluginTimeoutMs: 60_000 } } })
+  client = await createTestClient({ root: project.root, config: { limits: { pluginTimeoutMs: 60_000 } } })
 })
 after(async () => {
   await client.close()
-  rmSync(root, { recursive: true, force: true })
+  project.remove()
 })
 
 test('60 concurrent writes of 500 KB: all stored, and the event loop never stops for long', async () => {

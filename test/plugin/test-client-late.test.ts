@@ -5,14 +5,12 @@
  * (core/testkit/fake-wechat-api.ts) on 127.0.0.1.
  */
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import { createTestClient, push, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+import { pluginProject, type PluginProject } from '../support/plugin-project.ts'
 
-const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-testkit-late-'))
+let project: PluginProject
 let client: TestClient
 const memory = createMemoryLogger('warn')
 
@@ -37,19 +35,19 @@ export default definePlugin({
 `
 
 before(async () => {
-  mkdirSync(path.join(root, 'plugins', 'slow'), { recursive: true })
-  mkdirSync(path.join(root, 'rules'))
-  writeFileSync(path.join(root, 'plugins', 'slow', 'index.ts'), PLUGIN)
-  writeFileSync(
-    path.join(root, 'rules', 'main.yaml'),
-    'rules:\n  - name: slow\n    keywords: [{ prefix: slow }, tell]\n    plugin: slow\nhandlers:\n  - type: click\n    plugin: slow\n',
+  project = pluginProject(
+    {
+      plugins: { slow: PLUGIN },
+      rules: { 'main.yaml': 'rules:\n  - name: slow\n    keywords: [{ prefix: slow }, tell]\n    plugin: slow\nhandlers:\n  - type: click\n    plugin: slow\n' },
+    },
+    'testkit-late',
   )
   // A budget of 100 ms: the plugin's 400 ms sleep misses it.
-  client = await createTestClient({ root, log: memory.logger, config: { limits: { replyBudgetMs: 100 } } })
+  client = await createTestClient({ root: project.root, log: memory.logger, config: { limits: { replyBudgetMs: 100 } } })
 })
 after(async () => {
   await client.close()
-  rmSync(root, { recursive: true, force: true })
+  project.remove()
 })
 
 test('a reply past the budget: send waits for it and returns it as late, with the customer-service JSON', async () => {
