@@ -87,7 +87,7 @@ describe('a fleet of two instances on one Redis', () => {
     for (const e of [A, B]) {
       const h = await health(e)
       assert.equal(h.status, 200)
-      assert.deepEqual(h.body.store, { kind: 'redis', healthy: true })
+      assert.deepEqual(h.body.store, { kind: 'redis', healthy: true, writes: { writable: true } })
     }
   })
 
@@ -259,7 +259,7 @@ describe('a fleet of two instances on one Redis', () => {
       const h = await health(e)
       assert.equal(h.status, 503)
       assert.equal(h.body.status, 'degraded')
-      assert.deepEqual(h.body.store, { kind: 'redis', healthy: false })
+      assert.deepEqual(h.body.store, { kind: 'redis', healthy: false, writes: { writable: true } })
       const lost = await until('the outage in the log', () => logLines(e).find((l) => l.msg === 'redis connection lost; store commands fail fast until it is back'))
       assert.equal(lost.code, 'STORE_UNAVAILABLE')
       assert.match(String(lost.reason), /ECONNREFUSED|ECONNRESET|closed/, 'the line says why')
