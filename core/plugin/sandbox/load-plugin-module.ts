@@ -44,6 +44,8 @@ export function loadPluginModule(opts: SandboxOptions): Result<PluginDefinition>
   try {
     vm = new NodeVM({
       console: 'redirect',
+      // No WebAssembly compilation in plugins (see SHARED_MEMORY_OFF).
+      wasm: false,
       // The sandbox gets vm2's own `process` stub: no exit, no kill, env {}, argv [].
       env: {},
       argv: [],
@@ -61,9 +63,8 @@ export function loadPluginModule(opts: SandboxOptions): Result<PluginDefinition>
   } catch (e) {
     return fail('PLUGIN_LOAD', `cannot create the sandbox: ${describeThrown(e)}`)
   }
-  // Memory a plugin could hold where the worker's bound cannot see it: a SharedArrayBuffer's backing store
-  // is not in V8's external memory (a review grew the engine by 1.5 GB with them, nothing replaced), and a
-  // shared WebAssembly.Memory is counted nowhere. A plugin's worker has no thread to share memory with.
+  // Memory a plugin could hold where the worker's bound cannot see it (a review grew the engine by 1.5 GB
+  // with SharedArrayBuffers, nothing replaced). A plugin's worker has no thread to share memory with.
   try {
     vm.run(SHARED_MEMORY_OFF, path.join(opts.dir, '<wxengine sandbox setup>'))
   } catch (e) {
@@ -85,21 +86,18 @@ export function loadPluginModule(opts: SandboxOptions): Result<PluginDefinition>
   return ok(def)
 }
 
-/** Run in each sandbox before the plugin: no SharedArrayBuffer, no Atomics, no shared WebAssembly memory. */
+/**
+ * Run in each sandbox before the plugin: no SharedArrayBuffer, no Atomics, no WebAssembly. Shared memory
+ * is outside what the worker's bound can count (a SharedArrayBuffer is not in V8's external memory; shared
+ * wasm memory is counted nowhere), and WebAssembly is a way to it that no wrapper closes: a module can
+ * declare and export its own shared memory, and a shared buffer's `.constructor` is SharedArrayBuffer
+ * again (a review found four ways past a wrapper of WebAssembly.Memory). vm2's `wasm: false` already
+ * stops compiling modules; the objects go too.
+ */
 const SHARED_MEMORY_OFF = `
 delete globalThis.SharedArrayBuffer
 delete globalThis.Atomics
-if (typeof WebAssembly === 'object' && WebAssembly !== null) {
-  const Original = WebAssembly.Memory
-  // Named as the original (for stacks and .name); inside, \`Memory\` would be this function itself.
-  const NotShared = function Memory(descriptor) {
-    if (!new.target) throw new TypeError("Constructor WebAssembly.Memory requires 'new'")
-    if (descriptor !== null && typeof descriptor === 'object' && descriptor.shared) throw new TypeError('shared WebAssembly memory is not available to plugins')
-    return Reflect.construct(Original, [descriptor], new.target)
-  }
-  NotShared.prototype = Original.prototype
-  Object.defineProperty(WebAssembly, 'Memory', { value: NotShared, writable: true, configurable: true, enumerable: false })
-}
+delete globalThis.WebAssembly
 `
 
 /**
