@@ -98,6 +98,8 @@ export async function loadRuleSet(dir: string, opts: LoadRuleSetOptions = {}): P
 
 /** One file's text -> its rules, or its errors. `ref.rel` goes into SourceRef.file (ordering ties). */
 export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | { errors: RuleLoadError[] } {
+  const deep = tooDeep(text)
+  if (deep) return { errors: [{ file: ref.path, line: deep.line, column: deep.column, message: `nested deeper than ${MAX_NESTING} levels: no rules file needs that (the YAML parser would run out of stack)` }] }
   const lineCounter = new LineCounter()
   let doc: ReturnType<typeof parseDocument>
   try {
@@ -196,6 +198,57 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
     if (target) out.system.push({ which, account, target: toTarget(target), at: at([which]) })
   }
   return out
+}
+
+/** Nesting no rules file needs (the deepest, a news reply's article, is 6 levels). */
+const MAX_NESTING = 64
+
+/**
+ * Where a text nests past MAX_NESTING, checked before the YAML parser sees it: the parser recurses per
+ * level, and 100,000 `[` made V8 abort the whole process (a regex compiled while the stack was exhausted:
+ * "RegExpCompiler Allocation failed", which nothing can catch). Flow brackets are counted outside quotes
+ * and comments, and block nesting by indentation (two columns a level, as rules files are written).
+ */
+function tooDeep(text: string): { line: number; column: number } | undefined {
+  let flow = 0
+  let line = 1
+  let column = 0
+  let quote = ''
+  let atLineStart = true
+  let indent = 0
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!
+    column++
+    if (ch === '\n') {
+      line++
+      column = 0
+      atLineStart = true
+      indent = 0
+      continue
+    }
+    if (atLineStart) {
+      if (ch === ' ') {
+        if (++indent > MAX_NESTING * 2) return { line, column }
+        continue
+      }
+      atLineStart = false
+    }
+    if (quote) {
+      if (ch === '\\' && quote === '"') i++
+      else if (ch === quote) quote = ''
+      continue
+    }
+    if (ch === '"' || ch === "'") quote = ch
+    else if (ch === '#' && (i === 0 || text[i - 1] === ' ' || text[i - 1] === '\t' || text[i - 1] === '\n')) {
+      const end = text.indexOf('\n', i)
+      if (end < 0) break
+      column += end - i - 1
+      i = end - 1
+    } else if (ch === '[' || ch === '{') {
+      if (++flow > MAX_NESTING) return { line, column }
+    } else if ((ch === ']' || ch === '}') && flow > 0) flow--
+  }
+  return undefined
 }
 
 /** Duplicate names (per account, where '*' shares every account) and duplicate welcome/default. */

@@ -107,7 +107,20 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.ok('errors' in parsed)
     assert.equal(parsed.errors.length, 1)
     assert.equal(parsed.errors[0]!.file, 'rules/deep.yaml')
-    assert.match(parsed.errors[0]!.message, /^YAML error: .*nested too deep/)
+    assert.match(parsed.errors[0]!.message, /^nested deeper than 64 levels/)
+  })
+
+  it('flow brackets nested 100,000 deep: refused before the parser (which aborted the process after a first deep file)', () => {
+    for (const n of [1000, 100_000]) {
+      const parsed = parseRuleFile('rules: ' + '['.repeat(n) + ']'.repeat(n) + '\n', { path: 'rules/deep.yaml', rel: 'deep.yaml' })
+      assert.ok('errors' in parsed)
+      assert.deepEqual(parsed.errors.map((e) => [e.line, e.column]), [[1, 8 + 64]])
+      assert.match(parsed.errors[0]!.message, /^nested deeper than 64 levels/)
+    }
+    // Brackets in quotes and comments are text, not nesting.
+    const text = valid(`  - name: t\n    keywords: ['${'['.repeat(100)}']\n    reply: { type: text, content: "${'{'.repeat(100)}" } # ${'['.repeat(100)}\n`)
+    const ok = parseRuleFile(text, { path: 'rules/ok.yaml', rel: 'ok.yaml' })
+    assert.ok(!('errors' in ok), JSON.stringify(ok))
   })
 
   it('lookbehind and other syntax the backtracking check cannot read are left to JS, which accepts them', async () => {
