@@ -185,10 +185,10 @@ export function createEngine(deps: EngineDeps): Engine {
    * together was a tenth of the in-process cost.
    *
    * A message answered `success` at the reply budget is recorded in two steps. `log`: a row at once, like
-   * every answered message (which plugin is working, no reply yet). Then, when its plugin has finished,
-   * `all` (its late reply: the row that counts as the rule's hit, and the metrics) or `follow-up` (nothing
-   * to send: how it ended, and the metrics). Only a row with a reply carries the rule, as a passive answer's
-   * does: a hit is a rule that answered (`wxengine stats`), and metrics count each message once.
+   * every answered message (which plugin is working, no reply yet), without the rule: nothing has answered.
+   * Then, when its plugin has finished, `all`: how it ended (a late reply, `none`, or a failure), with the
+   * rule when it answered, as a passive answer's row has it. So a hit is a rule that answered, in the log
+   * (`wxengine stats`) as in the metrics, and the metrics count each message once.
    */
   function record(
     accountId: string,
@@ -198,7 +198,7 @@ export function createEngine(deps: EngineDeps): Engine {
     outcome: MessageLogEntry['outcome'],
     started: number,
     error?: string,
-    parts: 'all' | 'log' | 'follow-up' = 'all',
+    parts: 'all' | 'log' = 'all',
   ): void {
     const entry: MessageLogEntry = {
       at: now(),
@@ -207,7 +207,8 @@ export function createEngine(deps: EngineDeps): Engine {
       kind: message.kind,
       msgKey: key,
       handledBy: result ? result.handledBy : 'none',
-      rule: result?.rule,
+      // The row at the budget: nothing has answered yet, so no rule (no hit).
+      rule: parts === 'log' ? undefined : result?.rule,
       keyword: result?.keyword,
       plugin: result?.plugin,
       replyType: result?.reply?.type,
@@ -216,8 +217,9 @@ export function createEngine(deps: EngineDeps): Engine {
       outcome,
       error: error ?? (result && result.errors.length > 0 ? result.errors.map((e) => `${e.plugin}: ${e.code}: ${e.reason}`).join('; ') : undefined),
     }
-    if (config.log.retentionDays > 0) store.log.append(parts === 'all' ? entry : { ...entry, rule: undefined })
-    if (parts !== 'log') observe({ type: 'message', entry })
+    if (config.log.retentionDays > 0) store.log.append(entry)
+    if (parts === 'log') return
+    observe({ type: 'message', entry })
     // At debug: a line per message would outrun journald's rate limit under load (core/log/traffic-summary.ts
     // writes one info line a minute instead). Checked first, so the object is not built for nothing.
     if (perMessageLines) {
@@ -371,8 +373,8 @@ export function createEngine(deps: EngineDeps): Engine {
           record(accountId, message, key, late, 'late', started)
           return deps.lateReplies.send(accountId, message.fromUser, late.reply)
         }
-        // Nothing to send: a second entry says how the message ended (a plugin that failed: `failed`).
-        record(accountId, message, key, late, !late.reply && late.errors.length > 0 ? 'failed' : 'no_reply', started, undefined, 'follow-up')
+        // Nothing to send: the second entry says how the message ended (a plugin that failed: `failed`).
+        record(accountId, message, key, late, !late.reply && late.errors.length > 0 ? 'failed' : 'no_reply', started)
       }, (e) => lines.error('INTERNAL', { code: 'INTERNAL', err: e }, 'routing failed after the budget')).finally(leave)
       lines.warn('budget spent', { account: accountId, key, budgetMs: limits.replyBudgetMs }, 'reply budget spent: answered success, the reply will go out late')
       return SUCCESS

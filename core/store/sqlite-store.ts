@@ -130,11 +130,15 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   let replacedSaid = false
   /** The current run of failed state writes (writes()), null while they succeed. */
   let writeFailing: { since: number; reason: string } | null = null
-  /** Runs a write of state, keeping track of whether writes succeed (a full disk fails them). */
+  /**
+   * Runs a write of state, keeping track of whether writes succeed (a full disk fails them). Only a write
+   * that changed something clears a failure: on a full disk a DELETE that matches nothing (a sweep, most
+   * session deletes) still succeeds, and proves nothing.
+   */
   function write<T>(fn: () => T): T {
     try {
       const r = fn()
-      writeFailing = null
+      if (wroteSomething(r)) writeFailing = null
       return r
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e)
@@ -308,11 +312,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // read cannot wait for the log thread's write lock (SQLite skips the busy handler on that upgrade) and
   // failed with SQLITE_BUSY at once. An outbox update lost that way left a sent late reply pending, and the
   // next start sent it again.
-  const outboxUpdateTx = db.transaction((id: number, patch: Partial<OutboxEntry>): void => {
+  const outboxUpdateTx = db.transaction((id: number, patch: Partial<OutboxEntry>): Database.RunResult | undefined => {
     const row = st.outboxGet.get(id)
-    if (!row) return
+    if (!row) return undefined
     const e = applyOutboxPatch(outboxEntryOf(row), patch)
-    st.outboxWrite.run(e.account, e.openId, JSON.stringify(e.reply), e.attempts, e.status, e.lastError ?? null, e.at, id)
+    return st.outboxWrite.run(e.account, e.openId, JSON.stringify(e.reply), e.attempts, e.status, e.lastError ?? null, e.at, id)
   })
 
   // --- message log buffer -------------------------------------------------------------------------
@@ -607,6 +611,13 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       db.close()
     },
   }
+}
+
+/** A statement's result (or a transaction's count of rows) that shows rows were written. */
+function wroteSomething(r: unknown): boolean {
+  if (typeof r === 'number') return r > 0
+  if (typeof r === 'object' && r !== null && 'changes' in r) return (r as { changes: number }).changes > 0
+  return false
 }
 
 /** Whether `file` is still the file that was opened (same device and inode). */

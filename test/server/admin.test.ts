@@ -314,6 +314,10 @@ describe('/healthz when state cannot be written', () => {
       assert.equal(body.store.writes.writable, false)
       assert.match(body.store.writes.failing?.reason ?? '', /database or disk is full/)
       assert.ok(Math.abs(Date.now() - (body.store.writes.failing?.since ?? 0)) < 60_000)
+      // Writes that change nothing succeed on a full disk too, and prove nothing: the failure stays.
+      await h.runtime.store.sessions.delete('plain', 'nobody-here')
+      await h.runtime.store.kv.delete('ns', 'no-such-key')
+      assert.equal(h.runtime.store.writes?.().writable, false)
       other.exec('DROP TRIGGER refuse')
       await h.runtime.store.sessions.put(session)
       const again = JSON.parse((await get(`${h.url}/healthz`)).body) as { status: string; store: unknown }
