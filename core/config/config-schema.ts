@@ -103,7 +103,8 @@ export const engineConfigSchema = z
         // as latin1) or a newline could never be matched, and the admin endpoints would be locked for good.
         token: z
           .string()
-          .regex(/^[\x21-\x7e]{8,}$/, 'must be at least 8 printable ASCII characters, no spaces (it is sent in an Authorization header; ADMIN_TOKEN)')
+          // Empty is no token, as before (no auth).
+          .regex(/^(?:[\x21-\x7e]{8,})?$/, 'must be at least 8 printable ASCII characters, no spaces (it is sent in an Authorization header; ADMIN_TOKEN)')
           .optional(),
       })
       .strict(),

@@ -106,4 +106,7 @@ test('an admin token a header cannot carry (not ASCII, a newline, a space) or to
   }
   const ok = loadConfig({ root, env: { ADMIN_TOKEN: 'b7f3c0de5a91e2d4f6a8c1b3' } })
   assert.equal(ok.ok, true)
+  // An empty token in the file is no token, as it always was.
+  const empty = loadConfig({ root: project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, `  admin: { token: '' },\n`)), env: {} })
+  assert.equal(empty.ok, true)
 })
