@@ -41,7 +41,14 @@ export function watchExternalMemory(limitMb: number, onOver: (externalMb: number
  */
 function outside(thorough: boolean): number {
   const external = v8.getHeapStatistics().external_memory
-  return thorough ? Math.max(external, process.memoryUsage().arrayBuffers) : external
+  if (!thorough) return external
+  try {
+    return Math.max(external, process.memoryUsage().arrayBuffers)
+  } catch {
+    // memoryUsage() reads /proc/self/stat for the RSS: at the process's open-files limit it throws EMFILE,
+    // which in this timer would crash the worker (and restart it, at the limit). The first count stands.
+    return external
+  }
 }
 
 let gc: (() => void) | undefined
