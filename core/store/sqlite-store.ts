@@ -322,7 +322,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // --- message log buffer -------------------------------------------------------------------------
   let buffer: MessageLogEntry[] = []
   let flushScheduled: NodeJS.Immediate | null = null
-  const logWriter = startLogWriter({ db, file: opts.file === ':memory:' ? null : resolve(opts.file), log, busyTimeoutMs: BUSY_TIMEOUT_MS, walAutocheckpoint: LOG_THREAD_WAL_AUTOCHECKPOINT, journalRotateBytes: opts.journalRotateBytes })
+  const logWriter = startLogWriter({ db, file: fileOf ?? null, log, busyTimeoutMs: BUSY_TIMEOUT_MS, walAutocheckpoint: LOG_THREAD_WAL_AUTOCHECKPOINT, journalRotateBytes: opts.journalRotateBytes })
 
   /**
    * The current run of failed writes, null while writes succeed: since when, the last reason (health()),

@@ -63,15 +63,14 @@ export function createRpcClient(port: MessagePort): RpcClient {
     }
   }
 
+  /** Ends a request (answered or timed out): its room in the window goes to those held behind it. */
   function done(id: number): Pending | undefined {
     const p = pending.get(id)
     if (!p) return undefined
     pending.delete(id)
     clearTimeout(p.timer)
-    if (p.size > 0) {
-      inFlight -= p.size
-      sendHeld()
-    }
+    inFlight -= p.size
+    sendHeld()
     return p
   }
 
@@ -86,14 +85,12 @@ export function createRpcClient(port: MessagePort): RpcClient {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           done(id)
-          // A held request gone: those behind it may fit now.
-          sendHeld()
           reject(new Error(`${body.method}: no answer within ${waitMs} ms`))
         }, waitMs)
         pending.set(id, { resolve, reject, timer, size: 0 })
-        const message = { t: 'rpc', id, ...body } as RpcRequest
-        if (held.length === 0 && (inFlight === 0 || inFlight + size <= MAX_RPC_CHARS_IN_FLIGHT)) post(id, message, size)
-        else held.push({ id, message, size })
+        // In order: it goes now if nothing is held before it and it fits, else when room is made.
+        held.push({ id, message: { t: 'rpc', id, ...body } as RpcRequest, size })
+        sendHeld()
       })
     },
     settle(response) {
