@@ -118,7 +118,8 @@ export function checkPluginFolders(dir: string, settings: Record<string, PluginS
   return errors
 }
 
-function listPluginFolders(dir: string, log?: Logger): string[] {
+/** The plugin folders the engine loads from `dir` (not `.hidden` or `_parked` ones), sorted; [] when it is missing. */
+export function listPluginFolders(dir: string, log?: Logger): string[] {
   try {
     return readdirSync(dir, { withFileTypes: true })
       .filter((d) => d.isDirectory() && !d.name.startsWith('.') && !d.name.startsWith('_'))

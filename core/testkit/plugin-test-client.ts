@@ -14,13 +14,14 @@
  * the platform's JSON: what went out is in `client.sent()`, and `client.platform` scripts its answers.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { UserConfig } from '../config/config-types.ts'
 import { loadConfig } from '../config/load-config.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { RawFields } from '../normalize/message-types.ts'
+import { listPluginFolders } from '../plugin/load-plugin-set.ts'
 import type { JsonValue, KeyValue, PluginStorage, SessionState } from '../plugin/plugin-api.ts'
 import { globalKey, pluginNamespace, userKey } from '../plugin/storage-keys.ts'
 import type { Article } from '../reply/reply-types.ts'
@@ -152,6 +153,11 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
   const platform = await startFakeWeChatApi({
     apps: accounts.flatMap((a) => (typeof a.appId === 'string' && typeof a.appSecret === 'string' ? [{ appId: a.appId, appSecret: a.appSecret }] : [])),
   })
+  /** A client that could not start leaves nothing behind: the stand-in stopped, the data directory gone. */
+  const abandon = async () => {
+    await platform.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
   const loaded = loadConfig({
     root,
     env: {},
@@ -166,17 +172,15 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     },
   })
   if (!loaded.ok) {
-    await platform.close()
-    rmSync(dataDir, { recursive: true, force: true })
+    await abandon()
     throw new Error(loaded.error.reason)
   }
   const config = loaded.value
   if (opts.only) {
-    const folders = pluginFolderNames(config.pluginsDir)
+    const folders = listPluginFolders(config.pluginsDir)
     const unknown = opts.only.filter((name) => !folders.includes(name))
     if (unknown.length > 0) {
-      await platform.close()
-      rmSync(dataDir, { recursive: true, force: true })
+      await abandon()
       // A misspelt name would otherwise leave every plugin unloaded, and the test failing for another reason.
       throw new Error(`createTestClient: only names ${unknown.map((n) => JSON.stringify(n)).join(', ')}, not a folder of ${config.pluginsDir} (folders: ${folders.join(', ') || 'none'})`)
     }
@@ -200,8 +204,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       },
     })
   } catch (e) {
-    await platform.close()
-    rmSync(dataDir, { recursive: true, force: true })
+    await abandon()
     throw e
   }
   const account = config.accounts.find((a) => a.id === config.defaultAccount)!
@@ -315,17 +318,6 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
         if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true })
       }
     },
-  }
-}
-
-function pluginFolderNames(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .map((d) => d.name)
-      .sort()
-  } catch {
-    return []
   }
 }
 

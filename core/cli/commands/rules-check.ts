@@ -5,10 +5,10 @@
  * The plugins' folders are checked as the engine's start checks them before running any (plugin.json, the
  * config in engine.config.ts against its schema): a config the engine would refuse fails here too.
  */
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { didYouMean } from '../../did-you-mean.ts'
-import { checkPluginFolders } from '../../plugin/load-plugin-set.ts'
+import { checkPluginFolders, listPluginFolders } from '../../plugin/load-plugin-set.ts'
 import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 
@@ -45,7 +45,7 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
     if (!existsSync(path.join(folder, 'index.ts')) && !existsSync(path.join(folder, 'index.js'))) {
       warnings.push(
         `rules send messages to plugin "${name}", but ${shown(folder)}/index.ts does not exist` +
-          (didYouMean(name, pluginFolders(config.pluginsDir)) || ` (create it with: wxengine plugin new ${name})`),
+          (didYouMean(name, listPluginFolders(config.pluginsDir)) || ` (create it with: wxengine plugin new ${name})`),
       )
     } else if (config.plugins[name]?.enabled === false) {
       warnings.push(`rules send messages to plugin "${name}", which engine.config.ts disables`)
@@ -55,12 +55,4 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   io.out(`${shown(dir)}: ok, ${textRules} text rule${textRules === 1 ? '' : 's'} (${keywords} keyword${keywords === 1 ? '' : 's'}), ${typeHandlers} type handler${typeHandlers === 1 ? '' : 's'}, plugins used: ${loaded.ruleSet.pluginNames().join(', ') || 'none'}`)
   for (const w of warnings) io.out(`warning: ${w}`)
   return EXIT_OK
-}
-
-function pluginFolders(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)
-  } catch {
-    return []
-  }
 }
