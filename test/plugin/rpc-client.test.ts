@@ -28,11 +28,20 @@ function harness() {
   return { client, received, keys, answer, turn, close }
 }
 
-const set = (key: string) => ({ method: 'kv.set' as const, scope: null, key, value: 'v' })
-
-test('past the window, requests wait for answers and go in the order they were made', async () => {
+/** Runs `test` against a fresh harness, closed however the test ends. */
+async function withHarness(test: (h: ReturnType<typeof harness>) => Promise<void>): Promise<void> {
   const h = harness()
   try {
+    await test(h)
+  } finally {
+    h.close()
+  }
+}
+
+const set = (key: string) => ({ method: 'kv.set' as const, scope: null, key, value: 'v' })
+
+test('past the window, requests wait for answers and go in the order they were made', () =>
+  withHarness(async (h) => {
     const deadline = Date.now() + 10_000
     const sizes = [1.5 * MB, 1.5 * MB, 1.5 * MB, 1.5 * MB, 0.2 * MB]
     const done = sizes.map((size, i) => h.client.request(set(`k${i}`), deadline, size))
@@ -48,14 +57,10 @@ test('past the window, requests wait for answers and go in the order they were m
     assert.deepEqual(h.keys(), ['k0', 'k1', 'k2', 'k3', 'k4'])
     for (const m of h.received.slice(3)) h.answer(m.id)
     await Promise.all(done)
-  } finally {
-    h.close()
-  }
-})
+  }))
 
-test('a request larger than the window goes alone; small requests are not held at all', async () => {
-  const h = harness()
-  try {
+test('a request larger than the window goes alone; small requests are not held at all', () =>
+  withHarness(async (h) => {
     const deadline = Date.now() + 10_000
     const big = h.client.request(set('big'), deadline, MAX_RPC_CHARS_IN_FLIGHT + 1)
     const small = h.client.request(set('small'), deadline, 10)
@@ -72,14 +77,10 @@ test('a request larger than the window goes alone; small requests are not held a
     assert.equal(h.received.length, 102)
     for (const m of h.received.slice(2)) h.answer(m.id)
     await Promise.all(many)
-  } finally {
-    h.close()
-  }
-})
+  }))
 
-test('a held request that times out is never sent, and frees nothing it did not hold', async () => {
-  const h = harness()
-  try {
+test('a held request that times out is never sent, and frees nothing it did not hold', () =>
+  withHarness(async (h) => {
     const first = h.client.request(set('first'), Date.now() + 10_000, 3 * MB)
     const held = h.client.request(set('held'), Date.now() + 50, 3 * MB)
     await assert.rejects(held, /no answer within/)
@@ -93,14 +94,10 @@ test('a held request that times out is never sent, and frees nothing it did not 
     assert.deepEqual(h.keys(), ['first', 'next'])
     h.answer(h.received[1]!.id)
     await next
-  } finally {
-    h.close()
-  }
-})
+  }))
 
-test('a held request that times out at the head of the queue lets the ones behind it go', async () => {
-  const h = harness()
-  try {
+test('a held request that times out at the head of the queue lets the ones behind it go', () =>
+  withHarness(async (h) => {
     const first = h.client.request(set('first'), Date.now() + 10_000, 3 * MB)
     const held = h.client.request(set('held'), Date.now() + 50, 3 * MB)
     const small = h.client.request(set('small'), Date.now() + 10_000, 0.5 * MB)
@@ -112,7 +109,4 @@ test('a held request that times out at the head of the queue lets the ones behin
     assert.deepEqual(h.keys(), ['first', 'small'])
     for (const m of h.received) h.answer(m.id)
     await Promise.all([first, small])
-  } finally {
-    h.close()
-  }
-})
+  }))
