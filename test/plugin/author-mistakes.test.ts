@@ -36,6 +36,18 @@ plugin('thrower', {
   'util.ts': `export function join(parts: string[] | undefined): string {\n  return parts!.join(',')\n}\n`,
 })
 plugin('forgetful', { 'index.ts': ok('forgetful', `(ctx) => { ctx.reply.text('hi') }`) })
+// Where a runtime error is said to be: each throws on a known line of its index.ts.
+plugin('toplevel', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\nconst table: Record<string, string> = JSON.parse('{')\n${ok('toplevel')}` })
+plugin('setupline', {
+  'index.ts': `import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({\n  name: 'setupline',\n  setup(api) {\n    api.every(-1, () => undefined)\n  },\n  handle: () => undefined,\n})\n`,
+})
+plugin('ownformat', {
+  // A plugin that sets its own stack format (here a broken one): its errors are still described, without where.
+  'index.ts': `import { definePlugin } from 'wxengine/plugin'\n;(Error as any).prepareStackTrace = () => 42\n${ok('ownformat', `() => { throw new Error('own') }`)}`,
+})
+plugin('badstack', {
+  'index.ts': ok('badstack', `() => { const e = new Error('unreadable'); Object.defineProperty(e, 'stack', { get() { throw new Error('no') } }); throw e }`),
+})
 
 describe('load errors say where and what to do', () => {
   let h: Harness
@@ -79,18 +91,39 @@ describe('load errors say where and what to do', () => {
   })
 })
 
+describe('an error while loading says the line it came from', () => {
+  let h: Harness
+  const reasons = new Map<string, string>()
+  before(async () => {
+    h = await loadPlugins({ dir, only: ['toplevel', 'setupline'] })
+    for (const e of h.errors) reasons.set(/plugin (\S+?):/.exec(e.reason)?.[1] ?? e.reason, e.reason)
+  })
+  after(() => h.dispose())
+
+  test('a throw at the top of the module', () => {
+    assert.match(reasons.get('toplevel') ?? '', new RegExp(`SyntaxError: .*JSON.* \\(at ${path.join(dir, 'toplevel', 'index.ts').replace(/[.\\]/g, '\\$&')}:2:\\d+\\)$`))
+  })
+  test("setup calling the engine's API wrongly: the line of the call, not the engine's", () => {
+    assert.equal(reasons.get('setupline'), `plugin setupline: setup failed: TypeError: every: ms must be a finite number >= 0 (at ${path.join(dir, 'setupline', 'index.ts')}:5:9)`)
+  })
+})
+
 describe('errors while handling', () => {
   let h: Harness
   before(async () => {
-    h = await loadPlugins({ dir, only: ['thrower', 'forgetful'] })
+    h = await loadPlugins({ dir, only: ['thrower', 'forgetful', 'ownformat', 'badstack'] })
     assert.deepEqual(h.errors, [])
   })
   after(() => h.dispose())
 
-  test('a throw from a helper file: PLUGIN_ERROR with the error (vm2 strips the stack frames, so no line)', async () => {
+  test("a throw from a helper file: PLUGIN_ERROR with the error and the line of index.ts that called into it (vm2 hides the helper's frames)", async () => {
     const e = errorOf(await h.call('thrower', text('x')))
     assert.equal(e.code, 'PLUGIN_ERROR')
-    assert.equal(e.reason, "TypeError: Cannot read properties of undefined (reading 'join')")
+    assert.equal(e.reason, `TypeError: Cannot read properties of undefined (reading 'join') (at ${path.join(dir, 'thrower', 'index.ts')}:3:118)`)
+  })
+  test('a stack format of its own, or a stack that throws when read: the error without where', async () => {
+    assert.equal(errorOf(await h.call('ownformat', text('x'))).reason, 'Error: own')
+    assert.equal(errorOf(await h.call('badstack', text('x'))).reason, 'Error: unreadable')
   })
 
   test('a reply built but not returned: passed, and the log says a return is likely missing', async () => {

@@ -35,10 +35,12 @@ before(async () => {
 })
 after(() => h.dispose())
 
-describe('a throw or a rejection is PLUGIN_ERROR with its message', () => {
+describe('a throw or a rejection is PLUGIN_ERROR with its message and the line it came from', () => {
   const cases: Array<[string, RegExp]> = [
-    ['sync', /^Error: boom$/],
-    ['reject', /^RangeError: rejected on purpose$/],
+    ['sync', /^Error: boom \(at test\/fixtures\/plugins\/thrower\/index\.ts:12:11\)$/],
+    // After an await: the line of the throw all the same.
+    ['reject', /^RangeError: rejected on purpose \(at test\/fixtures\/plugins\/thrower\/index\.ts:9:13\)$/],
+    // Not an Error: nothing to say where.
     ['string', /^a bare string$/],
   ]
   for (const [input, reason] of cases) {

@@ -45,7 +45,7 @@ test('no reply because the plugin failed: the outcome and the error', async () =
   const r = await client.send('crash')
   assert.equal(r.type, null)
   assert.equal(r.outcome, 'failed')
-  assert.equal(r.error, "crash: PLUGIN_ERROR: TypeError: Cannot read properties of undefined (reading 'join')")
+  assert.match(r.error!, /^crash: PLUGIN_ERROR: TypeError: Cannot read properties of undefined \(reading 'join'\) \(at \S+\/plugins\/crash\/index\.ts:6:\d+\)$/)
   await assert.rejects(client.expectReply('crash', /anything/), (e: Error) => /got no reply \(success; outcome failed: crash: PLUGIN_ERROR: TypeError/.test(e.message))
   // The warning the engine logged reaches the client's logger (stderr by default).
   assert.ok(memory.lines.some((l) => l.code === 'PLUGIN_ERROR' && l.plugin === 'crash'))

@@ -15,7 +15,7 @@ import { fail, ok, type Result } from '../../errors.ts'
 import { shownPath } from '../../shown-path.ts'
 import { toCommonJs } from '../../to-commonjs.ts'
 import type { PluginDefinition } from '../plugin-api.ts'
-import { describeThrown } from './to-plain.ts'
+import { describeThrown, SANDBOX_STACK_FORMAT, sandboxEntryName } from './describe-thrown.ts'
 
 /** The one module name plugins import; `definePlugin` is the identity at run time. */
 export const PLUGIN_MODULE_NAME = 'wxengine/plugin'
@@ -66,7 +66,7 @@ export function loadPluginModule(opts: SandboxOptions): Result<PluginDefinition>
   // Memory a plugin could hold where the worker's bound cannot see it (a review grew the engine by 1.5 GB
   // with SharedArrayBuffers, nothing replaced). A plugin's worker has no thread to share memory with.
   try {
-    vm.run(SHARED_MEMORY_OFF, path.join(opts.dir, '<wxengine sandbox setup>'))
+    vm.run(SHARED_MEMORY_OFF + SANDBOX_STACK_FORMAT, path.join(opts.dir, '<wxengine sandbox setup>'))
   } catch (e) {
     return fail('PLUGIN_LOAD', `cannot create the sandbox: ${describeThrown(e)}`)
   }
@@ -76,10 +76,12 @@ export function loadPluginModule(opts: SandboxOptions): Result<PluginDefinition>
   vm.on('console.log', (...args: unknown[]) => opts.onConsole('info', args))
 
   let exported: unknown
+  // Under its relative name, so that a runtime error can say which line (describe-thrown.ts says why).
+  const entryName = sandboxEntryName(opts.entry)
   try {
-    exported = vm.run(readFileSync(opts.entry, 'utf8'), opts.entry)
+    exported = vm.run(readFileSync(opts.entry, 'utf8'), entryName)
   } catch (e) {
-    return fail('PLUGIN_LOAD', explainLoadError(describeThrown(e), opts.dir))
+    return fail('PLUGIN_LOAD', explainLoadError(describeThrown(e, entryName), opts.dir))
   }
   const def = pickDefinition(exported)
   if (!def) return fail('PLUGIN_LOAD', `${whatWasExported(exported)}; a plugin's index.ts ends with \`export default definePlugin({ name, handle })\``)

@@ -2,8 +2,6 @@
  * What a plugin's setup registered (timers, cleanup hooks), kept so that unloading undoes it even when
  * the plugin's own dispose forgets (style.md: "What setup registers through api is undone on unload").
  */
-import { describeThrown } from './to-plain.ts'
-
 export interface SetupRegistry {
   every(ms: number, fn: () => unknown): void
   after(ms: number, fn: () => unknown): void
@@ -12,8 +10,8 @@ export interface SetupRegistry {
   undo(): Promise<number>
 }
 
-/** `report` gets failures of timer callbacks and hooks: they belong to no call, so they are only logged. */
-export function createSetupRegistry(report: (what: string, message: string) => void): SetupRegistry {
+/** `report` gets what timer callbacks and hooks throw: they belong to no call, so it is only logged. */
+export function createSetupRegistry(report: (what: string, thrown: unknown) => void): SetupRegistry {
   const intervals = new Set<NodeJS.Timeout>()
   const timeouts = new Set<NodeJS.Timeout>()
   const hooks: Array<() => unknown> = []
@@ -21,9 +19,9 @@ export function createSetupRegistry(report: (what: string, message: string) => v
   // A rejected promise from a timer would otherwise be an unhandled rejection in the worker.
   const run = (what: string, fn: () => unknown): void => {
     try {
-      Promise.resolve(fn()).catch((e: unknown) => report(what, describeThrown(e)))
+      Promise.resolve(fn()).catch((e: unknown) => report(what, e))
     } catch (e) {
-      report(what, describeThrown(e))
+      report(what, e)
     }
   }
 
@@ -53,7 +51,7 @@ export function createSetupRegistry(report: (what: string, message: string) => v
         try {
           await hook()
         } catch (e) {
-          report('onDispose', describeThrown(e))
+          report('onDispose', e)
         }
       }
       return count

@@ -98,20 +98,3 @@ function copy(value: unknown, depth: number, path: string): JsonValue {
       throw new NotPlain(`${path}: a ${typeof value} is not plain data`)
   }
 }
-
-/**
- * The message of anything thrown in the sandbox, without trusting it to be an Error. Without where: vm2
- * strips every stack frame it hands the sandbox (file, line and function read as null), on purpose, so a
- * plugin's runtime error cannot point at its line.
- */
-export function describeThrown(e: unknown): string {
-  try {
-    if (typeof e === 'object' && e !== null && 'message' in e) {
-      const name = String((e as { name?: unknown }).name ?? 'Error')
-      return `${name}: ${String((e as { message: unknown }).message)}`
-    }
-    return String(e)
-  } catch {
-    return 'a value that cannot be described'
-  }
-}

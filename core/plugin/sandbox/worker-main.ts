@@ -17,7 +17,8 @@ import { MAX_REPLY_CHARS } from '../../reply/reply-limits.ts'
 import { createRpcClient } from './rpc-client.ts'
 import { createLogForwarder } from './log-forwarder.ts'
 import { createSetupRegistry } from './setup-registry.ts'
-import { describeThrown, toPlain } from './to-plain.ts'
+import { toPlain } from './to-plain.ts'
+import { describeThrown as describeAnywhere, sandboxEntryName } from './describe-thrown.ts'
 import { watchExternalMemory } from './external-memory.ts'
 
 const port = parentPort
@@ -28,7 +29,10 @@ const send = (msg: WorkerToMain): void => port.postMessage(msg)
 const memory = watchExternalMemory(init.externalMemoryMb, (externalMb) => send({ t: 'over-memory', externalMb }))
 const rpc = createRpcClient(port)
 const log = createLogForwarder(send, init.logLevel)
-const registry = createSetupRegistry((what, message) => log.error(`${what} failed: ${message}`))
+// What the plugin threw, with the line of its entry file it came through.
+const entryName = sandboxEntryName(init.entry)
+const describeThrown = (e: unknown): string => describeAnywhere(e, entryName)
+const registry = createSetupRegistry((what, thrown) => log.error(`${what} failed: ${describeThrown(thrown)}`))
 
 // Plugin code that leaves a promise rejected with nobody listening must not take the worker down with it.
 process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${describeThrown(e)}`))

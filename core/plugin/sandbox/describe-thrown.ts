@@ -1,0 +1,74 @@
+/**
+ * What a plugin threw, as one line for its author: the error's name and message and, when its stack goes
+ * through the plugin's entry file, the line there (`TypeError: x is undefined (at plugins/weather/index.ts:12:9)`).
+ *
+ * Why only the entry: vm2 hides every frame of a script named by an absolute path (its guard against
+ * leaking host paths into the sandbox), and it loads the files a plugin imports under absolute paths.
+ * The entry runs under its relative name (`sandboxEntryName`), so its frames stay visible; an error in a
+ * helper file points at the line of index.ts that called into it.
+ */
+import path from 'node:path'
+import { shownPath } from '../../shown-path.ts'
+
+/** The name the plugin's entry runs under in the sandbox: relative to the working directory, so that vm2 keeps its frames. */
+export function sandboxEntryName(entry: string): string {
+  const rel = path.relative(process.cwd(), entry)
+  return rel && !path.isAbsolute(rel) ? rel : entry
+}
+
+/**
+ * Formats stack traces inside the sandbox. vm2's default writes every frame as `CallSite {}`; this one
+ * writes the frames vm2 lets the sandbox see (the entry's) as V8 does and leaves the rest out. Run in the
+ * sandbox before the plugin; a plugin may set its own.
+ */
+export const SANDBOX_STACK_FORMAT = `
+Error.prepareStackTrace = (error, sites) => {
+  let out
+  try { out = String(error.name) + (error.message ? ': ' + String(error.message) : '') } catch { out = 'Error' }
+  for (const site of sites) {
+    try {
+      const file = site.getFileName()
+      if (file) out += '\\n    at ' + (site.getFunctionName() || '<anonymous>') + ' (' + file + ':' + site.getLineNumber() + ':' + site.getColumnNumber() + ')'
+    } catch {}
+  }
+  return out
+}
+`
+
+/** A stack frame's `file:line:col`, inside parentheses or not, at the end of its line. */
+const FRAME = /^\s+at (?:.*\()?([^()\s]+):(\d+):(\d+)\)?\s*$/
+
+/**
+ * The message of anything thrown in the sandbox, without trusting it to be an Error (its getters may
+ * throw), and where in `entryName` (the sandbox's name of the plugin's entry) it came through, if it did.
+ */
+export function describeThrown(e: unknown, entryName?: string): string {
+  try {
+    if (typeof e === 'object' && e !== null && 'message' in e) {
+      const name = String((e as { name?: unknown }).name ?? 'Error')
+      const what = `${name}: ${String((e as { message: unknown }).message)}`
+      const where = entryName === undefined ? undefined : whereIn(e, entryName)
+      return where ? `${what} (at ${where})` : what
+    }
+    return String(e)
+  } catch {
+    return 'a value that cannot be described'
+  }
+}
+
+function whereIn(e: object, entryName: string): string | undefined {
+  let stack: unknown
+  try {
+    stack = (e as { stack?: unknown }).stack
+  } catch {
+    return undefined
+  }
+  if (typeof stack !== 'string') return undefined
+  // The first frame in the entry: an error raised by the engine's API (a host error, formatted by node)
+  // has the engine's own frames above it.
+  for (const line of stack.split('\n', 50)) {
+    const m = FRAME.exec(line)
+    if (m && m[1] === entryName) return `${shownPath(path.resolve(entryName))}:${m[2]}:${m[3]}`
+  }
+  return undefined
+}
