@@ -35,14 +35,15 @@ import { createWeChatCipher } from './verify/wechat-cipher.ts'
 export type EngineEvent =
   | { type: 'message'; entry: MessageLogEntry }
   | { type: 'rejected'; code: ErrorCode; status: number; account?: string }
-  | { type: 'duplicate'; account: string; openId: string; waited: boolean }
+  | { type: 'duplicate'; account: string; openId: string; key: string; waited: boolean }
   | { type: 'plugin_error'; plugin: string; code: ErrorCode }
-  /** A late reply's send ended (from the platform's sender, not the engine). */
-  | { type: 'late_reply'; account: string; replyType: string; outcome: 'sent' | 'failed' }
+  /** A late reply's send ended (from the platform's sender, not the engine); `key` is its message's, when it answers one. */
+  | { type: 'late_reply'; account: string; openId: string; key?: string; replyType: string; outcome: 'sent' | 'failed'; error?: string }
 
 /** Sends a reply after the passive answer was already given (customer-service API). Never rejects. */
 export interface LateReplies {
-  send(accountId: string, openId: string, reply: Reply): Promise<void>
+  /** `msgKey`: the message it answers (its dedup key), carried into the sender's log lines and events. */
+  send(accountId: string, openId: string, reply: Reply, msgKey?: string): Promise<void>
 }
 
 export interface EngineDeps {
@@ -169,7 +170,7 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     if (delivery.duplicate) {
       log.debug({ account: accountId, key, waited: delivery.waited }, 'duplicate delivery answered from the reply cache')
-      observe({ type: 'duplicate', account: accountId, openId: message.fromUser, waited: delivery.waited })
+      observe({ type: 'duplicate', account: accountId, openId: message.fromUser, key, waited: delivery.waited })
     } else if (waitForLog) {
       // The message's log entry is durable before WeChat sees the answer (issue #4: after a kill -9 every
       // answered message is in the log). Batched by the store: one journal write serves every message of a turn.
@@ -371,7 +372,7 @@ export function createEngine(deps: EngineDeps): Engine {
         // A reply to send: recorded with its type, and its outbox entry carries it from here (sent or failed).
         if (late.reply && late.reply.type !== 'none' && late.reply.type !== 'transfer_customer_service') {
           record(accountId, message, key, late, 'late', started)
-          return deps.lateReplies.send(accountId, message.fromUser, late.reply)
+          return deps.lateReplies.send(accountId, message.fromUser, late.reply, key)
         }
         // Nothing to send: the second entry says how the message ended (a plugin that failed: `failed`).
         record(accountId, message, key, late, !late.reply && late.errors.length > 0 ? 'failed' : 'no_reply', started)

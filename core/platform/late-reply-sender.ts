@@ -62,8 +62,19 @@ export interface LateReplySenderOptions {
   /** In [0, 1), for the jitter; default Math.random. */
   random?: () => number
   now?: () => number
-  /** A send ended: sent, or failed for good (not called for one left pending at shutdown). For metrics. */
-  onSettled?: (settled: { account: string; replyType: string; outcome: 'sent' | 'failed' }) => void
+  /** A send ended: sent, or failed for good with why (not called for one left pending at shutdown). For metrics and the test kit. */
+  onSettled?: (settled: LateReplySettled) => void
+}
+
+export interface LateReplySettled {
+  account: string
+  openId: string
+  /** The message the reply answers (its dedup key); absent for one resumed from an earlier run's outbox. */
+  key?: string
+  replyType: string
+  outcome: 'sent' | 'failed'
+  /** Why it failed: `code: reason`, as in its outbox entry. */
+  error?: string
 }
 
 export interface DrainResult {
@@ -76,9 +87,10 @@ export interface DrainResult {
 export interface LateReplySender {
   /**
    * Resolves once the reply is recorded in the outbox (never rejects); delivery and retries carry on in
-   * the background. A `none` reply has nothing to send and is ignored.
+   * the background. A `none` reply has nothing to send and is ignored. `msgKey`, the message it answers,
+   * goes into the send's log lines and its onSettled.
    */
-  send(account: string, openId: string, reply: Reply): Promise<void>
+  send(account: string, openId: string, reply: Reply, msgKey?: string): Promise<void>
   /**
    * At start-up: take up the outbox entries a previous run left pending (stopped mid-retry, or killed), so
    * nothing recorded is lost. Entries past the platform's 48 h window are marked failed instead. Returns how
@@ -158,9 +170,10 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     openId: string,
     reply: Reply,
     recorded: () => void,
+    msgKey: string | undefined,
     existing?: { id: number; attempts: number; at: number },
   ): Promise<void> {
-    const ctx: Record<string, unknown> = { account, openId, replyType: reply.type }
+    const ctx: Record<string, unknown> = { account, openId, key: msgKey, replyType: reply.type }
     let id: number | undefined = existing?.id
     const at = existing?.at ?? now()
     if (id === undefined) {
@@ -186,7 +199,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
         // How it ended is in the outbox, or else only in this line.
         const said = (await update(id, { status: 'sent', attempts: attempt }, ctx)) ? lines : unbudgeted
         said.info('late reply sent', { ...ctx, attempts: attempt }, 'late reply sent')
-        onSettled({ account, replyType: reply.type, outcome: 'sent' })
+        onSettled({ account, openId, key: msgKey, replyType: reply.type, outcome: 'sent' })
         return
       }
       const { code, reason, errcode } = r.error
@@ -198,7 +211,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
         const final = windowClosed && transient ? `${lastError} (and the 48 h window has closed)` : lastError
         const said = (await update(id, { status: 'failed', attempts: attempt, lastError: final }, ctx)) ? lines : unbudgeted
         said.error(`late reply failed ${code}`, { ...ctx, code, reason, errcode, attempts: attempt, transient }, 'late reply failed')
-        onSettled({ account, replyType: reply.type, outcome: 'failed' })
+        onSettled({ account, openId, key: msgKey, replyType: reply.type, outcome: 'failed', error: final })
         return
       }
       await update(id, { attempts: attempt, lastError }, ctx)
@@ -216,13 +229,13 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     }
   }
 
-  function send(account: string, openId: string, reply: Reply, existing?: { id: number; attempts: number; at: number }): Promise<void> {
+  function send(account: string, openId: string, reply: Reply, msgKey?: string, existing?: { id: number; attempts: number; at: number }): Promise<void> {
     if (reply.type === 'none') {
       log.debug({ account, openId }, 'late reply is none; nothing to send')
       return Promise.resolve()
     }
     return new Promise<void>((recorded) => {
-      const task: Promise<void> = deliver(account, openId, reply, recorded, existing)
+      const task: Promise<void> = deliver(account, openId, reply, recorded, msgKey, existing)
         .catch((e: unknown) => {
           log.error({ account, openId, code: 'INTERNAL', reason: engineErrorOf(e).reason, stack: e instanceof Error ? e.stack : undefined }, 'late reply sender bug')
         })
@@ -245,7 +258,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
         continue
       }
       log.info(ctx, 'resuming a late reply left pending by the previous run')
-      await send(entry.account, entry.openId, entry.reply as unknown as Reply, { id: entry.id, attempts: entry.attempts, at: entry.at })
+      await send(entry.account, entry.openId, entry.reply as unknown as Reply, undefined, { id: entry.id, attempts: entry.attempts, at: entry.at })
       taken++
     }
     return taken
@@ -268,7 +281,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
   }
 
   return {
-    send: (account, openId, reply) => send(account, openId, reply),
+    send: (account, openId, reply, msgKey) => send(account, openId, reply, msgKey),
     resumePending,
     idle,
     drain,

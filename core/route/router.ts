@@ -39,7 +39,11 @@ export interface RouteDeps {
 
 /** Shared between the router and the engine while a message is routed. */
 export interface RouteSignal {
-  /** Set by the engine when the reply budget is spent: stop trying further candidates. */
+  /**
+   * Set by the engine when the reply budget is spent: no candidate after the running one is tried. The first
+   * plugin candidate always runs: a message that spent its budget waiting behind its user's earlier one
+   * (user-queue.ts) is still answered, late.
+   */
   budgetSpent: boolean
   /** Set by the router: the candidate whose plugin is running now (what the engine records at the budget). */
   running?: Pick<RouteResult, 'handledBy' | 'rule' | 'keyword' | 'plugin'>
@@ -171,7 +175,7 @@ async function runPlugins(
   // final for the message, and a second call would repeat its side effects.
   const asked = new Set<string>()
   for (let step: Step | undefined = first; step; step = nextOf(rest)) {
-    if (signal.budgetSpent) break
+    if (signal.budgetSpent && asked.size > 0) break
     const settled = settle(step, deps, errors, account.id, message.fromUser)
     if (settled === NEXT) continue
     if ('handledBy' in settled) return settled

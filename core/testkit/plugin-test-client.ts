@@ -20,7 +20,11 @@ import path from 'node:path'
 import type { UserConfig } from '../config/config-types.ts'
 import { loadConfig } from '../config/load-config.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
+import { dedupKeyOf } from '../dedup/dedup-key.ts'
 import type { RawFields } from '../normalize/message-types.ts'
+import { normalizeMessage } from '../normalize/normalize-message.ts'
+import { parseXml } from '../normalize/safe-xml.ts'
+import type { LateReplySettled } from '../platform/late-reply-sender.ts'
 import { listPluginFolders } from '../plugin/load-plugin-set.ts'
 import type { JsonValue, KeyValue, PluginStorage, SessionState } from '../plugin/plugin-api.ts'
 import { globalKey, pluginNamespace, userKey } from '../plugin/storage-keys.ts'
@@ -28,7 +32,7 @@ import type { Article } from '../reply/reply-types.ts'
 import { startRuntime, type Runtime } from '../runtime.ts'
 import type { MessageLogEntry, SessionRecord } from '../store/store.ts'
 import { startFakeWeChatApi, type FakeWeChatApi, type JsonObject } from './fake-wechat-api.ts'
-import { createWeChatSimulator, push, type PushFields } from './wechat-simulator.ts'
+import { buildPushXml, createWeChatSimulator, push, type PushFields } from './wechat-simulator.ts'
 
 export { push }
 export type { FakeWeChatApi, JsonObject }
@@ -188,10 +192,16 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       if (!opts.only.includes(name)) config.plugins[name] = { ...config.plugins[name], enabled: false }
     }
   }
-  // What the engine recorded for each message, so that a reply (or its absence) comes with its reason.
+  // What the engine recorded for each message, so that a reply (or its absence) comes with its reason. All
+  // by the message's key: one user's sends may run at once, and each must get its own outcome.
   const recorded: MessageLogEntry[] = []
-  /** Replays answered, by sender: a push answered from the reply cache records no message. */
+  /** Replays answered, by message key: a push answered from the reply cache records no message. */
   const replays = new Map<string, number>()
+  /**
+   * How each late reply's send ended, by message key, with the platform's record of it: the last message to
+   * that user the stand-in had taken when the send ended (sends to one user end in the order they arrive).
+   */
+  const lateSends = new Map<string, Array<{ settled: LateReplySettled; message?: JsonObject }>>()
   let runtime: Runtime
   try {
     runtime = await startRuntime(config, {
@@ -200,7 +210,11 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       log: opts.log ?? stderrLogger(),
       observe: (e) => {
         if (e.type === 'message') recorded.push(e.entry)
-        else if (e.type === 'duplicate') replays.set(e.openId, (replays.get(e.openId) ?? 0) + 1)
+        else if (e.type === 'duplicate') replays.set(e.key, (replays.get(e.key) ?? 0) + 1)
+        else if (e.type === 'late_reply' && e.key !== undefined) {
+          const message = e.outcome === 'sent' ? [...platform.sent].reverse().find((m) => m.body.touser === e.openId)?.body : undefined
+          lateSends.set(e.key, [...(lateSends.get(e.key) ?? []), { settled: e, message }])
+        }
       },
     })
   } catch (e) {
@@ -217,17 +231,17 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     const fields = typeof input === 'string' ? push.text(openId, input) : input
     const req = sim.request(fields)
     const from = recorded.length
-    // This message's entries and replays: recorded while it was handled, from its sender (others may run alongside).
-    const sender = typeof fields.FromUserName === 'string' ? fields.FromUserName : openId
-    const replaysBefore = replays.get(sender) ?? 0
-    const sentBefore = platform.sent.length
+    // This message's entries, replays and late sends: by its key, as the engine keys it.
+    const key = keyOf(fields)
+    const replaysBefore = replays.get(key) ?? 0
+    const lateBefore = lateSends.get(key)?.length ?? 0
     const res = await runtime.engine.handle({ method: 'POST', query: req.query, body: req.body })
     const opened = sim.openReply(res.body)
     if (opened.error) throw new Error(`reply could not be opened: ${opened.error}`)
     const f = opened.fields
-    const entryOf = () => recorded.slice(from).reverse().find((e) => e.openId === sender)
+    const entryOf = () => recorded.slice(from).reverse().find((e) => e.msgKey === key)
     let entry = entryOf()
-    const replayed = entry === undefined && (replays.get(sender) ?? 0) > replaysBefore
+    const replayed = entry === undefined && (replays.get(key) ?? 0) > replaysBefore
     let late: JsonObject | undefined
     let lateError: string | undefined
     if (f === null && !replayed && (entry === undefined || entry.outcome === 'late')) {
@@ -237,8 +251,9 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       await runtime.platform.idle()
       entry = entryOf()
       if (entry?.outcome === 'late') {
-        late = platform.sent.slice(sentBefore).reverse().find((m) => m.body.touser === sender)?.body
-        if (late === undefined) lateError = await lateFailure(sender)
+        const send = lateSends.get(key)?.[lateBefore]
+        if (send?.settled.outcome === 'sent') late = send.message
+        else lateError = `late reply ${send ? `failed: ${send.settled.error}` : 'not sent'}`
       }
     }
     const lateText = late && typeof late.text === 'object' && late.text !== null && !Array.isArray(late.text) ? late.text.content : undefined
@@ -259,11 +274,14 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     }
   }
 
-  /** Why the user's latest late reply did not go out, from the outbox. */
-  async function lateFailure(openId: string): Promise<string> {
-    const entries = (await runtime.store.outbox.list()).filter((e) => e.openId === openId)
-    const last = entries[entries.length - 1]
-    return `late reply ${last?.status ?? 'not sent'}${last?.lastError ? `: ${last.lastError}` : ''}`
+  /**
+   * The engine's key of a push (core/dedup/dedup-key.ts), read from its XML as the engine reads it; '' for
+   * one the engine refuses (a test of a malformed push), which records nothing to find.
+   */
+  function keyOf(fields: PushFields): string {
+    const parsed = parseXml(buildPushXml(fields))
+    const normalized = parsed.ok ? normalizeMessage(parsed.value) : parsed
+    return normalized.ok ? dedupKeyOf(account.id, normalized.value) : ''
   }
 
   /** "got no reply (outcome failed: greet: PLUGIN_ERROR: ...)": what an assertion message needs to say. */

@@ -26,7 +26,7 @@ test('counts by outcome, one line per interval, nothing for a quiet one', async 
   let clock = 1_000_000
   const summary = createTrafficSummary(logger, 40, () => clock)
   for (const o of ['replied', 'replied', 'failed', 'dropped', 'late', 'no_reply'] as const) summary.observe(message(o))
-  summary.observe({ type: 'duplicate', account: 'a', openId: 'u', waited: false })
+  summary.observe({ type: 'duplicate', account: 'a', openId: 'u', key: 'k', waited: false })
   summary.observe({ type: 'plugin_error', plugin: 'p', code: 'PLUGIN_ERROR' }) // not a message: not counted
   clock += 60_000
   await new Promise((r) => setTimeout(r, 100)) // the interval passes (twice: the second is quiet)

@@ -115,3 +115,28 @@ describe('through the engine', () => {
     assert.equal(await client.session({ openId }), null)
   })
 })
+
+describe('a message that waits past its own reply budget behind the same user (found by a code read)', () => {
+  let client: TestClient
+  before(async () => {
+    // slowlock answers "slow" texts after 300 ms: past this budget, and so is a message queued behind one.
+    client = await createTestClient({ root: path.join(REPO, 'test/fixtures/session-race'), config: { limits: { replyBudgetMs: 150 } } })
+  })
+  after(() => client.close())
+
+  test("still reaches the dialogue's plugin and is answered late; each send gets its own outcome", async () => {
+    const u = { openId: 'u-queued' }
+    const first = await client.send('slow 0', u)
+    assert.equal(first.outcome, 'late')
+    assert.equal(first.content, 'began')
+    const slow = client.send('slow a', u)
+    await new Promise((r) => setTimeout(r, 20))
+    // Queued behind "slow a" for ~280 ms: its budget is spent before it is routed. It used to be routed to
+    // nobody (no reply at all), and the test kit gave it "slow a"'s outcome, matched by sender.
+    const quick = client.send('quick b', u)
+    const [a, b] = await Promise.all([slow, quick])
+    assert.deepEqual([a.outcome, a.handledBy, a.content], ['late', 'session', 'seen: slow 0, slow a'])
+    assert.deepEqual([b.outcome, b.handledBy, b.content], ['late', 'session', 'seen: slow 0, slow a, quick b'])
+    assert.deepEqual((await client.session(u))?.state, { seen: ['slow 0', 'slow a', 'quick b'] })
+  })
+})

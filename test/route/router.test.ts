@@ -203,6 +203,17 @@ default: { reply: { type: text, content: sorry } }
     assert.deepEqual(plugins.calls, ['one:one'])
     assert.equal(r.reply, null)
   })
+
+  it('a message whose budget was spent before routing began (queued behind its user) still gets its first plugin, and only that', async () => {
+    const signal = { budgetSpent: true }
+    const plugins = pluginsOf({ one: () => pass(), two: () => answer('too late to try') })
+    const r = await routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, depsOf(await rulesFrom(FILES), plugins), signal)
+    assert.deepEqual(plugins.calls, ['one:one'])
+    assert.equal(r.reply, null)
+    const answering = pluginsOf({ one: () => answer('late but here') })
+    const late = await routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, depsOf(await rulesFrom(FILES), answering), { budgetSpent: true })
+    assert.equal(late.plugin, 'one')
+  })
 })
 
 describe('sessions', () => {
