@@ -163,7 +163,9 @@ export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
     if (!layer.ok) return layer
     config = mergeDeep(config, resolveDirs(layer.value, root))
   }
-  config.accounts = config.accounts.map((a) => ({ ...a, mode: a.mode ?? 'plaintext' }) as AccountConfig)
+  // No mode: an account given a key wants encryption (as WECHAT_ENCODING_AES_KEY alone does, below), and
+  // compatible takes both kinds of push; without a key, plaintext.
+  config.accounts = config.accounts.map((a) => ({ ...a, mode: a.mode ?? (a.encodingAESKey ? 'compatible' : 'plaintext') }) as AccountConfig)
   const notData = firstNonData(config, '')
   if (notData) return fail('BAD_CONFIG', `invalid configuration${file ? ` (${path.relative(process.cwd(), file) || file})` : ''}:\n  ${notData}`)
   const problems: string[] = []

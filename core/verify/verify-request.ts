@@ -68,7 +68,11 @@ export function verifyPost(
     if (mode === 'safe') return fail('BAD_QUERY', `account "${account.config.id}" is in safe mode: the request must be encrypted (encrypt_type=aes)`)
     return ok({ fields: outer.value, encrypted: false })
   }
-  if (!account.cipher) return fail('BAD_QUERY', `account "${account.config.id}" is in plaintext mode but the request is encrypted`)
+  // The mode decides, not whether a key is set: plaintext with a key (kept while switching the console)
+  // still takes only plaintext pushes, as the configuration says.
+  if (mode === 'plaintext' || !account.cipher) {
+    return fail('BAD_QUERY', `account "${account.config.id}" is in plaintext mode but the request is encrypted (set mode: compatible to take both)`)
+  }
   const msgSignature = query.msg_signature
   if (!msgSignature) return fail('BAD_SIGNATURE', 'msg_signature is missing from an encrypted request')
   if (!verifyMsgSignature(token, timestamp, nonce, encrypt, msgSignature)) {

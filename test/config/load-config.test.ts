@@ -48,6 +48,13 @@ test('an EncodingAESKey from the environment turns encryption on (compatible) fo
   assert.equal(r.value.accounts[0].mode, 'compatible')
 })
 
+test('an account with a key and no mode is compatible; one that says plaintext stays plaintext', () => {
+  const source = withAccount(`{ id: 'a', token: 'tok123', appId: 'wx1', encodingAESKey: '${KEY}' }, { id: 'b', token: 'tok123', appId: 'wx2', encodingAESKey: '${KEY}', mode: 'plaintext' }`, "  defaultAccount: 'a',\n")
+  const r = loadConfig({ root: project(source), env: {} })
+  assert.ok(r.ok, r.ok ? '' : r.error.reason)
+  assert.deepEqual(r.value.accounts.map((a) => a.mode), ['compatible', 'plaintext'])
+})
+
 test('no token: refused, naming the setting and its variable', () => {
   assert.match(refused(project(), { WECHAT_APPID: 'wx1' }), /accounts\[0\]\.token: must be 3 to 32 letters or digits \(WECHAT_TOKEN\)/)
 })

@@ -210,3 +210,24 @@ describe('wire: request to reply XML', () => {
     })
   })
 })
+
+describe('the mode decides, not whether a key is set (found by a code read)', () => {
+  let h: Harness
+  before(async () => {
+    // A key kept while the console is switched back: the account says plaintext, and means it.
+    h = await startHarness({ rules: { 'main.yaml': RULES }, accounts: [{ id: 'plainkey', token: 'plainkeytoken', appId: 'wxplainkey000001', mode: 'plaintext', encodingAESKey: AES_KEY }] })
+  })
+  after(() => h.close())
+
+  it('a plaintext account with a key refuses an encrypted push (400 BAD_QUERY, the reason logged) and answers a plain one in plain XML', async () => {
+    const before = h.lines.length
+    const refused = await h.post('plainkey', push.text('user-k', 'hello'), { encrypt: true }).catch((e: Error) => e)
+    assert.ok(refused instanceof Error && /BAD_QUERY/.test(refused.message), String(refused))
+    const logged = h.lines.slice(before).find((l) => l.code === 'BAD_QUERY')
+    assert.match(String(logged?.reason), /account "plainkey" is in plaintext mode but the request is encrypted/)
+    const plain = await h.post('plainkey', push.text('user-k', 'hello'), { encrypt: false })
+    assert.equal(plain.status, 200)
+    assert.equal(plain.reply?.MsgType, 'text')
+    assert.doesNotMatch(plain.body, /<Encrypt>/)
+  })
+})
