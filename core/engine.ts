@@ -14,7 +14,7 @@
 import type { AccountConfig, EngineConfig } from './config/config-types.ts'
 import { createExactlyOnce, type ExactlyOnce } from './dedup/exactly-once.ts'
 import { dedupKeyOf } from './dedup/dedup-key.ts'
-import { httpStatusOf, type EngineError, type ErrorCode } from './errors.ts'
+import { httpStatusOf, isBug, type EngineError, type ErrorCode } from './errors.ts'
 import type { Logger } from './log/logger.ts'
 import { createLineBudget, type LineBudget } from './log/line-budget.ts'
 import { USER_MESSAGE_KINDS, type InboundMessage } from './normalize/message-types.ts'
@@ -163,9 +163,16 @@ export function createEngine(deps: EngineDeps): Engine {
     } catch (e) {
       // The state store is unreachable: we cannot know whether this message already ran elsewhere, so we
       // neither run it (no double answers) nor hang past WeChat's 5 s. The loss is logged and counted.
-      const reason = (e as Error).message
-      lines.error('STORE_UNAVAILABLE dropped', { code: 'STORE_UNAVAILABLE', reason, account: accountId, key, openId: message.fromUser }, 'message dropped: state store unavailable')
-      record(accountId, message, key, undefined, 'dropped', started, `STORE_UNAVAILABLE: ${reason}`)
+      // A bug of ours on the way is dropped the same, but said as one, with its stack.
+      const bug = isBug(e)
+      const code = bug ? 'INTERNAL' : 'STORE_UNAVAILABLE'
+      const reason = e instanceof Error ? e.message : String(e)
+      lines.error(
+        `${code} dropped`,
+        { code, reason, err: bug ? e : undefined, account: accountId, key, openId: message.fromUser },
+        bug ? 'message dropped: internal error' : 'message dropped: state store unavailable',
+      )
+      record(accountId, message, key, undefined, 'dropped', started, `${code}: ${reason}`)
       return SUCCESS
     }
     if (delivery.duplicate) {
@@ -248,7 +255,7 @@ export function createEngine(deps: EngineDeps): Engine {
   function routeDepsOf(generation: Generation): RouteDeps {
     let made = routeDeps.get(generation)
     if (!made) {
-      made = { rules: generation.rules, plugins: generation.plugins, sessions: store.sessions, now, onPluginError }
+      made = { rules: generation.rules, plugins: generation.plugins, sessions: store.sessions, now, onPluginError, onStoreError }
       routeDeps.set(generation, made)
     }
     return made
@@ -257,6 +264,10 @@ export function createEngine(deps: EngineDeps): Engine {
   function onPluginError(plugin: string, error: EngineError, account: string, openId: string): void {
     lines.warn(`${error.code} ${plugin}`, { code: error.code, reason: error.reason, plugin, account, openId }, `plugin ${plugin} failed: ${error.reason}`)
     observe({ type: 'plugin_error', plugin, code: error.code })
+  }
+
+  function onStoreError(plugin: string, error: EngineError, account: string, openId: string): void {
+    lines.error(`${error.code} session`, { code: error.code, reason: error.reason, plugin, account, openId }, 'session not saved: state store unavailable (the reply goes out)')
   }
 
   /**

@@ -93,3 +93,12 @@ export const httpStatusOf: Partial<Record<ErrorCode, number>> = {
   WRONG_APPID: 401,
   UNKNOWN_ACCOUNT: 404,
 }
+
+/**
+ * A fault in our own code rather than in what it depends on: the errors JavaScript raises for a bug (a
+ * property of undefined, a name not defined, a value out of range). A store reached over a socket or a
+ * file fails with plain Errors of its own (ioredis, SQLite), so the engine tells an outage from a bug by this.
+ */
+export function isBug(e: unknown): boolean {
+  return e instanceof TypeError || e instanceof ReferenceError || e instanceof RangeError || e instanceof SyntaxError
+}

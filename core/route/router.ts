@@ -8,7 +8,7 @@
  * hands the message to the next candidate. Once the reply budget has run out (the engine already answered
  * `success`), the candidate running at that moment may still answer late, but no further candidate is tried.
  */
-import type { EngineError } from '../errors.ts'
+import { isBug, type EngineError } from '../errors.ts'
 import { USER_MESSAGE_KINDS, type InboundMessage, type MessageKind } from '../normalize/message-types.ts'
 import type { AccountInfo, JsonValue, RuleMatch } from '../plugin/plugin-api.ts'
 import type { PluginSet, SessionOp } from '../plugin/plugin-host-types.ts'
@@ -24,7 +24,7 @@ export interface RouteResult {
   rule?: string
   keyword?: string
   plugin?: string
-  /** Faults met on the way (plugin errors, timeouts, bad replies), each already logged. */
+  /** Faults met on the way (plugin errors, timeouts, bad replies, a session write that failed), each already logged. */
   errors: Array<EngineError & { plugin: string }>
 }
 
@@ -35,6 +35,8 @@ export interface RouteDeps {
   now: () => number
   /** Told about each plugin fault as it happens (logging, metrics); the result lists them too. */
   onPluginError?: (plugin: string, error: EngineError, account: string, openId: string) => void
+  /** Told when writing a plugin's session calls failed after it answered (the reply still goes out); listed too. */
+  onStoreError?: (plugin: string, error: EngineError, account: string, openId: string) => void
 }
 
 /** Shared between the router and the engine while a message is routed. */
@@ -174,6 +176,15 @@ async function runPlugins(
   // (a dialogue's plugin is the session candidate first, then often a rule candidate too): "not mine" is
   // final for the message, and a second call would repeat its side effects.
   const asked = new Set<string>()
+  // A session write that failed (a store timing out may still apply it later) does not cost the user the
+  // reply their plugin gave: dropping it would leave them without the question while their state may have
+  // moved on to expect its answer. Sent, the worst case is a question asked twice. Our own bugs still throw.
+  const storeFailed = (plugin: string, what: string, e: unknown): void => {
+    if (isBug(e)) throw e
+    const error: EngineError = { code: 'STORE_UNAVAILABLE', reason: `${what} failed (it may yet be applied): ${e instanceof Error ? e.message : String(e)}` }
+    errors.push({ ...error, plugin })
+    deps.onStoreError?.(plugin, error, account.id, message.fromUser)
+  }
   for (let step: Step | undefined = first; step; step = nextOf(rest)) {
     if (signal.budgetSpent && asked.size > 0) break
     const settled = settle(step, deps, errors, account.id, message.fromUser)
@@ -197,7 +208,11 @@ async function runPlugins(
     // A plugin that failed gave the user nothing: a lock it began would hold them to a dialogue nobody
     // started, so its session calls count only with a reply or a pass.
     if (outcome.status !== 'error') {
-      session = await applySessionOps(deps, account.id, message.fromUser, plugin, own, outcome.sessionOps, session)
+      try {
+        session = await applySessionOps(deps, account.id, message.fromUser, plugin, own, outcome.sessionOps, session)
+      } catch (e) {
+        storeFailed(plugin, 'writing its session calls', e)
+      }
     }
     if (outcome.status === 'reply') return found(step, outcome.reply, plugin, errors)
     if (outcome.status === 'error') {
@@ -207,7 +222,11 @@ async function runPlugins(
       // a broken or hung plugin would hold the user, and every message of theirs, until the lock expires.
       // The message goes on down the routing order like any other.
       if (own) {
-        await deps.sessions.delete(account.id, message.fromUser)
+        try {
+          await deps.sessions.delete(account.id, message.fromUser)
+        } catch (e) {
+          storeFailed(plugin, "releasing the user's lock", e)
+        }
         session = null
       }
     }

@@ -135,3 +135,42 @@ describe('a state store that fails under a message answered inline (the synchron
     }
   })
 })
+
+describe('a bug of ours on the way is not called a store outage (found by a code read)', () => {
+  it('dropped as INTERNAL, with its stack in the line and its code in the message log', async () => {
+    const h = await startHarness({ rules: { 'r.yaml': 'rules:\n  - { name: hi, keywords: [hi], reply: { type: text, content: hello } }\n' } })
+    try {
+      h.runtime.store.sessions.getSync = () => {
+        throw new TypeError("Cannot read properties of undefined (reading 'plugin')")
+      }
+      const r = await h.post('plain', push.text('bug-user', 'hi'))
+      assert.deepEqual([r.status, r.body], [200, 'success'])
+      const line = h.lines.find((l) => l.msg === 'message dropped: internal error')
+      assert.equal(line?.code, 'INTERNAL')
+      assert.match(String((line?.err as { stack?: string } | undefined)?.stack), /TypeError: Cannot read properties of undefined/)
+      assert.equal(h.lines.some((l) => l.msg === 'message dropped: state store unavailable'), false)
+      await h.runtime.store.log.flush()
+      const [row] = await h.runtime.store.log.query({ openId: 'bug-user', limit: 1 })
+      assert.deepEqual([row?.outcome, row?.error], ['dropped', "INTERNAL: Cannot read properties of undefined (reading 'plugin')"])
+    } finally {
+      await h.close()
+    }
+  })
+})
+
+describe('a session write that fails after the plugin answered (found by a fleet review)', () => {
+  it('the reply still reaches WeChat, and a line says the session was not saved', async () => {
+    const h = await startHarness({ plugins: path.join(import.meta.dirname, '../../plugins'), rules: { 'r.yaml': 'rules:\n  - { name: survey, keywords: [survey], plugin: survey }\n' } })
+    try {
+      h.runtime.store.sessions.put = () => Promise.reject(new Error('database or disk is full'))
+      const r = await h.post('plain', push.text('full-disk-user', 'survey'))
+      assert.match(String(r.reply?.Content), /^Question 1\/3: how did you hear about us\?/)
+      const line = h.lines.find((l) => l.msg === 'session not saved: state store unavailable (the reply goes out)')
+      assert.equal(line?.code, 'STORE_UNAVAILABLE')
+      assert.equal(line?.plugin, 'survey')
+      assert.match(String(line?.reason), /database or disk is full/)
+    } finally {
+      await h.close()
+    }
+  })
+})

@@ -360,3 +360,53 @@ default: { reply: { type: text, content: sorry } }
     assert.throws(() => routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, deps), /disk I\/O error/)
   })
 })
+
+describe('a state store that fails after the plugin answered (found by a fleet review: Redis stalled on the session write)', () => {
+  const FILES = {
+    'r.yaml': `
+rules:
+  - { name: ask, keywords: [ask], plugin: asker }
+  - { name: next, keywords: [ask], plugin: fallback }
+`,
+  }
+  /** Memory sessions whose writes fail as `fault` says. */
+  const failingWrites = (fault: () => Error): SessionStore & { store: ReturnType<typeof createMemoryStore> } => {
+    const store = createMemoryStore()
+    return { ...store.sessions, put: async () => Promise.reject(fault()), delete: async () => Promise.reject(fault()), store }
+  }
+  const withStoreErrors = (deps: RouteDeps) => {
+    const seen: Array<[string, EngineError]> = []
+    deps.onStoreError = (plugin, error) => void seen.push([plugin, error])
+    return seen
+  }
+
+  it('a session write that fails: the reply still goes out, the fault listed and reported', async () => {
+    const sessions = failingWrites(() => new Error('Command timed out'))
+    const plugins = pluginsOf({ asker: () => answer('Question 1/3', [{ op: 'begin', ttlMs: 60_000, state: { step: 0 } }]), fallback: () => answer('never') })
+    const deps = depsOf(await rulesFrom(FILES), plugins, sessions)
+    const seen = withStoreErrors(deps)
+    const r = await routeMessage(messageOf(push.text('u1', 'ask')), ACCOUNT, deps)
+    assert.deepEqual(r.reply, { type: 'text', content: 'Question 1/3' })
+    assert.equal(r.plugin, 'asker')
+    assert.deepEqual(r.errors.map((e) => `${e.plugin}: ${e.code}: ${e.reason}`), ['asker: STORE_UNAVAILABLE: writing its session calls failed (it may yet be applied): Command timed out'])
+    assert.deepEqual(seen.map(([p, e]) => `${p} ${e.code}`), ['asker STORE_UNAVAILABLE'])
+  })
+
+  it("the dialogue's plugin failed and its lock cannot be released: the message still goes on down the order", async () => {
+    const sessions = failingWrites(() => new Error('connection lost'))
+    await sessions.store.sessions.put({ account: 'acct', openId: 'u1', plugin: 'asker', state: null, expiresAt: Date.now() + 60_000 })
+    const plugins = pluginsOf({ asker: () => failure('PLUGIN_ERROR'), fallback: () => answer('from the fallback') })
+    const deps = depsOf(await rulesFrom(FILES), plugins, sessions)
+    const seen = withStoreErrors(deps)
+    const r = await routeMessage(messageOf(push.text('u1', 'ask')), ACCOUNT, deps)
+    assert.deepEqual(r.reply, { type: 'text', content: 'from the fallback' })
+    assert.deepEqual(r.errors.map((e) => `${e.plugin}: ${e.code}`), ['asker: PLUGIN_ERROR', 'asker: STORE_UNAVAILABLE'])
+    assert.match(seen[0]![1].reason, /releasing the user's lock failed \(it may yet be applied\): connection lost/)
+  })
+
+  it('a bug of ours in the write is not taken for an outage: routing fails with it', async () => {
+    const sessions = failingWrites(() => new TypeError("Cannot read properties of undefined (reading 'x')"))
+    const plugins = pluginsOf({ asker: () => answer('q', [{ op: 'begin', ttlMs: 60_000 }]) })
+    await assert.rejects(Promise.resolve(routeMessage(messageOf(push.text('u1', 'ask')), ACCOUNT, depsOf(await rulesFrom(FILES), plugins, sessions))), TypeError)
+  })
+})
