@@ -333,7 +333,8 @@ export function createEngine(deps: EngineDeps): Engine {
         // As long as a routing may run: the budget, then a plugin finishing late.
         ttlMs: limits.replyBudgetMs + limits.pluginTimeoutMs + 1_000,
         deadline: started + limits.replyBudgetMs,
-        onNotHeld: () => log.warn({ account: accountId, openId }, "another instance was still routing this user's earlier message at the reply budget: routed without its lock"),
+        onNotHeld: () =>
+          log.warn({ account: accountId, openId }, "the user's lock was still held at the reply budget (another instance routing their earlier message, or a lock whose release was lost): routed without it"),
       },
       route,
     )

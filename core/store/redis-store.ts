@@ -68,14 +68,16 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
 
   const keys = createRedisKeys(opts.keyPrefix ?? DEFAULT_KEY_PREFIX)
   const dedup = createRedisDedup(conn, keys, opts.log)
+  const sessions = createRedisSessions(conn, keys)
   conn.onRecovered(() => {
     void dedup.settle()
+    void sessions.releaseLeftLocks()
   })
   let closed = false
 
   return {
     kind: 'redis',
-    sessions: createRedisSessions(conn, keys),
+    sessions,
     dedup,
     kv: createRedisKv(conn, keys),
     tokens: createRedisTokens(conn, keys),
@@ -101,6 +103,7 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
     async close() {
       if (closed) return
       closed = true
+      sessions.stop()
       await conn.close()
       await local.close()
     },

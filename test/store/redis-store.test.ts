@@ -539,6 +539,37 @@ describe('redis store: Redis down or lost', () => {
     }
   })
 
+  it("connection cut before a user lock's release reached Redis: released again once reconnected, not left for its TTL (a fleet review)", async () => {
+    const proxy = await startFaultyProxy(server.port)
+    const keyPrefix = freshPrefix()
+    const viaProxy = await openRedisStore({ url: proxy.url, dataDir: await tempDir(), log: silent, keyPrefix, maxReconnectDelayMs: 100 })
+    const direct = await openStore(server.url, { keyPrefix })
+    try {
+      const held = await viaProxy.sessions.lockUser!('acct', 'blip-user', 60_000)
+      assert.ok(held, 'the lock is taken')
+      proxy.fault('drop-request')
+      await assertRejectsFast('a release that never arrived', () => held.release())
+      assert.equal(await direct.sessions.lockUser!('acct', 'blip-user', 60_000), null, 'the lock is still held in Redis meanwhile')
+      proxy.reopen()
+      // Released within moments of the reconnect, not after the 60 s TTL.
+      const deadline = Date.now() + 3000
+      let next = null
+      while (!next && Date.now() < deadline) {
+        next = await direct.sessions.lockUser!('acct', 'blip-user', 60_000)
+        if (!next) await new Promise((r) => setTimeout(r, 50))
+      }
+      assert.ok(next, 'another instance takes the lock after the reconnect')
+      // The late release is a compare-and-delete: it freed only its own lock, never the new holder's.
+      await new Promise((r) => setTimeout(r, 600))
+      assert.equal(await viaProxy.sessions.lockUser!('acct', 'blip-user', 60_000), null, "the new holder's lock stands")
+      await next.release()
+    } finally {
+      await viaProxy.close()
+      await direct.close()
+      await proxy.close()
+    }
+  })
+
   it('close() works while Redis is down, and twice', async () => {
     const own = await startRedisServer()
     const s = await openRedisStore({ url: own.url, dataDir: await tempDir(), log: silent, keyPrefix: freshPrefix() })

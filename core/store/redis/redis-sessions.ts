@@ -18,9 +18,56 @@ function liveSession(raw: string | null): SessionRecord | null {
   return rec
 }
 
-export function createRedisSessions(conn: RedisConnection, keys: RedisKeys): SessionStore {
+/** How soon a lock whose release failed is released again (and again, until done or lapsed). */
+const RELEASE_RETRY_MS = 250
+
+export interface RedisSessions extends SessionStore {
+  /** Releases again the locks whose release failed; the store calls it when the connection is back. */
+  releaseLeftLocks(): Promise<void>
+  /** Stops retrying (the store is closing). */
+  stop(): void
+}
+
+export function createRedisSessions(conn: RedisConnection, keys: RedisKeys): RedisSessions {
   const { client } = conn
+  // A release lost to a dropped connection or a timed-out command left the lock held until its TTL (the
+  // budget plus the plugin timeout, ~35 s): every message of that user waited for it until the reply
+  // budget, and then ran unlocked (a fleet review). So a failed release is tried again until it is done or
+  // the lock has lapsed. The compare-and-delete makes a late release harmless: it frees only our own lock.
+  const left = new Set<{ key: string; owner: string; lapsesAt: number }>()
+  let retry: NodeJS.Timeout | null = null
+  let stopped = false
+  const unlock = async (key: string, owner: string): Promise<void> => void (await runScript(client, UNLOCK, [key], [owner]))
+  async function releaseLeftLocks(): Promise<void> {
+    for (const lock of [...left]) {
+      if (Date.now() >= lock.lapsesAt) {
+        left.delete(lock)
+        continue
+      }
+      try {
+        await unlock(lock.key, lock.owner)
+        left.delete(lock)
+      } catch {
+        // Still away: the next round.
+      }
+    }
+    if (left.size > 0) scheduleRetry()
+  }
+  function scheduleRetry(): void {
+    if (retry || stopped) return
+    retry = setTimeout(() => {
+      retry = null
+      void releaseLeftLocks()
+    }, RELEASE_RETRY_MS)
+    retry.unref()
+  }
   return {
+    releaseLeftLocks,
+    stop() {
+      stopped = true
+      if (retry) clearTimeout(retry)
+      retry = null
+    },
     async get(account, openId) {
       return liveSession(await client.get(keys.session(account, openId)))
     },
@@ -45,10 +92,19 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys): Ses
         | [1, string | null]
         | null
       if (held === null) return null
+      const lapsesAt = Date.now() + ttlMs
       return {
         session: liveSession(held[1]),
         // Compare-and-delete: a holder whose lock lapsed must not free the next holder's.
-        release: async () => void (await runScript(client, UNLOCK, [key], [owner])),
+        release: async () => {
+          try {
+            await unlock(key, owner)
+          } catch (e) {
+            left.add({ key, owner, lapsesAt })
+            scheduleRetry()
+            throw e
+          }
+        },
       }
     },
   }
