@@ -426,6 +426,22 @@ describe('redis store: Redis down or lost', () => {
     await assert.rejects(openRedisStore({ url: 'http://127.0.0.1:1', dataDir: await tempDir(), log: silent }), /not a redis:\/\/ or rediss:\/\/ URL/)
   })
 
+  it('a database in the URL that Redis refuses, or that is not a number, stops the start (it used to run on database 0, or crash)', async () => {
+    await assert.rejects(openRedisStore({ url: `${server.url}/99`, dataDir: await tempDir(), log: silent }), (e: Error) => {
+      assert.ok(e instanceof StoreOpenError)
+      assert.match(e.message, /DB index is out of range/)
+      return true
+    })
+    await assert.rejects(openRedisStore({ url: `${server.url}/abc`, dataDir: await tempDir(), log: silent }), /the database in the URL is "abc", not a number/)
+    const s = await openRedisStore({ url: `${server.url}/3`, dataDir: await tempDir(), log: silent, keyPrefix: freshPrefix() })
+    try {
+      await s.kv.set('ns', 'k', 1)
+      assert.equal(await s.kv.get('ns', 'k'), 1)
+    } finally {
+      await s.close()
+    }
+  })
+
   it('killed mid-test: commands reject in under 1 s, healthy() false, one log line; restarted: recovers by itself', async () => {
     const own = await startRedisServer()
     const captured = captureLog()

@@ -57,13 +57,20 @@ function messageOf(err: unknown): string {
 export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisConnection> {
   const shownUrl = redactRedisUrl(opts.url)
   let protocol = ''
+  let database = ''
   try {
-    protocol = new URL(opts.url).protocol
+    const parsed = new URL(opts.url)
+    protocol = parsed.protocol
+    database = decodeURIComponent(parsed.pathname.replace(/^\//, ''))
   } catch {
     // reported below
   }
   if (protocol !== 'redis:' && protocol !== 'rediss:') {
     throw new StoreOpenError(shownUrl, 'not a redis:// or rediss:// URL')
+  }
+  // ioredis would send `SELECT NaN` and leave its rejection unhandled (the process died with a stack).
+  if (database !== '' && !/^\d+$/.test(database)) {
+    throw new StoreOpenError(shownUrl, `the database in the URL is ${JSON.stringify(database)}, not a number (redis://host:6379/0)`)
   }
 
   const client = new Redis(opts.url, {
@@ -92,6 +99,10 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisC
     })
     await Promise.race([client.connect(), deadline])
     await Promise.race([client.ping(), deadline])
+    // ioredis selects the URL's database on connect but only emits an 'error' when Redis refuses it, and
+    // then works on database 0: a mistyped number would share another deployment's keys. Asked again here,
+    // a refusal stops the start.
+    if (database !== '' && database !== '0') await Promise.race([client.select(Number(database)), deadline])
   } catch (err) {
     client.disconnect()
     const cause = lastError ?? err
