@@ -15,6 +15,7 @@ import type { PluginSet, SessionOp } from '../plugin/plugin-host-types.ts'
 import type { Reply } from '../reply/reply-types.ts'
 import type { SessionRecord, SessionStore } from '../store/store.ts'
 import type { Candidate, RuleSet, RuleTarget } from './rule-types.ts'
+import { buildSystemCandidate } from './rules/compile-rule-set.ts'
 
 export type HandledBy = 'session' | 'rule' | 'type' | 'welcome' | 'default' | 'none'
 
@@ -82,15 +83,10 @@ function* candidatesFor(message: InboundMessage, account: string, rules: RuleSet
   for (const candidate of rules.matchType(account, message.kind, scene)) yield { handledBy: 'type', candidate }
   const system = rules.system(account)
   if (message.kind === 'subscribe' && system.welcome) {
-    yield { handledBy: 'welcome', candidate: systemCandidate('welcome', system.welcome) }
+    yield { handledBy: 'welcome', candidate: buildSystemCandidate('welcome', system.welcome) }
   } else if (DEFAULT_REPLY_KINDS.has(message.kind) && system.default) {
-    yield { handledBy: 'default', candidate: systemCandidate('default', system.default) }
+    yield { handledBy: 'default', candidate: buildSystemCandidate('default', system.default) }
   }
-}
-
-function systemCandidate(via: 'welcome' | 'default', target: Candidate['target']): Candidate {
-  const args = 'plugin' in target ? target.args : {}
-  return { rule: via, target, match: { rule: via, via, captures: [], groups: {}, fromClick: false, args } }
 }
 
 /**
