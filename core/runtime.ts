@@ -22,6 +22,7 @@ import { createTrafficSummary } from './log/traffic-summary.ts'
 import { createMetrics, type Metrics } from './server/metrics.ts'
 import { lockDataDir, type DataDirLock } from './store/data-dir-lock.ts'
 import { openStore } from './store/open-store.ts'
+import { StoreOpenError } from './store/store-open-error.ts'
 import type { Store } from './store/store.ts'
 
 export interface Runtime {
@@ -61,6 +62,8 @@ export class StartupError extends Error {
   constructor(
     message: string,
     readonly problems: string[] = [],
+    /** Trying again later may succeed as it is (StoreOpenError.transient): the start exits 1, not 2. */
+    readonly transient = false,
   ) {
     super(problems.length > 0 ? `${message}:\n  ${problems.join('\n  ')}` : message)
   }
@@ -77,7 +80,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     store = await openStore(config.store, config.dataDir, log, opts.now)
   } catch (e) {
     dirLock?.release()
-    throw new StartupError(`cannot open the ${config.store.kind} store: ${(e as Error).message}`)
+    throw new StartupError(`cannot open the ${config.store.kind} store: ${(e as Error).message}`, [], e instanceof StoreOpenError && e.transient)
   }
   const metrics = createMetrics()
   const traffic = createTrafficSummary(log)

@@ -42,7 +42,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
   } catch (e) {
     db?.close()
     if ((e as { code?: string }).code === 'SQLITE_BUSY') {
-      throw new StoreOpenError(dir, 'another wxengine is serving from this data directory; stop it first, or give this one its own DATA_DIR')
+      throw new StoreOpenError(dir, 'another wxengine is serving from this data directory; stop it first, or give this one its own DATA_DIR', { transient: true })
     }
     throw new StoreOpenError(file, (e as Error).message, { cause: e })
   }

@@ -8,7 +8,7 @@ import { watch, type FSWatcher } from 'node:fs'
 import path from 'node:path'
 import { findConfigFile, loadConfig } from '../../config/load-config.ts'
 import { flushLogger, type Logger } from '../../log/logger.ts'
-import { startRuntime, StartupError } from '../../runtime.ts'
+import { startRuntime, StartupError, type Runtime } from '../../runtime.ts'
 
 export interface StartFlags {
   root: string
@@ -57,6 +57,26 @@ function listenProblem(err: NodeJS.ErrnoException, host: string, port: number): 
 export async function runStart(flags: StartFlags): Promise<number> {
   // Who started us, taken first thing: see the parent watch below.
   const parent = process.ppid
+  // A SIGHUP while starting (systemd's reload right after a restart) would end the process at node's
+  // default, with no line, and systemd counts that as a clean exit (no restart). Noted here, done once started.
+  let reloadAsked = false
+  const askReload = () => {
+    reloadAsked = true
+  }
+  process.on('SIGHUP', askReload)
+  try {
+    const started = await startEngine(flags)
+    if (typeof started === 'number') return started
+    process.off('SIGHUP', askReload)
+    await serveUntilStopped(flags, started, parent, reloadAsked)
+    return 0
+  } finally {
+    process.off('SIGHUP', askReload)
+  }
+}
+
+/** Loads the configuration and starts the runtime; a number is the exit code of a start that failed. */
+async function startEngine(flags: StartFlags): Promise<Runtime | number> {
   const loaded = loadConfig({
     root: flags.root,
     file: flags.config,
@@ -72,16 +92,18 @@ export async function runStart(flags: StartFlags): Promise<number> {
   try {
     runtime = await startRuntime(config)
   } catch (e) {
+    // 1 when starting again later may work as it is (Redis not up yet, the old engine still holding the
+    // data directory or the port); 2 when the settings must change first. The systemd unit restarts on 1 only.
     if (e instanceof StartupError) {
       process.stderr.write(`wxengine: ${e.message}\n`)
-      return 2
+      return e.transient ? 1 : 2
     }
     const err = e as NodeJS.ErrnoException
     if (err.code === 'EADDRINUSE') {
       // The admin port (admin.port) can be the one taken, too.
       const taken = (err as NodeJS.ErrnoException & { port?: number }).port ?? config.port
       process.stderr.write(`wxengine: port ${taken} is in use; ${taken === config.port ? 'set PORT or --port to another one' : 'set admin.port in engine.config.ts to another one'}\n`)
-      return 2
+      return 1
     }
     const cannotListen = listenProblem(err, config.host, config.port)
     if (cannotListen) {
@@ -90,6 +112,10 @@ export async function runStart(flags: StartFlags): Promise<number> {
     }
     throw e
   }
+  return runtime
+}
+
+async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: number, reloadAsked: boolean): Promise<void> {
   const log = runtime.log
   const configWatch = flags.dev ? watchConfigFile(flags, log) : undefined
   await new Promise<void>((resolve) => {
@@ -110,19 +136,24 @@ export async function runStart(flags: StartFlags): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'))
     process.once('SIGUSR2', () => stop('SIGUSR2'))
     // The reload says how it went (reloaded, or refused with the reasons, keeping the last good set).
-    process.on('SIGHUP', () => {
+    const reload = (during: string) => {
       if (stopping) return
-      log.info({ signal: 'SIGHUP' }, 'reloading rules and plugins')
+      log.info({ signal: 'SIGHUP' }, `reloading rules and plugins${during}`)
       void runtime.reload()
-    })
-    // `npm start` under a process manager: npm 11 exits on SIGTERM without passing it on, and we would be
-    // left running under init. A changed parent means whoever started us is gone: shut down the same way.
-    // The parent was taken before start-up, so one that went away during it is noticed too.
-    const watchParent = () => {
-      if (process.ppid !== parent) stop('parent exited')
     }
-    setInterval(watchParent, 500).unref()
-    watchParent()
+    process.on('SIGHUP', () => reload(''))
+    if (reloadAsked) reload(' (asked for while starting)')
+    // `npm start` under a process manager: npm 11 exits on SIGTERM without passing it on, and we would be
+    // left running under init. A changed parent means npm is gone: shut down the same way. Only under npm
+    // (which sets npm_lifecycle_event for its scripts): any other parent may leave on purpose (a shell that
+    // started us in the background, a daemonizing launcher), and stopping then took the service down.
+    // The parent was taken before start-up, so one that went away during it is noticed too.
+    if (process.env.npm_lifecycle_event !== undefined) {
+      const watchParent = () => {
+        if (process.ppid !== parent) stop('npm exited')
+      }
+      setInterval(watchParent, 500).unref()
+      watchParent()
+    }
   })
-  return 0
 }

@@ -106,7 +106,7 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisC
   } catch (err) {
     client.disconnect()
     const cause = lastError ?? err
-    throw new StoreOpenError(shownUrl, `Redis: ${messageOf(cause)}`, { cause })
+    throw new StoreOpenError(shownUrl, `Redis: ${messageOf(cause)}`, { cause, transient: true })
   } finally {
     clearTimeout(timer)
   }
