@@ -118,6 +118,11 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
   if (env.WECHAT_API_BASE) c.platform.apiBase = env.WECHAT_API_BASE
   if (env.ADMIN_TOKEN) c.admin.token = env.ADMIN_TOKEN
 
+  // Set but empty is a secret not filled in (a blank line of an EnvironmentFile), not "use the file's":
+  // the file's is the example's, whose token anyone can sign pushes with.
+  for (const name of ['WECHAT_TOKEN', 'WECHAT_APPID', 'WECHAT_APPSECRET', 'WECHAT_ENCODING_AES_KEY', 'WECHAT_ORIGINAL_ID', 'WECHAT_MODE']) {
+    if (env[name] === '') problems.push(`${name}: is set but empty; give it a value, or unset it to use engine.config.ts`)
+  }
   const accountEnv: Partial<AccountConfig> = {}
   if (env.WECHAT_TOKEN) accountEnv.token = env.WECHAT_TOKEN
   if (env.WECHAT_APPID) accountEnv.appId = env.WECHAT_APPID

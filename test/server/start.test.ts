@@ -213,6 +213,18 @@ test('a store that may come later (Redis not reachable) exits 1, to be restarted
   assert.equal(notADir.code, 2, notADir.stderr)
 })
 
+test('a WECHAT_ variable set but empty stops the start naming it; the example token is served with a warning (an operator review)', { timeout: 30_000 }, async () => {
+  const empty = await startEngine(['--port', '0'], { WECHAT_TOKEN: '' }).exited
+  assert.equal(empty.code, 2)
+  assert.match(empty.stderr, /WECHAT_TOKEN: is set but empty; give it a value, or unset it to use engine\.config\.ts/)
+  const example = startEngine(['--port', '0'], { WECHAT_TOKEN: 'wxenginedev' })
+  assert.ok(await example.listening, 'the engine started')
+  await until('the warning', () => example.stdout().includes('serves with the example token'))
+  assert.match(example.stdout(), /"level":40.*"msg":"account \\"default\\" serves with the example token \\"wxenginedev\\", which anyone can sign pushes with/)
+  example.child.kill('SIGTERM')
+  assert.equal((await example.exited).code, 0)
+})
+
 test('HOST that is not an address of this machine: exit 2, saying which setting', { timeout: 30_000 }, async () => {
   // 192.0.2.1 is TEST-NET-1 (RFC 5737): on no machine, and no network is asked.
   const engine = startEngine(['--port', '0'], { HOST: '192.0.2.1' })

@@ -115,8 +115,16 @@ async function startEngine(flags: StartFlags): Promise<Runtime | number> {
   return runtime
 }
 
+/** The token of the repository's example engine.config.ts: public, so anyone can sign pushes with it. */
+const EXAMPLE_TOKEN = 'wxenginedev'
+
 async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: number, reloadAsked: boolean): Promise<void> {
   const log = runtime.log
+  for (const account of runtime.config.accounts) {
+    if (account.token === EXAMPLE_TOKEN) {
+      log.warn({ account: account.id }, `account "${account.id}" serves with the example token "${EXAMPLE_TOKEN}", which anyone can sign pushes with: set its own (WECHAT_TOKEN for the default account)`)
+    }
+  }
   const configWatch = flags.dev ? watchConfigFile(flags, log) : undefined
   await new Promise<void>((resolve) => {
     let stopping = false
