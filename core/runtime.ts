@@ -48,6 +48,11 @@ export interface StartOptions {
   log?: Logger
   /** Start the HTTP server(s); false gives an in-process engine (tests, `wxengine send --local`). */
   listen?: boolean
+  /**
+   * Hold the data directory as a serving engine does (store/data-dir-lock.ts); default: when listening.
+   * `send --local` runs messages, writing sessions that a serving engine's cache would never see: it holds it too.
+   */
+  ownDataDir?: boolean
   observe?: (event: EngineEvent) => void
   /** The clock of message handling and of the store's expiries (sessions, storage): tests fake it. */
   now?: () => number
@@ -76,7 +81,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   // reads or sends beside one, as `wxengine log` and `send --local` do. The memory store has no directory.
   let dirLock: DataDirLock | undefined
   try {
-    if (opts.listen !== false && config.store.kind !== 'memory') dirLock = lockDataDir(config.dataDir)
+    if ((opts.ownDataDir ?? opts.listen !== false) && config.store.kind !== 'memory') dirLock = lockDataDir(config.dataDir)
     store = await openStore(config.store, config.dataDir, log, opts.now)
   } catch (e) {
     dirLock?.release()

@@ -134,6 +134,13 @@ describe('wxengine send --url (to a running engine)', () => {
     assert.match(r.stderr, /the engine answered HTTP 401/)
   })
 
+  test('--local beside an engine serving from the same data directory: refused, exit 1 (its dialogue would be lost to the server; an operator review)', async () => {
+    const r = await project.run(['send', 'echo hi', '--openid', 'u1', '--local'], { env: { DATA_DIR: project.dataDir + '-server' } })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /an engine is serving from .*-server; send to it without --local/)
+    assert.equal(r.stdout, '')
+  })
+
   test('nothing listening: exit 1 and a hint', async () => {
     const port = await freePort()
     const r = await project.run(['send', 'hi', '--openid', 'u1', '--url', `http://127.0.0.1:${port}`])

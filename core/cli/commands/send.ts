@@ -105,9 +105,14 @@ async function deliverLocally(
 ): Promise<WireResponse | undefined> {
   let runtime
   try {
-    runtime = await startRuntime({ ...config, watch: false }, { listen: false, log: stderrLogger() })
+    runtime = await startRuntime({ ...config, watch: false }, { listen: false, ownDataDir: true, log: stderrLogger() })
   } catch (e) {
     if (!(e instanceof StartupError)) throw e
+    // A serving engine caches the sessions of this directory: a dialogue moved on here would be lost to it.
+    if (/another wxengine is serving from this data directory/.test(e.message)) {
+      io.err(`wxengine send: an engine is serving from ${config.dataDir}; send to it without --local (or stop it first, or give --local another DATA_DIR)`)
+      return undefined
+    }
     io.err(`wxengine send: the engine did not start: ${e.message}`)
     return undefined
   }
