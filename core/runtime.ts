@@ -3,6 +3,7 @@
  * the HTTP server, hot reload, and an orderly shutdown. The CLI's `start` and `dev`, the test kit and the
  * end-to-end tests all start the engine through here, so they run exactly what production runs.
  */
+import path from 'node:path'
 import type http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { EngineConfig } from './config/config-types.ts'
@@ -85,7 +86,10 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     store = await openStore(config.store, config.dataDir, log, opts.now)
   } catch (e) {
     dirLock?.release()
-    throw new StartupError(`cannot open the ${config.store.kind} store: ${(e as Error).message}`, [], e instanceof StoreOpenError && e.transient)
+    // A file of the data directory that cannot be used: name the setting, not only the path.
+    const inDataDir = e instanceof StoreOpenError && !e.transient && path.resolve(e.location).startsWith(path.resolve(config.dataDir))
+    const hint = inDataDir ? ` (the data directory: DATA_DIR, or dataDir in engine.config.ts)` : ''
+    throw new StartupError(`cannot open the ${config.store.kind} store: ${(e as Error).message}${hint}`, [], e instanceof StoreOpenError && e.transient)
   }
   const metrics = createMetrics()
   const traffic = createTrafficSummary(log)

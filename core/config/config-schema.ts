@@ -120,6 +120,10 @@ export const engineConfigSchema = z
     if (!ids.has(c.defaultAccount)) {
       ctx.addIssue({ code: 'custom', path: ['defaultAccount'], message: `names no configured account ("${c.defaultAccount}")` })
     }
+    if (c.admin.port !== undefined && c.admin.port !== 0 && c.admin.port === c.port) {
+      // Not "port in use" at the start: the two servers would just take the same port from each other.
+      ctx.addIssue({ code: 'custom', path: ['admin', 'port'], message: `is the public port (${c.port}); leave it out to share that port, or give the admin endpoints their own` })
+    }
     if (c.store.kind === 'redis' && !c.store.url) {
       ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: 'is required when store.kind is redis (REDIS_URL)' })
     }

@@ -8,11 +8,13 @@ import type { Runtime } from '../runtime.ts'
 
 export function createAdminRoutes(opts: { runtime: Runtime; token?: string }): Router {
   const router = new Router()
-  const expected = opts.token ? Buffer.from(`Bearer ${opts.token}`) : undefined
+  const expected = opts.token ? Buffer.from(opts.token) : undefined
 
   router.use(async (ctx, next) => {
     if (expected) {
-      const got = Buffer.from(ctx.get('authorization'))
+      // The scheme is case-insensitive (RFC 9110 §11.1: `bearer` is `Bearer`); the token is compared in constant time.
+      const header = /^bearer +(.*)$/is.exec(ctx.get('authorization'))
+      const got = Buffer.from(header ? header[1]! : '')
       if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
         ctx.status = 401
         ctx.body = 'unauthorized'

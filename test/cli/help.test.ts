@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { makeProject, type Project } from './cli-harness.ts'
+import path from 'node:path'
+import { makeProject, REPO, runCommand, type Project } from './cli-harness.ts'
 
 let project: Project
 before(() => {
@@ -50,4 +51,10 @@ test('run outside a project: exit 2, saying there is no engine.config.ts there a
   const inProject = await project.run(['rules', 'check'], { env: { WECHAT_TOKEN: 'x' } })
   assert.equal(inProject.code, 2, 'a bad setting in a real project')
   assert.match(inProject.stderr, /Fix the setting in engine\.config\.ts/)
+})
+
+test('npm run build:binary with an unknown option: one line and exit 2, not a stack (an operator review)', async () => {
+  const r = await runCommand(process.execPath, ['--import', 'tsx', path.join(REPO, 'scripts/build-binary.ts'), '--bogus'], { cwd: REPO, env: { PATH: process.env.PATH } })
+  assert.equal(r.code, 2)
+  assert.equal(r.stderr, "build:binary: Unknown option '--bogus'\nusage: npm run build:binary [-- --out <file>] [-- --strip]\n")
 })

@@ -55,6 +55,11 @@ test('an account with a key and no mode is compatible; one that says plaintext s
   assert.deepEqual(r.value.accounts.map((a) => a.mode), ['compatible', 'plaintext'])
 })
 
+test('admin.port equal to the public port: refused as a setting, not reported as a port in use at the start', () => {
+  const source = withAccount(`{ id: 'a', token: 'tok123', appId: 'wx1' }`, "  defaultAccount: 'a',\n  port: 9000,\n  admin: { port: 9000 },\n")
+  assert.match(refused(project(source)), /admin\.port: is the public port \(9000\); leave it out to share that port/)
+})
+
 test('no token: refused, naming the setting and its variable', () => {
   assert.match(refused(project(), { WECHAT_APPID: 'wx1' }), /accounts\[0\]\.token: must be 3 to 32 letters or digits \(WECHAT_TOKEN\)/)
 })

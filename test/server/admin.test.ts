@@ -369,6 +369,9 @@ describe('keeping the admin endpoints private', () => {
         assert.equal((await get(`${h.url}${p}`, { authorization: 'Bearer wrong' })).status, 401, `${p} with a wrong token`)
         assert.equal((await get(`${h.url}${p}`, { authorization: 's3cret-token' })).status, 401, `${p} without "Bearer "`)
         assert.equal((await get(`${h.url}${p}`, { authorization: 'Bearer s3cret-token' })).status, 200, `${p} with the token`)
+        // The scheme is case-insensitive (RFC 9110); the token is not.
+        assert.equal((await get(`${h.url}${p}`, { authorization: 'bearer s3cret-token' })).status, 200, `${p} with "bearer"`)
+        assert.equal((await get(`${h.url}${p}`, { authorization: 'Bearer S3CRET-TOKEN' })).status, 401, `${p} with the token in other case`)
       }
       const answered = await h.post('plain', push.text('u1', 'hello'))
       assert.equal(answered.status, 200)

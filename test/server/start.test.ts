@@ -211,6 +211,7 @@ test('a store that may come later (Redis not reachable) exits 1, to be restarted
   writeFileSync(file, 'x')
   const notADir = await startEngine(['--port', '0'], { DATA_DIR: file }).exited
   assert.equal(notADir.code, 2, notADir.stderr)
+  assert.match(notADir.stderr, /\(the data directory: DATA_DIR, or dataDir in engine\.config\.ts\)/)
 })
 
 test('a WECHAT_ variable set but empty stops the start naming it; the example token is served with a warning (an operator review)', { timeout: 30_000 }, async () => {
