@@ -68,10 +68,9 @@ export interface Engine {
   readonly answersAtTurnEnd: boolean
   /** Resolves when no message is being handled (late replies included); for graceful shutdown. */
   idle(): Promise<void>
-  readonly accounts: ReadonlyMap<string, VerifiedAccount>
 }
 
-export function buildAccounts(accounts: AccountConfig[]): Map<string, VerifiedAccount> {
+function buildAccounts(accounts: AccountConfig[]): Map<string, VerifiedAccount> {
   const map = new Map<string, VerifiedAccount>()
   for (const config of accounts) {
     let cipher
@@ -129,7 +128,7 @@ export function createEngine(deps: EngineDeps): Engine {
   async function handle(req: WireRequest): Promise<WireResponse> {
     enter()
     try {
-      return await handleUnsafe(req)
+      return await handleOrThrow(req)
     } catch (e) {
       // A bug of ours. WeChat must still get something it accepts, and the log must say what happened.
       lines.error('INTERNAL', { code: 'INTERNAL', err: e, account: req.accountId }, 'internal error while handling a request')
@@ -140,7 +139,7 @@ export function createEngine(deps: EngineDeps): Engine {
     }
   }
 
-  async function handleUnsafe(req: WireRequest): Promise<WireResponse> {
+  async function handleOrThrow(req: WireRequest): Promise<WireResponse> {
     const accountId = req.accountId ?? config.defaultAccount
     const account = accounts.get(accountId)
     if (!account) return reject({ code: 'UNKNOWN_ACCOUNT', reason: `no account "${accountId}"` }, accountId)
@@ -373,7 +372,7 @@ export function createEngine(deps: EngineDeps): Engine {
       // customer-service API when the plugin finishes (protocol.md §5).
       signal.budgetSpent = true
       // Recorded now, as every message is when it is answered: its entry is journaled before `success`
-      // leaves (handleUnsafe waits for that). Recorded only when the plugin finished, a message whose
+      // leaves (handleOrThrow waits for that). Recorded only when the plugin finished, a message whose
       // plugin outlived the process (kill -9, the OOM killer) was in neither the log nor the outbox.
       const running = signal.running
       record(accountId, message, key, running && { ...running, reply: null, errors: [] }, 'late', started, undefined, 'log')
@@ -442,7 +441,6 @@ export function createEngine(deps: EngineDeps): Engine {
 
   return {
     handle,
-    accounts,
     answersAtTurnEnd: waitForLog,
     idle: () => (active === 0 ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
   }

@@ -14,7 +14,6 @@ export function serveOnHttpLayer(handle: (req: WireRequest) => WireResponse): vo
     // As the real engine with its message log off: the server holds answers to the end of the turn.
     answersAtTurnEnd: false,
     idle: async () => undefined,
-    accounts: new Map(),
   }
   const app = createApp({ engine, log: createLogger({ level: 'warn' }), maxBodyBytes: 1024 * 1024 })
   const server = http.createServer(app.callback()).listen(Number(process.env.PORT), '127.0.0.1', () => process.send?.('ready'))

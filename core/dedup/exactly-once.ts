@@ -74,7 +74,7 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
   }
 
   /** Produces under a claim already held; gives the claim up when producing fails, so a retry runs again. */
-  async function settle(key: string, produce: () => StoredReply | Promise<StoredReply>, deadline: number): Promise<Delivery> {
+  async function produceUnderClaim(key: string, produce: () => StoredReply | Promise<StoredReply>, deadline: number): Promise<Delivery> {
     let reply: StoredReply
     try {
       reply = await produce()
@@ -114,7 +114,7 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
   async function claimAndProduce(key: string, produce: () => StoredReply | Promise<StoredReply>, deadline: number): Promise<Delivery> {
     const claim = await opts.dedup.claim(key, opts.pendingTtlMs)
     if (claim.state !== 'claimed') return duplicateOf(key, claim, deadline)
-    return settle(key, produce, deadline)
+    return produceUnderClaim(key, produce, deadline)
   }
 
   /** Registered while it runs, so a retry arriving meanwhile in this process shares its answer. */
@@ -151,7 +151,7 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
         }
         return { reply: produced, duplicate: false }
       }
-      return track(key, settle(key, () => produced, deadline))
+      return track(key, produceUnderClaim(key, () => produced, deadline))
     },
   }
 }

@@ -133,7 +133,7 @@ function walk(
   // Not `for...of`: leaving that loop would close the generator, and runPlugins goes on with it.
   const steps = candidatesFor(message, account.id, deps.rules, session)
   for (let next = steps.next(); !next.done; next = steps.next()) {
-    const settled = settle(next.value, deps, errors, account.id, message.fromUser)
+    const settled = settleWithoutPlugin(next.value, deps, errors, account.id, message.fromUser)
     if (settled === NEXT) continue
     if ('handledBy' in settled) return settled
     return runPlugins(next.value, steps, message, account, deps, signal, session, errors)
@@ -145,7 +145,7 @@ function walk(
  * Settles a step that needs no plugin call (an inline reply, or a rule naming a plugin that is not loaded);
  * otherwise returns the plugin target to run.
  */
-function settle(step: Step, deps: RouteDeps, errors: RouteResult['errors'], accountId: string, openId: string): RouteResult | PluginTarget | typeof NEXT {
+function settleWithoutPlugin(step: Step, deps: RouteDeps, errors: RouteResult['errors'], accountId: string, openId: string): RouteResult | PluginTarget | typeof NEXT {
   const { candidate } = step
   const target = candidate.target
   if ('reply' in target) return found(step, target.reply, undefined, errors)
@@ -183,7 +183,7 @@ async function runPlugins(
   }
   for (let step: Step | undefined = first; step; step = nextOf(rest)) {
     if (signal.budgetSpent && asked.size > 0) break
-    const settled = settle(step, deps, errors, account.id, message.fromUser)
+    const settled = settleWithoutPlugin(step, deps, errors, account.id, message.fromUser)
     if (settled === NEXT) continue
     if ('handledBy' in settled) return settled
     const { candidate } = step

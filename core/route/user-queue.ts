@@ -24,13 +24,14 @@ export interface UserQueue {
   readonly size: number
 }
 
-const settle = (): undefined => undefined
+/** Either way the tail only orders the next task: its outcome is the caller's. */
+const ignoreOutcome = (): undefined => undefined
 
 export function createUserQueue(): UserQueue {
   const tails = new Map<string, Promise<unknown>>()
 
   function chain(user: string, tail: Promise<unknown>): void {
-    const settled = tail.then(settle, settle)
+    const settled = tail.then(ignoreOutcome, ignoreOutcome)
     tails.set(user, settled)
     void settled.then(() => {
       if (tails.get(user) === settled) tails.delete(user)

@@ -109,7 +109,7 @@ export interface MessageLogEntry {
   openId: string
   kind: string
   msgKey: string
-  /** e.g. `rule`, `session`, `type`, `welcome`, `default`, `none`, `duplicate` */
+  /** Which step of the routing answered: `session`, `rule`, `type`, `welcome`, `default`, or `none` (router.ts HandledBy). */
   handledBy: string
   rule?: string
   keyword?: string

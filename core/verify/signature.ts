@@ -59,8 +59,8 @@ export function verifyMsgSignature(
  * Constant time: every one of the 40 hex digits is compared, whatever differs, with no branch on the data
  * (the same guarantee as crypto.timingSafeEqual, without making two Buffers per request). `| 0x20`
  * lower-cases A-F and leaves 0-9 as they are, so an upper-case signature matches too. The shape check on
- * the given value leaks nothing about the expected one. Query values can arrive as arrays when a
- * parameter repeats, hence the typeof guard despite the types.
+ * the given value leaks nothing about the expected one. The typeof guards are for callers other than the
+ * HTTP layer (which flattens repeated query parameters): `engine.handle` is public to tests and the CLI.
  */
 function compareSignature(parts: string[], given: unknown): boolean {
   if (typeof given !== 'string' || !SHA1_HEX.test(given)) return false

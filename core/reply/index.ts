@@ -1,8 +1,0 @@
-export type { Article, Reply, ReplyType } from './reply-types.ts'
-export { serializeReply, buildEncryptedReply } from './reply-xml.ts'
-export type { ReplyEnvelope, NewsLimits, SerializedReply } from './reply-xml.ts'
-export { parseReply, replySchema } from './reply-builders.ts'
-export { replyHelpers, customMessageHelpers } from './reply-helpers.ts'
-export { toCustomMessage } from './custom-message.ts'
-export type { CustomMessage, CustomMessageType, MenuOption, SendOptions } from './custom-message-types.ts'
-export { parseCustomMessage, parseSendable, parseSendOptions } from './custom-message-schema.ts'
