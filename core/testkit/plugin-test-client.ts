@@ -14,6 +14,7 @@
  * the platform's JSON: what went out is in `client.sent()`, and `client.platform` scripts its answers.
  */
 import assert from 'node:assert/strict'
+import { isDeepStrictEqual } from 'node:util'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -25,6 +26,7 @@ import type { RawFields } from '../normalize/message-types.ts'
 import { normalizeMessage } from '../normalize/normalize-message.ts'
 import { parseXml } from '../normalize/safe-xml.ts'
 import type { LateReplySettled } from '../platform/late-reply-sender.ts'
+import { toCustomMessage } from '../reply/custom-message.ts'
 import { listPluginFolders } from '../plugin/load-plugin-set.ts'
 import type { JsonValue, KeyValue, PluginStorage, SessionState } from '../plugin/plugin-api.ts'
 import { globalKey, pluginNamespace, userKey } from '../plugin/storage-keys.ts'
@@ -198,8 +200,9 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
   /** Replays answered, by message key: a push answered from the reply cache records no message. */
   const replays = new Map<string, number>()
   /**
-   * How each late reply's send ended, by message key, with the platform's record of it: the last message to
-   * that user the stand-in had taken when the send ended (sends to one user end in the order they arrive).
+   * How each late reply's send ended, by message key, with the platform's record of it: the message the
+   * stand-in took for that user that is this reply's customer-service JSON (found by content: two late
+   * replies to one user may be in flight together, and either may arrive first).
    */
   const lateSends = new Map<string, Array<{ settled: LateReplySettled; message?: JsonObject }>>()
   let runtime: Runtime
@@ -212,7 +215,8 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
         if (e.type === 'message') recorded.push(e.entry)
         else if (e.type === 'duplicate') replays.set(e.key, (replays.get(e.key) ?? 0) + 1)
         else if (e.type === 'late_reply' && e.key !== undefined) {
-          const message = e.outcome === 'sent' ? [...platform.sent].reverse().find((m) => m.body.touser === e.openId)?.body : undefined
+          const sentJson = e.outcome === 'sent' ? toCustomMessage(e.openId, e.reply) : undefined
+          const message = sentJson?.ok ? [...platform.sent].reverse().find((m) => isDeepStrictEqual(m.body, JSON.parse(JSON.stringify(sentJson.value))))?.body : undefined
           lateSends.set(e.key, [...(lateSends.get(e.key) ?? []), { settled: e, message }])
         }
       },
