@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { connect, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Redis } from 'ioredis'
 import { createLogger, type Logger } from '../../core/log/logger.ts'
 import { openRedisStore, type RedisStoreOptions } from '../../core/store/redis-store.ts'
 import { StoreOpenError } from '../../core/store/store-open-error.ts'
@@ -583,6 +584,35 @@ describe('redis store: Redis down or lost', () => {
       await viaProxy.close()
       await direct.close()
       await proxy.close()
+    }
+  })
+
+  it('a reconnect that fails for a new reason says it once (a password set on the server: NOAUTH), then recovers', async () => {
+    const own = await startRedisServer()
+    const captured = captureLog()
+    const s = await openRedisStore({ url: own.url, dataDir: await tempDir(), log: captured.log, keyPrefix: freshPrefix(), maxReconnectDelayMs: 100 })
+    const admin = new Redis(own.url, { lazyConnect: true, maxRetriesPerRequest: 0 })
+    admin.on('error', () => {})
+    try {
+      await admin.connect()
+      await admin.config('SET', 'requirepass', 's3cretpw')
+      const failing = captured.next(/redis reconnect failing/)
+      await admin.auth('s3cretpw')
+      await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes')
+      const line = await failing
+      assert.match(String(line.reason), /NOAUTH|Authentication required/)
+      assert.equal(line.code, 'STORE_UNAVAILABLE')
+      // Said once, however many attempts fail the same way meanwhile.
+      await new Promise((r) => setTimeout(r, 500))
+      assert.equal(linesMatching(captured.lines, /redis reconnect failing/), 1)
+      const recovered = captured.next(/connection recovered/)
+      await admin.config('SET', 'requirepass', '')
+      await recovered
+      assert.equal(await s.healthy(), true)
+    } finally {
+      admin.disconnect()
+      await s.close()
+      await own.stop()
     }
   })
 

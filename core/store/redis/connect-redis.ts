@@ -114,7 +114,20 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisC
   let up = true
   let lostAt = 0
   let closing = false
+  /** Why reconnecting fails, as said in the log this outage: each reason once (a password changed: NOAUTH). */
+  const saidReasons = new Set<string>()
   const recoveredListeners: Array<() => void> = []
+  // The outage's first line says why the connection went ("connection closed" when Redis dropped it); why
+  // it cannot come back is another matter (a password changed, a server refusing clients), and used to be
+  // said nowhere. Each new reason while down gets one line.
+  client.on('error', (err: Error) => {
+    if (closing || up) return
+    const reason = messageOf(err)
+    // A few distinct reasons at most; a server answering something new on every attempt is not one more line each.
+    if (saidReasons.has(reason) || saidReasons.size >= 5) return
+    saidReasons.add(reason)
+    opts.log.warn({ code: 'STORE_UNAVAILABLE', reason, url: shownUrl }, 'redis reconnect failing')
+  })
 
   // ioredis emits close/error for every failed reconnect attempt; the log gets one line per outage.
   client.on('close', () => {
@@ -131,6 +144,7 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisC
     up = true
     opts.log.info({ url: shownUrl, downMs: Date.now() - lostAt }, 'redis connection recovered')
     lastError = undefined
+    saidReasons.clear()
     for (const listener of recoveredListeners) listener()
   })
 
