@@ -47,7 +47,7 @@ const call: PluginCall = {
   plugin: 'echo',
   message,
   account: { id: 'main', appId: 'wx0000000000000001' },
-  match: null,
+  match: { rule: 'echo', via: 'prefix', keyword: 'echo', captures: [], groups: {}, fromClick: false, args: {} },
   session: { active: false, state: undefined },
 }
 

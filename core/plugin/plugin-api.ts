@@ -24,7 +24,11 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
  */
 export type SessionState = string | number | boolean | null | object
 
-/** What the rule that selected this plugin found. Null when the plugin was reached another way. */
+/**
+ * What the routing step that reached this plugin found. Always there: a text rule fills in the keyword and
+ * captures; the user's session, a type handler, the welcome and the default say so in `via` (`rule` is then
+ * `session`, the handler's name, `welcome` or `default`), with no keyword and empty captures.
+ */
 export interface RuleMatch {
   /** The rule's name (unique within its account). */
   rule: string
@@ -139,7 +143,7 @@ export type Pass = { readonly pass: true }
 export interface PluginContext<C = Record<string, JsonValue>, S extends SessionState = JsonValue> {
   message: InboundMessage
   account: AccountInfo
-  match: RuleMatch | null
+  match: RuleMatch
   config: C
   session: SessionHandle<S>
   storage: PluginStorage

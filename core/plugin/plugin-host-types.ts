@@ -30,7 +30,7 @@ export interface PluginCall {
   plugin: string
   message: InboundMessage
   account: AccountInfo
-  match: RuleMatch | null
+  match: RuleMatch
   /** This user's session as seen by this plugin. */
   session: { active: boolean; state: JsonValue | undefined }
 }

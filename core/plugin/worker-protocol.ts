@@ -36,7 +36,7 @@ export interface CallRequest {
   deadline: number
   message: InboundMessage
   account: AccountInfo
-  match: RuleMatch | null
+  match: RuleMatch
   session: { active: boolean; state: JsonValue | undefined }
 }
 

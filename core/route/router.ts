@@ -10,7 +10,7 @@
  */
 import { isBug, type EngineError } from '../errors.ts'
 import { USER_MESSAGE_KINDS, type InboundMessage, type MessageKind } from '../normalize/message-types.ts'
-import type { AccountInfo, JsonValue, RuleMatch } from '../plugin/plugin-api.ts'
+import type { AccountInfo, JsonValue } from '../plugin/plugin-api.ts'
 import type { PluginSet, SessionOp } from '../plugin/plugin-host-types.ts'
 import type { Reply } from '../reply/reply-types.ts'
 import type { SessionRecord, SessionStore } from '../store/store.ts'
@@ -197,7 +197,7 @@ async function runPlugins(
       plugin,
       message,
       account,
-      match: candidate.match as RuleMatch,
+      match: candidate.match,
       session: { active: own !== null, state: own?.state ?? undefined },
     })
     signal.running = undefined

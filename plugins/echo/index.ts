@@ -11,7 +11,7 @@ export default definePlugin({
   handle(ctx) {
     // Only text can be echoed; anything else is left to the next rule (or the default reply).
     if (ctx.message.kind !== 'text') return ctx.pass()
-    const text = ctx.match?.groups.text ?? ctx.message.content
+    const text = ctx.match.groups.text ?? ctx.message.content
     return ctx.reply.text(text)
   },
 })

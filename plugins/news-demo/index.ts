@@ -26,7 +26,7 @@ function textArg(args: Record<string, JsonValue> | undefined, key: string, fallb
 export default definePlugin({
   name: 'news-demo',
   handle(ctx) {
-    const args = ctx.match?.args
+    const args = ctx.match.args
     return ctx.reply.news([
       {
         title: textArg(args, 'title', DEFAULT_ARTICLE.title),

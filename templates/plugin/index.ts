@@ -9,7 +9,7 @@ export default definePlugin({
   handle(ctx) {
     if (ctx.message.kind !== 'text') return ctx.pass()
     // The rule's regex names what follows the plugin's name `rest` (absent when the text is the bare name).
-    const rest = ctx.match?.groups.rest?.trim() ?? ''
+    const rest = ctx.match.groups.rest?.trim() ?? ''
     if (rest === '') return ctx.reply.text('Hello from __PLUGIN_NAME__! Send "__PLUGIN_NAME__ <anything>".')
     return ctx.reply.text(`__PLUGIN_NAME__: ${rest}`)
   },

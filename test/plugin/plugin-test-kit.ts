@@ -112,7 +112,8 @@ export interface Harness {
   log: CapturedLog
   apiCalls: ApiCall[]
   /** Invoke with the defaults a rule-less call would have. */
-  call(plugin: string, message: InboundMessage, extra?: { match?: RuleMatch | null; session?: SessionSnapshot }): Promise<PluginOutcome>
+  /** Calls a plugin directly; without a `match`, as a type handler named after it would (the router always gives one). */
+  call(plugin: string, message: InboundMessage, extra?: { match?: RuleMatch; session?: SessionSnapshot }): Promise<PluginOutcome>
   dispose(): Promise<void>
 }
 
@@ -161,7 +162,7 @@ export async function loadPlugins(opts: LoadOptions): Promise<Harness> {
         plugin,
         message,
         account: ACCOUNT,
-        match: extra?.match ?? null,
+        match: extra?.match ?? { rule: plugin, via: 'type', captures: [], groups: {}, fromClick: false, args: {} },
         session: extra?.session ?? { active: false, state: undefined },
       }),
     dispose: () => set.dispose(),

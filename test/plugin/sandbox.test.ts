@@ -110,7 +110,7 @@ test('the worker program also runs from its .ts file under tsx', async () => {
     })
     assert.deepEqual(await next(), { t: 'ready' })
     const message = { ...text('from tsx'), raw: {} }
-    worker.postMessage({ t: 'call', id: 1, deadline: Date.now() + 5000, message, account: ACCOUNT, match: null, session: { active: false, state: undefined } })
+    worker.postMessage({ t: 'call', id: 1, deadline: Date.now() + 5000, message, account: ACCOUNT, match: { rule: 'r', via: 'type', captures: [], groups: {}, fromClick: false, args: {} }, session: { active: false, state: undefined } })
     assert.deepEqual(await next(), { t: 'result', id: 1, result: { kind: 'reply', reply: { type: 'text', content: 'from tsx' } }, sessionOps: [] })
   } finally {
     await worker.terminate()
