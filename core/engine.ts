@@ -387,7 +387,15 @@ export function createEngine(deps: EngineDeps): Engine {
         }
         // Nothing to send: the second entry says how the message ended (a plugin that failed: `failed`).
         record(accountId, message, key, late, !late.reply && late.errors.length > 0 ? 'failed' : 'no_reply', started)
-      }, (e) => lines.error('INTERNAL', { code: 'INTERNAL', err: e }, 'routing failed after the budget')).finally(leave)
+      }, (e: unknown) => {
+        // Routing that failed after the budget (the store away under a message queued past it, or a bug):
+        // said as the drop at the door says it, and the message's second entry says it was dropped.
+        const bug = isBug(e)
+        const code = bug ? 'INTERNAL' : 'STORE_UNAVAILABLE'
+        const reason = e instanceof Error ? e.message : String(e)
+        lines.error(`${code} after budget`, { code, reason, err: bug ? e : undefined, account: accountId, key, openId: message.fromUser }, 'routing failed after the budget')
+        record(accountId, message, key, undefined, 'dropped', started, `${code}: ${reason}`)
+      }).finally(leave)
       lines.warn('budget spent', { account: accountId, key, budgetMs: limits.replyBudgetMs }, 'reply budget spent: answered success, the reply will go out late')
       return SUCCESS
     }

@@ -78,8 +78,8 @@ export class StartupError extends Error {
 export async function startRuntime(config: EngineConfig, opts: StartOptions = {}): Promise<Runtime> {
   const log = opts.log ?? createLogger({ level: config.log.level, pretty: config.log.pretty })
   let store: Store
-  // A serving engine owns its data directory (store/data-dir-lock.ts); a runtime that does not listen only
-  // reads or sends beside one, as `wxengine log` and `send --local` do. The memory store has no directory.
+  // A serving engine owns its data directory (store/data-dir-lock.ts), and so does `send --local`, which runs
+  // messages (ownDataDir); `wxengine log` and `stats` only read beside one. The memory store has no directory.
   let dirLock: DataDirLock | undefined
   try {
     if ((opts.ownDataDir ?? opts.listen !== false) && config.store.kind !== 'memory') dirLock = lockDataDir(config.dataDir)
@@ -87,7 +87,8 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   } catch (e) {
     dirLock?.release()
     // A file of the data directory that cannot be used: name the setting, not only the path.
-    const inDataDir = e instanceof StoreOpenError && !e.transient && path.resolve(e.location).startsWith(path.resolve(config.dataDir))
+    const inDataDir =
+      config.store.kind === 'sqlite' && e instanceof StoreOpenError && !e.transient && !path.relative(path.resolve(config.dataDir), path.resolve(e.location)).startsWith('..')
     const hint = inDataDir ? ` (the data directory: DATA_DIR, or dataDir in engine.config.ts)` : ''
     throw new StartupError(`cannot open the ${config.store.kind} store: ${(e as Error).message}${hint}`, [], e instanceof StoreOpenError && e.transient)
   }
@@ -124,8 +125,8 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   const engine = createEngine({ config, store, generations, lateReplies: platform.lateReplies, log, now: opts.now, observe, lines })
 
   // Late replies a previous run recorded but did not get out (stopped mid-retry, or killed) go out now.
-  // Only from a serving engine: a runtime that does not listen (`wxengine send --local`, `log`) may share
-  // the data directory with a running engine, whose pending entries are its own retries in progress.
+  // Only from a serving engine: a runtime that does not listen (`send --local`, `log`, the test kit) sends
+  // one message and stops, and must not take up a whole backlog of another run's replies on the way.
   if (opts.listen !== false) {
     void platform.resumePending().then(
       (n) => n > 0 && log.info({ resumed: n }, 'resumed pending late replies'),

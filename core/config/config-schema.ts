@@ -120,7 +120,9 @@ export const engineConfigSchema = z
     if (!ids.has(c.defaultAccount)) {
       ctx.addIssue({ code: 'custom', path: ['defaultAccount'], message: `names no configured account ("${c.defaultAccount}")` })
     }
-    if (c.admin.port !== undefined && c.admin.port !== 0 && c.admin.port === c.port) {
+    // The admin server binds 127.0.0.1: it collides with a public server on every interface or on loopback.
+    const publicTakesLoopback = ['0.0.0.0', '::', '127.0.0.1', 'localhost', '::1'].includes(c.host)
+    if (c.admin.enabled && c.admin.port !== undefined && c.admin.port !== 0 && c.admin.port === c.port && publicTakesLoopback) {
       // Not "port in use" at the start: the two servers would just take the same port from each other.
       ctx.addIssue({ code: 'custom', path: ['admin', 'port'], message: `is the public port (${c.port}); leave it out to share that port, or give the admin endpoints their own` })
     }

@@ -83,7 +83,7 @@ export async function withUserLock<T>(
   try {
     return await task(held?.session)
   } finally {
-    // A failed release costs nothing but the wait for the lock to lapse.
+    // A failed release is the store's to retry (redis-sessions.ts); the message has its answer either way.
     if (held) void held.release().catch(() => undefined)
   }
 }

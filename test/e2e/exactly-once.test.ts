@@ -10,6 +10,7 @@ import { push } from '../../core/testkit/wechat-simulator.ts'
 import { globalKey, pluginNamespace } from '../../core/plugin/storage-keys.ts'
 import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { until } from '../support/until.ts'
 
 const PLUGINS = path.resolve(import.meta.dirname, '../fixtures/engine-plugins')
 const RULES = readFileSync(path.resolve(import.meta.dirname, '../fixtures/engine-rules/engine.yaml'), 'utf8')
@@ -169,6 +170,29 @@ describe('a session write that fails after the plugin answered (found by a fleet
       assert.equal(line?.code, 'STORE_UNAVAILABLE')
       assert.equal(line?.plugin, 'survey')
       assert.match(String(line?.reason), /database or disk is full/)
+    } finally {
+      await h.close()
+    }
+  })
+})
+
+describe('routing that fails after the reply budget (a review of the change above)', () => {
+  it('a store failure is said as one, not as a bug, and the message log says the message was dropped', async () => {
+    const h = await startHarness({ config: { limits: { replyBudgetMs: 200 } }, rules: { 'r.yaml': 'rules:\n  - { name: hi, keywords: [hi], reply: { type: text, content: hello } }\n' } })
+    try {
+      const sessions = h.runtime.store.sessions
+      // A session store across the network that answers too late, and then with a failure.
+      sessions.getSync = undefined
+      sessions.get = () => new Promise((_, reject) => setTimeout(() => reject(new Error('Command timed out')), 400))
+      const r = await h.post('plain', push.text('late-store-user', 'hi'))
+      assert.deepEqual([r.status, r.body], [200, 'success'])
+      await until('the line', () => h.lines.find((l) => l.msg === 'routing failed after the budget'))
+      const line = h.lines.find((l) => l.msg === 'routing failed after the budget')
+      assert.deepEqual([line?.code, line?.reason, line?.err], ['STORE_UNAVAILABLE', 'Command timed out', undefined])
+      await h.runtime.store.log.flush()
+      const rows = await h.runtime.store.log.query({ openId: 'late-store-user' })
+      assert.deepEqual(rows.map((e) => e.outcome).sort(), ['dropped', 'late'])
+      assert.equal(rows.find((e) => e.outcome === 'dropped')?.error, 'STORE_UNAVAILABLE: Command timed out')
     } finally {
       await h.close()
     }

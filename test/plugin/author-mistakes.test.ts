@@ -9,7 +9,8 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { loadPlugins, text, errorOf, type Harness } from './plugin-test-kit.ts'
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-mistakes-'))
+// A space in the path, as in a folder named "My Bot": the line of an error is still found.
+const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine mistakes-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
 
 function plugin(name: string, files: Record<string, string>): void {
@@ -36,6 +37,11 @@ plugin('thrower', {
   'util.ts': `export function join(parts: string[] | undefined): string {\n  return parts!.join(',')\n}\n`,
 })
 plugin('forgetful', { 'index.ts': ok('forgetful', `(ctx) => { ctx.reply.text('hi') }`) })
+plugin('deep', {
+  // Twenty frames of a helper file above the entry's: past V8's default of ten kept.
+  'index.ts': `import { definePlugin } from 'wxengine/plugin'\nimport { down } from './util.ts'\nexport default definePlugin({ name: 'deep', handle: (ctx) => ctx.reply.text(down(20)) })\n`,
+  'util.ts': `export function down(n: number): string {\n  if (n === 0) throw new RangeError('bottom')\n  return down(n - 1)\n}\n`,
+})
 // Where a runtime error is said to be: each throws on a known line of its index.ts.
 plugin('toplevel', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\nconst table: Record<string, string> = JSON.parse('{')\n${ok('toplevel')}` })
 plugin('setupline', {
@@ -111,7 +117,7 @@ describe('an error while loading says the line it came from', () => {
 describe('errors while handling', () => {
   let h: Harness
   before(async () => {
-    h = await loadPlugins({ dir, only: ['thrower', 'forgetful', 'ownformat', 'badstack'] })
+    h = await loadPlugins({ dir, only: ['thrower', 'forgetful', 'ownformat', 'badstack', 'deep'] })
     assert.deepEqual(h.errors, [])
   })
   after(() => h.dispose())
@@ -120,6 +126,9 @@ describe('errors while handling', () => {
     const e = errorOf(await h.call('thrower', text('x')))
     assert.equal(e.code, 'PLUGIN_ERROR')
     assert.equal(e.reason, `TypeError: Cannot read properties of undefined (reading 'join') (at ${path.join(dir, 'thrower', 'index.ts')}:3:118)`)
+  })
+  test('twenty helper frames deep: still the line of index.ts', async () => {
+    assert.equal(errorOf(await h.call('deep', text('x'))).reason, `RangeError: bottom (at ${path.join(dir, 'deep', 'index.ts')}:3:115)`)
   })
   test('a stack format of its own, or a stack that throws when read: the error without where', async () => {
     assert.equal(errorOf(await h.call('ownformat', text('x'))).reason, 'Error: own')

@@ -162,15 +162,28 @@ test('started in the background by a shell that then exits (nohup … &, a start
   groups.add(shell.pid!)
   await new Promise((resolve) => shell.once('exit', resolve))
   const read = () => readFileSync(out, 'utf8')
-  const listening = await until('the listening line', () => read().split('\n').find((l) => l.includes('"msg":"wxengine listening"')), 20_000)
   const pid = Number(readFileSync(pidFile, 'utf8'))
-  const url = (JSON.parse(listening) as { url: string }).url
-  // The parent watch looked every 500 ms: long enough to have stopped it, as it used to.
-  await new Promise((r) => setTimeout(r, 1500))
-  assert.doesNotMatch(read(), /shutting down/)
-  assert.equal((await fetch(`${url}/healthz`)).status, 200)
-  process.kill(pid, 'SIGTERM')
-  await until('the stop', () => /"msg":"stopped"/.test(read()))
+  let stopped = false
+  try {
+    const listening = await until('the listening line', () => read().split('\n').find((l) => l.includes('"msg":"wxengine listening"')), 20_000)
+    const url = (JSON.parse(listening) as { url: string }).url
+    // The parent watch looked every 500 ms: long enough to have stopped it, as it used to.
+    await new Promise((r) => setTimeout(r, 1500))
+    assert.doesNotMatch(read(), /shutting down/)
+    assert.equal((await fetch(`${url}/healthz`)).status, 200)
+    process.kill(pid, 'SIGTERM')
+    await until('the stop', () => /"msg":"stopped"/.test(read()))
+    stopped = true
+  } finally {
+    // Not left running for the next tests, which share its data directory, if this one failed.
+    if (!stopped) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // gone already
+      }
+    }
+  }
   groups.delete(shell.pid!)
 })
 

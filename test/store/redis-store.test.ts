@@ -420,6 +420,7 @@ describe('redis store: Redis down or lost', () => {
     assert.equal(err.code, 'STORE_UNAVAILABLE')
     assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}`))
     assert.match(err.message, /ECONNREFUSED/)
+    assert.equal(err.transient, true, 'Redis not up (yet): a restart may find it (exit 1)')
     assert.doesNotMatch(err.message, /s3cret/)
   })
 
@@ -428,12 +429,16 @@ describe('redis store: Redis down or lost', () => {
   })
 
   it('a database in the URL that Redis refuses, or that is not a number, stops the start (it used to run on database 0, or crash)', async () => {
-    await assert.rejects(openRedisStore({ url: `${server.url}/99`, dataDir: await tempDir(), log: silent }), (e: Error) => {
-      assert.ok(e instanceof StoreOpenError)
-      assert.match(e.message, /DB index is out of range/)
-      return true
-    })
+    for (const url of [`${server.url}/99`, `${server.url}?db=99`]) {
+      await assert.rejects(openRedisStore({ url, dataDir: await tempDir(), log: silent }), (e: Error) => {
+        assert.ok(e instanceof StoreOpenError)
+        assert.match(e.message, /DB index is out of range/)
+        assert.equal(e.transient, false, 'a setting Redis refuses: restarting will not help (exit 2)')
+        return true
+      })
+    }
     await assert.rejects(openRedisStore({ url: `${server.url}/abc`, dataDir: await tempDir(), log: silent }), /the database in the URL is "abc", not a number/)
+    await assert.rejects(openRedisStore({ url: `${server.url}?db=abc`, dataDir: await tempDir(), log: silent }), /the database in the URL is "abc", not a number/)
     const s = await openRedisStore({ url: `${server.url}/3`, dataDir: await tempDir(), log: silent, keyPrefix: freshPrefix() })
     try {
       await s.kv.set('ns', 'k', 1)

@@ -67,8 +67,12 @@ export async function runStart(flags: StartFlags): Promise<number> {
   try {
     const started = await startEngine(flags)
     if (typeof started === 'number') return started
-    process.off('SIGHUP', askReload)
-    await serveUntilStopped(flags, started, parent, reloadAsked)
+    // The serving listener is added before this one goes: with none at all for a moment, node would give
+    // SIGHUP back its default (the end of the process).
+    await serveUntilStopped(flags, started, parent, () => {
+      process.off('SIGHUP', askReload)
+      return reloadAsked
+    })
     return 0
   } finally {
     process.off('SIGHUP', askReload)
@@ -118,7 +122,8 @@ async function startEngine(flags: StartFlags): Promise<Runtime | number> {
 /** The token of the repository's example engine.config.ts: public, so anyone can sign pushes with it. */
 const EXAMPLE_TOKEN = 'wxenginedev'
 
-async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: number, reloadAsked: boolean): Promise<void> {
+/** `takeOverReload` is called once the SIGHUP listener is in place: it says whether one was asked for while starting. */
+async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: number, takeOverReload: () => boolean): Promise<void> {
   const log = runtime.log
   for (const account of runtime.config.accounts) {
     if (account.token === EXAMPLE_TOKEN) {
@@ -150,7 +155,7 @@ async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: nu
       void runtime.reload()
     }
     process.on('SIGHUP', () => reload(''))
-    if (reloadAsked) reload(' (asked for while starting)')
+    if (takeOverReload()) reload(' (asked for while starting)')
     // `npm start` under a process manager: npm 11 exits on SIGTERM without passing it on, and we would be
     // left running under init. A changed parent means npm is gone: shut down the same way. Only under npm
     // (which sets npm_lifecycle_event for its scripts): any other parent may leave on purpose (a shell that

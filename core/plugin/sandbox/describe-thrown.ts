@@ -22,6 +22,7 @@ export function sandboxEntryName(entry: string): string {
  * sandbox before the plugin; a plugin may set its own.
  */
 export const SANDBOX_STACK_FORMAT = `
+Error.stackTraceLimit = 50
 Error.prepareStackTrace = (error, sites) => {
   let out
   try { out = String(error.name) + (error.message ? ': ' + String(error.message) : '') } catch { out = 'Error' }
@@ -35,8 +36,8 @@ Error.prepareStackTrace = (error, sites) => {
 }
 `
 
-/** A stack frame's `file:line:col`, inside parentheses or not, at the end of its line. */
-const FRAME = /^\s+at (?:.*\()?([^()\s]+):(\d+):(\d+)\)?\s*$/
+/** What follows the file in a frame: `:line:col`, the end of the line or of the parentheses. */
+const LINE_COL = /^:(\d+):(\d+)\)?\s*$/
 
 /**
  * The message of anything thrown in the sandbox, without trusting it to be an Error (its getters may
@@ -65,10 +66,14 @@ function whereIn(e: object, entryName: string): string | undefined {
   }
   if (typeof stack !== 'string') return undefined
   // The first frame in the entry: an error raised by the engine's API (a host error, formatted by node)
-  // has the engine's own frames above it.
-  for (const line of stack.split('\n', 50)) {
-    const m = FRAME.exec(line)
-    if (m && m[1] === entryName) return `${shownPath(path.resolve(entryName))}:${m[2]}:${m[3]}`
+  // has the engine's own frames above it. Found by the name as written (it may hold spaces or parentheses).
+  for (const line of stack.split('\n', 60)) {
+    // `at fn (file:1:2)` or, for an anonymous frame, `at file:1:2`.
+    for (const before of ['(', 'at ']) {
+      const i = line.indexOf(before + entryName + ':')
+      const m = i < 0 ? null : LINE_COL.exec(line.slice(i + before.length + entryName.length))
+      if (m) return `${shownPath(path.resolve(entryName))}:${m[1]}:${m[2]}`
+    }
   }
   return undefined
 }

@@ -107,7 +107,8 @@ delete globalThis.WebAssembly
  * a newcomer makes. vm2 and sucrase say "Cannot find module 'x'" and "Error transforming <file>: ... (3:7)".
  */
 function explainLoadError(reason: string, dir: string): string {
-  const transform = /Error transforming (\S+?): (.*) \((\d+):(\d+)\)/.exec(reason)
+  // The file may hold spaces ("My Bot/plugins/..."): up to the first ": ".
+  const transform = /Error transforming (.+?): (.*) \((\d+):(\d+)\)/.exec(reason)
   if (transform) return `${shownPath(transform[1])}:${transform[3]}:${transform[4]}: SyntaxError: ${transform[2]}`
   if (/await is only valid in async functions/.test(reason)) {
     return `${reason}: plugins run as CommonJS, where a top-level await is not possible; do that work in setup(api) or in handle`

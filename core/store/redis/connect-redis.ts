@@ -48,6 +48,21 @@ export function redactRedisUrl(url: string): string {
   }
 }
 
+/** Network failures that may pass by themselves: Redis not (yet) up or reachable, or not answering in time. */
+const MAY_PASS_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE'])
+
+/**
+ * Whether a failed connect may succeed later as it is (the start exits 1 and is restarted), or Redis
+ * refused the settings (a wrong password, a database it does not have, a TLS mismatch: exit 2).
+ */
+function mayPass(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  if (code !== undefined && MAY_PASS_CODES.has(code)) return true
+  // Our own deadline, a command not answered in time, ioredis giving up on a dropped socket, a server
+  // still loading its data.
+  return /^no answer within|^Command timed out|Connection is closed|^LOADING/.test(messageOf(err))
+}
+
 function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message || err.name
   return String(err)
@@ -61,7 +76,8 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisC
   try {
     const parsed = new URL(opts.url)
     protocol = parsed.protocol
-    database = decodeURIComponent(parsed.pathname.replace(/^\//, ''))
+    // The path's number, else `?db=` (ioredis reads both, the path first). Not decoded: a digit needs none.
+    database = parsed.pathname.replace(/^\//, '') || (parsed.searchParams.get('db') ?? '')
   } catch {
     // reported below
   }
@@ -106,7 +122,7 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisC
   } catch (err) {
     client.disconnect()
     const cause = lastError ?? err
-    throw new StoreOpenError(shownUrl, `Redis: ${messageOf(cause)}`, { cause, transient: true })
+    throw new StoreOpenError(shownUrl, `Redis: ${messageOf(cause)}`, { cause, transient: mayPass(cause) })
   } finally {
     clearTimeout(timer)
   }

@@ -34,24 +34,32 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys): Red
   // budget plus the plugin timeout, ~35 s): every message of that user waited for it until the reply
   // budget, and then ran unlocked (a fleet review). So a failed release is tried again until it is done or
   // the lock has lapsed. The compare-and-delete makes a late release harmless: it frees only our own lock.
-  const left = new Set<{ key: string; owner: string; lapsesAt: number }>()
+  const unreleased = new Set<{ key: string; owner: string; lapsesAt: number }>()
   let retry: NodeJS.Timeout | null = null
   let stopped = false
+  /** A round of releases in progress: another one would send every UNLOCK again while Redis stalls. */
+  let releasing = false
   const unlock = async (key: string, owner: string): Promise<void> => void (await runScript(client, UNLOCK, [key], [owner]))
   async function releaseLeftLocks(): Promise<void> {
-    for (const lock of [...left]) {
-      if (Date.now() >= lock.lapsesAt) {
-        left.delete(lock)
-        continue
+    if (releasing) return
+    releasing = true
+    try {
+      for (const lock of [...unreleased]) {
+        if (Date.now() >= lock.lapsesAt) {
+          unreleased.delete(lock)
+          continue
+        }
+        try {
+          await unlock(lock.key, lock.owner)
+          unreleased.delete(lock)
+        } catch {
+          // Still away: the next round.
+        }
       }
-      try {
-        await unlock(lock.key, lock.owner)
-        left.delete(lock)
-      } catch {
-        // Still away: the next round.
-      }
+    } finally {
+      releasing = false
     }
-    if (left.size > 0) scheduleRetry()
+    if (unreleased.size > 0) scheduleRetry()
   }
   function scheduleRetry(): void {
     if (retry || stopped) return
@@ -100,7 +108,7 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys): Red
           try {
             await unlock(key, owner)
           } catch (e) {
-            left.add({ key, owner, lapsesAt })
+            unreleased.add({ key, owner, lapsesAt })
             scheduleRetry()
             throw e
           }
