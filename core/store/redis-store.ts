@@ -68,7 +68,7 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
 
   const keys = createRedisKeys(opts.keyPrefix ?? DEFAULT_KEY_PREFIX)
   const dedup = createRedisDedup(conn, keys, opts.log)
-  const sessions = createRedisSessions(conn, keys)
+  const sessions = createRedisSessions(conn, keys, opts.log)
   conn.onRecovered(() => {
     void dedup.settle()
     void sessions.releaseLeftLocks()

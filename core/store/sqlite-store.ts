@@ -284,7 +284,18 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       cache?.set(key, NO_SESSION)
       return null
     }
-    return { account, openId, plugin: hit.plugin, state: JSON.parse(hit.stateJson) as JsonValue | null, expiresAt: hit.expiresAt }
+    let state: JsonValue | null
+    try {
+      state = JSON.parse(hit.stateJson) as JsonValue | null
+    } catch (e) {
+      // Not JSON (edited by hand, cut short on a failing disk): no session, and gone, so the user starts
+      // afresh. Thrown, it dropped every message of theirs until the session expired.
+      log.error({ code: 'STORE_UNAVAILABLE', account, openId, plugin: hit.plugin, reason: `session state is not JSON: ${(e as Error).message}` }, 'unreadable session dropped')
+      cache?.set(key, NO_SESSION)
+      write(() => st.sessionDelete.run(account, openId))
+      return null
+    }
+    return { account, openId, plugin: hit.plugin, state, expiresAt: hit.expiresAt }
   }
 
   function claimDedup(key: string, pendingTtlMs: number): ClaimResult {

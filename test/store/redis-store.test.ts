@@ -17,6 +17,7 @@ import { openRedisStore, type RedisStoreOptions } from '../../core/store/redis-s
 import { StoreOpenError } from '../../core/store/store-open-error.ts'
 import type { Store, StoredReply } from '../../core/store/store.ts'
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
+import { until } from '../support/until.ts'
 import { runStoreContract } from './store-contract.ts'
 
 const silent = createLogger({ level: 'silent' })
@@ -426,6 +427,33 @@ describe('redis store: Redis down or lost', () => {
 
   it('a URL that is not redis:// is refused', async () => {
     await assert.rejects(openRedisStore({ url: 'http://127.0.0.1:1', dataDir: await tempDir(), log: silent }), /not a redis:\/\/ or rediss:\/\/ URL/)
+  })
+
+  it('a session that is not JSON (edited by hand) is no session, logged and removed', async () => {
+    const captured = captureLog()
+    const keyPrefix = freshPrefix()
+    const s = await openRedisStore({ url: server.url, dataDir: await tempDir(), log: captured.log, keyPrefix })
+    const raw = new Redis(server.url)
+    try {
+      await s.sessions.put({ account: 'a', openId: 'u', plugin: 'survey', state: { step: 1 }, expiresAt: Date.now() + 60_000 })
+      const [key] = await raw.keys(`${keyPrefix}*`)
+      assert.ok(key, 'the session key')
+      await raw.set(key, '{"plugin": "survey"', 'PX', 60_000)
+      const logged = captured.next(/unreadable session dropped/)
+      assert.equal(await s.sessions.get('a', 'u'), null)
+      const line = await logged
+      assert.match(String(line.reason), /session is not JSON/)
+      assert.equal(line.openId, 'u')
+      // The lock's read of the session takes the same way.
+      await raw.set(key, 'not json', 'PX', 60_000)
+      const held = await s.sessions.lockUser!('a', 'u', 10_000)
+      assert.equal(held?.session, null)
+      await held?.release()
+      await until('the key removed', async () => (await raw.exists(key)) === 0)
+    } finally {
+      raw.disconnect()
+      await s.close()
+    }
   })
 
   it('a database in the URL that Redis refuses, or that is not a number, stops the start (it used to run on database 0, or crash)', async () => {

@@ -78,6 +78,31 @@ describe('sqlite store', () => {
     }
   })
 
+  it('a session whose state is not JSON (edited by hand) is no session, logged and removed: not a throw on every message of that user', async () => {
+    const file = freshFile('bad-session')
+    const first = openSqliteStore({ file, now: () => T0 })
+    await first.sessions.put({ account: 'a', openId: 'u', plugin: 'survey', state: { step: 1 }, expiresAt: T0 + 60_000 })
+    await first.close()
+    const rw = new Database(file)
+    rw.prepare("UPDATE sessions SET state = '{\"step\": 1' WHERE open_id = 'u'").run()
+    rw.close()
+    const { logger, lines } = createMemoryLogger('debug')
+    const s = openSqliteStore({ file, now: () => T0, log: logger })
+    try {
+      assert.equal(s.sessions.getSync!('a', 'u'), null)
+      const line = lines.find((l) => l.msg === 'unreadable session dropped')
+      assert.deepEqual([line?.code, line?.openId, line?.plugin], ['STORE_UNAVAILABLE', 'u', 'survey'])
+      assert.match(String(line?.reason), /session state is not JSON/)
+      assert.equal(await s.sessions.get('a', 'u'), null)
+      assert.equal(lines.filter((l) => l.msg === 'unreadable session dropped').length, 1, 'said once: the row is gone')
+    } finally {
+      await s.close()
+    }
+    const check = new Database(file, { readonly: true })
+    assert.equal((check.prepare("SELECT count(*) AS n FROM sessions WHERE open_id = 'u'").get() as { n: number }).n, 0)
+    check.close()
+  })
+
   it('keeps everything across close and reopen', async () => {
     const file = freshFile('reopen')
     const now = () => T0

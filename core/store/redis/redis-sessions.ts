@@ -2,6 +2,7 @@
  * Sessions (a user's conversation locked to a plugin), expiring on the Redis server's clock, and the
  * per-user lock that keeps a fleet's instances from routing one user's messages at the same time.
  */
+import type { Logger } from '../../log/logger.ts'
 import type { SessionRecord, SessionStore } from '../store.ts'
 import type { RedisConnection } from './connect-redis.ts'
 import type { RedisKeys } from './redis-keys.ts'
@@ -9,10 +10,19 @@ import { randomBytesFromPool } from '../../verify/random-pool.ts'
 import { toPx } from './redis-ttl.ts'
 import { LOCK_USER_AND_READ, runScript, UNLOCK } from './redis-scripts.ts'
 
-/** A stored session as the live record, or null when there is none or it has expired. */
-function liveSession(raw: string | null): SessionRecord | null {
+/**
+ * A stored session as the live record, or null when there is none, it has expired, or it is not JSON
+ * (edited by hand; `unreadable` is told, and drops it: thrown, it dropped every message of the user until it expired).
+ */
+function liveSession(raw: string | null, unreadable: (reason: string) => void): SessionRecord | null {
   if (raw === null) return null
-  const rec = JSON.parse(raw) as SessionRecord
+  let rec: SessionRecord
+  try {
+    rec = JSON.parse(raw) as SessionRecord
+  } catch (e) {
+    unreadable((e as Error).message)
+    return null
+  }
   // PX is rounded up to whole ms, and instance clocks differ slightly: the record's own time decides.
   if (rec.expiresAt <= Date.now()) return null
   return rec
@@ -28,8 +38,12 @@ export interface RedisSessions extends SessionStore {
   stop(): void
 }
 
-export function createRedisSessions(conn: RedisConnection, keys: RedisKeys): RedisSessions {
+export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log: Logger): RedisSessions {
   const { client } = conn
+  const unreadable = (account: string, openId: string) => (reason: string) => {
+    log.error({ code: 'STORE_UNAVAILABLE', account, openId, reason: `session is not JSON: ${reason}` }, 'unreadable session dropped')
+    void client.del(keys.session(account, openId)).catch(() => undefined)
+  }
   // A release lost to a dropped connection or a timed-out command left the lock held until its TTL (the
   // budget plus the plugin timeout, ~35 s): every message of that user waited for it until the reply
   // budget, and then ran unlocked (a fleet review). So a failed release is tried again until it is done or
@@ -77,7 +91,7 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys): Red
       retry = null
     },
     async get(account, openId) {
-      return liveSession(await client.get(keys.session(account, openId)))
+      return liveSession(await client.get(keys.session(account, openId)), unreadable(account, openId))
     },
     async put(session) {
       const key = keys.session(session.account, session.openId)
@@ -102,7 +116,7 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys): Red
       if (held === null) return null
       const lapsesAt = Date.now() + ttlMs
       return {
-        session: liveSession(held[1]),
+        session: liveSession(held[1], unreadable(account, openId)),
         // Compare-and-delete: a holder whose lock lapsed must not free the next holder's.
         release: async () => {
           try {
