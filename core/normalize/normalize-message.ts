@@ -27,10 +27,11 @@ import type {
 } from './message-types.ts'
 import { floatOf, intOf, listOf, objectOf, textOf } from './read-fields.ts'
 
-type EventKind = Exclude<MessageKind, 'unknown'>
+/** Every kind the engine reads into its own member: user messages and events alike (all but `unknown`). */
+type KnownKind = Exclude<MessageKind, 'unknown'>
 
 /** MsgType (lowercased) -> kind, for user messages. Null prototype: `__proto__` or `constructor` map to nothing. */
-const KIND_OF_MSG_TYPE: Readonly<Record<string, MessageKind | undefined>> = Object.assign(Object.create(null), {
+const KIND_OF_MSG_TYPE: Readonly<Record<string, KnownKind | undefined>> = Object.assign(Object.create(null), {
   text: 'text',
   image: 'image',
   voice: 'voice',
@@ -40,10 +41,10 @@ const KIND_OF_MSG_TYPE: Readonly<Record<string, MessageKind | undefined>> = Obje
   link: 'link',
   file: 'file',
   miniprogrampage: 'miniprogrampage',
-} satisfies Record<string, MessageKind>)
+} satisfies Record<string, KnownKind>)
 
 /** Event (lowercased) -> kind. */
-const KIND_OF_EVENT: Readonly<Record<string, EventKind | undefined>> = Object.assign(Object.create(null), {
+const KIND_OF_EVENT: Readonly<Record<string, KnownKind | undefined>> = Object.assign(Object.create(null), {
   subscribe: 'subscribe',
   unsubscribe: 'unsubscribe',
   scan: 'scan',
@@ -85,7 +86,7 @@ const KIND_OF_EVENT: Readonly<Record<string, EventKind | undefined>> = Object.as
   naming_verify_fail: 'naming_verify_fail',
   annual_renew: 'annual_renew',
   verify_expired: 'verify_expired',
-} satisfies Record<string, EventKind>)
+} satisfies Record<string, KnownKind>)
 
 const QR_SCENE_PREFIX = 'qrscene_'
 const NO_FIELDS: RawFields = Object.freeze(Object.create(null) as RawFields)
@@ -115,7 +116,7 @@ export function normalizeMessage(raw: RawFields): Result<InboundMessage> {
   }
   const base: Base = { toUser, fromUser, createTime, raw }
   const type = msgType.toLowerCase()
-  let kind: MessageKind | undefined
+  let kind: KnownKind | undefined
   let event: string | undefined
   if (type === 'event') {
     const ev = raw.Event
@@ -149,7 +150,7 @@ function unknownOf(b: Base, msgType: string, event: string | undefined, reason: 
   }
 }
 
-function buildMember(kind: MessageKind, b: Base, event: string): InboundMessage {
+function buildMember(kind: KnownKind, b: Base, event: string): InboundMessage {
   const r = b.raw
   switch (kind) {
     case 'text':
@@ -406,8 +407,6 @@ function buildMember(kind: MessageKind, b: Base, event: string): InboundMessage 
     case 'qualification_verify_fail':
     case 'naming_verify_fail':
       return { kind, ...b, event, failTime: int(r, 'FailTime'), failReason: str(r, 'FailReason') }
-    case 'unknown':
-      return unknownOf(b, textOf(r.MsgType) ?? '', event === '' ? undefined : event, undefined)
     default: {
       const unhandled: never = kind
       throw new Error(`normalizeMessage: no builder for kind ${String(unhandled)}`)
