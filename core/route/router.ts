@@ -13,7 +13,7 @@ import { USER_MESSAGE_KINDS, type InboundMessage, type MessageKind } from '../no
 import type { AccountInfo, JsonValue } from '../plugin/plugin-api.ts'
 import type { PluginSet, SessionOp } from '../plugin/plugin-host-types.ts'
 import type { Reply } from '../reply/reply-types.ts'
-import type { SessionRecord, SessionStore } from '../store/store.ts'
+import { mayHaveApplied, type SessionRecord, type SessionStore } from '../store/store.ts'
 import type { Candidate, RuleSet, RuleTarget } from './rule-types.ts'
 import { buildSystemCandidate } from './rules/compile-rule-set.ts'
 
@@ -172,11 +172,13 @@ async function runPlugins(
   // (a dialogue's plugin is the session candidate first, then often a rule candidate too): "not mine" is
   // final for the message, and a second call would repeat its side effects.
   const asked = new Set<string>()
-  // A session write that failed (a store timing out may still apply it later) does not cost the user the
-  // reply their plugin gave: dropping it would leave them without the question while their state may have
-  // moved on to expect its answer. Sent, the worst case is a question asked twice. Our own bugs still throw.
+  // A session write that may still be applied (a store that timed out waiting for it) does not cost the
+  // user the reply their plugin gave: dropped, the user would have no question while their state moved on to
+  // expect its answer. One that surely failed (refused, never sent) drops the message as a failed lookup
+  // does: the dialogue stays where it was, and the user's retry finds it there. Sent then, the reply would
+  // say "thank you" while the dialogue still waited for an answer (a review). Our own bugs throw too.
   const storeFailed = (plugin: string, what: string, e: unknown): void => {
-    if (isBug(e)) throw e
+    if (isBug(e) || !mayHaveApplied(e)) throw e
     const error: EngineError = { code: 'STORE_UNAVAILABLE', reason: `${what} failed (it may yet be applied): ${e instanceof Error ? e.message : String(e)}` }
     errors.push({ ...error, plugin })
     deps.onStoreError?.(plugin, error, account.id, message.fromUser)

@@ -25,6 +25,10 @@ export interface SessionStore {
    * a tenth of the CPU a request over HTTP (BENCHMARKS.md).
    */
   getSync?(account: string, openId: string): SessionRecord | null
+  /**
+   * put and delete reject when the write failed. A store whose write may still be applied after it gave up
+   * (a command timed out, the connection closed after sending it) says so on the error: `mayHaveApplied`.
+   */
   put(session: SessionRecord): Promise<void>
   delete(account: string, openId: string): Promise<void>
   /**
@@ -33,6 +37,11 @@ export interface SessionStore {
    * held lock, or null while another instance holds it. The lock lapses after `ttlMs` (a crashed holder).
    */
   lockUser?(account: string, openId: string, ttlMs: number): Promise<HeldUserLock | null>
+}
+
+/** Whether a failed store write may still have been (or be) applied: see SessionStore.put. */
+export function mayHaveApplied(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { mayHaveApplied?: unknown }).mayHaveApplied === true
 }
 
 /** A user's lock held in the shared store, with the user's session read in the same command. */

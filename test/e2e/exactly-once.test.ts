@@ -160,15 +160,30 @@ describe('a bug of ours on the way is not called a store outage (found by a code
 })
 
 describe('a session write that fails after the plugin answered (found by a fleet review)', () => {
-  it('the reply still reaches WeChat, and a line says the session was not saved', async () => {
-    const h = await startHarness({ plugins: path.join(import.meta.dirname, '../../plugins'), rules: { 'r.yaml': 'rules:\n  - { name: survey, keywords: [survey], plugin: survey }\n' } })
+  const survey = () => startHarness({ plugins: path.join(import.meta.dirname, '../../plugins'), rules: { 'r.yaml': 'rules:\n  - { name: survey, keywords: [survey], plugin: survey }\n' } })
+
+  it('one that may still land (timed out): the reply still reaches WeChat, and a line says the session was not saved', async () => {
+    const h = await survey()
     try {
-      h.runtime.store.sessions.put = () => Promise.reject(new Error('database or disk is full'))
-      const r = await h.post('plain', push.text('full-disk-user', 'survey'))
+      h.runtime.store.sessions.put = () => Promise.reject(Object.assign(new Error('Command timed out'), { mayHaveApplied: true }))
+      const r = await h.post('plain', push.text('slow-store-user', 'survey'))
       assert.match(String(r.reply?.Content), /^Question 1\/3: how did you hear about us\?/)
       const line = h.lines.find((l) => l.msg === 'session not saved: state store unavailable (the reply goes out)')
       assert.equal(line?.code, 'STORE_UNAVAILABLE')
       assert.equal(line?.plugin, 'survey')
+      assert.match(String(line?.reason), /Command timed out/)
+    } finally {
+      await h.close()
+    }
+  })
+
+  it('one that surely failed (a full disk): dropped with its reason, so the question is not asked of a dialogue that never began', async () => {
+    const h = await survey()
+    try {
+      h.runtime.store.sessions.put = () => Promise.reject(new Error('database or disk is full'))
+      const r = await h.post('plain', push.text('full-disk-user', 'survey'))
+      assert.deepEqual([r.status, r.body], [200, 'success'])
+      const line = h.lines.find((l) => l.msg === 'message dropped: state store unavailable')
       assert.match(String(line?.reason), /database or disk is full/)
     } finally {
       await h.close()

@@ -369,6 +369,8 @@ rules:
   - { name: next, keywords: [ask], plugin: fallback }
 `,
   }
+  /** A failure after which the write may still land (a timeout): the store marks it so. */
+  const timedOut = (message: string) => Object.assign(new Error(message), { mayHaveApplied: true })
   /** Memory sessions whose writes fail as `fault` says. */
   const failingWrites = (fault: () => Error): SessionStore & { store: ReturnType<typeof createMemoryStore> } => {
     const store = createMemoryStore()
@@ -380,8 +382,8 @@ rules:
     return seen
   }
 
-  it('a session write that fails: the reply still goes out, the fault listed and reported', async () => {
-    const sessions = failingWrites(() => new Error('Command timed out'))
+  it('a session write that may still land (timed out): the reply still goes out, the fault listed and reported', async () => {
+    const sessions = failingWrites(() => timedOut('Command timed out'))
     const plugins = pluginsOf({ asker: () => answer('Question 1/3', [{ op: 'begin', ttlMs: 60_000, state: { step: 0 } }]), fallback: () => answer('never') })
     const deps = depsOf(await rulesFrom(FILES), plugins, sessions)
     const seen = withStoreErrors(deps)
@@ -392,8 +394,8 @@ rules:
     assert.deepEqual(seen.map(([p, e]) => `${p} ${e.code}`), ['asker STORE_UNAVAILABLE'])
   })
 
-  it("the dialogue's plugin failed and its lock cannot be released: the message still goes on down the order", async () => {
-    const sessions = failingWrites(() => new Error('connection lost'))
+  it("the dialogue's plugin failed and its lock's release timed out: the message still goes on down the order", async () => {
+    const sessions = failingWrites(() => timedOut('connection lost'))
     await sessions.store.sessions.put({ account: 'acct', openId: 'u1', plugin: 'asker', state: null, expiresAt: Date.now() + 60_000 })
     const plugins = pluginsOf({ asker: () => failure('PLUGIN_ERROR'), fallback: () => answer('from the fallback') })
     const deps = depsOf(await rulesFrom(FILES), plugins, sessions)
@@ -402,6 +404,14 @@ rules:
     assert.deepEqual(r.reply, { type: 'text', content: 'from the fallback' })
     assert.deepEqual(r.errors.map((e) => `${e.plugin}: ${e.code}`), ['asker: PLUGIN_ERROR', 'asker: STORE_UNAVAILABLE'])
     assert.match(seen[0]![1].reason, /releasing the user's lock failed \(it may yet be applied\): connection lost/)
+  })
+
+  it('a session write that surely failed (refused, never sent): routing fails, so the message is dropped and the dialogue stays where it was', async () => {
+    // Sent, "thank you" would go out while the dialogue still waited for its last answer (a review).
+    const sessions = failingWrites(() => new Error("Stream isn't writeable and enableOfflineQueue options is false"))
+    const plugins = pluginsOf({ asker: () => answer('Thank you!', [{ op: 'end' }]) })
+    await sessions.store.sessions.put({ account: 'acct', openId: 'u1', plugin: 'asker', state: { step: 2 }, expiresAt: Date.now() + 60_000 })
+    await assert.rejects(Promise.resolve(routeMessage(messageOf(push.text('u1', 'ask')), ACCOUNT, depsOf(await rulesFrom(FILES), plugins, sessions))), /Stream isn't writeable/)
   })
 
   it('a bug of ours in the write is not taken for an outage: routing fails with it', async () => {

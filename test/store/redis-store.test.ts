@@ -15,7 +15,7 @@ import { Redis } from 'ioredis'
 import { createLogger, type Logger } from '../../core/log/logger.ts'
 import { openRedisStore, type RedisStoreOptions } from '../../core/store/redis-store.ts'
 import { StoreOpenError } from '../../core/store/store-open-error.ts'
-import type { Store, StoredReply } from '../../core/store/store.ts'
+import { mayHaveApplied, type Store, type StoredReply } from '../../core/store/store.ts'
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
 import { until } from '../support/until.ts'
 import { runStoreContract } from './store-contract.ts'
@@ -646,6 +646,46 @@ describe('redis store: Redis down or lost', () => {
       admin.disconnect()
       await s.close()
       await own.stop()
+    }
+  })
+
+  it("connection cut after Redis took a user lock, its answer lost: the lock is released once reconnected, not left for its TTL", async () => {
+    const proxy = await startFaultyProxy(server.port)
+    const keyPrefix = freshPrefix()
+    const viaProxy = await openRedisStore({ url: proxy.url, dataDir: await tempDir(), log: silent, keyPrefix, maxReconnectDelayMs: 100 })
+    const direct = await openStore(server.url, { keyPrefix })
+    try {
+      await viaProxy.kv.set('ns', 'warm-up', 1)
+      proxy.fault('drop-reply')
+      await assertRejectsFast('a lock whose answer never came', () => viaProxy.sessions.lockUser!('acct', 'taken-user', 60_000))
+      assert.equal(await direct.sessions.lockUser!('acct', 'taken-user', 60_000), null, 'Redis did take it')
+      proxy.reopen()
+      const next = await until('the lock free again', () => direct.sessions.lockUser!('acct', 'taken-user', 60_000), 3000)
+      await next.release()
+    } finally {
+      await viaProxy.close()
+      await direct.close()
+      await proxy.close()
+    }
+  })
+
+  it('a session write whose connection closed after sending it is marked as possibly applied; one never sent is not', async () => {
+    const proxy = await startFaultyProxy(server.port)
+    const keyPrefix = freshPrefix()
+    const viaProxy = await openRedisStore({ url: proxy.url, dataDir: await tempDir(), log: silent, keyPrefix, maxReconnectDelayMs: 100 })
+    try {
+      const session = { account: 'a', openId: 'u', plugin: 'p', state: null, expiresAt: Date.now() + 60_000 }
+      await viaProxy.sessions.put(session)
+      proxy.fault('drop-reply')
+      const lost = await viaProxy.sessions.put(session).then(() => assert.fail('should fail'), (e: unknown) => e)
+      assert.equal(mayHaveApplied(lost), true, String(lost))
+      // Down now (reconnects refused until reopen): a write is not even sent.
+      const unsent = await viaProxy.sessions.delete('a', 'u').then(() => assert.fail('should fail'), (e: unknown) => e)
+      assert.equal(mayHaveApplied(unsent), false, String(unsent))
+      proxy.reopen()
+    } finally {
+      await viaProxy.close()
+      await proxy.close()
     }
   })
 

@@ -139,6 +139,8 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisC
   client.on('error', (err: Error) => {
     if (closing || up) return
     const reason = messageOf(err)
+    // Our own commands refused while down (no offline queue) say nothing about why the reconnect fails.
+    if (/^Stream isn't writeable/.test(reason)) return
     // A few distinct reasons at most; a server answering something new on every attempt is not one more line each.
     if (saidReasons.has(reason) || saidReasons.size >= 5) return
     saidReasons.add(reason)

@@ -28,6 +28,25 @@ function liveSession(raw: string | null, unreadable: (reason: string) => void): 
   return rec
 }
 
+/**
+ * A write that failed after its command may have reached Redis: the client stopped waiting (the command
+ * timeout), or the connection closed with it sent (ioredis then gives up on it: "max retries per request",
+ * with retries off). One refused, or never sent (the connection was already
+ * down), is not marked: it surely did nothing.
+ */
+function markOutcome(e: unknown): unknown {
+  if (e instanceof Error && /Command timed out|Connection is closed|max retries per request/.test(e.message)) Object.assign(e, { mayHaveApplied: true })
+  return e
+}
+
+async function writing(p: Promise<unknown>): Promise<void> {
+  try {
+    await p
+  } catch (e) {
+    throw markOutcome(e)
+  }
+}
+
 /** How soon a lock whose release failed is released again (and again, until done or lapsed). */
 const RELEASE_RETRY_MS = 250
 
@@ -96,25 +115,29 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
     async put(session) {
       const key = keys.session(session.account, session.openId)
       const left = session.expiresAt - Date.now()
-      if (left <= 0) {
-        await client.del(key)
-        return
-      }
+      if (left <= 0) return writing(client.del(key))
       const { account, openId, plugin, state, expiresAt } = session
-      await client.set(key, JSON.stringify({ account, openId, plugin, state, expiresAt }), 'PX', toPx(left))
+      return writing(client.set(key, JSON.stringify({ account, openId, plugin, state, expiresAt }), 'PX', toPx(left)))
     },
     async delete(account, openId) {
-      await client.del(keys.session(account, openId))
+      return writing(client.del(keys.session(account, openId)))
     },
     async lockUser(account, openId, ttlMs) {
       const key = keys.userLock(account, openId)
       // From the pool, as the dedup claim's: a randomBytes() call a message was 5 % of a Redis instance's CPU.
       const owner = randomBytesFromPool(12).toString('base64url')
-      const held = (await runScript(client, LOCK_USER_AND_READ, [key, keys.session(account, openId)], [owner, toPx(ttlMs)])) as
-        | [1, string | null]
-        | null
-      if (held === null) return null
       const lapsesAt = Date.now() + ttlMs
+      let held: [1, string | null] | null
+      try {
+        held = (await runScript(client, LOCK_USER_AND_READ, [key, keys.session(account, openId)], [owner, toPx(ttlMs)])) as [1, string | null] | null
+      } catch (e) {
+        // Taken maybe, its answer lost (a timeout, a dropped connection): released like a lost release, or
+        // it would hold the user for its whole TTL (a review of the fix above). Only our owner's is freed.
+        unreleased.add({ key, owner, lapsesAt })
+        scheduleRetry()
+        throw e
+      }
+      if (held === null) return null
       return {
         session: liveSession(held[1], unreadable(account, openId)),
         // Compare-and-delete: a holder whose lock lapsed must not free the next holder's.
