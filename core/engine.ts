@@ -91,6 +91,9 @@ export function createEngine(deps: EngineDeps): Engine {
   const lines = deps.lines ?? createLineBudget(log)
   const accounts = buildAccounts(config.accounts)
   const limits = config.limits
+  // The longest a plugin call may take: a plugin's own timeoutMs may be above the default (the fleet's user
+  // lock must outlast the call running at the budget, or another instance could route that user meanwhile).
+  const slowestPluginMs = Math.max(limits.pluginTimeoutMs, ...Object.values(config.plugins).map((p) => p.timeoutMs ?? 0))
   const waitForLog = config.log.retentionDays > 0 && config.log.commitBeforeAnswer
   const perMessageLines = log.isLevelEnabled('debug')
   const exactlyOnce: ExactlyOnce = createExactlyOnce({
@@ -330,7 +333,7 @@ export function createEngine(deps: EngineDeps): Engine {
       openId,
       {
         // As long as a routing may run: the budget, then a plugin finishing late.
-        ttlMs: limits.replyBudgetMs + limits.pluginTimeoutMs + 1_000,
+        ttlMs: limits.replyBudgetMs + slowestPluginMs + 1_000,
         deadline: started + limits.replyBudgetMs,
         onNotHeld: () =>
           log.warn({ account: accountId, openId }, "the user's lock was still held at the reply budget (another instance routing their earlier message, or a lock whose release was lost): routed without it"),

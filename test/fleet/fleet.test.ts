@@ -69,7 +69,8 @@ describe('a fleet of two instances on one Redis', () => {
   before(async () => {
     redis = await startRedisServer()
     fake = await startFakeWeChatApi({ appId: APP_ID, appSecret: APP_SECRET })
-    fleet = await startFleet({ size: 2, redisUrl: redis.url, config: { accounts: [account] }, env: { WECHAT_API_BASE: fake.baseUrl } })
+    // survey's own timeout is above the default: the user lock must outlast it (see the commands test).
+    fleet = await startFleet({ size: 2, redisUrl: redis.url, config: { accounts: [account], plugins: { survey: { timeoutMs: 60_000 } } }, env: { WECHAT_API_BASE: fake.baseUrl } })
     ;[A, B] = fleet.instances
     // The test's own view of the shared state, as a third member of the fleet would see it.
     store = await openRedisStore({ url: redis.url, dataDir: storeDir, log: createLogger({ level: 'silent' }) })
@@ -161,6 +162,9 @@ describe('a fleet of two instances on one Redis', () => {
       ],
       JSON.stringify(naming),
     )
+    // Taken for the reply budget (4500 ms), then the slowest plugin's own timeout (survey's 60 s, above the
+    // default 30 s), then a second: the call running at the budget never outlives the lock (a review).
+    assert.equal(naming[0]!.at(-1), String(4500 + 60_000 + 1000), JSON.stringify(naming[0]))
   })
 
   it('both instances need an access_token at once: one token request reaches the platform', async () => {
