@@ -165,6 +165,28 @@ const reply: StoredReply = { status: 200, contentType: 'application/xml', body: 
 
 let server: RedisServer
 
+/**
+ * Runs `body` with a store that reaches Redis through a faulty proxy (`viaProxy`), another that reaches it
+ * directly (`direct`, the same key prefix: another instance of the fleet) and the log of the first; all
+ * closed however the test ends.
+ */
+async function throughFaultyProxy(
+  body: (t: { proxy: Awaited<ReturnType<typeof startFaultyProxy>>; viaProxy: Store; direct: Store; captured: ReturnType<typeof captureLog> }) => Promise<void>,
+): Promise<void> {
+  const proxy = await startFaultyProxy(server.port)
+  const captured = captureLog()
+  const keyPrefix = freshPrefix()
+  const viaProxy = await openRedisStore({ url: proxy.url, dataDir: await tempDir(), log: captured.log, keyPrefix, maxReconnectDelayMs: 100 })
+  const direct = await openStore(server.url, { keyPrefix })
+  try {
+    await body({ proxy, viaProxy, direct, captured })
+  } finally {
+    await viaProxy.close()
+    await direct.close()
+    await proxy.close()
+  }
+}
+
 before(async () => {
   server = await startRedisServer()
 })
@@ -541,13 +563,8 @@ describe('redis store: Redis down or lost', () => {
     }
   })
 
-  it('connection cut after Redis ran a claim: the orphan claim is given back once reconnected', async () => {
-    const proxy = await startFaultyProxy(server.port)
-    const captured = captureLog()
-    const keyPrefix = freshPrefix()
-    const viaProxy = await openRedisStore({ url: proxy.url, dataDir: await tempDir(), log: captured.log, keyPrefix, maxReconnectDelayMs: 100 })
-    const direct = await openStore(server.url, { keyPrefix })
-    try {
+  it('connection cut after Redis ran a claim: the orphan claim is given back once reconnected', () =>
+    throughFaultyProxy(async ({ proxy, viaProxy, direct, captured }) => {
       assert.deepEqual(await viaProxy.dedup.claim('warm-up', 60_000), { state: 'claimed' })
       const settled = captured.next(/settled after reconnect/)
       proxy.fault('drop-reply')
@@ -559,20 +576,10 @@ describe('redis store: Redis down or lost', () => {
       assert.equal(line.settled, 1)
       assert.deepEqual(await direct.dedup.peek('orphan'), { state: 'absent' })
       assert.deepEqual(await direct.dedup.claim('orphan', 60_000), { state: 'claimed' })
-    } finally {
-      await viaProxy.close()
-      await direct.close()
-      await proxy.close()
-    }
-  })
+    }))
 
-  it('connection cut before a complete reached Redis: the reply is recorded once reconnected', async () => {
-    const proxy = await startFaultyProxy(server.port)
-    const captured = captureLog()
-    const keyPrefix = freshPrefix()
-    const viaProxy = await openRedisStore({ url: proxy.url, dataDir: await tempDir(), log: captured.log, keyPrefix, maxReconnectDelayMs: 100 })
-    const direct = await openStore(server.url, { keyPrefix })
-    try {
+  it('connection cut before a complete reached Redis: the reply is recorded once reconnected', () =>
+    throughFaultyProxy(async ({ proxy, viaProxy, direct, captured }) => {
       assert.deepEqual(await viaProxy.dedup.claim('msg', 60_000), { state: 'claimed' })
       const settled = captured.next(/settled after reconnect/)
       proxy.fault('drop-request')
@@ -582,19 +589,10 @@ describe('redis store: Redis down or lost', () => {
       await settled
       // A retry now replays the answer instead of running the message a second time.
       assert.deepEqual(await direct.dedup.claim('msg', 60_000), { state: 'done', reply })
-    } finally {
-      await viaProxy.close()
-      await direct.close()
-      await proxy.close()
-    }
-  })
+    }))
 
-  it("connection cut before a user lock's release reached Redis: released again once reconnected, not left for its TTL (a fleet review)", async () => {
-    const proxy = await startFaultyProxy(server.port)
-    const keyPrefix = freshPrefix()
-    const viaProxy = await openRedisStore({ url: proxy.url, dataDir: await tempDir(), log: silent, keyPrefix, maxReconnectDelayMs: 100 })
-    const direct = await openStore(server.url, { keyPrefix })
-    try {
+  it("connection cut before a user lock's release reached Redis: released again once reconnected, not left for its TTL (a fleet review)", () =>
+    throughFaultyProxy(async ({ proxy, viaProxy, direct }) => {
       const held = await viaProxy.sessions.lockUser!('acct', 'blip-user', 60_000)
       assert.ok(held, 'the lock is taken')
       proxy.fault('drop-request')
@@ -613,12 +611,7 @@ describe('redis store: Redis down or lost', () => {
       await new Promise((r) => setTimeout(r, 600))
       assert.equal(await viaProxy.sessions.lockUser!('acct', 'blip-user', 60_000), null, "the new holder's lock stands")
       await next.release()
-    } finally {
-      await viaProxy.close()
-      await direct.close()
-      await proxy.close()
-    }
-  })
+    }))
 
   it('a reconnect that fails for a new reason says it once (a password set on the server: NOAUTH), then recovers', async () => {
     const own = await startRedisServer()
@@ -649,12 +642,8 @@ describe('redis store: Redis down or lost', () => {
     }
   })
 
-  it("connection cut after Redis took a user lock, its answer lost: the lock is released once reconnected, not left for its TTL", async () => {
-    const proxy = await startFaultyProxy(server.port)
-    const keyPrefix = freshPrefix()
-    const viaProxy = await openRedisStore({ url: proxy.url, dataDir: await tempDir(), log: silent, keyPrefix, maxReconnectDelayMs: 100 })
-    const direct = await openStore(server.url, { keyPrefix })
-    try {
+  it("connection cut after Redis took a user lock, its answer lost: the lock is released once reconnected, not left for its TTL", () =>
+    throughFaultyProxy(async ({ proxy, viaProxy, direct }) => {
       await viaProxy.kv.set('ns', 'warm-up', 1)
       proxy.fault('drop-reply')
       await assertRejectsFast('a lock whose answer never came', () => viaProxy.sessions.lockUser!('acct', 'taken-user', 60_000))
@@ -662,18 +651,10 @@ describe('redis store: Redis down or lost', () => {
       proxy.reopen()
       const next = await until('the lock free again', () => direct.sessions.lockUser!('acct', 'taken-user', 60_000), 3000)
       await next.release()
-    } finally {
-      await viaProxy.close()
-      await direct.close()
-      await proxy.close()
-    }
-  })
+    }))
 
-  it('a session write whose connection closed after sending it is marked as possibly applied; one never sent is not', async () => {
-    const proxy = await startFaultyProxy(server.port)
-    const keyPrefix = freshPrefix()
-    const viaProxy = await openRedisStore({ url: proxy.url, dataDir: await tempDir(), log: silent, keyPrefix, maxReconnectDelayMs: 100 })
-    try {
+  it('a session write whose connection closed after sending it is marked as possibly applied; one never sent is not', () =>
+    throughFaultyProxy(async ({ proxy, viaProxy }) => {
       const session = { account: 'a', openId: 'u', plugin: 'p', state: null, expiresAt: Date.now() + 60_000 }
       await viaProxy.sessions.put(session)
       proxy.fault('drop-reply')
@@ -683,11 +664,7 @@ describe('redis store: Redis down or lost', () => {
       const unsent = await viaProxy.sessions.delete('a', 'u').then(() => assert.fail('should fail'), (e: unknown) => e)
       assert.equal(mayHaveApplied(unsent), false, String(unsent))
       proxy.reopen()
-    } finally {
-      await viaProxy.close()
-      await proxy.close()
-    }
-  })
+    }))
 
   it('close() works while Redis is down, and twice', async () => {
     const own = await startRedisServer()
