@@ -38,7 +38,7 @@ export type EngineEvent =
   | { type: 'duplicate'; account: string; openId: string; key: string; waited: boolean }
   | { type: 'plugin_error'; plugin: string; code: ErrorCode }
   /** A late reply's send ended (from the platform's sender, not the engine); `key` is its message's, when it answers one. */
-  | { type: 'late_reply'; account: string; openId: string; key?: string; replyType: string; reply: Reply; outcome: 'sent' | 'failed'; error?: string }
+  | { type: 'late_reply'; account: string; openId: string; key?: string; reply: Reply; outcome: 'sent' | 'failed'; error?: string }
 
 /** Sends a reply after the passive answer was already given (customer-service API). Never rejects. */
 export interface LateReplies {

@@ -71,8 +71,7 @@ export interface LateReplySettled {
   openId: string
   /** The message the reply answers (its dedup key); absent for one resumed from an earlier run's outbox. */
   key?: string
-  replyType: string
-  /** The reply itself (the test kit finds the platform's record of it). */
+  /** The reply itself (its type for the metrics; the test kit finds the platform's record of it). */
   reply: Reply
   outcome: 'sent' | 'failed'
   /** Why it failed: `code: reason`, as in its outbox entry. */
@@ -201,7 +200,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
         // How it ended is in the outbox, or else only in this line.
         const said = (await update(id, { status: 'sent', attempts: attempt }, ctx)) ? lines : unbudgeted
         said.info('late reply sent', { ...ctx, attempts: attempt }, 'late reply sent')
-        onSettled({ account, openId, key: msgKey, replyType: reply.type, reply, outcome: 'sent' })
+        onSettled({ account, openId, key: msgKey, reply, outcome: 'sent' })
         return
       }
       const { code, reason, errcode } = r.error
@@ -213,7 +212,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
         const final = windowClosed && transient ? `${lastError} (and the 48 h window has closed)` : lastError
         const said = (await update(id, { status: 'failed', attempts: attempt, lastError: final }, ctx)) ? lines : unbudgeted
         said.error(`late reply failed ${code}`, { ...ctx, code, reason, errcode, attempts: attempt, transient }, 'late reply failed')
-        onSettled({ account, openId, key: msgKey, replyType: reply.type, reply, outcome: 'failed', error: final })
+        onSettled({ account, openId, key: msgKey, reply, outcome: 'failed', error: final })
         return
       }
       await update(id, { attempts: attempt, lastError }, ctx)

@@ -63,7 +63,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
           pluginErrors.inc({ plugin: event.plugin, code: event.code })
           break
         case 'late_reply':
-          lateReplies.inc({ account: event.account, type: event.replyType, outcome: event.outcome })
+          lateReplies.inc({ account: event.account, type: event.reply.type, outcome: event.outcome })
           break
         default: {
           const never: never = event

@@ -346,7 +346,7 @@ function apiWithTokenStoreDown(failures: number): PlatformApi {
 test('an unreachable token store does not use up the attempts: the reply goes out when it is back', async () => {
   const down = apiWithTokenStoreDown(8) // more tries than `attempts` (5)
   const settled: string[] = []
-  const s = sender({ api: () => down, onSettled: (e) => settled.push(`${e.account} ${e.replyType} ${e.outcome}`) })
+  const s = sender({ api: () => down, onSettled: (e) => settled.push(`${e.account} ${e.reply.type} ${e.outcome}`) })
   await s.send('acc', 'o-outage', text('after the outage'))
   await s.idle()
   assert.deepEqual(newSent(), [{ touser: 'o-outage', msgtype: 'text', text: { content: 'after the outage' } }])
