@@ -165,16 +165,7 @@ export function createEngine(deps: EngineDeps): Engine {
     } catch (e) {
       // The state store is unreachable: we cannot know whether this message already ran elsewhere, so we
       // neither run it (no double answers) nor hang past WeChat's 5 s. The loss is logged and counted.
-      // A bug of ours on the way is dropped the same, but said as one, with its stack.
-      const bug = isBug(e)
-      const code = bug ? 'INTERNAL' : 'STORE_UNAVAILABLE'
-      const reason = e instanceof Error ? e.message : String(e)
-      lines.error(
-        `${code} dropped`,
-        { code, reason, err: bug ? e : undefined, account: accountId, key, openId: message.fromUser },
-        bug ? 'message dropped: internal error' : 'message dropped: state store unavailable',
-      )
-      record(accountId, message, key, undefined, 'dropped', started, `${code}: ${reason}`)
+      drop(accountId, message, key, started, e, 'dropped')
       return SUCCESS
     }
     if (delivery.duplicate) {
@@ -187,6 +178,21 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     const r = delivery.reply
     return { status: r.status, contentType: r.contentType, body: r.body }
+  }
+
+  /**
+   * A message dropped because routing failed: the store away (`STORE_UNAVAILABLE`) or a bug of ours
+   * (`INTERNAL`, with its stack). One line, and its message-log entry says so. `when`: at the door
+   * (`dropped`), or after the budget, when it was already answered `success` and its first entry says
+   * `late` (`after budget`: the store away under a message queued past its budget, say).
+   */
+  function drop(accountId: string, message: InboundMessage, key: string, started: number, e: unknown, when: 'dropped' | 'after budget'): void {
+    const bug = isBug(e)
+    const code = bug ? 'INTERNAL' : 'STORE_UNAVAILABLE'
+    const reason = e instanceof Error ? e.message : String(e)
+    const said = when === 'after budget' ? 'routing failed after the budget' : bug ? 'message dropped: internal error' : 'message dropped: state store unavailable'
+    lines.error(`${code} ${when}`, { code, reason, err: bug ? e : undefined, account: accountId, key, openId: message.fromUser }, said)
+    record(accountId, message, key, undefined, 'dropped', started, `${code}: ${reason}`)
   }
 
   /**
@@ -390,15 +396,7 @@ export function createEngine(deps: EngineDeps): Engine {
         }
         // Nothing to send: the second entry says how the message ended (a plugin that failed: `failed`).
         record(accountId, message, key, late, !late.reply && late.errors.length > 0 ? 'failed' : 'no_reply', started)
-      }, (e: unknown) => {
-        // Routing that failed after the budget (the store away under a message queued past it, or a bug):
-        // said as the drop at the door says it, and the message's second entry says it was dropped.
-        const bug = isBug(e)
-        const code = bug ? 'INTERNAL' : 'STORE_UNAVAILABLE'
-        const reason = e instanceof Error ? e.message : String(e)
-        lines.error(`${code} after budget`, { code, reason, err: bug ? e : undefined, account: accountId, key, openId: message.fromUser }, 'routing failed after the budget')
-        record(accountId, message, key, undefined, 'dropped', started, `${code}: ${reason}`)
-      }).finally(leave)
+      }, (e: unknown) => drop(accountId, message, key, started, e, 'after budget')).finally(leave)
       lines.warn('budget spent', { account: accountId, key, budgetMs: limits.replyBudgetMs }, 'reply budget spent: answered success, the reply will go out late')
       return SUCCESS
     }
