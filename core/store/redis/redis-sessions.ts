@@ -11,28 +11,10 @@ import { toPx } from './redis-ttl.ts'
 import { LOCK_USER_AND_READ, runScript, UNLOCK } from './redis-scripts.ts'
 
 /**
- * A stored session as the live record, or null when there is none, it has expired, or it is not JSON
- * (edited by hand; `unreadable` is told, and drops it: thrown, it dropped every message of the user until it expired).
- */
-function liveSession(raw: string | null, unreadable: (reason: string) => void): SessionRecord | null {
-  if (raw === null) return null
-  let rec: SessionRecord
-  try {
-    rec = JSON.parse(raw) as SessionRecord
-  } catch (e) {
-    unreadable((e as Error).message)
-    return null
-  }
-  // PX is rounded up to whole ms, and instance clocks differ slightly: the record's own time decides.
-  if (rec.expiresAt <= Date.now()) return null
-  return rec
-}
-
-/**
  * A write that failed after its command may have reached Redis: the client stopped waiting (the command
  * timeout), or the connection closed with it sent (ioredis then gives up on it: "max retries per request",
- * with retries off). One refused, or never sent (the connection was already
- * down), is not marked: it surely did nothing.
+ * with retries off). One refused, or never sent (the connection was already down), is not marked: it
+ * surely did nothing.
  */
 function markOutcome(e: unknown): unknown {
   if (e instanceof Error && /Command timed out|Connection is closed|max retries per request/.test(e.message)) Object.assign(e, { mayHaveApplied: true })
@@ -59,10 +41,26 @@ export interface RedisSessions extends SessionStore {
 
 export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log: Logger): RedisSessions {
   const { client } = conn
-  const unreadable = (account: string, openId: string) => (reason: string) => {
-    log.error({ code: 'STORE_UNAVAILABLE', account, openId, reason: `session is not JSON: ${reason}` }, 'unreadable session dropped')
-    void client.del(keys.session(account, openId)).catch(() => undefined)
+
+  /**
+   * A stored session as the live record, or null when there is none, it has expired, or it is not JSON
+   * (edited by hand): that one is logged and removed. Thrown, it dropped every message of the user until it expired.
+   */
+  function liveSession(raw: string | null, account: string, openId: string): SessionRecord | null {
+    if (raw === null) return null
+    let rec: SessionRecord
+    try {
+      rec = JSON.parse(raw) as SessionRecord
+    } catch (e) {
+      log.error({ code: 'STORE_UNAVAILABLE', account, openId, reason: `session is not JSON: ${(e as Error).message}` }, 'unreadable session dropped')
+      void client.del(keys.session(account, openId)).catch(() => undefined)
+      return null
+    }
+    // PX is rounded up to whole ms, and instance clocks differ slightly: the record's own time decides.
+    if (rec.expiresAt <= Date.now()) return null
+    return rec
   }
+
   // A release lost to a dropped connection or a timed-out command left the lock held until its TTL (the
   // budget plus the plugin timeout, ~35 s): every message of that user waited for it until the reply
   // budget, and then ran unlocked (a fleet review). So a failed release is tried again until it is done or
@@ -94,6 +92,11 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
     }
     if (unreleased.size > 0) scheduleRetry()
   }
+  /** A lock whose taking or release lost its answer: released by the retries (and on reconnect). */
+  function releaseLater(key: string, owner: string, lapsesAt: number): void {
+    unreleased.add({ key, owner, lapsesAt })
+    scheduleRetry()
+  }
   function scheduleRetry(): void {
     if (retry || stopped) return
     retry = setTimeout(() => {
@@ -110,7 +113,7 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
       retry = null
     },
     async get(account, openId) {
-      return liveSession(await client.get(keys.session(account, openId)), unreadable(account, openId))
+      return liveSession(await client.get(keys.session(account, openId)), account, openId)
     },
     async put(session) {
       const key = keys.session(session.account, session.openId)
@@ -133,20 +136,18 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
       } catch (e) {
         // Taken maybe, its answer lost (a timeout, a dropped connection): released like a lost release, or
         // it would hold the user for its whole TTL (a review of the fix above). Only our owner's is freed.
-        unreleased.add({ key, owner, lapsesAt })
-        scheduleRetry()
+        releaseLater(key, owner, lapsesAt)
         throw e
       }
       if (held === null) return null
       return {
-        session: liveSession(held[1], unreadable(account, openId)),
+        session: liveSession(held[1], account, openId),
         // Compare-and-delete: a holder whose lock lapsed must not free the next holder's.
         release: async () => {
           try {
             await unlock(key, owner)
           } catch (e) {
-            unreleased.add({ key, owner, lapsesAt })
-            scheduleRetry()
+            releaseLater(key, owner, lapsesAt)
             throw e
           }
         },
