@@ -18,6 +18,9 @@ import { StoreOpenError } from './store-open-error.ts'
 
 export const LOCK_FILE_NAME = 'wxengine.lock'
 
+/** What a start refused for a held directory says (`send --local` recognizes it to say what to do instead). */
+export const DATA_DIR_HELD = 'another wxengine is serving from this data directory'
+
 export interface DataDirLock {
   release(): void
 }
@@ -42,7 +45,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
   } catch (e) {
     db?.close()
     if ((e as { code?: string }).code === 'SQLITE_BUSY') {
-      throw new StoreOpenError(dir, 'another wxengine is serving from this data directory; stop it first, or give this one its own DATA_DIR', { transient: true })
+      throw new StoreOpenError(dir, `${DATA_DIR_HELD}; stop it first, or give this one its own DATA_DIR`, { transient: true })
     }
     throw new StoreOpenError(file, (e as Error).message, { cause: e })
   }

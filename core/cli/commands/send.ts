@@ -11,6 +11,7 @@ import { createWeChatSimulator } from '../../testkit/wechat-simulator.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 import { composePush, type PushFlags } from '../compose-push.ts'
 import { formatReply } from '../format-reply.ts'
+import { DATA_DIR_HELD } from '../../store/data-dir-lock.ts'
 
 export interface SendFlags extends GlobalFlags, Omit<PushFlags, 'toUser'> {
   account?: string
@@ -109,7 +110,7 @@ async function deliverLocally(
   } catch (e) {
     if (!(e instanceof StartupError)) throw e
     // A serving engine caches the sessions of this directory: a dialogue moved on here would be lost to it.
-    if (/another wxengine is serving from this data directory/.test(e.message)) {
+    if (e.message.includes(DATA_DIR_HELD)) {
       io.err(`wxengine send: an engine is serving from ${config.dataDir}; send to it without --local (or stop it first, or give --local another DATA_DIR)`)
       return undefined
     }
