@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { chmodSync, cpSync, readdirSync } from 'node:fs'
+import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { loadConfig } from '../../core/config/load-config.ts'
 import { createLogger } from '../../core/log/logger.ts'
 import { startRuntime } from '../../core/runtime.ts'
 import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
-import { MAIN, makeProject, TSX, type Project } from './cli-harness.ts'
+import { MAIN, makeProject, runCommand, TSX, type Project } from './cli-harness.ts'
 
 let project: Project
 /** What was sent, oldest first: [openid, text, account]. */
@@ -100,6 +102,26 @@ test('a project that has not run yet has no log: said plainly, exit 0', async ()
   const r = await project.run(['log'], { env: { DATA_DIR: `${project.dataDir}-never` } })
   assert.equal(r.code, 0)
   assert.match(r.stderr, /no message log yet: .*wxengine\.db does not exist/)
+})
+
+test("a user who cannot write the data directory is told so, and whose it is (not SQLite's bare 'readonly database')", async () => {
+  // A copy of the data directory, made read-only. root ignores file modes, so as root the CLI runs as
+  // nobody (setpriv), who can read the copy but not write it, as an operator's own account could not.
+  const copy = `${project.dataDir}-readonly`
+  cpSync(project.dataDir, copy, { recursive: true })
+  for (const name of readdirSync(copy, { recursive: true }) as string[]) chmodSync(path.join(copy, name), 0o555)
+  chmodSync(copy, 0o555)
+  chmodSync(project.dir, 0o755) // mkdtemp made it 0700
+  const asRoot = process.getuid?.() === 0
+  const command = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath] : [process.execPath]
+  const r = await runCommand(command[0], [...command.slice(1), '--import', TSX, MAIN, 'log'], {
+    cwd: project.dir,
+    env: { ...project.env, DATA_DIR: copy, HOME: '/tmp' },
+  })
+  chmodSync(copy, 0o755)
+  assert.equal(r.code, 1, r.stderr)
+  const uid = asRoot ? 65534 : process.getuid!()
+  assert.match(r.stderr, new RegExp(`cannot open the sqlite store: .*this user \\(uid ${uid}\\) cannot write ${copy.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(it belongs to uid \\d+\\).*run as the user the engine runs as`))
 })
 
 test('the memory store has nothing to read: exit 2', async () => {
