@@ -17,6 +17,7 @@ import { dedupKeyOf } from './dedup/dedup-key.ts'
 import { httpStatusOf, isBug, type EngineError, type ErrorCode } from './errors.ts'
 import type { Logger } from './log/logger.ts'
 import { createLineBudget, type LineBudget } from './log/line-budget.ts'
+import { createMessageRecorder } from './log/message-recorder.ts'
 import { USER_MESSAGE_KINDS, type InboundMessage } from './normalize/message-types.ts'
 import { normalizeMessage } from './normalize/normalize-message.ts'
 import type { AccountInfo } from './plugin/plugin-api.ts'
@@ -95,7 +96,6 @@ export function createEngine(deps: EngineDeps): Engine {
   // lock must outlast the call running at the budget, or another instance could route that user meanwhile).
   const slowestPluginMs = Math.max(limits.pluginTimeoutMs, ...Object.values(config.plugins).map((p) => p.timeoutMs ?? 0))
   const waitForLog = config.log.retentionDays > 0 && config.log.commitBeforeAnswer
-  const perMessageLines = log.isLevelEnabled('debug')
   const exactlyOnce: ExactlyOnce = createExactlyOnce({
     dedup: store.dedup,
     replyCacheMs: limits.replyCacheMs,
@@ -105,6 +105,12 @@ export function createEngine(deps: EngineDeps): Engine {
     fallback: SUCCESS,
     // The answer still goes out; a retry meanwhile (on another instance) may get `success` instead of it.
     onUnrecorded: (key, reason) => lines.warn('STORE_UNAVAILABLE unrecorded', { code: 'STORE_UNAVAILABLE', reason, key }, 'answer given but not recorded for retries yet'),
+  })
+  const record = createMessageRecorder({
+    messageLog: config.log.retentionDays > 0 ? store.log : null,
+    log,
+    now,
+    onRecorded: (entry) => observe({ type: 'message', entry }),
   })
   // One user's messages are routed one at a time (a dialogue reads and writes the user's session); across a
   // fleet also under a lock in the shared store, held as long as a routing may run (budget, then a plugin).
@@ -193,69 +199,6 @@ export function createEngine(deps: EngineDeps): Engine {
     const said = when === 'after budget' ? 'routing failed after the budget' : bug ? 'message dropped: internal error' : 'message dropped: state store unavailable'
     lines.error(`${code} ${when}`, { code, reason, err: bug ? e : undefined, account: accountId, key, openId: message.fromUser }, said)
     record(accountId, message, key, undefined, 'dropped', started, `${code}: ${reason}`)
-  }
-
-  /**
-   * How one message was answered, recorded once: the message-log row, the metrics event and (at debug) its
-   * line. Built as one object of a fixed shape: this runs for every message, and spreading partial entries
-   * together was a tenth of the in-process cost.
-   *
-   * A message answered `success` at the reply budget is recorded in two steps. `log`: a row at once, like
-   * every answered message (which plugin is working, no reply yet), without the rule: nothing has answered.
-   * Then, when its plugin has finished, `all`: how it ended (a late reply, `none`, or a failure), with the
-   * rule when it answered, as a passive answer's row has it. So a hit is a rule that answered, in the log
-   * (`wxengine stats`) as in the metrics, and the metrics count each message once.
-   */
-  function record(
-    accountId: string,
-    message: InboundMessage,
-    key: string,
-    result: RouteResult | undefined,
-    outcome: MessageLogEntry['outcome'],
-    started: number,
-    error?: string,
-    parts: 'all' | 'log' = 'all',
-  ): void {
-    const entry: MessageLogEntry = {
-      at: now(),
-      account: accountId,
-      openId: message.fromUser,
-      kind: message.kind,
-      msgKey: key,
-      handledBy: result ? result.handledBy : 'none',
-      // The row at the budget: nothing has answered yet, so no rule (no hit).
-      rule: parts === 'log' ? undefined : result?.rule,
-      keyword: result?.keyword,
-      plugin: result?.plugin,
-      replyType: result?.reply?.type,
-      summary: summarize(message),
-      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-      outcome,
-      error: error ?? (result && result.errors.length > 0 ? result.errors.map((e) => `${e.plugin}: ${e.code}: ${e.reason}`).join('; ') : undefined),
-    }
-    if (config.log.retentionDays > 0) store.log.append(entry)
-    if (parts === 'log') return
-    observe({ type: 'message', entry })
-    // At debug: a line per message would outrun journald's rate limit under load (core/log/traffic-summary.ts
-    // writes one info line a minute instead). Checked first, so the object is not built for nothing.
-    if (perMessageLines) {
-      log.debug(
-        {
-          account: entry.account,
-          kind: entry.kind,
-          openId: entry.openId,
-          handledBy: entry.handledBy,
-          rule: entry.rule,
-          keyword: entry.keyword,
-          plugin: entry.plugin,
-          replyType: entry.replyType,
-          outcome: entry.outcome,
-          latencyMs: entry.latencyMs,
-          error: entry.error,
-        },
-        'message',
-      )
-    }
   }
 
   // What the router needs of a generation, made once per generation rather than once per message.
@@ -453,17 +396,4 @@ export function createEngine(deps: EngineDeps): Engine {
     answersAtTurnEnd: waitForLog,
     idle: () => (active === 0 ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
   }
-}
-
-function summarize(m: InboundMessage): string | undefined {
-  if (m.kind === 'text') return firstChars(m.content, 200)
-  const key = m.raw.EventKey
-  return typeof key === 'string' ? firstChars(key, 200) : undefined
-}
-
-/** The first `max` UTF-16 units, one fewer rather than half an emoji: a lone surrogate is not UTF-8. */
-function firstChars(text: string, max: number): string {
-  if (text.length <= max) return text
-  const last = text.charCodeAt(max - 1)
-  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max)
 }
