@@ -25,11 +25,12 @@ import type { Generation, Generations } from './reload/generations.ts'
 import { SUCCESS, type WireRequest, type WireResponse } from './receive/wire-types.ts'
 import type { Reply } from './reply/reply-types.ts'
 import { serializeReply } from './reply/reply-xml.ts'
+import { sealReply } from './reply/seal-reply.ts'
 import { routeMessage, type RouteDeps, type RouteResult, type RouteSignal } from './route/router.ts'
 import { createUserQueue, withUserLock } from './route/user-queue.ts'
 import { pluginNamespace, userKeyPrefix } from './plugin/storage-keys.ts'
 import type { MessageLogEntry, SessionRecord, Store, StoredReply } from './store/store.ts'
-import { sealReply, verifyEndpoint, verifyPost, type VerifiedAccount } from './verify/verify-request.ts'
+import { verifyEndpoint, verifyPost, type VerifiedAccount } from './verify/verify-request.ts'
 import { createWeChatCipher } from './verify/wechat-cipher.ts'
 
 /** What the engine reports as it works; metrics and tests listen. */

@@ -7,8 +7,6 @@ import type { AccountConfig } from '../config/config-types.ts'
 import { fail, ok, type Result } from '../errors.ts'
 import type { RawFields } from '../normalize/message-types.ts'
 import { parseXml } from '../normalize/safe-xml.ts'
-import { buildEncryptedReply } from '../reply/reply-xml.ts'
-import { randomBytesFromPool } from './random-pool.ts'
 import { verifyMsgSignature, verifySignature } from './signature.ts'
 import { checkTimestamp } from './timestamp-window.ts'
 import type { WeChatCipher } from './wechat-cipher.ts'
@@ -83,10 +81,4 @@ export function verifyPost(
   const fields = parseXml(inner.value)
   if (!fields.ok) return fail(fields.error.code, `decrypted message: ${fields.error.reason}`)
   return ok({ fields: fields.value, encrypted: true })
-}
-
-/** Wraps a reply for an encrypted request: its own timestamp and nonce, signed (protocol.md §2). */
-export function sealReply(account: VerifiedAccount, xml: string, nowSeconds: number): string {
-  if (!account.cipher) throw new Error('sealReply called for a plaintext account')
-  return buildEncryptedReply(account.cipher, account.config.token, xml, String(nowSeconds), randomBytesFromPool(8).toString('hex'))
 }
