@@ -1,19 +1,18 @@
 /**
- * The HTTP face of the engine: Koa reads the query and the raw body (bounded), calls engine.handle, and
- * writes back what it returns. Nothing about WeChat lives here.
+ * The HTTP face of the engine: Koa hands each request under /wechat to receive/ (which account, the query,
+ * the bounded body), calls engine.handle, and writes back what it returns. Nothing about WeChat lives here.
  *
  *   GET|POST /wechat              the default account
  *   GET|POST /wechat/:account     any configured account
  */
-import querystring from 'node:querystring'
 import type Router from '@koa/router'
 import Koa from 'koa'
-import getRawBody from 'raw-body'
 import type { Engine, EngineEvent } from '../engine.ts'
 import { httpStatusOf, type ErrorCode } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
 import { createLineBudget, type LineBudget } from '../log/line-budget.ts'
-import { flattenQuery, type WireResponse } from '../receive/wire-types.ts'
+import { readBody, readQuery, wechatAccountOf } from '../receive/read-request.ts'
+import type { WireResponse } from '../receive/wire-types.ts'
 
 export interface AppOptions {
   engine: Engine
@@ -25,21 +24,6 @@ export interface AppOptions {
   observe?: (event: EngineEvent) => void
   /** The budget of per-request lines, shared with the engine's (log/line-budget.ts). */
   lines?: LineBudget
-}
-
-type BodyResult = { ok: true; body: string } | { ok: false; status: number; code: 'BODY_TOO_LARGE' | 'BAD_BODY'; reason: string }
-
-async function readBody(req: Koa.Request['req'], limit: number): Promise<BodyResult> {
-  try {
-    // raw-body refuses at once when Content-Length is over the limit, and stops reading a chunked body as
-    // soon as it passes it: an oversized body is never held in memory.
-    const body = await getRawBody(req, { limit, length: req.headers['content-length'], encoding: 'utf8' })
-    return { ok: true, body }
-  } catch (e) {
-    const err = e as { type?: string; status?: number; message: string }
-    if (err.type === 'entity.too.large') return { ok: false, status: 413, code: 'BODY_TOO_LARGE', reason: `body over ${limit} bytes` }
-    return { ok: false, status: err.status && err.status < 500 ? err.status : 400, code: 'BAD_BODY', reason: err.message }
-  }
 }
 
 /**
@@ -58,24 +42,6 @@ function endOfTurn(): Promise<void> {
     }),
   )
   return turnEnd
-}
-
-/**
- * `/wechat` -> default account (undefined), `/wechat/<id>` -> id (a trailing slash allowed on both, as an
- * account's URL may be configured with one), another path under /wechat/ -> '' (no such account), anything
- * else -> null. Matched by hand: on the path every message takes, @koa/router cost more than the rest of
- * the HTTP layer.
- */
-function wechatAccountOf(path: string): string | undefined | null {
-  if (path === '/wechat' || path === '/wechat/') return undefined
-  if (!path.startsWith('/wechat/')) return null
-  const id = path.endsWith('/') ? path.slice(8, -1) : path.slice(8)
-  if (id === '' || id.includes('/')) return ''
-  try {
-    return decodeURIComponent(id)
-  } catch {
-    return ''
-  }
 }
 
 /** Errors of a connection the client broke or left: theirs, not a failure of ours. */
@@ -106,8 +72,7 @@ export function createApp(opts: AppOptions): Koa {
   }
 
   const wechat = async (ctx: Koa.Context, accountId: string | undefined) => {
-    // querystring.parse, not ctx.query: Koa's query getter cost about a quarter of a bare request.
-    const query = flattenQuery(querystring.parse(ctx.querystring) as Record<string, string | string[] | undefined>)
+    const query = readQuery(ctx.querystring)
     if (ctx.method === 'GET') {
       answer(ctx, await engine.handle({ method: 'GET', accountId, query, body: '' }))
       return
