@@ -64,11 +64,31 @@ export interface SessionHandle<S extends SessionState = JsonValue> {
   end(): void
 }
 
-/** Persistent key-value storage, private to the plugin. `user` is scoped to the current user. */
+/**
+ * Persistent key-value storage, private to the plugin. `user` is scoped to the current user.
+ *
+ * One user's messages are handled one at a time, so their `user` keys need nothing more than get and set.
+ * Plugin-wide keys are written by every user's messages at once (and by every instance of a fleet): change
+ * them with `update` or `increment`, not get-then-set, which loses updates.
+ */
 export interface KeyValue {
   get<T extends JsonValue = JsonValue>(key: string): Promise<T | undefined>
+  /** Replaces the value; without `ttlSeconds` it never expires (an earlier expiry is dropped). */
   set(key: string, value: JsonValue, ttlSeconds?: number): Promise<void>
   delete(key: string): Promise<void>
+  /**
+   * Read-modify-write, atomic against every other writer: `fn` gets the current value (undefined when
+   * absent) and returns the new one (undefined deletes the key); if another write landed in between, `fn`
+   * runs again on the newer value. Resolves with what was written. `ttlSeconds` sets a new expiry; without
+   * it the key keeps the one it has (none for a new key).
+   */
+  update<T extends JsonValue = JsonValue>(key: string, fn: (current: T | undefined) => T | undefined | Promise<T | undefined>, ttlSeconds?: number): Promise<T | undefined>
+  /**
+   * Adds `by` (default 1; negative subtracts) to a number, atomically, starting from 0 when absent; resolves
+   * with the new value. `ttlSeconds` is the expiry of a counter this call starts; a running counter keeps
+   * its own, so `increment(key, 1, 60)` on every message counts in fixed 60 s windows (a rate limit).
+   */
+  increment(key: string, by?: number, ttlSeconds?: number): Promise<number>
 }
 export interface PluginStorage extends KeyValue {
   readonly user: KeyValue

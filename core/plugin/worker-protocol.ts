@@ -44,6 +44,7 @@ export type RpcMethod =
   | 'kv.get'
   | 'kv.set'
   | 'kv.delete'
+  | 'kv.compareAndSet'
   | 'api.get'
   | 'api.post'
   | 'api.sendToUser'
@@ -57,6 +58,8 @@ export type KvScope = { user: string } | null
 export type RpcRequest =
   | { t: 'rpc'; id: number; method: 'kv.get' | 'kv.delete'; scope: KvScope; key: string }
   | { t: 'rpc'; id: number; method: 'kv.set'; scope: KvScope; key: string; value: JsonValue; ttlSeconds?: number }
+  /** `expected` / `next` absent: the key absent / deleted (a property holding undefined does not cross the thread as absent). */
+  | { t: 'rpc'; id: number; method: 'kv.compareAndSet'; scope: KvScope; key: string; expected?: { value: JsonValue }; next?: { value: JsonValue }; ttlSeconds?: number }
   | { t: 'rpc'; id: number; method: 'api.get'; accountId: string; path: string; query?: Record<string, string> }
   | { t: 'rpc'; id: number; method: 'api.post'; accountId: string; path: string; body: JsonValue }
   | { t: 'rpc'; id: number; method: 'api.sendToUser'; accountId: string; openId: string; message: JsonValue; opts?: JsonValue }

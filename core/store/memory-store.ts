@@ -152,6 +152,19 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
       async delete(namespace, key) {
         kv.get(namespace)?.delete(key)
       },
+      async compareAndSet(namespace, key, expected, next, ttlMs) {
+        const e = liveKv(namespace, key)
+        if ((e === undefined ? undefined : JSON.stringify(e.value)) !== (expected === undefined ? undefined : JSON.stringify(expected))) return false
+        if (next === undefined) {
+          kv.get(namespace)?.delete(key)
+          return true
+        }
+        let ns = kv.get(namespace)
+        if (!ns) kv.set(namespace, (ns = new Map()))
+        ns.set(key, { value: structuredClone(next), expiresAt: ttlMs !== undefined ? now() + ttlMs : (e?.expiresAt ?? null) })
+        sweepSometimes()
+        return true
+      },
       async deletePrefix(namespace, prefix) {
         const ns = kv.get(namespace)
         if (!ns) return 0

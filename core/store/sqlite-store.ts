@@ -171,6 +171,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
        ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
     ),
     kvDelete: db.prepare<[string, string]>('DELETE FROM kv WHERE namespace = ? AND key = ?'),
+    kvGetWithExpiry: db.prepare<[string, string, number], { value: string; expires_at: number | null }>(
+      'SELECT value, expires_at FROM kv WHERE namespace = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)',
+    ),
     // A range on the primary key, not LIKE: LIKE would treat % and _ in the prefix as patterns and is
     // case-insensitive for ASCII. Live keys are counted; expired ones in the range go in the same sweep.
     kvDeleteRangeLive: db.prepare<[string, string, string, number]>(
@@ -318,6 +321,18 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     st.kvDeleteRangeAll.run(namespace, prefix, upper)
     return live
   })
+
+  // IMMEDIATE (taken by the caller): the read and the write hold the write lock together, so a `send --local`
+  // or recovery on the same file cannot land between them.
+  const compareAndSetTx = db.transaction(
+    (namespace: string, key: string, expectedJson: string | undefined, nextJson: string | undefined, ttlMs: number | undefined, t: number): boolean => {
+      const row = st.kvGetWithExpiry.get(namespace, key, t)
+      if (row?.value !== expectedJson) return false
+      if (nextJson === undefined) st.kvDelete.run(namespace, key)
+      else st.kvSet.run(namespace, key, nextJson, ttlMs !== undefined ? t + ttlMs : (row?.expires_at ?? null))
+      return true
+    },
+  )
 
   // Read-then-write transactions run as BEGIN IMMEDIATE (`.immediate(...)` below): a deferred one that has
   // read cannot wait for the log thread's write lock (SQLite skips the busy handler on that upgrade) and
@@ -484,6 +499,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       },
       async deletePrefix(namespace, prefix) {
         return write(() => deletePrefixTx.immediate(namespace, prefix))
+      },
+      async compareAndSet(namespace, key, expected, next, ttlMs) {
+        const expectedJson = expected === undefined ? undefined : JSON.stringify(expected)
+        const nextJson = next === undefined ? undefined : JSON.stringify(next)
+        return write(() => compareAndSetTx.immediate(namespace, key, expectedJson, nextJson, ttlMs, now()))
       },
     },
 

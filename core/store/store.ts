@@ -95,6 +95,13 @@ export interface KvStore {
   delete(namespace: string, key: string): Promise<void>
   /** Delete every key in `namespace` starting with `prefix` (used to purge a user's data). */
   deletePrefix(namespace: string, prefix: string): Promise<number>
+  /**
+   * Writes `next` (undefined deletes the key) only if the live value is still `expected` (undefined:
+   * absent), compared as JSON text, in one atomic step against every other writer (other messages, other
+   * instances); true when it wrote. `ttlMs` sets a new expiry; without it the key keeps the one it has
+   * (none for a new key). Plugin storage's `update` and `increment` are built on it.
+   */
+  compareAndSet(namespace: string, key: string, expected: JsonValue | undefined, next: JsonValue | undefined, ttlMs?: number): Promise<boolean>
 }
 
 /** access_token cache, shared by every instance using the store. */

@@ -30,6 +30,7 @@ import { toCustomMessage } from '../reply/custom-message.ts'
 import { listPluginFolders } from '../plugin/load-plugin-set.ts'
 import type { JsonValue, KeyValue, PluginStorage, SessionState } from '../plugin/plugin-api.ts'
 import { globalKey, pluginNamespace, userKey } from '../plugin/storage-keys.ts'
+import { incrementAtomically, updateAtomically, type CompareAndSetPort } from '../plugin/storage-update.ts'
 import type { Article } from '../reply/reply-types.ts'
 import { startRuntime, type Runtime } from '../runtime.ts'
 import type { MessageLogEntry, SessionRecord } from '../store/store.ts'
@@ -292,11 +293,20 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
   const why = (r: TestReply) => `${r.outcome ?? (r.replayed ? 'a replay of an earlier push (taken for its retry)' : 'no outcome recorded')}${r.error ? `: ${r.error}` : ''}`
 
   const kv = runtime.store.kv
-  const keyValue = (namespace: string, keyOf: (key: string) => string): KeyValue => ({
-    get: async <T extends JsonValue = JsonValue>(key: string) => (await kv.get(namespace, keyOf(key))) as T | undefined,
-    set: (key, value, ttlSeconds) => kv.set(namespace, keyOf(key), value, ttlSeconds === undefined ? undefined : ttlSeconds * 1000),
-    delete: (key) => kv.delete(namespace, keyOf(key)),
-  })
+  const keyValue = (namespace: string, keyOf: (key: string) => string): KeyValue => {
+    // The same read-modify-write as a plugin's (storage-update.ts), on the store directly.
+    const port: CompareAndSetPort = {
+      get: (key) => kv.get(namespace, keyOf(key)),
+      compareAndSet: (key, expected, next, ttlSeconds) => kv.compareAndSet(namespace, keyOf(key), expected, next, ttlSeconds === undefined ? undefined : ttlSeconds * 1000),
+    }
+    return {
+      get: async <T extends JsonValue = JsonValue>(key: string) => (await kv.get(namespace, keyOf(key))) as T | undefined,
+      set: (key, value, ttlSeconds) => kv.set(namespace, keyOf(key), value, ttlSeconds === undefined ? undefined : ttlSeconds * 1000),
+      delete: (key) => kv.delete(namespace, keyOf(key)),
+      update: (key, fn, ttlSeconds) => updateAtomically(port, `storage.update(${JSON.stringify(key)})`, key, fn, ttlSeconds),
+      increment: (key, by = 1, ttlSeconds) => incrementAtomically(port, `storage.increment(${JSON.stringify(key)})`, key, by, ttlSeconds),
+    }
+  }
 
   return {
     runtime,

@@ -402,6 +402,57 @@ export function runStoreContract(
           await c.expire(async () => (await s.kv.get(ns, 'p:old')) === undefined)
           assert.equal(await s.kv.deletePrefix(ns, 'p:'), 1)
         }))
+
+      it('compareAndSet writes only over the expected value (undefined: absent), deletes with undefined', () =>
+        withStore(async (s) => {
+          const ns = `ns-${uid()}`
+          assert.equal(await s.kv.compareAndSet(ns, 'k', 1, 2), false, 'absent is not 1')
+          assert.equal(await s.kv.get(ns, 'k'), undefined)
+          assert.equal(await s.kv.compareAndSet(ns, 'k', undefined, { n: [1, 'a'] }), true, 'created')
+          assert.equal(await s.kv.compareAndSet(ns, 'k', undefined, 'again'), false, 'present now')
+          assert.equal(await s.kv.compareAndSet(ns, 'k', { n: [1, 'b'] }, 'x'), false, 'another value')
+          assert.deepEqual(await s.kv.get(ns, 'k'), { n: [1, 'a'] })
+          assert.equal(await s.kv.compareAndSet(ns, 'k', { n: [1, 'a'] }, null), true, 'over the read value')
+          assert.equal(await s.kv.get(ns, 'k'), null)
+          assert.equal(await s.kv.compareAndSet(ns, 'k', undefined, 1), false, 'null is a value, not absent')
+          assert.equal(await s.kv.compareAndSet(ns, 'k', null, undefined), true, 'deleted')
+          assert.equal(await s.kv.get(ns, 'k'), undefined)
+          await s.kv.set(ns, 'k2', 5)
+          assert.equal(await s.kv.compareAndSet(`${ns}-other`, 'k2', 5, 6), false, 'namespaces are independent')
+        }))
+
+      it('compareAndSet keeps the key\'s expiry unless given one; an expired key is absent', () =>
+        withStore(async (s, c) => {
+          const ns = `ns-${uid()}`
+          await s.kv.set(ns, 'windowed', 1, c.short)
+          assert.equal(await s.kv.compareAndSet(ns, 'windowed', 1, 2), true)
+          await s.kv.set(ns, 'renewed', 1, c.short)
+          assert.equal(await s.kv.compareAndSet(ns, 'renewed', 1, 2, c.long), true)
+          assert.equal(await s.kv.compareAndSet(ns, 'fresh', undefined, 1), true)
+          await s.kv.set(ns, 'lapsing', 'old', c.short)
+          c.almost()
+          assert.equal(await s.kv.get(ns, 'windowed'), 2)
+          await c.expire(async () => (await s.kv.get(ns, 'windowed')) === undefined)
+          assert.equal(await s.kv.get(ns, 'renewed'), 2, 'a new ttl replaced the old one')
+          assert.equal(await s.kv.get(ns, 'fresh'), 1, 'a new key without ttl never expires')
+          assert.equal(await s.kv.compareAndSet(ns, 'lapsing', 'old', 'new'), false, 'an expired key is not its old value')
+          assert.equal(await s.kv.compareAndSet(ns, 'lapsing', undefined, 'new'), true, 'it is absent')
+          assert.equal(await s.kv.get(ns, 'lapsing'), 'new')
+        }))
+
+      it('compareAndSet from 20 writers at once: each increment lands once (retrying the losers)', () =>
+        withStore(async (s) => {
+          const ns = `ns-${uid()}`
+          const incrementOnce = async (): Promise<number> => {
+            for (let tries = 1; ; tries++) {
+              const n = ((await s.kv.get(ns, 'counter')) as number | undefined) ?? 0
+              if (await s.kv.compareAndSet(ns, 'counter', n === 0 ? undefined : n, n + 1)) return tries
+            }
+          }
+          const tries = await Promise.all(Array.from({ length: 20 }, incrementOnce))
+          assert.equal(await s.kv.get(ns, 'counter'), 20)
+          assert.ok(tries.some((t) => t > 1), 'the writers did race (some had to retry)')
+        }))
     })
 
     describe('tokens', () => {

@@ -16,7 +16,8 @@ import type {
   SessionHandle,
 } from '../plugin-api.ts'
 import type { SessionOp } from '../plugin-host-types.ts'
-import type { CallRequest, KvScope } from '../worker-protocol.ts'
+import { incrementAtomically, updateAtomically, type CompareAndSetPort } from '../storage-update.ts'
+import type { CallRequest, KvScope, RpcRequest } from '../worker-protocol.ts'
 import type { RpcClient } from './rpc-client.ts'
 import { lastCopySize, toPlain } from './to-plain.ts'
 
@@ -132,6 +133,8 @@ function recordSession(snapshot: CallRequest['session'], ops: SessionOp[], isFin
   }
 }
 
+type RpcCompareAndSet = Omit<Extract<RpcRequest, { method: 'kv.compareAndSet' }>, 't' | 'id'>
+
 /** `deadline()`: epoch ms while a call is running, undefined for background work. */
 export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => number | undefined): KeyValue {
   return {
@@ -150,6 +153,29 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
     async delete(key) {
       await rpc.request({ method: 'kv.delete', scope, key: checkKey(key) }, deadline())
     },
+    update<T extends JsonValue = JsonValue>(key: string, fn: (current: T | undefined) => T | undefined | Promise<T | undefined>, ttlSeconds?: number) {
+      return updateAtomically<T>(compareAndSetPort(`storage.update(${JSON.stringify(key)})`, ttlSeconds), `storage.update(${JSON.stringify(key)})`, checkKey(key), fn, ttlSeconds)
+    },
+    increment(key, by = 1, ttlSeconds) {
+      return incrementAtomically(compareAndSetPort(`storage.increment(${JSON.stringify(key)})`, ttlSeconds), `storage.increment(${JSON.stringify(key)})`, checkKey(key), by, ttlSeconds)
+    },
+  }
+
+  /** The store's compare-and-set over RPC; ttl checked once, before anything is read. */
+  function compareAndSetPort(what: string, ttlSeconds: number | undefined): CompareAndSetPort {
+    if (ttlSeconds !== undefined) positive(`${what} ttl`, ttlSeconds)
+    return {
+      get: (key) => rpc.request({ method: 'kv.get', scope, key }, deadline()),
+      async compareAndSet(key, expected, next, ttl) {
+        const plain = next === undefined ? undefined : plainOrThrow(what, next, MAX_STORAGE_VALUE_CHARS)
+        const size = plain === undefined ? undefined : lastCopySize()
+        const body: RpcCompareAndSet = { method: 'kv.compareAndSet', scope, key }
+        if (expected !== undefined) body.expected = { value: expected }
+        if (plain !== undefined) body.next = { value: plain }
+        if (ttl !== undefined) body.ttlSeconds = ttl
+        return (await rpc.request(body, deadline(), size)) === true
+      },
+    }
   }
 }
 

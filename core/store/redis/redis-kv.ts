@@ -3,6 +3,7 @@ import type { JsonValue } from '../../plugin/plugin-api.ts'
 import type { KvStore } from '../store.ts'
 import type { RedisConnection } from './connect-redis.ts'
 import { escapeGlob, type RedisKeys } from './redis-keys.ts'
+import { KV_COMPARE_AND_SET, runScript } from './redis-scripts.ts'
 import { toPx } from './redis-ttl.ts'
 
 /** Keys per SCAN step: small enough that one step never blocks Redis noticeably. */
@@ -25,6 +26,16 @@ export function createRedisKv(conn: RedisConnection, keys: RedisKeys): KvStore {
     },
     async delete(namespace, key) {
       await client.del(keys.kv(namespace, key))
+    },
+    async compareAndSet(namespace, key, expected, next, ttlMs) {
+      const args = [
+        expected === undefined ? '0' : '1',
+        expected === undefined ? '' : JSON.stringify(expected),
+        next === undefined ? '0' : '1',
+        next === undefined ? '' : JSON.stringify(next),
+        ttlMs === undefined ? '' : toPx(ttlMs),
+      ]
+      return (await runScript(client, KV_COMPARE_AND_SET, [keys.kv(namespace, key)], args)) === 1
     },
     /**
      * SCAN walks the keyspace in steps instead of KEYS, which would block every instance's commands.

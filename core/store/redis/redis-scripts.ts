@@ -79,6 +79,28 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `)
 
+/**
+ * kv's compare-and-set. ARGV: '1' when a value is expected (else the key must be absent), the expected JSON,
+ * '1' when a value is to be written (else the key is deleted), its JSON, its expiry in ms ('' keeps the
+ * key's own: KEEPTTL, none for a new key). Returns 1 when written, 0 when the value was not the expected one.
+ */
+export const KV_COMPARE_AND_SET = defineScript(`
+local v = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if v ~= ARGV[2] then return 0 end
+elseif v then
+  return 0
+end
+if ARGV[3] ~= '1' then
+  redis.call('DEL', KEYS[1])
+elseif ARGV[5] == '' then
+  redis.call('SET', KEYS[1], ARGV[4], 'KEEPTTL')
+else
+  redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[5])
+end
+return 1
+`)
+
 export async function runScript(
   client: Redis,
   script: LuaScript,
