@@ -3,7 +3,8 @@
  *   1. context lock: the plugin holding this user's conversation
  *   2. text rules: text content, or a menu CLICK's EventKey (marked fromClick)
  *   3. special-type handlers: by message kind (and QR scene for subscribe/scan)
- *   4. system replies: welcome on subscribe; default for user messages and clicks nothing took
+ *   4. system replies: welcome on subscribe; default for user messages and clicks nothing took, or error
+ *      instead of default when a plugin failed on the message
  * Candidates run in turn; the first reply wins. A plugin that passes, throws, times out or returns a non-reply
  * hands the message to the next candidate. Once the reply budget has run out (the engine already answered
  * `success`), the candidate running at that moment may still answer late, but no further candidate is tried.
@@ -17,7 +18,7 @@ import { mayHaveApplied, type SessionRecord, type SessionStore } from '../store/
 import type { Candidate, RuleSet, RuleTarget } from './rule-types.ts'
 import { buildSystemCandidate } from './rules/compile-rule-set.ts'
 
-export type HandledBy = 'session' | 'rule' | 'type' | 'welcome' | 'default' | 'none'
+export type HandledBy = 'session' | 'rule' | 'type' | 'welcome' | 'default' | 'error' | 'none'
 
 export interface RouteResult {
   reply: Reply | null
@@ -63,7 +64,8 @@ interface Step {
   candidate: Candidate
 }
 
-function* candidatesFor(message: InboundMessage, account: string, rules: RuleSet, session: SessionRecord | null): Generator<Step> {
+/** `errors`: the faults met so far, read when the walk reaches the system replies (error instead of default). */
+function* candidatesFor(message: InboundMessage, account: string, rules: RuleSet, session: SessionRecord | null, errors: RouteResult['errors']): Generator<Step> {
   if (session) {
     yield {
       handledBy: 'session',
@@ -84,8 +86,10 @@ function* candidatesFor(message: InboundMessage, account: string, rules: RuleSet
   const system = rules.system(account)
   if (message.kind === 'subscribe' && system.welcome) {
     yield { handledBy: 'welcome', candidate: buildSystemCandidate('welcome', system.welcome) }
-  } else if (DEFAULT_REPLY_KINDS.has(message.kind) && system.default) {
-    yield { handledBy: 'default', candidate: buildSystemCandidate('default', system.default) }
+  } else if (DEFAULT_REPLY_KINDS.has(message.kind)) {
+    // "Sorry, I did not understand" is wrong when the user was understood and our plugin failed them.
+    if (errors.length > 0 && system.error) yield { handledBy: 'error', candidate: buildSystemCandidate('error', system.error) }
+    else if (system.default) yield { handledBy: 'default', candidate: buildSystemCandidate('default', system.default) }
   }
 }
 
@@ -131,7 +135,7 @@ function walk(
   }
   const errors: RouteResult['errors'] = []
   // Not `for...of`: leaving that loop would close the generator, and runPlugins goes on with it.
-  const steps = candidatesFor(message, account.id, deps.rules, session)
+  const steps = candidatesFor(message, account.id, deps.rules, session, errors)
   for (let next = steps.next(); !next.done; next = steps.next()) {
     const settled = settleWithoutPlugin(next.value, deps, errors, account.id, message.fromUser)
     if (settled === NEXT) continue

@@ -55,6 +55,8 @@ export interface TypeHandler {
 export interface SystemReplies {
   welcome?: RuleTarget
   default?: RuleTarget
+  /** Instead of `default` when a plugin failed on the message (threw, timed out, answered nonsense) and nothing else answered. */
+  error?: RuleTarget
 }
 
 /** A candidate found for a message, in the order it must be tried. */
@@ -70,7 +72,7 @@ export interface RuleSet {
   matchText(account: string, text: string, fromClick: boolean): Candidate[]
   /** Type handlers for a message kind (and scene), best first. */
   matchType(account: string, kind: MessageKind, scene?: string): Candidate[]
-  /** Welcome / default for an account (account-specific beats '*'). */
+  /** Welcome / default / error for an account (account-specific beats '*'). */
   system(account: string): SystemReplies
   /** How many rules, for /healthz and logs. */
   readonly size: { textRules: number; keywords: number; typeHandlers: number }

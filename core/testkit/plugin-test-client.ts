@@ -92,7 +92,9 @@ export interface TestReply {
   replayed?: boolean
   /**
    * How the engine recorded the message (its message-log entry): `replied`, `no_reply`, `late`, `failed`
-   * (a plugin threw, timed out or returned something that is not a reply) or `dropped`.
+   * (a plugin threw, timed out or returned something that is not a reply, and nothing else answered) or
+   * `dropped`. A plugin that failed before another candidate (or the `error` reply) answered leaves
+   * `replied` with `error` set.
    */
   outcome?: MessageLogEntry['outcome']
   /**
@@ -100,7 +102,7 @@ export interface TestReply {
    * or why a late reply could not be sent (`late reply failed: API_ERROR: ...`).
    */
   error?: string
-  /** What answered: `session`, `rule`, `type`, `welcome`, `default` or `none`, and the rule and plugin. */
+  /** What answered: `session`, `rule`, `type`, `welcome`, `default`, `error` or `none`, and the rule and plugin. */
   handledBy?: string
   rule?: string
   plugin?: string
@@ -119,8 +121,11 @@ export interface TestClient {
   /**
    * Send, then assert the reply, passive or late: text content equal to a string, matching a RegExp, or
    * fields containing `expected` (the reply XML's fields, or the customer-service JSON's when it went late).
+   * A plugin that failed on the message fails the assertion too, even when a later candidate or the
+   * `default`/`error` reply answered (that reply would otherwise hide the crash); `allowErrors: true` is
+   * for a test that expects the failure.
    */
-  expectReply(input: string | PushFields, expected: string | RegExp | Record<string, unknown>, opts?: { openId?: string }): Promise<TestReply>
+  expectReply(input: string | PushFields, expected: string | RegExp | Record<string, unknown>, opts?: { openId?: string; allowErrors?: boolean }): Promise<TestReply>
   /**
    * Send, then assert the engine answered `success` (no reply) because nothing had a reply for it: a
    * plugin that failed (and so answered nothing) fails this assertion, with the plugin's error, and so
@@ -315,6 +320,9 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     async expectReply(input, expected, o) {
       const reply = await send(input, o)
       assert.notEqual(reply.type, null, `expected a reply to ${JSON.stringify(input)}, got no reply (${reply.body}; outcome ${why(reply)})`)
+      if (reply.error !== undefined && o?.allowErrors !== true) {
+        assert.fail(`a plugin failed on ${JSON.stringify(input)}: ${reply.error}; the reply came from ${reply.handledBy}${reply.rule && reply.rule !== reply.handledBy ? ` ${reply.rule}` : ''} (pass { allowErrors: true } to expect that)`)
+      }
       if (typeof expected === 'string') assert.equal(reply.content, expected)
       else if (expected instanceof RegExp) assert.match(reply.content ?? '', expected)
       else {

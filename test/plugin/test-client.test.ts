@@ -24,7 +24,7 @@ before(async () => {
   )
   writeFileSync(
     path.join(root, 'rules', 'main.yaml'),
-    'rules:\n  - name: crash\n    keywords: [crash]\n    plugin: crash\n  - name: hi\n    keywords: [hi]\n    reply: { type: text, content: hello }\nhandlers:\n  - type: unsubscribe\n    plugin: crash\n',
+    'rules:\n  - name: crash\n    keywords: [crash, crashy]\n    plugin: crash\n  - name: after-crash\n    keywords: [crashy]\n    priority: -1\n    reply: { type: text, content: fallback }\n  - name: hi\n    keywords: [hi]\n    reply: { type: text, content: hello }\nhandlers:\n  - type: unsubscribe\n    plugin: crash\n',
   )
   client = await createTestClient({ root, log: memory.logger })
 })
@@ -49,6 +49,16 @@ test('no reply because the plugin failed: the outcome and the error', async () =
   await assert.rejects(client.expectReply('crash', /anything/), (e: Error) => /got no reply \(success; outcome failed: crash: PLUGIN_ERROR: TypeError/.test(e.message))
   // The warning the engine logged reaches the client's logger (stderr by default).
   assert.ok(memory.lines.some((l) => l.code === 'PLUGIN_ERROR' && l.plugin === 'crash'))
+})
+
+test('expectReply fails when a plugin crashed, even though a later candidate answered (a plugin author review: it hid the crash)', async () => {
+  await assert.rejects(
+    client.expectReply('crashy', 'fallback'),
+    (e: Error) => /^a plugin failed on "crashy": crash: PLUGIN_ERROR: TypeError: .*; the reply came from rule after-crash \(pass \{ allowErrors: true \} to expect that\)$/.test(e.message),
+  )
+  const r = await client.expectReply('crashy', 'fallback', { allowErrors: true })
+  assert.deepEqual([r.outcome, r.rule], ['replied', 'after-crash'])
+  assert.match(r.error ?? '', /^crash: PLUGIN_ERROR/)
 })
 
 test('expectNoReply fails when the silence was a crash, and passes when nothing had a reply', async () => {

@@ -216,6 +216,44 @@ default: { reply: { type: text, content: sorry } }
   })
 })
 
+describe('error: the reply when a plugin failed and nothing else answered', () => {
+  const FILES = {
+    'r.yaml': `
+rules:
+  - { name: broken, keywords: [x], plugin: broken }
+  - { name: fine, keywords: [y], plugin: fine }
+default: { reply: { type: text, content: did not understand } }
+error: { reply: { type: text, content: went wrong } }
+welcome: { reply: { type: text, content: welcome } }
+handlers:
+  - { type: subscribe, plugin: broken }
+`,
+  }
+
+  it('a failed plugin: error instead of default; no failure: default', async () => {
+    const plugins = pluginsOf({ broken: () => failure('PLUGIN_ERROR'), fine: () => pass() })
+    const rules = await rulesFrom(FILES)
+    const failed = await routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, depsOf(rules, plugins))
+    assert.deepEqual([failed.reply, failed.handledBy, failed.rule], [{ type: 'text', content: 'went wrong' }, 'error', 'error'])
+    assert.deepEqual(failed.errors.map((e) => `${e.plugin}:${e.code}`), ['broken:PLUGIN_ERROR'])
+    const passed = await routeMessage(messageOf(push.text('u1', 'y')), ACCOUNT, depsOf(rules, plugins))
+    assert.deepEqual([passed.reply, passed.handledBy], [{ type: 'text', content: 'did not understand' }, 'default'])
+    const unmatched = await routeMessage(messageOf(push.text('u1', 'zzz')), ACCOUNT, depsOf(rules, plugins))
+    assert.equal(unmatched.handledBy, 'default')
+  })
+
+  it('a subscribe whose handler failed still gets the welcome', async () => {
+    const r = await routeMessage(messageOf(push.event('u1', 'subscribe')), ACCOUNT, depsOf(await rulesFrom(FILES), pluginsOf({ broken: () => failure('PLUGIN_TIMEOUT') })))
+    assert.deepEqual([r.reply, r.handledBy], [{ type: 'text', content: 'welcome' }, 'welcome'])
+  })
+
+  it('without an error target, a failure falls back to default as before', async () => {
+    const files = { 'r.yaml': FILES['r.yaml'].replace(/^error:.*$/m, '') }
+    const r = await routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, depsOf(await rulesFrom(files), pluginsOf({ broken: () => failure('PLUGIN_BAD_REPLY') })))
+    assert.deepEqual([r.reply, r.handledBy], [{ type: 'text', content: 'did not understand' }, 'default'])
+  })
+})
+
 describe('sessions', () => {
   const FILES = {
     'r.yaml': `

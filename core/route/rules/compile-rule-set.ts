@@ -58,7 +58,7 @@ export function compileRuleSet(
   const targets: RuleTarget[] = [
     ...enabledRules.map((r) => r.target),
     ...enabledHandlers.map((h) => h.target),
-    ...Object.values(system).flatMap((s) => [s.welcome, s.default].filter((t): t is RuleTarget => t !== undefined)),
+    ...Object.values(system).flatMap((s) => [s.welcome, s.default, s.error].filter((t): t is RuleTarget => t !== undefined)),
   ]
   const pluginNames = [...new Set(targets.flatMap((t) => ('plugin' in t ? [t.plugin] : [])))].sort()
 
@@ -93,8 +93,10 @@ export function compileRuleSet(
       const out: SystemReplies = {}
       const welcome = own.welcome ?? all.welcome
       const fallback = own.default ?? all.default
+      const failed = own.error ?? all.error
       if (welcome) out.welcome = welcome
       if (fallback) out.default = fallback
+      if (failed) out.error = failed
       return out
     },
 
@@ -133,8 +135,8 @@ function handlerCandidate(handler: TypeHandler): Candidate {
   }
 }
 
-/** The candidate for a welcome or default reply, for the router (rule name = 'welcome' / 'default'). */
-export function buildSystemCandidate(which: 'welcome' | 'default', target: RuleTarget): Candidate {
+/** The candidate for a welcome, default or error reply, for the router (rule name = 'welcome' / 'default' / 'error'). */
+export function buildSystemCandidate(which: 'welcome' | 'default' | 'error', target: RuleTarget): Candidate {
   return {
     rule: which,
     target,

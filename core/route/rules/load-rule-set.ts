@@ -20,7 +20,7 @@ export type LoadRuleSetResult =
 export interface ParsedRuleFile {
   rules: TextRule[]
   handlers: TypeHandler[]
-  system: { which: 'welcome' | 'default'; account: string; target: RuleTarget; at: RuleLoadError }[]
+  system: { which: 'welcome' | 'default' | 'error'; account: string; target: RuleTarget; at: RuleLoadError }[]
   /** Where each rule and explicitly named handler is, for duplicate-name errors. */
   names: { name: string; account: string; at: RuleLoadError }[]
   warnings: string[]
@@ -137,7 +137,7 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
     return { errors: [{ file: ref.path, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)}` }] }
   }
   if (typeof data !== 'object' || Array.isArray(data)) {
-    return { errors: [located([], 'a rules file is a mapping with rules:, handlers:, welcome:, default: (and account:)')] }
+    return { errors: [located([], 'a rules file is a mapping with rules:, handlers:, welcome:, default:, error: (and account:)')] }
   }
   const checked = ruleFileSchema.safeParse(data)
   if (!checked.success) {
@@ -193,7 +193,7 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
     })
     if (handler.name !== undefined) out.names.push({ name: handler.name, account, at: place })
   })
-  for (const which of ['welcome', 'default'] as const) {
+  for (const which of ['welcome', 'default', 'error'] as const) {
     const target = file[which]
     if (target) out.system.push({ which, account, target: toTarget(target), at: at([which]) })
   }
@@ -251,7 +251,7 @@ function tooDeep(text: string): { line: number; column: number } | undefined {
   return undefined
 }
 
-/** Duplicate names (per account, where '*' shares every account) and duplicate welcome/default. */
+/** Duplicate names (per account, where '*' shares every account) and duplicate welcome/default/error. */
 function checkAcrossFiles(files: readonly ParsedRuleFile[]): RuleLoadError[] {
   const errors: RuleLoadError[] = []
   const seen = new Map<string, { account: string; at: RuleLoadError }[]>()

@@ -206,6 +206,7 @@ export const fileShape = {
   handlers: z.array(handlerSchema).nullable().optional(),
   welcome: targetSchema.optional(),
   default: targetSchema.optional(),
+  error: targetSchema.optional(),
 }
 
 export const ruleFileSchema = z.strictObject(fileShape)
@@ -220,7 +221,7 @@ export type KeywordEntry = z.infer<typeof keywordSchema>
 export function allowedKeysAt(path: readonly PropertyKey[]): string[] | undefined {
   const p = path.map(String)
   if (p.length === 0) return Object.keys(fileShape)
-  if (p.length === 1 && (p[0] === 'welcome' || p[0] === 'default')) return Object.keys(targetShape)
+  if (p.length === 1 && (p[0] === 'welcome' || p[0] === 'default' || p[0] === 'error')) return Object.keys(targetShape)
   if (p.length === 2 && p[0] === 'rules') return Object.keys(ruleShape)
   if (p.length === 2 && p[0] === 'handlers') return Object.keys(handlerShape)
   if (p.length === 4 && p[0] === 'rules' && p[2] === 'keywords') return Object.keys(keywordObjectShape)
