@@ -44,8 +44,11 @@ export type EngineEvent =
 
 /** Sends a reply after the passive answer was already given (customer-service API). Never rejects. */
 export interface LateReplies {
-  /** `msgKey`: the message it answers (its dedup key), carried into the sender's log lines and events. */
-  send(accountId: string, openId: string, reply: Reply, msgKey?: string): Promise<void>
+  /**
+   * `msgKey`: the message it answers (its dedup key), carried into the sender's log lines and events.
+   * `settled`: told once the send has ended (sent, or failed for good).
+   */
+  send(accountId: string, openId: string, reply: Reply, msgKey?: string, settled?: (s: { outcome: 'sent' | 'failed'; error?: string }) => void): Promise<void>
 }
 
 export interface EngineDeps {
@@ -336,7 +339,11 @@ export function createEngine(deps: EngineDeps): Engine {
         // A reply to send: recorded with its type, and its outbox entry carries it from here (sent or failed).
         if (late.reply && late.reply.type !== 'none' && late.reply.type !== 'transfer_customer_service') {
           record(accountId, message, key, late, 'late', started)
-          return deps.lateReplies.send(accountId, message.fromUser, late.reply, key)
+          // A send that fails for good (the 48 h window closed, no appSecret) adds a row saying so: the row
+          // above says only that a reply was handed over. Log only: the metrics count it as a late reply failed.
+          return deps.lateReplies.send(accountId, message.fromUser, late.reply, key, (s) => {
+            if (s.outcome === 'failed') record(accountId, message, key, late, 'failed', started, `late reply failed: ${s.error}`, 'log')
+          })
         }
         // Nothing to send: the second entry says how the message ended (a plugin that failed: `failed`).
         record(accountId, message, key, late, !late.reply && late.errors.length > 0 ? 'failed' : 'no_reply', started)

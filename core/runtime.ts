@@ -105,11 +105,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   const platform = createPlatform({ config, store, log, lines, onLateReply: (settled) => observe({ type: 'late_reply', ...settled }) })
   const services: PluginServices = {
     kv: store.kv,
-    api: (accountId) => {
-      const api = platform.apiFor(accountId)
-      if (!api) throw new Error(`no platform API for account "${accountId}" (appSecret missing?)`)
-      return api
-    },
+    api: (accountId) => platform.apiFor(accountId),
     log,
   }
   const first = await loadGeneration(config, services, log)

@@ -1,7 +1,7 @@
 /**
  * The platform side of a runtime: one API client, an access_token manager and PlatformApi per account that
  * has an appSecret, and the late-reply sender. Accounts without a secret can still answer passively; a late
- * reply for them is recorded as failed with that reason.
+ * reply or a plugin's API call for them fails with `BAD_CONFIG` saying so, and the start warns.
  */
 import type { EngineConfig } from '../config/config-types.ts'
 import type { LateReplies } from '../engine.ts'
@@ -11,10 +11,11 @@ import type { Store } from '../store/store.ts'
 import { createAccessTokenManager } from './access-token-manager.ts'
 import { createApiClient } from './api-client.ts'
 import { createLateReplySender, type DrainResult, type LateReplySenderOptions } from './late-reply-sender.ts'
-import { createPlatformApi, type PlatformClient } from './platform-api.ts'
+import { createPlatformApi, PlatformApiError, type PlatformClient } from './platform-api.ts'
 
 export interface Platform {
-  apiFor(accountId: string): PlatformClient | undefined
+  /** The account's API; throws a PlatformApiError (BAD_CONFIG: no appSecret, UNKNOWN_ACCOUNT) when it has none. */
+  apiFor(accountId: string): PlatformClient
   lateReplies: LateReplies
   /** Wait for late replies in flight (shutdown), at most `timeoutMs`. */
   drain(timeoutMs: number): Promise<DrainResult>
@@ -24,18 +25,33 @@ export interface Platform {
   resumePending(): Promise<number>
 }
 
+const WITHOUT_SECRET =
+  "the customer-service API needs one, so replies that miss the reply budget cannot go out late and plugins' ctx.api calls fail; set WECHAT_APPSECRET (the default account) or the account's appSecret in engine.config.ts"
+
 export function createPlatform(opts: { config: EngineConfig; store: Store; log: Logger; lines?: LineBudget; onLateReply?: LateReplySenderOptions['onSettled'] }): Platform {
   const { config, store, log } = opts
   const client = createApiClient({ baseUrl: config.platform.apiBase })
   const apis = new Map<string, PlatformClient>()
   for (const account of config.accounts) {
-    if (!account.appSecret) continue
+    if (!account.appSecret) {
+      // Said at start: without it the first sign is a late reply failing, hours later, in the outbox.
+      log.warn({ account: account.id }, `account "${account.id}" has no appSecret: ${WITHOUT_SECRET}`)
+      continue
+    }
     const tokens = createAccessTokenManager({ appId: account.appId, appSecret: account.appSecret, client, tokens: store.tokens, log })
     apis.set(account.id, createPlatformApi({ client, tokens }))
   }
-  const sender = createLateReplySender({ api: (accountId) => apis.get(accountId), outbox: store.outbox, log, lines: opts.lines, onSettled: opts.onLateReply })
+  const apiFor = (accountId: string): PlatformClient => {
+    const api = apis.get(accountId)
+    if (api) return api
+    if (config.accounts.some((a) => a.id === accountId)) {
+      throw new PlatformApiError({ code: 'BAD_CONFIG', reason: `account "${accountId}" has no appSecret: ${WITHOUT_SECRET}` })
+    }
+    throw new PlatformApiError({ code: 'UNKNOWN_ACCOUNT', reason: `no account "${accountId}"` })
+  }
+  const sender = createLateReplySender({ api: apiFor, outbox: store.outbox, log, lines: opts.lines, onSettled: opts.onLateReply })
   return {
-    apiFor: (accountId) => apis.get(accountId),
+    apiFor,
     lateReplies: sender,
     drain: (timeoutMs) => sender.drain(timeoutMs),
     idle: () => sender.idle(),

@@ -89,9 +89,10 @@ export interface LateReplySender {
   /**
    * Resolves once the reply is recorded in the outbox (never rejects); delivery and retries carry on in
    * the background. A `none` reply has nothing to send and is ignored. `msgKey`, the message it answers,
-   * goes into the send's log lines and its onSettled.
+   * goes into the send's log lines and its onSettled. `settled`: told how this send ended (sent, or failed
+   * for good), after the sender's own onSettled; not when it is left pending at shutdown.
    */
-  send(account: string, openId: string, reply: Reply, msgKey?: string): Promise<void>
+  send(account: string, openId: string, reply: Reply, msgKey?: string, settled?: (s: LateReplySettled) => void): Promise<void>
   /**
    * At start-up: take up the outbox entries a previous run left pending (stopped mid-retry, or killed), so
    * nothing recorded is lost. Entries past the platform's 48 h window are marked failed instead. Returns how
@@ -143,7 +144,8 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     try {
       api = opts.api(account)
     } catch (e) {
-      return fail('UNKNOWN_ACCOUNT', `no platform API for account ${JSON.stringify(account)}: ${engineErrorOf(e).reason}`)
+      // BAD_CONFIG (no appSecret) or UNKNOWN_ACCOUNT, as the platform says: final, not retried.
+      return { ok: false, error: engineErrorOf(e) }
     }
     if (!api) return fail('UNKNOWN_ACCOUNT', `no platform API for account ${JSON.stringify(account)} (unknown account, or no appSecret configured)`)
     try {
@@ -173,7 +175,12 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     recorded: () => void,
     msgKey: string | undefined,
     existing?: { id: number; attempts: number; at: number },
+    settled?: (s: LateReplySettled) => void,
   ): Promise<void> {
+    const settle = (s: LateReplySettled): void => {
+      onSettled(s)
+      settled?.(s)
+    }
     const ctx: Record<string, unknown> = { account, openId, key: msgKey, replyType: reply.type }
     let id: number | undefined = existing?.id
     const at = existing?.at ?? now()
@@ -200,7 +207,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
         // How it ended is in the outbox, or else only in this line.
         const said = (await update(id, { status: 'sent', attempts: attempt }, ctx)) ? lines : unbudgeted
         said.info('late reply sent', { ...ctx, attempts: attempt }, 'late reply sent')
-        onSettled({ account, openId, key: msgKey, reply, outcome: 'sent' })
+        settle({ account, openId, key: msgKey, reply, outcome: 'sent' })
         return
       }
       const { code, reason, errcode } = r.error
@@ -212,7 +219,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
         const final = windowClosed && transient ? `${lastError} (and the 48 h window has closed)` : lastError
         const said = (await update(id, { status: 'failed', attempts: attempt, lastError: final }, ctx)) ? lines : unbudgeted
         said.error(`late reply failed ${code}`, { ...ctx, code, reason, errcode, attempts: attempt, transient }, 'late reply failed')
-        onSettled({ account, openId, key: msgKey, reply, outcome: 'failed', error: final })
+        settle({ account, openId, key: msgKey, reply, outcome: 'failed', error: final })
         return
       }
       await update(id, { attempts: attempt, lastError }, ctx)
@@ -230,13 +237,20 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     }
   }
 
-  function send(account: string, openId: string, reply: Reply, msgKey?: string, existing?: { id: number; attempts: number; at: number }): Promise<void> {
+  function send(
+    account: string,
+    openId: string,
+    reply: Reply,
+    msgKey?: string,
+    existing?: { id: number; attempts: number; at: number },
+    settled?: (s: LateReplySettled) => void,
+  ): Promise<void> {
     if (reply.type === 'none') {
       log.debug({ account, openId }, 'late reply is none; nothing to send')
       return Promise.resolve()
     }
     return new Promise<void>((recorded) => {
-      const task: Promise<void> = deliver(account, openId, reply, recorded, msgKey, existing)
+      const task: Promise<void> = deliver(account, openId, reply, recorded, msgKey, existing, settled)
         .catch((e: unknown) => {
           log.error({ account, openId, code: 'INTERNAL', reason: engineErrorOf(e).reason, stack: e instanceof Error ? e.stack : undefined }, 'late reply sender bug')
         })
@@ -282,7 +296,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
   }
 
   return {
-    send: (account, openId, reply, msgKey) => send(account, openId, reply, msgKey),
+    send: (account, openId, reply, msgKey, settled) => send(account, openId, reply, msgKey, undefined, settled),
     resumePending,
     idle,
     drain,

@@ -54,7 +54,9 @@ export async function runLog(flags: LogFlags, io: Output = stdio): Promise<numbe
 function describeEntry(e: MessageLogEntry): string {
   const time = new Date(e.at).toISOString().replace('T', ' ').slice(0, 19)
   const input = e.summary ? `${e.kind} ${JSON.stringify(e.summary)}` : e.kind
-  const route = !e.rule || e.rule === e.handledBy ? e.handledBy : `${e.handledBy} ${e.rule}`
+  // A row without its rule is a late message's first (its plugin still working) or its failed send: the rule
+  // is left out so that `stats` counts only the row of the answer. "a rule", not a bare "rule,".
+  const route = !e.rule ? (e.handledBy === 'rule' ? 'a rule' : e.handledBy) : e.rule === e.handledBy ? e.handledBy : `${e.handledBy} ${e.rule}`
   const by = [route, e.keyword && `keyword ${JSON.stringify(e.keyword)}`, e.plugin && `plugin ${e.plugin}`].filter(Boolean).join(', ')
   const result = e.replyType ? `${e.outcome} ${e.replyType}` : e.outcome
   return `${time}  ${e.account}  ${e.openId}  ${input} -> ${by}: ${result} in ${Math.round(e.latencyMs)} ms${e.error ? `  [${e.error}]` : ''}`
