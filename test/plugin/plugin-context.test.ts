@@ -32,6 +32,17 @@ describe('session', () => {
     assert.deepEqual(parse(textOf(outcome)), { before: { active: true, state: { n: 5 } }, after: { active: false, state: null } })
   })
 
+  test('update or refresh with no session is a TypeError saying to begin one; end with none does nothing (a plugin author review)', async () => {
+    for (const call of ['update', 'refresh']) {
+      const e = errorOf(await h.call('session-recorder', text(`${call}-without-begin`)))
+      assert.match(e.reason, new RegExp(`^TypeError: session\\.${call}: this plugin holds no session for this user \\(session\\.active is false\\): start one with session\\.begin\\(ttlSeconds, state\\)`))
+    }
+    assert.deepEqual((await h.call('session-recorder', text('end-without-begin'))).sessionOps, [{ op: 'end' }])
+    // With a session, both are recorded.
+    const held = await h.call('session-recorder', text('update-without-begin'), { session: { active: true, state: { n: 0 } } })
+    assert.deepEqual(held.sessionOps, [{ op: 'update', state: { n: 1 } }])
+  })
+
   test('no session calls, no ops', async () => {
     assert.deepEqual((await h.call('session-recorder', text('look'))).sessionOps, [])
   })

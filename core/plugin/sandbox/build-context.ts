@@ -96,6 +96,9 @@ function trackedReplies(built: (name: string) => void): ReplyHelpers {
   return tracked as unknown as ReplyHelpers
 }
 
+const NO_SESSION = (call: string) =>
+  `session.${call}: this plugin holds no session for this user (session.active is false): start one with session.begin(ttlSeconds, state)`
+
 function recordSession(snapshot: CallRequest['session'], ops: SessionOp[], isFinished: () => boolean): SessionHandle {
   let active = snapshot.active
   let state = snapshot.state
@@ -118,11 +121,14 @@ function recordSession(snapshot: CallRequest['session'], ops: SessionOp[], isFin
       state = copied
     },
     update(newState) {
+      // Applied to no session, it did nothing and said nothing: an author who meant begin got no dialogue and no clue.
+      if (!active) throw new TypeError(NO_SESSION('update'))
       const copied = plainOrThrow('session.update state', newState, MAX_SESSION_STATE_CHARS)
       record({ op: 'update', state: copied })
       state = copied
     },
     refresh(ttlSeconds) {
+      if (!active) throw new TypeError(NO_SESSION('refresh'))
       record({ op: 'refresh', ttlMs: secondsToMs('refresh', ttlSeconds) })
     },
     end() {
