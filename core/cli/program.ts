@@ -87,7 +87,8 @@ Examples:
     .command('check')
     .description('load the rules as the engine would; print file:line:col errors (exit 1) or a summary and warnings')
     .argument('[dir]', 'rules directory (default: rulesDir from the config)')
-    .action(async (dir: string | undefined) => done(await runRulesCheck({ ...global(), dir })))
+    .option('--strict', 'warnings fail the check too (exit 1): for CI')
+    .action(async (dir: string | undefined, o: { strict?: boolean }) => done(await runRulesCheck({ ...global(), dir, strict: o.strict })))
 
   program
     .command('init')

@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger.ts'
 import type { PluginManifest, PluginServices, PluginSet } from './plugin-host-types.ts'
 import { createPluginRunner, type PluginRunner } from './plugin-runner.ts'
 import { readPluginFolder } from './read-plugin-folder.ts'
+import { didYouMean } from '../did-you-mean.ts'
 
 export interface LoadPluginSetOptions {
   dir: string
@@ -36,7 +37,7 @@ export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: 
   const errors: EngineError[] = []
   const names = listPluginFolders(dir, opts.log)
   for (const name of Object.keys(opts.settings)) {
-    if (!names.includes(name)) opts.log.warn({ plugin: name }, `settings name plugin ${name}, which is not in ${dir}`)
+    if (!names.includes(name)) opts.log.warn({ plugin: name }, `engine.config.ts has settings for plugin ${name}, which is not in ${dir}: they apply to nothing${didYouMean(name, names)}`)
   }
 
   // Starting a worker is CPU work (vm2, sucrase, the plugin's own setup): more at once than there are

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, beforeEach, test } from 'node:test'
@@ -113,4 +113,17 @@ test('a plugin config the engine would refuse fails the check too, naming the pl
   const started = await project.run(['send', 'hi', '--local'])
   assert.equal(started.code, 1)
   assert.match(started.stderr, /plugin strict: config invalid .*greeting/)
+})
+
+test('settings for a plugin that is not there (a misspelt name): a warning with the folder it resembles; --strict fails on warnings (a plugin author review)', async () => {
+  const file = path.join(project.dir, 'engine.config.ts')
+  writeFileSync(file, readFileSync(file, 'utf8').replace("store: { kind: 'sqlite' },", "store: { kind: 'sqlite' },\n  plugins: { ecoh: { timeoutMs: 1000 } },"))
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^warning: engine\.config\.ts has settings for plugin "ecoh", which is not in plugins: they apply to nothing \(did you mean "echo"\?\)$/m)
+  const strict = await project.run(['rules', 'check', '--strict'])
+  assert.equal(strict.code, 1)
+  assert.match(strict.stderr, /^1 warning, which --strict counts as failures$/m)
+  writeFileSync(file, readFileSync(file, 'utf8').replace('  plugins: { ecoh: { timeoutMs: 1000 } },\n', ''))
+  assert.equal((await project.run(['rules', 'check', '--strict'])).code, 0, 'a clean project passes --strict')
 })

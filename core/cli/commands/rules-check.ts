@@ -14,6 +14,8 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, 
 
 export interface RulesCheckFlags extends GlobalFlags {
   dir?: string
+  /** Warnings fail the check (exit 1): a CI gate for what the engine would start with but not do as meant. */
+  strict?: boolean
 }
 
 export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio): Promise<number> {
@@ -51,8 +53,17 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
       warnings.push(`rules send messages to plugin "${name}", which engine.config.ts disables`)
     }
   }
+  // A misspelt plugin name in engine.config.ts: its settings (config, timeoutMs) silently apply to nothing.
+  const folders = listPluginFolders(config.pluginsDir)
+  for (const name of Object.keys(config.plugins)) {
+    if (!folders.includes(name)) warnings.push(`engine.config.ts has settings for plugin "${name}", which is not in ${shown(config.pluginsDir)}: they apply to nothing${didYouMean(name, folders)}`)
+  }
   const { textRules, keywords, typeHandlers } = loaded.ruleSet.size
   io.out(`${shown(dir)}: ok, ${textRules} text rule${textRules === 1 ? '' : 's'} (${keywords} keyword${keywords === 1 ? '' : 's'}), ${typeHandlers} type handler${typeHandlers === 1 ? '' : 's'}, plugins used: ${loaded.ruleSet.pluginNames().join(', ') || 'none'}`)
   for (const w of warnings) io.out(`warning: ${w}`)
+  if (flags.strict && warnings.length > 0) {
+    io.err(`${warnings.length} warning${warnings.length === 1 ? '' : 's'}, which --strict counts as failures`)
+    return EXIT_FAILED
+  }
   return EXIT_OK
 }
