@@ -121,7 +121,9 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
     return {
       errors: doc.errors.map((e) => {
         const { line, col } = lineCounter.linePos(e.pos[0])
-        return { file: ref.path, line, column: col, message: `YAML syntax error: ${firstLine(e.message)}` }
+        // The usual cause: a regex in double quotes, where YAML reads \s as an escape.
+        const hint = /escape sequence/i.test(e.message) ? " (in double quotes a backslash starts a YAML escape: write regexes in single quotes, '^todo\\s+(.+)$')" : ''
+        return { file: ref.path, line, column: col, message: `YAML syntax error: ${firstLine(e.message)}${hint}` }
       }),
     }
   }

@@ -44,7 +44,7 @@ const keywordObject = z.strictObject(keywordObjectShape).superRefine((kw, ctx) =
   const kind = kinds[0]
   const value = kw[kind] as string
   if (kind === 'regex') {
-    const problem = checkRegex(value) ?? (kw.trusted === true ? undefined : checkBacktracking(value))
+    const problem = checkRegexLiteral(value) ?? checkRegex(value) ?? (kw.trusted === true ? undefined : checkBacktracking(value))
     if (problem) ctx.addIssue({ code: 'custom', path: ['regex'], message: problem })
   } else if (kw.trusted !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['trusted'], message: 'trusted applies to regex keywords only' })
@@ -131,6 +131,19 @@ function nestsRepetition(token: Token, depth: number, bound: number): boolean {
   for (const t of node.stack ?? []) if (nestsRepetition(t, depth, bound)) return true
   for (const branch of node.options ?? []) for (const t of branch) if (nestsRepetition(t, depth, bound)) return true
   return false
+}
+
+/**
+ * `'/^foo$/i'`: a JavaScript literal written as the pattern. It compiles (slashes are characters), but with
+ * flags after the closing slash, or an anchor inside the slashes, it can never match (a plugin author's
+ * review: accepted silently). A pattern that merely contains slashes (`/start/`) is left alone.
+ */
+function checkRegexLiteral(source: string): string | undefined {
+  const literal = /^\/(.+)\/([a-z]*)$/s.exec(source)
+  if (!literal) return undefined
+  const [, inner, flags] = literal
+  if (flags === '' && !inner.startsWith('^') && !inner.endsWith('$')) return undefined
+  return `regex ${JSON.stringify(source)} is written as a JavaScript literal /.../${flags}: write the pattern alone, ${JSON.stringify(inner)} (case and width are folded by foldCase and foldWidth, on by default)`
 }
 
 /** Syntax check with the flags the matcher uses (`u`, plus `i` when folding case; `i` never changes validity). */

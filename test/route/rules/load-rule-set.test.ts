@@ -69,6 +69,20 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(message, 'rule "b": keywords[1].foldCase must be true or false, got "yes please"')
   })
 
+  it('a regex in double quotes whose backslash YAML reads as an escape: says to use single quotes (a plugin author review)', async () => {
+    const message = await singleError(valid('  - name: b\n    keywords:\n      - regex: "^todo\\s+(.+)$"\n    plugin: p\n'), 7)
+    assert.equal(message, "YAML syntax error: Invalid escape sequence \\s (in double quotes a backslash starts a YAML escape: write regexes in single quotes, '^todo\\s+(.+)$')")
+  })
+
+  it('a regex written as a JavaScript literal (/.../i, or anchored inside the slashes) is refused: it could never match', async () => {
+    let message = await singleError(valid("  - name: b\n    keywords:\n      - regex: '/^foo$/i'\n    plugin: p\n"), 7)
+    assert.equal(message, 'rule "b": regex "/^foo$/i" is written as a JavaScript literal /.../i: write the pattern alone, "^foo$" (case and width are folded by foldCase and foldWidth, on by default)')
+    message = await singleError(valid("  - name: b\n    keywords:\n      - regex: '/^start/'\n    plugin: p\n"), 7)
+    assert.match(message, /is written as a JavaScript literal \/\.\.\.\/: write the pattern alone, "\^start"/)
+    // Slashes that are part of the pattern are fine.
+    assert.equal((await loadRuleSet(await rulesDir({ 'main.yaml': valid("  - name: c\n    keywords:\n      - regex: '/start/'\n    plugin: p\n") }))).ok, true)
+  })
+
   it('invalid regex, at its line', async () => {
     const message = await singleError(valid('  - name: b\n    keywords:\n      - exact: b\n      - regex: "(?<x>a"\n    plugin: p\n'), 8)
     assert.match(message, /^rule "b": invalid regular expression "\(\?<x>a": /)
