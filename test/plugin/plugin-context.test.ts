@@ -162,12 +162,15 @@ describe('platform api', () => {
   })
 })
 
-test('ctx.log and console go to the engine log with the plugin name', async () => {
+test('ctx.log and console go to the engine log with the plugin name; ctx.log lines say the account and openId', async () => {
   await h.call('api-user', text('log', 'user-l'))
   const warn = await h.log.waitFor((l) => l.msg === 'look at this')
   assert.equal(warn.plugin, 'api-user')
   assert.equal(warn.level, 40)
   assert.equal(warn.user, 'user-l')
+  // Which user's message it was about, without the plugin saying (a plugin author review).
+  assert.equal(warn.openId, 'user-l')
+  assert.equal(typeof warn.account, 'string')
   const fromConsole = await h.log.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('from console'))
   assert.equal(fromConsole.msg, 'from console { x: 1 }')
   assert.equal(fromConsole.plugin, 'api-user')
