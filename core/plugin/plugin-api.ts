@@ -187,7 +187,8 @@ export interface SetupApi<C = Record<string, JsonValue>> {
   onDispose(fn: () => void | Promise<void>): void
 }
 
-export type HandleResult = Reply | Pass | undefined | void
+/** A string is a text reply: `return 'Hi'` is `return ctx.reply.text('Hi')`. */
+export type HandleResult = Reply | string | Pass | undefined | void
 
 export interface PluginDefinition<C = Record<string, JsonValue>, S extends SessionState = JsonValue> {
   name: string

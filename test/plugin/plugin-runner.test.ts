@@ -54,7 +54,7 @@ describe('a throw or a rejection is PLUGIN_ERROR with its message and the line i
 
 describe('a return value that is not a Reply is PLUGIN_BAD_REPLY', () => {
   const cases: Array<[string, RegExp]> = [
-    ['string', /a reply must be an object, got string/],
+    ['emptyString', /content: content is empty/],
     ['number', /a reply must be an object, got number/],
     ['unknownType', /reply type must be one of/],
     ['emptyText', /content: content is empty/],
@@ -70,6 +70,11 @@ describe('a return value that is not a Reply is PLUGIN_BAD_REPLY', () => {
       assert.match(e.reason, reason)
     })
   }
+  test('a string is a text reply (return \'Hi\' as in Koishi and NoneBot)', async () => {
+    const outcome = await h.call('bad-reply', text('string'))
+    assert.equal(outcome.status, 'reply')
+    assert.deepEqual(outcome.status === 'reply' && outcome.reply, { type: 'text', content: 'just a string' })
+  })
   test('undefined and a literal { pass: true } are a pass', async () => {
     assert.equal((await h.call('bad-reply', text('not in the table'))).status, 'pass')
     assert.equal((await h.call('bad-reply', text('literalPass'))).status, 'pass')
