@@ -138,6 +138,12 @@ export interface TestClient {
    */
   sent(opts?: { openId?: string }): JsonObject[]
   /**
+   * Waits until `count` (default 1) messages have been sent (to `openId`, when given) since the client
+   * started, and resolves with them; for "answer at once, send later", where the send follows the reply.
+   * Fails after `timeoutMs` (default 5000) saying how many came.
+   */
+  waitForSent(opts?: { openId?: string; count?: number; timeoutMs?: number }): Promise<JsonObject[]>
+  /**
    * The local stand-in for the platform API that this client's engine calls: script its answers
    * (`failNextSends(1, 45015)`, `setUserError`, `route` for another endpoint) or read its `requests`.
    */
@@ -313,6 +319,10 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     }
   }
 
+  function sentTo(o: { openId?: string } = {}): JsonObject[] {
+    return platform.sent.map((m) => m.body).filter((body) => o.openId === undefined || body.touser === o.openId)
+  }
+
   return {
     runtime,
     openId: defaultOpenId,
@@ -338,8 +348,19 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       assert.ok(reply.outcome !== 'failed' && reply.outcome !== 'dropped', `expected no reply, and none came, but because the message ${why(reply)}`)
       assert.equal(reply.error, undefined, `expected no reply, and none came, but because ${why(reply)}`)
     },
-    sent(o = {}) {
-      return platform.sent.map((m) => m.body).filter((body) => o.openId === undefined || body.touser === o.openId)
+    sent: sentTo,
+    async waitForSent(o = {}) {
+      const count = o.count ?? 1
+      const timeoutMs = o.timeoutMs ?? 5000
+      const until = Date.now() + timeoutMs
+      for (;;) {
+        const sent = sentTo({ openId: o.openId })
+        if (sent.length >= count) return sent
+        if (Date.now() >= until) {
+          assert.fail(`expected ${count} sent message${count === 1 ? '' : 's'}${o.openId === undefined ? '' : ` to ${o.openId}`} within ${timeoutMs} ms, got ${sent.length}`)
+        }
+        await new Promise((r) => setTimeout(r, 10))
+      }
     },
     platform,
     storage(plugin, o = {}) {

@@ -24,6 +24,14 @@ export default definePlugin({
       await ctx.api.sendToUser(ctx.message.fromUser, ctx.reply.text('told you'))
       return ctx.reply.text('passive')
     }
+    if (text === 'tell later') {
+      // Answer at once, send later: the send follows the reply.
+      void (async () => {
+        await sleep(200)
+        await ctx.api.sendToUser(ctx.message.fromUser, ctx.reply.text('here it is'))
+      })()
+      return ctx.reply.text('working on it')
+    }
     if (ctx.message.kind === 'click') return ctx.reply.text('clicked ' + ctx.message.eventKey + ' at ' + ctx.message.createTime)
     await sleep(400)
     if (text === 'slow video') return ctx.reply.video('MEDIA', { title: 'T' })
@@ -38,7 +46,7 @@ before(async () => {
   project = pluginProject(
     {
       plugins: { slow: PLUGIN },
-      rules: { 'main.yaml': 'rules:\n  - name: slow\n    keywords: [{ prefix: slow }, tell]\n    plugin: slow\nhandlers:\n  - type: click\n    plugin: slow\n' },
+      rules: { 'main.yaml': 'rules:\n  - name: slow\n    keywords: [{ prefix: slow }, tell, tell later]\n    plugin: slow\nhandlers:\n  - type: click\n    plugin: slow\n' },
     },
     'testkit-late',
   )
@@ -93,6 +101,13 @@ test('a late reply the platform refuses: the reason comes with the reply', async
 test("a plugin's ctx.api.sendToUser is in sent(), beside its passive reply", async () => {
   await client.expectReply('tell', 'passive', { openId: 'u-tell' })
   assert.deepEqual(client.sent({ openId: 'u-tell' }), [{ touser: 'u-tell', msgtype: 'text', text: { content: 'told you' } }])
+})
+
+test('waitForSent: a send that follows the reply (answer at once, send later), and a clear failure when none comes', async () => {
+  await client.expectReply('tell later', 'working on it', { openId: 'u-later' })
+  assert.deepEqual(client.sent({ openId: 'u-later' }), [], 'not sent yet when the reply came')
+  assert.deepEqual(await client.waitForSent({ openId: 'u-later' }), [{ touser: 'u-later', msgtype: 'text', text: { content: 'here it is' } }])
+  await assert.rejects(client.waitForSent({ openId: 'u-later', count: 2, timeoutMs: 300 }), /^AssertionError.*expected 2 sent messages to u-later within 300 ms, got 1$/s)
 })
 
 test('two clicks built one after the other are two clicks; the same push sent again is a replay', async () => {
