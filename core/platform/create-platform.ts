@@ -1,7 +1,7 @@
 /**
  * The platform side of a runtime: one API client, an access_token manager and PlatformApi per account that
  * has an appSecret, and the late-reply sender. Accounts without a secret can still answer passively; a late
- * reply or a plugin's API call for them fails with `BAD_CONFIG` saying so, and the start warns.
+ * reply or a plugin's API call for them fails with `BAD_CONFIG` saying so (and `wxengine start` warns).
  */
 import type { EngineConfig } from '../config/config-types.ts'
 import type { LateReplies } from '../engine.ts'
@@ -25,7 +25,7 @@ export interface Platform {
   resumePending(): Promise<number>
 }
 
-const WITHOUT_SECRET =
+export const WITHOUT_SECRET =
   "the customer-service API needs one, so replies that miss the reply budget cannot go out late and plugins' ctx.api calls fail; set WECHAT_APPSECRET (the default account) or the account's appSecret in engine.config.ts"
 
 export function createPlatform(opts: { config: EngineConfig; store: Store; log: Logger; lines?: LineBudget; onLateReply?: LateReplySenderOptions['onSettled'] }): Platform {
@@ -33,11 +33,7 @@ export function createPlatform(opts: { config: EngineConfig; store: Store; log: 
   const client = createApiClient({ baseUrl: config.platform.apiBase })
   const apis = new Map<string, PlatformClient>()
   for (const account of config.accounts) {
-    if (!account.appSecret) {
-      // Said at start: without it the first sign is a late reply failing, hours later, in the outbox.
-      log.warn({ account: account.id }, `account "${account.id}" has no appSecret: ${WITHOUT_SECRET}`)
-      continue
-    }
+    if (!account.appSecret) continue
     const tokens = createAccessTokenManager({ appId: account.appId, appSecret: account.appSecret, client, tokens: store.tokens, log })
     apis.set(account.id, createPlatformApi({ client, tokens }))
   }

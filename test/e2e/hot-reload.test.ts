@@ -143,7 +143,9 @@ describe('hot reload under traffic', () => {
   it('8 concurrent senders while rules and plugin are rewritten: every request answered, in-flight ones on their old generation', async (t) => {
     const SENDERS = 8
     const VERSIONS = ['w1', 'w2', 'w3', 'w4']
-    const SLOW_MS = 1500
+    // Long enough that the reload (two files, a plugin worker to start) finishes inside it on a loaded machine:
+    // at 1.5 s a full run beside another test process saw the next version answer only after it ended.
+    const SLOW_MS = 3000
     const REPLY = /^(rule|plugin) (v3|v5|w\d)$/
     let stop = false
     const failures: string[] = []

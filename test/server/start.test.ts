@@ -228,7 +228,7 @@ test('a store that may come later (Redis not reachable) exits 1, to be restarted
   assert.match(notADir.stderr, /\(the data directory: DATA_DIR, or dataDir in engine\.config\.ts\)/)
 })
 
-test('a WECHAT_ variable set but empty stops the start naming it; the example token is served with a warning (an operator review)', { timeout: 30_000 }, async () => {
+test('a WECHAT_ variable set but empty stops the start naming it; the example token, and an account without an appSecret, are served with a warning (an operator review)', { timeout: 30_000 }, async () => {
   const empty = await startEngine(['--port', '0'], { WECHAT_TOKEN: '' }).exited
   assert.equal(empty.code, 2)
   assert.match(empty.stderr, /WECHAT_TOKEN: is set but empty; give it a value, or unset it to use engine\.config\.ts/)
@@ -236,6 +236,8 @@ test('a WECHAT_ variable set but empty stops the start naming it; the example to
   assert.ok(await example.listening, 'the engine started')
   await until('the warning', () => example.stdout().includes('serves with the example token'))
   assert.match(example.stdout(), /"level":40.*"msg":"account \\"default\\" serves with the example token \\"wxenginedev\\", which anyone can sign pushes with/)
+  // The fixture's accounts have no appSecret: said at start, naming what to set (a plugin author review).
+  assert.match(example.stdout(), /"level":40.*"msg":"account \\"default\\" has no appSecret: .*replies that miss the reply budget cannot go out late.*set WECHAT_APPSECRET/)
   example.child.kill('SIGTERM')
   assert.equal((await example.exited).code, 0)
 })

@@ -9,6 +9,7 @@ import path from 'node:path'
 import { findConfigFile, loadConfig } from '../../config/load-config.ts'
 import { flushLogger, type Logger } from '../../log/logger.ts'
 import { startRuntime, StartupError, type Runtime } from '../../runtime.ts'
+import { WITHOUT_SECRET } from '../../platform/create-platform.ts'
 
 export interface StartFlags {
   root: string
@@ -129,6 +130,8 @@ async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: nu
     if (account.token === EXAMPLE_TOKEN) {
       log.warn({ account: account.id }, `account "${account.id}" serves with the example token "${EXAMPLE_TOKEN}", which anyone can sign pushes with: set its own (WECHAT_TOKEN for the default account)`)
     }
+    // Said at start: without it the first sign is a late reply failing, maybe hours later, in the outbox.
+    if (!account.appSecret) log.warn({ account: account.id }, `account "${account.id}" has no appSecret: ${WITHOUT_SECRET}`)
   }
   const configWatch = flags.dev ? watchConfigFile(flags, log) : undefined
   await new Promise<void>((resolve) => {
