@@ -64,6 +64,9 @@ interface Step {
   candidate: Candidate
 }
 
+/** A plugin that ran and failed on the message (threw, timed out, answered nonsense). */
+const pluginFailed = (e: EngineError): boolean => e.code === 'PLUGIN_ERROR' || e.code === 'PLUGIN_TIMEOUT' || e.code === 'PLUGIN_BAD_REPLY'
+
 /** `errors`: the faults met so far, read when the walk reaches the system replies (error instead of default). */
 function* candidatesFor(message: InboundMessage, account: string, rules: RuleSet, session: SessionRecord | null, errors: RouteResult['errors']): Generator<Step> {
   if (session) {
@@ -87,8 +90,9 @@ function* candidatesFor(message: InboundMessage, account: string, rules: RuleSet
   if (message.kind === 'subscribe' && system.welcome) {
     yield { handledBy: 'welcome', candidate: buildSystemCandidate('welcome', system.welcome) }
   } else if (DEFAULT_REPLY_KINDS.has(message.kind)) {
-    // "Sorry, I did not understand" is wrong when the user was understood and our plugin failed them.
-    if (errors.length > 0 && system.error) yield { handledBy: 'error', candidate: buildSystemCandidate('error', system.error) }
+    // "Sorry, I did not understand" is wrong when the user was understood and our plugin failed them. A rule
+    // naming a plugin that is not loaded (disabled, or left out by the test kit's `only`) is not such a failure.
+    if (system.error && errors.some(pluginFailed)) yield { handledBy: 'error', candidate: buildSystemCandidate('error', system.error) }
     else if (system.default) yield { handledBy: 'default', candidate: buildSystemCandidate('default', system.default) }
   }
 }

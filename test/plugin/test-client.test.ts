@@ -79,6 +79,15 @@ test('only: loads just the plugins named, so a test of one plugin need not start
       await c.close()
     }
   }
+  // A rule of a plugin left out matching first is no failure of the plugin under test (a review of this
+  // stop's diff: expectReply failed on the left-out plugin's PLUGIN_LOAD).
+  const c = await createTestClient({ root, log: memory.logger, only: ['other'] })
+  try {
+    const r = await c.expectReply('crashy', 'fallback')
+    assert.match(r.error ?? '', /^crash: PLUGIN_LOAD: rule "crash" names plugin "crash", which is not loaded/)
+  } finally {
+    await c.close()
+  }
 })
 
 test('now: a fake clock expires a session without waiting', async () => {

@@ -242,6 +242,12 @@ handlers:
     assert.equal(unmatched.handledBy, 'default')
   })
 
+  it('a rule naming a plugin that is not loaded (disabled, or left out by the test kit) is no failure: default', async () => {
+    const r = await routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, depsOf(await rulesFrom(FILES), pluginsOf({ fine: () => pass() })))
+    assert.deepEqual([r.reply, r.handledBy], [{ type: 'text', content: 'did not understand' }, 'default'])
+    assert.deepEqual(r.errors.map((e) => `${e.plugin}:${e.code}`), ['broken:PLUGIN_LOAD'], 'still recorded')
+  })
+
   it('a subscribe whose handler failed still gets the welcome', async () => {
     const r = await routeMessage(messageOf(push.event('u1', 'subscribe')), ACCOUNT, depsOf(await rulesFrom(FILES), pluginsOf({ broken: () => failure('PLUGIN_TIMEOUT') })))
     assert.deepEqual([r.reply, r.handledBy], [{ type: 'text', content: 'welcome' }, 'welcome'])
