@@ -9,7 +9,7 @@ import type { Keyword, RuleLoadError, RuleTarget, SystemReplies, TextRule, TypeH
 import { ALL_ACCOUNTS, compileRuleSet, type CompiledRuleSet } from './compile-rule-set.ts'
 import { describeIssues } from './describe-issue.ts'
 import { listRuleFiles, type RuleFileRef } from './list-rule-files.ts'
-import { KEYWORD_KINDS, ruleFileSchema, type KeywordEntry, type TargetEntry } from './rule-file-schema.ts'
+import { KEYWORD_KINDS, regexLiteralWarning, ruleFileSchema, type KeywordEntry, type TargetEntry } from './rule-file-schema.ts'
 import { positionAt } from './yaml-positions.ts'
 
 export type LoadRuleSetResult =
@@ -178,6 +178,13 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
       source: { file: ref.rel, line: place.line },
     })
     out.names.push({ name: rule.name, account, at: place })
+    rule.keywords.forEach((kw, k) => {
+      const literal = typeof kw === 'object' && kw.regex !== undefined ? regexLiteralWarning(kw.regex) : undefined
+      if (literal) {
+        const { line, column } = at(['rules', i, 'keywords', k, 'regex'])
+        out.warnings.push(`${ref.path}:${line}:${column}: rule "${rule.name}": ${literal}`)
+      }
+    })
   })
   ;(file.handlers ?? []).forEach((handler, i) => {
     const place = at(['handlers', i])

@@ -44,7 +44,7 @@ const keywordObject = z.strictObject(keywordObjectShape).superRefine((kw, ctx) =
   const kind = kinds[0]
   const value = kw[kind] as string
   if (kind === 'regex') {
-    const problem = checkRegexLiteral(value) ?? checkRegex(value) ?? (kw.trusted === true ? undefined : checkBacktracking(value))
+    const problem = checkRegex(value) ?? (kw.trusted === true ? undefined : checkBacktracking(value))
     if (problem) ctx.addIssue({ code: 'custom', path: ['regex'], message: problem })
   } else if (kw.trusted !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['trusted'], message: 'trusted applies to regex keywords only' })
@@ -134,16 +134,21 @@ function nestsRepetition(token: Token, depth: number, bound: number): boolean {
 }
 
 /**
- * `'/^foo$/i'`: a JavaScript literal written as the pattern. It compiles (slashes are characters), but with
- * flags after the closing slash, or an anchor inside the slashes, it can never match (a plugin author's
- * review: accepted silently). A pattern that merely contains slashes (`/start/`) is left alone.
+ * `'/^foo$/i'`: a JavaScript literal written as the pattern, which compiles (slashes are characters) and
+ * cannot match (a plugin author's review: accepted silently). A warning, not an error: `/api/v` or
+ * `/bind/(\d+)/confirm` are real patterns with slashes, and one that only looks like a literal must still
+ * load. Taken for a literal: real flags after the last slash (each once), or an anchor just inside the
+ * slashes (`/^start/`, `/end$/`, an escaped `\$` not counted).
  */
-function checkRegexLiteral(source: string): string | undefined {
-  const literal = /^\/(.+)\/([a-z]*)$/s.exec(source)
+export function regexLiteralWarning(source: string): string | undefined {
+  const literal = /^\/(.+)\/([dgimsuvy]*)$/s.exec(source)
   if (!literal) return undefined
   const [, inner, flags] = literal
-  if (flags === '' && !inner.startsWith('^') && !inner.endsWith('$')) return undefined
-  return `regex ${JSON.stringify(source)} is written as a JavaScript literal /.../${flags}: write the pattern alone, ${JSON.stringify(inner)} (case and width are folded by foldCase and foldWidth, on by default)`
+  if (new Set(flags).size !== flags.length) return undefined
+  const anchored = inner.startsWith('^') || (inner.endsWith('$') && !/(^|[^\\])(\\\\)*\\\$$/.test(inner))
+  if (flags === '' && !anchored) return undefined
+  const matches = anchored ? 'it matches no text at all (an anchor after a slash)' : `it matches only texts containing ${JSON.stringify(source)} itself`
+  return `regex ${JSON.stringify(source)} looks like a JavaScript literal /.../${flags}: as written ${matches}; write the pattern alone, ${JSON.stringify(inner)} (case and width are folded by foldCase and foldWidth, on by default)`
 }
 
 /** Syntax check with the flags the matcher uses (`u`, plus `i` when folding case; `i` never changes validity). */
