@@ -79,7 +79,7 @@ export interface KeyValue {
   /**
    * Read-modify-write, atomic against every other writer: `fn` gets the current value (undefined when
    * absent) and returns the new one (undefined deletes the key); if another write landed in between, `fn`
-   * runs again on the newer value. Resolves with what was written. `ttlSeconds` sets a new expiry; without
+   * runs again on the newer value (until the call's deadline). Resolves with what was written. `ttlSeconds` sets a new expiry; without
    * it the key keeps the one it has (none for a new key).
    */
   update<T extends JsonValue = JsonValue>(key: string, fn: (current: T | undefined) => T | undefined | Promise<T | undefined>, ttlSeconds?: number): Promise<T | undefined>

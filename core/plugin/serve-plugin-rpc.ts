@@ -36,6 +36,8 @@ async function perform(plugin: string, req: RpcRequest, services: PluginServices
     case 'kv.delete':
       await services.kv.delete(ns, keyOf(req.scope, req.key))
       return undefined
+    case 'kv.increment':
+      return services.kv.increment(ns, keyOf(req.scope, req.key), req.by, req.ttlSeconds === undefined ? undefined : req.ttlSeconds * 1000)
     case 'kv.compareAndSet':
       return services.kv.compareAndSet(ns, keyOf(req.scope, req.key), req.expected?.value, req.next?.value, req.ttlSeconds === undefined ? undefined : req.ttlSeconds * 1000)
     case 'api.get':

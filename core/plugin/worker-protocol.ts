@@ -45,6 +45,7 @@ export type RpcMethod =
   | 'kv.set'
   | 'kv.delete'
   | 'kv.compareAndSet'
+  | 'kv.increment'
   | 'api.get'
   | 'api.post'
   | 'api.sendToUser'
@@ -59,6 +60,7 @@ export type RpcRequest =
   | { t: 'rpc'; id: number; method: 'kv.get' | 'kv.delete'; scope: KvScope; key: string }
   | { t: 'rpc'; id: number; method: 'kv.set'; scope: KvScope; key: string; value: JsonValue; ttlSeconds?: number }
   /** `expected` / `next` absent: the key absent / deleted (a property holding undefined does not cross the thread as absent). */
+  | { t: 'rpc'; id: number; method: 'kv.increment'; scope: KvScope; key: string; by: number; ttlSeconds?: number }
   | { t: 'rpc'; id: number; method: 'kv.compareAndSet'; scope: KvScope; key: string; expected?: { value: JsonValue }; next?: { value: JsonValue }; ttlSeconds?: number }
   | { t: 'rpc'; id: number; method: 'api.get'; accountId: string; path: string; query?: Record<string, string> }
   | { t: 'rpc'; id: number; method: 'api.post'; accountId: string; path: string; body: JsonValue }

@@ -5,6 +5,7 @@
  * Expiry is judged against the injected clock (`now`), so tests jump time instead of sleeping.
  */
 import type { JsonValue } from '../plugin/plugin-api.ts'
+import { NotANumberError } from './store.ts'
 import type {
   ClaimResult,
   HitCount,
@@ -151,6 +152,16 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
       },
       async delete(namespace, key) {
         kv.get(namespace)?.delete(key)
+      },
+      async increment(namespace, key, by, ttlMsIfNew) {
+        const e = liveKv(namespace, key)
+        if (e !== undefined && typeof e.value !== 'number') throw new NotANumberError(JSON.stringify(e.value))
+        const sum = (e === undefined ? 0 : (e.value as number)) + by
+        let ns = kv.get(namespace)
+        if (!ns) kv.set(namespace, (ns = new Map()))
+        ns.set(key, { value: sum, expiresAt: e ? e.expiresAt : ttlMsIfNew !== undefined ? now() + ttlMsIfNew : null })
+        sweepSometimes()
+        return sum
       },
       async compareAndSet(namespace, key, expected, next, ttlMs) {
         const e = liveKv(namespace, key)

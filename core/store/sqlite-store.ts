@@ -33,6 +33,7 @@ import { startLogWriter } from './sqlite-log-writer.ts'
 import { SCHEMA_MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.ts'
 import { StoreOpenError } from './store-open-error.ts'
 import { applyOutboxPatch, compareHits, DEFAULT_LOG_LIMIT, prefixUpperBound, sessionKeyOf } from './store-shared.ts'
+import { NotANumberError } from './store.ts'
 import type {
   ClaimResult,
   HitCount,
@@ -322,6 +323,15 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     return live
   })
 
+  const incrementTx = db.transaction((namespace: string, key: string, by: number, ttlMsIfNew: number | undefined, t: number): number => {
+    const row = st.kvGetWithExpiry.get(namespace, key, t)
+    const current: unknown = row === undefined ? 0 : JSON.parse(row.value)
+    if (typeof current !== 'number') throw new NotANumberError(row!.value)
+    const sum = current + by
+    st.kvSet.run(namespace, key, JSON.stringify(sum), row ? row.expires_at : ttlMsIfNew !== undefined ? t + ttlMsIfNew : null)
+    return sum
+  })
+
   // IMMEDIATE (taken by the caller): the read and the write hold the write lock together, so a `send --local`
   // or recovery on the same file cannot land between them.
   const compareAndSetTx = db.transaction(
@@ -499,6 +509,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       },
       async deletePrefix(namespace, prefix) {
         return write(() => deletePrefixTx.immediate(namespace, prefix))
+      },
+      async increment(namespace, key, by, ttlMsIfNew) {
+        return write(() => incrementTx.immediate(namespace, key, by, ttlMsIfNew, now()))
       },
       async compareAndSet(namespace, key, expected, next, ttlMs) {
         const expectedJson = expected === undefined ? undefined : JSON.stringify(expected)

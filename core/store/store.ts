@@ -102,6 +102,20 @@ export interface KvStore {
    * (none for a new key). Plugin storage's `update` and `increment` are built on it.
    */
   compareAndSet(namespace: string, key: string, expected: JsonValue | undefined, next: JsonValue | undefined, ttlMs?: number): Promise<boolean>
+  /**
+   * Adds `by` to the number at the key (absent: 0) in one atomic step and resolves with the sum; rejects with
+   * a NotANumberError when the value there is not a number. `ttlMsIfNew` is the expiry of a counter this
+   * call starts; a running counter keeps its own. Plugin storage's `increment`.
+   */
+  increment(namespace: string, key: string, by: number, ttlMsIfNew?: number): Promise<number>
+}
+
+/** kv.increment on a value that is not a number: `not a number: <the value's JSON, cut short>`. */
+export class NotANumberError extends Error {
+  constructor(json: string) {
+    super(`not a number: ${json.length > 60 ? `${json.slice(0, 60)}…` : json}`)
+    this.name = 'NotANumberError'
+  }
 }
 
 /** access_token cache, shared by every instance using the store. */

@@ -30,10 +30,10 @@ import { toCustomMessage } from '../reply/custom-message.ts'
 import { listPluginFolders } from '../plugin/load-plugin-set.ts'
 import type { JsonValue, KeyValue, PluginStorage, SessionState } from '../plugin/plugin-api.ts'
 import { globalKey, pluginNamespace, userKey } from '../plugin/storage-keys.ts'
-import { incrementAtomically, updateAtomically, type CompareAndSetPort } from '../plugin/storage-update.ts'
+import { updateAtomically, type CompareAndSetPort } from '../plugin/storage-update.ts'
 import type { Article } from '../reply/reply-types.ts'
 import { startRuntime, type Runtime } from '../runtime.ts'
-import type { MessageLogEntry, SessionRecord } from '../store/store.ts'
+import { NotANumberError, type MessageLogEntry, type SessionRecord } from '../store/store.ts'
 import { startFakeWeChatApi, type FakeWeChatApi, type JsonObject } from './fake-wechat-api.ts'
 import { buildPushXml, createWeChatSimulator, push, type PushFields } from './wechat-simulator.ts'
 
@@ -315,13 +315,23 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     const port: CompareAndSetPort = {
       get: (key) => kv.get(namespace, keyOf(key)),
       compareAndSet: (key, expected, next, ttlSeconds) => kv.compareAndSet(namespace, keyOf(key), expected, next, ttlSeconds === undefined ? undefined : ttlSeconds * 1000),
+      // As the store will hold it: its JSON.
+      stored: (next) => (next === undefined ? undefined : (JSON.parse(JSON.stringify(next)) as JsonValue)),
+      giveUpAt: () => Date.now() + 10_000,
     }
     return {
       get: async <T extends JsonValue = JsonValue>(key: string) => (await kv.get(namespace, keyOf(key))) as T | undefined,
       set: (key, value, ttlSeconds) => kv.set(namespace, keyOf(key), value, ttlSeconds === undefined ? undefined : ttlSeconds * 1000),
       delete: (key) => kv.delete(namespace, keyOf(key)),
       update: (key, fn, ttlSeconds) => updateAtomically(port, `storage.update(${JSON.stringify(key)})`, key, fn, ttlSeconds),
-      increment: (key, by = 1, ttlSeconds) => incrementAtomically(port, `storage.increment(${JSON.stringify(key)})`, key, by, ttlSeconds),
+      async increment(key, by = 1, ttlSeconds) {
+        try {
+          return await kv.increment(namespace, keyOf(key), by, ttlSeconds === undefined ? undefined : ttlSeconds * 1000)
+        } catch (e) {
+          if (e instanceof NotANumberError) throw new TypeError(`storage.increment(${JSON.stringify(key)}): the stored value is not a number (${e.message.slice('not a number: '.length)})`)
+          throw e
+        }
+      },
     }
   }
 

@@ -90,6 +90,13 @@ test('misuse fails in the plugin with a reason: a stored value that is not a num
   assert.match(noFunction.error ?? '', /TypeError: storage\.update\("x"\): the second argument must be a function/)
 })
 
+test('300 updates of one key at once all land (retries wait their turn until the deadline, not a fixed count); each resolves with what was stored', async () => {
+  const storage = client.storage('tally')
+  await Promise.all(Array.from({ length: 300 }, (_, i) => storage.update<number[]>('crowd', (l = []) => [...l, i])))
+  assert.equal((await storage.get<number[]>('crowd'))?.length, 300)
+  assert.deepEqual(await storage.update('shape', () => ({ kept: 1, dropped: undefined }) as never), { kept: 1 })
+})
+
 test('update returning undefined deletes the key; the test kit offers the same calls', async () => {
   await client.expectReply('clear', 'undefined')
   const storage = client.storage('tally')

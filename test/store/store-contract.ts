@@ -24,7 +24,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import type { MessageLogEntry, Store, StoredReply } from '../../core/store/store.ts'
+import { NotANumberError, type MessageLogEntry, type Store, type StoredReply } from '../../core/store/store.ts'
 
 export interface StoreContractOptions {
   realTime?: boolean
@@ -438,6 +438,40 @@ export function runStoreContract(
           assert.equal(await s.kv.compareAndSet(ns, 'lapsing', 'old', 'new'), false, 'an expired key is not its old value')
           assert.equal(await s.kv.compareAndSet(ns, 'lapsing', undefined, 'new'), true, 'it is absent')
           assert.equal(await s.kv.get(ns, 'lapsing'), 'new')
+        }))
+
+      it('increment adds in one step: absent is 0, 500 at once all count, a value that is not a number is refused', () =>
+        withStore(async (s) => {
+          const ns = `ns-${uid()}`
+          assert.equal(await s.kv.increment(ns, 'n', 5), 5)
+          assert.equal(await s.kv.increment(ns, 'n', -2), 3)
+          const sums = await Promise.all(Array.from({ length: 500 }, () => s.kv.increment(ns, 'crowd', 1)))
+          assert.equal(await s.kv.get(ns, 'crowd'), 500)
+          assert.deepEqual([...sums].sort((a, b) => a - b), Array.from({ length: 500 }, (_, i) => i + 1), 'each saw its own sum')
+          await s.kv.set(ns, 'list', ['a'])
+          await assert.rejects(s.kv.increment(ns, 'list', 1), (e: Error) => e instanceof NotANumberError && e.message === 'not a number: ["a"]')
+          assert.deepEqual(await s.kv.get(ns, 'list'), ['a'], 'left as it was')
+          // A sum that is not an integer reads back as the same number, and compareAndSet takes it as that number.
+          await s.kv.increment(ns, 'f', 0.1)
+          await s.kv.increment(ns, 'f', 0.2)
+          assert.equal(await s.kv.get(ns, 'f'), 0.1 + 0.2)
+          assert.equal(await s.kv.compareAndSet(ns, 'f', 0.1 + 0.2, 1), true)
+          await s.kv.increment(ns, 'g', 0.1)
+          assert.equal(await s.kv.compareAndSet(ns, 'g', 0.1, 2), true)
+          assert.equal(await s.kv.increment(ns, 'big', 2 ** 53 - 1), 2 ** 53 - 1)
+        }))
+
+      it('increment: the ttl applies to a counter it starts; a running counter keeps its own', () =>
+        withStore(async (s, c) => {
+          const ns = `ns-${uid()}`
+          await s.kv.increment(ns, 'window', 1, c.short)
+          await s.kv.increment(ns, 'window', 1, c.long) // not a new counter: keeps the short expiry
+          await s.kv.increment(ns, 'forever', 1)
+          c.almost()
+          assert.equal(await s.kv.get(ns, 'window'), 2)
+          await c.expire(async () => (await s.kv.get(ns, 'window')) === undefined)
+          assert.equal(await s.kv.increment(ns, 'window', 1, c.long), 1, 'a new window')
+          assert.equal(await s.kv.get(ns, 'forever'), 1)
         }))
 
       it('compareAndSet from 20 writers at once: each increment lands once (retrying the losers)', () =>

@@ -16,9 +16,9 @@ import type {
   SessionHandle,
 } from '../plugin-api.ts'
 import type { SessionOp } from '../plugin-host-types.ts'
-import { incrementAtomically, updateAtomically, type CompareAndSetPort } from '../storage-update.ts'
+import { updateAtomically, type CompareAndSetPort } from '../storage-update.ts'
 import type { CallRequest, KvScope, RpcRequest } from '../worker-protocol.ts'
-import type { RpcClient } from './rpc-client.ts'
+import { BACKGROUND_RPC_TIMEOUT_MS, type RpcClient } from './rpc-client.ts'
 import { lastCopySize, toPlain } from './to-plain.ts'
 
 /** One frozen marker: `handle` returning it (or `{ pass: true }`) means "not mine". */
@@ -150,6 +150,7 @@ function recordSession(snapshot: CallRequest['session'], ops: SessionOp[], isFin
 }
 
 type RpcCompareAndSet = Omit<Extract<RpcRequest, { method: 'kv.compareAndSet' }>, 't' | 'id'>
+type RpcIncrement = Omit<Extract<RpcRequest, { method: 'kv.increment' }>, 't' | 'id'>
 
 /** `deadline()`: epoch ms while a call is running, undefined for background work. */
 export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => number | undefined): KeyValue {
@@ -170,27 +171,48 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
       await rpc.request({ method: 'kv.delete', scope, key: checkKey(key) }, deadline())
     },
     update<T extends JsonValue = JsonValue>(key: string, fn: (current: T | undefined) => T | undefined | Promise<T | undefined>, ttlSeconds?: number) {
-      return updateAtomically<T>(compareAndSetPort(`storage.update(${JSON.stringify(key)})`, ttlSeconds), `storage.update(${JSON.stringify(key)})`, checkKey(key), fn, ttlSeconds)
+      const what = `storage.update(${JSON.stringify(key)})`
+      if (ttlSeconds !== undefined) positive(`${what} ttl`, ttlSeconds)
+      return updateAtomically<T>(compareAndSetPort(what), what, checkKey(key), fn, ttlSeconds)
     },
-    increment(key, by = 1, ttlSeconds) {
-      return incrementAtomically(compareAndSetPort(`storage.increment(${JSON.stringify(key)})`, ttlSeconds), `storage.increment(${JSON.stringify(key)})`, checkKey(key), by, ttlSeconds)
+    async increment(key, by = 1, ttlSeconds) {
+      const what = `storage.increment(${JSON.stringify(key)})`
+      if (typeof by !== 'number' || !Number.isFinite(by)) throw new TypeError(`${what}: the amount must be a finite number, got ${String(by)}`)
+      const body: RpcIncrement = { method: 'kv.increment', scope, key: checkKey(key), by }
+      if (ttlSeconds !== undefined) body.ttlSeconds = positive(`${what} ttl`, ttlSeconds)
+      try {
+        return (await rpc.request(body, deadline())) as number
+      } catch (e) {
+        // The store's NotANumberError, across the thread as its message: a bug of the plugin's, so a TypeError.
+        const m = /^not a number: (.*)$/s.exec((e as Error).message)
+        if (m) throw new TypeError(`${what}: the stored value is not a number (${m[1]})`)
+        throw e
+      }
     },
   }
 
-  /** The store's compare-and-set over RPC; ttl checked once, before anything is read. */
-  function compareAndSetPort(what: string, ttlSeconds: number | undefined): CompareAndSetPort {
-    if (ttlSeconds !== undefined) positive(`${what} ttl`, ttlSeconds)
+  /** The store's compare-and-set over RPC, for `update`. */
+  function compareAndSetPort(what: string): CompareAndSetPort {
+    let nextSize = 0
     return {
       get: (key) => rpc.request({ method: 'kv.get', scope, key }, deadline()),
+      stored(next) {
+        if (next === undefined) return (nextSize = 0), undefined
+        const plain = plainOrThrow(what, next, MAX_STORAGE_VALUE_CHARS)
+        nextSize = lastCopySize()
+        return plain
+      },
       async compareAndSet(key, expected, next, ttl) {
-        const plain = next === undefined ? undefined : plainOrThrow(what, next, MAX_STORAGE_VALUE_CHARS)
-        const size = plain === undefined ? undefined : lastCopySize()
         const body: RpcCompareAndSet = { method: 'kv.compareAndSet', scope, key }
         if (expected !== undefined) body.expected = { value: expected }
-        if (plain !== undefined) body.next = { value: plain }
+        if (next !== undefined) body.next = { value: next }
         if (ttl !== undefined) body.ttlSeconds = ttl
+        // Both values cross the thread, and count against what may be in flight at once.
+        const size = nextSize + (expected === undefined ? 0 : JSON.stringify(expected).length)
         return (await rpc.request(body, deadline(), size)) === true
       },
+      // Outside a call (after the reply, a timer), as long as any other storage request may wait.
+      giveUpAt: () => deadline() ?? Date.now() + BACKGROUND_RPC_TIMEOUT_MS,
     }
   }
 }

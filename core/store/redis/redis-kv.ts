@@ -1,9 +1,9 @@
 /** Plugin storage and other small values, one Redis key per (namespace, key). */
 import type { JsonValue } from '../../plugin/plugin-api.ts'
-import type { KvStore } from '../store.ts'
+import { NotANumberError, type KvStore } from '../store.ts'
 import type { RedisConnection } from './connect-redis.ts'
 import { escapeGlob, type RedisKeys } from './redis-keys.ts'
-import { KV_COMPARE_AND_SET, runScript } from './redis-scripts.ts'
+import { KV_COMPARE_AND_SET, KV_INCREMENT, runScript } from './redis-scripts.ts'
 import { toPx } from './redis-ttl.ts'
 
 /** Keys per SCAN step: small enough that one step never blocks Redis noticeably. */
@@ -26,6 +26,16 @@ export function createRedisKv(conn: RedisConnection, keys: RedisKeys): KvStore {
     },
     async delete(namespace, key) {
       await client.del(keys.kv(namespace, key))
+    },
+    async increment(namespace, key, by, ttlMsIfNew) {
+      try {
+        const sum = await runScript(client, KV_INCREMENT, [keys.kv(namespace, key)], [String(by), ttlMsIfNew === undefined ? '' : toPx(ttlMsIfNew)])
+        return Number(sum)
+      } catch (e) {
+        const m = /^NOT_A_NUMBER (.*)$/s.exec((e as Error).message)
+        if (m) throw new NotANumberError(m[1])
+        throw e
+      }
     },
     async compareAndSet(namespace, key, expected, next, ttlMs) {
       const args = [

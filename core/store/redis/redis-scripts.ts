@@ -87,7 +87,8 @@ return 0
 export const KV_COMPARE_AND_SET = defineScript(`
 local v = redis.call('GET', KEYS[1])
 if ARGV[1] == '1' then
-  if v ~= ARGV[2] then return 0 end
+  -- A number KV_INCREMENT wrote may differ in text from JavaScript's for the same value (0.1): compared as numbers.
+  if v ~= ARGV[2] and not (v and tonumber(v) ~= nil and tonumber(v) == tonumber(ARGV[2])) then return 0 end
 elseif v then
   return 0
 end
@@ -99,6 +100,38 @@ else
   redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[5])
 end
 return 1
+`)
+
+/**
+ * kv's increment. ARGV: the amount, the expiry in ms of a counter it starts ('' for none). Returns the sum
+ * as text; an error reply NOT_A_NUMBER with the value when it holds something else. An integer is written as
+ * its digits (as JavaScript writes it), another number in the shortest form that reads back the same.
+ */
+export const KV_INCREMENT = defineScript(`
+local v = redis.call('GET', KEYS[1])
+local n = 0
+if v then
+  n = tonumber(v)
+  if n == nil then return redis.error_reply('NOT_A_NUMBER ' .. string.sub(v, 1, 60)) end
+end
+local sum = n + tonumber(ARGV[1])
+local text
+if sum == math.floor(sum) and math.abs(sum) < 9007199254740992 then
+  text = string.format('%d', sum)
+else
+  for digits = 15, 17 do
+    text = string.format('%.' .. digits .. 'g', sum)
+    if tonumber(text) == sum then break end
+  end
+end
+if v then
+  redis.call('SET', KEYS[1], text, 'KEEPTTL')
+elseif ARGV[2] ~= '' then
+  redis.call('SET', KEYS[1], text, 'PX', ARGV[2])
+else
+  redis.call('SET', KEYS[1], text)
+end
+return text
 `)
 
 export async function runScript(
