@@ -68,7 +68,8 @@ async function concurrent(r: Runner): Promise<number> {
 function directRunner(): Runner {
   const def = echo as PluginDefinition
   const noRpc: RpcClient = { request: async () => undefined, settle: () => {} }
-  const log = { debug() {}, info() {}, warn() {}, error() {} }
+  const quiet = { debug() {}, info() {}, warn() {}, error() {} }
+  const log = { ...quiet, about: () => quiet }
   return {
     name: 'direct',
     one: async () => {

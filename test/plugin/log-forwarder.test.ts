@@ -50,3 +50,24 @@ test('long messages are cut, and data too big to send is replaced by its size', 
   assert.match(String(posted[1].data?.truncated), /characters of data, over 16384/)
   assert.deepEqual(posted[2].data, { n: 1, nested: { ok: true } })
 })
+
+test("about(): every line carries the fields, added after the plugin's data is copied (a getter that throws cannot reach the plugin)", () => {
+  const { log, posted } = forwarder('info')
+  const aboutUser = log.about({ account: 'acct', openId: 'u1' })
+  aboutUser.info('plain')
+  aboutUser.info('with data', { n: 1, openId: 'mine' })
+  const hostile = {
+    get boom(): never {
+      throw new Error('getter')
+    },
+  }
+  assert.doesNotThrow(() => aboutUser.warn('hostile', hostile))
+  aboutUser.info('a string for data', 'hello' as unknown as Record<string, unknown>)
+  log.info('not about anyone')
+  assert.deepEqual(posted[0].data, { account: 'acct', openId: 'u1' })
+  assert.deepEqual(posted[1].data, { account: 'acct', openId: 'mine', n: 1 }, "the plugin's own field wins")
+  assert.equal(posted[2].data?.account, 'acct')
+  assert.match(String(posted[2].data?.data), /boom/)
+  assert.deepEqual(posted[3].data, { account: 'acct', openId: 'u1', data: 'hello' }, 'not spread into numbered fields')
+  assert.equal(posted[4].data, undefined)
+})

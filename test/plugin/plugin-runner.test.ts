@@ -55,6 +55,8 @@ describe('a throw or a rejection is PLUGIN_ERROR with its message and the line i
 describe('a return value that is not a Reply is PLUGIN_BAD_REPLY', () => {
   const cases: Array<[string, RegExp]> = [
     ['emptyString', /content: content is empty/],
+    // Refused in the worker, not copied whole to the main thread first (review of this stop's diff).
+    ['hugeString', /^the text returned is over 65536 characters \(3000000\)$/],
     ['number', /a reply must be an object, got number/],
     ['unknownType', /reply type must be one of/],
     ['emptyText', /content: content is empty/],

@@ -18,6 +18,7 @@ import type {
 import type { SessionOp } from '../plugin-host-types.ts'
 import { updateAtomically, type CompareAndSetPort } from '../storage-update.ts'
 import type { CallRequest, KvScope, RpcRequest } from '../worker-protocol.ts'
+import type { LogForwarder } from './log-forwarder.ts'
 import { BACKGROUND_RPC_TIMEOUT_MS, type RpcClient } from './rpc-client.ts'
 import { lastCopySize, toPlain } from './to-plain.ts'
 
@@ -42,7 +43,8 @@ export function buildContext(
   call: CallRequest,
   config: Record<string, JsonValue>,
   rpc: RpcClient,
-  log: PluginLogger,
+  /** `ctx.log` is this logger about the message's user (log-forwarder.ts). */
+  log: LogForwarder,
 ): BuiltContext {
   const sessionOps: SessionOp[] = []
   let replyBuilt: string | undefined
@@ -61,7 +63,7 @@ export function buildContext(
     storage: { ...createKeyValue(rpc, null, deadline), user: createKeyValue(rpc, { user: openId }, deadline) } satisfies PluginStorage,
     reply: trackedReplies((name) => (replyBuilt = name)),
     pass: () => PASS,
-    log: aboutUser(log, accountId, openId),
+    log: log.about({ account: accountId, openId }),
     api: createPlatformApi(rpc, accountId, deadline),
   }
   return {
@@ -98,16 +100,6 @@ function trackedReplies(built: (name: string) => void): ReplyHelpers {
 
 const NO_SESSION = (call: string) =>
   `session.${call}: this plugin holds no session for this user (session.active is false): start one with session.begin(ttlSeconds, state)`
-
-/**
- * `ctx.log` for one call: each line says whose message it was about (account, openId), so a line can be
- * matched to its user (a plugin author's review: they could not be). The plugin's own fields of those
- * names win.
- */
-function aboutUser(log: PluginLogger, account: string, openId: string): PluginLogger {
-  const bound = (write: PluginLogger['info']): PluginLogger['info'] => (msg, data) => write(msg, { account, openId, ...data })
-  return { debug: bound(log.debug), info: bound(log.info), warn: bound(log.warn), error: bound(log.error) }
-}
 
 function recordSession(snapshot: CallRequest['session'], ops: SessionOp[], isFinished: () => boolean): SessionHandle {
   let active = snapshot.active

@@ -21,7 +21,16 @@ export const MAX_DATA_CHARS = 16_384
 /** pino's numbers for the levels a plugin can log at, and for the engine's possible levels. */
 const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity }
 
-export function createLogForwarder(post: (msg: WorkerToMain) => void, engineLevel: string, now: () => number = Date.now): PluginLogger {
+export interface LogForwarder extends PluginLogger {
+  /**
+   * The same logger with `fields` on every line (`ctx.log` in handle: the message's account and openId).
+   * Added after the plugin's data is copied safely, so a getter that throws cannot reach the plugin; the
+   * plugin's own fields of those names win.
+   */
+  about(fields: Record<string, string>): PluginLogger
+}
+
+export function createLogForwarder(post: (msg: WorkerToMain) => void, engineLevel: string, now: () => number = Date.now): LogForwarder {
   const threshold = LEVEL_VALUES[engineLevel] ?? LEVEL_VALUES.info
   let tokens = LINE_BURST
   let refilledAt = now()
@@ -50,18 +59,28 @@ export function createLogForwarder(post: (msg: WorkerToMain) => void, engineLeve
     return false
   }
 
-  const forward = (level: LogLevel) => (msg: string, data?: Record<string, unknown>) => {
+  const forward = (level: LogLevel, fields?: Record<string, string>) => (msg: string, data?: Record<string, unknown>) => {
     if (LEVEL_VALUES[level] < threshold || !admit()) return
     let text = String(msg)
     if (text.length > MAX_MESSAGE_CHARS) text = `${text.slice(0, MAX_MESSAGE_CHARS)}… (${text.length} characters)`
-    post(data === undefined ? { t: 'log', level, msg: text } : { t: 'log', level, msg: text, data: boundedData(data) })
+    const copied = data === undefined ? undefined : boundedData(data)
+    const merged = fields === undefined ? copied : { ...fields, ...copied }
+    post(merged === undefined ? { t: 'log', level, msg: text } : { t: 'log', level, msg: text, data: merged })
   }
-  return { debug: forward('debug'), info: forward('info'), warn: forward('warn'), error: forward('error') }
+  const loggerOf = (fields?: Record<string, string>): PluginLogger => ({
+    debug: forward('debug', fields),
+    info: forward('info', fields),
+    warn: forward('warn', fields),
+    error: forward('error', fields),
+  })
+  return { ...loggerOf(), about: loggerOf }
 }
 
 function boundedData(data: Record<string, unknown>): Record<string, JsonValue> {
   const plain = toPlain(data)
-  const value = plain.ok ? (plain.value as Record<string, JsonValue>) : { data: inspect(data, { depth: 3, maxStringLength: MAX_DATA_CHARS }) }
+  const isRecord = plain.ok && typeof plain.value === 'object' && plain.value !== null && !Array.isArray(plain.value)
+  // Data that is not an object (a string, an array) goes under `data`, not spread into numbered fields.
+  const value = isRecord ? (plain.value as Record<string, JsonValue>) : { data: plain.ok ? plain.value : inspect(data, { depth: 3, maxStringLength: MAX_DATA_CHARS }) }
   const size = JSON.stringify(value).length
   return size > MAX_DATA_CHARS ? { truncated: `${size} characters of data, over ${MAX_DATA_CHARS}` } : value
 }

@@ -114,8 +114,12 @@ async function answerCall(call: CallRequest): Promise<void> {
 /** The main thread validates the reply itself; here it only has to become plain data. */
 function interpretReturn(returned: unknown): CallResult {
   if (returned === undefined || returned === PASS) return { kind: 'pass' }
-  // `return 'Hi'` is a text reply, as in Koishi and NoneBot (checked like ctx.reply.text: not empty, not too long).
-  if (typeof returned === 'string') return { kind: 'reply', reply: { type: 'text', content: returned } }
+  // `return 'Hi'` is a text reply, as in Koishi and NoneBot (checked like ctx.reply.text: not empty, not too
+  // long). Bounded here, as every reply is, before a 300-million-character string is copied to the main thread.
+  if (typeof returned === 'string') {
+    if (returned.length > MAX_REPLY_CHARS) return { kind: 'bad-reply', reason: `the text returned is over ${MAX_REPLY_CHARS} characters (${returned.length})` }
+    return { kind: 'reply', reply: { type: 'text', content: returned } }
+  }
   const plain = toPlain(returned, MAX_REPLY_CHARS)
   if (!plain.ok) return { kind: 'bad-reply', reason: plain.error.reason }
   const value = plain.value
