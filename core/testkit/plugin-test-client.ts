@@ -138,9 +138,10 @@ export interface TestClient {
    */
   sent(opts?: { openId?: string }): JsonObject[]
   /**
-   * Waits until `count` (default 1) messages have been sent (to `openId`, when given) since the client
-   * started, and resolves with them; for "answer at once, send later", where the send follows the reply.
-   * Fails after `timeoutMs` (default 5000) saying how many came.
+   * Waits until `count` (default 1) messages have been sent (to `openId`, when given) since the latest
+   * `send` (or `expectReply`, `expectNoReply`) began, and resolves with them: for "answer at once, send
+   * later", where the send follows the reply. Earlier tests' sends do not count. Fails after `timeoutMs`
+   * (default 5000) saying how many came.
    */
   waitForSent(opts?: { openId?: string; count?: number; timeoutMs?: number }): Promise<JsonObject[]>
   /**
@@ -247,12 +248,15 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
   // Signed with the engine's clock, so a fake one far from now is not refused as a replay.
   const sim = createWeChatSimulator({ account, now: opts.now })
   const defaultOpenId = opts.openId ?? 'test-user'
+  /** Where waitForSent starts counting: the platform's sends when the latest `send` began. */
+  let sentMark = 0
 
   async function send(input: string | PushFields, o: { openId?: string } = {}): Promise<TestReply> {
     const openId = o.openId ?? defaultOpenId
     const fields = typeof input === 'string' ? push.text(openId, input) : input
     const req = sim.request(fields)
     const from = recorded.length
+    sentMark = platform.sent.length
     // This message's entries, replays and late sends: by its key, as the engine keys it.
     const key = keyOf(fields)
     const replaysBefore = replays.get(key) ?? 0
@@ -335,8 +339,11 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     }
   }
 
-  function sentTo(o: { openId?: string } = {}): JsonObject[] {
-    return platform.sent.map((m) => m.body).filter((body) => o.openId === undefined || body.touser === o.openId)
+  function sentTo(o: { openId?: string } = {}, from = 0): JsonObject[] {
+    return platform.sent
+      .slice(from)
+      .map((m) => m.body)
+      .filter((body) => o.openId === undefined || body.touser === o.openId)
   }
 
   return {
@@ -364,13 +371,13 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       assert.ok(reply.outcome !== 'failed' && reply.outcome !== 'dropped', `expected no reply, and none came, but because the message ${why(reply)}`)
       assert.equal(reply.error, undefined, `expected no reply, and none came, but because ${why(reply)}`)
     },
-    sent: sentTo,
+    sent: (o) => sentTo(o),
     async waitForSent(o = {}) {
       const count = o.count ?? 1
       const timeoutMs = o.timeoutMs ?? 5000
       const until = Date.now() + timeoutMs
       for (;;) {
-        const sent = sentTo({ openId: o.openId })
+        const sent = sentTo({ openId: o.openId }, sentMark)
         if (sent.length >= count) return sent
         if (Date.now() >= until) {
           assert.fail(`expected ${count} sent message${count === 1 ? '' : 's'}${o.openId === undefined ? '' : ` to ${o.openId}`} within ${timeoutMs} ms, got ${sent.length}`)

@@ -126,4 +126,8 @@ test('settings for a plugin that is not there (a misspelt name): a warning with 
   assert.match(strict.stderr, /^1 warning, which --strict counts as failures$/m)
   writeFileSync(file, readFileSync(file, 'utf8').replace('  plugins: { ecoh: { timeoutMs: 1000 } },\n', ''))
   assert.equal((await project.run(['rules', 'check', '--strict'])).code, 0, 'a clean project passes --strict')
+  // A mistyped rules directory is a warning too, and fails --strict (review of this stop's diff).
+  const missing = await project.run(['rules', 'check', '--strict', 'rulez'])
+  assert.equal(missing.code, 1)
+  assert.match(missing.stderr, /^warning: rulez does not exist/m)
 })

@@ -108,6 +108,10 @@ test('waitForSent: a send that follows the reply (answer at once, send later), a
   assert.deepEqual(client.sent({ openId: 'u-later' }), [], 'not sent yet when the reply came')
   assert.deepEqual(await client.waitForSent({ openId: 'u-later' }), [{ touser: 'u-later', msgtype: 'text', text: { content: 'here it is' } }])
   await assert.rejects(client.waitForSent({ openId: 'u-later', count: 2, timeoutMs: 300 }), /^AssertionError.*expected 2 sent messages to u-later within 300 ms, got 1$/s)
+  // Counted from the latest send: the earlier send is not taken for this one's (review of this stop's diff).
+  await client.expectReply('tell', 'passive', { openId: 'u-later' })
+  assert.deepEqual(await client.waitForSent({ openId: 'u-later' }), [{ touser: 'u-later', msgtype: 'text', text: { content: 'told you' } }])
+  assert.equal(client.sent({ openId: 'u-later' }).length, 2, 'sent() still lists them all')
 })
 
 test('two clicks built one after the other are two clicks; the same push sent again is a replay', async () => {
