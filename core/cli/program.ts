@@ -39,8 +39,10 @@ export function buildCli(): Command {
       process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE)
     })
   const global = () => program.opts<{ root: string; config?: string }>()
+  // A failure already set stays (wxengine test: a test file that failed to load while the command was
+  // still registering the others); a command's own code never turns it back into success.
   const done = (code: number) => {
-    process.exitCode = code
+    if (code !== 0 || !process.exitCode) process.exitCode = code
   }
 
   program

@@ -47,7 +47,14 @@ export async function runTest(flags: TestFlags, io: Output = stdio): Promise<num
   // The package's three entry points (package.json "exports"), as a checkout resolves them.
   const loader = createProjectTestLoader({ 'wxengine/testkit': testkit, 'wxengine/plugin': pluginApi, 'wxengine/config': configApi })
   for (const file of [...new Set(files)]) {
-    describe(shownPath(file), () => loader.runTestFile(file))
+    describe(shownPath(file), () =>
+      loader.runTestFile(file).catch((e: unknown) => {
+        // A file that does not load (a syntax error, a missing import): node 22.23 reports its suite as
+        // `not ok` but left the exit code at 0, so a broken test file passed CI. Set here, on every version.
+        process.exitCode = EXIT_FAILED
+        throw e
+      }),
+    )
   }
   // node's runner runs the suites once this returns, and sets process.exitCode to 1 if any fails.
   return EXIT_OK
