@@ -67,6 +67,13 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
     return d
   }
 
+  /** A namespace's map, made on its first write. */
+  function namespaceOf(namespace: string): Map<string, KvEntry> {
+    let ns = kv.get(namespace)
+    if (!ns) kv.set(namespace, (ns = new Map()))
+    return ns
+  }
+
   function liveKv(namespace: string, key: string): KvEntry | undefined {
     const e = kv.get(namespace)?.get(key)
     if (e && e.expiresAt !== null && e.expiresAt <= now()) {
@@ -145,9 +152,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
         return e === undefined ? undefined : structuredClone(e.value)
       },
       async set(namespace, key, value, ttlMs) {
-        let ns = kv.get(namespace)
-        if (!ns) kv.set(namespace, (ns = new Map()))
-        ns.set(key, { value: structuredClone(value), expiresAt: ttlMs === undefined ? null : now() + ttlMs })
+        namespaceOf(namespace).set(key, { value: structuredClone(value), expiresAt: ttlMs === undefined ? null : now() + ttlMs })
         sweepSometimes()
       },
       async delete(namespace, key) {
@@ -157,9 +162,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
         const e = liveKv(namespace, key)
         if (e !== undefined && typeof e.value !== 'number') throw new NotANumberError(JSON.stringify(e.value))
         const sum = (e === undefined ? 0 : (e.value as number)) + by
-        let ns = kv.get(namespace)
-        if (!ns) kv.set(namespace, (ns = new Map()))
-        ns.set(key, { value: sum, expiresAt: e ? e.expiresAt : ttlMsIfNew !== undefined ? now() + ttlMsIfNew : null })
+        namespaceOf(namespace).set(key, { value: sum, expiresAt: e ? e.expiresAt : ttlMsIfNew !== undefined ? now() + ttlMsIfNew : null })
         sweepSometimes()
         return sum
       },
@@ -170,9 +173,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
           kv.get(namespace)?.delete(key)
           return true
         }
-        let ns = kv.get(namespace)
-        if (!ns) kv.set(namespace, (ns = new Map()))
-        ns.set(key, { value: structuredClone(next), expiresAt: ttlMs !== undefined ? now() + ttlMs : (e?.expiresAt ?? null) })
+        namespaceOf(namespace).set(key, { value: structuredClone(next), expiresAt: ttlMs !== undefined ? now() + ttlMs : (e?.expiresAt ?? null) })
         sweepSometimes()
         return true
       },
