@@ -36,9 +36,7 @@ export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: 
   const dir = resolve(opts.dir)
   const errors: EngineError[] = []
   const names = listPluginFolders(dir, opts.log)
-  for (const name of Object.keys(opts.settings)) {
-    if (!names.includes(name)) opts.log.warn({ plugin: name }, `engine.config.ts has settings for plugin ${name}, which is not in ${dir}: they apply to nothing${didYouMean(name, names)}`)
-  }
+  for (const { plugin, message } of settingsWithoutFolder(opts.settings, names, dir)) opts.log.warn({ plugin }, message)
 
   // Starting a worker is CPU work (vm2, sucrase, the plugin's own setup): more at once than there are
   // cores only makes each slower, and each is bounded by the start timeout.
@@ -120,6 +118,16 @@ export function checkPluginFolders(dir: string, settings: Record<string, PluginS
 }
 
 /** The plugin folders the engine loads from `dir` (not `.hidden` or `_parked` ones), sorted; [] when it is missing. */
+/**
+ * Settings in engine.config.ts for a plugin with no folder (a misspelt name): they apply to nothing. Said by
+ * the start and by `rules check`, with the plugins' directory as each shows it.
+ */
+export function settingsWithoutFolder(settings: Record<string, PluginSettings>, folders: string[], shownDir: string): Array<{ plugin: string; message: string }> {
+  return Object.keys(settings)
+    .filter((name) => !folders.includes(name))
+    .map((name) => ({ plugin: name, message: `engine.config.ts has settings for plugin "${name}", which is not in ${shownDir}: they apply to nothing${didYouMean(name, folders)}` }))
+}
+
 export function listPluginFolders(dir: string, log?: Logger): string[] {
   try {
     return readdirSync(dir, { withFileTypes: true })

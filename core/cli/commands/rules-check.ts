@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { didYouMean } from '../../did-you-mean.ts'
-import { checkPluginFolders, listPluginFolders } from '../../plugin/load-plugin-set.ts'
+import { checkPluginFolders, listPluginFolders, settingsWithoutFolder } from '../../plugin/load-plugin-set.ts'
 import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 
@@ -44,22 +44,19 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   }
 
   const warnings = loaded.warnings.map(relative)
+  const folders = listPluginFolders(config.pluginsDir)
   for (const name of loaded.ruleSet.pluginNames()) {
     const folder = path.join(config.pluginsDir, name)
     if (!existsSync(path.join(folder, 'index.ts')) && !existsSync(path.join(folder, 'index.js'))) {
       warnings.push(
         `rules send messages to plugin "${name}", but ${shown(folder)}/index.ts does not exist` +
-          (didYouMean(name, listPluginFolders(config.pluginsDir)) || ` (create it with: wxengine plugin new ${name})`),
+          (didYouMean(name, folders) || ` (create it with: wxengine plugin new ${name})`),
       )
     } else if (config.plugins[name]?.enabled === false) {
       warnings.push(`rules send messages to plugin "${name}", which engine.config.ts disables`)
     }
   }
-  // A misspelt plugin name in engine.config.ts: its settings (config, timeoutMs) silently apply to nothing.
-  const folders = listPluginFolders(config.pluginsDir)
-  for (const name of Object.keys(config.plugins)) {
-    if (!folders.includes(name)) warnings.push(`engine.config.ts has settings for plugin "${name}", which is not in ${shown(config.pluginsDir)}: they apply to nothing${didYouMean(name, folders)}`)
-  }
+  for (const { message } of settingsWithoutFolder(config.plugins, folders, shown(config.pluginsDir))) warnings.push(message)
   const { textRules, keywords, typeHandlers } = loaded.ruleSet.size
   io.out(`${shown(dir)}: ok, ${textRules} text rule${textRules === 1 ? '' : 's'} (${keywords} keyword${keywords === 1 ? '' : 's'}), ${typeHandlers} type handler${typeHandlers === 1 ? '' : 's'}, plugins used: ${loaded.ruleSet.pluginNames().join(', ') || 'none'}`)
   for (const w of warnings) io.out(`warning: ${w}`)
