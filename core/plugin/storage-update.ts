@@ -7,6 +7,16 @@
  */
 import type { JsonValue } from './plugin-api.ts'
 
+/**
+ * `increment`'s failure as the plugin sees it: the store's NotANumberError (its message, `not a number:
+ * <value>`, is all that crosses the thread) is the plugin's bug, so a TypeError saying which key; anything
+ * else as it was. The worker and the test kit both map it here.
+ */
+export function incrementFailure(what: string, e: unknown): unknown {
+  const m = e instanceof Error ? /^not a number: (.*)$/s.exec(e.message) : null
+  return m ? new TypeError(`${what}: the stored value is not a number (${m[1]})`) : e
+}
+
 export interface CompareAndSetPort {
   get(key: string): Promise<JsonValue | undefined>
   /** Writes `next` (undefined deletes) if the value is still `expected` (undefined: absent); true when it did. */

@@ -30,10 +30,10 @@ import { toCustomMessage } from '../reply/custom-message.ts'
 import { listPluginFolders } from '../plugin/load-plugin-set.ts'
 import type { JsonValue, KeyValue, PluginStorage, SessionState } from '../plugin/plugin-api.ts'
 import { globalKey, pluginNamespace, userKey } from '../plugin/storage-keys.ts'
-import { updateAtomically, type CompareAndSetPort } from '../plugin/storage-update.ts'
+import { incrementFailure, updateAtomically, type CompareAndSetPort } from '../plugin/storage-update.ts'
 import type { Article } from '../reply/reply-types.ts'
 import { startRuntime, type Runtime } from '../runtime.ts'
-import { NotANumberError, type MessageLogEntry, type SessionRecord } from '../store/store.ts'
+import type { MessageLogEntry, SessionRecord } from '../store/store.ts'
 import { startFakeWeChatApi, type FakeWeChatApi, type JsonObject } from './fake-wechat-api.ts'
 import { buildPushXml, createWeChatSimulator, push, type PushFields } from './wechat-simulator.ts'
 
@@ -332,8 +332,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
         try {
           return await kv.increment(namespace, keyOf(key), by, ttlSeconds === undefined ? undefined : ttlSeconds * 1000)
         } catch (e) {
-          if (e instanceof NotANumberError) throw new TypeError(`storage.increment(${JSON.stringify(key)}): the stored value is not a number (${e.message.slice('not a number: '.length)})`)
-          throw e
+          throw incrementFailure(`storage.increment(${JSON.stringify(key)})`, e)
         }
       },
     }

@@ -103,4 +103,5 @@ test('update returning undefined deletes the key; the test kit offers the same c
   assert.equal(await storage.get('names'), undefined)
   assert.equal(await storage.increment('from-test', 5), 5)
   assert.deepEqual(await storage.update<number[]>('from-test-list', (l = []) => [...l, 1]), [1])
+  await assert.rejects(storage.increment('from-test-list'), (e: Error) => e instanceof TypeError && e.message === 'storage.increment("from-test-list"): the stored value is not a number ([1])')
 })

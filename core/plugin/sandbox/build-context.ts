@@ -16,7 +16,7 @@ import type {
   SessionHandle,
 } from '../plugin-api.ts'
 import type { SessionOp } from '../plugin-host-types.ts'
-import { updateAtomically, type CompareAndSetPort } from '../storage-update.ts'
+import { incrementFailure, updateAtomically, type CompareAndSetPort } from '../storage-update.ts'
 import type { CallRequest, KvScope, RpcRequest } from '../worker-protocol.ts'
 import type { LogForwarder } from './log-forwarder.ts'
 import { BACKGROUND_RPC_TIMEOUT_MS, type RpcClient } from './rpc-client.ts'
@@ -175,10 +175,7 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
       try {
         return (await rpc.request(body, deadline())) as number
       } catch (e) {
-        // The store's NotANumberError, across the thread as its message: a bug of the plugin's, so a TypeError.
-        const m = /^not a number: (.*)$/s.exec((e as Error).message)
-        if (m) throw new TypeError(`${what}: the stored value is not a number (${m[1]})`)
-        throw e
+        throw incrementFailure(what, e)
       }
     },
   }
