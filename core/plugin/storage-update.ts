@@ -5,6 +5,7 @@
  * Built on the store's compareAndSet; shared by the plugin worker (over RPC) and the test kit (on the store
  * directly), so both behave alike. (`increment` needs no retries: the store adds in one step.)
  */
+import { apiError } from './api-error.ts'
 import type { JsonValue } from './plugin-api.ts'
 
 /**
@@ -14,7 +15,7 @@ import type { JsonValue } from './plugin-api.ts'
  */
 export function incrementFailure(what: string, e: unknown): unknown {
   const m = e instanceof Error ? /^not a number: (.*)$/s.exec(e.message) : null
-  return m ? new TypeError(`${what}: the stored value is not a number (${m[1]})`) : e
+  return m ? apiError('TypeError', `${what}: the stored value is not a number (${m[1]})`) : e
 }
 
 export interface CompareAndSetPort {
@@ -39,7 +40,7 @@ export async function updateAtomically<T extends JsonValue>(
   fn: (current: T | undefined) => T | undefined | Promise<T | undefined>,
   ttlSeconds?: number,
 ): Promise<T | undefined> {
-  if (typeof fn !== 'function') throw new TypeError(`${what}: the second argument must be a function (current) => next`)
+  if (typeof fn !== 'function') throw apiError('TypeError', `${what}: the second argument must be a function (current) => next`)
   const giveUpAt = port.giveUpAt()
   for (let tries = 1; ; tries++) {
     const current = (await port.get(key)) as T | undefined
@@ -48,7 +49,7 @@ export async function updateAtomically<T extends JsonValue>(
     const expected = current === undefined ? undefined : structuredClone(current)
     const next = port.stored(await fn(current)) as T | undefined
     if (await port.compareAndSet(key, expected, next, ttlSeconds)) return next
-    if (Date.now() >= giveUpAt) throw new Error(`${what}: the value kept changing under ${tries} tries, until the deadline (too many writers on one key at once)`)
+    if (Date.now() >= giveUpAt) throw apiError('Error', `${what}: the value kept changing under ${tries} tries, until the deadline (too many writers on one key at once)`)
     // Lost to another writer: spread the retries out, more the more often it lost, so a crowd on one key
     // does not stay in step.
     if (tries >= 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** tries)))

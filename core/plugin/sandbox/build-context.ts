@@ -16,6 +16,7 @@ import type {
   SessionHandle,
 } from '../plugin-api.ts'
 import type { SessionOp } from '../plugin-host-types.ts'
+import { apiError } from '../api-error.ts'
 import { incrementFailure, updateAtomically, type CompareAndSetPort } from '../storage-update.ts'
 import type { CallRequest, KvScope, RpcRequest } from '../worker-protocol.ts'
 import type { LogForwarder } from './log-forwarder.ts'
@@ -105,7 +106,7 @@ function recordSession(snapshot: CallRequest['session'], ops: SessionOp[], isFin
   let active = snapshot.active
   let state = snapshot.state
   const record = (op: SessionOp) => {
-    if (isFinished()) throw new Error(`session.${op.op} after handle returned: session changes go out with the reply`)
+    if (isFinished()) throw apiError('Error', `session.${op.op} after handle returned: session changes go out with the reply`)
     ops.push(op)
   }
   return {
@@ -124,13 +125,13 @@ function recordSession(snapshot: CallRequest['session'], ops: SessionOp[], isFin
     },
     update(newState) {
       // Applied to no session, it did nothing and said nothing: an author who meant begin got no dialogue and no clue.
-      if (!active) throw new TypeError(NO_SESSION('update'))
+      if (!active) throw apiError('TypeError', NO_SESSION('update'))
       const copied = plainOrThrow('session.update state', newState, MAX_SESSION_STATE_CHARS)
       record({ op: 'update', state: copied })
       state = copied
     },
     refresh(ttlSeconds) {
-      if (!active) throw new TypeError(NO_SESSION('refresh'))
+      if (!active) throw apiError('TypeError', NO_SESSION('refresh'))
       record({ op: 'refresh', ttlMs: secondsToMs('refresh', ttlSeconds) })
     },
     end() {
@@ -169,7 +170,7 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
     },
     async increment(key, by = 1, ttlSeconds) {
       const what = `storage.increment(${JSON.stringify(key)})`
-      if (typeof by !== 'number' || !Number.isFinite(by)) throw new TypeError(`${what}: the amount must be a finite number, got ${String(by)}`)
+      if (typeof by !== 'number' || !Number.isFinite(by)) throw apiError('TypeError', `${what}: the amount must be a finite number, got ${String(by)}`)
       const body: RpcIncrement = { method: 'kv.increment', scope, key: checkKey(key), by }
       if (ttlSeconds !== undefined) body.ttlSeconds = positive(`${what} ttl`, ttlSeconds)
       try {
@@ -238,7 +239,7 @@ export const MAX_TTL_SECONDS = 315_360_000
 
 function plainOrThrow(what: string, value: unknown, maxChars = Infinity): JsonValue {
   const copied = toPlain(value, maxChars)
-  if (!copied.ok) throw new TypeError(`${what}: ${copied.error.reason}`)
+  if (!copied.ok) throw apiError('TypeError', `${what}: ${copied.error.reason}`)
   return copied.value
 }
 
@@ -247,12 +248,12 @@ function secondsToMs(what: string, ttlSeconds: number): number {
 }
 
 function positive(what: string, n: number): number {
-  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw new TypeError(`${what} must be a positive number`)
-  if (n > MAX_TTL_SECONDS) throw new TypeError(`${what} must be at most ${MAX_TTL_SECONDS} (ten years), got ${n}`)
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw apiError('TypeError', `${what} must be a positive number`)
+  if (n > MAX_TTL_SECONDS) throw apiError('TypeError', `${what} must be at most ${MAX_TTL_SECONDS} (ten years), got ${n}`)
   return n
 }
 
 function checkKey(key: string): string {
-  if (typeof key !== 'string' || key.length === 0) throw new TypeError('storage key must be a non-empty string')
+  if (typeof key !== 'string' || key.length === 0) throw apiError('TypeError', 'storage key must be a non-empty string')
   return key
 }

@@ -14,6 +14,7 @@ import { makeBuiltinsFromLegacyOptions } from 'vm2/lib/builtin.js'
 import { fail, ok, type Result } from '../../errors.ts'
 import { shownPath } from '../../shown-path.ts'
 import { toCommonJs } from '../../to-commonjs.ts'
+import { REALM_ERROR_MAKER_SOURCE, type ErrorMaker } from '../api-error.ts'
 import type { PluginDefinition } from '../plugin-api.ts'
 import { describeThrown, SANDBOX_STACK_FORMAT, sandboxEntryName } from './describe-thrown.ts'
 
@@ -29,7 +30,13 @@ export interface SandboxOptions {
   onConsole: (level: 'debug' | 'info' | 'warn' | 'error', args: unknown[]) => void
 }
 
-export function loadPluginModule(opts: SandboxOptions): Result<PluginDefinition> {
+/** The plugin's definition, and the maker of errors in its realm (api-error.ts says why it matters). */
+export interface LoadedModule {
+  definition: PluginDefinition
+  errorMaker: ErrorMaker
+}
+
+export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
   const withheld = opts.allow.filter((name) => !sandboxCanGive(name))
   if (withheld.length > 0) {
     // vm2 drops these without a word: the plugin would meet "Cannot find module" only when it requires one.
@@ -65,8 +72,10 @@ export function loadPluginModule(opts: SandboxOptions): Result<PluginDefinition>
   }
   // Memory a plugin could hold where the worker's bound cannot see it (a review grew the engine by 1.5 GB
   // with SharedArrayBuffers, nothing replaced). A plugin's worker has no thread to share memory with.
+  let errorMaker: ErrorMaker
   try {
     vm.run(SHARED_MEMORY_OFF + SANDBOX_STACK_FORMAT, path.join(opts.dir, '<wxengine sandbox setup>'))
+    errorMaker = vm.run(REALM_ERROR_MAKER_SOURCE, path.join(opts.dir, '<wxengine api errors>')) as ErrorMaker
   } catch (e) {
     return fail('PLUGIN_LOAD', `cannot create the sandbox: ${describeThrown(e)}`)
   }
@@ -85,7 +94,7 @@ export function loadPluginModule(opts: SandboxOptions): Result<PluginDefinition>
   }
   const def = pickDefinition(exported)
   if (!def) return fail('PLUGIN_LOAD', `${whatWasExported(exported)}; a plugin's index.ts ends with \`export default definePlugin({ name, handle })\``)
-  return ok(def)
+  return ok({ definition: def, errorMaker })
 }
 
 /**

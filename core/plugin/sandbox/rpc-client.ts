@@ -5,6 +5,7 @@
  * thread has already answered the call as a timeout.
  */
 import type { MessagePort } from 'node:worker_threads'
+import { apiError } from '../api-error.ts'
 import type { JsonValue } from '../plugin-api.ts'
 import type { RpcError, RpcRequest, RpcResponse } from '../worker-protocol.ts'
 
@@ -77,15 +78,15 @@ export function createRpcClient(port: MessagePort): RpcClient {
   return {
     request(body, deadline, size = 0) {
       if (pending.size >= MAX_PENDING_RPC) {
-        return Promise.reject(new Error(`${body.method}: ${MAX_PENDING_RPC} storage and API calls already waiting for an answer: await them`))
+        return Promise.reject(apiError('Error', `${body.method}: ${MAX_PENDING_RPC} storage and API calls already waiting for an answer: await them`))
       }
       const id = nextId++
       const waitMs = deadline === undefined ? BACKGROUND_RPC_TIMEOUT_MS : deadline - Date.now()
-      if (waitMs <= 0) return Promise.reject(new Error(`${body.method}: the plugin call's deadline has passed`))
+      if (waitMs <= 0) return Promise.reject(apiError('Error', `${body.method}: the plugin call's deadline has passed`))
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           done(id)
-          reject(new Error(`${body.method}: no answer within ${waitMs} ms`))
+          reject(apiError('Error', `${body.method}: no answer within ${waitMs} ms`))
         }, waitMs)
         pending.set(id, { resolve, reject, timer, size: 0 })
         // In order: it goes now if nothing is held before it and it fits, else when room is made.
@@ -98,7 +99,7 @@ export function createRpcClient(port: MessagePort): RpcClient {
       const p = done(response.id)
       if (!p) return
       if (response.ok) p.resolve(response.value)
-      else p.reject(response.error ? platformApiError(response.message, response.error) : new Error(response.message))
+      else p.reject(response.error ? platformApiError(response.message, response.error) : apiError('Error', response.message))
     },
   }
 }
@@ -108,7 +109,7 @@ export function createRpcClient(port: MessagePort): RpcClient {
  * STORE_UNAVAILABLE, ...) and, when the platform answered one, `errcode` (plugin-api.ts).
  */
 function platformApiError(message: string, error: RpcError): Error {
-  const e = new Error(message) as Error & RpcError
+  const e = apiError('Error', message) as Error & RpcError
   e.name = 'PlatformApiError'
   e.code = error.code
   if (error.errcode !== undefined) e.errcode = error.errcode

@@ -1,3 +1,5 @@
+import { apiError } from '../api-error.ts'
+
 /**
  * What a plugin's setup registered (timers, cleanup hooks), kept so that unloading undoes it even when
  * the plugin's own dispose forgets (style.md: "What setup registers through api is undone on unload").
@@ -61,5 +63,5 @@ export function createSetupRegistry(report: (what: string, thrown: unknown) => v
 
 function checkDelay(what: string, ms: number): void {
   // A plugin bug: throwing tells its author at setup, where the stack points at the call.
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new TypeError(`${what}: ms must be a finite number >= 0`)
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw apiError('TypeError', `${what}: ms must be a finite number >= 0`)
 }

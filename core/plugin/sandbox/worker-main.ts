@@ -12,6 +12,7 @@ import { inspect } from 'node:util'
 import type { JsonValue, PluginDefinition } from '../plugin-api.ts'
 import type { CallRequest, CallResult, MainToWorker, WorkerData, WorkerToMain } from '../worker-protocol.ts'
 import { buildContext, createKeyValue, PASS } from './build-context.ts'
+import { useRealm } from '../api-error.ts'
 import { loadPluginModule } from './load-plugin-module.ts'
 import { MAX_REPLY_CHARS } from '../../reply/reply-limits.ts'
 import { createRpcClient } from './rpc-client.ts'
@@ -65,7 +66,9 @@ async function start(): Promise<void> {
     onConsole: (level, args) => log[level](args.map((a) => (typeof a === 'string' ? a : inspect(a))).join(' ')),
   })
   if (!loaded.ok) return send({ t: 'load-failed', reason: loaded.error.reason })
-  const def = loaded.value
+  // The API's errors made in the plugin's realm from here on, so that they say the line of the bad call.
+  useRealm(loaded.value.errorMaker)
+  const def = loaded.value.definition
   if (def.name !== init.name) {
     return send({ t: 'load-failed', reason: `the plugin is named ${JSON.stringify(def.name)} but its folder is ${JSON.stringify(init.name)}; they must be equal` })
   }
