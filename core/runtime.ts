@@ -16,7 +16,7 @@ import { loadGeneration } from './reload/load-generation.ts'
 import { watchSources, type SourceWatcher } from './reload/watch-sources.ts'
 import { createAdminRoutes } from './server/admin-routes.ts'
 import { createApp } from './server/create-app.ts'
-import { createHttpServer } from './server/http-server.ts'
+import { createHttpServer, drainServer } from './server/http-server.ts'
 import { watchOpenFiles, type OpenFilesWatch } from './server/open-files-watch.ts'
 import { createLineBudget, type LineBudget } from './log/line-budget.ts'
 import { createTrafficSummary } from './log/traffic-summary.ts'
@@ -175,7 +175,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
         // flight finish. WeChat waits 5 s at most; in-flight messages finish within the budget, late replies
         // a bit after.
         await Promise.all([
-          ...[runtime.server, runtime.adminServer].map((s) => (s ? closeServer(s, config.limits.replyBudgetMs + 1_000) : undefined)),
+          ...[runtime.server, runtime.adminServer].map((s) => (s ? drainServer(s, config.limits.replyBudgetMs + 1_000) : undefined)),
           Promise.race([engine.idle(), delay(config.limits.replyBudgetMs + 2_000)]),
         ])
         await platform.drain(5_000)
@@ -243,22 +243,6 @@ function urlOf(server: http.Server): string {
   const a = server.address() as AddressInfo
   const host = a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address
   return `http://${host}:${a.port}`
-}
-
-/**
- * Stops accepting, closes idle keep-alive connections, and lets requests in progress finish: within the
- * reply budget they are answered. Past it (plus a second) whatever is left is a client that stopped sending
- * mid-request, and its connection is closed, so a stalled client cannot hold a shutdown.
- */
-function closeServer(server: http.Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const cut = setTimeout(() => server.closeAllConnections(), graceMs).unref()
-    server.close(() => {
-      clearTimeout(cut)
-      resolve()
-    })
-    server.closeIdleConnections()
-  })
 }
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref())

@@ -18,6 +18,9 @@ export interface HttpServerOptions {
   lines?: LineBudget
 }
 
+/** Servers shutting down (`drainServer`): what they answer from now on closes its connection. */
+const draining = new WeakSet<http.Server>()
+
 export function createHttpServer(handler: http.RequestListener, opts: HttpServerOptions): http.Server {
   const server = http.createServer(
     {
@@ -26,7 +29,11 @@ export function createHttpServer(handler: http.RequestListener, opts: HttpServer
       // How often node checks the two timeouts above: its default, 30 s, let a stalled request live 40 s.
       connectionsCheckingInterval: 1_000,
     },
-    handler,
+    (req, res) => {
+      // Still served (the client sent it before it could know), but told not to send another here.
+      if (draining.has(server)) res.shouldKeepAlive = false
+      handler(req, res)
+    },
   )
   const lines = opts.lines ?? createLineBudget(opts.log)
   // Longer than typical proxies' idle timeouts, so nginx never reuses a socket we just closed. An idle
@@ -44,6 +51,31 @@ export function createHttpServer(handler: http.RequestListener, opts: HttpServer
     }),
   )
   return server
+}
+
+/**
+ * Shutting down: no new connections, and none kept for another request. server.close() alone stops only
+ * the accepting: a keep-alive connection (nginx's upstream pool, say) went on bringing new messages until
+ * the connections were cut at the end of the grace, resetting requests already run and logged as replied
+ * (an operator's review: 5,000 messages taken in the 5.5 s after SIGTERM, 13 of them answered into a reset
+ * socket). Now every answer from here on says `Connection: close` and ends its connection, and a
+ * connection whose request finished is closed as soon as it is idle. Past `graceMs` whatever is left is a
+ * client that stopped sending mid-request, and is cut, so a stalled client cannot hold a shutdown.
+ * Resolves when every connection is gone.
+ */
+export function drainServer(server: http.Server, graceMs: number): Promise<void> {
+  draining.add(server)
+  return new Promise((resolve) => {
+    // Answers under way when the drain began were written keep-alive: close each connection once idle.
+    const idle = setInterval(() => server.closeIdleConnections(), 50).unref()
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs).unref()
+    server.close(() => {
+      clearInterval(idle)
+      clearTimeout(cut)
+      resolve()
+    })
+    server.closeIdleConnections()
+  })
 }
 
 /** Node's own answers to the same errors, plus a log line and a metric. */
