@@ -24,8 +24,8 @@ export interface PluginRunnerOptions {
   /** Bound on loading the module and running setup (each worker start). */
   startTimeoutMs: number
   /**
-   * The worker's heap: past it V8 stops the worker (a crash, restarted), not the whole process. The same
-   * bound applies to its ArrayBuffers and Buffers, outside the heap (sandbox/external-memory.ts).
+   * The worker's memory: on its heap, and its ArrayBuffers and Buffers outside it. Past it the worker is
+   * replaced (sandbox/memory-watch.ts); V8's own limit for the worker is twice this, for the reason there.
    */
   memoryMb: number
   services: PluginServices
@@ -87,8 +87,10 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
 
   function spawn(): Promise<Result<void>> {
     const entry = workerEntry()
-    const resourceLimits = { maxOldGenerationSizeMb: opts.memoryMb }
-    const workerData: WorkerData = { ...init, externalMemoryMb: opts.memoryMb }
+    // Twice the bound: the memory watch replaces the worker at the bound, well before V8's limit, which on
+    // Node 20 and 22 can end the whole process (sandbox/memory-watch.ts).
+    const resourceLimits = { maxOldGenerationSizeMb: 2 * opts.memoryMb }
+    const workerData: WorkerData = { ...init, memoryMb: opts.memoryMb }
     const worker = entry.eval
       ? new Worker(entry.source, { eval: true, workerData, env: {}, resourceLimits })
       : new Worker(entry.file, { workerData, env: {}, resourceLimits })
@@ -155,7 +157,8 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
         return
       case 'over-memory': {
         if (stopping.has(running.worker)) return
-        const reason = `it held ${msg.externalMb} MB outside its heap (ArrayBuffers, Buffers), over limits.pluginMemoryMb (${opts.memoryMb} MB)`
+        const held = msg.where === 'heap' ? `${msg.mb} MB on its heap` : `${msg.mb} MB outside its heap (ArrayBuffers, Buffers)`
+        const reason = `it held ${held}, over limits.pluginMemoryMb (${opts.memoryMb} MB)`
         stop(running.worker)
         // During load or setup: the start fails now, saying why (its caller decides about restarting).
         running.settleStart(fail('PLUGIN_LOAD', `setup: ${reason}`))

@@ -23,10 +23,10 @@ export interface WorkerInit {
   logLevel: string
 }
 
-/** What a worker is started with: its init, and the bound on memory outside its heap (set by the runner). */
+/** What a worker is started with: its init, and the bound on its memory (set by the runner). */
 export interface WorkerData extends WorkerInit {
-  /** MB of ArrayBuffers and Buffers the worker may hold; resourceLimits bound only the heap. */
-  externalMemoryMb: number
+  /** MB the worker may keep on its heap, and separately in ArrayBuffers and Buffers outside it (sandbox/memory-watch.ts). */
+  memoryMb: number
 }
 
 export interface CallRequest {
@@ -97,5 +97,5 @@ export type WorkerToMain =
   | { t: 'log'; level: LogLevel; msg: string; data?: Record<string, JsonValue> }
   /** `cleared`: timers and hooks setup registered that were still live, undone by the host. */
   | { t: 'disposed'; cleared: number; error?: string }
-  /** The worker holds more than externalMemoryMb outside its heap, after a full GC: to be replaced. */
-  | { t: 'over-memory'; externalMb: number }
+  /** The worker holds more than memoryMb on its heap or outside it, after a full GC: to be replaced. */
+  | { t: 'over-memory'; where: 'heap' | 'outside'; mb: number }

@@ -20,14 +20,14 @@ import { createLogForwarder } from './log-forwarder.ts'
 import { createSetupRegistry } from './setup-registry.ts'
 import { toPlain } from './to-plain.ts'
 import { describeThrown as describeAnywhere, sandboxEntryName } from './describe-thrown.ts'
-import { watchExternalMemory } from './external-memory.ts'
+import { watchMemory } from './memory-watch.ts'
 
 const port = parentPort
 if (!port) throw new Error('worker-main.ts runs only as a worker thread')
 const init = workerData as WorkerData
 
 const send = (msg: WorkerToMain): void => port.postMessage(msg)
-const memory = watchExternalMemory(init.externalMemoryMb, (externalMb) => send({ t: 'over-memory', externalMb }))
+const memory = watchMemory(init.memoryMb, (over) => send({ t: 'over-memory', ...over }))
 const rpc = createRpcClient(port)
 const log = createLogForwarder(send, init.logLevel)
 // What the plugin threw, with the line of its entry file it came through.

@@ -1,11 +1,12 @@
 /**
- * A plugin's memory outside the V8 heap (ArrayBuffers, Buffers) is bounded by its memoryMb too
- * (core/plugin/sandbox/external-memory.ts): found by a robustness review, where a plugin holding buffers
- * grew the engine to 3 GB and the OS killed it whole. Buffers that are only garbage do not count.
+ * A plugin's memory is bounded by its memoryMb (core/plugin/sandbox/memory-watch.ts), on its heap and
+ * outside it (ArrayBuffers, Buffers). Outside: found by a robustness review, where a plugin holding buffers
+ * grew the engine to 3 GB and the OS killed it whole. On the heap: V8's own limit, on Node 20 and 22, ended
+ * the whole process when a plugin's growing array reached it. What is only garbage does not count.
  */
 import assert from 'node:assert/strict'
 import path from 'node:path'
-import { after, before, test } from 'node:test'
+import { after, before, describe, test } from 'node:test'
 import { loadPlugins, text, textOf, type Harness } from './plugin-test-kit.ts'
 
 let h: Harness
@@ -63,4 +64,34 @@ test('over the bound during setup: the load fails at once, saying so, and no wor
   } finally {
     await s.dispose()
   }
+})
+
+describe('on the heap', () => {
+  let heap: Harness
+  before(async () => {
+    heap = await loadPlugins({
+      dir: path.join(import.meta.dirname, '../fixtures/memory-plugins'),
+      only: ['heap-hoarder'],
+      settings: { 'heap-hoarder': { memoryMb: 64 } },
+    })
+    assert.deepEqual(heap.errors, [])
+  })
+  after(() => heap.dispose())
+  const heapReplaced = (l: Record<string, unknown>) => typeof l.msg === 'string' && l.msg.startsWith('plugin heap-hoarder worker replaced')
+
+  test('data used for a moment, or kept under the bound: the worker stays', async () => {
+    assert.equal(textOf(await heap.call('heap-hoarder', text('temp 10'))), 'used 80 MB for a moment')
+    assert.equal(textOf(await heap.call('heap-hoarder', text('keep 3'))), 'kept 24 MB')
+    assert.equal(textOf(await heap.call('heap-hoarder', text('count'))), 'kept 24 MB', 'the same worker, its module state intact')
+    assert.equal(heap.log.lines.filter(heapReplaced).length, 0)
+  })
+
+  test("data kept past the bound: the call is answered, then the worker is replaced before V8's limit, saying why", async () => {
+    assert.equal(textOf(await heap.call('heap-hoarder', text('keep 6'))), 'kept 72 MB')
+    const line = await heap.log.waitFor(heapReplaced)
+    assert.equal(line.code, 'PLUGIN_ERROR')
+    assert.match(String(line.reason), /^it held \d+ MB on its heap, over limits\.pluginMemoryMb \(64 MB\)$/)
+    await heap.log.waitFor((l) => l.msg === 'plugin heap-hoarder restarted')
+    assert.equal(textOf(await heap.call('heap-hoarder', text('count'))), 'kept 0 MB')
+  })
 })
