@@ -63,7 +63,10 @@ export function stdoutSink(): Sink {
     if (failing === null) failing = { reason: stalled ? `${e.code}: the reader of stdout is not reading` : e.message, since: Date.now(), stalled, said: false }
     if (!stalled || Date.now() - failing.since >= STALL_SAID_AFTER_MS) say()
   })
-  sink.on('drop', () => {
+  sink.on('drop', (data: string | Buffer) => {
+    // stdout is fine and this one line is over the whole backlog (a message run into the megabytes): it
+    // would vanish without a word, so its start goes out in a line of its own instead.
+    if (failing === null) return void sink.write(`${JSON.stringify(tooLong(data))}\n`)
     dropped++
     say()
   })
@@ -102,6 +105,13 @@ export function stdoutSink(): Sink {
     }
   }
   return sink
+}
+
+/** What stands for a line over BACKLOG_BYTES: its size and its start, where the level, code and message are. */
+function tooLong(data: string | Buffer): Record<string, unknown> {
+  const text = typeof data === 'string' ? data : data.toString('utf8', 0, 4096)
+  const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length
+  return { level: 40, time: Date.now(), code: CODE, bytes, start: text.slice(0, 2000), msg: `a log line of ${bytes} bytes was over ${BACKLOG_BYTES} and not written; its start is here` }
 }
 
 /**

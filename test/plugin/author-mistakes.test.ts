@@ -51,6 +51,7 @@ plugin('ownformat', {
   // A plugin that sets its own stack format (here a broken one): its errors are still described, without where.
   'index.ts': `import { definePlugin } from 'wxengine/plugin'\n;(Error as any).prepareStackTrace = () => 42\n${ok('ownformat', `() => { throw new Error('own') }`)}`,
 })
+plugin('hugeerror', { 'index.ts': ok('hugeerror', `() => { throw new Error('A'.repeat(5_000_000)) }`) })
 plugin('badstack', {
   'index.ts': ok('badstack', `() => { const e = new Error('unreadable'); Object.defineProperty(e, 'stack', { get() { throw new Error('no') } }); throw e }`),
 })
@@ -134,7 +135,7 @@ describe('an error while loading says the line it came from', () => {
 describe('errors while handling', () => {
   let h: Harness
   before(async () => {
-    h = await loadPlugins({ dir, only: ['thrower', 'forgetful', 'ownformat', 'badstack', 'deep'] })
+    h = await loadPlugins({ dir, only: ['thrower', 'forgetful', 'ownformat', 'badstack', 'deep', 'hugeerror'] })
     assert.deepEqual(h.errors, [])
   })
   after(() => h.dispose())
@@ -146,6 +147,10 @@ describe('errors while handling', () => {
   })
   test('twenty helper frames deep: still the line of index.ts', async () => {
     assert.equal(errorOf(await h.call('deep', text('x'))).reason, `RangeError: bottom (at ${path.join(dir, 'deep', 'index.ts')}:3:115)`)
+  })
+  test('a message of five million characters: the reason keeps its first 2,000 and says how many more (it goes into log lines)', async () => {
+    const reason = errorOf(await h.call('hugeerror', text('x'))).reason
+    assert.equal(reason, `Error: ${'A'.repeat(2_000)}… (4998000 more characters) (at ${path.join(dir, 'hugeerror', 'index.ts')}:2:97)`)
   })
   test('a stack format of its own, or a stack that throws when read: the error without where', async () => {
     assert.equal(errorOf(await h.call('ownformat', text('x'))).reason, 'Error: own')

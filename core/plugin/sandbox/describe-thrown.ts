@@ -46,15 +46,26 @@ const LINE_COL = /^:(\d+):(\d+)\)?\s*$/
 export function describeThrown(e: unknown, entryName?: string): string {
   try {
     if (typeof e === 'object' && e !== null && 'message' in e) {
-      const name = String((e as { name?: unknown }).name ?? 'Error')
-      const what = `${name}: ${String((e as { message: unknown }).message)}`
+      const name = bounded(String((e as { name?: unknown }).name ?? 'Error'), 100)
+      const what = `${name}: ${bounded(String((e as { message: unknown }).message), MAX_MESSAGE_CHARS)}`
       const where = entryName === undefined ? undefined : whereIn(e, entryName)
       return where ? `${what} (at ${where})` : what
     }
-    return String(e)
+    return bounded(String(e), MAX_MESSAGE_CHARS)
   } catch {
     return 'a value that cannot be described'
   }
+}
+
+/**
+ * The characters of a thrown message kept in the reason. It goes into the log line of the failure (twice)
+ * and the message log: an error of five million characters made a line over the log's whole backlog,
+ * which was dropped, and the failed message left no line at all (a robustness review).
+ */
+export const MAX_MESSAGE_CHARS = 2_000
+
+function bounded(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`
 }
 
 function whereIn(e: object, entryName: string): string | undefined {
