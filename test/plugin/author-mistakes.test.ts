@@ -61,6 +61,7 @@ plugin('badstack', {
 // in the plugin's (core/plugin/api-error.ts).
 const asyncPlugin = (name: string, body: string) => `import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({\n  name: '${name}',\n  async handle(ctx) {\n${body}\n  },\n})\n`
 plugin('emptykey', { 'index.ts': asyncPlugin('emptykey', `    await ctx.storage.set('a', 1)\n    await ctx.storage.get('')`) })
+plugin('longkey', { 'index.ts': asyncPlugin('longkey', `    await ctx.storage.user.set('K'.repeat(5_000), 1)`) })
 plugin('nosession', { 'index.ts': asyncPlugin('nosession', `    ctx.session.update({ step: 2 })`) })
 plugin('notdata', { 'index.ts': asyncPlugin('notdata', `    await ctx.storage.user.set('k', { at: () => 1 })`) })
 plugin('notfn', { 'index.ts': asyncPlugin('notfn', `    await ctx.storage.update('k', 5 as never)`) })
@@ -169,13 +170,16 @@ describe("the engine's API called wrongly from an async handle: the line of the 
   let h: Harness
   const at = (name: string, line: number, col: number) => ` (at ${path.join(dir, name, 'index.ts')}:${line}:${col})`
   before(async () => {
-    h = await loadPlugins({ dir, only: ['emptykey', 'nosession', 'notdata', 'notfn', 'nan', 'badsend', 'catches'] })
+    h = await loadPlugins({ dir, only: ['emptykey', 'longkey', 'nosession', 'notdata', 'notfn', 'nan', 'badsend', 'catches'] })
     assert.deepEqual(h.errors, [])
   })
   after(() => h.dispose())
 
   test('a bad storage key, after an await', async () => {
     assert.equal(errorOf(await h.call('emptykey', text('x'))).reason, `TypeError: storage key must be a non-empty string${at('emptykey', 6, 23)}`)
+  })
+  test('a key over 1,024 characters (a 120-million-character one held every user up 6 s)', async () => {
+    assert.equal(errorOf(await h.call('longkey', text('x'))).reason, `TypeError: storage key is 5000 characters, over 1024: keep the data in the value${at('longkey', 5, 28)}`)
   })
   test('session.update with no session', async () => {
     assert.match(errorOf(await h.call('nosession', text('x'))).reason, new RegExp(`^TypeError: session\\.update: this plugin holds no session .*${escape(at("nosession", 5, 17))}$`))

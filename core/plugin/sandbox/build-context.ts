@@ -234,6 +234,12 @@ function createPlatformApi(rpc: RpcClient, accountId: string, deadline: () => nu
  */
 export const MAX_SESSION_STATE_CHARS = 65_536
 export const MAX_STORAGE_VALUE_CHARS = 1_048_576
+/**
+ * A key names a value; it is not one. Keys were unbounded: a 120-million-character key took the main
+ * thread's store write 6 s, past WeChat's 5 s for every other user, and grew the database by 300 MB
+ * (a robustness review).
+ */
+export const MAX_STORAGE_KEY_CHARS = 1_024
 /** Ten years: far past any dialogue or cache, and within what every store accepts (Redis PX). */
 export const MAX_TTL_SECONDS = 315_360_000
 
@@ -255,5 +261,6 @@ function positive(what: string, n: number): number {
 
 function checkKey(key: string): string {
   if (typeof key !== 'string' || key.length === 0) throw apiError('TypeError', 'storage key must be a non-empty string')
+  if (key.length > MAX_STORAGE_KEY_CHARS) throw apiError('TypeError', `storage key is ${key.length} characters, over ${MAX_STORAGE_KEY_CHARS}: keep the data in the value`)
   return key
 }
