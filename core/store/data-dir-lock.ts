@@ -12,8 +12,8 @@
  * log`, `stats`, `send --local`) do not take it: they open the database itself, which they may share.
  */
 import Database from 'better-sqlite3'
-import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { makeDir, unwritableHint } from './data-dir.ts'
 import { StoreOpenError } from './store-open-error.ts'
 
 export const LOCK_FILE_NAME = 'wxengine.lock'
@@ -31,7 +31,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
   const file = join(dir, LOCK_FILE_NAME)
   let db: Database.Database | undefined
   try {
-    mkdirSync(dir, { recursive: true })
+    makeDir(dir)
     db = new Database(file)
     // Never released until the connection closes; a write takes the exclusive lock. No waiting: a holder is
     // a running engine, which will not let go.
@@ -47,7 +47,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
     if ((e as { code?: string }).code === 'SQLITE_BUSY') {
       throw new StoreOpenError(dir, `${DATA_DIR_HELD}; stop it first, or give this one its own DATA_DIR`, { transient: true })
     }
-    throw new StoreOpenError(file, (e as Error).message, { cause: e })
+    throw new StoreOpenError(file, (e as Error).message + unwritableHint(dir), { cause: e })
   }
   const held = db
   return {

@@ -23,11 +23,12 @@
  */
 import Database from 'better-sqlite3'
 import { randomUUID } from 'node:crypto'
-import { accessSync, constants as fsConstants, mkdirSync, statSync, type Stats } from 'node:fs'
+import { statSync, type Stats } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { LRUCache } from 'lru-cache'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { JsonValue } from '../plugin/plugin-api.ts'
+import { makeDir, unwritableHint } from './data-dir.ts'
 import { ReplyCache } from './reply-cache.ts'
 import { startLogWriter } from './sqlite-log-writer.ts'
 import { SCHEMA_MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.ts'
@@ -680,7 +681,7 @@ function openDatabase(file: string): Database.Database {
   const where = inMemory ? file : resolve(file)
   let db: Database.Database | undefined
   try {
-    if (!inMemory) mkdirSync(dirname(where), { recursive: true })
+    if (!inMemory) makeDir(dirname(where))
     db = new Database(where)
     // The first statement that reads the header is where "file is not a database" surfaces.
     db.pragma('journal_mode = WAL')
@@ -695,27 +696,6 @@ function openDatabase(file: string): Database.Database {
     db?.close()
     if (e instanceof StoreOpenError) throw e
     throw new StoreOpenError(where, (e as Error).message + (inMemory ? '' : unwritableHint(dirname(where))), { cause: e })
-  }
-}
-
-/**
- * Why a store may fail to open for a user who can read the file: the store writes beside it even to read
- * (SQLite's WAL index, recovering the message log's journals), so `wxengine log` run by another user than
- * the engine's ends in SQLite's bare "attempt to write a readonly database". Says whose directory it is.
- */
-function unwritableHint(dir: string): string {
-  try {
-    accessSync(dir, fsConstants.W_OK)
-    return ''
-  } catch {
-    let owner = ''
-    try {
-      owner = ` (it belongs to uid ${statSync(dir).uid})`
-    } catch {
-      // missing altogether: mkdir's own error said so
-    }
-    const uid = typeof process.getuid === 'function' ? ` (uid ${process.getuid()})` : ''
-    return `; this user${uid} cannot write ${dir}${owner}, and the store writes there even to read (SQLite's WAL index, the log's journal): run as the user the engine runs as`
   }
 }
 

@@ -1,0 +1,49 @@
+/**
+ * `wxengine start` on a data directory it cannot use says what is wrong with it (an operator's review):
+ * one this user cannot write, the usual first deploy under systemd's User=, said as `wxengine log` says
+ * it (not SQLite's bare "attempt to write a readonly database"); and one under /proc, where node 20's
+ * recursive mkdir spun for ever at full CPU with no output.
+ */
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { chmodSync, mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { after, test } from 'node:test'
+import { MAIN, makeProject, TSX } from './cli-harness.ts'
+
+const project = makeProject()
+after(() => project.remove())
+
+function start(env: NodeJS.ProcessEnv, asNobody = false) {
+  const asRoot = process.getuid?.() === 0
+  // root ignores file modes: as root the CLI runs as nobody (setpriv), as an operator's own account would.
+  const command = asNobody && asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath] : [process.execPath]
+  return spawnSync(command[0], [...command.slice(1), '--import', TSX, MAIN, 'start', '--port', '0'], {
+    cwd: project.dir,
+    env: { ...project.env, HOME: '/tmp', ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  })
+}
+
+test('a data directory this user cannot write: exit 2, saying whose it is', () => {
+  const readonly = path.join(project.dir, 'data-readonly')
+  mkdirSync(readonly)
+  chmodSync(readonly, 0o555)
+  chmodSync(project.dir, 0o755) // mkdtemp made it 0700
+  const r = start({ DATA_DIR: readonly }, true)
+  chmodSync(readonly, 0o755)
+  assert.equal(r.status, 2, r.stderr)
+  const uid = process.getuid?.() === 0 ? 65534 : process.getuid!()
+  assert.match(r.stderr, new RegExp(`this user \\(uid ${uid}\\) cannot write ${readonly.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(it belongs to uid \\d+\\).*run as the user the engine runs as`))
+})
+
+test('a data directory under /proc: exit 2 at once, not a hang', () => {
+  const started = Date.now()
+  const r = start({ DATA_DIR: '/proc/wxengine-no-such-dir' })
+  assert.equal(r.signal, null, 'it had to be killed: it hung')
+  assert.equal(r.status, 2, r.stderr)
+  assert.match(r.stderr, /ENOENT: no such file or directory, mkdir '\/proc\/wxengine-no-such-dir'/)
+  assert.doesNotMatch(r.stderr, /cannot write/)
+  assert.ok(Date.now() - started < 20_000)
+})
