@@ -217,6 +217,31 @@ test('a SIGHUP while starting (systemctl reload right after a restart) is done o
   }
 })
 
+test('a SIGTERM while starting is a graceful stop once started: exit 0 and a line, not exit 143 in silence (an operator review)', { timeout: 40_000 }, async () => {
+  const slow = makeProject()
+  try {
+    mkdirSync(path.join(slow.dir, 'plugins', 'slowsetup'), { recursive: true })
+    writeFileSync(
+      path.join(slow.dir, 'plugins', 'slowsetup', 'index.ts'),
+      "import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({\n  name: 'slowsetup',\n  async setup(api) {\n    api.log.info('slowsetup: setting up')\n    await new Promise((r) => setTimeout(r, 1500))\n  },\n  handle: (ctx) => ctx.pass(),\n})\n",
+    )
+    const child = spawn(process.execPath, ['--import', TSX, MAIN, 'start', '--port', '0'], { cwd: slow.dir, env: { ...slow.env, HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    running.add(child)
+    let stdout = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    await until('the slow setup', () => stdout.includes('slowsetup: setting up'), 20_000)
+    assert.doesNotMatch(stdout, /wxengine listening/, 'still starting')
+    child.kill('SIGTERM')
+    assert.equal(await exited, 0, stdout)
+    running.delete(child)
+    assert.match(stdout, /"signal":"SIGTERM \(while starting\)".*"msg":"shutting down: finishing in-flight messages"/)
+    assert.match(stdout, /"msg":"stopped"/)
+  } finally {
+    slow.remove()
+  }
+})
+
 test('a store that may come later (Redis not reachable) exits 1, to be restarted; a data directory that cannot be one exits 2', { timeout: 30_000 }, async () => {
   const redisDown = await startEngine(['--port', '0'], { STORE: 'redis', REDIS_URL: `redis://127.0.0.1:${takenPort}/0` }).exited
   assert.equal(redisDown.code, 1, redisDown.stderr)

@@ -65,20 +65,34 @@ export async function runStart(flags: StartFlags): Promise<number> {
     reloadAsked = true
   }
   process.on('SIGHUP', askReload)
+  // Likewise a stop: start-up takes seconds (plugins' workers, the store), and a SIGTERM then ended the
+  // process at node's default, exit 143 with no line (an operator's review). Noted, and done once started.
+  let stopAsked: string | undefined
+  const askStop = (signal: NodeJS.Signals) => {
+    stopAsked ??= signal
+  }
+  for (const signal of STOP_SIGNALS) process.on(signal, askStop)
+  const release = () => {
+    process.off('SIGHUP', askReload)
+    for (const signal of STOP_SIGNALS) process.off(signal, askStop)
+  }
   try {
     const started = await startEngine(flags)
     if (typeof started === 'number') return started
-    // The serving listener is added before this one goes: with none at all for a moment, node would give
-    // SIGHUP back its default (the end of the process).
+    // The serving listeners are added before these go: with none at all for a moment, node would give the
+    // signals back their default (the end of the process).
     await serveUntilStopped(flags, started, parent, () => {
-      process.off('SIGHUP', askReload)
-      return reloadAsked
+      release()
+      return { reload: reloadAsked, stop: stopAsked }
     })
     return 0
   } finally {
-    process.off('SIGHUP', askReload)
+    release()
   }
 }
+
+/** The signals that stop the engine gracefully (SIGUSR2: nodemon's restart). */
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGUSR2'] as const
 
 /** Loads the configuration and starts the runtime; a number is the exit code of a start that failed. */
 async function startEngine(flags: StartFlags): Promise<Runtime | number> {
@@ -123,8 +137,8 @@ async function startEngine(flags: StartFlags): Promise<Runtime | number> {
 /** The token of the repository's example engine.config.ts: public, so anyone can sign pushes with it. */
 const EXAMPLE_TOKEN = 'wxenginedev'
 
-/** `takeOverReload` is called once the SIGHUP listener is in place: it says whether one was asked for while starting. */
-async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: number, takeOverReload: () => boolean): Promise<void> {
+/** `takeOver` is called once the signal listeners are in place: it says whether a reload or a stop was asked for while starting. */
+async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: number, takeOver: () => { reload: boolean; stop: string | undefined }): Promise<void> {
   const log = runtime.log
   for (const account of runtime.config.accounts) {
     if (account.token === EXAMPLE_TOKEN) {
@@ -148,9 +162,7 @@ async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: nu
         .then(() => flushLogger(log))
         .finally(resolve)
     }
-    process.once('SIGTERM', () => stop('SIGTERM'))
-    process.once('SIGINT', () => stop('SIGINT'))
-    process.once('SIGUSR2', () => stop('SIGUSR2'))
+    for (const signal of STOP_SIGNALS) process.once(signal, () => stop(signal))
     // The reload says how it went (reloaded, or refused with the reasons, keeping the last good set).
     const reload = (during: string) => {
       if (stopping) return
@@ -158,7 +170,9 @@ async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: nu
       void runtime.reload()
     }
     process.on('SIGHUP', () => reload(''))
-    if (takeOverReload()) reload(' (asked for while starting)')
+    const asked = takeOver()
+    if (asked.stop) stop(`${asked.stop} (while starting)`)
+    else if (asked.reload) reload(' (asked for while starting)')
     // `npm start` under a process manager: npm 11 exits on SIGTERM without passing it on, and we would be
     // left running under init. A changed parent means npm is gone: shut down the same way. Only under npm
     // (which sets npm_lifecycle_event for its scripts): any other parent may leave on purpose (a shell that
