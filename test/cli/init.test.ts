@@ -64,3 +64,21 @@ test('run again: nothing overwritten, what is missing is added, the types are re
   assert.match(readFileSync(config, 'utf8'), /port: 8181/)
   assert.ok(existsSync(path.join(project, '.wxengine', 'types', 'core', 'plugin', 'plugin-api.d.ts')))
 })
+
+test("the account's values from the environment go in as string literals, whatever they hold; a token the engine would refuse stops init before it writes (an operator review)", async () => {
+  const appId = `wx1'); process.exit(9); ('$&\\"`
+  const dir = path.join(parent, 'quoted')
+  const r = await runCommand(process.execPath, ['--import', TSX, MAIN, 'init', 'quoted'], { cwd: parent, env: { ...env, WECHAT_APPID: appId, WECHAT_TOKEN: 'abc123' } })
+  assert.equal(r.code, 0, r.stderr)
+  // The engine reads the file back with the very values given.
+  const { loadConfig } = await import('../../core/config/load-config.ts')
+  const loaded = loadConfig({ root: dir, env: {} })
+  assert.ok(loaded.ok, loaded.ok ? '' : loaded.error.reason)
+  assert.equal(loaded.value.accounts[0].appId, appId)
+  assert.equal(loaded.value.accounts[0].token, 'abc123')
+
+  const refused = await runCommand(process.execPath, ['--import', TSX, MAIN, 'init', 'short'], { cwd: parent, env: { ...env, WECHAT_TOKEN: 'ab' } })
+  assert.equal(refused.code, 2)
+  assert.match(refused.stderr, /WECHAT_TOKEN must be 3 to 32 letters or digits, as WeChat's console takes it \(it is 2 characters\)/)
+  assert.equal(existsSync(path.join(parent, 'short')), false, 'nothing written')
+})

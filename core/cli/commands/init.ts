@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { TYPES_ASSET } from '../../binary/asset-names.ts'
 import { isSingleBinary, readTextAsset } from '../../binary/sea-assets.ts'
-import { EXIT_FAILED, EXIT_OK, shownPath, stdio, type Output } from '../cli-context.ts'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, shownPath, stdio, type Output } from '../cli-context.ts'
 
 export interface InitFlags {
   /** The project folder: `dir` if given, else the global -C (the working directory). */
@@ -31,6 +31,12 @@ const FILES: Array<[string, string]> = [
 ]
 
 export async function runInit(flags: InitFlags, io: Output = stdio): Promise<number> {
+  // Checked before anything is written: a token the engine refuses made a project that would not start.
+  const token = process.env.WECHAT_TOKEN
+  if (token !== undefined && !TOKEN.test(token)) {
+    io.err(`wxengine init: WECHAT_TOKEN must be 3 to 32 letters or digits, as WeChat's console takes it (it is ${token.length} characters${/[^A-Za-z0-9]/.test(token) ? ', not all letters or digits' : ''}); set it so, or unset it for a made-up one`)
+    return EXIT_USAGE
+  }
   const root = path.resolve(flags.dir ?? flags.root)
   const created: string[] = []
   const kept: string[] = []
@@ -74,11 +80,23 @@ export async function runInit(flags: InitFlags, io: Output = stdio): Promise<num
   return EXIT_OK
 }
 
-/** A made-up token (WeChat takes 3 to 32 letters or digits), unless the environment has the account's own. */
+/** What WeChat's console takes as a token, and the engine's configuration too. */
+const TOKEN = /^[A-Za-z0-9]{3,32}$/
+
+/**
+ * A made-up token (WeChat takes 3 to 32 letters or digits), unless the environment has the account's own.
+ * The values go in as string literals, whatever they hold: pasted in as they were, an AppID with a quote
+ * made a config file that did not parse, and `$&` in one was taken as a replacement pattern.
+ */
 function fill(template: string): string {
   const token = process.env.WECHAT_TOKEN ?? randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')
   const appId = process.env.WECHAT_APPID ?? 'wx0000000000000000'
-  return template.replace(/__TOKEN__/g, token).replace(/__APPID__/g, appId)
+  return template.replace(/'__TOKEN__'/g, () => literal(token)).replace(/'__APPID__'/g, () => literal(appId))
+}
+
+/** A single-quoted TypeScript string literal of `value`. */
+function literal(value: string): string {
+  return `'${JSON.stringify(value).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'")}'`
 }
 
 async function declarationFiles(): Promise<Record<string, string>> {
