@@ -9,9 +9,11 @@ const base64Key = /^[A-Za-z0-9+/]{43}$/
 const MAX_TIMER_MS = 2_147_483_647
 const TIMER_TOO_LONG = 'must be at most 2147483647 (about 24.8 days): node’s timers go no further'
 
+const ACCOUNT_ID = /^[A-Za-z0-9_-]+$/
+
 export const accountSchema = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ or - (it is a URL path segment)'),
+    id: z.string().regex(ACCOUNT_ID, 'must be letters, digits, _ or - (it is a URL path segment)'),
     token: z.string().regex(/^[A-Za-z0-9]{3,32}$/, 'must be 3 to 32 letters or digits (WECHAT_TOKEN)'),
     appId: z.string().min(1, 'is required (WECHAT_APPID)'),
     appSecret: z.string().optional(),
@@ -113,11 +115,19 @@ export const engineConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     const ids = new Set<string>()
+    const appIds = new Map<string, string>()
     c.accounts.forEach((a, i) => {
       if (ids.has(a.id)) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'id'], message: `duplicate account id "${a.id}"` })
       ids.add(a.id)
+      // One Official Account is one account here: two with one AppID would each fetch its access_token, and
+      // each fetch ends the other's (WeChat keeps one valid per AppID), so their API calls fail in turn.
+      const twin = appIds.get(a.appId)
+      if (twin !== undefined) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'appId'], message: `is also account "${twin}"'s (${a.appId}): one Official Account is one account; serve it at more URLs through a proxy, not a second account` })
+      else appIds.set(a.appId, a.id)
     })
-    if (!ids.has(c.defaultAccount)) {
+    // A default naming an account whose id is itself wrong: that error is the one to fix, not a second.
+    const idInvalid = c.accounts.some((a) => !ACCOUNT_ID.test(a.id))
+    if (!ids.has(c.defaultAccount) && !idInvalid) {
       ctx.addIssue({ code: 'custom', path: ['defaultAccount'], message: `names no configured account ("${c.defaultAccount}")` })
     }
     // The admin server binds 127.0.0.1: it collides with a public server on every interface or on loopback.

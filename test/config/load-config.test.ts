@@ -71,6 +71,17 @@ test('another account with no token: its setting named, not the default account\
   assert.doesNotMatch(reason, /WECHAT_TOKEN/)
 })
 
+test('two accounts with one AppID: refused, naming both (their access_token fetches would end each other\'s)', () => {
+  const source = withAccount(`{ id: 'main', token: 'tok123', appId: 'wx1' }, { id: 'shop', token: 'tok456', appId: 'wx1' }`, "  defaultAccount: 'main',\n")
+  assert.match(refused(project(source)), /accounts\[1\]\.appId: is also account "main"'s \(wx1\): one Official Account is one account/)
+})
+
+test('an account id that is not a URL segment: that error alone, not also "defaultAccount names no configured account"', () => {
+  const reason = refused(project(withAccount(`{ id: 'a b', token: 'tok123', appId: 'wx1' }`, "  defaultAccount: 'a b',\n")))
+  assert.match(reason, /accounts\[0\]\.id: must be letters, digits, _ or -/)
+  assert.doesNotMatch(reason, /defaultAccount/)
+})
+
 test('an EncodingAESKey that is not 43 characters: refused, naming the setting', () => {
   const reason = refused(project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1', mode: 'safe', encodingAESKey: '${KEY.slice(0, 42)}' }`)))
   assert.match(reason, /accounts\[0\]\.encodingAESKey: must be exactly 43 characters/)
