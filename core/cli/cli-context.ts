@@ -43,12 +43,23 @@ export function loadProjectConfig(flags: GlobalFlags, io: Output, overrides?: Us
   const loaded = loadConfig({ root: flags.root, file: flags.config, overrides })
   if (loaded.ok) return loaded.value
   io.err(`wxengine: ${loaded.error.reason}`)
-  const root = path.resolve(flags.root)
-  if (!flags.config && !findConfigFile(root)) {
-    // Most often the wrong folder: say so rather than only which setting is missing.
-    io.err(`There is no engine.config.ts in ${shownPath(root)}${existsSync(root) ? '' : ' (the folder does not exist)'}: run this in the project's folder, or point at it with -C <dir>; or set WECHAT_TOKEN and WECHAT_APPID.`)
-  } else io.err('Fix the setting in engine.config.ts or the environment variable named above.')
+  const hint = configFailureHint(flags)
+  if (hint) io.err(hint)
   return undefined
+}
+
+/** What to do about a configuration that did not load, after its reason; the start says it too. */
+export function configFailureHint(flags: GlobalFlags): string | undefined {
+  const root = path.resolve(flags.root)
+  if (flags.config) {
+    // Named with -c: its own name, and nothing to add when it is not there (the reason says so).
+    return existsSync(path.resolve(root, flags.config)) ? `Fix the setting in ${flags.config} or the environment variable named above.` : undefined
+  }
+  // Most often the wrong folder: say so rather than only which setting is missing.
+  if (!findConfigFile(root)) {
+    return `There is no engine.config.ts in ${shownPath(root)}${existsSync(root) ? '' : ' (the folder does not exist)'}: run this in the project's folder, or point at it with -C <dir>; or set WECHAT_TOKEN and WECHAT_APPID.`
+  }
+  return 'Fix the setting in engine.config.ts or the environment variable named above.'
 }
 
 export { shownPath }

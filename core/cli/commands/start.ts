@@ -10,6 +10,7 @@ import { findConfigFile, loadConfig } from '../../config/load-config.ts'
 import { flushLogger, type Logger } from '../../log/logger.ts'
 import { startRuntime, StartupError, type Runtime } from '../../runtime.ts'
 import { WITHOUT_SECRET } from '../../platform/create-platform.ts'
+import { configFailureHint } from '../cli-context.ts'
 
 export interface StartFlags {
   root: string
@@ -102,7 +103,8 @@ async function startEngine(flags: StartFlags): Promise<Runtime | number> {
     overrides: flags.dev ? { watch: true, log: { pretty: true, level: 'debug' } } : undefined,
   })
   if (!loaded.ok) {
-    process.stderr.write(`wxengine: ${loaded.error.reason}\nFix the setting in engine.config.ts or the environment variable named above.\n`)
+    const hint = configFailureHint(flags)
+    process.stderr.write(`wxengine: ${loaded.error.reason}\n${hint ? `${hint}\n` : ''}`)
     return 2
   }
   // A flag on the command line is the most specific wish: it wins over PORT, which wins over the file.

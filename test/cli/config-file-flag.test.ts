@@ -1,0 +1,39 @@
+/**
+ * A configuration named with -c that does not load: the advice names that file, and a file that is not
+ * there gets no advice about settings (it said "Fix the setting in engine.config.ts" for both; an
+ * operator's review).
+ */
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { after, test } from 'node:test'
+import { MAIN, makeProject, TSX } from './cli-harness.ts'
+
+const project = makeProject()
+after(() => project.remove())
+
+/** Bounded: a start that wrongly accepts the file would serve until killed. */
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', TSX, MAIN, ...args], { cwd: project.dir, env: project.env, encoding: 'utf8', timeout: 30_000 })
+  return { code: r.status, stderr: r.stderr }
+}
+
+test('-c alt.config.ts with a bad setting: the advice names alt.config.ts, for start and rules check alike', () => {
+  const source = readFileSync(path.join(project.dir, 'engine.config.ts'), 'utf8')
+  writeFileSync(path.join(project.dir, 'alt.config.ts'), source.replace('port: 8080', "port: 'x' as never"))
+  for (const command of [['start', '--port', '0'], ['rules', 'check']]) {
+    const r = run(['-c', 'alt.config.ts', ...command])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /^wxengine: invalid configuration \(alt\.config\.ts\):\n {2}port: /)
+    assert.match(r.stderr, /\nFix the setting in alt\.config\.ts or the environment variable named above\.\n$/)
+  }
+})
+
+test('-c with a file that is not there: said, with no advice about settings', () => {
+  for (const command of [['start', '--port', '0'], ['rules', 'check']]) {
+    const r = run(['-c', 'missing.ts', ...command])
+    assert.equal(r.code, 2, r.stderr)
+    assert.equal(r.stderr, `wxengine: config file not found: ${path.join(project.dir, 'missing.ts')}\n`)
+  }
+})
