@@ -57,10 +57,18 @@ export interface SqliteStoreOptions {
   journalRotateBytes?: number
   /** How often expired rows are deleted. */
   sweepIntervalMs?: number
+  /** How often the database file is checked for being still there (removed or replaced under the engine). */
+  fileCheckIntervalMs?: number
 }
 
 const DEFAULT_SESSION_CACHE = 10_000
 const DEFAULT_SWEEP_MS = 60_000
+/**
+ * The file's check (a stat) on a timer, not only when /healthz is asked: with no health checks, a removed
+ * database took in 40 s of traffic, all of it to be lost at the next start, before anything said so (a
+ * robustness review).
+ */
+const DEFAULT_FILE_CHECK_MS = 5_000
 /** A burst larger than this is written at once instead of waiting for the turn to end. */
 const LOG_BATCH_MAX = 500
 /** After failed writes, older buffered log entries are dropped (and counted in the log) beyond this. */
@@ -458,6 +466,21 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   const sweeper = setInterval(sweep, opts.sweepIntervalMs ?? DEFAULT_SWEEP_MS)
   sweeper.unref()
 
+  /** False, said once in an error line, when the database file was removed or replaced while open. */
+  function fileStillThere(): boolean {
+    if (fileOf === undefined || openedAs === undefined || sameFile(fileOf, openedAs)) return true
+    if (!replacedSaid) {
+      replacedSaid = true
+      log.error(
+        { code: 'STORE_UNAVAILABLE', reason: `${fileOf} was removed or replaced while the engine runs` },
+        'database file gone: what is written now is lost at the next start; restart the engine',
+      )
+    }
+    return false
+  }
+  const fileCheck = setInterval(fileStillThere, opts.fileCheckIntervalMs ?? DEFAULT_FILE_CHECK_MS)
+  fileCheck.unref()
+
   let closed = false
 
   return {
@@ -619,16 +642,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
     async healthy() {
       if (closed) return false
-      if (fileOf !== undefined && openedAs !== undefined && !sameFile(fileOf, openedAs)) {
-        if (!replacedSaid) {
-          replacedSaid = true
-          log.error(
-            { code: 'STORE_UNAVAILABLE', reason: `${fileOf} was removed or replaced while the engine runs` },
-            'database file gone: what is written now is lost at the next start; restart the engine',
-          )
-        }
-        return false
-      }
+      if (!fileStillThere()) return false
       try {
         return st.ping.get()?.one === 1
       } catch {
@@ -644,6 +658,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       if (closed) return
       closed = true
       clearInterval(sweeper)
+      clearInterval(fileCheck)
       flushLog(true)
       if (buffer.length > 0 || droppedUnlogged > 0) log.error({ code: 'STORE_UNAVAILABLE', reason: 'the journal cannot be written', lost: buffer.length + droppedUnlogged }, 'message log not written at close')
       await logWriter.close()

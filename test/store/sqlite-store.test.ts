@@ -555,3 +555,23 @@ describe('sqlite store', () => {
     })
   })
 })
+
+describe('the database file removed under a running engine', () => {
+  it('is said on a timer, once, without anyone asking /healthz (40 s of traffic went in unsaid before)', async () => {
+    const file = freshFile('removed')
+    const { logger, lines } = createMemoryLogger()
+    const store = await openSqliteStore({ file, log: logger, fileCheckIntervalMs: 50 })
+    try {
+      rmSync(file)
+      const gone = (l: Record<string, unknown>) => l.msg === 'database file gone: what is written now is lost at the next start; restart the engine'
+      const until = Date.now() + 5_000
+      while (!lines.some(gone) && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+      await new Promise((r) => setTimeout(r, 200))
+      assert.equal(lines.filter(gone).length, 1, JSON.stringify(lines))
+      assert.equal(lines.find(gone)!.code, 'STORE_UNAVAILABLE')
+      assert.equal(await store.healthy(), false)
+    } finally {
+      await store.close()
+    }
+  })
+})
