@@ -12,7 +12,10 @@ import { runRulesCheck } from './commands/rules-check.ts'
 import { runSend } from './commands/send.ts'
 import { runStart } from './commands/start.ts'
 import { runStats } from './commands/stats.ts'
+import { isSingleBinary } from '../binary/sea-assets.ts'
 import { EXIT_USAGE } from './cli-context.ts'
+// Inlined by the binary's bundle: an operator checking which build is deployed asks the binary itself.
+import packageJson from '../../package.json' with { type: 'json' }
 
 const port = (v: string): number => {
   const n = Number(v)
@@ -33,6 +36,7 @@ export function buildCli(): Command {
     .description('A plugin-based chatbot engine for WeChat Official Accounts')
     .option('-C, --root <dir>', 'project directory (engine.config.ts, rules/, plugins/, data/)', process.cwd())
     .option('-c, --config <file>', 'config file (default: engine.config.ts in the project directory)')
+    .version(`${packageJson.version} (node ${process.version})`, '-V, --version', 'print the version of wxengine and of node')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride((err) => {
       // commander exits 1 on usage errors; ours say 2 (and --help / --version stay 0).
@@ -136,8 +140,9 @@ when every test passes, 1 when one fails or no test file is found, 2 for a path 
     .option('--json', 'as JSON')
     .action(async (o: { account?: string; json?: boolean }) => done(await runStats({ ...global(), ...o })))
 
+  // Left out of the binary's help: there it can only say to run it from a source checkout.
   program
-    .command('build')
+    .command('build', { hidden: isSingleBinary() })
     .description('build the single executable dist/wxengine (from a source checkout)')
     .option('-o, --out <file>', 'where to write it (default: dist/wxengine in the source tree)')
     .option('--strip', "strip the copied node's symbol table (smaller)")

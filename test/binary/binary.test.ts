@@ -65,6 +65,11 @@ test('--help and rules check', async () => {
   assert.equal(help.code, 0)
   assert.match(help.stdout, /^Usage: wxengine \[options\] \[command\]/)
   assert.match(help.stdout, /rules\s+work with rules\//)
+  // `build` works only from a source checkout: not offered here (it still explains itself, below).
+  assert.doesNotMatch(help.stdout, /^ {2}build\b/m)
+  const version = await run(['--version'])
+  assert.equal(version.code, 0)
+  assert.match(version.stdout, /^\d+\.\d+\.\d+ \(node v\d+\.\d+\.\d+\)\n$/)
 
   const check = await run(['rules', 'check'])
   assert.equal(check.code, 0, check.stderr)

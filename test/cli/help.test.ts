@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { makeProject, REPO, runCommand, type Project } from './cli-harness.ts'
 
@@ -26,6 +27,10 @@ test('every command has --help, exit 0', async () => {
   const top = await project.run(['--help'])
   assert.equal(top.code, 0)
   for (const name of ['start', 'dev', 'send', 'rules', 'init', 'plugin', 'test', 'log', 'stats', 'build']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'))
+  assert.match(top.stdout, /^ {2}-V, --version +print the version of wxengine and of node$/m)
+  const version = await project.run(['--version'])
+  assert.equal(version.code, 0)
+  assert.equal(version.stdout, `${JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).version} (node ${process.version})\n`)
   for (const [command, text] of COMMANDS) {
     const r = await project.run([...command, '--help'])
     assert.equal(r.code, 0, command.join(' '))
