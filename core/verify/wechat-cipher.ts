@@ -22,6 +22,12 @@ const PAD_BLOCK = 32
 const AES_BLOCK = 16
 const RANDOM_LENGTH = 16
 const HEADER_LENGTH = RANDOM_LENGTH + 4
+/**
+ * After each reason that garbled plaintext gives: a key other than the console's decrypts every push into
+ * noise, which fails one of these checks, and the operator reading "bad PKCS#7 padding" alone would look
+ * at WeChat, not at the key (an operator's review).
+ */
+const KEY_HINT = ' (every push failing so means this EncodingAESKey is not the one in WeChat\'s console)'
 
 export function createWeChatCipher(encodingAESKey: string, appId: string): Result<WeChatCipher> {
   if (typeof encodingAESKey !== 'string' || !ENCODING_AES_KEY.test(encodingAESKey)) {
@@ -68,23 +74,23 @@ export function createWeChatCipher(encodingAESKey: string, appId: string): Resul
     const plain = decryptCbc(ciphertext)
     const pad = plain[plain.length - 1]
     if (pad < 1 || pad > PAD_BLOCK || pad > plain.length) {
-      return fail('BAD_ENCRYPT', `bad PKCS#7 padding: pad byte ${pad} is outside 1..${PAD_BLOCK}`)
+      return fail('BAD_ENCRYPT', `bad PKCS#7 padding: pad byte ${pad} is outside 1..${PAD_BLOCK}${KEY_HINT}`)
     }
     for (let i = plain.length - pad; i < plain.length - 1; i++) {
       if (plain[i] !== pad) {
-        return fail('BAD_ENCRYPT', `bad PKCS#7 padding: the last ${pad} bytes are not all ${pad}`)
+        return fail('BAD_ENCRYPT', `bad PKCS#7 padding: the last ${pad} bytes are not all ${pad}${KEY_HINT}`)
       }
     }
     const contentEnd = plain.length - pad
     if (contentEnd < HEADER_LENGTH) {
-      return fail('BAD_ENCRYPT', `decrypted content is ${contentEnd} bytes, too short for the ${HEADER_LENGTH}-byte header`)
+      return fail('BAD_ENCRYPT', `decrypted content is ${contentEnd} bytes, too short for the ${HEADER_LENGTH}-byte header${KEY_HINT}`)
     }
     const msgLength = plain.readUInt32BE(RANDOM_LENGTH)
     const msgEnd = HEADER_LENGTH + msgLength
     if (msgEnd > contentEnd) {
       return fail(
         'BAD_ENCRYPT',
-        `length field ${msgLength} runs past the end of the ${contentEnd - HEADER_LENGTH} bytes after the header`,
+        `length field ${msgLength} runs past the end of the ${contentEnd - HEADER_LENGTH} bytes after the header${KEY_HINT}`,
       )
     }
     const foundAppId = plain.subarray(msgEnd, contentEnd)

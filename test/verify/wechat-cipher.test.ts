@@ -224,6 +224,15 @@ describe('decrypt errors', () => {
     assert.doesNotMatch(reason, /base64/)
   })
 
+  it('a push encrypted under another key: BAD_ENCRYPT that points at the EncodingAESKey', () => {
+    const other = createWeChatCipher('ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut', APP_ID)
+    assert.ok(other.ok)
+    // Noise after decryption fails the padding or the length check; which one depends on the noise.
+    for (let i = 0; i < 20; i++) {
+      expectError(cipher.decrypt(other.value.encrypt(`<xml>${i}</xml>`)), 'BAD_ENCRYPT', /\(every push failing so means this EncodingAESKey is not the one in WeChat's console\)$/)
+    }
+  })
+
   it('BAD_ENCRYPT for a pad byte of 0', () => {
     const plain = plaintext({ msg, padding: Buffer.alloc(32 - (content % 32), 0) })
     expectError(cipher.decrypt(rawEncrypt(plain)), 'BAD_ENCRYPT', /pad byte 0 is outside 1\.\.32/)
