@@ -19,6 +19,7 @@
  *                      length field past the end                           -> 400
  *   WRONG_APPID        decrypted AppId differs from the account's          -> 401
  *   UNKNOWN_ACCOUNT    no account with that id                             -> 404
+ *   UNAUTHORIZED       /healthz or /metrics without the admin token        -> 401
  *   BAD_CONFIG         configuration invalid (start-up only)
  *   RULE_INVALID       a rules file failed validation (file:line)
  *   PLUGIN_LOAD        a plugin failed to load
@@ -47,6 +48,7 @@ export type ErrorCode =
   | 'BAD_ENCRYPT'
   | 'WRONG_APPID'
   | 'UNKNOWN_ACCOUNT'
+  | 'UNAUTHORIZED'
   | 'BAD_CONFIG'
   | 'RULE_INVALID'
   | 'PLUGIN_LOAD'
@@ -92,6 +94,7 @@ export const httpStatusOf: Partial<Record<ErrorCode, number>> = {
   BAD_ENCRYPT: 400,
   WRONG_APPID: 401,
   UNKNOWN_ACCOUNT: 404,
+  UNAUTHORIZED: 401,
 }
 
 /**

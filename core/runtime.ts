@@ -213,7 +213,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
 /** The public server, and the admin one when it has its own port; each is set on `runtime` as it starts. */
 async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void, lines: LineBudget): Promise<void> {
   const { config, engine, log } = runtime
-  const adminRoutes = config.admin.enabled ? createAdminRoutes({ runtime, token: config.admin.token }) : undefined
+  const adminRoutes = config.admin.enabled ? createAdminRoutes({ runtime, token: config.admin.token, lines }) : undefined
   const sharePort = adminRoutes && config.admin.port === undefined
   const app = createApp({ engine, log, maxBodyBytes: config.limits.maxBodyBytes, extraRoutes: sharePort ? adminRoutes : undefined, observe, lines })
   const serverOptions = { requestTimeoutMs: config.limits.requestTimeoutMs, log, observe, lines }

@@ -4,9 +4,10 @@
  */
 import { timingSafeEqual } from 'node:crypto'
 import Router from '@koa/router'
+import type { LineBudget } from '../log/line-budget.ts'
 import type { Runtime } from '../runtime.ts'
 
-export function createAdminRoutes(opts: { runtime: Runtime; token?: string }): Router {
+export function createAdminRoutes(opts: { runtime: Runtime; token?: string; lines: LineBudget }): Router {
   const router = new Router()
   const expected = opts.token ? Buffer.from(opts.token) : undefined
 
@@ -16,6 +17,9 @@ export function createAdminRoutes(opts: { runtime: Runtime; token?: string }): R
       const header = /^bearer +(.*)$/is.exec(ctx.get('authorization'))
       const got = Buffer.from(header ? header[1]! : '')
       if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+        // Every refusal leaves a line: a monitor with a stale token, or someone trying tokens (budgeted).
+        const reason = header ? 'the bearer token is not the admin token' : 'no bearer token (Authorization: Bearer <ADMIN_TOKEN>)'
+        opts.lines.warn('UNAUTHORIZED', { code: 'UNAUTHORIZED', reason, path: ctx.path.slice(0, 80), from: ctx.ip, status: 401 }, `request refused: ${reason}`)
         ctx.status = 401
         ctx.body = 'unauthorized'
         return

@@ -375,6 +375,12 @@ describe('keeping the admin endpoints private', () => {
       }
       const answered = await h.post('plain', push.text('u1', 'hello'))
       assert.equal(answered.status, 200)
+      // Each refusal left a line saying why (8 here, within the per-kind budget).
+      const refused = h.lines.filter((l) => l.code === 'UNAUTHORIZED')
+      assert.equal(refused.length, 8)
+      assert.equal(refused.filter((l) => l.reason === 'no bearer token (Authorization: Bearer <ADMIN_TOKEN>)').length, 4)
+      assert.equal(refused.filter((l) => l.reason === 'the bearer token is not the admin token').length, 4)
+      assert.ok(refused.every((l) => l.status === 401 && typeof l.from === 'string' && (l.path === '/healthz' || l.path === '/metrics')), JSON.stringify(refused))
     } finally {
       await h.close()
     }
