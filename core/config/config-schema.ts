@@ -139,7 +139,22 @@ export const engineConfigSchema = z
     if (c.store.kind === 'redis' && !c.store.url) {
       ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: 'is required when store.kind is redis (REDIS_URL)' })
     }
+    // Its shape here, so every command refuses it as a setting (`rules check` passed what `start` refused);
+    // connecting is the start's. Not quoted back: it may hold a password.
+    if (c.store.kind === 'redis' && c.store.url && !isRedisUrl(c.store.url)) {
+      ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: 'must be a redis:// or rediss:// URL, with a database number if any: redis://host:6379/0 (REDIS_URL)' })
+    }
   })
+
+function isRedisUrl(url: string): boolean {
+  try {
+    const u = new URL(url)
+    const database = u.pathname.replace(/^\//, '') || (u.searchParams.get('db') ?? '')
+    return (u.protocol === 'redis:' || u.protocol === 'rediss:') && (database === '' || /^\d+$/.test(database))
+  } catch {
+    return false
+  }
+}
 
 /** `accounts[0].token: must be ...` lines, one per problem. */
 export function describeConfigIssues(error: z.ZodError, defaultAccountIndex = -1): string[] {

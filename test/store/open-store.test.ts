@@ -65,6 +65,13 @@ describe('openStore', () => {
     }
     assert.match(bad({ kind: 'redis', url: 'redis://127.0.0.1', keyPrefix: '' }), /store\.keyPrefix: must not be empty/)
     assert.match(bad({ kind: 'redis', url: 'redis://127.0.0.1', commandTimeoutMs: 6000 }), /store\.commandTimeoutMs: must stay well under WeChat/)
+    // The URL's shape is a setting too, so `rules check` refuses it as `start` does (an operator review).
+    for (const url of ['http://127.0.0.1:6379', 'redis://127.0.0.1:6379/abc', 'not a url']) {
+      assert.match(bad({ kind: 'redis', url }), /store\.url: must be a redis:\/\/ or rediss:\/\/ URL, with a database number if any: redis:\/\/host:6379\/0 \(REDIS_URL\)/, url)
+    }
+    for (const url of ['redis://127.0.0.1:6379/2', 'rediss://user:pw@host:6380', 'redis://127.0.0.1?db=3']) {
+      assert.ok(loadConfig({ root: dir, overrides: { accounts: [account], store: { kind: 'redis', url } }, env: {} }).ok, url)
+    }
     const good = loadConfig({ root: dir, overrides: { accounts: [account], store: { kind: 'redis', url: 'redis://127.0.0.1', keyPrefix: 'b:', commandTimeoutMs: 300 } }, env: {} })
     assert.ok(good.ok)
     assert.deepEqual(good.value.store, { kind: 'redis', url: 'redis://127.0.0.1', keyPrefix: 'b:', commandTimeoutMs: 300 })
