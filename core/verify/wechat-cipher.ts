@@ -145,9 +145,15 @@ export function createWeChatCipher(encodingAESKey: string, appId: string): Resul
   return ok({ appId, decrypt, encrypt })
 }
 
-/** The foreign appId goes into a log line: printable ASCII only, bounded. */
+/**
+ * The foreign appId goes into a log line: printable ASCII only, and no longer than an AppID can be. A push
+ * whose length field says 0 puts the whole decrypted message where the appId goes: at 64 characters its
+ * start, the user's openId, went into the log (a robustness review).
+ */
 function describeAppId(bytes: Buffer): string {
   if (bytes.length === 0) return '(empty)'
-  const text = bytes.subarray(0, 64).toString('latin1').replace(/[^\x20-\x7e]/g, '?')
-  return JSON.stringify(bytes.length > 64 ? `${text}…` : text)
+  const text = bytes.subarray(0, APPID_SHOWN).toString('latin1').replace(/[^\x20-\x7e]/g, '?')
+  return bytes.length > APPID_SHOWN ? `${JSON.stringify(`${text}…`)} (${bytes.length} bytes)` : JSON.stringify(text)
 }
+/** An AppID is 18 characters (wx and 16 hex digits): room for one, and not for a message. */
+const APPID_SHOWN = 24

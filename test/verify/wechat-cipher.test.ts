@@ -301,6 +301,14 @@ describe('decrypt errors', () => {
     }
   })
 
+  it('WRONG_APPID for a length field of 0: the log line shows no more than an AppID could be, not the message', () => {
+    const xml = '<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o-the-user-openid]]></FromUserName></xml>'
+    const body = Buffer.from(xml + APP_ID)
+    const plain = plaintext({ msg: Buffer.alloc(0), appId: xml + APP_ID, padding: pkcs7(16 + 4 + body.length) })
+    const reason = expectError(cipher.decrypt(rawEncrypt(plain)), 'WRONG_APPID', /decrypted appId "<xml><ToUserName><!\[CDAT…" \(\d+ bytes\) is not this account.s/)
+    assert.doesNotMatch(reason, /o-the-user/)
+  })
+
   it('WRONG_APPID when there is no appId at all', () => {
     const plain = plaintext({ msg, appId: '', padding: pkcs7(16 + 4 + msg.length) })
     expectError(cipher.decrypt(rawEncrypt(plain)), 'WRONG_APPID', /\(empty\)/)
