@@ -52,6 +52,9 @@ plugin('ownformat', {
   'index.ts': `import { definePlugin } from 'wxengine/plugin'\n;(Error as any).prepareStackTrace = () => 42\n${ok('ownformat', `() => { throw new Error('own') }`)}`,
 })
 plugin('hugeerror', { 'index.ts': ok('hugeerror', `() => { throw new Error('A'.repeat(5_000_000)) }`) })
+plugin('leftbehind', {
+  'index.ts': ok('leftbehind', `(ctx) => { void (async () => { throw new TypeError('left behind') })(); void Promise.reject(new Error('swallowed by vm2')); return ctx.reply.text('ok') }`),
+})
 plugin('badstack', {
   'index.ts': ok('badstack', `() => { const e = new Error('unreadable'); Object.defineProperty(e, 'stack', { get() { throw new Error('no') } }); throw e }`),
 })
@@ -136,7 +139,7 @@ describe('an error while loading says the line it came from', () => {
 describe('errors while handling', () => {
   let h: Harness
   before(async () => {
-    h = await loadPlugins({ dir, only: ['thrower', 'forgetful', 'ownformat', 'badstack', 'deep', 'hugeerror'] })
+    h = await loadPlugins({ dir, only: ['thrower', 'forgetful', 'ownformat', 'badstack', 'deep', 'hugeerror', 'leftbehind'] })
     assert.deepEqual(h.errors, [])
   })
   after(() => h.dispose())
@@ -152,6 +155,14 @@ describe('errors while handling', () => {
   test('a message of five million characters: the reason keeps its first 2,000 and says how many more (it goes into log lines)', async () => {
     const reason = errorOf(await h.call('hugeerror', text('x'))).reason
     assert.equal(reason, `Error: ${'A'.repeat(2_000)}… (4998000 more characters) (at ${path.join(dir, 'hugeerror', 'index.ts')}:2:97)`)
+  })
+  test("a rejection nobody handles: the call is answered; an async function's is logged with PLUGIN_ERROR, a Promise.reject is not (vm2 swallows it)", async () => {
+    assert.equal(textOf(await h.call('leftbehind', text('x'))), 'ok')
+    const line = await h.log.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('unhandled rejection'))
+    assert.equal(line.msg, 'unhandled rejection: TypeError: left behind')
+    assert.equal(line.code, 'PLUGIN_ERROR')
+    await new Promise((r) => setTimeout(r, 100))
+    assert.ok(!h.log.lines.some((l) => String(l.msg).includes('swallowed by vm2')), JSON.stringify(h.log.lines))
   })
   test('a stack format of its own, or a stack that throws when read: the error without where', async () => {
     assert.equal(errorOf(await h.call('ownformat', text('x'))).reason, 'Error: own')

@@ -36,7 +36,9 @@ const describeThrown = (e: unknown): string => describeAnywhere(e, entryName)
 const registry = createSetupRegistry((what, thrown) => log.error(`${what} failed: ${describeThrown(thrown)}`))
 
 // Plugin code that leaves a promise rejected with nobody listening must not take the worker down with it.
-process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${describeThrown(e)}`))
+// Only an async function's rejection comes here: vm2 swallows those of the sandbox's own `Promise`
+// (`Promise.reject`, `new Promise`), on purpose (docs/plugins.md).
+process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${describeThrown(e)}`, { code: 'PLUGIN_ERROR' }))
 
 let plugin: PluginDefinition | undefined
 
