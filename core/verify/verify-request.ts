@@ -61,6 +61,11 @@ export function verifyPost(
   const outer = parseXml(body)
   if (!outer.ok) return outer
   const encrypt = outer.value.Encrypt
+  // An Encrypt that is there but is not one text element: a forged push, said as such (it was taken for a
+  // plaintext request, and a safe-mode account then said "the request must be encrypted").
+  if (query.encrypt_type === 'aes' && encrypt !== undefined && typeof encrypt !== 'string') {
+    return fail('BAD_ENCRYPT', `Encrypt ${Array.isArray(encrypt) ? 'is repeated' : 'has elements inside it'}: an encrypted push has one Encrypt, of text`)
+  }
   // encrypt_type=aes but no Encrypt element: nothing to decrypt, so it is a plaintext request.
   if (query.encrypt_type !== 'aes' || typeof encrypt !== 'string') {
     if (mode === 'safe') return fail('BAD_QUERY', `account "${account.config.id}" is in safe mode: the request must be encrypted (encrypt_type=aes)`)

@@ -162,6 +162,10 @@ describe('wire: request to reply XML', () => {
       ['Encrypt with bad padding', () => { const e = rawEncrypt(Buffer.concat([randomBytes(63), Buffer.from([0])])); return rawPost('safe', encryptedQuery('safetoken', e), `<xml><Encrypt><![CDATA[${e}]]></Encrypt></xml>`) }, 400, 'BAD_ENCRYPT'],
       ['Encrypt whose length field runs past the end', () => { const e = rawEncrypt(wechatPlain('<xml/>', 'wxsafe0000000001', 100000)); return rawPost('safe', encryptedQuery('safetoken', e), `<xml><Encrypt><![CDATA[${e}]]></Encrypt></xml>`) }, 400, 'BAD_ENCRYPT'],
       ['Encrypt for another AppId', () => { const e = rawEncrypt(wechatPlain('<xml><ToUserName>a</ToUserName><FromUserName>b</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>x</Content><MsgId>1</MsgId></xml>', 'wxSOMEONEELSE00')); return rawPost('safe', encryptedQuery('safetoken', e), `<xml><Encrypt><![CDATA[${e}]]></Encrypt></xml>`) }, 401, 'WRONG_APPID'],
+      // Forged pushes with Encrypt repeated, or with elements inside it: BAD_ENCRYPT in safe and compatible mode
+      // alike, not taken for a plaintext request (a robustness review).
+      ['Encrypt repeated (safe)', () => { const e = rawEncrypt(wechatPlain('<xml/>', 'wxsafe0000000001')); return rawPost('safe', encryptedQuery('safetoken', e), `<xml><Encrypt><![CDATA[${e}]]></Encrypt><Encrypt><![CDATA[${e}]]></Encrypt></xml>`) }, 400, 'BAD_ENCRYPT'],
+      ['Encrypt with an element inside (compatible)', () => rawPost('compat', encryptedQuery('compattoken', 'x'), '<xml><Encrypt><a>x</a></Encrypt></xml>'), 400, 'BAD_ENCRYPT'],
       ['msg_signature that does not match Encrypt', () => { const e = rawEncrypt(wechatPlain('<xml/>', 'wxsafe0000000001')); return rawPost('safe', { ...encryptedQuery('safetoken', e), msg_signature: 'a'.repeat(40) }, `<xml><Encrypt><![CDATA[${e}]]></Encrypt></xml>`) }, 401, 'BAD_SIGNATURE'],
     ]
     for (const [name, send, status, code] of cases) {
