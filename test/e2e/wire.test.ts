@@ -142,6 +142,18 @@ describe('wire: request to reply XML', () => {
     assert.ok(entry, 'the unknown message went through routing')
   })
 
+  it('a known type with a field that does not fit (Content repeated): kept as unknown, answered, and a line says why', async () => {
+    const before = h.lines.length
+    const xml = '<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[u-twice]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>a</Content><Content>b</Content><MsgId>77</MsgId></xml>'
+    const res = await rawPost('plain', signedQuery('plaintoken'), xml)
+    assert.equal(res.status, 200)
+    const line = h.lines.slice(before).find((l) => typeof l.msg === 'string' && l.msg.startsWith('message kept as unknown'))
+    assert.ok(line, JSON.stringify(h.lines.slice(before)))
+    assert.equal(line.msg, 'message kept as unknown: Content is not text')
+    assert.equal(line.msgType, 'text')
+    assert.equal(line.openId, 'u-twice')
+  })
+
   describe('bad input: a specific status, a log line, and the engine keeps serving', () => {
     const cases: Array<[string, () => Promise<{ status: number; body: string }>, number, string]> = [
       ['not XML', () => rawPost('plain', signedQuery('plaintoken'), 'this is not xml'), 400, 'BAD_XML'],
