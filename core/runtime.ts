@@ -203,7 +203,9 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     openFiles = watchOpenFiles({ log })
     // `url` is one to try from this machine; `address` is what the server is bound to (0.0.0.0: every interface).
     const bound = runtime.server?.address() as AddressInfo | undefined
-    log.info({ url: runtime.url, address: bound && `${bound.address}:${bound.port}`, admin: runtime.adminUrl, accounts: config.accounts.map((a) => a.id), store: store.kind }, 'wxengine listening')
+    // Each account's mode as resolved: an EncodingAESKey from the environment makes a plaintext account compatible.
+    const modes = Object.fromEntries(config.accounts.map((a) => [a.id, a.mode]))
+    log.info({ url: runtime.url, address: bound && `${bound.address}:${bound.port}`, admin: runtime.adminUrl, accounts: config.accounts.map((a) => a.id), modes, store: store.kind }, 'wxengine listening')
     // stdout is buffered (core/log/logger.ts): the operator and the process manager see at once that it is up.
     log.flush()
   }

@@ -57,7 +57,7 @@ export const engineConfigSchema = z
         maxBodyBytes: z.number().int().positive(),
         requestTimeoutMs: z.number().int().min(1000, 'must be at least 1000 (1 s)').max(MAX_TIMER_MS, TIMER_TOO_LONG),
         timestampWindowSeconds: z.number().int().positive(),
-        replyBudgetMs: z.number().int().positive().max(4900, 'must stay under WeChat’s 5 s'),
+        replyBudgetMs: z.number().int().positive().max(4900, 'must be at most 4900 (ms): WeChat waits 5 s for an answer'),
         replyCacheMs: z.number().int().nonnegative(),
         pluginTimeoutMs: z.number().int().positive().max(MAX_TIMER_MS, TIMER_TOO_LONG),
         pluginMemoryMb: z.number().int().min(16, 'must be at least 16 (MB)'),

@@ -60,6 +60,11 @@ test('log: filters by user, account and limit; --json gives entries', async () =
   assert.equal(safe.stdout.trim().split('\n').length, 1)
   assert.match(safe.stdout, /  safe  bob  text "hello"/)
 
+  // A mistyped account is said to be one, not taken for a quiet account (an operator review).
+  const typo = await project.run(['log', '--account', 'sfae'])
+  assert.equal(typo.code, 2)
+  assert.equal(typo.stderr, 'wxengine log: no account "sfae" in the configuration (accounts: default, safe) (did you mean "safe"?)\n')
+
   const latest = await project.run(['log', '-n', '2'])
   assert.deepEqual(latest.stdout.trim().split('\n').map((l) => l.split('  ')[2]), ['carol', 'bob'])
 

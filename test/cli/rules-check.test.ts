@@ -131,3 +131,11 @@ test('settings for a plugin that is not there (a misspelt name): a warning with 
   assert.equal(missing.code, 1)
   assert.match(missing.stderr, /^warning: rulez does not exist/m)
 })
+
+test('the example token on an account: a warning, which --strict fails (a deploy that forgot to set its own; an operator review)', async () => {
+  const r = await project.run(['rules', 'check'], { env: { WECHAT_TOKEN: 'wxenginedev' } })
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^warning: account "default" serves with the example token "wxenginedev", which anyone can sign pushes with/m)
+  const strict = await project.run(['rules', 'check', '--strict'], { env: { WECHAT_TOKEN: 'wxenginedev' } })
+  assert.equal(strict.code, 1)
+})

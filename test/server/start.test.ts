@@ -83,6 +83,8 @@ test('--port wins over PORT; SIGTERM stops it cleanly with exit 0', { timeout: 3
   assert.notEqual(new URL(url).port, String(takenPort))
   // What it is bound to, beside a URL to try: HOST is 127.0.0.1 here.
   assert.match(engine.stdout(), new RegExp(`"address":"127\\.0\\.0\\.1:${new URL(url).port}"`))
+  // Each account's mode as resolved, in the same line (an operator review: it was nowhere).
+  assert.match(engine.stdout(), /"modes":\{"default":"plaintext","safe":"safe"\}.*"msg":"wxengine listening"/)
   const health = await fetch(`${url}/healthz`)
   assert.equal(health.status, 200)
   await health.text()

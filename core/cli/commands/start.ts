@@ -11,6 +11,7 @@ import { flushLogger, type Logger } from '../../log/logger.ts'
 import { startRuntime, StartupError, type Runtime } from '../../runtime.ts'
 import { WITHOUT_SECRET } from '../../platform/create-platform.ts'
 import { configFailureHint } from '../cli-context.ts'
+import { exampleTokenWarnings } from '../example-token.ts'
 
 export interface StartFlags {
   root: string
@@ -136,16 +137,12 @@ async function startEngine(flags: StartFlags): Promise<Runtime | number> {
   return runtime
 }
 
-/** The token of the repository's example engine.config.ts: public, so anyone can sign pushes with it. */
-const EXAMPLE_TOKEN = 'wxenginedev'
 
 /** `takeOver` is called once the signal listeners are in place: it says whether a reload or a stop was asked for while starting. */
 async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: number, takeOver: () => { reload: boolean; stop: string | undefined }): Promise<void> {
   const log = runtime.log
+  for (const { account, message } of exampleTokenWarnings(runtime.config.accounts)) log.warn({ account }, message)
   for (const account of runtime.config.accounts) {
-    if (account.token === EXAMPLE_TOKEN) {
-      log.warn({ account: account.id }, `account "${account.id}" serves with the example token "${EXAMPLE_TOKEN}", which anyone can sign pushes with: set its own (WECHAT_TOKEN for the default account)`)
-    }
     // Said at start: without it the first sign is a late reply failing, maybe hours later, in the outbox.
     if (!account.appSecret) log.warn({ account: account.id }, `account "${account.id}" has no appSecret: ${WITHOUT_SECRET}`)
   }
