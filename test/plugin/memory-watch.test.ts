@@ -9,19 +9,19 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { loadPlugins, text, textOf, type Harness } from './plugin-test-kit.ts'
 
-let h: Harness
+const FIXTURES = path.join(import.meta.dirname, '../fixtures/memory-plugins')
 
-before(async () => {
-  h = await loadPlugins({
-    dir: path.join(import.meta.dirname, '../fixtures/memory-plugins'),
-    only: ['buffer-hoarder'],
-    settings: { 'buffer-hoarder': { memoryMb: 64 } },
-  })
+/** One of the fixtures, alone, bounded at 64 MB; and whether a log line says its worker was replaced. */
+async function hoarder(name: string): Promise<{ h: Harness; replaced: (l: Record<string, unknown>) => boolean }> {
+  const h = await loadPlugins({ dir: FIXTURES, only: [name], settings: { [name]: { memoryMb: 64 } } })
   assert.deepEqual(h.errors, [])
-})
-after(() => h.dispose())
+  return { h, replaced: (l) => typeof l.msg === 'string' && l.msg.startsWith(`plugin ${name} worker replaced`) }
+}
 
-const replaced = (l: Record<string, unknown>) => typeof l.msg === 'string' && l.msg.startsWith('plugin buffer-hoarder worker replaced')
+let h: Harness
+let replaced: (l: Record<string, unknown>) => boolean
+before(async () => ({ h, replaced } = await hoarder('buffer-hoarder')))
+after(() => h.dispose())
 
 test('no shared memory in the sandbox, which the bound could not count: no SharedArrayBuffer, no Atomics, no WebAssembly', async () => {
   assert.equal(textOf(await h.call('buffer-hoarder', text('shared?'))), 'undefined undefined undefined | TypeError')
@@ -50,7 +50,7 @@ test('buffers kept past the bound: the call is answered, then the worker is repl
 test('over the bound during setup: the load fails at once, saying so, and no worker is started again', async () => {
   const started = Date.now()
   const s = await loadPlugins({
-    dir: path.join(import.meta.dirname, '../fixtures/memory-plugins'),
+    dir: FIXTURES,
     only: ['setup-hoarder'],
     settings: { 'setup-hoarder': { memoryMb: 64 } },
     startTimeoutMs: 20_000,
@@ -68,16 +68,9 @@ test('over the bound during setup: the load fails at once, saying so, and no wor
 
 describe('on the heap', () => {
   let heap: Harness
-  before(async () => {
-    heap = await loadPlugins({
-      dir: path.join(import.meta.dirname, '../fixtures/memory-plugins'),
-      only: ['heap-hoarder'],
-      settings: { 'heap-hoarder': { memoryMb: 64 } },
-    })
-    assert.deepEqual(heap.errors, [])
-  })
+  let heapReplaced: (l: Record<string, unknown>) => boolean
+  before(async () => ({ h: heap, replaced: heapReplaced } = await hoarder('heap-hoarder')))
   after(() => heap.dispose())
-  const heapReplaced = (l: Record<string, unknown>) => typeof l.msg === 'string' && l.msg.startsWith('plugin heap-hoarder worker replaced')
 
   test('data used for a moment, or kept under the bound: the worker stays', async () => {
     assert.equal(textOf(await heap.call('heap-hoarder', text('temp 10'))), 'used 80 MB for a moment')

@@ -190,26 +190,34 @@ test('started in the background by a shell that then exits (nohup … &, a start
   groups.delete(shell.pid!)
 })
 
-test('a SIGHUP while starting (systemctl reload right after a restart) is done once started, not the end of the process', { timeout: 40_000 }, async () => {
+/**
+ * An engine caught mid-start: a project whose plugin's setup takes its time and says when it begins, so a
+ * signal sent then lands inside the start. The caller removes `slow` when done.
+ */
+async function startingEngine() {
   const slow = makeProject()
+  mkdirSync(path.join(slow.dir, 'plugins', 'slowsetup'), { recursive: true })
+  writeFileSync(
+    path.join(slow.dir, 'plugins', 'slowsetup', 'index.ts'),
+    "import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({\n  name: 'slowsetup',\n  async setup(api) {\n    api.log.info('slowsetup: setting up')\n    await new Promise((r) => setTimeout(r, 1500))\n  },\n  handle: (ctx) => ctx.pass(),\n})\n",
+  )
+  const child = spawn(process.execPath, ['--import', TSX, MAIN, 'start', '--port', '0'], { cwd: slow.dir, env: { ...slow.env, HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  running.add(child)
+  let stdout = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+  await until('the slow setup', () => stdout.includes('slowsetup: setting up'), 20_000)
+  assert.doesNotMatch(stdout, /wxengine listening/, 'still starting')
+  return { slow, child, exited, stdout: () => stdout }
+}
+
+test('a SIGHUP while starting (systemctl reload right after a restart) is done once started, not the end of the process', { timeout: 40_000 }, async () => {
+  const { slow, child, exited, stdout } = await startingEngine()
   try {
-    // A setup that takes its time and says when it begins: the signal lands inside the start.
-    mkdirSync(path.join(slow.dir, 'plugins', 'slowsetup'), { recursive: true })
-    writeFileSync(
-      path.join(slow.dir, 'plugins', 'slowsetup', 'index.ts'),
-      "import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({\n  name: 'slowsetup',\n  async setup(api) {\n    api.log.info('slowsetup: setting up')\n    await new Promise((r) => setTimeout(r, 1500))\n  },\n  handle: (ctx) => ctx.pass(),\n})\n",
-    )
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, 'start', '--port', '0'], { cwd: slow.dir, env: { ...slow.env, HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] })
-    running.add(child)
-    let stdout = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
-    await until('the slow setup', () => stdout.includes('slowsetup: setting up'), 20_000)
-    assert.doesNotMatch(stdout, /wxengine listening/, 'still starting')
     child.kill('SIGHUP')
-    await until('the reload after the start', () => /"msg":"reloading rules and plugins \(asked for while starting\)"/.test(stdout), 20_000)
-    assert.match(stdout, /"msg":"wxengine listening"/)
-    await until('the reload done', () => /"msg":"reloaded/.test(stdout), 20_000)
+    await until('the reload after the start', () => /"msg":"reloading rules and plugins \(asked for while starting\)"/.test(stdout()), 20_000)
+    assert.match(stdout(), /"msg":"wxengine listening"/)
+    await until('the reload done', () => /"msg":"reloaded/.test(stdout()), 20_000)
     assert.equal(child.exitCode, null, 'still running')
     child.kill('SIGTERM')
     assert.equal(await exited, 0)
@@ -220,25 +228,13 @@ test('a SIGHUP while starting (systemctl reload right after a restart) is done o
 })
 
 test('a SIGTERM while starting is a graceful stop once started: exit 0 and a line, not exit 143 in silence (an operator review)', { timeout: 40_000 }, async () => {
-  const slow = makeProject()
+  const { slow, child, exited, stdout } = await startingEngine()
   try {
-    mkdirSync(path.join(slow.dir, 'plugins', 'slowsetup'), { recursive: true })
-    writeFileSync(
-      path.join(slow.dir, 'plugins', 'slowsetup', 'index.ts'),
-      "import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({\n  name: 'slowsetup',\n  async setup(api) {\n    api.log.info('slowsetup: setting up')\n    await new Promise((r) => setTimeout(r, 1500))\n  },\n  handle: (ctx) => ctx.pass(),\n})\n",
-    )
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, 'start', '--port', '0'], { cwd: slow.dir, env: { ...slow.env, HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] })
-    running.add(child)
-    let stdout = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
-    await until('the slow setup', () => stdout.includes('slowsetup: setting up'), 20_000)
-    assert.doesNotMatch(stdout, /wxengine listening/, 'still starting')
     child.kill('SIGTERM')
-    assert.equal(await exited, 0, stdout)
+    assert.equal(await exited, 0, stdout())
     running.delete(child)
-    assert.match(stdout, /"signal":"SIGTERM \(while starting\)".*"msg":"shutting down: finishing in-flight messages"/)
-    assert.match(stdout, /"msg":"stopped"/)
+    assert.match(stdout(), /"signal":"SIGTERM \(while starting\)".*"msg":"shutting down: finishing in-flight messages"/)
+    assert.match(stdout(), /"msg":"stopped"/)
   } finally {
     slow.remove()
   }
