@@ -2,26 +2,26 @@
  * The data directory as the stores open it: made when missing, and, when it cannot be written, a message
  * that says whose it is (SQLite's own is a bare "attempt to write a readonly database").
  */
-import { accessSync, constants as fsConstants, mkdirSync, statSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { accessSync, existsSync, constants as fsConstants, mkdirSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 
 /**
- * mkdir -p, except that a directory whose parent exists is made on its own: node 20's recursive mkdir
- * spins for ever, at full CPU, on a path under /proc (DATA_DIR=/proc/nope hung the start with no output,
- * an operator's review); made alone, it fails with ENOENT at once.
+ * mkdir -p, one directory at a time from the nearest one that exists: node 20's recursive mkdir spins for
+ * ever, at full CPU, on a path under /proc (DATA_DIR=/proc/nope hung the start with no output, an
+ * operator's review); made one by one, the first that cannot be made fails at once (ENOENT).
  */
 export function makeDir(dir: string): void {
-  let parentExists = false
-  try {
-    parentExists = statSync(dirname(dir)).isDirectory()
-  } catch {
-    // no parent yet: the recursive form makes it
+  const missing: string[] = []
+  for (let at = resolve(dir); !existsSync(at); at = dirname(at)) {
+    missing.unshift(at)
+    if (dirname(at) === at) break
   }
-  if (!parentExists) return void mkdirSync(dir, { recursive: true })
-  try {
-    mkdirSync(dir)
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+  for (const d of missing) {
+    try {
+      mkdirSync(d)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    }
   }
 }
 

@@ -6,9 +6,10 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { chmodSync, mkdirSync } from 'node:fs'
+import { chmodSync, mkdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { after, test } from 'node:test'
+import { makeDir } from '../../core/store/data-dir.ts'
 import { MAIN, makeProject, TSX } from './cli-harness.ts'
 
 const project = makeProject()
@@ -38,12 +39,21 @@ test('a data directory this user cannot write: exit 2, saying whose it is', () =
   assert.match(r.stderr, new RegExp(`this user \\(uid ${uid}\\) cannot write ${readonly.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(it belongs to uid \\d+\\).*run as the user the engine runs as`))
 })
 
-test('a data directory under /proc: exit 2 at once, not a hang', () => {
-  const started = Date.now()
-  const r = start({ DATA_DIR: '/proc/wxengine-no-such-dir' })
-  assert.equal(r.signal, null, 'it had to be killed: it hung')
-  assert.equal(r.status, 2, r.stderr)
-  assert.match(r.stderr, /ENOENT: no such file or directory, mkdir '\/proc\/wxengine-no-such-dir'/)
-  assert.doesNotMatch(r.stderr, /cannot write/)
-  assert.ok(Date.now() - started < 20_000)
+test('a data directory under /proc, or deeper there: exit 2 at once, not a hang', () => {
+  for (const dir of ['/proc/wxengine-no-such-dir', '/proc/wxengine-no-such-dir/deeper']) {
+    const started = Date.now()
+    const r = start({ DATA_DIR: dir })
+    assert.equal(r.signal, null, 'it had to be killed: it hung')
+    assert.equal(r.status, 2, r.stderr)
+    assert.match(r.stderr, /ENOENT: no such file or directory, mkdir '\/proc\/wxengine-no-such-dir'/)
+    assert.doesNotMatch(r.stderr, /cannot write/)
+    assert.ok(Date.now() - started < 20_000)
+  }
+})
+
+test('a data directory several levels deep that does not exist yet is made', () => {
+  const deep = path.join(project.dir, 'a', 'b', 'c')
+  makeDir(deep)
+  assert.ok(statSync(deep).isDirectory())
+  makeDir(deep)
 })

@@ -137,7 +137,6 @@ async function startEngine(flags: StartFlags): Promise<Runtime | number> {
   return runtime
 }
 
-
 /** `takeOver` is called once the signal listeners are in place: it says whether a reload or a stop was asked for while starting. */
 async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: number, takeOver: () => { reload: boolean; stop: string | undefined }): Promise<void> {
   const log = runtime.log
