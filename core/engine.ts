@@ -170,7 +170,7 @@ export function createEngine(deps: EngineDeps): Engine {
     // A known type with a field that does not fit (Content repeated, a coordinate that is not a number) is
     // served on as `unknown`, keeping the reason; said here, or it passed as a no-reply nobody could explain.
     if (message.kind === 'unknown' && message.reason !== undefined) {
-      lines.warn(`unfit ${message.msgType}`, { account: accountId, openId: message.fromUser, msgType: message.msgType, event: message.event, reason: message.reason }, `message kept as unknown: ${message.reason}`)
+      lines.warn(`unfit ${message.msgType.toLowerCase()}`, { account: accountId, openId: message.fromUser, msgType: message.msgType, event: message.event, reason: message.reason }, `message kept as unknown: ${message.reason}`)
     }
     const key = dedupKeyOf(accountId, message)
     let delivery
