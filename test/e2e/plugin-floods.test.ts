@@ -65,8 +65,11 @@ test('a plugin that allocates without end is stopped at its heap limit, not the 
   const failed = await until('a PLUGIN_ERROR line for the plugin', () => h.lines.slice(before).find((l) => l.code === 'PLUGIN_ERROR' && l.plugin === 'floods'), 5_000)
   const stoppedAfter = performance.now() - t
   assert.match(String(failed.reason), /memory/i)
-  // 64 MB is reached in well under the 2 s call timeout: the limit stopped it, not the timeout.
-  assert.ok(stoppedAfter < 1900, `stopped after ${Math.round(stoppedAfter)} ms`)
+  // The limit stopped it, not the 2 s call timeout: a timeout would have stopped the worker itself (a
+  // PLUGIN_TIMEOUT line, and no memory line). V8's limit is twice memoryMb (128 MB here), which node 24
+  // took up to 2 s to reach on a loaded machine; the time is not what is asserted.
+  const timedOut = h.lines.slice(before).find((l) => l.code === 'PLUGIN_TIMEOUT' && l.plugin === 'floods')
+  assert.equal(timedOut, undefined, `stopped by the timeout, after ${Math.round(stoppedAfter)} ms`)
   assert.ok(process.memoryUsage().rss < 1.5 * 1024 ** 3)
   assert.equal((await h.post('plain', push.text('victim', 'hello'))).reply?.Content, 'world')
 })
