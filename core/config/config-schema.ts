@@ -3,6 +3,7 @@
  * and, where an environment variable can set it, that variable, so a wrong deploy is fixed in one look.
  */
 import { z } from 'zod'
+import { readRedisUrl } from '../store/redis/redis-url.ts'
 
 const base64Key = /^[A-Za-z0-9+/]{43}$/
 /** setTimeout's limit: a longer delay is taken as 1 ms (node warns), and every call would time out at once. */
@@ -10,11 +11,13 @@ const MAX_TIMER_MS = 2_147_483_647
 const TIMER_TOO_LONG = 'must be at most 2147483647 (about 24.8 days): node’s timers go no further'
 
 const ACCOUNT_ID = /^[A-Za-z0-9_-]+$/
+/** What WeChat's console takes as a token; `init` checks WECHAT_TOKEN with it before writing a project. */
+export const ACCOUNT_TOKEN = /^[A-Za-z0-9]{3,32}$/
 
 export const accountSchema = z
   .object({
     id: z.string().regex(ACCOUNT_ID, 'must be letters, digits, _ or - (it is a URL path segment)'),
-    token: z.string().regex(/^[A-Za-z0-9]{3,32}$/, 'must be 3 to 32 letters or digits (WECHAT_TOKEN)'),
+    token: z.string().regex(ACCOUNT_TOKEN, 'must be 3 to 32 letters or digits (WECHAT_TOKEN)'),
     appId: z.string().min(1, 'is required (WECHAT_APPID)'),
     appSecret: z.string().optional(),
     encodingAESKey: z
@@ -141,20 +144,10 @@ export const engineConfigSchema = z
     }
     // Its shape here, so every command refuses it as a setting (`rules check` passed what `start` refused);
     // connecting is the start's. Not quoted back: it may hold a password.
-    if (c.store.kind === 'redis' && c.store.url && !isRedisUrl(c.store.url)) {
+    if (c.store.kind === 'redis' && c.store.url && !readRedisUrl(c.store.url).ok) {
       ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: 'must be a redis:// or rediss:// URL, with a database number if any: redis://host:6379/0 (REDIS_URL)' })
     }
   })
-
-function isRedisUrl(url: string): boolean {
-  try {
-    const u = new URL(url)
-    const database = u.pathname.replace(/^\//, '') || (u.searchParams.get('db') ?? '')
-    return (u.protocol === 'redis:' || u.protocol === 'rediss:') && (database === '' || /^\d+$/.test(database))
-  } catch {
-    return false
-  }
-}
 
 /** `accounts[0].token: must be ...` lines, one per problem. */
 export function describeConfigIssues(error: z.ZodError, defaultAccountIndex = -1): string[] {

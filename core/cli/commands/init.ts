@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { TYPES_ASSET } from '../../binary/asset-names.ts'
 import { isSingleBinary, readTextAsset } from '../../binary/sea-assets.ts'
+import { ACCOUNT_TOKEN } from '../../config/config-schema.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, shownPath, stdio, type Output } from '../cli-context.ts'
 
 export interface InitFlags {
@@ -33,7 +34,7 @@ const FILES: Array<[string, string]> = [
 export async function runInit(flags: InitFlags, io: Output = stdio): Promise<number> {
   // Checked before anything is written: a token the engine refuses made a project that would not start.
   const token = process.env.WECHAT_TOKEN
-  if (token !== undefined && !TOKEN.test(token)) {
+  if (token !== undefined && !ACCOUNT_TOKEN.test(token)) {
     io.err(`wxengine init: WECHAT_TOKEN must be 3 to 32 letters or digits, as WeChat's console takes it (it is ${token.length} characters${/[^A-Za-z0-9]/.test(token) ? ', not all letters or digits' : ''}); set it so, or unset it for a made-up one`)
     return EXIT_USAGE
   }
@@ -79,9 +80,6 @@ export async function runInit(flags: InitFlags, io: Output = stdio): Promise<num
   io.out(`\nNext:\n  ${cd}wxengine send hello --local        # the engine answers, in this process\n  wxengine plugin new weather        # a plugin, its rule and its test\n  wxengine test                      # run test/plugins/\n  wxengine start                     # serve WeChat on port 8080 (set your token and AppID first)`)
   return EXIT_OK
 }
-
-/** What WeChat's console takes as a token, and the engine's configuration too. */
-const TOKEN = /^[A-Za-z0-9]{3,32}$/
 
 /**
  * A made-up token (WeChat takes 3 to 32 letters or digits), unless the environment has the account's own.

@@ -15,6 +15,7 @@
 import { Redis } from 'ioredis'
 import type { Logger } from '../../log/logger.ts'
 import { StoreOpenError } from '../store-open-error.ts'
+import { readRedisUrl } from './redis-url.ts'
 
 export interface RedisConnectionOptions {
   url: string
@@ -71,23 +72,9 @@ function messageOf(err: unknown): string {
 /** Connects and PINGs; rejects with a StoreOpenError naming the URL and the cause, leaving nothing running. */
 export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisConnection> {
   const shownUrl = redactRedisUrl(opts.url)
-  let protocol = ''
-  let database = ''
-  try {
-    const parsed = new URL(opts.url)
-    protocol = parsed.protocol
-    // The path's number, else `?db=` (ioredis reads both, the path first). Not decoded: a digit needs none.
-    database = parsed.pathname.replace(/^\//, '') || (parsed.searchParams.get('db') ?? '')
-  } catch {
-    // reported below
-  }
-  if (protocol !== 'redis:' && protocol !== 'rediss:') {
-    throw new StoreOpenError(shownUrl, 'not a redis:// or rediss:// URL')
-  }
-  // ioredis would send `SELECT NaN` and leave its rejection unhandled (the process died with a stack).
-  if (database !== '' && !/^\d+$/.test(database)) {
-    throw new StoreOpenError(shownUrl, `the database in the URL is ${JSON.stringify(database)}, not a number (redis://host:6379/0)`)
-  }
+  const shape = readRedisUrl(opts.url)
+  if (!shape.ok) throw new StoreOpenError(shownUrl, shape.problem)
+  const { database } = shape
 
   const client = new Redis(opts.url, {
     lazyConnect: true,
