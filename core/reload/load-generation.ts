@@ -3,13 +3,11 @@
  * so both follow one path: a rule file with an error, or a plugin that does not load, is reported with
  * where and why, and the caller decides (start-up refuses to start; a reload keeps the last good set).
  */
-import { existsSync } from 'node:fs'
 import type { EngineConfig } from '../config/config-types.ts'
 import type { Logger } from '../log/logger.ts'
 import { loadPluginSet } from '../plugin/load-plugin-set.ts'
 import type { PluginServices, PluginSet } from '../plugin/plugin-host-types.ts'
 import { didYouMean } from '../did-you-mean.ts'
-import { shownPath } from '../shown-path.ts'
 import { formatRuleErrors, loadRuleSet } from '../route/rules/load-rule-set.ts'
 import type { RuleSet } from '../route/rule-types.ts'
 
@@ -33,11 +31,6 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     return { ok: false, code: 'PLUGIN_LOAD', problems: errors.map((e) => `${e.code}: ${e.reason}`) }
   }
   const warnings = [...rules.warnings]
-  // A mistyped RULES_DIR started an engine that answered every message with nothing, and said so nowhere
-  // (an operator's review); `rules check` warned, the start did not.
-  if (!existsSync(config.rulesDir)) {
-    warnings.unshift(`the rules directory ${shownPath(config.rulesDir)} does not exist: no rules, so no replies (not even welcome or default); check RULES_DIR or rulesDir`)
-  }
   const disabled: string[] = []
   for (const name of rules.ruleSet.pluginNames()) {
     if (set.has(name)) continue

@@ -129,7 +129,9 @@ test('settings for a plugin that is not there (a misspelt name): a warning with 
   // A mistyped rules directory is a warning too, and fails --strict (review of this stop's diff).
   const missing = await project.run(['rules', 'check', '--strict', 'rulez'])
   assert.equal(missing.code, 1)
-  assert.match(missing.stderr, /^warning: rulez does not exist/m)
+  // One wording with the start's warning (both come from listRuleFiles).
+  assert.match(missing.stdout, /^warning: the rules directory rulez does not exist: no rules, so no replies \(not even welcome or default\); check RULES_DIR or rulesDir$/m)
+  assert.match(missing.stderr, /^1 warning, which --strict counts as failures$/m)
 })
 
 test('the example token on an account: a warning, which --strict fails (a deploy that forgot to set its own; an operator review)', async () => {

@@ -24,10 +24,6 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   if (!config) return EXIT_USAGE
   const dir = flags.dir ? path.resolve(flags.dir) : config.rulesDir
   const shown = shownPath
-  // Counted with the others below, so that --strict fails a mistyped directory.
-  const missingDir = existsSync(dir) ? undefined : `${shown(dir)} does not exist: no rules (only plugins reached by welcome/default)`
-  if (missingDir) io.err(`warning: ${missingDir}`)
-
   const loaded = await loadRuleSet(dir, { accounts: config.accounts.map((a) => a.id) })
   const pluginErrors = checkPluginFolders(config.pluginsDir, config.plugins)
   // Paths as the user would type them, also where a message names another place ("also defined at ...").
@@ -62,7 +58,7 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   const { textRules, keywords, typeHandlers } = loaded.ruleSet.size
   io.out(`${shown(dir)}: ok, ${textRules} text rule${textRules === 1 ? '' : 's'} (${keywords} keyword${keywords === 1 ? '' : 's'}), ${typeHandlers} type handler${typeHandlers === 1 ? '' : 's'}, plugins used: ${loaded.ruleSet.pluginNames().join(', ') || 'none'}`)
   for (const w of warnings) io.out(`warning: ${w}`)
-  const counted = warnings.length + (missingDir ? 1 : 0)
+  const counted = warnings.length
   if (flags.strict && counted > 0) {
     io.err(`${counted} warning${counted === 1 ? '' : 's'}, which --strict counts as failures`)
     return EXIT_FAILED

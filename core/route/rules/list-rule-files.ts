@@ -5,6 +5,7 @@
  */
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { shownPath } from '../../shown-path.ts'
 import type { RuleLoadError } from '../rule-types.ts'
 
 export interface RuleFileRef {
@@ -33,6 +34,10 @@ async function entriesOf(dir: string): Promise<{ name: string; kind: 'file' | 'd
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 }
 
+export function missingRulesDirWarning(dir: string): string {
+  return `the rules directory ${shownPath(dir)} does not exist: no rules, so no replies (not even welcome or default); check RULES_DIR or rulesDir`
+}
+
 export async function listRuleFiles(
   dir: string,
 ): Promise<{ files: RuleFileRef[]; warnings: string[] } | { error: RuleLoadError }> {
@@ -43,8 +48,10 @@ export async function listRuleFiles(
     top = await entriesOf(dir)
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
-    // No rules directory is a valid setup: an engine that only answers with welcome/default or plugins.
-    if (code === 'ENOENT') return { files, warnings }
+    // Not an error (the directory may be created later, and a reload then picks it up), but an engine
+    // without one answers nothing at all: no rule reaches a plugin, and welcome/default live in rules files
+    // too. Said here once, so the start and `rules check` say it alike.
+    if (code === 'ENOENT') return { files, warnings: [missingRulesDirWarning(dir)] }
     return { error: { file: dir, line: 1, message: `cannot read the rules directory: ${(e as Error).message}` } }
   }
   for (const entry of top) {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { formatRuleErrors, loadRuleSet } from '../../../core/route/rules/index.ts'
 import { parseRuleFile } from '../../../core/route/rules/load-rule-set.ts'
+import { missingRulesDirWarning } from '../../../core/route/rules/list-rule-files.ts'
 import type { RuleLoadError } from '../../../core/route/rule-types.ts'
 
 const roots: string[] = []
@@ -230,11 +231,14 @@ describe('loadRuleSet errors: file, line and plain words', () => {
 
 describe('loadRuleSet', () => {
   it('treats a missing or empty directory as an empty rule set', async () => {
-    for (const dir of [join(tmpdir(), 'wxengine-no-such-dir-7f3a'), await rulesDir({})]) {
+    const missing = join(tmpdir(), 'wxengine-no-such-dir-7f3a')
+    for (const dir of [missing, await rulesDir({})]) {
       const result = await loadRuleSet(dir)
       assert.ok(result.ok)
       assert.deepEqual(result.ruleSet.size, { textRules: 0, keywords: 0, typeHandlers: 0 })
       assert.deepEqual(result.ruleSet.matchText('a', 'hi', false), [])
+      // Only the missing one is warned about: an empty directory is a choice, a missing one a typo.
+      assert.deepEqual(result.warnings, dir === missing ? [missingRulesDirWarning(missing)] : [])
     }
   })
 
