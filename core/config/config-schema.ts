@@ -3,6 +3,7 @@
  * and, where an environment variable can set it, that variable, so a wrong deploy is fixed in one look.
  */
 import { z } from 'zod'
+import { didYouMean } from '../did-you-mean.ts'
 import { readRedisUrl } from '../store/redis/redis-url.ts'
 
 const base64Key = /^[A-Za-z0-9+/]{43}$/
@@ -149,15 +150,61 @@ export const engineConfigSchema = z
     }
   })
 
-/** `accounts[0].token: must be ...` lines, one per problem. */
+/** `accounts[0].token: must be ...` lines, one per problem. Parse with `reportInput: true` for the best words. */
 export function describeConfigIssues(error: z.ZodError, defaultAccountIndex = -1): string[] {
-  return error.issues.map((issue) => {
-    const path = issue.path
-      .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-      .join('')
+  return error.issues.flatMap((issue) => {
     // The WECHAT_* variables set the default account only: another account's problem must not point at them.
     const otherAccount = issue.path[0] === 'accounts' && issue.path[1] !== defaultAccountIndex
     const message = otherAccount ? issue.message.replace(/ \(WECHAT_[A-Z_]+\)$/, '') : issue.message
-    return `${path || '(config)'}: ${message}`
+    if (issue.code === 'unrecognized_keys') {
+      // zod's `(config): Unrecognized key: "prot"` named neither the setting nor what was meant.
+      const allowed = settingsAt(issue.path)
+      return issue.keys.map((key) => `${settingPath([...issue.path, key])}: is not a setting${didYouMean(key, allowed)}`)
+    }
+    if (issue.code === 'invalid_type') {
+      const variable = issue.path[0] === 'accounts' && !otherAccount ? ACCOUNT_VARIABLES[String(issue.path[2])] : undefined
+      return [`${settingPath(issue.path)}: ${wrongType(issue.expected, issue.input)}${variable ? ` (${variable})` : ''}`]
+    }
+    return [`${settingPath(issue.path) || '(config)'}: ${message}`]
   })
+}
+
+/** The variables that set the default account's settings, named in its messages. */
+const ACCOUNT_VARIABLES: Record<string, string> = {
+  token: 'WECHAT_TOKEN',
+  appId: 'WECHAT_APPID',
+  appSecret: 'WECHAT_APPSECRET',
+  encodingAESKey: 'WECHAT_ENCODING_AES_KEY',
+  originalId: 'WECHAT_ORIGINAL_ID',
+}
+
+function settingPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('')
+}
+
+/**
+ * zod's "Invalid input: expected number, received string" for `port: '8080'`, in the words of the fix. Only
+ * a number or boolean written as a string is quoted back: another wrong value may be a secret.
+ */
+function wrongType(expected: string, input: unknown): string {
+  if (input === undefined) return 'is required'
+  const words: Record<string, string> = { number: 'a number', boolean: 'true or false', string: 'a string', array: 'a list', object: 'an object' }
+  const want = words[expected] ?? expected
+  if (typeof input === 'string' && ((expected === 'number' && input.trim() !== '' && Number.isFinite(Number(input))) || (expected === 'boolean' && (input === 'true' || input === 'false')))) {
+    return `must be ${want}, not the string ${JSON.stringify(input)}: write ${input.trim()} without quotes`
+  }
+  const got = input === null ? 'null' : Array.isArray(input) ? 'a list' : typeof input === 'object' ? 'an object' : `a ${typeof input}`
+  return `must be ${want}, not ${got}`
+}
+
+/** The setting names allowed where an unknown key was found, for "did you mean". */
+function settingsAt(path: readonly PropertyKey[]): string[] {
+  let schema: z.ZodType = engineConfigSchema
+  for (const step of path) {
+    if (schema instanceof z.ZodArray && typeof step === 'number') schema = schema.element as z.ZodType
+    else if (schema instanceof z.ZodObject && typeof step === 'string') schema = schema.shape[step] as z.ZodType
+    else return []
+    if (schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType
+  }
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : []
 }

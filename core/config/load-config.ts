@@ -175,7 +175,7 @@ export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
   if (notData) return fail('BAD_CONFIG', `invalid configuration${file ? ` (${path.relative(process.cwd(), file) || file})` : ''}:\n  ${notData}`)
   const problems: string[] = []
   config = applyEnv(config, env, root, problems)
-  const parsed = engineConfigSchema.safeParse(config)
+  const parsed = engineConfigSchema.safeParse(config, { reportInput: true })
   if (!parsed.success) problems.push(...describeConfigIssues(parsed.error, config.accounts.findIndex((a) => a.id === config.defaultAccount)))
   if (problems.length > 0) {
     return fail('BAD_CONFIG', `invalid configuration${file ? ` (${path.relative(process.cwd(), file) || file})` : ''}:\n  ${problems.join('\n  ')}`)

@@ -119,7 +119,7 @@ test('an error in engine.config.ts names the file and the line, found at compile
 })
 
 test('an unknown setting is refused, not ignored', () => {
-  assert.match(refused(project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, `  limits: { replyBudget: 3000 },\n`))), /limits: .*replyBudget/)
+  assert.match(refused(project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, `  limits: { replyBudget: 3000 },\n`))), /limits\.replyBudget: is not a setting \(did you mean "replyBudgetMs"\?\)/)
 })
 
 test('an admin token a header cannot carry (not ASCII, a newline, a space) or too short is refused at start, naming ADMIN_TOKEN', () => {
@@ -132,4 +132,36 @@ test('an admin token a header cannot carry (not ASCII, a newline, a space) or to
   // An empty token in the file is no token, as it always was.
   const empty = loadConfig({ root: project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, `  admin: { token: '' },\n`)), env: {} })
   assert.equal(empty.ok, true)
+})
+
+test('a setting of the wrong type is named in the words of the fix, not zod’s "expected number, received string"', () => {
+  const source = withAccount(`{ id: 'a', token: 'tok123', appId: 'wx1' }`, "  defaultAccount: 'a',\n  port: '8080',\n  watch: 'true',\n  limits: { maxBodyBytes: [1] },\n")
+  const reason = refused(project(source))
+  assert.match(reason, /^ {2}port: must be a number, not the string "8080": write 8080 without quotes$/m)
+  assert.match(reason, /^ {2}watch: must be true or false, not the string "true": write true without quotes$/m)
+  assert.match(reason, /^ {2}limits\.maxBodyBytes: must be a number, not a list$/m)
+  assert.doesNotMatch(reason, /Invalid input|received/)
+})
+
+test('a string given where a number goes is not quoted back unless it is a number (it may be a secret)', () => {
+  const source = withAccount(`{ id: 'a', token: 'tok123', appId: 'wx1' }`, "  defaultAccount: 'a',\n  port: 's3cret-value',\n")
+  const reason = refused(project(source))
+  assert.match(reason, /^ {2}port: must be a number, not a string$/m)
+  assert.doesNotMatch(reason, /s3cret/)
+})
+
+test('an unknown setting is named with its path and the nearest known one, at the top and inside accounts', () => {
+  const source = withAccount(`{ id: 'a', token: 'tok123', appId: 'wx1', appSecrte: 'x' }`, "  defaultAccount: 'a',\n  prot: 9000,\n  limits: { maxBodyByte: 10 },\n  zzzz: 1,\n")
+  const reason = refused(project(source))
+  assert.match(reason, /^ {2}prot: is not a setting \(did you mean "port"\?\)$/m)
+  assert.match(reason, /^ {2}accounts\[0\]\.appSecrte: is not a setting \(did you mean "appSecret"\?\)$/m)
+  assert.match(reason, /^ {2}limits\.maxBodyByte: is not a setting \(did you mean "maxBodyBytes"\?\)$/m)
+  assert.match(reason, /^ {2}zzzz: is not a setting$/m)
+})
+
+test('a required account setting left out of the file: "is required", with its variable for the default account only', () => {
+  const source = withAccount(`{ id: 'a', appId: 'wx1' }, { id: 'b', appId: 'wx2' }`, "  defaultAccount: 'a',\n")
+  const reason = refused(project(source))
+  assert.match(reason, /^ {2}accounts\[0\]\.token: is required \(WECHAT_TOKEN\)$/m)
+  assert.match(reason, /^ {2}accounts\[1\]\.token: is required$/m)
 })
