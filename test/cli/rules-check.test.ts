@@ -141,3 +141,15 @@ test('the example token on an account: a warning, which --strict fails (a deploy
   const strict = await project.run(['rules', 'check', '--strict'], { env: { WECHAT_TOKEN: 'wxenginedev' } })
   assert.equal(strict.code, 1)
 })
+
+test('an AppID or original id of the wrong shape: a warning naming the variable, which --strict fails (a mistyped WECHAT_APPID showed only as WRONG_APPID on every push)', async () => {
+  const env = { WECHAT_APPID: 'wx12345', WECHAT_ORIGINAL_ID: 'wx0000000000000000' }
+  const r = await project.run(['rules', 'check'], { env })
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^warning: account "default" has appId "wx12345", which is not an AppID \("wx" and 16 hex digits, from the console's basic settings\): .*\(WECHAT_APPID for the default account\)$/m)
+  assert.match(r.stdout, /^warning: account "default" has originalId "wx0000000000000000", which is not an original id \("gh_" and 12 hex digits, .*\(WECHAT_ORIGINAL_ID for the default account\)$/m)
+  assert.equal((await project.run(['rules', 'check', '--strict'], { env })).code, 1)
+  // The real shapes pass, upper-case hex too.
+  const good = await project.run(['rules', 'check', '--strict'], { env: { WECHAT_APPID: 'wxB11529C136998CB6', WECHAT_ORIGINAL_ID: 'gh_3b2d9f4a5c6e' } })
+  assert.equal(good.code, 0, good.stdout + good.stderr)
+})

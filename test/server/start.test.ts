@@ -255,10 +255,12 @@ test('a WECHAT_ variable set but empty stops the start naming it; the example to
   const empty = await startEngine(['--port', '0'], { WECHAT_TOKEN: '' }).exited
   assert.equal(empty.code, 2)
   assert.match(empty.stderr, /WECHAT_TOKEN: is set but empty; give it a value, or unset it to use engine\.config\.ts/)
-  const example = startEngine(['--port', '0'], { WECHAT_TOKEN: 'wxenginedev' })
+  const example = startEngine(['--port', '0'], { WECHAT_TOKEN: 'wxenginedev', WECHAT_APPID: 'wx12345' })
   assert.ok(await example.listening, 'the engine started')
   await until('the warning', () => example.stdout().includes('serves with the example token'))
   assert.match(example.stdout(), /"level":40.*"msg":"account \\"default\\" serves with the example token \\"wxenginedev\\", which anyone can sign pushes with/)
+  // The account warnings `rules check` gives (test/cli/rules-check.test.ts), logged at start too.
+  assert.match(example.stdout(), /"level":40.*"msg":"account \\"default\\" has appId \\"wx12345\\", which is not an AppID/)
   // The fixture's accounts have no appSecret: said at start, naming what to set (a plugin author review).
   assert.match(example.stdout(), /"level":40.*"msg":"account \\"default\\" has no appSecret: .*replies that miss the reply budget cannot go out late.*set WECHAT_APPSECRET/)
   example.child.kill('SIGTERM')

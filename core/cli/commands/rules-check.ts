@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { didYouMean } from '../../did-you-mean.ts'
-import { exampleTokenWarnings } from '../example-token.ts'
+import { accountWarnings } from '../account-warnings.ts'
 import { checkPluginFolders, listPluginFolders, settingsWithoutFolder } from '../../plugin/load-plugin-set.ts'
 import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
@@ -54,7 +54,7 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
     }
   }
   for (const { message } of settingsWithoutFolder(config.plugins, folders, shown(config.pluginsDir))) warnings.push(message)
-  for (const { message } of exampleTokenWarnings(config.accounts)) warnings.push(message)
+  for (const { message } of accountWarnings(config.accounts)) warnings.push(message)
   const { textRules, keywords, typeHandlers } = loaded.ruleSet.size
   io.out(`${shown(dir)}: ok, ${textRules} text rule${textRules === 1 ? '' : 's'} (${keywords} keyword${keywords === 1 ? '' : 's'}), ${typeHandlers} type handler${typeHandlers === 1 ? '' : 's'}, plugins used: ${loaded.ruleSet.pluginNames().join(', ') || 'none'}`)
   for (const w of warnings) io.out(`warning: ${w}`)

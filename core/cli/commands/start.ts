@@ -11,7 +11,7 @@ import { flushLogger, type Logger } from '../../log/logger.ts'
 import { startRuntime, StartupError, type Runtime } from '../../runtime.ts'
 import { WITHOUT_SECRET } from '../../platform/create-platform.ts'
 import { configFailureHint } from '../cli-context.ts'
-import { exampleTokenWarnings } from '../example-token.ts'
+import { accountWarnings } from '../account-warnings.ts'
 
 export interface StartFlags {
   root: string
@@ -140,7 +140,7 @@ async function startEngine(flags: StartFlags): Promise<Runtime | number> {
 /** `takeOver` is called once the signal listeners are in place: it says whether a reload or a stop was asked for while starting. */
 async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: number, takeOver: () => { reload: boolean; stop: string | undefined }): Promise<void> {
   const log = runtime.log
-  for (const { account, message } of exampleTokenWarnings(runtime.config.accounts)) log.warn({ account }, message)
+  for (const { account, message } of accountWarnings(runtime.config.accounts)) log.warn({ account }, message)
   for (const account of runtime.config.accounts) {
     // Said at start: without it the first sign is a late reply failing, maybe hours later, in the outbox.
     if (!account.appSecret) log.warn({ account: account.id }, `account "${account.id}" has no appSecret: ${WITHOUT_SECRET}`)

@@ -1,0 +1,43 @@
+/**
+ * Account settings the engine starts with but that will not do what was meant: `start` logs each as a
+ * warning, and `rules check` prints them (so `--strict` fails such a deploy). Not errors: a test account, a
+ * proxy in front, or an id scheme WeChat adds later must not stop an engine.
+ */
+import type { AccountConfig } from '../config/config-types.ts'
+
+/**
+ * The token of the repository's example engine.config.ts. It is public, so anyone can sign pushes with it.
+ */
+export const EXAMPLE_TOKEN = 'wxenginedev'
+
+/** An Official Account's AppID as the console shows it (test accounts too): `wx` and 16 hex digits. */
+const APP_ID = /^wx[0-9a-f]{16}$/i
+/** Its original id (原始ID), the ToUserName of every push: `gh_` and 12 hex digits. */
+const ORIGINAL_ID = /^gh_[0-9a-f]{12}$/i
+
+type AccountFields = Pick<AccountConfig, 'id' | 'token' | 'appId' | 'originalId'>
+
+/** One warning per setting, each naming the account and, for the default account's, its variable. */
+export function accountWarnings(accounts: readonly AccountFields[]): Array<{ account: string; message: string }> {
+  const out: Array<{ account: string; message: string }> = []
+  for (const a of accounts) {
+    const say = (message: string) => out.push({ account: a.id, message: `account "${a.id}" ${message}` })
+    if (a.token === EXAMPLE_TOKEN) {
+      say(`serves with the example token "${EXAMPLE_TOKEN}", which anyone can sign pushes with: set its own (WECHAT_TOKEN for the default account)`)
+    }
+    // A mistyped AppID shows up only later, and elsewhere: every encrypted push refused as WRONG_APPID, and
+    // the access_token fetch failing with errcode 40013.
+    if (!APP_ID.test(a.appId)) {
+      say(`has appId "${shortened(a.appId)}", which is not an AppID ("wx" and 16 hex digits, from the console's basic settings): encrypted pushes will not decrypt for it and API calls will fail (WECHAT_APPID for the default account)`)
+    }
+    // Not the AppID: `wxengine send` writes it as the push's ToUserName, and plugins see it as the account's.
+    if (a.originalId !== undefined && !ORIGINAL_ID.test(a.originalId)) {
+      say(`has originalId "${shortened(a.originalId)}", which is not an original id ("gh_" and 12 hex digits, from the console's account details) (WECHAT_ORIGINAL_ID for the default account)`)
+    }
+  }
+  return out
+}
+
+function shortened(value: string): string {
+  return value.length > 40 ? `${value.slice(0, 40)}...` : value
+}
