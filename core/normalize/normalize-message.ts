@@ -466,10 +466,14 @@ function obj(fields: RawFields, name: string): RawFields {
   return NO_FIELDS
 }
 
-/** An optional container: absent or empty (`<A/>`) -> undefined; text with content -> a problem. */
+/**
+ * An optional container: absent or empty -> undefined; text with content -> a problem. Empty includes
+ * whitespace alone (`<PicList>\n</PicList>`, as a pretty-printed push has it), which xml-js also reads as
+ * empty: it made a picture event with no pictures `unknown` (a protocol review).
+ */
 function optObj(fields: RawFields, name: string): RawFields | undefined {
   const value = fields[name]
-  if (value === undefined || value === '') return undefined
+  if (value === undefined || (typeof value === 'string' && value.trim() === '')) return undefined
   const o = objectOf(value)
   if (o === undefined) note(`${name} has no child elements`)
   return o

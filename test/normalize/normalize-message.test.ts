@@ -290,6 +290,20 @@ for (const [name, inner, reason] of MISFITS) {
   })
 }
 
+test('an optional list holding only whitespace (pretty-printed) is an empty list, not a misfit', () => {
+  const pics = normalizeXml(`${base}<MsgType>event</MsgType><Event>pic_weixin</Event><EventKey>6</EventKey><SendPicsInfo><Count>0</Count><PicList>\n    </PicList></SendPicsInfo>`)
+  assert.ok(pics.ok)
+  assert.equal(pics.value.kind, 'pic_weixin')
+  if (pics.value.kind === 'pic_weixin') assert.deepEqual(pics.value.picMd5Sums, [])
+  const publish = normalizeXml(`${base}<MsgType>event</MsgType><Event>PUBLISHJOBFINISH</Event><PublishEventInfo><publish_id>1</publish_id><publish_status>0</publish_status><article_id>a</article_id><article_detail>\n</article_detail></PublishEventInfo>`)
+  assert.ok(publish.ok)
+  assert.equal(publish.value.kind, 'publish_job_finish')
+  // Text that is not whitespace is still a misfit: it is not a list.
+  const text = normalizeXml(`${base}<MsgType>event</MsgType><Event>pic_weixin</Event><EventKey>6</EventKey><SendPicsInfo><Count>0</Count><PicList>x</PicList></SendPicsInfo>`)
+  assert.ok(text.ok)
+  assert.equal(text.value.kind, 'unknown')
+})
+
 test('the unknown keeps the MsgId for dedup, and the Event as received', () => {
   const r = normalizeXml(`${base}<MsgType>text</MsgType><MsgId>9223372036854775806</MsgId>`)
   assert.ok(r.ok && r.value.kind === 'unknown')
