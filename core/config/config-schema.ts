@@ -62,7 +62,9 @@ export const engineConfigSchema = z
         requestTimeoutMs: z.number().int().min(1000, 'must be at least 1000 (1 s)').max(MAX_TIMER_MS, TIMER_TOO_LONG),
         timestampWindowSeconds: z.number().int().positive(),
         replyBudgetMs: z.number().int().positive().max(4900, 'must be at most 4900 (ms): WeChat waits 5 s for an answer'),
-        replyCacheMs: z.number().int().nonnegative(),
+        // WeChat retries a push it got no answer to within 5 s, three times: the last comes about 15 s after
+        // the first. A shorter cache ran such a retry again (a second reply, a plugin's effect twice).
+        replyCacheMs: z.number().int().min(20_000, 'must be at least 20000: WeChat retries an unanswered push three times, 5 s apart, and a retry after the cache ends runs the message again'),
         pluginTimeoutMs: z.number().int().positive().max(MAX_TIMER_MS, TIMER_TOO_LONG),
         pluginMemoryMb: z.number().int().min(16, 'must be at least 16 (MB)'),
         newsMaxArticles: z.number().int().min(1).max(10),

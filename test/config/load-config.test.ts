@@ -165,3 +165,12 @@ test('a required account setting left out of the file: "is required", with its v
   assert.match(reason, /^ {2}accounts\[0\]\.token: is required \(WECHAT_TOKEN\)$/m)
   assert.match(reason, /^ {2}accounts\[1\]\.token: is required$/m)
 })
+
+test('a reply cache shorter than WeChat’s retries is refused: a retry after it ends would run the message again (a protocol review)', () => {
+  for (const ms of [0, 2000, 19_999]) {
+    const source = withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, `  limits: { replyCacheMs: ${ms} },\n`)
+    assert.match(refused(project(source)), /limits\.replyCacheMs: must be at least 20000: WeChat retries an unanswered push three times, 5 s apart/)
+  }
+  const ok = loadConfig({ root: project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, `  limits: { replyCacheMs: 20000 },\n`)), env: {} })
+  assert.ok(ok.ok, ok.ok ? '' : ok.error.reason)
+})
