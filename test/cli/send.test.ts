@@ -84,6 +84,10 @@ describe('wxengine send --local (engine in the CLI process)', () => {
       [['send', 'hi', '--port', '8081', '--local'], /--local runs the engine here, --port sends to one elsewhere/],
       [['send', 'hi', '--port', '8081', '--url', 'http://127.0.0.1:8080'], /--port is short for --url/],
       [['send', 'hi', '--port', 'eighty'], /port/],
+      [['send', 'hi', '--url', 'http://127.0.0.1:8080/wechat/safe', '--account', 'default'], /--url is account "safe"'s URL, and --account says "default": give one of them/],
+      [['send', 'hi', '--url', 'http://127.0.0.1:8080/wechat', '--account', 'safe'], /--url ends in \/wechat, the default account's URL \("default"\); account "safe" answers at http:\/\/127\.0\.0\.1:8080\/wechat\/safe/],
+      [['send', 'hi', '--url', 'http://127.0.0.1:8080/wechat/nope'], /no account "nope".*accounts: default, safe/],
+      [['send', 'hi', '--url', 'http://127.0.0.1:8080/wechat?signature=x'], /--url takes no query or fragment/],
     ]
     for (const [args, message] of cases) {
       const r = await project.run(args)
@@ -126,6 +130,15 @@ describe('wxengine send --url (to a running engine)', () => {
     const r = await project.run(['send', 'echo secret', '--openid', 'u1', '--account', 'safe', '--url', runtime.url!])
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.stdout, 'text reply (encrypted, decrypted and verified)\n  Content: secret\n')
+  })
+
+  test('--url as typed into the console: /wechat is the default account, /wechat/<id> names the account (it was taken for a base: /wechat/wechat/default, a 404)', async () => {
+    const plain = await project.run(['send', 'echo console url', '--openid', 'u1', '--url', `${runtime.url!}/wechat/`])
+    assert.equal(plain.code, 0, plain.stderr)
+    assert.equal(plain.stdout, 'text reply\n  Content: console url\n')
+    const safe = await project.run(['send', 'echo named', '--openid', 'u1', '--url', `${runtime.url!}/wechat/safe`])
+    assert.equal(safe.code, 0, safe.stderr)
+    assert.equal(safe.stdout, 'text reply (encrypted, decrypted and verified)\n  Content: named\n')
   })
 
   test('a push signed with the wrong token is refused: exit 1 with the HTTP status', async () => {

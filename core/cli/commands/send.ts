@@ -25,13 +25,6 @@ export interface SendFlags extends GlobalFlags, Omit<PushFlags, 'toUser'> {
 export async function runSend(flags: SendFlags, io: Output = stdio): Promise<number> {
   const config = loadProjectConfig(flags, io)
   if (!config) return EXIT_USAGE
-  const accountId = flags.account ?? config.defaultAccount
-  const account = config.accounts.find((a) => a.id === accountId)
-  if (!account) {
-    const known = config.accounts.map((a) => a.id).join(', ') || 'none'
-    io.err(`wxengine: no account "${accountId}" in the configuration (accounts: ${known}); pass --account or add it to engine.config.ts`)
-    return EXIT_USAGE
-  }
   if (flags.local && (flags.url !== undefined || flags.port !== undefined)) {
     io.err(`wxengine send: --local runs the engine here, ${flags.url !== undefined ? '--url' : '--port'} sends to one elsewhere: give one of them`)
     return EXIT_USAGE
@@ -40,8 +33,16 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
     io.err('wxengine send: --port is short for --url http://127.0.0.1:<port>: give one of them')
     return EXIT_USAGE
   }
-  if (flags.url !== undefined && !/^https?:\/\/[^/]/.test(flags.url)) {
-    io.err(`wxengine send: --url takes the engine's base URL, e.g. http://127.0.0.1:8080 (got "${flags.url}")`)
+  const target = sendTarget(flags.url ?? `http://127.0.0.1:${flags.port ?? config.port}`, flags.account, config.defaultAccount)
+  if ('error' in target) {
+    io.err(`wxengine send: ${target.error}`)
+    return EXIT_USAGE
+  }
+  const accountId = target.account
+  const account = config.accounts.find((a) => a.id === accountId)
+  if (!account) {
+    const known = config.accounts.map((a) => a.id).join(', ') || 'none'
+    io.err(`wxengine: no account "${accountId}" in the configuration (accounts: ${known}); pass --account or add it to engine.config.ts`)
     return EXIT_USAGE
   }
   const fields = composePush({ ...flags, toUser: account.originalId })
@@ -64,9 +65,8 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
   if (flags.local) {
     res = await deliverLocally(config, account, request, io)
   } else {
-    const base = (flags.url ?? `http://127.0.0.1:${flags.port ?? config.port}`).replace(/\/+$/, '')
     const req = request()
-    res = await deliverOverHttp(`${base}/wechat/${encodeURIComponent(account.id)}?${req.search}`, req.body, io)
+    res = await deliverOverHttp(`${target.endpoint}?${req.search}`, req.body, io)
   }
   if (!res) return EXIT_FAILED
   if (res.status !== 200) {
@@ -84,6 +84,38 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
   }
   io.out(formatReply(opened.fields, opened.encrypted))
   return EXIT_OK
+}
+
+/**
+ * Where to POST, and as which account. `--url` is the engine's base URL (`/wechat/<id>` is added), or the
+ * server URL as typed into the console: ending in `/wechat` (the default account's) or `/wechat/<id>`,
+ * which names the account. Such a URL was taken for a base and got `/wechat/wechat/default`, a 404 for an
+ * account "wechat" (an operator's review).
+ */
+export function sendTarget(url: string, accountFlag: string | undefined, defaultAccount: string): { endpoint: string; account: string } | { error: string } {
+  const usage = `--url takes the engine's base URL, e.g. http://127.0.0.1:8080, or its server URL as in the console, e.g. https://wx.example.com/wechat (got "${url}")`
+  if (!/^https?:\/\/[^/]/.test(url)) return { error: usage }
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return { error: usage }
+  }
+  if (parsed.search || parsed.hash) return { error: `--url takes no query or fragment: send signs the push itself (got "${url}")` }
+  const path = parsed.pathname.replace(/\/+$/, '')
+  const endpoint = /\/wechat(?:\/([^/]+))?$/.exec(path)
+  if (!endpoint) {
+    const account = accountFlag ?? defaultAccount
+    return { endpoint: `${parsed.origin}${path}/wechat/${encodeURIComponent(account)}`, account }
+  }
+  const named = endpoint[1] === undefined ? undefined : decodeURIComponent(endpoint[1])
+  if (named === undefined && accountFlag !== undefined && accountFlag !== defaultAccount) {
+    return { error: `--url ends in /wechat, the default account's URL ("${defaultAccount}"); account "${accountFlag}" answers at ${parsed.origin}${path}/${accountFlag}` }
+  }
+  if (named !== undefined && accountFlag !== undefined && accountFlag !== named) {
+    return { error: `--url is account "${named}"'s URL, and --account says "${accountFlag}": give one of them` }
+  }
+  return { endpoint: `${parsed.origin}${path}`, account: named ?? defaultAccount }
 }
 
 async function deliverOverHttp(url: string, body: string, io: Output): Promise<WireResponse | undefined> {
