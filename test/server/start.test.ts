@@ -10,6 +10,7 @@ import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { makeProject, REPO, type Project } from '../cli/cli-harness.ts'
 import { until } from '../support/until.ts'
+import { publicAdminWarning } from '../../core/cli/commands/start.ts'
 
 const TSX = import.meta.resolve('tsx')
 const MAIN = path.join(REPO, 'core/cli/main.ts')
@@ -261,6 +262,8 @@ test('a WECHAT_ variable set but empty stops the start naming it; the example to
   assert.match(example.stdout(), /"level":40.*"msg":"account \\"default\\" serves with the example token \\"wxenginedev\\", which anyone can sign pushes with/)
   // The account warnings `rules check` gives (test/cli/rules-check.test.ts), logged at start too.
   assert.match(example.stdout(), /"level":40.*"msg":"account \\"default\\" has appId \\"wx12345\\", which is not an AppID/)
+  // HOST is loopback here (behind a proxy): the admin endpoints on the public port are not public.
+  assert.doesNotMatch(example.stdout(), /\/healthz and \/metrics are served on the public port/)
   // The fixture's accounts have no appSecret: said at start, naming what to set (a plugin author review).
   assert.match(example.stdout(), /"level":40.*"msg":"account \\"default\\" has no appSecret: .*replies that miss the reply budget cannot go out late.*set WECHAT_APPSECRET/)
   example.child.kill('SIGTERM')
@@ -304,4 +307,14 @@ test('dev: an edit to engine.config.ts says a restart applies it (rules and plug
     await new Promise((r) => child.once('close', r))
     running.delete(child)
   }
+})
+
+test('the admin endpoints on a public port without a token: a start-up warning; not with a token, their own port, or a loopback HOST (an operator review)', () => {
+  const admin = { enabled: true as boolean, port: undefined as number | undefined, token: undefined as string | undefined }
+  assert.match(publicAdminWarning({ host: '0.0.0.0', admin })!, /^\/healthz and \/metrics are served on the public port \(0\.0\.0\.0\) without a token: anyone who reaches it can read rule names and traffic; set ADMIN_TOKEN/)
+  assert.ok(publicAdminWarning({ host: '10.0.0.5', admin }))
+  assert.equal(publicAdminWarning({ host: '0.0.0.0', admin: { ...admin, token: 'b7f3c0de5a91e2d4' } }), undefined)
+  assert.equal(publicAdminWarning({ host: '0.0.0.0', admin: { ...admin, port: 9090 } }), undefined)
+  assert.equal(publicAdminWarning({ host: '0.0.0.0', admin: { ...admin, enabled: false } }), undefined)
+  for (const host of ['127.0.0.1', 'localhost', '::1', '127.0.0.2']) assert.equal(publicAdminWarning({ host, admin }), undefined, host)
 })

@@ -6,6 +6,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs'
 import path from 'node:path'
+import type { EngineConfig } from '../../config/config-types.ts'
 import { findConfigFile, loadConfig } from '../../config/load-config.ts'
 import { flushLogger, type Logger } from '../../log/logger.ts'
 import { startRuntime, StartupError, type Runtime } from '../../runtime.ts'
@@ -137,6 +138,18 @@ async function startEngine(flags: StartFlags): Promise<Runtime | number> {
   return runtime
 }
 
+/**
+ * The default (admin endpoints on the public port, no token) is right for development and wrong on the
+ * internet: anyone can read the rule names and traffic in /metrics. Said at start when the public port is
+ * reachable from outside (an operator's review); not in `dev`, and not when HOST is loopback (behind a proxy).
+ */
+export function publicAdminWarning(config: Pick<EngineConfig, 'host' | 'admin'>): string | undefined {
+  const { enabled, port, token } = config.admin
+  if (!enabled || port !== undefined || token) return undefined
+  if (['127.0.0.1', 'localhost', '::1'].includes(config.host) || config.host.startsWith('127.')) return undefined
+  return `/healthz and /metrics are served on the public port (${config.host}) without a token: anyone who reaches it can read rule names and traffic; set ADMIN_TOKEN, give them their own port (admin.port, bound to 127.0.0.1), or HOST=127.0.0.1 behind a proxy`
+}
+
 /** `takeOver` is called once the signal listeners are in place: it says whether a reload or a stop was asked for while starting. */
 async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: number, takeOver: () => { reload: boolean; stop: string | undefined }): Promise<void> {
   const log = runtime.log
@@ -145,6 +158,8 @@ async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: nu
     // Said at start: without it the first sign is a late reply failing, maybe hours later, in the outbox.
     if (!account.appSecret) log.warn({ account: account.id }, `account "${account.id}" has no appSecret: ${WITHOUT_SECRET}`)
   }
+  const exposed = flags.dev ? undefined : publicAdminWarning(runtime.config)
+  if (exposed) log.warn(exposed)
   const configWatch = flags.dev ? watchConfigFile(flags, log) : undefined
   await new Promise<void>((resolve) => {
     let stopping = false
