@@ -13,6 +13,7 @@ import type { Logger } from '../log/logger.ts'
 import { createLineBudget, type LineBudget } from '../log/line-budget.ts'
 import { readBody, readQuery, wechatAccountOf } from '../receive/read-request.ts'
 import type { WireResponse } from '../receive/wire-types.ts'
+import { answeredByServer } from './http-server.ts'
 
 export interface AppOptions {
   engine: Engine
@@ -78,6 +79,11 @@ export function createApp(opts: AppOptions): Koa {
       return
     }
     const read = await readBody(ctx.req, opts.maxBodyBytes)
+    if (!read.ok && answeredByServer(ctx.req.socket)) {
+      // The request timeout cut the body short and has said so (REQUEST_TIMEOUT, 408): one request, one line.
+      log.debug({ reason: read.reason }, 'body read ended by the request timeout')
+      return
+    }
     if (!read.ok) {
       refuse(ctx, read.code, read.reason, accountId, read.status)
       // Close the connection: the rest of an oversized body is not worth reading.

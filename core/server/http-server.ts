@@ -78,6 +78,16 @@ export function drainServer(server: http.Server, graceMs: number): Promise<void>
   })
 }
 
+/**
+ * Sockets this layer answered itself (a 408 for a request that did not arrive in time). Koa may be reading
+ * that request's body, and sees it cut short: that is not a second refusal to log or count.
+ */
+const answeredHere = new WeakSet<Duplex>()
+
+export function answeredByServer(socket: Duplex): boolean {
+  return answeredHere.has(socket)
+}
+
 /** Node's own answers to the same errors, plus a log line and a metric. */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, opts: HttpServerOptions, lines: LineBudget): void {
   const reason = `${err.code ?? 'error'}: ${err.message}`
@@ -92,6 +102,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, opts: Htt
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : (httpStatusOf[code] ?? 400)
   lines.warn(code, { code, reason, status }, `request refused: ${reason}`)
   opts.observe?.({ type: 'rejected', code, status })
+  answeredHere.add(socket)
   // Only when nothing of an answer went out yet (node's rule too); destroyed without the error, which would
   // otherwise reach Koa's handler as a failure of ours.
   if ((socket as Duplex & { bytesWritten?: number }).bytesWritten === 0) {

@@ -46,6 +46,7 @@ describe('HTTP edges', () => {
 
   it('a body that stops arriving is answered 408 and its connection closed, with a line and a metric', async () => {
     const before = h.lines.length
+    const eventsBefore = h.events.length
     const req = h.sim('plain').request(push.text('u-stall', 'hello'))
     const c = connect(h.url)
     c.socket.write(`POST /wechat/plain?${req.search} HTTP/1.1\r\nHost: x\r\nContent-Length: ${req.body.length}\r\n\r\n${req.body.slice(0, 20)}`)
@@ -56,6 +57,11 @@ describe('HTTP edges', () => {
     assert.ok(h.lines.slice(before).some((l) => l.code === 'REQUEST_TIMEOUT' && typeof l.reason === 'string'), 'a REQUEST_TIMEOUT line')
     assert.ok(h.events.some((e) => e.type === 'rejected' && e.code === 'REQUEST_TIMEOUT' && e.status === 408))
     assert.equal((await h.post('plain', push.text('u-after', 'hello'))).reply?.Content, 'hi')
+    // One request, one line: the body read that the timeout cut short is not a second refusal (BAD_BODY,
+    // "request aborted"), nor a second rejected metric (an operator's review).
+    const refusals = h.lines.slice(before).filter((l) => typeof l.code === 'string' && String(l.msg).startsWith('request refused'))
+    assert.deepEqual(refusals.map((l) => l.code), ['REQUEST_TIMEOUT'])
+    assert.equal(h.events.slice(eventsBefore).filter((e) => e.type === 'rejected').length, 1)
   })
 
   it('an idle keep-alive connection outlives the request timeout: it has no request in progress', async () => {
