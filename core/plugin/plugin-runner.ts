@@ -64,6 +64,14 @@ interface PendingCall {
 /** Restarts after crashes back off, so a plugin that dies at once does not spin a core. */
 const BACKOFF_FIRST_MS = 100
 const BACKOFF_MAX_MS = 30_000
+/**
+ * A failed start waits this many times as long as it ran before the next one. A setup that busy-loops
+ * until the start timeout (15 s) then retried every 30 s, a third of a core for as long as it lasted; now a
+ * failing plugin holds at most a tenth of one.
+ */
+const FAILED_START_WAIT_FACTOR = 9
+/** The longest wait between restarts of a setup that keeps failing slowly. */
+const FAILED_START_WAIT_MAX_MS = 5 * 60_000
 /** A worker that lived this long before crashing starts the backoff over. */
 const STABLE_AFTER_MS = 10_000
 /** Extra time given to the worker to answer `dispose` beyond the plugin's own bound. */
@@ -246,6 +254,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   async function restart(): Promise<void> {
     restartTimer = undefined
     if (closing()) return
+    const startedAt = Date.now()
     const started = await spawn()
     if (started.ok) {
       if (status === 'failed') status = 'running'
@@ -260,16 +269,17 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     log.error({ code: 'PLUGIN_LOAD', reason: lastFailure }, `plugin ${init.name} failed to restart: ${lastFailure}`)
     for (const [id, p] of pending) if (p.sentTo === null) settle(id, errorOutcome('PLUGIN_ERROR', `the plugin is not running: ${lastFailure}`))
     failures++
-    scheduleRestart()
+    scheduleRestart(Math.min((Date.now() - startedAt) * FAILED_START_WAIT_FACTOR, FAILED_START_WAIT_MAX_MS))
   }
 
   function closing(): boolean {
     return status === 'disposing' || status === 'disposed'
   }
 
-  function scheduleRestart(): void {
+  /** `atLeast`: after a failed start, the wait its duration calls for. */
+  function scheduleRestart(atLeast = 0): void {
     if (closing()) return
-    const delay = failures <= 1 ? 0 : Math.min(BACKOFF_FIRST_MS * 2 ** (failures - 2), BACKOFF_MAX_MS)
+    const delay = Math.max(atLeast, failures <= 1 ? 0 : Math.min(BACKOFF_FIRST_MS * 2 ** (failures - 2), BACKOFF_MAX_MS))
     restartTimer = setTimeout(() => void restart(), delay)
     // A restart pending during idle time must not keep the process up.
     restartTimer.unref()

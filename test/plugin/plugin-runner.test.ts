@@ -181,6 +181,25 @@ describe('load failures', () => {
     )
   })
 
+  test('a restart that fails waits nine times as long as the failed start took before the next try (a failing plugin holds at most a tenth of a core)', { timeout: 60_000 }, async () => {
+    const failing = await loadPlugins({ only: ['setup-fails-after-crash'], startTimeoutMs: 20_000 })
+    try {
+      const crashedAt = Date.now()
+      assert.equal(textOf(await failing.call('setup-fails-after-crash', text('crash'))), 'crashing soon')
+      const failed = (l: Record<string, unknown>) => typeof l.msg === 'string' && l.msg.startsWith('plugin setup-fails-after-crash failed to restart')
+      await failing.log.waitFor(failed)
+      // The first restart is at once: this is the crash, a worker boot and the failed setup.
+      const firstAttempt = Date.now() - crashedAt
+      const firstFailedAt = Date.now()
+      await failing.log.waitFor((l) => failed(l) && failing.log.lines.filter(failed).length >= 2)
+      const gap = Date.now() - firstFailedAt
+      // Without the wait it came after 100 ms of backoff and a boot: about one attempt's time.
+      assert.ok(gap >= 6 * firstAttempt, `the second failed restart came ${gap} ms after the first; one attempt took ${firstAttempt} ms`)
+    } finally {
+      await failing.dispose()
+    }
+  })
+
   test('enabled: false skips a plugin without an error', async () => {
     const off = await loadPlugins({ only: ['js-plain'], settings: { 'js-plain': { enabled: false } } })
     await off.dispose()
