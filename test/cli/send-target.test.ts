@@ -20,6 +20,12 @@ test('a server URL: used as it is, and its account is the one it serves', () => 
   assert.deepEqual(sendTarget('https://wx.example.com/wechat', 'main', 'main'), { endpoint: 'https://wx.example.com/wechat', account: 'main' })
 })
 
+test('an account segment that does not decode: an error, not a throw', () => {
+  const r = sendTarget('https://wx.example.com/wechat/%E0', undefined, 'main')
+  assert.ok('error' in r)
+  assert.match(r.error, /not valid percent-encoding/)
+})
+
 test('not a URL: the usage, with both forms', () => {
   const r = sendTarget('wx.example.com', undefined, 'main')
   assert.ok('error' in r)

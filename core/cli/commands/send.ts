@@ -108,7 +108,12 @@ export function sendTarget(url: string, accountFlag: string | undefined, default
     const account = accountFlag ?? defaultAccount
     return { endpoint: `${parsed.origin}${path}/wechat/${encodeURIComponent(account)}`, account }
   }
-  const named = endpoint[1] === undefined ? undefined : decodeURIComponent(endpoint[1])
+  let named: string | undefined
+  try {
+    named = endpoint[1] === undefined ? undefined : decodeURIComponent(endpoint[1])
+  } catch {
+    return { error: `--url names an account that is not valid percent-encoding (got "${url}")` }
+  }
   if (named === undefined && accountFlag !== undefined && accountFlag !== defaultAccount) {
     return { error: `--url ends in /wechat, the default account's URL ("${defaultAccount}"); account "${accountFlag}" answers at ${parsed.origin}${path}/${accountFlag}` }
   }
