@@ -7,19 +7,15 @@
  * Everything vm2-specific is in this file, so replacing the sandbox means replacing this function.
  */
 import { readFileSync } from 'node:fs'
-import { isBuiltin } from 'node:module'
 import path from 'node:path'
 import { NodeVM } from 'vm2'
 import { makeBuiltinsFromLegacyOptions } from 'vm2/lib/builtin.js'
 import { fail, ok, type Result } from '../../errors.ts'
-import { shownPath } from '../../shown-path.ts'
 import { toCommonJs } from '../../to-commonjs.ts'
 import { REALM_ERROR_MAKER_SOURCE, type ErrorMaker } from '../api-error.ts'
 import type { PluginDefinition } from '../plugin-api.ts'
 import { describeThrown, SANDBOX_STACK_FORMAT, sandboxEntryName } from './describe-thrown.ts'
-
-/** The one module name plugins import; `definePlugin` is the identity at run time. */
-export const PLUGIN_MODULE_NAME = 'wxengine/plugin'
+import { explainLoadError, PLUGIN_MODULE_NAME } from './explain-load-error.ts'
 
 export interface SandboxOptions {
   entry: string
@@ -110,27 +106,6 @@ delete globalThis.SharedArrayBuffer
 delete globalThis.Atomics
 delete globalThis.WebAssembly
 `
-
-/**
- * A load error as the plugin's author needs it: where (file:line:col) and what to do, for the mistakes
- * a newcomer makes. vm2 and sucrase say "Cannot find module 'x'" and "Error transforming <file>: ... (3:7)".
- */
-function explainLoadError(reason: string, dir: string): string {
-  // The file may hold spaces ("My Bot/plugins/..."): up to the first ": ".
-  const transform = /Error transforming (.+?): (.*) \((\d+):(\d+)\)/.exec(reason)
-  if (transform) return `${shownPath(transform[1])}:${transform[3]}:${transform[4]}: SyntaxError: ${transform[2]}`
-  if (/await is only valid in async functions/.test(reason)) {
-    return `${reason}: plugins run as CommonJS, where a top-level await is not possible; do that work in setup(api) or in handle`
-  }
-  const missing = /Cannot find module '([^']+)'/.exec(reason)
-  if (!missing) return reason
-  const name = missing[1]
-  const plugin = path.basename(dir)
-  if (name.startsWith('wxengine') && name !== PLUGIN_MODULE_NAME) return `${reason}: plugins import only '${PLUGIN_MODULE_NAME}'`
-  if (isBuiltin(name)) return `${reason}: a Node built-in must be allowed first: plugins: { '${plugin}': { allow: ['${name.replace(/^node:/, '')}'] } } in engine.config.ts`
-  if (name.startsWith('.') || path.isAbsolute(name)) return `${reason}: no such file in the plugin's folder (imports stay inside ${shownPath(dir)}; write the extension: './util.ts')`
-  return `${reason}: npm packages are not available in the plugin sandbox; copy what you need into the plugin's folder, or do it in the engine`
-}
 
 /** What the module exported instead of a plugin, in the author's terms ("no `handle`: it has name, handel"). */
 function whatWasExported(exported: unknown): string {

@@ -1,0 +1,42 @@
+/**
+ * A plugin's load error as its author needs it: where (file:line:col) and what to do. One wording for the
+ * engine's load (load-plugin-module.ts) and for `wxengine rules check`, which compiles the plugins without
+ * running them (compile-plugin-sources.ts). Free of vm2, so that the check does not load the sandbox.
+ */
+import { isBuiltin } from 'node:module'
+import path from 'node:path'
+import { shownPath } from '../../shown-path.ts'
+
+/** The one module name plugins import; `definePlugin` is the identity at run time. */
+export const PLUGIN_MODULE_NAME = 'wxengine/plugin'
+
+/**
+ * For the mistakes a newcomer makes. vm2 and sucrase say "Cannot find module 'x'" and
+ * "Error transforming <file>: ... (3:7)".
+ */
+export function explainLoadError(reason: string, dir: string): string {
+  // The file may hold spaces ("My Bot/plugins/..."): up to the first ": ".
+  const transform = /Error transforming (.+?): (.*) \((\d+):(\d+)\)/.exec(reason)
+  if (transform) return syntaxErrorAt(transform[1], Number(transform[3]), Number(transform[4]), transform[2])
+  if (/await is only valid in async functions/.test(reason)) {
+    return `${reason}: plugins run as CommonJS, where a top-level await is not possible; do that work in setup(api) or in handle`
+  }
+  const missing = /Cannot find module '([^']+)'/.exec(reason)
+  if (!missing) return reason
+  const name = missing[1]
+  const plugin = path.basename(dir)
+  if (name.startsWith('wxengine') && name !== PLUGIN_MODULE_NAME) return `${reason}: plugins import only '${PLUGIN_MODULE_NAME}'`
+  if (isBuiltin(name)) return `${reason}: a Node built-in must be allowed first: plugins: { '${plugin}': { allow: ['${name.replace(/^node:/, '')}'] } } in engine.config.ts`
+  if (name.startsWith('.') || path.isAbsolute(name)) return `${reason}: no such file in the plugin's folder (imports stay inside ${shownPath(dir)}; write the extension: './util.ts')`
+  return `${reason}: npm packages are not available in the plugin sandbox; copy what you need into the plugin's folder, or do it in the engine`
+}
+
+/** `file:line:col: SyntaxError: message`, the form editors jump to; `file:line: ...` when the column is not known. */
+export function syntaxErrorAt(file: string, line: number, column: number | undefined, message: string): string {
+  return `${sourcePlace(file, line, column)}: SyntaxError: ${message}`
+}
+
+/** `file:line:col` (or `file:line`), the file as the user would type it. */
+export function sourcePlace(file: string, line: number, column: number | undefined): string {
+  return `${shownPath(file)}:${line}${column === undefined ? '' : `:${column}`}`
+}
