@@ -101,22 +101,6 @@ function createLimiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
   }
 }
 
-/**
- * What loading would refuse before any worker starts, for `wxengine rules check`: a folder without its
- * entry file, a plugin.json that does not read, a config its schema refuses. (A module that does not
- * compile or a setup that throws shows only when the plugin runs: `wxengine send --local`, start.)
- */
-export function checkPluginFolders(dir: string, settings: Record<string, PluginSettings>): EngineError[] {
-  const errors: EngineError[] = []
-  for (const name of listPluginFolders(resolve(dir))) {
-    const own = settings[name] ?? {}
-    if (own.enabled === false) continue
-    const folder = readPluginFolder(join(dir, name), name, own.config)
-    if (!folder.ok) errors.push(folder.error)
-  }
-  return errors
-}
-
 /** The plugin folders the engine loads from `dir` (not `.hidden` or `_parked` ones), sorted; [] when it is missing. */
 /**
  * Settings in engine.config.ts for a plugin with no folder (a misspelt name): they apply to nothing. Said by

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os'
 import path from 'node:path'
 import { after, beforeEach, test } from 'node:test'
-import { makeProject, type Project } from './cli-harness.ts'
+import { makeProject, REPO, type Project } from './cli-harness.ts'
 
 let project: Project
 
@@ -12,6 +12,17 @@ beforeEach(() => {
   project = makeProject()
 })
 after(() => project.remove())
+
+/** A plugin folder in the project, its files by path (folders made as needed). */
+function writePlugin(name: string, files: Record<string, string>): void {
+  for (const [file, content] of Object.entries(files)) {
+    const p = path.join(project.dir, 'plugins', name, file)
+    mkdirSync(path.dirname(p), { recursive: true })
+    writeFileSync(p, content)
+  }
+}
+const pluginSource = (name: string, handle = '(ctx) => ctx.pass()') =>
+  `import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({ name: '${name}', handle: ${handle} })\n`
 
 test('a valid rules directory: summary on stdout, exit 0', async () => {
   const r = await project.run(['rules', 'check'])
@@ -152,4 +163,86 @@ test('an AppID or original id of the wrong shape: a warning naming the variable,
   // The real shapes pass, upper-case hex too.
   const good = await project.run(['rules', 'check', '--strict'], { env: { WECHAT_APPID: 'wxB11529C136998CB6', WECHAT_ORIGINAL_ID: 'gh_3b2d9f4a5c6e' } })
   assert.equal(good.code, 0, good.stdout + good.stderr)
+})
+
+test("a syntax error in a plugin's index.ts: file:line:col as the engine says it, exit 1", async () => {
+  writePlugin('broken', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\n\nconst limit = ;\nexport default definePlugin({ name: 'broken', handle: (ctx) => ctx.pass() })\n` })
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 1, r.stdout)
+  assert.equal(r.stdout, 'error: plugins/broken/index.ts:3:15: SyntaxError: Unexpected token\n')
+  assert.match(r.stderr, /^1 plugin the engine would refuse to load/m)
+  // The engine refuses it for the same place (send --local: exit 1).
+  const started = await project.run(['send', 'hi', '--local'])
+  assert.equal(started.code, 1)
+  assert.match(started.stderr, /plugin broken: plugins\/broken\/index\.ts:3:15: SyntaxError: Unexpected token/)
+})
+
+test('a file index.ts imports that does not compile: its own line and column, for what sucrase refuses and for what only V8 does', async () => {
+  writePlugin('menu', {
+    'index.ts': `import { definePlugin } from 'wxengine/plugin'\nimport { price } from './lib/prices'\nexport default definePlugin({ name: 'menu', handle: (ctx) => ctx.reply.text(String(price(2))) })\n`,
+    'lib/prices.ts': 'export function price(n: number): number {\n  const rate = 2\n  return n * rate +\n}\n',
+  })
+  // A name declared twice: sucrase lets it through, V8's compile refuses it.
+  writePlugin('twice', {
+    'index.ts': `import { definePlugin } from 'wxengine/plugin'\nimport { a } from './util.ts'\nexport default definePlugin({ name: 'twice', handle: (ctx) => ctx.reply.text(String(a)) })\n`,
+    'util.ts': 'export const a = 1\nexport const b = 2\nconst a = 3\n',
+  })
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 1, r.stdout)
+  assert.equal(
+    r.stdout,
+    "error: plugins/menu/lib/prices.ts:4:1: SyntaxError: Unexpected token\nerror: plugins/twice/util.ts:3:7: SyntaxError: Identifier 'a' has already been declared\n",
+  )
+  assert.match(r.stderr, /^2 plugins the engine would refuse to load/m)
+})
+
+test('an import of a file that is not there: an error at the import; a disabled plugin is not compiled', async () => {
+  writePlugin('lost', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\nimport { x } from './helpers/x'\nexport default definePlugin({ name: 'lost', handle: (ctx) => ctx.reply.text(x) })\n` })
+  writePlugin('parked', { 'index.ts': `const = 1\n${pluginSource('parked')}` })
+  const file = path.join(project.dir, 'engine.config.ts')
+  writeFileSync(file, readFileSync(file, 'utf8').replace("store: { kind: 'sqlite' },", "store: { kind: 'sqlite' },\n  plugins: { parked: { enabled: false } },"))
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 1, r.stdout)
+  assert.match(r.stdout, /^error: plugins\/lost\/index\.ts:2:19: Cannot find module '\.\/helpers\/x': no such file in the plugin's folder/)
+  assert.doesNotMatch(r.stdout, /parked/)
+  assert.match(r.stderr, /^1 plugin the engine would refuse to load/m)
+})
+
+test('a broken file that only a function imports: a warning (the plugin starts, and fails there), which --strict fails', async () => {
+  writePlugin('later', {
+    'index.ts': pluginSource('later', "async (ctx) => ctx.reply.text((await import('./report.ts')).report())"),
+    'report.ts': 'export function report(): string {\n  return [1, 2.join(",")\n}\n',
+  })
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 0, r.stdout)
+  assert.match(r.stdout, /^warning: plugins\/later\/report\.ts:2:\d+: SyntaxError: .* \(required inside a function: the plugin starts, and fails when that function runs\)$/m)
+  assert.equal((await project.run(['rules', 'check', '--strict'])).code, 1)
+})
+
+test('plugins whose code compiles pass, whatever else their folders hold (a broken file nothing imports); the engine loads them too', async () => {
+  writePlugin('tidy', {
+    'index.ts': [
+      "import { definePlugin } from 'wxengine/plugin'",
+      // Type-only: sucrase drops it, so the engine never looks for ./types (only types.d.ts is there).
+      "import type { Dish } from './types'",
+      "import { format } from './lib'",
+      "import menu from './menu.json'",
+      "export default definePlugin({ name: 'tidy', handle: (ctx) => ctx.reply.text(format((menu as Dish[])[0])) })",
+      '',
+    ].join('\n'),
+    'types.d.ts': 'export interface Dish { name: string }\n',
+    'lib/index.ts': "import type { Dish } from '../types'\nexport const format = (d: Dish): string => d.name\n",
+    'menu.json': '[{ "name": "noodles" }]\n',
+    'drafts/old.ts': 'const = unfinished\n',
+  })
+  const r = await project.run(['rules', 'check', '--strict'])
+  assert.equal(r.code, 0, r.stdout + r.stderr)
+  assert.equal(r.stdout, 'rules: ok, 2 text rules (2 keywords), 4 type handlers, plugins used: echo\n')
+  assert.equal((await project.run(['send', 'hi', '--local'])).code, 0)
+})
+
+test("the repository's example project (plugins/, rules/) passes --strict", async () => {
+  const r = await project.run(['rules', 'check', '--strict'], { cwd: REPO, env: { WECHAT_TOKEN: 'exampleowntoken' } })
+  assert.equal(r.code, 0, r.stdout + r.stderr)
+  assert.match(r.stdout, /^rules: ok, .*plugins used: echo, location-responder, menu-click, news-demo, survey\n$/)
 })

@@ -4,7 +4,9 @@
  * The sandbox is fault containment, not a security boundary (vm2 has a history of escapes; see
  * docs/plugins.md): it keeps honest mistakes and stray globals away from the engine. The hard guarantees
  * (a hang or a crash never touches other plugins or the engine) come from the worker thread around it.
- * Everything vm2-specific is in this file, so replacing the sandbox means replacing this function.
+ * Everything vm2-specific is in this file and its two companions for `wxengine rules check`, which does
+ * what this does up to running the code (compile-like-sandbox.ts, resolve-like-sandbox.ts): replacing the
+ * sandbox means replacing these three.
  */
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -14,6 +16,7 @@ import { fail, ok, type Result } from '../../errors.ts'
 import { toCommonJs } from '../../to-commonjs.ts'
 import { REALM_ERROR_MAKER_SOURCE, type ErrorMaker } from '../api-error.ts'
 import type { PluginDefinition } from '../plugin-api.ts'
+import { SANDBOX_SOURCE_EXTENSIONS } from './compile-like-sandbox.ts'
 import { describeThrown, SANDBOX_STACK_FORMAT, sandboxEntryName } from './describe-thrown.ts'
 import { explainLoadError, PLUGIN_MODULE_NAME } from './explain-load-error.ts'
 
@@ -52,7 +55,7 @@ export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
       // The sandbox gets vm2's own `process` stub: no exit, no kill, env {}, argv [].
       env: {},
       argv: [],
-      sourceExtensions: ['ts', 'js'],
+      sourceExtensions: [...SANDBOX_SOURCE_EXTENSIONS],
       compiler: toCommonJs,
       require: {
         builtin: opts.allow.map(stripNodePrefix),

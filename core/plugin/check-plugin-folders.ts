@@ -1,0 +1,36 @@
+/**
+ * What loading the plugins would refuse, found without running any of them: for `wxengine rules check`. A
+ * folder without its entry file, a plugin.json that does not read, a config its schema refuses (as the start
+ * checks them before it starts a worker), and code that does not compile (compile-plugin-sources.ts). A
+ * setup that throws shows only when the plugin runs: `wxengine send --local`, `wxengine test`, the start.
+ */
+import { join, resolve } from 'node:path'
+import type { PluginSettings } from '../config/config-types.ts'
+import { compilePluginSources } from './compile-plugin-sources.ts'
+import { listPluginFolders } from './load-plugin-set.ts'
+import { readPluginFolder } from './read-plugin-folder.ts'
+
+export interface PluginFolderProblems {
+  /** Each with its plugin: a plugin may have more than one (two broken files), and the engine refuses it once. */
+  errors: Array<{ plugin: string; reason: string }>
+  /** Code that fails only when a function that requires it runs (compile-plugin-sources.ts says why). */
+  warnings: string[]
+}
+
+/** The enabled plugins' problems, plugin by plugin in the order the engine loads them. */
+export function checkPluginFolders(dir: string, settings: Record<string, PluginSettings>): PluginFolderProblems {
+  const problems: PluginFolderProblems = { errors: [], warnings: [] }
+  for (const name of listPluginFolders(resolve(dir))) {
+    const own = settings[name] ?? {}
+    if (own.enabled === false) continue
+    const folder = readPluginFolder(join(dir, name), name, own.config)
+    if (!folder.ok) {
+      problems.errors.push({ plugin: name, reason: folder.error.reason })
+      continue
+    }
+    const code = compilePluginSources(folder.value.entry, folder.value.dir)
+    for (const reason of code.errors) problems.errors.push({ plugin: name, reason })
+    problems.warnings.push(...code.warnings)
+  }
+  return problems
+}

@@ -1,0 +1,180 @@
+/**
+ * A plugin's code compiled as the engine's load compiles it, and none of it run (no worker, no sandbox, no
+ * setup, no top level): for `wxengine rules check`, so that a plugin the engine would refuse for its code
+ * fails the check, said as `plugins/x/util.ts:3:7: SyntaxError: ...`.
+ *
+ * Which files: the entry and what it requires, followed from the require() calls of the compiled code (an
+ * import becomes one; a type-only import, which sucrase drops, does not). Not every file in the folder: the
+ * engine compiles only what is required, and a broken file nothing requires does not stop it.
+ * A require at the top of a module runs when the plugin loads, so a problem in a file reached that way is an
+ * error: the engine refuses the plugin. One inside a function (a dynamic import() too) runs when that is
+ * called, so a problem reached only that way is a warning: the plugin starts, and fails there. (A function
+ * that requires, called at the top, counts as the second: telling them apart would mean running the code.)
+ */
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { parse, type AnyNode } from 'acorn'
+import { compileLikeTheSandbox } from './sandbox/compile-like-sandbox.ts'
+import { describeThrown } from './sandbox/describe-thrown.ts'
+import { explainLoadError, sourcePlace, syntaxErrorAt } from './sandbox/explain-load-error.ts'
+import { isPathSpecifier, resolveLikeTheSandbox, sandboxCompiles } from './sandbox/resolve-like-sandbox.ts'
+
+export interface SourceProblems {
+  /** What the engine would refuse the plugin for. */
+  errors: string[]
+  /** What fails only once a function that requires it runs. */
+  warnings: string[]
+}
+
+/** `entry` is the plugin's index.ts or index.js, `dir` its folder. */
+export function compilePluginSources(entry: string, dir: string): SourceProblems {
+  const errors: string[] = []
+  const warnings: string[] = []
+  const inAFunction = (p: Problem) => warnings.push(p.text + IN_A_FUNCTION)
+  const seen = new Set<string>()
+  // First what loading reaches, so that a file required both at the top and in a function counts as loaded.
+  const later = walk([entry], { entry, dir, seen, inFunctionsToo: false }, (p) => (p.atLoad ? errors.push(p.text) : inAFunction(p)))
+  walk(later, { entry, dir, seen, inFunctionsToo: true }, inAFunction)
+  return { errors, warnings }
+}
+
+const IN_A_FUNCTION = ' (required inside a function: the plugin starts, and fails when that function runs)'
+
+interface Problem {
+  text: string
+  /** Met when the file's top level runs (it does not compile, or an import there is missing), not in a function of it. */
+  atLoad: boolean
+}
+
+interface Required {
+  file: string
+  atLoad: boolean
+}
+
+interface Walk {
+  entry: string
+  dir: string
+  seen: Set<string>
+  /** Follow the requires inside functions too; otherwise they are returned, not followed. */
+  inFunctionsToo: boolean
+}
+
+/** Compiles `start` and what it requires, breadth first; returns the files required only inside functions, when not followed. */
+function walk(start: string[], w: Walk, report: (p: Problem) => void): string[] {
+  const queue = [...new Set(start)].filter((f) => !w.seen.has(f))
+  const notFollowed: string[] = []
+  for (const f of queue) w.seen.add(f)
+  // The queue grows as files are compiled.
+  for (let i = 0; i < queue.length; i++) {
+    const { problems, requires } = compileFile(queue[i], w.dir, queue[i] === w.entry)
+    problems.forEach(report)
+    for (const r of requires) {
+      if (!r.atLoad && !w.inFunctionsToo) notFollowed.push(r.file)
+      else if (!w.seen.has(r.file)) {
+        w.seen.add(r.file)
+        queue.push(r.file)
+      }
+    }
+  }
+  return notFollowed
+}
+
+/** One file: compiled, and the files it requires, found as the sandbox would find them. */
+function compileFile(file: string, dir: string, isEntry: boolean): { problems: Problem[]; requires: Required[] } {
+  let source = ''
+  let commonJs: string
+  try {
+    source = readFileSync(file, 'utf8')
+    commonJs = compileLikeTheSandbox(source, file, isEntry)
+  } catch (e) {
+    const text = explainLoadError(markedSyntaxError(e, file, source) ?? describeThrown(e), dir)
+    return { problems: [{ text, atLoad: true }], requires: [] }
+  }
+  const problems: Problem[] = []
+  const requires: Required[] = []
+  const sourceLines = source.split(/\r?\n/)
+  const compiledLines = commonJs.split(/\r?\n/)
+  for (const call of requireCalls(commonJs)) {
+    if (!isPathSpecifier(call.specifier)) continue // a package or a built-in: the sandbox's allow list decides, at load
+    const found = resolveLikeTheSandbox(call.specifier, path.dirname(file), dir)
+    if (found === undefined) {
+      const column = sourceColumn(sourceLines[call.line - 1], compiledLines[call.line - 1] ?? '', call.column, call.raw)
+      problems.push({ text: `${sourcePlace(file, call.line, column)}: ${explainLoadError(`Cannot find module '${call.specifier}'`, dir)}`, atLoad: call.atLoad })
+    } else if (sandboxCompiles(found)) {
+      requires.push({ file: found, atLoad: call.atLoad })
+    }
+  }
+  return { problems, requires }
+}
+
+interface RequireCall {
+  specifier: string
+  /** The string as written, quotes included: found again in the source line to say the column. */
+  raw: string
+  line: number
+  /** 0-based, in the compiled line. */
+  column: number
+  atLoad: boolean
+}
+
+const FUNCTIONS = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression'])
+
+/** The `require('...')` calls of compiled code, each said to run at load (not inside any function) or not. */
+function requireCalls(commonJs: string): RequireCall[] {
+  let program: AnyNode
+  try {
+    program = parse(commonJs, { ecmaVersion: 'latest', sourceType: 'script', allowReturnOutsideFunction: true, locations: true })
+  } catch {
+    // V8 compiled it already: syntax acorn does not know yet only leaves this file's requires unfollowed.
+    return []
+  }
+  const calls: RequireCall[] = []
+  visit(program, false, (node, inFunction) => {
+    const arg = node.type === 'CallExpression' && node.callee.type === 'Identifier' && node.callee.name === 'require' ? node.arguments[0] : undefined
+    if (arg?.type !== 'Literal' || typeof arg.value !== 'string') return
+    calls.push({ specifier: arg.value, raw: arg.raw ?? '', line: arg.loc!.start.line, column: arg.loc!.start.column, atLoad: !inFunction })
+  })
+  return calls
+}
+
+/** Every node under `node`, each with whether it is inside a function. */
+function visit(node: unknown, inFunction: boolean, each: (node: AnyNode, inFunction: boolean) => void): void {
+  if (Array.isArray(node)) {
+    for (const n of node) visit(n, inFunction, each)
+    return
+  }
+  if (typeof node !== 'object' || node === null || typeof (node as { type?: unknown }).type !== 'string') return
+  const n = node as AnyNode
+  each(n, inFunction)
+  const inside = inFunction || FUNCTIONS.has(n.type)
+  for (const [key, child] of Object.entries(n)) if (key !== 'loc') visit(child, inside, each)
+}
+
+/**
+ * A SyntaxError from vm2's parse or V8's compile as `file:line:col: SyntaxError: ...`. Both put the place
+ * at the top of the stack: `<file>:<line>`, the compiled line, and a ^ marker under the place.
+ */
+function markedSyntaxError(e: unknown, file: string, source: string): string | undefined {
+  if (!(e instanceof SyntaxError) || typeof e.stack !== 'string' || !e.stack.startsWith(`${file}:`)) return undefined
+  const [head, compiledLine = '', marker = ''] = e.stack.split('\n', 3)
+  const line = Number(head.slice(file.length + 1))
+  if (!Number.isInteger(line) || line < 1) return undefined
+  const marked = /\^+/.exec(marker)
+  const text = marked ? compiledLine.slice(marked.index, marked.index + marked[0].length) : ''
+  const column = marked ? sourceColumn(source.split(/\r?\n/)[line - 1], compiledLine, marked.index, text) : undefined
+  return syntaxErrorAt(file, line, column, e.message)
+}
+
+/**
+ * The column (1-based) in the source of a place in the compiled line. Sucrase keeps lines, not always
+ * columns: it drops types and rewrites imports, and before line 1 it puts "use strict" (vm2, its wrapper).
+ * Where the compiled line ends with the source line the place maps over; else where the text at the place
+ * appears once in the source line, it is there; else unknown, and the line alone is said.
+ */
+function sourceColumn(sourceLine: string | undefined, compiledLine: string, at: number, text: string): number | undefined {
+  if (sourceLine === undefined) return undefined
+  const shift = compiledLine.length - sourceLine.length
+  if (sourceLine !== '' && compiledLine.endsWith(sourceLine) && at >= shift) return at - shift + 1
+  const first = text === '' ? -1 : sourceLine.indexOf(text)
+  return first >= 0 && sourceLine.indexOf(text, first + 1) < 0 ? first + 1 : undefined
+}
