@@ -194,6 +194,10 @@ test('a file index.ts imports that does not compile: its own line and column, fo
     "error: plugins/menu/lib/prices.ts:4:1: SyntaxError: Unexpected token\nerror: plugins/twice/util.ts:3:7: SyntaxError: Identifier 'a' has already been declared\n",
   )
   assert.match(r.stderr, /^2 plugins the engine would refuse to load/m)
+  // The engine's load says the same place for the error only V8 finds (it said no file or line).
+  const started = await project.run(['send', 'hi', '--local'])
+  assert.equal(started.code, 1)
+  assert.match(started.stderr, /plugin twice: plugins\/twice\/util\.ts:3:7: SyntaxError: Identifier 'a' has already been declared/)
 })
 
 test('an import of a file that is not there: an error at the import; a disabled plugin is not compiled', async () => {

@@ -19,6 +19,7 @@ import type { PluginDefinition } from '../plugin-api.ts'
 import { SANDBOX_SOURCE_EXTENSIONS } from './compile-like-sandbox.ts'
 import { describeThrown, SANDBOX_STACK_FORMAT, sandboxEntryName } from './describe-thrown.ts'
 import { explainLoadError, PLUGIN_MODULE_NAME } from './explain-load-error.ts'
+import { compilePluginSources } from '../compile-plugin-sources.ts'
 
 export interface SandboxOptions {
   entry: string
@@ -89,6 +90,12 @@ export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
   try {
     exported = vm.run(readFileSync(opts.entry, 'utf8'), entryName)
   } catch (e) {
+    // V8's own SyntaxErrors (a name declared twice in a file index.ts imports) come without a place: the
+    // compile `rules check` does finds it, and runs nothing (only now, on a load that already failed).
+    if ((e as Error | undefined)?.name === 'SyntaxError') {
+      const placed = compilePluginSources(opts.entry, opts.dir).errors.find((r) => r.includes(': SyntaxError: '))
+      if (placed !== undefined) return fail('PLUGIN_LOAD', placed)
+    }
     return fail('PLUGIN_LOAD', explainLoadError(describeThrown(e, entryName), opts.dir))
   }
   const def = pickDefinition(exported)
