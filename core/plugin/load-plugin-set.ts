@@ -101,7 +101,6 @@ function createLimiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
   }
 }
 
-/** The plugin folders the engine loads from `dir` (not `.hidden` or `_parked` ones), sorted; [] when it is missing. */
 /**
  * Settings in engine.config.ts for a plugin with no folder (a misspelt name): they apply to nothing. Said by
  * the start and by `rules check`, with the plugins' directory as each shows it.
@@ -112,6 +111,7 @@ export function settingsWithoutFolder(settings: Record<string, PluginSettings>, 
     .map((name) => ({ plugin: name, message: `engine.config.ts has settings for plugin "${name}", which is not in ${shownDir}: they apply to nothing${didYouMean(name, folders)}` }))
 }
 
+/** The plugin folders the engine loads from `dir` (not `.hidden` or `_parked` ones), sorted; [] when it is missing. */
 export function listPluginFolders(dir: string, log?: Logger): string[] {
   try {
     return readdirSync(dir, { withFileTypes: true })
