@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path'
 import type { PluginSettings } from '../config/config-types.ts'
 import type { EngineError } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
+import type { AccountInfo } from './plugin-api.ts'
 import type { PluginManifest, PluginServices, PluginSet } from './plugin-host-types.ts'
 import { createPluginRunner, type PluginRunner } from './plugin-runner.ts'
 import { readPluginFolder } from './read-plugin-folder.ts'
@@ -24,6 +25,8 @@ export interface LoadPluginSetOptions {
   log: Logger
   /** Bound on loading one plugin and running its setup. */
   startTimeoutMs?: number
+  /** The engine's accounts, for setup's `api.accounts` and `api.platform` (none when left out). */
+  accounts?: AccountInfo[]
   /** Bound on one plugin's dispose(). */
   disposeTimeoutMs?: number
 }
@@ -62,6 +65,7 @@ export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: 
           allow: settings.allow ?? [],
           disposeTimeoutMs: opts.disposeTimeoutMs ?? DEFAULT_DISPOSE_TIMEOUT_MS,
           logLevel: opts.services.log.level,
+          accounts: opts.accounts ?? [],
         },
         timeoutMs: settings.timeoutMs ?? opts.defaultTimeoutMs,
         startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,

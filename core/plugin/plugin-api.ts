@@ -134,8 +134,8 @@ export interface PluginLogger {
 
 /**
  * The platform API, authenticated with the account's access_token (refreshed for you). A refused call
- * rejects with an Error named `PlatformApiError` carrying `code` (`API_ERROR`; `STORE_UNAVAILABLE` when the
- * token store is away; `PLUGIN_BAD_REPLY` when sendToUser was given something it cannot send, before any
+ * rejects with an Error named `PlatformApiError` carrying `code` (`API_ERROR`; `BAD_CONFIG` when the
+ * account has no appSecret; `STORE_UNAVAILABLE` when the token store is away; `PLUGIN_BAD_REPLY` when sendToUser was given something it cannot send, before any
  * request) and `errcode` when the platform answered one (absent for a timeout or a network failure).
  * Decide on `errcode`, never on the message: e.g. 45015 (48 h window closed) is final, -1 is not.
  */
@@ -185,6 +185,14 @@ export interface SetupApi<C = Record<string, JsonValue>> {
   after(ms: number, fn: () => void | Promise<void>): void
   /** Register any cleanup to run on unload. */
   onDispose(fn: () => void | Promise<void>): void
+  /** The accounts the engine serves, for work that is not an answer to a message (a reminder, a digest). */
+  accounts: AccountInfo[]
+  /**
+   * An account's platform API, as `ctx.api` is in `handle`, for timers and hooks: `every`/`after` callbacks
+   * can send (`sendToUser`) and call the API. Each call is bounded at 10 s. An id not in `accounts` throws a
+   * TypeError.
+   */
+  platform(accountId: string): PlatformApi
 }
 
 /** A string is a text reply: `return 'Hi'` is `return ctx.reply.text('Hi')`. */

@@ -21,6 +21,8 @@ export interface WorkerInit {
   disposeTimeoutMs: number
   /** The engine's log level: lines below it are not sent over at all (sandbox/log-forwarder.ts). */
   logLevel: string
+  /** The accounts the engine serves: setup's `api.accounts`, and the ids `api.platform` takes. */
+  accounts: AccountInfo[]
 }
 
 /** What a worker is started with: its init, and the bound on its memory (set by the runner). */

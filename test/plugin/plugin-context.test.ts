@@ -175,3 +175,17 @@ test('ctx.log and console go to the engine log with the plugin name; ctx.log lin
   assert.equal(fromConsole.msg, 'from console { x: 1 }')
   assert.equal(fromConsole.plugin, 'api-user')
 })
+
+test('setup: api.accounts, and api.platform(id) sends from a timer outside any message; an unknown id is a TypeError in the plugin (a plugin author could not send a reminder)', async () => {
+  const sender = await loadPlugins({ only: ['setup-sender'] })
+  try {
+    const deadline = Date.now() + 5_000
+    while (sender.apiCalls.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    assert.deepEqual(sender.apiCalls, [
+      { accountId: ACCOUNT.id, method: 'sendToUser', args: ['u-timer', { type: 'text', content: `from setup to ${ACCOUNT.id}/${ACCOUNT.appId}` }] },
+    ])
+    assert.equal(textOf(await sender.call('setup-sender', text('which error?'))), `true: api.platform("nope"): no such account; the engine serves "${ACCOUNT.id}" (api.accounts)`)
+  } finally {
+    await sender.dispose()
+  }
+})

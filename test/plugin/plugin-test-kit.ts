@@ -149,6 +149,7 @@ export async function loadPlugins(opts: LoadOptions): Promise<Harness> {
     services: { kv: opts.wrapKv ? opts.wrapKv(store.kv) : store.kv, api: opts.api ?? fake.api, log: log.logger },
     log: log.logger,
     startTimeoutMs: opts.startTimeoutMs,
+    accounts: [ACCOUNT],
     disposeTimeoutMs: opts.disposeTimeoutMs,
   })
   return {

@@ -101,6 +101,7 @@ test('the worker program also runs from its .ts file under tsx', async () => {
     allow: [],
     disposeTimeoutMs: 1000,
     logLevel: 'info',
+    accounts: [],
   }
   const worker = entry.eval ? new Worker(entry.source, { eval: true, workerData: init }) : new Worker(entry.file, { workerData: init })
   try {

@@ -207,7 +207,8 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
   }
 }
 
-function createPlatformApi(rpc: RpcClient, accountId: string, deadline: () => number | undefined): PlatformApi {
+/** `deadline`: the call's, in `handle`; none in setup's timers, where each request gets the background bound. */
+export function createPlatformApi(rpc: RpcClient, accountId: string, deadline: () => number | undefined): PlatformApi {
   return {
     async post(path, body) {
       const plain = plainOrThrow('api.post body', body)

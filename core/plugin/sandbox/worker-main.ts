@@ -11,8 +11,8 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { inspect } from 'node:util'
 import type { JsonValue, PluginDefinition } from '../plugin-api.ts'
 import type { CallRequest, CallResult, MainToWorker, WorkerData, WorkerToMain } from '../worker-protocol.ts'
-import { buildContext, createKeyValue, PASS } from './build-context.ts'
-import { useRealm } from '../api-error.ts'
+import { buildContext, createKeyValue, createPlatformApi, PASS } from './build-context.ts'
+import { apiError, useRealm } from '../api-error.ts'
 import { loadPluginModule } from './load-plugin-module.ts'
 import { MAX_REPLY_CHARS } from '../../reply/reply-limits.ts'
 import { createRpcClient } from './rpc-client.ts'
@@ -82,6 +82,14 @@ async function start(): Promise<void> {
       every: (ms, fn) => registry.every(ms, fn),
       after: (ms, fn) => registry.after(ms, fn),
       onDispose: (fn) => registry.onDispose(fn),
+      accounts: init.accounts.map((a) => ({ ...a })),
+      platform: (accountId) => {
+        // Checked here so the mistake throws at the plugin's line, not later from the main thread.
+        if (!init.accounts.some((a) => a.id === accountId)) {
+          throw apiError('TypeError', `api.platform(${JSON.stringify(accountId)}): no such account; the engine serves ${init.accounts.map((a) => JSON.stringify(a.id)).join(', ') || 'none'} (api.accounts)`)
+        }
+        return createPlatformApi(rpc, String(accountId), () => undefined)
+      },
     })
   } catch (e) {
     await registry.undo()
