@@ -33,7 +33,7 @@ export interface RuleMatch {
   /** The rule's name (unique within its account). */
   rule: string
   /** How it matched. `session`: the user's conversation is locked to this plugin. */
-  via: 'exact' | 'contains' | 'prefix' | 'regex' | 'type' | 'scene' | 'welcome' | 'default' | 'error' | 'session'
+  via: 'exact' | 'contains' | 'prefix' | 'regex' | 'type' | 'scene' | 'key' | 'welcome' | 'default' | 'error' | 'session'
   /** The keyword (or regex source) that matched, as written in the rule. */
   keyword?: string
   /** Regex captures: [full match, group 1, ...]; named groups in `groups`. */

@@ -15,7 +15,7 @@ import type { AccountInfo, JsonValue } from '../plugin/plugin-api.ts'
 import type { PluginSet, SessionOp } from '../plugin/plugin-host-types.ts'
 import type { Reply } from '../reply/reply-types.ts'
 import { mayHaveApplied, type SessionRecord, type SessionStore } from '../store/store.ts'
-import type { Candidate, RuleSet, RuleTarget } from './rule-types.ts'
+import { KEY_KINDS, type Candidate, type RuleSet, type RuleTarget } from './rule-types.ts'
 import { buildSystemCandidate } from './rules/compile-rule-set.ts'
 
 export type HandledBy = 'session' | 'rule' | 'type' | 'welcome' | 'default' | 'error' | 'none'
@@ -59,6 +59,14 @@ const DEFAULT_REPLY_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>([
   'click', 'scancode_waitmsg', 'pic_sysphoto', 'pic_photo_or_album', 'pic_weixin', 'location_select',
 ])
 
+/** What a handler's `scene` or `key` is compared with: a QR code's scene, a menu event's EventKey. */
+function handlerKeyOf(message: InboundMessage): string | undefined {
+  if (message.kind === 'subscribe' || message.kind === 'scan') return message.scene
+  return MENU_EVENT_KINDS.has(message.kind) ? (message as { eventKey?: string }).eventKey : undefined
+}
+
+const MENU_EVENT_KINDS: ReadonlySet<MessageKind> = new Set(KEY_KINDS)
+
 interface Step {
   handledBy: HandledBy
   candidate: Candidate
@@ -84,8 +92,7 @@ function* candidatesFor(message: InboundMessage, account: string, rules: RuleSet
   } else if (message.kind === 'click' && message.eventKey) {
     for (const candidate of rules.matchText(account, message.eventKey, true)) yield { handledBy: 'rule', candidate }
   }
-  const scene = message.kind === 'subscribe' || message.kind === 'scan' ? message.scene : undefined
-  for (const candidate of rules.matchType(account, message.kind, scene)) yield { handledBy: 'type', candidate }
+  for (const candidate of rules.matchType(account, message.kind, handlerKeyOf(message))) yield { handledBy: 'type', candidate }
   const system = rules.system(account)
   if (message.kind === 'subscribe' && system.welcome) {
     yield { handledBy: 'welcome', candidate: buildSystemCandidate('welcome', system.welcome) }

@@ -39,6 +39,9 @@ export interface TextRule {
   source: SourceRef
 }
 
+/** Menu events, whose EventKey says which button (a CLICK's key, a VIEW's URL): a handler can take one key. */
+export const KEY_KINDS: readonly MessageKind[] = ['click', 'view', 'scancode_push', 'scancode_waitmsg', 'pic_sysphoto', 'pic_photo_or_album', 'pic_weixin', 'location_select', 'view_miniprogram']
+
 /** Special-type handler: a message kind (optionally a QR scene for subscribe/scan) taken over by a target. */
 export interface TypeHandler {
   name: string
@@ -46,6 +49,8 @@ export interface TypeHandler {
   kind: MessageKind
   /** For subscribe (via parameter QR code) and scan: only this scene. */
   scene?: string
+  /** For menu events (click, view, scancode_*, pic_*, location_select, view_miniprogram): only this EventKey. */
+  key?: string
   target: RuleTarget
   priority: number
   enabled: boolean
@@ -70,8 +75,8 @@ export interface Candidate {
 export interface RuleSet {
   /** Text rules matching `text` for `account`, best first (priority desc, then file, then position). */
   matchText(account: string, text: string, fromClick: boolean): Candidate[]
-  /** Type handlers for a message kind (and scene), best first. */
-  matchType(account: string, kind: MessageKind, scene?: string): Candidate[]
+  /** Type handlers for a message kind, best first; `which` is the QR scene or the menu event's EventKey, for handlers that name one. */
+  matchType(account: string, kind: MessageKind, which?: string): Candidate[]
   /** Welcome / default / error for an account (account-specific beats '*'). */
   system(account: string): SystemReplies
   /** How many rules, for /healthz and logs. */

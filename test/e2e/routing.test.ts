@@ -67,6 +67,8 @@ handlers:
   - { type: subscribe, scene: 1001, plugin: reporter, args: { tag: sub-1001 } }
   - { type: subscribe, scene: 2002, plugin: passer }
   - { type: click, plugin: reporter, args: { tag: click-handler } }
+  - { type: click, key: V_WHERE, plugin: reporter, args: { tag: click-where } }
+  - { type: view, key: 'https://shop.example.com/', plugin: reporter, args: { tag: view-shop } }
 
 welcome: { reply: { type: text, content: welcome! } }
 default: { reply: { type: text, content: default! } }
@@ -233,6 +235,17 @@ describe('order: session, rules, handlers, welcome/default', () => {
     assert.equal(await h.runtime.store.kv.get(pluginNamespace('passer'), userKey(user, 'seen')), 'click')
     // A typed MENU_A is a text message matched by the same rule, not a click.
     assert.equal(reportOf(await say('MENU_A')).click, 'false')
+  })
+
+  it('a menu event handler with a key: that button only, before the generic handler; typed text with the key is not a click (a plugin author review)', async () => {
+    const where = reportOf(String((await send(push.event(newUser('k'), 'CLICK', { EventKey: 'V_WHERE' })))?.Content))
+    assert.deepEqual([where.tag, where.via, where.keyword, where.kind], ['click-where', 'key', 'V_WHERE', 'click'])
+    const other = reportOf(String((await send(push.event(newUser('k'), 'CLICK', { EventKey: 'V_OTHER' })))?.Content))
+    assert.deepEqual([other.tag, other.via], ['click-handler', 'type'])
+    const shop = reportOf(String((await send(push.event(newUser('k'), 'VIEW', { EventKey: 'https://shop.example.com/', MenuId: '1' })))?.Content))
+    assert.deepEqual([shop.tag, shop.via, shop.keyword, shop.kind], ['view-shop', 'key', 'https://shop.example.com/', 'view'])
+    // Typed, the key is just text: no rule names it, so the default reply.
+    assert.equal((await send(push.text(newUser('k'), 'V_WHERE')))?.Content, 'default!')
   })
 
   it('special types go to their handlers', async () => {

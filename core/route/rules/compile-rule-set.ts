@@ -76,12 +76,12 @@ export function compileRuleSet(
       return found.sort((a, b) => a.order - b.order).map((c) => c.candidate)
     },
 
-    matchType(account, kind, scene) {
+    matchType(account, kind, which) {
       const found: OrderedHandler[] = []
       for (const scope of scopesOf(account)) {
         for (const entry of handlersByScope.get(scope)?.get(kind) ?? []) {
-          const wanted = entry.handler.scene
-          if (wanted === undefined || (scene !== undefined && wanted === scene)) found.push(entry)
+          const wanted = entry.handler.scene ?? entry.handler.key
+          if (wanted === undefined || (which !== undefined && wanted === which)) found.push(entry)
         }
       }
       return found.sort((a, b) => a.order - b.order).map(({ handler }) => handlerCandidate(handler))
@@ -113,8 +113,8 @@ export function compileRuleSet(
 
 function compareHandlerOrder(a: TypeHandler, b: TypeHandler): number {
   if (a.priority !== b.priority) return b.priority - a.priority
-  const aScene = a.scene === undefined ? 1 : 0
-  const bScene = b.scene === undefined ? 1 : 0
+  const aScene = (a.scene ?? a.key) === undefined ? 1 : 0
+  const bScene = (b.scene ?? b.key) === undefined ? 1 : 0
   if (aScene !== bScene) return aScene - bScene
   return compareRuleOrder(a, b)
 }
@@ -125,8 +125,8 @@ function handlerCandidate(handler: TypeHandler): Candidate {
     target: handler.target,
     match: {
       rule: handler.name,
-      via: handler.scene === undefined ? 'type' : 'scene',
-      ...(handler.scene === undefined ? {} : { keyword: handler.scene }),
+      via: handler.scene !== undefined ? 'scene' : handler.key !== undefined ? 'key' : 'type',
+      ...(handler.scene !== undefined ? { keyword: handler.scene } : handler.key !== undefined ? { keyword: handler.key } : {}),
       captures: [],
       groups: {},
       fromClick: false,

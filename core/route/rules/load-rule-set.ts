@@ -189,12 +189,15 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
   ;(file.handlers ?? []).forEach((handler, i) => {
     const place = at(['handlers', i])
     const scene = handler.scene === undefined ? undefined : String(handler.scene)
-    const name = handler.name ?? `${handler.type}${scene === undefined ? '' : `:${scene}`}@${ref.rel}:${place.line}`
+    const key = handler.key === undefined ? undefined : String(handler.key)
+    const which = scene ?? key
+    const name = handler.name ?? `${handler.type}${which === undefined ? '' : `:${which}`}@${ref.rel}:${place.line}`
     out.handlers.push({
       name,
       account,
       kind: handler.type,
       ...(scene === undefined ? {} : { scene }),
+      ...(key === undefined ? {} : { key }),
       target: toTarget(handler),
       priority: handler.priority ?? 0,
       enabled: handler.enabled ?? true,

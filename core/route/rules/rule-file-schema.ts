@@ -8,6 +8,7 @@ import retModule, { type Token } from 'ret'
 import { z } from 'zod'
 import { MESSAGE_KINDS } from '../../normalize/message-types.ts'
 import { replySchema } from '../../reply/reply-builders.ts'
+import { KEY_KINDS } from '../rule-types.ts'
 
 export const KEYWORD_KINDS = ['exact', 'contains', 'prefix', 'regex'] as const
 
@@ -203,6 +204,8 @@ export const handlerShape = {
   type: z.enum(MESSAGE_KINDS),
   /** QR scene ids are often written as numbers; they arrive as strings (protocol.md §3). */
   scene: z.union([z.string().min(1), z.int().nonnegative()]).optional(),
+  /** A menu event's EventKey, exactly (a menu button, from a click only: a text rule also takes typed text). */
+  key: z.union([z.string().min(1), z.int().nonnegative()]).optional(),
   ...orderShape,
   ...targetShape,
 }
@@ -214,6 +217,13 @@ const handlerSchema = z.strictObject(handlerShape).superRefine((h, ctx) => {
       code: 'custom',
       path: ['scene'],
       message: `scene applies only to ${SCENE_KINDS.join(' and ')} handlers, not ${h.type}`,
+    })
+  }
+  if (h.key !== undefined && !KEY_KINDS.includes(h.type)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['key'],
+      message: `key applies only to menu event handlers (${KEY_KINDS.join(', ')}), not ${h.type}${SCENE_KINDS.includes(h.type) ? ': a QR code is told apart by scene' : ''}`,
     })
   }
 })

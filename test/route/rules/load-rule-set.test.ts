@@ -156,6 +156,13 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(message, 'handler #2 (locaton): unknown message type "locaton" (did you mean "location"?)')
   })
 
+  it('key on a type that is not a menu event', async () => {
+    const message = await singleError(valid('handlers:\n  - type: subscribe\n    key: K\n    plugin: p\n'), 7)
+    assert.match(message, /key applies only to menu event handlers \(click, view, .*\), not subscribe: a QR code is told apart by scene/)
+    const text = await singleError(valid('handlers:\n  - type: text\n    key: K\n    plugin: p\n'), 7)
+    assert.match(text, /key applies only to menu event handlers .*, not text$/)
+  })
+
   it('scene on a type that has none', async () => {
     const message = await singleError(valid('handlers:\n  - type: image\n    scene: 3\n    plugin: p\n'), 7)
     assert.match(message, /scene applies only to subscribe and scan handlers, not image/)
