@@ -59,6 +59,8 @@ export interface StartOptions {
   now?: () => number
   /** When old log entries and finished late replies are first pruned; then hourly. Default a minute (tests set less). */
   pruneFirstAfterMs?: number
+  /** Plugins the test kit's `only` left unloaded: rules naming them are said at info, not warned about. */
+  leftOut?: readonly string[]
 }
 
 const PRUNE_FIRST_AFTER_MS = 60_000
@@ -108,7 +110,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     api: (accountId) => platform.apiFor(accountId),
     log,
   }
-  const first = await loadGeneration(config, services, log)
+  const first = await loadGeneration(config, services, log, opts.leftOut)
   if (!first.ok) {
     traffic.close()
     await store.close()
@@ -130,7 +132,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     )
   }
 
-  const reloadNow = () => loadGeneration(config, services, log)
+  const reloadNow = () => loadGeneration(config, services, log, opts.leftOut)
   const watcher: SourceWatcher = watchSources({
     dirs: config.watch ? [config.rulesDir, config.pluginsDir] : [],
     generations,

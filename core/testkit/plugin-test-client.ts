@@ -201,6 +201,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     throw new Error(loaded.error.reason)
   }
   const config = loaded.value
+  const leftOut: string[] = []
   if (opts.only) {
     const folders = listPluginFolders(config.pluginsDir)
     const unknown = opts.only.filter((name) => !folders.includes(name))
@@ -210,7 +211,9 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       throw new Error(`createTestClient: only names ${unknown.map((n) => JSON.stringify(n)).join(', ')}, not a folder of ${config.pluginsDir} (folders: ${folders.join(', ') || 'none'})`)
     }
     for (const name of folders) {
-      if (!opts.only.includes(name)) config.plugins[name] = { ...config.plugins[name], enabled: false }
+      if (opts.only.includes(name)) continue
+      config.plugins[name] = { ...config.plugins[name], enabled: false }
+      leftOut.push(name)
     }
   }
   // What the engine recorded for each message, so that a reply (or its absence) comes with its reason. All
@@ -229,6 +232,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     runtime = await startRuntime(config, {
       listen: false,
       now: opts.now,
+      leftOut,
       log: opts.log ?? stderrLogger(),
       observe: (e) => {
         if (e.type === 'message') recorded.push(e.entry)

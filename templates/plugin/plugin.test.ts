@@ -11,7 +11,8 @@ import { createTestClient, type TestClient } from 'wxengine/testkit'
 let client: TestClient
 
 before(async () => {
-  client = await createTestClient({ root: fileURLToPath(new URL('../..', import.meta.url)) })
+  // only: this plugin, not every plugin of the project (faster; rules naming the others fall through).
+  client = await createTestClient({ root: fileURLToPath(new URL('../..', import.meta.url)), only: ['__PLUGIN_NAME__'] })
 })
 after(() => client.close())
 

@@ -24,7 +24,7 @@ test('rules naming a disabled plugin: a start-up warning that says disabled, the
   })
   try {
     const warnings = h.lines.filter((l) => l.level === 40).map((l) => String(l.msg))
-    assert.ok(warnings.includes('rules refer to plugin "echo", disabled (enabled: false in engine.config.ts, or left out by the test kit\'s only): their messages fall through (each logged as PLUGIN_LOAD)'), warnings.join('\n'))
+    assert.ok(warnings.includes('rules refer to plugin "echo", disabled (enabled: false in engine.config.ts): their messages fall through (each logged as PLUGIN_LOAD)'), warnings.join('\n'))
     assert.ok(!warnings.some((w) => w.includes('which is not in')), warnings.join('\n'))
     const r = await h.post('plain', push.text('u1', 'echo hi'))
     assert.equal(r.reply?.Content, 'fell through')
