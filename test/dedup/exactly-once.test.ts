@@ -167,3 +167,40 @@ it("a retry's wait ends at the deadline even when the store stops answering its 
   const took = performance.now() - started
   assert.ok(took < 1000, `gave up after ${took} ms (deadline 150 ms)`)
 })
+
+describe('a store that does not answer holds no answer past the deadline (a Redis review: 6.5 s and 7 s with commandTimeoutMs 3000 and 4000)', () => {
+  const hang = <T>(ms: number, value?: T) => new Promise<T>((resolve, reject) => setTimeout(() => (value === undefined ? reject(new Error('Command timed out')) : resolve(value)), ms))
+
+  it('a failed run gives its claim up without waiting past the deadline for the release', async () => {
+    const store = createMemoryStore()
+    const released: string[] = []
+    const dedup: DedupStore = { ...remote(store.dedup), release: (key) => (released.push(key), hang<void>(3000)) }
+    const once = exactlyOnce(dedup)
+    const t = performance.now()
+    await assert.rejects(Promise.resolve(once.run('k', () => hang<StoredReply>(300), t + 1000)), /Command timed out/)
+    const took = performance.now() - t
+    assert.deepEqual(released, ['k'], 'the release was sent')
+    assert.ok(took < 1300, `the delivery ended ${Math.round(took)} ms after it began; its deadline was 1000 ms`)
+  })
+
+  it('a claim not answered by the deadline: the delivery fails then, nothing runs, and a claim that lands late is given back', async () => {
+    const store = createMemoryStore()
+    const released: string[] = []
+    const dedup: DedupStore = {
+      ...remote(store.dedup),
+      claim: (key, ttl) => hang(1500, true).then(() => store.dedup.claim(key, ttl)),
+      release: (key) => (released.push(key), store.dedup.release(key)),
+    }
+    const once = exactlyOnce(dedup)
+    let runs = 0
+    const t = performance.now()
+    await assert.rejects(Promise.resolve(once.run('k', async () => (runs++, replyOf('<xml/>')), t + 500)), /did not answer the claim by the reply deadline/)
+    const took = performance.now() - t
+    assert.ok(took < 900, `gave up after ${Math.round(took)} ms; the deadline was 500 ms`)
+    assert.equal(runs, 0)
+    // The claim lands at 1.5 s and is given back: the next try runs the message.
+    await hang(1300, true)
+    assert.deepEqual(released, ['k'])
+    assert.deepEqual(await store.dedup.peek('k'), { state: 'absent' })
+  })
+})
