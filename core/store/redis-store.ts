@@ -16,12 +16,14 @@
 import { join } from 'node:path'
 import type { Logger } from '../log/logger.ts'
 import { SQLITE_FILE_NAME } from './open-store.ts'
-import { connectRedis } from './redis/connect-redis.ts'
+import { connectRedis, redactRedisUrl, refusalMayPass } from './redis/connect-redis.ts'
 import { createRedisDedup } from './redis/redis-dedup.ts'
 import { createRedisKeys } from './redis/redis-keys.ts'
 import { createRedisKv } from './redis/redis-kv.ts'
 import { createRedisSessions } from './redis/redis-sessions.ts'
+import { HEALTH_PROBE, runScript } from './redis/redis-scripts.ts'
 import { createRedisTokens } from './redis/redis-tokens.ts'
+import { StoreOpenError } from './store-open-error.ts'
 import { openSqliteStore } from './sqlite-store.ts'
 import type { Store } from './store.ts'
 
@@ -58,6 +60,19 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
     connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
   })
 
+  const keys = createRedisKeys(opts.keyPrefix ?? DEFAULT_KEY_PREFIX)
+  const probe = () => runScript(conn.client, HEALTH_PROBE, [keys.health()], [String(Date.now()), HEALTH_KEY_TTL_MS])
+  // What every message does (a scripted write under the prefix), once before serving: an ACL that refuses
+  // scripts or the prefix stops the start (exit 2) instead of dropping every message; a read-only replica
+  // or a full Redis may pass (exit 1, restarted).
+  try {
+    await probe()
+  } catch (err) {
+    await conn.close()
+    const reason = err instanceof Error ? err.message : String(err)
+    throw new StoreOpenError(redactRedisUrl(opts.url), `Redis refused a scripted write under ${keys.health()}: ${reason}`, { cause: err, transient: refusalMayPass(err) })
+  }
+
   let local: Store
   try {
     local = openSqliteStore({ file: join(opts.dataDir, SQLITE_FILE_NAME), log: opts.log })
@@ -66,7 +81,6 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
     throw err
   }
 
-  const keys = createRedisKeys(opts.keyPrefix ?? DEFAULT_KEY_PREFIX)
   const dedup = createRedisDedup(conn, keys, opts.log)
   const sessions = createRedisSessions(conn, keys, opts.log)
   conn.onRecovered(() => {
@@ -84,11 +98,14 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
     log: local.log,
     outbox: local.outbox,
 
-    /** A write, not a PING: a Redis that answers but refuses writes (OOM, read-only replica) is not healthy. */
+    /**
+     * A scripted write, not a PING: a Redis that answers but refuses writes (OOM, read-only replica) or
+     * scripts (an ACL) is not healthy.
+     */
     async healthy() {
       if (closed || !conn.isReady()) return false
       try {
-        await conn.client.set(keys.health(), String(Date.now()), 'PX', HEALTH_KEY_TTL_MS)
+        await probe()
       } catch {
         return false
       }
@@ -104,6 +121,7 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
       if (closed) return
       closed = true
       sessions.stop()
+      dedup.stop()
       await conn.close()
       await local.close()
     },

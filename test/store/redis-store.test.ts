@@ -458,7 +458,7 @@ describe('redis store: Redis down or lost', () => {
     const raw = new Redis(server.url)
     try {
       await s.sessions.put({ account: 'a', openId: 'u', plugin: 'survey', state: { step: 1 }, expiresAt: Date.now() + 60_000 })
-      const [key] = await raw.keys(`${keyPrefix}*`)
+      const [key] = await raw.keys(`${keyPrefix}session:*`)
       assert.ok(key, 'the session key')
       await raw.set(key, '{"plugin": "survey"', 'PX', 60_000)
       const logged = captured.next(/unreadable session dropped/)

@@ -20,8 +20,11 @@ export interface RedisServer {
   stop(): Promise<void>
   /** SIGKILL, waits for the exit: the connection drops without a goodbye. */
   kill(): Promise<void>
-  /** Starts again on the same port (stopping first if still running). Data is gone: no persistence. */
-  restart(): Promise<void>
+  /**
+   * Starts again on the same port (stopping first if still running). Data is gone: no persistence.
+   * `args`: redis-server settings for the new run (e.g. `['--databases', '4']`).
+   */
+  restart(args?: readonly string[]): Promise<void>
   /** SIGSTOP: the socket stays open but nothing is answered (a hung server). */
   pause(): void
   /** SIGCONT: the server runs what was sent meanwhile, in order. */
@@ -85,7 +88,7 @@ function waitForExit(child: ChildProcess): Promise<void> {
 }
 
 /** Spawns redis-server on `port`; resolves once it answers PING, rejects with its output if it exits first. */
-async function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
+async function spawnRedis(port: number, dir: string, extra: readonly string[] = []): Promise<ChildProcess> {
   const args = [
     '-c',
     WATCHER,
@@ -96,6 +99,7 @@ async function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
     '--appendonly', 'no',
     '--dir', dir,
     '--loglevel', 'notice',
+    ...extra,
   ]
   const child = spawn('sh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, WX_REDIS_DIR: dir } })
   live.add(child)
@@ -188,10 +192,10 @@ export async function startRedisServer(): Promise<RedisServer> {
       await rm(dir, { recursive: true, force: true })
     },
     kill: () => signal('SIGKILL'),
-    async restart() {
+    async restart(args) {
       await signal('SIGTERM')
       await mkdir(dir, { recursive: true })
-      child = await spawnRedis(port, dir)
+      child = await spawnRedis(port, dir, args)
     },
     pause() {
       child?.kill('SIGSTOP')

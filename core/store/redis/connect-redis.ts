@@ -10,7 +10,14 @@
  * - commandTimeout                 a server that stops answering without closing the socket
  * - enableAutoPipelining           the commands issued in one event-loop turn (several messages' claims,
  *                                  locks and records under load) go out in one socket write: a write per
- *                                  command was 40 % of an instance's main thread (BENCHMARKS.md, fleet)
+ *                                  command was 40 % of an instance's main thread (BENCHMARKS.md, fleet).
+ *                                  ioredis sends one pipeline at a time, so a command issued behind one
+ *                                  that hangs can take up to twice commandTimeout: what a message awaits is
+ *                                  bounded by its own deadline besides (dedup/exactly-once.ts)
+ * - socketTimeout                  a connection that went silent without closing (a peer or NAT entry gone
+ *                                  without a RST) is dropped and replaced: otherwise every command on it
+ *                                  timed out for the ~15 min the kernel takes to give up, and ioredis kept
+ *                                  each in its queue (114 MB for 30,000 claims; a Redis review)
  */
 import { Redis } from 'ioredis'
 import type { Logger } from '../../log/logger.ts'
@@ -37,6 +44,8 @@ export interface RedisConnection {
 }
 
 const FIRST_RECONNECT_DELAY_MS = 50
+/** A silent connection is replaced after this many command timeouts' worth of no data at all. */
+const SOCKET_TIMEOUT_FACTOR = 3
 
 /** The URL for messages: never print a password. */
 export function redactRedisUrl(url: string): string {
@@ -47,6 +56,14 @@ export function redactRedisUrl(url: string): string {
   } catch {
     return '(not a URL)'
   }
+}
+
+/**
+ * A command Redis refused that may be accepted later as it is: a full Redis (OOM), a replica not yet
+ * promoted (READONLY), one loading its data or busy with a script. Not an ACL's NOPERM: that is a setting.
+ */
+export function refusalMayPass(err: unknown): boolean {
+  return mayPass(err) || /^(OOM|READONLY|LOADING|BUSY|MASTERDOWN|TRYAGAIN)\b/.test(messageOf(err))
 }
 
 /** Network failures that may pass by themselves: Redis not (yet) up or reachable, or not answering in time. */
@@ -83,6 +100,8 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisC
     autoResendUnfulfilledCommands: false,
     enableAutoPipelining: true,
     commandTimeout: opts.commandTimeoutMs,
+    // No byte for this long while commands wait: the connection is gone, whatever the socket says.
+    socketTimeout: SOCKET_TIMEOUT_FACTOR * opts.commandTimeoutMs,
     connectTimeout: opts.connectTimeoutMs,
     retryStrategy: (attempt) => Math.min(FIRST_RECONNECT_DELAY_MS * 2 ** Math.min(attempt - 1, 16), opts.maxReconnectDelayMs),
   })
@@ -117,6 +136,15 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisC
   let up = true
   let lostAt = 0
   let closing = false
+  /**
+   * This connection's SELECT was refused (a Redis restarted with fewer databases): ioredis says so in an
+   * 'error' and carries on, in database 0, where another deployment's keys may be. The connection is dropped
+   * before it is ready and tried again later; the start refuses the same (above).
+   */
+  let wrongDatabase = false
+  client.on('connect', () => {
+    wrongDatabase = false
+  })
   /** Why reconnecting fails, as said in the log this outage: each reason once (a password changed: NOAUTH). */
   const saidReasons = new Set<string>()
   const recoveredListeners: Array<() => void> = []
@@ -124,7 +152,12 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisC
   // it cannot come back is another matter (a password changed, a server refusing clients), and used to be
   // said nowhere. Each new reason while down gets one line.
   client.on('error', (err: Error) => {
-    if (closing || up) return
+    if (closing) return
+    if (!wrongDatabase && /DB index is out of range|invalid DB index/i.test(messageOf(err))) {
+      wrongDatabase = true
+      client.disconnect(true)
+    }
+    if (up) return
     const reason = messageOf(err)
     // Our own commands refused while down (no offline queue) say nothing about why the reconnect fails.
     if (/^Stream isn't writeable/.test(reason)) return
@@ -145,7 +178,7 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisC
     )
   })
   client.on('ready', () => {
-    if (closing || up) return
+    if (closing || up || wrongDatabase) return
     up = true
     opts.log.info({ url: shownUrl, downMs: Date.now() - lostAt }, 'redis connection recovered')
     lastError = undefined

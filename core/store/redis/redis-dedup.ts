@@ -21,6 +21,10 @@
  *   of the same message whose claim then fails too (still disconnected) is folded into this settlement
  *   instead of replacing it, else the answer would never be recorded (test/fleet/fleet.test.ts).
  * - release failed: settled like a failed claim.
+ * Settlements are sent again when the connection is back, and also every little while as long as it is up:
+ * a Redis that refuses writes on a live connection (full with noeviction, a read-only replica during a
+ * failover) never reconnects, and a recorded answer left `pending` until its claim lapsed ran the message a
+ * second time on a later retry (a Redis review).
  */
 import type { Logger } from '../../log/logger.ts'
 import { randomBytesFromPool } from '../../verify/random-pool.ts'
@@ -34,13 +38,21 @@ const PENDING = 'pending:'
 /** Bounds the bookkeeping if callers never complete or release (a bug, but memory must not grow). */
 const MAX_TRACKED = 10_000
 
+/** How soon a refused settlement is sent again while connected; it doubles up to the second bound. */
+const SETTLE_RETRY_FIRST_MS = 250
+const SETTLE_RETRY_MAX_MS = 5_000
+/** A release older than this is moot: the claim it gives up has lapsed (pendingTtl is ~15 s). */
+const RELEASE_MOOT_AFTER_MS = 60_000
+
 type Unsettled =
-  | { action: 'release'; owner: string }
+  | { action: 'release'; owner: string; since: number }
   | { action: 'complete'; owner: string; payload: string; expiresAt: number; laterOwners?: string[] }
 
 export interface RedisDedup extends DedupStore {
   /** Settle the operations whose outcome a lost connection hid. Called on recovery. */
   settle(): Promise<void>
+  /** Stops the retries (the store is closing). */
+  stop(): void
 }
 
 function encodeReply(reply: StoredReply): string {
@@ -72,6 +84,7 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
   async function settleOne(key: string, u: Unsettled): Promise<void> {
     // In full text: this may be sent to a server that is not answering, and must act when it does.
     if (u.action === 'release') {
+      if (Date.now() - u.since > RELEASE_MOOT_AFTER_MS) return
       await runScript(client, RELEASE, [keys.dedup(key)], [u.owner], { fullText: true })
       return
     }
@@ -88,6 +101,7 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
       // Something newer for this key (a later claim, complete or release) supersedes this one.
       if (!unsettled.has(key)) track(unsettled, key, u)
       log.debug({ key, err: err instanceof Error ? err.message : String(err) }, 'dedup settle deferred')
+      retrySoon()
       return false
     }
     if (unsettled.get(key) === u) unsettled.delete(key)
@@ -101,6 +115,38 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
     if (conn.isReady()) void trySettle(key, u)
   }
 
+  let retry: NodeJS.Timeout | undefined
+  let retryDelay = SETTLE_RETRY_FIRST_MS
+  let stopped = false
+  /** A round of settlements in progress: another would send each one again while Redis stalls. */
+  let settling = false
+  /** While connected and refused: again soon, then less often. A lost connection settles on recovery. */
+  function retrySoon(): void {
+    if (retry || stopped || !conn.isReady()) return
+    retry = setTimeout(() => {
+      retry = undefined
+      void settleRound('retry')
+    }, retryDelay)
+    retry.unref()
+    retryDelay = Math.min(retryDelay * 2, SETTLE_RETRY_MAX_MS)
+  }
+
+  async function settleRound(why: 'reconnect' | 'retry'): Promise<void> {
+    if (settling) return
+    settling = true
+    const batch = [...unsettled]
+    let settled = 0
+    try {
+      for (const [key, u] of batch) if (await trySettle(key, u)) settled++
+    } finally {
+      settling = false
+    }
+    if (unsettled.size === 0) retryDelay = SETTLE_RETRY_FIRST_MS
+    if (batch.length > 0 && (why === 'reconnect' || settled > 0)) {
+      log.info({ settled, deferred: batch.length - settled }, why === 'reconnect' ? 'dedup claims settled after reconnect' : 'dedup claims settled once Redis took writes again')
+    }
+  }
+
   return {
     async claim(key, pendingTtlMs) {
       const owner = PENDING + randomBytesFromPool(12).toString('base64url')
@@ -112,7 +158,7 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
         // that answer is what every later try should get. Recording it also covers this claim, if it landed.
         const earlier = unsettled.get(key)
         if (earlier?.action === 'complete') settleLater(key, { ...earlier, laterOwners: [...(earlier.laterOwners ?? []), owner] })
-        else settleLater(key, { action: 'release', owner })
+        else settleLater(key, { action: 'release', owner, since: Date.now() })
         throw err
       }
       if (existing === null) {
@@ -142,7 +188,7 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
       try {
         await runScript(client, RELEASE, [keys.dedup(key)], [owner])
       } catch (err) {
-        if (owner) settleLater(key, { action: 'release', owner })
+        if (owner) settleLater(key, { action: 'release', owner, since: Date.now() })
         throw err
       }
       owned.delete(key)
@@ -154,11 +200,12 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
       return raw === null ? { state: 'absent' } : decodeState(raw)
     },
 
-    async settle() {
-      const batch = [...unsettled]
-      let settled = 0
-      for (const [key, u] of batch) if (await trySettle(key, u)) settled++
-      if (batch.length > 0) log.info({ settled, deferred: batch.length - settled }, 'dedup claims settled after reconnect')
+    settle: () => settleRound('reconnect'),
+
+    stop() {
+      stopped = true
+      clearTimeout(retry)
+      retry = undefined
     },
   }
 }

@@ -17,6 +17,15 @@ function defineScript(lua: string): LuaScript {
   return { lua, sha: createHash('sha1').update(lua).digest('hex') }
 }
 
+/**
+ * The health probe: a write through a script, as every message's claim is. A plain SET passed on a Redis
+ * whose ACL refuses scripts (`-@scripting`), where every message was dropped while /healthz said ok.
+ */
+export const HEALTH_PROBE = defineScript(`
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`)
+
 /** Returns nil when claimed, else the value already there (`pending:<owner>` or the reply JSON). */
 export const CLAIM = defineScript(`
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
