@@ -278,10 +278,13 @@ test('HOST that is not an address of this machine: exit 2, saying which setting'
   assert.equal(stderr, 'wxengine: cannot listen on 192.0.2.1:0: 192.0.2.1 is not an address of this machine; set HOST to one of its addresses (0.0.0.0 for every interface)\n')
 })
 
-test('dev: an edit to engine.config.ts says a restart applies it (rules and plugins reload by themselves)', { timeout: 30_000 }, async () => {
+test('dev: listens on 127.0.0.1 without HOST; an edit to engine.config.ts says a restart applies it (rules and plugins reload by themselves)', { timeout: 30_000 }, async () => {
+  // No HOST: dev's own default (it served the example token on 0.0.0.0; a plugin author's review).
+  const env = { ...project.env }
+  delete env.HOST
   const child = spawn(process.execPath, ['--import', TSX, MAIN, 'dev', '--port', '0'], {
     cwd: project.dir,
-    env: { ...project.env, HOST: '127.0.0.1' },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   running.add(child)
@@ -299,6 +302,7 @@ test('dev: an edit to engine.config.ts says a restart applies it (rules and plug
   const original = readFileSync(configFile, 'utf8')
   try {
     await waitFor(/wxengine listening/, 'the engine to listen')
+    assert.match(output, /address(\x1b\[\d+m)?: "127\.0\.0\.1:\d+"/)
     writeFileSync(configFile, original.replace('port: 8080', 'port: 8081'))
     await waitFor(/engine\.config\.ts changed: restart wxengine dev to apply it/, 'the warning')
   } finally {

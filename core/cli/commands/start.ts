@@ -102,7 +102,9 @@ async function startEngine(flags: StartFlags): Promise<Runtime | number> {
   const loaded = loadConfig({
     root: flags.root,
     file: flags.config,
-    overrides: flags.dev ? { watch: true, log: { pretty: true, level: 'debug' } } : undefined,
+    // dev listens on this machine only: it is served with the example token, which anyone can sign with
+    // (a plugin author's review found it on 0.0.0.0). HOST still wins: a tunnel or a container sets it.
+    overrides: flags.dev ? { watch: true, host: '127.0.0.1', log: { pretty: true, level: 'debug' } } : undefined,
   })
   if (!loaded.ok) {
     const hint = configFailureHint(flags)
