@@ -120,7 +120,9 @@ export interface TestClient {
   send(input: string | PushFields, opts?: { openId?: string }): Promise<TestReply>
   /**
    * Send, then assert the reply, passive or late: text content equal to a string, matching a RegExp, or
-   * fields containing `expected` (the reply XML's fields, or the customer-service JSON's when it went late).
+   * fields containing `expected` (the reply XML's fields, or the customer-service JSON's when it went late),
+   * at every depth: `{ Articles: { item: { Title: 'A' } } }` checks the title alone. A list must have as
+   * many entries as expected, each containing its own; a RegExp matches a text field.
    * A plugin that failed on the message fails the assertion too, even when a later candidate or the
    * `default`/`error` reply answered (that reply would otherwise hide the crash); `allowErrors: true` is
    * for a test that expects the failure.
@@ -363,7 +365,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       else if (expected instanceof RegExp) assert.match(reply.content ?? '', expected)
       else {
         const fields: Record<string, unknown> | null | undefined = reply.late ?? reply.fields
-        for (const [k, v] of Object.entries(expected)) assert.deepEqual(fields?.[k], v, `reply field ${k}${reply.late ? ' (of the late customer-service message)' : ''}`)
+        assertContains(fields ?? {}, expected, reply.late ? ' (of the late customer-service message)' : '')
       }
       return reply
     },
@@ -443,4 +445,24 @@ function articlesOf(f: RawFields): Article[] {
     if (typeof a.Url === 'string') article.url = a.Url
     return [article]
   })
+}
+
+/**
+ * `expected` within `actual`: objects by the keys expected (at every depth: a nested object was compared
+ * whole, so a news article's title could not be checked alone; a plugin author's review), lists entry by
+ * entry with the same length, a RegExp against text, anything else equal.
+ */
+function assertContains(actual: unknown, expected: unknown, where: string, path = 'reply field'): void {
+  if (expected instanceof RegExp) {
+    assert.ok(typeof actual === 'string', `${path}${where}: expected text matching ${expected}, got ${JSON.stringify(actual)}`)
+    assert.match(actual, expected, `${path}${where}`)
+  } else if (Array.isArray(expected)) {
+    assert.ok(Array.isArray(actual) && actual.length === expected.length, `${path}${where}: expected a list of ${expected.length}, got ${JSON.stringify(actual)}`)
+    expected.forEach((e, i) => assertContains(actual[i], e, where, `${path}[${i}]`))
+  } else if (expected !== null && typeof expected === 'object') {
+    assert.ok(actual !== null && typeof actual === 'object' && !Array.isArray(actual), `${path}${where}: expected fields ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`)
+    for (const [k, v] of Object.entries(expected)) assertContains((actual as Record<string, unknown>)[k], v, where, path === 'reply field' ? `reply field ${k}` : `${path}.${k}`)
+  } else {
+    assert.deepEqual(actual, expected, `${path}${where}`)
+  }
 }

@@ -24,7 +24,7 @@ before(async () => {
   )
   writeFileSync(
     path.join(root, 'rules', 'main.yaml'),
-    'rules:\n  - name: crash\n    keywords: [crash, crashy]\n    plugin: crash\n  - name: after-crash\n    keywords: [crashy]\n    priority: -1\n    reply: { type: text, content: fallback }\n  - name: hi\n    keywords: [hi]\n    reply: { type: text, content: hello }\nhandlers:\n  - type: unsubscribe\n    plugin: crash\n',
+    'rules:\n  - name: crash\n    keywords: [crash, crashy]\n    plugin: crash\n  - name: after-crash\n    keywords: [crashy]\n    priority: -1\n    reply: { type: text, content: fallback }\n  - name: hi\n    keywords: [hi]\n    reply: { type: text, content: hello }\n  - name: news\n    keywords: [news]\n    reply: { type: news, articles: [{ title: A1, description: first, url: "http://u/1" }] }\nhandlers:\n  - type: unsubscribe\n    plugin: crash\n',
   )
   client = await createTestClient({ root, log: memory.logger })
 })
@@ -132,4 +132,11 @@ export default definePlugin({
   } finally {
     await c.close()
   }
+})
+
+test('expectReply matches fields at every depth: an article by its title alone, a RegExp on a text field; a miss names the path', async () => {
+  await client.expectReply('news', { MsgType: 'news', Articles: { item: { Title: 'A1' } } })
+  await client.expectReply('news', { Articles: { item: { Url: /^http:\/\/u\// } } })
+  await assert.rejects(client.expectReply('news', { Articles: { item: { Title: 'B2' } } }), /reply field Articles\.item\.Title/)
+  await assert.rejects(client.expectReply('news', { Articles: { item: [{ Title: 'A1' }, { Title: 'A2' }] } }), /reply field Articles\.item: expected a list of 2/)
 })
