@@ -74,7 +74,7 @@ export interface SessionHandle<S extends SessionState = JsonValue> {
 export interface KeyValue {
   get<T extends JsonValue = JsonValue>(key: string): Promise<T | undefined>
   /** Replaces the value; without `ttlSeconds` it never expires (an earlier expiry is dropped). */
-  set(key: string, value: JsonValue, ttlSeconds?: number): Promise<void>
+  set<T extends JsonValue = JsonValue>(key: string, value: T, ttlSeconds?: number): Promise<void>
   delete(key: string): Promise<void>
   /**
    * Read-modify-write, atomic against every other writer: `fn` gets the current value (undefined when
