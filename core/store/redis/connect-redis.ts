@@ -76,9 +76,9 @@ const MAY_PASS_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOS
 function mayPass(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code
   if (code !== undefined && MAY_PASS_CODES.has(code)) return true
-  // Our own deadline, a command not answered in time, ioredis giving up on a dropped socket, a server
-  // still loading its data.
-  return /^no answer within|^Command timed out|Connection is closed|^LOADING/.test(messageOf(err))
+  // Our own deadline, a command not answered in time, a connection silent for socketTimeout, ioredis giving
+  // up on a dropped socket, a server still loading its data.
+  return /^no answer within|^Command timed out|^Socket timeout|Connection is closed|^LOADING/.test(messageOf(err))
 }
 
 function messageOf(err: unknown): string {
