@@ -1,7 +1,8 @@
 /**
  * A plugin's code compiled as the engine's load compiles it, and none of it run (no worker, no sandbox, no
  * setup, no top level): for `wxengine rules check`, so that a plugin the engine would refuse for its code
- * fails the check, said as `plugins/x/util.ts:3:7: SyntaxError: ...`.
+ * fails the check, said as `plugins/x/util.ts:3:7: SyntaxError: ...`; and for the engine's own load, to
+ * find where a SyntaxError V8 reported without a place is (sandbox/load-plugin-module.ts).
  *
  * Which files: the entry and what it requires, followed from the require() calls of the compiled code (an
  * import becomes one; a type-only import, which sucrase drops, does not). Not every file in the folder: the
