@@ -59,7 +59,7 @@ export interface StartOptions {
   now?: () => number
   /** When old log entries and finished late replies are first pruned; then hourly. Default a minute (tests set less). */
   pruneFirstAfterMs?: number
-  /** Plugins the test kit's `only` left unloaded: rules naming them are said at info, not warned about. */
+  /** Plugins the test kit's `only` left unloaded: rules naming them are not warned about (left out on purpose). */
   leftOut?: readonly string[]
 }
 

@@ -24,7 +24,8 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     settings: config.plugins,
     defaultTimeoutMs: config.limits.pluginTimeoutMs,
     defaultMemoryMb: config.limits.pluginMemoryMb,
-    accounts: config.accounts.map((a) => (a.originalId === undefined ? { id: a.id, appId: a.appId } : { id: a.id, appId: a.appId, originalId: a.originalId })),
+    // As `ctx.account` has them (engine.ts).
+    accounts: config.accounts.map((a) => ({ id: a.id, appId: a.appId, originalId: a.originalId })),
     services,
     log,
   })

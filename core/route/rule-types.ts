@@ -39,6 +39,9 @@ export interface TextRule {
   source: SourceRef
 }
 
+/** Kinds whose push carries a QR scene (protocol.md §3: subscribe via a parameter QR code, scan): a handler can take one scene. */
+export const SCENE_KINDS: readonly MessageKind[] = ['subscribe', 'scan']
+
 /** Menu events, whose EventKey says which button (a CLICK's key, a VIEW's URL): a handler can take one key. */
 export const KEY_KINDS: readonly MessageKind[] = ['click', 'view', 'scancode_push', 'scancode_waitmsg', 'pic_sysphoto', 'pic_photo_or_album', 'pic_weixin', 'location_select', 'view_miniprogram']
 

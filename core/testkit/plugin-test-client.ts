@@ -452,17 +452,18 @@ function articlesOf(f: RawFields): Article[] {
  * whole, so a news article's title could not be checked alone; a plugin author's review), lists entry by
  * entry with the same length, a RegExp against text, anything else equal.
  */
-function assertContains(actual: unknown, expected: unknown, where: string, path = 'reply field'): void {
+function assertContains(actual: unknown, expected: unknown, where: string, path = ''): void {
+  const label = `reply field${path === '' ? '' : ` ${path}`}${where}`
   if (expected instanceof RegExp) {
-    assert.ok(typeof actual === 'string', `${path}${where}: expected text matching ${expected}, got ${JSON.stringify(actual)}`)
-    assert.match(actual, expected, `${path}${where}`)
+    assert.ok(typeof actual === 'string', `${label}: expected text matching ${expected}, got ${JSON.stringify(actual)}`)
+    assert.match(actual, expected, label)
   } else if (Array.isArray(expected)) {
-    assert.ok(Array.isArray(actual) && actual.length === expected.length, `${path}${where}: expected a list of ${expected.length}, got ${JSON.stringify(actual)}`)
+    assert.ok(Array.isArray(actual) && actual.length === expected.length, `${label}: expected a list of ${expected.length}, got ${JSON.stringify(actual)}`)
     expected.forEach((e, i) => assertContains(actual[i], e, where, `${path}[${i}]`))
   } else if (expected !== null && typeof expected === 'object') {
-    assert.ok(actual !== null && typeof actual === 'object' && !Array.isArray(actual), `${path}${where}: expected fields ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`)
-    for (const [k, v] of Object.entries(expected)) assertContains((actual as Record<string, unknown>)[k], v, where, path === 'reply field' ? `reply field ${k}` : `${path}.${k}`)
+    assert.ok(actual !== null && typeof actual === 'object' && !Array.isArray(actual), `${label}: expected fields ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`)
+    for (const [k, v] of Object.entries(expected)) assertContains((actual as Record<string, unknown>)[k], v, where, path === '' ? k : `${path}.${k}`)
   } else {
-    assert.deepEqual(actual, expected, `${path}${where}`)
+    assert.deepEqual(actual, expected, label)
   }
 }

@@ -65,9 +65,8 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   const { textRules, keywords, typeHandlers } = loaded.ruleSet.size
   io.out(`${shown(dir)}: ok, ${textRules} text rule${textRules === 1 ? '' : 's'} (${keywords} keyword${keywords === 1 ? '' : 's'}), ${typeHandlers} type handler${typeHandlers === 1 ? '' : 's'}, plugins used: ${loaded.ruleSet.pluginNames().join(', ') || 'none'}`)
   for (const w of warnings) io.out(`warning: ${w}`)
-  const counted = warnings.length
-  if (flags.strict && counted > 0) {
-    io.err(`${counted} warning${counted === 1 ? '' : 's'}, which --strict counts as failures`)
+  if (flags.strict && warnings.length > 0) {
+    io.err(`${warnings.length} warning${warnings.length === 1 ? '' : 's'}, which --strict counts as failures`)
     return EXIT_FAILED
   }
   return EXIT_OK

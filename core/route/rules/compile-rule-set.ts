@@ -80,7 +80,7 @@ export function compileRuleSet(
       const found: OrderedHandler[] = []
       for (const scope of scopesOf(account)) {
         for (const entry of handlersByScope.get(scope)?.get(kind) ?? []) {
-          const wanted = entry.handler.scene ?? entry.handler.key
+          const wanted = onlyFor(entry.handler)
           if (wanted === undefined || (which !== undefined && wanted === which)) found.push(entry)
         }
       }
@@ -113,20 +113,26 @@ export function compileRuleSet(
 
 function compareHandlerOrder(a: TypeHandler, b: TypeHandler): number {
   if (a.priority !== b.priority) return b.priority - a.priority
-  const aScene = (a.scene ?? a.key) === undefined ? 1 : 0
-  const bScene = (b.scene ?? b.key) === undefined ? 1 : 0
-  if (aScene !== bScene) return aScene - bScene
+  const aGeneric = onlyFor(a) === undefined ? 1 : 0
+  const bGeneric = onlyFor(b) === undefined ? 1 : 0
+  if (aGeneric !== bGeneric) return aGeneric - bGeneric
   return compareRuleOrder(a, b)
 }
 
+/** The one scene or key a handler is for (a handler has at most one of them), or undefined for any. */
+function onlyFor(handler: TypeHandler): string | undefined {
+  return handler.scene ?? handler.key
+}
+
 function handlerCandidate(handler: TypeHandler): Candidate {
+  const only = onlyFor(handler)
   return {
     rule: handler.name,
     target: handler.target,
     match: {
       rule: handler.name,
       via: handler.scene !== undefined ? 'scene' : handler.key !== undefined ? 'key' : 'type',
-      ...(handler.scene !== undefined ? { keyword: handler.scene } : handler.key !== undefined ? { keyword: handler.key } : {}),
+      ...(only === undefined ? {} : { keyword: only }),
       captures: [],
       groups: {},
       fromClick: false,

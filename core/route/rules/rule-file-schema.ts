@@ -8,12 +8,10 @@ import retModule, { type Token } from 'ret'
 import { z } from 'zod'
 import { MESSAGE_KINDS } from '../../normalize/message-types.ts'
 import { replySchema } from '../../reply/reply-builders.ts'
-import { KEY_KINDS } from '../rule-types.ts'
+import { KEY_KINDS, SCENE_KINDS } from '../rule-types.ts'
 
 export const KEYWORD_KINDS = ['exact', 'contains', 'prefix', 'regex'] as const
 
-/** Kinds whose push carries a QR scene (protocol.md §3: subscribe via a parameter QR code, scan). */
-export const SCENE_KINDS: readonly string[] = ['subscribe', 'scan']
 
 const jsonValue = z.json()
 
