@@ -15,7 +15,8 @@
  *   To shorten that, we settle at once: send a release-if-ours right behind the claim. Redis runs one
  *   connection's commands in order, so if a slow server still runs the claim, it runs the release after
  *   it. If the connection is down, the release is kept and sent when it is back; else the claim lapses
- *   after pendingTtl.
+ *   after pendingTtl. A retry whose claim fails too adds its owner value to this release instead of
+ *   replacing it: the first claim may be the one on the key (test/store/redis-dedup-settle.test.ts).
  * - complete failed: settled the same way with record-if-ours-or-absent, so later tries replay our reply
  *   instead of running again; a key claimed or answered elsewhere in the meantime is left alone. A retry
  *   of the same message whose claim then fails too (still disconnected) is folded into this settlement
@@ -45,7 +46,7 @@ const SETTLE_RETRY_MAX_MS = 5_000
 const RELEASE_MOOT_AFTER_MS = 60_000
 
 type Unsettled =
-  | { action: 'release'; owner: string; since: number }
+  | { action: 'release'; owners: string[]; since: number }
   | { action: 'complete'; owner: string; payload: string; expiresAt: number; laterOwners?: string[] }
 
 export interface RedisDedup extends DedupStore {
@@ -85,7 +86,7 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
     // In full text: this may be sent to a server that is not answering, and must act when it does.
     if (u.action === 'release') {
       if (Date.now() - u.since > RELEASE_MOOT_AFTER_MS) return
-      await runScript(client, RELEASE, [keys.dedup(key)], [u.owner], { fullText: true })
+      await runScript(client, RELEASE, [keys.dedup(key)], u.owners, { fullText: true })
       return
     }
     const left = u.expiresAt - Date.now()
@@ -156,9 +157,11 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
       } catch (err) {
         // A retry that failed to claim must not drop the answer of an earlier run still to be recorded:
         // that answer is what every later try should get. Recording it also covers this claim, if it landed.
+        // Nor an earlier claim's release: that claim may be the one on the key (its answer lost), and left
+        // there it kept every try `pending` until it lapsed.
         const earlier = unsettled.get(key)
         if (earlier?.action === 'complete') settleLater(key, { ...earlier, laterOwners: [...(earlier.laterOwners ?? []), owner] })
-        else settleLater(key, { action: 'release', owner, since: Date.now() })
+        else settleLater(key, { action: 'release', owners: [...(earlier?.owners ?? []), owner], since: Date.now() })
         throw err
       }
       if (existing === null) {
@@ -188,7 +191,7 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
       try {
         await runScript(client, RELEASE, [keys.dedup(key)], [owner])
       } catch (err) {
-        if (owner) settleLater(key, { action: 'release', owner, since: Date.now() })
+        if (owner) settleLater(key, { action: 'release', owners: [owner], since: Date.now() })
         throw err
       }
       owned.delete(key)
