@@ -11,11 +11,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, connect, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
+import { pino } from 'pino'
 import { createLogger } from '../../core/log/logger.ts'
 import { openRedisStore } from '../../core/store/redis-store.ts'
 import type { StoreOpenError } from '../../core/store/store-open-error.ts'
 import { freePort } from '../support/engine-process.ts'
 import { startRedisServer } from '../support/redis-server.ts'
+import { until } from '../support/until.ts'
 
 const silent = createLogger({ level: 'silent' })
 const dirs: string[] = []
@@ -54,6 +56,48 @@ describe('Redis store: a Redis that misbehaves on a live connection', () => {
       assert.equal(state, 'done', 'the answer is recorded after the OOM is over')
     } finally {
       await admin.config('SET', 'maxmemory', '0').catch(() => undefined)
+      admin.disconnect()
+      await store.close()
+      await server.stop()
+    }
+  })
+
+  it('a refused settlement is sent again although its retry came due while another settlement was waiting for Redis', async () => {
+    const server = await startRedisServer()
+    const admin = new Redis(server.url)
+    await admin.call('ACL', 'SETUSER', 'bot', 'on', '>pw', '~*', '+@all')
+    // Redis stalls (a slow command, a fork) right after refusing the first settlement of a round, as the
+    // round sends the next one: the retry timer comes due while that one waits.
+    let stallAfterRefusal = false
+    const refused = new Set<string>()
+    const log = pino({ level: 'debug', base: undefined }, {
+      write(line: string) {
+        const { msg, key } = JSON.parse(line) as { msg?: string; key?: string }
+        if (msg === 'dedup settle deferred' && key) refused.add(key)
+        if (!stallAfterRefusal || msg !== 'dedup settle deferred' || key !== 'a') return
+        stallAfterRefusal = false
+        server.pause()
+        setTimeout(() => server.resume(), 1500)
+      },
+    })
+    const store = await openRedisStore({ url: server.url.replace('redis://', 'redis://bot:pw@'), dataDir: await tempDir(), log, commandTimeoutMs: 5_000 })
+    try {
+      assert.deepEqual(await store.dedup.claim('a', 60_000), { state: 'claimed' })
+      assert.deepEqual(await store.dedup.claim('b', 60_000), { state: 'claimed' })
+      await admin.call('ACL', 'SETUSER', 'bot', 'resetkeys')
+      await assert.rejects(store.dedup.complete('a', reply, 60_000), /NOPERM/)
+      await assert.rejects(store.dedup.complete('b', reply, 60_000), /NOPERM/)
+      await until('both settlements refused', () => refused.has('a') && refused.has('b'))
+      // b's settlement passes at the next round, a's is refused once more.
+      await admin.call('ACL', 'SETUSER', 'bot', '~wx:dedup:b')
+      stallAfterRefusal = true
+      await until('b recorded', async () => (await admin.get('wx:dedup:b'))?.startsWith('{'))
+      await admin.call('ACL', 'SETUSER', 'bot', 'allkeys')
+      // The timer that came due during the round did nothing, and nothing armed it again: a's answer stayed
+      // unrecorded until a reconnect or another refusal, its claim `pending` until it lapsed (and a retry
+      // after that ran the message a second time).
+      await until('a recorded', async () => (await store.dedup.peek('a')).state === 'done', 4_000)
+    } finally {
       admin.disconnect()
       await store.close()
       await server.stop()

@@ -143,6 +143,8 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
       settling = false
     }
     if (unsettled.size === 0) retryDelay = SETTLE_RETRY_FIRST_MS
+    // A retry that came due during this round found it running and did nothing: what is left is sent again.
+    else retrySoon()
     if (batch.length > 0 && (why === 'reconnect' || settled > 0)) {
       log.info({ settled, deferred: batch.length - settled }, why === 'reconnect' ? 'dedup claims settled after reconnect' : 'dedup claims settled once Redis took writes again')
     }
