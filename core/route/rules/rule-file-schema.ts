@@ -9,6 +9,7 @@ import { z } from 'zod'
 import { MESSAGE_KINDS } from '../../normalize/message-types.ts'
 import { replySchema } from '../../reply/reply-builders.ts'
 import { KEY_KINDS, SCENE_KINDS } from '../rule-types.ts'
+import { checkOverlappingAlternatives } from './overlapping-alternatives.ts'
 
 export const KEYWORD_KINDS = ['exact', 'contains', 'prefix', 'regex'] as const
 
@@ -43,7 +44,7 @@ const keywordObject = z.strictObject(keywordObjectShape).superRefine((kw, ctx) =
   const kind = kinds[0]
   const value = kw[kind] as string
   if (kind === 'regex') {
-    const problem = checkRegex(value) ?? (kw.trusted === true ? undefined : checkBacktracking(value))
+    const problem = checkRegex(value) ?? (kw.trusted === true ? undefined : (checkBacktracking(value) ?? checkOverlappingAlternatives(value)))
     if (problem) ctx.addIssue({ code: 'custom', path: ['regex'], message: problem })
   } else if (kw.trusted !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['trusted'], message: 'trusted applies to regex keywords only' })

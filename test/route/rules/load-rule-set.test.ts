@@ -104,6 +104,14 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.match(words, /repeats a repeated part/)
   })
 
+  it('a regex repeating alternatives that can match the same text (catastrophic backtracking), at its line; trusted accepts it', async () => {
+    const message = await singleError(valid("  - name: b\n    keywords:\n      - regex: '^([\\u4e00-\\u9fa5]|\\S)+$'\n    plugin: p\n"), 7)
+    assert.match(message, /^rule "b": regex .* repeats a choice whose alternatives "\[.*u4e00-.*u9fa5\]" and ".*S" can match the same text: .* add trusted: true/)
+    const dir = await rulesDir({ 'main.yaml': valid("  - name: b\n    keywords:\n      - { regex: '^(\\w|\\d)+$', trusted: true }\n    plugin: p\n") })
+    const loaded = await loadRuleSet(dir)
+    assert.equal(loaded.ok, true, loaded.ok ? '' : formatRuleErrors(loaded.errors))
+  })
+
   it('trusted: true accepts a nested repetition; on another kind of keyword it is an error', async () => {
     const dir = await rulesDir({ 'main.yaml': valid("  - name: b\n    keywords:\n      - { regex: '^(ab+)+$', trusted: true }\n    plugin: p\n") })
     const loaded = await loadRuleSet(dir)
