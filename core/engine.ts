@@ -155,7 +155,12 @@ export function createEngine(deps: EngineDeps): Engine {
   async function handleOrThrow(req: WireRequest): Promise<WireResponse> {
     const accountId = req.accountId ?? config.defaultAccount
     const account = accounts.get(accountId)
-    if (!account) return reject({ code: 'UNKNOWN_ACCOUNT', reason: `no account "${accountId}"` }, accountId)
+    if (!account) {
+      // The id is whatever anyone put in the URL path: up to node's 16 KB of headers, which went into the line
+      // three times (reason, account, msg), and control characters. Shown short and quoted as JSON.
+      const shown = accountId.length > 64 ? `${accountId.slice(0, 64)}…` : accountId
+      return reject({ code: 'UNKNOWN_ACCOUNT', reason: `no account ${JSON.stringify(shown)}` }, shown)
+    }
     if (req.method === 'GET') {
       const echo = verifyEndpoint(account, req.query)
       if (!echo.ok) return reject(echo.error, accountId)

@@ -118,6 +118,21 @@ describe('HTTP edges', () => {
     assert.equal(await bad.text(), 'UNKNOWN_ACCOUNT')
     assert.ok(h.lines.slice(before).some((l) => l.code === 'UNKNOWN_ACCOUNT' && l.reason === 'no account at /wechat/plain/x'))
   })
+
+  it('an unknown account id of any length or bytes is said short and escaped: a request with no signature cannot write 36 KB lines', async () => {
+    const before = h.lines.length
+    const huge = await fetch(`${h.url}/wechat/${'A'.repeat(12_000)}`, { method: 'POST', body: '<xml/>' })
+    assert.equal(huge.status, 404)
+    const odd = await fetch(`${h.url}/wechat/%0a%1b%5b31mX`, { method: 'POST', body: '<xml/>' })
+    assert.equal(odd.status, 404)
+    const lines = h.lines.slice(before).filter((l) => l.code === 'UNKNOWN_ACCOUNT')
+    assert.equal(lines.length, 2)
+    assert.equal(lines[0].reason, `no account "${'A'.repeat(64)}…"`)
+    assert.equal(lines[0].account, `${'A'.repeat(64)}…`)
+    assert.ok(JSON.stringify(lines[0]).length < 1_000, `a ${JSON.stringify(lines[0]).length}-character line`)
+    // Control characters stay escaped in the message, which `wxengine dev` prints as it is.
+    assert.equal(lines[1].reason, 'no account "\\n\\u001b[31mX"')
+  })
 })
 
 describe('shutdown with a stalled client', () => {
