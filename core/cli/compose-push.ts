@@ -1,9 +1,12 @@
 /**
  * Turns `wxengine send` flags into the push WeChat would send (field names: protocol.md §3).
- * Anything not covered by a shortcut is given with `--field Name=value`.
+ * Anything not covered by a shortcut is given with `--field Name=value`; the fields a message or event
+ * must have and that were not given get placeholders (push-placeholders.ts), so that `--type image` alone
+ * is an image a handler sees.
  */
 import { ok, type Result } from '../errors.ts'
 import { push, type PushFields } from '../testkit/wechat-simulator.ts'
+import { placeholdersFor } from './push-placeholders.ts'
 
 export interface PushFlags {
   openid: string
@@ -21,12 +24,21 @@ export interface PushFlags {
 
 const fail = (reason: string): Result<never, string> => ({ ok: false, error: reason })
 
-export function composePush(f: PushFlags): Result<PushFields, string> {
-  const extra: PushFields = {}
+export interface ComposedPush {
+  fields: PushFields
+  /** The fields the push needed and was not given, filled from push-placeholders.ts (`SendPicsInfo.Count`). */
+  placeholders: string[]
+}
+
+export function composePush(f: PushFlags): Result<ComposedPush, string> {
+  let extra: PushFields = {}
   for (const pair of f.fields) {
     const eq = pair.indexOf('=')
-    if (eq <= 0) return fail(`--field takes Name=value, got "${pair}"`)
-    extra[pair.slice(0, eq)] = pair.slice(eq + 1)
+    const path = pair.slice(0, Math.max(eq, 0)).split('.')
+    if (eq <= 0 || path.includes('')) return fail(`--field takes Name=value (Parent.Name=value inside an element), got "${pair}"`)
+    // A dotted name reaches inside an element: ScanCodeInfo.ScanResult, SendLocationInfo.Label.
+    const field = path.reduceRight<PushFields[string]>((inner, name) => ({ [name]: inner }), pair.slice(eq + 1)) as PushFields
+    extra = mergeAll(extra, field)
   }
   if (f.event && f.type) return fail('give --type (a user message) or --event (an event), not both')
   if (f.key !== undefined && !f.event) return fail('--key is the EventKey of an event: add --event (e.g. --event CLICK --key MENU_HELP)')
@@ -41,23 +53,63 @@ export function composePush(f: PushFlags): Result<PushFields, string> {
   }
 
   let fields: PushFields
+  let placeholders: string[] = []
   if (f.event) {
     const ev: PushFields = {}
     if (f.key !== undefined) ev.EventKey = f.key
-    if (location) Object.assign(ev, { Latitude: location.lat, Longitude: location.lng, Precision: location.scale ?? '30' })
-    fields = push.event(f.openid, f.event, { ...ev, ...extra })
-  } else if (location) {
-    if (f.type && f.type !== 'location') return fail(`--location makes a location message; it cannot be --type ${f.type}`)
-    fields = push.message(f.openid, 'location', {
-      Location_X: location.lat, Location_Y: location.lng, Scale: location.scale ?? '15', Label: '', ...extra,
-    })
-  } else if (!f.type || f.type === 'text') {
-    if (f.text === undefined) return fail('nothing to send: give the text (wxengine send "hello"), or --type, --event or --location')
-    fields = push.text(f.openid, f.text, extra)
+    if (location && f.event.toLowerCase() === 'location_select') {
+      ev.SendLocationInfo = { Location_X: location.lat, Location_Y: location.lng, Scale: location.scale ?? '15' }
+    } else if (location) {
+      Object.assign(ev, { Latitude: location.lat, Longitude: location.lng, Precision: location.scale ?? '30' })
+    }
+    const given = mergeAll(ev, extra)
+    const defaults = placeholdersFor({ event: f.event })
+    placeholders = notGiven(defaults, given)
+    fields = push.event(f.openid, f.event, mergeAll(defaults, given))
   } else {
-    if (f.text !== undefined) return fail(`the text argument is for text messages; a ${f.type} message takes --field Name=value`)
-    fields = push.message(f.openid, f.type, extra)
+    const type = f.type ?? (location ? 'location' : 'text')
+    if (location && type !== 'location') return fail(`--location makes a location message; it cannot be --type ${type}`)
+    if (type === 'text') {
+      if (f.text === undefined) return fail('nothing to send: give the text (wxengine send "hello"), or --type, --event or --location')
+      fields = push.text(f.openid, f.text, extra)
+    } else {
+      if (f.text !== undefined) return fail(`the text argument is for text messages; a ${type} message takes --field Name=value`)
+      const at: PushFields = location ? { Location_X: location.lat, Location_Y: location.lng, Scale: location.scale ?? '15' } : {}
+      const given = mergeAll(at, extra)
+      const defaults = placeholdersFor({ msgType: type })
+      placeholders = notGiven(defaults, given)
+      fields = push.message(f.openid, type, mergeAll(defaults, given))
+    }
   }
   if (f.toUser) fields.ToUserName = f.toUser
-  return ok(fields)
+  return ok({ fields, placeholders })
+}
+
+const isElement = (v: PushFields[string] | undefined): v is PushFields => typeof v === 'object' && !Array.isArray(v)
+
+/** `over` on top of `base`, element by element; neither is changed. */
+function mergeAll(base: PushFields, over: PushFields): PushFields {
+  const out: PushFields = { ...base }
+  for (const [name, value] of Object.entries(over)) {
+    const under = out[name]
+    out[name] = isElement(under) && isElement(value) ? mergeAll(under, value) : value
+  }
+  return out
+}
+
+/**
+ * The placeholders' names the given fields leave to them, dotted inside elements. An empty placeholder is
+ * not named: it is what WeChat itself sends when there is nothing (a location's Label).
+ */
+function notGiven(defaults: PushFields, given: PushFields, prefix = ''): string[] {
+  const names: string[] = []
+  for (const [name, value] of Object.entries(defaults)) {
+    const g = given[name]
+    if (isElement(value)) {
+      if (g === undefined || isElement(g)) names.push(...notGiven(value, g ?? {}, `${prefix}${name}.`))
+    } else if (g === undefined && value !== '') {
+      names.push(`${prefix}${name}`)
+    }
+  }
+  return names
 }

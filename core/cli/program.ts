@@ -74,12 +74,17 @@ export function buildCli(): Command {
     .option('-e, --event <event>', 'send an event instead: subscribe unsubscribe SCAN CLICK VIEW LOCATION scancode_push ...')
     .option('-k, --key <eventkey>', 'EventKey of the event (menu key, or qrscene_123 for a subscribe via QR code)')
     .option('-l, --location <lat,lng[,scale]>', 'a location message, or with --event LOCATION the reported position')
-    .option('-f, --field <name=value>', 'any other push field, repeatable (e.g. --field PicUrl=http://... --field MediaId=m1)', collect, [])
+    .option('-f, --field <name=value>', 'any other push field, repeatable (e.g. --field MediaId=m1; inside an element: --field ScanCodeInfo.ScanResult=abc)', collect, [])
     .option('--raw', 'print the reply body as received (XML, still encrypted in safe mode)')
     .addHelpText('after', `
+Fields a message or event needs and that are not given get placeholders, named on stderr: --type image
+alone sends PicUrl https://example.com/wxengine-send.jpg and MediaId cli-image-media-id, --event CLICK an
+EventKey CLI_KEY, --type location 23.13,113.26 (all of them: docs/cli.md).
+
 Examples:
   wxengine send "hello"
   wxengine send "hello" --openid u1 --local
+  wxengine send --openid u1 --type image
   wxengine send --openid u1 --type image --field PicUrl=http://example.com/a.jpg --field MediaId=m1
   wxengine send --openid u1 --event CLICK --key MENU_HELP
   wxengine send --openid u1 --event subscribe --key qrscene_123 --field Ticket=t1

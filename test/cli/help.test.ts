@@ -13,7 +13,7 @@ after(() => project.remove())
 const COMMANDS: [string[], RegExp][] = [
   [['start'], /serve WeChat requests \(production\)/],
   [['dev'], /hot reload/],
-  [['send'], /play a WeChat user[\s\S]*Examples:/],
+  [['send'], /play a WeChat user[\s\S]*get placeholders, named on stderr[\s\S]*Examples:/],
   [['rules', 'check'], /print file:line:col errors \(exit 1\)/],
   [['init'], /make a folder a wxengine project[\s\S]*\.wxengine\/types/],
   [['plugin', 'new'], /create plugins\/<name>\//],

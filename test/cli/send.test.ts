@@ -71,6 +71,16 @@ describe('wxengine send --local (engine in the CLI process)', () => {
     }
   })
 
+  test('--type image alone is an image the handler answers (it was unknown, for want of PicUrl and MediaId), and the placeholders are named on stderr', async () => {
+    const r = await project.run(['send', '--openid', 'u2', '--local', '--type', 'image'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, 'image reply\n  Image:\n    MediaId: thanks-for-the-picture\n')
+    assert.equal(r.stderr, 'wxengine send: placeholders sent for PicUrl, MediaId (set them with --field Name=value)\n')
+    const click = await project.run(['send', '--openid', 'u2', '--local', '--event', 'CLICK'])
+    assert.equal(click.stdout, 'text reply\n  Content: You clicked a menu button\n', click.stderr)
+    assert.equal(click.stderr, 'wxengine send: placeholders sent for EventKey (set them with --key or --field Name=value)\n')
+  })
+
   test('usage errors exit 2 and say what to do', async () => {
     const cases: [string[], RegExp][] = [
       [['send', '--openid', 'u1', '--local'], /nothing to send: give the text/],

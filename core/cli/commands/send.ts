@@ -50,6 +50,11 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
     io.err(`wxengine send: ${fields.error}`)
     return EXIT_USAGE
   }
+  // Said, not only documented: a reply to a made-up MediaId or EventKey should not pass for a real one.
+  if (fields.value.placeholders.length > 0) {
+    const names = fields.value.placeholders
+    io.err(`wxengine send: placeholders sent for ${names.join(', ')} (set them with ${names.includes('EventKey') ? '--key or ' : ''}--field Name=value)`)
+  }
   let sim
   try {
     sim = createWeChatSimulator({ account })
@@ -58,7 +63,7 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
     return EXIT_USAGE
   }
   // Signed when it leaves, as WeChat does: an engine started in-process may take a moment to load plugins.
-  const push = fields.value
+  const push = fields.value.fields
   const request = () => sim.request({ ...push, CreateTime: Math.floor(Date.now() / 1000) })
 
   let res: WireResponse | undefined
