@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { makeProject, type Project } from './cli-harness.ts'
@@ -66,7 +66,7 @@ test('refuses a name that exists, and leaves its files alone', async () => {
   const before = readFileSync(path.join(project.dir, 'plugins/echo/index.ts'), 'utf8')
   const r = await project.run(['plugin', 'new', 'echo'])
   assert.equal(r.code, 2)
-  assert.match(r.stderr, /a plugin named "echo" exists already \(plugins\/echo\); choose another name/)
+  assert.match(r.stderr, /a plugin named "echo" exists already \(plugins\/echo\); edit it, or choose another name/)
   assert.equal(readFileSync(path.join(project.dir, 'plugins/echo/index.ts'), 'utf8'), before)
   assert.equal(existsSync(path.join(project.dir, 'rules/echo.yaml')), false)
 })
@@ -80,13 +80,46 @@ test('refuses invalid names', async () => {
   assert.deepEqual(readdirSync(path.join(project.dir, 'plugins')).sort(), ['echo', 'weather'])
 })
 
-test('a rule name clash undoes everything', async () => {
+test('a rule name clash: refused before anything is written, naming the rule and what to do', async () => {
   // The fixture has a rule named "hello"; a plugin "hello" would add a second one.
   const r = await project.run(['plugin', 'new', 'hello'])
   assert.equal(r.code, 1)
-  assert.match(r.stderr, /duplicate name "hello"/)
-  assert.match(r.stderr, /nothing was created/)
+  assert.equal(r.stderr, 'wxengine plugin new: a rule named "hello" exists already (rules/main.yaml:6), and rules/hello.yaml would add another of that name: rename that rule, or choose another plugin name; nothing was created\n')
   assert.equal(existsSync(path.join(project.dir, 'plugins/hello')), false)
   assert.equal(existsSync(path.join(project.dir, 'rules/hello.yaml')), false)
   assert.equal(existsSync(path.join(project.dir, 'test/plugins/hello.test.ts')), false)
+})
+
+test('a folder in plugins/ that is not a plugin is named as such, and left alone', async () => {
+  mkdirSync(path.join(project.dir, 'plugins/draft'))
+  try {
+    const r = await project.run(['plugin', 'new', 'draft'])
+    assert.equal(r.code, 2)
+    assert.equal(r.stderr, 'wxengine plugin new: plugins/draft exists already and holds no index.ts; remove it, or choose another name (nothing is overwritten)\n')
+    assert.deepEqual(readdirSync(path.join(project.dir, 'plugins/draft')), [])
+    assert.equal(existsSync(path.join(project.dir, 'rules/draft.yaml')), false)
+  } finally {
+    rmSync(path.join(project.dir, 'plugins/draft'), { recursive: true })
+  }
+})
+
+test('a plugin the rules name already (as `rules check` suggests): created without a rule file of its own, which says so (it was refused: rules/report.yaml "exists already", or a duplicate rule name)', async () => {
+  const ruleFile = 'rules:\n  - name: report\n    keywords: [report]\n    plugin: report\n'
+  writeFileSync(path.join(project.dir, 'rules/report.yaml'), ruleFile)
+  const suggested = await project.run(['rules', 'check'])
+  assert.match(suggested.stdout, /create it with: wxengine plugin new report/)
+  try {
+    const r = await project.run(['plugin', 'new', 'report'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('created')).join('\n'), 'created plugins/report/index.ts\ncreated plugins/report/plugin.json\ncreated test/plugins/report.test.ts')
+    assert.match(r.stderr, /^wxengine plugin new: the rules send messages to "report" already \(rule "report" at rules\/report\.yaml:2\), so no rules\/report\.yaml was written; the plugin and its test are written for that file's rule/)
+    assert.equal(readFileSync(path.join(project.dir, 'rules/report.yaml'), 'utf8'), ruleFile)
+    const check = await project.run(['rules', 'check'])
+    assert.equal(check.code, 0, check.stdout + check.stderr)
+    assert.doesNotMatch(check.stdout, /warning/)
+    const sent = await project.run(['send', 'report', '--openid', 'u1', '--local'])
+    assert.equal(sent.stdout, 'text reply\n  Content: Hello from report! Send "report <anything>".\n', sent.stderr)
+  } finally {
+    for (const f of ['plugins/report', 'rules/report.yaml', 'test/plugins/report.test.ts']) rmSync(path.join(project.dir, f), { recursive: true, force: true })
+  }
 })
