@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { EngineConfig, UserConfig } from '../config/config-types.ts'
 import { findConfigFile, loadConfig } from '../config/load-config.ts'
+import { didYouMean } from '../did-you-mean.ts'
 import { shownPath } from '../shown-path.ts'
 
 export const EXIT_OK = 0
@@ -46,6 +47,19 @@ export function loadProjectConfig(flags: GlobalFlags, io: Output, overrides?: Us
   const hint = configFailureHint(flags)
   if (hint) io.err(hint)
   return undefined
+}
+
+/**
+ * The configured account of that id (an --account, or the one a --url names); else undefined, after saying
+ * so with the ones there are and the one it resembles. Every command words it alike (send and log did not).
+ */
+export function accountNamed<A extends { id: string }>(accounts: readonly A[], id: string, command: string, io: Output): A | undefined {
+  const account = accounts.find((a) => a.id === id)
+  if (!account) {
+    const ids = accounts.map((a) => a.id)
+    io.err(`wxengine ${command}: no account "${id}" in the configuration${didYouMean(id, ids)}; accounts: ${ids.join(', ') || 'none'}`)
+  }
+  return account
 }
 
 /** What to do about a configuration that did not load, after its reason; the start says it too. */

@@ -63,7 +63,12 @@ test('log: filters by user, account and limit; --json gives entries', async () =
   // A mistyped account is said to be one, not taken for a quiet account (an operator review).
   const typo = await project.run(['log', '--account', 'sfae'])
   assert.equal(typo.code, 2)
-  assert.equal(typo.stderr, 'wxengine log: no account "sfae" in the configuration (accounts: default, safe) (did you mean "safe"?)\n')
+  assert.equal(typo.stderr, 'wxengine log: no account "sfae" in the configuration (did you mean "safe"?); accounts: default, safe\n')
+  // stats took it for an account with no hits.
+  const statsTypo = await project.run(['stats', '--account', 'sfae'])
+  assert.equal(statsTypo.code, 2)
+  assert.equal(statsTypo.stderr, 'wxengine stats: no account "sfae" in the configuration (did you mean "safe"?); accounts: default, safe\n')
+  assert.equal(statsTypo.stdout, '')
 
   const latest = await project.run(['log', '-n', '2'])
   assert.deepEqual(latest.stdout.trim().split('\n').map((l) => l.split('  ')[2]), ['carol', 'bob'])

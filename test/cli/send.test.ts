@@ -107,6 +107,14 @@ describe('wxengine send --local (engine in the CLI process)', () => {
     }
   })
 
+  test('an unknown account is worded as log words it, with the account it resembles (send said it its own way, without)', async () => {
+    const typo = await project.run(['send', 'hi', '--account', 'sfae', '--local'])
+    assert.equal(typo.code, 2)
+    assert.equal(typo.stderr, 'wxengine send: no account "sfae" in the configuration (did you mean "safe"?); accounts: default, safe\n')
+    const byUrl = await project.run(['send', 'hi', '--url', 'http://127.0.0.1:8080/wechat/nope'])
+    assert.equal(byUrl.stderr, 'wxengine send: no account "nope" in the configuration; accounts: default, safe\n')
+  })
+
   test('a broken config file exits 2 naming the problem', async () => {
     const r = await project.run(['send', 'hi', '--openid', 'u1', '--local'], { env: { PORT: 'eighty' } })
     assert.equal(r.code, 2)

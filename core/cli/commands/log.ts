@@ -3,8 +3,7 @@
  * time, account, user, what came in, who handled it, the reply and the latency. --json prints JSON Lines.
  */
 import type { MessageLogEntry } from '../../store/store.ts'
-import { didYouMean } from '../../did-you-mean.ts'
-import { EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { accountNamed, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openProjectStore } from '../open-project-store.ts'
 
 export interface LogFlags extends GlobalFlags {
@@ -40,10 +39,7 @@ export async function runLog(flags: LogFlags, io: Output = stdio): Promise<numbe
   const config = loadProjectConfig(flags, io)
   if (!config) return EXIT_USAGE
   // A mistyped account matched nothing and said "no messages match", as if the account were quiet.
-  if (flags.account !== undefined && !config.accounts.some((a) => a.id === flags.account)) {
-    io.err(`wxengine log: no account "${flags.account}" in the configuration (accounts: ${config.accounts.map((a) => a.id).join(', ')})${didYouMean(flags.account, config.accounts.map((a) => a.id))}`)
-    return EXIT_USAGE
-  }
+  if (flags.account !== undefined && !accountNamed(config.accounts, flags.account, 'log', io)) return EXIT_USAGE
   const opened = await openProjectStore(config, io)
   if ('exitCode' in opened) return opened.exitCode
   try {

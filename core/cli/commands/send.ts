@@ -8,7 +8,7 @@ import { createLogger } from '../../log/logger.ts'
 import type { WireResponse } from '../../receive/wire-types.ts'
 import { startRuntime, StartupError } from '../../runtime.ts'
 import { createWeChatSimulator } from '../../testkit/wechat-simulator.ts'
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 import { composePush, type PushFlags } from '../compose-push.ts'
 import { formatReply } from '../format-reply.ts'
 import { DATA_DIR_HELD } from '../../store/data-dir-lock.ts'
@@ -39,12 +39,8 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
     return EXIT_USAGE
   }
   const accountId = target.account
-  const account = config.accounts.find((a) => a.id === accountId)
-  if (!account) {
-    const known = config.accounts.map((a) => a.id).join(', ') || 'none'
-    io.err(`wxengine: no account "${accountId}" in the configuration (accounts: ${known}); pass --account or add it to engine.config.ts`)
-    return EXIT_USAGE
-  }
+  const account = accountNamed(config.accounts, accountId, 'send', io)
+  if (!account) return EXIT_USAGE
   const fields = composePush({ ...flags, toUser: account.originalId })
   if (!fields.ok) {
     io.err(`wxengine send: ${fields.error}`)
