@@ -24,7 +24,7 @@ import { createMetrics, type Metrics } from './server/metrics.ts'
 import { lockDataDir, type DataDirLock } from './store/data-dir-lock.ts'
 import { openStore } from './store/open-store.ts'
 import { StoreOpenError } from './store/store-open-error.ts'
-import type { Store } from './store/store.ts'
+import type { Store, TokenStore } from './store/store.ts'
 
 export interface Runtime {
   config: EngineConfig
@@ -61,6 +61,11 @@ export interface StartOptions {
   pruneFirstAfterMs?: number
   /** Plugins the test kit's `only` left unloaded: rules naming them are not warned about (left out on purpose). */
   leftOut?: readonly string[]
+  /**
+   * Where access tokens are kept (default: the store). `send --local --wait` points the platform at a stand-in,
+   * whose tokens must not reach the store a serving engine reads its tokens from.
+   */
+  platformTokens?: TokenStore
 }
 
 const PRUNE_FIRST_AFTER_MS = 60_000
@@ -104,7 +109,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     opts.observe?.(event)
   }
   // Counted when a late reply's send ends (sent, or failed for good), not when it is handed over.
-  const platform = createPlatform({ config, store, log, lines, onLateReply: (settled) => observe({ type: 'late_reply', ...settled }) })
+  const platform = createPlatform({ config, store: opts.platformTokens ? { ...store, tokens: opts.platformTokens } : store, log, lines, onLateReply: (settled) => observe({ type: 'late_reply', ...settled }) })
   const services: PluginServices = {
     kv: store.kv,
     api: (accountId) => platform.apiFor(accountId),

@@ -1,5 +1,6 @@
 /** A reply's fields as lines a person reads: the type first, then every field but the envelope. */
 import type { RawFields, RawValue } from '../normalize/message-types.ts'
+import type { Json, JsonObject } from '../testkit/fake-wechat-api.ts'
 
 const ENVELOPE = new Set(['ToUserName', 'FromUserName', 'CreateTime', 'MsgType'])
 
@@ -17,4 +18,17 @@ function describe(name: string, value: RawValue, indent: string): string[] {
   }
   if (Array.isArray(value)) return value.flatMap((v, i) => describe(`${name}[${i}]`, v, indent))
   return [`${indent}${name}:`, ...Object.entries(value).flatMap(([k, v]) => describe(k, v, `${indent}  `))]
+}
+
+/** A customer-service message (`send --local --wait`) as lines: its msgtype and when, then its fields but touser. */
+export function formatSentMessage(body: JsonObject, afterMs: number): string {
+  const lines = [`${String(body.msgtype ?? 'unknown')} message through the customer-service API, ${(afterMs / 1000).toFixed(1)} s after the push`]
+  for (const [name, value] of Object.entries(body)) if (name !== 'touser' && name !== 'msgtype') lines.push(...describeJson(name, value, '  '))
+  return lines.join('\n')
+}
+
+function describeJson(name: string, value: Json, indent: string): string[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => describeJson(`${name}[${i}]`, v, indent))
+  if (value !== null && typeof value === 'object') return [`${indent}${name}:`, ...Object.entries(value).flatMap(([k, v]) => describeJson(k, v, `${indent}  `))]
+  return describe(name, String(value), indent)
 }

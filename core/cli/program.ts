@@ -9,7 +9,7 @@ import { runInit } from './commands/init.ts'
 import { runLog } from './commands/log.ts'
 import { runPluginNew } from './commands/plugin-new.ts'
 import { runRulesCheck } from './commands/rules-check.ts'
-import { runSend } from './commands/send.ts'
+import { DEFAULT_WAIT_SECONDS, runSend } from './commands/send.ts'
 import { runStart } from './commands/start.ts'
 import { runStats } from './commands/stats.ts'
 import { isSingleBinary } from '../binary/sea-assets.ts'
@@ -26,6 +26,13 @@ const port = (v: string): number => {
 const positiveInt = (v: string): number => {
   const n = Number(v)
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of 1 or more')
+  return n
+}
+
+const seconds = (v: string): number => {
+  const n = Number(v)
+  // Optional value: `send --local --wait "hi"` takes the text for it, so the message says where the text goes.
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`a number of seconds, e.g. 30; the text goes before the options: wxengine send "hi" --local --wait`)
   return n
 }
 
@@ -76,6 +83,7 @@ export function buildCli(): Command {
     .option('-l, --location <lat,lng[,scale]>', 'a location message, or with --event LOCATION the reported position')
     .option('-f, --field <name=value>', 'any other push field, repeatable (e.g. --field MediaId=m1; inside an element: --field ScanCodeInfo.ScanResult=abc)', collect, [])
     .option('--raw', 'print the reply body as received (XML, still encrypted in safe mode)')
+    .option('--wait [seconds]', `with --local: then keep the engine running (default ${DEFAULT_WAIT_SECONDS} s) and print the customer-service messages it sends (a late reply, ctx.api.sendToUser), captured on 127.0.0.1 instead of sent to WeChat`, seconds)
     .addHelpText('after', `
 Fields a message or event needs and that are not given get placeholders, named on stderr: --type image
 alone sends PicUrl https://example.com/wxengine-send.jpg and MediaId cli-image-media-id, --event CLICK an
@@ -89,9 +97,10 @@ Examples:
   wxengine send --openid u1 --event CLICK --key MENU_HELP
   wxengine send --openid u1 --event subscribe --key qrscene_123 --field Ticket=t1
   wxengine send --openid u1 --location 23.13,113.26
-  wxengine send --openid u1 --event LOCATION --location 23.13,113.26`)
-    .action(async (text: string | undefined, o: { openid: string; account?: string; url?: string; port?: number; local?: boolean; type?: string; event?: string; key?: string; location?: string; field: string[]; raw?: boolean }) =>
-      done(await runSend({ ...global(), ...o, text, fields: o.field })))
+  wxengine send --openid u1 --event LOCATION --location 23.13,113.26
+  wxengine send "report" --local --wait 30`)
+    .action(async (text: string | undefined, o: { openid: string; account?: string; url?: string; port?: number; local?: boolean; type?: string; event?: string; key?: string; location?: string; field: string[]; raw?: boolean; wait?: number | true }) =>
+      done(await runSend({ ...global(), ...o, text, fields: o.field, wait: o.wait === true ? DEFAULT_WAIT_SECONDS : o.wait })))
 
   const rules = program.command('rules').description('work with rules/')
   rules

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { loadConfig } from '../../core/config/load-config.ts'
 import { createLogger } from '../../core/log/logger.ts'
 import { startRuntime, type Runtime } from '../../core/runtime.ts'
+import { openStore } from '../../core/store/open-store.ts'
 import { makeProject, type Project } from './cli-harness.ts'
 
 let project: Project
@@ -81,6 +82,49 @@ describe('wxengine send --local (engine in the CLI process)', () => {
     assert.equal(click.stderr, 'wxengine send: placeholders sent for EventKey (set them with --key or --field Name=value)\n')
   })
 
+  test('--wait: the customer-service messages sent after the answer (ctx.api.sendToUser, a late reply) are printed, captured on 127.0.0.1; none of the stand-in\'s tokens reach the store', async () => {
+    mkdirSync(path.join(project.dir, 'plugins', 'later'))
+    writeFileSync(
+      path.join(project.dir, 'plugins', 'later', 'index.ts'),
+      "import { definePlugin } from 'wxengine/plugin'\nconst sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))\n" +
+        "export default definePlugin({ name: 'later', async handle(ctx) {\n" +
+        "  if (ctx.message.kind === 'text' && ctx.message.content === 'later slow') { await sleep(800); return ctx.reply.text('late reply') }\n" +
+        "  void sleep(100).then(() => ctx.api.sendToUser(ctx.message.fromUser, ctx.reply.text('done, later')))\n" +
+        "  return ctx.reply.text('working on it')\n} })\n",
+    )
+    writeFileSync(path.join(project.dir, 'rules', 'later.yaml'), 'rules:\n  - name: later\n    keywords: [{ prefix: later }]\n    plugin: later\n')
+    // A reply budget the slow call outruns, without waiting 4.5 s.
+    const source = readFileSync(path.join(project.dir, 'engine.config.ts'), 'utf8')
+    writeFileSync(path.join(project.dir, 'quick.config.ts'), source.replace("store: { kind: 'sqlite' },", "store: { kind: 'sqlite' },\n  limits: { replyBudgetMs: 300 },"))
+    try {
+      const sent = await project.run(['send', 'later', '--openid', 'u3', '--local', '--wait', '1.5'])
+      assert.equal(sent.code, 0, sent.stderr)
+      assert.match(sent.stdout, /^text reply\n {2}Content: working on it\ntext message through the customer-service API, 0\.\d s after the push\n {2}text:\n {4}content: done, later\n$/)
+      assert.match(sent.stderr, /^wxengine send: waiting 1\.5 s for customer-service messages \(a late reply, ctx\.api\.sendToUser\); Ctrl-C ends the wait\n$/)
+
+      const late = await project.run(['-c', 'quick.config.ts', 'send', 'later slow', '--openid', 'u3', '--local', '--wait', '2', '--account', 'safe'])
+      assert.equal(late.code, 0, late.stderr)
+      assert.match(late.stdout, /^no reply \(the engine answered "success"\)\ntext message through the customer-service API, 0\.\d s after the push\n {2}text:\n {4}content: late reply\n$/)
+
+      const quiet = await project.run(['send', 'hello', '--openid', 'u3', '--local', '--wait', '0.2'])
+      assert.equal(quiet.stdout, 'text reply\n  Content: Hi there\n')
+      assert.match(quiet.stderr, /\nwxengine send: no customer-service message was sent\n$/)
+
+      const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir } })
+      assert.ok(loaded.ok)
+      const store = await openStore(loaded.value.store, project.dataDir, createLogger({ level: 'silent' }))
+      try {
+        for (const a of loaded.value.accounts) assert.equal(await store.tokens.get(a.appId), null, a.id)
+      } finally {
+        await store.close()
+      }
+    } finally {
+      rmSync(path.join(project.dir, 'plugins', 'later'), { recursive: true })
+      rmSync(path.join(project.dir, 'rules', 'later.yaml'))
+      rmSync(path.join(project.dir, 'quick.config.ts'))
+    }
+  })
+
   test('usage errors exit 2 and say what to do', async () => {
     const cases: [string[], RegExp][] = [
       [['send', '--openid', 'u1', '--local'], /nothing to send: give the text/],
@@ -92,6 +136,8 @@ describe('wxengine send --local (engine in the CLI process)', () => {
       [['send', 'hi', '--url', '127.0.0.1:8080'], /--url takes the engine's base URL, e.g. http:\/\/127.0.0.1:8080/],
       [['send', 'hi', '--url', 'http://127.0.0.1:8080', '--local'], /give one of them/],
       [['send', 'hi', '--port', '8081', '--local'], /--local runs the engine here, --port sends to one elsewhere/],
+      [['send', 'hi', '--wait'], /--wait needs --local/],
+      [['send', '--local', '--wait', 'hi'], /argument 'hi' is invalid\. a number of seconds, e\.g\. 30; the text goes before the options: wxengine send "hi" --local --wait/],
       [['send', 'hi', '--port', '8081', '--url', 'http://127.0.0.1:8080'], /--port is short for --url/],
       [['send', 'hi', '--port', 'eighty'], /port/],
       [['send', 'hi', '--url', 'http://127.0.0.1:8080/wechat/safe', '--account', 'default'], /--url is account "safe"'s URL, and --account says "default": give one of them/],

@@ -3,15 +3,17 @@
  * the account's settings as WeChat does, delivers it to a running engine over HTTP (or, with --local, to an
  * engine started in this process), then opens the reply and prints it.
  */
-import type { AccountConfig } from '../../config/config-types.ts'
+import type { AccountConfig, EngineConfig } from '../../config/config-types.ts'
 import { createLogger } from '../../log/logger.ts'
 import type { WireResponse } from '../../receive/wire-types.ts'
 import { startRuntime, StartupError } from '../../runtime.ts'
+import { startFakeWeChatApi, type FakeWeChatApi } from '../../testkit/fake-wechat-api.ts'
 import { createWeChatSimulator } from '../../testkit/wechat-simulator.ts'
 import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 import { composePush, type PushFlags } from '../compose-push.ts'
-import { formatReply } from '../format-reply.ts'
+import { formatReply, formatSentMessage } from '../format-reply.ts'
 import { DATA_DIR_HELD } from '../../store/data-dir-lock.ts'
+import { createMemoryStore } from '../../store/memory-store.ts'
 
 export interface SendFlags extends GlobalFlags, Omit<PushFlags, 'toUser'> {
   account?: string
@@ -20,13 +22,22 @@ export interface SendFlags extends GlobalFlags, Omit<PushFlags, 'toUser'> {
   port?: number
   local?: boolean
   raw?: boolean
+  /** With --local: after the answer, seconds to keep the engine running and print its customer-service messages. */
+  wait?: number
 }
+
+/** --wait without a number. A plugin's calls may run 30 s (timeoutMs), but work that answers later is mostly quicker. */
+export const DEFAULT_WAIT_SECONDS = 10
 
 export async function runSend(flags: SendFlags, io: Output = stdio): Promise<number> {
   const config = loadProjectConfig(flags, io)
   if (!config) return EXIT_USAGE
   if (flags.local && (flags.url !== undefined || flags.port !== undefined)) {
     io.err(`wxengine send: --local runs the engine here, ${flags.url !== undefined ? '--url' : '--port'} sends to one elsewhere: give one of them`)
+    return EXIT_USAGE
+  }
+  if (flags.wait !== undefined && !flags.local) {
+    io.err('wxengine send: --wait needs --local: a late reply goes out from the engine that ran the plugin, and only one in this process can be watched')
     return EXIT_USAGE
   }
   if (flags.url !== undefined && flags.port !== undefined) {
@@ -62,29 +73,27 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
   const push = fields.value.fields
   const request = () => sim.request({ ...push, CreateTime: Math.floor(Date.now() / 1000) })
 
-  let res: WireResponse | undefined
-  if (flags.local) {
-    res = await deliverLocally(config, account, request, io)
-  } else {
-    const req = request()
-    res = await deliverOverHttp(`${target.endpoint}?${req.search}`, req.body, io)
-  }
-  if (!res) return EXIT_FAILED
-  if (res.status !== 200) {
-    io.err(`wxengine send: the engine answered HTTP ${res.status}: ${res.body.trim() || '(empty body)'}`)
-    return EXIT_FAILED
-  }
-  if (flags.raw) {
-    io.out(res.body)
+  const show = (res: WireResponse | undefined): number => {
+    if (!res) return EXIT_FAILED
+    if (res.status !== 200) {
+      io.err(`wxengine send: the engine answered HTTP ${res.status}: ${res.body.trim() || '(empty body)'}`)
+      return EXIT_FAILED
+    }
+    if (flags.raw) {
+      io.out(res.body)
+      return EXIT_OK
+    }
+    const opened = sim.openReply(res.body)
+    if (opened.error) {
+      io.err(`wxengine send: the reply could not be opened: ${opened.error}\n${res.body}`)
+      return EXIT_FAILED
+    }
+    io.out(formatReply(opened.fields, opened.encrypted))
     return EXIT_OK
   }
-  const opened = sim.openReply(res.body)
-  if (opened.error) {
-    io.err(`wxengine send: the reply could not be opened: ${opened.error}\n${res.body}`)
-    return EXIT_FAILED
-  }
-  io.out(formatReply(opened.fields, opened.encrypted))
-  return EXIT_OK
+  if (flags.local) return deliverLocally(config, account, request, show, { waitSeconds: flags.wait, raw: flags.raw === true }, io)
+  const req = request()
+  return show(await deliverOverHttp(`${target.endpoint}?${req.search}`, req.body, io))
 }
 
 /**
@@ -137,29 +146,80 @@ async function deliverOverHttp(url: string, body: string, io: Output): Promise<W
 }
 
 async function deliverLocally(
-  config: Parameters<typeof startRuntime>[0],
+  config: EngineConfig,
   account: AccountConfig,
   request: () => { query: Record<string, string>; body: string },
+  show: (res: WireResponse | undefined) => number,
+  opts: { waitSeconds?: number; raw: boolean },
   io: Output,
-): Promise<WireResponse | undefined> {
+): Promise<number> {
+  let runConfig = config
+  let standIn: FakeWeChatApi | undefined
+  if (opts.waitSeconds !== undefined) {
+    // The customer-service messages of this run (a late reply, ctx.api.sendToUser) go to the test kit's
+    // stand-in for the platform on 127.0.0.1, to be printed: sent to WeChat, they would go to a user who
+    // does not exist (cli-user), and an account without an appSecret could send none at all.
+    const accounts = config.accounts.map((a) => (a.appSecret ? a : { ...a, appSecret: STAND_IN_SECRET }))
+    standIn = await startFakeWeChatApi({ apps: accounts.map((a) => ({ appId: a.appId, appSecret: a.appSecret ?? STAND_IN_SECRET })) })
+    runConfig = { ...config, accounts, platform: { ...config.platform, apiBase: standIn.baseUrl } }
+  }
   let runtime
   try {
-    runtime = await startRuntime({ ...config, watch: false }, { listen: false, ownDataDir: true, log: stderrLogger() })
+    runtime = await startRuntime(
+      { ...runConfig, watch: false },
+      { listen: false, ownDataDir: true, log: stderrLogger(), platformTokens: standIn ? createMemoryStore().tokens : undefined },
+    )
   } catch (e) {
+    await standIn?.close()
     if (!(e instanceof StartupError)) throw e
     // A serving engine caches the sessions of this directory: a dialogue moved on here would be lost to it.
     if (e.message.includes(DATA_DIR_HELD)) {
       io.err(`wxengine send: an engine is serving from ${config.dataDir}; send to it without --local (or stop it first, or give --local another DATA_DIR)`)
-      return undefined
+      return EXIT_FAILED
     }
     io.err(`wxengine send: the engine did not start: ${e.message}`)
-    return undefined
+    return EXIT_FAILED
+  }
+  let sentAt = Date.now()
+  let printed = 0
+  const printSent = () => {
+    for (; standIn && printed < standIn.sent.length; printed++) {
+      const m = standIn.sent[printed]
+      io.out(opts.raw ? m.raw : formatSentMessage(m.body, m.at - sentAt))
+    }
   }
   try {
     const req = request()
-    return await runtime.engine.handle({ method: 'POST', accountId: account.id, query: req.query, body: req.body })
+    sentAt = Date.now()
+    const code = show(await runtime.engine.handle({ method: 'POST', accountId: account.id, query: req.query, body: req.body }))
+    if (standIn && code === EXIT_OK) await watchStandIn(opts.waitSeconds ?? DEFAULT_WAIT_SECONDS, printSent, io)
+    return code
   } finally {
+    // Closing waits for a plugin still at work and sends its late reply: printed too, though past the wait.
     await runtime.close()
+    if (standIn) {
+      printSent()
+      if (printed === 0) io.err('wxengine send: no customer-service message was sent')
+      await standIn.close()
+    }
+  }
+}
+
+const STAND_IN_SECRET = 'wxengine-send-stand-in'
+
+/** Prints what arrives until the time is up, or Ctrl-C ends the wait early. */
+async function watchStandIn(seconds: number, printSent: () => void, io: Output): Promise<void> {
+  io.err(`wxengine send: waiting ${seconds} s for customer-service messages (a late reply, ctx.api.sendToUser); Ctrl-C ends the wait`)
+  let stop = false
+  const interrupt = () => (stop = true)
+  process.once('SIGINT', interrupt)
+  try {
+    for (const until = Date.now() + seconds * 1000; !stop && Date.now() < until; ) {
+      printSent()
+      await new Promise((r) => setTimeout(r, Math.min(100, Math.max(0, until - Date.now()))))
+    }
+  } finally {
+    process.off('SIGINT', interrupt)
   }
 }
 
