@@ -1,5 +1,5 @@
 /**
- * The __PLUGIN_NAME__ plugin. rules/__PLUGIN_NAME__.yaml sends it "__PLUGIN_NAME__ <anything>";
+ * The __PLUGIN_NAME__ plugin. __PLUGIN_ROUTED_BY__;
  * test/plugins/__PLUGIN_NAME__.test.ts tests it through the real engine. The plugin API: docs/plugins.md.
  */
 import { definePlugin } from 'wxengine/plugin'

@@ -18,8 +18,9 @@ test('creates a plugin, its rule and a test; the test passes as generated', asyn
   const created = ['plugins/weather/index.ts', 'plugins/weather/plugin.json', 'rules/weather.yaml', 'test/plugins/weather.test.ts']
   for (const f of created) {
     assert.match(r.stdout, new RegExp(`^created ${f.replace(/[./]/g, '\\$&')}$`, 'm'))
-    assert.doesNotMatch(readFileSync(path.join(project.dir, f), 'utf8'), /__PLUGIN_NAME__/, f)
+    assert.doesNotMatch(readFileSync(path.join(project.dir, f), 'utf8'), /__PLUGIN_(NAME|ROUTED_BY)__/, f)
   }
+  assert.match(readFileSync(path.join(project.dir, 'plugins/weather/index.ts'), 'utf8'), /^ \* The weather plugin\. rules\/weather\.yaml sends it "weather <anything>";$/m)
   assert.equal(JSON.parse(readFileSync(path.join(project.dir, 'plugins/weather/plugin.json'), 'utf8')).name, 'weather')
 
   const check = await project.run(['rules', 'check'])
@@ -114,6 +115,9 @@ test('a plugin the rules name already (as `rules check` suggests): created witho
     assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('created')).join('\n'), 'created plugins/report/index.ts\ncreated plugins/report/plugin.json\ncreated test/plugins/report.test.ts')
     assert.match(r.stderr, /^wxengine plugin new: the rules send messages to "report" already \(rule "report" at rules\/report\.yaml:2\), so no rules\/report\.yaml was written; the plugin and its test are written for that file's rule/)
     assert.equal(readFileSync(path.join(project.dir, 'rules/report.yaml'), 'utf8'), ruleFile)
+    // Its header names the rule that routes to it, not the rules/report.yaml it did not write.
+    const header = readFileSync(path.join(project.dir, 'plugins/report/index.ts'), 'utf8').split('\n')[1]
+    assert.equal(header, ' * The report plugin. rule "report" at rules/report.yaml:2 sends it messages; the code below was written for "report <anything>": change it to fit;')
     const check = await project.run(['rules', 'check'])
     assert.equal(check.code, 0, check.stdout + check.stderr)
     assert.doesNotMatch(check.stdout, /warning/)

@@ -15,6 +15,8 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, 
 /** Folder name = plugin name = rule target; kebab-case keeps it a valid keyword, file name and identifier in logs. */
 export const PLUGIN_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/
 const PLACEHOLDER = /__PLUGIN_NAME__/g
+/** index.ts's header says who sends the plugin its messages: its own rule file, or the rules that named it first. */
+const ROUTED_BY = /__PLUGIN_ROUTED_BY__/g
 
 export interface PluginNewFlags extends GlobalFlags {
   name: string
@@ -60,9 +62,12 @@ export async function runPluginNew(flags: PluginNewFlags, io: Output = stdio): P
   }
 
   const rulesLoadedBefore = (await loadRuleSet(config.rulesDir)).ok
+  const routedBy = routed
+    ? `${named.routes.join(', ')} sends it messages; the code below was written for "${name} <anything>": change it to fit`
+    : `rules/${name}.yaml sends it "${name} <anything>"`
   for (const f of files) {
     mkdirSync(path.dirname(f.to), { recursive: true })
-    writeFileSync(f.to, readTextAsset(`templates/plugin/${f.template}`).replace(PLACEHOLDER, name), { flag: 'wx' })
+    writeFileSync(f.to, readTextAsset(`templates/plugin/${f.template}`).replace(ROUTED_BY, routedBy).replace(PLACEHOLDER, name), { flag: 'wx' })
   }
   // The new rule's name could clash with an existing rule's: then undo, rather than leave rules that stop the engine.
   const rules = await loadRuleSet(config.rulesDir)
