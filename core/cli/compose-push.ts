@@ -6,7 +6,7 @@
  */
 import { ok, type Result } from '../errors.ts'
 import { push, type PushFields } from '../testkit/wechat-simulator.ts'
-import { placeholdersFor } from './push-placeholders.ts'
+import { placeholdersFor, unreadKindWarning } from './push-placeholders.ts'
 
 export interface PushFlags {
   openid: string
@@ -28,6 +28,8 @@ export interface ComposedPush {
   fields: PushFields
   /** The fields the push needed and was not given, filled from push-placeholders.ts (`SendPicsInfo.Count`). */
   placeholders: string[]
+  /** The MsgType or Event is none the engine reads (unreadKindWarning). */
+  unread?: string
 }
 
 export function composePush(f: PushFlags): Result<ComposedPush, string> {
@@ -54,18 +56,24 @@ export function composePush(f: PushFlags): Result<ComposedPush, string> {
 
   let fields: PushFields
   let placeholders: string[] = []
+  let unread: string | undefined
   if (f.event) {
     const ev: PushFields = {}
     if (f.key !== undefined) ev.EventKey = f.key
-    if (location && f.event.toLowerCase() === 'location_select') {
+    const event = f.event.toLowerCase()
+    if (location && event === 'location_select') {
       ev.SendLocationInfo = { Location_X: location.lat, Location_Y: location.lng, Scale: location.scale ?? '15' }
-    } else if (location) {
+    } else if (location && event === 'location') {
       Object.assign(ev, { Latitude: location.lat, Longitude: location.lng, Precision: location.scale ?? '30' })
+    } else if (location) {
+      // WeChat puts a place on these two events only: on another it would be fields no handler reads.
+      return fail(`--location goes with --event LOCATION (a location report) or --event location_select, not --event ${f.event}`)
     }
     const given = mergeAll(ev, extra)
     const defaults = placeholdersFor({ event: f.event })
     placeholders = notGiven(defaults, given)
     fields = push.event(f.openid, f.event, mergeAll(defaults, given))
+    unread = unreadKindWarning({ event: f.event })
   } else {
     const type = f.type ?? (location ? 'location' : 'text')
     if (location && type !== 'location') return fail(`--location makes a location message; it cannot be --type ${type}`)
@@ -79,10 +87,11 @@ export function composePush(f: PushFlags): Result<ComposedPush, string> {
       const defaults = placeholdersFor({ msgType: type })
       placeholders = notGiven(defaults, given)
       fields = push.message(f.openid, type, mergeAll(defaults, given))
+      unread = unreadKindWarning({ msgType: type })
     }
   }
   if (f.toUser) fields.ToUserName = f.toUser
-  return ok({ fields, placeholders })
+  return ok({ fields, placeholders, unread })
 }
 
 const isElement = (v: PushFields[string] | undefined): v is PushFields => typeof v === 'object' && !Array.isArray(v)

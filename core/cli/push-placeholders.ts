@@ -5,6 +5,7 @@
  * WeChat writes (MsgType for a user message, Event for an event); the type makes a new kind need one.
  * Optional fields are left out: a plugin sees them absent, as it will from WeChat.
  */
+import { didYouMean } from '../did-you-mean.ts'
 import type { MessageKind } from '../normalize/message-types.ts'
 import type { PushFields } from '../testkit/wechat-simulator.ts'
 
@@ -105,4 +106,17 @@ for (const p of Object.values(PUSH_PLACEHOLDERS)) {
 /** The placeholders of a user message's MsgType, or of an event's Event; {} for one the engine does not read. */
 export function placeholdersFor(push: { msgType: string } | { event: string }): PushFields {
   return ('msgType' in push ? byMsgType.get(push.msgType.toLowerCase()) : byEvent.get(push.event.toLowerCase())) ?? {}
+}
+
+const MSG_TYPES = ['text', ...Object.values(PUSH_PLACEHOLDERS).flatMap((p) => ('msgType' in p ? [p.msgType] : []))]
+const EVENTS = Object.values(PUSH_PLACEHOLDERS).flatMap((p) => ('event' in p ? [p.event] : []))
+
+/**
+ * Said when the MsgType or Event is none the engine reads: sent all the same (an unknown kind is how to try
+ * the `unknown` path, or an event WeChat added since), but `--event CLIK` arrived as `unknown` in silence.
+ */
+export function unreadKindWarning(push: { msgType: string } | { event: string }): string | undefined {
+  const [what, name, known] = 'msgType' in push ? (['MsgType', push.msgType, MSG_TYPES] as const) : (['Event', push.event, EVENTS] as const)
+  if (known.some((k) => k.toLowerCase() === name.toLowerCase())) return undefined
+  return `${JSON.stringify(name)} is no ${what} the engine reads${didYouMean(name, known)}: sent as given, it arrives as an unknown message`
 }

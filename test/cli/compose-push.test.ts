@@ -68,4 +68,22 @@ describe('wxengine send: placeholders for the fields a push must have', () => {
     assert.equal(message.kind, 'unknown')
     assert.deepEqual(placeholders, [])
   })
+
+  test('a MsgType or Event the engine does not read is said, with the known one it is closest to (--event CLIK arrived as unknown in silence)', () => {
+    const said = (flags: Partial<PushFlags>) => {
+      const r = composePush({ openid: 'u1', fields: [], ...flags })
+      assert.ok(r.ok)
+      return r.value.unread
+    }
+    assert.equal(said({ event: 'CLIK' }), '"CLIK" is no Event the engine reads (did you mean "CLICK"?): sent as given, it arrives as an unknown message')
+    assert.equal(said({ type: 'imgae' }), '"imgae" is no MsgType the engine reads (did you mean "image"?): sent as given, it arrives as an unknown message')
+    assert.equal(said({ event: 'some_new_event' }), '"some_new_event" is no Event the engine reads: sent as given, it arrives as an unknown message')
+    // Known ones, in any case, are not: the engine reads Event and MsgType case-insensitively.
+    for (const flags of [{ event: 'click', key: 'K' }, { event: 'LOCATION' }, { type: 'IMAGE' }, { text: 'hi' }] as Partial<PushFlags>[]) assert.equal(said(flags), undefined, JSON.stringify(flags))
+  })
+
+  test('--location with an event that carries no place is refused (it added Latitude and Longitude to a CLICK)', () => {
+    const r = composePush({ openid: 'u1', fields: [], event: 'CLICK', key: 'K', location: '1.5,2.5' })
+    assert.deepEqual(r, { ok: false, error: '--location goes with --event LOCATION (a location report) or --event location_select, not --event CLICK' })
+  })
 })

@@ -57,6 +57,7 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
     io.err(`wxengine send: ${fields.error}`)
     return EXIT_USAGE
   }
+  if (fields.value.unread) io.err(`wxengine send: ${fields.value.unread}`)
   // Said, not only documented: a reply to a made-up MediaId or EventKey should not pass for a real one.
   if (fields.value.placeholders.length > 0) {
     const names = fields.value.placeholders
