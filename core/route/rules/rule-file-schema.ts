@@ -4,12 +4,11 @@
  * Checks that need more than one field (one target, one keyword kind, regex syntax) are refinements
  * with their own plain-words messages; positions are added by the loader.
  */
-import retModule, { type Token } from 'ret'
 import { z } from 'zod'
 import { MESSAGE_KINDS } from '../../normalize/message-types.ts'
 import { replySchema } from '../../reply/reply-builders.ts'
 import { KEY_KINDS, SCENE_KINDS } from '../rule-types.ts'
-import { checkOverlappingAlternatives } from './overlapping-alternatives.ts'
+import { slowRegexProblem } from './slow-regex.ts'
 
 export const KEYWORD_KINDS = ['exact', 'contains', 'prefix', 'regex'] as const
 
@@ -44,7 +43,7 @@ const keywordObject = z.strictObject(keywordObjectShape).superRefine((kw, ctx) =
   const kind = kinds[0]
   const value = kw[kind] as string
   if (kind === 'regex') {
-    const problem = checkRegex(value) ?? (kw.trusted === true ? undefined : (checkBacktracking(value) ?? checkOverlappingAlternatives(value)))
+    const problem = checkRegex(value) ?? (kw.trusted === true ? undefined : slowRegexProblem(value))
     if (problem) ctx.addIssue({ code: 'custom', path: ['regex'], message: problem })
   } else if (kw.trusted !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['trusted'], message: 'trusted applies to regex keywords only' })
@@ -72,66 +71,6 @@ const keywordSchema = z.union([z.string().min(1), keywordObject]).superRefine((k
     })
   }
 })
-
-/** ret, the regex parser safe-regex2 is built on: a CommonJS function whose typings describe an ES default export. */
-const parseRegex = retModule as unknown as (source: string) => Token
-/** ret's token types (its `types` enum), read from the CommonJS export for the same reason. */
-const { REPETITION } = (retModule as unknown as { types: { REPETITION: number } }).types
-
-/**
- * Nested repetition (`(a+)+`, `(\w+\s?)*`, `(a?a?)+`): a backtracking engine takes time exponential in the
- * text's length to fail on it, and the text comes from any WeChat user. `^(a+)+$` against 27 a's and a `!`
- * took 5 s of the main thread, stalling every account. Found as a quantifier under a quantifier (star
- * height above 1), as safe-regex2 does, with two exceptions that cannot explode:
- * - an optional part (`?`, `{0,1}`) that no repeating quantifier encloses is tried once at most:
- *   `^note(?:\s+(.+))?$` (a command with an optional argument). Under a repetition an optional part counts
- *   like any quantifier: `(a?a?)+` took 30 s on 24 a's.
- * - small bounded repetitions inside each other, the product of their bounds at most 64: the IPv4 pattern
- *   `^(?:\d{1,3}\.){3}\d{1,3}$` tries at most 3 x 3 ways. A bounded one around an unbounded one (`(a+){3}`)
- *   or the other way (`(a{1,2})+`) still counts.
- * Lookbehind, which ret (the parser) cannot read, is read as a plain group for the check. It does not find
- * every slow regex (overlapping alternatives under one quantifier, several repetitions in a row on a long
- * text): docs/rules.md says so.
- */
-export function checkBacktracking(source: string): string | undefined {
-  let root: Token
-  try {
-    root = parseRegex(source.replace(LOOKBEHIND, '(?:'))
-  } catch {
-    // What JS accepts and ret still cannot read is not judged.
-    return undefined
-  }
-  if (!nestsRepetition(root, 0, 1)) return undefined
-  return (
-    `regex ${JSON.stringify(source)} repeats a repeated part (like (a+)+): on a text that almost matches it can run for ` +
-    'seconds and stall every account. Rewrite it without the nested repetition, or add trusted: true to this keyword if you are sure'
-  )
-}
-
-/** `(?<=` and `(?<!` not escaped: a lookbehind, read as `(?:` by the check. */
-const LOOKBEHIND = /(?<!\\)\(\?<[=!]/g
-/** Bounded repetitions nested in each other are harmless while the product of their bounds is this small. */
-const BOUNDED_PRODUCT = 64
-
-/**
- * Whether a repetition sits under another (`depth` repetitions enclose this token; `bound` is the product
- * of their upper bounds, Infinity once one is unbounded). An optional quantifier (max 1) counts only under a
- * repetition.
- */
-function nestsRepetition(token: Token, depth: number, bound: number): boolean {
-  if (token.type === REPETITION) {
-    const { max, value } = token as Extract<Token, { min: number }>
-    const counts = max > 1 || depth > 0
-    if (!counts) return nestsRepetition(value, depth, bound)
-    const within = bound * max
-    if (depth > 0 && !(within <= BOUNDED_PRODUCT)) return true
-    return nestsRepetition(value, depth + 1, within)
-  }
-  const node = token as { stack?: Token[]; options?: Token[][] }
-  for (const t of node.stack ?? []) if (nestsRepetition(t, depth, bound)) return true
-  for (const branch of node.options ?? []) for (const t of branch) if (nestsRepetition(t, depth, bound)) return true
-  return false
-}
 
 /**
  * `'/^foo$/i'`: a JavaScript literal written as the pattern, which compiles (slashes are characters) and

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { checkBacktracking } from '../../../core/route/rules/rule-file-schema.ts'
+import { checkBacktracking } from '../../../core/route/rules/slow-regex.ts'
 
 // A quantifier that can repeat, under another that can repeat: refused (exponential on a near-match).
 const refused = ['^(a+)+$', '^(\\w+\\s?)*$', '(x*)*', '^(?:(?:a+)?)+$', '(a{2,})+', '((ab)*c)+', '(?:a|(b+))*',

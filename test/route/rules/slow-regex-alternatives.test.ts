@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { checkOverlappingAlternatives } from '../../../core/route/rules/overlapping-alternatives.ts'
+import { checkOverlappingAlternatives } from '../../../core/route/rules/slow-regex.ts'
 
 // Alternatives that can start with the same character, under a repetition: exponential on a near-match, and
 // no quantifier under a quantifier for checkBacktracking to see (a security review: `^(\w|\d)+$` 17 s on 29

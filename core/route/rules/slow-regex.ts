@@ -1,0 +1,145 @@
+/**
+ * Regexes that can stall the engine: a rule's regex runs on the serving thread against text any WeChat user
+ * sends, and a backtracking engine takes time exponential in the text's length to fail on two shapes, both
+ * refused at load (a keyword marked `trusted: true` skips this; docs/rules.md):
+ *
+ * - **Nested repetition** (`(a+)+`, `(\w+\s?)*`, `(a?a?)+`): `^(a+)+$` against 27 a's and a `!` took 5 s.
+ *   Found as a quantifier under a quantifier (star height above 1), as safe-regex2 does, with two
+ *   exceptions that cannot explode:
+ *   - an optional part (`?`, `{0,1}`) that no repeating quantifier encloses is tried once at most:
+ *     `^note(?:\s+(.+))?$` (a command with an optional argument). Under a repetition an optional part
+ *     counts like any quantifier: `(a?a?)+` took 30 s on 24 a's.
+ *   - small bounded repetitions inside each other, the product of their bounds at most 64: the IPv4
+ *     pattern `^(?:\d{1,3}\.){3}\d{1,3}$` tries at most 3 x 3 ways. A bounded one around an unbounded one
+ *     (`(a+){3}`) or the other way (`(a{1,2})+`) still counts.
+ * - **Alternatives that can start the same way, under a repetition** (`^(\w|\d)+$`,
+ *   `^([\u4e00-\u9fa5]|\S)+$`, `(a|ab|b)*`): each iteration may take either branch, so every way of
+ *   splitting the text between them is tried before it fails. `^(\w|\d)+$` took 17 s on 28 digits and a `!`,
+ *   `^([\u4e00-\u9fa5]|\S)+$` 7.6 s on 26 Chinese characters and a space (a security review). Refused when two
+ *   alternatives of a group inside a repetition of more than BOUNDED_PRODUCT ways can consume the same first
+ *   character (case folded, as the matcher folds by default). That is wider than the exact condition
+ *   (`(?:ab|ac)+` is refused, and cannot explode) and is the one a rule author can read and fix: make the
+ *   branches start differently, or merge them into one character class (`[\w\u4e00-\u9fa5]+`).
+ *
+ * Not found: several repetitions in a row that can match the same text (`.*.*`: polynomial, slow only on
+ * long texts); docs/rules.md says so. Parsed with regexpp, with the `u` flag the matcher uses (ret, used
+ * before, read `\u4e00` as the letters u, 4, e, 0, 0 and could not read a lookbehind).
+ */
+import { RegExpParser, type AST } from '@eslint-community/regexpp'
+import { getFirstConsumedChar, type ReadonlyFlags } from 'regexp-ast-analysis'
+
+/** Bounded repetitions are harmless while the ways to try are this few. */
+const BOUNDED_PRODUCT = 64
+/** The matcher's flags: `u` always, `i` when folding case (the default); folding can only add overlaps. */
+const FLAGS: ReadonlyFlags = { unicode: true, ignoreCase: true }
+
+/** What makes `source` slow on a near-match, in words of the fix; undefined when neither shape is found. */
+export function slowRegexProblem(source: string): string | undefined {
+  const pattern = parse(source)
+  if (!pattern) return undefined
+  return nestedRepetition(source, pattern) ?? overlappingAlternatives(source, pattern)
+}
+
+/** Nested repetition only (its own tests). */
+export function checkBacktracking(source: string): string | undefined {
+  const pattern = parse(source)
+  return pattern && nestedRepetition(source, pattern)
+}
+
+/** Overlapping alternatives only (their own tests). */
+export function checkOverlappingAlternatives(source: string): string | undefined {
+  const pattern = parse(source)
+  return pattern && overlappingAlternatives(source, pattern)
+}
+
+function parse(source: string): AST.Pattern | undefined {
+  try {
+    return new RegExpParser({ ecmaVersion: 2025 }).parsePattern(source, 0, source.length, { unicode: true })
+  } catch {
+    // The syntax check (checkRegex) speaks for what does not parse.
+    return undefined
+  }
+}
+
+function nestedRepetition(source: string, pattern: AST.Pattern): string | undefined {
+  if (!nestsRepetition(pattern, 0, 1)) return undefined
+  return (
+    `regex ${JSON.stringify(source)} repeats a repeated part (like (a+)+): on a text that almost matches it can run for ` +
+    'seconds and stall every account. Rewrite it without the nested repetition, or add trusted: true to this keyword if you are sure'
+  )
+}
+
+/**
+ * Whether a repetition sits under another (`depth` repetitions enclose this node; `bound` is the product of
+ * their upper bounds, Infinity once one is unbounded). An optional quantifier (max 1) counts only under a
+ * repetition. Lookarounds are walked like plain groups.
+ */
+function nestsRepetition(node: AST.Node, depth: number, bound: number): boolean {
+  if (node.type === 'Quantifier') {
+    const counts = node.max > 1 || depth > 0
+    if (!counts) return nestsRepetition(node.element, depth, bound)
+    const within = bound * node.max
+    if (depth > 0 && !(within <= BOUNDED_PRODUCT)) return true
+    return nestsRepetition(node.element, depth + 1, within)
+  }
+  return childrenOf(node).some((child) => nestsRepetition(child, depth, bound))
+}
+
+function overlappingAlternatives(source: string, pattern: AST.Pattern): string | undefined {
+  const found = firstOverlap(pattern)
+  if (!found) return undefined
+  const [a, b] = found
+  return (
+    `regex ${JSON.stringify(source)} repeats a choice whose alternatives ${JSON.stringify(a.raw)} and ${JSON.stringify(b.raw)} can match ` +
+    'the same text: on a text that almost matches it can run for seconds and stall every account. Make the alternatives start ' +
+    'differently or merge them into one character class, or add trusted: true to this keyword if you are sure'
+  )
+}
+
+/** The first pair of alternatives, in a group under a large repetition, whose first characters overlap. */
+function firstOverlap(node: AST.Node): [AST.Alternative, AST.Alternative] | undefined {
+  if ((node.type === 'Group' || node.type === 'CapturingGroup') && node.alternatives.length > 1 && repeatedEnough(node)) {
+    const firsts = node.alternatives.map((alt) => getFirstConsumedChar(alt, 'ltr', FLAGS).char)
+    for (let i = 0; i < firsts.length; i++) {
+      for (let j = i + 1; j < firsts.length; j++) {
+        if (!firsts[i]!.isDisjointWith(firsts[j]!)) return [node.alternatives[i]!, node.alternatives[j]!]
+      }
+    }
+  }
+  for (const child of childrenOf(node)) {
+    const found = firstOverlap(child)
+    if (found) return found
+  }
+  return undefined
+}
+
+/**
+ * Whether the enclosing quantifiers may run the group more than BOUNDED_PRODUCT times. Only those inside the
+ * nearest lookaround count: JavaScript never backtracks into a lookaround that matched, so a repetition
+ * around one does not multiply its choices (one inside it does: `(?=(a|a)+$)` fails exponentially).
+ */
+function repeatedEnough(group: AST.Node): boolean {
+  let ways = 1
+  for (let n: AST.Node | null = group.parent; n; n = n.parent) {
+    if (n.type === 'Assertion') break
+    if (n.type === 'Quantifier') ways *= n.max
+  }
+  return ways > BOUNDED_PRODUCT
+}
+
+function childrenOf(node: AST.Node): AST.Node[] {
+  switch (node.type) {
+    case 'Pattern':
+    case 'Group':
+    case 'CapturingGroup':
+      return node.alternatives
+    case 'Alternative':
+      return node.elements
+    case 'Quantifier':
+      return [node.element]
+    case 'Assertion':
+      return node.kind === 'lookahead' || node.kind === 'lookbehind' ? node.alternatives : []
+    default:
+      return []
+  }
+}
