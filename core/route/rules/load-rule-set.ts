@@ -42,7 +42,41 @@ export interface LoadRuleSetOptions {
  */
 export const MAX_RULES_FILE_BYTES = 2 * 1_048_576
 
-export async function loadRuleSet(dir: string, opts: LoadRuleSetOptions = {}): Promise<LoadRuleSetResult> {
+/**
+ * Everything before the compile: the files listed, read, parsed and checked against each other. Plain data
+ * only (it crosses to the main thread by structured clone when a worker runs it: read-rules-off-thread.ts).
+ */
+export type ReadRuleFilesResult =
+  | { ok: true; files: ParsedRuleFile[]; warnings: string[] }
+  | { ok: false; errors: RuleLoadError[] }
+
+/** What loadRuleSet reads the files with: readRuleFiles itself, or the same run in a worker thread. */
+export type RuleFilesReader = (dir: string, opts: LoadRuleSetOptions) => Promise<ReadRuleFilesResult>
+
+/** `read`: where the files are parsed; the compile is always here, on the calling thread. */
+export async function loadRuleSet(dir: string, opts: LoadRuleSetOptions = {}, read: RuleFilesReader = readRuleFiles): Promise<LoadRuleSetResult> {
+  const files = await read(dir, opts)
+  if (!files.ok) return files
+  const { files: parsed, warnings } = files
+  const system: Record<string, SystemReplies> = {}
+  for (const entry of parsed.flatMap((p) => p.system)) (system[entry.account] ??= {})[entry.which] = entry.target
+  const ruleSet = compileRuleSet(
+    parsed.flatMap((p) => p.rules),
+    parsed.flatMap((p) => p.handlers),
+    system,
+  )
+  for (const u of ruleSet.unfilteredRegexes) {
+    const file = parsed.find((p) => p.account === u.account && p.rules.some((r) => r.name === u.rule))
+    const rule = file?.rules.find((r) => r.name === u.rule)
+    const where = file && rule ? `${file.file}:${rule.source.line}: ` : ''
+    warnings.push(
+      `${where}rule "${u.rule}": regex ${JSON.stringify(u.keyword)} has no literal text every match must contain, so it runs on every message`,
+    )
+  }
+  return { ok: true, ruleSet, warnings }
+}
+
+export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}): Promise<ReadRuleFilesResult> {
   const listed = await listRuleFiles(dir)
   if ('error' in listed) return { ok: false, errors: [listed.error] }
   const errors: RuleLoadError[] = []
@@ -77,23 +111,7 @@ export async function loadRuleSet(dir: string, opts: LoadRuleSetOptions = {}): P
       warnings.push(`${p.file}: rules for account "${p.account}", which is not configured (accounts: ${opts.accounts.join(', ')}): they never run`)
     }
   }
-
-  const system: Record<string, SystemReplies> = {}
-  for (const entry of parsed.flatMap((p) => p.system)) (system[entry.account] ??= {})[entry.which] = entry.target
-  const ruleSet = compileRuleSet(
-    parsed.flatMap((p) => p.rules),
-    parsed.flatMap((p) => p.handlers),
-    system,
-  )
-  for (const u of ruleSet.unfilteredRegexes) {
-    const rule = parsed.flatMap((p) => p.rules).find((r) => r.name === u.rule && r.account === u.account)
-    const shown = listed.files.find((f) => f.rel === rule?.source.file)?.path
-    const where = rule && shown ? `${shown}:${rule.source.line}: ` : ''
-    warnings.push(
-      `${where}rule "${u.rule}": regex ${JSON.stringify(u.keyword)} has no literal text every match must contain, so it runs on every message`,
-    )
-  }
-  return { ok: true, ruleSet, warnings }
+  return { ok: true, files: parsed, warnings }
 }
 
 /** One file's text -> its rules, or its errors. `ref.rel` goes into SourceRef.file (ordering ties). */
