@@ -14,6 +14,7 @@ import { createPlatform, type Platform } from './platform/create-platform.ts'
 import { createGenerations, type Generations } from './reload/generations.ts'
 import { loadGeneration } from './reload/load-generation.ts'
 import { watchSources, type SourceWatcher } from './reload/watch-sources.ts'
+import { readRulesOffThread } from './route/rules/read-rules-off-thread.ts'
 import { createAdminRoutes } from './server/admin-routes.ts'
 import { createApp } from './server/create-app.ts'
 import { createHttpServer, drainServer } from './server/http-server.ts'
@@ -115,7 +116,8 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     api: (accountId) => platform.apiFor(accountId),
     log,
   }
-  const first = await loadGeneration(config, services, log, opts.leftOut)
+  // Parsed on this thread: nothing is served before the first set is in, and a worker would only add its start.
+  const first = await loadGeneration(config, services, log, { leftOut: opts.leftOut })
   if (!first.ok) {
     traffic.close()
     await store.close()
@@ -137,7 +139,9 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     )
   }
 
-  const reloadNow = () => loadGeneration(config, services, log, opts.leftOut)
+  // A reload's rules are parsed in a worker: the answers of every account wait for nothing but the compile.
+  const readRules = readRulesOffThread(log)
+  const reloadNow = () => loadGeneration(config, services, log, { leftOut: opts.leftOut, readRules })
   const watcher: SourceWatcher = watchSources({
     dirs: config.watch ? [config.rulesDir, config.pluginsDir] : [],
     generations,

@@ -8,16 +8,23 @@ import type { Logger } from '../log/logger.ts'
 import { loadPluginSet } from '../plugin/load-plugin-set.ts'
 import type { PluginServices, PluginSet } from '../plugin/plugin-host-types.ts'
 import { didYouMean } from '../did-you-mean.ts'
-import { formatRuleErrors, loadRuleSet } from '../route/rules/load-rule-set.ts'
+import { formatRuleErrors, loadRuleSet, type RuleFilesReader } from '../route/rules/load-rule-set.ts'
 import type { RuleSet } from '../route/rule-types.ts'
 
 export type LoadedParts =
   | { ok: true; rules: RuleSet; plugins: PluginSet; warnings: string[] }
   | { ok: false; code: 'RULE_INVALID' | 'PLUGIN_LOAD'; problems: string[] }
 
-/** `leftOut`: the plugins the test kit's `only` did not load, which a test of one plugin leaves out on purpose. */
-export async function loadGeneration(config: EngineConfig, services: PluginServices, log: Logger, leftOut: readonly string[] = []): Promise<LoadedParts> {
-  const rules = await loadRuleSet(config.rulesDir, { accounts: config.accounts.map((a) => a.id) })
+export interface LoadGenerationOptions {
+  /** The plugins the test kit's `only` did not load, which a test of one plugin leaves out on purpose. */
+  leftOut?: readonly string[]
+  /** Where rules files are parsed (default: on this thread); a reload passes the worker's (read-rules-off-thread.ts). */
+  readRules?: RuleFilesReader
+}
+
+export async function loadGeneration(config: EngineConfig, services: PluginServices, log: Logger, opts: LoadGenerationOptions = {}): Promise<LoadedParts> {
+  const leftOut = opts.leftOut ?? []
+  const rules = await loadRuleSet(config.rulesDir, { accounts: config.accounts.map((a) => a.id) }, opts.readRules)
   if (!rules.ok) return { ok: false, code: 'RULE_INVALID', problems: formatRuleErrors(rules.errors).split('\n').filter(Boolean) }
   const { set, errors } = await loadPluginSet({
     dir: config.pluginsDir,

@@ -1,0 +1,64 @@
+/**
+ * readRuleFiles in a worker thread, so that a reload does not hold every account's answers while YAML is
+ * parsed and validated (a 2 MB file, ~15,000 rules, takes 1.4-1.6 s; WeChat waits 5 s for an answer).
+ * The compile (Aho-Corasick, ~5 % of a load) stays with the caller: the rule set it makes holds functions,
+ * which cannot cross threads, while what the worker sends back is plain data.
+ *
+ * One worker per load, ended when it answers: reloads are rare, a worker starts in tens of milliseconds
+ * (bench/rules-reload-stall.bench.ts), and a worker kept between them would hold its parser's memory and
+ * need its own care at close. A worker that cannot start, fails or dies costs speed, never the load: the
+ * files are then parsed here, with one warn line saying why.
+ */
+import { Worker } from 'node:worker_threads'
+import type { Logger } from '../../log/logger.ts'
+import { workerProgram } from '../../binary/worker-program.ts'
+import { readRuleFiles, type LoadRuleSetOptions, type ReadRuleFilesResult, type RuleFilesReader } from './load-rule-set.ts'
+
+/** workerData of parse-worker-main.ts. */
+export interface ParseRequest {
+  dir: string
+  opts: LoadRuleSetOptions
+}
+
+export type ParseAnswer = { ok: true; result: ReadRuleFilesResult; threadId: number } | { ok: false; reason: string }
+
+/** The worker's program; the binary's start-up embeds it (core/binary/binary-main.ts). */
+export const rulesParseProgram = workerProgram({ main: new URL('./parse-worker-main.ts', import.meta.url) })
+
+/** A reader for loadRuleSet that parses in a worker, logging where and how long at debug. */
+export function readRulesOffThread(log: Logger): RuleFilesReader {
+  return async (dir, opts) => {
+    const started = performance.now()
+    let answer: ParseAnswer
+    try {
+      answer = await parseInWorker({ dir, opts })
+    } catch (e) {
+      answer = { ok: false, reason: (e as Error).message }
+    }
+    if (!answer.ok) {
+      log.warn({ reason: answer.reason }, `rules parsed on the serving thread (answers wait meanwhile): the parse worker failed: ${answer.reason}`)
+      return readRuleFiles(dir, opts)
+    }
+    log.debug({ threadId: answer.threadId, ms: Math.round(performance.now() - started) }, 'rules parsed in a worker thread')
+    return answer.result
+  }
+}
+
+async function parseInWorker(request: ParseRequest): Promise<ParseAnswer> {
+  const entry = await rulesParseProgram.entryAsync()
+  // No inherited --import tsx: the bundle needs none, and tsx's file entry registers it itself.
+  const options = { workerData: request, execArgv: [] }
+  const worker = entry.eval ? new Worker(entry.source, { ...options, eval: true }) : new Worker(entry.file, options)
+  try {
+    return await new Promise<ParseAnswer>((resolve, reject) => {
+      worker.once('message', resolve)
+      worker.once('messageerror', reject)
+      worker.once('error', reject)
+      worker.once('exit', (code) => reject(new Error(`the worker exited (code ${code}) before it answered`)))
+    })
+  } finally {
+    // Not awaited: the answer is in, and the thread's end must not hold the load (nor the process: unref).
+    worker.unref()
+    void worker.terminate()
+  }
+}
