@@ -32,8 +32,11 @@ export interface WorkerProgram {
 }
 
 export interface WorkerProgramOptions {
-  /** The program's .ts file. */
-  main: URL
+  /**
+   * The program's .ts file, asked for only when it is bundled or run from its file: inside the single binary
+   * `import.meta.url` is undefined, and the embedded bundle is all it uses.
+   */
+  main: () => URL
   /** Modules left out of the bundle (required lazily by a dependency for features we never use). */
   external?: string[]
   /** Put before the bundle, embedded or not. */
@@ -46,7 +49,7 @@ export function workerProgram(opts: WorkerProgramOptions): WorkerProgram {
   let bundling: Promise<string | undefined> | undefined
   const evalEntry = (bundled: string): WorkerEntry => ({ source: (opts.prelude ?? '') + bundled, eval: true })
   const buildOptions = (): BuildOptions & { write: false } => ({
-    entryPoints: [fileURLToPath(opts.main)],
+    entryPoints: [fileURLToPath(opts.main())],
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -81,13 +84,14 @@ export function workerProgram(opts: WorkerProgramOptions): WorkerProgram {
     },
     bundle() {
       const out = esbuild().buildSync(buildOptions()).outputFiles[0]
-      if (!out) throw new Error(`esbuild produced no bundle of ${fileURLToPath(opts.main)}`)
+      if (!out) throw new Error(`esbuild produced no bundle of ${fileURLToPath(opts.main())}`)
       return out.text
     },
     fileEntry() {
       const tsxApi = resolveFrom('tsx/esm/api')
-      if (!tsxApi) return { file: opts.main, eval: false }
-      return { source: tsxBootstrap(tsxApi, opts.main), eval: true }
+      const main = opts.main()
+      if (!tsxApi) return { file: main, eval: false }
+      return { source: tsxBootstrap(tsxApi, main), eval: true }
     },
   }
   return program

@@ -15,7 +15,7 @@ export type { WorkerEntry }
 const BUNDLE_PRELUDE = `__dirname = ${JSON.stringify('/nonexistent/wxengine-plugin-worker/vm2/lib')};\n`
 
 const program = workerProgram({
-  main: new URL('./sandbox/worker-main.ts', import.meta.url),
+  main: () => new URL('./sandbox/worker-main.ts', import.meta.url),
   // vm2 requires `typescript` and `coffee-script` lazily for compilers we never use: left out, they would add
   // ~10 MB (shared/binary-and-sandbox.md).
   external: ['typescript', 'coffee-script'],

@@ -23,7 +23,7 @@ export interface ParseRequest {
 export type ParseAnswer = { ok: true; result: ReadRuleFilesResult; threadId: number } | { ok: false; reason: string }
 
 /** The worker's program; the binary's start-up embeds it (core/binary/binary-main.ts). */
-export const rulesParseProgram = workerProgram({ main: new URL('./parse-worker-main.ts', import.meta.url) })
+export const rulesParseProgram = workerProgram({ main: () => new URL('./parse-worker-main.ts', import.meta.url) })
 
 /** A reader for loadRuleSet that parses in a worker, logging where and how long at debug. */
 export function readRulesOffThread(log: Logger): RuleFilesReader {
