@@ -1,5 +1,7 @@
 /** Asset keys shared by the build (core/binary/build-binary.ts) and the binary's start-up. */
 export const PLUGIN_WORKER_ASSET = 'plugin-worker.cjs'
+/** The rules parser's worker program (core/route/rules/parse-worker-main.ts, bundled). */
+export const RULES_WORKER_ASSET = 'rules-worker.cjs'
 /** better-sqlite3's native addon, written out by core/binary/native-addon.ts. */
 export const SQLITE_ADDON_ASSET = 'better_sqlite3.node'
 /** The message-log writer thread's program (core/store/sqlite-log-worker.cjs, bundled with better-sqlite3). */

@@ -1,19 +1,21 @@
 /**
  * The single binary's entry (bundled to CommonJS by core/binary/build-binary.ts, so no top-level await).
- * Before any command runs, plugin workers and the message-log thread are pointed at their embedded
- * programs (the log thread also at the extracted SQLite addon); better-sqlite3's
+ * Before any command runs, plugin workers, the rules parser and the message-log thread are pointed at their
+ * embedded programs (the log thread also at the extracted SQLite addon); better-sqlite3's
  * addon is swapped in at bundle time (see build-binary.ts) and written out on first use.
  */
 import { exitQuietlyWhenStdoutCloses } from '../cli/cli-context.ts'
 import { buildCli } from '../cli/program.ts'
 import { useEmbeddedWorkerSource } from '../plugin/worker-entry.ts'
+import { rulesParseProgram } from '../route/rules/read-rules-off-thread.ts'
 import { useEmbeddedLogWorker } from '../store/sqlite-log-writer.ts'
-import { LOG_WORKER_ASSET, PLUGIN_WORKER_ASSET } from './asset-names.ts'
+import { LOG_WORKER_ASSET, PLUGIN_WORKER_ASSET, RULES_WORKER_ASSET } from './asset-names.ts'
 import { embeddedSqliteAddonFile } from './native-addon.ts'
 import { isSingleBinary, readTextAsset } from './sea-assets.ts'
 
 if (isSingleBinary()) {
   useEmbeddedWorkerSource(readTextAsset(PLUGIN_WORKER_ASSET))
+  rulesParseProgram.useEmbedded(readTextAsset(RULES_WORKER_ASSET))
   useEmbeddedLogWorker(readTextAsset(LOG_WORKER_ASSET), embeddedSqliteAddonFile)
 }
 

@@ -1,9 +1,10 @@
 /**
  * Builds the single executable (Node SEA), the route measured in /work/shared/binary-and-sandbox.md:
  *
- *   1. esbuild bundles the plugin worker (core/plugin/sandbox/worker-main.ts), the message-log worker
- *      (core/store/sqlite-log-worker.cjs) and the CLI (core/binary/binary-main.ts) into one CommonJS file
- *      each: inside a SEA `require` loads built-ins only.
+ *   1. esbuild bundles the plugin worker (core/plugin/sandbox/worker-main.ts), the rules parser's worker
+ *      (core/route/rules/parse-worker-main.ts), the message-log worker (core/store/sqlite-log-worker.cjs) and
+ *      the CLI (core/binary/binary-main.ts) into one CommonJS file each: inside a SEA `require` loads
+ *      built-ins only.
  *   2. `node --experimental-sea-config` makes the blob: the CLI bundle with its V8 code cache, plus assets:
  *      the worker bundles, better-sqlite3's native addon, the templates of `plugin new` and `init`, and the
  *      declaration files `init` writes for editors.
@@ -17,7 +18,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as esbuild from 'esbuild'
-import { LOG_WORKER_ASSET, PLUGIN_WORKER_ASSET, SQLITE_ADDON_ASSET, TYPES_ASSET } from './asset-names.ts'
+import { LOG_WORKER_ASSET, PLUGIN_WORKER_ASSET, RULES_WORKER_ASSET, SQLITE_ADDON_ASSET, TYPES_ASSET } from './asset-names.ts'
 import { buildDeclarations } from './build-types.ts'
 
 /** The marker Node looks for to know a blob was injected (Node's SEA docs). */
@@ -45,11 +46,13 @@ export async function buildBinary(opts: BuildBinaryOptions = {}): Promise<BuildB
   const out = path.resolve(opts.out ?? path.join(SOURCE_ROOT, 'dist', 'wxengine'))
   const work = mkdtempSync(path.join(os.tmpdir(), 'wxengine-build-'))
   try {
-    progress('bundling the plugin worker, the message-log worker and the CLI (esbuild)')
+    progress('bundling the plugin worker, the rules parser, the message-log worker and the CLI (esbuild)')
     const workerFile = path.join(work, PLUGIN_WORKER_ASSET)
+    const rulesWorkerFile = path.join(work, RULES_WORKER_ASSET)
     const logWorkerFile = path.join(work, LOG_WORKER_ASSET)
     const mainFile = path.join(work, 'wxengine.cjs')
     await bundle(path.join(SOURCE_ROOT, 'core/plugin/sandbox/worker-main.ts'), workerFile)
+    await bundle(path.join(SOURCE_ROOT, 'core/route/rules/parse-worker-main.ts'), rulesWorkerFile)
     await bundle(path.join(SOURCE_ROOT, 'core/store/sqlite-log-worker.cjs'), logWorkerFile)
     await bundle(path.join(SOURCE_ROOT, 'core/binary/binary-main.ts'), mainFile)
 
@@ -68,6 +71,7 @@ export async function buildBinary(opts: BuildBinaryOptions = {}): Promise<BuildB
       useCodeCache: true,
       assets: {
         [PLUGIN_WORKER_ASSET]: workerFile,
+        [RULES_WORKER_ASSET]: rulesWorkerFile,
         [LOG_WORKER_ASSET]: logWorkerFile,
         [SQLITE_ADDON_ASSET]: sqliteAddonFile(),
         [TYPES_ASSET]: typesFile,

@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test'
 import { loadConfig } from '../../core/config/load-config.ts'
 import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
 import { FIXTURE_PROJECT, REPO, runCommand } from '../cli/cli-harness.ts'
+import { until } from '../support/until.ts'
 
 const BUILD_TIMEOUT_MS = 600_000
 
@@ -162,6 +163,19 @@ describe('wxengine start', () => {
       (JSON.parse(stats.stdout) as { account: string; rule: string; hits: number }[]).map((h) => `${h.account}/${h.rule}=${h.hits}`).sort(),
       ['default/echo=1', 'safe/echo=1', 'safe/hello=1'],
     )
+  })
+
+  test('SIGHUP reloads rules/, parsed by the embedded rules worker', async () => {
+    writeFileSync(path.join(dir, 'rules', 'zz-added.yaml'), 'rules:\n  - name: added\n    keywords: [added]\n    reply: { type: text, content: added }\n')
+    try {
+      server.kill('SIGHUP')
+      const line = await until('the reload', () => serverOutput.split('\n').find((l) => l.includes('"reloaded rules and plugins"')))
+      assert.equal((JSON.parse(line) as { textRules: number }).textRules, 3)
+      // A worker that could not start (its program not embedded) falls back to this thread, and says so.
+      assert.doesNotMatch(serverOutput, /parse worker failed/)
+    } finally {
+      rmSync(path.join(dir, 'rules', 'zz-added.yaml'))
+    }
   })
 
   test('SIGTERM: a graceful stop, exit 0', async () => {
