@@ -1,0 +1,117 @@
+/**
+ * readRulesOffThread: rules files parsed in a worker thread give exactly what parsing them here gives (the
+ * same errors with file, line and column, the same warnings, the same rule set), and a worker that cannot
+ * start or dies costs one warn line and a parse on this thread, never the load.
+ */
+import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import { threadId } from 'node:worker_threads'
+import { createMemoryLogger } from '../../../core/log/logger.ts'
+import { loadRuleSet, readRuleFiles, type LoadRuleSetOptions } from '../../../core/route/rules/load-rule-set.ts'
+import { readRulesOffThread, rulesParseProgram } from '../../../core/route/rules/read-rules-off-thread.ts'
+
+const roots: string[] = []
+after(async () => {
+  for (const root of roots) await rm(root, { recursive: true, force: true })
+})
+
+async function rulesDir(files: Record<string, string>): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'wxengine-rules-thread-'))
+  roots.push(root)
+  for (const [rel, text] of Object.entries(files)) {
+    await mkdir(dirname(join(root, rel)), { recursive: true })
+    await writeFile(join(root, rel), text)
+  }
+  return root
+}
+
+const rule = (name: string, keywords = `[${name}]`) => `  - name: ${name}\n    keywords: ${keywords}\n    plugin: p\n`
+
+/** Directories that fail in each way the loader knows, and some that load with warnings (as in load-rule-set.test.ts). */
+const CASES: Record<string, { files: Record<string, string>; opts?: LoadRuleSetOptions }> = {
+  'YAML syntax error': { files: { 'main.yaml': 'rules:\n  - name: a\n    keywords: [a]\n     plugin: p\n' } },
+  'duplicate key': { files: { 'main.yaml': 'rules:\n  - name: a\n    keywords: [a]\n    name: b\n    plugin: p\n' } },
+  'a regex in double quotes': { files: { 'main.yaml': `rules:\n  - name: a\n    keywords: [{ regex: "^a\\s+b$" }]\n    plugin: p\n` } },
+  'unknown key with a suggestion': { files: { 'main.yaml': `rules:\n${rule('a')}  - name: b\n    keywords: [b]\n    prority: 2\n    plugin: p\n` } },
+  'not a mapping': { files: { 'main.yaml': '- a\n- b\n' } },
+  'a keyword of two kinds, a bad regex, a backtracking regex': {
+    files: { 'main.yaml': `rules:\n${rule('a', '[{ exact: a, prefix: b }]')}${rule('b', "[{ regex: '(' }]")}${rule('c', "[{ regex: '^(a+)+$' }]")}` },
+  },
+  'nested too deep': { files: { 'main.yaml': `rules: ${'['.repeat(200)}${']'.repeat(200)}\n` } },
+  'an alias bomb': {
+    files: { 'main.yaml': `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n` },
+  },
+  'duplicate names and a second welcome across files': {
+    files: {
+      'a.yaml': `rules:\n${rule('same')}welcome: { reply: { type: text, content: hi } }\n`,
+      'b.yaml': `rules:\n${rule('same')}welcome: { reply: { type: text, content: hello } }\n`,
+    },
+  },
+  'a file in an account folder naming another account': { files: { 'acct/a.yaml': `account: other\nrules:\n${rule('a')}` } },
+  'a file over 2 MB': { files: { 'big.yaml': `# ${'x'.repeat(2 * 1_048_576)}\n` } },
+  'warnings: a regex that is a literal, an account not configured, a regex with no literal': {
+    files: {
+      'a.yaml': `rules:\n${rule('lit', "[{ regex: 'hello' }]")}${rule('any', "[{ regex: '^.{3}$' }]")}`,
+      'elsewhere/b.yaml': `rules:\n${rule('b')}`,
+    },
+    opts: { accounts: ['acct'] },
+  },
+  'no rules folder': { files: {} },
+}
+
+/** What loadRuleSet gives, minus the compiled set's functions: its size and plugin names stand for it. */
+function comparable(r: Awaited<ReturnType<typeof loadRuleSet>>) {
+  return r.ok ? { ok: true, warnings: r.warnings, size: r.ruleSet.size, plugins: r.ruleSet.pluginNames() } : r
+}
+
+describe('rules parsed in a worker thread', () => {
+  it('are parsed off this thread, into the same files and warnings', async () => {
+    const dir = await rulesDir({ 'a.yaml': `rules:\n${rule('a')}${rule('b', "[{ contains: x }, { regex: '^y(\\d+)$' }]")}`, 'acct/b.yaml': `rules:\n${rule('c')}` })
+    const { logger, lines } = createMemoryLogger('debug')
+    const offThread = await readRulesOffThread(logger)(dir, { accounts: ['acct'] })
+    assert.deepEqual(offThread, await readRuleFiles(dir, { accounts: ['acct'] }))
+    const parsed = lines.find((l) => l.msg === 'rules parsed in a worker thread')
+    assert.ok(parsed, JSON.stringify(lines))
+    assert.equal(typeof parsed.threadId, 'number')
+    assert.notEqual(parsed.threadId, threadId)
+    assert.deepEqual(lines.filter((l) => (l.level as number) >= 40), [])
+  })
+
+  for (const [name, { files, opts }] of Object.entries(CASES)) {
+    it(`give what this thread gives: ${name}`, async () => {
+      const dir = name === 'no rules folder' ? join(await rulesDir({}), 'rules') : await rulesDir(files)
+      const { logger, lines } = createMemoryLogger('debug')
+      const here = await loadRuleSet(dir, opts)
+      assert.ok(!here.ok || here.warnings.length > 0, 'a case with something to say')
+      const there = await loadRuleSet(dir, opts, readRulesOffThread(logger))
+      assert.deepEqual(comparable(there), comparable(here))
+      assert.ok(lines.some((l) => l.msg === 'rules parsed in a worker thread'), JSON.stringify(lines))
+    })
+  }
+})
+
+describe('a parse worker that fails', () => {
+  const dir = rulesDir({ 'a.yaml': `rules:\n${rule('a')}`, 'b.yaml': `rules:\n${rule('a')}` })
+  after(() => rulesParseProgram.useEmbedded(rulesParseProgram.bundle()))
+
+  const cases = {
+    'cannot start (its program does not compile)': { program: 'this is not JavaScript', reason: /SyntaxError|Unexpected/ },
+    'throws as it starts': { program: 'throw new Error("no parser here")', reason: /no parser here/ },
+    'exits without answering': { program: 'process.exit(7)', reason: /exited \(code 7\) before it answered/ },
+  }
+  for (const [name, { program, reason }] of Object.entries(cases)) {
+    it(`${name}: the files are parsed here, with one warn line saying why`, async () => {
+      rulesParseProgram.useEmbedded(program)
+      const { logger, lines } = createMemoryLogger('debug')
+      const there = await loadRuleSet(await dir, {}, readRulesOffThread(logger))
+      assert.deepEqual(there, await loadRuleSet(await dir))
+      const warned = lines.filter((l) => (l.level as number) >= 40)
+      assert.equal(warned.length, 1, JSON.stringify(lines))
+      assert.match(String(warned[0]!.reason), reason)
+      assert.match(String(warned[0]!.msg), /^rules parsed on the serving thread \(answers wait meanwhile\): the parse worker failed: /)
+    })
+  }
+})
