@@ -1,8 +1,9 @@
 /**
  * readRuleFiles in a worker thread, so that a reload does not hold every account's answers while YAML is
  * parsed and validated (a 2 MB file, ~15,000 rules, takes 1.4-1.6 s; WeChat waits 5 s for an answer).
- * The compile (Aho-Corasick, ~5 % of a load) stays with the caller: the rule set it makes holds functions,
- * which cannot cross threads, while what the worker sends back is plain data.
+ * The compile (Aho-Corasick, ~5-10 % of a load) stays with the caller: the rule set it makes holds functions,
+ * which cannot cross threads, while what the worker sends back is plain data. What is left on the serving
+ * thread for a 2 MB file is ~0.2 s, against ~1.4 s in-thread (bench/rules-reload-stall.bench.ts).
  *
  * One worker per load, ended when it answers: reloads are rare, a worker starts in tens of milliseconds
  * (bench/rules-reload-stall.bench.ts), and a worker kept between them would hold its parser's memory and
@@ -40,6 +41,11 @@ export function readRulesOffThread(log: Logger): RuleFilesReader {
       return readRuleFiles(dir, opts)
     }
     log.debug({ threadId: answer.threadId, ms: Math.round(performance.now() - started) }, 'rules parsed in a worker thread')
+    // Taking the answer in (structured clone, ~70 ms for 2 MB of rules) and the compile that follows (~100 ms)
+    // would be one stall: requests that came meanwhile are let through between the two. One setImmediate is
+    // not enough: queued from the poll phase (where the answer arrived) it runs before the loop polls again.
+    await new Promise((resolve) => setImmediate(resolve))
+    await new Promise((resolve) => setImmediate(resolve))
     return answer.result
   }
 }
