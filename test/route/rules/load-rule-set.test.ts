@@ -1,28 +1,14 @@
-import { after, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { formatRuleErrors, loadRuleSet } from '../../../core/route/rules/index.ts'
 import { parseRuleFile } from '../../../core/route/rules/load-rule-set.ts'
 import { missingRulesDirWarning } from '../../../core/route/rules/list-rule-files.ts'
 import type { RuleLoadError } from '../../../core/route/rule-types.ts'
+import { tempRulesDirs } from '../../support/rules-dir.ts'
 
-const roots: string[] = []
-after(async () => {
-  for (const root of roots) await rm(root, { recursive: true, force: true })
-})
-
-/** A rules directory with these files (relative path -> YAML text). */
-async function rulesDir(files: Record<string, string>): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'wxengine-rules-'))
-  roots.push(root)
-  for (const [rel, text] of Object.entries(files)) {
-    await mkdir(dirname(join(root, rel)), { recursive: true })
-    await writeFile(join(root, rel), text)
-  }
-  return root
-}
+const rulesDir = tempRulesDirs('rules')
 
 async function errorsOf(files: Record<string, string>): Promise<{ dir: string; errors: RuleLoadError[] }> {
   const dir = await rulesDir(files)

@@ -4,29 +4,15 @@
  * start or dies costs one warn line and a parse on this thread, never the load.
  */
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { threadId } from 'node:worker_threads'
 import { createMemoryLogger } from '../../../core/log/logger.ts'
 import { loadRuleSet, readRuleFiles, type LoadRuleSetOptions } from '../../../core/route/rules/load-rule-set.ts'
 import { readRulesOffThread, rulesParseProgram } from '../../../core/route/rules/read-rules-off-thread.ts'
+import { tempRulesDirs } from '../../support/rules-dir.ts'
 
-const roots: string[] = []
-after(async () => {
-  for (const root of roots) await rm(root, { recursive: true, force: true })
-})
-
-async function rulesDir(files: Record<string, string>): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'wxengine-rules-thread-'))
-  roots.push(root)
-  for (const [rel, text] of Object.entries(files)) {
-    await mkdir(dirname(join(root, rel)), { recursive: true })
-    await writeFile(join(root, rel), text)
-  }
-  return root
-}
+const rulesDir = tempRulesDirs('rules-thread')
 
 const rule = (name: string, keywords = `[${name}]`) => `  - name: ${name}\n    keywords: ${keywords}\n    plugin: p\n`
 
