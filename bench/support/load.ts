@@ -48,8 +48,8 @@ export const WRK_POOL_PER_SECOND = 90_000
  * this, its reply cache's 30 s and a margin, so that every one is still new to it (see runWrk's wrapAfterMs).
  */
 export const FILL_WRAP_MS = 40_000
-/** Pushes in a pool a fill may wrap round: none comes back within FILL_WRAP_MS below 22k/s (the engine's fastest here: ~19.5k). */
-export const FILL_POOL_SIZE = (FILL_WRAP_MS / 1000) * 22_000
+/** Pushes in a pool a fill may wrap round: none comes back within FILL_WRAP_MS below 35k/s (the engine's fastest seen: ~27k, a quiet 2 × Xeon). */
+export const FILL_POOL_SIZE = (FILL_WRAP_MS / 1000) * 35_000
 
 export function buildPool(account: Pick<AccountConfig, 'token' | 'appId' | 'encodingAESKey' | 'mode'>, basePath: string, size: number, content = 'hello'): PooledRequest[] {
   const sim = createWeChatSimulator({ account })
