@@ -26,13 +26,20 @@ export type ParseAnswer = { ok: true; result: ReadRuleFilesResult; threadId: num
 /** The worker's program; the binary's start-up embeds it (core/binary/binary-main.ts). */
 export const rulesParseProgram = workerProgram({ main: () => new URL('./parse-worker-main.ts', import.meta.url) })
 
+/**
+ * A worker that has not answered by then is ended and the files parsed here. A 2 MB file takes ~1.6 s in a
+ * worker; without a bound a worker that hung held its reload, and every reload and the shutdown after it
+ * (the watcher waits for a reload in progress before it closes).
+ */
+export const PARSE_WORKER_TIMEOUT_MS = 60_000
+
 /** A reader for loadRuleSet that parses in a worker, logging where and how long at debug. */
-export function readRulesOffThread(log: Logger): RuleFilesReader {
+export function readRulesOffThread(log: Logger, timeoutMs = PARSE_WORKER_TIMEOUT_MS): RuleFilesReader {
   return async (dir, opts) => {
     const started = performance.now()
     let answer: ParseAnswer
     try {
-      answer = await parseInWorker({ dir, opts })
+      answer = await parseInWorker({ dir, opts }, timeoutMs)
     } catch (e) {
       answer = { ok: false, reason: (e as Error).message }
     }
@@ -50,19 +57,22 @@ export function readRulesOffThread(log: Logger): RuleFilesReader {
   }
 }
 
-async function parseInWorker(request: ParseRequest): Promise<ParseAnswer> {
+async function parseInWorker(request: ParseRequest, timeoutMs: number): Promise<ParseAnswer> {
   const entry = await rulesParseProgram.entryAsync()
   // No inherited --import tsx: the bundle needs none, and tsx's file entry registers it itself.
   const options = { workerData: request, execArgv: [] }
   const worker = entry.eval ? new Worker(entry.source, { ...options, eval: true }) : new Worker(entry.file, options)
+  let timer: NodeJS.Timeout | undefined
   try {
     return await new Promise<ParseAnswer>((resolve, reject) => {
       worker.once('message', resolve)
       worker.once('messageerror', reject)
       worker.once('error', reject)
       worker.once('exit', (code) => reject(new Error(`the worker exited (code ${code}) before it answered`)))
+      timer = setTimeout(() => reject(new Error(`the worker did not answer within ${timeoutMs} ms`)), timeoutMs)
     })
   } finally {
+    clearTimeout(timer)
     // Not awaited: the answer is in, and the thread's end must not hold the load (nor the process: unref).
     worker.unref()
     void worker.terminate()

@@ -87,12 +87,14 @@ describe('a parse worker that fails', () => {
     'cannot start (its program does not compile)': { program: 'this is not JavaScript', reason: /SyntaxError|Unexpected/ },
     'throws as it starts': { program: 'throw new Error("no parser here")', reason: /no parser here/ },
     'exits without answering': { program: 'process.exit(7)', reason: /exited \(code 7\) before it answered/ },
+    // It held its reload, and the watcher's close after it, for ever.
+    'never answers': { program: 'setInterval(() => {}, 1000)', reason: /did not answer within 500 ms/ },
   }
   for (const [name, { program, reason }] of Object.entries(cases)) {
     it(`${name}: the files are parsed here, with one warn line saying why`, async () => {
       rulesParseProgram.useEmbedded(program)
       const { logger, lines } = createMemoryLogger('debug')
-      const there = await loadRuleSet(await dir, {}, readRulesOffThread(logger))
+      const there = await loadRuleSet(await dir, {}, readRulesOffThread(logger, 500))
       assert.deepEqual(there, await loadRuleSet(await dir))
       const warned = lines.filter((l) => (l.level as number) >= 40)
       assert.equal(warned.length, 1, JSON.stringify(lines))
