@@ -3,7 +3,7 @@
  * core/testkit/fake-wechat-api.ts. No token handling here: see access-token-manager.ts.
  *
  * Every failure is a Result with code API_ERROR:
- *   - the platform answered `{errcode != 0, errmsg}`: `errcode` is set, errmsg is in `reason`;
+ *   - the platform answered `{errcode != 0, errmsg}` (errcode a number, or a string of one): `errcode` is set, errmsg is in `reason`;
  *   - timeout, network failure, non-JSON or non-2xx answer: no `errcode` (callers treat these as transient);
  *     `httpStatus` is set when there was an answer, so a caller can tell a 502 from a redirect.
  * Reasons name the method and path only, never the query: it carries the access_token or the AppSecret.
@@ -80,9 +80,14 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
       return apiError(`${where}: HTTP ${status}, answer is not a JSON object`, undefined, status)
     }
     const obj = json as ApiJson
-    if (typeof obj.errcode === 'number' && obj.errcode !== 0) {
+    // An errcode the platform spells as a string ("45015": a gateway re-encoding its JSON) is still a refusal:
+    // read as success, a late reply the platform refused would be marked sent. One that is no number at all
+    // is an answer nobody can act on, refused without an errcode.
+    const errcode = typeof obj.errcode === 'string' && /^-?\d+$/.test(obj.errcode.trim()) ? Number(obj.errcode) : obj.errcode
+    if (errcode !== undefined && errcode !== null && errcode !== 0) {
       const errmsg = typeof obj.errmsg === 'string' ? obj.errmsg : ''
-      return apiError(`${where}: errcode ${obj.errcode} ${errmsg}`.trimEnd(), obj.errcode)
+      if (typeof errcode !== 'number') return apiError(`${where}: HTTP ${status}, errcode is not a number (${JSON.stringify(errcode).slice(0, 40)}) ${errmsg}`.trimEnd(), undefined, status)
+      return apiError(`${where}: errcode ${errcode} ${errmsg}`.trimEnd(), errcode)
     }
     if (status < 200 || status > 299) return apiError(`${where}: HTTP ${status}`, undefined, status)
     return ok(obj)

@@ -92,3 +92,26 @@ test('a base URL path prefix (a proxy) is kept', async () => {
   assert.ok(r.ok)
   assert.deepEqual(seen, ['http://127.0.0.1:9/wx/cgi-bin/token?a=b+c'])
 })
+
+test('an errcode spelled as a string is still a refusal, never a success', async () => {
+  const cases: Array<[string, number | undefined, RegExp]> = [
+    ['{"errcode":"45015","errmsg":"response out of time limit"}', 45015, /errcode 45015 response out of time limit$/],
+    ['{"errcode":" -1 ","errmsg":"system error"}', -1, /errcode -1 system error$/],
+    ['{"errcode":"E500","errmsg":"gateway"}', undefined, /HTTP 200, errcode is not a number \("E500"\) gateway$/],
+  ]
+  for (const [body, errcode, reason] of cases) {
+    const c = createApiClient({ baseUrl: 'http://127.0.0.1:9', fetch: async () => new Response(body, { status: 200 }) })
+    const r = await c.postJson('/cgi-bin/message/custom/send', { access_token: 'T' }, {})
+    assert.equal(r.ok, false, body)
+    if (!r.ok) {
+      assert.equal(r.error.code, 'API_ERROR')
+      assert.equal(r.error.errcode, errcode, body)
+      assert.match(r.error.reason, reason)
+    }
+  }
+  // "0" and 0 both mean success.
+  for (const body of ['{"errcode":"0","errmsg":"ok"}', '{"errcode":0,"errmsg":"ok"}']) {
+    const c = createApiClient({ baseUrl: 'http://127.0.0.1:9', fetch: async () => new Response(body, { status: 200 }) })
+    assert.ok((await c.postJson('/cgi-bin/message/custom/send', undefined, {})).ok, body)
+  }
+})
