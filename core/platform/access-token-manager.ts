@@ -178,7 +178,9 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
     const token = r.value.access_token
     const expiresIn = r.value.expires_in
     if (typeof token !== 'string' || token === '' || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
-      return apiError('access_token answer without access_token/expires_in')
+      // A 2xx answer (the client refuses others) of the wrong shape: a garbled 200, which asking again
+      // answers the same way. Without an httpStatus it would read as "no answer" and be fetched 3 times.
+      return apiError('access_token answer without access_token/expires_in', undefined, 200)
     }
     // Counted from when the request left: the conservative end of the token's life.
     const record = { token, expiresAt: sentAt + expiresIn * 1000 }

@@ -304,6 +304,9 @@ test('a redirect, a 404 page or a garbled 200 from something in between is not r
     { status: 302, body: '', headers: { location: 'http://127.0.0.1:9/elsewhere' } },
     { status: 404, body: '<html>Not Found</html>' },
     { status: 200, contentType: 'application/json', body: '{"access_tok' },
+    // JSON, but not a token: no expires_in, or one as a string.
+    { status: 200, contentType: 'application/json', body: '{"access_token":"abc"}' },
+    { status: 200, contentType: 'application/json', body: '{"access_token":"abc","expires_in":"7200"}' },
   ]
   for (const answer of answers) {
     fake.answerRawNext(FAKE_PATHS.token, answer)
