@@ -190,6 +190,21 @@ for (const errcode of [45015, 45047, 40003, 43004, 48001]) {
   })
 }
 
+test('a refusal whose errcode is a string ("45015") is failed with that errcode, not marked sent', async () => {
+  const s = sender()
+  // A first send so the token is fetched: the raw answer below then meets the send itself.
+  await s.send('acc', 'o1', text('warm'))
+  await s.idle()
+  void fake.answerRawNext(CUSTOM_SEND_PATH, { status: 200, contentType: 'application/json', body: '{"errcode":"45015","errmsg":"response out of time limit or subscription is canceled"}' })
+  await s.send('acc', 'o1', text('late'))
+  await s.idle()
+  const entries = await store.outbox.list()
+  assert.equal(entries.length, 2)
+  assert.equal(entries[1].status, 'failed')
+  assert.match(entries[1].lastError ?? '', /errcode 45015/)
+  assert.equal(memLog.lines.find((l) => l.msg === 'late reply failed')?.errcode, 45015)
+})
+
 test('retries stop after the configured attempts; delays are capped', async () => {
   fake.failNextSends(4, -1)
   const s = sender({ retry: { attempts: 4, baseDelayMs: 100, maxDelayMs: 250 } })
