@@ -228,6 +228,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     outboxAll: db.prepare<[], OutboxRow>('SELECT * FROM outbox ORDER BY id'),
     outboxByStatus: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE status = ? ORDER BY id'),
     outboxPrune: db.prepare<[number]>("DELETE FROM outbox WHERE status IN ('sent', 'failed') AND at < ?"),
+    outboxSetAside: db.prepare<[string, number]>("UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?"),
 
     sweepKv: db.prepare<[number]>('DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?'),
     sweepSessions: db.prepare<[number]>('DELETE FROM sessions WHERE expires_at <= ?'),
@@ -633,7 +634,22 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       },
       async list(status) {
         const rows = status === undefined ? st.outboxAll.all() : st.outboxByStatus.all(status)
-        return rows.map(outboxEntryOf)
+        const entries: OutboxEntry[] = []
+        for (const row of rows) {
+          let entry: OutboxEntry
+          try {
+            entry = outboxEntryOf(row)
+          } catch (e) {
+            // Not JSON (edited by hand, cut short on a failing disk): that one entry is set aside as failed,
+            // saying why. Thrown, it stopped the start-up from taking up every other pending late reply.
+            const reason = `outbox entry ${row.id}: reply is not JSON: ${(e as Error).message}`
+            log.error({ code: 'STORE_UNAVAILABLE', account: row.account, openId: row.open_id, outboxId: row.id, reason }, 'unreadable outbox entry set aside')
+            write(() => st.outboxSetAside.run(`UNREADABLE: ${reason}`, row.id))
+            continue
+          }
+          entries.push(entry)
+        }
+        return entries
       },
       async prune(before) {
         return st.outboxPrune.run(before).changes

@@ -103,6 +103,35 @@ describe('sqlite store', () => {
     check.close()
   })
 
+  it('an outbox entry whose reply is not JSON is set aside as failed, saying why; the other pending entries are listed (it threw, and the start-up took up none)', async () => {
+    const file = freshFile('bad-outbox')
+    const first = openSqliteStore({ file, now: () => T0 })
+    const bad = await first.outbox.record({ account: 'a', openId: 'u1', reply: { type: 'text', content: 'one' }, attempts: 0, status: 'pending', at: T0 })
+    const good = await first.outbox.record({ account: 'a', openId: 'u2', reply: { type: 'text', content: 'two' }, attempts: 0, status: 'pending', at: T0 })
+    await first.close()
+    const rw = new Database(file)
+    rw.prepare('UPDATE outbox SET reply = ? WHERE id = ?').run('{"type": "text", "cont', bad)
+    rw.close()
+    const { logger, lines } = createMemoryLogger('debug')
+    const s = openSqliteStore({ file, now: () => T0, log: logger })
+    try {
+      assert.deepEqual((await s.outbox.list('pending')).map((e) => [e.id, e.openId]), [[good, 'u2']])
+      const line = lines.find((l) => l.msg === 'unreadable outbox entry set aside')
+      assert.deepEqual([line?.code, line?.openId, line?.outboxId], ['STORE_UNAVAILABLE', 'u1', bad])
+      assert.match(String(line?.reason), new RegExp(`^outbox entry ${bad}: reply is not JSON`))
+      const failed = (await s.outbox.list()).find((e) => e.id === bad)
+      assert.equal(failed, undefined, 'still unreadable, so still not listed')
+      assert.equal(lines.filter((l) => l.msg === 'unreadable outbox entry set aside').length, 2, 'said at each listing, as the row stays')
+    } finally {
+      await s.close()
+    }
+    const check = new Database(file, { readonly: true })
+    const row = check.prepare('SELECT status, last_error FROM outbox WHERE id = ?').get(bad) as { status: string; last_error: string }
+    check.close()
+    assert.equal(row.status, 'failed')
+    assert.match(row.last_error, /^UNREADABLE: outbox entry \d+: reply is not JSON/)
+  })
+
   it('keeps everything across close and reopen', async () => {
     const file = freshFile('reopen')
     const now = () => T0
