@@ -36,6 +36,8 @@ function pathKey(path: readonly PropertyKey[]): string {
 function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawProblem[] {
   const path = [...prefix, ...issue.path]
   const where = (message: string, key?: string): RawProblem => ({ path, key, message: `${subjectOf(path, data)}${message}` })
+  // Messages that do not start with the field's path name welcome, default or error themselves.
+  const named = (message: string, key?: string): RawProblem => where(`${systemSubject(path)}${message}`, key)
   const field = fieldOf(path)
   const actual = valueAt(data, path)
   switch (issue.code) {
@@ -43,11 +45,19 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
       const allowed = allowedKeysAt(path)
       return issue.keys.map((key) => {
         const list = allowed ? `; allowed here: ${allowed.join(', ')}` : ''
-        return where(`unknown key "${key}"${didYouMean(key, allowed ?? [])}${list}`, key)
+        // `welcome: {type: text, content: Hi}`: the reply's own fields, written one level too high.
+        const hint = allowed?.includes('reply') && REPLY_FIELDS.has(key) ? '; the fields of an inline reply go under reply: (reply: {type: text, content: ...})' : ''
+        return named(`unknown key "${key}"${didYouMean(key, allowed ?? [])}${hint}${list}`, key)
       })
     }
     case 'invalid_type':
       if (actual === undefined) return [where(`${field} is missing`)]
+      if (typeof actual === 'string' && (path[path.length - 1] === 'reply' || systemSubject(path) !== '')) {
+        // WeEngine and the console take a reply as just its text; here a reply names its type.
+        const reply = `{type: text, content: ${describeValue(actual)}}`
+        const written = path[path.length - 1] === 'reply' ? `reply: ${reply}` : `${String(path[0])}: {reply: ${reply}}`
+        return [where(`${field} must be a mapping (key: value), got ${describeValue(actual)}; a text reply is written ${written}`)]
+      }
       return [where(`${field} must be ${wordsForType(isWholeNumber(path) ? 'int' : issue.expected)}, got ${describeValue(actual)}`)]
     case 'invalid_value': {
       const values = issue.values.map(String)
@@ -73,13 +83,13 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
       return [where(`${field} must be ${[...new Set(expected)].join(' or ')}, got ${describeValue(actual)}`)]
     }
     case 'custom':
-      return [{ ...where(issue.message), refinement: true }]
+      return [{ ...named(issue.message), refinement: true }]
     default:
       return [where(`${field}: ${issue.message}`)]
   }
 }
 
-/** "rule "echo": ", "handler #2 (location): ", "welcome: " or nothing at the top level. */
+/** "rule "echo": ", "handler #2 (location): " or nothing at the top level (see systemSubject). */
 function subjectOf(path: readonly PropertyKey[], data: unknown): string {
   const [top, index] = path
   if ((top === 'rules' || top === 'handlers') && typeof index === 'number') {
@@ -92,6 +102,16 @@ function subjectOf(path: readonly PropertyKey[], data: unknown): string {
   }
   return ''
 }
+
+/** "welcome: " for a problem in the welcome, default or error mapping itself: its line alone does not say which. */
+function systemSubject(path: readonly PropertyKey[]): string {
+  return path.length === 1 && SYSTEM_TARGETS.has(String(path[0])) ? `${String(path[0])}: ` : ''
+}
+
+const SYSTEM_TARGETS = new Set(['welcome', 'default', 'error'])
+
+/** Fields of the Reply types (core/reply/reply-builders.ts) that are no key of a rule, handler or system target. */
+const REPLY_FIELDS = new Set(['type', 'content', 'mediaId', 'title', 'description', 'musicUrl', 'hqMusicUrl', 'thumbMediaId', 'articles', 'kfAccount'])
 
 /** The path below the subject: `priority`, `keywords[2].regex`, `reply.content`. */
 function fieldOf(path: readonly PropertyKey[]): string {

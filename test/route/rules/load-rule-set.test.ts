@@ -171,6 +171,30 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(message, 'default.reply.content must be text, got 42')
   })
 
+  it('a reply written as its text alone says how a text reply is written (WeEngine habit)', async () => {
+    let message = await singleError(valid('  - name: b\n    keywords: [b]\n    reply: 你好\n'), 7)
+    assert.equal(message, 'rule "b": reply must be a mapping (key: value), got "你好"; a text reply is written reply: {type: text, content: "你好"}')
+    message = await singleError(valid('welcome: 欢迎关注\n'), 5)
+    assert.equal(message, 'welcome must be a mapping (key: value), got "欢迎关注"; a text reply is written welcome: {reply: {type: text, content: "欢迎关注"}}')
+  })
+
+  it('reply fields one level too high: names welcome, default or error, and says to put them under reply:', async () => {
+    const { errors } = await errorsOf({ 'main.yaml': valid('default: {type: text, content: hi}\n') })
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      ['type', 'content'].map(
+        (key) => `default: unknown key "${key}"; the fields of an inline reply go under reply: (reply: {type: text, content: ...}); allowed here: plugin, args, reply`,
+      ),
+    )
+    const message = (await errorsOf({ 'main.yaml': valid('  - name: b\n    keywords: [b]\n    type: text\n    content: hi\n') })).errors[0].message
+    assert.match(message, /^rule "b": unknown key "type"; the fields of an inline reply go under reply:/)
+  })
+
+  it('an empty welcome names itself', async () => {
+    const message = await singleError(valid('error: {}\n'), 5)
+    assert.match(message, /^error: this reply needs a target/)
+  })
+
   it('a target is required, and only one', async () => {
     let message = await singleError(valid('  - name: b\n    keywords: [b]\n'), 5)
     assert.match(message, /rule "b" needs a target/)
