@@ -24,7 +24,7 @@ export interface LoadGenerationOptions {
 
 export async function loadGeneration(config: EngineConfig, services: PluginServices, log: Logger, opts: LoadGenerationOptions = {}): Promise<LoadedParts> {
   const leftOut = opts.leftOut ?? []
-  const rules = await loadRuleSet(config.rulesDir, { accounts: config.accounts.map((a) => a.id) }, opts.readRules)
+  const rules = await loadRuleSet(config.rulesDir, { accounts: config.accounts.map((a) => a.id), newsLimits: config.limits }, opts.readRules)
   if (!rules.ok) return { ok: false, code: 'RULE_INVALID', problems: formatRuleErrors(rules.errors).split('\n').filter(Boolean) }
   const { set, errors } = await loadPluginSet({
     dir: config.pluginsDir,

@@ -250,3 +250,32 @@ test("the repository's example project (plugins/, rules/) passes --strict", asyn
   assert.equal(r.code, 0, r.stdout + r.stderr)
   assert.match(r.stdout, /^rules: ok, .*plugins used: echo, location-responder, menu-click, news-demo, survey\n$/)
 })
+
+test('an inline news reply longer than the answer carries: a warning naming what goes out and the setting (an operator from WeEngine)', async () => {
+  const news = (titles: string[]) => `{type: news, articles: [${titles.map((t) => `{title: ${t}, url: 'https://example.com/${t}'}`).join(', ')}]}`
+  writeFileSync(
+    path.join(project.dir, 'rules', 'news.yaml'),
+    [
+      'rules:',
+      '  - name: weekly',
+      '    keywords: [weekly]',
+      `    reply: ${news(['first', 'second', 'third'])}`,
+      '  - name: single',
+      '    keywords: [single]',
+      `    reply: ${news(['only'])}`,
+      'handlers:',
+      '  - type: click',
+      '    key: MENU_NEWS',
+      `    reply: ${news(['a', 'b', 'c'])}`,
+      '',
+    ].join('\n'),
+  )
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 0, r.stderr)
+  const warnings = r.stdout.split('\n').filter((l) => l.includes('news reply'))
+  // A menu click is an event: 3 of the 8 it may carry is no cut; one article, as the platform shows, neither.
+  assert.deepEqual(warnings, [
+    'warning: rules/news.yaml:2: rule "weekly": its news reply has 3 articles; answering a user\'s message it sends 1 (limits.newsMaxArticlesForUserMessage: the platform shows one), so only "first" goes out; a menu click that matches it gets up to 8',
+  ])
+  assert.equal((await project.run(['rules', 'check', '--strict'])).code, 1)
+})

@@ -25,7 +25,7 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   if (!config) return EXIT_USAGE
   const dir = flags.dir ? path.resolve(flags.dir) : config.rulesDir
   const shown = shownPath
-  const loaded = await loadRuleSet(dir, { accounts: config.accounts.map((a) => a.id) })
+  const loaded = await loadRuleSet(dir, { accounts: config.accounts.map((a) => a.id), newsLimits: config.limits })
   // Loaded here, not with this file: the compile step brings acorn and vm2's compiler (~40 ms), which every
   // command would pay, the start included, since the CLI imports all of them.
   const { checkPluginFolders } = await import('../../plugin/check-plugin-folders.ts')

@@ -5,6 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import { LineCounter, parseDocument } from 'yaml'
+import { USER_MESSAGE_KINDS } from '../../normalize/message-types.ts'
 import type { Keyword, RuleLoadError, RuleTarget, SystemReplies, TextRule, TypeHandler } from '../rule-types.ts'
 import { ALL_ACCOUNTS, compileRuleSet, type CompiledRuleSet } from './compile-rule-set.ts'
 import { describeIssues } from './describe-issue.ts'
@@ -32,6 +33,13 @@ export interface ParsedRuleFile {
 export interface LoadRuleSetOptions {
   /** The configured account ids: a file for any other account is warned about (it would never run). */
   accounts?: readonly string[]
+  /** The configured `limits`: an inline news reply longer than what will be sent is warned about. */
+  newsLimits?: NewsLimits
+}
+
+export interface NewsLimits {
+  newsMaxArticles: number
+  newsMaxArticlesForUserMessage: number
 }
 
 /**
@@ -75,7 +83,33 @@ export async function loadRuleSet(dir: string, opts: LoadRuleSetOptions = {}, re
       `${where}rule "${u.rule}": regex ${JSON.stringify(u.keyword)} has no literal text every match must contain, so it runs on every message`,
     )
   }
+  if (opts.newsLimits) warnings.push(...newsCutWarnings(parsed, opts.newsLimits))
   return { ok: true, ruleSet, warnings }
+}
+
+/**
+ * Inline news replies with more articles than the answer will carry (reply-xml.ts cuts them, with a warning
+ * per message): a keyword rule written with three articles, as WeEngine sent them, reaches a user who types
+ * the keyword with one, since the platform shows one in a reply to a user's message. Said before it runs.
+ */
+function newsCutWarnings(files: readonly ParsedRuleFile[], limits: NewsLimits): string[] {
+  const warnings: string[] = []
+  const userLimit = `${limits.newsMaxArticlesForUserMessage} (limits.newsMaxArticlesForUserMessage: the platform shows one)`
+  const eventLimit = `${limits.newsMaxArticles} (limits.newsMaxArticles)`
+  const check = (where: string, target: RuleTarget, forUser: boolean, also: string) => {
+    if (!('reply' in target) || target.reply.type !== 'news') return
+    const max = forUser ? limits.newsMaxArticlesForUserMessage : limits.newsMaxArticles
+    const count = target.reply.articles.length
+    if (count <= max) return
+    const kept = target.reply.articles.slice(0, max).map((a) => JSON.stringify(a.title)).join(', ')
+    warnings.push(`${where}: its news reply has ${count} articles; ${forUser ? `answering a user's message it sends ${userLimit}` : `answering an event it sends ${eventLimit}`}, so only ${kept} go${max === 1 ? 'es' : ''} out${also}`)
+  }
+  for (const f of files) {
+    for (const r of f.rules) check(`${f.file}:${r.source.line}: rule "${r.name}"`, r.target, true, `; a menu click that matches it gets up to ${limits.newsMaxArticles}`)
+    for (const h of f.handlers) check(`${f.file}:${h.source.line}: handler "${h.name}"`, h.target, USER_MESSAGE_KINDS.has(h.kind), '')
+    for (const s of f.system) check(`${placeOf(s.at)}: ${s.which}`, s.target, s.which !== 'welcome', s.which === 'welcome' ? '' : `; a menu click it answers gets up to ${limits.newsMaxArticles}`)
+  }
+  return warnings
 }
 
 export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}): Promise<ReadRuleFilesResult> {
