@@ -101,6 +101,14 @@ test('rules for an account that is not configured: a warning, in a folder or by 
   assert.match(r.stdout, /^warning: rules\/b\.yaml: rules for account "nosuchaccount", which is not configured/m)
 })
 
+test('rules in a folder whose name differs from an account id by case: the warning names the account it resembles', async () => {
+  mkdirSync(path.join(project.dir, 'rules', 'Default'))
+  writeFileSync(path.join(project.dir, 'rules', 'Default', 'a.yaml'), 'rules:\n  - name: folder-rule\n    keywords: [x]\n    reply: { type: text, content: x }\n')
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^warning: rules\/Default\/a\.yaml: rules for account "Default", which is not configured \(did you mean "default"\?\) \(accounts: [^)]+\): they never run$/m)
+})
+
 test('an account: that is blank is an error, not rules that never run', async () => {
   writeFileSync(path.join(project.dir, 'rules', 'blank.yaml'), 'account: "  "\nrules:\n  - name: r\n    keywords: [x]\n    reply: { type: text, content: x }\n')
   const r = await project.run(['rules', 'check'])

@@ -5,6 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import { LineCounter, parseDocument } from 'yaml'
+import { didYouMean } from '../../did-you-mean.ts'
 import { USER_MESSAGE_KINDS } from '../../normalize/message-types.ts'
 import type { Keyword, RuleLoadError, RuleTarget, SystemReplies, TextRule, TypeHandler } from '../rule-types.ts'
 import { ALL_ACCOUNTS, compileRuleSet, type CompiledRuleSet } from './compile-rule-set.ts'
@@ -144,7 +145,8 @@ export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}):
     const known = new Set(opts.accounts)
     for (const p of parsed) {
       if (p.account === ALL_ACCOUNTS || known.has(p.account)) continue
-      warnings.push(`${p.file}: rules for account "${p.account}", which is not configured (accounts: ${opts.accounts.join(', ')}): they never run`)
+      // A folder named `Shop` for the account `shop`: ids are exact, so say which one it resembles.
+      warnings.push(`${p.file}: rules for account "${p.account}", which is not configured${didYouMean(p.account, opts.accounts)} (accounts: ${opts.accounts.join(', ')}): they never run`)
     }
   }
   return { ok: true, files: parsed, warnings }
