@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { UserConfig } from '../config/config-types.ts'
-import { loadConfig } from '../config/load-config.ts'
+import { findConfigFile, loadConfig, readConfigFile } from '../config/load-config.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import { dedupKeyOf } from '../dedup/dedup-key.ts'
 import type { RawFields } from '../normalize/message-types.ts'
@@ -27,6 +27,7 @@ import { normalizeMessage } from '../normalize/normalize-message.ts'
 import { parseXml } from '../normalize/safe-xml.ts'
 import type { LateReplySettled } from '../platform/late-reply-sender.ts'
 import { toCustomMessage } from '../reply/custom-message.ts'
+import { didYouMean } from '../did-you-mean.ts'
 import { listPluginFolders } from '../plugin/load-plugin-set.ts'
 import type { JsonValue, KeyValue, PluginStorage, SessionState } from '../plugin/plugin-api.ts'
 import { globalKey, pluginNamespace, userKey } from '../plugin/storage-keys.ts'
@@ -50,6 +51,11 @@ export interface TestClientOptions {
   config?: UserConfig
   /** Default OpenID of the user sending messages. */
   openId?: string
+  /**
+   * Default account of the messages sent (`send(..., { account })` picks another): the project's
+   * `defaultAccount` unless given.
+   */
+  account?: string
   log?: Logger
   /** Keep the temporary data directory (for debugging). */
   keepData?: boolean
@@ -64,6 +70,13 @@ export interface TestClientOptions {
    * `let t = Date.now()` the test moves forward (`t += 61_000` expires a 60 s session).
    */
   now?: () => number
+}
+
+export interface SendOptions {
+  /** The sender (default: the client's `openId`). */
+  openId?: string
+  /** The account the message goes to, as WeChat posts to `/wechat/<id>` (default: the client's `account`). */
+  account?: string
 }
 
 export interface TestReply {
@@ -117,7 +130,7 @@ export interface TestClient {
    * sender). Resolves with the passive answer; when the reply budget ran out first, once the plugin has
    * finished and its late reply was sent (or failed), with that reply in `late`.
    */
-  send(input: string | PushFields, opts?: { openId?: string }): Promise<TestReply>
+  send(input: string | PushFields, opts?: SendOptions): Promise<TestReply>
   /**
    * Send, then assert the reply, passive or late: text content equal to a string, matching a RegExp, or
    * fields containing `expected` (the reply XML's fields, or the customer-service JSON's when it went late),
@@ -127,13 +140,13 @@ export interface TestClient {
    * `default`/`error` reply answered (that reply would otherwise hide the crash); `allowErrors: true` is
    * for a test that expects the failure.
    */
-  expectReply(input: string | PushFields, expected: string | RegExp | Record<string, unknown>, opts?: { openId?: string; allowErrors?: boolean }): Promise<TestReply>
+  expectReply(input: string | PushFields, expected: string | RegExp | Record<string, unknown>, opts?: SendOptions & { allowErrors?: boolean }): Promise<TestReply>
   /**
    * Send, then assert the engine answered `success` (no reply) because nothing had a reply for it: a
    * plugin that failed (and so answered nothing) fails this assertion, with the plugin's error, and so
    * does a reply that went out late.
    */
-  expectNoReply(input: string | PushFields, opts?: { openId?: string }): Promise<void>
+  expectNoReply(input: string | PushFields, opts?: SendOptions): Promise<void>
   /**
    * Customer-service messages the platform accepted, oldest first, as it received them: late replies and
    * the plugins' `ctx.api.sendToUser` (to `openId` only, when given).
@@ -157,10 +170,10 @@ export interface TestClient {
    */
   storage(plugin: string, opts?: { openId?: string }): PluginStorage
   /**
-   * The user's live session on the default account (which plugin holds the conversation, its state), or
-   * null. `S` types the state, as `definePlugin`'s second type parameter does in the plugin.
+   * The user's live session on the default account, or `account` (which plugin holds the conversation, its
+   * state), or null. `S` types the state, as `definePlugin`'s second type parameter does in the plugin.
    */
-  session<S extends SessionState = JsonValue>(opts?: { openId?: string }): Promise<(Omit<SessionRecord, 'state'> & { state: S | null }) | null>
+  session<S extends SessionState = JsonValue>(opts?: { openId?: string; account?: string }): Promise<(Omit<SessionRecord, 'state'> & { state: S | null }) | null>
   close(): Promise<void>
 }
 
@@ -174,7 +187,8 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
   const root = path.resolve(opts.root ?? process.cwd())
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-test-'))
   // Accounts without an AppSecret get one, known to the stand-in platform, so late replies and ctx.api work.
-  const accounts = (opts.config?.accounts ?? [{ id: 'default', token: 'testtoken', appId: 'wxtest0000000000', mode: 'plaintext' }]).map(
+  const project = opts.config?.accounts ? undefined : projectAccounts(root)
+  const accounts = (opts.config?.accounts ?? project!.accounts).map(
     (a) => (a.appSecret ? a : { ...a, appSecret: TEST_APP_SECRET }),
   )
   const platform = await startFakeWeChatApi({
@@ -193,7 +207,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       dataDir,
       watch: false,
       accounts,
-      defaultAccount: opts.config?.defaultAccount ?? 'default',
+      defaultAccount: opts.account ?? opts.config?.defaultAccount ?? project?.defaultAccount ?? 'default',
       // The stand-in, unless the test points the engine at its own.
       platform: { ...opts.config?.platform, apiBase: opts.config?.platform?.apiBase ?? platform.baseUrl },
     },
@@ -250,24 +264,31 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     await abandon()
     throw e
   }
-  const account = config.accounts.find((a) => a.id === config.defaultAccount)!
-  // Signed with the engine's clock, so a fake one far from now is not refused as a replay.
-  const sim = createWeChatSimulator({ account, now: opts.now })
+  // Signed with the engine's clock, so a fake one far from now is not refused as a replay. One per account.
+  const simulators = new Map<string, ReturnType<typeof createWeChatSimulator>>()
+  const accountOf = (id: string = config.defaultAccount) => {
+    const account = config.accounts.find((a) => a.id === id)
+    if (!account) throw new Error(`no account "${id}" in the test client's configuration${didYouMean(id, config.accounts.map((a) => a.id))}; accounts: ${config.accounts.map((a) => a.id).join(', ')}`)
+    let sim = simulators.get(id)
+    if (!sim) simulators.set(id, (sim = createWeChatSimulator({ account, now: opts.now })))
+    return { account, sim }
+  }
   const defaultOpenId = opts.openId ?? 'test-user'
   /** Where waitForSent starts counting: the platform's sends when the latest `send` began. */
   let sentMark = 0
 
-  async function send(input: string | PushFields, o: { openId?: string } = {}): Promise<TestReply> {
+  async function send(input: string | PushFields, o: SendOptions = {}): Promise<TestReply> {
+    const { account, sim } = accountOf(o.account)
     const openId = o.openId ?? defaultOpenId
     const fields = typeof input === 'string' ? push.text(openId, input) : input
     const req = sim.request(fields)
     const from = recorded.length
     sentMark = platform.sent.length
     // This message's entries, replays and late sends: by its key, as the engine keys it.
-    const key = keyOf(fields)
+    const key = keyOf(account.id, fields)
     const replaysBefore = replays.get(key) ?? 0
     const lateBefore = lateSends.get(key)?.length ?? 0
-    const res = await runtime.engine.handle({ method: 'POST', query: req.query, body: req.body })
+    const res = await runtime.engine.handle({ method: 'POST', accountId: account.id, query: req.query, body: req.body })
     const opened = sim.openReply(res.body)
     if (opened.error) throw new Error(`reply could not be opened: ${opened.error}`)
     const f = opened.fields
@@ -310,10 +331,10 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
    * The engine's key of a push (core/dedup/dedup-key.ts), read from its XML as the engine reads it; '' for
    * one the engine refuses (a test of a malformed push), which records nothing to find.
    */
-  function keyOf(fields: PushFields): string {
+  function keyOf(accountId: string, fields: PushFields): string {
     const parsed = parseXml(buildPushXml(fields))
     const normalized = parsed.ok ? normalizeMessage(parsed.value) : parsed
-    return normalized.ok ? dedupKeyOf(account.id, normalized.value) : ''
+    return normalized.ok ? dedupKeyOf(accountId, normalized.value) : ''
   }
 
   /** "got no reply (outcome failed: greet: PLUGIN_ERROR: ...)": what an assertion message needs to say. */
@@ -396,8 +417,8 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       const openId = o.openId ?? defaultOpenId
       return { ...keyValue(ns, globalKey), user: keyValue(ns, (key) => userKey(openId, key)) }
     },
-    session<S extends SessionState = JsonValue>(o: { openId?: string } = {}) {
-      return runtime.store.sessions.get(account.id, o.openId ?? defaultOpenId) as Promise<(Omit<SessionRecord, 'state'> & { state: S | null }) | null>
+    session<S extends SessionState = JsonValue>(o: { openId?: string; account?: string } = {}) {
+      return runtime.store.sessions.get(accountOf(o.account).account.id, o.openId ?? defaultOpenId) as Promise<(Omit<SessionRecord, 'state'> & { state: S | null }) | null>
     },
     async close() {
       try {
@@ -408,6 +429,27 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       }
     },
   }
+}
+
+/** The test account every project gets when its configuration names none (or cannot be read here). */
+const TEST_ACCOUNT = { id: 'default', token: 'testtoken', appId: 'wxtest0000000000', mode: 'plaintext' } as const
+
+/**
+ * The project's accounts by id, with the test account's credentials, and its default account: rules in
+ * rules/<id>/ and `account: <id>` are the project's, and a test of them needs those accounts; its tokens,
+ * keys and secrets are not (they may come from the deploy's environment), so every account is the plaintext
+ * test account under its own id. A configuration file that names no account, or cannot be read here, gets
+ * the single test account (and loadConfig then says what is wrong with the file).
+ */
+function projectAccounts(root: string): { accounts: NonNullable<UserConfig['accounts']>; defaultAccount: string } {
+  const file = findConfigFile(root)
+  const read = file ? readConfigFile(file) : undefined
+  const ids = [...new Set((read?.ok ? (read.value.accounts ?? []) : []).map((a) => a?.id).filter((id): id is string => typeof id === 'string' && id !== ''))]
+  if (ids.length === 0) return { accounts: [{ ...TEST_ACCOUNT }], defaultAccount: TEST_ACCOUNT.id }
+  const named = read?.ok ? read.value.defaultAccount : undefined
+  const defaultAccount = typeof named === 'string' && ids.includes(named) ? named : ids.includes('default') ? 'default' : ids[0]
+  // One AppID per account, as the configuration requires: wxtest0000000000 (the single account's), ...01, ...
+  return { accounts: ids.map((id, i) => ({ ...TEST_ACCOUNT, id, appId: `wxtest${String(i).padStart(10, '0')}` })), defaultAccount }
 }
 
 /**

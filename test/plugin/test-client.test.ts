@@ -140,3 +140,40 @@ test('expectReply matches fields at every depth: an article by its title alone, 
   await assert.rejects(client.expectReply('news', { Articles: { item: { Title: 'B2' } } }), /reply field Articles\.item\.Title/)
   await assert.rejects(client.expectReply('news', { Articles: { item: [{ Title: 'A1' }, { Title: 'A2' }] } }), /reply field Articles\.item: expected a list of 2/)
 })
+
+test("the project's accounts, by id: its default account, another by send's account, each with its own rules and sessions (an operator of two accounts)", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-testkit-accounts-'))
+  try {
+    for (const sub of ['rules/main', 'rules/shop', 'plugins/lock']) mkdirSync(path.join(dir, sub), { recursive: true })
+    // Tokens from the deploy's environment: the test kit must not need them.
+    writeFileSync(
+      path.join(dir, 'engine.config.ts'),
+      "export default {\n  defaultAccount: 'main',\n  accounts: [\n    { id: 'main', token: process.env.NO_SUCH_MAIN_TOKEN, appId: 'wx1111111111111111' },\n    { id: 'shop', token: process.env.NO_SUCH_SHOP_TOKEN, appId: 'wx2222222222222222' },\n  ],\n}\n",
+    )
+    writeFileSync(path.join(dir, 'rules', 'main', 'a.yaml'), 'rules:\n  - name: price\n    keywords: [price]\n    reply: { type: text, content: main price }\n  - name: lock\n    keywords: [lock]\n    plugin: lock\n')
+    writeFileSync(path.join(dir, 'rules', 'shop', 'a.yaml'), 'rules:\n  - name: price\n    keywords: [price]\n    reply: { type: text, content: shop price }\n')
+    writeFileSync(
+      path.join(dir, 'plugins', 'lock', 'index.ts'),
+      "import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({ name: 'lock', handle(ctx) { ctx.session.begin(60); return ctx.reply.text('locked') } })\n",
+    )
+    const two = await createTestClient({ root: dir, log: memory.logger })
+    try {
+      await two.expectReply('price', 'main price')
+      await two.expectReply('price', 'shop price', { account: 'shop' })
+      await two.expectReply('lock', 'locked')
+      assert.equal((await two.session())?.plugin, 'lock')
+      assert.equal(await two.session({ account: 'shop' }), null)
+      await assert.rejects(two.send('price', { account: 'shpo' }), /no account "shpo" in the test client's configuration \(did you mean "shop"\?\); accounts: main, shop/)
+    } finally {
+      await two.close()
+    }
+    const shop = await createTestClient({ root: dir, log: memory.logger, account: 'shop' })
+    try {
+      await shop.expectReply('price', 'shop price')
+    } finally {
+      await shop.close()
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
