@@ -283,7 +283,7 @@ test('an inline news reply longer than the answer carries: a warning naming what
   const warnings = r.stdout.split('\n').filter((l) => l.includes('news reply'))
   // A menu click is an event: 3 of the 8 it may carry is no cut; one article, as the platform shows, neither.
   assert.deepEqual(warnings, [
-    'warning: rules/news.yaml:2: rule "weekly": its news reply has 3 articles; answering a user\'s message it sends 1 (limits.newsMaxArticlesForUserMessage: the platform shows one), so only "first" goes out; a menu click that matches it gets up to 8',
+    'warning: rules/news.yaml:2: rule "weekly": its news reply has 3 articles; answering a user\'s message it sends 1 (limits.newsMaxArticlesForUserMessage: the platform shows one), so only "first" goes out; a menu click that matches it gets up to 8 (for a button alone, use a click handler with its key: typed text never reaches it)',
   ])
   assert.equal((await project.run(['rules', 'check', '--strict'])).code, 1)
 })

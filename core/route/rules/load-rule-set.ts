@@ -106,7 +106,7 @@ function newsCutWarnings(files: readonly ParsedRuleFile[], limits: NewsLimits): 
     warnings.push(`${where}: its news reply has ${count} articles; ${forUser ? `answering a user's message it sends ${userLimit}` : `answering an event it sends ${eventLimit}`}, so only ${kept} go${max === 1 ? 'es' : ''} out${also}`)
   }
   for (const f of files) {
-    for (const r of f.rules) check(`${f.file}:${r.source.line}: rule "${r.name}"`, r.target, true, `; a menu click that matches it gets up to ${limits.newsMaxArticles}`)
+    for (const r of f.rules) check(`${f.file}:${r.source.line}: rule "${r.name}"`, r.target, true, `; a menu click that matches it gets up to ${limits.newsMaxArticles} (for a button alone, use a click handler with its key: typed text never reaches it)`)
     for (const h of f.handlers) check(`${f.file}:${h.source.line}: handler "${h.name}"`, h.target, USER_MESSAGE_KINDS.has(h.kind), '')
     for (const s of f.system) check(`${placeOf(s.at)}: ${s.which}`, s.target, s.which !== 'welcome', s.which === 'welcome' ? '' : `; a menu click it answers gets up to ${limits.newsMaxArticles}`)
   }
