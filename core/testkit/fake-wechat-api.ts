@@ -202,6 +202,22 @@ interface Injected {
 
 const TOKEN_PREFIX = 'FAKE_AT_'
 
+/** The AppSecret given to an account without one (standInFor): known to the stand-in, nowhere else. */
+export const STAND_IN_APP_SECRET = 'wxengine-stand-in-secret'
+
+/**
+ * A stand-in for these accounts' platform: the test kit's, and `send --local --wait`'s. An account without
+ * an AppSecret gets STAND_IN_APP_SECRET, so that its late replies and ctx.api work too; the accounts come
+ * back as the engine must be given them (each with its secret), beside the stand-in knowing every one.
+ */
+export async function standInFor<A extends { appId?: unknown; appSecret?: string }>(accounts: readonly A[]): Promise<{ api: FakeWeChatApi; accounts: A[] }> {
+  const withSecrets = accounts.map((a) => (a.appSecret ? a : { ...a, appSecret: STAND_IN_APP_SECRET }))
+  const api = await startFakeWeChatApi({
+    apps: withSecrets.flatMap((a) => (typeof a.appId === 'string' && typeof a.appSecret === 'string' ? [{ appId: a.appId, appSecret: a.appSecret }] : [])),
+  })
+  return { api, accounts: withSecrets }
+}
+
 export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promise<FakeWeChatApi> {
   const now = opts.now ?? Date.now
   const graceMs = opts.graceMs ?? 5 * 60_000

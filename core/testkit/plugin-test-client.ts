@@ -35,14 +35,13 @@ import { incrementFailure, updateAtomically, type CompareAndSetPort } from '../p
 import type { Article } from '../reply/reply-types.ts'
 import { startRuntime, type Runtime } from '../runtime.ts'
 import type { MessageLogEntry, SessionRecord } from '../store/store.ts'
-import { startFakeWeChatApi, type FakeWeChatApi, type JsonObject } from './fake-wechat-api.ts'
+import { standInFor, type FakeWeChatApi, type JsonObject } from './fake-wechat-api.ts'
 import { buildPushXml, createWeChatSimulator, push, type PushFields } from './wechat-simulator.ts'
 
 export { push }
 export type { FakeWeChatApi, JsonObject }
 
 /** The AppSecret the test kit gives accounts that have none, so that the platform API works in tests. */
-const TEST_APP_SECRET = 'wxengine-test-secret'
 
 export interface TestClientOptions {
   /** Project directory with rules/, plugins/ and engine.config.ts (default: the working directory). */
@@ -186,14 +185,9 @@ const PLUGIN_FAILED = /(?:^|; )[^\s:;]+: PLUGIN_(?:ERROR|TIMEOUT|BAD_REPLY): /
 export async function createTestClient(opts: TestClientOptions = {}): Promise<TestClient> {
   const root = path.resolve(opts.root ?? process.cwd())
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-test-'))
-  // Accounts without an AppSecret get one, known to the stand-in platform, so late replies and ctx.api work.
   const project = opts.config?.accounts ? undefined : projectAccounts(root)
-  const accounts = (opts.config?.accounts ?? project!.accounts).map(
-    (a) => (a.appSecret ? a : { ...a, appSecret: TEST_APP_SECRET }),
-  )
-  const platform = await startFakeWeChatApi({
-    apps: accounts.flatMap((a) => (typeof a.appId === 'string' && typeof a.appSecret === 'string' ? [{ appId: a.appId, appSecret: a.appSecret }] : [])),
-  })
+  // Accounts without an AppSecret get one, known to the stand-in platform, so late replies and ctx.api work.
+  const { api: platform, accounts } = await standInFor(opts.config?.accounts ?? project!.accounts)
   /** A client that could not start leaves nothing behind: the stand-in stopped, the data directory gone. */
   const abandon = async () => {
     await platform.close()

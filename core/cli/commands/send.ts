@@ -7,7 +7,7 @@ import type { AccountConfig, EngineConfig } from '../../config/config-types.ts'
 import { createLogger } from '../../log/logger.ts'
 import type { WireResponse } from '../../receive/wire-types.ts'
 import { startRuntime, StartupError } from '../../runtime.ts'
-import { startFakeWeChatApi, type FakeWeChatApi } from '../../testkit/fake-wechat-api.ts'
+import { standInFor, type FakeWeChatApi } from '../../testkit/fake-wechat-api.ts'
 import { createWeChatSimulator } from '../../testkit/wechat-simulator.ts'
 import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 import { composePush, type PushFlags } from '../compose-push.ts'
@@ -160,9 +160,9 @@ async function deliverLocally(
     // The customer-service messages of this run (a late reply, ctx.api.sendToUser) go to the test kit's
     // stand-in for the platform on 127.0.0.1, to be printed: sent to WeChat, they would go to a user who
     // does not exist (cli-user), and an account without an appSecret could send none at all.
-    const accounts = config.accounts.map((a) => (a.appSecret ? a : { ...a, appSecret: STAND_IN_SECRET }))
-    standIn = await startFakeWeChatApi({ apps: accounts.map((a) => ({ appId: a.appId, appSecret: a.appSecret ?? STAND_IN_SECRET })) })
-    runConfig = { ...config, accounts, platform: { ...config.platform, apiBase: standIn.baseUrl } }
+    const started = await standInFor(config.accounts)
+    standIn = started.api
+    runConfig = { ...config, accounts: started.accounts, platform: { ...config.platform, apiBase: standIn.baseUrl } }
   }
   let runtime
   try {
@@ -205,8 +205,6 @@ async function deliverLocally(
     }
   }
 }
-
-const STAND_IN_SECRET = 'wxengine-send-stand-in'
 
 /** Prints what arrives until the time is up, or Ctrl-C ends the wait early. */
 async function watchStandIn(seconds: number, printSent: () => void, io: Output): Promise<void> {
