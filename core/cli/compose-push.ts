@@ -54,9 +54,7 @@ export function composePush(f: PushFlags): Result<ComposedPush, string> {
     location = { lat: parts[0], lng: parts[1], scale: parts[2] }
   }
 
-  let fields: PushFields
-  let placeholders: string[] = []
-  let unread: string | undefined
+  let composed: ComposedPush
   if (f.event) {
     const ev: PushFields = {}
     if (f.key !== undefined) ev.EventKey = f.key
@@ -69,29 +67,28 @@ export function composePush(f: PushFlags): Result<ComposedPush, string> {
       // WeChat puts a place on these two events only: on another it would be fields no handler reads.
       return fail(`--location goes with --event LOCATION (a location report) or --event location_select, not --event ${f.event}`)
     }
-    const given = mergeAll(ev, extra)
-    const defaults = placeholdersFor({ event: f.event })
-    placeholders = notGiven(defaults, given)
-    fields = push.event(f.openid, f.event, mergeAll(defaults, given))
-    unread = unreadKindWarning({ event: f.event })
+    const name = f.event
+    composed = complete({ event: name }, mergeAll(ev, extra), (all) => push.event(f.openid, name, all))
   } else {
     const type = f.type ?? (location ? 'location' : 'text')
     if (location && type !== 'location') return fail(`--location makes a location message; it cannot be --type ${type}`)
     if (type === 'text') {
       if (f.text === undefined) return fail('nothing to send: give the text (wxengine send "hello"), or --type, --event or --location')
-      fields = push.text(f.openid, f.text, extra)
+      composed = { fields: push.text(f.openid, f.text, extra), placeholders: [] }
     } else {
       if (f.text !== undefined) return fail(`the text argument is for text messages; a ${type} message takes --field Name=value`)
       const at: PushFields = location ? { Location_X: location.lat, Location_Y: location.lng, Scale: location.scale ?? '15' } : {}
-      const given = mergeAll(at, extra)
-      const defaults = placeholdersFor({ msgType: type })
-      placeholders = notGiven(defaults, given)
-      fields = push.message(f.openid, type, mergeAll(defaults, given))
-      unread = unreadKindWarning({ msgType: type })
+      composed = complete({ msgType: type }, mergeAll(at, extra), (all) => push.message(f.openid, type, all))
     }
   }
-  if (f.toUser) fields.ToUserName = f.toUser
-  return ok({ fields, placeholders, unread })
+  if (f.toUser) composed.fields.ToUserName = f.toUser
+  return ok(composed)
+}
+
+/** The push `build` makes of the given fields over the placeholders of what the kind needs; their names; whether the engine reads the kind. */
+function complete(kind: { msgType: string } | { event: string }, given: PushFields, build: (fields: PushFields) => PushFields): ComposedPush {
+  const defaults = placeholdersFor(kind)
+  return { fields: build(mergeAll(defaults, given)), placeholders: notGiven(defaults, given), unread: unreadKindWarning(kind) }
 }
 
 const isElement = (v: PushFields[string] | undefined): v is PushFields => typeof v === 'object' && !Array.isArray(v)
