@@ -7,6 +7,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { LineCounter, parseDocument } from 'yaml'
 import { didYouMean } from '../../did-you-mean.ts'
 import { USER_MESSAGE_KINDS } from '../../normalize/message-types.ts'
+import type { NewsLimits } from '../../reply/reply-xml.ts'
 import type { Keyword, RuleLoadError, RuleTarget, SystemReplies, TextRule, TypeHandler } from '../rule-types.ts'
 import { ALL_ACCOUNTS, compileRuleSet, type CompiledRuleSet } from './compile-rule-set.ts'
 import { describeIssues } from './describe-issue.ts'
@@ -36,11 +37,6 @@ export interface LoadRuleSetOptions {
   accounts?: readonly string[]
   /** The configured `limits`: an inline news reply longer than what will be sent is warned about. */
   newsLimits?: NewsLimits
-}
-
-export interface NewsLimits {
-  newsMaxArticles: number
-  newsMaxArticlesForUserMessage: number
 }
 
 /**
