@@ -32,6 +32,7 @@ import { pluginNamespace, userKeyPrefix } from './plugin/storage-keys.ts'
 import type { MessageLogEntry, SessionRecord, Store, StoredReply } from './store/store.ts'
 import { verifyEndpoint, verifyPost, type VerifiedAccount } from './verify/verify-request.ts'
 import { createWeChatCipher } from './verify/wechat-cipher.ts'
+import { quotedShort, shortened } from './shown-text.ts'
 
 /** What the engine reports as it works; metrics and tests listen. */
 export type EngineEvent =
@@ -158,8 +159,7 @@ export function createEngine(deps: EngineDeps): Engine {
     if (!account) {
       // The id is whatever anyone put in the URL path: up to node's 16 KB of headers, which went into the line
       // three times (reason, account, msg), and control characters. Shown short and quoted as JSON.
-      const shown = accountId.length > 64 ? `${accountId.slice(0, 64)}…` : accountId
-      return reject({ code: 'UNKNOWN_ACCOUNT', reason: `no account ${JSON.stringify(shown)}` }, shown)
+      return reject({ code: 'UNKNOWN_ACCOUNT', reason: `no account ${quotedShort(accountId, 64)}` }, shortened(accountId, 64))
     }
     if (req.method === 'GET') {
       const echo = verifyEndpoint(account, req.query)

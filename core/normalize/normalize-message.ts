@@ -26,6 +26,7 @@ import type {
   UnknownMessage,
 } from './message-types.ts'
 import { floatOf, intOf, listOf, objectOf, textOf } from './read-fields.ts'
+import { quotedShort } from '../shown-text.ts'
 
 /** Every kind the engine reads into its own member: user messages and events alike (all but `unknown`). */
 type KnownKind = Exclude<MessageKind, 'unknown'>
@@ -488,7 +489,7 @@ function entry(value: RawValue, name: string): RawFields {
 }
 
 function describe(value: RawValue): string {
-  return typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : 'an element'
+  return typeof value === 'string' ? quotedShort(value, 40) : 'an element'
 }
 
 // --- repeated structures: always arrays, one element is an array of one.

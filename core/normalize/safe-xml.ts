@@ -23,6 +23,7 @@
  */
 import { fail, ok, type EngineError, type Result } from '../errors.ts'
 import type { RawFields, RawValue } from './message-types.ts'
+import { shortened } from '../shown-text.ts'
 
 /** WeChat's deepest push (PUBLISHJOBFINISH) nests 4 levels; the bound keeps recursion off the stack limit. */
 const MAX_DEPTH = 32
@@ -385,7 +386,7 @@ function isNameChar(c: number): boolean {
 
 /** A name as quoted in a reason: the client chooses it, and a log line must not grow with the body. */
 function shown(name: string): string {
-  return name.length <= 40 ? name : `${name.slice(0, 40)}…`
+  return shortened(name, 40)
 }
 
 function bad(reason: string): undefined {

@@ -10,6 +10,7 @@ import { invalid, parseReply } from './reply-builders.ts'
 import { MAX_REPLY_CHARS } from './reply-limits.ts'
 import { CUSTOM_MESSAGE_TYPES, type CustomMessage, type SendOptions } from './custom-message-types.ts'
 import type { Reply } from './reply-types.ts'
+import { quotedShort } from '../shown-text.ts'
 
 const text = (what: string) => z.string({ error: `${what} must be a string` }).max(MAX_REPLY_CHARS, `${what} is over ${MAX_REPLY_CHARS} characters`)
 const nonEmpty = (what: string) => text(what).min(1, `${what} is empty`)
@@ -88,7 +89,7 @@ export function parseSendOptions(value: unknown): Result<SendOptions> {
 }
 
 function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)
+  if (typeof value === 'string') return quotedShort(value, 60)
   if (value === null) return 'null'
   return typeof value
 }

@@ -5,6 +5,7 @@
 import type { Article, Reply } from './reply-types.ts'
 import type { WeChatCipher } from '../verify/wechat-cipher.ts'
 import { computeSignature } from '../verify/signature.ts'
+import { quotedShort } from '../shown-text.ts'
 
 export interface ReplyEnvelope {
   /** The user's OpenID (the inbound FromUserName). */
@@ -147,7 +148,7 @@ function serializeNews(
   let kept = articles
   if (articles.length > limit) {
     kept = articles.slice(0, limit)
-    const dropped = articles.slice(limit).map((article) => JSON.stringify(truncate(article.title, 40)))
+    const dropped = articles.slice(limit).map((article) => quotedShort(article.title, 40))
     const why = env.answeringUserMessage ? ' (answering a user message)' : ''
     warnings.push(`news reply cut from ${articles.length} to ${limit} article(s)${why}; dropped: ${dropped.join(', ')}`)
   }
@@ -172,9 +173,6 @@ function formatCreateTime(createTime: number): string {
   return String(createTime)
 }
 
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text
-}
 
 /**
  * The encrypted reply of safe (and optionally compatible) mode (protocol.md §2). MsgSignature covers

@@ -6,6 +6,7 @@
  * All times are epoch milliseconds; all TTLs are milliseconds.
  */
 import type { JsonValue } from '../plugin/plugin-api.ts'
+import { shortened } from '../shown-text.ts'
 
 /** A user's conversation locked to a plugin (WeEngine "context"). Key: account + openId. */
 export interface SessionRecord {
@@ -113,7 +114,7 @@ export interface KvStore {
 /** kv.increment on a value that is not a number: `not a number: <the value's JSON, cut short>`. */
 export class NotANumberError extends Error {
   constructor(json: string) {
-    super(`not a number: ${json.length > 60 ? `${json.slice(0, 60)}…` : json}`)
+    super(`not a number: ${shortened(json, 60)}`)
     this.name = 'NotANumberError'
   }
 }

@@ -4,6 +4,7 @@
  * few minutes refuses replays without refusing retries or modest clock skew.
  */
 import { fail, ok, type Result } from '../errors.ts'
+import { quotedShort } from '../shown-text.ts'
 
 const UNSIGNED_INTEGER = /^\d{1,15}$/
 
@@ -26,5 +27,5 @@ export function checkTimestamp(timestamp: string, nowSeconds: number, windowSeco
 
 function describe(value: unknown): string {
   if (typeof value !== 'string') return typeof value
-  return JSON.stringify(value.length > 32 ? `${value.slice(0, 32)}…` : value)
+  return quotedShort(value, 32)
 }
