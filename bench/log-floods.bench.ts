@@ -12,6 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { hasWrk, makeBenchProject, startServer } from './support/load.ts'
+import { median } from './support/median.ts'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, rounds: { type: 'string', default: '2' }, baseline: { type: 'string' } } })
 const seconds = Number(values.seconds)
@@ -69,7 +70,6 @@ for (let round = 1; round <= rounds; round++) {
     )
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 if (values.baseline) {
   const a = results.get('this build')!
   const b = results.get('baseline')!

@@ -25,10 +25,10 @@ import type { MessageLogEntry } from '../core/store/store.ts'
 import { prepareLogBatch } from '../core/store/sqlite-log-batch.cjs'
 import { SCHEMA_MIGRATIONS } from '../core/store/sqlite-schema.ts'
 import { openSqliteStore } from '../core/store/sqlite-store.ts'
+import { median } from './support/median.ts'
 
 const { values } = parseArgs({ options: { entries: { type: 'string', default: '1000000' } } })
 const ROUNDS = 3
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'wxengine-log-path-'))
 
 function entry(n: number, users: number): MessageLogEntry {

@@ -16,6 +16,7 @@ import AhoCorasick from 'modern-ahocorasick'
 import { compileRuleSet } from '../core/route/rules/index.ts'
 import { buildAutomaton } from '../core/route/rules/aho-corasick.ts'
 import type { Keyword, KeywordKind, RuleSet, TextRule } from '../core/route/rule-types.ts'
+import { median } from './support/median.ts'
 
 const QUICK = process.env.QUICK === '1'
 const ROUNDS = QUICK ? 2 : 9
@@ -153,11 +154,6 @@ function naiveRuleSet(rules: TextRule[]): RuleSet {
     return out
   }
   return { matchText } as RuleSet
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
 }
 
 const SIZES = [

@@ -22,6 +22,7 @@ import { buildContext } from '../core/plugin/sandbox/build-context.ts'
 import type { RpcClient } from '../core/plugin/sandbox/rpc-client.ts'
 import { createMemoryStore } from '../core/store/memory-store.ts'
 import echo from '../plugins/echo/index.ts'
+import { median } from './support/median.ts'
 
 const QUICK = process.env.QUICK === '1'
 const N = QUICK ? 1_000 : 10_000
@@ -119,8 +120,6 @@ async function pluginRunner(): Promise<{ runner: Runner; set: PluginSet }> {
   if (check.status !== 'reply') throw new Error(`echo did not answer: ${JSON.stringify(check)}`)
   return { runner: { name: 'invoke', one: () => set.invoke(call) }, set }
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 async function main(): Promise<void> {
   const direct = directRunner()

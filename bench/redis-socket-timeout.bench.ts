@@ -8,6 +8,7 @@
  */
 import { Redis } from 'ioredis'
 import { startRedisServer } from '../test/support/redis-server.ts'
+import { median } from './support/median.ts'
 
 const server = await startRedisServer()
 async function round(socketTimeout: number | undefined, n: number): Promise<number> {
@@ -31,6 +32,5 @@ for (let i = 0; i < 6; i++) {
   const order = i % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)
   for (const which of order) results[which].push(await round(which === 'on' ? 3000 : undefined, 150_000))
 }
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]
 console.log(JSON.stringify({ off: results.off.map(Math.round), on: results.on.map(Math.round), medianOff: Math.round(median(results.off)), medianOn: Math.round(median(results.on)), ratio: (median(results.on) / median(results.off)).toFixed(3) }))
 await server.stop()

@@ -16,6 +16,7 @@ import { PerformanceObserver } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { ReplyCache } from '../core/store/reply-cache.ts'
 import type { ClaimResult, StoredReply } from '../core/store/store.ts'
+import { median } from './support/median.ts'
 
 const { values } = parseArgs({
   options: {
@@ -93,7 +94,6 @@ function runParent(): void {
     }
     console.log(`round ${round}: ${line.join('  ')}  offheap/map ${(results.offheap[round - 1]! / results.map[round - 1]!).toFixed(2)}`)
   }
-  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!
   console.log(`median: map ${median(results.map).toFixed(0)} ns, offheap ${median(results.offheap).toFixed(0)} ns, time offheap/map ${(median(results.offheap) / median(results.map)).toFixed(2)}`)
 }
 

@@ -16,6 +16,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildPool, runLoad, startServer, type LoadResult, type PooledRequest, type RunningServer } from './support/load.ts'
+import { median } from './support/median.ts'
 
 const { values } = parseArgs({
   options: {
@@ -78,8 +79,6 @@ async function measure(t: Target, amount?: number): Promise<LoadResult> {
   if (r.errors > 0 || r.non2xx > 0) throw new Error(`${t.name}: ${r.errors} errors, ${r.non2xx} non-2xx`)
   return r
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 const project = makeProject()
 const poolSize = WARMUP + rounds * seconds * 12_000

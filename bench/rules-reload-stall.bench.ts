@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util'
 import { createMemoryLogger } from '../core/log/logger.ts'
 import { loadRuleSet, MAX_RULES_FILE_BYTES } from '../core/route/rules/load-rule-set.ts'
 import { readRulesOffThread } from '../core/route/rules/read-rules-off-thread.ts'
+import { median } from './support/median.ts'
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } })
 const rounds = Number(values.rounds)
@@ -69,7 +70,6 @@ async function measure(load: () => Promise<{ ok: boolean }>): Promise<Sample> {
   return { stallMs: longest, monitorMaxMs: monitor.max / 1e6, loadMs }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const ms = (x: number) => `${Math.round(x)} ms`
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-reload-stall-'))

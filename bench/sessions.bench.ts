@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openSqliteStore } from '../core/store/sqlite-store.ts'
 import type { Store } from '../core/store/store.ts'
+import { median } from './support/median.ts'
 
 const SMALL = 1_000
 const BIG = Number(process.env.BENCH_BIG ?? 1_000_000)
@@ -106,8 +107,6 @@ async function prepare(dir: string, size: number): Promise<Subject> {
     hot: Array.from({ length: WARM_OPS }, (_, n) => hot[n % HOT_USERS]),
   }
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 async function main(): Promise<void> {
   const started = performance.now()

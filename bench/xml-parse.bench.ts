@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 import { readFileSync } from 'node:fs'
 import { parseXml } from '../core/normalize/safe-xml.ts'
 import { normalizeMessage } from '../core/normalize/normalize-message.ts'
+import { median } from './support/median.ts'
 
 const require = createRequire(import.meta.url)
 const { xml2js } = require('xml-js') as { xml2js: (xml: string, options: object) => unknown }
@@ -35,8 +36,6 @@ function timeIt(fn: (body: string) => unknown, body: string): number {
   for (let i = 0; i < ITERATIONS; i++) if (fn(body)) sink++
   return Number(process.hrtime.bigint() - t0) / ITERATIONS / 1000
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const ours = (body: string) => parseXml(body)
 const theirs = (body: string) => xml2js(body, { compact: true })
