@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { EngineConfig, UserConfig } from '../config/config-types.ts'
 import { findConfigFile, loadConfig } from '../config/load-config.ts'
-import { didYouMean } from '../did-you-mean.ts'
+import { unknownAccount } from '../config/unknown-account.ts'
 import { shownPath } from '../shown-path.ts'
 
 export const EXIT_OK = 0
@@ -56,8 +56,7 @@ export function loadProjectConfig(flags: GlobalFlags, io: Output, overrides?: Us
 export function accountNamed<A extends { id: string }>(accounts: readonly A[], id: string, command: string, io: Output): A | undefined {
   const account = accounts.find((a) => a.id === id)
   if (!account) {
-    const ids = accounts.map((a) => a.id)
-    io.err(`wxengine ${command}: no account "${id}" in the configuration${didYouMean(id, ids)}; accounts: ${ids.join(', ') || 'none'}`)
+    io.err(`wxengine ${command}: ${unknownAccount(id, accounts.map((a) => a.id))}`)
   }
   return account
 }

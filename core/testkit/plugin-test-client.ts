@@ -27,7 +27,7 @@ import { normalizeMessage } from '../normalize/normalize-message.ts'
 import { parseXml } from '../normalize/safe-xml.ts'
 import type { LateReplySettled } from '../platform/late-reply-sender.ts'
 import { toCustomMessage } from '../reply/custom-message.ts'
-import { didYouMean } from '../did-you-mean.ts'
+import { unknownAccount } from '../config/unknown-account.ts'
 import { listPluginFolders } from '../plugin/load-plugin-set.ts'
 import type { JsonValue, KeyValue, PluginStorage, SessionState } from '../plugin/plugin-api.ts'
 import { globalKey, pluginNamespace, userKey } from '../plugin/storage-keys.ts'
@@ -262,7 +262,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
   const simulators = new Map<string, ReturnType<typeof createWeChatSimulator>>()
   const accountOf = (id: string = config.defaultAccount) => {
     const account = config.accounts.find((a) => a.id === id)
-    if (!account) throw new Error(`no account "${id}" in the test client's configuration${didYouMean(id, config.accounts.map((a) => a.id))}; accounts: ${config.accounts.map((a) => a.id).join(', ')}`)
+    if (!account) throw new Error(unknownAccount(id, config.accounts.map((a) => a.id), "the test client's configuration"))
     let sim = simulators.get(id)
     if (!sim) simulators.set(id, (sim = createWeChatSimulator({ account, now: opts.now })))
     return { account, sim }
