@@ -5,6 +5,7 @@
 import type { z } from 'zod'
 import { didYouMean } from '../../did-you-mean.ts'
 import { allowedKeysAt } from './rule-file-schema.ts'
+import { replySchema } from '../../reply/reply-builders.ts'
 
 export interface Problem {
   path: PropertyKey[]
@@ -110,8 +111,8 @@ function systemSubject(path: readonly PropertyKey[]): string {
 
 const SYSTEM_TARGETS = new Set(['welcome', 'default', 'error'])
 
-/** Fields of the Reply types (core/reply/reply-builders.ts) that are no key of a rule, handler or system target. */
-const REPLY_FIELDS = new Set(['type', 'content', 'mediaId', 'title', 'description', 'musicUrl', 'hqMusicUrl', 'thumbMediaId', 'articles', 'kfAccount'])
+/** Fields of the Reply types, read off their schema (core/reply/reply-builders.ts): none is a key of a rule, handler or system target. */
+const REPLY_FIELDS: ReadonlySet<string> = new Set(replySchema.options.flatMap((option) => Object.keys(option.shape)))
 
 /** The path below the subject: `priority`, `keywords[2].regex`, `reply.content`. */
 function fieldOf(path: readonly PropertyKey[]): string {
