@@ -20,7 +20,7 @@ const keywordObjectShape = {
   contains: z.string().min(1).optional(),
   prefix: z.string().min(1).optional(),
   regex: z.string().min(1).optional(),
-  /** A regex with nested repetition, accepted anyway: its author vouches it cannot backtrack badly. */
+  /** A regex the slow-regex check refuses, accepted anyway: its author vouches it cannot backtrack badly. */
   trusted: z.boolean().optional(),
   foldCase: z.boolean().optional(),
   foldWidth: z.boolean().optional(),
@@ -43,7 +43,7 @@ const keywordObject = z.strictObject(keywordObjectShape).superRefine((kw, ctx) =
   const kind = kinds[0]
   const value = kw[kind] as string
   if (kind === 'regex') {
-    const problem = checkRegex(value) ?? (kw.trusted === true ? undefined : slowRegexProblem(value))
+    const problem = checkRegex(value) ?? (kw.trusted === true ? undefined : slowRegexProblem(value, kw.foldCase !== false))
     if (problem) ctx.addIssue({ code: 'custom', path: ['regex'], message: problem })
   } else if (kw.trusted !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['trusted'], message: 'trusted applies to regex keywords only' })

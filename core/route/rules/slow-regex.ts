@@ -1,7 +1,7 @@
 /**
  * Regexes that can stall the engine: a rule's regex runs on the serving thread against text any WeChat user
- * sends, and a backtracking engine takes time exponential in the text's length to fail on two shapes, both
- * refused at load (a keyword marked `trusted: true` skips this; docs/rules.md):
+ * sends, and a backtracking engine takes time exponential (or a high power) in the text's length to fail on
+ * three shapes, all refused at load (a keyword marked `trusted: true` skips this; docs/rules.md):
  *
  * - **Nested repetition** (`(a+)+`, `(\w+\s?)*`, `(a?a?)+`): `^(a+)+$` against 27 a's and a `!` took 5 s.
  *   Found as a quantifier under a quantifier (star height above 1), as safe-regex2 does, with two
@@ -21,23 +21,40 @@
  *   (`(?:ab|ac)+` is refused, and cannot explode) and is the one a rule author can read and fix: make the
  *   branches start differently, or merge them into one character class (`[\w\u4e00-\u9fa5]+`).
  *
- * Not found: several repetitions in a row that can match the same text (`.*.*`: polynomial, slow only on
- * long texts); docs/rules.md says so. Parsed with regexpp, with the `u` flag the matcher uses (ret, used
- * before, read `\u4e00` as the letters u, 4, e, 0, 0 and could not read a lookbehind).
+ * - **Repetitions in a row that can take the same characters, three or more** (`^(.*)\s+(.*)$`,
+ *   `.*.*x` unanchored, `^\d+\d+\d+$`): each way of sharing the text between them is tried, so the time grows
+ *   with the text's length to the power of how many there are. `^(.*)\s+(.*)$` took 0.6 s on 2,000
+ *   characters and 4.7 s on 4,000, `^\d+\d+\d+\d+\d+$` 21 s on 200. Two in a row (`^绑定\s*(.+)$`, and any
+ *   regex not anchored with `^` repeats once more, trying each start) stay quadratic: a few milliseconds
+ *   on the longest texts, accepted. Asked of recheck (regex-worst-case.ts), which says the degree; only for a
+ *   regex that has three such repetitions at least (the search from each start counted as one), since fewer
+ *   cannot reach the third power, and recheck takes 10-300 ms a regex. Whatever recheck finds exponential
+ *   that the two checks above missed is refused too. What recheck cannot read (lookarounds, backreferences)
+ *   is left to the two checks above.
+ *
+ * Parsed with regexpp, with the `u` flag the matcher uses (ret, used before, read `\u4e00` as the letters u,
+ * 4, e, 0, 0 and could not read a lookbehind).
  */
 import { RegExpParser, type AST } from '@eslint-community/regexpp'
 import { getFirstConsumedChar, type ReadonlyFlags } from 'regexp-ast-analysis'
+import { worstCaseOf } from './regex-worst-case.ts'
 
 /** Bounded repetitions are harmless while the ways to try are this few. */
 const BOUNDED_PRODUCT = 64
 /** The matcher's flags: `u` always, `i` when folding case (the default); folding can only add overlaps. */
 const FLAGS: ReadonlyFlags = { unicode: true, ignoreCase: true }
 
-/** What makes `source` slow on a near-match, in words of the fix; undefined when neither shape is found. */
-export function slowRegexProblem(source: string): string | undefined {
+/** Repetitions in a row that may take the same text: from three of them a regex can stall on a long text. */
+const REFUSED_DEGREE = 3
+
+/**
+ * What makes `source` slow on a near-match, in words of the fix; undefined when no slow shape is found.
+ * `foldCase`: whether the matcher adds the `i` flag (folding can only add overlaps).
+ */
+export function slowRegexProblem(source: string, foldCase = true): string | undefined {
   const pattern = parse(source)
   if (!pattern) return undefined
-  return nestedRepetition(source, pattern) ?? overlappingAlternatives(source, pattern)
+  return nestedRepetition(source, pattern) ?? overlappingAlternatives(source, pattern) ?? superLinearTime(source, pattern, foldCase)
 }
 
 /** Nested repetition only (its own tests). */
@@ -83,6 +100,48 @@ function nestsRepetition(node: AST.Node, depth: number, bound: number): boolean 
     return nestsRepetition(node.element, depth + 1, within)
   }
   return childrenOf(node).some((child) => nestsRepetition(child, depth, bound))
+}
+
+/** Repetitions in a row over the same characters, three or more (recheck's degree), or anything exponential. */
+export function checkSuperLinearTime(source: string, foldCase = true): string | undefined {
+  const pattern = parse(source)
+  return pattern && superLinearTime(source, pattern, foldCase)
+}
+
+function superLinearTime(source: string, pattern: AST.Pattern, foldCase: boolean): string | undefined {
+  if (repetitionsOf(pattern) + (anchoredAtStart(pattern) ? 0 : 1) < REFUSED_DEGREE) return undefined
+  const worst = worstCaseOf(source, foldCase ? 'iu' : 'u')
+  const parts = worst.kind === 'polynomial' || worst.kind === 'exponential' ? worst.hot.map((h) => JSON.stringify(h)).join(', ') : ''
+  if (worst.kind === 'exponential') {
+    return (
+      `regex ${JSON.stringify(source)} can take time exponential in the text's length (its parts ${parts} can take the same ` +
+      'characters in many ways): on a text that almost matches it can run for seconds and stall every account. Rewrite it so each ' +
+      'part takes characters the others cannot, or add trusted: true to this keyword if you are sure'
+    )
+  }
+  if (worst.kind !== 'polynomial' || worst.degree < REFUSED_DEGREE) return undefined
+  const power = worst.degree === 3 ? 'cube' : `${worst.degree}th power`
+  const anchored = anchoredAtStart(pattern)
+  return (
+    `regex ${JSON.stringify(source)} has ${worst.degree} repetitions in a row that can take the same characters ` +
+    `(${parts}${anchored ? '' : ', and, as it is not anchored with ^, the search from every start'}): its time grows with the ${power} ` +
+    "of the text's length, so on a long text that almost matches it can stall every account for seconds. Make neighbouring parts take " +
+    `different characters (\\S+ before \\s+, not .*)${anchored ? '' : ', anchor it with ^'}, or add trusted: true to this keyword if you are sure`
+  )
+}
+
+/** Repetitions that can run long (unbounded, or more than BOUNDED_PRODUCT times), wherever they are. */
+function repetitionsOf(node: AST.Node): number {
+  const own = node.type === 'Quantifier' && node.max > BOUNDED_PRODUCT ? 1 : 0
+  return childrenOf(node).reduce((sum, child) => sum + repetitionsOf(child), own)
+}
+
+/** Whether every alternative starts with `^` (no `m` flag here: the text's start), so no search from each start. */
+function anchoredAtStart(pattern: AST.Pattern): boolean {
+  return pattern.alternatives.every((alt) => {
+    const first = alt.elements[0]
+    return first?.type === 'Assertion' && first.kind === 'start'
+  })
 }
 
 function overlappingAlternatives(source: string, pattern: AST.Pattern): string | undefined {

@@ -98,6 +98,17 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(loaded.ok, true, loaded.ok ? '' : formatRuleErrors(loaded.errors))
   })
 
+  it('a regex with three repetitions in a row over the same characters (cubic), at its line; foldCase: false and trusted are read', async () => {
+    const message = await singleError(valid("  - name: b\n    keywords:\n      - regex: '^(.*)\\s+(.*)$'\n    plugin: p\n"), 7)
+    assert.match(message, /^rule "b": regex "\^\(\.\*\)\\\\s\+\(\.\*\)\$" has 3 repetitions in a row that can take the same characters .*grows with the cube of the text's length.* add trusted: true/)
+    // Two of the three overlap only when case is folded: with foldCase: false the regex is quadratic, and loads.
+    const caseKept = await loadRuleSet(await rulesDir({ 'main.yaml': valid("  - name: b\n    keywords:\n      - { regex: '^[A-Z]+[a-z]+[a-z]+$', foldCase: false }\n    plugin: p\n") }))
+    assert.equal(caseKept.ok, true, caseKept.ok ? '' : formatRuleErrors(caseKept.errors))
+    assert.match(await singleError(valid("  - name: b\n    keywords:\n      - regex: '^[A-Z]+[a-z]+[a-z]+$'\n    plugin: p\n"), 7), /has 3 repetitions in a row/)
+    const trusted = await loadRuleSet(await rulesDir({ 'main.yaml': valid("  - name: b\n    keywords:\n      - { regex: '^(.*)\\s+(.*)$', trusted: true }\n    plugin: p\n") }))
+    assert.equal(trusted.ok, true, trusted.ok ? '' : formatRuleErrors(trusted.errors))
+  })
+
   it('trusted: true accepts a nested repetition; on another kind of keyword it is an error', async () => {
     const dir = await rulesDir({ 'main.yaml': valid("  - name: b\n    keywords:\n      - { regex: '^(ab+)+$', trusted: true }\n    plugin: p\n") })
     const loaded = await loadRuleSet(dir)

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { checkBacktracking, checkOverlappingAlternatives, slowRegexProblem } from '../../../core/route/rules/slow-regex.ts'
+import { worstCaseOf } from '../../../core/route/rules/regex-worst-case.ts'
+import { checkBacktracking, checkOverlappingAlternatives, checkSuperLinearTime, slowRegexProblem } from '../../../core/route/rules/slow-regex.ts'
 
 // A quantifier that can repeat, under another that can repeat: refused (exponential on a near-match).
 const nestedRefused = ['^(a+)+$', '^(\\w+\\s?)*$', '(x*)*', '^(?:(?:a+)?)+$', '(a{2,})+', '((ab)*c)+', '(?:a|(b+))*',
@@ -52,9 +53,16 @@ const choiceAccepted = [
 ]
 
 
+// Three or more repetitions in a row that can take the same characters (the search from each start of an
+// unanchored regex counts as one): time grows with the text's length to that power (recheck's degree).
+const cubicRefused = ['^(.*)\\s+(.*)$', '.*.*x', '^\\d+\\d+\\d+$', '^(.*?)\\s*(\\d+)\\s*(.*)$', '^[A-Z]+[a-z]+[a-z]+$']
+// Quadratic at most: milliseconds on the longest texts. Some have three repetitions and are asked of recheck.
+const cubicAccepted = ['^cmd\\s+(\\S+)\\s+(.*)$', '^绑定\\s*(.+)$', '(.*)天气(.*)', '^(\\S+)\\s+(.+)$', '\\s*\\S+\\s*$', '^(\\d+)\\s*(\\d+)$', '^echo\\s+(?<text>.+)$']
+
 const cases = [
   { shape: 'nested repetition', check: checkBacktracking, said: /repeats a repeated part/, refused: nestedRefused, accepted: nestedAccepted },
   { shape: 'overlapping choice', check: checkOverlappingAlternatives, said: /repeats a choice whose alternatives .* can match the same text/, refused: choiceRefused, accepted: choiceAccepted },
+  { shape: 'repetitions in a row', check: (s: string) => checkSuperLinearTime(s), said: /has \d repetitions in a row that can take the same characters/, refused: cubicRefused, accepted: cubicAccepted },
 ]
 for (const { shape, check, said, refused, accepted } of cases) {
   for (const source of refused) {
@@ -93,4 +101,48 @@ test('what the check refuses is slow indeed, and what it accepts instead is not'
   assert.equal(/^[\w\d]+$/iu.test(`${'1'.repeat(20000)}!`), false)
   const merged = performance.now() - started
   assert.ok(slow > merged, `the overlapping choice (${slow.toFixed(1)} ms on 19 characters) is slower than one class (${merged.toFixed(1)} ms on 20001)`)
+})
+
+test('the degree is said in words, with the parts to blame; an unanchored regex is told to anchor', () => {
+  const fifth = slowRegexProblem('^\\d+\\d+\\d+\\d+\\d+$') ?? ''
+  assert.match(fifth, /has 5 repetitions in a row that can take the same characters \("\\\\d"\): its time grows with the 5th power of the text's length/)
+  assert.doesNotMatch(fifth, /anchor it/)
+  const cubic = slowRegexProblem('^(.*)\\s+(.*)$') ?? ''
+  assert.match(cubic, /\("\.", "\\\\s"\): its time grows with the cube/)
+  assert.match(slowRegexProblem('.*.*x') ?? '', /the search from every start\): .* anchor it with \^/)
+})
+
+test('fewer than three repetitions are never more than quadratic, so recheck is not asked about them (and agrees)', () => {
+  // The check skips recheck below three repetitions (counting an unanchored search as one). recheck itself on such
+  // regexes: never past the second degree.
+  for (const source of ['^a*a*$', '^(.+)(.+)$', '.*x.*', '^\\w+\\d+$', '^(\\d+)\\s*(\\d+)$', '^绑定\\s*(.+)$', '\\d+x']) {
+    const worst = worstCaseOf(source, 'iu')
+    assert.ok(worst.kind === 'linear' || (worst.kind === 'polynomial' && worst.degree <= 2), `${source}: ${JSON.stringify(worst)}`)
+    assert.equal(checkSuperLinearTime(source), undefined, source)
+  }
+})
+
+test('what recheck cannot read (a lookbehind, a backreference) comes back unknown, and is left to the other two checks', () => {
+  assert.equal(worstCaseOf('(?<=a)b+c+d+', 'iu').kind, 'unknown')
+  assert.equal(worstCaseOf('(a)\\1+b+c+', 'iu').kind, 'unknown')
+  assert.equal(slowRegexProblem('(?<=a)b+c+d+'), undefined)
+})
+
+test('recheck is asked with its pure JavaScript build, and the variable that chooses it is put back', () => {
+  assert.equal(process.env.RECHECK_SYNC_BACKEND, undefined)
+  assert.equal(worstCaseOf('^x+y+\\s*(\\d+)$', 'u').kind !== 'unknown', true)
+  assert.equal(process.env.RECHECK_SYNC_BACKEND, undefined)
+})
+
+test('the cubic regex refused is slow indeed, and the rewrite the message suggests is not', () => {
+  // recheck's attack shape for ^(.*)\s+(.*)$: tabs, a line break, tabs, and a tail that cannot match.
+  const text = `${'\t'.repeat(300)}\n${'\t'.repeat(300)}\u0000\n`
+  let started = performance.now()
+  assert.equal(/^(.*)\s+(.*)$/iu.test(text), false)
+  const cubic = performance.now() - started
+  started = performance.now()
+  assert.equal(/^(\S+)\s+(.*)$/iu.test(text), false)
+  const rewritten = performance.now() - started
+  assert.equal(checkSuperLinearTime('^(\\S+)\\s+(.*)$'), undefined)
+  assert.ok(cubic > 10 * rewritten, `the cubic regex (${cubic.toFixed(1)} ms on ${text.length} characters) is far slower than the rewrite (${rewritten.toFixed(2)} ms)`)
 })

@@ -1,0 +1,80 @@
+/**
+ * How long a regex can take, at worst, as a function of the text's length: recheck's automaton checker
+ * (makenowjust-labs/recheck, "the trustworthy ReDoS checker") answers linear, polynomial of a degree, or
+ * exponential, and which parts of the pattern are to blame. slow-regex.ts turns that into a refusal.
+ *
+ * Run in-process on recheck's pure JavaScript build, never its default of a helper process (its native
+ * binary or the JVM): the answer is the same on every machine, inside the single binary, offline. The
+ * automaton checker alone, never the fuzzer, so a verdict does not depend on luck or on the machine's
+ * speed; without recheck's "recall" (it would run the regex on its attack string to confirm, on this thread).
+ * It cannot read lookarounds or backreferences: those come back `unknown`.
+ */
+import { recheckModule } from './recheck-module.cjs'
+
+export type WorstCase =
+  | { kind: 'linear' }
+  | { kind: 'polynomial'; degree: number; hot: string[] }
+  | { kind: 'exponential'; hot: string[] }
+  | { kind: 'unknown'; reason: string }
+
+const PARAMS = {
+  checker: 'automaton',
+  recallLimit: 0,
+  // recheck's own bound. The automaton's size limits (recheck's defaults) end a pattern too big to analyse first.
+  timeout: 10_000,
+} as const
+
+/**
+ * Verdicts by flags and source: a reload asks again about every regex it reads, and recheck takes 10-300 ms a
+ * regex. Bounded, cleared when full. A reload's parse worker is handed them and hands back what it added
+ * (read-rules-off-thread.ts), so a reload pays only for regexes it has not seen.
+ */
+const known = new Map<string, WorstCase>()
+const KNOWN_MAX = 10_000
+
+export type KnownVerdicts = Array<[string, WorstCase]>
+
+export function knownVerdicts(): KnownVerdicts {
+  return [...known]
+}
+
+export function rememberVerdicts(verdicts: KnownVerdicts): void {
+  for (const [key, verdict] of verdicts) {
+    if (known.size >= KNOWN_MAX) known.clear()
+    known.set(key, verdict)
+  }
+}
+
+export function worstCaseOf(source: string, flags: string): WorstCase {
+  const key = `${flags}/${source}`
+  let verdict = known.get(key)
+  if (verdict === undefined) {
+    verdict = analyse(source, flags)
+    if (known.size >= KNOWN_MAX) known.clear()
+    known.set(key, verdict)
+  }
+  return verdict
+}
+
+function analyse(source: string, flags: string): WorstCase {
+  const recheck = recheckModule()
+  // checkSync picks its backend from this variable on every call; set only for the call (synchronous, so
+  // nothing else runs meanwhile) and put back, so nothing else in the process sees it.
+  const before = process.env.RECHECK_SYNC_BACKEND
+  process.env.RECHECK_SYNC_BACKEND = 'pure'
+  let result: ReturnType<typeof recheck.checkSync>
+  try {
+    result = recheck.checkSync(source, flags, PARAMS)
+  } finally {
+    if (before === undefined) delete process.env.RECHECK_SYNC_BACKEND
+    else process.env.RECHECK_SYNC_BACKEND = before
+  }
+  if (result.status === 'safe') return { kind: 'linear' }
+  if (result.status === 'unknown') {
+    const error = result.error
+    return { kind: 'unknown', reason: 'message' in error ? `${error.kind}: ${error.message}` : error.kind }
+  }
+  // The parts recheck marks hot: where the text is taken one way or another. Each quoted once, in order.
+  const hot = [...new Set(result.hotspot.filter((h) => h.temperature === 'heat').map((h) => source.slice(h.start, h.end)))]
+  return result.complexity.type === 'exponential' ? { kind: 'exponential', hot } : { kind: 'polynomial', degree: result.complexity.degree, hot }
+}
