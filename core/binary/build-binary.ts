@@ -134,13 +134,18 @@ function embeddedModules(): esbuild.Plugin {
       build.onResolve({ filter: /^supports-color$/ }, () => ({ path: 'supports-color', namespace: 'wxengine-embedded' }))
       // better-sqlite3 finds its addon with `require('bindings')(...)`: hand it the one embedded in the binary.
       build.onResolve({ filter: /^bindings$/ }, () => ({ path: 'bindings', namespace: 'wxengine-embedded' }))
+      // recheck requires synckit as it loads, for a backend we never use (regex-worst-case.ts runs its pure
+      // JavaScript build); synckit's own loading reads `require.extensions`, which a SEA's require lacks.
+      build.onResolve({ filter: /^synckit$/ }, () => ({ path: 'synckit', namespace: 'wxengine-embedded' }))
       build.onLoad({ filter: /.*/, namespace: 'wxengine-embedded' }, (args) => ({
         contents: args.path === 'bindings'
           ? `module.exports = function bindings(name) {
               if (name !== 'better_sqlite3.node') throw new Error('the single binary embeds only better-sqlite3, not ' + name)
               return require(${JSON.stringify(nativeAddon)}).embeddedSqliteAddon()
             }`
-          : 'module.exports = {}',
+          : args.path === 'synckit'
+            ? `exports.createSyncFn = function () { throw new Error('synckit is not in the single binary (recheck runs on its pure backend)') }`
+            : 'module.exports = {}',
         resolveDir: SOURCE_ROOT,
         loader: 'js',
       }))

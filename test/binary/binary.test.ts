@@ -84,6 +84,17 @@ test('--help and rules check', async () => {
   } finally {
     rmSync(path.join(dir, 'rules', 'zz-broken.yaml'))
   }
+
+  // The slow-regex check asks recheck (loaded on first use, from the bundle: no node_modules here) about a
+  // regex with three repetitions.
+  writeFileSync(path.join(dir, 'rules', 'zz-cubic.yaml'), "rules:\n  - name: x\n    keywords:\n      - regex: '^(.*)\\s+(.*)$'\n    plugin: echo\n")
+  try {
+    const slow = await run(['rules', 'check'])
+    assert.equal(slow.code, 1, slow.stderr)
+    assert.match(slow.stdout, /^rules\/zz-cubic\.yaml:4:\d+: rule "x": regex .* has 3 repetitions in a row .* grows with the cube/)
+  } finally {
+    rmSync(path.join(dir, 'rules', 'zz-cubic.yaml'))
+  }
 })
 
 describe('wxengine start', () => {
