@@ -14,14 +14,17 @@ import { Worker } from 'node:worker_threads'
 import type { Logger } from '../../log/logger.ts'
 import { workerProgram } from '../../binary/worker-program.ts'
 import { readRuleFiles, type LoadRuleSetOptions, type ReadRuleFilesResult, type RuleFilesReader } from './load-rule-set.ts'
+import { knownVerdicts, rememberVerdicts, type KnownVerdicts } from './regex-worst-case.ts'
 
 /** workerData of parse-worker-main.ts. */
 export interface ParseRequest {
   dir: string
   opts: LoadRuleSetOptions
+  /** What this thread knows of regexes' worst cases, so the worker does not ask recheck again (slow-regex.ts). */
+  regexVerdicts: KnownVerdicts
 }
 
-export type ParseAnswer = { ok: true; result: ReadRuleFilesResult; threadId: number } | { ok: false; reason: string }
+export type ParseAnswer = { ok: true; result: ReadRuleFilesResult; threadId: number; regexVerdicts: KnownVerdicts } | { ok: false; reason: string }
 
 /** The worker's program; the binary's start-up embeds it (core/binary/binary-main.ts). */
 export const rulesParseProgram = workerProgram({ main: () => new URL('./parse-worker-main.ts', import.meta.url) })
@@ -39,7 +42,7 @@ export function readRulesOffThread(log: Logger, timeoutMs = PARSE_WORKER_TIMEOUT
     const started = performance.now()
     let answer: ParseAnswer
     try {
-      answer = await parseInWorker({ dir, opts }, timeoutMs)
+      answer = await parseInWorker({ dir, opts, regexVerdicts: knownVerdicts() }, timeoutMs)
     } catch (e) {
       answer = { ok: false, reason: (e as Error).message }
     }
@@ -48,6 +51,7 @@ export function readRulesOffThread(log: Logger, timeoutMs = PARSE_WORKER_TIMEOUT
       return readRuleFiles(dir, opts)
     }
     log.debug({ threadId: answer.threadId, ms: Math.round(performance.now() - started) }, 'rules parsed in a worker thread')
+    rememberVerdicts(answer.regexVerdicts)
     // Taking the answer in (structured clone, ~70 ms for 2 MB of rules) and the compile that follows (~100 ms)
     // would be one stall: requests that came meanwhile are let through between the two. One setImmediate is
     // not enough: queued from the poll phase (where the answer arrived) it runs before the loop polls again.

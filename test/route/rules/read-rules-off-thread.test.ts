@@ -10,6 +10,7 @@ import { threadId } from 'node:worker_threads'
 import { createMemoryLogger } from '../../../core/log/logger.ts'
 import { loadRuleSet, readRuleFiles, type LoadRuleSetOptions } from '../../../core/route/rules/load-rule-set.ts'
 import { readRulesOffThread, rulesParseProgram } from '../../../core/route/rules/read-rules-off-thread.ts'
+import { knownVerdicts, rememberVerdicts } from '../../../core/route/rules/regex-worst-case.ts'
 import { tempRulesDirs } from '../../support/rules-dir.ts'
 
 const rulesDir = tempRulesDirs('rules-thread')
@@ -26,6 +27,8 @@ const CASES: Record<string, { files: Record<string, string>; opts?: LoadRuleSetO
   'a keyword of two kinds, a bad regex, a backtracking regex': {
     files: { 'main.yaml': `rules:\n${rule('a', '[{ exact: a, prefix: b }]')}${rule('b', "[{ regex: '(' }]")}${rule('c', "[{ regex: '^(a+)+$' }]")}` },
   },
+  // recheck, loaded lazily, inside the worker too.
+  'a regex with three repetitions over the same characters': { files: { 'main.yaml': `rules:\n${rule('a', "[{ regex: '^(.*)\\s+(.*)$' }]")}` } },
   'nested too deep': { files: { 'main.yaml': `rules: ${'['.repeat(200)}${']'.repeat(200)}\n` } },
   'an alias bomb': {
     files: { 'main.yaml': `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n` },
@@ -77,6 +80,24 @@ describe('rules parsed in a worker thread', () => {
       assert.ok(lines.some((l) => l.msg === 'rules parsed in a worker thread'), JSON.stringify(lines))
     })
   }
+})
+
+describe("regexes' worst cases (slow-regex.ts asks recheck, 10-300 ms a regex)", () => {
+  it('what the worker learns comes back, and what this thread knows is handed to the worker', async () => {
+    const { logger } = createMemoryLogger('debug')
+    // Three repetitions, quadratic: asked of recheck, accepted. The worker's verdict comes back here.
+    const learnt = await rulesDir({ 'a.yaml': `rules:\n${rule('a', "[{ regex: '^learnt\\s+(\\S+)\\s+(.*)$' }]")}` })
+    assert.equal((await loadRuleSet(learnt, {}, readRulesOffThread(logger))).ok, true)
+    assert.deepEqual(new Map(knownVerdicts()).get('iu/^learnt\\s+(\\S+)\\s+(.*)$'), { kind: 'polynomial', degree: 2, hot: ['\\s', '.'] })
+    // A verdict known here is used there, not asked again: one planted here (as no regex of this shape would
+    // get from recheck) decides the worker's load.
+    const source = '^planted\\s+(\\S+)\\s+(.*)$'
+    rememberVerdicts([[`iu/${source}`, { kind: 'polynomial', degree: 4, hot: ['planted'] }]])
+    const planted = await rulesDir({ 'a.yaml': `rules:\n${rule('a', `[{ regex: '${source}' }]`)}` })
+    const there = await loadRuleSet(planted, {}, readRulesOffThread(logger))
+    assert.equal(there.ok, false)
+    assert.match(there.ok ? '' : there.errors[0]!.message, /has 4 repetitions in a row that can take the same characters \("planted"\)/)
+  })
 })
 
 describe('a parse worker that fails', () => {
