@@ -136,7 +136,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // The file we opened: removed or replaced under us (rm, a restore over it), everything written since
   // goes to an inode no later start will open. healthy() says so.
   const fileOf = opts.file === ':memory:' ? undefined : resolve(opts.file)
-  const openedAs = fileOf === undefined ? undefined : statSync(fileOf)
+  const watched = fileOf === undefined ? [] : watchedFiles(fileOf)
   let replacedSaid = false
   /** The current run of failed state writes (writes()), null while they succeed. */
   let writeFailing: { since: number; reason: string } | null = null
@@ -467,13 +467,14 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   const sweeper = setInterval(sweep, opts.sweepIntervalMs ?? DEFAULT_SWEEP_MS)
   sweeper.unref()
 
-  /** False, said once in an error line, when the database file was removed or replaced while open. */
+  /** False, said once in an error line, when the database file or its WAL was removed or replaced while open. */
   function fileStillThere(): boolean {
-    if (fileOf === undefined || openedAs === undefined || sameFile(fileOf, openedAs)) return true
+    const gone = watched.find((w) => !sameFile(w.file, w.openedAs))
+    if (gone === undefined) return true
     if (!replacedSaid) {
       replacedSaid = true
       log.error(
-        { code: 'STORE_UNAVAILABLE', reason: `${fileOf} was removed or replaced while the engine runs` },
+        { code: 'STORE_UNAVAILABLE', reason: `${gone.file} was removed or replaced while the engine runs` },
         'database file gone: what is written now is lost at the next start; restart the engine',
       )
     }
@@ -694,6 +695,26 @@ function wroteSomething(r: unknown): boolean {
   if (typeof r === 'number') return r > 0
   if (typeof r === 'object' && r !== null && 'changes' in r) return (r as { changes: number }).changes > 0
   return false
+}
+
+/**
+ * The files whose removal loses what the engine writes: the database, and its WAL and WAL index while this
+ * connection holds them (SQLite removes them only when the last connection closes). A removed -wal held
+ * every commit since the last checkpoint: a kill -9 then lost them all, answered messages' log rows and the
+ * journals that held them (their rows went with the WAL, so the next start removed the files as retired),
+ * while /healthz said ok. A removed -shm lets the next connection (the log thread, `wxengine log`) build
+ * another index of the WAL than ours.
+ */
+function watchedFiles(file: string): { file: string; openedAs: Stats }[] {
+  const out: { file: string; openedAs: Stats }[] = []
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      out.push({ file: f, openedAs: statSync(f) })
+    } catch {
+      // Not there at open (the database always is): nothing to watch.
+    }
+  }
+  return out
 }
 
 /** Whether `file` is still the file that was opened (same device and inode). */

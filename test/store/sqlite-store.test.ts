@@ -604,3 +604,29 @@ describe('the database file removed under a running engine', () => {
     }
   })
 })
+
+describe('the WAL or its index removed under a running engine', () => {
+  it('is said like a removed database file, once, and the store is unhealthy: a kill -9 then lost every answered message since the last checkpoint, unsaid', async () => {
+    for (const companion of ['-wal', '-shm']) {
+      const file = freshFile(`companion${companion}`)
+      const { logger, lines } = createMemoryLogger()
+      const store = openSqliteStore({ file, log: logger, fileCheckIntervalMs: 50 })
+      try {
+        store.log.append(entry('before'))
+        await store.log.flush()
+        assert.equal(await store.healthy(), true)
+        rmSync(`${file}${companion}`)
+        const gone = (l: Record<string, unknown>) => l.msg === 'database file gone: what is written now is lost at the next start; restart the engine'
+        const until = Date.now() + 5_000
+        while (!lines.some(gone) && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+        await new Promise((r) => setTimeout(r, 200))
+        assert.equal(lines.filter(gone).length, 1, JSON.stringify(lines))
+        assert.equal(lines.find(gone)!.code, 'STORE_UNAVAILABLE')
+        assert.match(String(lines.find(gone)!.reason), new RegExp(`wxengine-sqlite-.*companion${companion}-\\d+\\.db${companion} was removed or replaced`))
+        assert.equal(await store.healthy(), false)
+      } finally {
+        await store.close()
+      }
+    }
+  })
+})
