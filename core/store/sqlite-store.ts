@@ -375,6 +375,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
    * and when the backlog is tried again.
    */
   let failing: { since: number; reason: string; retryAt: number } | null = null
+  let retryTimer: NodeJS.Timeout | null = null
   let lastFailureLine = -Infinity
   let failuresUnlogged = 0
   let droppedUnlogged = 0
@@ -403,12 +404,27 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         reportWriteFailure((e as Error).message)
       }
     }
+    if (failing !== null && buffer.length > 0) retryLater()
     // A batch's worth past the cap at a time, not one entry per append (a copy of the backlog each).
     if (failing !== null && buffer.length >= LOG_BACKLOG_MAX + LOG_BATCH_MAX) {
       droppedUnlogged += buffer.length - LOG_BACKLOG_MAX
       buffer = buffer.slice(buffer.length - LOG_BACKLOG_MAX)
     }
     turn?.resolve()
+  }
+
+  /**
+   * The backlog's next try when no message comes to make it (the same spacing, LOG_RETRY_MS). Without it, a
+   * full disk that emptied at night kept the backlog in memory, where a crash loses it, and /healthz degraded,
+   * until the next message arrived.
+   */
+  function retryLater(): void {
+    if (retryTimer !== null || closed) return
+    retryTimer = setTimeout(() => {
+      retryTimer = null
+      if (buffer.length > 0) flushLog(true)
+    }, LOG_RETRY_MS)
+    retryTimer.unref()
   }
 
   /** The entries dropped meanwhile are said now: the next failure line, which would, may never come. */
@@ -676,6 +692,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       closed = true
       clearInterval(sweeper)
       clearInterval(fileCheck)
+      if (retryTimer !== null) clearTimeout(retryTimer)
       flushLog(true)
       if (buffer.length > 0 || droppedUnlogged > 0) log.error({ code: 'STORE_UNAVAILABLE', reason: 'the journal cannot be written', lost: buffer.length + droppedUnlogged }, 'message log not written at close')
       await logWriter.close()

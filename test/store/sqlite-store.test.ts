@@ -368,6 +368,27 @@ describe('sqlite store', () => {
     await s.close()
   })
 
+  it('a backlog left by a failed journal write is tried again on its own: with no more traffic it stayed in memory, and /healthz degraded, until the next message', async () => {
+    const file = freshFile('unjournaled-quiet')
+    writeFileSync(`${file}-msglog`, '')
+    const { logger, lines } = createMemoryLogger('debug')
+    const s = openSqliteStore({ file, log: logger })
+    try {
+      s.log.append(entry('q1'))
+      await s.log.committed()
+      assert.equal(s.log.health().writable, false)
+      // Space is back, and nobody writes to the engine any more.
+      rmSync(`${file}-msglog`)
+      const until = Date.now() + 5_000
+      while (journaledKeys(file).length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
+      assert.deepEqual(journaledKeys(file), ['q1'])
+      assert.deepEqual(s.log.health(), { writable: true, backlog: 0, dropped: 0 })
+      assert.equal(lines.filter((l) => l.msg === 'message log written again; its backlog is journaled').length, 1)
+    } finally {
+      await s.close()
+    }
+  })
+
   it('a failing journal is tried at once by flush() and close(), and says so again after 10 s', async () => {
     const file = freshFile('unjournaled-flush')
     writeFileSync(`${file}-msglog`, '')
