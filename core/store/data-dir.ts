@@ -1,8 +1,8 @@
 /**
  * The data directory as the stores open it: made when missing, and, when it cannot be written, a message
- * that says whose it is (SQLite's own is a bare "attempt to write a readonly database").
+ * that says whose it is (SQLite's own is a bare "attempt to write a readonly database") or that its disk is full.
  */
-import { accessSync, existsSync, constants as fsConstants, mkdirSync, statSync } from 'node:fs'
+import { accessSync, existsSync, constants as fsConstants, mkdirSync, statSync, statfsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 
 /**
@@ -45,5 +45,29 @@ export function unwritableHint(dir: string): string {
   } catch {
     const uid = typeof process.getuid === 'function' ? ` (uid ${process.getuid()})` : ''
     return `; this user${uid} cannot write ${dir} (it belongs to uid ${owner}), and the store writes there even to read (SQLite's WAL index, the log's journal): run as the user the engine runs as`
+  }
+}
+
+/** Below this many free bytes a store cannot open: SQLite's WAL index alone is 32 KiB. */
+const FULL_BELOW_BYTES = 64 * 1024
+
+/**
+ * Why a store may fail to open that passes without a change to the settings: the disk holding the directory
+ * (or the nearest existing parent) is full, of bytes or of inodes. SQLite says "database or disk is full",
+ * or only "disk I/O error" when the WAL index cannot grow; the start exited 2 for both, and systemd's
+ * RestartPreventExitStatus=2 then kept the engine down after the disk was freed. '' when `error` is not one a
+ * full disk gives, or the disk is not full (a pseudo filesystem such as /proc has no blocks: never full).
+ */
+export function fullDiskHint(dir: string, error: unknown): string {
+  const code = String((error as { code?: unknown } | null)?.code ?? '')
+  if (code !== 'ENOSPC' && !/^SQLITE_(FULL|IOERR)/.test(code)) return ''
+  let at = resolve(dir)
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at)
+  try {
+    const fs = statfsSync(at)
+    const full = fs.blocks > 0 && (fs.bavail * fs.bsize < FULL_BELOW_BYTES || (fs.files > 0 && fs.ffree === 0))
+    return full ? `; the disk holding ${at} is full (${fs.bavail * fs.bsize} bytes, ${fs.ffree} inodes free): free some, and try again` : ''
+  } catch {
+    return ''
   }
 }

@@ -28,7 +28,7 @@ import { dirname, resolve } from 'node:path'
 import { LRUCache } from 'lru-cache'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { JsonValue } from '../plugin/plugin-api.ts'
-import { makeDir, unwritableHint } from './data-dir.ts'
+import { fullDiskHint, makeDir, unwritableHint } from './data-dir.ts'
 import { ReplyCache } from './reply-cache.ts'
 import { startLogWriter } from './sqlite-log-writer.ts'
 import { SCHEMA_MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.ts'
@@ -764,7 +764,8 @@ function openDatabase(file: string): Database.Database {
   } catch (e) {
     db?.close()
     if (e instanceof StoreOpenError) throw e
-    throw new StoreOpenError(where, (e as Error).message + (inMemory ? '' : unwritableHint(dirname(where))), { cause: e })
+    const full = inMemory ? '' : fullDiskHint(dirname(where), e)
+    throw new StoreOpenError(where, (e as Error).message + (inMemory ? '' : full || unwritableHint(dirname(where))), { cause: e, transient: full !== '' })
   }
 }
 

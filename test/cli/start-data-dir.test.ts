@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { chmodSync, mkdirSync, statSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
 import { makeDir } from '../../core/store/data-dir.ts'
@@ -56,4 +57,45 @@ test('a data directory several levels deep that does not exist yet is made', () 
   makeDir(deep)
   assert.ok(statSync(deep).isDirectory())
   makeDir(deep)
+})
+
+/** A 1 MiB tmpfs filled to the last block, or null where this user cannot mount one (not root). */
+function fullDisk(): { dir: string; remove: () => void } | null {
+  if (process.getuid?.() !== 0) return null
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-full-'))
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]).status !== 0) {
+    rmSync(dir, { recursive: true, force: true })
+    return null
+  }
+  const remove = () => {
+    spawnSync('umount', [dir])
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    for (let i = 0; ; i++) writeFileSync(path.join(dir, `filler-${i}`), Buffer.alloc(64 * 1024))
+  } catch {
+    // ENOSPC: full
+  }
+  try {
+    // The last blocks, smaller than a filler.
+    for (let i = 0; ; i++) writeFileSync(path.join(dir, `crumb-${i}`), Buffer.alloc(1024))
+  } catch {
+    // full to the block
+  }
+  return { dir, remove }
+}
+
+test('a data directory on a full disk: exit 1 (a restart succeeds once there is space), saying the disk is full', (t) => {
+  const disk = fullDisk()
+  if (disk === null) return t.skip('needs root to mount a small tmpfs')
+  try {
+    for (const dataDir of [disk.dir, path.join(disk.dir, 'data')]) {
+      const r = start({ DATA_DIR: dataDir })
+      // 2 told systemd (RestartPreventExitStatus=2) never to try again: the engine stayed down after the disk was freed.
+      assert.equal(r.status, 1, r.stderr)
+      assert.match(r.stderr, /the disk holding .* is full/)
+    }
+  } finally {
+    disk.remove()
+  }
 })
