@@ -2,7 +2,7 @@
  * The data directory as the stores open it: made when missing, and, when it cannot be written, a message
  * that says whose it is (SQLite's own is a bare "attempt to write a readonly database") or that its disk is full.
  */
-import { accessSync, existsSync, constants as fsConstants, mkdirSync, statSync, statfsSync } from 'node:fs'
+import { accessSync, existsSync, constants as fsConstants, mkdirSync, statSync, statfsSync, type Stats } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 
 /**
@@ -32,17 +32,22 @@ export function makeDir(dir: string): void {
  * database". '' when the directory is writable (the failure is something else).
  */
 export function unwritableHint(dir: string): string {
-  let owner: number
+  let st: Stats
   try {
-    owner = statSync(dir).uid
+    st = statSync(dir)
   } catch {
     // missing altogether: mkdir's own error said so
     return ''
   }
+  const owner = st.uid
+  // DATA_DIR naming a file, or a read-only mount: SQLite says only "unable to open database file", and the
+  // owner's hint below (run as another user) would send the operator the wrong way.
+  if (!st.isDirectory()) return `; ${dir} is not a directory: DATA_DIR names the directory the database goes in`
   try {
     accessSync(dir, fsConstants.W_OK)
     return ''
-  } catch {
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EROFS') return `; ${dir} is on a read-only file system: mount it read-write, or give the engine a DATA_DIR elsewhere`
     const uid = typeof process.getuid === 'function' ? ` (uid ${process.getuid()})` : ''
     return `; this user${uid} cannot write ${dir} (it belongs to uid ${owner}), and the store writes there even to read (SQLite's WAL index, the log's journal): run as the user the engine runs as`
   }

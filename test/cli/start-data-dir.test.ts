@@ -99,3 +99,24 @@ test('a data directory on a full disk: exit 1 (a restart succeeds once there is 
     disk.remove()
   }
 })
+
+test('a data directory that is a file, or on a read-only mount: exit 2, saying which (not a bare "unable to open database file", nor "this user cannot write")', (t) => {
+  const file = path.join(project.dir, 'data-is-a-file')
+  writeFileSync(file, '')
+  const r = start({ DATA_DIR: file })
+  assert.equal(r.status, 2, r.stderr)
+  assert.match(r.stderr, /data-is-a-file is not a directory/)
+
+  if (process.getuid?.() !== 0) return t.skip('the read-only mount needs root')
+  const ro = mkdtempSync(path.join(os.tmpdir(), 'wxengine-ro-'))
+  try {
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs', ro]).status !== 0) return t.skip('cannot mount a tmpfs here')
+    const r2 = start({ DATA_DIR: ro })
+    assert.equal(r2.status, 2, r2.stderr)
+    assert.match(r2.stderr, /is on a read-only file system/)
+    assert.doesNotMatch(r2.stderr, /run as the user/)
+  } finally {
+    spawnSync('umount', [ro])
+    rmSync(ro, { recursive: true, force: true })
+  }
+})
