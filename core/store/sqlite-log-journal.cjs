@@ -73,7 +73,17 @@ function openJournalIngest(db) {
     if (from === undefined) return { done: Number.MAX_SAFE_INTEGER, written: 0, skipped: [] }
     const end = upTo === undefined ? fileSize(file) : upTo
     if (end <= from) return { done: from, written: 0, skipped: [] }
-    const bytes = readRange(file, from, end)
+    let bytes
+    try {
+      bytes = readRange(file, from, end)
+    } catch (e) {
+      if (e.code !== 'ENOENT') throw e
+      // Removed under us (the journal directory deleted while the engine runs): nothing past `from` can ever
+      // be read. Said once and forgotten (the row too, so later catch-ups find it retired): retried, it failed
+      // every catch-up for as long as the engine ran, saying its entries "stay in the journal".
+      remove.run(name)
+      return { done: Number.MAX_SAFE_INTEGER, written: 0, skipped: [`journal ${name} was removed while in use: its entries from byte ${from} on are lost`] }
+    }
     // Only whole lines: a line without its newline was never acknowledged (its write did not finish).
     const last = bytes.lastIndexOf(10)
     if (last < 0) return { done: from, written: 0, skipped: [] }

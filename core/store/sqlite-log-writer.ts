@@ -14,7 +14,7 @@
  * `:memory:` has no journal: batches are written straight into the table.
  */
 import { randomBytes } from 'node:crypto'
-import { closeSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type Database from 'better-sqlite3'
@@ -32,6 +32,12 @@ export interface LogWriter {
   close(): Promise<void>
   /** Who moves journaled entries into the table now. */
   readonly where: 'thread' | 'main'
+  /**
+   * Whether the journal being appended to was removed (its directory deleted under the running engine); if so
+   * the next write starts a new one. Without it every entry went to the removed file, never to the table,
+   * until the journal rotated at 8 MiB, with nothing said.
+   */
+  journalRemoved(): boolean
 }
 
 export interface LogWriterOptions {
@@ -100,6 +106,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
       write: writeOnMain,
       ingested: () => Promise.resolve(),
       close: async () => undefined,
+      journalRemoved: () => false,
     }
   }
   const dir = `${opts.file}-msglog`
@@ -300,6 +307,12 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
         current = null
       }
       announce(j)
+    },
+    journalRemoved() {
+      if (current === null || fstatSync(current.fd).nlink > 0) return false
+      closeSync(current.fd)
+      current = null
+      return true
     },
     ingested() {
       if (follower.pending().length === 0) return Promise.resolve()

@@ -496,7 +496,23 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     }
     return false
   }
-  const fileCheck = setInterval(fileStillThere, opts.fileCheckIntervalMs ?? DEFAULT_FILE_CHECK_MS)
+  /** Said at each removal: the entries of the removed journal not yet in the table are lost (said by the ingester). */
+  function journalStillThere(): void {
+    try {
+      if (logWriter.journalRemoved()) {
+        log.error(
+          { code: 'STORE_UNAVAILABLE', reason: `the message log journal in ${fileOf}-msglog was removed while the engine runs` },
+          'message log journal removed while the engine runs; a new one is started',
+        )
+      }
+    } catch (e) {
+      log.warn({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'message log journal not checked')
+    }
+  }
+  const fileCheck = setInterval(() => {
+    fileStillThere()
+    journalStillThere()
+  }, opts.fileCheckIntervalMs ?? DEFAULT_FILE_CHECK_MS)
   fileCheck.unref()
 
   let closed = false

@@ -651,3 +651,36 @@ describe('the WAL or its index removed under a running engine', () => {
     }
   })
 })
+
+describe('the message log journal removed under a running engine', () => {
+  it('is said once, later entries go to a new journal and reach the table; the lost one is not retried for ever', async () => {
+    const file = freshFile('journal-removed')
+    const { logger, lines } = createMemoryLogger()
+    const store = openSqliteStore({ file, log: logger, fileCheckIntervalMs: 50 })
+    try {
+      store.log.append(entry('before'))
+      await store.log.flush()
+      // An operator's clean-up: the entries appended from now on went to the removed file, never to the
+      // table, until the journal rotated at 8 MiB, and /healthz said nothing.
+      rmSync(`${file}-msglog`, { recursive: true })
+      store.log.append(entry('lost'))
+      await store.log.committed()
+      const removed = (l: Record<string, unknown>) => l.msg === 'message log journal removed while the engine runs; a new one is started'
+      const until = Date.now() + 5_000
+      while (!lines.some(removed) && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+      for (let i = 0; i < 20; i++) {
+        store.log.append(entry(`after-${i}`))
+        await store.log.committed()
+      }
+      await store.log.flush()
+      await new Promise((r) => setTimeout(r, 200))
+      assert.equal(lines.filter(removed).length, 1, JSON.stringify(lines))
+      assert.equal(lines.find(removed)!.code, 'STORE_UNAVAILABLE')
+      const keys = (await store.log.query({ account: 'acct', limit: 100 })).map((e) => e.msgKey)
+      for (let i = 0; i < 20; i++) assert.ok(keys.includes(`after-${i}`), `after-${i} is in the table: ${keys.join(', ')}`)
+      assert.ok(lines.filter((l) => l.level === 'error' || l.level === 50).length <= 3, JSON.stringify(lines))
+    } finally {
+      await store.close()
+    }
+  })
+})
