@@ -29,15 +29,16 @@
  *   on the longest texts, accepted. Asked of recheck (regex-worst-case.ts), which says the degree; only for a
  *   regex that has three such repetitions at least (the search from each start counted as one), since fewer
  *   cannot reach the third power, and recheck takes 10-300 ms a regex. Whatever recheck finds exponential
- *   that the two checks above missed is refused too. What recheck cannot read (lookarounds, backreferences)
- *   is left to the two checks above.
+ *   that the two checks above missed is refused too. recheck cannot read lookarounds: it is asked about the
+ *   regex without them and about each one's body. What it still cannot read (backreferences) is left to the
+ *   two checks above.
  *
  * Parsed with regexpp, with the `u` flag the matcher uses (ret, used before, read `\u4e00` as the letters u,
  * 4, e, 0, 0 and could not read a lookbehind).
  */
 import { RegExpParser, type AST } from '@eslint-community/regexpp'
 import { getFirstConsumedChar, type ReadonlyFlags } from 'regexp-ast-analysis'
-import { worstCaseOf } from './regex-worst-case.ts'
+import { worstCaseOf, type WorstCase } from './regex-worst-case.ts'
 
 /** Bounded repetitions are harmless while the ways to try are this few. */
 const BOUNDED_PRODUCT = 64
@@ -110,7 +111,9 @@ export function checkSuperLinearTime(source: string, foldCase = true): string | 
 
 function superLinearTime(source: string, pattern: AST.Pattern, foldCase: boolean): string | undefined {
   if (repetitionsOf(pattern) + (anchoredAtStart(pattern) ? 0 : 1) < REFUSED_DEGREE) return undefined
-  const worst = worstCaseOf(source, foldCase ? 'iu' : 'u')
+  const flags = foldCase ? 'iu' : 'u'
+  let worst = worstCaseOf(source, flags)
+  if (worst.kind === 'unknown') worst = worstAroundLookarounds(pattern, flags) ?? worst
   const parts = worst.kind === 'polynomial' || worst.kind === 'exponential' ? worst.hot.map((h) => JSON.stringify(h)).join(', ') : ''
   if (worst.kind === 'exponential') {
     return (
@@ -128,6 +131,46 @@ function superLinearTime(source: string, pattern: AST.Pattern, foldCase: boolean
     "of the text's length, so on a long text that almost matches it can stall every account for seconds. Make neighbouring parts take " +
     `different characters (\\S+ before \\s+, not .*)${anchored ? '' : ', anchor it with ^'}, or add trusted: true to this keyword if you are sure`
   )
+}
+
+/**
+ * recheck cannot read lookarounds, and one lookahead (`^(?=.*\d)(.*)\s+(.*)$`) hid a cubic regex from it. Asked
+ * instead: the regex without its lookarounds, and each lookaround's body on its own: anchored for a lookahead
+ * right after the leading `^`, else unanchored (it may be tried at every position). The worst of them;
+ * undefined when there is no lookaround to take out, or nothing is known without them either.
+ */
+function worstAroundLookarounds(pattern: AST.Pattern, flags: string): WorstCase | undefined {
+  const lookarounds = outermostLookarounds(pattern)
+  if (lookarounds.length === 0) return undefined
+  let rest = ''
+  let at = pattern.start
+  for (const l of lookarounds) {
+    rest += pattern.raw.slice(at - pattern.start, l.start - pattern.start)
+    at = l.end
+  }
+  rest += pattern.raw.slice(at - pattern.start)
+  const bodies = lookarounds.map((l) => {
+    const body = l.alternatives.map((alt) => alt.raw).join('|')
+    return triedOnceAtStart(l) ? `^(?:${body})` : body
+  })
+  const verdicts = [rest, ...bodies].filter((s) => s !== '').map((s) => worstCaseOf(s, flags))
+  const rank = (w: WorstCase) => (w.kind === 'exponential' ? Infinity : w.kind === 'polynomial' ? w.degree : w.kind === 'linear' ? 1 : 0)
+  const worst = verdicts.reduce((a, b) => (rank(b) > rank(a) ? b : a))
+  return worst.kind === 'unknown' ? undefined : worst
+}
+
+/** A lookahead right after the leading `^` (other lookaheads between them allowed): tried at the start only. */
+function triedOnceAtStart(l: AST.LookaroundAssertion): boolean {
+  const alt = l.parent
+  if (l.kind !== 'lookahead' || alt.type !== 'Alternative' || alt.parent.type !== 'Pattern') return false
+  const before = alt.elements.slice(0, alt.elements.indexOf(l))
+  return before[0]?.type === 'Assertion' && before[0].kind === 'start' && before.every((e) => e.type === 'Assertion' && (e.kind === 'start' || e.kind === 'lookahead'))
+}
+
+/** Lookaheads and lookbehinds not inside another, in the order they are written. */
+function outermostLookarounds(node: AST.Node): AST.LookaroundAssertion[] {
+  if (node.type === 'Assertion' && (node.kind === 'lookahead' || node.kind === 'lookbehind')) return [node]
+  return childrenOf(node).flatMap(outermostLookarounds)
 }
 
 /** Repetitions that can run long (unbounded, or more than BOUNDED_PRODUCT times), wherever they are. */
