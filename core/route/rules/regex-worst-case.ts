@@ -20,8 +20,10 @@ export type WorstCase =
 const PARAMS = {
   checker: 'automaton',
   recallLimit: 0,
-  // recheck's own bound. The automaton's size limits (recheck's defaults) end a pattern too big to analyse first.
-  timeout: 10_000,
+  // A regex recheck cannot finish with by then is `unknown` (and loads, as before this check). Most take
+  // 10-300 ms; a 200-word alternation before three repetitions ran into recheck's own default, 10 s, at
+  // every start. The bound makes that verdict depend on the machine's speed; the refusals do not come near it.
+  timeout: 2_000,
 } as const
 
 /**
@@ -65,6 +67,10 @@ function analyse(source: string, flags: string): WorstCase {
   let result: ReturnType<typeof recheck.checkSync>
   try {
     result = recheck.checkSync(source, flags, PARAMS)
+  } catch (e) {
+    // recheck's own failure (its parser overflowed the stack on `^[\s\S]{0,500}(\d+)[\s\S]{0,500}(\d+)[\s\S]*$`):
+    // it must not fail the rules load.
+    return { kind: 'unknown', reason: `recheck failed: ${(e as Error).message}` }
   } finally {
     if (before === undefined) delete process.env.RECHECK_SYNC_BACKEND
     else process.env.RECHECK_SYNC_BACKEND = before

@@ -150,3 +150,17 @@ test('the cubic regex refused is slow indeed, and the rewrite the message sugges
   assert.equal(checkSuperLinearTime('^(\\S+)\\s+(.*)$'), undefined)
   assert.ok(cubic > 10 * rewritten, `the cubic regex (${cubic.toFixed(1)} ms on ${text.length} characters) is far slower than the rewrite (${rewritten.toFixed(2)} ms)`)
 })
+
+test('a regex recheck fails on, or cannot finish with in 2 s, is unknown and loads (it passed the other two checks)', () => {
+  // recheck's parser overflows the stack here: thrown out of it, this failed the whole rules load.
+  const overflowing = '^[\\s\\S]{0,500}(\\d+)[\\s\\S]{0,500}(\\d+)[\\s\\S]*$'
+  assert.equal(worstCaseOf(overflowing, 'iu').kind, 'unknown')
+  assert.equal(slowRegexProblem(overflowing), undefined)
+  // A 200-word alternation before three repetitions took recheck its default 10 s.
+  const words = Array.from({ length: 200 }, (_, i) => `词${i}abc`).join('|')
+  const started = performance.now()
+  const worst = worstCaseOf(`(${words})\\s*(\\d+)\\s*(.*)$`, 'iu')
+  const ms = performance.now() - started
+  assert.deepEqual(worst, { kind: 'unknown', reason: 'timeout' })
+  assert.ok(ms < 6_000, `bounded: ${ms.toFixed(0)} ms`)
+})
