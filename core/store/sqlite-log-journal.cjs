@@ -28,6 +28,12 @@ const ENTRY_ERRORS = new Set(['SQLITE_CONSTRAINT_NOTNULL', 'SQLITE_CONSTRAINT_CH
  */
 const isEntryError = (e) => e instanceof TypeError || e instanceof RangeError || ENTRY_ERRORS.has(e && e.code)
 
+/**
+ * How a skipped reason starts when its journal was removed under the engine: a loss from outside, not an
+ * entry of ours SQLite refused, so the writer logs it as the store's failure rather than a bug.
+ */
+const JOURNAL_REMOVED = 'journal removed while in use: '
+
 /** @param {import('better-sqlite3').Database} db */
 function openJournalIngest(db) {
   const writeBatch = prepareLogBatch(db)
@@ -82,7 +88,7 @@ function openJournalIngest(db) {
       // be read. Said once and forgotten (the row too, so later catch-ups find it retired): retried, it failed
       // every catch-up for as long as the engine ran, saying its entries "stay in the journal".
       remove.run(name)
-      return { done: Number.MAX_SAFE_INTEGER, written: 0, skipped: [`journal ${name} was removed while in use: its entries from byte ${from} on are lost`] }
+      return { done: Number.MAX_SAFE_INTEGER, written: 0, skipped: [`${JOURNAL_REMOVED}${name}: its entries from byte ${from} on are lost`] }
     }
     // Only whole lines: a line without its newline was never acknowledged (its write did not finish).
     const last = bytes.lastIndexOf(10)
@@ -233,4 +239,4 @@ function readRange(file, from, to) {
   }
 }
 
-module.exports = { openJournalIngest, createFollower }
+module.exports = { openJournalIngest, createFollower, JOURNAL_REMOVED }

@@ -20,6 +20,9 @@ export interface JournalIngest {
 
 export declare function openJournalIngest(db: Database.Database): JournalIngest
 
+/** How a skipped reason starts when its journal was removed under the running engine. */
+export declare const JOURNAL_REMOVED: string
+
 export interface CatchUp {
   /** Why something announced is not in the table yet; null when everything is. */
   behind: string | null

@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads'
 import type Database from 'better-sqlite3'
 import type { Logger } from '../log/logger.ts'
 import { prepareLogBatch } from './sqlite-log-batch.cjs'
-import { createFollower, openJournalIngest } from './sqlite-log-journal.cjs'
+import { createFollower, JOURNAL_REMOVED, openJournalIngest } from './sqlite-log-journal.cjs'
 import type { MessageLogEntry } from './store.ts'
 
 export interface LogWriter {
@@ -148,7 +148,10 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
   let failuresUnlogged = 0
 
   function reportSkipped(reasons: string[]): void {
-    for (const reason of reasons) log.error({ code: 'INTERNAL', reason }, 'message log entry cannot be written; skipped')
+    for (const reason of reasons) {
+      if (reason.startsWith(JOURNAL_REMOVED)) log.error({ code: 'STORE_UNAVAILABLE', reason }, 'message log entries lost: their journal was removed while the engine runs')
+      else log.error({ code: 'INTERNAL', reason }, 'message log entry cannot be written; skipped')
+    }
   }
 
   function reportFailure(reason: string): void {

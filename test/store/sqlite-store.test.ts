@@ -676,6 +676,11 @@ describe('the message log journal removed under a running engine', () => {
       await new Promise((r) => setTimeout(r, 200))
       assert.equal(lines.filter(removed).length, 1, JSON.stringify(lines))
       assert.equal(lines.find(removed)!.code, 'STORE_UNAVAILABLE')
+      // The entries it held are said lost, as the store's failure: not as an entry of ours refused (INTERNAL, a bug).
+      const lost = lines.find((l) => l.msg === 'message log entries lost: their journal was removed while the engine runs')
+      assert.equal(lost?.code, 'STORE_UNAVAILABLE', JSON.stringify(lines))
+      assert.match(String(lost!.reason), /^journal removed while in use: .*: its entries from byte \d+ on are lost$/)
+      assert.equal(lines.filter((l) => l.code === 'INTERNAL').length, 0, JSON.stringify(lines))
       const keys = (await store.log.query({ account: 'acct', limit: 100 })).map((e) => e.msgKey)
       for (let i = 0; i < 20; i++) assert.ok(keys.includes(`after-${i}`), `after-${i} is in the table: ${keys.join(', ')}`)
       assert.ok(lines.filter((l) => l.level === 'error' || l.level === 50).length <= 3, JSON.stringify(lines))
