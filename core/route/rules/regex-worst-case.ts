@@ -4,10 +4,10 @@
  * exponential, and which parts of the pattern are to blame. slow-regex.ts turns that into a refusal.
  *
  * Run in-process on recheck's pure JavaScript build, never its default of a helper process (its native
- * binary or the JVM): the answer is the same on every machine, inside the single binary, offline. The
- * automaton checker alone, never the fuzzer, so a verdict does not depend on luck or on the machine's
- * speed; without recheck's "recall" (it would run the regex on its attack string to confirm, on this thread).
- * It cannot read lookarounds or backreferences: those come back `unknown`.
+ * binary or the JVM): the same code on every machine, inside the single binary, offline. The automaton
+ * checker alone, never the fuzzer, so a verdict does not depend on luck (on the machine's speed only through
+ * the bound below); without recheck's "recall" (it would run the regex on its attack string to confirm, on
+ * this thread). It cannot read lookarounds or backreferences: those come back `unknown`.
  */
 import { recheckModule } from './recheck-module.cjs'
 
