@@ -76,3 +76,25 @@ export function fullDiskHint(dir: string, error: unknown): string {
     return ''
   }
 }
+
+/**
+ * The database file itself, when it exists and this user cannot write it: a backup restored as root (`mv`,
+ * or `cp` to a new file) belongs to root. SQLite opened it and failed at the store's first write, later in
+ * the start, with a bare "attempt to write a readonly database" naming no file (an operator's review).
+ * '' when the file is writable or not there yet.
+ */
+export function unwritableFileHint(file: string): string {
+  let owner: number
+  try {
+    owner = statSync(file).uid
+  } catch {
+    return ''
+  }
+  try {
+    accessSync(file, fsConstants.W_OK)
+    return ''
+  } catch {
+    const uid = typeof process.getuid === 'function' ? ` (uid ${process.getuid()})` : ''
+    return `this user${uid} cannot write ${file} (it belongs to uid ${owner}): give it to the user the engine runs as (chown), as a restored backup must be`
+  }
+}

@@ -28,7 +28,7 @@ import { dirname, resolve } from 'node:path'
 import { LRUCache } from 'lru-cache'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { JsonValue } from '../plugin/plugin-api.ts'
-import { fullDiskHint, makeDir, unwritableHint } from './data-dir.ts'
+import { fullDiskHint, makeDir, unwritableFileHint, unwritableHint } from './data-dir.ts'
 import { ReplyCache } from './reply-cache.ts'
 import { startLogWriter } from './sqlite-log-writer.ts'
 import { SCHEMA_MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.ts'
@@ -767,6 +767,8 @@ function openDatabase(file: string): Database.Database {
   let db: Database.Database | undefined
   try {
     if (!inMemory) makeDir(dirname(where))
+    const fileProblem = inMemory ? '' : unwritableFileHint(where)
+    if (fileProblem) throw new StoreOpenError(where, fileProblem)
     db = new Database(where)
     // The first statement that reads the header is where "file is not a database" surfaces.
     db.pragma('journal_mode = WAL')

@@ -6,11 +6,13 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
+import { createLogger } from '../../core/log/logger.ts'
 import { makeDir } from '../../core/store/data-dir.ts'
+import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 import { MAIN, makeProject, TSX } from './cli-harness.ts'
 
 const project = makeProject()
@@ -38,6 +40,22 @@ test('a data directory this user cannot write: exit 2, saying whose it is', () =
   assert.equal(r.status, 2, r.stderr)
   const uid = process.getuid?.() === 0 ? 65534 : process.getuid!()
   assert.match(r.stderr, new RegExp(`this user \\(uid ${uid}\\) cannot write ${readonly.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(it belongs to uid \\d+\\).*run as the user the engine runs as`))
+})
+
+test('a database file this user cannot write (a backup restored as root): exit 2, naming the file and whose it is', async () => {
+  const restored = path.join(project.dir, 'data-restored')
+  const file = path.join(restored, 'wxengine.db')
+  const store = await openSqliteStore({ file, log: createLogger({ level: 'silent' }) })
+  await store.close()
+  chmodSync(project.dir, 0o755)
+  chmodSync(file, 0o644)
+  // The directory is the service user's; the file is not (root's, as `mv` of a root-owned backup leaves it).
+  if (process.getuid?.() === 0) chownSync(restored, 65534, 65534)
+  else chmodSync(file, 0o444)
+  const r = start({ DATA_DIR: restored }, true)
+  assert.equal(r.status, 2, r.stderr)
+  assert.match(r.stderr, new RegExp(`cannot write ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(it belongs to uid \\d+\\): give it to the user the engine runs as`))
+  assert.doesNotMatch(r.stderr, /attempt to write a readonly database/)
 })
 
 test('a data directory under /proc, or deeper there: exit 2 at once, not a hang', () => {
