@@ -231,13 +231,14 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
   }
 
   function openJournal(): Journal {
-    mkdirSync(dir, { recursive: true })
+    // Private, as the database is (sqlite-store.ts, createPrivate): each line is a user's message.
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
     const name = `${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
     // The row first: a file nobody registered is taken for a retired one and removed by recovery.
     db.prepare('INSERT INTO log_journals (name, pid, committed) VALUES (?, ?, 0)').run(name, process.pid)
     liveJournals.add(name)
     const file = path.join(dir, `${name}.jsonl`)
-    const j = { name, file, fd: openSync(file, 'a'), size: 0 }
+    const j = { name, file, fd: openSync(file, 'a', 0o600), size: 0 }
     follower.announce(name, file, 0)
     return j
   }

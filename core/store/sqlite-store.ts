@@ -23,7 +23,7 @@
  */
 import Database from 'better-sqlite3'
 import { randomUUID } from 'node:crypto'
-import { statSync, type Stats } from 'node:fs'
+import { closeSync, openSync, statSync, type Stats } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { LRUCache } from 'lru-cache'
 import { createLogger, type Logger } from '../log/logger.ts'
@@ -769,6 +769,7 @@ function openDatabase(file: string): Database.Database {
     if (!inMemory) makeDir(dirname(where))
     const fileProblem = inMemory ? '' : unwritableFileHint(where)
     if (fileProblem) throw new StoreOpenError(where, fileProblem)
+    if (!inMemory) createPrivate(where)
     db = new Database(where)
     // The first statement that reads the header is where "file is not a database" surfaces.
     db.pragma('journal_mode = WAL')
@@ -784,6 +785,20 @@ function openDatabase(file: string): Database.Database {
     if (e instanceof StoreOpenError) throw e
     const full = inMemory ? '' : fullDiskHint(dirname(where), e)
     throw new StoreOpenError(where, (e as Error).message + (inMemory ? '' : full || unwritableHint(dirname(where))), { cause: e, transient: full !== '' })
+  }
+}
+
+/**
+ * The file holds users' OpenIDs and what they wrote, plugin storage and access tokens: made readable by its
+ * owner only, whatever the umask (systemd's default, 0022, made it and its -wal and -shm world-readable, an
+ * operator's review). SQLite gives the -wal and -shm the database file's mode. A file that exists is left as
+ * it is: its mode is the operator's choice.
+ */
+function createPrivate(file: string): void {
+  try {
+    closeSync(openSync(file, 'wx', 0o600))
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
   }
 }
 
