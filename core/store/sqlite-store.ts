@@ -805,7 +805,11 @@ function createPrivate(file: string): void {
 function migrate(db: Database.Database, where: string): void {
   const version = db.pragma('user_version', { simple: true }) as number
   if (version > SCHEMA_VERSION) {
-    throw new StoreOpenError(where, `schema version ${version} is newer than this wxengine understands (${SCHEMA_VERSION})`)
+    // Migrations only go forward, so a downgrade lands here: say the way back (deployment.md, Upgrading).
+    throw new StoreOpenError(
+      where,
+      `schema version ${version} is newer than this wxengine understands (${SCHEMA_VERSION}): a newer wxengine has opened this file; run that version, or restore the backup taken before the upgrade`,
+    )
   }
   if (version === SCHEMA_VERSION) return
   db.transaction(() => {

@@ -596,12 +596,12 @@ describe('sqlite store', () => {
       expectOpenError(mkdtempSync(join(dir, 'is-a-dir-')), /unable to open/)
     })
 
-    it('a schema from a newer wxengine', () => {
+    it('a schema from a newer wxengine: says the way back (a downgrade after an upgrade)', () => {
       const file = freshFile('newer')
       const raw = new Database(file)
       raw.pragma('user_version = 99')
       raw.close()
-      expectOpenError(file, /newer/)
+      expectOpenError(file, /newer than this wxengine understands .*run that version, or restore the backup taken before the upgrade/)
     })
   })
 })
