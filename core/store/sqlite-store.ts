@@ -767,7 +767,8 @@ function openDatabase(file: string): Database.Database {
   let db: Database.Database | undefined
   try {
     if (!inMemory) makeDir(dirname(where))
-    const fileProblem = inMemory ? '' : unwritableFileHint(where)
+    // A directory this user cannot write is the first thing to fix (its hint below); then the file.
+    const fileProblem = inMemory || unwritableHint(dirname(where)) ? '' : unwritableFileHint(where)
     if (fileProblem) throw new StoreOpenError(where, fileProblem)
     if (!inMemory) createPrivate(where)
     db = new Database(where)
