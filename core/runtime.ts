@@ -25,6 +25,7 @@ import { createMetrics, type Metrics } from './server/metrics.ts'
 import { lockDataDir, type DataDirLock } from './store/data-dir-lock.ts'
 import { openStore } from './store/open-store.ts'
 import { StoreOpenError } from './store/store-open-error.ts'
+import { AddonCacheError } from './binary/native-addon.ts'
 import type { Store, TokenStore } from './store/store.ts'
 
 export interface Runtime {
@@ -96,7 +97,8 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     dirLock?.release()
     // A file of the data directory that cannot be used: name the setting, not only the path.
     const inDataDir =
-      config.store.kind === 'sqlite' && e instanceof StoreOpenError && !e.transient && !path.relative(path.resolve(config.dataDir), path.resolve(e.location)).startsWith('..')
+      config.store.kind === 'sqlite' && e instanceof StoreOpenError && !e.transient && !(e.cause instanceof AddonCacheError) &&
+      !path.relative(path.resolve(config.dataDir), path.resolve(e.location)).startsWith('..')
     const hint = inDataDir ? ` (the data directory: DATA_DIR, or dataDir in engine.config.ts)` : ''
     throw new StartupError(`cannot open the ${config.store.kind} store: ${(e as Error).message}${hint}`, [], e instanceof StoreOpenError && e.transient)
   }

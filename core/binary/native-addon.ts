@@ -48,6 +48,15 @@ function checkPrivateDir(dir: string): void {
   if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700)
 }
 
+/**
+ * The addon could not be written out: the cache directory's fault, not the data directory's, though it
+ * surfaces where the first database is opened (the data directory's lock), so the start must not send the
+ * operator to DATA_DIR (an operator's review).
+ */
+export class AddonCacheError extends Error {
+  override readonly name = 'AddonCacheError'
+}
+
 let addon: object | undefined
 let addonFile: string | undefined
 
@@ -58,7 +67,7 @@ export function embeddedSqliteAddonFile(): string {
   try {
     addonFile = materializeAddon(readBinaryAsset(SQLITE_ADDON_ASSET), dir)
   } catch (e) {
-    throw new Error(`cannot write the SQLite addon to ${dir}: ${(e as Error).message} (set WXENGINE_CACHE_DIR to a writable, private directory)`)
+    throw new AddonCacheError(`cannot write the SQLite addon to ${dir}: ${(e as Error).message} (set WXENGINE_CACHE_DIR to a writable, private directory)`)
   }
   return addonFile
 }

@@ -208,6 +208,15 @@ test('the addon was written once into a private cache directory', () => {
   assert.match(files[0], new RegExp(`^better_sqlite3-abi${process.versions.modules}-${process.platform}-${process.arch}-[0-9a-f]{16}\\.node$`))
 })
 
+test('a cache directory the addon cannot be written to: exit 2, pointing at WXENGINE_CACHE_DIR, not at DATA_DIR', async () => {
+  // A path under a file: no user, root included, can make it. The failure surfaces as the data directory's
+  // lock opens its database, and was told as the data directory's (an operator's review).
+  const start = await run(['start', '--port', '0'], { WXENGINE_CACHE_DIR: path.join(dir, 'engine.config.ts', 'cache'), DATA_DIR: path.join(dir, 'data-nocache') })
+  assert.equal(start.code, 2, start.stderr)
+  assert.match(start.stderr, /cannot write the SQLite addon to .*engine\.config\.ts\/cache: .*\(set WXENGINE_CACHE_DIR to a writable, private directory\)/)
+  assert.doesNotMatch(start.stderr, /the data directory: DATA_DIR/)
+})
+
 test('plugin new from the binary (embedded templates), then the new plugin answers', async () => {
   const created = await run(['plugin', 'new', 'greet'])
   assert.equal(created.code, 0, created.stderr)
