@@ -25,6 +25,17 @@ export interface DataDirLock {
   release(): void
 }
 
+/** Data directories (resolved) this process holds the lock of. */
+const heldHere = new Set<string>()
+
+/**
+ * Whether this process holds `dataDir`'s lock: then no other engine writes there, and anything another pid
+ * left (a message-log journal) is a dead engine's, whether or not a process of that pid still exists.
+ */
+export function holdsDataDirLock(dataDir: string): boolean {
+  return heldHere.has(resolve(dataDir))
+}
+
 /** Takes the directory for this process; throws a StoreOpenError naming it when another engine holds it. */
 export function lockDataDir(dataDir: string): DataDirLock {
   const dir = resolve(dataDir)
@@ -51,8 +62,10 @@ export function lockDataDir(dataDir: string): DataDirLock {
     throw new StoreOpenError(file, (e as Error).message + (full || unwritableHint(dir)), { cause: e, transient: full !== '' })
   }
   const held = db
+  heldHere.add(dir)
   return {
     release: () => {
+      heldHere.delete(dir)
       if (held.open) held.close()
     },
   }

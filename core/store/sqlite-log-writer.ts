@@ -20,6 +20,7 @@ import { Worker } from 'node:worker_threads'
 import type Database from 'better-sqlite3'
 import type { Logger } from '../log/logger.ts'
 import { prepareLogBatch } from './sqlite-log-batch.cjs'
+import { holdsDataDirLock } from './data-dir-lock.ts'
 import { createFollower, JOURNAL_REMOVED, openJournalIngest } from './sqlite-log-journal.cjs'
 import type { MessageLogEntry } from './store.ts'
 
@@ -90,11 +91,13 @@ function processAlive(pid: number): boolean {
 
 /**
  * Our own pid on a journal we are not writing is an earlier run of ours (a container restarts as pid 1).
- * Another pid that is alive may, rarely, be an unrelated process that reused a crashed engine's pid: its
- * journal then waits for a later start, it is not lost.
+ * Holding the data directory's lock, every other pid's journal is a dead engine's: its pid may still exist,
+ * a crashed engine not yet reaped (a zombie) or an unrelated process that reused the pid, and its entries
+ * then waited for the start after next (a chaos review). A store opened without the lock (`wxengine log`
+ * beside a serving engine) asks whether the pid is alive.
  */
-function journalIsLive(name: string, pid: number): boolean {
-  return liveJournals.has(name) || (pid !== process.pid && processAlive(pid))
+function journalIsLive(name: string, pid: number, exclusive: boolean): boolean {
+  return liveJournals.has(name) || (!exclusive && pid !== process.pid && processAlive(pid))
 }
 
 export function startLogWriter(opts: LogWriterOptions): LogWriter {
@@ -116,7 +119,8 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
   // Recovery at open, before anything is written: a journal a crashed process left is in the table before
   // the engine (or `wxengine log` after the crash) reads it.
   try {
-    const r = ingest.recover(dir, journalIsLive)
+    const exclusive = holdsDataDirLock(path.dirname(opts.file))
+    const r = ingest.recover(dir, (name, pid) => journalIsLive(name, pid, exclusive))
     if (r.journals > 0) log.warn({ journals: r.journals, entries: r.entries }, 'message log recovered from journals left by a stopped process')
     reportSkipped(r.skipped)
   } catch (e) {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { createMemoryLogger } from '../../core/log/logger.ts'
+import { lockDataDir } from '../../core/store/data-dir-lock.ts'
 import { SCHEMA_VERSION } from '../../core/store/sqlite-schema.ts'
 import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 import { StoreOpenError } from '../../core/store/store-open-error.ts'
@@ -294,6 +295,31 @@ describe('sqlite store', () => {
     assert.deepEqual(raw.prepare('SELECT name FROM log_journals').pluck().all(), ['live-y'])
     raw.close()
     await s.close()
+  })
+
+  it("holding the data directory's lock, a journal whose pid still exists (a crashed engine not yet reaped, a reused pid) is recovered at once", async () => {
+    const file = freshFile('recover-lock')
+    const first = openSqliteStore({ file, now: () => T0 })
+    await first.close()
+    // An engine killed with -9 whose parent has not reaped it: its pid exists. Another process stands in for it.
+    const rw = new Database(file)
+    rw.prepare('INSERT INTO log_journals (name, pid, committed) VALUES (?, ?, 0)').run('zombie-z', process.ppid)
+    rw.close()
+    mkdirSync(`${file}-msglog`, { recursive: true })
+    writeFileSync(join(`${file}-msglog`, 'zombie-z.jsonl'), `${JSON.stringify([entry('answered-before-the-crash')])}\n`)
+    // Without the lock (`wxengine log` beside an engine) it is left for its writer; the engine holds the lock.
+    const reader = openSqliteStore({ file, now: () => T0 })
+    assert.deepEqual(await reader.log.query({ account: 'acct' }), [])
+    await reader.close()
+    const lock = lockDataDir(join(file, '..'))
+    try {
+      const engine = openSqliteStore({ file, now: () => T0 })
+      assert.deepEqual((await engine.log.query({ account: 'acct' })).map((e) => e.msgKey), ['answered-before-the-crash'])
+      assert.deepEqual(readdirSync(`${file}-msglog`), [])
+      await engine.close()
+    } finally {
+      lock.release()
+    }
   })
 
   it('a journal with corrupted entries (null, a value SQLite cannot bind) is recovered without them, once', async () => {
