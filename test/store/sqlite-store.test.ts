@@ -13,6 +13,7 @@ import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 import { StoreOpenError } from '../../core/store/store-open-error.ts'
 import type { MessageLogEntry } from '../../core/store/store.ts'
 import { runStoreContract } from './store-contract.ts'
+import { until } from '../support/until.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'wxengine-sqlite-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -632,6 +633,16 @@ describe('sqlite store', () => {
   })
 })
 
+const FILE_GONE = 'database file gone: what is written now is lost at the next start; restart the engine'
+
+/** Waits (up to 5 s) for a line saying `msg`, then 200 ms more, and asserts it was said exactly once. */
+async function saidOnce(lines: Array<Record<string, unknown>>, msg: string): Promise<Record<string, unknown>> {
+  const said = await until(msg, () => lines.find((l) => l.msg === msg), 5_000)
+  await new Promise((r) => setTimeout(r, 200))
+  assert.equal(lines.filter((l) => l.msg === msg).length, 1, JSON.stringify(lines))
+  return said
+}
+
 describe('the database file removed under a running engine', () => {
   it('is said on a timer, once, without anyone asking /healthz (40 s of traffic went in unsaid before)', async () => {
     const file = freshFile('removed')
@@ -639,12 +650,8 @@ describe('the database file removed under a running engine', () => {
     const store = await openSqliteStore({ file, log: logger, fileCheckIntervalMs: 50 })
     try {
       rmSync(file)
-      const gone = (l: Record<string, unknown>) => l.msg === 'database file gone: what is written now is lost at the next start; restart the engine'
-      const until = Date.now() + 5_000
-      while (!lines.some(gone) && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
-      await new Promise((r) => setTimeout(r, 200))
-      assert.equal(lines.filter(gone).length, 1, JSON.stringify(lines))
-      assert.equal(lines.find(gone)!.code, 'STORE_UNAVAILABLE')
+      const said = await saidOnce(lines, FILE_GONE)
+      assert.equal(said.code, 'STORE_UNAVAILABLE')
       assert.equal(await store.healthy(), false)
     } finally {
       await store.close()
@@ -663,13 +670,9 @@ describe('the WAL or its index removed under a running engine', () => {
         await store.log.flush()
         assert.equal(await store.healthy(), true)
         rmSync(`${file}${companion}`)
-        const gone = (l: Record<string, unknown>) => l.msg === 'database file gone: what is written now is lost at the next start; restart the engine'
-        const until = Date.now() + 5_000
-        while (!lines.some(gone) && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
-        await new Promise((r) => setTimeout(r, 200))
-        assert.equal(lines.filter(gone).length, 1, JSON.stringify(lines))
-        assert.equal(lines.find(gone)!.code, 'STORE_UNAVAILABLE')
-        assert.match(String(lines.find(gone)!.reason), new RegExp(`wxengine-sqlite-.*companion${companion}-\\d+\\.db${companion} was removed or replaced`))
+        const said = await saidOnce(lines, FILE_GONE)
+        assert.equal(said.code, 'STORE_UNAVAILABLE')
+        assert.match(String(said.reason), new RegExp(`wxengine-sqlite-.*companion${companion}-\\d+\\.db${companion} was removed or replaced`))
         assert.equal(await store.healthy(), false)
       } finally {
         await store.close()
