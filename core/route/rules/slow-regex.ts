@@ -30,8 +30,8 @@
  *   regex that has three such repetitions at least (the search from each start counted as one), since fewer
  *   cannot reach the third power, and recheck takes 10-300 ms a regex. Whatever recheck finds exponential
  *   that the two checks above missed is refused too. recheck cannot read lookarounds: it is asked about the
- *   regex without them and about each one's body. What it still cannot read (backreferences) is left to the
- *   two checks above.
+ *   regex without them and about each one's body (a lookahead's after what comes before it, which it runs
+ *   once for each way of). What it still cannot read (backreferences) is left to the two checks above.
  *
  * Parsed with regexpp, with the `u` flag the matcher uses (ret, used before, read `\u4e00` as the letters u,
  * 4, e, 0, 0 and could not read a lookbehind).
@@ -135,23 +135,30 @@ function superLinearTime(source: string, pattern: AST.Pattern, foldCase: boolean
 
 /**
  * recheck cannot read lookarounds, and one lookahead (`^(?=.*\d)(.*)\s+(.*)$`) hid a cubic regex from it. Asked
- * instead: the regex without its lookarounds, and each lookaround's body on its own: anchored for a lookahead
- * right after the leading `^`, else unanchored (it may be tried at every position). The worst of them;
- * undefined when there is no lookaround to take out, or nothing is known without them either.
+ * instead: the regex without its lookarounds, and each lookaround's body. A lookahead's body is asked after what
+ * comes before it (lookarounds taken out there too, its enclosing groups closed): it runs once for every way
+ * that part can match, so `\w+(?=.*x)` is `\w+` times `.*x` from every start, cubic (13 s on 4,000 letters in
+ * a review), though each alone is at most quadratic. `^(?=...)` so comes out anchored. A lookbehind's body,
+ * which runs backwards, is asked alone and unanchored. The worst of them; undefined when there is no lookaround
+ * to take out, or nothing is known without them either.
  */
 function worstAroundLookarounds(pattern: AST.Pattern, flags: string): WorstCase | undefined {
   const lookarounds = outermostLookarounds(pattern)
   if (lookarounds.length === 0) return undefined
-  let rest = ''
-  let at = pattern.start
-  for (const l of lookarounds) {
-    rest += pattern.raw.slice(at - pattern.start, l.start - pattern.start)
-    at = l.end
+  // The source from `from` to `to`, without the lookarounds in it.
+  const without = (from: number, to: number) => {
+    let out = ''
+    let at = from
+    for (const l of lookarounds.filter((l) => l.start >= from && l.end <= to)) {
+      out += pattern.raw.slice(at - pattern.start, l.start - pattern.start)
+      at = l.end
+    }
+    return out + pattern.raw.slice(at - pattern.start, to - pattern.start)
   }
-  rest += pattern.raw.slice(at - pattern.start)
+  const rest = without(pattern.start, pattern.end)
   const bodies = lookarounds.map((l) => {
-    const body = l.alternatives.map((alt) => alt.raw).join('|')
-    return triedOnceAtStart(l) ? `^(?:${body})` : body
+    const body = `(?:${l.alternatives.map((alt) => alt.raw).join('|')})`
+    return l.kind === 'lookahead' ? without(pattern.start, l.start) + body + closing(l) : body
   })
   const verdicts = [rest, ...bodies].filter((s) => s !== '').map((s) => worstCaseOf(s, flags))
   const rank = (w: WorstCase) => (w.kind === 'exponential' ? Infinity : w.kind === 'polynomial' ? w.degree : w.kind === 'linear' ? 1 : 0)
@@ -159,12 +166,17 @@ function worstAroundLookarounds(pattern: AST.Pattern, flags: string): WorstCase 
   return worst.kind === 'unknown' ? undefined : worst
 }
 
-/** A lookahead right after the leading `^` (other lookaheads between them allowed): tried at the start only. */
-function triedOnceAtStart(l: AST.LookaroundAssertion): boolean {
-  const alt = l.parent
-  if (l.kind !== 'lookahead' || alt.type !== 'Alternative' || alt.parent.type !== 'Pattern') return false
-  const before = alt.elements.slice(0, alt.elements.indexOf(l))
-  return before[0]?.type === 'Assertion' && before[0].kind === 'start' && before.every((e) => e.type === 'Assertion' && (e.kind === 'start' || e.kind === 'lookahead'))
+/**
+ * What closes the groups around `node`, so a prefix ending at it is a regex. Without their quantifiers: under a
+ * `?` or `*` the prefix could match nothing and never reach the body (`(?:\w+(?=.*x))?y` read as linear); a
+ * repetition around a lookaround with repetition in it is refused by the nesting check anyway.
+ */
+function closing(node: AST.Node): string {
+  let out = ''
+  for (let n = node.parent; n && n.type !== 'Pattern'; n = n.parent) {
+    if (n.type === 'Group' || n.type === 'CapturingGroup') out += ')'
+  }
+  return out
 }
 
 /** Lookaheads and lookbehinds not inside another, in the order they are written. */
