@@ -9,9 +9,12 @@
  *   - an optional part (`?`, `{0,1}`) that no repeating quantifier encloses is tried once at most:
  *     `^note(?:\s+(.+))?$` (a command with an optional argument). Under a repetition an optional part
  *     counts like any quantifier: `(a?a?)+` took 30 s on 24 a's.
- *   - small bounded repetitions inside each other, the product of their bounds at most 64: the IPv4
- *     pattern `^(?:\d{1,3}\.){3}\d{1,3}$` tries at most 3 x 3 ways. A bounded one around an unbounded one
- *     (`(a+){3}`) or the other way (`(a{1,2})+`) still counts.
+ *   - small bounded repetitions inside each other, at most 64 ways in all: the inner one's choices (from its
+ *     least to its most) to the power of the outer ones' runs. The IPv4 pattern `^(?:\d{1,3}\.){3}\d{1,3}$`
+ *     tries at most 3 x 3 x 3 ways. Not the product of the bounds, which the check once used: `{1,8}` inside
+ *     `{1,8}` is 8^8 ways, and `^(\w{1,8}\s?){1,8}$` took 1 s on 64 letters and a `!` (a review). A bounded
+ *     one around an unbounded one (`(a+){3}`) or the other way (`(a{1,2})+`) still counts; a fixed count
+ *     (`(?:\d{3})+`) has no choice to make and does not.
  * - **Alternatives that can start the same way, under a repetition** (`^(\w|\d)+$`,
  *   `^([\u4e00-\u9fa5]|\S)+$`, `(a|ab|b)*`): each iteration may take either branch, so every way of
  *   splitting the text between them is tried before it fails. `^(\w|\d)+$` took 17 s on 28 digits and a `!`,
@@ -89,19 +92,20 @@ function nestedRepetition(source: string, pattern: AST.Pattern): string | undefi
 }
 
 /**
- * Whether a repetition sits under another (`depth` repetitions enclose this node; `bound` is the product of
- * their upper bounds, Infinity once one is unbounded). An optional quantifier (max 1) counts only under a
- * repetition. Lookarounds are walked like plain groups.
+ * Whether a repetition sits under another (`depth` repetitions enclose this node; `runs` is the product of
+ * their upper bounds, how many times they may run it, Infinity once one is unbounded) with more than
+ * BOUNDED_PRODUCT ways: its choices to the power of the runs. An optional quantifier (max 1) counts only under
+ * a repetition. Lookarounds are walked like plain groups.
  */
-function nestsRepetition(node: AST.Node, depth: number, bound: number): boolean {
+function nestsRepetition(node: AST.Node, depth: number, runs: number): boolean {
   if (node.type === 'Quantifier') {
     const counts = node.max > 1 || depth > 0
-    if (!counts) return nestsRepetition(node.element, depth, bound)
-    const within = bound * node.max
-    if (depth > 0 && !(within <= BOUNDED_PRODUCT)) return true
-    return nestsRepetition(node.element, depth + 1, within)
+    if (!counts) return nestsRepetition(node.element, depth, runs)
+    const choices = node.max - node.min + 1
+    if (depth > 0 && choices > 1 && !(choices ** runs <= BOUNDED_PRODUCT)) return true
+    return nestsRepetition(node.element, depth + 1, runs * node.max)
   }
-  return childrenOf(node).some((child) => nestsRepetition(child, depth, bound))
+  return childrenOf(node).some((child) => nestsRepetition(child, depth, runs))
 }
 
 /** Repetitions in a row over the same characters, three or more (recheck's degree), or anything exponential. */
