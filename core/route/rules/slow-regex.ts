@@ -117,7 +117,7 @@ export function checkSuperLinearTime(source: string, foldCase = true): string | 
 function superLinearTime(source: string, pattern: AST.Pattern, foldCase: boolean): string | undefined {
   if (repetitionsOf(pattern) + (anchoredAtStart(pattern) ? 0 : 1) < REFUSED_DEGREE) return undefined
   const flags = foldCase ? 'iu' : 'u'
-  let worst = worstCaseOf(source, flags)
+  let worst = askRecheck(source, flags)
   if (worst.kind === 'unknown') worst = worstAroundLookarounds(pattern, flags) ?? worst
   const parts = worst.kind === 'polynomial' || worst.kind === 'exponential' ? worst.hot.map((h) => JSON.stringify(h)).join(', ') : ''
   if (worst.kind === 'exponential') {
@@ -136,6 +136,38 @@ function superLinearTime(source: string, pattern: AST.Pattern, foldCase: boolean
     "of the text's length, so on a long text that almost matches it can stall every account for seconds. Make neighbouring parts take " +
     `different characters (\\S+ before \\s+, not .*)${anchored ? '' : ', anchor it with ^'}, or add trusted: true to this keyword if you are sure`
   )
+}
+
+/**
+ * recheck's verdict, and when it runs out of time, its verdict on the regex with its bounded repetitions made
+ * unbounded (`{1,60}` read as `{1,}`), which can only be as slow or slower. recheck unrolls a bounded
+ * repetition, and a few in a row took it past its 2 s: `(.{1,60})\s+(.{1,60})\s+(.{1,60})$` came back
+ * unknown and loaded, and took more than a minute on 3,962 characters (a review). Unbounded, it answers in
+ * milliseconds.
+ */
+function askRecheck(source: string, flags: string): WorstCase {
+  const worst = worstCaseOf(source, flags)
+  if (worst.kind !== 'unknown' || worst.reason !== 'timeout') return worst
+  const pattern = parse(source)
+  const bounded = pattern ? boundedRepetitions(pattern) : []
+  if (bounded.length === 0) return worst
+  let unbounded = ''
+  let at = 0
+  for (const q of bounded) {
+    const suffixAt = q.element.end - pattern!.start
+    unbounded += source.slice(at, suffixAt) + `{${q.min},}` + (q.greedy ? '' : '?')
+    at = q.end - pattern!.start
+  }
+  unbounded += source.slice(at)
+  const without = worstCaseOf(unbounded, flags)
+  return without.kind === 'unknown' ? worst : without
+}
+
+/** Quantifiers with a finite bound above 1 and a choice to make, in the order their ends are written. */
+function boundedRepetitions(node: AST.Node): AST.Quantifier[] {
+  const inner = childrenOf(node).flatMap(boundedRepetitions)
+  if (node.type === 'Quantifier' && Number.isFinite(node.max) && node.max > 1 && node.max > node.min) inner.push(node)
+  return inner
 }
 
 /**
@@ -165,7 +197,7 @@ function worstAroundLookarounds(pattern: AST.Pattern, flags: string): WorstCase 
     const body = `(?:${l.alternatives.map((alt) => alt.raw).join('|')})`
     return l.kind === 'lookahead' ? without(pattern.start, l.start) + body + closing(l) : body
   })
-  const verdicts = [rest, ...bodies].filter((s) => s !== '').map((s) => worstCaseOf(s, flags))
+  const verdicts = [rest, ...bodies].filter((s) => s !== '').map((s) => askRecheck(s, flags))
   const rank = (w: WorstCase) => (w.kind === 'exponential' ? Infinity : w.kind === 'polynomial' ? w.degree : w.kind === 'linear' ? 1 : 0)
   const worst = verdicts.reduce((a, b) => (rank(b) > rank(a) ? b : a))
   return worst.kind === 'unknown' ? undefined : worst

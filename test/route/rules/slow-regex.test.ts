@@ -67,7 +67,10 @@ const cubicRefused = ['^(.*)\\s+(.*)$', '.*.*x', '^\\d+\\d+\\d+$', '^(.*?)\\s*(\
   '^(?=.*\\d)(.*)\\s+(.*)$', '^(?=(.*)\\s+(.*)$)x',
   // A lookahead runs once for each way what comes before it matches: `\w+` times `.*x`, from every start (a review:
   // 13 s on 4,000 letters), though each alone is quadratic at most. Also inside an optional group.
-  '\\w+(?=.*x)', '(\\S+)(?=.*\\d)', '(?:\\w+(?=.*x))?y']
+  '\\w+(?=.*x)', '(\\S+)(?=.*\\d)', '(?:\\w+(?=.*x))?y',
+  // Bounded repetitions took recheck past its 2 s (unknown, and loaded): asked again with them unbounded. This one
+  // took more than a minute on 3,962 characters (a review).
+  '(.{1,60})\\s+(.{1,60})\\s+(.{1,60})$']
 // Quadratic at most: milliseconds on the longest texts. Some have three repetitions and are asked of recheck.
 const cubicAccepted = ['^cmd\\s+(\\S+)\\s+(.*)$', '^绑定\\s*(.+)$', '(.*)天气(.*)', '^(\\S+)\\s+(.+)$', '\\s*\\S+\\s*$', '^(\\d+)\\s*(\\d+)$', '^echo\\s+(?<text>.+)$',
   '^(?=.*\\d)(?=.*[a-z]).{8,}$', '(?<=^|\\s)(\\d+)\\s+(\\d+)$', '^(?!.*foo)\\w+\\s+\\w+$', '^(?=.*订单)(?=.*\\d).*$', '^(?!.*广告).*优惠.*$']
