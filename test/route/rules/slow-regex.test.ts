@@ -65,6 +65,8 @@ const choiceAccepted = [
 const cubicRefused = ['^(.*)\\s+(.*)$', '.*.*x', '^\\d+\\d+\\d+$', '^(.*?)\\s*(\\d+)\\s*(.*)$', '^[A-Z]+[a-z]+[a-z]+$',
   // recheck cannot read lookarounds: it is asked without them, and about each one's body.
   '^(?=.*\\d)(.*)\\s+(.*)$', '^(?=(.*)\\s+(.*)$)x',
+  // Trimmed ends taken out, what is left is still cubic.
+  '^\\s*(.*)\\s+(.*)\\s*$',
   // A lookahead runs once for each way what comes before it matches: `\w+` times `.*x`, from every start (a review:
   // 13 s on 4,000 letters), though each alone is quadratic at most. Also inside an optional group.
   '\\w+(?=.*x)', '(\\S+)(?=.*\\d)', '(?:\\w+(?=.*x))?y',
@@ -73,7 +75,9 @@ const cubicRefused = ['^(.*)\\s+(.*)$', '.*.*x', '^\\d+\\d+\\d+$', '^(.*?)\\s*(\
   '(.{1,60})\\s+(.{1,60})\\s+(.{1,60})$']
 // Quadratic at most: milliseconds on the longest texts. Some have three repetitions and are asked of recheck.
 const cubicAccepted = ['^cmd\\s+(\\S+)\\s+(.*)$', '^绑定\\s*(.+)$', '(.*)天气(.*)', '^(\\S+)\\s+(.+)$', '\\s*\\S+\\s*$', '^(\\d+)\\s*(\\d+)$', '^echo\\s+(?<text>.+)$',
-  '^(?=.*\\d)(?=.*[a-z]).{8,}$', '(?<=^|\\s)(\\d+)\\s+(\\d+)$', '^(?!.*foo)\\w+\\s+\\w+$', '^(?=.*订单)(?=.*\\d).*$', '^(?!.*广告).*优惠.*$']
+  '^(?=.*\\d)(?=.*[a-z]).{8,}$', '(?<=^|\\s)(\\d+)\\s+(\\d+)$', '^(?!.*foo)\\w+\\s+\\w+$',
+  // Spaces at the ends of the text are trimmed before matching: the trim idiom's own \s* there never repeat.
+  '^\\s*(.*?)\\s*$', '^\\s*(\\S+)\\s+(.*?)\\s*$', '^\\s*$', '^(?=.*订单)(?=.*\\d).*$', '^(?!.*广告).*优惠.*$']
 
 const cases = [
   { shape: 'nested repetition', check: checkBacktracking, said: /repeats a repeated part/, refused: nestedRefused, accepted: nestedAccepted },
