@@ -6,6 +6,7 @@
 import { isBuiltin } from 'node:module'
 import path from 'node:path'
 import { shownPath } from '../../shown-path.ts'
+import { explainMissingGlobal } from './explain-missing-global.ts'
 
 /** The one module name plugins import; `definePlugin` is the identity at run time. */
 export const PLUGIN_MODULE_NAME = 'wxengine/plugin'
@@ -22,7 +23,7 @@ export function explainLoadError(reason: string, dir: string): string {
     return `${reason}: plugins run as CommonJS, where a top-level await is not possible; do that work in setup(api) or in handle`
   }
   const missing = /Cannot find module '([^']+)'/.exec(reason)
-  if (!missing) return reason
+  if (!missing) return explainMissingGlobal(reason)
   const name = missing[1]
   const plugin = path.basename(dir)
   if (name.startsWith('wxengine') && name !== PLUGIN_MODULE_NAME) return `${reason}: plugins import only '${PLUGIN_MODULE_NAME}'`

@@ -20,6 +20,7 @@ import { createLogForwarder } from './log-forwarder.ts'
 import { createSetupRegistry } from './setup-registry.ts'
 import { toPlain } from './to-plain.ts'
 import { describeThrown as describeAnywhere, sandboxEntryName } from './describe-thrown.ts'
+import { explainMissingGlobal } from './explain-missing-global.ts'
 import { watchMemory } from './memory-watch.ts'
 
 const port = parentPort
@@ -30,9 +31,10 @@ const send = (msg: WorkerToMain): void => port.postMessage(msg)
 const memory = watchMemory(init.memoryMb, (over) => send({ t: 'over-memory', ...over }))
 const rpc = createRpcClient(port)
 const log = createLogForwarder(send, init.logLevel)
-// What the plugin threw, with the line of its entry file it came through.
+// What the plugin threw, with the line of its entry file it came through (and what to do about a Node
+// global the sandbox lacks: fetch, mostly).
 const entryName = sandboxEntryName(init.entry)
-const describeThrown = (e: unknown): string => describeAnywhere(e, entryName)
+const describeThrown = (e: unknown): string => explainMissingGlobal(describeAnywhere(e, entryName))
 const registry = createSetupRegistry((what, thrown) => log.error(`${what} failed: ${describeThrown(thrown)}`))
 
 // Plugin code that leaves a promise rejected with nobody listening must not take the worker down with it.
