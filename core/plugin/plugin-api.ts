@@ -25,6 +25,12 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 export type SessionState = string | number | boolean | null | object
 
 /**
+ * What a stored value may be declared as: as a session state, and for the same reason (`interface Streak`
+ * was refused by `storage.user.get<Streak>`, found by a plugin-author review). Checked when written.
+ */
+export type StoredValue = SessionState
+
+/**
  * What the routing step that reached this plugin found. Always there: a text rule fills in the keyword and
  * captures; the user's session, a type handler, the welcome and the default say so in `via` (`rule` is then
  * `session`, the handler's name, `welcome` or `default`), with no keyword and empty captures.
@@ -72,9 +78,9 @@ export interface SessionHandle<S extends SessionState = JsonValue> {
  * them with `update` or `increment`, not get-then-set, which loses updates.
  */
 export interface KeyValue {
-  get<T extends JsonValue = JsonValue>(key: string): Promise<T | undefined>
+  get<T extends StoredValue = JsonValue>(key: string): Promise<T | undefined>
   /** Replaces the value; without `ttlSeconds` it never expires (an earlier expiry is dropped). */
-  set<T extends JsonValue = JsonValue>(key: string, value: T, ttlSeconds?: number): Promise<void>
+  set<T extends StoredValue = JsonValue>(key: string, value: T, ttlSeconds?: number): Promise<void>
   delete(key: string): Promise<void>
   /**
    * Read-modify-write, atomic against every other writer: `fn` gets the current value (undefined when
@@ -82,7 +88,7 @@ export interface KeyValue {
    * runs again on the newer value (until the call's deadline). Resolves with what was written. `ttlSeconds` sets a new expiry; without
    * it the key keeps the one it has (none for a new key).
    */
-  update<T extends JsonValue = JsonValue>(key: string, fn: (current: T | undefined) => T | undefined | Promise<T | undefined>, ttlSeconds?: number): Promise<T | undefined>
+  update<T extends StoredValue = JsonValue>(key: string, fn: (current: T | undefined) => T | undefined | Promise<T | undefined>, ttlSeconds?: number): Promise<T | undefined>
   /**
    * Adds `by` (default 1; negative subtracts) to a number, atomically, starting from 0 when absent; resolves
    * with the new value. `ttlSeconds` is the expiry of a counter this call starts; a running counter keeps

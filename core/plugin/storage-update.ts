@@ -6,7 +6,7 @@
  * directly), so both behave alike. (`increment` needs no retries: the store adds in one step.)
  */
 import { apiError } from './api-error.ts'
-import type { JsonValue } from './plugin-api.ts'
+import type { JsonValue, StoredValue } from './plugin-api.ts'
 
 /**
  * `increment`'s failure as the plugin sees it: the store's NotANumberError (its message, `not a number:
@@ -33,7 +33,7 @@ export interface CompareAndSetPort {
  * crowd on one key (a thousand votes at once) waits its turn rather than failing after a fixed number of
  * tries. Resolves with what was written. `ttlSeconds`, when given, is the key's new expiry.
  */
-export async function updateAtomically<T extends JsonValue>(
+export async function updateAtomically<T extends StoredValue>(
   port: CompareAndSetPort,
   what: string,
   key: string,
@@ -43,12 +43,13 @@ export async function updateAtomically<T extends JsonValue>(
   if (typeof fn !== 'function') throw apiError('TypeError', `${what}: the second argument must be a function (current) => next`)
   const giveUpAt = port.giveUpAt()
   for (let tries = 1; ; tries++) {
-    const current = (await port.get(key)) as T | undefined
+    const read = await port.get(key)
+    const current = read as T | undefined
     // What was read, kept apart from what `fn` is given: `fn` may change its argument in place and return
     // it (list.push(x); return list), and the comparison must still be with the stored value.
-    const expected = current === undefined ? undefined : structuredClone(current)
-    const next = port.stored(await fn(current)) as T | undefined
-    if (await port.compareAndSet(key, expected, next, ttlSeconds)) return next
+    const expected = read === undefined ? undefined : structuredClone(read)
+    const next = port.stored(await fn(current))
+    if (await port.compareAndSet(key, expected, next, ttlSeconds)) return next as T | undefined
     if (Date.now() >= giveUpAt) throw apiError('Error', `${what}: the value kept changing under ${tries} tries, until the deadline (too many writers on one key at once)`)
     // Lost to another writer: spread the retries out, more the more often it lost, so a crowd on one key
     // does not stay in step.

@@ -29,7 +29,7 @@ import type { LateReplySettled } from '../platform/late-reply-sender.ts'
 import { toCustomMessage } from '../reply/custom-message.ts'
 import { unknownAccount } from '../config/unknown-account.ts'
 import { listPluginFolders } from '../plugin/load-plugin-set.ts'
-import type { JsonValue, KeyValue, PluginStorage, SessionState } from '../plugin/plugin-api.ts'
+import type { JsonValue, KeyValue, PluginStorage, SessionState, StoredValue } from '../plugin/plugin-api.ts'
 import { globalKey, pluginNamespace, userKey } from '../plugin/storage-keys.ts'
 import { incrementFailure, updateAtomically, type CompareAndSetPort } from '../plugin/storage-update.ts'
 import type { Article } from '../reply/reply-types.ts'
@@ -345,8 +345,8 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       giveUpAt: () => Date.now() + 10_000,
     }
     return {
-      get: async <T extends JsonValue = JsonValue>(key: string) => (await kv.get(namespace, keyOf(key))) as T | undefined,
-      set: (key, value, ttlSeconds) => kv.set(namespace, keyOf(key), value, ttlSeconds === undefined ? undefined : ttlSeconds * 1000),
+      get: async <T extends StoredValue = JsonValue>(key: string) => (await kv.get(namespace, keyOf(key))) as T | undefined,
+      set: (key, value, ttlSeconds) => kv.set(namespace, keyOf(key), port.stored(value) as JsonValue, ttlSeconds === undefined ? undefined : ttlSeconds * 1000),
       delete: (key) => kv.delete(namespace, keyOf(key)),
       update: (key, fn, ttlSeconds) => updateAtomically(port, `storage.update(${JSON.stringify(key)})`, key, fn, ttlSeconds),
       async increment(key, by = 1, ttlSeconds) {

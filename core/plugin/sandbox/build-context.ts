@@ -14,6 +14,7 @@ import type {
   PluginStorage,
   ReplyHelpers,
   SessionHandle,
+  StoredValue,
 } from '../plugin-api.ts'
 import type { SessionOp } from '../plugin-host-types.ts'
 import { apiError } from '../api-error.ts'
@@ -148,7 +149,7 @@ type RpcIncrement = Omit<Extract<RpcRequest, { method: 'kv.increment' }>, 't' | 
 /** `deadline()`: epoch ms while a call is running, undefined for background work. */
 export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => number | undefined): KeyValue {
   return {
-    async get<T extends JsonValue = JsonValue>(key: string) {
+    async get<T extends StoredValue = JsonValue>(key: string) {
       return (await rpc.request({ method: 'kv.get', scope, key: checkKey(key) }, deadline())) as T | undefined
     },
     async set(key, value, ttlSeconds) {
@@ -163,7 +164,7 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
     async delete(key) {
       await rpc.request({ method: 'kv.delete', scope, key: checkKey(key) }, deadline())
     },
-    update<T extends JsonValue = JsonValue>(key: string, fn: (current: T | undefined) => T | undefined | Promise<T | undefined>, ttlSeconds?: number) {
+    update<T extends StoredValue = JsonValue>(key: string, fn: (current: T | undefined) => T | undefined | Promise<T | undefined>, ttlSeconds?: number) {
       const what = `storage.update(${JSON.stringify(key)})`
       if (ttlSeconds !== undefined) positive(`${what} ttl`, ttlSeconds)
       return updateAtomically<T>(compareAndSetPort(what), what, checkKey(key), fn, ttlSeconds)
