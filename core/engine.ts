@@ -358,7 +358,12 @@ export function createEngine(deps: EngineDeps): Engine {
         // Nothing to send: the second entry says how the message ended (a plugin that failed: `failed`).
         record(accountId, message, key, late, !late.reply && late.errors.length > 0 ? 'failed' : 'no_reply', started)
       }, (e: unknown) => drop(accountId, message, key, started, e, 'after budget')).finally(leave)
-      lines.warn('budget spent', { account: accountId, key, budgetMs: limits.replyBudgetMs }, 'reply budget spent: answered success, the reply will go out late')
+      // Says which plugin was slow and on whose message: the line is how an author learns that theirs was.
+      lines.warn(
+        'budget spent',
+        { account: accountId, openId: message.fromUser, key, budgetMs: limits.replyBudgetMs, plugin: running?.plugin, rule: running?.rule },
+        `reply budget spent: answered success${running?.plugin ? `; plugin ${running.plugin} is still working` : ''}, the reply will go out late`,
+      )
       return SUCCESS
     }
     return answerOf(account, message, encrypted, key, started, result)
