@@ -66,7 +66,8 @@ export interface TestClientOptions {
   only?: string[]
   /**
    * The engine's clock (epoch ms), for session and storage expiry without waiting: e.g. `() => t` with a
-   * `let t = Date.now()` the test moves forward (`t += 61_000` expires a 60 s session).
+   * `let t = Date.now()` the test moves forward (`t += 61_000` expires a 60 s session). A text sent as a
+   * string carries it as its CreateTime too; a push built with `push.*` has the real time unless given one.
    */
   now?: () => number
 }
@@ -274,7 +275,9 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
   async function send(input: string | PushFields, o: SendOptions = {}): Promise<TestReply> {
     const { account, sim } = accountOf(o.account)
     const openId = o.openId ?? defaultOpenId
-    const fields = typeof input === 'string' ? push.text(openId, input) : input
+    // A text the client builds is sent at the client's clock, so a plugin that reads "today" off the
+    // message's CreateTime moves with `now` as session and storage expiry do.
+    const fields = typeof input === 'string' ? push.text(openId, input, opts.now ? { CreateTime: Math.floor(opts.now() / 1000) } : {}) : input
     const req = sim.request(fields)
     const from = recorded.length
     sentMark = platform.sent.length
