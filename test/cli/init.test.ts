@@ -10,7 +10,7 @@ import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
-import { MAIN, runCommand, TSX } from './cli-harness.ts'
+import { MAIN, REPO, runCommand, TSX } from './cli-harness.ts'
 
 const parent = mkdtempSync(path.join(os.tmpdir(), 'wxengine-init-'))
 const project = path.join(parent, 'shop')
@@ -81,4 +81,15 @@ test("the account's values from the environment go in as string literals, whatev
   assert.equal(refused.code, 2)
   assert.match(refused.stderr, /WECHAT_TOKEN must be 3 to 32 letters or digits, as WeChat's console takes it \(it is 2 characters\)/)
   assert.equal(existsSync(path.join(parent, 'short')), false, 'nothing written')
+})
+
+test('the "Next:" lines run as printed from a checkout, where no wxengine is on the PATH (a plugin-author review)', async () => {
+  const r = await runCommand(process.execPath, ['--import', TSX, MAIN, 'init', 'next'], { cwd: parent, env })
+  assert.equal(r.code, 0, r.stderr)
+  const launcher = path.join(REPO, 'core', 'cli', 'wxengine.mjs')
+  const line = r.stdout.split('\n').find((l) => l.includes('send hello --local'))
+  assert.equal(line?.replace(/\s+#.*$/, ''), `  node ${launcher} send hello --local`)
+  // Run as printed, after the printed cd.
+  const sent = await runCommand(process.execPath, [launcher, 'send', 'hello', '--local'], { cwd: path.join(parent, 'next'), env: { ...env, DATA_DIR: path.join(parent, 'next', 'data') } })
+  assert.equal(sent.stdout, 'text reply\n  Content: Hello! This account runs on wxengine.\n', sent.stderr)
 })

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { TYPES_ASSET } from '../../binary/asset-names.ts'
 import { isSingleBinary, readTextAsset } from '../../binary/sea-assets.ts'
 import { ACCOUNT_TOKEN } from '../../config/config-schema.ts'
@@ -77,8 +78,20 @@ export async function runInit(flags: InitFlags, io: Output = stdio): Promise<num
   for (const f of kept) io.out(`kept ${shown(f)} (exists)`)
   io.out(`wrote ${shown(path.join('.wxengine', 'types'))} (${Object.keys(declarations).length} declaration files, for your editor)`)
   const cd = root === process.cwd() ? '' : `cd ${shownPath(root)}\n  `
-  io.out(`\nNext:\n  ${cd}wxengine send hello --local        # the engine answers, in this process\n  wxengine plugin new weather        # a plugin, its rule and its test\n  wxengine test                      # run test/plugins/\n  wxengine start                     # serve WeChat on port 8080 (set your token and AppID first)`)
+  const wx = howToRun()
+  io.out(`\nNext:\n  ${cd}${wx} send hello --local        # the engine answers, in this process\n  ${wx} plugin new weather        # a plugin, its rule and its test\n  ${wx} test                      # run test/plugins/\n  ${wx} start                     # serve WeChat on port 8080 (set your token and AppID first)`)
   return EXIT_OK
+}
+
+/**
+ * The command the "Next:" lines run wxengine with. The binary: `wxengine`, as its docs write it. From a
+ * checkout `wxengine` is on the PATH only after `npm link`, and the new project has no node_modules for
+ * npx, so the checkout's launcher is named by its absolute path, which works after the `cd` (an author
+ * following the lines from a checkout got "wxengine: command not found").
+ */
+function howToRun(): string {
+  if (isSingleBinary()) return 'wxengine'
+  return `node ${fileURLToPath(new URL('../wxengine.mjs', import.meta.url))}`
 }
 
 /**
