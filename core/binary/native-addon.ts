@@ -2,31 +2,23 @@
  * better-sqlite3's native addon inside the single binary. A SEA can `require` only built-in modules and
  * `dlopen` only a real file, so the .node file travels as an asset and is written out once per user.
  *
- * Where: WXENGINE_CACHE_DIR, else $XDG_CACHE_HOME/wxengine, else ~/.cache/wxengine. Not a fixed path under
- * /tmp, where another user could plant a library before us; a noexec mount (dlopen fails there) is fixed by
- * pointing WXENGINE_CACHE_DIR elsewhere. The directory is 0700 and must be ours; the file name carries the
+ * Where: wxengine's cache directory (core/cache-dir.ts), private to its user; a noexec mount (dlopen fails
+ * there) is fixed by pointing WXENGINE_CACHE_DIR elsewhere. The file name carries the
  * Node ABI and the content hash, and is written to a temporary name then renamed, so concurrent first
  * starts never see half a file.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { cacheDir, makePrivateDir } from '../cache-dir.ts'
 import { SQLITE_ADDON_ASSET } from './asset-names.ts'
 import { readBinaryAsset } from './sea-assets.ts'
-
-export function addonCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.WXENGINE_CACHE_DIR) return path.resolve(env.WXENGINE_CACHE_DIR)
-  const base = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache')
-  return path.join(base, 'wxengine')
-}
 
 /** Writes `bytes` into `dir` once (if not already there, intact) and returns the file's path. */
 export function materializeAddon(bytes: Buffer, dir: string): string {
   const hash = createHash('sha256').update(bytes).digest('hex')
   const file = path.join(dir, `better_sqlite3-abi${process.versions.modules}-${process.platform}-${process.arch}-${hash.slice(0, 16)}.node`)
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  checkPrivateDir(dir)
+  makePrivateDir(dir)
   if (existsSync(file) && createHash('sha256').update(readFileSync(file)).digest('hex') === hash) return file
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
   try {
@@ -36,16 +28,6 @@ export function materializeAddon(bytes: Buffer, dir: string): string {
     rmSync(temp, { force: true })
   }
   return file
-}
-
-function checkPrivateDir(dir: string): void {
-  const st = statSync(dir)
-  const uid = process.getuid?.()
-  if (uid !== undefined && st.uid !== uid) {
-    throw new Error(`${dir} belongs to another user; set WXENGINE_CACHE_DIR to a private directory`)
-  }
-  // Ours but open to others (e.g. created by hand): tighten it rather than load a library others could swap.
-  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700)
 }
 
 /**
@@ -63,7 +45,7 @@ let addonFile: string | undefined
 /** The addon's path on disk, written out on first use; the message-log thread loads it from there too. */
 export function embeddedSqliteAddonFile(): string {
   if (addonFile) return addonFile
-  const dir = addonCacheDir()
+  const dir = cacheDir()
   try {
     addonFile = materializeAddon(readBinaryAsset(SQLITE_ADDON_ASSET), dir)
   } catch (e) {

@@ -203,7 +203,8 @@ describe('wxengine start', () => {
 test('the addon was written once into a private cache directory', () => {
   const cache = path.join(dir, 'cache')
   assert.equal(statSync(cache).mode & 0o777, 0o700)
-  const files = readdirSync(cache)
+  // Beside it, regexes' verdicts (rules check asked recheck about one above).
+  const files = readdirSync(cache).filter((f) => f !== 'regex-verdicts.json')
   assert.equal(files.length, 1, files.join(', '))
   assert.match(files[0], new RegExp(`^better_sqlite3-abi${process.versions.modules}-${process.platform}-${process.arch}-[0-9a-f]{16}\\.node$`))
 })

@@ -3,15 +3,16 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import os from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
-import { addonCacheDir, materializeAddon } from '../../core/binary/native-addon.ts'
+import { materializeAddon } from '../../core/binary/native-addon.ts'
+import { cacheDir } from '../../core/cache-dir.ts'
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-addon-'))
 after(() => rmSync(root, { recursive: true, force: true }))
 
 test('the cache directory: WXENGINE_CACHE_DIR, else XDG_CACHE_HOME, else ~/.cache; never a shared /tmp path', () => {
-  assert.equal(addonCacheDir({ WXENGINE_CACHE_DIR: '/srv/cache', XDG_CACHE_HOME: '/x' }), '/srv/cache')
-  assert.equal(addonCacheDir({ XDG_CACHE_HOME: '/x' }), '/x/wxengine')
-  assert.equal(addonCacheDir({}), path.join(os.homedir(), '.cache', 'wxengine'))
+  assert.equal(cacheDir({ WXENGINE_CACHE_DIR: '/srv/cache', XDG_CACHE_HOME: '/x' }), '/srv/cache')
+  assert.equal(cacheDir({ XDG_CACHE_HOME: '/x' }), '/x/wxengine')
+  assert.equal(cacheDir({}), path.join(os.homedir(), '.cache', 'wxengine'))
 })
 
 test('written once, private, named by ABI and content hash; kept when intact, replaced when not', () => {

@@ -10,6 +10,7 @@
  * this thread). It cannot read lookarounds or backreferences: those come back `unknown`.
  */
 import { recheckModule } from './recheck-module.cjs'
+import { keepVerdict, readVerdictFile } from './worst-case-file.ts'
 
 export type WorstCase =
   | { kind: 'linear' }
@@ -26,13 +27,20 @@ const PARAMS = {
   timeout: 2_000,
 } as const
 
+/** recheck's version, pinned in package.json (a test checks they agree): a verdict is its and the parameters'. */
+export const RECHECK_VERSION = '4.5.0'
+/** What decides a verdict, besides the regex and its flags: the verdicts kept on disk are kept under it. */
+const BASIS = `recheck ${RECHECK_VERSION} ${JSON.stringify(PARAMS)}`
+
 /**
  * Verdicts by flags and source: a reload asks again about every regex it reads, and recheck takes 10-300 ms a
  * regex. Bounded, cleared when full. A reload's parse worker is handed them and hands back what it added
- * (read-rules-off-thread.ts), so a reload pays only for regexes it has not seen.
+ * (read-rules-off-thread.ts), so a reload pays only for regexes it has not seen; and the definite ones are
+ * kept on disk between runs (worst-case-file.ts), read on the first question.
  */
 const known = new Map<string, WorstCase>()
 const KNOWN_MAX = 10_000
+let fileRead = false
 
 export type KnownVerdicts = Array<[string, WorstCase]>
 
@@ -48,12 +56,18 @@ export function rememberVerdicts(verdicts: KnownVerdicts): void {
 }
 
 export function worstCaseOf(source: string, flags: string): WorstCase {
+  if (!fileRead) {
+    fileRead = true
+    // What this process already knows (handed to a parse worker, say) stays: the file only adds.
+    for (const [key, verdict] of readVerdictFile(BASIS)) if (!known.has(key)) known.set(key, verdict)
+  }
   const key = `${flags}/${source}`
   let verdict = known.get(key)
   if (verdict === undefined) {
     verdict = analyse(source, flags)
     if (known.size >= KNOWN_MAX) known.clear()
     known.set(key, verdict)
+    keepVerdict(BASIS, key, verdict)
   }
   return verdict
 }
