@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { worstCaseOf } from '../../../core/route/rules/regex-worst-case.ts'
-import { checkBacktracking, checkOverlappingAlternatives, checkSuperLinearTime, slowRegexProblem } from '../../../core/route/rules/slow-regex.ts'
+import { checkBacktracking, checkOverlappingAlternatives, slowRegexProblem } from '../../../core/route/rules/slow-regex.ts'
+import { checkSuperLinearTime } from '../../../core/route/rules/super-linear-time.ts'
 
 // A quantifier that can repeat, under another that can repeat: refused (exponential on a near-match).
 const nestedRefused = ['^(a+)+$', '^(\\w+\\s?)*$', '(x*)*', '^(?:(?:a+)?)+$', '(a{2,})+', '((ab)*c)+', '(?:a|(b+))*',

@@ -50,7 +50,7 @@ test('a second run answers from the file, without loading recheck', () => {
   const cache = tempDir()
   const script = [
     "import { createRequire } from 'node:module'",
-    `import { checkSuperLinearTime } from ${JSON.stringify(path.resolve('core/route/rules/slow-regex.ts'))}`,
+    `import { checkSuperLinearTime } from ${JSON.stringify(path.resolve('core/route/rules/super-linear-time.ts'))}`,
     "const problem = checkSuperLinearTime('^(.*)\\\\s+(.*)$')",
     "const loaded = Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes(`${'/'}recheck${'/'}`))",
     'console.log(JSON.stringify({ problem, loaded }))',
