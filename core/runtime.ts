@@ -127,6 +127,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     throw new StartupError('rules or plugins failed to load', first.problems)
   }
   for (const w of first.warnings) log.warn(w)
+  for (const n of first.notes) log.info(n)
   const generations = createGenerations({ rules: first.rules, plugins: first.plugins }, (e) => log.error({ err: e }, 'disposing a generation failed'))
 
   const engine = createEngine({ config, store, generations, lateReplies: platform.lateReplies, log, now: opts.now, observe, lines })

@@ -12,7 +12,7 @@ import { formatRuleErrors, loadRuleSet, type RuleFilesReader } from '../route/ru
 import type { RuleSet } from '../route/rule-types.ts'
 
 export type LoadedParts =
-  | { ok: true; rules: RuleSet; plugins: PluginSet; warnings: string[] }
+  | { ok: true; rules: RuleSet; plugins: PluginSet; warnings: string[]; notes: string[] }
   | { ok: false; code: 'RULE_INVALID' | 'PLUGIN_LOAD'; problems: string[] }
 
 export interface LoadGenerationOptions {
@@ -54,5 +54,5 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     const names = disabled.map((n) => `"${n}"`).join(', ')
     warnings.push(`rules refer to ${disabled.length === 1 ? 'plugin' : 'plugins'} ${names}, disabled (enabled: false in engine.config.ts): their messages fall through (each logged as PLUGIN_LOAD)`)
   }
-  return { ok: true, rules: rules.ruleSet, plugins: set, warnings }
+  return { ok: true, rules: rules.ruleSet, plugins: set, warnings, notes: rules.notes }
 }

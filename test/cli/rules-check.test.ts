@@ -287,3 +287,15 @@ test('an inline news reply longer than the answer carries: a warning naming what
   ])
   assert.equal((await project.run(['rules', 'check', '--strict'])).code, 1)
 })
+
+test('a regex with no literal to prefilter on: a note (it runs on every text), which --strict does not count (a plugin author review: a warning in every test file)', async () => {
+  writeFileSync(path.join(project.dir, 'rules', 'order.yaml'), "rules:\n  - name: order-number\n    keywords:\n      - regex: '^\\d{8,12}$'\n    plugin: echo\n")
+  const r = await project.run(['rules', 'check', '--strict'])
+  assert.equal(r.code, 0, r.stdout + r.stderr)
+  assert.match(r.stdout, /^note: rules\/order\.yaml:2: rule "order-number": regex "\^\\\\d\{8,12\}\$" has no literal text every match must contain, so it runs on every message$/m)
+  assert.doesNotMatch(r.stdout, /^warning:/m)
+  // Not in what a plugin's test or `send --local` prints (warn level).
+  const sent = await project.run(['send', '12345678', '--local'])
+  assert.equal(sent.code, 0, sent.stderr)
+  assert.doesNotMatch(sent.stderr, /no literal text/)
+})

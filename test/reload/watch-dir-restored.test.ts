@@ -20,6 +20,7 @@ const parts = (): LoadedParts => ({
   rules: { size: { textRules: 0, keywords: 0, typeHandlers: 0 } } as unknown as RuleSet,
   plugins: { names: () => [], dispose: async () => undefined } as unknown as PluginSet,
   warnings: [],
+  notes: [],
 })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

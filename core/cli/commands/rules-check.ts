@@ -65,6 +65,7 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   const { textRules, keywords, typeHandlers } = loaded.ruleSet.size
   io.out(`${shown(dir)}: ok, ${textRules} text rule${textRules === 1 ? '' : 's'} (${keywords} keyword${keywords === 1 ? '' : 's'}), ${typeHandlers} type handler${typeHandlers === 1 ? '' : 's'}, plugins used: ${loaded.ruleSet.pluginNames().join(', ') || 'none'}`)
   for (const w of warnings) io.out(`warning: ${w}`)
+  for (const n of loaded.notes) io.out(`note: ${relative(n)}`)
   if (flags.strict && warnings.length > 0) {
     io.err(`${warnings.length} warning${warnings.length === 1 ? '' : 's'}, which --strict counts as failures`)
     return EXIT_FAILED
