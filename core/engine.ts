@@ -30,7 +30,7 @@ import { routeMessage, type RouteDeps, type RouteResult, type RouteSignal } from
 import { createUserQueue, withUserLock } from './route/user-queue.ts'
 import { pluginNamespace, userKeyPrefix } from './plugin/storage-keys.ts'
 import type { MessageLogEntry, SessionRecord, Store, StoredReply } from './store/store.ts'
-import { verifyEndpoint, verifyPost, type VerifiedAccount } from './verify/verify-request.ts'
+import { verifyEndpoint, verifyPost, verifyPostBody, verifyPushQuery, type VerifiedAccount } from './verify/verify-request.ts'
 import { createWeChatCipher } from './verify/wechat-cipher.ts'
 import { quotedShort, shortened } from './shown-text.ts'
 
@@ -66,6 +66,13 @@ export interface EngineDeps {
 
 export interface Engine {
   handle(req: WireRequest): Promise<WireResponse>
+  /**
+   * A POST's account and query, checked before its body is read: the refusal to send (the same status, log
+   * line and metric as `handle`'s), or undefined when the body is worth reading. A client without the token
+   * is then answered at once, and cannot make the server hold a body of up to `maxBodyBytes` per connection
+   * until the request timeout. `handle` does not check again the query passed here (the same object).
+   */
+  refuseBeforeBody(accountId: string | undefined, query: WireRequest['query']): WireResponse | undefined
   /**
    * Answers to messages come out together at the end of an event-loop turn already: they wait for the
    * message log's write, which the store makes once per turn. The server then need not hold them for a turn
@@ -153,21 +160,38 @@ export function createEngine(deps: EngineDeps): Engine {
     }
   }
 
+  /** Queries refuseBeforeBody accepted: handle skips their check (a WeakSet, so only this engine can mark one). */
+  const signedQueries = new WeakSet<WireRequest['query']>()
+
+  function refuseBeforeBody(accountIdIn: string | undefined, query: WireRequest['query']): WireResponse | undefined {
+    const accountId = accountIdIn ?? config.defaultAccount
+    const account = accounts.get(accountId)
+    if (!account) return unknownAccount(accountId)
+    const signed = verifyPushQuery(account, query, Math.floor(now() / 1000), limits.timestampWindowSeconds)
+    if (!signed.ok) return reject(signed.error, accountId)
+    signedQueries.add(query)
+    return undefined
+  }
+
+  function unknownAccount(accountId: string): WireResponse {
+    // The id is whatever anyone put in the URL path: up to node's 16 KB of headers, which went into the line
+    // three times (reason, account, msg), and control characters. Shown short and quoted as JSON.
+    return reject({ code: 'UNKNOWN_ACCOUNT', reason: `no account ${quotedShort(accountId, 64)}` }, shortened(accountId, 64))
+  }
+
   async function handleOrThrow(req: WireRequest): Promise<WireResponse> {
     const accountId = req.accountId ?? config.defaultAccount
     const account = accounts.get(accountId)
-    if (!account) {
-      // The id is whatever anyone put in the URL path: up to node's 16 KB of headers, which went into the line
-      // three times (reason, account, msg), and control characters. Shown short and quoted as JSON.
-      return reject({ code: 'UNKNOWN_ACCOUNT', reason: `no account ${quotedShort(accountId, 64)}` }, shortened(accountId, 64))
-    }
+    if (!account) return unknownAccount(accountId)
     if (req.method === 'GET') {
       const echo = verifyEndpoint(account, req.query)
       if (!echo.ok) return reject(echo.error, accountId)
       return { status: 200, contentType: 'text/plain; charset=utf-8', body: echo.value }
     }
     const started = performance.now()
-    const trusted = verifyPost(account, req.query, req.body, Math.floor(now() / 1000), limits.timestampWindowSeconds)
+    const trusted = signedQueries.has(req.query)
+      ? verifyPostBody(account, req.query, req.body)
+      : verifyPost(account, req.query, req.body, Math.floor(now() / 1000), limits.timestampWindowSeconds)
     if (!trusted.ok) return reject(trusted.error, accountId)
     const normalized = normalizeMessage(trusted.value.fields)
     if (!normalized.ok) return reject(normalized.error, accountId)
@@ -416,6 +440,7 @@ export function createEngine(deps: EngineDeps): Engine {
 
   return {
     handle,
+    refuseBeforeBody,
     answersAtTurnEnd: waitForLog,
     idle: () => (active === 0 ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
   }

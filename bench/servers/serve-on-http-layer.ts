@@ -11,6 +11,8 @@ import { createApp } from '../../core/server/create-app.ts'
 export function serveOnHttpLayer(handle: (req: WireRequest) => WireResponse): void {
   const engine: Engine = {
     handle: async (req) => handle(req),
+    // Whatever checking a stand-in does, it does in `handle`.
+    refuseBeforeBody: () => undefined,
     // As the real engine with its message log off: the server holds answers to the end of the turn.
     answersAtTurnEnd: false,
     idle: async () => undefined,

@@ -78,6 +78,13 @@ export function createApp(opts: AppOptions): Koa {
       answer(ctx, await engine.handle({ method: 'GET', accountId, query, body: '' }))
       return
     }
+    const refused = engine.refuseBeforeBody(accountId, query)
+    if (refused) {
+      answer(ctx, refused)
+      // The body is not read: the connection is not reused, or its rest would be taken for the next request.
+      ctx.set('Connection', 'close')
+      return
+    }
     const read = await readBody(ctx.req, opts.maxBodyBytes)
     if (!read.ok && answeredByServer(ctx.req.socket)) {
       // The request timeout cut the body short and has said so (REQUEST_TIMEOUT, 408): one request, one line.

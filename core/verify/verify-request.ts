@@ -48,16 +48,31 @@ export function verifyPost(
   nowSeconds: number,
   windowSeconds: number,
 ): Result<TrustedBody> {
+  const signed = verifyPushQuery(account, query, nowSeconds, windowSeconds)
+  return signed.ok ? verifyPostBody(account, query, body) : signed
+}
+
+/**
+ * What a push's query alone proves: the timestamp is inside the replay window and `signature` (token, timestamp,
+ * nonce), which comes with every push (the encrypted modes add encrypt_type and msg_signature to it), is the
+ * account's. Checked before the body is read (engine.refuseBeforeBody), so a request that is not from WeChat
+ * is answered before it can make us hold its body, and never reaches the XML reader, whatever its query claims.
+ */
+export function verifyPushQuery(account: VerifiedAccount, query: Record<string, string | undefined>, nowSeconds: number, windowSeconds: number): Result<true> {
   const { timestamp, nonce, signature } = query
   if (!timestamp || !nonce) return fail('BAD_QUERY', 'timestamp and nonce are required')
   const fresh = checkTimestamp(timestamp, nowSeconds, windowSeconds)
   if (!fresh.ok) return fresh
-  const { mode, token } = account.config
-  // `signature` (token, timestamp, nonce) comes with every push: the encrypted modes add encrypt_type and
-  // msg_signature to it. Checked before the body is parsed, so a request that is not from WeChat never
-  // reaches the XML reader, whatever its query claims.
   if (!signature) return fail('BAD_SIGNATURE', 'signature is missing')
-  if (!verifySignature(token, timestamp, nonce, signature)) return fail('BAD_SIGNATURE', 'signature does not match the account token')
+  if (!verifySignature(account.config.token, timestamp, nonce, signature)) return fail('BAD_SIGNATURE', 'signature does not match the account token')
+  return ok(true)
+}
+
+/** The body of a push whose query verifyPushQuery accepted: parsed, and in the encrypted modes checked and decrypted. */
+export function verifyPostBody(account: VerifiedAccount, query: Record<string, string | undefined>, body: string): Result<TrustedBody> {
+  const timestamp = query.timestamp!
+  const nonce = query.nonce!
+  const { mode, token } = account.config
   const outer = parseXml(body)
   if (!outer.ok) return outer
   const encrypt = outer.value.Encrypt

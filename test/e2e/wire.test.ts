@@ -220,6 +220,25 @@ describe('wire: request to reply XML', () => {
       assert.equal(status, 413)
     })
 
+    it('a POST without a valid signature is refused before its body is read: answered at once, the connection closed', async () => {
+      // Headers promising a 1 MB body, and 10 bytes of it: without the token, a client could make the server
+      // hold up to maxBodyBytes per connection until the request timeout.
+      for (const query of [{ timestamp: String(Math.floor(Date.now() / 1000)), nonce: 'n1', signature: 'f'.repeat(40) }, {}]) {
+        const before = h.lines.length
+        const started = performance.now()
+        const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+          const req = http.request(`${h.url}/wechat/plain?${new URLSearchParams(query)}`, { method: 'POST', headers: { 'content-length': String(1024 * 1024) } }, resolve)
+          req.on('error', reject)
+          req.write('<xml><ToUs')
+        })
+        res.resume()
+        assert.equal(res.statusCode, 'signature' in query ? 401 : 400)
+        assert.equal(res.headers.connection, 'close')
+        assert.ok(performance.now() - started < 2_000, 'answered without waiting for the body')
+        assert.ok(h.lines.slice(before).some((l) => l.code === ('signature' in query ? 'BAD_SIGNATURE' : 'BAD_QUERY')), JSON.stringify(h.lines.slice(before)))
+      }
+    })
+
     it('after all of that, the engine still answers', async () => {
       const r = await h.post('plain', push.text('user-9', 'hello'))
       assert.equal(r.reply?.MsgType, 'text')
