@@ -13,7 +13,7 @@
  */
 import Database from 'better-sqlite3'
 import { join, resolve } from 'node:path'
-import { fullDiskHint, makeDir, unwritableHint } from './data-dir.ts'
+import { makeDir, storeOpenFailure } from './data-dir.ts'
 import { StoreOpenError } from './store-open-error.ts'
 
 export const LOCK_FILE_NAME = 'wxengine.lock'
@@ -58,8 +58,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
     if ((e as { code?: string }).code === 'SQLITE_BUSY') {
       throw new StoreOpenError(dir, `${DATA_DIR_HELD}; stop it first, or give this one its own DATA_DIR`, { transient: true })
     }
-    const full = fullDiskHint(dir, e)
-    throw new StoreOpenError(file, (e as Error).message + (full || unwritableHint(dir)), { cause: e, transient: full !== '' })
+    throw storeOpenFailure(file, dir, e)
   }
   const held = db
   heldHere.add(dir)

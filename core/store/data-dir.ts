@@ -4,6 +4,7 @@
  */
 import { accessSync, existsSync, constants as fsConstants, mkdirSync, statSync, statfsSync, type Stats } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import { StoreOpenError } from './store-open-error.ts'
 
 /**
  * mkdir -p, one directory at a time from the nearest one that exists: node 20's recursive mkdir spins for
@@ -32,25 +33,35 @@ export function makeDir(dir: string): void {
  * database". '' when the directory is writable (the failure is something else).
  */
 export function unwritableHint(dir: string): string {
-  let st: Stats
-  try {
-    st = statSync(dir)
-  } catch {
-    // missing altogether: mkdir's own error said so
-    return ''
-  }
-  const owner = st.uid
+  const access = writeAccess(dir)
+  if (access === undefined) return '' // missing altogether: mkdir's own error said so
   // DATA_DIR naming a file, or a read-only mount: SQLite says only "unable to open database file", and the
   // owner's hint below (run as another user) would send the operator the wrong way.
-  if (!st.isDirectory()) return `; ${dir} is not a directory: DATA_DIR names the directory the database goes in`
+  if (!access.stats.isDirectory()) return `; ${dir} is not a directory: DATA_DIR names the directory the database goes in`
+  if (access.refused === undefined) return ''
+  if (access.refused.code === 'EROFS') return `; ${dir} is on a read-only file system: mount it read-write, or give the engine a DATA_DIR elsewhere`
+  return `; ${thisUser()} cannot write ${dir} (it belongs to uid ${access.stats.uid}), and the store writes there even to read (SQLite's WAL index, the log's journal): run as the user the engine runs as`
+}
+
+/** What `path` is and why this user may not write it (undefined: it may); undefined when it is not there. */
+function writeAccess(path: string): { stats: Stats; refused?: NodeJS.ErrnoException } | undefined {
+  let stats: Stats
   try {
-    accessSync(dir, fsConstants.W_OK)
-    return ''
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EROFS') return `; ${dir} is on a read-only file system: mount it read-write, or give the engine a DATA_DIR elsewhere`
-    const uid = typeof process.getuid === 'function' ? ` (uid ${process.getuid()})` : ''
-    return `; this user${uid} cannot write ${dir} (it belongs to uid ${owner}), and the store writes there even to read (SQLite's WAL index, the log's journal): run as the user the engine runs as`
+    stats = statSync(path)
+  } catch {
+    return undefined
   }
+  try {
+    accessSync(path, fsConstants.W_OK)
+    return { stats }
+  } catch (e) {
+    return { stats, refused: e as NodeJS.ErrnoException }
+  }
+}
+
+/** "this user (uid 1000)", as the hints name who the engine runs as. */
+function thisUser(): string {
+  return `this user${typeof process.getuid === 'function' ? ` (uid ${process.getuid()})` : ''}`
 }
 
 /** Below this many free bytes a store cannot open: SQLite's WAL index alone is 32 KiB. */
@@ -84,17 +95,16 @@ export function fullDiskHint(dir: string, error: unknown): string {
  * '' when the file is writable or not there yet.
  */
 export function unwritableFileHint(file: string): string {
-  let owner: number
-  try {
-    owner = statSync(file).uid
-  } catch {
-    return ''
-  }
-  try {
-    accessSync(file, fsConstants.W_OK)
-    return ''
-  } catch {
-    const uid = typeof process.getuid === 'function' ? ` (uid ${process.getuid()})` : ''
-    return `this user${uid} cannot write ${file} (it belongs to uid ${owner}): give it to the user the engine runs as (chown), as a restored backup must be`
-  }
+  const access = writeAccess(file)
+  if (access?.refused === undefined) return ''
+  return `${thisUser()} cannot write ${file} (it belongs to uid ${access.stats.uid}): give it to the user the engine runs as (chown), as a restored backup must be`
+}
+
+/**
+ * A store's file that would not open, as the start says it: SQLite's reason, then why in words (the disk is
+ * full: `transient`, a restart may pass; else whatever keeps this user from writing `dir`).
+ */
+export function storeOpenFailure(file: string, dir: string, error: unknown): StoreOpenError {
+  const full = fullDiskHint(dir, error)
+  return new StoreOpenError(file, (error as Error).message + (full || unwritableHint(dir)), { cause: error, transient: full !== '' })
 }

@@ -28,7 +28,7 @@ import { dirname, resolve } from 'node:path'
 import { LRUCache } from 'lru-cache'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { JsonValue } from '../plugin/plugin-api.ts'
-import { fullDiskHint, makeDir, unwritableFileHint, unwritableHint } from './data-dir.ts'
+import { makeDir, storeOpenFailure, unwritableFileHint, unwritableHint } from './data-dir.ts'
 import { ReplyCache } from './reply-cache.ts'
 import { startLogWriter } from './sqlite-log-writer.ts'
 import { SCHEMA_MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.ts'
@@ -784,8 +784,7 @@ function openDatabase(file: string): Database.Database {
   } catch (e) {
     db?.close()
     if (e instanceof StoreOpenError) throw e
-    const full = inMemory ? '' : fullDiskHint(dirname(where), e)
-    throw new StoreOpenError(where, (e as Error).message + (inMemory ? '' : full || unwritableHint(dirname(where))), { cause: e, transient: full !== '' })
+    throw inMemory ? new StoreOpenError(where, (e as Error).message, { cause: e }) : storeOpenFailure(where, dirname(where), e)
   }
 }
 
