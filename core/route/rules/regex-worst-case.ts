@@ -49,10 +49,12 @@ export function knownVerdicts(): KnownVerdicts {
 }
 
 export function rememberVerdicts(verdicts: KnownVerdicts): void {
-  for (const [key, verdict] of verdicts) {
-    if (known.size >= KNOWN_MAX) known.clear()
-    known.set(key, verdict)
-  }
+  for (const [key, verdict] of verdicts) remember(key, verdict)
+}
+
+function remember(key: string, verdict: WorstCase): void {
+  if (known.size >= KNOWN_MAX) known.clear()
+  known.set(key, verdict)
 }
 
 export function worstCaseOf(source: string, flags: string): WorstCase {
@@ -65,8 +67,7 @@ export function worstCaseOf(source: string, flags: string): WorstCase {
   let verdict = known.get(key)
   if (verdict === undefined) {
     verdict = analyse(source, flags)
-    if (known.size >= KNOWN_MAX) known.clear()
-    known.set(key, verdict)
+    remember(key, verdict)
     keepVerdict(BASIS, key, verdict)
   }
   return verdict
