@@ -92,7 +92,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   let dirLock: DataDirLock | undefined
   try {
     if ((opts.ownDataDir ?? opts.listen !== false) && config.store.kind !== 'memory') dirLock = lockDataDir(config.dataDir)
-    store = await openStore(config.store, config.dataDir, log, opts.now)
+    store = await openStore(config.store, config.dataDir, log, { now: opts.now, journalAnswers: config.log.retentionDays > 0 })
   } catch (e) {
     dirLock?.release()
     // A file of the data directory that cannot be used: name the setting, not only the path.

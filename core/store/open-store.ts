@@ -19,11 +19,18 @@ export interface StoreChoice {
 /** The SQLite file's name inside DATA_DIR. */
 export const SQLITE_FILE_NAME = 'wxengine.db'
 
-/** `now`: the clock of expiries (sessions, storage TTLs, the reply cache); a test's fake one. Redis keeps its own. */
-export async function openStore(config: StoreChoice, dataDir: string, log: Logger, now?: () => number): Promise<Store> {
+export interface OpenStoreOptions {
+  /** The clock of expiries (sessions, storage TTLs, the reply cache); a test's fake one. Redis keeps its own. */
+  now?: () => number
+  /** SQLite: journal answers so the reply cache survives a kill -9 (off when the message log is off). */
+  journalAnswers?: boolean
+}
+
+export async function openStore(config: StoreChoice, dataDir: string, log: Logger, opts: OpenStoreOptions = {}): Promise<Store> {
+  const { now } = opts
   switch (config.kind) {
     case 'sqlite':
-      return openSqliteStore({ file: join(dataDir, SQLITE_FILE_NAME), log, now })
+      return openSqliteStore({ file: join(dataDir, SQLITE_FILE_NAME), log, now, journalAnswers: opts.journalAnswers })
     case 'memory':
       log.warn('memory store: sessions, dedup and the message log are lost on restart')
       return createMemoryStore({ now })

@@ -91,6 +91,33 @@ describe('crash safety', () => {
     }
   })
 
+  it('kill -9 right after an answer: WeChat\'s retry to the restarted engine gets the same bytes, the message does not run again', async () => {
+    const project = makeProject({ accounts: [account], plugins: {} }, {
+      plugins: path.resolve(import.meta.dirname, '../fixtures/engine-plugins'),
+      rules: path.resolve(import.meta.dirname, '../fixtures/engine-rules'),
+    })
+    projects.push(project)
+    const dataDir = path.join(project, 'data')
+    let engine = await spawnEngine(project, { DATA_DIR: dataDir })
+    // The counter plugin counts its runs in storage, and says when it ran.
+    const fields = push.text('retry-user', 'count')
+    const first = await send(engine.url, fields)
+    assert.match(String(contentOf(first.body)), /^run 1 at \d+$/)
+    // As if the answer had not reached WeChat: the engine dies, systemd starts it again, WeChat retries.
+    engine.child.kill('SIGKILL')
+    assert.equal(await engine.exited, 'SIGKILL')
+    engine = await spawnEngine(project, { DATA_DIR: dataDir })
+    try {
+      const retry = await send(engine.url, fields)
+      assert.equal(contentOf(retry.body), contentOf(first.body), 'the retry is answered from the recovered reply cache')
+      // A new message does run: the counter saw one run before it.
+      assert.match(String(contentOf((await send(engine.url, push.text('retry-user', 'count'))).body)), /^run 2 at /)
+    } finally {
+      engine.child.kill('SIGTERM')
+      await engine.exited
+    }
+  })
+
   it('SIGTERM: stops accepting, finishes in-flight messages, flushes, exits 0', async () => {
     const project = makeProject({
       accounts: [account],

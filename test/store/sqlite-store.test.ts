@@ -43,9 +43,11 @@ function journaledKeys(file: string): string[] {
   const dir = `${file}-msglog`
   if (!existsSync(dir)) return []
   return readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
     .sort()
     .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
-    .flatMap((l) => (JSON.parse(l) as MessageLogEntry[]).map((e) => e.msgKey))
+    // A line holds the turn's entries and, after them, the answers given (which are not log entries).
+    .flatMap((l) => (JSON.parse(l) as Partial<MessageLogEntry>[]).flatMap((e) => (e.msgKey === undefined ? [] : [e.msgKey])))
 }
 
 /** A pid that belonged to a process that has exited. */
@@ -465,14 +467,94 @@ describe('sqlite store', () => {
     const s = openSqliteStore({ file, now: () => T0 })
     assert.equal((await s.sessions.get('acct', 'o'))?.plugin, 'quiz')
     assert.equal(await s.kv.get('plugin:quiz', 'score:o'), 42)
-    // The reply cache is memory-only between graceful closes: a kill -9 loses it (documented).
-    assert.equal((await s.dedup.peek('msg-1')).state, 'absent')
+    // The reply cache's answers are journaled with the log: a WeChat retry after the crash gets the same bytes.
+    assert.deepEqual(await s.dedup.peek('msg-1'), { state: 'done', reply: { status: 200, contentType: 'application/xml', body: '<xml/>' } })
     assert.deepEqual(
       (await s.log.query({ account: 'acct' })).map((e) => e.msgKey).sort(),
       ['durable-1', 'durable-2', 'flushed-1', 'flushed-2'],
     )
     assert.deepEqual(await s.log.hits('acct'), [{ account: 'acct', rule: 'r', keyword: null, hits: 4 }])
     await s.close()
+  })
+
+  it('kill -9: answers still in their window come back from every journal, rotated ones included; expired ones do not', async () => {
+    const file = freshFile('kill9-answers')
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'sqlite-answers-crash-child.ts'), file, String(T0)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
+    assert.equal(signal, 'SIGKILL', `child should die by SIGKILL (code ${code}): ${stderr}`)
+    assert.ok(readdirSync(`${file}-msglog`).length > 2, `several journals were left: ${readdirSync(`${file}-msglog`).join(', ')}`)
+
+    // The next engine (it holds the data directory's lock), 10 s later.
+    const lock = lockDataDir(join(file, '..'))
+    try {
+      const s = openSqliteStore({ file, now: () => T0 + 10_000 })
+      for (let i = 0; i < 30; i++) {
+        const key = `acct:o:${i}`
+        const seen = await s.dedup.peek(key)
+        if (i % 3 === 0) assert.deepEqual(seen, { state: 'absent' }, key)
+        else assert.deepEqual(seen, { state: 'done', reply: { status: 200, contentType: 'application/xml; charset=utf-8', body: `<xml><Content><![CDATA[${key}]]></Content></xml>` } }, key)
+      }
+      // Read once: the files it found are gone, and what they held is journaled again by this store.
+      assert.equal(readdirSync(`${file}-msglog`).filter((f) => f.endsWith('.kept')).length, 0, readdirSync(`${file}-msglog`).join(', '))
+      await s.close()
+      assert.deepEqual(readdirSync(`${file}-msglog`), [], 'a clean close saves the cache and leaves no journal')
+      const again = openSqliteStore({ file, now: () => T0 + 10_000 })
+      assert.equal((await again.dedup.peek('acct:o:1')).state, 'done', 'saved at the clean close')
+      await again.close()
+    } finally {
+      lock.release()
+    }
+  })
+
+  it('a rotated journal holding answers is kept until the last of them expires, then removed', async () => {
+    const file = freshFile('kept')
+    const s = openSqliteStore({ file, journalRotateBytes: 400 })
+    const reply = { status: 200, contentType: 'application/xml; charset=utf-8', body: '<xml>kept</xml>' }
+    for (let i = 0; i < 6; i++) {
+      await s.dedup.claim(`k${i}`, 5000)
+      await s.dedup.complete(`k${i}`, reply, 400)
+      await s.log.committed()
+    }
+    await s.log.flush()
+    const kept = () => readdirSync(`${file}-msglog`).filter((f) => f.endsWith('.jsonl.kept'))
+    await until('rotated journals kept for their answers', () => kept().length > 0)
+    await until('removed once their answers expired', () => kept().length === 0, 3000)
+    await s.close()
+  })
+
+  it('journalAnswers false (the message log off): no reply reaches the journal', async () => {
+    const file = freshFile('no-answers')
+    const s = openSqliteStore({ file, journalAnswers: false })
+    await s.dedup.claim('k', 5000)
+    await s.dedup.complete('k', { status: 200, contentType: 'application/xml', body: '<xml>secret</xml>' }, 60_000)
+    s.log.append(entry('logged'))
+    await s.log.committed()
+    const text = readdirSync(`${file}-msglog`).map((f) => readFileSync(join(`${file}-msglog`, f), 'utf8')).join('')
+    assert.match(text, /logged/)
+    assert.doesNotMatch(text, /secret/)
+    await s.close()
+  })
+
+  it('a second kill -9 soon after the first: answers recovered from the first are still there', async () => {
+    const file = freshFile('kill9-twice')
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'sqlite-answers-crash-child.ts'), file, String(T0)], { stdio: 'ignore' })
+    await once(child, 'exit')
+    const lock = lockDataDir(join(file, '..'))
+    try {
+      // The engine that recovered them dies too, before saving anything at a close.
+      const second = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'sqlite-answers-crash-child.ts'), file, String(T0 + 5_000), 'reopen'], { stdio: 'ignore' })
+      await once(second, 'exit')
+      const s = openSqliteStore({ file, now: () => T0 + 10_000 })
+      assert.equal((await s.dedup.peek('acct:o:29')).state, 'done')
+      assert.equal((await s.dedup.peek('acct:o:1')).state, 'done')
+      await s.close()
+    } finally {
+      lock.release()
+    }
   })
 
   it('dropping expired replies from the front of the reply cache keeps every live one (hundreds of claims)', async () => {
