@@ -41,8 +41,8 @@ export interface LogWriter {
    * keeps no answers) before it returns; throws the reason when not.
    */
   write(batch: MessageLogEntry[], answers?: JournaledAnswer[]): void
-  /** The answers in the journals a dead process left, read at open (expired ones included). */
-  readonly recovered: RecoveredAnswer[]
+  /** The answers in the journals a dead process left, read at open (expired ones included); handed over once. */
+  takeRecovered(): RecoveredAnswer[]
   /** Removes the journals kept for their answers: the caller has saved the reply cache another way (a clean close). */
   discardKept(): void
   /** Resolves once everything written so far is in message_log (queries see it); rejects with why not. */
@@ -134,7 +134,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
     return {
       where: 'main',
       write: (batch) => writeOnMain(batch),
-      recovered: [],
+      takeRecovered: () => [],
       discardKept: () => undefined,
       ingested: () => Promise.resolve(),
       close: async () => undefined,
@@ -377,7 +377,11 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
     get where() {
       return where
     },
-    recovered,
+    takeRecovered() {
+      const r = recovered
+      recovered = []
+      return r
+    },
     write(batch, answers) {
       if (closing) throw new Error('message log writer is closed')
       current ??= openJournal()

@@ -396,7 +396,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   let answers: JournaledAnswer[] = []
   let flushScheduled: NodeJS.Immediate | null = null
   const logWriter = startLogWriter({ db, file: fileOf ?? null, log, busyTimeoutMs: BUSY_TIMEOUT_MS, walAutocheckpoint: LOG_THREAD_WAL_AUTOCHECKPOINT, journalRotateBytes: opts.journalRotateBytes, now })
-  loadReplies(logWriter.recovered)
+  loadReplies(logWriter.takeRecovered())
 
   /**
    * The current run of failed writes, null while writes succeed: since when, the last reason (health()),
