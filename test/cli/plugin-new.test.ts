@@ -2,9 +2,12 @@ import assert from 'node:assert/strict'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
-import { makeProject, type Project } from './cli-harness.ts'
+import { makeProject, REPO, runCommand, type Project } from './cli-harness.ts'
 
 let project: Project
+// From a checkout no `wxengine` is on the PATH: the printed commands name the checkout's launcher.
+const launcher = path.join(REPO, 'core', 'cli', 'wxengine.mjs')
+const wx = `node ${launcher}`
 
 before(() => {
   // A project on its own, as next to the single binary: no node_modules, no core/ to import from.
@@ -29,8 +32,9 @@ test('creates a plugin, its rule and a test; the test passes as generated', asyn
   assert.doesNotMatch(check.stdout, /warning/)
 
   // Printed commands that work as printed, from the project's folder and from elsewhere.
-  assert.match(r.stdout, /^Try it: {2}wxengine send "weather hello" --local$/m)
-  assert.match(r.stdout, /^Test it: wxengine test test\/plugins\/weather\.test\.ts$/m)
+  const lines = r.stdout.split('\n')
+  assert.ok(lines.includes(`Try it:  ${wx} send "weather hello" --local`), r.stdout)
+  assert.ok(lines.includes(`Test it: ${wx} test test/plugins/weather.test.ts`), r.stdout)
 
   const generated = await project.run(['test', 'test/plugins/weather.test.ts'])
   assert.equal(generated.code, 0, generated.stdout + generated.stderr)
@@ -50,14 +54,14 @@ test('from another folder, the printed commands name the project with -C', async
   const r = await project.run(['-C', project.dir, 'plugin', 'new', 'forecast'], { cwd: path.dirname(project.dir) })
   assert.equal(r.code, 0, r.stderr)
   const name = path.basename(project.dir)
-  const tryIt = /^Try it: {2}wxengine (.*)$/m.exec(r.stdout)?.[1]
-  const testIt = /^Test it: wxengine (.*)$/m.exec(r.stdout)?.[1]
-  assert.equal(tryIt, `-C ${name} send "forecast hello" --local`)
-  assert.equal(testIt, `test ${name}/test/plugins/forecast.test.ts`)
-  // Run as printed, from where they were printed.
-  const sent = await project.run([...tryIt.split(' ').slice(0, 3), 'forecast hello', '--local'], { cwd: path.dirname(project.dir) })
+  const lines = r.stdout.split('\n')
+  assert.ok(lines.includes(`Try it:  ${wx} -C ${name} send "forecast hello" --local`), r.stdout)
+  assert.ok(lines.includes(`Test it: ${wx} test ${name}/test/plugins/forecast.test.ts`), r.stdout)
+  // Run as printed (the launcher itself, as a shell would), from where they were printed.
+  const where = { cwd: path.dirname(project.dir), env: project.env }
+  const sent = await runCommand(process.execPath, [launcher, '-C', name, 'send', 'forecast hello', '--local'], where)
   assert.equal(sent.stdout, 'text reply\n  Content: forecast: hello\n', sent.stderr)
-  const tested = await project.run(testIt.split(' '), { cwd: path.dirname(project.dir) })
+  const tested = await runCommand(process.execPath, [launcher, 'test', `${name}/test/plugins/forecast.test.ts`], where)
   assert.equal(tested.code, 0, tested.stdout + tested.stderr)
   assert.match(tested.stdout, /^(#|ℹ) pass 4$/m)
   for (const f of ['plugins/forecast', 'rules/forecast.yaml', 'test/plugins/forecast.test.ts']) rmSync(path.join(project.dir, f), { recursive: true })

@@ -9,9 +9,9 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { TYPES_ASSET } from '../../binary/asset-names.ts'
 import { isSingleBinary, readTextAsset } from '../../binary/sea-assets.ts'
+import { howToRun } from '../how-to-run.ts'
 import { ACCOUNT_TOKEN } from '../../config/config-schema.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, shownPath, stdio, type Output } from '../cli-context.ts'
 
@@ -81,17 +81,6 @@ export async function runInit(flags: InitFlags, io: Output = stdio): Promise<num
   const wx = howToRun()
   io.out(`\nNext:\n  ${cd}${wx} send hello --local        # the engine answers, in this process\n  ${wx} plugin new weather        # a plugin, its rule and its test\n  ${wx} test                      # run test/plugins/\n  ${wx} start                     # serve WeChat on port 8080 (set your token and AppID first)`)
   return EXIT_OK
-}
-
-/**
- * The command the "Next:" lines run wxengine with. The binary: `wxengine`, as its docs write it. From a
- * checkout `wxengine` is on the PATH only after `npm link`, and the new project has no node_modules for
- * npx, so the checkout's launcher is named by its absolute path, which works after the `cd` (an author
- * following the lines from a checkout got "wxengine: command not found").
- */
-function howToRun(): string {
-  if (isSingleBinary()) return 'wxengine'
-  return `node ${fileURLToPath(new URL('../wxengine.mjs', import.meta.url))}`
 }
 
 /**

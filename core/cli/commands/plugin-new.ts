@@ -11,6 +11,7 @@ import { readTextAsset } from '../../binary/sea-assets.ts'
 import { listRuleFiles } from '../../route/rules/list-rule-files.ts'
 import { loadRuleSet, formatRuleErrors, parseRuleFile } from '../../route/rules/load-rule-set.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { howToRun } from '../how-to-run.ts'
 
 /** Folder name = plugin name = rule target; kebab-case keeps it a valid keyword, file name and identifier in logs. */
 export const PLUGIN_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/
@@ -83,7 +84,8 @@ export async function runPluginNew(flags: PluginNewFlags, io: Output = stdio): P
   }
   // Commands to copy: `-C` when the project is not the working directory, or `send` would not find its config.
   const project = root === process.cwd() ? '' : ` -C ${shownPath(root)}`
-  io.out(`\nTry it:  wxengine${project} send "${name} hello" --local\nTest it: wxengine test ${shownPath(files[files.length - 1].to)}`)
+  const wx = howToRun()
+  io.out(`\nTry it:  ${wx}${project} send "${name} hello" --local\nTest it: ${wx} test ${shownPath(files[files.length - 1].to)}`)
   return EXIT_OK
 }
 
