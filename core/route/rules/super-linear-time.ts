@@ -145,7 +145,7 @@ function outermostLookarounds(node: AST.Node): AST.LookaroundAssertion[] {
  * there, and is left out. The trim idiom `^\s*(.*?)\s*$` is cubic on a text that starts with spaces, which
  * never reaches it (a review: quadratic, 25 ms on 4,000 characters, and was refused).
  */
-function withoutTrimmedSpace(source: string, pattern: AST.Pattern): string {
+export function withoutTrimmedSpace(source: string, pattern: AST.Pattern): string {
   if (pattern.alternatives.length !== 1) return source
   const elements = pattern.alternatives[0]!.elements
   const optionalSpace = (e: AST.Element | undefined) =>

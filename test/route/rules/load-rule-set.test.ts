@@ -109,6 +109,13 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(trusted.ok, true, trusted.ok ? '' : formatRuleErrors(trusted.errors))
   })
 
+  it('bounded repetitions in a row over the same characters, too many ways to try, at its line; trusted accepts it', async () => {
+    const message = await singleError(valid("  - name: b\n    keywords:\n      - regex: '\\s(.{0,60})\\s(.{0,60})\\s(.{0,60})!'\n    plugin: p\n"), 7)
+    assert.match(message, /^rule "b": regex .* has repetitions in a row that can take the same characters \(".\{0,60\}" x3, and, as it is not anchored with \^, the search from every start\): .* ways on a text of 4,096 characters .* anchor it with \^, or add trusted: true/)
+    const trusted = await loadRuleSet(await rulesDir({ 'main.yaml': valid("  - name: b\n    keywords:\n      - { regex: '\\s(.{0,60})\\s(.{0,60})\\s(.{0,60})!', trusted: true }\n    plugin: p\n") }))
+    assert.equal(trusted.ok, true, trusted.ok ? '' : formatRuleErrors(trusted.errors))
+  })
+
   it('trusted: true accepts a nested repetition; on another kind of keyword it is an error', async () => {
     const dir = await rulesDir({ 'main.yaml': valid("  - name: b\n    keywords:\n      - { regex: '^(ab+)+$', trusted: true }\n    plugin: p\n") })
     const loaded = await loadRuleSet(dir)
