@@ -15,6 +15,15 @@ const ACCOUNT_ID = /^[A-Za-z0-9_-]+$/
 /** What WeChat's console takes as a token; `init` checks WECHAT_TOKEN with it before writing a project. */
 export const ACCOUNT_TOKEN = /^[A-Za-z0-9]{3,32}$/
 
+/**
+ * What an OpenID is taken to be: lenient on its shape (28 characters of base64url today, but WeChat does not
+ * promise it, and tests use short names), strict on what can never be one: empty, or with spaces, which a
+ * paste adds and which would never equal a sender's FromUserName.
+ */
+export const OPENID = /^[\x21-\x7e]{1,128}$/
+/** A group name is what `users:` in a rules file names: an identifier, so it reads as one there. */
+export const GROUP_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/
+
 export const accountSchema = z
   .object({
     id: z.string().regex(ACCOUNT_ID, 'must be letters, digits, _ or - (it is a URL path segment)'),
@@ -27,9 +36,15 @@ export const accountSchema = z
       .optional(),
     mode: z.enum(['plaintext', 'compatible', 'safe'], { error: 'must be plaintext, compatible or safe (WECHAT_MODE)' }),
     originalId: z.string().optional(),
+    userGroups: z.record(z.string(), z.array(z.string().regex(OPENID, 'must be an OpenID (such as oAbc...: no spaces, not empty)'))).optional(),
   })
   .strict()
   .superRefine((a, ctx) => {
+    for (const name of Object.keys(a.userGroups ?? {})) {
+      if (!GROUP_NAME.test(name)) {
+        ctx.addIssue({ code: 'custom', path: ['userGroups'], message: `group name ${JSON.stringify(name)} must be a letter followed by letters, digits, _ or - (rules name it in users:)` })
+      }
+    }
     if (a.mode !== 'plaintext' && !a.encodingAESKey) {
       ctx.addIssue({
         code: 'custom',

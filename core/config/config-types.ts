@@ -18,6 +18,12 @@ export interface AccountConfig {
   mode: SecurityMode
   /** The account's original id (gh_...), the ToUserName of its pushes. */
   originalId?: string
+  /**
+   * Named groups of the account's users, by OpenID: a rule or handler with `users: admins` exists only for
+   * them (docs/rules.md#users), and a plugin asks `ctx.user.inGroup('admins')`. WECHAT_ADMINS sets the
+   * default account's `admins`.
+   */
+  userGroups?: Record<string, string[]>
 }
 
 export interface PluginSettings {

@@ -140,7 +140,33 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
     if (accountEnv.encodingAESKey && !accountEnv.mode && account.mode === 'plaintext') accountEnv.mode = 'compatible'
     Object.assign(account, accountEnv)
   }
+  const admins = adminsFromEnv(env, problems)
+  if (admins) {
+    let account = c.accounts.find((a) => a.id === c.defaultAccount)
+    if (!account) {
+      account = { id: c.defaultAccount, token: '', appId: '', mode: 'plaintext' }
+      c.accounts.push(account)
+    }
+    // Replaces the file's group, as WECHAT_TOKEN replaces its token: OpenIDs are personal data a deploy
+    // keeps out of the repository, and the environment says the whole list.
+    account.userGroups = { ...account.userGroups, admins }
+  }
   return c
+}
+
+/**
+ * WECHAT_ADMINS: the default account's `admins` group, OpenIDs between commas or spaces. Set but empty is
+ * refused as the other WECHAT_* are: a list not filled in must not fall back to the file's.
+ */
+function adminsFromEnv(env: NodeJS.ProcessEnv, problems: string[]): string[] | undefined {
+  const v = env.WECHAT_ADMINS
+  if (v === undefined) return undefined
+  const ids = v.split(/[\s,]+/).filter((id) => id !== '')
+  if (ids.length === 0) {
+    problems.push('WECHAT_ADMINS: is set but empty; give it the OpenIDs of the admins group, or unset it to use engine.config.ts')
+    return undefined
+  }
+  return ids
 }
 
 export interface LoadConfigOptions {
