@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { didYouMean } from '../did-you-mean.ts'
 import { readRedisUrl } from '../store/redis/redis-url.ts'
+import { GROUP_NAME } from '../route/user-groups.ts'
 
 const base64Key = /^[A-Za-z0-9+/]{43}$/
 /** setTimeout's limit: a longer delay is taken as 1 ms (node warns), and every call would time out at once. */
@@ -21,8 +22,6 @@ export const ACCOUNT_TOKEN = /^[A-Za-z0-9]{3,32}$/
  * paste adds and which would never equal a sender's FromUserName.
  */
 export const OPENID = /^[\x21-\x7e]{1,128}$/
-/** A group name is what `users:` in a rules file names: an identifier, so it reads as one there. */
-export const GROUP_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/
 
 export const accountSchema = z
   .object({

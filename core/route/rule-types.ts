@@ -36,6 +36,8 @@ export interface TextRule {
   target: RuleTarget
   priority: number
   enabled: boolean
+  /** Only senders in one of these groups (the account's userGroups) see the rule; absent: everyone. */
+  users?: readonly string[]
   source: SourceRef
 }
 
@@ -57,6 +59,8 @@ export interface TypeHandler {
   target: RuleTarget
   priority: number
   enabled: boolean
+  /** As a text rule's: only senders in one of these groups. */
+  users?: readonly string[]
   source: SourceRef
 }
 
@@ -72,6 +76,8 @@ export interface Candidate {
   rule: string
   target: RuleTarget
   match: RuleMatch
+  /** The rule's `users`: the router skips the candidate for a sender in none of them. */
+  users?: readonly string[]
 }
 
 /** An immutable, compiled rule set: one generation; hot reload swaps the whole object. */

@@ -299,3 +299,12 @@ test('a regex with no literal to prefilter on: a note (it runs on every text), w
   assert.equal(sent.code, 0, sent.stderr)
   assert.doesNotMatch(sent.stderr, /no literal text/)
 })
+
+test('users: naming a group no account defines is an error with its place; WECHAT_ADMINS defines admins', async () => {
+  writeFileSync(path.join(project.dir, 'rules', 'admin.yaml'), 'rules:\n  - name: broadcast\n    keywords: [{prefix: broadcast}]\n    users: admins\n    plugin: echo\n')
+  const refused = await project.run(['rules', 'check'])
+  assert.equal(refused.code, 1)
+  assert.match(refused.stdout, /^rules\/admin\.yaml:4:12: rule "broadcast": users: no account defines a group "admins" in its userGroups \(engine\.config\.ts; groups: none\)$/m)
+  const defined = await project.run(['rules', 'check'], { env: { WECHAT_ADMINS: 'oAdmin1,oAdmin2' } })
+  assert.equal(defined.code, 0, defined.stdout + defined.stderr)
+})

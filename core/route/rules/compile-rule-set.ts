@@ -138,6 +138,7 @@ function handlerCandidate(handler: TypeHandler): Candidate {
       fromClick: false,
       args: argsOf(handler),
     },
+    users: handler.users,
   }
 }
 

@@ -14,6 +14,7 @@ import { describeIssues } from './describe-issue.ts'
 import { listRuleFiles, type RuleFileRef } from './list-rule-files.ts'
 import { KEYWORD_KINDS, regexLiteralWarning, ruleFileSchema, type KeywordEntry, type TargetEntry } from './rule-file-schema.ts'
 import { positionAt } from './yaml-positions.ts'
+import { checkGroupUses, type GroupUse } from './user-groups-check.ts'
 
 export type LoadRuleSetResult =
   /**
@@ -31,6 +32,8 @@ export interface ParsedRuleFile {
   system: { which: 'welcome' | 'default' | 'error'; account: string; target: RuleTarget; at: RuleLoadError }[]
   /** Where each rule and explicitly named handler is, for duplicate-name errors. */
   names: { name: string; account: string; at: RuleLoadError }[]
+  /** Each group a rule's or handler's `users:` names, where, for checking against the accounts' groups. */
+  groups: GroupUse[]
   warnings: string[]
   /** The account the whole file is for ('*' for every account), and the file's path. */
   account: string
@@ -40,6 +43,11 @@ export interface ParsedRuleFile {
 export interface LoadRuleSetOptions {
   /** The configured account ids: a file for any other account is warned about (it would never run). */
   accounts?: readonly string[]
+  /**
+   * The group names each configured account defines (engine.config.ts's userGroups, by account id): a
+   * `users:` naming another is an error (user-groups-check.ts). Absent: not checked (a test of the parser).
+   */
+  userGroups?: Readonly<Record<string, readonly string[]>>
   /** The configured `limits`: an inline news reply longer than what will be sent is warned about. */
   newsLimits?: NewsLimits
 }
@@ -142,6 +150,11 @@ export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}):
     }
   }
   errors.push(...checkAcrossFiles(parsed))
+  if (opts.userGroups) {
+    const groups = checkGroupUses(parsed.flatMap((p) => p.groups), opts.userGroups)
+    errors.push(...groups.errors)
+    warnings.push(...groups.warnings)
+  }
   if (errors.length > 0) return { ok: false, errors }
   if (opts.accounts) {
     const known = new Set(opts.accounts)
@@ -221,7 +234,14 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
   account = account.trim()
   if (account === '') return { errors: [located(['account'], 'account is empty: name an account id, or leave the key out for every account')] }
 
-  const out: ParsedRuleFile = { rules: [], handlers: [], system: [], names: [], warnings, account, file: ref.path }
+  const out: ParsedRuleFile = { rules: [], handlers: [], system: [], names: [], groups: [], warnings, account, file: ref.path }
+  /** The entry's `users:` as a list, each group noted with where it is written. */
+  const usersOf = (users: string | string[] | undefined, path: readonly PropertyKey[], owner: string): { users?: string[] } => {
+    if (users === undefined) return {}
+    const list = typeof users === 'string' ? [users] : users
+    list.forEach((group, k) => out.groups.push({ group, account, owner, at: at(typeof users === 'string' ? [...path, 'users'] : [...path, 'users', k]) }))
+    return { users: [...new Set(list)] }
+  }
   ;(file.rules ?? []).forEach((rule, i) => {
     const place = at(['rules', i])
     const foldCase = rule.foldCase ?? true
@@ -233,6 +253,7 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
       target: toTarget(rule),
       priority: rule.priority ?? 0,
       enabled: rule.enabled ?? true,
+      ...usersOf(rule.users, ['rules', i], `rule "${rule.name}"`),
       source: { file: ref.rel, line: place.line },
     })
     out.names.push({ name: rule.name, account, at: place })
@@ -259,6 +280,7 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
       target: toTarget(handler),
       priority: handler.priority ?? 0,
       enabled: handler.enabled ?? true,
+      ...usersOf(handler.users, ['handlers', i], `handler "${name}"`),
       source: { file: ref.rel, line: place.line },
     })
     if (handler.name !== undefined) out.names.push({ name: handler.name, account, at: place })

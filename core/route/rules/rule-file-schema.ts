@@ -8,6 +8,7 @@ import { z } from 'zod'
 import { MESSAGE_KINDS } from '../../normalize/message-types.ts'
 import { replySchema } from '../../reply/reply-builders.ts'
 import { KEY_KINDS, SCENE_KINDS } from '../rule-types.ts'
+import { GROUP_NAME } from '../user-groups.ts'
 import { slowRegexProblem } from './slow-regex.ts'
 
 export const KEYWORD_KINDS = ['exact', 'contains', 'prefix', 'regex'] as const
@@ -121,9 +122,17 @@ function refineTarget(t: TargetFields, ctx: z.RefinementCtx, owner: string): voi
 
 export const targetSchema = z.strictObject(targetShape).superRefine((t, ctx) => refineTarget(t, ctx, 'this reply'))
 
+const groupName = z.string().regex(GROUP_NAME, 'a group name is a letter followed by letters, digits, _ or -')
+
+/** `users: admins` or `users: [admins, staff]`: groups of engine.config.ts's userGroups (checked by the loader). */
+const usersSchema = z.union([groupName, z.array(groupName).min(1, 'lists no group: leave users out for everyone')], {
+  error: 'users must be a group name or a list of them (users: admins, or users: [admins, staff])',
+})
+
 const orderShape = {
   priority: z.int().optional(),
   enabled: z.boolean().optional(),
+  users: usersSchema.optional(),
 }
 
 export const ruleShape = {

@@ -219,7 +219,7 @@ export function buildTextMatcher(rules: readonly OrderedRule[]): TextMatcher {
           fromClick,
           args: argsOf(rule),
         }
-        return { order, candidate: { rule: rule.name, target: rule.target, match } }
+        return { order, candidate: { rule: rule.name, target: rule.target, match, users: rule.users } }
       })
     },
   }
