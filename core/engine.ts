@@ -27,6 +27,7 @@ import type { Reply } from './reply/reply-types.ts'
 import { serializeReply } from './reply/reply-xml.ts'
 import { sealReply } from './reply/seal-reply.ts'
 import { routeMessage, type RouteDeps, type RouteResult, type RouteSignal } from './route/router.ts'
+import { buildUserGroupIndex } from './route/user-groups.ts'
 import { createUserQueue, withUserLock } from './route/user-queue.ts'
 import { pluginNamespace, userKeyPrefix } from './plugin/storage-keys.ts'
 import type { MessageLogEntry, SessionRecord, Store, StoredReply } from './store/store.ts'
@@ -103,6 +104,9 @@ export function createEngine(deps: EngineDeps): Engine {
   const observe = deps.observe ?? (() => undefined)
   const lines = deps.lines ?? createLineBudget(log)
   const accounts = buildAccounts(config.accounts)
+  // Read once, as the rest of the config: rules reloads check their `users:` against the same groups. None
+  // configured (the usual case): no index, and the router looks nothing up.
+  const userGroups = config.accounts.some((a) => Object.keys(a.userGroups ?? {}).length > 0) ? buildUserGroupIndex(config.accounts) : undefined
   const limits = config.limits
   // The longest a plugin call may take: a plugin's own timeoutMs may be above the default (the fleet's user
   // lock must outlast the call running at the budget, or another instance could route that user meanwhile).
@@ -244,7 +248,7 @@ export function createEngine(deps: EngineDeps): Engine {
   function routeDepsOf(generation: Generation): RouteDeps {
     let made = routeDeps.get(generation)
     if (!made) {
-      made = { rules: generation.rules, plugins: generation.plugins, sessions: store.sessions, now, onPluginError, onStoreError }
+      made = { rules: generation.rules, plugins: generation.plugins, sessions: store.sessions, now, userGroups, onPluginError, onStoreError }
       routeDeps.set(generation, made)
     }
     return made

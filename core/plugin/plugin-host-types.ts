@@ -33,6 +33,8 @@ export interface PluginCall {
   match: RuleMatch
   /** This user's session as seen by this plugin. */
   session: { active: boolean; state: JsonValue | undefined }
+  /** The groups of the account's userGroups the sender is in (ctx.user.groups); absent or empty: none, the usual case. */
+  groups?: readonly string[]
 }
 
 export type PluginOutcome =

@@ -17,6 +17,7 @@ import type { Reply } from '../reply/reply-types.ts'
 import { mayHaveApplied, type SessionRecord, type SessionStore } from '../store/store.ts'
 import { KEY_KINDS, type Candidate, type RuleSet, type RuleTarget } from './rule-types.ts'
 import { buildSystemCandidate } from './rules/compile-rule-set.ts'
+import { NO_GROUPS, permits, type UserGroupIndex } from './user-groups.ts'
 
 export type HandledBy = 'session' | 'rule' | 'type' | 'welcome' | 'default' | 'error' | 'none'
 
@@ -35,6 +36,11 @@ export interface RouteDeps {
   plugins: PluginSet
   sessions: SessionStore
   now: () => number
+  /**
+   * The groups of each account's users (engine.config.ts's userGroups). Absent: nobody is in any group, so a
+   * rule with `users:` exists for nobody.
+   */
+  userGroups?: UserGroupIndex
   /** Told about each plugin fault as it happens (logging, metrics); the result lists them too. */
   onPluginError?: (plugin: string, error: EngineError, account: string, openId: string) => void
   /** Told when writing a plugin's session calls failed after it answered (the reply still goes out); listed too. */
@@ -75,8 +81,18 @@ interface Step {
 /** A plugin that ran and failed on the message (threw, timed out, answered nonsense). */
 const pluginFailed = (e: EngineError): boolean => e.code === 'PLUGIN_ERROR' || e.code === 'PLUGIN_TIMEOUT' || e.code === 'PLUGIN_BAD_REPLY'
 
-/** `errors`: the faults met so far, read when the walk reaches the system replies (error instead of default). */
-function* candidatesFor(message: InboundMessage, account: string, rules: RuleSet, session: SessionRecord | null, errors: RouteResult['errors']): Generator<Step> {
+/**
+ * A rule or handler with `users:` does not exist for a sender in none of its groups: skipped as if it had not
+ * matched, so the rest of the order answers and nothing tells the sender it is there. Rules without `users`
+ * pay one property read.
+ */
+const forSender = (candidate: Candidate, groups: readonly string[]): boolean => candidate.users === undefined || permits(candidate.users, groups)
+
+/**
+ * `errors`: the faults met so far, read when the walk reaches the system replies (error instead of default).
+ * `groups`: the sender's. The session is not filtered by them: its plugin chose to talk to this user.
+ */
+function* candidatesFor(message: InboundMessage, account: string, rules: RuleSet, session: SessionRecord | null, errors: RouteResult['errors'], groups: readonly string[]): Generator<Step> {
   if (session) {
     yield {
       handledBy: 'session',
@@ -88,11 +104,11 @@ function* candidatesFor(message: InboundMessage, account: string, rules: RuleSet
     }
   }
   if (message.kind === 'text') {
-    for (const candidate of rules.matchText(account, message.content, false)) yield { handledBy: 'rule', candidate }
+    for (const candidate of rules.matchText(account, message.content, false)) if (forSender(candidate, groups)) yield { handledBy: 'rule', candidate }
   } else if (message.kind === 'click' && message.eventKey) {
-    for (const candidate of rules.matchText(account, message.eventKey, true)) yield { handledBy: 'rule', candidate }
+    for (const candidate of rules.matchText(account, message.eventKey, true)) if (forSender(candidate, groups)) yield { handledBy: 'rule', candidate }
   }
-  for (const candidate of rules.matchType(account, message.kind, handlerKeyOf(message))) yield { handledBy: 'type', candidate }
+  for (const candidate of rules.matchType(account, message.kind, handlerKeyOf(message))) if (forSender(candidate, groups)) yield { handledBy: 'type', candidate }
   const system = rules.system(account)
   if (message.kind === 'subscribe' && system.welcome) {
     yield { handledBy: 'welcome', candidate: buildSystemCandidate('welcome', system.welcome) }
@@ -145,13 +161,14 @@ function walk(
     void Promise.resolve(deps.sessions.delete(account.id, message.fromUser)).catch(() => undefined)
   }
   const errors: RouteResult['errors'] = []
+  const groups = deps.userGroups?.groupsOf(account.id, message.fromUser) ?? NO_GROUPS
   // Not `for...of`: leaving that loop would close the generator, and runPlugins goes on with it.
-  const steps = candidatesFor(message, account.id, deps.rules, session, errors)
+  const steps = candidatesFor(message, account.id, deps.rules, session, errors, groups)
   for (let next = steps.next(); !next.done; next = steps.next()) {
     const settled = settleWithoutPlugin(next.value, deps, errors, account.id, message.fromUser)
     if (settled === NEXT) continue
     if ('handledBy' in settled) return settled
-    return runPlugins(next.value, steps, message, account, deps, signal, session, errors)
+    return runPlugins(next.value, steps, message, account, deps, signal, session, errors, groups)
   }
   return { reply: null, handledBy: 'none', errors }
 }
@@ -181,6 +198,7 @@ async function runPlugins(
   signal: RouteSignal,
   initial: SessionRecord | null,
   errors: RouteResult['errors'],
+  groups: readonly string[],
 ): Promise<RouteResult> {
   let session = initial
   // A plugin that passed on this message, or failed on it, is not asked again through another of its rules
@@ -216,6 +234,7 @@ async function runPlugins(
       account,
       match: candidate.match,
       session: { active: own !== null, state: own?.state ?? undefined },
+      groups,
     })
     signal.running = undefined
     // A plugin that failed gave the user nothing: a lock it began would hold them to a dialogue nobody

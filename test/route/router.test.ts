@@ -17,6 +17,7 @@ import type { PluginCall, PluginOutcome, PluginSet, SessionOp } from '../../core
 import { routeMessage, type RouteDeps } from '../../core/route/router.ts'
 import type { RuleSet } from '../../core/route/rule-types.ts'
 import { loadRuleSet } from '../../core/route/rules/load-rule-set.ts'
+import { buildUserGroupIndex, NO_GROUPS } from '../../core/route/user-groups.ts'
 import { createMemoryStore } from '../../core/store/memory-store.ts'
 import type { SessionStore } from '../../core/store/store.ts'
 import { push, type PushFields } from '../../core/testkit/wechat-simulator.ts'
@@ -462,5 +463,81 @@ rules:
     const sessions = failingWrites(() => new TypeError("Cannot read properties of undefined (reading 'x')"))
     const plugins = pluginsOf({ asker: () => answer('q', [{ op: 'begin', ttlMs: 60_000 }]) })
     await assert.rejects(Promise.resolve(routeMessage(messageOf(push.text('u1', 'ask')), ACCOUNT, depsOf(await rulesFrom(FILES), plugins, sessions))), TypeError)
+  })
+})
+
+describe('users: a rule for some groups does not exist for anyone else', () => {
+  const FILES = {
+    'a.yaml': `
+rules:
+  - name: broadcast
+    keywords: [{prefix: 'broadcast '}]
+    priority: 10
+    users: admins
+    plugin: broadcaster
+  - name: stats
+    keywords: [stats]
+    users: [admins, staff]
+    reply: {type: text, content: 'staff stats'}
+  - name: anything
+    keywords: [{regex: '^broadcast'}]
+    plugin: chat
+handlers:
+  - type: image
+    users: staff
+    plugin: archiver
+default: {reply: {type: text, content: 'sorry?'}}
+`,
+  }
+  const groups = buildUserGroupIndex([{ id: 'acct', userGroups: { admins: ['boss'], staff: ['clerk', 'boss'] } }])
+  const behaviours = () => ({ broadcaster: () => answer('sent to all'), chat: () => answer('chatting'), archiver: () => answer('archived') })
+
+  it('answers a member, and the rest of the order answers everyone else (no sign the rule exists)', async () => {
+    const plugins = pluginsOf(behaviours())
+    const deps = { ...depsOf(await rulesFrom(FILES), plugins), userGroups: groups }
+    const boss = await routeMessage(messageOf(push.text('boss', 'broadcast hi')), ACCOUNT, deps)
+    assert.equal(boss.reply?.type === 'text' && boss.reply.content, 'sent to all')
+    assert.equal(boss.rule, 'broadcast')
+    const follower = await routeMessage(messageOf(push.text('someone', 'broadcast hi')), ACCOUNT, deps)
+    assert.equal(follower.reply?.type === 'text' && follower.reply.content, 'chatting')
+    assert.deepEqual(plugins.calls, ['broadcaster:broadcast', 'chat:anything'])
+    const stats = await routeMessage(messageOf(push.text('someone', 'stats')), ACCOUNT, deps)
+    assert.deepEqual([stats.handledBy, stats.reply?.type === 'text' && stats.reply.content], ['default', 'sorry?'])
+    const clerk = await routeMessage(messageOf(push.text('clerk', 'stats')), ACCOUNT, deps)
+    assert.equal(clerk.rule, 'stats')
+  })
+
+  it('a handler with users, the same way', async () => {
+    const plugins = pluginsOf(behaviours())
+    const deps = { ...depsOf(await rulesFrom(FILES), plugins), userGroups: groups }
+    const clerk = await routeMessage(messageOf(push.message('clerk', 'image', { PicUrl: 'http://x/p.jpg', MediaId: 'MEDIA' })), ACCOUNT, deps)
+    assert.equal(clerk.plugin, 'archiver')
+    const other = await routeMessage(messageOf(push.message('someone', 'image', { PicUrl: 'http://x/p.jpg', MediaId: 'MEDIA' })), ACCOUNT, deps)
+    assert.equal(other.handledBy, 'default')
+    assert.deepEqual(plugins.calls, ['archiver:image@a.yaml:16'])
+  })
+
+  it('without a group index (no groups configured) a restricted rule exists for nobody', async () => {
+    const plugins = pluginsOf(behaviours())
+    const r = await routeMessage(messageOf(push.text('boss', 'broadcast hi')), ACCOUNT, depsOf(await rulesFrom(FILES), plugins))
+    assert.equal(r.rule, 'anything')
+  })
+
+  it("a session held by the rule's plugin still reaches it: the plugin chose to talk to that user", async () => {
+    const plugins = pluginsOf(behaviours())
+    const deps = { ...depsOf(await rulesFrom(FILES), plugins), userGroups: groups }
+    await deps.sessions.put({ account: 'acct', openId: 'someone', plugin: 'broadcaster', state: null, expiresAt: Date.now() + 60_000 })
+    const r = await routeMessage(messageOf(push.text('someone', 'yes')), ACCOUNT, deps)
+    assert.equal(r.handledBy, 'session')
+    assert.equal(r.plugin, 'broadcaster')
+  })
+
+  it("the plugin call carries the sender's groups (the same frozen empty list for a sender in none)", async () => {
+    const plugins = pluginsOf({ ...behaviours(), chat: () => answer('chatting') })
+    const deps = { ...depsOf(await rulesFrom(FILES), plugins), userGroups: groups }
+    await routeMessage(messageOf(push.text('boss', 'broadcast hi')), ACCOUNT, deps)
+    assert.deepEqual(plugins.lastCall.get('broadcaster')?.groups, ['admins', 'staff'])
+    await routeMessage(messageOf(push.text('someone', 'broadcast hi')), ACCOUNT, deps)
+    assert.equal(plugins.lastCall.get('chat')?.groups, NO_GROUPS)
   })
 })
