@@ -163,12 +163,27 @@ export interface AccountInfo {
   originalId?: string
 }
 
+/**
+ * The sender, as the account's `userGroups` (engine.config.ts) place them: for a command only some may use,
+ * where the rule's `users:` (docs/rules.md#users) is not enough (a plugin that answers everyone, and more to
+ * an admin).
+ */
+export interface UserInfo {
+  /** The sender's OpenID (`ctx.message.fromUser`). */
+  readonly openId: string
+  /** The groups the sender is in, in the order the account defines them; empty for most users. */
+  readonly groups: readonly string[]
+  /** Whether the sender is in `group`; false for a group the account does not define. */
+  inGroup(group: string): boolean
+}
 
 export type Pass = { readonly pass: true }
 
 export interface PluginContext<C = Record<string, JsonValue>, S extends SessionState = JsonValue> {
   message: InboundMessage
   account: AccountInfo
+  /** The sender and their groups. */
+  user: UserInfo
   match: RuleMatch
   config: C
   session: SessionHandle<S>

@@ -325,6 +325,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
         match: call.match,
         session: call.session,
       }
+      if (call.groups !== undefined && call.groups.length > 0) request.groups = call.groups
       return new Promise<PluginOutcome>((resolve) => {
         const p: PendingCall = { request, resolve, timer: setTimeout(() => onDeadline(id), opts.timeoutMs), sentTo: null }
         pending.set(id, p)

@@ -51,6 +51,12 @@ export interface TestClientOptions {
   /** Default OpenID of the user sending messages. */
   openId?: string
   /**
+   * Which simulated users are in which group, by OpenID: `{ admins: ['boss'] }`, then
+   * `send('broadcast hi', { openId: 'boss' })`. Given to every account of the client, over the groups
+   * engine.config.ts gives it, so rules' `users:` and `ctx.user` see them as in production.
+   */
+  userGroups?: Record<string, string[]>
+  /**
    * Default account of the messages sent (`send(..., { account })` picks another): the project's
    * `defaultAccount` unless given.
    */
@@ -188,7 +194,8 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-test-'))
   const project = opts.config?.accounts ? undefined : projectAccounts(root)
   // Accounts without an AppSecret get one, known to the stand-in platform, so late replies and ctx.api work.
-  const { api: platform, accounts } = await standInFor(opts.config?.accounts ?? project!.accounts)
+  const { api: platform, accounts: stoodIn } = await standInFor(opts.config?.accounts ?? project!.accounts)
+  const accounts = opts.userGroups ? stoodIn.map((a) => ({ ...a, userGroups: { ...a.userGroups, ...opts.userGroups } })) : stoodIn
   /** A client that could not start leaves nothing behind: the stand-in stopped, the data directory gone. */
   const abandon = async () => {
     await platform.close()

@@ -15,6 +15,7 @@ import type {
   ReplyHelpers,
   SessionHandle,
   StoredValue,
+  UserInfo,
 } from '../plugin-api.ts'
 import type { SessionOp } from '../plugin-host-types.ts'
 import { apiError } from '../api-error.ts'
@@ -59,6 +60,7 @@ export function buildContext(
   const ctx: PluginContext = {
     message: call.message,
     account: call.account,
+    user: userOf(openId, call.groups),
     match: call.match,
     config,
     session: recordSession(call.session, sessionOps, isFinished),
@@ -78,6 +80,15 @@ export function buildContext(
       finished = true
     },
   }
+}
+
+/**
+ * `ctx.user`. `inGroup` asks its own copy, so a plugin that pushes onto `groups` grants itself nothing. Not
+ * frozen: vm2 refuses to pass a non-extensible array into the sandbox.
+ */
+function userOf(openId: string, groups: readonly string[] | undefined): UserInfo {
+  const own = groups === undefined ? [] : groups.slice()
+  return { openId, groups: own.slice(), inGroup: (group) => own.includes(group) }
 }
 
 /**
