@@ -39,7 +39,7 @@ it('a reload parses the rules in a worker thread and serves what it parsed', asy
     writeFileSync(path.join(h.dir, 'rules', 'a.yaml'), `${hello('broken')}    prority: 1\n`)
     assert.equal(await h.runtime.reload(), false)
     const refused = h.lines.find((l) => l.msg?.toString().startsWith('reload refused'))
-    assert.deepEqual(refused?.problems, [`${path.join(h.dir, 'rules', 'a.yaml')}:5:5: rule "hello": unknown key "prority" (did you mean "priority"?); allowed here: name, keywords, foldCase, foldWidth, priority, enabled, plugin, args, reply`])
+    assert.deepEqual(refused?.problems, [`${path.join(h.dir, 'rules', 'a.yaml')}:5:5: rule "hello": unknown key "prority" (did you mean "priority"?); allowed here: name, keywords, foldCase, foldWidth, priority, enabled, users, plugin, args, reply`])
     assert.equal(h.lines.filter((l) => l.msg === 'rules parsed in a worker thread').length, 2)
     assert.deepEqual(h.lines.filter((l) => l.level === 40), [])
   } finally {
