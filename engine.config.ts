@@ -1,7 +1,7 @@
 /**
  * wxengine configuration. Every secret and deploy setting can also come from the environment, which wins:
  * PORT, DATA_DIR, RULES_DIR, PLUGINS_DIR, and for the default account WECHAT_TOKEN, WECHAT_APPID,
- * WECHAT_APPSECRET, WECHAT_ENCODING_AES_KEY, WECHAT_ORIGINAL_ID (see docs/configuration.md).
+ * WECHAT_APPSECRET, WECHAT_ENCODING_AES_KEY, WECHAT_ORIGINAL_ID, WECHAT_ADMINS (see docs/configuration.md).
  */
 import { defineConfig } from 'wxengine/config'
 
@@ -15,6 +15,9 @@ export default defineConfig({
       token: 'wxenginedev',
       appId: 'wx0000000000000000',
       mode: 'plaintext',
+      // Who may trigger rules marked `users: admins` (docs/rules.md#users-who-may-trigger-a-rule), by OpenID;
+      // or WECHAT_ADMINS=oAbc...,oDef... in the environment.
+      // userGroups: { admins: ['oAbc1234567890abcdefghijklmn'] },
     },
   ],
   store: { kind: 'sqlite' },
