@@ -12,12 +12,6 @@
  * A journal a process left behind (it crashed) is recovered by the next store opened on the file: its lines
  * past the offset are ingested, then the file is retired (row deleted, file removed).
  *
- * A line also carries, after the turn's entries, the answers given that turn (`{ answer: key, reply,
- * expiresAt }`, not log entries: the table never sees them). They are the reply cache's copy on disk, so a
- * WeChat retry after a kill -9 is answered with the same bytes instead of running the message again. A
- * journal the engine retires is therefore kept, renamed `<name>.jsonl.kept`, until its answers' window has
- * passed (the writer removes it); recovery reads the answers of every journal it finds, whole.
- *
  * Plain CommonJS, like sqlite-log-batch.cjs: the log thread runs it with no TypeScript loader.
  */
 const fs = require('node:fs')
@@ -108,7 +102,6 @@ function openJournalIngest(db) {
         const batch = JSON.parse(line)
         if (!Array.isArray(batch)) skipped.push('unreadable line: not an array of entries')
         else for (const e of batch) {
-          if (isAnswer(e)) continue
           if (e !== null && typeof e === 'object' && !Array.isArray(e)) entries.push(e)
           else skipped.push(`unreadable entry: ${JSON.stringify(e).slice(0, 40)}`)
         }
@@ -125,36 +118,27 @@ function openJournalIngest(db) {
     return { done: to, written: entries.length - (skipped.length - unreadable), skipped }
   }
 
-  /**
-   * Forgets a journal that is ingested: its row, then its file (a file without a row is removed on recovery).
-   * With `keep`, the file is renamed `.kept` instead, for the answers it holds (the writer removes it later).
-   */
-  function retire(name, file, keep) {
+  /** Forgets a journal that is ingested: its row, then its file (a file without a row is removed on recovery). */
+  function retire(name, file) {
     remove.run(name)
-    if (!keep) return fs.rmSync(file, { force: true })
-    try {
-      fs.renameSync(file, `${file}${KEPT}`)
-    } catch (e) {
-      if (e.code !== 'ENOENT') throw e
-    }
+    fs.rmSync(file, { force: true })
   }
 
   /**
    * Ingests and retires every journal of `dir` whose writer is gone (`isLive(name, pid)` false), and removes
    * files no row names (retired, their removal interrupted). Returns what it did, for the log.
    */
-  function recover(dir, isLive, exclusive) {
-    const report = { journals: 0, entries: 0, skipped: [], answers: [] }
+  function recover(dir, isLive) {
+    const report = { journals: 0, entries: 0, skipped: [] }
     // Files first, rows second: a writer registers its row before it creates the file, so every file listed
     // here that is still in use has a row the query below sees. (The other order could take a journal
     // created in between for an orphan and remove it from under its writer.)
-    let names = []
+    let files = []
     try {
-      names = fs.readdirSync(dir)
+      files = fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl'))
     } catch {
       // No journal directory yet.
     }
-    const files = names.filter((f) => f.endsWith('.jsonl'))
     const named = new Set()
     for (const row of all.all()) {
       named.add(row.name)
@@ -163,25 +147,10 @@ function openJournalIngest(db) {
       const r = ingest(row.name, file)
       report.entries += r.written
       report.skipped.push(...r.skipped)
-      answersIn(file, report.answers)
-      retire(row.name, file, false)
+      retire(row.name, file)
       report.journals++
     }
-    for (const f of files) {
-      if (named.has(f.slice(0, -6))) continue
-      answersIn(path.join(dir, f), report.answers)
-      fs.rmSync(path.join(dir, f), { force: true })
-    }
-    // Kept journals are a dead engine's only when the caller serves from this directory (it holds its lock);
-    // otherwise they may be a running engine's, and are left alone. Once read, their answers are the
-    // caller's to keep (it journals them again), so the files go.
-    if (exclusive) {
-      for (const f of names) {
-        if (!f.endsWith(`.jsonl${KEPT}`)) continue
-        answersIn(path.join(dir, f), report.answers)
-        fs.rmSync(path.join(dir, f), { force: true })
-      }
-    }
+    for (const f of files) if (!named.has(f.slice(0, -6))) fs.rmSync(path.join(dir, f), { force: true })
     return report
   }
 
@@ -192,12 +161,10 @@ function openJournalIngest(db) {
  * Keeps the table caught up with a writer's journals, in order: the log thread's loop, and the main
  * connection's when there is no thread. announce() says how far a journal is written (a new name means the
  * one before is complete); catchUp() ingests everything announced and retires the complete journals that
- * are all in the table (every journal, with retireAll, at close). `keep`: retired journals are kept for
- * their answers (a writer's followers; the writer removes them when the answers' window has passed).
+ * are all in the table (every journal, with retireAll, at close).
  * @param {ReturnType<typeof openJournalIngest>} journal
- * @param {boolean} keep
  */
-function createFollower(journal, keep) {
+function createFollower(journal) {
   const journals = [] // oldest first; the last is the one still being written
 
   function announce(name, file, upTo) {
@@ -235,7 +202,7 @@ function createFollower(journal, keep) {
           continue
         }
         if (i === journals.length - 1 && !retireAll) continue
-        journal.retire(j.name, j.file, keep)
+        journal.retire(j.name, j.file)
         out.retired.push(j.name)
         journals.splice(i--, 1)
       } catch (e) {
@@ -246,45 +213,6 @@ function createFollower(journal, keep) {
   }
 
   return { announce, extend, forget, pending, catchUp }
-}
-
-/** What a retired journal kept for its answers is renamed to (after `.jsonl`). */
-const KEPT = '.kept'
-
-/** An answer given (a reply cache record), journaled beside the entries of its turn. */
-function isAnswer(e) {
-  return e !== null && typeof e === 'object' && typeof e.answer === 'string'
-}
-
-/**
- * Appends the answers of every whole line of `file` to `out` (unreadable lines and files are passed over:
- * an answer is a convenience for a retry, and the entries' own recovery reports what it cannot read).
- */
-function answersIn(file, out) {
-  let text
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch {
-    return
-  }
-  const end = text.lastIndexOf('\n')
-  if (end < 0) return
-  for (const line of text.slice(0, end).split('\n')) {
-    // Lines without an answer (older journals, turns of no message) are not parsed.
-    if (!line.includes('"answer":')) continue
-    let batch
-    try {
-      batch = JSON.parse(line)
-    } catch {
-      continue
-    }
-    if (!Array.isArray(batch)) continue
-    for (const e of batch) {
-      if (!isAnswer(e) || typeof e.expiresAt !== 'number' || e.reply === null || typeof e.reply !== 'object') continue
-      const { status, contentType, body } = e.reply
-      if (typeof status === 'number' && typeof contentType === 'string' && typeof body === 'string') out.push({ key: e.answer, reply: { status, contentType, body }, expiresAt: e.expiresAt })
-    }
-  }
 }
 
 function fileSize(file) {
@@ -311,4 +239,4 @@ function readRange(file, from, to) {
   }
 }
 
-module.exports = { openJournalIngest, createFollower, JOURNAL_REMOVED, KEPT }
+module.exports = { openJournalIngest, createFollower, JOURNAL_REMOVED }

@@ -12,29 +12,11 @@ export interface IngestResult {
 export interface JournalIngest {
   /** Moves the complete lines past the committed offset (up to `upTo` bytes) into message_log. */
   ingest(name: string, file: string, upTo?: number): IngestResult
-  /** Deletes the journal's row, then its file (with `keep`, renames it `.kept`: it holds answers). */
-  retire(name: string, file: string, keep: boolean): void
-  /**
-   * Ingests and retires every journal in `dir` whose writer is gone; removes files no row names. Returns
-   * the answers every such journal holds, and, when `exclusive` (the caller serves from this directory),
-   * those of kept journals too (which are then removed).
-   */
-  recover(
-    dir: string,
-    isLive: (name: string, pid: number) => boolean,
-    exclusive: boolean,
-  ): { journals: number; entries: number; skipped: string[]; answers: RecoveredAnswer[] }
+  /** Deletes the journal's row, then its file. */
+  retire(name: string, file: string): void
+  /** Ingests and retires every journal in `dir` whose writer is gone; removes files no row names. */
+  recover(dir: string, isLive: (name: string, pid: number) => boolean): { journals: number; entries: number; skipped: string[] }
 }
-
-/** An answer read back from a journal: a reply cache record as it was when journaled. */
-export interface RecoveredAnswer {
-  key: string
-  reply: { status: number; contentType: string; body: string }
-  expiresAt: number
-}
-
-/** The suffix a retired journal kept for its answers gets after `.jsonl`. */
-export declare const KEPT: string
 
 export declare function openJournalIngest(db: Database.Database): JournalIngest
 
@@ -60,4 +42,4 @@ export interface JournalFollower {
   catchUp(retireAll: boolean): CatchUp
 }
 
-export declare function createFollower(journal: JournalIngest, keep: boolean): JournalFollower
+export declare function createFollower(journal: JournalIngest): JournalFollower

@@ -11,7 +11,7 @@
  *   in:  { id, sync: true }    -> out: { id } once everything announced before it is in the table,
  *                                 or { id, error } when it is not (it stays in its journal)
  *   in:  { close: true }       ingests what is left, retires the journal, closes the connection and exits
- *   out: { retired: name }     that journal is in the table; its file is renamed `.kept` (it holds answers)
+ *   out: { retired: name }     that journal is in the table and gone
  *   out: { skipped: reasons }  entries that can never be written (the main thread logs them)
  *   out: { failed: reason }    an ingest failed (busy, full disk); its lines stay and are retried with the next
  *   out: { fatal: reason }     when the connection cannot be opened; the thread then exits
@@ -43,8 +43,7 @@ try {
   process.exit(1)
 }
 
-// Retired journals are kept (renamed): the answers in them are the main thread's to remove when their window ends.
-const follower = createFollower(journal, true)
+const follower = createFollower(journal)
 
 /** Runs a catch-up and reports what the main thread must know. Returns why something is behind, or null. */
 function catchUp(retireAll) {

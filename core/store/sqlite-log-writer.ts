@@ -12,39 +12,21 @@
  * fails: it takes over the journals where the thread left them, so a failed thread costs speed, never
  * entries. A journal left by a process that died is recovered when the next store opens on the file.
  * `:memory:` has no journal: batches are written straight into the table.
- *
- * The journal also carries the answers given (the reply cache's records: sqlite-log-journal.cjs says how),
- * so a kill -9 does not lose them: a retired journal is kept until its answers' window has passed, and the
- * answers of every journal a dead process left are handed to the store that opens next (`recovered`).
  */
 import { randomBytes } from 'node:crypto'
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type Database from 'better-sqlite3'
 import type { Logger } from '../log/logger.ts'
 import { prepareLogBatch } from './sqlite-log-batch.cjs'
 import { holdsDataDirLock } from './data-dir-lock.ts'
-import { createFollower, JOURNAL_REMOVED, KEPT, openJournalIngest, type RecoveredAnswer } from './sqlite-log-journal.cjs'
-import type { MessageLogEntry, StoredReply } from './store.ts'
-
-/** An answer given, journaled after its turn's entries: `answer` is its dedup key. */
-export interface JournaledAnswer {
-  answer: string
-  reply: StoredReply
-  expiresAt: number
-}
+import { createFollower, JOURNAL_REMOVED, openJournalIngest } from './sqlite-log-journal.cjs'
+import type { MessageLogEntry } from './store.ts'
 
 export interface LogWriter {
-  /**
-   * Makes the batch, and the answers given with it, durable (journaled, or committed for `:memory:`, which
-   * keeps no answers) before it returns; throws the reason when not.
-   */
-  write(batch: MessageLogEntry[], answers?: JournaledAnswer[]): void
-  /** The answers in the journals a dead process left, read at open (expired ones included); handed over once. */
-  takeRecovered(): RecoveredAnswer[]
-  /** Removes the journals kept for their answers: the caller has saved the reply cache another way (a clean close). */
-  discardKept(): void
+  /** Makes the batch durable (journaled, or committed for `:memory:`) before it returns; throws the reason when not. */
+  write(batch: MessageLogEntry[]): void
   /** Resolves once everything written so far is in message_log (queries see it); rejects with why not. */
   ingested(): Promise<void>
   /** Brings the table up to date, retires the journals and stops the thread; the main connection stays the caller's. */
@@ -71,8 +53,6 @@ export interface LogWriterOptions {
   journalRotateBytes?: number
   /** The file the thread opens, when not `file`: tests point it at a broken one to make the thread fail. */
   threadFile?: string
-  /** The clock of the answers' expiries (the store's). */
-  now?: () => number
 }
 
 const JOURNAL_ROTATE_BYTES = 8 * 1024 * 1024
@@ -95,13 +75,6 @@ interface Journal {
   file: string
   fd: number
   size: number
-}
-
-/** A journal of this writer's that holds answers: kept, once retired, until the last of them expires. */
-interface Kept {
-  file: string
-  until: number
-  timer?: NodeJS.Timeout
 }
 
 /** Journals being written by stores open in this process: recovery on another store must leave them alone. */
@@ -133,9 +106,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
     const writeOnMain = prepareLogBatch(db)
     return {
       where: 'main',
-      write: (batch) => writeOnMain(batch),
-      takeRecovered: () => [],
-      discardKept: () => undefined,
+      write: writeOnMain,
       ingested: () => Promise.resolve(),
       close: async () => undefined,
       journalRemoved: () => false,
@@ -143,16 +114,13 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
   }
   const dir = `${opts.file}-msglog`
   const rotateBytes = opts.journalRotateBytes ?? JOURNAL_ROTATE_BYTES
-  const now = opts.now ?? Date.now
   const ingest = openJournalIngest(db)
-  let recovered: RecoveredAnswer[] = []
 
   // Recovery at open, before anything is written: a journal a crashed process left is in the table before
   // the engine (or `wxengine log` after the crash) reads it.
   try {
     const exclusive = holdsDataDirLock(path.dirname(opts.file))
-    const r = ingest.recover(dir, (name, pid) => journalIsLive(name, pid, exclusive), exclusive)
-    recovered = r.answers
+    const r = ingest.recover(dir, (name, pid) => journalIsLive(name, pid, exclusive))
     if (r.journals > 0) log.warn({ journals: r.journals, entries: r.entries }, 'message log recovered from journals left by a stopped process')
     reportSkipped(r.skipped)
   } catch (e) {
@@ -172,9 +140,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
    * up through it when there is no thread, and takes over from it when the thread fails; while the thread
    * works it is only the record (the thread's own follower does the ingesting, and reports retirements).
    */
-  const follower = createFollower(ingest, true)
-  /** This writer's journals that hold answers, by name, until their kept file is removed. */
-  const kept = new Map<string, Kept>()
+  const follower = createFollower(ingest)
   let where: 'thread' | 'main' = 'thread'
   let closing = false
   let worker: Worker | null = null
@@ -207,37 +173,9 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
   function catchUpOnMain(retireAll: boolean): string | null {
     const r = follower.catchUp(retireAll)
     reportSkipped(r.skipped)
-    for (const name of r.retired) retired(name)
+    for (const name of r.retired) liveJournals.delete(name)
     if (r.behind !== null) reportFailure(r.behind)
     return r.behind
-  }
-
-  /**
-   * A journal is in the table and no longer written: its file was kept (renamed) for its answers, and goes
-   * once the last of them has expired; at once when it holds none.
-   */
-  function retired(name: string): void {
-    liveJournals.delete(name)
-    const k = kept.get(name)
-    const file = k?.file ?? path.join(dir, `${name}.jsonl`)
-    const wait = k === undefined ? 0 : k.until - now()
-    if (wait <= 0) {
-      kept.delete(name)
-      return removeKept(file)
-    }
-    k!.timer = setTimeout(() => {
-      kept.delete(name)
-      removeKept(file)
-    }, wait)
-    k!.timer.unref()
-  }
-
-  function removeKept(file: string): void {
-    try {
-      rmSync(`${file}${KEPT}`, { force: true })
-    } catch (e) {
-      log.warn({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'message log journal kept for its answers not removed (the next start removes it)')
-    }
   }
 
   /** The thread is gone: the main connection takes over from wherever the thread got to. */
@@ -274,7 +212,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
       if (m.fatal !== undefined) return fail(m.fatal)
       if (m.retired !== undefined) {
         follower.forget(m.retired)
-        retired(m.retired)
+        liveJournals.delete(m.retired)
         return
       }
       if (m.skipped !== undefined) return reportSkipped(m.skipped)
@@ -313,8 +251,8 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
    * Appends the whole batch, as one JSON line, or nothing: a failed or short write is cut back off, so no
    * half line stays in the file. One stringify and one write a turn, whatever the batch size.
    */
-  function append(j: Journal, batch: MessageLogEntry[], answers: JournaledAnswer[] | undefined): void {
-    const line = `${JSON.stringify(answers === undefined || answers.length === 0 ? batch : [...batch, ...answers])}\n`
+  function append(j: Journal, batch: MessageLogEntry[]): void {
+    const line = `${JSON.stringify(batch)}\n`
     const bytes = Buffer.byteLength(line)
     let written = 0
     try {
@@ -326,16 +264,6 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
     }
     j.size += bytes
     follower.announce(j.name, j.file, j.size)
-    if (answers !== undefined && answers.length > 0) keepUntil(j, answers)
-  }
-
-  /** The journal holds these answers: kept after it is retired until the last of them expires. */
-  function keepUntil(j: Journal, answers: JournaledAnswer[]): void {
-    let until = 0
-    for (const a of answers) if (a.expiresAt > until) until = a.expiresAt
-    const k = kept.get(j.name)
-    if (k === undefined) kept.set(j.name, { file: j.file, until })
-    else if (until > k.until) k.until = until
   }
 
   /**
@@ -377,15 +305,10 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
     get where() {
       return where
     },
-    takeRecovered() {
-      const r = recovered
-      recovered = []
-      return r
-    },
-    write(batch, answers) {
+    write(batch) {
       if (closing) throw new Error('message log writer is closed')
       current ??= openJournal()
-      append(current, batch, answers)
+      append(current, batch)
       const j = current
       if (j.size >= rotateBytes) {
         closeSync(j.fd)
@@ -433,15 +356,6 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
       if (follower.pending().length > 0) catchUpOnMain(true)
       // Whatever is still not retired is no longer written by anyone: the next start recovers it.
       for (const name of follower.pending()) liveJournals.delete(name)
-    },
-    discardKept() {
-      const pending = new Set(follower.pending())
-      for (const [name, k] of kept) {
-        if (pending.has(name)) continue
-        clearTimeout(k.timer)
-        kept.delete(name)
-        removeKept(k.file)
-      }
     },
   }
 }

@@ -9,7 +9,7 @@
  * - Sessions, kv, tokens, locks and outbox are committed before their promise resolves. A crash of
  *   the process (kill -9, OOM) loses none of them: a committed WAL frame is in the OS page cache.
  * - Dedup claims and the reply cache live in memory and are saved by close() (see "dedup" below); each
- *   answer is also journaled with the message log, so a kill -9 keeps the answers, not the claims.
+ *   answer is also journaled (reply-journal.ts) before it leaves, so a kill -9 keeps the answers, not the claims.
  * - `log.committed()` resolves once the entries appended so far are durable; the engine answers after it
  *   (log.commitBeforeAnswer), so every answered message's log entry survives a kill -9.
  * - The message log is buffered in memory and handed to its writer (sqlite-log-writer.ts) once per
@@ -31,8 +31,9 @@ import { createLogger, type Logger } from '../log/logger.ts'
 import type { JsonValue } from '../plugin/plugin-api.ts'
 import { makeDir, storeOpenFailure, unwritableFileHint, unwritableHint } from './data-dir.ts'
 import { ReplyCache } from './reply-cache.ts'
-import { startLogWriter, type JournaledAnswer } from './sqlite-log-writer.ts'
-import type { RecoveredAnswer } from './sqlite-log-journal.cjs'
+import { openReplyJournal, type JournaledAnswer } from './reply-journal.ts'
+import { startLogWriter } from './sqlite-log-writer.ts'
+import { holdsDataDirLock } from './data-dir-lock.ts'
 import { SCHEMA_MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.ts'
 import { StoreOpenError } from './store-open-error.ts'
 import { applyOutboxPatch, compareHits, DEFAULT_LOG_LIMIT, prefixUpperBound, sessionKeyOf } from './store-shared.ts'
@@ -62,10 +63,12 @@ export interface SqliteStoreOptions {
   /** How often the database file is checked for being still there (removed or replaced under the engine). */
   fileCheckIntervalMs?: number
   /**
-   * Journal each answer with the message log, so the reply cache survives a kill -9 (default true). Off
-   * with the message log: its journal would otherwise keep the replies of a log the operator turned off.
+   * Journal each answer (reply-journal.ts), so the reply cache survives a kill -9 (default true). The engine
+   * turns it off with the message log: replies would otherwise be written to disk with the log turned off.
    */
   journalAnswers?: boolean
+  /** Size at which a reply journal file is closed for a new one (tests use a small one). */
+  replyJournalRotateBytes?: number
 }
 
 const DEFAULT_SESSION_CACHE = 10_000
@@ -143,7 +146,6 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // The file we opened: removed or replaced under us (rm, a restore over it), everything written since
   // goes to an inode no later start will open. healthy() says so.
   const fileOf = opts.file === ':memory:' ? undefined : resolve(opts.file)
-  const journalAnswers = fileOf !== undefined && opts.journalAnswers !== false
   const watched = fileOf === undefined ? [] : watchedFiles(fileOf)
   let replacedSaid = false
   /** The current run of failed state writes (writes()), null while they succeed. */
@@ -270,32 +272,33 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // Writing each claim and each reply to disk was most of a message's cost. One process owns this file, so
   // claims and the reply cache (a 30 s window) live in memory, atomic by construction (one thread), and off
   // the heap (reply-cache.ts says why). close() saves the live replies and open loads them, so a retry that
-  // arrives across a graceful restart (a deploy) still gets the same bytes. Each answer is also journaled with
-  // its turn's log entries (before the engine answers, as they are), so after a kill -9 open loads it from
-  // the journals the dead process left: a retry arriving within its window gets the same bytes then too,
-  // instead of running the message again.
+  // arrives across a graceful restart (a deploy) still gets the same bytes. Each answer is also journaled,
+  // written with the turn's log entries (before the engine answers, as they are), so after a kill -9 open
+  // loads it from the files the dead process left: a retry arriving within its window gets the same bytes
+  // then too, instead of running the message again.
   const replyCache = new ReplyCache()
+  const replyJournal =
+    fileOf === undefined || opts.journalAnswers === false
+      ? null
+      : openReplyJournal({ dir: `${fileOf}-replies`, now, log, exclusive: holdsDataDirLock(dirname(fileOf)), rotateBytes: opts.replyJournalRotateBytes })
   // Group commit: log.committed() resolves once the entries appended so far are durable (journaled). The
   // engine waits for it before answering, so every answered message is in the log even after a kill -9, for
   // at most one turn of latency and one write() per turn. Every caller of a turn shares one promise.
   let durableTurn: { promise: Promise<void>; resolve: () => void } | null = null
 
-  /**
-   * Replies saved by the last close(), and answers journaled by a process that died, still inside their
-   * window, are loaded once, so a claim never reads the disk: memory is the whole truth for this process.
-   * Recovered answers are journaled again (with the first turn), so a second crash keeps them too.
-   */
-  function loadReplies(recovered: readonly RecoveredAnswer[]): void {
+  // Replies saved by the last close(), and answers journaled by a process that died, still inside their
+  // window, are loaded once, so a claim never reads the disk: memory is the whole truth for this process.
+  // Recovered answers are journaled again (with the first turn), so a second crash keeps them too.
+  {
     const openedAt = now()
     const saved = db
       .prepare<[number], { key: string; reply: string; expires_at: number }>("SELECT key, reply, expires_at FROM dedup WHERE state = 'done' AND reply IS NOT NULL AND expires_at > ?")
       .all(openedAt)
-      .map((row): RecoveredAnswer => ({ key: row.key, reply: JSON.parse(row.reply) as StoredReply, expiresAt: row.expires_at }))
-    const live = recovered.filter((a) => a.expiresAt > openedAt)
+      .map((row): JournaledAnswer => ({ key: row.key, reply: JSON.parse(row.reply) as StoredReply, expiresAt: row.expires_at }))
+    const recovered = (replyJournal?.recover() ?? []).filter((a) => a.expiresAt > openedAt)
     // In expiry order: the cache expires records from the front of its claim order.
-    for (const a of [...saved, ...live].sort((x, y) => x.expiresAt - y.expiresAt)) replyCache.load(a.key, a.reply, a.expiresAt, openedAt)
-    for (const a of live) answers.push({ answer: a.key, reply: a.reply, expiresAt: a.expiresAt })
-    if (answers.length > 0) scheduleFlush()
+    for (const a of [...saved, ...recovered].sort((x, y) => x.expiresAt - y.expiresAt)) replyCache.load(a.key, a.reply, a.expiresAt, openedAt)
+    for (const a of recovered) replyJournal!.add(a)
     db.exec('DELETE FROM dedup')
   }
 
@@ -338,9 +341,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   function completeDedup(key: string, reply: StoredReply, ttlMs: number): void {
     const t = now()
     replyCache.complete(key, reply, ttlMs, t)
-    // Journaled with the turn's entries (the engine waits for that before it answers, log.committed()).
-    if (journalAnswers) {
-      answers.push({ answer: key, reply, expiresAt: t + ttlMs })
+    // Written with the turn's log entries (the engine waits for that before it answers, log.committed()).
+    if (replyJournal !== null) {
+      replyJournal.add({ key, reply, expiresAt: t + ttlMs })
       scheduleFlush()
     }
   }
@@ -392,11 +395,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
   // --- message log buffer -------------------------------------------------------------------------
   let buffer: MessageLogEntry[] = []
-  /** Answers given since the last write: journaled with the next batch (never held over a failed write). */
-  let answers: JournaledAnswer[] = []
   let flushScheduled: NodeJS.Immediate | null = null
-  const logWriter = startLogWriter({ db, file: fileOf ?? null, log, busyTimeoutMs: BUSY_TIMEOUT_MS, walAutocheckpoint: LOG_THREAD_WAL_AUTOCHECKPOINT, journalRotateBytes: opts.journalRotateBytes, now })
-  loadReplies(logWriter.takeRecovered())
+  const logWriter = startLogWriter({ db, file: fileOf ?? null, log, busyTimeoutMs: BUSY_TIMEOUT_MS, walAutocheckpoint: LOG_THREAD_WAL_AUTOCHECKPOINT, journalRotateBytes: opts.journalRotateBytes })
+  if (replyJournal?.pending()) scheduleFlush()
 
   /**
    * The current run of failed writes, null while writes succeed: since when, the last reason (health()),
@@ -421,14 +422,12 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     }
     const turn = durableTurn
     durableTurn = null
-    // Answers are not held for a retry: the cache in memory has them, and a backlog of them would only grow.
-    const given = answers
-    answers = []
-    if ((buffer.length > 0 || given.length > 0) && (tryNow || failing === null || now() >= failing.retryAt)) {
+    replyJournal?.write()
+    if (buffer.length > 0 && (tryNow || failing === null || now() >= failing.retryAt)) {
       const batch = buffer
       buffer = []
       try {
-        logWriter.write(batch, given)
+        logWriter.write(batch)
         if (failing !== null) reportRecovered(batch.length)
       } catch (e) {
         buffer = batch.concat(buffer)
@@ -676,7 +675,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       },
       async committed() {
         // Entries handed to the writer are durable already; only the buffered ones (this turn) are waited for.
-        if (buffer.length === 0 && answers.length === 0) return
+        if (buffer.length === 0 && !replyJournal?.pending()) return
         if (!durableTurn) {
           let resolve!: () => void
           const promise = new Promise<void>((r) => (resolve = r))
@@ -745,10 +744,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       await logWriter.close()
       try {
         saveDedupTx.immediate(now())
-        // Saved: the journals kept for their answers are not needed any more.
-        logWriter.discardKept()
+        // Saved: the journaled copy is not needed any more.
+        replyJournal?.discard()
       } catch (e) {
-        log.warn({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'reply cache not saved at close')
+        log.warn({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'reply cache not saved at close (its journal is kept for the next start)')
+        replyJournal?.close()
       }
       cache?.clear()
       db.close()

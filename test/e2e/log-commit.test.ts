@@ -44,11 +44,9 @@ function durableEntries(file: string): number {
       for (const j of raw.prepare('SELECT name, committed FROM log_journals').all() as Array<{ name: string; committed: number }>) {
         const journal = path.join(`${file}-msglog`, `${j.name}.jsonl`)
         if (!existsSync(journal)) continue
-        // Whole lines only (what recovery takes), each a batch of entries, then the answers given (not entries).
+        // Whole lines only (what recovery takes), each a batch of entries.
         const rest = readFileSync(journal).subarray(j.committed).toString('utf8')
-        for (const line of rest.slice(0, rest.lastIndexOf('\n') + 1).split('\n').filter(Boolean)) {
-          n += (JSON.parse(line) as Array<{ msgKey?: string }>).filter((e) => typeof e.msgKey === 'string').length
-        }
+        for (const line of rest.slice(0, rest.lastIndexOf('\n') + 1).split('\n').filter(Boolean)) n += (JSON.parse(line) as unknown[]).length
       }
       return n
     })()

@@ -3,18 +3,21 @@
  * journal rotations (a tiny rotation size), some with a short window that will have ended when the parent
  * looks, then kills itself.
  */
+import { dirname } from 'node:path'
+import { lockDataDir } from '../../core/store/data-dir-lock.ts'
 import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 
 const file = process.argv[2]
 const at = Number(process.argv[3])
 if (process.argv[4] === 'reopen') {
-  // An engine that recovers the answers and dies too before any clean close.
+  // An engine (it holds the data directory's lock) that recovers the answers and dies too before any clean close.
+  lockDataDir(dirname(file))
   const again = openSqliteStore({ file, now: () => at })
   await again.log.committed()
   await new Promise((r) => setTimeout(r, 50))
   process.kill(process.pid, 'SIGKILL')
 }
-const store = openSqliteStore({ file, now: () => at, journalRotateBytes: 600 })
+const store = openSqliteStore({ file, now: () => at, replyJournalRotateBytes: 600 })
 const reply = (k: string) => ({ status: 200, contentType: 'application/xml; charset=utf-8', body: `<xml><Content><![CDATA[${k}]]></Content></xml>` })
 
 for (let i = 0; i < 30; i++) {
@@ -24,7 +27,4 @@ for (let i = 0; i < 30; i++) {
   await store.dedup.complete(key, reply(key), i % 3 === 0 ? 1000 : 60_000)
   await store.log.committed()
 }
-// Let the log thread ingest and retire the rotated journals (they are kept for their answers).
-await store.log.flush()
-await store.log.committed()
 process.kill(process.pid, 'SIGKILL')

@@ -43,11 +43,9 @@ function journaledKeys(file: string): string[] {
   const dir = `${file}-msglog`
   if (!existsSync(dir)) return []
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
     .sort()
     .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
-    // A line holds the turn's entries and, after them, the answers given (which are not log entries).
-    .flatMap((l) => (JSON.parse(l) as Partial<MessageLogEntry>[]).flatMap((e) => (e.msgKey === undefined ? [] : [e.msgKey])))
+    .flatMap((l) => (JSON.parse(l) as MessageLogEntry[]).map((e) => e.msgKey))
 }
 
 /** A pid that belonged to a process that has exited. */
@@ -464,10 +462,12 @@ describe('sqlite store', () => {
     assert.equal(signal, 'SIGKILL', `child should die by SIGKILL (code ${code}): ${stderr}`)
     assert.ok(existsSync(`${file}-wal`), 'the WAL was left behind, as after a real crash')
 
+    // The next engine holds the data directory's lock: only then are the dead process's answers its own.
+    const lock = lockDataDir(join(file, '..'))
     const s = openSqliteStore({ file, now: () => T0 })
     assert.equal((await s.sessions.get('acct', 'o'))?.plugin, 'quiz')
     assert.equal(await s.kv.get('plugin:quiz', 'score:o'), 42)
-    // The reply cache's answers are journaled with the log: a WeChat retry after the crash gets the same bytes.
+    // The reply cache's answers are journaled: a WeChat retry after the crash gets the same bytes.
     assert.deepEqual(await s.dedup.peek('msg-1'), { state: 'done', reply: { status: 200, contentType: 'application/xml', body: '<xml/>' } })
     assert.deepEqual(
       (await s.log.query({ account: 'acct' })).map((e) => e.msgKey).sort(),
@@ -475,6 +475,7 @@ describe('sqlite store', () => {
     )
     assert.deepEqual(await s.log.hits('acct'), [{ account: 'acct', rule: 'r', keyword: null, hits: 4 }])
     await s.close()
+    lock.release()
   })
 
   it('kill -9: answers still in their window come back from every journal, rotated ones included; expired ones do not', async () => {
@@ -486,7 +487,8 @@ describe('sqlite store', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
     assert.equal(signal, 'SIGKILL', `child should die by SIGKILL (code ${code}): ${stderr}`)
-    assert.ok(readdirSync(`${file}-msglog`).length > 2, `several journals were left: ${readdirSync(`${file}-msglog`).join(', ')}`)
+    const left = readdirSync(`${file}-replies`)
+    assert.ok(left.length > 2, `several reply journal files were left: ${left.join(', ')}`)
 
     // The next engine (it holds the data directory's lock), 10 s later.
     const lock = lockDataDir(join(file, '..'))
@@ -499,9 +501,12 @@ describe('sqlite store', () => {
         else assert.deepEqual(seen, { state: 'done', reply: { status: 200, contentType: 'application/xml; charset=utf-8', body: `<xml><Content><![CDATA[${key}]]></Content></xml>` } }, key)
       }
       // Read once: the files it found are gone, and what they held is journaled again by this store.
-      assert.equal(readdirSync(`${file}-msglog`).filter((f) => f.endsWith('.kept')).length, 0, readdirSync(`${file}-msglog`).join(', '))
+      await s.log.committed()
+      const now = readdirSync(`${file}-replies`)
+      assert.deepEqual(now.filter((f) => left.includes(f)), [], now.join(', '))
+      assert.equal(now.length, 1, 'the recovered answers journaled again')
       await s.close()
-      assert.deepEqual(readdirSync(`${file}-msglog`), [], 'a clean close saves the cache and leaves no journal')
+      assert.deepEqual(readdirSync(`${file}-replies`), [], 'a clean close saves the cache and leaves no reply journal')
       const again = openSqliteStore({ file, now: () => T0 + 10_000 })
       assert.equal((await again.dedup.peek('acct:o:1')).state, 'done', 'saved at the clean close')
       await again.close()
@@ -510,20 +515,22 @@ describe('sqlite store', () => {
     }
   })
 
-  it('a rotated journal holding answers is kept until the last of them expires, then removed', async () => {
+  it('a reply journal file is closed past its size and removed once the last of its answers has expired', async () => {
     const file = freshFile('kept')
-    const s = openSqliteStore({ file, journalRotateBytes: 400 })
+    const s = openSqliteStore({ file, replyJournalRotateBytes: 400 })
     const reply = { status: 200, contentType: 'application/xml; charset=utf-8', body: '<xml>kept</xml>' }
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 12; i++) {
       await s.dedup.claim(`k${i}`, 5000)
       await s.dedup.complete(`k${i}`, reply, 400)
       await s.log.committed()
     }
     await s.log.flush()
-    const kept = () => readdirSync(`${file}-msglog`).filter((f) => f.endsWith('.jsonl.kept'))
-    await until('rotated journals kept for their answers', () => kept().length > 0)
-    await until('removed once their answers expired', () => kept().length === 0, 3000)
+    const files = () => readdirSync(`${file}-replies`)
+    assert.ok(files().length > 2, `closed files kept for their answers: ${files().join(', ')}`)
+    // The one being written stays until the next write (which starts a new one: its first answer expired).
+    await until('closed files removed once their answers expired', () => files().length === 1, 3000)
     await s.close()
+    assert.deepEqual(files(), [])
   })
 
   it('journalAnswers false (the message log off): no reply reaches the journal', async () => {
@@ -536,6 +543,7 @@ describe('sqlite store', () => {
     const text = readdirSync(`${file}-msglog`).map((f) => readFileSync(join(`${file}-msglog`, f), 'utf8')).join('')
     assert.match(text, /logged/)
     assert.doesNotMatch(text, /secret/)
+    assert.equal(existsSync(`${file}-replies`), false)
     await s.close()
   })
 
@@ -543,11 +551,12 @@ describe('sqlite store', () => {
     const file = freshFile('kill9-twice')
     const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'sqlite-answers-crash-child.ts'), file, String(T0)], { stdio: 'ignore' })
     await once(child, 'exit')
+    // The engine that recovers them dies too, before saving anything at a close.
+    const second = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'sqlite-answers-crash-child.ts'), file, String(T0 + 5_000), 'reopen'], { stdio: 'ignore' })
+    const [, signal] = (await once(second, 'exit')) as [number | null, string | null]
+    assert.equal(signal, 'SIGKILL')
     const lock = lockDataDir(join(file, '..'))
     try {
-      // The engine that recovered them dies too, before saving anything at a close.
-      const second = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'sqlite-answers-crash-child.ts'), file, String(T0 + 5_000), 'reopen'], { stdio: 'ignore' })
-      await once(second, 'exit')
       const s = openSqliteStore({ file, now: () => T0 + 10_000 })
       assert.equal((await s.dedup.peek('acct:o:29')).state, 'done')
       assert.equal((await s.dedup.peek('acct:o:1')).state, 'done')

@@ -1,0 +1,226 @@
+/**
+ * The SQLite store's reply cache, copied to disk as it fills, so a kill -9 does not lose it.
+ *
+ * The cache (reply-cache.ts) is memory, saved into the dedup table at a clean close. Without this copy, a
+ * WeChat retry of a message answered just before a crash (the answer lost on the way, systemd starting the
+ * engine again within seconds) ran the message a second time. Each answer given is queued here and written
+ * with the turn's message-log entries (the store's flushLog), before the engine answers (log.committed()):
+ * one append a turn, of a JSON array of `{ key, reply, expiresAt }`, to a file of its own in
+ * `<database>-replies/`. When write() returns the answers are in the OS page cache, which survives a kill -9.
+ *
+ * Not in the message log's journal: that one is read back by the log thread, which then had to read and
+ * parse every reply too, for nothing (the answers cost 7-8 % of requests a second there; BENCHMARKS.md).
+ *
+ * A file is closed when it is past ROTATE_BYTES or when the first answer in it has expired, and removed once
+ * its last one has: the directory holds about two windows of answers (`limits.replyCacheMs` each). A clean
+ * close removes every file of this store, the cache being saved in the dedup table then.
+ *
+ * Recovery (`recover`) is done by a store that holds the data directory's lock (an engine about to serve):
+ * every file there is a dead process's then. A store opened beside a running engine (`wxengine log`) leaves
+ * them alone: they may be that engine's.
+ */
+import { randomBytes } from 'node:crypto'
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs'
+import path from 'node:path'
+import type { Logger } from '../log/logger.ts'
+import type { StoredReply } from './store.ts'
+
+/** An answer given: the dedup key it answers, the reply's bytes, and until when it is replayed. */
+export interface JournaledAnswer {
+  key: string
+  reply: StoredReply
+  expiresAt: number
+}
+
+export interface ReplyJournal {
+  /** Queues an answer for the next write(). */
+  add(answer: JournaledAnswer): void
+  /** Whether answers are queued. */
+  pending(): boolean
+  /**
+   * Appends the queued answers (one write). Never throws: a failure is logged (one line per 10 s) and the
+   * answers are dropped, as they are still in the cache in memory and only a crash would need them.
+   */
+  write(): void
+  /** The answers in the files a dead process left (expired ones included), which are then removed. */
+  recover(): JournaledAnswer[]
+  /** Closes the file being written and removes every file of this journal (the cache is saved elsewhere). */
+  discard(): void
+  /** Closes the file being written, stops the removal timers and leaves the files for the next start. */
+  close(): void
+}
+
+export interface ReplyJournalOptions {
+  /** The directory of the files, `<database>-replies`. */
+  dir: string
+  /** The store's clock, that of the answers' expiries. */
+  now: () => number
+  log: Logger
+  /** Only a store holding the data directory's lock recovers (see the header). */
+  exclusive: boolean
+  rotateBytes?: number
+}
+
+const ROTATE_BYTES = 8 * 1024 * 1024
+/** At most one "not written" line per this many ms while writes fail (a full disk would flood). */
+const FAILURE_LOG_EVERY_MS = 10_000
+
+interface ReplyFile {
+  file: string
+  fd: number
+  size: number
+  /** The first answer's expiry: once passed, the next write starts a new file. */
+  firstExpiry: number
+  /** The last answer's expiry: the file is removed after it. */
+  lastExpiry: number
+}
+
+export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
+  const { dir, now, log } = opts
+  const rotateBytes = opts.rotateBytes ?? ROTATE_BYTES
+  let queued: JournaledAnswer[] = []
+  let current: ReplyFile | null = null
+  /** Closed files of this journal waiting for their last answer to expire. */
+  const closed = new Map<string, NodeJS.Timeout>()
+  let lastFailureLine = -Infinity
+  let failuresUnlogged = 0
+
+  function open(firstExpiry: number): ReplyFile {
+    // Private, as the database is: each line holds replies to users.
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    const file = path.join(dir, `${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}.jsonl`)
+    return { file, fd: openSync(file, 'a', 0o600), size: 0, firstExpiry, lastExpiry: 0 }
+  }
+
+  /** Closes the file being written; it goes once its last answer has expired. */
+  function rotate(): void {
+    if (current === null) return
+    const { file, fd, lastExpiry } = current
+    current = null
+    closeSync(fd)
+    const timer = setTimeout(() => {
+      closed.delete(file)
+      remove(file)
+    }, Math.max(0, lastExpiry - now()))
+    timer.unref()
+    closed.set(file, timer)
+  }
+
+  function remove(file: string): void {
+    try {
+      rmSync(file, { force: true })
+    } catch (e) {
+      log.warn({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, file }, 'reply journal file not removed (the next start removes it)')
+    }
+  }
+
+  function reportFailure(reason: string, lost: number): void {
+    const t = Date.now()
+    if (t - lastFailureLine < FAILURE_LOG_EVERY_MS) {
+      failuresUnlogged++
+      return
+    }
+    log.error(
+      { code: 'STORE_UNAVAILABLE', reason, lost, suppressed: failuresUnlogged },
+      'answers not journaled: a retry after a crash would run their messages again (the reply cache in memory still has them)',
+    )
+    lastFailureLine = t
+    failuresUnlogged = 0
+  }
+
+  return {
+    add(answer) {
+      queued.push(answer)
+    },
+
+    pending: () => queued.length > 0,
+
+    write() {
+      if (queued.length === 0) return
+      const answers = queued
+      queued = []
+      let written = 0
+      try {
+        if (current !== null && (current.size >= rotateBytes || now() >= current.firstExpiry)) rotate()
+        current ??= open(answers[0]!.expiresAt)
+        const line = `${JSON.stringify(answers)}\n`
+        const bytes = Buffer.byteLength(line)
+        written = writeSync(current.fd, line)
+        if (written !== bytes) throw new Error(`short write (${written} of ${bytes} bytes)`)
+        current.size += bytes
+        for (const a of answers) if (a.expiresAt > current.lastExpiry) current.lastExpiry = a.expiresAt
+      } catch (e) {
+        // A partial line would be read as a broken one: start a new file rather than append after it.
+        if (written > 0 && current !== null) rotate()
+        reportFailure((e as Error).message, answers.length)
+      }
+    },
+
+    recover() {
+      const found: JournaledAnswer[] = []
+      if (!opts.exclusive) return found
+      let names: string[]
+      try {
+        names = readdirSync(dir)
+      } catch {
+        return found // no directory: nothing was ever journaled
+      }
+      for (const name of names) {
+        if (!name.endsWith('.jsonl')) continue
+        const file = path.join(dir, name)
+        answersIn(file, found)
+        remove(file)
+      }
+      return found
+    },
+
+    discard() {
+      const file = current?.file
+      if (current !== null) closeSync(current.fd)
+      current = null
+      if (file !== undefined) remove(file)
+      for (const [f, timer] of closed) {
+        clearTimeout(timer)
+        remove(f)
+      }
+      closed.clear()
+    },
+
+    close() {
+      if (current !== null) closeSync(current.fd)
+      current = null
+      for (const timer of closed.values()) clearTimeout(timer)
+      closed.clear()
+    },
+  }
+}
+
+/**
+ * Appends the answers of every whole line of `file` to `out`. A line cut short by the crash, or otherwise
+ * unreadable, is passed over: an answer only spares a retry running its message again.
+ */
+function answersIn(file: string, out: JournaledAnswer[]): void {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    return
+  }
+  for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n')) {
+    if (line === '') continue
+    let batch: unknown
+    try {
+      batch = JSON.parse(line)
+    } catch {
+      continue
+    }
+    if (!Array.isArray(batch)) continue
+    for (const a of batch as Array<Partial<JournaledAnswer> | null>) {
+      const reply = a?.reply
+      if (typeof a?.key !== 'string' || typeof a.expiresAt !== 'number' || reply === null || typeof reply !== 'object') continue
+      if (typeof reply.status === 'number' && typeof reply.contentType === 'string' && typeof reply.body === 'string') {
+        out.push({ key: a.key, reply: { status: reply.status, contentType: reply.contentType, body: reply.body }, expiresAt: a.expiresAt })
+      }
+    }
+  }
+}
