@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
@@ -13,22 +13,41 @@ const freshDir = () => join(root, `replies-${n++}`)
 const T0 = 1_700_000_000_000
 const answer = (key: string, expiresAt = T0 + 30_000): JournaledAnswer => ({ key, reply: { status: 200, contentType: 'application/xml; charset=utf-8', body: `<xml>${key}</xml>` }, expiresAt })
 
-test('recovery reads whole lines only: a line cut by the crash and an unreadable one are passed over', () => {
+test('recovery gives back each answer as written (newlines, quotes, emoji, a lone surrogate) up to a record cut by the crash', () => {
+  const dir = freshDir()
+  const { logger } = createMemoryLogger('debug')
+  const odd = { key: 'acct:m:o 1:2', reply: { status: 200, contentType: 'application/xml; charset=utf-8', body: '<xml>\n"a" 12 34\n😀 \ud800 end</xml>' }, expiresAt: T0 + 5 }
+  const writer = openReplyJournal({ dir, now: () => T0, log: logger, exclusive: true })
+  writer.add(answer('a'))
+  writer.add(odd)
+  writer.write()
+  writer.add(answer('b'))
+  writer.write()
+  writer.close()
+  // What a kill -9 in the middle of a write leaves: the start of a record.
+  const [file] = readdirSync(dir)
+  appendFileSync(join(dir, file!), '1700000030000 200 30 1 900\napplication/xml; charset=utf-8c<xml>cut')
+  const recovered = openReplyJournal({ dir, now: () => T0, log: logger, exclusive: true }).recover()
+  assert.deepEqual(recovered.map((a) => a.key), ['a', odd.key, 'b'])
+  assert.deepEqual(recovered[0], answer('a'))
+  // UTF-8 has no lone surrogate: it comes back as U+FFFD, the rest as written.
+  assert.deepEqual(recovered[1], { ...odd, reply: { ...odd.reply, body: odd.reply.body.replace('\ud800', '\ufffd') } })
+  assert.deepEqual(readdirSync(dir), [], 'read once, then removed')
+})
+
+test('a file that is not a journal yields nothing, and is removed', () => {
   const dir = freshDir()
   mkdirSync(dir)
-  const line = (...keys: string[]) => `${JSON.stringify(keys.map((k) => answer(k)))}\n`
-  writeFileSync(join(dir, '1-a-b.jsonl'), line('a', 'b') + 'not json\n' + `${JSON.stringify([{ key: 'no-reply' }, null, 7])}\n` + line('c') + line('cut').slice(0, 30))
+  writeFileSync(join(dir, '1-a-b.jsonl'), 'not a journal\n')
   const { logger } = createMemoryLogger('debug')
-  const recovered = openReplyJournal({ dir, now: () => T0, log: logger, exclusive: true }).recover()
-  assert.deepEqual(recovered.map((a) => a.key), ['a', 'b', 'c'])
-  assert.deepEqual(recovered[0], answer('a'))
-  assert.deepEqual(readdirSync(dir), [], 'read once, then removed')
+  assert.deepEqual(openReplyJournal({ dir, now: () => T0, log: logger, exclusive: true }).recover(), [])
+  assert.deepEqual(readdirSync(dir), [])
 })
 
 test('a store opened beside a running engine (no lock) recovers nothing and removes nothing', () => {
   const dir = freshDir()
   mkdirSync(dir)
-  writeFileSync(join(dir, '1-a-b.jsonl'), `${JSON.stringify([answer('theirs')])}\n`)
+  writeFileSync(join(dir, '1-a-b.jsonl'), 'theirs\n')
   const { logger } = createMemoryLogger('debug')
   assert.deepEqual(openReplyJournal({ dir, now: () => T0, log: logger, exclusive: false }).recover(), [])
   assert.deepEqual(readdirSync(dir), ['1-a-b.jsonl'])

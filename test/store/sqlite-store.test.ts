@@ -517,7 +517,7 @@ describe('sqlite store', () => {
 
   it('a reply journal file is closed past its size and removed once the last of its answers has expired', async () => {
     const file = freshFile('kept')
-    const s = openSqliteStore({ file, replyJournalRotateBytes: 400 })
+    const s = openSqliteStore({ file, replyJournalRotateBytes: 200 })
     const reply = { status: 200, contentType: 'application/xml; charset=utf-8', body: '<xml>kept</xml>' }
     for (let i = 0; i < 12; i++) {
       await s.dedup.claim(`k${i}`, 5000)
