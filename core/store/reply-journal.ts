@@ -14,7 +14,8 @@
  * took three times as long (0.83 µs an answer against 0.25), on the thread that answers.
  *
  * Not in the message log's journal: that one is read back by the log thread, which then had to read and
- * parse every reply too, for nothing (the answers cost 7-8 % of requests a second there; BENCHMARKS.md).
+ * parse every reply too, for nothing (the answers cost 7-8 % of requests a second there, 2-3 % here;
+ * BENCHMARKS.md).
  *
  * A file is closed when it is past ROTATE_BYTES or when the first answer in it has expired, and removed once
  * its last one has: the directory holds about two windows of answers (`limits.replyCacheMs` each). A clean
