@@ -55,6 +55,15 @@ async function deadPid(): Promise<number> {
   return child.pid!
 }
 
+/** Runs a child script of this folder (a store that kills itself with -9) and checks it died that way. */
+async function runUntilKilled(script: string, ...args: string[]): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script), ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
+  assert.equal(signal, 'SIGKILL', `${script} should die by SIGKILL (code ${code}): ${stderr}`)
+}
+
 function openRaw(file: string): Database.Database {
   return new Database(file, { readonly: true, fileMustExist: true })
 }
@@ -453,13 +462,7 @@ describe('sqlite store', () => {
 
   it('kill -9 loses only the log entries not yet durable (journaled ones are recovered, once)', async () => {
     const file = freshFile('kill9')
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'sqlite-crash-child.ts'), file, String(T0)], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    let stderr = ''
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
-    assert.equal(signal, 'SIGKILL', `child should die by SIGKILL (code ${code}): ${stderr}`)
+    await runUntilKilled('sqlite-crash-child.ts', file, String(T0))
     assert.ok(existsSync(`${file}-wal`), 'the WAL was left behind, as after a real crash')
 
     // The next engine holds the data directory's lock: only then are the dead process's answers its own.
@@ -480,13 +483,7 @@ describe('sqlite store', () => {
 
   it('kill -9: answers still in their window come back from every journal, rotated ones included; expired ones do not', async () => {
     const file = freshFile('kill9-answers')
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'sqlite-answers-crash-child.ts'), file, String(T0)], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    let stderr = ''
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
-    assert.equal(signal, 'SIGKILL', `child should die by SIGKILL (code ${code}): ${stderr}`)
+    await runUntilKilled('sqlite-answers-crash-child.ts', file, String(T0))
     const left = readdirSync(`${file}-replies`)
     assert.ok(left.length > 2, `several reply journal files were left: ${left.join(', ')}`)
 
@@ -549,12 +546,9 @@ describe('sqlite store', () => {
 
   it('a second kill -9 soon after the first: answers recovered from the first are still there', async () => {
     const file = freshFile('kill9-twice')
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'sqlite-answers-crash-child.ts'), file, String(T0)], { stdio: 'ignore' })
-    await once(child, 'exit')
+    await runUntilKilled('sqlite-answers-crash-child.ts', file, String(T0))
     // The engine that recovers them dies too, before saving anything at a close.
-    const second = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'sqlite-answers-crash-child.ts'), file, String(T0 + 5_000), 'reopen'], { stdio: 'ignore' })
-    const [, signal] = (await once(second, 'exit')) as [number | null, string | null]
-    assert.equal(signal, 'SIGKILL')
+    await runUntilKilled('sqlite-answers-crash-child.ts', file, String(T0 + 5_000), 'reopen')
     const lock = lockDataDir(join(file, '..'))
     try {
       const s = openSqliteStore({ file, now: () => T0 + 10_000 })
