@@ -28,6 +28,7 @@
 import { randomBytes } from 'node:crypto'
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import path from 'node:path'
+import { createLineBudget } from '../log/line-budget.ts'
 import type { Logger } from '../log/logger.ts'
 import type { StoredReply } from './store.ts'
 
@@ -44,8 +45,9 @@ export interface ReplyJournal {
   /** Whether answers are queued. */
   pending(): boolean
   /**
-   * Appends the queued answers (one write). Never throws: a failure is logged (one line per 10 s) and the
-   * answers are dropped, as they are still in the cache in memory and only a crash would need them.
+   * Appends the queued answers (one write). Never throws: a failure is logged (one line per 10 s, the rest
+   * counted in a line at the window's end) and the answers are dropped, as they are still in the cache in
+   * memory and only a crash would need them.
    */
   write(): void
   /** The answers in the files a dead process left (expired ones included), which are then removed. */
@@ -68,8 +70,6 @@ export interface ReplyJournalOptions {
 }
 
 const ROTATE_BYTES = 8 * 1024 * 1024
-/** At most one "not written" line per this many ms while writes fail (a full disk would flood). */
-const FAILURE_LOG_EVERY_MS = 10_000
 
 interface ReplyFile {
   file: string
@@ -88,8 +88,8 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
   let current: ReplyFile | null = null
   /** Closed files of this journal waiting for their last answer to expire. */
   const closed = new Map<string, NodeJS.Timeout>()
-  let lastFailureLine = -Infinity
-  let failuresUnlogged = 0
+  // While writes fail (a full disk), one line a turn would flood: one per window, the rest counted.
+  const lines = createLineBudget(log, { perKey: 1 })
 
   function open(firstExpiry: number): ReplyFile {
     // Private, as the database is: each line holds replies to users.
@@ -118,20 +118,6 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
     } catch (e) {
       log.warn({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, file }, 'reply journal file not removed (the next start removes it)')
     }
-  }
-
-  function reportFailure(reason: string, lost: number): void {
-    const t = Date.now()
-    if (t - lastFailureLine < FAILURE_LOG_EVERY_MS) {
-      failuresUnlogged++
-      return
-    }
-    log.error(
-      { code: 'STORE_UNAVAILABLE', reason, lost, suppressed: failuresUnlogged },
-      'answers not journaled: a retry after a crash would run their messages again (the reply cache in memory still has them)',
-    )
-    lastFailureLine = t
-    failuresUnlogged = 0
   }
 
   return {
@@ -163,7 +149,11 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
       } catch (e) {
         // A record cut short is where reading the file stops: start a new file rather than append after it.
         if (written > 0 && current !== null) rotate()
-        reportFailure((e as Error).message, answers.length)
+        lines.error(
+          'answers not journaled',
+          { code: 'STORE_UNAVAILABLE', reason: (e as Error).message, lost: answers.length },
+          'answers not journaled: a retry after a crash would run their messages again (the reply cache in memory still has them)',
+        )
       }
     },
 
@@ -186,6 +176,7 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
     },
 
     discard() {
+      lines.close()
       const file = current?.file
       if (current !== null) closeSync(current.fd)
       current = null
@@ -198,6 +189,7 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
     },
 
     close() {
+      lines.close()
       if (current !== null) closeSync(current.fd)
       current = null
       for (const timer of closed.values()) clearTimeout(timer)

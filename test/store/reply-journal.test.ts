@@ -53,7 +53,7 @@ test('a store opened beside a running engine (no lock) recovers nothing and remo
   assert.deepEqual(readdirSync(dir), ['1-a-b.jsonl'])
 })
 
-test('answers that cannot be written (the directory is a file): one error line per 10 s, nothing thrown, nothing kept queued', () => {
+test('answers that cannot be written (the directory is a file): one error line per 10 s and a count of the rest, nothing thrown, nothing kept queued', () => {
   const dir = freshDir()
   writeFileSync(dir, '')
   const { logger, lines } = createMemoryLogger('debug')
@@ -68,6 +68,11 @@ test('answers that cannot be written (the directory is a file): one error line p
   assert.equal(errors[0]!.code, 'STORE_UNAVAILABLE')
   assert.match(String(errors[0]!.msg), /answers not journaled/)
   assert.match(String(errors[0]!.reason), /EEXIST|ENOTDIR/)
+  // The rest are counted, and said at the window's end (here: at close).
+  journal.close()
+  const counted = lines.filter((l) => l.level === 50).slice(1)
+  assert.equal(counted.length, 1, JSON.stringify(lines))
+  assert.equal(counted[0]!.held, 4)
 })
 
 test('a new file once the first answer of the current one has expired: files do not outlive two windows', () => {
