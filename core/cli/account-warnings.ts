@@ -15,7 +15,7 @@ const APP_ID = /^wx[0-9a-f]{16}$/i
 /** Its original id (原始ID), the ToUserName of every push: `gh_` and 12 hex digits. */
 const ORIGINAL_ID = /^gh_[0-9a-f]{12}$/i
 
-type AccountFields = Pick<AccountConfig, 'id' | 'token' | 'appId' | 'originalId'>
+type AccountFields = Pick<AccountConfig, 'id' | 'token' | 'appId' | 'originalId' | 'userGroups'>
 
 /** One warning per setting, each naming the account and, for the default account's, its variable. */
 export function accountWarnings(accounts: readonly AccountFields[]): Array<{ account: string; message: string }> {
@@ -33,6 +33,12 @@ export function accountWarnings(accounts: readonly AccountFields[]): Array<{ acc
     // Not the AppID: `wxengine send` writes it as the push's ToUserName, and plugins see it as the account's.
     if (a.originalId !== undefined && !ORIGINAL_ID.test(a.originalId)) {
       say(`has originalId "${shortened(a.originalId)}", which is not an original id ("gh_" and 12 hex digits, from the console's account details) (WECHAT_ORIGINAL_ID for the default account)`)
+    }
+    // A group with nobody in it is allowed (staff to be added), but what it guards then answers nobody, and
+    // nothing else says so: the user sees the default reply, the operator a rule that "does not match".
+    for (const [group, members] of Object.entries(a.userGroups ?? {})) {
+      if (members.length > 0) continue
+      say(`has an empty user group "${group}": rules and handlers with users: ${group} answer nobody, and ctx.user.inGroup('${group}') is false for everyone${group === 'admins' ? ' (WECHAT_ADMINS for the default account)' : ''}`)
     }
   }
   return out

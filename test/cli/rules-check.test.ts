@@ -308,3 +308,19 @@ test('users: naming a group no account defines is an error with its place; WECHA
   const defined = await project.run(['rules', 'check'], { env: { WECHAT_ADMINS: 'oAdmin1,oAdmin2' } })
   assert.equal(defined.code, 0, defined.stdout + defined.stderr)
 })
+
+test('a user group with nobody in it: a warning naming the group and what it leaves unanswered, which --strict fails (a rule for admins that "never matched")', async () => {
+  const file = path.join(project.dir, 'engine.config.ts')
+  writeFileSync(file, readFileSync(file, 'utf8').replace("mode: 'plaintext' }", "mode: 'plaintext', userGroups: { admins: [], staff: ['oStaff1'] } }").replace("mode: 'safe',", "mode: 'safe',\n      userGroups: { editors: [] },"))
+  writeFileSync(path.join(project.dir, 'rules', 'admin.yaml'), 'rules:\n  - name: broadcast\n    keywords: [{prefix: broadcast}]\n    users: admins\n    plugin: echo\n')
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 0, r.stdout + r.stderr)
+  assert.match(r.stdout, /^warning: account "default" has an empty user group "admins": rules and handlers with users: admins answer nobody, and ctx\.user\.inGroup\('admins'\) is false for everyone \(WECHAT_ADMINS for the default account\)$/m)
+  assert.match(r.stdout, /^warning: account "safe" has an empty user group "editors": rules and handlers with users: editors answer nobody, and ctx\.user\.inGroup\('editors'\) is false for everyone$/m)
+  assert.doesNotMatch(r.stdout, /"staff"/, 'a group with members is not warned about')
+  assert.equal((await project.run(['rules', 'check', '--strict'])).code, 1)
+  // Filled from the environment, the default account's admins are no longer empty; the safe account's editors still are.
+  const filled = await project.run(['rules', 'check'], { env: { WECHAT_ADMINS: 'oAdmin1' } })
+  assert.doesNotMatch(filled.stdout, /empty user group "admins"/)
+  assert.match(filled.stdout, /empty user group "editors"/)
+})
