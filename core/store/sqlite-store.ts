@@ -288,7 +288,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
   // Replies saved by the last close(), and answers journaled by a process that died, still inside their
   // window, are loaded once, so a claim never reads the disk: memory is the whole truth for this process.
-  // Recovered answers are journaled again (with the first turn), so a second crash keeps them too.
+  // All of them are journaled again, so a crash of this process keeps them too: the saved ones as well (a
+  // kill -9 soon after a deploy's clean restart ran their messages' retries again, the table rows being
+  // deleted below), and at once, not with the first turn (the dead process's files are removed already,
+  // and an engine dying before its first turn, at start-up, lost them).
   {
     const openedAt = now()
     const saved = db
@@ -296,9 +299,13 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       .all(openedAt)
       .map((row): JournaledAnswer => ({ key: row.key, reply: JSON.parse(row.reply) as StoredReply, expiresAt: row.expires_at }))
     const recovered = (replyJournal?.recover() ?? []).filter((a) => a.expiresAt > openedAt)
-    // In expiry order: the cache expires records from the front of its claim order.
-    for (const a of [...saved, ...recovered].sort((x, y) => x.expiresAt - y.expiresAt)) replyCache.load(a.key, a.reply, a.expiresAt, openedAt)
-    for (const a of recovered) replyJournal!.add(a)
+    // In expiry order: the cache expires records from the front of its claim order, and a journal file is
+    // closed once its first answer has expired.
+    for (const a of [...saved, ...recovered].sort((x, y) => x.expiresAt - y.expiresAt)) {
+      replyCache.load(a.key, a.reply, a.expiresAt, openedAt)
+      replyJournal?.add(a)
+    }
+    replyJournal?.write()
     db.exec('DELETE FROM dedup')
   }
 
@@ -397,7 +404,6 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   let buffer: MessageLogEntry[] = []
   let flushScheduled: NodeJS.Immediate | null = null
   const logWriter = startLogWriter({ db, file: fileOf ?? null, log, busyTimeoutMs: BUSY_TIMEOUT_MS, walAutocheckpoint: LOG_THREAD_WAL_AUTOCHECKPOINT, journalRotateBytes: opts.journalRotateBytes })
-  if (replyJournal?.pending()) scheduleFlush()
 
   /**
    * The current run of failed writes, null while writes succeed: since when, the last reason (health()),

@@ -17,6 +17,12 @@ if (process.argv[4] === 'reopen') {
   await new Promise((r) => setTimeout(r, 50))
   process.kill(process.pid, 'SIGKILL')
 }
+if (process.argv[4] === 'open-and-die') {
+  // An engine that dies right after opening the store, before a single event-loop turn (a crash at start-up).
+  lockDataDir(dirname(file))
+  openSqliteStore({ file, now: () => at })
+  process.kill(process.pid, 'SIGKILL')
+}
 const store = openSqliteStore({ file, now: () => at, replyJournalRotateBytes: 600 })
 const reply = (k: string) => ({ status: 200, contentType: 'application/xml; charset=utf-8', body: `<xml><Content><![CDATA[${k}]]></Content></xml>` })
 

@@ -560,6 +560,45 @@ describe('sqlite store', () => {
     }
   })
 
+  it('a kill -9 right after the open, before a turn: the answers recovered from an earlier crash are still there', async () => {
+    const file = freshFile('kill9-at-open')
+    await runUntilKilled('sqlite-answers-crash-child.ts', file, String(T0))
+    await runUntilKilled('sqlite-answers-crash-child.ts', file, String(T0 + 5_000), 'open-and-die')
+    const lock = lockDataDir(join(file, '..'))
+    try {
+      const s = openSqliteStore({ file, now: () => T0 + 10_000 })
+      assert.equal((await s.dedup.peek('acct:o:1')).state, 'done')
+      assert.equal((await s.dedup.peek('acct:o:29')).state, 'done')
+      await s.close()
+    } finally {
+      lock.release()
+    }
+  })
+
+  it('a kill -9 soon after a clean restart: the replies saved at the clean close are still there', async () => {
+    const file = freshFile('kill9-after-restart')
+    const reply = { status: 200, contentType: 'application/xml', body: '<xml>saved</xml>' }
+    let lock = lockDataDir(join(file, '..'))
+    try {
+      const s = openSqliteStore({ file, now: () => T0 })
+      await s.dedup.claim('saved', 5000)
+      await s.dedup.complete('saved', reply, 60_000)
+      await s.close()
+    } finally {
+      lock.release()
+    }
+    // The engine started by the deploy takes them over, and dies.
+    await runUntilKilled('sqlite-answers-crash-child.ts', file, String(T0 + 5_000), 'reopen')
+    lock = lockDataDir(join(file, '..'))
+    try {
+      const s = openSqliteStore({ file, now: () => T0 + 10_000 })
+      assert.deepEqual(await s.dedup.peek('saved'), { state: 'done', reply })
+      await s.close()
+    } finally {
+      lock.release()
+    }
+  })
+
   it('dropping expired replies from the front of the reply cache keeps every live one (hundreds of claims)', async () => {
     let t = T0
     const s = openSqliteStore({ file: freshFile('prune'), now: () => t })
