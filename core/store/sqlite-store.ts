@@ -277,10 +277,13 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // loads it from the files the dead process left: a retry arriving within its window gets the same bytes
   // then too, instead of running the message again.
   const replyCache = new ReplyCache()
+  // Whether this store takes over what the last engine left (below): only one holding the data directory's
+  // lock, an engine about to serve. One opened beside it (`wxengine log`, `stats`) serves no message.
+  const exclusive = fileOf !== undefined && holdsDataDirLock(dirname(fileOf))
   const replyJournal =
     fileOf === undefined || opts.journalAnswers === false
       ? null
-      : openReplyJournal({ dir: `${fileOf}-replies`, now, log, exclusive: holdsDataDirLock(dirname(fileOf)), rotateBytes: opts.replyJournalRotateBytes })
+      : openReplyJournal({ dir: `${fileOf}-replies`, now, log, exclusive, rotateBytes: opts.replyJournalRotateBytes })
   // Group commit: log.committed() resolves once the entries appended so far are durable (journaled). The
   // engine waits for it before answering, so every answered message is in the log even after a kill -9, for
   // at most one turn of latency and one write() per turn. Every caller of a turn shares one promise.
@@ -301,12 +304,16 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     const recovered = (replyJournal?.recover() ?? []).filter((a) => a.expiresAt > openedAt)
     // In expiry order: the cache expires records from the front of its claim order, and a journal file is
     // closed once its first answer has expired.
-    for (const a of [...saved, ...recovered].sort((x, y) => x.expiresAt - y.expiresAt)) {
-      replyCache.load(a.key, a.reply, a.expiresAt, openedAt)
-      replyJournal?.add(a)
+    const loaded = [...saved, ...recovered].sort((x, y) => x.expiresAt - y.expiresAt)
+    for (const a of loaded) replyCache.load(a.key, a.reply, a.expiresAt, openedAt)
+    // A store without the lock reads the saved replies and leaves them to the engine: `wxengine stats` run
+    // during a deploy, between the stop and the start, deleted them, and the new engine ran their messages'
+    // retries again.
+    if (exclusive) {
+      for (const a of loaded) replyJournal?.add(a)
+      replyJournal?.write()
+      db.exec('DELETE FROM dedup')
     }
-    replyJournal?.write()
-    db.exec('DELETE FROM dedup')
   }
 
   const saveDedupTx = db.transaction((t: number): void => {

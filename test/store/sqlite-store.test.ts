@@ -599,6 +599,33 @@ describe('sqlite store', () => {
     }
   })
 
+  it('a store opened beside the engine (`wxengine log`: no lock) leaves the replies saved at a clean close to the engine that starts', async () => {
+    const file = freshFile('reader-beside')
+    const reply = { status: 200, contentType: 'application/xml', body: '<xml>saved</xml>' }
+    let lock = lockDataDir(join(file, '..'))
+    try {
+      const s = openSqliteStore({ file, now: () => T0 })
+      await s.dedup.claim('saved', 5000)
+      await s.dedup.complete('saved', reply, 60_000)
+      await s.close()
+    } finally {
+      lock.release()
+    }
+    // A deploy: `wxengine stats` run between the stop and the start, still open when the new engine opens.
+    const reader = openSqliteStore({ file, now: () => T0 + 1_000 })
+    const replies = `${file}-replies`
+    assert.deepEqual(existsSync(replies) ? readdirSync(replies) : [], [], 'the reader journals no replies')
+    lock = lockDataDir(join(file, '..'))
+    try {
+      const s = openSqliteStore({ file, now: () => T0 + 2_000 })
+      await reader.close()
+      assert.deepEqual(await s.dedup.peek('saved'), { state: 'done', reply })
+      await s.close()
+    } finally {
+      lock.release()
+    }
+  })
+
   it('dropping expired replies from the front of the reply cache keeps every live one (hundreds of claims)', async () => {
     let t = T0
     const s = openSqliteStore({ file: freshFile('prune'), now: () => t })
