@@ -280,10 +280,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // Whether this store takes over what the last engine left (below): only one holding the data directory's
   // lock, an engine about to serve. One opened beside it (`wxengine log`, `stats`) serves no message.
   const exclusive = fileOf !== undefined && holdsDataDirLock(dirname(fileOf))
-  const replyJournal =
-    fileOf === undefined || opts.journalAnswers === false
-      ? null
-      : openReplyJournal({ dir: `${fileOf}-replies`, now, log, exclusive, rotateBytes: opts.replyJournalRotateBytes })
+  const journalOnDisk = fileOf === undefined ? null : openReplyJournal({ dir: `${fileOf}-replies`, now, log, exclusive, rotateBytes: opts.replyJournalRotateBytes })
+  // Off (the message log off), new answers are not journaled, but what an earlier run left (with it on) is
+  // still read below and its files removed: its answers are as good, and nothing else would remove them.
+  const replyJournal = opts.journalAnswers === false ? null : journalOnDisk
   // Group commit: log.committed() resolves once the entries appended so far are durable (journaled). The
   // engine waits for it before answering, so every answered message is in the log even after a kill -9, for
   // at most one turn of latency and one write() per turn. Every caller of a turn shares one promise.
@@ -301,7 +301,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       .prepare<[number], { key: string; reply: string; expires_at: number }>("SELECT key, reply, expires_at FROM dedup WHERE state = 'done' AND reply IS NOT NULL AND expires_at > ?")
       .all(openedAt)
       .map((row): JournaledAnswer => ({ key: row.key, reply: JSON.parse(row.reply) as StoredReply, expiresAt: row.expires_at }))
-    const recovered = (replyJournal?.recover() ?? []).filter((a) => a.expiresAt > openedAt)
+    const recovered = (journalOnDisk?.recover() ?? []).filter((a) => a.expiresAt > openedAt)
     // In expiry order: the cache expires records from the front of its claim order, and a journal file is
     // closed once its first answer has expired.
     const loaded = [...saved, ...recovered].sort((x, y) => x.expiresAt - y.expiresAt)

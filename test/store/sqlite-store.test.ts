@@ -544,6 +544,21 @@ describe('sqlite store', () => {
     await s.close()
   })
 
+  it('journalAnswers false after a crash with it on: the answers left are still served, and their files removed (nothing else would)', async () => {
+    const file = freshFile('off-after-crash')
+    await runUntilKilled('sqlite-answers-crash-child.ts', file, String(T0))
+    assert.ok(readdirSync(`${file}-replies`).length > 0)
+    const lock = lockDataDir(join(file, '..'))
+    try {
+      const s = openSqliteStore({ file, now: () => T0 + 10_000, journalAnswers: false })
+      assert.equal((await s.dedup.peek('acct:o:1')).state, 'done')
+      assert.deepEqual(readdirSync(`${file}-replies`), [], 'the files left are removed, and none is started')
+      await s.close()
+    } finally {
+      lock.release()
+    }
+  })
+
   it('a second kill -9 soon after the first: answers recovered from the first are still there', async () => {
     const file = freshFile('kill9-twice')
     await runUntilKilled('sqlite-answers-crash-child.ts', file, String(T0))
