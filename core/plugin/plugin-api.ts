@@ -6,13 +6,16 @@
  *
  * Nothing else from the engine is reachable from a plugin: it runs in its own worker thread inside a
  * vm2 sandbox, and everything below crosses that boundary as plain data or an async call.
- * This file must stay free of runtime imports (types only) so it can be loaded in the sandbox as is.
+ * Its run-time exports (`definePlugin`, `dialogue`) are what the sandbox's `wxengine/plugin` gives
+ * (sandbox/load-plugin-module.ts); everything else here is types, and so is everything they import.
  */
 import type { InboundMessage, MessageKind } from '../normalize/message-types.ts'
 import type { Article, Reply } from '../reply/reply-types.ts'
 import type { CustomMessage, MenuOption, SendOptions } from '../reply/custom-message-types.ts'
 
 export type { InboundMessage, MessageKind, Reply, Article, CustomMessage, MenuOption, SendOptions }
+export { dialogue } from './dialogue.ts'
+export type { DialogueState, DialogueSpec, DialogueStep, DialoguePrompt } from './dialogue.ts'
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
 

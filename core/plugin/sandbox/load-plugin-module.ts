@@ -15,6 +15,7 @@ import { makeBuiltinsFromLegacyOptions } from 'vm2/lib/builtin.js'
 import { fail, ok, type Result } from '../../errors.ts'
 import { toCommonJs } from '../../to-commonjs.ts'
 import { REALM_ERROR_MAKER_SOURCE, type ErrorMaker } from '../api-error.ts'
+import * as pluginApi from '../plugin-api.ts'
 import type { PluginDefinition } from '../plugin-api.ts'
 import { SANDBOX_SOURCE_EXTENSIONS } from './compile-like-sandbox.ts'
 import { describeThrown, SANDBOX_STACK_FORMAT, sandboxEntryName } from './describe-thrown.ts'
@@ -60,7 +61,9 @@ export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
       compiler: toCommonJs,
       require: {
         builtin: opts.allow.map(stripNodePrefix),
-        mock: { [PLUGIN_MODULE_NAME]: { definePlugin: (def: unknown) => def } },
+        // The module's run-time exports, as functions of this realm called from the sandbox: `definePlugin`
+        // is the identity, `dialogue` a handle (its header says why that is safe across the bridge).
+        mock: { [PLUGIN_MODULE_NAME]: { ...pluginApi } },
         // Relative imports only within the plugin's folder, run inside the sandbox too.
         external: true,
         root: opts.dir,

@@ -1,0 +1,237 @@
+/**
+ * `dialogue()` (core/plugin/dialogue.ts) as plugins get it: plugin folders loaded by the engine, each in
+ * its worker and sandbox, importing it from `wxengine/plugin`; the session is carried between the calls
+ * as the engine would, so the state is only what the recorded calls said.
+ */
+import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import type { InboundMessage, JsonValue, RuleMatch } from '../../core/plugin/plugin-api.ts'
+import type { SessionOp } from '../../core/plugin/plugin-host-types.ts'
+import {
+  applySessionOps,
+  click,
+  errorOf,
+  image,
+  loadPlugins,
+  regexMatch,
+  replyOf,
+  text,
+  textOf,
+  type Harness,
+  type SessionSnapshot,
+} from './plugin-test-kit.ts'
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-dialogue-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
+
+function plugin(name: string, source: string): void {
+  mkdirSync(path.join(dir, name))
+  writeFileSync(path.join(dir, name, 'index.ts'), source)
+}
+
+plugin(
+  'pizza',
+  `import { definePlugin, dialogue } from 'wxengine/plugin'
+interface Pizza { size: 'S' | 'M' | 'L'; count: number; name: string }
+export default definePlugin({
+  name: 'pizza',
+  handle: dialogue<Pizza>({
+    ttlSeconds: 120,
+    cancel: ['cancel', '取消'],
+    cancelled: (so) => 'Cancelled after ' + Object.keys(so).length + ' answers.',
+    prefill: (ctx) => ({ size: ctx.match.groups.size }),
+    steps: [
+      { key: 'size', ask: 'Size?', parse: (t) => (/^[sml]$/i.test(t) ? (t.toUpperCase() as Pizza['size']) : undefined), retry: 'S, M or L, please.' },
+      {
+        key: 'count',
+        ask: (so) => 'How many ' + so.size + '?',
+        parse: (t) => { if (t === 'boom') throw new RangeError('parse bug'); return /^\\d+$/.test(t) ? Number(t) : undefined },
+        retry: (t, so) => JSON.stringify(t) + ' is not a count of ' + so.size + '.',
+      },
+      { key: 'name', ask: { type: 'news', articles: [{ title: 'Your name?', url: 'https://example.com' }] } },
+    ],
+    async done(order, ctx) {
+      await ctx.storage.user.set('last', order)
+      return ctx.reply.text('Done: ' + JSON.stringify(order) + ', session active: ' + ctx.session.active)
+    },
+  }),
+})
+`,
+)
+// The spec's defaults: no cancel words, 'Cancelled.', the question again as the retry and after "please answer in text".
+plugin(
+  'plain',
+  `import { definePlugin, dialogue } from 'wxengine/plugin'
+export default definePlugin({
+  name: 'plain',
+  handle: dialogue<{ city: string; days: number }>({
+    ttlSeconds: 60,
+    steps: [
+      { key: 'city', ask: 'Which city?' },
+      { key: 'days', ask: ({ city }) => 'How many days in ' + city + '?', parse: (t) => (/^[1-9]$/.test(t) ? Number(t) : undefined) },
+    ],
+    done: ({ city, days }) => city + ' for ' + days,
+  }),
+})
+`,
+)
+const broken = (name: string, spec: string) =>
+  plugin(name, `import { definePlugin, dialogue } from 'wxengine/plugin'\nexport default definePlugin({\n  name: '${name}',\n  handle: dialogue<any>(${spec}),\n})\n`)
+broken('twice', `{ ttlSeconds: 60, steps: [{ key: 'a', ask: 'A?' }, { key: 'a', ask: 'A again?' }], done: () => 'x' }`)
+broken('nosteps', `{ ttlSeconds: 60, steps: [], done: () => 'x' }`)
+broken('nottl', `{ ttlSeconds: 0, steps: [{ key: 'a', ask: 'A?' }], done: () => 'x' }`)
+
+let h: Harness
+
+before(async () => {
+  h = await loadPlugins({ dir, only: ['pizza', 'plain', 'twice', 'nosteps', 'nottl'] })
+})
+after(() => h.dispose())
+
+/** One user's messages to `name` in turn, the session carried from each call to the next as the engine applies it. */
+function conversation(name: string, session: SessionSnapshot = { active: false, state: undefined }) {
+  return {
+    get session() {
+      return session
+    },
+    async send(message: InboundMessage, match?: RuleMatch) {
+      const outcome = await h.call(name, message, { session, match })
+      if (outcome.status !== 'error') session = applySessionOps(session, outcome.sessionOps)
+      return outcome
+    },
+  }
+}
+
+const opsOf = (outcome: { sessionOps: SessionOp[] }) => outcome.sessionOps
+
+describe('a dialogue from first question to done', () => {
+  test('asks each step, refuses what parse refuses, and hands done every answer after ending the session', async () => {
+    const c = conversation('pizza')
+    const first = await c.send(text('pizza'))
+    assert.equal(textOf(first), 'Size?')
+    assert.deepEqual(opsOf(first), [{ op: 'begin', ttlMs: 120_000, state: { asking: 'size', answers: {} } }])
+
+    const refused = await c.send(text('XL'))
+    assert.equal(textOf(refused), 'S, M or L, please.')
+    assert.deepEqual(opsOf(refused), [{ op: 'refresh', ttlMs: 120_000 }], 'a refused answer keeps the question open and restarts the clock')
+
+    const second = await c.send(text('  m '))
+    assert.equal(textOf(second), 'How many M?', 'the question is made from the answers so far; the text is trimmed')
+    assert.deepEqual(opsOf(second), [
+      { op: 'update', state: { asking: 'count', answers: { size: 'M' } } },
+      { op: 'refresh', ttlMs: 120_000 },
+    ])
+
+    assert.equal(textOf(await c.send(text('two'))), '"two" is not a count of M.', 'a retry function gets the text and the answers')
+    const third = await c.send(text('2'))
+    assert.deepEqual(replyOf(third), { type: 'news', articles: [{ title: 'Your name?', url: 'https://example.com' }] }, 'a question may be any reply')
+
+    const last = await c.send(text('Ann'))
+    assert.equal(textOf(last), 'Done: {"size":"M","count":2,"name":"Ann"}, session active: false')
+    assert.deepEqual(opsOf(last), [{ op: 'end' }])
+    assert.deepEqual(c.session, { active: false, state: undefined })
+    assert.deepEqual(await h.store.kv.get('plugin:pizza', 'u:user-a:last'), { size: 'M', count: 2, name: 'Ann' }, 'done ran with the real ctx.storage')
+  })
+
+  test("prefill answers a step from the rule's capture, through its parse", async () => {
+    const c = conversation('pizza')
+    assert.equal(textOf(await c.send(text('pizza l'), regexMatch({ size: 'l' }))), 'How many L?')
+    assert.deepEqual(c.session.state, { asking: 'count', answers: { size: 'L' } })
+
+    const refusedCapture = conversation('pizza')
+    assert.equal(textOf(await refusedCapture.send(text('pizza x'), regexMatch({ size: 'x' }))), 'Size?', 'a capture parse refuses is asked for')
+  })
+
+  test('defaults: no parse takes the text (not an empty one), the question again as the retry', async () => {
+    const c = conversation('plain')
+    assert.equal(textOf(await c.send(text('weather'))), 'Which city?')
+    assert.equal(textOf(await c.send(text('   '))), 'Which city?')
+    assert.equal(textOf(await c.send(text('Xi’an'))), 'How many days in Xi’an?')
+    assert.equal(textOf(await c.send(text('0'))), 'How many days in Xi’an?')
+    assert.equal(textOf(await c.send(text('3'))), 'Xi’an for 3')
+  })
+})
+
+describe('while a dialogue is open', () => {
+  test('an event goes on down the routing, and changes nothing', async () => {
+    const c = conversation('pizza')
+    await c.send(text('pizza'))
+    const pressed = await c.send(click('V1001_TODAY'))
+    assert.equal(pressed.status, 'pass')
+    assert.deepEqual(opsOf(pressed), [])
+  })
+
+  test('a picture gets "please answer in text" and the open question, and changes nothing', async () => {
+    const c = conversation('pizza')
+    await c.send(text('pizza'))
+    await c.send(text('s'))
+    const picture = await c.send(image())
+    assert.equal(textOf(picture), 'Please answer in text. How many S?')
+    assert.deepEqual(opsOf(picture), [])
+    const news = conversation('pizza', { active: true, state: { asking: 'name', answers: { size: 'S', count: 1 } } })
+    assert.equal(textOf(await news.send(image())), 'Please answer in text.', 'a question that is not text is not quoted')
+  })
+
+  test('a cancel word, in any case or width, ends it with the cancelled reply', async () => {
+    for (const word of ['cancel', 'CANCEL', ' ＣＡＮＣＥＬ ', '取消']) {
+      const c = conversation('pizza')
+      await c.send(text('pizza'))
+      await c.send(text('m'))
+      const cancelled = await c.send(text(word))
+      assert.equal(textOf(cancelled), 'Cancelled after 1 answers.', word)
+      assert.deepEqual(opsOf(cancelled), [{ op: 'end' }], word)
+    }
+    const noWords = conversation('plain')
+    await noWords.send(text('weather'))
+    assert.equal(textOf(await noWords.send(text('cancel'))), 'How many days in cancel?', 'without `cancel`, no word cancels')
+  })
+
+  test('a parse that throws fails the call (a bug of the plugin), and the engine lets the user go', async () => {
+    const c = conversation('pizza')
+    await c.send(text('pizza'))
+    await c.send(text('m'))
+    const failed = await c.send(text('boom'))
+    assert.match(errorOf(failed).reason, /RangeError: parse bug/)
+  })
+})
+
+describe('a state the dialogue did not write', () => {
+  test('a question the plugin no longer has starts over, kept as the first question', async () => {
+    const c = conversation('pizza', { active: true, state: { asking: 'crust', answers: { size: 'M', crust: 'thin' } } })
+    const restarted = await c.send(text('thin'))
+    assert.equal(textOf(restarted), 'Size?')
+    assert.deepEqual(opsOf(restarted), [
+      { op: 'update', state: { asking: 'size', answers: {} } },
+      { op: 'refresh', ttlMs: 120_000 },
+    ])
+  })
+
+  const malformed: Array<JsonValue | undefined> = [{ step: 7, answers: ['a'] }, 'size', null, { asking: 'size', answers: ['M'] }, undefined]
+  for (const state of malformed) {
+    test(`a malformed state (${JSON.stringify(state)}) starts over`, async () => {
+      const c = conversation('pizza', { active: true, state })
+      assert.equal(textOf(await c.send(text('M'))), 'Size?')
+      assert.deepEqual(c.session.state, { asking: 'size', answers: {} })
+    })
+  }
+
+  test('answers to steps since removed are kept out of done', async () => {
+    const c = conversation('plain', { active: true, state: { asking: 'days', answers: { city: 'Lhasa', budget: 100 } } })
+    assert.equal(textOf(await c.send(text('4'))), 'Lhasa for 4')
+  })
+})
+
+describe('a spec that cannot work', () => {
+  test('is refused when the plugin loads, with a TypeError saying what and where', () => {
+    const reasons = new Map(h.errors.map((e) => [/plugin (\S+?):/.exec(e.reason)?.[1], e.reason]))
+    const at = (name: string) => `(at ${path.join(dir, name, 'index.ts')}:4:`
+    assert.match(reasons.get('twice') ?? '', /TypeError: dialogue\(\): steps\[1\]\.key "a" is used twice/)
+    assert.ok(reasons.get('twice')?.includes(at('twice')), reasons.get('twice'))
+    assert.match(reasons.get('nosteps') ?? '', /TypeError: dialogue\(\): steps must be a non-empty array/)
+    assert.match(reasons.get('nottl') ?? '', /TypeError: dialogue\(\): ttlSeconds must be a positive number, got 0/)
+    assert.deepEqual(h.set.names().sort(), ['pizza', 'plain'])
+  })
+})
