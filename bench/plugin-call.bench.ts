@@ -110,7 +110,7 @@ async function pluginRunner(): Promise<{ runner: Runner; set: PluginSet }> {
   const log = createLogger({ level: 'silent' })
   const { set, errors } = await loadPluginSet({
     dir: fileURLToPath(new URL('../plugins', import.meta.url)),
-    settings: { survey: { enabled: false }, 'news-demo': { enabled: false }, 'location-responder': { enabled: false }, 'menu-click': { enabled: false } },
+    settings: { survey: { enabled: false }, order: { enabled: false }, 'news-demo': { enabled: false }, 'location-responder': { enabled: false }, 'menu-click': { enabled: false } },
     defaultTimeoutMs: 5000,
     services: { kv: createMemoryStore().kv, api: () => { throw new Error('unused') }, log },
     log,

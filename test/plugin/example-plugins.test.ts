@@ -23,7 +23,7 @@ let h: Harness
 before(async () => {
   h = await loadPlugins({
     dir: EXAMPLES_DIR,
-    only: ['echo', 'survey', 'news-demo', 'location-responder', 'menu-click'],
+    only: ['echo', 'survey', 'order', 'news-demo', 'location-responder', 'menu-click'],
     settings: { 'menu-click': { config: { replies: { V1001_TODAY: 'Today: sunny', V1002_HELP: 'Send "help".' } } } },
   })
   assert.deepEqual(h.errors, [])
@@ -31,7 +31,7 @@ before(async () => {
 after(() => h.dispose())
 
 test('every example plugin loads, with its manifest', () => {
-  assert.deepEqual(h.set.names().sort(), ['echo', 'location-responder', 'menu-click', 'news-demo', 'survey'])
+  assert.deepEqual(h.set.names().sort(), ['echo', 'location-responder', 'menu-click', 'news-demo', 'order', 'survey'])
   assert.equal(h.set.manifest('menu-click')?.accepts?.[0], 'click')
 })
 
