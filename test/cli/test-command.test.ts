@@ -144,6 +144,63 @@ test('top-level await in an imported helper is refused with the reason', async (
   assert.match(r.stdout, /slow-helper\.ts: top-level await works in test files only, not in the modules they import/)
 })
 
+test("a plugin using wxengine/plugin's dialogue() runs under the test kit, and a test file can import it too", async () => {
+  const plugin = `import { definePlugin, dialogue } from 'wxengine/plugin'
+export default definePlugin({
+  name: 'ask',
+  handle: dialogue<{ name: string; age: number }>({
+    ttlSeconds: 60,
+    cancel: ['stop'],
+    steps: [
+      { key: 'name', ask: 'Name?' },
+      { key: 'age', ask: (so) => 'Age, ' + so.name + '?', parse: (t) => (/^\\d+$/.test(t) ? Number(t) : undefined), retry: 'A number, please.' },
+    ],
+    done: (a) => a.name + ' is ' + a.age,
+  }),
+})
+`
+  const test = `import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { dialogue } from 'wxengine/plugin'
+import { createTestClient, type TestClient } from 'wxengine/testkit'
+
+let client: TestClient
+before(async () => {
+  client = await createTestClient({ root: fileURLToPath(new URL('../..', import.meta.url)) })
+})
+after(() => client.close())
+
+test('the dialogue', async () => {
+  await client.expectReply('ask', 'Name?')
+  await client.expectReply('Ann', 'Age, Ann?')
+  await client.expectReply('old', 'A number, please.')
+  await client.expectReply('41', 'Ann is 41')
+  await client.expectReply('ask', 'Name?')
+  await client.expectReply('STOP', 'Cancelled.')
+})
+
+test('dialogue() checks its spec where it is called', () => {
+  assert.throws(() => dialogue({ ttlSeconds: 60, steps: [], done: () => 'x' }), /steps must be a non-empty array/)
+})
+`
+  try {
+    const r = await runWith(
+      {
+        'plugins/ask/index.ts': plugin,
+        'rules/ask.yaml': 'rules:\n  - name: ask\n    keywords: [ask]\n    plugin: ask\n',
+        'test/plugins/ask.test.ts': test,
+      },
+      [],
+    )
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.equal(summary(r.stdout, 'pass'), 2)
+  } finally {
+    rmSync(path.join(project.dir, 'plugins', 'ask'), { recursive: true, force: true })
+    rmSync(path.join(project.dir, 'rules', 'ask.yaml'), { force: true })
+  }
+})
+
 test('a name wxengine/testkit does not export is an error naming what it does export', async () => {
   const r = await runWith({ 'test/plugins/x.test.ts': `import { test } from 'node:test'\nimport { expectReply } from 'wxengine/testkit'\ntest('x', () => expectReply('hi'))\n` }, [])
   assert.equal(r.code, 1)
