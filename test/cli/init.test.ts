@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
@@ -38,7 +38,9 @@ test('an empty folder becomes a project: it answers, takes a plugin and its test
   assert.equal(tested.code, 0, tested.stdout + tested.stderr)
   assert.match(tested.stdout, /^(#|ℹ) pass 4$/m)
 
-  // The editor's view: plugins, tests and the config type-check against the written declarations.
+  // The editor's view: plugins, tests and the config type-check against the written declarations, with
+  // the example dialogue too (dialogue() and its types come from plugin-api.d.ts's own imports).
+  cpSync(path.join(REPO, 'plugins', 'order'), path.join(project, 'plugins', 'order'), { recursive: true })
   const clean = typecheck()
   assert.equal(clean.stdout + clean.stderr, '')
   assert.equal(clean.status, 0)
