@@ -8,10 +8,12 @@
  * position: a plugin updated mid-dialogue (a step added, removed or moved) still reads an answer as the
  * answer to the question the user saw, and a state it cannot read starts the dialogue over.
  *
- * Plugins get it from `wxengine/plugin` (the sandbox's copy of this module is in load-plugin-module.ts).
- * It runs in the worker's realm, called from the plugin's sandbox as `definePlugin` is: the spec's
- * functions are the plugin's, called across vm2's bridge, and `ctx` is the engine's own. So this file
- * imports types only, as plugin-api.ts does.
+ * Plugins get it from `wxengine/plugin`: the sandbox's module of that name is plugin-api.ts's run-time
+ * exports (load-plugin-module.ts). It runs in the worker's realm, called from the plugin's sandbox as
+ * `definePlugin` is, and the `handle` it returns is called by the worker with its own `ctx`: only the
+ * spec's functions are the plugin's, called across vm2's bridge. Evaluating it inside the sandbox instead
+ * would need its source as text there, which the single binary's bundle does not keep as written.
+ * Types only are imported: its declarations go out with plugin-api.ts's (core/binary/build-types.ts).
  */
 import type { HandleResult, JsonValue, PluginContext, Reply } from './plugin-api.ts'
 
@@ -75,7 +77,6 @@ export interface DialogueSpec<T extends object, C = Record<string, JsonValue>> {
   done(answers: T, ctx: PluginContext<C, DialogueState<T>>): HandleResult | Promise<HandleResult>
 }
 
-/** Ctx of any config: inside, only the session and the message are used. */
 type DialogueContext<T extends object, C> = PluginContext<C, DialogueState<T>>
 
 interface CheckedStep {

@@ -62,19 +62,23 @@ export default definePlugin({
 `,
 )
 // The spec's defaults: no cancel words, 'Cancelled.', the question again as the retry and after "please answer in text".
+// Called from the plugin's own handle, as a plugin that checks something first does.
 plugin(
   'plain',
-  `import { definePlugin, dialogue } from 'wxengine/plugin'
-export default definePlugin({
+  `import { definePlugin, dialogue, type DialogueState } from 'wxengine/plugin'
+interface Trip { city: string; days: number }
+const planning = dialogue<Trip>({
+  ttlSeconds: 60,
+  prefill: (ctx) => ({ city: ctx.match.groups.city, days: ctx.match.groups.days }),
+  steps: [
+    { key: 'city', ask: 'Which city?' },
+    { key: 'days', ask: ({ city }) => 'How many days in ' + city + '?', parse: (t) => (/^[1-9]$/.test(t) ? Number(t) : undefined) },
+  ],
+  done: ({ city, days }) => city + ' for ' + days,
+})
+export default definePlugin<Record<string, never>, DialogueState<Trip>>({
   name: 'plain',
-  handle: dialogue<{ city: string; days: number }>({
-    ttlSeconds: 60,
-    steps: [
-      { key: 'city', ask: 'Which city?' },
-      { key: 'days', ask: ({ city }) => 'How many days in ' + city + '?', parse: (t) => (/^[1-9]$/.test(t) ? Number(t) : undefined) },
-    ],
-    done: ({ city, days }) => city + ' for ' + days,
-  }),
+  handle: (ctx) => (ctx.message.kind === 'text' && ctx.message.content === 'closed' ? 'Closed today.' : planning(ctx)),
 })
 `,
 )
@@ -143,6 +147,13 @@ describe('a dialogue from first question to done', () => {
 
     const refusedCapture = conversation('pizza')
     assert.equal(textOf(await refusedCapture.send(text('pizza x'), regexMatch({ size: 'x' }))), 'Size?', 'a capture parse refuses is asked for')
+  })
+
+  test('answered all by prefill, done answers at once, with no session', async () => {
+    const c = conversation('plain')
+    const at = await c.send(text('trip Lhasa 4'), regexMatch({ city: 'Lhasa', days: '4' }))
+    assert.equal(textOf(at), 'Lhasa for 4')
+    assert.deepEqual(opsOf(at), [])
   })
 
   test('defaults: no parse takes the text (not an empty one), the question again as the retry', async () => {

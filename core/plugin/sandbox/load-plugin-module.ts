@@ -61,8 +61,8 @@ export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
       compiler: toCommonJs,
       require: {
         builtin: opts.allow.map(stripNodePrefix),
-        // The module's run-time exports, as functions of this realm called from the sandbox: `definePlugin`
-        // is the identity, `dialogue` a handle (its header says why that is safe across the bridge).
+        // plugin-api.ts's run-time exports, functions of this realm the sandbox calls through vm2's bridge:
+        // `definePlugin` is the identity; the handle `dialogue` makes runs here too (dialogue.ts says why).
         mock: { [PLUGIN_MODULE_NAME]: { ...pluginApi } },
         // Relative imports only within the plugin's folder, run inside the sandbox too.
         external: true,
