@@ -81,6 +81,7 @@ export const engineConfigSchema = z
         replyCacheMs: z.number().int().min(20_000, 'must be at least 20000: WeChat retries an unanswered push three times, 5 s apart, and a retry after the cache ends runs the message again'),
         pluginTimeoutMs: z.number().int().positive().max(MAX_TIMER_MS, TIMER_TOO_LONG),
         pluginMemoryMb: z.number().int().min(16, 'must be at least 16 (MB)'),
+        pluginIsolation: z.enum(['auto', 'thread', 'process'], { error: 'must be auto, thread or process' }),
         newsMaxArticles: z.number().int().min(1).max(10),
         newsMaxArticlesForUserMessage: z.number().int().min(1).max(10),
       })

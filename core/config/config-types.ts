@@ -79,6 +79,12 @@ export interface EngineConfig {
     pluginTimeoutMs: number
     /** Heap of each plugin's worker, in MB: a plugin that allocates without end is stopped and restarted. */
     pluginMemoryMb: number
+    /**
+     * Where each plugin's worker runs: 'thread' (a worker thread), 'process' (a child process of its own, so
+     * a plugin reaching its heap limit on Node 20 or 22 cannot end the engine), or 'auto' (a process on
+     * Node < 24, a thread from 24 on). Default: DEFAULT_PLUGIN_ISOLATION (core/plugin/plugin-isolation.ts).
+     */
+    pluginIsolation: 'auto' | 'thread' | 'process'
     /** News articles per reply: the platform allows 8, and 1 when answering a user's message. */
     newsMaxArticles: number
     newsMaxArticlesForUserMessage: number

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { compileFunction } from 'node:vm'
 import { toCommonJs } from '../to-commonjs.ts'
+import { DEFAULT_PLUGIN_ISOLATION } from '../plugin/plugin-isolation.ts'
 import { fail, ok, type Result } from '../errors.ts'
 import { describeConfigIssues, engineConfigSchema } from './config-schema.ts'
 import { defineConfig, type AccountConfig, type EngineConfig, type UserConfig } from './config-types.ts'
@@ -31,6 +32,7 @@ export function defaultConfig(root: string): EngineConfig {
       replyCacheMs: 30_000,
       pluginTimeoutMs: 30_000,
       pluginMemoryMb: 256,
+      pluginIsolation: DEFAULT_PLUGIN_ISOLATION,
       newsMaxArticles: 8,
       newsMaxArticlesForUserMessage: 1,
     },

@@ -10,6 +10,7 @@ import type { EngineError } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
 import type { AccountInfo } from './plugin-api.ts'
 import type { PluginManifest, PluginServices, PluginSet } from './plugin-host-types.ts'
+import { resolvePluginIsolation, type PluginIsolationSetting } from './plugin-isolation.ts'
 import { createPluginRunner, type PluginRunner } from './plugin-runner.ts'
 import { readPluginFolder } from './read-plugin-folder.ts'
 import { didYouMean } from '../did-you-mean.ts'
@@ -21,6 +22,8 @@ export interface LoadPluginSetOptions {
   defaultTimeoutMs: number
   /** config limits.pluginMemoryMb, for plugins without their own memoryMb. */
   defaultMemoryMb?: number
+  /** config limits.pluginIsolation: each worker a thread or a child process (default: plugin-isolation.ts's). */
+  isolation?: PluginIsolationSetting
   services: PluginServices
   log: Logger
   /** Bound on loading one plugin and running its setup. */
@@ -38,6 +41,7 @@ const DEFAULT_MEMORY_MB = 256
 export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: PluginSet; errors: EngineError[] }> {
   const dir = resolve(opts.dir)
   const errors: EngineError[] = []
+  const isolation = resolvePluginIsolation(opts.isolation)
   const names = listPluginFolders(dir, opts.log)
   for (const { plugin, message } of settingsWithoutFolder(opts.settings, names, dir)) opts.log.warn({ plugin }, message)
 
@@ -71,6 +75,7 @@ export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: 
         startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
         memoryMb: settings.memoryMb ?? opts.defaultMemoryMb ?? DEFAULT_MEMORY_MB,
         services: opts.services,
+        isolation,
         log: opts.log.child({ plugin: name }),
       })
       const result = await limit(() => runner.start())

@@ -1,5 +1,6 @@
 /**
- * Runs one plugin in its own worker thread and turns every call into a PluginOutcome.
+ * Runs one plugin in its own worker (a thread, or a child process: limits.pluginIsolation,
+ * plugin-process.ts) and turns every call into a PluginOutcome.
  *
  * Why a worker per plugin (docs/plugins.md, shared/binary-and-sandbox.md): a loop that starts after an
  * `await` runs in a microtask where no vm timeout reaches it, and it would hang the whole process. Only
@@ -12,6 +13,8 @@ import { fail, ok } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
 import { parseReply } from '../reply/reply-builders.ts'
 import type { PluginCall, PluginOutcome, PluginServices, SessionOp } from './plugin-host-types.ts'
+import { resolvePluginIsolation, type PluginIsolation } from './plugin-isolation.ts'
+import { startPluginProcess, type PluginWorker } from './plugin-process.ts'
 import { servePluginRpc } from './serve-plugin-rpc.ts'
 import { createTurnSlicer } from './turn-slicer.ts'
 import { workerEntry } from './worker-entry.ts'
@@ -29,6 +32,8 @@ export interface PluginRunnerOptions {
    */
   memoryMb: number
   services: PluginServices
+  /** A worker thread, or a child process (default: limits.pluginIsolation's default, plugin-isolation.ts). */
+  isolation?: PluginIsolation
   /** Host events (restarts, crashes), already bound to the plugin's name. */
   log: Logger
 }
@@ -45,7 +50,7 @@ export interface PluginRunner {
 }
 
 interface Running {
-  worker: Worker
+  worker: PluginWorker
   ready: boolean
   startedAt: number
   /** Settles the start (ready, load failure, crash or start timeout). */
@@ -58,7 +63,7 @@ interface PendingCall {
   resolve: (o: PluginOutcome) => void
   timer: NodeJS.Timeout
   /** The worker it was sent to; null while waiting for a worker to be ready. */
-  sentTo: Worker | null
+  sentTo: PluginWorker | null
 }
 
 /** Restarts after crashes back off, so a plugin that dies at once does not spin a core. */
@@ -82,7 +87,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   const pluginLog = services.log.child({ plugin: init.name })
   const pending = new Map<number, PendingCall>()
   /** Workers we terminated on purpose: their exit is not a crash. */
-  const stopping = new WeakSet<Worker>()
+  const stopping = new WeakSet<PluginWorker>()
   /** The worker's requests to this thread (storage, API), run a slice of a turn at a time. */
   const requests = createTurnSlicer()
   let current: Running | null = null
@@ -92,6 +97,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   let restartTimer: NodeJS.Timeout | undefined
   let nextId = 1
   let onIdle: (() => void) | undefined
+  const isolation = opts.isolation ?? resolvePluginIsolation()
 
   function spawn(): Promise<Result<void>> {
     const entry = workerEntry()
@@ -99,9 +105,12 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     // Node 20 and 22 can end the whole process (sandbox/memory-watch.ts).
     const resourceLimits = { maxOldGenerationSizeMb: 2 * opts.memoryMb }
     const workerData: WorkerData = { ...init, memoryMb: opts.memoryMb }
-    const worker = entry.eval
-      ? new Worker(entry.source, { eval: true, workerData, env: {}, resourceLimits })
-      : new Worker(entry.file, { workerData, env: {}, resourceLimits })
+    const worker: PluginWorker =
+      isolation === 'process'
+        ? startPluginProcess({ entry, workerData, heapMb: resourceLimits.maxOldGenerationSizeMb, log })
+        : entry.eval
+          ? new Worker(entry.source, { eval: true, workerData, env: {}, resourceLimits })
+          : new Worker(entry.file, { workerData, env: {}, resourceLimits })
     // Workers never keep the process alive on their own: pending calls and deadlines hold timers that do.
     worker.unref()
     return new Promise((resolve) => {
@@ -125,7 +134,8 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
       worker.on('error', (e) => {
         crash = e instanceof Error ? e.message : String(e)
       })
-      worker.on('exit', (code) => onWorkerExit(running, `${crash} (exit code ${code})`))
+      // A process ended by a signal (SIGABRT at V8's heap limit, SIGKILL from the OS) has no exit code.
+      worker.on('exit', (code, signal) => onWorkerExit(running, `${crash} (${signal ? `signal ${signal}` : `exit code ${code}`})`))
     })
   }
 
@@ -212,11 +222,11 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     }
   }
 
-  function post(worker: Worker, msg: MainToWorker): void {
+  function post(worker: PluginWorker, msg: MainToWorker): void {
     worker.postMessage(msg)
   }
 
-  function stop(worker: Worker): void {
+  function stop(worker: PluginWorker): void {
     stopping.add(worker)
     void worker.terminate()
     if (current?.worker === worker) current = null
@@ -231,7 +241,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     if (pending.size === 0) onIdle?.()
   }
 
-  function failSentTo(worker: Worker, reason: string): void {
+  function failSentTo(worker: PluginWorker, reason: string): void {
     for (const [id, p] of pending) {
       if (p.sentTo === worker) settle(id, errorOutcome('PLUGIN_ERROR', reason))
     }

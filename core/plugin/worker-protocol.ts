@@ -103,3 +103,14 @@ export type WorkerToMain =
   | { t: 'disposed'; cleared: number; error?: string }
   /** The worker holds more than memoryMb on its heap or outside it, after a full GC: to be replaced. */
   | { t: 'over-memory'; where: 'heap' | 'outside'; mb: number }
+
+/**
+ * Process isolation (plugin-process.ts): where the child's program finds its `WorkerData`, the first IPC
+ * message, stashed there before the worker program runs (sandbox/worker-port.ts takes it off again).
+ */
+export const CHILD_WORKER_DATA_KEY = 'wxengine.pluginWorkerData'
+/**
+ * A line the child writes to its stderr just before it exits on an uncaught error: this prefix, then the
+ * error's message as JSON. The engine makes it the crash's reason, as a thread's `error` event gives it.
+ */
+export const CHILD_CRASH_LINE_PREFIX = 'wxengine-plugin-crash '

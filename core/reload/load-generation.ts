@@ -32,6 +32,7 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     settings: config.plugins,
     defaultTimeoutMs: config.limits.pluginTimeoutMs,
     defaultMemoryMb: config.limits.pluginMemoryMb,
+    isolation: config.limits.pluginIsolation,
     // As `ctx.account` has them (engine.ts).
     accounts: config.accounts.map((a) => ({ id: a.id, appId: a.appId, originalId: a.originalId })),
     services,

@@ -17,6 +17,7 @@ import type {
   TextMessage,
 } from '../../core/normalize/message-types.ts'
 import { loadPluginSet } from '../../core/plugin/load-plugin-set.ts'
+import type { PluginIsolationSetting } from '../../core/plugin/plugin-isolation.ts'
 import type { JsonValue, PlatformApi, RuleMatch } from '../../core/plugin/plugin-api.ts'
 import type { PluginOutcome, PluginSet, SessionOp } from '../../core/plugin/plugin-host-types.ts'
 import type { Reply } from '../../core/reply/reply-types.ts'
@@ -131,6 +132,10 @@ export interface LoadOptions {
   wrapKv?: (kv: KvStore) => KvStore
   /** A real platform API (e.g. against test/__FAKE__) instead of the recording stub. */
   api?: (accountId: string) => PlatformApi
+  /** limits.pluginIsolation (default: the engine's, core/plugin/plugin-isolation.ts). */
+  isolation?: PluginIsolationSetting
+  /** limits.pluginMemoryMb. */
+  memoryMb?: number
 }
 
 export async function loadPlugins(opts: LoadOptions): Promise<Harness> {
@@ -151,7 +156,12 @@ export async function loadPlugins(opts: LoadOptions): Promise<Harness> {
     startTimeoutMs: opts.startTimeoutMs,
     accounts: [ACCOUNT],
     disposeTimeoutMs: opts.disposeTimeoutMs,
+    isolation: opts.isolation,
+    defaultMemoryMb: opts.memoryMb,
   })
+  // Keeps the test's process up until dispose, as an engine's server does: workers and their processes are
+  // unref'd, and a test waiting for a crash to be seen (a log line) holds nothing else.
+  const alive = setInterval(() => {}, 60_000)
   return {
     set,
     errors,
@@ -166,7 +176,10 @@ export async function loadPlugins(opts: LoadOptions): Promise<Harness> {
         match: extra?.match ?? { rule: plugin, via: 'type', captures: [], groups: {}, fromClick: false, args: {} },
         session: extra?.session ?? { active: false, state: undefined },
       }),
-    dispose: () => set.dispose(),
+    dispose: () => {
+      clearInterval(alive)
+      return set.dispose()
+    },
   }
 }
 

@@ -4,7 +4,6 @@
  * Error. A request made during a plugin call stops waiting at that call's deadline: past it the main
  * thread has already answered the call as a timeout.
  */
-import type { MessagePort } from 'node:worker_threads'
 import { apiError } from '../api-error.ts'
 import type { JsonValue } from '../plugin-api.ts'
 import type { RpcError, RpcRequest, RpcResponse } from '../worker-protocol.ts'
@@ -40,7 +39,8 @@ export interface RpcClient {
   settle(response: RpcResponse): void
 }
 
-export function createRpcClient(port: MessagePort): RpcClient {
+/** `port`: the worker's line to the engine (sandbox/worker-port.ts), or a MessagePort in tests. */
+export function createRpcClient(port: { postMessage(message: RpcRequest): void }): RpcClient {
   const pending = new Map<number, Pending>()
   /** Requests holding back for room in the window, in order, and what is in flight. */
   const held: Array<{ id: number; message: RpcRequest; size: number }> = []

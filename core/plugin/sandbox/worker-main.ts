@@ -1,5 +1,5 @@
 /**
- * The code of a plugin's worker thread: loads the plugin into the sandbox, runs its setup, then answers
+ * The code of a plugin's worker (a thread, or a child process: sandbox/worker-port.ts): loads the plugin into the sandbox, runs its setup, then answers
  * calls from the main thread until told to dispose (or terminated).
  *
  * This module is the whole worker program: it is started from its file (core/plugin/worker-entry.ts), and
@@ -7,10 +7,9 @@
  * `new Worker(source, { eval: true })`. So it must not depend on anything outside its own imports
  * (no files next to it read at run time).
  */
-import { parentPort, workerData } from 'node:worker_threads'
 import { inspect } from 'node:util'
 import type { JsonValue, PluginDefinition } from '../plugin-api.ts'
-import type { CallRequest, CallResult, MainToWorker, WorkerData, WorkerToMain } from '../worker-protocol.ts'
+import type { CallRequest, CallResult, MainToWorker, WorkerToMain } from '../worker-protocol.ts'
 import { buildContext, createKeyValue, createPlatformApi, PASS } from './build-context.ts'
 import { apiError, useRealm } from '../api-error.ts'
 import { loadPluginModule } from './load-plugin-module.ts'
@@ -22,10 +21,9 @@ import { toPlain } from './to-plain.ts'
 import { describeThrown as describeAnywhere, sandboxEntryName } from './describe-thrown.ts'
 import { explainMissingGlobal } from './explain-missing-global.ts'
 import { watchMemory } from './memory-watch.ts'
+import { connectToEngine } from './worker-port.ts'
 
-const port = parentPort
-if (!port) throw new Error('worker-main.ts runs only as a worker thread')
-const init = workerData as WorkerData
+const { port, init } = connectToEngine()
 
 const send = (msg: WorkerToMain): void => port.postMessage(msg)
 const memory = watchMemory(init.memoryMb, (over) => send({ t: 'over-memory', ...over }))
@@ -44,7 +42,7 @@ process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${descri
 
 let plugin: PluginDefinition | undefined
 
-port.on('message', (msg: MainToWorker) => {
+port.onMessage((msg: MainToWorker) => {
   switch (msg.t) {
     case 'call':
       void answerCall(msg)

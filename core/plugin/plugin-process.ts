@@ -1,0 +1,222 @@
+/**
+ * A plugin's worker program in a child process of its own (limits.pluginIsolation, plugin-isolation.ts),
+ * with the little of `Worker`'s surface plugin-runner.ts uses: `message`, `error` and `exit` events,
+ * `postMessage`, `terminate`, `unref`. Why: on Node 20 and 22 a worker thread reaching its heap limit with a
+ * large allocation ends the whole engine; a child that does so ends alone, and is restarted as a crash.
+ *
+ * - The program: the same bundle a thread evaluates (worker-entry.ts), written once to a file in the cache
+ *   directory (core/cache-dir.ts; named by its hash) and run by this node, without the engine's execArgv
+ *   (no `--import tsx`: the bundle is plain CommonJS). Inside the single binary, the binary itself is run
+ *   with PLUGIN_CHILD_ENV set, and binary-main.ts runs its embedded bundle instead of the CLI.
+ * - Its data: `WorkerData` is the first IPC message; the program waits for it before the bundle runs
+ *   (sandbox/worker-port.ts takes it). Messages are structured clones, as `postMessage` makes them
+ *   (`serialization: 'advanced'`).
+ * - Its heap: `--max-old-space-size`, as `resourceLimits.maxOldGenerationSizeMb` bounds a thread; through
+ *   NODE_OPTIONS for the binary, which takes no node options on its command line.
+ * - Its environment: none of the engine's (WECHAT_APPSECRET, ADMIN_TOKEN, REDIS_URL...), as a thread gets
+ *   `env: {}`; only the time zone and locale, which a thread shares with the engine.
+ * - Its output: stdout and stderr lines go to the engine's log under the plugin's name (bounded); a
+ *   "FATAL ERROR" line, or the line sandbox/worker-port.ts writes for an uncaught error, is the crash's reason.
+ * - Its end: it exits when its IPC channel closes (the engine ended or was killed: worker-port.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import type { Socket } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { cacheDir, makePrivateDir } from '../cache-dir.ts'
+import { isSingleBinary } from '../binary/sea-assets.ts'
+import type { Logger } from '../log/logger.ts'
+import type { WorkerEntry } from './worker-entry.ts'
+import { CHILD_CRASH_LINE_PREFIX, CHILD_WORKER_DATA_KEY, type MainToWorker, type WorkerData, type WorkerToMain } from './worker-protocol.ts'
+
+/** Set in the environment of a plugin child started from the single binary: binary-main.ts then runs the worker program. */
+export const PLUGIN_CHILD_ENV = 'WXENGINE_PLUGIN_CHILD'
+
+/** What plugin-runner.ts uses of a worker: a `Worker` has it, and so does a plugin process. */
+export interface PluginWorker {
+  on(event: 'message', listener: (msg: WorkerToMain) => void): this
+  on(event: 'error', listener: (e: Error) => void): this
+  /** A thread gives only its exit code; a process its code, or null and the signal that ended it. */
+  on(event: 'exit', listener: (code: number | null, signal?: NodeJS.Signals | null) => void): this
+  postMessage(msg: MainToWorker): void
+  terminate(): Promise<unknown>
+  unref(): void
+}
+
+export interface PluginProcessOptions {
+  entry: WorkerEntry
+  workerData: WorkerData
+  /** V8's old-generation limit, in MB. */
+  heapMb: number
+  /** Bound to the plugin's name: the child's output goes here. */
+  log: Logger
+}
+
+/** Lines of a child's output logged, at most: a native crash prints a stack of a few dozen. */
+const MAX_OUTPUT_LINES = 200
+/** Characters of one output line logged. */
+const MAX_LINE_CHARS = 2000
+/** What the child's environment keeps of the engine's: what a thread shares with it by being in its process. */
+const KEPT_ENV = ['TZ', 'LANG', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'LC_NUMERIC', 'LC_TIME', 'LC_COLLATE', 'LC_MONETARY']
+
+export function startPluginProcess(opts: PluginProcessOptions): PluginWorker {
+  const heapArg = `--max-old-space-size=${opts.heapMb}`
+  const env: NodeJS.ProcessEnv = {}
+  for (const name of KEPT_ENV) if (process.env[name] !== undefined) env[name] = process.env[name]
+  let args: string[]
+  if (isSingleBinary()) {
+    // A single executable takes no node options as arguments (they are its own CLI's); NODE_OPTIONS it reads.
+    env[PLUGIN_CHILD_ENV] = '1'
+    env.NODE_OPTIONS = heapArg
+    args = []
+  } else {
+    args = [heapArg, childProgramFile(opts.entry)]
+  }
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', windowsHide: true })
+  return wrapChild(child, opts)
+}
+
+function wrapChild(child: ChildProcess, opts: PluginProcessOptions): PluginWorker {
+  const events = new EventEmitter()
+  let crashReason: string | undefined
+  let linesLogged = 0
+  let exited = false
+  let exitedAt: Promise<void> | undefined
+
+  const onLine = (stream: 'stdout' | 'stderr', line: string): void => {
+    if (line.startsWith(CHILD_CRASH_LINE_PREFIX)) {
+      try {
+        crashReason = String(JSON.parse(line.slice(CHILD_CRASH_LINE_PREFIX.length)))
+      } catch {
+        crashReason = line.slice(CHILD_CRASH_LINE_PREFIX.length)
+      }
+      return
+    }
+    if (line.trim() === '') return
+    const fatal = line.startsWith('FATAL ERROR:')
+    if (fatal) crashReason ??= line
+    linesLogged++
+    if (linesLogged > MAX_OUTPUT_LINES) {
+      if (linesLogged === MAX_OUTPUT_LINES + 1) opts.log.warn({ stream }, `plugin ${opts.workerData.name} process: further output left out (over ${MAX_OUTPUT_LINES} lines)`)
+      return
+    }
+    const shown = line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line
+    opts.log[fatal || stream === 'stderr' ? 'error' : 'info']({ stream }, `plugin ${opts.workerData.name} process ${stream}: ${shown}`)
+  }
+  for (const stream of ['stdout', 'stderr'] as const) {
+    let rest = ''
+    child[stream]?.setEncoding('utf8')
+    child[stream]?.on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n')
+      rest = lines.pop() ?? ''
+      // A line without end (a flood) is cut rather than kept growing.
+      if (rest.length > MAX_LINE_CHARS * 4) {
+        lines.push(rest)
+        rest = ''
+      }
+      for (const line of lines) onLine(stream, line)
+    })
+    child[stream]?.on('end', () => {
+      if (rest) onLine(stream, rest)
+      rest = ''
+    })
+  }
+
+  const exit = (code: number | null, signal: NodeJS.Signals | null): void => {
+    if (exited) return
+    exited = true
+    if (crashReason !== undefined) events.emit('error', new Error(crashReason))
+    events.emit('exit', code, signal)
+  }
+  // 'close' comes after the output is all read, so a FATAL ERROR line is in before the exit is told.
+  child.on('close', exit)
+  child.on('error', (e) => {
+    // Not started (no executable, no memory for a process): as a thread that could not start.
+    if (child.pid === undefined) {
+      crashReason ??= `could not start a process: ${e.message}`
+      exit(1, null)
+    }
+  })
+  child.on('message', (msg: WorkerToMain) => {
+    if (!exited) events.emit('message', msg)
+  })
+  // The first message is the program's data (sandbox/worker-port.ts).
+  child.send(opts.workerData)
+
+  const worker = {
+    on(event: string, listener: (...args: any[]) => void) {
+      events.on(event, listener)
+      return worker
+    },
+    postMessage(msg: MainToWorker) {
+      // As a terminated Worker's postMessage, a dead process's is nothing (not an `error` event).
+      if (!child.connected) return
+      child.send(msg)
+    },
+    terminate() {
+      // Held open until the exit is seen, as Worker.terminate() holds it: the child and its pipes are unref'd.
+      exitedAt ??= exited
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const hold = setInterval(() => {}, 60_000)
+            events.once('exit', () => {
+              clearInterval(hold)
+              resolve()
+            })
+          })
+      // SIGKILL: what terminate() is for is a plugin that does not stop (a loop), and it cannot catch this.
+      if (!exited) child.kill('SIGKILL')
+      return exitedAt
+    },
+    unref() {
+      child.unref()
+      child.channel?.unref()
+      for (const stream of [child.stdout, child.stderr]) (stream as Socket | null)?.unref?.()
+    },
+  }
+  return worker as PluginWorker
+}
+
+/** The child's program: wait for the WorkerData, the first IPC message, then run the worker program. */
+export function childProgram(entry: WorkerEntry): string {
+  const run = entry.eval ? `(function () {\n${entry.source}\n})();` : `import(${JSON.stringify(entry.file.href)});`
+  return `process.once('message', function (data) {\n  globalThis[Symbol.for(${JSON.stringify(CHILD_WORKER_DATA_KEY)})] = data;\n  ${run}\n});\n`
+}
+
+const programFiles = new Map<string, string>()
+
+/** The child's program as a file, written once (a process forks a file): in the cache directory, named by its hash. */
+function childProgramFile(entry: WorkerEntry): string {
+  const program = childProgram(entry)
+  const known = programFiles.get(program)
+  if (known) return known
+  const name = `plugin-worker-${createHash('sha256').update(program).digest('hex').slice(0, 16)}.cjs`
+  let file: string
+  try {
+    const dir = cacheDir()
+    makePrivateDir(dir)
+    file = path.join(dir, name)
+    writeIfDifferent(file, program)
+  } catch {
+    // No cache directory to write (a read-only home): a private one of this process's.
+    file = path.join(mkdtempSync(path.join(os.tmpdir(), 'wxengine-plugin-worker-')), name)
+    writeIfDifferent(file, program)
+  }
+  programFiles.set(program, file)
+  return file
+}
+
+function writeIfDifferent(file: string, content: string): void {
+  try {
+    if (readFileSync(file, 'utf8') === content) return
+  } catch {
+    // Not there yet.
+  }
+  // Whole or not at all: another engine may start a plugin from this file meanwhile.
+  const temp = `${file}.${process.pid}.tmp`
+  writeFileSync(temp, content, { mode: 0o600 })
+  renameSync(temp, file)
+}
