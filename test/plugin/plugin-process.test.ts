@@ -1,0 +1,149 @@
+/**
+ * limits.pluginIsolation 'process' (core/plugin/plugin-process.ts): each plugin's worker program in a child
+ * process. Everything a thread does works the same through the process channel (calls, setup and dispose,
+ * storage and API requests, timeouts, the memory watch), and what a thread cannot do: a heap limit reached
+ * with a large allocation (on Node 20 and 22 the end of the whole process in a thread) ends only the plugin's
+ * process, which is restarted; and the plugin's process has none of the engine's environment. Every test here
+ * names its isolation, so they hold whatever the default (core/plugin/plugin-isolation.ts).
+ */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { resolvePluginIsolation } from '../../core/plugin/plugin-isolation.ts'
+import { errorOf, loadPlugins, text, textOf, type Harness } from './plugin-test-kit.ts'
+
+const ISOLATION_FIXTURES = path.join(import.meta.dirname, '../fixtures/isolation-plugins')
+const SURVIVE = path.join(ISOLATION_FIXTURES, 'survive-heap-limit.ts')
+
+test("'auto' is a process before Node 24 and a thread from 24 on; 'thread' and 'process' are what they say", () => {
+  assert.equal(resolvePluginIsolation('auto', '20.20.2'), 'process')
+  assert.equal(resolvePluginIsolation('auto', '22.12.0'), 'process')
+  assert.equal(resolvePluginIsolation('auto', '24.0.0'), 'thread')
+  assert.equal(resolvePluginIsolation('auto', '25.1.0'), 'thread')
+  assert.equal(resolvePluginIsolation('thread', '20.20.2'), 'thread')
+  assert.equal(resolvePluginIsolation('process', '24.0.0'), 'process')
+})
+
+/** Runs survive-heap-limit.ts in a process of its own; its stdout lines as JSON, its exit. */
+function runSurvivor(isolation: string, orphan = false): Promise<{ code: number | null; signal: NodeJS.Signals | null; lines: Array<Record<string, unknown>>; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', SURVIVE, isolation, ...(orphan ? ['orphan'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (c: Buffer) => (out += c))
+    child.stderr.on('data', (c: Buffer) => (err += c))
+    child.on('close', (code, signal) => resolve({ code, signal, lines: out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>), stderr: err }))
+  })
+}
+
+describe('a plugin reaching its V8 heap limit', () => {
+  test('in a process: the engine lives on, the call fails as a crash, the plugin is restarted and answers again; another plugin answers meanwhile', { timeout: 60_000 }, async () => {
+    const r = await runSurvivor('process')
+    assert.equal(r.code, 0, `the engine's process ended (${r.signal ?? r.code}): ${r.stderr.slice(-2000)}`)
+    const seen = r.lines[0]!
+    assert.deepEqual(seen.errors, [])
+    for (const bomb of ['array', 'map']) {
+      const b = seen[bomb] as { outcome: { status: string; error: { code: string; reason: string } }; other: unknown; after: unknown }
+      assert.equal(b.outcome.status, 'error', bomb)
+      assert.equal(b.outcome.error.code, 'PLUGIN_ERROR', bomb)
+      assert.match(b.outcome.error.reason, /^the plugin's worker crashed \(FATAL ERROR: .*heap out of memory \(signal SIGABRT\)\) and was restarted$/, bomb)
+      assert.deepEqual(b.other, { status: 'reply', reply: { type: 'text', content: `js: DURING ${bomb.toUpperCase()}` }, sessionOps: [] })
+      // A fresh process: the plugin's call count starts over.
+      assert.deepEqual(b.after, { status: 'reply', reply: { type: 'text', content: 'ok 1' }, sessionOps: [] })
+    }
+    // The child's own words, in the engine's log under the plugin's name.
+    assert.equal(seen.stderrLogged, 2)
+  })
+
+  test('a plugin process ends when the engine is killed', { timeout: 60_000 }, async () => {
+    const r = await runSurvivor('process', true)
+    assert.equal(r.signal, 'SIGKILL')
+    const children = (r.lines[1] as { children: string[] }).children.map(Number)
+    assert.ok(children.length >= 2, `plugin processes: ${children.join(', ')}`)
+    const alive = (pid: number): boolean => {
+      try {
+        // A zombie has ended; only its parent's wait is missing.
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+      } catch {
+        return false
+      }
+    }
+    const deadline = Date.now() + 10_000
+    while (children.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    assert.deepEqual(children.filter(alive), [], 'still running after their engine was killed')
+  })
+})
+
+describe('in a process', () => {
+  let h: Harness
+  before(async () => {
+    h = await loadPlugins({
+      only: ['js-plain', 'storage', 'api-user', 'timers', 'sync-loop', 'crasher'],
+      isolation: 'process',
+      timeoutMs: 1000,
+      settings: { timers: {} },
+    })
+    assert.deepEqual(h.errors, [])
+  })
+  after(() => h.dispose())
+
+  test('a call and its reply make the round trip', async () => {
+    assert.equal(textOf(await h.call('js-plain', text('hello'))), 'js: HELLO')
+  })
+
+  test('storage and the platform API are reached through the process channel', async () => {
+    assert.equal(textOf(await h.call('storage', text('set k v1'))), 'stored')
+    assert.equal(textOf(await h.call('storage', text('get k'))), JSON.stringify({ v: 'v1', n: [1, 2] }))
+    assert.equal(textOf(await h.call('api-user', text('get'))), JSON.stringify({ errcode: 0, path: '/cgi-bin/info' }))
+    assert.deepEqual(h.apiCalls.map((c) => c.method), ['get'])
+  })
+
+  test("setup's timers run in the process, and dispose undoes them", async () => {
+    await h.log.waitFor((l) => l.msg === 'after fired')
+    await h.log.waitFor((l) => l.msg === 'tick')
+    assert.match(textOf(await h.call('timers', text('ticks'))), /^ticks [1-9]\d*$/)
+  })
+
+  test('a hung call is cut at its deadline, its process killed and a new one started', async () => {
+    assert.equal(textOf(await h.call('sync-loop', text('hi'))), 'ok 1')
+    const e = errorOf(await h.call('sync-loop', text('loop')))
+    assert.equal(e.code, 'PLUGIN_TIMEOUT')
+    await h.log.waitFor((l) => l.msg === 'plugin sync-loop restarted')
+    assert.equal(textOf(await h.call('sync-loop', text('hi'))), 'ok 1')
+  })
+
+  test("an uncaught error in the plugin's process is a crash with its message, and the plugin is restarted", async () => {
+    const stalled = h.call('crasher', text('stall'))
+    assert.equal(textOf(await h.call('crasher', text('crash'))), 'crashing soon')
+    const e = errorOf(await stalled)
+    assert.equal(e.code, 'PLUGIN_ERROR')
+    assert.match(e.reason, /^the plugin's worker crashed \(crash from a timer.* \(exit code 1\)\) and was restarted$/)
+    await h.log.waitFor((l) => l.msg === 'plugin crasher restarted')
+    assert.equal(textOf(await h.call('crasher', text('hi'))), 'ok 1')
+  })
+})
+
+test('after dispose, the timers of setup are gone and onDispose ran', async () => {
+  const t = await loadPlugins({ only: ['timers'], isolation: 'process' })
+  assert.deepEqual(t.errors, [])
+  await t.log.waitFor((l) => l.msg === 'after fired')
+  await t.dispose()
+  assert.equal(await t.store.kv.get('plugin:timers', 'g:onDispose'), 'ran')
+})
+
+test("the plugin's process has none of the engine's environment; process.env in the sandbox is {}", { skip: !existsSync('/proc/self/environ') && 'no /proc' }, async () => {
+  const e = await loadPlugins({ dir: ISOLATION_FIXTURES, only: ['env-reader'], isolation: 'process', settings: { 'env-reader': { allow: ['fs'] } } })
+  try {
+    assert.deepEqual(e.errors, [])
+    const names = JSON.parse(textOf(await e.call('env-reader', text('environ')))) as string[]
+    // What node adds for the IPC channel, and the locale and time zone if the engine has them.
+    const allowed = new Set(['NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE', 'TZ', 'LANG', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'LC_NUMERIC', 'LC_TIME', 'LC_COLLATE', 'LC_MONETARY'])
+    assert.ok(names.includes('NODE_CHANNEL_FD'), `a process of its own: ${names.join(' ')}`)
+    assert.deepEqual(names.filter((n) => !allowed.has(n)), [])
+    assert.equal(textOf(await e.call('env-reader', text('sandbox-env'))), '{}')
+  } finally {
+    await e.dispose()
+  }
+})
