@@ -5,6 +5,7 @@
  *   direct   the echo plugin's handle called in-process with a ctx (no worker, no sandbox)
  *   bare     a bare worker that posts the same call message straight back (the floor for any
  *            worker-per-plugin design: two structured clones and two thread hops)
+ *   process  the same through limits.pluginIsolation 'process' (a child process per plugin)
  *
  *   npx tsx bench/plugin-call.bench.ts           (QUICK=1 for a smoke run)
  *
@@ -15,7 +16,9 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { createLogger } from '../core/log/logger.ts'
 import type { TextMessage } from '../core/normalize/message-types.ts'
+import { execFileSync } from 'node:child_process'
 import { loadPluginSet } from '../core/plugin/load-plugin-set.ts'
+import type { PluginIsolation } from '../core/plugin/plugin-isolation.ts'
 import type { PluginCall, PluginSet } from '../core/plugin/plugin-host-types.ts'
 import type { PluginDefinition } from '../core/plugin/plugin-api.ts'
 import { buildContext } from '../core/plugin/sandbox/build-context.ts'
@@ -106,9 +109,11 @@ function bareRunner(): { runner: Runner; close: () => Promise<number> } {
   }
 }
 
-async function pluginRunner(): Promise<{ runner: Runner; set: PluginSet }> {
+async function pluginRunner(isolation: PluginIsolation = 'thread'): Promise<{ runner: Runner; set: PluginSet; startMs: number }> {
   const log = createLogger({ level: 'silent' })
+  const t0 = performance.now()
   const { set, errors } = await loadPluginSet({
+    isolation,
     dir: fileURLToPath(new URL('../plugins', import.meta.url)),
     settings: { survey: { enabled: false }, order: { enabled: false }, 'news-demo': { enabled: false }, 'location-responder': { enabled: false }, 'menu-click': { enabled: false } },
     defaultTimeoutMs: 5000,
@@ -118,14 +123,27 @@ async function pluginRunner(): Promise<{ runner: Runner; set: PluginSet }> {
   if (errors.length > 0 || !set.has('echo')) throw new Error(`echo did not load: ${JSON.stringify(errors)}`)
   const check = await set.invoke(call)
   if (check.status !== 'reply') throw new Error(`echo did not answer: ${JSON.stringify(check)}`)
-  return { runner: { name: 'invoke', one: () => set.invoke(call) }, set }
+  const startMs = performance.now() - t0
+  return { runner: { name: isolation === 'thread' ? 'invoke' : 'process', one: () => set.invoke(call) }, set, startMs }
+}
+
+/** Resident memory of this process's children (the plugin processes), MB each. */
+function childRssMb(): number[] {
+  try {
+    const out = execFileSync('ps', ['-o', 'rss=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+    return out.split('\n').map((l) => l.trim()).filter(Boolean).map((kb) => Math.round(Number(kb) / 1024))
+  } catch {
+    return []
+  }
 }
 
 async function main(): Promise<void> {
   const direct = directRunner()
   const bare = bareRunner()
   const plugin = await pluginRunner()
-  const runners = [direct, bare.runner, plugin.runner]
+  const rssBefore = process.memoryUsage().rss
+  const proc = await pluginRunner('process')
+  const runners = [direct, bare.runner, plugin.runner, proc.runner]
   const results = new Map<string, { seq: number[]; conc: number[] }>(runners.map((r) => [r.name, { seq: [], conc: [] }]))
 
   // Warm-up: JIT on both sides of every boundary.
@@ -143,10 +161,15 @@ async function main(): Promise<void> {
   const m = (name: string, k: 'seq' | 'conc') => median(results.get(name)![k])
   for (const r of runners) console.log(`${r.name.padEnd(10)}  ${m(r.name, 'seq').toFixed(2).padStart(10)}   ${m(r.name, 'conc').toFixed(2).padStart(10)}`)
   console.log(`invoke/bare  sequential ${(m('invoke', 'seq') / m('bare', 'seq')).toFixed(2)}x, concurrent ${(m('invoke', 'conc') / m('bare', 'conc')).toFixed(2)}x`)
+  console.log(`process/invoke sequential ${(m('process', 'seq') / m('invoke', 'seq')).toFixed(2)}x, concurrent ${(m('process', 'conc') / m('invoke', 'conc')).toFixed(2)}x (limits.pluginIsolation 'process' against 'thread')`)
+  console.log(`calls/s: thread ${Math.round(1e6 / m('invoke', 'conc'))} concurrent, ${Math.round(1e6 / m('invoke', 'seq'))} sequential; process ${Math.round(1e6 / m('process', 'conc'))} concurrent, ${Math.round(1e6 / m('process', 'seq'))} sequential`)
+  console.log(`start (load + setup of the example plugins): thread ${plugin.startMs.toFixed(0)} ms, process ${proc.startMs.toFixed(0)} ms`)
+  console.log(`memory: the engine's RSS with thread workers ${Math.round(rssBefore / 1_048_576)} MB; plugin processes' RSS ${childRssMb().join(', ')} MB`)
   console.log(`invoke/direct sequential ${(m('invoke', 'seq') / m('direct', 'seq')).toFixed(1)}x, concurrent ${(m('invoke', 'conc') / m('direct', 'conc')).toFixed(1)}x`)
 
   await bare.close()
   await plugin.set.dispose()
+  await proc.set.dispose()
 }
 
 await main()
