@@ -62,6 +62,8 @@ const MAX_LINE_CHARS = 2000
 /** What the child's environment keeps of the engine's: what a thread shares with it by being in its process. */
 const KEPT_ENV = ['TZ', 'LANG', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'LC_NUMERIC', 'LC_TIME', 'LC_COLLATE', 'LC_MONETARY']
 
+const CODE_CACHE_REJECTED = /^\(node:\d+\) Warning: Code cache data rejected\.$/
+
 export function startPluginProcess(opts: PluginProcessOptions): PluginWorker {
   const heapArg = `--max-old-space-size=${opts.heapMb}`
   const env: NodeJS.ProcessEnv = {}
@@ -83,6 +85,7 @@ function wrapChild(child: ChildProcess, opts: PluginProcessOptions): PluginWorke
   const events = new EventEmitter()
   let crashReason: string | undefined
   let linesLogged = 0
+  let hintNext = false
   let exited = false
   let exitedAt: Promise<void> | undefined
 
@@ -96,6 +99,17 @@ function wrapChild(child: ChildProcess, opts: PluginProcessOptions): PluginWorke
       return
     }
     if (line.trim() === '') return
+    // The binary's code cache was made without the child's --max-old-space-size, so V8 refuses it (and
+    // compiles instead): said on every start, with node's hint after it; nothing the plugin's owner can act on.
+    if (CODE_CACHE_REJECTED.test(line)) {
+      hintNext = true
+      return
+    }
+    if (hintNext && line.startsWith('(Use `')) {
+      hintNext = false
+      return
+    }
+    hintNext = false
     const fatal = line.startsWith('FATAL ERROR:')
     if (fatal) crashReason ??= line
     linesLogged++
