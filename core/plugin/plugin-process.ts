@@ -22,7 +22,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -206,7 +206,8 @@ const programFiles = new Map<string, string>()
 function childProgramFile(entry: WorkerEntry): string {
   const program = childProgram(entry)
   const known = programFiles.get(program)
-  if (known) return known
+  // Unless someone cleared the cache directory meanwhile: then it is written again.
+  if (known && existsSync(known)) return known
   const name = `plugin-worker-${createHash('sha256').update(program).digest('hex').slice(0, 16)}.cjs`
   let file: string
   try {
