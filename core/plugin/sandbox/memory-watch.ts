@@ -17,7 +17,7 @@
  *
  * This catches what a plugin keeps, not a single call that allocates without end: that call runs until
  * its timeout or V8's limit. In a worker thread on Node 20 and 22 that limit can still take the process
- * down; limits.pluginIsolation 'process' (or 'auto' there, core/plugin/plugin-isolation.ts) runs the worker
+ * down; so there limits.pluginIsolation's default ('auto', core/plugin/plugin-isolation.ts) runs the worker
  * in a child process of its own, whose limit (--max-old-space-size, the same twice the bound) ends only it:
  * the runner sees a crash and restarts the plugin.
  */
