@@ -141,10 +141,12 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
           text += `${expiresAt} ${reply.status} ${reply.contentType.length} ${key.length} ${reply.body.length}\n${reply.contentType}${key}${reply.body}\n`
           if (expiresAt > lastExpiry) lastExpiry = expiresAt
         }
-        const bytes = Buffer.from(text)
-        written = writeSync(current.fd, bytes)
-        if (written !== bytes.length) throw new Error(`short write (${written} of ${bytes.length} bytes)`)
-        current.size += bytes.length
+        // The string itself to writeSync, encoded on node's native side: a Buffer.from of it first was half
+        // of this write's cost in safe mode (encrypted replies are the longest), ~0.8 µs an answer.
+        const bytes = Buffer.byteLength(text)
+        written = writeSync(current.fd, text)
+        if (written !== bytes) throw new Error(`short write (${written} of ${bytes} bytes)`)
+        current.size += bytes
         current.lastExpiry = lastExpiry
       } catch (e) {
         // A record cut short is where reading the file stops: start a new file rather than append after it.
