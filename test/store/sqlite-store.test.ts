@@ -11,7 +11,7 @@ import { lockDataDir } from '../../core/store/data-dir-lock.ts'
 import { SCHEMA_VERSION } from '../../core/store/sqlite-schema.ts'
 import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 import { StoreOpenError } from '../../core/store/store-open-error.ts'
-import type { MessageLogEntry } from '../../core/store/store.ts'
+import type { MessageLogEntry, Store } from '../../core/store/store.ts'
 import { runStoreContract } from './store-contract.ts'
 import { until } from '../support/until.ts'
 
@@ -62,6 +62,21 @@ async function runUntilKilled(script: string, ...args: string[]): Promise<void> 
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
   assert.equal(signal, 'SIGKILL', `${script} should die by SIGKILL (code ${code}): ${stderr}`)
+}
+
+/**
+ * The next engine on `file`: it holds the data directory's lock (so it takes over what the last one left),
+ * opens the store at `at`, runs `check`, and closes it.
+ */
+async function asNextEngine(file: string, at: number, check: (s: Store) => Promise<void>, opts: { journalAnswers?: boolean } = {}): Promise<void> {
+  const lock = lockDataDir(join(file, '..'))
+  try {
+    const s = openSqliteStore({ file, now: () => at, ...opts })
+    await check(s)
+    await s.close()
+  } finally {
+    lock.release()
+  }
 }
 
 function openRaw(file: string): Database.Database {
@@ -548,15 +563,15 @@ describe('sqlite store', () => {
     const file = freshFile('off-after-crash')
     await runUntilKilled('sqlite-answers-crash-child.ts', file, String(T0))
     assert.ok(readdirSync(`${file}-replies`).length > 0)
-    const lock = lockDataDir(join(file, '..'))
-    try {
-      const s = openSqliteStore({ file, now: () => T0 + 10_000, journalAnswers: false })
-      assert.equal((await s.dedup.peek('acct:o:1')).state, 'done')
-      assert.deepEqual(readdirSync(`${file}-replies`), [], 'the files left are removed, and none is started')
-      await s.close()
-    } finally {
-      lock.release()
-    }
+    await asNextEngine(
+      file,
+      T0 + 10_000,
+      async (s) => {
+        assert.equal((await s.dedup.peek('acct:o:1')).state, 'done')
+        assert.deepEqual(readdirSync(`${file}-replies`), [], 'the files left are removed, and none is started')
+      },
+      { journalAnswers: false },
+    )
   })
 
   it('a second kill -9 soon after the first: answers recovered from the first are still there', async () => {
@@ -564,81 +579,49 @@ describe('sqlite store', () => {
     await runUntilKilled('sqlite-answers-crash-child.ts', file, String(T0))
     // The engine that recovers them dies too, before saving anything at a close.
     await runUntilKilled('sqlite-answers-crash-child.ts', file, String(T0 + 5_000), 'reopen')
-    const lock = lockDataDir(join(file, '..'))
-    try {
-      const s = openSqliteStore({ file, now: () => T0 + 10_000 })
+    await asNextEngine(file, T0 + 10_000, async (s) => {
       assert.equal((await s.dedup.peek('acct:o:29')).state, 'done')
       assert.equal((await s.dedup.peek('acct:o:1')).state, 'done')
-      await s.close()
-    } finally {
-      lock.release()
-    }
+    })
   })
 
   it('a kill -9 right after the open, before a turn: the answers recovered from an earlier crash are still there', async () => {
     const file = freshFile('kill9-at-open')
     await runUntilKilled('sqlite-answers-crash-child.ts', file, String(T0))
     await runUntilKilled('sqlite-answers-crash-child.ts', file, String(T0 + 5_000), 'open-and-die')
-    const lock = lockDataDir(join(file, '..'))
-    try {
-      const s = openSqliteStore({ file, now: () => T0 + 10_000 })
+    await asNextEngine(file, T0 + 10_000, async (s) => {
       assert.equal((await s.dedup.peek('acct:o:1')).state, 'done')
       assert.equal((await s.dedup.peek('acct:o:29')).state, 'done')
-      await s.close()
-    } finally {
-      lock.release()
-    }
+    })
   })
 
   it('a kill -9 soon after a clean restart: the replies saved at the clean close are still there', async () => {
     const file = freshFile('kill9-after-restart')
     const reply = { status: 200, contentType: 'application/xml', body: '<xml>saved</xml>' }
-    let lock = lockDataDir(join(file, '..'))
-    try {
-      const s = openSqliteStore({ file, now: () => T0 })
+    await asNextEngine(file, T0, async (s) => {
       await s.dedup.claim('saved', 5000)
       await s.dedup.complete('saved', reply, 60_000)
-      await s.close()
-    } finally {
-      lock.release()
-    }
+    })
     // The engine started by the deploy takes them over, and dies.
     await runUntilKilled('sqlite-answers-crash-child.ts', file, String(T0 + 5_000), 'reopen')
-    lock = lockDataDir(join(file, '..'))
-    try {
-      const s = openSqliteStore({ file, now: () => T0 + 10_000 })
-      assert.deepEqual(await s.dedup.peek('saved'), { state: 'done', reply })
-      await s.close()
-    } finally {
-      lock.release()
-    }
+    await asNextEngine(file, T0 + 10_000, async (s) => assert.deepEqual(await s.dedup.peek('saved'), { state: 'done', reply }))
   })
 
   it('a store opened beside the engine (`wxengine log`: no lock) leaves the replies saved at a clean close to the engine that starts', async () => {
     const file = freshFile('reader-beside')
     const reply = { status: 200, contentType: 'application/xml', body: '<xml>saved</xml>' }
-    let lock = lockDataDir(join(file, '..'))
-    try {
-      const s = openSqliteStore({ file, now: () => T0 })
+    await asNextEngine(file, T0, async (s) => {
       await s.dedup.claim('saved', 5000)
       await s.dedup.complete('saved', reply, 60_000)
-      await s.close()
-    } finally {
-      lock.release()
-    }
+    })
     // A deploy: `wxengine stats` run between the stop and the start, still open when the new engine opens.
     const reader = openSqliteStore({ file, now: () => T0 + 1_000 })
     const replies = `${file}-replies`
     assert.deepEqual(existsSync(replies) ? readdirSync(replies) : [], [], 'the reader journals no replies')
-    lock = lockDataDir(join(file, '..'))
-    try {
-      const s = openSqliteStore({ file, now: () => T0 + 2_000 })
+    await asNextEngine(file, T0 + 2_000, async (s) => {
       await reader.close()
       assert.deepEqual(await s.dedup.peek('saved'), { state: 'done', reply })
-      await s.close()
-    } finally {
-      lock.release()
-    }
+    })
   })
 
   it('dropping expired replies from the front of the reply cache keeps every live one (hundreds of claims)', async () => {
