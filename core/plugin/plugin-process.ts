@@ -17,7 +17,9 @@
  *   `env: {}`; only the time zone and locale, which a thread shares with the engine.
  * - Its output: stdout and stderr lines go to the engine's log under the plugin's name (bounded); a
  *   "FATAL ERROR" line, or the line sandbox/worker-port.ts writes for an uncaught error, is the crash's reason.
- * - Its end: it exits when its IPC channel closes (the engine ended or was killed: worker-port.ts).
+ * - Its end: it exits when its IPC channel closes (the engine ended or was killed: worker-port.ts); one
+ *   busy in a loop never hears of it, so an engine that ends (an uncaught error, process.exit) kills its
+ *   children on the way out. Only an engine killed outright (SIGKILL) can leave such a child running.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -78,7 +80,31 @@ export function startPluginProcess(opts: PluginProcessOptions): PluginWorker {
     args = [heapArg, childProgramFile(opts.entry)]
   }
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', windowsHide: true })
+  killOnEngineExit(child)
   return wrapChild(child, opts)
+}
+
+/** The plugin processes not yet ended, killed if the engine's process ends first. */
+const liveChildren = new Set<ChildProcess>()
+let killingOnExit = false
+
+/**
+ * A child in a loop (a call before its deadline, a timer that never returns) handles no IPC event, so it
+ * never sees the channel close (worker-port.ts): an uncaught error in the engine left it spinning a core
+ * under init. 'exit' runs on process.exit() and after an uncaught error; kill() is synchronous.
+ */
+function killOnEngineExit(child: ChildProcess): void {
+  if (!killingOnExit) process.on('exit', killLiveChildren)
+  killingOnExit = true
+  liveChildren.add(child)
+  child.once('exit', () => liveChildren.delete(child))
+  child.once('error', () => {
+    if (child.pid === undefined) liveChildren.delete(child)
+  })
+}
+
+function killLiveChildren(): void {
+  for (const child of liveChildren) child.kill('SIGKILL')
 }
 
 function wrapChild(child: ChildProcess, opts: PluginProcessOptions): PluginWorker {

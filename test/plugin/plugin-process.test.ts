@@ -76,6 +76,35 @@ describe('a plugin reaching its V8 heap limit', () => {
   })
 })
 
+/** Whether `pid` still runs (a zombie has ended; only its parent's wait is missing). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+describe('a plugin process in a loop when the engine ends on its own', { skip: !existsSync('/proc/self/stat') && 'no /proc' }, () => {
+  for (const how of ['throw', 'exit']) {
+    test(`${how === 'throw' ? 'an uncaught error' : 'process.exit()'}: the engine kills it on its way out`, { timeout: 60_000 }, async () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ISOLATION_FIXTURES, 'engine-dies.ts'), how], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      child.stdout.on('data', (c: Buffer) => (out += c))
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+      const children = (JSON.parse(out.split('\n')[0]!) as { children: string[] }).children.map(Number)
+      assert.ok(children.length >= 1, `plugin processes: ${out}`)
+      assert.equal(code, how === 'throw' ? 1 : 3)
+      const deadline = Date.now() + 5_000
+      while (children.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+      const left = children.filter(alive)
+      // Not left spinning a core after the test either.
+      for (const pid of left) process.kill(pid, 'SIGKILL')
+      assert.deepEqual(left, [], 'still running after their engine ended')
+    })
+  }
+})
+
 describe('in a process', () => {
   let h: Harness
   before(async () => {
