@@ -24,7 +24,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -240,24 +240,35 @@ function childProgramFile(entry: WorkerEntry): string {
     const dir = cacheDir()
     makePrivateDir(dir)
     file = path.join(dir, name)
-    writeIfDifferent(file, program)
+    writeProgramFile(file, program)
   } catch {
     // No cache directory to write (a read-only home): a private one of this process's.
     file = path.join(mkdtempSync(path.join(os.tmpdir(), 'wxengine-plugin-worker-')), name)
-    writeIfDifferent(file, program)
+    writeProgramFile(file, program)
   }
   programFiles.set(program, file)
   return file
 }
 
-function writeIfDifferent(file: string, content: string): void {
+/**
+ * Writes `content` to `file` unless it holds it already, in a file only this user can change. The engine
+ * runs it, with the engine's user: a copy left by someone while the cache directory was open to others
+ * (makePrivateDir closes it, but keeps what is in it), still writable through its mode or a hard link they
+ * keep elsewhere, would run their code later. Such a file is replaced, not trusted for its text.
+ */
+export function writeProgramFile(file: string, content: string): void {
   try {
-    if (readFileSync(file, 'utf8') === content) return
+    const st = lstatSync(file)
+    const uid = process.getuid?.()
+    const onlyOurs = st.isFile() && st.nlink === 1 && (st.mode & 0o022) === 0 && (uid === undefined || st.uid === uid)
+    if (onlyOurs && readFileSync(file, 'utf8') === content) return
   } catch {
     // Not there yet.
   }
-  // Whole or not at all: another engine may start a plugin from this file meanwhile.
+  // Whole or not at all: another engine may start a plugin from this file meanwhile. A new file ('wx'),
+  // so a link planted at the temporary name is not followed.
   const temp = `${file}.${process.pid}.tmp`
-  writeFileSync(temp, content, { mode: 0o600 })
+  rmSync(temp, { force: true })
+  writeFileSync(temp, content, { mode: 0o600, flag: 'wx' })
   renameSync(temp, file)
 }

@@ -8,10 +8,12 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { chmodSync, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { resolvePluginIsolation } from '../../core/plugin/plugin-isolation.ts'
+import { writeProgramFile } from '../../core/plugin/plugin-process.ts'
 import { errorOf, loadPlugins, text, textOf, type Harness } from './plugin-test-kit.ts'
 
 const ISOLATION_FIXTURES = path.join(import.meta.dirname, '../fixtures/isolation-plugins')
@@ -175,4 +177,46 @@ test("the plugin's process has none of the engine's environment; process.env in 
   } finally {
     await e.dispose()
   }
+})
+
+describe("the child's program file", { skip: process.platform === 'win32' && 'POSIX modes and links' }, () => {
+  let dir: string
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-program-file-'))
+  })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  test('one already there with the same text is not trusted when others could still write it (open to them, or linked elsewhere): it is replaced', () => {
+    const file = path.join(dir, 'plugin-worker-a.cjs')
+    const elsewhere = path.join(dir, 'kept-by-another')
+    // Left by someone while the cache directory was open to others, with a hard link they keep.
+    writeFileSync(file, 'program')
+    chmodSync(file, 0o666)
+    linkSync(file, elsewhere)
+    writeProgramFile(file, 'program')
+    // Their link no longer reaches what the engine runs.
+    writeFileSync(elsewhere, 'their code')
+    assert.equal(readFileSync(file, 'utf8'), 'program')
+    const st = statSync(file)
+    assert.equal(st.mode & 0o777, 0o600)
+    assert.equal(st.nlink, 1)
+  })
+
+  test('a link planted at its temporary name is not followed', () => {
+    const file = path.join(dir, 'plugin-worker-b.cjs')
+    const target = path.join(dir, 'victim')
+    writeFileSync(target, 'untouched')
+    symlinkSync(target, `${file}.${process.pid}.tmp`)
+    writeProgramFile(file, 'program')
+    assert.equal(readFileSync(target, 'utf8'), 'untouched')
+    assert.equal(readFileSync(file, 'utf8'), 'program')
+  })
+
+  test('one of ours, private, with the same text, is used as it is', () => {
+    const file = path.join(dir, 'plugin-worker-c.cjs')
+    writeProgramFile(file, 'program')
+    const ino = statSync(file).ino
+    writeProgramFile(file, 'program')
+    assert.equal(statSync(file).ino, ino)
+  })
 })
