@@ -7,7 +7,7 @@
  * names its isolation, so they hold whatever the default (core/plugin/plugin-isolation.ts).
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { chmodSync, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -104,6 +104,30 @@ describe('a plugin process in a loop when the engine ends on its own', { skip: !
       for (const pid of left) process.kill(pid, 'SIGKILL')
       assert.deepEqual(left, [], 'still running after their engine ended')
     })
+  }
+})
+
+/** This process's plugin processes. */
+function pluginChildren(): number[] {
+  return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes('plugin-worker'))
+    .map((l) => Number(l.trim().split(/\s+/)[0]))
+}
+
+test("a stop signal to the engine's whole group (Ctrl-C in a terminal, systemctl stop) is left to the engine: the plugin's call running finishes", { skip: process.platform === 'win32' && 'POSIX signals' }, async () => {
+  const before = pluginChildren()
+  const s = await loadPlugins({ only: ['slow'], isolation: 'process' })
+  try {
+    assert.deepEqual(s.errors, [])
+    const mine = pluginChildren().filter((pid) => !before.includes(pid))
+    assert.equal(mine.length, 1)
+    const call = s.call('slow', text('500'))
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.kill(mine[0]!, signal)
+    assert.equal(textOf(await call), 'done after 500')
+    assert.ok(alive(mine[0]!))
+  } finally {
+    await s.dispose()
   }
 })
 

@@ -26,6 +26,15 @@ export function connectToEngine(): { port: WorkerPort; init: WorkerData } {
   delete stash[key]
   // The engine is gone (ended, killed, crashed): so is the reason to be; nobody would stop this process.
   process.on('disconnect', () => process.exit(0))
+  // Ctrl-C in a terminal, and systemd's stop (KillMode=control-group), signal the engine's whole process
+  // group or cgroup, its plugin processes with it: at node's default they died at once, their calls failing
+  // as crashes (and restarted) while the engine was finishing its messages in flight. The engine ends this
+  // process (dispose, or killing it on its way out: plugin-process.ts); one it left is gone by the channel.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (!process.connected) process.exit(0)
+    })
+  }
   // A thread's uncaught error reaches the engine as the worker's `error` event; here, as a line on stderr
   // (written synchronously, so it is out before the exit).
   process.on('uncaughtException', (e) => {
