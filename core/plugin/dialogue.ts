@@ -38,12 +38,13 @@ interface StepBase<T extends object, C, K extends Extract<keyof T, string>> {
   retry?: string | Reply | ((text: string, answers: Partial<T>, ctx: PluginContext<C, DialogueState<T>>) => string | Reply | Promise<string | Reply>)
 }
 
-interface StepParse<T extends object, K extends keyof T> {
+interface StepParse<T extends object, C, K extends keyof T> {
   /**
    * The answer made of the user's text (trimmed), or undefined to refuse it and ask again. It must be JSON
-   * data: it is kept in the session state. A throw is a bug of the plugin, and fails the call.
+   * data: it is kept in the session state. A throw is a bug of the plugin, and fails the call. `ctx` as
+   * `ask` and `retry` get it: a check against the plugin's config (`ctx.config.maxGuests`).
    */
-  parse: (text: string, answers: Partial<T>) => T[K] | undefined | Promise<T[K] | undefined>
+  parse: (text: string, answers: Partial<T>, ctx: PluginContext<C, DialogueState<T>>) => T[K] | undefined | Promise<T[K] | undefined>
 }
 
 /**
@@ -51,7 +52,7 @@ interface StepParse<T extends object, K extends keyof T> {
  * empty one is refused).
  */
 export type DialogueStep<T extends object, C = Record<string, JsonValue>> = {
-  [K in Extract<keyof T, string>]: StepBase<T, C, K> & (string extends T[K] ? Partial<StepParse<T, K>> : StepParse<T, K>)
+  [K in Extract<keyof T, string>]: StepBase<T, C, K> & (string extends T[K] ? Partial<StepParse<T, C, K>> : StepParse<T, C, K>)
 }[Extract<keyof T, string>]
 
 export interface DialogueSpec<T extends object, C = Record<string, JsonValue>> {
@@ -83,7 +84,7 @@ interface CheckedStep {
   key: string
   ask: unknown
   retry: unknown
-  parse: ((text: string, answers: object) => unknown) | undefined
+  parse: ((text: string, answers: object, ctx: unknown) => unknown) | undefined
 }
 
 /**
@@ -146,9 +147,9 @@ export function dialogue<T extends object, C = Record<string, JsonValue>>(spec: 
   }
 
   /** The answer `text` makes for `step`, or undefined when refused. */
-  async function parsed(step: CheckedStep, text: string, answers: object): Promise<unknown> {
+  async function parsed(step: CheckedStep, text: string, answers: object, ctx: Ctx): Promise<unknown> {
     if (step.parse === undefined) return text === '' ? undefined : text
-    return step.parse(text, answers)
+    return step.parse(text, answers, ctx)
   }
 
   return async (ctx) => {
@@ -160,7 +161,7 @@ export function dialogue<T extends object, C = Record<string, JsonValue>>(spec: 
       for (const step of steps) {
         const text = (given as Record<string, unknown>)[step.key]
         if (typeof text !== 'string') continue
-        const value = await parsed(step, text.trim(), answers)
+        const value = await parsed(step, text.trim(), answers, ctx)
         if (value !== undefined) answers[step.key] = value
       }
       return askNext(answers, ctx)
@@ -183,7 +184,7 @@ export function dialogue<T extends object, C = Record<string, JsonValue>>(spec: 
       const shown = typeof question === 'string' ? question : question.type === 'text' ? question.content : undefined
       return shown === undefined ? 'Please answer in text.' : `Please answer in text. ${shown}`
     }
-    const value = await parsed(step, text, state.answers)
+    const value = await parsed(step, text, state.answers, ctx)
     if (value === undefined) {
       session.refresh(ttlSeconds)
       if (typeof step.retry === 'function') return (step.retry as (t: string, a: object, c: Ctx) => string | Reply | Promise<string | Reply>)(text, state.answers, ctx)

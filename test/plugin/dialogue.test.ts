@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import type { InboundMessage, JsonValue, RuleMatch } from '../../core/plugin/plugin-api.ts'
+import { dialogue, type InboundMessage, type JsonValue, type RuleMatch } from '../../core/plugin/plugin-api.ts'
 import type { SessionOp } from '../../core/plugin/plugin-host-types.ts'
 import {
   applySessionOps,
@@ -82,6 +82,30 @@ export default definePlugin<Record<string, never>, DialogueState<Trip>>({
 })
 `,
 )
+// A step that reads the plugin's config in its parse, and answers that are falsy but real (0, null).
+plugin(
+  'party',
+  `import { definePlugin, dialogue } from 'wxengine/plugin'
+interface Config { max: number }
+interface Table { guests: number; remark: string | null }
+export default definePlugin({
+  name: 'party',
+  handle: dialogue<Table, Config>({
+    ttlSeconds: 60,
+    prefill: (ctx) => ({ guests: ctx.match.groups.guests }),
+    steps: [
+      {
+        key: 'guests',
+        ask: (so, ctx) => 'How many, up to ' + ctx.config.max + '?',
+        parse: (t, so, ctx) => { const n = Number(t); return Number.isInteger(n) && n >= 0 && n <= ctx.config.max ? n : undefined },
+      },
+      { key: 'remark', ask: 'Remark? (- for none)', parse: (t) => (t === '-' ? null : t) },
+    ],
+    done: ({ guests, remark }) => guests + ' guests, remark ' + JSON.stringify(remark),
+  }),
+})
+`,
+)
 const broken = (name: string, spec: string) =>
   plugin(name, `import { definePlugin, dialogue } from 'wxengine/plugin'\nexport default definePlugin({\n  name: '${name}',\n  handle: dialogue<any>(${spec}),\n})\n`)
 broken('twice', `{ ttlSeconds: 60, steps: [{ key: 'a', ask: 'A?' }, { key: 'a', ask: 'A again?' }], done: () => 'x' }`)
@@ -91,7 +115,7 @@ broken('nottl', `{ ttlSeconds: 0, steps: [{ key: 'a', ask: 'A?' }], done: () => 
 let h: Harness
 
 before(async () => {
-  h = await loadPlugins({ dir, only: ['pizza', 'plain', 'twice', 'nosteps', 'nottl'] })
+  h = await loadPlugins({ dir, only: ['pizza', 'plain', 'party', 'twice', 'nosteps', 'nottl'], settings: { party: { config: { max: 8 } } } })
 })
 after(() => h.dispose())
 
@@ -163,6 +187,27 @@ describe('a dialogue from first question to done', () => {
     assert.equal(textOf(await c.send(text('Xi’an'))), 'How many days in Xi’an?')
     assert.equal(textOf(await c.send(text('0'))), 'How many days in Xi’an?')
     assert.equal(textOf(await c.send(text('3'))), 'Xi’an for 3')
+  })
+})
+
+describe('parse', () => {
+  test("gets ctx, as ask and retry do (a limit from the plugin's config); 0 and null are answers", async () => {
+    const c = conversation('party')
+    assert.equal(textOf(await c.send(text('table'))), 'How many, up to 8?')
+    assert.equal(textOf(await c.send(text('9'))), 'How many, up to 8?', 'over the configured limit: refused')
+    assert.equal(textOf(await c.send(text('0'))), 'Remark? (- for none)')
+    assert.deepEqual(c.session.state, { asking: 'remark', answers: { guests: 0 } })
+    assert.equal(textOf(await c.send(text('-'))), '0 guests, remark null')
+  })
+
+  test('is typed with ctx for the config type (checked by tsc)', () => {
+    interface Config { max: number }
+    const handle = dialogue<{ guests: number }, Config>({
+      ttlSeconds: 60,
+      steps: [{ key: 'guests', ask: 'How many?', parse: (t, so, ctx) => (Number(t) <= ctx.config.max ? Number(t) : undefined) }],
+      done: ({ guests }) => String(guests),
+    })
+    assert.equal(typeof handle, 'function')
   })
 })
 
@@ -243,6 +288,6 @@ describe('a spec that cannot work', () => {
     assert.ok(reasons.get('twice')?.includes(at('twice')), reasons.get('twice'))
     assert.match(reasons.get('nosteps') ?? '', /TypeError: dialogue\(\): steps must be a non-empty array/)
     assert.match(reasons.get('nottl') ?? '', /TypeError: dialogue\(\): ttlSeconds must be a positive number, got 0/)
-    assert.deepEqual(h.set.names().sort(), ['pizza', 'plain'])
+    assert.deepEqual(h.set.names().sort(), ['party', 'pizza', 'plain'])
   })
 })
