@@ -40,7 +40,8 @@ interface StepBase<T extends object, C, K extends Extract<keyof T, string>> {
 
 interface StepParse<T extends object, C, K extends keyof T> {
   /**
-   * The answer made of the user's text (trimmed), or undefined to refuse it and ask again. It must be JSON
+   * The answer made of the user's text (trimmed; never empty: a blank text is refused before), or undefined
+   * to refuse it and ask again (null is an answer). It must be JSON
    * data: it is kept in the session state. A throw is a bug of the plugin, and fails the call. `ctx` as
    * `ask` and `retry` get it: a check against the plugin's config (`ctx.config.maxGuests`).
    */
@@ -48,8 +49,7 @@ interface StepParse<T extends object, C, K extends keyof T> {
 }
 
 /**
- * One question. `parse` may be left out where the answer is a string: the text itself is the answer (an
- * empty one is refused).
+ * One question. `parse` may be left out where the answer is a string: the text itself is the answer.
  */
 export type DialogueStep<T extends object, C = Record<string, JsonValue>> = {
   [K in Extract<keyof T, string>]: StepBase<T, C, K> & (string extends T[K] ? Partial<StepParse<T, C, K>> : StepParse<T, C, K>)
@@ -146,10 +146,14 @@ export function dialogue<T extends object, C = Record<string, JsonValue>>(spec: 
     return say(next.ask, answers, ctx)
   }
 
-  /** The answer `text` makes for `step`, or undefined when refused. */
+  /**
+   * The answer `text` makes for `step`, or undefined when refused. A blank text (an answer of spaces, an
+   * empty capture) is refused before `parse` sees it: `Number('')` is 0, and a step that reads numbers with
+   * it took "   " as the answer 0.
+   */
   async function parsed(step: CheckedStep, text: string, answers: object, ctx: Ctx): Promise<unknown> {
-    if (step.parse === undefined) return text === '' ? undefined : text
-    return step.parse(text, answers, ctx)
+    if (text === '') return undefined
+    return step.parse === undefined ? text : step.parse(text, answers, ctx)
   }
 
   return async (ctx) => {

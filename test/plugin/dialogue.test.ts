@@ -200,6 +200,18 @@ describe('parse', () => {
     assert.equal(textOf(await c.send(text('-'))), '0 guests, remark null')
   })
 
+  test('is not given a blank answer or capture (Number("") is 0): the question is asked again', async () => {
+    const c = conversation('party')
+    await c.send(text('table'))
+    const blank = await c.send(text(' \n\u3000 '))
+    assert.equal(textOf(blank), 'How many, up to 8?')
+    assert.deepEqual(opsOf(blank), [{ op: 'refresh', ttlMs: 60_000 }])
+
+    const captured = conversation('party')
+    assert.equal(textOf(await captured.send(text('table '), regexMatch({ guests: ' ' }))), 'How many, up to 8?')
+    assert.deepEqual(captured.session.state, { asking: 'guests', answers: {} })
+  })
+
   test('is typed with ctx for the config type (checked by tsc)', () => {
     interface Config { max: number }
     const handle = dialogue<{ guests: number }, Config>({
