@@ -74,9 +74,15 @@ export interface DialogueSpec<T extends object, C = Record<string, JsonValue>> {
   /**
    * Called with every answer once the last one is in, after the session has ended: what it returns is the
    * reply. If it throws, nothing of the call is applied and the user's lock is released (docs/plugins.md).
+   * Not `HandleResult`: returning nothing passes, and a `done` that only saved the answers (a missing
+   * `return`) sent the user's last answer on to the default reply ("Sorry, I did not understand"); a pass
+   * or no reply at all is said with `ctx.pass()` or `ctx.reply.none()`.
    */
-  done(answers: T, ctx: PluginContext<C, DialogueState<T>>): HandleResult | Promise<HandleResult>
+  done(answers: T, ctx: PluginContext<C, DialogueState<T>>): DoneResult | Promise<DoneResult>
 }
+
+/** What `done` returns: a reply (a string is a text), or a pass; never nothing. */
+type DoneResult = Exclude<HandleResult, undefined | void>
 
 type DialogueContext<T extends object, C> = PluginContext<C, DialogueState<T>>
 

@@ -223,6 +223,20 @@ describe('parse', () => {
   })
 })
 
+describe('done', () => {
+  test('must return the reply: one that returns nothing does not compile (it would pass the last answer to the default reply)', () => {
+    const handle = dialogue<{ name: string }>({
+      ttlSeconds: 60,
+      steps: [{ key: 'name', ask: 'Name?' }],
+      // @ts-expect-error: returns nothing, which would pass the message after the session ended
+      async done() {},
+    })
+    const passing = dialogue<{ name: string }>({ ttlSeconds: 60, steps: [{ key: 'name', ask: 'Name?' }], done: (so, ctx) => ctx.pass() })
+    assert.equal(typeof handle, 'function')
+    assert.equal(typeof passing, 'function')
+  })
+})
+
 describe('while a dialogue is open', () => {
   test('an event goes on down the routing, and changes nothing', async () => {
     const c = conversation('pizza')
