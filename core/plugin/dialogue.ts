@@ -13,8 +13,9 @@
  * `definePlugin` is, and the `handle` it returns is called by the worker with its own `ctx`: only the
  * spec's functions are the plugin's, called across vm2's bridge. Evaluating it inside the sandbox instead
  * would need its source as text there, which the single binary's bundle does not keep as written.
- * Types only are imported: its declarations go out with plugin-api.ts's (core/binary/build-types.ts).
+ * Its declarations go out with plugin-api.ts's (core/binary/build-types.ts).
  */
+import { comboOf, foldText } from '../route/rules/fold-text.ts'
 import type { HandleResult, JsonValue, PluginContext, Reply } from './plugin-api.ts'
 
 /** The session state a dialogue keeps: the key of the open question, and the answers so far. */
@@ -208,9 +209,10 @@ function isPrompt(value: unknown): boolean {
   return typeof value === 'string' || typeof value === 'function' || (typeof value === 'object' && value !== null)
 }
 
-/** Cancel words match as rule keywords do: case and width folded (`ＣＡＮＣＥＬ` is `cancel`). */
+/** Cancel words match as rule keywords do, with the rules' folding: case and width (`ＣＡＮＣＥＬ` is `cancel`). */
+const CASE_AND_WIDTH = comboOf(true, true)
 function fold(text: string): string {
-  return text.trim().normalize('NFKC').toLowerCase()
+  return foldText(text.trim(), CASE_AND_WIDTH)
 }
 
 function readState(state: unknown): { asking: string; answers: Record<string, unknown> } | undefined {
