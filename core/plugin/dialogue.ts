@@ -16,6 +16,7 @@
  * Its declarations go out with plugin-api.ts's (core/binary/build-types.ts).
  */
 import { comboOf, foldText } from '../route/rules/fold-text.ts'
+import { toPlain } from './sandbox/to-plain.ts'
 import type { HandleResult, JsonValue, PluginContext, Reply } from './plugin-api.ts'
 
 /** The session state a dialogue keeps: the key of the open question, and the answers so far. */
@@ -88,6 +89,7 @@ type DoneResult = Exclude<HandleResult, undefined | void>
 type DialogueContext<T extends object, C> = PluginContext<C, DialogueState<T>>
 
 interface CheckedStep {
+  index: number
   key: string
   ask: unknown
   retry: unknown
@@ -119,7 +121,7 @@ export function dialogue<T extends object, C = Record<string, JsonValue>>(spec: 
     if (!isPrompt(ask)) fail(`steps[${i}].ask (${JSON.stringify(key)}) must be a string, a reply or a function`)
     if (retry !== undefined && !isPrompt(retry)) fail(`steps[${i}].retry (${JSON.stringify(key)}) must be a string, a reply or a function`)
     if (parse !== undefined && typeof parse !== 'function') fail(`steps[${i}].parse (${JSON.stringify(key)}) must be a function`)
-    steps.push({ key: key as string, ask, retry, parse: parse as CheckedStep['parse'] })
+    steps.push({ index: i, key: key as string, ask, retry, parse: parse as CheckedStep['parse'] })
   }
   const cancel = spec.cancel ?? []
   if (!Array.isArray(cancel) || cancel.some((w) => typeof w !== 'string' || w.trim() === '')) fail('cancel must be an array of non-empty strings')
@@ -160,7 +162,17 @@ export function dialogue<T extends object, C = Record<string, JsonValue>>(spec: 
    */
   async function parsed(step: CheckedStep, text: string, answers: object, ctx: Ctx): Promise<unknown> {
     if (text === '') return undefined
-    return step.parse === undefined ? text : step.parse(text, answers, ctx)
+    if (step.parse === undefined) return text
+    const value = await step.parse(text, answers, ctx)
+    // Checked here, not when the session state is written: `parse: Number` gives NaN for "abc", which the
+    // state cannot hold, and the failure at the write named neither the step nor the text.
+    if (value !== undefined) {
+      const plain = toPlain(value)
+      if (!plain.ok) {
+        fail(`steps[${step.index}].parse (${JSON.stringify(step.key)}) made ${JSON.stringify(text)} into an answer that is not JSON data (${plain.error.reason}); answers are kept in the session state. Return undefined to refuse a text`)
+      }
+    }
+    return value
   }
 
   return async (ctx) => {

@@ -106,6 +106,21 @@ export default definePlugin({
 })
 `,
 )
+// `parse: Number`, the mistake this catches: NaN for a text that is no number, which the session state cannot hold.
+plugin(
+  'numbers',
+  `import { definePlugin, dialogue } from 'wxengine/plugin'
+export default definePlugin({
+  name: 'numbers',
+  handle: dialogue<{ label: string; n: number }>({
+    ttlSeconds: 60,
+    prefill: (ctx) => ({ n: ctx.match.groups.n }),
+    steps: [{ key: 'label', ask: 'Label?' }, { key: 'n', ask: 'A number?', parse: Number }],
+    done: ({ n }) => 'n=' + n,
+  }),
+})
+`,
+)
 const broken = (name: string, spec: string) =>
   plugin(name, `import { definePlugin, dialogue } from 'wxengine/plugin'\nexport default definePlugin({\n  name: '${name}',\n  handle: dialogue<any>(${spec}),\n})\n`)
 broken('twice', `{ ttlSeconds: 60, steps: [{ key: 'a', ask: 'A?' }, { key: 'a', ask: 'A again?' }], done: () => 'x' }`)
@@ -115,7 +130,7 @@ broken('nottl', `{ ttlSeconds: 0, steps: [{ key: 'a', ask: 'A?' }], done: () => 
 let h: Harness
 
 before(async () => {
-  h = await loadPlugins({ dir, only: ['pizza', 'plain', 'party', 'twice', 'nosteps', 'nottl'], settings: { party: { config: { max: 8 } } } })
+  h = await loadPlugins({ dir, only: ['pizza', 'plain', 'party', 'numbers', 'twice', 'nosteps', 'nottl'], settings: { party: { config: { max: 8 } } } })
 })
 after(() => h.dispose())
 
@@ -280,6 +295,26 @@ describe('while a dialogue is open', () => {
   })
 })
 
+describe('an answer that is not JSON data', () => {
+  test('fails the call at parse, naming the step and the text, not later at the state write', async () => {
+    const c = conversation('numbers')
+    await c.send(text('numbers'))
+    await c.send(text('first'))
+    assert.equal(textOf(await c.send(text('12'))), 'n=12')
+
+    const d = conversation('numbers')
+    await d.send(text('numbers'))
+    await d.send(text('first'))
+    const failed = await d.send(text('abc'))
+    assert.match(errorOf(failed).reason, /TypeError: dialogue\(\): steps\[1\]\.parse \("n"\) made "abc" into an answer that is not JSON data \(.*NaN is not a JSON number\).*Return undefined to refuse a text/)
+  })
+
+  test('from a prefill capture too', async () => {
+    const failed = await conversation('numbers').send(text('numbers x'), regexMatch({ n: 'x' }))
+    assert.match(errorOf(failed).reason, /steps\[1\]\.parse \("n"\) made "x" into an answer that is not JSON data/)
+  })
+})
+
 describe('a state the dialogue did not write', () => {
   test('a question the plugin no longer has starts over, kept as the first question', async () => {
     const c = conversation('pizza', { active: true, state: { asking: 'crust', answers: { size: 'M', crust: 'thin' } } })
@@ -314,6 +349,6 @@ describe('a spec that cannot work', () => {
     assert.ok(reasons.get('twice')?.includes(at('twice')), reasons.get('twice'))
     assert.match(reasons.get('nosteps') ?? '', /TypeError: dialogue\(\): steps must be a non-empty array/)
     assert.match(reasons.get('nottl') ?? '', /TypeError: dialogue\(\): ttlSeconds must be a positive number, got 0/)
-    assert.deepEqual(h.set.names().sort(), ['party', 'pizza', 'plain'])
+    assert.deepEqual(h.set.names().sort(), ['numbers', 'party', 'pizza', 'plain'])
   })
 })
