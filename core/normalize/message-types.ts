@@ -343,6 +343,8 @@ export interface UserGetCardEvent extends EventBase {
   outerId?: number
   outerStr?: string
   isRestoreMemberCard?: number
+  /** 1 when the user took the card on a friend's recommendation (IsRecommendByFriend, in the platform's sample push). */
+  isRecommendByFriend?: number
   unionId?: string
 }
 

@@ -325,6 +325,7 @@ function buildMember(kind: KnownKind, b: Base, event: string): InboundMessage {
         outerId: optInt(r, 'OuterId'),
         outerStr: optStr(r, 'OuterStr'),
         isRestoreMemberCard: optInt(r, 'IsRestoreMemberCard'),
+        isRecommendByFriend: optInt(r, 'IsRecommendByFriend'),
         unionId: optStr(r, 'UnionId'),
       }
     case 'user_gifting_card':

@@ -141,7 +141,7 @@ const EXPECTED: Record<string, Record<string, unknown>> = {
   'event-user-get-card.xml': {
     kind: 'user_get_card', toUser: 'gh_fc0a06a20993', fromUser: 'oZI8Fj040-be6rlDohc6gkoPOQTQ', createTime: 1472551036, event: 'user_get_card',
     cardId: 'pZI8Fjwsy5fVPRBeD78J4RmqVvBc', userCardCode: '226009850808', isGiveByFriend: 0, friendUserName: '', oldUserCardCode: '',
-    outerId: 0, outerStr: '12b', isRestoreMemberCard: 0, unionId: undefined,
+    outerId: 0, outerStr: '12b', isRestoreMemberCard: 0, isRecommendByFriend: 0, unionId: undefined,
   },
   'event-user-gifting-card.xml': {
     kind: 'user_gifting_card', ...at(1474181868), event: 'user_gifting_card', cardId: 'pZI8Fj_ZdN9Cbx3yIH2dpsjmqVgQ', userCardCode: '791411623584',
