@@ -45,20 +45,32 @@ export interface EventBase extends MessageBase {
 // ---------------------------------------------------------------------------------------------------
 // Messages a user sends (protocol.md §3, MsgType != event). Field names follow the XML (see header).
 
-export interface TextMessage extends UserMessageBase {
+/**
+ * Set when the message was sent from an article (消息如果来自文章时才有): the platform's current samples of
+ * all seven user messages (接收普通消息: text, image, voice, video, shortvideo, location, link) end with
+ * `<MsgDataId>` and `<Idx>`. Absent otherwise.
+ */
+export interface FromArticleFields {
+  /** MsgDataId, the article's data id: an id, so a string. */
+  msgDataId?: string
+  /** Idx: which article of a multi-article post, from 1. */
+  idx?: number
+}
+
+export interface TextMessage extends UserMessageBase, FromArticleFields {
   kind: 'text'
   content: string
   /** Set when the user tapped a menu-message option (`bizmsgmenuid`); an id, so a string. */
   bizmsgmenuid?: string
 }
 
-export interface ImageMessage extends UserMessageBase {
+export interface ImageMessage extends UserMessageBase, FromArticleFields {
   kind: 'image'
   picUrl: string
   mediaId: string
 }
 
-export interface VoiceMessage extends UserMessageBase {
+export interface VoiceMessage extends UserMessageBase, FromArticleFields {
   kind: 'voice'
   mediaId: string
   /** amr, speex, ... */
@@ -67,19 +79,19 @@ export interface VoiceMessage extends UserMessageBase {
   recognition?: string
 }
 
-export interface VideoMessage extends UserMessageBase {
+export interface VideoMessage extends UserMessageBase, FromArticleFields {
   kind: 'video'
   mediaId: string
   thumbMediaId: string
 }
 
-export interface ShortVideoMessage extends UserMessageBase {
+export interface ShortVideoMessage extends UserMessageBase, FromArticleFields {
   kind: 'shortvideo'
   mediaId: string
   thumbMediaId: string
 }
 
-export interface LocationMessage extends UserMessageBase {
+export interface LocationMessage extends UserMessageBase, FromArticleFields {
   kind: 'location'
   /** Latitude (Location_X). */
   locationX: number
@@ -89,7 +101,7 @@ export interface LocationMessage extends UserMessageBase {
   label: string
 }
 
-export interface LinkMessage extends UserMessageBase {
+export interface LinkMessage extends UserMessageBase, FromArticleFields {
   kind: 'link'
   title: string
   description: string

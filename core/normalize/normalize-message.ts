@@ -14,6 +14,7 @@ import { fail, ok, type Result } from '../errors.ts'
 import type {
   ArticleUrlEntry,
   CopyrightCheckEntry,
+  FromArticleFields,
   InboundMessage,
   MassSendJobFinishEvent,
   MessageKind,
@@ -155,9 +156,9 @@ function buildMember(kind: KnownKind, b: Base, event: string): InboundMessage {
   const r = b.raw
   switch (kind) {
     case 'text':
-      return { kind, ...b, msgId: str(r, 'MsgId'), content: str(r, 'Content'), bizmsgmenuid: optStr(r, 'bizmsgmenuid') }
+      return { kind, ...b, msgId: str(r, 'MsgId'), content: str(r, 'Content'), bizmsgmenuid: optStr(r, 'bizmsgmenuid'), ...fromArticle(r) }
     case 'image':
-      return { kind, ...b, msgId: str(r, 'MsgId'), picUrl: str(r, 'PicUrl'), mediaId: str(r, 'MediaId') }
+      return { kind, ...b, msgId: str(r, 'MsgId'), picUrl: str(r, 'PicUrl'), mediaId: str(r, 'MediaId'), ...fromArticle(r) }
     case 'voice':
       return {
         kind,
@@ -166,10 +167,11 @@ function buildMember(kind: KnownKind, b: Base, event: string): InboundMessage {
         mediaId: str(r, 'MediaId'),
         format: str(r, 'Format'),
         recognition: optStr(r, 'Recognition'),
+        ...fromArticle(r),
       }
     case 'video':
     case 'shortvideo':
-      return { kind, ...b, msgId: str(r, 'MsgId'), mediaId: str(r, 'MediaId'), thumbMediaId: str(r, 'ThumbMediaId') }
+      return { kind, ...b, msgId: str(r, 'MsgId'), mediaId: str(r, 'MediaId'), thumbMediaId: str(r, 'ThumbMediaId'), ...fromArticle(r) }
     case 'location':
       return {
         kind,
@@ -179,6 +181,7 @@ function buildMember(kind: KnownKind, b: Base, event: string): InboundMessage {
         locationY: float(r, 'Location_Y'),
         scale: float(r, 'Scale'),
         label: str(r, 'Label'),
+        ...fromArticle(r),
       }
     case 'link':
       return {
@@ -188,6 +191,7 @@ function buildMember(kind: KnownKind, b: Base, event: string): InboundMessage {
         title: str(r, 'Title'),
         description: str(r, 'Description'),
         url: str(r, 'Url'),
+        ...fromArticle(r),
       }
     case 'file':
       return {
@@ -487,6 +491,11 @@ function entry(value: RawValue, name: string): RawFields {
   if (o !== undefined) return o
   note(`${name} has no child elements`)
   return NO_FIELDS
+}
+
+/** MsgDataId and Idx of a user message sent from an article (message-types.ts FromArticleFields). */
+function fromArticle(r: RawFields): FromArticleFields {
+  return { msgDataId: optStr(r, 'MsgDataId'), idx: optInt(r, 'Idx') }
 }
 
 function describe(value: RawValue): string {

@@ -34,16 +34,19 @@ const at = (createTime: number) => ({ toUser: TO, fromUser: FROM, createTime })
 
 /** Fixture file -> the member it must become, every field with its exact value and type. */
 const EXPECTED: Record<string, Record<string, unknown>> = {
-  'text.xml': { kind: 'text', ...at(1348831860), msgId: '1234567890123456', content: '  hello,  世界  \ntwo lines ', bizmsgmenuid: undefined },
-  'text-msgid-over-2pow53.xml': { kind: 'text', ...at(1700000000), msgId: '9223372036854775807', content: 'big id', bizmsgmenuid: undefined },
-  'text-bizmsgmenuid.xml': { kind: 'text', ...at(1700000001), msgId: '24017532598361234', content: '满意', bizmsgmenuid: '101' },
-  'image.xml': { kind: 'image', ...at(1348831860), msgId: '1234567890123457', picUrl: 'http://mmbiz.qpic.cn/mmbiz_jpg/abc/0', mediaId: 'media_id_image_1' },
-  'voice.xml': { kind: 'voice', ...at(1357290913), msgId: '1234567890123458', mediaId: 'media_id_voice_1', format: 'amr', recognition: undefined },
-  'voice-recognition.xml': { kind: 'voice', ...at(1357290913), msgId: '1234567890123459', mediaId: 'media_id_voice_2', format: 'amr', recognition: '腾讯微信团队' },
-  'video.xml': { kind: 'video', ...at(1357290913), msgId: '1234567890123460', mediaId: 'media_id_video_1', thumbMediaId: 'thumb_media_id_1' },
-  'shortvideo.xml': { kind: 'shortvideo', ...at(1357290913), msgId: '1234567890123461', mediaId: 'media_id_short_1', thumbMediaId: 'thumb_media_id_2' },
-  'location.xml': { kind: 'location', ...at(1351776360), msgId: '1234567890123462', locationX: 23.134521, locationY: 113.358803, scale: 20, label: '位置信息' },
-  'link.xml': { kind: 'link', ...at(1351776360), msgId: '1234567890123463', title: '公众平台官网链接', description: '公众平台官网链接', url: 'https://mp.weixin.qq.com/s?a=1&b=2' },
+  'text.xml': { kind: 'text', ...at(1348831860), msgId: '1234567890123456', content: '  hello,  世界  \ntwo lines ', bizmsgmenuid: undefined, msgDataId: undefined, idx: undefined },
+  'text-msgid-over-2pow53.xml': { kind: 'text', ...at(1700000000), msgId: '9223372036854775807', content: 'big id', bizmsgmenuid: undefined, msgDataId: undefined, idx: undefined },
+  'text-bizmsgmenuid.xml': { kind: 'text', ...at(1700000001), msgId: '24017532598361234', content: '满意', bizmsgmenuid: '101', msgDataId: undefined, idx: undefined },
+  'text-from-article.xml': {
+    kind: 'text', ...at(1700000002), msgId: '24017532598361235', content: 'from an article', bizmsgmenuid: undefined, msgDataId: '2247483661', idx: 2,
+  },
+  'image.xml': { kind: 'image', ...at(1348831860), msgId: '1234567890123457', picUrl: 'http://mmbiz.qpic.cn/mmbiz_jpg/abc/0', mediaId: 'media_id_image_1', msgDataId: undefined, idx: undefined },
+  'voice.xml': { kind: 'voice', ...at(1357290913), msgId: '1234567890123458', mediaId: 'media_id_voice_1', format: 'amr', recognition: undefined, msgDataId: undefined, idx: undefined },
+  'voice-recognition.xml': { kind: 'voice', ...at(1357290913), msgId: '1234567890123459', mediaId: 'media_id_voice_2', format: 'amr', recognition: '腾讯微信团队', msgDataId: undefined, idx: undefined },
+  'video.xml': { kind: 'video', ...at(1357290913), msgId: '1234567890123460', mediaId: 'media_id_video_1', thumbMediaId: 'thumb_media_id_1', msgDataId: undefined, idx: undefined },
+  'shortvideo.xml': { kind: 'shortvideo', ...at(1357290913), msgId: '1234567890123461', mediaId: 'media_id_short_1', thumbMediaId: 'thumb_media_id_2', msgDataId: undefined, idx: undefined },
+  'location.xml': { kind: 'location', ...at(1351776360), msgId: '1234567890123462', locationX: 23.134521, locationY: 113.358803, scale: 20, label: '位置信息', msgDataId: undefined, idx: undefined },
+  'link.xml': { kind: 'link', ...at(1351776360), msgId: '1234567890123463', title: '公众平台官网链接', description: '公众平台官网链接', url: 'https://mp.weixin.qq.com/s?a=1&b=2', msgDataId: undefined, idx: undefined },
   'file.xml': {
     kind: 'file', ...at(1700000100), msgId: '6581234567890123464', title: 'report.pdf', description: '12.3 KB',
     fileKey: '5f0b7c0e6a1f4a2c9b3d', fileMd5: '0cc175b9c0f1b6a831c399e269772661', fileTotalLen: 12595,
