@@ -77,6 +77,8 @@ export interface VoiceMessage extends UserMessageBase, FromArticleFields {
   format: string
   /** Speech-to-text result, only when the account turned recognition on. */
   recognition?: string
+  /** MediaId16K: the same voice at a 16 kHz sample rate (MediaId is 8 kHz when Format is amr); in the platform's current sample. */
+  mediaId16K?: string
 }
 
 export interface VideoMessage extends UserMessageBase, FromArticleFields {

@@ -167,6 +167,7 @@ function buildMember(kind: KnownKind, b: Base, event: string): InboundMessage {
         mediaId: str(r, 'MediaId'),
         format: str(r, 'Format'),
         recognition: optStr(r, 'Recognition'),
+        mediaId16K: optStr(r, 'MediaId16K'),
         ...fromArticle(r),
       }
     case 'video':
