@@ -104,6 +104,9 @@ function serializeBody(
         '</Video>'
       )
     case 'music':
+      // seeds/001 contradicts itself here: its field table says `MusicURL`, its sample XML `<MusicUrl>`. The
+      // sample is what the platform reads (WxJava, wechatpy and EasyWeChat all write MusicUrl): test/reply
+      // compares this output with that sample (fixtures/reply/seed-music.xml).
       return (
         '<Music>' +
         optionalElement('Title', reply.title, tally) +
