@@ -171,7 +171,15 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
       for (const name of names) {
         if (!name.endsWith('.jsonl')) continue
         const file = path.join(dir, name)
-        answersIn(file, found)
+        const before = found.length
+        const notWhole = answersIn(file, found)
+        // Removed in any case: read again at every start it would say the same, and its answers are of no
+        // use past their window (`limits.replyCacheMs`) anyway. What is lost is said.
+        if (notWhole !== null) {
+          const fields = { code: 'STORE_UNAVAILABLE', file, reason: notWhole.reason, recovered: found.length - before }
+          if (notWhole.cut) log.warn(fields, 'reply journal file cut short by a crash: the answers before the cut are recovered (the one cut was never given)')
+          else log.warn(fields, 'reply journal file not wholly readable; removed: a retry of an answer past what was recovered runs its message again')
+        }
         remove(file)
       }
       return found
@@ -200,30 +208,42 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
   }
 }
 
+/** Why a file was not read to its end, and whether that is what a crash leaves (its last write cut short). */
+interface NotWhole {
+  reason: string
+  cut: boolean
+}
+
 /**
  * Appends the answers of every whole record of `file` to `out`, up to the first that is cut short or does not
- * read (the last write of a crashed process): an answer only spares a retry running its message again.
+ * read; says why it stopped before the end (null: read whole). A crash leaves at most its last record cut
+ * short (a record is written before its answer is given, so that one was never given). Anything else is a
+ * damaged or foreign file: what it holds past the damage cannot be trusted, and is not read.
  */
-function answersIn(file: string, out: JournaledAnswer[]): void {
+function answersIn(file: string, out: JournaledAnswer[]): NotWhole | null {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
-  } catch {
-    return
+  } catch (e) {
+    return { reason: `not read: ${(e as Error).message}`, cut: false }
   }
   let at = 0
-  while (at < text.length) {
+  for (let record = 1; at < text.length; record++) {
     const eol = text.indexOf('\n', at)
-    if (eol < 0) return
+    if (eol < 0) return { reason: `record ${record} is cut short in its header (the write the crash interrupted)`, cut: true }
     const header = text.slice(at, eol).split(' ')
     const [expiresAt, status, typeLength, keyLength, bodyLength] = header.map(Number)
-    if (header.length !== 5 || ![expiresAt, status, typeLength, keyLength, bodyLength].every((n) => Number.isSafeInteger(n) && n! >= 0)) return
+    if (header.length !== 5 || ![expiresAt, status, typeLength, keyLength, bodyLength].every((n) => Number.isSafeInteger(n) && n! >= 0)) {
+      return { reason: `record ${record}: its header ${JSON.stringify(text.slice(at, Math.min(eol, at + 80)))} is not "<expiresAt> <status> <content type length> <key length> <body length>"`, cut: false }
+    }
     const typeAt = eol + 1
     const keyAt = typeAt + typeLength!
     const bodyAt = keyAt + keyLength!
     const end = bodyAt + bodyLength!
-    if (text.charCodeAt(end) !== 10) return
+    if (end >= text.length) return { reason: `record ${record} is cut short (the write the crash interrupted)`, cut: true }
+    if (text.charCodeAt(end) !== 10) return { reason: `record ${record} does not end where its header says`, cut: false }
     out.push({ key: text.slice(keyAt, bodyAt), reply: { status: status!, contentType: text.slice(typeAt, keyAt), body: text.slice(bodyAt, end) }, expiresAt: expiresAt! })
     at = end + 1
   }
+  return null
 }

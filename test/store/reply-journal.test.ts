@@ -27,21 +27,77 @@ test('recovery gives back each answer as written (newlines, quotes, emoji, a lon
   // What a kill -9 in the middle of a write leaves: the start of a record.
   const [file] = readdirSync(dir)
   appendFileSync(join(dir, file!), '1700000030000 200 30 1 900\napplication/xml; charset=utf-8c<xml>cut')
-  const recovered = openReplyJournal({ dir, now: () => T0, log: logger, exclusive: true }).recover()
+  const { logger: reader, lines } = createMemoryLogger('debug')
+  const recovered = openReplyJournal({ dir, now: () => T0, log: reader, exclusive: true }).recover()
   assert.deepEqual(recovered.map((a) => a.key), ['a', odd.key, 'b'])
+  // The cut record is said, with the file and what was recovered from it (it was never answered: the engine
+  // answers once the write has returned).
+  assert.deepEqual(
+    lines.map((l) => [l.level, l.code, l.file, l.recovered]),
+    [[40, 'STORE_UNAVAILABLE', join(dir, file!), 3]],
+    JSON.stringify(lines),
+  )
+  assert.match(String(lines[0]!.reason), /cut short/)
   assert.deepEqual(recovered[0], answer('a'))
   // UTF-8 has no lone surrogate: it comes back as U+FFFD, the rest as written.
   assert.deepEqual(recovered[1], { ...odd, reply: { ...odd.reply, body: odd.reply.body.replace('\ud800', '\ufffd') } })
   assert.deepEqual(readdirSync(dir), [], 'read once, then removed')
 })
 
-test('a file that is not a journal yields nothing, and is removed', () => {
+test('a file that is not a journal yields nothing, and is removed with a line that says so', () => {
   const dir = freshDir()
   mkdirSync(dir)
   writeFileSync(join(dir, '1-a-b.jsonl'), 'not a journal\n')
-  const { logger } = createMemoryLogger('debug')
+  const { logger, lines } = createMemoryLogger('debug')
   assert.deepEqual(openReplyJournal({ dir, now: () => T0, log: logger, exclusive: true }).recover(), [])
   assert.deepEqual(readdirSync(dir), [])
+  assert.deepEqual(
+    lines.map((l) => [l.level, l.code, l.file, l.recovered]),
+    [[40, 'STORE_UNAVAILABLE', join(dir, '1-a-b.jsonl'), 0]],
+    JSON.stringify(lines),
+  )
+  assert.match(String(lines[0]!.reason), /not a reply journal|header/)
+  assert.match(String(lines[0]!.msg), /removed/)
+})
+
+test('a file readable up to a damaged record: the records before it are recovered, and the line says how many', () => {
+  const dir = freshDir()
+  const { logger } = createMemoryLogger('debug')
+  const writer = openReplyJournal({ dir, now: () => T0, log: logger, exclusive: true })
+  writer.add(answer('a'))
+  writer.add(answer('b'))
+  writer.write()
+  writer.close()
+  const [file] = readdirSync(dir)
+  // Not what a crash leaves (that is a cut tail): a whole line that is no record, and more after it.
+  appendFileSync(join(dir, file!), 'garbage in the middle\n1700000030000 200 0 1 0\nc\n')
+  const { logger: reader, lines } = createMemoryLogger('debug')
+  assert.deepEqual(openReplyJournal({ dir, now: () => T0, log: reader, exclusive: true }).recover().map((a) => a.key), ['a', 'b'])
+  assert.deepEqual(readdirSync(dir), [])
+  assert.deepEqual(lines.map((l) => [l.level, l.code, l.file, l.recovered]), [[40, 'STORE_UNAVAILABLE', join(dir, file!), 2]], JSON.stringify(lines))
+  assert.match(String(lines[0]!.reason), /record 3/)
+})
+
+test('a file that cannot be read at all is said, with the reason', () => {
+  const dir = freshDir()
+  // A directory where a file is expected: reading it fails (EISDIR).
+  mkdirSync(join(dir, '1-a-b.jsonl'), { recursive: true })
+  const { logger, lines } = createMemoryLogger('debug')
+  assert.deepEqual(openReplyJournal({ dir, now: () => T0, log: logger, exclusive: true }).recover(), [])
+  const notRead = lines.find((l) => l.file === join(dir, '1-a-b.jsonl') && l.recovered === 0)
+  assert.ok(notRead, JSON.stringify(lines))
+  assert.equal(notRead.code, 'STORE_UNAVAILABLE')
+  assert.match(String(notRead.reason), /EISDIR/)
+})
+
+test('a file left empty (a crash between its creation and its first write) is removed without a line', () => {
+  const dir = freshDir()
+  mkdirSync(dir)
+  writeFileSync(join(dir, '1-a-b.jsonl'), '')
+  const { logger, lines } = createMemoryLogger('debug')
+  assert.deepEqual(openReplyJournal({ dir, now: () => T0, log: logger, exclusive: true }).recover(), [])
+  assert.deepEqual(readdirSync(dir), [])
+  assert.deepEqual(lines, [])
 })
 
 test('a store opened beside a running engine (no lock) recovers nothing and removes nothing', () => {
