@@ -8,10 +8,14 @@
  * one append a turn to a file of its own in `<database>-replies/`. When write() returns the answers are in
  * the OS page cache, which survives a kill -9.
  *
- * A record is a header line, `<expiresAt> <status> <content type length> <key length> <body length>`, then
- * the content type, key and body as they are, then a newline; lengths in UTF-16 units, which reading the file
- * back as UTF-8 keeps (a lone surrogate comes back as U+FFFD, one unit too). Not JSON: escaping every reply
- * took three times as long (0.83 µs an answer against 0.25), on the thread that answers.
+ * A file starts with its format line, `wxengine reply journal 1`, then its records. A record is a header line,
+ * `<expiresAt> <status> <content type length> <key length> <body length>` (decimal integers, no sign, no
+ * leading zero, one space between), then the content type, key and body as they are, then a newline; lengths
+ * in UTF-16 units, which reading the file back as UTF-8 keeps (a lone surrogate comes back as U+FFFD, one unit
+ * too). Not JSON: escaping every reply took three times as long (0.83 µs an answer against 0.25), on the
+ * thread that answers. A reader takes a header only as this writes it, and a file of another format (another
+ * format line: an older or newer engine's) not at all: each said in a line. A file of records without the
+ * format line is one written before the line was added, and is read.
  *
  * Not in the message log's journal: that one is read back by the log thread, which then had to read and
  * parse every reply too, for nothing (the answers cost 7-8 % of requests a second there, 2-3 % here;
@@ -70,6 +74,12 @@ export interface ReplyJournalOptions {
 }
 
 const ROTATE_BYTES = 8 * 1024 * 1024
+/** The first line of every file; its number changes with the format of the records. */
+const FORMAT = 1
+const FORMAT_PREFIX = 'wxengine reply journal '
+const FORMAT_LINE = `${FORMAT_PREFIX}${FORMAT}\n`
+/** A record's header as written: five decimal integers (a status of three digits) without sign or leading zero. */
+const HEADER = /^(0|[1-9][0-9]*) ([1-5][0-9][0-9]) (0|[1-9][0-9]*) (0|[1-9][0-9]*) (0|[1-9][0-9]*)$/
 
 interface ReplyFile {
   file: string
@@ -97,6 +107,7 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
     const file = path.join(dir, `${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}.jsonl`)
     return { file, fd: openSync(file, 'a', 0o600), size: 0, firstExpiry, lastExpiry: 0 }
   }
+
 
   /** Closes the file being written; it goes once its last answer has expired. */
   function rotate(): void {
@@ -135,7 +146,9 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
       try {
         if (current !== null && (current.size >= rotateBytes || now() >= current.firstExpiry)) rotate()
         current ??= open(answers[0]!.expiresAt)
-        let text = ''
+        // The format line goes with the file's first records, in the same write (and again with the next
+        // try if that write failed whole: the file is still empty then).
+        let text = current.size === 0 ? FORMAT_LINE : ''
         let lastExpiry = current.lastExpiry
         for (const { key, reply, expiresAt } of answers) {
           text += `${expiresAt} ${reply.status} ${reply.contentType.length} ${key.length} ${reply.body.length}\n${reply.contentType}${key}${reply.body}\n`
@@ -227,14 +240,32 @@ function answersIn(file: string, out: JournaledAnswer[]): NotWhole | null {
   } catch (e) {
     return { reason: `not read: ${(e as Error).message}`, cut: false }
   }
+  // Empty: a crash between the file's creation and its first write.
+  if (text === '') return null
+  if (FORMAT_LINE.startsWith(text)) return { reason: 'cut short in its format line (the write the crash interrupted)', cut: true }
   let at = 0
+  if (text.startsWith(FORMAT_PREFIX)) {
+    const eol = text.indexOf('\n')
+    const line = text.slice(0, eol < 0 ? undefined : eol)
+    if (`${line}\n` !== FORMAT_LINE) {
+      return { reason: `written in format ${JSON.stringify(line.slice(FORMAT_PREFIX.length, FORMAT_PREFIX.length + 40))} (another version of the engine); this engine reads format ${FORMAT}`, cut: false }
+    }
+    at = FORMAT_LINE.length
+  } else if (!/^[0-9]/.test(text)) {
+    // Not even a record written before the format line: something else.
+    return { reason: `not a reply journal: it starts ${JSON.stringify(text.slice(0, 40))}, not "${FORMAT_LINE.trim()}"`, cut: false }
+  }
   for (let record = 1; at < text.length; record++) {
     const eol = text.indexOf('\n', at)
-    if (eol < 0) return { reason: `record ${record} is cut short in its header (the write the crash interrupted)`, cut: true }
-    const header = text.slice(at, eol).split(' ')
-    const [expiresAt, status, typeLength, keyLength, bodyLength] = header.map(Number)
-    if (header.length !== 5 || ![expiresAt, status, typeLength, keyLength, bodyLength].every((n) => Number.isSafeInteger(n) && n! >= 0)) {
-      return { reason: `record ${record}: its header ${JSON.stringify(text.slice(at, Math.min(eol, at + 80)))} is not "<expiresAt> <status> <content type length> <key length> <body length>"`, cut: false }
+    if (eol < 0) {
+      // A header the crash cut short is the start of one as written; anything else is damage.
+      if (/^[0-9 ]*$/.test(text.slice(at)) && text.length - at < 100) return { reason: `record ${record} is cut short in its header (the write the crash interrupted)`, cut: true }
+      return { reason: `record ${record}: its header ${JSON.stringify(text.slice(at, at + 80))} has no end`, cut: false }
+    }
+    const header = HEADER.exec(text.slice(at, eol))
+    const [expiresAt, status, typeLength, keyLength, bodyLength] = (header ?? []).slice(1).map(Number)
+    if (header === null || ![expiresAt, typeLength, keyLength, bodyLength].every((n) => Number.isSafeInteger(n))) {
+      return { reason: `record ${record}: its header ${JSON.stringify(text.slice(at, Math.min(eol, at + 80)))} is not "<expiresAt> <status> <content type length> <key length> <body length>" as this engine writes it`, cut: false }
     }
     const typeAt = eol + 1
     const keyAt = typeAt + typeLength!

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
@@ -148,4 +148,64 @@ test('a new file once the first answer of the current one has expired: files do 
   assert.equal(readdirSync(dir).length, 2, 'past it: a new file')
   journal.discard()
   assert.deepEqual(readdirSync(dir), [])
+})
+
+test('a file starts with its format line, `wxengine reply journal 1`', () => {
+  const dir = freshDir()
+  const { logger } = createMemoryLogger('debug')
+  const writer = openReplyJournal({ dir, now: () => T0, log: logger, exclusive: true })
+  writer.add(answer('a'))
+  writer.write()
+  writer.add(answer('b'))
+  writer.write()
+  writer.close()
+  const [file] = readdirSync(dir)
+  const text = readFileSync(join(dir, file!), 'utf8')
+  assert.equal(text.split('\n')[0], 'wxengine reply journal 1')
+  assert.equal(text.match(/wxengine reply journal/g)!.length, 1, 'once, not a write')
+})
+
+test('a file of another format (an older or newer engine) is refused whole with a line that says which, not half-read', () => {
+  const dir = freshDir()
+  mkdirSync(dir)
+  // A newer engine's file whose records happen to read as ours: still not read.
+  writeFileSync(join(dir, '1-a-b.jsonl'), 'wxengine reply journal 2\n1700000030000 200 0 1 0\nk\n')
+  // A JSON array of answers a turn: the first reply journal's format (36b70a3).
+  writeFileSync(join(dir, '1-a-c.jsonl'), '[{"key":"k","reply":{"status":200,"contentType":"text/plain","body":"x"},"expiresAt":1700000030000}]\n')
+  const { logger, lines } = createMemoryLogger('debug')
+  assert.deepEqual(openReplyJournal({ dir, now: () => T0, log: logger, exclusive: true }).recover(), [])
+  assert.deepEqual(readdirSync(dir), [])
+  const byFile = new Map(lines.map((l) => [l.file, l]))
+  assert.equal(byFile.size, 2, JSON.stringify(lines))
+  const newer = byFile.get(join(dir, '1-a-b.jsonl'))!
+  assert.deepEqual([newer.level, newer.code, newer.recovered], [40, 'STORE_UNAVAILABLE', 0])
+  assert.match(String(newer.reason), /format "2".*this engine reads format 1/)
+  const older = byFile.get(join(dir, '1-a-c.jsonl'))!
+  assert.deepEqual([older.level, older.code, older.recovered], [40, 'STORE_UNAVAILABLE', 0])
+  assert.match(String(older.reason), /not a reply journal/)
+})
+
+test('a record header is read only as this version writes it: no empty field, sign, exponent, hex, or status out of 100-599', () => {
+  const good = '1700000030000 200 0 1 0'
+  for (const header of [' 200 0 1 0', '+1700000030000 200 0 1 0', '1.7e12 200 0 1 0', '0x1 200 0 1 0', '-0 200 0 1 0', '01700000030000 200 0 1 0', '1700000030000 999 0 1 0', '1700000030000 0 0 1 0', '1700000030000 200 0 1 0 ', `${good} 0`]) {
+    const dir = freshDir()
+    mkdirSync(dir)
+    writeFileSync(join(dir, '1-a-b.jsonl'), `wxengine reply journal 1\n${good}\na\n${header}\nb\n`)
+    const { logger, lines } = createMemoryLogger('debug')
+    assert.deepEqual(openReplyJournal({ dir, now: () => T0, log: logger, exclusive: true }).recover().map((a) => a.key), ['a'], header)
+    assert.equal(lines.length, 1, header)
+    assert.equal(lines[0]!.recovered, 1, header)
+    assert.match(String(lines[0]!.reason), /record 2: its header/, header)
+  }
+})
+
+test('a file of the records alone (written before the format line) is still read', () => {
+  const dir = freshDir()
+  mkdirSync(dir)
+  writeFileSync(join(dir, '1-a-b.jsonl'), '1700000030000 200 10 1 3\ntext/plainkabc\n')
+  const { logger, lines } = createMemoryLogger('debug')
+  assert.deepEqual(openReplyJournal({ dir, now: () => T0, log: logger, exclusive: true }).recover(), [
+    { key: 'k', reply: { status: 200, contentType: 'text/plain', body: 'abc' }, expiresAt: 1700000030000 },
+  ])
+  assert.deepEqual(lines, [])
 })
