@@ -219,9 +219,13 @@ export function createEngine(deps: EngineDeps): Engine {
     if (delivery.duplicate) {
       log.debug({ account: accountId, key, waited: delivery.waited }, 'duplicate delivery answered from the reply cache')
       observe({ type: 'duplicate', account: accountId, openId: message.fromUser, key, waited: delivery.waited })
-    } else if (waitForLog) {
+    }
+    if (waitForLog) {
       // The message's log entry is durable before WeChat sees the answer (issue #4: after a kill -9 every
       // answered message is in the log). Batched by the store: one journal write serves every message of a turn.
+      // A retry too: the answer it replays may be one given in this turn, still queued for the turn's write of
+      // the reply journal (SQLite store); answered before it, a kill -9 right after lost it, and the retry
+      // after the restart ran the message again. When nothing is queued this returns at once.
       await store.log.committed()
     }
     const r = delivery.reply

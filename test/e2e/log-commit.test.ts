@@ -7,7 +7,7 @@
  * lands inside the short window between a commit and an answer; this is the deterministic check.)
  */
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import Database from 'better-sqlite3'
@@ -55,6 +55,12 @@ function durableEntries(file: string): number {
   }
 }
 
+/** The reply journal's text as a crash would leave it now (the files of `<database>-replies/`). */
+function replyJournalText(file: string): string {
+  const dir = `${file}-replies`
+  return existsSync(dir) ? readdirSync(dir).map((f) => readFileSync(path.join(dir, f), 'utf8')).join('') : ''
+}
+
 describe('log.commitBeforeAnswer', () => {
   it('true (the default): the entry is durable when the answer is handed back', async () => {
     assert.deepEqual(await answerAndCount(true), { atAnswer: 1, later: 1, reply: 'Hi' })
@@ -62,6 +68,23 @@ describe('log.commitBeforeAnswer', () => {
 
   it('false: the answer does not wait; the entry is written with the next batch', async () => {
     assert.deepEqual(await answerAndCount(false), { atAnswer: 0, later: 1, reply: 'Hi' })
+  })
+
+  it('a retry replayed from the reply cache waits, as the first delivery does, for the answer to be journaled', async () => {
+    // Two deliveries of one message in one turn (WeChat's retry of a first one just answered): the retry got
+    // the cached answer before the turn's journal write, and a kill -9 just after its answer had left lost it:
+    // the retry after the restart ran the message again.
+    const h = await startHarness({ rules: RULES })
+    try {
+      const req = h.sim('plain').request(push.text('u1', 'hello'))
+      const file = path.join(h.dir, 'data', 'wxengine.db')
+      const first = h.runtime.engine.handle({ method: 'POST', accountId: 'plain', query: req.query, body: req.body })
+      const retry = await h.runtime.engine.handle({ method: 'POST', accountId: 'plain', query: req.query, body: req.body })
+      assert.ok(replyJournalText(file).includes(retry.body), 'journaled when the retry is answered')
+      assert.equal((await first).body, retry.body)
+    } finally {
+      await h.close()
+    }
   })
 
   it('with the Redis store too: the entry in the instance\'s own SQLite log is durable first', async () => {
