@@ -24,9 +24,10 @@ type Level = 'info' | 'warn' | 'error'
 const RANK: Record<Level, number> = { info: 0, warn: 1, error: 2 }
 
 export interface LineBudget {
-  info(key: string, fields: Fields, msg: string): void
-  warn(key: string, fields: Fields, msg: string): void
-  error(key: string, fields: Fields, msg: string): void
+  /** Each returns whether the line was written (true) or held and counted (false). */
+  info(key: string, fields: Fields, msg: string): boolean
+  warn(key: string, fields: Fields, msg: string): boolean
+  error(key: string, fields: Fields, msg: string): boolean
   /** Writes the counts still held (at shutdown). */
   close(): void
 }
@@ -58,7 +59,7 @@ export function createLineBudget(log: Logger, opts: { perKey?: number; windowMs?
     counts = new Map()
   }
 
-  function line(level: Level, key: string, fields: Fields, msg: string): void {
+  function line(level: Level, key: string, fields: Fields, msg: string): boolean {
     // The window opens with its first line: no timer runs while nothing is logged.
     if (timer === undefined) {
       windowStart = now()
@@ -73,11 +74,12 @@ export function createLineBudget(log: Logger, opts: { perKey?: number; windowMs?
     if (c.written < perKey) {
       c.written++
       log[level](fields, msg)
-      return
+      return true
     }
     c.held++
     if (RANK[level] > RANK[c.level]) c.level = level
     c.last = { fields, msg }
+    return false
   }
 
   return {

@@ -115,8 +115,8 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
   const lines = opts.lines ?? createLineBudget(log)
   // For the lines that are a reply's only record (its outbox entry could not be written): never held back.
   const unbudgeted: Pick<LineBudget, 'info' | 'error'> = {
-    info: (_key, fields, msg) => log.info(fields, msg),
-    error: (_key, fields, msg) => log.error(fields, msg),
+    info: (_key, fields, msg) => (log.info(fields, msg), true),
+    error: (_key, fields, msg) => (log.error(fields, msg), true),
   }
   const attempts = Math.max(1, opts.retry?.attempts ?? 8)
   const baseDelayMs = opts.retry?.baseDelayMs ?? 1000

@@ -23,6 +23,16 @@ describe('line budget', () => {
     assert.equal(lines.length, 3, 'nothing held, nothing more to say at close')
   })
 
+  it('each call says whether its line was written (true) or held and counted (false)', () => {
+    const { logger } = createMemoryLogger('info')
+    const b = createLineBudget(logger, { perKey: 1, windowMs: 60_000 })
+    assert.deepEqual(
+      [b.error('k', { reason: '1' }, 'm'), b.error('k', { reason: '2' }, 'm'), b.warn('other', { reason: '3' }, 'm')],
+      [true, false, true],
+    )
+    b.close()
+  })
+
   it('past the budget lines are counted, and the count is said once per key when the window ends', async () => {
     const { logger, lines } = createMemoryLogger('info')
     const b = createLineBudget(logger, { perKey: 2, windowMs: 150 })
