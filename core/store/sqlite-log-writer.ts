@@ -18,6 +18,7 @@ import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, writeSync } f
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type Database from 'better-sqlite3'
+import { createLineBudget } from '../log/line-budget.ts'
 import type { Logger } from '../log/logger.ts'
 import { prepareLogBatch } from './sqlite-log-batch.cjs'
 import { holdsDataDirLock } from './data-dir-lock.ts'
@@ -53,6 +54,8 @@ export interface LogWriterOptions {
   journalRotateBytes?: number
   /** The file the thread opens, when not `file`: tests point it at a broken one to make the thread fail. */
   threadFile?: string
+  /** The window of the ingest-failure lines' budget (default 10 s; tests use a short one). */
+  failureLineWindowMs?: number
 }
 
 const JOURNAL_ROTATE_BYTES = 8 * 1024 * 1024
@@ -60,7 +63,7 @@ const JOURNAL_ROTATE_BYTES = 8 * 1024 * 1024
 const ANNOUNCE_EVERY_MS = 10
 const ANNOUNCE_AT_BYTES = 64 * 1024
 /** At most one "ingest failed" line per this many ms while the table cannot be written (a full disk would flood). */
-const FAILURE_LOG_EVERY_MS = 10_000
+const FAILURE_LINE_WINDOW_MS = 10_000
 
 /** Set by the single binary's start-up: the bundled worker program and the path of the extracted addon. */
 let embedded: { source: string; addonFile: () => string } | undefined
@@ -147,9 +150,9 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
   let exited: Promise<void> = Promise.resolve()
   const syncs = new Map<number, { resolve: () => void; reject: (e: Error) => void }>()
   let nextSync = 1
-  let lastFailureLog = 0
-  /** Failures since the last line (one line per FAILURE_LOG_EVERY_MS). */
-  let failuresUnlogged = 0
+  // While the table cannot be written (a full disk), every try fails: one line a window, the rest counted in
+  // a line at the window's end (log/line-budget.ts).
+  const lines = createLineBudget(log, { perKey: 1, windowMs: opts.failureLineWindowMs ?? FAILURE_LINE_WINDOW_MS })
 
   function reportSkipped(reasons: string[]): void {
     for (const reason of reasons) {
@@ -159,14 +162,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
   }
 
   function reportFailure(reason: string): void {
-    const t = Date.now()
-    if (t - lastFailureLog < FAILURE_LOG_EVERY_MS) {
-      failuresUnlogged++
-      return
-    }
-    log.error({ code: 'STORE_UNAVAILABLE', reason, suppressed: failuresUnlogged }, 'message log not written to the table yet; its entries stay in the journal and are retried')
-    lastFailureLog = t
-    failuresUnlogged = 0
+    lines.error('not ingested', { code: 'STORE_UNAVAILABLE', reason }, 'message log not written to the table yet; its entries stay in the journal and are retried')
   }
 
   /** The main connection's catch-up (no thread). */
@@ -356,6 +352,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
       if (follower.pending().length > 0) catchUpOnMain(true)
       // Whatever is still not retired is no longer written by anyone: the next start recovers it.
       for (const name of follower.pending()) liveJournals.delete(name)
+      lines.close()
     },
   }
 }

@@ -27,6 +27,7 @@ import { randomUUID } from 'node:crypto'
 import { closeSync, openSync, statSync, type Stats } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { LRUCache } from 'lru-cache'
+import { createLineBudget } from '../log/line-budget.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { JsonValue } from '../plugin/plugin-api.ts'
 import { makeDir, storeOpenFailure, unwritableFileHint, unwritableHint } from './data-dir.ts'
@@ -69,6 +70,8 @@ export interface SqliteStoreOptions {
   journalAnswers?: boolean
   /** Size at which a reply journal file is closed for a new one (tests use a small one). */
   replyJournalRotateBytes?: number
+  /** The window of the budget of the message log's failure lines (default 10 s; tests use a short one). */
+  failureLineWindowMs?: number
 }
 
 const DEFAULT_SESSION_CACHE = 10_000
@@ -89,7 +92,10 @@ const LOG_BACKLOG_MAX = 50_000
  * entries for a write that failed, and answers slowed by as much (3,000 messages took 25 s instead of 2).
  */
 const LOG_RETRY_MS = 1000
-/** At most one "message log write failed" line per this: a full disk fails every try (journald's rate limit). */
+/**
+ * At most one "message log write failed" line per this, the rest counted in a line at its end
+ * (log/line-budget.ts): a full disk fails every try, and a line each would meet journald's rate limit.
+ */
 const LOG_FAILURE_LINE_MS = 10_000
 /** A writer holding the file (e.g. a backup) is waited for this long before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000
@@ -410,17 +416,25 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // --- message log buffer -------------------------------------------------------------------------
   let buffer: MessageLogEntry[] = []
   let flushScheduled: NodeJS.Immediate | null = null
-  const logWriter = startLogWriter({ db, file: fileOf ?? null, log, busyTimeoutMs: BUSY_TIMEOUT_MS, walAutocheckpoint: LOG_THREAD_WAL_AUTOCHECKPOINT, journalRotateBytes: opts.journalRotateBytes })
+  const failureLineWindowMs = opts.failureLineWindowMs ?? LOG_FAILURE_LINE_MS
+  const logWriter = startLogWriter({
+    db,
+    file: fileOf ?? null,
+    log,
+    busyTimeoutMs: BUSY_TIMEOUT_MS,
+    walAutocheckpoint: LOG_THREAD_WAL_AUTOCHECKPOINT,
+    journalRotateBytes: opts.journalRotateBytes,
+    failureLineWindowMs,
+  })
 
   /**
    * The current run of failed writes, null while writes succeed: since when, the last reason (health()),
-   * and when the backlog is tried again.
+   * when the backlog is tried again, and how many tries failed.
    */
-  let failing: { since: number; reason: string; retryAt: number } | null = null
+  let failing: { since: number; reason: string; retryAt: number; tries: number } | null = null
   let retryTimer: NodeJS.Timeout | null = null
-  let lastFailureLine = -Infinity
-  let failuresUnlogged = 0
   let droppedUnlogged = 0
+  const failureLines = createLineBudget(log, { perKey: 1, windowMs: failureLineWindowMs })
 
   /**
    * Hands the buffer to the writer, which has it durable when it returns. Waiters (log.committed() calls)
@@ -470,32 +484,28 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     retryTimer.unref()
   }
 
-  /** The entries dropped meanwhile are said now: the next failure line, which would, may never come. */
+  /**
+   * The run's failure lines held back and the entries dropped meanwhile are said now (the next failure line,
+   * which would say the drops, may never come), and the window ends: a new run's first failure is said at once.
+   */
   function reportRecovered(written: number): void {
+    const failedTries = failing?.tries ?? 0
+    failureLines.close()
     reportDropped()
-    log.warn({ written, failedTries: failuresUnlogged + 1 }, 'message log written again; its backlog is journaled')
-    lastFailureLine = -Infinity
-    failuresUnlogged = 0
-    droppedUnlogged = 0
+    log.warn({ written, failedTries }, 'message log written again; its backlog is journaled')
     failing = null
   }
 
   function reportDropped(): void {
     if (droppedUnlogged > 0) log.error({ code: 'STORE_UNAVAILABLE', reason: 'message log backlog full', dropped: droppedUnlogged }, 'message log entries dropped')
+    droppedUnlogged = 0
   }
 
   function reportWriteFailure(reason: string): void {
     const t = now()
-    failing = { since: failing?.since ?? t, reason, retryAt: t + LOG_RETRY_MS }
-    if (t - lastFailureLine < LOG_FAILURE_LINE_MS) {
-      failuresUnlogged++
-      return
-    }
-    reportDropped()
-    log.error({ code: 'STORE_UNAVAILABLE', reason, buffered: buffer.length, suppressed: failuresUnlogged }, 'message log write failed')
-    lastFailureLine = t
-    failuresUnlogged = 0
-    droppedUnlogged = 0
+    failing = { since: failing?.since ?? t, reason, retryAt: t + LOG_RETRY_MS, tries: (failing?.tries ?? 0) + 1 }
+    // The entries dropped since are said with each failure line written (one a window).
+    if (failureLines.error('write failed', { code: 'STORE_UNAVAILABLE', reason, buffered: buffer.length }, 'message log write failed')) reportDropped()
   }
 
   /**
@@ -753,6 +763,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       clearInterval(fileCheck)
       if (retryTimer !== null) clearTimeout(retryTimer)
       flushLog(true)
+      failureLines.close()
       if (buffer.length > 0 || droppedUnlogged > 0) log.error({ code: 'STORE_UNAVAILABLE', reason: 'the journal cannot be written', lost: buffer.length + droppedUnlogged }, 'message log not written at close')
       await logWriter.close()
       try {

@@ -98,6 +98,33 @@ describe('message log writer', () => {
     db.close()
   })
 
+  it('a table that keeps refusing: the first failure said at once with its reason, the rest of its window in one line with their count, at its end or at close', async () => {
+    const file = path.join(dir, 'refusing.db')
+    const db = openDb(file)
+    db.exec("CREATE TRIGGER refuse BEFORE INSERT ON message_log BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+    const bogus = path.join(dir, 'refusing-not-a-db')
+    writeFileSync(bogus, 'this is not an SQLite file, it is long enough to have a header that fails........')
+    const { log, lines } = captureLog()
+    const w = startLogWriter({ db, file, log, busyTimeoutMs: 5000, walAutocheckpoint: 1000, threadFile: bogus, failureLineWindowMs: 150 })
+    const failed = 'message log not written to the table yet; its entries stay in the journal and are retried'
+    const said = () => lines.filter((l) => String(l.msg).endsWith(failed)).map((l) => [l.level, l.code, l.reason ?? null, l.held ?? null, l.lastReason ?? null])
+    w.write([entry('a')])
+    await assert.rejects(w.ingested(), /disk says no/)
+    const tries = () => lines.filter((l) => l.msg === failed).length
+    assert.equal(tries(), 1)
+    for (let i = 0; i < 3; i++) await assert.rejects(w.ingested(), /disk says no/)
+    assert.deepEqual(said(), [[50, 'STORE_UNAVAILABLE', 'disk says no', null, null]], 'one line: the rest are held')
+    await new Promise((r) => setTimeout(r, 300))
+    assert.deepEqual(said().slice(1), [[50, 'STORE_UNAVAILABLE', null, 3, 'disk says no']], 'said at the window\'s end, with the count')
+    // A new window: its first failure is said in full again; what is held at close is said then.
+    await assert.rejects(w.ingested(), /disk says no/)
+    await assert.rejects(w.ingested(), /disk says no/)
+    await w.close()
+    assert.deepEqual(said().slice(2), [[50, 'STORE_UNAVAILABLE', 'disk says no', null, null], [50, 'STORE_UNAVAILABLE', null, 2, 'disk says no']], JSON.stringify(lines))
+    assert.ok(lines.every((l) => !('suppressed' in l)))
+    db.close()
+  })
+
   it('starts no thread and writes no journal until the first write (a store opened to read never does)', async () => {
     // A started thread would fail opening its file and say so.
     const { file, db, w, lines } = writerWithBrokenThread('idle')

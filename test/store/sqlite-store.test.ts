@@ -440,27 +440,54 @@ describe('sqlite store', () => {
     }
   })
 
-  it('a failing journal is tried at once by flush() and close(), and says so again after 10 s', async () => {
+  it('a failing journal is tried at once by flush() and close(); the first failure is said at once, the rest of its window in one line with their count', async () => {
     const file = freshFile('unjournaled-flush')
     writeFileSync(`${file}-msglog`, '')
-    let t = T0
     const { logger, lines } = createMemoryLogger('debug')
-    const s = openSqliteStore({ file, now: () => t, log: logger })
+    const s = openSqliteStore({ file, now: () => T0, log: logger, failureLineWindowMs: 150 })
+    const said = () => lines.filter((l) => String(l.msg).endsWith('message log write failed')).map((l) => [l.level, l.code, String(l.reason ?? l.lastReason).replace(/.*(EEXIST|ENOTDIR).*/, '$1'), l.held ?? null])
     s.log.append(entry('a'))
     await assert.rejects(s.log.flush(), /1 entries not written/)
     await assert.rejects(s.log.flush(), /1 entries not written/)
-    t += 10_000
+    await assert.rejects(s.log.flush(), /1 entries not written/)
+    assert.equal(said().length, 1, 'the first at once, the rest held')
+    await new Promise((r) => setTimeout(r, 300))
+    assert.deepEqual(said().map((l) => l[3]), [null, 2], 'the count said at the window\'s end')
     s.log.append(entry('b'))
     await assert.rejects(s.log.flush(), /2 entries not written/)
-    const failed = lines.filter((l) => l.msg === 'message log write failed')
-    assert.equal(failed.length, 2, JSON.stringify(failed))
-    assert.equal(failed[1].suppressed, 1)
+    assert.equal(said().length, 3, 'a new window: said in full again')
+    assert.equal(said()[2]![3], null)
+    assert.ok(said().every(([level, code, reason]) => level === 50 && code === 'STORE_UNAVAILABLE' && /^(EEXIST|ENOTDIR)$/.test(reason as string)), JSON.stringify(said()))
+    assert.ok(lines.every((l) => !('suppressed' in l)))
     rmSync(`${file}-msglog`)
     s.log.append(entry('c'))
     await s.close()
+    const again = lines.filter((l) => l.msg === 'message log written again; its backlog is journaled')
+    assert.equal(again.length, 1)
+    assert.ok(Number(again[0]!.failedTries) >= 4, JSON.stringify(again)) // 4, and any try of the retry timer (1 s)
     const db = openRaw(file)
     assert.deepEqual(db.prepare('SELECT msg_key FROM message_log ORDER BY id').pluck().all(), ['a', 'b', 'c'])
     db.close()
+  })
+
+  it('entries dropped from a full backlog are said with the next failure line written (a window later), and counted in health() until then', async () => {
+    const file = freshFile('unjournaled-full')
+    writeFileSync(`${file}-msglog`, '')
+    const { logger, lines } = createMemoryLogger('debug')
+    const s = openSqliteStore({ file, now: () => T0, log: logger, failureLineWindowMs: 100 })
+    // Past the backlog's cap (50,000 entries) by a batch or more: the oldest are dropped.
+    for (let i = 0; i < 51_000; i++) s.log.append(entry(`k${i}`))
+    await assert.rejects(s.log.flush(), /entries not written/)
+    const droppedSoFar = s.log.health().dropped
+    assert.ok(droppedSoFar >= 500, String(droppedSoFar))
+    await assert.rejects(s.log.flush())
+    assert.equal(lines.filter((l) => l.msg === 'message log entries dropped').length, 0, 'held with its failure line')
+    await new Promise((r) => setTimeout(r, 200))
+    await assert.rejects(s.log.flush())
+    const dropped = lines.filter((l) => l.msg === 'message log entries dropped')
+    assert.deepEqual(dropped.map((l) => [l.level, l.code, l.dropped]), [[50, 'STORE_UNAVAILABLE', droppedSoFar]], JSON.stringify(lines.slice(-5)))
+    assert.equal(s.log.health().dropped, 0)
+    await s.close()
   })
 
   it('close writes the buffer; close twice is safe; append after close is ignored', async () => {
