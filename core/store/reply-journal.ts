@@ -190,7 +190,7 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
         // use past their window (`limits.replyCacheMs`) anyway. What is lost is said.
         if (notWhole !== null) {
           const fields = { code: 'STORE_UNAVAILABLE', file, reason: notWhole.reason, recovered: found.length - before }
-          if (notWhole.cut) log.warn(fields, 'reply journal file cut short by a crash: the answers before the cut are recovered (the one cut was never given)')
+          if (notWhole.cut) log.warn(fields, 'reply journal file cut short by a crash: the answers before the cut are recovered (the one cut was being written, and is given only once written)')
           else log.warn(fields, 'reply journal file not wholly readable; removed: a retry of an answer past what was recovered runs its message again')
         }
         remove(file)
@@ -230,7 +230,8 @@ interface NotWhole {
 /**
  * Appends the answers of every whole record of `file` to `out`, up to the first that is cut short or does not
  * read; says why it stopped before the end (null: read whole). A crash leaves at most its last record cut
- * short (a record is written before its answer is given, so that one was never given). Anything else is a
+ * short (a record is written before its answer is given, with log.commitBeforeAnswer, so that one was not
+ * given, unless it was one re-journaled at start-up, given by a process before). Anything else is a
  * damaged or foreign file: what it holds past the damage cannot be trusted, and is not read.
  */
 function answersIn(file: string, out: JournaledAnswer[]): NotWhole | null {
