@@ -108,7 +108,6 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
     return { file, fd: openSync(file, 'a', 0o600), size: 0, firstExpiry, lastExpiry: 0 }
   }
 
-
   /** Closes the file being written; it goes once its last answer has expired. */
   function rotate(): void {
     if (current === null) return
