@@ -60,6 +60,7 @@ export const engineConfigSchema = z
     dataDir: z.string().min(1),
     rulesDir: z.string().min(1),
     pluginsDir: z.string().min(1),
+    menusDir: z.string().min(1),
     defaultAccount: z.string(),
     accounts: z.array(accountSchema).min(1, 'needs at least one account'),
     store: z

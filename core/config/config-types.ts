@@ -57,6 +57,8 @@ export interface EngineConfig {
   dataDir: string
   rulesDir: string
   pluginsDir: string
+  /** The custom menus, one `<account-id>.yaml` each (docs/menus.md); only `wxengine menu` reads them. */
+  menusDir: string
   /** The account served at /wechat. */
   defaultAccount: string
   accounts: AccountConfig[]

@@ -21,6 +21,7 @@ export function defaultConfig(root: string): EngineConfig {
     dataDir: path.join(root, 'data'),
     rulesDir: path.join(root, 'rules'),
     pluginsDir: path.join(root, 'plugins'),
+    menusDir: path.join(root, 'menus'),
     defaultAccount: 'default',
     accounts: [],
     store: { kind: 'sqlite' },
@@ -114,6 +115,7 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
   if (env.DATA_DIR) c.dataDir = path.resolve(root, env.DATA_DIR)
   if (env.RULES_DIR) c.rulesDir = path.resolve(root, env.RULES_DIR)
   if (env.PLUGINS_DIR) c.pluginsDir = path.resolve(root, env.PLUGINS_DIR)
+  if (env.MENUS_DIR) c.menusDir = path.resolve(root, env.MENUS_DIR)
   if (env.LOG_LEVEL) c.log.level = env.LOG_LEVEL as EngineConfig['log']['level']
   if (env.STORE) c.store.kind = env.STORE as EngineConfig['store']['kind']
   if (env.REDIS_URL) c.store.url = env.REDIS_URL
@@ -258,7 +260,7 @@ function firstNonDataWithin(value: object, at: string, where: string, within: Se
 /** Relative directories in the file are relative to the project root, not to the working directory. */
 function resolveDirs(user: UserConfig, root: string): UserConfig {
   const out = { ...user }
-  for (const key of ['dataDir', 'rulesDir', 'pluginsDir'] as const) {
+  for (const key of ['dataDir', 'rulesDir', 'pluginsDir', 'menusDir'] as const) {
     const v = out[key]
     if (typeof v === 'string') out[key] = path.resolve(root, v)
   }
