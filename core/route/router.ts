@@ -121,6 +121,15 @@ function* candidatesFor(message: InboundMessage, account: string, rules: RuleSet
 }
 
 /**
+ * Every candidate the router would try for `message`, in order, for a sender holding no conversation and in
+ * `groups`, without running any: `wxengine menu check` asks this what answers a press of each button, so the
+ * check and the engine cannot disagree. A plugin candidate may still pass, so the ones after it are listed too.
+ */
+export function candidatesWithoutSession(message: InboundMessage, account: string, rules: RuleSet, groups: readonly string[]): { handledBy: HandledBy; candidate: Candidate }[] {
+  return [...candidatesFor(message, account, rules, null, [], groups)]
+}
+
+/**
  * Routes one message. Returns the result itself, not a promise, when nothing on the way needs to wait: the
  * session store answers synchronously (SQLite, memory) and the message is settled by an inline reply before
  * any plugin would run. That is the common case (a keyword rule with a reply in YAML), and skipping the

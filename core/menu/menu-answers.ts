@@ -1,0 +1,107 @@
+/**
+ * What answers a press of each menu button, asked of the router itself: for each button whose press reaches
+ * the engine with its key (KEYED_TYPES), the push WeChat sends for it is built as XML fields, normalized as
+ * the server normalizes a push, and handed to the router's own candidate walk (router.ts
+ * candidatesWithoutSession) for the account's compiled rules. No plugin runs. So `menu check` says what the
+ * engine does: a CLICK's key reaches text rules (fromClick), scancode_waitmsg's does not; a catch-all
+ * `type: click` handler answers every click; a rule for another account does not; a press nothing takes
+ * gets the default reply, or nothing (scancode_push gets no default, as in the engine).
+ */
+import { normalizeMessage } from '../normalize/normalize-message.ts'
+import type { RawFields } from '../normalize/message-types.ts'
+import { candidatesWithoutSession, type HandledBy } from '../route/router.ts'
+import type { RuleSet } from '../route/rule-types.ts'
+import type { LeafButton } from './menu-file.ts'
+import { KEYED_TYPES } from './menu-file.ts'
+
+export interface AnswerStep {
+  handledBy: HandledBy
+  /** `rule "hello" (keyword "hello")`, `handler "click@default.yaml:49"`, `default reply`. */
+  by: string
+  /** `plugin menu-click` or `reply text`. */
+  target: string
+  /** Only senders in these groups see it (the rule's `users:`). */
+  users?: readonly string[]
+  /** Why the engine would skip it (its plugin is not there or disabled). */
+  skipped?: string
+}
+
+export interface PressAnswer {
+  /** The candidates in the order the router tries them, up to the first that surely answers everyone. */
+  steps: AnswerStep[]
+  /** A rule or handler (not default) answers everyone's press. */
+  answered: boolean
+  /** What a press gets when nothing of the rules takes it. */
+  otherwise: string
+}
+
+export interface PressContext {
+  account: string
+  rules: RuleSet
+  /** Every group of the account (engine.config.ts userGroups): rules limited to groups are listed, marked. */
+  groups: readonly string[]
+  /** Why a plugin would not run (not in plugins/, disabled), or undefined when it would. */
+  pluginMissing: (name: string) => string | undefined
+}
+
+/** The push WeChat sends when the button is pressed (protocol.md §3), as parsed XML fields. */
+export function pushFieldsFor(button: LeafButton): RawFields | undefined {
+  if (!KEYED_TYPES.includes(button.type) || button.key === undefined) return undefined
+  const base: RawFields = { ToUserName: 'gh_menu_check', FromUserName: 'menu-check', CreateTime: '1700000000', MsgType: 'event', Event: button.type === 'click' ? 'CLICK' : button.type, EventKey: button.key }
+  switch (button.type) {
+    case 'scancode_push':
+    case 'scancode_waitmsg':
+      return { ...base, ScanCodeInfo: { ScanType: 'qrcode', ScanResult: 'menu-check' } }
+    case 'pic_sysphoto':
+    case 'pic_photo_or_album':
+    case 'pic_weixin':
+      return { ...base, SendPicsInfo: { Count: '1', PicList: { item: { PicMd5Sum: '0' } } } }
+    case 'location_select':
+      return { ...base, SendLocationInfo: { Location_X: '23.13', Location_Y: '113.26', Scale: '15', Label: 'menu check', Poiname: '' } }
+    default:
+      return base
+  }
+}
+
+export function answersFor(button: LeafButton, ctx: PressContext): PressAnswer | undefined {
+  const fields = pushFieldsFor(button)
+  if (!fields) return undefined
+  const message = normalizeMessage(fields)
+  // A bug of ours if it does not normalize: the fields above are what the platform sends.
+  if (!message.ok) throw new Error(`menu check: the ${button.type} push did not normalize: ${message.error.reason}`)
+  const steps: AnswerStep[] = []
+  let answered = false
+  let otherwise = 'no reply (the engine answers "success")'
+  for (const { handledBy, candidate } of candidatesWithoutSession(message.value, ctx.account, ctx.rules, ctx.groups)) {
+    const t = candidate.target
+    const target = 'plugin' in t ? `plugin ${t.plugin}` : `reply ${t.reply.type}`
+    const skipped = 'plugin' in t ? ctx.pluginMissing(t.plugin) : undefined
+    if (handledBy === 'default' || handledBy === 'error') {
+      otherwise = `the default reply (${target})`
+      if (!answered) steps.push({ handledBy, by: 'default reply', target, ...(skipped ? { skipped } : {}) })
+      break
+    }
+    const by = handledBy === 'rule' ? `rule "${candidate.rule}"${candidate.match.keyword !== undefined ? ` (keyword ${JSON.stringify(candidate.match.keyword)})` : ''}` : `handler "${candidate.rule}"`
+    steps.push({ handledBy, by, target, ...(candidate.users ? { users: candidate.users } : {}), ...(skipped ? { skipped } : {}) })
+    if (skipped || candidate.users) continue
+    answered = true
+    // An inline reply always answers; a plugin may pass, and the router goes on.
+    if ('reply' in t) break
+  }
+  return { steps, answered, otherwise }
+}
+
+/** One line: `rule "hello" (keyword "hello") -> reply text`, then what follows a plugin that may pass. */
+export function describeAnswer(a: PressAnswer): string {
+  if (!a.answered) {
+    const restricted = a.steps.filter((s) => s.users && !s.skipped)
+    const only = restricted.length > 0 ? `; only users in ${[...new Set(restricted.flatMap((s) => s.users!))].join(', ')} get ${restricted.map((s) => `${s.by} -> ${s.target}`).join(', then ')}` : ''
+    const skipped = a.steps.filter((s) => s.skipped).map((s) => `; ${s.by} -> ${s.target} is skipped: ${s.skipped}`).join('')
+    return `nothing answers it: a press gets ${a.otherwise}${only}${skipped}`
+  }
+  const chain = a.steps
+    .map((s) => `${s.by} -> ${s.target}${s.users ? ` (only users in ${s.users.join(', ')})` : ''}${s.skipped ? ` (skipped: ${s.skipped})` : ''}`)
+    .join('; if it passes: ')
+  const last = a.steps[a.steps.length - 1]
+  return last && last.target.startsWith('plugin ') && !last.skipped ? `${chain}; if it passes: ${a.otherwise}` : chain
+}
