@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { runBuild } from './commands/build.ts'
 import { runInit } from './commands/init.ts'
 import { runLog } from './commands/log.ts'
+import { runMenuCheck, runMenuDelete, runMenuPull, runMenuPush, runMenuShow } from './commands/menu.ts'
 import { runPluginNew } from './commands/plugin-new.ts'
 import { runRulesCheck } from './commands/rules-check.ts'
 import { DEFAULT_WAIT_SECONDS, runSend } from './commands/send.ts'
@@ -109,6 +110,38 @@ Examples:
     .argument('[dir]', 'rules directory (default: rulesDir from the config)')
     .option('--strict', 'warnings fail the check too (exit 1): for CI')
     .action(async (dir: string | undefined, o: { strict?: boolean }) => done(await runRulesCheck({ ...global(), dir, strict: o.strict })))
+
+  const menu = program.command('menu').description("an account's custom menu: menus/<account-id>.yaml, checked against the rules, sent with the menu API")
+  const accountOption = ['-a, --account <id>', 'the account (default: the config defaultAccount)'] as const
+  menu
+    .command('check')
+    .description('check the menu file (file:line:col errors, exit 1) and say what answers each button; no API call')
+    .option(...accountOption)
+    .option('--strict', 'warnings fail the check too (exit 1): a button nothing answers, a name the client cuts')
+    .action(async (o: { account?: string; strict?: boolean }) => done(await runMenuCheck({ ...global(), ...o })))
+  menu
+    .command('push')
+    .description('check the menu file, then make it the menu (POST /cgi-bin/menu/create)')
+    .option(...accountOption)
+    .option('--dry-run', 'print the JSON it would send, send nothing (no appSecret needed)')
+    .action(async (o: { account?: string; dryRun?: boolean }) => done(await runMenuPush({ ...global(), ...o })))
+  menu
+    .command('show')
+    .description("print the account's current menu as a menu file (menu/get, or a console-made menu)")
+    .option(...accountOption)
+    .action(async (o: { account?: string }) => done(await runMenuShow({ ...global(), ...o })))
+  menu
+    .command('pull')
+    .description("write the account's current menu to menus/<account-id>.yaml (a console-made one too)")
+    .option(...accountOption)
+    .option('--force', 'replace the file if it exists')
+    .action(async (o: { account?: string; force?: boolean }) => done(await runMenuPull({ ...global(), ...o })))
+  menu
+    .command('delete')
+    .description("remove the account's menu (GET /cgi-bin/menu/delete); the file is kept")
+    .option(...accountOption)
+    .option('--yes', 'really delete it')
+    .action(async (o: { account?: string; yes?: boolean }) => done(await runMenuDelete({ ...global(), ...o })))
 
   program
     .command('init')
