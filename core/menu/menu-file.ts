@@ -220,7 +220,7 @@ export function parseMenuFile(text: string, file: string): LoadMenuResult {
         continue
       }
       const otherType = BUTTON_TYPES.filter((bt) => (BUTTON_FIELDS[bt] as readonly string[]).includes(k))
-      const hint = otherType.length > 0 ? `; ${k} belongs to type ${otherType.join(' / ')}` : didYouMean(k, allowed)
+      const hint = otherType.length > 0 ? `; ${k} belongs to type ${otherType.join(' / ')}` : didYouMean(k, [...needs, 'name', 'type'])
       error(path, `${subject}unknown key "${k}" for type ${t}${hint}; allowed here: ${allowed.join(', ')}`, k)
     }
     const out: LeafButton = { type: t, name: raw.name as string }
