@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { answersFor, describeAnswer, type PressContext } from '../../core/menu/menu-answers.ts'
+import type { LeafButton } from '../../core/menu/menu-file.ts'
+import { loadRuleSet } from '../../core/route/rules/load-rule-set.ts'
+
+let dir: string
+let ctx: PressContext
+let shopCtx: PressContext
+
+before(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-menu-answers-'))
+  mkdirSync(path.join(dir, 'shop'))
+  writeFileSync(
+    path.join(dir, 'main.yaml'),
+    `rules:
+  - name: hello
+    keywords: [hello]
+    reply: {type: text, content: hi}
+  - name: signup
+    keywords: [{exact: MENU_SIGNUP, foldCase: false}]
+    plugin: signup
+  - name: secret
+    keywords: [SECRET]
+    users: admins
+    reply: {type: text, content: for admins}
+  - name: gone
+    keywords: [GONE]
+    plugin: not-there
+handlers:
+  - name: where
+    type: location_select
+    key: V_WHERE
+    reply: {type: text, content: noted}
+  - type: click
+    key: V_KEYED
+    reply: {type: text, content: keyed}
+default:
+  reply: {type: text, content: what?}
+`,
+  )
+  writeFileSync(
+    path.join(dir, 'shop', 'shop.yaml'),
+    `handlers:
+  - type: click
+    plugin: menu-click
+rules:
+  - name: shop-only
+    keywords: [SHOP_KEY]
+    reply: {type: text, content: shop}
+`,
+  )
+  const loaded = await loadRuleSet(dir, { accounts: ['default', 'shop'], userGroups: { default: ['admins'], shop: [] } })
+  assert.ok(loaded.ok, loaded.ok ? '' : JSON.stringify(loaded.errors))
+  const pluginMissing = (name: string) => (name === 'not-there' ? `plugin "${name}" is not in plugins` : undefined)
+  ctx = { account: 'default', rules: loaded.ruleSet, groups: ['admins'], pluginMissing }
+  shopCtx = { account: 'shop', rules: loaded.ruleSet, groups: [], pluginMissing }
+})
+after(() => rmSync(dir, { recursive: true, force: true }))
+
+const click = (key: string): LeafButton => ({ type: 'click', name: 'B', key })
+const said = (button: LeafButton, c: PressContext = ctx) => describeAnswer(answersFor(button, c)!)
+
+describe('menu check: what answers a press, as the router walks it', () => {
+  test("a click's key answered by a text rule (fromClick), inline reply: nothing after it", () => {
+    const a = answersFor(click('hello'), ctx)!
+    assert.equal(a.answered, true)
+    assert.equal(said(click('hello')), 'rule "hello" (keyword "hello") -> reply text')
+    // Rules fold case by default, as for typed text.
+    assert.equal(said(click('HELLO')), 'rule "hello" (keyword "hello") -> reply text')
+  })
+
+  test('a rule with a plugin: the plugin may pass, so what follows is said', () => {
+    assert.equal(said(click('MENU_SIGNUP')), 'rule "signup" (keyword "MENU_SIGNUP") -> plugin signup; if it passes: the default reply (reply text)')
+  })
+
+  test("a handler with the button's key, and a catch-all click handler (account shop, whose default is main.yaml's, for every account)", () => {
+    assert.equal(said(click('V_KEYED')), 'handler "click:V_KEYED@main.yaml:20" -> reply text')
+    assert.equal(said({ type: 'location_select', name: 'B', key: 'V_WHERE' }), 'handler "where" -> reply text')
+    assert.equal(said(click('ANYTHING'), shopCtx), 'handler "click@shop/shop.yaml:2" -> plugin menu-click; if it passes: the default reply (reply text)')
+    assert.equal(said(click('SHOP_KEY'), shopCtx), 'rule "shop-only" (keyword "SHOP_KEY") -> reply text')
+  })
+
+  test("unanswered: the default reply for a click; nothing for scancode_push, which gets no default; another account's rule does not count", () => {
+    const a = answersFor(click('NOBODY'), ctx)!
+    assert.equal(a.answered, false)
+    assert.equal(describeAnswer(a), 'nothing answers it: a press gets the default reply (reply text)')
+    assert.equal(said({ type: 'scancode_push', name: 'B', key: 'NOBODY' }), 'nothing answers it: a press gets no reply (the engine answers "success")')
+    assert.equal(said(click('SHOP_KEY')), 'nothing answers it: a press gets the default reply (reply text)')
+  })
+
+  test("only a CLICK's key reaches the text rules: a scancode_waitmsg keyed like a rule's keyword is not answered by it", () => {
+    assert.equal(answersFor({ type: 'scancode_waitmsg', name: 'B', key: 'hello' }, ctx)!.answered, false)
+  })
+
+  test('a rule for some users only, and a rule whose plugin is missing, do not count as answering', () => {
+    assert.equal(said(click('SECRET')), 'nothing answers it: a press gets the default reply (reply text); only users in admins get rule "secret" (keyword "SECRET") -> reply text')
+    assert.equal(said(click('GONE')), 'nothing answers it: a press gets the default reply (reply text); rule "gone" (keyword "GONE") -> plugin not-there is skipped: plugin "not-there" is not in plugins')
+  })
+
+  test('buttons whose press carries no key to the engine are not asked about', () => {
+    assert.equal(answersFor({ type: 'view', name: 'B', url: 'https://a.example/' }, ctx), undefined)
+    assert.equal(answersFor({ type: 'media_id', name: 'B', media_id: 'm' }, ctx), undefined)
+  })
+})
