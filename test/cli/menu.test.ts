@@ -7,6 +7,8 @@ import assert from 'node:assert/strict'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, beforeEach, describe, test } from 'node:test'
+import { createLogger } from '../../core/log/logger.ts'
+import { openStore } from '../../core/store/open-store.ts'
 import { startFakeWeChatApi, type FakeWeChatApi, type Json, type JsonObject } from '../../core/testkit/fake-wechat-api.ts'
 import { MAIN, makeProject, REPO, runCommand, TSX, type Project } from './cli-harness.ts'
 
@@ -148,6 +150,23 @@ describe('wxengine menu push', () => {
     assert.equal(again.code, 0, again.stderr)
     assert.equal(fake.tokenRequests, 1)
     assert.equal(menuRequests('/cgi-bin/menu/create')[1]!.query.access_token, fake.issuedTokens[0])
+  })
+
+  test("the token an engine keeps in the project's store is the one used: the command fetches none of its own", async () => {
+    writeMenu(MENU_YAML)
+    // What a running engine did: fetched a token and put it in the store (access-token-manager.ts).
+    const answer = (await (await fetch(`${fake.baseUrl}/cgi-bin/token?grant_type=client_credential&appid=${APP_ID}&secret=${SECRET}`)).json()) as { access_token: string }
+    const store = await openStore({ kind: 'sqlite' }, project.dataDir, createLogger({ level: 'silent' }))
+    try {
+      await store.tokens.set(APP_ID, { token: answer.access_token, expiresAt: Date.now() + 7_200_000 })
+    } finally {
+      await store.close()
+    }
+    const fetched = fake.tokenRequests
+    const r = await project.run(['menu', 'push'], { env })
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(menuRequests('/cgi-bin/menu/create').at(-1)!.query.access_token, answer.access_token)
+    assert.equal(fake.tokenRequests, fetched)
   })
 
   test('--dry-run prints that JSON and sends nothing, with no appSecret needed', async () => {
