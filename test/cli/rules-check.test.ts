@@ -253,6 +253,30 @@ test('plugins whose code compiles pass, whatever else their folders hold (a brok
   assert.equal((await project.run(['send', 'hi', '--local'])).code, 0)
 })
 
+test("an account's menu file is checked against the rules: a button nothing answers is a warning at its place, which --strict fails", async () => {
+  mkdirSync(path.join(project.dir, 'menus'))
+  const menu = ['button:', '  - {type: click, name: Hello, key: hello}', '  - name: More', '    sub_button:', '      - {type: scancode_push, name: Scan, key: SCAN_1}', ''].join('\n')
+  writeFileSync(path.join(project.dir, 'menus', 'default.yaml'), menu)
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 0, r.stderr)
+  const warnings = r.stdout.split('\n').filter((l) => l.startsWith('warning: '))
+  assert.equal(warnings.length, 1, r.stdout)
+  assert.match(warnings[0], /^warning: menus\/default\.yaml:5:\d+: button "More" > "Scan" \(scancode_push, key "SCAN_1"\): nothing answers it/)
+  assert.equal((await project.run(['rules', 'check', '--strict'])).code, 1)
+
+  // Without the button nothing answers, --strict passes: the click is answered (rule "hello").
+  writeFileSync(path.join(project.dir, 'menus', 'default.yaml'), menu.replace(/  - name: More[\s\S]*/, ''))
+  assert.equal((await project.run(['rules', 'check', '--strict'])).code, 0)
+})
+
+test('a menu file with errors: one warning sending to wxengine menu check, not the errors themselves (they are the menu\'s)', async () => {
+  mkdirSync(path.join(project.dir, 'menus'))
+  writeFileSync(path.join(project.dir, 'menus', 'default.yaml'), 'button:\n  - {type: clik, name: Hello, key: hello}\n')
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^warning: menus\/default\.yaml: 1 error in the menu file, so its buttons were not checked against the rules \(wxengine menu check says where\)$/m)
+})
+
 test("the repository's example project (plugins/, rules/) passes --strict", async () => {
   const r = await project.run(['rules', 'check', '--strict'], { cwd: REPO, env: { WECHAT_TOKEN: 'exampleowntoken' } })
   assert.equal(r.code, 0, r.stdout + r.stderr)

@@ -19,13 +19,12 @@ import path from 'node:path'
 import type { AccountConfig, EngineConfig } from '../../config/config-types.ts'
 import { didYouMean } from '../../did-you-mean.ts'
 import { createLogger } from '../../log/logger.ts'
-import { answersFor, describeAnswer } from '../../menu/menu-answers.ts'
+import { checkMenuAgainstRules, menuFileOf } from '../../menu/menu-check.ts'
 import { consoleOnlyButtons, explainMenuError, fromMenuGet, fromSelfMenuInfo, MENU_PATHS, menuToYaml, NO_MENU_ERRCODE } from '../../menu/menu-api.ts'
 import { isParent, loadMenuFile, toCreateBody, type LoadedMenu } from '../../menu/menu-file.ts'
 import { createAccessTokenManager } from '../../platform/access-token-manager.ts'
 import { createApiClient } from '../../platform/api-client.ts'
 import { createPlatformApi, type PlatformClient } from '../../platform/platform-api.ts'
-import { listPluginFolders } from '../../plugin/load-plugin-set.ts'
 import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
 import { groupNamesByAccount } from '../../route/user-groups.ts'
 import { createMemoryStore } from '../../store/memory-store.ts'
@@ -53,7 +52,7 @@ function project(flags: MenuFlags, command: string, io: Output): Project | undef
   const id = flags.account ?? config.defaultAccount
   const account = accountNamed(config.accounts, id, `menu ${command}`, io)
   if (!account) return undefined
-  return { config, account, file: path.join(config.menusDir, `${account.id}.yaml`) }
+  return { config, account, file: menuFileOf(config, account) }
 }
 
 /** Files in menusDir that name no configured account (never pushed by --account): warnings, as rules'. */
@@ -97,37 +96,9 @@ async function checkMenuFile(p: Project, io: Output): Promise<Checked | undefine
     io.err(`the rules do not load (wxengine rules check), so what answers the buttons cannot be said; the engine would not start with them either`)
     return undefined
   }
-  const folders = new Set(listPluginFolders(config.pluginsDir))
-  const pluginMissing = (name: string): string | undefined => {
-    const folder = path.join(config.pluginsDir, name)
-    if (!folders.has(name) || (!existsSync(path.join(folder, 'index.ts')) && !existsSync(path.join(folder, 'index.js')))) return `plugin "${name}" is not in ${shownPath(config.pluginsDir)}`
-    if (config.plugins[name]?.enabled === false) return `plugin "${name}" is disabled in engine.config.ts`
-    return undefined
-  }
-  const groups = Object.keys(account.userGroups ?? {})
-  const ctx = { account: account.id, rules: rules.ruleSet, groups, pluginMissing }
-  const warnings = [...loaded.warnings.map((w) => w.split(file).join(shown)), ...strayMenuFiles(config)]
-  const tree: string[] = []
-  const line = (indent: string, b: (typeof loaded.leaves)[number]) => {
-    const { button } = b
-    const what = button.key ?? button.url ?? button.media_id ?? button.article_id ?? ''
-    const head = `${indent}${button.name}  ${button.type}${what ? ` ${what}` : ''}`
-    const answer = answersFor(button, ctx)
-    if (!answer) {
-      tree.push(`${head}${button.type === 'miniprogram' ? ` (${button.appid} ${button.pagepath})` : ''}`)
-      return
-    }
-    const said = describeAnswer(answer)
-    tree.push(`${head}: ${said}`)
-    if (!answer.answered) warnings.push(`${shown}:${b.place.line}:${b.place.column}: button ${b.place.label} (${button.type}, key ${JSON.stringify(button.key)}): ${said}`)
-  }
-  let k = 0
-  for (const b of loaded.menu.button) {
-    if (isParent(b)) {
-      tree.push(`  ${b.name}`)
-      for (let j = 0; j < b.sub_button.length; j++) line('    ', loaded.leaves[k++]!)
-    } else line('  ', loaded.leaves[k++]!)
-  }
+  const checked = checkMenuAgainstRules(config, account, file, loaded, rules.ruleSet)
+  const warnings = [...loaded.warnings.map((w) => w.split(file).join(shown)), ...strayMenuFiles(config), ...checked.unanswered]
+  const tree = checked.tree
   return { loaded, warnings, tree }
 }
 

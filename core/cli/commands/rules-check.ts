@@ -4,12 +4,15 @@
  * including rules that send messages to a plugin not in plugins/ (those messages would fall through).
  * The plugins' folders are checked as the engine's start checks them before running any (plugin.json, the
  * config in engine.config.ts against its schema), and their code is compiled as loading compiles it, without
- * running it: a config or a syntax error the engine would refuse fails here too.
+ * running it: a config or a syntax error the engine would refuse fails here too. Each account's menu file
+ * (menus/<id>.yaml) is checked against the rules: a button whose press nothing answers is a warning.
  */
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { didYouMean } from '../../did-you-mean.ts'
 import { accountWarnings } from '../account-warnings.ts'
+import { checkMenuAgainstRules, menuFileOf } from '../../menu/menu-check.ts'
+import { loadMenuFile } from '../../menu/menu-file.ts'
 import { listPluginFolders, settingsWithoutFolder } from '../../plugin/load-plugin-set.ts'
 import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
 import { groupNamesByAccount } from '../../route/user-groups.ts'
@@ -63,6 +66,17 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   }
   for (const { message } of settingsWithoutFolder(config.plugins, folders, shown(config.pluginsDir))) warnings.push(message)
   for (const { message } of accountWarnings(config.accounts)) warnings.push(message)
+  // Each account's menu file against these rules: a rule removed or renamed while its button stays.
+  for (const account of config.accounts) {
+    const file = menuFileOf(config, account)
+    if (!existsSync(file)) continue
+    const menu = await loadMenuFile(file)
+    if (!menu.ok) {
+      warnings.push(`${shown(file)}: ${menu.errors.length} error${menu.errors.length === 1 ? '' : 's'} in the menu file, so its buttons were not checked against the rules (wxengine menu check${account.id === config.defaultAccount ? '' : ` --account ${account.id}`} says where)`)
+      continue
+    }
+    for (const w of checkMenuAgainstRules(config, account, file, menu, loaded.ruleSet).unanswered) warnings.push(w)
+  }
   const { textRules, keywords, typeHandlers } = loaded.ruleSet.size
   io.out(`${shown(dir)}: ok, ${textRules} text rule${textRules === 1 ? '' : 's'} (${keywords} keyword${keywords === 1 ? '' : 's'}), ${typeHandlers} type handler${typeHandlers === 1 ? '' : 's'}, plugins used: ${loaded.ruleSet.pluginNames().join(', ') || 'none'}`)
   for (const w of warnings) io.out(`warning: ${w}`)

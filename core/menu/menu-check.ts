@@ -1,0 +1,62 @@
+/**
+ * A loaded menu file against a loaded rule set: what answers each button's press (menu-answers.ts), as a
+ * tree to print, and a warning for each button nothing answers. Shared by `wxengine menu check` and
+ * `wxengine rules check`, which runs it for every account that has a menu file, so a rule removed or
+ * renamed while its menu button stays is caught by the check CI runs on the rules.
+ */
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import type { AccountConfig, EngineConfig } from '../config/config-types.ts'
+import { listPluginFolders } from '../plugin/load-plugin-set.ts'
+import type { RuleSet } from '../route/rule-types.ts'
+import { shownPath } from '../shown-path.ts'
+import { answersFor, describeAnswer } from './menu-answers.ts'
+import { isParent, type LoadedMenu } from './menu-file.ts'
+
+export interface MenuCheck {
+  /** The buttons, indented under their parents, each with what answers its press. */
+  tree: string[]
+  /** `file:line:col: button "x" (click, key "k"): nothing answers it: ...`, one per unanswered button. */
+  unanswered: string[]
+}
+
+export function checkMenuAgainstRules(config: EngineConfig, account: AccountConfig, file: string, loaded: LoadedMenu, rules: RuleSet): MenuCheck {
+  const folders = new Set(listPluginFolders(config.pluginsDir))
+  const pluginMissing = (name: string): string | undefined => {
+    const folder = path.join(config.pluginsDir, name)
+    // As the engine finds a plugin (load-plugin-set.ts, read-plugin-folder.ts): a folder it lists, with index.ts or index.js.
+    if (!folders.has(name) || !existsSync(path.join(folder, 'index.ts')) && !existsSync(path.join(folder, 'index.js'))) return `plugin "${name}" is not in ${shownPath(config.pluginsDir)}`
+    if (config.plugins[name]?.enabled === false) return `plugin "${name}" is disabled in engine.config.ts`
+    return undefined
+  }
+  const ctx = { account: account.id, rules, groups: Object.keys(account.userGroups ?? {}), pluginMissing }
+  const shown = shownPath(file)
+  const tree: string[] = []
+  const unanswered: string[] = []
+  const line = (indent: string, leaf: LoadedMenu['leaves'][number]) => {
+    const { button, place } = leaf
+    const what = button.key ?? button.url ?? button.media_id ?? button.article_id ?? ''
+    const head = `${indent}${button.name}  ${button.type}${what ? ` ${what}` : ''}`
+    const answer = answersFor(button, ctx)
+    if (!answer) {
+      tree.push(`${head}${button.type === 'miniprogram' ? ` (${button.appid} ${button.pagepath})` : ''}`)
+      return
+    }
+    const said = describeAnswer(answer)
+    tree.push(`${head}: ${said}`)
+    if (!answer.answered) unanswered.push(`${shown}:${place.line}:${place.column}: button ${place.label} (${button.type}, key ${JSON.stringify(button.key)}): ${said}`)
+  }
+  let k = 0
+  for (const b of loaded.menu.button) {
+    if (isParent(b)) {
+      tree.push(`  ${b.name}`)
+      for (let j = 0; j < b.sub_button.length; j++) line('    ', loaded.leaves[k++]!)
+    } else line('  ', loaded.leaves[k++]!)
+  }
+  return { tree, unanswered }
+}
+
+/** The menu file of `account`: `<menusDir>/<id>.yaml`. */
+export function menuFileOf(config: EngineConfig, account: AccountConfig): string {
+  return path.join(config.menusDir, `${account.id}.yaml`)
+}
