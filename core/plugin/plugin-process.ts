@@ -19,7 +19,8 @@
  *   "FATAL ERROR" line, or the line sandbox/worker-port.ts writes for an uncaught error, is the crash's reason.
  * - Its end: it exits when its IPC channel closes (the engine ended or was killed: worker-port.ts); one
  *   busy in a loop never hears of it, so an engine that ends (an uncaught error, process.exit) kills its
- *   children on the way out. Only an engine killed outright (SIGKILL) can leave such a child running.
+ *   children on the way out; one killed outright (SIGKILL) cannot, and the child's orphan watchdog (below)
+ *   kills it within WATCH_MS.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -220,10 +221,44 @@ function wrapChild(child: ChildProcess, opts: PluginProcessOptions): PluginWorke
   return worker as PluginWorker
 }
 
-/** The child's program: wait for the WorkerData, the first IPC message, then run the worker program. */
+/**
+ * The orphan watchdog: a thread of the child's (its own event loop, so a plugin's loop on the main thread
+ * does not block it) that looks every WATCH_MS whether the engine that started the child is still its
+ * parent, and kills the child (SIGKILL, as terminate() does; process.exit() in a thread ends only the
+ * thread) when it is not. The IPC channel's 'disconnect' (sandbox/worker-port.ts) needs the main thread's
+ * event loop, which a plugin in `for (;;) {}` never returns to: an engine killed outright (SIGKILL, the OOM
+ * killer) left such a child spinning a core for good.
+ *
+ * Why this and not Linux's parent-death signal (PR_SET_PDEATHSIG, through util-linux `setpriv --pdeathsig
+ * SIGKILL` wrapping the spawn): that needs a program the machine may not have (Alpine, distroless images,
+ * macOS, Windows), so the watchdog would be needed anyway; it is one more exec on every start; and a child
+ * then dies with the *thread* that forked it, not the engine. The watchdog is plain Node, the same under tsx
+ * and in the single binary (whose child runs this program too: binary-main.ts). Its cost: a thread and a
+ * small isolate, about 9 MB RSS a child (docs/deployment.md); an interval every WATCH_MS; calls unchanged.
+ *
+ * The parent is gone when the child's parent pid is no longer the engine's: on Linux and macOS an orphan is
+ * given to init (or a subreaper) at once, whether or not the dead engine has been reaped. Windows keeps the
+ * pid, so there it is gone when no process has it (signal 0: ESRCH). The thread is unref'd: it never keeps
+ * the child alive; and one that cannot start (no memory) leaves the child as it was without it.
+ */
+const WATCH_MS = 500
+const WATCHDOG_SOURCE = `'use strict';
+const parent = require('node:worker_threads').workerData;
+function gone() {
+  if (process.ppid !== parent) return true;
+  try { process.kill(parent, 0); return false } catch (e) { return e.code === 'ESRCH' }
+}
+setInterval(function () { if (gone()) process.kill(process.pid, 'SIGKILL') }, ${WATCH_MS});
+`
+
+/** The child's program: start the orphan watchdog, wait for the WorkerData, the first IPC message, then run the worker program. */
 export function childProgram(entry: WorkerEntry): string {
   const run = entry.eval ? `(function () {\n${entry.source}\n})();` : `import(${JSON.stringify(entry.file.href)});`
-  return `process.once('message', function (data) {\n  globalThis[Symbol.for(${JSON.stringify(CHILD_WORKER_DATA_KEY)})] = data;\n  ${run}\n});\n`
+  const watchdog =
+    `try {\n  const watchdog = new (require('node:worker_threads').Worker)(${JSON.stringify(WATCHDOG_SOURCE)}, ` +
+    `{ eval: true, workerData: process.ppid, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });\n` +
+    `  watchdog.on('error', function () {});\n  watchdog.unref();\n} catch (e) {}\n`
+  return `${watchdog}process.once('message', function (data) {\n  globalThis[Symbol.for(${JSON.stringify(CHILD_WORKER_DATA_KEY)})] = data;\n  ${run}\n});\n`
 }
 
 const programFiles = new Map<string, string>()
