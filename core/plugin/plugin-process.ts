@@ -251,14 +251,29 @@ function gone() {
 setInterval(function () { if (gone()) process.kill(process.pid, 'SIGKILL') }, ${WATCH_MS});
 `
 
-/** The child's program: start the orphan watchdog, wait for the WorkerData, the first IPC message, then run the worker program. */
+/**
+ * No core dump worth the disk: a child reaching its heap limit aborts (SIGABRT), and where `ulimit -c`
+ * allows, the kernel writes its whole memory as a core file into the engine's working directory (165 MB for
+ * the heap-limit test's two crashes at 64 MB), or hands it to systemd-coredump/apport: for a plugin's
+ * allocation, not a bug a core would show. With /proc/self/coredump_filter at 0 (Linux; the process may set
+ * its own) a core holds no memory, only its ELF notes (144 KB there). Preventing the file altogether needs
+ * RLIMIT_CORE at 0, which Node cannot set in a process: only a wrapper program could (`prlimit --core=0`, a
+ * shell's `ulimit -c 0`), absent where the engine may run (distroless, busybox), so that is left alone.
+ */
+const NO_CORE_MEMORY = `try { require('node:fs').writeFileSync('/proc/self/coredump_filter', '0') } catch (e) {}\n`
+
+/**
+ * The child's program: start the orphan watchdog, keep memory out of a core dump, wait for the WorkerData
+ * (the first IPC message), then run the worker program. Plain CommonJS: run as a file by node, and by the
+ * single binary through compileFunction with a `require` of built-ins (binary-main.ts).
+ */
 export function childProgram(entry: WorkerEntry): string {
   const run = entry.eval ? `(function () {\n${entry.source}\n})();` : `import(${JSON.stringify(entry.file.href)});`
   const watchdog =
     `try {\n  const watchdog = new (require('node:worker_threads').Worker)(${JSON.stringify(WATCHDOG_SOURCE)}, ` +
     `{ eval: true, workerData: process.ppid, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });\n` +
     `  watchdog.on('error', function () {});\n  watchdog.unref();\n} catch (e) {}\n`
-  return `${watchdog}process.once('message', function (data) {\n  globalThis[Symbol.for(${JSON.stringify(CHILD_WORKER_DATA_KEY)})] = data;\n  ${run}\n});\n`
+  return `${watchdog}${NO_CORE_MEMORY}process.once('message', function (data) {\n  globalThis[Symbol.for(${JSON.stringify(CHILD_WORKER_DATA_KEY)})] = data;\n  ${run}\n});\n`
 }
 
 const programFiles = new Map<string, string>()

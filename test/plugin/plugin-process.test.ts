@@ -137,6 +137,19 @@ test("a stop signal to the engine's whole group (Ctrl-C in a terminal, systemctl
   }
 })
 
+test('a core dump of a plugin process (its heap limit reached: SIGABRT) holds none of its memory', { skip: !existsSync('/proc/self/coredump_filter') && 'no /proc/self/coredump_filter' }, async () => {
+  const before = pluginChildren()
+  const s = await loadPlugins({ only: ['js-plain'], isolation: 'process' })
+  try {
+    assert.deepEqual(s.errors, [])
+    const mine = pluginChildren().filter((pid) => !before.includes(pid))
+    assert.equal(mine.length, 1)
+    assert.equal(Number.parseInt(readFileSync(`/proc/${mine[0]}/coredump_filter`, 'utf8'), 16), 0)
+  } finally {
+    await s.dispose()
+  }
+})
+
 describe('in a process', () => {
   let h: Harness
   before(async () => {
