@@ -252,7 +252,7 @@ export function createEngine(deps: EngineDeps): Engine {
   function routeDepsOf(generation: Generation): RouteDeps {
     let made = routeDeps.get(generation)
     if (!made) {
-      made = { rules: generation.rules, plugins: generation.plugins, sessions: store.sessions, now, userGroups, onPluginError, onStoreError }
+      made = { rules: generation.rules, plugins: generation.plugins, sessions: store.sessions, now, userGroups, onPluginError, onMediaUnavailable, onStoreError }
       routeDeps.set(generation, made)
     }
     return made
@@ -261,6 +261,10 @@ export function createEngine(deps: EngineDeps): Engine {
   function onPluginError(plugin: string, error: EngineError, account: string, openId: string): void {
     lines.warn(`${error.code} ${plugin}`, { code: error.code, reason: error.reason, plugin, account, openId }, `plugin ${plugin} failed: ${error.reason}`)
     observe({ type: 'plugin_error', plugin, code: error.code })
+  }
+
+  function onMediaUnavailable(rule: string, file: string, error: EngineError, account: string, openId: string): void {
+    lines.warn(`${error.code} ${file}`, { code: error.code, reason: error.reason, rule, file, account, openId }, `media file ${file} unavailable: ${error.reason}`)
   }
 
   function onStoreError(plugin: string, error: EngineError, account: string, openId: string): void {

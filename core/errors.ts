@@ -26,6 +26,8 @@
  *   PLUGIN_ERROR       a plugin threw / rejected
  *   PLUGIN_TIMEOUT     a plugin exceeded its deadline (worker restarted)
  *   PLUGIN_BAD_REPLY   a plugin returned something that is not a Reply
+ *   MEDIA_UNAVAILABLE  an inline reply's media file has no media_id for the account (its upload failed,
+ *                      or the account has no appSecret): the rule fails as a failing plugin does
  *   STORE_UNAVAILABLE  the state store could not be reached
  *   API_ERROR          the platform API answered an errcode
  *   LOG_UNWRITABLE     the process log (stdout) cannot be written (a full disk); the engine serves on
@@ -55,6 +57,7 @@ export type ErrorCode =
   | 'PLUGIN_ERROR'
   | 'PLUGIN_TIMEOUT'
   | 'PLUGIN_BAD_REPLY'
+  | 'MEDIA_UNAVAILABLE'
   | 'STORE_UNAVAILABLE'
   | 'API_ERROR'
   | 'LOG_UNWRITABLE'

@@ -11,6 +11,8 @@ import { createEngine, type Engine, type EngineEvent } from './engine.ts'
 import { createLogger, type Logger } from './log/logger.ts'
 import type { PluginServices } from './plugin/plugin-host-types.ts'
 import { createPlatform, type Platform } from './platform/create-platform.ts'
+import { createMediaUploads } from './platform/media-uploads.ts'
+import { createMemoryStore } from './store/memory-store.ts'
 import { createGenerations, type Generations } from './reload/generations.ts'
 import { loadGeneration } from './reload/load-generation.ts'
 import { watchSources, type SourceWatcher } from './reload/watch-sources.ts'
@@ -68,6 +70,8 @@ export interface StartOptions {
    * whose tokens must not reach the store a serving engine reads its tokens from.
    */
   platformTokens?: TokenStore
+  /** The first retry of a failed media upload (media-uploads.ts; default a minute): tests set less. */
+  mediaRetryFirstMs?: number
 }
 
 const PRUNE_FIRST_AFTER_MS = 60_000
@@ -118,9 +122,22 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     api: (accountId) => platform.apiFor(accountId),
     log,
   }
+  // Inline replies naming a file are uploaded at each load; a retry that succeeds reloads (the watcher is made
+  // below). A platform that is a stand-in (`send --local --wait`) keeps its media_ids apart from the store, as
+  // its tokens: they mean nothing to the real platform.
+  let reloadForMedia = (): void => undefined
+  const media = createMediaUploads({
+    accounts: config.accounts,
+    apiFor: (id) => (config.accounts.some((a) => a.id === id && a.appSecret) ? platform.apiFor(id) : undefined),
+    kv: opts.platformTokens ? createMemoryStore().kv : store.kv,
+    log,
+    onRecovered: () => reloadForMedia(),
+    retryFirstMs: opts.mediaRetryFirstMs,
+  })
   // Parsed on this thread: nothing is served before the first set is in, and a worker would only add its start.
-  const first = await loadGeneration(config, services, log, { leftOut: opts.leftOut })
+  const first = await loadGeneration(config, services, log, { leftOut: opts.leftOut, resolveMedia: media.resolve })
   if (!first.ok) {
+    media.close()
     traffic.close()
     await store.close()
     dirLock?.release()
@@ -144,7 +161,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
 
   // A reload's rules are parsed in a worker: the answers of every account wait for nothing but the compile.
   const readRules = readRulesOffThread(log)
-  const reloadNow = () => loadGeneration(config, services, log, { leftOut: opts.leftOut, readRules })
+  const reloadNow = () => loadGeneration(config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia: media.resolve })
   const watcher: SourceWatcher = watchSources({
     dirs: config.watch ? [config.rulesDir, config.pluginsDir] : [],
     generations,
@@ -152,6 +169,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     log,
     onReload: (ok) => metrics.reloads.inc({ outcome: ok ? 'ok' : 'refused' }),
   })
+  reloadForMedia = () => void watcher.reload()
   // Watching before serving: an edit made once the engine says it is up must be picked up.
   const watching = await Promise.race([watcher.ready.then(() => true), delay(10_000).then(() => false)])
   if (!watching) log.warn({ dirs: [config.rulesDir, config.pluginsDir] }, 'file watcher not ready after 10 s: edits made now may need a second save to reload')
@@ -183,6 +201,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
       if (closed) return closed
       closed = (async () => {
         clearTimeout(pruneTimer)
+        media.close()
         openFiles?.close()
         await watcher.close()
         // Side by side: the servers close once their requests are answered (or cut), and the messages in

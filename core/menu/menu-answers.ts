@@ -74,7 +74,7 @@ export function answersFor(button: LeafButton, ctx: PressContext): PressAnswer |
   let otherwise = 'no reply (the engine answers "success")'
   for (const { handledBy, candidate } of candidatesWithoutSession(message.value, ctx.account, ctx.rules, ctx.groups)) {
     const t = candidate.target
-    const target = 'plugin' in t ? `plugin ${t.plugin}` : `reply ${t.reply.type}`
+    const target = 'plugin' in t ? `plugin ${t.plugin}` : 'media' in t ? `reply ${t.media.type} (file ${t.media.file})` : `reply ${t.reply.type}`
     const skipped = 'plugin' in t ? ctx.pluginMissing(t.plugin) : undefined
     if (handledBy === 'default' || handledBy === 'error') {
       otherwise = `the default reply (${target})`
@@ -86,7 +86,7 @@ export function answersFor(button: LeafButton, ctx: PressContext): PressAnswer |
     if (skipped || candidate.users) continue
     answered = true
     // An inline reply always answers; a plugin may pass, and the router goes on.
-    if ('reply' in t) break
+    if (!('plugin' in t)) break
   }
   return { steps, answered, otherwise }
 }

@@ -30,6 +30,14 @@ export interface ApiClient {
   readonly baseUrl: string
   getJson(path: string, query?: Record<string, string>): Promise<Result<ApiJson>>
   postJson(path: string, query: Record<string, string> | undefined, body: JsonValue): Promise<Result<ApiJson>>
+  /** A body that is not JSON (a multipart upload: material/add_material), sent as is; the answer is JSON as ever. */
+  postBody(path: string, query: Record<string, string> | undefined, body: RawBody, timeoutMs?: number): Promise<Result<ApiJson>>
+}
+
+/** Bytes and their content type (e.g. `multipart/form-data; boundary=...`). */
+export interface RawBody {
+  bytes: Uint8Array<ArrayBuffer>
+  contentType: string
 }
 
 export const DEFAULT_API_TIMEOUT_MS = 5000
@@ -41,12 +49,14 @@ export const MAX_API_BODY_BYTES = 16 * 1024 * 1024
 
 export function createApiClient(opts: ApiClientOptions): ApiClient {
   const baseUrl = opts.baseUrl.replace(/\/+$/, '')
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_API_TIMEOUT_MS
+  const defaultTimeoutMs = opts.timeoutMs ?? DEFAULT_API_TIMEOUT_MS
   const doFetch = opts.fetch ?? fetch
   const maxBodyBytes = opts.maxBodyBytes ?? MAX_API_BODY_BYTES
 
-  async function call(method: 'GET' | 'POST', path: string, query: Record<string, string> | undefined, body?: JsonValue): Promise<Result<ApiJson>> {
+  async function call(method: 'GET' | 'POST', path: string, query: Record<string, string> | undefined, jsonBody?: JsonValue, raw?: RawBody, timeoutMs = defaultTimeoutMs): Promise<Result<ApiJson>> {
     const where = `${method} ${path}`
+    const body = raw ? raw.bytes : jsonBody === undefined ? undefined : JSON.stringify(jsonBody)
+    const contentType = raw ? raw.contentType : 'application/json; charset=utf-8'
     const url = new URL(baseUrl + path)
     for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v)
 
@@ -55,8 +65,8 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     try {
       const res = await doFetch(url, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: body === undefined ? {} : { 'content-type': contentType },
+        body,
         signal: AbortSignal.timeout(timeoutMs),
         // The platform never redirects; following one would re-send the request (for 307/308 the body:
         // stable_token's holds the AppSecret) wherever a proxy or a hijacked name points. Answered as is.
@@ -97,6 +107,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     baseUrl,
     getJson: (path, query) => call('GET', path, query),
     postJson: (path, query, body) => call('POST', path, query, body),
+    postBody: (path, query, body, timeoutMs) => call('POST', path, query, undefined, body, timeoutMs),
   }
 }
 

@@ -12,7 +12,7 @@ import type { JsonValue, PlatformApi } from '../plugin/plugin-api.ts'
 import type { Reply } from '../reply/reply-types.ts'
 import type { CustomMessage, SendOptions } from '../reply/custom-message-types.ts'
 import { toCustomMessage } from '../reply/custom-message.ts'
-import { apiError, type ApiClient, type ApiJson } from './api-client.ts'
+import { apiError, type ApiClient, type ApiJson, type RawBody } from './api-client.ts'
 import type { AccessTokenManager } from './access-token-manager.ts'
 
 export const CUSTOM_SEND_PATH = '/cgi-bin/message/custom/send'
@@ -21,6 +21,8 @@ export interface PlatformClient extends PlatformApi {
   readonly appId: string
   postResult(path: string, body: JsonValue, query?: Record<string, string>): Promise<Result<ApiJson>>
   getResult(path: string, query?: Record<string, string>): Promise<Result<ApiJson>>
+  /** POST a multipart/form-data body (an upload), token added and refreshed as for postResult. */
+  postFormResult(path: string, form: FormData, query?: Record<string, string>, timeoutMs?: number): Promise<Result<ApiJson>>
   /** Reply or CustomMessage -> customer-service message -> POST custom/send. */
   sendResult(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<Result<void>>
 }
@@ -59,6 +61,15 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     return tokens.withToken((token) => client.getJson(path, { ...query, access_token: token }))
   }
 
+  async function postFormResult(path: string, form: FormData, query: Record<string, string> = {}, timeoutMs?: number): Promise<Result<ApiJson>> {
+    const bad = checkPath(path)
+    if (bad) return bad
+    // Node's own multipart encoder: the body is built once, and sent again as is if the token is refreshed.
+    const request = new Request('http://multipart.invalid/', { method: 'POST', body: form })
+    const body: RawBody = { bytes: new Uint8Array(await request.arrayBuffer()), contentType: request.headers.get('content-type') ?? 'multipart/form-data' }
+    return tokens.withToken((token) => client.postBody(path, { ...query, access_token: token }, body, timeoutMs))
+  }
+
   async function sendResult(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<Result<void>> {
     const body = toCustomMessage(openId, message, opts)
     if (!body.ok) return body
@@ -71,6 +82,7 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     appId: tokens.appId,
     postResult,
     getResult,
+    postFormResult,
     sendResult,
     post: async (path, body) => unwrap(await postResult(path, body)),
     get: async (path, query) => unwrap(await getResult(path, query)),

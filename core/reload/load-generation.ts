@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger.ts'
 import { loadPluginSet } from '../plugin/load-plugin-set.ts'
 import type { PluginServices, PluginSet } from '../plugin/plugin-host-types.ts'
 import { didYouMean } from '../did-you-mean.ts'
-import { formatRuleErrors, loadRuleSet, type RuleFilesReader } from '../route/rules/load-rule-set.ts'
+import { formatRuleErrors, loadRuleSet, type MediaResolver, type RuleFilesReader } from '../route/rules/load-rule-set.ts'
 import { groupNamesByAccount } from '../route/user-groups.ts'
 import type { RuleSet } from '../route/rule-types.ts'
 
@@ -21,11 +21,13 @@ export interface LoadGenerationOptions {
   leftOut?: readonly string[]
   /** Where rules files are parsed (default: on this thread); a reload passes the worker's (read-rules-off-thread.ts). */
   readRules?: RuleFilesReader
+  /** Makes inline replies naming a file into media_ids (a running engine's: core/platform/media-uploads.ts). */
+  resolveMedia?: MediaResolver
 }
 
 export async function loadGeneration(config: EngineConfig, services: PluginServices, log: Logger, opts: LoadGenerationOptions = {}): Promise<LoadedParts> {
   const leftOut = opts.leftOut ?? []
-  const rules = await loadRuleSet(config.rulesDir, { accounts: config.accounts.map((a) => a.id), userGroups: groupNamesByAccount(config.accounts), newsLimits: config.limits }, opts.readRules)
+  const rules = await loadRuleSet(config.rulesDir, { accounts: config.accounts.map((a) => a.id), userGroups: groupNamesByAccount(config.accounts), newsLimits: config.limits }, opts.readRules, opts.resolveMedia)
   if (!rules.ok) return { ok: false, code: 'RULE_INVALID', problems: formatRuleErrors(rules.errors).split('\n').filter(Boolean) }
   const { set, errors } = await loadPluginSet({
     dir: config.pluginsDir,

@@ -53,7 +53,7 @@ export const replySchema = z.discriminatedUnion(
   { error: replyTypeError },
 )
 
-function replyTypeError(issue: { code: string; input?: unknown }): string | undefined {
+export function replyTypeError(issue: { code: string; input?: unknown }): string | undefined {
   if (issue.code === 'invalid_type') {
     // The usual slip: returning the text itself. Say what a text reply looks like, in code and in YAML.
     const hint = typeof issue.input === 'string' ? " (a text reply is ctx.reply.text('...') in a plugin, { type: text, content: ... } in YAML)" : ''

@@ -27,7 +27,10 @@ export interface RouteResult {
   rule?: string
   keyword?: string
   plugin?: string
-  /** Faults met on the way (plugin errors, timeouts, bad replies, a session write that failed), each already logged. */
+  /**
+   * Faults met on the way (plugin errors, timeouts, bad replies, a session write that failed, an inline reply's
+   * media file without a media_id), each already logged. `plugin` names the plugin, or for a media file `media:<file>`.
+   */
   errors: Array<EngineError & { plugin: string }>
 }
 
@@ -43,6 +46,8 @@ export interface RouteDeps {
   userGroups?: UserGroupIndex
   /** Told about each plugin fault as it happens (logging, metrics); the result lists them too. */
   onPluginError?: (plugin: string, error: EngineError, account: string, openId: string) => void
+  /** Told when a rule's inline reply names a media file the account has no media_id for (the rule fails; listed too). */
+  onMediaUnavailable?: (rule: string, file: string, error: EngineError, account: string, openId: string) => void
   /** Told when writing a plugin's session calls failed after it answered (the reply still goes out); listed too. */
   onStoreError?: (plugin: string, error: EngineError, account: string, openId: string) => void
 }
@@ -78,8 +83,11 @@ interface Step {
   candidate: Candidate
 }
 
-/** A plugin that ran and failed on the message (threw, timed out, answered nonsense). */
-const pluginFailed = (e: EngineError): boolean => e.code === 'PLUGIN_ERROR' || e.code === 'PLUGIN_TIMEOUT' || e.code === 'PLUGIN_BAD_REPLY'
+/**
+ * A plugin that ran and failed on the message (threw, timed out, answered nonsense), or an inline reply whose
+ * media file could not be made a media_id: the user was understood and we failed them.
+ */
+const pluginFailed = (e: EngineError): boolean => e.code === 'PLUGIN_ERROR' || e.code === 'PLUGIN_TIMEOUT' || e.code === 'PLUGIN_BAD_REPLY' || e.code === 'MEDIA_UNAVAILABLE'
 
 /**
  * A rule or handler with `users:` does not exist for a sender in none of its groups: skipped as if it had not
@@ -190,6 +198,15 @@ function settleWithoutPlugin(step: Step, deps: RouteDeps, errors: RouteResult['e
   const { candidate } = step
   const target = candidate.target
   if ('reply' in target) return found(step, target.reply, undefined, errors)
+  if ('media' in target) {
+    const outcome = target.byAccount?.[accountId]
+    if (outcome && 'reply' in outcome) return found(step, outcome.reply, undefined, errors)
+    const why = outcome ? outcome.failed : 'it was not uploaded (the rules were loaded without a platform to upload to)'
+    const error: EngineError = { code: 'MEDIA_UNAVAILABLE', reason: `rule "${candidate.rule}": ${target.media.type} file ${target.media.file} (${target.media.at}) has no media_id: ${why}` }
+    errors.push({ ...error, plugin: `media:${target.media.file}` })
+    deps.onMediaUnavailable?.(candidate.rule, target.media.file, error, accountId, openId)
+    return NEXT
+  }
   if (deps.plugins.has(target.plugin)) return target
   const error: EngineError = { code: 'PLUGIN_LOAD', reason: `rule "${candidate.rule}" names plugin "${target.plugin}", which is not loaded` }
   errors.push({ ...error, plugin: target.plugin })

@@ -17,10 +17,40 @@ export interface Keyword {
   foldWidth: boolean
 }
 
+/**
+ * An inline image, voice or video reply written with `file:` instead of `mediaId:` (docs/rules.md): the
+ * engine uploads the file as permanent material when the rule set is loaded (core/platform/media-uploads.ts).
+ * Plain data: it crosses from the parse worker by structured clone.
+ */
+export interface MediaFile {
+  type: 'image' | 'voice' | 'video'
+  /** As written in the rules file (relative to its folder). */
+  file: string
+  /** The file itself, absolute. */
+  path: string
+  /** Where `file:` is written: `rules/x.yaml:12:14`. */
+  at: string
+  /** Filled by the loader's check of the file (load-rule-set.ts): what it read. */
+  sha256: string
+  bytes: number
+  /** A video's; also sent as the material's title and introduction. */
+  title?: string
+  description?: string
+}
+
+/** What a media file became for one account: its reply (with the media_id), or why there is none. */
+export type MediaOutcome = { reply: Reply } | { failed: string }
+
 /** Where a matched rule sends the message. */
 export type RuleTarget =
   | { plugin: string; args: Record<string, JsonValue> }
   | { reply: Reply }
+  /**
+   * `byAccount`: the outcome per account id, set when the set is loaded by a running engine (the media_id is
+   * each account's own). Absent, or an account without one: the target fails as a failing plugin does
+   * (MEDIA_UNAVAILABLE: the error or default reply answers).
+   */
+  | { media: MediaFile; byAccount?: Readonly<Record<string, MediaOutcome>> }
 
 /** Source position, for error messages and stable tie-breaks. */
 export interface SourceRef {

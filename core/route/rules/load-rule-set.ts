@@ -4,14 +4,16 @@
  * reports everything there is to fix.
  */
 import { readFile, stat } from 'node:fs/promises'
+import nodePath from 'node:path'
 import { LineCounter, parseDocument } from 'yaml'
 import { didYouMean } from '../../did-you-mean.ts'
 import { USER_MESSAGE_KINDS } from '../../normalize/message-types.ts'
 import type { NewsLimits } from '../../reply/reply-xml.ts'
-import type { Keyword, RuleLoadError, RuleTarget, SystemReplies, TextRule, TypeHandler } from '../rule-types.ts'
+import type { Keyword, MediaFile, RuleLoadError, RuleTarget, SystemReplies, TextRule, TypeHandler } from '../rule-types.ts'
 import { ALL_ACCOUNTS, compileRuleSet, type CompiledRuleSet } from './compile-rule-set.ts'
 import { describeIssues } from './describe-issue.ts'
 import { listRuleFiles, type RuleFileRef } from './list-rule-files.ts'
+import { readMediaFile, type MediaType } from './media-file.ts'
 import { KEYWORD_KINDS, regexLiteralWarning, ruleFileSchema, type KeywordEntry, type TargetEntry } from './rule-file-schema.ts'
 import { positionAt } from './yaml-positions.ts'
 import { checkGroupUses, type GroupUse } from './user-groups-check.ts'
@@ -34,6 +36,8 @@ export interface ParsedRuleFile {
   names: { name: string; account: string; at: RuleLoadError }[]
   /** Each group a rule's or handler's `users:` names, where, for checking against the accounts' groups. */
   groups: GroupUse[]
+  /** Inline replies naming a file (the same objects as in the targets), with where `file:` is written. */
+  media: { media: MediaFile; at: RuleLoadError }[]
   warnings: string[]
   /** The account the whole file is for ('*' for every account), and the file's path. */
   account: string
@@ -73,11 +77,18 @@ export type ReadRuleFilesResult =
 /** What loadRuleSet reads the files with: readRuleFiles itself, or the same run in a worker thread. */
 export type RuleFilesReader = (dir: string, opts: LoadRuleSetOptions) => Promise<ReadRuleFilesResult>
 
+/**
+ * Gives each inline reply naming a file its media_id per account (core/platform/media-uploads.ts), before the
+ * compile; resolves with warnings. Without one (`rules check`, `menu`), such a reply stays without a media_id.
+ */
+export type MediaResolver = (files: readonly ParsedRuleFile[]) => Promise<string[]>
+
 /** `read`: where the files are parsed; the compile is always here, on the calling thread. */
-export async function loadRuleSet(dir: string, opts: LoadRuleSetOptions = {}, read: RuleFilesReader = readRuleFiles): Promise<LoadRuleSetResult> {
+export async function loadRuleSet(dir: string, opts: LoadRuleSetOptions = {}, read: RuleFilesReader = readRuleFiles, resolveMedia?: MediaResolver): Promise<LoadRuleSetResult> {
   const files = await read(dir, opts)
   if (!files.ok) return files
   const { files: parsed, warnings } = files
+  if (resolveMedia) warnings.push(...(await resolveMedia(parsed)))
   const system: Record<string, SystemReplies> = {}
   for (const entry of parsed.flatMap((p) => p.system)) (system[entry.account] ??= {})[entry.which] = entry.target
   const ruleSet = compileRuleSet(
@@ -145,6 +156,7 @@ export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}):
     const result = parseRuleFile(text, ref)
     if ('errors' in result) errors.push(...result.errors)
     else {
+      errors.push(...(await checkMediaFiles(result)))
       parsed.push(result)
       warnings.push(...result.warnings)
     }
@@ -234,7 +246,25 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
   account = account.trim()
   if (account === '') return { errors: [located(['account'], 'account is empty: name an account id, or leave the key out for every account')] }
 
-  const out: ParsedRuleFile = { rules: [], handlers: [], system: [], names: [], groups: [], warnings, account, file: ref.path }
+  const out: ParsedRuleFile = { rules: [], handlers: [], system: [], names: [], groups: [], media: [], warnings, account, file: ref.path }
+  /** The target, with an inline reply's `file:` made a MediaFile (checked by checkMediaFiles). */
+  const targetOf = (t: TargetEntry, path: readonly PropertyKey[]): RuleTarget => {
+    const reply = t.reply as { type: string; file?: string; title?: string; description?: string } | undefined
+    if (reply?.file === undefined) return toTarget(t)
+    const where = at([...path, 'reply', 'file'])
+    const media: MediaFile = {
+      type: reply.type as MediaType,
+      file: reply.file,
+      path: nodePath.resolve(nodePath.dirname(ref.path), reply.file),
+      at: placeOf(where),
+      sha256: '',
+      bytes: 0,
+      ...(reply.title === undefined ? {} : { title: reply.title }),
+      ...(reply.description === undefined ? {} : { description: reply.description }),
+    }
+    out.media.push({ media, at: where })
+    return { media }
+  }
   /** The entry's `users:` as a list, each group noted with where it is written. */
   const usersOf = (users: string | string[] | undefined, path: readonly PropertyKey[], owner: string): { users?: string[] } => {
     if (users === undefined) return {}
@@ -250,7 +280,7 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
       name: rule.name,
       account,
       keywords: rule.keywords.map((kw) => toKeyword(kw, foldCase, foldWidth)),
-      target: toTarget(rule),
+      target: targetOf(rule, ['rules', i]),
       priority: rule.priority ?? 0,
       enabled: rule.enabled ?? true,
       ...usersOf(rule.users, ['rules', i], `rule "${rule.name}"`),
@@ -277,7 +307,7 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
       kind: handler.type,
       ...(scene === undefined ? {} : { scene }),
       ...(key === undefined ? {} : { key }),
-      target: toTarget(handler),
+      target: targetOf(handler, ['handlers', i]),
       priority: handler.priority ?? 0,
       enabled: handler.enabled ?? true,
       ...usersOf(handler.users, ['handlers', i], `handler "${name}"`),
@@ -287,9 +317,20 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
   })
   for (const which of ['welcome', 'default', 'error'] as const) {
     const target = file[which]
-    if (target) out.system.push({ which, account, target: toTarget(target), at: at([which]) })
+    if (target) out.system.push({ which, account, target: targetOf(target, [which]), at: at([which]) })
   }
   return out
+}
+
+/** Each file an inline reply names: readable, a regular file, within the platform's size; its size and sha256 noted. */
+async function checkMediaFiles(file: ParsedRuleFile): Promise<RuleLoadError[]> {
+  const errors: RuleLoadError[] = []
+  for (const { media, at } of file.media) {
+    const read = await readMediaFile(media.type, media.path, media.file)
+    if ('problem' in read) errors.push({ ...at, message: read.problem })
+    else Object.assign(media, read)
+  }
+  return errors
 }
 
 /** Nesting no rules file needs (the deepest, a news reply's article, is 6 levels). */

@@ -6,9 +6,10 @@
  */
 import { z } from 'zod'
 import { MESSAGE_KINDS } from '../../normalize/message-types.ts'
-import { replySchema } from '../../reply/reply-builders.ts'
+import { replySchema, replyTypeError } from '../../reply/reply-builders.ts'
 import { KEY_KINDS, SCENE_KINDS } from '../rule-types.ts'
 import { GROUP_NAME } from '../user-groups.ts'
+import { extensionProblem } from './media-file.ts'
 import { slowRegexProblem } from './slow-regex.ts'
 
 export const KEYWORD_KINDS = ['exact', 'contains', 'prefix', 'regex'] as const
@@ -102,10 +103,40 @@ export function checkRegex(source: string): string | undefined {
   }
 }
 
+/** The reply types whose media a rule may name by file (`file:`) instead of by media_id (docs/rules.md). */
+export const FILE_REPLY_TYPES = ['image', 'voice', 'video'] as const
+
+/**
+ * An inline reply in YAML: a Reply, except that an image, voice or video may name a file (relative to the
+ * rules file's folder) instead of a mediaId: exactly one of them. The file itself is checked by the loader.
+ */
+export const inlineReplySchema = z
+  .discriminatedUnion(
+    'type',
+    replySchema.options.map((option) =>
+      (FILE_REPLY_TYPES as readonly string[]).includes(option.shape.type.value)
+        ? option.extend({ mediaId: z.string().min(1, 'mediaId is empty').optional(), file: z.string({ error: 'file must be a string' }).min(1, 'file is empty').optional() })
+        : option,
+    ) as unknown as typeof replySchema.options,
+    { error: replyTypeError },
+  )
+  .superRefine((reply, ctx) => {
+    if (!(FILE_REPLY_TYPES as readonly string[]).includes(reply.type)) return
+    const r = reply as { type: (typeof FILE_REPLY_TYPES)[number]; mediaId?: string; file?: string }
+    if (r.mediaId === undefined && r.file === undefined) {
+      ctx.addIssue({ code: 'custom', message: `an ${r.type} reply needs mediaId: (a media_id from the platform) or file: (a file the engine uploads)` })
+    } else if (r.mediaId !== undefined && r.file !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['file'], message: `an ${r.type} reply has both mediaId and file; choose one` })
+    } else if (r.file !== undefined) {
+      const problem = extensionProblem(r.type, r.file)
+      if (problem) ctx.addIssue({ code: 'custom', path: ['file'], message: problem })
+    }
+  })
+
 const targetShape = {
   plugin: z.string().min(1).optional(),
   args: z.record(z.string(), jsonValue).optional(),
-  reply: replySchema.optional(),
+  reply: inlineReplySchema.optional(),
 }
 
 type TargetFields = { plugin?: string; args?: Record<string, unknown>; reply?: unknown }

@@ -1,0 +1,233 @@
+/**
+ * Inline replies that name a file (`reply: {type: image, file: images/qr.png}`, docs/rules.md) get their
+ * media_id here, when a rule set is loaded (start-up and each reload), before the set goes live: the message
+ * path only reads the outcome. Each file is uploaded as permanent material (POST material/add_material,
+ * multipart), which does not expire, and its media_id kept in the store's kv (namespace `media`, key
+ * `<appId>:<sha256>`): the same picture in two rules, or renamed, or after a restart, is uploaded once; a
+ * changed picture (another sha256) is uploaded again. A media_id belongs to one account: a rule for every
+ * account has one per account.
+ *
+ * A failed upload (the API down, an errcode, no answer in time) does not stop the load: the rule's target
+ * fails for that account as a failing plugin does (MEDIA_UNAVAILABLE, the error or default reply answers), a
+ * line says why, and the uploads are tried again on a backoff timer while the engine serves; once one
+ * succeeds the engine reloads, and that load finds the media_id in the store. An account without an appSecret
+ * cannot upload at all: a load warning says so, and nothing is retried.
+ */
+import type { Logger } from '../log/logger.ts'
+import type { ParsedRuleFile } from '../route/rules/load-rule-set.ts'
+import { contentTypeOf } from '../route/rules/media-file.ts'
+import type { MediaFile, MediaOutcome, RuleTarget } from '../route/rule-types.ts'
+import { ALL_ACCOUNTS } from '../route/rules/compile-rule-set.ts'
+import type { KvStore } from '../store/store.ts'
+import { readFile } from 'node:fs/promises'
+import type { PlatformClient } from './platform-api.ts'
+
+export const ADD_MATERIAL_PATH = '/cgi-bin/material/add_material'
+export const MEDIA_NAMESPACE = 'media'
+/** One upload's deadline (a 10 MB file over a slow link), and how long a load waits for its uploads in all. */
+export const MEDIA_UPLOAD_TIMEOUT_MS = 30_000
+/** Uploads in flight at once. */
+export const MEDIA_UPLOADS_AT_ONCE = 2
+/** The first retry of failed uploads; each later one waits twice as long, up to MEDIA_RETRY_MAX_MS. */
+export const MEDIA_RETRY_FIRST_MS = 60_000
+export const MEDIA_RETRY_MAX_MS = 30 * 60_000
+
+/** What the store keeps per uploaded file. */
+export interface StoredMedia {
+  mediaId: string
+  type: MediaFile['type']
+  /** The platform's URL of an image (images only). */
+  url?: string
+  file: string
+  uploadedAt: number
+}
+
+export interface MediaUploadsOptions {
+  accounts: readonly { id: string; appId: string }[]
+  /** The account's API, or undefined when it has no appSecret. */
+  apiFor: (accountId: string) => PlatformClient | undefined
+  kv: KvStore
+  log: Logger
+  /** An upload failed at a load succeeded on a retry: load the set again (it reads the media_id from the store). */
+  onRecovered: () => void
+  timeoutMs?: number
+  retryFirstMs?: number
+}
+
+export interface MediaUploads {
+  /**
+   * Gives every media target of `files` its outcome per account (target.byAccount), uploading what the store
+   * does not have yet. Resolves with the load's warnings (accounts without an appSecret); never rejects.
+   */
+  resolve(files: readonly ParsedRuleFile[]): Promise<string[]>
+  /** Stops the retry timer. */
+  close(): void
+}
+
+type MediaTarget = Extract<RuleTarget, { media: MediaFile }>
+
+interface Job {
+  appId: string
+  account: string
+  media: MediaFile
+  api: PlatformClient
+}
+
+export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
+  const { kv, log } = opts
+  const timeoutMs = opts.timeoutMs ?? MEDIA_UPLOAD_TIMEOUT_MS
+  const retryFirstMs = opts.retryFirstMs ?? MEDIA_RETRY_FIRST_MS
+  /** By `<appId>:<sha256>`: one upload of a file at a time, shared by every rule and load that wants it. */
+  const inflight = new Map<string, Promise<StoredMedia | { failed: string }>>()
+  let running = 0
+  const queue: (() => void)[] = []
+  let retryTimer: NodeJS.Timeout | undefined
+  let retries = 0
+  let closed = false
+
+  const keyOf = (appId: string, media: MediaFile) => `${appId}:${media.sha256}`
+
+  async function slot<T>(work: () => Promise<T>): Promise<T> {
+    if (running >= MEDIA_UPLOADS_AT_ONCE) await new Promise<void>((resolve) => queue.push(resolve))
+    running++
+    try {
+      return await work()
+    } finally {
+      running--
+      queue.shift()?.()
+    }
+  }
+
+  async function upload(job: Job): Promise<StoredMedia | { failed: string }> {
+    const { media } = job
+    let bytes: Buffer
+    try {
+      bytes = await readFile(media.path)
+    } catch (e) {
+      return { failed: `cannot read ${media.path}: ${(e as Error).message}` }
+    }
+    const form = new FormData()
+    const name = media.path.split(/[/\\]/).pop() ?? media.file
+    form.append('media', new Blob([new Uint8Array(bytes)], { type: contentTypeOf(media.file) }), name)
+    if (media.type === 'video') form.append('description', JSON.stringify({ title: media.title ?? name, introduction: media.description ?? '' }))
+    const r = await slot(() => job.api.postFormResult(ADD_MATERIAL_PATH, form, { type: media.type }, timeoutMs))
+    if (!r.ok) return { failed: r.error.reason }
+    const mediaId = r.value.media_id
+    if (typeof mediaId !== 'string' || mediaId === '') return { failed: `${ADD_MATERIAL_PATH} answered without a media_id` }
+    const stored: StoredMedia = { mediaId, type: media.type, file: media.file, uploadedAt: Date.now(), ...(typeof r.value.url === 'string' ? { url: r.value.url } : {}) }
+    try {
+      await kv.set(MEDIA_NAMESPACE, keyOf(job.appId, media), stored as unknown as Parameters<KvStore['set']>[2])
+    } catch (e) {
+      // Served all the same; the next load uploads it again.
+      log.warn({ code: 'STORE_UNAVAILABLE', file: media.file, reason: (e as Error).message }, `media file ${media.file} uploaded but its media_id not kept: ${(e as Error).message}`)
+    }
+    log.info({ file: media.file, account: job.account, type: media.type, mediaId, bytes: media.bytes }, `uploaded ${media.type} file ${media.file} as permanent material`)
+    return stored
+  }
+
+  /** The media_id from the store, or a new upload's (shared with anyone already uploading the same file). */
+  function obtain(job: Job): Promise<StoredMedia | { failed: string }> {
+    const key = keyOf(job.appId, job.media)
+    const running = inflight.get(key)
+    if (running) return running
+    const p = (async () => {
+      try {
+        const kept = await kv.get(MEDIA_NAMESPACE, key)
+        if (kept && typeof kept === 'object' && !Array.isArray(kept) && typeof kept.mediaId === 'string') return kept as unknown as StoredMedia
+      } catch (e) {
+        log.warn({ code: 'STORE_UNAVAILABLE', file: job.media.file, reason: (e as Error).message }, `media cache unreadable, uploading ${job.media.file}: ${(e as Error).message}`)
+      }
+      return upload(job)
+    })()
+      .catch((e: unknown) => ({ failed: e instanceof Error ? e.message : String(e) }))
+      .finally(() => inflight.delete(key))
+    inflight.set(key, p)
+    return p
+  }
+
+  function withDeadline(p: Promise<StoredMedia | { failed: string }>): Promise<StoredMedia | { failed: string }> {
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<{ failed: string }>((resolve) => {
+      timer = setTimeout(() => resolve({ failed: `not uploaded within ${timeoutMs / 1000} s (still trying)` }), timeoutMs)
+      timer.unref()
+    })
+    return Promise.race([p, late]).finally(() => clearTimeout(timer))
+  }
+
+  function scheduleRetry(failed: Job[]): void {
+    clearTimeout(retryTimer)
+    retryTimer = undefined
+    if (failed.length === 0 || closed) {
+      retries = 0
+      return
+    }
+    const delay = Math.min(retryFirstMs * 2 ** retries, MEDIA_RETRY_MAX_MS)
+    retries++
+    retryTimer = setTimeout(() => void retry(failed), delay)
+    retryTimer.unref()
+  }
+
+  async function retry(jobs: Job[]): Promise<void> {
+    const outcomes = await Promise.all(jobs.map((job) => obtain(job)))
+    if (closed) return
+    const still = jobs.filter((_, i) => 'failed' in outcomes[i])
+    still.forEach((job) => {
+      const i = jobs.indexOf(job)
+      log.warn({ code: 'MEDIA_UNAVAILABLE', file: job.media.file, at: job.media.at, account: job.account, reason: (outcomes[i] as { failed: string }).failed }, `${job.media.at}: retrying the upload of ${job.media.type} file ${job.media.file} failed again`)
+    })
+    if (still.length < jobs.length) {
+      // The reload's resolve schedules what is still failing.
+      opts.onRecovered()
+    } else {
+      scheduleRetry(still)
+    }
+  }
+
+  return {
+    async resolve(files) {
+      const warnings: string[] = []
+      const configured = new Map(opts.accounts.map((a) => [a.id, a]))
+      const wanted: { target: MediaTarget; account: string; job?: Job; noSecret?: string }[] = []
+      for (const file of files) {
+        const accounts = file.account === ALL_ACCOUNTS ? opts.accounts.map((a) => a.id) : configured.has(file.account) ? [file.account] : []
+        const targets = [...file.rules.map((r) => r.target), ...file.handlers.map((h) => h.target), ...file.system.map((s) => s.target)]
+        for (const target of targets) {
+          if (!('media' in target)) continue
+          for (const account of accounts) {
+            const api = opts.apiFor(account)
+            if (api) wanted.push({ target, account, job: { appId: configured.get(account)!.appId, account, media: target.media, api } })
+            else {
+              const reason = `account "${account}" has no appSecret, so the engine cannot upload it (set WECHAT_APPSECRET or the account's appSecret, or write the rule with a mediaId)`
+              warnings.push(`${target.media.at}: ${target.media.type} file ${target.media.file} cannot be uploaded: ${reason}; the rule answers as a failing one does`)
+              wanted.push({ target, account, noSecret: reason })
+            }
+          }
+        }
+      }
+      const outcomes = await Promise.all(wanted.map((w) => (w.job ? withDeadline(obtain(w.job)) : Promise.resolve({ failed: w.noSecret! }))))
+      const failed: Job[] = []
+      wanted.forEach((w, i) => {
+        const got = outcomes[i]
+        let outcome: MediaOutcome
+        if ('failed' in got) {
+          outcome = got
+          if (w.job) {
+            failed.push(w.job)
+            log.error({ code: 'MEDIA_UNAVAILABLE', file: w.target.media.file, at: w.target.media.at, account: w.account, reason: got.failed }, `${w.target.media.at}: ${w.target.media.type} file ${w.target.media.file} not uploaded for account "${w.account}": ${got.failed}; the rule answers as a failing one does until an upload succeeds`)
+          }
+        } else {
+          const m = w.target.media
+          outcome = { reply: m.type === 'video' ? { type: 'video', mediaId: got.mediaId, ...(m.title === undefined ? {} : { title: m.title }), ...(m.description === undefined ? {} : { description: m.description }) } : { type: m.type, mediaId: got.mediaId } }
+        }
+        const target = w.target as { byAccount?: Record<string, MediaOutcome> }
+        target.byAccount = { ...target.byAccount, [w.account]: outcome }
+      })
+      scheduleRetry(failed)
+      return warnings
+    },
+    close() {
+      closed = true
+      clearTimeout(retryTimer)
+    },
+  }
+}

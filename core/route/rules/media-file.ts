@@ -1,0 +1,85 @@
+/**
+ * The files an inline image, voice or video reply may name (`reply: {type: image, file: images/qr.png}`),
+ * checked when the rules are loaded: within the platform's limits for permanent material (material/add_material),
+ * so the upload is not refused for something the loader can see. A voice's 60 s limit cannot be checked
+ * without decoding the file: the platform refuses a longer one (the upload fails, and is logged).
+ */
+import { createHash } from 'node:crypto'
+import { open } from 'node:fs/promises'
+import path from 'node:path'
+import type { MediaFile } from '../rule-types.ts'
+
+export type MediaType = MediaFile['type']
+
+export const MEDIA_LIMITS: Readonly<Record<MediaType, { extensions: readonly string[]; maxBytes: number }>> = {
+  image: { extensions: ['bmp', 'png', 'jpeg', 'jpg', 'gif'], maxBytes: 10 * 1_048_576 },
+  voice: { extensions: ['mp3', 'wma', 'wav', 'amr'], maxBytes: 2 * 1_048_576 },
+  video: { extensions: ['mp4'], maxBytes: 10 * 1_048_576 },
+}
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  bmp: 'image/bmp',
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  jpg: 'image/jpeg',
+  gif: 'image/gif',
+  mp3: 'audio/mpeg',
+  wma: 'audio/x-ms-wma',
+  wav: 'audio/wav',
+  amr: 'audio/amr',
+  mp4: 'video/mp4',
+}
+
+export function extensionOf(file: string): string {
+  return path.extname(file).slice(1).toLowerCase()
+}
+
+export function contentTypeOf(file: string): string {
+  return CONTENT_TYPES[extensionOf(file)] ?? 'application/octet-stream'
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1_048_576).toFixed(1).replace(/\.0$/, '')} MB`
+}
+
+/** Only the extension (the schema's check, before any file is opened); undefined when it is one the type takes. */
+export function extensionProblem(type: MediaType, file: string): string | undefined {
+  const { extensions } = MEDIA_LIMITS[type]
+  const ext = extensionOf(file)
+  if (extensions.includes(ext)) return undefined
+  return `${JSON.stringify(file)} cannot be ${type === 'image' ? 'an image' : `a ${type}`} reply: the platform takes ${extensions.join(', ')} files${ext ? `, not .${ext}` : ''}`
+}
+
+/**
+ * Opens the file and checks it is a regular file within the type's size; hashes what it reads (the key of the
+ * upload cache). A problem in words, or the size and sha256.
+ */
+export async function readMediaFile(type: MediaType, absolute: string, shown: string): Promise<{ bytes: number; sha256: string } | { problem: string }> {
+  const { maxBytes } = MEDIA_LIMITS[type]
+  let handle
+  try {
+    handle = await open(absolute, 'r')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return { problem: `file ${JSON.stringify(shown)} does not exist (${absolute}; a file is relative to the rules file's folder)` }
+    return { problem: `file ${JSON.stringify(shown)} cannot be read: ${(e as Error).message}` }
+  }
+  try {
+    const info = await handle.stat()
+    if (!info.isFile()) return { problem: `file ${JSON.stringify(shown)} is not a regular file (${absolute})` }
+    if (info.size === 0) return { problem: `file ${JSON.stringify(shown)} is empty` }
+    if (info.size > maxBytes) return { problem: `file ${JSON.stringify(shown)} is ${megabytes(info.size)}, over the ${megabytes(maxBytes)} the platform takes for ${type === 'image' ? 'an image' : `a ${type}`}` }
+    const hash = createHash('sha256')
+    let bytes = 0
+    for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 })) {
+      hash.update(chunk as Buffer)
+      bytes += (chunk as Buffer).length
+      if (bytes > maxBytes) return { problem: `file ${JSON.stringify(shown)} grew over ${megabytes(maxBytes)} while it was read` }
+    }
+    return { bytes, sha256: hash.digest('hex') }
+  } catch (e) {
+    return { problem: `file ${JSON.stringify(shown)} cannot be read: ${(e as Error).message}` }
+  } finally {
+    await handle.close().catch(() => undefined)
+  }
+}
