@@ -22,6 +22,12 @@
  *   POST /cgi-bin/message/custom/send?access_token=  (customer-service message)
  *        validates the token (41001 missing, 40014 malformed, 40001 unknown/replaced, 42001 expired),
  *        then the JSON per msgtype; accepted messages are appended to `.sent`.
+ *   POST /cgi-bin/material/add_material?access_token=&type=image|voice|video|thumb  (permanent material)
+ *        multipart/form-data, parsed for real: the file in field `media` (with its filename), and for a
+ *        video a field `description` = JSON {title, introduction}. Checks the type (40004), the file's
+ *        extension (40005), its size (40006 empty, 45001 over the type's limit: image 10 MB, voice 2 MB,
+ *        video 10 MB, thumb 64 KB) and a video's description (40005); accepted ones are appended to
+ *        `.uploads` and answered {media_id, url} (url for images).
  *   Any path added with `.route()`: token-checked, then answered by the handler.
  *   Anything else: HTTP 404 with errcode 40066 (invalid url).
  *
@@ -30,13 +36,30 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 
 export const FAKE_PATHS = {
   token: '/cgi-bin/token',
   stableToken: '/cgi-bin/stable_token',
   customSend: '/cgi-bin/message/custom/send',
+  addMaterial: '/cgi-bin/material/add_material',
 } as const
+
+/** A permanent material the fake accepted (material/add_material). */
+export interface UploadedMaterial {
+  appId: string
+  type: string
+  mediaId: string
+  /** As the multipart part named it. */
+  filename: string
+  contentType: string
+  bytes: number
+  /** sha256 of the file, hex. */
+  sha256: string
+  /** A video's `description` field, parsed. */
+  description?: JsonObject
+  at: number
+}
 
 /** Plain JSON as parsed from a request body. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json }
@@ -90,6 +113,8 @@ export interface FakeWeChatApi {
   readonly baseUrl: string
   /** Accepted customer-service messages, in order. */
   readonly sent: SentMessage[]
+  /** Accepted permanent materials (material/add_material), in order. */
+  readonly uploads: UploadedMaterial[]
   /** Requests to /cgi-bin/token and /cgi-bin/stable_token, failed ones included. */
   readonly tokenRequests: number
   /** Every request received. */
@@ -138,6 +163,11 @@ export interface FakeWeChatApi {
 const ERRMSG: Record<number, string> = {
   [-1]: 'system error',
   40001: 'invalid credential, access_token is invalid or not latest',
+  40004: 'invalid media type',
+  40005: 'invalid file type',
+  40006: 'invalid media size',
+  41005: 'media data missing',
+  45001: 'media size out of limit',
   40002: 'invalid grant_type',
   40003: 'invalid openid',
   40007: 'invalid media_id',
@@ -230,6 +260,7 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
   const tokens = new Map<string, TokenState>()
   const issuedTokens: string[] = []
   const sent: SentMessage[] = []
+  const uploads: UploadedMaterial[] = []
   const requests: FakeRequest[] = []
   const injected = new Map<string, Injected[]>()
   const userErrors = new Map<string, number>()
@@ -315,11 +346,49 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     return { errcode: 0, errmsg: 'ok' }
   }
 
+  async function handleAddMaterial(appId: string, query: Record<string, string>, bytes: Buffer, contentType: string): Promise<JsonObject> {
+    const type = query.type
+    const limits = MATERIAL_LIMITS[type ?? '']
+    if (limits === undefined) return error(40004)
+    if (!/^multipart\/form-data/i.test(contentType)) return error(41005)
+    let form: FormData
+    try {
+      form = await new Response(new Uint8Array(bytes), { headers: { 'content-type': contentType } }).formData()
+    } catch {
+      return error(41005)
+    }
+    const media = form.get('media')
+    if (media === null || typeof media === 'string') return error(41005)
+    const filename = (media as File).name ?? ''
+    const ext = filename.includes('.') ? filename.split('.').pop()!.toLowerCase() : ''
+    if (!limits.extensions.includes(ext)) return error(40005)
+    const data = Buffer.from(await media.arrayBuffer())
+    if (data.length === 0) return error(40006)
+    if (data.length > limits.maxBytes) return error(45001)
+    let description: JsonObject | undefined
+    if (type === 'video') {
+      const field = form.get('description')
+      try {
+        const parsed = typeof field === 'string' ? (JSON.parse(field) as Json) : undefined
+        if (!isObject(parsed) || !nonEmpty(parsed.title)) return error(40005, 'invalid file type hint: [video description needs a title]')
+        description = parsed
+      } catch {
+        return error(40005, 'invalid file type hint: [video description is not JSON]')
+      }
+    }
+    const mediaId = `FAKE_MEDIA_${++seq}_${randomBytes(8).toString('hex')}`
+    uploads.push({ appId, type, mediaId, filename, contentType: media.type, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), ...(description ? { description } : {}), at: now() })
+    return type === 'image' ? { media_id: mediaId, url: `http://mmbiz.qpic.cn/fake/${mediaId}/0` } : { media_id: mediaId }
+  }
+
   async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const path = url.pathname
     const query: Record<string, string> = Object.fromEntries(url.searchParams)
-    const raw = await readBody(req)
+    const bytes = await readBody(req)
+    const contentType = req.headers['content-type'] ?? ''
+    const multipart = /^multipart\//i.test(contentType)
+    const raw = multipart ? '' : bytes.toString('utf8')
     let body: Json | undefined
     let badJson = false
     if (raw.length > 0) {
@@ -367,6 +436,9 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     } else if (path === FAKE_PATHS.customSend && req.method === 'POST') {
       const who = checkToken(query.access_token)
       answer = 'error' in who ? who.error : handleCustomSend(who.appId, query.access_token, body, raw)
+    } else if (path === FAKE_PATHS.addMaterial && req.method === 'POST') {
+      const who = checkToken(query.access_token)
+      answer = 'error' in who ? who.error : await handleAddMaterial(who.appId, query, bytes, contentType)
     } else {
       const handler = routes.get(`${req.method} ${path}`)
       if (handler === undefined) {
@@ -424,6 +496,7 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     sent,
+    uploads,
     requests,
     issuedTokens,
     get tokenRequests() {
@@ -588,11 +661,19 @@ async function writeRaw(res: ServerResponse, raw: RawAnswer): Promise<RawAnswerD
   return { written, complete: true }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** Permanent material's limits per type, as the platform states them. */
+const MATERIAL_LIMITS: Record<string, { extensions: string[]; maxBytes: number }> = {
+  image: { extensions: ['bmp', 'png', 'jpeg', 'jpg', 'gif'], maxBytes: 10 * 1_048_576 },
+  voice: { extensions: ['mp3', 'wma', 'wav', 'amr'], maxBytes: 2 * 1_048_576 },
+  video: { extensions: ['mp4'], maxBytes: 10 * 1_048_576 },
+  thumb: { extensions: ['jpg', 'jpeg'], maxBytes: 64 * 1024 },
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('end', () => resolve(Buffer.concat(chunks)))
     req.on('error', reject)
   })
 }
