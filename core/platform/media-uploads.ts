@@ -64,6 +64,30 @@ export interface MediaUploads {
   close(): void
 }
 
+const withoutSecretReason = (account: string) =>
+  `account "${account}" has no appSecret, so the engine cannot upload it (set WECHAT_APPSECRET or the account's appSecret, or write the rule with a mediaId)`
+
+function withoutSecretWarning(media: MediaFile, account: string): string {
+  return `${media.at}: ${media.type} file ${media.file} cannot be uploaded: ${withoutSecretReason(account)}; the rule answers as a failing one does`
+}
+
+/**
+ * What the start would warn about media files without uploading anything (`wxengine rules check`): a file
+ * used by an account that has no appSecret. A MediaResolver that leaves the targets as they are.
+ */
+export function checkMediaAccounts(accounts: readonly { id: string; appSecret?: string }[]): (files: readonly ParsedRuleFile[]) => Promise<string[]> {
+  return async (files) => {
+    const warnings: string[] = []
+    for (const file of files) {
+      const ids = file.account === ALL_ACCOUNTS ? accounts.map((a) => a.id) : accounts.some((a) => a.id === file.account) ? [file.account] : []
+      for (const { media } of file.media) {
+        for (const id of ids) if (!accounts.find((a) => a.id === id)?.appSecret) warnings.push(withoutSecretWarning(media, id))
+      }
+    }
+    return warnings
+  }
+}
+
 type MediaTarget = Extract<RuleTarget, { media: MediaFile }>
 
 interface Job {
@@ -197,9 +221,8 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
             const api = opts.apiFor(account)
             if (api) wanted.push({ target, account, job: { appId: configured.get(account)!.appId, account, media: target.media, api } })
             else {
-              const reason = `account "${account}" has no appSecret, so the engine cannot upload it (set WECHAT_APPSECRET or the account's appSecret, or write the rule with a mediaId)`
-              warnings.push(`${target.media.at}: ${target.media.type} file ${target.media.file} cannot be uploaded: ${reason}; the rule answers as a failing one does`)
-              wanted.push({ target, account, noSecret: reason })
+              warnings.push(withoutSecretWarning(target.media, account))
+              wanted.push({ target, account, noSecret: withoutSecretReason(account) })
             }
           }
         }

@@ -348,3 +348,20 @@ test('a user group with nobody in it: a warning naming the group and what it lea
   assert.doesNotMatch(filled.stdout, /empty user group "admins"/)
   assert.match(filled.stdout, /empty user group "editors"/)
 })
+
+test('an inline reply naming a file: its problems with file:line:col; a good one is checked, not uploaded, with a warning for an account without an appSecret', async () => {
+  mkdirSync(path.join(project.dir, 'rules', 'images'), { recursive: true })
+  writeFileSync(path.join(project.dir, 'rules', 'images', 'qr.png'), Buffer.from('89504e470d0a1a0a', 'hex'))
+  writeFileSync(path.join(project.dir, 'rules', 'media.yaml'), 'rules:\n  - name: group\n    keywords: [group]\n    reply: {type: image, file: images/missing.png}\n')
+  writeFileSync(path.join(project.dir, 'rules', 'media2.yaml'), 'rules:\n  - name: both\n    keywords: [both]\n    reply: {type: image, mediaId: x, file: images/qr.png}\n')
+  let r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 1)
+  assert.match(r.stdout, /^rules\/media\.yaml:4:32: file "images\/missing\.png" does not exist \(.*; a file is relative to the rules file's folder\)$/m)
+  assert.match(r.stdout, /^rules\/media2\.yaml:4:\d+: rule "both": an image reply has both mediaId and file; choose one$/m)
+  rmSync(path.join(project.dir, 'rules', 'media2.yaml'))
+
+  writeFileSync(path.join(project.dir, 'rules', 'media.yaml'), 'rules:\n  - name: group\n    keywords: [group]\n    reply: {type: image, file: images/qr.png}\n')
+  r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 0, r.stdout + r.stderr)
+  assert.match(r.stdout, /^warning: rules\/media\.yaml:4:32: image file images\/qr\.png cannot be uploaded: account "default" has no appSecret, so the engine cannot upload it .*; the rule answers as a failing one does$/m)
+})

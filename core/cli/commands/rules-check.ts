@@ -14,6 +14,7 @@ import { accountWarnings } from '../account-warnings.ts'
 import { checkMenuAgainstRules, menuFileOf } from '../../menu/menu-check.ts'
 import { loadMenuFile } from '../../menu/menu-file.ts'
 import { listPluginFolders, settingsWithoutFolder } from '../../plugin/load-plugin-set.ts'
+import { checkMediaAccounts } from '../../platform/media-uploads.ts'
 import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
 import { groupNamesByAccount } from '../../route/user-groups.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
@@ -29,7 +30,8 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   if (!config) return EXIT_USAGE
   const dir = flags.dir ? path.resolve(flags.dir) : config.rulesDir
   const shown = shownPath
-  const loaded = await loadRuleSet(dir, { accounts: config.accounts.map((a) => a.id), userGroups: groupNamesByAccount(config.accounts), newsLimits: config.limits })
+  // Media files are checked, not uploaded: only an account without an appSecret is warned about, as the start warns.
+  const loaded = await loadRuleSet(dir, { accounts: config.accounts.map((a) => a.id), userGroups: groupNamesByAccount(config.accounts), newsLimits: config.limits }, undefined, checkMediaAccounts(config.accounts))
   // Loaded here, not with this file: the compile step brings acorn and vm2's compiler (~40 ms), which every
   // command would pay, the start included, since the CLI imports all of them.
   const { checkPluginFolders } = await import('../../plugin/check-plugin-folders.ts')

@@ -184,7 +184,8 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     let message = await singleError(valid('  - name: b\n    keywords: [b]\n    reply:\n      type: txt\n      content: hi\n'), 8)
     assert.match(message, /^rule "b": reply type must be one of text, image/)
     message = await singleError(valid('  - name: b\n    keywords: [b]\n    reply:\n      type: image\n'), 8)
-    assert.equal(message, 'rule "b": reply.mediaId is missing')
+    // In a rules file an image may name a file instead (rules.md "Images, voice and video from a file").
+    assert.equal(message, 'rule "b": an image reply needs mediaId: (a media_id from the platform) or file: (a file the engine uploads)')
     message = await singleError(valid('default:\n  reply:\n    type: text\n    content: 42\n'), 8)
     assert.equal(message, 'default.reply.content must be text, got 42')
   })
