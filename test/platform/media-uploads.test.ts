@@ -1,0 +1,137 @@
+/**
+ * core/platform/media-uploads.ts against the fake platform: a rule for every account gets one media_id per
+ * account; at most two uploads are in flight; an upload with no answer fails the load's wait (and the rule)
+ * without holding the load; a token the platform rejects mid-upload is refreshed and the upload sent again.
+ */
+import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import { createMemoryLogger } from '../../core/log/logger.ts'
+import { createAccessTokenManager } from '../../core/platform/access-token-manager.ts'
+import { createApiClient } from '../../core/platform/api-client.ts'
+import { createMediaUploads, MEDIA_NAMESPACE } from '../../core/platform/media-uploads.ts'
+import { createPlatformApi, type PlatformClient } from '../../core/platform/platform-api.ts'
+import { readRuleFiles, type ParsedRuleFile } from '../../core/route/rules/load-rule-set.ts'
+import type { MediaOutcome } from '../../core/route/rule-types.ts'
+import { createMemoryStore } from '../../core/store/memory-store.ts'
+import { FAKE_PATHS, startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
+
+const APPS = [
+  { id: 'a', appId: 'wxaaaaaaaaaaaaaaaa', appSecret: 'sa' },
+  { id: 'b', appId: 'wxbbbbbbbbbbbbbbbb', appSecret: 'sb' },
+]
+
+const roots: string[] = []
+after(async () => {
+  for (const r of roots) await rm(r, { recursive: true, force: true })
+})
+
+async function parsed(files: Record<string, string>): Promise<ParsedRuleFile[]> {
+  const root = await mkdtemp(join(tmpdir(), 'wxengine-media-up-'))
+  roots.push(root)
+  for (const [rel, text] of Object.entries(files)) {
+    await mkdir(dirname(join(root, rel)), { recursive: true })
+    await writeFile(join(root, rel), text)
+  }
+  const r = await readRuleFiles(root)
+  if (!r.ok) throw new Error(JSON.stringify(r.errors))
+  return r.files
+}
+
+function setup(api: FakeWeChatApi, timeoutMs?: number) {
+  const store = createMemoryStore()
+  const { logger, lines } = createMemoryLogger('debug')
+  const client = createApiClient({ baseUrl: api.baseUrl })
+  const apis = new Map<string, PlatformClient>(
+    APPS.map((a) => [a.id, createPlatformApi({ client, tokens: createAccessTokenManager({ appId: a.appId, appSecret: a.appSecret, client, tokens: store.tokens, log: logger }) })]),
+  )
+  let recovered = 0
+  const uploads = createMediaUploads({ accounts: APPS, apiFor: (id) => apis.get(id), kv: store.kv, log: logger, onRecovered: () => recovered++, timeoutMs, retryFirstMs: 60_000 })
+  return { store, lines, uploads, recovered: () => recovered }
+}
+
+const outcomes = (files: ParsedRuleFile[]): Record<string, MediaOutcome>[] =>
+  files.flatMap((f) => f.rules.map((r) => r.target)).flatMap((t) => ('media' in t ? [{ ...t.byAccount }] : []))
+
+describe('media uploads', () => {
+  it('a rule for every account: one upload and one media_id per account, kept by appId and sha256', async () => {
+    const api = await startFakeWeChatApi({ apps: APPS })
+    const { store, uploads } = setup(api)
+    try {
+      const files = await parsed({ 'main.yaml': 'rules:\n  - name: g\n    keywords: [g]\n    reply: {type: image, file: qr.png}\n', 'qr.png': 'png' })
+      assert.deepEqual(await uploads.resolve(files), [])
+      assert.deepEqual(api.uploads.map((u) => u.appId).sort(), APPS.map((a) => a.appId))
+      const [byAccount] = outcomes(files)
+      for (const a of APPS) {
+        const mine = api.uploads.find((u) => u.appId === a.appId)!
+        assert.deepEqual(byAccount[a.id], { reply: { type: 'image', mediaId: mine.mediaId } })
+        const kept = await store.kv.get(MEDIA_NAMESPACE, `${a.appId}:${mine.sha256}`)
+        assert.equal((kept as { mediaId: string }).mediaId, mine.mediaId)
+      }
+    } finally {
+      uploads.close()
+      await api.close()
+    }
+  })
+
+  it('at most two uploads at once', async () => {
+    const api = await startFakeWeChatApi({ apps: [APPS[0]] })
+    const { uploads } = setup(api)
+    try {
+      const rules = [1, 2, 3, 4].map((n) => `  - name: r${n}\n    keywords: [k${n}]\n    reply: {type: image, file: p${n}.png}\n`).join('')
+      const files = await parsed({ 'a/main.yaml': `rules:\n${rules}`, 'a/p1.png': '1', 'a/p2.png': '2', 'a/p3.png': '3', 'a/p4.png': '4' })
+      const release = api.hold(FAKE_PATHS.addMaterial)
+      const done = uploads.resolve(files)
+      const arrived = () => api.requests.filter((r) => r.path === FAKE_PATHS.addMaterial).length
+      const end = Date.now() + 5_000
+      while (arrived() < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
+      await new Promise((r) => setTimeout(r, 200))
+      assert.equal(arrived(), 2, 'two in flight, the others wait')
+      release()
+      await done
+      assert.equal(api.uploads.length, 4)
+    } finally {
+      uploads.close()
+      await api.close()
+    }
+  })
+
+  it('an upload with no answer: the load goes on without it, the rule fails for now', async () => {
+    const api = await startFakeWeChatApi({ apps: [APPS[0]] })
+    const { uploads, lines } = setup(api, 300)
+    try {
+      api.hangNext(FAKE_PATHS.addMaterial, 1)
+      const files = await parsed({ 'a/main.yaml': 'rules:\n  - name: g\n    keywords: [g]\n    reply: {type: voice, file: hi.amr}\n', 'a/hi.amr': 'amr' })
+      const started = Date.now()
+      await uploads.resolve(files)
+      assert.ok(Date.now() - started < 3_000)
+      const [byAccount] = outcomes(files)
+      assert.ok(byAccount.a && 'failed' in byAccount.a)
+      assert.match(byAccount.a.failed, /timed out|not uploaded within/)
+      assert.ok(lines.some((l) => l.code === 'MEDIA_UNAVAILABLE' && /hi\.amr not uploaded for account "a"/.test(String(l.msg))))
+    } finally {
+      uploads.close()
+      await api.close()
+    }
+  })
+
+  it('a token the platform rejects is refreshed and the upload sent again, body and all', async () => {
+    const api = await startFakeWeChatApi({ apps: [APPS[0]] })
+    const { uploads } = setup(api)
+    try {
+      api.failNext(FAKE_PATHS.addMaterial, 1, 40001)
+      const files = await parsed({ 'a/main.yaml': 'rules:\n  - name: g\n    keywords: [g]\n    reply: {type: image, file: qr.gif}\n', 'a/qr.gif': 'GIF89a' })
+      await uploads.resolve(files)
+      assert.equal(api.uploads.length, 1)
+      assert.equal(api.uploads[0].bytes, 6)
+      assert.equal(api.tokenRequests, 2)
+      const [byAccount] = outcomes(files)
+      assert.ok(byAccount.a && 'reply' in byAccount.a)
+    } finally {
+      uploads.close()
+      await api.close()
+    }
+  })
+})
