@@ -16,6 +16,9 @@ import { createPlatformApi, type PlatformClient } from '../../core/platform/plat
 import { readRuleFiles, type ParsedRuleFile } from '../../core/route/rules/load-rule-set.ts'
 import type { MediaOutcome } from '../../core/route/rule-types.ts'
 import { createMemoryStore } from '../../core/store/memory-store.ts'
+import { openRedisStore } from '../../core/store/redis-store.ts'
+import type { KvStore } from '../../core/store/store.ts'
+import { startRedisServer } from '../support/redis-server.ts'
 import { FAKE_PATHS, startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 
 const APPS = [
@@ -40,7 +43,7 @@ async function parsed(files: Record<string, string>): Promise<ParsedRuleFile[]> 
   return r.files
 }
 
-function setup(api: FakeWeChatApi, timeoutMs?: number) {
+function setup(api: FakeWeChatApi, timeoutMs?: number, kv?: KvStore) {
   const store = createMemoryStore()
   const { logger, lines } = createMemoryLogger('debug')
   const client = createApiClient({ baseUrl: api.baseUrl })
@@ -48,7 +51,7 @@ function setup(api: FakeWeChatApi, timeoutMs?: number) {
     APPS.map((a) => [a.id, createPlatformApi({ client, tokens: createAccessTokenManager({ appId: a.appId, appSecret: a.appSecret, client, tokens: store.tokens, log: logger }) })]),
   )
   let recovered = 0
-  const uploads = createMediaUploads({ accounts: APPS, apiFor: (id) => apis.get(id), kv: store.kv, log: logger, onRecovered: () => recovered++, timeoutMs, retryFirstMs: 60_000 })
+  const uploads = createMediaUploads({ accounts: APPS, apiFor: (id) => apis.get(id), kv: kv ?? store.kv, log: logger, onRecovered: () => recovered++, timeoutMs, retryFirstMs: 60_000 })
   return { store, lines, uploads, recovered: () => recovered }
 }
 
@@ -132,6 +135,30 @@ describe('media uploads', () => {
     } finally {
       uploads.close()
       await api.close()
+    }
+  })
+
+  it('kept in Redis: a second engine on the same Redis uploads nothing', async () => {
+    const redis = await startRedisServer()
+    const api = await startFakeWeChatApi({ apps: [APPS[0]] })
+    const root = await mkdtemp(join(tmpdir(), 'wxengine-media-redis-'))
+    roots.push(root)
+    const silent = createMemoryLogger('silent').logger
+    const stores = [await openRedisStore({ url: redis.url, dataDir: join(root, 'one'), log: silent }), await openRedisStore({ url: redis.url, dataDir: join(root, 'two'), log: silent })]
+    const engines = stores.map((st) => setup(api, undefined, st.kv))
+    try {
+      const files = () => parsed({ 'a/main.yaml': 'rules:\n  - name: g\n    keywords: [g]\n    reply: {type: image, file: qr.png}\n', 'a/qr.png': 'png' })
+      const first = await files()
+      await engines[0].uploads.resolve(first)
+      const second = await files()
+      await engines[1].uploads.resolve(second)
+      assert.equal(api.uploads.length, 1, 'the second engine found the media_id in Redis')
+      assert.deepEqual(outcomes(second)[0].a, { reply: { type: 'image', mediaId: api.uploads[0].mediaId } })
+    } finally {
+      for (const e of engines) e.uploads.close()
+      for (const st of stores) await st.close()
+      await api.close()
+      await redis.stop()
     }
   })
 })
