@@ -19,6 +19,7 @@ import { contentTypeOf } from '../route/rules/media-file.ts'
 import type { MediaFile, MediaOutcome, RuleTarget } from '../route/rule-types.ts'
 import { ALL_ACCOUNTS } from '../route/rules/compile-rule-set.ts'
 import type { KvStore } from '../store/store.ts'
+import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { PlatformClient } from './platform-api.ts'
 
@@ -130,6 +131,9 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
     } catch (e) {
       return { failed: `cannot read ${media.path}: ${(e as Error).message}` }
     }
+    // Kept under the sha256 the load read: bytes that differ now (the file replaced meanwhile) would be
+    // kept under another picture's key. The change is a reload of its own (the watcher), which takes it.
+    if (createHash('sha256').update(bytes).digest('hex') !== media.sha256) return { failed: `${media.file} changed while the rules were loaded; the next load uploads it` }
     const form = new FormData()
     const name = media.path.split(/[/\\]/).pop() ?? media.file
     form.append('media', new Blob([new Uint8Array(bytes)], { type: contentTypeOf(media.file) }), name)

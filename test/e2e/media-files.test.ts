@@ -47,7 +47,7 @@ default:
 interface Project {
   root: string
   rulesDir: string
-  start(api: FakeWeChatApi, opts?: { accounts?: AccountConfig[]; mediaRetryFirstMs?: number }): Promise<{ runtime: Runtime; lines: Array<Record<string, unknown>> }>
+  start(api: FakeWeChatApi, opts?: { accounts?: AccountConfig[]; mediaRetryFirstMs?: number; watch?: boolean }): Promise<{ runtime: Runtime; lines: Array<Record<string, unknown>> }>
 }
 
 const roots: string[] = []
@@ -81,7 +81,7 @@ function project(files: Record<string, string | Buffer>): Project {
           platform: { apiBase: api.baseUrl },
           defaultAccount: accounts[0].id,
           accounts,
-          watch: false,
+          watch: opts.watch ?? false,
         },
       })
       if (!loaded.ok) throw new Error(loaded.error.reason)
@@ -220,6 +220,24 @@ describe('inline replies naming a media file', () => {
       assert.match(String(warning.msg), /main\.yaml:5:\d+: image file images\/qr\.png cannot be uploaded: account "main" has no appSecret/)
       const reply = await ask(runtime, 'group', noSecret)
       assert.equal(typeof reply === 'object' && reply.Content, 'sorry something broke')
+    } finally {
+      await runtime.close()
+      await api.close()
+    }
+  })
+
+  it('a picture under rules/ is watched: replacing it reloads, and the reply carries the new media_id', async () => {
+    const api = await startFakeWeChatApi({ appId: APP_ID, appSecret: SECRET })
+    const p = project({ 'main.yaml': RULES, 'images/qr.png': png() })
+    const { runtime } = await p.start(api, { watch: true })
+    try {
+      assert.equal(api.uploads.length, 1)
+      writeFileSync(path.join(p.rulesDir, 'images/qr.png'), png('replaced'))
+      await until(() => api.uploads.length === 2)
+      await until(async () => {
+        const r = await ask(runtime, 'group')
+        return typeof r === 'object' && (r.Image as { MediaId?: string } | undefined)?.MediaId === api.uploads[1].mediaId
+      })
     } finally {
       await runtime.close()
       await api.close()
