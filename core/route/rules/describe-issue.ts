@@ -111,8 +111,8 @@ function systemSubject(path: readonly PropertyKey[]): string {
 
 const SYSTEM_TARGETS = new Set(['welcome', 'default', 'error'])
 
-/** Fields of the Reply types, read off their schema (core/reply/reply-builders.ts): none is a key of a rule, handler or system target. */
-const REPLY_FIELDS: ReadonlySet<string> = new Set(replySchema.options.flatMap((option) => Object.keys(option.shape)))
+/** Fields of the Reply types, read off their schema (core/reply/reply-builders.ts), and an inline reply's `file`: none is a key of a rule, handler or system target. */
+const REPLY_FIELDS: ReadonlySet<string> = new Set([...replySchema.options.flatMap((option) => Object.keys(option.shape)), 'file'])
 
 /** The path below the subject: `priority`, `keywords[2].regex`, `reply.content`. */
 function fieldOf(path: readonly PropertyKey[]): string {

@@ -131,4 +131,12 @@ describe('inline replies naming a file: checked at load', () => {
     const handler = result.ruleSet.matchType('*', 'image')[0].target
     assert.ok('media' in handler && handler.media.type === 'image')
   })
+
+  it('file written beside reply, not under it: said where it goes', async () => {
+    const dir = await dirWith({ 'main.yaml': 'welcome:\n  type: image\n  file: hello.png\n', 'hello.png': 'x' })
+    const result = await loadRuleSet(dir)
+    assert.equal(result.ok, false)
+    const fileError = result.ok ? undefined : result.errors.find((e) => e.line === 3)
+    assert.match(fileError?.message ?? '', /^welcome: unknown key "file"; the fields of an inline reply go under reply:/)
+  })
 })
