@@ -80,10 +80,41 @@ export interface ButtonPlace {
 }
 
 export interface LoadedMenu {
+  /** The default menu (menu/create). */
   menu: Menu
   /** The place of each leaf button, in menu order (top-level leaves and sub-buttons). */
   leaves: { button: LeafButton; place: ButtonPlace; top: boolean }[]
+  /** The personalized menus (conditional:), in file order: push creates them in this order. */
+  conditional: ConditionalMenu[]
   warnings: string[]
+}
+
+/**
+ * matchrule fields WeChat still matches on. sex, country, province, city and language were the others; since
+ * the privacy change of 2021 addconditional refuses them (65320), and menus made with them match no one.
+ */
+export const MATCH_FIELDS = ['tag_id', 'client_platform_type'] as const
+export type MatchField = (typeof MATCH_FIELDS)[number]
+export const PRIVATE_MATCH_FIELDS = ['sex', 'country', 'province', 'city', 'language'] as const
+/** Every field in the order WeChat's documentation writes them, for the bodies sent and the files pulled. */
+export const MATCHRULE_ORDER = ['tag_id', 'sex', 'country', 'province', 'city', 'client_platform_type', 'language'] as const
+export type MatchRule = Partial<Record<MatchField, string>>
+/** The links of all of an account's personalized menus go to at most this many domains (65316). */
+export const MAX_CONDITIONAL_DOMAINS = 3
+
+/** A personalized menu of the file (conditional:), sent with menu/addconditional. */
+export interface ConditionalMenu {
+  /** Its `name:`, for messages only: WeChat keeps none. */
+  name?: string
+  /** `conditional menu "vip"`, or `conditional menu 2` without a name. */
+  label: string
+  matchrule: MatchRule
+  menu: Menu
+  /** As LoadedMenu.leaves, labels relative to this menu (`"A" > "B"`). */
+  leaves: LoadedMenu['leaves']
+  /** Where its entry starts. */
+  line: number
+  column: number
 }
 
 export type LoadMenuResult = ({ ok: true } & LoadedMenu) | { ok: false; errors: RuleLoadError[] }
@@ -164,35 +195,36 @@ export function parseMenuFile(text: string, file: string): LoadMenuResult {
   }
   const root = data as Record<string, unknown>
   for (const k of Object.keys(root)) {
-    if (k === 'button') continue
+    if (k === 'button' || k === 'conditional') continue
     const hint =
       k === 'menu'
         ? "; menu/get's answer wraps the menu in menu: {button: ...}: write button: at the top"
-        : k === 'conditionalmenu' || k === 'matchrule'
-          ? ': personalized (conditional) menus are not supported yet; this file is the default menu'
-          : didYouMean(k, ['button'])
-    error([], `unknown key "${k}"${hint}; a menu file has only button:`, k)
+        : k === 'conditionalmenu'
+          ? "; menu/get's answer calls the personalized menus conditionalmenu: write them under conditional: (docs/menus.md)"
+          : k === 'matchrule'
+            ? '; a matchrule belongs to a personalized menu: write it under conditional:, each menu with its matchrule and button'
+            : didYouMean(k, ['button', 'conditional'])
+    error([], `unknown key "${k}"${hint}; a menu file has button: and, optionally, conditional:`, k)
   }
   const buttons = root.button
   if (buttons === undefined) {
-    error([], 'button: is missing: the menu is button: with a list of up to 3 buttons (to remove the menu: wxengine menu delete)')
+    error(
+      [],
+      root.conditional !== undefined
+        ? 'button: is missing: personalized menus (conditional:) need the default menu, button:, which every user no personalized menu matches sees (WeChat refuses addconditional without one, 65303)'
+        : 'button: is missing: the menu is button: with a list of up to 3 buttons (to remove the menu: wxengine menu delete)',
+    )
     return { ok: false, errors }
-  }
-  if (!Array.isArray(buttons)) {
-    error(['button'], `button must be a list of buttons, got ${describeValue(buttons)}`)
-    return { ok: false, errors }
-  }
-  if (buttons.length === 0) error(['button'], 'button is an empty list: a menu has 1 to 3 buttons (to remove the menu: wxengine menu delete)')
-  if (buttons.length > MAX_TOP_BUTTONS) {
-    error(['button', MAX_TOP_BUTTONS], `${buttons.length} buttons: a menu has at most ${MAX_TOP_BUTTONS} (WeChat refuses more with 40016); put the rest under sub_button: of one`)
   }
 
-  const menu: Menu = { button: [] }
-  const leaves: LoadedMenu['leaves'] = []
-  const keys = new Map<string, string>()
+  // The menu being checked: its buttons, leaves, keys (a key may repeat across menus), and the prefix of its messages.
+  let menu: Menu = { button: [] }
+  let leaves: LoadedMenu['leaves'] = []
+  let keys = new Map<string, string>()
+  let pre = ''
 
   const checkLeaf = (raw: Record<string, unknown>, path: PropertyKey[], label: string, top: boolean): LeafButton | undefined => {
-    const subject = `button ${label}: `
+    const subject = `${pre}button ${label}: `
     const type = raw.type
     if (type === undefined) {
       error(path, `${subject}type is missing: a button has a type (${BUTTON_TYPES.slice(0, 3).join(', ')}, ...)${top ? ' or sub_button: with its sub-buttons' : ''}`)
@@ -269,7 +301,7 @@ export function parseMenuFile(text: string, file: string): LoadMenuResult {
   /** `name` of any button: present, text, within its byte limit; warned when the client will cut it. */
   const checkName = (raw: Record<string, unknown>, path: PropertyKey[], label: string, top: boolean): boolean => {
     const name = raw.name
-    const subject = `button ${label}: `
+    const subject = `${pre}button ${label}: `
     if (name === undefined || name === null) {
       error(path, `${subject}name is missing: every button has one (what the menu shows)`)
       return false
@@ -294,10 +326,10 @@ export function parseMenuFile(text: string, file: string): LoadMenuResult {
     return true
   }
 
-  buttons.slice(0, MAX_TOP_BUTTONS).forEach((b: unknown, i) => {
-    const path: PropertyKey[] = ['button', i]
+  const checkButtons = (buttons: unknown[], base: PropertyKey[]) => buttons.slice(0, MAX_TOP_BUTTONS).forEach((b: unknown, i) => {
+    const path: PropertyKey[] = [...base, 'button', i]
     if (typeof b !== 'object' || b === null || Array.isArray(b)) {
-      error(path, `button ${i + 1} must be a mapping ({type, name, key} or {name, sub_button}), got ${describeValue(b)}`)
+      error(path, `${pre}button ${i + 1} must be a mapping ({type, name, key} or {name, sub_button}), got ${describeValue(b)}`)
       return
     }
     const raw = b as Record<string, unknown>
@@ -305,25 +337,25 @@ export function parseMenuFile(text: string, file: string): LoadMenuResult {
     const nameOk = checkName(raw, path, label, true)
     if (raw.sub_button !== undefined && raw.type === undefined) {
       for (const k of Object.keys(raw)) {
-        if (k !== 'name' && k !== 'sub_button') error(path, `button ${label}: unknown key "${k}" for a button with sub_button: (it has only name and sub_button; ${BUTTON_TYPES.some((t) => (BUTTON_FIELDS[t] as readonly string[]).includes(k)) ? `${k} goes on a sub-button` : 'allowed here: name, sub_button'})`, k)
+        if (k !== 'name' && k !== 'sub_button') error(path, `${pre}button ${label}: unknown key "${k}" for a button with sub_button: (it has only name and sub_button; ${BUTTON_TYPES.some((t) => (BUTTON_FIELDS[t] as readonly string[]).includes(k)) ? `${k} goes on a sub-button` : 'allowed here: name, sub_button'})`, k)
       }
       const subs = raw.sub_button
       if (!Array.isArray(subs)) {
-        error([...path, 'sub_button'], `button ${label}: sub_button must be a list of sub-buttons, got ${describeValue(subs)}`)
+        error([...path, 'sub_button'], `${pre}button ${label}: sub_button must be a list of sub-buttons, got ${describeValue(subs)}`)
         return
       }
       if (subs.length === 0) {
-        error([...path, 'sub_button'], `button ${label}: sub_button is an empty list: give it 1 to ${MAX_SUB_BUTTONS} sub-buttons, or make it a button with a type`)
+        error([...path, 'sub_button'], `${pre}button ${label}: sub_button is an empty list: give it 1 to ${MAX_SUB_BUTTONS} sub-buttons, or make it a button with a type`)
         return
       }
       if (subs.length > MAX_SUB_BUTTONS) {
-        error([...path, 'sub_button', MAX_SUB_BUTTONS], `button ${label}: ${subs.length} sub-buttons: a button has at most ${MAX_SUB_BUTTONS} (WeChat refuses more with 40023)`)
+        error([...path, 'sub_button', MAX_SUB_BUTTONS], `${pre}button ${label}: ${subs.length} sub-buttons: a button has at most ${MAX_SUB_BUTTONS} (WeChat refuses more with 40023)`)
       }
       const parent: ParentButton = { name: raw.name as string, sub_button: [] }
       subs.slice(0, MAX_SUB_BUTTONS).forEach((s: unknown, j) => {
         const subPath: PropertyKey[] = [...path, 'sub_button', j]
         if (typeof s !== 'object' || s === null || Array.isArray(s)) {
-          error(subPath, `button ${label}: sub-button ${j + 1} must be a mapping ({type, name, key}), got ${describeValue(s)}`)
+          error(subPath, `${pre}button ${label}: sub-button ${j + 1} must be a mapping ({type, name, key}), got ${describeValue(s)}`)
           return
         }
         const sraw = s as Record<string, unknown>
@@ -344,8 +376,146 @@ export function parseMenuFile(text: string, file: string): LoadMenuResult {
       leaves.push({ button: leaf, place: { label, ...place(path) }, top: true })
     }
   })
+
+  /** A `button:` list of the default or of a personalized menu, checked into `menu` and `leaves`. */
+  const checkMenuButtons = (buttons: unknown, base: PropertyKey[]): void => {
+    const at = [...base, 'button']
+    if (!Array.isArray(buttons)) {
+      error(at, `${pre}button must be a list of buttons, got ${describeValue(buttons)}`)
+      return
+    }
+    if (buttons.length === 0) error(at, `${pre}button is an empty list: a menu has 1 to 3 buttons${pre ? '' : ' (to remove the menu: wxengine menu delete)'}`)
+    if (buttons.length > MAX_TOP_BUTTONS) {
+      error([...at, MAX_TOP_BUTTONS], `${pre}${buttons.length} buttons: a menu has at most ${MAX_TOP_BUTTONS} (WeChat refuses more with 40016); put the rest under sub_button: of one`)
+    }
+    checkButtons(buttons, base)
+  }
+
+  /** A personalized menu's matchrule: the fields WeChat still matches on, as text. */
+  const checkMatchrule = (mr: unknown, base: PropertyKey[], label: string): MatchRule | undefined => {
+    const at = [...base, 'matchrule']
+    if (mr === undefined || mr === null) {
+      error(base, `${label}: matchrule is missing: it says who sees this menu (tag_id: a user tag's id; client_platform_type: '1' iOS, '2' Android, '3' others)`)
+      return undefined
+    }
+    if (typeof mr !== 'object' || Array.isArray(mr)) {
+      error(at, `${label}: matchrule must be a mapping (tag_id, client_platform_type), got ${describeValue(mr)}`)
+      return undefined
+    }
+    const out: MatchRule = {}
+    let ok = true
+    for (const [k, v] of Object.entries(mr as Record<string, unknown>)) {
+      const subject = `${label}: matchrule ${k}`
+      if (k === 'group_id') {
+        error(at, `${subject} is the old name of tag_id: write tag_id`, k)
+        ok = false
+        continue
+      }
+      if ((PRIVATE_MATCH_FIELDS as readonly string[]).includes(k)) {
+        error(at, `${subject}: WeChat no longer matches personalized menus on sex, region or language (a privacy change of 2021): addconditional refuses a matchrule with ${k} (65320), and a menu made with one earlier is matched by no one; tag those users and match tag_id instead`, k)
+        ok = false
+        continue
+      }
+      if (!(MATCH_FIELDS as readonly string[]).includes(k)) {
+        error(at, `${label}: unknown matchrule field "${k}"${didYouMean(k, MATCH_FIELDS)}; a matchrule has tag_id and client_platform_type`, k)
+        ok = false
+        continue
+      }
+      if (typeof v !== 'string') {
+        error([...at, k], `${subject} must be text (WeChat takes every matchrule value as a string), got ${describeValue(v)}${typeof v === 'number' ? `; quote it: ${k}: '${String(v)}'` : ''}`)
+        ok = false
+        continue
+      }
+      if (v.trim() === '') {
+        error([...at, k], `${subject} is empty: remove it (an empty field matches everyone)`)
+        ok = false
+        continue
+      }
+      if (k === 'tag_id' && !/^\d+$/.test(v)) {
+        error([...at, k], `${subject} must be a tag's id, digits (the ids are in tags/get, or in the console's 用户管理), got ${describeValue(v)}`)
+        ok = false
+        continue
+      }
+      if (k === 'client_platform_type' && !['1', '2', '3'].includes(v)) {
+        error([...at, k], `${subject} must be '1' (iOS), '2' (Android) or '3' (others), got ${describeValue(v)}`)
+        ok = false
+        continue
+      }
+      out[k as MatchField] = v
+    }
+    if (ok && Object.keys(out).length === 0) {
+      error(at, `${label}: matchrule has no field: give it tag_id or client_platform_type (WeChat refuses an empty one, 65304); the menu for everyone is the default, button:`)
+      return undefined
+    }
+    return ok ? out : undefined
+  }
+
+  checkMenuButtons(buttons, [])
+  const defaultMenu = menu
+  const defaultLeaves = leaves
+  const conditional: ConditionalMenu[] = []
+  const list = root.conditional
+  if (list !== undefined && list !== null && !Array.isArray(list)) {
+    error(['conditional'], `conditional must be a list of personalized menus ({name, matchrule, button}), got ${describeValue(list)}`)
+  } else if (Array.isArray(list)) {
+    list.forEach((c: unknown, ci) => {
+      const base: PropertyKey[] = ['conditional', ci]
+      if (typeof c !== 'object' || c === null || Array.isArray(c)) {
+        error(base, `conditional menu ${ci + 1} must be a mapping ({name, matchrule, button}), got ${describeValue(c)}`)
+        return
+      }
+      const raw = c as Record<string, unknown>
+      let label = `conditional menu ${ci + 1}`
+      let nameOk = true
+      if (raw.name !== undefined) {
+        if (typeof raw.name !== 'string' || raw.name.trim() === '') {
+          error([...base, 'name'], `${label}: name must be text (it names the menu in messages only; WeChat keeps no name), got ${describeValue(raw.name)}`)
+          nameOk = false
+        } else label = `conditional menu ${JSON.stringify(raw.name)}`
+      }
+      for (const k of Object.keys(raw)) {
+        if (k === 'name' || k === 'matchrule' || k === 'button') continue
+        const hint = k === 'menuid' ? ': a menuid is what WeChat gives a menu it creates (push prints it), not part of the file; remove it' : didYouMean(k, ['name', 'matchrule', 'button'])
+        error(base, `${label}: unknown key "${k}"${hint}; a personalized menu has name (optional), matchrule and button`, k)
+      }
+      const matchrule = checkMatchrule(raw.matchrule, base, label)
+      menu = { button: [] }
+      leaves = []
+      keys = new Map()
+      pre = `${label}: `
+      if (raw.button === undefined || raw.button === null) error(base, `${label}: button: is missing: a personalized menu has its own buttons, as the default has (1 to 3)`)
+      else checkMenuButtons(raw.button, base)
+      pre = ''
+      if (matchrule && nameOk) conditional.push({ ...(typeof raw.name === 'string' ? { name: raw.name } : {}), label, matchrule, menu, leaves, ...place(base) })
+    })
+  }
+
+  // seeds/002 个性化菜单: the links of all of an account's personalized menus go to at most 3 domains.
+  const domains: string[] = []
+  for (const c of conditional) {
+    for (const l of c.leaves) {
+      if (l.button.url === undefined) continue
+      const host = new URL(l.button.url).hostname.toLowerCase()
+      if (domains.includes(host)) continue
+      domains.push(host)
+      if (domains.length === MAX_CONDITIONAL_DOMAINS + 1) {
+        errors.push({
+          file,
+          line: l.place.line,
+          column: l.place.column,
+          message: `${c.label}: button ${l.place.label}: its url is on a ${MAX_CONDITIONAL_DOMAINS + 1}th domain, ${host}: the links of all personalized menus together may go to at most ${MAX_CONDITIONAL_DOMAINS} domains (${domains.slice(0, MAX_CONDITIONAL_DOMAINS).join(', ')}; each host name counts; WeChat refuses more with 65316)`,
+        })
+      }
+    }
+  }
+  // WeChat tries the newest personalized menu first, and push creates them in file order: of two with the
+  // same matchrule, the earlier is never shown.
+  conditional.forEach((c, i) => {
+    const later = conditional.slice(i + 1).find((d) => JSON.stringify(matchruleBody(d.matchrule)) === JSON.stringify(matchruleBody(c.matchrule)))
+    if (later) warnings.push(`${file}:${c.line}:${c.column}: ${c.label}: ${later.label} (line ${later.line}) has the same matchrule and comes later, so WeChat tries it first: this menu is never shown`)
+  })
   if (errors.length > 0) return { ok: false, errors }
-  return { ok: true, menu, leaves, warnings }
+  return { ok: true, menu: defaultMenu, leaves: defaultLeaves, conditional, warnings }
 }
 
 function isWebUrl(s: string): boolean {
@@ -373,4 +543,19 @@ export function toCreateBody(menu: Menu): Menu {
     return out as unknown as LeafButton
   }
   return { button: menu.button.map((b) => (isParent(b) ? { name: b.name, sub_button: b.sub_button.map(leaf) } : leaf(b))) }
+}
+
+/** The matchrule as sent: fields in WeChat's documented order. */
+export function matchruleBody(rule: MatchRule): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const f of MATCHRULE_ORDER) {
+    const v = (rule as Record<string, string | undefined>)[f]
+    if (v !== undefined) out[f] = v
+  }
+  return out
+}
+
+/** The JSON menu/addconditional receives: the buttons as menu/create's, then the matchrule. */
+export function toConditionalBody(c: Pick<ConditionalMenu, 'menu' | 'matchrule'>): { button: MenuButton[]; matchrule: Record<string, string> } {
+  return { button: toCreateBody(c.menu).button, matchrule: matchruleBody(c.matchrule) }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { parseMenuFile, shownWidth, toCreateBody } from '../../core/menu/menu-file.ts'
+import { parseMenuFile, shownWidth, toConditionalBody, toCreateBody } from '../../core/menu/menu-file.ts'
 
 const FILE = 'menus/default.yaml'
 
@@ -50,7 +50,7 @@ describe('menu file: shape and file:line:col errors', () => {
       '2:28: button "A": unknown key "url" for type click; url belongs to type view / miniprogram; allowed here: type, name, key',
     ])
     assert.deepEqual(errorsOf('menu:\n  button: []\n'), [
-      "1:1: unknown key \"menu\"; menu/get's answer wraps the menu in menu: {button: ...}: write button: at the top; a menu file has only button:",
+      "1:1: unknown key \"menu\"; menu/get's answer wraps the menu in menu: {button: ...}: write button: at the top; a menu file has button: and, optionally, conditional:",
       '1:1: button: is missing: the menu is button: with a list of up to 3 buttons (to remove the menu: wxengine menu delete)',
     ])
   })
@@ -126,6 +126,87 @@ describe('menu file: the platform limits', () => {
   test('the same key on two buttons is a warning naming both', () => {
     assert.deepEqual(warningsOf(`button:\n  - ${click('A', 'K')}\n  - name: P\n    sub_button:\n      - {type: scancode_push, name: B, key: K}\n`), [
       'menus/default.yaml:5:45: button "P" > "B": key "K" is also the key of button "A": a press of either reaches the same rule, and nothing can tell them apart',
+    ])
+  })
+})
+
+describe('menu file: personalized menus (conditional:)', () => {
+  const DEFAULT = 'button:\n  - {type: click, name: A, key: K}\n'
+
+  test('each entry is a matchrule and a menu checked as the default is; bodies as addconditional takes them, name not sent', () => {
+    const r = parseMenuFile(
+      `${DEFAULT}conditional:
+  - name: vip
+    matchrule: {client_platform_type: '2', tag_id: '101'}
+    button:
+      - {type: click, name: 会员, key: K}
+      - name: 更多
+        sub_button:
+          - {type: view, name: 官网, url: 'https://a.example/'}
+  - matchrule: {client_platform_type: '1'}
+    button:
+      - {type: click, name: iOS, key: IOS}
+`,
+      FILE,
+    )
+    assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors))
+    assert.deepEqual(r.conditional.map((c) => [c.label, c.line, c.column]), [['conditional menu "vip"', 4, 5], ['conditional menu 2', 11, 5]])
+    assert.equal(
+      JSON.stringify(toConditionalBody(r.conditional[0]!)),
+      '{"button":[{"type":"click","name":"会员","key":"K"},{"name":"更多","sub_button":[{"type":"view","name":"官网","url":"https://a.example/"}]}],"matchrule":{"tag_id":"101","client_platform_type":"2"}}',
+    )
+    assert.deepEqual(r.conditional[0]!.leaves.map((l) => [l.place.label, l.place.line]), [['"会员"', 7], ['"更多" > "官网"', 10]])
+    // The same key in the default and a personalized menu is the same button in two menus: no warning.
+    assert.deepEqual(r.warnings, [])
+  })
+
+  test("button errors say which menu they are in, at their place; matchrule errors too", () => {
+    assert.deepEqual(errorsOf(`${DEFAULT}conditional:\n  - name: vip\n    matchrule: {tag_id: 101}\n    button:\n      - {type: click, name: B}\n`), [
+      "5:25: conditional menu \"vip\": matchrule tag_id must be text (WeChat takes every matchrule value as a string), got 101; quote it: tag_id: '101'",
+      '7:9: conditional menu "vip": button "B": key is missing: type click needs key',
+    ])
+    assert.deepEqual(errorsOf(`${DEFAULT}conditional:\n  - matchrule: {}\n    button: []\n`), [
+      '4:16: conditional menu 1: matchrule has no field: give it tag_id or client_platform_type (WeChat refuses an empty one, 65304); the menu for everyone is the default, button:',
+      '5:13: conditional menu 1: button is an empty list: a menu has 1 to 3 buttons',
+    ])
+    assert.deepEqual(errorsOf(`${DEFAULT}conditional:\n  - button:\n      - {type: click, name: B, key: K}\n    menuid: 208379533\n`), [
+      '4:5: conditional menu 1: matchrule is missing: it says who sees this menu (tag_id: a user tag\'s id; client_platform_type: \'1\' iOS, \'2\' Android, \'3\' others)',
+      '6:5: conditional menu 1: unknown key "menuid": a menuid is what WeChat gives a menu it creates (push prints it), not part of the file; remove it; a personalized menu has name (optional), matchrule and button',
+    ])
+    assert.deepEqual(errorsOf(`${DEFAULT}conditional:\n  - matchrule: {client_platform_type: '4', tag_id: vip, tagid: '1'}\n    button: [{type: click, name: B, key: K}]\n`), [
+      "4:39: conditional menu 1: matchrule client_platform_type must be '1' (iOS), '2' (Android) or '3' (others), got \"4\"",
+      '4:52: conditional menu 1: matchrule tag_id must be a tag\'s id, digits (the ids are in tags/get, or in the console\'s 用户管理), got "vip"',
+      '4:57: conditional menu 1: unknown matchrule field "tagid" (did you mean "tag_id"?); a matchrule has tag_id and client_platform_type',
+    ])
+  })
+
+  test('sex, region and language are refused as WeChat refuses them (65320); group_id is the old tag_id', () => {
+    const errors = errorsOf(`${DEFAULT}conditional:\n  - matchrule: {sex: '1', group_id: '2'}\n    button: [{type: click, name: B, key: K}]\n`)
+    assert.deepEqual(errors, [
+      '4:17: conditional menu 1: matchrule sex: WeChat no longer matches personalized menus on sex, region or language (a privacy change of 2021): addconditional refuses a matchrule with sex (65320), and a menu made with one earlier is matched by no one; tag those users and match tag_id instead',
+      '4:27: conditional menu 1: matchrule group_id is the old name of tag_id: write tag_id',
+    ])
+  })
+
+  test('personalized menus need the default; conditional is a list', () => {
+    assert.deepEqual(errorsOf("conditional:\n  - matchrule: {tag_id: '2'}\n    button: [{type: click, name: B, key: K}]\n"), [
+      '1:1: button: is missing: personalized menus (conditional:) need the default menu, button:, which every user no personalized menu matches sees (WeChat refuses addconditional without one, 65303)',
+    ])
+    assert.deepEqual(errorsOf(`${DEFAULT}conditional: {tag_id: '2'}\n`), ['3:14: conditional must be a list of personalized menus ({name, matchrule, button}), got a mapping'])
+    assert.deepEqual(errorsOf(`${DEFAULT}conditionalmenu: []\n`), [
+      "3:1: unknown key \"conditionalmenu\"; menu/get's answer calls the personalized menus conditionalmenu: write them under conditional: (docs/menus.md); a menu file has button: and, optionally, conditional:",
+    ])
+  })
+
+  test("their links go to at most 3 domains in all (the default's do not count); a repeated matchrule is a warning", () => {
+    const view = (name: string, host: string) => `{type: view, name: ${name}, url: 'https://${host}/p'}`
+    const text = `button:\n  - ${view('D', 'd.example')}\nconditional:\n  - matchrule: {tag_id: '1'}\n    button: [${view('A', 'a.example')}, ${view('B', 'b.example')}]\n  - matchrule: {tag_id: '2'}\n    button:\n      - ${view('C', 'c.example')}\n      - ${view('A2', 'a.example')}\n      - ${view('E', 'e.example')}\n`
+    assert.deepEqual(errorsOf(text), [
+      '10:9: conditional menu 2: button "E": its url is on a 4th domain, e.example: the links of all personalized menus together may go to at most 3 domains (a.example, b.example, c.example; each host name counts; WeChat refuses more with 65316)',
+    ])
+    assert.equal(parseMenuFile(text.replace('e.example', 'b.example'), FILE).ok, true)
+    assert.deepEqual(warningsOf(`${DEFAULT}conditional:\n  - name: first\n    matchrule: {tag_id: '2'}\n    button: [{type: click, name: B, key: K}]\n  - name: second\n    matchrule: {tag_id: '2'}\n    button: [{type: click, name: C, key: K}]\n`), [
+      'menus/default.yaml:4:5: conditional menu "first": conditional menu "second" (line 7) has the same matchrule and comes later, so WeChat tries it first: this menu is never shown',
     ])
   })
 })
