@@ -11,7 +11,7 @@ import { listPluginFolders } from '../plugin/load-plugin-set.ts'
 import type { RuleSet } from '../route/rule-types.ts'
 import { shownPath } from '../shown-path.ts'
 import { answersFor, describeAnswer } from './menu-answers.ts'
-import { isParent, type LoadedMenu } from './menu-file.ts'
+import { isParent, matchruleBody, type LoadedMenu, type MatchRule, type Menu } from './menu-file.ts'
 
 export interface MenuCheck {
   /** The buttons, indented under their parents, each with what answers its press. */
@@ -33,7 +33,7 @@ export function checkMenuAgainstRules(config: EngineConfig, account: AccountConf
   const shown = shownPath(file)
   const tree: string[] = []
   const unanswered: string[] = []
-  const line = (indent: string, leaf: LoadedMenu['leaves'][number]) => {
+  const line = (indent: string, leaf: LoadedMenu['leaves'][number], menuLabel: string) => {
     const { button, place } = leaf
     const what = button.key ?? button.url ?? button.media_id ?? button.article_id ?? ''
     const head = `${indent}${button.name}  ${button.type}${what ? ` ${what}` : ''}`
@@ -44,14 +44,23 @@ export function checkMenuAgainstRules(config: EngineConfig, account: AccountConf
     }
     const said = describeAnswer(answer)
     tree.push(`${head}: ${said}`)
-    if (!answer.answered) unanswered.push(`${shown}:${place.line}:${place.column}: button ${place.label} (${button.type}, key ${JSON.stringify(button.key)}): ${said}`)
+    if (!answer.answered) unanswered.push(`${shown}:${place.line}:${place.column}: ${menuLabel}button ${place.label} (${button.type}, key ${JSON.stringify(button.key)}): ${said}`)
   }
-  let k = 0
-  for (const b of loaded.menu.button) {
-    if (isParent(b)) {
-      tree.push(`  ${b.name}`)
-      for (let j = 0; j < b.sub_button.length; j++) line('    ', loaded.leaves[k++]!)
-    } else line('  ', loaded.leaves[k++]!)
+  const menuTree = (menu: Menu, leaves: LoadedMenu['leaves'], menuLabel: string) => {
+    let k = 0
+    for (const b of menu.button) {
+      if (isParent(b)) {
+        tree.push(`  ${b.name}`)
+        for (let j = 0; j < b.sub_button.length; j++) line('    ', leaves[k++]!, menuLabel)
+      } else line('  ', leaves[k++]!, menuLabel)
+    }
+  }
+  menuTree(loaded.menu, loaded.leaves, '')
+  // A personalized menu is shown to the users its matchrule matches; a press of its buttons is answered by the
+  // same rules as any other (no rule is limited to a tag), so its buttons are asked the same way.
+  for (const c of loaded.conditional) {
+    tree.push(`${c.label} (${describeMatchrule(c.matchrule)}):`)
+    menuTree(c.menu, c.leaves, `${c.label}: `)
   }
   return { tree, unanswered }
 }
@@ -59,4 +68,12 @@ export function checkMenuAgainstRules(config: EngineConfig, account: AccountConf
 /** The menu file of `account`: `<menusDir>/<id>.yaml`. */
 export function menuFileOf(config: EngineConfig, account: AccountConfig): string {
   return path.join(config.menusDir, `${account.id}.yaml`)
+}
+
+/** `tag_id 101, client_platform_type 2 (Android)`. */
+export function describeMatchrule(rule: MatchRule): string {
+  const platforms: Record<string, string> = { '1': 'iOS', '2': 'Android', '3': 'others' }
+  return Object.entries(matchruleBody(rule))
+    .map(([k, v]) => `${k} ${v}${k === 'client_platform_type' && platforms[v] ? ` (${platforms[v]})` : ''}`)
+    .join(', ')
 }

@@ -267,6 +267,12 @@ test("an account's menu file is checked against the rules: a button nothing answ
   // Without the button nothing answers, --strict passes: the click is answered (rule "hello").
   writeFileSync(path.join(project.dir, 'menus', 'default.yaml'), menu.replace(/  - name: More[\s\S]*/, ''))
   assert.equal((await project.run(['rules', 'check', '--strict'])).code, 0)
+
+  // A personalized menu's buttons are checked as the default's, the warning naming the menu.
+  writeFileSync(path.join(project.dir, 'menus', 'default.yaml'), `${menu.replace(/  - name: More[\s\S]*/, '')}conditional:\n  - name: android\n    matchrule: {client_platform_type: '2'}\n    button: [{type: scancode_push, name: Scan, key: SCAN_1}]\n`)
+  const conditional = await project.run(['rules', 'check', '--strict'])
+  assert.equal(conditional.code, 1)
+  assert.match(conditional.stdout, /^warning: menus\/default\.yaml:6:14: conditional menu "android": button "Scan" \(scancode_push, key "SCAN_1"\): nothing answers it/m)
 })
 
 test('a menu file with errors: one warning sending to wxengine menu check, not the errors themselves (they are the menu\'s)', async () => {
