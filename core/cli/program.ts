@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { runBuild } from './commands/build.ts'
 import { runInit } from './commands/init.ts'
 import { runLog } from './commands/log.ts'
-import { runMenuCheck, runMenuDelete, runMenuPull, runMenuPush, runMenuShow } from './commands/menu.ts'
+import { runMenuCheck, runMenuDelete, runMenuMatch, runMenuPull, runMenuPush, runMenuShow } from './commands/menu.ts'
 import { runPluginNew } from './commands/plugin-new.ts'
 import { runRulesCheck } from './commands/rules-check.ts'
 import { DEFAULT_WAIT_SECONDS, runSend } from './commands/send.ts'
@@ -121,13 +121,13 @@ Examples:
     .action(async (o: { account?: string; strict?: boolean }) => done(await runMenuCheck({ ...global(), ...o })))
   menu
     .command('push')
-    .description('check the menu file, then make it the menu (POST /cgi-bin/menu/create)')
+    .description("check the menu file, then make it the menu (POST /cgi-bin/menu/create), and its conditional: the account's personalized menus (menu/delconditional, menu/addconditional)")
     .option(...accountOption)
     .option('--dry-run', 'print the JSON it would send, send nothing (no appSecret needed)')
     .action(async (o: { account?: string; dryRun?: boolean }) => done(await runMenuPush({ ...global(), ...o })))
   menu
     .command('show')
-    .description("print the account's current menu as a menu file (menu/get, or a console-made menu)")
+    .description("print the account's current menu as a menu file, personalized menus included (menu/get, or a console-made menu)")
     .option(...accountOption)
     .action(async (o: { account?: string }) => done(await runMenuShow({ ...global(), ...o })))
   menu
@@ -136,6 +136,12 @@ Examples:
     .option(...accountOption)
     .option('--force', 'replace the file if it exists')
     .action(async (o: { account?: string; force?: boolean }) => done(await runMenuPull({ ...global(), ...o })))
+  menu
+    .command('match')
+    .description('print the menu a user sees, default or personalized (POST /cgi-bin/menu/trymatch)')
+    .argument('<user>', "the user's OpenID, or WeChat ID")
+    .option(...accountOption)
+    .action(async (user: string, o: { account?: string }) => done(await runMenuMatch(user, { ...global(), ...o })))
   menu
     .command('delete')
     .description("remove the account's menu (GET /cgi-bin/menu/delete); the file is kept")

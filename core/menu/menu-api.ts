@@ -7,16 +7,22 @@
  *                               in the console, whose sub-buttons come as `sub_button: {list: [...]}` and whose
  *                               buttons may be of types only the console makes (text, img, news, ...: `value`)
  *   GET  /cgi-bin/menu/delete   removes the menu (and every conditional one)
+ *   POST /cgi-bin/menu/addconditional  {button, matchrule} -> {menuid: "208379533"}: a personalized menu
+ *   POST /cgi-bin/menu/delconditional  {menuid} -> {errcode: 0}
+ *   POST /cgi-bin/menu/trymatch        {user_id: OpenID or WeChat ID} -> {button: [...]}, the menu that user sees
  */
 import { Document, isMap, isSeq, type YAMLMap } from 'yaml'
 import type { JsonValue } from '../plugin/plugin-api.ts'
-import { BUTTON_FIELDS, CONSOLE_ONLY_TYPES, isParent, type LeafButton, type Menu, type MenuButton } from './menu-file.ts'
+import { BUTTON_FIELDS, CONSOLE_ONLY_TYPES, isParent, MATCHRULE_ORDER, PRIVATE_MATCH_FIELDS, type LeafButton, type Menu, type MenuButton } from './menu-file.ts'
 
 export const MENU_PATHS = {
   create: '/cgi-bin/menu/create',
   get: '/cgi-bin/menu/get',
   selfmenu: '/cgi-bin/get_current_selfmenu_info',
   delete: '/cgi-bin/menu/delete',
+  addconditional: '/cgi-bin/menu/addconditional',
+  delconditional: '/cgi-bin/menu/delconditional',
+  trymatch: '/cgi-bin/menu/trymatch',
 } as const
 
 /** errcode 46003: "menu no exist". */
@@ -56,6 +62,26 @@ const EXPLANATIONS: Record<number, Explanation> = {
   48001: { meaning: 'this account may not use the menu API (api unauthorized): an account type or verification without the permission' },
   46003: { meaning: 'there is no menu' },
   47001: { meaning: 'the platform could not read the JSON (data format error)' },
+  // Personalized menus (addconditional, delconditional, trymatch): WeChat's global errcode list.
+  45009: { meaning: "the API's daily quota is used up (addconditional and delconditional: 2000 a day each); it renews the next day, or clear it in the console (接口权限) or with clear_quota" },
+  40003: { meaning: 'invalid openid: trymatch takes the OpenID or the WeChat ID of a user who follows the account' },
+  65301: { meaning: 'no personalized menu has that menuid' },
+  65302: { meaning: 'no such user: trymatch takes the OpenID or the WeChat ID of a user who follows the account' },
+  65303: { meaning: 'there is no default menu, and a personalized menu needs one' },
+  65304: { meaning: 'the matchrule is empty' },
+  65305: { meaning: 'too many personalized menus' },
+  65306: { meaning: 'this account may not use personalized menus (they are for verified accounts)' },
+  65307: { meaning: 'the personalized menu has no buttons' },
+  65308: { meaning: 'a button has no response type', suspects: { test: (b) => leaf(b) } },
+  65309: { meaning: 'personalized menus are switched off for this account' },
+  65310: { meaning: 'a province or city is given without a country' },
+  65311: { meaning: 'a city is given without a province' },
+  65312: { meaning: 'invalid country' },
+  65313: { meaning: 'invalid province' },
+  65314: { meaning: 'invalid city' },
+  65316: { meaning: "the personalized menus' links go to more than 3 domains", suspects: { test: (b) => leaf(b) && b.url !== undefined } },
+  65317: { meaning: 'invalid url', suspects: { test: (b) => leaf(b) && b.url !== undefined } },
+  65320: { meaning: 'the matchrule matches on private data (sex, region or language), which WeChat no longer allows' },
 }
 
 /** "errcode 40018 (...): probably button "...", line N" for a refused menu/create. */
@@ -104,14 +130,45 @@ function fileButton(b: Obj, top: boolean): Obj {
   return out
 }
 
-/** menu/get's answer -> {button} in the file's shape, and how many conditional menus it has. */
-export function fromMenuGet(json: Obj): { menu: { button: Obj[] }; conditional: number } | undefined {
+/** A personalized menu as menu/get has it, in the file's shape (menuid kept apart: it is not in the file). */
+export interface FetchedConditional {
+  menuid: string
+  matchrule: Obj
+  button: Obj[]
+}
+
+/**
+ * A matchrule as menu/get gives it -> the file's: values as text (older answers have numbers), empty fields
+ * dropped (an answer may list unset fields as ""), group_id (the old name) as tag_id, WeChat's order.
+ */
+function fileMatchrule(rule: Obj): Obj {
+  const text: Record<string, string> = {}
+  for (const [k, v] of Object.entries(rule)) {
+    if (v === null || v === undefined || typeof v === 'object') continue
+    const s = String(v)
+    if (s.trim() !== '') text[k === 'group_id' && rule.tag_id === undefined ? 'tag_id' : k] = s
+  }
+  const out: Obj = {}
+  for (const f of MATCHRULE_ORDER) if (text[f] !== undefined) out[f] = text[f]
+  for (const [k, v] of Object.entries(text)) if (out[k] === undefined) out[k] = v
+  return out
+}
+
+/** menu/get's answer -> {button} in the file's shape, and its personalized menus, in menu/get's order. */
+export function fromMenuGet(json: Obj): { menu: { button: Obj[] }; conditional: FetchedConditional[] } | undefined {
   const menu = json.menu
   if (!isObj(menu) || !Array.isArray(menu.button)) return undefined
-  return {
-    menu: { button: menu.button.filter(isObj).map((b) => fileButton(b, true)) },
-    conditional: Array.isArray(json.conditionalmenu) ? json.conditionalmenu.length : 0,
-  }
+  const conditional = (Array.isArray(json.conditionalmenu) ? json.conditionalmenu.filter(isObj) : []).map((c) => ({
+    menuid: String(c.menuid ?? ''),
+    matchrule: isObj(c.matchrule) ? fileMatchrule(c.matchrule) : {},
+    button: Array.isArray(c.button) ? c.button.filter(isObj).map((b) => fileButton(b, true)) : [],
+  }))
+  return { menu: { button: menu.button.filter(isObj).map((b) => fileButton(b, true)) }, conditional }
+}
+
+/** trymatch's answer -> {button} in the file's shape. */
+export function fromTryMatch(json: Obj): { button: Obj[] } | undefined {
+  return Array.isArray(json.button) ? { button: json.button.filter(isObj).map((b) => fileButton(b, true)) } : undefined
 }
 
 /** get_current_selfmenu_info's answer -> {button}, or undefined when the menu is off or empty. */
@@ -132,9 +189,19 @@ export function consoleOnlyButtons(menu: { button: Obj[] }): string[] {
   return out
 }
 
-/** The menu as a menu file's text; `header` lines become comments at the top. */
-export function menuToYaml(menu: { button: Obj[] }, header: readonly string[] = []): string {
-  const doc = new Document(menu)
+/** The matchrule fields WeChat no longer matches on that a fetched personalized menu has. */
+export function privateMatchFields(c: { matchrule: Obj }): string[] {
+  return Object.keys(c.matchrule).filter((k) => (PRIVATE_MATCH_FIELDS as readonly string[]).includes(k))
+}
+
+/**
+ * The menu as a menu file's text; `header` lines become comments at the top. Personalized menus go under
+ * conditional:, each with its menuid as a comment (the file has none: push makes new ones).
+ */
+export function menuToYaml(menu: { button: Obj[]; conditional?: readonly FetchedConditional[] }, header: readonly string[] = []): string {
+  const data: Obj = { button: menu.button }
+  if (menu.conditional && menu.conditional.length > 0) data.conditional = menu.conditional.map((c) => ({ matchrule: c.matchrule, button: c.button }))
+  const doc = new Document(data)
   if (header.length > 0) doc.commentBefore = header.map((l) => ` ${l}`).join('\n')
   const mark = (node: unknown) => {
     if (!isMap(node)) return
@@ -145,7 +212,20 @@ export function menuToYaml(menu: { button: Obj[] }, header: readonly string[] = 
     const subs = node.get('sub_button')
     if (isSeq(subs)) subs.items.forEach(mark)
   }
-  const buttons = doc.get('button')
-  if (isSeq(buttons)) buttons.items.forEach(mark)
+  const markButtons = (buttons: unknown) => {
+    if (isSeq(buttons)) buttons.items.forEach(mark)
+  }
+  markButtons(doc.get('button'))
+  const conditional = doc.get('conditional')
+  if (isSeq(conditional)) {
+    conditional.items.forEach((item, i) => {
+      const c = menu.conditional![i]!
+      const notes = [` menuid ${c.menuid}`]
+      const priv = privateMatchFields(c)
+      if (priv.length > 0) notes.push(` matchrule ${priv.join(', ')}: WeChat no longer matches on sex, region or language (2021), so no one sees`, ' this menu, and push would be refused (65320): match a tag_id instead, or remove the menu.')
+      ;(item as YAMLMap).commentBefore = notes.join('\n')
+      if (isMap(item)) markButtons(item.get('button'))
+    })
+  }
   return doc.toString({ lineWidth: 0 })
 }

@@ -1,7 +1,7 @@
 /**
  * `wxengine menu ...` as a user runs it: a child process against the real HTTP fake of the platform API
- * (core/testkit/fake-wechat-api.ts) on 127.0.0.1, with menu/create, menu/get, get_current_selfmenu_info and
- * menu/delete added as WeChat answers them.
+ * (core/testkit/fake-wechat-api.ts) on 127.0.0.1, with menu/create, menu/get, get_current_selfmenu_info,
+ * menu/delete, menu/addconditional, menu/delconditional and menu/trymatch added as WeChat answers them.
  */
 import assert from 'node:assert/strict'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -20,6 +20,14 @@ let fake: FakeWeChatApi
 /** What the fake holds as the account's menu (menu/create's body), or null. */
 let current: JsonObject | null = null
 let selfMenu: JsonObject | null = null
+/** The account's personalized menus, oldest first: addconditional's body and the menuid it got. */
+let conditional: { menuid: number; body: JsonObject }[] = []
+let nextMenuId = 208379533
+/** addconditional requests (counted from the test's start) refused: number -> errcode. */
+let refuseAdd = new Map<number, number>()
+let adds = 0
+/** The tag of each user trymatch knows. */
+const userTags: Record<string, string> = { 'o-vip': '101', 'o-plain': '7' }
 let env: NodeJS.ProcessEnv
 
 const MENU_YAML = `button:
@@ -55,19 +63,50 @@ before(async () => {
     return { errcode: 0, errmsg: 'ok' }
   })
   // As WeChat answers: leaf buttons carry an empty sub_button.
+  const withEmpty = (b: Json): Json => {
+    const o = b as JsonObject
+    return Array.isArray(o.sub_button) ? { ...o, sub_button: o.sub_button.map((s) => ({ ...(s as JsonObject), sub_button: [] })) } : { ...o, sub_button: [] }
+  }
   fake.route('GET', '/cgi-bin/menu/get', (): JsonObject => {
     if (!current) return { errcode: 46003, errmsg: 'menu no exist rid: x' }
-    const withEmpty = (b: Json): Json => {
-      const o = b as JsonObject
-      return Array.isArray(o.sub_button) ? { ...o, sub_button: o.sub_button.map((s) => ({ ...(s as JsonObject), sub_button: [] })) } : { ...o, sub_button: [] }
-    }
-    return { menu: { button: (current.button as Json[]).map(withEmpty), menuid: 208396938 } }
+    const answer: JsonObject = { menu: { button: (current.button as Json[]).map(withEmpty), menuid: 208396938 } }
+    // As WeChat's documented example: numeric matchrule values as numbers, the menuid a number.
+    const asGot = (rule: JsonObject): JsonObject => Object.fromEntries(Object.entries(rule).map(([k, v]) => [k, typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v]))
+    if (conditional.length > 0) answer.conditionalmenu = conditional.map((c) => ({ button: (c.body.button as Json[]).map(withEmpty), matchrule: asGot(c.body.matchrule as JsonObject), menuid: c.menuid }))
+    return answer
+  })
+  fake.route('POST', '/cgi-bin/menu/addconditional', ({ body }): JsonObject => {
+    const b = body as JsonObject
+    const refused = refuseAdd.get(++adds)
+    if (refused !== undefined) return { errcode: refused, errmsg: 'refused rid: x' }
+    if (!current) return { errcode: 65303, errmsg: 'there is no selfmenu rid: x' }
+    const rule = b.matchrule as JsonObject | undefined
+    if (!rule || Object.keys(rule).length === 0) return { errcode: 65304, errmsg: 'match rule empty rid: x' }
+    if (['sex', 'country', 'province', 'city', 'language'].some((k) => k in rule)) return { errcode: 65320, errmsg: 'invalid matchrule rid: x' }
+    const menuid = nextMenuId++
+    conditional.push({ menuid, body: b })
+    return { menuid: String(menuid) }
+  })
+  fake.route('POST', '/cgi-bin/menu/delconditional', ({ body }) => {
+    const id = Number((body as JsonObject).menuid)
+    if (!conditional.some((c) => c.menuid === id)) return { errcode: 65301, errmsg: 'menuid not exist rid: x' }
+    conditional = conditional.filter((c) => c.menuid !== id)
+    return { errcode: 0, errmsg: 'ok' }
+  })
+  // The newest personalized menu whose tag_id is the user's, else the default.
+  fake.route('POST', '/cgi-bin/menu/trymatch', ({ body }): JsonObject => {
+    const tag = userTags[String((body as JsonObject).user_id)]
+    if (tag === undefined) return { errcode: 65302, errmsg: 'no such user rid: x' }
+    if (!current) return { errcode: 46003, errmsg: 'menu no exist rid: x' }
+    const hit = [...conditional].reverse().find((c) => (c.body.matchrule as JsonObject).tag_id === tag)
+    return { button: ((hit ? hit.body : current).button as Json[]).map(withEmpty) }
   })
   fake.route('GET', '/cgi-bin/get_current_selfmenu_info', () =>
     selfMenu ?? (current ? { is_menu_open: 1, selfmenu_info: current } : { is_menu_open: 0 }),
   )
   fake.route('GET', '/cgi-bin/menu/delete', () => {
     current = null
+    conditional = []
     return { errcode: 0, errmsg: 'ok' }
   })
   Object.assign(fake, { refuse: (code: number | undefined) => (refuseWith = code) })
@@ -79,6 +118,10 @@ after(async () => {
 beforeEach(() => {
   current = null
   selfMenu = null
+  conditional = []
+  refuseAdd = new Map()
+  nextMenuId = 208379533
+  adds = 0
   ;(fake as unknown as { refuse(c: number | undefined): void }).refuse(undefined)
   rmSync(path.join(project.dir, 'menus'), { recursive: true, force: true })
 })
@@ -275,5 +318,165 @@ describe('wxengine menu show / pull / delete', () => {
     assert.equal(menuRequests('/cgi-bin/menu/delete').length, 1)
     assert.equal(current, null)
     assert.equal(existsSync(menuFile()), false)
+  })
+})
+
+const COND_YAML = `${MENU_YAML}conditional:
+  - name: vip
+    matchrule: {tag_id: '101'}
+    button:
+      - {type: click, name: 会员, key: hello}
+      - {type: view, name: 官网, url: 'https://vip.example/'}
+  - name: android
+    matchrule: {client_platform_type: '2'}
+    button:
+      - {type: scancode_push, name: 扫一扫, key: SCAN}
+`
+const VIP_JSON = '{"button":[{"type":"click","name":"会员","key":"hello"},{"type":"view","name":"官网","url":"https://vip.example/"}],"matchrule":{"tag_id":"101"}}'
+const ANDROID_JSON = '{"button":[{"type":"scancode_push","name":"扫一扫","key":"SCAN"}],"matchrule":{"client_platform_type":"2"}}'
+/** The menu requests after `from`, as `METHOD path body`. */
+const menuCalls = (from: number) =>
+  fake.requests.slice(from).filter((r) => r.path.startsWith('/cgi-bin/menu/')).map((r) => `${r.method} ${r.path}${r.body !== undefined ? ` ${JSON.stringify(r.body)}` : ''}`)
+
+describe('personalized menus (conditional:)', () => {
+  test('check: each personalized menu under its heading, its buttons asked of the rules as the default\'s; warnings name the menu', async () => {
+    writeMenu(COND_YAML)
+    const r = await project.run(['menu', 'check'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(
+      r.stdout,
+      `menus/default.yaml: ok, 2 buttons, 3 sub-buttons, 2 personalized menus (account default)
+  你好  click hello: rule "hello" (keyword "hello") -> reply text
+  更多
+    搜索  view http://www.soso.com/
+    点我  click MENU_HELP: handler "click@main.yaml:11" -> reply text
+    wxa  miniprogram http://mp.weixin.qq.com (wx286b93c14bbf93aa pages/lunar/index)
+conditional menu "vip" (tag_id 101):
+  会员  click hello: rule "hello" (keyword "hello") -> reply text
+  官网  view https://vip.example/
+conditional menu "android" (client_platform_type 2 (Android)):
+  扫一扫  scancode_push SCAN: nothing answers it: a press gets no reply (the engine answers "success")
+warning: menus/default.yaml:19:9: conditional menu "android": button "扫一扫" (scancode_push, key "SCAN"): nothing answers it: a press gets no reply (the engine answers "success")
+`,
+    )
+  })
+
+  test('push: menu/create, then the personalized menus the account had deleted by menuid, then the file\'s created in file order; menuids reported', async () => {
+    current = JSON.parse(MENU_JSON) as JsonObject
+    conditional = [
+      { menuid: 100, body: { button: [{ type: 'click', name: 'old', key: 'OLD' }], matchrule: { tag_id: '9' } } },
+      { menuid: 101, body: { button: [{ type: 'click', name: 'old2', key: 'OLD' }], matchrule: { tag_id: '8' } } },
+    ]
+    writeMenu(COND_YAML)
+    const from = fake.requests.length
+    const r = await project.run(['menu', 'push'], { env })
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(menuCalls(from), [
+      `POST /cgi-bin/menu/create ${MENU_JSON}`,
+      'GET /cgi-bin/menu/get',
+      'POST /cgi-bin/menu/delconditional {"menuid":"100"}',
+      'POST /cgi-bin/menu/delconditional {"menuid":"101"}',
+      `POST /cgi-bin/menu/addconditional ${VIP_JSON}`,
+      `POST /cgi-bin/menu/addconditional ${ANDROID_JSON}`,
+    ])
+    assert.equal(
+      r.stdout,
+      `menus/default.yaml: pushed, 2 buttons, 3 sub-buttons (account default)
+deleted 2 personalized menus the account had (menuid 100, 101)
+conditional menu "vip" (tag_id 101): created, menuid 208379533
+conditional menu "android" (client_platform_type 2 (Android)): created, menuid 208379534
+`,
+    )
+    assert.deepEqual(conditional.map((c) => c.menuid), [208379533, 208379534])
+    // A file without conditional: makes the account's personalized menus none.
+    writeMenu(MENU_YAML)
+    const again = await project.run(['menu', 'push'], { env })
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stdout, /^deleted 2 personalized menus the account had \(menuid 208379533, 208379534\)$/m)
+    assert.deepEqual(conditional, [])
+  })
+
+  test('--dry-run prints every body in order, sends nothing', async () => {
+    writeMenu(COND_YAML)
+    const before = fake.requests.length
+    const r = await project.run(['menu', 'push', '--dry-run'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(fake.requests.length, before)
+    const parts = r.stdout.split(/^(POST \S+.*)$/m).filter((p) => p.trim() !== '')
+    assert.deepEqual(parts.filter((_, i) => i % 2 === 0), ['POST /cgi-bin/menu/create', 'POST /cgi-bin/menu/addconditional  (conditional menu "vip")', 'POST /cgi-bin/menu/addconditional  (conditional menu "android")'])
+    assert.deepEqual(parts.filter((_, i) => i % 2 === 1).map((j) => JSON.stringify(JSON.parse(j))), [MENU_JSON, VIP_JSON, ANDROID_JSON])
+    assert.match(r.stderr, /deletes the account's current personalized menus \(GET \/cgi-bin\/menu\/get, then POST \/cgi-bin\/menu\/delconditional/)
+  })
+
+  test('an addconditional refused midway says what the account has now and how to finish; push again does', async () => {
+    writeMenu(COND_YAML)
+    refuseAdd.set(2, 45009)
+    const r = await project.run(['menu', 'push'], { env })
+    assert.equal(r.code, 1)
+    assert.equal(r.stdout, 'menus/default.yaml: pushed, 2 buttons, 3 sub-buttons (account default)\nconditional menu "vip" (tag_id 101): created, menuid 208379533\n')
+    assert.equal(
+      r.stderr,
+      `warning: menus/default.yaml:19:9: conditional menu "android": button "扫一扫" (scancode_push, key "SCAN"): nothing answers it: a press gets no reply (the engine answers "success")
+wxengine menu push: conditional menu "android" (line 16) was not created (POST /cgi-bin/menu/addconditional): WeChat refused it with errcode 45009: the API's daily quota is used up (addconditional and delconditional: 2000 a day each); it renews the next day, or clear it in the console (接口权限) or with clear_quota (POST /cgi-bin/menu/addconditional: errcode 45009 refused rid: x)
+the account has now: the file's default menu and its first 1 personalized menu (conditional menu "vip": menuid 208379533); conditional menu "android" not created
+to finish, fix the cause and run wxengine menu push again: it deletes the personalized menus the account has and creates the file's (each addconditional and delconditional counts against its daily quota of 2000)
+`,
+    )
+    const from = fake.requests.length
+    const again = await project.run(['menu', 'push'], { env })
+    assert.equal(again.code, 0, again.stderr)
+    assert.deepEqual(menuCalls(from).slice(1), ['GET /cgi-bin/menu/get', 'POST /cgi-bin/menu/delconditional {"menuid":"208379533"}', `POST /cgi-bin/menu/addconditional ${VIP_JSON}`, `POST /cgi-bin/menu/addconditional ${ANDROID_JSON}`])
+    assert.deepEqual(conditional.map((c) => JSON.stringify(c.body)), [VIP_JSON, ANDROID_JSON])
+  })
+
+  test('show and pull include them (matchrule values as text, menuid as a comment); pushing the pulled file sends the same bodies', async () => {
+    writeMenu(COND_YAML)
+    assert.equal((await project.run(['menu', 'push'], { env })).code, 0)
+    const first = fake.requests.filter((r) => r.path === '/cgi-bin/menu/create' || r.path === '/cgi-bin/menu/addconditional').slice(-3).map((r) => JSON.stringify(r.body))
+    rmSync(menuFile())
+    const shown = await project.run(['menu', 'show'], { env })
+    assert.equal(shown.code, 0, shown.stderr)
+    assert.match(shown.stdout, /\nconditional:\n {2}# menuid 208379533\n {2}- matchrule:\n {6}tag_id: "101"\n {4}button:\n {6}- type: click\n {8}name: 会员\n/)
+    const pulled = await project.run(['menu', 'pull'], { env })
+    assert.equal(pulled.code, 0, pulled.stderr)
+    assert.equal(pulled.stdout, 'menus/default.yaml: written, 2 buttons, 2 personalized menus\n')
+    const check = await project.run(['menu', 'check'])
+    assert.equal(check.code, 0, check.stdout + check.stderr)
+    current = null
+    conditional = []
+    const from = fake.requests.length
+    const pushed = await project.run(['menu', 'push'], { env })
+    assert.equal(pushed.code, 0, pushed.stderr)
+    const again = fake.requests.slice(from).filter((r) => r.path === '/cgi-bin/menu/create' || r.path === '/cgi-bin/menu/addconditional').map((r) => JSON.stringify(r.body))
+    assert.deepEqual(again, first)
+    assert.deepEqual(first, [MENU_JSON, VIP_JSON, ANDROID_JSON])
+  })
+
+  test('a personalized menu matching on sex (made before 2021) is shown and pulled with a warning; check refuses it', async () => {
+    current = JSON.parse(MENU_JSON) as JsonObject
+    conditional = [{ menuid: 300, body: { button: [{ type: 'click', name: '男', key: 'hello' }], matchrule: { sex: '1' } } }]
+    const shown = await project.run(['menu', 'show'], { env })
+    assert.equal(shown.code, 0, shown.stderr)
+    assert.equal(shown.stderr, 'warning: conditional menu 1 (menuid 300) matches on sex, which WeChat no longer matches on (2021): no one sees it, and push would be refused (65320); match a tag_id instead, or remove it\n')
+    assert.match(shown.stdout, /# menuid 300\n {2}# matchrule sex: WeChat no longer matches on sex, region or language \(2021\)/)
+    assert.equal((await project.run(['menu', 'pull'], { env })).code, 0)
+    const check = await project.run(['menu', 'check'])
+    assert.equal(check.code, 1)
+    assert.match(check.stdout, /^menus\/default\.yaml:\d+:\d+: conditional menu 1: matchrule sex: WeChat no longer matches personalized menus on sex, region or language/m)
+  })
+
+  test('match: the menu a user sees (trymatch), and which of the account\'s menus it is', async () => {
+    writeMenu(COND_YAML)
+    assert.equal((await project.run(['menu', 'push'], { env })).code, 0)
+    const vip = await project.run(['menu', 'match', 'o-vip'], { env })
+    assert.equal(vip.code, 0, vip.stderr)
+    assert.equal(vip.stdout, 'button:\n  - type: click\n    name: 会员\n    key: hello\n  - type: view\n    name: 官网\n    url: https://vip.example/\n')
+    assert.equal(vip.stderr, 'user o-vip sees personalized menu 208379533 (tag_id 101)\n')
+    assert.deepEqual(menuRequests('/cgi-bin/menu/trymatch').at(-1)!.body, { user_id: 'o-vip' })
+    const plain = await project.run(['menu', 'match', 'o-plain'], { env })
+    assert.equal(plain.stderr, 'user o-plain sees the default menu\n')
+    const nobody = await project.run(['menu', 'match', 'o-nobody'], { env })
+    assert.equal(nobody.code, 1)
+    assert.equal(nobody.stderr, 'wxengine menu match: WeChat refused it with errcode 65302: no such user: trymatch takes the OpenID or the WeChat ID of a user who follows the account (POST /cgi-bin/menu/trymatch: errcode 65302 no such user rid: x)\n')
   })
 })

@@ -4,9 +4,13 @@
  *
  *   check   the file against WeChat's limits (file:line:col errors), and what answers each button's press,
  *           asked of the router itself (core/menu/menu-answers.ts); --strict fails on warnings
- *   push    check, then POST menu/create; --dry-run prints the JSON instead
- *   show    the menu WeChat has (menu/get; a menu made in the console through get_current_selfmenu_info)
+ *   push    check, then POST menu/create, then make the account's personalized menus the file's conditional:
+ *           (menu/get's menuids delconditional'ed, then addconditional each in file order); --dry-run prints the
+ *           JSON instead
+ *   show    the menu WeChat has, personalized menus included (menu/get; a menu made in the console through
+ *           get_current_selfmenu_info)
  *   pull    that menu written to menus/<account-id>.yaml (--force to replace the file)
+ *   match   the menu a user sees (POST menu/trymatch)
  *   delete  GET menu/delete (--yes)
  *
  * The API calls use the account's access_token as the engine does: through the project's store, whose token
@@ -19,9 +23,9 @@ import path from 'node:path'
 import type { AccountConfig, EngineConfig } from '../../config/config-types.ts'
 import { didYouMean } from '../../did-you-mean.ts'
 import { createLogger } from '../../log/logger.ts'
-import { checkMenuAgainstRules, menuFileOf } from '../../menu/menu-check.ts'
-import { consoleOnlyButtons, explainMenuError, fromMenuGet, fromSelfMenuInfo, MENU_PATHS, menuToYaml, NO_MENU_ERRCODE } from '../../menu/menu-api.ts'
-import { isParent, loadMenuFile, toCreateBody, type LoadedMenu } from '../../menu/menu-file.ts'
+import { checkMenuAgainstRules, describeMatchrule, menuFileOf } from '../../menu/menu-check.ts'
+import { consoleOnlyButtons, explainMenuError, fromMenuGet, fromSelfMenuInfo, fromTryMatch, MENU_PATHS, menuToYaml, NO_MENU_ERRCODE, privateMatchFields, type FetchedConditional } from '../../menu/menu-api.ts'
+import { isParent, loadMenuFile, toConditionalBody, toCreateBody, type LoadedMenu } from '../../menu/menu-file.ts'
 import { createAccessTokenManager } from '../../platform/access-token-manager.ts'
 import { createApiClient } from '../../platform/api-client.ts'
 import { createPlatformApi, type PlatformClient } from '../../platform/platform-api.ts'
@@ -105,7 +109,8 @@ async function checkMenuFile(p: Project, io: Output): Promise<Checked | undefine
 function summary(c: Checked, file: string, account: string): string {
   const tops = c.loaded.menu.button.length
   const subs = c.loaded.menu.button.reduce((n, b) => n + (isParent(b) ? b.sub_button.length : 0), 0)
-  return `${shownPath(file)}: ok, ${tops} button${tops === 1 ? '' : 's'}${subs > 0 ? `, ${subs} sub-button${subs === 1 ? '' : 's'}` : ''} (account ${account})`
+  const conds = c.loaded.conditional.length
+  return `${shownPath(file)}: ok, ${tops} button${tops === 1 ? '' : 's'}${subs > 0 ? `, ${subs} sub-button${subs === 1 ? '' : 's'}` : ''}${conds > 0 ? `, ${conds} personalized menu${conds === 1 ? '' : 's'}` : ''} (account ${account})`
 }
 
 export async function runMenuCheck(flags: MenuFlags, io: Output = stdio): Promise<number> {
@@ -157,15 +162,29 @@ export async function runMenuPush(flags: MenuFlags, io: Output = stdio): Promise
   if (!c) return EXIT_FAILED
   for (const w of c.warnings) io.err(`warning: ${w}`)
   const body = toCreateBody(c.loaded.menu)
+  const conditional = c.loaded.conditional.map((m) => ({ menu: m, body: toConditionalBody(m) }))
   if (flags.dryRun) {
+    if (conditional.length === 0) {
+      io.out(JSON.stringify(body, null, 2))
+      io.err(`dry run: this is the JSON POST ${MENU_PATHS.create} would send for account ${p.account.id}; nothing was sent (push then also deletes the account's personalized menus, if it has any: the file has none)`)
+      return EXIT_OK
+    }
+    io.out(`POST ${MENU_PATHS.create}`)
     io.out(JSON.stringify(body, null, 2))
-    io.err(`dry run: this is the JSON POST ${MENU_PATHS.create} would send for account ${p.account.id}; nothing was sent`)
+    for (const { menu, body: b } of conditional) {
+      io.out(`POST ${MENU_PATHS.addconditional}  (${menu.label})`)
+      io.out(JSON.stringify(b, null, 2))
+    }
+    io.err(
+      `dry run: the JSON push would send for account ${p.account.id}, in order; between menu/create and the first addconditional it deletes the account's current personalized menus (GET ${MENU_PATHS.get}, then POST ${MENU_PATHS.delconditional} {"menuid": "..."} for each, not looked up in a dry run); nothing was sent`,
+    )
     return EXIT_OK
   }
   const opened = await openApi(p, 'push', io)
   if (!opened) return EXIT_USAGE
   try {
-    const r = await opened.api.postResult(MENU_PATHS.create, body as unknown as Parameters<PlatformClient['postResult']>[1])
+    const api = opened.api
+    const r = await api.postResult(MENU_PATHS.create, body as unknown as JsonBody)
     if (!r.ok) {
       if (r.error.errcode === undefined) {
         io.err(`wxengine menu push: the menu was not sent: ${r.error.reason}`)
@@ -174,7 +193,9 @@ export async function runMenuPush(flags: MenuFlags, io: Output = stdio): Promise
       io.err(`wxengine menu push: ${explainMenuError(r.error.errcode, c.loaded.leaves, c.loaded.menu)} (${r.error.reason})`)
       return EXIT_FAILED
     }
-    io.out(`${summary(c, p.file, p.account.id).replace(': ok,', ': pushed,')}`)
+    io.out(`${summary(c, p.file, p.account.id).replace(': ok,', ': pushed,').replace(/, \d+ personalized menus? \(/, ' (')}`)
+    const synced = await pushConditional(api, c.loaded, io)
+    if (synced !== EXIT_OK) return synced
     io.err('WeChat clients fetch the menu again when theirs is over 5 minutes old; to see it at once, unfollow and follow the account again')
     return EXIT_OK
   } finally {
@@ -182,7 +203,64 @@ export async function runMenuPush(flags: MenuFlags, io: Output = stdio): Promise
   }
 }
 
-type Fetched = { kind: 'api'; menu: { button: Parameters<typeof menuToYaml>[0]['button'] }; conditional: number } | { kind: 'console'; menu: { button: Parameters<typeof menuToYaml>[0]['button'] } } | { kind: 'none' }
+type JsonBody = Parameters<PlatformClient['postResult']>[1]
+
+const said = (e: { errcode?: number; reason: string }) => (e.errcode !== undefined ? `${explainMenuError(e.errcode, [], { button: [] })} (${e.reason})` : e.reason)
+
+/**
+ * After menu/create: the account's personalized menus made exactly the file's. WeChat cannot edit one, so
+ * every one it has is deleted (its menuids from menu/get), then the file's are created in file order (WeChat
+ * tries the newest first: of two whose matchrules both match a user, the later in the file wins). Each step
+ * that fails says what the account has now; running push again starts over from menu/get, so it completes it.
+ */
+async function pushConditional(api: PlatformClient, loaded: LoadedMenu, io: Output): Promise<number> {
+  const stop = (what: string, state: string) => {
+    io.err(`wxengine menu push: ${what}`)
+    io.err(`the account has now: ${state}`)
+    io.err('to finish, fix the cause and run wxengine menu push again: it deletes the personalized menus the account has and creates the file\'s (each addconditional and delconditional counts against its daily quota of 2000)')
+    return EXIT_FAILED
+  }
+  const got = await api.getResult(MENU_PATHS.get)
+  const listed = got.ok ? fromMenuGet(got.value) : undefined
+  if (!listed) {
+    return stop(
+      `the personalized menus the account has could not be listed (GET ${MENU_PATHS.get}: ${got.ok ? 'an answer without menu.button' : said(got.error)})`,
+      `the file's default menu, and its personalized menus as they were (none of the file's ${loaded.conditional.length} created)`,
+    )
+  }
+  const existing = listed.conditional
+  const deleted: string[] = []
+  for (const old of existing) {
+    const r = await api.postResult(MENU_PATHS.delconditional, { menuid: old.menuid })
+    if (!r.ok) {
+      const left = existing.filter((e) => !deleted.includes(e.menuid))
+      return stop(
+        `the personalized menu ${old.menuid} could not be deleted (POST ${MENU_PATHS.delconditional}: ${said(r.error)})`,
+        `the file's default menu; ${deleted.length > 0 ? `of its old personalized menus, ${deleted.join(', ')} deleted and ` : 'its old personalized menus '}${left.map((e) => e.menuid).join(', ')} still there; none of the file's ${loaded.conditional.length} created`,
+      )
+    }
+    deleted.push(old.menuid)
+  }
+  if (deleted.length > 0) io.out(`deleted ${deleted.length} personalized menu${deleted.length === 1 ? '' : 's'} the account had (menuid ${deleted.join(', ')})`)
+  const created: string[] = []
+  for (const [i, m] of loaded.conditional.entries()) {
+    const r = await api.postResult(MENU_PATHS.addconditional, toConditionalBody(m) as unknown as JsonBody)
+    const menuid = r.ok ? r.value.menuid : undefined
+    if (!r.ok || (typeof menuid !== 'string' && typeof menuid !== 'number')) {
+      const why = !r.ok ? (r.error.errcode !== undefined ? `${explainMenuError(r.error.errcode, m.leaves, m.menu)} (${r.error.reason})` : r.error.reason) : 'WeChat answered without a menuid'
+      const rest = loaded.conditional.slice(i).map((c) => c.label)
+      return stop(
+        `${m.label} (line ${m.line}) was not created (POST ${MENU_PATHS.addconditional}): ${why}`,
+        `the file's default menu${created.length > 0 ? ` and its first ${created.length} personalized menu${created.length === 1 ? '' : 's'} (${loaded.conditional.slice(0, i).map((c, j) => `${c.label}: menuid ${created[j]}`).join(', ')})` : ''}; ${rest.join(', ')} not created${existing.length > 0 ? '; the old personalized menus are deleted' : ''}`,
+      )
+    }
+    created.push(String(menuid))
+    io.out(`${m.label} (${describeMatchrule(m.matchrule)}): created, menuid ${menuid}`)
+  }
+  return EXIT_OK
+}
+
+type Fetched = { kind: 'api'; menu: { button: Parameters<typeof menuToYaml>[0]['button'] }; conditional: FetchedConditional[] } | { kind: 'console'; menu: { button: Parameters<typeof menuToYaml>[0]['button'] } } | { kind: 'none' }
 
 /** menu/get, and when it says there is none, get_current_selfmenu_info (a menu made in the console). */
 async function fetchMenu(api: PlatformClient, command: string, io: Output): Promise<Fetched | undefined> {
@@ -218,9 +296,9 @@ export async function runMenuShow(flags: MenuFlags, io: Output = stdio): Promise
       io.out(`no menu: account ${p.account.id} has none`)
       return EXIT_OK
     }
-    io.out(menuToYaml(fetched.menu).trimEnd())
+    io.out(menuToYaml(fetched.kind === 'api' ? { ...fetched.menu, conditional: fetched.conditional } : fetched.menu).trimEnd())
     if (fetched.kind === 'console') io.err('this menu was made in the console (menu/get has none): wxengine menu pull writes it to the menu file')
-    else if (fetched.conditional > 0) io.err(`the account also has ${fetched.conditional} personalized (conditional) menu${fetched.conditional === 1 ? '' : 's'}, not shown: wxengine does not manage those yet`)
+    else warnPrivate(fetched.conditional, io)
     return EXIT_OK
   } finally {
     await opened.close()
@@ -245,19 +323,66 @@ export async function runMenuPull(flags: MenuFlags, io: Output = stdio): Promise
       return EXIT_FAILED
     }
     const from = fetched.kind === 'console' ? "the menu made in WeChat's console" : `the menu WeChat has (${MENU_PATHS.get})`
-    const text = menuToYaml(fetched.menu, [
+    const text = menuToYaml(fetched.kind === 'api' ? { ...fetched.menu, conditional: fetched.conditional } : fetched.menu, [
       `The custom menu of account ${p.account.id}: ${from}, pulled with wxengine menu pull.`,
       'Edit it, check it with wxengine menu check, and send it with wxengine menu push (docs/menus.md).',
+      ...(fetched.kind === 'api' && fetched.conditional.length > 0
+        ? ["conditional: the personalized menus, in menu/get's order. push creates them in file order, and WeChat", 'tries the newest (the last here) first: of two that match a user, the later one is shown.']
+        : []),
     ])
     const { mkdir } = await import('node:fs/promises')
     await mkdir(path.dirname(p.file), { recursive: true })
     await writeFile(p.file, text)
-    io.out(`${shown}: written, ${fetched.menu.button.length} button${fetched.menu.button.length === 1 ? '' : 's'}`)
-    const consoleOnly = consoleOnlyButtons(fetched.menu)
+    const conds = fetched.kind === 'api' ? fetched.conditional : []
+    io.out(`${shown}: written, ${fetched.menu.button.length} button${fetched.menu.button.length === 1 ? '' : 's'}${conds.length > 0 ? `, ${conds.length} personalized menu${conds.length === 1 ? '' : 's'}` : ''}`)
+    const consoleOnly = [fetched.menu, ...conds].flatMap((m, i) => consoleOnlyButtons(m).map((l) => (i === 0 ? l : `${l} of conditional menu ${i}`)))
     if (consoleOnly.length > 0) {
       io.err(`warning: button${consoleOnly.length === 1 ? '' : 's'} ${consoleOnly.join(', ')} ${consoleOnly.length === 1 ? 'is of a type' : 'are of types'} only the console makes: make each a click with a key and a rule answering it before wxengine menu push (the file says where)`)
     }
-    if (fetched.kind === 'api' && fetched.conditional > 0) io.err(`the account also has ${fetched.conditional} personalized (conditional) menu(s), not pulled: wxengine does not manage those yet`)
+    warnPrivate(conds, io)
+    return EXIT_OK
+  } finally {
+    await opened.close()
+  }
+}
+
+/** A warning for each fetched personalized menu whose matchrule WeChat no longer matches on. */
+function warnPrivate(conditional: readonly FetchedConditional[], io: Output): void {
+  conditional.forEach((c, i) => {
+    const priv = privateMatchFields(c)
+    if (priv.length > 0) io.err(`warning: conditional menu ${i + 1} (menuid ${c.menuid}) matches on ${priv.join(', ')}, which WeChat no longer matches on (2021): no one sees it, and push would be refused (65320); match a tag_id instead, or remove it`)
+  })
+}
+
+export async function runMenuMatch(user: string, flags: MenuFlags, io: Output = stdio): Promise<number> {
+  const p = project(flags, 'match', io)
+  if (!p) return EXIT_USAGE
+  const opened = await openApi(p, 'match', io)
+  if (!opened) return EXIT_USAGE
+  try {
+    const r = await opened.api.postResult(MENU_PATHS.trymatch, { user_id: user })
+    if (!r.ok) {
+      io.err(`wxengine menu match: ${said(r.error)}`)
+      return EXIT_FAILED
+    }
+    const menu = fromTryMatch(r.value)
+    if (!menu) {
+      io.err(`wxengine menu match: ${MENU_PATHS.trymatch} answered without button`)
+      return EXIT_FAILED
+    }
+    io.out(menuToYaml(menu).trimEnd())
+    // Which of the account's menus it is: trymatch answers only the buttons.
+    const got = await opened.api.getResult(MENU_PATHS.get)
+    const listed = got.ok ? fromMenuGet(got.value) : undefined
+    if (listed) {
+      const same = (b: unknown) => JSON.stringify(b) === JSON.stringify(menu.button)
+      const which = [
+        ...listed.conditional.filter((m) => same(m.button)).map((m) => `personalized menu ${m.menuid} (${Object.entries(m.matchrule).map(([k, v]) => `${k} ${String(v)}`).join(', ')})`),
+        ...(same(listed.menu.button) ? ['the default menu'] : []),
+      ]
+      // Two menus with the same buttons cannot be told apart by their buttons.
+      if (which.length > 0) io.err(`user ${user} sees ${which.length === 1 ? which[0] : `one of ${which.join(', ')} (they have the same buttons)`}`)
+    }
     return EXIT_OK
   } finally {
     await opened.close()
