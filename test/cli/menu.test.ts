@@ -26,6 +26,9 @@ let nextMenuId = 208379533
 /** addconditional requests (counted from the test's start) refused: number -> errcode. */
 let refuseAdd = new Map<number, number>()
 let adds = 0
+/** delconditional requests refused, as refuseAdd. */
+let refuseDel = new Map<number, number>()
+let dels = 0
 /** The tag of each user trymatch knows. */
 const userTags: Record<string, string> = { 'o-vip': '101', 'o-plain': '7' }
 let env: NodeJS.ProcessEnv
@@ -87,8 +90,10 @@ before(async () => {
     conditional.push({ menuid, body: b })
     return { menuid: String(menuid) }
   })
-  fake.route('POST', '/cgi-bin/menu/delconditional', ({ body }) => {
+  fake.route('POST', '/cgi-bin/menu/delconditional', ({ body }): JsonObject => {
     const id = Number((body as JsonObject).menuid)
+    const refused = refuseDel.get(++dels)
+    if (refused !== undefined) return { errcode: refused, errmsg: 'system error rid: x' }
     if (!conditional.some((c) => c.menuid === id)) return { errcode: 65301, errmsg: 'menuid not exist rid: x' }
     conditional = conditional.filter((c) => c.menuid !== id)
     return { errcode: 0, errmsg: 'ok' }
@@ -122,6 +127,8 @@ beforeEach(() => {
   refuseAdd = new Map()
   nextMenuId = 208379533
   adds = 0
+  refuseDel = new Map()
+  dels = 0
   ;(fake as unknown as { refuse(c: number | undefined): void }).refuse(undefined)
   rmSync(path.join(project.dir, 'menus'), { recursive: true, force: true })
 })
@@ -427,6 +434,23 @@ to finish, fix the cause and run wxengine menu push again: it deletes the person
     assert.equal(again.code, 0, again.stderr)
     assert.deepEqual(menuCalls(from).slice(1), ['GET /cgi-bin/menu/get', 'POST /cgi-bin/menu/delconditional {"menuid":"208379533"}', `POST /cgi-bin/menu/addconditional ${VIP_JSON}`, `POST /cgi-bin/menu/addconditional ${ANDROID_JSON}`])
     assert.deepEqual(conditional.map((c) => JSON.stringify(c.body)), [VIP_JSON, ANDROID_JSON])
+  })
+
+  test('a delconditional refused says which old menus are left; nothing of the file is created', async () => {
+    current = JSON.parse(MENU_JSON) as JsonObject
+    conditional = [
+      { menuid: 100, body: { button: [{ type: 'click', name: 'old', key: 'OLD' }], matchrule: { tag_id: '9' } } },
+      { menuid: 101, body: { button: [{ type: 'click', name: 'old2', key: 'OLD' }], matchrule: { tag_id: '8' } } },
+    ]
+    writeMenu(MENU_YAML)
+    const original = fake.requests.length
+    refuseDel.set(2, -1)
+    const r = await project.run(['menu', 'push'], { env })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^wxengine menu push: the personalized menu 101 could not be deleted \(POST \/cgi-bin\/menu\/delconditional: WeChat refused it with errcode -1 /m)
+    assert.match(r.stderr, /^the account has now: the file's default menu; of its old personalized menus, 100 deleted and 101 still there; none of the file's 0 created$/m)
+    assert.deepEqual(conditional.map((c) => c.menuid), [101])
+    assert.equal(menuCalls(original).filter((c) => c.includes('addconditional')).length, 0)
   })
 
   test('show and pull include them (matchrule values as text, menuid as a comment); pushing the pulled file sends the same bodies', async () => {
