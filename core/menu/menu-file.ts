@@ -7,6 +7,10 @@
  *     - name: 菜单
  *       sub_button:
  *         - {type: view, name: 搜索, url: 'http://www.soso.com/'}
+ *   conditional:                     # optional: personalized menus (menu/addconditional), in push order
+ *     - name: vip                    # for messages only
+ *       matchrule: {tag_id: '101'}   # tag_id, client_platform_type; text
+ *       button: [...]                # checked as the default's
  *
  * Checked here against the platform's limits (seeds/002 菜单配置, and the menu/create errcodes 40016-40027),
  * with `file:line:col` for every problem as the rules have it, before anything is sent: what WeChat would

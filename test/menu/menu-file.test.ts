@@ -210,3 +210,13 @@ describe('menu file: personalized menus (conditional:)', () => {
     ])
   })
 })
+
+test("docs/menus.md's personalized menus example is a valid menu file", async () => {
+  const { readFileSync } = await import('node:fs')
+  const doc = readFileSync(new URL('../../docs/menus.md', import.meta.url), 'utf8')
+  const example = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((y) => y.includes('conditional:'))
+  assert.ok(example)
+  const r = parseMenuFile(example, 'docs/menus.md')
+  assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors))
+  assert.deepEqual(r.conditional.map((c) => JSON.stringify(toConditionalBody(c).matchrule)), ['{"tag_id":"101"}', '{"client_platform_type":"2"}'])
+})
