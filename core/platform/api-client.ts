@@ -31,7 +31,8 @@ export interface ApiClient {
   getJson(path: string, query?: Record<string, string>): Promise<Result<ApiJson>>
   postJson(path: string, query: Record<string, string> | undefined, body: JsonValue): Promise<Result<ApiJson>>
   /** A body that is not JSON (a multipart upload: material/add_material), sent as is; the answer is JSON as ever. */
-  postBody(path: string, query: Record<string, string> | undefined, body: RawBody, timeoutMs?: number): Promise<Result<ApiJson>>
+  /** `signal` ends the request early (the engine stopping), as the timeout does. */
+  postBody(path: string, query: Record<string, string> | undefined, body: RawBody, timeoutMs?: number, signal?: AbortSignal): Promise<Result<ApiJson>>
 }
 
 /** Bytes and their content type (e.g. `multipart/form-data; boundary=...`). */
@@ -53,7 +54,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
   const doFetch = opts.fetch ?? fetch
   const maxBodyBytes = opts.maxBodyBytes ?? MAX_API_BODY_BYTES
 
-  async function call(method: 'GET' | 'POST', path: string, query: Record<string, string> | undefined, jsonBody?: JsonValue, raw?: RawBody, timeoutMs = defaultTimeoutMs): Promise<Result<ApiJson>> {
+  async function call(method: 'GET' | 'POST', path: string, query: Record<string, string> | undefined, jsonBody?: JsonValue, raw?: RawBody, timeoutMs = defaultTimeoutMs, stop?: AbortSignal): Promise<Result<ApiJson>> {
     const where = `${method} ${path}`
     const body = raw ? raw.bytes : jsonBody === undefined ? undefined : JSON.stringify(jsonBody)
     const contentType = raw ? raw.contentType : 'application/json; charset=utf-8'
@@ -67,7 +68,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
         method,
         headers: body === undefined ? {} : { 'content-type': contentType },
         body,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs),
         // The platform never redirects; following one would re-send the request (for 307/308 the body:
         // stable_token's holds the AppSecret) wherever a proxy or a hijacked name points. Answered as is.
         redirect: 'manual',
@@ -107,7 +108,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     baseUrl,
     getJson: (path, query) => call('GET', path, query),
     postJson: (path, query, body) => call('POST', path, query, body),
-    postBody: (path, query, body, timeoutMs) => call('POST', path, query, undefined, body, timeoutMs),
+    postBody: (path, query, body, timeoutMs, signal) => call('POST', path, query, undefined, body, timeoutMs, signal),
   }
 }
 

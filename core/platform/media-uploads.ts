@@ -109,6 +109,14 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
   let retryTimer: NodeJS.Timeout | undefined
   let retries = 0
   let closed = false
+  /**
+   * Aborted by close(): an upload in flight is cut and a load waiting on one goes on at once. Otherwise a stop
+   * during a reload waited out the upload's deadline (30 s) before the engine could close (watcher.close()
+   * waits for the reload), and the request kept the process alive as long.
+   */
+  const stopping = new AbortController()
+  const STOPPING = 'the engine is stopping'
+  const stopped = new Promise<{ failed: string }>((resolve) => stopping.signal.addEventListener('abort', () => resolve({ failed: STOPPING }), { once: true }))
 
   const keyOf = (appId: string, media: MediaFile) => `${appId}:${media.sha256}`
 
@@ -138,7 +146,8 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
     const name = media.path.split(/[/\\]/).pop() ?? media.file
     form.append('media', new Blob([new Uint8Array(bytes)], { type: contentTypeOf(media.file) }), name)
     if (media.type === 'video') form.append('description', JSON.stringify({ title: media.title ?? name, introduction: media.description ?? '' }))
-    const r = await slot(() => job.api.postFormResult(ADD_MATERIAL_PATH, form, { type: media.type }, timeoutMs))
+    const r = await slot(() => (closed ? Promise.resolve(null) : job.api.postFormResult(ADD_MATERIAL_PATH, form, { type: media.type }, timeoutMs, stopping.signal)))
+    if (r === null || closed) return { failed: STOPPING }
     if (!r.ok) return { failed: r.error.reason }
     const mediaId = r.value.media_id
     if (typeof mediaId !== 'string' || mediaId === '') return { failed: `${ADD_MATERIAL_PATH} answered without a media_id` }
@@ -179,7 +188,7 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
       timer = setTimeout(() => resolve({ failed: `not uploaded within ${timeoutMs / 1000} s (still trying)` }), timeoutMs)
       timer.unref()
     })
-    return Promise.race([p, late]).finally(() => clearTimeout(timer))
+    return Promise.race([p, late, stopped]).finally(() => clearTimeout(timer))
   }
 
   function scheduleRetry(failed: Job[]): void {
@@ -255,6 +264,7 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
     close() {
       closed = true
       clearTimeout(retryTimer)
+      stopping.abort(new Error(STOPPING))
     },
   }
 }

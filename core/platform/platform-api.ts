@@ -22,7 +22,7 @@ export interface PlatformClient extends PlatformApi {
   postResult(path: string, body: JsonValue, query?: Record<string, string>): Promise<Result<ApiJson>>
   getResult(path: string, query?: Record<string, string>): Promise<Result<ApiJson>>
   /** POST a multipart/form-data body (an upload), token added and refreshed as for postResult. */
-  postFormResult(path: string, form: FormData, query?: Record<string, string>, timeoutMs?: number): Promise<Result<ApiJson>>
+  postFormResult(path: string, form: FormData, query?: Record<string, string>, timeoutMs?: number, signal?: AbortSignal): Promise<Result<ApiJson>>
   /** Reply or CustomMessage -> customer-service message -> POST custom/send. */
   sendResult(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<Result<void>>
 }
@@ -61,13 +61,13 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     return tokens.withToken((token) => client.getJson(path, { ...query, access_token: token }))
   }
 
-  async function postFormResult(path: string, form: FormData, query: Record<string, string> = {}, timeoutMs?: number): Promise<Result<ApiJson>> {
+  async function postFormResult(path: string, form: FormData, query: Record<string, string> = {}, timeoutMs?: number, signal?: AbortSignal): Promise<Result<ApiJson>> {
     const bad = checkPath(path)
     if (bad) return bad
     // Node's own multipart encoder: the body is built once, and sent again as is if the token is refreshed.
     const request = new Request('http://multipart.invalid/', { method: 'POST', body: form })
     const body: RawBody = { bytes: new Uint8Array(await request.arrayBuffer()), contentType: request.headers.get('content-type') ?? 'multipart/form-data' }
-    return tokens.withToken((token) => client.postBody(path, { ...query, access_token: token }, body, timeoutMs))
+    return tokens.withToken((token) => client.postBody(path, { ...query, access_token: token }, body, timeoutMs, signal))
   }
 
   async function sendResult(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<Result<void>> {

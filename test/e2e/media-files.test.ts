@@ -243,4 +243,23 @@ describe('inline replies naming a media file', () => {
       await api.close()
     }
   })
+  it('a stop while a reload waits on an upload with no answer: the engine stops at once, not after the upload deadline', async () => {
+    const api = await startFakeWeChatApi({ appId: APP_ID, appSecret: SECRET })
+    const p = project({ 'main.yaml': RULES, 'images/qr.png': png() })
+    const { runtime, lines } = await p.start(api)
+    try {
+      assert.equal(api.uploads.length, 1)
+      api.hangNext(FAKE_PATHS.addMaterial, 1)
+      writeFileSync(path.join(p.rulesDir, 'images/qr.png'), png('new'))
+      void runtime.reload()
+      await until(() => api.requests.filter((r) => r.path === FAKE_PATHS.addMaterial).length === 2)
+      const started = Date.now()
+      await runtime.close()
+      assert.ok(Date.now() - started < 5_000, `closed in ${Date.now() - started} ms`)
+      assert.ok(!lines.some((l) => l.code === 'STORE_UNAVAILABLE'), 'no write to the closed store')
+    } finally {
+      await runtime.close()
+      await api.close()
+    }
+  })
 })
