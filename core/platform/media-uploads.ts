@@ -32,6 +32,8 @@ export const MEDIA_UPLOADS_AT_ONCE = 2
 /** The first retry of failed uploads; each later one waits twice as long, up to MEDIA_RETRY_MAX_MS. */
 export const MEDIA_RETRY_FIRST_MS = 60_000
 export const MEDIA_RETRY_MAX_MS = 30 * 60_000
+/** How long a load's uploads may take before a line says the load (the start: nothing is served yet) waits on them. */
+export const MEDIA_WAIT_NOTICE_MS = 3_000
 
 /** What the store keeps per uploaded file. */
 export interface StoredMedia {
@@ -53,6 +55,8 @@ export interface MediaUploadsOptions {
   onRecovered: () => void
   timeoutMs?: number
   retryFirstMs?: number
+  /** A load whose uploads are not all done after this says it is waiting on them (default 3 s; tests set less). */
+  waitNoticeMs?: number
 }
 
 export interface MediaUploads {
@@ -240,7 +244,15 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
           }
         }
       }
-      const outcomes = await Promise.all(wanted.map((w) => (w.job ? withDeadline(obtain(w.job)) : Promise.resolve({ failed: w.noSecret! }))))
+      const all = Promise.all(wanted.map((w) => (w.job ? withDeadline(obtain(w.job)) : Promise.resolve({ failed: w.noSecret! }))))
+      // A start waits here before it serves (up to timeoutMs, the platform slow or out of reach): said, or the
+      // operator (and `send --local`) sees nothing for half a minute.
+      const uploading = new Set(wanted.flatMap((w) => (w.job ? [keyOf(w.job.appId, w.job.media)] : []))).size
+      const notice = uploading === 0 ? undefined : setTimeout(() => {
+        log.warn({ code: 'MEDIA_UNAVAILABLE', uploads: uploading }, `waiting for ${uploading} media upload${uploading === 1 ? '' : 's'} to the platform (up to ${timeoutMs / 1000} s) before the rules go live: the platform is slow or out of reach`)
+      }, opts.waitNoticeMs ?? MEDIA_WAIT_NOTICE_MS)
+      notice?.unref()
+      const outcomes = await all.finally(() => clearTimeout(notice))
       const failed: Job[] = []
       wanted.forEach((w, i) => {
         const got = outcomes[i]

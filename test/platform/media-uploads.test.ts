@@ -43,7 +43,7 @@ async function parsed(files: Record<string, string>): Promise<ParsedRuleFile[]> 
   return r.files
 }
 
-function setup(api: FakeWeChatApi, timeoutMs?: number, kv?: KvStore) {
+function setup(api: FakeWeChatApi, timeoutMs?: number, kv?: KvStore, waitNoticeMs?: number) {
   const store = createMemoryStore()
   const { logger, lines } = createMemoryLogger('debug')
   const client = createApiClient({ baseUrl: api.baseUrl })
@@ -51,7 +51,7 @@ function setup(api: FakeWeChatApi, timeoutMs?: number, kv?: KvStore) {
     APPS.map((a) => [a.id, createPlatformApi({ client, tokens: createAccessTokenManager({ appId: a.appId, appSecret: a.appSecret, client, tokens: store.tokens, log: logger }) })]),
   )
   let recovered = 0
-  const uploads = createMediaUploads({ accounts: APPS, apiFor: (id) => apis.get(id), kv: kv ?? store.kv, log: logger, onRecovered: () => recovered++, timeoutMs, retryFirstMs: 60_000 })
+  const uploads = createMediaUploads({ accounts: APPS, apiFor: (id) => apis.get(id), kv: kv ?? store.kv, log: logger, onRecovered: () => recovered++, timeoutMs, retryFirstMs: 60_000, waitNoticeMs })
   return { store, lines, uploads, recovered: () => recovered }
 }
 
@@ -114,6 +114,23 @@ describe('media uploads', () => {
       assert.ok(byAccount.a && 'failed' in byAccount.a)
       assert.match(byAccount.a.failed, /timed out|not uploaded within/)
       assert.ok(lines.some((l) => l.code === 'MEDIA_UNAVAILABLE' && /hi\.amr not uploaded for account "a"/.test(String(l.msg))))
+    } finally {
+      uploads.close()
+      await api.close()
+    }
+  })
+
+  it('a load held by an upload with no answer says so while it waits (start is blocked meanwhile)', async () => {
+    const api = await startFakeWeChatApi({ apps: [APPS[0]] })
+    const { uploads, lines } = setup(api, 1_500, undefined, 200)
+    try {
+      api.hangNext(FAKE_PATHS.addMaterial, 1)
+      const files = await parsed({ 'a/main.yaml': 'rules:\n  - name: g\n    keywords: [g]\n    reply: {type: voice, file: hi.amr}\n', 'a/hi.amr': 'amr' })
+      const done = uploads.resolve(files)
+      await new Promise((r) => setTimeout(r, 800))
+      const waiting = lines.find((l) => l.level === 40 && /waiting .*1 media upload.*up to 1\.5 s/.test(String(l.msg)))
+      assert.ok(waiting, 'a warning says the load waits for the upload, before the wait is over')
+      await done
     } finally {
       uploads.close()
       await api.close()
