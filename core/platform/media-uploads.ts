@@ -108,6 +108,11 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
   const retryFirstMs = opts.retryFirstMs ?? MEDIA_RETRY_FIRST_MS
   /** By `<appId>:<sha256>`: one upload of a file at a time, shared by every rule and load that wants it. */
   const inflight = new Map<string, Promise<StoredMedia | { failed: string }>>()
+  /**
+   * What this engine uploaded or read, by the same key: a store that fails (Redis down, a full disk) must not
+   * make every reload upload every file again, each a new permanent material against the account's quota.
+   */
+  const known = new Map<string, StoredMedia>()
   let running = 0
   const queue: (() => void)[] = []
   let retryTimer: NodeJS.Timeout | undefined
@@ -159,7 +164,7 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
     try {
       await kv.set(MEDIA_NAMESPACE, keyOf(job.appId, media), stored as unknown as Parameters<KvStore['set']>[2])
     } catch (e) {
-      // Served all the same; the next load uploads it again.
+      // Served all the same, and kept in memory (`known`): a restart uploads it again.
       log.warn({ code: 'STORE_UNAVAILABLE', file: media.file, reason: (e as Error).message }, `media file ${media.file} uploaded but its media_id not kept: ${(e as Error).message}`)
     }
     log.info({ file: media.file, account: job.account, type: media.type, mediaId, bytes: media.bytes }, `uploaded ${media.type} file ${media.file} as permanent material`)
@@ -169,6 +174,8 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
   /** The media_id from the store, or a new upload's (shared with anyone already uploading the same file). */
   function obtain(job: Job): Promise<StoredMedia | { failed: string }> {
     const key = keyOf(job.appId, job.media)
+    const mine = known.get(key)
+    if (mine) return Promise.resolve(mine)
     const running = inflight.get(key)
     if (running) return running
     const p = (async () => {
@@ -180,6 +187,10 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
       }
       return upload(job)
     })()
+      .then((got) => {
+        if (!('failed' in got)) known.set(key, got)
+        return got
+      })
       .catch((e: unknown) => ({ failed: e instanceof Error ? e.message : String(e) }))
       .finally(() => inflight.delete(key))
     inflight.set(key, p)

@@ -155,6 +155,25 @@ describe('media uploads', () => {
     }
   })
 
+  it('a store that fails: the media_id is kept in memory, and the next load uploads nothing again', async () => {
+    const api = await startFakeWeChatApi({ apps: [APPS[0]] })
+    const down = () => Promise.reject(new Error('store down'))
+    const failing = { ...createMemoryStore().kv, get: down, set: down } as KvStore
+    const { uploads, lines } = setup(api, undefined, failing)
+    try {
+      const files = () => parsed({ 'a/main.yaml': 'rules:\n  - name: g\n    keywords: [g]\n    reply: {type: image, file: qr.png}\n', 'a/qr.png': 'png' })
+      await uploads.resolve(await files())
+      assert.ok(lines.some((l) => l.code === 'STORE_UNAVAILABLE'), 'the failing store is said')
+      const again = await files()
+      await uploads.resolve(again)
+      assert.equal(api.uploads.length, 1, 'a reload does not upload the file again (permanent material has a quota)')
+      assert.deepEqual(outcomes(again)[0].a, { reply: { type: 'image', mediaId: api.uploads[0].mediaId } })
+    } finally {
+      uploads.close()
+      await api.close()
+    }
+  })
+
   it('kept in Redis: a second engine on the same Redis uploads nothing', async () => {
     const redis = await startRedisServer()
     const api = await startFakeWeChatApi({ apps: [APPS[0]] })
