@@ -206,13 +206,15 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
     return Promise.race([p, late, stopped]).finally(() => clearTimeout(timer))
   }
 
-  function scheduleRetry(failed: Job[]): void {
+  /** `backOff` false: the same wait as the last (a retry that recovered some, its reload to come). */
+  function scheduleRetry(failed: Job[], backOff = true): void {
     clearTimeout(retryTimer)
     retryTimer = undefined
     if (failed.length === 0 || closed) {
       retries = 0
       return
     }
+    if (!backOff) retries = Math.max(0, retries - 1)
     const delay = Math.min(retryFirstMs * 2 ** retries, MEDIA_RETRY_MAX_MS)
     retries++
     retryTimer = setTimeout(() => void retry(failed), delay)
@@ -228,7 +230,9 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
       log.warn({ code: 'MEDIA_UNAVAILABLE', file: job.media.file, at: job.media.at, account: job.account, reason: (outcomes[i] as { failed: string }).failed }, `${job.media.at}: retrying the upload of ${job.media.type} file ${job.media.file} failed again`)
     })
     if (still.length < jobs.length) {
-      // The reload's resolve schedules what is still failing.
+      // The reload's resolve schedules what is still failing, replacing this; scheduled here too, or a reload
+      // refused before its resolve (a rules file broken meanwhile) left the rest never retried.
+      scheduleRetry(still, false)
       opts.onRecovered()
     } else {
       scheduleRetry(still)

@@ -43,7 +43,7 @@ async function parsed(files: Record<string, string>): Promise<ParsedRuleFile[]> 
   return r.files
 }
 
-function setup(api: FakeWeChatApi, timeoutMs?: number, kv?: KvStore, waitNoticeMs?: number) {
+function setup(api: FakeWeChatApi, timeoutMs?: number, kv?: KvStore, waitNoticeMs?: number, retryFirstMs = 60_000) {
   const store = createMemoryStore()
   const { logger, lines } = createMemoryLogger('debug')
   const client = createApiClient({ baseUrl: api.baseUrl })
@@ -51,7 +51,7 @@ function setup(api: FakeWeChatApi, timeoutMs?: number, kv?: KvStore, waitNoticeM
     APPS.map((a) => [a.id, createPlatformApi({ client, tokens: createAccessTokenManager({ appId: a.appId, appSecret: a.appSecret, client, tokens: store.tokens, log: logger }) })]),
   )
   let recovered = 0
-  const uploads = createMediaUploads({ accounts: APPS, apiFor: (id) => apis.get(id), kv: kv ?? store.kv, log: logger, onRecovered: () => recovered++, timeoutMs, retryFirstMs: 60_000, waitNoticeMs })
+  const uploads = createMediaUploads({ accounts: APPS, apiFor: (id) => apis.get(id), kv: kv ?? store.kv, log: logger, onRecovered: () => recovered++, timeoutMs, retryFirstMs, waitNoticeMs })
   return { store, lines, uploads, recovered: () => recovered }
 }
 
@@ -168,6 +168,25 @@ describe('media uploads', () => {
       await uploads.resolve(again)
       assert.equal(api.uploads.length, 1, 'a reload does not upload the file again (permanent material has a quota)')
       assert.deepEqual(outcomes(again)[0].a, { reply: { type: 'image', mediaId: api.uploads[0].mediaId } })
+    } finally {
+      uploads.close()
+      await api.close()
+    }
+  })
+
+  it('a retry that uploads one file of two, its reload refused (a rules file broken meanwhile): the other is still retried', async () => {
+    const api = await startFakeWeChatApi({ apps: [APPS[0]] })
+    // onRecovered only counts: no reload runs resolve again, as when the reload is refused.
+    const { uploads, recovered } = setup(api, undefined, undefined, undefined, 100)
+    try {
+      api.failNext(FAKE_PATHS.addMaterial, 3, 40005)
+      const rules = [1, 2].map((n) => `  - name: r${n}\n    keywords: [k${n}]\n    reply: {type: image, file: p${n}.png}\n`).join('')
+      await uploads.resolve(await parsed({ 'a/main.yaml': `rules:\n${rules}`, 'a/p1.png': '1', 'a/p2.png': '2' }))
+      assert.equal(api.uploads.length, 0)
+      const end = Date.now() + 5_000
+      while (recovered() < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+      assert.equal(api.uploads.length, 2, 'both uploaded in the end')
+      assert.equal(recovered(), 2, 'each recovery asks for a reload')
     } finally {
       uploads.close()
       await api.close()
