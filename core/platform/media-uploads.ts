@@ -15,7 +15,7 @@
  */
 import type { Logger } from '../log/logger.ts'
 import type { ParsedRuleFile } from '../route/rules/load-rule-set.ts'
-import { contentTypeOf } from '../route/rules/media-file.ts'
+import { contentTypeOf, MEDIA_LIMITS } from '../route/rules/media-file.ts'
 import type { MediaFile, MediaOutcome, RuleTarget } from '../route/rule-types.ts'
 import { ALL_ACCOUNTS } from '../route/rules/compile-rule-set.ts'
 import type { KvStore } from '../store/store.ts'
@@ -43,6 +43,8 @@ export interface StoredMedia {
   url?: string
   file: string
   uploadedAt: number
+  /** The sha256 of the bytes uploaded (its key's). */
+  sha256?: string
 }
 
 export interface MediaUploadsOptions {
@@ -127,7 +129,7 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
   const STOPPING = 'the engine is stopping'
   const stopped = new Promise<{ failed: string }>((resolve) => stopping.signal.addEventListener('abort', () => resolve({ failed: STOPPING }), { once: true }))
 
-  const keyOf = (appId: string, media: MediaFile) => `${appId}:${media.sha256}`
+  const keyOf = (appId: string, media: Pick<MediaFile, 'sha256'>) => `${appId}:${media.sha256}`
 
   async function slot<T>(work: () => Promise<T>): Promise<T> {
     if (running >= MEDIA_UPLOADS_AT_ONCE) await new Promise<void>((resolve) => queue.push(resolve))
@@ -148,9 +150,16 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
     } catch (e) {
       return { failed: `cannot read ${media.path}: ${(e as Error).message}` }
     }
-    // Kept under the sha256 the load read: bytes that differ now (the file replaced meanwhile) would be
-    // kept under another picture's key. The change is a reload of its own (the watcher), which takes it.
-    if (createHash('sha256').update(bytes).digest('hex') !== media.sha256) return { failed: `${media.file} changed while the rules were loaded; the next load uploads it` }
+    // The file replaced since the load read it (or since the upload failed, for a retry): what is there now is
+    // what the next load would take, so it is what is uploaded, kept under its own sha256. Refused, a change
+    // with the watch off (the default) left the rule failing, and retried in vain, until a reload.
+    const sha256 = createHash('sha256').update(bytes).digest('hex')
+    if (sha256 !== media.sha256) {
+      const { maxBytes } = MEDIA_LIMITS[media.type]
+      if (bytes.length === 0 || bytes.length > maxBytes) return { failed: `${media.file} changed since the rules were loaded, and is now ${bytes.length} bytes (1 to ${maxBytes} for ${media.type === 'image' ? 'an image' : `a ${media.type}`})` }
+      const mine = known.get(keyOf(job.appId, { sha256 }))
+      if (mine) return mine
+    }
     const form = new FormData()
     const name = media.path.split(/[/\\]/).pop() ?? media.file
     form.append('media', new Blob([new Uint8Array(bytes)], { type: contentTypeOf(media.file) }), name)
@@ -160,9 +169,9 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
     if (!r.ok) return { failed: r.error.reason }
     const mediaId = r.value.media_id
     if (typeof mediaId !== 'string' || mediaId === '') return { failed: `${ADD_MATERIAL_PATH} answered without a media_id` }
-    const stored: StoredMedia = { mediaId, type: media.type, file: media.file, uploadedAt: Date.now(), ...(typeof r.value.url === 'string' ? { url: r.value.url } : {}) }
+    const stored: StoredMedia = { mediaId, type: media.type, file: media.file, uploadedAt: Date.now(), sha256, ...(typeof r.value.url === 'string' ? { url: r.value.url } : {}) }
     try {
-      await kv.set(MEDIA_NAMESPACE, keyOf(job.appId, media), stored as unknown as Parameters<KvStore['set']>[2])
+      await kv.set(MEDIA_NAMESPACE, keyOf(job.appId, { sha256 }), stored as unknown as Parameters<KvStore['set']>[2])
     } catch (e) {
       // Served all the same, and kept in memory (`known`): a restart uploads it again.
       log.warn({ code: 'STORE_UNAVAILABLE', file: media.file, reason: (e as Error).message }, `media file ${media.file} uploaded but its media_id not kept: ${(e as Error).message}`)
@@ -188,7 +197,8 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
       return upload(job)
     })()
       .then((got) => {
-        if (!('failed' in got)) known.set(key, got)
+        // Under the key of the bytes uploaded: the file may have been replaced since the load (upload()).
+        if (!('failed' in got)) known.set(got.sha256 === undefined ? key : keyOf(job.appId, { sha256: got.sha256 }), got)
         return got
       })
       .catch((e: unknown) => ({ failed: e instanceof Error ? e.message : String(e) }))

@@ -193,6 +193,26 @@ describe('media uploads', () => {
     }
   })
 
+  it('a file replaced between the load and its upload (watch off: no reload comes): what is there now is uploaded, kept under its own sha256', async () => {
+    const api = await startFakeWeChatApi({ apps: [APPS[0]] })
+    const { store, uploads } = setup(api)
+    try {
+      const files = await parsed({ 'a/main.yaml': 'rules:\n  - name: g\n    keywords: [g]\n    reply: {type: image, file: qr.png}\n', 'a/qr.png': 'old' })
+      const media = files[0].media[0].media
+      await writeFile(media.path, 'new picture')
+      await uploads.resolve(files)
+      assert.equal(api.uploads.length, 1)
+      const [byAccount] = outcomes(files)
+      assert.deepEqual(byAccount.a, { reply: { type: 'image', mediaId: api.uploads[0].mediaId } })
+      assert.notEqual(api.uploads[0].sha256, media.sha256)
+      assert.equal(await store.kv.get(MEDIA_NAMESPACE, `${APPS[0].appId}:${media.sha256}`), undefined, 'not kept under the old bytes\' key')
+      assert.equal(((await store.kv.get(MEDIA_NAMESPACE, `${APPS[0].appId}:${api.uploads[0].sha256}`)) as { mediaId: string }).mediaId, api.uploads[0].mediaId)
+    } finally {
+      uploads.close()
+      await api.close()
+    }
+  })
+
   it('kept in Redis: a second engine on the same Redis uploads nothing', async () => {
     const redis = await startRedisServer()
     const api = await startFakeWeChatApi({ apps: [APPS[0]] })
