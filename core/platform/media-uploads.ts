@@ -22,6 +22,8 @@ import type { KvStore } from '../store/store.ts'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { PlatformClient } from './platform-api.ts'
+import type { ApiJson } from './api-client.ts'
+import type { Result } from '../errors.ts'
 
 export const ADD_MATERIAL_PATH = '/cgi-bin/material/add_material'
 export const MEDIA_NAMESPACE = 'media'
@@ -144,28 +146,36 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
 
   async function upload(job: Job): Promise<StoredMedia | { failed: string }> {
     const { media } = job
-    let bytes: Buffer
-    try {
-      bytes = await readFile(media.path)
-    } catch (e) {
-      return { failed: `cannot read ${media.path}: ${(e as Error).message}` }
-    }
-    // The file replaced since the load read it (or since the upload failed, for a retry): what is there now is
-    // what the next load would take, so it is what is uploaded, kept under its own sha256. Refused, a change
-    // with the watch off (the default) left the rule failing, and retried in vain, until a reload.
-    const sha256 = createHash('sha256').update(bytes).digest('hex')
-    if (sha256 !== media.sha256) {
-      const { maxBytes } = MEDIA_LIMITS[media.type]
-      if (bytes.length === 0 || bytes.length > maxBytes) return { failed: `${media.file} changed since the rules were loaded, and is now ${bytes.length} bytes (1 to ${maxBytes} for ${media.type === 'image' ? 'an image' : `a ${media.type}`})` }
-      const mine = known.get(keyOf(job.appId, { sha256 }))
-      if (mine) return mine
-    }
-    const form = new FormData()
-    const name = media.path.split(/[/\\]/).pop() ?? media.file
-    form.append('media', new Blob([new Uint8Array(bytes)], { type: contentTypeOf(media.file) }), name)
-    if (media.type === 'video') form.append('description', JSON.stringify({ title: media.title ?? name, introduction: media.description ?? '' }))
-    const r = await slot(() => (closed ? Promise.resolve(null) : job.api.postFormResult(ADD_MATERIAL_PATH, form, { type: media.type }, timeoutMs, stopping.signal)))
-    if (r === null || closed) return { failed: STOPPING }
+    // Read, encoded and sent in its turn (slot): files waiting for a turn are not held in memory meanwhile
+    // (a load of 50 videos of 10 MB held them all, several copies each, while two went up).
+    const sent = await slot(async (): Promise<{ failed: string } | StoredMedia | { r: Result<ApiJson>; sha256: string; size: number }> => {
+      if (closed) return { failed: STOPPING }
+      let bytes: Buffer
+      try {
+        bytes = await readFile(media.path)
+      } catch (e) {
+        return { failed: `cannot read ${media.path}: ${(e as Error).message}` }
+      }
+      // The file replaced since the load read it (or since the upload failed, for a retry): what is there now
+      // is what the next load would take, so it is what is uploaded, kept under its own sha256. Refused, a
+      // change with the watch off (the default) left the rule failing, and retried in vain, until a reload.
+      const sha256 = createHash('sha256').update(bytes).digest('hex')
+      if (sha256 !== media.sha256) {
+        const { maxBytes } = MEDIA_LIMITS[media.type]
+        if (bytes.length === 0 || bytes.length > maxBytes) return { failed: `${media.file} changed since the rules were loaded, and is now ${bytes.length} bytes (1 to ${maxBytes} for ${media.type === 'image' ? 'an image' : `a ${media.type}`})` }
+        const mine = known.get(keyOf(job.appId, { sha256 }))
+        if (mine) return mine
+      }
+      const form = new FormData()
+      const name = media.path.split(/[/\\]/).pop() ?? media.file
+      form.append('media', new Blob([new Uint8Array(bytes)], { type: contentTypeOf(media.file) }), name)
+      if (media.type === 'video') form.append('description', JSON.stringify({ title: media.title ?? name, introduction: media.description ?? '' }))
+      if (closed) return { failed: STOPPING }
+      return { r: await job.api.postFormResult(ADD_MATERIAL_PATH, form, { type: media.type }, timeoutMs, stopping.signal), sha256, size: bytes.length }
+    })
+    if (closed) return { failed: STOPPING }
+    if (!('r' in sent)) return sent
+    const { r, sha256, size } = sent
     if (!r.ok) return { failed: r.error.reason }
     const mediaId = r.value.media_id
     if (typeof mediaId !== 'string' || mediaId === '') return { failed: `${ADD_MATERIAL_PATH} answered without a media_id` }
@@ -176,7 +186,7 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
       // Served all the same, and kept in memory (`known`): a restart uploads it again.
       log.warn({ code: 'STORE_UNAVAILABLE', file: media.file, reason: (e as Error).message }, `media file ${media.file} uploaded but its media_id not kept: ${(e as Error).message}`)
     }
-    log.info({ file: media.file, account: job.account, type: media.type, mediaId, bytes: media.bytes }, `uploaded ${media.type} file ${media.file} as permanent material`)
+    log.info({ file: media.file, account: job.account, type: media.type, mediaId, bytes: size }, `uploaded ${media.type} file ${media.file} as permanent material`)
     return stored
   }
 

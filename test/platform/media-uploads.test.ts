@@ -92,9 +92,16 @@ describe('media uploads', () => {
       while (arrived() < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
       await new Promise((r) => setTimeout(r, 200))
       assert.equal(arrived(), 2, 'two in flight, the others wait')
+      // The two waiting are not read yet (each file is read in its turn: 50 files of 10 MB waiting must not all
+      // be held in memory): a change made now is what goes up.
+      const root = dirname(files[0].file)
+      await writeFile(join(root, 'p3.png'), 'three, changed')
+      await writeFile(join(root, 'p4.png'), 'four, changed')
       release()
       await done
       assert.equal(api.uploads.length, 4)
+      const sizes = api.uploads.map((u) => u.bytes).sort((a, b) => a - b)
+      assert.deepEqual(sizes, [1, 1, 13, 14], 'the files waiting for a slot were read when their turn came')
     } finally {
       uploads.close()
       await api.close()
