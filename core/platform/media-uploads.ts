@@ -294,7 +294,8 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
         let outcome: MediaOutcome
         if ('failed' in got) {
           outcome = got
-          if (w.job) {
+          // A load the stop cut short is thrown away: its uploads did not fail, and nothing is retried.
+          if (w.job && !closed) {
             failed.push(w.job)
             log.error({ code: 'MEDIA_UNAVAILABLE', file: w.target.media.file, at: w.target.media.at, account: w.account, reason: got.failed }, `${w.target.media.at}: ${w.target.media.type} file ${w.target.media.file} not uploaded for account "${w.account}": ${got.failed}; the rule answers as a failing one does until an upload succeeds`)
           }

@@ -257,6 +257,7 @@ describe('inline replies naming a media file', () => {
       await runtime.close()
       assert.ok(Date.now() - started < 5_000, `closed in ${Date.now() - started} ms`)
       assert.ok(!lines.some((l) => l.code === 'STORE_UNAVAILABLE'), 'no write to the closed store')
+      assert.ok(!lines.some((l) => l.code === 'MEDIA_UNAVAILABLE' && l.level === 50), 'the upload cut by the stop is not reported as a failure')
     } finally {
       await runtime.close()
       await api.close()
