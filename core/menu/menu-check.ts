@@ -4,9 +4,10 @@
  * `wxengine rules check`, which runs it for every account that has a menu file, so a rule removed or
  * renamed while its menu button stays is caught by the check CI runs on the rules.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import type { AccountConfig, EngineConfig } from '../config/config-types.ts'
+import { didYouMean } from '../did-you-mean.ts'
 import { listPluginFolders } from '../plugin/load-plugin-set.ts'
 import type { RuleSet } from '../route/rule-types.ts'
 import { shownPath } from '../shown-path.ts'
@@ -76,4 +77,18 @@ export function describeMatchrule(rule: MatchRule): string {
   return Object.entries(matchruleBody(rule))
     .map(([k, v]) => `${k} ${v}${k === 'client_platform_type' && platforms[v] ? ` (${platforms[v]})` : ''}`)
     .join(', ')
+}
+
+/** Files in menusDir that name no configured account (never pushed by --account): warnings, as rules' (menu check and rules check). */
+export function strayMenuFiles(config: EngineConfig): string[] {
+  if (!existsSync(config.menusDir)) return []
+  const ids = config.accounts.map((a) => a.id)
+  const out: string[] = []
+  for (const name of readdirSync(config.menusDir)) {
+    const m = /^(.+)\.ya?ml$/.exec(name)
+    if (!m) continue
+    if (name.endsWith('.yml')) out.push(`${shownPath(path.join(config.menusDir, name))}: menu files end in .yaml: wxengine menu reads ${m[1]}.yaml`)
+    else if (!ids.includes(m[1]!)) out.push(`${shownPath(path.join(config.menusDir, name))}: a menu for account "${m[1]}", which is not configured${didYouMean(m[1]!, ids)} (accounts: ${ids.join(', ')}): it is never pushed`)
+  }
+  return out
 }

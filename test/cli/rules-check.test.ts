@@ -283,6 +283,22 @@ test('a menu file with errors: one warning sending to wxengine menu check, not t
   assert.match(r.stdout, /^warning: menus\/default\.yaml: 1 error in the menu file, so its buttons were not checked against the rules \(wxengine menu check says where\)$/m)
 })
 
+test("the menu file's own warnings, and a menu file no account reads, are rules check's warnings too: --strict fails them as menu check --strict does", async () => {
+  mkdirSync(path.join(project.dir, 'menus'))
+  writeFileSync(path.join(project.dir, 'menus', 'default.yaml'), 'button:\n  - {type: click, name: Hello, key: hello}\n  - {type: click, name: Hi, key: hello}\n')
+  const dup = await project.run(['rules', 'check', '--strict'])
+  assert.equal(dup.code, 1, dup.stdout)
+  assert.match(dup.stdout, /^warning: menus\/default\.yaml:3:\d+: button "Hi": key "hello" is also the key of button "Hello"/m)
+  // A misspelt file name: never pushed, and nothing else would say so.
+  rmSync(path.join(project.dir, 'menus', 'default.yaml'))
+  writeFileSync(path.join(project.dir, 'menus', 'defualt.yaml'), 'button:\n  - {type: click, name: Hello, key: hello}\n')
+  writeFileSync(path.join(project.dir, 'menus', 'default.yml'), 'button:\n  - {type: click, name: Hello, key: hello}\n')
+  const stray = await project.run(['rules', 'check', '--strict'])
+  assert.equal(stray.code, 1, stray.stdout)
+  assert.match(stray.stdout, /^warning: menus\/defualt\.yaml: a menu for account "defualt", which is not configured \(did you mean "default"\?\)/m)
+  assert.match(stray.stdout, /^warning: menus\/default\.yml: menu files end in \.yaml/m)
+})
+
 test("the repository's example project (plugins/, rules/) passes --strict", async () => {
   const r = await project.run(['rules', 'check', '--strict'], { cwd: REPO, env: { WECHAT_TOKEN: 'exampleowntoken' } })
   assert.equal(r.code, 0, r.stdout + r.stderr)

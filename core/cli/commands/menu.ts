@@ -17,13 +17,12 @@
  * store a running engine shares (one refresher at a time, access-token-manager.ts). A token fetched here
  * instead of read from there would end the engine's 5 minutes later.
  */
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { AccountConfig, EngineConfig } from '../../config/config-types.ts'
-import { didYouMean } from '../../did-you-mean.ts'
 import { createLogger } from '../../log/logger.ts'
-import { checkMenuAgainstRules, describeMatchrule, menuFileOf } from '../../menu/menu-check.ts'
+import { checkMenuAgainstRules, describeMatchrule, menuFileOf, strayMenuFiles } from '../../menu/menu-check.ts'
 import { consoleOnlyButtons, explainMenuError, fromMenuGet, fromSelfMenuInfo, fromTryMatch, MENU_PATHS, menuToYaml, NO_MENU_ERRCODE, privateMatchFields, type FetchedConditional } from '../../menu/menu-api.ts'
 import { isParent, loadMenuFile, toConditionalBody, toCreateBody, type LoadedMenu } from '../../menu/menu-file.ts'
 import { createAccessTokenManager } from '../../platform/access-token-manager.ts'
@@ -57,20 +56,6 @@ function project(flags: MenuFlags, command: string, io: Output): Project | undef
   const account = accountNamed(config.accounts, id, `menu ${command}`, io)
   if (!account) return undefined
   return { config, account, file: menuFileOf(config, account) }
-}
-
-/** Files in menusDir that name no configured account (never pushed by --account): warnings, as rules'. */
-function strayMenuFiles(config: EngineConfig): string[] {
-  if (!existsSync(config.menusDir)) return []
-  const ids = config.accounts.map((a) => a.id)
-  const out: string[] = []
-  for (const name of readdirSync(config.menusDir)) {
-    const m = /^(.+)\.ya?ml$/.exec(name)
-    if (!m) continue
-    if (name.endsWith('.yml')) out.push(`${shownPath(path.join(config.menusDir, name))}: menu files end in .yaml: wxengine menu reads ${m[1]}.yaml`)
-    else if (!ids.includes(m[1]!)) out.push(`${shownPath(path.join(config.menusDir, name))}: a menu for account "${m[1]}", which is not configured${didYouMean(m[1]!, ids)} (accounts: ${ids.join(', ')}): it is never pushed`)
-  }
-  return out
 }
 
 interface Checked {

@@ -5,13 +5,14 @@
  * The plugins' folders are checked as the engine's start checks them before running any (plugin.json, the
  * config in engine.config.ts against its schema), and their code is compiled as loading compiles it, without
  * running it: a config or a syntax error the engine would refuse fails here too. Each account's menu file
- * (menus/<id>.yaml) is checked against the rules: a button whose press nothing answers is a warning.
+ * (menus/<id>.yaml) is checked against the rules: a button whose press nothing answers is a warning, as are
+ * the file's own warnings and a menu file no account reads (menu check's).
  */
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { didYouMean } from '../../did-you-mean.ts'
 import { accountWarnings } from '../account-warnings.ts'
-import { checkMenuAgainstRules, menuFileOf } from '../../menu/menu-check.ts'
+import { checkMenuAgainstRules, menuFileOf, strayMenuFiles } from '../../menu/menu-check.ts'
 import { loadMenuFile } from '../../menu/menu-file.ts'
 import { listPluginFolders, settingsWithoutFolder } from '../../plugin/load-plugin-set.ts'
 import { checkMediaAccounts } from '../../platform/media-uploads.ts'
@@ -77,8 +78,12 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
       warnings.push(`${shown(file)}: ${menu.errors.length} error${menu.errors.length === 1 ? '' : 's'} in the menu file, so its buttons were not checked against the rules (wxengine menu check${account.id === config.defaultAccount ? '' : ` --account ${account.id}`} says where)`)
       continue
     }
+    // The file's own warnings (a name the client cuts, a key on two buttons) too, as menu check --strict fails them.
+    for (const w of menu.warnings) warnings.push(w.split(file).join(shown(file)))
     for (const w of checkMenuAgainstRules(config, account, file, menu, loaded.ruleSet).unanswered) warnings.push(w)
   }
+  // A menu file no account reads (a misspelt id, .yml): never pushed, and nothing else says so.
+  for (const w of strayMenuFiles(config)) warnings.push(w)
   const { textRules, keywords, typeHandlers } = loaded.ruleSet.size
   io.out(`${shown(dir)}: ok, ${textRules} text rule${textRules === 1 ? '' : 's'} (${keywords} keyword${keywords === 1 ? '' : 's'}), ${typeHandlers} type handler${typeHandlers === 1 ? '' : 's'}, plugins used: ${loaded.ruleSet.pluginNames().join(', ') || 'none'}`)
   for (const w of warnings) io.out(`warning: ${w}`)
