@@ -167,6 +167,12 @@ describe('wxengine menu check', () => {
     const missing = await project.run(['menu', 'check', '--account', 'safe'])
     assert.equal(missing.code, 1)
     assert.equal(missing.stderr, 'wxengine menu: menus/safe.yaml does not exist: write the menu there (docs/menus.md), or take the account\'s current one with: wxengine menu pull --account safe\n')
+    // The menu written as .yml: named, rather than "does not exist" beside it.
+    writeFileSync(path.join(project.dir, 'menus', 'safe.yml'), 'button: []\n')
+    const yml = await project.run(['menu', 'check', '--account', 'safe'])
+    assert.equal(yml.code, 1)
+    assert.equal(yml.stderr, 'wxengine menu: menus/safe.yaml does not exist, but menus/safe.yml does: rename it to safe.yaml (wxengine menu reads .yaml only)\n')
+    rmSync(path.join(project.dir, 'menus', 'safe.yml'))
     writeMenu('button:\n  - {type: click, name: A, key: hello}\n')
     writeFileSync(path.join(project.dir, 'menus', 'sfae.yaml'), 'button: []\n')
     const stray = await project.run(['menu', 'check'])

@@ -70,6 +70,11 @@ async function checkMenuFile(p: Project, io: Output): Promise<Checked | undefine
   const { config, account, file } = p
   const shown = shownPath(file)
   if (!existsSync(file)) {
+    const yml = file.replace(/\.yaml$/, '.yml')
+    if (existsSync(yml)) {
+      io.err(`wxengine menu: ${shown} does not exist, but ${shownPath(yml)} does: rename it to ${path.basename(file)} (wxengine menu reads .yaml only)`)
+      return undefined
+    }
     io.err(`wxengine menu: ${shown} does not exist: write the menu there (docs/menus.md), or take the account's current one with: wxengine menu pull${account.id === config.defaultAccount ? '' : ` --account ${account.id}`}`)
     return undefined
   }
