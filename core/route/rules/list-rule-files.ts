@@ -1,7 +1,8 @@
 /**
  * Which files make up a rules directory (docs/rules.md "Files"): `*.yaml`/`*.yml` at the top apply to
  * every account unless they say `account:`; `<account-id>/*.yaml` apply to that account. Dot-files
- * are skipped; anything nested deeper is reported as ignored rather than silently half-loaded.
+ * are skipped; YAML nested deeper is reported as ignored rather than silently half-loaded (a deeper folder
+ * of media files only is not).
  */
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -32,6 +33,21 @@ async function entriesOf(dir: string): Promise<{ name: string; kind: 'file' | 'd
     out.push({ name: e.name, kind })
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+/**
+ * Whether a folder nested in an account folder holds YAML files (at any depth, a few levels down): rules that
+ * would be ignored, worth a warning. One holding only media a reply names (rules/images/events/qr.png, as
+ * docs/rules.md suggests keeping them under rules/) is not: warning about it failed `rules check --strict`.
+ */
+async function holdsRuleFiles(folder: string, depth = 0): Promise<boolean> {
+  if (depth > 8) return false
+  const inside = await entriesOf(folder).catch(() => [])
+  for (const e of inside) {
+    if (e.kind === 'file' && RULE_FILE.test(e.name)) return true
+    if (e.kind === 'dir' && (await holdsRuleFiles(join(folder, e.name), depth + 1))) return true
+  }
+  return false
 }
 
 export function missingRulesDirWarning(dir: string): string {
@@ -69,7 +85,7 @@ export async function listRuleFiles(
         const rel = `${entry.name}/${inner.name}`
         if (inner.kind === 'file' && RULE_FILE.test(inner.name)) {
           files.push({ rel, path: join(dir, entry.name, inner.name), folderAccount: entry.name })
-        } else if (inner.kind === 'dir') {
+        } else if (inner.kind === 'dir' && (await holdsRuleFiles(join(dir, rel)))) {
           warnings.push(`${join(dir, rel)}: ignored: rules folders are one level deep (rules/<account-id>/*.yaml)`)
         }
       }

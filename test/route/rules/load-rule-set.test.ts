@@ -306,6 +306,18 @@ describe('loadRuleSet', () => {
     assert.match(result.warnings[0], /deeper.*ignored/)
   })
 
+  it('a nested folder holding no rules files (media a reply names: rules/images/events/qr.png) is no warning; one holding YAML at any depth is', async () => {
+    const dir = await rulesDir({
+      'main.yaml': 'rules:\n  - {name: g, keywords: [hi], reply: {type: image, file: images/events/qr.png}}\n',
+      'images/events/qr.png': '\x89PNG not really',
+      'b/media/old/hello.amr': 'amr',
+      'b/deep/er/x.yaml': 'rules: oops',
+    })
+    const result = await loadRuleSet(dir)
+    assert.ok(result.ok, result.ok ? '' : formatRuleErrors(result.errors))
+    assert.deepEqual(result.warnings, [`${join(dir, 'b/deep')}: ignored: rules folders are one level deep (rules/<account-id>/*.yaml)`])
+  })
+
   it('applies rule-level and keyword-level fold settings and defaults', async () => {
     const dir = await rulesDir({
       'a.yaml': [
