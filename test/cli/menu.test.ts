@@ -268,6 +268,17 @@ describe('wxengine menu push', () => {
     const safe = await project.run(['menu', 'show', '--account', 'safe'], { env: { WECHAT_API_BASE: fake.baseUrl } })
     assert.match(safe.stderr, /account "safe" has no appSecret, .*: set the appSecret of account "safe" in engine.config.ts/)
   })
+
+  test('a store that does not open (where the token is shared): a failure (exit 1), not a usage error, and nothing called', async () => {
+    writeMenu(MENU_YAML)
+    const notADir = path.join(project.dir, 'data-is-a-file')
+    writeFileSync(notADir, '')
+    const sent = fake.requests.length
+    const r = await project.run(['menu', 'push'], { env: { ...env, DATA_DIR: notADir } })
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, /wxengine menu push: cannot open the sqlite store, where the access_token is shared with the engine: /)
+    assert.equal(fake.requests.length, sent)
+  })
 })
 
 describe('wxengine menu show / pull / delete', () => {

@@ -118,13 +118,16 @@ export async function runMenuCheck(flags: MenuFlags, io: Output = stdio): Promis
   return EXIT_OK
 }
 
-/** The account's API with the token shared through the project's store; `close` when done. */
-async function openApi(p: Project, command: string, io: Output): Promise<{ api: PlatformClient; close: () => Promise<void> } | undefined> {
+/**
+ * The account's API with the token shared through the project's store; `close` when done. Or the exit code,
+ * said: no appSecret is the configuration's (usage), a store that does not open is a failure.
+ */
+async function openApi(p: Project, command: string, io: Output): Promise<{ api: PlatformClient; close: () => Promise<void> } | number> {
   const { config, account } = p
   if (!account.appSecret) {
     const setting = account.id === config.defaultAccount ? 'set WECHAT_APPSECRET, or the appSecret' : 'set the appSecret'
     io.err(`wxengine menu ${command}: account "${account.id}" has no appSecret, and the menu API needs an access_token: ${setting} of account "${account.id}" in engine.config.ts (mp.weixin.qq.com, 设置与开发 > 基本配置 > AppSecret)`)
-    return undefined
+    return EXIT_USAGE
   }
   const log = createLogger({ level: 'silent' })
   let store: Store
@@ -137,7 +140,7 @@ async function openApi(p: Project, command: string, io: Output): Promise<{ api: 
       store = await openStore(config.store, config.dataDir, log)
     } catch (e) {
       io.err(`wxengine menu ${command}: cannot open the ${config.store.kind} store, where the access_token is shared with the engine: ${(e as Error).message}`)
-      return undefined
+      return EXIT_FAILED
     }
   }
   const client = createApiClient({ baseUrl: config.platform.apiBase })
@@ -171,7 +174,7 @@ export async function runMenuPush(flags: MenuFlags, io: Output = stdio): Promise
     return EXIT_OK
   }
   const opened = await openApi(p, 'push', io)
-  if (!opened) return EXIT_USAGE
+  if (typeof opened === 'number') return opened
   try {
     const api = opened.api
     const r = await api.postResult(MENU_PATHS.create, body as unknown as JsonBody)
@@ -278,7 +281,7 @@ export async function runMenuShow(flags: MenuFlags, io: Output = stdio): Promise
   const p = project(flags, 'show', io)
   if (!p) return EXIT_USAGE
   const opened = await openApi(p, 'show', io)
-  if (!opened) return EXIT_USAGE
+  if (typeof opened === 'number') return opened
   try {
     const fetched = await fetchMenu(opened.api, 'show', io)
     if (!fetched) return EXIT_FAILED
@@ -304,7 +307,7 @@ export async function runMenuPull(flags: MenuFlags, io: Output = stdio): Promise
     return EXIT_USAGE
   }
   const opened = await openApi(p, 'pull', io)
-  if (!opened) return EXIT_USAGE
+  if (typeof opened === 'number') return opened
   try {
     const fetched = await fetchMenu(opened.api, 'pull', io)
     if (!fetched) return EXIT_FAILED
@@ -348,7 +351,7 @@ export async function runMenuMatch(user: string, flags: MenuFlags, io: Output = 
   const p = project(flags, 'match', io)
   if (!p) return EXIT_USAGE
   const opened = await openApi(p, 'match', io)
-  if (!opened) return EXIT_USAGE
+  if (typeof opened === 'number') return opened
   try {
     const r = await opened.api.postResult(MENU_PATHS.trymatch, { user_id: user })
     if (!r.ok) {
@@ -387,7 +390,7 @@ export async function runMenuDelete(flags: MenuFlags, io: Output = stdio): Promi
     return EXIT_USAGE
   }
   const opened = await openApi(p, 'delete', io)
-  if (!opened) return EXIT_USAGE
+  if (typeof opened === 'number') return opened
   try {
     const r = await opened.api.getResult(MENU_PATHS.delete)
     if (!r.ok) {
