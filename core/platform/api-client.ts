@@ -30,8 +30,10 @@ export interface ApiClient {
   readonly baseUrl: string
   getJson(path: string, query?: Record<string, string>): Promise<Result<ApiJson>>
   postJson(path: string, query: Record<string, string> | undefined, body: JsonValue): Promise<Result<ApiJson>>
-  /** A body that is not JSON (a multipart upload: material/add_material), sent as is; the answer is JSON as ever. */
-  /** `signal` ends the request early (the engine stopping), as the timeout does. */
+  /**
+   * A body that is not JSON (a multipart upload: material/add_material), sent as is; the answer is JSON as ever.
+   * `signal` ends the request early (the engine stopping), as the timeout does.
+   */
   postBody(path: string, query: Record<string, string> | undefined, body: RawBody, timeoutMs?: number, signal?: AbortSignal): Promise<Result<ApiJson>>
 }
 

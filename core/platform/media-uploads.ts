@@ -13,9 +13,10 @@
  * succeeds the engine reloads, and that load finds the media_id in the store. An account without an appSecret
  * cannot upload at all: a load warning says so, and nothing is retried.
  */
+import { createLimiter } from '../limit-concurrency.ts'
 import type { Logger } from '../log/logger.ts'
 import type { ParsedRuleFile } from '../route/rules/load-rule-set.ts'
-import { contentTypeOf, MEDIA_LIMITS } from '../route/rules/media-file.ts'
+import { aMediaType, contentTypeOf, MEDIA_LIMITS } from '../route/rules/media-file.ts'
 import type { MediaFile, MediaOutcome, RuleTarget } from '../route/rule-types.ts'
 import { ALL_ACCOUNTS } from '../route/rules/compile-rule-set.ts'
 import type { KvStore } from '../store/store.ts'
@@ -80,6 +81,12 @@ function withoutSecretWarning(media: MediaFile, account: string): string {
   return `${media.at}: ${media.type} file ${media.file} cannot be uploaded: ${withoutSecretReason(account)}; the rule answers as a failing one does`
 }
 
+/** The configured accounts a rules file's media are for: every one for a file for all, else its own if configured. */
+function accountsOf(file: ParsedRuleFile, accounts: readonly { id: string }[]): string[] {
+  if (file.account === ALL_ACCOUNTS) return accounts.map((a) => a.id)
+  return accounts.some((a) => a.id === file.account) ? [file.account] : []
+}
+
 /**
  * What the start would warn about media files without uploading anything (`wxengine rules check`): a file
  * used by an account that has no appSecret. A MediaResolver that leaves the targets as they are.
@@ -88,9 +95,8 @@ export function checkMediaAccounts(accounts: readonly { id: string; appSecret?: 
   return async (files) => {
     const warnings: string[] = []
     for (const file of files) {
-      const ids = file.account === ALL_ACCOUNTS ? accounts.map((a) => a.id) : accounts.some((a) => a.id === file.account) ? [file.account] : []
       for (const { media } of file.media) {
-        for (const id of ids) if (!accounts.find((a) => a.id === id)?.appSecret) warnings.push(withoutSecretWarning(media, id))
+        for (const id of accountsOf(file, accounts)) if (!accounts.find((a) => a.id === id)?.appSecret) warnings.push(withoutSecretWarning(media, id))
       }
     }
     return warnings
@@ -117,8 +123,8 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
    * make every reload upload every file again, each a new permanent material against the account's quota.
    */
   const known = new Map<string, StoredMedia>()
-  let running = 0
-  const queue: (() => void)[] = []
+  /** Two uploads at a time; each file is read and encoded only in its turn (upload()). */
+  const slot = createLimiter(MEDIA_UPLOADS_AT_ONCE)
   let retryTimer: NodeJS.Timeout | undefined
   let retries = 0
   let closed = false
@@ -132,17 +138,6 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
   const stopped = new Promise<{ failed: string }>((resolve) => stopping.signal.addEventListener('abort', () => resolve({ failed: STOPPING }), { once: true }))
 
   const keyOf = (appId: string, media: Pick<MediaFile, 'sha256'>) => `${appId}:${media.sha256}`
-
-  async function slot<T>(work: () => Promise<T>): Promise<T> {
-    if (running >= MEDIA_UPLOADS_AT_ONCE) await new Promise<void>((resolve) => queue.push(resolve))
-    running++
-    try {
-      return await work()
-    } finally {
-      running--
-      queue.shift()?.()
-    }
-  }
 
   async function upload(job: Job): Promise<StoredMedia | { failed: string }> {
     const { media } = job
@@ -162,7 +157,7 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
       const sha256 = createHash('sha256').update(bytes).digest('hex')
       if (sha256 !== media.sha256) {
         const { maxBytes } = MEDIA_LIMITS[media.type]
-        if (bytes.length === 0 || bytes.length > maxBytes) return { failed: `${media.file} changed since the rules were loaded, and is now ${bytes.length} bytes (1 to ${maxBytes} for ${media.type === 'image' ? 'an image' : `a ${media.type}`})` }
+        if (bytes.length === 0 || bytes.length > maxBytes) return { failed: `${media.file} changed since the rules were loaded, and is now ${bytes.length} bytes (1 to ${maxBytes} for ${aMediaType(media.type)})` }
         const mine = known.get(keyOf(job.appId, { sha256 }))
         if (mine) return mine
       }
@@ -244,10 +239,12 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
   async function retry(jobs: Job[]): Promise<void> {
     const outcomes = await Promise.all(jobs.map((job) => obtain(job)))
     if (closed) return
-    const still = jobs.filter((_, i) => 'failed' in outcomes[i])
-    still.forEach((job) => {
-      const i = jobs.indexOf(job)
-      log.warn({ code: 'MEDIA_UNAVAILABLE', file: job.media.file, at: job.media.at, account: job.account, reason: (outcomes[i] as { failed: string }).failed }, `${job.media.at}: retrying the upload of ${job.media.type} file ${job.media.file} failed again`)
+    const still: Job[] = []
+    jobs.forEach((job, i) => {
+      const got = outcomes[i]!
+      if (!('failed' in got)) return
+      still.push(job)
+      log.warn({ code: 'MEDIA_UNAVAILABLE', file: job.media.file, at: job.media.at, account: job.account, reason: got.failed }, `${job.media.at}: retrying the upload of ${job.media.type} file ${job.media.file} failed again`)
     })
     if (still.length < jobs.length) {
       // The reload's resolve schedules what is still failing, replacing this; scheduled here too, or a reload
@@ -265,7 +262,7 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
       const configured = new Map(opts.accounts.map((a) => [a.id, a]))
       const wanted: { target: MediaTarget; account: string; job?: Job; noSecret?: string }[] = []
       for (const file of files) {
-        const accounts = file.account === ALL_ACCOUNTS ? opts.accounts.map((a) => a.id) : configured.has(file.account) ? [file.account] : []
+        const accounts = accountsOf(file, opts.accounts)
         const targets = [...file.rules.map((r) => r.target), ...file.handlers.map((h) => h.target), ...file.system.map((s) => s.target)]
         for (const target of targets) {
           if (!('media' in target)) continue

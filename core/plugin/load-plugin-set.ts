@@ -14,6 +14,7 @@ import { resolvePluginIsolation, type PluginIsolationSetting } from './plugin-is
 import { createPluginRunner, type PluginRunner } from './plugin-runner.ts'
 import { readPluginFolder } from './read-plugin-folder.ts'
 import { didYouMean } from '../did-you-mean.ts'
+import { createLimiter } from '../limit-concurrency.ts'
 
 export interface LoadPluginSetOptions {
   dir: string
@@ -91,23 +92,6 @@ export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: 
   for (const p of started) if (p) plugins.set(p.name, p)
   for (const e of errors) opts.log.error({ code: e.code, reason: e.reason }, e.reason)
   return { set: createPluginSet(plugins), errors }
-}
-
-function createLimiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let running = 0
-  const queue: Array<() => void> = []
-  return async (task) => {
-    if (running < max) running++
-    // Waits for a finishing task to hand over its slot.
-    else await new Promise<void>((resolve) => queue.push(resolve))
-    try {
-      return await task()
-    } finally {
-      const next = queue.shift()
-      if (next) next()
-      else running--
-    }
-  }
 }
 
 /**

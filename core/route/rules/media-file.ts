@@ -38,6 +38,11 @@ export function contentTypeOf(file: string): string {
   return CONTENT_TYPES[extensionOf(file)] ?? 'application/octet-stream'
 }
 
+/** `an image`, `a voice`, `a video`: the type in a sentence. */
+export function aMediaType(type: MediaType): string {
+  return type === 'image' ? 'an image' : `a ${type}`
+}
+
 function megabytes(bytes: number): string {
   return `${(bytes / 1_048_576).toFixed(1).replace(/\.0$/, '')} MB`
 }
@@ -47,7 +52,7 @@ export function extensionProblem(type: MediaType, file: string): string | undefi
   const { extensions } = MEDIA_LIMITS[type]
   const ext = extensionOf(file)
   if (extensions.includes(ext)) return undefined
-  return `${JSON.stringify(file)} cannot be ${type === 'image' ? 'an image' : `a ${type}`} reply: the platform takes ${extensions.join(', ')} files${ext ? `, not .${ext}` : ''}`
+  return `${JSON.stringify(file)} cannot be ${aMediaType(type)} reply: the platform takes ${extensions.join(', ')} files${ext ? `, not .${ext}` : ''}`
 }
 
 /**
@@ -68,7 +73,7 @@ export async function readMediaFile(type: MediaType, absolute: string, shown: st
     const info = await handle.stat()
     if (!info.isFile()) return { problem: `file ${JSON.stringify(shown)} is not a regular file (${absolute})` }
     if (info.size === 0) return { problem: `file ${JSON.stringify(shown)} is empty` }
-    if (info.size > maxBytes) return { problem: `file ${JSON.stringify(shown)} is ${megabytes(info.size)}, over the ${megabytes(maxBytes)} the platform takes for ${type === 'image' ? 'an image' : `a ${type}`}` }
+    if (info.size > maxBytes) return { problem: `file ${JSON.stringify(shown)} is ${megabytes(info.size)}, over the ${megabytes(maxBytes)} the platform takes for ${aMediaType(type)}` }
     const hash = createHash('sha256')
     let bytes = 0
     for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 })) {

@@ -9,7 +9,7 @@ import { MESSAGE_KINDS } from '../../normalize/message-types.ts'
 import { replySchema, replyTypeError } from '../../reply/reply-builders.ts'
 import { KEY_KINDS, SCENE_KINDS } from '../rule-types.ts'
 import { GROUP_NAME } from '../user-groups.ts'
-import { extensionProblem } from './media-file.ts'
+import { aMediaType, extensionProblem } from './media-file.ts'
 import { slowRegexProblem } from './slow-regex.ts'
 
 export const KEYWORD_KINDS = ['exact', 'contains', 'prefix', 'regex'] as const
@@ -124,9 +124,9 @@ export const inlineReplySchema = z
     if (!(FILE_REPLY_TYPES as readonly string[]).includes(reply.type)) return
     const r = reply as { type: (typeof FILE_REPLY_TYPES)[number]; mediaId?: string; file?: string }
     if (r.mediaId === undefined && r.file === undefined) {
-      ctx.addIssue({ code: 'custom', message: `${r.type === 'image' ? 'an' : 'a'} ${r.type} reply needs mediaId: (a media_id from the platform) or file: (a file the engine uploads)` })
+      ctx.addIssue({ code: 'custom', message: `${aMediaType(r.type)} reply needs mediaId: (a media_id from the platform) or file: (a file the engine uploads)` })
     } else if (r.mediaId !== undefined && r.file !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['file'], message: `${r.type === 'image' ? 'an' : 'a'} ${r.type} reply has both mediaId and file; choose one` })
+      ctx.addIssue({ code: 'custom', path: ['file'], message: `${aMediaType(r.type)} reply has both mediaId and file; choose one` })
     } else if (r.file !== undefined) {
       const problem = extensionProblem(r.type, r.file)
       if (problem) ctx.addIssue({ code: 'custom', path: ['file'], message: problem })
