@@ -17,11 +17,10 @@
  * refuse with a bare errcode is refused here with the button and the line.
  */
 import { readFile } from 'node:fs/promises'
-import { LineCounter, parseDocument, type Document } from 'yaml'
 import { didYouMean } from '../did-you-mean.ts'
 import type { RuleLoadError } from '../route/rule-types.ts'
 import { describeValue } from '../route/rules/describe-issue.ts'
-import { positionAt } from '../route/rules/yaml-positions.ts'
+import { parseYamlWithPositions, positionAt } from '../route/rules/yaml-positions.ts'
 
 /** Every button type menu/create takes, with the fields each needs besides `name`. */
 export const BUTTON_FIELDS = {
@@ -162,28 +161,9 @@ export async function loadMenuFile(file: string): Promise<LoadMenuResult> {
 /** `file` only names the file in messages. */
 export function parseMenuFile(text: string, file: string): LoadMenuResult {
   if (text.length > 256 * 1024) return { ok: false, errors: [{ file, line: 1, column: 1, message: 'the file is over 256 KB: a menu of 3 buttons of 5 sub-buttons is a few hundred bytes; is this the right file?' }] }
-  const lineCounter = new LineCounter()
-  let doc: Document
-  try {
-    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
-  } catch (e) {
-    return { ok: false, errors: [{ file, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)}` }] }
-  }
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      errors: doc.errors.map((e) => {
-        const { line, col } = lineCounter.linePos(e.pos[0])
-        return { file, line, column: col, message: `YAML syntax error: ${firstLine(e.message)}` }
-      }),
-    }
-  }
-  let data: unknown
-  try {
-    data = doc.toJS() ?? {}
-  } catch (e) {
-    return { ok: false, errors: [{ file, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)}` }] }
-  }
+  const parsed = parseYamlWithPositions(text, file)
+  if (!parsed.ok) return { ok: false, errors: parsed.errors }
+  const { doc, lineCounter, data } = parsed
   const errors: RuleLoadError[] = []
   const warnings: string[] = []
   const place = (path: readonly PropertyKey[], key?: string) => positionAt(doc, lineCounter, path, key)
@@ -529,10 +509,6 @@ function isWebUrl(s: string): boolean {
   } catch {
     return false
   }
-}
-
-function firstLine(message: string): string {
-  return message.split('\n')[0]
 }
 
 export function isParent(b: MenuButton): b is ParentButton {

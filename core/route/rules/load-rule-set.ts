@@ -5,7 +5,6 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import nodePath from 'node:path'
-import { LineCounter, parseDocument } from 'yaml'
 import { didYouMean } from '../../did-you-mean.ts'
 import { USER_MESSAGE_KINDS } from '../../normalize/message-types.ts'
 import type { NewsLimits } from '../../reply/reply-xml.ts'
@@ -15,7 +14,7 @@ import { describeIssues } from './describe-issue.ts'
 import { listRuleFiles, type RuleFileRef } from './list-rule-files.ts'
 import { readMediaFile, type MediaType } from './media-file.ts'
 import { KEYWORD_KINDS, regexLiteralWarning, ruleFileSchema, type KeywordEntry, type TargetEntry } from './rule-file-schema.ts'
-import { positionAt } from './yaml-positions.ts'
+import { parseYamlWithPositions, positionAt } from './yaml-positions.ts'
 import { checkGroupUses, type GroupUse } from './user-groups-check.ts'
 
 export type LoadRuleSetResult =
@@ -183,14 +182,9 @@ export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}):
 export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | { errors: RuleLoadError[] } {
   const deep = tooDeep(text)
   if (deep) return { errors: [{ file: ref.path, line: deep.line, column: deep.column, message: `nested deeper than ${MAX_NESTING} levels: no rules file needs that (the YAML parser would run out of stack)` }] }
-  const lineCounter = new LineCounter()
-  let doc: ReturnType<typeof parseDocument>
-  try {
-    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
-  } catch (e) {
-    // The parser itself can overflow the stack on a file nested thousands of mappings deep.
-    return { errors: [{ file: ref.path, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)} (nested too deep?)` }] }
-  }
+  const parsed = parseYamlWithPositions(text, ref.path)
+  if (!parsed.ok) return { errors: parsed.errors }
+  const { doc, lineCounter, data, warnings } = parsed
   const at = (path: readonly PropertyKey[], key?: string): RuleLoadError => {
     const { line, column } = positionAt(doc, lineCounter, path, key)
     return { file: ref.path, line, column, message: '' }
@@ -200,27 +194,6 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
     message,
   })
 
-  if (doc.errors.length > 0) {
-    return {
-      errors: doc.errors.map((e) => {
-        const { line, col } = lineCounter.linePos(e.pos[0])
-        // The usual cause: a regex in double quotes, where YAML reads \s as an escape.
-        const hint = /escape sequence/i.test(e.message) ? " (in double quotes a backslash starts a YAML escape: write regexes in single quotes, '^todo\\s+(.+)$')" : ''
-        return { file: ref.path, line, column: col, message: `YAML syntax error: ${firstLine(e.message)}${hint}` }
-      }),
-    }
-  }
-  const warnings = doc.warnings.map((w) => {
-    const { line, col } = lineCounter.linePos(w.pos[0])
-    return `${ref.path}:${line}:${col}: ${firstLine(w.message)}`
-  })
-  let data: unknown
-  try {
-    // toJS expands aliases; yaml caps the expansion (maxAliasCount) and throws past it.
-    data = doc.toJS() ?? {}
-  } catch (e) {
-    return { errors: [{ file: ref.path, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)}` }] }
-  }
   if (typeof data !== 'object' || Array.isArray(data)) {
     return { errors: [located([], 'a rules file is a mapping with rules:, handlers:, welcome:, default:, error: (and account:)')] }
   }
@@ -431,10 +404,6 @@ function toTarget(t: TargetEntry): RuleTarget {
 
 function placeOf(e: RuleLoadError): string {
   return `${e.file}:${e.line}${e.column === undefined ? '' : `:${e.column}`}`
-}
-
-function firstLine(message: string): string {
-  return message.split('\n')[0]
 }
 
 /** One `file:line:col: message` per line, in file then line order. */

@@ -2,7 +2,8 @@
  * From a path into the parsed data (as zod reports it) back to a line and column in the YAML source,
  * so every rules error points at the text to fix.
  */
-import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml'
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
+import type { RuleLoadError } from '../rule-types.ts'
 
 export interface Position {
   line: number
@@ -48,4 +49,51 @@ export function positionAt(
   const offset = node?.range?.[0] ?? 0
   const { line, col } = lineCounter.linePos(offset)
   return { line, column: col }
+}
+
+export type ParsedYaml =
+  | { ok: true; doc: Document; lineCounter: LineCounter; data: unknown; warnings: string[] }
+  | { ok: false; errors: RuleLoadError[] }
+
+/**
+ * A YAML file's text -> its document and line counter (for positionAt), its data, and the parser's warnings
+ * as `file:line:col: message`; or its errors, each with its place. Shared by the rules files and the menu
+ * files (core/menu/menu-file.ts). Duplicate keys are errors (uniqueKeys).
+ */
+export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
+  const lineCounter = new LineCounter()
+  let doc: Document
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  } catch (e) {
+    // The parser itself can overflow the stack on a file nested thousands of mappings deep.
+    return { ok: false, errors: [{ file, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)} (nested too deep?)` }] }
+  }
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      errors: doc.errors.map((e) => {
+        const { line, col } = lineCounter.linePos(e.pos[0])
+        // The usual cause: a regex in double quotes, where YAML reads \s as an escape.
+        const hint = /escape sequence/i.test(e.message) ? " (in double quotes a backslash starts a YAML escape: write regexes in single quotes, '^todo\\s+(.+)$')" : ''
+        return { file, line, column: col, message: `YAML syntax error: ${firstLine(e.message)}${hint}` }
+      }),
+    }
+  }
+  const warnings = doc.warnings.map((w) => {
+    const { line, col } = lineCounter.linePos(w.pos[0])
+    return `${file}:${line}:${col}: ${firstLine(w.message)}`
+  })
+  let data: unknown
+  try {
+    // toJS expands aliases; yaml caps the expansion (maxAliasCount) and throws past it.
+    data = doc.toJS() ?? {}
+  } catch (e) {
+    return { ok: false, errors: [{ file, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)}` }] }
+  }
+  return { ok: true, doc, lineCounter, data, warnings }
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!
 }
