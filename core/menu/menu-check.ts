@@ -9,6 +9,7 @@ import path from 'node:path'
 import type { AccountConfig, EngineConfig } from '../config/config-types.ts'
 import { didYouMean } from '../did-you-mean.ts'
 import { listPluginFolders } from '../plugin/load-plugin-set.ts'
+import { entryFileOf } from '../plugin/read-plugin-folder.ts'
 import type { RuleSet } from '../route/rule-types.ts'
 import { shownPath } from '../shown-path.ts'
 import { answersFor, describeAnswer } from './menu-answers.ts'
@@ -26,7 +27,7 @@ export function checkMenuAgainstRules(config: EngineConfig, account: AccountConf
   const pluginMissing = (name: string): string | undefined => {
     const folder = path.join(config.pluginsDir, name)
     // As the engine finds a plugin (load-plugin-set.ts, read-plugin-folder.ts): a folder it lists, with index.ts or index.js.
-    if (!folders.has(name) || !existsSync(path.join(folder, 'index.ts')) && !existsSync(path.join(folder, 'index.js'))) return `plugin "${name}" is not in ${shownPath(config.pluginsDir)}`
+    if (!folders.has(name) || !entryFileOf(folder)) return `plugin "${name}" is not in ${shownPath(config.pluginsDir)}`
     if (config.plugins[name]?.enabled === false) return `plugin "${name}" is disabled in engine.config.ts`
     return undefined
   }

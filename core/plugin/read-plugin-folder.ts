@@ -22,8 +22,13 @@ export interface PluginFolder {
 
 const ENTRY_FILES = ['index.ts', 'index.js']
 
+/** The plugin folder's entry file's name (index.ts, else index.js), or undefined: no plugin is there. */
+export function entryFileOf(dir: string): string | undefined {
+  return ENTRY_FILES.find((f) => existsSync(join(dir, f)))
+}
+
 export function readPluginFolder(dir: string, name: string, config: Record<string, JsonValue> | undefined): Result<PluginFolder> {
-  const entryName = ENTRY_FILES.find((f) => existsSync(join(dir, f)))
+  const entryName = entryFileOf(dir)
   if (!entryName) return fail('PLUGIN_LOAD', `plugin ${name}: no ${ENTRY_FILES.join(' or ')} in ${dir}`)
   const manifest = readManifest(dir, name)
   if (!manifest.ok) return manifest

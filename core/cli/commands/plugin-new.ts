@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { readTextAsset } from '../../binary/sea-assets.ts'
+import { entryFileOf } from '../../plugin/read-plugin-folder.ts'
 import { listRuleFiles } from '../../route/rules/list-rule-files.ts'
 import { loadRuleSet, formatRuleErrors, parseRuleFile } from '../../route/rules/load-rule-set.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
@@ -34,7 +35,7 @@ export async function runPluginNew(flags: PluginNewFlags, io: Output = stdio): P
   const root = path.resolve(flags.root)
   const pluginDir = path.join(config.pluginsDir, name)
   if (existsSync(pluginDir)) {
-    const isPlugin = existsSync(path.join(pluginDir, 'index.ts')) || existsSync(path.join(pluginDir, 'index.js'))
+    const isPlugin = entryFileOf(pluginDir) !== undefined
     io.err(
       isPlugin
         ? `wxengine plugin new: a plugin named "${name}" exists already (${shownPath(pluginDir)}); edit it, or choose another name`

@@ -15,6 +15,7 @@ import { accountWarnings } from '../account-warnings.ts'
 import { checkMenuAgainstRules, menuFileOf, strayMenuFiles } from '../../menu/menu-check.ts'
 import { loadMenuFile } from '../../menu/menu-file.ts'
 import { listPluginFolders, settingsWithoutFolder } from '../../plugin/load-plugin-set.ts'
+import { entryFileOf } from '../../plugin/read-plugin-folder.ts'
 import { checkMediaAccounts } from '../../platform/media-uploads.ts'
 import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
 import { groupNamesByAccount } from '../../route/user-groups.ts'
@@ -58,7 +59,7 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   const folders = listPluginFolders(config.pluginsDir)
   for (const name of loaded.ruleSet.pluginNames()) {
     const folder = path.join(config.pluginsDir, name)
-    if (!existsSync(path.join(folder, 'index.ts')) && !existsSync(path.join(folder, 'index.js'))) {
+    if (!entryFileOf(folder)) {
       warnings.push(
         `rules send messages to plugin "${name}", but ${shown(folder)}/index.ts does not exist` +
           (didYouMean(name, folders) || ` (create it with: wxengine plugin new ${name})`),
