@@ -36,6 +36,29 @@ export function holdsDataDirLock(dataDir: string): boolean {
   return heldHere.has(resolve(dataDir))
 }
 
+/**
+ * Whether another process holds `dataDir`'s lock now: an engine serves from it. Asked by a store opened
+ * without the lock (`wxengine log`) before it takes a journal for a dead engine's. A pid alone cannot say:
+ * an engine in a container writes its pid there, which means nothing (or another process) outside it. The
+ * holder's exclusive lock answers a read with SQLITE_BUSY whatever namespace either side is in.
+ */
+export function heldByAnotherProcess(dataDir: string): boolean {
+  const dir = resolve(dataDir)
+  if (heldHere.has(dir)) return false
+  let db: Database.Database | undefined
+  try {
+    db = new Database(join(dir, LOCK_FILE_NAME), { readonly: true, fileMustExist: true })
+    db.pragma('busy_timeout = 0')
+    db.prepare('SELECT count(*) FROM holder').get()
+    return false
+  } catch (e) {
+    // No lock file: no engine ever served here. Anything else but busy (a file that is not ours) says nothing.
+    return (e as { code?: string }).code === 'SQLITE_BUSY'
+  } finally {
+    db?.close()
+  }
+}
+
 /** Takes the directory for this process; throws a StoreOpenError naming it when another engine holds it. */
 export function lockDataDir(dataDir: string): DataDirLock {
   const dir = resolve(dataDir)

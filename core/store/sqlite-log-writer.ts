@@ -21,7 +21,7 @@ import type Database from 'better-sqlite3'
 import { createLineBudget } from '../log/line-budget.ts'
 import type { Logger } from '../log/logger.ts'
 import { prepareLogBatch } from './sqlite-log-batch.cjs'
-import { holdsDataDirLock } from './data-dir-lock.ts'
+import { heldByAnotherProcess, holdsDataDirLock } from './data-dir-lock.ts'
 import { createFollower, JOURNAL_REMOVED, openJournalIngest } from './sqlite-log-journal.cjs'
 import type { MessageLogEntry } from './store.ts'
 
@@ -93,14 +93,18 @@ function processAlive(pid: number): boolean {
 }
 
 /**
- * Our own pid on a journal we are not writing is an earlier run of ours (a container restarts as pid 1).
- * Holding the data directory's lock, every other pid's journal is a dead engine's: its pid may still exist,
- * a crashed engine not yet reaped (a zombie) or an unrelated process that reused the pid, and its entries
- * then waited for the start after next (a chaos review). A store opened without the lock (`wxengine log`
- * beside a serving engine) asks whether the pid is alive.
+ * Holding the data directory's lock, every journal but ours is a dead engine's: its pid may still exist, a
+ * crashed engine not yet reaped (a zombie) or an unrelated process that reused the pid, and its entries then
+ * waited for the start after next (a chaos review). A store opened without the lock (`wxengine log` beside
+ * a serving engine) leaves every journal alone while another process holds the lock: the engine's pid may be
+ * from another PID namespace (a container), where it names no process here, or ours. With the lock free, our
+ * own pid on a journal we are not writing is an earlier run of ours (a container restarts as pid 1), and
+ * another pid is asked whether it is alive (an engine that has not taken the lock yet).
  */
-function journalIsLive(name: string, pid: number, exclusive: boolean): boolean {
-  return liveJournals.has(name) || (!exclusive && pid !== process.pid && processAlive(pid))
+function journalIsLive(name: string, pid: number, exclusive: boolean, heldElsewhere: () => boolean): boolean {
+  if (liveJournals.has(name)) return true
+  if (exclusive) return false
+  return heldElsewhere() || (pid !== process.pid && processAlive(pid))
 }
 
 export function startLogWriter(opts: LogWriterOptions): LogWriter {
@@ -122,8 +126,12 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
   // Recovery at open, before anything is written: a journal a crashed process left is in the table before
   // the engine (or `wxengine log` after the crash) reads it.
   try {
-    const exclusive = holdsDataDirLock(path.dirname(opts.file))
-    const r = ingest.recover(dir, (name, pid) => journalIsLive(name, pid, exclusive))
+    const dataDir = path.dirname(opts.file)
+    const exclusive = holdsDataDirLock(dataDir)
+    // Asked once, and only when there is a journal to judge (most opens find none).
+    let held: boolean | undefined
+    const heldElsewhere = () => (held ??= heldByAnotherProcess(dataDir))
+    const r = ingest.recover(dir, (name, pid) => journalIsLive(name, pid, exclusive, heldElsewhere))
     if (r.journals > 0) log.warn({ journals: r.journals, entries: r.entries }, 'message log recovered from journals left by a stopped process')
     reportSkipped(r.skipped)
   } catch (e) {

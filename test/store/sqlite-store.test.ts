@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { fork, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -345,6 +345,36 @@ describe('sqlite store', () => {
     } finally {
       lock.release()
     }
+  })
+
+  it("without the lock, a journal is left alone while another process holds the directory, even when its pid means nothing here (an engine in another PID namespace)", async () => {
+    const file = freshFile('recover-other-ns')
+    const first = openSqliteStore({ file, now: () => T0 })
+    await first.close()
+    // The engine serves from a container: the pid in its journal's row is its pid there, which no process
+    // has here (`wxengine log` run from the host or another container on the same volume).
+    const elsewhere = await deadPid()
+    const rw = new Database(file)
+    rw.prepare('INSERT INTO log_journals (name, pid, committed) VALUES (?, ?, 0)').run(`${elsewhere}-ns`, elsewhere)
+    rw.close()
+    mkdirSync(`${file}-msglog`, { recursive: true })
+    writeFileSync(join(`${file}-msglog`, `${elsewhere}-ns.jsonl`), `${JSON.stringify([entry('being-written')])}\n`)
+    const holder = fork(join(import.meta.dirname, 'data-dir-holder-child.ts'), [join(file, '..')], { execArgv: ['--import', 'tsx'], stdio: 'ignore' })
+    try {
+      assert.equal((await once(holder, 'message'))[0], 'held')
+      const reader = openSqliteStore({ file, now: () => T0 })
+      assert.deepEqual(await reader.log.query({ account: 'acct' }), [])
+      await reader.close()
+      assert.deepEqual(readdirSync(`${file}-msglog`), [`${elsewhere}-ns.jsonl`], 'the live engine keeps writing its journal')
+    } finally {
+      holder.disconnect()
+      await once(holder, 'exit')
+    }
+    // Once nothing holds the directory, the journal is a dead engine's: the next reader recovers it.
+    const next = openSqliteStore({ file, now: () => T0 })
+    assert.deepEqual((await next.log.query({ account: 'acct' })).map((e) => e.msgKey), ['being-written'])
+    await next.close()
+    assert.deepEqual(readdirSync(`${file}-msglog`), [])
   })
 
   it('a journal with corrupted entries (null, a value SQLite cannot bind) is recovered without them, once', async () => {
