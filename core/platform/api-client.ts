@@ -8,6 +8,7 @@
  *     `httpStatus` is set when there was an answer, so a caller can tell a 502 from a redirect.
  * Reasons name the method and path only, never the query: it carries the access_token or the AppSecret.
  */
+import { parse as parseLossless } from 'lossless-json'
 import type { EngineError, Result } from '../errors.ts'
 import { ok } from '../errors.ts'
 import type { JsonValue } from '../plugin/plugin-api.ts'
@@ -85,7 +86,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
 
     let json: unknown
     try {
-      json = JSON.parse(text)
+      json = parseApiJson(text)
     } catch {
       return apiError(`${where}: HTTP ${status}, answer is not JSON (${text.length} bytes)`, undefined, status)
     }
@@ -113,6 +114,21 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     postBody: (path, query, body, timeoutMs, signal) => call('POST', path, query, undefined, body, timeoutMs, signal),
   }
 }
+
+/**
+ * JSON.parse, except that an integer past 2^53 keeps its digits, as a string. The platform's ids are 64-bit
+ * (a template message's msgid, a mass send's msg_data_id): read as numbers, their last digits changed, and
+ * the id no longer matched the one its job event carries (MsgID, a string in the typed message). Answers
+ * without a run of 16 digits (nearly all) take JSON.parse itself; the others the lossless parser, which is
+ * slower but only ever sees a small answer.
+ */
+export function parseApiJson(text: string): unknown {
+  if (!LONG_DIGITS.test(text)) return JSON.parse(text)
+  return parseLossless(text, null, (digits) => (INTEGER.test(digits) && !Number.isSafeInteger(Number(digits)) ? digits : Number(digits)))
+}
+
+const LONG_DIGITS = /\d{16}/
+const INTEGER = /^-?\d+$/
 
 export function apiError(reason: string, errcode?: number, httpStatus?: number): { ok: false; error: EngineError } {
   const error: EngineError = { code: 'API_ERROR', reason }

@@ -115,3 +115,23 @@ test('an errcode spelled as a string is still a refusal, never a success', async
     assert.ok((await c.postJson('/cgi-bin/message/custom/send', undefined, {})).ok, body)
   }
 })
+
+test('a 64-bit integer in an answer (a msgid past 2^53) arrives with all its digits, as a string; safe numbers stay numbers', async () => {
+  void fake.answerRawNext('/cgi-bin/message/template/send', {
+    status: 200,
+    contentType: 'application/json',
+    body: '{"errcode":0,"errmsg":"ok","msgid":2963446620935323649,"neg":-9007199254740993,"safe":9007199254740991,"float":1.5,"in_text":"id 2963446620935323649","list":[12345678901234567890,7]}',
+  })
+  const r = await client.postJson('/cgi-bin/message/template/send', {}, {})
+  assert.ok(r.ok, JSON.stringify(r))
+  assert.deepEqual(r.value, {
+    errcode: 0,
+    errmsg: 'ok',
+    msgid: '2963446620935323649',
+    neg: '-9007199254740993',
+    safe: 9007199254740991,
+    float: 1.5,
+    in_text: 'id 2963446620935323649',
+    list: ['12345678901234567890', 7],
+  })
+})
