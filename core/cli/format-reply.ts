@@ -20,10 +20,16 @@ function describe(name: string, value: RawValue, indent: string): string[] {
   return [`${indent}${name}:`, ...Object.entries(value).flatMap(([k, v]) => describe(k, v, `${indent}  `))]
 }
 
-/** A customer-service message (`send --local --wait`) as lines: its msgtype and when, then its fields but touser. */
-export function formatSentMessage(body: JsonObject, afterMs: number): string {
-  const lines = [`${String(body.msgtype ?? 'unknown')} message through the customer-service API, ${(afterMs / 1000).toFixed(1)} s after the push`]
-  for (const [name, value] of Object.entries(body)) if (name !== 'touser' && name !== 'msgtype') lines.push(...describeJson(name, value, '  '))
+/**
+ * A message sent through the API (`send --local --wait`) as lines: a customer-service message's msgtype, or a
+ * template message's template_id, and when; then its fields but touser.
+ */
+export function formatSentMessage(body: JsonObject, afterMs: number, via: 'custom' | 'template' = 'custom'): string {
+  const after = `${(afterMs / 1000).toFixed(1)} s after the push`
+  const head = via === 'template' ? `template message ${String(body.template_id)} through the template API, ${after}` : `${String(body.msgtype ?? 'unknown')} message through the customer-service API, ${after}`
+  const shown = via === 'template' ? ['touser', 'template_id'] : ['touser', 'msgtype']
+  const lines = [head]
+  for (const [name, value] of Object.entries(body)) if (!shown.includes(name)) lines.push(...describeJson(name, value, '  '))
   return lines.join('\n')
 }
 

@@ -12,6 +12,7 @@ import type { JsonValue, PlatformApi } from '../plugin/plugin-api.ts'
 import type { Reply } from '../reply/reply-types.ts'
 import type { CustomMessage, SendOptions } from '../reply/custom-message-types.ts'
 import { toCustomMessage } from '../reply/custom-message.ts'
+import { parseTemplateMessage, TEMPLATE_SEND_PATH, toTemplateBody, type TemplateMessage } from '../reply/template-message.ts'
 import { apiError, type ApiClient, type ApiJson, type RawBody } from './api-client.ts'
 import type { AccessTokenManager } from './access-token-manager.ts'
 
@@ -25,6 +26,8 @@ export interface PlatformClient extends PlatformApi {
   postFormResult(path: string, form: FormData, query?: Record<string, string>, timeoutMs?: number, signal?: AbortSignal): Promise<Result<ApiJson>>
   /** Reply or CustomMessage -> customer-service message -> POST custom/send. */
   sendResult(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<Result<void>>
+  /** TemplateMessage -> POST message/template/send; the msgid its job event (template_send_job_finish) will carry. */
+  sendTemplateResult(openId: string, message: TemplateMessage): Promise<Result<string>>
 }
 
 export interface PlatformApiOptions {
@@ -78,15 +81,29 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     return r.ok ? ok(undefined) : r
   }
 
+  async function sendTemplateResult(openId: string, message: TemplateMessage): Promise<Result<string>> {
+    // Checked here too: an in-process caller (setup's platform()) has not been through the RPC's check.
+    const checked = parseTemplateMessage(message)
+    if (!checked.ok) return checked
+    const r = await postResult(TEMPLATE_SEND_PATH, toTemplateBody(openId, checked.value) as JsonValue)
+    if (!r.ok) return r
+    // A 64-bit id: the api client keeps one past 2^53 as its digits (a string); a smaller one is a number.
+    const msgid = r.value.msgid
+    if (typeof msgid === 'string' || typeof msgid === 'number') return ok(String(msgid))
+    return apiError(`POST ${TEMPLATE_SEND_PATH}: the answer has no msgid`)
+  }
+
   return {
     appId: tokens.appId,
     postResult,
     getResult,
     postFormResult,
     sendResult,
+    sendTemplateResult,
     post: async (path, body) => unwrap(await postResult(path, body)),
     get: async (path, query) => unwrap(await getResult(path, query)),
     sendToUser: async (openId, message, opts) => unwrap(await sendResult(openId, message, opts)),
+    sendTemplate: async (openId, message) => unwrap(await sendTemplateResult(openId, message)),
   }
 }
 

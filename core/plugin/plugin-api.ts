@@ -12,8 +12,9 @@
 import type { InboundMessage, MessageKind } from '../normalize/message-types.ts'
 import type { Article, Reply } from '../reply/reply-types.ts'
 import type { CustomMessage, MenuOption, SendOptions } from '../reply/custom-message-types.ts'
+import type { TemplateMessage } from '../reply/template-message.ts'
 
-export type { InboundMessage, MessageKind, Reply, Article, CustomMessage, MenuOption, SendOptions }
+export type { InboundMessage, MessageKind, Reply, Article, CustomMessage, MenuOption, SendOptions, TemplateMessage }
 export { dialogue } from './dialogue.ts'
 export type { DialogueState, DialogueSpec, DialogueStep, DialoguePrompt } from './dialogue.ts'
 
@@ -144,7 +145,7 @@ export interface PluginLogger {
 /**
  * The platform API, authenticated with the account's access_token (refreshed for you). A refused call
  * rejects with an Error named `PlatformApiError` carrying `code` (`API_ERROR`; `BAD_CONFIG` when the
- * account has no appSecret; `STORE_UNAVAILABLE` when the token store is away; `PLUGIN_BAD_REPLY` when sendToUser was given something it cannot send, before any
+ * account has no appSecret; `STORE_UNAVAILABLE` when the token store is away; `PLUGIN_BAD_REPLY` when sendToUser or sendTemplate was given something it cannot send, before any
  * request) and `errcode` when the platform answered one (absent for a timeout or a network failure).
  * Decide on `errcode`, never on the message: e.g. 45015 (48 h window closed) is final, -1 is not.
  */
@@ -158,6 +159,11 @@ export interface PlatformApi {
    * (`ctx.reply.msgMenu`, ...). `kfAccount` sends it as that customer-service account.
    */
   sendToUser(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<void>
+  /**
+   * Send a template message (a service notice, at any time, to a follower): resolves the msgid, as text
+   * (a 64-bit id), which the `template_send_job_finish` event names when the platform reports delivery.
+   */
+  sendTemplate(openId: string, message: TemplateMessage): Promise<string>
 }
 
 export interface AccountInfo {

@@ -4,6 +4,7 @@
  */
 import { PlatformApiError } from '../platform/platform-api.ts'
 import { parseSendable, parseSendOptions } from '../reply/custom-message-schema.ts'
+import { parseTemplateMessage } from '../reply/template-message.ts'
 import type { JsonValue } from './plugin-api.ts'
 import type { PluginServices } from './plugin-host-types.ts'
 import { globalKey, pluginNamespace, userKey } from './storage-keys.ts'
@@ -53,6 +54,11 @@ async function perform(plugin: string, req: RpcRequest, services: PluginServices
       const api = services.api(req.accountId)
       await (req.opts === undefined ? api.sendToUser(req.openId, message.value) : api.sendToUser(req.openId, message.value, opts.value))
       return undefined
+    }
+    case 'api.sendTemplate': {
+      const message = parseTemplateMessage(req.message)
+      if (!message.ok) throw new PlatformApiError({ code: message.error.code, reason: `sendTemplate: ${message.error.reason}` })
+      return services.api(req.accountId).sendTemplate(req.openId, message.value)
     }
     default:
       return assertNever(req)

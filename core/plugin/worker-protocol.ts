@@ -53,6 +53,7 @@ export type RpcMethod =
   | 'api.get'
   | 'api.post'
   | 'api.sendToUser'
+  | 'api.sendTemplate'
 
 /**
  * Storage RPCs name the scope, never the namespace: the main thread derives the namespace from the
@@ -69,6 +70,7 @@ export type RpcRequest =
   | { t: 'rpc'; id: number; method: 'api.get'; accountId: string; path: string; query?: Record<string, string> }
   | { t: 'rpc'; id: number; method: 'api.post'; accountId: string; path: string; body: JsonValue }
   | { t: 'rpc'; id: number; method: 'api.sendToUser'; accountId: string; openId: string; message: JsonValue; opts?: JsonValue }
+  | { t: 'rpc'; id: number; method: 'api.sendTemplate'; accountId: string; openId: string; message: JsonValue }
 
 export type RpcResponse =
   | { t: 'rpc-result'; id: number; ok: true; value: JsonValue | undefined }

@@ -22,6 +22,11 @@
  *   POST /cgi-bin/message/custom/send?access_token=  (customer-service message)
  *        validates the token (41001 missing, 40014 malformed, 40001 unknown/replaced, 42001 expired),
  *        then the JSON per msgtype; accepted messages are appended to `.sent`.
+ *   POST /cgi-bin/message/template/send?access_token=  (template message)
+ *        {touser, template_id, url?, miniprogram?: {appid, pagepath?}, client_msg_id?, data: {name: {value}}}:
+ *        47001 for a body that is not that shape, 40037 for an empty template_id, 40003 for an empty touser;
+ *        accepted ones are appended to `.sent` (via 'template') and answered {errcode: 0, errmsg, msgid},
+ *        a 64-bit msgid past 2^53 as the platform's are.
  *   POST /cgi-bin/material/add_material?access_token=&type=image|voice|video|thumb  (permanent material)
  *        multipart/form-data, parsed for real: the file in field `media` (with its filename), and for a
  *        video a field `description` = JSON {title, introduction}. Checks the type (40004), the file's
@@ -42,6 +47,7 @@ export const FAKE_PATHS = {
   token: '/cgi-bin/token',
   stableToken: '/cgi-bin/stable_token',
   customSend: '/cgi-bin/message/custom/send',
+  templateSend: '/cgi-bin/message/template/send',
   addMaterial: '/cgi-bin/material/add_material',
 } as const
 
@@ -93,6 +99,8 @@ export interface SentMessage {
   /** The body's text exactly as posted: byte-for-byte checks of the wire format. */
   raw: string
   at: number
+  /** Which API took it: the customer-service one (message/custom/send) or the template one. */
+  via: 'custom' | 'template'
 }
 
 /** Every request, in arrival order, with what it was answered (for debugging and fine-grained asserts). */
@@ -172,6 +180,7 @@ const ERRMSG: Record<number, string> = {
   40003: 'invalid openid',
   40007: 'invalid media_id',
   40008: 'invalid message type',
+  40037: 'invalid template_id',
   40013: 'invalid appid',
   40014: 'invalid access_token',
   40066: 'invalid url',
@@ -231,6 +240,8 @@ interface Injected {
 }
 
 const TOKEN_PREFIX = 'FAKE_AT_'
+/** Where the fake's template msgids start: past 2^53, as the platform's (64-bit ids). */
+const TEMPLATE_MSGID_BASE = 2963446620935323648n
 
 /** The AppSecret given to an account without one (standInFor): known to the stand-in, nowhere else. */
 export const STAND_IN_APP_SECRET = 'wxengine-stand-in-secret'
@@ -342,8 +353,24 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     if (invalid !== null) return error(invalid)
     const userError = userErrors.get(body.touser as string)
     if (userError !== undefined) return error(userError)
-    sent.push({ appId, accessToken, body, raw, at: now() })
+    sent.push({ appId, accessToken, body, raw, at: now(), via: 'custom' })
     return { errcode: 0, errmsg: 'ok' }
+  }
+
+  function handleTemplateSend(appId: string, accessToken: string, body: Json | undefined, raw: string): { answer: JsonObject; text?: string } {
+    if (body === undefined) return { answer: error(47001, 'data format error hint: [empty post data]') }
+    if (!isObject(body) || typeof body.touser !== 'string' || typeof body.template_id !== 'string' || !isObject(body.data)) return { answer: error(47001) }
+    if (body.touser === '') return { answer: error(40003) }
+    if (body.template_id === '') return { answer: error(40037) }
+    for (const v of Object.values(body.data)) if (!isObject(v) || typeof v.value !== 'string') return { answer: error(47001) }
+    if (body.miniprogram !== undefined && !(isObject(body.miniprogram) && typeof body.miniprogram.appid === 'string')) return { answer: error(47001) }
+    if (optionalStrings(body, ['url', 'client_msg_id']) !== null) return { answer: error(47001) }
+    const userError = userErrors.get(body.touser)
+    if (userError !== undefined) return { answer: error(userError) }
+    sent.push({ appId, accessToken, body, raw, at: now(), via: 'template' })
+    // The platform's msgids are 64-bit: written as JSON digits, past what a double holds exactly.
+    const msgid = (TEMPLATE_MSGID_BASE + BigInt(sent.length)).toString()
+    return { answer: { errcode: 0, errmsg: 'ok' }, text: `{"errcode":0,"errmsg":"ok","msgid":${msgid}}` }
   }
 
   async function handleAddMaterial(appId: string, query: Record<string, string>, bytes: Buffer, contentType: string): Promise<JsonObject> {
@@ -424,6 +451,8 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     }
 
     let answer: JsonObject
+    // The answer's exact text, when JSON.stringify(answer) cannot write it (a 64-bit number).
+    let answerText: string | undefined
     let status = 200
     if (next?.kind === 'fail') {
       answer = error(next.errcode ?? -1, next.errmsg)
@@ -436,6 +465,10 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     } else if (path === FAKE_PATHS.customSend && req.method === 'POST') {
       const who = checkToken(query.access_token)
       answer = 'error' in who ? who.error : handleCustomSend(who.appId, query.access_token, body, raw)
+    } else if (path === FAKE_PATHS.templateSend && req.method === 'POST') {
+      const who = checkToken(query.access_token)
+      if ('error' in who) answer = who.error
+      else ({ answer, text: answerText } = handleTemplateSend(who.appId, query.access_token, body, raw))
     } else if (path === FAKE_PATHS.addMaterial && req.method === 'POST') {
       const who = checkToken(query.access_token)
       answer = 'error' in who ? who.error : await handleAddMaterial(who.appId, query, bytes, contentType)
@@ -450,7 +483,7 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
       }
     }
     record.errcode = typeof answer.errcode === 'number' ? answer.errcode : 0
-    const text = JSON.stringify(answer)
+    const text = answerText ?? JSON.stringify(answer)
     res.writeHead(status, { 'content-type': 'application/json; encoding=utf-8', 'content-length': Buffer.byteLength(text) })
     res.end(text)
   }

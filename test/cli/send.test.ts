@@ -82,13 +82,14 @@ describe('wxengine send --local (engine in the CLI process)', () => {
     assert.equal(click.stderr, 'wxengine send: placeholders sent for EventKey (set them with --key or --field Name=value)\n')
   })
 
-  test('--wait: the customer-service messages sent after the answer (ctx.api.sendToUser, a late reply) are printed, captured on 127.0.0.1; none of the stand-in\'s tokens reach the store', async () => {
+  test('--wait: the messages sent through the API after the answer (ctx.api.sendToUser, a late reply, ctx.api.sendTemplate) are printed, captured on 127.0.0.1; none of the stand-in\'s tokens reach the store', async () => {
     mkdirSync(path.join(project.dir, 'plugins', 'later'))
     writeFileSync(
       path.join(project.dir, 'plugins', 'later', 'index.ts'),
       "import { definePlugin } from 'wxengine/plugin'\nconst sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))\n" +
         "export default definePlugin({ name: 'later', async handle(ctx) {\n" +
         "  if (ctx.message.kind === 'text' && ctx.message.content === 'later slow') { await sleep(800); return ctx.reply.text('late reply') }\n" +
+        "  if (ctx.message.kind === 'text' && ctx.message.content === 'later notice') { await ctx.api.sendTemplate(ctx.message.fromUser, { templateId: 'tpl-1', data: { thing1: 'ready' } }); return ctx.reply.none() }\n" +
         "  void sleep(100).then(() => ctx.api.sendToUser(ctx.message.fromUser, ctx.reply.text('done, later')))\n" +
         "  return ctx.reply.text('working on it')\n} })\n",
     )
@@ -100,7 +101,11 @@ describe('wxengine send --local (engine in the CLI process)', () => {
       const sent = await project.run(['send', 'later', '--openid', 'u3', '--local', '--wait', '1.5'])
       assert.equal(sent.code, 0, sent.stderr)
       assert.match(sent.stdout, /^text reply\n {2}Content: working on it\ntext message through the customer-service API, 0\.\d s after the push\n {2}text:\n {4}content: done, later\n$/)
-      assert.match(sent.stderr, /^wxengine send: waiting 1\.5 s for customer-service messages \(a late reply, ctx\.api\.sendToUser\); Ctrl-C ends the wait\n$/)
+      assert.match(sent.stderr, /^wxengine send: waiting 1\.5 s for messages sent through the API \(a late reply, ctx\.api\.sendToUser, ctx\.api\.sendTemplate\); Ctrl-C ends the wait\n$/)
+
+      const notice = await project.run(['send', 'later notice', '--openid', 'u3', '--local', '--wait', '0.5'])
+      assert.equal(notice.code, 0, notice.stderr)
+      assert.match(notice.stdout, /^no reply \(the engine answered "success"\)\ntemplate message tpl-1 through the template API, 0\.\d s after the push\n {2}data:\n {4}thing1:\n {6}value: ready\n$/)
 
       const late = await project.run(['-c', 'quick.config.ts', 'send', 'later slow', '--openid', 'u3', '--local', '--wait', '2', '--account', 'safe'])
       assert.equal(late.code, 0, late.stderr)

@@ -68,7 +68,7 @@ export function captureLog(): CapturedLog {
 
 export interface ApiCall {
   accountId: string
-  method: 'get' | 'post' | 'sendToUser'
+  method: 'get' | 'post' | 'sendToUser' | 'sendTemplate'
   args: unknown[]
 }
 
@@ -89,6 +89,10 @@ export function createFakeApi(): { api: (accountId: string) => PlatformApi; call
       },
       async sendToUser(openId, message, opts) {
         calls.push({ accountId, method: 'sendToUser', args: opts === undefined ? [openId, message] : [openId, message, opts] })
+      },
+      async sendTemplate(openId, message) {
+        calls.push({ accountId, method: 'sendTemplate', args: [openId, message] })
+        return '2963446620935323649'
       },
     }),
   }

@@ -24,6 +24,10 @@ export default definePlugin({
       await ctx.api.sendToUser(ctx.message.fromUser, ctx.reply.text('told you'))
       return ctx.reply.text('passive')
     }
+    if (text === 'notify') {
+      const msgid = await ctx.api.sendTemplate(ctx.message.fromUser, { templateId: 'tpl-1', data: { thing1: 'shipped' } })
+      return ctx.reply.text('notice ' + msgid.length + ' digits')
+    }
     if (text === 'tell later') {
       // Answer at once, send later: the send follows the reply.
       void (async () => {
@@ -46,7 +50,7 @@ before(async () => {
   project = pluginProject(
     {
       plugins: { slow: PLUGIN },
-      rules: { 'main.yaml': 'rules:\n  - name: slow\n    keywords: [{ prefix: slow }, tell, tell later]\n    plugin: slow\nhandlers:\n  - type: click\n    plugin: slow\n' },
+      rules: { 'main.yaml': 'rules:\n  - name: slow\n    keywords: [{ prefix: slow }, tell, tell later, notify]\n    plugin: slow\nhandlers:\n  - type: click\n    plugin: slow\n' },
     },
     'testkit-late',
   )
@@ -101,6 +105,11 @@ test('a late reply the platform refuses: the reason comes with the reply', async
 test("a plugin's ctx.api.sendToUser is in sent(), beside its passive reply", async () => {
   await client.expectReply('tell', 'passive', { openId: 'u-tell' })
   assert.deepEqual(client.sent({ openId: 'u-tell' }), [{ touser: 'u-tell', msgtype: 'text', text: { content: 'told you' } }])
+})
+
+test("a plugin's ctx.api.sendTemplate is in sent() too, in the template API's JSON", async () => {
+  await client.expectReply('notify', 'notice 19 digits', { openId: 'u-notify' })
+  assert.deepEqual(client.sent({ openId: 'u-notify' }), [{ touser: 'u-notify', template_id: 'tpl-1', data: { thing1: { value: 'shipped' } } }])
 })
 
 test('waitForSent: a send that follows the reply (answer at once, send later), and a clear failure when none comes', async () => {

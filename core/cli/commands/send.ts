@@ -22,7 +22,7 @@ export interface SendFlags extends GlobalFlags, Omit<PushFlags, 'toUser'> {
   port?: number
   local?: boolean
   raw?: boolean
-  /** With --local: after the answer, seconds to keep the engine running and print its customer-service messages. */
+  /** With --local: after the answer, seconds to keep the engine running and print the messages it sends through the API. */
   wait?: number
 }
 
@@ -186,7 +186,7 @@ async function deliverLocally(
   const printSent = () => {
     for (; standIn && printed < standIn.sent.length; printed++) {
       const m = standIn.sent[printed]
-      io.out(opts.raw ? m.raw : formatSentMessage(m.body, m.at - sentAt))
+      io.out(opts.raw ? m.raw : formatSentMessage(m.body, m.at - sentAt, m.via))
     }
   }
   try {
@@ -208,7 +208,7 @@ async function deliverLocally(
 
 /** Prints what arrives until the time is up, or Ctrl-C ends the wait early. */
 async function watchStandIn(seconds: number, printSent: () => void, io: Output): Promise<void> {
-  io.err(`wxengine send: waiting ${seconds} s for customer-service messages (a late reply, ctx.api.sendToUser); Ctrl-C ends the wait`)
+  io.err(`wxengine send: waiting ${seconds} s for messages sent through the API (a late reply, ctx.api.sendToUser, ctx.api.sendTemplate); Ctrl-C ends the wait`)
   let stop = false
   const interrupt = () => (stop = true)
   process.once('SIGINT', interrupt)

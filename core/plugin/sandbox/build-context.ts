@@ -234,6 +234,10 @@ export function createPlatformApi(rpc: RpcClient, accountId: string, deadline: (
       const body = { method: 'api.sendToUser' as const, accountId, openId: String(openId), message: plainOrThrow('sendToUser message', message) }
       await rpc.request(opts === undefined ? body : { ...body, opts: plainOrThrow('sendToUser options', opts) }, deadline())
     },
+    async sendTemplate(openId, message) {
+      const msgid = await rpc.request({ method: 'api.sendTemplate', accountId, openId: String(openId), message: plainOrThrow('sendTemplate message', message) }, deadline())
+      return String(msgid)
+    },
   }
 }
 
