@@ -43,6 +43,10 @@ export type EngineEvent =
   | { type: 'plugin_error'; plugin: string; code: ErrorCode }
   /** A late reply's send ended (from the platform's sender, not the engine); `key` is its message's, when it answers one. */
   | { type: 'late_reply'; account: string; openId: string; key?: string; reply: Reply; outcome: 'sent' | 'failed'; error?: string }
+  /** A rule's inline reply names a media file the account has no media_id for: the message went on as after a failing plugin. */
+  | { type: 'media_unavailable'; account: string; rule: string; file: string }
+  /** An upload of a media file failed (at a load or a retry; from media-uploads.ts, not the engine): once per try, not per rule. */
+  | { type: 'media_upload_failed'; account: string; file: string }
 
 /** Sends a reply after the passive answer was already given (customer-service API). Never rejects. */
 export interface LateReplies {
@@ -265,6 +269,7 @@ export function createEngine(deps: EngineDeps): Engine {
 
   function onMediaUnavailable(rule: string, file: string, error: EngineError, account: string, openId: string): void {
     lines.warn(`${error.code} ${file}`, { code: error.code, reason: error.reason, rule, file, account, openId }, `media file ${file} unavailable: ${error.reason}`)
+    observe({ type: 'media_unavailable', account, rule, file })
   }
 
   function onStoreError(plugin: string, error: EngineError, account: string, openId: string): void {

@@ -132,6 +132,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     kv: opts.platformTokens ? createMemoryStore().kv : store.kv,
     log,
     onRecovered: () => reloadForMedia(),
+    onUploadFailed: (account, file) => observe({ type: 'media_upload_failed', account, file }),
     retryFirstMs: opts.mediaRetryFirstMs,
   })
   // Parsed on this thread: nothing is served before the first set is in, and a worker would only add its start.

@@ -58,6 +58,8 @@ export interface MediaUploadsOptions {
   log: Logger
   /** An upload failed at a load succeeded on a retry: load the set again (it reads the media_id from the store). */
   onRecovered: () => void
+  /** An upload was tried and failed (metrics): once per try of a file for an account, however many rules use it. */
+  onUploadFailed?: (account: string, file: string) => void
   timeoutMs?: number
   retryFirstMs?: number
   /** A load whose uploads are not all done after this says it is waiting on them (default 3 s; tests set less). */
@@ -201,12 +203,14 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
       }
       return upload(job)
     })()
+      .catch((e: unknown) => ({ failed: e instanceof Error ? e.message : String(e) }))
       .then((got) => {
         // Under the key of the bytes uploaded: the file may have been replaced since the load (upload()).
         if (!('failed' in got)) known.set(got.sha256 === undefined ? key : keyOf(job.appId, { sha256: got.sha256 }), got)
+        // Cut by the stop: not a failure (as the load's lines say).
+        else if (!closed) opts.onUploadFailed?.(job.account, job.media.file)
         return got
       })
-      .catch((e: unknown) => ({ failed: e instanceof Error ? e.message : String(e) }))
       .finally(() => inflight.delete(key))
     inflight.set(key, p)
     return p

@@ -36,6 +36,20 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 4.5],
   )
   const reloads = new Counter({ name: 'wxengine_reloads_total', help: 'Hot reloads by outcome', labelNames: ['outcome'] as const, registers: [registry] })
+  // Its own counter rather than plugin_errors_total: a media_id is an account's own (one account without an
+  // appSecret, or out of quota, fails alone), which that counter cannot tell; and no plugin failed.
+  const mediaUnavailable = new Counter({
+    name: 'wxengine_media_unavailable_total',
+    help: 'Messages a rule could not answer because its media file has no media_id for the account (MEDIA_UNAVAILABLE)',
+    labelNames: ['account', 'rule'] as const,
+    registers: [registry],
+  })
+  const mediaUploadFailures = new Counter({
+    name: 'wxengine_media_upload_failures_total',
+    help: 'Uploads of media files as permanent material that failed, at a load or a retry',
+    labelNames: ['account'] as const,
+    registers: [registry],
+  })
 
   return {
     registry,
@@ -64,6 +78,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
           break
         case 'late_reply':
           lateReplies.inc({ account: event.account, type: event.reply.type, outcome: event.outcome })
+          break
+        case 'media_unavailable':
+          mediaUnavailable.inc({ account: event.account, rule: event.rule })
+          break
+        case 'media_upload_failed':
+          mediaUploadFailures.inc({ account: event.account })
           break
         default: {
           const never: never = event

@@ -12,7 +12,7 @@ import Database from 'better-sqlite3'
 import type { AccountConfig } from '../../core/config/config-types.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
-import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
+import { FAKE_PATHS, startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures')
 
@@ -141,6 +141,8 @@ describe('/healthz and /metrics on the public port', () => {
       ['wxengine_late_replies_total', 'counter'],
       ['wxengine_message_latency_seconds', 'histogram'],
       ['wxengine_reloads_total', 'counter'],
+      ['wxengine_media_unavailable_total', 'counter'],
+      ['wxengine_media_upload_failures_total', 'counter'],
     ]) {
       assert.match(res.body, new RegExp(`^# HELP ${name} .+$`, 'm'))
       assert.match(res.body, new RegExp(`^# TYPE ${name} ${type}$`, 'm'))
@@ -258,6 +260,37 @@ describe('/healthz and /metrics on the public port', () => {
     assert.equal((await h.runtime.store.log.hits('plain')).find((x) => x.rule === 'coma'), undefined)
     const rows = await h.runtime.store.log.query({ openId: 'm-user' })
     assert.deepEqual(rows.filter((e) => e.summary === 'coma').map((e) => [e.outcome, e.rule, e.plugin]).reverse(), [['late', undefined, 'sleeper'], ['failed', undefined, undefined]])
+  })
+})
+
+describe('/metrics: media files without a media_id', () => {
+  test('a refused upload counts as an upload failure, and each message its rule could not answer as media unavailable, by account and rule', async () => {
+    const fake = await startFakeWeChatApi({ appId: ACCOUNT.appId, appSecret: ACCOUNT.appSecret })
+    fake.failNext(FAKE_PATHS.addMaterial, 1, 45009)
+    const h = await startHarness({
+      rules: {
+        'media.yaml': 'rules:\n  - name: group\n    keywords: [group]\n    reply: {type: image, file: qr.png}\n  - name: qun\n    keywords: [qun]\n    reply: {type: image, file: qr.png}\n  - name: hello\n    keywords: [hello]\n    reply: {type: text, content: hi}\n',
+        'qr.png': 'not really a png: the fake reads only the name',
+      },
+      accounts: [ACCOUNT],
+      config: { platform: { apiBase: fake.baseUrl } },
+    })
+    try {
+      const scrape = async () => parseMetrics((await get(`${h.url}/metrics`)).body)
+      // One file for two rules: one upload, one failure.
+      assert.equal(valueOf(await scrape(), 'wxengine_media_upload_failures_total', { account: 'plain' }), 1)
+      const before = await scrape()
+      for (const text of ['group', 'group', 'qun', 'hello']) await h.post('plain', push.text('media-user', text))
+      const after = await scrape()
+      const d = (labels: Labels) => valueOf(after, 'wxengine_media_unavailable_total', labels) - valueOf(before, 'wxengine_media_unavailable_total', labels)
+      assert.equal(d({ account: 'plain', rule: 'group' }), 2)
+      assert.equal(d({ account: 'plain', rule: 'qun' }), 1)
+      assert.equal(d({}), 3, 'an answered text is not counted')
+      assert.equal(valueOf(after, 'wxengine_media_upload_failures_total'), 1, 'a message does not upload')
+    } finally {
+      await h.close()
+      await fake.close()
+    }
   })
 })
 
