@@ -72,6 +72,11 @@ export interface StartOptions {
   platformTokens?: TokenStore
   /** The first retry of a failed media upload (media-uploads.ts; default a minute): tests set less. */
   mediaRetryFirstMs?: number
+  /**
+   * Upload no media file (`send --local`): each gets the media_id the store has, or a placeholder
+   * (media-uploads.ts storedOnly). `canUpload`: whether the serving engine could upload for an account.
+   */
+  mediaStoredOnly?: { canUpload: (accountId: string) => boolean }
 }
 
 const PRUNE_FIRST_AFTER_MS = 60_000
@@ -123,13 +128,15 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     log,
   }
   // Inline replies naming a file are uploaded at each load; a retry that succeeds reloads (the watcher is made
-  // below). A platform that is a stand-in (`send --local --wait`) keeps its media_ids apart from the store, as
-  // its tokens: they mean nothing to the real platform.
+  // below). A platform that is a stand-in keeps the media_ids it gives apart from the store, as its tokens:
+  // they mean nothing to the real platform. Uploading nothing (`send --local`, with or without a stand-in),
+  // the store's media_ids are only read.
   let reloadForMedia = (): void => undefined
   const media = createMediaUploads({
     accounts: config.accounts,
     apiFor: (id) => (config.accounts.some((a) => a.id === id && a.appSecret) ? platform.apiFor(id) : undefined),
-    kv: opts.platformTokens ? createMemoryStore().kv : store.kv,
+    kv: opts.platformTokens && !opts.mediaStoredOnly ? createMemoryStore().kv : store.kv,
+    storedOnly: opts.mediaStoredOnly,
     log,
     onRecovered: () => reloadForMedia(),
     onUploadFailed: (account, file) => observe({ type: 'media_upload_failed', account, file }),

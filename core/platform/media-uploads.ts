@@ -64,6 +64,14 @@ export interface MediaUploadsOptions {
   retryFirstMs?: number
   /** A load whose uploads are not all done after this says it is waiting on them (default 3 s; tests set less). */
   waitNoticeMs?: number
+  /**
+   * Upload nothing (`send --local`, a try-out that must neither spend the account's material quota nor call
+   * the platform): a file gets the media_id the store already has, else a placeholder (NOT_UPLOADED) and a
+   * load warning. `canUpload`: whether a serving engine could upload for the account (its appSecret; the
+   * configuration here may be a stand-in's, which gives every account one); one that could not fails as it
+   * would there.
+   */
+  storedOnly?: { canUpload: (accountId: string) => boolean }
 }
 
 export interface MediaUploads {
@@ -75,6 +83,9 @@ export interface MediaUploads {
   /** Stops the retry timer. */
   close(): void
 }
+
+/** The media_id of a file `send --local` found none for: a try-out's reply shows it, WeChat never sees it. */
+export const NOT_UPLOADED = 'not-uploaded:'
 
 const withoutSecretReason = (account: string) =>
   `account "${account}" has no appSecret, so the engine cannot upload it (set WECHAT_APPSECRET or the account's appSecret, or write the rule with a mediaId)`
@@ -106,6 +117,12 @@ export function checkMediaAccounts(accounts: readonly { id: string; appSecret?: 
 }
 
 type MediaTarget = Extract<RuleTarget, { media: MediaFile }>
+
+/** A rules file's targets that name a media file: its rules', handlers' and system replies'. */
+function allTargets(file: ParsedRuleFile): { target: MediaTarget }[] {
+  const targets = [...file.rules.map((r) => r.target), ...file.handlers.map((h) => h.target), ...file.system.map((s) => s.target)]
+  return targets.flatMap((target) => ('media' in target ? [{ target }] : []))
+}
 
 interface Job {
   appId: string
@@ -187,6 +204,17 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
     return stored
   }
 
+  /** What the store keeps under `key`; undefined when it has nothing (or cannot be read: `unreadable` says so). */
+  async function readStored(key: string, unreadable: (reason: string) => void): Promise<StoredMedia | undefined> {
+    try {
+      const kept = await kv.get(MEDIA_NAMESPACE, key)
+      if (kept && typeof kept === 'object' && !Array.isArray(kept) && typeof kept.mediaId === 'string') return kept as unknown as StoredMedia
+    } catch (e) {
+      unreadable((e as Error).message)
+    }
+    return undefined
+  }
+
   /** The media_id from the store, or a new upload's (shared with anyone already uploading the same file). */
   function obtain(job: Job): Promise<StoredMedia | { failed: string }> {
     const key = keyOf(job.appId, job.media)
@@ -195,13 +223,8 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
     const running = inflight.get(key)
     if (running) return running
     const p = (async () => {
-      try {
-        const kept = await kv.get(MEDIA_NAMESPACE, key)
-        if (kept && typeof kept === 'object' && !Array.isArray(kept) && typeof kept.mediaId === 'string') return kept as unknown as StoredMedia
-      } catch (e) {
-        log.warn({ code: 'STORE_UNAVAILABLE', file: job.media.file, reason: (e as Error).message }, `media cache unreadable, uploading ${job.media.file}: ${(e as Error).message}`)
-      }
-      return upload(job)
+      const kept = await readStored(key, (reason) => log.warn({ code: 'STORE_UNAVAILABLE', file: job.media.file, reason }, `media cache unreadable, uploading ${job.media.file}: ${reason}`))
+      return kept ?? upload(job)
     })()
       .catch((e: unknown) => ({ failed: e instanceof Error ? e.message : String(e) }))
       .then((got) => {
@@ -260,16 +283,50 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
     }
   }
 
+  /** The reply a media file makes with `mediaId`: a video's keeps the rule's title and description. */
+  function replyOf(m: MediaFile, mediaId: string): MediaOutcome {
+    return { reply: m.type === 'video' ? { type: 'video', mediaId, ...(m.title === undefined ? {} : { title: m.title }), ...(m.description === undefined ? {} : { description: m.description }) } : { type: m.type, mediaId } }
+  }
+
+  /** storedOnly's resolve: the store's media_ids, a placeholder for the rest; nothing uploaded, nothing retried. */
+  async function resolveStoredOnly(files: readonly ParsedRuleFile[], canUpload: (accountId: string) => boolean): Promise<string[]> {
+    const warnings: string[] = []
+    const configured = new Map(opts.accounts.map((a) => [a.id, a]))
+    for (const file of files) {
+      const accounts = accountsOf(file, opts.accounts)
+      for (const { target } of allTargets(file)) {
+        const m = target.media
+        for (const account of accounts) {
+          let outcome: MediaOutcome
+          if (!canUpload(account)) {
+            warnings.push(withoutSecretWarning(m, account))
+            outcome = { failed: withoutSecretReason(account) }
+          } else {
+            const key = keyOf(configured.get(account)!.appId, m)
+            const kept = known.get(key) ?? (await readStored(key, (reason) => warnings.push(`${m.at}: the media_ids kept in the store cannot be read: ${reason}`)))
+            if (kept) outcome = replyOf(m, kept.mediaId)
+            else {
+              warnings.push(`${m.at}: ${m.type} file ${m.file} has no media_id for account "${account}" yet, and send --local uploads nothing: the reply carries a placeholder; the engine uploads the file when it starts (or reloads)`)
+              outcome = replyOf(m, `${NOT_UPLOADED}${m.file}`)
+            }
+          }
+          const t = target as { byAccount?: Record<string, MediaOutcome> }
+          t.byAccount = { ...t.byAccount, [account]: outcome }
+        }
+      }
+    }
+    return warnings
+  }
+
   return {
     async resolve(files) {
+      if (opts.storedOnly) return resolveStoredOnly(files, opts.storedOnly.canUpload)
       const warnings: string[] = []
       const configured = new Map(opts.accounts.map((a) => [a.id, a]))
       const wanted: { target: MediaTarget; account: string; job?: Job; noSecret?: string }[] = []
       for (const file of files) {
         const accounts = accountsOf(file, opts.accounts)
-        const targets = [...file.rules.map((r) => r.target), ...file.handlers.map((h) => h.target), ...file.system.map((s) => s.target)]
-        for (const target of targets) {
-          if (!('media' in target)) continue
+        for (const { target } of allTargets(file)) {
           for (const account of accounts) {
             const api = opts.apiFor(account)
             if (api) wanted.push({ target, account, job: { appId: configured.get(account)!.appId, account, media: target.media, api } })
@@ -301,8 +358,7 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
             log.error({ code: 'MEDIA_UNAVAILABLE', file: w.target.media.file, at: w.target.media.at, account: w.account, reason: got.failed }, `${w.target.media.at}: ${w.target.media.type} file ${w.target.media.file} not uploaded for account "${w.account}": ${got.failed}; the rule answers as a failing one does until an upload succeeds`)
           }
         } else {
-          const m = w.target.media
-          outcome = { reply: m.type === 'video' ? { type: 'video', mediaId: got.mediaId, ...(m.title === undefined ? {} : { title: m.title }), ...(m.description === undefined ? {} : { description: m.description }) } : { type: m.type, mediaId: got.mediaId } }
+          outcome = replyOf(w.target.media, got.mediaId)
         }
         const target = w.target as { byAccount?: Record<string, MediaOutcome> }
         target.byAccount = { ...target.byAccount, [w.account]: outcome }

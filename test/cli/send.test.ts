@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
@@ -7,6 +8,7 @@ import { loadConfig } from '../../core/config/load-config.ts'
 import { createLogger } from '../../core/log/logger.ts'
 import { startRuntime, type Runtime } from '../../core/runtime.ts'
 import { openStore } from '../../core/store/open-store.ts'
+import { startFakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 import { makeProject, type Project } from './cli-harness.ts'
 
 let project: Project
@@ -127,6 +129,45 @@ describe('wxengine send --local (engine in the CLI process)', () => {
       rmSync(path.join(project.dir, 'plugins', 'later'), { recursive: true })
       rmSync(path.join(project.dir, 'rules', 'later.yaml'))
       rmSync(path.join(project.dir, 'quick.config.ts'))
+    }
+  })
+
+  test('a rule answering with a media file: --local uploads nothing (no quota spent, no call to the platform); the media_id the store has, else a placeholder and a note', async () => {
+    const fake = await startFakeWeChatApi({ appId: 'wx1111111111111111', appSecret: 'local-secret' })
+    mkdirSync(path.join(project.dir, 'rules', 'images'))
+    const picture = Buffer.from('not really a png: nothing reads more than its size')
+    writeFileSync(path.join(project.dir, 'rules', 'images', 'qr.png'), picture)
+    writeFileSync(path.join(project.dir, 'rules', 'media.yaml'), 'rules:\n  - name: group\n    keywords: [group]\n    reply: {type: image, file: images/qr.png}\n')
+    const env = { WECHAT_API_BASE: fake.baseUrl, WECHAT_APPSECRET: 'local-secret' }
+    try {
+      for (const wait of [[], ['--wait', '0.2']]) {
+        const r = await project.run(['send', 'group', '--openid', 'u4', '--local', ...wait], { env })
+        assert.equal(r.code, 0, r.stderr)
+        assert.equal(r.stdout, 'image reply\n  Image:\n    MediaId: not-uploaded:images/qr.png\n', `${wait.join(' ')}: ${r.stderr}`)
+        assert.match(r.stderr, /^warning: \S*rules\/media\.yaml:4:\d+: image file images\/qr\.png has no media_id for account "default" yet, and send --local uploads nothing: the reply carries a placeholder; the engine uploads the file when it starts \(or reloads\)$/m)
+      }
+      assert.deepEqual(fake.requests.map((q) => q.path), [], 'nothing asked of the platform')
+      assert.equal(fake.uploads.length, 0)
+
+      // Uploaded by a serving engine before: its media_id, from the project's store.
+      const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir } })
+      assert.ok(loaded.ok)
+      const store = await openStore(loaded.value.store, project.dataDir, createLogger({ level: 'silent' }))
+      try {
+        const sha256 = createHash('sha256').update(picture).digest('hex')
+        await store.kv.set('media', `wx1111111111111111:${sha256}`, { mediaId: 'stored-media-id', type: 'image', file: 'images/qr.png', uploadedAt: 1, sha256 })
+      } finally {
+        await store.close()
+      }
+      const known = await project.run(['send', 'group', '--openid', 'u4', '--local'], { env })
+      assert.equal(known.code, 0, known.stderr)
+      assert.equal(known.stdout, 'image reply\n  Image:\n    MediaId: stored-media-id\n')
+      assert.doesNotMatch(known.stderr, /no media_id for account "default"/)
+      assert.equal(fake.requests.length, 0)
+    } finally {
+      await fake.close()
+      rmSync(path.join(project.dir, 'rules', 'images'), { recursive: true })
+      rmSync(path.join(project.dir, 'rules', 'media.yaml'))
     }
   })
 

@@ -168,7 +168,17 @@ async function deliverLocally(
   try {
     runtime = await startRuntime(
       { ...runConfig, watch: false },
-      { listen: false, ownDataDir: true, log: stderrLogger(), platformTokens: standIn ? createMemoryStore().tokens : undefined },
+      {
+        listen: false,
+        ownDataDir: true,
+        log: stderrLogger(),
+        platformTokens: standIn ? createMemoryStore().tokens : undefined,
+        // A try-out uploads no media file: permanent material counts against the account's quota, and the run
+        // would call the real platform. The media_ids a serving engine kept in the store are used; a file
+        // without one answers with a placeholder, and a warning says so. Whether it could be uploaded is the
+        // real configuration's say (the stand-in gives every account an appSecret).
+        mediaStoredOnly: { canUpload: (id) => config.accounts.some((a) => a.id === id && a.appSecret) },
+      },
     )
   } catch (e) {
     await standIn?.close()
