@@ -3,9 +3,10 @@
  * media_id here, when a rule set is loaded (start-up and each reload), before the set goes live: the message
  * path only reads the outcome. Each file is uploaded as permanent material (POST material/add_material,
  * multipart), which does not expire, and its media_id kept in the store's kv (namespace `media`, key
- * `<appId>:<sha256>`): the same picture in two rules, or renamed, or after a restart, is uploaded once; a
- * changed picture (another sha256) is uploaded again. A media_id belongs to one account: a rule for every
- * account has one per account.
+ * `<appId>:<sha256>`, and for a video `<appId>:<sha256>:<a hash of its title and description>`, which the
+ * material carries): the same picture in two rules, or renamed, or after a restart, is uploaded once; a
+ * changed picture (another sha256), or a video under another title, is uploaded again. A media_id belongs to
+ * one account: a rule for every account has one per account.
  *
  * A failed upload (the API down, an errcode, no answer in time) does not stop the load: the rule's target
  * fails for that account as a failing plugin does (MEDIA_UNAVAILABLE, the error or default reply answers), a
@@ -48,6 +49,9 @@ export interface StoredMedia {
   uploadedAt: number
   /** The sha256 of the bytes uploaded (its key's). */
   sha256?: string
+  /** A video's, as the rule wrote them (its key's): the material's title and introduction. */
+  title?: string
+  description?: string
 }
 
 export interface MediaUploadsOptions {
@@ -156,7 +160,13 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
   const STOPPING = 'the engine is stopping'
   const stopped = new Promise<{ failed: string }>((resolve) => stopping.signal.addEventListener('abort', () => resolve({ failed: STOPPING }), { once: true }))
 
-  const keyOf = (appId: string, media: Pick<MediaFile, 'sha256'>) => `${appId}:${media.sha256}`
+  /**
+   * A video's material carries a title and introduction (add_material's `description`): the same mp4 under
+   * two titles is two materials, keyed apart. Images and voice keep the key they always had, so a store
+   * written by an earlier version is read as it is, with no upload again.
+   */
+  const keyOf = (appId: string, media: Pick<MediaFile, 'sha256' | 'type' | 'title' | 'description'>) =>
+    media.type === 'video' ? `${appId}:${media.sha256}:${createHash('sha256').update(JSON.stringify([media.title ?? null, media.description ?? null])).digest('hex').slice(0, 16)}` : `${appId}:${media.sha256}`
 
   async function upload(job: Job): Promise<StoredMedia | { failed: string }> {
     const { media } = job
@@ -177,7 +187,7 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
       if (sha256 !== media.sha256) {
         const { maxBytes } = MEDIA_LIMITS[media.type]
         if (bytes.length === 0 || bytes.length > maxBytes) return { failed: `${media.file} changed since the rules were loaded, and is now ${bytes.length} bytes (1 to ${maxBytes} for ${aMediaType(media.type)})` }
-        const mine = known.get(keyOf(job.appId, { sha256 }))
+        const mine = known.get(keyOf(job.appId, { ...media, sha256 }))
         if (mine) return mine
       }
       const form = new FormData()
@@ -193,9 +203,18 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
     if (!r.ok) return { failed: r.error.reason }
     const mediaId = r.value.media_id
     if (typeof mediaId !== 'string' || mediaId === '') return { failed: `${ADD_MATERIAL_PATH} answered without a media_id` }
-    const stored: StoredMedia = { mediaId, type: media.type, file: media.file, uploadedAt: Date.now(), sha256, ...(typeof r.value.url === 'string' ? { url: r.value.url } : {}) }
+    const stored: StoredMedia = {
+      mediaId,
+      type: media.type,
+      file: media.file,
+      uploadedAt: Date.now(),
+      sha256,
+      ...(typeof r.value.url === 'string' ? { url: r.value.url } : {}),
+      ...(media.title === undefined ? {} : { title: media.title }),
+      ...(media.description === undefined ? {} : { description: media.description }),
+    }
     try {
-      await kv.set(MEDIA_NAMESPACE, keyOf(job.appId, { sha256 }), stored as unknown as Parameters<KvStore['set']>[2])
+      await kv.set(MEDIA_NAMESPACE, keyOf(job.appId, { ...media, sha256 }), stored as unknown as Parameters<KvStore['set']>[2])
     } catch (e) {
       // Served all the same, and kept in memory (`known`): a restart uploads it again.
       log.warn({ code: 'STORE_UNAVAILABLE', file: media.file, reason: (e as Error).message }, `media file ${media.file} uploaded but its media_id not kept: ${(e as Error).message}`)
@@ -229,7 +248,7 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
       .catch((e: unknown) => ({ failed: e instanceof Error ? e.message : String(e) }))
       .then((got) => {
         // Under the key of the bytes uploaded: the file may have been replaced since the load (upload()).
-        if (!('failed' in got)) known.set(got.sha256 === undefined ? key : keyOf(job.appId, { sha256: got.sha256 }), got)
+        if (!('failed' in got)) known.set(got.sha256 === undefined ? key : keyOf(job.appId, { ...job.media, sha256: got.sha256 }), got)
         // Cut by the stop: not a failure (as the load's lines say).
         else if (!closed) opts.onUploadFailed?.(job.account, job.media.file)
         return got

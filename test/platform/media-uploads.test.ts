@@ -4,6 +4,7 @@
  * without holding the load; a token the platform rejects mid-upload is refreshed and the upload sent again.
  */
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -73,6 +74,51 @@ describe('media uploads', () => {
         const kept = await store.kv.get(MEDIA_NAMESPACE, `${a.appId}:${mine.sha256}`)
         assert.equal((kept as { mediaId: string }).mediaId, mine.mediaId)
       }
+    } finally {
+      uploads.close()
+      await api.close()
+    }
+  })
+
+  it('the same video in two rules with different titles: a material each, with its own title; the same title and introduction share one', async () => {
+    const api = await startFakeWeChatApi({ apps: [APPS[0]] })
+    const { uploads } = setup(api)
+    try {
+      const video = (name: string, extra: string) => `  - name: ${name}\n    keywords: [${name}]\n    reply: {type: video, file: tour.mp4${extra}}\n`
+      const files = await parsed({
+        'a/main.yaml': `rules:\n${video('t1', ', title: The tour, description: Five minutes')}${video('t2', ', title: La visite, description: Five minutes')}${video('t3', ', title: The tour, description: Five minutes')}${video('t4', '')}`,
+        'a/tour.mp4': 'mp4',
+      })
+      assert.deepEqual(await uploads.resolve(files), [])
+      assert.deepEqual(api.uploads.map((u) => u.description?.title).sort(), ['La visite', 'The tour', 'tour.mp4'])
+      const ids = outcomes(files).map((o) => (o.a as { reply: { mediaId: string } }).reply.mediaId)
+      const idOf = (title: string) => api.uploads.find((u) => u.description?.title === title)!.mediaId
+      assert.deepEqual(ids, [idOf('The tour'), idOf('La visite'), idOf('The tour'), idOf('tour.mp4')])
+      // Loaded again: all from memory and the store.
+      assert.deepEqual(await uploads.resolve(await parsed({ 'a/main.yaml': `rules:\n${video('t2', ', title: La visite, description: Five minutes')}`, 'a/tour.mp4': 'mp4' })), [])
+      assert.equal(api.uploads.length, 3)
+    } finally {
+      uploads.close()
+      await api.close()
+    }
+  })
+
+  it('an image or voice kept under the key of earlier versions (appId:sha256) is not uploaded again', async () => {
+    const api = await startFakeWeChatApi({ apps: [APPS[0]] })
+    const store = createMemoryStore()
+    const { uploads } = setup(api, undefined, store.kv)
+    try {
+      const files = await parsed({
+        'a/main.yaml': 'rules:\n  - name: g\n    keywords: [g]\n    reply: {type: image, file: qr.png}\n  - name: v\n    keywords: [v]\n    reply: {type: voice, file: hi.amr}\n',
+        'a/qr.png': 'png',
+        'a/hi.amr': 'amr',
+      })
+      const sha = (text: string) => createHash('sha256').update(text).digest('hex')
+      await store.kv.set(MEDIA_NAMESPACE, `${APPS[0].appId}:${sha('png')}`, { mediaId: 'old-image', type: 'image', file: 'qr.png', uploadedAt: 1 })
+      await store.kv.set(MEDIA_NAMESPACE, `${APPS[0].appId}:${sha('amr')}`, { mediaId: 'old-voice', type: 'voice', file: 'hi.amr', uploadedAt: 1 })
+      assert.deepEqual(await uploads.resolve(files), [])
+      assert.equal(api.uploads.length, 0)
+      assert.deepEqual(outcomes(files), [{ a: { reply: { type: 'image', mediaId: 'old-image' } } }, { a: { reply: { type: 'voice', mediaId: 'old-voice' } } }])
     } finally {
       uploads.close()
       await api.close()
