@@ -17,6 +17,7 @@ import { createGenerations, type Generations } from './reload/generations.ts'
 import { loadGeneration } from './reload/load-generation.ts'
 import { watchSources, type SourceWatcher } from './reload/watch-sources.ts'
 import { readRulesOffThread } from './route/rules/read-rules-off-thread.ts'
+import type { MediaResolver } from './route/rules/load-rule-set.ts'
 import { createAdminRoutes } from './server/admin-routes.ts'
 import { createApp } from './server/create-app.ts'
 import { createHttpServer, drainServer } from './server/http-server.ts'
@@ -142,8 +143,14 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     onUploadFailed: (account, file) => observe({ type: 'media_upload_failed', account, file }),
     retryFirstMs: opts.mediaRetryFirstMs,
   })
+  // The media files the last load that got as far as them named: watched with rules/ (those outside it too).
+  let mediaFiles: string[] = []
+  const resolveMedia: MediaResolver = (files) => {
+    mediaFiles = files.flatMap((f) => f.media.map((m) => m.media.path))
+    return media.resolve(files)
+  }
   // Parsed on this thread: nothing is served before the first set is in, and a worker would only add its start.
-  const first = await loadGeneration(config, services, log, { leftOut: opts.leftOut, resolveMedia: media.resolve })
+  const first = await loadGeneration(config, services, log, { leftOut: opts.leftOut, resolveMedia })
   if (!first.ok) {
     media.close()
     traffic.close()
@@ -169,13 +176,18 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
 
   // A reload's rules are parsed in a worker: the answers of every account wait for nothing but the compile.
   const readRules = readRulesOffThread(log)
-  const reloadNow = () => loadGeneration(config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia: media.resolve })
+  const reloadNow = () => loadGeneration(config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia })
   const watcher: SourceWatcher = watchSources({
     dirs: config.watch ? [config.rulesDir, config.pluginsDir] : [],
+    files: mediaFiles,
     generations,
     load: reloadNow,
     log,
-    onReload: (ok) => metrics.reloads.inc({ outcome: ok ? 'ok' : 'refused' }),
+    onReload: (ok) => {
+      metrics.reloads.inc({ outcome: ok ? 'ok' : 'refused' })
+      // A refused reload may have read new rules (a plugin failed to load): their files are the ones to watch.
+      watcher.watchFiles(mediaFiles)
+    },
   })
   reloadForMedia = () => void watcher.reload()
   // Watching before serving: an edit made once the engine says it is up must be picked up.

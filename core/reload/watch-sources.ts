@@ -1,8 +1,11 @@
 /**
  * Hot reload: when a file under rules/ or plugins/ changes, load a whole new generation and swap it in.
  * Changes are debounced (an editor's save is several events); reloads never overlap; a change that does not
- * load keeps the last good generation and logs why, with file:line for rules.
+ * load keeps the last good generation and logs why, with file:line for rules. Files outside those folders
+ * that the rules read (a media file a reply names, `file: ../assets/qr.png`) are watched one by one, not
+ * their folders: `..` may be the project's root, data directory included.
  */
+import path from 'node:path'
 import chokidar from 'chokidar'
 import type { Logger } from '../log/logger.ts'
 import type { Generations } from './generations.ts'
@@ -17,11 +20,18 @@ export interface SourceWatcher {
   ready: Promise<void>
   /** Reload now (also what a file change triggers). Resolves with whether the new set was taken. */
   reload(): Promise<boolean>
+  /**
+   * The files the rules read now (media files): those outside the watched folders are watched from now on,
+   * in place of the last list's. Nothing when no folder is watched (the watch is off).
+   */
+  watchFiles(files: readonly string[]): void
   close(): Promise<void>
 }
 
 export function watchSources(opts: {
   dirs: string[]
+  /** Files outside `dirs` to watch from the start (watchFiles). */
+  files?: readonly string[]
   generations: Generations
   load: () => Promise<LoadedParts>
   log: Logger
@@ -80,7 +90,15 @@ export function watchSources(opts: {
     return queued
   }
 
-  const watcher = chokidar.watch(opts.dirs, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])(\.|node_modules)/.test(p.split(/[/\\]/).pop() ?? '') })
+  const inDirs = (file: string) =>
+    opts.dirs.some((dir) => {
+      const rel = path.relative(dir, file)
+      return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))
+    })
+  const outside = (files: readonly string[]) => new Set(opts.dirs.length === 0 ? [] : files.map((f) => path.resolve(f)).filter((f) => !inDirs(f)))
+  let files = outside(opts.files ?? [])
+
+  const watcher = chokidar.watch([...opts.dirs, ...files], { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])(\.|node_modules)/.test(p.split(/[/\\]/).pop() ?? '') })
   watcher.on('all', (event, file) => {
     log.debug({ file }, 'source changed')
     // chokidar stops watching a folder it was given once that folder is removed (moved away, a git
@@ -98,6 +116,14 @@ export function watchSources(opts: {
   return {
     ready,
     reload,
+    watchFiles(next) {
+      const wanted = outside(next)
+      const gone = [...files].filter((f) => !wanted.has(f))
+      const added = [...wanted].filter((f) => !files.has(f))
+      files = wanted
+      if (gone.length > 0) watcher.unwatch(gone)
+      if (added.length > 0) watcher.add(added)
+    },
     async close() {
       clearTimeout(timer)
       await watcher.close()

@@ -243,6 +243,35 @@ describe('inline replies naming a media file', () => {
       await api.close()
     }
   })
+  it('a picture outside rules/ is watched too: replacing it reloads; once a rule names another, that one is', async () => {
+    const api = await startFakeWeChatApi({ appId: APP_ID, appSecret: SECRET })
+    const outside = RULES.replaceAll('images/qr.png', '../assets/qr.png')
+    const p = project({ 'main.yaml': outside, '../assets/qr.png': png(), '../assets/other.png': png('other') })
+    const { runtime } = await p.start(api, { watch: true })
+    const mediaIdOf = async (text: string) => {
+      const r = await ask(runtime, text)
+      return typeof r === 'object' ? (r.Image as { MediaId?: string } | undefined)?.MediaId : undefined
+    }
+    try {
+      assert.equal(api.uploads.length, 1)
+      writeFileSync(path.join(p.root, 'assets/qr.png'), png('replaced'))
+      await until(() => api.uploads.length === 2)
+      await until(async () => (await mediaIdOf('group')) === api.uploads[1].mediaId)
+
+      writeFileSync(path.join(p.rulesDir, 'main.yaml'), outside.replaceAll('../assets/qr.png', '../assets/other.png'))
+      await until(() => api.uploads.length === 3)
+      await until(async () => (await mediaIdOf('group')) === api.uploads[2].mediaId)
+      // The watch of a file added after the start is set up in the background (chokidar says when only once).
+      await new Promise((r) => setTimeout(r, 300))
+      writeFileSync(path.join(p.root, 'assets/other.png'), png('other, replaced'))
+      await until(() => api.uploads.length === 4)
+      await until(async () => (await mediaIdOf('group')) === api.uploads[3].mediaId)
+    } finally {
+      await runtime.close()
+      await api.close()
+    }
+  })
+
   it('a stop while a reload waits on an upload with no answer: the engine stops at once, not after the upload deadline', async () => {
     const api = await startFakeWeChatApi({ appId: APP_ID, appSecret: SECRET })
     const p = project({ 'main.yaml': RULES, 'images/qr.png': png() })
