@@ -11,7 +11,7 @@ import { createEngine, type Engine, type EngineEvent } from './engine.ts'
 import { createLogger, type Logger } from './log/logger.ts'
 import type { PluginServices } from './plugin/plugin-host-types.ts'
 import { createPlatform, type Platform } from './platform/create-platform.ts'
-import { createMediaUploads } from './platform/media-uploads.ts'
+import { countMissingMedia, createMediaUploads } from './platform/media-uploads.ts'
 import { createMemoryStore } from './store/memory-store.ts'
 import { createGenerations, type Generations } from './reload/generations.ts'
 import { loadGeneration } from './reload/load-generation.ts'
@@ -112,7 +112,9 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     const hint = inDataDir ? ` (the data directory: DATA_DIR, or dataDir in engine.config.ts)` : ''
     throw new StartupError(`cannot open the ${config.store.kind} store: ${(e as Error).message}${hint}`, [], e instanceof StoreOpenError && e.transient)
   }
-  const metrics = createMetrics()
+  // Media files without a media_id: counted at each load, taken for the live set's once that load goes live.
+  let missingMedia: { loaded: ReadonlyMap<string, number>; live: ReadonlyMap<string, number> } = { loaded: new Map(), live: new Map() }
+  const metrics = createMetrics({ mediaFilesMissing: () => missingMedia.live })
   const traffic = createTrafficSummary(log)
   // One budget of per-request lines for the engine and both HTTP layers: a flood is one wherever it is refused.
   const lines = createLineBudget(log)
@@ -145,9 +147,11 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   })
   // The media files the last load that got as far as them named: watched with rules/ (those outside it too).
   let mediaFiles: string[] = []
-  const resolveMedia: MediaResolver = (files) => {
+  const resolveMedia: MediaResolver = async (files) => {
     mediaFiles = files.flatMap((f) => f.media.map((m) => m.media.path))
-    return media.resolve(files)
+    const warnings = await media.resolve(files)
+    missingMedia = { ...missingMedia, loaded: countMissingMedia(files) }
+    return warnings
   }
   // Parsed on this thread: nothing is served before the first set is in, and a worker would only add its start.
   const first = await loadGeneration(config, services, log, { leftOut: opts.leftOut, resolveMedia })
@@ -160,6 +164,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   }
   for (const w of first.warnings) log.warn(w)
   for (const n of first.notes) log.info(n)
+  missingMedia = { ...missingMedia, live: missingMedia.loaded }
   const generations = createGenerations({ rules: first.rules, plugins: first.plugins }, (e) => log.error({ err: e }, 'disposing a generation failed'))
 
   const engine = createEngine({ config, store, generations, lateReplies: platform.lateReplies, log, now: opts.now, observe, lines })
@@ -185,6 +190,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     log,
     onReload: (ok) => {
       metrics.reloads.inc({ outcome: ok ? 'ok' : 'refused' })
+      if (ok) missingMedia = { ...missingMedia, live: missingMedia.loaded }
       // A refused reload may have read new rules (a plugin failed to load): their files are the ones to watch.
       watcher.watchFiles(mediaFiles)
     },

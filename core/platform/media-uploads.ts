@@ -128,6 +128,24 @@ function allTargets(file: ParsedRuleFile): { target: MediaTarget }[] {
   return targets.flatMap((target) => ('media' in target ? [{ target }] : []))
 }
 
+/**
+ * Per account, how many media files of resolved `files` have no media_id (their rules answer as failing
+ * ones do): a file two rules name counts once. An account whose files all have one is there with 0.
+ */
+export function countMissingMedia(files: readonly ParsedRuleFile[]): Map<string, number> {
+  const missing = new Map<string, Set<string>>()
+  for (const file of files) {
+    for (const { target } of allTargets(file)) {
+      for (const [account, outcome] of Object.entries(target.byAccount ?? {})) {
+        const paths = missing.get(account) ?? new Set<string>()
+        if ('failed' in outcome) paths.add(target.media.path)
+        missing.set(account, paths)
+      }
+    }
+  }
+  return new Map([...missing].map(([account, paths]) => [account, paths.size]))
+}
+
 interface Job {
   appId: string
   account: string

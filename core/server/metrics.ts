@@ -2,7 +2,7 @@
  * Prometheus metrics, fed by the engine's events. A registry per runtime (not prom-client's global one),
  * so several engines in one process (tests, the test kit) never share counters.
  */
-import { Counter, Registry, collectDefaultMetrics, type Metric as PromMetric } from 'prom-client'
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric as PromMetric } from 'prom-client'
 import type { EngineEvent } from '../engine.ts'
 
 export interface Metrics {
@@ -12,7 +12,13 @@ export interface Metrics {
   render(): Promise<string>
 }
 
-export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
+export interface MetricsOptions {
+  defaultMetrics?: boolean
+  /** Per account, the media files the live rules have no media_id for (read when scraped). */
+  mediaFilesMissing?: () => ReadonlyMap<string, number>
+}
+
+export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const registry = new Registry()
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'wxengine_' })
   // Counted once per message: tallied in a Map, copied into prom-client when scraped (see tally()).
@@ -50,6 +56,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     labelNames: ['account'] as const,
     registers: [registry],
   })
+
+  // A state, not an event: the counters above say something failed, this says whether it still does, so an
+  // alert on it clears once an upload succeeds. Read from the live rule set at each scrape.
+  const mediaFilesMissing = opts.mediaFilesMissing
+  if (mediaFilesMissing) {
+    new Gauge({
+      name: 'wxengine_media_files_missing',
+      help: 'Media files the live rules name that have no media_id for the account (their rules answer as failing ones do)',
+      labelNames: ['account'] as const,
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const [account, n] of mediaFilesMissing()) this.set({ account }, n)
+      },
+    })
+  }
 
   return {
     registry,

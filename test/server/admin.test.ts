@@ -294,6 +294,36 @@ describe('/metrics: media files without a media_id', () => {
   })
 })
 
+describe('/metrics: media files without a media_id, now', () => {
+  test('wxengine_media_files_missing counts the files the live rules have no media_id for, by account, and is back to 0 once an upload succeeds', async () => {
+    const fake = await startFakeWeChatApi({ appId: ACCOUNT.appId, appSecret: ACCOUNT.appSecret })
+    fake.failNext(FAKE_PATHS.addMaterial, 1, 45009)
+    const h = await startHarness({
+      rules: {
+        'media.yaml': 'rules:\n  - name: group\n    keywords: [group]\n    reply: {type: image, file: qr.png}\n  - name: qun\n    keywords: [qun]\n    reply: {type: image, file: qr.png}\n',
+        'qr.png': 'not really a png: the fake reads only the name',
+      },
+      accounts: [ACCOUNT],
+      config: { platform: { apiBase: fake.baseUrl } },
+    })
+    try {
+      const missing = async () => valueOf(parseMetrics((await get(`${h.url}/metrics`)).body), 'wxengine_media_files_missing', { account: 'plain' })
+      // One file for two rules: one file missing (the retry is a minute away).
+      assert.equal(await missing(), 1)
+      assert.equal(await missing(), 1, 'a scrape changes nothing')
+      // A reload uploads it (the platform answers now) and goes live: nothing missing, and the gauge says so.
+      assert.equal(await h.runtime.reload(), true)
+      assert.equal(fake.uploads.length, 1)
+      assert.equal(await missing(), 0)
+      const r = await h.post('plain', push.text('media-user', 'group'))
+      assert.equal(r.reply?.MsgType, 'image')
+    } finally {
+      await h.close()
+      await fake.close()
+    }
+  })
+})
+
 describe('/healthz when the store is down', () => {
   test('answers 503 with the store unhealthy', async () => {
     const h = await startHarness({ accounts: [ACCOUNT] })
