@@ -172,6 +172,7 @@ export function parseMenuFile(text: string, file: string): LoadMenuResult {
     const { line, column } = place(path)
     warnings.push(`${file}:${line}:${column}: ${message}`)
   }
+  const findings: Findings = { place, error, warn }
 
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     error([], `a menu file is a mapping with button: (a list of up to ${MAX_TOP_BUTTONS} buttons), got ${describeValue(data)}`)
@@ -201,11 +202,148 @@ export function parseMenuFile(text: string, file: string): LoadMenuResult {
     return { ok: false, errors }
   }
 
-  // The menu being checked: its buttons, leaves, keys (a key may repeat across menus), and the prefix of its messages.
-  let menu: Menu = { button: [] }
-  let leaves: LoadedMenu['leaves'] = []
-  let keys = new Map<string, string>()
-  let pre = ''
+  /** A personalized menu's matchrule: the fields WeChat still matches on, as text. */
+  const checkMatchrule = (mr: unknown, base: PropertyKey[], label: string): MatchRule | undefined => {
+    const at = [...base, 'matchrule']
+    if (mr === undefined || mr === null) {
+      error(base, `${label}: matchrule is missing: it says who sees this menu (tag_id: a user tag's id; client_platform_type: '1' iOS, '2' Android, '3' others)`)
+      return undefined
+    }
+    if (typeof mr !== 'object' || Array.isArray(mr)) {
+      error(at, `${label}: matchrule must be a mapping (tag_id, client_platform_type), got ${describeValue(mr)}`)
+      return undefined
+    }
+    const out: MatchRule = {}
+    let ok = true
+    for (const [k, v] of Object.entries(mr as Record<string, unknown>)) {
+      const subject = `${label}: matchrule ${k}`
+      if (k === 'group_id') {
+        error(at, `${subject} is the old name of tag_id: write tag_id`, k)
+        ok = false
+        continue
+      }
+      if ((PRIVATE_MATCH_FIELDS as readonly string[]).includes(k)) {
+        error(at, `${subject}: WeChat no longer matches personalized menus on sex, region or language (a privacy change of 2021): addconditional refuses a matchrule with ${k} (65320), and a menu made with one earlier is matched by no one; tag those users and match tag_id instead`, k)
+        ok = false
+        continue
+      }
+      if (!(MATCH_FIELDS as readonly string[]).includes(k)) {
+        error(at, `${label}: unknown matchrule field "${k}"${didYouMean(k, MATCH_FIELDS)}; a matchrule has tag_id and client_platform_type`, k)
+        ok = false
+        continue
+      }
+      if (typeof v !== 'string') {
+        error([...at, k], `${subject} must be text (WeChat takes every matchrule value as a string), got ${describeValue(v)}${typeof v === 'number' ? `; quote it: ${k}: '${String(v)}'` : ''}`)
+        ok = false
+        continue
+      }
+      if (v.trim() === '') {
+        error([...at, k], `${subject} is empty: remove it (an empty field matches everyone)`)
+        ok = false
+        continue
+      }
+      if (k === 'tag_id' && !/^\d+$/.test(v)) {
+        error([...at, k], `${subject} must be a tag's id, digits (the ids are in tags/get, or in the console's 用户管理), got ${describeValue(v)}`)
+        ok = false
+        continue
+      }
+      if (k === 'client_platform_type' && !['1', '2', '3'].includes(v)) {
+        error([...at, k], `${subject} must be '1' (iOS), '2' (Android) or '3' (others), got ${describeValue(v)}`)
+        ok = false
+        continue
+      }
+      out[k as MatchField] = v
+    }
+    if (ok && Object.keys(out).length === 0) {
+      error(at, `${label}: matchrule has no field: give it tag_id or client_platform_type (WeChat refuses an empty one, 65304); the menu for everyone is the default, button:`)
+      return undefined
+    }
+    return ok ? out : undefined
+  }
+
+  // The default menu, then each personalized one, each with its own checker (menuChecker).
+  const main = menuChecker(findings, '')
+  main.check(buttons, [])
+  const conditional: ConditionalMenu[] = []
+  const list = root.conditional
+  if (list !== undefined && list !== null && !Array.isArray(list)) {
+    error(['conditional'], `conditional must be a list of personalized menus ({name, matchrule, button}), got ${describeValue(list)}`)
+  } else if (Array.isArray(list)) {
+    list.forEach((c: unknown, ci) => {
+      const base: PropertyKey[] = ['conditional', ci]
+      if (typeof c !== 'object' || c === null || Array.isArray(c)) {
+        error(base, `conditional menu ${ci + 1} must be a mapping ({name, matchrule, button}), got ${describeValue(c)}`)
+        return
+      }
+      const raw = c as Record<string, unknown>
+      let label = `conditional menu ${ci + 1}`
+      let nameOk = true
+      if (raw.name !== undefined) {
+        if (typeof raw.name !== 'string' || raw.name.trim() === '') {
+          error([...base, 'name'], `${label}: name must be text (it names the menu in messages only; WeChat keeps no name), got ${describeValue(raw.name)}`)
+          nameOk = false
+        } else label = `conditional menu ${JSON.stringify(raw.name)}`
+      }
+      for (const k of Object.keys(raw)) {
+        if (k === 'name' || k === 'matchrule' || k === 'button') continue
+        const hint = k === 'menuid' ? ': a menuid is what WeChat gives a menu it creates (push prints it), not part of the file; remove it' : didYouMean(k, ['name', 'matchrule', 'button'])
+        error(base, `${label}: unknown key "${k}"${hint}; a personalized menu has name (optional), matchrule and button`, k)
+      }
+      const matchrule = checkMatchrule(raw.matchrule, base, label)
+      const checker = menuChecker(findings, `${label}: `)
+      if (raw.button === undefined || raw.button === null) error(base, `${label}: button: is missing: a personalized menu has its own buttons, as the default has (1 to 3)`)
+      else checker.check(raw.button, base)
+      if (matchrule && nameOk) conditional.push({ ...(typeof raw.name === 'string' ? { name: raw.name } : {}), label, matchrule, menu: checker.menu, leaves: checker.leaves, ...place(base) })
+    })
+  }
+
+  // seeds/002 个性化菜单: the links of all of an account's personalized menus go to at most 3 domains.
+  const domains: string[] = []
+  for (const c of conditional) {
+    for (const l of c.leaves) {
+      if (l.button.url === undefined) continue
+      const host = new URL(l.button.url).hostname.toLowerCase()
+      if (domains.includes(host)) continue
+      domains.push(host)
+      if (domains.length === MAX_CONDITIONAL_DOMAINS + 1) {
+        errors.push({
+          file,
+          line: l.place.line,
+          column: l.place.column,
+          message: `${c.label}: button ${l.place.label}: its url is on a ${MAX_CONDITIONAL_DOMAINS + 1}th domain, ${host}: the links of all personalized menus together may go to at most ${MAX_CONDITIONAL_DOMAINS} domains (${domains.slice(0, MAX_CONDITIONAL_DOMAINS).join(', ')}; each host name counts; WeChat refuses more with 65316)`,
+        })
+      }
+    }
+  }
+  // WeChat tries the newest personalized menu first, and push creates them in file order: of two with the
+  // same matchrule, the earlier is never shown.
+  conditional.forEach((c, i) => {
+    const later = conditional.slice(i + 1).find((d) => JSON.stringify(matchruleBody(d.matchrule)) === JSON.stringify(matchruleBody(c.matchrule)))
+    if (later) warnings.push(`${file}:${c.line}:${c.column}: ${c.label}: ${later.label} (line ${later.line}) has the same matchrule and comes later, so WeChat tries it first: this menu is never shown`)
+  })
+  if (errors.length > 0) return { ok: false, errors }
+  return { ok: true, menu: main.menu, leaves: main.leaves, conditional, warnings }
+}
+
+/** Where the checks of a file put what they find: its errors and warnings, at the places in its YAML. */
+interface Findings {
+  place: (path: readonly PropertyKey[], key?: string) => { line: number; column: number }
+  error: (path: readonly PropertyKey[], message: string, key?: string) => void
+  warn: (path: readonly PropertyKey[], message: string) => void
+}
+
+/**
+ * The checks of one menu, the default or a personalized one, with what they build: `check(buttons, base)`
+ * fills `menu` and `leaves` with the buttons that pass. Each menu has its own checker, so its keys are its own
+ * (a key may repeat across menus: the same button in two menus), and `pre` heads its messages
+ * (`conditional menu "vip": `, or '' for the default).
+ */
+function menuChecker(findings: Findings, pre: string): { menu: Menu; leaves: LoadedMenu['leaves']; check: (buttons: unknown, base: PropertyKey[]) => void } {
+  const { place, error, warn } = findings
+  const menu: Menu = { button: [] }
+  const leaves: LoadedMenu['leaves'] = []
+  /** Each key's first button, by label. */
+  const keys = new Map<string, string>()
 
   const checkLeaf = (raw: Record<string, unknown>, path: PropertyKey[], label: string, top: boolean): LeafButton | undefined => {
     const subject = `${pre}button ${label}: `
@@ -362,7 +500,7 @@ export function parseMenuFile(text: string, file: string): LoadMenuResult {
   })
 
   /** A `button:` list of the default or of a personalized menu, checked into `menu` and `leaves`. */
-  const checkMenuButtons = (buttons: unknown, base: PropertyKey[]): void => {
+  const check = (buttons: unknown, base: PropertyKey[]): void => {
     const at = [...base, 'button']
     if (!Array.isArray(buttons)) {
       error(at, `${pre}button must be a list of buttons, got ${describeValue(buttons)}`)
@@ -375,131 +513,7 @@ export function parseMenuFile(text: string, file: string): LoadMenuResult {
     checkButtons(buttons, base)
   }
 
-  /** A personalized menu's matchrule: the fields WeChat still matches on, as text. */
-  const checkMatchrule = (mr: unknown, base: PropertyKey[], label: string): MatchRule | undefined => {
-    const at = [...base, 'matchrule']
-    if (mr === undefined || mr === null) {
-      error(base, `${label}: matchrule is missing: it says who sees this menu (tag_id: a user tag's id; client_platform_type: '1' iOS, '2' Android, '3' others)`)
-      return undefined
-    }
-    if (typeof mr !== 'object' || Array.isArray(mr)) {
-      error(at, `${label}: matchrule must be a mapping (tag_id, client_platform_type), got ${describeValue(mr)}`)
-      return undefined
-    }
-    const out: MatchRule = {}
-    let ok = true
-    for (const [k, v] of Object.entries(mr as Record<string, unknown>)) {
-      const subject = `${label}: matchrule ${k}`
-      if (k === 'group_id') {
-        error(at, `${subject} is the old name of tag_id: write tag_id`, k)
-        ok = false
-        continue
-      }
-      if ((PRIVATE_MATCH_FIELDS as readonly string[]).includes(k)) {
-        error(at, `${subject}: WeChat no longer matches personalized menus on sex, region or language (a privacy change of 2021): addconditional refuses a matchrule with ${k} (65320), and a menu made with one earlier is matched by no one; tag those users and match tag_id instead`, k)
-        ok = false
-        continue
-      }
-      if (!(MATCH_FIELDS as readonly string[]).includes(k)) {
-        error(at, `${label}: unknown matchrule field "${k}"${didYouMean(k, MATCH_FIELDS)}; a matchrule has tag_id and client_platform_type`, k)
-        ok = false
-        continue
-      }
-      if (typeof v !== 'string') {
-        error([...at, k], `${subject} must be text (WeChat takes every matchrule value as a string), got ${describeValue(v)}${typeof v === 'number' ? `; quote it: ${k}: '${String(v)}'` : ''}`)
-        ok = false
-        continue
-      }
-      if (v.trim() === '') {
-        error([...at, k], `${subject} is empty: remove it (an empty field matches everyone)`)
-        ok = false
-        continue
-      }
-      if (k === 'tag_id' && !/^\d+$/.test(v)) {
-        error([...at, k], `${subject} must be a tag's id, digits (the ids are in tags/get, or in the console's 用户管理), got ${describeValue(v)}`)
-        ok = false
-        continue
-      }
-      if (k === 'client_platform_type' && !['1', '2', '3'].includes(v)) {
-        error([...at, k], `${subject} must be '1' (iOS), '2' (Android) or '3' (others), got ${describeValue(v)}`)
-        ok = false
-        continue
-      }
-      out[k as MatchField] = v
-    }
-    if (ok && Object.keys(out).length === 0) {
-      error(at, `${label}: matchrule has no field: give it tag_id or client_platform_type (WeChat refuses an empty one, 65304); the menu for everyone is the default, button:`)
-      return undefined
-    }
-    return ok ? out : undefined
-  }
-
-  checkMenuButtons(buttons, [])
-  const defaultMenu = menu
-  const defaultLeaves = leaves
-  const conditional: ConditionalMenu[] = []
-  const list = root.conditional
-  if (list !== undefined && list !== null && !Array.isArray(list)) {
-    error(['conditional'], `conditional must be a list of personalized menus ({name, matchrule, button}), got ${describeValue(list)}`)
-  } else if (Array.isArray(list)) {
-    list.forEach((c: unknown, ci) => {
-      const base: PropertyKey[] = ['conditional', ci]
-      if (typeof c !== 'object' || c === null || Array.isArray(c)) {
-        error(base, `conditional menu ${ci + 1} must be a mapping ({name, matchrule, button}), got ${describeValue(c)}`)
-        return
-      }
-      const raw = c as Record<string, unknown>
-      let label = `conditional menu ${ci + 1}`
-      let nameOk = true
-      if (raw.name !== undefined) {
-        if (typeof raw.name !== 'string' || raw.name.trim() === '') {
-          error([...base, 'name'], `${label}: name must be text (it names the menu in messages only; WeChat keeps no name), got ${describeValue(raw.name)}`)
-          nameOk = false
-        } else label = `conditional menu ${JSON.stringify(raw.name)}`
-      }
-      for (const k of Object.keys(raw)) {
-        if (k === 'name' || k === 'matchrule' || k === 'button') continue
-        const hint = k === 'menuid' ? ': a menuid is what WeChat gives a menu it creates (push prints it), not part of the file; remove it' : didYouMean(k, ['name', 'matchrule', 'button'])
-        error(base, `${label}: unknown key "${k}"${hint}; a personalized menu has name (optional), matchrule and button`, k)
-      }
-      const matchrule = checkMatchrule(raw.matchrule, base, label)
-      menu = { button: [] }
-      leaves = []
-      keys = new Map()
-      pre = `${label}: `
-      if (raw.button === undefined || raw.button === null) error(base, `${label}: button: is missing: a personalized menu has its own buttons, as the default has (1 to 3)`)
-      else checkMenuButtons(raw.button, base)
-      pre = ''
-      if (matchrule && nameOk) conditional.push({ ...(typeof raw.name === 'string' ? { name: raw.name } : {}), label, matchrule, menu, leaves, ...place(base) })
-    })
-  }
-
-  // seeds/002 个性化菜单: the links of all of an account's personalized menus go to at most 3 domains.
-  const domains: string[] = []
-  for (const c of conditional) {
-    for (const l of c.leaves) {
-      if (l.button.url === undefined) continue
-      const host = new URL(l.button.url).hostname.toLowerCase()
-      if (domains.includes(host)) continue
-      domains.push(host)
-      if (domains.length === MAX_CONDITIONAL_DOMAINS + 1) {
-        errors.push({
-          file,
-          line: l.place.line,
-          column: l.place.column,
-          message: `${c.label}: button ${l.place.label}: its url is on a ${MAX_CONDITIONAL_DOMAINS + 1}th domain, ${host}: the links of all personalized menus together may go to at most ${MAX_CONDITIONAL_DOMAINS} domains (${domains.slice(0, MAX_CONDITIONAL_DOMAINS).join(', ')}; each host name counts; WeChat refuses more with 65316)`,
-        })
-      }
-    }
-  }
-  // WeChat tries the newest personalized menu first, and push creates them in file order: of two with the
-  // same matchrule, the earlier is never shown.
-  conditional.forEach((c, i) => {
-    const later = conditional.slice(i + 1).find((d) => JSON.stringify(matchruleBody(d.matchrule)) === JSON.stringify(matchruleBody(c.matchrule)))
-    if (later) warnings.push(`${file}:${c.line}:${c.column}: ${c.label}: ${later.label} (line ${later.line}) has the same matchrule and comes later, so WeChat tries it first: this menu is never shown`)
-  })
-  if (errors.length > 0) return { ok: false, errors }
-  return { ok: true, menu: defaultMenu, leaves: defaultLeaves, conditional, warnings }
+  return { menu, leaves, check }
 }
 
 function isWebUrl(s: string): boolean {
