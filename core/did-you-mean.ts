@@ -2,7 +2,7 @@
  * "did you mean ...?" for a misspelt name (a rule key, a plugin name, a plugin's setting): the known name
  * within edit distance 2, if any. Case does not count.
  */
-function suggest(word: string, allowed: readonly string[]): string | undefined {
+export function suggest(word: string, allowed: readonly string[]): string | undefined {
   let best: string | undefined
   let bestDistance = 3
   for (const candidate of allowed) {

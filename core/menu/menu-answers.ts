@@ -7,6 +7,7 @@
  * `type: click` handler answers every click; a rule for another account does not; a press nothing takes
  * gets the default reply, or nothing (scancode_push gets no default, as in the engine).
  */
+import { suggest } from '../did-you-mean.ts'
 import { normalizeMessage } from '../normalize/normalize-message.ts'
 import type { RawFields } from '../normalize/message-types.ts'
 import { candidatesWithoutSession, type HandledBy } from '../route/router.ts'
@@ -33,6 +34,8 @@ export interface PressAnswer {
   answered: boolean
   /** What a press gets when nothing of the rules takes it. */
   otherwise: string
+  /** Unanswered: a key close to the button's that the rules do answer for this button (a typo, likely). */
+  nearKey?: string
 }
 
 export interface PressContext {
@@ -64,6 +67,25 @@ export function pushFieldsFor(button: LeafButton): RawFields | undefined {
 }
 
 export function answersFor(button: LeafButton, ctx: PressContext): PressAnswer | undefined {
+  const answer = walkCandidates(button, ctx)
+  if (!answer || answer.answered) return answer
+  const nearKey = nearestAnsweredKey(button, ctx)
+  return nearKey === undefined ? answer : { ...answer, nearKey }
+}
+
+/**
+ * Of the keys the account's rules are written for (exact keywords, handler keys), the one nearest the button's
+ * that answers this button's press, asked of the router as the button's own key is: a location_select's key
+ * does not reach the text rules, a click handler's key is no scancode's, a rule for some users answers not all.
+ */
+function nearestAnsweredKey(button: LeafButton, ctx: PressContext): string | undefined {
+  const key = button.key!
+  // Within did-you-mean's distance of 2, the lengths differ by 2 at most: the rest need no walk.
+  const near = ctx.rules.literalKeys(ctx.account).filter((k) => k !== key && Math.abs(k.length - key.length) <= 2 && walkCandidates({ ...button, key: k }, ctx)?.answered)
+  return suggest(key, near)
+}
+
+function walkCandidates(button: LeafButton, ctx: PressContext): PressAnswer | undefined {
   const fields = pushFieldsFor(button)
   if (!fields) return undefined
   const message = normalizeMessage(fields)
@@ -97,7 +119,8 @@ export function describeAnswer(a: PressAnswer): string {
     const restricted = a.steps.filter((s) => s.users && !s.skipped)
     const only = restricted.length > 0 ? `; only users in ${[...new Set(restricted.flatMap((s) => s.users!))].join(', ')} get ${restricted.map((s) => `${s.by} -> ${s.target}`).join(', then ')}` : ''
     const skipped = a.steps.filter((s) => s.skipped).map((s) => `; ${s.by} -> ${s.target} is skipped: ${s.skipped}`).join('')
-    return `nothing answers it: a press gets ${a.otherwise}${only}${skipped}`
+    const meant = a.nearKey !== undefined ? ` (did you mean ${JSON.stringify(a.nearKey)}?)` : ''
+    return `nothing answers it${meant}: a press gets ${a.otherwise}${only}${skipped}`
   }
   const chain = a.steps
     .map((s) => `${s.by} -> ${s.target}${s.users ? ` (only users in ${s.users.join(', ')})` : ''}${s.skipped ? ` (skipped: ${s.skipped})` : ''}`)

@@ -122,6 +122,12 @@ export interface RuleSet {
   readonly size: { textRules: number; keywords: number; typeHandlers: number }
   /** Every plugin name the set refers to (checked against the loaded plugins). */
   pluginNames(): string[]
+  /**
+   * The words `account`'s rules are written to answer, as written: its text rules' exact keywords and its
+   * handlers' keys (menu events) and scenes. For "did you mean" (menu check) only: whether one answers a given
+   * message is matchText's and matchType's to say.
+   */
+  literalKeys(account: string): string[]
 }
 
 export interface RuleLoadError {

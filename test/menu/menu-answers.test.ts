@@ -101,6 +101,23 @@ describe('menu check: what answers a press, as the router walks it', () => {
     assert.equal(said(click('GONE')), 'nothing answers it: a press gets the default reply (reply text); rule "gone" (keyword "GONE") -> plugin not-there is skipped: plugin "not-there" is not in plugins')
   })
 
+  test('a key nothing answers, close to one the rules do answer: did you mean it (a keyword a click reaches, a handler key of its type)', () => {
+    assert.equal(said(click('helo')), 'nothing answers it (did you mean "hello"?): a press gets the default reply (reply text)')
+    assert.equal(said(click('V_KEYD')), 'nothing answers it (did you mean "V_KEYED"?): a press gets the default reply (reply text)')
+    assert.equal(said({ type: 'location_select', name: 'B', key: 'V_WHER' }), 'nothing answers it (did you mean "V_WHERE"?): a press gets the default reply (reply text)')
+    // Only keys that would answer this button: a location_select's key does not reach the text rules, and a
+    // click handler's key is no location_select's; a rule limited to some users answers not everyone.
+    assert.equal(said({ type: 'location_select', name: 'B', key: 'helo' }), 'nothing answers it: a press gets the default reply (reply text)')
+    assert.equal(said({ type: 'location_select', name: 'B', key: 'V_KEYD' }), 'nothing answers it: a press gets the default reply (reply text)')
+    assert.equal(said(click('SECRT')), 'nothing answers it: a press gets the default reply (reply text)')
+    assert.equal(answersFor(click('helo'), ctx)!.nearKey, 'hello')
+  })
+
+  test('a key far from every key the rules answer gets no hint', () => {
+    assert.equal(said(click('TOTALLY_ELSE')), 'nothing answers it: a press gets the default reply (reply text)')
+    assert.equal(answersFor(click('TOTALLY_ELSE'), ctx)!.nearKey, undefined)
+  })
+
   test('buttons whose press carries no key to the engine are not asked about', () => {
     assert.equal(answersFor({ type: 'view', name: 'B', url: 'https://a.example/' }, ctx), undefined)
     assert.equal(answersFor({ type: 'media_id', name: 'B', media_id: 'm' }, ctx), undefined)

@@ -62,6 +62,18 @@ export function compileRuleSet(
   ]
   const pluginNames = [...new Set(targets.flatMap((t) => ('plugin' in t ? [t.plugin] : [])))].sort()
 
+  const literalsByScope = new Map<string, Set<string>>()
+  const addLiteral = (scope: string, word: string) => {
+    let set = literalsByScope.get(scope)
+    if (!set) literalsByScope.set(scope, (set = new Set()))
+    set.add(word)
+  }
+  for (const r of enabledRules) for (const k of r.keywords) if (k.kind === 'exact') addLiteral(r.account, k.value)
+  for (const h of enabledHandlers) {
+    const only = onlyFor(h)
+    if (only !== undefined) addLiteral(h.account, only)
+  }
+
   const unfilteredRegexes = [...textMatchers].flatMap(([account, m]) =>
     m.unfilteredRegexes.map((u) => ({ account, ...u })),
   )
@@ -107,6 +119,7 @@ export function compileRuleSet(
     },
 
     pluginNames: () => pluginNames.slice(),
+    literalKeys: (account) => [...new Set(scopesOf(account).flatMap((scope) => [...(literalsByScope.get(scope) ?? [])]))],
     unfilteredRegexes,
   }
 }
