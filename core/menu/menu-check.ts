@@ -10,6 +10,7 @@ import type { AccountConfig, EngineConfig } from '../config/config-types.ts'
 import { didYouMean } from '../did-you-mean.ts'
 import { listPluginFolders } from '../plugin/load-plugin-set.ts'
 import { entryFileOf } from '../plugin/read-plugin-folder.ts'
+import { cannotUploadFor } from '../platform/media-uploads.ts'
 import type { RuleSet } from '../route/rule-types.ts'
 import { shownPath } from '../shown-path.ts'
 import { answersFor, describeAnswer } from './menu-answers.ts'
@@ -18,7 +19,10 @@ import { isParent, matchruleBody, type LoadedMenu, type MatchRule, type Menu } f
 export interface MenuCheck {
   /** The buttons, indented under their parents, each with what answers its press. */
   tree: string[]
-  /** `file:line:col: button "x" (click, key "k"): nothing answers it: ...`, one per unanswered button. */
+  /**
+   * `file:line:col: button "x" (click, key "k"): nothing answers it: ...`, one per unanswered button, and per
+   * button a rule with a media file the engine cannot upload would answer.
+   */
   unanswered: string[]
 }
 
@@ -31,7 +35,9 @@ export function checkMenuAgainstRules(config: EngineConfig, account: AccountConf
     if (config.plugins[name]?.enabled === false) return `plugin "${name}" is disabled in engine.config.ts`
     return undefined
   }
-  const ctx = { account: account.id, rules, groups: Object.keys(account.userGroups ?? {}), pluginMissing }
+  // As the engine's start: an account without an appSecret gets no media file uploaded, so such a rule fails.
+  const mediaUnavailable = () => cannotUploadFor(account)
+  const ctx = { account: account.id, rules, groups: Object.keys(account.userGroups ?? {}), pluginMissing, mediaUnavailable }
   const shown = shownPath(file)
   const tree: string[] = []
   const unanswered: string[] = []
@@ -46,7 +52,9 @@ export function checkMenuAgainstRules(config: EngineConfig, account: AccountConf
     }
     const said = describeAnswer(answer)
     tree.push(`${head}: ${said}`)
-    if (!answer.answered) unanswered.push(`${shown}:${place.line}:${place.column}: ${menuLabel}button ${place.label} (${button.type}, key ${JSON.stringify(button.key)}): ${said}`)
+    // A rule answering with a media file the engine cannot upload fails at each press (an error logged, the
+    // error reply), even where a later handler answers instead: said too.
+    if (!answer.answered || answer.steps.some((s) => s.fails)) unanswered.push(`${shown}:${place.line}:${place.column}: ${menuLabel}button ${place.label} (${button.type}, key ${JSON.stringify(button.key)}): ${said}`)
   }
   const menuTree = (menu: Menu, leaves: LoadedMenu['leaves'], menuLabel: string) => {
     let k = 0

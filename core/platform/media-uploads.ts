@@ -94,6 +94,15 @@ export const NOT_UPLOADED = 'not-uploaded:'
 const withoutSecretReason = (account: string) =>
   `account "${account}" has no appSecret, so the engine cannot upload it (set WECHAT_APPSECRET or the account's appSecret, or write the rule with a mediaId)`
 
+/**
+ * Why no media file of the rules can be uploaded for `account` (it has no appSecret: the engine gives it no
+ * API, runtime.ts), or undefined when the engine uploads them at its start. The check's answer where nothing
+ * is uploaded: rules check's warning, and menu check's button that such a rule would answer.
+ */
+export function cannotUploadFor(account: { id: string; appSecret?: string }): string | undefined {
+  return account.appSecret ? undefined : withoutSecretReason(account.id)
+}
+
 function withoutSecretWarning(media: MediaFile, account: string): string {
   return `${media.at}: ${media.type} file ${media.file} cannot be uploaded: ${withoutSecretReason(account)}; the rule answers as a failing one does`
 }
@@ -113,7 +122,7 @@ export function checkMediaAccounts(accounts: readonly { id: string; appSecret?: 
     const warnings: string[] = []
     for (const file of files) {
       for (const { media } of file.media) {
-        for (const id of accountsOf(file, accounts)) if (!accounts.find((a) => a.id === id)?.appSecret) warnings.push(withoutSecretWarning(media, id))
+        for (const id of accountsOf(file, accounts)) if (cannotUploadFor(accounts.find((a) => a.id === id)!)) warnings.push(withoutSecretWarning(media, id))
       }
     }
     return warnings

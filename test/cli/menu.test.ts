@@ -157,6 +157,30 @@ describe('wxengine menu check', () => {
     assert.equal(strict.stderr, '1 warning, which --strict counts as failures\n')
   })
 
+  test('a rule answering with a media file, for an account without an appSecret: the engine cannot upload it, so the check warns, naming the button, the rule and why', async () => {
+    mkdirSync(path.join(project.dir, 'rules', 'images'), { recursive: true })
+    writeFileSync(path.join(project.dir, 'rules', 'images', 'qr.png'), Buffer.from('89504e470d0a1a0a', 'hex'))
+    writeFileSync(path.join(project.dir, 'rules', 'media.yaml'), 'rules:\n  - name: qr\n    keywords: [QR]\n    reply: {type: image, file: images/qr.png}\n')
+    try {
+      writeMenu('button:\n  - {type: click, name: 二维码, key: QR}\n')
+      const r = await project.run(['menu', 'check', '--strict'])
+      assert.equal(r.code, 1, r.stdout + r.stderr)
+      // The fixture's catch-all click handler answers the press instead of the picture.
+      assert.match(
+        r.stdout,
+        /^warning: menus\/default\.yaml:2:5: button "二维码" \(click, key "QR"\): rule "qr" \(keyword "QR"\) -> reply image \(file images\/qr\.png\) \(skipped: account "default" has no appSecret, so the engine cannot upload it \(set WECHAT_APPSECRET or the account's appSecret, or write the rule with a mediaId\)\); then: handler "click@main\.yaml:11" -> reply text$/m,
+      )
+      assert.equal(r.stderr, '1 warning, which --strict counts as failures\n')
+      // With the appSecret the engine uploads it at its start: the rule answers.
+      const ok = await project.run(['menu', 'check', '--strict'], { env: { WECHAT_APPSECRET: SECRET } })
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr)
+      assert.match(ok.stdout, /^ {2}二维码 {2}click QR: rule "qr" \(keyword "QR"\) -> reply image \(file images\/qr\.png\)$/m)
+    } finally {
+      rmSync(path.join(project.dir, 'rules', 'media.yaml'))
+      rmSync(path.join(project.dir, 'rules', 'images'), { recursive: true })
+    }
+  })
+
   test('errors are file:line:col and exit 1; a missing file says how to make one; a menu file for no account is a warning', async () => {
     writeMenu('button:\n  - {type: click, name: 一二三四五六, key: K}\n')
     const r = await project.run(['menu', 'check'])

@@ -123,3 +123,56 @@ describe('menu check: what answers a press, as the router walks it', () => {
     assert.equal(answersFor({ type: 'media_id', name: 'B', media_id: 'm' }, ctx), undefined)
   })
 })
+
+describe('menu check: a rule answering with a media file (reply: {type: image, file: ...})', () => {
+  let mediaDir: string
+  let rules: PressContext['rules']
+  const noSecret = (account: string) => () => `account "${account}" has no appSecret, so the engine cannot upload it`
+  before(async () => {
+    mediaDir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-menu-media-'))
+    mkdirSync(path.join(mediaDir, 'images'))
+    mkdirSync(path.join(mediaDir, 'shop'))
+    writeFileSync(path.join(mediaDir, 'images', 'qr.png'), Buffer.from('89504e470d0a1a0a', 'hex'))
+    writeFileSync(
+      path.join(mediaDir, 'main.yaml'),
+      `rules:
+  - name: qr
+    keywords: [QR]
+    reply: {type: image, file: images/qr.png}
+default:
+  reply: {type: text, content: what?}
+error:
+  reply: {type: text, content: sorry}
+`,
+    )
+    writeFileSync(path.join(mediaDir, 'shop', 'shop.yaml'), 'handlers:\n  - type: click\n    plugin: menu-click\n')
+    const loaded = await loadRuleSet(mediaDir, { accounts: ['default', 'shop'], userGroups: { default: [], shop: [] } })
+    assert.ok(loaded.ok, loaded.ok ? '' : JSON.stringify(loaded.errors))
+    rules = loaded.ruleSet
+  })
+  after(() => rmSync(mediaDir, { recursive: true, force: true }))
+  const mediaCtx = (account: string, mediaUnavailable?: PressContext['mediaUnavailable']): PressContext => ({ account, rules, groups: [], pluginMissing: () => undefined, ...(mediaUnavailable ? { mediaUnavailable } : {}) })
+
+  test('an account that can upload it: answered by the rule', () => {
+    const a = answersFor(click('QR'), mediaCtx('default'))!
+    assert.equal(a.answered, true)
+    assert.equal(describeAnswer(a), 'rule "qr" (keyword "QR") -> reply image (file images/qr.png)')
+  })
+
+  test('an account without an appSecret: skipped as the engine skips it (MEDIA_UNAVAILABLE), so a press gets the error reply, not the default', () => {
+    const a = answersFor(click('QR'), mediaCtx('default', noSecret('default')))!
+    assert.equal(a.answered, false)
+    assert.equal(describeAnswer(a), 'nothing answers it: a press gets the error reply (reply text); rule "qr" (keyword "QR") -> reply image (file images/qr.png) is skipped: account "default" has no appSecret, so the engine cannot upload it')
+    assert.ok(a.steps[0]!.fails)
+  })
+
+  test('a handler after it answers the press instead; the chain says the rule is skipped, and a plugin passing leads to the error reply', () => {
+    const a = answersFor(click('QR'), mediaCtx('shop', noSecret('shop')))!
+    assert.equal(a.answered, true)
+    assert.ok(a.steps.some((s) => s.fails))
+    assert.equal(
+      describeAnswer(a),
+      'rule "qr" (keyword "QR") -> reply image (file images/qr.png) (skipped: account "shop" has no appSecret, so the engine cannot upload it); then: handler "click@shop/shop.yaml:2" -> plugin menu-click; if it passes: the error reply (reply text)',
+    )
+  })
+})
