@@ -24,12 +24,24 @@ const typecheck = () => spawnSync(process.execPath, [TSC, '-p', project, '--pret
 test('an empty folder becomes a project: it answers, takes a plugin and its test, and type-checks', async () => {
   const r = await wxengine(['init', 'shop'], parent)
   assert.equal(r.code, 0, r.stderr)
-  for (const f of ['engine.config.ts', 'rules/default.yaml', 'tsconfig.json', '.gitignore', 'plugins/', 'test/plugins/']) {
+  for (const f of ['engine.config.ts', 'rules/default.yaml', 'menus/default.yaml', 'tsconfig.json', '.gitignore', 'plugins/', 'test/plugins/']) {
     assert.match(r.stdout, new RegExp(`^created shop/${f.replace(/[./]/g, '\\$&')}$`, 'm'))
   }
   assert.match(r.stdout, /^wrote shop\/\.wxengine\/types \(\d+ declaration files, for your editor\)$/m)
   assert.match(r.stdout, /^ {2}cd shop$/m)
   assert.match(readFileSync(path.join(project, 'engine.config.ts'), 'utf8'), /token: '[A-Za-z0-9]{16}'/)
+
+  // The example menu's buttons are answered by the rules init wrote, and nothing in the project is warned
+  // about: the checks CI would run pass on it as it is.
+  const menu = await wxengine(['menu', 'check', '--strict'])
+  assert.equal(menu.code, 0, menu.stdout + menu.stderr)
+  assert.match(menu.stdout, /^menus\/default\.yaml: ok, \d+ buttons?/)
+  assert.doesNotMatch(menu.stdout, /warning|nothing answers/)
+  const rules = await wxengine(['rules', 'check', '--strict'])
+  assert.equal(rules.code, 0, rules.stdout + rules.stderr)
+  assert.doesNotMatch(rules.stdout, /warning/)
+  const click = await wxengine(['send', '--event', 'CLICK', '--key', 'hello', '--local'])
+  assert.equal(click.stdout, 'text reply\n  Content: Hello! This account runs on wxengine.\n', click.stderr)
 
   const hello = await wxengine(['send', 'hello', '--local'])
   assert.equal(hello.stdout, 'text reply\n  Content: Hello! This account runs on wxengine.\n', hello.stderr)
@@ -62,7 +74,15 @@ test('run again: nothing overwritten, what is missing is added, the types are re
   const r = await wxengine(['init'])
   assert.equal(r.code, 0, r.stderr)
   assert.match(r.stdout, /^kept engine\.config\.ts \(exists\)$/m)
+  assert.match(r.stdout, /^kept menus\/default\.yaml \(exists\)$/m)
   assert.match(r.stdout, /^created \.gitignore$/m)
+  // The example menu comes only with the config and rules it is written for: a project with its own (init
+  // run again after an upgrade) may have another account, or rules that no longer answer its keys.
+  rmSync(path.join(project, 'menus'), { recursive: true })
+  const again = await wxengine(['init'])
+  assert.equal(again.code, 0, again.stderr)
+  assert.doesNotMatch(again.stdout, /menus/)
+  assert.equal(existsSync(path.join(project, 'menus')), false)
   assert.match(readFileSync(config, 'utf8'), /port: 8181/)
   assert.ok(existsSync(path.join(project, '.wxengine', 'types', 'core', 'plugin', 'plugin-api.d.ts')))
 })
