@@ -117,6 +117,12 @@ export const engineConfigSchema = z
           // (the AppSecret, the access_token): every API call would fail at run time.
           .refine((v) => /^https?:$/.test(new URL(v).protocol), 'must be an http:// or https:// URL (WECHAT_API_BASE)')
           .refine((v) => new URL(v).username === '' && new URL(v).password === '', 'must not contain a user or password: fetch refuses such URLs (WECHAT_API_BASE)'),
+        // The other host of the platform: showqrcode (a parameter QR code's image) is served from there.
+        mpBase: z
+          .string()
+          .url('must be a URL such as https://mp.weixin.qq.com (WECHAT_MP_BASE)')
+          .refine((v) => /^https?:$/.test(new URL(v).protocol), 'must be an http:// or https:// URL (WECHAT_MP_BASE)')
+          .refine((v) => new URL(v).username === '' && new URL(v).password === '', 'must not contain a user or password: fetch refuses such URLs (WECHAT_MP_BASE)'),
       })
       .strict(),
     admin: z

@@ -109,6 +109,8 @@ export interface EngineConfig {
   platform: {
     /** https://api.weixin.qq.com, or a local fake in tests. */
     apiBase: string
+    /** https://mp.weixin.qq.com, where showqrcode serves a QR code's image; a local fake in tests. */
+    mpBase: string
   }
   /** /healthz and /metrics: off, on the public port, or on their own port. A token, if set, is required as Bearer. */
   admin: { enabled: boolean; port?: number; token?: string }

@@ -32,3 +32,17 @@ test('http and https bases, with a path prefix, are accepted', () => {
     assert.ok(r.ok, r.ok ? '' : r.error.reason)
   }
 })
+
+test('platform.mpBase (showqrcode\'s host) is https://mp.weixin.qq.com unless WECHAT_MP_BASE sets it, checked as apiBase is', () => {
+  const plain = loadConfig({ root, env: env('https://api.weixin.qq.com') })
+  assert.ok(plain.ok, plain.ok ? '' : plain.error.reason)
+  assert.equal(plain.value.platform.mpBase, 'https://mp.weixin.qq.com')
+  const local = loadConfig({ root, env: { ...env('http://127.0.0.1:9/'), WECHAT_MP_BASE: 'http://127.0.0.1:9/' } })
+  assert.ok(local.ok, local.ok ? '' : local.error.reason)
+  assert.equal(local.value.platform.mpBase, 'http://127.0.0.1:9/')
+  const bad = loadConfig({ root, env: { ...env('https://api.weixin.qq.com'), WECHAT_MP_BASE: 'https://user:hunter2@mp.example/' } })
+  assert.equal(bad.ok, false)
+  if (bad.ok) return
+  assert.match(bad.error.reason, /platform\.mpBase: .*WECHAT_MP_BASE/)
+  assert.doesNotMatch(bad.error.reason, /hunter2/)
+})
