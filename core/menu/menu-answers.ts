@@ -1,8 +1,8 @@
 /**
  * What answers a press of each menu button, asked of the router itself: for each button whose press reaches
  * the engine with its key (KEYED_TYPES), the push WeChat sends for it is built as XML fields, normalized as
- * the server normalizes a push, and handed to the router's own candidate walk (router.ts
- * candidatesWithoutSession) for the account's compiled rules. No plugin runs. So `menu check` says what the
+ * the server normalizes a push, and handed to the router's own candidate walk for the account's compiled
+ * rules (core/route/what-answers.ts). No plugin runs. So `menu check` says what the
  * engine does: a CLICK's key reaches text rules (fromClick), scancode_waitmsg's does not; a catch-all
  * `type: click` handler answers every click; a rule for another account does not; a press nothing takes
  * gets the default reply, or nothing (scancode_push gets no default, as in the engine).
@@ -10,54 +10,14 @@
 import { suggest } from '../did-you-mean.ts'
 import { normalizeMessage } from '../normalize/normalize-message.ts'
 import type { RawFields } from '../normalize/message-types.ts'
-import { candidatesWithoutSession, type HandledBy, type RouteResult } from '../route/router.ts'
-import type { MediaFile, RuleSet, RuleTarget } from '../route/rule-types.ts'
+import { describeAnswer, whatAnswers, type Answer, type AnswerContext, type AnswerStep } from '../route/what-answers.ts'
 import type { LeafButton } from './menu-file.ts'
 import { KEYED_TYPES } from './menu-file.ts'
 
-export interface AnswerStep {
-  handledBy: HandledBy
-  /** `rule "hello" (keyword "hello")`, `handler "click@default.yaml:49"`, `default reply`. */
-  by: string
-  /** `plugin menu-click` or `reply text`. */
-  target: string
-  /** Only senders in these groups see it (the rule's `users:`). */
-  users?: readonly string[]
-  /** Why the engine would skip it (its plugin is not there or disabled, its media file has no media_id). */
-  skipped?: string
-  /**
-   * Skipped as a failure (MEDIA_UNAVAILABLE: a media file the engine cannot upload): logged as an error at
-   * each press, which then gets the error reply where the rules have one. Worth a warning even when a later
-   * candidate answers: the rule was written to answer and never will.
-   */
-  fails?: true
-}
-
-export interface PressAnswer {
-  /** The candidates in the order the router tries them, up to the first that surely answers everyone. */
-  steps: AnswerStep[]
-  /** A rule or handler (not default) answers everyone's press. */
-  answered: boolean
-  /** What a press gets when nothing of the rules takes it. */
-  otherwise: string
-  /** Unanswered: a key close to the button's that the rules do answer for this button (a typo, likely). */
-  nearKey?: string
-}
-
-export interface PressContext {
-  account: string
-  rules: RuleSet
-  /** Every group of the account (engine.config.ts userGroups): rules limited to groups are listed, marked. */
-  groups: readonly string[]
-  /** Why a plugin would not run (not in plugins/, disabled), or undefined when it would. */
-  pluginMissing: (name: string) => string | undefined
-  /**
-   * Why an inline reply's media file would have no media_id for the account (no appSecret to upload it with:
-   * media-uploads.ts cannotUploadFor), or undefined when the engine would upload it. Absent: always uploaded.
-   * A target whose outcome is already known (byAccount, a running engine's set) is taken as it is.
-   */
-  mediaUnavailable?: (media: MediaFile) => string | undefined
-}
+export { describeAnswer }
+export type { AnswerStep }
+export type PressAnswer = Answer
+export type PressContext = AnswerContext
 
 /** The push WeChat sends when the button is pressed (protocol.md §3), as parsed XML fields. */
 export function pushFieldsFor(button: LeafButton): RawFields | undefined {
@@ -103,55 +63,5 @@ function walkCandidates(button: LeafButton, ctx: PressContext): PressAnswer | un
   const message = normalizeMessage(fields)
   // A bug of ours if it does not normalize: the fields above are what the platform sends.
   if (!message.ok) throw new Error(`menu check: the ${button.type} push did not normalize: ${message.error.reason}`)
-  const steps: AnswerStep[] = []
-  let answered = false
-  let otherwise = 'no reply (the engine answers "success")'
-  // The faults the walk has met, as the router's own walk collects them: one there makes the system reply at
-  // the end `error` instead of `default`, as in the engine.
-  const errors: RouteResult['errors'] = []
-  for (const { handledBy, candidate } of candidatesWithoutSession(message.value, ctx.account, ctx.rules, ctx.groups, errors)) {
-    const t = candidate.target
-    const target = 'plugin' in t ? `plugin ${t.plugin}` : 'media' in t ? `reply ${t.media.type} (file ${t.media.file})` : `reply ${t.reply.type}`
-    const noMedia = 'media' in t ? mediaUnavailable(t, ctx) : undefined
-    const skipped = 'plugin' in t ? ctx.pluginMissing(t.plugin) : noMedia
-    if (handledBy === 'default' || handledBy === 'error') {
-      otherwise = `the ${handledBy} reply (${target})`
-      if (!answered) steps.push({ handledBy, by: `${handledBy} reply`, target, ...(skipped ? { skipped } : {}) })
-      break
-    }
-    const by = handledBy === 'rule' ? `rule "${candidate.rule}"${candidate.match.keyword !== undefined ? ` (keyword ${JSON.stringify(candidate.match.keyword)})` : ''}` : `handler "${candidate.rule}"`
-    steps.push({ handledBy, by, target, ...(candidate.users ? { users: candidate.users } : {}), ...(skipped ? { skipped } : {}), ...(noMedia ? { fails: true as const } : {}) })
-    // As router.ts settleWithoutPlugin: a media file without a media_id is a failure of the message. (For a
-    // rule limited to some users, only theirs: the rest never reach it, and get the default.)
-    if (noMedia && !candidate.users && 'media' in t) errors.push({ code: 'MEDIA_UNAVAILABLE', reason: `rule "${candidate.rule}": ${noMedia}`, plugin: `media:${t.media.file}` })
-    if (skipped || candidate.users) continue
-    answered = true
-    // An inline reply always answers; a plugin may pass, and the router goes on.
-    if (!('plugin' in t)) break
-  }
-  return { steps, answered, otherwise }
-}
-
-/** Why the engine would have no media_id for this media target and account, or undefined when it would. */
-function mediaUnavailable(t: Extract<RuleTarget, { media: MediaFile }>, ctx: PressContext): string | undefined {
-  const known = t.byAccount?.[ctx.account]
-  if (known) return 'failed' in known ? known.failed : undefined
-  return ctx.mediaUnavailable?.(t.media)
-}
-
-/** One line: `rule "hello" (keyword "hello") -> reply text`, then what follows a plugin that may pass. */
-export function describeAnswer(a: PressAnswer): string {
-  if (!a.answered) {
-    const restricted = a.steps.filter((s) => s.users && !s.skipped)
-    const only = restricted.length > 0 ? `; only users in ${[...new Set(restricted.flatMap((s) => s.users!))].join(', ')} get ${restricted.map((s) => `${s.by} -> ${s.target}`).join(', then ')}` : ''
-    const skipped = a.steps.filter((s) => s.skipped).map((s) => `; ${s.by} -> ${s.target} is skipped: ${s.skipped}`).join('')
-    const meant = a.nearKey !== undefined ? ` (did you mean ${JSON.stringify(a.nearKey)}?)` : ''
-    return `nothing answers it${meant}: a press gets ${a.otherwise}${only}${skipped}`
-  }
-  // After a step the engine skips, the next is tried whatever happens: "if it passes" is for a plugin.
-  const chain = a.steps
-    .map((s, i) => `${i === 0 ? '' : a.steps[i - 1]!.skipped ? '; then: ' : '; if it passes: '}${s.by} -> ${s.target}${s.users ? ` (only users in ${s.users.join(', ')})` : ''}${s.skipped ? ` (skipped: ${s.skipped})` : ''}`)
-    .join('')
-  const last = a.steps[a.steps.length - 1]
-  return last && last.target.startsWith('plugin ') && !last.skipped ? `${chain}; if it passes: ${a.otherwise}` : chain
+  return whatAnswers(message.value, ctx)
 }

@@ -8,9 +8,8 @@ import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import type { AccountConfig, EngineConfig } from '../config/config-types.ts'
 import { didYouMean } from '../did-you-mean.ts'
-import { listPluginFolders } from '../plugin/load-plugin-set.ts'
-import { entryFileOf } from '../plugin/read-plugin-folder.ts'
 import { cannotUploadFor } from '../platform/media-uploads.ts'
+import { whyPluginWouldNotRun } from '../plugin/check-plugin-folders.ts'
 import type { RuleSet } from '../route/rule-types.ts'
 import { shownPath } from '../shown-path.ts'
 import { answersFor, describeAnswer } from './menu-answers.ts'
@@ -27,14 +26,7 @@ export interface MenuCheck {
 }
 
 export function checkMenuAgainstRules(config: EngineConfig, account: AccountConfig, file: string, loaded: LoadedMenu, rules: RuleSet): MenuCheck {
-  const folders = new Set(listPluginFolders(config.pluginsDir))
-  const pluginMissing = (name: string): string | undefined => {
-    const folder = path.join(config.pluginsDir, name)
-    // As the engine finds a plugin (load-plugin-set.ts, read-plugin-folder.ts): a folder it lists, with index.ts or index.js.
-    if (!folders.has(name) || !entryFileOf(folder)) return `plugin "${name}" is not in ${shownPath(config.pluginsDir)}`
-    if (config.plugins[name]?.enabled === false) return `plugin "${name}" is disabled in engine.config.ts`
-    return undefined
-  }
+  const pluginMissing = whyPluginWouldNotRun(config.pluginsDir, config.plugins, shownPath(config.pluginsDir))
   // As the engine's start: an account without an appSecret gets no media file uploaded, so such a rule fails.
   const mediaUnavailable = () => cannotUploadFor(account)
   const ctx = { account: account.id, rules, groups: Object.keys(account.userGroups ?? {}), pluginMissing, mediaUnavailable }

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import type { PluginSettings } from '../config/config-types.ts'
 import { compilePluginSources } from './compile-plugin-sources.ts'
 import { listPluginFolders } from './load-plugin-set.ts'
-import { readPluginFolder } from './read-plugin-folder.ts'
+import { entryFileOf, readPluginFolder } from './read-plugin-folder.ts'
 
 export interface PluginFolderProblems {
   /** Each with its plugin: a plugin may have more than one (two broken files), and the engine refuses it once. */
@@ -33,4 +33,18 @@ export function checkPluginFolders(dir: string, settings: Record<string, PluginS
     problems.warnings.push(...code.warnings)
   }
   return problems
+}
+
+/**
+ * Why a plugin a rule names would not run, or undefined when it would: as the engine finds a plugin
+ * (load-plugin-set.ts, read-plugin-folder.ts), a folder it lists with index.ts or index.js, not disabled. For
+ * the checks that say what answers a push without running anything (menu check, qrcode create).
+ */
+export function whyPluginWouldNotRun(dir: string, settings: Record<string, PluginSettings>, shownDir: string): (name: string) => string | undefined {
+  const folders = new Set(listPluginFolders(resolve(dir)))
+  return (name) => {
+    if (!folders.has(name) || !entryFileOf(join(dir, name))) return `plugin "${name}" is not in ${shownDir}`
+    if (settings[name]?.enabled === false) return `plugin "${name}" is disabled in engine.config.ts`
+    return undefined
+  }
 }

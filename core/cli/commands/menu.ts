@@ -14,25 +14,19 @@
  *   delete  GET menu/delete (--yes)
  *
  * The API calls use the account's access_token as the engine does: through the project's store, whose token
- * store a running engine shares (one refresher at a time, access-token-manager.ts). A token fetched here
- * instead of read from there would end the engine's 5 minutes later.
+ * store a running engine shares (core/cli/open-account-api.ts).
  */
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { AccountConfig, EngineConfig } from '../../config/config-types.ts'
-import { createLogger } from '../../log/logger.ts'
 import { checkMenuAgainstRules, describeMatchrule, menuFileOf, strayMenuFiles } from '../../menu/menu-check.ts'
 import { consoleOnlyButtons, explainMenuError, fromMenuGet, fromSelfMenuInfo, fromTryMatch, MENU_PATHS, menuToYaml, NO_MENU_ERRCODE, privateMatchFields, type FetchedConditional } from '../../menu/menu-api.ts'
 import { isParent, loadMenuFile, toConditionalBody, toCreateBody, type LoadedMenu } from '../../menu/menu-file.ts'
-import { createAccessTokenManager } from '../../platform/access-token-manager.ts'
-import { createApiClient } from '../../platform/api-client.ts'
-import { createPlatformApi, type PlatformClient } from '../../platform/platform-api.ts'
+import type { PlatformClient } from '../../platform/platform-api.ts'
 import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
 import { groupNamesByAccount } from '../../route/user-groups.ts'
-import { createMemoryStore } from '../../store/memory-store.ts'
-import { openStore } from '../../store/open-store.ts'
-import type { Store } from '../../store/store.ts'
+import { openAccountApi, type AccountApi } from '../open-account-api.ts'
 import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 
 export interface MenuFlags extends GlobalFlags {
@@ -118,34 +112,8 @@ export async function runMenuCheck(flags: MenuFlags, io: Output = stdio): Promis
   return EXIT_OK
 }
 
-/**
- * The account's API with the token shared through the project's store; `close` when done. Or the exit code,
- * said: no appSecret is the configuration's (usage), a store that does not open is a failure.
- */
-async function openApi(p: Project, command: string, io: Output): Promise<{ api: PlatformClient; close: () => Promise<void> } | number> {
-  const { config, account } = p
-  if (!account.appSecret) {
-    const setting = account.id === config.defaultAccount ? 'set WECHAT_APPSECRET, or the appSecret' : 'set the appSecret'
-    io.err(`wxengine menu ${command}: account "${account.id}" has no appSecret, and the menu API needs an access_token: ${setting} of account "${account.id}" in engine.config.ts (mp.weixin.qq.com, 设置与开发 > 基本配置 > AppSecret)`)
-    return EXIT_USAGE
-  }
-  const log = createLogger({ level: 'silent' })
-  let store: Store
-  if (config.store.kind === 'memory') {
-    // Nothing to share with: a running engine with the memory store holds its token in its own process.
-    io.err(`note: the memory store shares no access_token with a running engine: the token fetched now replaces the engine's, which stops working in 5 minutes (the engine then fetches another)`)
-    store = createMemoryStore()
-  } else {
-    try {
-      store = await openStore(config.store, config.dataDir, log)
-    } catch (e) {
-      io.err(`wxengine menu ${command}: cannot open the ${config.store.kind} store, where the access_token is shared with the engine: ${(e as Error).message}`)
-      return EXIT_FAILED
-    }
-  }
-  const client = createApiClient({ baseUrl: config.platform.apiBase })
-  const tokens = createAccessTokenManager({ appId: account.appId, appSecret: account.appSecret, client, tokens: store.tokens, log })
-  return { api: createPlatformApi({ client, tokens }), close: () => store.close() }
+function openApi(p: Project, command: string, io: Output): Promise<AccountApi | number> {
+  return openAccountApi(p.config, p.account, `menu ${command}`, 'the menu API', io)
 }
 
 export async function runMenuPush(flags: MenuFlags, io: Output = stdio): Promise<number> {
