@@ -8,8 +8,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import type { AccountConfig, EngineConfig } from '../config/config-types.ts'
 import { didYouMean } from '../did-you-mean.ts'
-import { cannotUploadFor } from '../platform/media-uploads.ts'
-import { whyPluginWouldNotRun } from '../plugin/check-plugin-folders.ts'
+import { answerContextOf } from '../route/what-answers.ts'
 import type { RuleSet } from '../route/rule-types.ts'
 import { shownPath } from '../shown-path.ts'
 import { answersFor, describeAnswer } from './menu-answers.ts'
@@ -26,10 +25,7 @@ export interface MenuCheck {
 }
 
 export function checkMenuAgainstRules(config: EngineConfig, account: AccountConfig, file: string, loaded: LoadedMenu, rules: RuleSet): MenuCheck {
-  const pluginMissing = whyPluginWouldNotRun(config.pluginsDir, config.plugins, shownPath(config.pluginsDir))
-  // As the engine's start: an account without an appSecret gets no media file uploaded, so such a rule fails.
-  const mediaUnavailable = () => cannotUploadFor(account)
-  const ctx = { account: account.id, rules, groups: Object.keys(account.userGroups ?? {}), pluginMissing, mediaUnavailable }
+  const ctx = answerContextOf(config, account, rules)
   const shown = shownPath(file)
   const tree: string[] = []
   const unanswered: string[] = []

@@ -5,13 +5,19 @@
  * press (core/menu/menu-answers.ts), `wxengine qrcode create` about the two pushes a scan of a parameter QR
  * code sends (core/qrcode/qrcode-answers.ts), so what they say and what the engine does cannot differ.
  */
+import type { AccountConfig, EngineConfig } from '../config/config-types.ts'
 import type { InboundMessage } from '../normalize/message-types.ts'
+import { whyPluginWouldNotRun } from '../plugin/check-plugin-folders.ts'
 import type { RuleMatch } from '../plugin/plugin-api.ts'
+import { cannotUploadFor } from '../platform/media-uploads.ts'
 import { candidatesWithoutSession, type HandledBy, type RouteResult } from './router.ts'
 import type { MediaFile, RuleSet, RuleTarget } from './rule-types.ts'
+import { shownPath } from '../shown-path.ts'
 
 export interface AnswerStep {
   handledBy: HandledBy
+  /** The rule's or handler's name (`welcome`, `default`, `error` for those). */
+  rule: string
   /** How the candidate matched: a keyword kind, `scene`, `key`, `type`, `welcome`, `default`, `error`. */
   via: RuleMatch['via']
   /** `rule "hello" (keyword "hello")`, `handler "click@default.yaml:49"`, `default reply`, `welcome reply`. */
@@ -56,6 +62,21 @@ export interface AnswerContext {
   mediaUnavailable?: (media: MediaFile) => string | undefined
 }
 
+/**
+ * The context of an account of the project: its groups, its plugins as the engine would find them, and its
+ * media files as the engine's start uploads them (none for an account without an appSecret, so a rule
+ * answering with one fails: media-uploads.ts cannotUploadFor).
+ */
+export function answerContextOf(config: EngineConfig, account: AccountConfig, rules: RuleSet): AnswerContext {
+  return {
+    account: account.id,
+    rules,
+    groups: Object.keys(account.userGroups ?? {}),
+    pluginMissing: whyPluginWouldNotRun(config.pluginsDir, config.plugins, shownPath(config.pluginsDir)),
+    mediaUnavailable: () => cannotUploadFor(account),
+  }
+}
+
 export const NO_REPLY = 'no reply (the engine answers "success")'
 
 export function whatAnswers(message: InboundMessage, ctx: AnswerContext): Answer {
@@ -73,11 +94,11 @@ export function whatAnswers(message: InboundMessage, ctx: AnswerContext): Answer
     const via = candidate.match.via
     if (handledBy === 'default' || handledBy === 'error' || handledBy === 'welcome') {
       otherwise = `the ${handledBy} reply (${target})`
-      if (!answered) steps.push({ handledBy, via, by: `${handledBy} reply`, target, ...(skipped ? { skipped } : {}) })
+      if (!answered) steps.push({ handledBy, rule: candidate.rule, via, by: `${handledBy} reply`, target, ...(skipped ? { skipped } : {}) })
       break
     }
     const by = handledBy === 'rule' ? `rule "${candidate.rule}"${candidate.match.keyword !== undefined ? ` (keyword ${JSON.stringify(candidate.match.keyword)})` : ''}` : `handler "${candidate.rule}"`
-    steps.push({ handledBy, via, by, target, ...(candidate.users ? { users: candidate.users } : {}), ...(skipped ? { skipped } : {}), ...(noMedia ? { fails: true as const } : {}) })
+    steps.push({ handledBy, rule: candidate.rule, via, by, target, ...(candidate.users ? { users: candidate.users } : {}), ...(skipped ? { skipped } : {}), ...(noMedia ? { fails: true as const } : {}) })
     // As router.ts settleWithoutPlugin: a media file without a media_id is a failure of the message. (For a
     // rule limited to some users, only theirs: the rest never reach it, and get the default.)
     if (noMedia && !candidate.users && 'media' in t) errors.push({ code: 'MEDIA_UNAVAILABLE', reason: `rule "${candidate.rule}": ${noMedia}`, plugin: `media:${t.media.file}` })
@@ -103,13 +124,25 @@ function mediaUnavailable(t: Extract<RuleTarget, { media: MediaFile }>, ctx: Ans
  */
 export function describeAnswer(a: Answer, push = 'a press'): string {
   if (!a.answered) {
-    const restricted = a.steps.filter((s) => s.users && !s.skipped)
-    const only = restricted.length > 0 ? `; only users in ${[...new Set(restricted.flatMap((s) => s.users!))].join(', ')} get ${restricted.map((s) => `${s.by} -> ${s.target}`).join(', then ')}` : ''
-    const skipped = a.steps.filter((s) => s.skipped).map((s) => `; ${s.by} -> ${s.target} is skipped: ${s.skipped}`).join('')
     const meant = a.nearKey !== undefined ? ` (did you mean ${JSON.stringify(a.nearKey)}?)` : ''
-    return `nothing answers it${meant}: ${push} gets ${a.otherwise}${only}${skipped}`
+    return `nothing answers it${meant}: ${push} gets ${a.otherwise}${unansweredNotes(a)}`
   }
-  // After a step the engine skips, the next is tried whatever happens: "if it passes" is for a plugin.
+  return describeChain(a)
+}
+
+/** `; only users in admins get ...; rule "x" -> plugin y is skipped: ...`: why the candidates of an unanswered push did not count. */
+export function unansweredNotes(a: Answer): string {
+  const restricted = a.steps.filter((s) => s.users && !s.skipped)
+  const only = restricted.length > 0 ? `; only users in ${[...new Set(restricted.flatMap((s) => s.users!))].join(', ')} get ${restricted.map((s) => `${s.by} -> ${s.target}`).join(', then ')}` : ''
+  const skipped = a.steps.filter((s) => s.skipped).map((s) => `; ${s.by} -> ${s.target} is skipped: ${s.skipped}`).join('')
+  return `${only}${skipped}`
+}
+
+/**
+ * The candidates of an answered push, each `by -> target`, joined by `; if it passes: ` after a plugin (which
+ * may pass) and by `; then: ` after a step the engine skips (the next is tried whatever happens).
+ */
+export function describeChain(a: Answer): string {
   const chain = a.steps
     .map((s, i) => `${i === 0 ? '' : a.steps[i - 1]!.skipped ? '; then: ' : '; if it passes: '}${s.by} -> ${s.target}${s.users ? ` (only users in ${s.users.join(', ')})` : ''}${s.skipped ? ` (skipped: ${s.skipped})` : ''}`)
     .join('')
