@@ -33,6 +33,14 @@
  *        extension (40005), its size (40006 empty, 45001 over the type's limit: image 10 MB, voice 2 MB,
  *        video 10 MB, thumb 64 KB) and a video's description (40005); accepted ones are appended to
  *        `.uploads` and answered {media_id, url} (url for images).
+ *   POST /cgi-bin/qrcode/create?access_token=  (a parameter QR code)
+ *        {expire_seconds?, action_name, action_info: {scene: {scene_id | scene_str}}}: QR_SCENE (scene_id
+ *        1..4294967295), QR_STR_SCENE, QR_LIMIT_SCENE (scene_id 1..100000), QR_LIMIT_STR_SCENE (scene_str
+ *        1..64 characters); expire_seconds at most 2592000, 60 when left out, none for a permanent code.
+ *        Anything else 40097 (invalid args). Accepted codes are appended to `.qrcodes` and answered
+ *        {ticket, expire_seconds, url}; a ticket is base64 with + / = in it, as real ones have.
+ *   GET  /cgi-bin/showqrcode?ticket=  (mp.weixin.qq.com's, no token): a live code's image, image/jpg; an
+ *        unknown or expired ticket HTTP 404 with an HTML page.
  *   Any path added with `.route()`: token-checked, then answered by the handler.
  *   Anything else: HTTP 404 with errcode 40066 (invalid url).
  *
@@ -49,6 +57,9 @@ export const FAKE_PATHS = {
   customSend: '/cgi-bin/message/custom/send',
   templateSend: '/cgi-bin/message/template/send',
   addMaterial: '/cgi-bin/material/add_material',
+  qrcodeCreate: '/cgi-bin/qrcode/create',
+  /** On mp.weixin.qq.com in production (platform.mpBase); the fake serves both hosts' paths on one port. */
+  showQrcode: '/cgi-bin/showqrcode',
 } as const
 
 /** A permanent material the fake accepted (material/add_material). */
@@ -64,6 +75,21 @@ export interface UploadedMaterial {
   sha256: string
   /** A video's `description` field, parsed. */
   description?: JsonObject
+  at: number
+}
+
+/** A parameter QR code the fake made (qrcode/create). */
+export interface CreatedQrCode {
+  appId: string
+  actionName: string
+  /** scene_id or scene_str, as sent. */
+  scene: number | string
+  /** Absent for a permanent code. */
+  expireSeconds?: number
+  ticket: string
+  url: string
+  /** What showqrcode answers for the ticket: JPEG bytes naming the url. */
+  image: Buffer
   at: number
 }
 
@@ -123,6 +149,8 @@ export interface FakeWeChatApi {
   readonly sent: SentMessage[]
   /** Accepted permanent materials (material/add_material), in order. */
   readonly uploads: UploadedMaterial[]
+  /** Parameter QR codes made (qrcode/create), in order. */
+  readonly qrcodes: CreatedQrCode[]
   /** Requests to /cgi-bin/token and /cgi-bin/stable_token, failed ones included. */
   readonly tokenRequests: number
   /** Every request received. */
@@ -184,6 +212,7 @@ const ERRMSG: Record<number, string> = {
   40013: 'invalid appid',
   40014: 'invalid access_token',
   40066: 'invalid url',
+  40097: 'invalid args',
   40125: 'invalid appsecret',
   41001: 'access_token missing',
   41002: 'appid missing',
@@ -272,6 +301,7 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
   const issuedTokens: string[] = []
   const sent: SentMessage[] = []
   const uploads: UploadedMaterial[] = []
+  const qrcodes: CreatedQrCode[] = []
   const requests: FakeRequest[] = []
   const injected = new Map<string, Injected[]>()
   const userErrors = new Map<string, number>()
@@ -408,6 +438,51 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     return type === 'image' ? { media_id: mediaId, url: `http://mmbiz.qpic.cn/fake/${mediaId}/0` } : { media_id: mediaId }
   }
 
+  function handleQrcodeCreate(appId: string, body: Json | undefined): JsonObject {
+    if (!isObject(body)) return error(47001)
+    const invalid = (hint: string) => error(40097, `invalid args hint: [${hint}]`)
+    const action = body.action_name
+    if (typeof action !== 'string' || !QR_ACTIONS.has(action)) return invalid('action_name')
+    const info = body.action_info
+    const scene = isObject(info) && isObject(info.scene) ? info.scene : undefined
+    if (!scene) return invalid('action_info.scene')
+    let value: number | string
+    if (action === 'QR_SCENE' || action === 'QR_LIMIT_SCENE') {
+      const id = scene.scene_id
+      const max = action === 'QR_SCENE' ? 4_294_967_295 : 100_000
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 1 || id > max) return invalid('scene_id')
+      value = id
+    } else {
+      const str = scene.scene_str
+      if (typeof str !== 'string' || str.length === 0 || [...str].length > 64) return invalid('scene_str')
+      value = str
+    }
+    let expireSeconds: number | undefined
+    if (action === 'QR_SCENE' || action === 'QR_STR_SCENE') {
+      const e = body.expire_seconds
+      if (e === undefined) expireSeconds = 60
+      else if (typeof e !== 'number' || !Number.isInteger(e) || e < 1 || e > 2_592_000) return invalid('expire_seconds')
+      else expireSeconds = e
+    }
+    const id = `${++seq}${randomBytes(8).toString('hex')}`
+    const url = `http://weixin.qq.com/q/${id}`
+    // Like a real ticket: base64 of bytes with the url inside; 0xfb 0xff 0xbf at a multiple of 3 are `+/+/`, and the length leaves an = at the end.
+    let raw = Buffer.concat([Buffer.from([0x81, 0x01, 0xf8, 0xee, 0x3a, 0x00, 0xfb, 0xff, 0xbf]), Buffer.from(url)])
+    if (raw.length % 3 === 0) raw = Buffer.concat([raw, Buffer.from([0])])
+    const ticket = `gQ${raw.toString('base64')}`
+    const image = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xfe]), Buffer.from([0, url.length + 2]), Buffer.from(url), Buffer.from([0xff, 0xd9])])
+    qrcodes.push({ appId, actionName: action, scene: value, ...(expireSeconds !== undefined ? { expireSeconds } : {}), ticket, url, image, at: now() })
+    return expireSeconds !== undefined ? { ticket, expire_seconds: expireSeconds, url } : { ticket, url }
+  }
+
+  /** The code's image, or undefined for a ticket unknown or expired. */
+  function qrcodeImage(ticket: string | undefined): Buffer | undefined {
+    const code = qrcodes.find((c) => c.ticket === ticket)
+    if (!code) return undefined
+    if (code.expireSeconds !== undefined && now() >= code.at + code.expireSeconds * 1000) return undefined
+    return code.image
+  }
+
   async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const path = url.pathname
@@ -450,6 +525,16 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
       return
     }
 
+    if (path === FAKE_PATHS.showQrcode && req.method === 'GET' && next === undefined) {
+      // An image, not JSON: mp.weixin.qq.com's page, no access_token.
+      const image = qrcodeImage(query.ticket)
+      record.errcode = image ? 0 : 404
+      const page = image ?? Buffer.from('<html><body>404 Not Found</body></html>')
+      res.writeHead(image ? 200 : 404, { 'content-type': image ? 'image/jpg' : 'text/html', 'content-length': page.length })
+      res.end(page)
+      return
+    }
+
     let answer: JsonObject
     // The answer's exact text, when JSON.stringify(answer) cannot write it (a 64-bit number).
     let answerText: string | undefined
@@ -469,6 +554,9 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
       const who = checkToken(query.access_token)
       if ('error' in who) answer = who.error
       else ({ answer, text: answerText } = handleTemplateSend(who.appId, query.access_token, body, raw))
+    } else if (path === FAKE_PATHS.qrcodeCreate && req.method === 'POST') {
+      const who = checkToken(query.access_token)
+      answer = 'error' in who ? who.error : handleQrcodeCreate(who.appId, body)
     } else if (path === FAKE_PATHS.addMaterial && req.method === 'POST') {
       const who = checkToken(query.access_token)
       answer = 'error' in who ? who.error : await handleAddMaterial(who.appId, query, bytes, contentType)
@@ -530,6 +618,7 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     baseUrl: `http://127.0.0.1:${port}`,
     sent,
     uploads,
+    qrcodes,
     requests,
     issuedTokens,
     get tokenRequests() {
@@ -658,6 +747,8 @@ export function validateCustomMessage(body: JsonObject, newsMax = 1): number | n
       return 40008
   }
 }
+
+const QR_ACTIONS = new Set(['QR_SCENE', 'QR_STR_SCENE', 'QR_LIMIT_SCENE', 'QR_LIMIT_STR_SCENE'])
 
 const KNOWN_TYPES = new Set(['text', 'image', 'voice', 'video', 'music', 'news', 'mpnews', 'mpnewsarticle', 'wxcard', 'miniprogrampage', 'msgmenu'])
 

@@ -136,3 +136,50 @@ test('knobs: failNext, dropNext, setUserError, unknown path, route', async () =>
   assert.deepEqual((await getJson('/cgi-bin/user/info', { access_token, openid: 'o1' })).json, { openid: 'o1', appId: 'wxA' })
   assert.equal((await getJson('/cgi-bin/user/info', { access_token: 'nope' })).json.errcode, 40014)
 })
+
+test('qrcode/create: the four action names, their scenes and expire_seconds checked as WeChat does; showqrcode answers the image of a live ticket', async () => {
+  const { access_token } = await token()
+  const q = { access_token: String(access_token) }
+  const temp = await postJson(FAKE_PATHS.qrcodeCreate, q, { expire_seconds: 604800, action_name: 'QR_SCENE', action_info: { scene: { scene_id: 123 } } })
+  assert.equal(temp.expire_seconds, 604800)
+  assert.match(String(temp.ticket), /^gQ[A-Za-z0-9+/]+=*$/)
+  assert.match(String(temp.ticket), /\+.*=$/, 'a ticket needs URL-encoding, as real ones do')
+  assert.match(String(temp.url), /^http:\/\/weixin\.qq\.com\/q\/\w+$/)
+  const record = fake.qrcodes.at(-1)!
+  assert.deepEqual({ appId: record.appId, actionName: record.actionName, scene: record.scene, expireSeconds: record.expireSeconds }, { appId: 'wxA', actionName: 'QR_SCENE', scene: 123, expireSeconds: 604800 })
+  // WeChat's default when expire_seconds is left out.
+  assert.equal((await postJson(FAKE_PATHS.qrcodeCreate, q, { action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'test' } } })).expire_seconds, 60)
+  const permanent = await postJson(FAKE_PATHS.qrcodeCreate, q, { action_name: 'QR_LIMIT_STR_SCENE', action_info: { scene: { scene_str: 'poster' } } })
+  assert.equal(permanent.expire_seconds, undefined)
+  assert.equal(fake.qrcodes.at(-1)!.expireSeconds, undefined)
+
+  const invalid: unknown[] = [
+    { action_name: 'QR_FOREVER', action_info: { scene: { scene_id: 1 } } },
+    { action_name: 'QR_SCENE', action_info: { scene: { scene_id: 0 } } },
+    { action_name: 'QR_SCENE', action_info: { scene: { scene_id: 4294967296 } } },
+    { action_name: 'QR_SCENE', action_info: { scene: { scene_str: 'x' } } },
+    { action_name: 'QR_LIMIT_SCENE', action_info: { scene: { scene_id: 100001 } } },
+    { action_name: 'QR_LIMIT_STR_SCENE', action_info: { scene: { scene_str: 'a'.repeat(65) } } },
+    { action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: '' } } },
+    { expire_seconds: 2592001, action_name: 'QR_SCENE', action_info: { scene: { scene_id: 1 } } },
+    { action_name: 'QR_SCENE' },
+  ]
+  const made = fake.qrcodes.length
+  for (const body of invalid) assert.equal((await postJson(FAKE_PATHS.qrcodeCreate, q, body)).errcode, 40097, JSON.stringify(body))
+  assert.equal((await postJson(FAKE_PATHS.qrcodeCreate, q, '{')).errcode, 47001)
+  assert.equal((await postJson(FAKE_PATHS.qrcodeCreate, {}, { action_name: 'QR_SCENE', action_info: { scene: { scene_id: 1 } } })).errcode, 41001)
+  assert.equal(fake.qrcodes.length, made, 'refused codes are not recorded')
+
+  const image = await fetch(`${fake.baseUrl}${FAKE_PATHS.showQrcode}?ticket=${encodeURIComponent(String(temp.ticket))}`)
+  assert.equal(image.status, 200)
+  assert.equal(image.headers.get('content-type'), 'image/jpg')
+  const bytes = Buffer.from(await image.arrayBuffer())
+  assert.deepEqual([...bytes.subarray(0, 3)], [0xff, 0xd8, 0xff])
+  assert.deepEqual(bytes, record.image)
+  // The ticket not URL-encoded: its + read as a space, an unknown ticket.
+  assert.equal((await fetch(`${fake.baseUrl}${FAKE_PATHS.showQrcode}?ticket=${String(temp.ticket)}`)).status, 404)
+  assert.equal((await fetch(`${fake.baseUrl}${FAKE_PATHS.showQrcode}?ticket=nope`)).status, 404)
+  t += 604800 * 1000
+  assert.equal((await fetch(`${fake.baseUrl}${FAKE_PATHS.showQrcode}?ticket=${encodeURIComponent(String(temp.ticket))}`)).status, 404, 'an expired code has no image')
+  assert.equal((await fetch(`${fake.baseUrl}${FAKE_PATHS.showQrcode}?ticket=${encodeURIComponent(String(permanent.ticket))}`)).status, 200)
+})
