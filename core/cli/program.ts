@@ -9,6 +9,7 @@ import { runInit } from './commands/init.ts'
 import { runLog } from './commands/log.ts'
 import { runMenuCheck, runMenuDelete, runMenuMatch, runMenuPull, runMenuPush, runMenuShow } from './commands/menu.ts'
 import { runPluginNew } from './commands/plugin-new.ts'
+import { runQrcodeCreate, type QrcodeFlags } from './commands/qrcode.ts'
 import { runRulesCheck } from './commands/rules-check.ts'
 import { DEFAULT_WAIT_SECONDS, runSend } from './commands/send.ts'
 import { runStart } from './commands/start.ts'
@@ -148,6 +149,29 @@ Examples:
     .option(...accountOption)
     .option('--yes', 'really delete it')
     .action(async (o: { account?: string; yes?: boolean }) => done(await runMenuDelete({ ...global(), ...o })))
+
+  const qrcode = program.command('qrcode').description("parameter QR codes (带参数二维码) for the rules' scene handlers (type: subscribe / scan with scene:)")
+  qrcode
+    .command('create')
+    .description('say what a scan of a code for <scene> gets (asked of the rules), then make the code (POST /cgi-bin/qrcode/create)')
+    .argument('<scene>', 'the scene: digits are a scene_id (QR_SCENE), anything else a scene string (QR_STR_SCENE, 1 to 64 characters)')
+    .option(...accountOption)
+    .option('--permanent', 'a permanent code (QR_LIMIT_SCENE, scene_id 1 to 100000; QR_LIMIT_STR_SCENE): at most 100000 an account')
+    .option('--expire <duration>', 'how long a temporary code lives: 7d, 12h, 30m, 3600s; at most 30d (default 30d)')
+    .option('--str', 'send a scene of digits as a scene string (QR_STR_SCENE): for 0123, or over 100000 on a permanent code')
+    .option('-o, --out <file>', 'write the image there (from showqrcode)')
+    .option('--strict', "a push nothing for this scene answers fails it (exit 1) and no code is made")
+    .option('--dry-run', 'check and print the JSON it would send, send nothing (no appSecret needed)')
+    .addHelpText('after', `
+A scan sends a subscribe push (EventKey qrscene_<scene>) from a new follower and a SCAN push (EventKey
+<scene>) from a follower; a handler {type: subscribe, scene: <scene>} and {type: scan, scene: <scene>}
+answer them. Prints the ticket, the url the image encodes, the image's address and when the code expires.
+
+Examples:
+  wxengine qrcode create 1001 --expire 7d --out poster-1001.jpg
+  wxengine qrcode create spring-expo --permanent --out expo.jpg
+  wxengine qrcode create 1001 --strict --dry-run`)
+    .action(async (scene: string, o: Omit<QrcodeFlags, 'root' | 'config'>) => done(await runQrcodeCreate(scene, { ...global(), ...o })))
 
   program
     .command('init')

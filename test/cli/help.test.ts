@@ -15,6 +15,7 @@ const COMMANDS: [string[], RegExp][] = [
   [['dev'], /hot reload/],
   [['send'], /play a WeChat user[\s\S]*get placeholders, named on stderr[\s\S]*Examples:/],
   [['rules', 'check'], /print file:line:col errors \(exit 1\)/],
+  [['qrcode', 'create'], /POST \/cgi-bin\/qrcode\/create[\s\S]*--expire <duration>[\s\S]*EventKey qrscene_<scene>/],
   [['init'], /make a folder a wxengine project[\s\S]*\.wxengine\/types/],
   [['plugin', 'new'], /create plugins\/<name>\//],
   [['test'], /run the project's plugin tests[\s\S]*'wxengine\/testkit'/],
@@ -26,7 +27,7 @@ const COMMANDS: [string[], RegExp][] = [
 test('every command has --help, exit 0', async () => {
   const top = await project.run(['--help'])
   assert.equal(top.code, 0)
-  for (const name of ['start', 'dev', 'send', 'rules', 'init', 'plugin', 'test', 'log', 'stats', 'build']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'))
+  for (const name of ['start', 'dev', 'send', 'rules', 'menu', 'qrcode', 'init', 'plugin', 'test', 'log', 'stats', 'build']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'))
   assert.match(top.stdout, /^ {2}-V, --version +print the version of wxengine and of node$/m)
   const version = await project.run(['--version'])
   assert.equal(version.code, 0)

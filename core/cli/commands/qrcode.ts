@@ -1,0 +1,142 @@
+/**
+ * `wxengine qrcode create <scene>`: a parameter QR code (带参数二维码) for the rules' scene handlers
+ * (`type: subscribe` / `type: scan` with `scene:`, docs/rules.md), made with the platform's QR code API.
+ *
+ *   1. the request checked against WeChat's limits (core/qrcode/qrcode-request.ts): usage errors, exit 2
+ *   2. what a scan will get, asked of the router as menu check asks it (core/qrcode/qrcode-answers.ts): the
+ *      subscribe push of a new follower and the SCAN push of a follower; a push nothing for the scene answers
+ *      is a warning, which --strict fails (exit 1) before anything is made
+ *   3. POST qrcode/create with the access_token the engine keeps in the project's store (open-account-api.ts)
+ *   4. with --out, the image from showqrcode (platform.mpBase), written to the file
+ */
+import { existsSync, statSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { explainQrcodeError, fetchQrcodeImage, readCreateAnswer, showQrcodeUrl } from '../../qrcode/qrcode-api.ts'
+import { answersForScene } from '../../qrcode/qrcode-answers.ts'
+import { MAX_PERMANENT_SCENE_ID, QRCODE_CREATE_PATH, qrcodeBody } from '../../qrcode/qrcode-request.ts'
+import type { JsonValue } from '../../plugin/plugin-api.ts'
+import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
+import { groupNamesByAccount } from '../../route/user-groups.ts'
+import { answerContextOf } from '../../route/what-answers.ts'
+import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { openAccountApi } from '../open-account-api.ts'
+
+export interface QrcodeFlags extends GlobalFlags {
+  account?: string
+  permanent?: boolean
+  expire?: string
+  str?: boolean
+  out?: string
+  strict?: boolean
+  dryRun?: boolean
+}
+
+const COMMAND = 'qrcode create'
+
+/** `2026-05-08 08:00:12 UTC`: as `wxengine log` shows times. */
+function utc(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`
+}
+
+/** `30 days`, `12 hours`, `90 seconds`: the largest unit that divides it, else seconds. */
+function duration(seconds: number): string {
+  for (const [unit, n] of [['day', 86_400], ['hour', 3600], ['minute', 60]] as const) {
+    if (seconds % n === 0) return `${seconds / n} ${unit}${seconds / n === 1 ? '' : 's'}`
+  }
+  return `${seconds} second${seconds === 1 ? '' : 's'}`
+}
+
+export async function runQrcodeCreate(scene: string, flags: QrcodeFlags, io: Output = stdio, now: () => number = Date.now): Promise<number> {
+  const asked = qrcodeBody({ scene, permanent: flags.permanent ?? false, expire: flags.expire, str: flags.str ?? false })
+  if (!asked.ok) {
+    io.err(`wxengine ${COMMAND}: ${asked.message}`)
+    return EXIT_USAGE
+  }
+  const body = asked.body
+  const config = loadProjectConfig(flags, io)
+  if (!config) return EXIT_USAGE
+  const account = accountNamed(config.accounts, flags.account ?? config.defaultAccount, COMMAND, io)
+  if (!account) return EXIT_USAGE
+  // Said before a code is made: a permanent one spent for an image that cannot be written is a waste.
+  const out = flags.out === undefined ? undefined : path.resolve(flags.out)
+  if (out !== undefined) {
+    const dir = path.dirname(out)
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      io.err(`wxengine ${COMMAND}: --out ${flags.out}: the folder ${shownPath(dir)} does not exist`)
+      return EXIT_USAGE
+    }
+    if (existsSync(out) && statSync(out).isDirectory()) {
+      io.err(`wxengine ${COMMAND}: --out ${flags.out} is a folder: name the image file (${path.join(flags.out ?? ".", `qrcode-${scene}.jpg`)})`)
+      return EXIT_USAGE
+    }
+  }
+
+  const rules = await loadRuleSet(config.rulesDir, { accounts: config.accounts.map((a) => a.id), userGroups: groupNamesByAccount(config.accounts), newsLimits: config.limits })
+  if (!rules.ok) {
+    io.out(formatRuleErrors(rules.errors.map((e) => ({ ...e, file: shownPath(e.file) }))))
+    io.err(`the rules do not load (wxengine rules check), so what answers a scan cannot be said; the engine would not start with them either`)
+    return EXIT_FAILED
+  }
+  const answers = answersForScene(scene, answerContextOf(config, account, rules.ruleSet))
+  io.out(`scene ${scene} (account ${account.id}):`)
+  io.out(`  ${answers.subscribe.line}`)
+  io.out(`  ${answers.scan.line}`)
+  for (const w of answers.warnings) io.err(`warning: ${w}`)
+  if (flags.strict && answers.warnings.length > 0) {
+    io.err(`${answers.warnings.length} warning${answers.warnings.length === 1 ? '' : 's'}, which --strict counts as failures: no QR code made`)
+    return EXIT_FAILED
+  }
+
+  if (flags.dryRun) {
+    io.out(`POST ${QRCODE_CREATE_PATH}`)
+    io.out(JSON.stringify(body))
+    io.err(`dry run: this is the JSON POST ${QRCODE_CREATE_PATH} would send for account ${account.id}; nothing was sent`)
+    return EXIT_OK
+  }
+  const opened = await openAccountApi(config, account, COMMAND, 'the QR code API', io)
+  if (typeof opened === 'number') return opened
+  let created
+  const at = now()
+  try {
+    const r = await opened.api.postResult(QRCODE_CREATE_PATH, body as unknown as JsonValue)
+    if (!r.ok) {
+      io.err(`wxengine ${COMMAND}: no QR code made: ${r.error.errcode !== undefined ? `${explainQrcodeError(r.error.errcode)} (${r.error.reason})` : r.error.reason}`)
+      return EXIT_FAILED
+    }
+    created = readCreateAnswer(r.value)
+    if (!created) {
+      io.err(`wxengine ${COMMAND}: ${QRCODE_CREATE_PATH} answered without a ticket and url: ${JSON.stringify(r.value).slice(0, 200)}`)
+      return EXIT_FAILED
+    }
+  } finally {
+    await opened.close()
+  }
+
+  const kind = body.expire_seconds === undefined ? 'permanent' : 'temporary'
+  io.out(`made: a ${kind} QR code for scene ${scene} (${body.action_name}, account ${account.id})`)
+  io.out(`ticket: ${created.ticket}`)
+  io.out(`url: ${created.url}`)
+  const image = showQrcodeUrl(config.platform.mpBase, created.ticket)
+  io.out(`image: ${image}`)
+  io.out(
+    created.expireSeconds === undefined
+      ? `expires: never (a permanent code; an account has at most ${MAX_PERMANENT_SCENE_ID} of them)`
+      : `expires: ${utc(at + created.expireSeconds * 1000)} (in ${duration(created.expireSeconds)})`,
+  )
+  if (out === undefined) return EXIT_OK
+
+  const fetched = await fetchQrcodeImage(config.platform.mpBase, created.ticket)
+  if (!fetched.ok) {
+    io.err(`wxengine ${COMMAND}: the code is made (ticket above), but its image could not be fetched: ${fetched.reason}; fetch it from the image address above`)
+    return EXIT_FAILED
+  }
+  try {
+    await writeFile(out, fetched.bytes)
+  } catch (e) {
+    io.err(`wxengine ${COMMAND}: the code is made (ticket above), but ${shownPath(out)} could not be written: ${(e as Error).message}; fetch the image from the address above`)
+    return EXIT_FAILED
+  }
+  io.out(`wrote ${shownPath(out)} (${fetched.bytes.length} bytes)`)
+  return EXIT_OK
+}
