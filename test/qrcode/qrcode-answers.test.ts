@@ -8,10 +8,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
+import { defaultConfig } from '../../core/config/load-config.ts'
 import { answersForScene, scanPushFields } from '../../core/qrcode/qrcode-answers.ts'
 import { normalizeMessage } from '../../core/normalize/normalize-message.ts'
+import { cannotUploadFor } from '../../core/platform/media-uploads.ts'
 import { loadRuleSet } from '../../core/route/rules/load-rule-set.ts'
-import type { AnswerContext } from '../../core/route/what-answers.ts'
+import { answerContextOf, type AnswerContext } from '../../core/route/what-answers.ts'
 
 let dir: string
 let ctx: AnswerContext
@@ -112,4 +114,52 @@ test("a scene handler whose plugin would not run, or only for some users, is no 
 
 test('numbers and strings compare as text: scene 1001 in the rules answers the scene_id 1001', () => {
   assert.equal(answersForScene('1001', ctx).subscribe.sceneSpecific, true)
+})
+
+test('a scene handler answering with a media file, for an account without an appSecret: skipped as the engine skips it (MEDIA_UNAVAILABLE), so neither push is answered for the scene, and each is warned of', async () => {
+  const mediaDir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-qrcode-media-'))
+  try {
+    mkdirSync(path.join(mediaDir, 'rules', 'images'), { recursive: true })
+    writeFileSync(path.join(mediaDir, 'rules', 'images', 'poster.png'), Buffer.from('89504e470d0a1a0a', 'hex'))
+    writeFileSync(
+      path.join(mediaDir, 'rules', 'main.yaml'),
+      `handlers:
+  - name: poster-3003
+    type: subscribe
+    scene: 3003
+    reply: {type: image, file: images/poster.png}
+  - name: scan-3003
+    type: scan
+    scene: 3003
+    reply: {type: image, file: images/poster.png}
+welcome:
+  reply: {type: text, content: Thanks for following}
+error:
+  reply: {type: text, content: sorry}
+`,
+    )
+    const loaded = await loadRuleSet(path.join(mediaDir, 'rules'), { accounts: ['default'], userGroups: { default: [] } })
+    assert.ok(loaded.ok, loaded.ok ? '' : JSON.stringify(loaded.errors))
+    const config = defaultConfig(mediaDir)
+    const account = { id: 'default', token: 't', appId: 'wx0000000000000001', mode: 'plaintext' as const }
+    // As qrcode create asks (answerContextOf): with an appSecret the engine uploads the file at its start.
+    const uploaded = answersForScene('3003', answerContextOf(config, { ...account, appSecret: 's' }, loaded.ruleSet))
+    assert.ok(uploaded.subscribe.sceneSpecific && uploaded.scan.sceneSpecific)
+    assert.equal(uploaded.subscribe.line, `a new follower's scan (subscribe, EventKey qrscene_3003): handler "poster-3003" -> reply image (file images/poster.png)`)
+    assert.deepEqual(uploaded.warnings, [])
+
+    // Without one it cannot: the handler fails at each scan, and the push goes on to what comes after it.
+    const a = answersForScene('3003', answerContextOf(config, account, loaded.ruleSet))
+    const why = cannotUploadFor(account)!
+    assert.equal(a.subscribe.sceneSpecific, false)
+    assert.equal(a.scan.sceneSpecific, false)
+    assert.ok(a.subscribe.answer.steps[0]!.fails && a.scan.answer.steps[0]!.fails)
+    assert.equal(a.subscribe.line, `a new follower's scan (subscribe, EventKey qrscene_3003): nothing for this scene: the welcome reply (reply text), as every follow gets; handler "poster-3003" -> reply image (file images/poster.png) is skipped: ${why}`)
+    assert.equal(a.scan.line, `a follower's scan (SCAN, EventKey 3003): nothing for this scene: no reply (the engine answers "success"); handler "scan-3003" -> reply image (file images/poster.png) is skipped: ${why}`)
+    assert.equal(a.warnings.length, 2)
+    assert.match(a.warnings[0]!, /^scene 3003: nothing for this scene answers a new follower's scan, who gets the welcome reply \(reply text\), as every follow gets; handler "poster-3003" -> reply image \(file images\/poster\.png\) is skipped: account "default" has no appSecret/)
+    assert.match(a.warnings[1]!, /^scene 3003: nothing for this scene answers a follower's scan, who gets no reply \(the engine answers "success"\); handler "scan-3003" -> reply image \(file images\/poster\.png\) is skipped: account "default" has no appSecret/)
+  } finally {
+    rmSync(mediaDir, { recursive: true, force: true })
+  }
 })
