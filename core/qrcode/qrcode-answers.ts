@@ -9,7 +9,8 @@
  *                           scan handlers, else nothing (a SCAN gets no default reply)
  *
  * A push is answered for this scene when a handler naming it is among the candidates tried before the first
- * that surely answers everyone, would run (its plugin is there) and is for everyone (no `users:`). Otherwise
+ * that surely answers everyone, would run (its plugin is there; a media file in its reply can be uploaded, so
+ * not on an account without an appSecret) and is for everyone (no `users:`). Otherwise
  * the code works as a plain follow code would: a warning, which `qrcode create --strict` fails.
  */
 import { normalizeMessage } from '../normalize/normalize-message.ts'

@@ -130,8 +130,8 @@ function* candidatesFor(message: InboundMessage, account: string, rules: RuleSet
 
 /**
  * Every candidate the router would try for `message`, in order, for a sender holding no conversation and in
- * `groups`, without running any: `wxengine menu check` asks this what answers a press of each button, so the
- * check and the engine cannot disagree. A plugin candidate may still pass, so the ones after it are listed too.
+ * `groups`, without running any: what-answers.ts walks it for `wxengine menu check` (a press of each button)
+ * and `wxengine qrcode create` (a scan's two pushes), so the checks and the engine cannot disagree. A plugin candidate may still pass, so the ones after it are listed too.
  * Taken one at a time: a caller that finds a candidate would fail (a media file with no media_id) adds the
  * error to `errors` as the walk does, and the system reply at the end is then `error`, as the engine's is.
  */
