@@ -8,8 +8,7 @@ import type { Logger } from '../log/logger.ts'
 import { loadPluginSet } from '../plugin/load-plugin-set.ts'
 import type { PluginServices, PluginSet } from '../plugin/plugin-host-types.ts'
 import { didYouMean } from '../did-you-mean.ts'
-import { formatRuleErrors, loadRuleSet, type MediaResolver, type RuleFilesReader } from '../route/rules/load-rule-set.ts'
-import { groupNamesByAccount } from '../route/user-groups.ts'
+import { formatRuleErrors, loadRuleSet, ruleSetOptionsOf, type MediaResolver, type RuleFilesReader } from '../route/rules/load-rule-set.ts'
 import type { RuleSet } from '../route/rule-types.ts'
 
 export type LoadedParts =
@@ -27,7 +26,7 @@ export interface LoadGenerationOptions {
 
 export async function loadGeneration(config: EngineConfig, services: PluginServices, log: Logger, opts: LoadGenerationOptions = {}): Promise<LoadedParts> {
   const leftOut = opts.leftOut ?? []
-  const rules = await loadRuleSet(config.rulesDir, { accounts: config.accounts.map((a) => a.id), userGroups: groupNamesByAccount(config.accounts), newsLimits: config.limits }, opts.readRules, opts.resolveMedia)
+  const rules = await loadRuleSet(config.rulesDir, ruleSetOptionsOf(config), opts.readRules, opts.resolveMedia)
   if (!rules.ok) return { ok: false, code: 'RULE_INVALID', problems: formatRuleErrors(rules.errors).split('\n').filter(Boolean) }
   const { set, errors } = await loadPluginSet({
     dir: config.pluginsDir,

@@ -24,8 +24,7 @@ import { checkMenuAgainstRules, describeMatchrule, menuFileOf, strayMenuFiles } 
 import { consoleOnlyButtons, explainMenuError, fromMenuGet, fromSelfMenuInfo, fromTryMatch, MENU_PATHS, menuToYaml, NO_MENU_ERRCODE, privateMatchFields, type FetchedConditional } from '../../menu/menu-api.ts'
 import { isParent, loadMenuFile, toConditionalBody, toCreateBody, type LoadedMenu } from '../../menu/menu-file.ts'
 import type { PlatformClient } from '../../platform/platform-api.ts'
-import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
-import { groupNamesByAccount } from '../../route/user-groups.ts'
+import { formatRuleErrors, loadRuleSet, ruleSetOptionsOf } from '../../route/rules/load-rule-set.ts'
 import { openAccountApi, type AccountApi } from '../open-account-api.ts'
 import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 
@@ -78,7 +77,7 @@ async function checkMenuFile(p: Project, io: Output): Promise<Checked | undefine
     io.err(`${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'} in ${shown}; WeChat would refuse this menu`)
     return undefined
   }
-  const rules = await loadRuleSet(config.rulesDir, { accounts: config.accounts.map((a) => a.id), userGroups: groupNamesByAccount(config.accounts), newsLimits: config.limits })
+  const rules = await loadRuleSet(config.rulesDir, ruleSetOptionsOf(config))
   if (!rules.ok) {
     io.out(formatRuleErrors(rules.errors.map((e) => ({ ...e, file: shownPath(e.file) }))))
     io.err(`the rules do not load (wxengine rules check), so what answers the buttons cannot be said; the engine would not start with them either`)

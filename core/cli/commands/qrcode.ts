@@ -16,8 +16,7 @@ import { explainQrcodeError, fetchQrcodeImage, readCreateAnswer, showQrcodeUrl }
 import { answersForScene } from '../../qrcode/qrcode-answers.ts'
 import { MAX_PERMANENT_SCENE_ID, QRCODE_CREATE_PATH, qrcodeBody } from '../../qrcode/qrcode-request.ts'
 import type { JsonValue } from '../../plugin/plugin-api.ts'
-import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
-import { groupNamesByAccount } from '../../route/user-groups.ts'
+import { formatRuleErrors, loadRuleSet, ruleSetOptionsOf } from '../../route/rules/load-rule-set.ts'
 import { answerContextOf } from '../../route/what-answers.ts'
 import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openAccountApi } from '../open-account-api.ts'
@@ -72,7 +71,7 @@ export async function runQrcodeCreate(scene: string, flags: QrcodeFlags, io: Out
     }
   }
 
-  const rules = await loadRuleSet(config.rulesDir, { accounts: config.accounts.map((a) => a.id), userGroups: groupNamesByAccount(config.accounts), newsLimits: config.limits })
+  const rules = await loadRuleSet(config.rulesDir, ruleSetOptionsOf(config))
   if (!rules.ok) {
     io.out(formatRuleErrors(rules.errors.map((e) => ({ ...e, file: shownPath(e.file) }))))
     io.err(`the rules do not load (wxengine rules check), so what answers a scan cannot be said; the engine would not start with them either`)

@@ -17,8 +17,7 @@ import { loadMenuFile } from '../../menu/menu-file.ts'
 import { listPluginFolders, settingsWithoutFolder } from '../../plugin/load-plugin-set.ts'
 import { entryFileOf } from '../../plugin/read-plugin-folder.ts'
 import { checkMediaAccounts } from '../../platform/media-uploads.ts'
-import { formatRuleErrors, loadRuleSet } from '../../route/rules/load-rule-set.ts'
-import { groupNamesByAccount } from '../../route/user-groups.ts'
+import { formatRuleErrors, loadRuleSet, ruleSetOptionsOf } from '../../route/rules/load-rule-set.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 
 export interface RulesCheckFlags extends GlobalFlags {
@@ -33,7 +32,7 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   const dir = flags.dir ? path.resolve(flags.dir) : config.rulesDir
   const shown = shownPath
   // Media files are checked, not uploaded: only an account without an appSecret is warned about, as the start warns.
-  const loaded = await loadRuleSet(dir, { accounts: config.accounts.map((a) => a.id), userGroups: groupNamesByAccount(config.accounts), newsLimits: config.limits }, undefined, checkMediaAccounts(config.accounts))
+  const loaded = await loadRuleSet(dir, ruleSetOptionsOf(config), undefined, checkMediaAccounts(config.accounts))
   // Loaded here, not with this file: the compile step brings acorn and vm2's compiler (~40 ms), which every
   // command would pay, the start included, since the CLI imports all of them.
   const { checkPluginFolders } = await import('../../plugin/check-plugin-folders.ts')

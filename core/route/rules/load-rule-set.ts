@@ -16,6 +16,7 @@ import { readMediaFile, type MediaType } from './media-file.ts'
 import { KEYWORD_KINDS, regexLiteralWarning, ruleFileSchema, type KeywordEntry, type TargetEntry } from './rule-file-schema.ts'
 import { parseYamlWithPositions, positionAt } from './yaml-positions.ts'
 import { checkGroupUses, type GroupUse } from './user-groups-check.ts'
+import { groupNamesByAccount } from '../user-groups.ts'
 
 export type LoadRuleSetResult =
   /**
@@ -53,6 +54,14 @@ export interface LoadRuleSetOptions {
   userGroups?: Readonly<Record<string, readonly string[]>>
   /** The configured `limits`: an inline news reply longer than what will be sent is warned about. */
   newsLimits?: NewsLimits
+}
+
+/**
+ * The options a project's configuration gives its rules, as the engine loads them: the `rules check`, `menu`
+ * and `qrcode` commands load with these too, so they warn and refuse as the engine's start would.
+ */
+export function ruleSetOptionsOf(config: { accounts: readonly { id: string; userGroups?: Readonly<Record<string, unknown>> }[]; limits: NewsLimits }): LoadRuleSetOptions {
+  return { accounts: config.accounts.map((a) => a.id), userGroups: groupNamesByAccount(config.accounts), newsLimits: config.limits }
 }
 
 /**
