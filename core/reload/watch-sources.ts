@@ -42,6 +42,11 @@ export function watchSources(opts: {
   let running: Promise<boolean> | null = null
   let queued: Promise<boolean> | null = null
   let timer: NodeJS.Timeout | undefined
+  /**
+   * Set by close(). A reload still running then ends after it, and its onReload (runtime.ts) hands over its
+   * files: chokidar's add() on a closed watcher opens it again, and its watches kept the process alive.
+   */
+  let closed = false
 
   async function reloadOnce(): Promise<boolean> {
     const started = performance.now()
@@ -117,6 +122,7 @@ export function watchSources(opts: {
     ready,
     reload,
     watchFiles(next) {
+      if (closed) return
       const wanted = outside(next)
       const gone = [...files].filter((f) => !wanted.has(f))
       const added = [...wanted].filter((f) => !files.has(f))
@@ -125,6 +131,7 @@ export function watchSources(opts: {
       if (added.length > 0) watcher.add(added)
     },
     async close() {
+      closed = true
       clearTimeout(timer)
       await watcher.close()
       await (queued ?? running)

@@ -4,7 +4,7 @@
  * And its `ready`: an edit made as soon as it resolves is seen.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { it } from 'node:test'
@@ -99,4 +99,38 @@ it('`ready` resolves at once when nothing is watched', async () => {
   const watcher = watchSources({ dirs: [], generations: createGenerations(partsNamed('start')), log: createMemoryLogger('silent').logger, load: async () => partsNamed('x') })
   await watcher.ready
   await watcher.close()
+})
+
+it('a reload that ends after close() watches no file it names (chokidar reopened on add, keeping the process alive)', async () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-watch-'))
+  const dir = path.join(root, 'rules')
+  const outside = path.join(root, 'qr.png')
+  mkdirSync(dir)
+  writeFileSync(outside, 'png')
+  const fsWatches = () => process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length
+  // A closed watch leaves the list a moment after: the earlier tests' first.
+  await new Promise((r) => setTimeout(r, 50))
+  const before = fsWatches()
+  let finish!: (parts: LoadedParts) => void
+  const watcher: ReturnType<typeof watchSources> = watchSources({
+    dirs: [dir],
+    generations: createGenerations(partsNamed('start')),
+    log: createMemoryLogger('silent').logger,
+    load: () => new Promise<LoadedParts>((resolve) => (finish = resolve)),
+    // As runtime.ts: each reload's media files, the new one outside the watched folder.
+    onReload: () => watcher.watchFiles([outside]),
+  })
+  try {
+    await watcher.ready
+    const reloaded = watcher.reload()
+    const closed = watcher.close()
+    finish(partsNamed('late'))
+    await reloaded
+    await closed
+    await new Promise((r) => setTimeout(r, 50))
+    assert.equal(fsWatches(), before, 'a file watch is left open after close()')
+  } finally {
+    await watcher.close()
+    rmSync(root, { recursive: true, force: true })
+  }
 })
