@@ -65,7 +65,10 @@ export async function fetchQrcodeImage(mpBase: string, ticket: string, opts: { t
       await res.body?.cancel().catch(() => undefined)
       return { ok: false, reason: `${where}: HTTP ${res.status}, an answer of ${declared} bytes, over the ${MAX_IMAGE_BYTES} an image may be` }
     }
-    bytes = Buffer.from(await res.arrayBuffer())
+    // Read up to the limit, not the whole answer: without a content-length (chunked) nothing else bounds it.
+    const read = await readAtMost(res, MAX_IMAGE_BYTES)
+    if (read === undefined) return { ok: false, reason: `${where}: HTTP ${res.status}, over ${MAX_IMAGE_BYTES} bytes, not an image` }
+    bytes = read
   } catch (e) {
     const name = e instanceof Error ? e.name : ''
     if (name === 'TimeoutError' || name === 'AbortError') return { ok: false, reason: `${where}: timed out after ${timeoutMs} ms` }
@@ -75,7 +78,24 @@ export async function fetchQrcodeImage(mpBase: string, ticket: string, opts: { t
   const contentType = res.headers.get('content-type') ?? ''
   if (res.status === 404) return { ok: false, reason: `${where}: HTTP 404 (a ticket WeChat does not know, or one expired)` }
   if (res.status !== 200) return { ok: false, reason: `${where}: HTTP ${res.status}` }
-  if (bytes.length > MAX_IMAGE_BYTES) return { ok: false, reason: `${where}: HTTP 200, over ${MAX_IMAGE_BYTES} bytes, not an image` }
   if (!looksLikeImage(bytes)) return { ok: false, reason: `${where}: HTTP 200, ${contentType.split(';')[0] || 'no content-type'}, not an image (${bytes.length} bytes)` }
   return { ok: true, bytes, contentType }
+}
+
+/** The answer's body, or undefined (the rest cancelled) as soon as it is over `max` bytes. */
+async function readAtMost(res: Response, max: number): Promise<Buffer | undefined> {
+  if (!res.body) return Buffer.alloc(0)
+  const reader = res.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return Buffer.concat(chunks, size)
+    size += value.byteLength
+    if (size > max) {
+      await reader.cancel().catch(() => undefined)
+      return undefined
+    }
+    chunks.push(value)
+  }
 }

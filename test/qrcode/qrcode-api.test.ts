@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { explainQrcodeError, fetchQrcodeImage, readCreateAnswer, showQrcodeUrl } from '../../core/qrcode/qrcode-api.ts'
+import { explainQrcodeError, fetchQrcodeImage, MAX_IMAGE_BYTES, readCreateAnswer, showQrcodeUrl } from '../../core/qrcode/qrcode-api.ts'
 import { FAKE_PATHS, startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 
 let fake: FakeWeChatApi
@@ -49,4 +49,22 @@ test('errcodes in words', () => {
   assert.match(explainQrcodeError(40097), /^WeChat refused it with errcode 40097: invalid args/)
   assert.match(explainQrcodeError(48001), /verified service account/)
   assert.match(explainQrcodeError(12345), /no plain words for it here/)
+})
+
+test('an answer without a content-length is read only up to the 5 MB an image may be, then refused', async () => {
+  // Chunked, as a proxy's error stream or a misbehaving host sends it: 32 MB, of which no more than the
+  // limit (and a chunk) may be read before the answer is refused.
+  const chunk = new Uint8Array(64 * 1024).fill(0xff)
+  let pulled = 0
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled >= 32 * 1024 * 1024) return controller.close()
+      pulled += chunk.length
+      controller.enqueue(chunk)
+    },
+  })
+  const fetchStub = (async () => new Response(body, { status: 200, headers: { 'content-type': 'image/jpeg' } })) as typeof fetch
+  const r = await fetchQrcodeImage('https://mp.example', 't', { fetch: fetchStub })
+  assert.deepEqual(r, { ok: false, reason: `GET /cgi-bin/showqrcode: HTTP 200, over ${MAX_IMAGE_BYTES} bytes, not an image` })
+  assert.ok(pulled <= MAX_IMAGE_BYTES + 2 * chunk.length, `${pulled} bytes read`)
 })
