@@ -124,7 +124,13 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
  */
 export function parseApiJson(text: string): unknown {
   if (!LONG_DIGITS.test(text)) return JSON.parse(text)
-  return parseLossless(text, null, (digits) => (INTEGER.test(digits) && !Number.isSafeInteger(Number(digits)) ? digits : Number(digits)))
+  try {
+    return parseLossless(text, null, (digits) => (INTEGER.test(digits) && !Number.isSafeInteger(Number(digits)) ? digits : Number(digits)))
+  } catch {
+    // What it refuses that JSON.parse reads (a repeated key: the last wins there) is read as JSON.parse
+    // reads it; what is no JSON at all, JSON.parse refuses too.
+    return JSON.parse(text)
+  }
 }
 
 const LONG_DIGITS = /\d{16}/

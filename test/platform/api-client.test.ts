@@ -135,3 +135,14 @@ test('a 64-bit integer in an answer (a msgid past 2^53) arrives with all its dig
     list: ['12345678901234567890', 7],
   })
 })
+
+test('an answer with a long number and a repeated key is read as JSON.parse reads it (the last value wins), not refused', async () => {
+  void fake.answerRawNext('/cgi-bin/message/template/send', {
+    status: 200,
+    contentType: 'application/json',
+    body: '{"errcode":0,"errmsg":"ok","msgid":2963446620935323649,"errmsg":"again"}',
+  })
+  const r = await client.postJson('/cgi-bin/message/template/send', {}, {})
+  assert.ok(r.ok, JSON.stringify(r))
+  assert.equal(r.value.errmsg, 'again')
+})
