@@ -17,6 +17,8 @@ import { makeDir, storeOpenFailure } from './data-dir.ts'
 import { StoreOpenError } from './store-open-error.ts'
 
 export const LOCK_FILE_NAME = 'wxengine.lock'
+/** How long a start waits for the lock before it is refused as held. */
+const LOCK_WAIT_MS = 1000
 
 /** What a start refused for a held directory says (`send --local` recognizes it to say what to do instead). */
 export const DATA_DIR_HELD = 'another wxengine is serving from this data directory'
@@ -67,10 +69,11 @@ export function lockDataDir(dataDir: string): DataDirLock {
   try {
     makeDir(dir)
     db = new Database(file)
-    // Never released until the connection closes; a write takes the exclusive lock. No waiting: a holder is
-    // a running engine, which will not let go.
+    // Never released until the connection closes; a write takes the exclusive lock. A holder is a running
+    // engine, which will not let go, so the wait is short: it is for a reader's look (heldByAnotherProcess,
+    // one read under a shared lock), which must not get a start refused.
     db.pragma('locking_mode = EXCLUSIVE')
-    db.pragma('busy_timeout = 0')
+    db.pragma(`busy_timeout = ${LOCK_WAIT_MS}`)
     db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL)')
     db.transaction(() => {
       db!.exec('DELETE FROM holder')
