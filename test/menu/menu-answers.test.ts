@@ -124,6 +124,24 @@ describe('menu check: what answers a press, as the router walks it', () => {
   })
 })
 
+describe('menu check: a default reply that is a media file the account cannot upload', () => {
+  let mediaDir: string
+  before(() => {
+    mediaDir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-menu-default-media-'))
+    writeFileSync(path.join(mediaDir, 'qr.png'), Buffer.from('89504e470d0a1a0a', 'hex'))
+    writeFileSync(path.join(mediaDir, 'main.yaml'), 'default:\n  reply: {type: image, file: qr.png}\n')
+  })
+  after(() => rmSync(mediaDir, { recursive: true, force: true }))
+
+  test('a press gets no reply, as in the engine (router.ts: the failed default is skipped, nothing follows it), not the default reply', async () => {
+    const loaded = await loadRuleSet(mediaDir, { accounts: ['default'], userGroups: { default: [] } })
+    assert.ok(loaded.ok)
+    const a = answersFor(click('ANY'), { account: 'default', rules: loaded.ruleSet, groups: [], pluginMissing: () => undefined, mediaUnavailable: () => 'no appSecret' })!
+    assert.equal(a.answered, false)
+    assert.equal(describeAnswer(a), 'nothing answers it: a press gets no reply (the engine answers "success"); default reply -> reply image (file qr.png) is skipped: no appSecret')
+  })
+})
+
 describe('menu check: a rule answering with a media file (reply: {type: image, file: ...})', () => {
   let mediaDir: string
   let rules: PressContext['rules']
