@@ -103,7 +103,10 @@ export function watchSources(opts: {
   const outside = (files: readonly string[]) => new Set(opts.dirs.length === 0 ? [] : files.map((f) => path.resolve(f)).filter((f) => !inDirs(f)))
   let files = outside(opts.files ?? [])
 
-  const watcher = chokidar.watch([...opts.dirs, ...files], { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])(\.|node_modules)/.test(p.split(/[/\\]/).pop() ?? '') })
+  // Dot files and node_modules in the folders are not sources (an editor's swap file, a plugin's dependencies);
+  // a file named on its own (a media file outside them) is watched whatever its name.
+  const ignored = (p: string) => !files.has(p) && /(^|[/\\])(\.|node_modules)/.test(p.split(/[/\\]/).pop() ?? '')
+  const watcher = chokidar.watch([...opts.dirs, ...files], { ignoreInitial: true, ignored })
   watcher.on('all', (event, file) => {
     log.debug({ file }, 'source changed')
     // chokidar stops watching a folder it was given once that folder is removed (moved away, a git

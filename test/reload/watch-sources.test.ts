@@ -134,3 +134,33 @@ it('a reload that ends after close() watches no file it names (chokidar reopened
     rmSync(root, { recursive: true, force: true })
   }
 })
+
+it('a media file outside the watched folders whose name starts with a dot is watched all the same (the dot rule is for what a folder holds)', async () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-watch-dot-'))
+  const dir = path.join(root, 'rules')
+  mkdirSync(dir)
+  const dotted = path.join(root, '.qr.png')
+  writeFileSync(dotted, 'one')
+  let reloaded!: () => void
+  const seen = new Promise<void>((r) => (reloaded = r))
+  const watcher = watchSources({
+    dirs: [dir],
+    files: [dotted],
+    generations: createGenerations(partsNamed('start')),
+    debounceMs: 10,
+    log: createMemoryLogger('silent').logger,
+    load: async () => {
+      reloaded()
+      return partsNamed('load')
+    },
+  })
+  try {
+    await watcher.ready
+    writeFileSync(dotted, 'two')
+    const timeout = new Promise<'timeout'>((r) => setTimeout(r, 5_000, 'timeout').unref())
+    assert.notEqual(await Promise.race([seen, timeout]), 'timeout', 'the edit was not picked up within 5 s')
+  } finally {
+    await watcher.close()
+    rmSync(root, { recursive: true, force: true })
+  }
+})
