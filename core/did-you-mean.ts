@@ -1,13 +1,14 @@
 /**
  * "did you mean ...?" for a misspelt name (a rule key, a plugin name, a plugin's setting): the known name
- * within edit distance 2, if any. Case does not count.
+ * within edit distance 2, if any, that keeps a letter of the word: two edits make any two-letter word any
+ * other ("QR" is no typo of "OK"). Case does not count.
  */
 export function suggest(word: string, allowed: readonly string[]): string | undefined {
   let best: string | undefined
   let bestDistance = 3
   for (const candidate of allowed) {
     const d = editDistance(word.toLowerCase(), candidate.toLowerCase())
-    if (d < bestDistance) {
+    if (d < bestDistance && d < Math.min(word.length, candidate.length)) {
       bestDistance = d
       best = candidate
     }

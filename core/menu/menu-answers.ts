@@ -52,8 +52,12 @@ export function answersFor(button: LeafButton, ctx: PressContext): PressAnswer |
  */
 function nearestAnsweredKey(button: LeafButton, ctx: PressContext): string | undefined {
   const key = button.key!
+  // A key the rules are written for is no typo, even when it does not answer (its plugin missing, a media
+  // file that cannot be uploaded, users: only): the warning says why, and a near key would mislead.
+  const written = ctx.rules.literalKeys(ctx.account)
+  if (written.includes(key)) return undefined
   // Within did-you-mean's distance of 2, the lengths differ by 2 at most: the rest need no walk.
-  const near = ctx.rules.literalKeys(ctx.account).filter((k) => k !== key && Math.abs(k.length - key.length) <= 2 && walkCandidates({ ...button, key: k }, ctx)?.answered)
+  const near = written.filter((k) => k !== key && Math.abs(k.length - key.length) <= 2 && walkCandidates({ ...button, key: k }, ctx)?.answered)
   return suggest(key, near)
 }
 

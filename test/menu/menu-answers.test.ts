@@ -10,6 +10,7 @@ import { loadRuleSet } from '../../core/route/rules/load-rule-set.ts'
 let dir: string
 let ctx: PressContext
 let shopCtx: PressContext
+let shortCtx: PressContext
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-menu-answers-'))
@@ -58,6 +59,11 @@ rules:
   const pluginMissing = (name: string) => (name === 'not-there' ? `plugin "${name}" is not in plugins` : undefined)
   ctx = { account: 'default', rules: loaded.ruleSet, groups: ['admins'], pluginMissing }
   shopCtx = { account: 'shop', rules: loaded.ruleSet, groups: [], pluginMissing }
+  mkdirSync(path.join(dir, 'short'))
+  writeFileSync(path.join(dir, 'short', 'main.yaml'), 'rules:\n  - name: ok\n    keywords: [OK, 你好]\n    reply: {type: text, content: ok}\ndefault:\n  reply: {type: text, content: what?}\n')
+  const short = await loadRuleSet(path.join(dir, 'short'), { accounts: ['default'], userGroups: { default: [] } })
+  assert.ok(short.ok, short.ok ? '' : JSON.stringify(short.errors))
+  shortCtx = { account: 'default', rules: short.ruleSet, groups: [], pluginMissing }
 })
 after(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -118,6 +124,12 @@ describe('menu check: what answers a press, as the router walks it', () => {
     assert.equal(answersFor(click('TOTALLY_ELSE'), ctx)!.nearKey, undefined)
   })
 
+  test('a short key is not taken for a typo of a key it shares no letter with (every letter replaced)', () => {
+    // "QR" is two edits from any two-letter key: "OK" and "你好" are no typo of it.
+    assert.equal(said(click('QR'), shortCtx), 'nothing answers it: a press gets the default reply (reply text)')
+    assert.equal(said(click('你号'), shortCtx), 'nothing answers it (did you mean "你好"?): a press gets the default reply (reply text)')
+  })
+
   test('buttons whose press carries no key to the engine are not asked about', () => {
     assert.equal(answersFor({ type: 'view', name: 'B', url: 'https://a.example/' }, ctx), undefined)
     assert.equal(answersFor({ type: 'media_id', name: 'B', media_id: 'm' }, ctx), undefined)
@@ -157,6 +169,9 @@ describe('menu check: a rule answering with a media file (reply: {type: image, f
   - name: qr
     keywords: [QR]
     reply: {type: image, file: images/qr.png}
+  - name: qa
+    keywords: [QA]
+    reply: {type: text, content: questions}
 default:
   reply: {type: text, content: what?}
 error:
@@ -182,6 +197,8 @@ error:
     assert.equal(a.answered, false)
     assert.equal(describeAnswer(a), 'nothing answers it: a press gets the error reply (reply text); rule "qr" (keyword "QR") -> reply image (file images/qr.png) is skipped: account "default" has no appSecret, so the engine cannot upload it')
     assert.ok(a.steps[0]!.fails)
+    // QR is a key the rules are written for, not a typo: "QA", one letter off and answered, is not suggested.
+    assert.equal(a.nearKey, undefined)
   })
 
   test('a handler after it answers the press instead; the chain says the rule is skipped, and a plugin passing leads to the error reply', () => {
