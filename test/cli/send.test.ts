@@ -144,7 +144,7 @@ describe('wxengine send --local (engine in the CLI process)', () => {
         const r = await project.run(['send', 'group', '--openid', 'u4', '--local', ...wait], { env })
         assert.equal(r.code, 0, r.stderr)
         assert.equal(r.stdout, 'image reply\n  Image:\n    MediaId: not-uploaded:images/qr.png\n', `${wait.join(' ')}: ${r.stderr}`)
-        assert.match(r.stderr, /^warning: \S*rules\/media\.yaml:4:\d+: image file images\/qr\.png has no media_id for account "default" yet, and send --local uploads nothing: the reply carries a placeholder; the engine uploads the file when it starts \(or reloads\)$/m)
+        assert.match(r.stderr, /^warning: rules\/media\.yaml:4:\d+: image file images\/qr\.png has no media_id for account "default" yet, and send --local uploads nothing: the reply carries a placeholder; the engine uploads the file when it starts \(or reloads\)$/m)
       }
       assert.deepEqual(fake.requests.map((q) => q.path), [], 'nothing asked of the platform')
       assert.equal(fake.uploads.length, 0)

@@ -3,6 +3,7 @@
  * the account's settings as WeChat does, delivers it to a running engine over HTTP (or, with --local, to an
  * engine started in this process), then opens the reply and prints it.
  */
+import path from 'node:path'
 import type { AccountConfig, EngineConfig } from '../../config/config-types.ts'
 import { createLogger } from '../../log/logger.ts'
 import type { WireResponse } from '../../receive/wire-types.ts'
@@ -239,6 +240,7 @@ async function watchStandIn(seconds: number, printSent: () => void, io: Output):
  */
 function stderrLogger() {
   const names: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'fatal' }
+  const here = process.cwd() + path.sep
   return createLogger({
     level: process.env.LOG_LEVEL ?? 'warn',
     destination: {
@@ -248,7 +250,9 @@ function stderrLogger() {
         const from = typeof entry.plugin === 'string' && !entry.msg?.includes(entry.plugin) ? `[${entry.plugin}] ` : ''
         // The reason when the message does not already say it ("late reply failed" alone says nothing).
         const reason = why !== undefined && !entry.msg?.includes(String(why)) ? `: ${String(why)}` : ''
-        process.stderr.write(`${names[entry.level] ?? 'log'}: ${from}${entry.msg ?? line}${reason}\n`)
+        // The engine names files by their full path (for its logs); here, as rules check does, as you would type them.
+        const text = `${names[entry.level] ?? 'log'}: ${from}${entry.msg ?? line}${reason}`.split(here).join('')
+        process.stderr.write(`${text}\n`)
       },
     },
   })
