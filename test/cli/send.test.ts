@@ -115,7 +115,7 @@ describe('wxengine send --local (engine in the CLI process)', () => {
 
       const quiet = await project.run(['send', 'hello', '--openid', 'u3', '--local', '--wait', '0.2'])
       assert.equal(quiet.stdout, 'text reply\n  Content: Hi there\n')
-      assert.match(quiet.stderr, /\nwxengine send: no customer-service message was sent\n$/)
+      assert.match(quiet.stderr, /\nwxengine send: no message was sent through the API \(customer-service or template message\)\n$/)
 
       const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir } })
       assert.ok(loaded.ok)

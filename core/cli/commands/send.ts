@@ -212,7 +212,7 @@ async function deliverLocally(
     await runtime.close()
     if (standIn) {
       printSent()
-      if (printed === 0) io.err('wxengine send: no customer-service message was sent')
+      if (printed === 0) io.err('wxengine send: no message was sent through the API (customer-service or template message)')
       await standIn.close()
     }
   }
