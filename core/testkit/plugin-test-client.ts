@@ -154,8 +154,9 @@ export interface TestClient {
    */
   expectNoReply(input: string | PushFields, opts?: SendOptions): Promise<void>
   /**
-   * Customer-service messages the platform accepted, oldest first, as it received them: late replies and
-   * the plugins' `ctx.api.sendToUser` (to `openId` only, when given).
+   * Messages the platform accepted, oldest first, as it received them: customer-service messages (late
+   * replies and the plugins' `ctx.api.sendToUser`) and template messages (`ctx.api.sendTemplate`, with a
+   * `template_id`); to `openId` only, when given.
    */
   sent(opts?: { openId?: string }): JsonObject[]
   /**
@@ -167,7 +168,8 @@ export interface TestClient {
   waitForSent(opts?: { openId?: string; count?: number; timeoutMs?: number }): Promise<JsonObject[]>
   /**
    * The local stand-in for the platform API that this client's engine calls: script its answers
-   * (`failNextSends(1, 45015)`, `setUserError`, `route` for another endpoint) or read its `requests`.
+   * (`failNextSends(1, 45015)` for customer-service sends, `failNext(path, ...)` for any other, such as
+   * '/cgi-bin/message/template/send'; `setUserError`, `route` for another endpoint) or read its `requests`.
    */
   readonly platform: FakeWeChatApi
   /**
