@@ -111,7 +111,9 @@ export function watchSources(opts: {
     log.debug({ file }, 'source changed')
     // chokidar stops watching a folder it was given once that folder is removed (moved away, a git
     // checkout): watched again, it is picked up when it comes back, and later edits are seen.
-    if (event === 'unlinkDir' && opts.dirs.includes(file)) {
+    // So does a file outside them once it is removed (rm then cp, a checkout; a rename over it is a change),
+    // when folders are watched too: the file made again, and every later edit, went unseen.
+    if ((event === 'unlinkDir' && opts.dirs.includes(file)) || (event === 'unlink' && files.has(file))) {
       watcher.unwatch(file)
       watcher.add(file)
     }

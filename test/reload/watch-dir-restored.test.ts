@@ -4,7 +4,7 @@
  * removal swapped in an empty rule set and later edits were never seen, until a restart.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { it } from 'node:test'
@@ -44,5 +44,38 @@ it('keeps watching rules/ after it is moved away and back', async () => {
     assert.ok(loads > before, `an edit after the folder came back must reload (loads stayed at ${loads})`)
   } finally {
     await watcher.close()
+  }
+})
+
+it('keeps watching a media file outside rules/ after it is removed and made again (rm then cp, a checkout)', async () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-restored-'))
+  const dir = path.join(root, 'rules')
+  mkdirSync(dir)
+  mkdirSync(path.join(root, 'assets'))
+  const logo = path.join(root, 'assets', 'logo.png')
+  writeFileSync(logo, 'one')
+  let loads = 0
+  const watcher = watchSources({ dirs: [dir], files: [logo], generations: createGenerations(parts() as never), debounceMs: 20,
+    log: createMemoryLogger('silent').logger, load: async () => (loads++, parts()) })
+  const reloadsAfter = async (before: number, what: string) => {
+    for (const until = Date.now() + 5_000; loads === before && Date.now() < until; ) await sleep(50)
+    assert.ok(loads > before, `${what} must reload (loads stayed at ${loads})`)
+  }
+  try {
+    await watcher.ready
+    let before = loads
+    rmSync(logo)
+    await reloadsAfter(before, 'removing the file')
+    await sleep(300)
+    before = loads
+    writeFileSync(logo, 'two')
+    await reloadsAfter(before, 'the file made again')
+    await sleep(300)
+    before = loads
+    writeFileSync(logo, 'three')
+    await reloadsAfter(before, 'an edit after it came back')
+  } finally {
+    await watcher.close()
+    rmSync(root, { recursive: true, force: true })
   }
 })
