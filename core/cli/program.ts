@@ -175,12 +175,13 @@ Examples:
 
   program
     .command('init')
-    .description('make a folder a wxengine project (or complete one): config, rules, folders, editor types')
+    .description('make a folder a wxengine project (or complete one): config, rules, an example menu, folders, editor types')
     .argument('[dir]', 'the project folder (default: -C, the working directory)')
     .addHelpText('after', `
 Writes engine.config.ts (with a made-up token), rules/default.yaml, plugins/, test/plugins/, tsconfig.json
 and .gitignore where they are missing (nothing is overwritten), and the declaration files of
-wxengine/plugin, wxengine/config and wxengine/testkit under .wxengine/types for your editor.`)
+wxengine/plugin, wxengine/config and wxengine/testkit under .wxengine/types for your editor. With a new
+engine.config.ts and rules/default.yaml it writes menus/default.yaml too, a menu those rules answer.`)
     .action(async (dir: string | undefined) => done(await runInit({ ...global(), dir })))
 
   const plugin = program.command('plugin').description('work with plugins/')
