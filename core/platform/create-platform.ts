@@ -26,7 +26,7 @@ export interface Platform {
 }
 
 export const WITHOUT_SECRET =
-  "the customer-service API needs one, so replies that miss the reply budget cannot go out late and plugins' ctx.api calls fail; set WECHAT_APPSECRET (the default account) or the account's appSecret in engine.config.ts"
+  "the platform API needs one (for its access_token), so replies that miss the reply budget cannot go out late and plugins' ctx.api calls (sendToUser, sendTemplate, post, get) fail; set WECHAT_APPSECRET (the default account) or the account's appSecret in engine.config.ts"
 
 export function createPlatform(opts: { config: EngineConfig; store: Store; log: Logger; lines?: LineBudget; onLateReply?: LateReplySenderOptions['onSettled'] }): Platform {
   const { config, store, log } = opts
