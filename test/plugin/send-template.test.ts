@@ -47,3 +47,10 @@ test("the platform's refusal reaches the plugin with its errcode (43004: the use
   const seen = JSON.parse(textOf(await h.call('api-user', text('refused template', 'user-gone'))))
   assert.deepEqual(seen, { code: 'API_ERROR', errcode: 43004 })
 })
+
+test('an openId that is no OpenID (a misspelt field, undefined) is refused in the plugin naming the call, without a request', async () => {
+  const before = templateRequests()
+  const seen = JSON.parse(textOf(await h.call('api-user', text('template to nobody'))))
+  assert.equal(seen.message, "sendTemplate: openId must be a user's OpenID (such as ctx.message.fromUser), got undefined")
+  assert.equal(templateRequests(), before)
+})

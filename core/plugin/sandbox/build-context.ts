@@ -231,11 +231,11 @@ export function createPlatformApi(rpc: RpcClient, accountId: string, deadline: (
       return (await rpc.request({ method: 'api.get', accountId, path: String(path), ...(q ? { query: q } : {}) }, deadline())) ?? null
     },
     async sendToUser(openId, message, opts) {
-      const body = { method: 'api.sendToUser' as const, accountId, openId: String(openId), message: plainOrThrow('sendToUser message', message) }
+      const body = { method: 'api.sendToUser' as const, accountId, openId: openIdOrThrow('sendToUser', openId), message: plainOrThrow('sendToUser message', message) }
       await rpc.request(opts === undefined ? body : { ...body, opts: plainOrThrow('sendToUser options', opts) }, deadline())
     },
     async sendTemplate(openId, message) {
-      const msgid = await rpc.request({ method: 'api.sendTemplate', accountId, openId: String(openId), message: plainOrThrow('sendTemplate message', message) }, deadline())
+      const msgid = await rpc.request({ method: 'api.sendTemplate', accountId, openId: openIdOrThrow('sendTemplate', openId), message: plainOrThrow('sendTemplate message', message) }, deadline())
       return String(msgid)
     },
   }
@@ -264,6 +264,16 @@ function plainOrThrow(what: string, value: unknown, maxChars = Infinity): JsonVa
   const copied = toPlain(value, maxChars)
   if (!copied.ok) throw apiError('TypeError', `${what}: ${copied.error.reason}`)
   return copied.value
+}
+
+/**
+ * An OpenID, as `ctx.message.fromUser` gives it. Anything else was sent as its text ("undefined", from a
+ * field name misspelt) and refused by the platform with a bare 40003 that named no call.
+ */
+function openIdOrThrow(what: string, openId: unknown): string {
+  if (typeof openId === 'string' && openId !== '') return openId
+  const got = typeof openId === 'string' ? 'an empty string' : openId === null ? 'null' : typeof openId
+  throw apiError('TypeError', `${what}: openId must be a user's OpenID (such as ctx.message.fromUser), got ${got}`)
 }
 
 function secondsToMs(what: string, ttlSeconds: number): number {
