@@ -16,6 +16,7 @@
  * The API calls use the account's access_token as the engine does: through the project's store, whose token
  * store a running engine shares (core/cli/open-account-api.ts).
  */
+import { loadProjectRules } from '../load-project-rules.ts'
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -24,7 +25,7 @@ import { checkMenuAgainstRules, describeMatchrule, menuFileOf, strayMenuFiles } 
 import { consoleOnlyButtons, explainMenuError, fromMenuGet, fromSelfMenuInfo, fromTryMatch, MENU_PATHS, menuToYaml, NO_MENU_ERRCODE, privateMatchFields, type FetchedConditional } from '../../menu/menu-api.ts'
 import { isParent, loadMenuFile, toConditionalBody, toCreateBody, type LoadedMenu } from '../../menu/menu-file.ts'
 import type { PlatformClient } from '../../platform/platform-api.ts'
-import { formatRuleErrors, loadRuleSet, ruleSetOptionsOf } from '../../route/rules/load-rule-set.ts'
+import { formatRuleErrors } from '../../route/rules/load-rule-set.ts'
 import { openAccountApi, type AccountApi } from '../open-account-api.ts'
 import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 
@@ -77,13 +78,9 @@ async function checkMenuFile(p: Project, io: Output): Promise<Checked | undefine
     io.err(`${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'} in ${shown}; WeChat would refuse this menu`)
     return undefined
   }
-  const rules = await loadRuleSet(config.rulesDir, ruleSetOptionsOf(config))
-  if (!rules.ok) {
-    io.out(formatRuleErrors(rules.errors.map((e) => ({ ...e, file: shownPath(e.file) }))))
-    io.err(`the rules do not load (wxengine rules check), so what answers the buttons cannot be said; the engine would not start with them either`)
-    return undefined
-  }
-  const checked = checkMenuAgainstRules(config, account, file, loaded, rules.ruleSet)
+  const rules = await loadProjectRules(config, 'what answers the buttons', io)
+  if (!rules) return undefined
+  const checked = checkMenuAgainstRules(config, account, file, loaded, rules)
   const warnings = [...loaded.warnings.map((w) => w.split(file).join(shown)), ...strayMenuFiles(config), ...checked.unanswered]
   const tree = checked.tree
   return { loaded, warnings, tree }

@@ -9,6 +9,7 @@
  *   3. POST qrcode/create with the access_token the engine keeps in the project's store (open-account-api.ts)
  *   4. with --out, the image from showqrcode (platform.mpBase), written to the file
  */
+import { loadProjectRules } from '../load-project-rules.ts'
 import { existsSync, statSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -16,7 +17,6 @@ import { explainQrcodeError, fetchQrcodeImage, readCreateAnswer, showQrcodeUrl }
 import { answersForScene } from '../../qrcode/qrcode-answers.ts'
 import { MAX_PERMANENT_SCENE_ID, QRCODE_CREATE_PATH, qrcodeBody } from '../../qrcode/qrcode-request.ts'
 import type { JsonValue } from '../../plugin/plugin-api.ts'
-import { formatRuleErrors, loadRuleSet, ruleSetOptionsOf } from '../../route/rules/load-rule-set.ts'
 import { answerContextOf } from '../../route/what-answers.ts'
 import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openAccountApi } from '../open-account-api.ts'
@@ -71,13 +71,9 @@ export async function runQrcodeCreate(scene: string, flags: QrcodeFlags, io: Out
     }
   }
 
-  const rules = await loadRuleSet(config.rulesDir, ruleSetOptionsOf(config))
-  if (!rules.ok) {
-    io.out(formatRuleErrors(rules.errors.map((e) => ({ ...e, file: shownPath(e.file) }))))
-    io.err(`the rules do not load (wxengine rules check), so what answers a scan cannot be said; the engine would not start with them either`)
-    return EXIT_FAILED
-  }
-  const answers = answersForScene(scene, answerContextOf(config, account, rules.ruleSet))
+  const rules = await loadProjectRules(config, 'what answers a scan', io)
+  if (!rules) return EXIT_FAILED
+  const answers = answersForScene(scene, answerContextOf(config, account, rules))
   io.out(`scene ${scene} (account ${account.id}):`)
   io.out(`  ${answers.subscribe.line}`)
   io.out(`  ${answers.scan.line}`)
