@@ -77,7 +77,7 @@ export interface StartOptions {
    * Upload no media file (`send --local`): each gets the media_id the store has, or a placeholder
    * (media-uploads.ts storedOnly). `canUpload`: whether the serving engine could upload for an account.
    */
-  mediaStoredOnly?: { canUpload: (accountId: string) => boolean }
+  mediaStoredOnly?: { canUpload: (accountId: string) => boolean; account?: string }
 }
 
 const PRUNE_FIRST_AFTER_MS = 60_000

@@ -73,9 +73,9 @@ export interface MediaUploadsOptions {
    * the platform): a file gets the media_id the store already has, else a placeholder (NOT_UPLOADED) and a
    * load warning. `canUpload`: whether a serving engine could upload for the account (its appSecret; the
    * configuration here may be a stand-in's, which gives every account one); one that could not fails as it
-   * would there.
+   * would there. `account`: the one the try-out is for; the others' files are resolved alike, without a warning.
    */
-  storedOnly?: { canUpload: (accountId: string) => boolean }
+  storedOnly?: { canUpload: (accountId: string) => boolean; account?: string }
 }
 
 export interface MediaUploads {
@@ -335,14 +335,16 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
   }
 
   /** storedOnly's resolve: the store's media_ids, a placeholder for the rest; nothing uploaded, nothing retried. */
-  async function resolveStoredOnly(files: readonly ParsedRuleFile[], canUpload: (accountId: string) => boolean): Promise<string[]> {
-    const warnings: string[] = []
+  async function resolveStoredOnly(files: readonly ParsedRuleFile[], only: NonNullable<MediaUploadsOptions['storedOnly']>): Promise<string[]> {
+    const { canUpload } = only
+    const said: string[] = []
     const configured = new Map(opts.accounts.map((a) => [a.id, a]))
     for (const file of files) {
       const accounts = accountsOf(file, opts.accounts)
       for (const { target } of allTargets(file)) {
         const m = target.media
         for (const account of accounts) {
+          const warnings = only.account === undefined || only.account === account ? said : []
           let outcome: MediaOutcome
           if (!canUpload(account)) {
             warnings.push(withoutSecretWarning(m, account))
@@ -361,12 +363,12 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
         }
       }
     }
-    return warnings
+    return said
   }
 
   return {
     async resolve(files) {
-      if (opts.storedOnly) return resolveStoredOnly(files, opts.storedOnly.canUpload)
+      if (opts.storedOnly) return resolveStoredOnly(files, opts.storedOnly)
       const warnings: string[] = []
       const configured = new Map(opts.accounts.map((a) => [a.id, a]))
       const wanted: { target: MediaTarget; account: string; job?: Job; noSecret?: string }[] = []

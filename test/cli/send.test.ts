@@ -145,6 +145,8 @@ describe('wxengine send --local (engine in the CLI process)', () => {
         assert.equal(r.code, 0, r.stderr)
         assert.equal(r.stdout, 'image reply\n  Image:\n    MediaId: not-uploaded:images/qr.png\n', `${wait.join(' ')}: ${r.stderr}`)
         assert.match(r.stderr, /^warning: rules\/media\.yaml:4:\d+: image file images\/qr\.png has no media_id for account "default" yet, and send --local uploads nothing: the reply carries a placeholder; the engine uploads the file when it starts \(or reloads\)$/m)
+        // The other accounts' media (here "safe", which has no appSecret) are no concern of a message to "default".
+        assert.doesNotMatch(r.stderr, /account "safe"/)
       }
       assert.deepEqual(fake.requests.map((q) => q.path), [], 'nothing asked of the platform')
       assert.equal(fake.uploads.length, 0)

@@ -179,7 +179,7 @@ async function deliverLocally(
         // would call the real platform. The media_ids a serving engine kept in the store are used; a file
         // without one answers with a placeholder, and a warning says so. Whether it could be uploaded is the
         // real configuration's say (the stand-in gives every account an appSecret).
-        mediaStoredOnly: { canUpload: (id) => config.accounts.some((a) => a.id === id && cannotUploadFor(a) === undefined) },
+        mediaStoredOnly: { canUpload: (id) => config.accounts.some((a) => a.id === id && cannotUploadFor(a) === undefined), account: account.id },
       },
     )
   } catch (e) {
