@@ -26,7 +26,13 @@
  *        {touser, template_id, url?, miniprogram?: {appid, pagepath?}, client_msg_id?, data: {name: {value}}}:
  *        47001 for a body that is not that shape, 40037 for an empty template_id, 40003 for an empty touser;
  *        accepted ones are appended to `.sent` (via 'template') and answered {errcode: 0, errmsg, msgid},
- *        a 64-bit msgid past 2^53 as the platform's are.
+ *        a 64-bit msgid past 2^53 as the platform's are. Once a test has set the app's templates
+ *        (`setTemplates`), a template_id not among them answers 40037, as on the platform.
+ *   GET  /cgi-bin/template/get_all_private_template?access_token=  (the account's templates)
+ *        -> {template_list: [{template_id, title, primary_industry, deputy_industry, content, example}]}
+ *        once a test has set the app's templates with `setTemplates`; until then 48001 (api unauthorized,
+ *        what an account that may not read its list gets), so the engine sends template messages
+ *        unchecked and a test need not know the templates its plugin uses.
  *   POST /cgi-bin/material/add_material?access_token=&type=image|voice|video|thumb  (permanent material)
  *        multipart/form-data, parsed for real: the file in field `media` (with its filename), and for a
  *        video a field `description` = JSON {title, introduction}. Checks the type (40004), the file's
@@ -56,6 +62,7 @@ export const FAKE_PATHS = {
   stableToken: '/cgi-bin/stable_token',
   customSend: '/cgi-bin/message/custom/send',
   templateSend: '/cgi-bin/message/template/send',
+  templateList: '/cgi-bin/template/get_all_private_template',
   addMaterial: '/cgi-bin/material/add_material',
   qrcodeCreate: '/cgi-bin/qrcode/create',
   /** On mp.weixin.qq.com in production (platform.mpBase); the fake serves both hosts' paths on one port. */
@@ -91,6 +98,18 @@ export interface CreatedQrCode {
   /** What showqrcode answers for the ticket: JPEG bytes naming the url. */
   image: Buffer
   at: number
+}
+
+/**
+ * A template of the account's (模板消息 > 我的模板), for `setTemplates`: its fields as the console's content
+ * writes them (`{{thing1.DATA}}`, one a line), or by name (`fields`, made into such a content).
+ */
+export interface FakeTemplate {
+  templateId: string
+  /** Default: the templateId. */
+  title?: string
+  content?: string
+  fields?: string[]
 }
 
 /** Plain JSON as parsed from a request body. */
@@ -189,6 +208,11 @@ export interface FakeWeChatApi {
   setDelay(ms: number, path?: string): void
   /** expires_in for tokens issued from now on. */
   setExpiresIn(seconds: number): void
+  /**
+   * The app's templates, answered by get_all_private_template; template/send then refuses any other
+   * template_id (40037). null (the start) answers the list 48001 again and lets any template_id through.
+   */
+  setTemplates(appId: string, templates: FakeTemplate[] | null): void
   /** Add a token-checked endpoint (for PlatformApi.get/post tests). */
   route(method: 'GET' | 'POST', path: string, handler: FakeRouteHandler): void
   /** Stop the server, drop open connections and pending delayed answers. */
@@ -307,6 +331,7 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
   const userErrors = new Map<string, number>()
   const delays = new Map<string, number>()
   const routes = new Map<string, FakeRouteHandler>()
+  const templates = new Map<string, JsonObject[]>()
   const timers = new Set<NodeJS.Timeout>()
   const holds = new Map<string, { gate: Promise<void>; release: () => void }>()
   const waiters = new Map<string, Array<(r: FakeRequest) => void>>()
@@ -392,6 +417,8 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     if (!isObject(body) || typeof body.touser !== 'string' || typeof body.template_id !== 'string' || !isObject(body.data)) return { answer: error(47001) }
     if (body.touser === '') return { answer: error(40003) }
     if (body.template_id === '') return { answer: error(40037) }
+    const own = templates.get(appId)
+    if (own !== undefined && !own.some((t) => t.template_id === body.template_id)) return { answer: error(40037) }
     for (const v of Object.values(body.data)) if (!isObject(v) || typeof v.value !== 'string') return { answer: error(47001) }
     if (body.miniprogram !== undefined && !(isObject(body.miniprogram) && typeof body.miniprogram.appid === 'string')) return { answer: error(47001) }
     if (optionalStrings(body, ['url', 'client_msg_id']) !== null) return { answer: error(47001) }
@@ -401,6 +428,11 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     // The platform's msgids are 64-bit: written as JSON digits, past what a double holds exactly.
     const msgid = (TEMPLATE_MSGID_BASE + BigInt(sent.length)).toString()
     return { answer: { errcode: 0, errmsg: 'ok' }, text: `{"errcode":0,"errmsg":"ok","msgid":${msgid}}` }
+  }
+
+  function handleTemplateList(appId: string): JsonObject {
+    const own = templates.get(appId)
+    return own === undefined ? error(48001) : { template_list: own }
   }
 
   async function handleAddMaterial(appId: string, query: Record<string, string>, bytes: Buffer, contentType: string): Promise<JsonObject> {
@@ -554,6 +586,9 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
       const who = checkToken(query.access_token)
       if ('error' in who) answer = who.error
       else ({ answer, text: answerText } = handleTemplateSend(who.appId, query.access_token, body, raw))
+    } else if (path === FAKE_PATHS.templateList && req.method === 'GET') {
+      const who = checkToken(query.access_token)
+      answer = 'error' in who ? who.error : handleTemplateList(who.appId)
     } else if (path === FAKE_PATHS.qrcodeCreate && req.method === 'POST') {
       const who = checkToken(query.access_token)
       answer = 'error' in who ? who.error : handleQrcodeCreate(who.appId, body)
@@ -673,6 +708,10 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
         waiters.set(path, list)
       })
     },
+    setTemplates(appId, list) {
+      if (list === null) templates.delete(appId)
+      else templates.set(appId, list.map(templateJson))
+    },
     route(method, path, handler) {
       routes.set(`${method} ${path}`, handler)
     },
@@ -683,6 +722,18 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
+  }
+}
+
+/** A FakeTemplate as get_all_private_template lists it. */
+function templateJson(t: FakeTemplate): JsonObject {
+  return {
+    template_id: t.templateId,
+    title: t.title ?? t.templateId,
+    primary_industry: 'IT科技',
+    deputy_industry: '互联网|电子商务',
+    content: t.content ?? (t.fields ?? []).map((name) => `{{${name}.DATA}}`).join('\n'),
+    example: '',
   }
 }
 

@@ -183,3 +183,29 @@ test('qrcode/create: the four action names, their scenes and expire_seconds chec
   assert.equal((await fetch(`${fake.baseUrl}${FAKE_PATHS.showQrcode}?ticket=${encodeURIComponent(String(temp.ticket))}`)).status, 404, 'an expired code has no image')
   assert.equal((await fetch(`${fake.baseUrl}${FAKE_PATHS.showQrcode}?ticket=${encodeURIComponent(String(permanent.ticket))}`)).status, 200)
 })
+
+test('get_all_private_template: 48001 until a test sets the app\'s templates, then its list as the platform writes it; template/send then refuses another template_id with 40037', async () => {
+  const access_token = String((await token()).access_token)
+  const list = (query: Record<string, string>) => getJson(FAKE_PATHS.templateList, query)
+  assert.equal((await list({})).json.errcode, 41001)
+  assert.equal((await list({ access_token })).json.errcode, 48001)
+  const send = (template_id: string) => postJson(FAKE_PATHS.templateSend, { access_token }, { touser: 'u1', template_id, data: { thing1: { value: 'x' } } })
+  assert.equal((await send('anything')).errcode, 0)
+
+  fake.setTemplates('wxA', [
+    { templateId: 'tpl-a', title: '领取奖金提醒', content: '{ {result.DATA} }\n\n领奖金额:{ {withdrawMoney.DATA} }' },
+    { templateId: 'tpl-b', fields: ['thing1', 'time2'] },
+  ])
+  const answer = await list({ access_token })
+  assert.deepEqual(answer.json, {
+    template_list: [
+      { template_id: 'tpl-a', title: '领取奖金提醒', primary_industry: 'IT科技', deputy_industry: '互联网|电子商务', content: '{ {result.DATA} }\n\n领奖金额:{ {withdrawMoney.DATA} }', example: '' },
+      { template_id: 'tpl-b', title: 'tpl-b', primary_industry: 'IT科技', deputy_industry: '互联网|电子商务', content: '{{thing1.DATA}}\n{{time2.DATA}}', example: '' },
+    ],
+  })
+  assert.equal((await send('anything')).errcode, 40037)
+  assert.equal((await send('tpl-b')).errcode, 0)
+  fake.setTemplates('wxA', null)
+  assert.equal((await list({ access_token })).json.errcode, 48001)
+  assert.equal((await send('anything')).errcode, 0)
+})
