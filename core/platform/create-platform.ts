@@ -23,6 +23,8 @@ export interface Platform {
   idle(): Promise<void>
   /** Take up late replies a previous run left pending in the outbox. */
   resumePending(): Promise<number>
+  /** Drop every account's template list kept for sendTemplate's check (the test kit, when a test sets them). */
+  forgetTemplates(): void
 }
 
 export const WITHOUT_SECRET =
@@ -35,7 +37,7 @@ export function createPlatform(opts: { config: EngineConfig; store: Store; log: 
   for (const account of config.accounts) {
     if (!account.appSecret) continue
     const tokens = createAccessTokenManager({ appId: account.appId, appSecret: account.appSecret, client, tokens: store.tokens, log })
-    apis.set(account.id, createPlatformApi({ client, tokens }))
+    apis.set(account.id, createPlatformApi({ client, tokens, log }))
   }
   const apiFor = (accountId: string): PlatformClient => {
     const api = apis.get(accountId)
@@ -52,5 +54,8 @@ export function createPlatform(opts: { config: EngineConfig; store: Store; log: 
     drain: (timeoutMs) => sender.drain(timeoutMs),
     idle: () => sender.idle(),
     resumePending: () => sender.resumePending(),
+    forgetTemplates: () => {
+      for (const api of apis.values()) api.forgetTemplates()
+    },
   }
 }

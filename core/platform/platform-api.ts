@@ -15,6 +15,8 @@ import { toCustomMessage } from '../reply/custom-message.ts'
 import { parseTemplateMessage, TEMPLATE_SEND_PATH, toTemplateBody, type TemplateMessage } from '../reply/template-message.ts'
 import { apiError, type ApiClient, type ApiJson, type RawBody } from './api-client.ts'
 import type { AccessTokenManager } from './access-token-manager.ts'
+import { createTemplateCheck, TEMPLATE_LIST_PATH } from './account-templates.ts'
+import type { Logger } from '../log/logger.ts'
 
 export const CUSTOM_SEND_PATH = '/cgi-bin/message/custom/send'
 
@@ -26,13 +28,22 @@ export interface PlatformClient extends PlatformApi {
   postFormResult(path: string, form: FormData, query?: Record<string, string>, timeoutMs?: number, signal?: AbortSignal): Promise<Result<ApiJson>>
   /** Reply or CustomMessage -> customer-service message -> POST custom/send. */
   sendResult(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<Result<void>>
-  /** TemplateMessage -> POST message/template/send; the msgid its job event (template_send_job_finish) will carry. */
+  /**
+   * TemplateMessage -> POST message/template/send; the msgid its job event (template_send_job_finish) will
+   * carry. Checked first against the account's templates (account-templates.ts).
+   */
   sendTemplateResult(openId: string, message: TemplateMessage): Promise<Result<string>>
+  /** Drop the account's template list kept for sendTemplate's check: the next send reads it again. */
+  forgetTemplates(): void
 }
 
 export interface PlatformApiOptions {
   client: ApiClient
   tokens: AccessTokenManager
+  /** For the template check's lines (a field left out, a template list that cannot be read); none if absent. */
+  log?: Logger
+  /** The clock the account's template list ages by; default Date.now. */
+  now?: () => number
 }
 
 /** What PlatformApi rejects with: an Error (stack, instanceof) that also reads as an EngineError. */
@@ -73,6 +84,8 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     return tokens.withToken((token) => client.postBody(path, { ...query, access_token: token }, body, timeoutMs, signal))
   }
 
+  const templates = createTemplateCheck({ appId: tokens.appId, fetchList: () => getResult(TEMPLATE_LIST_PATH), log: opts.log, now: opts.now })
+
   async function sendResult(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<Result<void>> {
     const body = toCustomMessage(openId, message, opts)
     if (!body.ok) return body
@@ -85,6 +98,8 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     // Checked here too: an in-process caller (setup's platform()) has not been through the RPC's check.
     const checked = parseTemplateMessage(message)
     if (!checked.ok) return checked
+    const known = await templates.check(checked.value)
+    if (!known.ok) return known
     const r = await postResult(TEMPLATE_SEND_PATH, toTemplateBody(openId, checked.value) as JsonValue)
     if (!r.ok) return r
     // A 64-bit id: the api client keeps one past 2^53 as its digits (a string); a smaller one is a number.
@@ -100,6 +115,7 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     postFormResult,
     sendResult,
     sendTemplateResult,
+    forgetTemplates: () => templates.forget(),
     post: async (path, body) => unwrap(await postResult(path, body)),
     get: async (path, query) => unwrap(await getResult(path, query)),
     sendToUser: async (openId, message, opts) => unwrap(await sendResult(openId, message, opts)),

@@ -1,0 +1,182 @@
+/**
+ * sendTemplate checks a template message against the account's own templates (get_all_private_template)
+ * before sending: the platform drops a misspelt field without a word and answers a bare 40037 for a
+ * template that is not the account's. The list is kept 10 minutes, read again on a miss, and when it cannot
+ * be read the message goes out unchecked.
+ */
+import { test, after, beforeEach } from 'node:test'
+import assert from 'node:assert/strict'
+import { createAccessTokenManager } from '../../core/platform/access-token-manager.ts'
+import { createApiClient } from '../../core/platform/api-client.ts'
+import { createPlatformApi, type PlatformClient } from '../../core/platform/platform-api.ts'
+import { TEMPLATE_SEND_PATH, type TemplateMessage } from '../../core/reply/template-message.ts'
+import { createMemoryStore } from '../../core/store/memory-store.ts'
+import { createLogger, createMemoryLogger } from '../../core/log/logger.ts'
+import { FAKE_PATHS, startFakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
+
+const fake = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA' })
+after(() => fake.close())
+
+const BONUS = {
+  templateId: 'iPk5sOIt5X_flOVKn5GrTFpncEYTojx6ddbt8WYoV5s',
+  title: '领取奖金提醒',
+  // As the platform's documentation shows it, with spaces inside the braces.
+  content: '{ {result.DATA} }\n\n领奖金额:{ {withdrawMoney.DATA} }\n领奖  时间:    { {withdrawTime.DATA} }\n银行信息:{ {cardInfo.DATA} }\n到账时间:  { {arrivedTime.DATA} }\n{ {remark.DATA} }',
+}
+const SHIPPED = { templateId: 'tpl-order-shipped', title: '订单发货通知', content: '{{first.DATA}}\n商品名称:{{thing1.DATA}}\n订单金额:{{amount2.DATA}}\n订单号:{{number3.DATA}}\n{{remark.DATA}}' }
+const shipped = (data: TemplateMessage['data']): TemplateMessage => ({ templateId: SHIPPED.templateId, data })
+
+let t = 1_800_000_000_000
+let api: PlatformClient
+let lines: Array<Record<string, unknown>>
+let mark: number
+beforeEach(() => {
+  fake.setTemplates('wxA', [SHIPPED, BONUS])
+  const client = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 2000 })
+  const tokens = createAccessTokenManager({ appId: 'wxA', appSecret: 'secretA', client, tokens: createMemoryStore().tokens, log: createLogger({ level: 'silent' }) })
+  const memory = createMemoryLogger('debug')
+  lines = memory.lines
+  api = createPlatformApi({ client, tokens, log: memory.logger, now: () => t })
+  mark = fake.requests.length
+})
+const requests = (path: string) => fake.requests.slice(mark).filter((r) => r.path === path).length
+const listRequests = () => requests(FAKE_PATHS.templateList)
+const sends = () => requests(TEMPLATE_SEND_PATH)
+const refusal = async (p: Promise<unknown>): Promise<{ code: string; reason: string }> => {
+  try {
+    await p
+  } catch (e) {
+    const { code, reason } = e as { code: string; reason: string }
+    return { code, reason }
+  }
+  assert.fail('sent, not refused')
+}
+
+test("a templateId that is not the account's is refused with PLUGIN_BAD_REPLY naming it and up to 5 of the account's templates, without a send", async () => {
+  const seven = Array.from({ length: 7 }, (_, i) => ({ templateId: `tpl-${i + 1}`, title: `通知 ${i + 1}`, fields: ['thing1'] }))
+  fake.setTemplates('wxA', seven)
+  const seen = await refusal(api.sendTemplate('o1', { templateId: 'tpl-order-shiped', data: { thing1: 'x' } }))
+  assert.deepEqual(seen, {
+    code: 'PLUGIN_BAD_REPLY',
+    reason:
+      'sendTemplate: templateId "tpl-order-shiped" is not one of the account\'s templates; it has 7: "tpl-1" (通知 1), "tpl-2" (通知 2), "tpl-3" (通知 3), "tpl-4" (通知 4), "tpl-5" (通知 5) and 2 more (the console\'s 模板消息 > 我的模板 lists them all)',
+  })
+  // Just read: not read again for the miss.
+  assert.equal(listRequests(), 1)
+  assert.equal(sends(), 0)
+
+  fake.setTemplates('wxA', [])
+  t += 60_000
+  // A miss a minute later reads the list again, and finds none.
+  const none = await refusal(api.sendTemplate('o1', { templateId: 'tpl-8', data: { thing1: 'x' } }))
+  assert.equal(listRequests(), 2)
+  assert.equal(none.reason, 'sendTemplate: templateId "tpl-8" is not one of the account\'s templates; it has none: add one in the console (模板消息 > 模板库)')
+})
+
+test('a templateId one slip from one of the account\'s is refused with a did-you-mean', async () => {
+  const seen = await refusal(api.sendTemplate('o1', { templateId: 'tpl-order-shiped', data: { thing1: 'x' } }))
+  assert.match(seen.reason, /^sendTemplate: templateId "tpl-order-shiped" is not one of the account's templates \(did you mean "tpl-order-shipped"\?\); it has 2: "tpl-order-shipped" \(订单发货通知\), "iPk5sOIt5X_flOVKn5GrTFpncEYTojx6ddbt8WYoV5s" \(领取奖金提醒\)$/)
+})
+
+test("a data field the template does not have is refused naming it, with a did-you-mean and the template's fields, without a send", async () => {
+  const seen = await refusal(api.sendTemplate('o1', shipped({ thing01: '巧克力', amount2: '39.8元', number3: 42 })))
+  assert.deepEqual(seen, {
+    code: 'PLUGIN_BAD_REPLY',
+    reason: 'sendTemplate: template "tpl-order-shipped" (订单发货通知) has no field "thing01" (did you mean "thing1"?); its fields: first, thing1, amount2, number3, remark',
+  })
+  // The documentation's spelling, spaces inside the braces, is read too; every unknown field is named.
+  const bonus = await refusal(api.sendTemplate('o1', { templateId: BONUS.templateId, data: { result: 'ok', withdrawMony: '100', first: 'x' } }))
+  assert.equal(
+    bonus.reason,
+    'sendTemplate: template "iPk5sOIt5X_flOVKn5GrTFpncEYTojx6ddbt8WYoV5s" (领取奖金提醒) has no field "withdrawMony" (did you mean "withdrawMoney"?), no field "first" (WeChat has not shown first or remark since May 2023: drop it); its fields: result, withdrawMoney, withdrawTime, cardInfo, arrivedTime, remark',
+  )
+  assert.equal(sends(), 0)
+})
+
+test('a template field not given is sent anyway (WeChat shows it blank) with a warning line naming the template and the field; first and remark are not asked for', async () => {
+  const msgid = await api.sendTemplate('o1', shipped({ thing1: '巧克力', amount2: '39.8元' }))
+  assert.match(msgid, /^\d+$/)
+  assert.equal(sends(), 1)
+  assert.deepEqual(fake.sent.at(-1)?.body.data, { thing1: { value: '巧克力' }, amount2: { value: '39.8元' } })
+  const warnings = lines.filter((l) => l.level === 40)
+  assert.equal(warnings.length, 1)
+  assert.deepEqual(
+    { ...warnings[0], time: undefined },
+    {
+      level: 40,
+      time: undefined,
+      appId: 'wxA',
+      templateId: 'tpl-order-shipped',
+      title: '订单发货通知',
+      missing: ['number3'],
+      msg: 'template message sent without number3: template "tpl-order-shipped" (订单发货通知) has that field and data gives it no value, so WeChat shows it blank',
+    },
+  )
+  // Said once for the template and field while the list is kept, not for every notice.
+  await api.sendTemplate('o2', shipped({ thing1: '巧克力', amount2: '39.8元' }))
+  assert.equal(lines.filter((l) => l.level === 40).length, 1)
+  // Every field given, first and remark left out: nothing to say.
+  await api.sendTemplate('o3', shipped({ thing1: '巧克力', amount2: '39.8元', number3: 42 }))
+  assert.equal(lines.filter((l) => l.level === 40).length, 1)
+  assert.equal(sends(), 3)
+})
+
+test('a list that cannot be read does not block sending: 48001 (the fake\'s default), a dropped connection, an answer without template_list; why is said once at info, and asked again after 10 minutes', async () => {
+  fake.setTemplates('wxA', null)
+  await api.sendTemplate('o1', { templateId: 'any-id', data: { whatever: 'x' } })
+  await api.sendTemplate('o1', { templateId: 'other-id', data: { thing01: 'x' } })
+  assert.equal(sends(), 2)
+  assert.equal(listRequests(), 1)
+  const said = lines.filter((l) => l.level === 30 && String(l.msg).includes('unchecked'))
+  assert.equal(said.length, 1)
+  assert.equal(said[0].appId, 'wxA')
+  assert.equal(said[0].errcode, 48001)
+  assert.match(
+    String(said[0].msg),
+    /^template messages go out unchecked for 10 minutes: the account's templates could not be read \(GET \/cgi-bin\/template\/get_all_private_template: errcode 48001 api unauthorized rid: [^)]+\): the account may not read its template list \(not verified\?\)$/,
+  )
+
+  t += 10 * 60_000
+  fake.dropNext(FAKE_PATHS.templateList, 1)
+  await api.sendTemplate('o1', { templateId: 'any-id', data: { whatever: 'x' } })
+  assert.equal(listRequests(), 2)
+  assert.equal(sends(), 3)
+
+  t += 10 * 60_000
+  void fake.answerRawNext(FAKE_PATHS.templateList, { status: 200, contentType: 'application/json', body: '{"errcode":0,"errmsg":"ok"}' })
+  await api.sendTemplate('o1', { templateId: 'any-id', data: { whatever: 'x' } })
+  assert.equal(listRequests(), 3)
+  assert.equal(sends(), 4)
+  const reasons = lines.filter((l) => l.level === 30 && String(l.msg).includes('unchecked')).map((l) => l.reason)
+  assert.equal(reasons.length, 3)
+  assert.match(String(reasons[1]), /GET \/cgi-bin\/template\/get_all_private_template/)
+  assert.equal(reasons[2], 'the answer has no template_list')
+})
+
+test('a template added in the console after the list was read is found: a miss reads the list again (at most every 30 s)', async () => {
+  await api.sendTemplate('o1', shipped({ thing1: 'a', amount2: '1元', number3: 1 }))
+  assert.equal(listRequests(), 1)
+  fake.setTemplates('wxA', [SHIPPED, BONUS, { templateId: 'tpl-new', title: '新模板', fields: ['thing1'] }])
+  // A miss just after a read is not read again (a plugin sending an unknown id in a loop spends no quota).
+  t += 5_000
+  await refusal(api.sendTemplate('o1', { templateId: 'tpl-new', data: { thing1: 'x' } }))
+  assert.equal(listRequests(), 1)
+  t += 30_000
+  await api.sendTemplate('o1', { templateId: 'tpl-new', data: { thing1: 'x' } })
+  assert.equal(listRequests(), 2)
+  assert.equal(fake.sent.at(-1)?.body.template_id, 'tpl-new')
+})
+
+test('the list is read once for several sends, concurrent ones too, and again after 10 minutes', async () => {
+  const message = shipped({ thing1: 'a', amount2: '1元', number3: 1 })
+  await Promise.all([api.sendTemplate('o1', message), api.sendTemplate('o2', message), api.sendTemplate('o3', message)])
+  await api.sendTemplate('o4', message)
+  t += 9 * 60_000
+  await api.sendTemplate('o5', message)
+  assert.equal(listRequests(), 1)
+  assert.equal(sends(), 5)
+  t += 60_000
+  await api.sendTemplate('o6', message)
+  assert.equal(listRequests(), 2)
+  assert.equal(sends(), 6)
+})
