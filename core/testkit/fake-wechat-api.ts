@@ -213,6 +213,11 @@ export interface FakeWeChatApi {
    * template_id (40037). null (the start) answers the list 48001 again and lets any template_id through.
    */
   setTemplates(appId: string, templates: FakeTemplate[] | null): void
+  /**
+   * Called after each setTemplates: the test kit has its engine drop the lists it keeps (10 minutes), so
+   * that templates set in a test are the ones checked, whatever earlier tests sent.
+   */
+  onTemplatesSet(listener: (appId: string) => void): void
   /** Add a token-checked endpoint (for PlatformApi.get/post tests). */
   route(method: 'GET' | 'POST', path: string, handler: FakeRouteHandler): void
   /** Stop the server, drop open connections and pending delayed answers. */
@@ -332,6 +337,7 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
   const delays = new Map<string, number>()
   const routes = new Map<string, FakeRouteHandler>()
   const templates = new Map<string, JsonObject[]>()
+  const templateListeners: Array<(appId: string) => void> = []
   const timers = new Set<NodeJS.Timeout>()
   const holds = new Map<string, { gate: Promise<void>; release: () => void }>()
   const waiters = new Map<string, Array<(r: FakeRequest) => void>>()
@@ -711,6 +717,10 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     setTemplates(appId, list) {
       if (list === null) templates.delete(appId)
       else templates.set(appId, list.map(templateJson))
+      for (const listener of templateListeners) listener(appId)
+    },
+    onTemplatesSet(listener) {
+      templateListeners.push(listener)
     },
     route(method, path, handler) {
       routes.set(`${method} ${path}`, handler)

@@ -35,7 +35,7 @@ import { incrementFailure, updateAtomically, type CompareAndSetPort } from '../p
 import type { Article } from '../reply/reply-types.ts'
 import { startRuntime, type Runtime } from '../runtime.ts'
 import type { MessageLogEntry, SessionRecord } from '../store/store.ts'
-import { standInFor, type FakeWeChatApi, type JsonObject } from './fake-wechat-api.ts'
+import { standInFor, type FakeTemplate, type FakeWeChatApi, type JsonObject } from './fake-wechat-api.ts'
 import { buildPushXml, createWeChatSimulator, push, type PushFields } from './wechat-simulator.ts'
 
 export { push }
@@ -173,6 +173,14 @@ export interface TestClient {
    */
   readonly platform: FakeWeChatApi
   /**
+   * The account's templates (default account, or `account`), by field names or content:
+   * `setTemplates([{ templateId: 'tpl-1', fields: ['thing1', 'time2'] }])`. sendTemplate is then checked
+   * against them as in production (an unknown templateId or field refused with PLUGIN_BAD_REPLY, a field
+   * left out a warning). Until a test sets them, the stand-in cannot list templates (48001) and template
+   * messages go out unchecked. null forgets them again.
+   */
+  setTemplates(templates: FakeTemplate[] | null, opts?: { account?: string }): void
+  /**
    * A plugin's storage exactly as the plugin sees it as ctx.storage (`.user` is the default user's, or
    * `openId`'s): read what the plugin saved, or seed data before sending.
    */
@@ -268,6 +276,8 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     await abandon()
     throw e
   }
+  // The engine keeps an account's template list 10 minutes: templates a test sets are the ones checked next.
+  platform.onTemplatesSet(() => runtime.platform.forgetTemplates())
   // Signed with the engine's clock, so a fake one far from now is not refused as a replay. One per account.
   const simulators = new Map<string, ReturnType<typeof createWeChatSimulator>>()
   const accountOf = (id: string = config.defaultAccount) => {
@@ -418,6 +428,9 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       }
     },
     platform,
+    setTemplates(templates, o = {}) {
+      platform.setTemplates(accountOf(o.account).account.appId, templates)
+    },
     storage(plugin, o = {}) {
       const ns = pluginNamespace(plugin)
       const openId = o.openId ?? defaultOpenId

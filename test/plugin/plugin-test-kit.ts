@@ -107,6 +107,8 @@ export async function startPlatformOnFakeApi(): Promise<{ fake: FakeWeChatApi; a
   const client = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 2000 })
   const tokens = createAccessTokenManager({ appId: 'wxA', appSecret: 'secretA', client, tokens: createMemoryStore().tokens, log: createLogger({ level: 'silent' }) })
   const platform = createPlatformApi({ client, tokens })
+  // As the test kit does: templates a test sets are the ones checked next, not a list kept from before.
+  fake.onTemplatesSet(() => platform.forgetTemplates())
   return { fake, api: () => platform }
 }
 

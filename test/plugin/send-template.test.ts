@@ -54,3 +54,19 @@ test('an openId that is no OpenID (a misspelt field, undefined) is refused in th
   assert.equal(seen.message, "sendTemplate: openId must be a user's OpenID (such as ctx.message.fromUser), got undefined")
   assert.equal(templateRequests(), before)
 })
+
+test("with the account's templates listed, a misspelt field is refused in the plugin with PLUGIN_BAD_REPLY and a did-you-mean, without a send", async () => {
+  // Every test above sent unchecked: the fake cannot list templates (48001) until a test sets them.
+  fake.setTemplates('wxA', [{ templateId: 'tpl-order-shipped', title: '订单发货通知', fields: ['thing1', 'amount2', 'number3'] }])
+  const before = templateRequests()
+  const seen = JSON.parse(textOf(await h.call('api-user', text('misspelt template'))))
+  assert.deepEqual(seen, {
+    name: 'PlatformApiError',
+    code: 'PLUGIN_BAD_REPLY',
+    message: 'sendTemplate: template "tpl-order-shipped" (订单发货通知) has no field "thing01" (did you mean "thing1"?); its fields: thing1, amount2, number3',
+  })
+  assert.equal(templateRequests(), before)
+  // The message that names them all goes out.
+  assert.match(textOf(await h.call('api-user', text('template', 'user-t'))), /^msgid \d+ \(string\)$/)
+  assert.equal(templateRequests(), before + 1)
+})

@@ -112,6 +112,20 @@ test("a plugin's ctx.api.sendTemplate is in sent() too, in the template API's JS
   assert.deepEqual(client.sent({ openId: 'u-notify' }), [{ touser: 'u-notify', template_id: 'tpl-1', data: { thing1: { value: 'shipped' } } }])
 })
 
+test("client.setTemplates: sendTemplate is then checked against the account's templates, even after an unchecked send (the engine keeps its list 10 minutes)", async () => {
+  // The test above sent tpl-1 unchecked: the stand-in could not list templates (48001) until now.
+  client.setTemplates([{ templateId: 'tpl-1', title: 'Order shipped', fields: ['thing1', 'time2'] }])
+  await client.expectReply('notify', 'notice 19 digits', { openId: 'u-checked' })
+  const warning = memory.lines.find((l) => l.templateId === 'tpl-1')
+  assert.equal(warning?.msg, 'template message sent without time2: template "tpl-1" (Order shipped) has that field and data gives it no value, so WeChat shows it blank')
+  client.setTemplates([{ templateId: 'tpl-2', title: 'Refund', fields: ['thing1'] }])
+  const refused = await client.send('notify', { openId: 'u-checked' })
+  assert.match(refused.error ?? '', /^slow: PLUGIN_ERROR: PlatformApiError: sendTemplate: templateId "tpl-1" is not one of the account's templates \(did you mean "tpl-2"\?\); it has 1: "tpl-2" \(Refund\)/)
+  assert.equal(client.sent({ openId: 'u-checked' }).length, 1)
+  client.setTemplates(null)
+  await client.expectReply('notify', 'notice 19 digits', { openId: 'u-checked' })
+})
+
 test('waitForSent: a send that follows the reply (answer at once, send later), and a clear failure when none comes', async () => {
   await client.expectReply('tell later', 'working on it', { openId: 'u-later' })
   assert.deepEqual(client.sent({ openId: 'u-later' }), [], 'not sent yet when the reply came')
