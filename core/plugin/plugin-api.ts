@@ -162,6 +162,8 @@ export interface PlatformApi {
   /**
    * Send a template message (a service notice, at any time, to a follower): resolves the msgid, as text
    * (a 64-bit id), which the `template_send_job_finish` event names when the platform reports delivery.
+   * Checked first against the account's templates (when it can read them): a templateId or a data field
+   * the account's template does not have is refused with `PLUGIN_BAD_REPLY` naming it.
    */
   sendTemplate(openId: string, message: TemplateMessage): Promise<string>
 }
