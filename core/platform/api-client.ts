@@ -78,7 +78,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
       })
       status = res.status
       // Read inside the try: the timeout also covers a body that trickles in.
-      text = await readCapped(res, maxBodyBytes)
+      text = (await readBodyCapped(res, maxBodyBytes))?.toString('utf8') ?? null
     } catch (e) {
       return apiError(`${where}: ${withoutUrl(describeFetchError(e, timeoutMs), url)}`)
     }
@@ -144,7 +144,8 @@ export function apiError(reason: string, errcode?: number, httpStatus?: number):
 }
 
 /**
- * The body as text, or null once it passes `max` bytes (the rest is not read: the connection is cancelled).
+ * The body's bytes, or null once it passes `max` (the rest is not read: the connection is cancelled). Also
+ * what reads showqrcode's image (core/qrcode/qrcode-api.ts), the other answer from the platform.
  * Not raw-body (which the server uses on Node streams): fetch decodes gzip but keeps the compressed
  * content-length, so raw-body's `length` check refuses every compressed answer; over its limit it only
  * pauses the stream and drops its error listener, so the connection stays open until the timeout aborts
@@ -152,9 +153,9 @@ export function apiError(reason: string, errcode?: number, httpStatus?: number):
  * pre-check, a listener and a destroy around it: no shorter than the loop. Both cases are tested in
  * test/platform/api-client-misbehaving.test.ts.
  */
-async function readCapped(res: Response, max: number): Promise<string | null> {
+export async function readBodyCapped(res: Response, max: number): Promise<Buffer | null> {
   const declared = Number(res.headers.get('content-length'))
-  if (res.body === null) return ''
+  if (res.body === null) return Buffer.alloc(0)
   if (declared > max) {
     await res.body.cancel().catch(() => undefined)
     return null
@@ -172,7 +173,7 @@ async function readCapped(res: Response, max: number): Promise<string | null> {
     }
     chunks.push(value)
   }
-  return Buffer.concat(chunks).toString('utf8')
+  return Buffer.concat(chunks, size)
 }
 
 /**

@@ -6,7 +6,7 @@
  * The first goes through the account's PlatformClient (token added and refreshed); the second needs no token
  * and is on the other host, platform.mpBase, so it is fetched here.
  */
-import type { ApiJson } from '../platform/api-client.ts'
+import { readBodyCapped, type ApiJson } from '../platform/api-client.ts'
 import { QRCODE_SHOW_PATH } from './qrcode-request.ts'
 
 export interface CreatedCode {
@@ -66,8 +66,8 @@ export async function fetchQrcodeImage(mpBase: string, ticket: string, opts: { t
       return { ok: false, reason: `${where}: HTTP ${res.status}, an answer of ${declared} bytes, over the ${MAX_IMAGE_BYTES} an image may be` }
     }
     // Read up to the limit, not the whole answer: without a content-length (chunked) nothing else bounds it.
-    const read = await readAtMost(res, MAX_IMAGE_BYTES)
-    if (read === undefined) return { ok: false, reason: `${where}: HTTP ${res.status}, over ${MAX_IMAGE_BYTES} bytes, not an image` }
+    const read = await readBodyCapped(res, MAX_IMAGE_BYTES)
+    if (read === null) return { ok: false, reason: `${where}: HTTP ${res.status}, over ${MAX_IMAGE_BYTES} bytes, not an image` }
     bytes = read
   } catch (e) {
     const name = e instanceof Error ? e.name : ''
@@ -80,22 +80,4 @@ export async function fetchQrcodeImage(mpBase: string, ticket: string, opts: { t
   if (res.status !== 200) return { ok: false, reason: `${where}: HTTP ${res.status}` }
   if (!looksLikeImage(bytes)) return { ok: false, reason: `${where}: HTTP 200, ${contentType.split(';')[0] || 'no content-type'}, not an image (${bytes.length} bytes)` }
   return { ok: true, bytes, contentType }
-}
-
-/** The answer's body, or undefined (the rest cancelled) as soon as it is over `max` bytes. */
-async function readAtMost(res: Response, max: number): Promise<Buffer | undefined> {
-  if (!res.body) return Buffer.alloc(0)
-  const reader = res.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) return Buffer.concat(chunks, size)
-    size += value.byteLength
-    if (size > max) {
-      await reader.cancel().catch(() => undefined)
-      return undefined
-    }
-    chunks.push(value)
-  }
 }
