@@ -11,7 +11,7 @@ import { createEngine, type Engine, type EngineEvent } from './engine.ts'
 import { createLogger, type Logger } from './log/logger.ts'
 import type { PluginServices } from './plugin/plugin-host-types.ts'
 import { createPlatform, type Platform } from './platform/create-platform.ts'
-import { cannotUploadFor, countMissingMedia, createMediaUploads } from './platform/media-uploads.ts'
+import { canUploadFor, countMissingMedia, createMediaUploads } from './platform/media-uploads.ts'
 import { createMemoryStore } from './store/memory-store.ts'
 import { createGenerations, type Generations } from './reload/generations.ts'
 import { loadGeneration } from './reload/load-generation.ts'
@@ -137,7 +137,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   let reloadForMedia = (): void => undefined
   const media = createMediaUploads({
     accounts: config.accounts,
-    apiFor: (id) => (config.accounts.some((a) => a.id === id && cannotUploadFor(a) === undefined) ? platform.apiFor(id) : undefined),
+    apiFor: (id) => (canUploadFor(config.accounts, id) ? platform.apiFor(id) : undefined),
     kv: opts.platformTokens && !opts.mediaStoredOnly ? createMemoryStore().kv : store.kv,
     storedOnly: opts.mediaStoredOnly,
     log,

@@ -132,9 +132,27 @@ export function checkMediaAccounts(accounts: readonly { id: string; appSecret?: 
 type MediaTarget = Extract<RuleTarget, { media: MediaFile }>
 
 /** A rules file's targets that name a media file: its rules', handlers' and system replies'. */
-function allTargets(file: ParsedRuleFile): { target: MediaTarget }[] {
+function mediaTargets(file: ParsedRuleFile): MediaTarget[] {
   const targets = [...file.rules.map((r) => r.target), ...file.handlers.map((h) => h.target), ...file.system.map((s) => s.target)]
-  return targets.flatMap((target) => ('media' in target ? [{ target }] : []))
+  return targets.filter((target): target is MediaTarget => 'media' in target)
+}
+
+/** Each media target of `files` with each configured account it is for. */
+function* targetsByAccount(files: readonly ParsedRuleFile[], accounts: readonly { id: string }[]): Generator<{ target: MediaTarget; account: string }> {
+  for (const file of files) {
+    const ids = accountsOf(file, accounts)
+    for (const target of mediaTargets(file)) for (const account of ids) yield { target, account }
+  }
+}
+
+/** The target's outcome for `account`, where the router reads it (rule-types.ts byAccount). */
+function setOutcome(target: MediaTarget, account: string, outcome: MediaOutcome): void {
+  ;(target as { byAccount?: Record<string, MediaOutcome> }).byAccount = { ...target.byAccount, [account]: outcome }
+}
+
+/** Whether the engine uploads the media files of account `id` (one of `accounts`): see cannotUploadFor. */
+export function canUploadFor(accounts: readonly { id: string; appSecret?: string }[], id: string): boolean {
+  return accounts.some((a) => a.id === id && cannotUploadFor(a) === undefined)
 }
 
 /**
@@ -144,7 +162,7 @@ function allTargets(file: ParsedRuleFile): { target: MediaTarget }[] {
 export function countMissingMedia(files: readonly ParsedRuleFile[]): Map<string, number> {
   const missing = new Map<string, Set<string>>()
   for (const file of files) {
-    for (const { target } of allTargets(file)) {
+    for (const target of mediaTargets(file)) {
       for (const [account, outcome] of Object.entries(target.byAccount ?? {})) {
         const paths = missing.get(account) ?? new Set<string>()
         if ('failed' in outcome) paths.add(target.media.path)
@@ -339,29 +357,23 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
     const { canUpload } = only
     const said: string[] = []
     const configured = new Map(opts.accounts.map((a) => [a.id, a]))
-    for (const file of files) {
-      const accounts = accountsOf(file, opts.accounts)
-      for (const { target } of allTargets(file)) {
-        const m = target.media
-        for (const account of accounts) {
-          const warnings = only.account === undefined || only.account === account ? said : []
-          let outcome: MediaOutcome
-          if (!canUpload(account)) {
-            warnings.push(withoutSecretWarning(m, account))
-            outcome = { failed: withoutSecretReason(account) }
-          } else {
-            const key = keyOf(configured.get(account)!.appId, m)
-            const kept = known.get(key) ?? (await readStored(key, (reason) => warnings.push(`${m.at}: the media_ids kept in the store cannot be read: ${reason}`)))
-            if (kept) outcome = replyOf(m, kept.mediaId)
-            else {
-              warnings.push(`${m.at}: ${m.type} file ${m.file} has no media_id for account "${account}" yet, and send --local uploads nothing: the reply carries a placeholder; the engine uploads the file when it starts (or reloads)`)
-              outcome = replyOf(m, `${NOT_UPLOADED}${m.file}`)
-            }
-          }
-          const t = target as { byAccount?: Record<string, MediaOutcome> }
-          t.byAccount = { ...t.byAccount, [account]: outcome }
+    for (const { target, account } of targetsByAccount(files, opts.accounts)) {
+      const m = target.media
+      const warnings = only.account === undefined || only.account === account ? said : []
+      let outcome: MediaOutcome
+      if (!canUpload(account)) {
+        warnings.push(withoutSecretWarning(m, account))
+        outcome = { failed: withoutSecretReason(account) }
+      } else {
+        const key = keyOf(configured.get(account)!.appId, m)
+        const kept = known.get(key) ?? (await readStored(key, (reason) => warnings.push(`${m.at}: the media_ids kept in the store cannot be read: ${reason}`)))
+        if (kept) outcome = replyOf(m, kept.mediaId)
+        else {
+          warnings.push(`${m.at}: ${m.type} file ${m.file} has no media_id for account "${account}" yet, and send --local uploads nothing: the reply carries a placeholder; the engine uploads the file when it starts (or reloads)`)
+          outcome = replyOf(m, `${NOT_UPLOADED}${m.file}`)
         }
       }
+      setOutcome(target, account, outcome)
     }
     return said
   }
@@ -372,17 +384,12 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
       const warnings: string[] = []
       const configured = new Map(opts.accounts.map((a) => [a.id, a]))
       const wanted: { target: MediaTarget; account: string; job?: Job; noSecret?: string }[] = []
-      for (const file of files) {
-        const accounts = accountsOf(file, opts.accounts)
-        for (const { target } of allTargets(file)) {
-          for (const account of accounts) {
-            const api = opts.apiFor(account)
-            if (api) wanted.push({ target, account, job: { appId: configured.get(account)!.appId, account, media: target.media, api } })
-            else {
-              warnings.push(withoutSecretWarning(target.media, account))
-              wanted.push({ target, account, noSecret: withoutSecretReason(account) })
-            }
-          }
+      for (const { target, account } of targetsByAccount(files, opts.accounts)) {
+        const api = opts.apiFor(account)
+        if (api) wanted.push({ target, account, job: { appId: configured.get(account)!.appId, account, media: target.media, api } })
+        else {
+          warnings.push(withoutSecretWarning(target.media, account))
+          wanted.push({ target, account, noSecret: withoutSecretReason(account) })
         }
       }
       const all = Promise.all(wanted.map((w) => (w.job ? withDeadline(obtain(w.job)) : Promise.resolve({ failed: w.noSecret! }))))
@@ -408,8 +415,7 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
         } else {
           outcome = replyOf(w.target.media, got.mediaId)
         }
-        const target = w.target as { byAccount?: Record<string, MediaOutcome> }
-        target.byAccount = { ...target.byAccount, [w.account]: outcome }
+        setOutcome(w.target, w.account, outcome)
       })
       scheduleRetry(failed)
       return warnings

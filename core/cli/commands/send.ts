@@ -13,7 +13,7 @@ import { createWeChatSimulator } from '../../testkit/wechat-simulator.ts'
 import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 import { composePush, type PushFlags } from '../compose-push.ts'
 import { formatReply, formatSentMessage } from '../format-reply.ts'
-import { cannotUploadFor } from '../../platform/media-uploads.ts'
+import { canUploadFor } from '../../platform/media-uploads.ts'
 import { DATA_DIR_HELD } from '../../store/data-dir-lock.ts'
 import { createMemoryStore } from '../../store/memory-store.ts'
 
@@ -179,7 +179,7 @@ async function deliverLocally(
         // would call the real platform. The media_ids a serving engine kept in the store are used; a file
         // without one answers with a placeholder, and a warning says so. Whether it could be uploaded is the
         // real configuration's say (the stand-in gives every account an appSecret).
-        mediaStoredOnly: { canUpload: (id) => config.accounts.some((a) => a.id === id && cannotUploadFor(a) === undefined), account: account.id },
+        mediaStoredOnly: { canUpload: (id) => canUploadFor(config.accounts, id), account: account.id },
       },
     )
   } catch (e) {
