@@ -8,9 +8,8 @@
  * gets the default reply, or nothing (scancode_push gets no default, as in the engine).
  */
 import { suggest } from '../did-you-mean.ts'
-import { normalizeMessage } from '../normalize/normalize-message.ts'
 import type { RawFields } from '../normalize/message-types.ts'
-import { describeAnswer, whatAnswers, type Answer, type AnswerContext, type AnswerStep } from '../route/what-answers.ts'
+import { describeAnswer, whatAnswersPush, type Answer, type AnswerContext, type AnswerStep } from '../route/what-answers.ts'
 import type { LeafButton } from './menu-file.ts'
 import { KEYED_TYPES } from './menu-file.ts'
 
@@ -63,9 +62,5 @@ function nearestAnsweredKey(button: LeafButton, ctx: PressContext): string | und
 
 function walkCandidates(button: LeafButton, ctx: PressContext): PressAnswer | undefined {
   const fields = pushFieldsFor(button)
-  if (!fields) return undefined
-  const message = normalizeMessage(fields)
-  // A bug of ours if it does not normalize: the fields above are what the platform sends.
-  if (!message.ok) throw new Error(`menu check: the ${button.type} push did not normalize: ${message.error.reason}`)
-  return whatAnswers(message.value, ctx)
+  return fields && whatAnswersPush(fields, ctx, `menu check: the ${button.type} push`)
 }

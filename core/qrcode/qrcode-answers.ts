@@ -13,9 +13,8 @@
  * not on an account without an appSecret) and is for everyone (no `users:`). Otherwise
  * the code works as a plain follow code would: a warning, which `qrcode create --strict` fails.
  */
-import { normalizeMessage } from '../normalize/normalize-message.ts'
 import type { RawFields } from '../normalize/message-types.ts'
-import { describeAnswer, describeChain, unansweredNotes, whatAnswers, type Answer, type AnswerContext } from '../route/what-answers.ts'
+import { describeAnswer, describeChain, unansweredNotes, whatAnswersPush, type Answer, type AnswerContext } from '../route/what-answers.ts'
 import { QR_SCENE_PREFIX } from './qrcode-request.ts'
 
 export type ScanPush = 'subscribe' | 'scan'
@@ -56,10 +55,7 @@ export function scanPushFields(scene: string, push: ScanPush): RawFields {
 const asYaml = (scene: string) => (/^[1-9]\d*$/.test(scene) ? scene : JSON.stringify(scene))
 
 function answerPush(scene: string, push: ScanPush, ctx: AnswerContext): { scan: ScanAnswer; warning?: string } {
-  const message = normalizeMessage(scanPushFields(scene, push))
-  // A bug of ours if it does not normalize: the fields above are what the platform sends.
-  if (!message.ok) throw new Error(`qrcode: the ${push} push did not normalize: ${message.error.reason}`)
-  const answer = whatAnswers(message.value, ctx)
+  const answer = whatAnswersPush(scanPushFields(scene, push), ctx, `qrcode: the ${push} push`)
   const head = `${WHO[push]} (${push === 'subscribe' ? 'subscribe' : 'SCAN'}, EventKey ${push === 'subscribe' ? QR_SCENE_PREFIX : ''}${scene})`
   const sceneSpecific = answer.steps.some((s) => s.via === 'scene' && !s.skipped && !s.users)
   if (sceneSpecific) return { scan: { push, answer, sceneSpecific, line: `${head}: ${describeAnswer(answer, 'a scan')}` } }

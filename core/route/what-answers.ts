@@ -6,7 +6,8 @@
  * code sends (core/qrcode/qrcode-answers.ts), so what they say and what the engine does cannot differ.
  */
 import type { AccountConfig, EngineConfig } from '../config/config-types.ts'
-import type { InboundMessage } from '../normalize/message-types.ts'
+import type { InboundMessage, RawFields } from '../normalize/message-types.ts'
+import { normalizeMessage } from '../normalize/normalize-message.ts'
 import { whyPluginWouldNotRun } from '../plugin/check-plugin-folders.ts'
 import type { RuleMatch } from '../plugin/plugin-api.ts'
 import { cannotUploadFor } from '../platform/media-uploads.ts'
@@ -78,6 +79,17 @@ export function answerContextOf(config: EngineConfig, account: AccountConfig, ru
 }
 
 export const NO_REPLY = 'no reply (the engine answers "success")'
+
+/**
+ * What answers a push built as WeChat sends it (XML fields), normalized as the server normalizes it. `what`
+ * names the push for the error thrown when it does not normalize: a bug of the caller's, whose fields are
+ * the platform's own.
+ */
+export function whatAnswersPush(fields: RawFields, ctx: AnswerContext, what: string): Answer {
+  const message = normalizeMessage(fields)
+  if (!message.ok) throw new Error(`${what} did not normalize: ${message.error.reason}`)
+  return whatAnswers(message.value, ctx)
+}
 
 export function whatAnswers(message: InboundMessage, ctx: AnswerContext): Answer {
   const steps: AnswerStep[] = []
