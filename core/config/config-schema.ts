@@ -13,6 +13,19 @@ const MAX_TIMER_MS = 2_147_483_647
 const TIMER_TOO_LONG = 'must be at most 2147483647 (about 24.8 days): node’s timers go no further'
 
 const ACCOUNT_ID = /^[A-Za-z0-9_-]+$/
+
+/**
+ * A host of the platform's (platform.apiBase, platform.mpBase), set by `variable` too. fetch knows no other
+ * scheme than http(s), and refuses a URL with credentials quoting it whole, query included (the AppSecret,
+ * the access_token): every call would fail at run time.
+ */
+function platformBase(example: string, variable: string) {
+  return z
+    .string()
+    .url(`must be a URL such as ${example} (${variable})`)
+    .refine((v) => /^https?:$/.test(new URL(v).protocol), `must be an http:// or https:// URL (${variable})`)
+    .refine((v) => new URL(v).username === '' && new URL(v).password === '', `must not contain a user or password: fetch refuses such URLs (${variable})`)
+}
 /** What WeChat's console takes as a token; `init` checks WECHAT_TOKEN with it before writing a project. */
 export const ACCOUNT_TOKEN = /^[A-Za-z0-9]{3,32}$/
 
@@ -110,19 +123,9 @@ export const engineConfigSchema = z
       .strict(),
     platform: z
       .object({
-        apiBase: z
-          .string()
-          .url('must be a URL such as https://api.weixin.qq.com (WECHAT_API_BASE)')
-          // fetch knows no other scheme, and refuses a URL with credentials quoting it whole, query included
-          // (the AppSecret, the access_token): every API call would fail at run time.
-          .refine((v) => /^https?:$/.test(new URL(v).protocol), 'must be an http:// or https:// URL (WECHAT_API_BASE)')
-          .refine((v) => new URL(v).username === '' && new URL(v).password === '', 'must not contain a user or password: fetch refuses such URLs (WECHAT_API_BASE)'),
+        apiBase: platformBase('https://api.weixin.qq.com', 'WECHAT_API_BASE'),
         // The other host of the platform: showqrcode (a parameter QR code's image) is served from there.
-        mpBase: z
-          .string()
-          .url('must be a URL such as https://mp.weixin.qq.com (WECHAT_MP_BASE)')
-          .refine((v) => /^https?:$/.test(new URL(v).protocol), 'must be an http:// or https:// URL (WECHAT_MP_BASE)')
-          .refine((v) => new URL(v).username === '' && new URL(v).password === '', 'must not contain a user or password: fetch refuses such URLs (WECHAT_MP_BASE)'),
+        mpBase: platformBase('https://mp.weixin.qq.com', 'WECHAT_MP_BASE'),
       })
       .strict(),
     admin: z
