@@ -7,8 +7,7 @@ import assert from 'node:assert/strict'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, beforeEach, describe, test } from 'node:test'
-import { createLogger } from '../../core/log/logger.ts'
-import { openStore } from '../../core/store/open-store.ts'
+import { storeEngineToken } from '../support/engine-token.ts'
 import { startFakeWeChatApi, type FakeWeChatApi, type Json, type JsonObject } from '../../core/testkit/fake-wechat-api.ts'
 import { MAIN, makeProject, REPO, runCommand, TSX, type Project } from './cli-harness.ts'
 
@@ -235,13 +234,7 @@ describe('wxengine menu push', () => {
   test("the token an engine keeps in the project's store is the one used: the command fetches none of its own", async () => {
     writeMenu(MENU_YAML)
     // What a running engine did: fetched a token and put it in the store (access-token-manager.ts).
-    const answer = (await (await fetch(`${fake.baseUrl}/cgi-bin/token?grant_type=client_credential&appid=${APP_ID}&secret=${SECRET}`)).json()) as { access_token: string }
-    const store = await openStore({ kind: 'sqlite' }, project.dataDir, createLogger({ level: 'silent' }))
-    try {
-      await store.tokens.set(APP_ID, { token: answer.access_token, expiresAt: Date.now() + 7_200_000 })
-    } finally {
-      await store.close()
-    }
+    const answer = { access_token: await storeEngineToken(fake.baseUrl, project.dataDir, APP_ID, SECRET) }
     const fetched = fake.tokenRequests
     const r = await project.run(['menu', 'push'], { env })
     assert.equal(r.code, 0, r.stderr)
