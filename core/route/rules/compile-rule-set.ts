@@ -62,16 +62,25 @@ export function compileRuleSet(
   ]
   const pluginNames = [...new Set(targets.flatMap((t) => ('plugin' in t ? [t.plugin] : [])))].sort()
 
-  const literalsByScope = new Map<string, Set<string>>()
-  const addLiteral = (scope: string, word: string) => {
-    let set = literalsByScope.get(scope)
-    if (!set) literalsByScope.set(scope, (set = new Set()))
-    set.add(word)
-  }
-  for (const r of enabledRules) for (const k of r.keywords) if (k.kind === 'exact') addLiteral(r.account, k.value)
-  for (const h of enabledHandlers) {
-    const only = onlyFor(h)
-    if (only !== undefined) addLiteral(h.account, only)
+  // The words the rules are written for, by scope: only `menu check` asks (literalKeys), so made at its first
+  // question, not at every load of a serving engine.
+  let literalsByScope: Map<string, Set<string>> | undefined
+  const literalsOf = (scope: string): Iterable<string> => {
+    if (!literalsByScope) {
+      const byScope = new Map<string, Set<string>>()
+      const addLiteral = (scope: string, word: string) => {
+        let set = byScope.get(scope)
+        if (!set) byScope.set(scope, (set = new Set()))
+        set.add(word)
+      }
+      for (const r of enabledRules) for (const k of r.keywords) if (k.kind === 'exact') addLiteral(r.account, k.value)
+      for (const h of enabledHandlers) {
+        const only = onlyFor(h)
+        if (only !== undefined) addLiteral(h.account, only)
+      }
+      literalsByScope = byScope
+    }
+    return literalsByScope.get(scope) ?? []
   }
 
   const unfilteredRegexes = [...textMatchers].flatMap(([account, m]) =>
@@ -119,7 +128,7 @@ export function compileRuleSet(
     },
 
     pluginNames: () => pluginNames.slice(),
-    literalKeys: (account) => [...new Set(scopesOf(account).flatMap((scope) => [...(literalsByScope.get(scope) ?? [])]))],
+    literalKeys: (account) => [...new Set(scopesOf(account).flatMap((scope) => [...literalsOf(scope)]))],
     unfilteredRegexes,
   }
 }
