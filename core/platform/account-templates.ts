@@ -7,7 +7,13 @@
  * (a template added in the console a minute ago must work), at most every 30 s, so that a plugin sending an
  * unknown id in a loop does not spend the API's quota. A list that cannot be read (48001 for an account
  * that may not read it, a timeout, an answer without template_list) blocks nothing: messages go out
- * unchecked, said once at info, and the list is asked for again 10 minutes later.
+ * unchecked, said once at info. The platform's own refusal (48001, an account that may not read its list)
+ * is its answer for as long as the account stays what it is, so it is kept 10 minutes too; any other
+ * failure (a timeout, a dropped connection, a 5xx, -1 system busy, an answer without template_list) may be
+ * a passing outage and is kept 1 minute, so that a brief outage does not turn the check off for 10.
+ *
+ * A send waits for a list read at most 2 s (not the API's timeout): past that it goes out unchecked and
+ * the read goes on, becoming the list kept when it ends; other sends meanwhile do not wait for it at all.
  */
 import { didYouMean } from '../did-you-mean.ts'
 import { fail, ok, type Result } from '../errors.ts'
@@ -16,8 +22,12 @@ import type { TemplateMessage } from '../reply/template-message.ts'
 import type { ApiJson } from './api-client.ts'
 
 export const TEMPLATE_LIST_PATH = '/cgi-bin/template/get_all_private_template'
-/** How long a read list (or a failed read) is kept. */
+/** How long a read list (or the platform's refusal to list it, e.g. 48001) is kept. */
 export const TEMPLATE_LIST_TTL_MS = 10 * 60_000
+/** How long a read that failed otherwise (a timeout, a network error, a 5xx, -1) is kept. */
+export const TEMPLATE_LIST_RETRY_MS = 60_000
+/** How long a send waits for a list read before it goes out unchecked. */
+export const TEMPLATE_LIST_WAIT_MS = 2_000
 /** A templateId not in the list reads it again only if it is at least this old. */
 export const TEMPLATE_MISS_REFETCH_MS = 30_000
 /** Templates named when a templateId is not the account's. */
@@ -58,9 +68,18 @@ export interface TemplateCheckOptions {
   fetchList: () => Promise<Result<ApiJson>>
   log?: Logger
   now?: () => number
+  /** Default TEMPLATE_LIST_WAIT_MS. */
+  waitMs?: number
 }
 
-type ListState = { at: number; templates: AccountTemplate[]; warned: Set<string> } | { at: number; unreadable: true }
+type ListState = { at: number; templates: AccountTemplate[]; warned: Set<string> } | { at: number; unreadable: true; keepMs: number }
+
+/** A list read in flight, shared by the checks that need it. */
+interface Reading {
+  done: Promise<ListState>
+  /** A check gave up waiting for it: later ones do not wait. */
+  slow: boolean
+}
 
 export interface TemplateCheck {
   /**
@@ -75,40 +94,70 @@ export interface TemplateCheck {
 export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
   const { appId, log } = opts
   const now = opts.now ?? Date.now
+  const waitMs = opts.waitMs ?? TEMPLATE_LIST_WAIT_MS
   let state: ListState | undefined
-  /** The read in flight, shared by the checks that need it. */
-  let reading: Promise<ListState> | undefined
+  let reading: Reading | undefined
   /** Moved by forget(): a read begun before it does not become the list kept. */
   let generation = 0
 
-  function read(): Promise<ListState> {
+  function read(): Reading {
     if (reading) return reading
     const begun = generation
-    const current = (async (): Promise<ListState> => {
-      const r = await opts.fetchList().catch((e: unknown): Result<never> => fail('INTERNAL', e instanceof Error ? e.message : String(e)))
-      const at = now()
-      const parsed: Result<AccountTemplate[], string> = r.ok ? parseTemplateList(r.value) : { ok: false, error: r.error.reason }
-      if (parsed.ok) return { at, templates: parsed.value, warned: new Set<string>() }
-      const errcode = r.ok ? undefined : r.error.errcode
-      const hint = errcode === 48001 ? ': the account may not read its template list (not verified?)' : ''
-      log?.info({ appId, errcode, reason: parsed.error }, `template messages go out unchecked for 10 minutes: the account's templates could not be read (${parsed.error})${hint}`)
-      return { at, unreadable: true as const }
-    })()
-    reading = current
-    return current.then((s) => {
+    const current: Reading = { done: fetchState(), slow: false }
+    current.done = current.done.then((s) => {
       if (reading === current) reading = undefined
       if (generation === begun) state = s
       return s
     })
+    reading = current
+    return current
+  }
+
+  async function fetchState(): Promise<ListState> {
+    const r = await opts.fetchList().catch((e: unknown): Result<never> => fail('INTERNAL', e instanceof Error ? e.message : String(e)))
+    const at = now()
+    const parsed: Result<AccountTemplate[], string> = r.ok ? parseTemplateList(r.value) : { ok: false, error: r.error.reason }
+    if (parsed.ok) return { at, templates: parsed.value, warned: new Set<string>() }
+    const errcode = r.ok ? undefined : r.error.errcode
+    // The platform's refusal is kept as long as a list: asking again in a minute gets the same answer. -1
+    // (system busy), like a timeout or a 5xx (no errcode), may be over in a minute.
+    const refused = errcode !== undefined && errcode !== -1
+    const keepMs = refused ? TEMPLATE_LIST_TTL_MS : TEMPLATE_LIST_RETRY_MS
+    const hint = errcode === 48001 ? ': the account may not read its template list (not verified?)' : ''
+    log?.info(
+      { appId, errcode, reason: parsed.error },
+      `template messages go out unchecked for ${refused ? '10 minutes' : '1 minute'}: the account's templates could not be read (${parsed.error})${hint}`,
+    )
+    return { at, unreadable: true as const, keepMs }
+  }
+
+  /** The list a read ends with, or undefined if it is slow (past waitMs for this check, or for an earlier one). */
+  async function awaitRead(): Promise<ListState | undefined> {
+    const current = read()
+    if (current.slow) return undefined
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, waitMs, undefined)
+    })
+    const s = await Promise.race([current.done, late]).finally(() => clearTimeout(timer))
+    if (s === undefined && !current.slow) {
+      current.slow = true
+      log?.info({ appId }, `template messages go out unchecked while the account's templates are read: get_all_private_template has not answered in ${waitMs} ms`)
+    }
+    return s
+  }
+
+  function kept(s: ListState): boolean {
+    return now() - s.at < ('unreadable' in s ? s.keepMs : TEMPLATE_LIST_TTL_MS)
   }
 
   async function check(message: TemplateMessage): Promise<Result<void>> {
-    let list = state !== undefined && now() - state.at < TEMPLATE_LIST_TTL_MS ? state : await read()
-    if ('unreadable' in list) return ok(undefined)
+    let list = state !== undefined && kept(state) ? state : await awaitRead()
+    if (list === undefined || 'unreadable' in list) return ok(undefined)
     let template = list.templates.find((t) => t.id === message.templateId)
     if (template === undefined && now() - list.at >= TEMPLATE_MISS_REFETCH_MS) {
-      list = await read()
-      if ('unreadable' in list) return ok(undefined)
+      list = await awaitRead()
+      if (list === undefined || 'unreadable' in list) return ok(undefined)
       template = list.templates.find((t) => t.id === message.templateId)
     }
     if (template === undefined) return refuse(unknownTemplate(message.templateId, list.templates))

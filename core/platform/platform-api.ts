@@ -44,6 +44,8 @@ export interface PlatformApiOptions {
   log?: Logger
   /** The clock the account's template list ages by; default Date.now. */
   now?: () => number
+  /** How long a send waits for the template list read; default TEMPLATE_LIST_WAIT_MS (account-templates.ts). */
+  templateWaitMs?: number
 }
 
 /** What PlatformApi rejects with: an Error (stack, instanceof) that also reads as an EngineError. */
@@ -84,7 +86,7 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     return tokens.withToken((token) => client.postBody(path, { ...query, access_token: token }, body, timeoutMs, signal))
   }
 
-  const templates = createTemplateCheck({ appId: tokens.appId, fetchList: () => getResult(TEMPLATE_LIST_PATH), log: opts.log, now: opts.now })
+  const templates = createTemplateCheck({ appId: tokens.appId, fetchList: () => getResult(TEMPLATE_LIST_PATH), log: opts.log, now: opts.now, waitMs: opts.templateWaitMs })
 
   async function sendResult(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<Result<void>> {
     const body = toCustomMessage(openId, message, opts)

@@ -2,7 +2,7 @@
  * sendTemplate checks a template message against the account's own templates (get_all_private_template)
  * before sending: the platform drops a misspelt field without a word and answers a bare 40037 for a
  * template that is not the account's. The list is kept 10 minutes, read again on a miss, and when it cannot
- * be read the message goes out unchecked.
+ * be read the message goes out unchecked (for 1 minute after a passing failure, 10 after 48001).
  */
 import { test, after, beforeEach } from 'node:test'
 import assert from 'node:assert/strict'
@@ -13,6 +13,7 @@ import { TEMPLATE_SEND_PATH, type TemplateMessage } from '../../core/reply/templ
 import { createMemoryStore } from '../../core/store/memory-store.ts'
 import { createLogger, createMemoryLogger } from '../../core/log/logger.ts'
 import { FAKE_PATHS, startFakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
+import { until } from '../support/until.ts'
 
 const fake = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA' })
 after(() => fake.close())
@@ -36,7 +37,7 @@ beforeEach(() => {
   const tokens = createAccessTokenManager({ appId: 'wxA', appSecret: 'secretA', client, tokens: createMemoryStore().tokens, log: createLogger({ level: 'silent' }) })
   const memory = createMemoryLogger('debug')
   lines = memory.lines
-  api = createPlatformApi({ client, tokens, log: memory.logger, now: () => t })
+  api = createPlatformApi({ client, tokens, log: memory.logger, now: () => t, templateWaitMs: 200 })
   mark = fake.requests.length
 })
 const requests = (path: string) => fake.requests.slice(mark).filter((r) => r.path === path).length
@@ -179,4 +180,68 @@ test('the list is read once for several sends, concurrent ones too, and again af
   await api.sendTemplate('o6', message)
   assert.equal(listRequests(), 2)
   assert.equal(sends(), 6)
+})
+
+test('a read that failed in passing (a 502, a dropped connection, -1) is kept 1 minute, not 10: the check is back once the list answers; 48001 stays 10 minutes', async () => {
+  const misspelt = shipped({ thing01: 'x', amount2: '1元', number3: 1 })
+  void fake.answerRawNext(FAKE_PATHS.templateList, { status: 502, contentType: 'text/html', body: '<html>502 Bad Gateway</html>' })
+  await api.sendTemplate('o1', misspelt)
+  assert.equal(sends(), 1)
+  const said = lines.filter((l) => l.level === 30 && String(l.msg).includes('unchecked'))
+  assert.match(String(said.at(-1)?.msg), /^template messages go out unchecked for 1 minute: the account's templates could not be read \(GET \/cgi-bin\/template\/get_all_private_template: HTTP 502/)
+  t += 59_000
+  await api.sendTemplate('o1', misspelt)
+  assert.equal(listRequests(), 1)
+  assert.equal(sends(), 2)
+
+  // A minute on, the list is read again and the check is back.
+  t += 1_000
+  assert.equal((await refusal(api.sendTemplate('o1', misspelt))).code, 'PLUGIN_BAD_REPLY')
+  assert.equal(listRequests(), 2)
+  assert.equal(sends(), 2)
+
+  for (const fault of [() => fake.dropNext(FAKE_PATHS.templateList, 1), () => fake.failNext(FAKE_PATHS.templateList, 1, -1)]) {
+    t += 10 * 60_000
+    fault()
+    await api.sendTemplate('o1', misspelt)
+    t += 60_000
+    assert.equal((await refusal(api.sendTemplate('o1', misspelt))).code, 'PLUGIN_BAD_REPLY')
+  }
+  assert.equal(listRequests(), 6)
+
+  // The platform's refusal is its answer for as long as the account stays as it is: kept 10 minutes.
+  t += 10 * 60_000
+  fake.failNext(FAKE_PATHS.templateList, 1, 48001)
+  await api.sendTemplate('o1', misspelt)
+  t += 9 * 60_000
+  await api.sendTemplate('o1', misspelt)
+  assert.equal(listRequests(), 7)
+  t += 60_000
+  assert.equal((await refusal(api.sendTemplate('o1', misspelt))).code, 'PLUGIN_BAD_REPLY')
+  assert.equal(listRequests(), 8)
+})
+
+test('a send waits for a slow list read only so long (here 200 ms, not the API timeout), then goes out unchecked; the read goes on and its list is kept', async () => {
+  const misspelt = shipped({ thing01: 'x', amount2: '1元', number3: 1 })
+  const release = fake.hold(FAKE_PATHS.templateList)
+  try {
+    const begun = Date.now()
+    await api.sendTemplate('o1', misspelt)
+    // The API client's timeout here is 2000 ms.
+    assert.ok(Date.now() - begun < 1500, `took ${Date.now() - begun} ms`)
+    assert.equal(sends(), 1)
+    // The read is known to be slow: another send does not wait for it.
+    const again = Date.now()
+    await api.sendTemplate('o2', misspelt)
+    assert.ok(Date.now() - again < 150, `took ${Date.now() - again} ms`)
+    assert.equal(sends(), 2)
+    assert.equal(listRequests(), 1)
+    const said = lines.filter((l) => l.level === 30 && String(l.msg).includes('unchecked'))
+    assert.deepEqual(said.map((l) => l.msg), ["template messages go out unchecked while the account's templates are read: get_all_private_template has not answered in 200 ms"])
+  } finally {
+    release()
+  }
+  // The read answers: its list is the one kept, without another read.
+  await until('the list read to be kept', async () => (await refusal(api.sendTemplate('o3', misspelt)).catch(() => undefined))?.code === 'PLUGIN_BAD_REPLY')
+  assert.equal(listRequests(), 1)
 })
