@@ -4,8 +4,9 @@
  * path only reads the outcome. Each file is uploaded as permanent material (POST material/add_material,
  * multipart), which does not expire, and its media_id kept in the store's kv (namespace `media`, key
  * `<appId>:<sha256>`, and for a video `<appId>:<sha256>:<a hash of its title and description>`, which the
- * material carries): the same picture in two rules, or renamed, or after a restart, is uploaded once; a
- * changed picture (another sha256), or a video under another title, is uploaded again. A media_id belongs to
+ * material carries; an untitled video's title is its file name, as uploaded): the same picture in two rules,
+ * or renamed, or after a restart, is uploaded once; a changed picture (another sha256), or a video under
+ * another title (an untitled one under another file name), is uploaded again. A media_id belongs to
  * one account: a rule for every account has one per account.
  *
  * A failed upload (the API down, an errcode, no answer in time) does not stop the load: the rule's target
@@ -208,10 +209,13 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
   /**
    * A video's material carries a title and introduction (add_material's `description`): the same mp4 under
    * two titles is two materials, keyed apart. Images and voice keep the key they always had, so a store
-   * written by an earlier version is read as it is, with no upload again.
+   * written by an earlier version is read as it is, with no upload again. An untitled video is keyed by the
+   * title it is uploaded with, its file name (uploadTitle): keyed by the absent title, two copies of one mp4
+   * under two names shared the material of the first, and its name. (Its key before that, [null, ...], is
+   * not read: such a video is uploaded once more, under its own name.)
    */
-  const keyOf = (appId: string, media: Pick<MediaFile, 'sha256' | 'type' | 'title' | 'description'>) =>
-    media.type === 'video' ? `${appId}:${media.sha256}:${createHash('sha256').update(JSON.stringify([media.title ?? null, media.description ?? null])).digest('hex').slice(0, 16)}` : `${appId}:${media.sha256}`
+  const keyOf = (appId: string, media: Pick<MediaFile, 'sha256' | 'type' | 'title' | 'description' | 'path' | 'file'>) =>
+    media.type === 'video' ? `${appId}:${media.sha256}:${createHash('sha256').update(JSON.stringify([uploadTitle(media), media.description ?? null])).digest('hex').slice(0, 16)}` : `${appId}:${media.sha256}`
 
   async function upload(job: Job): Promise<StoredMedia | { failed: string }> {
     const { media } = job
@@ -236,9 +240,8 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
         if (mine) return mine
       }
       const form = new FormData()
-      const name = media.path.split(/[/\\]/).pop() ?? media.file
-      form.append('media', new Blob([new Uint8Array(bytes)], { type: contentTypeOf(media.file) }), name)
-      if (media.type === 'video') form.append('description', JSON.stringify({ title: media.title ?? name, introduction: media.description ?? '' }))
+      form.append('media', new Blob([new Uint8Array(bytes)], { type: contentTypeOf(media.file) }), fileName(media))
+      if (media.type === 'video') form.append('description', JSON.stringify({ title: uploadTitle(media), introduction: media.description ?? '' }))
       if (closed) return { failed: STOPPING }
       return { r: await job.api.postFormResult(ADD_MATERIAL_PATH, form, { type: media.type }, timeoutMs, stopping.signal), sha256, size: bytes.length }
     })
@@ -426,4 +429,14 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
       stopping.abort(new Error(STOPPING))
     },
   }
+}
+
+/** The name a file is uploaded under: its own, without the folders. */
+function fileName(media: Pick<MediaFile, 'path' | 'file'>): string {
+  return media.path.split(/[/\\]/).pop() ?? media.file
+}
+
+/** A video's material title: the rule's, else the file's name (add_material wants one). */
+function uploadTitle(media: Pick<MediaFile, 'title' | 'path' | 'file'>): string {
+  return media.title ?? fileName(media)
 }

@@ -103,6 +103,55 @@ describe('media uploads', () => {
     }
   })
 
+  it('one mp4 under two file names, untitled: a material each, titled with its own name (the title uploaded is the one keyed)', async () => {
+    const api = await startFakeWeChatApi({ apps: [APPS[0]] })
+    const { store, uploads } = setup(api)
+    try {
+      const video = (name: string, file: string) => `  - name: ${name}\n    keywords: [${name}]\n    reply: {type: video, file: ${file}}\n`
+      const files = await parsed({ 'a/main.yaml': `rules:\n${video('t1', 'tour.mp4')}${video('t2', 'visite.mp4')}`, 'a/tour.mp4': 'mp4', 'a/visite.mp4': 'mp4' })
+      assert.deepEqual(await uploads.resolve(files), [])
+      assert.deepEqual(api.uploads.map((u) => u.description?.title).sort(), ['tour.mp4', 'visite.mp4'])
+      const idOf = (title: string) => api.uploads.find((u) => u.description?.title === title)!.mediaId
+      assert.deepEqual(
+        outcomes(files).map((o) => (o.a as { reply: { mediaId: string } }).reply.mediaId),
+        [idOf('tour.mp4'), idOf('visite.mp4')],
+      )
+      // Kept apart in the store too: a restart (a new engine, the same store) uploads neither again.
+      const { uploads: again } = setup(api, undefined, store.kv)
+      try {
+        const reloaded = await parsed({ 'a/main.yaml': `rules:\n${video('t2', 'visite.mp4')}${video('t1', 'tour.mp4')}`, 'a/tour.mp4': 'mp4', 'a/visite.mp4': 'mp4' })
+        assert.deepEqual(await again.resolve(reloaded), [])
+        assert.deepEqual(
+          outcomes(reloaded).map((o) => (o.a as { reply: { mediaId: string } }).reply.mediaId),
+          [idOf('visite.mp4'), idOf('tour.mp4')],
+        )
+      } finally {
+        again.close()
+      }
+      assert.equal(api.uploads.length, 2)
+    } finally {
+      uploads.close()
+      await api.close()
+    }
+  })
+
+  it('a titled video kept under the key of earlier versions (appId:sha256:hash of [title, description]) is not uploaded again', async () => {
+    const api = await startFakeWeChatApi({ apps: [APPS[0]] })
+    const store = createMemoryStore()
+    const { uploads } = setup(api, undefined, store.kv)
+    try {
+      const files = await parsed({ 'a/main.yaml': 'rules:\n  - name: v\n    keywords: [v]\n    reply: {type: video, file: tour.mp4, title: The tour}\n', 'a/tour.mp4': 'mp4' })
+      const sha = (text: string) => createHash('sha256').update(text).digest('hex')
+      await store.kv.set(MEDIA_NAMESPACE, `${APPS[0].appId}:${sha('mp4')}:${sha(JSON.stringify(['The tour', null])).slice(0, 16)}`, { mediaId: 'old-video', type: 'video', file: 'tour.mp4', uploadedAt: 1, title: 'The tour' })
+      assert.deepEqual(await uploads.resolve(files), [])
+      assert.equal(api.uploads.length, 0)
+      assert.deepEqual(outcomes(files), [{ a: { reply: { type: 'video', mediaId: 'old-video', title: 'The tour' } } }])
+    } finally {
+      uploads.close()
+      await api.close()
+    }
+  })
+
   it('an image or voice kept under the key of earlier versions (appId:sha256) is not uploaded again', async () => {
     const api = await startFakeWeChatApi({ apps: [APPS[0]] })
     const store = createMemoryStore()
