@@ -9,7 +9,7 @@ import { runInit } from './commands/init.ts'
 import { runLog } from './commands/log.ts'
 import { runMenuCheck, runMenuDelete, runMenuMatch, runMenuPull, runMenuPush, runMenuShow } from './commands/menu.ts'
 import { runPluginNew } from './commands/plugin-new.ts'
-import { runQrcodeCreate, type QrcodeFlags } from './commands/qrcode.ts'
+import { runQrcodeCreate, runQrcodeImage, type QrcodeFlags } from './commands/qrcode.ts'
 import { runRulesCheck } from './commands/rules-check.ts'
 import { DEFAULT_WAIT_SECONDS, runSend } from './commands/send.ts'
 import { runStart } from './commands/start.ts'
@@ -172,6 +172,15 @@ Examples:
   wxengine qrcode create spring-expo --permanent --out expo.jpg
   wxengine qrcode create 1001 --strict --dry-run`)
     .action(async (scene: string, o: Omit<QrcodeFlags, 'root' | 'config'>) => done(await runQrcodeCreate(scene, { ...global(), ...o })))
+  qrcode
+    .command('image')
+    .description("fetch the image of a code made earlier from its ticket (showqrcode; no AppSecret needed)")
+    .argument('<ticket>', 'the ticket qrcode create printed (URL-encoded, as in its image address, is taken too)')
+    .requiredOption('-o, --out <file>', 'write the image there')
+    .addHelpText('after', `
+Example:
+  wxengine qrcode image gQH47joAAAAAAAAAASxodHRwOi8v... --out poster-1001.jpg`)
+    .action(async (ticket: string, o: { out: string }) => done(await runQrcodeImage(ticket, { ...global(), ...o })))
 
   program
     .command('init')

@@ -16,6 +16,7 @@ const COMMANDS: [string[], RegExp][] = [
   [['send'], /play a WeChat user[\s\S]*get placeholders, named on stderr[\s\S]*Examples:/],
   [['rules', 'check'], /print file:line:col errors \(exit 1\)/],
   [['qrcode', 'create'], /POST \/cgi-bin\/qrcode\/create[\s\S]*--expire <duration>[\s\S]*EventKey qrscene_<scene>/],
+  [['qrcode', 'image'], /fetch the image of a code made earlier from its ticket[\s\S]*-o, --out <file>/],
   [['init'], /make a folder a wxengine project[\s\S]*an example\s+menu[\s\S]*\.wxengine\/types[\s\S]*menus\/default\.yaml/],
   [['plugin', 'new'], /create plugins\/<name>\//],
   [['test'], /run the project's plugin tests[\s\S]*'wxengine\/testkit'/],

@@ -175,3 +175,69 @@ warning: scene spring: nothing for this scene answers a follower's scan, who get
     assert.equal(existsSync(path.join(project.dir, 'lost.jpg')), false)
   })
 })
+
+describe('wxengine qrcode image', () => {
+  const shows = () => fake.requests.filter((r) => r.path === FAKE_PATHS.showQrcode)
+  const made = async (): Promise<{ ticket: string; image: Buffer }> => {
+    const r = await project.run(['qrcode', 'create', '123'], { env })
+    assert.equal(r.code, 0, r.stderr)
+    return fake.qrcodes.at(-1)!
+  }
+
+  test("a kept ticket's image, fetched again from showqrcode on platform.mpBase with no token and no AppSecret; the ticket as the image address writes it (URL-encoded) is taken too", async () => {
+    const code = await made()
+    const tokens = fake.tokenRequests
+    const sent = fake.requests.length
+    const r = await project.run(['qrcode', 'image', code.ticket, '--out', 'again.jpg'], { env: { WECHAT_MP_BASE: fake.baseUrl } })
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, `wrote again.jpg (${code.image.length} bytes)\n`)
+    assert.equal(r.stderr, '')
+    assert.deepEqual(readFileSync(path.join(project.dir, 'again.jpg')), code.image)
+    assert.deepEqual(fake.requests.slice(sent).map((q) => [q.path, q.query]), [[FAKE_PATHS.showQrcode, { ticket: code.ticket }]])
+    assert.equal(fake.tokenRequests, tokens)
+
+    const encoded = await project.run(['qrcode', 'image', encodeURIComponent(code.ticket), '--out', 'encoded.jpg'], { env: { WECHAT_MP_BASE: fake.baseUrl } })
+    assert.equal(encoded.code, 0, encoded.stderr)
+    assert.deepEqual(readFileSync(path.join(project.dir, 'encoded.jpg')), code.image)
+  })
+
+  test('the refusals of create --out: a ticket WeChat does not know (404), an answer that is no image, one over 5 MB: exit 1, no file', async () => {
+    const code = await made()
+    const cases: [() => void, string, RegExp][] = [
+      [() => undefined, 'gQunknown', /^wxengine qrcode image: the image could not be fetched: GET \/cgi-bin\/showqrcode: HTTP 404 \(a ticket WeChat does not know, or one expired\)\n$/],
+      [() => void fake.answerRawNext(FAKE_PATHS.showQrcode, { status: 200, contentType: 'text/html', body: '<html>busy</html>' }), code.ticket, /^wxengine qrcode image: the image could not be fetched: GET \/cgi-bin\/showqrcode: HTTP 200, text\/html, not an image \(17 bytes\)\n$/],
+      [
+        () => void fake.answerRawNext(FAKE_PATHS.showQrcode, { status: 200, contentType: 'image/jpeg', body: Buffer.alloc(1024 * 1024, 0xff), repeat: 6, chunked: true }),
+        code.ticket,
+        /^wxengine qrcode image: the image could not be fetched: GET \/cgi-bin\/showqrcode: HTTP 200, over 5242880 bytes, not an image\n$/,
+      ],
+    ]
+    for (const [arrange, ticket, stderr] of cases) {
+      arrange()
+      const r = await project.run(['qrcode', 'image', ticket, '--out', 'refused.jpg'], { env })
+      assert.equal(r.code, 1, r.stderr)
+      assert.match(r.stderr, stderr)
+      assert.equal(r.stdout, '')
+      assert.equal(existsSync(path.join(project.dir, 'refused.jpg')), false)
+    }
+  })
+
+  test('usage errors, before anything is fetched: exit 2', async () => {
+    mkdirSync(path.join(project.dir, 'images'), { recursive: true })
+    const cases: [string[], RegExp][] = [
+      [['gQx'], /error: required option '-o, --out <file>' not specified/],
+      [[' ', '--out', 'x.jpg'], /^wxengine qrcode image: the ticket is empty: give the one qrcode create printed \(ticket: \.\.\.\)\n$/],
+      [['gQ%zz', '--out', 'x.jpg'], /^wxengine qrcode image: ticket "gQ%zz" is not one: a ticket is base64, and this has a % that is not URL-encoding\n$/],
+      [['gQx', '--out', 'nowhere/qr.jpg'], /^wxengine qrcode image: --out nowhere\/qr\.jpg: the folder nowhere does not exist\n$/],
+      [['gQx', '--out', 'images'], /^wxengine qrcode image: --out images is a folder: name the image file \(images\/qrcode\.jpg\)\n$/],
+    ]
+    const sent = shows().length
+    for (const [args, stderr] of cases) {
+      const r = await project.run(['qrcode', 'image', ...args], { env })
+      assert.equal(r.code, 2, args.join(' '))
+      assert.match(r.stderr, stderr, args.join(' '))
+      assert.equal(r.stdout, '', args.join(' '))
+    }
+    assert.equal(shows().length, sent)
+  })
+})

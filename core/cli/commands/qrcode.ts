@@ -8,6 +8,9 @@
  *      is a warning, which --strict fails (exit 1) before anything is made
  *   3. POST qrcode/create with the access_token the engine keeps in the project's store (open-account-api.ts)
  *   4. with --out, the image from showqrcode (platform.mpBase), written to the file
+ *
+ * `wxengine qrcode image <ticket> --out <file>`: step 4 alone, for a code made earlier whose ticket was kept
+ * (showqrcode takes only the ticket: no token, no AppSecret).
  */
 import { loadProjectRules } from '../load-project-rules.ts'
 import { existsSync, statSync } from 'node:fs'
@@ -38,6 +41,21 @@ function utc(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`
 }
 
+/** --out as an absolute path, or null (said) when its folder does not exist or it is a folder. */
+function outFile(given: string, command: string, suggested: string, io: Output): string | null {
+  const out = path.resolve(given)
+  const dir = path.dirname(out)
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    io.err(`wxengine ${command}: --out ${given}: the folder ${shownPath(dir)} does not exist`)
+    return null
+  }
+  if (existsSync(out) && statSync(out).isDirectory()) {
+    io.err(`wxengine ${command}: --out ${given} is a folder: name the image file (${path.join(given, suggested)})`)
+    return null
+  }
+  return out
+}
+
 /** `30 days`, `12 hours`, `90 seconds`: the largest unit that divides it, else seconds. */
 function duration(seconds: number): string {
   for (const [unit, n] of [['day', 86_400], ['hour', 3600], ['minute', 60]] as const) {
@@ -58,18 +76,8 @@ export async function runQrcodeCreate(scene: string, flags: QrcodeFlags, io: Out
   const account = accountNamed(config.accounts, flags.account ?? config.defaultAccount, COMMAND, io)
   if (!account) return EXIT_USAGE
   // Said before a code is made: a permanent one spent for an image that cannot be written is a waste.
-  const out = flags.out === undefined ? undefined : path.resolve(flags.out)
-  if (out !== undefined) {
-    const dir = path.dirname(out)
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      io.err(`wxengine ${COMMAND}: --out ${flags.out}: the folder ${shownPath(dir)} does not exist`)
-      return EXIT_USAGE
-    }
-    if (existsSync(out) && statSync(out).isDirectory()) {
-      io.err(`wxengine ${COMMAND}: --out ${flags.out} is a folder: name the image file (${path.join(flags.out ?? ".", `qrcode-${scene}.jpg`)})`)
-      return EXIT_USAGE
-    }
-  }
+  const out = flags.out === undefined ? undefined : outFile(flags.out, COMMAND, `qrcode-${scene}.jpg`, io)
+  if (out === null) return EXIT_USAGE
 
   const rules = await loadProjectRules(config, 'what answers a scan', io)
   if (!rules) return EXIT_FAILED
@@ -130,6 +138,48 @@ export async function runQrcodeCreate(scene: string, flags: QrcodeFlags, io: Out
     await writeFile(out, fetched.bytes)
   } catch (e) {
     io.err(`wxengine ${COMMAND}: the code is made (ticket above), but ${shownPath(out)} could not be written: ${(e as Error).message}; fetch the image from the address above`)
+    return EXIT_FAILED
+  }
+  io.out(`wrote ${shownPath(out)} (${fetched.bytes.length} bytes)`)
+  return EXIT_OK
+}
+
+const IMAGE_COMMAND = 'qrcode image'
+
+/**
+ * The image of a code made earlier, from its ticket: the same download as create's --out (showqrcode on
+ * platform.mpBase, at most 5 MB, an image or refused). A ticket as the `image:` line shows it, URL-encoded
+ * (`%3D`), is taken too: a ticket is base64, which has no `%`.
+ */
+export async function runQrcodeImage(ticket: string, flags: GlobalFlags & { out: string }, io: Output = stdio): Promise<number> {
+  const given = ticket.trim()
+  if (given === '') {
+    io.err(`wxengine ${IMAGE_COMMAND}: the ticket is empty: give the one qrcode create printed (ticket: ...)`)
+    return EXIT_USAGE
+  }
+  let plain = given
+  if (given.includes('%')) {
+    try {
+      plain = decodeURIComponent(given)
+    } catch {
+      io.err(`wxengine ${IMAGE_COMMAND}: ticket ${JSON.stringify(given.slice(0, 100))} is not one: a ticket is base64, and this has a % that is not URL-encoding`)
+      return EXIT_USAGE
+    }
+  }
+  const out = outFile(flags.out, IMAGE_COMMAND, 'qrcode.jpg', io)
+  if (out === null) return EXIT_USAGE
+  const config = loadProjectConfig(flags, io)
+  if (!config) return EXIT_USAGE
+
+  const fetched = await fetchQrcodeImage(config.platform.mpBase, plain)
+  if (!fetched.ok) {
+    io.err(`wxengine ${IMAGE_COMMAND}: the image could not be fetched: ${fetched.reason}`)
+    return EXIT_FAILED
+  }
+  try {
+    await writeFile(out, fetched.bytes)
+  } catch (e) {
+    io.err(`wxengine ${IMAGE_COMMAND}: ${shownPath(out)} could not be written: ${(e as Error).message}`)
     return EXIT_FAILED
   }
   io.out(`wrote ${shownPath(out)} (${fetched.bytes.length} bytes)`)
