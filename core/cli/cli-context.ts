@@ -35,6 +35,11 @@ export interface Output {
   err(line: string): void
 }
 
+/** `2026-05-08 08:00:12`: a time in UTC to the second, as `log` lists messages and `qrcode create` says when a code expires. */
+export function utcDateTime(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ')
+}
+
 export const stdio: Output = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),

@@ -3,7 +3,7 @@
  * time, account, user, what came in, who handled it, the reply and the latency. --json prints JSON Lines.
  */
 import type { MessageLogEntry } from '../../store/store.ts'
-import { accountNamed, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { accountNamed, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openProjectStore } from '../open-project-store.ts'
 
 export interface LogFlags extends GlobalFlags {
@@ -54,7 +54,7 @@ export async function runLog(flags: LogFlags, io: Output = stdio): Promise<numbe
 }
 
 function describeEntry(e: MessageLogEntry): string {
-  const time = new Date(e.at).toISOString().replace('T', ' ').slice(0, 19)
+  const time = utcDateTime(e.at)
   const input = e.summary ? `${e.kind} ${JSON.stringify(e.summary)}` : e.kind
   // A row without its rule is a late message's first (its plugin still working) or its failed send: the rule
   // is left out so that `stats` counts only the row of the answer. "a rule", not a bare "rule,".

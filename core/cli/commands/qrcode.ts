@@ -21,7 +21,7 @@ import { answersForScene } from '../../qrcode/qrcode-answers.ts'
 import { MAX_PERMANENT_SCENE_ID, QRCODE_CREATE_PATH, qrcodeBody } from '../../qrcode/qrcode-request.ts'
 import type { JsonValue } from '../../plugin/plugin-api.ts'
 import { answerContextOf } from '../../route/what-answers.ts'
-import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openAccountApi } from '../open-account-api.ts'
 
 export interface QrcodeFlags extends GlobalFlags {
@@ -35,11 +35,6 @@ export interface QrcodeFlags extends GlobalFlags {
 }
 
 const COMMAND = 'qrcode create'
-
-/** `2026-05-08 08:00:12 UTC`: as `wxengine log` shows times. */
-function utc(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`
-}
 
 /** --out as an absolute path, or null (said) when its folder does not exist or it is a folder. */
 function outFile(given: string, command: string, suggested: string, io: Output): string | null {
@@ -125,7 +120,7 @@ export async function runQrcodeCreate(scene: string, flags: QrcodeFlags, io: Out
   io.out(
     created.expireSeconds === undefined
       ? `expires: never (a permanent code; an account has at most ${MAX_PERMANENT_SCENE_ID} of them)`
-      : `expires: ${utc(at + created.expireSeconds * 1000)} (in ${duration(created.expireSeconds)})`,
+      : `expires: ${utcDateTime(at + created.expireSeconds * 1000)} UTC (in ${duration(created.expireSeconds)})`,
   )
   if (out === undefined) return EXIT_OK
 
