@@ -20,11 +20,21 @@ const ACCOUNT_ID = /^[A-Za-z0-9_-]+$/
  * the access_token): every call would fail at run time.
  */
 function platformBase(example: string, variable: string) {
+  // zod runs every check, the ones after a failed .url() too: the refinements read a URL that may not parse,
+  // and leave saying so to .url() (new URL threw out of loadConfig: a stack instead of the setting's name).
   return z
     .string()
     .url(`must be a URL such as ${example} (${variable})`)
-    .refine((v) => /^https?:$/.test(new URL(v).protocol), `must be an http:// or https:// URL (${variable})`)
-    .refine((v) => new URL(v).username === '' && new URL(v).password === '', `must not contain a user or password: fetch refuses such URLs (${variable})`)
+    .refine((v) => { const url = urlOrUndefined(v); return url === undefined || /^https?:$/.test(url.protocol) }, `must be an http:// or https:// URL (${variable})`)
+    .refine((v) => { const url = urlOrUndefined(v); return url === undefined || (url.username === '' && url.password === '') }, `must not contain a user or password: fetch refuses such URLs (${variable})`)
+}
+
+function urlOrUndefined(value: string): URL | undefined {
+  try {
+    return new URL(value)
+  } catch {
+    return undefined
+  }
 }
 /** What WeChat's console takes as a token; `init` checks WECHAT_TOKEN with it before writing a project. */
 export const ACCOUNT_TOKEN = /^[A-Za-z0-9]{3,32}$/

@@ -46,3 +46,14 @@ test('platform.mpBase (showqrcode\'s host) is https://mp.weixin.qq.com unless WE
   assert.match(bad.error.reason, /platform\.mpBase: .*WECHAT_MP_BASE/)
   assert.doesNotMatch(bad.error.reason, /hunter2/)
 })
+
+test('a base that is no URL at all (a space, a control character, a word) is refused naming the setting, not thrown on', () => {
+  for (const [variable, setting] of [['WECHAT_API_BASE', 'apiBase'], ['WECHAT_MP_BASE', 'mpBase']]) {
+    for (const value of ['api weixin', '\u0000', 'not a url', 'https://']) {
+      const r = loadConfig({ root, env: { WECHAT_TOKEN: 'tok123', WECHAT_APPID: 'wx1', [variable]: value } })
+      assert.equal(r.ok, false, JSON.stringify(value))
+      if (r.ok) continue
+      assert.match(r.error.reason, new RegExp(`platform\\.${setting}: must be a URL such as https://\\S+ \\(${variable}\\)`), JSON.stringify(value))
+    }
+  }
+})
