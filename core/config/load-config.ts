@@ -9,6 +9,7 @@ import { compileFunction } from 'node:vm'
 import { toCommonJs } from '../to-commonjs.ts'
 import { DEFAULT_PLUGIN_ISOLATION } from '../plugin/plugin-isolation.ts'
 import { fail, ok, type Result } from '../errors.ts'
+import { quotedShort } from '../shown-text.ts'
 import { describeConfigIssues, engineConfigSchema } from './config-schema.ts'
 import { defineConfig, type AccountConfig, type EngineConfig, type UserConfig } from './config-types.ts'
 
@@ -100,7 +101,8 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, problems: string[]): n
   const v = env[name]
   if (v === undefined || v === '') return undefined
   if (!/^\d+$/.test(v)) {
-    problems.push(`${name}: must be a whole number, got "${v}"`)
+    // Quoted and cut: the value is whatever the deploy set (a pasted file, control characters).
+    problems.push(`${name}: must be a whole number, got ${quotedShort(v, 40)}`)
     return undefined
   }
   return Number(v)

@@ -1,0 +1,73 @@
+/**
+ * Deploy settings come from the environment (README): over generated environments (fast-check), with
+ * values right, wrong, empty, huge or not text at all, loading the configuration never throws; it succeeds,
+ * or it is refused with BAD_CONFIG and one line per problem, each naming the setting or the variable.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, test } from 'node:test'
+import fc from 'fast-check'
+import { loadConfig } from '../../core/config/load-config.ts'
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-env-'))
+after(() => rmSync(root, { recursive: true, force: true }))
+
+/** Each variable the engine reads, with values that are right for it. */
+const GOOD: Record<string, string[]> = {
+  PORT: ['8080', '0', '65535'],
+  HOST: ['127.0.0.1', '::1', '0.0.0.0'],
+  DATA_DIR: ['data', '/tmp/x'],
+  RULES_DIR: ['rules'],
+  PLUGINS_DIR: ['plugins'],
+  MENUS_DIR: ['menus'],
+  LOG_LEVEL: ['info', 'debug', 'silent'],
+  STORE: ['sqlite', 'memory', 'redis'],
+  REDIS_URL: ['redis://127.0.0.1:6379/0', 'rediss://h:1'],
+  WECHAT_API_BASE: ['https://api.weixin.qq.com', 'http://127.0.0.1:9/x'],
+  WECHAT_MP_BASE: ['https://mp.weixin.qq.com'],
+  ADMIN_TOKEN: ['a-long-admin-token'],
+  WECHAT_TOKEN: ['token123', 'abc'],
+  WECHAT_APPID: ['wx0123456789abcdef'],
+  WECHAT_APPSECRET: ['0123456789abcdef0123456789abcdef'],
+  WECHAT_ENCODING_AES_KEY: ['abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG'],
+  WECHAT_ORIGINAL_ID: ['gh_0123456789ab'],
+  WECHAT_MODE: ['plaintext', 'compatible', 'safe'],
+  WECHAT_ADMINS: ['o-admin', 'o-a,o-b'],
+}
+const NAMES = Object.keys(GOOD)
+
+const anyValue = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 50 }),
+  fc.constantFrom('', ' ', '-1', '1e3', '0x10', '99999999999999999999', 'NaN', 'true', 'null', '{}', '[]', ',', 'x'.repeat(5000), '\u0000', '../../etc', 'redis://', 'https://u:p@h'),
+)
+const environments = fc
+  .uniqueArray(fc.constantFrom(...NAMES), { maxLength: NAMES.length })
+  .chain((names) => fc.tuple(...names.map((n) => fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...GOOD[n]) }, { weight: 1, arbitrary: anyValue }).map((v) => [n, v] as const))))
+  .map((pairs) => Object.fromEntries(pairs))
+
+test('any environment: the configuration loads, or is refused with BAD_CONFIG and a line per problem naming the setting or variable; never a throw', () => {
+  const seen = { ok: 0, refused: 0 }
+  fc.assert(
+    fc.property(environments, (env) => {
+      const r = loadConfig({ root, env })
+      if (r.ok) {
+        seen.ok++
+        return
+      }
+      seen.refused++
+      assert.equal(r.error.code, 'BAD_CONFIG')
+      const [head, ...problems] = r.error.reason.split('\n')
+      assert.match(head, /^invalid configuration/)
+      assert.ok(problems.length > 0, r.error.reason)
+      for (const line of problems) {
+        // `accounts[0].token: ... (WECHAT_TOKEN)`, `PORT: must be a whole number ...`, `accounts: needs at least one account`
+        assert.match(line, /^ {2}[A-Za-z_][A-Za-z0-9_.[\]]*: \S/, `a problem that names no setting: ${JSON.stringify(line)}`)
+        assert.ok(line.length < 700, `a problem of ${line.length} characters`)
+      }
+    }),
+    { numRuns: 1500 },
+  )
+  assert.ok(seen.ok > 20 && seen.refused > 20, JSON.stringify(seen))
+})
