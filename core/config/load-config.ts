@@ -93,7 +93,12 @@ function mergeDeep<T>(base: T, over: unknown): T {
     return over as T
   }
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) }
-  for (const [k, v] of Object.entries(over as Record<string, unknown>)) out[k] = mergeDeep(out[k], v)
+  for (const [k, v] of Object.entries(over as Record<string, unknown>)) {
+    // An own `__proto__` (a config built with JSON.parse) stays a key, which the schema refuses as no
+    // setting: assigned, it would swap the merged object's prototype instead.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+    else out[k] = mergeDeep(out[k], v)
+  }
   return out as T
 }
 
@@ -201,6 +206,10 @@ export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
     if (!layer.ok) return layer
     config = mergeDeep(config, resolveDirs(layer.value, root))
   }
+  // The sections the environment writes into must be what they are before it does: `accounts: null` or
+  // `admin: null` in the file threw a TypeError out of here (a stack at start, not the setting's name).
+  const misshapen = misshapenSections(config)
+  if (misshapen.length > 0) return fail('BAD_CONFIG', `invalid configuration${file ? ` (${path.relative(process.cwd(), file) || file})` : ''}:\n  ${misshapen.join('\n  ')}`)
   // No mode: an account given a key wants encryption (as WECHAT_ENCODING_AES_KEY alone does, below), and
   // compatible takes both kinds of push; without a key, plaintext.
   config.accounts = config.accounts.map((a) => ({ ...a, mode: a.mode ?? (a.encodingAESKey ? 'compatible' : 'plaintext') }) as AccountConfig)
@@ -214,6 +223,24 @@ export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
     return fail('BAD_CONFIG', `invalid configuration${file ? ` (${path.relative(process.cwd(), file) || file})` : ''}:\n  ${problems.join('\n  ')}`)
   }
   return ok(config)
+}
+
+const SECTIONS = ['store', 'limits', 'log', 'platform', 'admin'] as const
+
+/** `admin: must be an object, not null`: the sections and the accounts list that are not objects and a list of objects. */
+function misshapenSections(config: EngineConfig): string[] {
+  const problems: string[] = []
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v)
+  const kind = (v: unknown) => (v === null || v === undefined ? String(v) : Array.isArray(v) ? 'a list' : `a ${typeof v}`)
+  for (const section of SECTIONS) {
+    const value: unknown = config[section]
+    if (!isObject(value)) problems.push(`${section}: must be an object, not ${kind(value)}`)
+  }
+  const accounts: unknown = config.accounts
+  if (!Array.isArray(accounts)) problems.push(`accounts: must be a list of accounts, not ${isObject(accounts) ? 'an object' : kind(accounts)}`)
+  // By index, not forEach: a hole (`[, {...}]`) is an account missing, which forEach would skip.
+  else for (let i = 0; i < accounts.length; i++) if (!isObject(accounts[i])) problems.push(`accounts[${i}]: must be an object (id, token, appId, ...), not ${kind(accounts[i])}`)
+  return problems
 }
 
 /**
