@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { didYouMean } from '../did-you-mean.ts'
 import { readRedisUrl } from '../store/redis/redis-url.ts'
 import { GROUP_NAME } from '../route/user-groups.ts'
+import { quotedShort, shortened } from '../shown-text.ts'
 
 const base64Key = /^[A-Za-z0-9+/]{43}$/
 /** setTimeout's limit: a longer delay is taken as 1 ms (node warns), and every call would time out at once. */
@@ -158,18 +159,18 @@ export const engineConfigSchema = z
     const ids = new Set<string>()
     const appIds = new Map<string, string>()
     c.accounts.forEach((a, i) => {
-      if (ids.has(a.id)) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'id'], message: `duplicate account id "${a.id}"` })
+      if (ids.has(a.id)) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'id'], message: `duplicate account id ${quotedShort(a.id, 40)}` })
       ids.add(a.id)
       // One Official Account is one account here: two with one AppID would each fetch its access_token, and
       // each fetch ends the other's (WeChat keeps one valid per AppID), so their API calls fail in turn.
       const twin = appIds.get(a.appId)
-      if (twin !== undefined) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'appId'], message: `is also account "${twin}"'s (${a.appId}): one Official Account is one account; serve it at more URLs through a proxy, not a second account` })
+      if (twin !== undefined) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'appId'], message: `is also account ${quotedShort(twin, 40)}'s (${shortened(a.appId, 40)}): one Official Account is one account; serve it at more URLs through a proxy, not a second account` })
       else appIds.set(a.appId, a.id)
     })
     // A default naming an account whose id is itself wrong: that error is the one to fix, not a second.
     const idInvalid = c.accounts.some((a) => !ACCOUNT_ID.test(a.id))
     if (!ids.has(c.defaultAccount) && !idInvalid) {
-      ctx.addIssue({ code: 'custom', path: ['defaultAccount'], message: `names no configured account ("${c.defaultAccount}")` })
+      ctx.addIssue({ code: 'custom', path: ['defaultAccount'], message: `names no configured account (${quotedShort(c.defaultAccount, 40)})` })
     }
     // The admin server binds 127.0.0.1: it collides with a public server on every interface or on loopback.
     const publicTakesLoopback = ['0.0.0.0', '::', '127.0.0.1', 'localhost', '::1'].includes(c.host)
@@ -215,9 +216,18 @@ const ACCOUNT_VARIABLES: Record<string, string> = {
   originalId: 'WECHAT_ORIGINAL_ID',
 }
 
+/** `accounts[0].userGroups.admins`; a key that is no name is quoted, `store[" "]`, so the path still reads as one. */
 function settingPath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('')
+  return path
+    .map((p, i) => {
+      if (typeof p === 'number') return `[${p}]`
+      const key = String(p)
+      if (!SETTING_NAME.test(key)) return `[${quotedShort(key, 40)}]`
+      return i === 0 ? key : `.${key}`
+    })
+    .join('')
 }
+const SETTING_NAME = /^[A-Za-z_$][A-Za-z0-9_$-]*$/
 
 /**
  * zod's "Invalid input: expected number, received string" for `port: '8080'`, in the words of the fix. Only
@@ -225,7 +235,7 @@ function settingPath(path: readonly PropertyKey[]): string {
  */
 function wrongType(expected: string, input: unknown): string {
   if (input === undefined) return 'is required'
-  const words: Record<string, string> = { number: 'a number', boolean: 'true or false', string: 'a string', array: 'a list', object: 'an object' }
+  const words: Record<string, string> = { number: 'a number', boolean: 'true or false', string: 'a string', array: 'a list', object: 'an object', record: 'an object' }
   const want = words[expected] ?? expected
   if (typeof input === 'string' && ((expected === 'number' && input.trim() !== '' && Number.isFinite(Number(input))) || (expected === 'boolean' && (input === 'true' || input === 'false')))) {
     return `must be ${want}, not the string ${JSON.stringify(input)}: write ${input.trim()} without quotes`

@@ -71,3 +71,46 @@ test('any environment: the configuration loads, or is refused with BAD_CONFIG an
   )
   assert.ok(seen.ok > 20 && seen.refused > 20, JSON.stringify(seen))
 })
+
+/** Setting paths of engine.config.ts (a part of each level), to put generated values at. */
+const SETTINGS = [
+  'port', 'host', 'dataDir', 'rulesDir', 'pluginsDir', 'menusDir', 'defaultAccount', 'watch', 'store', 'store.kind', 'store.url', 'limits',
+  'limits.maxBodyBytes', 'limits.replyBudgetMs', 'limits.pluginIsolation', 'limits.newsMaxArticles', 'plugins', 'plugins.echo', 'log', 'log.level',
+  'log.retentionDays', 'platform', 'platform.apiBase', 'platform.mpBase', 'admin', 'admin.port', 'admin.token', 'admin.enabled', 'accounts',
+  'accounts.0', 'accounts.0.id', 'accounts.0.token', 'accounts.0.appId', 'accounts.0.encodingAESKey', 'accounts.0.mode', 'accounts.0.userGroups',
+  'accounts.0.userGroups.admins', 'accounts.0.userGroups.admins.0', 'accounts.1', 'accounts.1.appId', 'prot', '__proto__', 'constructor',
+]
+
+function put(target: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.')
+  let at: Record<string, unknown> = target
+  for (const key of keys.slice(0, -1)) {
+    const next = Object.hasOwn(at, key) ? at[key] : undefined
+    if (typeof next !== 'object' || next === null) at[key] = /^\d+$/.test(keys[keys.indexOf(key) + 1] ?? '') ? [] : {}
+    at = at[key] as Record<string, unknown>
+  }
+  Object.defineProperty(at, keys.at(-1)!, { value, enumerable: true, writable: true, configurable: true })
+}
+
+test('any value at any setting of engine.config.ts: loaded, or refused with BAD_CONFIG and a line per problem naming the setting; never a throw', () => {
+  const account = { id: 'default', token: 'token123', appId: 'wx0123456789abcdef', mode: 'plaintext' }
+  const anySetting = fc.oneof(fc.jsonValue({ maxDepth: 2 }), anyValue, fc.constantFrom(null, -1, 0, 1.5, 2 ** 40, true, [], {}, ['x'], { x: 1 }))
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.constantFrom(...SETTINGS), anySetting), { minLength: 1, maxLength: 4 }), (edits) => {
+      const overrides: Record<string, unknown> = { accounts: [{ ...account }] }
+      // A copy: put() writes into objects on its way, and fast-check hands the same constant objects out again.
+      for (const [setting, value] of edits) put(overrides, setting, structuredClone(value))
+      const r = loadConfig({ root, env: {}, overrides: overrides as never })
+      if (r.ok) return
+      assert.equal(r.error.code, 'BAD_CONFIG')
+      const [head, ...problems] = r.error.reason.split('\n')
+      assert.match(head, /^invalid configuration/)
+      for (const line of problems) {
+        // `accounts[0].token: ...`, `store[" "]: is not a setting`, `the configuration: must be plain data ...`
+        assert.match(line, /^ {2}(\(config\)|the configuration|(?:[A-Za-z_$][\w$-]*|\["(?:[^"\\]|\\.)*"\])(?:\.[A-Za-z_$][\w$-]*|\[\d+\]|\["(?:[^"\\]|\\.)*"\])*): \S/, `a problem that names no setting: ${JSON.stringify(line)}`)
+        assert.ok(line.length < 700, `a problem of ${line.length} characters`)
+      }
+    }),
+    { numRuns: 2000 },
+  )
+})
