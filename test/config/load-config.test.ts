@@ -174,3 +174,14 @@ test('a reply cache shorter than WeChat’s retries is refused: a retry after it
   const ok = loadConfig({ root: project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, `  limits: { replyCacheMs: 20000 },\n`)), env: {} })
   assert.ok(ok.ok, ok.ok ? '' : ok.error.reason)
 })
+
+test('a section written as something else in engine.config.ts is refused naming it, also where the environment writes into it (it threw a TypeError)', () => {
+  const file = (body: string) => project(`export default {\n${body}\n}\n`)
+  assert.match(refused(file(`  accounts: null as any,`), { WECHAT_TOKEN: 'tok123' }), /^invalid configuration \(.*engine\.config\.ts\):\n {2}accounts: must be a list of accounts, not null$/)
+  assert.match(refused(file(`  accounts: [, { id: 'default', token: 'tok123', appId: 'wx1' }] as any,`)), /accounts\[0\]: must be an object \(id, token, appId, \.\.\.\), not undefined/)
+  assert.match(
+    refused(file(`  accounts: [{ id: 'default', token: 'tok123', appId: 'wx1' }],\n  admin: null as any,`), { ADMIN_TOKEN: 'a-long-admin-token' }),
+    /\n {2}admin: must be an object, not null$/,
+  )
+  assert.match(refused(file(`  accounts: [{ id: 'default', token: 'tok123', appId: 'wx1' }],\n  ...JSON.parse('{"__proto__": {"port": 1}}'),`)), /\n {2}__proto__: is not a setting$/)
+})
