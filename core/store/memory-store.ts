@@ -17,7 +17,17 @@ import type {
   StoredReply,
   TokenRecord,
 } from './store.ts'
-import { applyOutboxPatch, compareHits, DEFAULT_LOG_LIMIT, hitKeyOf, hitKeywordOf, sessionKeyOf } from './store-shared.ts'
+import {
+  applyOutboxPatch,
+  compareHits,
+  countFollowers,
+  DEFAULT_LOG_LIMIT,
+  type FollowerState,
+  hitKeyOf,
+  hitKeywordOf,
+  nextFollowerState,
+  sessionKeyOf,
+} from './store-shared.ts'
 
 export interface MemoryStoreOptions {
   now?: () => number
@@ -45,6 +55,10 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
   const locks = new Map<string, LockEntry>()
   const log: MessageLogEntry[] = []
   const hitCounts = new Map<string, HitCount>()
+  /** The followers table (sqlite-schema.ts), per sessionKeyOf(account, openId). */
+  const followers = new Map<string, FollowerState>()
+  /** follow_events: the message keys of the follows and unfollows applied, with their entries' times. */
+  const followEvents = new Map<string, number>()
   const outbox = new Map<number, OutboxEntry>()
   let nextOutboxId = 1
   let writes = 0
@@ -219,6 +233,12 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
     log: {
       append(entry) {
         log.push({ ...entry })
+        if ((entry.kind === 'subscribe' || entry.kind === 'unsubscribe') && !followEvents.has(entry.msgKey)) {
+          followEvents.set(entry.msgKey, entry.at)
+          const k = sessionKeyOf(entry.account, entry.openId)
+          const next = nextFollowerState(followers.get(k), entry)
+          if (next) followers.set(k, next)
+        }
         if (entry.rule === undefined) return
         const keyword = hitKeywordOf(entry.keyword)
         const k = hitKeyOf(entry.account, entry.rule, keyword)
@@ -243,10 +263,14 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
         for (const h of hitCounts.values()) if (account === undefined || h.account === account) out.push({ ...h })
         return out.sort(compareHits)
       },
+      async followers(q = {}) {
+        return countFollowers(followers.values(), q)
+      },
       async prune(before) {
         const kept = log.filter((e) => e.at >= before)
         const removed = log.length - kept.length
         log.splice(0, log.length, ...kept)
+        for (const [k, at] of followEvents) if (at < before) followEvents.delete(k)
         return removed
       },
       async flush() {},

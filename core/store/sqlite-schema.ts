@@ -105,6 +105,39 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
   `
   DROP INDEX IF EXISTS message_log_user_at;
   `,
+  // user_version 3 -> 4: who follows, and through which QR scene (`wxengine followers`). One row per user,
+  // kept from the message log's subscribe and unsubscribe entries in the transaction that writes them
+  // (sqlite-log-batch.cjs), so nothing is added to a message's path, and pruning the log leaves it (as
+  // rule_hits). Empty at the upgrade: follows before it, or while the log is off, are not in it.
+  // - following: 1 after a follow, 0 after an unfollow. A user seen only unfollowing (who followed before
+  //   the engine logged) has a row with following 0 and no follow times: the unfollow is a fact too.
+  // - first_followed_at: the first follow seen; followed_at: the latest; unfollowed_at: the latest
+  //   unfollow, NULL while following.
+  // - scene: the latest follow's QR scene (EventKey without qrscene_), '' for none: NOT NULL, so a query
+  //   grouping by it needs no NULL case (as rule_hits.keyword).
+  // follow_events: the message keys of the follows and unfollows applied, so each applies once. A message
+  // answered late has two or three entries (the one at the budget, then how it ended; the user may have
+  // unfollowed in between), and its follow happened once, at the first. It also makes writing the same
+  // entries again change nothing. Pruned with the log (`at` is the entry's): a message's later entries come
+  // minutes after its first, not days.
+  `
+  CREATE TABLE followers (
+    account           TEXT NOT NULL,
+    open_id           TEXT NOT NULL,
+    following         INTEGER NOT NULL CHECK (following IN (0, 1)),
+    first_followed_at INTEGER,
+    followed_at       INTEGER,
+    unfollowed_at     INTEGER,
+    scene             TEXT NOT NULL,
+    PRIMARY KEY (account, open_id)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE follow_events (
+    msg_key TEXT PRIMARY KEY,
+    at      INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX follow_events_at ON follow_events (at);
+  `,
 ]
 
 export const SCHEMA_VERSION = SCHEMA_MIGRATIONS.length

@@ -37,10 +37,11 @@ import { startLogWriter } from './sqlite-log-writer.ts'
 import { holdsDataDirLock } from './data-dir-lock.ts'
 import { SCHEMA_MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.ts'
 import { StoreOpenError } from './store-open-error.ts'
-import { applyOutboxPatch, compareHits, DEFAULT_LOG_LIMIT, prefixUpperBound, sessionKeyOf } from './store-shared.ts'
+import { applyOutboxPatch, compareFollowers, compareHits, DEFAULT_LOG_LIMIT, prefixUpperBound, sessionKeyOf } from './store-shared.ts'
 import { NotANumberError } from './store.ts'
 import type {
   ClaimResult,
+  FollowerCount,
   HitCount,
   MessageLogEntry,
   MessageLogQuery,
@@ -232,7 +233,18 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     hitsOf: db.prepare<[string], { account: string; rule: string; keyword: string; hits: number }>(
       'SELECT account, rule, keyword, hits FROM rule_hits WHERE account = ?',
     ),
+    // Users seen only unfollowing (no follow time) form their own group, scene NULL, selected by the
+    // unfollow's time; everyone else by their latest follow's.
+    followers: db.prepare<[{ account: string | null; since: number | null }], FollowerCount>(
+      `SELECT account, CASE WHEN followed_at IS NULL THEN NULL ELSE scene END AS scene,
+         count(followed_at) AS followed, sum(following) AS stillFollowing, sum(1 - following) AS unfollowed
+       FROM followers
+       WHERE (@account IS NULL OR account = @account) AND (@since IS NULL OR coalesce(followed_at, unfollowed_at) >= @since)
+       GROUP BY 1, 2`,
+    ),
     logPrune: db.prepare<[number]>('DELETE FROM message_log WHERE at < ?'),
+    // The keys that make a message's follow apply once (sqlite-schema.ts); the followers themselves stay.
+    followEventsPrune: db.prepare<[number]>('DELETE FROM follow_events WHERE at < ?'),
 
     outboxInsert: db.prepare<[string, string, string, number, string, string | null, number]>(
       'INSERT INTO outbox (account, open_id, reply, attempts, status, last_error, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -679,8 +691,13 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         const out: HitCount[] = rows.map((r) => ({ account: r.account, rule: r.rule, keyword: r.keyword === '' ? null : r.keyword, hits: r.hits }))
         return out.sort(compareHits)
       },
+      async followers(q = {}) {
+        await inTable()
+        return st.followers.all({ account: q.account ?? null, since: q.since ?? null }).sort(compareFollowers)
+      },
       async prune(before) {
         await inTable()
+        st.followEventsPrune.run(before)
         return st.logPrune.run(before).changes
       },
       async flush() {

@@ -1,7 +1,7 @@
 /**
  * Small rules every Store backend applies the same way, so the contract suite sees one behaviour.
  */
-import type { HitCount, OutboxEntry } from './store.ts'
+import type { FollowerCount, FollowerQuery, HitCount, MessageLogEntry, OutboxEntry } from './store.ts'
 
 /** What `log.query` returns when the caller gives no `limit`. */
 export const DEFAULT_LOG_LIMIT = 100
@@ -58,4 +58,64 @@ export function applyOutboxPatch(entry: OutboxEntry, patch: Partial<OutboxEntry>
     else out[k] = v
   }
   return out as unknown as OutboxEntry
+}
+
+/** Users seen only unfollowing sort after every scene, then most followed first, then by account and scene. */
+export function compareFollowers(a: FollowerCount, b: FollowerCount): number {
+  if ((a.scene === null) !== (b.scene === null)) return a.scene === null ? 1 : -1
+  if (a.followed !== b.followed) return b.followed - a.followed
+  if (a.account !== b.account) return a.account < b.account ? -1 : 1
+  if (a.scene === b.scene || a.scene === null || b.scene === null) return 0
+  return a.scene < b.scene ? -1 : 1
+}
+
+/** One user's row of the followers table (sqlite-schema.ts), as a store in this process keeps it. */
+export interface FollowerState {
+  account: string
+  following: boolean
+  firstFollowedAt: number | null
+  followedAt: number | null
+  unfollowedAt: number | null
+  scene: string
+}
+
+const QR_SCENE_PREFIX = 'qrscene_'
+
+/**
+ * The user's row after `entry`, the first entry of its message (the caller skips the others, as
+ * sqlite-log-batch.cjs does through follow_events): what that file's FOLLOW and UNFOLLOW statements do, for
+ * the memory store. Entries other than a follow or an unfollow leave the row as it is.
+ */
+export function nextFollowerState(prev: FollowerState | undefined, entry: MessageLogEntry): FollowerState | undefined {
+  if (entry.kind === 'subscribe') {
+    const summary = entry.summary
+    return {
+      account: entry.account,
+      following: true,
+      firstFollowedAt: prev?.firstFollowedAt ?? entry.at,
+      followedAt: entry.at,
+      unfollowedAt: null,
+      scene: summary !== undefined && summary.startsWith(QR_SCENE_PREFIX) ? summary.slice(QR_SCENE_PREFIX.length) : '',
+    }
+  }
+  if (entry.kind !== 'unsubscribe') return prev
+  if (!prev) return { account: entry.account, following: false, firstFollowedAt: null, followedAt: null, unfollowedAt: entry.at, scene: '' }
+  return { ...prev, following: false, unfollowedAt: entry.at }
+}
+
+/** log.followers over rows kept in this process: the SQLite store's query, in code. */
+export function countFollowers(rows: Iterable<FollowerState>, q: FollowerQuery): FollowerCount[] {
+  const counts = new Map<string, FollowerCount>()
+  for (const r of rows) {
+    if (q.account !== undefined && r.account !== q.account) continue
+    if (q.since !== undefined && (r.followedAt ?? r.unfollowedAt ?? -Infinity) < q.since) continue
+    const scene = r.followedAt === null ? null : r.scene
+    const k = `${r.account}\u0000${scene ?? '\u0001'}`
+    let c = counts.get(k)
+    if (!c) counts.set(k, (c = { account: r.account, scene, followed: 0, stillFollowing: 0, unfollowed: 0 }))
+    if (r.followedAt !== null) c.followed++
+    if (r.following) c.stillFollowing++
+    else c.unfollowed++
+  }
+  return [...counts.values()].sort(compareFollowers)
 }

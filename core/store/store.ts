@@ -167,11 +167,37 @@ export interface HitCount {
   hits: number
 }
 
+/** Which followers `log.followers` counts: one account's (all by default); those who followed at or after `since`. */
+export interface FollowerQuery {
+  account?: string
+  since?: number
+}
+
+/**
+ * Followers per account and QR scene (`wxengine followers`), kept from the log's subscribe and unsubscribe
+ * entries as they are written: each user counts once, under the scene of their latest follow, and `since`
+ * selects on that follow's time. followed = stillFollowing + unfollowed, except for `scene: null`.
+ */
+export interface FollowerCount {
+  account: string
+  /**
+   * The latest follow's QR scene (EventKey without `qrscene_`), '' for a follow without one. null: users
+   * seen only unfollowing (their follow predates the log, or came while it was off), counted in
+   * `unfollowed` alone and selected by `since` on the unfollow's time.
+   */
+  scene: string | null
+  followed: number
+  stillFollowing: number
+  unfollowed: number
+}
+
 export interface MessageLog {
   /** The store may hold on to `entry` until it is written: the caller must not change it afterwards. */
   append(entry: MessageLogEntry): void
   query(q: MessageLogQuery): Promise<MessageLogEntry[]>
   hits(account?: string): Promise<HitCount[]>
+  /** Followers per (account, scene), most followed first; kept when the log's entries are pruned, like hits. */
+  followers(q?: FollowerQuery): Promise<FollowerCount[]>
   /** Delete entries older than `before`; returns how many. */
   prune(before: number): Promise<number>
   /** Write out anything buffered. */

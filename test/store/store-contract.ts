@@ -18,6 +18,9 @@
  *   limit 100; optional fields absent on append stay absent. Entries appear at the latest after flush().
  * - log.hits counts every appended entry with a `rule`, per (account, rule, keyword|null), most hits
  *   first; prune does not reduce hit counts.
+ * - log.followers counts each user once, under the scene of their latest follow (`qrscene_` cut, '' for
+ *   none), selected by its time; users seen only unfollowing under scene null, by the unfollow's time. A
+ *   message key's follow (or unfollow) applies once, however many entries it has. Prune leaves it.
  * - outbox ids increase; list is in id order.
  * - close() twice is safe; healthy() resolves false after close.
  */
@@ -676,6 +679,120 @@ export function runStoreContract(
           )
           assert.equal(await s.log.prune(t0 + 20), 0)
           assert.deepEqual(await s.log.hits(acct), [{ account: acct, rule: 'r', keyword: null, hits: 5 }])
+        }))
+    })
+
+    describe('followers', () => {
+      const follow = (account: string, openId: string, at: number, key: string, eventKey?: string): MessageLogEntry =>
+        logEntry({ account, openId, at, kind: 'subscribe', msgKey: key, handledBy: 'welcome', ...(eventKey !== undefined ? { summary: eventKey } : {}) })
+      const unfollow = (account: string, openId: string, at: number, key: string): MessageLogEntry =>
+        logEntry({ account, openId, at, kind: 'unsubscribe', msgKey: key, handledBy: 'none', outcome: 'no_reply' })
+
+      it('counts each user once, under the scene of their latest follow; unfollows of users never seen following apart', () =>
+        withStore(async (s, c) => {
+          const acct = `a-${uid()}`
+          const t = c.now()
+          for (const e of [
+            follow(acct, 'alice', t + 1, 'k1', 'qrscene_1001'),
+            follow(acct, 'bob', t + 2, 'k2', 'qrscene_1001'),
+            follow(acct, 'carol', t + 3, 'k3', ''),
+            follow(acct, 'dave', t + 4, 'k4'),
+            // Alice leaves, then comes back through another code: she counts there now, following.
+            unfollow(acct, 'alice', t + 5, 'k5'),
+            follow(acct, 'alice', t + 6, 'k6', 'qrscene_spring'),
+            unfollow(acct, 'bob', t + 7, 'k7'),
+            // Erin followed before the log knew her: her unfollow is counted, under no scene.
+            unfollow(acct, 'erin', t + 8, 'k8'),
+            // Text messages and other events change nothing.
+            logEntry({ account: acct, openId: 'frank', at: t + 9 }),
+            logEntry({ account: acct, openId: 'frank', at: t + 10, kind: 'scan', summary: '1001' }),
+          ]) s.log.append(e)
+          await s.log.flush()
+          assert.deepEqual(await s.log.followers({ account: acct }), [
+            { account: acct, scene: '', followed: 2, stillFollowing: 2, unfollowed: 0 },
+            { account: acct, scene: '1001', followed: 1, stillFollowing: 0, unfollowed: 1 },
+            { account: acct, scene: 'spring', followed: 1, stillFollowing: 1, unfollowed: 0 },
+            { account: acct, scene: null, followed: 0, stillFollowing: 0, unfollowed: 1 },
+          ])
+          // Erin follows again: she is an ordinary follower from now on.
+          s.log.append(follow(acct, 'erin', t + 11, 'k11', 'qrscene_1001'))
+          await s.log.flush()
+          assert.deepEqual(await s.log.followers({ account: acct }), [
+            // Ties: by scene ('' first).
+            { account: acct, scene: '', followed: 2, stillFollowing: 2, unfollowed: 0 },
+            { account: acct, scene: '1001', followed: 2, stillFollowing: 1, unfollowed: 1 },
+            { account: acct, scene: 'spring', followed: 1, stillFollowing: 1, unfollowed: 0 },
+          ])
+        }))
+
+      it("a message's several entries (answered late: at the budget, then how it ended) are one follow, at the first", () =>
+        withStore(async (s, c) => {
+          const acct = `a-${uid()}`
+          const t = c.now()
+          s.log.append({ ...follow(acct, 'alice', t + 1, 'late-1', 'qrscene_1001'), outcome: 'late' })
+          // She unfollows before the slow welcome plugin is done; its final entry comes after.
+          s.log.append(unfollow(acct, 'alice', t + 2, 'u-1'))
+          s.log.append({ ...follow(acct, 'alice', t + 3, 'late-1', 'qrscene_1001'), outcome: 'late', rule: 'welcome' })
+          s.log.append({ ...follow(acct, 'bob', t + 4, 'late-2', 'qrscene_1001'), outcome: 'late' })
+          s.log.append({ ...follow(acct, 'bob', t + 5, 'late-2', 'qrscene_1001'), outcome: 'failed' })
+          s.log.append(unfollow(acct, 'bob', t + 6, 'u-2'))
+          s.log.append(unfollow(acct, 'bob', t + 7, 'u-2'))
+          // Carol follows, unfollows and follows again through another code, all before her first follow's
+          // last entry: that entry is still the first follow, not a fourth step.
+          s.log.append({ ...follow(acct, 'carol', t + 1, 'late-3', 'qrscene_1001'), outcome: 'late' })
+          s.log.append(unfollow(acct, 'carol', t + 2, 'u-3'))
+          s.log.append(follow(acct, 'carol', t + 3, 'f-3', 'qrscene_spring'))
+          s.log.append({ ...follow(acct, 'carol', t + 8, 'late-3', 'qrscene_1001'), outcome: 'no_reply' })
+          await s.log.flush()
+          assert.deepEqual(await s.log.followers({ account: acct }), [
+            { account: acct, scene: '1001', followed: 2, stillFollowing: 0, unfollowed: 2 },
+            { account: acct, scene: 'spring', followed: 1, stillFollowing: 1, unfollowed: 0 },
+          ])
+          // Bob's follow is at its first entry's time: not in a window that starts after it.
+          assert.deepEqual(await s.log.followers({ account: acct, since: t + 5 }), [])
+          assert.deepEqual(await s.log.followers({ account: acct, since: t + 4 }), [{ account: acct, scene: '1001', followed: 1, stillFollowing: 0, unfollowed: 1 }])
+        }))
+
+      it('since selects by the latest follow (an unknown unfollow by its own time); account by account', () =>
+        withStore(async (s, c) => {
+          const a1 = `a-${uid()}`
+          const a2 = `a-${uid()}`
+          const t = c.now()
+          s.log.append(follow(a1, 'old', t + 1, 'k1', 'qrscene_1'))
+          s.log.append(unfollow(a1, 'old', t + 50, 'k2'))
+          s.log.append(follow(a1, 'new', t + 100, 'k3', 'qrscene_1'))
+          s.log.append(unfollow(a1, 'stranger', t + 10, 'k4'))
+          s.log.append(unfollow(a1, 'stranger2', t + 100, 'k5'))
+          s.log.append(follow(a2, 'new', t + 100, 'k6', 'qrscene_1'))
+          await s.log.flush()
+          assert.deepEqual(await s.log.followers({ account: a1, since: t + 100 }), [
+            { account: a1, scene: '1', followed: 1, stillFollowing: 1, unfollowed: 0 },
+            { account: a1, scene: null, followed: 0, stillFollowing: 0, unfollowed: 1 },
+          ])
+          assert.deepEqual(await s.log.followers({ account: a1 }), [
+            { account: a1, scene: '1', followed: 2, stillFollowing: 1, unfollowed: 1 },
+            { account: a1, scene: null, followed: 0, stillFollowing: 0, unfollowed: 2 },
+          ])
+          assert.deepEqual(await s.log.followers({ account: a2, since: t + 101 }), [])
+          const both = (await s.log.followers({ since: t + 100 })).filter((f) => f.account === a1 || f.account === a2)
+          assert.deepEqual(both, [
+            // Ties: by account.
+            ...[a1, a2].sort().map((account) => ({ account, scene: '1', followed: 1, stillFollowing: 1, unfollowed: 0 })),
+            { account: a1, scene: null, followed: 0, stillFollowing: 0, unfollowed: 1 },
+          ])
+        }))
+
+      it('prune leaves the followers as they are', () =>
+        withStore(async (s, c) => {
+          const acct = `a-${uid()}`
+          const t = c.now()
+          s.log.append(follow(acct, 'alice', t + 1, 'k1', 'qrscene_7'))
+          s.log.append(follow(acct, 'bob', t + 2, 'k2', 'qrscene_7'))
+          s.log.append(unfollow(acct, 'bob', t + 3, 'k3'))
+          await s.log.flush()
+          assert.equal(await s.log.prune(t + 1_000), 3)
+          assert.deepEqual(await s.log.query({ account: acct }), [])
+          assert.deepEqual(await s.log.followers({ account: acct }), [{ account: acct, scene: '7', followed: 2, stillFollowing: 1, unfollowed: 1 }])
         }))
     })
 
