@@ -5,6 +5,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { runBuild } from './commands/build.ts'
+import { runFollowers } from './commands/followers.ts'
 import { runInit } from './commands/init.ts'
 import { runLog } from './commands/log.ts'
 import { runMenuCheck, runMenuDelete, runMenuMatch, runMenuPull, runMenuPush, runMenuShow } from './commands/menu.ts'
@@ -226,6 +227,20 @@ when every test passes, 1 when one fails or no test file is found, 2 for a path 
     .option('-a, --account <id>', 'only this account')
     .option('--json', 'as JSON')
     .action(async (o: { account?: string; json?: boolean }) => done(await runStats({ ...global(), ...o })))
+
+  program
+    .command('followers')
+    .description('how many followers each QR code (scene) brought, and how many still follow (from the message log)')
+    .option('-a, --account <id>', 'only this account')
+    .option('--since <when>', 'only users whose latest follow is since a duration ago (30s, 10m, 2h, 7d) or a date (2024-05-01T08:00)')
+    .option('--json', 'as JSON')
+    .addHelpText('after', `
+Each user counts once, under the scene of their latest follow ("-": a follow without a QR code);
+UNFOLLOWED are those of them who have left since. Counted as the message log is written, from the
+version of wxengine that added it on: a follow from before that, from before the engine ran, or while
+the log was off (log.retentionDays: 0) is not counted, and the unfollow of such a user is shown apart as
+(unknown). Counted per DATA_DIR: with a fleet, per instance. Exit 0, also with nothing to show yet.`)
+    .action(async (o: { account?: string; since?: string; json?: boolean }) => done(await runFollowers({ ...global(), ...o })))
 
   // Left out of the binary's help: there it can only say to run it from a source checkout.
   program

@@ -22,13 +22,14 @@ const COMMANDS: [string[], RegExp][] = [
   [['test'], /run the project's plugin tests[\s\S]*'wxengine\/testkit'/],
   [['log'], /--since <when>/],
   [['stats'], /how often each rule and keyword answered/],
+  [['followers'], /how many followers each QR code \(scene\) brought[\s\S]*per DATA_DIR/],
   [['build'], /single executable/],
 ]
 
 test('every command has --help, exit 0', async () => {
   const top = await project.run(['--help'])
   assert.equal(top.code, 0)
-  for (const name of ['start', 'dev', 'send', 'rules', 'menu', 'qrcode', 'init', 'plugin', 'test', 'log', 'stats', 'build']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'))
+  for (const name of ['start', 'dev', 'send', 'rules', 'menu', 'qrcode', 'init', 'plugin', 'test', 'log', 'stats', 'followers', 'build']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'))
   assert.match(top.stdout, /^ {2}-V, --version +print the version of wxengine and of node$/m)
   const version = await project.run(['--version'])
   assert.equal(version.code, 0)

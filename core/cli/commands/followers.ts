@@ -1,0 +1,80 @@
+/**
+ * `wxengine followers`: how many followers each parameter QR code (scene) brought, and how many of them
+ * still follow, from the follows and unfollows the message log has seen (log.followers, kept as the log is
+ * written, as `stats`' hits are). Each user counts once, under their latest follow's scene.
+ */
+import type { FollowerCount } from '../../store/store.ts'
+import { accountNamed, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { openProjectStore } from '../open-project-store.ts'
+import { parseSince } from './log.ts'
+
+export interface FollowersFlags extends GlobalFlags {
+  account?: string
+  since?: string
+  json?: boolean
+}
+
+/** The SCENE column: a follow without a scene, users seen only unfollowing, an account's sum. */
+const NO_SCENE = '-'
+const UNKNOWN = '(unknown)'
+const TOTAL = '(total)'
+
+export async function runFollowers(flags: FollowersFlags, io: Output = stdio): Promise<number> {
+  let since: number | undefined
+  if (flags.since !== undefined) {
+    since = parseSince(flags.since)
+    if (since === undefined) {
+      io.err(`wxengine followers: --since takes a duration (30s, 10m, 2h, 7d) or a date (2024-05-01 or 2024-05-01T08:00), got "${flags.since}"`)
+      return EXIT_USAGE
+    }
+  }
+  const config = loadProjectConfig(flags, io)
+  if (!config) return EXIT_USAGE
+  // As for log and stats: a mistyped account would say "no follows recorded yet", as if nobody followed it.
+  if (flags.account !== undefined && !accountNamed(config.accounts, flags.account, 'followers', io)) return EXIT_USAGE
+  const opened = await openProjectStore(config, io)
+  if ('exitCode' in opened) return opened.exitCode
+  try {
+    const counts = await opened.store.log.followers({ account: flags.account, since })
+    if (flags.json) {
+      io.out(JSON.stringify(counts))
+      return EXIT_OK
+    }
+    if (counts.length === 0) {
+      io.err(since === undefined ? 'no follows or unfollows recorded yet' : 'no follows or unfollows recorded since then')
+      return EXIT_OK
+    }
+    const table = [['ACCOUNT', 'SCENE', 'FOLLOWED', 'STILL FOLLOWING', 'UNFOLLOWED'], ...rowsOf(counts)]
+    const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)))
+    for (const r of table) io.out(r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd())
+    if (counts.some((c) => c.scene === null)) {
+      io.err(`${UNKNOWN}: unfollows of users the message log never saw follow (they followed before the engine logged, or while log.retentionDays was 0)`)
+    }
+  } finally {
+    await opened.store.close()
+  }
+  return EXIT_OK
+}
+
+/** Account by account (in name order), each as the store sorts it (most followed first), then its total. */
+function rowsOf(counts: FollowerCount[]): string[][] {
+  const byAccount = new Map<string, FollowerCount[]>()
+  for (const c of counts) {
+    const list = byAccount.get(c.account)
+    if (list) list.push(c)
+    else byAccount.set(c.account, [c])
+  }
+  const rows: string[][] = []
+  for (const account of [...byAccount.keys()].sort()) {
+    const list = byAccount.get(account)!
+    const total = { followed: 0, stillFollowing: 0, unfollowed: 0 }
+    for (const c of list) {
+      rows.push([account, c.scene === null ? UNKNOWN : c.scene === '' ? NO_SCENE : c.scene, String(c.followed), String(c.stillFollowing), String(c.unfollowed)])
+      total.followed += c.followed
+      total.stillFollowing += c.stillFollowing
+      total.unfollowed += c.unfollowed
+    }
+    rows.push([account, TOTAL, String(total.followed), String(total.stillFollowing), String(total.unfollowed)])
+  }
+  return rows
+}

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { loadConfig } from '../../core/config/load-config.ts'
+import { createLogger } from '../../core/log/logger.ts'
+import { startRuntime } from '../../core/runtime.ts'
+import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
+import { makeProject, type Project } from './cli-harness.ts'
+
+let project: Project
+/** The pushes, oldest first: [account, openid, Event, EventKey]. */
+const PUSHED: [string, string, string, string | undefined][] = [
+  ['default', 'alice', 'subscribe', 'qrscene_1001'],
+  ['default', 'bob', 'subscribe', 'qrscene_1001'],
+  ['default', 'carol', 'subscribe', 'qrscene_1001'],
+  ['default', 'dave', 'subscribe', ''],
+  ['default', 'erin', 'subscribe', undefined],
+  ['default', 'frank', 'subscribe', 'qrscene_spring'],
+  ['default', 'bob', 'unsubscribe', undefined],
+  // Gina followed before the engine ran: only her unfollow is seen.
+  ['default', 'gina', 'unsubscribe', undefined],
+  // Alice leaves and comes back through another code: she counts there now.
+  ['default', 'alice', 'unsubscribe', undefined],
+  ['default', 'alice', 'subscribe', 'qrscene_spring'],
+  // A follower scanning a code (SCAN) is no follow.
+  ['default', 'carol', 'SCAN', '1001'],
+  ['safe', 'bob', 'subscribe', 'qrscene_1001'],
+]
+
+before(async () => {
+  project = makeProject()
+  // Pushed through one in-process engine on the project's SQLite file, as a server would write it.
+  const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir } })
+  assert.ok(loaded.ok)
+  const runtime = await startRuntime(loaded.value, { listen: false, log: createLogger({ level: 'silent' }) })
+  try {
+    for (const [accountId, openId, event, eventKey] of PUSHED) {
+      const sim = createWeChatSimulator({ account: loaded.value.accounts.find((a) => a.id === accountId)! })
+      const req = sim.request(push.event(openId, event, eventKey === undefined ? {} : { EventKey: eventKey }))
+      const res = await runtime.engine.handle({ method: 'POST', accountId, query: req.query, body: req.body })
+      assert.equal(res.status, 200)
+    }
+  } finally {
+    await runtime.close()
+  }
+})
+after(() => project.remove())
+
+const table = (stdout: string) => stdout.trim().split('\n').map((l) => l.trim().split(/\s{2,}/))
+
+test('followers: per account and scene, most followed first, with each account total', async () => {
+  const r = await project.run(['followers'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(table(r.stdout), [
+    ['ACCOUNT', 'SCENE', 'FOLLOWED', 'STILL FOLLOWING', 'UNFOLLOWED'],
+    // Ties: by scene, a follow without one first.
+    ['default', '-', '2', '2', '0'],
+    ['default', '1001', '2', '1', '1'],
+    ['default', 'spring', '2', '2', '0'],
+    ['default', '(unknown)', '0', '0', '1'],
+    ['default', '(total)', '6', '5', '2'],
+    ['safe', '1001', '1', '1', '0'],
+    ['safe', '(total)', '1', '1', '0'],
+  ])
+  // Numbers are right-aligned under their heading.
+  assert.match(r.stdout, /^default {2}1001 {14}2 {16}1 {11}1$/m)
+  assert.match(r.stderr, /^\(unknown\): unfollows of users the message log never saw follow/)
+})
+
+test('followers: --account, --since and --json', async () => {
+  const safe = await project.run(['followers', '--account', 'safe', '--json'])
+  assert.equal(safe.code, 0, safe.stderr)
+  assert.deepEqual(JSON.parse(safe.stdout), [{ account: 'safe', scene: '1001', followed: 1, stillFollowing: 1, unfollowed: 0 }])
+  assert.equal(safe.stderr, '')
+
+  const recent = await project.run(['followers', '--since', '1h', '--account', 'default'])
+  assert.equal(recent.code, 0, recent.stderr)
+  assert.equal(table(recent.stdout).at(-1)!.join(' '), 'default (total) 6 5 2')
+
+  const future = await project.run(['followers', '--since', '2999-01-01'])
+  assert.equal(future.code, 0)
+  assert.equal(future.stdout, '')
+  assert.equal(future.stderr, 'no follows or unfollows recorded since then\n')
+
+  const typo = await project.run(['followers', '--account', 'sfae'])
+  assert.equal(typo.code, 2)
+  assert.equal(typo.stderr, 'wxengine followers: no account "sfae" in the configuration (did you mean "safe"?); accounts: default, safe\n')
+
+  const since = await project.run(['followers', '--since', 'yesterday'])
+  assert.equal(since.code, 2)
+  assert.match(since.stderr, /^wxengine followers: --since takes a duration \(30s, 10m, 2h, 7d\) or a date/)
+})
+
+test('followers: nothing yet, no log yet, the memory store', async () => {
+  // The engine ran on this data directory, but nobody followed: an empty table, said on stderr.
+  const fresh = makeProject()
+  try {
+    const loaded = loadConfig({ root: fresh.dir, env: { DATA_DIR: fresh.dataDir } })
+    assert.ok(loaded.ok)
+    const runtime = await startRuntime(loaded.value, { listen: false, log: createLogger({ level: 'silent' }) })
+    await runtime.close()
+    const none = await fresh.run(['followers'])
+    assert.equal(none.code, 0, none.stderr)
+    assert.equal(none.stdout, '')
+    assert.equal(none.stderr, 'no follows or unfollows recorded yet\n')
+  } finally {
+    fresh.remove()
+  }
+
+  const never = await project.run(['followers'], { env: { DATA_DIR: `${project.dataDir}-never` } })
+  assert.equal(never.code, 0)
+  assert.match(never.stderr, /no message log yet: .*wxengine\.db does not exist/)
+
+  const memory = await project.run(['followers'], { env: { STORE: 'memory' } })
+  assert.equal(memory.code, 2)
+  assert.match(memory.stderr, /the memory store keeps no log outside the engine process/)
+})
+
+test('followers --help says what it cannot know', async () => {
+  const r = await project.run(['followers', '--help'])
+  assert.equal(r.code, 0)
+  assert.match(r.stdout, /is not counted/)
+  assert.match(r.stdout, /per DATA_DIR/)
+})
