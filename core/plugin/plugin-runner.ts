@@ -17,7 +17,8 @@ import { resolvePluginIsolation, type PluginIsolation } from './plugin-isolation
 import { startPluginProcess, type PluginWorker } from './plugin-process.ts'
 import { servePluginRpc } from './serve-plugin-rpc.ts'
 import { createTurnSlicer } from './turn-slicer.ts'
-import { workerEntry } from './worker-entry.ts'
+import { workerEntry, type WorkerEntry } from './worker-entry.ts'
+import { checkWorkerMessage } from './worker-message.ts'
 import type { CallRequest, CallResult, MainToWorker, WorkerData, WorkerInit, WorkerToMain } from './worker-protocol.ts'
 
 export interface PluginRunnerOptions {
@@ -36,6 +37,8 @@ export interface PluginRunnerOptions {
   isolation?: PluginIsolation
   /** Host events (restarts, crashes), already bound to the plugin's name. */
   log: Logger
+  /** The worker's program (default: the engine's, worker-entry.ts). Tests give a stand-in that breaks the protocol. */
+  workerEntry?: () => WorkerEntry
 }
 
 export interface PluginRunner {
@@ -100,7 +103,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   const isolation = opts.isolation ?? resolvePluginIsolation()
 
   function spawn(): Promise<Result<void>> {
-    const entry = workerEntry()
+    const entry = (opts.workerEntry ?? workerEntry)()
     // Twice the bound: the memory watch replaces the worker at the bound, well before V8's limit, which on
     // Node 20 and 22 can end the whole process (sandbox/memory-watch.ts).
     const resourceLimits = { maxOldGenerationSizeMb: 2 * opts.memoryMb }
@@ -129,7 +132,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
         },
       }
       current = running
-      worker.on('message', (msg: WorkerToMain) => onWorkerMessage(running, msg))
+      worker.on('message', (msg: unknown) => onWorkerMessage(running, msg))
       let crash = 'exited'
       worker.on('error', (e) => {
         crash = e instanceof Error ? e.message : String(e)
@@ -139,9 +142,15 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     })
   }
 
-  function onWorkerMessage(running: Running, msg: WorkerToMain): void {
+  function onWorkerMessage(running: Running, raw: unknown): void {
     // A worker being terminated may still have a message or two in flight: it is no longer ours to use.
     if (stopping.has(running.worker)) return
+    const breach = checkWorkerMessage(raw)
+    if (breach !== undefined) {
+      replaceBreaching(running, breach)
+      return
+    }
+    const msg = raw as WorkerToMain
     switch (msg.t) {
       case 'ready':
         running.ready = true
@@ -205,6 +214,18 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   }
 
   /** A worker that is gone or stopped for cause: its calls fail saying why, and a new one starts (backing off). */
+  /**
+   * A message the worker program would not send (worker-message.ts): the plugin's code is talking to the
+   * engine itself. Nothing it sent is acted on; the worker is stopped and replaced as after a crash.
+   */
+  function replaceBreaching(running: Running, breach: string): void {
+    const reason = `its worker sent ${breach}, which the engine's worker program never sends (the plugin's code got out of the sandbox?)`
+    stop(running.worker)
+    running.settleStart(fail('PLUGIN_LOAD', reason))
+    if (!running.ready) return
+    replaceLost(running, reason, `the plugin's worker was replaced: ${reason}`, `plugin ${init.name} worker replaced: ${reason}`)
+  }
+
   function replaceLost(running: Running, reason: string, callsFailWith: string, line: string): void {
     log.error({ code: 'PLUGIN_ERROR', reason }, line)
     failSentTo(running.worker, callsFailWith)

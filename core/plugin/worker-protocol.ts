@@ -6,6 +6,24 @@ import type { InboundMessage } from '../normalize/message-types.ts'
 import type { AccountInfo, JsonValue, RuleMatch } from './plugin-api.ts'
 import type { SessionOp } from './plugin-host-types.ts'
 
+/**
+ * Bounds on what a plugin keeps, checked where the plugin calls (sandbox/build-context.ts) and again on
+ * arrival (worker-message.ts). A session's state is read, copied and written with each of the user's
+ * messages on the main thread, and a stored value with each read: a 30-million-character state held up
+ * every other user's answers (150 ms each) and grew the process by 450 MB. Dialogue state is small; a
+ * stored value may be a cached API answer, hence more room.
+ */
+export const MAX_SESSION_STATE_CHARS = 65_536
+export const MAX_STORAGE_VALUE_CHARS = 1_048_576
+/**
+ * A key names a value; it is not one. Keys were unbounded: a 120-million-character key took the main
+ * thread's store write 6 s, past WeChat's 5 s for every other user, and grew the database by 300 MB
+ * (a robustness review).
+ */
+export const MAX_STORAGE_KEY_CHARS = 1_024
+/** Ten years: far past any dialogue or cache, and within what every store accepts (Redis PX). */
+export const MAX_TTL_SECONDS = 315_360_000
+
 /** Handed to the worker as `workerData`. */
 export interface WorkerInit {
   /** Folder name; the plugin's `name` must equal it. */

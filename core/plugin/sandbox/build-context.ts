@@ -20,7 +20,7 @@ import type {
 import type { SessionOp } from '../plugin-host-types.ts'
 import { apiError } from '../api-error.ts'
 import { incrementFailure, updateAtomically, type CompareAndSetPort } from '../storage-update.ts'
-import type { CallRequest, KvScope, RpcRequest } from '../worker-protocol.ts'
+import { MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, MAX_TTL_SECONDS, type CallRequest, type KvScope, type RpcRequest } from '../worker-protocol.ts'
 import type { LogForwarder } from './log-forwarder.ts'
 import { BACKGROUND_RPC_TIMEOUT_MS, type RpcClient } from './rpc-client.ts'
 import { lastCopySize, toPlain } from './to-plain.ts'
@@ -243,22 +243,6 @@ export function createPlatformApi(rpc: RpcClient, accountId: string, deadline: (
 
 // The throws below are the plugin's bugs, raised where its stack points at the bad call.
 
-/**
- * Bounds on what a plugin keeps. A session's state is read, copied and written with each of the user's
- * messages on the main thread, and a stored value with each read: a 30-million-character state held up
- * every other user's answers (150 ms each) and grew the process by 450 MB. Dialogue state is small; a
- * stored value may be a cached API answer, hence more room.
- */
-export const MAX_SESSION_STATE_CHARS = 65_536
-export const MAX_STORAGE_VALUE_CHARS = 1_048_576
-/**
- * A key names a value; it is not one. Keys were unbounded: a 120-million-character key took the main
- * thread's store write 6 s, past WeChat's 5 s for every other user, and grew the database by 300 MB
- * (a robustness review).
- */
-export const MAX_STORAGE_KEY_CHARS = 1_024
-/** Ten years: far past any dialogue or cache, and within what every store accepts (Redis PX). */
-export const MAX_TTL_SECONDS = 315_360_000
 
 function plainOrThrow(what: string, value: unknown, maxChars = Infinity): JsonValue {
   const copied = toPlain(value, maxChars)

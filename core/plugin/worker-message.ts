@@ -1,0 +1,156 @@
+/**
+ * What a plugin's worker sends the engine, checked on arrival (plugin-runner.ts), before anything acts on it.
+ *
+ * The worker program is the engine's own and checks a plugin's calls where they are made (sandbox/
+ * build-context.ts: storage keys, TTLs, session state and values within their bounds), so a message that
+ * fails here was not made by it: the plugin's code got out of vm2, which is fault isolation and not a
+ * security boundary (docs/plugins.md), and talks to the engine itself. In a process of its own (the default
+ * on Node 20 and 22) that line is all it reaches. A message of an unknown kind, or of a known kind with
+ * fields of the wrong type, then threw inside the engine's message handler (a `log` of level "nope" called
+ * undefined), an uncaught exception that ended every account's engine; a session op with a TTL of NaN or a
+ * key of 100 MB went to the store. Now the worker is replaced, as after a crash, saying why.
+ *
+ * The checks are a few typeof tests for the messages every call sends (`result`, `rpc`): nothing a call
+ * notices. Values (session state, stored values) are measured as the worker measures them (toPlain).
+ */
+import { MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, MAX_TTL_SECONDS } from './worker-protocol.ts'
+import { toPlain } from './sandbox/to-plain.ts'
+import { quotedShort } from '../shown-text.ts'
+
+/** Undefined when `raw` is a message the worker program could have sent, else what is wrong with it. */
+export function checkWorkerMessage(raw: unknown): string | undefined {
+  if (!isObject(raw)) return `a message that is ${kindOf(raw)}, not an object`
+  const m = raw as Record<string, unknown>
+  switch (m.t) {
+    case 'ready':
+      return undefined
+    case 'load-failed':
+      return isString(m.reason) ? undefined : 'load-failed without a reason'
+    case 'result':
+      if (!isId(m.id)) return 'a result without a call id'
+      return checkResult(m.result) ?? checkSessionOps(m.sessionOps)
+    case 'rpc':
+      if (!isId(m.id)) return 'a request without an id'
+      return checkRpc(m)
+    case 'log':
+      if (!LOG_LEVELS.has(m.level as string)) return `a log line of level ${quoted(m.level)}`
+      if (!isString(m.msg)) return 'a log line without its text'
+      return m.data === undefined || isObject(m.data) ? undefined : `a log line whose data is ${kindOf(m.data)}`
+    case 'disposed':
+      return isCount(m.cleared) && (m.error === undefined || isString(m.error)) ? undefined : 'disposed with fields of the wrong type'
+    case 'over-memory':
+      return (m.where === 'heap' || m.where === 'outside') && isFiniteNumber(m.mb) ? undefined : 'over-memory with fields of the wrong type'
+    default:
+      return `a message of kind ${quoted(m.t)}`
+  }
+}
+
+const LOG_LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error'])
+const STORAGE_METHODS: ReadonlySet<string> = new Set(['kv.get', 'kv.delete', 'kv.set', 'kv.increment', 'kv.compareAndSet'])
+const API_METHODS: ReadonlySet<string> = new Set(['api.get', 'api.post', 'api.sendToUser', 'api.sendTemplate'])
+
+function checkResult(result: unknown): string | undefined {
+  if (!isObject(result)) return `a result that is ${kindOf(result)}`
+  const r = result as Record<string, unknown>
+  switch (r.kind) {
+    case 'pass':
+      return undefined
+    // The reply itself is checked as every reply is (reply-builders.ts parseReply), after this.
+    case 'reply':
+      return 'reply' in r ? undefined : 'a reply result without its reply'
+    case 'error':
+      return isString(r.message) ? undefined : 'an error result without its message'
+    case 'bad-reply':
+      return isString(r.reason) ? undefined : 'a bad-reply result without its reason'
+    default:
+      return `a result of kind ${quoted(r.kind)}`
+  }
+}
+
+function checkSessionOps(ops: unknown): string | undefined {
+  if (!Array.isArray(ops)) return `session ops that are ${kindOf(ops)}`
+  for (const op of ops) {
+    if (!isObject(op)) return `a session op that is ${kindOf(op)}`
+    const o = op as Record<string, unknown>
+    switch (o.op) {
+      case 'end':
+        break
+      case 'begin':
+      case 'refresh':
+        if (!isFiniteNumber(o.ttlMs) || o.ttlMs <= 0 || o.ttlMs > MAX_TTL_SECONDS * 1000) return `session.${o.op} with a TTL of ${quoted(o.ttlMs)} ms`
+        if (o.op === 'begin' && o.state !== undefined && !fitsAsJson(o.state, MAX_SESSION_STATE_CHARS)) return `session.begin with a state that is not plain data within ${MAX_SESSION_STATE_CHARS} characters`
+        break
+      case 'update':
+        if (!fitsAsJson(o.state, MAX_SESSION_STATE_CHARS)) return `session.update with a state that is not plain data within ${MAX_SESSION_STATE_CHARS} characters`
+        break
+      default:
+        return `a session op ${quoted(o.op)}`
+    }
+  }
+  return undefined
+}
+
+/**
+ * Storage requests carry what build-context.ts checked (scope, key, TTL, value); the platform API's are
+ * checked on the main thread anyway (serve-plugin-rpc.ts parses messages; a path or account that is not
+ * one is refused there as a failed call), so only their field types are looked at here.
+ */
+function checkRpc(m: Record<string, unknown>): string | undefined {
+  const method = m.method as string
+  if (STORAGE_METHODS.has(method)) {
+    const scope = m.scope
+    if (scope !== null && !(isObject(scope) && isString((scope as { user?: unknown }).user) && (scope as { user: string }).user !== '')) return `${method} with a scope that is ${kindOf(scope)}`
+    if (!isString(m.key) || m.key === '' || m.key.length > MAX_STORAGE_KEY_CHARS) return `${method} with a key that is not 1 to ${MAX_STORAGE_KEY_CHARS} characters`
+    if (m.ttlSeconds !== undefined && !(isFiniteNumber(m.ttlSeconds) && m.ttlSeconds > 0 && m.ttlSeconds <= MAX_TTL_SECONDS)) return `${method} with a TTL of ${quoted(m.ttlSeconds)} s`
+    if (method === 'kv.set' && !fitsAsJson(m.value, MAX_STORAGE_VALUE_CHARS)) return `kv.set with a value that is not plain data within ${MAX_STORAGE_VALUE_CHARS} characters`
+    if (method === 'kv.increment' && !isFiniteNumber(m.by)) return `kv.increment by ${quoted(m.by)}`
+    if (method === 'kv.compareAndSet') {
+      for (const side of ['expected', 'next'] as const) {
+        const v = m[side]
+        if (v !== undefined && !(isObject(v) && fitsAsJson((v as { value?: unknown }).value, MAX_STORAGE_VALUE_CHARS))) return `kv.compareAndSet with ${side} that is not { value } of plain data within ${MAX_STORAGE_VALUE_CHARS} characters`
+      }
+    }
+    return undefined
+  }
+  if (API_METHODS.has(method)) {
+    if (!isString(m.accountId)) return `${method} without an account`
+    if ((method === 'api.get' || method === 'api.post') && !isString(m.path)) return `${method} without a path`
+    if (method === 'api.get' && m.query !== undefined && !(isObject(m.query) && Object.values(m.query as object).every(isString))) return 'api.get with a query that is not strings'
+    if ((method === 'api.sendToUser' || method === 'api.sendTemplate') && !isString(m.openId)) return `${method} without an openId`
+    return undefined
+  }
+  return `a request of method ${quoted(method)}`
+}
+
+function fitsAsJson(value: unknown, maxChars: number): boolean {
+  return toPlain(value, maxChars).ok
+}
+
+function isObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function isString(v: unknown): v is string {
+  return typeof v === 'string'
+}
+
+function isFiniteNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v)
+}
+
+function isId(v: unknown): boolean {
+  return Number.isSafeInteger(v) && (v as number) > 0
+}
+
+function isCount(v: unknown): boolean {
+  return Number.isSafeInteger(v) && (v as number) >= 0
+}
+
+function kindOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'a list' : v === undefined ? 'missing' : `a ${typeof v}`
+}
+
+/** A value the worker chose, as a reason shows it: short, and nothing a log line cannot hold. */
+function quoted(v: unknown): string {
+  return typeof v === 'string' ? quotedShort(v, 40) : typeof v === 'number' || typeof v === 'boolean' ? String(v) : kindOf(v)
+}

@@ -1,0 +1,98 @@
+/**
+ * checkWorkerMessage (core/plugin/worker-message.ts) over generated messages (fast-check): anything at all
+ * is answered with a reason or accepted, never thrown on; every message of the protocol's shapes is
+ * accepted (the suite's plugin tests run the real worker program through it as well); a message of a known
+ * kind with one field of the wrong type is refused.
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import fc from 'fast-check'
+import { checkWorkerMessage } from '../../core/plugin/worker-message.ts'
+
+const json = fc.jsonValue({ maxDepth: 3 })
+const id = fc.integer({ min: 1, max: 2 ** 40 })
+const ttlMs = fc.integer({ min: 1, max: 315_360_000_000 })
+const scope = fc.oneof(fc.constant(null), fc.record({ user: fc.string({ minLength: 1, maxLength: 30 }) }))
+const key = fc.string({ minLength: 1, maxLength: 60 })
+
+const valid = fc.oneof(
+  fc.constant({ t: 'ready' }),
+  fc.record({ t: fc.constant('load-failed'), reason: fc.string() }),
+  fc.record({
+    t: fc.constant('result'),
+    id,
+    result: fc.oneof(
+      fc.record({ kind: fc.constant('reply'), reply: json }),
+      fc.constant({ kind: 'pass' }),
+      fc.record({ kind: fc.constant('error'), message: fc.string() }),
+      fc.record({ kind: fc.constant('bad-reply'), reason: fc.string() }),
+    ),
+    sessionOps: fc.array(
+      fc.oneof(
+        fc.record({ op: fc.constant('begin'), ttlMs, state: json }, { requiredKeys: ['op', 'ttlMs'] }),
+        fc.record({ op: fc.constant('update'), state: json }),
+        fc.record({ op: fc.constant('refresh'), ttlMs }),
+        fc.constant({ op: 'end' }),
+      ),
+      { maxLength: 4 },
+    ),
+  }),
+  fc.record({ t: fc.constant('rpc'), id, method: fc.constantFrom('kv.get', 'kv.delete'), scope, key }),
+  fc.record({ t: fc.constant('rpc'), id, method: fc.constant('kv.set'), scope, key, value: json, ttlSeconds: fc.integer({ min: 1, max: 315_360_000 }) }, { requiredKeys: ['t', 'id', 'method', 'scope', 'key', 'value'] }),
+  fc.record({ t: fc.constant('rpc'), id, method: fc.constant('kv.increment'), scope, key, by: fc.integer() }),
+  fc.record({ t: fc.constant('rpc'), id, method: fc.constant('kv.compareAndSet'), scope, key, expected: fc.record({ value: json }), next: fc.record({ value: json }) }, { requiredKeys: ['t', 'id', 'method', 'scope', 'key'] }),
+  fc.record({ t: fc.constant('rpc'), id, method: fc.constant('api.get'), accountId: fc.string(), path: fc.string(), query: fc.dictionary(fc.string(), fc.string()) }, { requiredKeys: ['t', 'id', 'method', 'accountId', 'path'] }),
+  fc.record({ t: fc.constant('rpc'), id, method: fc.constant('api.post'), accountId: fc.string(), path: fc.string(), body: json }),
+  fc.record({ t: fc.constant('rpc'), id, method: fc.constantFrom('api.sendToUser', 'api.sendTemplate'), accountId: fc.string(), openId: fc.string(), message: json }),
+  fc.record({ t: fc.constant('log'), level: fc.constantFrom('debug', 'info', 'warn', 'error'), msg: fc.string(), data: fc.dictionary(fc.string(), json) }, { requiredKeys: ['t', 'level', 'msg'] }),
+  fc.record({ t: fc.constant('disposed'), cleared: fc.nat(), error: fc.string() }, { requiredKeys: ['t', 'cleared'] }),
+  fc.record({ t: fc.constant('over-memory'), where: fc.constantFrom('heap', 'outside'), mb: fc.double({ noNaN: true, noDefaultInfinity: true }) }),
+)
+
+test('every message of the protocol\'s shapes is accepted', () => {
+  fc.assert(
+    fc.property(valid, (m) => {
+      assert.equal(checkWorkerMessage(m), undefined, JSON.stringify(m))
+    }),
+    { numRuns: 3000 },
+  )
+})
+
+test('anything at all is refused with a short reason or accepted, never thrown on', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.anything(), json), (v) => {
+      const why = checkWorkerMessage(v)
+      if (why !== undefined) assert.ok(why.length > 0 && why.length < 300, why)
+    }),
+    { numRuns: 3000 },
+  )
+})
+
+/** null, undefined, NaN, a list, an object, or the typeof of anything else. */
+function kindOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'list' : Number.isNaN(v) ? 'NaN' : typeof v
+}
+
+test('a message of the protocol with one field changed to a value of another type is refused', () => {
+  const wrong = fc.oneof(fc.constant(null), fc.constant(undefined), fc.constant(NaN), fc.constant(-1), fc.constant([]), fc.constant({}), fc.constant('x'), fc.constant(true))
+  let refused = 0
+  fc.assert(
+    fc.property(valid, fc.nat(), wrong, (m, pick, value) => {
+      const fields = Object.keys(m).filter((k) => k !== 't')
+      if (fields.length === 0) return
+      const field = fields[pick % fields.length]
+      const changed = { ...(m as Record<string, unknown>), [field]: value }
+      const why = checkWorkerMessage(changed)
+      if (why !== undefined) refused++
+      // A field that takes any JSON (a reply, an API body or message, a state or stored value: checked later,
+      // on the main thread, or just data) may get any of these; an optional one may be left out; a value of the
+      // field's own kind (another string, an empty list) may be right. Any other change must be refused.
+      const anyJson = ['reply', 'body', 'message', 'state', 'value'].includes(field) && !Number.isNaN(value)
+      const optional = value === undefined && ['ttlSeconds', 'expected', 'next', 'query', 'data', 'error', 'state'].includes(field)
+      const sameKind = kindOf(value) === kindOf((m as Record<string, unknown>)[field])
+      if (!anyJson && !optional && !sameKind) assert.notEqual(why, undefined, `accepted ${field}: ${String(value)} in ${JSON.stringify(m)}`)
+    }),
+    { numRuns: 3000 },
+  )
+  assert.ok(refused > 1000, `${refused} refused`)
+})
