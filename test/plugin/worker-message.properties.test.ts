@@ -85,9 +85,10 @@ test('a message of the protocol with one field changed to a value of another typ
       const why = checkWorkerMessage(changed)
       if (why !== undefined) refused++
       // A reply, an API body or message may be anything here (each is checked where it is used, on the main
-      // thread); a state or stored value any JSON; an optional one may be left out; a value of the
+      // thread), a state or stored value anything JSON.stringify writes within the bound (NaN as null), a
+      // storage scope null (the plugin's global keys); an optional one may be left out; a value of the
       // field's own kind (another string, an empty list) may be right. Any other change must be refused.
-      const anyJson = ['reply', 'body', 'message'].includes(field) || (['state', 'value'].includes(field) && !Number.isNaN(value))
+      const anyJson = ['reply', 'body', 'message', 'state', 'value'].includes(field) || (field === 'scope' && value === null)
       const optional = value === undefined && ['ttlSeconds', 'expected', 'next', 'query', 'data', 'error', 'state'].includes(field)
       const sameKind = kindOf(value) === kindOf((m as Record<string, unknown>)[field])
       if (!anyJson && !optional && !sameKind) assert.notEqual(why, undefined, `accepted ${field}: ${String(value)} in ${JSON.stringify(m)}`)
