@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
-import fc from 'fast-check'
+import fc from '../support/fast-check.ts'
 import { loadConfig } from '../../core/config/load-config.ts'
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-env-'))

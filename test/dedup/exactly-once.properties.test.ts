@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import fc from 'fast-check'
+import fc from '../support/fast-check.ts'
 import { createExactlyOnce, type Delivery } from '../../core/dedup/exactly-once.ts'
 import { createMemoryStore } from '../../core/store/memory-store.ts'
 import type { DedupStore, StoredReply } from '../../core/store/store.ts'

@@ -8,7 +8,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { readFileSync, readdirSync } from 'node:fs'
-import fc from 'fast-check'
+import fc from '../support/fast-check.ts'
 import { parseXml } from '../../core/normalize/safe-xml.ts'
 import { normalizeMessage } from '../../core/normalize/normalize-message.ts'
 

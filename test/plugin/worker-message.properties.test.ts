@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import fc from 'fast-check'
+import fc from '../support/fast-check.ts'
 import { checkWorkerMessage } from '../../core/plugin/worker-message.ts'
 
 const json = fc.jsonValue({ maxDepth: 3 })

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import fc from 'fast-check'
+import fc from '../support/fast-check.ts'
 import { parseReply } from '../../core/reply/reply-builders.ts'
 import { parseSendable, parseSendOptions } from '../../core/reply/custom-message-schema.ts'
 import { toCustomMessage } from '../../core/reply/custom-message.ts'

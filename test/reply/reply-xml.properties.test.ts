@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import fc from 'fast-check'
+import fc from '../support/fast-check.ts'
 import { serializeReply, buildEncryptedReply, type ReplyEnvelope } from '../../core/reply/reply-xml.ts'
 import { parseXml } from '../../core/normalize/safe-xml.ts'
 import { createWeChatCipher } from '../../core/verify/wechat-cipher.ts'

@@ -7,7 +7,7 @@
 import { createDecipheriv, createCipheriv } from 'node:crypto'
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import fc from 'fast-check'
+import fc from '../support/fast-check.ts'
 import { createWeChatCipher, type WeChatCipher } from '../../core/verify/wechat-cipher.ts'
 
 const KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG'

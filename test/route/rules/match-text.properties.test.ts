@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import fc from 'fast-check'
+import fc from '../../support/fast-check.ts'
 import { compileRuleSet } from '../../../core/route/rules/index.ts'
 import { comboOf, foldText } from '../../../core/route/rules/fold-text.ts'
 import { compareRuleOrder } from '../../../core/route/rules/rule-order.ts'

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
-import fc from 'fast-check'
+import fc from '../../support/fast-check.ts'
 import { loadRuleSet, parseRuleFile } from '../../../core/route/rules/load-rule-set.ts'
 import { parseMenuFile } from '../../../core/menu/menu-file.ts'
 
