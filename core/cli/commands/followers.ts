@@ -6,7 +6,7 @@
 import type { FollowerCount } from '../../store/store.ts'
 import { accountNamed, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openProjectStore } from '../open-project-store.ts'
-import { parseSince } from './log.ts'
+import { sinceFlag } from './log.ts'
 
 export interface FollowersFlags extends GlobalFlags {
   account?: string
@@ -20,14 +20,8 @@ const UNKNOWN = '(unknown)'
 const TOTAL = '(total)'
 
 export async function runFollowers(flags: FollowersFlags, io: Output = stdio): Promise<number> {
-  let since: number | undefined
-  if (flags.since !== undefined) {
-    since = parseSince(flags.since)
-    if (since === undefined) {
-      io.err(`wxengine followers: --since takes a duration (30s, 10m, 2h, 7d) or a date (2024-05-01 or 2024-05-01T08:00), got "${flags.since}"`)
-      return EXIT_USAGE
-    }
-  }
+  const since = sinceFlag('followers', flags.since, io)
+  if (since === null) return EXIT_USAGE
   const config = loadProjectConfig(flags, io)
   if (!config) return EXIT_USAGE
   // As for log and stats: a mistyped account would say "no follows recorded yet", as if nobody followed it.

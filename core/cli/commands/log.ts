@@ -27,15 +27,18 @@ export function parseSince(value: string, now = Date.now()): number | undefined 
   return Number.isNaN(at) ? undefined : at
 }
 
+/** `--since` as `log` and `followers` take it: epoch ms, undefined when not given, null once said to be no time. */
+export function sinceFlag(command: string, value: string | undefined, io: Output): number | undefined | null {
+  if (value === undefined) return undefined
+  const since = parseSince(value)
+  if (since !== undefined) return since
+  io.err(`wxengine ${command}: --since takes a duration (30s, 10m, 2h, 7d) or a date (2024-05-01 or 2024-05-01T08:00), got "${value}"`)
+  return null
+}
+
 export async function runLog(flags: LogFlags, io: Output = stdio): Promise<number> {
-  let since: number | undefined
-  if (flags.since !== undefined) {
-    since = parseSince(flags.since)
-    if (since === undefined) {
-      io.err(`wxengine log: --since takes a duration (30s, 10m, 2h, 7d) or a date (2024-05-01 or 2024-05-01T08:00), got "${flags.since}"`)
-      return EXIT_USAGE
-    }
-  }
+  const since = sinceFlag('log', flags.since, io)
+  if (since === null) return EXIT_USAGE
   const config = loadProjectConfig(flags, io)
   if (!config) return EXIT_USAGE
   // A mistyped account matched nothing and said "no messages match", as if the account were quiet.
