@@ -76,7 +76,8 @@ function checkSessionOps(ops: unknown): string | undefined {
         break
       case 'begin':
       case 'refresh':
-        if (!isFiniteNumber(o.ttlMs) || o.ttlMs <= 0 || o.ttlMs > MAX_TTL_SECONDS * 1000) return `session.${o.op} with a TTL of ${quoted(o.ttlMs)} ms`
+        // 0 is the worker's too: a positive TTL under half a millisecond, rounded (a session over at once).
+        if (!isFiniteNumber(o.ttlMs) || o.ttlMs < 0 || o.ttlMs > MAX_TTL_SECONDS * 1000) return `session.${o.op} with a TTL of ${quoted(o.ttlMs)} ms`
         if (o.op === 'begin' && o.state !== undefined && !fitsAsJson(o.state, MAX_SESSION_STATE_CHARS)) return `session.begin with a state that is not plain data within ${MAX_SESSION_STATE_CHARS} characters`
         break
       case 'update':
@@ -98,7 +99,8 @@ function checkRpc(m: Record<string, unknown>): string | undefined {
   const method = m.method as string
   if (STORAGE_METHODS.has(method)) {
     const scope = m.scope
-    if (scope !== null && !(isObject(scope) && isString((scope as { user?: unknown }).user) && (scope as { user: string }).user !== '')) return `${method} with a scope that is ${kindOf(scope)}`
+    // The user is the message's fromUser, which may be '' (the normalizer takes an empty FromUserName).
+    if (scope !== null && !(isObject(scope) && isString((scope as { user?: unknown }).user))) return `${method} with a scope that is ${kindOf(scope)}`
     if (!isString(m.key) || m.key === '' || m.key.length > MAX_STORAGE_KEY_CHARS) return `${method} with a key that is not 1 to ${MAX_STORAGE_KEY_CHARS} characters`
     if (m.ttlSeconds !== undefined && !(isFiniteNumber(m.ttlSeconds) && m.ttlSeconds > 0 && m.ttlSeconds <= MAX_TTL_SECONDS)) return `${method} with a TTL of ${quoted(m.ttlSeconds)} s`
     if (method === 'kv.set' && !fitsAsJson(m.value, MAX_STORAGE_VALUE_CHARS)) return `kv.set with a value that is not plain data within ${MAX_STORAGE_VALUE_CHARS} characters`
@@ -114,7 +116,8 @@ function checkRpc(m: Record<string, unknown>): string | undefined {
   if (API_METHODS.has(method)) {
     if (!isString(m.accountId)) return `${method} without an account`
     if ((method === 'api.get' || method === 'api.post') && !isString(m.path)) return `${method} without a path`
-    if (method === 'api.get' && m.query !== undefined && !(isObject(m.query) && Object.values(m.query as object).every(isString))) return 'api.get with a query that is not strings'
+    // A query is the plugin's copied value as given (plain JavaScript passes numbers, even a list or a
+    // string): the URL writes each value as text, so it is not looked at here.
     if ((method === 'api.sendToUser' || method === 'api.sendTemplate') && !isString(m.openId)) return `${method} without an openId`
     return undefined
   }

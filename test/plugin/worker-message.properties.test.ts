@@ -11,8 +11,9 @@ import { checkWorkerMessage } from '../../core/plugin/worker-message.ts'
 
 const json = fc.jsonValue({ maxDepth: 3 })
 const id = fc.integer({ min: 1, max: 2 ** 40 })
-const ttlMs = fc.integer({ min: 1, max: 315_360_000_000 })
-const scope = fc.oneof(fc.constant(null), fc.record({ user: fc.string({ minLength: 1, maxLength: 30 }) }))
+// 0: a positive TTL under half a millisecond, as the worker rounds it.
+const ttlMs = fc.integer({ min: 0, max: 315_360_000_000 })
+const scope = fc.oneof(fc.constant(null), fc.record({ user: fc.string({ maxLength: 30 }) }))
 const key = fc.string({ minLength: 1, maxLength: 60 })
 
 const valid = fc.oneof(
@@ -41,7 +42,7 @@ const valid = fc.oneof(
   fc.record({ t: fc.constant('rpc'), id, method: fc.constant('kv.set'), scope, key, value: json, ttlSeconds: fc.integer({ min: 1, max: 315_360_000 }) }, { requiredKeys: ['t', 'id', 'method', 'scope', 'key', 'value'] }),
   fc.record({ t: fc.constant('rpc'), id, method: fc.constant('kv.increment'), scope, key, by: fc.integer() }),
   fc.record({ t: fc.constant('rpc'), id, method: fc.constant('kv.compareAndSet'), scope, key, expected: fc.record({ value: json }), next: fc.record({ value: json }) }, { requiredKeys: ['t', 'id', 'method', 'scope', 'key'] }),
-  fc.record({ t: fc.constant('rpc'), id, method: fc.constant('api.get'), accountId: fc.string(), path: fc.string(), query: fc.dictionary(fc.string(), fc.string()) }, { requiredKeys: ['t', 'id', 'method', 'accountId', 'path'] }),
+  fc.record({ t: fc.constant('rpc'), id, method: fc.constant('api.get'), accountId: fc.string(), path: fc.string(), query: fc.oneof(fc.dictionary(fc.string(), fc.string()), json) }, { requiredKeys: ['t', 'id', 'method', 'accountId', 'path'] }),
   fc.record({ t: fc.constant('rpc'), id, method: fc.constant('api.post'), accountId: fc.string(), path: fc.string(), body: json }),
   fc.record({ t: fc.constant('rpc'), id, method: fc.constantFrom('api.sendToUser', 'api.sendTemplate'), accountId: fc.string(), openId: fc.string(), message: json }),
   fc.record({ t: fc.constant('log'), level: fc.constantFrom('debug', 'info', 'warn', 'error'), msg: fc.string(), data: fc.dictionary(fc.string(), json) }, { requiredKeys: ['t', 'level', 'msg'] }),
@@ -84,11 +85,11 @@ test('a message of the protocol with one field changed to a value of another typ
       const changed = { ...(m as Record<string, unknown>), [field]: value }
       const why = checkWorkerMessage(changed)
       if (why !== undefined) refused++
-      // A reply, an API body or message may be anything here (each is checked where it is used, on the main
+      // A reply, an API body, query or message may be anything here (each is checked where it is used, on the main
       // thread), a state or stored value anything JSON.stringify writes within the bound (NaN as null), a
       // storage scope null (the plugin's global keys); an optional one may be left out; a value of the
       // field's own kind (another string, an empty list) may be right. Any other change must be refused.
-      const anyJson = ['reply', 'body', 'message', 'state', 'value'].includes(field) || (field === 'scope' && value === null)
+      const anyJson = ['reply', 'body', 'query', 'message', 'state', 'value'].includes(field) || (field === 'scope' && value === null)
       const optional = value === undefined && ['ttlSeconds', 'expected', 'next', 'query', 'data', 'error', 'state'].includes(field)
       const sameKind = kindOf(value) === kindOf((m as Record<string, unknown>)[field])
       if (!anyJson && !optional && !sameKind) assert.notEqual(why, undefined, `accepted ${field}: ${String(value)} in ${JSON.stringify(m)}`)

@@ -1,0 +1,43 @@
+/**
+ * What the engine's own worker program sends must pass the arrival check (core/plugin/worker-message.ts):
+ * a message it refuses replaces the worker, so a plugin doing something legitimate would fail every call.
+ * These are the edges the real program reaches: a positive session TTL under half a millisecond (sent as
+ * 0 ms), a user's storage for a message whose FromUserName is empty (the normalizer takes it), and an
+ * api.get query whose values are not strings (plain JavaScript; the URL writes them as text).
+ */
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { loadPlugins, text, textOf, type Harness } from './plugin-test-kit.ts'
+
+let h: Harness
+
+before(async () => {
+  h = await loadPlugins({ only: ['session-recorder', 'storage', 'api-user'] })
+  assert.deepEqual(h.errors, [])
+})
+after(() => h.dispose())
+
+function noReplacement(): void {
+  const replaced = h.log.lines.filter((l) => String(l.msg).includes('worker replaced'))
+  assert.deepEqual(replaced, [])
+}
+
+test('a session TTL that rounds to 0 ms is sent as the worker sends it, not taken for a breach', async () => {
+  const out = await h.call('session-recorder', text('tiny-ttl'))
+  assert.equal(out.status, 'reply', JSON.stringify(out))
+  assert.deepEqual(JSON.parse(textOf(out)).after, { active: true, state: { n: 1 } })
+  noReplacement()
+})
+
+test("a user's storage for a message from an empty FromUserName works", async () => {
+  assert.equal(textOf(await h.call('storage', text('uset k v', ''))), 'stored')
+  assert.equal(textOf(await h.call('storage', text('uget k', ''))), '"v"')
+  noReplacement()
+})
+
+test('api.get with a query of numbers and booleans reaches the API', async () => {
+  const out = await h.call('api-user', text('get numbers'))
+  assert.equal(out.status, 'reply', JSON.stringify(out))
+  assert.deepEqual(h.apiCalls.at(-1), { accountId: 'main', method: 'get', args: ['/cgi-bin/info', { page: 2, all: true }] })
+  noReplacement()
+})
