@@ -110,7 +110,8 @@ export function countFollowers(rows: Iterable<FollowerState>, q: FollowerQuery):
     if (q.account !== undefined && r.account !== q.account) continue
     if (q.since !== undefined && (r.followedAt ?? r.unfollowedAt ?? -Infinity) < q.since) continue
     const scene = r.followedAt === null ? null : r.scene
-    const k = `${r.account}\u0000${scene ?? '\u0001'}`
+    // As SQLite groups: a scene is any text (a push's EventKey may hold \u0001), so null is no string here.
+    const k = JSON.stringify([r.account, scene])
     let c = counts.get(k)
     if (!c) counts.set(k, (c = { account: r.account, scene, followed: 0, stillFollowing: 0, unfollowed: 0 }))
     if (r.followedAt !== null) c.followed++

@@ -782,6 +782,19 @@ export function runStoreContract(
           ])
         }))
 
+      it("a scene of any text (a push's EventKey may hold a control character) is its own group, apart from the unknown unfollows", () =>
+        withStore(async (s, c) => {
+          const acct = `a-${uid()}`
+          const t = c.now()
+          s.log.append(unfollow(acct, 'stranger', t + 1, 'k1'))
+          s.log.append(follow(acct, 'alice', t + 2, 'k2', 'qrscene_\u0001'))
+          await s.log.flush()
+          assert.deepEqual(await s.log.followers({ account: acct }), [
+            { account: acct, scene: '\u0001', followed: 1, stillFollowing: 1, unfollowed: 0 },
+            { account: acct, scene: null, followed: 0, stillFollowing: 0, unfollowed: 1 },
+          ])
+        }))
+
       it('prune leaves the followers as they are', () =>
         withStore(async (s, c) => {
           const acct = `a-${uid()}`
