@@ -100,16 +100,17 @@ function checkRpc(m: Record<string, unknown>): string | undefined {
   if (STORAGE_METHODS.has(method)) {
     const scope = m.scope
     // The user is the message's fromUser, which may be '' (the normalizer takes an empty FromUserName).
-    if (scope !== null && !(isObject(scope) && isString((scope as { user?: unknown }).user))) return `${method} with a scope that is ${kindOf(scope)}`
+    if (scope !== null && !isObject(scope)) return `${method} with a scope that is ${kindOf(scope)}`
+    if (scope !== null && !isString((scope as { user?: unknown }).user)) return `${method} with a scope whose user is ${kindOf((scope as { user?: unknown }).user)}`
     if (!isString(m.key) || m.key === '' || m.key.length > MAX_STORAGE_KEY_CHARS) return `${method} with a key that is not 1 to ${MAX_STORAGE_KEY_CHARS} characters`
     if (m.ttlSeconds !== undefined && !(isFiniteNumber(m.ttlSeconds) && m.ttlSeconds > 0 && m.ttlSeconds <= MAX_TTL_SECONDS)) return `${method} with a TTL of ${quoted(m.ttlSeconds)} s`
     if (method === 'kv.set' && !fitsAsJson(m.value, MAX_STORAGE_VALUE_CHARS)) return `kv.set with a value that is not plain data within ${MAX_STORAGE_VALUE_CHARS} characters`
     if (method === 'kv.increment' && !isFiniteNumber(m.by)) return `kv.increment by ${quoted(m.by)}`
     if (method === 'kv.compareAndSet') {
-      for (const side of ['expected', 'next'] as const) {
-        const v = m[side]
-        if (v !== undefined && !(isObject(v) && fitsAsJson((v as { value?: unknown }).value, MAX_STORAGE_VALUE_CHARS))) return `kv.compareAndSet with ${side} that is not { value } of plain data within ${MAX_STORAGE_VALUE_CHARS} characters`
-      }
+      // `expected` is the value the worker read back from the store, not one the plugin made: one stored
+      // before values had a bound may be past it, and must still be compared, or its key could never change.
+      if (m.expected !== undefined && !(isObject(m.expected) && 'value' in (m.expected as object))) return 'kv.compareAndSet with expected that is not { value }'
+      if (m.next !== undefined && !(isObject(m.next) && fitsAsJson((m.next as { value?: unknown }).value, MAX_STORAGE_VALUE_CHARS))) return `kv.compareAndSet with next that is not { value } of plain data within ${MAX_STORAGE_VALUE_CHARS} characters`
     }
     return undefined
   }
@@ -161,7 +162,7 @@ function isCount(v: unknown): boolean {
 }
 
 function kindOf(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'a list' : v === undefined ? 'missing' : `a ${typeof v}`
+  return v === null ? 'null' : Array.isArray(v) ? 'a list' : v === undefined ? 'missing' : typeof v === 'object' ? 'an object' : `a ${typeof v}`
 }
 
 /** A value the worker chose, as a reason shows it: short, and nothing a log line cannot hold. */

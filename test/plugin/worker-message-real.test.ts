@@ -3,10 +3,12 @@
  * a message it refuses replaces the worker, so a plugin doing something legitimate would fail every call.
  * These are the edges the real program reaches: a positive session TTL under half a millisecond (sent as
  * 0 ms), a user's storage for a message whose FromUserName is empty (the normalizer takes it), and an
- * api.get query whose values are not strings (plain JavaScript; the URL writes them as text).
+ * api.get query whose values are not strings (plain JavaScript; the URL writes them as text), and an update
+ * of a stored value past today's bound (the worker sends it back as `expected`).
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
+import { pluginNamespace, globalKey } from '../../core/plugin/storage-keys.ts'
 import { loadPlugins, text, textOf, type Harness } from './plugin-test-kit.ts'
 
 let h: Harness
@@ -39,5 +41,13 @@ test('api.get with a query of numbers and booleans reaches the API', async () =>
   const out = await h.call('api-user', text('get numbers'))
   assert.equal(out.status, 'reply', JSON.stringify(out))
   assert.deepEqual(h.apiCalls.at(-1), { accountId: 'main', method: 'get', args: ['/cgi-bin/info', { page: 2, all: true }] })
+  noReplacement()
+})
+
+test('storage.update of a value stored before values had a bound, past it, works: the value read back is compared as it is', async () => {
+  // Written straight into the store, as an engine before the bound (or another tool) left it: 7 M characters.
+  await h.store.kv.set(pluginNamespace('storage'), globalKey('big'), 'x'.repeat(7 * 1024 * 1024))
+  assert.equal(textOf(await h.call('storage', text('shrink big'))), 'shrunk')
+  assert.equal(await h.store.kv.get(pluginNamespace('storage'), globalKey('big')), 'small')
   noReplacement()
 })
