@@ -4,7 +4,7 @@
  * The fixture's rules have a subscribe handler for scene 123, a welcome, and no scan handler.
  */
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import { storeEngineToken } from '../support/engine-token.ts'
@@ -199,6 +199,8 @@ describe('wxengine qrcode image', () => {
     const encoded = await project.run(['qrcode', 'image', encodeURIComponent(code.ticket), '--out', 'encoded.jpg'], { env: { WECHAT_MP_BASE: fake.baseUrl } })
     assert.equal(encoded.code, 0, encoded.stderr)
     assert.deepEqual(readFileSync(path.join(project.dir, 'encoded.jpg')), code.image)
+    // Written beside the file and renamed onto it: nothing else is left in the folder.
+    assert.deepEqual(readdirSync(project.dir).filter((f) => f.includes('.part')), [])
   })
 
   test('the refusals of create --out: a ticket WeChat does not know (404), an answer that is no image, one over 5 MB: exit 1, no file', async () => {

@@ -14,7 +14,7 @@
  */
 import { loadProjectRules } from '../load-project-rules.ts'
 import { existsSync, statSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { explainQrcodeError, fetchQrcodeImage, readCreateAnswer, showQrcodeUrl } from '../../qrcode/qrcode-api.ts'
 import { answersForScene } from '../../qrcode/qrcode-answers.ts'
@@ -49,6 +49,21 @@ function outFile(given: string, command: string, suggested: string, io: Output):
     return null
   }
   return out
+}
+
+/**
+ * The image written beside `file` and renamed onto it: a write that fails partway (a full disk) leaves no
+ * half an image under the poster's name, and an existing file stays as it was until the new one is whole.
+ */
+async function writeWhole(file: string, bytes: Buffer): Promise<void> {
+  const temp = `${file}.${process.pid}.part`
+  try {
+    await writeFile(temp, bytes)
+    await rename(temp, file)
+  } catch (e) {
+    await rm(temp, { force: true }).catch(() => undefined)
+    throw e
+  }
 }
 
 /** `30 days`, `12 hours`, `90 seconds`: the largest unit that divides it, else seconds. */
@@ -130,7 +145,7 @@ export async function runQrcodeCreate(scene: string, flags: QrcodeFlags, io: Out
     return EXIT_FAILED
   }
   try {
-    await writeFile(out, fetched.bytes)
+    await writeWhole(out, fetched.bytes)
   } catch (e) {
     io.err(`wxengine ${COMMAND}: the code is made (ticket above), but ${shownPath(out)} could not be written: ${(e as Error).message}; fetch the image from the address above`)
     return EXIT_FAILED
@@ -172,7 +187,7 @@ export async function runQrcodeImage(ticket: string, flags: GlobalFlags & { out:
     return EXIT_FAILED
   }
   try {
-    await writeFile(out, fetched.bytes)
+    await writeWhole(out, fetched.bytes)
   } catch (e) {
     io.err(`wxengine ${IMAGE_COMMAND}: ${shownPath(out)} could not be written: ${(e as Error).message}`)
     return EXIT_FAILED
