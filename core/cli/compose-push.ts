@@ -24,6 +24,9 @@ export interface PushFlags {
 
 const fail = (reason: string): Result<never, string> => ({ ok: false, error: reason })
 
+/** An element name as the pushes have them (ToUserName, Location_X, SendPicsInfo): ASCII, no dot (the path's separator). */
+const ELEMENT_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/
+
 export interface ComposedPush {
   fields: PushFields
   /** The fields the push needed and was not given, filled from push-placeholders.ts (`SendPicsInfo.Count`). */
@@ -38,6 +41,9 @@ export function composePush(f: PushFlags): Result<ComposedPush, string> {
     const eq = pair.indexOf('=')
     const path = pair.slice(0, Math.max(eq, 0)).split('.')
     if (eq <= 0 || path.includes('')) return fail(`--field takes Name=value (Parent.Name=value inside an element), got "${pair}"`)
+    // Said here, not as the engine's BAD_XML "expected an element name at offset 242" for the push built of it.
+    const bad = path.find((name) => !ELEMENT_NAME.test(name) || name === '__proto__')
+    if (bad !== undefined) return fail(`--field ${JSON.stringify(pair.slice(0, 60))}: ${JSON.stringify(bad.slice(0, 40))} is not an element name WeChat writes (a letter or _, then letters, digits, _ or -)`)
     // A dotted name reaches inside an element: ScanCodeInfo.ScanResult, SendLocationInfo.Label.
     const field = path.reduceRight<PushFields[string]>((inner, name) => ({ [name]: inner }), pair.slice(eq + 1)) as PushFields
     extra = mergeAll(extra, field)

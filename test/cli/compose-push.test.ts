@@ -61,6 +61,12 @@ describe('wxengine send: placeholders for the fields a push must have', () => {
       const r = composePush({ openid: 'u1', type: 'image', fields: [bad] })
       assert.ok(!r.ok && r.error.startsWith('--field takes Name=value'), bad)
     }
+    // Not an element name: said by send, not answered by the engine's BAD_XML "expected an element name at offset 242".
+    for (const [bad, name] of [['a b=1', 'a b'], ['Scan.<x=1', '<x'], ['1a=1', '1a'], ['__proto__=x', '__proto__']]) {
+      const r = composePush({ openid: 'u1', type: 'image', fields: [bad] })
+      assert.ok(!r.ok, bad)
+      assert.equal(r.error, `--field ${JSON.stringify(bad)}: ${JSON.stringify(name)} is not an element name WeChat writes (a letter or _, then letters, digits, _ or -)`)
+    }
   })
 
   test('an event or type the engine does not read is sent as given, with no placeholders', () => {
