@@ -147,7 +147,9 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     if (stopping.has(running.worker)) return
     const breach = checkWorkerMessage(raw)
     if (breach !== undefined) {
-      replaceBreaching(running, breach)
+      // Not made by the worker program (worker-message.ts): the plugin's code talks to the engine itself.
+      // Nothing it sent is acted on.
+      replaceFor(running, `its worker sent ${breach}, which the engine's worker program never sends (the plugin's code got out of the sandbox?)`)
       return
     }
     const msg = raw as WorkerToMain
@@ -186,11 +188,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
         if (stopping.has(running.worker)) return
         const held = msg.where === 'heap' ? `${msg.mb} MB on its heap` : `${msg.mb} MB outside its heap (ArrayBuffers, Buffers)`
         const reason = `it held ${held}, over limits.pluginMemoryMb (${opts.memoryMb} MB)`
-        stop(running.worker)
-        // During load or setup: the start fails now, saying why (its caller decides about restarting).
-        running.settleStart(fail('PLUGIN_LOAD', `setup: ${reason}`))
-        if (!running.ready) return
-        replaceLost(running, reason, `the plugin's worker was replaced: ${reason}`, `plugin ${init.name} worker replaced: ${reason}`)
+        replaceFor(running, reason, `setup: ${reason}`)
         return
       }
       case 'disposed':
@@ -213,19 +211,19 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     replaceLost(running, reason, `the plugin's worker crashed (${reason}) and was restarted`, `plugin ${init.name} worker crashed: ${reason}; restarting`)
   }
 
-  /** A worker that is gone or stopped for cause: its calls fail saying why, and a new one starts (backing off). */
   /**
-   * A message the worker program would not send (worker-message.ts): the plugin's code is talking to the
-   * engine itself. Nothing it sent is acted on; the worker is stopped and replaced as after a crash.
+   * A worker stopped for cause (memory over its bound, a message its program never sends), replaced as after
+   * a crash. During load or setup the start fails instead, saying `startReason` (its caller decides about
+   * restarting).
    */
-  function replaceBreaching(running: Running, breach: string): void {
-    const reason = `its worker sent ${breach}, which the engine's worker program never sends (the plugin's code got out of the sandbox?)`
+  function replaceFor(running: Running, reason: string, startReason = reason): void {
     stop(running.worker)
-    running.settleStart(fail('PLUGIN_LOAD', reason))
+    running.settleStart(fail('PLUGIN_LOAD', startReason))
     if (!running.ready) return
     replaceLost(running, reason, `the plugin's worker was replaced: ${reason}`, `plugin ${init.name} worker replaced: ${reason}`)
   }
 
+  /** A worker that is gone or stopped for cause: its calls fail saying why, and a new one starts (backing off). */
   function replaceLost(running: Running, reason: string, callsFailWith: string, line: string): void {
     log.error({ code: 'PLUGIN_ERROR', reason }, line)
     failSentTo(running.worker, callsFailWith)
