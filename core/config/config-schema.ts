@@ -229,6 +229,12 @@ function settingPath(path: readonly PropertyKey[]): string {
 }
 const SETTING_NAME = /^[A-Za-z_$][A-Za-z0-9_$-]*$/
 
+/** What a setting holds, in the words of the fix: `null`, `a list`, `an object`, `a string`. Not the value: it may be a secret. */
+export function valueKind(value: unknown): string {
+  if (value === null || value === undefined) return String(value)
+  return Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : `a ${typeof value}`
+}
+
 /**
  * zod's "Invalid input: expected number, received string" for `port: '8080'`, in the words of the fix. Only
  * a number or boolean written as a string is quoted back: another wrong value may be a secret.
@@ -240,7 +246,7 @@ function wrongType(expected: string, input: unknown): string {
   if (typeof input === 'string' && ((expected === 'number' && input.trim() !== '' && Number.isFinite(Number(input))) || (expected === 'boolean' && (input === 'true' || input === 'false')))) {
     return `must be ${want}, not the string ${JSON.stringify(input)}: write ${input.trim()} without quotes`
   }
-  const got = input === null ? 'null' : Array.isArray(input) ? 'a list' : typeof input === 'object' ? 'an object' : `a ${typeof input}`
+  const got = valueKind(input)
   return `must be ${want}, not ${got}`
 }
 

@@ -10,7 +10,7 @@ import { toCommonJs } from '../to-commonjs.ts'
 import { DEFAULT_PLUGIN_ISOLATION } from '../plugin/plugin-isolation.ts'
 import { fail, ok, type Result } from '../errors.ts'
 import { quotedShort } from '../shown-text.ts'
-import { describeConfigIssues, engineConfigSchema } from './config-schema.ts'
+import { describeConfigIssues, engineConfigSchema, valueKind } from './config-schema.ts'
 import { defineConfig, type AccountConfig, type EngineConfig, type UserConfig } from './config-types.ts'
 
 export const CONFIG_FILE_NAMES = ['engine.config.ts', 'engine.config.js', 'engine.config.mjs']
@@ -209,20 +209,25 @@ export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
   // The sections the environment writes into must be what they are before it does: `accounts: null` or
   // `admin: null` in the file threw a TypeError out of here (a stack at start, not the setting's name).
   const misshapen = misshapenSections(config)
-  if (misshapen.length > 0) return fail('BAD_CONFIG', `invalid configuration${file ? ` (${path.relative(process.cwd(), file) || file})` : ''}:\n  ${misshapen.join('\n  ')}`)
+  if (misshapen.length > 0) return invalidConfiguration(file, misshapen)
   // No mode: an account given a key wants encryption (as WECHAT_ENCODING_AES_KEY alone does, below), and
   // compatible takes both kinds of push; without a key, plaintext.
   config.accounts = config.accounts.map((a) => ({ ...a, mode: a.mode ?? (a.encodingAESKey ? 'compatible' : 'plaintext') }) as AccountConfig)
   const notData = firstNonData(config, '')
-  if (notData) return fail('BAD_CONFIG', `invalid configuration${file ? ` (${path.relative(process.cwd(), file) || file})` : ''}:\n  ${notData}`)
+  if (notData) return invalidConfiguration(file, [notData])
   const problems: string[] = []
   config = applyEnv(config, env, root, problems)
   const parsed = engineConfigSchema.safeParse(config, { reportInput: true })
   if (!parsed.success) problems.push(...describeConfigIssues(parsed.error, config.accounts.findIndex((a) => a.id === config.defaultAccount)))
   if (problems.length > 0) {
-    return fail('BAD_CONFIG', `invalid configuration${file ? ` (${path.relative(process.cwd(), file) || file})` : ''}:\n  ${problems.join('\n  ')}`)
+    return invalidConfiguration(file, problems)
   }
   return ok(config)
+}
+
+/** BAD_CONFIG: `invalid configuration (engine.config.ts):` and a line per problem. */
+function invalidConfiguration(file: string | undefined, problems: readonly string[]): Result<never> {
+  return fail('BAD_CONFIG', `invalid configuration${file ? ` (${path.relative(process.cwd(), file) || file})` : ''}:\n  ${problems.join('\n  ')}`)
 }
 
 const SECTIONS = ['store', 'limits', 'log', 'platform', 'admin'] as const
@@ -231,15 +236,14 @@ const SECTIONS = ['store', 'limits', 'log', 'platform', 'admin'] as const
 function misshapenSections(config: EngineConfig): string[] {
   const problems: string[] = []
   const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v)
-  const kind = (v: unknown) => (v === null || v === undefined ? String(v) : Array.isArray(v) ? 'a list' : `a ${typeof v}`)
   for (const section of SECTIONS) {
     const value: unknown = config[section]
-    if (!isObject(value)) problems.push(`${section}: must be an object, not ${kind(value)}`)
+    if (!isObject(value)) problems.push(`${section}: must be an object, not ${valueKind(value)}`)
   }
   const accounts: unknown = config.accounts
-  if (!Array.isArray(accounts)) problems.push(`accounts: must be a list of accounts, not ${isObject(accounts) ? 'an object' : kind(accounts)}`)
+  if (!Array.isArray(accounts)) problems.push(`accounts: must be a list of accounts, not ${valueKind(accounts)}`)
   // By index, not forEach: a hole (`[, {...}]`) is an account missing, which forEach would skip.
-  else for (let i = 0; i < accounts.length; i++) if (!isObject(accounts[i])) problems.push(`accounts[${i}]: must be an object (id, token, appId, ...), not ${kind(accounts[i])}`)
+  else for (let i = 0; i < accounts.length; i++) if (!isObject(accounts[i])) problems.push(`accounts[${i}]: must be an object (id, token, appId, ...), not ${valueKind(accounts[i])}`)
   return problems
 }
 
