@@ -90,7 +90,14 @@ const KIND_OF_EVENT: Readonly<Record<string, KnownKind | undefined>> = Object.as
   verify_expired: 'verify_expired',
 } satisfies Record<string, KnownKind>)
 
-const QR_SCENE_PREFIX = 'qrscene_'
+/** A follow's EventKey after a parameter QR code: `qrscene_<scene>` (qrcode create makes them). */
+export const QR_SCENE_PREFIX = 'qrscene_'
+
+/** The QR scene of a follow's EventKey (without `qrscene_`), undefined for a follow without one. */
+export function qrSceneOf(eventKey: string | undefined): string | undefined {
+  return eventKey !== undefined && eventKey.startsWith(QR_SCENE_PREFIX) ? eventKey.slice(QR_SCENE_PREFIX.length) : undefined
+}
+
 const NO_FIELDS: RawFields = Object.freeze(Object.create(null) as RawFields)
 
 /** The first reason the member being built does not fit; '' while it fits. One synchronous call at a time. */
@@ -218,8 +225,7 @@ function buildMember(kind: KnownKind, b: Base, event: string): InboundMessage {
       }
     case 'subscribe': {
       const eventKey = optStr(r, 'EventKey')
-      const scene = eventKey !== undefined && eventKey.startsWith(QR_SCENE_PREFIX) ? eventKey.slice(QR_SCENE_PREFIX.length) : undefined
-      return { kind, ...b, event, eventKey, scene, ticket: optStr(r, 'Ticket') }
+      return { kind, ...b, event, eventKey, scene: qrSceneOf(eventKey), ticket: optStr(r, 'Ticket') }
     }
     case 'unsubscribe':
       return { kind, ...b, event }

@@ -13,6 +13,7 @@
  * so a handler's `scene: 1001` matches both. expire_seconds is always sent: WeChat's default when it is left
  * out is a minute, which no poster survives.
  */
+import { QR_SCENE_PREFIX } from '../normalize/normalize-message.ts'
 
 export const QRCODE_CREATE_PATH = '/cgi-bin/qrcode/create'
 /** On the mp host (platform.mpBase), not the API's: GET ?ticket=<url-encoded ticket> answers the image. */
@@ -23,7 +24,8 @@ export const DEFAULT_EXPIRE_SECONDS = MAX_EXPIRE_SECONDS
 export const MAX_TEMPORARY_SCENE_ID = 4_294_967_295
 export const MAX_PERMANENT_SCENE_ID = 100_000
 export const MAX_SCENE_STR_CHARS = 64
-export const QR_SCENE_PREFIX = 'qrscene_'
+/** The prefix of a follow's EventKey after a code: the normalizer's, which reads it off. */
+export { QR_SCENE_PREFIX }
 
 export type QrActionName = 'QR_SCENE' | 'QR_STR_SCENE' | 'QR_LIMIT_SCENE' | 'QR_LIMIT_STR_SCENE'
 

@@ -23,7 +23,7 @@ const FOLLOW = `INSERT INTO followers (account, open_id, following, first_follow
 const UNFOLLOW = `INSERT INTO followers (account, open_id, following, first_followed_at, followed_at, unfollowed_at, scene)
   VALUES (?, ?, 0, NULL, NULL, ?, '')
   ON CONFLICT (account, open_id) DO UPDATE SET following = 0, unfollowed_at = excluded.unfollowed_at`
-/** A follow's EventKey after a parameter QR code: `qrscene_<scene>` (normalize-message.ts reads it the same way). */
+/** A follow's EventKey after a parameter QR code: `qrscene_<scene>`; normalize-message.ts's QR_SCENE_PREFIX and qrSceneOf, copied: this file is plain CommonJS run by the log thread. */
 const QR_SCENE_PREFIX = 'qrscene_'
 
 /**

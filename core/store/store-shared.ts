@@ -2,6 +2,7 @@
  * Small rules every Store backend applies the same way, so the contract suite sees one behaviour.
  */
 import type { FollowerCount, FollowerQuery, HitCount, MessageLogEntry, OutboxEntry } from './store.ts'
+import { qrSceneOf } from '../normalize/normalize-message.ts'
 
 /** What `log.query` returns when the caller gives no `limit`. */
 export const DEFAULT_LOG_LIMIT = 100
@@ -79,8 +80,6 @@ export interface FollowerState {
   scene: string
 }
 
-const QR_SCENE_PREFIX = 'qrscene_'
-
 /**
  * The user's row after `entry`, the first entry of its message (the caller skips the others, as
  * sqlite-log-batch.cjs does through follow_events): what that file's FOLLOW and UNFOLLOW statements do, for
@@ -88,14 +87,14 @@ const QR_SCENE_PREFIX = 'qrscene_'
  */
 export function nextFollowerState(prev: FollowerState | undefined, entry: MessageLogEntry): FollowerState | undefined {
   if (entry.kind === 'subscribe') {
-    const summary = entry.summary
     return {
       account: entry.account,
       following: true,
       firstFollowedAt: prev?.firstFollowedAt ?? entry.at,
       followedAt: entry.at,
       unfollowedAt: null,
-      scene: summary !== undefined && summary.startsWith(QR_SCENE_PREFIX) ? summary.slice(QR_SCENE_PREFIX.length) : '',
+      // The entry's summary is the follow's EventKey (message-recorder.ts).
+      scene: qrSceneOf(entry.summary) ?? '',
     }
   }
   if (entry.kind !== 'unsubscribe') return prev
