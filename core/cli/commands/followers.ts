@@ -4,7 +4,7 @@
  * written, as `stats`' hits are). Each user counts once, under their latest follow's scene.
  */
 import type { FollowerCount } from '../../store/store.ts'
-import { accountNamed, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { accountNamed, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openProjectStore } from '../open-project-store.ts'
 import { sinceFlag } from './log.ts'
 
@@ -38,9 +38,7 @@ export async function runFollowers(flags: FollowersFlags, io: Output = stdio): P
       io.err(since === undefined ? 'no follows or unfollows recorded yet' : 'no follows or unfollows recorded since then')
       return EXIT_OK
     }
-    const table = [['ACCOUNT', 'SCENE', 'FOLLOWED', 'STILL FOLLOWING', 'UNFOLLOWED'], ...rowsOf(counts)]
-    const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)))
-    for (const r of table) io.out(r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd())
+    for (const line of tableLines([['ACCOUNT', 'SCENE', 'FOLLOWED', 'STILL FOLLOWING', 'UNFOLLOWED'], ...rowsOf(counts)], new Set([2, 3, 4]))) io.out(line)
     if (counts.some((c) => c.scene === null)) {
       io.err(`${UNKNOWN}: unfollows of users the message log never saw follow (they followed before the engine logged, or while log.retentionDays was 0)`)
     }

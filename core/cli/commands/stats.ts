@@ -3,7 +3,7 @@
  * most hits first: which rules earn their keep and which never fire. Kept as long as the log is
  * (log.retentionDays).
  */
-import { accountNamed, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { accountNamed, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openProjectStore } from '../open-project-store.ts'
 
 export interface StatsFlags extends GlobalFlags {
@@ -29,9 +29,7 @@ export async function runStats(flags: StatsFlags, io: Output = stdio): Promise<n
       return EXIT_OK
     }
     const rows = hits.map((h) => [String(h.hits), h.account, h.rule, h.keyword === null ? '-' : JSON.stringify(h.keyword)])
-    const table = [['HITS', 'ACCOUNT', 'RULE', 'KEYWORD'], ...rows]
-    const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)))
-    for (const r of table) io.out(r.map((c, i) => (i === 0 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd())
+    for (const line of tableLines([['HITS', 'ACCOUNT', 'RULE', 'KEYWORD'], ...rows], new Set([0]))) io.out(line)
   } finally {
     await opened.store.close()
   }
