@@ -7,6 +7,11 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import assert from 'node:assert/strict'
+import { loadConfig } from '../../core/config/load-config.ts'
+import { createLogger } from '../../core/log/logger.ts'
+import { startRuntime } from '../../core/runtime.ts'
+import { createWeChatSimulator, type PushFields } from '../../core/testkit/wechat-simulator.ts'
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url))
 export const FIXTURE_PROJECT = path.join(REPO, 'test/fixtures/cli-project')
@@ -54,4 +59,24 @@ export function runCommand(file: string, args: string[], opts: { cwd: string; en
     child.on('error', reject)
     child.on('close', (code) => resolve({ code, stdout, stderr }))
   })
+}
+
+/**
+ * Sends `pushes`, in order, through one in-process engine on the project's SQLite file, as a server would
+ * write them, each signed (and encrypted) for its account and answered 200; the engine is closed after.
+ */
+export async function pushThroughEngine(project: Project, pushes: readonly { accountId: string; fields: PushFields }[]): Promise<void> {
+  const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir } })
+  assert.ok(loaded.ok)
+  const runtime = await startRuntime(loaded.value, { listen: false, log: createLogger({ level: 'silent' }) })
+  try {
+    for (const { accountId, fields } of pushes) {
+      const sim = createWeChatSimulator({ account: loaded.value.accounts.find((a) => a.id === accountId)! })
+      const req = sim.request(fields)
+      const res = await runtime.engine.handle({ method: 'POST', accountId, query: req.query, body: req.body })
+      assert.equal(res.status, 200)
+    }
+  } finally {
+    await runtime.close()
+  }
 }

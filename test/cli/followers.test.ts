@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { loadConfig } from '../../core/config/load-config.ts'
-import { createLogger } from '../../core/log/logger.ts'
-import { startRuntime } from '../../core/runtime.ts'
-import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
-import { makeProject, type Project } from './cli-harness.ts'
+import { push } from '../../core/testkit/wechat-simulator.ts'
+import { makeProject, pushThroughEngine, type Project } from './cli-harness.ts'
 
 let project: Project
 /** The pushes, oldest first: [account, openid, Event, EventKey]. */
@@ -28,20 +25,10 @@ const PUSHED: [string, string, string, string | undefined][] = [
 
 before(async () => {
   project = makeProject()
-  // Pushed through one in-process engine on the project's SQLite file, as a server would write it.
-  const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir } })
-  assert.ok(loaded.ok)
-  const runtime = await startRuntime(loaded.value, { listen: false, log: createLogger({ level: 'silent' }) })
-  try {
-    for (const [accountId, openId, event, eventKey] of PUSHED) {
-      const sim = createWeChatSimulator({ account: loaded.value.accounts.find((a) => a.id === accountId)! })
-      const req = sim.request(push.event(openId, event, eventKey === undefined ? {} : { EventKey: eventKey }))
-      const res = await runtime.engine.handle({ method: 'POST', accountId, query: req.query, body: req.body })
-      assert.equal(res.status, 200)
-    }
-  } finally {
-    await runtime.close()
-  }
+  await pushThroughEngine(
+    project,
+    PUSHED.map(([accountId, openId, event, eventKey]) => ({ accountId, fields: push.event(openId, event, eventKey === undefined ? {} : { EventKey: eventKey }) })),
+  )
 })
 after(() => project.remove())
 
@@ -94,10 +81,7 @@ test('followers: nothing yet, no log yet, the memory store', async () => {
   // The engine ran on this data directory, but nobody followed: an empty table, said on stderr.
   const fresh = makeProject()
   try {
-    const loaded = loadConfig({ root: fresh.dir, env: { DATA_DIR: fresh.dataDir } })
-    assert.ok(loaded.ok)
-    const runtime = await startRuntime(loaded.value, { listen: false, log: createLogger({ level: 'silent' }) })
-    await runtime.close()
+    await pushThroughEngine(fresh, [])
     const none = await fresh.run(['followers'])
     assert.equal(none.code, 0, none.stderr)
     assert.equal(none.stdout, '')

@@ -3,11 +3,8 @@ import { spawn } from 'node:child_process'
 import { chmodSync, cpSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
-import { loadConfig } from '../../core/config/load-config.ts'
-import { createLogger } from '../../core/log/logger.ts'
-import { startRuntime } from '../../core/runtime.ts'
-import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
-import { MAIN, makeProject, runCommand, TSX, type Project } from './cli-harness.ts'
+import { push } from '../../core/testkit/wechat-simulator.ts'
+import { MAIN, makeProject, pushThroughEngine, runCommand, TSX, type Project } from './cli-harness.ts'
 
 let project: Project
 /** What was sent, oldest first: [openid, text, account]. */
@@ -21,20 +18,7 @@ const SENT: [string, string, string][] = [
 
 before(async () => {
   project = makeProject()
-  // The messages go through one in-process engine on the project's SQLite file, as a server would write it.
-  const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir } })
-  assert.ok(loaded.ok)
-  const runtime = await startRuntime(loaded.value, { listen: false, log: createLogger({ level: 'silent' }) })
-  try {
-    for (const [openId, text, accountId] of SENT) {
-      const sim = createWeChatSimulator({ account: loaded.value.accounts.find((a) => a.id === accountId)! })
-      const req = sim.request(push.text(openId, text))
-      const res = await runtime.engine.handle({ method: 'POST', accountId, query: req.query, body: req.body })
-      assert.equal(res.status, 200)
-    }
-  } finally {
-    await runtime.close()
-  }
+  await pushThroughEngine(project, SENT.map(([openId, text, accountId]) => ({ accountId, fields: push.text(openId, text) })))
 })
 after(() => project.remove())
 
