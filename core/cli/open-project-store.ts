@@ -1,19 +1,26 @@
 /**
- * Opens the project's store for reading the message log (`wxengine log`, `wxengine stats`). SQLite in WAL
+ * Opens the project's store for reading the message log (`wxengine log`, `stats`, `followers`). SQLite in WAL
  * mode lets this process read while a running engine writes; the engine buffers log lines for at most one
  * event-loop turn, so what it has answered is there to read.
  */
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import type { EngineConfig } from '../config/config-types.ts'
 import { createLogger } from '../log/logger.ts'
 import { openStore, SQLITE_FILE_NAME } from '../store/open-store.ts'
 import type { Store } from '../store/store.ts'
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Output } from './cli-context.ts'
+import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, type GlobalFlags, type Output } from './cli-context.ts'
 
 export type OpenedStore = { store: Store } | { exitCode: number }
 
-export async function openProjectStore(config: EngineConfig, io: Output): Promise<OpenedStore> {
+/**
+ * The store of the project `flags` name, for `command`: its configuration read, `--account` checked against
+ * it (a mistyped account matched nothing and said "no messages match", as if the account were quiet), then
+ * opened. Each refusal is said on stderr, with its exit code.
+ */
+export async function openProjectStore(flags: GlobalFlags & { account?: string }, command: string, io: Output): Promise<OpenedStore> {
+  const config = loadProjectConfig(flags, io)
+  if (!config) return { exitCode: EXIT_USAGE }
+  if (flags.account !== undefined && !accountNamed(config.accounts, flags.account, command, io)) return { exitCode: EXIT_USAGE }
   if (config.store.kind === 'memory') {
     io.err('wxengine: the memory store keeps no log outside the engine process; set store: { kind: "sqlite" } (or redis) in engine.config.ts')
     return { exitCode: EXIT_USAGE }

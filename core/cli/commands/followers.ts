@@ -4,7 +4,7 @@
  * written, as `stats`' hits are). Each user counts once, under their latest follow's scene.
  */
 import type { FollowerCount } from '../../store/store.ts'
-import { accountNamed, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
+import { EXIT_OK, EXIT_USAGE, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openProjectStore } from '../open-project-store.ts'
 import { sinceFlag } from './log.ts'
 
@@ -22,11 +22,7 @@ const TOTAL = '(total)'
 export async function runFollowers(flags: FollowersFlags, io: Output = stdio): Promise<number> {
   const since = sinceFlag('followers', flags.since, io)
   if (since === null) return EXIT_USAGE
-  const config = loadProjectConfig(flags, io)
-  if (!config) return EXIT_USAGE
-  // As for log and stats: a mistyped account would say "no follows recorded yet", as if nobody followed it.
-  if (flags.account !== undefined && !accountNamed(config.accounts, flags.account, 'followers', io)) return EXIT_USAGE
-  const opened = await openProjectStore(config, io)
+  const opened = await openProjectStore(flags, 'followers', io)
   if ('exitCode' in opened) return opened.exitCode
   try {
     const counts = await opened.store.log.followers({ account: flags.account, since })

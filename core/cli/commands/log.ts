@@ -3,7 +3,7 @@
  * time, account, user, what came in, who handled it, the reply and the latency. --json prints JSON Lines.
  */
 import type { MessageLogEntry } from '../../store/store.ts'
-import { accountNamed, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
+import { EXIT_OK, EXIT_USAGE, stdio, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openProjectStore } from '../open-project-store.ts'
 
 export interface LogFlags extends GlobalFlags {
@@ -39,11 +39,7 @@ export function sinceFlag(command: string, value: string | undefined, io: Output
 export async function runLog(flags: LogFlags, io: Output = stdio): Promise<number> {
   const since = sinceFlag('log', flags.since, io)
   if (since === null) return EXIT_USAGE
-  const config = loadProjectConfig(flags, io)
-  if (!config) return EXIT_USAGE
-  // A mistyped account matched nothing and said "no messages match", as if the account were quiet.
-  if (flags.account !== undefined && !accountNamed(config.accounts, flags.account, 'log', io)) return EXIT_USAGE
-  const opened = await openProjectStore(config, io)
+  const opened = await openProjectStore(flags, 'log', io)
   if ('exitCode' in opened) return opened.exitCode
   try {
     const entries = await opened.store.log.query({ account: flags.account, openId: flags.user, since, limit: flags.limit ?? 50 })

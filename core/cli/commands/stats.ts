@@ -3,7 +3,7 @@
  * most hits first: which rules earn their keep and which never fire. Kept as long as the log is
  * (log.retentionDays).
  */
-import { accountNamed, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
+import { EXIT_OK, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openProjectStore } from '../open-project-store.ts'
 
 export interface StatsFlags extends GlobalFlags {
@@ -12,11 +12,7 @@ export interface StatsFlags extends GlobalFlags {
 }
 
 export async function runStats(flags: StatsFlags, io: Output = stdio): Promise<number> {
-  const config = loadProjectConfig(flags, io)
-  if (!config) return EXIT_USAGE
-  // As for log: a mistyped account would say "no rule hits recorded yet", as if it were quiet.
-  if (flags.account !== undefined && !accountNamed(config.accounts, flags.account, 'stats', io)) return EXIT_USAGE
-  const opened = await openProjectStore(config, io)
+  const opened = await openProjectStore(flags, 'stats', io)
   if ('exitCode' in opened) return opened.exitCode
   try {
     const hits = await opened.store.log.hits(flags.account)
