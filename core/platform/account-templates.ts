@@ -103,12 +103,15 @@ export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
   function read(): Reading {
     if (reading) return reading
     const begun = generation
-    const current: Reading = { done: fetchState(), slow: false }
-    current.done = current.done.then((s) => {
-      if (reading === current) reading = undefined
-      if (generation === begun) state = s
-      return s
-    })
+    const current: Reading = {
+      slow: false,
+      // Runs once the read ends, when `current` is long set.
+      done: fetchState().then((s) => {
+        if (reading === current) reading = undefined
+        if (generation === begun) state = s
+        return s
+      }),
+    }
     reading = current
     return current
   }
