@@ -12,6 +12,11 @@
  * failure (a timeout, a dropped connection, a 5xx, -1 system busy, an answer without template_list) may be
  * a passing outage and is kept 1 minute, so that a brief outage does not turn the check off for 10.
  *
+ * A list already read is not given up for a read that fails in passing (its 10 minutes over, or a miss's
+ * read): the check goes on against it, and the list is read again a minute later. A template's fields do
+ * not change once it is added (the console adds a template under a new id), so an old list refuses nothing
+ * a new one would allow, except an id added since: a miss, which goes out unchecked while the read fails.
+ *
  * A send waits for a list read at most 2 s (not the API's timeout): past that it goes out unchecked and
  * the read goes on, becoming the list kept when it ends; other sends meanwhile do not wait for it at all.
  */
@@ -72,7 +77,12 @@ export interface TemplateCheckOptions {
   waitMs?: number
 }
 
-type ListState = { at: number; templates: AccountTemplate[]; warned: Set<string> } | { at: number; unreadable: true; keepMs: number }
+/**
+ * A list read at `at`, or why none could be. `failedAt`: the latest read of a list already read failed in
+ * passing then; it is kept and read again a minute on (TEMPLATE_LIST_RETRY_MS).
+ */
+type ReadList = { at: number; templates: AccountTemplate[]; warned: Set<string>; failedAt?: number }
+type ListState = ReadList | { at: number; unreadable: true; keepMs: number }
 
 /** A list read in flight, shared by the checks that need it. */
 interface Reading {
@@ -108,15 +118,19 @@ export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
       // Runs once the read ends, when `current` is long set.
       done: fetchState().then((s) => {
         if (reading === current) reading = undefined
-        if (generation === begun) state = s
-        return s
+        if (generation !== begun) return s
+        state = settle(state, s)
+        return state
       }),
     }
     reading = current
     return current
   }
 
-  async function fetchState(): Promise<ListState> {
+  /** A read's outcome: the list, or why there is none (errcode and reason, for settle's line). */
+  type Fetched = ReadList | { at: number; unreadable: true; keepMs: number; refused: boolean; errcode: number | undefined; reason: string }
+
+  async function fetchState(): Promise<Fetched> {
     const r = await opts.fetchList().catch((e: unknown): Result<never> => fail('INTERNAL', e instanceof Error ? e.message : String(e)))
     const at = now()
     const parsed: Result<AccountTemplate[], string> = r.ok ? parseTemplateList(r.value) : { ok: false, error: r.error.reason }
@@ -125,13 +139,23 @@ export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
     // The platform's refusal is kept as long as a list: asking again in a minute gets the same answer. -1
     // (system busy), like a timeout or a 5xx (no errcode), may be over in a minute.
     const refused = errcode !== undefined && errcode !== -1
-    const keepMs = refused ? TEMPLATE_LIST_TTL_MS : TEMPLATE_LIST_RETRY_MS
+    return { at, unreadable: true as const, keepMs: refused ? TEMPLATE_LIST_TTL_MS : TEMPLATE_LIST_RETRY_MS, refused, errcode, reason: parsed.error }
+  }
+
+  /** What is kept once a read ends, said at info when it is not the list read. */
+  function settle(before: ListState | undefined, read: Fetched): ListState {
+    if (!('unreadable' in read)) return read
+    const { refused, errcode, reason, ...unreadable } = read
+    if (before !== undefined && !('unreadable' in before) && !refused) {
+      log?.info(
+        { appId, errcode, reason },
+        `template messages are checked against the account's templates as read ${Math.round((read.at - before.at) / 60_000)} min ago: reading them again failed (${reason}); read again in 1 minute`,
+      )
+      return { ...before, failedAt: read.at }
+    }
     const hint = errcode === 48001 ? ': the account may not read its template list (not verified?)' : ''
-    log?.info(
-      { appId, errcode, reason: parsed.error },
-      `template messages go out unchecked for ${refused ? '10 minutes' : '1 minute'}: the account's templates could not be read (${parsed.error})${hint}`,
-    )
-    return { at, unreadable: true as const, keepMs }
+    log?.info({ appId, errcode, reason }, `template messages go out unchecked for ${refused ? '10 minutes' : '1 minute'}: the account's templates could not be read (${reason})${hint}`)
+    return unreadable
   }
 
   /** The list a read ends with, or undefined if it is slow (past waitMs for this check, or for an earlier one). */
@@ -151,16 +175,19 @@ export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
   }
 
   function kept(s: ListState): boolean {
-    return now() - s.at < ('unreadable' in s ? s.keepMs : TEMPLATE_LIST_TTL_MS)
+    if ('unreadable' in s) return now() - s.at < s.keepMs
+    return s.failedAt !== undefined ? now() - s.failedAt < TEMPLATE_LIST_RETRY_MS : now() - s.at < TEMPLATE_LIST_TTL_MS
   }
 
   async function check(message: TemplateMessage): Promise<Result<void>> {
     let list = state !== undefined && kept(state) ? state : await awaitRead()
     if (list === undefined || 'unreadable' in list) return ok(undefined)
     let template = list.templates.find((t) => t.id === message.templateId)
+    // A miss against a list that could not be read again since: the id may be one added since.
+    if (template === undefined && list.failedAt !== undefined) return ok(undefined)
     if (template === undefined && now() - list.at >= TEMPLATE_MISS_REFETCH_MS) {
       list = await awaitRead()
-      if (list === undefined || 'unreadable' in list) return ok(undefined)
+      if (list === undefined || 'unreadable' in list || list.failedAt !== undefined) return ok(undefined)
       template = list.templates.find((t) => t.id === message.templateId)
     }
     if (template === undefined) return refuse(unknownTemplate(message.templateId, list.templates))

@@ -200,14 +200,19 @@ test('a read that failed in passing (a 502, a dropped connection, -1) is kept 1 
   assert.equal(listRequests(), 2)
   assert.equal(sends(), 2)
 
+  // Once a list was read, a read that fails in passing does not turn the check off: the list read before
+  // is kept, and read again a minute on.
   for (const fault of [() => fake.dropNext(FAKE_PATHS.templateList, 1), () => fake.failNext(FAKE_PATHS.templateList, 1, -1)]) {
     t += 10 * 60_000
     fault()
-    await api.sendTemplate('o1', misspelt)
-    t += 60_000
+    assert.equal((await refusal(api.sendTemplate('o1', misspelt))).code, 'PLUGIN_BAD_REPLY')
+    t += 59_000
+    assert.equal((await refusal(api.sendTemplate('o1', misspelt))).code, 'PLUGIN_BAD_REPLY')
+    t += 1_000
     assert.equal((await refusal(api.sendTemplate('o1', misspelt))).code, 'PLUGIN_BAD_REPLY')
   }
   assert.equal(listRequests(), 6)
+  assert.equal(sends(), 2)
 
   // The platform's refusal is its answer for as long as the account stays as it is: kept 10 minutes.
   t += 10 * 60_000
@@ -219,6 +224,50 @@ test('a read that failed in passing (a 502, a dropped connection, -1) is kept 1 
   t += 60_000
   assert.equal((await refusal(api.sendTemplate('o1', misspelt))).code, 'PLUGIN_BAD_REPLY')
   assert.equal(listRequests(), 8)
+})
+
+test('a list read before is kept when reading it again fails in passing, its 10 minutes over: the check goes on against it, said once, and it is read again a minute on', async () => {
+  const misspelt = shipped({ thing01: 'x', amount2: '1元', number3: 1 })
+  await api.sendTemplate('o1', shipped({ thing1: 'a', amount2: '1元', number3: 1 }))
+  t += 12 * 60_000
+  void fake.answerRawNext(FAKE_PATHS.templateList, { status: 502, contentType: 'text/html', body: '<html>502 Bad Gateway</html>' })
+  assert.match((await refusal(api.sendTemplate('o1', misspelt))).reason, /has no field "thing01"/)
+  const said = lines.filter((l) => l.level === 30 && String(l.msg).startsWith('template messages'))
+  assert.equal(said.length, 1)
+  assert.match(String(said[0].msg), /^template messages are checked against the account's templates as read 12 min ago: reading them again failed \(GET \/cgi-bin\/template\/get_all_private_template: HTTP 502.*\); read again in 1 minute$/)
+  assert.equal(listRequests(), 2)
+  t += 59_000
+  await refusal(api.sendTemplate('o1', misspelt))
+  assert.equal(listRequests(), 2)
+  // A minute on it is read again, and what it reads is kept (a new template, found without a miss's wait).
+  fake.setTemplates('wxA', [SHIPPED, { templateId: 'tpl-new', title: '新模板', fields: ['thing1'] }])
+  t += 1_000
+  await api.sendTemplate('o1', { templateId: 'tpl-new', data: { thing1: 'x' } })
+  assert.equal(listRequests(), 3)
+  assert.equal(sends(), 2)
+})
+
+test("a miss's read that fails in passing sends that id unchecked (it may be new) and keeps the list for the others' checks; the next minute's misses do not read again", async () => {
+  const misspelt = shipped({ thing01: 'x', amount2: '1元', number3: 1 })
+  await api.sendTemplate('o1', shipped({ thing1: 'a', amount2: '1元', number3: 1 }))
+  // Added in the console after the list was read.
+  fake.setTemplates('wxA', [SHIPPED, BONUS, { templateId: 'tpl-added', title: '新模板', fields: ['thing1'] }])
+  t += 30_000
+  fake.failNext(FAKE_PATHS.templateList, 1, -1)
+  await api.sendTemplate('o1', { templateId: 'tpl-added', data: { thing1: 'x' } })
+  assert.equal(listRequests(), 2)
+  assert.equal(fake.sent.at(-1)?.body.template_id, 'tpl-added')
+  // Still checked against the list read before: it was not given up for a read that failed.
+  assert.equal((await refusal(api.sendTemplate('o1', misspelt))).code, 'PLUGIN_BAD_REPLY')
+  t += 40_000
+  await api.sendTemplate('o2', { templateId: 'tpl-added', data: { thing1: 'y' } })
+  assert.equal(listRequests(), 2)
+  assert.equal(sends(), 3)
+  // A minute after the failure: read again, and the new template is checked like the others.
+  t += 20_000
+  assert.match((await refusal(api.sendTemplate('o3', { templateId: 'tpl-added', data: { thing01: 'z' } }))).reason, /^sendTemplate: template "tpl-added" \(新模板\) has no field "thing01"/)
+  assert.equal(listRequests(), 3)
+  assert.equal(sends(), 3)
 })
 
 test('a send waits for a slow list read only so long (here 1 s, not the API timeout of 10 s), then goes out unchecked; later sends do not wait; the read goes on and its list is kept', async () => {
