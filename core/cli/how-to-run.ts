@@ -6,10 +6,17 @@
  * absolute path, which works from any folder (an author following the lines from a checkout got
  * "wxengine: command not found").
  */
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isSingleBinary } from '../binary/sea-assets.ts'
 
-export function howToRun(): string {
+/**
+ * `runIn`: the folder the printed lines run in. Launched by npx (`npx wxengine plugin new`, as the README
+ * writes it), npx found wxengine from the working directory and finds it again there: lines that run there
+ * say `npx wxengine`, as the author typed it, instead of the launcher's path.
+ */
+export function howToRun(runIn: string): string {
   if (isSingleBinary()) return 'wxengine'
+  if (process.env.npm_command === 'exec' && path.resolve(runIn) === process.cwd()) return 'npx wxengine'
   return `node ${fileURLToPath(new URL('./wxengine.mjs', import.meta.url))}`
 }

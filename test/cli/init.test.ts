@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
@@ -114,4 +114,15 @@ test('the "Next:" lines run as printed from a checkout, where no wxengine is on 
   // Run as printed, after the printed cd.
   const sent = await runCommand(process.execPath, [launcher, 'send', 'hello', '--local'], { cwd: path.join(parent, 'next'), env: { ...env, DATA_DIR: path.join(parent, 'next', 'data') } })
   assert.equal(sent.stdout, 'text reply\n  Content: Hello! This account runs on wxengine.\n', sent.stderr)
+
+  // Launched by npx: after the cd, npx would not find wxengine in the new project (no node_modules), so the
+  // launcher's path stays; in the folder npx ran in (init .), npx wxengine.
+  const npx = { ...env, npm_command: 'exec' }
+  const away = await runCommand(process.execPath, ['--import', TSX, MAIN, 'init', 'npxed'], { cwd: parent, env: npx })
+  assert.match(away.stdout, new RegExp(`^  node ${launcher.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} plugin new weather`, 'm'))
+  const inPlace = path.join(parent, 'in-place')
+  mkdirSync(inPlace)
+  const here = await runCommand(process.execPath, ['--import', TSX, MAIN, 'init', '.'], { cwd: inPlace, env: npx })
+  assert.equal(here.code, 0, here.stderr)
+  assert.match(here.stdout, /^  npx wxengine send hello --local/m)
 })

@@ -67,6 +67,19 @@ test('from another folder, the printed commands name the project with -C', async
   for (const f of ['plugins/forecast', 'rules/forecast.yaml', 'test/plugins/forecast.test.ts']) rmSync(path.join(project.dir, f), { recursive: true })
 })
 
+test('launched by npx (as the README writes it), the printed commands say npx wxengine where they run in the folder npx ran in', async () => {
+  const npx = { env: { npm_command: 'exec' } }
+  const here = await project.run(['plugin', 'new', 'tides'], npx)
+  assert.equal(here.code, 0, here.stderr)
+  assert.ok(here.stdout.split('\n').includes('Try it:  npx wxengine send "tides hello" --local'), here.stdout)
+  assert.ok(here.stdout.split('\n').includes('Test it: npx wxengine test test/plugins/tides.test.ts'), here.stdout)
+  const name = path.basename(project.dir)
+  const elsewhere = await project.run(['-C', project.dir, 'plugin', 'new', 'moon'], { ...npx, cwd: path.dirname(project.dir) })
+  assert.equal(elsewhere.code, 0, elsewhere.stderr)
+  assert.ok(elsewhere.stdout.split('\n').includes(`Try it:  npx wxengine -C ${name} send "moon hello" --local`), elsewhere.stdout)
+  for (const n of ['tides', 'moon']) for (const f of [`plugins/${n}`, `rules/${n}.yaml`, `test/plugins/${n}.test.ts`]) rmSync(path.join(project.dir, f), { recursive: true })
+})
+
 test('refuses a name that exists, and leaves its files alone', async () => {
   const before = readFileSync(path.join(project.dir, 'plugins/echo/index.ts'), 'utf8')
   const r = await project.run(['plugin', 'new', 'echo'])

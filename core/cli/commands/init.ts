@@ -89,7 +89,8 @@ export async function runInit(flags: InitFlags, io: Output = stdio): Promise<num
   for (const f of kept) io.out(`kept ${shown(f)} (exists)`)
   io.out(`wrote ${shown(path.join('.wxengine', 'types'))} (${Object.keys(declarations).length} declaration files, for your editor)`)
   const cd = root === process.cwd() ? '' : `cd ${shownPath(root)}\n  `
-  const wx = howToRun()
+  // The lines after the first run in the project, after the printed cd.
+  const wx = howToRun(root)
   io.out(`\nNext:\n  ${cd}${wx} send hello --local        # the engine answers, in this process\n  ${wx} plugin new weather        # a plugin, its rule and its test\n  ${wx} test                      # run test/plugins/\n  ${wx} start                     # serve WeChat on port 8080 (set your token and AppID first)`)
   return EXIT_OK
 }

@@ -85,7 +85,7 @@ export async function runPluginNew(flags: PluginNewFlags, io: Output = stdio): P
   }
   // Commands to copy: `-C` when the project is not the working directory, or `send` would not find its config.
   const project = root === process.cwd() ? '' : ` -C ${shownPath(root)}`
-  const wx = howToRun()
+  const wx = howToRun(process.cwd())
   io.out(`\nTry it:  ${wx}${project} send "${name} hello" --local\nTest it: ${wx} test ${shownPath(files[files.length - 1].to)}`)
   return EXIT_OK
 }
