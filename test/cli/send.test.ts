@@ -113,6 +113,12 @@ describe('wxengine send --local (engine in the CLI process)', () => {
       assert.equal(late.code, 0, late.stderr)
       assert.match(late.stdout, /^no reply \(the engine answered "success"\)\ntext message through the customer-service API, 0\.\d s after the push\n {2}text:\n {4}content: late reply\n$/)
 
+      // Without --wait the late reply is not printed (it goes to the platform): the warning says how to see it.
+      const unwatched = await project.run(['-c', 'quick.config.ts', 'send', 'later slow', '--openid', 'u3', '--local', '--account', 'safe'])
+      assert.equal(unwatched.stdout, 'no reply (the engine answered "success")\n')
+      assert.match(unwatched.stderr, /^warning: reply budget spent: answered success; plugin later is still working, the reply will go out late\nhint: add --wait to print the late reply here; without it, the late reply goes to the platform API, for a user that exists only in this try-out\n/)
+      assert.doesNotMatch(late.stderr, /hint:/)
+
       const quiet = await project.run(['send', 'hello', '--openid', 'u3', '--local', '--wait', '0.2'])
       assert.equal(quiet.stdout, 'text reply\n  Content: Hi there\n')
       assert.match(quiet.stderr, /\nwxengine send: no message was sent through the API \(customer-service or template message\)\n$/)
