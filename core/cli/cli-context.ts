@@ -58,7 +58,7 @@ export function loadProjectConfig(flags: GlobalFlags, io: Output, overrides?: Us
   const loaded = loadConfig({ root: flags.root, file: flags.config, overrides })
   if (loaded.ok) return loaded.value
   io.err(`wxengine: ${loaded.error.reason}`)
-  const hint = configFailureHint(flags)
+  const hint = configFailureHint(flags, loaded.error.reason)
   if (hint) io.err(hint)
   return undefined
 }
@@ -76,17 +76,20 @@ export function accountNamed<A extends { id: string }>(accounts: readonly A[], i
 }
 
 /** What to do about a configuration that did not load, after its reason; the start says it too. */
-export function configFailureHint(flags: GlobalFlags): string | undefined {
+export function configFailureHint(flags: GlobalFlags, reason: string): string | undefined {
   const root = path.resolve(flags.root)
+  // A file that does not run (a syntax error, a throw) says where; a setting, which one.
+  const fix = (name: string) => (reason.startsWith('invalid configuration') ? `Fix the setting in ${name} or the environment variable named above.` : `Fix ${name} where it says above.`)
   if (flags.config) {
     // Named with -c: its own name, and nothing to add when it is not there (the reason says so).
-    return existsSync(path.resolve(root, flags.config)) ? `Fix the setting in ${flags.config} or the environment variable named above.` : undefined
+    return existsSync(path.resolve(root, flags.config)) ? fix(flags.config) : undefined
   }
   // Most often the wrong folder: say so rather than only which setting is missing.
-  if (!findConfigFile(root)) {
+  const file = findConfigFile(root)
+  if (!file) {
     return `There is no engine.config.ts in ${shownPath(root)}${existsSync(root) ? '' : ' (the folder does not exist)'}: run this in the project's folder, or point at it with -C <dir>; or set WECHAT_TOKEN and WECHAT_APPID.`
   }
-  return 'Fix the setting in engine.config.ts or the environment variable named above.'
+  return fix(path.basename(file))
 }
 
 export { shownPath }

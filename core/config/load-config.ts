@@ -9,6 +9,7 @@ import { compileFunction } from 'node:vm'
 import { toCommonJs } from '../to-commonjs.ts'
 import { DEFAULT_PLUGIN_ISOLATION } from '../plugin/plugin-isolation.ts'
 import { fail, ok, type Result } from '../errors.ts'
+import { shownPath, sourcePlace, sucraseErrorParts, syntaxErrorAt } from '../shown-path.ts'
 import { quotedShort } from '../shown-text.ts'
 import { describeConfigIssues, engineConfigSchema, valueKind } from './config-schema.ts'
 import { defineConfig, type AccountConfig, type EngineConfig, type UserConfig } from './config-types.ts'
@@ -51,11 +52,19 @@ export function defaultConfig(root: string): EngineConfig {
  * single binary: sucrase turns it into CommonJS, and `wxengine/config` resolves to `defineConfig`.
  */
 export function readConfigFile(file: string): Result<UserConfig> {
+  let source: string
+  try {
+    source = readFileSync(file, 'utf8')
+  } catch (e) {
+    return fail('BAD_CONFIG', `${shownPath(file)}: cannot read it: ${(e as Error).message}`)
+  }
   let code: string
   try {
-    code = toCommonJs(readFileSync(file, 'utf8'), file)
+    code = toCommonJs(source, file)
   } catch (e) {
-    return fail('BAD_CONFIG', `${file}: ${(e as Error).message}`)
+    // `engine.config.ts:2:1: SyntaxError: ...`, as plugins' and rules' errors are said, for the editor to jump to.
+    const parts = sucraseErrorParts((e as Error).message)
+    return fail('BAD_CONFIG', parts ? syntaxErrorAt(file, parts.line, parts.column, parts.message) : `${shownPath(file)}: ${(e as Error).message}`)
   }
   const realRequire = createRequire(file)
   const requireForConfig = (id: string): unknown =>
@@ -72,19 +81,24 @@ export function readConfigFile(file: string): Result<UserConfig> {
       path.dirname(file),
     )
   } catch (e) {
-    return fail('BAD_CONFIG', `${file}: ${located(e as Error, file)}`)
+    return fail('BAD_CONFIG', located(e, file))
   }
   const value = (module.exports.default ?? module.exports) as UserConfig
-  if (typeof value !== 'object' || value === null) return fail('BAD_CONFIG', `${file}: must export default defineConfig({...})`)
+  if (typeof value !== 'object' || value === null) return fail('BAD_CONFIG', `${shownPath(file)}: must export default defineConfig({...})`)
   return ok(value)
 }
 
-/** The error's message with the line and column in `file` it points at, as sucrase gives them: `(2:11)`. */
-function located(e: Error, file: string): string {
+/**
+ * What the file threw while it ran, at the line and column of `file` its stack points at (sucrase keeps the
+ * lines): `engine.config.ts:4:9: ReferenceError: x is not defined`.
+ */
+function located(thrown: unknown, file: string): string {
+  const e = thrown instanceof Error ? thrown : new Error(String(thrown))
+  const what = `${e.name}: ${e.message}`
   const stack = String(e.stack ?? '')
   const at = stack.indexOf(`${file}:`)
   const m = at === -1 ? null : /^:(\d+)(?::(\d+))?/.exec(stack.slice(at + file.length))
-  return m ? `${e.message} (${m[1]}${m[2] ? `:${m[2]}` : ''})` : e.message
+  return m ? `${sourcePlace(file, Number(m[1]), m[2] === undefined ? undefined : Number(m[2]))}: ${what}` : `${shownPath(file)}: ${what}`
 }
 
 function mergeDeep<T>(base: T, over: unknown): T {

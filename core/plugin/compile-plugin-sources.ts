@@ -17,7 +17,8 @@ import path from 'node:path'
 import { parse, type AnyNode } from 'acorn'
 import { compileLikeTheSandbox } from './sandbox/compile-like-sandbox.ts'
 import { describeThrown } from './sandbox/describe-thrown.ts'
-import { explainLoadError, sourcePlace, syntaxErrorAt } from './sandbox/explain-load-error.ts'
+import { sourcePlace, syntaxErrorAt } from '../shown-path.ts'
+import { explainLoadError } from './sandbox/explain-load-error.ts'
 import { isPathSpecifier, resolveLikeTheSandbox, sandboxCompiles } from './sandbox/resolve-like-sandbox.ts'
 
 export interface SourceProblems {

@@ -37,3 +37,28 @@ test('-c with a file that is not there: said, with no advice about settings', ()
     assert.equal(r.stderr, `wxengine: config file not found: ${path.join(project.dir, 'missing.ts')}\n`)
   }
 })
+
+test('a config file that does not run says where, as plugins and rules do (file:line:col), and the advice is to fix it there, not a setting', () => {
+  const source = readFileSync(path.join(project.dir, 'engine.config.ts'), 'utf8')
+  try {
+    // A comma left out: sucrase's "Error transforming /abs/engine.config.ts: ... (9:2)" before.
+    writeFileSync(path.join(project.dir, 'engine.config.ts'), source.replace('port: 8080,', 'port: 8080'))
+    const line = source.split('\n').findIndex((l) => l.includes('port: 8080,')) + 2
+    for (const command of [['start', '--port', '0'], ['rules', 'check']]) {
+      const r = run(command)
+      assert.equal(r.code, 2, r.stderr)
+      assert.equal(r.stderr, `wxengine: engine.config.ts:${line}:3: SyntaxError: Unexpected token, expected ","\nFix engine.config.ts where it says above.\n`)
+    }
+    // A throw while it runs: its name, and where.
+    writeFileSync(path.join(project.dir, 'engine.config.ts'), source.replace('port: 8080,', 'port: Number(missingPort),'))
+    const r = run(['rules', 'check'])
+    assert.equal(r.code, 2, r.stderr)
+    assert.equal(r.stderr, `wxengine: engine.config.ts:${line - 1}:16: ReferenceError: missingPort is not defined\nFix engine.config.ts where it says above.\n`)
+    // Named with -c: the same, under its own name.
+    writeFileSync(path.join(project.dir, 'alt.config.ts'), 'export default 42\n')
+    const other = run(['-c', 'alt.config.ts', 'rules', 'check'])
+    assert.equal(other.stderr, 'wxengine: alt.config.ts: must export default defineConfig({...})\nFix alt.config.ts where it says above.\n')
+  } finally {
+    writeFileSync(path.join(project.dir, 'engine.config.ts'), source)
+  }
+})

@@ -113,9 +113,11 @@ test('a configuration that contains itself, or nests without end, is refused nam
 })
 
 test('an error in engine.config.ts names the file and the line, found at compile time or as it runs', () => {
-  assert.match(refused(project(`export default {\n  port: 80,,\n}\n`)), /engine\.config\.ts: Unexpected token ','.* \(2(:\d+)?\)/)
-  assert.match(refused(project(`const x = 1\n\nexport default { port: undefinedThing }\n`)), /engine\.config\.ts: undefinedThing is not defined \(3:\d+\)/)
-  assert.match(refused(project(`export default {\n  port: 80\n  host: 'x'\n}\n`)), /engine\.config\.ts: .*\(3:\d+\)/)
+  // file:line:col: and what, as a plugin's or a rule file's error is said (the path: outside the working directory, whole).
+  assert.match(refused(project(`export default {\n  port: 80,,\n}\n`)), /engine\.config\.ts:2(:\d+)?: SyntaxError: Unexpected token ','/)
+  assert.match(refused(project(`const x = 1\n\nexport default { port: undefinedThing }\n`)), /engine\.config\.ts:3:\d+: ReferenceError: undefinedThing is not defined$/)
+  assert.match(refused(project(`export default {\n  port: 80\n  host: 'x'\n}\n`)), /engine\.config\.ts:3:\d+: SyntaxError: /)
+  assert.match(refused(project(`throw 'no'\nexport default {}\n`)), /engine\.config\.ts: Error: no$/)
 })
 
 test('an unknown setting is refused, not ignored', () => {

@@ -107,7 +107,7 @@ async function startEngine(flags: StartFlags): Promise<Runtime | number> {
     overrides: flags.dev ? { watch: true, host: '127.0.0.1', log: { pretty: true, level: 'debug' } } : undefined,
   })
   if (!loaded.ok) {
-    const hint = configFailureHint(flags)
+    const hint = configFailureHint(flags, loaded.error.reason)
     process.stderr.write(`wxengine: ${loaded.error.reason}\n${hint ? `${hint}\n` : ''}`)
     return 2
   }

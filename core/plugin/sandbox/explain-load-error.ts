@@ -5,7 +5,7 @@
  */
 import { isBuiltin } from 'node:module'
 import path from 'node:path'
-import { shownPath } from '../../shown-path.ts'
+import { shownPath, sucraseErrorParts, syntaxErrorAt } from '../../shown-path.ts'
 import { explainMissingGlobal } from './explain-missing-global.ts'
 
 /** The one module name plugins import; `definePlugin` is the identity at run time. */
@@ -16,9 +16,8 @@ export const PLUGIN_MODULE_NAME = 'wxengine/plugin'
  * "Error transforming <file>: ... (3:7)".
  */
 export function explainLoadError(reason: string, dir: string): string {
-  // The file may hold spaces ("My Bot/plugins/..."): up to the first ": ".
-  const transform = /Error transforming (.+?): (.*) \((\d+):(\d+)\)/.exec(reason)
-  if (transform) return syntaxErrorAt(transform[1], Number(transform[3]), Number(transform[4]), transform[2])
+  const transform = sucraseErrorParts(reason)
+  if (transform) return syntaxErrorAt(transform.file, transform.line, transform.column, transform.message)
   if (/await is only valid in async functions/.test(reason)) {
     return `${reason}: plugins run as CommonJS, where a top-level await is not possible; do that work in setup(api) or in handle`
   }
@@ -30,14 +29,4 @@ export function explainLoadError(reason: string, dir: string): string {
   if (isBuiltin(name)) return `${reason}: a Node built-in must be allowed first: plugins: { '${plugin}': { allow: ['${name.replace(/^node:/, '')}'] } } in engine.config.ts`
   if (name.startsWith('.') || path.isAbsolute(name)) return `${reason}: no such file in the plugin's folder (imports stay inside ${shownPath(dir)}; write the extension: './util.ts')`
   return `${reason}: npm packages are not available in the plugin sandbox; copy what you need into the plugin's folder, or do it in the engine`
-}
-
-/** `file:line:col: SyntaxError: message`, the form editors jump to; `file:line: ...` when the column is not known. */
-export function syntaxErrorAt(file: string, line: number, column: number | undefined, message: string): string {
-  return `${sourcePlace(file, line, column)}: SyntaxError: ${message}`
-}
-
-/** `file:line:col` (or `file:line`), the file as the user would type it. */
-export function sourcePlace(file: string, line: number, column: number | undefined): string {
-  return `${shownPath(file)}:${line}${column === undefined ? '' : `:${column}`}`
 }
