@@ -22,7 +22,9 @@ import {
   compareHits,
   countFollowers,
   DEFAULT_LOG_LIMIT,
+  type FollowerDay,
   type FollowerState,
+  foldFollowers,
   hitKeyOf,
   hitKeywordOf,
   nextFollowerState,
@@ -57,6 +59,8 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
   const hitCounts = new Map<string, HitCount>()
   /** The followers table (sqlite-schema.ts), per sessionKeyOf(account, openId). */
   const followers = new Map<string, FollowerState>()
+  /** follower_days: the users who left, folded into counts per JSON [account, scene, day] (store-shared.ts). */
+  const followerDays = new Map<string, FollowerDay>()
   /** follow_events: the message keys of the follows and unfollows applied, with their entries' times. */
   const followEvents = new Map<string, number>()
   const outbox = new Map<number, OutboxEntry>()
@@ -264,14 +268,18 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
         return out.sort(compareHits)
       },
       async followers(q = {}) {
-        return countFollowers(followers.values(), q)
+        return countFollowers(followers.values(), followerDays.values(), q)
       },
       async prune(before) {
         const kept = log.filter((e) => e.at >= before)
         const removed = log.length - kept.length
         log.splice(0, log.length, ...kept)
         for (const [k, at] of followEvents) if (at < before) followEvents.delete(k)
+        foldFollowers(followers, followerDays, before)
         return removed
+      },
+      async foldFollowers(before) {
+        return foldFollowers(followers, followerDays, before)
       },
       async flush() {},
       async committed() {},

@@ -107,8 +107,9 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
   `,
   // user_version 3 -> 4: who follows, and through which QR scene (`wxengine followers`). One row per user,
   // kept from the message log's subscribe and unsubscribe entries in the transaction that writes them
-  // (sqlite-log-batch.cjs), so nothing is added to a message's path, and pruning the log leaves it (as
-  // rule_hits). Empty at the upgrade: follows before it, or while the log is off, are not in it.
+  // (sqlite-log-batch.cjs), so nothing is added to a message's path. Pruning the log left it whole (as
+  // rule_hits) until user_version 5, which folds the rows of users who left into follower_days (below).
+  // Empty at the upgrade: follows before it, or while the log is off, are not in it.
   // - following: 1 after a follow, 0 after an unfollow. A user seen only unfollowing (who followed before
   //   the engine logged) has a row with following 0 and no follow times: the unfollow is a fact too.
   // - first_followed_at: the first follow seen; followed_at: the latest; unfollowed_at: the latest
@@ -137,6 +138,35 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
     at      INTEGER NOT NULL
   ) WITHOUT ROWID;
   CREATE INDEX follow_events_at ON follow_events (at);
+  `,
+  // user_version 4 -> 5: the users who left, counted without their OpenIDs. A followers row kept the OpenID
+  // of everyone who ever unfollowed, for good. Now each prune (the log's retention, or at once with
+  // log.purgeOnUnsubscribe or the log off) folds the rows with following 0 and unfollowed_at before its
+  // cut into these counts and deletes them, in one IMMEDIATE transaction with the same condition, so an
+  // unfollow the log thread commits meanwhile is neither counted without its row going nor lost. Rows of
+  // users still following stay: they are the current followers, not history.
+  // - per account, scene and UTC day (day: the first ms of it): the day of the user's latest follow, the
+  //   time `wxengine followers --since` selects a row by, or of the unfollow for a user never seen
+  //   following. --since takes a folded day whole when it is the day of `since` or later.
+  // - unknown: 1 for those users (followed_at NULL: followers() shows them under scene null), scene ''
+  //   then. A flag, not a NULL scene: NULLs are distinct in a primary key, so every fold would add a row.
+  // - followed: the folded users who had a follow (all but the unknown ones); unfollowed: all of them.
+  //   None still follows, by construction.
+  // A folded user who follows again is a new follower: nothing says who they were.
+  // followers_unfollowed: the fold's condition, so an hourly prune reads the few users who left since the
+  // last one, not every follower (the prune runs on the serving thread).
+  `
+  CREATE TABLE follower_days (
+    account    TEXT NOT NULL,
+    unknown    INTEGER NOT NULL CHECK (unknown IN (0, 1)),
+    scene      TEXT NOT NULL,
+    day        INTEGER NOT NULL,
+    followed   INTEGER NOT NULL,
+    unfollowed INTEGER NOT NULL,
+    PRIMARY KEY (account, unknown, scene, day)
+  ) WITHOUT ROWID;
+
+  CREATE INDEX followers_unfollowed ON followers (unfollowed_at) WHERE following = 0;
   `,
 ]
 

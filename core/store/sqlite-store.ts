@@ -37,7 +37,7 @@ import { startLogWriter } from './sqlite-log-writer.ts'
 import { holdsDataDirLock } from './data-dir-lock.ts'
 import { SCHEMA_MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.ts'
 import { StoreOpenError } from './store-open-error.ts'
-import { applyOutboxPatch, compareFollowers, compareHits, DEFAULT_LOG_LIMIT, prefixUpperBound, sessionKeyOf } from './store-shared.ts'
+import { applyOutboxPatch, compareFollowers, compareHits, DAY_MS, DEFAULT_LOG_LIMIT, prefixUpperBound, sessionKeyOf, utcDayOf } from './store-shared.ts'
 import { NotANumberError } from './store.ts'
 import type {
   ClaimResult,
@@ -234,14 +234,39 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       'SELECT account, rule, keyword, hits FROM rule_hits WHERE account = ?',
     ),
     // Users seen only unfollowing (no follow time) form their own group, scene NULL, selected by the
-    // unfollow's time; everyone else by their latest follow's.
-    followers: db.prepare<[{ account: string | null; since: number | null }], FollowerCount>(
-      `SELECT account, CASE WHEN followed_at IS NULL THEN NULL ELSE scene END AS scene,
-         count(followed_at) AS followed, sum(following) AS stillFollowing, sum(1 - following) AS unfollowed
-       FROM followers
-       WHERE (@account IS NULL OR account = @account) AND (@since IS NULL OR coalesce(followed_at, unfollowed_at) >= @since)
+    // unfollow's time; everyone else by their latest follow's. The users folded into follower_days are
+    // added in (GROUP BY puts NULL scenes together), a day selected whole from the day holding `since` on
+    // (@sinceDay, store-shared.ts utcDayOf): their times are gone.
+    followers: db.prepare<[{ account: string | null; since: number | null; sinceDay: number | null }], FollowerCount>(
+      `SELECT account, scene, sum(followed) AS followed, sum(stillFollowing) AS stillFollowing, sum(unfollowed) AS unfollowed
+       FROM (
+         SELECT account, CASE WHEN followed_at IS NULL THEN NULL ELSE scene END AS scene,
+           count(followed_at) AS followed, sum(following) AS stillFollowing, sum(1 - following) AS unfollowed
+         FROM followers
+         WHERE (@account IS NULL OR account = @account) AND (@since IS NULL OR coalesce(followed_at, unfollowed_at) >= @since)
+         GROUP BY 1, 2
+         UNION ALL
+         SELECT account, CASE WHEN unknown = 1 THEN NULL ELSE scene END, sum(followed), 0, sum(unfollowed)
+         FROM follower_days
+         WHERE (@account IS NULL OR account = @account) AND (@sinceDay IS NULL OR day >= @sinceDay)
+         GROUP BY 1, 2
+       )
        GROUP BY 1, 2`,
     ),
+    // The fold (sqlite-schema.ts, follower_days): the users who unfollowed before the cut, added to their
+    // day's counts (the day cut as utcDayOf does), then deleted under the same condition (foldTx). INDEXED
+    // BY: without it SQLite scans every follower to get the GROUP BY's account order for free; the index
+    // reads only the users who left since the last fold.
+    followersFold: db.prepare<[{ before: number }]>(
+      `INSERT INTO follower_days (account, unknown, scene, day, followed, unfollowed)
+       SELECT account, followed_at IS NULL, CASE WHEN followed_at IS NULL THEN '' ELSE scene END,
+         CAST(coalesce(followed_at, unfollowed_at) / ${DAY_MS} AS INTEGER) * ${DAY_MS}, count(followed_at), count(*)
+       FROM followers INDEXED BY followers_unfollowed
+       WHERE following = 0 AND unfollowed_at < @before
+       GROUP BY 1, 2, 3, 4
+       ON CONFLICT (account, unknown, scene, day) DO UPDATE SET followed = followed + excluded.followed, unfollowed = unfollowed + excluded.unfollowed`,
+    ),
+    followersFolded: db.prepare<[{ before: number }]>('DELETE FROM followers WHERE following = 0 AND unfollowed_at < @before'),
     logPrune: db.prepare<[number]>('DELETE FROM message_log WHERE at < ?'),
     // The keys that make a message's follow apply once (sqlite-schema.ts); the followers themselves stay.
     followEventsPrune: db.prepare<[number]>('DELETE FROM follow_events WHERE at < ?'),
@@ -423,6 +448,14 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     if (!row) return undefined
     const e = applyOutboxPatch(outboxEntryOf(row), patch)
     return st.outboxWrite.run(e.account, e.openId, JSON.stringify(e.reply), e.attempts, e.status, e.lastError ?? null, e.at, id)
+  })
+
+  // IMMEDIATE (taken by the caller): the log thread commits follows and unfollows on its own connection, and
+  // holding the write lock from the count to the delete is what keeps one of them from landing between the
+  // two: a user who unfollowed meanwhile is in both or in neither, and one who followed again in neither.
+  const foldTx = db.transaction((before: number): number => {
+    st.followersFold.run({ before })
+    return st.followersFolded.run({ before }).changes
   })
 
   // --- message log buffer -------------------------------------------------------------------------
@@ -693,12 +726,18 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       },
       async followers(q = {}) {
         await inTable()
-        return st.followers.all({ account: q.account ?? null, since: q.since ?? null }).sort(compareFollowers)
+        const since = q.since ?? null
+        return st.followers.all({ account: q.account ?? null, since, sinceDay: since === null ? null : utcDayOf(since) }).sort(compareFollowers)
       },
       async prune(before) {
         await inTable()
         st.followEventsPrune.run(before)
+        foldTx.immediate(before)
         return st.logPrune.run(before).changes
+      },
+      async foldFollowers(before) {
+        await inTable()
+        return foldTx.immediate(before)
       },
       async flush() {
         flushLog(true)

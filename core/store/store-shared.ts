@@ -102,20 +102,75 @@ export function nextFollowerState(prev: FollowerState | undefined, entry: Messag
   return { ...prev, following: false, unfollowedAt: entry.at }
 }
 
-/** log.followers over rows kept in this process: the SQLite store's query, in code. */
-export function countFollowers(rows: Iterable<FollowerState>, q: FollowerQuery): FollowerCount[] {
+export const DAY_MS = 86_400_000
+
+/** The first ms of the UTC day holding `t`: what follower_days (sqlite-schema.ts) counts by, as its SQL cuts it. */
+export function utcDayOf(t: number): number {
+  return Math.trunc(t / DAY_MS) * DAY_MS
+}
+
+/**
+ * One row of follower_days (sqlite-schema.ts): users who left, folded into counts per account, scene and
+ * UTC day. `scene` null for users never seen following (the table's `unknown`), as FollowerCount has them.
+ */
+export interface FollowerDay {
+  account: string
+  scene: string | null
+  day: number
+  followed: number
+  unfollowed: number
+}
+
+/**
+ * log.foldFollowers over rows kept in this process: the SQLite store's fold, in code. The rows of users who
+ * unfollowed before `before` are added to `days` (under their latest follow's day, or the unfollow's for a
+ * user never seen following) and deleted. Returns how many.
+ */
+export function foldFollowers(rows: Map<string, FollowerState>, days: Map<string, FollowerDay>, before: number): number {
+  let folded = 0
+  for (const [k, r] of rows) {
+    if (r.following || r.unfollowedAt === null || r.unfollowedAt >= before) continue
+    const scene = r.followedAt === null ? null : r.scene
+    const day = utcDayOf(r.followedAt ?? r.unfollowedAt)
+    const dk = JSON.stringify([r.account, scene, day])
+    let d = days.get(dk)
+    if (!d) days.set(dk, (d = { account: r.account, scene, day, followed: 0, unfollowed: 0 }))
+    if (r.followedAt !== null) d.followed++
+    d.unfollowed++
+    rows.delete(k)
+    folded++
+  }
+  return folded
+}
+
+/**
+ * log.followers over rows and folded days kept in this process: the SQLite store's query, in code. A
+ * folded day counts under `since` when it is the day holding `since` or later: its users' times are gone.
+ */
+export function countFollowers(rows: Iterable<FollowerState>, days: Iterable<FollowerDay>, q: FollowerQuery): FollowerCount[] {
   const counts = new Map<string, FollowerCount>()
+  function countOf(account: string, scene: string | null): FollowerCount {
+    // As SQLite groups: a scene is any text (a push's EventKey may hold \u0001), so null is no string here.
+    const k = JSON.stringify([account, scene])
+    let c = counts.get(k)
+    if (!c) counts.set(k, (c = { account, scene, followed: 0, stillFollowing: 0, unfollowed: 0 }))
+    return c
+  }
   for (const r of rows) {
     if (q.account !== undefined && r.account !== q.account) continue
     if (q.since !== undefined && (r.followedAt ?? r.unfollowedAt ?? -Infinity) < q.since) continue
-    const scene = r.followedAt === null ? null : r.scene
-    // As SQLite groups: a scene is any text (a push's EventKey may hold \u0001), so null is no string here.
-    const k = JSON.stringify([r.account, scene])
-    let c = counts.get(k)
-    if (!c) counts.set(k, (c = { account: r.account, scene, followed: 0, stillFollowing: 0, unfollowed: 0 }))
+    const c = countOf(r.account, r.followedAt === null ? null : r.scene)
     if (r.followedAt !== null) c.followed++
     if (r.following) c.stillFollowing++
     else c.unfollowed++
+  }
+  const sinceDay = q.since === undefined ? undefined : utcDayOf(q.since)
+  for (const d of days) {
+    if (q.account !== undefined && d.account !== q.account) continue
+    if (sinceDay !== undefined && d.day < sinceDay) continue
+    const c = countOf(d.account, d.scene)
+    c.followed += d.followed
+    c.unfollowed += d.unfollowed
   }
   return [...counts.values()].sort(compareFollowers)
 }

@@ -167,7 +167,10 @@ export interface HitCount {
   hits: number
 }
 
-/** Which followers `log.followers` counts: one account's (all by default); those who followed at or after `since`. */
+/**
+ * Which followers `log.followers` counts: one account's (all by default); those who followed at or after
+ * `since` (users folded into counts: on the day holding `since` or later).
+ */
 export interface FollowerQuery {
   account?: string
   since?: number
@@ -196,10 +199,22 @@ export interface MessageLog {
   append(entry: MessageLogEntry): void
   query(q: MessageLogQuery): Promise<MessageLogEntry[]>
   hits(account?: string): Promise<HitCount[]>
-  /** Followers per (account, scene), most followed first; kept when the log's entries are pruned, like hits. */
+  /**
+   * Followers per (account, scene), most followed first: the users the store knows (one row each) and those
+   * folded into counts (foldFollowers), summed. Pruning or folding changes no count.
+   */
   followers(q?: FollowerQuery): Promise<FollowerCount[]>
-  /** Delete entries older than `before`; returns how many. */
+  /** Delete entries older than `before`, and fold the followers who unfollowed before it (foldFollowers); returns how many entries. */
   prune(before: number): Promise<number>
+  /**
+   * Forget the users who unfollowed before `before`: each is added to anonymous counts per account, scene
+   * and UTC day (of their latest follow; of the unfollow for a user never seen following), and their row,
+   * OpenID and times, is deleted. Users still following are kept. A folded user who follows again counts as
+   * a new follower. `since` takes a folded day whole when it is the day holding `since` or later. Prune
+   * folds at its own cut; the engine also calls this at once with log.purgeOnUnsubscribe or the log off.
+   * Returns how many users were folded.
+   */
+  foldFollowers(before: number): Promise<number>
   /** Write out anything buffered. */
   flush(): Promise<void>
   /**

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict'
+import path from 'node:path'
 import { after, before, test } from 'node:test'
+import Database from 'better-sqlite3'
+import { SQLITE_FILE_NAME } from '../../core/store/open-store.ts'
+import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { makeProject, pushThroughEngine, type Project } from './cli-harness.ts'
 
@@ -34,20 +38,22 @@ after(() => project.remove())
 
 const table = (stdout: string) => stdout.trim().split('\n').map((l) => l.trim().split(/\s{2,}/))
 
+const PRINTED = [
+  ['ACCOUNT', 'SCENE', 'FOLLOWED', 'STILL FOLLOWING', 'UNFOLLOWED'],
+  // Ties: by scene, a follow without one first.
+  ['default', '-', '2', '2', '0'],
+  ['default', '1001', '2', '1', '1'],
+  ['default', 'spring', '2', '2', '0'],
+  ['default', '(unknown)', '0', '0', '1'],
+  ['default', '(total)', '6', '5', '2'],
+  ['safe', '1001', '1', '1', '0'],
+  ['safe', '(total)', '1', '1', '0'],
+]
+
 test('followers: per account and scene, most followed first, with each account total', async () => {
   const r = await project.run(['followers'])
   assert.equal(r.code, 0, r.stderr)
-  assert.deepEqual(table(r.stdout), [
-    ['ACCOUNT', 'SCENE', 'FOLLOWED', 'STILL FOLLOWING', 'UNFOLLOWED'],
-    // Ties: by scene, a follow without one first.
-    ['default', '-', '2', '2', '0'],
-    ['default', '1001', '2', '1', '1'],
-    ['default', 'spring', '2', '2', '0'],
-    ['default', '(unknown)', '0', '0', '1'],
-    ['default', '(total)', '6', '5', '2'],
-    ['safe', '1001', '1', '1', '0'],
-    ['safe', '(total)', '1', '1', '0'],
-  ])
+  assert.deepEqual(table(r.stdout), PRINTED)
   // Numbers are right-aligned under their heading.
   assert.match(r.stdout, /^default {2}1001 {14}2 {16}1 {11}1$/m)
   assert.match(r.stderr, /^\(unknown\): unfollows of users the message log never saw follow/)
@@ -104,4 +110,27 @@ test('followers --help says what it cannot know', async () => {
   assert.equal(r.code, 0)
   assert.match(r.stdout, /is not counted/)
   assert.match(r.stdout, /per DATA_DIR/)
+})
+
+test('followers: the same once the users who left are folded into counts (their OpenIDs gone from the file)', async () => {
+  const before = await project.run(['followers', '--json'])
+  const store = openSqliteStore({ file: path.join(project.dataDir, SQLITE_FILE_NAME) })
+  try {
+    // What log.purgeOnUnsubscribe, or the log's retention once it has passed, does at a prune.
+    assert.equal(await store.log.foldFollowers(Date.now() + 1), 2)
+  } finally {
+    await store.close()
+  }
+  const raw = new Database(path.join(project.dataDir, SQLITE_FILE_NAME), { readonly: true })
+  assert.deepEqual(raw.prepare("SELECT open_id FROM followers WHERE open_id IN ('bob', 'gina')").pluck().all(), ['bob'], "safe's bob still follows")
+  raw.close()
+
+  const r = await project.run(['followers'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(table(r.stdout), PRINTED)
+  assert.match(r.stderr, /^\(unknown\): unfollows of users the message log never saw follow/)
+  const json = await project.run(['followers', '--json'])
+  assert.deepEqual(JSON.parse(json.stdout), JSON.parse(before.stdout))
+  const recent = await project.run(['followers', '--since', '1h', '--account', 'default'])
+  assert.equal(table(recent.stdout).at(-1)!.join(' '), 'default (total) 6 5 2')
 })

@@ -2,7 +2,9 @@
  * The SQLite store's followers table (sqlite-schema.ts, user_version 4), kept by the message log's batch
  * (sqlite-log-batch.cjs): the same entries written again leave it as it was (a journal replayed), it agrees
  * with the memory store's rules (store-shared.ts nextFollowerState), a crashed engine's journal is counted
- * once, pruning the log keeps it, and a file from before it is upgraded. The behaviour every store shares is in store-contract.ts.
+ * once, pruning the log folds the rows of users who left into follower_days (user_version 5) and the counts
+ * stay, the memory store folds alike, and files from before either table are upgraded. The behaviour every
+ * store shares is in store-contract.ts.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -14,6 +16,7 @@ import { after, describe, it } from 'node:test'
 import Database from 'better-sqlite3'
 import { prepareLogBatch } from '../../core/store/sqlite-log-batch.cjs'
 import { SCHEMA_MIGRATIONS, SCHEMA_VERSION } from '../../core/store/sqlite-schema.ts'
+import { createMemoryStore } from '../../core/store/memory-store.ts'
 import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 import { nextFollowerState, sessionKeyOf, type FollowerState } from '../../core/store/store-shared.ts'
 import type { MessageLogEntry } from '../../core/store/store.ts'
@@ -24,6 +27,8 @@ let n = 0
 const freshFile = (label: string) => join(dir, `${label}-${n++}.db`)
 
 const T0 = 1_700_000_000_000
+const HOUR = 3_600_000
+const DAY = 24 * HOUR
 const follow = (openId: string, at: number, msgKey: string, eventKey?: string): MessageLogEntry => ({
   at, account: 'acct', openId, kind: 'subscribe', msgKey, handledBy: 'welcome', latencyMs: 1, outcome: 'replied',
   ...(eventKey !== undefined ? { summary: eventKey } : {}),
@@ -52,13 +57,16 @@ function rows(db: Database.Database): Row[] {
   return db.prepare('SELECT account, open_id, following, first_followed_at, followed_at, unfollowed_at, scene FROM followers ORDER BY account, open_id').all() as Row[]
 }
 
-/** A user's follows and unfollows as a real log has them: alternating, some messages with a second entry (answered late), later. */
-function randomHistory(random: () => number, users: string[], length: number): MessageLogEntry[] {
+/**
+ * A user's follows and unfollows as a real log has them: alternating, some messages with a second entry
+ * (answered late), later; `step` ms apart.
+ */
+function randomHistory(random: () => number, users: string[], length: number, step = 1): MessageLogEntry[] {
   const out: MessageLogEntry[] = []
   const following = new Map<string, boolean>()
   const again: MessageLogEntry[] = []
   for (let i = 0; i < length; i++) {
-    const at = T0 + i
+    const at = T0 + i * step
     // A message's second entry, a few entries after its first.
     if (again.length > 0 && random() < 0.3) {
       out.push({ ...again.shift()!, at, outcome: 'late' })
@@ -200,6 +208,113 @@ describe('pruning the log', () => {
   })
 })
 
+describe('folding the users who left (follower_days)', () => {
+  it('prune deletes the rows of users who unfollowed before the cut, OpenIDs and all; their counts stay, per account, scene and UTC day', async () => {
+    const file = freshFile('fold')
+    const s = openSqliteStore({ file, now: () => T0 })
+    const day0 = T0 - (T0 % DAY)
+    s.log.append(follow('alice', day0 + HOUR, 'k1', 'qrscene_1001'))
+    s.log.append(follow('bob', day0 + 2 * HOUR, 'k2', 'qrscene_1001'))
+    s.log.append(unfollow('bob', day0 + DAY + HOUR, 'k3'))
+    s.log.append(unfollow('stranger', day0 + DAY + 2 * HOUR, 'k4'))
+    s.log.append(follow('carol', day0 + DAY + 3 * HOUR, 'k5', 'qrscene_1001'))
+    s.log.append(unfollow('carol', day0 + 2 * DAY + HOUR, 'k6'))
+    const counted = await s.log.followers()
+    assert.deepEqual(counted, [
+      { account: 'acct', scene: '1001', followed: 3, stillFollowing: 1, unfollowed: 2 },
+      { account: 'acct', scene: null, followed: 0, stillFollowing: 0, unfollowed: 1 },
+    ])
+    assert.equal(await s.log.prune(day0 + 2 * DAY), 5)
+    assert.deepEqual(await s.log.followers(), counted)
+    await s.close()
+
+    const raw = new Database(file, { readonly: true })
+    // Alice still follows; Carol left after the cut and is folded at a later prune.
+    assert.deepEqual(raw.prepare('SELECT open_id FROM followers ORDER BY open_id').pluck().all(), ['alice', 'carol'])
+    // Bob under the day of his follow, the stranger (never seen following) under her unfollow's.
+    assert.deepEqual(raw.prepare('SELECT account, unknown, scene, day, followed, unfollowed FROM follower_days ORDER BY day').all(), [
+      { account: 'acct', unknown: 0, scene: '1001', day: day0, followed: 1, unfollowed: 1 },
+      { account: 'acct', unknown: 1, scene: '', day: day0 + DAY, followed: 0, unfollowed: 1 },
+    ])
+    // Their log entries went with the same cut.
+    assert.equal(raw.prepare("SELECT count(*) FROM message_log WHERE open_id IN ('bob', 'stranger')").pluck().get(), 0)
+    raw.close()
+  })
+
+  it('the memory store and SQLite agree over random histories with prunes and folds at random cuts between batches; neither changes a count', async () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      const random = seeded(seed)
+      // Entries 5 hours apart: a history spans days, so folded users land on several.
+      const history = randomHistory(random, ['u1', 'u2', 'u3', 'u4'], 4 + Math.floor(random() * 30), 5 * HOUR)
+      const last = history[history.length - 1].at
+      const sqlite = openSqliteStore({ file: ':memory:', now: () => T0 })
+      const memory = createMemoryStore({ now: () => T0 })
+      try {
+        for (let i = 0; i < history.length; ) {
+          const batch = history.slice(i, i + 1 + Math.floor(random() * 6))
+          i += batch.length
+          for (const e of batch) {
+            sqlite.log.append(e)
+            memory.log.append(e)
+          }
+          await sqlite.log.flush()
+          if (random() < 0.5) {
+            const counted = await memory.log.followers()
+            // A cut among the entries so far, or past them all (log.purgeOnUnsubscribe, the log off).
+            const cut = random() < 0.2 ? history[i - 1].at + 1 : T0 + Math.floor(random() * (history[i - 1].at - T0 + 1))
+            if (random() < 0.5) assert.equal(await sqlite.log.prune(cut), await memory.log.prune(cut), `seed ${seed}: pruned`)
+            else assert.equal(await sqlite.log.foldFollowers(cut), await memory.log.foldFollowers(cut), `seed ${seed}: folded`)
+            assert.deepEqual(await memory.log.followers(), counted, `seed ${seed}: a fold at ${cut - T0} changed the counts`)
+          }
+          for (let k = 0; k < 3; k++) {
+            const q = {
+              ...(random() < 0.5 ? { since: T0 + Math.floor(random() * (last - T0 + DAY)) } : {}),
+              ...(random() < 0.3 ? { account: random() < 0.5 ? 'acct' : 'other' } : {}),
+            }
+            assert.deepEqual(await sqlite.log.followers(q), await memory.log.followers(q), `seed ${seed}: ${JSON.stringify(q)} after ${i} entries`)
+          }
+        }
+      } finally {
+        await sqlite.close()
+        await memory.close()
+      }
+    }
+  })
+})
+
+describe('the follower_days table in a file from before it (user_version 4)', () => {
+  it('is added by the upgrade, empty; the rows there count as before, and the next prune folds them', async () => {
+    const file = freshFile('v4')
+    const old = new Database(file)
+    old.pragma('journal_mode = WAL')
+    for (const m of SCHEMA_MIGRATIONS.slice(0, 4)) old.exec(m)
+    old.pragma('user_version = 4')
+    // Written by the batch as it was at user_version 4 (it still writes only the followers table).
+    prepareLogBatch(old)([
+      follow('alice', T0 + 1, 'k1', 'qrscene_1001'),
+      follow('bob', T0 + 2, 'k2', 'qrscene_1001'),
+      unfollow('bob', T0 + 3, 'k3'),
+      unfollow('stranger', T0 + 4, 'k4'),
+    ])
+    old.close()
+
+    const expected = [
+      { account: 'acct', scene: '1001', followed: 2, stillFollowing: 1, unfollowed: 1 },
+      { account: 'acct', scene: null, followed: 0, stillFollowing: 0, unfollowed: 1 },
+    ]
+    const s = openSqliteStore({ file, now: () => T0 })
+    assert.deepEqual(await s.log.followers(), expected)
+    assert.equal(await s.log.prune(T0 + 10), 4)
+    assert.deepEqual(await s.log.followers(), expected)
+    await s.close()
+    const after = new Database(file, { readonly: true })
+    assert.equal(after.pragma('user_version', { simple: true }), SCHEMA_VERSION)
+    assert.deepEqual(after.prepare('SELECT open_id FROM followers').pluck().all(), ['alice'])
+    assert.equal(after.prepare('SELECT sum(followed) + sum(unfollowed) FROM follower_days').pluck().get(), 3)
+    after.close()
+  })
+})
+
 describe('the followers table in a file from before it (user_version 3)', () => {
   it('is added by the upgrade, empty: follows logged before it are not counted; those after it, and a journal left by the old engine, are', async () => {
     const file = freshFile('v3')
@@ -231,7 +346,7 @@ describe('the followers table in a file from before it (user_version 3)', () => 
     await s.close()
     const after = new Database(file, { readonly: true })
     assert.equal(after.pragma('user_version', { simple: true }), SCHEMA_VERSION)
-    assert.equal(SCHEMA_VERSION, 4)
+    assert.equal(SCHEMA_VERSION, 5)
     after.close()
   })
 })

@@ -20,7 +20,9 @@
  *   first; prune does not reduce hit counts.
  * - log.followers counts each user once, under the scene of their latest follow (`qrscene_` cut, '' for
  *   none), selected by its time; users seen only unfollowing under scene null, by the unfollow's time. A
- *   message key's follow (or unfollow) applies once, however many entries it has. Prune leaves it.
+ *   message key's follow (or unfollow) applies once, however many entries it has. Prune (and foldFollowers)
+ *   fold the users who unfollowed before the cut into anonymous counts per UTC day: the counts stay the
+ *   same; `since` takes a folded day whole when it is the day of `since` or later.
  * - outbox ids increase; list is in id order.
  * - close() twice is safe; healthy() resolves false after close.
  */
@@ -52,6 +54,7 @@ interface Clock {
 }
 
 const FAKE_EPOCH = 1_700_000_000_000
+const DAY = 86_400_000
 const REAL_SHORT_TTL_MS = 100
 const REAL_POLL_MS = 5
 const REAL_EXPIRY_DEADLINE_MS = 3000
@@ -795,7 +798,7 @@ export function runStoreContract(
           ])
         }))
 
-      it('prune leaves the followers as they are', () =>
+      it('prune keeps the counts (the users who left before the cut are folded into them)', () =>
         withStore(async (s, c) => {
           const acct = `a-${uid()}`
           const t = c.now()
@@ -806,6 +809,76 @@ export function runStoreContract(
           assert.equal(await s.log.prune(t + 1_000), 3)
           assert.deepEqual(await s.log.query({ account: acct }), [])
           assert.deepEqual(await s.log.followers({ account: acct }), [{ account: acct, scene: '7', followed: 2, stillFollowing: 1, unfollowed: 1 }])
+        }))
+
+      it('prune folds the users who unfollowed before the cut into counts per UTC day; followers() counts the same, since takes whole folded days', () =>
+        withStore(async (s, c) => {
+          const acct = `a-${uid()}`
+          const t = c.now()
+          const day0 = t - (t % DAY)
+          const at = (day: number, hour: number) => day0 + day * DAY + hour * 3_600_000
+          for (const e of [
+            follow(acct, 'alice', at(0, 1), 'k1', 'qrscene_7'),
+            follow(acct, 'bob', at(0, 2), 'k2', 'qrscene_7'),
+            // Bob is folded under the day of his follow, day 0; the stranger under her unfollow's, day 1.
+            unfollow(acct, 'bob', at(1, 1), 'k3'),
+            unfollow(acct, 'stranger', at(1, 2), 'k4'),
+            follow(acct, 'carol', at(1, 3), 'k5', ''),
+            unfollow(acct, 'carol', at(2, 1), 'k6'),
+            // Dave leaves after the cut: his row stays until a later prune.
+            follow(acct, 'dave', at(2, 2), 'k7', 'qrscene_7'),
+            unfollow(acct, 'dave', at(2, 3), 'k8'),
+          ]) s.log.append(e)
+          await s.log.flush()
+          const counted = await s.log.followers({ account: acct })
+          assert.deepEqual(counted, [
+            { account: acct, scene: '7', followed: 3, stillFollowing: 1, unfollowed: 2 },
+            { account: acct, scene: '', followed: 1, stillFollowing: 0, unfollowed: 1 },
+            { account: acct, scene: null, followed: 0, stillFollowing: 0, unfollowed: 1 },
+          ])
+          await s.log.prune(at(2, 2))
+          assert.deepEqual(await s.log.followers({ account: acct }), counted)
+          // A folded user counts on the whole day they are filed under: Carol followed and the stranger
+          // unfollowed before 05:00 on day 1, and count; Bob's day 0 does not. Alice and Dave are rows still.
+          assert.deepEqual(await s.log.followers({ account: acct, since: at(1, 5) }), [
+            { account: acct, scene: '', followed: 1, stillFollowing: 0, unfollowed: 1 },
+            { account: acct, scene: '7', followed: 1, stillFollowing: 0, unfollowed: 1 },
+            { account: acct, scene: null, followed: 0, stillFollowing: 0, unfollowed: 1 },
+          ])
+          assert.deepEqual(await s.log.followers({ account: acct, since: at(2, 0) }), [{ account: acct, scene: '7', followed: 1, stillFollowing: 0, unfollowed: 1 }])
+          // Pruning again at the same cut changes nothing.
+          await s.log.prune(at(2, 2))
+          assert.deepEqual(await s.log.followers({ account: acct }), counted)
+          // Bob, folded, follows again: the store no longer knows him, so he is a new follower.
+          s.log.append(follow(acct, 'bob', at(2, 4), 'k9', 'qrscene_spring'))
+          await s.log.flush()
+          assert.deepEqual(await s.log.followers({ account: acct }), [
+            { account: acct, scene: '7', followed: 3, stillFollowing: 1, unfollowed: 2 },
+            { account: acct, scene: '', followed: 1, stillFollowing: 0, unfollowed: 1 },
+            { account: acct, scene: 'spring', followed: 1, stillFollowing: 1, unfollowed: 0 },
+            { account: acct, scene: null, followed: 0, stillFollowing: 0, unfollowed: 1 },
+          ])
+        }))
+
+      it('foldFollowers folds every user who unfollowed before its cut, whatever the log keeps (log.purgeOnUnsubscribe, the log off)', () =>
+        withStore(async (s, c) => {
+          const acct = `a-${uid()}`
+          const t = c.now()
+          s.log.append(follow(acct, 'alice', t + 1, 'k1', 'qrscene_7'))
+          s.log.append(unfollow(acct, 'alice', t + 2, 'k2'))
+          s.log.append(follow(acct, 'bob', t + 3, 'k3', 'qrscene_7'))
+          s.log.append(unfollow(acct, 'erin', t + 4, 'k4'))
+          s.log.append(follow(acct, 'frank', t + 5, 'k5', 'qrscene_7'))
+          s.log.append(unfollow(acct, 'frank', t + 20, 'k6'))
+          await s.log.flush()
+          const counted = await s.log.followers({ account: acct })
+          assert.equal(await s.log.foldFollowers(t + 10), 2)
+          assert.deepEqual(await s.log.followers({ account: acct }), counted)
+          assert.equal(await s.log.foldFollowers(t + 10), 0)
+          assert.equal(await s.log.foldFollowers(t + 21), 1)
+          assert.deepEqual(await s.log.followers({ account: acct }), counted)
+          // The log's entries are the log's: they age out with its own prune.
+          assert.equal((await s.log.query({ account: acct })).length, 6)
         }))
     })
 
