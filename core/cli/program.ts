@@ -239,7 +239,10 @@ Each user counts once, under the scene of their latest follow ("-": a follow wit
 UNFOLLOWED are those of them who have left since. Counted as the message log is written, from the
 version of wxengine that added it on: a follow from before that, from before the engine ran, or while
 the log was off (log.retentionDays: 0) is not counted, and the unfollow of such a user is shown apart as
-(unknown). Counted per DATA_DIR: with a fleet, per instance. Exit 0, also with nothing to show yet.`)
+(unknown). Users who left are kept only as counts per scene and day once log.retentionDays has passed
+(with log.purgeOnUnsubscribe: at the next prune): --since takes those by whole days, and such a user who
+follows again counts as new. Counted per DATA_DIR: with a fleet, per instance. Exit 0, also with nothing to
+show yet.`)
     .action(async (o: { account?: string; since?: string; json?: boolean }) => done(await runFollowers({ ...global(), ...o })))
 
   // Left out of the binary's help: there it can only say to run it from a source checkout.

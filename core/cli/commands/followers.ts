@@ -1,7 +1,9 @@
 /**
  * `wxengine followers`: how many followers each parameter QR code (scene) brought, and how many of them
  * still follow, from the follows and unfollows the message log has seen (log.followers, kept as the log is
- * written, as `stats`' hits are). Each user counts once, under their latest follow's scene.
+ * written, as `stats`' hits are). Each user counts once, under their latest follow's scene. Users who left
+ * are folded into anonymous counts per day at a prune (store.ts foldFollowers): the store sums both, so
+ * nothing here changes.
  */
 import type { FollowerCount } from '../../store/store.ts'
 import { EXIT_OK, EXIT_USAGE, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
