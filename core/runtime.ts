@@ -62,7 +62,7 @@ export interface StartOptions {
   observe?: (event: EngineEvent) => void
   /** The clock of message handling and of the store's expiries (sessions, storage): tests fake it. */
   now?: () => number
-  /** When old log entries and finished late replies are first pruned; then hourly. Default a minute (tests set less). */
+  /** When old log entries and finished late replies are first pruned (and followers who left folded); then hourly. Default a minute (tests set less). */
   pruneFirstAfterMs?: number
   /** Plugins the test kit's `only` left unloaded: rules naming them are not warned about (left out on purpose). */
   leftOut?: readonly string[]

@@ -179,7 +179,8 @@ export interface FollowerQuery {
 /**
  * Followers per account and QR scene (`wxengine followers`), kept from the log's subscribe and unsubscribe
  * entries as they are written: each user counts once, under the scene of their latest follow, and `since`
- * selects on that follow's time. followed = stillFollowing + unfollowed, except for `scene: null`.
+ * selects on that follow's time. followed = stillFollowing + unfollowed, except for `scene: null`. A user
+ * folded into counts (MessageLog.foldFollowers) who follows again is a second user.
  */
 export interface FollowerCount {
   account: string
