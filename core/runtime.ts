@@ -202,16 +202,16 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
 
   // Message-log entries and finished late replies (sent or failed, with their text) older than
   // log.retentionDays are deleted every hour, the first time a minute after start: an engine restarted more
-  // often than hourly (deploys, `wxengine dev`) must prune too. With the log off, finished late replies go
-  // at the next prune: nothing about a user's messages is kept then. The log's prune also folds the
-  // followers who unfollowed before its cut into anonymous counts (store.ts foldFollowers); with
-  // log.purgeOnUnsubscribe (a user's data goes when they leave) and with the log off (those rows are left
-  // from when it was on, and no prune of the log comes), every follower who unfollowed is folded now.
+  // often than hourly (deploys, `wxengine dev`) must prune too. With the log off (0 days), everything it
+  // logged while it was on goes at the next prune, and so do finished late replies: nothing about a user's
+  // messages is kept then. The log's prune also folds the followers who unfollowed before its cut into
+  // anonymous counts (store.ts foldFollowers); with log.purgeOnUnsubscribe (a user's data goes when they
+  // leave) every follower who unfollowed is folded now, whatever the log's retention.
   const pruneOld = () => {
     const now = Date.now()
     const before = now - config.log.retentionDays * 86_400_000
-    if (config.log.retentionDays > 0) void store.log.prune(before).catch((e) => log.warn({ err: e }, 'log prune failed'))
-    if (config.log.purgeOnUnsubscribe || config.log.retentionDays === 0) {
+    void store.log.prune(before).catch((e) => log.warn({ err: e }, 'log prune failed'))
+    if (config.log.purgeOnUnsubscribe && config.log.retentionDays > 0) {
       void store.log.foldFollowers(now).catch((e) => log.warn({ err: e }, 'followers fold failed'))
     }
     void store.outbox.prune(before).catch((e) => log.warn({ err: e }, 'outbox prune failed'))

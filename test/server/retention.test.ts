@@ -89,11 +89,13 @@ test('entries older than log.retentionDays go: finished late replies and log ent
   }
 })
 
-test('with the message log off, finished late replies go at the first prune; pending ones stay', async () => {
+test('with the message log off, finished late replies and what the log kept while it was on go at the first prune; pending late replies stay', async () => {
   const e = await seededRuntime(0)
   try {
     await until('the first prune', async () => (await e.outbox()).length === 1, 5_000)
     assert.deepEqual(await e.outbox(), ['pending-40-days-ago'])
+    // Kept for good before: no prune of the log came while it was off.
+    await until('the log prune', async () => (await e.logged()).length === 0, 5_000)
   } finally {
     await e.close()
   }
