@@ -134,3 +134,19 @@ test('followers: the same once the users who left are folded into counts (their 
   const recent = await project.run(['followers', '--since', '1h', '--account', 'default'])
   assert.equal(table(recent.stdout).at(-1)!.join(' '), 'default (total) 6 5 2')
 })
+
+test('followers: a scene that reads as a marker (-, (total), (unknown)) or would break the table (a space, a newline, a quote) is shown JSON-quoted', async () => {
+  const odd = makeProject()
+  try {
+    const scenes = ['-', '(total)', '(unknown)', 'spring sale', 'two\nlines', 'say "hi"', 'plain']
+    await pushThroughEngine(odd, scenes.map((scene, i) => ({ accountId: 'default', fields: push.event(`u${i}`, 'subscribe', { EventKey: `qrscene_${scene}` }) })))
+    const r = await odd.run(['followers', '--account', 'default'])
+    assert.equal(r.code, 0, r.stderr)
+    const shown = r.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s{2,}/)[1])
+    assert.deepEqual(shown.sort(), ['"(total)"', '"(unknown)"', '"-"', '"say \\"hi\\""', '"spring sale"', '"two\\nlines"', '(total)', 'plain'].sort())
+    // One line per scene and the total: the newline did not split a row.
+    assert.equal(r.stdout.trim().split('\n').length, 1 + scenes.length + 1)
+  } finally {
+    odd.remove()
+  }
+})

@@ -46,6 +46,14 @@ export async function runFollowers(flags: FollowersFlags, io: Output = stdio): P
   return EXIT_OK
 }
 
+/**
+ * A scene as the table shows it: as it is, or JSON-quoted when it would read as one of the markers above
+ * or break the table's columns and lines. A scene is a push's EventKey: any text a code was made with.
+ */
+function shownScene(scene: string): string {
+  return scene === NO_SCENE || scene === UNKNOWN || scene === TOTAL || /[\s"\p{C}]/u.test(scene) ? JSON.stringify(scene) : scene
+}
+
 /** Account by account (in name order), each as the store sorts it (most followed first), then its total. */
 function rowsOf(counts: FollowerCount[]): string[][] {
   const byAccount = new Map<string, FollowerCount[]>()
@@ -59,7 +67,7 @@ function rowsOf(counts: FollowerCount[]): string[][] {
     const list = byAccount.get(account)!
     const total = { followed: 0, stillFollowing: 0, unfollowed: 0 }
     for (const c of list) {
-      rows.push([account, c.scene === null ? UNKNOWN : c.scene === '' ? NO_SCENE : c.scene, String(c.followed), String(c.stillFollowing), String(c.unfollowed)])
+      rows.push([account, c.scene === null ? UNKNOWN : c.scene === '' ? NO_SCENE : shownScene(c.scene), String(c.followed), String(c.stillFollowing), String(c.unfollowed)])
       total.followed += c.followed
       total.stillFollowing += c.stillFollowing
       total.unfollowed += c.unfollowed
