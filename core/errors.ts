@@ -35,6 +35,8 @@
  *                      sees them (server/open-files-watch.ts says so once a second while it lasts)
  *   INTERNAL           a bug: logged with a stack, answered `success`
  */
+import type { JsonValue } from './plugin/plugin-api.ts'
+
 export type ErrorCode =
   | 'BAD_QUERY'
   | 'BAD_SIGNATURE'
@@ -71,6 +73,11 @@ export interface EngineError {
   errcode?: number
   /** API_ERROR only: the HTTP status of an answer that carried no errcode (a gateway's page, a redirect). */
   httpStatus?: number
+  /**
+   * API_ERROR with an errcode only: the platform's whole answer. Some refusals carry more than errcode and
+   * errmsg: a mass send's 45065 (its clientmsgid already sent) names the msg_id of the send it repeats.
+   */
+  answer?: { [key: string]: JsonValue }
 }
 
 export type Result<T, E = EngineError> = { ok: true; value: T } | { ok: false; error: E }

@@ -3,7 +3,8 @@
  * core/testkit/fake-wechat-api.ts. No token handling here: see access-token-manager.ts.
  *
  * Every failure is a Result with code API_ERROR:
- *   - the platform answered `{errcode != 0, errmsg}` (errcode a number, or a string of one): `errcode` is set, errmsg is in `reason`;
+ *   - the platform answered `{errcode != 0, errmsg}` (errcode a number, or a string of one): `errcode` is set, errmsg is in `reason`,
+ *     and the whole answer is the error's `answer`;
  *   - timeout, network failure, non-JSON or non-2xx answer: no `errcode` (callers treat these as transient);
  *     `httpStatus` is set when there was an answer, so a caller can tell a 502 from a redirect.
  * Reasons name the method and path only, never the query: it carries the access_token or the AppSecret.
@@ -101,7 +102,11 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     if (errcode !== undefined && errcode !== null && errcode !== 0) {
       const errmsg = typeof obj.errmsg === 'string' ? obj.errmsg : ''
       if (typeof errcode !== 'number') return apiError(`${where}: HTTP ${status}, errcode is not a number (${JSON.stringify(errcode).slice(0, 40)}) ${errmsg}`.trimEnd(), undefined, status)
-      return apiError(`${where}: errcode ${errcode} ${errmsg}`.trimEnd(), errcode)
+      // The answer goes with the refusal: some carry more than errcode and errmsg (a mass send's 45065, the
+      // msg_id of the send it repeats).
+      const refused = apiError(`${where}: errcode ${errcode} ${errmsg}`.trimEnd(), errcode)
+      refused.error.answer = obj
+      return refused
     }
     if (status < 200 || status > 299) return apiError(`${where}: HTTP ${status}`, undefined, status)
     return ok(obj)

@@ -136,6 +136,16 @@ test('a 64-bit integer in an answer (a msgid past 2^53) arrives with all its dig
   })
 })
 
+test("a refusal carries the platform's whole answer (a mass send's 45065 names the msg_id it repeats), its 64-bit ids as digits", async () => {
+  const c = createApiClient({
+    baseUrl: 'http://127.0.0.1:9',
+    fetch: async () => new Response('{"errcode":45065,"errmsg":"clientmsgid exist","msg_id":2963446620935323649}', { status: 200 }),
+  })
+  const r = await c.postJson('/cgi-bin/message/mass/sendall', { access_token: 'T' }, {})
+  assert.equal(r.ok, false)
+  if (!r.ok) assert.deepEqual(r.error, { code: 'API_ERROR', reason: 'POST /cgi-bin/message/mass/sendall: errcode 45065 clientmsgid exist', errcode: 45065, answer: { errcode: 45065, errmsg: 'clientmsgid exist', msg_id: '2963446620935323649' } })
+})
+
 test('an answer with a long number and a repeated key is read as JSON.parse reads it (the last value wins), not refused', async () => {
   void fake.answerRawNext('/cgi-bin/message/template/send', {
     status: 200,
