@@ -7,6 +7,7 @@ import type { Logger } from './logger.ts'
 import type { InboundMessage } from '../normalize/message-types.ts'
 import type { RouteResult } from '../route/router.ts'
 import type { MessageLog, MessageLogEntry } from '../store/store.ts'
+import { massJobSummary } from '../mass/mass-job-summary.ts'
 
 export interface MessageRecorderDeps {
   /** Where rows go; null when the message log is off (`log.retentionDays: 0`). */
@@ -85,9 +86,14 @@ export function createMessageRecorder(deps: MessageRecorderDeps): RecordMessage 
   }
 }
 
-/** Short text of what came in, for reading the log: a text's content, an event's key. */
+/**
+ * Short text of what came in, for reading the log: a text's content, an event's key; a mass send's result
+ * its counts (mass-job-summary.ts), which `wxengine mass results` reads back. One comparison more for the
+ * other kinds: this runs for every message.
+ */
 function summarize(m: InboundMessage): string | undefined {
   if (m.kind === 'text') return firstChars(m.content, 200)
+  if (m.kind === 'masssend_job_finish') return firstChars(massJobSummary(m), 200)
   const key = m.raw.EventKey
   return typeof key === 'string' ? firstChars(key, 200) : undefined
 }

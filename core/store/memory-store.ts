@@ -256,6 +256,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
           const e = log[i]
           if (q.account !== undefined && e.account !== q.account) continue
           if (q.openId !== undefined && e.openId !== q.openId) continue
+          if (q.kind !== undefined && e.kind !== q.kind) continue
           if (q.since !== undefined && e.at < q.since) continue
           out.push({ ...e })
         }

@@ -293,12 +293,13 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   /** One statement per filter combination, prepared the first time that combination is asked for. */
   const logQueries = new Map<string, Database.Statement<unknown[], LogRow>>()
   function prepareLogQuery(q: MessageLogQuery): Database.Statement<unknown[], LogRow> {
-    const shape = `${q.account !== undefined ? 'a' : ''}${q.openId !== undefined ? 'o' : ''}${q.since !== undefined ? 's' : ''}`
+    const shape = `${q.account !== undefined ? 'a' : ''}${q.openId !== undefined ? 'o' : ''}${q.kind !== undefined ? 'k' : ''}${q.since !== undefined ? 's' : ''}`
     let stmt = logQueries.get(shape)
     if (!stmt) {
       const where: string[] = []
       if (q.account !== undefined) where.push('account = @account')
       if (q.openId !== undefined) where.push('open_id = @openId')
+      if (q.kind !== undefined) where.push('kind = @kind')
       if (q.since !== undefined) where.push('at >= @since')
       stmt = db.prepare<unknown[], LogRow>(
         `SELECT * FROM message_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT @limit`,
@@ -713,6 +714,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         const rows = prepareLogQuery(q).all({
           account: q.account,
           openId: q.openId,
+          kind: q.kind,
           since: q.since,
           limit: q.limit ?? DEFAULT_LOG_LIMIT,
         })

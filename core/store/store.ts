@@ -156,6 +156,11 @@ export interface MessageLogEntry {
 export interface MessageLogQuery {
   account?: string
   openId?: string
+  /**
+   * Only entries of this kind (`masssend_job_finish`: `wxengine mass results`). No index has it: the query
+   * walks the log newest first until it has `limit` (`since` bounds it), as one for a user does.
+   */
+  kind?: string
   since?: number
   limit?: number
 }

@@ -586,7 +586,7 @@ export function runStoreContract(
             error: 'none really',
           })
           const entries = [
-            logEntry({ account: a1, at: t0 + 10 }),
+            logEntry({ account: a1, at: t0 + 10, kind: 'masssend_job_finish', openId: 'gh_account', handledBy: 'none', outcome: 'no_reply', summary: 'msg_id=1000000001 total=2 filter=2 sent=2 error=0 status=send success' }),
             logEntry({ account: a2, at: t0 + 20, handledBy: 'default', outcome: 'no_reply' }),
             full,
             logEntry({ account: a1, at: t0 + 40, openId: 'o-2', handledBy: 'duplicate', outcome: 'dropped' }),
@@ -599,6 +599,9 @@ export function runStoreContract(
           assert.deepEqual(await s.log.query({ account: a1, openId: 'o-2' }), [entries[3], full])
           assert.deepEqual(await s.log.query({ account: a1, since: t0 + 30 }), [entries[3], full])
           assert.deepEqual(await s.log.query({ account: a1, limit: 2 }), [entries[3], full])
+          assert.deepEqual(await s.log.query({ account: a1, kind: 'text' }), [entries[3], full])
+          assert.deepEqual(await s.log.query({ kind: 'masssend_job_finish', account: a1 }), [entries[0]])
+          assert.deepEqual(await s.log.query({ kind: 'masssend_job_finish', account: a2 }), [])
           assert.deepEqual(await s.log.query({ account: `a-${uid()}` }), [])
         }))
 
