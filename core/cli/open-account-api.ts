@@ -11,11 +11,13 @@ import { createApiClient } from '../platform/api-client.ts'
 import { createPlatformApi, type PlatformClient } from '../platform/platform-api.ts'
 import { createMemoryStore } from '../store/memory-store.ts'
 import { openStore } from '../store/open-store.ts'
-import type { Store } from '../store/store.ts'
+import type { KvStore, Store } from '../store/store.ts'
 import { EXIT_FAILED, EXIT_USAGE, type Output } from './cli-context.ts'
 
 export interface AccountApi {
   api: PlatformClient
+  /** The store's kv, where the engine keeps the media_ids of the files it uploaded (media-uploads.ts). */
+  kv: KvStore
   close: () => Promise<void>
 }
 
@@ -45,5 +47,5 @@ export async function openAccountApi(config: EngineConfig, account: AccountConfi
   }
   const client = createApiClient({ baseUrl: config.platform.apiBase })
   const tokens = createAccessTokenManager({ appId: account.appId, appSecret: account.appSecret, client, tokens: store.tokens, log })
-  return { api: createPlatformApi({ client, tokens }), close: () => store.close() }
+  return { api: createPlatformApi({ client, tokens }), kv: store.kv, close: () => store.close() }
 }

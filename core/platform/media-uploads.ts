@@ -85,6 +85,13 @@ export interface MediaUploads {
    * does not have yet. Resolves with the load's warnings (accounts without an appSecret); never rejects.
    */
   resolve(files: readonly ParsedRuleFile[]): Promise<string[]>
+  /**
+   * One file's media_id for one account, got as a rule's is: the one this process or the store keeps for the
+   * file's bytes, else an upload as permanent material (shared with one already running), within the upload
+   * deadline; never rejects, and nothing is retried. For a command (`wxengine mass send --image <file>`): a
+   * picture a rule uses, or one sent before, is not uploaded again, and one uploaded here is the rules' too.
+   */
+  upload(accountId: string, media: MediaFile): Promise<StoredMedia | { failed: string }>
   /** Stops the retry timer. */
   close(): void
 }
@@ -422,6 +429,15 @@ export function createMediaUploads(opts: MediaUploadsOptions): MediaUploads {
       })
       scheduleRetry(failed)
       return warnings
+    },
+    async upload(accountId, media) {
+      const account = opts.accounts.find((a) => a.id === accountId)
+      if (!account) return { failed: `no account "${accountId}"` }
+      // A try-out's uploads (storedOnly) upload nothing; resolve is what it uses.
+      if (opts.storedOnly) return { failed: `${media.file} is not uploaded: this engine uploads nothing (storedOnly)` }
+      const api = opts.apiFor(accountId)
+      if (!api) return { failed: withoutSecretReason(accountId) }
+      return withDeadline(obtain({ appId: account.appId, account: accountId, media, api }))
     },
     close() {
       closed = true
