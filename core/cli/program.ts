@@ -8,6 +8,7 @@ import { runBuild } from './commands/build.ts'
 import { runFollowers } from './commands/followers.ts'
 import { runInit } from './commands/init.ts'
 import { runLog } from './commands/log.ts'
+import { runMassDelete, runMassPreview, runMassResults, runMassSend, runMassStatus, runMassTags, type MassPreviewFlags, type MassSendFlags } from './commands/mass.ts'
 import { runMenuCheck, runMenuDelete, runMenuMatch, runMenuPull, runMenuPush, runMenuShow } from './commands/menu.ts'
 import { runPluginNew } from './commands/plugin-new.ts'
 import { runQrcodeCreate, runQrcodeImage, type QrcodeFlags } from './commands/qrcode.ts'
@@ -182,6 +183,88 @@ Examples:
 Example:
   wxengine qrcode image gQH47joAAAAAAAAAASxodHRwOi8v... --out poster-1001.jpg`)
     .action(async (ticket: string, o: { out: string }) => done(await runQrcodeImage(ticket, { ...global(), ...o })))
+
+  const mass = program.command('mass').description('mass sending (群发): broadcast to every follower, a tag or a list of OpenIDs; preview, status, delete, tags, results')
+  const contentOptions = (c: Command, preview: boolean): Command => {
+    c.option('--text <text>', 'a text message')
+      .option('--image <file-or-media_id>', 'an image: a file (uploaded as permanent material, once) or a media_id')
+      .option('--voice <file-or-media_id>', 'a voice message: a file (mp3, wma, wav, amr; uploaded once) or a media_id')
+      .option('--mpnews <media_id>', 'an article (图文消息) of the material library')
+      .option('--mpvideo <media_id>', 'a video made for mass sending (media/uploadvideo)')
+    if (!preview) {
+      c.option('--ignore-reprint', 'with --mpnews: send an article WeChat finds to be a reprint anyway (send_ignore_reprint 1)')
+        .option('--recommend <text>', 'with --image: the recommendation text shown with the images')
+        .option('--open-comment', 'with --image: open comments')
+        .option('--fans-only-comment', 'with --image and --open-comment: only followers may comment')
+    }
+    return c
+  }
+  contentOptions(
+    mass
+      .command('send')
+      .description('send to every follower (--all), a tag (--tag) or 2 to 10000 OpenIDs (--to, --to-file): POST message/mass/sendall or message/mass/send')
+      .option(...accountOption)
+      .option('--all', 'every follower of the account (is_to_all: the send goes into the history list)')
+      .option('--tag <id>', 'the followers with this tag (wxengine mass tags lists them)')
+      .option('--to <openid,openid,...>', '2 to 10000 OpenIDs, separated by commas')
+      .option('--to-file <file>', 'the OpenIDs in a file, one a line (a list too long for the command line)'),
+    false,
+  )
+    .option('--client-msg-id <id>', 'the clientmsgid (at most 64 bytes; default: a hash of account, target, content and UTC day)')
+    .option('--dry-run', 'check and print the JSON it would send, send nothing (no appSecret needed)')
+    .option('--yes', 'really send it: without it the command says what it would reach and sends nothing')
+    .addHelpText('after', `
+WeChat refuses a clientmsgid it has seen in the last 24 hours (and answers that send's msg_id): the same
+command run twice the same day (UTC) sends once; the second says "already sent as msg_id N" and exits 0.
+A subscription account sends to all once a day; a service account's followers get at most 4 mass messages
+a month. An account with API mass-send protection holds a send to all until an administrator confirms it
+(30 minutes at most).
+
+Examples:
+  wxengine mass send --all --text "We open at 9 tomorrow" --dry-run
+  wxengine mass send --tag 2 --image poster.jpg --yes
+  wxengine mass send --to o6_bmjrPTlm6_2sgVt7hMZOPfL2M,o6_bmasdasdsad6_2sgVt7hMZOPfL2M --mpnews <media_id> --yes
+  wxengine mass send --to-file vip-openids.txt --text "Thank you" --yes`)
+    .action(async (o: Omit<MassSendFlags, 'root' | 'config'>) => done(await runMassSend({ ...global(), ...o })))
+  contentOptions(
+    mass
+      .command('preview')
+      .description('send the message to one user to see it on a phone first (POST message/mass/preview)')
+      .option(...accountOption)
+      .option('--to <openid>', 'the OpenID of a follower')
+      .option('--to-wxname <wxid>', 'a WeChat ID (微信号) instead: at most 100 previews a day this way'),
+    true,
+  )
+    .option('--dry-run', 'check and print the JSON it would send, send nothing (no appSecret needed)')
+    .action(async (o: Omit<MassPreviewFlags, 'root' | 'config'>) => done(await runMassPreview({ ...global(), ...o })))
+  mass
+    .command('status')
+    .description("a send's state: SENDING, SEND_SUCCESS, SEND_FAIL or DELETE (POST message/mass/get)")
+    .argument('<msg_id>', 'the msg_id mass send printed')
+    .option(...accountOption)
+    .action(async (msgId: string, o: { account?: string }) => done(await runMassStatus(msgId, { ...global(), ...o })))
+  mass
+    .command('delete')
+    .description("delete a sent article or video: its page stops opening (POST message/mass/delete)")
+    .argument('<msg_id>', 'the msg_id mass send printed')
+    .option(...accountOption)
+    .option('--article <idx>', "only this article of an mpnews (1 the first; 0 or none: the whole message)")
+    .option('--yes', 'really delete it')
+    .action(async (msgId: string, o: { account?: string; article?: string; yes?: boolean }) => done(await runMassDelete(msgId, { ...global(), ...o })))
+  mass
+    .command('tags')
+    .description("the account's tags and how many followers each has, to pick --tag (GET tags/get)")
+    .option(...accountOption)
+    .option('--json', 'as JSON')
+    .action(async (o: { account?: string; json?: boolean }) => done(await runMassTags({ ...global(), ...o })))
+  mass
+    .command('results')
+    .description("the mass sends' results the engine received (MASSSENDJOBFINISH, from the message log): status and counts")
+    .option('-a, --account <id>', 'only this account')
+    .option('--since <when>', 'only since a duration ago (30s, 10m, 2h, 7d) or a date (2024-05-01T08:00)')
+    .option('-n, --limit <n>', 'at most this many, the latest (default 50)', positiveInt)
+    .option('--json', 'as JSON')
+    .action(async (o: { account?: string; since?: string; limit?: number; json?: boolean }) => done(await runMassResults({ ...global(), ...o })))
 
   program
     .command('init')
