@@ -27,7 +27,6 @@ import type { Reply } from './reply/reply-types.ts'
 import { serializeReply } from './reply/reply-xml.ts'
 import { sealReply } from './reply/seal-reply.ts'
 import { routeMessage, type RouteDeps, type RouteResult, type RouteSignal } from './route/router.ts'
-import { buildUserGroupIndex } from './route/user-groups.ts'
 import { createUserQueue, withUserLock } from './route/user-queue.ts'
 import { pluginNamespace, userKeyPrefix } from './plugin/storage-keys.ts'
 import type { MessageLogEntry, SessionRecord, Store, StoredReply } from './store/store.ts'
@@ -108,13 +107,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const observe = deps.observe ?? (() => undefined)
   const lines = deps.lines ?? createLineBudget(log)
   const accounts = buildAccounts(config.accounts)
-  // Read once, as the rest of the config: rules reloads check their `users:` against the same groups. None
-  // configured (the usual case): no index, and the router looks nothing up.
-  const userGroups = config.accounts.some((a) => Object.keys(a.userGroups ?? {}).length > 0) ? buildUserGroupIndex(config.accounts) : undefined
   const limits = config.limits
-  // The longest a plugin call may take: a plugin's own timeoutMs may be above the default (the fleet's user
-  // lock must outlast the call running at the budget, or another instance could route that user meanwhile).
-  const slowestPluginMs = Math.max(limits.pluginTimeoutMs, ...Object.values(config.plugins).map((p) => p.timeoutMs ?? 0))
   const waitForLog = config.log.retentionDays > 0 && config.log.commitBeforeAnswer
   const exactlyOnce: ExactlyOnce = createExactlyOnce({
     dedup: store.dedup,
@@ -251,12 +244,13 @@ export function createEngine(deps: EngineDeps): Engine {
     record(accountId, message, key, undefined, 'dropped', started, `${code}: ${reason}`)
   }
 
-  // What the router needs of a generation, made once per generation rather than once per message.
+  // What the router needs of a generation, made once per generation rather than once per message. The user
+  // groups are the generation's (a reload reads them again): a message keeps those it started with.
   const routeDeps = new WeakMap<Generation, RouteDeps>()
   function routeDepsOf(generation: Generation): RouteDeps {
     let made = routeDeps.get(generation)
     if (!made) {
-      made = { rules: generation.rules, plugins: generation.plugins, sessions: store.sessions, now, userGroups, onPluginError, onMediaUnavailable, onStoreError }
+      made = { rules: generation.rules, plugins: generation.plugins, sessions: store.sessions, now, userGroups: generation.userGroups, onPluginError, onMediaUnavailable, onStoreError }
       routeDeps.set(generation, made)
     }
     return made
@@ -295,7 +289,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const route = routingOf(message, info, lease.generation, signal)
     let routing: RouteResult | Promise<RouteResult>
     try {
-      routing = userQueue.run(user, lockUser ? () => routeUnderFleetLock(accountId, message.fromUser, started, route) : route)
+      routing = userQueue.run(user, lockUser ? () => routeUnderFleetLock(accountId, message.fromUser, started, lease.generation, route) : route)
     } catch (e) {
       // The session lookup failed at once (the message is dropped, as the caller logs). An unsubscribe's
       // clean-up is still tried, as when the lookup fails later: the store may fail lookups only.
@@ -339,6 +333,7 @@ export function createEngine(deps: EngineDeps): Engine {
     accountId: string,
     openId: string,
     started: number,
+    generation: Generation,
     route: (session: SessionRecord | null | undefined) => RouteResult | Promise<RouteResult>,
   ): Promise<RouteResult> {
     return withUserLock(
@@ -346,8 +341,9 @@ export function createEngine(deps: EngineDeps): Engine {
       accountId,
       openId,
       {
-        // As long as a routing may run: the budget, then a plugin finishing late.
-        ttlMs: limits.replyBudgetMs + slowestPluginMs + 1_000,
+        // As long as a routing may run: the budget, then a plugin finishing late (its deadline as the
+        // generation's settings give it: a reload may have raised a plugin's timeoutMs).
+        ttlMs: limits.replyBudgetMs + (generation.slowestPluginMs ?? limits.pluginTimeoutMs) + 1_000,
         deadline: started + limits.replyBudgetMs,
         onNotHeld: () =>
           log.warn({ account: accountId, openId }, "the user's lock was still held at the reply budget (another instance routing their earlier message, or a lock whose release was lost): routed without it"),

@@ -165,7 +165,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   for (const w of first.warnings) log.warn(w)
   for (const n of first.notes) log.info(n)
   missingMedia = { ...missingMedia, live: missingMedia.loaded }
-  const generations = createGenerations({ rules: first.rules, plugins: first.plugins }, (e) => log.error({ err: e }, 'disposing a generation failed'))
+  const generations = createGenerations({ rules: first.rules, plugins: first.plugins, userGroups: first.userGroups, slowestPluginMs: first.slowestPluginMs }, (e) => log.error({ err: e }, 'disposing a generation failed'))
 
   const engine = createEngine({ config, store, generations, lateReplies: platform.lateReplies, log, now: opts.now, observe, lines })
 

@@ -1,15 +1,24 @@
 /**
- * Hot reload without losing a message: the rules and plugins in use form one immutable generation. A message
+ * Hot reload without losing a message: the rules and plugins in use, and the configuration they were loaded
+ * with (the accounts' user groups, the plugins' settings), form one immutable generation. A message
  * takes a lease on the current generation for its whole handling (late replies included); a reload swaps in
  * the next generation at once, and the old one is disposed only when its last lease is returned.
  */
 import type { PluginSet } from '../plugin/plugin-host-types.ts'
 import type { RuleSet } from '../route/rule-types.ts'
+import type { UserGroupIndex } from '../route/user-groups.ts'
 
 export interface Generation {
   readonly id: number
   readonly rules: RuleSet
   readonly plugins: PluginSet
+  /**
+   * Who is in which of the accounts' userGroups, as this generation's rules were checked against: a message
+   * keeps the groups it started with across a reload. Absent: no account has groups, nobody is in one.
+   */
+  readonly userGroups?: UserGroupIndex
+  /** The longest one plugin call may take (limits.pluginTimeoutMs, or a plugin's own timeoutMs above it). */
+  readonly slowestPluginMs?: number
   readonly loadedAt: number
 }
 

@@ -1,5 +1,6 @@
 /**
- * Loads rules/ and plugins/ into the parts of a new generation. Used at start-up and by every hot reload,
+ * Loads rules/ and plugins/ into the parts of a new generation, with the parts of the configuration a
+ * generation carries (the user groups, the plugins' settings). Used at start-up and by every hot reload,
  * so both follow one path: a rule file with an error, or a plugin that does not load, is reported with
  * where and why, and the caller decides (start-up refuses to start; a reload keeps the last good set).
  */
@@ -10,9 +11,10 @@ import type { PluginServices, PluginSet } from '../plugin/plugin-host-types.ts'
 import { didYouMean } from '../did-you-mean.ts'
 import { formatRuleErrors, loadRuleSet, ruleSetOptionsOf, type MediaResolver, type RuleFilesReader } from '../route/rules/load-rule-set.ts'
 import type { RuleSet } from '../route/rule-types.ts'
+import { userGroupIndexOf, type UserGroupIndex } from '../route/user-groups.ts'
 
 export type LoadedParts =
-  | { ok: true; rules: RuleSet; plugins: PluginSet; warnings: string[]; notes: string[] }
+  | { ok: true; rules: RuleSet; plugins: PluginSet; userGroups: UserGroupIndex | undefined; slowestPluginMs: number; warnings: string[]; notes: string[] }
   | { ok: false; code: 'RULE_INVALID' | 'PLUGIN_LOAD'; problems: string[] }
 
 export interface LoadGenerationOptions {
@@ -57,5 +59,8 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     const names = disabled.map((n) => `"${n}"`).join(', ')
     warnings.push(`rules refer to ${disabled.length === 1 ? 'plugin' : 'plugins'} ${names}, disabled (enabled: false in engine.config.ts): their messages fall through (each logged as PLUGIN_LOAD)`)
   }
-  return { ok: true, rules: rules.ruleSet, plugins: set, warnings, notes: rules.notes }
+  // The longest a plugin call may take: a plugin's own timeoutMs may be above the default (the fleet's user
+  // lock must outlast the call running at the budget, or another instance could route that user meanwhile).
+  const slowestPluginMs = Math.max(config.limits.pluginTimeoutMs, ...Object.values(config.plugins).map((p) => p.timeoutMs ?? 0))
+  return { ok: true, rules: rules.ruleSet, plugins: set, userGroups: userGroupIndexOf(config.accounts), slowestPluginMs, warnings, notes: rules.notes }
 }

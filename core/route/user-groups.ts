@@ -11,7 +11,7 @@ export const GROUP_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/
 /** The sender is in no group: shared, so the common case allocates nothing. */
 export const NO_GROUPS: readonly string[] = Object.freeze([])
 
-/** The groups each account's users are in, looked up by sender. Built once: the config is read once. */
+/** The groups each account's users are in, looked up by sender. Built once per generation (reload/generations.ts). */
 export interface UserGroupIndex {
   /** The groups `openId` is in on `accountId`, in the order the account defines them; NO_GROUPS for none. */
   groupsOf(accountId: string, openId: string): readonly string[]
@@ -34,6 +34,11 @@ export function buildUserGroupIndex(accounts: readonly { id: string; userGroups?
   return {
     groupsOf: (accountId, openId) => byAccount.get(accountId)?.get(openId) ?? NO_GROUPS,
   }
+}
+
+/** The index of the accounts' groups; undefined when none defines any (the usual case: the router looks nothing up). */
+export function userGroupIndexOf(accounts: readonly { id: string; userGroups?: Readonly<Record<string, readonly string[]>> }[]): UserGroupIndex | undefined {
+  return accounts.some((a) => Object.keys(a.userGroups ?? {}).length > 0) ? buildUserGroupIndex(accounts) : undefined
 }
 
 /** Whether a sender in `groups` may trigger an entry restricted to `users` (any one group is enough). */

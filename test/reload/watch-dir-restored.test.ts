@@ -19,6 +19,8 @@ const parts = (): LoadedParts => ({
   ok: true,
   rules: { size: { textRules: 0, keywords: 0, typeHandlers: 0 } } as unknown as RuleSet,
   plugins: { names: () => [], dispose: async () => undefined } as unknown as PluginSet,
+  userGroups: undefined,
+  slowestPluginMs: 30_000,
   warnings: [],
   notes: [],
 })
