@@ -20,7 +20,7 @@
  *   WRONG_APPID        decrypted AppId differs from the account's          -> 401
  *   UNKNOWN_ACCOUNT    no account with that id                             -> 404
  *   UNAUTHORIZED       /healthz or /metrics without the admin token        -> 401
- *   BAD_CONFIG         configuration invalid (start-up only)
+ *   BAD_CONFIG         configuration invalid (at start; or read again at a reload, which is refused)
  *   RULE_INVALID       a rules file failed validation (file:line)
  *   PLUGIN_LOAD        a plugin failed to load
  *   PLUGIN_ERROR       a plugin threw / rejected

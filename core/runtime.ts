@@ -14,7 +14,8 @@ import { createPlatform, type Platform } from './platform/create-platform.ts'
 import { canUploadFor, countMissingMedia, createMediaUploads } from './platform/media-uploads.ts'
 import { createMemoryStore } from './store/memory-store.ts'
 import { createGenerations, type Generations } from './reload/generations.ts'
-import { loadGeneration } from './reload/load-generation.ts'
+import { loadGeneration, type LoadedParts } from './reload/load-generation.ts'
+import { configForReload, type ConfigForReload, type ConfigSource } from './reload/reread-config.ts'
 import { watchSources, type SourceWatcher } from './reload/watch-sources.ts'
 import { readRulesOffThread } from './route/rules/read-rules-off-thread.ts'
 import type { MediaResolver } from './route/rules/load-rule-set.ts'
@@ -39,7 +40,10 @@ export interface Runtime {
   platform: Platform
   metrics: Metrics
   log: Logger
-  /** Reload rules/ and plugins/ now; false (and the old set kept) when the new set does not load. */
+  /**
+   * Reload rules/ and plugins/ now (and the user groups and plugin settings, with `rereadConfig`); false (and
+   * the old set kept) when the new set, or the configuration, does not load.
+   */
   reload(): Promise<boolean>
   /** The public server, when started with listen. */
   server?: http.Server
@@ -78,6 +82,13 @@ export interface StartOptions {
    * (media-uploads.ts storedOnly). `canUpload`: whether the serving engine could upload for an account.
    */
   mediaStoredOnly?: { canUpload: (accountId: string) => boolean; account?: string }
+  /**
+   * How to read the configuration again, as this one was read (`start`, `dev`): each reload then applies
+   * its accounts' userGroups and its plugins section, and names any other change for a restart
+   * (reload/reread-config.ts). Without it (the test
+   * kit, `send --local`) a reload reads rules/ and plugins/ only, with the configuration given here.
+   */
+  rereadConfig?: ConfigSource
 }
 
 const PRUNE_FIRST_AFTER_MS = 60_000
@@ -181,7 +192,16 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
 
   // A reload's rules are parsed in a worker: the answers of every account wait for nothing but the compile.
   const readRules = readRulesOffThread(log)
-  const reloadNow = () => loadGeneration(config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia })
+  const reloadNow = async (): Promise<LoadedParts> => {
+    // The configuration is read on this thread, unlike the rules: engine.config.ts is one small file (a
+    // sucrase transform and a compile, a few milliseconds), not worth a worker's start.
+    const reread: ConfigForReload = opts.rereadConfig ? configForReload(config, opts.rereadConfig) : { ok: true, config }
+    // Refused as a rules file with an error is: the last good generation serves on, the line says why.
+    if (!reread.ok) return { ok: false, code: 'BAD_CONFIG', problems: reread.problems }
+    const parts = await loadGeneration(reread.config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia })
+    if (parts.ok && reread.warning) parts.warnings.push(reread.warning)
+    return parts
+  }
   const watcher: SourceWatcher = watchSources({
     dirs: config.watch ? [config.rulesDir, config.pluginsDir] : [],
     files: mediaFiles,

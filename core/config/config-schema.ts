@@ -217,7 +217,7 @@ const ACCOUNT_VARIABLES: Record<string, string> = {
 }
 
 /** `accounts[0].userGroups.admins`; a key that is no name is quoted, `store[" "]`, so the path still reads as one. */
-function settingPath(path: readonly PropertyKey[]): string {
+export function settingPath(path: readonly PropertyKey[]): string {
   return path
     .map((p, i) => {
       if (typeof p === 'number') return `[${p}]`

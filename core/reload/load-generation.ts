@@ -15,7 +15,8 @@ import { userGroupIndexOf, type UserGroupIndex } from '../route/user-groups.ts'
 
 export type LoadedParts =
   | { ok: true; rules: RuleSet; plugins: PluginSet; userGroups: UserGroupIndex | undefined; slowestPluginMs: number; warnings: string[]; notes: string[] }
-  | { ok: false; code: 'RULE_INVALID' | 'PLUGIN_LOAD'; problems: string[] }
+  /** BAD_CONFIG: the configuration, read again for a reload (reread-config.ts), does not load. */
+  | { ok: false; code: 'RULE_INVALID' | 'PLUGIN_LOAD' | 'BAD_CONFIG'; problems: string[] }
 
 export interface LoadGenerationOptions {
   /** The plugins the test kit's `only` did not load, which a test of one plugin leaves out on purpose. */

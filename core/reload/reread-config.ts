@@ -1,0 +1,80 @@
+/**
+ * What a reload takes from the configuration read again: each account's userGroups and the plugins section.
+ * Both belong to a generation (the rules' `users:` are checked against the groups, the router looks senders
+ * up in them, plugins load with their settings), so they change with rules/ and plugins/, message by message.
+ * The rest is built into the running engine at start (the listening sockets, the accounts' ciphers, the
+ * store, the limits, the logger...): a change there is named by path, for a restart to apply. Names only,
+ * never values: a token, an AppSecret or a key is a secret, and the line goes to the journal.
+ */
+import { settingPath } from '../config/config-schema.ts'
+import type { EngineConfig } from '../config/config-types.ts'
+import type { Result } from '../errors.ts'
+import { shownPath } from '../shown-path.ts'
+
+/** How a served engine reads its configuration again: as its start read it (core/cli/commands/start.ts). */
+export interface ConfigSource {
+  /** The file read (engine.config.ts, or `-c`'s), if any: named in the restart warning, and watched with rules/ under `watch: true`. */
+  file?: string
+  read(): Result<EngineConfig>
+}
+
+export type ConfigForReload =
+  | {
+      ok: true
+      /** The running configuration with the new userGroups and plugins: what the next generation loads from. */
+      config: EngineConfig
+      /** One line naming the settings that changed but wait for a restart; absent when none did. */
+      warning?: string
+    }
+  | { ok: false; problems: string[] }
+
+export function configForReload(running: EngineConfig, source: ConfigSource): ConfigForReload {
+  const read = source.read()
+  // Said as the start says it (`engine.config.ts:3:5: SyntaxError: ...`, `accounts[0].userGroups.admins[0]: ...`).
+  if (!read.ok) return { ok: false, problems: read.error.reason.split('\n').map((l) => l.trim()).filter(Boolean) }
+  const { config, needRestart } = pickReloadable(running, read.value)
+  const where = source.file ? shownPath(source.file) : 'the configuration'
+  return { ok: true, config, warning: needRestart.length > 0 ? `${needRestart.join(', ')}: changed in ${where}; a restart applies them` : undefined }
+}
+
+/**
+ * The running configuration with `reread`'s userGroups (by account id) and plugins, and the paths of every
+ * other setting that differs (`accounts[0].token`, `port`), compared as data.
+ */
+export function pickReloadable(running: EngineConfig, reread: EngineConfig): { config: EngineConfig; needRestart: string[] } {
+  const groups = new Map(reread.accounts.map((a) => [a.id, a.userGroups]))
+  const accounts = running.accounts.map((a) => {
+    // An account the file no longer has is served until the restart: with the groups it had.
+    if (!groups.has(a.id)) return a
+    const { userGroups: _, ...rest } = a
+    const userGroups = groups.get(a.id)
+    return userGroups === undefined ? rest : { ...rest, userGroups }
+  })
+  return { config: { ...running, accounts, plugins: reread.plugins }, needRestart: changedPaths(withoutReloadable(running), withoutReloadable(reread)) }
+}
+
+function withoutReloadable(c: EngineConfig): unknown {
+  const { plugins: _, ...rest } = c
+  return { ...rest, accounts: c.accounts.map(({ userGroups: _g, ...a }) => a) }
+}
+
+/**
+ * Where `a` and `b` differ: each leaf, or a list whose length changed (an account added or removed: the
+ * indexes after it would all differ). A key set to undefined is a key left out.
+ */
+function changedPaths(a: unknown, b: unknown, at: PropertyKey[] = [], out: string[] = []): string[] {
+  if (Object.is(a, b)) return out
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) out.push(settingPath(at))
+    else for (let i = 0; i < a.length; i++) changedPaths(a[i], b[i], [...at, i], out)
+    return out
+  }
+  if (isRecord(a) && isRecord(b)) {
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) changedPaths(a[key], b[key], [...at, key], out)
+    return out
+  }
+  out.push(settingPath(at))
+  return out
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
