@@ -85,7 +85,7 @@ export interface StartOptions {
   /**
    * How to read the configuration again, as this one was read (`start`, `dev`): each reload then applies
    * its accounts' userGroups and its plugins section, and names any other change for a restart
-   * (reload/reread-config.ts). Without it (the test
+   * (reload/reread-config.ts); under `watch: true` a save of its file reloads too. Without it (the test
    * kit, `send --local`) a reload reads rules/ and plugins/ only, with the configuration given here.
    */
   rereadConfig?: ConfigSource
@@ -202,9 +202,13 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     if (parts.ok && reread.warning) parts.warnings.push(reread.warning)
     return parts
   }
+  // Under `watch: true` (`wxengine dev`) the configuration's file is watched with the media files outside
+  // rules/: a save reloads as an edit of a rules file does, applying what a reload applies.
+  const configFile = opts.rereadConfig?.file
+  const watchedFiles = () => (configFile ? [...mediaFiles, configFile] : mediaFiles)
   const watcher: SourceWatcher = watchSources({
     dirs: config.watch ? [config.rulesDir, config.pluginsDir] : [],
-    files: mediaFiles,
+    files: watchedFiles(),
     generations,
     load: reloadNow,
     log,
@@ -212,7 +216,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
       metrics.reloads.inc({ outcome: ok ? 'ok' : 'refused' })
       if (ok) missingMedia = { ...missingMedia, live: missingMedia.loaded }
       // A refused reload may have read new rules (a plugin failed to load): their files are the ones to watch.
-      watcher.watchFiles(mediaFiles)
+      watcher.watchFiles(watchedFiles())
     },
   })
   reloadForMedia = () => void watcher.reload()

@@ -125,6 +125,36 @@ test('SIGHUP reloads rules and plugins and keeps serving; a broken set is refuse
   assert.match(stdout, /"msg":"stopped"/)
 })
 
+test('SIGHUP applies a change to userGroups in engine.config.ts: an OpenID added to admins triggers an admin rule, no restart', { timeout: 60_000 }, async () => {
+  const ADMIN = 'oAdmin0000000000000000000001'
+  const NEWCOMER = 'oNewcomer00000000000000000001'
+  const configFile = path.join(project.dir, 'engine.config.ts')
+  const rule = path.join(project.dir, 'rules', 'admins.yaml')
+  const original = readFileSync(configFile, 'utf8')
+  const withAdmins = (ids: string[]) => original.replace(`mode: 'plaintext' }`, `mode: 'plaintext', userGroups: { admins: ${JSON.stringify(ids)} } }`)
+  assert.notEqual(withAdmins([]), original, 'the fixture has the account to give groups to')
+  writeFileSync(configFile, withAdmins([ADMIN]))
+  writeFileSync(rule, 'rules:\n  - name: stats\n    keywords: [stats]\n    users: admins\n    reply: { type: text, content: 42 followers }\n')
+  try {
+    const engine = startEngine(['--port', '0'], {})
+    const url = await engine.listening
+    assert.ok(url, 'the engine started')
+    const say = async (openId: string) => (await project.run(['send', 'stats', '--url', url, '-u', openId])).stdout
+    assert.match(await say(ADMIN), /42 followers/)
+    assert.doesNotMatch(await say(NEWCOMER), /42 followers/)
+    writeFileSync(configFile, withAdmins([ADMIN, NEWCOMER]))
+    engine.child.kill('SIGHUP')
+    await until('the reload', () => /"msg":"reloaded rules and plugins"/.test(engine.stdout()))
+    assert.match(await say(NEWCOMER), /42 followers/)
+    assert.doesNotMatch(engine.stdout(), /a restart applies/, 'nothing else changed')
+    engine.child.kill('SIGTERM')
+    assert.equal((await engine.exited).code, 0)
+  } finally {
+    writeFileSync(configFile, original)
+    rmSync(rule, { force: true })
+  }
+})
+
 test('under npm, when its parent goes away without passing a signal on (npm 11 on SIGTERM), it shuts down cleanly', { timeout: 30_000 }, async () => {
   // A shell between us and the engine, as npm's `sh -c` is; killing the shell orphans the engine.
   // Its own process group, so that if this test fails, `after` can still stop the engine behind the shell.
@@ -278,7 +308,7 @@ test('HOST that is not an address of this machine: exit 2, saying which setting'
   assert.equal(stderr, 'wxengine: cannot listen on 192.0.2.1:0: 192.0.2.1 is not an address of this machine; set HOST to one of its addresses (0.0.0.0 for every interface)\n')
 })
 
-test('dev: listens on 127.0.0.1 without HOST; an edit to engine.config.ts says a restart applies it (rules and plugins reload by themselves)', { timeout: 30_000 }, async () => {
+test('dev: listens on 127.0.0.1 without HOST; a save of engine.config.ts reloads, and a change a reload cannot apply is named for a restart, without its value', { timeout: 30_000 }, async () => {
   // No HOST: dev's own default (it served the example token on 0.0.0.0; a plugin author's review).
   const env = { ...project.env }
   delete env.HOST
@@ -303,8 +333,13 @@ test('dev: listens on 127.0.0.1 without HOST; an edit to engine.config.ts says a
   try {
     await waitFor(/wxengine listening/, 'the engine to listen')
     assert.match(output, /address(\x1b\[\d+m)?: "127\.0\.0\.1:\d+"/)
-    writeFileSync(configFile, original.replace('port: 8080', 'port: 8081'))
-    await waitFor(/engine\.config\.ts changed: restart wxengine dev to apply it/, 'the warning')
+    // --port wins over the file's port: a change there would change nothing at a restart either.
+    writeFileSync(configFile, original.replace('port: 8080', 'port: 8081').replace("token: 'plaintoken'", "token: 'changedtoken'"))
+    await waitFor(/accounts\[0\]\.token: changed in engine\.config\.ts; a restart applies them/, 'the warning')
+    await waitFor(/reloaded rules and plugins/, 'the reload')
+    assert.doesNotMatch(output, /changedtoken/)
+    const warning = output.split('\n').find((l) => l.includes('a restart applies'))!
+    assert.doesNotMatch(warning, /port/, 'the port given on the command line is the one served at a restart too')
   } finally {
     writeFileSync(configFile, original)
     child.kill('SIGTERM')

@@ -1,14 +1,15 @@
 /**
- * `wxengine start` (production) and `wxengine dev` (watch rules/ and plugins/, pretty logs).
+ * `wxengine start` (production) and `wxengine dev` (watch rules/, plugins/ and engine.config.ts, pretty logs).
  * SIGTERM/SIGINT (and SIGUSR2, which nodemon sends to restart): stop accepting, finish in-flight messages,
- * flush, exit 0. SIGHUP (`systemctl reload`, `kill -HUP`): reload rules/ and plugins/, keep serving.
+ * flush, exit 0. SIGHUP (`systemctl reload`, `kill -HUP`): reload rules/ and plugins/, and the user groups and
+ * plugin settings of engine.config.ts (read again as the start read it), keep serving.
  * Node's default for SIGHUP and SIGUSR2 is to end the process at once, with no line and messages in flight.
  */
-import { watch, type FSWatcher } from 'node:fs'
 import path from 'node:path'
 import type { EngineConfig } from '../../config/config-types.ts'
 import { findConfigFile, loadConfig } from '../../config/load-config.ts'
-import { flushLogger, type Logger } from '../../log/logger.ts'
+import { ok, type Result } from '../../errors.ts'
+import { flushLogger } from '../../log/logger.ts'
 import { startRuntime, StartupError, type Runtime } from '../../runtime.ts'
 import { WITHOUT_SECRET } from '../../platform/create-platform.ts'
 import { configFailureHint } from '../cli-context.ts'
@@ -22,25 +23,21 @@ export interface StartFlags {
 }
 
 /**
- * `wxengine dev` reloads rules/ and plugins/ by itself, but the configuration only at start (ports, accounts
- * and the store cannot change under a running engine): an edit to engine.config.ts says so, rather than
- * seeming to do nothing. The folder is watched, not the file: editors save by replacing the file.
+ * The configuration as `start` and `dev` read it: the file, dev's overrides, the environment, then --port.
+ * Read again, the same way, at each reload (runtime.ts rereadConfig): only its user groups and plugin
+ * settings are applied then, and any other change is named for a restart (reload/reread-config.ts).
  */
-function watchConfigFile(flags: StartFlags, log: Logger): FSWatcher | undefined {
-  const root = path.resolve(flags.root)
-  const file = flags.config ? path.resolve(root, flags.config) : findConfigFile(root)
-  if (!file) return undefined
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return watch(path.dirname(file), (_event, name) => {
-      if (name !== path.basename(file)) return
-      clearTimeout(timer)
-      // One line for the burst of events a single save makes.
-      timer = setTimeout(() => log.warn(`${path.basename(file)} changed: restart wxengine dev to apply it (rules/ and plugins/ reload by themselves)`), 200)
-    })
-  } catch {
-    return undefined
-  }
+function readConfig(flags: StartFlags): Result<EngineConfig> {
+  const loaded = loadConfig({
+    root: flags.root,
+    file: flags.config,
+    // dev listens on this machine only: it is served with the example token, which anyone can sign with
+    // (a plugin author's review found it on 0.0.0.0). HOST still wins: a tunnel or a container sets it.
+    overrides: flags.dev ? { watch: true, host: '127.0.0.1', log: { pretty: true, level: 'debug' } } : undefined,
+  })
+  if (!loaded.ok) return loaded
+  // A flag on the command line is the most specific wish: it wins over PORT, which wins over the file.
+  return flags.port === undefined ? loaded : ok({ ...loaded.value, port: flags.port })
 }
 
 /** The other ways a listen fails because of the settings, said in terms of the settings. */
@@ -99,23 +96,19 @@ const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGUSR2'] as const
 
 /** Loads the configuration and starts the runtime; a number is the exit code of a start that failed. */
 async function startEngine(flags: StartFlags): Promise<Runtime | number> {
-  const loaded = loadConfig({
-    root: flags.root,
-    file: flags.config,
-    // dev listens on this machine only: it is served with the example token, which anyone can sign with
-    // (a plugin author's review found it on 0.0.0.0). HOST still wins: a tunnel or a container sets it.
-    overrides: flags.dev ? { watch: true, host: '127.0.0.1', log: { pretty: true, level: 'debug' } } : undefined,
-  })
+  const loaded = readConfig(flags)
   if (!loaded.ok) {
     const hint = configFailureHint(flags, loaded.error.reason)
     process.stderr.write(`wxengine: ${loaded.error.reason}\n${hint ? `${hint}\n` : ''}`)
     return 2
   }
-  // A flag on the command line is the most specific wish: it wins over PORT, which wins over the file.
-  const config = flags.port === undefined ? loaded.value : { ...loaded.value, port: flags.port }
+  const config = loaded.value
+  const root = path.resolve(flags.root)
+  // The file as the start found it (a `-c` one, or the first of root's): watched under `watch: true`.
+  const file = flags.config ? path.resolve(root, flags.config) : findConfigFile(root)
   let runtime
   try {
-    runtime = await startRuntime(config)
+    runtime = await startRuntime(config, { rereadConfig: { file, read: () => readConfig(flags) } })
   } catch (e) {
     // 1 when starting again later may work as it is (Redis not up yet, the old engine still holding the
     // data directory or the port); 2 when the settings must change first. The systemd unit restarts on 1 only.
@@ -162,13 +155,11 @@ async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: nu
   }
   const exposed = flags.dev ? undefined : publicAdminWarning(runtime.config)
   if (exposed) log.warn(exposed)
-  const configWatch = flags.dev ? watchConfigFile(flags, log) : undefined
   await new Promise<void>((resolve) => {
     let stopping = false
     const stop = (signal: string) => {
       if (stopping) return
       stopping = true
-      configWatch?.close()
       log.info({ signal }, 'shutting down: finishing in-flight messages')
       runtime
         .close()
