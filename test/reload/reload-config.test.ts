@@ -77,7 +77,8 @@ function writeConfig(s: Settings = {}): void {
   ],
   plugins: {
     greeter: { config: { greeting: ${JSON.stringify(s.greeting ?? 'hello')} } },
-    slow: { config: { ms: 1500 } },
+    // Long enough for a reload (thread workers) to end first on a busy machine; within the 4.5 s budget.
+    slow: { config: { ms: 3000 } },
   },
 }
 `,
