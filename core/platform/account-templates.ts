@@ -149,7 +149,7 @@ export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
     if (before !== undefined && !('unreadable' in before) && !refused) {
       log?.info(
         { appId, errcode, reason },
-        `template messages are checked against the account's templates as read ${Math.round((read.at - before.at) / 60_000)} min ago: reading them again failed (${reason}); read again in 1 minute`,
+        `template messages are checked against the account's templates as read ${ago(read.at - before.at)}: reading them again failed (${reason}); read again in 1 minute`,
       )
       return { ...before, failedAt: read.at }
     }
@@ -230,6 +230,11 @@ function unknownTemplate(id: string, templates: AccountTemplate[]): string {
   const named = templates.slice(0, LISTED).map((t) => `"${t.id}"${titled(t)}`)
   const more = templates.length > LISTED ? ` and ${templates.length - LISTED} more (the console's 模板消息 > 我的模板 lists them all)` : ''
   return `${head}; it has ${templates.length}: ${named.join(', ')}${more}`
+}
+
+/** `40 s ago`, `12 min ago`. */
+function ago(ms: number): string {
+  return ms < 60_000 ? `${Math.round(ms / 1000)} s ago` : `${Math.round(ms / 60_000)} min ago`
 }
 
 function titled(t: AccountTemplate): string {

@@ -257,6 +257,7 @@ test("a miss's read that fails in passing sends that id unchecked (it may be new
   await api.sendTemplate('o1', { templateId: 'tpl-added', data: { thing1: 'x' } })
   assert.equal(listRequests(), 2)
   assert.equal(fake.sent.at(-1)?.body.template_id, 'tpl-added')
+  assert.match(String(lines.filter((l) => l.level === 30).at(-1)?.msg), /^template messages are checked against the account's templates as read 30 s ago: reading them again failed/)
   // Still checked against the list read before: it was not given up for a read that failed.
   assert.equal((await refusal(api.sendTemplate('o1', misspelt))).code, 'PLUGIN_BAD_REPLY')
   t += 40_000
