@@ -10,6 +10,7 @@
  */
 import type { ApiJson } from '../platform/api-client.ts'
 import type { JsonValue } from '../plugin/plugin-api.ts'
+import { explainErrcode } from '../platform/explain-errcode.ts'
 
 /** A 64-bit id as its digits, whichever way the API client read it; undefined when it is no id. */
 export function idOf(v: JsonValue | undefined): string | undefined {
@@ -89,6 +90,5 @@ const EXPLANATIONS: Record<number, string> = {
 }
 
 export function explainMassError(errcode: number): string {
-  const meaning = EXPLANATIONS[errcode]
-  return meaning ? `WeChat refused it with errcode ${errcode}: ${meaning}` : `WeChat refused it with errcode ${errcode} (no plain words for it here; look it up in WeChat's global error codes)`
+  return explainErrcode(errcode, EXPLANATIONS)
 }

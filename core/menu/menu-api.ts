@@ -14,6 +14,7 @@
 import { Document, isMap, isSeq, type YAMLMap } from 'yaml'
 import type { JsonValue } from '../plugin/plugin-api.ts'
 import { BUTTON_FIELDS, CONSOLE_ONLY_TYPES, isParent, MATCHRULE_ORDER, PRIVATE_MATCH_FIELDS, type LeafButton, type Menu, type MenuButton } from './menu-file.ts'
+import { explainErrcode } from '../platform/explain-errcode.ts'
 
 export const MENU_PATHS = {
   create: '/cgi-bin/menu/create',
@@ -87,9 +88,8 @@ const EXPLANATIONS: Record<number, Explanation> = {
 /** "errcode 40018 (...): probably button "...", line N" for a refused menu/create. */
 export function explainMenuError(errcode: number, leaves: readonly { button: LeafButton; place: { label: string; line: number }; top: boolean }[], menu: Menu): string {
   const e = EXPLANATIONS[errcode]
-  if (!e) return `WeChat refused it with errcode ${errcode} (no plain words for it here; look it up in WeChat's global error codes)`
-  let text = `WeChat refused it with errcode ${errcode}: ${e.meaning}`
-  if (!e.suspects) return text
+  let text = explainErrcode(errcode, { [errcode]: e?.meaning })
+  if (!e?.suspects) return text
   const { test, measure } = e.suspects
   // Parents are not in `leaves`: a parent counts for its name (40018) and its sub-buttons (40023).
   const lineOf = (label: string) => leaves.find((l) => l.place.label === label || l.place.label.startsWith(`${label} > `))?.place.line

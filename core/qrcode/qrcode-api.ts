@@ -8,6 +8,7 @@
  */
 import { readBodyCapped, type ApiJson } from '../platform/api-client.ts'
 import { QRCODE_SHOW_PATH } from './qrcode-request.ts'
+import { explainErrcode } from '../platform/explain-errcode.ts'
 
 export interface CreatedCode {
   ticket: string
@@ -33,8 +34,7 @@ const EXPLANATIONS: Record<number, string> = {
 }
 
 export function explainQrcodeError(errcode: number): string {
-  const meaning = EXPLANATIONS[errcode]
-  return meaning ? `WeChat refused it with errcode ${errcode}: ${meaning}` : `WeChat refused it with errcode ${errcode} (no plain words for it here; look it up in WeChat's global error codes)`
+  return explainErrcode(errcode, EXPLANATIONS)
 }
 
 export function showQrcodeUrl(mpBase: string, ticket: string): string {

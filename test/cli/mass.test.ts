@@ -15,6 +15,7 @@ import { makeProject, pushThroughEngine, type Project } from './cli-harness.ts'
 
 const APP_ID = 'wx1111111111111111'
 const SECRET = 'mass-secret'
+// WeChat's paths written out, not MASS_PATHS imported: a wrong path in the code must fail here.
 const PATHS = {
   sendall: '/cgi-bin/message/mass/sendall',
   send: '/cgi-bin/message/mass/send',
