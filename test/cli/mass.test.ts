@@ -154,6 +154,19 @@ describe('wxengine mass send', () => {
     assert.equal(fake.requests.length, sent)
   })
 
+  test('--dry-run with a file whose name has a quote or a backslash: the JSON printed is the body, the name in it as written', async () => {
+    const sent = fake.requests.length
+    for (const name of ['my "best".jpg', 'back\\slash.jpg']) {
+      writeFileSync(path.join(project.dir, name), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]))
+      const r = await project.run(['mass', 'send', '--all', '--image', name, '--dry-run'])
+      assert.equal(r.code, 0, r.stderr)
+      const [head, json] = r.stdout.split('\n')
+      assert.equal(head, 'POST /cgi-bin/message/mass/sendall')
+      assert.deepEqual((JSON.parse(json!) as { images: { media_ids: string[] } }).images.media_ids, [`(the media_id of ${name})`])
+    }
+    assert.equal(fake.requests.length, sent)
+  })
+
   test('to all: the exact JSON with the token the store shares; msg_id printed, the protection noted; the same command again is "already sent" (45065), exit 0, nothing new sent', async () => {
     const r = await project.run(['mass', 'send', '--all', '--text', 'hello followers', '--yes'], { env })
     assert.equal(r.code, 0, r.stderr)

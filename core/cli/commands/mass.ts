@@ -185,7 +185,10 @@ function failure(error: EngineError): string {
 }
 
 function printDryRun(call: MassCall, asked: Asked, account: AccountConfig, io: Output): void {
-  const body = 'file' in asked.source ? JSON.parse(JSON.stringify(call.body).split(`file-sha256:${asked.source.file.sha256}`).join(`(the media_id of ${asked.source.file.file})`)) : call.body
+  // The stand-in is replaced inside the JSON text: the file's name goes in JSON-escaped (a quote or a
+  // backslash in it made the text no JSON, and the dry run a stack).
+  const inJson = (text: string) => JSON.stringify(text).slice(1, -1)
+  const body = 'file' in asked.source ? JSON.parse(JSON.stringify(call.body).split(`file-sha256:${asked.source.file.sha256}`).join(inJson(`(the media_id of ${asked.source.file.file})`))) : call.body
   io.out(`POST ${call.path}`)
   io.out(JSON.stringify(body))
   if ('file' in asked.source) io.err(`dry run: ${asked.source.file.file} is uploaded (or its media_id taken from the store) when it is sent; its media_id goes where the JSON says`)
