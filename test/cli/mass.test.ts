@@ -248,7 +248,15 @@ describe('wxengine mass send', () => {
     fake.dropNext(PATHS.sendall, 1)
     const r = await project.run(['mass', 'send', '--tag', '2', '--text', 'lost answer', '--yes'], { env })
     assert.equal(r.code, 1)
-    assert.match(r.stderr, /^wxengine mass send: no answer from WeChat \(POST \/cgi-bin\/message\/mass\/sendall: network error: .*\): the send may have been made; run the same command again today, and WeChat refuses it if it was\n$/)
+    // The default clientmsgid changes with the UTC day (08:00 in China): "again today" could make a second send.
+    // The line names the id to send again, which WeChat refuses for 24 hours if the send was made.
+    const id = clientMsgIdFor(APP_ID, { tagId: 2 }, { type: 'text', text: 'lost answer' }, today())
+    assert.match(r.stderr, /^wxengine mass send: no answer from WeChat \(POST \/cgi-bin\/message\/mass\/sendall: network error: .*\): the send may have been made; /)
+    assert.ok(r.stderr.endsWith(`: the send may have been made; run the same command again with --client-msg-id ${id} (within 24 hours), and WeChat refuses it if it was\n`), r.stderr)
+    const again = await project.run(['mass', 'send', '--tag', '2', '--text', 'lost answer', '--client-msg-id', id, '--yes'], { env })
+    assert.equal(again.code, 0, again.stderr)
+    // The drop came before the fake took it: sent now, with the clientmsgid named.
+    assert.equal(JSON.parse(lastBody(PATHS.sendall)).clientmsgid, id)
   })
 
   test('a 64-bit msg_id keeps its digits', async () => {

@@ -255,9 +255,10 @@ export async function runMassSend(flags: MassSendFlags, io: Output = stdio, now:
         return EXIT_OK
       }
       if (r.error.errcode === undefined) {
-        // A timeout or a lost answer: WeChat may have taken the send. The same command sends the same
-        // clientmsgid, which WeChat refuses (45065) if it did.
-        io.err(`wxengine ${SEND}: no answer from WeChat (${r.error.reason}): the send may have been made; run the same command again${given === undefined ? ' today' : ' with the same --client-msg-id'}, and WeChat refuses it if it was`)
+        // A timeout or a lost answer: WeChat may have taken the send. The same clientmsgid, sent again, is
+        // refused (45065) if it did. Named: the default one changes with the UTC day (08:00 in China), so
+        // "the same command again today" could be a second send.
+        io.err(`wxengine ${SEND}: no answer from WeChat (${r.error.reason}): the send may have been made; run the same command again with --client-msg-id ${clientMsgId} (within 24 hours), and WeChat refuses it if it was`)
         return EXIT_FAILED
       }
       io.err(`wxengine ${SEND}: nothing sent: ${failure(r.error)}`)
