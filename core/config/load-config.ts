@@ -94,7 +94,11 @@ export function readConfigFile(file: string): Result<UserConfig> {
  */
 function located(thrown: unknown, file: string): string {
   const e = thrown instanceof Error ? thrown : new Error(String(thrown))
-  const what = `${e.name}: ${e.message}`
+  // `s3cretValue is not defined`: a token or key written without quotes is a name, and the line goes to the
+  // journal (at start, and at a reload). The place points at it; the name is not repeated.
+  const what = e.name === 'ReferenceError' && / is not defined$/.test(e.message)
+    ? 'ReferenceError: a name there is not defined (a string missing its quotes? The name is not repeated here: it could be a secret)'
+    : `${e.name}: ${e.message}`
   const stack = String(e.stack ?? '')
   const at = stack.indexOf(`${file}:`)
   const m = at === -1 ? null : /^:(\d+)(?::(\d+))?/.exec(stack.slice(at + file.length))

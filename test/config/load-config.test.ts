@@ -115,7 +115,10 @@ test('a configuration that contains itself, or nests without end, is refused nam
 test('an error in engine.config.ts names the file and the line, found at compile time or as it runs', () => {
   // file:line:col: and what, as a plugin's or a rule file's error is said (the path: outside the working directory, whole).
   assert.match(refused(project(`export default {\n  port: 80,,\n}\n`)), /engine\.config\.ts:2(:\d+)?: SyntaxError: Unexpected token ','/)
-  assert.match(refused(project(`const x = 1\n\nexport default { port: undefinedThing }\n`)), /engine\.config\.ts:3:\d+: ReferenceError: undefinedThing is not defined$/)
+  // The name is not repeated: a token or key without quotes is one, and the line goes to the journal.
+  const unquoted = refused(project(`const x = 1\n\nexport default { accounts: [{ id: 'a', token: s3cretToken, appId: 'wx1' }] }\n`))
+  assert.match(unquoted, /engine\.config\.ts:3:\d+: ReferenceError: a name there is not defined \(a string missing its quotes\? The name is not repeated here: it could be a secret\)$/)
+  assert.doesNotMatch(unquoted, /s3cret/)
   assert.match(refused(project(`export default {\n  port: 80\n  host: 'x'\n}\n`)), /engine\.config\.ts:3:\d+: SyntaxError: /)
   assert.match(refused(project(`throw 'no'\nexport default {}\n`)), /engine\.config\.ts: Error: no$/)
 })
