@@ -180,11 +180,16 @@ export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
   }
 
   async function check(message: TemplateMessage): Promise<Result<void>> {
-    let list = state !== undefined && kept(state) ? state : await awaitRead()
+    const before = state
+    let list = before !== undefined && kept(before) ? before : await awaitRead()
+    // A read slow to answer while a list read before is at hand: checked against that one, as when a read
+    // fails in passing (a miss still goes out unchecked, below).
+    if (list === undefined && before !== undefined && !('unreadable' in before)) list = before
     if (list === undefined || 'unreadable' in list) return ok(undefined)
     let template = list.templates.find((t) => t.id === message.templateId)
-    // A miss against a list that could not be read again since: the id may be one added since.
-    if (template === undefined && list.failedAt !== undefined) return ok(undefined)
+    // A miss against a list that could not be read again since (failed, or still being read): the id may be
+    // one added since.
+    if (template === undefined && (list.failedAt !== undefined || list === before && !kept(before))) return ok(undefined)
     if (template === undefined && now() - list.at >= TEMPLATE_MISS_REFETCH_MS) {
       list = await awaitRead()
       if (list === undefined || 'unreadable' in list || list.failedAt !== undefined) return ok(undefined)

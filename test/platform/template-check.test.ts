@@ -247,6 +247,22 @@ test('a list read before is kept when reading it again fails in passing, its 10 
   assert.equal(sends(), 2)
 })
 
+test('a list read before, its 10 minutes over, is checked against while reading it again is slow; a miss then goes out unchecked', async () => {
+  const misspelt = shipped({ thing01: 'x', amount2: '1元', number3: 1 })
+  await api.sendTemplate('o1', shipped({ thing1: 'a', amount2: '1元', number3: 1 }))
+  t += 11 * 60_000
+  const release = fake.hold(FAKE_PATHS.templateList)
+  try {
+    assert.equal((await refusal(api.sendTemplate('o1', misspelt))).code, 'PLUGIN_BAD_REPLY')
+    await api.sendTemplate('o2', { templateId: 'tpl-maybe-new', data: { thing1: 'x' } }).catch(() => undefined)
+    // Sent, unchecked (the fake, knowing only SHIPPED and BONUS, refuses it with 40037 as WeChat would).
+    assert.equal((fake.requests.slice(mark).filter((r) => r.path === TEMPLATE_SEND_PATH).at(-1)?.body as { template_id?: string } | undefined)?.template_id, 'tpl-maybe-new')
+    assert.equal(listRequests(), 2)
+  } finally {
+    release()
+  }
+})
+
 test("a miss's read that fails in passing sends that id unchecked (it may be new) and keeps the list for the others' checks; the next minute's misses do not read again", async () => {
   const misspelt = shipped({ thing01: 'x', amount2: '1元', number3: 1 })
   await api.sendTemplate('o1', shipped({ thing1: 'a', amount2: '1元', number3: 1 }))
