@@ -403,6 +403,10 @@ describe('wxengine mass results', () => {
       const log = await fresh.run(['log', '--json'])
       assert.ok(log.stdout.split('\n').some((l) => l.includes('"kind":"text"') && l.includes('"summary":"hello"')))
 
+      // -n: the latest results, however many entries each has in the log.
+      const latest = await fresh.run(['mass', 'results', '-n', '1', '--json'])
+      assert.deepEqual((JSON.parse(latest.stdout) as { msgId: string }[]).map((x) => x.msgId), ['2963446620935323649'])
+
       const none = await fresh.run(['mass', 'results', '--since', '2099-01-01'])
       assert.equal(none.code, 0)
       assert.equal(none.stderr, 'no mass send results received since then\n')

@@ -428,10 +428,14 @@ export async function runMassResults(flags: MassResultsFlags, io: Output = stdio
   const opened = await openProjectStore(flags, 'mass results', io)
   if ('exitCode' in opened) return opened.exitCode
   try {
-    const entries = await opened.store.log.query({ kind: 'masssend_job_finish', account: flags.account, since, limit: flags.limit ?? 50 })
+    const limit = flags.limit ?? 50
+    // A message has at most three entries (answered, then late, then its late reply's end): asked for so
+    // many that `limit` results remain once each is taken once.
+    const entries = await opened.store.log.query({ kind: 'masssend_job_finish', account: flags.account, since, limit: limit * 3 })
     const seen = new Set<string>()
     const rows: { at: number; account: string; result: ReturnType<typeof parseMassJobSummary> }[] = []
     for (const e of entries) {
+      if (rows.length === limit) break
       if (seen.has(`${e.account}\n${e.msgKey}`)) continue
       seen.add(`${e.account}\n${e.msgKey}`)
       rows.push({ at: e.at, account: e.account, result: parseMassJobSummary(e.summary) })
