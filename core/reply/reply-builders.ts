@@ -89,7 +89,7 @@ const MAX_PROBLEMS_NAMED = 5
  * PLUGIN_BAD_REPLY naming the value's type and its first problems with their paths: "invalid text reply:
  * content: ...". Not all of them: 10,000 articles without a title made a reason of 470 KB per message.
  */
-export function invalid(noun: 'reply' | 'message' | 'template message', value: unknown, error: z.ZodError): Result<never> {
+export function invalid(noun: 'reply' | 'message' | 'template message' | 'subscription notice', value: unknown, error: z.ZodError): Result<never> {
   const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined
   const subject = typeof type === 'string' && type.length <= 40 ? `${type} ${noun}` : noun
   const problems = error.issues.slice(0, MAX_PROBLEMS_NAMED).map((issue) => {

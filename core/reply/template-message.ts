@@ -18,7 +18,7 @@ export interface TemplateMessage {
    * A value for each of the template's fields, by the name in its `{{name.DATA}}` (e.g. `thing1`, `time2`,
    * `amount3`). A number is sent as its text. `{ value }` is accepted too, as the platform's JSON spells it.
    */
-  data: Record<string, string | number | { value: string | number }>
+  data: Record<string, FieldValue>
   /** Opened when the user taps the notice. */
   url?: string
   /** Opened instead of `url` when the user taps (the mini program must be linked to the account). */
@@ -37,13 +37,20 @@ const value = z.union([z.string().max(MAX_REPLY_CHARS, `is over ${MAX_REPLY_CHAR
 // Any other key of { value } is refused below by name: `color` is what old code passes.
 const fieldValue = z.union([value, z.looseObject({ value })], { error: 'must be a string, a number or { value }' })
 
-const templateMessageSchema = z.strictObject({
-  templateId: z.string({ error: 'templateId must be a string' }).min(1, 'templateId is empty'),
-  data: z
+/** A field's value as given: text, a number, or `{ value }` as the platform's JSON spells it. */
+export type FieldValue = string | number | { value: string | number }
+
+/**
+ * `data` of a message sent from a template (a template message, a subscription notice): field values by
+ * name, each name checked as one and each `{ value }` for other keys; `what` names the message in the
+ * refusal of an empty one.
+ */
+export function templateData(what: string) {
+  return z
     .record(z.string(), fieldValue, { error: 'data must be an object of field values, such as { thing1: "Order shipped" }' })
     .superRefine((data, ctx) => {
       const names = Object.keys(data)
-      if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'data is empty: a template message needs its fields' })
+      if (names.length === 0) ctx.addIssue({ code: 'custom', message: `data is empty: a ${what} needs its fields` })
       for (const name of names) {
         if (!FIELD_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `${JSON.stringify(name.slice(0, 40))} is not a template field name (such as thing1, as in {{thing1.DATA}})` })
         const v = data[name]
@@ -53,17 +60,23 @@ const templateMessageSchema = z.strictObject({
           ctx.addIssue({ code: 'custom', path: [name, key], message: `${JSON.stringify(key.slice(0, 40))}: ${why}` })
         }
       }
-    }),
+    })
+}
+
+/** The mini program a tap opens, as sendTemplate and sendSubscribeMessage take it. */
+export const miniProgramSchema = z.strictObject({
+  appId: z.string({ error: 'appId must be a string' }).min(1, 'appId is empty'),
+  pagePath: z.string({ error: 'pagePath must be a string' }).optional(),
+})
+
+const templateMessageSchema = z.strictObject({
+  templateId: z.string({ error: 'templateId must be a string' }).min(1, 'templateId is empty'),
+  data: templateData('template message'),
   url: z
     .string({ error: 'url must be a string' })
     .regex(/^https?:\/\/[^\s]+$/, 'url must be an http(s) URL')
     .optional(),
-  miniProgram: z
-    .strictObject({
-      appId: z.string({ error: 'appId must be a string' }).min(1, 'appId is empty'),
-      pagePath: z.string({ error: 'pagePath must be a string' }).optional(),
-    })
-    .optional(),
+  miniProgram: miniProgramSchema.optional(),
   clientMsgId: z.string({ error: 'clientMsgId must be a string' }).min(1, 'clientMsgId is empty').max(64, 'clientMsgId is over 64 characters').optional(),
 })
 
@@ -84,14 +97,23 @@ export function parseTemplateMessage(input: unknown): Result<TemplateMessage> {
 export function toTemplateBody(openId: string, m: TemplateMessage): Record<string, unknown> {
   const body: Record<string, unknown> = { touser: openId, template_id: m.templateId }
   if (m.url !== undefined) body.url = m.url
-  if (m.miniProgram !== undefined) {
-    body.miniprogram = m.miniProgram.pagePath === undefined ? { appid: m.miniProgram.appId } : { appid: m.miniProgram.appId, pagepath: m.miniProgram.pagePath }
-  }
+  if (m.miniProgram !== undefined) body.miniprogram = miniProgramJson(m.miniProgram)
   if (m.clientMsgId !== undefined) body.client_msg_id = m.clientMsgId
-  body.data = Object.fromEntries(Object.entries(m.data).map(([name, v]) => [name, { value: textOf(v) }]))
+  body.data = dataJson(m.data)
   return body
 }
 
-function textOf(v: string | number | { value: string | number }): string {
+/** A field's value as the text sent. */
+export function fieldText(v: FieldValue): string {
   return String(typeof v === 'object' ? v.value : v)
+}
+
+/** `data` as the platform's JSON spells it: `{ thing1: { value: "..." } }`. */
+export function dataJson(data: Record<string, FieldValue>): Record<string, { value: string }> {
+  return Object.fromEntries(Object.entries(data).map(([name, v]) => [name, { value: fieldText(v) }]))
+}
+
+/** `miniprogram` as the platform's JSON spells it. */
+export function miniProgramJson(m: { appId: string; pagePath?: string }): Record<string, string> {
+  return m.pagePath === undefined ? { appid: m.appId } : { appid: m.appId, pagepath: m.pagePath }
 }
