@@ -19,11 +19,13 @@
  *
  * A send waits for a list read at most 2 s (not the API's timeout): past that it goes out unchecked and
  * the read goes on, becoming the list kept when it ends; other sends meanwhile do not wait for it at all.
+ *
+ * Subscription notices (sendSubscribeMessage) are checked the same way against the account's subscription
+ * templates (subscribe-templates.ts): a TemplateListKind says where each list is read and how it is named.
  */
 import { didYouMean } from '../did-you-mean.ts'
 import { fail, ok, type Result } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
-import type { TemplateMessage } from '../reply/template-message.ts'
 import type { ApiJson } from './api-client.ts'
 
 export const TEMPLATE_LIST_PATH = '/cgi-bin/template/get_all_private_template'
@@ -37,8 +39,6 @@ export const TEMPLATE_LIST_WAIT_MS = 2_000
 export const TEMPLATE_MISS_REFETCH_MS = 30_000
 /** Templates named when a templateId is not the account's. */
 const LISTED = 5
-/** Not shown by WeChat since May 2023: not asked for when a template still has them. */
-const RETIRED_FIELDS = new Set(['first', 'remark'])
 
 export interface AccountTemplate {
   id: string
@@ -67,8 +67,49 @@ export function parseTemplateList(answer: ApiJson): Result<AccountTemplate[], st
   return ok(templates)
 }
 
+/** A list of templates checked against, and how lines and refusals name it. */
+export interface TemplateListKind {
+  /** The call a refusal names: `sendTemplate`. */
+  call: string
+  /** One message sent from such a template, for lines: `template message`. */
+  message: string
+  /** The list, for lines: `the account's templates`. */
+  templates: string
+  /** The list's API, named when it is slow to answer: `get_all_private_template`. */
+  listApi: string
+  /** The templates in the list's answer, or why there are none to read. */
+  parse(answer: ApiJson): Result<AccountTemplate[], string>
+  /** Said after the platform's 48001 (api unauthorized). */
+  unauthorized: string
+  /** Where in the console a template is added, and where they are all listed. */
+  consoleAdd: string
+  consoleList: string
+  /** Fields WeChat no longer shows: not asked for when a template still has them, refused saying why when it has not. */
+  retired?: { fields: ReadonlySet<string>; why: string }
+}
+
+/** Template messages: get_all_private_template. */
+export const TEMPLATE_MESSAGES: TemplateListKind = {
+  call: 'sendTemplate',
+  message: 'template message',
+  templates: "the account's templates",
+  listApi: 'get_all_private_template',
+  parse: parseTemplateList,
+  unauthorized: 'the account may not read its template list (not verified?)',
+  consoleAdd: '模板消息 > 模板库',
+  consoleList: '模板消息 > 我的模板',
+  retired: { fields: new Set(['first', 'remark']), why: 'WeChat has not shown first or remark since May 2023: drop it' },
+}
+
+/** What a check reads of a message: its template and the names of its fields. */
+export interface FromTemplate {
+  templateId: string
+  data: Record<string, unknown>
+}
+
 export interface TemplateCheckOptions {
   appId: string
+  kind: TemplateListKind
   /** GET the list (token added). */
   fetchList: () => Promise<Result<ApiJson>>
   log?: Logger
@@ -96,13 +137,15 @@ export interface TemplateCheck {
    * A refusal (PLUGIN_BAD_REPLY) for a templateId or a field the account does not have; ok, with a warning
    * line for a field left out, otherwise (and when the list cannot be read).
    */
-  check(message: TemplateMessage): Promise<Result<void>>
+  check(message: FromTemplate): Promise<Result<void>>
   /** Drop the list kept (or the failure to read it): the next check reads it again. */
   forget(): void
 }
 
 export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
-  const { appId, log } = opts
+  const { appId, log, kind } = opts
+  const retired = kind.retired?.fields ?? new Set<string>()
+  const messages = `${kind.message}s`
   const now = opts.now ?? Date.now
   const waitMs = opts.waitMs ?? TEMPLATE_LIST_WAIT_MS
   let state: ListState | undefined
@@ -133,7 +176,7 @@ export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
   async function fetchState(): Promise<Fetched> {
     const r = await opts.fetchList().catch((e: unknown): Result<never> => fail('INTERNAL', e instanceof Error ? e.message : String(e)))
     const at = now()
-    const parsed: Result<AccountTemplate[], string> = r.ok ? parseTemplateList(r.value) : { ok: false, error: r.error.reason }
+    const parsed: Result<AccountTemplate[], string> = r.ok ? kind.parse(r.value) : { ok: false, error: r.error.reason }
     if (parsed.ok) return { at, templates: parsed.value, warned: new Set<string>() }
     const errcode = r.ok ? undefined : r.error.errcode
     // The platform's refusal is kept as long as a list: asking again in a minute gets the same answer. -1
@@ -149,12 +192,12 @@ export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
     if (before !== undefined && !('unreadable' in before) && !refused) {
       log?.info(
         { appId, errcode, reason },
-        `template messages are checked against the account's templates as read ${ago(read.at - before.at)}: reading them again failed (${reason}); read again in 1 minute`,
+        `${messages} are checked against ${kind.templates} as read ${ago(read.at - before.at)}: reading them again failed (${reason}); read again in 1 minute`,
       )
       return { ...before, failedAt: read.at }
     }
-    const hint = errcode === 48001 ? ': the account may not read its template list (not verified?)' : ''
-    log?.info({ appId, errcode, reason }, `template messages go out unchecked for ${refused ? '10 minutes' : '1 minute'}: the account's templates could not be read (${reason})${hint}`)
+    const hint = errcode === 48001 ? `: ${kind.unauthorized}` : ''
+    log?.info({ appId, errcode, reason }, `${messages} go out unchecked for ${refused ? '10 minutes' : '1 minute'}: ${kind.templates} could not be read (${reason})${hint}`)
     return unreadable
   }
 
@@ -169,7 +212,7 @@ export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
     const s = await Promise.race([current.done, late]).finally(() => clearTimeout(timer))
     if (s === undefined && !current.slow) {
       current.slow = true
-      log?.info({ appId }, `template messages go out unchecked while the account's templates are read: get_all_private_template has not answered in ${waitMs} ms`)
+      log?.info({ appId }, `${messages} go out unchecked while ${kind.templates} are read: ${kind.listApi} has not answered in ${waitMs} ms`)
     }
     return s
   }
@@ -179,7 +222,7 @@ export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
     return s.failedAt !== undefined ? now() - s.failedAt < TEMPLATE_LIST_RETRY_MS : now() - s.at < TEMPLATE_LIST_TTL_MS
   }
 
-  async function check(message: TemplateMessage): Promise<Result<void>> {
+  async function check(message: FromTemplate): Promise<Result<void>> {
     const before = state
     let list = before !== undefined && kept(before) ? before : await awaitRead()
     // A read slow to answer while a list read before is at hand: checked against that one, as when a read
@@ -195,7 +238,7 @@ export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
       if (list === undefined || 'unreadable' in list || list.failedAt !== undefined) return ok(undefined)
       template = list.templates.find((t) => t.id === message.templateId)
     }
-    if (template === undefined) return refuse(unknownTemplate(message.templateId, list.templates))
+    if (template === undefined) return refuse(unknownTemplate(kind, message.templateId, list.templates))
 
     // A content whose fields could not be read (a format not seen yet): nothing to check them against.
     if (template.fields.length === 0) return ok(undefined)
@@ -203,20 +246,24 @@ export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
     const unknown = given.filter((name) => !template.fields.includes(name))
     if (unknown.length > 0) {
       const each = unknown.map((name) =>
-        RETIRED_FIELDS.has(name) ? `no field "${name}" (WeChat has not shown first or remark since May 2023: drop it)` : `no field "${name}"${didYouMean(name, template.fields.filter((f) => !given.includes(f)))}`,
+        retired.has(name) ? `no field "${name}" (${kind.retired?.why})` : `no field "${name}"${didYouMean(name, template.fields.filter((f) => !given.includes(f)))}`,
       )
       return refuse(`template "${template.id}"${titled(template)} has ${each.join(', ')}; its fields: ${template.fields.join(', ')}`)
     }
-    const missing = template.fields.filter((name) => !RETIRED_FIELDS.has(name) && !given.includes(name))
+    const missing = template.fields.filter((name) => !retired.has(name) && !given.includes(name))
     const key = `${template.id} ${missing.join(',')}`
     if (missing.length > 0 && !list.warned.has(key)) {
       list.warned.add(key)
       log?.warn(
         { appId, templateId: template.id, title: template.title, missing },
-        `template message sent without ${missing.join(', ')}: template "${template.id}"${titled(template)} has ${missing.length === 1 ? 'that field' : 'those fields'} and data gives ${missing.length === 1 ? 'it' : 'them'} no value, so WeChat shows ${missing.length === 1 ? 'it' : 'them'} blank`,
+        `${kind.message} sent without ${missing.join(', ')}: template "${template.id}"${titled(template)} has ${missing.length === 1 ? 'that field' : 'those fields'} and data gives ${missing.length === 1 ? 'it' : 'them'} no value, so WeChat shows ${missing.length === 1 ? 'it' : 'them'} blank`,
       )
     }
     return ok(undefined)
+  }
+
+  function refuse(reason: string): Result<never> {
+    return fail('PLUGIN_BAD_REPLY', `${kind.call}: ${reason}`)
   }
 
   return {
@@ -229,11 +276,11 @@ export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
   }
 }
 
-function unknownTemplate(id: string, templates: AccountTemplate[]): string {
-  const head = `templateId "${id}" is not one of the account's templates${didYouMean(id, templates.map((t) => t.id))}`
-  if (templates.length === 0) return `${head}; it has none: add one in the console (模板消息 > 模板库)`
+function unknownTemplate(kind: TemplateListKind, id: string, templates: AccountTemplate[]): string {
+  const head = `templateId "${id}" is not one of ${kind.templates}${didYouMean(id, templates.map((t) => t.id))}`
+  if (templates.length === 0) return `${head}; it has none: add one in the console (${kind.consoleAdd})`
   const named = templates.slice(0, LISTED).map((t) => `"${t.id}"${titled(t)}`)
-  const more = templates.length > LISTED ? ` and ${templates.length - LISTED} more (the console's 模板消息 > 我的模板 lists them all)` : ''
+  const more = templates.length > LISTED ? ` and ${templates.length - LISTED} more (the console's ${kind.consoleList} lists them all)` : ''
   return `${head}; it has ${templates.length}: ${named.join(', ')}${more}`
 }
 
@@ -244,8 +291,4 @@ function ago(ms: number): string {
 
 function titled(t: AccountTemplate): string {
   return t.title ? ` (${t.title})` : ''
-}
-
-function refuse(reason: string): Result<never> {
-  return fail('PLUGIN_BAD_REPLY', `sendTemplate: ${reason}`)
 }

@@ -15,7 +15,7 @@ import { toCustomMessage } from '../reply/custom-message.ts'
 import { parseTemplateMessage, TEMPLATE_SEND_PATH, toTemplateBody, type TemplateMessage } from '../reply/template-message.ts'
 import { apiError, type ApiClient, type ApiJson, type RawBody } from './api-client.ts'
 import type { AccessTokenManager } from './access-token-manager.ts'
-import { createTemplateCheck, TEMPLATE_LIST_PATH } from './account-templates.ts'
+import { createTemplateCheck, TEMPLATE_LIST_PATH, TEMPLATE_MESSAGES } from './account-templates.ts'
 import type { Logger } from '../log/logger.ts'
 
 export const CUSTOM_SEND_PATH = '/cgi-bin/message/custom/send'
@@ -86,7 +86,7 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     return tokens.withToken((token) => client.postBody(path, { ...query, access_token: token }, body, timeoutMs, signal))
   }
 
-  const templates = createTemplateCheck({ appId: tokens.appId, fetchList: () => getResult(TEMPLATE_LIST_PATH), log: opts.log, now: opts.now, waitMs: opts.templateWaitMs })
+  const templates = createTemplateCheck({ appId: tokens.appId, kind: TEMPLATE_MESSAGES, fetchList: () => getResult(TEMPLATE_LIST_PATH), log: opts.log, now: opts.now, waitMs: opts.templateWaitMs })
 
   async function sendResult(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<Result<void>> {
     const body = toCustomMessage(openId, message, opts)
