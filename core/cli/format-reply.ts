@@ -1,6 +1,6 @@
 /** A reply's fields as lines a person reads: the type first, then every field but the envelope. */
 import type { RawFields, RawValue } from '../normalize/message-types.ts'
-import type { Json, JsonObject } from '../testkit/fake-wechat-api.ts'
+import type { Json, JsonObject, SentVia } from '../testkit/fake-wechat-api.ts'
 
 const ENVELOPE = new Set(['ToUserName', 'FromUserName', 'CreateTime', 'MsgType'])
 
@@ -22,13 +22,18 @@ function describe(name: string, value: RawValue, indent: string): string[] {
 
 /**
  * A message sent through the API (`send --local --wait`) as lines: a customer-service message's msgtype, or a
- * template message's template_id, and when; then its fields but touser.
+ * template message's or subscription notice's template_id, and when; then its fields but touser.
  */
-export function formatSentMessage(body: JsonObject, afterMs: number, via: 'custom' | 'template' = 'custom'): string {
+export function formatSentMessage(body: JsonObject, afterMs: number, via: SentVia = 'custom'): string {
   const after = `${(afterMs / 1000).toFixed(1)} s after the push`
-  const head = via === 'template' ? `template message ${String(body.template_id)} through the template API, ${after}` : `${String(body.msgtype ?? 'unknown')} message through the customer-service API, ${after}`
-  const shown = via === 'template' ? ['touser', 'template_id'] : ['touser', 'msgtype']
-  const lines = [head]
+  const head =
+    via === 'template'
+      ? `template message ${String(body.template_id)} through the template API`
+      : via === 'subscribe'
+        ? `subscription notice ${String(body.template_id)} through the subscription API (bizsend)`
+        : `${String(body.msgtype ?? 'unknown')} message through the customer-service API`
+  const shown = via === 'custom' ? ['touser', 'msgtype'] : ['touser', 'template_id']
+  const lines = [`${head}, ${after}`]
   for (const [name, value] of Object.entries(body)) if (!shown.includes(name)) lines.push(...describeJson(name, value, '  '))
   return lines.join('\n')
 }

@@ -33,6 +33,19 @@
  *        once a test has set the app's templates with `setTemplates`; until then 48001 (api unauthorized,
  *        what an account that may not read its list gets), so the engine sends template messages
  *        unchecked and a test need not know the templates its plugin uses.
+ *   POST /cgi-bin/message/subscribe/bizsend?access_token=  (subscription notice)
+ *        {touser, template_id, page?, miniprogram?: {appid, pagepath?}, data: {name: {value}}}: 47001 for a
+ *        body that is not that shape, 40003 for an empty touser, 40037 for an empty template_id (or, once a
+ *        test has set the app's subscription templates, one not among them), 41030 for a page that is not
+ *        an http(s) URL, 47003 for a value over its keyword type's length (thing 20, phrase 5, ...: the
+ *        errmsg names data.<name>.value); 43101 (the user refused, or has no subscription left) for a user
+ *        a test has given subscriptions (`subscribe`) and none is left for the template: a one-time
+ *        subscription allows one notice. Users a test has not given any take every notice. Accepted ones
+ *        are appended to `.sent` (via 'subscribe') and answered {errcode: 0, errmsg: "ok"}.
+ *   GET  /wxaapi/newtmpl/gettemplate?access_token=  (the account's subscription templates)
+ *        -> {errcode: 0, errmsg: "ok", data: [{priTmplId, title, content, example, type}]} (type 2 one-time,
+ *        3 long-term) once a test has set them with `setSubscribeTemplates`; until then 48001, as for
+ *        templates, so subscription notices go out unchecked.
  *   POST /cgi-bin/material/add_material?access_token=&type=image|voice|video|thumb  (permanent material)
  *        multipart/form-data, parsed for real: the file in field `media` (with its filename), and for a
  *        video a field `description` = JSON {title, introduction}. Checks the type (40004), the file's
@@ -63,6 +76,8 @@ export const FAKE_PATHS = {
   customSend: '/cgi-bin/message/custom/send',
   templateSend: '/cgi-bin/message/template/send',
   templateList: '/cgi-bin/template/get_all_private_template',
+  subscribeSend: '/cgi-bin/message/subscribe/bizsend',
+  subscribeTemplateList: '/wxaapi/newtmpl/gettemplate',
   addMaterial: '/cgi-bin/material/add_material',
   qrcodeCreate: '/cgi-bin/qrcode/create',
   /** On mp.weixin.qq.com in production (platform.mpBase); the fake serves both hosts' paths on one port. */
@@ -112,6 +127,20 @@ export interface FakeTemplate {
   fields?: string[]
 }
 
+/**
+ * A subscription template of the account's (订阅通知 > 我的模板), for `setSubscribeTemplates`: its keywords
+ * by content (`会议时间:{{date2.DATA}}`, one a line) or by name (`fields`). `type`: one-time (the default,
+ * type 2) or long-term (type 3, for public-service categories).
+ */
+export interface FakeSubscribeTemplate {
+  templateId: string
+  /** Default: the templateId. */
+  title?: string
+  content?: string
+  fields?: string[]
+  type?: 'one-time' | 'long-term'
+}
+
 /** Plain JSON as parsed from a request body. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json }
 export type JsonObject = { [key: string]: Json }
@@ -144,9 +173,12 @@ export interface SentMessage {
   /** The body's text exactly as posted: byte-for-byte checks of the wire format. */
   raw: string
   at: number
-  /** Which API took it: the customer-service one (message/custom/send) or the template one. */
-  via: 'custom' | 'template'
+  /** Which API took it: the customer-service one (message/custom/send), the template one, or bizsend. */
+  via: SentVia
 }
+
+/** The API a message went out through: message/custom/send, message/template/send, message/subscribe/bizsend. */
+export type SentVia = 'custom' | 'template' | 'subscribe'
 
 /** Every request, in arrival order, with what it was answered (for debugging and fine-grained asserts). */
 export interface FakeRequest {
@@ -218,6 +250,18 @@ export interface FakeWeChatApi {
    * that templates set in a test are the ones checked, whatever earlier tests sent.
    */
   onTemplatesSet(listener: (appId: string) => void): void
+  /**
+   * The app's subscription templates, answered by gettemplate; bizsend then refuses any other template_id
+   * (40037). null (the start) answers the list 48001 again and lets any template_id through. Calls the
+   * onTemplatesSet listeners too.
+   */
+  setSubscribeTemplates(appId: string, templates: FakeSubscribeTemplate[] | null): void
+  /**
+   * The user subscribed to the template: `notices` more notices of it may be sent to them (default 1, a
+   * one-time subscription; Infinity for a long-term one; 0 for one refused). From the first call for a
+   * user, a notice of a template with none left answers 43101; a user never given one takes every notice.
+   */
+  subscribe(appId: string, openId: string, templateId: string, notices?: number): void
   /** Add a token-checked endpoint (for PlatformApi.get/post tests). */
   route(method: 'GET' | 'POST', path: string, handler: FakeRouteHandler): void
   /** Stop the server, drop open connections and pending delayed answers. */
@@ -248,6 +292,9 @@ const ERRMSG: Record<number, string> = {
   41004: 'appsecret missing',
   42001: 'access_token expired',
   43004: 'require subscribe',
+  43101: 'user refuse to accept the msg',
+  41030: 'invalid page',
+  47003: 'argument invalid!',
   44003: 'empty news data',
   44004: 'empty content',
   45008: 'article size out of limit',
@@ -338,6 +385,9 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
   const routes = new Map<string, FakeRouteHandler>()
   const templates = new Map<string, JsonObject[]>()
   const templateListeners: Array<(appId: string) => void> = []
+  const subscribeTemplates = new Map<string, JsonObject[]>()
+  /** By app and user, then template: the notices left. */
+  const subscriptions = new Map<string, Map<string, number>>()
   const timers = new Set<NodeJS.Timeout>()
   const holds = new Map<string, { gate: Promise<void>; release: () => void }>()
   const waiters = new Map<string, Array<(r: FakeRequest) => void>>()
@@ -439,6 +489,39 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
   function handleTemplateList(appId: string): JsonObject {
     const own = templates.get(appId)
     return own === undefined ? error(48001) : { template_list: own }
+  }
+
+  function handleSubscribeSend(appId: string, accessToken: string, body: Json | undefined, raw: string): JsonObject {
+    if (body === undefined) return error(47001, 'data format error hint: [empty post data]')
+    if (!isObject(body) || typeof body.touser !== 'string' || typeof body.template_id !== 'string' || !isObject(body.data)) return error(47001)
+    if (body.touser === '') return error(40003)
+    if (body.template_id === '') return error(40037)
+    const own = subscribeTemplates.get(appId)
+    if (own !== undefined && !own.some((t) => t.priTmplId === body.template_id)) return error(40037)
+    for (const v of Object.values(body.data)) if (!isObject(v) || typeof v.value !== 'string') return error(47001)
+    for (const [name, v] of Object.entries(body.data)) {
+      const type = name.replace(/\d+$/, '')
+      const max = Object.hasOwn(KEYWORD_MAX_CHARS, type) ? KEYWORD_MAX_CHARS[type] : undefined
+      if (max !== undefined && [...String((v as JsonObject).value)].length > max) return error(47003, `argument invalid! data.${name}.value exceeds limit`)
+    }
+    if (body.miniprogram !== undefined && !(isObject(body.miniprogram) && typeof body.miniprogram.appid === 'string')) return error(47001)
+    if (body.page !== undefined && typeof body.page !== 'string') return error(47001)
+    if (typeof body.page === 'string' && !/^https?:\/\//.test(body.page)) return error(41030)
+    const userError = userErrors.get(body.touser)
+    if (userError !== undefined) return error(userError)
+    const subscribed = subscriptions.get(`${appId} ${body.touser}`)
+    if (subscribed !== undefined) {
+      const left = subscribed.get(body.template_id) ?? 0
+      if (left <= 0) return error(43101)
+      subscribed.set(body.template_id, left - 1)
+    }
+    sent.push({ appId, accessToken, body, raw, at: now(), via: 'subscribe' })
+    return { errcode: 0, errmsg: 'ok' }
+  }
+
+  function handleSubscribeTemplateList(appId: string): JsonObject {
+    const own = subscribeTemplates.get(appId)
+    return own === undefined ? error(48001) : { errcode: 0, errmsg: 'ok', data: own }
   }
 
   async function handleAddMaterial(appId: string, query: Record<string, string>, bytes: Buffer, contentType: string): Promise<JsonObject> {
@@ -595,6 +678,12 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     } else if (path === FAKE_PATHS.templateList && req.method === 'GET') {
       const who = checkToken(query.access_token)
       answer = 'error' in who ? who.error : handleTemplateList(who.appId)
+    } else if (path === FAKE_PATHS.subscribeSend && req.method === 'POST') {
+      const who = checkToken(query.access_token)
+      answer = 'error' in who ? who.error : handleSubscribeSend(who.appId, query.access_token, body, raw)
+    } else if (path === FAKE_PATHS.subscribeTemplateList && req.method === 'GET') {
+      const who = checkToken(query.access_token)
+      answer = 'error' in who ? who.error : handleSubscribeTemplateList(who.appId)
     } else if (path === FAKE_PATHS.qrcodeCreate && req.method === 'POST') {
       const who = checkToken(query.access_token)
       answer = 'error' in who ? who.error : handleQrcodeCreate(who.appId, body)
@@ -722,6 +811,18 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     onTemplatesSet(listener) {
       templateListeners.push(listener)
     },
+    setSubscribeTemplates(appId, list) {
+      if (list === null) subscribeTemplates.delete(appId)
+      else subscribeTemplates.set(appId, list.map(subscribeTemplateJson))
+      for (const listener of templateListeners) listener(appId)
+    },
+    subscribe(appId, openId, templateId, notices = 1) {
+      const key = `${appId} ${openId}`
+      const subscribed = subscriptions.get(key) ?? new Map<string, number>()
+      subscribed.set(templateId, (subscribed.get(templateId) ?? 0) + notices)
+      if (notices === 0) subscribed.set(templateId, 0)
+      subscriptions.set(key, subscribed)
+    },
     route(method, path, handler) {
       routes.set(`${method} ${path}`, handler)
     },
@@ -745,6 +846,33 @@ function templateJson(t: FakeTemplate): JsonObject {
     content: t.content ?? (t.fields ?? []).map((name) => `{{${name}.DATA}}`).join('\n'),
     example: '',
   }
+}
+
+/** A FakeSubscribeTemplate as gettemplate lists it. */
+function subscribeTemplateJson(t: FakeSubscribeTemplate): JsonObject {
+  return {
+    priTmplId: t.templateId,
+    title: t.title ?? t.templateId,
+    content: t.content ?? (t.fields ?? []).map((name) => `${name}:{{${name}.DATA}}\n`).join(''),
+    example: '',
+    type: t.type === 'long-term' ? 3 : 2,
+  }
+}
+
+/**
+ * The lengths bizsend takes by keyword type (the name without its number), as WeChat's documentation
+ * states them; a longer value answers 47003. (name: 20 letters, 10 Chinese characters: 20 here.)
+ */
+const KEYWORD_MAX_CHARS: Record<string, number> = {
+  thing: 20,
+  number: 32,
+  letter: 32,
+  symbol: 5,
+  character_string: 32,
+  phrase: 5,
+  name: 20,
+  phone_number: 17,
+  car_number: 8,
 }
 
 function isObject(v: Json | undefined): v is JsonObject {

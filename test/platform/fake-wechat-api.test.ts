@@ -209,3 +209,57 @@ test('get_all_private_template: 48001 until a test sets the app\'s templates, th
   assert.equal((await list({ access_token })).json.errcode, 48001)
   assert.equal((await send('anything')).errcode, 0)
 })
+
+test("bizsend and gettemplate: the subscription templates a test sets (48001 until then), bizsend's refusals (47001, 40003, 40037, 41030, 47003 naming the keyword) and one-time subscriptions (43101 once used)", async () => {
+  const access_token = String((await token()).access_token)
+  const list = () => getJson(FAKE_PATHS.subscribeTemplateList, { access_token })
+  const send = (body: JsonObject) => postJson(FAKE_PATHS.subscribeSend, { access_token }, body)
+  const notice = (over: JsonObject = {}): JsonObject => ({ touser: 'u-sub', template_id: 'sub-a', data: { thing1: { value: '会议室' } }, ...over })
+  assert.equal((await getJson(FAKE_PATHS.subscribeTemplateList, {})).json.errcode, 41001)
+  assert.equal((await list()).json.errcode, 48001)
+  const sentBefore = fake.sent.length
+  assert.deepEqual(await send(notice({ template_id: 'anything', page: 'https://example.com/a', miniprogram: { appid: 'wxm', pagepath: 'pages/a' } })), { errcode: 0, errmsg: 'ok' })
+  assert.equal(fake.sent.length, sentBefore + 1)
+  assert.equal(fake.sent.at(-1)?.via, 'subscribe')
+
+  assert.equal((await send({ touser: 'u-sub', template_id: 'sub-a' })).errcode, 47001)
+  assert.equal((await send(notice({ data: { thing1: 'not { value }' } }))).errcode, 47001)
+  assert.equal((await send(notice({ touser: '' }))).errcode, 40003)
+  assert.equal((await send(notice({ template_id: '' }))).errcode, 40037)
+  assert.equal((await send(notice({ page: 'pages/index' }))).errcode, 41030)
+  const long = await send(notice({ data: { thing1: { value: 'x'.repeat(21) }, phrase2: { value: '配送中' } } }))
+  assert.equal(long.errcode, 47003)
+  assert.match(String(long.errmsg), /^argument invalid! data\.thing1\.value exceeds limit rid: /)
+  assert.equal((await send(notice({ data: { thing1: { value: '😀'.repeat(20) }, time2: { value: 'any length at all, not checked' } } }))).errcode, 0)
+
+  fake.setSubscribeTemplates('wxA', [
+    { templateId: '9Aw5ZV1j9xdWTFEkqCpZ7mIBbSC34khK55OtzUPl0rU', title: '报名结果通知', content: '会议时间:{{date2.DATA}}\n会议地点:{{thing1.DATA}}\n' },
+    { templateId: 'sub-a', fields: ['thing1'], type: 'long-term' },
+  ])
+  assert.deepEqual((await list()).json, {
+    errcode: 0,
+    errmsg: 'ok',
+    data: [
+      { priTmplId: '9Aw5ZV1j9xdWTFEkqCpZ7mIBbSC34khK55OtzUPl0rU', title: '报名结果通知', content: '会议时间:{{date2.DATA}}\n会议地点:{{thing1.DATA}}\n', example: '', type: 2 },
+      { priTmplId: 'sub-a', title: 'sub-a', content: 'thing1:{{thing1.DATA}}\n', example: '', type: 3 },
+    ],
+  })
+  assert.equal((await send(notice({ template_id: 'anything' }))).errcode, 40037)
+  assert.equal((await send(notice())).errcode, 0)
+
+  // A user given subscriptions takes as many notices of each template as they allow: one for a one-time one.
+  fake.subscribe('wxA', 'u-once', '9Aw5ZV1j9xdWTFEkqCpZ7mIBbSC34khK55OtzUPl0rU')
+  fake.subscribe('wxA', 'u-once', 'sub-a', Infinity)
+  const once = notice({ touser: 'u-once', template_id: '9Aw5ZV1j9xdWTFEkqCpZ7mIBbSC34khK55OtzUPl0rU', data: { thing1: { value: 'TIT会议室' }, date2: { value: '2026年12月3日' } } })
+  assert.equal((await send(once)).errcode, 0)
+  assert.equal((await send(once)).errcode, 43101)
+  for (let i = 0; i < 3; i++) assert.equal((await send(notice({ touser: 'u-once' }))).errcode, 0)
+  fake.subscribe('wxA', 'u-once', 'sub-a', 0)
+  assert.equal((await send(notice({ touser: 'u-once' }))).errcode, 43101)
+  fake.setUserError('u-gone', 43101)
+  assert.equal((await send(notice({ touser: 'u-gone' }))).errcode, 43101)
+
+  fake.setSubscribeTemplates('wxA', null)
+  assert.equal((await list()).json.errcode, 48001)
+  assert.equal((await send(notice({ template_id: 'anything' }))).errcode, 0)
+})

@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { parseSubscribeMessage, toSubscribeBody } from '../../core/reply/subscribe-message.ts'
 import { keywordProblem, keywordType } from '../../core/reply/subscribe-keywords.ts'
+import { formatSentMessage } from '../../core/cli/format-reply.ts'
 
 const reasonOf = (input: unknown): string => {
   const r = parseSubscribeMessage(input)
@@ -99,4 +100,9 @@ test('a keyword type is its name without the number; a name without a type known
   assert.equal(keywordProblem('constructor1', 'x'.repeat(100)), undefined)
   assert.equal(keywordProblem('__proto__', 'x'.repeat(100)), undefined)
   assert.equal(keywordProblem('thing', 'x'.repeat(21)), 'thing is a thing keyword: at most 20 characters, got 21')
+})
+
+test('send --local --wait prints a subscription notice by its template_id, then its page and keywords', () => {
+  const shown = formatSentMessage({ touser: 'o1', template_id: 't1', page: 'https://example.com/a', data: { thing1: { value: 'a' } } }, 1500, 'subscribe')
+  assert.equal(shown, 'subscription notice t1 through the subscription API (bizsend), 1.5 s after the push\n  page: https://example.com/a\n  data:\n    thing1:\n      value: a')
 })
