@@ -23,12 +23,12 @@ export interface Platform {
   idle(): Promise<void>
   /** Take up late replies a previous run left pending in the outbox. */
   resumePending(): Promise<number>
-  /** Drop every account's template list kept for sendTemplate's check (the test kit, when a test sets them). */
+  /** Drop every account's template lists kept for sendTemplate's and sendSubscribeMessage's checks (the test kit, when a test sets them). */
   forgetTemplates(): void
 }
 
 export const WITHOUT_SECRET =
-  "the platform API needs one (for its access_token), so replies that miss the reply budget cannot go out late and plugins' ctx.api calls (sendToUser, sendTemplate, post, get) fail; set WECHAT_APPSECRET (the default account) or the account's appSecret in engine.config.ts"
+  "the platform API needs one (for its access_token), so replies that miss the reply budget cannot go out late and plugins' ctx.api calls (sendToUser, sendTemplate, sendSubscribeMessage, post, get) fail; set WECHAT_APPSECRET (the default account) or the account's appSecret in engine.config.ts"
 
 export function createPlatform(opts: { config: EngineConfig; store: Store; log: Logger; lines?: LineBudget; onLateReply?: LateReplySenderOptions['onSettled'] }): Platform {
   const { config, store, log } = opts

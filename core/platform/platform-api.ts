@@ -13,9 +13,11 @@ import type { Reply } from '../reply/reply-types.ts'
 import type { CustomMessage, SendOptions } from '../reply/custom-message-types.ts'
 import { toCustomMessage } from '../reply/custom-message.ts'
 import { parseTemplateMessage, TEMPLATE_SEND_PATH, toTemplateBody, type TemplateMessage } from '../reply/template-message.ts'
+import { parseSubscribeMessage, SUBSCRIBE_SEND_PATH, toSubscribeBody, type SubscribeMessage } from '../reply/subscribe-message.ts'
 import { apiError, type ApiClient, type ApiJson, type RawBody } from './api-client.ts'
 import type { AccessTokenManager } from './access-token-manager.ts'
 import { createTemplateCheck, TEMPLATE_LIST_PATH, TEMPLATE_MESSAGES } from './account-templates.ts'
+import { SUBSCRIBE_TEMPLATE_LIST_PATH, SUBSCRIPTION_NOTICES } from './subscribe-templates.ts'
 import type { Logger } from '../log/logger.ts'
 
 export const CUSTOM_SEND_PATH = '/cgi-bin/message/custom/send'
@@ -33,18 +35,26 @@ export interface PlatformClient extends PlatformApi {
    * carry. Checked first against the account's templates (account-templates.ts).
    */
   sendTemplateResult(openId: string, message: TemplateMessage): Promise<Result<string>>
-  /** Drop the account's template list kept for sendTemplate's check: the next send reads it again. */
+  /**
+   * SubscribeMessage -> POST message/subscribe/bizsend. Checked first against the account's subscription
+   * templates (subscribe-templates.ts).
+   */
+  sendSubscribeMessageResult(openId: string, message: SubscribeMessage): Promise<Result<void>>
+  /**
+   * Drop the account's template lists kept for sendTemplate's and sendSubscribeMessage's checks: the next
+   * send reads them again.
+   */
   forgetTemplates(): void
 }
 
 export interface PlatformApiOptions {
   client: ApiClient
   tokens: AccessTokenManager
-  /** For the template check's lines (a field left out, a template list that cannot be read); none if absent. */
+  /** For the template checks' lines (a field left out, a template list that cannot be read); none if absent. */
   log?: Logger
-  /** The clock the account's template list ages by; default Date.now. */
+  /** The clock the account's template lists age by; default Date.now. */
   now?: () => number
-  /** How long a send waits for the template list read; default TEMPLATE_LIST_WAIT_MS (account-templates.ts). */
+  /** How long a send waits for a template list read; default TEMPLATE_LIST_WAIT_MS (account-templates.ts). */
   templateWaitMs?: number
 }
 
@@ -87,6 +97,7 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
   }
 
   const templates = createTemplateCheck({ appId: tokens.appId, kind: TEMPLATE_MESSAGES, fetchList: () => getResult(TEMPLATE_LIST_PATH), log: opts.log, now: opts.now, waitMs: opts.templateWaitMs })
+  const subscribeTemplates = createTemplateCheck({ appId: tokens.appId, kind: SUBSCRIPTION_NOTICES, fetchList: () => getResult(SUBSCRIBE_TEMPLATE_LIST_PATH), log: opts.log, now: opts.now, waitMs: opts.templateWaitMs })
 
   async function sendResult(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<Result<void>> {
     const body = toCustomMessage(openId, message, opts)
@@ -110,6 +121,16 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     return apiError(`POST ${TEMPLATE_SEND_PATH}: the answer has no msgid`)
   }
 
+  async function sendSubscribeMessageResult(openId: string, message: SubscribeMessage): Promise<Result<void>> {
+    // Checked here too: an in-process caller (setup's platform()) has not been through the RPC's check.
+    const checked = parseSubscribeMessage(message)
+    if (!checked.ok) return checked
+    const known = await subscribeTemplates.check(checked.value)
+    if (!known.ok) return known
+    const r = await postResult(SUBSCRIBE_SEND_PATH, toSubscribeBody(openId, checked.value) as JsonValue)
+    return r.ok ? ok(undefined) : r
+  }
+
   return {
     appId: tokens.appId,
     postResult,
@@ -117,7 +138,11 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     postFormResult,
     sendResult,
     sendTemplateResult,
-    forgetTemplates: () => templates.forget(),
+    sendSubscribeMessageResult,
+    forgetTemplates: () => {
+      templates.forget()
+      subscribeTemplates.forget()
+    },
     post: async (path, body) => unwrap(await postResult(path, body)),
     get: async (path, query) => unwrap(await getResult(path, query)),
     sendToUser: async (openId, message, opts) => unwrap(await sendResult(openId, message, opts)),
