@@ -147,6 +147,7 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     get: async (path, query) => unwrap(await getResult(path, query)),
     sendToUser: async (openId, message, opts) => unwrap(await sendResult(openId, message, opts)),
     sendTemplate: async (openId, message) => unwrap(await sendTemplateResult(openId, message)),
+    sendSubscribeMessage: async (openId, message) => unwrap(await sendSubscribeMessageResult(openId, message)),
   }
 }
 

@@ -13,8 +13,9 @@ import type { InboundMessage, MessageKind } from '../normalize/message-types.ts'
 import type { Article, Reply } from '../reply/reply-types.ts'
 import type { CustomMessage, MenuOption, SendOptions } from '../reply/custom-message-types.ts'
 import type { TemplateMessage } from '../reply/template-message.ts'
+import type { SubscribeMessage } from '../reply/subscribe-message.ts'
 
-export type { InboundMessage, MessageKind, Reply, Article, CustomMessage, MenuOption, SendOptions, TemplateMessage }
+export type { InboundMessage, MessageKind, Reply, Article, CustomMessage, MenuOption, SendOptions, TemplateMessage, SubscribeMessage }
 export { dialogue } from './dialogue.ts'
 export type { DialogueState, DialogueSpec, DialogueStep, DialoguePrompt } from './dialogue.ts'
 
@@ -145,7 +146,7 @@ export interface PluginLogger {
 /**
  * The platform API, authenticated with the account's access_token (refreshed for you). A refused call
  * rejects with an Error named `PlatformApiError` carrying `code` (`API_ERROR`; `BAD_CONFIG` when the
- * account has no appSecret; `STORE_UNAVAILABLE` when the token store is away; `PLUGIN_BAD_REPLY` when sendToUser or sendTemplate was given something it cannot send, before any
+ * account has no appSecret; `STORE_UNAVAILABLE` when the token store is away; `PLUGIN_BAD_REPLY` when sendToUser, sendTemplate or sendSubscribeMessage was given something it cannot send, before any
  * request) and `errcode` when the platform answered one (absent for a timeout or a network failure).
  * Decide on `errcode`, never on the message: e.g. 45015 (48 h window closed) is final, -1 is not.
  */
@@ -166,6 +167,14 @@ export interface PlatformApi {
    * the account's template does not have is refused with `PLUGIN_BAD_REPLY` naming it.
    */
   sendTemplate(openId: string, message: TemplateMessage): Promise<string>
+  /**
+   * Send a subscription notice (订阅通知, to a user who subscribed in an article or a web page; to a
+   * non-follower it goes to 服务通知). A one-time subscription allows one notice: the platform refuses the
+   * next with errcode 43101 until the user subscribes again. Checked first: each value against its keyword's
+   * type (a `thing` takes 20 characters), and the templateId and keywords against the account's subscription
+   * templates (when it can read them), refused with `PLUGIN_BAD_REPLY` naming what is wrong.
+   */
+  sendSubscribeMessage(openId: string, message: SubscribeMessage): Promise<void>
 }
 
 export interface AccountInfo {

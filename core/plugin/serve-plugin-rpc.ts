@@ -5,6 +5,7 @@
 import { PlatformApiError } from '../platform/platform-api.ts'
 import { parseSendable, parseSendOptions } from '../reply/custom-message-schema.ts'
 import { parseTemplateMessage } from '../reply/template-message.ts'
+import { parseSubscribeMessage } from '../reply/subscribe-message.ts'
 import type { JsonValue } from './plugin-api.ts'
 import type { PluginServices } from './plugin-host-types.ts'
 import { globalKey, pluginNamespace, userKey } from './storage-keys.ts'
@@ -59,6 +60,12 @@ async function perform(plugin: string, req: RpcRequest, services: PluginServices
       const message = parseTemplateMessage(req.message)
       if (!message.ok) throw new PlatformApiError({ code: message.error.code, reason: `sendTemplate: ${message.error.reason}` })
       return services.api(req.accountId).sendTemplate(req.openId, message.value)
+    }
+    case 'api.sendSubscribeMessage': {
+      const message = parseSubscribeMessage(req.message)
+      if (!message.ok) throw new PlatformApiError({ code: message.error.code, reason: `sendSubscribeMessage: ${message.error.reason}` })
+      await services.api(req.accountId).sendSubscribeMessage(req.openId, message.value)
+      return undefined
     }
     default:
       return assertNever(req)

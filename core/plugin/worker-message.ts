@@ -46,7 +46,9 @@ export function checkWorkerMessage(raw: unknown): string | undefined {
 
 const LOG_LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error'])
 const STORAGE_METHODS: ReadonlySet<string> = new Set(['kv.get', 'kv.delete', 'kv.set', 'kv.increment', 'kv.compareAndSet'])
-const API_METHODS: ReadonlySet<string> = new Set(['api.get', 'api.post', 'api.sendToUser', 'api.sendTemplate'])
+const API_METHODS: ReadonlySet<string> = new Set(['api.get', 'api.post', 'api.sendToUser', 'api.sendTemplate', 'api.sendSubscribeMessage'])
+/** The API requests that send to a user, named by OpenID. */
+const SEND_METHODS: ReadonlySet<string> = new Set(['api.sendToUser', 'api.sendTemplate', 'api.sendSubscribeMessage'])
 
 function checkResult(result: unknown): string | undefined {
   if (!isObject(result)) return `a result that is ${kindOf(result)}`
@@ -119,7 +121,7 @@ function checkRpc(m: Record<string, unknown>): string | undefined {
     if ((method === 'api.get' || method === 'api.post') && !isString(m.path)) return `${method} without a path`
     // A query is the plugin's copied value as given (plain JavaScript passes numbers, even a list or a
     // string): the URL writes each value as text, so it is not looked at here.
-    if ((method === 'api.sendToUser' || method === 'api.sendTemplate') && !isString(m.openId)) return `${method} without an openId`
+    if (SEND_METHODS.has(method) && !isString(m.openId)) return `${method} without an openId`
     return undefined
   }
   return `a request of method ${quoted(method)}`

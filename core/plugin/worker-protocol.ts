@@ -72,6 +72,7 @@ export type RpcMethod =
   | 'api.post'
   | 'api.sendToUser'
   | 'api.sendTemplate'
+  | 'api.sendSubscribeMessage'
 
 /**
  * Storage RPCs name the scope, never the namespace: the main thread derives the namespace from the
@@ -89,6 +90,7 @@ export type RpcRequest =
   | { t: 'rpc'; id: number; method: 'api.post'; accountId: string; path: string; body: JsonValue }
   | { t: 'rpc'; id: number; method: 'api.sendToUser'; accountId: string; openId: string; message: JsonValue; opts?: JsonValue }
   | { t: 'rpc'; id: number; method: 'api.sendTemplate'; accountId: string; openId: string; message: JsonValue }
+  | { t: 'rpc'; id: number; method: 'api.sendSubscribeMessage'; accountId: string; openId: string; message: JsonValue }
 
 export type RpcResponse =
   | { t: 'rpc-result'; id: number; ok: true; value: JsonValue | undefined }

@@ -68,7 +68,7 @@ export function captureLog(): CapturedLog {
 
 export interface ApiCall {
   accountId: string
-  method: 'get' | 'post' | 'sendToUser' | 'sendTemplate'
+  method: 'get' | 'post' | 'sendToUser' | 'sendTemplate' | 'sendSubscribeMessage'
   args: unknown[]
 }
 
@@ -93,6 +93,9 @@ export function createFakeApi(): { api: (accountId: string) => PlatformApi; call
       async sendTemplate(openId, message) {
         calls.push({ accountId, method: 'sendTemplate', args: [openId, message] })
         return '2963446620935323649'
+      },
+      async sendSubscribeMessage(openId, message) {
+        calls.push({ accountId, method: 'sendSubscribeMessage', args: [openId, message] })
       },
     }),
   }

@@ -238,6 +238,9 @@ export function createPlatformApi(rpc: RpcClient, accountId: string, deadline: (
       const msgid = await rpc.request({ method: 'api.sendTemplate', accountId, openId: openIdOrThrow('sendTemplate', openId), message: plainOrThrow('sendTemplate message', message) }, deadline())
       return String(msgid)
     },
+    async sendSubscribeMessage(openId, message) {
+      await rpc.request({ method: 'api.sendSubscribeMessage', accountId, openId: openIdOrThrow('sendSubscribeMessage', openId), message: plainOrThrow('sendSubscribeMessage message', message) }, deadline())
+    },
   }
 }
 
