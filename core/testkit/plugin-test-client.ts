@@ -35,11 +35,11 @@ import { incrementFailure, updateAtomically, type CompareAndSetPort } from '../p
 import type { Article } from '../reply/reply-types.ts'
 import { startRuntime, type Runtime } from '../runtime.ts'
 import type { MessageLogEntry, SessionRecord } from '../store/store.ts'
-import { standInFor, type FakeTemplate, type FakeWeChatApi, type JsonObject } from './fake-wechat-api.ts'
+import { standInFor, type FakeSubscribeTemplate, type FakeTemplate, type FakeWeChatApi, type JsonObject, type SentVia } from './fake-wechat-api.ts'
 import { buildPushXml, createWeChatSimulator, push, type PushFields } from './wechat-simulator.ts'
 
 export { push }
-export type { FakeWeChatApi, JsonObject }
+export type { FakeWeChatApi, JsonObject, SentVia }
 
 /** The AppSecret the test kit gives accounts that have none, so that the platform API works in tests. */
 
@@ -155,17 +155,18 @@ export interface TestClient {
   expectNoReply(input: string | PushFields, opts?: SendOptions): Promise<void>
   /**
    * Messages the platform accepted, oldest first, as it received them: customer-service messages (late
-   * replies and the plugins' `ctx.api.sendToUser`) and template messages (`ctx.api.sendTemplate`, with a
-   * `template_id`); to `openId` only, when given.
+   * replies and the plugins' `ctx.api.sendToUser`), template messages (`ctx.api.sendTemplate`, with a
+   * `template_id`) and subscription notices (`ctx.api.sendSubscribeMessage`, with a `template_id` too); to
+   * `openId` only, when given, and of one kind only with `via`: 'custom', 'template' or 'subscribe'.
    */
-  sent(opts?: { openId?: string }): JsonObject[]
+  sent(opts?: { openId?: string; via?: SentVia }): JsonObject[]
   /**
    * Waits until `count` (default 1) messages have been sent (to `openId`, when given) since the latest
    * `send` (or `expectReply`, `expectNoReply`) began, and resolves with them: for "answer at once, send
    * later", where the send follows the reply. Earlier tests' sends do not count. Fails after `timeoutMs`
    * (default 5000) saying how many came.
    */
-  waitForSent(opts?: { openId?: string; count?: number; timeoutMs?: number }): Promise<JsonObject[]>
+  waitForSent(opts?: { openId?: string; via?: SentVia; count?: number; timeoutMs?: number }): Promise<JsonObject[]>
   /**
    * The local stand-in for the platform API that this client's engine calls: script its answers
    * (`failNextSends(1, 45015)` for customer-service sends, `failNext(path, ...)` for any other, such as
@@ -180,6 +181,19 @@ export interface TestClient {
    * messages go out unchecked. null forgets them again.
    */
   setTemplates(templates: FakeTemplate[] | null, opts?: { account?: string }): void
+  /**
+   * The account's subscription templates, as setTemplates gives templates:
+   * `setSubscribeTemplates([{ templateId: 'sub-1', fields: ['thing1', 'time2'] }])`. sendSubscribeMessage is
+   * then checked against them as in production; until a test sets them, notices go out unchecked.
+   */
+  setSubscribeTemplates(templates: FakeSubscribeTemplate[] | null, opts?: { account?: string }): void
+  /**
+   * The user (the default one, or `openId`) subscribed to a subscription template: `notices` more notices of
+   * it may be sent to them (default 1, a one-time subscription; Infinity for a long-term one; 0 for one
+   * refused). From then on the stand-in refuses that user's notices of a template with none left with 43101,
+   * as the platform does; a user never given a subscription takes every notice.
+   */
+  subscribe(templateId: string, opts?: { openId?: string; notices?: number; account?: string }): void
   /**
    * A plugin's storage exactly as the plugin sees it as ctx.storage (`.user` is the default user's, or
    * `openId`'s): read what the plugin saved, or seed data before sending.
@@ -381,11 +395,11 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     }
   }
 
-  function sentTo(o: { openId?: string } = {}, from = 0): JsonObject[] {
+  function sentTo(o: { openId?: string; via?: SentVia } = {}, from = 0): JsonObject[] {
     return platform.sent
       .slice(from)
+      .filter((m) => (o.openId === undefined || m.body.touser === o.openId) && (o.via === undefined || m.via === o.via))
       .map((m) => m.body)
-      .filter((body) => o.openId === undefined || body.touser === o.openId)
   }
 
   return {
@@ -419,7 +433,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       const timeoutMs = o.timeoutMs ?? 5000
       const until = Date.now() + timeoutMs
       for (;;) {
-        const sent = sentTo({ openId: o.openId }, sentMark)
+        const sent = sentTo({ openId: o.openId, via: o.via }, sentMark)
         if (sent.length >= count) return sent
         if (Date.now() >= until) {
           assert.fail(`expected ${count} sent message${count === 1 ? '' : 's'}${o.openId === undefined ? '' : ` to ${o.openId}`} within ${timeoutMs} ms, got ${sent.length}`)
@@ -430,6 +444,12 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     platform,
     setTemplates(templates, o = {}) {
       platform.setTemplates(accountOf(o.account).account.appId, templates)
+    },
+    setSubscribeTemplates(templates, o = {}) {
+      platform.setSubscribeTemplates(accountOf(o.account).account.appId, templates)
+    },
+    subscribe(templateId, o = {}) {
+      platform.subscribe(accountOf(o.account).account.appId, o.openId ?? defaultOpenId, templateId, o.notices)
     },
     storage(plugin, o = {}) {
       const ns = pluginNamespace(plugin)

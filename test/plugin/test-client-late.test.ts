@@ -28,6 +28,14 @@ export default definePlugin({
       const msgid = await ctx.api.sendTemplate(ctx.message.fromUser, { templateId: 'tpl-1', data: { thing1: 'shipped' } })
       return ctx.reply.text('notice ' + msgid.length + ' digits')
     }
+    if (text === 'remind') {
+      try {
+        await ctx.api.sendSubscribeMessage(ctx.message.fromUser, { templateId: 'sub-1', data: { thing1: 'Meeting at 3' } })
+        return ctx.reply.text('reminded')
+      } catch (e) {
+        return ctx.reply.text('not reminded: ' + (e as { errcode?: number; message: string }).message)
+      }
+    }
     if (text === 'tell later') {
       // Answer at once, send later: the send follows the reply.
       void (async () => {
@@ -50,7 +58,7 @@ before(async () => {
   project = pluginProject(
     {
       plugins: { slow: PLUGIN },
-      rules: { 'main.yaml': 'rules:\n  - name: slow\n    keywords: [{ prefix: slow }, tell, tell later, notify]\n    plugin: slow\nhandlers:\n  - type: click\n    plugin: slow\n' },
+      rules: { 'main.yaml': 'rules:\n  - name: slow\n    keywords: [{ prefix: slow }, tell, tell later, notify, remind]\n    plugin: slow\nhandlers:\n  - type: click\n    plugin: slow\n' },
     },
     'testkit-late',
   )
@@ -124,6 +132,26 @@ test("client.setTemplates: sendTemplate is then checked against the account's te
   assert.equal(client.sent({ openId: 'u-checked' }).length, 1)
   client.setTemplates(null)
   await client.expectReply('notify', 'notice 19 digits', { openId: 'u-checked' })
+})
+
+test("a plugin's ctx.api.sendSubscribeMessage is in sent(), told apart by via: 'subscribe'; setSubscribeTemplates turns its check on, subscribe() its subscriptions", async () => {
+  await client.expectReply('notify', 'notice 19 digits', { openId: 'u-remind' })
+  await client.expectReply('remind', 'reminded', { openId: 'u-remind' })
+  const notice = { touser: 'u-remind', template_id: 'sub-1', data: { thing1: { value: 'Meeting at 3' } } }
+  assert.deepEqual(client.sent({ openId: 'u-remind', via: 'subscribe' }), [notice])
+  assert.deepEqual(client.sent({ openId: 'u-remind', via: 'template' }).map((m) => m.template_id), ['tpl-1'])
+  assert.equal(client.sent({ openId: 'u-remind' }).length, 2)
+
+  // Sent unchecked above: the stand-in could not list subscription templates (48001) until now.
+  client.setSubscribeTemplates([{ templateId: 'sub-2', title: 'Reminder', fields: ['thing1'] }])
+  await client.expectReply('remind', /^not reminded: sendSubscribeMessage: templateId "sub-1" is not one of the account's subscription templates \(did you mean "sub-2"\?\); it has 1: "sub-2" \(Reminder\)$/, { openId: 'u-remind' })
+  client.setSubscribeTemplates([{ templateId: 'sub-1', title: 'Reminder', fields: ['thing1'] }])
+  // A one-time subscription allows one notice, then 43101.
+  client.subscribe('sub-1', { openId: 'u-once' })
+  await client.expectReply('remind', 'reminded', { openId: 'u-once' })
+  await client.expectReply('remind', /^not reminded: POST \/cgi-bin\/message\/subscribe\/bizsend: errcode 43101 /, { openId: 'u-once' })
+  assert.equal(client.sent({ openId: 'u-once', via: 'subscribe' }).length, 1)
+  client.setSubscribeTemplates(null)
 })
 
 test('waitForSent: a send that follows the reply (answer at once, send later), and a clear failure when none comes', async () => {
