@@ -87,7 +87,7 @@ export function buildCli(): Command {
     .option('-l, --location <lat,lng[,scale]>', 'a location message, or with --event LOCATION the reported position')
     .option('-f, --field <name=value>', 'any other push field, repeatable (e.g. --field MediaId=m1; inside an element: --field ScanCodeInfo.ScanResult=abc)', collect, [])
     .option('--raw', 'print the reply body as received (XML, still encrypted in safe mode)')
-    .option('--wait [seconds]', `with --local: then keep the engine running (default ${DEFAULT_WAIT_SECONDS} s) and print the messages it sends through the API (a late reply, ctx.api.sendToUser, ctx.api.sendTemplate), captured on 127.0.0.1 instead of sent to WeChat`, seconds)
+    .option('--wait [seconds]', `with --local: then keep the engine running (default ${DEFAULT_WAIT_SECONDS} s) and print the messages it sends through the API (a late reply, ctx.api.sendToUser, ctx.api.sendTemplate, ctx.api.sendSubscribeMessage), captured on 127.0.0.1 instead of sent to WeChat`, seconds)
     .addHelpText('after', `
 Fields a message or event needs and that are not given get placeholders, named on stderr: --type image
 alone sends PicUrl https://example.com/wxengine-send.jpg and MediaId cli-image-media-id, --event CLICK an

@@ -84,7 +84,7 @@ describe('wxengine send --local (engine in the CLI process)', () => {
     assert.equal(click.stderr, 'wxengine send: placeholders sent for EventKey (set them with --key or --field Name=value)\n')
   })
 
-  test('--wait: the messages sent through the API after the answer (ctx.api.sendToUser, a late reply, ctx.api.sendTemplate) are printed, captured on 127.0.0.1; none of the stand-in\'s tokens reach the store', async () => {
+  test('--wait: the messages sent through the API after the answer (ctx.api.sendToUser, a late reply, ctx.api.sendTemplate, ctx.api.sendSubscribeMessage) are printed, captured on 127.0.0.1; none of the stand-in\'s tokens reach the store', async () => {
     mkdirSync(path.join(project.dir, 'plugins', 'later'))
     writeFileSync(
       path.join(project.dir, 'plugins', 'later', 'index.ts'),
@@ -92,6 +92,7 @@ describe('wxengine send --local (engine in the CLI process)', () => {
         "export default definePlugin({ name: 'later', async handle(ctx) {\n" +
         "  if (ctx.message.kind === 'text' && ctx.message.content === 'later slow') { await sleep(800); return ctx.reply.text('late reply') }\n" +
         "  if (ctx.message.kind === 'text' && ctx.message.content === 'later notice') { await ctx.api.sendTemplate(ctx.message.fromUser, { templateId: 'tpl-1', data: { thing1: 'ready' } }); return ctx.reply.none() }\n" +
+        "  if (ctx.message.kind === 'text' && ctx.message.content === 'later remind') { await ctx.api.sendSubscribeMessage(ctx.message.fromUser, { templateId: 'sub-1', page: 'https://example.com/m/1', data: { thing1: 'Meeting at 3' } }); return ctx.reply.none() }\n" +
         "  void sleep(100).then(() => ctx.api.sendToUser(ctx.message.fromUser, ctx.reply.text('done, later')))\n" +
         "  return ctx.reply.text('working on it')\n} })\n",
     )
@@ -103,11 +104,15 @@ describe('wxengine send --local (engine in the CLI process)', () => {
       const sent = await project.run(['send', 'later', '--openid', 'u3', '--local', '--wait', '1.5'])
       assert.equal(sent.code, 0, sent.stderr)
       assert.match(sent.stdout, /^text reply\n {2}Content: working on it\ntext message through the customer-service API, 0\.\d s after the push\n {2}text:\n {4}content: done, later\n$/)
-      assert.match(sent.stderr, /^wxengine send: waiting 1\.5 s for messages sent through the API \(a late reply, ctx\.api\.sendToUser, ctx\.api\.sendTemplate\); Ctrl-C ends the wait\n$/)
+      assert.match(sent.stderr, /^wxengine send: waiting 1\.5 s for messages sent through the API \(a late reply, ctx\.api\.sendToUser, ctx\.api\.sendTemplate, ctx\.api\.sendSubscribeMessage\); Ctrl-C ends the wait\n$/)
 
       const notice = await project.run(['send', 'later notice', '--openid', 'u3', '--local', '--wait', '0.5'])
       assert.equal(notice.code, 0, notice.stderr)
       assert.match(notice.stdout, /^no reply \(the engine answered "success"\)\ntemplate message tpl-1 through the template API, 0\.\d s after the push\n {2}data:\n {4}thing1:\n {6}value: ready\n$/)
+
+      const remind = await project.run(['send', 'later remind', '--openid', 'u3', '--local', '--wait', '0.5'])
+      assert.equal(remind.code, 0, remind.stderr)
+      assert.match(remind.stdout, /^no reply \(the engine answered "success"\)\nsubscription notice sub-1 through the subscription API \(bizsend\), 0\.\d s after the push\n {2}page: https:\/\/example\.com\/m\/1\n {2}data:\n {4}thing1:\n {6}value: Meeting at 3\n$/)
 
       const late = await project.run(['-c', 'quick.config.ts', 'send', 'later slow', '--openid', 'u3', '--local', '--wait', '2', '--account', 'safe'])
       assert.equal(late.code, 0, late.stderr)
@@ -121,7 +126,7 @@ describe('wxengine send --local (engine in the CLI process)', () => {
 
       const quiet = await project.run(['send', 'hello', '--openid', 'u3', '--local', '--wait', '0.2'])
       assert.equal(quiet.stdout, 'text reply\n  Content: Hi there\n')
-      assert.match(quiet.stderr, /\nwxengine send: no message was sent through the API \(customer-service or template message\)\n$/)
+      assert.match(quiet.stderr, /\nwxengine send: no message was sent through the API \(customer-service message, template message or subscription notice\)\n$/)
 
       const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir } })
       assert.ok(loaded.ok)

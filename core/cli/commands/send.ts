@@ -213,7 +213,7 @@ async function deliverLocally(
     await runtime.close()
     if (standIn) {
       printSent()
-      if (printed === 0) io.err('wxengine send: no message was sent through the API (customer-service or template message)')
+      if (printed === 0) io.err('wxengine send: no message was sent through the API (customer-service message, template message or subscription notice)')
       await standIn.close()
     }
   }
@@ -221,7 +221,7 @@ async function deliverLocally(
 
 /** Prints what arrives until the time is up, or Ctrl-C ends the wait early. */
 async function watchStandIn(seconds: number, printSent: () => void, io: Output): Promise<void> {
-  io.err(`wxengine send: waiting ${seconds} s for messages sent through the API (a late reply, ctx.api.sendToUser, ctx.api.sendTemplate); Ctrl-C ends the wait`)
+  io.err(`wxengine send: waiting ${seconds} s for messages sent through the API (a late reply, ctx.api.sendToUser, ctx.api.sendTemplate, ctx.api.sendSubscribeMessage); Ctrl-C ends the wait`)
   let stop = false
   const interrupt = () => (stop = true)
   process.once('SIGINT', interrupt)
