@@ -2,7 +2,7 @@
  * What a plugin returns or sends is checked before it goes anywhere (reply-builders.ts, custom-message-schema.ts,
  * template-message.ts). Over generated values (fast-check), near-valid ones most of all: a check answers ok or
  * PLUGIN_BAD_REPLY with a bounded reason, never throws, and whatever it accepts serializes: a reply to XML
- * that parses, a customer-service or template message to a JSON body.
+ * that parses, a customer-service or template message or a subscription notice to a JSON body.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -11,6 +11,7 @@ import { parseReply } from '../../core/reply/reply-builders.ts'
 import { parseSendable, parseSendOptions } from '../../core/reply/custom-message-schema.ts'
 import { toCustomMessage } from '../../core/reply/custom-message.ts'
 import { parseTemplateMessage, toTemplateBody } from '../../core/reply/template-message.ts'
+import { parseSubscribeMessage, toSubscribeBody } from '../../core/reply/subscribe-message.ts'
 import { serializeReply } from '../../core/reply/reply-xml.ts'
 import { parseXml } from '../../core/normalize/safe-xml.ts'
 
@@ -133,6 +134,38 @@ test('any value as a template message: refused with PLUGIN_BAD_REPLY, or accepte
       if (!m.ok) return
       accepted++
       const body = toTemplateBody('o-user', m.value)
+      assert.equal(body.touser, 'o-user')
+      assert.doesNotThrow(() => JSON.stringify(body))
+    }),
+    { numRuns: 5000 },
+  )
+  assert.ok(accepted > 20, `${accepted} accepted`)
+})
+
+test('any value as a subscription notice: refused with PLUGIN_BAD_REPLY, or accepted and made a JSON body', () => {
+  const nearNotice = fc.record(
+    {
+      templateId: maybe(fc.string({ maxLength: 10 })),
+      data: maybe(
+        fc.dictionary(
+          fc.constantFrom('thing1', 'number2', 'phrase3', 'name4', 'character_string5', 'time6', 'constructor', '__proto__', 'bad key', ''),
+          maybe(fc.oneof(str, fc.double(), fc.string({ maxLength: 40, unit: 'grapheme' }), some({ value: maybe(str), color: str }, ['value']))),
+          { maxKeys: 4 },
+        ),
+      ),
+      page: maybe(fc.constantFrom('https://example.com/x', 'http://a.b', 'pages/index', '', 'https://a b')),
+      miniProgram: maybe(some({ appId: maybe(str), pagePath: maybe(str) }, ['appId'])),
+    },
+    { requiredKeys: ['templateId', 'data'] },
+  )
+  let accepted = 0
+  fc.assert(
+    fc.property(fc.oneof(values, nearNotice), (v) => {
+      const m = parseSubscribeMessage(v)
+      refusedCleanly(m)
+      if (!m.ok) return
+      accepted++
+      const body = toSubscribeBody('o-user', m.value)
       assert.equal(body.touser, 'o-user')
       assert.doesNotThrow(() => JSON.stringify(body))
     }),
