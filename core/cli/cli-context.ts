@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import type { EngineConfig, UserConfig } from '../config/config-types.ts'
+import type { AccountConfig, EngineConfig, UserConfig } from '../config/config-types.ts'
 import { findConfigFile, loadConfig } from '../config/load-config.ts'
 import { unknownAccount } from '../config/unknown-account.ts'
 import { shownPath } from '../shown-path.ts'
@@ -61,6 +61,17 @@ export function loadProjectConfig(flags: GlobalFlags, io: Output, overrides?: Us
   const hint = configFailureHint(flags, loaded.error.reason)
   if (hint) io.err(hint)
   return undefined
+}
+
+/**
+ * The project's configuration and the account a command works on (`--account`, else the default one); else
+ * undefined, after saying why. For the commands that call an account's API (`menu`, `qrcode create`, `mass`).
+ */
+export function loadProjectAccount(flags: GlobalFlags & { account?: string }, command: string, io: Output): { config: EngineConfig; account: AccountConfig } | undefined {
+  const config = loadProjectConfig(flags, io)
+  if (!config) return undefined
+  const account = accountNamed(config.accounts, flags.account ?? config.defaultAccount, command, io)
+  return account ? { config, account } : undefined
 }
 
 /**

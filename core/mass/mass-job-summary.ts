@@ -11,14 +11,8 @@
  */
 import type { MassSendJobFinishEvent } from '../normalize/message-types.ts'
 
-export interface MassJobResult {
-  msgId: string
-  status: string
-  totalCount: number
-  filterCount: number
-  sentCount: number
-  errorCount: number
-}
+/** What the summary keeps of the event: its id, status and counts, as the event names them. */
+export type MassJobResult = Pick<MassSendJobFinishEvent, 'msgId' | 'status' | 'totalCount' | 'filterCount' | 'sentCount' | 'errorCount'>
 
 export function massJobSummary(e: MassSendJobFinishEvent): string {
   return `msg_id=${e.msgId} total=${e.totalCount} filter=${e.filterCount} sent=${e.sentCount} error=${e.errorCount} status=${e.status}`

@@ -17,7 +17,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import type { AccountConfig, EngineConfig } from '../../config/config-types.ts'
+import type { AccountConfig } from '../../config/config-types.ts'
 import { createLogger } from '../../log/logger.ts'
 import { DUPLICATE_CLIENT_MSG_ID, explainMassError, readSendAnswer, readStatusAnswer, readTags, repeatedMsgIdOf } from '../../mass/mass-api.ts'
 import { parseMassJobSummary } from '../../mass/mass-job-summary.ts'
@@ -46,7 +46,7 @@ import { createMediaUploads } from '../../platform/media-uploads.ts'
 import type { JsonValue } from '../../plugin/plugin-api.ts'
 import type { MediaFile } from '../../route/rule-types.ts'
 import { extensionProblem, readMediaFile } from '../../route/rules/media-file.ts'
-import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, tableLines, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectAccount, shownPath, stdio, tableLines, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openAccountApi, type AccountApi } from '../open-account-api.ts'
 import { openProjectStore } from '../open-project-store.ts'
 import { sinceFlag } from './log.ts'
@@ -78,17 +78,7 @@ export interface MassPreviewFlags extends GlobalFlags, MassContentFlags {
 
 const silent = createLogger({ level: 'silent' })
 
-interface Project {
-  config: EngineConfig
-  account: AccountConfig
-}
-
-function project(flags: GlobalFlags & { account?: string }, command: string, io: Output): Project | undefined {
-  const config = loadProjectConfig(flags, io)
-  if (!config) return undefined
-  const account = accountNamed(config.accounts, flags.account ?? config.defaultAccount, command, io)
-  return account ? { config, account } : undefined
-}
+type Project = NonNullable<ReturnType<typeof loadProjectAccount>>
 
 /** A value that is a file's name rather than a media_id: a media_id has no folder and no extension. */
 const looksLikePath = (v: string) => /[\\/]/.test(v) || /\.[A-Za-z0-9]{2,5}$/.test(v)
@@ -221,7 +211,7 @@ export async function runMassSend(flags: MassSendFlags, io: Output = stdio, now:
     if (!checked.ok) return said(checked.message)
     given = checked.value
   }
-  const p = project(flags, SEND, io)
+  const p = loadProjectAccount(flags, SEND, io)
   if (!p) return EXIT_USAGE
   const clientMsgId = given ?? clientMsgIdFor(p.account.appId, target.value, asked.content, now())
   const reach = `${what(asked.content)} to ${describeTarget(target.value)} (account ${p.account.id})`
@@ -295,7 +285,7 @@ export async function runMassPreview(flags: MassPreviewFlags, io: Output = stdio
   }
   const asked = await contentOf(flags, PREVIEW, io)
   if (!asked) return EXIT_USAGE
-  const p = project(flags, PREVIEW, io)
+  const p = loadProjectAccount(flags, PREVIEW, io)
   if (!p) return EXIT_USAGE
   if (flags.dryRun) {
     printDryRun(previewBody(target.value, asked.content), asked, p.account, io)
@@ -322,7 +312,7 @@ export async function runMassPreview(flags: MassPreviewFlags, io: Output = stdio
 }
 
 async function withApi(flags: GlobalFlags & { account?: string }, command: string, io: Output, use: (api: AccountApi, p: Project) => Promise<number>): Promise<number> {
-  const p = project(flags, command, io)
+  const p = loadProjectAccount(flags, command, io)
   if (!p) return EXIT_USAGE
   const opened = await openAccountApi(p.config, p.account, command, 'the mass-send API', io)
   if (typeof opened === 'number') return opened

@@ -27,7 +27,7 @@ import { isParent, loadMenuFile, toConditionalBody, toCreateBody, type LoadedMen
 import type { PlatformClient } from '../../platform/platform-api.ts'
 import { formatRuleErrors } from '../../route/rules/load-rule-set.ts'
 import { openAccountApi, type AccountApi } from '../open-account-api.ts'
-import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectAccount, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 
 export interface MenuFlags extends GlobalFlags {
   account?: string
@@ -44,12 +44,8 @@ interface Project {
 }
 
 function project(flags: MenuFlags, command: string, io: Output): Project | undefined {
-  const config = loadProjectConfig(flags, io)
-  if (!config) return undefined
-  const id = flags.account ?? config.defaultAccount
-  const account = accountNamed(config.accounts, id, `menu ${command}`, io)
-  if (!account) return undefined
-  return { config, account, file: menuFileOf(config, account) }
+  const loaded = loadProjectAccount(flags, `menu ${command}`, io)
+  return loaded && { ...loaded, file: menuFileOf(loaded.config, loaded.account) }
 }
 
 interface Checked {

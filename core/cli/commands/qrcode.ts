@@ -21,7 +21,7 @@ import { answersForScene } from '../../qrcode/qrcode-answers.ts'
 import { MAX_PERMANENT_SCENE_ID, QRCODE_CREATE_PATH, qrcodeBody } from '../../qrcode/qrcode-request.ts'
 import type { JsonValue } from '../../plugin/plugin-api.ts'
 import { answerContextOf } from '../../route/what-answers.ts'
-import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectAccount, loadProjectConfig, shownPath, stdio, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openAccountApi } from '../open-account-api.ts'
 
 export interface QrcodeFlags extends GlobalFlags {
@@ -81,10 +81,9 @@ export async function runQrcodeCreate(scene: string, flags: QrcodeFlags, io: Out
     return EXIT_USAGE
   }
   const body = asked.body
-  const config = loadProjectConfig(flags, io)
-  if (!config) return EXIT_USAGE
-  const account = accountNamed(config.accounts, flags.account ?? config.defaultAccount, COMMAND, io)
-  if (!account) return EXIT_USAGE
+  const loaded = loadProjectAccount(flags, COMMAND, io)
+  if (!loaded) return EXIT_USAGE
+  const { config, account } = loaded
   // Said before a code is made: a permanent one spent for an image that cannot be written is a waste.
   const out = flags.out === undefined ? undefined : outFile(flags.out, COMMAND, `qrcode-${scene}.jpg`, io)
   if (out === null) return EXIT_USAGE
