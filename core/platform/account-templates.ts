@@ -57,14 +57,22 @@ export function templateFields(content: string): string[] {
 export function parseTemplateList(answer: ApiJson): Result<AccountTemplate[], string> {
   const list = answer.template_list
   if (!Array.isArray(list)) return { ok: false, error: 'the answer has no template_list' }
+  return ok(templatesIn(list, 'template_id'))
+}
+
+/**
+ * The entries of a template list with an id under `idKey` (each list's answer names it its own way), their
+ * titles and the fields of their content; an entry that is not one is passed over.
+ */
+export function templatesIn(list: readonly unknown[], idKey: string): AccountTemplate[] {
   const templates: AccountTemplate[] = []
   for (const entry of list) {
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) continue
-    const { template_id: id, title, content } = entry
+    const { [idKey]: id, title, content } = entry as Record<string, unknown>
     if (typeof id !== 'string' || id === '') continue
     templates.push({ id, title: typeof title === 'string' ? title : '', fields: typeof content === 'string' ? templateFields(content) : [] })
   }
-  return ok(templates)
+  return templates
 }
 
 /** A list of templates checked against, and how lines and refusals name it. */

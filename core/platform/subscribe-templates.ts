@@ -7,7 +7,7 @@
  */
 import { ok, type Result } from '../errors.ts'
 import type { ApiJson } from './api-client.ts'
-import { templateFields, type AccountTemplate, type TemplateListKind } from './account-templates.ts'
+import { templatesIn, type AccountTemplate, type TemplateListKind } from './account-templates.ts'
 
 export const SUBSCRIBE_TEMPLATE_LIST_PATH = '/wxaapi/newtmpl/gettemplate'
 
@@ -15,14 +15,7 @@ export const SUBSCRIBE_TEMPLATE_LIST_PATH = '/wxaapi/newtmpl/gettemplate'
 export function parseSubscribeTemplateList(answer: ApiJson): Result<AccountTemplate[], string> {
   const list = answer.data
   if (!Array.isArray(list)) return { ok: false, error: 'the answer has no data (the list of templates)' }
-  const templates: AccountTemplate[] = []
-  for (const entry of list) {
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) continue
-    const { priTmplId: id, title, content } = entry
-    if (typeof id !== 'string' || id === '') continue
-    templates.push({ id, title: typeof title === 'string' ? title : '', fields: typeof content === 'string' ? templateFields(content) : [] })
-  }
-  return ok(templates)
+  return ok(templatesIn(list, 'priTmplId'))
 }
 
 /** Subscription notices: gettemplate. */
