@@ -20,6 +20,7 @@ import { watchSources, type SourceWatcher } from './reload/watch-sources.ts'
 import { readRulesOffThread } from './route/rules/read-rules-off-thread.ts'
 import type { MediaResolver } from './route/rules/load-rule-set.ts'
 import { createAdminRoutes } from './server/admin-routes.ts'
+import { createJsSdkEndpoint } from './web/jssdk-endpoint.ts'
 import { createApp } from './server/create-app.ts'
 import { createHttpServer, drainServer } from './server/http-server.ts'
 import { watchOpenFiles, type OpenFilesWatch } from './server/open-files-watch.ts'
@@ -307,7 +308,8 @@ async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void
   const { config, engine, log } = runtime
   const adminRoutes = config.admin.enabled ? createAdminRoutes({ runtime, token: config.admin.token, lines }) : undefined
   const sharePort = adminRoutes && config.admin.port === undefined
-  const app = createApp({ engine, log, maxBodyBytes: config.limits.maxBodyBytes, extraRoutes: sharePort ? adminRoutes : undefined, observe, lines })
+  const web = createJsSdkEndpoint({ accounts: config.accounts, defaultAccount: config.defaultAccount, ticketFor: (id) => runtime.platform.jsapiTicketFor(id), log, lines })
+  const app = createApp({ engine, log, maxBodyBytes: config.limits.maxBodyBytes, web, extraRoutes: sharePort ? adminRoutes : undefined, observe, lines })
   const serverOptions = { requestTimeoutMs: config.limits.requestTimeoutMs, log, observe, lines }
   runtime.server = await listen(createHttpServer(app.callback(), serverOptions), config.port, config.host)
   runtime.url = urlOf(runtime.server)

@@ -24,6 +24,13 @@ export interface AccountConfig {
    * default account's `admins`.
    */
   userGroups?: Record<string, string[]>
+  /**
+   * The account's JS接口安全域名 (mp.weixin.qq.com, 公众号设置 > 功能设置), each a host or a host and a path
+   * (`h5.example.com`, `h5.example.com/mp`): pages there get their `wx.config` signature from
+   * GET /jssdk-config/<id>?url=... (docs/web.md). None: that endpoint is off for the account.
+   * WECHAT_JSSDK_DOMAINS sets the default account's.
+   */
+  jsSdkDomains?: string[]
 }
 
 export interface PluginSettings {

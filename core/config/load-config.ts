@@ -170,6 +170,15 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
     if (accountEnv.encodingAESKey && !accountEnv.mode && account.mode === 'plaintext') accountEnv.mode = 'compatible'
     Object.assign(account, accountEnv)
   }
+  const jsSdkDomains = listFromEnv(env, 'WECHAT_JSSDK_DOMAINS', 'the JS接口安全域名 of the default account', problems)
+  if (jsSdkDomains) {
+    let account = c.accounts.find((a) => a.id === c.defaultAccount)
+    if (!account) {
+      account = { id: c.defaultAccount, token: '', appId: '', mode: 'plaintext' }
+      c.accounts.push(account)
+    }
+    account.jsSdkDomains = jsSdkDomains
+  }
   const admins = adminsFromEnv(env, problems)
   if (admins) {
     let account = c.accounts.find((a) => a.id === c.defaultAccount)
@@ -189,14 +198,19 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
  * refused as the other WECHAT_* are: a list not filled in must not fall back to the file's.
  */
 function adminsFromEnv(env: NodeJS.ProcessEnv, problems: string[]): string[] | undefined {
-  const v = env.WECHAT_ADMINS
+  return listFromEnv(env, 'WECHAT_ADMINS', 'the OpenIDs of the admins group', problems)
+}
+
+/** A list between commas or spaces; set but empty is a problem, as for the other WECHAT_* variables. */
+function listFromEnv(env: NodeJS.ProcessEnv, name: string, what: string, problems: string[]): string[] | undefined {
+  const v = env[name]
   if (v === undefined) return undefined
-  const ids = v.split(/[\s,]+/).filter((id) => id !== '')
-  if (ids.length === 0) {
-    problems.push('WECHAT_ADMINS: is set but empty; give it the OpenIDs of the admins group, or unset it to use engine.config.ts')
+  const items = v.split(/[\s,]+/).filter((item) => item !== '')
+  if (items.length === 0) {
+    problems.push(`${name}: is set but empty; give it ${what}, or unset it to use engine.config.ts`)
     return undefined
   }
-  return ids
+  return items
 }
 
 export interface LoadConfigOptions {

@@ -84,6 +84,13 @@ export interface AccessTokenManagerOptions {
   /** Wait before the 2nd try, doubled before each next one; default 200 ms. */
   fetchRetryDelayMs?: number
   sleep?: (ms: number) => Promise<void>
+  /**
+   * Another of the account's credentials kept the same way, instead of the access_token: one with the same
+   * life and the same rule (fetched rarely, shared by every instance), such as the jsapi_ticket
+   * (core/web/jsapi-ticket.ts). Stored under `key`, fetched by `request`, named `name` in the log lines.
+   * appSecret and useStableToken are then not used.
+   */
+  credential?: { name: string; key: string; request: () => Promise<Result<{ value: string; expiresIn: number }>> }
 }
 
 export interface AccessTokenManager {
@@ -103,6 +110,9 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 export function createAccessTokenManager(opts: AccessTokenManagerOptions): AccessTokenManager {
   const { appId, appSecret, client, tokens, log } = opts
+  const name = opts.credential?.name ?? 'access_token'
+  /** Where the store keeps it, and the name of its refresh lock. */
+  const key = opts.credential?.key ?? appId
   const now = opts.now ?? Date.now
   const marginMs = opts.refreshMarginMs ?? 5 * 60_000
   const lockTtlMs = opts.lockTtlMs ?? 30_000
@@ -125,8 +135,8 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
 
   const isFresh = (r: TokenRecord, t: number) => t < r.expiresAt - marginMs
   const storeError = (e: unknown, op: string) => {
-    const reason = `token store ${op} failed: ${e instanceof Error ? e.message : String(e)}`
-    log.error({ code: 'STORE_UNAVAILABLE', reason, appId }, 'access_token store failed')
+    const reason = `token store ${op} failed (${name}): ${e instanceof Error ? e.message : String(e)}`
+    log.error({ code: 'STORE_UNAVAILABLE', reason, appId }, `${name} store failed`)
     return fail('STORE_UNAVAILABLE', reason)
   }
 
@@ -147,17 +157,17 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
         refused = { until: now() + cooldownMs, result: held }
         log.error(
           { code: held.error.code, reason: held.error.reason, errcode, setting: config.setting, appId, retryInMs: cooldownMs },
-          'access_token fetch failed',
+          `${name} fetch failed`,
         )
         return held
       }
       const transient = isTransientTokenError(r.error)
       const delayMs = fetchRetryDelayMs * 2 ** (attempt - 1)
       if (!transient || attempt >= fetchAttempts || now() - startedAt + delayMs >= lockTtlMs / 2) {
-        log.error({ code, reason, errcode, appId, attempts: attempt, transient }, 'access_token fetch failed')
+        log.error({ code, reason, errcode, appId, attempts: attempt, transient }, `${name} fetch failed`)
         return r
       }
-      log.warn({ code, reason, errcode, appId, attempt, retryInMs: delayMs }, 'access_token fetch failed; retrying')
+      log.warn({ code, reason, errcode, appId, attempt, retryInMs: delayMs }, `${name} fetch failed; retrying`)
       await sleep(delayMs)
     }
   }
@@ -165,6 +175,12 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
   /** One request to the token API and its answer checked; logs only success. */
   async function requestToken(): Promise<Result<TokenRecord>> {
     const sentAt = now()
+    if (opts.credential) {
+      const r = await opts.credential.request()
+      if (!r.ok) return r
+      refused = undefined
+      return accepted(r.value.value, r.value.expiresIn, sentAt)
+    }
     const r = opts.useStableToken
       ? await client.postJson(STABLE_TOKEN_PATH, undefined, {
           grant_type: 'client_credential',
@@ -182,13 +198,17 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
       // answers the same way. Without an httpStatus it would read as "no answer" and be fetched 3 times.
       return apiError('access_token answer without access_token/expires_in', undefined, 200)
     }
+    return accepted(token, expiresIn, sentAt)
+  }
+
+  function accepted(token: string, expiresIn: number, sentAt: number): Result<TokenRecord> {
     // Counted from when the request left: the conservative end of the token's life.
     const record = { token, expiresAt: sentAt + expiresIn * 1000 }
     if (expiresIn * 1000 <= marginMs && !warnedShortLifetime) {
       warnedShortLifetime = true
-      log.warn({ appId, expiresIn, refreshMarginMs: marginMs }, 'access_token lives shorter than the refresh margin; every call will refresh')
+      log.warn({ appId, expiresIn, refreshMarginMs: marginMs }, `${name} lives shorter than the refresh margin; every call will refresh`)
     }
-    log.info({ appId, expiresIn }, 'access_token refreshed')
+    log.info({ appId, expiresIn }, `${name} refreshed`)
     return ok(record)
   }
 
@@ -196,7 +216,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
     for (let poll = 0; ; poll++) {
       let release: (() => Promise<void>) | null
       try {
-        release = await tokens.lock(appId, lockTtlMs)
+        release = await tokens.lock(key, lockTtlMs)
       } catch (e) {
         return storeError(e, 'lock')
       }
@@ -205,7 +225,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
       // Another instance is refreshing: take its token once stored, or the old one while it still works.
       let current: TokenRecord | null
       try {
-        current = await tokens.get(appId)
+        current = await tokens.get(key)
       } catch (e) {
         return storeError(e, 'get')
       }
@@ -216,8 +236,8 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
       }
       if (current && t < current.expiresAt) return ok(current.token)
       if (poll >= maxPolls) {
-        const bad = apiError(`access_token refresh by another instance did not finish after ${maxPolls} polls of ${pollMs} ms`)
-        log.error({ code: bad.error.code, reason: bad.error.reason, appId }, 'access_token unavailable')
+        const bad = apiError(`${name} refresh by another instance did not finish after ${maxPolls} polls of ${pollMs} ms`)
+        log.error({ code: bad.error.code, reason: bad.error.reason, appId }, `${name} unavailable`)
         return bad
       }
       await sleep(pollMs)
@@ -227,20 +247,20 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
   async function refreshHoldingLock(release: () => Promise<void>): Promise<Result<string>> {
     try {
       // Double check: another instance may have stored a fresh token between our read and the lock.
-      const current = await tokens.get(appId)
+      const current = await tokens.get(key)
       if (current && isFresh(current, now())) {
         memo = current
         return ok(current.token)
       }
       const fetched = await fetchToken()
       if (!fetched.ok) return stillValid(current, fetched)
-      await tokens.set(appId, fetched.value)
+      await tokens.set(key, fetched.value)
       memo = fetched.value
       return ok(fetched.value.token)
     } catch (e) {
       return storeError(e, 'get/set')
     } finally {
-      await release().catch((e: unknown) => log.warn({ appId, reason: String(e) }, 'access_token lock release failed'))
+      await release().catch((e: unknown) => log.warn({ appId, reason: String(e) }, `${name} lock release failed`))
     }
   }
 
@@ -254,7 +274,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
     refreshFailedAt = t
     log.warn(
       { code: failed.error.code, errcode: failed.error.errcode, appId, expiresInMs: current.expiresAt - t, retryInMs: REFRESH_RETRY_MS },
-      'access_token refresh failed; the current one is used until it expires',
+      `${name} refresh failed; the current one is used until it expires`,
     )
     return ok(current.token)
   }
@@ -265,7 +285,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
     if (inflight) return inflight
     let stored: TokenRecord | null
     try {
-      stored = await tokens.get(appId)
+      stored = await tokens.get(key)
     } catch (e) {
       return storeError(e, 'get')
     }
@@ -290,7 +310,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
   async function invalidate(token: string): Promise<void> {
     if (memo?.token === token) memo = undefined
     try {
-      await tokens.invalidate(appId, token)
+      await tokens.invalidate(key, token)
     } catch (e) {
       storeError(e, 'invalidate')
     }

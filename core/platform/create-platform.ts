@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.ts'
 import type { Store } from '../store/store.ts'
 import { createAccessTokenManager } from './access-token-manager.ts'
 import { createApiClient } from './api-client.ts'
+import { createJsapiTicket, type JsapiTicket } from './jsapi-ticket.ts'
 import { createLateReplySender, type DrainResult, type LateReplySenderOptions } from './late-reply-sender.ts'
 import { createPlatformApi, PlatformApiError, type PlatformClient } from './platform-api.ts'
 
@@ -23,6 +24,8 @@ export interface Platform {
   idle(): Promise<void>
   /** Take up late replies a previous run left pending in the outbox. */
   resumePending(): Promise<number>
+  /** The account's jsapi_ticket (the JS-SDK's signatures, core/web/), or why it has none (no appSecret). */
+  jsapiTicketFor(accountId: string): JsapiTicket | { unavailable: string }
   /** Drop every account's template lists kept for sendTemplate's and sendSubscribeMessage's checks (the test kit, when a test sets them). */
   forgetTemplates(): void
 }
@@ -47,6 +50,16 @@ export function createPlatform(opts: { config: EngineConfig; store: Store; log: 
     }
     throw new PlatformApiError({ code: 'UNKNOWN_ACCOUNT', reason: `no account "${accountId}"` })
   }
+  const tickets = new Map<string, JsapiTicket>()
+  const jsapiTicketFor = (accountId: string): JsapiTicket | { unavailable: string } => {
+    let ticket = tickets.get(accountId)
+    if (ticket) return ticket
+    const api = apis.get(accountId)
+    if (!api) return { unavailable: `account "${accountId}" has no appSecret, and the jsapi_ticket needs an access_token: set ${accountId === config.defaultAccount ? 'WECHAT_APPSECRET or ' : ''}the account's appSecret in engine.config.ts` }
+    ticket = createJsapiTicket({ appId: api.appId, getWithToken: (path, query) => api.getResult(path, query), client, tokens: store.tokens, log })
+    tickets.set(accountId, ticket)
+    return ticket
+  }
   const sender = createLateReplySender({ api: apiFor, outbox: store.outbox, log, lines: opts.lines, onSettled: opts.onLateReply })
   return {
     apiFor,
@@ -54,6 +67,7 @@ export function createPlatform(opts: { config: EngineConfig; store: Store; log: 
     drain: (timeoutMs) => sender.drain(timeoutMs),
     idle: () => sender.idle(),
     resumePending: () => sender.resumePending(),
+    jsapiTicketFor,
     forgetTemplates: () => {
       for (const api of apis.values()) api.forgetTemplates()
     },

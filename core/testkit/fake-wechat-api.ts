@@ -60,6 +60,9 @@
  *        {ticket, expire_seconds, url}; a ticket is base64 with + / = in it, as real ones have.
  *   GET  /cgi-bin/showqrcode?ticket=  (mp.weixin.qq.com's, no token): a live code's image, image/jpg; an
  *        unknown or expired ticket HTTP 404 with an HTML page.
+ *   GET  /cgi-bin/ticket/getticket?access_token=&type=jsapi  (the JS-SDK's ticket)
+ *        -> {errcode: 0, errmsg: "ok", ticket, expires_in}: a new ticket each call (appended to
+ *        `.issuedTickets`), living as long as a token; a type other than jsapi 40097 (invalid args).
  *   Any path added with `.route()`: token-checked, then answered by the handler.
  *   Anything else: HTTP 404 with errcode 40066 (invalid url).
  *
@@ -82,6 +85,7 @@ export const FAKE_PATHS = {
   qrcodeCreate: '/cgi-bin/qrcode/create',
   /** On mp.weixin.qq.com in production (platform.mpBase); the fake serves both hosts' paths on one port. */
   showQrcode: '/cgi-bin/showqrcode',
+  jsapiTicket: '/cgi-bin/ticket/getticket',
 } as const
 
 /** A permanent material the fake accepted (material/add_material). */
@@ -208,6 +212,8 @@ export interface FakeWeChatApi {
   readonly requests: FakeRequest[]
   /** Tokens issued so far, oldest first. */
   readonly issuedTokens: string[]
+  /** jsapi_tickets issued so far (ticket/getticket), oldest first. */
+  readonly issuedTickets: string[]
 
   /** Make a token (default: every token issued so far) answer 42001 from now on. */
   expireToken(token?: string): void
@@ -375,6 +381,7 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
 
   const tokens = new Map<string, TokenState>()
   const issuedTokens: string[] = []
+  const issuedTickets: string[] = []
   const sent: SentMessage[] = []
   const uploads: UploadedMaterial[] = []
   const qrcodes: CreatedQrCode[] = []
@@ -400,6 +407,14 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     errcode,
     errmsg: `${errmsg ?? ERRMSG[errcode] ?? 'error'} rid: ${rid()}`,
   })
+
+  function handleJsapiTicket(query: Record<string, string>): JsonObject {
+    if (query.type !== 'jsapi') return error(40097)
+    // Base64url-ish and long, as real tickets are; a sequence number keeps each distinct.
+    const ticket = `${++seq}-${randomBytes(32).toString('base64url')}`
+    issuedTickets.push(ticket)
+    return { errcode: 0, errmsg: 'ok', ticket, expires_in: expiresIn }
+  }
 
   function issue(appId: string, family: TokenState['family']): JsonObject {
     const t = now()
@@ -687,6 +702,9 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     } else if (path === FAKE_PATHS.qrcodeCreate && req.method === 'POST') {
       const who = checkToken(query.access_token)
       answer = 'error' in who ? who.error : handleQrcodeCreate(who.appId, body)
+    } else if (path === FAKE_PATHS.jsapiTicket && req.method === 'GET') {
+      const who = checkToken(query.access_token)
+      answer = 'error' in who ? who.error : handleJsapiTicket(query)
     } else if (path === FAKE_PATHS.addMaterial && req.method === 'POST') {
       const who = checkToken(query.access_token)
       answer = 'error' in who ? who.error : await handleAddMaterial(who.appId, query, bytes, contentType)
@@ -751,6 +769,7 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     qrcodes,
     requests,
     issuedTokens,
+    issuedTickets,
     get tokenRequests() {
       return tokenRequests
     },

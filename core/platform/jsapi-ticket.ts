@@ -1,0 +1,61 @@
+/**
+ * The account's jsapi_ticket (seeds/002 "JS-SDK": access_token -> jsapi_ticket -> the wx.config signature),
+ * from GET /cgi-bin/ticket/getticket?type=jsapi: `{ errcode: 0, errmsg: 'ok', ticket, expires_in: 7200 }`.
+ *
+ * WeChat limits how often it may be fetched and asks every server to cache it globally, as the access_token:
+ * so it is kept exactly as the token is (access-token-manager.ts): in the store, shared by every instance,
+ * one refresher at a time, refreshed before it expires, the old one served while a refresh fails. Its own
+ * store key keeps it apart from the token's.
+ */
+import type { Result } from '../errors.ts'
+import { ok } from '../errors.ts'
+import type { Logger } from '../log/logger.ts'
+import { createAccessTokenManager } from './access-token-manager.ts'
+import { apiError, type ApiClient, type ApiJson } from './api-client.ts'
+import type { TokenStore } from '../store/store.ts'
+
+export const TICKET_PATH = '/cgi-bin/ticket/getticket'
+
+export interface JsapiTicket {
+  /** A ticket valid for at least the refresh margin. */
+  get(): Promise<Result<string>>
+}
+
+export interface JsapiTicketOptions {
+  appId: string
+  /** The account's API GET, with its access_token added (platform-api.ts `getResult`). */
+  getWithToken: (path: string, query: Record<string, string>) => Promise<Result<ApiJson>>
+  client: ApiClient
+  tokens: TokenStore
+  log: Logger
+  now?: () => number
+}
+
+export function ticketKey(appId: string): string {
+  return `jsapi_ticket:${appId}`
+}
+
+export function createJsapiTicket(opts: JsapiTicketOptions): JsapiTicket {
+  const manager = createAccessTokenManager({
+    appId: opts.appId,
+    appSecret: '',
+    client: opts.client,
+    tokens: opts.tokens,
+    log: opts.log,
+    now: opts.now,
+    credential: { name: 'jsapi_ticket', key: ticketKey(opts.appId), request: requestTicket },
+  })
+
+  async function requestTicket(): Promise<Result<{ value: string; expiresIn: number }>> {
+    const r = await opts.getWithToken(TICKET_PATH, { type: 'jsapi' })
+    if (!r.ok) return r
+    const { ticket, expires_in: expiresIn } = r.value
+    if (typeof ticket !== 'string' || ticket === '' || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
+      // A garbled 200 (as the token manager says of its own): asking again answers the same way.
+      return apiError(`GET ${TICKET_PATH}: the answer has no ticket/expires_in`, undefined, 200)
+    }
+    return ok({ value: ticket, expiresIn })
+  }
+
+  return { get: () => manager.getToken() }
+}

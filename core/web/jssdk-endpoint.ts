@@ -1,0 +1,111 @@
+/**
+ * GET /jssdk-config?url=<page url>            the default account
+ * GET /jssdk-config/<account-id>?url=<...>    any account
+ *
+ * What a page inside WeChat needs for `wx.config` (seeds/002's getConfig.php, done once for every page):
+ * `{ appId, timestamp, nonceStr, signature }` for the page's URL, signed with the account's jsapi_ticket
+ * (platform/jsapi-ticket.ts, jssdk-signature.ts). Only for pages on the account's JS-SDK domains (page-domains.ts),
+ * and a page there may call it from the browser (CORS: its origin is allowed, and no other).
+ *
+ * Every refusal answers JSON `{ error, reason }` with the status below and leaves a log line (budgeted):
+ *   404 UNKNOWN_ACCOUNT  no such account
+ *   404 BAD_CONFIG       the account has no jsSdkDomains: the endpoint is off for it
+ *   503 BAD_CONFIG       the account has no appSecret (the ticket needs an access_token)
+ *   400 BAD_QUERY        no url, not a full http(s) URL, or a page not on the account's JS-SDK domains
+ *   405                  a method other than GET (OPTIONS, a preflight, is answered 204)
+ *   502 API_ERROR / 503 STORE_UNAVAILABLE   the ticket could not be had
+ */
+import type Koa from 'koa'
+import type { AccountConfig } from '../config/config-types.ts'
+import type { ErrorCode } from '../errors.ts'
+import type { LineBudget } from '../log/line-budget.ts'
+import type { Logger } from '../log/logger.ts'
+import { readQuery } from '../receive/read-request.ts'
+import type { JsapiTicket } from '../platform/jsapi-ticket.ts'
+import { jsSdkConfig } from './jssdk-signature.ts'
+import { isPageOrigin, pageProblem } from './page-domains.ts'
+
+export const JSSDK_PATH = '/jssdk-config'
+
+export interface JsSdkEndpointOptions {
+  accounts: readonly AccountConfig[]
+  defaultAccount: string
+  /** The account's ticket, or why it has none (no appSecret). */
+  ticketFor: (accountId: string) => JsapiTicket | { unavailable: string }
+  log: Logger
+  lines: LineBudget
+  now?: () => number
+}
+
+/** `/jssdk-config` -> the default account, `/jssdk-config/<id>` -> id, '' for another path under it, null for any other path. */
+export function jsSdkAccountOf(path: string, defaultAccount: string): string | null {
+  if (path === JSSDK_PATH || path === `${JSSDK_PATH}/`) return defaultAccount
+  if (!path.startsWith(`${JSSDK_PATH}/`)) return null
+  const id = path.endsWith('/') ? path.slice(JSSDK_PATH.length + 1, -1) : path.slice(JSSDK_PATH.length + 1)
+  if (id === '' || id.includes('/')) return ''
+  try {
+    return decodeURIComponent(id)
+  } catch {
+    return ''
+  }
+}
+
+export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware {
+  const now = opts.now ?? Date.now
+  const byId = new Map(opts.accounts.map((a) => [a.id, a]))
+
+  const refuse = (ctx: Koa.Context, status: number, code: ErrorCode, reason: string, account?: string) => {
+    const fields = { code, reason, account, status, path: ctx.path.slice(0, 80) }
+    if (status >= 500) opts.lines.error(`jssdk:${code}`, fields, `jssdk-config refused: ${reason}`)
+    else opts.lines.warn(`jssdk:${code}`, fields, `jssdk-config refused: ${reason}`)
+    ctx.status = status
+    ctx.set('Cache-Control', 'no-store')
+    ctx.body = { error: code, reason }
+  }
+
+  return async (ctx, next) => {
+    const accountId = jsSdkAccountOf(ctx.path, opts.defaultAccount)
+    if (accountId === null) return next()
+    const account = accountId === '' ? undefined : byId.get(accountId)
+    if (!account) return refuse(ctx, 404, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`)
+    const domains = account.jsSdkDomains ?? []
+    // A page on the account's domains may read the answer from its script; no other page's script may.
+    const origin = ctx.get('Origin')
+    if (isPageOrigin(origin, domains)) ctx.set('Access-Control-Allow-Origin', origin)
+    ctx.vary('Origin')
+    if (ctx.method === 'OPTIONS') {
+      ctx.set('Allow', 'GET, OPTIONS')
+      ctx.set('Access-Control-Allow-Methods', 'GET')
+      ctx.status = 204
+      return
+    }
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      ctx.set('Allow', 'GET, OPTIONS')
+      return refuse(ctx, 405, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET`, account.id)
+    }
+    if (domains.length === 0) {
+      const setting = account.id === opts.defaultAccount ? 'accounts[].jsSdkDomains or WECHAT_JSSDK_DOMAINS' : 'accounts[].jsSdkDomains'
+      return refuse(ctx, 404, 'BAD_CONFIG', `account "${account.id}" has no JS-SDK domains, so it signs no page: set ${setting} to the JS接口安全域名 of mp.weixin.qq.com`, account.id)
+    }
+    const pageUrl = readQuery(ctx.querystring).url
+    const problem = pageProblem(pageUrl, domains)
+    if (problem) return refuse(ctx, 400, 'BAD_QUERY', problem, account.id)
+    const ticket = opts.ticketFor(account.id)
+    if ('unavailable' in ticket) return refuse(ctx, 503, 'BAD_CONFIG', ticket.unavailable, account.id)
+    const got = await ticket.get()
+    if (!got.ok) {
+      const status = got.error.code === 'API_ERROR' ? 502 : 503
+      const reason = `jsapi_ticket unavailable: ${got.error.reason}`
+      opts.lines.error(`jssdk:${got.error.code}`, { code: got.error.code, reason, errcode: got.error.errcode, account: account.id, status }, `jssdk-config refused: ${reason}`)
+      // The platform's own words stay in the log: they can name this server's IP (40164), and anyone may ask.
+      ctx.status = status
+      ctx.set('Cache-Control', 'no-store')
+      ctx.body = { error: got.error.code, reason: 'the jsapi_ticket could not be had; the server log says why' }
+      return
+    }
+    ctx.set('Cache-Control', 'no-store')
+    // The signature is good for this url alone; the ticket itself never leaves the server.
+    ctx.body = jsSdkConfig(account.appId, got.value, pageUrl!, now())
+    opts.log.debug({ account: account.id, host: new URL(pageUrl!).host }, 'jssdk-config signed')
+  }
+}

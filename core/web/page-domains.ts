@@ -1,0 +1,54 @@
+/**
+ * Which pages an account signs `wx.config` for: those on its JS-SDK domains (`accounts[].jsSdkDomains`), the
+ * "JS接口安全域名" set in mp.weixin.qq.com (公众号设置 > 功能设置). WeChat checks the same thing in the browser,
+ * and says only `invalid url domain` there; checked here first, the page's developer reads which host was
+ * asked for and which are configured. An entry is a host (`h5.example.com`) or a host and a path
+ * (`h5.example.com/mp`), as the console takes them: the whole host, no port, no subdomains.
+ */
+
+/** What the console takes: letters, digits and `-` in dotted labels, optionally a path; no scheme, port or IP. */
+export const JSSDK_DOMAIN = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(\/[^\s?#]*)?$/
+
+/** Longer page URLs are refused unread: a real page's is far shorter. */
+export const MAX_PAGE_URL = 4096
+
+/** Why this page gets no signature from this account, or undefined when it may. */
+export function pageProblem(pageUrl: string | undefined, domains: readonly string[]): string | undefined {
+  if (pageUrl === undefined || pageUrl === '') return "no url: pass the page's own URL, location.href.split('#')[0], as ?url="
+  if (pageUrl.length > MAX_PAGE_URL) return `the url is ${pageUrl.length} characters, over ${MAX_PAGE_URL}`
+  let url: URL
+  try {
+    url = new URL(pageUrl)
+  } catch {
+    return `the url ${quoted(pageUrl)} is not a full URL: pass location.href.split('#')[0]`
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `the url ${quoted(pageUrl)} is not http(s)`
+  if (url.port !== '') return `the url ${quoted(pageUrl)} has a port: WeChat's JS-SDK domains take none`
+  const host = url.hostname.toLowerCase()
+  const allowed = domains.some((entry) => {
+    const slash = entry.indexOf('/')
+    const entryHost = (slash === -1 ? entry : entry.slice(0, slash)).toLowerCase()
+    const entryPath = slash === -1 ? '' : entry.slice(slash)
+    return host === entryHost && url.pathname.startsWith(entryPath)
+  })
+  if (allowed) return undefined
+  return `${quoted(host + url.pathname)} is not under the account's JS-SDK domains (${domains.join(', ')}): add it to accounts[].jsSdkDomains and to 公众号设置 > 功能设置 > JS接口安全域名`
+}
+
+/** The origin a page on these domains calls from, for CORS: `https://h5.example.com`, when it is one of them. */
+export function isPageOrigin(origin: string | undefined, domains: readonly string[]): boolean {
+  if (origin === undefined || origin === '' || origin === 'null') return false
+  let url: URL
+  try {
+    url = new URL(origin)
+  } catch {
+    return false
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.port !== '' || url.origin !== origin) return false
+  const host = url.hostname.toLowerCase()
+  return domains.some((entry) => (entry.split('/', 1)[0] ?? '').toLowerCase() === host)
+}
+
+function quoted(s: string): string {
+  return JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}...` : s)
+}

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { isPageOrigin, JSSDK_DOMAIN, MAX_PAGE_URL, pageProblem } from '../../core/web/page-domains.ts'
+
+const DOMAINS = ['h5.example.com', 'shop.example.com/mp']
+
+test('a page on a JS-SDK domain, or under its path, is signed', () => {
+  for (const url of ['https://h5.example.com/', 'https://h5.example.com', 'http://H5.Example.com/a/b?c=1', 'https://shop.example.com/mp/list?x=1', 'https://shop.example.com/mp']) {
+    assert.equal(pageProblem(url, DOMAINS), undefined, url)
+  }
+})
+
+test('any other page is refused, saying which host and path were asked for and what is configured', () => {
+  const refused = pageProblem('https://evil.example.net/pay', DOMAINS)
+  assert.match(refused ?? '', /^"evil\.example\.net\/pay" is not under the account's JS-SDK domains \(h5\.example\.com, shop\.example\.com\/mp\): add it to accounts\[\]\.jsSdkDomains/)
+  // The whole host: a subdomain or a parent is another domain, as in the console.
+  assert.ok(pageProblem('https://a.h5.example.com/', DOMAINS))
+  assert.ok(pageProblem('https://example.com/', DOMAINS))
+  // A host that only starts like one.
+  assert.ok(pageProblem('https://h5.example.com.evil.net/', DOMAINS))
+  // Outside the entry's path.
+  assert.ok(pageProblem('https://shop.example.com/other', DOMAINS))
+})
+
+test('what is no page URL is refused with what to pass', () => {
+  assert.match(pageProblem(undefined, DOMAINS) ?? '', /^no url: pass the page's own URL, location\.href\.split\('#'\)\[0\], as \?url=$/)
+  assert.match(pageProblem('', DOMAINS) ?? '', /^no url/)
+  assert.match(pageProblem('/pay', DOMAINS) ?? '', /is not a full URL/)
+  assert.match(pageProblem('ftp://h5.example.com/', DOMAINS) ?? '', /is not http\(s\)/)
+  assert.match(pageProblem('javascript:alert(1)', DOMAINS) ?? '', /is not http\(s\)/)
+  assert.match(pageProblem('https://h5.example.com:8443/', DOMAINS) ?? '', /has a port: WeChat's JS-SDK domains take none/)
+  assert.match(pageProblem(`https://h5.example.com/?q=${'x'.repeat(MAX_PAGE_URL)}`, DOMAINS) ?? '', /over 4096/)
+})
+
+test("CORS: a page's origin on the account's hosts, exactly; nothing else", () => {
+  assert.equal(isPageOrigin('https://h5.example.com', DOMAINS), true)
+  assert.equal(isPageOrigin('https://shop.example.com', DOMAINS), true)
+  for (const origin of [undefined, '', 'null', 'https://h5.example.com.evil.net', 'https://evil.net', 'https://h5.example.com:8443', 'https://h5.example.com/', 'ftp://h5.example.com', 'not a url']) {
+    assert.equal(isPageOrigin(origin, DOMAINS), false, String(origin))
+  }
+})
+
+test('the setting takes hosts and host/paths as the console does, not URLs', () => {
+  for (const ok of ['h5.example.com', 'h5-1.example.com/mp', 'a.b.c.example.cn/x/y']) assert.match(ok, JSSDK_DOMAIN)
+  for (const bad of ['https://h5.example.com', 'h5.example.com:8080', 'localhost', 'h5.example.com?x=1', 'h5 .example.com', '']) assert.doesNotMatch(bad, JSSDK_DOMAIN)
+})
