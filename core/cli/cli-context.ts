@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs'
 import path from 'node:path'
+import stringWidth from 'string-width'
 import type { AccountConfig, EngineConfig, UserConfig } from '../config/config-types.ts'
 import { findConfigFile, loadConfig } from '../config/load-config.ts'
 import { unknownAccount } from '../config/unknown-account.ts'
@@ -41,12 +42,27 @@ export function utcDateTime(ms: number): string {
 }
 
 /**
- * A table as `stats` and `followers` print it: each column as wide as its widest cell, two spaces between,
- * the columns in `rightAligned` (counts) padded on the left, no trailing spaces.
+ * The columns `text` takes on a terminal, as string-width measures it: a Chinese character (and a full-width
+ * （）) two, an emoji two, a combining mark none. Not `.length`, which counts UTF-16 units.
+ */
+export function displayWidth(text: string): number {
+  return stringWidth(text)
+}
+
+/** `text` padded with spaces to `width` terminal columns: on the left ('start', for counts) or on the right. */
+export function padDisplay(text: string, width: number, side: 'start' | 'end'): string {
+  const pad = ' '.repeat(Math.max(0, width - displayWidth(text)))
+  return side === 'start' ? pad + text : text + pad
+}
+
+/**
+ * A table as `stats`, `followers` and `mass tags` print it: each column as wide as its widest cell on a
+ * terminal (displayWidth: Chinese tag names and scenes line up), two spaces between, the columns in
+ * `rightAligned` (counts) padded on the left, no trailing spaces.
  */
 export function tableLines(rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string[] {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-  return rows.map((r) => r.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd())
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => displayWidth(r[i]))))
+  return rows.map((r) => r.map((c, i) => padDisplay(c, widths[i], rightAligned.has(i) ? 'start' : 'end')).join('  ').trimEnd())
 }
 
 export const stdio: Output = {

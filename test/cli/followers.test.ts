@@ -150,3 +150,23 @@ test('followers: a scene that reads as a marker (-, (total), (unknown)) or would
     odd.remove()
   }
 })
+
+test('followers: Chinese scenes are shown as they are, the columns after them aligned as a terminal shows them', async () => {
+  const zh = makeProject()
+  try {
+    const scenes = ['春季活动', 'spring', '春季活动', '北京']
+    await pushThroughEngine(zh, scenes.map((scene, i) => ({ accountId: 'default', fields: push.event(`u${i}`, 'subscribe', { EventKey: `qrscene_${scene}` }) })))
+    const r = await zh.run(['followers'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.stdout.split('\n'), [
+      'ACCOUNT  SCENE     FOLLOWED  STILL FOLLOWING  UNFOLLOWED',
+      'default  春季活动         2                2           0',
+      'default  spring           1                1           0',
+      'default  北京             1                1           0',
+      'default  (total)          4                4           0',
+      '',
+    ])
+  } finally {
+    zh.remove()
+  }
+})

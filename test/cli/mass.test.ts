@@ -35,6 +35,7 @@ const MATERIAL = new Set(['news-1', 'voice-1', 'mpvideo-1', 'img-1'])
 const TAGS = [
   { id: 2, name: '星标组', count: 3 },
   { id: 100, name: 'VIP 客户', count: 12 },
+  { id: 101, name: '北京用户', count: 1234 },
 ]
 /** clientmsgid -> msg_id of the sends the fake took; msg_id -> status. */
 const jobs = new Map<string, number>()
@@ -352,8 +353,14 @@ describe('wxengine mass preview, status, delete, tags', () => {
   test('tags: a table of id, name and followers; --json', async () => {
     const r = await project.run(['mass', 'tags'], { env })
     assert.equal(r.code, 0, r.stderr)
-    // Widths in UTF-16 units, as every table of the CLI (tableLines): a Chinese name is wider on a terminal.
-    assert.equal(r.stdout, ' ID  NAME    FOLLOWERS\n  2  星标组             3\n100  VIP 客户         12\n')
+    // Columns as a terminal shows them (tableLines): a Chinese character takes two.
+    assert.deepEqual(r.stdout.split('\n'), [
+      ' ID  NAME      FOLLOWERS',
+      '  2  星标组            3',
+      '100  VIP 客户         12',
+      '101  北京用户       1234',
+      '',
+    ])
     const json = await project.run(['mass', 'tags', '--json'], { env })
     assert.deepEqual(JSON.parse(json.stdout), TAGS)
   })
