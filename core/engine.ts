@@ -40,6 +40,12 @@ export type EngineEvent =
   | { type: 'rejected'; code: ErrorCode; status: number; account?: string }
   | { type: 'duplicate'; account: string; openId: string; key: string; waited: boolean }
   | { type: 'plugin_error'; plugin: string; code: ErrorCode }
+  /**
+   * The reply budget was spent: the message was answered `success` and its reply, if any, goes out late. Once
+   * per message, when `success` is given; `plugin`: the one still working (none when the message waited for
+   * its session or its user's lock, say). How it ends comes later: its `message` entry, and a `late_reply`.
+   */
+  | { type: 'budget_spent'; account: string; openId: string; key: string; plugin?: string }
   /** A late reply's send ended (from the platform's sender, not the engine); `key` is its message's, when it answers one. */
   | { type: 'late_reply'; account: string; openId: string; key?: string; reply: Reply; outcome: 'sent' | 'failed'; error?: string }
   /** A rule's inline reply names a media file the account has no media_id for: the message went on as after a failing plugin. */
@@ -411,6 +417,9 @@ export function createEngine(deps: EngineDeps): Engine {
         { account: accountId, openId: message.fromUser, key, budgetMs: limits.replyBudgetMs, plugin: running?.plugin, rule: running?.rule },
         `reply budget spent: answered success${running?.plugin ? `; plugin ${running.plugin} is still working` : ''}, the reply will go out late`,
       )
+      // The line may be held (a budget of lines) or below the log level: what needs to know (metrics, `send
+      // --local`'s hint) is told by the event, never by the line's wording.
+      observe({ type: 'budget_spent', account: accountId, openId: message.fromUser, key, plugin: running?.plugin })
       return SUCCESS
     }
     return answerOf(account, message, encrypted, key, started, result)

@@ -34,6 +34,14 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     labelNames: ['account', 'type', 'outcome'] as const,
     registers: [registry],
   })
+  // Not messages_total{outcome="late"}: that counts a message once it ended, with a late reply; this counts
+  // every message its plugin kept past the budget (one that then failed or answered nothing too), by plugin.
+  const budgetSpent = new Counter({
+    name: 'wxengine_reply_budget_spent_total',
+    help: 'Messages answered success at the reply budget, their reply left to go out late, by the plugin still working',
+    labelNames: ['account', 'plugin'] as const,
+    registers: [registry],
+  })
   const latency = tallyHistogram(
     registry,
     'wxengine_message_latency_seconds',
@@ -97,6 +105,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
           break
         case 'plugin_error':
           pluginErrors.inc({ plugin: event.plugin, code: event.code })
+          break
+        case 'budget_spent':
+          budgetSpent.inc({ account: event.account, plugin: event.plugin ?? '' })
           break
         case 'late_reply':
           lateReplies.inc({ account: event.account, type: event.reply.type, outcome: event.outcome })

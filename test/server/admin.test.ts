@@ -139,6 +139,7 @@ describe('/healthz and /metrics on the public port', () => {
       ['wxengine_plugin_errors_total', 'counter'],
       ['wxengine_dedup_hits_total', 'counter'],
       ['wxengine_late_replies_total', 'counter'],
+      ['wxengine_reply_budget_spent_total', 'counter'],
       ['wxengine_message_latency_seconds', 'histogram'],
       ['wxengine_reloads_total', 'counter'],
       ['wxengine_media_unavailable_total', 'counter'],
@@ -166,6 +167,7 @@ describe('/healthz and /metrics on the public port', () => {
     assert.equal(d('wxengine_messages_total', { account: 'plain', kind: 'text', handled_by: 'rule', outcome: 'replied' }), 2)
     assert.equal(d('wxengine_message_latency_seconds_count', { handled_by: 'rule' }), 2)
     assert.ok(d('wxengine_message_latency_seconds_sum', { handled_by: 'rule' }) > 0)
+    assert.equal(d('wxengine_reply_budget_spent_total'), 0)
   })
 
   test('refused requests count as rejected, by code', async () => {
@@ -219,6 +221,7 @@ describe('/healthz and /metrics on the public port', () => {
     assert.equal(d('wxengine_late_replies_total', { account: 'plain', type: 'text', outcome: 'sent' }), 1)
     assert.equal(d('wxengine_late_replies_total', { outcome: 'failed' }), 0)
     assert.equal(d('wxengine_messages_total', { outcome: 'late' }), 1)
+    assert.equal(d('wxengine_reply_budget_spent_total', { account: 'plain', plugin: 'sleeper' }), 1)
     // The message log: a row when `success` went out (no rule yet: nothing answered), then the reply's,
     // which counts as the rule's hit, once.
     await h.runtime.store.log.flush()
@@ -251,6 +254,8 @@ describe('/healthz and /metrics on the public port', () => {
     })
     assert.equal(d('wxengine_plugin_errors_total', { plugin: 'sleeper', code: 'PLUGIN_TIMEOUT' }), 1)
     assert.equal(d('wxengine_late_replies_total'), 0)
+    // Past the budget all the same: counted there, though no reply went out late (messages_total says `failed`).
+    assert.equal(d('wxengine_reply_budget_spent_total', { account: 'plain', plugin: 'sleeper' }), 1)
     // Its timeout came after the reply budget (300 ms): still a failed message, not one with no reply.
     assert.equal(d('wxengine_messages_total', { outcome: 'failed' }), 1)
     assert.equal(d('wxengine_messages_total', { outcome: 'no_reply' }), 0)
