@@ -123,6 +123,11 @@ describe('wxengine send --local (engine in the CLI process)', () => {
       assert.equal(unwatched.stdout, 'no reply (the engine answered "success")\n')
       assert.match(unwatched.stderr, /^warning: reply budget spent: answered success; plugin later is still working, the reply will go out late\nhint: add --wait to print the late reply here; without it, the late reply goes to the platform API, for a user that exists only in this try-out\n/)
       assert.doesNotMatch(late.stderr, /hint:/)
+      // Told by the engine's event, not keyed on its line: with that line below LOG_LEVEL, the hint still comes.
+      const errorsOnly = await project.run(['-c', 'quick.config.ts', 'send', 'later slow', '--openid', 'u3', '--local', '--account', 'safe'], { env: { LOG_LEVEL: 'error' } })
+      assert.equal(errorsOnly.stdout, 'no reply (the engine answered "success")\n')
+      assert.match(errorsOnly.stderr, /^hint: add --wait to print the late reply here; without it, the late reply goes to the platform API, for a user that exists only in this try-out\n/)
+      assert.doesNotMatch(errorsOnly.stderr, /reply budget spent/)
 
       const quiet = await project.run(['send', 'hello', '--openid', 'u3', '--local', '--wait', '0.2'])
       assert.equal(quiet.stdout, 'text reply\n  Content: Hi there\n')

@@ -173,8 +173,14 @@ async function deliverLocally(
       {
         listen: false,
         ownDataDir: true,
+        log: stderrLogger(),
         // Without --wait a late reply goes to the platform, for a user made up here: say how to see it instead.
-        log: stderrLogger(standIn ? undefined : LATE_WITHOUT_WAIT),
+        // Keyed on the engine's event, told right after its warning line, not on that line's wording.
+        observe: standIn
+          ? undefined
+          : (e) => {
+              if (e.type === 'budget_spent') io.err(LATE_WITHOUT_WAIT_HINT)
+            },
         platformTokens: standIn ? createMemoryStore().tokens : undefined,
         // A try-out uploads no media file: permanent material counts against the account's quota, and the run
         // would call the real platform. The media_ids a serving engine kept in the store are used; a file
@@ -235,17 +241,15 @@ async function watchStandIn(seconds: number, printSent: () => void, io: Output):
   }
 }
 
-/** The engine's line when a plugin outran the reply budget, and what `send --local` without --wait adds to it. */
-const LATE_WITHOUT_WAIT = {
-  startsWith: 'reply budget spent',
-  hint: 'hint: add --wait to print the late reply here; without it, the late reply goes to the platform API, for a user that exists only in this try-out',
-}
+/** What `send --local` without --wait says when a plugin outran the reply budget (the engine's `budget_spent`). */
+const LATE_WITHOUT_WAIT_HINT =
+  'hint: add --wait to print the late reply here; without it, the late reply goes to the platform API, for a user that exists only in this try-out'
 
 /**
  * Warnings (a plugin that threw, a rule that refers to nothing) go to stderr, one short line each with its
  * reason; stdout holds the reply. LOG_LEVEL=info (or debug) adds the plugins' own log lines (ctx.log, console).
  */
-function stderrLogger(hints?: { startsWith: string; hint: string }) {
+function stderrLogger() {
   const names: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'fatal' }
   const here = process.cwd() + path.sep
   return createLogger({
@@ -260,7 +264,6 @@ function stderrLogger(hints?: { startsWith: string; hint: string }) {
         // The engine names files by their full path (for its logs); here, as rules check does, as you would type them.
         const text = `${names[entry.level] ?? 'log'}: ${from}${entry.msg ?? line}${reason}`.split(here).join('')
         process.stderr.write(`${text}\n`)
-        if (hints && entry.msg?.startsWith(hints.startsWith)) process.stderr.write(`${hints.hint}\n`)
       },
     },
   })
