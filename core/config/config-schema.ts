@@ -7,7 +7,7 @@ import { didYouMean } from '../did-you-mean.ts'
 import { readRedisUrl } from '../store/redis/redis-url.ts'
 import { GROUP_NAME } from '../route/user-groups.ts'
 import { quotedShort, shortened } from '../shown-text.ts'
-import { JSSDK_DOMAIN } from '../web/page-domains.ts'
+import { PAGE_DOMAIN } from '../web/page-domains.ts'
 
 const base64Key = /^[A-Za-z0-9+/]{43}$/
 /** setTimeout's limit: a longer delay is taken as 1 ms (node warns), and every call would time out at once. */
@@ -61,8 +61,8 @@ export const accountSchema = z
     mode: z.enum(['plaintext', 'compatible', 'safe'], { error: 'must be plaintext, compatible or safe (WECHAT_MODE)' }),
     originalId: z.string().optional(),
     userGroups: z.record(z.string(), z.array(z.string().regex(OPENID, 'must be an OpenID (such as oAbc...: no spaces, not empty)'))).optional(),
-    jsSdkDomains: z
-      .array(z.string().regex(JSSDK_DOMAIN, 'must be a host or a host and a path as the JS接口安全域名 are entered (h5.example.com, h5.example.com/mp): no https://, port or query (WECHAT_JSSDK_DOMAINS)'))
+    pageDomains: z
+      .array(z.string().regex(PAGE_DOMAIN, 'must be a host or a host and a path as the JS接口安全域名 are entered (h5.example.com, h5.example.com/mp): no https://, port or query (WECHAT_PAGE_DOMAINS)'))
       .optional(),
   })
   .strict()

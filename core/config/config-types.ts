@@ -25,12 +25,12 @@ export interface AccountConfig {
    */
   userGroups?: Record<string, string[]>
   /**
-   * The account's JS接口安全域名 (mp.weixin.qq.com, 公众号设置 > 功能设置), each a host or a host and a path
-   * (`h5.example.com`, `h5.example.com/mp`): pages there get their `wx.config` signature from
-   * GET /jssdk-config/<id>?url=... (docs/web.md). None: that endpoint is off for the account.
-   * WECHAT_JSSDK_DOMAINS sets the default account's.
+   * Where the account's pages inside WeChat live: its JS接口安全域名 (mp.weixin.qq.com, 公众号设置 > 功能设置),
+   * each a host or a host and a path (`h5.example.com`, `h5.example.com/mp`). Pages there get their
+   * `wx.config` signature from GET /jssdk-config/<id>?url=... (docs/web.md); none, and that endpoint is off
+   * for the account. WECHAT_PAGE_DOMAINS sets the default account's.
    */
-  jsSdkDomains?: string[]
+  pageDomains?: string[]
 }
 
 export interface PluginSettings {

@@ -170,14 +170,14 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
     if (accountEnv.encodingAESKey && !accountEnv.mode && account.mode === 'plaintext') accountEnv.mode = 'compatible'
     Object.assign(account, accountEnv)
   }
-  const jsSdkDomains = listFromEnv(env, 'WECHAT_JSSDK_DOMAINS', 'the JS接口安全域名 of the default account', problems)
-  if (jsSdkDomains) {
+  const pageDomains = listFromEnv(env, 'WECHAT_PAGE_DOMAINS', "the hosts of the default account's pages (its JS接口安全域名)", problems)
+  if (pageDomains) {
     let account = c.accounts.find((a) => a.id === c.defaultAccount)
     if (!account) {
       account = { id: c.defaultAccount, token: '', appId: '', mode: 'plaintext' }
       c.accounts.push(account)
     }
-    account.jsSdkDomains = jsSdkDomains
+    account.pageDomains = pageDomains
   }
   const admins = adminsFromEnv(env, problems)
   if (admins) {

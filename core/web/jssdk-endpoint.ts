@@ -4,14 +4,14 @@
  *
  * What a page inside WeChat needs for `wx.config` (seeds/002's getConfig.php, done once for every page):
  * `{ appId, timestamp, nonceStr, signature }` for the page's URL, signed with the account's jsapi_ticket
- * (platform/jsapi-ticket.ts, jssdk-signature.ts). Only for pages on the account's JS-SDK domains (page-domains.ts),
+ * (platform/jsapi-ticket.ts, jssdk-signature.ts). Only for pages on the account's page domains (page-domains.ts),
  * and a page there may call it from the browser (CORS: its origin is allowed, and no other).
  *
  * Every refusal answers JSON `{ error, reason }` with the status below and leaves a log line (budgeted):
  *   404 UNKNOWN_ACCOUNT  no such account
- *   404 BAD_CONFIG       the account has no jsSdkDomains: the endpoint is off for it
+ *   404 BAD_CONFIG       the account has no pageDomains: the endpoint is off for it
  *   503 BAD_CONFIG       the account has no appSecret (the ticket needs an access_token)
- *   400 BAD_QUERY        no url, not a full http(s) URL, or a page not on the account's JS-SDK domains
+ *   400 BAD_QUERY        no url, not a full http(s) URL, or a page not on the account's page domains
  *   405                  a method other than GET (OPTIONS, a preflight, is answered 204)
  *   502 API_ERROR / 503 STORE_UNAVAILABLE   the ticket could not be had
  */
@@ -68,7 +68,7 @@ export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware 
     if (accountId === null) return next()
     const account = accountId === '' ? undefined : byId.get(accountId)
     if (!account) return refuse(ctx, 404, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`)
-    const domains = account.jsSdkDomains ?? []
+    const domains = account.pageDomains ?? []
     // A page on the account's domains may read the answer from its script; no other page's script may.
     const origin = ctx.get('Origin')
     if (isPageOrigin(origin, domains)) ctx.set('Access-Control-Allow-Origin', origin)
@@ -84,8 +84,8 @@ export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware 
       return refuse(ctx, 405, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET`, account.id)
     }
     if (domains.length === 0) {
-      const setting = account.id === opts.defaultAccount ? 'accounts[].jsSdkDomains or WECHAT_JSSDK_DOMAINS' : 'accounts[].jsSdkDomains'
-      return refuse(ctx, 404, 'BAD_CONFIG', `account "${account.id}" has no JS-SDK domains, so it signs no page: set ${setting} to the JS接口安全域名 of mp.weixin.qq.com`, account.id)
+      const setting = account.id === opts.defaultAccount ? 'accounts[].pageDomains or WECHAT_PAGE_DOMAINS' : 'accounts[].pageDomains'
+      return refuse(ctx, 404, 'BAD_CONFIG', `account "${account.id}" has no page domains, so it signs no page: set ${setting} to the hosts of its pages, its JS接口安全域名 in mp.weixin.qq.com`, account.id)
     }
     const pageUrl = readQuery(ctx.querystring).url
     const problem = pageProblem(pageUrl, domains)

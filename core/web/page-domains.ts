@@ -1,13 +1,15 @@
 /**
- * Which pages an account signs `wx.config` for: those on its JS-SDK domains (`accounts[].jsSdkDomains`), the
- * "JS接口安全域名" set in mp.weixin.qq.com (公众号设置 > 功能设置). WeChat checks the same thing in the browser,
- * and says only `invalid url domain` there; checked here first, the page's developer reads which host was
- * asked for and which are configured. An entry is a host (`h5.example.com`) or a host and a path
- * (`h5.example.com/mp`), as the console takes them: the whole host, no port, no subdomains.
+ * Which of an account's pages inside WeChat the engine serves (`accounts[].pageDomains`): `/jssdk-config`
+ * signs `wx.config` only for them, and a web login (`/oauth`) hands the user back only to them, so a link
+ * cannot send a user's identity to someone else's site. They are the account's "JS接口安全域名", set in
+ * mp.weixin.qq.com (公众号设置 > 功能设置): WeChat checks a signed page against those in the browser and says
+ * only `invalid url domain` there; checked here first, the page's developer reads which host was asked for
+ * and which are configured. An entry is a host (`h5.example.com`) or a host and a path (`h5.example.com/mp`),
+ * as the console takes them: the whole host, no port, no subdomains.
  */
 
 /** What the console takes: letters, digits and `-` in dotted labels, optionally a path; no scheme, port or IP. */
-export const JSSDK_DOMAIN = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(\/[^\s?#]*)?$/
+export const PAGE_DOMAIN = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(\/[^\s?#]*)?$/
 
 /** Longer page URLs are refused unread: a real page's is far shorter. */
 export const MAX_PAGE_URL = 4096
@@ -23,7 +25,7 @@ export function pageProblem(pageUrl: string | undefined, domains: readonly strin
     return `the url ${quoted(pageUrl)} is not a full URL: pass location.href.split('#')[0]`
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `the url ${quoted(pageUrl)} is not http(s)`
-  if (url.port !== '') return `the url ${quoted(pageUrl)} has a port: WeChat's JS-SDK domains take none`
+  if (url.port !== '') return `the url ${quoted(pageUrl)} has a port: the console's JS接口安全域名 take none`
   const host = url.hostname.toLowerCase()
   const allowed = domains.some((entry) => {
     const slash = entry.indexOf('/')
@@ -32,7 +34,7 @@ export function pageProblem(pageUrl: string | undefined, domains: readonly strin
     return host === entryHost && url.pathname.startsWith(entryPath)
   })
   if (allowed) return undefined
-  return `${quoted(host + url.pathname)} is not under the account's JS-SDK domains (${domains.join(', ')}): add it to accounts[].jsSdkDomains and to 公众号设置 > 功能设置 > JS接口安全域名`
+  return `${quoted(host + url.pathname)} is not under the account's page domains (${domains.join(', ')}): add it to accounts[].pageDomains (and, for the JS-SDK, to 公众号设置 > 功能设置 > JS接口安全域名)`
 }
 
 /** The origin a page on these domains calls from, for CORS: `https://h5.example.com`, when it is one of them. */

@@ -11,10 +11,10 @@ import { signJsSdk } from '../../core/web/jssdk-signature.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
 
 const ACCOUNTS: AccountConfig[] = [
-  { id: 'main', token: 'maintoken', appId: 'wxmain0000000001', appSecret: 'main-secret', mode: 'plaintext', jsSdkDomains: ['h5.example.com', 'shop.example.com/mp'] },
-  { id: 'other', token: 'othertoken', appId: 'wxother000000001', appSecret: 'other-secret', mode: 'plaintext', jsSdkDomains: ['other.example.com'] },
+  { id: 'main', token: 'maintoken', appId: 'wxmain0000000001', appSecret: 'main-secret', mode: 'plaintext', pageDomains: ['h5.example.com', 'shop.example.com/mp'] },
+  { id: 'other', token: 'othertoken', appId: 'wxother000000001', appSecret: 'other-secret', mode: 'plaintext', pageDomains: ['other.example.com'] },
   { id: 'nodomains', token: 'nodomtoken', appId: 'wxnodom000000001', appSecret: 'nodom-secret', mode: 'plaintext' },
-  { id: 'nosecret', token: 'nosecrettoken', appId: 'wxnosec000000001', mode: 'plaintext', jsSdkDomains: ['h5.example.com'] },
+  { id: 'nosecret', token: 'nosecrettoken', appId: 'wxnosec000000001', mode: 'plaintext', pageDomains: ['h5.example.com'] },
 ]
 
 describe('GET /jssdk-config', () => {
@@ -71,11 +71,11 @@ describe('GET /jssdk-config', () => {
   it('refusals: each with its status, code and reason, and a log line', async () => {
     const cases: Array<[string, number, string, RegExp, string?]> = [
       ['/jssdk-config', 400, 'BAD_QUERY', /^no url: pass the page's own URL/],
-      [`/jssdk-config?url=${encodeURIComponent('https://evil.example.net/')}`, 400, 'BAD_QUERY', /"evil\.example\.net\/" is not under the account's JS-SDK domains \(h5\.example\.com, shop\.example\.com\/mp\)/],
-      [`/jssdk-config/other?url=${encodeURIComponent(page)}`, 400, 'BAD_QUERY', /is not under the account's JS-SDK domains \(other\.example\.com\)/],
+      [`/jssdk-config?url=${encodeURIComponent('https://evil.example.net/')}`, 400, 'BAD_QUERY', /"evil\.example\.net\/" is not under the account's page domains \(h5\.example\.com, shop\.example\.com\/mp\)/],
+      [`/jssdk-config/other?url=${encodeURIComponent(page)}`, 400, 'BAD_QUERY', /is not under the account's page domains \(other\.example\.com\)/],
       [`/jssdk-config/nope?url=${encodeURIComponent(page)}`, 404, 'UNKNOWN_ACCOUNT', /^no account at \/jssdk-config\/nope$/],
       ['/jssdk-config/a/b', 404, 'UNKNOWN_ACCOUNT', /^no account at/],
-      [`/jssdk-config/nodomains?url=${encodeURIComponent(page)}`, 404, 'BAD_CONFIG', /^account "nodomains" has no JS-SDK domains, so it signs no page: set accounts\[\]\.jsSdkDomains to/],
+      [`/jssdk-config/nodomains?url=${encodeURIComponent(page)}`, 404, 'BAD_CONFIG', /^account "nodomains" has no page domains, so it signs no page: set accounts\[\]\.pageDomains to/],
       [`/jssdk-config/nosecret?url=${encodeURIComponent(page)}`, 503, 'BAD_CONFIG', /^account "nosecret" has no appSecret, and the jsapi_ticket needs an access_token/],
       [`/jssdk-config?url=${encodeURIComponent(page)}`, 405, 'METHOD_NOT_ALLOWED', /^POST is not GET$/, 'POST'],
     ]

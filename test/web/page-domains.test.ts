@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { isPageOrigin, JSSDK_DOMAIN, MAX_PAGE_URL, pageProblem } from '../../core/web/page-domains.ts'
+import { isPageOrigin, PAGE_DOMAIN, MAX_PAGE_URL, pageProblem } from '../../core/web/page-domains.ts'
 
 const DOMAINS = ['h5.example.com', 'shop.example.com/mp']
 
@@ -12,7 +12,7 @@ test('a page on a JS-SDK domain, or under its path, is signed', () => {
 
 test('any other page is refused, saying which host and path were asked for and what is configured', () => {
   const refused = pageProblem('https://evil.example.net/pay', DOMAINS)
-  assert.match(refused ?? '', /^"evil\.example\.net\/pay" is not under the account's JS-SDK domains \(h5\.example\.com, shop\.example\.com\/mp\): add it to accounts\[\]\.jsSdkDomains/)
+  assert.match(refused ?? '', /^"evil\.example\.net\/pay" is not under the account's page domains \(h5\.example\.com, shop\.example\.com\/mp\): add it to accounts\[\]\.pageDomains/)
   // The whole host: a subdomain or a parent is another domain, as in the console.
   assert.ok(pageProblem('https://a.h5.example.com/', DOMAINS))
   assert.ok(pageProblem('https://example.com/', DOMAINS))
@@ -28,7 +28,7 @@ test('what is no page URL is refused with what to pass', () => {
   assert.match(pageProblem('/pay', DOMAINS) ?? '', /is not a full URL/)
   assert.match(pageProblem('ftp://h5.example.com/', DOMAINS) ?? '', /is not http\(s\)/)
   assert.match(pageProblem('javascript:alert(1)', DOMAINS) ?? '', /is not http\(s\)/)
-  assert.match(pageProblem('https://h5.example.com:8443/', DOMAINS) ?? '', /has a port: WeChat's JS-SDK domains take none/)
+  assert.match(pageProblem('https://h5.example.com:8443/', DOMAINS) ?? '', /has a port: the console's JS接口安全域名 take none/)
   assert.match(pageProblem(`https://h5.example.com/?q=${'x'.repeat(MAX_PAGE_URL)}`, DOMAINS) ?? '', /over 4096/)
 })
 
@@ -41,6 +41,6 @@ test("CORS: a page's origin on the account's hosts, exactly; nothing else", () =
 })
 
 test('the setting takes hosts and host/paths as the console does, not URLs', () => {
-  for (const ok of ['h5.example.com', 'h5-1.example.com/mp', 'a.b.c.example.cn/x/y']) assert.match(ok, JSSDK_DOMAIN)
-  for (const bad of ['https://h5.example.com', 'h5.example.com:8080', 'localhost', 'h5.example.com?x=1', 'h5 .example.com', '']) assert.doesNotMatch(bad, JSSDK_DOMAIN)
+  for (const ok of ['h5.example.com', 'h5-1.example.com/mp', 'a.b.c.example.cn/x/y']) assert.match(ok, PAGE_DOMAIN)
+  for (const bad of ['https://h5.example.com', 'h5.example.com:8080', 'localhost', 'h5.example.com?x=1', 'h5 .example.com', '']) assert.doesNotMatch(bad, PAGE_DOMAIN)
 })

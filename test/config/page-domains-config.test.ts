@@ -1,6 +1,6 @@
 /**
- * `accounts[].jsSdkDomains`: the JS接口安全域名 whose pages get a wx.config signature (core/web/). Written as the
- * console takes them; a URL or a port stops the start naming the setting. WECHAT_JSSDK_DOMAINS sets the
+ * `accounts[].pageDomains`: the JS接口安全域名 whose pages get a wx.config signature (core/web/). Written as the
+ * console takes them; a URL or a port stops the start naming the setting. WECHAT_PAGE_DOMAINS sets the
  * default account's.
  */
 import assert from 'node:assert/strict'
@@ -16,7 +16,7 @@ after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 function project(domains?: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-jssdk-'))
   dirs.push(dir)
-  const extra = domains === undefined ? '' : `, jsSdkDomains: ${domains}`
+  const extra = domains === undefined ? '' : `, pageDomains: ${domains}`
   writeFileSync(
     path.join(dir, 'engine.config.ts'),
     `import { defineConfig } from 'wxengine/config'\nexport default defineConfig({\n  accounts: [{ id: 'default', token: 'tok123', appId: 'wx1'${extra} }],\n})\n`,
@@ -27,28 +27,28 @@ function project(domains?: string): string {
 test('hosts and host/paths load as written; none is the endpoint off', () => {
   const r = loadConfig({ root: project(`['h5.example.com', 'shop.example.com/mp']`), env: {} })
   assert.ok(r.ok, r.ok ? '' : r.error.reason)
-  assert.deepEqual(r.value.accounts[0].jsSdkDomains, ['h5.example.com', 'shop.example.com/mp'])
+  assert.deepEqual(r.value.accounts[0].pageDomains, ['h5.example.com', 'shop.example.com/mp'])
   const none = loadConfig({ root: project(), env: {} })
   assert.ok(none.ok)
-  assert.equal(none.value.accounts[0].jsSdkDomains, undefined)
+  assert.equal(none.value.accounts[0].pageDomains, undefined)
 })
 
 test('a URL, a port or a query is refused, naming the setting and the variable', () => {
   for (const bad of [`'https://h5.example.com'`, `'h5.example.com:8080'`, `'h5.example.com/?a=1'`]) {
     const r = loadConfig({ root: project(`[${bad}]`), env: {} })
     assert.equal(r.ok, false, bad)
-    assert.match(r.ok ? '' : r.error.reason, /accounts\[0\]\.jsSdkDomains\[0\]: must be a host or a host and a path .*\(WECHAT_JSSDK_DOMAINS\)/, bad)
+    assert.match(r.ok ? '' : r.error.reason, /accounts\[0\]\.pageDomains\[0\]: must be a host or a host and a path .*\(WECHAT_PAGE_DOMAINS\)/, bad)
   }
 })
 
-test("WECHAT_JSSDK_DOMAINS sets the default account's, between commas or spaces, over the file's", () => {
-  const r = loadConfig({ root: project(`['old.example.com']`), env: { WECHAT_JSSDK_DOMAINS: 'h5.example.com, pay.example.com/mp  m.example.com' } })
+test("WECHAT_PAGE_DOMAINS sets the default account's, between commas or spaces, over the file's", () => {
+  const r = loadConfig({ root: project(`['old.example.com']`), env: { WECHAT_PAGE_DOMAINS: 'h5.example.com, pay.example.com/mp  m.example.com' } })
   assert.ok(r.ok, r.ok ? '' : r.error.reason)
-  assert.deepEqual(r.value.accounts[0].jsSdkDomains, ['h5.example.com', 'pay.example.com/mp', 'm.example.com'])
-  const bad = loadConfig({ root: project(), env: { WECHAT_JSSDK_DOMAINS: 'https://h5.example.com' } })
+  assert.deepEqual(r.value.accounts[0].pageDomains, ['h5.example.com', 'pay.example.com/mp', 'm.example.com'])
+  const bad = loadConfig({ root: project(), env: { WECHAT_PAGE_DOMAINS: 'https://h5.example.com' } })
   assert.equal(bad.ok, false)
-  assert.match(bad.ok ? '' : bad.error.reason, /jsSdkDomains\[0\]: must be a host/)
-  const empty = loadConfig({ root: project(), env: { WECHAT_JSSDK_DOMAINS: ' ' } })
+  assert.match(bad.ok ? '' : bad.error.reason, /pageDomains\[0\]: must be a host/)
+  const empty = loadConfig({ root: project(), env: { WECHAT_PAGE_DOMAINS: ' ' } })
   assert.equal(empty.ok, false)
-  assert.match(empty.ok ? '' : empty.error.reason, /WECHAT_JSSDK_DOMAINS: is set but empty/)
+  assert.match(empty.ok ? '' : empty.error.reason, /WECHAT_PAGE_DOMAINS: is set but empty/)
 })
