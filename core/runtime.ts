@@ -21,6 +21,8 @@ import { readRulesOffThread } from './route/rules/read-rules-off-thread.ts'
 import type { MediaResolver } from './route/rules/load-rule-set.ts'
 import { createAdminRoutes } from './server/admin-routes.ts'
 import { createJsSdkEndpoint } from './web/jssdk-endpoint.ts'
+import { createWebLoginEndpoint } from './web/web-login-endpoint.ts'
+import { createApiClient } from './platform/api-client.ts'
 import { createApp } from './server/create-app.ts'
 import { createHttpServer, drainServer } from './server/http-server.ts'
 import { watchOpenFiles, type OpenFilesWatch } from './server/open-files-watch.ts'
@@ -308,7 +310,11 @@ async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void
   const { config, engine, log } = runtime
   const adminRoutes = config.admin.enabled ? createAdminRoutes({ runtime, token: config.admin.token, lines }) : undefined
   const sharePort = adminRoutes && config.admin.port === undefined
-  const web = createJsSdkEndpoint({ accounts: config.accounts, defaultAccount: config.defaultAccount, ticketFor: (id) => runtime.platform.jsapiTicketFor(id), log, lines })
+  const { accounts, defaultAccount } = config
+  const web = [
+    createJsSdkEndpoint({ accounts, defaultAccount, ticketFor: (id) => runtime.platform.jsapiTicketFor(id), log, lines }),
+    createWebLoginEndpoint({ accounts, defaultAccount, openBase: config.platform.openBase, client: createApiClient({ baseUrl: config.platform.apiBase }), kv: runtime.store.kv, log, lines }),
+  ]
   const app = createApp({ engine, log, maxBodyBytes: config.limits.maxBodyBytes, web, extraRoutes: sharePort ? adminRoutes : undefined, observe, lines })
   const serverOptions = { requestTimeoutMs: config.limits.requestTimeoutMs, log, observe, lines }
   runtime.server = await listen(createHttpServer(app.callback(), serverOptions), config.port, config.host)

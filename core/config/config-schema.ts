@@ -17,7 +17,7 @@ const TIMER_TOO_LONG = 'must be at most 2147483647 (about 24.8 days): node’s t
 const ACCOUNT_ID = /^[A-Za-z0-9_-]+$/
 
 /**
- * A host of the platform's (platform.apiBase, platform.mpBase), set by `variable` too. fetch knows no other
+ * A host of the platform's (platform.apiBase, platform.mpBase, platform.openBase), set by `variable` too. fetch knows no other
  * scheme than http(s), and refuses a URL with credentials quoting it whole, query included (the AppSecret,
  * the access_token): every call would fail at run time.
  */
@@ -141,6 +141,7 @@ export const engineConfigSchema = z
         apiBase: platformBase('https://api.weixin.qq.com', 'WECHAT_API_BASE'),
         // The other host of the platform: showqrcode (a parameter QR code's image) is served from there.
         mpBase: platformBase('https://mp.weixin.qq.com', 'WECHAT_MP_BASE'),
+        openBase: platformBase('https://open.weixin.qq.com', 'WECHAT_OPEN_BASE'),
       })
       .strict(),
     admin: z

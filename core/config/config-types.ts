@@ -118,6 +118,8 @@ export interface EngineConfig {
     apiBase: string
     /** https://mp.weixin.qq.com, where showqrcode serves a QR code's image; a local fake in tests. */
     mpBase: string
+    /** https://open.weixin.qq.com, where a web login (docs/web.md) sends the user to agree; a local fake in tests. */
+    openBase: string
   }
   /** /healthz and /metrics: off, on the public port, or on their own port. A token, if set, is required as Bearer. */
   admin: { enabled: boolean; port?: number; token?: string }

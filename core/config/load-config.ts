@@ -41,7 +41,7 @@ export function defaultConfig(root: string): EngineConfig {
     },
     plugins: {},
     log: { level: 'info', pretty: false, retentionDays: 30, purgeOnUnsubscribe: false, commitBeforeAnswer: true },
-    platform: { apiBase: 'https://api.weixin.qq.com', mpBase: 'https://mp.weixin.qq.com' },
+    platform: { apiBase: 'https://api.weixin.qq.com', mpBase: 'https://mp.weixin.qq.com', openBase: 'https://open.weixin.qq.com' },
     admin: { enabled: true },
     watch: false,
   }
@@ -146,6 +146,7 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
   if (env.REDIS_URL) c.store.url = env.REDIS_URL
   if (env.WECHAT_API_BASE) c.platform.apiBase = env.WECHAT_API_BASE
   if (env.WECHAT_MP_BASE) c.platform.mpBase = env.WECHAT_MP_BASE
+  if (env.WECHAT_OPEN_BASE) c.platform.openBase = env.WECHAT_OPEN_BASE
   if (env.ADMIN_TOKEN) c.admin.token = env.ADMIN_TOKEN
 
   // Set but empty is a secret not filled in (a blank line of an EnvironmentFile), not "use the file's":

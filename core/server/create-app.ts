@@ -5,7 +5,7 @@
  *   GET|POST /wechat              the default account
  *   GET|POST /wechat/:account     any configured account
  *
- * and, besides WeChat's pushes, what pages inside WeChat ask for (`web`: /jssdk-config, core/web/).
+ * and, besides WeChat's pushes, what pages inside WeChat ask for (`web`, core/web/: /jssdk-config, /oauth).
  */
 import type Router from '@koa/router'
 import Koa from 'koa'
@@ -21,8 +21,8 @@ export interface AppOptions {
   engine: Engine
   log: Logger
   maxBodyBytes: number
-  /** What pages inside WeChat ask for (core/web/jssdk-endpoint.ts), after /wechat. */
-  web?: Koa.Middleware
+  /** What pages inside WeChat ask for (core/web/: /jssdk-config, /oauth), after /wechat. */
+  web?: Koa.Middleware[]
   /** Extra routes (health, metrics) mounted on the same app when they share the public port. */
   extraRoutes?: Router
   /** Told about requests refused here, before the engine sees them (oversized bodies), so metrics count them. */
@@ -123,7 +123,7 @@ export function createApp(opts: AppOptions): Koa {
     }
     await wechat(ctx, accountId)
   })
-  if (opts.web) app.use(opts.web)
+  for (const endpoint of opts.web ?? []) app.use(endpoint)
   if (opts.extraRoutes) app.use(opts.extraRoutes.routes()).use(opts.extraRoutes.allowedMethods())
   return app
 }

@@ -63,6 +63,8 @@
  *   GET  /cgi-bin/ticket/getticket?access_token=&type=jsapi  (the JS-SDK's ticket)
  *        -> {errcode: 0, errmsg: "ok", ticket, expires_in}: a new ticket each call (appended to
  *        `.issuedTickets`), living as long as a token; a type other than jsapi 40097 (invalid args).
+ *   GET  /connect/oauth2/authorize, /sns/oauth2/access_token, /sns/userinfo: a page's web login
+ *        (fake-web-login.ts), for the user `setBrowserUser` names.
  *   Any path added with `.route()`: token-checked, then answered by the handler.
  *   Anything else: HTTP 404 with errcode 40066 (invalid url).
  *
@@ -72,6 +74,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { createHash, randomBytes } from 'node:crypto'
+import { createFakeWebLogin, FAKE_WEB_LOGIN_PATHS, type BrowserUser } from './fake-web-login.ts'
 
 export const FAKE_PATHS = {
   token: '/cgi-bin/token',
@@ -214,6 +217,10 @@ export interface FakeWeChatApi {
   readonly issuedTokens: string[]
   /** jsapi_tickets issued so far (ticket/getticket), oldest first. */
   readonly issuedTickets: string[]
+  /** Web login codes issued by /connect/oauth2/authorize, oldest first. */
+  readonly issuedCodes: string[]
+  /** The WeChat user the next web logins are for (fake-web-login.ts); default DEFAULT_BROWSER_USER. */
+  setBrowserUser(user: BrowserUser): void
 
   /** Make a token (default: every token issued so far) answer 42001 from now on. */
   expireToken(token?: string): void
@@ -407,6 +414,8 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     errcode,
     errmsg: `${errmsg ?? ERRMSG[errcode] ?? 'error'} rid: ${rid()}`,
   })
+
+  const webLogin = createFakeWebLogin({ now, error, checkApp: (appid, secret) => checkApp(appid, secret), knowsApp: (appid) => apps.has(appid) })
 
   function handleJsapiTicket(query: Record<string, string>): JsonObject {
     if (query.type !== 'jsapi') return error(40097)
@@ -661,6 +670,15 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
       return
     }
 
+    if (path === FAKE_WEB_LOGIN_PATHS.authorize && req.method === 'GET' && next === undefined) {
+      // open.weixin.qq.com's page: a redirect back to the site, or an error page.
+      const r = webLogin.authorize(query)
+      record.errcode = r.status === 302 ? 0 : 400
+      if (r.status === 302) res.writeHead(302, { location: r.location, 'content-length': 0 }).end()
+      else res.writeHead(400, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(r.page) }).end(r.page)
+      return
+    }
+
     if (path === FAKE_PATHS.showQrcode && req.method === 'GET' && next === undefined) {
       // An image, not JSON: mp.weixin.qq.com's page, no access_token.
       const image = qrcodeImage(query.ticket)
@@ -702,6 +720,10 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     } else if (path === FAKE_PATHS.qrcodeCreate && req.method === 'POST') {
       const who = checkToken(query.access_token)
       answer = 'error' in who ? who.error : handleQrcodeCreate(who.appId, body)
+    } else if (path === FAKE_WEB_LOGIN_PATHS.exchange && req.method === 'GET') {
+      answer = webLogin.exchange(query)
+    } else if (path === FAKE_WEB_LOGIN_PATHS.userinfo && req.method === 'GET') {
+      answer = webLogin.userinfo(query)
     } else if (path === FAKE_PATHS.jsapiTicket && req.method === 'GET') {
       const who = checkToken(query.access_token)
       answer = 'error' in who ? who.error : handleJsapiTicket(query)
@@ -770,6 +792,8 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     requests,
     issuedTokens,
     issuedTickets,
+    issuedCodes: webLogin.issuedCodes,
+    setBrowserUser: (user) => webLogin.setBrowserUser(user),
     get tokenRequests() {
       return tokenRequests
     },

@@ -22,6 +22,7 @@ import type { LineBudget } from '../log/line-budget.ts'
 import type { Logger } from '../log/logger.ts'
 import { readQuery } from '../receive/read-request.ts'
 import type { JsapiTicket } from '../platform/jsapi-ticket.ts'
+import { accountUnder } from './account-path.ts'
 import { jsSdkConfig } from './jssdk-signature.ts'
 import { isPageOrigin, pageProblem } from './page-domains.ts'
 
@@ -35,19 +36,6 @@ export interface JsSdkEndpointOptions {
   log: Logger
   lines: LineBudget
   now?: () => number
-}
-
-/** `/jssdk-config` -> the default account, `/jssdk-config/<id>` -> id, '' for another path under it, null for any other path. */
-export function jsSdkAccountOf(path: string, defaultAccount: string): string | null {
-  if (path === JSSDK_PATH || path === `${JSSDK_PATH}/`) return defaultAccount
-  if (!path.startsWith(`${JSSDK_PATH}/`)) return null
-  const id = path.endsWith('/') ? path.slice(JSSDK_PATH.length + 1, -1) : path.slice(JSSDK_PATH.length + 1)
-  if (id === '' || id.includes('/')) return ''
-  try {
-    return decodeURIComponent(id)
-  } catch {
-    return ''
-  }
 }
 
 export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware {
@@ -64,7 +52,7 @@ export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware 
   }
 
   return async (ctx, next) => {
-    const accountId = jsSdkAccountOf(ctx.path, opts.defaultAccount)
+    const accountId = accountUnder(JSSDK_PATH, ctx.path, opts.defaultAccount)
     if (accountId === null) return next()
     const account = accountId === '' ? undefined : byId.get(accountId)
     if (!account) return refuse(ctx, 404, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`)

@@ -14,18 +14,24 @@ export const PAGE_DOMAIN = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(\/[^\s?#]*)?$/
 /** Longer page URLs are refused unread: a real page's is far shorter. */
 export const MAX_PAGE_URL = 4096
 
-/** Why this page gets no signature from this account, or undefined when it may. */
-export function pageProblem(pageUrl: string | undefined, domains: readonly string[]): string | undefined {
-  if (pageUrl === undefined || pageUrl === '') return "no url: pass the page's own URL, location.href.split('#')[0], as ?url="
-  if (pageUrl.length > MAX_PAGE_URL) return `the url is ${pageUrl.length} characters, over ${MAX_PAGE_URL}`
+/** What each parameter naming a page should be given: /jssdk-config's `url`, a login's `to`. */
+const PAGE_PARAMS = {
+  url: "the page's own URL, location.href.split('#')[0]",
+  to: 'the full URL of the page to come back to',
+} as const
+
+/** Why this page is not served for this account (no signature, no login back to it), or undefined when it is. */
+export function pageProblem(pageUrl: string | undefined, domains: readonly string[], param: keyof typeof PAGE_PARAMS = 'url'): string | undefined {
+  if (pageUrl === undefined || pageUrl === '') return `no ${param}: pass ${PAGE_PARAMS[param]}, as ?${param}=`
+  if (pageUrl.length > MAX_PAGE_URL) return `the ${param} is ${pageUrl.length} characters, over ${MAX_PAGE_URL}`
   let url: URL
   try {
     url = new URL(pageUrl)
   } catch {
-    return `the url ${quoted(pageUrl)} is not a full URL: pass location.href.split('#')[0]`
+    return `the ${param} ${quoted(pageUrl)} is not a full URL: pass ${PAGE_PARAMS[param]}`
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `the url ${quoted(pageUrl)} is not http(s)`
-  if (url.port !== '') return `the url ${quoted(pageUrl)} has a port: the console's JS接口安全域名 take none`
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `the ${param} ${quoted(pageUrl)} is not http(s)`
+  if (url.port !== '') return `the ${param} ${quoted(pageUrl)} has a port: the console's JS接口安全域名 take none`
   const host = url.hostname.toLowerCase()
   const allowed = domains.some((entry) => {
     const slash = entry.indexOf('/')

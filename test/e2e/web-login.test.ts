@@ -1,0 +1,178 @@
+/**
+ * A page's web login (core/web/web-login-endpoint.ts) over the real server, each redirect followed by hand
+ * as a browser would, through the fake platform's consent page and code exchange (fake-web-login.ts).
+ */
+import assert from 'node:assert/strict'
+import http from 'node:http'
+import { after, before, describe, it } from 'node:test'
+import type { AccountConfig } from '../../core/config/config-types.ts'
+import { WEB_CODE_PATH } from '../../core/platform/web-authorization.ts'
+import { DEFAULT_BROWSER_USER } from '../../core/testkit/fake-web-login.ts'
+import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
+import { startHarness, type Harness } from '../support/engine-harness.ts'
+
+const ACCOUNTS: AccountConfig[] = [
+  { id: 'main', token: 'maintoken', appId: 'wxmain0000000001', appSecret: 'main-secret', mode: 'plaintext', pageDomains: ['h5.example.com'] },
+  { id: 'other', token: 'othertoken', appId: 'wxother000000001', appSecret: 'other-secret', mode: 'plaintext', pageDomains: ['other.example.com'] },
+  { id: 'nodomains', token: 'nodomtoken', appId: 'wxnodom000000001', appSecret: 'nodom-secret', mode: 'plaintext' },
+  { id: 'nosecret', token: 'nosecrettoken', appId: 'wxnosec000000001', mode: 'plaintext', pageDomains: ['h5.example.com'] },
+]
+const PAGE = 'https://h5.example.com/order?id=7'
+
+describe('web login: /oauth and /oauth-identity', () => {
+  let fake: FakeWeChatApi
+  let h: Harness
+  before(async () => {
+    fake = await startFakeWeChatApi({ apps: ACCOUNTS.flatMap((a) => (a.appSecret ? [{ appId: a.appId, appSecret: a.appSecret }] : [])) })
+    h = await startHarness({ accounts: ACCOUNTS, config: { platform: { apiBase: fake.baseUrl, openBase: fake.baseUrl } } })
+  })
+  after(async () => {
+    await h.close()
+    await fake.close()
+  })
+
+  /** One request, its redirect not followed: the status and where it points. */
+  async function step(url: string, headers: Record<string, string> = {}, method = 'GET') {
+    const res = await fetch(url, { redirect: 'manual', headers, method })
+    return { status: res.status, location: res.headers.get('location') ?? '', text: await res.text(), headers: res.headers }
+  }
+
+  /** The whole login as a browser makes it: the engine, WeChat's consent (no fragment sent), back to the engine. */
+  async function login(path: string) {
+    const toWeChat = await step(`${h.url}${path}`)
+    assert.equal(toWeChat.status, 302, toWeChat.text)
+    const back = await step(toWeChat.location.split('#')[0])
+    assert.equal(back.status, 302, back.text)
+    const toPage = await step(back.location)
+    return { toWeChat, back, toPage }
+  }
+
+  const ticketIn = (location: string) => new URL(location).searchParams.get('wxe_ticket') ?? ''
+
+  it('base: to WeChat with the account, a state and this path to come back to; back to the page with a ticket, good once', async () => {
+    const { toWeChat, back, toPage } = await login(`/oauth?to=${encodeURIComponent(`${PAGE}#/pay`)}`)
+    const consent = new URL(toWeChat.location)
+    assert.equal(consent.origin + consent.pathname, `${fake.baseUrl}/connect/oauth2/authorize`)
+    assert.equal(consent.hash, '#wechat_redirect')
+    assert.equal(consent.searchParams.get('appid'), 'wxmain0000000001')
+    assert.equal(consent.searchParams.get('redirect_uri'), `${h.url}/oauth`)
+    assert.equal(consent.searchParams.get('response_type'), 'code')
+    assert.equal(consent.searchParams.get('scope'), 'snsapi_base')
+    assert.match(consent.searchParams.get('state') ?? '', /^[A-Za-z0-9_-]{24}$/)
+    assert.match(back.location, new RegExp(`^${h.url}/oauth\\?code=[0-9a-f]+&state=`))
+    // The page, as it was, with the ticket before its fragment.
+    assert.match(toPage.location, /^https:\/\/h5\.example\.com\/order\?id=7&wxe_ticket=[A-Za-z0-9_-]{24}#\/pay$/)
+    assert.equal(toPage.status, 302)
+
+    const redeem = `${h.url}/oauth-identity?ticket=${ticketIn(toPage.location)}`
+    const first = await fetch(redeem)
+    assert.equal(first.status, 200)
+    assert.equal(first.headers.get('cache-control'), 'no-store')
+    assert.deepEqual(await first.json(), { openid: DEFAULT_BROWSER_USER.openId, scope: 'snsapi_base' })
+    const second = await fetch(redeem)
+    assert.equal(second.status, 404)
+    assert.match(((await second.json()) as { reason: string }).reason, /^no such ticket: it was used already/)
+  })
+
+  it("userinfo: the user's profile and unionid come with the openid", async () => {
+    fake.setBrowserUser({ openId: 'oAlice', unionId: 'uAlice', nickname: '小明', headimgurl: 'https://thirdwx.qlogo.cn/a/132' })
+    try {
+      const { toWeChat, toPage } = await login(`/oauth/main?scope=userinfo&to=${encodeURIComponent(PAGE)}`)
+      assert.equal(new URL(toWeChat.location).searchParams.get('scope'), 'snsapi_userinfo')
+      assert.equal(new URL(toWeChat.location).searchParams.get('redirect_uri'), `${h.url}/oauth/main`)
+      const who = (await (await fetch(`${h.url}/oauth-identity/main?ticket=${ticketIn(toPage.location)}`)).json()) as Record<string, unknown>
+      assert.equal(who.openid, 'oAlice')
+      assert.equal(who.unionid, 'uAlice')
+      assert.equal(who.scope, 'snsapi_userinfo')
+      const info = who.userinfo as Record<string, unknown>
+      assert.equal(info.nickname, '小明')
+      assert.equal(info.headimgurl, 'https://thirdwx.qlogo.cn/a/132')
+      assert.equal(info.errcode, undefined)
+    } finally {
+      fake.setBrowserUser(DEFAULT_BROWSER_USER)
+    }
+  })
+
+  it('a user who refuses a userinfo login is sent back to the page saying so, with no ticket', async () => {
+    fake.setBrowserUser({ openId: 'oBob', refuses: true })
+    try {
+      const { toPage } = await login(`/oauth?scope=snsapi_userinfo&to=${encodeURIComponent(PAGE)}`)
+      assert.equal(toPage.location, `${PAGE}&wxe_login=refused`)
+    } finally {
+      fake.setBrowserUser(DEFAULT_BROWSER_USER)
+    }
+  })
+
+  it('a callback is good once, and only for a login started here', async () => {
+    const toWeChat = await step(`${h.url}/oauth?to=${encodeURIComponent(PAGE)}`)
+    const back = await step(toWeChat.location.split('#')[0])
+    assert.equal((await step(back.location)).status, 302)
+    const replay = await step(back.location)
+    assert.equal(replay.status, 400)
+    assert.match(replay.text, /^BAD_QUERY: this login was not started here, was used already, or is older than 10 minutes: open the page again\n$/)
+    const forged = await step(`${h.url}/oauth?code=abc&state=made-up`)
+    assert.equal(forged.status, 400)
+    // A state of one account is not another's.
+    const started = await step(`${h.url}/oauth/other?to=${encodeURIComponent('https://other.example.com/')}`)
+    const state = new URL(started.location).searchParams.get('state')
+    assert.equal((await step(`${h.url}/oauth/main?code=abc&state=${state}`)).status, 400)
+  })
+
+  it("a ticket is the account's: another account's endpoint does not know it", async () => {
+    const { toPage } = await login(`/oauth/other?to=${encodeURIComponent('https://other.example.com/')}`)
+    assert.equal((await fetch(`${h.url}/oauth-identity/main?ticket=${ticketIn(toPage.location)}`)).status, 404)
+    assert.equal((await fetch(`${h.url}/oauth-identity/other?ticket=${ticketIn(toPage.location)}`)).status, 200)
+  })
+
+  it("behind a proxy, WeChat is told to come back on the proxy's scheme and host", async () => {
+    // node:http, not fetch: fetch sets Host itself.
+    const location = await new Promise<string>((resolve, reject) => {
+      const req = http.get(`${h.url}/oauth?to=${encodeURIComponent(PAGE)}`, { headers: { 'x-forwarded-proto': 'https', host: 'wx.example.com' } }, (res) => {
+        res.resume()
+        resolve(String(res.headers.location))
+      })
+      req.on('error', reject)
+    })
+    assert.equal(new URL(location).searchParams.get('redirect_uri'), 'https://wx.example.com/oauth')
+  })
+
+  it("CORS: the account's pages may redeem from their script, no other page", async () => {
+    const { toPage } = await login(`/oauth?to=${encodeURIComponent(PAGE)}`)
+    const mine = await fetch(`${h.url}/oauth-identity?ticket=${ticketIn(toPage.location)}`, { headers: { origin: 'https://h5.example.com' } })
+    assert.equal(mine.headers.get('access-control-allow-origin'), 'https://h5.example.com')
+    const theirs = await fetch(`${h.url}/oauth-identity?ticket=x`, { headers: { origin: 'https://evil.example.net' } })
+    assert.equal(theirs.headers.get('access-control-allow-origin'), null)
+  })
+
+  it('refusals: each with its status and reason, and a log line', async () => {
+    const cases: Array<[string, number, RegExp, string?]> = [
+      ['/oauth', 400, /^BAD_QUERY: no to: pass the full URL of the page to come back to, as \?to=\n$/],
+      [`/oauth?to=${encodeURIComponent('https://evil.example.net/steal')}`, 400, /^BAD_QUERY: "evil\.example\.net\/steal" is not under the account's page domains \(h5\.example\.com\)/],
+      [`/oauth?to=${encodeURIComponent('//evil.example.net/')}`, 400, /^BAD_QUERY: the to "\/\/evil\.example\.net\/" is not a full URL/],
+      [`/oauth?scope=all&to=${encodeURIComponent(PAGE)}`, 400, /^BAD_QUERY: scope "all" is not base or userinfo/],
+      [`/oauth/nope?to=${encodeURIComponent(PAGE)}`, 404, /^UNKNOWN_ACCOUNT: no account at \/oauth\/nope\n$/],
+      [`/oauth/nodomains?to=${encodeURIComponent(PAGE)}`, 404, /^BAD_CONFIG: account "nodomains" has no page domains/],
+      [`/oauth/nosecret?to=${encodeURIComponent(PAGE)}`, 503, /^BAD_CONFIG: account "nosecret" has no appSecret/],
+      [`/oauth?to=${encodeURIComponent(PAGE)}`, 405, /^METHOD_NOT_ALLOWED: POST is not GET\n$/, 'POST'],
+      ['/oauth-identity', 400, /"reason":"no ticket: pass the wxe_ticket/],
+    ]
+    for (const [path, status, text, method] of cases) {
+      const r = await step(`${h.url}${path}`, {}, method)
+      assert.equal(r.status, status, path)
+      assert.match(r.text, text, path)
+      assert.ok(h.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('web login refused: ') && l.status === status), `a line for ${path}`)
+    }
+  })
+
+  it("a code the platform refuses: the user reads to open the page again, the log has the platform's words", async () => {
+    fake.failNext(WEB_CODE_PATH, 1, 40029, 'invalid code')
+    const toWeChat = await step(`${h.url}/oauth?to=${encodeURIComponent(PAGE)}`)
+    const back = await step(toWeChat.location.split('#')[0])
+    const failed = await step(back.location)
+    assert.equal(failed.status, 502)
+    assert.equal(failed.text, 'API_ERROR: the login could not be completed; open the page again (the server log says why)\n')
+    const line = h.lines.find((l) => l.msg === 'web login refused: ' + String(l.reason) && l.errcode === 40029)
+    assert.ok(line, 'the errcode is logged')
+    assert.ok(!JSON.stringify(h.lines).includes('main-secret'), 'the AppSecret is never logged')
+  })
+})
