@@ -15,7 +15,7 @@ const APP_ID = /^wx[0-9a-f]{16}$/i
 /** Its original id (原始ID), the ToUserName of every push: `gh_` and 12 hex digits. */
 const ORIGINAL_ID = /^gh_[0-9a-f]{12}$/i
 
-type AccountFields = Pick<AccountConfig, 'id' | 'token' | 'appId' | 'originalId' | 'userGroups'>
+type AccountFields = Pick<AccountConfig, 'id' | 'token' | 'appId' | 'originalId' | 'userGroups'> & Partial<Pick<AccountConfig, 'appSecret' | 'pageDomains'>>
 
 /** One warning per setting, each naming the account and, for the default account's, its variable. */
 export function accountWarnings(accounts: readonly AccountFields[]): Array<{ account: string; message: string }> {
@@ -39,6 +39,10 @@ export function accountWarnings(accounts: readonly AccountFields[]): Array<{ acc
     for (const [group, members] of Object.entries(a.userGroups ?? {})) {
       if (members.length > 0) continue
       say(`has an empty user group "${group}": rules and handlers with users: ${group} answer nobody, and ctx.user.inGroup('${group}') is false for everyone${group === 'admins' ? ' (WECHAT_ADMINS for the default account)' : ''}`)
+    }
+    // Its pages would each be answered 503 (no jsapi_ticket, no code exchange): said once here, not per page view.
+    if ((a.pageDomains?.length ?? 0) > 0 && !a.appSecret) {
+      say(`has pageDomains but no appSecret: /jssdk-config and /oauth answer its pages 503, as the jsapi_ticket and a web login's code exchange need it (WECHAT_APPSECRET for the default account)`)
     }
   }
   return out

@@ -63,6 +63,7 @@ export const accountSchema = z
     userGroups: z.record(z.string(), z.array(z.string().regex(OPENID, 'must be an OpenID (such as oAbc...: no spaces, not empty)'))).optional(),
     pageDomains: z
       .array(z.string().regex(PAGE_DOMAIN, 'must be a host or a host and a path as the JS接口安全域名 are entered (h5.example.com, h5.example.com/mp): no https://, port or query (WECHAT_PAGE_DOMAINS)'))
+      .max(20, 'takes at most 20 (the console takes a few)')
       .optional(),
   })
   .strict()

@@ -171,7 +171,7 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
     if (accountEnv.encodingAESKey && !accountEnv.mode && account.mode === 'plaintext') accountEnv.mode = 'compatible'
     Object.assign(account, accountEnv)
   }
-  const pageDomains = listFromEnv(env, 'WECHAT_PAGE_DOMAINS', "the hosts of the default account's pages (its JS接口安全域名)", problems)
+  const pageDomains = listFromEnv(env, 'WECHAT_PAGE_DOMAINS', "the hosts of the default account's pages (its JS接口安全域名)", problems, 20)
   if (pageDomains) {
     let account = c.accounts.find((a) => a.id === c.defaultAccount)
     if (!account) {
@@ -203,12 +203,17 @@ function adminsFromEnv(env: NodeJS.ProcessEnv, problems: string[]): string[] | u
 }
 
 /** A list between commas or spaces; set but empty is a problem, as for the other WECHAT_* variables. */
-function listFromEnv(env: NodeJS.ProcessEnv, name: string, what: string, problems: string[]): string[] | undefined {
+function listFromEnv(env: NodeJS.ProcessEnv, name: string, what: string, problems: string[], max = Infinity): string[] | undefined {
   const v = env[name]
   if (v === undefined) return undefined
   const items = v.split(/[\s,]+/).filter((item) => item !== '')
   if (items.length === 0) {
     problems.push(`${name}: is set but empty; give it ${what}, or unset it to use engine.config.ts`)
+    return undefined
+  }
+  // Said once, not an error per item: a value pasted wrong (a file's contents) must not flood the journal.
+  if (items.length > max) {
+    problems.push(`${name}: has ${items.length} items, at most ${max}; give it ${what}`)
     return undefined
   }
   return items

@@ -87,10 +87,17 @@ export interface AccessTokenManagerOptions {
   /**
    * Another of the account's credentials kept the same way, instead of the access_token: one with the same
    * life and the same rule (fetched rarely, shared by every instance), such as the jsapi_ticket
-   * (core/web/jsapi-ticket.ts). Stored under `key`, fetched by `request`, named `name` in the log lines.
-   * appSecret and useStableToken are then not used.
+   * (core/platform/jsapi-ticket.ts). Stored under `key`, fetched by `request`, named `name` in the log lines;
+   * `configErrcodes` are its own answers that only a setting changes (held as TOKEN_CONFIG_ERRCODES are for
+   * the token, whose refusals its own manager holds and words already). appSecret and useStableToken are then
+   * not used.
    */
-  credential?: { name: string; key: string; request: () => Promise<Result<{ value: string; expiresIn: number }>> }
+  credential?: {
+    name: string
+    key: string
+    request: () => Promise<Result<{ value: string; expiresIn: number }>>
+    configErrcodes: ReadonlyMap<number, { setting: string; hint: string }>
+  }
 }
 
 export interface AccessTokenManager {
@@ -113,6 +120,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
   const name = opts.credential?.name ?? 'access_token'
   /** Where the store keeps it, and the name of its refresh lock. */
   const key = opts.credential?.key ?? appId
+  const configErrcodes = opts.credential?.configErrcodes ?? TOKEN_CONFIG_ERRCODES
   const now = opts.now ?? Date.now
   const marginMs = opts.refreshMarginMs ?? 5 * 60_000
   const lockTtlMs = opts.lockTtlMs ?? 30_000
@@ -151,7 +159,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
       const r = await requestToken()
       if (r.ok) return r
       const { code, reason, errcode } = r.error
-      const config = errcode === undefined ? undefined : TOKEN_CONFIG_ERRCODES.get(errcode)
+      const config = errcode === undefined ? undefined : configErrcodes.get(errcode)
       if (config) {
         const held = apiError(`${reason} (${config.hint})`, errcode)
         refused = { until: now() + cooldownMs, result: held }

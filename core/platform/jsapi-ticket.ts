@@ -16,6 +16,14 @@ import type { TokenStore } from '../store/store.ts'
 
 export const TICKET_PATH = '/cgi-bin/ticket/getticket'
 
+/**
+ * getticket's own answers that asking again cannot change, held a minute as the token's are. Not the token's
+ * (40125, 40164, ...): those come through the token manager, which holds them and names their setting already.
+ */
+export const TICKET_CONFIG_ERRCODES: ReadonlyMap<number, { setting: string; hint: string }> = new Map([
+  [45009, { setting: 'jsapi_ticket daily quota', hint: 'the daily quota of /cgi-bin/ticket/getticket is used up (it resets at midnight): something else fetches tickets for this AppID; share this engine\'s (/jssdk-config) instead' }],
+])
+
 export interface JsapiTicket {
   /** A ticket valid for at least the refresh margin. */
   get(): Promise<Result<string>>
@@ -43,7 +51,10 @@ export function createJsapiTicket(opts: JsapiTicketOptions): JsapiTicket {
     tokens: opts.tokens,
     log: opts.log,
     now: opts.now,
-    credential: { name: 'jsapi_ticket', key: ticketKey(opts.appId), request: requestTicket },
+    // One try a refresh: the token under it is tried again by its own manager already (3 tries), and a
+    // second layer of tries would multiply them, each spending the token API's daily quota.
+    fetchAttempts: 1,
+    credential: { name: 'jsapi_ticket', key: ticketKey(opts.appId), request: requestTicket, configErrcodes: TICKET_CONFIG_ERRCODES },
   })
 
   async function requestTicket(): Promise<Result<{ value: string; expiresIn: number }>> {

@@ -12,7 +12,7 @@
  *   404 BAD_CONFIG       the account has no pageDomains: the endpoint is off for it
  *   503 BAD_CONFIG       the account has no appSecret (the ticket needs an access_token)
  *   400 BAD_QUERY        no url, not a full http(s) URL, or a page not on the account's page domains
- *   405                  a method other than GET (OPTIONS, a preflight, is answered 204)
+ *   405                  a method other than GET or HEAD (OPTIONS, a preflight, is answered 204)
  *   502 API_ERROR / 503 STORE_UNAVAILABLE   the ticket could not be had
  */
 import type Koa from 'koa'
@@ -62,14 +62,17 @@ export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware 
     if (isPageOrigin(origin, domains)) ctx.set('Access-Control-Allow-Origin', origin)
     ctx.vary('Origin')
     if (ctx.method === 'OPTIONS') {
-      ctx.set('Allow', 'GET, OPTIONS')
+      ctx.set('Allow', 'GET, HEAD, OPTIONS')
       ctx.set('Access-Control-Allow-Methods', 'GET')
+      // A script that adds a header of its own (X-Requested-With) must not fail its preflight.
+      const asked = ctx.get('Access-Control-Request-Headers')
+      if (asked) ctx.set('Access-Control-Allow-Headers', asked.slice(0, 200))
       ctx.status = 204
       return
     }
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-      ctx.set('Allow', 'GET, OPTIONS')
-      return refuse(ctx, 405, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET`, account.id)
+      ctx.set('Allow', 'GET, HEAD, OPTIONS')
+      return refuse(ctx, 405, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET or HEAD`, account.id)
     }
     if (domains.length === 0) {
       const setting = account.id === opts.defaultAccount ? 'accounts[].pageDomains or WECHAT_PAGE_DOMAINS' : 'accounts[].pageDomains'

@@ -7,9 +7,14 @@
  * and which are configured. An entry is a host (`h5.example.com`) or a host and a path (`h5.example.com/mp`),
  * as the console takes them: the whole host, no port, no subdomains.
  */
+import { signedPart } from './jssdk-signature.ts'
 
-/** What the console takes: letters, digits and `-` in dotted labels, optionally a path; no scheme, port or IP. */
-export const PAGE_DOMAIN = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(\/[^\s?#]*)?$/
+/**
+ * What the console takes: letters, digits and `-` in dotted labels ending in a name (no IP address), then
+ * optionally a path of URL-safe characters, compared with a page's path as the browser writes it (an entry
+ * with `商城` or `\` in it could never equal one); no scheme, port or query.
+ */
+export const PAGE_DOMAIN = /^(?:[A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]*(\/[A-Za-z0-9\-._~/]*)?$/
 
 /** Longer page URLs are refused unread: a real page's is far shorter. */
 export const MAX_PAGE_URL = 4096
@@ -28,19 +33,32 @@ export function pageProblem(pageUrl: string | undefined, domains: readonly strin
   try {
     url = new URL(pageUrl)
   } catch {
-    return `the ${param} ${quoted(pageUrl)} is not a full URL: pass ${PAGE_PARAMS[param]}`
+    const twice = /^https?%3A/i.test(pageUrl) ? ' (it reads as URL-encoded twice: encode it once)' : ''
+    return `the ${param} ${quoted(pageUrl)} is not a full URL${twice}: pass ${PAGE_PARAMS[param]}`
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `the ${param} ${quoted(pageUrl)} is not http(s)`
+  // A signature is good for one exact string: a URL the browser writes otherwise (no / after the host, a
+  // :443, spaces, a full-width letter) would be signed and then refused by WeChat as "invalid signature".
+  if (param === 'url' && signedPart(url.href) !== signedPart(pageUrl)) {
+    return `the url ${quoted(pageUrl)} is not as the browser writes it (${quoted(signedPart(url.href))}): pass location.href.split('#')[0] exactly, the string WeChat checks the signature against`
+  }
   if (url.port !== '') return `the ${param} ${quoted(pageUrl)} has a port: the console's JS接口安全域名 take none`
   const host = url.hostname.toLowerCase()
   const allowed = domains.some((entry) => {
     const slash = entry.indexOf('/')
     const entryHost = (slash === -1 ? entry : entry.slice(0, slash)).toLowerCase()
     const entryPath = slash === -1 ? '' : entry.slice(slash)
-    return host === entryHost && url.pathname.startsWith(entryPath)
+    return host === entryHost && underPath(url.pathname, entryPath)
   })
   if (allowed) return undefined
   return `${quoted(host + url.pathname)} is not under the account's page domains (${domains.join(', ')}): add it to accounts[].pageDomains (and, for the JS-SDK, to 公众号设置 > 功能设置 > JS接口安全域名)`
+}
+
+/** `/mp` covers `/mp` and `/mp/...`, not `/mpevil`. */
+function underPath(pathname: string, entryPath: string): boolean {
+  if (entryPath === '' || entryPath === '/') return true
+  const dir = entryPath.endsWith('/') ? entryPath : `${entryPath}/`
+  return pathname === entryPath || pathname === dir.slice(0, -1) || pathname.startsWith(dir)
 }
 
 /** The origin a page on these domains calls from, for CORS: `https://h5.example.com`, when it is one of them. */

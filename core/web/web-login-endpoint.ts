@@ -162,8 +162,8 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     const account = accountId === '' ? undefined : byId.get(accountId)
     if (!account) return refuse(ctx, 404, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`, undefined, json)
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-      ctx.set('Allow', 'GET')
-      return refuse(ctx, 405, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET`, account.id, json)
+      ctx.set('Allow', 'GET, HEAD')
+      return refuse(ctx, 405, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET or HEAD`, account.id, json)
     }
     const query = readQuery(ctx.querystring)
     try {

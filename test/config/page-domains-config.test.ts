@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
+import { accountWarnings } from '../../core/cli/account-warnings.ts'
 import { loadConfig } from '../../core/config/load-config.ts'
 
 const dirs: string[] = []
@@ -51,4 +52,22 @@ test("WECHAT_PAGE_DOMAINS sets the default account's, between commas or spaces, 
   const empty = loadConfig({ root: project(), env: { WECHAT_PAGE_DOMAINS: ' ' } })
   assert.equal(empty.ok, false)
   assert.match(empty.ok ? '' : empty.error.reason, /WECHAT_PAGE_DOMAINS: is set but empty/)
+})
+
+test('WECHAT_PAGE_DOMAINS with more than 20 items is one problem, not one per item', () => {
+  const r = loadConfig({ root: project(), env: { WECHAT_PAGE_DOMAINS: 'x '.repeat(3000) } })
+  assert.equal(r.ok, false)
+  assert.equal(r.ok ? '' : r.error.reason.split('\n').filter((l) => l.includes('WECHAT_PAGE_DOMAINS')).length, 1)
+  assert.match(r.ok ? '' : r.error.reason, /WECHAT_PAGE_DOMAINS: has 3000 items, at most 20/)
+})
+
+test('an account with pageDomains and no appSecret is warned about at start, once, not per page view', () => {
+  const warned = accountWarnings([
+    { id: 'default', token: 'tok123', appId: 'wx0123456789abcdef', pageDomains: ['h5.example.com'] },
+    { id: 'shop', token: 'tok456', appId: 'wx0123456789abcdee', pageDomains: ['h5.example.com'], appSecret: 's' },
+    { id: 'bare', token: 'tok789', appId: 'wx0123456789abcded' },
+  ])
+  assert.deepEqual(warned, [
+    { account: 'default', message: 'account "default" has pageDomains but no appSecret: /jssdk-config and /oauth answer its pages 503, as the jsapi_ticket and a web login\'s code exchange need it (WECHAT_APPSECRET for the default account)' },
+  ])
 })

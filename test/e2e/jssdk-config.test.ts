@@ -77,7 +77,7 @@ describe('GET /jssdk-config', () => {
       ['/jssdk-config/a/b', 404, 'UNKNOWN_ACCOUNT', /^no account at/],
       [`/jssdk-config/nodomains?url=${encodeURIComponent(page)}`, 404, 'BAD_CONFIG', /^account "nodomains" has no page domains, so it signs no page: set accounts\[\]\.pageDomains to/],
       [`/jssdk-config/nosecret?url=${encodeURIComponent(page)}`, 503, 'BAD_CONFIG', /^account "nosecret" has no appSecret, and the jsapi_ticket needs an access_token/],
-      [`/jssdk-config?url=${encodeURIComponent(page)}`, 405, 'METHOD_NOT_ALLOWED', /^POST is not GET$/, 'POST'],
+      [`/jssdk-config?url=${encodeURIComponent(page)}`, 405, 'METHOD_NOT_ALLOWED', /^POST is not GET or HEAD$/, 'POST'],
     ]
     for (const [path, status, code, reason, method] of cases) {
       const res = await get(path, {}, method)
@@ -93,7 +93,8 @@ describe('GET /jssdk-config', () => {
     // An engine of its own on an empty store: its first call fetches the ticket, and this fetch is refused.
     const fresh = await startHarness({ accounts: [ACCOUNTS[0]], config: { platform: { apiBase: fake.baseUrl } } })
     try {
-      fake.failNext(TICKET_PATH, 1, 40164, 'invalid ip 203.0.113.9 ipv6 ::ffff:203.0.113.9, not in whitelist')
+      // The IP whitelist guards the token API: the ticket's token is refused.
+      fake.failNext('/cgi-bin/token', 1, 40164, 'invalid ip 203.0.113.9 ipv6 ::ffff:203.0.113.9, not in whitelist')
       const res = await fetch(`${fresh.url}/jssdk-config?url=${encodeURIComponent(page)}`)
       assert.equal(res.status, 502)
       const body = (await res.json()) as { error: string; reason: string }
@@ -101,11 +102,12 @@ describe('GET /jssdk-config', () => {
       const line = fresh.lines.find((l) => l.msg === 'jssdk-config refused: ' + String(l.reason))
       assert.equal(line?.errcode, 40164)
       assert.match(String(line?.reason), /203\.0\.113\.9.*IP whitelist/)
+      assert.equal(String(line?.reason).split('IP whitelist').length - 1, 1, 'the setting named once, by the token manager')
       // The IP whitelist is a setting: the refusal is held a while (access-token-manager.ts), not asked again per page view.
-      const asked = fake.requests.filter((r) => r.path === TICKET_PATH).length
+      const asked = fake.requests.filter((r) => r.path === '/cgi-bin/token').length
       const later = await fetch(`${fresh.url}/jssdk-config?url=${encodeURIComponent(page)}`)
       assert.equal(later.status, 502)
-      assert.equal(fake.requests.filter((r) => r.path === TICKET_PATH).length, asked)
+      assert.equal(fake.requests.filter((r) => r.path === '/cgi-bin/token').length, asked)
     } finally {
       await fresh.close()
     }

@@ -153,7 +153,7 @@ describe('web login: /oauth and /oauth-identity', () => {
       [`/oauth/nope?to=${encodeURIComponent(PAGE)}`, 404, /^UNKNOWN_ACCOUNT: no account at \/oauth\/nope\n$/],
       [`/oauth/nodomains?to=${encodeURIComponent(PAGE)}`, 404, /^BAD_CONFIG: account "nodomains" has no page domains/],
       [`/oauth/nosecret?to=${encodeURIComponent(PAGE)}`, 503, /^BAD_CONFIG: account "nosecret" has no appSecret/],
-      [`/oauth?to=${encodeURIComponent(PAGE)}`, 405, /^METHOD_NOT_ALLOWED: POST is not GET\n$/, 'POST'],
+      [`/oauth?to=${encodeURIComponent(PAGE)}`, 405, /^METHOD_NOT_ALLOWED: POST is not GET or HEAD\n$/, 'POST'],
       ['/oauth-identity', 400, /"reason":"no ticket: pass the wxe_ticket/],
     ]
     for (const [path, status, text, method] of cases) {

@@ -74,15 +74,20 @@ test('a refresh that fails serves the old ticket while it lives, then fails with
   const a = instance()
   const first = value(await a.get())
   t += (7200 - 60) * 1000
-  fake.failNext(TICKET_PATH, 1, 40164, 'invalid ip 203.0.113.9, not in whitelist')
+  fake.failNext(TICKET_PATH, 1, -1, 'system error')
   assert.equal(value(await a.get()), first)
   assert.ok(memLog.lines.some((l) => l.msg === 'jsapi_ticket refresh failed; the current one is used until it expires'))
   t += 61_000
-  fake.failNext(TICKET_PATH, 1, 40164, 'invalid ip 203.0.113.9, not in whitelist')
+  fake.failNext(TICKET_PATH, 1, 45009, 'reach max api daily quota limit')
   const failed = await a.get()
   assert.equal(failed.ok, false)
-  assert.equal(!failed.ok && failed.error.errcode, 40164)
-  assert.match(!failed.ok ? failed.error.reason : '', /IP whitelist/)
+  assert.equal(!failed.ok && failed.error.errcode, 45009)
+  // getticket's own quota, named as such (not /cgi-bin/token's), and held: not asked again at once.
+  assert.match(!failed.ok ? failed.error.reason : '', /the daily quota of \/cgi-bin\/ticket\/getticket is used up/)
+  assert.equal(memLog.lines.find((l) => l.msg === 'jsapi_ticket fetch failed' && l.errcode === 45009)?.setting, 'jsapi_ticket daily quota')
+  const asked = ticketRequests()
+  assert.equal((await a.get()).ok, false)
+  assert.equal(ticketRequests(), asked)
 })
 
 test('an answer without a ticket is an API_ERROR, not a ticket', async () => {

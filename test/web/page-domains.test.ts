@@ -4,10 +4,32 @@ import { isPageOrigin, PAGE_DOMAIN, MAX_PAGE_URL, pageProblem } from '../../core
 
 const DOMAINS = ['h5.example.com', 'shop.example.com/mp']
 
-test('a page on a JS-SDK domain, or under its path, is signed', () => {
-  for (const url of ['https://h5.example.com/', 'https://h5.example.com', 'http://H5.Example.com/a/b?c=1', 'https://shop.example.com/mp/list?x=1', 'https://shop.example.com/mp']) {
+test('a page on a page domain, or under its path, is signed', () => {
+  for (const url of ['https://h5.example.com/', 'http://h5.example.com/a/b?c=1', 'https://shop.example.com/mp/list?x=1', 'https://shop.example.com/mp', 'https://shop.example.com/mp/', 'https://h5.example.com/?b=%E4%B8%AD#/x']) {
     assert.equal(pageProblem(url, DOMAINS), undefined, url)
   }
+  // A page to come back to (a login's `to`) need not be written as the browser would.
+  for (const to of ['https://h5.example.com', 'http://H5.Example.com/a/b?c=1', 'https://h5.example.com/?b=中']) assert.equal(pageProblem(to, DOMAINS, 'to'), undefined, to)
+})
+
+test('a url to sign must be the string the browser has: anything else would be signed and refused by WeChat', () => {
+  for (const [url, written] of [
+    ['https://h5.example.com', 'https://h5.example.com/'],
+    ['https://H5.example.com/', 'https://h5.example.com/'],
+    ['https://h5.example.com:443/', 'https://h5.example.com/'],
+    [' https://h5.example.com/', 'https://h5.example.com/'],
+    ['https://h5.example.com/?b=中', 'https://h5.example.com/?b=%E4%B8%AD'],
+    ['https:h5.example.com/', 'https://h5.example.com/'],
+  ]) {
+    assert.equal(pageProblem(url, DOMAINS), `the url ${JSON.stringify(url)} is not as the browser writes it (${JSON.stringify(written)}): pass location.href.split('#')[0] exactly, the string WeChat checks the signature against`)
+  }
+  assert.match(pageProblem(encodeURIComponent('https://h5.example.com/'), DOMAINS) ?? '', /is not a full URL \(it reads as URL-encoded twice: encode it once\)/)
+})
+
+test("an entry's path covers that path and what is under it, not a path that only starts alike", () => {
+  assert.match(pageProblem('https://shop.example.com/mpevil/x', DOMAINS) ?? '', /is not under the account's page domains/)
+  assert.equal(pageProblem('https://shop.example.com/mp/a/b', ['shop.example.com/mp/']), undefined)
+  assert.ok(pageProblem('https://shop.example.com/m', ['shop.example.com/mp']))
 })
 
 test('any other page is refused, saying which host and path were asked for and what is configured', () => {
@@ -41,6 +63,9 @@ test("CORS: a page's origin on the account's hosts, exactly; nothing else", () =
 })
 
 test('the setting takes hosts and host/paths as the console does, not URLs', () => {
-  for (const ok of ['h5.example.com', 'h5-1.example.com/mp', 'a.b.c.example.cn/x/y']) assert.match(ok, PAGE_DOMAIN)
-  for (const bad of ['https://h5.example.com', 'h5.example.com:8080', 'localhost', 'h5.example.com?x=1', 'h5 .example.com', '']) assert.doesNotMatch(bad, PAGE_DOMAIN)
+  for (const ok of ['h5.example.com', 'h5-1.example.com/mp', 'a.b.c.example.cn/x/y', 'shop.example.com/a_b.c~d/']) assert.match(ok, PAGE_DOMAIN)
+  // A path the browser would write otherwise (商城 as %E5..., \\ as /) could never match a page: refused at load.
+  for (const bad of ['https://h5.example.com', 'h5.example.com:8080', 'localhost', 'h5.example.com?x=1', 'h5 .example.com', '', '1.2.3.4', 'shop.example.com/商城', 'shop.example.com/a\\b', 'shop.example.com/a%20b']) {
+    assert.doesNotMatch(bad, PAGE_DOMAIN, bad)
+  }
 })

@@ -1,0 +1,60 @@
+/**
+ * Two engines on one Redis, as docs/scaling.md runs a fleet: a login started on one finishes on the other
+ * and its ticket is redeemed on the first (a load balancer picks any instance for each request), and the
+ * jsapi_ticket is fetched once for both.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { AccountConfig } from '../../core/config/config-types.ts'
+import { TICKET_PATH } from '../../core/platform/jsapi-ticket.ts'
+import { DEFAULT_BROWSER_USER } from '../../core/testkit/fake-web-login.ts'
+import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
+import { signJsSdk } from '../../core/web/jssdk-signature.ts'
+import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
+
+const ACCOUNTS: AccountConfig[] = [{ id: 'main', token: 'maintoken', appId: 'wxmain0000000001', appSecret: 'main-secret', mode: 'plaintext', pageDomains: ['h5.example.com'] }]
+const PAGE = 'https://h5.example.com/'
+
+describe('web endpoints across a fleet on one Redis', () => {
+  let redis: RedisServer
+  let fake: FakeWeChatApi
+  let a: Harness
+  let b: Harness
+  before(async () => {
+    redis = await startRedisServer()
+    fake = await startFakeWeChatApi({ apps: [{ appId: 'wxmain0000000001', appSecret: 'main-secret' }] })
+    const config = { platform: { apiBase: fake.baseUrl, openBase: fake.baseUrl }, store: { kind: 'redis' as const, url: redis.url } }
+    a = await startHarness({ accounts: ACCOUNTS, config })
+    b = await startHarness({ accounts: ACCOUNTS, config })
+  })
+  after(async () => {
+    await Promise.all([a?.close(), b?.close()])
+    await fake?.close()
+    await redis?.stop()
+  })
+
+  const location = async (url: string) => (await fetch(url, { redirect: 'manual' })).headers.get('location') ?? ''
+
+  it('a login started on one instance finishes on the other; the ticket is redeemed on the first, once', async () => {
+    const toWeChat = await location(`${a.url}/oauth?to=${encodeURIComponent(PAGE)}`)
+    const back = new URL(await location(toWeChat.split('#')[0]))
+    // The load balancer sends WeChat's redirect to the other instance.
+    const toPage = await location(`${b.url}${back.pathname}${back.search}`)
+    const ticket = new URL(toPage).searchParams.get('wxe_ticket')
+    assert.ok(ticket, toPage)
+    const first = await fetch(`${a.url}/oauth-identity?ticket=${ticket}`)
+    assert.equal(first.status, 200)
+    assert.equal(((await first.json()) as { openid: string }).openid, DEFAULT_BROWSER_USER.openId)
+    assert.equal((await fetch(`${b.url}/oauth-identity?ticket=${ticket}`)).status, 404)
+  })
+
+  it('the jsapi_ticket is fetched once for both instances', async () => {
+    const asked = () => fake.requests.filter((r) => r.path === TICKET_PATH).length
+    const before = asked()
+    const answers = await Promise.all([a, b, a, b].map(async (h) => (await fetch(`${h.url}/jssdk-config?url=${encodeURIComponent(PAGE)}`)).json()))
+    assert.equal(asked() - before, 1)
+    const ticket = fake.issuedTickets.at(-1)!
+    for (const c of answers as Array<{ nonceStr: string; timestamp: number; signature: string }>) assert.equal(c.signature, signJsSdk(ticket, c.nonceStr, c.timestamp, PAGE))
+  })
+})
