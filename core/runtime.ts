@@ -22,6 +22,7 @@ import type { MediaResolver } from './route/rules/load-rule-set.ts'
 import { createAdminRoutes } from './server/admin-routes.ts'
 import { createJsSdkEndpoint } from './web/jssdk-endpoint.ts'
 import { createWebLoginEndpoint } from './web/web-login-endpoint.ts'
+import type { CountWebRequest } from './web/web-outcome.ts'
 import { createApiClient } from './platform/api-client.ts'
 import { createApp } from './server/create-app.ts'
 import { createHttpServer, drainServer } from './server/http-server.ts'
@@ -311,9 +312,10 @@ async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void
   const adminRoutes = config.admin.enabled ? createAdminRoutes({ runtime, token: config.admin.token, lines }) : undefined
   const sharePort = adminRoutes && config.admin.port === undefined
   const { accounts, defaultAccount } = config
+  const count: CountWebRequest = (endpoint, account, outcome) => runtime.metrics.webRequests.inc({ endpoint, account, outcome })
   const web = [
-    createJsSdkEndpoint({ accounts, defaultAccount, ticketFor: (id) => runtime.platform.jsapiTicketFor(id), log, lines }),
-    createWebLoginEndpoint({ accounts, defaultAccount, openBase: config.platform.openBase, client: createApiClient({ baseUrl: config.platform.apiBase }), kv: runtime.store.kv, log, lines }),
+    createJsSdkEndpoint({ accounts, defaultAccount, ticketFor: (id) => runtime.platform.jsapiTicketFor(id), log, lines, count }),
+    createWebLoginEndpoint({ accounts, defaultAccount, openBase: config.platform.openBase, client: createApiClient({ baseUrl: config.platform.apiBase }), kv: runtime.store.kv, log, lines, count }),
   ]
   const app = createApp({ engine, log, maxBodyBytes: config.limits.maxBodyBytes, web, extraRoutes: sharePort ? adminRoutes : undefined, observe, lines })
   const serverOptions = { requestTimeoutMs: config.limits.requestTimeoutMs, log, observe, lines }

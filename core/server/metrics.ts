@@ -9,6 +9,8 @@ export interface Metrics {
   registry: Registry
   observe(event: EngineEvent): void
   reloads: Counter<'outcome'>
+  /** What pages ask of core/web/: by endpoint, account and outcome (`ok`, `user_refused` or the error code). */
+  webRequests: Counter<'endpoint' | 'account' | 'outcome'>
   render(): Promise<string>
 }
 
@@ -50,6 +52,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 4.5],
   )
   const reloads = new Counter({ name: 'wxengine_reloads_total', help: 'Hot reloads by outcome', labelNames: ['outcome'] as const, registers: [registry] })
+  const webRequests = new Counter({ name: 'wxengine_web_requests_total', help: 'Requests of pages inside WeChat (JS-SDK signatures, web logins) by endpoint, account and outcome', labelNames: ['endpoint', 'account', 'outcome'] as const, registers: [registry] })
   // Its own counter rather than plugin_errors_total: a media_id is an account's own (one account without an
   // appSecret, or out of quota, fails alone), which that counter cannot tell; and no plugin failed.
   const mediaUnavailable = new Counter({
@@ -84,6 +87,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   return {
     registry,
     reloads,
+    webRequests,
     render: () => registry.metrics(),
     observe(event) {
       switch (event.type) {

@@ -23,6 +23,7 @@ import type { Logger } from '../log/logger.ts'
 import { readQuery } from '../receive/read-request.ts'
 import type { JsapiTicket } from '../platform/jsapi-ticket.ts'
 import { accountUnder } from './account-path.ts'
+import type { CountWebRequest } from './web-outcome.ts'
 import { jsSdkConfig } from './jssdk-signature.ts'
 import { isPageOrigin, pageProblem } from './page-domains.ts'
 
@@ -36,13 +37,17 @@ export interface JsSdkEndpointOptions {
   log: Logger
   lines: LineBudget
   now?: () => number
+  /** Each answer, for /metrics. */
+  count?: CountWebRequest
 }
 
 export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware {
   const now = opts.now ?? Date.now
   const byId = new Map(opts.accounts.map((a) => [a.id, a]))
 
+  const count = opts.count ?? (() => {})
   const refuse = (ctx: Koa.Context, status: number, code: ErrorCode, reason: string, account?: string) => {
+    count('jssdk-config', account ?? '', code)
     const fields = { code, reason, account, status, path: ctx.path.slice(0, 80) }
     if (status >= 500) opts.lines.error(`jssdk:${code}`, fields, `jssdk-config refused: ${reason}`)
     else opts.lines.warn(`jssdk:${code}`, fields, `jssdk-config refused: ${reason}`)
@@ -87,6 +92,7 @@ export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware 
     if (!got.ok) {
       const status = got.error.code === 'API_ERROR' ? 502 : 503
       const reason = `jsapi_ticket unavailable: ${got.error.reason}`
+      count('jssdk-config', account.id, got.error.code)
       opts.lines.error(`jssdk:${got.error.code}`, { code: got.error.code, reason, errcode: got.error.errcode, account: account.id, status }, `jssdk-config refused: ${reason}`)
       // The platform's own words stay in the log: they can name this server's IP (40164), and anyone may ask.
       ctx.status = status
@@ -98,5 +104,6 @@ export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware 
     // The signature is good for this url alone; the ticket itself never leaves the server.
     ctx.body = jsSdkConfig(account.appId, got.value, pageUrl!, now())
     opts.log.debug({ account: account.id, host: new URL(pageUrl!).host }, 'jssdk-config signed')
+    count('jssdk-config', account.id, 'ok')
   }
 }

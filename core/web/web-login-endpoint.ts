@@ -34,6 +34,7 @@ import { readQuery } from '../receive/read-request.ts'
 import type { KvStore } from '../store/store.ts'
 import { accountUnder } from './account-path.ts'
 import { isPageOrigin, pageProblem } from './page-domains.ts'
+import type { CountWebRequest, WebEndpointName } from './web-outcome.ts'
 
 export const LOGIN_PATH = '/oauth'
 export const IDENTITY_PATH = '/oauth-identity'
@@ -52,6 +53,8 @@ export interface WebLoginOptions {
   kv: KvStore
   log: Logger
   lines: LineBudget
+  /** Each answer, for /metrics. */
+  count?: CountWebRequest
 }
 
 interface PendingLogin {
@@ -74,7 +77,11 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
   const byId = new Map(opts.accounts.map((a) => [a.id, a]))
   const { kv } = opts
 
+  const count = opts.count ?? (() => {})
+  /** Which step a request is, for /metrics: set as the request is dispatched. */
+  const stepOf = (ctx: Koa.Context): WebEndpointName => (ctx.state.webStep as WebEndpointName | undefined) ?? 'oauth'
   const refuse = (ctx: Koa.Context, status: number, code: ErrorCode, reason: string, account: string | undefined, json: boolean, fields: Record<string, unknown> = {}) => {
+    count(stepOf(ctx), account ?? '', code)
     const line = { code, reason, account, status, path: ctx.path.slice(0, 80), ...fields }
     if (status >= 500) opts.lines.error(`oauth:${code}`, line, `web login refused: ${reason}`)
     else opts.lines.warn(`oauth:${code}`, line, `web login refused: ${reason}`)
@@ -116,6 +123,7 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     const redirectUri = `${proto}://${ctx.host}${ctx.path}`
     ctx.set('Cache-Control', 'no-store')
     ctx.redirect(authorizeUrl(opts.openBase, account.appId, redirectUri, scope, state))
+    count('oauth', account.id, 'ok')
   }
 
   async function callback(ctx: Koa.Context, account: AccountConfig, query: Record<string, string | undefined>): Promise<void> {
@@ -126,11 +134,13 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
       // WeChat sends the user back with the state alone when they refuse a userinfo login.
       opts.log.info({ account: account.id, scope: pending.scope }, 'web login refused by the user')
       ctx.redirect(withParam(pending.to, 'wxe_login', 'refused'))
+      count('oauth-callback', account.id, 'user_refused')
       return
     }
     const who = await identityFromCode(opts.client, account.appId, account.appSecret ?? '', query.code, pending.scope)
     if (!who.ok) {
       // The platform's words stay in the log (they can name this server's IP); the user reads what to do.
+      count('oauth-callback', account.id, who.error.code)
       opts.lines.error(`oauth:${who.error.code}`, { code: who.error.code, reason: who.error.reason, errcode: who.error.errcode, account: account.id, status: 502 }, `web login refused: ${who.error.reason}`)
       ctx.status = 502
       ctx.type = 'text/plain; charset=utf-8'
@@ -141,6 +151,7 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     await kv.set(LOGIN_NAMESPACE, `identity:${account.id}:${ticket}`, who.value as unknown as JsonValue, TICKET_MS)
     opts.log.debug({ account: account.id, openId: who.value.openid, scope: pending.scope }, 'web login')
     ctx.redirect(withParam(pending.to, 'wxe_ticket', ticket))
+    count('oauth-callback', account.id, 'ok')
   }
 
   async function identity(ctx: Koa.Context, account: AccountConfig, query: Record<string, string | undefined>): Promise<void> {
@@ -151,6 +162,7 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     if (!who) return refuse(ctx, 404, 'BAD_QUERY', 'no such ticket: it was used already, is older than 5 minutes, or is not from this account', account.id, true)
     ctx.set('Cache-Control', 'no-store')
     ctx.body = who
+    count('oauth-identity', account.id, 'ok')
   }
 
   return async (ctx, next) => {
@@ -159,6 +171,7 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     const accountId = login ?? redeem
     if (accountId === null) return next()
     const json = redeem !== null
+    ctx.state.webStep = json ? 'oauth-identity' : readQuery(ctx.querystring).state !== undefined ? 'oauth-callback' : 'oauth'
     const account = accountId === '' ? undefined : byId.get(accountId)
     if (!account) return refuse(ctx, 404, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`, undefined, json)
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
@@ -172,6 +185,7 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
       else await start(ctx, account, query)
     } catch (e) {
       // The store: a login cannot be kept or found without it. Its error (a Redis address) stays in the log.
+      count(stepOf(ctx), account.id, 'STORE_UNAVAILABLE')
       opts.lines.error('oauth:STORE_UNAVAILABLE', { code: 'STORE_UNAVAILABLE', reason: (e as Error).message, account: account.id, status: 503 }, `web login refused: the store did not answer`)
       ctx.status = 503
       ctx.set('Cache-Control', 'no-store')

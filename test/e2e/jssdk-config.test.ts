@@ -113,6 +113,16 @@ describe('GET /jssdk-config', () => {
     }
   })
 
+  it('/metrics counts signatures and refusals by account and outcome (the tests above, in order)', async () => {
+    const text = await h.runtime.metrics.render()
+    const value = (labels: string) => Number(new RegExp(`^wxengine_web_requests_total\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
+    assert.ok(value('endpoint="jssdk-config",account="main",outcome="ok"') >= 4)
+    assert.equal(value('endpoint="jssdk-config",account="other",outcome="ok"'), 5)
+    assert.ok(value('endpoint="jssdk-config",account="main",outcome="BAD_QUERY"') >= 2)
+    assert.equal(value('endpoint="jssdk-config",account="nosecret",outcome="BAD_CONFIG"'), 1)
+    assert.equal(value('endpoint="jssdk-config",account="",outcome="UNKNOWN_ACCOUNT"'), 2)
+  })
+
   it('WeChat pushes are answered as before on the same server', async () => {
     const r = await h.post('main', { MsgType: 'text', Content: 'hi', FromUserName: 'u1', ToUserName: 'gh_main', CreateTime: Math.floor(Date.now() / 1000), MsgId: '1' })
     assert.equal(r.status, 200)

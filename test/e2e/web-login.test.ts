@@ -175,4 +175,17 @@ describe('web login: /oauth and /oauth-identity', () => {
     assert.ok(line, 'the errcode is logged')
     assert.ok(!JSON.stringify(h.lines).includes('main-secret'), 'the AppSecret is never logged')
   })
+
+  it('/metrics counts each step by account and outcome (the tests above, in order)', async () => {
+    const text = await h.runtime.metrics.render()
+    const value = (labels: string) => Number(new RegExp(`^wxengine_web_requests_total\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
+    assert.ok(value('endpoint="oauth",account="main",outcome="ok"') >= 5)
+    assert.ok(value('endpoint="oauth-callback",account="main",outcome="ok"') >= 4)
+    assert.equal(value('endpoint="oauth-callback",account="main",outcome="user_refused"'), 1)
+    assert.equal(value('endpoint="oauth-callback",account="main",outcome="API_ERROR"'), 1)
+    assert.ok(value('endpoint="oauth-identity",account="main",outcome="ok"') >= 3)
+    // An unknown account in a path is no label of its own.
+    assert.equal(value('endpoint="oauth",account="",outcome="UNKNOWN_ACCOUNT"'), 1)
+    assert.doesNotMatch(text, /account="nope"/)
+  })
 })
