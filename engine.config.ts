@@ -1,7 +1,8 @@
 /**
  * wxengine configuration. Every secret and deploy setting can also come from the environment, which wins:
  * PORT, DATA_DIR, RULES_DIR, PLUGINS_DIR, MENUS_DIR, and for the default account WECHAT_TOKEN, WECHAT_APPID,
- * WECHAT_APPSECRET, WECHAT_ENCODING_AES_KEY, WECHAT_ORIGINAL_ID, WECHAT_ADMINS (see docs/configuration.md).
+ * WECHAT_APPSECRET, WECHAT_ENCODING_AES_KEY, WECHAT_ORIGINAL_ID, WECHAT_ADMINS, WECHAT_PAGE_DOMAINS (see
+ * docs/configuration.md).
  */
 import { defineConfig } from 'wxengine/config'
 
@@ -18,6 +19,9 @@ export default defineConfig({
       // Who may trigger rules marked `users: admins` (docs/rules.md#users-who-may-trigger-a-rule), by OpenID;
       // or WECHAT_ADMINS=oAbc...,oDef... in the environment.
       // userGroups: { admins: ['oAbc1234567890abcdefghijklmn'] },
+      // Your pages inside WeChat (its JS接口安全域名): /jssdk-config signs them, /oauth logs users in to them
+      // (docs/web.md); or WECHAT_PAGE_DOMAINS=h5.example.com. Both need the appSecret.
+      // pageDomains: ['h5.example.com'],
     },
   ],
   store: { kind: 'sqlite' },

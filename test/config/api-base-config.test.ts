@@ -47,8 +47,17 @@ test('platform.mpBase (showqrcode\'s host) is https://mp.weixin.qq.com unless WE
   assert.doesNotMatch(bad.error.reason, /hunter2/)
 })
 
+test("platform.openBase (a web login's consent page) is https://open.weixin.qq.com unless WECHAT_OPEN_BASE sets it", () => {
+  const plain = loadConfig({ root, env: env('https://api.weixin.qq.com') })
+  assert.ok(plain.ok, plain.ok ? '' : plain.error.reason)
+  assert.equal(plain.value.platform.openBase, 'https://open.weixin.qq.com')
+  const local = loadConfig({ root, env: { ...env('http://127.0.0.1:9/'), WECHAT_OPEN_BASE: 'http://127.0.0.1:9/' } })
+  assert.ok(local.ok, local.ok ? '' : local.error.reason)
+  assert.equal(local.value.platform.openBase, 'http://127.0.0.1:9/')
+})
+
 test('a base that is no URL at all (a space, a control character, a word) is refused naming the setting, not thrown on', () => {
-  for (const [variable, setting] of [['WECHAT_API_BASE', 'apiBase'], ['WECHAT_MP_BASE', 'mpBase']]) {
+  for (const [variable, setting] of [['WECHAT_API_BASE', 'apiBase'], ['WECHAT_MP_BASE', 'mpBase'], ['WECHAT_OPEN_BASE', 'openBase']]) {
     for (const value of ['api weixin', '\u0000', 'not a url', 'https://']) {
       const r = loadConfig({ root, env: { WECHAT_TOKEN: 'tok123', WECHAT_APPID: 'wx1', [variable]: value } })
       assert.equal(r.ok, false, JSON.stringify(value))

@@ -27,6 +27,7 @@ const GOOD: Record<string, string[]> = {
   REDIS_URL: ['redis://127.0.0.1:6379/0', 'rediss://h:1'],
   WECHAT_API_BASE: ['https://api.weixin.qq.com', 'http://127.0.0.1:9/x'],
   WECHAT_MP_BASE: ['https://mp.weixin.qq.com'],
+  WECHAT_OPEN_BASE: ['https://open.weixin.qq.com'],
   ADMIN_TOKEN: ['a-long-admin-token'],
   WECHAT_TOKEN: ['token123', 'abc'],
   WECHAT_APPID: ['wx0123456789abcdef'],
@@ -35,6 +36,7 @@ const GOOD: Record<string, string[]> = {
   WECHAT_ORIGINAL_ID: ['gh_0123456789ab'],
   WECHAT_MODE: ['plaintext', 'compatible', 'safe'],
   WECHAT_ADMINS: ['o-admin', 'o-a,o-b'],
+  WECHAT_PAGE_DOMAINS: ['h5.example.com', 'a.example.com/mp, b.example.com'],
 }
 const NAMES = Object.keys(GOOD)
 
