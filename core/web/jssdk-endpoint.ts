@@ -23,6 +23,7 @@ import type { Logger } from '../log/logger.ts'
 import { readQuery } from '../receive/read-request.ts'
 import type { JsapiTicket } from '../platform/jsapi-ticket.ts'
 import { accountUnder } from './account-path.ts'
+import { createRefuse } from './web-refusal.ts'
 import type { CountWebRequest } from './web-outcome.ts'
 import { jsSdkConfig } from './jssdk-signature.ts'
 import { isPageOrigin, pageProblem } from './page-domains.ts'
@@ -46,15 +47,8 @@ export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware 
   const byId = new Map(opts.accounts.map((a) => [a.id, a]))
 
   const count = opts.count ?? (() => {})
-  const refuse = (ctx: Koa.Context, status: number, code: ErrorCode, reason: string, account?: string) => {
-    count('jssdk-config', account ?? '', code)
-    const fields = { code, reason, account, status, path: ctx.path.slice(0, 80) }
-    if (status >= 500) opts.lines.error(`jssdk:${code}`, fields, `jssdk-config refused: ${reason}`)
-    else opts.lines.warn(`jssdk:${code}`, fields, `jssdk-config refused: ${reason}`)
-    ctx.status = status
-    ctx.set('Cache-Control', 'no-store')
-    ctx.body = { error: code, reason }
-  }
+  const refused = createRefuse({ what: 'jssdk-config', lines: opts.lines, count, as: 'json' })
+  const refuse = (ctx: Koa.Context, status: number, code: ErrorCode, reason: string, account?: string) => refused(ctx, 'jssdk-config', { status, code, reason, account })
 
   return async (ctx, next) => {
     const accountId = accountUnder(JSSDK_PATH, ctx.path, opts.defaultAccount)
@@ -90,15 +84,15 @@ export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware 
     if ('unavailable' in ticket) return refuse(ctx, 503, 'BAD_CONFIG', ticket.unavailable, account.id)
     const got = await ticket.get()
     if (!got.ok) {
-      const status = got.error.code === 'API_ERROR' ? 502 : 503
-      const reason = `jsapi_ticket unavailable: ${got.error.reason}`
-      count('jssdk-config', account.id, got.error.code)
-      opts.lines.error(`jssdk:${got.error.code}`, { code: got.error.code, reason, errcode: got.error.errcode, account: account.id, status }, `jssdk-config refused: ${reason}`)
       // The platform's own words stay in the log: they can name this server's IP (40164), and anyone may ask.
-      ctx.status = status
-      ctx.set('Cache-Control', 'no-store')
-      ctx.body = { error: got.error.code, reason: 'the jsapi_ticket could not be had; the server log says why' }
-      return
+      return refused(ctx, 'jssdk-config', {
+        status: got.error.code === 'API_ERROR' ? 502 : 503,
+        code: got.error.code,
+        reason: `jsapi_ticket unavailable: ${got.error.reason}`,
+        shown: 'the jsapi_ticket could not be had; the server log says why',
+        account: account.id,
+        fields: { errcode: got.error.errcode },
+      })
     }
     ctx.set('Cache-Control', 'no-store')
     // The signature is good for this url alone; the ticket itself never leaves the server.

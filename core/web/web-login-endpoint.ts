@@ -34,6 +34,7 @@ import { readQuery } from '../receive/read-request.ts'
 import type { KvStore } from '../store/store.ts'
 import { accountUnder } from './account-path.ts'
 import { isPageOrigin, pageProblem } from './page-domains.ts'
+import { createRefuse } from './web-refusal.ts'
 import type { CountWebRequest, WebEndpointName } from './web-outcome.ts'
 
 export const LOGIN_PATH = '/oauth'
@@ -78,21 +79,10 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
   const { kv } = opts
 
   const count = opts.count ?? (() => {})
-  /** Which step a request is, for /metrics: set as the request is dispatched. */
+  /** Which step a request is, for /metrics and the log: set as the request is dispatched. */
   const stepOf = (ctx: Koa.Context): WebEndpointName => (ctx.state.webStep as WebEndpointName | undefined) ?? 'oauth'
-  const refuse = (ctx: Koa.Context, status: number, code: ErrorCode, reason: string, account: string | undefined, json: boolean, fields: Record<string, unknown> = {}) => {
-    count(stepOf(ctx), account ?? '', code)
-    const line = { code, reason, account, status, path: ctx.path.slice(0, 80), ...fields }
-    if (status >= 500) opts.lines.error(`oauth:${code}`, line, `web login refused: ${reason}`)
-    else opts.lines.warn(`oauth:${code}`, line, `web login refused: ${reason}`)
-    ctx.status = status
-    ctx.set('Cache-Control', 'no-store')
-    if (json) ctx.body = { error: code, reason }
-    else {
-      ctx.type = 'text/plain; charset=utf-8'
-      ctx.body = `${code}: ${reason}\n`
-    }
-  }
+  const refused = createRefuse({ what: 'web login', lines: opts.lines, count, as: (step) => (step === 'oauth-identity' ? 'json' : 'text') })
+  const refuse = (ctx: Koa.Context, status: number, code: ErrorCode, reason: string, account: string | undefined) => refused(ctx, stepOf(ctx), { status, code, reason, account })
 
   /** The value at the key, deleted in the same step: a second taker (a replay, another instance) gets nothing. */
   async function takeOnce(key: string): Promise<JsonValue | undefined> {
@@ -105,15 +95,15 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     const domains = account.pageDomains ?? []
     if (domains.length === 0) {
       const setting = account.id === opts.defaultAccount ? 'accounts[].pageDomains or WECHAT_PAGE_DOMAINS' : 'accounts[].pageDomains'
-      return refuse(ctx, 404, 'BAD_CONFIG', `account "${account.id}" has no page domains, so no page can be logged in to: set ${setting} to the hosts of its pages`, account.id, false)
+      return refuse(ctx, 404, 'BAD_CONFIG', `account "${account.id}" has no page domains, so no page can be logged in to: set ${setting} to the hosts of its pages`, account.id)
     }
     if (!account.appSecret) {
-      return refuse(ctx, 503, 'BAD_CONFIG', `account "${account.id}" has no appSecret, which exchanging the login's code needs: set ${account.id === opts.defaultAccount ? 'WECHAT_APPSECRET or ' : ''}the account's appSecret in engine.config.ts`, account.id, false)
+      return refuse(ctx, 503, 'BAD_CONFIG', `account "${account.id}" has no appSecret, which exchanging the login's code needs: set ${account.id === opts.defaultAccount ? 'WECHAT_APPSECRET or ' : ''}the account's appSecret in engine.config.ts`, account.id)
     }
     const problem = pageProblem(query.to, domains, 'to')
-    if (problem) return refuse(ctx, 400, 'BAD_QUERY', problem, account.id, false)
+    if (problem) return refuse(ctx, 400, 'BAD_QUERY', problem, account.id)
     const scope = SCOPES[query.scope ?? 'base']
-    if (!scope) return refuse(ctx, 400, 'BAD_QUERY', `scope ${JSON.stringify(String(query.scope).slice(0, 40))} is not base or userinfo (snsapi_base, snsapi_userinfo)`, account.id, false)
+    if (!scope) return refuse(ctx, 400, 'BAD_QUERY', `scope ${JSON.stringify(String(query.scope).slice(0, 40))} is not base or userinfo (snsapi_base, snsapi_userinfo)`, account.id)
     const state = randomBytes(18).toString('base64url')
     const pending: PendingLogin = { to: query.to!, scope }
     await kv.set(LOGIN_NAMESPACE, `login:${account.id}:${state}`, pending as unknown as JsonValue, PENDING_LOGIN_MS)
@@ -128,7 +118,7 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
 
   async function callback(ctx: Koa.Context, account: AccountConfig, query: Record<string, string | undefined>): Promise<void> {
     const pending = (await takeOnce(`login:${account.id}:${query.state}`)) as PendingLogin | undefined
-    if (!pending) return refuse(ctx, 400, 'BAD_QUERY', 'this login was not started here, was used already, or is older than 10 minutes: open the page again', account.id, false)
+    if (!pending) return refuse(ctx, 400, 'BAD_QUERY', 'this login was not started here, was used already, or is older than 10 minutes: open the page again', account.id)
     ctx.set('Cache-Control', 'no-store')
     if (!query.code) {
       // WeChat sends the user back with the state alone when they refuse a userinfo login.
@@ -140,12 +130,14 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     const who = await identityFromCode(opts.client, account.appId, account.appSecret ?? '', query.code, pending.scope)
     if (!who.ok) {
       // The platform's words stay in the log (they can name this server's IP); the user reads what to do.
-      count('oauth-callback', account.id, who.error.code)
-      opts.lines.error(`oauth:${who.error.code}`, { code: who.error.code, reason: who.error.reason, errcode: who.error.errcode, account: account.id, status: 502 }, `web login refused: ${who.error.reason}`)
-      ctx.status = 502
-      ctx.type = 'text/plain; charset=utf-8'
-      ctx.body = `${who.error.code}: the login could not be completed; open the page again (the server log says why)\n`
-      return
+      return refused(ctx, 'oauth-callback', {
+        status: 502,
+        code: who.error.code,
+        reason: who.error.reason,
+        shown: 'the login could not be completed; open the page again (the server log says why)',
+        account: account.id,
+        fields: { errcode: who.error.errcode },
+      })
     }
     const ticket = randomBytes(18).toString('base64url')
     await kv.set(LOGIN_NAMESPACE, `identity:${account.id}:${ticket}`, who.value as unknown as JsonValue, TICKET_MS)
@@ -157,9 +149,9 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
   async function identity(ctx: Koa.Context, account: AccountConfig, query: Record<string, string | undefined>): Promise<void> {
     if (isPageOrigin(ctx.get('Origin'), account.pageDomains ?? [])) ctx.set('Access-Control-Allow-Origin', ctx.get('Origin'))
     ctx.vary('Origin')
-    if (!query.ticket) return refuse(ctx, 400, 'BAD_QUERY', 'no ticket: pass the wxe_ticket the login added to the page URL, as ?ticket=', account.id, true)
+    if (!query.ticket) return refuse(ctx, 400, 'BAD_QUERY', 'no ticket: pass the wxe_ticket the login added to the page URL, as ?ticket=', account.id)
     const who = (await takeOnce(`identity:${account.id}:${query.ticket}`)) as WebIdentity | undefined
-    if (!who) return refuse(ctx, 404, 'BAD_QUERY', 'no such ticket: it was used already, is older than 5 minutes, or is not from this account', account.id, true)
+    if (!who) return refuse(ctx, 404, 'BAD_QUERY', 'no such ticket: it was used already, is older than 5 minutes, or is not from this account', account.id)
     ctx.set('Cache-Control', 'no-store')
     ctx.body = who
     count('oauth-identity', account.id, 'ok')
@@ -170,13 +162,12 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     const redeem = login === null ? accountUnder(IDENTITY_PATH, ctx.path, opts.defaultAccount) : null
     const accountId = login ?? redeem
     if (accountId === null) return next()
-    const json = redeem !== null
-    ctx.state.webStep = json ? 'oauth-identity' : readQuery(ctx.querystring).state !== undefined ? 'oauth-callback' : 'oauth'
+    ctx.state.webStep = redeem !== null ? 'oauth-identity' : readQuery(ctx.querystring).state !== undefined ? 'oauth-callback' : 'oauth'
     const account = accountId === '' ? undefined : byId.get(accountId)
-    if (!account) return refuse(ctx, 404, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`, undefined, json)
+    if (!account) return refuse(ctx, 404, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`, undefined)
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.set('Allow', 'GET, HEAD')
-      return refuse(ctx, 405, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET or HEAD`, account.id, json)
+      return refuse(ctx, 405, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET or HEAD`, account.id)
     }
     const query = readQuery(ctx.querystring)
     try {
@@ -185,16 +176,7 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
       else await start(ctx, account, query)
     } catch (e) {
       // The store: a login cannot be kept or found without it. Its error (a Redis address) stays in the log.
-      count(stepOf(ctx), account.id, 'STORE_UNAVAILABLE')
-      opts.lines.error('oauth:STORE_UNAVAILABLE', { code: 'STORE_UNAVAILABLE', reason: (e as Error).message, account: account.id, status: 503 }, `web login refused: the store did not answer`)
-      ctx.status = 503
-      ctx.set('Cache-Control', 'no-store')
-      const reason = 'the store did not answer; try again (the server log says why)'
-      if (json) ctx.body = { error: 'STORE_UNAVAILABLE', reason }
-      else {
-        ctx.type = 'text/plain; charset=utf-8'
-        ctx.body = `STORE_UNAVAILABLE: ${reason}\n`
-      }
+      refused(ctx, stepOf(ctx), { status: 503, code: 'STORE_UNAVAILABLE', reason: `the store did not answer: ${(e as Error).message}`, shown: 'the store did not answer; try again (the server log says why)', account: account.id })
     }
   }
 }

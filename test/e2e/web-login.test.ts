@@ -176,6 +176,25 @@ describe('web login: /oauth and /oauth-identity', () => {
     assert.ok(!JSON.stringify(h.lines).includes('main-secret'), 'the AppSecret is never logged')
   })
 
+  it("a store that does not answer: 503, the caller told to try again, the store's own words only in the log", async () => {
+    const broken = await startHarness({ accounts: [ACCOUNTS[0]], config: { platform: { apiBase: fake.baseUrl, openBase: fake.baseUrl } } })
+    try {
+      const kv = broken.runtime.store.kv
+      const fail = () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.7:6379'))
+      kv.set = fail
+      kv.get = fail
+      const start = await step(`${broken.url}/oauth?to=${encodeURIComponent(PAGE)}`)
+      assert.equal(start.status, 503)
+      assert.equal(start.text, 'STORE_UNAVAILABLE: the store did not answer; try again (the server log says why)\n')
+      const redeem = await step(`${broken.url}/oauth-identity?ticket=abc`)
+      assert.equal(redeem.status, 503)
+      assert.deepEqual(JSON.parse(redeem.text), { error: 'STORE_UNAVAILABLE', reason: 'the store did not answer; try again (the server log says why)' })
+      assert.ok(broken.lines.some((l) => l.code === 'STORE_UNAVAILABLE' && String(l.reason).includes('10.0.0.7:6379')))
+    } finally {
+      await broken.close()
+    }
+  })
+
   it('/metrics counts each step by account and outcome (the tests above, in order)', async () => {
     const text = await h.runtime.metrics.render()
     const value = (labels: string) => Number(new RegExp(`^wxengine_web_requests_total\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
