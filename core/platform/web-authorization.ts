@@ -22,8 +22,14 @@ export type WebScope = 'snsapi_base' | 'snsapi_userinfo'
 export interface WebIdentity {
   openid: string
   scope: WebScope
-  /** When the account is bound to an Open Platform account (and, for snsapi_base, the user follows it). */
+  /** When the account is bound to an Open Platform account (WeChat documents it for snsapi_userinfo). */
   unionid?: string
+  /**
+   * The user is in a snapshot page (快照页, a page opened from 朋友圈 without logging in): the openid is a
+   * virtual account's, not a real user's, and the page should ask them to open it fully before anything that
+   * needs who they are. From the exchange's `is_snapshotuser: 1`.
+   */
+  snapshot?: true
   /** snsapi_userinfo only: /sns/userinfo's answer (nickname, sex, province, city, country, headimgurl, privilege, unionid). */
   userinfo?: { [key: string]: JsonValue }
 }
@@ -38,13 +44,16 @@ export function authorizeUrl(openBase: string, appId: string, redirectUri: strin
 export async function identityFromCode(client: ApiClient, appId: string, appSecret: string, code: string, scope: WebScope): Promise<Result<WebIdentity>> {
   const exchanged = await client.getJson(WEB_CODE_PATH, { appid: appId, secret: appSecret, code, grant_type: 'authorization_code' })
   if (!exchanged.ok) return exchanged
-  const { openid, access_token: webToken, unionid } = exchanged.value
+  const { openid, access_token: webToken, unionid, scope: granted, is_snapshotuser: snapshot } = exchanged.value
   if (typeof openid !== 'string' || openid === '' || typeof webToken !== 'string' || webToken === '') {
     return apiError(`GET ${WEB_CODE_PATH}: the answer has no openid/access_token`, undefined, 200)
   }
-  const identity: WebIdentity = { openid, scope }
+  // The scope WeChat granted, which it says: what the page gets is that, not what was asked.
+  const identity: WebIdentity = { openid, scope: granted === 'snsapi_base' || granted === 'snsapi_userinfo' ? granted : scope }
   if (typeof unionid === 'string' && unionid !== '') identity.unionid = unionid
-  if (scope === 'snsapi_base') return ok(identity)
+  if (snapshot === 1 || snapshot === '1') identity.snapshot = true
+  // A snapshot page's virtual user has no profile to read.
+  if (identity.scope === 'snsapi_base' || identity.snapshot) return ok(identity)
   const info = await client.getJson(WEB_USERINFO_PATH, { access_token: webToken, openid, lang: 'zh_CN' })
   if (!info.ok) return info
   if (info.value.openid !== openid) return apiError(`GET ${WEB_USERINFO_PATH}: the answer is not for the user who logged in`, undefined, 200)

@@ -7,7 +7,8 @@
  *           WeChat sends them. An unknown appid, a redirect_uri that is not http(s), a response_type other
  *           than code or another scope: HTTP 400 and a page saying which, as WeChat shows an error page.
  *   GET /sns/oauth2/access_token?appid=&secret=&code=&grant_type=authorization_code
- *        -> {access_token, expires_in, refresh_token, openid, scope} (and unionid when the user has one).
+ *        -> {access_token, expires_in, refresh_token, openid, scope} (and unionid when the user has one,
+ *           is_snapshotuser: 1 for a user in a snapshot page).
  *           A code is good once, for 5 minutes: 40029 unknown or expired, 40163 used. 40002 wrong grant_type;
  *           the appid and secret checked as for /cgi-bin/token.
  *   GET /sns/userinfo?access_token=&openid=&lang=
@@ -34,6 +35,8 @@ export interface BrowserUser {
   headimgurl?: string
   /** Refuses a snsapi_userinfo login (the consent page's 拒绝); a snsapi_base one is silent and cannot be refused. */
   refuses?: boolean
+  /** In a snapshot page (快照页): the exchange answers `is_snapshotuser: 1` and a virtual openid. */
+  snapshot?: boolean
 }
 
 export const DEFAULT_BROWSER_USER: BrowserUser = { openId: 'oWebUser00000000000000000001', nickname: '微信用户' }
@@ -96,6 +99,7 @@ export function createFakeWebLogin(deps: {
     webTokens.set(token, { scope: c.scope, user: c.user })
     const answer: JsonObject = { access_token: token, expires_in: 7200, refresh_token: `refresh_${randomBytes(16).toString('hex')}`, openid: c.user.openId, scope: c.scope }
     if (c.user.unionId) answer.unionid = c.user.unionId
+    if (c.user.snapshot) answer.is_snapshotuser = 1
     return answer
   }
 

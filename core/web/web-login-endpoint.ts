@@ -3,23 +3,24 @@
  * AppSecret. Three requests, the first two in the user's browser:
  *
  *   GET /oauth[/<account>]?to=<page>[&scope=base|userinfo]
- *       -> 302 to WeChat's consent (open.weixin.qq.com), which comes back to this same path with `code` and
- *          `state`: the engine's host must be the account's 网页授权域名.
- *   GET /oauth[/<account>]?code=&state=      (WeChat's redirect back)
+ *       -> a login cookie (login-cookie.ts) and 302 to WeChat's consent (open.weixin.qq.com), which comes
+ *          back to this same path with `code` and `state`: the engine's host must be the account's 网页授权域名.
+ *   GET /oauth[/<account>]?code=&state=      (WeChat's redirect back, in the browser that started it)
  *       -> the code exchanged for the user's openid (and, for userinfo, their profile), kept under a one-time
  *          ticket for 5 minutes, and 302 to the page with `wxe_ticket=<ticket>` added (`wxe_login=refused`
  *          when the user refused a userinfo login).
  *   GET /oauth-identity[/<account>]?ticket=  (from the page's server, or its script)
- *       -> 200 `{ openid, scope, unionid?, userinfo? }` once; the ticket is gone after.
+ *       -> 200 `{ openid, scope, unionid?, snapshot?, userinfo? }` once; the ticket is gone after.
  *
  * Why a ticket, not the openid in the URL: a URL is easy to forge and leaks into logs and Referer headers; a
  * ticket is random, good once, for minutes, and only ever sent to the account's own pages (`to` must be on
- * its pageDomains), so no link can deliver someone's identity to another site. The pending login (`state`)
- * is kept server-side and good once too: a callback not started here is refused.
+ * its pageDomains), so no link can deliver someone's identity to another site. The login in progress lives
+ * in a signed cookie of the browser that started it, so a callback URL handed to someone else does not log
+ * them in (login CSRF), and starting logins writes nothing to the store.
  *
- * Both are kept in the store's kv (shared by a fleet on Redis: the callback may land on another instance).
- * Every refusal leaves a `web login refused` line with the reason (budgeted); the browser steps answer it as
- * text, /oauth-identity as JSON `{ error, reason }`.
+ * Tickets are kept in the store's kv (shared by a fleet on Redis: the redemption may land on another
+ * instance; the cookie is read by any). Every refusal leaves a `web login refused` line with the reason
+ * (budgeted); the browser steps answer it as text, /oauth-identity as JSON `{ error, reason }`.
  */
 import { randomBytes } from 'node:crypto'
 import type Koa from 'koa'
@@ -34,6 +35,7 @@ import { readQuery } from '../receive/read-request.ts'
 import type { KvStore } from '../store/store.ts'
 import { accountUnder } from './account-path.ts'
 import { isPageOrigin, pageProblem } from './page-domains.ts'
+import { loginCookieName, loginKey, openLogin, sealLogin } from './login-cookie.ts'
 import { createRefuse } from './web-refusal.ts'
 import type { CountWebRequest, WebEndpointName } from './web-outcome.ts'
 
@@ -56,27 +58,52 @@ export interface WebLoginOptions {
   lines: LineBudget
   /** Each answer, for /metrics. */
   count?: CountWebRequest
+  now?: () => number
 }
 
-interface PendingLogin {
-  to: string
-  scope: WebScope
+/** `scope=` to the platform's; a Map, so `__proto__` or `constructor` is no scope. */
+const SCOPES: ReadonlyMap<string, WebScope> = new Map([
+  ['base', 'snsapi_base'],
+  ['snsapi_base', 'snsapi_base'],
+  ['userinfo', 'snsapi_userinfo'],
+  ['snsapi_userinfo', 'snsapi_userinfo'],
+])
+
+/** A `to` longer than this is refused: it travels in the login cookie, and browsers keep cookies under 4 KB. */
+export const MAX_LOGIN_TO = 1500
+
+/**
+ * The page to go back to, with `name=value` in its query: as parsed (what was checked is what is used: a
+ * `https:h5.example.com` or a leading space would otherwise read as a path on the engine's host), without
+ * any `wxe_` parameter it came with (a link carrying someone else's ticket must not put two in the URL), its
+ * `#fragment` kept (a single-page app's route).
+ */
+export function backToPage(to: string, name: string, value: string): string {
+  const url = new URL(to)
+  // Deleting re-writes the query, so only when there is one to delete: the page's own query stays as it was.
+  const foreign = [...url.searchParams.keys()].filter((k) => k.startsWith('wxe_'))
+  for (const k of foreign) url.searchParams.delete(k)
+  const query = url.search.replace(/^\?/, '')
+  url.search = `${query === '' ? '' : `${query}&`}${name}=${encodeURIComponent(value)}`
+  return url.href
 }
 
-const SCOPES: Record<string, WebScope> = { base: 'snsapi_base', snsapi_base: 'snsapi_base', userinfo: 'snsapi_userinfo', snsapi_userinfo: 'snsapi_userinfo' }
+/** A store that did not answer, told apart from a bug (which Koa's error handler logs with its stack). */
+class StoreFailure extends Error {}
 
-/** `to` with `name=value` added to its query, before its fragment (a single-page app's `#/route` stays). */
-export function withParam(to: string, name: string, value: string): string {
-  const hash = to.indexOf('#')
-  const base = hash === -1 ? to : to.slice(0, hash)
-  const fragment = hash === -1 ? '' : to.slice(hash)
-  const sep = base.includes('?') ? (base.endsWith('?') || base.endsWith('&') ? '' : '&') : '?'
-  return `${base}${sep}${name}=${encodeURIComponent(value)}${fragment}`
+async function stored<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p
+  } catch (e) {
+    throw new StoreFailure((e as Error).message)
+  }
 }
 
 export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
   const byId = new Map(opts.accounts.map((a) => [a.id, a]))
   const { kv } = opts
+  const now = opts.now ?? Date.now
+  const keys = new Map(opts.accounts.flatMap((a) => (a.appSecret ? [[a.id, loginKey(a.appId, a.appSecret)] as const] : [])))
 
   const count = opts.count ?? (() => {})
   /** Which step a request is, for /metrics and the log: set as the request is dispatched. */
@@ -86,44 +113,69 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
 
   /** The value at the key, deleted in the same step: a second taker (a replay, another instance) gets nothing. */
   async function takeOnce(key: string): Promise<JsonValue | undefined> {
-    const value = await kv.get(LOGIN_NAMESPACE, key)
+    const value = await stored(kv.get(LOGIN_NAMESPACE, key))
     if (value === undefined) return undefined
-    return (await kv.compareAndSet(LOGIN_NAMESPACE, key, value, undefined)) ? value : undefined
+    return (await stored(kv.compareAndSet(LOGIN_NAMESPACE, key, value, undefined))) ? value : undefined
   }
 
-  async function start(ctx: Koa.Context, account: AccountConfig, query: Record<string, string | undefined>): Promise<void> {
+  /** The scheme the browser used: behind a proxy, the proxy's (X-Forwarded-Proto). */
+  const schemeOf = (ctx: Koa.Context) => ctx.get('X-Forwarded-Proto').split(',')[0]?.trim() || ctx.protocol
+
+  function start(ctx: Koa.Context, account: AccountConfig, query: Record<string, string | undefined>): void {
     const domains = account.pageDomains ?? []
     if (domains.length === 0) {
       const setting = account.id === opts.defaultAccount ? 'accounts[].pageDomains or WECHAT_PAGE_DOMAINS' : 'accounts[].pageDomains'
       return refuse(ctx, 404, 'BAD_CONFIG', `account "${account.id}" has no page domains, so no page can be logged in to: set ${setting} to the hosts of its pages`, account.id)
     }
-    if (!account.appSecret) {
+    const key = keys.get(account.id)
+    if (!account.appSecret || !key) {
       return refuse(ctx, 503, 'BAD_CONFIG', `account "${account.id}" has no appSecret, which exchanging the login's code needs: set ${account.id === opts.defaultAccount ? 'WECHAT_APPSECRET or ' : ''}the account's appSecret in engine.config.ts`, account.id)
     }
     const problem = pageProblem(query.to, domains, 'to')
     if (problem) return refuse(ctx, 400, 'BAD_QUERY', problem, account.id)
-    const scope = SCOPES[query.scope ?? 'base']
+    // What was checked is what is kept and used: the page as parsed.
+    const to = new URL(query.to!).href
+    if (to.length > MAX_LOGIN_TO) return refuse(ctx, 400, 'BAD_QUERY', `the to is ${to.length} characters, over ${MAX_LOGIN_TO} (it is kept in a cookie until WeChat sends the user back)`, account.id)
+    const scope = SCOPES.get(query.scope ?? 'base')
     if (!scope) return refuse(ctx, 400, 'BAD_QUERY', `scope ${JSON.stringify(String(query.scope).slice(0, 40))} is not base or userinfo (snsapi_base, snsapi_userinfo)`, account.id)
-    const state = randomBytes(18).toString('base64url')
-    const pending: PendingLogin = { to: query.to!, scope }
-    await kv.set(LOGIN_NAMESPACE, `login:${account.id}:${state}`, pending as unknown as JsonValue, PENDING_LOGIN_MS)
-    // Back to this same path. Behind a proxy the scheme is the proxy's (X-Forwarded-Proto); WeChat only
-    // sends the user back to a redirect_uri on the account's 网页授权域名 anyway.
-    const proto = ctx.get('X-Forwarded-Proto').split(',')[0]?.trim() || ctx.protocol
-    const redirectUri = `${proto}://${ctx.host}${ctx.path}`
+    // Letters and digits: what WeChat's document allows in a state (a-zA-Z0-9, at most 128 bytes).
+    const state = randomBytes(16).toString('hex')
+    const https = schemeOf(ctx) === 'https'
+    // Told by the proxy that the browser is on https: the cookie may say Secure though this hop is http.
+    if (https) ctx.cookies.secure = true
+    ctx.cookies.set(loginCookieName(state), sealLogin(key, { state, to, scope, expiresAt: now() + PENDING_LOGIN_MS }), {
+      httpOnly: true,
+      // Sent on the top-level navigation WeChat redirects back with; not on another site's requests.
+      sameSite: 'lax',
+      secure: https,
+      path: ctx.path,
+      maxAge: PENDING_LOGIN_MS,
+      signed: false,
+      overwrite: true,
+    })
+    // Back to this same path; WeChat only sends the user back to a redirect_uri on the account's 网页授权域名.
+    const redirectUri = `${schemeOf(ctx)}://${ctx.host}${ctx.path}`
     ctx.set('Cache-Control', 'no-store')
     ctx.redirect(authorizeUrl(opts.openBase, account.appId, redirectUri, scope, state))
     count('oauth', account.id, 'ok')
   }
 
   async function callback(ctx: Koa.Context, account: AccountConfig, query: Record<string, string | undefined>): Promise<void> {
-    const pending = (await takeOnce(`login:${account.id}:${query.state}`)) as PendingLogin | undefined
-    if (!pending) return refuse(ctx, 400, 'BAD_QUERY', 'this login was not started here, was used already, or is older than 10 minutes: open the page again', account.id)
+    const key = keys.get(account.id)
+    const state = query.state ?? ''
+    if (!key || !/^[0-9a-f]{32}$/.test(state)) return refuse(ctx, 400, 'BAD_QUERY', 'this login was not started here: open the page again', account.id)
+    const name = loginCookieName(state)
+    const pending = openLogin(key, ctx.cookies.get(name, { signed: false }), state, now())
+    if ('problem' in pending) return refuse(ctx, 400, 'BAD_QUERY', pending.problem, account.id)
+    // Good once: the browser forgets it now (and WeChat takes a code once).
+    ctx.cookies.set(name, null, { path: ctx.path, signed: false, overwrite: true })
     ctx.set('Cache-Control', 'no-store')
     if (!query.code) {
-      // WeChat sends the user back with the state alone when they refuse a userinfo login.
+      // WeChat sends the user back with the state alone when they refuse a userinfo login; a silent base
+      // login has nothing to refuse.
+      if (pending.scope === 'snsapi_base') return refuse(ctx, 400, 'BAD_QUERY', 'WeChat sent the user back without a code: open the page again', account.id)
       opts.log.info({ account: account.id, scope: pending.scope }, 'web login refused by the user')
-      ctx.redirect(withParam(pending.to, 'wxe_login', 'refused'))
+      ctx.redirect(backToPage(pending.to, 'wxe_login', 'refused'))
       count('oauth-callback', account.id, 'user_refused')
       return
     }
@@ -140,15 +192,13 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
       })
     }
     const ticket = randomBytes(18).toString('base64url')
-    await kv.set(LOGIN_NAMESPACE, `identity:${account.id}:${ticket}`, who.value as unknown as JsonValue, TICKET_MS)
-    opts.log.debug({ account: account.id, openId: who.value.openid, scope: pending.scope }, 'web login')
-    ctx.redirect(withParam(pending.to, 'wxe_ticket', ticket))
+    await stored(kv.set(LOGIN_NAMESPACE, `identity:${account.id}:${ticket}`, who.value as unknown as JsonValue, TICKET_MS))
+    opts.log.debug({ account: account.id, openId: who.value.openid, scope: who.value.scope }, 'web login')
+    ctx.redirect(backToPage(pending.to, 'wxe_ticket', ticket))
     count('oauth-callback', account.id, 'ok')
   }
 
   async function identity(ctx: Koa.Context, account: AccountConfig, query: Record<string, string | undefined>): Promise<void> {
-    if (isPageOrigin(ctx.get('Origin'), account.pageDomains ?? [])) ctx.set('Access-Control-Allow-Origin', ctx.get('Origin'))
-    ctx.vary('Origin')
     if (!query.ticket) return refuse(ctx, 400, 'BAD_QUERY', 'no ticket: pass the wxe_ticket the login added to the page URL, as ?ticket=', account.id)
     const who = (await takeOnce(`identity:${account.id}:${query.ticket}`)) as WebIdentity | undefined
     if (!who) return refuse(ctx, 404, 'BAD_QUERY', 'no such ticket: it was used already, is older than 5 minutes, or is not from this account', account.id)
@@ -162,21 +212,37 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     const redeem = login === null ? accountUnder(IDENTITY_PATH, ctx.path, opts.defaultAccount) : null
     const accountId = login ?? redeem
     if (accountId === null) return next()
-    ctx.state.webStep = redeem !== null ? 'oauth-identity' : readQuery(ctx.querystring).state !== undefined ? 'oauth-callback' : 'oauth'
+    const query = readQuery(ctx.querystring)
+    ctx.state.webStep = redeem !== null ? 'oauth-identity' : query.state !== undefined ? 'oauth-callback' : 'oauth'
     const account = accountId === '' ? undefined : byId.get(accountId)
     if (!account) return refuse(ctx, 404, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`, undefined)
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-      ctx.set('Allow', 'GET, HEAD')
-      return refuse(ctx, 405, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET or HEAD`, account.id)
+    if (redeem !== null) {
+      // A page on the account's domains may redeem from its script; no other page's script may read it.
+      if (isPageOrigin(ctx.get('Origin'), account.pageDomains ?? [])) ctx.set('Access-Control-Allow-Origin', ctx.get('Origin'))
+      ctx.vary('Origin')
+      if (ctx.method === 'OPTIONS') {
+        ctx.set('Allow', 'GET, OPTIONS')
+        ctx.set('Access-Control-Allow-Methods', 'GET')
+        const asked = ctx.get('Access-Control-Request-Headers')
+        if (asked) ctx.set('Access-Control-Allow-Headers', asked.slice(0, 200))
+        ctx.status = 204
+        return
+      }
     }
-    const query = readQuery(ctx.querystring)
+    // GET alone: each step changes something (a login cookie, a code exchanged, a ticket used up), and a
+    // HEAD from a link checker or a prefetch must not spend a user's login.
+    if (ctx.method !== 'GET') {
+      ctx.set('Allow', redeem !== null ? 'GET, OPTIONS' : 'GET')
+      return refuse(ctx, 405, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET`, account.id)
+    }
     try {
       if (redeem !== null) await identity(ctx, account, query)
       else if (query.state !== undefined) await callback(ctx, account, query)
-      else await start(ctx, account, query)
+      else start(ctx, account, query)
     } catch (e) {
-      // The store: a login cannot be kept or found without it. Its error (a Redis address) stays in the log.
-      refused(ctx, stepOf(ctx), { status: 503, code: 'STORE_UNAVAILABLE', reason: `the store did not answer: ${(e as Error).message}`, shown: 'the store did not answer; try again (the server log says why)', account: account.id })
+      if (!(e instanceof StoreFailure)) throw e
+      // The store: a ticket cannot be kept or found without it. Its error (a Redis address) stays in the log.
+      refused(ctx, stepOf(ctx), { status: 503, code: 'STORE_UNAVAILABLE', reason: `the store did not answer: ${e.message}`, shown: 'the store did not answer; try again (the server log says why)', account: account.id })
     }
   }
 }

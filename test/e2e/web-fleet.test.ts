@@ -1,7 +1,7 @@
 /**
  * Two engines on one Redis, as docs/scaling.md runs a fleet: a login started on one finishes on the other
- * and its ticket is redeemed on the first (a load balancer picks any instance for each request), and the
- * jsapi_ticket is fetched once for both.
+ * (its cookie opens with the account's key on any instance) and its ticket, kept in Redis, is redeemed on the
+ * first (a load balancer picks any instance for each request); the jsapi_ticket is fetched once for both.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -37,10 +37,13 @@ describe('web endpoints across a fleet on one Redis', () => {
   const location = async (url: string) => (await fetch(url, { redirect: 'manual' })).headers.get('location') ?? ''
 
   it('a login started on one instance finishes on the other; the ticket is redeemed on the first, once', async () => {
-    const toWeChat = await location(`${a.url}/oauth?to=${encodeURIComponent(PAGE)}`)
+    const started = await fetch(`${a.url}/oauth?to=${encodeURIComponent(PAGE)}`, { redirect: 'manual' })
+    // The browser keeps the login cookie for the engine's host, whichever instance answered.
+    const cookie = started.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(';'))).join('; ')
+    const toWeChat = started.headers.get('location') ?? ''
     const back = new URL(await location(toWeChat.split('#')[0]))
     // The load balancer sends WeChat's redirect to the other instance.
-    const toPage = await location(`${b.url}${back.pathname}${back.search}`)
+    const toPage = (await fetch(`${b.url}${back.pathname}${back.search}`, { redirect: 'manual', headers: { cookie } })).headers.get('location') ?? ''
     const ticket = new URL(toPage).searchParams.get('wxe_ticket')
     assert.ok(ticket, toPage)
     const first = await fetch(`${a.url}/oauth-identity?ticket=${ticket}`)

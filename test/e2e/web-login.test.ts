@@ -31,9 +31,24 @@ describe('web login: /oauth and /oauth-identity', () => {
     await fake.close()
   })
 
-  /** One request, its redirect not followed: the status and where it points. */
-  async function step(url: string, headers: Record<string, string> = {}, method = 'GET') {
-    const res = await fetch(url, { redirect: 'manual', headers, method })
+  /** The browser's cookies for the engine's host (name -> value); a fresh jar is another browser. */
+  type Jar = Map<string, string>
+  let browser: Jar = new Map()
+
+  /** One request, its redirect not followed, with and into the jar's cookies when it goes to the engine. */
+  async function step(url: string, headers: Record<string, string> = {}, method = 'GET', jar: Jar = browser) {
+    const toEngine = url.startsWith(h.url)
+    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
+    const res = await fetch(url, { redirect: 'manual', headers: toEngine && cookie ? { ...headers, cookie } : headers, method })
+    if (toEngine) {
+      for (const line of res.headers.getSetCookie()) {
+        const [pair, ...attributes] = line.split(';')
+        const [name, value] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]
+        const gone = value === '' || attributes.some((a) => /^\s*expires=Thu, 01 Jan 1970/i.test(a))
+        if (gone) jar.delete(name)
+        else jar.set(name, value)
+      }
+    }
     return { status: res.status, location: res.headers.get('location') ?? '', text: await res.text(), headers: res.headers }
   }
 
@@ -58,7 +73,8 @@ describe('web login: /oauth and /oauth-identity', () => {
     assert.equal(consent.searchParams.get('redirect_uri'), `${h.url}/oauth`)
     assert.equal(consent.searchParams.get('response_type'), 'code')
     assert.equal(consent.searchParams.get('scope'), 'snsapi_base')
-    assert.match(consent.searchParams.get('state') ?? '', /^[A-Za-z0-9_-]{24}$/)
+    // a-zA-Z0-9 only, as WeChat's document allows in a state.
+    assert.match(consent.searchParams.get('state') ?? '', /^[0-9a-f]{32}$/)
     assert.match(back.location, new RegExp(`^${h.url}/oauth\\?code=[0-9a-f]+&state=`))
     // The page, as it was, with the ticket before its fragment.
     assert.match(toPage.location, /^https:\/\/h5\.example\.com\/order\?id=7&wxe_ticket=[A-Za-z0-9_-]{24}#\/pay$/)
@@ -103,19 +119,70 @@ describe('web login: /oauth and /oauth-identity', () => {
     }
   })
 
-  it('a callback is good once, and only for a login started here', async () => {
+  it('a callback is good once, in the browser that started the login, for its account', async () => {
     const toWeChat = await step(`${h.url}/oauth?to=${encodeURIComponent(PAGE)}`)
+    const cookie = toWeChat.headers.getSetCookie()[0] ?? ''
+    assert.match(cookie, /^wxe_login_[0-9a-f]{12}=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+; path=\/oauth; expires=[^;]+; samesite=lax; httponly$/)
     const back = await step(toWeChat.location.split('#')[0])
     assert.equal((await step(back.location)).status, 302)
     const replay = await step(back.location)
     assert.equal(replay.status, 400)
-    assert.match(replay.text, /^BAD_QUERY: this login was not started here, was used already, or is older than 10 minutes: open the page again\n$/)
-    const forged = await step(`${h.url}/oauth?code=abc&state=made-up`)
-    assert.equal(forged.status, 400)
-    // A state of one account is not another's.
+    assert.equal(replay.text, 'BAD_QUERY: this login was not started in this browser, or is older than 10 minutes: open the page again\n')
+    assert.equal((await step(`${h.url}/oauth?code=abc&state=made-up`)).text, 'BAD_QUERY: this login was not started here: open the page again\n')
+    // A state of one account is not another's: its cookie does not open with the other account's key.
     const started = await step(`${h.url}/oauth/other?to=${encodeURIComponent('https://other.example.com/')}`)
     const state = new URL(started.location).searchParams.get('state')
-    assert.equal((await step(`${h.url}/oauth/main?code=abc&state=${state}`)).status, 400)
+    const crossed = await step(`${h.url}/oauth/main?code=abc&state=${state}`)
+    assert.equal(crossed.text, "BAD_QUERY: the login cookie is not this account's: open the page again\n")
+  })
+
+  it("login CSRF: WeChat's redirect back, sent to someone else's browser, does not log them in", async () => {
+    // The attacker logs in as themself and stops at WeChat's redirect back...
+    const attacker: Jar = new Map()
+    const toWeChat = await step(`${h.url}/oauth?to=${encodeURIComponent(PAGE)}`, {}, 'GET', attacker)
+    const back = await step(toWeChat.location.split('#')[0], {}, 'GET', attacker)
+    // ...and has the victim open it.
+    const victim = await step(back.location, {}, 'GET', new Map())
+    assert.equal(victim.status, 400)
+    assert.doesNotMatch(victim.location, /wxe_ticket/)
+  })
+
+  it('HEAD spends nothing: a link checker or a prefetch does not use up a login or a ticket', async () => {
+    const toWeChat = await step(`${h.url}/oauth?to=${encodeURIComponent(PAGE)}`)
+    const back = await step(toWeChat.location.split('#')[0])
+    const exchanges = () => fake.requests.filter((r) => r.path === WEB_CODE_PATH).length
+    const before = exchanges()
+    assert.equal((await step(back.location, {}, 'HEAD')).status, 405)
+    assert.equal(exchanges(), before)
+    const toPage = await step(back.location)
+    assert.equal(toPage.status, 302)
+    const redeem = `${h.url}/oauth-identity?ticket=${ticketIn(toPage.location)}`
+    assert.equal((await step(redeem, {}, 'HEAD')).status, 405)
+    assert.equal((await fetch(redeem)).status, 200)
+  })
+
+  it('the page is used as it was checked: parsed, its wxe_ parameters dropped, the ticket added once', async () => {
+    for (const [to, page] of [
+      ['https:h5.example.com/x', 'https://h5.example.com/x?wxe_ticket='],
+      [' https://h5.example.com/x', 'https://h5.example.com/x?wxe_ticket='],
+      ['https://h5.example.com/?wxe_ticket=ATTACKERS&a=1', 'https://h5.example.com/?a=1&wxe_ticket='],
+      ['https://h5.example.com/?wxe_login=refused', 'https://h5.example.com/?wxe_ticket='],
+    ]) {
+      const { toPage } = await login(`/oauth?to=${encodeURIComponent(to)}`)
+      assert.ok(toPage.location.startsWith(page), `${JSON.stringify(to)} -> ${toPage.location}`)
+      assert.equal(new URL(toPage.location).searchParams.getAll('wxe_ticket').length, 1)
+    }
+  })
+
+  it('a user in a snapshot page (快照页) is said to be one, with no profile', async () => {
+    fake.setBrowserUser({ openId: 'oVirtual', snapshot: true })
+    try {
+      const { toPage } = await login(`/oauth?scope=userinfo&to=${encodeURIComponent(PAGE)}`)
+      const who = await (await fetch(`${h.url}/oauth-identity?ticket=${ticketIn(toPage.location)}`)).json()
+      assert.deepEqual(who, { openid: 'oVirtual', scope: 'snsapi_userinfo', snapshot: true })
+    } finally {
+      fake.setBrowserUser(DEFAULT_BROWSER_USER)
+    }
   })
 
   it("a ticket is the account's: another account's endpoint does not know it", async () => {
@@ -153,14 +220,18 @@ describe('web login: /oauth and /oauth-identity', () => {
       [`/oauth/nope?to=${encodeURIComponent(PAGE)}`, 404, /^UNKNOWN_ACCOUNT: no account at \/oauth\/nope\n$/],
       [`/oauth/nodomains?to=${encodeURIComponent(PAGE)}`, 404, /^BAD_CONFIG: account "nodomains" has no page domains/],
       [`/oauth/nosecret?to=${encodeURIComponent(PAGE)}`, 503, /^BAD_CONFIG: account "nosecret" has no appSecret/],
-      [`/oauth?to=${encodeURIComponent(PAGE)}`, 405, /^METHOD_NOT_ALLOWED: POST is not GET or HEAD\n$/, 'POST'],
+      [`/oauth?to=${encodeURIComponent(PAGE)}`, 405, /^METHOD_NOT_ALLOWED: POST is not GET\n$/, 'POST'],
       ['/oauth-identity', 400, /"reason":"no ticket: pass the wxe_ticket/],
+      [`/oauth?scope=__proto__&to=${encodeURIComponent(PAGE)}`, 400, /^BAD_QUERY: scope "__proto__" is not base or userinfo/],
+      [`/oauth?scope=constructor&to=${encodeURIComponent(PAGE)}`, 400, /^BAD_QUERY: scope "constructor" is not base or userinfo/],
+      [`/oauth?to=${encodeURIComponent(`${PAGE}&q=${'x'.repeat(1500)}`)}`, 400, /^BAD_QUERY: the to is \d+ characters, over 1500/],
     ]
     for (const [path, status, text, method] of cases) {
+      const seen = h.lines.length
       const r = await step(`${h.url}${path}`, {}, method)
       assert.equal(r.status, status, path)
       assert.match(r.text, text, path)
-      assert.ok(h.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('web login refused: ') && l.status === status), `a line for ${path}`)
+      assert.ok(h.lines.slice(seen).some((l) => typeof l.msg === 'string' && l.msg.startsWith('web login refused: ') && l.status === status), `a line for ${path}`)
     }
   })
 
@@ -183,9 +254,16 @@ describe('web login: /oauth and /oauth-identity', () => {
       const fail = () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.7:6379'))
       kv.set = fail
       kv.get = fail
-      const start = await step(`${broken.url}/oauth?to=${encodeURIComponent(PAGE)}`)
+      // Starting needs no store (the login is in the cookie); keeping the ticket does.
+      const jar: Jar = new Map()
+      const toWeChat = await fetch(`${broken.url}/oauth?to=${encodeURIComponent(PAGE)}`, { redirect: 'manual' })
+      assert.equal(toWeChat.status, 302)
+      for (const c of toWeChat.headers.getSetCookie()) jar.set(c.slice(0, c.indexOf('=')), c.slice(c.indexOf('=') + 1, c.indexOf(';')))
+      const back = (await fetch((toWeChat.headers.get('location') ?? '').split('#')[0], { redirect: 'manual' })).headers.get('location') ?? ''
+      const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
+      const start = await fetch(back, { redirect: 'manual', headers: { cookie } })
       assert.equal(start.status, 503)
-      assert.equal(start.text, 'STORE_UNAVAILABLE: the store did not answer; try again (the server log says why)\n')
+      assert.equal(await start.text(), 'STORE_UNAVAILABLE: the store did not answer; try again (the server log says why)\n')
       const redeem = await step(`${broken.url}/oauth-identity?ticket=abc`)
       assert.equal(redeem.status, 503)
       assert.deepEqual(JSON.parse(redeem.text), { error: 'STORE_UNAVAILABLE', reason: 'the store did not answer; try again (the server log says why)' })
@@ -205,6 +283,7 @@ describe('web login: /oauth and /oauth-identity', () => {
     assert.ok(value('endpoint="oauth-identity",account="main",outcome="ok"') >= 3)
     // An unknown account in a path is no label of its own.
     assert.equal(value('endpoint="oauth",account="",outcome="UNKNOWN_ACCOUNT"'), 1)
+    assert.equal(value('endpoint="oauth-callback",account="main",outcome="BAD_QUERY"') >= 4, true)
     assert.doesNotMatch(text, /account="nope"/)
   })
 })
