@@ -143,7 +143,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
 
   const isFresh = (r: TokenRecord, t: number) => t < r.expiresAt - marginMs
   const storeError = (e: unknown, op: string) => {
-    const reason = `token store ${op} failed (${name}): ${e instanceof Error ? e.message : String(e)}`
+    const reason = `token store ${op} failed${name === 'access_token' ? '' : ` (${name})`}: ${e instanceof Error ? e.message : String(e)}`
     log.error({ code: 'STORE_UNAVAILABLE', reason, appId }, `${name} store failed`)
     return fail('STORE_UNAVAILABLE', reason)
   }

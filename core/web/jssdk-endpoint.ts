@@ -26,7 +26,8 @@ import { accountUnder } from './account-path.ts'
 import { createRefuse } from './web-refusal.ts'
 import type { CountWebRequest } from './web-outcome.ts'
 import { jsSdkConfig } from './jssdk-signature.ts'
-import { isPageOrigin, pageProblem } from './page-domains.ts'
+import { answerCors } from './page-cors.ts'
+import { pageProblem } from './page-domains.ts'
 
 export const JSSDK_PATH = '/jssdk-config'
 
@@ -57,18 +58,7 @@ export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware 
     if (!account) return refuse(ctx, 404, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`)
     const domains = account.pageDomains ?? []
     // A page on the account's domains may read the answer from its script; no other page's script may.
-    const origin = ctx.get('Origin')
-    if (isPageOrigin(origin, domains)) ctx.set('Access-Control-Allow-Origin', origin)
-    ctx.vary('Origin')
-    if (ctx.method === 'OPTIONS') {
-      ctx.set('Allow', 'GET, HEAD, OPTIONS')
-      ctx.set('Access-Control-Allow-Methods', 'GET')
-      // A script that adds a header of its own (X-Requested-With) must not fail its preflight.
-      const asked = ctx.get('Access-Control-Request-Headers')
-      if (asked) ctx.set('Access-Control-Allow-Headers', asked.slice(0, 200))
-      ctx.status = 204
-      return
-    }
+    if (answerCors(ctx, domains, 'GET, HEAD, OPTIONS')) return
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.set('Allow', 'GET, HEAD, OPTIONS')
       return refuse(ctx, 405, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET or HEAD`, account.id)

@@ -34,7 +34,8 @@ import type { JsonValue } from '../plugin/plugin-api.ts'
 import { readQuery } from '../receive/read-request.ts'
 import type { KvStore } from '../store/store.ts'
 import { accountUnder } from './account-path.ts'
-import { isPageOrigin, pageProblem } from './page-domains.ts'
+import { answerCors } from './page-cors.ts'
+import { pageProblem } from './page-domains.ts'
 import { loginCookieName, loginKey, openLogin, sealLogin } from './login-cookie.ts'
 import { createRefuse } from './web-refusal.ts'
 import type { CountWebRequest, WebEndpointName } from './web-outcome.ts'
@@ -218,16 +219,7 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     if (!account) return refuse(ctx, 404, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`, undefined)
     if (redeem !== null) {
       // A page on the account's domains may redeem from its script; no other page's script may read it.
-      if (isPageOrigin(ctx.get('Origin'), account.pageDomains ?? [])) ctx.set('Access-Control-Allow-Origin', ctx.get('Origin'))
-      ctx.vary('Origin')
-      if (ctx.method === 'OPTIONS') {
-        ctx.set('Allow', 'GET, OPTIONS')
-        ctx.set('Access-Control-Allow-Methods', 'GET')
-        const asked = ctx.get('Access-Control-Request-Headers')
-        if (asked) ctx.set('Access-Control-Allow-Headers', asked.slice(0, 200))
-        ctx.status = 204
-        return
-      }
+      if (answerCors(ctx, account.pageDomains ?? [], 'GET, OPTIONS')) return
     }
     // GET alone: each step changes something (a login cookie, a code exchanged, a ticket used up), and a
     // HEAD from a link checker or a prefetch must not spend a user's login.

@@ -209,6 +209,10 @@ describe('web login: /oauth and /oauth-identity', () => {
     assert.equal(mine.headers.get('access-control-allow-origin'), 'https://h5.example.com')
     const theirs = await fetch(`${h.url}/oauth-identity?ticket=x`, { headers: { origin: 'https://evil.example.net' } })
     assert.equal(theirs.headers.get('access-control-allow-origin'), null)
+    const preflight = await fetch(`${h.url}/oauth-identity`, { method: 'OPTIONS', headers: { origin: 'https://h5.example.com', 'access-control-request-headers': 'x-requested-with' } })
+    assert.equal(preflight.status, 204)
+    assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://h5.example.com')
+    assert.equal(preflight.headers.get('access-control-allow-headers'), 'x-requested-with')
   })
 
   it('refusals: each with its status and reason, and a log line', async () => {
