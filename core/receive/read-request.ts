@@ -8,22 +8,29 @@ import type { IncomingMessage } from 'node:http'
 import getRawBody from 'raw-body'
 
 /**
- * `/wechat` -> default account (undefined), `/wechat/<id>` -> id (a trailing slash allowed on both, as an
- * account's URL may be configured with one), another path under /wechat/ -> '' (no such account), anything
- * else -> null. Matched by hand: on the path every message takes, @koa/router cost more than the rest of
- * the HTTP layer.
+ * Which account a path under `prefix` names: `<prefix>` -> the default account (undefined), `<prefix>/<id>`
+ * -> id (a trailing slash allowed on both, as an account's URL may be configured with one), another path
+ * under `<prefix>/` -> '' (no such account), anything else -> null (not this prefix's). Matched by hand: on
+ * the path every message takes, @koa/router cost more than the rest of the HTTP layer. /wechat reads its
+ * paths so, and the web endpoints theirs (core/web/).
  */
-export function wechatAccountOf(path: string): string | undefined | null {
-  if (path === '/wechat' || path === '/wechat/') return undefined
-  if (!path.startsWith('/wechat/')) return null
-  const id = path.endsWith('/') ? path.slice(8, -1) : path.slice(8)
-  if (id === '' || id.includes('/')) return ''
-  try {
-    return decodeURIComponent(id)
-  } catch {
-    return ''
+export function accountPathReader(prefix: string): (path: string) => string | undefined | null {
+  const under = `${prefix}/`
+  return (path) => {
+    if (path === prefix || path === under) return undefined
+    if (!path.startsWith(under)) return null
+    const id = path.endsWith('/') ? path.slice(under.length, -1) : path.slice(under.length)
+    if (id === '' || id.includes('/')) return ''
+    try {
+      return decodeURIComponent(id)
+    } catch {
+      return ''
+    }
   }
 }
+
+/** `/wechat` and `/wechat/<id>`: where WeChat pushes to. */
+export const wechatAccountOf = accountPathReader('/wechat')
 
 /** The query as the engine takes it. querystring.parse, not Koa's ctx.query: its getter cost about a quarter of a bare request. */
 export function readQuery(raw: string): Record<string, string | undefined> {

@@ -20,9 +20,8 @@ import type { AccountConfig } from '../config/config-types.ts'
 import type { ErrorCode } from '../errors.ts'
 import type { LineBudget } from '../log/line-budget.ts'
 import type { Logger } from '../log/logger.ts'
-import { readQuery } from '../receive/read-request.ts'
+import { accountPathReader, readQuery } from '../receive/read-request.ts'
 import type { JsapiTicket } from '../platform/jsapi-ticket.ts'
-import { accountUnder } from './account-path.ts'
 import { createRefuse } from './web-refusal.ts'
 import type { CountWebRequest } from './web-outcome.ts'
 import { jsSdkConfig } from './jssdk-signature.ts'
@@ -30,6 +29,7 @@ import { answerCors } from './page-cors.ts'
 import { pageProblem } from './page-domains.ts'
 
 export const JSSDK_PATH = '/jssdk-config'
+const accountOf = accountPathReader(JSSDK_PATH)
 
 export interface JsSdkEndpointOptions {
   accounts: readonly AccountConfig[]
@@ -52,9 +52,9 @@ export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware 
   const refuse = (ctx: Koa.Context, status: number, code: ErrorCode, reason: string, account?: string) => refused(ctx, 'jssdk-config', { status, code, reason, account })
 
   return async (ctx, next) => {
-    const accountId = accountUnder(JSSDK_PATH, ctx.path, opts.defaultAccount)
+    const accountId = accountOf(ctx.path)
     if (accountId === null) return next()
-    const account = accountId === '' ? undefined : byId.get(accountId)
+    const account = accountId === '' ? undefined : byId.get(accountId ?? opts.defaultAccount)
     if (!account) return refuse(ctx, 404, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`)
     const domains = account.pageDomains ?? []
     // A page on the account's domains may read the answer from its script; no other page's script may.

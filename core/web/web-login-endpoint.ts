@@ -31,9 +31,8 @@ import type { Logger } from '../log/logger.ts'
 import type { ApiClient } from '../platform/api-client.ts'
 import { authorizeUrl, identityFromCode, type WebIdentity, type WebScope } from '../platform/web-authorization.ts'
 import type { JsonValue } from '../plugin/plugin-api.ts'
-import { readQuery } from '../receive/read-request.ts'
+import { accountPathReader, readQuery } from '../receive/read-request.ts'
 import type { KvStore } from '../store/store.ts'
-import { accountUnder } from './account-path.ts'
 import { answerCors } from './page-cors.ts'
 import { pageProblem } from './page-domains.ts'
 import { loginCookieName, loginKey, openLogin, sealLogin } from './login-cookie.ts'
@@ -42,6 +41,8 @@ import type { CountWebRequest, WebEndpointName } from './web-outcome.ts'
 
 export const LOGIN_PATH = '/oauth'
 export const IDENTITY_PATH = '/oauth-identity'
+const loginAccountOf = accountPathReader(LOGIN_PATH)
+const identityAccountOf = accountPathReader(IDENTITY_PATH)
 export const LOGIN_NAMESPACE = 'oauth'
 /** A login not back from WeChat within this is forgotten (WeChat's own code lives 5 minutes). */
 export const PENDING_LOGIN_MS = 10 * 60_000
@@ -209,26 +210,28 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
   }
 
   return async (ctx, next) => {
-    const login = accountUnder(LOGIN_PATH, ctx.path, opts.defaultAccount)
-    const redeem = login === null ? accountUnder(IDENTITY_PATH, ctx.path, opts.defaultAccount) : null
-    const accountId = login ?? redeem
-    if (accountId === null) return next()
+    const login = loginAccountOf(ctx.path)
+    const redeeming = login === null
+    const named = redeeming ? identityAccountOf(ctx.path) : login
+    if (named === null) return next()
+    // undefined: the path names no account, so the default one.
+    const accountId = named ?? opts.defaultAccount
     const query = readQuery(ctx.querystring)
-    ctx.state.webStep = redeem !== null ? 'oauth-identity' : query.state !== undefined ? 'oauth-callback' : 'oauth'
+    ctx.state.webStep = redeeming ? 'oauth-identity' : query.state !== undefined ? 'oauth-callback' : 'oauth'
     const account = accountId === '' ? undefined : byId.get(accountId)
     if (!account) return refuse(ctx, 404, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`, undefined)
-    if (redeem !== null) {
+    if (redeeming) {
       // A page on the account's domains may redeem from its script; no other page's script may read it.
       if (answerCors(ctx, account.pageDomains ?? [], 'GET, OPTIONS')) return
     }
     // GET alone: each step changes something (a login cookie, a code exchanged, a ticket used up), and a
     // HEAD from a link checker or a prefetch must not spend a user's login.
     if (ctx.method !== 'GET') {
-      ctx.set('Allow', redeem !== null ? 'GET, OPTIONS' : 'GET')
+      ctx.set('Allow', redeeming ? 'GET, OPTIONS' : 'GET')
       return refuse(ctx, 405, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET`, account.id)
     }
     try {
-      if (redeem !== null) await identity(ctx, account, query)
+      if (redeeming) await identity(ctx, account, query)
       else if (query.state !== undefined) await callback(ctx, account, query)
       else start(ctx, account, query)
     } catch (e) {
