@@ -162,36 +162,34 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
   if (env.WECHAT_ORIGINAL_ID) accountEnv.originalId = env.WECHAT_ORIGINAL_ID
   if (env.WECHAT_MODE) accountEnv.mode = env.WECHAT_MODE as AccountConfig['mode']
   if (Object.keys(accountEnv).length > 0) {
-    let account = c.accounts.find((a) => a.id === c.defaultAccount)
-    if (!account) {
-      account = { id: c.defaultAccount, token: '', appId: '', mode: 'plaintext' }
-      c.accounts.push(account)
-    }
+    const account = defaultAccountOf(c)
     // A key given without a mode means the operator turned encryption on: accept both (compatible).
     if (accountEnv.encodingAESKey && !accountEnv.mode && account.mode === 'plaintext') accountEnv.mode = 'compatible'
     Object.assign(account, accountEnv)
   }
   const pageDomains = listFromEnv(env, 'WECHAT_PAGE_DOMAINS', "the hosts of the default account's pages (its JS接口安全域名)", problems, 20)
-  if (pageDomains) {
-    let account = c.accounts.find((a) => a.id === c.defaultAccount)
-    if (!account) {
-      account = { id: c.defaultAccount, token: '', appId: '', mode: 'plaintext' }
-      c.accounts.push(account)
-    }
-    account.pageDomains = pageDomains
-  }
+  if (pageDomains) defaultAccountOf(c).pageDomains = pageDomains
   const admins = adminsFromEnv(env, problems)
   if (admins) {
-    let account = c.accounts.find((a) => a.id === c.defaultAccount)
-    if (!account) {
-      account = { id: c.defaultAccount, token: '', appId: '', mode: 'plaintext' }
-      c.accounts.push(account)
-    }
+    const account = defaultAccountOf(c)
     // Replaces the file's group, as WECHAT_TOKEN replaces its token: OpenIDs are personal data a deploy
     // keeps out of the repository, and the environment says the whole list.
     account.userGroups = { ...account.userGroups, admins }
   }
   return c
+}
+
+/**
+ * The default account, which the WECHAT_* variables set: created, empty, when the file has none by that id
+ * (the environment alone may describe it; the schema then says what it still lacks).
+ */
+function defaultAccountOf(c: EngineConfig): AccountConfig {
+  let account = c.accounts.find((a) => a.id === c.defaultAccount)
+  if (!account) {
+    account = { id: c.defaultAccount, token: '', appId: '', mode: 'plaintext' }
+    c.accounts.push(account)
+  }
+  return account
 }
 
 /**
