@@ -45,20 +45,23 @@ export function pageProblem(pageUrl: string | undefined, domains: readonly strin
   if (url.port !== '') return `the ${param} ${quoted(pageUrl)} has a port: the console's JS接口安全域名 take none`
   const host = url.hostname.toLowerCase()
   const allowed = domains.some((entry) => {
-    const slash = entry.indexOf('/')
-    const entryHost = (slash === -1 ? entry : entry.slice(0, slash)).toLowerCase()
-    const entryPath = slash === -1 ? '' : entry.slice(slash)
+    const { entryHost, entryPath } = entryParts(entry)
     return host === entryHost && underPath(url.pathname, entryPath)
   })
   if (allowed) return undefined
   return `${quoted(host + url.pathname)} is not under the account's page domains (${domains.join(', ')}): add it to accounts[].pageDomains (and, for the JS-SDK, to 公众号设置 > 功能设置 > JS接口安全域名)`
 }
 
-/** `/mp` covers `/mp` and `/mp/...`, not `/mpevil`. */
+/** `h5.example.com/mp` -> its host (lower case, as URLs give hosts) and its path (`/mp`; '' for a bare host). */
+function entryParts(entry: string): { entryHost: string; entryPath: string } {
+  const slash = entry.indexOf('/')
+  return slash === -1 ? { entryHost: entry.toLowerCase(), entryPath: '' } : { entryHost: entry.slice(0, slash).toLowerCase(), entryPath: entry.slice(slash) }
+}
+
+/** `/mp` (or `/mp/`) covers `/mp` and `/mp/...`, not `/mpevil`. */
 function underPath(pathname: string, entryPath: string): boolean {
-  if (entryPath === '' || entryPath === '/') return true
-  const dir = entryPath.endsWith('/') ? entryPath : `${entryPath}/`
-  return pathname === entryPath || pathname === dir.slice(0, -1) || pathname.startsWith(dir)
+  const base = entryPath.endsWith('/') ? entryPath.slice(0, -1) : entryPath
+  return base === '' || pathname === base || pathname.startsWith(`${base}/`)
 }
 
 /** The origin a page on these domains calls from, for CORS: `https://h5.example.com`, when it is one of them. */
@@ -72,7 +75,7 @@ export function isPageOrigin(origin: string | undefined, domains: readonly strin
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.port !== '' || url.origin !== origin) return false
   const host = url.hostname.toLowerCase()
-  return domains.some((entry) => (entry.split('/', 1)[0] ?? '').toLowerCase() === host)
+  return domains.some((entry) => entryParts(entry).entryHost === host)
 }
 
 function quoted(s: string): string {

@@ -129,8 +129,9 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
       const setting = account.id === opts.defaultAccount ? 'accounts[].pageDomains or WECHAT_PAGE_DOMAINS' : 'accounts[].pageDomains'
       return refuse(ctx, 404, 'BAD_CONFIG', `account "${account.id}" has no page domains, so no page can be logged in to: set ${setting} to the hosts of its pages`, account.id)
     }
+    // A key exactly when the account has an AppSecret.
     const key = keys.get(account.id)
-    if (!account.appSecret || !key) {
+    if (!key) {
       return refuse(ctx, 503, 'BAD_CONFIG', `account "${account.id}" has no appSecret, which exchanging the login's code needs: set ${account.id === opts.defaultAccount ? 'WECHAT_APPSECRET or ' : ''}the account's appSecret in engine.config.ts`, account.id)
     }
     const problem = pageProblem(query.to, domains, 'to')
@@ -142,7 +143,8 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     if (!scope) return refuse(ctx, 400, 'BAD_QUERY', `scope ${JSON.stringify(String(query.scope).slice(0, 40))} is not base or userinfo (snsapi_base, snsapi_userinfo)`, account.id)
     // Letters and digits: what WeChat's document allows in a state (a-zA-Z0-9, at most 128 bytes).
     const state = randomBytes(16).toString('hex')
-    const https = schemeOf(ctx) === 'https'
+    const scheme = schemeOf(ctx)
+    const https = scheme === 'https'
     // Told by the proxy that the browser is on https: the cookie may say Secure though this hop is http.
     if (https) ctx.cookies.secure = true
     ctx.cookies.set(loginCookieName(state), sealLogin(key, { state, to, scope, expiresAt: now() + PENDING_LOGIN_MS }), {
@@ -156,7 +158,7 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
       overwrite: true,
     })
     // Back to this same path; WeChat only sends the user back to a redirect_uri on the account's 网页授权域名.
-    const redirectUri = `${schemeOf(ctx)}://${ctx.host}${ctx.path}`
+    const redirectUri = `${scheme}://${ctx.host}${ctx.path}`
     ctx.set('Cache-Control', 'no-store')
     ctx.redirect(authorizeUrl(opts.openBase, account.appId, redirectUri, scope, state))
     count('oauth', account.id, 'ok')
