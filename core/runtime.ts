@@ -299,7 +299,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     const bound = runtime.server?.address() as AddressInfo | undefined
     // Each account's mode as resolved: an EncodingAESKey from the environment makes a plaintext account compatible.
     const modes = Object.fromEntries(config.accounts.map((a) => [a.id, a.mode]))
-    log.info({ url: runtime.url, address: bound && `${bound.address}:${bound.port}`, admin: runtime.adminUrl, accounts: config.accounts.map((a) => a.id), modes, store: store.kind }, 'wxengine listening')
+    log.info({ url: runtime.url, address: bound && `${bound.address}:${bound.port}`, publicUrl: config.publicUrl, admin: runtime.adminUrl, accounts: config.accounts.map((a) => a.id), modes, store: store.kind }, 'wxengine listening')
     // stdout is buffered (core/log/logger.ts): the operator and the process manager see at once that it is up.
     log.flush()
   }
@@ -315,7 +315,7 @@ async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void
   const count: CountWebRequest = (endpoint, account, outcome) => runtime.metrics.webRequests.inc({ endpoint, account, outcome })
   const web = [
     createJsSdkEndpoint({ accounts, defaultAccount, ticketFor: (id) => runtime.platform.jsapiTicketFor(id), log, lines, count }),
-    createWebLoginEndpoint({ accounts, defaultAccount, openBase: config.platform.openBase, client: createApiClient({ baseUrl: config.platform.apiBase }), kv: runtime.store.kv, log, lines, count }),
+    createWebLoginEndpoint({ accounts, defaultAccount, publicUrl: config.publicUrl, openBase: config.platform.openBase, client: createApiClient({ baseUrl: config.platform.apiBase }), kv: runtime.store.kv, log, lines, count }),
   ]
   const app = createApp({ engine, log, maxBodyBytes: config.limits.maxBodyBytes, web, extraRoutes: sharePort ? adminRoutes : undefined, observe, lines })
   const serverOptions = { requestTimeoutMs: config.limits.requestTimeoutMs, log, observe, lines }

@@ -31,6 +31,18 @@ function platformBase(example: string, variable: string) {
     .refine((v) => { const url = urlOrUndefined(v); return url === undefined || (url.username === '' && url.password === '') }, `must not contain a user or password: fetch refuses such URLs (${variable})`)
 }
 
+/**
+ * publicUrl: an http(s) URL with nothing after its path. A query or fragment would end up in the middle of
+ * every link built on it (`https://wx.example.com?x=1/oauth/...`), and WeChat takes no credentials in a
+ * redirect_uri.
+ */
+const publicUrlSchema = z
+  .string()
+  .url('must be where browsers reach the engine, such as https://wx.example.com (PUBLIC_URL)')
+  .refine((v) => { const url = urlOrUndefined(v); return url === undefined || /^https?:$/.test(url.protocol) }, 'must be an http:// or https:// URL (PUBLIC_URL)')
+  .refine((v) => { const url = urlOrUndefined(v); return url === undefined || (url.username === '' && url.password === '') }, 'must not contain a user or password (PUBLIC_URL)')
+  .refine((v) => { const url = urlOrUndefined(v); return url === undefined || (url.search === '' && url.hash === '' && !/[?#]/.test(v)) }, 'must not have a query or fragment: links are built by adding paths to it (PUBLIC_URL)')
+
 function urlOrUndefined(value: string): URL | undefined {
   try {
     return new URL(value)
@@ -86,6 +98,7 @@ export const engineConfigSchema = z
   .object({
     port: z.number().int().min(0, 'must be 0 to 65535 (PORT)').max(65535, 'must be 0 to 65535 (PORT)'),
     host: z.string(),
+    publicUrl: publicUrlSchema.optional(),
     dataDir: z.string().min(1),
     rulesDir: z.string().min(1),
     pluginsDir: z.string().min(1),

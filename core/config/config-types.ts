@@ -61,6 +61,14 @@ export interface StoreConfig {
 export interface EngineConfig {
   port: number
   host: string
+  /**
+   * Where users' browsers reach the engine: its scheme, host and any path a proxy serves it under
+   * (`https://wx.example.com`, `https://example.com/wx`). A web login tells WeChat to come back there, and
+   * plugins build login links on it (`ctx.web.loginUrl`). Unset, a login takes the scheme and host from the
+   * request (`X-Forwarded-Proto`, `Host`), and plugins cannot build links. PUBLIC_URL sets it. No trailing slash
+   * is kept.
+   */
+  publicUrl?: string
   dataDir: string
   rulesDir: string
   pluginsDir: string

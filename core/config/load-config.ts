@@ -148,6 +148,7 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
   if (env.WECHAT_MP_BASE) c.platform.mpBase = env.WECHAT_MP_BASE
   if (env.WECHAT_OPEN_BASE) c.platform.openBase = env.WECHAT_OPEN_BASE
   if (env.ADMIN_TOKEN) c.admin.token = env.ADMIN_TOKEN
+  if (env.PUBLIC_URL) c.publicUrl = env.PUBLIC_URL
 
   // Set but empty is a secret not filled in (a blank line of an EnvironmentFile), not "use the file's":
   // the file's is the example's, whose token anyone can sign pushes with.
@@ -258,6 +259,8 @@ export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
   if (problems.length > 0) {
     return invalidConfiguration(file, problems)
   }
+  // Links are built by adding `/oauth/...`: `https://wx.example.com/` would give `//oauth`.
+  if (config.publicUrl !== undefined) config.publicUrl = new URL(config.publicUrl).href.replace(/\/+$/, '')
   return ok(config)
 }
 

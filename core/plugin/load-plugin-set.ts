@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path'
 import type { PluginSettings } from '../config/config-types.ts'
 import type { EngineError } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
+import type { LoginLinkSettings } from '../web/login-link.ts'
 import type { AccountInfo } from './plugin-api.ts'
 import type { PluginManifest, PluginServices, PluginSet } from './plugin-host-types.ts'
 import { resolvePluginIsolation, type PluginIsolationSetting } from './plugin-isolation.ts'
@@ -31,6 +32,8 @@ export interface LoadPluginSetOptions {
   startTimeoutMs?: number
   /** The engine's accounts, for setup's `api.accounts` and `api.platform` (none when left out). */
   accounts?: AccountInfo[]
+  /** What plugins build login links with (`ctx.web`); none can be built when left out. */
+  web?: LoginLinkSettings
   /** Bound on one plugin's dispose(). */
   disposeTimeoutMs?: number
 }
@@ -71,6 +74,7 @@ export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: 
           disposeTimeoutMs: opts.disposeTimeoutMs ?? DEFAULT_DISPOSE_TIMEOUT_MS,
           logLevel: opts.services.log.level,
           accounts: opts.accounts ?? [],
+          web: opts.web ?? { publicUrl: undefined, accounts: [] },
         },
         timeoutMs: settings.timeoutMs ?? opts.defaultTimeoutMs,
         startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,

@@ -197,6 +197,21 @@ export interface UserInfo {
   inGroup(group: string): boolean
 }
 
+/**
+ * Links into the account's pages through a web login (docs/web.md#login-links-from-a-plugin): the page opens
+ * knowing who the user is. For a news article, a template message's `url`, a text reply's `<a href>`.
+ */
+export interface WebLinks {
+  /**
+   * `<publicUrl>/oauth/<account>?to=<page>`: a link that logs the user in (silently, for `base`) and opens
+   * `to` with `wxe_ticket=` added, which the page redeems at /oauth-identity for the user's openid
+   * (`userinfo`: and their profile, after WeChat asks them). Throws a TypeError, at this line, when the
+   * login would refuse the link: publicUrl not set, `to` not a full URL on the account's pageDomains, or the
+   * account has no appSecret.
+   */
+  loginUrl(to: string, opts?: { scope?: 'base' | 'userinfo' }): string
+}
+
 export type Pass = { readonly pass: true }
 
 export interface PluginContext<C = Record<string, JsonValue>, S extends SessionState = JsonValue> {
@@ -213,6 +228,8 @@ export interface PluginContext<C = Record<string, JsonValue>, S extends SessionS
   pass(): Pass
   log: PluginLogger
   api: PlatformApi
+  /** Login links to the account's pages. */
+  web: WebLinks
 }
 
 /** What `setup` can register; everything registered is undone on unload, even if `dispose` forgets. */
@@ -234,6 +251,8 @@ export interface SetupApi<C = Record<string, JsonValue>> {
    * TypeError.
    */
   platform(accountId: string): PlatformApi
+  /** An account's login links, as `ctx.web` is in `handle` (a reminder's link into a page). An id not in `accounts` throws a TypeError. */
+  web(accountId: string): WebLinks
 }
 
 /** A string is a text reply: `return 'Hi'` is `return ctx.reply.text('Hi')`. */

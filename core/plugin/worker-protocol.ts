@@ -3,6 +3,7 @@
  * structured clone: keep it small, because every plugin call pays for one message each way.
  */
 import type { InboundMessage } from '../normalize/message-types.ts'
+import type { LoginLinkSettings } from '../web/login-link.ts'
 import type { AccountInfo, JsonValue, RuleMatch } from './plugin-api.ts'
 import type { SessionOp } from './plugin-host-types.ts'
 
@@ -41,6 +42,8 @@ export interface WorkerInit {
   logLevel: string
   /** The accounts the engine serves: setup's `api.accounts`, and the ids `api.platform` takes. */
   accounts: AccountInfo[]
+  /** What `ctx.web.loginUrl` builds links with: the engine's publicUrl, each account's pageDomains. */
+  web: LoginLinkSettings
 }
 
 /** What a worker is started with: its init, and the bound on its memory (set by the runner). */

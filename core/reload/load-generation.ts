@@ -12,6 +12,7 @@ import { didYouMean } from '../did-you-mean.ts'
 import { formatRuleErrors, loadRuleSet, ruleSetOptionsOf, type MediaResolver, type RuleFilesReader } from '../route/rules/load-rule-set.ts'
 import type { RuleSet } from '../route/rule-types.ts'
 import { userGroupIndexOf, type UserGroupIndex } from '../route/user-groups.ts'
+import { loginLinkSettingsOf } from '../web/login-link.ts'
 
 export type LoadedParts =
   | { ok: true; rules: RuleSet; plugins: PluginSet; userGroups: UserGroupIndex | undefined; slowestPluginMs: number; warnings: string[]; notes: string[] }
@@ -39,6 +40,7 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     isolation: config.limits.pluginIsolation,
     // As `ctx.account` has them (engine.ts).
     accounts: config.accounts.map((a) => ({ id: a.id, appId: a.appId, originalId: a.originalId })),
+    web: loginLinkSettingsOf(config),
     services,
     log,
   })

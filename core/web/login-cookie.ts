@@ -19,6 +19,9 @@ export interface PendingLogin {
   expiresAt: number
 }
 
+/** A `to` longer than this is refused: it travels in the login cookie, and browsers keep cookies under 4 KB. */
+export const MAX_LOGIN_TO = 1500
+
 export function loginCookieName(state: string): string {
   return `wxe_login_${state.slice(0, 12)}`
 }

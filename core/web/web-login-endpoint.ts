@@ -35,7 +35,7 @@ import { accountPathReader, readQuery } from '../receive/read-request.ts'
 import type { KvStore } from '../store/store.ts'
 import { answerCors } from './page-cors.ts'
 import { pageProblem } from './page-domains.ts'
-import { loginCookieName, loginKey, openLogin, sealLogin } from './login-cookie.ts'
+import { loginCookieName, loginKey, MAX_LOGIN_TO, openLogin, sealLogin } from './login-cookie.ts'
 import { createRefuse } from './web-refusal.ts'
 import type { CountWebRequest, WebEndpointName } from './web-outcome.ts'
 
@@ -52,6 +52,8 @@ export const TICKET_MS = 5 * 60_000
 export interface WebLoginOptions {
   accounts: readonly AccountConfig[]
   defaultAccount: string
+  /** The engine's publicUrl (validated, no trailing slash): the address WeChat is told to come back to. */
+  publicUrl?: string
   /** https://open.weixin.qq.com (platform.openBase). */
   openBase: string
   client: ApiClient
@@ -70,9 +72,6 @@ const SCOPES: ReadonlyMap<string, WebScope> = new Map([
   ['userinfo', 'snsapi_userinfo'],
   ['snsapi_userinfo', 'snsapi_userinfo'],
 ])
-
-/** A `to` longer than this is refused: it travels in the login cookie, and browsers keep cookies under 4 KB. */
-export const MAX_LOGIN_TO = 1500
 
 /**
  * The page to go back to, with `name=value` in its query: as parsed (what was checked is what is used: a
@@ -120,8 +119,22 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     return (await stored(kv.compareAndSet(LOGIN_NAMESPACE, key, value, undefined))) ? value : undefined
   }
 
-  /** The scheme the browser used: behind a proxy, the proxy's (X-Forwarded-Proto). */
-  const schemeOf = (ctx: Koa.Context) => ctx.get('X-Forwarded-Proto').split(',')[0]?.trim() || ctx.protocol
+  const publicUrl = opts.publicUrl === undefined ? undefined : new URL(opts.publicUrl)
+  /**
+   * Where the browser reached this path: its URL (WeChat comes back to it), the path its cookie is for, and
+   * whether it is https. On publicUrl when set, a proxy's path prefix included (nginx serving the engine at
+   * /wx/ passes /oauth on). Else as the request says: its Host, and a proxy's scheme (X-Forwarded-Proto),
+   * which is only as true as the proxy in front; undefined without a Host (an HTTP/1.0 client).
+   */
+  function reachedAt(ctx: Koa.Context): { url: string; cookiePath: string; https: boolean } | undefined {
+    if (publicUrl) {
+      const cookiePath = `${publicUrl.pathname.replace(/\/$/, '')}${ctx.path}`
+      return { url: `${publicUrl.origin}${cookiePath}`, cookiePath, https: publicUrl.protocol === 'https:' }
+    }
+    if (ctx.host === '') return undefined
+    const scheme = ctx.get('X-Forwarded-Proto').split(',')[0]?.trim() || ctx.protocol
+    return { url: `${scheme}://${ctx.host}${ctx.path}`, cookiePath: ctx.path, https: scheme === 'https' }
+  }
 
   function start(ctx: Koa.Context, account: AccountConfig, query: Record<string, string | undefined>): void {
     const domains = account.pageDomains ?? []
@@ -141,26 +154,26 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     if (to.length > MAX_LOGIN_TO) return refuse(ctx, 400, 'BAD_QUERY', `the to is ${to.length} characters, over ${MAX_LOGIN_TO} (it is kept in a cookie until WeChat sends the user back)`, account.id)
     const scope = SCOPES.get(query.scope ?? 'base')
     if (!scope) return refuse(ctx, 400, 'BAD_QUERY', `scope ${JSON.stringify(String(query.scope).slice(0, 40))} is not base or userinfo (snsapi_base, snsapi_userinfo)`, account.id)
+    const here = reachedAt(ctx)
+    if (!here) return refuse(ctx, 400, 'BAD_HTTP', 'no Host header, so there is no address for WeChat to send the user back to: set publicUrl (PUBLIC_URL)', account.id)
+    const { https } = here
     // Letters and digits: what WeChat's document allows in a state (a-zA-Z0-9, at most 128 bytes).
     const state = randomBytes(16).toString('hex')
-    const scheme = schemeOf(ctx)
-    const https = scheme === 'https'
-    // Told by the proxy that the browser is on https: the cookie may say Secure though this hop is http.
+    // The browser is on https (publicUrl, or the proxy says so): the cookie may say Secure though this hop is http.
     if (https) ctx.cookies.secure = true
     ctx.cookies.set(loginCookieName(state), sealLogin(key, { state, to, scope, expiresAt: now() + PENDING_LOGIN_MS }), {
       httpOnly: true,
       // Sent on the top-level navigation WeChat redirects back with; not on another site's requests.
       sameSite: 'lax',
       secure: https,
-      path: ctx.path,
+      path: here.cookiePath,
       maxAge: PENDING_LOGIN_MS,
       signed: false,
       overwrite: true,
     })
-    // Back to this same path; WeChat only sends the user back to a redirect_uri on the account's 网页授权域名.
-    const redirectUri = `${scheme}://${ctx.host}${ctx.path}`
     ctx.set('Cache-Control', 'no-store')
-    ctx.redirect(authorizeUrl(opts.openBase, account.appId, redirectUri, scope, state))
+    // Back to this same path; WeChat only sends the user back to a redirect_uri on the account's 网页授权域名.
+    ctx.redirect(authorizeUrl(opts.openBase, account.appId, here.url, scope, state))
     count('oauth', account.id, 'ok')
   }
 
@@ -172,7 +185,8 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     const pending = openLogin(key, ctx.cookies.get(name, { signed: false }), state, now())
     if ('problem' in pending) return refuse(ctx, 400, 'BAD_QUERY', pending.problem, account.id)
     // Good once: the browser forgets it now (and WeChat takes a code once).
-    ctx.cookies.set(name, null, { path: ctx.path, signed: false, overwrite: true })
+    // At the path it was set for (publicUrl's prefix included), or the browser keeps it.
+    ctx.cookies.set(name, null, { path: reachedAt(ctx)?.cookiePath ?? ctx.path, signed: false, overwrite: true })
     ctx.set('Cache-Control', 'no-store')
     if (!query.code) {
       // WeChat sends the user back with the state alone when they refuse a userinfo login; a silent base

@@ -37,6 +37,7 @@ const GOOD: Record<string, string[]> = {
   WECHAT_MODE: ['plaintext', 'compatible', 'safe'],
   WECHAT_ADMINS: ['o-admin', 'o-a,o-b'],
   WECHAT_PAGE_DOMAINS: ['h5.example.com', 'a.example.com/mp, b.example.com'],
+  PUBLIC_URL: ['https://wx.example.com', 'https://example.com/wx/', 'http://127.0.0.1:8080'],
 }
 const NAMES = Object.keys(GOOD)
 
@@ -76,7 +77,7 @@ test('any environment: the configuration loads, or is refused with BAD_CONFIG an
 
 /** Setting paths of engine.config.ts (a part of each level), to put generated values at. */
 const SETTINGS = [
-  'port', 'host', 'dataDir', 'rulesDir', 'pluginsDir', 'menusDir', 'defaultAccount', 'watch', 'store', 'store.kind', 'store.url', 'limits',
+  'port', 'host', 'publicUrl', 'dataDir', 'rulesDir', 'pluginsDir', 'menusDir', 'defaultAccount', 'watch', 'store', 'store.kind', 'store.url', 'limits',
   'limits.maxBodyBytes', 'limits.replyBudgetMs', 'limits.pluginIsolation', 'limits.newsMaxArticles', 'plugins', 'plugins.echo', 'log', 'log.level',
   'log.retentionDays', 'platform', 'platform.apiBase', 'platform.mpBase', 'admin', 'admin.port', 'admin.token', 'admin.enabled', 'accounts',
   'accounts.0', 'accounts.0.id', 'accounts.0.token', 'accounts.0.appId', 'accounts.0.encodingAESKey', 'accounts.0.mode', 'accounts.0.userGroups',

@@ -102,6 +102,7 @@ test('the worker program also runs from its .ts file under tsx', async () => {
     disposeTimeoutMs: 1000,
     logLevel: 'info',
     accounts: [],
+    web: { publicUrl: undefined, accounts: [] },
   }
   const worker = entry.eval ? new Worker(entry.source, { eval: true, workerData: init }) : new Worker(entry.file, { workerData: init })
   try {

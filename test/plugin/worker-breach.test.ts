@@ -31,7 +31,7 @@ function runnerWith(source: string, isolation: PluginIsolation) {
   const log = captureLog()
   const store = createMemoryStore()
   const runner = createPluginRunner({
-    init: { name: 'rogue', dir: '/nonexistent/rogue', entry: '/nonexistent/rogue/index.ts', config: {}, allow: [], disposeTimeoutMs: 500, logLevel: 'info', accounts: [ACCOUNT] },
+    init: { name: 'rogue', dir: '/nonexistent/rogue', entry: '/nonexistent/rogue/index.ts', config: {}, allow: [], disposeTimeoutMs: 500, logLevel: 'info', accounts: [ACCOUNT], web: { publicUrl: undefined, accounts: [] } },
     timeoutMs: 5000,
     startTimeoutMs: 20_000,
     memoryMb: 64,

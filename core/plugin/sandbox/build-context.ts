@@ -16,8 +16,10 @@ import type {
   SessionHandle,
   StoredValue,
   UserInfo,
+  WebLinks,
 } from '../plugin-api.ts'
 import type { SessionOp } from '../plugin-host-types.ts'
+import { loginLink, type LoginLinkSettings } from '../../web/login-link.ts'
 import { apiError } from '../api-error.ts'
 import { incrementFailure, updateAtomically, type CompareAndSetPort } from '../storage-update.ts'
 import { MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, MAX_TTL_SECONDS, type CallRequest, type KvScope, type RpcRequest } from '../worker-protocol.ts'
@@ -48,6 +50,8 @@ export function buildContext(
   rpc: RpcClient,
   /** `ctx.log` is this logger about the message's user (log-forwarder.ts). */
   log: LogForwarder,
+  /** What `ctx.web` builds login links with (the worker's init). */
+  web: LoginLinkSettings,
 ): BuiltContext {
   const sessionOps: SessionOp[] = []
   let replyBuilt: string | undefined
@@ -69,6 +73,7 @@ export function buildContext(
     pass: () => PASS,
     log: log.about({ account: accountId, openId }),
     api: createPlatformApi(rpc, accountId, deadline),
+    web: createWebLinks(web, accountId),
   }
   return {
     ctx,
@@ -78,6 +83,20 @@ export function buildContext(
     },
     finish: () => {
       finished = true
+    },
+  }
+}
+
+/**
+ * `ctx.web` (and setup's `api.web(id)`): built here, in the worker, from the settings it was started with;
+ * what the login would refuse throws at the plugin's line.
+ */
+export function createWebLinks(settings: LoginLinkSettings, accountId: string): WebLinks {
+  return {
+    loginUrl(to, opts) {
+      const link = loginLink(settings, accountId, to, opts?.scope ?? 'base')
+      if ('problem' in link) throw apiError('TypeError', `web.loginUrl: ${link.problem}`)
+      return link.url
     },
   }
 }

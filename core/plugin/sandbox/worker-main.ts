@@ -10,7 +10,7 @@
 import { inspect } from 'node:util'
 import type { JsonValue, PluginDefinition } from '../plugin-api.ts'
 import type { CallRequest, CallResult, MainToWorker, WorkerToMain } from '../worker-protocol.ts'
-import { buildContext, createKeyValue, createPlatformApi, PASS } from './build-context.ts'
+import { buildContext, createKeyValue, createPlatformApi, createWebLinks, PASS } from './build-context.ts'
 import { apiError, useRealm } from '../api-error.ts'
 import { loadPluginModule } from './load-plugin-module.ts'
 import { MAX_REPLY_CHARS } from '../../reply/reply-limits.ts'
@@ -90,6 +90,12 @@ async function start(): Promise<void> {
         }
         return createPlatformApi(rpc, String(accountId), () => undefined)
       },
+      web: (accountId) => {
+        if (!init.accounts.some((a) => a.id === accountId)) {
+          throw apiError('TypeError', `api.web(${JSON.stringify(accountId)}): no such account; the engine serves ${init.accounts.map((a) => JSON.stringify(a.id)).join(', ') || 'none'} (api.accounts)`)
+        }
+        return createWebLinks(init.web, String(accountId))
+      },
     })
   } catch (e) {
     await registry.undo()
@@ -100,7 +106,7 @@ async function start(): Promise<void> {
 }
 
 async function answerCall(call: CallRequest): Promise<void> {
-  const built = buildContext(call, init.config, rpc, log)
+  const built = buildContext(call, init.config, rpc, log, init.web)
   const { ctx, sessionOps, finish } = built
   let result: CallResult
   try {
