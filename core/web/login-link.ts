@@ -1,6 +1,6 @@
 /**
  * A link that logs a user in to one of the account's pages (docs/web.md): `<publicUrl>/oauth/<account>?to=
- * <page>[&scope=userinfo]`, for a reply's article, a menu's view button or a template message's url. Built
+ * <page>[&scope=userinfo]`, for a reply's article, a template message's url or a link in a text. Built
  * by a plugin (`ctx.web.loginUrl`), so what the login itself would refuse (no publicUrl to build it on, a
  * page not on the account's pageDomains, no appSecret) throws at the line that built the link, not in a
  * user's browser later.
@@ -32,8 +32,6 @@ export function loginLinkSettingsOf(config: Pick<EngineConfig, 'publicUrl' | 'ac
     accounts: config.accounts.map((a) => ({ id: a.id, pageDomains: a.pageDomains ?? [], hasAppSecret: Boolean(a.appSecret) })),
   }
 }
-
-export type LoginLinkScope = 'base' | 'userinfo'
 
 /** The login link, or why there can be none (a sentence for a TypeError at the plugin's call). */
 export function loginLink(settings: LoginLinkSettings, accountId: string, to: unknown, scope: unknown = 'base'): { url: string } | { problem: string } {
