@@ -32,7 +32,7 @@ export function checkMenuAgainstRules(config: EngineConfig, account: AccountConf
   const line = (indent: string, leaf: LoadedMenu['leaves'][number], menuLabel: string) => {
     const { button, place } = leaf
     const what = button.key ?? button.url ?? button.media_id ?? button.article_id ?? ''
-    const head = `${indent}${button.name}  ${button.type}${what ? ` ${what}` : ''}`
+    const head = `${indent}${button.name}  ${button.type}${what ? ` ${what}` : ''}${button.login ? ` (login: ${button.login})` : ''}`
     const answer = answersFor(button, ctx)
     if (!answer) {
       tree.push(`${head}${button.type === 'miniprogram' ? ` (${button.appid} ${button.pagepath})` : ''}`)

@@ -40,6 +40,15 @@ export const BUTTON_FIELDS = {
 } as const satisfies Record<string, readonly string[]>
 
 export type ButtonType = keyof typeof BUTTON_FIELDS
+
+/**
+ * Fields of the file that WeChat's JSON does not have. `login` on a view button opens its page through a web
+ * login (docs/web.md): push sends the login link built on publicUrl (core/menu/menu-login-links.ts), and the
+ * page opens knowing who pressed.
+ */
+export const OPTIONAL_BUTTON_FIELDS: Partial<Record<ButtonType, readonly string[]>> = { view: ['login'] }
+export const LOGIN_SCOPES = ['base', 'userinfo'] as const
+export type MenuLoginScope = (typeof LOGIN_SCOPES)[number]
 export const BUTTON_TYPES = Object.keys(BUTTON_FIELDS) as ButtonType[]
 
 /** Button types whose press is pushed to the engine with the button's key as EventKey (a rule or handler can answer it). */
@@ -60,6 +69,8 @@ export interface LeafButton {
   article_id?: string
   appid?: string
   pagepath?: string
+  /** A view button's page opened through a web login, with this scope; not sent as such (toCreateBody). */
+  login?: MenuLoginScope
 }
 
 export interface ParentButton {
@@ -297,24 +308,8 @@ export function parseMenuFile(text: string, file: string): LoadMenuResult {
     })
   }
 
-  // seeds/002 个性化菜单: the links of all of an account's personalized menus go to at most 3 domains.
-  const domains: string[] = []
-  for (const c of conditional) {
-    for (const l of c.leaves) {
-      if (l.button.url === undefined) continue
-      const host = new URL(l.button.url).hostname.toLowerCase()
-      if (domains.includes(host)) continue
-      domains.push(host)
-      if (domains.length === MAX_CONDITIONAL_DOMAINS + 1) {
-        errors.push({
-          file,
-          line: l.place.line,
-          column: l.place.column,
-          message: `${c.label}: button ${l.place.label}: its url is on a ${MAX_CONDITIONAL_DOMAINS + 1}th domain, ${host}: the links of all personalized menus together may go to at most ${MAX_CONDITIONAL_DOMAINS} domains (${domains.slice(0, MAX_CONDITIONAL_DOMAINS).join(', ')}; each host name counts; WeChat refuses more with 65316)`,
-        })
-      }
-    }
-  }
+  // A login button's link is on the engine's host, which only the configuration knows: counted with it (menu-login-links.ts).
+  errors.push(...conditionalDomainErrors(conditional, file, (b) => (b.login === undefined ? b.url : undefined)))
   // WeChat tries the newest personalized menu first, and push creates them in file order: of two with the
   // same matchrule, the earlier is never shown.
   conditional.forEach((c, i) => {
@@ -323,6 +318,34 @@ export function parseMenuFile(text: string, file: string): LoadMenuResult {
   })
   if (errors.length > 0) return { ok: false, errors }
   return { ok: true, menu: main.menu, leaves: main.leaves, conditional, warnings }
+}
+
+/**
+ * seeds/002 个性化菜单: the links of all of an account's personalized menus go to at most 3 domains. `urlOf`
+ * is the address a button's press opens (undefined: not counted).
+ */
+export function conditionalDomainErrors(conditional: readonly ConditionalMenu[], file: string, urlOf: (b: LeafButton) => string | undefined): RuleLoadError[] {
+  const errors: RuleLoadError[] = []
+  const domains: string[] = []
+  for (const c of conditional) {
+    for (const l of c.leaves) {
+      const url = urlOf(l.button)
+      if (url === undefined) continue
+      const host = new URL(url).hostname.toLowerCase()
+      if (domains.includes(host)) continue
+      domains.push(host)
+      if (domains.length === MAX_CONDITIONAL_DOMAINS + 1) {
+        const login = l.button.login === undefined ? '' : ' (a login button: its link is on publicUrl\'s host)'
+        errors.push({
+          file,
+          line: l.place.line,
+          column: l.place.column,
+          message: `${c.label}: button ${l.place.label}: its url is on a ${MAX_CONDITIONAL_DOMAINS + 1}th domain, ${host}${login}: the links of all personalized menus together may go to at most ${MAX_CONDITIONAL_DOMAINS} domains (${domains.slice(0, MAX_CONDITIONAL_DOMAINS).join(', ')}; each host name counts; WeChat refuses more with 65316)`,
+        })
+      }
+    }
+  }
+  return errors
 }
 
 /** Where the checks of a file put what they find: its errors and warnings, at the places in its YAML. */
@@ -364,7 +387,8 @@ function menuChecker(findings: Findings, pre: string): { menu: Menu; leaves: Loa
     }
     const t = type as ButtonType
     const needs: readonly string[] = BUTTON_FIELDS[t]
-    const allowed = ['type', 'name', ...needs]
+    const optional = OPTIONAL_BUTTON_FIELDS[t] ?? []
+    const allowed = ['type', 'name', ...needs, ...optional]
     let ok = true
     for (const k of Object.keys(raw)) {
       if (allowed.includes(k)) continue
@@ -373,7 +397,7 @@ function menuChecker(findings: Findings, pre: string): { menu: Menu; leaves: Loa
         error(path, `${subject}${top ? 'a button with sub_button: has no type (its sub-buttons have them): remove type:' : 'a sub-button cannot have sub_button: (a menu has two levels)'}`, k)
         continue
       }
-      const otherType = BUTTON_TYPES.filter((bt) => (BUTTON_FIELDS[bt] as readonly string[]).includes(k))
+      const otherType = BUTTON_TYPES.filter((bt) => (BUTTON_FIELDS[bt] as readonly string[]).includes(k) || (OPTIONAL_BUTTON_FIELDS[bt] ?? []).includes(k))
       const hint = otherType.length > 0 ? `; ${k} belongs to type ${otherType.join(' / ')}` : didYouMean(k, [...needs, 'name', 'type'])
       error(path, `${subject}unknown key "${k}" for type ${t}${hint}; allowed here: ${allowed.join(', ')}`, k)
     }
@@ -410,6 +434,13 @@ function menuChecker(findings: Findings, pre: string): { menu: Menu; leaves: Loa
         }
       }
       ;(out as unknown as Record<string, string>)[field] = v
+    }
+    if (raw.login !== undefined && optional.includes('login')) {
+      if (typeof raw.login === 'string' && (LOGIN_SCOPES as readonly string[]).includes(raw.login)) out.login = raw.login as MenuLoginScope
+      else {
+        error([...path, 'login'], `${subject}login must be base (the user's openid, silently) or userinfo (their profile too, after WeChat asks them), got ${describeValue(raw.login)}${typeof raw.login === 'string' ? didYouMean(raw.login, LOGIN_SCOPES) : ''}`)
+        ok = false
+      }
     }
     if (!ok) return undefined
     if (out.key !== undefined) {
@@ -529,11 +560,19 @@ export function isParent(b: MenuButton): b is ParentButton {
   return 'sub_button' in b
 }
 
-/** The JSON menu/create receives, fields in WeChat's documented order (type, name, then the type's own). */
-export function toCreateBody(menu: Menu): Menu {
+/**
+ * The JSON menu/create receives, fields in WeChat's documented order (type, name, then the type's own).
+ * `linkOf` gives a login button's url (its login link); without it such a button is refused (a TypeError):
+ * sending the bare page would open it without the login it was written with.
+ */
+export function toCreateBody(menu: Menu, linkOf?: (b: LeafButton) => string): Menu {
   const leaf = (b: LeafButton): LeafButton => {
     const out: Record<string, string> = { type: b.type, name: b.name }
     for (const f of BUTTON_FIELDS[b.type]) out[f] = (b as unknown as Record<string, string>)[f]!
+    if (b.login !== undefined) {
+      if (!linkOf) throw new TypeError(`button ${JSON.stringify(b.name)} opens its page through a login, and no link was given for it`)
+      out.url = linkOf(b)
+    }
     return out as unknown as LeafButton
   }
   return { button: menu.button.map((b) => (isParent(b) ? { name: b.name, sub_button: b.sub_button.map(leaf) } : leaf(b))) }
@@ -550,6 +589,6 @@ export function matchruleBody(rule: MatchRule): Record<string, string> {
 }
 
 /** The JSON menu/addconditional receives: the buttons as menu/create's, then the matchrule. */
-export function toConditionalBody(c: Pick<ConditionalMenu, 'menu' | 'matchrule'>): { button: MenuButton[]; matchrule: Record<string, string> } {
-  return { button: toCreateBody(c.menu).button, matchrule: matchruleBody(c.matchrule) }
+export function toConditionalBody(c: Pick<ConditionalMenu, 'menu' | 'matchrule'>, linkOf?: (b: LeafButton) => string): { button: MenuButton[]; matchrule: Record<string, string> } {
+  return { button: toCreateBody(c.menu, linkOf).button, matchrule: matchruleBody(c.matchrule) }
 }

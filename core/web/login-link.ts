@@ -1,6 +1,7 @@
 /**
  * A link that logs a user in to one of the account's pages (docs/web.md): `<publicUrl>/oauth/<account>?to=
- * <page>[&scope=userinfo]`, for a reply's article, a template message's url or a link in a text. Built
+ * <page>[&scope=userinfo]`, for a reply's article, a template message's url, a link in a text, or a menu's
+ * view button (`login:`, core/menu/menu-login-links.ts). Built
  * by a plugin (`ctx.web.loginUrl`), so what the login itself would refuse (no publicUrl to build it on, a
  * page not on the account's pageDomains, no appSecret) throws at the line that built the link, not in a
  * user's browser later.
@@ -52,4 +53,21 @@ export function loginLink(settings: LoginLinkSettings, accountId: string, to: un
   if (page.length > MAX_LOGIN_TO) return { problem: `the to is ${page.length} characters, over ${MAX_LOGIN_TO} (the login keeps it in a cookie until WeChat sends the user back)` }
   const query = `to=${encodeURIComponent(page)}${scope === 'userinfo' ? '&scope=userinfo' : ''}`
   return { url: `${settings.publicUrl}/oauth/${account.id}?${query}` }
+}
+
+/**
+ * The page and scope of a login link this account's loginLink would build, or undefined for any other URL
+ * (another account's, another address, extra parameters): what `menu pull` writes back as `login:`.
+ */
+export function readLoginLink(settings: LoginLinkSettings, accountId: string, url: string): { to: string; scope: 'base' | 'userinfo' } | undefined {
+  if (settings.publicUrl === undefined) return undefined
+  const prefix = `${settings.publicUrl}/oauth/${accountId}?`
+  if (!url.startsWith(prefix)) return undefined
+  const query = new URLSearchParams(url.slice(prefix.length))
+  const to = query.get('to')
+  const scope = query.get('scope') ?? 'base'
+  if (to === null || (scope !== 'base' && scope !== 'userinfo') || [...query.keys()].some((k) => k !== 'to' && k !== 'scope')) return undefined
+  // Only what loginLink would give back for it: a link written otherwise is left as the url it is.
+  const again = loginLink(settings, accountId, to, scope)
+  return 'url' in again && again.url === url ? { to, scope } : undefined
 }

@@ -538,3 +538,40 @@ to finish, fix the cause and run wxengine menu push again: it deletes the person
     assert.equal(nobody.stderr, 'wxengine menu match: WeChat refused it with errcode 65302: no such user: trymatch takes the OpenID or the WeChat ID of a user who follows the account (POST /cgi-bin/menu/trymatch: errcode 65302 no such user rid: x)\n')
   })
 })
+
+describe('login buttons (a view button with login:)', () => {
+  const LOGIN_YAML = `button:
+  - {type: click, name: 你好, key: hello}
+  - {type: view, name: 会员中心, url: 'https://vip.example.com/center#/me', login: userinfo}
+`
+  const LINK = `https://wx.example.com/wx/oauth/default?to=${encodeURIComponent('https://vip.example.com/center#/me')}&scope=userinfo`
+  const withWeb = () => ({ ...env, PUBLIC_URL: 'https://wx.example.com/wx/', WECHAT_PAGE_DOMAINS: 'vip.example.com' })
+
+  test('check names the login; push sends the login link on publicUrl; pull writes the page and login: back', async () => {
+    writeMenu(LOGIN_YAML)
+    const checked = await project.run(['menu', 'check'], { env: withWeb() })
+    assert.equal(checked.code, 0, checked.stderr)
+    assert.match(checked.stdout, /^ {2}会员中心 {2}view https:\/\/vip\.example\.com\/center#\/me \(login: userinfo\)$/m)
+    const pushed = await project.run(['menu', 'push'], { env: withWeb() })
+    assert.equal(pushed.code, 0, pushed.stderr)
+    const body = menuRequests('/cgi-bin/menu/create').at(-1)!.body as { button: Array<Record<string, string>> }
+    assert.deepEqual(body.button[1], { type: 'view', name: '会员中心', url: LINK })
+    rmSync(menuFile())
+    const pulled = await project.run(['menu', 'pull'], { env: withWeb() })
+    assert.equal(pulled.code, 0, pulled.stderr)
+    assert.match(readFileSync(menuFile(), 'utf8'), /- type: view\n {4}name: 会员中心\n {4}url: https:\/\/vip\.example\.com\/center#\/me\n {4}login: userinfo\n/)
+  })
+
+  test('without publicUrl, check and rules check refuse the file at the button, and push sends nothing', async () => {
+    writeMenu(LOGIN_YAML)
+    const noPublic = { ...env, WECHAT_PAGE_DOMAINS: 'vip.example.com' }
+    const creates = menuRequests('/cgi-bin/menu/create').length
+    const pushed = await project.run(['menu', 'push'], { env: noPublic })
+    assert.equal(pushed.code, 1)
+    assert.match(pushed.stdout, /menus\/default\.yaml:3:5: button "会员中心": login: the engine's public address is not set: set publicUrl in engine\.config\.ts \(or PUBLIC_URL\)/)
+    assert.match(pushed.stderr, /1 error in menus\/default\.yaml; WeChat would refuse this menu/)
+    assert.equal(menuRequests('/cgi-bin/menu/create').length, creates)
+    const rules = await project.run(['rules', 'check'], { env: noPublic })
+    assert.match(rules.stdout, /warning: menus\/default\.yaml: 1 error in the menu file, so its buttons were not checked against the rules/)
+  })
+})

@@ -23,7 +23,9 @@ import path from 'node:path'
 import type { AccountConfig, EngineConfig } from '../../config/config-types.ts'
 import { checkMenuAgainstRules, describeMatchrule, menuFileOf, strayMenuFiles } from '../../menu/menu-check.ts'
 import { consoleOnlyButtons, explainMenuError, fromMenuGet, fromSelfMenuInfo, fromTryMatch, MENU_PATHS, menuToYaml, NO_MENU_ERRCODE, privateMatchFields, type FetchedConditional } from '../../menu/menu-api.ts'
-import { isParent, loadMenuFile, toConditionalBody, toCreateBody, type LoadedMenu } from '../../menu/menu-file.ts'
+import { isParent, toConditionalBody, toCreateBody, type LeafButton, type LoadedMenu } from '../../menu/menu-file.ts'
+import { loadAccountMenu, withLoginButtons } from '../../menu/menu-login-links.ts'
+import { loginLinkSettingsOf } from '../../web/login-link.ts'
 import type { PlatformClient } from '../../platform/platform-api.ts'
 import { formatRuleErrors } from '../../route/rules/load-rule-set.ts'
 import { openAccountApi, type AccountApi } from '../open-account-api.ts'
@@ -50,6 +52,8 @@ function project(flags: MenuFlags, command: string, io: Output): Project | undef
 
 interface Checked {
   loaded: LoadedMenu
+  /** The url a login button sends (menu-login-links.ts). */
+  linkOf: (b: LeafButton) => string
   warnings: string[]
   /** The tree of buttons with what answers each, to print. */
   tree: string[]
@@ -68,7 +72,7 @@ async function checkMenuFile(p: Project, io: Output): Promise<Checked | undefine
     io.err(`wxengine menu: ${shown} does not exist: write the menu there (docs/menus.md), or take the account's current one with: wxengine menu pull${account.id === config.defaultAccount ? '' : ` --account ${account.id}`}`)
     return undefined
   }
-  const loaded = await loadMenuFile(file)
+  const loaded = await loadAccountMenu(config, account, file)
   if (!loaded.ok) {
     io.out(formatRuleErrors(loaded.errors.map((e) => ({ ...e, file: shown }))))
     io.err(`${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'} in ${shown}; WeChat would refuse this menu`)
@@ -79,7 +83,7 @@ async function checkMenuFile(p: Project, io: Output): Promise<Checked | undefine
   const checked = checkMenuAgainstRules(config, account, file, loaded, rules)
   const warnings = [...loaded.warnings.map((w) => w.split(file).join(shown)), ...strayMenuFiles(config), ...checked.unanswered]
   const tree = checked.tree
-  return { loaded, warnings, tree }
+  return { loaded, linkOf: loaded.linkOf, warnings, tree }
 }
 
 function summary(c: Checked, file: string, account: string): string {
@@ -114,8 +118,8 @@ export async function runMenuPush(flags: MenuFlags, io: Output = stdio): Promise
   const c = await checkMenuFile(p, io)
   if (!c) return EXIT_FAILED
   for (const w of c.warnings) io.err(`warning: ${w}`)
-  const body = toCreateBody(c.loaded.menu)
-  const conditional = c.loaded.conditional.map((m) => ({ menu: m, body: toConditionalBody(m) }))
+  const body = toCreateBody(c.loaded.menu, c.linkOf)
+  const conditional = c.loaded.conditional.map((m) => ({ menu: m, body: toConditionalBody(m, c.linkOf) }))
   if (flags.dryRun) {
     if (conditional.length === 0) {
       io.out(JSON.stringify(body, null, 2))
@@ -147,7 +151,7 @@ export async function runMenuPush(flags: MenuFlags, io: Output = stdio): Promise
       return EXIT_FAILED
     }
     io.out(`${summary(c, p.file, p.account.id).replace(': ok,', ': pushed,').replace(/, \d+ personalized menus? \(/, ' (')}`)
-    const synced = await pushConditional(api, c.loaded, io)
+    const synced = await pushConditional(api, c.loaded, c.linkOf, io)
     if (synced !== EXIT_OK) return synced
     io.err('WeChat clients fetch the menu again when theirs is over 5 minutes old; to see it at once, unfollow and follow the account again')
     return EXIT_OK
@@ -166,7 +170,7 @@ const said = (e: { errcode?: number; reason: string }) => (e.errcode !== undefin
  * tries the newest first: of two whose matchrules both match a user, the later in the file wins). Each step
  * that fails says what the account has now; running push again starts over from menu/get, so it completes it.
  */
-async function pushConditional(api: PlatformClient, loaded: LoadedMenu, io: Output): Promise<number> {
+async function pushConditional(api: PlatformClient, loaded: LoadedMenu, linkOf: Checked['linkOf'], io: Output): Promise<number> {
   const stop = (what: string, state: string) => {
     io.err(`wxengine menu push: ${what}`)
     io.err(`the account has now: ${state}`)
@@ -197,7 +201,7 @@ async function pushConditional(api: PlatformClient, loaded: LoadedMenu, io: Outp
   if (deleted.length > 0) io.out(`deleted ${deleted.length} personalized menu${deleted.length === 1 ? '' : 's'} the account had (menuid ${deleted.join(', ')})`)
   const created: string[] = []
   for (const [i, m] of loaded.conditional.entries()) {
-    const r = await api.postResult(MENU_PATHS.addconditional, toConditionalBody(m) as unknown as JsonBody)
+    const r = await api.postResult(MENU_PATHS.addconditional, toConditionalBody(m, linkOf) as unknown as JsonBody)
     const menuid = r.ok ? r.value.menuid : undefined
     if (!r.ok || (typeof menuid !== 'string' && typeof menuid !== 'number')) {
       const why = !r.ok ? (r.error.errcode !== undefined ? `${explainMenuError(r.error.errcode, m.leaves, m.menu)} (${r.error.reason})` : r.error.reason) : 'WeChat answered without a menuid'
@@ -216,11 +220,14 @@ async function pushConditional(api: PlatformClient, loaded: LoadedMenu, io: Outp
 type Fetched = { kind: 'api'; menu: { button: Parameters<typeof menuToYaml>[0]['button'] }; conditional: FetchedConditional[] } | { kind: 'console'; menu: { button: Parameters<typeof menuToYaml>[0]['button'] } } | { kind: 'none' }
 
 /** menu/get, and when it says there is none, get_current_selfmenu_info (a menu made in the console). */
-async function fetchMenu(api: PlatformClient, command: string, io: Output): Promise<Fetched | undefined> {
+/** The account's menu as a menu file has it: a view button's login link read back as its page and `login:`. */
+async function fetchMenu(api: PlatformClient, p: Project, command: string, io: Output): Promise<Fetched | undefined> {
+  const settings = loginLinkSettingsOf(p.config)
+  const asFile = <T extends { button: unknown[] }>(m: T): T => withLoginButtons(m, settings, p.account.id)
   const got = await api.getResult(MENU_PATHS.get)
   if (got.ok) {
     const menu = fromMenuGet(got.value)
-    if (menu) return { kind: 'api', ...menu }
+    if (menu) return { kind: 'api', menu: asFile(menu.menu), conditional: menu.conditional.map(asFile) }
     io.err(`wxengine menu ${command}: ${MENU_PATHS.get} answered without menu.button`)
     return undefined
   }
@@ -234,7 +241,7 @@ async function fetchMenu(api: PlatformClient, command: string, io: Output): Prom
     return undefined
   }
   const menu = fromSelfMenuInfo(self.value)
-  return menu ? { kind: 'console', menu } : { kind: 'none' }
+  return menu ? { kind: 'console', menu: asFile(menu) } : { kind: 'none' }
 }
 
 export async function runMenuShow(flags: MenuFlags, io: Output = stdio): Promise<number> {
@@ -243,7 +250,7 @@ export async function runMenuShow(flags: MenuFlags, io: Output = stdio): Promise
   const opened = await openApi(p, 'show', io)
   if (typeof opened === 'number') return opened
   try {
-    const fetched = await fetchMenu(opened.api, 'show', io)
+    const fetched = await fetchMenu(opened.api, p, 'show', io)
     if (!fetched) return EXIT_FAILED
     if (fetched.kind === 'none') {
       io.out(`no menu: account ${p.account.id} has none`)
@@ -269,7 +276,7 @@ export async function runMenuPull(flags: MenuFlags, io: Output = stdio): Promise
   const opened = await openApi(p, 'pull', io)
   if (typeof opened === 'number') return opened
   try {
-    const fetched = await fetchMenu(opened.api, 'pull', io)
+    const fetched = await fetchMenu(opened.api, p, 'pull', io)
     if (!fetched) return EXIT_FAILED
     if (fetched.kind === 'none') {
       io.err(`wxengine menu pull: account ${p.account.id} has no menu; nothing written`)
@@ -323,7 +330,7 @@ export async function runMenuMatch(user: string, flags: MenuFlags, io: Output = 
       io.err(`wxengine menu match: ${MENU_PATHS.trymatch} answered without button`)
       return EXIT_FAILED
     }
-    io.out(menuToYaml(menu).trimEnd())
+    io.out(menuToYaml(withLoginButtons(menu, loginLinkSettingsOf(p.config), p.account.id)).trimEnd())
     // Which of the account's menus it is: trymatch answers only the buttons.
     const got = await opened.api.getResult(MENU_PATHS.get)
     const listed = got.ok ? fromMenuGet(got.value) : undefined

@@ -13,7 +13,7 @@ import path from 'node:path'
 import { didYouMean } from '../../did-you-mean.ts'
 import { accountWarnings } from '../account-warnings.ts'
 import { checkMenuAgainstRules, menuFileOf, strayMenuFiles } from '../../menu/menu-check.ts'
-import { loadMenuFile } from '../../menu/menu-file.ts'
+import { loadAccountMenu } from '../../menu/menu-login-links.ts'
 import { listPluginFolders, settingsWithoutFolder } from '../../plugin/load-plugin-set.ts'
 import { entryFileOf } from '../../plugin/read-plugin-folder.ts'
 import { checkMediaAccounts } from '../../platform/media-uploads.ts'
@@ -73,7 +73,7 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   for (const account of config.accounts) {
     const file = menuFileOf(config, account)
     if (!existsSync(file)) continue
-    const menu = await loadMenuFile(file)
+    const menu = await loadAccountMenu(config, account, file)
     if (!menu.ok) {
       warnings.push(`${shown(file)}: ${menu.errors.length} error${menu.errors.length === 1 ? '' : 's'} in the menu file, so its buttons were not checked against the rules (wxengine menu check${account.id === config.defaultAccount ? '' : ` --account ${account.id}`} says where)`)
       continue
