@@ -16,6 +16,7 @@ import { runRulesCheck } from './commands/rules-check.ts'
 import { DEFAULT_WAIT_SECONDS, runSend } from './commands/send.ts'
 import { runStart } from './commands/start.ts'
 import { runStats } from './commands/stats.ts'
+import { runWebLink } from './commands/web.ts'
 import { isSingleBinary } from '../binary/sea-assets.ts'
 import { EXIT_USAGE } from './cli-context.ts'
 // Inlined by the binary's bundle: an operator checking which build is deployed asks the binary itself.
@@ -183,6 +184,21 @@ Examples:
 Example:
   wxengine qrcode image gQH47joAAAAAAAAAASxodHRwOi8v... --out poster-1001.jpg`)
     .action(async (ticket: string, o: { out: string }) => done(await runQrcodeImage(ticket, { ...global(), ...o })))
+
+  const web = program.command('web').description("pages inside WeChat: the account's web login (docs/web.md)")
+  web
+    .command('link')
+    .description("print the login link of one of the account's pages: opened in WeChat, it logs the user in and opens the page with a ticket")
+    .argument('<page>', 'the full URL of the page, on the account\'s pageDomains')
+    .option(...accountOption)
+    .option('--scope <scope>', 'base (silently, the openid) or userinfo (WeChat asks for the profile)', 'base')
+    .addHelpText('after', `
+The link is on publicUrl (PUBLIC_URL), the same one ctx.web.loginUrl and a menu button's login: send. Put it
+in a menu made in the console, an article, a poster's QR code.
+
+Example:
+  wxengine web link https://h5.example.com/center --scope userinfo`)
+    .action((page: string, o: { account?: string; scope?: string }) => done(runWebLink(page, { ...global(), ...o })))
 
   const mass = program.command('mass').description('mass sending (群发): broadcast to every follower, a tag or a list of OpenIDs; preview, status, delete, tags, results')
   const contentOptions = (c: Command, preview: boolean): Command => {

@@ -17,6 +17,7 @@ const COMMANDS: [string[], RegExp][] = [
   [['rules', 'check'], /print file:line:col errors \(exit 1\)/],
   [['qrcode', 'create'], /POST \/cgi-bin\/qrcode\/create[\s\S]*--expire <duration>[\s\S]*EventKey qrscene_<scene>/],
   [['qrcode', 'image'], /fetch the image of a code made earlier from its ticket[\s\S]*-o, --out <file>/],
+  [['web', 'link'], /print the login link of one of the account's pages[\s\S]*--scope <scope>[\s\S]*publicUrl \(PUBLIC_URL\)/],
   [['mass', 'send'], /message\/mass\/sendall[\s\S]*--client-msg-id <id>[\s\S]*--yes[\s\S]*already sent as msg_id N/],
   [['mass', 'preview'], /message\/mass\/preview[\s\S]*--to-wxname <wxid>/],
   [['mass', 'results'], /MASSSENDJOBFINISH/],
@@ -32,7 +33,7 @@ const COMMANDS: [string[], RegExp][] = [
 test('every command has --help, exit 0', async () => {
   const top = await project.run(['--help'])
   assert.equal(top.code, 0)
-  for (const name of ['start', 'dev', 'send', 'rules', 'menu', 'qrcode', 'mass', 'init', 'plugin', 'test', 'log', 'stats', 'followers', 'build']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'))
+  for (const name of ['start', 'dev', 'send', 'rules', 'menu', 'qrcode', 'web', 'mass', 'init', 'plugin', 'test', 'log', 'stats', 'followers', 'build']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'))
   assert.match(top.stdout, /^ {2}-V, --version +print the version of wxengine and of node$/m)
   const version = await project.run(['--version'])
   assert.equal(version.code, 0)
