@@ -13,7 +13,7 @@ const text = (what: string) => z.string({ error: `${what} must be a string` }).m
 const nonEmpty = (what: string) => text(what).min(1, `${what} is empty`)
 const optionalText = (what: string) => text(what).optional()
 
-const articleSchema = z.strictObject({
+export const articleSchema = z.strictObject({
   title: text('title'),
   description: optionalText('description'),
   picUrl: optionalText('picUrl'),

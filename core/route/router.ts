@@ -199,7 +199,16 @@ function walk(
 function settleWithoutPlugin(step: Step, deps: RouteDeps, errors: RouteResult['errors'], accountId: string, openId: string): RouteResult | PluginTarget | typeof NEXT {
   const { candidate } = step
   const target = candidate.target
-  if ('reply' in target) return found(step, target.reply, undefined, errors)
+  if ('reply' in target) {
+    if (target.logins === undefined) return found(step, target.reply, undefined, errors)
+    // Articles that open their pages through a login: the account's own links, never the bare pages.
+    const withLinks = target.byAccount?.[accountId]
+    if (withLinks) return found(step, withLinks, undefined, errors)
+    const error: EngineError = { code: 'BAD_CONFIG', reason: `rule "${candidate.rule}": its news articles with login: have no link for account "${accountId}" (the rules were loaded without the configuration's publicUrl and pageDomains)` }
+    errors.push({ ...error, plugin: `login:${candidate.rule}` })
+    deps.onPluginError?.(`login:${candidate.rule}`, error, accountId, openId)
+    return NEXT
+  }
   if ('media' in target) {
     const outcome = target.byAccount?.[accountId]
     if (outcome && 'reply' in outcome) return found(step, outcome.reply, undefined, errors)

@@ -42,9 +42,23 @@ export interface MediaFile {
 export type MediaOutcome = { reply: Reply } | { failed: string }
 
 /** Where a matched rule sends the message. */
+/** A news article of an inline reply that opens its page through a web login (`login:` in YAML). */
+export interface ArticleLogin {
+  /** Its index in the reply's articles. */
+  article: number
+  scope: 'base' | 'userinfo'
+  /** Where `login:` is written. */
+  at: RuleLoadError
+}
+
 export type RuleTarget =
   | { plugin: string; args: Record<string, JsonValue> }
-  | { reply: Reply }
+  /**
+   * `logins`: articles whose url (the page, in `reply`) is sent as the account's login link to it;
+   * `byAccount` holds the reply with the links, per account, set when the set is loaded with the configuration
+   * (load-rule-set.ts). An account without one: the target fails (BAD_CONFIG), never the bare page.
+   */
+  | { reply: Reply; logins?: readonly ArticleLogin[]; byAccount?: Readonly<Record<string, Reply>> }
   /**
    * `byAccount`: the outcome per account id, set when the set is loaded by a running engine (the media_id is
    * each account's own). Absent, or an account without one: the target fails as a failing plugin does

@@ -19,8 +19,8 @@ import { push } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
 
 const ACCOUNTS: AccountConfig[] = [
-  { id: 'main', token: 'maintoken', appId: 'wxmain0000000001', appSecret: 'main-secret', mode: 'plaintext', pageDomains: ['h5.example.com'] },
-  { id: 'other', token: 'othertoken', appId: 'wxother000000001', appSecret: 'other-secret', mode: 'plaintext', pageDomains: ['other.example.com'] },
+  { id: 'main', token: 'maintoken', appId: 'wxmain0000000001', appSecret: 'main-secret', mode: 'plaintext', pageDomains: ['h5.example.com', 'vip.example.com'] },
+  { id: 'other', token: 'othertoken', appId: 'wxother000000001', appSecret: 'other-secret', mode: 'plaintext', pageDomains: ['other.example.com', 'vip.example.com'] },
 ]
 const USER = 'oUser000000000000000000000001'
 
@@ -58,6 +58,17 @@ export default definePlugin({
     return ctx.pass()
   },
 })
+`
+
+/** For every account: each has vip.example.com among its pageDomains. */
+const MEMBER_RULES = `
+rules:
+  - name: member
+    keywords: [会员]
+    reply:
+      type: news
+      articles:
+        - {title: 会员中心, url: 'https://vip.example.com/center', login: userinfo}
 `
 
 /** The browser's cookies (name -> value), and a step that keeps them, as web-login.test.ts does. */
@@ -122,7 +133,7 @@ describe('with publicUrl: the engine behind a proxy at /wx/', () => {
   let proxy: Awaited<ReturnType<typeof startPrefixProxy>>
   before(async () => {
     proxy = await startPrefixProxy(() => h.url)
-    h = await startHarness({ rules: { 'links.yaml': RULES }, plugins, accounts: ACCOUNTS, config: { ...platform(), publicUrl: `${proxy.url}/wx/` } })
+    h = await startHarness({ rules: { 'links.yaml': RULES, 'member.yaml': MEMBER_RULES }, plugins, accounts: ACCOUNTS, config: { ...platform(), publicUrl: `${proxy.url}/wx/` } })
   })
   after(async () => {
     await h.close()
@@ -175,6 +186,14 @@ describe('with publicUrl: the engine behind a proxy at /wx/', () => {
     assert.doesNotMatch(b.setCookies[0], /secure/i)
   })
 
+  it("a rules file's news article with login: is sent as the account's own login link, no plugin needed", async () => {
+    for (const account of ['main', 'other']) {
+      const res = await h.post(account, push.text(USER, '会员'))
+      const article = (res.reply?.Articles as { item: Record<string, string> }).item
+      assert.equal(article.Url, `${proxy.url}/wx/oauth/${account}?to=${encodeURIComponent('https://vip.example.com/center')}&scope=userinfo`)
+    }
+  })
+
   it('setup builds links for any account by id; an id not served is a TypeError naming the ones that are', async () => {
     const res = await h.post('main', push.text(USER, 'setup link'))
     assert.equal(res.reply?.Content, `${proxy.url}/wx/oauth/other?to=${encodeURIComponent('https://other.example.com/daily')} | true api.web("ghost"): no such account; the engine serves "main", "other" (api.accounts)`)
@@ -182,7 +201,7 @@ describe('with publicUrl: the engine behind a proxy at /wx/', () => {
 
   it("a page not on the account's pageDomains is a TypeError at the plugin's call, never a link", async () => {
     const res = await h.post('main', push.text(USER, 'bad page'))
-    assert.match(String(res.reply?.Content), /^true web\.loginUrl: "evil\.example\.net\/steal" is not under the account's page domains \(h5\.example\.com\)/)
+    assert.match(String(res.reply?.Content), /^true web\.loginUrl: "evil\.example\.net\/steal" is not under the account's page domains \(h5\.example\.com, vip\.example\.com\)/)
   })
 })
 

@@ -8,7 +8,11 @@ import nodePath from 'node:path'
 import { didYouMean } from '../../did-you-mean.ts'
 import { USER_MESSAGE_KINDS } from '../../normalize/message-types.ts'
 import type { NewsLimits } from '../../reply/reply-xml.ts'
-import type { Keyword, MediaFile, RuleLoadError, RuleTarget, SystemReplies, TextRule, TypeHandler } from '../rule-types.ts'
+import type { EngineConfig } from '../../config/config-types.ts'
+import type { Reply } from '../../reply/reply-types.ts'
+import { loginLinkSettingsOf, type LoginLinkSettings } from '../../web/login-link.ts'
+import type { ArticleLogin, Keyword, MediaFile, RuleLoadError, RuleTarget, SystemReplies, TextRule, TypeHandler } from '../rule-types.ts'
+import { resolveArticleLogins } from './article-logins.ts'
 import { ALL_ACCOUNTS, compileRuleSet, type CompiledRuleSet } from './compile-rule-set.ts'
 import { describeIssues } from './describe-issue.ts'
 import { listRuleFiles, type RuleFileRef } from './list-rule-files.ts'
@@ -54,14 +58,19 @@ export interface LoadRuleSetOptions {
   userGroups?: Readonly<Record<string, readonly string[]>>
   /** The configured `limits`: an inline news reply longer than what will be sent is warned about. */
   newsLimits?: NewsLimits
+  /**
+   * publicUrl and each account's pageDomains: a news article with `login:` gets its link per account
+   * (article-logins.ts). Absent: such an article has none, and its rule fails for every account.
+   */
+  loginLinks?: LoginLinkSettings
 }
 
 /**
  * The options a project's configuration gives its rules, as the engine loads them: the `rules check`, `menu`
  * and `qrcode` commands load with these too, so they warn and refuse as the engine's start would.
  */
-export function ruleSetOptionsOf(config: { accounts: readonly { id: string; userGroups?: Readonly<Record<string, unknown>> }[]; limits: NewsLimits }): LoadRuleSetOptions {
-  return { accounts: config.accounts.map((a) => a.id), userGroups: groupNamesByAccount(config.accounts), newsLimits: config.limits }
+export function ruleSetOptionsOf(config: Pick<EngineConfig, 'accounts' | 'limits' | 'publicUrl'>): LoadRuleSetOptions {
+  return { accounts: config.accounts.map((a) => a.id), userGroups: groupNamesByAccount(config.accounts), newsLimits: config.limits, loginLinks: loginLinkSettingsOf(config) }
 }
 
 /**
@@ -96,6 +105,10 @@ export async function loadRuleSet(dir: string, opts: LoadRuleSetOptions = {}, re
   const files = await read(dir, opts)
   if (!files.ok) return files
   const { files: parsed, warnings } = files
+  if (opts.loginLinks) {
+    const errors = resolveArticleLogins(parsed, opts.loginLinks)
+    if (errors.length > 0) return { ok: false, errors }
+  }
   if (resolveMedia) warnings.push(...(await resolveMedia(parsed)))
   const system: Record<string, SystemReplies> = {}
   for (const entry of parsed.flatMap((p) => p.system)) (system[entry.account] ??= {})[entry.which] = entry.target
@@ -232,6 +245,7 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
   /** The target, with an inline reply's `file:` made a MediaFile (checked by checkMediaFiles). */
   const targetOf = (t: TargetEntry, path: readonly PropertyKey[]): RuleTarget => {
     const reply = t.reply as { type: string; file?: string; title?: string; description?: string } | undefined
+    if (reply?.type === 'news') return newsTarget(reply as unknown as NewsReply, (i) => at([...path, 'reply', 'articles', i, 'login']))
     if (reply?.file === undefined) return toTarget(t)
     const where = at([...path, 'reply', 'file'])
     const media: MediaFile = {
@@ -404,6 +418,19 @@ function toKeyword(kw: KeywordEntry, foldCase: boolean, foldWidth: boolean): Key
   if (typeof kw === 'string') return { kind: 'exact', value: kw, foldCase, foldWidth }
   const kind = KEYWORD_KINDS.find((k) => kw[k] !== undefined) ?? 'exact'
   return { kind, value: kw[kind] as string, foldCase: kw.foldCase ?? foldCase, foldWidth: kw.foldWidth ?? foldWidth }
+}
+
+type NewsReply = Extract<Reply, { type: 'news' }>
+
+/** A news reply's target: its articles' `login:` taken out of the reply (a Reply has none) into `logins`. */
+function newsTarget(reply: NewsReply, loginAt: (article: number) => RuleLoadError): RuleTarget {
+  const logins: ArticleLogin[] = []
+  const articles = reply.articles.map((a, i) => {
+    const { login, ...article } = a as typeof a & { login?: ArticleLogin['scope'] }
+    if (login !== undefined) logins.push({ article: i, scope: login, at: loginAt(i) })
+    return article
+  })
+  return logins.length === 0 ? { reply } : { reply: { ...reply, articles }, logins }
 }
 
 function toTarget(t: TargetEntry): RuleTarget {

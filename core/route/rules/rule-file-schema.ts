@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import { MESSAGE_KINDS } from '../../normalize/message-types.ts'
-import { replySchema, replyTypeError } from '../../reply/reply-builders.ts'
+import { articleSchema, replySchema, replyTypeError } from '../../reply/reply-builders.ts'
 import { KEY_KINDS, SCENE_KINDS } from '../rule-types.ts'
 import { GROUP_NAME } from '../user-groups.ts'
 import { aMediaType, extensionProblem } from './media-file.ts'
@@ -107,6 +107,16 @@ export function checkRegex(source: string): string | undefined {
 export const FILE_REPLY_TYPES = ['image', 'voice', 'video'] as const
 
 /**
+ * A news article in YAML may open its page through a web login (`login: base|userinfo`, docs/rules.md): its
+ * url is then the page, and the link sent is made per account when the rules are loaded (load-rule-set.ts).
+ */
+const inlineArticleSchema = articleSchema
+  .extend({ login: z.enum(['base', 'userinfo']).optional() })
+  .superRefine((a, ctx) => {
+    if (a.login !== undefined && (a.url === undefined || a.url === '')) ctx.addIssue({ code: 'custom', path: ['login'], message: 'login needs the url of the page to open, on the account\'s pageDomains' })
+  })
+
+/**
  * An inline reply in YAML: a Reply, except that an image, voice or video may name a file (relative to the
  * rules file's folder) instead of a mediaId: exactly one of them. The file itself is checked by the loader.
  */
@@ -116,7 +126,9 @@ export const inlineReplySchema = z
     replySchema.options.map((option) =>
       (FILE_REPLY_TYPES as readonly string[]).includes(option.shape.type.value)
         ? option.extend({ mediaId: z.string().min(1, 'mediaId is empty').optional(), file: z.string({ error: 'file must be a string' }).min(1, 'file is empty').optional() })
-        : option,
+        : option.shape.type.value === 'news'
+          ? option.extend({ articles: z.array(inlineArticleSchema, { error: 'articles must be an array' }).min(1, 'articles is empty') })
+          : option,
     ) as unknown as typeof replySchema.options,
     { error: replyTypeError },
   )
