@@ -94,7 +94,13 @@ export function buildContext(
 export function createWebLinks(settings: LoginLinkSettings, accountId: string): WebLinks {
   return {
     loginUrl(to, opts) {
-      const link = loginLink(settings, accountId, to, opts?.scope ?? 'base')
+      // From JavaScript anything can come: a scope passed alone (`loginUrl(page, 'userinfo')`) or as null
+      // is refused, not made a silent base login.
+      if (opts !== undefined && opts !== null && typeof opts !== 'object') {
+        throw apiError('TypeError', `web.loginUrl: the second argument is options, { scope: 'userinfo' }, not ${JSON.stringify(opts)?.slice(0, 40) ?? typeof opts}`)
+      }
+      const scope = opts?.scope === undefined ? 'base' : opts.scope
+      const link = loginLink(settings, accountId, to, scope)
       if ('problem' in link) throw apiError('TypeError', `web.loginUrl: ${link.problem}`)
       return link.url
     },
