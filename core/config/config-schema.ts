@@ -42,6 +42,9 @@ const publicUrlSchema = z
   .refine((v) => { const url = urlOrUndefined(v); return url === undefined || /^https?:$/.test(url.protocol) }, 'must be an http:// or https:// URL (PUBLIC_URL)')
   .refine((v) => { const url = urlOrUndefined(v); return url === undefined || (url.username === '' && url.password === '') }, 'must not contain a user or password (PUBLIC_URL)')
   .refine((v) => { const url = urlOrUndefined(v); return url === undefined || (url.search === '' && url.hash === '' && !/[?#]/.test(v)) }, 'must not have a query or fragment: links are built by adding paths to it (PUBLIC_URL)')
+  // The login cookie's Path is publicUrl's path: a `;` would end the attribute there, and the browser would
+  // never send the cookie back to the callback (every login refused).
+  .refine((v) => { const url = urlOrUndefined(v); return url === undefined || !url.pathname.includes(';') }, "must not have a ; in its path: the login cookie's Path would end there (PUBLIC_URL)")
 
 function urlOrUndefined(value: string): URL | undefined {
   try {

@@ -20,11 +20,11 @@ export async function loadAccountMenu(
   config: EngineConfig,
   account: AccountConfig,
   file: string,
-): Promise<({ ok: true; linkOf: MenuLoginLinks['linkOf'] } & LoadedMenu) | { ok: false; errors: RuleLoadError[] }> {
+): Promise<({ ok: true; linkOf: MenuLoginLinks['linkOf'] } & LoadedMenu) | { ok: false; errors: RuleLoadError[]; /** The file is a menu; its login buttons' links cannot be made. */ links?: true }> {
   const loaded = await loadMenuFile(file)
   if (!loaded.ok) return loaded
   const links = menuLoginLinks(loaded, loginLinkSettingsOf(config), account.id, file)
-  if (links.errors.length > 0) return { ok: false, errors: links.errors }
+  if (links.errors.length > 0) return { ok: false, errors: links.errors, links: true }
   return { ...loaded, linkOf: links.linkOf }
 }
 

@@ -48,6 +48,7 @@ test('not an http(s) URL with nothing after its path: refused naming publicUrl a
     ['https://wx.example.com/?from=menu', /publicUrl: must not have a query or fragment: links are built by adding paths to it \(PUBLIC_URL\)/],
     ['https://wx.example.com/#top', /publicUrl: must not have a query or fragment/],
     ['https://wx.example.com/?', /publicUrl: must not have a query or fragment/],
+    ['https://wx.example.com/a;b', /publicUrl: must not have a ; in its path: the login cookie's Path would end there \(PUBLIC_URL\)/],
   ]
   for (const [value, expected] of cases) {
     const r = loadConfig({ root, env: { ...ACCOUNT, PUBLIC_URL: value } })

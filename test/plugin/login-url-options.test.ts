@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { createWebLinks } from '../core/plugin/sandbox/build-context.ts'
-import type { LoginLinkSettings } from '../core/web/login-link.ts'
+import { createWebLinks } from '../../core/plugin/sandbox/build-context.ts'
+import type { LoginLinkSettings } from '../../core/web/login-link.ts'
 
 const SETTINGS: LoginLinkSettings = { publicUrl: 'https://wx.example.com', accounts: [{ id: 'shop', pageDomains: ['h5.example.com'], hasAppSecret: true }] }
 const PAGE = 'https://h5.example.com/orders'

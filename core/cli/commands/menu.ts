@@ -75,7 +75,9 @@ async function checkMenuFile(p: Project, io: Output): Promise<Checked | undefine
   const loaded = await loadAccountMenu(config, account, file)
   if (!loaded.ok) {
     io.out(formatRuleErrors(loaded.errors.map((e) => ({ ...e, file: shown }))))
-    io.err(`${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'} in ${shown}; WeChat would refuse this menu`)
+    const n = `${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'}`
+    // A login button's link the configuration cannot make is ours to refuse, not WeChat's.
+    io.err(loaded.links ? `${n} in ${shown}: its login buttons' links cannot be made with this configuration; nothing is sent until they can` : `${n} in ${shown}; WeChat would refuse this menu`)
     return undefined
   }
   const rules = await loadProjectRules(config, 'what answers the buttons', io)

@@ -13,7 +13,9 @@ import path from 'node:path'
 import { didYouMean } from '../../did-you-mean.ts'
 import { accountWarnings } from '../account-warnings.ts'
 import { checkMenuAgainstRules, menuFileOf, strayMenuFiles } from '../../menu/menu-check.ts'
-import { loadAccountMenu } from '../../menu/menu-login-links.ts'
+import { loadMenuFile } from '../../menu/menu-file.ts'
+import { menuLoginLinks } from '../../menu/menu-login-links.ts'
+import { loginLinkSettingsOf } from '../../web/login-link.ts'
 import { listPluginFolders, settingsWithoutFolder } from '../../plugin/load-plugin-set.ts'
 import { entryFileOf } from '../../plugin/read-plugin-folder.ts'
 import { checkMediaAccounts } from '../../platform/media-uploads.ts'
@@ -73,7 +75,7 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   for (const account of config.accounts) {
     const file = menuFileOf(config, account)
     if (!existsSync(file)) continue
-    const menu = await loadAccountMenu(config, account, file)
+    const menu = await loadMenuFile(file)
     if (!menu.ok) {
       warnings.push(`${shown(file)}: ${menu.errors.length} error${menu.errors.length === 1 ? '' : 's'} in the menu file, so its buttons were not checked against the rules (wxengine menu check${account.id === config.defaultAccount ? '' : ` --account ${account.id}`} says where)`)
       continue
@@ -81,6 +83,9 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
     // The file's own warnings (a name the client cuts, a key on two buttons) too, as menu check --strict fails them.
     for (const w of menu.warnings) warnings.push(w.split(file).join(shown(file)))
     for (const w of checkMenuAgainstRules(config, account, file, menu, loaded.ruleSet).unanswered) warnings.push(w)
+    // A login button this configuration cannot link (a CI without PUBLIC_URL): said, while its buttons are
+    // still checked against the rules above.
+    for (const e of menuLoginLinks(menu, loginLinkSettingsOf(config), account.id, file).errors) warnings.push(`${shown(e.file)}:${e.line}:${e.column}: ${e.message} (menu push refuses the menu until it can be linked)`)
   }
   // A menu file no account reads (a misspelt id, .yml): never pushed, and nothing else says so.
   for (const w of strayMenuFiles(config)) warnings.push(w)
