@@ -1,13 +1,16 @@
 /**
  * wxengine configuration. Every secret and deploy setting can also come from the environment, which wins:
  * PORT, DATA_DIR, RULES_DIR, PLUGINS_DIR, MENUS_DIR, and for the default account WECHAT_TOKEN, WECHAT_APPID,
- * WECHAT_APPSECRET, WECHAT_ENCODING_AES_KEY, WECHAT_ORIGINAL_ID, WECHAT_ADMINS, WECHAT_PAGE_DOMAINS (see
- * docs/configuration.md).
+ * WECHAT_APPSECRET, WECHAT_ENCODING_AES_KEY, WECHAT_ORIGINAL_ID, WECHAT_ADMINS, WECHAT_PAGE_DOMAINS, and
+ * PUBLIC_URL (see docs/configuration.md).
  */
 import { defineConfig } from 'wxengine/config'
 
 export default defineConfig({
   port: 8080,
+  // Where users' browsers reach the engine (or PUBLIC_URL): web logins come back there, and login links
+  // (ctx.web.loginUrl, a menu button's or a news article's login:) are built on it (docs/web.md).
+  // publicUrl: 'https://wx.example.com',
   defaultAccount: 'default',
   accounts: [
     {
