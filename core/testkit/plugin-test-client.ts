@@ -477,18 +477,25 @@ const TEST_ACCOUNT = { id: 'default', token: 'testtoken', appId: 'wxtest00000000
  * The project's accounts by id, with the test account's credentials, and its default account: rules in
  * rules/<id>/ and `account: <id>` are the project's, and a test of them needs those accounts; its tokens,
  * keys and secrets are not (they may come from the deploy's environment), so every account is the plaintext
- * test account under its own id. A configuration file that names no account, or cannot be read here, gets
+ * test account under its own id (with its pageDomains). A configuration file that names no account, or cannot be read here, gets
  * the single test account (and loadConfig then says what is wrong with the file).
  */
 function projectAccounts(root: string): { accounts: NonNullable<UserConfig['accounts']>; defaultAccount: string } {
   const file = findConfigFile(root)
   const read = file ? readConfigFile(file) : undefined
-  const ids = [...new Set((read?.ok ? (read.value.accounts ?? []) : []).map((a) => a?.id).filter((id): id is string => typeof id === 'string' && id !== ''))]
+  const listed = read?.ok ? (read.value.accounts ?? []) : []
+  const ids = [...new Set(listed.map((a) => a?.id).filter((id): id is string => typeof id === 'string' && id !== ''))]
   if (ids.length === 0) return { accounts: [{ ...TEST_ACCOUNT }], defaultAccount: TEST_ACCOUNT.id }
   const named = read?.ok ? read.value.defaultAccount : undefined
   const defaultAccount = typeof named === 'string' && ids.includes(named) ? named : ids.includes('default') ? 'default' : ids[0]
+  // The account's pageDomains are the project's, not a secret: a rules file's login: article (and a plugin's
+  // ctx.web.loginUrl) is checked against them, as at the engine's start.
+  const pageDomainsOf = (id: string) => {
+    const domains = listed.find((a) => a?.id === id)?.pageDomains
+    return Array.isArray(domains) ? { pageDomains: domains } : {}
+  }
   // One AppID per account, as the configuration requires: wxtest0000000000 (the single account's), ...01, ...
-  return { accounts: ids.map((id, i) => ({ ...TEST_ACCOUNT, id, appId: `wxtest${String(i).padStart(10, '0')}` })), defaultAccount }
+  return { accounts: ids.map((id, i) => ({ ...TEST_ACCOUNT, id, appId: `wxtest${String(i).padStart(10, '0')}`, ...pageDomainsOf(id) })), defaultAccount }
 }
 
 /**
