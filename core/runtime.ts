@@ -22,6 +22,7 @@ import type { MediaResolver } from './route/rules/load-rule-set.ts'
 import { createAdminRoutes } from './server/admin-routes.ts'
 import { createJsSdkEndpoint } from './web/jssdk-endpoint.ts'
 import { createWebLoginEndpoint } from './web/web-login-endpoint.ts'
+import type { LoginLinkSettings } from './web/login-link.ts'
 import type { CountWebRequest } from './web/web-outcome.ts'
 import { createApiClient } from './platform/api-client.ts'
 import { createApp } from './server/create-app.ts'
@@ -86,6 +87,11 @@ export interface StartOptions {
    * (media-uploads.ts storedOnly). `canUpload`: whether the serving engine could upload for an account.
    */
   mediaStoredOnly?: { canUpload: (accountId: string) => boolean; account?: string }
+  /**
+   * What login links are built with, when not this configuration's: `send --local --wait` passes the real
+   * configuration's, as its stand-in gives every account an appSecret a login would not have.
+   */
+  loginLinks?: LoginLinkSettings
   /**
    * How to read the configuration again, as this one was read (`start`, `dev`): each reload then applies
    * its accounts' userGroups and its plugins section, and names any other change for a restart
@@ -169,7 +175,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     return warnings
   }
   // Parsed on this thread: nothing is served before the first set is in, and a worker would only add its start.
-  const first = await loadGeneration(config, services, log, { leftOut: opts.leftOut, resolveMedia })
+  const first = await loadGeneration(config, services, log, { leftOut: opts.leftOut, resolveMedia, loginLinks: opts.loginLinks })
   if (!first.ok) {
     media.close()
     traffic.close()
@@ -202,7 +208,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     const reread: ConfigForReload = opts.rereadConfig ? configForReload(config, opts.rereadConfig) : { ok: true, config }
     // Refused as a rules file with an error is: the last good generation serves on, the line says why.
     if (!reread.ok) return { ok: false, code: 'BAD_CONFIG', problems: reread.problems }
-    const parts = await loadGeneration(reread.config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia })
+    const parts = await loadGeneration(reread.config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia, loginLinks: opts.loginLinks })
     if (parts.ok && reread.warning) parts.warnings.push(reread.warning)
     return parts
   }

@@ -12,7 +12,7 @@ import { didYouMean } from '../did-you-mean.ts'
 import { formatRuleErrors, loadRuleSet, ruleSetOptionsOf, type MediaResolver, type RuleFilesReader } from '../route/rules/load-rule-set.ts'
 import type { RuleSet } from '../route/rule-types.ts'
 import { userGroupIndexOf, type UserGroupIndex } from '../route/user-groups.ts'
-import { loginLinkSettingsOf } from '../web/login-link.ts'
+import { loginLinkSettingsOf, type LoginLinkSettings } from '../web/login-link.ts'
 
 export type LoadedParts =
   | { ok: true; rules: RuleSet; plugins: PluginSet; userGroups: UserGroupIndex | undefined; slowestPluginMs: number; warnings: string[]; notes: string[] }
@@ -26,11 +26,17 @@ export interface LoadGenerationOptions {
   readRules?: RuleFilesReader
   /** Makes inline replies naming a file into media_ids (a running engine's: core/platform/media-uploads.ts). */
   resolveMedia?: MediaResolver
+  /**
+   * What login links are built with (rules' `login:` articles, ctx.web.loginUrl), when not the configuration's:
+   * `send --local --wait` gives accounts the stand-in's appSecret, but whether a login can work is the real one's say.
+   */
+  loginLinks?: LoginLinkSettings
 }
 
 export async function loadGeneration(config: EngineConfig, services: PluginServices, log: Logger, opts: LoadGenerationOptions = {}): Promise<LoadedParts> {
   const leftOut = opts.leftOut ?? []
-  const rules = await loadRuleSet(config.rulesDir, ruleSetOptionsOf(config), opts.readRules, opts.resolveMedia)
+  const loginLinks = opts.loginLinks ?? loginLinkSettingsOf(config)
+  const rules = await loadRuleSet(config.rulesDir, { ...ruleSetOptionsOf(config), loginLinks }, opts.readRules, opts.resolveMedia)
   if (!rules.ok) return { ok: false, code: 'RULE_INVALID', problems: formatRuleErrors(rules.errors).split('\n').filter(Boolean) }
   const { set, errors } = await loadPluginSet({
     dir: config.pluginsDir,
@@ -40,7 +46,7 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     isolation: config.limits.pluginIsolation,
     // As `ctx.account` has them (engine.ts).
     accounts: config.accounts.map((a) => ({ id: a.id, appId: a.appId, originalId: a.originalId })),
-    web: loginLinkSettingsOf(config),
+    web: loginLinks,
     services,
     log,
   })

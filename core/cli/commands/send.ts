@@ -14,6 +14,7 @@ import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdi
 import { composePush, type PushFlags } from '../compose-push.ts'
 import { formatReply, formatSentMessage } from '../format-reply.ts'
 import { canUploadFor } from '../../platform/media-uploads.ts'
+import { loginLinkSettingsOf } from '../../web/login-link.ts'
 import { DATA_DIR_HELD } from '../../store/data-dir-lock.ts'
 import { createMemoryStore } from '../../store/memory-store.ts'
 
@@ -187,6 +188,8 @@ async function deliverLocally(
         // without one answers with a placeholder, and a warning says so. Whether it could be uploaded is the
         // real configuration's say (the stand-in gives every account an appSecret).
         mediaStoredOnly: { canUpload: (id) => canUploadFor(config.accounts, id), account: account.id },
+        // The same for a login link (a rules file's login: article, ctx.web.loginUrl): the real appSecret decides.
+        loginLinks: loginLinkSettingsOf(config),
       },
     )
   } catch (e) {
