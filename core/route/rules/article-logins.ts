@@ -26,7 +26,7 @@ export function resolveArticleLogins(files: readonly ParsedRuleFile[], settings:
       for (const login of target.logins) {
         const link = loginLink(settings, id, articles[login.article]!.url, login.scope)
         if ('problem' in link) {
-          errors.push({ ...login.at, message: `${owner}: login${account === ALL_ACCOUNTS ? ` (for account "${id}", as the rule is for every account)` : ''}: ${link.problem}` })
+          errors.push({ ...login.at, message: `${owner}: login (for account "${id}"${account === ALL_ACCOUNTS ? ', as the rule is for every account' : ''}): ${link.problem}` })
           made = false
           continue
         }
