@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
-import { makeProject, type Project } from './cli/cli-harness.ts'
+import { makeProject, type Project } from './cli-harness.ts'
 
 let project: Project
 before(() => {

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { loadRuleSet } from '../core/route/rules/index.ts'
-import { tempRulesDirs } from './support/rules-dir.ts'
+import { loadRuleSet } from '../../../core/route/rules/index.ts'
+import { tempRulesDirs } from '../../support/rules-dir.ts'
 
 const rulesDir = tempRulesDirs('review-login-account')
 

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, test } from 'node:test'
-import { createTestClient } from '../core/testkit/plugin-test-client.ts'
-import { pluginProject } from './support/plugin-project.ts'
+import { createTestClient } from '../../core/testkit/plugin-test-client.ts'
+import { pluginProject } from '../support/plugin-project.ts'
 
 const RULES = `rules:
   - name: member
