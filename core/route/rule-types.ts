@@ -41,7 +41,6 @@ export interface MediaFile {
 /** What a media file became for one account: its reply (with the media_id), or why there is none. */
 export type MediaOutcome = { reply: Reply } | { failed: string }
 
-/** Where a matched rule sends the message. */
 /** A news article of an inline reply that opens its page through a web login (`login:` in YAML). */
 export interface ArticleLogin {
   /** Its index in the reply's articles. */
@@ -51,6 +50,7 @@ export interface ArticleLogin {
   at: RuleLoadError
 }
 
+/** Where a matched rule sends the message. */
 export type RuleTarget =
   | { plugin: string; args: Record<string, JsonValue> }
   /**

@@ -39,6 +39,14 @@ import { standInFor, type FakeSubscribeTemplate, type FakeTemplate, type FakeWeC
 import { buildPushXml, createWeChatSimulator, push, type PushFields } from './wechat-simulator.ts'
 
 export { push }
+
+/**
+ * The engine's address in a test whose project gives none (publicUrl in engine.config.ts, or the test's
+ * `config`): a deploy often sets it in its environment alone (PUBLIC_URL), which a test does not read. Links
+ * are built on it as accounts get a stand-in AppSecret, so a project's `login:` articles and ctx.web.loginUrl
+ * work in its tests; `.invalid` is never anyone's host.
+ */
+export const TEST_PUBLIC_URL = 'https://wxengine-test.invalid'
 export type { FakeWeChatApi, JsonObject, SentVia }
 
 /** The AppSecret the test kit gives accounts that have none, so that the platform API works in tests. */
@@ -243,6 +251,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     throw new Error(loaded.error.reason)
   }
   const config = loaded.value
+  config.publicUrl ??= TEST_PUBLIC_URL
   const leftOut: string[] = []
   if (opts.only) {
     const folders = listPluginFolders(config.pluginsDir)

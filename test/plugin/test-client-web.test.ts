@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
-import { createTestClient } from '../../core/testkit/plugin-test-client.ts'
+import { createTestClient, TEST_PUBLIC_URL } from '../../core/testkit/plugin-test-client.ts'
 import { pluginProject } from '../support/plugin-project.ts'
 
 const ORDERS = `import { definePlugin } from 'wxengine/plugin'
@@ -34,11 +34,18 @@ test('with publicUrl and pageDomains in config, the link is the login on that ad
   }
 })
 
-test('without publicUrl the plugin learns why at its call', async () => {
+test('without publicUrl (a deploy that sets PUBLIC_URL alone), the link is on the test kit\'s stand-in address; a page off pageDomains is refused at the call', async () => {
   const client = await createTestClient({ root: project.root, config: { accounts: [ACCOUNT], defaultAccount: 'shop' } })
   try {
-    await client.expectReply('orders', /^TypeError: web\.loginUrl: the engine's public address is not set: set publicUrl/)
+    const reply = await client.send('orders')
+    assert.equal(reply.type === 'news' ? reply.articles?.[0]?.url : '', `${TEST_PUBLIC_URL}/oauth/shop?to=${encodeURIComponent('https://h5.example.com/orders')}`)
   } finally {
     await client.close()
+  }
+  const elsewhere = await createTestClient({ root: project.root, config: { accounts: [{ ...ACCOUNT, pageDomains: ['m.example.com'] }], defaultAccount: 'shop' } })
+  try {
+    await elsewhere.expectReply('orders', /^TypeError: web\.loginUrl: "h5\.example\.com\/orders" is not under the account's page domains \(m\.example\.com\)/)
+  } finally {
+    await elsewhere.close()
   }
 })
