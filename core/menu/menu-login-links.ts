@@ -14,7 +14,7 @@ import { conditionalDomainErrors, loadMenuFile, MAX_URL_BYTES, type LeafButton, 
 
 /**
  * An account's menu file, checked as a file and then its login buttons against the configuration: what
- * `menu check`, `menu push` and `rules check` read.
+ * `menu check` and `menu push` read (`rules check` reads the file, and warns of the links it cannot make).
  */
 export async function loadAccountMenu(
   config: EngineConfig,
