@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
+import { memberRules } from '../support/login-article-rules.ts'
 import { makeProject, type Project } from './cli-harness.ts'
 
 let project: Project
@@ -16,14 +17,7 @@ before(() => {
   mkdirSync(path.join(project.dir, 'rules', 'default'), { recursive: true })
   writeFileSync(
     path.join(project.dir, 'rules', 'default', 'member.yaml'),
-    `rules:
-  - name: member
-    keywords: [会员]
-    reply:
-      type: news
-      articles:
-        - {title: 会员中心, url: 'https://vip.example.com/center', login: userinfo}
-`,
+    memberRules(),
   )
 })
 after(() => project.remove())

@@ -17,6 +17,7 @@ import { DEFAULT_BROWSER_USER } from '../../core/testkit/fake-web-login.ts'
 import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { memberRules } from '../support/login-article-rules.ts'
 
 const ACCOUNTS: AccountConfig[] = [
   { id: 'main', token: 'maintoken', appId: 'wxmain0000000001', appSecret: 'main-secret', mode: 'plaintext', pageDomains: ['h5.example.com', 'vip.example.com'] },
@@ -61,15 +62,7 @@ export default definePlugin({
 `
 
 /** For every account: each has vip.example.com among its pageDomains. */
-const MEMBER_RULES = `
-rules:
-  - name: member
-    keywords: [会员]
-    reply:
-      type: news
-      articles:
-        - {title: 会员中心, url: 'https://vip.example.com/center', login: userinfo}
-`
+const MEMBER_RULES = memberRules()
 
 /** The browser's cookies (name -> value), and a step that keeps them, as web-login.test.ts does. */
 function browser() {

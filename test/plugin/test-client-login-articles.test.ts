@@ -8,16 +8,10 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, test } from 'node:test'
 import { createTestClient } from '../../core/testkit/plugin-test-client.ts'
+import { memberRules } from '../support/login-article-rules.ts'
 import { pluginProject } from '../support/plugin-project.ts'
 
-const RULES = `rules:
-  - name: member
-    keywords: [会员]
-    reply:
-      type: news
-      articles:
-        - {title: 会员中心, url: 'https://vip.example.com/center', login: userinfo}
-`
+const RULES = memberRules()
 const ORDERS = `import { definePlugin } from 'wxengine/plugin'
 export default definePlugin({
   name: 'orders',

@@ -5,21 +5,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { loadRuleSet } from '../../../core/route/rules/index.ts'
+import { memberRules } from '../../support/login-article-rules.ts'
 import { tempRulesDirs } from '../../support/rules-dir.ts'
 
 const rulesDir = tempRulesDirs('review-login-account')
 
 test('a rule of one account: the error at login: names the account', async () => {
   const dir = await rulesDir({
-    'main.yaml': `account: shop
-rules:
-  - name: member
-    keywords: [会员]
-    reply:
-      type: news
-      articles:
-        - {title: 会员中心, url: 'https://blog.example.com/center', login: base}
-`,
+    'main.yaml': `account: shop\n${memberRules('https://blog.example.com/center', 'base')}`,
   })
   const r = await loadRuleSet(dir, { loginLinks: { publicUrl: 'https://wx.example.com', accounts: [{ id: 'shop', pageDomains: ['vip.example.com'], hasAppSecret: true }] } })
   assert.equal(r.ok, false)

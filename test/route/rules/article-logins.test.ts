@@ -11,6 +11,7 @@ import { candidatesWithoutSession } from '../../../core/route/router.ts'
 import { formatRuleErrors, loadRuleSet } from '../../../core/route/rules/index.ts'
 import type { RuleSet } from '../../../core/route/rule-types.ts'
 import type { LoginLinkSettings } from '../../../core/web/login-link.ts'
+import { memberRules } from '../../support/login-article-rules.ts'
 import { tempRulesDirs } from '../../support/rules-dir.ts'
 
 const rulesDir = tempRulesDirs('article-logins')
@@ -21,15 +22,7 @@ const SETTINGS: LoginLinkSettings = {
     { id: 'news', pageDomains: ['vip.example.com', 'blog.example.com'], hasAppSecret: true },
   ],
 }
-const RULES = `rules:
-  - name: member
-    keywords: [会员]
-    reply:
-      type: news
-      articles:
-        - {title: 会员中心, url: 'https://vip.example.com/center', login: userinfo}
-        - {title: 说明, url: 'https://help.example.org/'}
-`
+const RULES = memberRules(undefined, undefined, "        - {title: 说明, url: 'https://help.example.org/'}\n")
 const link = (account: string, to: string, scope = '') => `https://wx.example.com/oauth/${account}?to=${encodeURIComponent(to)}${scope ? `&scope=${scope}` : ''}`
 
 function replyTo(ruleSet: RuleSet, account: string, text: string) {
