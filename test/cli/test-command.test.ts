@@ -204,7 +204,7 @@ test('dialogue() checks its spec where it is called', () => {
 test('a name wxengine/testkit does not export is an error naming what it does export', async () => {
   const r = await runWith({ 'test/plugins/x.test.ts': `import { test } from 'node:test'\nimport { expectReply } from 'wxengine/testkit'\ntest('x', () => expectReply('hi'))\n` }, [])
   assert.equal(r.code, 1)
-  assert.match(r.stdout, /'wxengine\/testkit' has no export 'expectReply'; it exports createTestClient, push/)
+  assert.match(r.stdout, /'wxengine\/testkit' has no export 'expectReply'; it exports TEST_PUBLIC_URL, createTestClient, push/)
 })
 
 test('a missing import names the specifier and the importing file', async () => {
