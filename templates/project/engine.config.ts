@@ -7,6 +7,9 @@ import { defineConfig } from 'wxengine/config'
 
 export default defineConfig({
   port: 8080,
+  // Where users' browsers reach the engine (or PUBLIC_URL): web logins come back there, and login links are
+  // built on it (docs/web.md).
+  // publicUrl: 'https://wx.example.com',
   accounts: [
     {
       id: 'default',
@@ -15,6 +18,8 @@ export default defineConfig({
       // Your account's AppID (and appSecret, for replies after 5 s and the platform API).
       appId: '__APPID__',
       mode: 'plaintext',
+      // Your pages inside WeChat (its JS接口安全域名): /jssdk-config signs them, /oauth logs users in to them.
+      // pageDomains: ['h5.example.com'],
     },
   ],
 })
