@@ -83,19 +83,8 @@ async function start(): Promise<void> {
       after: (ms, fn) => registry.after(ms, fn),
       onDispose: (fn) => registry.onDispose(fn),
       accounts: init.accounts.map((a) => ({ ...a })),
-      platform: (accountId) => {
-        // Checked here so the mistake throws at the plugin's line, not later from the main thread.
-        if (!init.accounts.some((a) => a.id === accountId)) {
-          throw apiError('TypeError', `api.platform(${JSON.stringify(accountId)}): no such account; the engine serves ${init.accounts.map((a) => JSON.stringify(a.id)).join(', ') || 'none'} (api.accounts)`)
-        }
-        return createPlatformApi(rpc, String(accountId), () => undefined)
-      },
-      web: (accountId) => {
-        if (!init.accounts.some((a) => a.id === accountId)) {
-          throw apiError('TypeError', `api.web(${JSON.stringify(accountId)}): no such account; the engine serves ${init.accounts.map((a) => JSON.stringify(a.id)).join(', ') || 'none'} (api.accounts)`)
-        }
-        return createWebLinks(init.web, String(accountId))
-      },
+      platform: (accountId) => createPlatformApi(rpc, servedAccount('platform', accountId), () => undefined),
+      web: (accountId) => createWebLinks(init.web, servedAccount('web', accountId)),
     })
   } catch (e) {
     await registry.undo()
@@ -103,6 +92,17 @@ async function start(): Promise<void> {
   }
   plugin = def
   send({ t: 'ready' })
+}
+
+/**
+ * The id setup's `api.platform(id)` or `api.web(id)` was given, when the engine serves it: checked here so the
+ * mistake throws at the plugin's line, not later from the main thread.
+ */
+function servedAccount(call: 'platform' | 'web', accountId: string): string {
+  if (!init.accounts.some((a) => a.id === accountId)) {
+    throw apiError('TypeError', `api.${call}(${JSON.stringify(accountId)}): no such account; the engine serves ${init.accounts.map((a) => JSON.stringify(a.id)).join(', ') || 'none'} (api.accounts)`)
+  }
+  return String(accountId)
 }
 
 async function answerCall(call: CallRequest): Promise<void> {
