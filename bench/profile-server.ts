@@ -3,13 +3,15 @@
  * safe, inline-rule reply), stops it, and prints the functions with the most self time and the share of
  * each area (ours by folder, Koa, node's HTTP and sockets, pino, GC, ...), as shares of busy time under load.
  *
- *   npx tsx bench/profile-server.ts [--mode plaintext|safe] [--seconds 5] [--target wxengine|koa|http-only]
+ *   npx tsx bench/profile-server.ts [--mode plaintext|safe] [--seconds 5] [--target wxengine|koa|http-only|floor]
  *                                   [--log-off] [--env LOG_LEVEL=warn ...] [--keep] [--fill 40]
  *
  * `--target koa` profiles the bare Koa baseline under the same load, `http-only` our HTTP layer in front of
- * an engine that answers at once, to compare area by area. `--log-off` turns the message log off, `--env`
- * sets the engine's environment, `--keep` keeps the .cpuprofile (for Chrome's DevTools). Only the samples
- * taken while wrk ran are counted; the kept file covers start-up and close too. `--fill N` drives the server
+ * an engine that answers at once, `floor` the wire work alone (bench/servers/wire-floor.ts), to compare area
+ * by area: each area is printed as a share of busy time and in µs a request. TOP=N prints N functions.
+ * `--log-off` turns the message log off, `--env` sets the engine's environment, `--keep` keeps the
+ * .cpuprofile (for Chrome's DevTools). Only the samples taken while wrk ran are counted; the kept file covers
+ * start-up and close too. `--fill N` drives the server
  * N s before the profiled window, so that the engine is profiled at steady state (its 30 s reply cache full).
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -19,7 +21,8 @@ import { buildPool, FILL_POOL_SIZE, FILL_WRAP_MS, makeBenchProject, runWrk, star
 
 const { values } = parseArgs({ options: { mode: { type: 'string', default: 'plaintext' }, seconds: { type: 'string', default: '5' }, target: { type: 'string', default: 'wxengine' }, env: { type: 'string', multiple: true }, 'log-off': { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, fill: { type: 'string', default: '0' } } })
 const root = path.resolve(import.meta.dirname, '..')
-if (!['wxengine', 'koa', 'http-only'].includes(values.target)) throw new Error(`--target: wxengine, koa or http-only, not ${values.target}`)
+const BASELINES: Record<string, string> = { koa: 'bare-koa', 'http-only': 'wxengine-http-only', floor: 'wire-floor' }
+if (values.target !== 'wxengine' && !BASELINES[values.target]) throw new Error(`--target: wxengine, koa, http-only or floor, not ${values.target}`)
 const safe = values.mode === 'safe'
 const account = safe
   ? { id: 'a', token: 'safetoken', appId: 'wxsafe0000000001', mode: 'safe' as const, encodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG' }
@@ -39,7 +42,7 @@ const profile = ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
 const server =
   values.target === 'wxengine'
     ? await startServer(path.join(root, 'core/cli/main.ts'), ['start', '-C', dir], { DATA_DIR: path.join(dir, 'data'), ...extraEnv }, '/healthz', { nodeFlags: profile })
-    : await startServer(path.join(root, `bench/servers/${values.target === 'koa' ? 'bare-koa' : 'wxengine-http-only'}.ts`), [], extraEnv, undefined, { nodeFlags: profile })
+    : await startServer(path.join(root, `bench/servers/${BASELINES[values.target]}.ts`), [], { MODE: values.mode, ...extraEnv }, undefined, { nodeFlags: profile })
 const seconds = Number(values.seconds)
 const fillSeconds = Number(values.fill)
 const pool = buildPool(account, '/wechat', fillSeconds > 0 ? Math.max(seconds * WRK_POOL_PER_SECOND, FILL_POOL_SIZE) : seconds * WRK_POOL_PER_SECOND)
@@ -80,7 +83,7 @@ const idle = self.get('(idle) :0') ?? 0
 self.delete('(idle) :0')
 const busy = [...self.values()].reduce((a, b) => a + b, 0)
 console.log(`main thread under load: busy ${(busy / 1e6).toFixed(1)} s, idle ${(idle / 1e6).toFixed(1)} s (start-up and close left out)\n`)
-for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 35)) console.log(`${((v / busy) * 100).toFixed(1).padStart(5)}%  ${k}`)
+for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 35))) console.log(`${((v / busy) * 100).toFixed(1).padStart(5)}%  ${k}`)
 
 /** Coarse areas, to see where a request's time goes at a glance. */
 function areaOf(key: string): string {
@@ -107,6 +110,8 @@ function areaOf(key: string): string {
 const areas = new Map<string, number>()
 for (const [k, v] of self) areas.set(areaOf(k), (areas.get(areaOf(k)) ?? 0) + v)
 console.log('\nby area:')
-for (const [k, v] of [...areas].sort((a, b) => b[1] - a[1])) console.log(`${((v / busy) * 100).toFixed(1).padStart(5)}%  ${k}`)
+// µs a request as well as shares: two targets' profiles compare area by area in absolute terms.
+const requests = r.requests
+for (const [k, v] of [...areas].sort((a, b) => b[1] - a[1])) console.log(`${((v / busy) * 100).toFixed(1).padStart(5)}%  ${(v / requests).toFixed(1).padStart(6)} µs/req  ${k}`)
 if (values.keep) console.log(`\nprofile kept: ${file}`)
 else rmSync(dir, { recursive: true, force: true })
