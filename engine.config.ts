@@ -2,7 +2,7 @@
  * wxengine configuration. Every secret and deploy setting can also come from the environment, which wins:
  * PORT, DATA_DIR, RULES_DIR, PLUGINS_DIR, MENUS_DIR, and for the default account WECHAT_TOKEN, WECHAT_APPID,
  * WECHAT_APPSECRET, WECHAT_ENCODING_AES_KEY, WECHAT_ORIGINAL_ID, WECHAT_ADMINS, WECHAT_PAGE_DOMAINS, and
- * PUBLIC_URL (see docs/configuration.md).
+ * PUBLIC_URL and TRUST_PROXY (see docs/configuration.md).
  */
 import { defineConfig } from 'wxengine/config'
 

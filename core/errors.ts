@@ -64,6 +64,7 @@ export type ErrorCode =
   | 'API_ERROR'
   | 'LOG_UNWRITABLE'
   | 'FD_EXHAUSTED'
+  | 'RATE_LIMITED'
   | 'INTERNAL'
 
 export interface EngineError {

@@ -20,8 +20,9 @@ import { watchSources, type SourceWatcher } from './reload/watch-sources.ts'
 import { readRulesOffThread } from './route/rules/read-rules-off-thread.ts'
 import type { MediaResolver } from './route/rules/load-rule-set.ts'
 import { createAdminRoutes } from './server/admin-routes.ts'
-import { createJsSdkEndpoint } from './web/jssdk-endpoint.ts'
-import { createWebLoginEndpoint } from './web/web-login-endpoint.ts'
+import { createJsSdkEndpoint, JSSDK_PATH } from './web/jssdk-endpoint.ts'
+import { createWebLoginEndpoint, IDENTITY_PATH, LOGIN_PATH } from './web/web-login-endpoint.ts'
+import { createWebRateLimit } from './web/web-rate-limit.ts'
 import type { LoginLinkSettings } from './web/login-link.ts'
 import type { CountWebRequest } from './web/web-outcome.ts'
 import { createApiClient } from './platform/api-client.ts'
@@ -320,6 +321,13 @@ async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void
   const { accounts, defaultAccount } = config
   const count: CountWebRequest = (endpoint, account, outcome) => runtime.metrics.webRequests.inc({ endpoint, account, outcome })
   const web = [
+    createWebRateLimit({
+      perMinute: config.limits.webRequestsPerMinute,
+      trustProxy: config.trustProxy,
+      paths: [{ path: JSSDK_PATH, endpoint: 'jssdk-config' }, { path: IDENTITY_PATH, endpoint: 'oauth-identity' }, { path: LOGIN_PATH, endpoint: 'oauth' }],
+      lines,
+      count,
+    }),
     createJsSdkEndpoint({ accounts, defaultAccount, ticketFor: (id) => runtime.platform.jsapiTicketFor(id), log, lines, count }),
     createWebLoginEndpoint({ accounts, defaultAccount, publicUrl: config.publicUrl, openBase: config.platform.openBase, client: createApiClient({ baseUrl: config.platform.apiBase }), kv: runtime.store.kv, log, lines, count }),
   ]

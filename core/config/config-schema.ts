@@ -102,6 +102,7 @@ export const engineConfigSchema = z
     port: z.number().int().min(0, 'must be 0 to 65535 (PORT)').max(65535, 'must be 0 to 65535 (PORT)'),
     host: z.string(),
     publicUrl: publicUrlSchema.optional(),
+    trustProxy: z.boolean(),
     dataDir: z.string().min(1),
     rulesDir: z.string().min(1),
     pluginsDir: z.string().min(1),
@@ -130,6 +131,7 @@ export const engineConfigSchema = z
         pluginIsolation: z.enum(['auto', 'thread', 'process'], { error: 'must be auto, thread or process' }),
         newsMaxArticles: z.number().int().min(1).max(10),
         newsMaxArticlesForUserMessage: z.number().int().min(1).max(10),
+        webRequestsPerMinute: z.number().int().min(0, 'must be 0 (off) or more'),
       })
       .strict(),
     plugins: z.record(

@@ -69,6 +69,13 @@ export interface EngineConfig {
    * is kept.
    */
   publicUrl?: string
+  /**
+   * A proxy in front of the engine sets X-Forwarded-For (nginx: `$proxy_add_x_forwarded_for`): the web
+   * endpoints' per-client allowance (limits.webRequestsPerMinute) counts the address the proxy saw, its last
+   * entry, instead of the proxy's own. Off by default: without a proxy, anyone could send the header.
+   * TRUST_PROXY=1 sets it.
+   */
+  trustProxy: boolean
   dataDir: string
   rulesDir: string
   pluginsDir: string
@@ -105,6 +112,12 @@ export interface EngineConfig {
     /** News articles per reply: the platform allows 8, and 1 when answering a user's message. */
     newsMaxArticles: number
     newsMaxArticlesForUserMessage: number
+    /**
+     * Requests one client (an address; an IPv6 /64) may make of the web endpoints (/jssdk-config, /oauth,
+     * /oauth-identity) in a minute, and at once; past it, 429 with Retry-After. 0 turns it off. Never
+     * applied to WeChat's pushes.
+     */
+    webRequestsPerMinute: number
   }
   plugins: Record<string, PluginSettings>
   log: {

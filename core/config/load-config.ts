@@ -20,6 +20,7 @@ export function defaultConfig(root: string): EngineConfig {
   return {
     port: 8080,
     host: '0.0.0.0',
+    trustProxy: false,
     dataDir: path.join(root, 'data'),
     rulesDir: path.join(root, 'rules'),
     pluginsDir: path.join(root, 'plugins'),
@@ -38,6 +39,9 @@ export function defaultConfig(root: string): EngineConfig {
       pluginIsolation: DEFAULT_PLUGIN_ISOLATION,
       newsMaxArticles: 8,
       newsMaxArticlesForUserMessage: 1,
+      // A page view is about four requests (the login's two steps, the identity, the JS-SDK signature), and
+      // users behind one carrier NAT share an address: generous, so only a flood meets it.
+      webRequestsPerMinute: 600,
     },
     plugins: {},
     log: { level: 'info', pretty: false, retentionDays: 30, purgeOnUnsubscribe: false, commitBeforeAnswer: true },
@@ -120,6 +124,16 @@ function mergeDeep<T>(base: T, over: unknown): T {
   return out as T
 }
 
+/** 1/true/yes or 0/false/no; anything else is a problem that names the variable. */
+function boolFromEnv(env: NodeJS.ProcessEnv, name: string, problems: string[]): boolean | undefined {
+  const v = env[name]
+  if (v === undefined || v === '') return undefined
+  if (/^(1|true|yes)$/i.test(v)) return true
+  if (/^(0|false|no)$/i.test(v)) return false
+  problems.push(`${name}: must be 1 or 0 (true or false), got ${quotedShort(v, 40)}`)
+  return undefined
+}
+
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, problems: string[]): number | undefined {
   const v = env[name]
   if (v === undefined || v === '') return undefined
@@ -149,6 +163,8 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
   if (env.WECHAT_OPEN_BASE) c.platform.openBase = env.WECHAT_OPEN_BASE
   if (env.ADMIN_TOKEN) c.admin.token = env.ADMIN_TOKEN
   if (env.PUBLIC_URL) c.publicUrl = env.PUBLIC_URL
+  const trustProxy = boolFromEnv(env, 'TRUST_PROXY', problems)
+  if (trustProxy !== undefined) c.trustProxy = trustProxy
 
   // Set but empty is a secret not filled in (a blank line of an EnvironmentFile), not "use the file's":
   // the file's is the example's, whose token anyone can sign pushes with.

@@ -1,0 +1,98 @@
+/**
+ * A per-client allowance for the web endpoints (/jssdk-config, /oauth, /oauth-identity): anyone on the
+ * internet can call them, and each call costs something (a signature, a cookie, a store read, and for a
+ * login's callback a request to WeChat). One client past its allowance is answered 429 with Retry-After; the
+ * others are served as before. WeChat's pushes (/wechat) are never counted: they come from WeChat's few
+ * servers, and refusing one loses a user's message.
+ *
+ * - A token bucket per client: `perMinute` requests in a burst, refilled at `perMinute` a minute.
+ * - The client is the connection's address, or behind a proxy (`trustProxy`) the last X-Forwarded-For entry:
+ *   the one the proxy itself added. The first entries are whatever the client sent, so trusting them would
+ *   let anyone pick a fresh key for each request.
+ * - An IPv6 client is counted by its /64: one host holds a whole /64, and counting single addresses would
+ *   give it 2^64 allowances.
+ * - At most MAX_CLIENTS buckets are kept (least recently used first out): memory stays bounded whatever the
+ *   number of addresses; a client pushed out starts again with a full bucket.
+ */
+import { isIPv6 } from 'node:net'
+import type Koa from 'koa'
+import { LRUCache } from 'lru-cache'
+import type { LineBudget } from '../log/line-budget.ts'
+import type { CountWebRequest, WebEndpointName } from './web-outcome.ts'
+
+export const MAX_CLIENTS = 50_000
+
+export interface WebRateLimitOptions {
+  /** Requests a client may make in a minute, and at once; 0 turns the limit off. */
+  perMinute: number
+  /** The client is the last X-Forwarded-For entry (a proxy in front sets it), not the connection's address. */
+  trustProxy: boolean
+  /** The web endpoints' paths: each, or it followed by `/<account>`, is counted. */
+  paths: ReadonlyArray<{ path: string; endpoint: WebEndpointName }>
+  lines: LineBudget
+  count?: CountWebRequest
+  now?: () => number
+}
+
+interface Bucket {
+  tokens: number
+  at: number
+}
+
+export function createWebRateLimit(opts: WebRateLimitOptions): Koa.Middleware {
+  const now = opts.now ?? Date.now
+  const perMs = opts.perMinute / 60_000
+  const buckets = new LRUCache<string, Bucket>({ max: MAX_CLIENTS })
+  return async (ctx, next) => {
+    if (opts.perMinute <= 0) return next()
+    const endpoint = endpointOf(opts.paths, ctx.path)
+    if (endpoint === undefined) return next()
+    const client = clientKey(ctx, opts.trustProxy)
+    const t = now()
+    const bucket = buckets.get(client) ?? { tokens: opts.perMinute, at: t }
+    bucket.tokens = Math.min(opts.perMinute, bucket.tokens + (t - bucket.at) * perMs)
+    bucket.at = t
+    buckets.set(client, bucket)
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1
+      return next()
+    }
+    const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000))
+    opts.count?.(endpoint, '', 'RATE_LIMITED')
+    const reason = `more than ${opts.perMinute} requests a minute from ${client}`
+    opts.lines.warn(`${endpoint}:RATE_LIMITED`, { code: 'RATE_LIMITED', reason, client, status: 429, path: ctx.path.slice(0, 80) }, `web request refused: ${reason}`)
+    ctx.status = 429
+    ctx.set('Retry-After', String(retryAfter))
+    ctx.set('Cache-Control', 'no-store')
+    ctx.body = { error: 'RATE_LIMITED', reason: `too many requests from this address; try again in ${retryAfter} s` }
+  }
+}
+
+function endpointOf(paths: WebRateLimitOptions['paths'], at: string): WebEndpointName | undefined {
+  for (const { path, endpoint } of paths) {
+    if (at === path || (at.startsWith(path) && at.charCodeAt(path.length) === 47 /* / */)) return endpoint
+  }
+  return undefined
+}
+
+/** Who is asking: an IPv4 address, or an IPv6 address's /64 (`2001:db8:1:2::/64`). */
+export function clientKey(ctx: Pick<Koa.Context, 'get' | 'socket'>, trustProxy: boolean): string {
+  let address = ctx.socket.remoteAddress ?? ''
+  if (trustProxy) {
+    const forwarded = ctx.get('X-Forwarded-For')
+    const last = forwarded.slice(forwarded.lastIndexOf(',') + 1).trim()
+    if (last !== '') address = last
+  }
+  return addressKey(address)
+}
+
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+  if (mapped) return mapped[1]!
+  if (!isIPv6(address)) return address.slice(0, 64)
+  const [head = '', tail] = address.toLowerCase().split('::')
+  const front = head === '' ? [] : head.split(':')
+  const back = tail === undefined || tail === '' ? [] : tail.split(':')
+  const groups = [...front, ...Array<string>(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back]
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`
+}
