@@ -18,6 +18,7 @@ import { isIPv6 } from 'node:net'
 import type Koa from 'koa'
 import { LRUCache } from 'lru-cache'
 import type { LineBudget } from '../log/line-budget.ts'
+import { accountPathReader } from '../receive/read-request.ts'
 import type { CountWebRequest, WebEndpointName } from './web-outcome.ts'
 
 export const MAX_CLIENTS = 50_000
@@ -27,7 +28,7 @@ export interface WebRateLimitOptions {
   perMinute: number
   /** The client is the last X-Forwarded-For entry (a proxy in front sets it), not the connection's address. */
   trustProxy: boolean
-  /** The web endpoints' paths: each, or it followed by `/<account>`, is counted. */
+  /** The web endpoints' paths: every path an endpoint reads as its own (accountPathReader) is counted. */
   paths: ReadonlyArray<{ path: string; endpoint: WebEndpointName }>
   lines: LineBudget
   count?: CountWebRequest
@@ -43,9 +44,11 @@ export function createWebRateLimit(opts: WebRateLimitOptions): Koa.Middleware {
   const now = opts.now ?? Date.now
   const perMs = opts.perMinute / 60_000
   const buckets = new LRUCache<string, Bucket>({ max: MAX_CLIENTS })
+  // The endpoints' own readers: a path one of them answers (an unknown account's included) is one counted.
+  const readers = opts.paths.map(({ path, endpoint }) => ({ endpoint, accountOf: accountPathReader(path) }))
   return async (ctx, next) => {
     if (opts.perMinute <= 0) return next()
-    const endpoint = endpointOf(opts.paths, ctx.path)
+    const endpoint = readers.find((r) => r.accountOf(ctx.path) !== null)?.endpoint
     if (endpoint === undefined) return next()
     const client = clientKey(ctx, opts.trustProxy)
     const t = now()
@@ -66,13 +69,6 @@ export function createWebRateLimit(opts: WebRateLimitOptions): Koa.Middleware {
     ctx.set('Cache-Control', 'no-store')
     ctx.body = { error: 'RATE_LIMITED', reason: `too many requests from this address; try again in ${retryAfter} s` }
   }
-}
-
-function endpointOf(paths: WebRateLimitOptions['paths'], at: string): WebEndpointName | undefined {
-  for (const { path, endpoint } of paths) {
-    if (at === path || (at.startsWith(path) && at.charCodeAt(path.length) === 47 /* / */)) return endpoint
-  }
-  return undefined
 }
 
 /** Who is asking: an IPv4 address, or an IPv6 address's /64 (`2001:db8:1:2::/64`). */
