@@ -11,8 +11,8 @@
  * by area: each area is printed as a share of busy time and in µs a request. TOP=N prints N functions.
  * `--log-off` turns the message log off, `--env` sets the engine's environment, `--keep` keeps the
  * .cpuprofile (for Chrome's DevTools). Only the samples taken while wrk ran are counted; the kept file covers
- * start-up and close too. `--fill N` drives the server
- * N s before the profiled window, so that the engine is profiled at steady state (its 30 s reply cache full).
+ * start-up and close too. `--fill N` drives the server N s before the profiled window, so that the engine is
+ * profiled at steady state (its 30 s reply cache full).
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
