@@ -20,6 +20,7 @@ import { watchSources, type SourceWatcher } from './reload/watch-sources.ts'
 import { readRulesOffThread } from './route/rules/read-rules-off-thread.ts'
 import type { MediaResolver } from './route/rules/load-rule-set.ts'
 import { createAdminRoutes } from './server/admin-routes.ts'
+import { proxiesInFront } from './server/client-address.ts'
 import { createJsSdkEndpoint, JSSDK_PATH } from './web/jssdk-endpoint.ts'
 import { createWebLoginEndpoint, IDENTITY_PATH, LOGIN_PATH } from './web/web-login-endpoint.ts'
 import { createWebRateLimit } from './web/web-rate-limit.ts'
@@ -316,14 +317,15 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
 /** The public server, and the admin one when it has its own port; each is set on `runtime` as it starts. */
 async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void, lines: LineBudget): Promise<void> {
   const { config, engine, log } = runtime
-  const adminRoutes = config.admin.enabled ? createAdminRoutes({ runtime, token: config.admin.token, lines }) : undefined
-  const sharePort = adminRoutes && config.admin.port === undefined
+  const sharePort = config.admin.enabled && config.admin.port === undefined
+  // On its own port (bound to 127.0.0.1 as documented) nothing is in front of the admin routes: no proxy's header is read.
+  const adminRoutes = config.admin.enabled ? createAdminRoutes({ runtime, token: config.admin.token, proxies: sharePort ? proxiesInFront(config.trustProxy) : 0, lines }) : undefined
   const { accounts, defaultAccount } = config
   const count: CountWebRequest = (endpoint, account, outcome) => runtime.metrics.webRequests.inc({ endpoint, account, outcome })
   const web = [
     createWebRateLimit({
       perMinute: config.limits.webRequestsPerMinute,
-      trustProxy: config.trustProxy,
+      proxies: proxiesInFront(config.trustProxy),
       paths: [{ path: JSSDK_PATH, endpoint: 'jssdk-config' }, { path: IDENTITY_PATH, endpoint: 'oauth-identity' }, { path: LOGIN_PATH, endpoint: 'oauth' }],
       lines,
       count,

@@ -97,12 +97,17 @@ export const accountSchema = z
     }
   })
 
+const TRUST_PROXY_WORDS = 'must be true or false, or how many proxies are in front: 0 to 10 (TRUST_PROXY)'
+
 export const engineConfigSchema = z
   .object({
     port: z.number().int().min(0, 'must be 0 to 65535 (PORT)').max(65535, 'must be 0 to 65535 (PORT)'),
     host: z.string(),
     publicUrl: publicUrlSchema.optional(),
-    trustProxy: z.boolean(),
+    trustProxy: z.union(
+      [z.boolean(), z.number().int().min(0, TRUST_PROXY_WORDS).max(10, TRUST_PROXY_WORDS)],
+      { error: TRUST_PROXY_WORDS },
+    ),
     dataDir: z.string().min(1),
     rulesDir: z.string().min(1),
     pluginsDir: z.string().min(1),

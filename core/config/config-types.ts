@@ -70,12 +70,13 @@ export interface EngineConfig {
    */
   publicUrl?: string
   /**
-   * A proxy in front of the engine sets X-Forwarded-For (nginx: `$proxy_add_x_forwarded_for`): the web
-   * endpoints' per-client allowance (limits.webRequestsPerMinute) counts the address the proxy saw, its last
-   * entry, instead of the proxy's own. Off by default: without a proxy, anyone could send the header.
-   * TRUST_PROXY=1 sets it.
+   * Reverse proxies in front of the engine append to X-Forwarded-For (nginx: `$proxy_add_x_forwarded_for`):
+   * `true` (or 1) for one, a number for a chain (a CDN, then nginx: 2). The web endpoints' per-client
+   * allowance (limits.webRequestsPerMinute) then counts the address the outermost proxy saw, not the proxy's,
+   * and the admin 401's line names it. Off by default: without a proxy, anyone could send the header.
+   * TRUST_PROXY=1 (or 2, ...) sets it.
    */
-  trustProxy: boolean
+  trustProxy: boolean | number
   dataDir: string
   rulesDir: string
   pluginsDir: string

@@ -124,13 +124,14 @@ function mergeDeep<T>(base: T, over: unknown): T {
   return out as T
 }
 
-/** 1/true/yes or 0/false/no; anything else is a problem that names the variable. */
-function boolFromEnv(env: NodeJS.ProcessEnv, name: string, problems: string[]): boolean | undefined {
-  const v = env[name]
+/** TRUST_PROXY: 1 or 0 (true or false, yes or no), or how many proxies are in front (2: a CDN, then nginx). */
+function proxiesFromEnv(env: NodeJS.ProcessEnv, problems: string[]): boolean | number | undefined {
+  const v = env.TRUST_PROXY
   if (v === undefined || v === '') return undefined
   if (/^(1|true|yes)$/i.test(v)) return true
   if (/^(0|false|no)$/i.test(v)) return false
-  problems.push(`${name}: must be 1 or 0 (true or false), got ${quotedShort(v, 40)}`)
+  if (/^([2-9]|10)$/.test(v)) return Number(v)
+  problems.push(`TRUST_PROXY: must be 1 or 0 (true or false), or how many proxies are in front (2 to 10), got ${quotedShort(v, 40)}`)
   return undefined
 }
 
@@ -163,7 +164,7 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
   if (env.WECHAT_OPEN_BASE) c.platform.openBase = env.WECHAT_OPEN_BASE
   if (env.ADMIN_TOKEN) c.admin.token = env.ADMIN_TOKEN
   if (env.PUBLIC_URL) c.publicUrl = env.PUBLIC_URL
-  const trustProxy = boolFromEnv(env, 'TRUST_PROXY', problems)
+  const trustProxy = proxiesFromEnv(env, problems)
   if (trustProxy !== undefined) c.trustProxy = trustProxy
 
   // Set but empty is a secret not filled in (a blank line of an EnvironmentFile), not "use the file's":

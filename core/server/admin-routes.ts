@@ -6,8 +6,10 @@ import { timingSafeEqual } from 'node:crypto'
 import Router from '@koa/router'
 import type { LineBudget } from '../log/line-budget.ts'
 import type { Runtime } from '../runtime.ts'
+import { clientAddress } from './client-address.ts'
 
-export function createAdminRoutes(opts: { runtime: Runtime; token?: string; lines: LineBudget }): Router {
+/** `proxies`: how many proxies in front append to X-Forwarded-For (client-address.ts); 0 on the admin's own port. */
+export function createAdminRoutes(opts: { runtime: Runtime; token?: string; proxies: number; lines: LineBudget }): Router {
   const router = new Router()
   const expected = opts.token ? Buffer.from(opts.token) : undefined
 
@@ -19,7 +21,11 @@ export function createAdminRoutes(opts: { runtime: Runtime; token?: string; line
       if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
         // Every refusal leaves a line: a monitor with a stale token, or someone trying tokens (budgeted).
         const reason = header ? 'the bearer token is not the admin token' : 'no bearer token (Authorization: Bearer <ADMIN_TOKEN>)'
-        opts.lines.warn('UNAUTHORIZED', { code: 'UNAUTHORIZED', reason, path: ctx.path.slice(0, 80), from: ctx.ip, status: 401 }, `request refused: ${reason}`)
+        // `from` is who sent it (behind a proxy, the address the proxy saw); `via` the connection's, when that differs.
+        const from = clientAddress(ctx, opts.proxies)
+        const connection = ctx.socket.remoteAddress
+        const via = from === connection ? undefined : connection
+        opts.lines.warn('UNAUTHORIZED', { code: 'UNAUTHORIZED', reason, path: ctx.path.slice(0, 80), from, via, status: 401 }, `request refused: ${reason}`)
         ctx.status = 401
         ctx.body = 'unauthorized'
         return

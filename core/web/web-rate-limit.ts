@@ -6,9 +6,8 @@
  * servers, and refusing one loses a user's message.
  *
  * - A token bucket per client: `perMinute` requests in a burst, refilled at `perMinute` a minute.
- * - The client is the connection's address, or behind a proxy (`trustProxy`) the last X-Forwarded-For entry:
- *   the one the proxy itself added. The first entries are whatever the client sent, so trusting them would
- *   let anyone pick a fresh key for each request.
+ * - The client is the connection's address, or behind proxies (`trustProxy`) the address the outermost one
+ *   saw (server/client-address.ts): never an X-Forwarded-For entry the client could have written itself.
  * - An IPv6 client is counted by its /64: one host holds a whole /64, and counting single addresses would
  *   give it 2^64 allowances.
  * - At most MAX_CLIENTS buckets are kept (least recently used first out): memory stays bounded whatever the
@@ -19,6 +18,7 @@ import type Koa from 'koa'
 import { LRUCache } from 'lru-cache'
 import type { LineBudget } from '../log/line-budget.ts'
 import { accountPathReader } from '../receive/read-request.ts'
+import { clientAddress } from '../server/client-address.ts'
 import type { CountWebRequest, WebEndpointName } from './web-outcome.ts'
 
 export const MAX_CLIENTS = 50_000
@@ -26,8 +26,8 @@ export const MAX_CLIENTS = 50_000
 export interface WebRateLimitOptions {
   /** Requests a client may make in a minute, and at once; 0 turns the limit off. */
   perMinute: number
-  /** The client is the last X-Forwarded-For entry (a proxy in front sets it), not the connection's address. */
-  trustProxy: boolean
+  /** How many proxies in front append to X-Forwarded-For (server/client-address.ts); 0: the connection is the client. */
+  proxies: number
   /** The web endpoints' paths: every path an endpoint reads as its own (accountPathReader) is counted. */
   paths: ReadonlyArray<{ path: string; endpoint: WebEndpointName }>
   lines: LineBudget
@@ -50,7 +50,7 @@ export function createWebRateLimit(opts: WebRateLimitOptions): Koa.Middleware {
     if (opts.perMinute <= 0) return next()
     const endpoint = readers.find((r) => r.accountOf(ctx.path) !== null)?.endpoint
     if (endpoint === undefined) return next()
-    const client = clientKey(ctx, opts.trustProxy)
+    const client = addressKey(clientAddress(ctx, opts.proxies))
     const t = now()
     const bucket = buckets.get(client) ?? { tokens: opts.perMinute, at: t }
     bucket.tokens = Math.min(opts.perMinute, bucket.tokens + (t - bucket.at) * perMs)
@@ -71,17 +71,7 @@ export function createWebRateLimit(opts: WebRateLimitOptions): Koa.Middleware {
   }
 }
 
-/** Who is asking: an IPv4 address, or an IPv6 address's /64 (`2001:db8:1:2::/64`). */
-export function clientKey(ctx: Pick<Koa.Context, 'get' | 'socket'>, trustProxy: boolean): string {
-  let address = ctx.socket.remoteAddress ?? ''
-  if (trustProxy) {
-    const forwarded = ctx.get('X-Forwarded-For')
-    const last = forwarded.slice(forwarded.lastIndexOf(',') + 1).trim()
-    if (last !== '') address = last
-  }
-  return addressKey(address)
-}
-
+/** Who is counted: an IPv4 address, or an IPv6 address's /64 (`2001:db8:1:2::/64`). */
 export function addressKey(address: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
   if (mapped) return mapped[1]!

@@ -22,15 +22,30 @@ test('defaults: proxy headers not trusted, 600 web requests a minute per client'
   assert.equal(r.value.limits.webRequestsPerMinute, 600)
 })
 
-test('TRUST_PROXY takes 1/0, true/false, yes/no and wins over the file; anything else names the variable', () => {
-  for (const [given, trusted] of [['1', true], ['true', true], ['YES', true], ['0', false], ['false', false], ['no', false]] as const) {
-    const r = loadConfig({ root, env: { ...ACCOUNT, TRUST_PROXY: given }, overrides: { trustProxy: !trusted } })
+test('TRUST_PROXY takes 1/0, true/false, yes/no, or how many proxies are in front, and wins over the file; anything else names the variable', () => {
+  for (const [given, trusted] of [['1', true], ['true', true], ['YES', true], ['0', false], ['false', false], ['no', false], ['2', 2], ['10', 10]] as const) {
+    const r = loadConfig({ root, env: { ...ACCOUNT, TRUST_PROXY: given }, overrides: { trustProxy: trusted === false } })
     assert.ok(r.ok, r.ok ? '' : r.error.reason)
     assert.equal(r.value.trustProxy, trusted, given)
   }
-  const bad = loadConfig({ root, env: { ...ACCOUNT, TRUST_PROXY: 'nginx' } })
-  assert.equal(bad.ok, false)
-  assert.match(bad.ok ? '' : bad.error.reason, /TRUST_PROXY: must be 1 or 0 \(true or false\), got "nginx"/)
+  for (const given of ['nginx', '11', '-1', '1.5', '02x']) {
+    const bad = loadConfig({ root, env: { ...ACCOUNT, TRUST_PROXY: given } })
+    assert.equal(bad.ok, false, given)
+    assert.match(bad.ok ? '' : bad.error.reason, /TRUST_PROXY: must be 1 or 0 \(true or false\), or how many proxies are in front \(2 to 10\), got "/, given)
+  }
+})
+
+test('trustProxy in the file: true, false or a count of proxies from 0 to 10; anything else is refused by its path', () => {
+  for (const given of [true, false, 0, 1, 3, 10]) {
+    const r = loadConfig({ root, env: ACCOUNT, overrides: { trustProxy: given } })
+    assert.ok(r.ok, r.ok ? '' : r.error.reason)
+    assert.equal(r.value.trustProxy, given)
+  }
+  for (const given of ['yes', 11, -1, 1.5, null]) {
+    const r = loadConfig({ root, env: ACCOUNT, overrides: { trustProxy: given as unknown as boolean } })
+    assert.equal(r.ok, false, String(given))
+    assert.match(r.ok ? '' : r.error.reason, /trustProxy: must be true or false, or how many proxies are in front: 0 to 10 \(TRUST_PROXY\)/, String(given))
+  }
 })
 
 test('webRequestsPerMinute: 0 turns it off; a negative or fractional number is refused by name', () => {
@@ -42,8 +57,6 @@ test('webRequestsPerMinute: 0 turns it off; a negative or fractional number is r
     assert.equal(r.ok, false, String(n))
     assert.match(r.ok ? '' : r.error.reason, /limits\.webRequestsPerMinute/)
   }
-  const wrongType = loadConfig({ root, env: ACCOUNT, overrides: { trustProxy: 'yes' as unknown as boolean } })
-  assert.match(wrongType.ok ? '' : wrongType.error.reason, /trustProxy: must be true or false/)
 })
 
 test('a client is its IPv4 address, an IPv4-mapped IPv6 one as IPv4, an IPv6 one by its /64 however written', () => {

@@ -16,15 +16,18 @@ describe('the web endpoints: a per-client allowance', () => {
   let fake: FakeWeChatApi
   let direct: Harness
   let proxied: Harness
+  let chained: Harness
   before(async () => {
     fake = await startFakeWeChatApi({ apps: [{ appId: ACCOUNT.appId, appSecret: ACCOUNT.appSecret }] })
     const config = { platform: { apiBase: fake.baseUrl }, limits: { webRequestsPerMinute: 3 } }
     direct = await startHarness({ accounts: [ACCOUNT], config, rules: { 'r.yaml': 'rules:\n  - name: hi\n    keywords: [hi]\n    reply: { type: text, content: hello }\n' } })
     proxied = await startHarness({ accounts: [ACCOUNT], config: { ...config, trustProxy: true } })
+    chained = await startHarness({ accounts: [ACCOUNT], config: { ...config, trustProxy: 2 } })
   })
   after(async () => {
     await direct.close()
     await proxied.close()
+    await chained.close()
     await fake.close()
   })
 
@@ -78,5 +81,17 @@ describe('the web endpoints: a per-client allowance', () => {
     assert.equal(await get('2001:db8:1:3::1'), 200)
     const line = proxied.lines.find((l) => l.code === 'RATE_LIMITED' && l.client === '2001:db8:1:2::/64')
     assert.ok(line, 'the line names the /64')
+  })
+
+  it('with trustProxy: 2 (a CDN, then nginx), the address the CDN saw is the client, not the CDN', async () => {
+    const get = (forwardedFor: string) => fetch(`${chained.url}/jssdk-config?url=${PAGE}`, { headers: { 'X-Forwarded-For': forwardedFor } }).then((r) => r.status)
+    // Each request: what the client wrote, the client as the CDN saw it, the CDN's own edge as nginx saw it.
+    const statuses = []
+    for (let i = 0; i < 4; i++) statuses.push(await get(`10.0.0.${i}, 203.0.113.50:5${i}000, 198.51.100.${i}`))
+    assert.deepEqual(statuses, [200, 200, 200, 429])
+    // Another user through the same CDN edge has an allowance of their own.
+    assert.equal(await get('203.0.113.51, 198.51.100.1'), 200)
+    const line = chained.lines.find((l) => l.code === 'RATE_LIMITED')
+    assert.equal(line?.client, '203.0.113.50')
   })
 })

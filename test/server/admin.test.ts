@@ -454,6 +454,34 @@ describe('keeping the admin endpoints private', () => {
     }
   })
 
+  test("the 401's line names who asked: behind a trusted proxy the address it saw, and the connection as `via`", async () => {
+    const h = await startHarness({ accounts: [ACCOUNT], config: { admin: { token: 's3cret-token' }, trustProxy: true } })
+    try {
+      assert.equal((await get(`${h.url}/metrics`, { 'x-forwarded-for': '6.6.6.6, 203.0.113.9' })).status, 401)
+      assert.equal((await get(`${h.url}/healthz`)).status, 401)
+      const [proxied, direct] = h.lines.filter((l) => l.code === 'UNAUTHORIZED')
+      assert.equal(proxied?.from, '203.0.113.9')
+      assert.equal(proxied?.via, '127.0.0.1')
+      // Straight to the engine (a monitor on the host): no header, the connection alone.
+      assert.equal(direct?.from, '127.0.0.1')
+      assert.equal(direct?.via, undefined)
+    } finally {
+      await h.close()
+    }
+  })
+
+  test('on its own port, nothing is in front of the admin routes: a proxy header is not read there', async () => {
+    const h = await startHarness({ accounts: [ACCOUNT], config: { admin: { token: 's3cret-token', port: 0 }, trustProxy: true } })
+    try {
+      assert.equal((await get(`${h.runtime.adminUrl!}/metrics`, { 'x-forwarded-for': '203.0.113.9' })).status, 401)
+      const line = h.lines.find((l) => l.code === 'UNAUTHORIZED')
+      assert.equal(line?.from, '127.0.0.1')
+      assert.equal(line?.via, undefined)
+    } finally {
+      await h.close()
+    }
+  })
+
   test('admin.port: served on their own port on 127.0.0.1, not on the public one', async () => {
     const h = await startHarness({ accounts: [ACCOUNT], config: { admin: { port: 0 } } })
     try {
