@@ -188,7 +188,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   for (const w of first.warnings) log.warn(w)
   for (const n of first.notes) log.info(n)
   missingMedia = { ...missingMedia, live: missingMedia.loaded }
-  const generations = createGenerations({ rules: first.rules, plugins: first.plugins, userGroups: first.userGroups, slowestPluginMs: first.slowestPluginMs }, (e) => log.error({ err: e }, 'disposing a generation failed'))
+  const generations = createGenerations({ rules: first.rules, plugins: first.plugins, userGroups: first.userGroups, pageDomains: first.pageDomains, slowestPluginMs: first.slowestPluginMs }, (e) => log.error({ err: e }, 'disposing a generation failed'))
 
   const engine = createEngine({ config, store, generations, lateReplies: platform.lateReplies, log, now: opts.now, observe, lines })
 
@@ -321,6 +321,8 @@ async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void
   // On its own port (bound to 127.0.0.1 as documented) nothing is in front of the admin routes: no proxy's header is read.
   const adminRoutes = config.admin.enabled ? createAdminRoutes({ runtime, token: config.admin.token, proxies: sharePort ? proxiesInFront(config.trustProxy) : 0, lines }) : undefined
   const { accounts, defaultAccount } = config
+  // As the generation serving now has them: a reload that changes an account's pageDomains changes these too.
+  const pageDomainsOf = (accountId: string) => runtime.generations.current().pageDomains?.get(accountId) ?? []
   const count: CountWebRequest = (endpoint, account, outcome) => runtime.metrics.webRequests.inc({ endpoint, account, outcome })
   const web = [
     createWebRateLimit({
@@ -330,8 +332,8 @@ async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void
       lines,
       count,
     }),
-    createJsSdkEndpoint({ accounts, defaultAccount, ticketFor: (id) => runtime.platform.jsapiTicketFor(id), log, lines, count }),
-    createWebLoginEndpoint({ accounts, defaultAccount, publicUrl: config.publicUrl, openBase: config.platform.openBase, client: createApiClient({ baseUrl: config.platform.apiBase }), kv: runtime.store.kv, log, lines, count }),
+    createJsSdkEndpoint({ accounts, defaultAccount, pageDomainsOf, ticketFor: (id) => runtime.platform.jsapiTicketFor(id), log, lines, count }),
+    createWebLoginEndpoint({ accounts, defaultAccount, pageDomainsOf, publicUrl: config.publicUrl, openBase: config.platform.openBase, client: createApiClient({ baseUrl: config.platform.apiBase }), kv: runtime.store.kv, log, lines, count }),
   ]
   const app = createApp({ engine, log, maxBodyBytes: config.limits.maxBodyBytes, web, extraRoutes: sharePort ? adminRoutes : undefined, observe, lines })
   const serverOptions = { requestTimeoutMs: config.limits.requestTimeoutMs, log, observe, lines }

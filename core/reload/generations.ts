@@ -17,6 +17,11 @@ export interface Generation {
    * keeps the groups it started with across a reload. Absent: no account has groups, nobody is in one.
    */
   readonly userGroups?: UserGroupIndex
+  /**
+   * Each account's pageDomains, as this generation's login links were built with: the web endpoints check a
+   * page against them (a reload applies a change). Absent: none has any.
+   */
+  readonly pageDomains?: ReadonlyMap<string, readonly string[]>
   /** The longest one plugin call may take (limits.pluginTimeoutMs, or a plugin's own timeoutMs above it). */
   readonly slowestPluginMs?: number
   readonly loadedAt: number

@@ -1,6 +1,6 @@
 /**
  * Loads rules/ and plugins/ into the parts of a new generation, with the parts of the configuration a
- * generation carries (the user groups, the plugins' settings). Used at start-up and by every hot reload,
+ * generation carries (the user groups, the page domains, the plugins' settings). Used at start-up and by every hot reload,
  * so both follow one path: a rule file with an error, or a plugin that does not load, is reported with
  * where and why, and the caller decides (start-up refuses to start; a reload keeps the last good set).
  */
@@ -15,7 +15,7 @@ import { userGroupIndexOf, type UserGroupIndex } from '../route/user-groups.ts'
 import { loginLinkSettingsOf, type LoginLinkSettings } from '../web/login-link.ts'
 
 export type LoadedParts =
-  | { ok: true; rules: RuleSet; plugins: PluginSet; userGroups: UserGroupIndex | undefined; slowestPluginMs: number; warnings: string[]; notes: string[] }
+  | { ok: true; rules: RuleSet; plugins: PluginSet; userGroups: UserGroupIndex | undefined; pageDomains?: ReadonlyMap<string, readonly string[]>; slowestPluginMs: number; warnings: string[]; notes: string[] }
   /** BAD_CONFIG: the configuration, read again for a reload (reread-config.ts), does not load. */
   | { ok: false; code: 'RULE_INVALID' | 'PLUGIN_LOAD' | 'BAD_CONFIG'; problems: string[] }
 
@@ -71,5 +71,6 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
   // The longest a plugin call may take: a plugin's own timeoutMs may be above the default (the fleet's user
   // lock must outlast the call running at the budget, or another instance could route that user meanwhile).
   const slowestPluginMs = Math.max(config.limits.pluginTimeoutMs, ...Object.values(config.plugins).map((p) => p.timeoutMs ?? 0))
-  return { ok: true, rules: rules.ruleSet, plugins: set, userGroups: userGroupIndexOf(config.accounts), slowestPluginMs, warnings, notes: rules.notes }
+  const pageDomains = new Map(loginLinks.accounts.map((a) => [a.id, a.pageDomains]))
+  return { ok: true, rules: rules.ruleSet, plugins: set, userGroups: userGroupIndexOf(config.accounts), pageDomains, slowestPluginMs, warnings, notes: rules.notes }
 }

@@ -1,13 +1,14 @@
 /**
- * What a reload takes from the configuration read again: each account's userGroups and the plugins section.
- * Both belong to a generation (the rules' `users:` are checked against the groups, the router looks senders
- * up in them, plugins load with their settings), so they change with rules/ and plugins/, message by message.
+ * What a reload takes from the configuration read again: each account's userGroups and pageDomains, and the
+ * plugins section. They belong to a generation (the rules' `users:` are checked against the groups, the
+ * router looks senders up in them, plugins load with their settings, login links and the web endpoints check
+ * pages against the domains), so they change with rules/ and plugins/, message by message.
  * The rest is built into the running engine at start (the listening sockets, the accounts' ciphers, the
  * store, the limits, the logger...): a change there is named by path, for a restart to apply. Names only,
  * never values: a token, an AppSecret or a key is a secret, and the line goes to the journal.
  */
 import { settingPath } from '../config/config-schema.ts'
-import type { EngineConfig } from '../config/config-types.ts'
+import type { AccountConfig, EngineConfig } from '../config/config-types.ts'
 import type { Result } from '../errors.ts'
 import { shownPath } from '../shown-path.ts'
 
@@ -21,7 +22,7 @@ export interface ConfigSource {
 export type ConfigForReload =
   | {
       ok: true
-      /** The running configuration with the new userGroups and plugins: what the next generation loads from. */
+      /** The running configuration with the new userGroups, pageDomains and plugins: what the next generation loads from. */
       config: EngineConfig
       /** One line naming the settings that changed but wait for a restart; absent when none did. */
       warning?: string
@@ -38,24 +39,32 @@ export function configForReload(running: EngineConfig, source: ConfigSource): Co
 }
 
 /**
- * The running configuration with `reread`'s userGroups (by account id) and plugins, and the paths of every
- * other setting that differs (`accounts[0].token`, `port`), compared as data.
+ * The running configuration with `reread`'s userGroups and pageDomains (by account id) and plugins, and the
+ * paths of every other setting that differs (`accounts[0].token`, `port`), compared as data.
  */
 export function pickReloadable(running: EngineConfig, reread: EngineConfig): { config: EngineConfig; needRestart: string[] } {
-  const groups = new Map(reread.accounts.map((a) => [a.id, a.userGroups]))
+  const rereadById = new Map(reread.accounts.map((a) => [a.id, a]))
   const accounts = running.accounts.map((a) => {
-    // An account the file no longer has is served until the restart: with the groups it had.
-    if (!groups.has(a.id)) return a
-    const { userGroups: _, ...rest } = a
-    const userGroups = groups.get(a.id)
-    return userGroups === undefined ? rest : { ...rest, userGroups }
+    // An account the file no longer has is served until the restart: with the settings it had.
+    const again = rereadById.get(a.id)
+    if (!again) return a
+    const next = withoutReloadable(a)
+    if (again.userGroups !== undefined) next.userGroups = again.userGroups
+    if (again.pageDomains !== undefined) next.pageDomains = again.pageDomains
+    return next
   })
-  return { config: { ...running, accounts, plugins: reread.plugins }, needRestart: changedPaths(withoutReloadable(running), withoutReloadable(reread)) }
+  return { config: { ...running, accounts, plugins: reread.plugins }, needRestart: changedPaths(restartOnly(running), restartOnly(reread)) }
 }
 
-function withoutReloadable(c: EngineConfig): unknown {
+/** An account without the settings a reload applies (the others are built into the running engine). */
+function withoutReloadable(a: AccountConfig): AccountConfig {
+  const { userGroups: _g, pageDomains: _p, ...rest } = a
+  return rest
+}
+
+function restartOnly(c: EngineConfig): unknown {
   const { plugins: _, ...rest } = c
-  return { ...rest, accounts: c.accounts.map(({ userGroups: _g, ...a }) => a) }
+  return { ...rest, accounts: c.accounts.map(withoutReloadable) }
 }
 
 /**

@@ -68,7 +68,7 @@ export function watchSources(opts: {
     }
     for (const w of parts.warnings) log.warn(w)
     for (const n of parts.notes) log.info(n)
-    const g = generations.swap({ rules: parts.rules, plugins: parts.plugins, userGroups: parts.userGroups, slowestPluginMs: parts.slowestPluginMs })
+    const g = generations.swap({ rules: parts.rules, plugins: parts.plugins, userGroups: parts.userGroups, pageDomains: parts.pageDomains, slowestPluginMs: parts.slowestPluginMs })
     log.info({ generation: g.id, ms: Math.round(performance.now() - started), ...parts.rules.size, plugins: parts.plugins.names() }, 'reloaded rules and plugins')
     opts.onReload?.(true)
     return true

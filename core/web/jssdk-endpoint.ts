@@ -34,6 +34,11 @@ const accountOf = accountPathReader(JSSDK_PATH)
 export interface JsSdkEndpointOptions {
   accounts: readonly AccountConfig[]
   defaultAccount: string
+  /**
+   * An account's pageDomains as they stand now: the running generation's, so a reload applies a change.
+   * Default: the accounts' own, fixed at start.
+   */
+  pageDomainsOf?: (accountId: string) => readonly string[]
   /** The account's ticket, or why it has none (no appSecret). */
   ticketFor: (accountId: string) => JsapiTicket | { unavailable: string }
   log: Logger
@@ -46,6 +51,7 @@ export interface JsSdkEndpointOptions {
 export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware {
   const now = opts.now ?? Date.now
   const byId = new Map(opts.accounts.map((a) => [a.id, a]))
+  const pageDomainsOf = opts.pageDomainsOf ?? ((id: string) => byId.get(id)?.pageDomains ?? [])
 
   const count = opts.count ?? (() => {})
   const refused = createRefuse({ what: 'jssdk-config', lines: opts.lines, count, as: 'json' })
@@ -56,7 +62,7 @@ export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware 
     if (accountId === null) return next()
     const account = accountId === '' ? undefined : byId.get(accountId ?? opts.defaultAccount)
     if (!account) return refuse(ctx, 404, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`)
-    const domains = account.pageDomains ?? []
+    const domains = pageDomainsOf(account.id)
     // A page on the account's domains may read the answer from its script; no other page's script may.
     if (answerCors(ctx, domains, 'GET, HEAD, OPTIONS')) return
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {

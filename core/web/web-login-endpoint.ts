@@ -58,6 +58,11 @@ export interface WebLoginOptions {
   openBase: string
   client: ApiClient
   kv: KvStore
+  /**
+   * An account's pageDomains as they stand now: the running generation's, so a reload applies a change.
+   * Default: the accounts' own, fixed at start.
+   */
+  pageDomainsOf?: (accountId: string) => readonly string[]
   log: Logger
   lines: LineBudget
   /** Each answer, for /metrics. */
@@ -102,6 +107,7 @@ async function stored<T>(p: Promise<T>): Promise<T> {
 
 export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
   const byId = new Map(opts.accounts.map((a) => [a.id, a]))
+  const pageDomainsOf = opts.pageDomainsOf ?? ((id: string) => byId.get(id)?.pageDomains ?? [])
   const { kv } = opts
   const now = opts.now ?? Date.now
   const keys = new Map(opts.accounts.flatMap((a) => (a.appSecret ? [[a.id, loginKey(a.appId, a.appSecret)] as const] : [])))
@@ -137,7 +143,7 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
   }
 
   function start(ctx: Koa.Context, account: AccountConfig, query: Record<string, string | undefined>): void {
-    const domains = account.pageDomains ?? []
+    const domains = pageDomainsOf(account.id)
     if (domains.length === 0) {
       const setting = account.id === opts.defaultAccount ? 'accounts[].pageDomains or WECHAT_PAGE_DOMAINS' : 'accounts[].pageDomains'
       return refuse(ctx, 404, 'BAD_CONFIG', `account "${account.id}" has no page domains, so no page can be logged in to: set ${setting} to the hosts of its pages`, account.id)
@@ -184,6 +190,9 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     const name = loginCookieName(state)
     const pending = openLogin(key, ctx.cookies.get(name, { signed: false }), state, now())
     if ('problem' in pending) return refuse(ctx, 400, 'BAD_QUERY', pending.problem, account.id)
+    // Checked at the start; checked again, as a reload since may have taken the page's domain off the list.
+    const gone = pageProblem(pending.to, pageDomainsOf(account.id), 'to')
+    if (gone) return refuse(ctx, 400, 'BAD_QUERY', `the login's page is no longer one of the account's: ${gone}`, account.id)
     // Good once: the browser forgets it now (and WeChat takes a code once).
     // At the path it was set for (publicUrl's prefix included), or the browser keeps it.
     ctx.cookies.set(name, null, { path: reachedAt(ctx)?.cookiePath ?? ctx.path, signed: false, overwrite: true })
@@ -238,7 +247,7 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     if (!account) return refuse(ctx, 404, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`, undefined)
     if (redeeming) {
       // A page on the account's domains may redeem from its script; no other page's script may read it.
-      if (answerCors(ctx, account.pageDomains ?? [], 'GET, OPTIONS')) return
+      if (answerCors(ctx, pageDomainsOf(account.id), 'GET, OPTIONS')) return
     }
     // GET alone: each step changes something (a login cookie, a code exchanged, a ticket used up), and a
     // HEAD from a link checker or a prefetch must not spend a user's login.

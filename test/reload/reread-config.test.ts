@@ -1,6 +1,6 @@
 /**
  * What a reload takes from the configuration read again (core/reload/reread-config.ts): the accounts'
- * userGroups (by account id) and the plugins section; every other difference is named by path, never by
+ * userGroups and pageDomains (by account id) and the plugins section; every other difference is named by path, never by
  * value, for a restart.
  */
 import assert from 'node:assert/strict'
@@ -44,6 +44,23 @@ it('new groups (by account id, whatever the order) and plugin settings are taken
   assert.deepEqual(picked.config.plugins, reread.plugins)
   // The rest is the running configuration's.
   assert.equal(picked.config.accounts[0].token, 'secrettoken0001')
+})
+
+it('new pageDomains (added, changed, removed) are taken by account id; nothing named for a restart', () => {
+  const running = config()
+  running.accounts[1].pageDomains = ['h5.example.com']
+  const reread = config()
+  reread.accounts[0].pageDomains = ['blog.example.com']
+  reread.accounts[1].pageDomains = ['h5.example.com', 'shop.example.com/mp']
+  const picked = pickReloadable(running, reread)
+  assert.deepEqual(picked.needRestart, [])
+  assert.deepEqual(picked.config.accounts.map((a) => a.pageDomains), [['blog.example.com'], ['h5.example.com', 'shop.example.com/mp']])
+  // Removed: the account has none after the reload.
+  const none = pickReloadable(picked.config, config())
+  assert.deepEqual(none.needRestart, [])
+  assert.deepEqual(none.config.accounts.map((a) => a.pageDomains), [undefined, undefined])
+  // The groups ride along, as before.
+  assert.deepEqual(picked.config.accounts[0].userGroups, { admins: [ADMIN] })
 })
 
 it('other changes are named by path, values never; an account added or removed names the list', () => {
