@@ -3,7 +3,8 @@
  * warning, and `rules check` prints them (so `--strict` fails such a deploy). Not errors: a test account, a
  * proxy in front, or an id scheme WeChat adds later must not stop an engine.
  */
-import type { AccountConfig } from '../config/config-types.ts'
+import { isIP } from 'node:net'
+import type { AccountConfig, EngineConfig } from '../config/config-types.ts'
 
 /**
  * The token of the repository's example engine.config.ts. It is public, so anyone can sign pushes with it.
@@ -46,6 +47,22 @@ export function accountWarnings(accounts: readonly AccountFields[]): Array<{ acc
     }
   }
   return out
+}
+
+/**
+ * publicUrl with a port or an IP address, while an account has pages (pageDomains): a web login tells WeChat
+ * to come back there, and WeChat takes only a callback on the account's 网页授权域名, which the console takes
+ * as a full domain name (www.qq.com): no port, no IP address. Every login would end on WeChat's page with
+ * errcode 10003 (redirect_uri 域名与后台配置不一致), far from this setting. Not an error: publicUrl may be
+ * set for something else, or WeChat may take it one day.
+ */
+export function publicUrlWarning(config: Pick<EngineConfig, 'publicUrl'> & { accounts: readonly Pick<AccountConfig, 'pageDomains'>[] }): string | undefined {
+  if (config.publicUrl === undefined || !config.accounts.some((a) => (a.pageDomains?.length ?? 0) > 0)) return undefined
+  const url = new URL(config.publicUrl)
+  const host = url.hostname.replace(/^\[|\]$/g, '')
+  const what = isIP(host) !== 0 ? `is an IP address (${host})` : url.port !== '' ? `has a port (${url.port})` : undefined
+  if (what === undefined) return undefined
+  return `publicUrl ${what}: web logins tell WeChat to come back there, and WeChat only returns to the account's 网页授权域名, a full domain name without a port (set in mp.weixin.qq.com, 设置与开发 > 接口权限 > 网页授权), so every login would end in errcode 10003; serve the engine at a domain name on port 443 or 80, behind a proxy if need be (PUBLIC_URL)`
 }
 
 function shortened(value: string): string {

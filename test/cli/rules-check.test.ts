@@ -173,6 +173,15 @@ test('an AppID or original id of the wrong shape: a warning naming the variable,
   assert.equal(good.code, 0, good.stdout + good.stderr)
 })
 
+test('a publicUrl WeChat will not send a login back to (a port, an IP address), with pages to log in to: a warning, which --strict fails', async () => {
+  const env = { WECHAT_APPID: 'wxB11529C136998CB6', WECHAT_ORIGINAL_ID: 'gh_3b2d9f4a5c6e', WECHAT_APPSECRET: 'secret', WECHAT_PAGE_DOMAINS: 'h5.example.com', PUBLIC_URL: 'https://wx.example.com:8443' }
+  const r = await project.run(['rules', 'check', '--strict'], { env })
+  assert.equal(r.code, 1, r.stderr)
+  assert.match(r.stdout, /^warning: publicUrl has a port \(8443\): web logins tell WeChat to come back there/m)
+  const good = await project.run(['rules', 'check', '--strict'], { env: { ...env, PUBLIC_URL: 'https://wx.example.com' } })
+  assert.equal(good.code, 0, good.stdout + good.stderr)
+})
+
 test("a syntax error in a plugin's index.ts: file:line:col as the engine says it, exit 1", async () => {
   writePlugin('broken', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\n\nconst limit = ;\nexport default definePlugin({ name: 'broken', handle: (ctx) => ctx.pass() })\n` })
   const r = await project.run(['rules', 'check'])

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
+import { publicUrlWarning } from '../../core/cli/account-warnings.ts'
 import { loadConfig } from '../../core/config/load-config.ts'
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-publicurl-'))
@@ -58,4 +59,26 @@ test('not an http(s) URL with nothing after its path: refused naming publicUrl a
     assert.match(r.error.reason, expected, value)
     assert.doesNotMatch(r.error.reason, /hunter2/)
   }
+})
+
+test('a publicUrl with a port or an IP address, while an account has pages, is warned about: WeChat will not come back to it', () => {
+  const pages = [{ pageDomains: ['h5.example.com'] }]
+  for (const [given, said] of [
+    ['http://127.0.0.1:8080', /^publicUrl is an IP address \(127\.0\.0\.1\): web logins tell WeChat to come back there.* errcode 10003/],
+    ['https://[2001:db8::1]', /^publicUrl is an IP address \(2001:db8::1\)/],
+    ['https://wx.example.com:8443/wx', /^publicUrl has a port \(8443\): .*\(PUBLIC_URL\)$/],
+  ] as const) {
+    const r = loadConfig({ root, env: { ...ACCOUNT, PUBLIC_URL: given } })
+    assert.ok(r.ok, r.ok ? '' : r.error.reason)
+    assert.match(publicUrlWarning({ publicUrl: r.value.publicUrl, accounts: pages }) ?? '', said, given)
+  }
+  // A domain name on the default port, however written, is what WeChat takes.
+  for (const given of ['https://wx.example.com', 'https://wx.example.com:443/wx', 'http://wx.example.com:80']) {
+    const r = loadConfig({ root, env: { ...ACCOUNT, PUBLIC_URL: given } })
+    assert.ok(r.ok, r.ok ? '' : r.error.reason)
+    assert.equal(publicUrlWarning({ publicUrl: r.value.publicUrl, accounts: pages }), undefined, given)
+  }
+  // No account has pages (no login can start), or no publicUrl: nothing to say.
+  assert.equal(publicUrlWarning({ publicUrl: 'http://127.0.0.1:8080', accounts: [{ pageDomains: [] }, {}] }), undefined)
+  assert.equal(publicUrlWarning({ publicUrl: undefined, accounts: pages }), undefined)
 })

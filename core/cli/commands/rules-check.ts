@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { didYouMean } from '../../did-you-mean.ts'
-import { accountWarnings } from '../account-warnings.ts'
+import { accountWarnings, publicUrlWarning } from '../account-warnings.ts'
 import { checkMenuAgainstRules, menuFileOf, strayMenuFiles } from '../../menu/menu-check.ts'
 import { loadMenuFile } from '../../menu/menu-file.ts'
 import { menuLoginLinks } from '../../menu/menu-login-links.ts'
@@ -71,6 +71,8 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   }
   for (const { message } of settingsWithoutFolder(config.plugins, folders, shown(config.pluginsDir))) warnings.push(message)
   for (const { message } of accountWarnings(config.accounts)) warnings.push(message)
+  const unreachable = publicUrlWarning(config)
+  if (unreachable) warnings.push(unreachable)
   // Each account's menu file against these rules: a rule removed or renamed while its button stays.
   for (const account of config.accounts) {
     const file = menuFileOf(config, account)

@@ -13,7 +13,7 @@ import { flushLogger } from '../../log/logger.ts'
 import { startRuntime, StartupError, type Runtime } from '../../runtime.ts'
 import { WITHOUT_SECRET } from '../../platform/create-platform.ts'
 import { configFailureHint } from '../cli-context.ts'
-import { accountWarnings } from '../account-warnings.ts'
+import { accountWarnings, publicUrlWarning } from '../account-warnings.ts'
 
 export interface StartFlags {
   root: string
@@ -153,6 +153,8 @@ async function serveUntilStopped(flags: StartFlags, runtime: Runtime, parent: nu
     // Said at start: without it the first sign is a late reply failing, maybe hours later, in the outbox.
     if (!account.appSecret) log.warn({ account: account.id }, `account "${account.id}" has no appSecret: ${WITHOUT_SECRET}`)
   }
+  const unreachable = publicUrlWarning(runtime.config)
+  if (unreachable) log.warn(unreachable)
   const exposed = flags.dev ? undefined : publicAdminWarning(runtime.config)
   if (exposed) log.warn(exposed)
   await new Promise<void>((resolve) => {
