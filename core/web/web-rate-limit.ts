@@ -20,6 +20,7 @@ import type { LineBudget } from '../log/line-budget.ts'
 import { accountPathReader } from '../receive/read-request.ts'
 import { clientAddress } from '../server/client-address.ts'
 import type { CountWebRequest, WebEndpointName } from './web-outcome.ts'
+import { createRefuse } from './web-refusal.ts'
 
 export const MAX_CLIENTS = 50_000
 
@@ -46,6 +47,8 @@ export function createWebRateLimit(opts: WebRateLimitOptions): Koa.Middleware {
   const buckets = new LRUCache<string, Bucket>({ max: MAX_CLIENTS })
   // The endpoints' own readers: a path one of them answers (an unknown account's included) is one counted.
   const readers = opts.paths.map(({ path, endpoint }) => ({ endpoint, accountOf: accountPathReader(path) }))
+  // As each endpoint refuses: text to a login's browser steps, JSON to a page's script or a server.
+  const refuse = createRefuse({ what: 'web request', lines: opts.lines, count: opts.count, as: (endpoint) => (endpoint === 'oauth' ? 'text' : 'json') })
   return async (ctx, next) => {
     if (opts.perMinute <= 0) return next()
     const endpoint = readers.find((r) => r.accountOf(ctx.path) !== null)?.endpoint
@@ -61,13 +64,14 @@ export function createWebRateLimit(opts: WebRateLimitOptions): Koa.Middleware {
       return next()
     }
     const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000))
-    opts.count?.(endpoint, '', 'RATE_LIMITED')
-    const reason = `more than ${opts.perMinute} requests a minute from ${client}`
-    opts.lines.warn(`${endpoint}:RATE_LIMITED`, { code: 'RATE_LIMITED', reason, client, status: 429, path: ctx.path.slice(0, 80) }, `web request refused: ${reason}`)
-    ctx.status = 429
+    refuse(ctx, endpoint, {
+      status: 429,
+      code: 'RATE_LIMITED',
+      reason: `more than ${opts.perMinute} requests a minute from ${client}`,
+      shown: `too many requests from this address; try again in ${retryAfter} s`,
+      fields: { client },
+    })
     ctx.set('Retry-After', String(retryAfter))
-    ctx.set('Cache-Control', 'no-store')
-    ctx.body = { error: 'RATE_LIMITED', reason: `too many requests from this address; try again in ${retryAfter} s` }
   }
 }
 

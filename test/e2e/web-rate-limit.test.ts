@@ -41,9 +41,8 @@ describe('the web endpoints: a per-client allowance', () => {
     const retryAfter = Number(refused.headers.get('retry-after'))
     assert.ok(retryAfter >= 1 && retryAfter <= 20, `Retry-After ${retryAfter}`)
     assert.equal(refused.headers.get('cache-control'), 'no-store')
-    const body = (await refused.json()) as { error: string; reason: string }
-    assert.equal(body.error, 'RATE_LIMITED')
-    assert.match(body.reason, /too many requests from this address; try again in \d+ s/)
+    // A login's step is a browser's page: a line of text, as the login's other refusals.
+    assert.match(await refused.text(), /^RATE_LIMITED: too many requests from this address; try again in \d+ s\n$/)
     const line = direct.lines.find((l) => l.code === 'RATE_LIMITED')
     assert.ok(line, 'a line says why')
     assert.equal(line.msg, 'web request refused: more than 3 requests a minute from 127.0.0.1')
@@ -64,6 +63,10 @@ describe('the web endpoints: a per-client allowance', () => {
   it('without trustProxy, X-Forwarded-For changes nothing: the connection is the client', async () => {
     const res = await fetch(`${direct.url}/jssdk-config?url=${PAGE}`, { headers: { 'X-Forwarded-For': '203.0.113.9' } })
     assert.equal(res.status, 429)
+    // A page's script reads JSON, as from /jssdk-config's other refusals.
+    const body = (await res.json()) as { error: string; reason: string }
+    assert.equal(body.error, 'RATE_LIMITED')
+    assert.match(body.reason, /^too many requests from this address; try again in \d+ s$/)
   })
 
   it("with trustProxy, each address the proxy saw has its own allowance; what a client writes in front is ignored", async () => {
