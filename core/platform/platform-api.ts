@@ -19,6 +19,7 @@ import type { AccessTokenManager } from './access-token-manager.ts'
 import { createTemplateCheck, TEMPLATE_LIST_PATH, TEMPLATE_MESSAGES } from './account-templates.ts'
 import { SUBSCRIBE_TEMPLATE_LIST_PATH, SUBSCRIPTION_NOTICES } from './subscribe-templates.ts'
 import type { Logger } from '../log/logger.ts'
+import { checkUpload, MEDIA_UPLOAD_PATH, MEDIA_UPLOAD_TIMEOUT_MS, mediaIdOf, type UploadType } from './media-upload.ts'
 
 export const CUSTOM_SEND_PATH = '/cgi-bin/message/custom/send'
 
@@ -40,6 +41,8 @@ export interface PlatformClient extends PlatformApi {
    * templates (subscribe-templates.ts).
    */
   sendSubscribeMessageResult(openId: string, message: SubscribeMessage): Promise<Result<void>>
+  /** Bytes -> POST media/upload (temporary media, 3 days): the media_id. Checked first (media-upload.ts). */
+  uploadMediaResult(type: UploadType, data: Uint8Array, filename?: string): Promise<Result<string>>
   /**
    * Drop the account's template lists kept for sendTemplate's and sendSubscribeMessage's checks: the next
    * send reads them again.
@@ -131,6 +134,19 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     return r.ok ? ok(undefined) : r
   }
 
+  async function uploadMediaResult(type: UploadType, data: Uint8Array, filename?: string): Promise<Result<string>> {
+    // Checked here too: an in-process caller (setup's platform()) has not been through the RPC's check.
+    const checked = checkUpload(type, data, filename)
+    if (!checked.ok) return checked
+    const form = new FormData()
+    // A copy of the bytes: a Blob of a view into a larger buffer (a pooled Buffer) would send all of it.
+    form.append('media', new Blob([new Uint8Array(data)], { type: checked.value.contentType }), checked.value.filename)
+    const r = await postFormResult(MEDIA_UPLOAD_PATH, form, { type: checked.value.type }, MEDIA_UPLOAD_TIMEOUT_MS)
+    if (!r.ok) return r
+    const mediaId = mediaIdOf(r.value)
+    return mediaId === undefined ? apiError(`POST ${MEDIA_UPLOAD_PATH}: the answer has no media_id`) : ok(mediaId)
+  }
+
   return {
     appId: tokens.appId,
     postResult,
@@ -139,6 +155,7 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     sendResult,
     sendTemplateResult,
     sendSubscribeMessageResult,
+    uploadMediaResult,
     forgetTemplates: () => {
       templates.forget()
       subscribeTemplates.forget()
@@ -148,7 +165,15 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     sendToUser: async (openId, message, opts) => unwrap(await sendResult(openId, message, opts)),
     sendTemplate: async (openId, message) => unwrap(await sendTemplateResult(openId, message)),
     sendSubscribeMessage: async (openId, message) => unwrap(await sendSubscribeMessageResult(openId, message)),
+    uploadMedia: async (type, data, opts) => unwrap(await uploadMediaResult(type, bytesOf(data), opts?.filename)),
   }
+}
+
+/** The bytes of what a plugin passed (a Buffer, a Uint8Array, an ArrayBuffer); anything else is none, for the check to refuse. */
+function bytesOf(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data
+  if (data instanceof ArrayBuffer) return new Uint8Array(data)
+  return new Uint8Array(0)
 }
 
 function unwrap<T>(r: Result<T>): T {

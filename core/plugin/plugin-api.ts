@@ -146,7 +146,7 @@ export interface PluginLogger {
 /**
  * The platform API, authenticated with the account's access_token (refreshed for you). A refused call
  * rejects with an Error named `PlatformApiError` carrying `code` (`API_ERROR`; `BAD_CONFIG` when the
- * account has no appSecret; `STORE_UNAVAILABLE` when the token store is away; `PLUGIN_BAD_REPLY` when sendToUser, sendTemplate or sendSubscribeMessage was given something it cannot send, before any
+ * account has no appSecret; `STORE_UNAVAILABLE` when the token store is away; `PLUGIN_BAD_REPLY` when sendToUser, sendTemplate, sendSubscribeMessage or uploadMedia was given something it cannot send, before any
  * request) and `errcode` when the platform answered one (absent for a timeout or a network failure).
  * Decide on `errcode`, never on the message: e.g. 45015 (48 h window closed) is final, -1 is not.
  */
@@ -175,6 +175,15 @@ export interface PlatformApi {
    * templates (when it can read them), refused with `PLUGIN_BAD_REPLY` naming what is wrong.
    */
   sendSubscribeMessage(openId: string, message: SubscribeMessage): Promise<void>
+  /**
+   * Upload a file as temporary media (临时素材, good for 3 days) and resolve its media_id, for a reply
+   * (`ctx.reply.image(mediaId)`) or `sendToUser`. `data`: its bytes, a Buffer, Uint8Array or ArrayBuffer.
+   * What the platform takes: an image PNG, JPEG or GIF within 10 MB; a voice AMR or MP3 within 2 MB (60 s);
+   * a video MP4 within 10 MB; a thumb JPEG within 64 KB. The format is read from the bytes (the name sent is
+   * theirs); `filename`, when given, must agree with them. Anything else is refused with `PLUGIN_BAD_REPLY`
+   * before any request.
+   */
+  uploadMedia(type: 'image' | 'voice' | 'video' | 'thumb', data: Uint8Array | ArrayBuffer, opts?: { filename?: string }): Promise<string>
 }
 
 export interface AccountInfo {

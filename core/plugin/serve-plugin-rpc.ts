@@ -2,6 +2,7 @@
  * The main thread's side of a worker's requests: storage through the KvStore, the platform API through
  * the engine's client. Failures go back as values; the worker re-throws them in the plugin.
  */
+import type { UploadType } from '../platform/media-upload.ts'
 import { PlatformApiError } from '../platform/platform-api.ts'
 import { parseSendable, parseSendOptions } from '../reply/custom-message-schema.ts'
 import { parseTemplateMessage } from '../reply/template-message.ts'
@@ -67,6 +68,9 @@ async function perform(plugin: string, req: RpcRequest, services: PluginServices
       await services.api(req.accountId).sendSubscribeMessage(req.openId, message.value)
       return undefined
     }
+    case 'api.uploadMedia':
+      // Checked by the platform API itself (type, size, format), before any request.
+      return services.api(req.accountId).uploadMedia(req.mediaType as UploadType, req.data, req.filename === undefined ? undefined : { filename: req.filename })
     default:
       return assertNever(req)
   }

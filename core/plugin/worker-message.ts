@@ -15,6 +15,7 @@
  */
 import { MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, MAX_TTL_SECONDS } from './worker-protocol.ts'
 import { quotedShort } from '../shown-text.ts'
+import { MAX_UPLOAD_BYTES } from '../platform/media-upload.ts'
 
 /** Undefined when `raw` is a message the worker program could have sent, else what is wrong with it. */
 export function checkWorkerMessage(raw: unknown): string | undefined {
@@ -46,7 +47,7 @@ export function checkWorkerMessage(raw: unknown): string | undefined {
 
 const LOG_LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error'])
 const STORAGE_METHODS: ReadonlySet<string> = new Set(['kv.get', 'kv.delete', 'kv.set', 'kv.increment', 'kv.compareAndSet'])
-const API_METHODS: ReadonlySet<string> = new Set(['api.get', 'api.post', 'api.sendToUser', 'api.sendTemplate', 'api.sendSubscribeMessage'])
+const API_METHODS: ReadonlySet<string> = new Set(['api.get', 'api.post', 'api.sendToUser', 'api.sendTemplate', 'api.sendSubscribeMessage', 'api.uploadMedia'])
 /** The API requests that send to a user, named by OpenID. */
 const SEND_METHODS: ReadonlySet<string> = new Set(['api.sendToUser', 'api.sendTemplate', 'api.sendSubscribeMessage'])
 
@@ -122,6 +123,11 @@ function checkRpc(m: Record<string, unknown>): string | undefined {
     // A query is the plugin's copied value as given (plain JavaScript passes numbers, even a list or a
     // string): the URL writes each value as text, so it is not looked at here.
     if (SEND_METHODS.has(method) && !isString(m.openId)) return `${method} without an openId`
+    if (method === 'api.uploadMedia') {
+      // Bytes, and no more than the largest file the platform takes: the worker copied them, bounded.
+      if (!(m.data instanceof Uint8Array) || m.data.length > MAX_UPLOAD_BYTES) return `api.uploadMedia with data that is not bytes within ${MAX_UPLOAD_BYTES}`
+      if (!isString(m.mediaType) || (m.filename !== undefined && !isString(m.filename))) return 'api.uploadMedia with a type or filename that is not text'
+    }
     return undefined
   }
   return `a request of method ${quoted(method)}`

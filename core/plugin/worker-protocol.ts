@@ -76,6 +76,7 @@ export type RpcMethod =
   | 'api.sendToUser'
   | 'api.sendTemplate'
   | 'api.sendSubscribeMessage'
+  | 'api.uploadMedia'
 
 /**
  * Storage RPCs name the scope, never the namespace: the main thread derives the namespace from the
@@ -94,6 +95,8 @@ export type RpcRequest =
   | { t: 'rpc'; id: number; method: 'api.sendToUser'; accountId: string; openId: string; message: JsonValue; opts?: JsonValue }
   | { t: 'rpc'; id: number; method: 'api.sendTemplate'; accountId: string; openId: string; message: JsonValue }
   | { t: 'rpc'; id: number; method: 'api.sendSubscribeMessage'; accountId: string; openId: string; message: JsonValue }
+  /** `data`: the file's bytes, copied out of the sandbox (a Uint8Array crosses a thread and the IPC as bytes). */
+  | { t: 'rpc'; id: number; method: 'api.uploadMedia'; accountId: string; mediaType: string; data: Uint8Array; filename?: string }
 
 export type RpcResponse =
   | { t: 'rpc-result'; id: number; ok: true; value: JsonValue | undefined }

@@ -52,6 +52,10 @@
  *        extension (40005), its size (40006 empty, 45001 over the type's limit: image 10 MB, voice 2 MB,
  *        video 10 MB, thumb 64 KB) and a video's description (40005); accepted ones are appended to
  *        `.uploads` and answered {media_id, url} (url for images).
+ *   POST /cgi-bin/media/upload?access_token=&type=image|voice|video|thumb  (temporary media, 3 days)
+ *        the same, with the temporary media's formats (image png/jpeg/jpg/gif, voice amr/mp3, video mp4,
+ *        thumb jpg) and limits, no description; appended to `.uploads` with `temporary: true` and answered
+ *        {type, media_id, created_at} (a thumb's id as thumb_media_id).
  *   POST /cgi-bin/qrcode/create?access_token=  (a parameter QR code)
  *        {expire_seconds?, action_name, action_info: {scene: {scene_id | scene_str}}}: QR_SCENE (scene_id
  *        1..4294967295), QR_STR_SCENE, QR_LIMIT_SCENE (scene_id 1..100000), QR_LIMIT_STR_SCENE (scene_str
@@ -85,6 +89,7 @@ export const FAKE_PATHS = {
   subscribeSend: '/cgi-bin/message/subscribe/bizsend',
   subscribeTemplateList: '/wxaapi/newtmpl/gettemplate',
   addMaterial: '/cgi-bin/material/add_material',
+  mediaUpload: '/cgi-bin/media/upload',
   qrcodeCreate: '/cgi-bin/qrcode/create',
   /** On mp.weixin.qq.com in production (platform.mpBase); the fake serves both hosts' paths on one port. */
   showQrcode: '/cgi-bin/showqrcode',
@@ -104,6 +109,8 @@ export interface UploadedMaterial {
   sha256: string
   /** A video's `description` field, parsed. */
   description?: JsonObject
+  /** Temporary media (media/upload), not permanent material. */
+  temporary?: true
   at: number
 }
 
@@ -548,9 +555,9 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     return own === undefined ? error(48001) : { errcode: 0, errmsg: 'ok', data: own }
   }
 
-  async function handleAddMaterial(appId: string, query: Record<string, string>, bytes: Buffer, contentType: string): Promise<JsonObject> {
+  async function handleAddMaterial(appId: string, query: Record<string, string>, bytes: Buffer, contentType: string, temporary = false): Promise<JsonObject> {
     const type = query.type
-    const limits = MATERIAL_LIMITS[type ?? '']
+    const limits = (temporary ? TEMPORARY_LIMITS : MATERIAL_LIMITS)[type ?? '']
     if (limits === undefined) return error(40004)
     if (!/^multipart\/form-data/i.test(contentType)) return error(41005)
     let form: FormData
@@ -568,7 +575,7 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     if (data.length === 0) return error(40006)
     if (data.length > limits.maxBytes) return error(45001)
     let description: JsonObject | undefined
-    if (type === 'video') {
+    if (type === 'video' && !temporary) {
       const field = form.get('description')
       try {
         const parsed = typeof field === 'string' ? (JSON.parse(field) as Json) : undefined
@@ -579,7 +586,8 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
       }
     }
     const mediaId = `FAKE_MEDIA_${++seq}_${randomBytes(8).toString('hex')}`
-    uploads.push({ appId, type, mediaId, filename, contentType: media.type, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), ...(description ? { description } : {}), at: now() })
+    uploads.push({ appId, type, mediaId, filename, contentType: media.type, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), ...(description ? { description } : {}), ...(temporary ? { temporary } : {}), at: now() })
+    if (temporary) return { type, [type === 'thumb' ? 'thumb_media_id' : 'media_id']: mediaId, created_at: Math.floor(now() / 1000) }
     return type === 'image' ? { media_id: mediaId, url: `http://mmbiz.qpic.cn/fake/${mediaId}/0` } : { media_id: mediaId }
   }
 
@@ -730,6 +738,9 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     } else if (path === FAKE_PATHS.addMaterial && req.method === 'POST') {
       const who = checkToken(query.access_token)
       answer = 'error' in who ? who.error : await handleAddMaterial(who.appId, query, bytes, contentType)
+    } else if (path === FAKE_PATHS.mediaUpload && req.method === 'POST') {
+      const who = checkToken(query.access_token)
+      answer = 'error' in who ? who.error : await handleAddMaterial(who.appId, query, bytes, contentType, true)
     } else {
       const handler = routes.get(`${req.method} ${path}`)
       if (handler === undefined) {
@@ -1023,6 +1034,14 @@ const MATERIAL_LIMITS: Record<string, { extensions: string[]; maxBytes: number }
   voice: { extensions: ['mp3', 'wma', 'wav', 'amr'], maxBytes: 2 * 1_048_576 },
   video: { extensions: ['mp4'], maxBytes: 10 * 1_048_576 },
   thumb: { extensions: ['jpg', 'jpeg'], maxBytes: 64 * 1024 },
+}
+
+/** Temporary media (media/upload), as the platform states them (素材, 临时素材). */
+const TEMPORARY_LIMITS: Record<string, { extensions: string[]; maxBytes: number }> = {
+  image: { extensions: ['png', 'jpeg', 'jpg', 'gif'], maxBytes: 10 * 1_048_576 },
+  voice: { extensions: ['amr', 'mp3'], maxBytes: 2 * 1_048_576 },
+  video: { extensions: ['mp4'], maxBytes: 10 * 1_048_576 },
+  thumb: { extensions: ['jpg'], maxBytes: 64 * 1024 },
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

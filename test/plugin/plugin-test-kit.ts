@@ -68,7 +68,7 @@ export function captureLog(): CapturedLog {
 
 export interface ApiCall {
   accountId: string
-  method: 'get' | 'post' | 'sendToUser' | 'sendTemplate' | 'sendSubscribeMessage'
+  method: 'get' | 'post' | 'sendToUser' | 'sendTemplate' | 'sendSubscribeMessage' | 'uploadMedia'
   args: unknown[]
 }
 
@@ -96,6 +96,10 @@ export function createFakeApi(): { api: (accountId: string) => PlatformApi; call
       },
       async sendSubscribeMessage(openId, message) {
         calls.push({ accountId, method: 'sendSubscribeMessage', args: [openId, message] })
+      },
+      async uploadMedia(type, data, opts) {
+        calls.push({ accountId, method: 'uploadMedia', args: opts === undefined ? [type, data] : [type, data, opts] })
+        return 'FAKE_MEDIA_ID'
       },
     }),
   }

@@ -26,6 +26,8 @@ import { MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS
 import type { LogForwarder } from './log-forwarder.ts'
 import { BACKGROUND_RPC_TIMEOUT_MS, type RpcClient } from './rpc-client.ts'
 import { lastCopySize, toPlain } from './to-plain.ts'
+import { copyBytes } from './copy-bytes.ts'
+import { MAX_UPLOAD_BYTES } from '../../platform/media-upload.ts'
 
 /** One frozen marker: `handle` returning it (or `{ pass: true }`) means "not mine". */
 export const PASS: Pass = Object.freeze({ pass: true })
@@ -265,6 +267,16 @@ export function createPlatformApi(rpc: RpcClient, accountId: string, deadline: (
     },
     async sendSubscribeMessage(openId, message) {
       await rpc.request({ method: 'api.sendSubscribeMessage', accountId, openId: openIdOrThrow('sendSubscribeMessage', openId), message: plainOrThrow('sendSubscribeMessage message', message) }, deadline())
+    },
+    async uploadMedia(type, data, opts) {
+      const bytes = copyBytes(data, MAX_UPLOAD_BYTES)
+      if (bytes === undefined) throw apiError('TypeError', `uploadMedia: data must be the file's bytes (a Buffer, Uint8Array or ArrayBuffer), got ${data === null ? 'null' : typeof data}`)
+      if ('over' in bytes) throw apiError('RangeError', `uploadMedia: the data is ${bytes.over} bytes, over the ${MAX_UPLOAD_BYTES} of the largest file the platform takes`)
+      const filename = opts?.filename
+      // Type, format and each type's limit are checked on the main thread, as for an in-process caller.
+      const body = { method: 'api.uploadMedia' as const, accountId, mediaType: String(type), data: bytes }
+      const id = await rpc.request(filename === undefined ? body : { ...body, filename: String(filename) }, deadline(), bytes.length)
+      return String(id)
     },
   }
 }

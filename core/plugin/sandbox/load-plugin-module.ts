@@ -18,6 +18,7 @@ import { REALM_ERROR_MAKER_SOURCE, type ErrorMaker } from '../api-error.ts'
 import * as pluginApi from '../plugin-api.ts'
 import type { PluginDefinition } from '../plugin-api.ts'
 import { SANDBOX_SOURCE_EXTENSIONS } from './compile-like-sandbox.ts'
+import { REALM_BYTES_SOURCE, type RealmBytes } from './copy-bytes.ts'
 import { describeThrown, SANDBOX_STACK_FORMAT, sandboxEntryName } from './describe-thrown.ts'
 import { explainLoadError, PLUGIN_MODULE_NAME } from './explain-load-error.ts'
 import { compilePluginSources } from '../compile-plugin-sources.ts'
@@ -35,6 +36,8 @@ export interface SandboxOptions {
 export interface LoadedModule {
   definition: PluginDefinition
   errorMaker: ErrorMaker
+  /** The reader of bytes made in its realm (copy-bytes.ts says why). */
+  bytesReader: RealmBytes
 }
 
 export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
@@ -76,9 +79,11 @@ export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
   // Memory a plugin could hold where the worker's bound cannot see it (a review grew the engine by 1.5 GB
   // with SharedArrayBuffers, nothing replaced). A plugin's worker has no thread to share memory with.
   let errorMaker: ErrorMaker
+  let bytesReader: RealmBytes
   try {
     vm.run(SHARED_MEMORY_OFF + SANDBOX_STACK_FORMAT, path.join(opts.dir, '<wxengine sandbox setup>'))
     errorMaker = vm.run(REALM_ERROR_MAKER_SOURCE, path.join(opts.dir, '<wxengine api errors>')) as ErrorMaker
+    bytesReader = vm.run(REALM_BYTES_SOURCE, path.join(opts.dir, '<wxengine bytes>')) as RealmBytes
   } catch (e) {
     return fail('PLUGIN_LOAD', `cannot create the sandbox: ${describeThrown(e)}`)
   }
@@ -103,7 +108,7 @@ export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
   }
   const def = pickDefinition(exported)
   if (!def) return fail('PLUGIN_LOAD', `${whatWasExported(exported)}; a plugin's index.ts ends with \`export default definePlugin({ name, handle })\``)
-  return ok({ definition: def, errorMaker })
+  return ok({ definition: def, errorMaker, bytesReader })
 }
 
 /**

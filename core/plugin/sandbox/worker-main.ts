@@ -12,6 +12,7 @@ import type { JsonValue, PluginDefinition } from '../plugin-api.ts'
 import type { CallRequest, CallResult, MainToWorker, WorkerToMain } from '../worker-protocol.ts'
 import { buildContext, createKeyValue, createPlatformApi, createWebLinks, PASS } from './build-context.ts'
 import { apiError, useRealm } from '../api-error.ts'
+import { useBytesRealm } from './copy-bytes.ts'
 import { loadPluginModule } from './load-plugin-module.ts'
 import { MAX_REPLY_CHARS } from '../../reply/reply-limits.ts'
 import { createRpcClient } from './rpc-client.ts'
@@ -70,6 +71,7 @@ async function start(): Promise<void> {
   if (!loaded.ok) return send({ t: 'load-failed', reason: loaded.error.reason })
   // The API's errors made in the plugin's realm from here on, so that they say the line of the bad call.
   useRealm(loaded.value.errorMaker)
+  useBytesRealm(loaded.value.bytesReader)
   const def = loaded.value.definition
   if (def.name !== init.name) {
     return send({ t: 'load-failed', reason: `the plugin is named ${JSON.stringify(def.name)} but its folder is ${JSON.stringify(init.name)}; they must be equal` })
