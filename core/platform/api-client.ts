@@ -37,7 +37,14 @@ export interface ApiClient {
    * `signal` ends the request early (the engine stopping), as the timeout does.
    */
   postBody(path: string, query: Record<string, string> | undefined, body: RawBody, timeoutMs?: number, signal?: AbortSignal): Promise<Result<ApiJson>>
+  /**
+   * A GET whose answer may be a file (media/get): its bytes and content type, at most `maxBytes`; or the JSON
+   * the platform answered instead (a video's `{video_url}`), read as getJson reads it (an errcode refuses).
+   */
+  getFile(path: string, query: Record<string, string> | undefined, maxBytes: number, timeoutMs?: number): Promise<Result<ApiFile>>
 }
+
+export type ApiFile = { kind: 'file'; contentType: string; bytes: Buffer } | { kind: 'json'; json: ApiJson }
 
 /** Bytes and their content type (e.g. `multipart/form-data; boundary=...`). */
 export interface RawBody {
@@ -58,15 +65,12 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
   const doFetch = opts.fetch ?? fetch
   const maxBodyBytes = opts.maxBodyBytes ?? MAX_API_BODY_BYTES
 
-  async function call(method: 'GET' | 'POST', path: string, query: Record<string, string> | undefined, jsonBody?: JsonValue, raw?: RawBody, timeoutMs = defaultTimeoutMs, stop?: AbortSignal): Promise<Result<ApiJson>> {
-    const where = `${method} ${path}`
+  /** The answer's status, content type and bytes (null past `max`), or why there was none. */
+  async function fetchAnswer(method: 'GET' | 'POST', path: string, query: Record<string, string> | undefined, jsonBody: JsonValue | undefined, raw: RawBody | undefined, timeoutMs: number, stop: AbortSignal | undefined, max: number): Promise<Result<{ status: number; contentType: string; bytes: Buffer | null }>> {
     const body = raw ? raw.bytes : jsonBody === undefined ? undefined : JSON.stringify(jsonBody)
     const contentType = raw ? raw.contentType : 'application/json; charset=utf-8'
     const url = new URL(baseUrl + path)
     for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v)
-
-    let status: number
-    let text: string | null
     try {
       const res = await doFetch(url, {
         method,
@@ -77,39 +81,34 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
         // stable_token's holds the AppSecret) wherever a proxy or a hijacked name points. Answered as is.
         redirect: 'manual',
       })
-      status = res.status
       // Read inside the try: the timeout also covers a body that trickles in.
-      text = (await readBodyCapped(res, maxBodyBytes))?.toString('utf8') ?? null
+      return ok({ status: res.status, contentType: res.headers.get('content-type') ?? '', bytes: await readBodyCapped(res, max) })
     } catch (e) {
-      return apiError(`${where}: ${withoutUrl(describeFetchError(e, timeoutMs), url)}`)
+      return apiError(`${method} ${path}: ${withoutUrl(describeFetchError(e, timeoutMs), url)}`)
     }
-    if (text === null) return apiError(`${where}: HTTP ${status}, answer over ${maxBodyBytes} bytes`, undefined, status)
+  }
 
-    let json: unknown
-    try {
-      json = parseApiJson(text)
-    } catch {
-      return apiError(`${where}: HTTP ${status}, answer is not JSON (${text.length} bytes)`, undefined, status)
+  async function call(method: 'GET' | 'POST', path: string, query: Record<string, string> | undefined, jsonBody?: JsonValue, raw?: RawBody, timeoutMs = defaultTimeoutMs, stop?: AbortSignal): Promise<Result<ApiJson>> {
+    const answer = await fetchAnswer(method, path, query, jsonBody, raw, timeoutMs, stop, maxBodyBytes)
+    if (!answer.ok) return answer
+    const { status, bytes } = answer.value
+    if (bytes === null) return apiError(`${method} ${path}: HTTP ${status}, answer over ${maxBodyBytes} bytes`, undefined, status)
+    return readAnswer(`${method} ${path}`, status, bytes.toString('utf8'))
+  }
+
+  async function getFile(path: string, query: Record<string, string> | undefined, maxBytes: number, timeoutMs = defaultTimeoutMs): Promise<Result<ApiFile>> {
+    const answer = await fetchAnswer('GET', path, query, undefined, undefined, timeoutMs, undefined, maxBytes)
+    if (!answer.ok) return answer
+    const { status, contentType, bytes } = answer.value
+    if (bytes === null) return apiError(`GET ${path}: HTTP ${status}, answer over ${maxBytes} bytes`, undefined, status)
+    // JSON when it opens as an object does: an errcode, or a video's {video_url}. No file the platform keeps
+    // (JPEG, PNG, GIF, AMR, MP3, MP4) starts with `{`; the content type cannot tell (refusals come as text/plain).
+    if (bytes.subarray(0, 64).toString('latin1').trimStart().startsWith('{')) {
+      const json = readAnswer(`GET ${path}`, status, bytes.toString('utf8'))
+      return json.ok ? ok({ kind: 'json', json: json.value }) : json
     }
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-      return apiError(`${where}: HTTP ${status}, answer is not a JSON object`, undefined, status)
-    }
-    const obj = json as ApiJson
-    // An errcode the platform spells as a string ("45015": a gateway re-encoding its JSON) is still a refusal:
-    // read as success, a late reply the platform refused would be marked sent. One that is no number at all
-    // is an answer nobody can act on, refused without an errcode.
-    const errcode = typeof obj.errcode === 'string' && /^-?\d+$/.test(obj.errcode.trim()) ? Number(obj.errcode) : obj.errcode
-    if (errcode !== undefined && errcode !== null && errcode !== 0) {
-      const errmsg = typeof obj.errmsg === 'string' ? obj.errmsg : ''
-      if (typeof errcode !== 'number') return apiError(`${where}: HTTP ${status}, errcode is not a number (${JSON.stringify(errcode).slice(0, 40)}) ${errmsg}`.trimEnd(), undefined, status)
-      // The answer goes with the refusal: some carry more than errcode and errmsg (a mass send's 45065, the
-      // msg_id of the send it repeats).
-      const refused = apiError(`${where}: errcode ${errcode} ${errmsg}`.trimEnd(), errcode)
-      refused.error.answer = obj
-      return refused
-    }
-    if (status < 200 || status > 299) return apiError(`${where}: HTTP ${status}`, undefined, status)
-    return ok(obj)
+    if (status < 200 || status > 299) return apiError(`GET ${path}: HTTP ${status}`, undefined, status)
+    return ok({ kind: 'file', contentType: contentType.split(';')[0]!.trim() || 'application/octet-stream', bytes })
   }
 
   return {
@@ -117,7 +116,37 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     getJson: (path, query) => call('GET', path, query),
     postJson: (path, query, body) => call('POST', path, query, body),
     postBody: (path, query, body, timeoutMs, signal) => call('POST', path, query, undefined, body, timeoutMs, signal),
+    getFile,
   }
+}
+
+/** A JSON answer as the platform means it: the object, or its refusal (errcode), or why it is none. */
+function readAnswer(where: string, status: number, text: string): Result<ApiJson> {
+  let json: unknown
+  try {
+    json = parseApiJson(text)
+  } catch {
+    return apiError(`${where}: HTTP ${status}, answer is not JSON (${text.length} bytes)`, undefined, status)
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return apiError(`${where}: HTTP ${status}, answer is not a JSON object`, undefined, status)
+  }
+  const obj = json as ApiJson
+  // An errcode the platform spells as a string ("45015": a gateway re-encoding its JSON) is still a refusal:
+  // read as success, a late reply the platform refused would be marked sent. One that is no number at all
+  // is an answer nobody can act on, refused without an errcode.
+  const errcode = typeof obj.errcode === 'string' && /^-?\d+$/.test(obj.errcode.trim()) ? Number(obj.errcode) : obj.errcode
+  if (errcode !== undefined && errcode !== null && errcode !== 0) {
+    const errmsg = typeof obj.errmsg === 'string' ? obj.errmsg : ''
+    if (typeof errcode !== 'number') return apiError(`${where}: HTTP ${status}, errcode is not a number (${JSON.stringify(errcode).slice(0, 40)}) ${errmsg}`.trimEnd(), undefined, status)
+    // The answer goes with the refusal: some carry more than errcode and errmsg (a mass send's 45065, the
+    // msg_id of the send it repeats).
+    const refused = apiError(`${where}: errcode ${errcode} ${errmsg}`.trimEnd(), errcode)
+    refused.error.answer = obj
+    return refused
+  }
+  if (status < 200 || status > 299) return apiError(`${where}: HTTP ${status}`, undefined, status)
+  return ok(obj)
 }
 
 /**

@@ -1,5 +1,7 @@
 /**
- * A plugin's upload of a temporary media file (素材管理, 临时素材: POST /cgi-bin/media/upload?type=TYPE,
+ * A plugin's temporary media (素材管理, 临时素材): uploading a file it made, and downloading one a user sent.
+ *
+ * The upload of a temporary media file (素材管理, 临时素材: POST /cgi-bin/media/upload?type=TYPE,
  * multipart, the file in field `media`): its media_id, good for 3 days, for a reply (`ctx.reply.image`) or a
  * customer-service message. Rules' files go up as permanent material instead (media-uploads.ts).
  *
@@ -100,4 +102,17 @@ function aType(type: UploadType): string {
 
 function size(bytes: number): string {
   return bytes < 1_048_576 ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / 1_048_576).toFixed(1).replace(/\.0$/, '')} MB`
+}
+
+// --- download: media/get ---------------------------------------------------------------------------
+
+export const MEDIA_GET_PATH = '/cgi-bin/media/get'
+/** The largest file media/get gives (an image: 10 MB), with room; a video comes as its URL instead. */
+export const MAX_DOWNLOAD_BYTES = 16 * 1_048_576
+
+/** A media_id as the platform writes them (letters, digits, `-` and `_`); anything else is the plugin's mistake. */
+export function mediaIdProblem(mediaId: unknown): string | undefined {
+  if (typeof mediaId === 'string' && /^[A-Za-z0-9_-]{1,256}$/.test(mediaId)) return undefined
+  const got = typeof mediaId === 'string' ? JSON.stringify(mediaId.slice(0, 40)) : mediaId === null ? 'null' : typeof mediaId
+  return `downloadMedia: mediaId must be a media_id (such as ctx.message.mediaId), got ${got}`
 }

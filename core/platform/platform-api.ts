@@ -7,8 +7,8 @@
  * EngineError fields (code, reason, errcode). Engine code uses the Result forms (`*Result`) instead.
  */
 import type { EngineError, ErrorCode, Result } from '../errors.ts'
-import { ok } from '../errors.ts'
-import type { JsonValue, PlatformApi } from '../plugin/plugin-api.ts'
+import { fail, ok } from '../errors.ts'
+import type { DownloadedMedia, JsonValue, PlatformApi } from '../plugin/plugin-api.ts'
 import type { Reply } from '../reply/reply-types.ts'
 import type { CustomMessage, SendOptions } from '../reply/custom-message-types.ts'
 import { toCustomMessage } from '../reply/custom-message.ts'
@@ -19,7 +19,7 @@ import type { AccessTokenManager } from './access-token-manager.ts'
 import { createTemplateCheck, TEMPLATE_LIST_PATH, TEMPLATE_MESSAGES } from './account-templates.ts'
 import { SUBSCRIBE_TEMPLATE_LIST_PATH, SUBSCRIPTION_NOTICES } from './subscribe-templates.ts'
 import type { Logger } from '../log/logger.ts'
-import { checkUpload, MEDIA_UPLOAD_PATH, MEDIA_UPLOAD_TIMEOUT_MS, mediaIdOf, type UploadType } from './media-upload.ts'
+import { checkUpload, MAX_DOWNLOAD_BYTES, MEDIA_GET_PATH, MEDIA_UPLOAD_PATH, MEDIA_UPLOAD_TIMEOUT_MS, mediaIdOf, mediaIdProblem, type UploadType } from './media-upload.ts'
 
 export const CUSTOM_SEND_PATH = '/cgi-bin/message/custom/send'
 
@@ -43,6 +43,8 @@ export interface PlatformClient extends PlatformApi {
   sendSubscribeMessageResult(openId: string, message: SubscribeMessage): Promise<Result<void>>
   /** Bytes -> POST media/upload (temporary media, 3 days): the media_id. Checked first (media-upload.ts). */
   uploadMediaResult(type: UploadType, data: Uint8Array, filename?: string): Promise<Result<string>>
+  /** GET media/get: the file's bytes, or a video's URL. */
+  downloadMediaResult(mediaId: string): Promise<Result<DownloadedMedia>>
   /**
    * Drop the account's template lists kept for sendTemplate's and sendSubscribeMessage's checks: the next
    * send reads them again.
@@ -147,6 +149,16 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     return mediaId === undefined ? apiError(`POST ${MEDIA_UPLOAD_PATH}: the answer has no media_id`) : ok(mediaId)
   }
 
+  async function downloadMediaResult(mediaId: string): Promise<Result<DownloadedMedia>> {
+    const bad = mediaIdProblem(mediaId)
+    if (bad) return fail('PLUGIN_BAD_REPLY', bad)
+    const r = await tokens.withToken((token) => client.getFile(MEDIA_GET_PATH, { media_id: mediaId, access_token: token }, MAX_DOWNLOAD_BYTES, MEDIA_UPLOAD_TIMEOUT_MS))
+    if (!r.ok) return r
+    if (r.value.kind === 'file') return ok({ contentType: r.value.contentType, data: r.value.bytes })
+    const videoUrl = r.value.json.video_url
+    return typeof videoUrl === 'string' && videoUrl !== '' ? ok({ videoUrl }) : apiError(`GET ${MEDIA_GET_PATH}: the answer is neither a file nor a video_url`)
+  }
+
   return {
     appId: tokens.appId,
     postResult,
@@ -156,6 +168,7 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     sendTemplateResult,
     sendSubscribeMessageResult,
     uploadMediaResult,
+    downloadMediaResult,
     forgetTemplates: () => {
       templates.forget()
       subscribeTemplates.forget()
@@ -166,6 +179,7 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     sendTemplate: async (openId, message) => unwrap(await sendTemplateResult(openId, message)),
     sendSubscribeMessage: async (openId, message) => unwrap(await sendSubscribeMessageResult(openId, message)),
     uploadMedia: async (type, data, opts) => unwrap(await uploadMediaResult(type, bytesOf(data), opts?.filename)),
+    downloadMedia: async (mediaId) => unwrap(await downloadMediaResult(mediaId)),
   }
 }
 

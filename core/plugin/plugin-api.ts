@@ -184,7 +184,16 @@ export interface PlatformApi {
    * before any request.
    */
   uploadMedia(type: 'image' | 'voice' | 'video' | 'thumb', data: Uint8Array | ArrayBuffer, opts?: { filename?: string }): Promise<string>
+  /**
+   * Download temporary media by its media_id (GET media/get): a user's image, voice or video message
+   * (`ctx.message.mediaId`), or one uploaded within 3 days. Resolves its bytes as a Buffer with their
+   * content type; a video as the URL the platform gives for it instead (`{ videoUrl }`). Up to 16 MB.
+   */
+  downloadMedia(mediaId: string): Promise<DownloadedMedia>
 }
+
+/** What `downloadMedia` resolves: the file, or for a video the platform's URL of it. */
+export type DownloadedMedia = { contentType: string; data: Buffer } | { videoUrl: string }
 
 export interface AccountInfo {
   id: string

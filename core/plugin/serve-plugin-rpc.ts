@@ -10,7 +10,7 @@ import { parseSubscribeMessage } from '../reply/subscribe-message.ts'
 import type { JsonValue } from './plugin-api.ts'
 import type { PluginServices } from './plugin-host-types.ts'
 import { globalKey, pluginNamespace, userKey } from './storage-keys.ts'
-import type { KvScope, RpcError, RpcRequest, RpcResponse } from './worker-protocol.ts'
+import type { KvScope, RpcError, RpcRequest, RpcResponse, RpcValue } from './worker-protocol.ts'
 
 export async function servePluginRpc(plugin: string, req: RpcRequest, services: PluginServices): Promise<RpcResponse> {
   try {
@@ -28,7 +28,7 @@ export async function servePluginRpc(plugin: string, req: RpcRequest, services: 
   }
 }
 
-async function perform(plugin: string, req: RpcRequest, services: PluginServices): Promise<JsonValue | undefined> {
+async function perform(plugin: string, req: RpcRequest, services: PluginServices): Promise<RpcValue> {
   const ns = pluginNamespace(plugin)
   switch (req.method) {
     case 'kv.get':
@@ -71,6 +71,8 @@ async function perform(plugin: string, req: RpcRequest, services: PluginServices
     case 'api.uploadMedia':
       // Checked by the platform API itself (type, size, format), before any request.
       return services.api(req.accountId).uploadMedia(req.mediaType as UploadType, req.data, req.filename === undefined ? undefined : { filename: req.filename })
+    case 'api.downloadMedia':
+      return services.api(req.accountId).downloadMedia(req.mediaId)
     default:
       return assertNever(req)
   }

@@ -47,7 +47,7 @@ export function checkWorkerMessage(raw: unknown): string | undefined {
 
 const LOG_LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error'])
 const STORAGE_METHODS: ReadonlySet<string> = new Set(['kv.get', 'kv.delete', 'kv.set', 'kv.increment', 'kv.compareAndSet'])
-const API_METHODS: ReadonlySet<string> = new Set(['api.get', 'api.post', 'api.sendToUser', 'api.sendTemplate', 'api.sendSubscribeMessage', 'api.uploadMedia'])
+const API_METHODS: ReadonlySet<string> = new Set(['api.get', 'api.post', 'api.sendToUser', 'api.sendTemplate', 'api.sendSubscribeMessage', 'api.uploadMedia', 'api.downloadMedia'])
 /** The API requests that send to a user, named by OpenID. */
 const SEND_METHODS: ReadonlySet<string> = new Set(['api.sendToUser', 'api.sendTemplate', 'api.sendSubscribeMessage'])
 
@@ -128,6 +128,7 @@ function checkRpc(m: Record<string, unknown>): string | undefined {
       if (!(m.data instanceof Uint8Array) || m.data.length > MAX_UPLOAD_BYTES) return `api.uploadMedia with data that is not bytes within ${MAX_UPLOAD_BYTES}`
       if (!isString(m.mediaType) || (m.filename !== undefined && !isString(m.filename))) return 'api.uploadMedia with a type or filename that is not text'
     }
+    if (method === 'api.downloadMedia' && !isString(m.mediaId)) return 'api.downloadMedia without a mediaId'
     return undefined
   }
   return `a request of method ${quoted(method)}`

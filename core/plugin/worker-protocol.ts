@@ -77,6 +77,7 @@ export type RpcMethod =
   | 'api.sendTemplate'
   | 'api.sendSubscribeMessage'
   | 'api.uploadMedia'
+  | 'api.downloadMedia'
 
 /**
  * Storage RPCs name the scope, never the namespace: the main thread derives the namespace from the
@@ -97,11 +98,15 @@ export type RpcRequest =
   | { t: 'rpc'; id: number; method: 'api.sendSubscribeMessage'; accountId: string; openId: string; message: JsonValue }
   /** `data`: the file's bytes, copied out of the sandbox (a Uint8Array crosses a thread and the IPC as bytes). */
   | { t: 'rpc'; id: number; method: 'api.uploadMedia'; accountId: string; mediaType: string; data: Uint8Array; filename?: string }
+  | { t: 'rpc'; id: number; method: 'api.downloadMedia'; accountId: string; mediaId: string }
 
 export type RpcResponse =
-  | { t: 'rpc-result'; id: number; ok: true; value: JsonValue | undefined }
+  | { t: 'rpc-result'; id: number; ok: true; value: RpcValue }
   /** `error`: set when the failure was an EngineError (a platform API call), so the plugin gets its errcode. */
   | { t: 'rpc-result'; id: number; ok: false; message: string; error?: RpcError }
+
+/** What a request resolves: data, or for a download a file's bytes (a Uint8Array crosses as bytes). */
+export type RpcValue = JsonValue | { contentType: string; data: Uint8Array } | undefined
 
 /** The fields of a refused platform call the plugin decides on; errmsg is in `message`. */
 export interface RpcError {

@@ -56,6 +56,10 @@
  *        the same, with the temporary media's formats (image png/jpeg/jpg/gif, voice amr/mp3, video mp4,
  *        thumb jpg) and limits, no description; appended to `.uploads` with `temporary: true` and answered
  *        {type, media_id, created_at} (a thumb's id as thumb_media_id).
+ *   GET  /cgi-bin/media/get?access_token=&media_id=  (temporary media)
+ *        the file of a media_id uploaded there, or one a test added with `addMedia` (a user's image or
+ *        voice): its bytes, with its content type and a Content-disposition naming it; a video as
+ *        {video_url}; any other media_id 40007.
  *   POST /cgi-bin/qrcode/create?access_token=  (a parameter QR code)
  *        {expire_seconds?, action_name, action_info: {scene: {scene_id | scene_str}}}: QR_SCENE (scene_id
  *        1..4294967295), QR_STR_SCENE, QR_LIMIT_SCENE (scene_id 1..100000), QR_LIMIT_STR_SCENE (scene_str
@@ -90,6 +94,7 @@ export const FAKE_PATHS = {
   subscribeTemplateList: '/wxaapi/newtmpl/gettemplate',
   addMaterial: '/cgi-bin/material/add_material',
   mediaUpload: '/cgi-bin/media/upload',
+  mediaGet: '/cgi-bin/media/get',
   qrcodeCreate: '/cgi-bin/qrcode/create',
   /** On mp.weixin.qq.com in production (platform.mpBase); the fake serves both hosts' paths on one port. */
   showQrcode: '/cgi-bin/showqrcode',
@@ -283,6 +288,11 @@ export interface FakeWeChatApi {
    */
   subscribe(appId: string, openId: string, templateId: string, notices?: number): void
   /** Add a token-checked endpoint (for PlatformApi.get/post tests). */
+  /**
+   * A temporary media file media/get gives for `mediaId` (as a user's image or voice message names it), or
+   * for a video the URL it answers with; uploads through media/upload are given back without this.
+   */
+  addMedia(appId: string, mediaId: string, media: { contentType: string; bytes: Uint8Array } | { videoUrl: string }): void
   route(method: 'GET' | 'POST', path: string, handler: FakeRouteHandler): void
   /** Stop the server, drop open connections and pending delayed answers. */
   close(): Promise<void>
@@ -398,6 +408,8 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
   const issuedTickets: string[] = []
   const sent: SentMessage[] = []
   const uploads: UploadedMaterial[] = []
+  /** Temporary media media/get gives, by `<appId> <mediaId>`. */
+  const mediaFiles = new Map<string, { contentType: string; bytes: Buffer } | { videoUrl: string }>()
   const qrcodes: CreatedQrCode[] = []
   const requests: FakeRequest[] = []
   const injected = new Map<string, Injected[]>()
@@ -587,7 +599,10 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
     }
     const mediaId = `FAKE_MEDIA_${++seq}_${randomBytes(8).toString('hex')}`
     uploads.push({ appId, type, mediaId, filename, contentType: media.type, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), ...(description ? { description } : {}), ...(temporary ? { temporary } : {}), at: now() })
-    if (temporary) return { type, [type === 'thumb' ? 'thumb_media_id' : 'media_id']: mediaId, created_at: Math.floor(now() / 1000) }
+    if (temporary) {
+      mediaFiles.set(`${appId} ${mediaId}`, type === 'video' ? { videoUrl: `http://vweixinf.tc.qq.com/fake/${mediaId}.mp4` } : { contentType: media.type || 'application/octet-stream', bytes: data })
+      return { type, [type === 'thumb' ? 'thumb_media_id' : 'media_id']: mediaId, created_at: Math.floor(now() / 1000) }
+    }
     return type === 'image' ? { media_id: mediaId, url: `http://mmbiz.qpic.cn/fake/${mediaId}/0` } : { media_id: mediaId }
   }
 
@@ -684,6 +699,26 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
       record.errcode = r.status === 302 ? 0 : 400
       if (r.status === 302) res.writeHead(302, { location: r.location, 'content-length': 0 }).end()
       else res.writeHead(400, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(r.page) }).end(r.page)
+      return
+    }
+
+    if (path === FAKE_PATHS.mediaGet && req.method === 'GET' && next === undefined) {
+      const who = checkToken(query.access_token)
+      const file = 'error' in who ? undefined : mediaFiles.get(`${who.appId} ${query.media_id ?? ''}`)
+      if (file !== undefined && 'bytes' in file) {
+        // A file, not JSON, as the platform gives one.
+        record.errcode = 0
+        const ext = file.contentType.split('/')[1] ?? 'bin'
+        res.writeHead(200, { 'content-type': file.contentType, 'content-disposition': `attachment; filename="${query.media_id}.${ext}"`, 'content-length': file.bytes.length })
+        res.end(file.bytes)
+        return
+      }
+      // Refusals are JSON, as text/plain (as the platform sends them); so is a video's URL.
+      const answer = 'error' in who ? who.error : file === undefined ? error(40007) : { video_url: file.videoUrl }
+      record.errcode = typeof answer.errcode === 'number' ? answer.errcode : 0
+      const text = JSON.stringify(answer)
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text) })
+      res.end(text)
       return
     }
 
@@ -876,6 +911,9 @@ export async function startFakeWeChatApi(opts: FakeWeChatApiOptions = {}): Promi
       subscribed.set(templateId, (subscribed.get(templateId) ?? 0) + notices)
       if (notices === 0) subscribed.set(templateId, 0)
       subscriptions.set(key, subscribed)
+    },
+    addMedia(appId, mediaId, added) {
+      mediaFiles.set(`${appId} ${mediaId}`, 'bytes' in added ? { contentType: added.contentType, bytes: Buffer.from(added.bytes) } : added)
     },
     route(method, path, handler) {
       routes.set(`${method} ${path}`, handler)

@@ -86,3 +86,27 @@ test('a gzip answer: read whole although content-length counts compressed bytes;
   assert.equal(r.ok, false)
   if (!r.ok) assert.match(r.error.reason, /answer over 1048576 bytes/)
 })
+
+test('getFile (media/get): a file as bytes and its content type, JSON refusals as errcodes, a file past its bound or behind a 502 refused', async () => {
+  const path = '/cgi-bin/media/get'
+  const file = async (answer: Parameters<typeof fake.answerRawNext>[1], max = 1024) => {
+    fake.answerRawNext(path, answer)
+    return client.getFile(path, { media_id: 'M1' }, max)
+  }
+  const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])
+  const got = await file({ status: 200, contentType: 'image/jpeg; charset=binary', body: jpeg })
+  assert.ok(got.ok && got.value.kind === 'file')
+  assert.equal(got.value.contentType, 'image/jpeg')
+  assert.deepEqual([...got.value.bytes], [...jpeg])
+  // The platform's refusals and a video's URL come as JSON with a text/plain type: read as JSON, by their first byte.
+  const refused = await file({ status: 200, contentType: 'text/plain', body: ' {"errcode":40007,"errmsg":"invalid media_id"}' })
+  assert.equal(refused.ok, false)
+  assert.equal(refused.ok ? 0 : refused.error.errcode, 40007)
+  const video = await file({ status: 200, contentType: 'text/plain', body: '{"video_url":"http://v.example/1.mp4"}' })
+  assert.ok(video.ok && video.value.kind === 'json')
+  assert.equal(video.value.json.video_url, 'http://v.example/1.mp4')
+  const big = await file({ status: 200, contentType: 'image/png', body: Buffer.alloc(2048, 0x89), chunked: true })
+  assert.equal(big.ok ? '' : big.error.reason, `GET ${path}: HTTP 200, answer over 1024 bytes`)
+  const gateway = await file({ status: 502, contentType: 'text/html', body: '<html>502</html>' })
+  assert.equal(gateway.ok ? '' : `${gateway.error.reason} ${gateway.error.httpStatus}`, `GET ${path}: HTTP 502 502`)
+})

@@ -68,7 +68,7 @@ export function captureLog(): CapturedLog {
 
 export interface ApiCall {
   accountId: string
-  method: 'get' | 'post' | 'sendToUser' | 'sendTemplate' | 'sendSubscribeMessage' | 'uploadMedia'
+  method: 'get' | 'post' | 'sendToUser' | 'sendTemplate' | 'sendSubscribeMessage' | 'uploadMedia' | 'downloadMedia'
   args: unknown[]
 }
 
@@ -100,6 +100,10 @@ export function createFakeApi(): { api: (accountId: string) => PlatformApi; call
       async uploadMedia(type, data, opts) {
         calls.push({ accountId, method: 'uploadMedia', args: opts === undefined ? [type, data] : [type, data, opts] })
         return 'FAKE_MEDIA_ID'
+      },
+      async downloadMedia(mediaId) {
+        calls.push({ accountId, method: 'downloadMedia', args: [mediaId] })
+        return { contentType: 'image/png', data: Buffer.from('png') }
       },
     }),
   }

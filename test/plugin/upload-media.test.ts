@@ -1,16 +1,18 @@
 /**
- * ctx.api.uploadMedia from inside a plugin's worker, in a thread and in a process of its own: the bytes
+ * ctx.api.uploadMedia and downloadMedia from inside a plugin's worker, in a thread and in a process of its
+ * own. An upload's bytes
  * (a Buffer, or a Uint8Array or ArrayBuffer the plugin's own code made, which reaches the engine through the
  * sandbox's realm) cross to the main thread and go up to the fake WeChat API as media/upload documents it,
  * multipart with the format's name; the media_id comes back for the reply. What the platform would refuse
- * is refused in the plugin with PLUGIN_BAD_REPLY naming why, without a request.
+ * is refused in the plugin with PLUGIN_BAD_REPLY naming why, without a request. A download (media/get) gives
+ * the plugin a Buffer of the file with its content type, a video's URL, or the platform's errcode.
  */
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { MEDIA_UPLOAD_PATH } from '../../core/platform/media-upload.ts'
 import type { FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
-import { loadPlugins, replyOf, startPlatformOnFakeApi, text, textOf, type Harness } from './plugin-test-kit.ts'
+import { image, loadPlugins, replyOf, startPlatformOnFakeApi, text, textOf, type Harness } from './plugin-test-kit.ts'
 
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]
 const JPEG = [0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0]
@@ -71,6 +73,30 @@ for (const isolation of ['thread', 'process'] as const) {
       assert.deepEqual(await refused('text'), { name: 'TypeError', message: "uploadMedia: data must be the file's bytes (a Buffer, Uint8Array or ArrayBuffer), got string" })
       assert.deepEqual(await refused(`array ${11 * 1_048_576}`), { name: 'RangeError', message: `uploadMedia: the data is ${11 * 1_048_576} bytes, over the ${10 * 1_048_576} of the largest file the platform takes` })
       assert.equal(uploads(), before)
+    })
+
+    it("a user's picture is downloaded as the file it is, and can be sent back as the plugin's own", async () => {
+      const picture = made(JPEG, 50_000)
+      fake.addMedia('wxA', 'USERPIC1', { contentType: 'image/jpeg', bytes: picture })
+      const reply = replyOf(await h.call('media-maker', { ...image(), mediaId: 'USERPIC1' }))
+      const up = fake.uploads.at(-1)!
+      assert.deepEqual({ type: up.type, filename: up.filename, sha256: up.sha256 }, { type: 'image', filename: 'media.jpg', sha256: sha256(picture) })
+      assert.equal(reply.type === 'image' && reply.mediaId, up.mediaId)
+      // Back through media/get: a Buffer in the plugin, its own methods at hand.
+      const seen = JSON.parse(textOf(await h.call('media-maker', text(`download ${up.mediaId}`))))
+      assert.deepEqual(seen, { contentType: 'image/jpeg', bytes: 50_000, head: 'ffd8ffe0', isBuffer: true })
+    })
+
+    it("a video comes as its URL; an unknown media_id is the platform's 40007; one that is no media_id a TypeError", async () => {
+      fake.addMedia('wxA', 'VIDEO1', { videoUrl: 'http://vweixinf.tc.qq.com/fake/VIDEO1.mp4' })
+      assert.deepEqual(JSON.parse(textOf(await h.call('media-maker', text('download VIDEO1')))), { videoUrl: 'http://vweixinf.tc.qq.com/fake/VIDEO1.mp4' })
+      const unknown = JSON.parse(textOf(await h.call('media-maker', text('download NOSUCH'))))
+      assert.deepEqual({ name: unknown.name, code: unknown.code, errcode: unknown.errcode }, { name: 'PlatformApiError', code: 'API_ERROR', errcode: 40007 })
+      assert.match(unknown.message, /^GET \/cgi-bin\/media\/get: errcode 40007 invalid media_id/)
+      const gets = fake.requests.filter((r) => r.path === '/cgi-bin/media/get').length
+      const bad = JSON.parse(textOf(await h.call('media-maker', text('download ../token'))))
+      assert.deepEqual(bad, { name: 'TypeError', message: 'downloadMedia: mediaId must be a media_id (such as ctx.message.mediaId), got "../token"' })
+      assert.equal(fake.requests.filter((r) => r.path === '/cgi-bin/media/get').length, gets, 'no request for it')
     })
   })
 }

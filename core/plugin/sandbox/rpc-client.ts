@@ -98,7 +98,8 @@ export function createRpcClient(port: { postMessage(message: RpcRequest): void }
       // Already timed out: the late answer has nobody to go to.
       const p = done(response.id)
       if (!p) return
-      if (response.ok) p.resolve(response.value)
+      // Data, as every request but a download resolves; a download's file (bytes) is read as such by its caller.
+      if (response.ok) p.resolve(response.value as JsonValue | undefined)
       else p.reject(response.error ? platformApiError(response.message, response.error) : apiError('Error', response.message))
     },
   }
