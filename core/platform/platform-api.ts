@@ -19,7 +19,7 @@ import type { AccessTokenManager } from './access-token-manager.ts'
 import { createTemplateCheck, TEMPLATE_LIST_PATH, TEMPLATE_MESSAGES } from './account-templates.ts'
 import { SUBSCRIBE_TEMPLATE_LIST_PATH, SUBSCRIPTION_NOTICES } from './subscribe-templates.ts'
 import type { Logger } from '../log/logger.ts'
-import { checkUpload, MAX_DOWNLOAD_BYTES, MEDIA_GET_PATH, MEDIA_UPLOAD_PATH, MEDIA_UPLOAD_TIMEOUT_MS, mediaIdOf, mediaIdProblem, type UploadType } from './media-upload.ts'
+import { checkUpload, MAX_DOWNLOAD_BYTES, MEDIA_GET_PATH, MEDIA_UPLOAD_PATH, MEDIA_TRANSFER_TIMEOUT_MS, mediaIdOf, mediaIdProblem, type UploadType } from './temporary-media.ts'
 
 export const CUSTOM_SEND_PATH = '/cgi-bin/message/custom/send'
 
@@ -41,7 +41,7 @@ export interface PlatformClient extends PlatformApi {
    * templates (subscribe-templates.ts).
    */
   sendSubscribeMessageResult(openId: string, message: SubscribeMessage): Promise<Result<void>>
-  /** Bytes -> POST media/upload (temporary media, 3 days): the media_id. Checked first (media-upload.ts). */
+  /** Bytes -> POST media/upload (temporary media, 3 days): the media_id. Checked first (temporary-media.ts). */
   uploadMediaResult(type: UploadType, data: Uint8Array, filename?: string): Promise<Result<string>>
   /** GET media/get: the file's bytes, or a video's URL. */
   downloadMediaResult(mediaId: string): Promise<Result<DownloadedMedia>>
@@ -143,7 +143,7 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     const form = new FormData()
     // A copy of the bytes: a Blob of a view into a larger buffer (a pooled Buffer) would send all of it.
     form.append('media', new Blob([new Uint8Array(data)], { type: checked.value.contentType }), checked.value.filename)
-    const r = await postFormResult(MEDIA_UPLOAD_PATH, form, { type: checked.value.type }, MEDIA_UPLOAD_TIMEOUT_MS)
+    const r = await postFormResult(MEDIA_UPLOAD_PATH, form, { type: checked.value.type }, MEDIA_TRANSFER_TIMEOUT_MS)
     if (!r.ok) return r
     const mediaId = mediaIdOf(r.value)
     return mediaId === undefined ? apiError(`POST ${MEDIA_UPLOAD_PATH}: the answer has no media_id`) : ok(mediaId)
@@ -152,7 +152,7 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
   async function downloadMediaResult(mediaId: string): Promise<Result<DownloadedMedia>> {
     const bad = mediaIdProblem(mediaId)
     if (bad) return fail('PLUGIN_BAD_REPLY', bad)
-    const r = await tokens.withToken((token) => client.getFile(MEDIA_GET_PATH, { media_id: mediaId, access_token: token }, MAX_DOWNLOAD_BYTES, MEDIA_UPLOAD_TIMEOUT_MS))
+    const r = await tokens.withToken((token) => client.getFile(MEDIA_GET_PATH, { media_id: mediaId, access_token: token }, MAX_DOWNLOAD_BYTES, MEDIA_TRANSFER_TIMEOUT_MS))
     if (!r.ok) return r
     if (r.value.kind === 'file') return ok({ contentType: r.value.contentType, data: r.value.bytes })
     const videoUrl = r.value.json.video_url

@@ -2,7 +2,7 @@
  * The main thread's side of a worker's requests: storage through the KvStore, the platform API through
  * the engine's client. Failures go back as values; the worker re-throws them in the plugin.
  */
-import type { UploadType } from '../platform/media-upload.ts'
+import type { UploadType } from '../platform/temporary-media.ts'
 import { PlatformApiError } from '../platform/platform-api.ts'
 import { parseSendable, parseSendOptions } from '../reply/custom-message-schema.ts'
 import { parseTemplateMessage } from '../reply/template-message.ts'

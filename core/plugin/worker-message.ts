@@ -15,7 +15,7 @@
  */
 import { MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, MAX_TTL_SECONDS } from './worker-protocol.ts'
 import { quotedShort } from '../shown-text.ts'
-import { MAX_UPLOAD_BYTES } from '../platform/media-upload.ts'
+import { MAX_UPLOAD_BYTES } from '../platform/temporary-media.ts'
 
 /** Undefined when `raw` is a message the worker program could have sent, else what is wrong with it. */
 export function checkWorkerMessage(raw: unknown): string | undefined {

@@ -27,7 +27,7 @@ import type { LogForwarder } from './log-forwarder.ts'
 import { BACKGROUND_RPC_TIMEOUT_MS, type RpcClient } from './rpc-client.ts'
 import { lastCopySize, toPlain } from './to-plain.ts'
 import { copyBytes } from './copy-bytes.ts'
-import { MAX_UPLOAD_BYTES, mediaIdProblem } from '../../platform/media-upload.ts'
+import { MAX_UPLOAD_BYTES, mediaIdProblem } from '../../platform/temporary-media.ts'
 
 /** One frozen marker: `handle` returning it (or `{ pass: true }`) means "not mine". */
 export const PASS: Pass = Object.freeze({ pass: true })

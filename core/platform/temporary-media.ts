@@ -14,8 +14,8 @@
 import { fail, ok, type Result } from '../errors.ts'
 
 export const MEDIA_UPLOAD_PATH = '/cgi-bin/media/upload'
-/** One upload's deadline: 10 MB over a slow link. */
-export const MEDIA_UPLOAD_TIMEOUT_MS = 30_000
+/** One upload's or download's deadline: 10 MB over a slow link. */
+export const MEDIA_TRANSFER_TIMEOUT_MS = 30_000
 
 export type UploadType = 'image' | 'voice' | 'video' | 'thumb'
 

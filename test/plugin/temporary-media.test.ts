@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
-import { MEDIA_UPLOAD_PATH } from '../../core/platform/media-upload.ts'
+import { MEDIA_UPLOAD_PATH } from '../../core/platform/temporary-media.ts'
 import type { FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 import { image, loadPlugins, replyOf, startPlatformOnFakeApi, text, textOf, type Harness } from './plugin-test-kit.ts'
 

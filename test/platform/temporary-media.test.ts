@@ -1,10 +1,10 @@
 /**
- * A plugin's temporary media upload checked before any request (core/platform/media-upload.ts): the format
+ * A plugin's temporary media upload checked before any request (core/platform/temporary-media.ts): the format
  * read from the bytes, against what the platform takes for each type (素材, 临时素材), and the name sent.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { checkUpload, mediaIdOf, sniffFormat } from '../../core/platform/media-upload.ts'
+import { checkUpload, mediaIdOf, sniffFormat } from '../../core/platform/temporary-media.ts'
 
 const bytes = (head: number[] | string, size = 64) => {
   const b = new Uint8Array(size)
