@@ -1,8 +1,9 @@
 /**
  * Loads rules/ and plugins/ into the parts of a new generation, with the parts of the configuration a
- * generation carries (the user groups, the page domains, the plugins' settings). Used at start-up and by every hot reload,
- * so both follow one path: a rule file with an error, or a plugin that does not load, is reported with
- * where and why, and the caller decides (start-up refuses to start; a reload keeps the last good set).
+ * generation carries (the user groups, the page domains, the plugins' settings). Used at start-up and by
+ * every hot reload, so both follow one path: a rule file with an error, or a plugin that does not load, is
+ * reported with where and why, and the caller decides (start-up refuses to start; a reload keeps the last
+ * good set).
  */
 import type { EngineConfig } from '../config/config-types.ts'
 import type { Logger } from '../log/logger.ts'
