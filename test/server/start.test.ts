@@ -286,12 +286,14 @@ test('a WECHAT_ variable set but empty stops the start naming it; the example to
   const empty = await startEngine(['--port', '0'], { WECHAT_TOKEN: '' }).exited
   assert.equal(empty.code, 2)
   assert.match(empty.stderr, /WECHAT_TOKEN: is set but empty; give it a value, or unset it to use engine\.config\.ts/)
-  const example = startEngine(['--port', '0'], { WECHAT_TOKEN: 'wxenginedev', WECHAT_APPID: 'wx12345' })
+  const example = startEngine(['--port', '0'], { WECHAT_TOKEN: 'wxenginedev', WECHAT_APPID: 'wx12345', WECHAT_PAGE_DOMAINS: 'h5.example.com', PUBLIC_URL: 'http://127.0.0.1:8080' })
   assert.ok(await example.listening, 'the engine started')
   await until('the warning', () => example.stdout().includes('serves with the example token'))
   assert.match(example.stdout(), /"level":40.*"msg":"account \\"default\\" serves with the example token \\"wxenginedev\\", which anyone can sign pushes with/)
   // The account warnings `rules check` gives (test/cli/rules-check.test.ts), logged at start too.
   assert.match(example.stdout(), /"level":40.*"msg":"account \\"default\\" has appId \\"wx12345\\", which is not an AppID/)
+  // Pages to log in to, and a publicUrl WeChat will not send a login back to (publicUrlWarning).
+  assert.match(example.stdout(), /"level":40.*"msg":"publicUrl is an IP address \(127\.0\.0\.1\): web logins tell WeChat to come back there/)
   // HOST is loopback here (behind a proxy): the admin endpoints on the public port are not public.
   assert.doesNotMatch(example.stdout(), /\/healthz and \/metrics are served on the public port/)
   // The fixture's accounts have no appSecret: said at start, naming what to set (a plugin author review).
