@@ -7,6 +7,7 @@
  * and is on the other host, platform.mpBase, so it is fetched here.
  */
 import { readBodyCapped, type ApiJson } from '../platform/api-client.ts'
+import { sniffFormat } from '../platform/temporary-media.ts'
 import { QRCODE_SHOW_PATH } from './qrcode-request.ts'
 import { explainErrcode } from '../platform/explain-errcode.ts'
 
@@ -49,7 +50,8 @@ export type ImageResult = { ok: true; bytes: Buffer; contentType: string } | { o
 
 /** JPEG, PNG or GIF by their first bytes: what showqrcode answers, whatever its content-type says. */
 function looksLikeImage(b: Buffer): boolean {
-  return (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) || b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) || b.subarray(0, 4).toString('latin1') === 'GIF8'
+  const format = sniffFormat(b)
+  return format === 'jpg' || format === 'png' || format === 'gif'
 }
 
 export async function fetchQrcodeImage(mpBase: string, ticket: string, opts: { timeoutMs?: number; fetch?: typeof fetch } = {}): Promise<ImageResult> {
