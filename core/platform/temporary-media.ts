@@ -1,9 +1,9 @@
 /**
  * A plugin's temporary media (素材管理, 临时素材): uploading a file it made, and downloading one a user sent.
  *
- * The upload of a temporary media file (素材管理, 临时素材: POST /cgi-bin/media/upload?type=TYPE,
- * multipart, the file in field `media`): its media_id, good for 3 days, for a reply (`ctx.reply.image`) or a
- * customer-service message. Rules' files go up as permanent material instead (media-uploads.ts).
+ * An upload (POST /cgi-bin/media/upload?type=TYPE, multipart, the file in field `media`) gives a media_id,
+ * good for 3 days, for a reply (`ctx.reply.image`) or a customer-service message. Rules' files go up as
+ * permanent material instead (media-uploads.ts).
  *
  * Checked here before any request, with the limits the platform states (protocol seeds, 素材): the type, the
  * size, and the format, read from the bytes themselves. The platform tells a file's format by its name's
@@ -30,7 +30,7 @@ export const UPLOAD_LIMITS: Readonly<Record<UploadType, { formats: readonly Form
 }
 
 /** The largest upload of any type: what a plugin's worker may send at all. */
-export const MAX_UPLOAD_BYTES = 10 * 1_048_576
+export const MAX_UPLOAD_BYTES = Math.max(...Object.values(UPLOAD_LIMITS).map((l) => l.maxBytes))
 
 const CONTENT_TYPES: Readonly<Record<Format, string>> = {
   png: 'image/png',
