@@ -34,11 +34,8 @@ const accountOf = accountPathReader(JSSDK_PATH)
 export interface JsSdkEndpointOptions {
   accounts: readonly AccountConfig[]
   defaultAccount: string
-  /**
-   * An account's pageDomains as they stand now: the running generation's, so a reload applies a change.
-   * Default: the accounts' own, fixed at start.
-   */
-  pageDomainsOf?: (accountId: string) => readonly string[]
+  /** An account's pageDomains as they stand now: the serving generation's, so a reload applies a change. */
+  pageDomainsOf: (accountId: string) => readonly string[]
   /** The account's ticket, or why it has none (no appSecret). */
   ticketFor: (accountId: string) => JsapiTicket | { unavailable: string }
   log: Logger
@@ -51,7 +48,7 @@ export interface JsSdkEndpointOptions {
 export function createJsSdkEndpoint(opts: JsSdkEndpointOptions): Koa.Middleware {
   const now = opts.now ?? Date.now
   const byId = new Map(opts.accounts.map((a) => [a.id, a]))
-  const pageDomainsOf = opts.pageDomainsOf ?? ((id: string) => byId.get(id)?.pageDomains ?? [])
+  const { pageDomainsOf } = opts
 
   const count = opts.count ?? (() => {})
   const refused = createRefuse({ what: 'jssdk-config', lines: opts.lines, count, as: 'json' })

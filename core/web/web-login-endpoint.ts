@@ -58,11 +58,8 @@ export interface WebLoginOptions {
   openBase: string
   client: ApiClient
   kv: KvStore
-  /**
-   * An account's pageDomains as they stand now: the running generation's, so a reload applies a change.
-   * Default: the accounts' own, fixed at start.
-   */
-  pageDomainsOf?: (accountId: string) => readonly string[]
+  /** An account's pageDomains as they stand now: the serving generation's, so a reload applies a change. */
+  pageDomainsOf: (accountId: string) => readonly string[]
   log: Logger
   lines: LineBudget
   /** Each answer, for /metrics. */
@@ -107,7 +104,7 @@ async function stored<T>(p: Promise<T>): Promise<T> {
 
 export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
   const byId = new Map(opts.accounts.map((a) => [a.id, a]))
-  const pageDomainsOf = opts.pageDomainsOf ?? ((id: string) => byId.get(id)?.pageDomains ?? [])
+  const { pageDomainsOf } = opts
   const { kv } = opts
   const now = opts.now ?? Date.now
   const keys = new Map(opts.accounts.flatMap((a) => (a.appSecret ? [[a.id, loginKey(a.appId, a.appSecret)] as const] : [])))
