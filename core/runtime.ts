@@ -207,11 +207,11 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   const reloadNow = async (): Promise<LoadedParts> => {
     // The configuration is read on this thread, unlike the rules: engine.config.ts is one small file (a
     // sucrase transform and a compile, a few milliseconds), not worth a worker's start.
-    const reread: ConfigForReload = opts.rereadConfig ? configForReload(config, opts.rereadConfig) : { ok: true, config }
+    const reread: ConfigForReload = opts.rereadConfig ? configForReload(config, opts.rereadConfig) : { ok: true, config, warnings: [] }
     // Refused as a rules file with an error is: the last good generation serves on, the line says why.
     if (!reread.ok) return { ok: false, code: 'BAD_CONFIG', problems: reread.problems }
     const parts = await loadGeneration(reread.config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia, loginLinks: opts.loginLinks })
-    if (parts.ok && reread.warning) parts.warnings.push(reread.warning)
+    if (parts.ok) parts.warnings.push(...reread.warnings)
     return parts
   }
   // Under `watch: true` (`wxengine dev`) the configuration's file is watched with the media files outside

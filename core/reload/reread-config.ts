@@ -7,6 +7,7 @@
  * store, the limits, the logger...): a change there is named by path, for a restart to apply. Names only,
  * never values: a token, an AppSecret or a key is a secret, and the line goes to the journal.
  */
+import { accountWarnings, publicUrlWarning } from '../config/account-warnings.ts'
 import { settingPath } from '../config/config-schema.ts'
 import type { AccountConfig, EngineConfig } from '../config/config-types.ts'
 import type { Result } from '../errors.ts'
@@ -24,8 +25,12 @@ export type ConfigForReload =
       ok: true
       /** The running configuration with the new userGroups, pageDomains and plugins: what the next generation loads from. */
       config: EngineConfig
-      /** One line naming the settings that changed but wait for a restart; absent when none did. */
-      warning?: string
+      /**
+       * Lines for the reload to log: the settings that changed but wait for a restart (one line naming them),
+       * and what the start warns of the settings a reload applies (an empty user group, pageDomains without an
+       * appSecret, a publicUrl no login can come back to), said again as the rules files' warnings are.
+       */
+      warnings: string[]
     }
   | { ok: false; problems: string[] }
 
@@ -35,8 +40,15 @@ export function configForReload(running: EngineConfig, source: ConfigSource): Co
   if (!read.ok) return { ok: false, problems: read.error.reason.split('\n').map((l) => l.trim()).filter(Boolean) }
   const { config, needRestart } = pickReloadable(running, read.value)
   const where = source.file ? shownPath(source.file) : 'the configuration'
-  return { ok: true, config, warning: needRestart.length > 0 ? `${needRestart.join(', ')}: changed in ${where}; a restart applies them` : undefined }
+  const warnings = needRestart.length > 0 ? [`${needRestart.join(', ')}: changed in ${where}; a restart applies them`] : []
+  for (const w of accountWarnings(config.accounts)) if (RELOADED_ACCOUNT_SETTINGS.has(w.setting)) warnings.push(w.message)
+  const unreachable = publicUrlWarning(config)
+  if (unreachable) warnings.push(unreachable)
+  return { ok: true, config, warnings }
 }
+
+/** The account settings a reload takes from the file read again (pickReloadable); the others wait for a restart. */
+const RELOADED_ACCOUNT_SETTINGS: ReadonlySet<string> = new Set(['userGroups', 'pageDomains'] satisfies Array<keyof AccountConfig>)
 
 /**
  * The running configuration with `reread`'s userGroups and pageDomains (by account id) and plugins, and the
@@ -56,7 +68,7 @@ export function pickReloadable(running: EngineConfig, reread: EngineConfig): { c
   return { config: { ...running, accounts, plugins: reread.plugins }, needRestart: changedPaths(restartOnly(running), restartOnly(reread)) }
 }
 
-/** An account without the settings a reload applies (the others are built into the running engine). */
+/** An account without the settings a reload applies (RELOADED_ACCOUNT_SETTINGS; the others are built into the running engine). */
 function withoutReloadable(a: AccountConfig): AccountConfig {
   const { userGroups: _g, pageDomains: _p, ...rest } = a
   return rest

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
-import { accountWarnings } from '../../core/cli/account-warnings.ts'
+import { accountWarnings } from '../../core/config/account-warnings.ts'
 import { loadConfig } from '../../core/config/load-config.ts'
 
 const dirs: string[] = []
@@ -68,6 +68,6 @@ test('an account with pageDomains and no appSecret is warned about at start, onc
     { id: 'bare', token: 'tok789', appId: 'wx0123456789abcded' },
   ])
   assert.deepEqual(warned, [
-    { account: 'default', message: 'account "default" has pageDomains but no appSecret: /jssdk-config and /oauth answer its pages 503, as the jsapi_ticket and a web login\'s code exchange need it (WECHAT_APPSECRET for the default account)' },
+    { account: 'default', setting: 'pageDomains', message: 'account "default" has pageDomains but no appSecret: /jssdk-config and /oauth answer its pages 503, as the jsapi_ticket and a web login\'s code exchange need it (WECHAT_APPSECRET for the default account)' },
   ])
 })

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
-import { publicUrlWarning } from '../../core/cli/account-warnings.ts'
+import { publicUrlWarning } from '../../core/config/account-warnings.ts'
 import { loadConfig } from '../../core/config/load-config.ts'
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-publicurl-'))

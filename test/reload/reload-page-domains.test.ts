@@ -34,7 +34,7 @@ describe('pageDomains changed in engine.config.ts, applied by a reload', () => {
   let runtime: Runtime
   let lines: Array<Record<string, unknown>>
   const configFile = () => path.join(dir, 'engine.config.ts')
-  const writeConfig = (domains: string[]) =>
+  const writeConfig = (domains: string[], account: Record<string, unknown> = {}) =>
     writeFileSync(
       configFile(),
       `export default {
@@ -44,7 +44,7 @@ describe('pageDomains changed in engine.config.ts, applied by a reload', () => {
   defaultAccount: 'main',
   store: { kind: 'memory' },
   platform: { apiBase: ${JSON.stringify(fake.baseUrl)}, openBase: ${JSON.stringify(fake.baseUrl)} },
-  accounts: [{ ...${JSON.stringify(ACCOUNT)}, pageDomains: ${JSON.stringify(domains)} }],
+  accounts: [{ ...${JSON.stringify({ ...ACCOUNT, ...account })}, pageDomains: ${JSON.stringify(domains)} }],
 }
 `,
     )
@@ -101,6 +101,16 @@ describe('pageDomains changed in engine.config.ts, applied by a reload', () => {
     const article = (sim.openReply(await res.text()).fields?.Articles as { item: Record<string, string> }).item
     assert.equal(article.Url, `https://wx.example.com/oauth/main?to=${encodeURIComponent(SHOP_PAGE)}`)
     rmSync(path.join(dir, 'rules', 'cart.yaml'))
+  })
+
+  it('a reload says what the start warns of the settings it applies: here an empty user group, until it has someone', async () => {
+    const said = () => lines.filter((l) => l.level === 40 && /^account "main" has an empty user group "staff"/.test(String(l.msg))).length
+    writeConfig(['h5.example.com'], { userGroups: { staff: [] } })
+    assert.equal(await runtime.reload(), true)
+    assert.equal(said(), 1)
+    writeConfig(['h5.example.com'], { userGroups: { staff: ['oStaff000000000000000000001'] } })
+    assert.equal(await runtime.reload(), true)
+    assert.equal(said(), 1, 'not said of a group with a member')
   })
 
   it('a login started before its domain was removed is not handed back to that page', async () => {

@@ -73,8 +73,8 @@ it('other changes are named by path, values never; an account added or removed n
   reread.limits.replyBudgetMs = 3000
   const warned = configForReload(running, { file: '/srv/bot/engine.config.ts', read: () => ok(reread) })
   assert.ok(warned.ok)
-  assert.equal(warned.warning, 'port, accounts[0].token, accounts[1].appSecret, limits.replyBudgetMs, admin.token: changed in /srv/bot/engine.config.ts; a restart applies them')
-  for (const secret of ['secrettoken0003', 'another-secret', 'admintoken-value']) assert.ok(!warned.warning.includes(secret))
+  assert.deepEqual(warned.warnings, ['port, accounts[0].token, accounts[1].appSecret, limits.replyBudgetMs, admin.token: changed in /srv/bot/engine.config.ts; a restart applies them'])
+  for (const secret of ['secrettoken0003', 'another-secret', 'admintoken-value']) assert.ok(!warned.warnings[0]!.includes(secret))
 
   const more = config()
   more.accounts.push({ id: 'third', token: 'secrettoken0004', appId: 'wx3333333333333333', mode: 'plaintext', userGroups: { admins: [ADMIN] } })
@@ -85,6 +85,34 @@ it('other changes are named by path, values never; an account added or removed n
   const picked = pickReloadable(running, fewer)
   assert.deepEqual(picked.needRestart, ['accounts'])
   assert.deepEqual(picked.config.accounts[0].userGroups, { admins: [ADMIN] })
+})
+
+it('what the start warns of the settings a reload applies is said again; of those it does not, only that they changed', () => {
+  const running = config()
+  const reread = config()
+  reread.publicUrl = 'https://wx.example.com:8443'
+  // Applied: a group emptied, page domains on an account without an appSecret.
+  reread.accounts[0].userGroups = { admins: [] }
+  reread.accounts[0].pageDomains = ['h5.example.com']
+  // Not applied: the example token (the running one is kept), a publicUrl (only named for the restart).
+  reread.accounts[1].token = 'wxenginedev'
+  const warned = configForReload(running, { file: '/srv/bot/engine.config.ts', read: () => ok(reread) })
+  assert.ok(warned.ok)
+  assert.equal(warned.warnings.length, 3, warned.warnings.join('\n'))
+  assert.equal(warned.warnings[0], 'accounts[1].token, publicUrl: changed in /srv/bot/engine.config.ts; a restart applies them')
+  assert.match(warned.warnings[1]!, /^account "default" has an empty user group "admins": rules and handlers with users: admins answer nobody/)
+  assert.match(warned.warnings[2]!, /^account "default" has pageDomains but no appSecret: \/jssdk-config and \/oauth answer its pages 503/)
+  // The publicUrl served is the running one (no port), so no login is sent to the new one before a restart.
+  assert.ok(!warned.warnings.some((w) => w.startsWith('publicUrl has a port')))
+
+  // With the running publicUrl on a port, new page domains make it matter: said by the reload that adds them.
+  running.publicUrl = 'http://203.0.113.7:8080'
+  const again = configForReload(running, { read: () => ok({ ...config(), publicUrl: running.publicUrl, accounts: [{ ...config().accounts[1], pageDomains: ['h5.example.com'] }, config().accounts[0]] }) })
+  assert.ok(again.ok)
+  assert.ok(again.warnings.some((w) => w.startsWith('publicUrl is an IP address (203.0.113.7): web logins tell WeChat to come back there')), again.warnings.join('\n'))
+  // Nothing to say of a configuration that gives none of these.
+  const quiet = configForReload(config(), { read: () => ok(config()) })
+  assert.deepEqual(quiet.ok && quiet.warnings, [])
 })
 
 it('a key set to undefined is a key left out', () => {

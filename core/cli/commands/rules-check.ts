@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { didYouMean } from '../../did-you-mean.ts'
-import { accountWarnings, publicUrlWarning } from '../account-warnings.ts'
+import { accountWarnings, publicUrlWarning } from '../../config/account-warnings.ts'
 import { checkMenuAgainstRules, menuFileOf, strayMenuFiles } from '../../menu/menu-check.ts'
 import { loadMenuFile } from '../../menu/menu-file.ts'
 import { menuLoginLinks } from '../../menu/menu-login-links.ts'

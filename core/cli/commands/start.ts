@@ -13,7 +13,7 @@ import { flushLogger } from '../../log/logger.ts'
 import { startRuntime, StartupError, type Runtime } from '../../runtime.ts'
 import { WITHOUT_SECRET } from '../../platform/create-platform.ts'
 import { configFailureHint } from '../cli-context.ts'
-import { accountWarnings, publicUrlWarning } from '../account-warnings.ts'
+import { accountWarnings, publicUrlWarning } from '../../config/account-warnings.ts'
 
 export interface StartFlags {
   root: string

@@ -1,10 +1,11 @@
 /**
  * Account settings the engine starts with but that will not do what was meant: `start` logs each as a
- * warning, and `rules check` prints them (so `--strict` fails such a deploy). Not errors: a test account, a
- * proxy in front, or an id scheme WeChat adds later must not stop an engine.
+ * warning, `rules check` prints them (so `--strict` fails such a deploy), and a reload that reads the
+ * configuration again says those of the settings it applies (reload/reread-config.ts). Not errors: a test
+ * account, a proxy in front, or an id scheme WeChat adds later must not stop an engine.
  */
 import { isIP } from 'node:net'
-import type { AccountConfig, EngineConfig } from '../config/config-types.ts'
+import type { AccountConfig, EngineConfig } from './config-types.ts'
 
 /**
  * The token of the repository's example engine.config.ts. It is public, so anyone can sign pushes with it.
@@ -18,32 +19,39 @@ const ORIGINAL_ID = /^gh_[0-9a-f]{12}$/i
 
 type AccountFields = Pick<AccountConfig, 'id' | 'token' | 'appId' | 'originalId' | 'userGroups'> & Partial<Pick<AccountConfig, 'appSecret' | 'pageDomains'>>
 
+export interface AccountWarning {
+  account: string
+  /** The account setting that is wrong, so that a reload can tell those it applies from those it does not. */
+  setting: 'token' | 'appId' | 'originalId' | 'userGroups' | 'pageDomains'
+  message: string
+}
+
 /** One warning per setting, each naming the account and, for the default account's, its variable. */
-export function accountWarnings(accounts: readonly AccountFields[]): Array<{ account: string; message: string }> {
-  const out: Array<{ account: string; message: string }> = []
+export function accountWarnings(accounts: readonly AccountFields[]): AccountWarning[] {
+  const out: AccountWarning[] = []
   for (const a of accounts) {
-    const say = (message: string) => out.push({ account: a.id, message: `account "${a.id}" ${message}` })
+    const say = (setting: AccountWarning['setting'], message: string) => out.push({ account: a.id, setting, message: `account "${a.id}" ${message}` })
     if (a.token === EXAMPLE_TOKEN) {
-      say(`serves with the example token "${EXAMPLE_TOKEN}", which anyone can sign pushes with: set its own (WECHAT_TOKEN for the default account)`)
+      say('token', `serves with the example token "${EXAMPLE_TOKEN}", which anyone can sign pushes with: set its own (WECHAT_TOKEN for the default account)`)
     }
     // A mistyped AppID shows up only later, and elsewhere: every encrypted push refused as WRONG_APPID, and
     // the access_token fetch failing with errcode 40013.
     if (!APP_ID.test(a.appId)) {
-      say(`has appId "${shortened(a.appId)}", which is not an AppID ("wx" and 16 hex digits, from the console's basic settings): encrypted pushes will not decrypt for it and API calls will fail (WECHAT_APPID for the default account)`)
+      say('appId', `has appId "${shortened(a.appId)}", which is not an AppID ("wx" and 16 hex digits, from the console's basic settings): encrypted pushes will not decrypt for it and API calls will fail (WECHAT_APPID for the default account)`)
     }
     // Not the AppID: `wxengine send` writes it as the push's ToUserName, and plugins see it as the account's.
     if (a.originalId !== undefined && !ORIGINAL_ID.test(a.originalId)) {
-      say(`has originalId "${shortened(a.originalId)}", which is not an original id ("gh_" and 12 hex digits, from the console's account details) (WECHAT_ORIGINAL_ID for the default account)`)
+      say('originalId', `has originalId "${shortened(a.originalId)}", which is not an original id ("gh_" and 12 hex digits, from the console's account details) (WECHAT_ORIGINAL_ID for the default account)`)
     }
     // A group with nobody in it is allowed (staff to be added), but what it guards then answers nobody, and
     // nothing else says so: the user sees the default reply, the operator a rule that "does not match".
     for (const [group, members] of Object.entries(a.userGroups ?? {})) {
       if (members.length > 0) continue
-      say(`has an empty user group "${group}": rules and handlers with users: ${group} answer nobody, and ctx.user.inGroup('${group}') is false for everyone${group === 'admins' ? ' (WECHAT_ADMINS for the default account)' : ''}`)
+      say('userGroups', `has an empty user group "${group}": rules and handlers with users: ${group} answer nobody, and ctx.user.inGroup('${group}') is false for everyone${group === 'admins' ? ' (WECHAT_ADMINS for the default account)' : ''}`)
     }
     // Its pages would each be answered 503 (no jsapi_ticket, no code exchange): said once here, not per page view.
     if ((a.pageDomains?.length ?? 0) > 0 && !a.appSecret) {
-      say(`has pageDomains but no appSecret: /jssdk-config and /oauth answer its pages 503, as the jsapi_ticket and a web login's code exchange need it (WECHAT_APPSECRET for the default account)`)
+      say('pageDomains', `has pageDomains but no appSecret: /jssdk-config and /oauth answer its pages 503, as the jsapi_ticket and a web login's code exchange need it (WECHAT_APPSECRET for the default account)`)
     }
   }
   return out
