@@ -19,7 +19,7 @@ import type { AccessTokenManager } from './access-token-manager.ts'
 import { createTemplateCheck, TEMPLATE_LIST_PATH, TEMPLATE_MESSAGES } from './account-templates.ts'
 import { SUBSCRIBE_TEMPLATE_LIST_PATH, SUBSCRIPTION_NOTICES } from './subscribe-templates.ts'
 import type { Logger } from '../log/logger.ts'
-import { checkUpload, MAX_DOWNLOAD_BYTES, MEDIA_GET_PATH, MEDIA_UPLOAD_PATH, MEDIA_TRANSFER_TIMEOUT_MS, mediaIdOf, mediaIdProblem, type UploadType } from './temporary-media.ts'
+import { checkUpload, MAX_DOWNLOAD_BYTES, MEDIA_GET_PATH, MEDIA_UPLOAD_PATH, MEDIA_TRANSFER_TIMEOUT_MS, mediaIdOf, mediaIdProblem, notBytesMessage, type UploadType } from './temporary-media.ts'
 
 export const CUSTOM_SEND_PATH = '/cgi-bin/message/custom/send'
 
@@ -184,10 +184,11 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
 }
 
 /** The bytes of what a plugin passed (a Buffer, a Uint8Array, an ArrayBuffer); anything else is none, for the check to refuse. */
+/** The bytes of what a caller in this thread passes (a worker's plugin is checked in its worker, as a TypeError too). */
 function bytesOf(data: unknown): Uint8Array {
   if (data instanceof Uint8Array) return data
   if (data instanceof ArrayBuffer) return new Uint8Array(data)
-  return new Uint8Array(0)
+  throw new TypeError(notBytesMessage(data))
 }
 
 function unwrap<T>(r: Result<T>): T {

@@ -32,6 +32,11 @@ export const UPLOAD_LIMITS: Readonly<Record<UploadType, { formats: readonly Form
 /** The largest upload of any type: what a plugin's worker may send at all. */
 export const MAX_UPLOAD_BYTES = Math.max(...Object.values(UPLOAD_LIMITS).map((l) => l.maxBytes))
 
+/** What uploadMedia says, as a TypeError, of data that is not bytes (in a plugin's worker and in this thread alike). */
+export function notBytesMessage(data: unknown): string {
+  return `uploadMedia: data must be the file's bytes (a Buffer, Uint8Array or ArrayBuffer), got ${data === null ? 'null' : typeof data}`
+}
+
 const CONTENT_TYPES: Readonly<Record<Format, string>> = {
   png: 'image/png',
   jpg: 'image/jpeg',

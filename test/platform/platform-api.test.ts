@@ -226,3 +226,17 @@ test('token endpoint failures surface as the rejection', async () => {
   fake.failNext(FAKE_PATHS.token, 3, -1)
   await assert.rejects(api.sendToUser('o1', { type: 'text', content: 'x' }), { code: 'API_ERROR', errcode: -1 })
 })
+
+test('uploadMedia in this thread: data that is not bytes is a TypeError, as in a plugin worker, and nothing is sent', async () => {
+  const before = fake.requests.length
+  for (const data of ['a string', null, [0x89, 0x50], { length: 4 }]) {
+    await assert.rejects(api.uploadMedia('image', data as unknown as Uint8Array), (e: Error) => {
+      assert.ok(e instanceof TypeError, `${e.name}: ${e.message}`)
+      assert.match(e.message, /^uploadMedia: data must be the file's bytes \(a Buffer, Uint8Array or ArrayBuffer\), got (string|null|object)$/)
+      return true
+    })
+  }
+  // Empty bytes are bytes: refused as empty, by the same check a worker's upload gets.
+  await assert.rejects(api.uploadMedia('image', new ArrayBuffer(0)), (e: Error) => e instanceof PlatformApiError && /the data is empty/.test(e.message))
+  assert.equal(fake.requests.length, before)
+})

@@ -27,7 +27,7 @@ import type { LogForwarder } from './log-forwarder.ts'
 import { BACKGROUND_RPC_TIMEOUT_MS, type RpcClient } from './rpc-client.ts'
 import { lastCopySize, toPlain } from './to-plain.ts'
 import { copyBytes } from './copy-bytes.ts'
-import { MAX_UPLOAD_BYTES, mediaIdProblem } from '../../platform/temporary-media.ts'
+import { MAX_UPLOAD_BYTES, mediaIdProblem, notBytesMessage } from '../../platform/temporary-media.ts'
 
 /** One frozen marker: `handle` returning it (or `{ pass: true }`) means "not mine". */
 export const PASS: Pass = Object.freeze({ pass: true })
@@ -270,7 +270,7 @@ export function createPlatformApi(rpc: RpcClient, accountId: string, deadline: (
     },
     async uploadMedia(type, data, opts) {
       const bytes = copyBytes(data, MAX_UPLOAD_BYTES)
-      if (bytes === undefined) throw apiError('TypeError', `uploadMedia: data must be the file's bytes (a Buffer, Uint8Array or ArrayBuffer), got ${data === null ? 'null' : typeof data}`)
+      if (bytes === undefined) throw apiError('TypeError', notBytesMessage(data))
       if ('over' in bytes) throw apiError('RangeError', `uploadMedia: the data is ${bytes.over} bytes, over the ${MAX_UPLOAD_BYTES} of the largest file the platform takes`)
       const filename = opts?.filename
       // Type, format and each type's limit are checked on the main thread, as for an in-process caller.
