@@ -214,10 +214,12 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     if (parts.ok) parts.warnings.push(...reread.warnings)
     return parts
   }
-  // Under `watch: true` (`wxengine dev`) the configuration's file is watched with the media files outside
-  // rules/: a save reloads as an edit of a rules file does, applying what a reload applies.
+  // Under `watch: true` (`wxengine dev`) the configuration's file, and the project's files it imports, are
+  // watched with the media files outside rules/: a save reloads as an edit of a rules file does, applying
+  // what a reload applies.
   const configFile = opts.rereadConfig?.file
-  const watchedFiles = () => (configFile ? [...mediaFiles, configFile] : mediaFiles)
+  const configImports = opts.rereadConfig?.imported ?? (() => [])
+  const watchedFiles = () => (configFile ? [...mediaFiles, configFile, ...configImports()] : mediaFiles)
   const watcher: SourceWatcher = watchSources({
     dirs: config.watch ? [config.rulesDir, config.pluginsDir] : [],
     files: watchedFiles(),

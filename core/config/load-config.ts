@@ -2,17 +2,14 @@
  * Builds the engine's configuration: defaults <- engine.config.ts <- environment, then validates.
  * The environment wins so that secrets and deploy settings never need to live in the file.
  */
-import { existsSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { compileFunction } from 'node:vm'
-import { toCommonJs } from '../to-commonjs.ts'
 import { DEFAULT_PLUGIN_ISOLATION } from '../plugin/plugin-isolation.ts'
 import { fail, ok, type Result } from '../errors.ts'
-import { shownPath, sourcePlace, sucraseErrorParts, syntaxErrorAt } from '../shown-path.ts'
 import { quotedShort } from '../shown-text.ts'
 import { describeConfigIssues, engineConfigSchema, valueKind } from './config-schema.ts'
-import { defineConfig, type AccountConfig, type EngineConfig, type UserConfig } from './config-types.ts'
+import type { AccountConfig, EngineConfig, UserConfig } from './config-types.ts'
+import { readConfigFile } from './read-config-file.ts'
 
 export const CONFIG_FILE_NAMES = ['engine.config.ts', 'engine.config.js', 'engine.config.mjs']
 
@@ -49,64 +46,6 @@ export function defaultConfig(root: string): EngineConfig {
     admin: { enabled: true },
     watch: false,
   }
-}
-
-/**
- * Evaluates engine.config.ts without a TypeScript loader, so the same code works under tsx and inside the
- * single binary: sucrase turns it into CommonJS, and `wxengine/config` resolves to `defineConfig`.
- */
-export function readConfigFile(file: string): Result<UserConfig> {
-  let source: string
-  try {
-    source = readFileSync(file, 'utf8')
-  } catch (e) {
-    return fail('BAD_CONFIG', `${shownPath(file)}: cannot read it: ${(e as Error).message}`)
-  }
-  let code: string
-  try {
-    code = toCommonJs(source, file)
-  } catch (e) {
-    // `engine.config.ts:2:1: SyntaxError: ...`, as plugins' and rules' errors are said, for the editor to jump to.
-    const parts = sucraseErrorParts((e as Error).message)
-    return fail('BAD_CONFIG', parts ? syntaxErrorAt(file, parts.line, parts.column, parts.message) : `${shownPath(file)}: ${(e as Error).message}`)
-  }
-  const realRequire = createRequire(file)
-  const requireForConfig = (id: string): unknown =>
-    id === 'wxengine/config' || id === 'wxengine' ? { defineConfig } : realRequire(id)
-  const module = { exports: {} as Record<string, unknown> }
-  try {
-    // Compiled under the file's name (sucrase keeps the lines), so a syntax error sucrase let through and
-    // an error thrown while it runs both say where they are.
-    compileFunction(code, ['require', 'module', 'exports', '__filename', '__dirname'], { filename: file })(
-      requireForConfig,
-      module,
-      module.exports,
-      file,
-      path.dirname(file),
-    )
-  } catch (e) {
-    return fail('BAD_CONFIG', located(e, file))
-  }
-  const value = (module.exports.default ?? module.exports) as UserConfig
-  if (typeof value !== 'object' || value === null) return fail('BAD_CONFIG', `${shownPath(file)}: must export default defineConfig({...})`)
-  return ok(value)
-}
-
-/**
- * What the file threw while it ran, at the line and column of `file` its stack points at (sucrase keeps the
- * lines): `engine.config.ts:4:9: ReferenceError: x is not defined`.
- */
-function located(thrown: unknown, file: string): string {
-  const e = thrown instanceof Error ? thrown : new Error(String(thrown))
-  // `s3cretValue is not defined`: a token or key written without quotes is a name, and the line goes to the
-  // journal (at start, and at a reload). The place points at it; the name is not repeated.
-  const what = e.name === 'ReferenceError' && / is not defined$/.test(e.message)
-    ? 'ReferenceError: a name there is not defined (a string missing its quotes? The name is not repeated here: it could be a secret)'
-    : `${e.name}: ${e.message}`
-  const stack = String(e.stack ?? '')
-  const at = stack.indexOf(`${file}:`)
-  const m = at === -1 ? null : /^:(\d+)(?::(\d+))?/.exec(stack.slice(at + file.length))
-  return m ? `${sourcePlace(file, Number(m[1]), m[2] === undefined ? undefined : Number(m[2]))}: ${what}` : `${shownPath(file)}: ${what}`
 }
 
 function mergeDeep<T>(base: T, over: unknown): T {
@@ -243,6 +182,8 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv
   /** Applied after the file and before the environment (tests). */
   overrides?: UserConfig
+  /** Told each file read: the configuration file and the project's files it imports (read-config-file.ts). */
+  onFileRead?: (file: string) => void
 }
 
 /** The project's configuration file: the first of CONFIG_FILE_NAMES in `root` that exists, if any. */
@@ -256,7 +197,7 @@ export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
   let config = defaultConfig(root)
   const file = opts.file ? path.resolve(root, opts.file) : findConfigFile(root)
   if (opts.file && !existsSync(file!)) return fail('BAD_CONFIG', `config file not found: ${file}`)
-  for (const layer of [file ? readConfigFile(file) : ok<UserConfig>({}), ok(opts.overrides ?? {})]) {
+  for (const layer of [file ? readConfigFile(file, { onFileRead: opts.onFileRead }) : ok<UserConfig>({}), ok(opts.overrides ?? {})]) {
     if (!layer.ok) return layer
     config = mergeDeep(config, resolveDirs(layer.value, root))
   }

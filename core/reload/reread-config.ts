@@ -18,6 +18,8 @@ export interface ConfigSource {
   /** The file read (engine.config.ts, or `-c`'s), if any: named in the restart warning, and watched with rules/ under `watch: true`. */
   file?: string
   read(): Result<EngineConfig>
+  /** The project's files it imports (read-config-file.ts), as the last read found them: watched with it. */
+  imported?: () => readonly string[]
 }
 
 export type ConfigForReload =

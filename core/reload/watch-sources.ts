@@ -3,8 +3,8 @@
  * Changes are debounced (an editor's save is several events); reloads never overlap; a change that does not
  * load keeps the last good generation and logs why, with file:line for rules. Files outside those folders
  * that the rules read (a media file a reply names, `file: ../assets/qr.png`) are watched one by one, not
- * their folders: `..` may be the project's root, data directory included. So is engine.config.ts, when the
- * runtime reads it again at a reload (runtime.ts rereadConfig).
+ * their folders: `..` may be the project's root, data directory included. So are engine.config.ts and the
+ * project's files it imports, when the runtime reads them again at a reload (runtime.ts rereadConfig).
  */
 import path from 'node:path'
 import chokidar from 'chokidar'

@@ -350,6 +350,48 @@ test('dev: listens on 127.0.0.1 without HOST; a save of engine.config.ts reloads
   }
 })
 
+test("dev: a save of a file engine.config.ts imports reloads too, and the reload reads it again (node's require kept the first read)", { timeout: 40_000 }, async () => {
+  const ADMIN = 'oAdmin0000000000000000000001'
+  const NEWCOMER = 'oNewcomer00000000000000000001'
+  const configFile = path.join(project.dir, 'engine.config.ts')
+  const adminsFile = path.join(project.dir, 'admins.ts')
+  const rule = path.join(project.dir, 'rules', 'admins.yaml')
+  const original = readFileSync(configFile, 'utf8')
+  const importing = `import { admins } from './admins.ts'\n${original.replace(`mode: 'plaintext' }`, `mode: 'plaintext', userGroups: { admins } }`)}`
+  assert.notEqual(importing.replace(/^import .*\n/, ''), original, 'the fixture has the account to give groups to')
+  const writeAdmins = (ids: string[]) => writeFileSync(adminsFile, `export const admins: string[] = ${JSON.stringify(ids)}\n`)
+  writeFileSync(configFile, importing)
+  writeAdmins([ADMIN])
+  writeFileSync(rule, 'rules:\n  - name: stats\n    keywords: [stats]\n    users: admins\n    reply: { type: text, content: 42 followers }\n')
+  const child = spawn(process.execPath, ['--import', TSX, MAIN, 'dev', '--port', '0'], { cwd: project.dir, env: project.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  running.add(child)
+  let output = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
+  try {
+    await until('the engine to listen', () => /wxengine listening/.test(output), 20_000)
+    const address = /address(?:\x1b\[\d+m)?: "(127\.0\.0\.1:\d+)"/.exec(output)
+    assert.ok(address, output)
+    const url = `http://${address[1]}`
+    const say = async (openId: string) => (await project.run(['send', 'stats', '--url', url, '-u', openId])).stdout
+    assert.match(await say(ADMIN), /42 followers/)
+    assert.doesNotMatch(await say(NEWCOMER), /42 followers/)
+    const reloads = () => output.split('reloaded rules and plugins').length - 1
+    const before = reloads()
+    writeAdmins([ADMIN, NEWCOMER])
+    await until('the reload', () => reloads() > before, 20_000)
+    assert.match(await say(NEWCOMER), /42 followers/)
+    assert.doesNotMatch(output, /a restart applies/, 'nothing else changed')
+  } finally {
+    writeFileSync(configFile, original)
+    rmSync(adminsFile, { force: true })
+    rmSync(rule, { force: true })
+    child.kill('SIGTERM')
+    await new Promise((r) => child.once('close', r))
+    running.delete(child)
+  }
+})
+
 test('the admin endpoints on a public port without a token: a start-up warning; not with a token, their own port, or a loopback HOST (an operator review)', () => {
   const admin = { enabled: true as boolean, port: undefined as number | undefined, token: undefined as string | undefined }
   assert.match(publicAdminWarning({ host: '0.0.0.0', admin })!, /^\/healthz and \/metrics are served on the public port \(0\.0\.0\.0\) without a token: anyone who reaches it can read rule names and traffic; set ADMIN_TOKEN/)

@@ -26,11 +26,13 @@ export interface StartFlags {
  * The configuration as `start` and `dev` read it: the file, dev's overrides, the environment, then --port.
  * Read again, the same way, at each reload (runtime.ts rereadConfig): only its user groups and plugin
  * settings are applied then, and any other change is named for a restart (reload/reread-config.ts).
+ * `onFileRead` hears of the file and of the project's files it imports.
  */
-function readConfig(flags: StartFlags): Result<EngineConfig> {
+function readConfig(flags: StartFlags, onFileRead?: (file: string) => void): Result<EngineConfig> {
   const loaded = loadConfig({
     root: flags.root,
     file: flags.config,
+    onFileRead,
     // dev listens on this machine only: it is served with the example token, which anyone can sign with
     // (a plugin author's review found it on 0.0.0.0). HOST still wins: a tunnel or a container sets it.
     overrides: flags.dev ? { watch: true, host: '127.0.0.1', log: { pretty: true, level: 'debug' } } : undefined,
@@ -96,7 +98,15 @@ const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGUSR2'] as const
 
 /** Loads the configuration and starts the runtime; a number is the exit code of a start that failed. */
 async function startEngine(flags: StartFlags): Promise<Runtime | number> {
-  const loaded = readConfig(flags)
+  // The project's files engine.config.ts imports, as the last read found them: watched with it under `watch: true`.
+  let imported: string[] = []
+  const read = () => {
+    const files: string[] = []
+    const r = readConfig(flags, (f) => files.push(f))
+    imported = files.slice(1)
+    return r
+  }
+  const loaded = read()
   if (!loaded.ok) {
     const hint = configFailureHint(flags, loaded.error.reason)
     process.stderr.write(`wxengine: ${loaded.error.reason}\n${hint ? `${hint}\n` : ''}`)
@@ -108,7 +118,7 @@ async function startEngine(flags: StartFlags): Promise<Runtime | number> {
   const file = flags.config ? path.resolve(root, flags.config) : findConfigFile(root)
   let runtime
   try {
-    runtime = await startRuntime(config, { rereadConfig: { file, read: () => readConfig(flags) } })
+    runtime = await startRuntime(config, { rereadConfig: { file, read, imported: () => imported } })
   } catch (e) {
     // 1 when starting again later may work as it is (Redis not up yet, the old engine still holding the
     // data directory or the port); 2 when the settings must change first. The systemd unit restarts on 1 only.

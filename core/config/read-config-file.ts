@@ -1,0 +1,121 @@
+/**
+ * Evaluates engine.config.ts, and the project's own files it imports, without a TypeScript loader, so the
+ * same code works under tsx and inside the single binary: sucrase turns each into CommonJS, and
+ * `wxengine/config` resolves to `defineConfig`.
+ *
+ * An import of a path (`./accounts.ts`, `../shared/groups.json`) is read here from disk, at every read, not
+ * by node's require: node keeps a module it has loaded until the process ends, so a reload (SIGHUP, a save
+ * under `wxengine dev`) applied an edit of engine.config.ts but not of a file it imports; and the single
+ * binary's require reads no TypeScript. A package or a built-in (`node:os`, `zod`) goes to node's require,
+ * from the file's folder.
+ */
+import { readFileSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { compileFunction } from 'node:vm'
+import { fail, ok, type Result } from '../errors.ts'
+import { shownPath, sourcePlace, sucraseErrorParts, syntaxErrorAt } from '../shown-path.ts'
+import { toCommonJs } from '../to-commonjs.ts'
+import { defineConfig, type UserConfig } from './config-types.ts'
+
+/** What a path import tries, in order, after the path as written: node's extensions and TypeScript's. */
+const EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.json']
+
+export interface ReadConfigOptions {
+  /** Told each file read: the configuration file, then every file of the project it imports (watched with it under `watch: true`). */
+  onFileRead?: (file: string) => void
+}
+
+/** A problem already said with its place (`accounts.ts:3:5: SyntaxError: ...`): passed up through the files that import it as it is. */
+class PlacedError extends Error {}
+
+export function readConfigFile(file: string, opts: ReadConfigOptions = {}): Result<UserConfig> {
+  // One read's modules: a file imported twice runs once, and an import cycle gets the exports made so far, as in node.
+  const modules = new Map<string, { exports: Record<string, unknown> }>()
+  let top: { exports: Record<string, unknown> }
+  try {
+    top = load(file, modules, opts)
+  } catch (e) {
+    if (e instanceof PlacedError) return fail('BAD_CONFIG', e.message)
+    return fail('BAD_CONFIG', located(e, [...modules.keys()], file))
+  }
+  const value = (top.exports.default ?? top.exports) as UserConfig
+  if (typeof value !== 'object' || value === null) return fail('BAD_CONFIG', `${shownPath(file)}: must export default defineConfig({...})`)
+  return ok(value)
+}
+
+function load(file: string, modules: Map<string, { exports: Record<string, unknown> }>, opts: ReadConfigOptions): { exports: Record<string, unknown> } {
+  const known = modules.get(file)
+  if (known) return known
+  const module = { exports: {} as Record<string, unknown> }
+  modules.set(file, module)
+  let source: string
+  try {
+    source = readFileSync(file, 'utf8')
+  } catch (e) {
+    throw new PlacedError(`${shownPath(file)}: cannot read it: ${(e as Error).message}`)
+  }
+  opts.onFileRead?.(file)
+  if (path.extname(file) === '.json') {
+    try {
+      module.exports = JSON.parse(source) as Record<string, unknown>
+    } catch (e) {
+      throw new PlacedError(`${shownPath(file)}: ${(e as Error).message}`)
+    }
+    return module
+  }
+  let code: string
+  try {
+    code = toCommonJs(source, file)
+  } catch (e) {
+    // `engine.config.ts:2:1: SyntaxError: ...`, as plugins' and rules' errors are said, for the editor to jump to.
+    const parts = sucraseErrorParts((e as Error).message)
+    throw new PlacedError(parts ? syntaxErrorAt(file, parts.line, parts.column, parts.message) : `${shownPath(file)}: ${(e as Error).message}`)
+  }
+  const nodeRequire = createRequire(file)
+  const requireHere = (id: string): unknown => {
+    if (id === 'wxengine/config' || id === 'wxengine') return { defineConfig }
+    if (!isPathSpecifier(id)) return nodeRequire(id)
+    const found = resolvePath(id, path.dirname(file))
+    if (found === undefined) throw new PlacedError(`${shownPath(file)}: cannot find "${id}" (tried it with ${EXTENSIONS.join(', ')}, and as a folder's index)`)
+    return load(found, modules, opts).exports
+  }
+  // Compiled under the file's name (sucrase keeps the lines), so a syntax error sucrase let through and an
+  // error thrown while it runs both say where they are.
+  compileFunction(code, ['require', 'module', 'exports', '__filename', '__dirname'], { filename: file })(requireHere, module, module.exports, file, path.dirname(file))
+  return module
+}
+
+/** `./x`, `../x`, `.`, `..` or an absolute path: a file of the project, not a package or a built-in. */
+function isPathSpecifier(id: string): boolean {
+  return /^\.\.?(\/|$)/.test(id) || path.isAbsolute(id)
+}
+
+/** The file a path import names: as written, then with each extension, then a folder's index with each. */
+function resolvePath(id: string, fromDir: string): string | undefined {
+  const target = path.resolve(fromDir, id)
+  const candidates = [target, ...EXTENSIONS.map((e) => target + e), ...EXTENSIONS.map((e) => path.join(target, `index${e}`))]
+  return candidates.find((p) => statSync(p, { throwIfNoEntry: false })?.isFile() === true)
+}
+
+/**
+ * What a file threw while it ran, at the line and column its stack points at in the innermost of the files
+ * read (sucrase keeps the lines): `engine.config.ts:4:9: ReferenceError: x is not defined`.
+ */
+function located(thrown: unknown, files: readonly string[], top: string): string {
+  const e = thrown instanceof Error ? thrown : new Error(String(thrown))
+  // `s3cretValue is not defined`: a token or key written without quotes is a name, and the line goes to the
+  // journal (at start, and at a reload). The place points at it; the name is not repeated.
+  const what = e.name === 'ReferenceError' && / is not defined$/.test(e.message)
+    ? 'ReferenceError: a name there is not defined (a string missing its quotes? The name is not repeated here: it could be a secret)'
+    : `${e.name}: ${e.message}`
+  const stack = String(e.stack ?? '')
+  // The first of the files the stack names, from its top: where it was thrown, or the import that led to a package that threw.
+  let best: { at: number; file: string } | undefined
+  for (const f of files) {
+    const at = stack.indexOf(`${f}:`)
+    if (at !== -1 && (best === undefined || at < best.at)) best = { at, file: f }
+  }
+  const m = best ? /^:(\d+)(?::(\d+))?/.exec(stack.slice(best.at + best.file.length)) : null
+  return best && m ? `${sourcePlace(best.file, Number(m[1]), m[2] === undefined ? undefined : Number(m[2]))}: ${what}` : `${shownPath(top)}: ${what}`
+}
