@@ -85,6 +85,21 @@ test('--help and rules check', async () => {
     rmSync(path.join(dir, 'rules', 'zz-broken.yaml'))
   }
 
+  // engine.config.ts importing a TypeScript file of the project: read by the engine itself (the binary's
+  // require reads no TypeScript). Its empty group shows the imported value was read.
+  const configFile = path.join(dir, 'engine.config.ts')
+  const original = readFileSync(configFile, 'utf8')
+  writeFileSync(path.join(dir, 'groups.ts'), 'export const staff: string[] = []\n')
+  writeFileSync(configFile, `import { staff } from './groups.ts'\n${original.replace("mode: 'plaintext' }", "mode: 'plaintext', userGroups: { staff } }")}`)
+  try {
+    const imported = await run(['rules', 'check'])
+    assert.equal(imported.code, 0, imported.stderr)
+    assert.match(imported.stdout + imported.stderr, /account "default" has an empty user group "staff"/)
+  } finally {
+    writeFileSync(configFile, original)
+    rmSync(path.join(dir, 'groups.ts'))
+  }
+
   // The slow-regex check asks recheck (loaded on first use, from the bundle: no node_modules here) about a
   // regex with three repetitions.
   writeFileSync(path.join(dir, 'rules', 'zz-cubic.yaml'), "rules:\n  - name: x\n    keywords:\n      - regex: '^(.*)\\s+(.*)$'\n    plugin: echo\n")
