@@ -14,6 +14,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { compileFunction } from 'node:vm'
 import { fail, ok, type Result } from '../errors.ts'
+import { isPathSpecifier } from '../plugin/sandbox/resolve-like-sandbox.ts'
 import { shownPath, sourcePlace, sucraseErrorParts, syntaxErrorAt } from '../shown-path.ts'
 import { toCommonJs } from '../to-commonjs.ts'
 import { defineConfig, type UserConfig } from './config-types.ts'
@@ -84,11 +85,6 @@ function load(file: string, modules: Map<string, { exports: Record<string, unkno
   // error thrown while it runs both say where they are.
   compileFunction(code, ['require', 'module', 'exports', '__filename', '__dirname'], { filename: file })(requireHere, module, module.exports, file, path.dirname(file))
   return module
-}
-
-/** `./x`, `../x`, `.`, `..` or an absolute path: a file of the project, not a package or a built-in. */
-function isPathSpecifier(id: string): boolean {
-  return /^\.\.?(\/|$)/.test(id) || path.isAbsolute(id)
 }
 
 /** The file a path import names: as written, then with each extension, then a folder's index with each. */
