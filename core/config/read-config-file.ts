@@ -79,6 +79,8 @@ function load(file: string, modules: Map<string, { exports: Record<string, unkno
     if (!isPathSpecifier(id)) return nodeRequire(id)
     const found = resolvePath(id, path.dirname(file))
     if (found === undefined) throw new PlacedError(`${shownPath(file)}: cannot find "${id}" (tried it with ${EXTENSIONS.join(', ')}, and as a folder's index)`)
+    // A YAML or text file would be compiled as code, and fail with a syntax error about the file's content.
+    if (!EXTENSIONS.includes(path.extname(found))) throw new PlacedError(`${shownPath(file)}: "${id}" is not a file the configuration can import: ${EXTENSIONS.join(', ')} are`)
     return load(found, modules, opts).exports
   }
   // Compiled under the file's name (sucrase keeps the lines), so a syntax error sucrase let through and an

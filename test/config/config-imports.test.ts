@@ -83,6 +83,9 @@ test('a problem in an imported file is said at its own file and line; the file i
     const secret = reason().reason
     assert.match(secret, /^BAD_CONFIG accounts\.ts:1:\d+: ReferenceError: a name there is not defined/)
     assert.doesNotMatch(secret, /s3cretValue/)
+    write('accounts.yaml', 'accounts: []\n')
+    write('accounts.ts', "export { accounts } from './accounts.yaml'\n")
+    assert.equal(reason().reason, 'BAD_CONFIG accounts.ts: "./accounts.yaml" is not a file the configuration can import: .ts, .mts, .cts, .js, .mjs, .cjs, .json are')
     write('accounts.ts', "export { accounts } from './missing'\n")
     assert.equal(reason().reason, 'BAD_CONFIG accounts.ts: cannot find "./missing" (tried it with .ts, .mts, .cts, .js, .mjs, .cjs, .json, and as a folder\'s index)')
   } finally {
