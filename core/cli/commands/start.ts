@@ -24,8 +24,8 @@ export interface StartFlags {
 
 /**
  * The configuration as `start` and `dev` read it: the file, dev's overrides, the environment, then --port.
- * Read again, the same way, at each reload (runtime.ts rereadConfig): only its user groups and plugin
- * settings are applied then, and any other change is named for a restart (reload/reread-config.ts).
+ * Read again, the same way, at each reload (runtime.ts rereadConfig): only its user groups, page domains and
+ * plugin settings are applied then, and any other change is named for a restart (reload/reread-config.ts).
  * `onFileRead` hears of the file and of the project's files it imports.
  */
 function readConfig(flags: StartFlags, onFileRead?: (file: string) => void): Result<EngineConfig> {
