@@ -89,10 +89,14 @@ function load(file: string, modules: Map<string, { exports: Record<string, unkno
   return module
 }
 
-/** The file a path import names: as written, then with each extension, then a folder's index with each. */
+/**
+ * The file a path import names: as written, then with each extension, then a folder's index with each; and
+ * `./x.js` is `./x.ts` when there is no x.js, as TypeScript writes imports (NodeNext) and tsx finds them.
+ */
 function resolvePath(id: string, fromDir: string): string | undefined {
   const target = path.resolve(fromDir, id)
-  const candidates = [target, ...EXTENSIONS.map((e) => target + e), ...EXTENSIONS.map((e) => path.join(target, `index${e}`))]
+  const asTs = /\.[mc]?js$/.test(target) ? [target.replace(/js$/, 'ts')] : []
+  const candidates = [target, ...asTs, ...EXTENSIONS.map((e) => target + e), ...EXTENSIONS.map((e) => path.join(target, `index${e}`))]
   return candidates.find((p) => statSync(p, { throwIfNoEntry: false })?.isFile() === true)
 }
 

@@ -53,6 +53,17 @@ test("the project's files the configuration imports: TypeScript, JSON, a folder'
   assert.deepEqual(read, ['engine.config.ts', 'accounts.ts', path.join('shared', 'groups.ts'), path.join('shared', 'index.ts'), 'plugins.json'])
 })
 
+test("`./x.js` names x.ts when there is no x.js, as TypeScript (NodeNext) writes imports and tsx finds them", () => {
+  write('engine.config.ts', CONFIG.replace("from './accounts.ts'", "from './accounts.js'"))
+  try {
+    const r = loadConfig({ root: dir, env: {} })
+    assert.ok(r.ok, r.ok ? '' : r.error.reason)
+    assert.deepEqual(r.value.accounts[0]!.userGroups, { admins: ['oAdmin0000000000000000000001'] })
+  } finally {
+    write('engine.config.ts', CONFIG)
+  }
+})
+
 test('an edit of an imported file is seen by the next read (a reload), not only an edit of the configuration file', () => {
   write('accounts.ts', ACCOUNTS(['oAdmin0000000000000000000001', 'oNewcomer00000000000000000001']))
   try {
