@@ -19,7 +19,8 @@ import { compileLikeTheSandbox } from './sandbox/compile-like-sandbox.ts'
 import { describeThrown } from './sandbox/describe-thrown.ts'
 import { sourcePlace, syntaxErrorAt } from '../shown-path.ts'
 import { explainLoadError } from './sandbox/explain-load-error.ts'
-import { isPathSpecifier, resolveLikeTheSandbox, sandboxCompiles } from './sandbox/resolve-like-sandbox.ts'
+import { isPathSpecifier } from '../path-specifier.ts'
+import { resolveLikeTheSandbox, sandboxCompiles } from './sandbox/resolve-like-sandbox.ts'
 
 export interface SourceProblems {
   /** What the engine would refuse the plugin for. */

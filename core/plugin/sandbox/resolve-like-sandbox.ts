@@ -12,11 +12,6 @@ import { SANDBOX_SOURCE_EXTENSIONS } from './compile-like-sandbox.ts'
 /** In vm2's order: the source extensions, then the two it always adds. */
 const EXTENSIONS = [...SANDBOX_SOURCE_EXTENSIONS.map((e) => `.${e}`), '.json', '.node']
 
-/** `./x`, `../x`, `.`, `..` or an absolute path: a file, not a package or a built-in. */
-export function isPathSpecifier(specifier: string): boolean {
-  return /^\.\.?(\/|$)/.test(specifier) || path.isAbsolute(specifier)
-}
-
 /**
  * Whether the sandbox compiles `file` as code: vm2 picks the loader by the extension, parses .json, refuses
  * .node, and compiles anything else (.ts, .js, and also .mjs, .cjs, ... as .js).
