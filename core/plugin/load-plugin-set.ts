@@ -14,6 +14,7 @@ import type { PluginManifest, PluginServices, PluginSet } from './plugin-host-ty
 import { resolvePluginIsolation, type PluginIsolationSetting } from './plugin-isolation.ts'
 import { createPluginRunner, type PluginRunner } from './plugin-runner.ts'
 import { readPluginFolder } from './read-plugin-folder.ts'
+import { isSharedCodeFolder, sharedFolderNote } from './shared-code-folders.ts'
 import { didYouMean } from '../did-you-mean.ts'
 import { createLimiter } from '../limit-concurrency.ts'
 
@@ -105,14 +106,14 @@ export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: 
 export function settingsWithoutFolder(settings: Record<string, PluginSettings>, folders: string[], shownDir: string): Array<{ plugin: string; message: string }> {
   return Object.keys(settings)
     .filter((name) => !folders.includes(name))
-    .map((name) => ({ plugin: name, message: `engine.config.ts has settings for plugin "${name}", which is not in ${shownDir}: they apply to nothing${didYouMean(name, folders)}` }))
+    .map((name) => ({ plugin: name, message: `engine.config.ts has settings for plugin "${name}", which is not in ${shownDir}${sharedFolderNote(name)}: they apply to nothing${didYouMean(name, folders)}` }))
 }
 
-/** The plugin folders the engine loads from `dir` (not `.hidden` or `_parked` ones), sorted; [] when it is missing. */
+/** The plugin folders the engine loads from `dir` (not `.hidden` ones, nor `_shared` code: shared-code-folders.ts), sorted; [] when it is missing. */
 export function listPluginFolders(dir: string, log?: Logger): string[] {
   try {
     return readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && !d.name.startsWith('.') && !d.name.startsWith('_'))
+      .filter((d) => d.isDirectory() && !d.name.startsWith('.') && !isSharedCodeFolder(d.name))
       .map((d) => d.name)
       .sort()
   } catch (e) {

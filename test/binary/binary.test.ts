@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
@@ -255,6 +255,27 @@ test('plugin new from the binary (embedded templates), then the new plugin answe
     assert.match(failing.stdout, /greeting: good morning/)
   } finally {
     writeFileSync(source, original)
+  }
+})
+
+test("a plugin importing plugins/_shared runs from the binary, and rules check follows the import", async () => {
+  const source = path.join(dir, 'plugins/greet/index.ts')
+  const original = readFileSync(source, 'utf8')
+  const shared = path.join(dir, 'plugins/_shared')
+  mkdirSync(shared)
+  writeFileSync(path.join(shared, 'label.ts'), "export const label = (name: string): string => `${name.toUpperCase()}: `\n")
+  writeFileSync(source, `import { label } from '../_shared/label.ts'\n${original.replace('`greet: ${rest}`', "label('greet') + rest")}`)
+  try {
+    const r = await run(['send', 'greet hi', '--local'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, 'text reply\n  Content: GREET: hi\n')
+    writeFileSync(path.join(shared, 'label.ts'), 'export const label = (name: string): string => name +\n')
+    const check = await run(['rules', 'check'])
+    assert.equal(check.code, 1, check.stdout)
+    assert.match(check.stdout, /^error: plugins\/_shared\/label\.ts:\d+:\d+: SyntaxError/m)
+  } finally {
+    writeFileSync(source, original)
+    rmSync(shared, { recursive: true })
   }
 })
 

@@ -27,6 +27,12 @@ export function explainLoadError(reason: string, dir: string): string {
   const plugin = path.basename(dir)
   if (name.startsWith('wxengine') && name !== PLUGIN_MODULE_NAME) return `${reason}: plugins import only '${PLUGIN_MODULE_NAME}'`
   if (isBuiltin(name)) return `${reason}: a Node built-in must be allowed first: plugins: { '${plugin}': { allow: ['${name.replace(/^node:/, '')}'] } } in engine.config.ts`
-  if (name.startsWith('.') || path.isAbsolute(name)) return `${reason}: no such file in the plugin's folder (imports stay inside ${shownPath(dir)}; write the extension: './util.ts')`
-  return `${reason}: npm packages are not available in the plugin sandbox; copy what you need into the plugin's folder, or do it in the engine`
+  if (name.startsWith('.') || path.isAbsolute(name)) {
+    // Another plugin's file is out of reach too: code two plugins use goes in a shared folder.
+    return (
+      `${reason}: no such file in the plugin's folder or a shared one (imports reach ${shownPath(dir)} and the folders beside it ` +
+      `whose names start with _, such as ${shownPath(path.join(path.dirname(dir), '_shared'))}; write the extension: './util.ts')`
+    )
+  }
+  return `${reason}: npm packages are not available in the plugin sandbox; copy what you need into the plugin's folder (or a shared one, plugins/_shared/), or do it in the engine`
 }

@@ -22,6 +22,7 @@ import { REALM_BYTES_SOURCE, type RealmBytes } from './copy-bytes.ts'
 import { describeThrown, SANDBOX_STACK_FORMAT, sandboxEntryName } from './describe-thrown.ts'
 import { explainLoadError, PLUGIN_MODULE_NAME } from './explain-load-error.ts'
 import { compilePluginSources } from '../compile-plugin-sources.ts'
+import { importRootsOf } from '../shared-code-folders.ts'
 
 export interface SandboxOptions {
   entry: string
@@ -67,9 +68,10 @@ export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
         // plugin-api.ts's run-time exports, functions of this realm the sandbox calls through vm2's bridge:
         // `definePlugin` is the identity; the handle `dialogue` makes runs here too (dialogue.ts says why).
         mock: { [PLUGIN_MODULE_NAME]: { ...pluginApi } },
-        // Relative imports only within the plugin's folder, run inside the sandbox too.
+        // Relative imports only within the plugin's folder and the shared ones beside it, run inside the
+        // sandbox too (vm2 follows links before it compares).
         external: true,
-        root: opts.dir,
+        root: importRootsOf(opts.dir),
         context: 'sandbox',
       },
     })

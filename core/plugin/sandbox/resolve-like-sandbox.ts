@@ -2,11 +2,12 @@
  * Which file a plugin's require of a path (`./util`, `../x.ts`) loads, found as the sandbox's resolver finds
  * it (vm2's, Node's algorithm): the path as written, then with each extension the sandbox knows, then as a
  * folder (its package.json `main`, then its index.*). For `wxengine rules check`, which follows a plugin's
- * imports without running it. A file outside the plugin's folder, symlinks followed, is not found: the
- * sandbox keeps requires inside it (`require.root`).
+ * imports without running it. A file outside the plugin's folder and the shared ones (shared-code-folders.ts),
+ * symlinks followed, is not found: the sandbox keeps requires inside them (`require.root`).
  */
 import { readFileSync, realpathSync, statSync } from 'node:fs'
 import path from 'node:path'
+import { importRootsOf } from '../shared-code-folders.ts'
 import { SANDBOX_SOURCE_EXTENSIONS } from './compile-like-sandbox.ts'
 
 /** In vm2's order: the source extensions, then the two it always adds. */
@@ -23,8 +24,8 @@ export function sandboxCompiles(file: string): boolean {
 
 /** The file a require of `specifier` from a file in `fromDir` loads, or undefined where the sandbox says "Cannot find module". */
 export function resolveLikeTheSandbox(specifier: string, fromDir: string, pluginDir: string): string | undefined {
-  const root = realOrSelf(pluginDir)
-  const isFile = (p: string) => isWithin(root, p) && isAFile(p)
+  const roots = importRootsOf(pluginDir).map(realOrSelf)
+  const isFile = (p: string) => roots.some((root) => isWithin(root, p)) && isAFile(p)
   const asFile = (p: string) => [p, ...EXTENSIONS.map((e) => p + e)].find(isFile)
   const asIndex = (p: string) => EXTENSIONS.map((e) => path.join(p, `index${e}`)).find(isFile)
   const target = path.resolve(fromDir, specifier)
@@ -34,7 +35,7 @@ export function resolveLikeTheSandbox(specifier: string, fromDir: string, plugin
   return asFile(target) ?? asFile(m) ?? asIndex(m) ?? asIndex(target)
 }
 
-/** Whether the sandbox would be allowed to load `p`: inside the plugin's folder once symlinks are followed. */
+/** Whether `p` is inside `root` once symlinks are followed (`root` is real already), as vm2 compares. */
 function isWithin(root: string, p: string): boolean {
   const rel = path.relative(root, realOrSelf(p))
   return rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel)
