@@ -9,6 +9,7 @@ import type { PluginSettings } from '../config/config-types.ts'
 import { compilePluginSources } from './compile-plugin-sources.ts'
 import { listPluginFolders } from './load-plugin-set.ts'
 import { entryFileOf, readPluginFolder } from './read-plugin-folder.ts'
+import { sharedFolderNote } from './shared-code-folders.ts'
 
 export interface PluginFolderProblems {
   /** Each with its plugin: a plugin may have more than one (two broken files), and the engine refuses it once. */
@@ -43,7 +44,7 @@ export function checkPluginFolders(dir: string, settings: Record<string, PluginS
 export function whyPluginWouldNotRun(dir: string, settings: Record<string, PluginSettings>, shownDir: string): (name: string) => string | undefined {
   const folders = new Set(listPluginFolders(resolve(dir)))
   return (name) => {
-    if (!folders.has(name) || !entryFileOf(join(dir, name))) return `plugin "${name}" is not in ${shownDir}`
+    if (!folders.has(name) || !entryFileOf(join(dir, name))) return `plugin "${name}" is not in ${shownDir}${sharedFolderNote(name)}`
     if (settings[name]?.enabled === false) return `plugin "${name}" is disabled in engine.config.ts`
     return undefined
   }

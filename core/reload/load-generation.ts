@@ -9,6 +9,7 @@ import type { EngineConfig } from '../config/config-types.ts'
 import type { Logger } from '../log/logger.ts'
 import { loadPluginSet } from '../plugin/load-plugin-set.ts'
 import type { PluginServices, PluginSet } from '../plugin/plugin-host-types.ts'
+import { sharedFolderNote } from '../plugin/shared-code-folders.ts'
 import { didYouMean } from '../did-you-mean.ts'
 import { formatRuleErrors, loadRuleSet, ruleSetOptionsOf, type MediaResolver, type RuleFilesReader } from '../route/rules/load-rule-set.ts'
 import type { RuleSet } from '../route/rule-types.ts'
@@ -62,7 +63,7 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     // Left out on purpose by a test of one plugin: not news in every test file (a plugin author's review).
     if (leftOut.includes(name)) continue
     if (config.plugins[name]?.enabled === false) disabled.push(name)
-    else warnings.push(`rules refer to plugin "${name}", which is not in ${config.pluginsDir}${didYouMean(name, set.names())}`)
+    else warnings.push(`rules refer to plugin "${name}", which is not in ${config.pluginsDir}${sharedFolderNote(name)}${didYouMean(name, set.names())}`)
   }
   // One line for them all.
   if (disabled.length > 0) {

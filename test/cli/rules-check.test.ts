@@ -396,3 +396,20 @@ test('an inline reply naming a file: its problems with file:line:col; a good one
   assert.equal(r.code, 0, r.stdout + r.stderr)
   assert.match(r.stdout, /^warning: rules\/media\.yaml:4:32: image file images\/qr\.png cannot be uploaded: account "default" has no appSecret, so the engine cannot upload it .*; the rule answers as a failing one does$/m)
 })
+
+test('a plugin importing a shared folder passes; a rule or settings naming a shared folder: a warning saying it is no plugin, even with an index.ts', async () => {
+  writePlugin('_shared', { 'index.ts': pluginSource('_shared'), 'label.ts': 'export const label = (s: string): string => `[${s}]`\n' })
+  writePlugin('tagged', { 'index.ts': `import { label } from '../_shared/label.ts'\n${pluginSource('tagged', '(ctx) => ctx.reply.text(label("x"))')}` })
+  assert.equal((await project.run(['rules', 'check', '--strict'])).code, 0, 'an import of a shared folder is no problem')
+  writeFileSync(path.join(project.dir, 'rules', 'shared.yaml'), 'rules:\n  - name: shared\n    keywords: [shared]\n    plugin: _shared\n')
+  const file = path.join(project.dir, 'engine.config.ts')
+  writeFileSync(file, readFileSync(file, 'utf8').replace("store: { kind: 'sqlite' },", "store: { kind: 'sqlite' },\n  plugins: { _shared: { timeoutMs: 1000 } },"))
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 0, r.stderr)
+  const note = '\\(a folder whose name starts with _ holds code plugins share; it is not loaded as a plugin\\)'
+  assert.match(r.stdout, new RegExp(`^warning: rules send messages to plugin "_shared", which is not in plugins ${note}$`, 'm'))
+  assert.match(r.stdout, new RegExp(`^warning: engine\\.config\\.ts has settings for plugin "_shared", which is not in plugins ${note}: they apply to nothing$`, 'm'))
+  // The engine agrees: it loads no plugin "_shared", and says so with the same note.
+  const sent = await project.run(['send', 'shared', '--local'])
+  assert.match(sent.stderr, new RegExp(`rules refer to plugin "_shared", which is not in .*plugins ${note}`))
+})

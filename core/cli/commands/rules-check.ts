@@ -17,6 +17,7 @@ import { loadMenuFile } from '../../menu/menu-file.ts'
 import { menuLoginLinks } from '../../menu/menu-login-links.ts'
 import { loginLinkSettingsOf } from '../../web/login-link.ts'
 import { listPluginFolders, settingsWithoutFolder } from '../../plugin/load-plugin-set.ts'
+import { isSharedCodeFolder, sharedFolderNote } from '../../plugin/shared-code-folders.ts'
 import { entryFileOf } from '../../plugin/read-plugin-folder.ts'
 import { checkMediaAccounts } from '../../platform/media-uploads.ts'
 import { formatRuleErrors, loadRuleSet, ruleSetOptionsOf } from '../../route/rules/load-rule-set.ts'
@@ -60,7 +61,9 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   const folders = listPluginFolders(config.pluginsDir)
   for (const name of loaded.ruleSet.pluginNames()) {
     const folder = path.join(config.pluginsDir, name)
-    if (!entryFileOf(folder)) {
+    if (isSharedCodeFolder(name)) {
+      warnings.push(`rules send messages to plugin "${name}", which is not in ${shown(config.pluginsDir)}${sharedFolderNote(name)}`)
+    } else if (!entryFileOf(folder)) {
       warnings.push(
         `rules send messages to plugin "${name}", but ${shown(folder)}/index.ts does not exist` +
           (didYouMean(name, folders) || ` (create it with: wxengine plugin new ${name})`),
