@@ -137,6 +137,24 @@ describe('hot reload', () => {
     await nextGeneration(before)
     assert.equal(await say('ver'), 'plugin v3')
   })
+
+  it('an edited shared file (plugins/_shared): the plugin that imports it answers with the new code', async () => {
+    const words = (text: string) => writeFileSync(path.join(pluginsDir, '_shared', 'words.ts'), `export const greeting = ${JSON.stringify(text)}\n`)
+    mkdirSync(path.join(pluginsDir, '_shared'))
+    words('fresh!')
+    writeFileSync(
+      path.join(pluginsDir, 'fresh', 'index.ts'),
+      `import { definePlugin } from 'wxengine/plugin'\nimport { greeting } from '../_shared/words.ts'\n` +
+        `export default definePlugin({ name: 'fresh', handle: (ctx) => ctx.reply.text(greeting + ' (shared)') })\n`,
+    )
+    await until('fresh answering from the shared file', async () => (await say('fresh')) === 'fresh! (shared)')
+    // Not a plugin: the load lists no "_shared".
+    assert.equal(h.runtime.generations.current().plugins.has('_shared'), false)
+    const before = generationId()
+    words('fresh again!')
+    await nextGeneration(before)
+    await until('the edited shared file answering', async () => (await say('fresh')) === 'fresh again! (shared)')
+  })
 })
 
 describe('hot reload under traffic', () => {
