@@ -413,3 +413,16 @@ test('a plugin importing a shared folder passes; a rule or settings naming a sha
   const sent = await project.run(['send', 'shared', '--local'])
   assert.match(sent.stderr, new RegExp(`rules refer to plugin "_shared", which is not in .*plugins ${note}`))
 })
+
+test('a rule naming a folder the engine skips (.drafts) or one deeper (echo/inner): a warning, even with an index.ts, as the engine warns', async () => {
+  writePlugin('.drafts', { 'index.ts': pluginSource('.drafts') })
+  writePlugin('echo/inner', { 'index.ts': pluginSource('inner') })
+  writeFileSync(path.join(project.dir, 'rules', 'skipped.yaml'), 'rules:\n  - { name: drafts, keywords: [drafts], plugin: .drafts }\n  - { name: deeper, keywords: [deeper], plugin: echo/inner }\n')
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 0, r.stderr)
+  const note = '\\(plugins are the folders directly in it whose names do not start with \\. or _\\)'
+  assert.match(r.stdout, new RegExp(`^warning: rules send messages to plugin "\\.drafts", which is not in plugins ${note}`, 'm'))
+  assert.match(r.stdout, new RegExp(`^warning: rules send messages to plugin "echo/inner", which is not in plugins ${note}`, 'm'))
+  const sent = await project.run(['send', 'drafts', '--local'])
+  assert.match(sent.stderr, /rules refer to plugin "\.drafts", which is not in /)
+})

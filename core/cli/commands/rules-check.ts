@@ -68,6 +68,12 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
         `rules send messages to plugin "${name}", but ${shown(folder)}/index.ts does not exist` +
           (didYouMean(name, folders) || ` (create it with: wxengine plugin new ${name})`),
       )
+    } else if (!folders.includes(name)) {
+      // A folder there that the load skips (.drafts) or one deeper (a/b): the engine loads no such plugin.
+      warnings.push(
+        `rules send messages to plugin "${name}", which is not in ${shown(config.pluginsDir)} (plugins are the folders directly in it ` +
+          `whose names do not start with . or _)${didYouMean(name, folders)}`,
+      )
     } else if (config.plugins[name]?.enabled === false) {
       warnings.push(`rules send messages to plugin "${name}", which engine.config.ts disables`)
     }
