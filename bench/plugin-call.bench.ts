@@ -78,7 +78,7 @@ function directRunner(): Runner {
   return {
     name: 'direct',
     one: async () => {
-      const { ctx } = buildContext({ t: 'call', id: 0, deadline: Date.now() + 1000, ...call }, {}, noRpc, log, { publicUrl: undefined, accounts: [] })
+      const { ctx } = buildContext({ t: 'call', id: 0, deadline: Date.now() + 1000, ...call }, {}, noRpc, log, { publicUrl: undefined, accounts: [] }, [])
       return def.handle(ctx)
     },
   }

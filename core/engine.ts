@@ -28,7 +28,7 @@ import { serializeReply } from './reply/reply-xml.ts'
 import { sealReply } from './reply/seal-reply.ts'
 import { routeMessage, type RouteDeps, type RouteResult, type RouteSignal } from './route/router.ts'
 import { createUserQueue, withUserLock } from './route/user-queue.ts'
-import { pluginNamespace, userKeyPrefix } from './plugin/storage-keys.ts'
+import { storageNamespacesOf, userKeyPrefix } from './plugin/storage-keys.ts'
 import type { MessageLogEntry, SessionRecord, Store, StoredReply } from './store/store.ts'
 import { verifyEndpoint, verifyPost, verifyPostBody, verifyPushQuery, type VerifiedAccount } from './verify/verify-request.ts'
 import { createWeChatCipher } from './verify/wechat-cipher.ts'
@@ -299,12 +299,12 @@ export function createEngine(deps: EngineDeps): Engine {
     } catch (e) {
       // The session lookup failed at once (the message is dropped, as the caller logs). An unsubscribe's
       // clean-up is still tried, as when the lookup fails later: the store may fail lookups only.
-      if (message.kind === 'unsubscribe') userQueue.hold(user, cleanUpAfter(message, accountId, lease.generation.plugins.names(), Promise.reject(e as Error)))
+      if (message.kind === 'unsubscribe') userQueue.hold(user, cleanUpAfter(message, accountId, storageNamespacesOf(lease.generation.plugins), Promise.reject(e as Error)))
       lease.release()
       throw e
     }
     // The user's next message (a new follow) waits for the clean-up too, or it could find the old session.
-    if (message.kind === 'unsubscribe') userQueue.hold(user, cleanUpAfter(message, accountId, lease.generation.plugins.names(), Promise.resolve(routing)))
+    if (message.kind === 'unsubscribe') userQueue.hold(user, cleanUpAfter(message, accountId, storageNamespacesOf(lease.generation.plugins), Promise.resolve(routing)))
     if (!(routing instanceof Promise)) {
       lease.release()
       return answerOf(account, message, encrypted, key, started, routing)
@@ -452,18 +452,18 @@ export function createEngine(deps: EngineDeps): Engine {
    * a later subscribe starts fresh. Privacy: their plugin data can be purged too (log.purgeOnUnsubscribe).
    * Runs once routing has ended, however it ended; idle() waits for it.
    */
-  function cleanUpAfter(message: InboundMessage, accountId: string, plugins: string[], routing: Promise<RouteResult>): Promise<void> {
+  function cleanUpAfter(message: InboundMessage, accountId: string, namespaces: string[], routing: Promise<RouteResult>): Promise<void> {
     enter()
-    return cleanUpOnUnsubscribe(message, accountId, plugins, routing).finally(leave)
+    return cleanUpOnUnsubscribe(message, accountId, namespaces, routing).finally(leave)
   }
 
-  async function cleanUpOnUnsubscribe(message: InboundMessage, accountId: string, plugins: string[], routing: Promise<RouteResult>): Promise<void> {
+  async function cleanUpOnUnsubscribe(message: InboundMessage, accountId: string, namespaces: string[], routing: Promise<RouteResult>): Promise<void> {
     await routing.catch(() => undefined)
     try {
       await store.sessions.delete(accountId, message.fromUser)
       if (!config.log.purgeOnUnsubscribe) return
       let removed = 0
-      for (const plugin of plugins) removed += await store.kv.deletePrefix(pluginNamespace(plugin), userKeyPrefix(message.fromUser))
+      for (const ns of namespaces) removed += await store.kv.deletePrefix(ns, userKeyPrefix(message.fromUser))
       log.info({ account: accountId, openId: message.fromUser, removed }, 'purged user data on unsubscribe')
     } catch (e) {
       log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, openId: message.fromUser }, 'clean-up on unsubscribe failed')

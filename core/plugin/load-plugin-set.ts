@@ -129,6 +129,7 @@ function createPluginSet(plugins: Map<string, { runner: PluginRunner; manifest: 
     has: (name) => plugins.has(name),
     names: () => [...plugins.keys()],
     manifest: (name) => plugins.get(name)?.manifest,
+    sharedAreas: () => [...new Set([...plugins.values()].flatMap((p) => p.runner.sharedAreas()))].sort(),
     invoke(call) {
       const p = plugins.get(call.plugin)
       if (!p) {

@@ -101,8 +101,21 @@ export interface KeyValue {
    */
   increment(key: string, by?: number, ttlSeconds?: number): Promise<number>
 }
-export interface PluginStorage extends KeyValue {
+/** Plugin-wide keys, and `user`: the current user's. */
+export interface ScopedStorage extends KeyValue {
   readonly user: KeyValue
+}
+export interface PluginStorage extends ScopedStorage {
+  /**
+   * A storage area several plugins read and write (points that one plugin awards and another spends), by
+   * the name each of them declares in `definePlugin({ sharedStorage: ['points'] })`. An area not declared
+   * throws a TypeError. Its keys are apart from every plugin's own.
+   */
+  shared(area: string): ScopedStorage
+}
+/** `api.storage` in setup: plugin-wide keys (no user there), and the shared areas' plugin-wide keys. */
+export interface SetupStorage extends KeyValue {
+  shared(area: string): KeyValue
 }
 
 /**
@@ -254,7 +267,7 @@ export interface PluginContext<C = Record<string, JsonValue>, S extends SessionS
 export interface SetupApi<C = Record<string, JsonValue>> {
   config: C
   log: PluginLogger
-  storage: KeyValue
+  storage: SetupStorage
   /** setInterval that is cleared on unload. */
   every(ms: number, fn: () => void | Promise<void>): void
   /** setTimeout that is cleared on unload. */
@@ -278,6 +291,12 @@ export type HandleResult = Reply | string | Pass | undefined | void
 
 export interface PluginDefinition<C = Record<string, JsonValue>, S extends SessionState = JsonValue> {
   name: string
+  /**
+   * The shared storage areas the plugin uses (`ctx.storage.shared('points')`): names of lowercase letters,
+   * digits and hyphens. Declared, so that each area's users can be found, and a user's data in them is
+   * removed with the rest on unsubscribe (log.purgeOnUnsubscribe).
+   */
+  sharedStorage?: readonly string[]
   setup?(api: SetupApi<C>): void | Promise<void>
   handle(ctx: PluginContext<C, S>): HandleResult | Promise<HandleResult>
   dispose?(): void | Promise<void>

@@ -55,6 +55,8 @@ export interface PluginSet {
   has(name: string): boolean
   names(): string[]
   manifest(name: string): PluginManifest | undefined
+  /** The shared storage areas the loaded plugins declare, each once, sorted (for removing a user's data). */
+  sharedAreas(): string[]
   /** Never rejects: every failure is an outcome. Enforces the plugin's hard deadline. */
   invoke(call: PluginCall): Promise<PluginOutcome>
   /**

@@ -45,6 +45,8 @@ export interface PluginRunner {
   /** Starts the first worker; a failure here means the plugin did not load. */
   start(): Promise<Result<void>>
   invoke(call: PluginCall): Promise<PluginOutcome>
+  /** The shared storage areas the plugin declares (definePlugin's sharedStorage), as its last started worker read them; [] before one did. */
+  sharedAreas(): readonly string[]
   /**
    * Lets running calls finish (each within its deadline, or all within `callsWithinMs`, past which they
    * fail), runs the plugin's dispose, then stops the worker.
@@ -100,6 +102,8 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   let restartTimer: NodeJS.Timeout | undefined
   let nextId = 1
   let onIdle: (() => void) | undefined
+  /** What the worker's definition declares (sent before its setup): every worker of this runner runs the same code. */
+  let declaredAreas: readonly string[] = []
   const isolation = opts.isolation ?? resolvePluginIsolation()
 
   function spawn(): Promise<Result<void>> {
@@ -154,6 +158,9 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     }
     const msg = raw as WorkerToMain
     switch (msg.t) {
+      case 'defined':
+        declaredAreas = msg.sharedStorage
+        return
       case 'ready':
         running.ready = true
         running.settleStart(ok(undefined))
@@ -176,7 +183,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
           // A request still waiting when its worker was stopped (a call timed out, memory): nobody is left to
           // answer, and a write the plugin was never told succeeded is not made.
           if (stopping.has(running.worker)) return
-          void servePluginRpc(init.name, msg, services).then((answer) => {
+          void servePluginRpc(init.name, msg, services, declaredAreas).then((answer) => {
             if (!stopping.has(running.worker)) post(running.worker, answer)
           })
         })
@@ -338,6 +345,8 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
       if (!started.ok) status = 'disposed'
       return started
     },
+
+    sharedAreas: () => declaredAreas,
 
     invoke(call) {
       if (closing()) {

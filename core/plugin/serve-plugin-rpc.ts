@@ -9,12 +9,13 @@ import { parseTemplateMessage } from '../reply/template-message.ts'
 import { parseSubscribeMessage } from '../reply/subscribe-message.ts'
 import type { JsonValue } from './plugin-api.ts'
 import type { PluginServices } from './plugin-host-types.ts'
-import { globalKey, pluginNamespace, userKey } from './storage-keys.ts'
+import { globalKey, pluginNamespace, sharedNamespace, userKey } from './storage-keys.ts'
 import type { KvScope, RpcError, RpcRequest, RpcResponse, RpcValue } from './worker-protocol.ts'
 
-export async function servePluginRpc(plugin: string, req: RpcRequest, services: PluginServices): Promise<RpcResponse> {
+/** `sharedAreas`: the shared storage areas the plugin's definition declares, the only ones its requests may name. */
+export async function servePluginRpc(plugin: string, req: RpcRequest, services: PluginServices, sharedAreas: readonly string[] = []): Promise<RpcResponse> {
   try {
-    return { t: 'rpc-result', id: req.id, ok: true, value: await perform(plugin, req, services) }
+    return { t: 'rpc-result', id: req.id, ok: true, value: await perform(plugin, req, services, sharedAreas) }
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e)
     // A refused platform call keeps its code and errcode across the thread: the plugin decides on them
@@ -28,8 +29,8 @@ export async function servePluginRpc(plugin: string, req: RpcRequest, services: 
   }
 }
 
-async function perform(plugin: string, req: RpcRequest, services: PluginServices): Promise<RpcValue> {
-  const ns = pluginNamespace(plugin)
+async function perform(plugin: string, req: RpcRequest, services: PluginServices, sharedAreas: readonly string[]): Promise<RpcValue> {
+  const ns = req.method.startsWith('kv.') ? namespaceOf(plugin, req as { area?: string }, sharedAreas) : ''
   switch (req.method) {
     case 'kv.get':
       return services.kv.get(ns, keyOf(req.scope, req.key))
@@ -80,6 +81,16 @@ async function perform(plugin: string, req: RpcRequest, services: PluginServices
 
 function keyOf(scope: KvScope, key: string): string {
   return scope === null ? globalKey(key) : userKey(scope.user, key)
+}
+
+/**
+ * The plugin's own namespace, or a shared area's. The worker refuses an area the definition does not declare
+ * before asking; refused here too, as every request is checked on this side of the thread.
+ */
+function namespaceOf(plugin: string, req: { area?: string }, sharedAreas: readonly string[]): string {
+  if (req.area === undefined) return pluginNamespace(plugin)
+  if (!sharedAreas.includes(req.area)) throw new Error(`storage.shared(${JSON.stringify(req.area)}): plugin ${plugin} does not declare this area (sharedStorage in its definePlugin)`)
+  return sharedNamespace(req.area)
 }
 
 function assertNever(x: never): never {

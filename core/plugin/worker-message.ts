@@ -15,6 +15,7 @@
  */
 import { MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, MAX_TTL_SECONDS } from './worker-protocol.ts'
 import { quotedShort } from '../shown-text.ts'
+import { isSharedAreaName, MAX_SHARED_AREAS } from './storage-keys.ts'
 import { MAX_UPLOAD_BYTES } from '../platform/temporary-media.ts'
 
 /** Undefined when `raw` is a message the worker program could have sent, else what is wrong with it. */
@@ -22,6 +23,10 @@ export function checkWorkerMessage(raw: unknown): string | undefined {
   if (!isObject(raw)) return `a message that is ${kindOf(raw)}, not an object`
   const m = raw as Record<string, unknown>
   switch (m.t) {
+    case 'defined':
+      // The areas the worker checked in the definition: its storage requests may name them (serve-plugin-rpc.ts).
+      if (!Array.isArray(m.sharedStorage) || m.sharedStorage.length > MAX_SHARED_AREAS || !m.sharedStorage.every(isSharedAreaName)) return 'defined with a sharedStorage that is not a list of area names'
+      return undefined
     case 'ready':
       return undefined
     case 'load-failed':
@@ -105,6 +110,7 @@ function checkRpc(m: Record<string, unknown>): string | undefined {
     // The user is the message's fromUser, which may be '' (the normalizer takes an empty FromUserName).
     if (scope !== null && !isObject(scope)) return `${method} with a scope that is ${kindOf(scope)}`
     if (scope !== null && !isString((scope as { user?: unknown }).user)) return `${method} with a scope whose user is ${kindOf((scope as { user?: unknown }).user)}`
+    if (m.area !== undefined && !isSharedAreaName(m.area)) return `${method} in an area whose name is ${quoted(m.area)}`
     if (!isString(m.key) || m.key === '' || m.key.length > MAX_STORAGE_KEY_CHARS) return `${method} with a key that is not 1 to ${MAX_STORAGE_KEY_CHARS} characters`
     if (m.ttlSeconds !== undefined && !(isFiniteNumber(m.ttlSeconds) && m.ttlSeconds > 0 && m.ttlSeconds <= MAX_TTL_SECONDS)) return `${method} with a TTL of ${quoted(m.ttlSeconds)} s`
     if (method === 'kv.set' && !fitsAsJson(m.value, MAX_STORAGE_VALUE_CHARS)) return `kv.set with a value that is not plain data within ${MAX_STORAGE_VALUE_CHARS} characters`

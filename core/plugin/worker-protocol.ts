@@ -84,13 +84,15 @@ export type RpcMethod =
  * worker it came from, so a plugin cannot reach another plugin's data.
  */
 export type KvScope = { user: string } | null
+/** A storage request's keys: the plugin's own, or a shared area's (`area`, one the plugin declared). */
+type KvTarget = { scope: KvScope; area?: string; key: string }
 
 export type RpcRequest =
-  | { t: 'rpc'; id: number; method: 'kv.get' | 'kv.delete'; scope: KvScope; key: string }
-  | { t: 'rpc'; id: number; method: 'kv.set'; scope: KvScope; key: string; value: JsonValue; ttlSeconds?: number }
+  | ({ t: 'rpc'; id: number; method: 'kv.get' | 'kv.delete' } & KvTarget)
+  | ({ t: 'rpc'; id: number; method: 'kv.set'; value: JsonValue; ttlSeconds?: number } & KvTarget)
   /** `expected` / `next` absent: the key absent / deleted (a property holding undefined does not cross the thread as absent). */
-  | { t: 'rpc'; id: number; method: 'kv.increment'; scope: KvScope; key: string; by: number; ttlSeconds?: number }
-  | { t: 'rpc'; id: number; method: 'kv.compareAndSet'; scope: KvScope; key: string; expected?: { value: JsonValue }; next?: { value: JsonValue }; ttlSeconds?: number }
+  | ({ t: 'rpc'; id: number; method: 'kv.increment'; by: number; ttlSeconds?: number } & KvTarget)
+  | ({ t: 'rpc'; id: number; method: 'kv.compareAndSet'; expected?: { value: JsonValue }; next?: { value: JsonValue }; ttlSeconds?: number } & KvTarget)
   | { t: 'rpc'; id: number; method: 'api.get'; accountId: string; path: string; query?: Record<string, string> }
   | { t: 'rpc'; id: number; method: 'api.post'; accountId: string; path: string; body: JsonValue }
   | { t: 'rpc'; id: number; method: 'api.sendToUser'; accountId: string; openId: string; message: JsonValue; opts?: JsonValue }
@@ -126,6 +128,11 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export type MainToWorker = CallRequest | RpcResponse | { t: 'dispose' }
 
 export type WorkerToMain =
+  /**
+   * The definition loaded and was checked; sent before setup runs, which may use storage too. `sharedStorage`:
+   * the areas it declares, the only ones its storage requests may name.
+   */
+  | { t: 'defined'; sharedStorage: string[] }
   | { t: 'ready' }
   /** The module did not load, its name is wrong, or setup threw. */
   | { t: 'load-failed'; reason: string }

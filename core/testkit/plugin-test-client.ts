@@ -31,7 +31,7 @@ import { toCustomMessage } from '../reply/custom-message.ts'
 import { unknownAccount } from '../config/unknown-account.ts'
 import { listPluginFolders } from '../plugin/load-plugin-set.ts'
 import type { JsonValue, KeyValue, PluginStorage, SessionState, StoredValue } from '../plugin/plugin-api.ts'
-import { globalKey, pluginNamespace, userKey } from '../plugin/storage-keys.ts'
+import { globalKey, isSharedAreaName, pluginNamespace, sharedNamespace, userKey } from '../plugin/storage-keys.ts'
 import { incrementFailure, updateAtomically, type CompareAndSetPort } from '../plugin/storage-update.ts'
 import type { Article } from '../reply/reply-types.ts'
 import { startRuntime, type Runtime } from '../runtime.ts'
@@ -205,7 +205,8 @@ export interface TestClient {
   subscribe(templateId: string, opts?: { openId?: string; notices?: number; account?: string }): void
   /**
    * A plugin's storage exactly as the plugin sees it as ctx.storage (`.user` is the default user's, or
-   * `openId`'s): read what the plugin saved, or seed data before sending.
+   * `openId`'s): read what the plugin saved, or seed data before sending. `.shared(area)` reaches any shared
+   * area, whichever plugin declares it.
    */
   storage(plugin: string, opts?: { openId?: string }): PluginStorage
   /**
@@ -462,9 +463,16 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       platform.subscribe(accountOf(o.account).account.appId, o.openId ?? defaultOpenId, templateId, o.notices)
     },
     storage(plugin, o = {}) {
-      const ns = pluginNamespace(plugin)
       const openId = o.openId ?? defaultOpenId
-      return { ...keyValue(ns, globalKey), user: keyValue(ns, (key) => userKey(openId, key)) }
+      const scoped = (ns: string) => ({ ...keyValue(ns, globalKey), user: keyValue(ns, (key) => userKey(openId, key)) })
+      return {
+        ...scoped(pluginNamespace(plugin)),
+        // Any area, declared by a plugin or not: a test seeds what a plugin will read.
+        shared(area) {
+          if (!isSharedAreaName(area)) throw new TypeError(`storage.shared(${JSON.stringify(area)}): an area's name is lowercase letters, digits and hyphens`)
+          return scoped(sharedNamespace(area))
+        },
+      }
     },
     session<S extends SessionState = JsonValue>(o: { openId?: string; account?: string } = {}) {
       return runtime.store.sessions.get(accountOf(o.account).account.id, o.openId ?? defaultOpenId) as Promise<(Omit<SessionRecord, 'state'> & { state: S | null }) | null>

@@ -110,6 +110,7 @@ test('the worker program also runs from its .ts file under tsx', async () => {
       worker.once('message', resolve)
       worker.once('error', reject)
     })
+    assert.deepEqual(await next(), { t: 'defined', sharedStorage: [] })
     assert.deepEqual(await next(), { t: 'ready' })
     const message = { ...text('from tsx'), raw: {} }
     worker.postMessage({ t: 'call', id: 1, deadline: Date.now() + 5000, message, account: ACCOUNT, match: { rule: 'r', via: 'type', captures: [], groups: {}, fromClick: false, args: {} }, session: { active: false, state: undefined } })

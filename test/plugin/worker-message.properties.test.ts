@@ -15,9 +15,12 @@ const id = fc.integer({ min: 1, max: 2 ** 40 })
 const ttlMs = fc.integer({ min: 0, max: 315_360_000_000 })
 const scope = fc.oneof(fc.constant(null), fc.record({ user: fc.string({ maxLength: 30 }) }))
 const key = fc.string({ minLength: 1, maxLength: 60 })
+// A shared storage area's name (storage-keys.ts SHARED_AREA_NAME).
+const area = fc.stringMatching(/^[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,8})?$/)
 
 const valid = fc.oneof(
   fc.constant({ t: 'ready' }),
+  fc.record({ t: fc.constant('defined'), sharedStorage: fc.array(area, { maxLength: 16 }) }),
   fc.record({ t: fc.constant('load-failed'), reason: fc.string() }),
   fc.record({
     t: fc.constant('result'),
@@ -38,9 +41,9 @@ const valid = fc.oneof(
       { maxLength: 4 },
     ),
   }),
-  fc.record({ t: fc.constant('rpc'), id, method: fc.constantFrom('kv.get', 'kv.delete'), scope, key }),
+  fc.record({ t: fc.constant('rpc'), id, method: fc.constantFrom('kv.get', 'kv.delete'), scope, key, area }, { requiredKeys: ['t', 'id', 'method', 'scope', 'key'] }),
   fc.record({ t: fc.constant('rpc'), id, method: fc.constant('kv.set'), scope, key, value: json, ttlSeconds: fc.integer({ min: 1, max: 315_360_000 }) }, { requiredKeys: ['t', 'id', 'method', 'scope', 'key', 'value'] }),
-  fc.record({ t: fc.constant('rpc'), id, method: fc.constant('kv.increment'), scope, key, by: fc.integer() }),
+  fc.record({ t: fc.constant('rpc'), id, method: fc.constant('kv.increment'), scope, key, by: fc.integer(), area }, { requiredKeys: ['t', 'id', 'method', 'scope', 'key', 'by'] }),
   fc.record({ t: fc.constant('rpc'), id, method: fc.constant('kv.compareAndSet'), scope, key, expected: fc.record({ value: json }), next: fc.record({ value: json }) }, { requiredKeys: ['t', 'id', 'method', 'scope', 'key'] }),
   fc.record({ t: fc.constant('rpc'), id, method: fc.constant('api.get'), accountId: fc.string(), path: fc.string(), query: fc.oneof(fc.dictionary(fc.string(), fc.string()), json) }, { requiredKeys: ['t', 'id', 'method', 'accountId', 'path'] }),
   fc.record({ t: fc.constant('rpc'), id, method: fc.constant('api.post'), accountId: fc.string(), path: fc.string(), body: json }),
@@ -90,7 +93,7 @@ test('a message of the protocol with one field changed to a value of another typ
       // storage scope null (the plugin's global keys); an optional one may be left out; a value of the
       // field's own kind (another string, an empty list) may be right. Any other change must be refused.
       const anyJson = ['reply', 'body', 'query', 'message', 'state', 'value'].includes(field) || (field === 'scope' && value === null)
-      const optional = value === undefined && ['ttlSeconds', 'expected', 'next', 'query', 'data', 'error', 'state'].includes(field)
+      const optional = value === undefined && ['ttlSeconds', 'expected', 'next', 'query', 'data', 'error', 'state', 'area'].includes(field)
       const sameKind = kindOf(value) === kindOf((m as Record<string, unknown>)[field])
       if (!anyJson && !optional && !sameKind) assert.notEqual(why, undefined, `accepted ${field}: ${String(value)} in ${JSON.stringify(m)}`)
     }),

@@ -60,6 +60,7 @@ function pluginsOf(behaviours: Record<string, Behaviour>): PluginSet & { calls: 
     has: (name) => name in behaviours,
     names: () => Object.keys(behaviours),
     manifest: () => undefined,
+    sharedAreas: () => [],
     async invoke(call) {
       calls.push(`${call.plugin}:${call.match?.rule}`)
       lastCall.set(call.plugin, call)

@@ -13,6 +13,7 @@ import type {
   PluginLogger,
   PluginStorage,
   ReplyHelpers,
+  SetupStorage,
   SessionHandle,
   StoredValue,
   UserInfo,
@@ -21,6 +22,7 @@ import type {
 import type { SessionOp } from '../plugin-host-types.ts'
 import { loginLink, type LoginLinkSettings } from '../../web/login-link.ts'
 import { apiError } from '../api-error.ts'
+import { isSharedAreaName, MAX_SHARED_AREA_CHARS } from '../storage-keys.ts'
 import { incrementFailure, updateAtomically, type CompareAndSetPort } from '../storage-update.ts'
 import { MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, MAX_TTL_SECONDS, type CallRequest, type KvScope, type RpcRequest } from '../worker-protocol.ts'
 import type { LogForwarder } from './log-forwarder.ts'
@@ -54,6 +56,8 @@ export function buildContext(
   log: LogForwarder,
   /** What `ctx.web` builds login links with (the worker's init). */
   web: LoginLinkSettings,
+  /** The shared storage areas the plugin declared (ctx.storage.shared). */
+  sharedAreas: readonly string[],
 ): BuiltContext {
   const sessionOps: SessionOp[] = []
   let replyBuilt: string | undefined
@@ -70,7 +74,7 @@ export function buildContext(
     match: call.match,
     config,
     session: recordSession(call.session, sessionOps, isFinished),
-    storage: { ...createKeyValue(rpc, null, deadline), user: createKeyValue(rpc, { user: openId }, deadline) } satisfies PluginStorage,
+    storage: createPluginStorage(rpc, openId, deadline, sharedAreas),
     reply: trackedReplies((name) => (replyBuilt = name)),
     pass: () => PASS,
     log: log.about({ account: accountId, openId }),
@@ -184,23 +188,52 @@ function recordSession(snapshot: CallRequest['session'], ops: SessionOp[], isFin
 type RpcCompareAndSet = Omit<Extract<RpcRequest, { method: 'kv.compareAndSet' }>, 't' | 'id'>
 type RpcIncrement = Omit<Extract<RpcRequest, { method: 'kv.increment' }>, 't' | 'id'>
 
+/** ctx.storage: the plugin's own keys, the user's, and the shared areas it declared (`declared`). */
+export function createPluginStorage(rpc: RpcClient, openId: string, deadline: () => number | undefined, declared: readonly string[]): PluginStorage {
+  return {
+    ...createKeyValue(rpc, null, deadline),
+    user: createKeyValue(rpc, { user: openId }, deadline),
+    shared(area) {
+      const name = declaredArea(area, declared)
+      return { ...createKeyValue(rpc, null, deadline, name), user: createKeyValue(rpc, { user: openId }, deadline, name) }
+    },
+  }
+}
+
+/** setup's api.storage: plugin-wide keys, its own and the shared areas'; each request has the background bound. */
+export function createSetupStorage(rpc: RpcClient, declared: readonly string[]): SetupStorage {
+  const none = () => undefined
+  return { ...createKeyValue(rpc, null, none), shared: (area) => createKeyValue(rpc, null, none, declaredArea(area, declared)) }
+}
+
+/** `area` when the plugin declared it; else a TypeError at the plugin's line saying what to declare. */
+function declaredArea(area: unknown, declared: readonly string[]): string {
+  if (typeof area === 'string' && declared.includes(area)) return area
+  const shown = typeof area === 'string' ? JSON.stringify(area.slice(0, 60)) : String(area)
+  if (!isSharedAreaName(area)) throw apiError('TypeError', `storage.shared(${shown}): an area's name is lowercase letters, digits and hyphens, at most ${MAX_SHARED_AREA_CHARS} characters (e.g. 'points')`)
+  const list = [...declared, area].map((a) => `'${a}'`).join(', ')
+  throw apiError('TypeError', `storage.shared(${shown}): the plugin does not declare this area; add sharedStorage: [${list}] to its definePlugin`)
+}
+
 /** `deadline()`: epoch ms while a call is running, undefined for background work. */
-export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => number | undefined): KeyValue {
+export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => number | undefined, area?: string): KeyValue {
+  // Where each request's key is: the plugin's own keys, or a shared area's (checked as declared by the caller).
+  const target = area === undefined ? { scope } : { scope, area }
   return {
     async get<T extends StoredValue = JsonValue>(key: string) {
-      return (await rpc.request({ method: 'kv.get', scope, key: checkKey(key) }, deadline())) as T | undefined
+      return (await rpc.request({ method: 'kv.get', ...target, key: checkKey(key) }, deadline())) as T | undefined
     },
     async set(key, value, ttlSeconds) {
       const plain = plainOrThrow(`storage.set(${JSON.stringify(key)})`, value, MAX_STORAGE_VALUE_CHARS)
       const size = lastCopySize()
       const body =
         ttlSeconds === undefined
-          ? { method: 'kv.set' as const, scope, key: checkKey(key), value: plain }
-          : { method: 'kv.set' as const, scope, key: checkKey(key), value: plain, ttlSeconds: positive('storage.set ttl', ttlSeconds) }
+          ? { method: 'kv.set' as const, ...target, key: checkKey(key), value: plain }
+          : { method: 'kv.set' as const, ...target, key: checkKey(key), value: plain, ttlSeconds: positive('storage.set ttl', ttlSeconds) }
       await rpc.request(body, deadline(), size)
     },
     async delete(key) {
-      await rpc.request({ method: 'kv.delete', scope, key: checkKey(key) }, deadline())
+      await rpc.request({ method: 'kv.delete', ...target, key: checkKey(key) }, deadline())
     },
     update<T extends StoredValue = JsonValue>(key: string, fn: (current: T | undefined) => T | undefined | Promise<T | undefined>, ttlSeconds?: number) {
       const what = `storage.update(${JSON.stringify(key)})`
@@ -210,7 +243,7 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
     async increment(key, by = 1, ttlSeconds) {
       const what = `storage.increment(${JSON.stringify(key)})`
       if (typeof by !== 'number' || !Number.isFinite(by)) throw apiError('TypeError', `${what}: the amount must be a finite number, got ${String(by)}`)
-      const body: RpcIncrement = { method: 'kv.increment', scope, key: checkKey(key), by }
+      const body: RpcIncrement = { method: 'kv.increment', ...target, key: checkKey(key), by }
       if (ttlSeconds !== undefined) body.ttlSeconds = positive(`${what} ttl`, ttlSeconds)
       try {
         return (await rpc.request(body, deadline())) as number
@@ -224,7 +257,7 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
   function compareAndSetPort(what: string): CompareAndSetPort {
     let nextSize = 0
     return {
-      get: (key) => rpc.request({ method: 'kv.get', scope, key }, deadline()),
+      get: (key) => rpc.request({ method: 'kv.get', ...target, key }, deadline()),
       stored(next) {
         if (next === undefined) return (nextSize = 0), undefined
         const plain = plainOrThrow(what, next, MAX_STORAGE_VALUE_CHARS)
@@ -232,7 +265,7 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
         return plain
       },
       async compareAndSet(key, expected, next, ttl) {
-        const body: RpcCompareAndSet = { method: 'kv.compareAndSet', scope, key }
+        const body: RpcCompareAndSet = { method: 'kv.compareAndSet', ...target, key }
         if (expected !== undefined) body.expected = { value: expected }
         if (next !== undefined) body.next = { value: next }
         if (ttl !== undefined) body.ttlSeconds = ttl

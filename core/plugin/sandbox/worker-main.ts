@@ -10,7 +10,8 @@
 import { inspect } from 'node:util'
 import type { JsonValue, PluginDefinition } from '../plugin-api.ts'
 import type { CallRequest, CallResult, MainToWorker, WorkerToMain } from '../worker-protocol.ts'
-import { buildContext, createKeyValue, createPlatformApi, createWebLinks, PASS } from './build-context.ts'
+import { buildContext, createPlatformApi, createSetupStorage, createWebLinks, PASS } from './build-context.ts'
+import { isSharedAreaName, MAX_SHARED_AREAS } from '../storage-keys.ts'
 import { apiError, useRealm } from '../api-error.ts'
 import { useBytesRealm } from './copy-bytes.ts'
 import { loadPluginModule } from './load-plugin-module.ts'
@@ -42,6 +43,8 @@ const registry = createSetupRegistry((what, thrown) => log.error(`${what} failed
 process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${describeThrown(e)}`, { code: 'PLUGIN_ERROR' }))
 
 let plugin: PluginDefinition | undefined
+/** The shared storage areas the definition declares, once it loaded. */
+let sharedAreas: readonly string[] = []
 
 port.onMessage((msg: MainToWorker) => {
   switch (msg.t) {
@@ -76,11 +79,16 @@ async function start(): Promise<void> {
   if (def.name !== init.name) {
     return send({ t: 'load-failed', reason: `the plugin is named ${JSON.stringify(def.name)} but its folder is ${JSON.stringify(init.name)}; they must be equal` })
   }
+  const areas = declaredAreas(def.sharedStorage)
+  if (typeof areas === 'string') return send({ t: 'load-failed', reason: areas })
+  sharedAreas = areas
+  // Before setup, whose api.storage may reach the areas already.
+  send({ t: 'defined', sharedStorage: [...sharedAreas] })
   try {
     await def.setup?.({
       config: init.config,
       log,
-      storage: createKeyValue(rpc, null, () => undefined),
+      storage: createSetupStorage(rpc, sharedAreas),
       every: (ms, fn) => registry.every(ms, fn),
       after: (ms, fn) => registry.after(ms, fn),
       onDispose: (fn) => registry.onDispose(fn),
@@ -96,6 +104,17 @@ async function start(): Promise<void> {
   send({ t: 'ready' })
 }
 
+/** definePlugin's `sharedStorage`, as a list of area names; what is wrong with it otherwise (the plugin does not load). */
+function declaredAreas(value: unknown): string[] | string {
+  if (value === undefined) return []
+  const problem = `sharedStorage must be a list of at most ${MAX_SHARED_AREAS} area names, each lowercase letters, digits and hyphens (e.g. ['points'])`
+  if (!Array.isArray(value)) return `${problem}, not ${typeof value}`
+  if (value.length > MAX_SHARED_AREAS) return `${problem}: it has ${value.length}`
+  const bad = value.find((a) => !isSharedAreaName(a))
+  if (bad !== undefined) return `${problem}: ${typeof bad === 'string' ? JSON.stringify(bad.slice(0, 60)) : String(bad)} is not one`
+  return [...new Set(value as string[])]
+}
+
 /**
  * The id setup's `api.platform(id)` or `api.web(id)` was given, when the engine serves it: checked here so the
  * mistake throws at the plugin's line, not later from the main thread.
@@ -108,7 +127,7 @@ function servedAccount(call: 'platform' | 'web', accountId: string): string {
 }
 
 async function answerCall(call: CallRequest): Promise<void> {
-  const built = buildContext(call, init.config, rpc, log, init.web)
+  const built = buildContext(call, init.config, rpc, log, init.web, sharedAreas)
   const { ctx, sessionOps, finish } = built
   let result: CallResult
   try {
