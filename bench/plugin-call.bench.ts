@@ -116,7 +116,7 @@ async function pluginRunner(isolation: PluginIsolation = 'thread'): Promise<{ ru
   const { set, errors } = await loadPluginSet({
     isolation,
     dir: fileURLToPath(new URL('../plugins', import.meta.url)),
-    settings: { survey: { enabled: false }, order: { enabled: false }, 'news-demo': { enabled: false }, 'location-responder': { enabled: false }, 'menu-click': { enabled: false } },
+    settings: { survey: { enabled: false }, order: { enabled: false }, 'news-demo': { enabled: false }, 'location-responder': { enabled: false }, 'menu-click': { enabled: false }, checkin: { enabled: false }, points: { enabled: false } },
     defaultTimeoutMs: 5000,
     services: { kv: createMemoryStore().kv, api: () => { throw new Error('unused') }, log },
     log,

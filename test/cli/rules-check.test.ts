@@ -311,7 +311,7 @@ test("the menu file's own warnings, and a menu file no account reads, are rules 
 test("the repository's example project (plugins/, rules/) passes --strict", async () => {
   const r = await project.run(['rules', 'check', '--strict'], { cwd: REPO, env: { WECHAT_TOKEN: 'exampleowntoken' } })
   assert.equal(r.code, 0, r.stdout + r.stderr)
-  assert.match(r.stdout, /^rules: ok, .*plugins used: echo, location-responder, menu-click, news-demo, order, survey\n$/)
+  assert.match(r.stdout, /^rules: ok, .*plugins used: checkin, echo, location-responder, menu-click, news-demo, order, points, survey\n$/)
 })
 
 test('an inline news reply longer than the answer carries: a warning naming what goes out and the setting (an operator from WeEngine)', async () => {
