@@ -1,6 +1,6 @@
 /**
- * Opens the project's store for reading the message log (`wxengine log`, `stats`, `followers`). SQLite in WAL
- * mode lets this process read while a running engine writes; the engine buffers log lines for at most one
+ * Opens the project's store for reading the message log (`wxengine log`, `stats`, `followers`) and for plugins'
+ * storage (`wxengine storage`). SQLite in WAL mode lets this process read while a running engine writes; the engine buffers log lines for at most one
  * event-loop turn, so what it has answered is there to read.
  */
 import { existsSync } from 'node:fs'
@@ -17,18 +17,27 @@ export type OpenedStore = { store: Store } | { exitCode: number }
  * it (a mistyped account matched nothing and said "no messages match", as if the account were quiet), then
  * opened. Each refusal is said on stderr, with its exit code.
  */
-export async function openProjectStore(flags: GlobalFlags & { account?: string }, command: string, io: Output): Promise<OpenedStore> {
+export async function openProjectStore(
+  flags: GlobalFlags & { account?: string },
+  command: string,
+  io: Output,
+  /**
+   * `create`: make a SQLite store that is not there yet (a write before the engine's first start), instead of
+   * answering `nothingYet` (default "no message log yet") with exit 0.
+   */
+  opts: { create?: boolean; nothingYet?: string } = {},
+): Promise<OpenedStore> {
   const config = loadProjectConfig(flags, io)
   if (!config) return { exitCode: EXIT_USAGE }
   if (flags.account !== undefined && !accountNamed(config.accounts, flags.account, command, io)) return { exitCode: EXIT_USAGE }
   if (config.store.kind === 'memory') {
-    io.err('wxengine: the memory store keeps no log outside the engine process; set store: { kind: "sqlite" } (or redis) in engine.config.ts')
+    io.err('wxengine: the memory store keeps nothing outside the engine process; set store: { kind: "sqlite" } (or redis) in engine.config.ts')
     return { exitCode: EXIT_USAGE }
   }
-  if (config.store.kind === 'sqlite') {
+  if (config.store.kind === 'sqlite' && !opts.create) {
     const file = path.join(config.dataDir, SQLITE_FILE_NAME)
     if (!existsSync(file)) {
-      io.err(`no message log yet: ${file} does not exist (the engine creates it when it starts; DATA_DIR sets where)`)
+      io.err(`${opts.nothingYet ?? 'no message log yet'}: ${file} does not exist (the engine creates it when it starts; DATA_DIR sets where)`)
       return { exitCode: EXIT_OK }
     }
   }

@@ -6,6 +6,7 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { runBuild } from './commands/build.ts'
 import { runFollowers } from './commands/followers.ts'
+import { runStorage } from './commands/storage.ts'
 import { runInit } from './commands/init.ts'
 import { runLog } from './commands/log.ts'
 import { runMassDelete, runMassPreview, runMassResults, runMassSend, runMassStatus, runMassTags, type MassPreviewFlags, type MassSendFlags } from './commands/mass.ts'
@@ -343,6 +344,47 @@ the log was off (log.retentionDays: 0) is not counted, and the unfollow of such 
 follows again counts as new. Counted per DATA_DIR: with a fleet, per instance. Exit 0, also with nothing to
 show yet.`)
     .action(async (o: { account?: string; since?: string; json?: boolean }) => done(await runFollowers({ ...global(), ...o })))
+
+  const storage = program
+    .command('storage')
+    .description("what plugins keep in the store: a plugin's keys (ctx.storage) or a shared area's (shared:<area>), plugin-wide or a user's")
+    .addHelpText('after', `
+<owner> is a plugin's name (its folder in plugins/) or shared:<area> for a shared storage area. Keys are
+the plugin's own names; --user <openid> takes that user's keys (ctx.storage.user), else the plugin-wide
+ones. Values are JSON. It works beside a running engine: a plugin's next message sees a value set here.`)
+  const userOption = ['--user <openid>', "that user's keys (ctx.storage.user) instead of the plugin-wide ones"] as const
+  storage
+    .command('list')
+    .description('the keys and their values, sorted')
+    .argument('<owner>', 'a plugin, or shared:<area>')
+    .option(...userOption)
+    .option('-n, --limit <n>', 'at most this many (default 50)', positiveInt)
+    .option('--json', 'as a JSON array of { key, value }')
+    .action(async (owner: string, o: { user?: string; limit?: number; json?: boolean }) => done(await runStorage({ ...global(), action: 'list', owner, ...o })))
+  storage
+    .command('get')
+    .description("a key's value, as JSON (exit 1 when there is none)")
+    .argument('<owner>', 'a plugin, or shared:<area>')
+    .argument('<key>', 'the key, as the plugin names it')
+    .option(...userOption)
+    .option('--json', 'on one line')
+    .action(async (owner: string, key: string, o: { user?: string; json?: boolean }) => done(await runStorage({ ...global(), action: 'get', owner, key, ...o })))
+  storage
+    .command('set')
+    .description('set a key to a JSON value: 100, true, \'"Paris"\', \'{"a":1}\'')
+    .argument('<owner>', 'a plugin, or shared:<area>')
+    .argument('<key>', 'the key, as the plugin names it')
+    .argument('<value>', 'JSON')
+    .option(...userOption)
+    .option('--ttl <seconds>', 'expire it after this many seconds', positiveInt)
+    .action(async (owner: string, key: string, value: string, o: { user?: string; ttl?: number }) => done(await runStorage({ ...global(), action: 'set', owner, key, value, ...o })))
+  storage
+    .command('delete')
+    .description('delete a key')
+    .argument('<owner>', 'a plugin, or shared:<area>')
+    .argument('<key>', 'the key, as the plugin names it')
+    .option(...userOption)
+    .action(async (owner: string, key: string, o: { user?: string }) => done(await runStorage({ ...global(), action: 'delete', owner, key, ...o })))
 
   // Left out of the binary's help: there it can only say to run it from a source checkout.
   program

@@ -195,6 +195,11 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
         sweepSometimes()
         return true
       },
+      async keys(namespace, prefix, limit) {
+        const t = now()
+        const live = [...(kv.get(namespace) ?? [])].filter(([k, e]) => k.startsWith(prefix) && (e.expiresAt === null || e.expiresAt > t)).map(([k]) => k)
+        return live.sort().slice(0, limit)
+      },
       async deletePrefix(namespace, prefix) {
         const ns = kv.get(namespace)
         if (!ns) return 0

@@ -211,6 +211,12 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       'DELETE FROM kv WHERE namespace = ? AND key >= ? AND (expires_at IS NULL OR expires_at > ?)',
     ),
     kvDeleteFromAll: db.prepare<[string, string]>('DELETE FROM kv WHERE namespace = ? AND key >= ?'),
+    kvKeysRange: db.prepare<[string, string, string, number, number], { key: string }>(
+      'SELECT key FROM kv WHERE namespace = ? AND key >= ? AND key < ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY key LIMIT ?',
+    ),
+    kvKeysFrom: db.prepare<[string, string, number, number], { key: string }>(
+      'SELECT key FROM kv WHERE namespace = ? AND key >= ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY key LIMIT ?',
+    ),
 
     tokenGet: db.prepare<[string, number], { token: string; expires_at: number }>(
       'SELECT token, expires_at FROM tokens WHERE app_id = ? AND expires_at > ?',
@@ -666,6 +672,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       },
       async deletePrefix(namespace, prefix) {
         return write(() => deletePrefixTx.immediate(namespace, prefix))
+      },
+      async keys(namespace, prefix, limit) {
+        const upper = prefixUpperBound(prefix)
+        const rows = upper === null ? st.kvKeysFrom.all(namespace, prefix, now(), limit) : st.kvKeysRange.all(namespace, prefix, upper, now(), limit)
+        return rows.map((r) => r.key)
       },
       async increment(namespace, key, by, ttlMsIfNew) {
         return write(() => incrementTx.immediate(namespace, key, by, ttlMsIfNew, now()))

@@ -97,6 +97,11 @@ export interface KvStore {
   /** Delete every key in `namespace` starting with `prefix` (used to purge a user's data). */
   deletePrefix(namespace: string, prefix: string): Promise<number>
   /**
+   * The live keys of `namespace` that start with `prefix`, sorted, at most `limit` of them (`wxengine
+   * storage list`). An operator's look, not a plugin's: on Redis it walks the namespace's keys (SCAN).
+   */
+  keys(namespace: string, prefix: string, limit: number): Promise<string[]>
+  /**
    * Writes `next` (undefined deletes the key) only if the live value is still `expected` (undefined:
    * absent), compared as JSON text, in one atomic step against every other writer (other messages, other
    * instances); true when it wrote. `ttlMs` sets a new expiry; without it the key keeps the one it has

@@ -102,7 +102,7 @@ test('followers: nothing yet, no log yet, the memory store', async () => {
 
   const memory = await project.run(['followers'], { env: { STORE: 'memory' } })
   assert.equal(memory.code, 2)
-  assert.match(memory.stderr, /the memory store keeps no log outside the engine process/)
+  assert.match(memory.stderr, /the memory store keeps nothing outside the engine process/)
 })
 
 test('followers --help says what it cannot know', async () => {

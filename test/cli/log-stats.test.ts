@@ -121,7 +121,7 @@ test("a user who cannot write the data directory is told so, and whose it is (no
 test('the memory store has nothing to read: exit 2', async () => {
   const r = await project.run(['stats'], { env: { STORE: 'memory' } })
   assert.equal(r.code, 2)
-  assert.match(r.stderr, /the memory store keeps no log outside the engine process/)
+  assert.match(r.stderr, /the memory store keeps nothing outside the engine process/)
 })
 
 test('output into a pipe closed early (| head): exit quietly, as a Unix tool does', async () => {

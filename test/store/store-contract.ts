@@ -400,6 +400,23 @@ export function runStoreContract(
           assert.equal(await s.kv.get(other, 'a'), 1)
         }))
 
+      it('keys lists the live keys starting with a prefix, sorted, up to a limit; pattern characters are literal', () =>
+        withStore(async (s, c) => {
+          const ns = `ns-${uid()}`
+          const other = `ns-${uid()}`
+          const inside = ['u:1:b', 'u:1:a', 'u:1:*', 'u:1:%', 'u:1:_x']
+          for (const k of [...inside, 'u:10:a', 'u:2:a', 'g:u:1:a']) await s.kv.set(ns, k, 1)
+          await s.kv.set(other, 'u:1:zz', 1)
+          await s.kv.set(ns, 'u:1:old', 1, c.short)
+          assert.deepEqual(await s.kv.keys(ns, 'u:1:', 100), ['u:1:%', 'u:1:*', 'u:1:_x', 'u:1:a', 'u:1:b', 'u:1:old'])
+          assert.deepEqual(await s.kv.keys(ns, 'u:1:', 2), ['u:1:%', 'u:1:*'])
+          assert.deepEqual(await s.kv.keys(ns, 'u:1:*', 100), ['u:1:*'])
+          assert.deepEqual(await s.kv.keys(ns, '', 100), ['g:u:1:a', 'u:10:a', 'u:1:%', 'u:1:*', 'u:1:_x', 'u:1:a', 'u:1:b', 'u:1:old', 'u:2:a'])
+          assert.deepEqual(await s.kv.keys(`ns-${uid()}`, '', 100), [])
+          await c.expire(async () => (await s.kv.get(ns, 'u:1:old')) === undefined)
+          assert.deepEqual(await s.kv.keys(ns, 'u:1:', 100), ['u:1:%', 'u:1:*', 'u:1:_x', 'u:1:a', 'u:1:b'])
+        }))
+
       it('deletePrefix does not count expired keys', () =>
         withStore(async (s, c) => {
           const ns = `ns-${uid()}`

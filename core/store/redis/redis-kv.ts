@@ -64,5 +64,18 @@ export function createRedisKv(conn: RedisConnection, keys: RedisKeys): KvStore {
       } while (cursor !== '0')
       return deleted
     },
+    /** SCAN as deletePrefix does, every match collected (SCAN may give one twice), then sorted and cut. */
+    async keys(namespace, prefix, limit) {
+      const head = keys.kv(namespace, '')
+      const match = `${escapeGlob(keys.kv(namespace, prefix))}*`
+      const found = new Set<string>()
+      let cursor = '0'
+      do {
+        const [next, batch] = await client.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT)
+        for (const k of batch) found.add(k.slice(head.length))
+        cursor = next
+      } while (cursor !== '0')
+      return [...found].sort().slice(0, limit)
+    },
   }
 }

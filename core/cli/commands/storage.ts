@@ -1,0 +1,151 @@
+/**
+ * `wxengine storage`: read and change what plugins keep in the store, as an operator: a user's points, what a
+ * survey saved, a counter to reset. `<owner>` is a plugin (its `ctx.storage`) or `shared:<area>` (a shared
+ * area's, `ctx.storage.shared(area)`); `--user` picks a user's keys (`ctx.storage.user`), else the plugin-wide
+ * ones. The keys are the plugin's own names: the store's layout (storage-keys.ts) stays inside.
+ *
+ * It works on the project's store beside a running engine (SQLite in WAL mode, or Redis): a plugin reads
+ * the store on each call, so a value set here is what its next message sees.
+ */
+import { MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, MAX_TTL_SECONDS } from '../../plugin/worker-protocol.ts'
+import type { JsonValue } from '../../plugin/plugin-api.ts'
+import { listPluginFolders } from '../../plugin/load-plugin-set.ts'
+import { globalKey, isSharedAreaName, pluginNamespace, sharedNamespace, userKey, userKeyPrefix } from '../../plugin/storage-keys.ts'
+import { didYouMean } from '../../did-you-mean.ts'
+import { shortened } from '../../shown-text.ts'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
+import { openProjectStore } from '../open-project-store.ts'
+
+export type StorageAction = 'list' | 'get' | 'set' | 'delete'
+
+export interface StorageFlags extends GlobalFlags {
+  action: StorageAction
+  owner: string
+  key?: string
+  /** `set`'s value, as JSON text. */
+  value?: string
+  user?: string
+  ttl?: number
+  limit?: number
+  json?: boolean
+}
+
+const SHARED = 'shared:'
+/** Characters of a value the table of `list` shows; `get` (or --json) gives it whole. */
+const SHOWN_VALUE_CHARS = 60
+
+export async function runStorage(flags: StorageFlags, io: Output = stdio): Promise<number> {
+  const config = loadProjectConfig(flags, io)
+  if (!config) return EXIT_USAGE
+  const namespace = namespaceOf(flags.owner, io)
+  if (namespace === undefined) return EXIT_USAGE
+  if (!flags.owner.startsWith(SHARED)) {
+    // Data of a plugin since removed is still data: said, not refused.
+    const folders = listPluginFolders(config.pluginsDir)
+    if (!folders.includes(flags.owner)) io.err(`note: plugin "${flags.owner}" is not in ${shownPath(config.pluginsDir)}${didYouMean(flags.owner, folders)}`)
+  }
+  const problem = checkFlags(flags)
+  if (problem) {
+    io.err(`wxengine storage ${flags.action}: ${problem}`)
+    return EXIT_USAGE
+  }
+  let value: JsonValue | undefined
+  if (flags.action === 'set') {
+    value = parseValue(flags.value ?? '', io)
+    if (value === undefined) return EXIT_USAGE
+  }
+
+  // `set` makes the store when the engine has not yet; reading a store that is not there finds nothing.
+  const opened = await openProjectStore(flags, `storage ${flags.action}`, io, { create: flags.action === 'set', nothingYet: 'nothing stored yet' })
+  if ('exitCode' in opened) return flags.action === 'get' && opened.exitCode === EXIT_OK ? EXIT_FAILED : opened.exitCode
+  const { kv } = opened.store
+  const keyOf = (key: string) => (flags.user === undefined ? globalKey(key) : userKey(flags.user, key))
+  const where = `${flags.owner}${flags.user === undefined ? '' : ` (user ${flags.user})`}`
+  try {
+    switch (flags.action) {
+      case 'list': {
+        const prefix = flags.user === undefined ? globalKey('') : userKeyPrefix(flags.user)
+        const limit = flags.limit ?? 50
+        // One more than shown, to say that there are more.
+        const keys = (await kv.keys(namespace, prefix, limit + 1)).map((k) => k.slice(prefix.length))
+        const shown = keys.slice(0, limit)
+        const rows: Array<{ key: string; value: JsonValue | undefined }> = []
+        for (const key of shown) rows.push({ key, value: await kv.get(namespace, keyOf(key)) })
+        // A key that expired between the two reads is left out.
+        const live = rows.filter((r) => r.value !== undefined)
+        if (flags.json) io.out(JSON.stringify(live))
+        else if (live.length > 0) for (const line of tableLines([['KEY', 'VALUE'], ...live.map((r) => [r.key, shortened(JSON.stringify(r.value), SHOWN_VALUE_CHARS)])], new Set())) io.out(line)
+        if (live.length === 0) io.err(`no keys in ${where}`)
+        if (keys.length > limit) io.err(`more keys than the ${limit} shown: -n sets how many`)
+        return EXIT_OK
+      }
+      case 'get': {
+        const found = await kv.get(namespace, keyOf(flags.key!))
+        if (found === undefined) {
+          io.err(`no key ${JSON.stringify(flags.key)} in ${where}`)
+          return EXIT_FAILED
+        }
+        io.out(flags.json ? JSON.stringify(found) : JSON.stringify(found, null, 2))
+        return EXIT_OK
+      }
+      case 'set':
+        await kv.set(namespace, keyOf(flags.key!), value!, flags.ttl === undefined ? undefined : flags.ttl * 1000)
+        io.err(`set ${JSON.stringify(flags.key)} in ${where}${flags.ttl === undefined ? '' : `, expiring in ${flags.ttl} s`}`)
+        return EXIT_OK
+      case 'delete': {
+        const had = (await kv.get(namespace, keyOf(flags.key!))) !== undefined
+        await kv.delete(namespace, keyOf(flags.key!))
+        io.err(had ? `deleted ${JSON.stringify(flags.key)} in ${where}` : `no key ${JSON.stringify(flags.key)} in ${where}: nothing deleted`)
+        return EXIT_OK
+      }
+    }
+  } catch (e) {
+    io.err(`wxengine storage ${flags.action}: the store failed: ${(e as Error).message}`)
+    return EXIT_FAILED
+  } finally {
+    await opened.store.close()
+  }
+}
+
+/** A plugin's namespace, or a shared area's (`shared:points`); undefined (said) for a name that is neither. */
+function namespaceOf(owner: string, io: Output): string | undefined {
+  if (owner.startsWith(SHARED)) {
+    const area = owner.slice(SHARED.length)
+    if (isSharedAreaName(area)) return sharedNamespace(area)
+    io.err(`wxengine storage: "${area}" is no shared area's name: lowercase letters, digits and hyphens (shared:points)`)
+    return undefined
+  }
+  if (owner === '' || owner.includes(':') || owner.includes('/')) {
+    io.err(`wxengine storage: "${owner}" is neither a plugin's name (its folder in plugins/) nor shared:<area>`)
+    return undefined
+  }
+  return pluginNamespace(owner)
+}
+
+/** What is wrong with the flags for the action, as plugins' storage bounds them; undefined when nothing. */
+function checkFlags(flags: StorageFlags): string | undefined {
+  if (flags.action !== 'list' && (flags.key === undefined || flags.key === '')) return 'a key is needed'
+  if (flags.key !== undefined && flags.key.length > MAX_STORAGE_KEY_CHARS) return `a key is at most ${MAX_STORAGE_KEY_CHARS} characters`
+  if (flags.ttl !== undefined && flags.action !== 'set') return '--ttl is for set'
+  if (flags.ttl !== undefined && !(flags.ttl > 0 && flags.ttl <= MAX_TTL_SECONDS)) return `--ttl is 1 to ${MAX_TTL_SECONDS} seconds`
+  if (flags.limit !== undefined && flags.action !== 'list') return '-n is for list'
+  return undefined
+}
+
+/** `set`'s value: JSON, as a plugin's values are; undefined (said) otherwise. */
+function parseValue(text: string, io: Output): JsonValue | undefined {
+  let value: JsonValue
+  try {
+    value = JSON.parse(text) as JsonValue
+  } catch {
+    io.err(
+      `wxengine storage set: the value is JSON: a number (100), true, a text in double quotes ('"Paris"' in the shell), a list or an object ('{"a":1}'); got ${shortened(JSON.stringify(text), 40)}`,
+    )
+    return undefined
+  }
+  if (text.length > MAX_STORAGE_VALUE_CHARS) {
+    io.err(`wxengine storage set: a value is at most ${MAX_STORAGE_VALUE_CHARS} characters of JSON, as a plugin's is`)
+    return undefined
+  }
+  return value
+}
