@@ -8,6 +8,7 @@ import path from 'node:path'
 import { createLogger } from '../log/logger.ts'
 import { openStore, SQLITE_FILE_NAME } from '../store/open-store.ts'
 import type { Store } from '../store/store.ts'
+import type { EngineConfig } from '../config/config-types.ts'
 import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, type GlobalFlags, type Output } from './cli-context.ts'
 
 export type OpenedStore = { store: Store } | { exitCode: number }
@@ -23,11 +24,12 @@ export async function openProjectStore(
   io: Output,
   /**
    * `create`: make a SQLite store that is not there yet (a write before the engine's first start), instead of
-   * answering `nothingYet` (default "no message log yet") with exit 0.
+   * answering `nothingYet` (default "no message log yet") with exit 0. `config`: the project's, when the
+   * command has read it already (it is not read twice).
    */
-  opts: { create?: boolean; nothingYet?: string } = {},
+  opts: { create?: boolean; nothingYet?: string; config?: EngineConfig } = {},
 ): Promise<OpenedStore> {
-  const config = loadProjectConfig(flags, io)
+  const config = opts.config ?? loadProjectConfig(flags, io)
   if (!config) return { exitCode: EXIT_USAGE }
   if (flags.account !== undefined && !accountNamed(config.accounts, flags.account, command, io)) return { exitCode: EXIT_USAGE }
   if (config.store.kind === 'memory') {

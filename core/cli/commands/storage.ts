@@ -56,7 +56,7 @@ export async function runStorage(flags: StorageFlags, io: Output = stdio): Promi
   }
 
   // `set` makes the store when the engine has not yet; reading a store that is not there finds nothing.
-  const opened = await openProjectStore(flags, `storage ${flags.action}`, io, { create: flags.action === 'set', nothingYet: 'nothing stored yet' })
+  const opened = await openProjectStore(flags, `storage ${flags.action}`, io, { create: flags.action === 'set', nothingYet: 'nothing stored yet', config })
   if ('exitCode' in opened) return flags.action === 'get' && opened.exitCode === EXIT_OK ? EXIT_FAILED : opened.exitCode
   const { kv } = opened.store
   const keyOf = (key: string) => (flags.user === undefined ? globalKey(key) : userKey(flags.user, key))
