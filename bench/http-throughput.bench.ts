@@ -15,11 +15,22 @@
  * earlier commit, with node_modules linked), on the same projects and pushes, in the same rounds. A change
  * is measured against it as a ratio, with the machine's moods shared.
  */
+import { spawnSync } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import v8 from 'node:v8'
 import { buildPool, FILL_POOL_SIZE, FILL_WRAP_MS, hasWrk, makeBenchProject, processCpu, runLoad, runWrk, startServer, WRK_POOL_PER_SECOND, type LoadResult, type PooledRequest } from './support/load.ts'
+
+// A full run holds four pools of up to 720,000 pushes (a safe one ~1 KB): past node's default heap, which
+// ended such a run out of memory. Run again with room, once (the child has it, so it goes on below).
+const HEAP_MB = 12_000
+if (v8.getHeapStatistics().heap_size_limit < (HEAP_MB / 2) * 1024 * 1024) {
+  const options = `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_MB}`.trim()
+  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: options } })
+  process.exit(child.status ?? 1)
+}
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, only: { type: 'string' }, fill: { type: 'string', default: '0' }, baseline: { type: 'string' } } })
 const seconds = Number(values.seconds)
@@ -79,13 +90,21 @@ const useWrk = hasWrk()
 if (fillSeconds > 0 && !useWrk) throw new Error('--fill needs wrk (apt-get install wrk)')
 const poolSize = Math.max(60_000, seconds * (useWrk ? WRK_POOL_PER_SECOND : 15_000))
 const wxPoolSize = fillSeconds > 0 ? Math.max(poolSize, FILL_POOL_SIZE) : poolSize
-console.log(`building ${poolSize} distinct signed pushes per target (safe ones AES-encrypted)...`)
+console.log(`${poolSize} distinct signed pushes per target (safe ones AES-encrypted), built when a target first runs`)
 const projects = { logOn: makeProject(true), logOff: makeProject(false) }
-const pools = {
-  barePlain: buildPool(plainAccount, '/wechat', poolSize),
-  bareSafe: buildPool(safeAccount, '/wechat', poolSize),
-  wxPlain: buildPool(plainAccount, '/wechat/plain', wxPoolSize),
-  wxSafe: buildPool(safeAccount, '/wechat/safe', wxPoolSize),
+// Built when a target first needs one: `--only` builds just its targets' pools.
+const poolSpecs = {
+  barePlain: () => buildPool(plainAccount, '/wechat', poolSize),
+  bareSafe: () => buildPool(safeAccount, '/wechat', poolSize),
+  wxPlain: () => buildPool(plainAccount, '/wechat/plain', wxPoolSize),
+  wxSafe: () => buildPool(safeAccount, '/wechat/safe', wxPoolSize),
+}
+type PoolName = keyof typeof poolSpecs
+const builtPools = new Map<PoolName, PooledRequest[]>()
+function poolOf(name: PoolName): PooledRequest[] {
+  let pool = builtPools.get(name)
+  if (!pool) builtPools.set(name, (pool = poolSpecs[name]()))
+  return pool
 }
 console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model}, ${fillSeconds > 0 ? `${fillSeconds} s fill, then ` : ''}${seconds} s per run, ${rounds} rounds (median), ${connections} connections, load from ${useWrk ? 'wrk (1 thread)' : 'autocannon'}\n`)
 let dataSeq = 0
@@ -99,31 +118,33 @@ const httpOnly = () => startServer(path.join(root, 'bench/servers/wxengine-http-
 const floor = (mode: string) => () => startServer(path.join(root, 'bench/servers/wire-floor.ts'), [], { MODE: mode, TIMESTAMP_WINDOW_S: String(BENCH_TIMESTAMP_WINDOW_S) })
 const co = (mode: string) => () => startServer(path.join(root, 'bench/servers/co-wechat.ts'), [], { MODE: mode })
 
-const targets: Array<{ key: string; name: string; start: () => ReturnType<typeof startServer>; pool: PooledRequest[] }> = [
-  { key: 'koaPlain', name: 'bare Koa (plaintext body)', start: koa, pool: pools.barePlain },
-  { key: 'wxHttpOnly', name: 'wxengine HTTP layer only', start: httpOnly, pool: pools.barePlain },
-  { key: 'wxPlain', name: 'wxengine plaintext', start: engine(projects.logOn), pool: pools.wxPlain },
-  { key: 'wxPlainNoLog', name: 'wxengine plaintext, log off', start: engine(projects.logOff), pool: pools.wxPlain },
-  { key: 'wxPlainDebug', name: 'wxengine plaintext, debug lines', start: engine(projects.logOn, 'debug'), pool: pools.wxPlain },
-  { key: 'floorPlain', name: 'wire work only, plaintext', start: floor('plaintext'), pool: pools.barePlain },
-  { key: 'coPlain', name: 'co-wechat plaintext', start: co('plaintext'), pool: pools.barePlain },
-  { key: 'koaSafe', name: 'bare Koa (safe body)', start: koa, pool: pools.bareSafe },
-  { key: 'wxSafe', name: 'wxengine safe', start: engine(projects.logOn), pool: pools.wxSafe },
-  { key: 'wxSafeNoLog', name: 'wxengine safe, log off', start: engine(projects.logOff), pool: pools.wxSafe },
-  { key: 'floorSafe', name: 'wire work only, safe', start: floor('safe'), pool: pools.bareSafe },
-  { key: 'coSafe', name: 'co-wechat safe', start: co('safe'), pool: pools.bareSafe },
+type Target = { key: string; name: string; start: () => ReturnType<typeof startServer>; pool: PoolName }
+const allTargets: Target[] = [
+  { key: 'koaPlain', name: 'bare Koa (plaintext body)', start: koa, pool: 'barePlain' },
+  { key: 'wxHttpOnly', name: 'wxengine HTTP layer only', start: httpOnly, pool: 'barePlain' },
+  { key: 'wxPlain', name: 'wxengine plaintext', start: engine(projects.logOn), pool: 'wxPlain' },
+  { key: 'wxPlainNoLog', name: 'wxengine plaintext, log off', start: engine(projects.logOff), pool: 'wxPlain' },
+  { key: 'wxPlainDebug', name: 'wxengine plaintext, debug lines', start: engine(projects.logOn, 'debug'), pool: 'wxPlain' },
+  { key: 'floorPlain', name: 'wire work only, plaintext', start: floor('plaintext'), pool: 'barePlain' },
+  { key: 'coPlain', name: 'co-wechat plaintext', start: co('plaintext'), pool: 'barePlain' },
+  { key: 'koaSafe', name: 'bare Koa (safe body)', start: koa, pool: 'bareSafe' },
+  { key: 'wxSafe', name: 'wxengine safe', start: engine(projects.logOn), pool: 'wxSafe' },
+  { key: 'wxSafeNoLog', name: 'wxengine safe, log off', start: engine(projects.logOff), pool: 'wxSafe' },
+  { key: 'floorSafe', name: 'wire work only, safe', start: floor('safe'), pool: 'bareSafe' },
+  { key: 'coSafe', name: 'co-wechat safe', start: co('safe'), pool: 'bareSafe' },
   ...(baseline
-    ? [
-        { key: 'wxPlainBase', name: 'baseline plaintext', start: engine(projects.logOn, 'info', baseline), pool: pools.wxPlain },
-        { key: 'wxSafeBase', name: 'baseline safe', start: engine(projects.logOn, 'info', baseline), pool: pools.wxSafe },
-      ]
+    ? ([
+        { key: 'wxPlainBase', name: 'baseline plaintext', start: engine(projects.logOn, 'info', baseline), pool: 'wxPlain' },
+        { key: 'wxSafeBase', name: 'baseline safe', start: engine(projects.logOn, 'info', baseline), pool: 'wxSafe' },
+      ] satisfies Target[])
     : []),
-].filter((t) => !values.only || values.only.split(',').includes(t.key))
+]
+const targets = allTargets.filter((t) => !values.only || values.only.split(',').includes(t.key))
 const runs = new Map<string, Measured[]>()
 const cpu = (r: Measured) => (r.cpuMainUs === undefined ? '' : `  cpu µs/req: main ${r.cpuMainUs.toFixed(1)}, all threads ${r.cpuAllUs!.toFixed(1)}  page faults/req ${r.faults!.toFixed(3)}`)
 for (let round = 1; round <= rounds; round++) {
   for (const t of targets) {
-    const r = await measure(t.start, t.pool, t.pool === pools.wxPlain || t.pool === pools.wxSafe)
+    const r = await measure(t.start, poolOf(t.pool), t.pool === 'wxPlain' || t.pool === 'wxSafe')
     runs.set(t.key, [...(runs.get(t.key) ?? []), r])
     console.log(`round ${round}  ${t.name.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  non-2xx ${r.non2xx}${cpu(r)}`)
     // A refused request (a stale signature, a wrong route) is answered faster than a real one: such a run would flatter.
