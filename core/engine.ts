@@ -200,6 +200,7 @@ export function createEngine(deps: EngineDeps): Engine {
       ? verifyPostBody(account, req.query, req.body)
       : verifyPost(account, req.query, req.body, Math.floor(now() / 1000), limits.timestampWindowSeconds)
     if (!trusted.ok) return reject(trusted.error, accountId)
+    if (trusted.value.compatibleAsPlain) noteCompatibleAsPlain(accountId)
     const normalized = normalizeMessage(trusted.value.fields)
     if (!normalized.ok) return reject(normalized.error, accountId)
     const message = normalized.value
@@ -233,6 +234,17 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     const r = delivery.reply
     return { status: r.status, contentType: r.contentType, body: r.body }
+  }
+
+  /** Plaintext accounts that were sent a compatible-mode push: said once each, the console and the configuration disagreeing. */
+  const compatibleNoted = new Set<string>()
+  function noteCompatibleAsPlain(accountId: string): void {
+    if (compatibleNoted.has(accountId)) return
+    compatibleNoted.add(accountId)
+    log.warn(
+      { account: accountId, mode: 'plaintext', pushes: 'compatible' },
+      `account "${accountId}" is configured plaintext but WeChat sends in compatible mode (兼容模式 in the console): its pushes are read from their plain fields and answered in plain XML, which WeChat takes in that mode; set encodingAESKey and mode: compatible to take the encrypted copy`,
+    )
   }
 
   /**

@@ -39,6 +39,12 @@ export interface TrustedBody {
   fields: RawFields
   /** The reply must be encrypted the same way. */
   encrypted: boolean
+  /**
+   * A compatible-mode push (plain fields and an Encrypt copy) to a plaintext account, read from its plain
+   * fields and answered in plain XML. The engine says so once per account: the console and the
+   * configuration disagree, which is a step of switching modes or a forgotten one.
+   */
+  compatibleAsPlain?: true
 }
 
 export function verifyPost(
@@ -86,10 +92,17 @@ export function verifyPostBody(account: VerifiedAccount, query: Record<string, s
     if (mode === 'safe') return fail('BAD_QUERY', `account "${account.config.id}" is in safe mode: the request must be encrypted (encrypt_type=aes)`)
     return ok({ fields: outer.value, encrypted: false })
   }
-  // The mode decides, not whether a key is set: plaintext with a key (kept while switching the console)
-  // still takes only plaintext pushes, as the configuration says.
+  // The mode decides, not whether a key is set: a plaintext account (with a key kept while switching the
+  // console, or none) reads and answers plain XML only. The console in 兼容模式 sends the plain message beside
+  // its Encrypt, and WeChat takes a plain answer then ("公众号回复明文或密文均可，不影响现有消息收发"): that
+  // push is served from its plain fields, as in plaintext mode (whose body no signature covers either). One
+  // with Encrypt alone is the console's 安全模式, which cannot be read here: refused, saying what to set.
   if (mode === 'plaintext' || !account.cipher) {
-    return fail('BAD_QUERY', `account "${account.config.id}" is in plaintext mode but the request is encrypted (set mode: compatible to take both)`)
+    if (typeof outer.value.MsgType === 'string') {
+      const { Encrypt: _copy, ...plain } = outer.value
+      return ok({ fields: plain, encrypted: false, compatibleAsPlain: true })
+    }
+    return fail('BAD_QUERY', `account "${account.config.id}" is in plaintext mode but the push is encrypted only (the console is in safe mode): set encodingAESKey and mode: safe, or compatible`)
   }
   const msgSignature = query.msg_signature
   if (!msgSignature) return fail('BAD_SIGNATURE', 'msg_signature is missing from an encrypted request')

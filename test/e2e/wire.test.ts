@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { createCipheriv, randomBytes } from 'node:crypto'
 import http from 'node:http'
 import { computeSignature } from '../../core/verify/signature.ts'
-import { push } from '../../core/testkit/wechat-simulator.ts'
+import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
 import { AES_KEY, startHarness, type Harness } from '../support/engine-harness.ts'
 
 const RULES = `
@@ -249,21 +249,51 @@ describe('wire: request to reply XML', () => {
 
 describe('the mode decides, not whether a key is set (found by a code read)', () => {
   let h: Harness
+  const plainKey = { id: 'plainkey', token: 'plainkeytoken', appId: 'wxplainkey000001', mode: 'plaintext' as const, encodingAESKey: AES_KEY }
+  const plainNoKey = { id: 'plainnokey', token: 'plainnokeytoken', appId: 'wxplainnokey0001', mode: 'plaintext' as const }
   before(async () => {
     // A key kept while the console is switched back: the account says plaintext, and means it.
-    h = await startHarness({ rules: { 'main.yaml': RULES }, accounts: [{ id: 'plainkey', token: 'plainkeytoken', appId: 'wxplainkey000001', mode: 'plaintext', encodingAESKey: AES_KEY }] })
+    h = await startHarness({ rules: { 'main.yaml': RULES }, accounts: [plainKey, plainNoKey] })
   })
   after(() => h.close())
 
-  it('a plaintext account with a key refuses an encrypted push (400 BAD_QUERY, the reason logged) and answers a plain one in plain XML', async () => {
+  /** A push as WeChat sends it when the console is in `consoleMode` (the engine's account may say otherwise). */
+  async function postAsConsole(account: typeof plainKey | typeof plainNoKey, consoleMode: 'compatible' | 'safe', user: string) {
+    const sim = createWeChatSimulator({ account: { ...account, encodingAESKey: AES_KEY, mode: consoleMode } })
+    const req = sim.request(push.text(user, 'hello'))
+    const res = await fetch(`${h.url}/wechat/${account.id}?${req.search}`, { method: 'POST', body: req.body, headers: { 'content-type': 'text/xml' } })
+    return { status: res.status, body: await res.text(), sent: req.body }
+  }
+
+  it('a plaintext account refuses a safe-mode push (Encrypt alone: 400 BAD_QUERY, the reason logged) and answers a plain one in plain XML', async () => {
     const before = h.lines.length
-    const refused = await h.post('plainkey', push.text('user-k', 'hello'), { encrypt: true }).catch((e: Error) => e)
-    assert.ok(refused instanceof Error && /BAD_QUERY/.test(refused.message), String(refused))
+    const refused = await postAsConsole(plainKey, 'safe', 'user-k')
+    assert.equal(refused.status, 400)
+    assert.equal(refused.body, 'BAD_QUERY')
     const logged = h.lines.slice(before).find((l) => l.code === 'BAD_QUERY')
-    assert.match(String(logged?.reason), /account "plainkey" is in plaintext mode but the request is encrypted/)
+    assert.match(String(logged?.reason), /account "plainkey" is in plaintext mode but the push is encrypted only \(the console is in safe mode\): set encodingAESKey and mode: safe/)
     const plain = await h.post('plainkey', push.text('user-k', 'hello'), { encrypt: false })
     assert.equal(plain.status, 200)
     assert.equal(plain.reply?.MsgType, 'text')
     assert.doesNotMatch(plain.body, /<Encrypt>/)
+  })
+
+  it('a compatible-mode push (the console switched first) is answered in plain XML from its plain fields, and the mismatch said once per account', async () => {
+    // 消息加解密说明: in 兼容模式 "公众号回复明文或密文均可，不影响现有消息收发": a plaintext handler keeps working.
+    for (const account of [plainKey, plainNoKey]) {
+      const before = h.lines.length
+      for (const user of ['user-c1', 'user-c2']) {
+        const r = await postAsConsole(account, 'compatible', user)
+        assert.match(r.sent, /<MsgType><!\[CDATA\[text\]\]><\/MsgType>.*<Encrypt>/s, 'the push carries both')
+        assert.equal(r.status, 200, r.body)
+        assert.doesNotMatch(r.body, /<Encrypt>/)
+        assert.match(r.body, /<ToUserName><!\[CDATA\[user-c\d\]\]><\/ToUserName>/)
+        assert.match(r.body, /<MsgType><!\[CDATA\[text\]\]><\/MsgType><Content><!\[CDATA\[Hello /)
+      }
+      const said = h.lines.slice(before).filter((l) => /configured plaintext but WeChat sends in compatible mode/.test(String(l.msg)))
+      assert.equal(said.length, 1, JSON.stringify(h.lines.slice(before)))
+      assert.equal(said[0].account, account.id)
+      assert.equal(said[0].level, 40)
+    }
   })
 })
