@@ -229,7 +229,8 @@ export interface ViewMiniprogramEvent extends EventBase {
   kind: 'view_miniprogram'
   /** The mini program page path. */
   eventKey: string
-  menuId: string
+  /** As on `view`: a push without it is still this event. */
+  menuId?: string
 }
 
 export interface CopyrightCheckEntry {

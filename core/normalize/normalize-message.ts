@@ -279,7 +279,7 @@ function buildMember(kind: KnownKind, b: Base, event: string): InboundMessage {
       }
     }
     case 'view_miniprogram':
-      return { kind, ...b, event, eventKey: str(r, 'EventKey'), menuId: str(r, 'MenuId') }
+      return { kind, ...b, event, eventKey: str(r, 'EventKey'), menuId: optStr(r, 'MenuId') }
     case 'masssend_job_finish':
       return {
         kind,

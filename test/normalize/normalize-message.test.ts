@@ -346,3 +346,14 @@ test('subscribe with a non-qrscene EventKey has no scene but keeps the key', () 
   assert.equal(r.value.scene, undefined)
   assert.equal(r.value.eventKey, 'last_trade_no_123')
 })
+
+test('a menu event without MenuId is still its event: view and view_miniprogram alike (found by a protocol review)', () => {
+  for (const [event, kind] of [['VIEW', 'view'], ['view_miniprogram', 'view_miniprogram']] as const) {
+    const result = normalizeXml(`${base}<MsgType>event</MsgType><Event>${event}</Event><EventKey>pages/index</EventKey>`)
+    assert.ok(result.ok)
+    const m = result.value
+    if (m.kind !== kind) return assert.fail(`${event} became ${m.kind}`)
+    assert.equal(m.eventKey, 'pages/index')
+    assert.equal(m.menuId, undefined)
+  }
+})
