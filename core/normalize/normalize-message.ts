@@ -115,6 +115,8 @@ export function normalizeMessage(raw: RawFields): Result<InboundMessage> {
   if (typeof toUser !== 'string') return missing('ToUserName', toUser)
   const fromUser = raw.FromUserName
   if (typeof fromUser !== 'string') return missing('FromUserName', fromUser)
+  const badId = idProblem('ToUserName', toUser) ?? idProblem('FromUserName', fromUser)
+  if (badId) return fail('MISSING_FIELD', badId)
   const msgType = raw.MsgType
   if (typeof msgType !== 'string') return missing('MsgType', msgType)
   const createTime = intOf(raw.CreateTime)
@@ -140,6 +142,21 @@ export function normalizeMessage(raw: RawFields): Result<InboundMessage> {
   const message = buildMember(kind, base, event ?? '')
   if (problem !== '') return ok(unknownOf(base, msgType, event, problem))
   return ok(message)
+}
+
+/**
+ * Longest ToUserName / FromUserName taken. An OpenID has 28 characters, a gh_ id 15, an AppID 18: room to
+ * spare, and none for what no platform sends. Every message carries its sender into the dedup key, the user's
+ * lock, the session, the message log's row and log lines; a megabyte there (a signed push anyone who saw
+ * one plaintext URL can make) became a megabyte in each (a robustness review).
+ */
+export const MAX_ID_LENGTH = 128
+
+/** Why an id field cannot name an account or a user (empty: every such message one user), or undefined. */
+function idProblem(name: string, value: string): string | undefined {
+  if (value.length === 0) return `${name} is empty`
+  if (value.length > MAX_ID_LENGTH) return `${name} is ${value.length} characters, more than the ${MAX_ID_LENGTH} an id can have`
+  return undefined
 }
 
 function missing(name: string, value: RawValue | undefined): Result<never> {

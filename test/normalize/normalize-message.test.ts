@@ -262,7 +262,16 @@ const MISSING: [string, string, string][] = [
   ['CreateTime not a number', '<ToUserName>g</ToUserName><FromUserName>o</FromUserName><CreateTime>soon</CreateTime><MsgType>text</MsgType>', 'CreateTime is not an integer'],
   ['ToUserName repeated', `<ToUserName>a</ToUserName>${base}<MsgType>text</MsgType>`, 'ToUserName is not text'],
   ['MsgType nested', `${base}<MsgType><A>text</A></MsgType>`, 'MsgType is not text'],
+  // Found by a robustness review: an empty sender made every such message one user (one session, one lock);
+  // a megabyte one went whole into the dedup key, the log row and log lines.
+  ['FromUserName empty', '<ToUserName>g</ToUserName><FromUserName></FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>', 'FromUserName is empty'],
+  ['ToUserName empty', '<ToUserName><![CDATA[]]></ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>', 'ToUserName is empty'],
+  ['FromUserName past 128 characters', `<ToUserName>g</ToUserName><FromUserName>${'o'.repeat(129)}</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>`, 'FromUserName is 129 characters, more than the 128 an id can have'],
 ]
+test('an id of 128 characters is taken', () => {
+  const r = normalizeXml(`<ToUserName>g</ToUserName><FromUserName>${'o'.repeat(128)}</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>1</MsgId>`)
+  assert.ok(r.ok && r.value.kind === 'text' && r.value.fromUser.length === 128)
+})
 for (const [name, inner, reason] of MISSING) {
   test(`MISSING_FIELD: ${name}`, () => {
     assert.deepStrictEqual(normalizeXml(inner), { ok: false, error: { code: 'MISSING_FIELD', reason } })
