@@ -191,7 +191,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const account = accounts.get(accountId)
     if (!account) return unknownAccount(accountId)
     if (req.method === 'GET') {
-      const echo = verifyEndpoint(account, req.query)
+      const echo = verifyEndpoint(account, req.query, Math.floor(now() / 1000), limits.timestampWindowSeconds)
       if (!echo.ok) return reject(echo.error, accountId)
       return { status: 200, contentType: 'text/plain; charset=utf-8', body: echo.value }
     }

@@ -19,15 +19,21 @@ export interface VerifiedAccount {
 
 /**
  * GET: WeChat checks the endpoint; answer echostr only when the signature is right, and 401 otherwise
- * (protocol.md §1), a request missing a parameter included: it cannot be verified either.
+ * (protocol.md §1), a request missing a parameter included: it cannot be verified either. The timestamp
+ * must be inside the replay window, as a push's: every push URL carries a signed (timestamp, nonce) triple,
+ * and without the window any one of them, however old, made the endpoint echo whatever echostr said (a
+ * robustness review). WeChat signs the check when the console's submit is pressed, so it is always fresh.
  */
-export function verifyEndpoint(account: VerifiedAccount, query: Record<string, string | undefined>): Result<string> {
+export function verifyEndpoint(account: VerifiedAccount, query: Record<string, string | undefined>, nowSeconds: number, windowSeconds: number): Result<string> {
   const { signature, timestamp, nonce, echostr } = query
   if (!signature || !timestamp || !nonce || echostr === undefined) {
     // An empty echostr is echoed as given; the other three must have a value.
     const missing = ['signature', 'timestamp', 'nonce', 'echostr'].filter((name) => (name === 'echostr' ? echostr === undefined : !query[name]))
     return fail('BAD_SIGNATURE', `cannot verify the endpoint without ${missing.join(', ')}`)
   }
+  const fresh = checkTimestamp(timestamp, nowSeconds, windowSeconds)
+  // 401 for every check that fails here (protocol.md §1): a timestamp that is no number cannot be verified.
+  if (!fresh.ok) return fresh.error.code === 'BAD_QUERY' ? fail('BAD_SIGNATURE', `cannot verify the endpoint: ${fresh.error.reason}`) : fresh
   if (!verifySignature(account.config.token, timestamp, nonce, signature)) {
     return fail('BAD_SIGNATURE', 'signature does not match the account token')
   }

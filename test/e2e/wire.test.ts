@@ -83,6 +83,21 @@ describe('wire: request to reply XML', () => {
     assert.equal(await res.text(), 'echo-123')
   })
 
+  it('GET verification signed outside the replay window: 401 STALE_TIMESTAMP, echostr not echoed (found by a robustness review)', async () => {
+    // Every push URL carries a signed (timestamp, nonce): without the window any old one made the endpoint echo anything.
+    const before = h.lines.length
+    const stale = h.sim('plain').verification('<html>anything</html>', { timestamp: Math.floor(Date.now() / 1000) - 7200 })
+    let res = await fetch(`${h.url}/wechat/plain?${stale.search}`)
+    assert.equal(res.status, 401)
+    assert.equal(await res.text(), 'STALE_TIMESTAMP')
+    assert.match(String(h.lines.slice(before).find((l) => l.code === 'STALE_TIMESTAMP')?.reason), /s in the past \(window 600 s\)/)
+    const q = new URLSearchParams(h.sim('plain').verification('e').search)
+    q.set('timestamp', 'soon')
+    res = await fetch(`${h.url}/wechat/plain?${q}`)
+    assert.equal(res.status, 401)
+    assert.equal(await res.text(), 'BAD_SIGNATURE')
+  })
+
   it('GET verification missing a parameter: 401, as any request that cannot be verified (protocol.md §1)', async () => {
     const ok = new URLSearchParams(h.sim('plain').verification('echo-456').search)
     for (const name of ['signature', 'timestamp', 'nonce', 'echostr']) {
