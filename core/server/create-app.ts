@@ -8,6 +8,7 @@
  * and, besides WeChat's pushes, what pages inside WeChat ask for (`web`, core/web/: /jssdk-config, /oauth).
  */
 import type Router from '@koa/router'
+import type { IncomingMessage } from 'node:http'
 import Koa from 'koa'
 import type { Engine, EngineEvent } from '../engine.ts'
 import { httpStatusOf, type ErrorCode } from '../errors.ts'
@@ -49,6 +50,13 @@ function endOfTurn(): Promise<void> {
   return turnEnd
 }
 
+/** Whether a request says it has a body (a length above 0, or chunks) that was not read to its end. */
+function bodyUnread(req: IncomingMessage): boolean {
+  if (req.readableEnded) return false
+  const length = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+}
+
 /** Errors of a connection the client broke or left: theirs, not a failure of ours. */
 function isClientGone(err: Error & { code?: string }): boolean {
   const code = err.code ?? ''
@@ -76,10 +84,18 @@ export function createApp(opts: AppOptions): Koa {
     ctx.body = code
   }
 
+  // Whatever answers without reading the request's body (a refusal here, the endpoint check, a web endpoint,
+  // Koa's 404) closes the connection after the answer. Kept open, node went on reading the body, for nothing,
+  // until the request timeout: 10 GB of a PUT's, a connection at a time (a robustness review). Checked where
+  // such answers are made, not in a middleware around every request: a push's path then stays as it was.
+  const closeIfBodyUnread = (ctx: Koa.Context) => {
+    if (bodyUnread(ctx.req)) ctx.set('Connection', 'close')
+  }
   const wechat = async (ctx: Koa.Context, accountId: string | undefined) => {
     const query = readQuery(ctx.querystring)
     if (ctx.method === 'GET') {
       answer(ctx, await engine.handle({ method: 'GET', accountId, query, body: '' }))
+      closeIfBodyUnread(ctx)
       return
     }
     const refused = engine.refuseBeforeBody(accountId, query)
@@ -114,12 +130,18 @@ export function createApp(opts: AppOptions): Koa {
   })
   app.use(async (ctx, next) => {
     const accountId = wechatAccountOf(ctx.path)
-    if (accountId === null) return next()
-    if (accountId === '') return refuse(ctx, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`)
+    if (accountId === null) {
+      await next()
+      return closeIfBodyUnread(ctx)
+    }
+    if (accountId === '') {
+      refuse(ctx, 'UNKNOWN_ACCOUNT', `no account at ${ctx.path.slice(0, 80)}`)
+      return closeIfBodyUnread(ctx)
+    }
     if (ctx.method !== 'GET' && ctx.method !== 'POST') {
       refuse(ctx, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET or POST`, accountId)
       ctx.set('Allow', 'GET, POST')
-      return
+      return closeIfBodyUnread(ctx)
     }
     await wechat(ctx, accountId)
   })

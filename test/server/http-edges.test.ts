@@ -64,6 +64,26 @@ describe('HTTP edges', () => {
     assert.equal(h.events.slice(eventsBefore).filter((e) => e.type === 'rejected').length, 1)
   })
 
+  it('an answer given without reading the body closes the connection: a PUT, an unknown account, the endpoint check, a path of nobody\'s (found by a robustness review)', async () => {
+    // Kept open, node read the announced 100 MB, for nothing, until the request timeout (here 1.5 s).
+    const heads = [
+      ['PUT /wechat/plain', 405],
+      ['POST /wechat/nobody', 404],
+      [`GET /wechat/plain?${signedSearch('plaintoken')}&echostr=e`, 200],
+      ['POST /nothing-here', 404],
+    ] as const
+    for (const [head, status] of heads) {
+      const c = connect(h.url)
+      c.socket.write(`${head} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n${'x'.repeat(1000)}`)
+      const closedAfter = await Promise.race([c.closed, new Promise<number>((r) => setTimeout(() => r(-1), 1_000))])
+      assert.match(c.received(), new RegExp(`^HTTP/1\\.1 ${status} `), head)
+      assert.match(c.received(), /\r\nConnection: close\r\n/i, head)
+      assert.ok(closedAfter >= 0, `${head}: still open after 1 s`)
+      c.socket.destroy()
+    }
+    assert.equal((await h.post('plain', push.text('u-after-unread', 'hello'))).reply?.Content, 'hi')
+  })
+
   it('an idle keep-alive connection outlives the request timeout: it has no request in progress', async () => {
     const c = connect(h.url)
     const get = () => `GET /wechat/plain?${signedSearch('plaintoken')}&echostr=e1 HTTP/1.1\r\nHost: x\r\n\r\n`
