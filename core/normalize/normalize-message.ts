@@ -169,7 +169,10 @@ function unknownOf(b: Base, msgType: string, event: string | undefined, reason: 
     kind: 'unknown',
     ...b,
     msgType,
-    event,
+    // Only on an event push: plugins tell events from a user's messages by `'event' in message` (docs/
+    // plugins.md), and a user's message of a type unknown here, holding the key, was passed on by a dialogue
+    // as an event and went unanswered (a routing review).
+    ...(event !== undefined || msgType.toLowerCase() === 'event' ? { event } : undefined),
     msgId: textOf(raw.MsgId) ?? textOf(raw.MsgID),
     reason,
     fields: raw,

@@ -186,7 +186,7 @@ const EXPECTED: Record<string, Record<string, unknown>> = {
   'event-naming-verify-fail.xml': { kind: 'naming_verify_fail', ...at(1442401061), event: 'naming_verify_fail', failTime: 1442401061, failReason: 'by time' },
   'event-annual-renew.xml': { kind: 'annual_renew', ...at(1442401004), event: 'annual_renew', expiredTime: 1442401004 },
   'event-verify-expired.xml': { kind: 'verify_expired', ...at(1442400900), event: 'verify_expired', expiredTime: 1442400900 },
-  'unknown-type.xml': { kind: 'unknown', ...at(1700000300), msgType: 'hologram', event: undefined, msgId: '6581234567890123466', reason: undefined },
+  'unknown-type.xml': { kind: 'unknown', ...at(1700000300), msgType: 'hologram', msgId: '6581234567890123466', reason: undefined },
   'unknown-event.xml': { kind: 'unknown', ...at(1700000400), msgType: 'event', event: 'WXA_NEW_THING', msgId: undefined, reason: undefined },
 }
 
@@ -365,4 +365,19 @@ test('a menu event without MenuId is still its event: view and view_miniprogram 
     assert.equal(m.eventKey, 'pages/index')
     assert.equal(m.menuId, undefined)
   }
+})
+
+test("an unknown user message has no `event` key, an unknown event push has one: plugins tell them apart by 'event' in message (found by a routing review)", () => {
+  const user = normalizeXml(`${base}<MsgType>hologram</MsgType><MsgId>5</MsgId>`)
+  const misfit = normalizeXml(`${base}<MsgType>text</MsgType><Content>a</Content><Content>b</Content><MsgId>6</MsgId>`)
+  const event = normalizeXml(`${base}<MsgType>event</MsgType><Event>future_event</Event>`)
+  const eventless = normalizeXml(`${base}<MsgType>event</MsgType>`)
+  assert.ok(user.ok && misfit.ok && event.ok && eventless.ok)
+  assert.equal(user.value.kind, 'unknown')
+  assert.equal(misfit.value.kind, 'unknown')
+  assert.equal('event' in user.value, false)
+  assert.equal('event' in misfit.value, false)
+  assert.equal('event' in event.value, true)
+  assert.equal(event.value.kind === 'unknown' && event.value.event, 'future_event')
+  assert.equal('event' in eventless.value, true)
 })

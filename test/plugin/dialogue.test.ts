@@ -10,6 +10,8 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { dialogue, type InboundMessage, type JsonValue, type RuleMatch } from '../../core/plugin/plugin-api.ts'
 import type { SessionOp } from '../../core/plugin/plugin-host-types.ts'
+import { normalizeMessage } from '../../core/normalize/normalize-message.ts'
+import { parseXml } from '../../core/normalize/safe-xml.ts'
 import {
   applySessionOps,
   click,
@@ -270,6 +272,23 @@ describe('while a dialogue is open', () => {
     assert.deepEqual(opsOf(picture), [])
     const news = conversation('pizza', { active: true, state: { asking: 'name', answers: { size: 'S', count: 1 } } })
     assert.equal(textOf(await news.send(image())), 'Please answer in text.', 'a question that is not text is not quoted')
+  })
+
+  test('a message of a type the engine does not know is no event: "please answer in text" too (found by a routing review)', async () => {
+    // Normalized as the engine does: an `unknown` user message held an `event` key, and `'event' in message`
+    // passed it on as an event; nothing answered it and the question stayed open unsaid.
+    for (const xml of ['<MsgType>hologram</MsgType><MsgId>77</MsgId>', '<MsgType>text</MsgType><Content>a</Content><Content>b</Content><MsgId>78</MsgId>']) {
+      const parsed = parseXml(`<xml><ToUserName>gh_1</ToUserName><FromUserName>user-a</FromUserName><CreateTime>1700000000</CreateTime>${xml}</xml>`)
+      assert.ok(parsed.ok)
+      const normalized = normalizeMessage(parsed.value)
+      assert.ok(normalized.ok && normalized.value.kind === 'unknown')
+      const c = conversation('pizza')
+      await c.send(text('pizza'))
+      await c.send(text('s'))
+      const answered = await c.send(normalized.value)
+      assert.equal(textOf(answered), 'Please answer in text. How many S?', xml)
+      assert.deepEqual(opsOf(answered), [])
+    }
   })
 
   test('a cancel word, in any case or width, ends it with the cancelled reply', async () => {
