@@ -18,7 +18,7 @@ import { describeIssues } from './describe-issue.ts'
 import { listRuleFiles, type RuleFileRef } from './list-rule-files.ts'
 import { readMediaFile, type MediaType } from './media-file.ts'
 import { KEYWORD_KINDS, regexLiteralWarning, ruleFileSchema, type KeywordEntry, type TargetEntry } from './rule-file-schema.ts'
-import { parseYamlWithPositions, positionAt } from './yaml-positions.ts'
+import { numberSourceAt, parseYamlWithPositions, positionAt } from './yaml-positions.ts'
 import { checkGroupUses, type GroupUse } from './user-groups-check.ts'
 import { groupNamesByAccount } from '../user-groups.ts'
 
@@ -293,8 +293,12 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
   })
   ;(file.handlers ?? []).forEach((handler, i) => {
     const place = at(['handlers', i])
-    const scene = handler.scene === undefined ? undefined : String(handler.scene)
-    const key = handler.key === undefined ? undefined : String(handler.key)
+    // An id written unquoted is the text written: YAML reads `key: 007` as 7 and `scene: 0x1F` as 31, and
+    // String() of that never matched the EventKey `007` (a routing review).
+    const asWritten = (value: string | number | undefined, field: 'scene' | 'key') =>
+      value === undefined ? undefined : typeof value === 'string' ? value : (numberSourceAt(doc, ['handlers', i, field]) ?? String(value))
+    const scene = asWritten(handler.scene, 'scene')
+    const key = asWritten(handler.key, 'key')
     const which = scene ?? key
     const name = handler.name ?? `${handler.type}${which === undefined ? '' : `:${which}`}@${ref.rel}:${place.line}`
     out.handlers.push({

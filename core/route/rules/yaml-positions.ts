@@ -51,6 +51,15 @@ export function positionAt(
   return { line, column: col }
 }
 
+/**
+ * A number as it was written at `path` (`007`, `0x1F`, `1e3`), when YAML read it as a number: the text an
+ * id written unquoted means. undefined when the node there is not a plain scalar.
+ */
+export function numberSourceAt(doc: Document, path: readonly PropertyKey[]): string | undefined {
+  const node = findNode(doc, path)
+  return isScalar(node) && typeof node.value === 'number' && typeof node.source === 'string' ? node.source : undefined
+}
+
 export type ParsedYaml =
   | { ok: true; doc: Document; lineCounter: LineCounter; data: unknown; warnings: string[] }
   | { ok: false; errors: RuleLoadError[] }

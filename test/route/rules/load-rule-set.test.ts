@@ -362,6 +362,33 @@ describe('loadRuleSet', () => {
     ])
   })
 
+  it('takes an id written unquoted as the text written: key: 007 is "007", not 7 (found by a routing review)', async () => {
+    // YAML reads 007 as 7, 0x1F as 31 and 1e3 as 1000: String() of those never matched the EventKey sent.
+    const dir = await rulesDir({
+      'a.yaml': [
+        'handlers:',
+        '  - {type: click, key: 007, plugin: flow}',
+        '  - type: click',
+        '    key: 0x1F',
+        '    plugin: block',
+        '  - {type: click, key: 1e3, plugin: exp}',
+        '  - {type: scan, scene: 0100, plugin: scene}',
+        '  - {type: click, key: 42, plugin: plain}',
+        '',
+      ].join('\n'),
+    })
+    const result = await loadRuleSet(dir)
+    assert.ok(result.ok)
+    const plugins = (kind: 'click' | 'scan', key: string) => result.ruleSet.matchType('a', kind, key).map((c) => (c.target as { plugin: string }).plugin)
+    assert.deepEqual(plugins('click', '007'), ['flow'])
+    assert.deepEqual(plugins('click', '7'), [])
+    assert.deepEqual(plugins('click', '0x1F'), ['block'])
+    assert.deepEqual(plugins('click', '31'), [])
+    assert.deepEqual(plugins('click', '1e3'), ['exp'])
+    assert.deepEqual(plugins('scan', '0100'), ['scene'])
+    assert.deepEqual(plugins('click', '42'), ['plain'])
+  })
+
   it('notes a regex that cannot be prefiltered: a note, not a warning (it costs microseconds, and is not wrong)', async () => {
     const dir = await rulesDir({ 'a.yaml': 'rules:\n  - {name: digits, keywords: [{regex: "^\\\\d+$"}], plugin: p}\n' })
     const result = await loadRuleSet(dir)
