@@ -14,6 +14,7 @@
 import type { AccountConfig, EngineConfig } from './config/config-types.ts'
 import { createExactlyOnce, type ExactlyOnce } from './dedup/exactly-once.ts'
 import { dedupKeyOf } from './dedup/dedup-key.ts'
+import { createReplayMemory } from './dedup/replay-memory.ts'
 import { httpStatusOf, isBug, type EngineError, type ErrorCode } from './errors.ts'
 import type { Logger } from './log/logger.ts'
 import { createLineBudget, type LineBudget } from './log/line-budget.ts'
@@ -125,6 +126,8 @@ export function createEngine(deps: EngineDeps): Engine {
     // The answer still goes out; a retry meanwhile (on another instance) may get `success` instead of it.
     onUnrecorded: (key, reason) => lines.warn('STORE_UNAVAILABLE unrecorded', { code: 'STORE_UNAVAILABLE', reason, key }, 'answer given but not recorded for retries yet'),
   })
+  // Messages handled whose push could still be replayed: seen again past the reply cache, they are not run.
+  const replays = createReplayMemory()
   const record = createMessageRecorder({
     messageLog: config.log.retentionDays > 0 ? store.log : null,
     log,
@@ -210,9 +213,16 @@ export function createEngine(deps: EngineDeps): Engine {
       lines.warn(`unfit ${message.msgType.toLowerCase()}`, { account: accountId, openId: message.fromUser, msgType: message.msgType, event: message.event, reason: message.reason }, `message kept as unknown: ${message.reason}`)
     }
     const key = dedupKeyOf(accountId, message)
+    const nowSeconds = Math.floor(now() / 1000)
+    // Handled before and no longer in the reply cache (within it, the cached answer is replayed as to a retry).
+    const replayed = replays.seen(key, nowSeconds)
     let delivery
     try {
-      delivery = exactlyOnce.run(key, () => produce(account, message, trusted.value.encrypted, key, started), started + limits.replyBudgetMs)
+      delivery = exactlyOnce.run(
+        key,
+        replayed ? () => refuseReplay(accountId, message, key) : () => produce(account, message, trusted.value.encrypted, key, started),
+        started + limits.replyBudgetMs,
+      )
       if (delivery instanceof Promise) delivery = await delivery
     } catch (e) {
       // The state store is unreachable: we cannot know whether this message already ran elsewhere, so we
@@ -220,6 +230,8 @@ export function createEngine(deps: EngineDeps): Engine {
       drop(accountId, message, key, started, e, 'dropped')
       return SUCCESS
     }
+    // Remembered once answered, not before: a delivery that failed (its claim given up) runs again when retried.
+    if (!delivery.duplicate && !replayed) rememberHandled(key, req.query.timestamp, nowSeconds)
     if (delivery.duplicate) {
       log.debug({ account: accountId, key, waited: delivery.waited }, 'duplicate delivery answered from the reply cache')
       observe({ type: 'duplicate', account: accountId, openId: message.fromUser, key, waited: delivery.waited })
@@ -234,6 +246,22 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     const r = delivery.reply
     return { status: r.status, contentType: r.contentType, body: r.body }
+  }
+
+  /** Remembers a message answered until its push's timestamp leaves the replay window (verified an integer). */
+  function rememberHandled(key: string, timestamp: string | undefined, nowSeconds: number): void {
+    replays.remember(key, Number(timestamp ?? nowSeconds) + limits.timestampWindowSeconds, nowSeconds)
+    const forgotten = replays.overflowed()
+    if (forgotten > 0) {
+      lines.warn('replay memory full', { forgotten, held: replays.size }, 'replay memory full: the oldest handled messages were forgotten before their timestamps left the replay window; a replay of one would run again')
+    }
+  }
+
+  /** A push handled already, replayed past the reply cache: `success`, and a line saying so (dedup/replay-memory.ts). */
+  function refuseReplay(accountId: string, message: InboundMessage, key: string): StoredReply {
+    lines.warn('REPLAYED', { code: 'REPLAYED', account: accountId, openId: message.fromUser, key }, 'push refused as a replay: this message was handled inside the replay window and its answer is no longer cached; answered success, not run again')
+    observe({ type: 'rejected', code: 'REPLAYED', status: 200, account: accountId })
+    return SUCCESS
   }
 
   /** Plaintext accounts that were sent a compatible-mode push: said once each, the console and the configuration disagreeing. */

@@ -49,6 +49,8 @@ export type ErrorCode =
   | 'BAD_XML'
   | 'XML_DTD_FORBIDDEN'
   | 'MISSING_FIELD'
+  /** A push handled already, seen again past the reply cache but inside the replay window: answered `success`, not run (dedup/replay-memory.ts). */
+  | 'REPLAYED'
   | 'BAD_ENCRYPT'
   | 'WRONG_APPID'
   | 'UNKNOWN_ACCOUNT'
