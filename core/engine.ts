@@ -332,11 +332,12 @@ export function createEngine(deps: EngineDeps): Engine {
     const lease = generations.acquire()
     const signal: RouteSignal = { budgetSpent: false }
     const user = `${accountId}\n${message.fromUser}`
-    const route = routingOf(message, info, lease.generation, signal)
+    const route = routingOf(message, info, lease.generation, signal, user)
     let routing: RouteResult | Promise<RouteResult>
     try {
       routing = userQueue.run(user, lockUser ? () => routeUnderFleetLock(accountId, message.fromUser, started, lease.generation, route) : route)
     } catch (e) {
+      routed(user, signal)
       // The session lookup failed at once (the message is dropped, as the caller logs). An unsubscribe's
       // clean-up is still tried, as when the lookup fails later: the store may fail lookups only.
       if (message.kind === 'unsubscribe') userQueue.hold(user, cleanUpAfter(message, accountId, storageNamespacesOf(lease.generation.plugins), Promise.reject(e as Error)))
@@ -346,6 +347,7 @@ export function createEngine(deps: EngineDeps): Engine {
     // The user's next message (a new follow) waits for the clean-up too, or it could find the old session.
     if (message.kind === 'unsubscribe') userQueue.hold(user, cleanUpAfter(message, accountId, storageNamespacesOf(lease.generation.plugins), Promise.resolve(routing)))
     if (!(routing instanceof Promise)) {
+      routed(user, signal)
       lease.release()
       return answerOf(account, message, encrypted, key, started, routing)
     }
@@ -358,10 +360,21 @@ export function createEngine(deps: EngineDeps): Engine {
       started,
       signal,
       routing.finally(() => {
+        routed(user, signal)
         lease.release()
         leave()
       }),
     )
+  }
+
+  /**
+   * Each user's message being routed now (`${account}\n${openId}`), by its signal: a message that spends its
+   * budget queued behind it (user-queue.ts) says whose plugin it waited for. Without that, a newcomer saw a
+   * working plugin answer late after a hung one and nothing pointed at the hung one (a newcomer's walkthrough).
+   */
+  const routingNow = new Map<string, RouteSignal>()
+  function routed(user: string, signal: RouteSignal): void {
+    if (routingNow.get(user) === signal) routingNow.delete(user)
   }
 
   /**
@@ -370,8 +383,11 @@ export function createEngine(deps: EngineDeps): Engine {
    * closure its name with Object.defineProperty, which cost 0.7 µs a message (1.7 % of the main thread in
    * bench/profile-server.ts). A returned arrow has no name to keep.
    */
-  function routingOf(message: InboundMessage, info: AccountInfo, generation: Generation, signal: RouteSignal): (session?: SessionRecord | null) => RouteResult | Promise<RouteResult> {
-    return (session) => routeMessage(message, info, routeDepsOf(generation), signal, session)
+  function routingOf(message: InboundMessage, info: AccountInfo, generation: Generation, signal: RouteSignal, user: string): (session?: SessionRecord | null) => RouteResult | Promise<RouteResult> {
+    return (session) => {
+      routingNow.set(user, signal)
+      return routeMessage(message, info, routeDepsOf(generation), signal, session)
+    }
   }
 
   /** Routing holding the user's lock in the shared store (a fleet), waited for until the reply budget. */
@@ -434,6 +450,9 @@ export function createEngine(deps: EngineDeps): Engine {
       // leaves (handleOrThrow waits for that). Recorded only when the plugin finished, a message whose
       // plugin outlived the process (kill -9, the OOM killer) was in neither the log nor the outbox.
       const running = signal.running
+      // Not routing yet: it waited behind this user's earlier message, whose plugin (if one runs) is named.
+      const ahead = routingNow.get(`${accountId}\n${message.fromUser}`)
+      const behind = ahead !== undefined && ahead !== signal ? (ahead.running?.plugin ?? '') : undefined
       record(accountId, message, key, running && { ...running, reply: null, errors: [] }, 'late', started, undefined, 'log')
       // Held until the late reply is handed to the platform, so idle() (graceful shutdown) cannot resolve
       // in the gap between the plugin finishing and the send starting.
@@ -452,10 +471,15 @@ export function createEngine(deps: EngineDeps): Engine {
         record(accountId, message, key, late, !late.reply && late.errors.length > 0 ? 'failed' : 'no_reply', started)
       }, (e: unknown) => drop(accountId, message, key, started, e, 'after budget')).finally(leave)
       // Says which plugin was slow and on whose message: the line is how an author learns that theirs was.
+      const why = running?.plugin
+        ? `; plugin ${running.plugin} is still working`
+        : behind !== undefined
+          ? `; it waited behind this user's earlier message${behind ? `, whose plugin ${behind} is still working` : ''} (one user's messages run one at a time)`
+          : ''
       lines.warn(
         'budget spent',
-        { account: accountId, openId: message.fromUser, key, budgetMs: limits.replyBudgetMs, plugin: running?.plugin, rule: running?.rule },
-        `reply budget spent: answered success${running?.plugin ? `; plugin ${running.plugin} is still working` : ''}, the reply will go out late`,
+        { account: accountId, openId: message.fromUser, key, budgetMs: limits.replyBudgetMs, plugin: running?.plugin, rule: running?.rule, behindPlugin: behind || undefined },
+        `reply budget spent: answered success${why}, the reply will go out late`,
       )
       // The line may be held (a budget of lines) or below the log level: what needs to know (metrics, `send
       // --local`'s hint) is told by the event, never by the line's wording.

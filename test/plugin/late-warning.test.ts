@@ -16,13 +16,13 @@ const SLOW = `import { definePlugin } from 'wxengine/plugin'
 export default definePlugin({
   name: 'slow',
   async handle() {
-    await new Promise((r) => setTimeout(r, 300))
+    await new Promise((r) => setTimeout(r, 400))
     return 'done'
   },
 })
 `
 before(async () => {
-  project = pluginProject({ plugins: { slow: SLOW }, rules: { 'main.yaml': 'rules:\n  - name: report\n    keywords: [report]\n    plugin: slow\n' } }, 'late-warning')
+  project = pluginProject({ plugins: { slow: SLOW }, rules: { 'main.yaml': 'rules:\n  - name: report\n    keywords: [report]\n    plugin: slow\n  - name: hi\n    keywords: [hi]\n    reply: { type: text, content: hello }\n' } }, 'late-warning')
   client = await createTestClient({ root: project.root, log: memory.logger, config: { limits: { replyBudgetMs: 100 } } })
 })
 after(async () => {
@@ -39,4 +39,23 @@ test('the budget warning says which plugin and rule are still working, and for w
   assert.equal(line.plugin, 'slow')
   assert.equal(line.rule, 'report')
   assert.equal(line.openId, 'o-boss')
+})
+
+test("a message that spent its budget queued behind the user's earlier one names that message's plugin (found by a newcomer's walkthrough)", async () => {
+  // 'hi' is an inline rule: alone it answers at once. Sent while the same user's 'report' is in plugin slow,
+  // it waits its turn past the budget; its line said only "answered success", pointing at nothing.
+  const before = memory.lines.length
+  const [first, second] = await Promise.all([
+    client.send('report', { openId: 'o-queued' }),
+    new Promise((r) => setTimeout(r, 20)).then(() => client.send('hi', { openId: 'o-queued' })),
+  ])
+  assert.equal(first.outcome, 'late')
+  assert.equal(second.outcome, 'late')
+  const lines = memory.lines.slice(before).filter((l) => String(l.msg).startsWith('reply budget spent'))
+  assert.equal(lines.length, 2, JSON.stringify(lines))
+  const queued = lines.find((l) => l.plugin === undefined)
+  assert.ok(queued, JSON.stringify(lines))
+  assert.equal(queued.msg, "reply budget spent: answered success; it waited behind this user's earlier message, whose plugin slow is still working (one user's messages run one at a time), the reply will go out late")
+  assert.equal(queued.behindPlugin, 'slow')
+  assert.equal(queued.openId, 'o-queued')
 })
