@@ -39,7 +39,7 @@ test('a rule with a bad regex and a misspelt key: file:line:col for each, exit 1
   assert.equal(r.code, 1)
   const lines = r.stdout.trim().split('\n')
   assert.equal(lines.length, 2, r.stdout)
-  assert.match(lines[0], /^rules\/broken\.yaml:4:\d+: .*invalid regular expression "\(\[unclosed"/)
+  assert.match(lines[0], /^rules\/broken\.yaml:4:\d+: .*invalid regular expression '\(\[unclosed'/)
   assert.match(lines[1], /^rules\/broken\.yaml:8:\d+: .*prority/)
   assert.match(r.stderr, /2 errors in 1 file; the engine refuses to start/)
 })
@@ -347,7 +347,7 @@ test('a regex with no literal to prefilter on: a note (it runs on every text), w
   writeFileSync(path.join(project.dir, 'rules', 'order.yaml'), "rules:\n  - name: order-number\n    keywords:\n      - regex: '^\\d{8,12}$'\n    plugin: echo\n")
   const r = await project.run(['rules', 'check', '--strict'])
   assert.equal(r.code, 0, r.stdout + r.stderr)
-  assert.match(r.stdout, /^note: rules\/order\.yaml:2: rule "order-number": regex "\^\\\\d\{8,12\}\$" has no literal text every match must contain, so it runs on every message$/m)
+  assert.match(r.stdout, /^note: rules\/order\.yaml:2: rule "order-number": regex '\^\\d\{8,12\}\$' has no literal text every match must contain, so it runs on every message$/m)
   assert.doesNotMatch(r.stdout, /^warning:/m)
   // Not in what a plugin's test or `send --local` prints (warn level).
   const sent = await project.run(['send', '12345678', '--local'])

@@ -32,6 +32,7 @@ import type { AST } from '@eslint-community/regexpp'
 import { getConsumedChars, isPotentiallyZeroLength, type ReadonlyFlags } from 'regexp-ast-analysis'
 import { parse } from './regex-ast.ts'
 import { withoutTrimmedSpace } from './super-linear-time.ts'
+import { shownPattern } from './shown-pattern.ts'
 
 type CharSet = ReturnType<typeof getConsumedChars>['chars']
 
@@ -98,7 +99,7 @@ export function boundedRepetitions(source: string, parsed: AST.Pattern, foldCase
   for (const p of worst.parts) counts.set(p.raw, (counts.get(p.raw) ?? 0) + 1)
   const parts = [...counts].map(([raw, n]) => JSON.stringify(raw) + (n > 1 ? ` x${n}` : '')).join(', ')
   return (
-    `regex ${JSON.stringify(source)} has repetitions in a row that can take the same characters (${parts}` +
+    `regex ${shownPattern(source)} has repetitions in a row that can take the same characters (${parts}` +
     `${worst.fromEveryStart ? ', and, as it is not anchored with ^, the search from every start' : ''}): every way of sharing ` +
     `the text between them is tried, about ${amount(worst.ways)} ways on a text of ${TEXT_LENGTH.toLocaleString('en')} characters that ` +
     `almost matches (about ${seconds(worst.ways)} in V8), so it can stall every account. Make neighbouring parts take different characters ` +

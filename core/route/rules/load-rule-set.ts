@@ -21,6 +21,7 @@ import { KEYWORD_KINDS, regexLiteralWarning, ruleFileSchema, type KeywordEntry, 
 import { numberSourceAt, parseYamlWithPositions, positionAt } from './yaml-positions.ts'
 import { checkGroupUses, type GroupUse } from './user-groups-check.ts'
 import { groupNamesByAccount } from '../user-groups.ts'
+import { shownPattern } from './shown-pattern.ts'
 
 export type LoadRuleSetResult =
   /**
@@ -123,7 +124,7 @@ export async function loadRuleSet(dir: string, opts: LoadRuleSetOptions = {}, re
     const rule = file?.rules.find((r) => r.name === u.rule)
     const where = file && rule ? `${file.file}:${rule.source.line}: ` : ''
     notes.push(
-      `${where}rule "${u.rule}": regex ${JSON.stringify(u.keyword)} has no literal text every match must contain, so it runs on every message`,
+      `${where}rule "${u.rule}": regex ${shownPattern(u.keyword)} has no literal text every match must contain, so it runs on every message`,
     )
   }
   if (opts.newsLimits) warnings.push(...newsCutWarnings(parsed, opts.newsLimits))

@@ -11,6 +11,7 @@ import { KEY_KINDS, SCENE_KINDS } from '../rule-types.ts'
 import { GROUP_NAME } from '../user-groups.ts'
 import { aMediaType, extensionProblem } from './media-file.ts'
 import { slowRegexProblem } from './slow-regex.ts'
+import { shownPattern } from './shown-pattern.ts'
 
 export const KEYWORD_KINDS = ['exact', 'contains', 'prefix', 'regex'] as const
 
@@ -88,8 +89,8 @@ export function regexLiteralWarning(source: string): string | undefined {
   if (new Set(flags).size !== flags.length) return undefined
   const anchored = inner.startsWith('^') || (inner.endsWith('$') && !/(^|[^\\])(\\\\)*\\\$$/.test(inner))
   if (flags === '' && !anchored) return undefined
-  const matches = anchored ? 'it matches no text at all (an anchor after a slash)' : `it matches only texts containing ${JSON.stringify(source)} itself`
-  return `regex ${JSON.stringify(source)} looks like a JavaScript literal /.../${flags}: as written ${matches}; write the pattern alone, ${JSON.stringify(inner)} (case and width are folded by foldCase and foldWidth, on by default)`
+  const matches = anchored ? 'it matches no text at all (an anchor after a slash)' : `it matches only texts containing ${shownPattern(source)} itself`
+  return `regex ${shownPattern(source)} looks like a JavaScript literal /.../${flags}: as written ${matches}; write the pattern alone, ${shownPattern(inner)} (case and width are folded by foldCase and foldWidth, on by default)`
 }
 
 /** Syntax check with the flags the matcher uses (`u`, plus `i` when folding case; `i` never changes validity). */
@@ -99,7 +100,7 @@ export function checkRegex(source: string): string | undefined {
     return undefined
   } catch (e) {
     const detail = (e as Error).message.replace(/^Invalid regular expression: \/.*\/u?: /s, '')
-    return `invalid regular expression ${JSON.stringify(source)}: ${detail} (regexes use the u flag)`
+    return `invalid regular expression ${shownPattern(source)}: ${detail} (regexes use the u flag)`
   }
 }
 

@@ -39,6 +39,7 @@ import { getFirstConsumedChar, type ReadonlyFlags } from 'regexp-ast-analysis'
 import { boundedRepetitions } from './bounded-repetitions.ts'
 import { BOUNDED_PRODUCT, childrenOf, parse } from './regex-ast.ts'
 import { superLinearTime } from './super-linear-time.ts'
+import { shownPattern } from './shown-pattern.ts'
 
 /** The matcher's flags: `u` always, `i` when folding case (the default); folding can only add overlaps. */
 const FLAGS: ReadonlyFlags = { unicode: true, ignoreCase: true }
@@ -74,7 +75,7 @@ export function checkOverlappingAlternatives(source: string): string | undefined
 function nestedRepetition(source: string, pattern: AST.Pattern): string | undefined {
   if (!nestsRepetition(pattern, 0, 1)) return undefined
   return (
-    `regex ${JSON.stringify(source)} repeats a repeated part (like (a+)+): on a text that almost matches it can run for ` +
+    `regex ${shownPattern(source)} repeats a repeated part (like (a+)+): on a text that almost matches it can run for ` +
     'seconds and stall every account. Rewrite it without the nested repetition, or add trusted: true to this keyword if you are sure'
   )
 }
@@ -101,7 +102,7 @@ function overlappingAlternatives(source: string, pattern: AST.Pattern): string |
   if (!found) return undefined
   const [a, b] = found
   return (
-    `regex ${JSON.stringify(source)} repeats a choice whose alternatives ${JSON.stringify(a.raw)} and ${JSON.stringify(b.raw)} can match ` +
+    `regex ${shownPattern(source)} repeats a choice whose alternatives ${shownPattern(a.raw)} and ${shownPattern(b.raw)} can match ` +
     'the same text: on a text that almost matches it can run for seconds and stall every account. Make the alternatives start ' +
     'differently or merge them into one character class, or add trusted: true to this keyword if you are sure'
   )

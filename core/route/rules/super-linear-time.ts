@@ -19,6 +19,7 @@
 import type { AST } from '@eslint-community/regexpp'
 import { BOUNDED_PRODUCT, childrenOf, parse } from './regex-ast.ts'
 import { worstCaseOf, type WorstCase } from './regex-worst-case.ts'
+import { shownPattern } from './shown-pattern.ts'
 
 /** Repetitions in a row that may take the same text: from three of them a regex can stall on a long text. */
 const REFUSED_DEGREE = 3
@@ -39,7 +40,7 @@ export function superLinearTime(source: string, parsed: AST.Pattern, foldCase: b
   const parts = worst.kind === 'polynomial' || worst.kind === 'exponential' ? worst.hot.map((h) => JSON.stringify(h)).join(', ') : ''
   if (worst.kind === 'exponential') {
     return (
-      `regex ${JSON.stringify(source)} can take time exponential in the text's length (its parts ${parts} can take the same ` +
+      `regex ${shownPattern(source)} can take time exponential in the text's length (its parts ${parts} can take the same ` +
       'characters in many ways): on a text that almost matches it can run for seconds and stall every account. Rewrite it so each ' +
       'part takes characters the others cannot, or add trusted: true to this keyword if you are sure'
     )
@@ -48,7 +49,7 @@ export function superLinearTime(source: string, parsed: AST.Pattern, foldCase: b
   const power = worst.degree === 3 ? 'cube' : `${worst.degree}th power`
   const anchored = anchoredAtStart(pattern)
   return (
-    `regex ${JSON.stringify(source)} has ${worst.degree} repetitions in a row that can take the same characters ` +
+    `regex ${shownPattern(source)} has ${worst.degree} repetitions in a row that can take the same characters ` +
     `(${parts}${anchored ? '' : ', and, as it is not anchored with ^, the search from every start'}): its time grows with the ${power} ` +
     "of the text's length, so on a long text that almost matches it can stall every account for seconds. Make neighbouring parts take " +
     `different characters (\\S+ before \\s+, not .*)${anchored ? '' : ', anchor it with ^'}, or add trusted: true to this keyword if you are sure`
