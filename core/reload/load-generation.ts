@@ -12,7 +12,7 @@ import type { PluginServices, PluginSet } from '../plugin/plugin-host-types.ts'
 import { sharedFolderNote } from '../plugin/shared-code-folders.ts'
 import { didYouMean } from '../did-you-mean.ts'
 import { formatRuleErrors, loadRuleSet, ruleSetOptionsOf, type MediaResolver, type RuleFilesReader } from '../route/rules/load-rule-set.ts'
-import type { RuleSet } from '../route/rule-types.ts'
+import { namedAt, type RuleSet } from '../route/rule-types.ts'
 import { userGroupIndexOf, type UserGroupIndex } from '../route/user-groups.ts'
 import { loginLinkSettingsOf, type LoginLinkSettings } from '../web/login-link.ts'
 
@@ -63,7 +63,7 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     // Left out on purpose by a test of one plugin: not news in every test file (a plugin author's review).
     if (leftOut.includes(name)) continue
     if (config.plugins[name]?.enabled === false) disabled.push(name)
-    else warnings.push(`rules refer to plugin "${name}", which is not in ${config.pluginsDir}${sharedFolderNote(name)}${didYouMean(name, set.names())}`)
+    else warnings.push(`rules refer to plugin "${name}"${namedAt(rules.ruleSet.pluginUses(name), config.rulesDir)}, which is not in ${config.pluginsDir}${sharedFolderNote(name)}${didYouMean(name, set.names())}`)
   }
   // One line for them all.
   if (disabled.length > 0) {

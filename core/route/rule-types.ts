@@ -108,6 +108,21 @@ export interface TypeHandler {
   source: SourceRef
 }
 
+/** One place a rule set names a plugin (RuleSet.pluginUses). */
+export type PluginUse = { kind: 'rule' | 'handler'; name: string; source: SourceRef } | { kind: 'system'; reply: keyof SystemReplies; account: string }
+
+/**
+ * ` (rule "ghost" at rules/a.yaml:4, the default reply)`: where a plugin is named, for a warning that it is
+ * not there; '' when nowhere. `rulesDir` is the rules folder as the warning shows paths. Three at most.
+ */
+export function namedAt(uses: readonly PluginUse[], rulesDir: string): string {
+  if (uses.length === 0) return ''
+  const shown = uses.slice(0, 3).map((u) =>
+    u.kind === 'system' ? `the ${u.reply} reply${u.account === '*' ? '' : ` of account ${u.account}`}` : `${u.kind} "${u.name}" at ${rulesDir}/${u.source.file}:${u.source.line}`,
+  )
+  return ` (${shown.join(', ')}${uses.length > 3 ? ` and ${uses.length - 3} more` : ''})`
+}
+
 export interface SystemReplies {
   welcome?: RuleTarget
   default?: RuleTarget
@@ -136,6 +151,12 @@ export interface RuleSet {
   readonly size: { textRules: number; keywords: number; typeHandlers: number }
   /** Every plugin name the set refers to (checked against the loaded plugins). */
   pluginNames(): string[]
+  /**
+   * Where the set sends messages to plugin `name`, for warnings about a plugin that is not there: the rules
+   * and handlers (with their file, relative to the rules folder, and line), then the system replies (`welcome`,
+   * `default` or `error`, and their account scope).
+   */
+  pluginUses(name: string): PluginUse[]
   /**
    * The words `account`'s rules are written to answer, as written: its text rules' exact keywords and its
    * handlers' keys (menu events) and scenes. For "did you mean" (menu check) only: whether one answers a given

@@ -56,7 +56,7 @@ test('a rule naming a plugin that is not there, close to one that is: did you me
   writeFileSync(path.join(project.dir, 'rules', 'typo.yaml'), 'rules:\n  - name: typo\n    keywords: [typo]\n    plugin: ecko\n')
   const r = await project.run(['rules', 'check'])
   assert.equal(r.code, 0, r.stderr)
-  assert.match(r.stdout, /^warning: rules send messages to plugin "ecko", but plugins\/ecko\/index\.ts does not exist \(did you mean "echo"\?\)$/m)
+  assert.match(r.stdout, /^warning: rules send messages to plugin "ecko" \(rule "typo" at rules\/typo\.yaml:2\), but plugins\/ecko\/index\.ts does not exist \(did you mean "echo"\?\)$/m)
 })
 
 test('a YAML syntax error names its line', async () => {
@@ -71,7 +71,7 @@ test('rules sending messages to a missing plugin: a warning saying how to create
   const r = await project.run(['rules', 'check'])
   assert.equal(r.code, 0, r.stderr)
   assert.match(r.stdout, /^rules: ok, 3 text rules/)
-  assert.match(r.stdout, /^warning: rules send messages to plugin "weather", but plugins\/weather\/index\.ts does not exist \(create it with: wxengine plugin new weather\)$/m)
+  assert.match(r.stdout, /^warning: rules send messages to plugin "weather" \(rule "weather" at rules\/more\.yaml:2\), but plugins\/weather\/index\.ts does not exist \(create it with: wxengine plugin new weather\)$/m)
 })
 
 test('--root points at the project from elsewhere, and another rules directory can be checked', async () => {
@@ -407,11 +407,11 @@ test('a plugin importing a shared folder passes; a rule or settings naming a sha
   const r = await project.run(['rules', 'check'])
   assert.equal(r.code, 0, r.stderr)
   const note = '\\(a folder whose name starts with _ holds code plugins share; it is not loaded as a plugin\\)'
-  assert.match(r.stdout, new RegExp(`^warning: rules send messages to plugin "_shared", which is not in plugins ${note}$`, 'm'))
+  assert.match(r.stdout, new RegExp(`^warning: rules send messages to plugin "_shared" \\(rule "shared" at rules/shared\\.yaml:2\\), which is not in plugins ${note}$`, 'm'))
   assert.match(r.stdout, new RegExp(`^warning: engine\\.config\\.ts has settings for plugin "_shared", which is not in plugins ${note}: they apply to nothing$`, 'm'))
   // The engine agrees: it loads no plugin "_shared", and says so with the same note.
   const sent = await project.run(['send', 'shared', '--local'])
-  assert.match(sent.stderr, new RegExp(`rules refer to plugin "_shared", which is not in .*plugins ${note}`))
+  assert.match(sent.stderr, new RegExp(`rules refer to plugin "_shared" \\(rule "shared" at .*rules/shared\\.yaml:2\\), which is not in .*plugins ${note}`))
 })
 
 test('a rule naming a folder the engine skips (.drafts) or one deeper (echo/inner): a warning, even with an index.ts, as the engine warns', async () => {
@@ -421,8 +421,8 @@ test('a rule naming a folder the engine skips (.drafts) or one deeper (echo/inne
   const r = await project.run(['rules', 'check'])
   assert.equal(r.code, 0, r.stderr)
   const note = '\\(plugins are the folders directly in it whose names do not start with \\. or _\\)'
-  assert.match(r.stdout, new RegExp(`^warning: rules send messages to plugin "\\.drafts", which is not in plugins ${note}`, 'm'))
-  assert.match(r.stdout, new RegExp(`^warning: rules send messages to plugin "echo/inner", which is not in plugins ${note}`, 'm'))
+  assert.match(r.stdout, new RegExp(`^warning: rules send messages to plugin "\\.drafts" \\(rule "drafts" at rules/skipped\\.yaml:2\\), which is not in plugins ${note}`, 'm'))
+  assert.match(r.stdout, new RegExp(`^warning: rules send messages to plugin "echo/inner" \\(rule "deeper" at rules/skipped\\.yaml:3\\), which is not in plugins ${note}`, 'm'))
   const sent = await project.run(['send', 'drafts', '--local'])
-  assert.match(sent.stderr, /rules refer to plugin "\.drafts", which is not in /)
+  assert.match(sent.stderr, /rules refer to plugin "\.drafts" \(rule "drafts" at .*rules\/skipped\.yaml:2\), which is not in /)
 })

@@ -22,6 +22,7 @@ import { entryFileOf } from '../../plugin/read-plugin-folder.ts'
 import { checkMediaAccounts } from '../../platform/media-uploads.ts'
 import { formatRuleErrors, loadRuleSet, ruleSetOptionsOf } from '../../route/rules/load-rule-set.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
+import { namedAt } from '../../route/rule-types.ts'
 
 export interface RulesCheckFlags extends GlobalFlags {
   dir?: string
@@ -61,21 +62,23 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   const folders = listPluginFolders(config.pluginsDir)
   for (const name of loaded.ruleSet.pluginNames()) {
     const folder = path.join(config.pluginsDir, name)
+    // Where it is named, as every other rules problem is placed: "rule "book" at rules/a.yaml:4".
+    const at = namedAt(loaded.ruleSet.pluginUses(name), shown(dir))
     if (isSharedCodeFolder(name)) {
-      warnings.push(`rules send messages to plugin "${name}", which is not in ${shown(config.pluginsDir)}${sharedFolderNote(name)}`)
+      warnings.push(`rules send messages to plugin "${name}"${at}, which is not in ${shown(config.pluginsDir)}${sharedFolderNote(name)}`)
     } else if (!entryFileOf(folder)) {
       warnings.push(
-        `rules send messages to plugin "${name}", but ${shown(folder)}/index.ts does not exist` +
+        `rules send messages to plugin "${name}"${at}, but ${shown(folder)}/index.ts does not exist` +
           (didYouMean(name, folders) || ` (create it with: wxengine plugin new ${name})`),
       )
     } else if (!folders.includes(name)) {
       // A folder there that the load skips (.drafts) or one deeper (a/b): the engine loads no such plugin.
       warnings.push(
-        `rules send messages to plugin "${name}", which is not in ${shown(config.pluginsDir)} (plugins are the folders directly in it ` +
+        `rules send messages to plugin "${name}"${at}, which is not in ${shown(config.pluginsDir)} (plugins are the folders directly in it ` +
           `whose names do not start with . or _)${didYouMean(name, folders)}`,
       )
     } else if (config.plugins[name]?.enabled === false) {
-      warnings.push(`rules send messages to plugin "${name}", which engine.config.ts disables`)
+      warnings.push(`rules send messages to plugin "${name}"${at}, which engine.config.ts disables`)
     }
   }
   for (const { message } of settingsWithoutFolder(config.plugins, folders, shown(config.pluginsDir))) warnings.push(message)

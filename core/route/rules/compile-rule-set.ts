@@ -3,7 +3,7 @@
  * handlers are dropped here, so they can never match. Input must be valid (loadRuleSet checks it);
  * an invalid regex here is a bug and throws.
  */
-import type { Candidate, RuleSet, RuleTarget, SystemReplies, TextRule, TypeHandler } from '../rule-types.ts'
+import type { Candidate, PluginUse, RuleSet, RuleTarget, SystemReplies, TextRule, TypeHandler } from '../rule-types.ts'
 import type { MessageKind } from '../../normalize/message-types.ts'
 import { compareRuleOrder, sortIndicesByRuleOrder } from './rule-order.ts'
 import { argsOf, buildTextMatcher, type OrderedCandidate, type OrderedRule, type TextMatcher } from './text-matcher.ts'
@@ -128,6 +128,17 @@ export function compileRuleSet(
     },
 
     pluginNames: () => pluginNames.slice(),
+    pluginUses: (name) => {
+      const named = (t: RuleTarget | undefined) => t !== undefined && 'plugin' in t && t.plugin === name
+      const uses: PluginUse[] = [
+        ...enabledRules.filter((r) => named(r.target)).map((r): PluginUse => ({ kind: 'rule', name: r.name, source: r.source })),
+        ...enabledHandlers.filter((h) => named(h.target)).map((h): PluginUse => ({ kind: 'handler', name: h.name, source: h.source })),
+      ]
+      for (const [account, replies] of Object.entries(system)) {
+        for (const reply of ['welcome', 'default', 'error'] as const) if (named(replies[reply])) uses.push({ kind: 'system', reply, account })
+      }
+      return uses
+    },
     literalKeys: (account) => [...new Set(scopesOf(account).flatMap((scope) => [...literalsOf(scope)]))],
     unfilteredRegexes,
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { formatRuleErrors, loadRuleSet } from '../../../core/route/rules/index.ts'
 import { parseRuleFile } from '../../../core/route/rules/load-rule-set.ts'
 import { missingRulesDirWarning } from '../../../core/route/rules/list-rule-files.ts'
-import type { RuleLoadError } from '../../../core/route/rule-types.ts'
+import { namedAt, type RuleLoadError } from '../../../core/route/rule-types.ts'
 import { tempRulesDirs } from '../../support/rules-dir.ts'
 
 const rulesDir = tempRulesDirs('rules')
@@ -397,6 +397,22 @@ describe('loadRuleSet', () => {
     assert.equal(result.notes.length, 1)
     assert.ok(result.notes[0].startsWith(`${join(dir, 'a.yaml')}:2: rule "digits": regex '^\\d+$' has no literal`), result.notes[0])
     assert.match(result.notes[0], /runs on every message$/)
+  })
+})
+
+describe('where a plugin is named (pluginUses, for the warning that it is not there; a newcomer\'s walkthrough)', () => {
+  it('rules and handlers with file and line, then the system replies with their account', async () => {
+    const dir = await rulesDir({
+      'a.yaml': 'rules:\n  - { name: book, keywords: [book], plugin: ghost }\n  - { name: other, keywords: [x], plugin: real }\nhandlers:\n  - { type: click, key: K, plugin: ghost }\ndefault: { plugin: ghost }\n',
+      'shop/b.yaml': 'welcome: { plugin: ghost }\n',
+    })
+    const result = await loadRuleSet(dir, { accounts: ['shop'] })
+    assert.ok(result.ok)
+    const uses = result.ruleSet.pluginUses('ghost')
+    assert.equal(namedAt(uses, 'rules'), ' (rule "book" at rules/a.yaml:2, handler "click:K@a.yaml:5" at rules/a.yaml:5, the default reply and 1 more)')
+    assert.equal(namedAt(uses.slice(3), 'rules'), ' (the welcome reply of account shop)')
+    assert.deepEqual(result.ruleSet.pluginUses('real').map((u) => u.kind), ['rule'])
+    assert.equal(namedAt(result.ruleSet.pluginUses('nobody'), 'rules'), '')
   })
 })
 
