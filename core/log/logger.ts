@@ -13,7 +13,8 @@ export interface LoggerOptions {
   level?: string
   /**
    * Readable lines instead of JSON: on stdout (`wxengine dev`), or on stderr where stdout belongs to
-   * something else (a test reporter), written at once, in colour only on a terminal.
+   * something else (a test reporter), written at once; in colour only on a terminal (`wxengine dev > file`
+   * wrote colour codes into the file: a newcomer's walkthrough).
    */
   pretty?: boolean | 'stderr'
   destination?: DestinationStream
@@ -25,7 +26,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   if (opts.pretty) {
     // A stream in this thread, not a pino transport: transports load a file by path, which the single
     // binary does not have.
-    const output = opts.pretty === 'stderr' ? { destination: 2, sync: true, colorize: Boolean(process.stderr.isTTY) } : { colorize: true }
+    const output = opts.pretty === 'stderr' ? { destination: 2, sync: true, colorize: Boolean(process.stderr.isTTY) } : { colorize: Boolean(process.stdout.isTTY) }
     return pino({ level, base: undefined }, pretty({ translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', ...output }))
   }
   // Lines are collected (LineBatch: sonic-boom's own buffering costs 2 µs a line) and written in batches of
