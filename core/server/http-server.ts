@@ -32,6 +32,7 @@ export function createHttpServer(handler: http.RequestListener, opts: HttpServer
     (req, res) => {
       // Still served (the client sent it before it could know), but told not to send another here.
       if (draining.has(server)) res.shouldKeepAlive = false
+      answering.set(req.socket, res)
       handler(req, res)
     },
   )
@@ -88,6 +89,14 @@ export function answeredByServer(socket: Duplex): boolean {
   return answeredHere.has(socket)
 }
 
+/**
+ * Each connection's latest request's response. What follows a request on its connection may be garbage
+ * (pipelined by a broken client, or a Content-Length too short leaving the rest of a body): node's parser
+ * fails on it while that request is still being answered, and a 400 written then went out ahead of the
+ * answer, which was lost though the message had run (a robustness review).
+ */
+const answering = new WeakMap<Duplex, http.ServerResponse>()
+
 /** Node's own answers to the same errors, plus a log line and a metric. */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, opts: HttpServerOptions, lines: LineBudget): void {
   const reason = `${err.code ?? 'error'}: ${err.message}`
@@ -102,6 +111,14 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, opts: Htt
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : (httpStatusOf[code] ?? 400)
   lines.warn(code, { code, reason, status }, `request refused: ${reason}`)
   opts.observe?.({ type: 'rejected', code, status })
+  // A request before the garbage, read whole and being answered: its answer goes out first, then the
+  // connection ends. (Not for a timeout: that request is the one still arriving, and the 408 is its answer.)
+  const pending = answering.get(socket)
+  if (code !== 'REQUEST_TIMEOUT' && pending && !pending.writableFinished && pending.req.complete) {
+    pending.shouldKeepAlive = false
+    pending.once('close', () => socket.destroy())
+    return
+  }
   answeredHere.add(socket)
   // Only when nothing of an answer went out yet (node's rule too); destroyed without the error, which would
   // otherwise reach Koa's handler as a failure of ours.

@@ -84,6 +84,21 @@ describe('HTTP edges', () => {
     assert.equal((await h.post('plain', push.text('u-after-unread', 'hello'))).reply?.Content, 'hi')
   })
 
+  it('garbage after a whole request on its connection: the request is answered first, then the connection ends, with a line (found by a robustness review)', async () => {
+    // A 400 written when the parser failed on the garbage went out ahead of the answer, which was lost
+    // though the message had run.
+    const before = h.lines.length
+    const req = h.sim('plain').request(push.text('u-pipelined', 'hello'))
+    const c = connect(h.url)
+    c.socket.write(`POST /wechat/plain?${req.search} HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: ${Buffer.byteLength(req.body)}\r\n\r\n${req.body}GARBAGE\r\n\r\n`)
+    const closedAfter = await Promise.race([c.closed, new Promise<number>((r) => setTimeout(() => r(-1), 3_000))])
+    assert.ok(closedAfter >= 0, 'the connection ended')
+    assert.match(c.received(), /^HTTP\/1\.1 200 /, c.received())
+    assert.match(c.received(), /<Content><!\[CDATA\[hi\]\]><\/Content>/)
+    assert.doesNotMatch(c.received(), /400 Bad Request/)
+    assert.ok(h.lines.slice(before).some((l) => l.code === 'BAD_HTTP'), 'the garbage is said')
+  })
+
   it('an idle keep-alive connection outlives the request timeout: it has no request in progress', async () => {
     const c = connect(h.url)
     const get = () => `GET /wechat/plain?${signedSearch('plaintoken')}&echostr=e1 HTTP/1.1\r\nHost: x\r\n\r\n`
