@@ -28,15 +28,32 @@ export function createHttpServer(handler: http.RequestListener, opts: HttpServer
       headersTimeout: opts.requestTimeoutMs,
       // How often node checks the two timeouts above: its default, 30 s, let a stalled request live 40 s.
       connectionsCheckingInterval: 1_000,
+      // Checked below instead, to say so: node answered an HTTP/1.1 request without Host 400 in silence.
+      requireHostHeader: false,
     },
     (req, res) => {
       // Still served (the client sent it before it could know), but told not to send another here.
       if (draining.has(server)) res.shouldKeepAlive = false
+      if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+        return refuseRequest(res, 400, 'an HTTP/1.1 request without a Host header', opts, lines)
+      }
       answering.set(req.socket, res)
       handler(req, res)
     },
   )
   const lines = opts.lines ?? createLineBudget(opts.log)
+  // What node would answer by itself, in silence (a robustness review): an Expect other than 100-continue
+  // (417), and CONNECT (it closed the connection without a word). Each now gets its line and metric too.
+  server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) =>
+    refuseRequest(res, 417, `Expect: ${String(req.headers.expect).slice(0, 40)} is not one this server meets`, opts, lines),
+  )
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
+    const reason = 'CONNECT is not GET or POST'
+    lines.warn('METHOD_NOT_ALLOWED', { code: 'METHOD_NOT_ALLOWED', reason, status: 405 }, `request refused: ${reason}`)
+    opts.observe?.({ type: 'rejected', code: 'METHOD_NOT_ALLOWED', status: 405 })
+    socket.on('error', () => socket.destroy())
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, POST\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+  })
   // Longer than typical proxies' idle timeouts, so nginx never reuses a socket we just closed. An idle
   // keep-alive connection has no request in progress: the request timeout does not apply to it.
   server.keepAliveTimeout = 65_000
@@ -96,6 +113,15 @@ export function answeredByServer(socket: Duplex): boolean {
  * answer, which was lost though the message had run (a robustness review).
  */
 const answering = new WeakMap<Duplex, http.ServerResponse>()
+
+/** A request refused here, before Koa: its status, a line and a metric, and the connection closed. */
+function refuseRequest(res: http.ServerResponse, status: number, reason: string, opts: HttpServerOptions, lines: LineBudget): void {
+  const code: ErrorCode = 'BAD_HTTP'
+  lines.warn(code, { code, reason, status }, `request refused: ${reason}`)
+  opts.observe?.({ type: 'rejected', code, status })
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' })
+  res.end(code)
+}
 
 /** Node's own answers to the same errors, plus a log line and a metric. */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, opts: HttpServerOptions, lines: LineBudget): void {

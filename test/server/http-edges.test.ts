@@ -99,6 +99,27 @@ describe('HTTP edges', () => {
     assert.ok(h.lines.slice(before).some((l) => l.code === 'BAD_HTTP'), 'the garbage is said')
   })
 
+  it('what node answered by itself in silence gets a line and a metric: an unmet Expect, no Host, CONNECT (found by a robustness review)', async () => {
+    const cases = [
+      [`POST /wechat/plain?${signedSearch('plaintoken')} HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 6\r\n\r\n<xml/>`, 417, 'BAD_HTTP', /Expect: 200-ok/],
+      [`GET /wechat/plain HTTP/1.1\r\n\r\n`, 400, 'BAD_HTTP', /without a Host header/],
+      ['CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n', 405, 'METHOD_NOT_ALLOWED', /CONNECT is not GET or POST/],
+    ] as const
+    for (const [raw, status, code, reason] of cases) {
+      const before = h.lines.length
+      const eventsBefore = h.events.length
+      const c = connect(h.url)
+      c.socket.write(raw)
+      const closedAfter = await Promise.race([c.closed, new Promise<number>((r) => setTimeout(() => r(-1), 3_000))])
+      assert.ok(closedAfter >= 0, `${status}: the connection ended`)
+      assert.match(c.received(), new RegExp(`^HTTP/1\\.1 ${status} `), c.received())
+      const line = h.lines.slice(before).find((l) => l.code === code)
+      assert.ok(line && reason.test(String(line.reason)), JSON.stringify(h.lines.slice(before)))
+      assert.ok(h.events.slice(eventsBefore).some((e) => e.type === 'rejected' && e.code === code && e.status === status))
+    }
+    assert.equal((await h.post('plain', push.text('u-after-silent', 'hello'))).reply?.Content, 'hi')
+  })
+
   it('an idle keep-alive connection outlives the request timeout: it has no request in progress', async () => {
     const c = connect(h.url)
     const get = () => `GET /wechat/plain?${signedSearch('plaintoken')}&echostr=e1 HTTP/1.1\r\nHost: x\r\n\r\n`
