@@ -106,9 +106,9 @@ export function whatAnswers(message: InboundMessage, ctx: AnswerContext): Answer
     const via = candidate.match.via
     if (handledBy === 'default' || handledBy === 'error' || handledBy === 'welcome') {
       if (!answered) steps.push({ handledBy, rule: candidate.rule, via, by: `${handledBy} reply`, target, ...(skipped ? { skipped } : {}) })
-      // A system reply whose media file has no media_id is skipped as a rule's is, and nothing follows it in
-      // the router's walk: the push gets no reply.
-      if (!noMedia) otherwise = `the ${handledBy} reply (${target})`
+      // A system reply whose media file has no media_id, or whose plugin is not there, is skipped as a
+      // rule's is, and nothing follows it in the router's walk: the push gets no reply.
+      if (!skipped) otherwise = `the ${handledBy} reply (${target})`
       break
     }
     const by = handledBy === 'rule' ? `rule "${candidate.rule}"${candidate.match.keyword !== undefined ? ` (keyword ${JSON.stringify(candidate.match.keyword)})` : ''}` : `handler "${candidate.rule}"`
