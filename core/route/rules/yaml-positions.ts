@@ -79,15 +79,17 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
     return { ok: false, errors: [{ file, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)} (nested too deep?)` }] }
   }
   if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      errors: doc.errors.map((e) => {
-        const { line, col } = lineCounter.linePos(e.pos[0])
-        // The usual cause: a regex in double quotes, where YAML reads \s as an escape.
-        const hint = /escape sequence/i.test(e.message) ? " (in double quotes a backslash starts a YAML escape: write regexes in single quotes, '^todo\\s+(.+)$')" : ''
-        return { file, line, column: col, message: `YAML syntax error: ${firstLine(e.message)}${hint}` }
-      }),
+    // One error a place: the parser often gives two for one slip (a nested mapping where a value was, said
+    // as two rules broken), which read as two problems (a newcomer's walkthrough).
+    const seen = new Set<number>()
+    const errors: RuleLoadError[] = []
+    for (const e of doc.errors) {
+      if (seen.has(e.pos[0])) continue
+      seen.add(e.pos[0])
+      const { line, col } = lineCounter.linePos(e.pos[0])
+      errors.push({ file, line, column: col, message: `YAML syntax error: ${firstLine(e.message)}${hintFor(e.message)}` })
     }
+    return { ok: false, errors }
   }
   const warnings = doc.warnings.map((w) => {
     const { line, col } = lineCounter.linePos(w.pos[0])
@@ -101,6 +103,19 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
     return { ok: false, errors: [{ file, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)}` }] }
   }
   return { ok: true, doc, lineCounter, data, warnings }
+}
+
+/** What the parser's words usually mean in a rules or menu file, said in the file's terms. */
+function hintFor(message: string): string {
+  // A regex in double quotes, where YAML reads \s as an escape.
+  if (/escape sequence/i.test(message)) return " (in double quotes a backslash starts a YAML escape: write regexes in single quotes, '^todo\\s+(.+)$')"
+  // `plugin: echo` followed by a more indented line, or `- name b` without its colon.
+  if (/Nested mappings are not allowed in compact mappings|Implicit keys need to be on a single line/i.test(message)) {
+    return ": a key without ': ' after it here, or the next line indented deeper than this one (a key with its value on its line takes nothing under it)"
+  }
+  if (/end with a [\]}]/.test(message)) return ': a [ or { opened here and not closed, or a line inside it indented less than its key'
+  if (/Sequence item without - indicator/i.test(message)) return ': check the indentation here against the lines above (the keys of one item line up)'
+  return ''
 }
 
 function firstLine(message: string): string {

@@ -36,6 +36,16 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(message, 'YAML syntax error: Map keys must be unique')
   })
 
+  it("the parser's words for the usual slips, said in the file's terms, once a place (found by a newcomer's walkthrough)", async () => {
+    // A list indented under `plugin: echo` (two errors at one place, before) and a key without its colon.
+    let message = await singleError('rules:\n  - name: a\n    keywords:\n      - exact: x\n    plugin: echo\n      - prefix: y\n', 5)
+    assert.equal(message, "YAML syntax error: Nested mappings are not allowed in compact mappings: a key without ': ' after it here, or the next line indented deeper than this one (a key with its value on its line takes nothing under it)")
+    message = await singleError('rules:\n  - name: a\n    keywords: [a]\n    plugin: echo\n  - name b\n    keywords: [b]\n', 5)
+    assert.match(message, /^YAML syntax error: Implicit keys need to be on a single line: a key without ': ' after it here/)
+    message = await singleError('rules:\n  - name: a\n    keywords: [a\n    plugin: echo\n', 4)
+    assert.match(message, /: a \[ or \{ opened here and not closed, or a line inside it indented less than its key$/)
+  })
+
   it('unknown key, with a suggestion', async () => {
     const message = await singleError(valid('  - name: b\n    keywords: [b]\n    prority: 2\n    plugin: p\n'), 7)
     assert.match(message, /rule "b": unknown key "prority" \(did you mean "priority"\?\)/)
