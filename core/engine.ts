@@ -253,7 +253,7 @@ export function createEngine(deps: EngineDeps): Engine {
     replays.remember(key, Number(timestamp ?? nowSeconds) + limits.timestampWindowSeconds, nowSeconds)
     const forgotten = replays.overflowed()
     if (forgotten > 0) {
-      lines.warn('replay memory full', { forgotten, held: replays.size }, 'replay memory full: the oldest handled messages were forgotten before their timestamps left the replay window; a replay of one would run again')
+      lines.warn('replay memory full', { forgotten, held: replays.size }, 'replay memory full: handled messages were not remembered until older ones expire; a replay of one inside the window would run again')
     }
   }
 
