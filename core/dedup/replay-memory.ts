@@ -12,8 +12,8 @@
  * table, at most half full): 24 to 48 bytes a message and nothing for the garbage collector, 14 to 29 MB
  * for 1,000 messages a second over 10 minutes. A first version kept a Map of numbers: 5 % of the requests a
  * second under load, in allocation and page faults (BENCHMARKS.md). Past about `maxEntries` live entries (a
- * million: 100 MB at most) a newly handled message is not remembered until older ones expire (counted through `overflowed`, which the caller
- * says): the guard then covers less, never more memory. Per process: in a fleet, a replay sent to another
+ * million: 100 MB at most) a newly handled message is not remembered until older ones expire (counted
+ * through `overflowed`, which the caller says): the guard then covers less, never more memory. Per process: in a fleet, a replay sent to another
  * instance is not seen here.
  */
 
@@ -52,7 +52,7 @@ export function createReplayMemory(opts: { maxEntries?: number } = {}): ReplayMe
     }
   }
 
-  /** A table twice the live entries (at least MIN_SLOTS), the expired ones left behind. */
+  /** A table of at least four slots a live entry (and MIN_SLOTS), the expired ones left behind. */
   function rebuild(nowSeconds: number): void {
     const [oldHi, oldLo, oldExpiry] = [hi, lo, expiry]
     let live = 0
