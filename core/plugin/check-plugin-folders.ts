@@ -29,7 +29,7 @@ export function checkPluginFolders(dir: string, settings: Record<string, PluginS
       problems.errors.push({ plugin: name, reason: folder.error.reason })
       continue
     }
-    const code = compilePluginSources(folder.value.entry, folder.value.dir)
+    const code = compilePluginSources(folder.value.entry, folder.value.dir, own.allow)
     for (const reason of code.errors) problems.errors.push({ plugin: name, reason })
     problems.warnings.push(...code.warnings)
   }

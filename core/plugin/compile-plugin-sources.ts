@@ -6,19 +6,22 @@
  *
  * Which files: the entry and what it requires, followed from the require() calls of the compiled code (an
  * import becomes one; a type-only import, which sucrase drops, does not). Not every file in the folder: the
- * engine compiles only what is required, and a broken file nothing requires does not stop it.
+ * engine compiles only what is required, and a broken file nothing requires does not stop it. A package or
+ * built-in the sandbox would not give (any npm package; a built-in the plugin's `allow` does not name) is
+ * said at its import as a missing file is.
  * A require at the top of a module runs when the plugin loads, so a problem in a file reached that way is an
  * error: the engine refuses the plugin. One inside a function (a dynamic import() too) runs when that is
  * called, so a problem reached only that way is a warning: the plugin starts, and fails there. (A function
  * that requires, called at the top, counts as the second: telling them apart would mean running the code.)
  */
 import { readFileSync } from 'node:fs'
+import { isBuiltin } from 'node:module'
 import path from 'node:path'
 import { parse, type AnyNode } from 'acorn'
 import { compileLikeTheSandbox } from './sandbox/compile-like-sandbox.ts'
 import { describeThrown } from './sandbox/describe-thrown.ts'
 import { sourcePlace, syntaxErrorAt } from '../shown-path.ts'
-import { explainLoadError } from './sandbox/explain-load-error.ts'
+import { explainLoadError, PLUGIN_MODULE_NAME } from './sandbox/explain-load-error.ts'
 import { isPathSpecifier } from '../path-specifier.ts'
 import { resolveLikeTheSandbox, sandboxCompiles } from './sandbox/resolve-like-sandbox.ts'
 
@@ -29,15 +32,19 @@ export interface SourceProblems {
   warnings: string[]
 }
 
-/** `entry` is the plugin's index.ts or index.js, `dir` its folder. */
-export function compilePluginSources(entry: string, dir: string): SourceProblems {
+/**
+ * `entry` is the plugin's index.ts or index.js, `dir` its folder, `allow` the Node built-ins its settings
+ * allow (plugins.<name>.allow in engine.config.ts).
+ */
+export function compilePluginSources(entry: string, dir: string, allow: readonly string[] = []): SourceProblems {
   const errors: string[] = []
   const warnings: string[] = []
   const inAFunction = (p: Problem) => warnings.push(p.text + IN_A_FUNCTION)
   const seen = new Set<string>()
+  const allowed = new Set(allow.map(withoutNodePrefix))
   // First what loading reaches, so that a file required both at the top and in a function counts as loaded.
-  const later = walk([entry], { entry, dir, seen, inFunctionsToo: false }, (p) => (p.atLoad ? errors.push(p.text) : inAFunction(p)))
-  walk(later, { entry, dir, seen, inFunctionsToo: true }, inAFunction)
+  const later = walk([entry], { entry, dir, allowed, seen, inFunctionsToo: false }, (p) => (p.atLoad ? errors.push(p.text) : inAFunction(p)))
+  walk(later, { entry, dir, allowed, seen, inFunctionsToo: true }, inAFunction)
   return { errors, warnings }
 }
 
@@ -57,6 +64,8 @@ interface Required {
 interface Walk {
   entry: string
   dir: string
+  /** The built-ins the plugin may require, without `node:`. */
+  allowed: ReadonlySet<string>
   seen: Set<string>
   /** Follow the requires inside functions too; otherwise they are returned, not followed. */
   inFunctionsToo: boolean
@@ -69,7 +78,7 @@ function walk(start: string[], w: Walk, report: (p: Problem) => void): string[] 
   for (const f of queue) w.seen.add(f)
   // The queue grows as files are compiled.
   for (let i = 0; i < queue.length; i++) {
-    const { problems, requires } = compileFile(queue[i], w.dir, queue[i] === w.entry)
+    const { problems, requires } = compileFile(queue[i], w.dir, queue[i] === w.entry, w.allowed)
     problems.forEach(report)
     for (const r of requires) {
       if (!r.atLoad && !w.inFunctionsToo) notFollowed.push(r.file)
@@ -83,7 +92,7 @@ function walk(start: string[], w: Walk, report: (p: Problem) => void): string[] 
 }
 
 /** One file: compiled, and the files it requires, found as the sandbox would find them. */
-function compileFile(file: string, dir: string, isEntry: boolean): { problems: Problem[]; requires: Required[] } {
+function compileFile(file: string, dir: string, isEntry: boolean, allowed: ReadonlySet<string>): { problems: Problem[]; requires: Required[] } {
   let source = ''
   let commonJs: string
   try {
@@ -97,17 +106,32 @@ function compileFile(file: string, dir: string, isEntry: boolean): { problems: P
   const requires: Required[] = []
   const sourceLines = source.split(/\r?\n/)
   const compiledLines = commonJs.split(/\r?\n/)
+  const missing = (call: RequireCall) => {
+    const column = sourceColumn(sourceLines[call.line - 1], compiledLines[call.line - 1] ?? '', call.column, call.raw)
+    problems.push({ text: `${sourcePlace(file, call.line, column)}: ${explainLoadError(`Cannot find module '${call.specifier}'`, dir)}`, atLoad: call.atLoad })
+  }
   for (const call of requireCalls(commonJs)) {
-    if (!isPathSpecifier(call.specifier)) continue // a package or a built-in: the sandbox's allow list decides, at load
-    const found = resolveLikeTheSandbox(call.specifier, path.dirname(file), dir)
-    if (found === undefined) {
-      const column = sourceColumn(sourceLines[call.line - 1], compiledLines[call.line - 1] ?? '', call.column, call.raw)
-      problems.push({ text: `${sourcePlace(file, call.line, column)}: ${explainLoadError(`Cannot find module '${call.specifier}'`, dir)}`, atLoad: call.atLoad })
-    } else if (sandboxCompiles(found)) {
-      requires.push({ file: found, atLoad: call.atLoad })
+    if (!isPathSpecifier(call.specifier)) {
+      // As the sandbox gives them (sandbox/load-plugin-module.ts): the plugin API, and the built-ins the
+      // plugin's settings allow; no npm package. A check that passed a plugin the start then refused was no check.
+      if (!sandboxGives(call.specifier, allowed)) missing(call)
+      continue
     }
+    const found = resolveLikeTheSandbox(call.specifier, path.dirname(file), dir)
+    if (found === undefined) missing(call)
+    else if (sandboxCompiles(found)) requires.push({ file: found, atLoad: call.atLoad })
   }
   return { problems, requires }
+}
+
+/** Whether the sandbox answers a require of this package or built-in name. */
+function sandboxGives(specifier: string, allowed: ReadonlySet<string>): boolean {
+  if (specifier === PLUGIN_MODULE_NAME) return true
+  return isBuiltin(specifier) && allowed.has(withoutNodePrefix(specifier))
+}
+
+function withoutNodePrefix(name: string): string {
+  return name.startsWith('node:') ? name.slice(5) : name
 }
 
 interface RequireCall {

@@ -229,6 +229,28 @@ test('an import of a file that is not there: an error at the import; a disabled 
   assert.match(r.stderr, /^1 plugin the engine would refuse to load/m)
 })
 
+test("an npm package, or a built-in the plugin's allow does not name: an error at the import, as the start refuses it", async () => {
+  writePlugin('pkg', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\nimport dayjs from 'dayjs'\nexport default definePlugin({ name: 'pkg', handle: (ctx) => ctx.reply.text(String(dayjs)) })\n` })
+  writePlugin('hash', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\nimport { createHash } from 'node:crypto'\nexport default definePlugin({ name: 'hash', handle: (ctx) => ctx.reply.text(String(createHash)) })\n` })
+  // Allowed (with or without node:), a built-in passes.
+  writePlugin('files', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\nimport { join } from 'node:path'\nexport default definePlugin({ name: 'files', handle: (ctx) => ctx.reply.text(join('a', 'b')) })\n` })
+  const file = path.join(project.dir, 'engine.config.ts')
+  writeFileSync(file, readFileSync(file, 'utf8').replace("store: { kind: 'sqlite' },", "store: { kind: 'sqlite' },\n  plugins: { files: { allow: ['path'] } },"))
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 1, r.stdout)
+  assert.equal(
+    r.stdout,
+    "error: plugins/hash/index.ts:2:28: Cannot find module 'node:crypto': a Node built-in must be allowed first: plugins: { 'hash': { allow: ['crypto'] } } in engine.config.ts\n" +
+      "error: plugins/pkg/index.ts:2:19: Cannot find module 'dayjs': npm packages are not available in the plugin sandbox; copy what you need into the plugin's folder (or a shared one, plugins/_shared/), or do it in the engine\n",
+  )
+  assert.match(r.stderr, /^2 plugins the engine would refuse to load/m)
+  // The start refuses them, at the same places.
+  const started = await project.run(['send', 'hi', '--local'])
+  assert.equal(started.code, 1)
+  assert.match(started.stderr, /plugin hash: plugins\/hash\/index\.ts:2:28: Cannot find module 'node:crypto'/)
+  assert.match(started.stderr, /plugin pkg: plugins\/pkg\/index\.ts:2:19: Cannot find module 'dayjs'/)
+})
+
 test('a broken file that only a function imports: a warning (the plugin starts, and fails there), which --strict fails', async () => {
   writePlugin('later', {
     'index.ts': pluginSource('later', "async (ctx) => ctx.reply.text((await import('./report.ts')).report())"),

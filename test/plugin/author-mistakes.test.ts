@@ -105,6 +105,14 @@ describe('load errors say where and what to do', () => {
     assert.match(reasonOf('wrongpkg'), /Cannot find module 'wxengine'.*plugins import only 'wxengine\/plugin'/)
     assert.match(reasonOf('relative'), /Cannot find module '\.\/helpers\/x\.ts'.*no such file in the plugin's folder/)
   })
+  test("an import the sandbox does not give is placed at its string in the source, not at vm2's column of the compiled line", () => {
+    // Sucrase puts its helpers before line 1's code: vm2's place was index.ts:1:245.
+    const at = (name: string, column: number) => new RegExp(`${path.join(dir, name, 'index.ts').replace(/[.\\]/g, '\\$&')}:1:${column}: Cannot find module`)
+    assert.match(reasonOf('npm'), at('npm', 19))
+    assert.match(reasonOf('builtin'), at('builtin', 16))
+    assert.match(reasonOf('wrongpkg'), at('wrongpkg', 30))
+    assert.match(reasonOf('relative'), at('relative', 19))
+  })
   test('a syntax error as file:line:col', () => {
     assert.match(reasonOf('syntax'), new RegExp(`${path.join(dir, 'syntax', 'index.ts').replace(/[.\\]/g, '\\$&')}:3:\\d+: SyntaxError: Unexpected token`))
   })

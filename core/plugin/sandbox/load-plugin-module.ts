@@ -100,12 +100,12 @@ export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
   try {
     exported = vm.run(readFileSync(opts.entry, 'utf8'), entryName)
   } catch (e) {
-    // V8's own SyntaxErrors (a name declared twice in a file index.ts imports) come without a place: the
-    // compile `rules check` does finds it, and runs nothing (only now, on a load that already failed).
-    if ((e as Error | undefined)?.name === 'SyntaxError') {
-      const placed = compilePluginSources(opts.entry, opts.dir).errors.find((r) => r.includes(': SyntaxError: '))
-      if (placed !== undefined) return fail('PLUGIN_LOAD', placed)
-    }
+    // V8's own SyntaxErrors (a name declared twice in a file index.ts imports) come without a place, and a
+    // missing module's place is vm2's, a column of the compiled line (sucrase rewrites imports): the compile
+    // `rules check` does says both where they are in the source, and runs nothing (only now, on a load
+    // that already failed).
+    const placed = placedInSource(e, opts)
+    if (placed !== undefined) return fail('PLUGIN_LOAD', placed)
     return fail('PLUGIN_LOAD', explainLoadError(describeThrown(e, entryName), opts.dir))
   }
   const def = pickDefinition(exported)
@@ -152,6 +152,15 @@ function pickDefinition(exported: unknown): PluginDefinition | undefined {
   const def = candidate as Partial<PluginDefinition>
   if (typeof def.name !== 'string' || typeof def.handle !== 'function') return undefined
   return def as PluginDefinition
+}
+
+/** The load error `e` as rules check says it, at its place in the source; undefined when the check does not find it. */
+function placedInSource(e: unknown, opts: SandboxOptions): string | undefined {
+  const err = e as Error | undefined
+  const missing = /Cannot find module '([^']+)'/.exec(String(err?.message))
+  if (err?.name !== 'SyntaxError' && !missing) return undefined
+  const errors = compilePluginSources(opts.entry, opts.dir, opts.allow).errors
+  return missing ? errors.find((r) => r.includes(`: Cannot find module '${missing[1]}'`)) : errors.find((r) => r.includes(': SyntaxError: '))
 }
 
 /** What NodeVM's `builtin` option would really provide for this one name (vm2 filters it by its own lists). */
