@@ -424,7 +424,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
         assert.fail(`a plugin failed on ${JSON.stringify(input)}: ${reply.error}; the reply came from ${reply.handledBy}${reply.rule && reply.rule !== reply.handledBy ? ` ${reply.rule}` : ''} (pass { allowErrors: true } to expect that)`)
       }
       if (typeof expected === 'string') assert.equal(reply.content, expected)
-      else if (expected instanceof RegExp) assert.match(reply.content ?? '', expected)
+      else if (expected instanceof RegExp) assertMatches(reply.content ?? '', expected, 'reply content')
       else {
         const fields: Record<string, unknown> | null | undefined = reply.late ?? reply.fields
         assertContains(fields ?? {}, expected, reply.late ? ' (of the late customer-service message)' : '')
@@ -554,6 +554,17 @@ function articlesOf(f: RawFields): Article[] {
 }
 
 /**
+ * assert.match, with the expression in the failure's `expected` as text and in its message beside the label:
+ * node's test reporters print a RegExp `expected` as nothing (`expected:` and a blank), and assert.match
+ * given a message prints only that message, so a failure showed neither what was expected nor where.
+ */
+function assertMatches(actual: string, expected: RegExp, label: string): void {
+  // search(), not test(): it leaves a /g expression's lastIndex as it was.
+  if (actual.search(expected) >= 0) return
+  throw new assert.AssertionError({ message: `${label}: ${JSON.stringify(actual)} does not match ${expected}`, actual, expected: String(expected), operator: 'match' })
+}
+
+/**
  * `expected` within `actual`: objects by the keys expected (at every depth: a nested object was compared
  * whole, so a news article's title could not be checked alone; a plugin author's review), lists entry by
  * entry with the same length, a RegExp against text, anything else equal.
@@ -562,7 +573,7 @@ function assertContains(actual: unknown, expected: unknown, where: string, path 
   const label = `reply field${path === '' ? '' : ` ${path}`}${where}`
   if (expected instanceof RegExp) {
     assert.ok(typeof actual === 'string', `${label}: expected text matching ${expected}, got ${JSON.stringify(actual)}`)
-    assert.match(actual, expected, label)
+    assertMatches(actual, expected, label)
   } else if (Array.isArray(expected)) {
     assert.ok(Array.isArray(actual) && actual.length === expected.length, `${label}: expected a list of ${expected.length}, got ${JSON.stringify(actual)}`)
     expected.forEach((e, i) => assertContains(actual[i], e, where, `${path}[${i}]`))

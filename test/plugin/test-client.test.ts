@@ -141,6 +141,22 @@ test('expectReply matches fields at every depth: an article by its title alone, 
   await assert.rejects(client.expectReply('news', { Articles: { item: [{ Title: 'A1' }, { Title: 'A2' }] } }), /reply field Articles\.item: expected a list of 2/)
 })
 
+test('a RegExp that does not match: the failure says the expression, in its message and as `expected` (a reporter printed a RegExp as nothing), where, and what came', async () => {
+  const miss = (e: unknown, where: string) => {
+    assert.ok(e instanceof assert.AssertionError)
+    assert.equal(e.expected, '/^nope/')
+    assert.equal(e.operator, 'match')
+    assert.match(e.message, new RegExp(`^${where}: ".*" does not match /\\^nope/$`))
+    return true
+  }
+  await assert.rejects(client.expectReply('news', { Articles: { item: { Url: /^nope/ } } }), (e) => miss(e, 'reply field Articles\\.item\\.Url'))
+  await assert.rejects(client.expectReply('hi', /^nope/), (e) => miss(e, 'reply content'))
+  // A /g expression keeps its lastIndex: the kit's own check does not move it.
+  const g = /u/g
+  await client.expectReply('news', { Articles: { item: { Url: g } } })
+  assert.equal(g.lastIndex, 0)
+})
+
 test("the project's accounts, by id: its default account, another by send's account, each with its own rules and sessions (an operator of two accounts)", async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-testkit-accounts-'))
   try {
