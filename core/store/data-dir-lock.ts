@@ -13,7 +13,7 @@
  */
 import Database from 'better-sqlite3'
 import { join, resolve } from 'node:path'
-import { makeDir, storeOpenFailure } from './data-dir.ts'
+import { makeDir, storeOpenFailure, unwritableHint, unwritableLeftoverHint } from './data-dir.ts'
 import { StoreOpenError } from './store-open-error.ts'
 
 export const LOCK_FILE_NAME = 'wxengine.lock'
@@ -68,6 +68,10 @@ export function lockDataDir(dataDir: string): DataDirLock {
   let db: Database.Database | undefined
   try {
     makeDir(dir)
+    // SQLite says only "attempt to write a readonly database" for a lock file another user left, and "disk
+    // I/O error" for its journal (kept, emptied, between transactions in exclusive mode).
+    const problem = unwritableHint(dir) ? '' : unwritableLeftoverHint(file) || unwritableLeftoverHint(`${file}-journal`)
+    if (problem) throw new StoreOpenError(file, problem)
     db = new Database(file)
     // Never released until the connection closes; a write takes the exclusive lock. A holder is a running
     // engine, which will not let go, so the wait is short: it is for a reader's look (heldByAnotherProcess,
@@ -81,6 +85,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
     }).exclusive()
   } catch (e) {
     db?.close()
+    if (e instanceof StoreOpenError) throw e
     if ((e as { code?: string }).code === 'SQLITE_BUSY') {
       throw new StoreOpenError(dir, `${DATA_DIR_HELD}; stop it first, or give this one its own DATA_DIR`, { transient: true })
     }

@@ -43,8 +43,11 @@ export function unwritableHint(dir: string): string {
   return `; ${thisUser()} cannot write ${dir} (it belongs to uid ${access.stats.uid}), and the store writes there even to read (SQLite's WAL index, the log's journal): run as the user the engine runs as`
 }
 
-/** What `path` is and why this user may not write it (undefined: it may); undefined when it is not there. */
-function writeAccess(path: string): { stats: Stats; refused?: NodeJS.ErrnoException } | undefined {
+/**
+ * What `path` is and why this user may not write it (undefined: it may); undefined when it is not there.
+ * `listed`: a directory must also be listed and entered (the journals' folders are read back at start).
+ */
+function writeAccess(path: string, listed = false): { stats: Stats; refused?: NodeJS.ErrnoException } | undefined {
   let stats: Stats
   try {
     stats = statSync(path)
@@ -52,7 +55,7 @@ function writeAccess(path: string): { stats: Stats; refused?: NodeJS.ErrnoExcept
     return undefined
   }
   try {
-    accessSync(path, fsConstants.W_OK)
+    accessSync(path, listed && stats.isDirectory() ? fsConstants.R_OK | fsConstants.W_OK | fsConstants.X_OK : fsConstants.W_OK)
     return { stats }
   } catch (e) {
     return { stats, refused: e as NodeJS.ErrnoException }
@@ -92,12 +95,43 @@ export function fullDiskHint(dir: string, error: unknown): string {
  * The database file itself, when it exists and this user cannot write it: a backup restored as root (`mv`,
  * or `cp` to a new file) belongs to root. SQLite opened it and failed at the store's first write, later in
  * the start, with a bare "attempt to write a readonly database" naming no file (an operator's review).
- * '' when the file is writable or not there yet.
+ * Then the files the store keeps beside it (unwritableCompanionHint). '' when all are writable or not there yet.
  */
 export function unwritableFileHint(file: string): string {
   const access = writeAccess(file)
-  if (access?.refused === undefined) return ''
+  if (access?.refused === undefined) return unwritableCompanionHint(file)
   return `${thisUser()} cannot write ${file} (it belongs to uid ${access.stats.uid}): give it to the user the engine runs as (chown), as a restored backup must be`
+}
+
+/**
+ * What the store writes beside its database: SQLite's WAL and WAL index, the message log's and the answers'
+ * journal folders (sqlite-log-writer.ts, reply-journal.ts), each made private to the user who made it.
+ */
+const COMPANIONS = ['-wal', '-shm', '-msglog', '-replies']
+
+/**
+ * One of the database's companions that this user cannot write: an engine run once as root (a first try with
+ * sudo) leaves them root's, and chowning the database and its directory, as the hints above say, leaves
+ * them so. A root-owned WAL failed the start with SQLite's bare "unable to open database file" naming the
+ * database, which this user can write; a root-owned journal folder let it start, to write neither log
+ * entries nor answers, and to skip the answers journaled before a crash unsaid. '' when all can be written.
+ */
+function unwritableCompanionHint(file: string): string {
+  for (const suffix of COMPANIONS) {
+    const hint = unwritableLeftoverHint(`${file}${suffix}`)
+    if (hint) return hint
+  }
+  return ''
+}
+
+/**
+ * A file or folder the store keeps in the data directory (the database's companions, the directory's lock:
+ * data-dir-lock.ts), when it exists and this user cannot write it; else ''.
+ */
+export function unwritableLeftoverHint(path: string): string {
+  const access = writeAccess(path, true)
+  if (access?.refused === undefined) return ''
+  return `${thisUser()} cannot write ${path} (it belongs to uid ${access.stats.uid}), left by an engine run as another user: give it, and everything in ${dirname(path)}, to the user the engine runs as (chown -R)`
 }
 
 /**

@@ -58,6 +58,37 @@ test('a database file this user cannot write (a backup restored as root): exit 2
   assert.doesNotMatch(r.stderr, /attempt to write a readonly database/)
 })
 
+test("a file the store keeps beside the database that this user cannot write (left by an engine run as root: the WAL, its index, the journals' folders, the lock): exit 2, naming it and whose it is", async () => {
+  chmodSync(project.dir, 0o755)
+  const asRoot = process.getuid?.() === 0
+  const companions: Array<{ name: string; dir: boolean }> = [
+    { name: 'wxengine.db-wal', dir: false },
+    { name: 'wxengine.db-shm', dir: false },
+    { name: 'wxengine.db-msglog', dir: true },
+    { name: 'wxengine.db-replies', dir: true },
+    { name: 'wxengine.lock', dir: false },
+    { name: 'wxengine.lock-journal', dir: false },
+  ]
+  for (const { name, dir } of companions) {
+    const data = path.join(project.dir, `data-left-${name}`)
+    const store = await openSqliteStore({ file: path.join(data, 'wxengine.db'), log: createLogger({ level: 'silent' }) })
+    await store.close()
+    const left = path.join(data, name)
+    // As an engine run as root leaves it: its own, readable by it alone (the engine makes them private).
+    if (dir) mkdirSync(left, { mode: 0o700 })
+    else writeFileSync(left, '', { mode: 0o600 })
+    if (asRoot) {
+      // The directory and the database are the service user's (chowned as the earlier hints said); this one is not.
+      chownSync(data, 65534, 65534)
+      chownSync(path.join(data, 'wxengine.db'), 65534, 65534)
+    } else chmodSync(left, dir ? 0o500 : 0o400)
+    const r = start({ DATA_DIR: data }, true)
+    if (!asRoot) chmodSync(left, dir ? 0o700 : 0o600)
+    assert.equal(r.status, 2, `${name}: ${r.stderr}`)
+    assert.match(r.stderr, new RegExp(`cannot write ${left.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(it belongs to uid \\d+\\)`), name)
+  }
+})
+
 test('a data directory under /proc, or deeper there: exit 2 at once, not a hang', () => {
   for (const dir of ['/proc/wxengine-no-such-dir', '/proc/wxengine-no-such-dir/deeper']) {
     const started = Date.now()
