@@ -13,7 +13,7 @@
  */
 import Database from 'better-sqlite3'
 import { join, resolve } from 'node:path'
-import { makeDir, storeOpenFailure, unwritableHint, unwritableLeftoverHint } from './data-dir.ts'
+import { isDamage, makeDir, storeOpenFailure, unwritableHint, unwritableLeftoverHint } from './data-dir.ts'
 import { StoreOpenError } from './store-open-error.ts'
 
 export const LOCK_FILE_NAME = 'wxengine.lock'
@@ -86,6 +86,8 @@ export function lockDataDir(dataDir: string): DataDirLock {
   } catch (e) {
     db?.close()
     if (e instanceof StoreOpenError) throw e
+    // Nothing of value is in it: restoring a backup, as for a damaged database, is not the way.
+    if (isDamage(e)) throw new StoreOpenError(file, `${(e as Error).message}: not a lock file wxengine made; remove it (no engine serves from ${dir} while this one cannot start)`, { cause: e })
     if ((e as { code?: string }).code === 'SQLITE_BUSY') {
       throw new StoreOpenError(dir, `${DATA_DIR_HELD}; stop it first, or give this one its own DATA_DIR`, { transient: true })
     }

@@ -135,10 +135,23 @@ export function unwritableLeftoverHint(path: string): string {
 }
 
 /**
+ * Whether SQLite says the file itself is damaged (`database disk image is malformed`) or not a database at
+ * all: nothing a restart or a setting changes.
+ */
+export function isDamage(error: unknown): boolean {
+  const code = String((error as { code?: unknown } | null)?.code ?? '')
+  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB'
+}
+
+/** What to do about a damaged file (deployment.md, Data and backups). */
+export const DAMAGE_HINT = 'the file is damaged (a failing disk, a copy taken while it was written): stop the engine and restore it from a backup (deployment.md, Data and backups), or save what it holds with sqlite3\'s .recover'
+
+/**
  * A store's file that would not open, as the start says it: SQLite's reason, then why in words (the disk is
- * full: `transient`, a restart may pass; else whatever keeps this user from writing `dir`).
+ * full: `transient`, a restart may pass; the file is damaged; else whatever keeps this user from writing `dir`).
  */
 export function storeOpenFailure(file: string, dir: string, error: unknown): StoreOpenError {
   const full = fullDiskHint(dir, error)
-  return new StoreOpenError(file, (error as Error).message + (full || unwritableHint(dir)), { cause: error, transient: full !== '' })
+  const why = full || (isDamage(error) ? `; ${DAMAGE_HINT}` : unwritableHint(dir))
+  return new StoreOpenError(file, (error as Error).message + why, { cause: error, transient: full !== '' })
 }

@@ -30,7 +30,7 @@ import { LRUCache } from 'lru-cache'
 import { createLineBudget } from '../log/line-budget.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { JsonValue } from '../plugin/plugin-api.ts'
-import { makeDir, storeOpenFailure, unwritableFileHint, unwritableHint } from './data-dir.ts'
+import { DAMAGE_HINT, isDamage, makeDir, storeOpenFailure, unwritableFileHint, unwritableHint } from './data-dir.ts'
 import { ReplyCache } from './reply-cache.ts'
 import { openReplyJournal, type JournaledAnswer } from './reply-journal.ts'
 import { startLogWriter } from './sqlite-log-writer.ts'
@@ -170,6 +170,27 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e)
       writeFailing = writeFailing ? { since: writeFailing.since, reason } : { since: now(), reason }
+      noteDamage(e)
+      throw e
+    }
+  }
+  /**
+   * Set by the first read or write SQLite refuses because the file is damaged (`database disk image is
+   * malformed`): the store is unhealthy from then on (/healthz 503), said once naming the file. A damaged
+   * sessions table dropped every message, each line saying only "malformed", while /healthz said ok.
+   */
+  let damaged = false
+  function noteDamage(e: unknown): void {
+    if (damaged || !isDamage(e)) return
+    damaged = true
+    log.error({ code: 'STORE_UNAVAILABLE', file: fileOf ?? opts.file, reason: `${(e as Error).message}; ${DAMAGE_HINT}` }, 'database file damaged: restore it from a backup')
+  }
+  /** Runs a read of state, noting a damaged file (noteDamage). */
+  function read<T>(fn: () => T): T {
+    try {
+      return fn()
+    } catch (e) {
+      noteDamage(e)
       throw e
     }
   }
@@ -347,10 +368,17 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // and an engine dying before its first turn, at start-up, lost them).
   {
     const openedAt = now()
-    const saved = db
-      .prepare<[number], { key: string; reply: string; expires_at: number }>("SELECT key, reply, expires_at FROM dedup WHERE state = 'done' AND reply IS NOT NULL AND expires_at > ?")
-      .all(openedAt)
-      .map((row): JournaledAnswer => ({ key: row.key, reply: JSON.parse(row.reply) as StoredReply, expiresAt: row.expires_at }))
+    let saved: JournaledAnswer[]
+    try {
+      saved = db
+        .prepare<[number], { key: string; reply: string; expires_at: number }>("SELECT key, reply, expires_at FROM dedup WHERE state = 'done' AND reply IS NOT NULL AND expires_at > ?")
+        .all(openedAt)
+        .map((row): JournaledAnswer => ({ key: row.key, reply: JSON.parse(row.reply) as StoredReply, expiresAt: row.expires_at }))
+    } catch (e) {
+      // The first table the open reads: a damaged one said as openDatabase says its failures, naming the file.
+      db.close()
+      throw fileOf === undefined ? e : storeOpenFailure(fileOf, dirname(fileOf), e)
+    }
     const recovered = (journalOnDisk?.recover() ?? []).filter((a) => a.expiresAt > openedAt)
     // In expiry order: the cache expires records from the front of its claim order, and a journal file is
     // closed once its first answer has expired.
@@ -375,7 +403,14 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     const t = now()
     let hit = cache?.get(key)
     if (hit === undefined) {
-      const row = st.sessionGet.get(account, openId, t)
+      // Not through read(): a closure a lookup on every message's path (a miss, past the cache's size).
+      let row
+      try {
+        row = st.sessionGet.get(account, openId, t)
+      } catch (e) {
+        noteDamage(e)
+        throw e
+      }
       hit = row ? { plugin: row.plugin, stateJson: row.state, expiresAt: row.expires_at } : NO_SESSION
       cache?.set(key, hit)
     }
@@ -582,6 +617,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         write(() => st.sweepKv.run(t).changes + st.sweepSessions.run(t).changes + st.sweepTokens.run(t).changes + st.sweepLocks.run(t).changes)
       if (removed > 0) log.debug({ removed }, 'expired store rows deleted')
     } catch (e) {
+      noteDamage(e)
       log.warn({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'store sweep failed')
     }
   }
@@ -660,7 +696,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
     kv: {
       async get(namespace, key) {
-        const row = st.kvGet.get(namespace, key, now())
+        const row = read(() => st.kvGet.get(namespace, key, now()))
         return row === undefined ? undefined : (JSON.parse(row.value) as JsonValue)
       },
       async set(namespace, key, value, ttlMs) {
@@ -675,7 +711,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       },
       async keys(namespace, prefix, limit) {
         const upper = prefixUpperBound(prefix)
-        const rows = upper === null ? st.kvKeysFrom.all(namespace, prefix, now(), limit) : st.kvKeysRange.all(namespace, prefix, upper, now(), limit)
+        const rows = read(() => (upper === null ? st.kvKeysFrom.all(namespace, prefix, now(), limit) : st.kvKeysRange.all(namespace, prefix, upper, now(), limit)))
         return rows.map((r) => r.key)
       },
       async increment(namespace, key, by, ttlMsIfNew) {
@@ -690,7 +726,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
     tokens: {
       async get(appId) {
-        const row = st.tokenGet.get(appId, now())
+        const row = read(() => st.tokenGet.get(appId, now()))
         return row ? { token: row.token, expiresAt: row.expires_at } : null
       },
       async set(appId, record) {
@@ -788,7 +824,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         write(() => outboxUpdateTx.immediate(id, patch))
       },
       async list(status) {
-        const rows = status === undefined ? st.outboxAll.all() : st.outboxByStatus.all(status)
+        const rows = read(() => (status === undefined ? st.outboxAll.all() : st.outboxByStatus.all(status)))
         const entries: OutboxEntry[] = []
         for (const row of rows) {
           let entry: OutboxEntry
@@ -812,7 +848,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     },
 
     async healthy() {
-      if (closed) return false
+      if (closed || damaged) return false
       if (!fileStillThere()) return false
       try {
         return st.ping.get()?.one === 1

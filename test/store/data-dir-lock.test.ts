@@ -7,11 +7,12 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
 import { heldByAnotherProcess, lockDataDir } from '../../core/store/data-dir-lock.ts'
+import { StoreOpenError } from '../../core/store/store-open-error.ts'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-lock-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -32,4 +33,18 @@ test("an engine starting while another process reads the lock file (a reader's p
     lock.release()
     await once(reader, 'exit')
   }
+})
+
+test('a lock file that is not one (garbage in its place): refused naming it, saying to remove it, not to restore a backup', () => {
+  const other = mkdtempSync(path.join(dir, 'garbage-'))
+  writeFileSync(path.join(other, 'wxengine.lock'), 'not a lock file\n'.repeat(100))
+  assert.throws(
+    () => lockDataDir(other),
+    (e: unknown) => {
+      assert.ok(e instanceof StoreOpenError, String(e))
+      assert.match(e.message, /wxengine\.lock: file is not a database: not a lock file wxengine made; remove it/)
+      assert.doesNotMatch(e.message, /backup/)
+      return true
+    },
+  )
 })

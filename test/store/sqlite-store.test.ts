@@ -924,3 +924,57 @@ describe('the message log journal removed under a running engine', () => {
     }
   })
 })
+
+/**
+ * A database written whole, closed, then one table's first page overwritten (a failing disk, a `cp` of a
+ * running database): SQLite opens it, and says `database disk image is malformed` when that table is read.
+ */
+async function damagedIn(table: string): Promise<string> {
+  const file = freshFile(`damaged-${table}`)
+  const s = openSqliteStore({ file })
+  await s.sessions.put({ account: 'acct', openId: 'o', plugin: 'quiz', state: { q: 1 }, expiresAt: Date.now() + 60_000 })
+  await s.dedup.claim('msg-1', 5000)
+  await s.dedup.complete('msg-1', { status: 200, contentType: 'application/xml', body: '<xml/>' }, 60_000)
+  await s.close()
+  const raw = new Database(file)
+  const pageSize = raw.pragma('page_size', { simple: true }) as number
+  const { rootpage } = raw.prepare<[string], { rootpage: number }>('SELECT rootpage FROM sqlite_master WHERE name = ?').get(table)!
+  raw.close()
+  const bytes = readFileSync(file)
+  bytes.fill(0xff, (rootpage - 1) * pageSize, rootpage * pageSize)
+  writeFileSync(file, bytes)
+  return file
+}
+
+describe('a damaged database file', () => {
+  it('damaged where the open reads (the replies saved at close): the start names the file and says to restore a backup, not a bare "malformed"', async () => {
+    const file = await damagedIn('dedup')
+    assert.throws(
+      () => openSqliteStore({ file }),
+      (e: unknown) => {
+        assert.ok(e instanceof StoreOpenError, String(e))
+        assert.ok(e.message.includes(file), e.message)
+        assert.match(e.reason, /malformed.*damaged.*restore/)
+        return true
+      },
+    )
+  })
+
+  it('damaged where a message reads (its sessions): the store is unhealthy (/healthz 503), said once naming the file; it said ok while every message was dropped', async () => {
+    const file = await damagedIn('sessions')
+    const { logger, lines } = createMemoryLogger()
+    const store = openSqliteStore({ file, log: logger })
+    try {
+      assert.equal(await store.healthy(), true, 'nothing read the damage yet')
+      assert.throws(() => store.sessions.getSync!('acct', 'o'), /malformed/)
+      await assert.rejects(store.sessions.get('acct', 'other'), /malformed/)
+      assert.equal(await store.healthy(), false)
+      const said = lines.filter((l) => l.msg === 'database file damaged: restore it from a backup')
+      assert.equal(said.length, 1, JSON.stringify(lines))
+      assert.equal(said[0]!.code, 'STORE_UNAVAILABLE')
+      assert.equal(said[0]!.file, file)
+    } finally {
+      await store.close()
+    }
+  })
+})
