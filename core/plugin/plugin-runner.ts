@@ -61,6 +61,10 @@ interface Running {
   /** Settles the start (ready, load failure, crash or start timeout). */
   settleStart: (r: Result<void>) => void
   onDisposed?: () => void
+  /** Pings not yet answered (the liveness check, watchLiveness). */
+  unanswered: number
+  /** When it last answered a ping (or became ready): how long it lived well, for the backoff. */
+  aliveAt: number
 }
 
 interface PendingCall {
@@ -86,6 +90,13 @@ const FAILED_START_WAIT_MAX_MS = 5 * 60_000
 const STABLE_AFTER_MS = 10_000
 /** Extra time given to the worker to answer `dispose` beyond the plugin's own bound. */
 const DISPOSE_MARGIN_MS = 500
+/**
+ * The liveness check (watchLiveness): a worker that does not answer a ping for the plugin's timeoutMs, but
+ * at least this long (a test's 400 ms deadline must not take a loaded machine's pause for a loop), is
+ * replaced; it is pinged at most this far apart, so a loop is found within the bound and one interval.
+ */
+const LIVENESS_FLOOR_MS = 2_000
+const LIVENESS_EVERY_MAX_MS = 10_000
 
 export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   const { init, services, log } = opts
@@ -129,6 +140,8 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
         worker,
         ready: false,
         startedAt: Date.now(),
+        unanswered: 0,
+        aliveAt: Date.now(),
         settleStart: (r) => {
           clearTimeout(startTimer)
           running.settleStart = () => {}
@@ -163,7 +176,9 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
         return
       case 'ready':
         running.ready = true
+        running.aliveAt = Date.now()
         running.settleStart(ok(undefined))
+        watchLiveness(running)
         for (const p of pending.values()) if (p.sentTo === null) send(running, p)
         return
       case 'load-failed':
@@ -198,6 +213,10 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
         replaceFor(running, reason, `setup: ${reason}`)
         return
       }
+      case 'pong':
+        running.unanswered = 0
+        running.aliveAt = Date.now()
+        return
       case 'disposed':
         log.debug({ cleared: msg.cleared, error: msg.error }, `plugin ${init.name} disposed; ${msg.cleared} timers and hooks undone`)
         if (msg.error) log.warn({ code: 'PLUGIN_ERROR', reason: msg.error }, `plugin ${init.name} dispose failed: ${msg.error}`)
@@ -215,6 +234,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     running.settleStart(fail('PLUGIN_LOAD', `worker ${reason}`))
     if (!running.ready) return
     // A crash after start (an uncaught error in a timer, out of memory): calls on it are lost, restart.
+    running.aliveAt = Date.now()
     replaceLost(running, reason, `the plugin's worker crashed (${reason}) and was restarted`, `plugin ${init.name} worker crashed: ${reason}; restarting`)
   }
 
@@ -224,6 +244,8 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
    * restarting).
    */
   function replaceFor(running: Running, reason: string, startReason = reason): void {
+    // It was alive until now (a message came); a hung one stopped being so when it stopped answering.
+    if (running.unanswered === 0) running.aliveAt = Date.now()
     stop(running.worker)
     running.settleStart(fail('PLUGIN_LOAD', startReason))
     if (!running.ready) return
@@ -234,8 +256,38 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   function replaceLost(running: Running, reason: string, callsFailWith: string, line: string): void {
     log.error({ code: 'PLUGIN_ERROR', reason }, line)
     failSentTo(running.worker, callsFailWith)
-    failures = Date.now() - running.startedAt >= STABLE_AFTER_MS ? 1 : failures + 1
+    failures = running.aliveAt - running.startedAt >= STABLE_AFTER_MS ? 1 : failures + 1
     scheduleRestart()
+  }
+
+  /**
+   * Between calls no deadline looks at the worker: a timer of setup's that loops for good (a `while`
+   * waiting on what cannot change while it runs), or a loop a call left running after it answered, spun
+   * a core, with no line in the log, until a message came for the plugin and timed out (never, for a plugin
+   * that only sends from timers). So the worker is pinged; one whose event loop does not come back to
+   * answer within the plugin's deadline is replaced as after a crash (backing off: it lived only until it
+   * stopped answering). A call stuck in a loop meets its own deadline first: its ping comes later.
+   */
+  function watchLiveness(running: Running): void {
+    const bound = Math.max(opts.timeoutMs, LIVENESS_FLOOR_MS)
+    const every = Math.min(bound, LIVENESS_EVERY_MAX_MS)
+    const missedAtMost = Math.ceil(bound / every)
+    const timer = setInterval(() => {
+      // Disposing: its dispose has a bound of its own, and a worker being stopped is no crash.
+      if (stopping.has(running.worker) || current !== running || closing()) {
+        clearInterval(timer)
+        return
+      }
+      if (running.unanswered >= missedAtMost) {
+        clearInterval(timer)
+        replaceFor(running, `its worker did not answer the engine for ${bound} ms between calls (a loop in a timer of setup's, an api.every or api.after callback, or one left running by a call?)`)
+        return
+      }
+      running.unanswered++
+      post(running.worker, { t: 'ping' })
+    }, every)
+    // Never what keeps the process up.
+    timer.unref()
   }
 
   function send(running: Running, p: PendingCall): void {

@@ -28,6 +28,7 @@ export function checkWorkerMessage(raw: unknown): string | undefined {
       if (!Array.isArray(m.sharedStorage) || m.sharedStorage.length > MAX_SHARED_AREAS || !m.sharedStorage.every(isSharedAreaName)) return 'defined with a sharedStorage that is not a list of area names'
       return undefined
     case 'ready':
+    case 'pong':
       return undefined
     case 'load-failed':
       return isString(m.reason) ? undefined : 'load-failed without a reason'

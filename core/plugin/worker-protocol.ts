@@ -125,7 +125,8 @@ export type CallResult =
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
-export type MainToWorker = CallRequest | RpcResponse | { t: 'dispose' }
+/** `ping`: answered with `pong` at once by a worker whose event loop is free (plugin-runner.ts, its liveness check). */
+export type MainToWorker = CallRequest | RpcResponse | { t: 'dispose' } | { t: 'ping' }
 
 export type WorkerToMain =
   /**
@@ -143,6 +144,8 @@ export type WorkerToMain =
   | { t: 'disposed'; cleared: number; error?: string }
   /** The worker holds more than memoryMb on its heap or outside it, after a full GC: to be replaced. */
   | { t: 'over-memory'; where: 'heap' | 'outside'; mb: number }
+  /** The answer to a `ping`. */
+  | { t: 'pong' }
 
 /**
  * Process isolation (plugin-process.ts): where the child's program finds its `WorkerData`, the first IPC

@@ -220,3 +220,20 @@ describe('load failures', () => {
     await set.dispose()
   })
 })
+
+describe('a worker busy between calls is replaced', () => {
+  test('a timer of setup that loops for good is found without any call, named, and its worker replaced', { timeout: 30_000 }, async () => {
+    const spinning = await loadPlugins({ only: ['timer-loop'], timeoutMs: TIMEOUT_MS })
+    try {
+      assert.deepEqual(spinning.errors, [])
+      // No message comes for it: before, nothing noticed, and its worker spun a core until one did.
+      const replaced = (l: Record<string, unknown>) => typeof l.msg === 'string' && l.msg.startsWith('plugin timer-loop worker replaced')
+      await spinning.log.waitFor(replaced)
+      const line = spinning.log.lines.find(replaced)!
+      assert.match(String(line.msg), /did not answer the engine for 2000 ms between calls \(a loop in a timer of setup's, an api\.every or api\.after callback, or one left running by a call\?\)/)
+      assert.equal(line.code, 'PLUGIN_ERROR')
+    } finally {
+      await spinning.dispose()
+    }
+  })
+})

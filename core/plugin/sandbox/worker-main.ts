@@ -57,6 +57,9 @@ port.onMessage((msg: MainToWorker) => {
     case 'dispose':
       void disposePlugin()
       break
+    case 'ping':
+      send({ t: 'pong' })
+      break
     default:
       assertNever(msg)
   }
