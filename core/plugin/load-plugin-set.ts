@@ -80,6 +80,7 @@ export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: 
         timeoutMs: settings.timeoutMs ?? opts.defaultTimeoutMs,
         startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
         memoryMb: settings.memoryMb ?? opts.defaultMemoryMb ?? DEFAULT_MEMORY_MB,
+        ...(settings.memoryMb === undefined ? {} : { memorySetting: `plugins.${name}.memoryMb` }),
         services: opts.services,
         isolation,
         log: opts.log.child({ plugin: name }),

@@ -32,6 +32,11 @@ export interface PluginRunnerOptions {
    * replaced (sandbox/memory-watch.ts); V8's own limit for the worker is twice this, for the reason there.
    */
   memoryMb: number
+  /**
+   * The setting `memoryMb` comes from, named when the worker is replaced for it (default
+   * `limits.pluginMemoryMb`): a plugin's own `plugins.<name>.memoryMb` is raised there, not in limits.
+   */
+  memorySetting?: string
   services: PluginServices
   /** A worker thread, or a child process (default: limits.pluginIsolation's default, plugin-isolation.ts). */
   isolation?: PluginIsolation
@@ -209,7 +214,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
       case 'over-memory': {
         if (stopping.has(running.worker)) return
         const held = msg.where === 'heap' ? `${msg.mb} MB on its heap` : `${msg.mb} MB outside its heap (ArrayBuffers, Buffers)`
-        const reason = `it held ${held}, over limits.pluginMemoryMb (${opts.memoryMb} MB)`
+        const reason = `it held ${held}, over ${opts.memorySetting ?? 'limits.pluginMemoryMb'} (${opts.memoryMb} MB)`
         replaceFor(running, reason, `setup: ${reason}`)
         return
       }

@@ -11,9 +11,12 @@ import { loadPlugins, text, textOf, type Harness } from './plugin-test-kit.ts'
 
 const FIXTURES = path.join(import.meta.dirname, '../fixtures/memory-plugins')
 
-/** One of the fixtures, alone, bounded at 64 MB; and whether a log line says its worker was replaced. */
-async function hoarder(name: string): Promise<{ h: Harness; replaced: (l: Record<string, unknown>) => boolean }> {
-  const h = await loadPlugins({ dir: FIXTURES, only: [name], settings: { [name]: { memoryMb: 64 } } })
+/**
+ * One of the fixtures, alone, bounded at 64 MB (by its own `memoryMb`, or by limits.pluginMemoryMb when
+ * `bound` says so); and whether a log line says its worker was replaced.
+ */
+async function hoarder(name: string, bound: 'own' | 'limits' = 'own'): Promise<{ h: Harness; replaced: (l: Record<string, unknown>) => boolean }> {
+  const h = await loadPlugins(bound === 'own' ? { dir: FIXTURES, only: [name], settings: { [name]: { memoryMb: 64 } } } : { dir: FIXTURES, only: [name], memoryMb: 64 })
   assert.deepEqual(h.errors, [])
   return { h, replaced: (l) => typeof l.msg === 'string' && l.msg.startsWith(`plugin ${name} worker replaced`) }
 }
@@ -38,7 +41,8 @@ test('buffers kept past the bound: the call is answered, then the worker is repl
   assert.equal(textOf(await h.call('buffer-hoarder', text('hold 3'))), 'held 5')
   const line = await h.log.waitFor(replaced)
   assert.equal(line.code, 'PLUGIN_ERROR')
-  assert.match(String(line.reason), /^it held 8\d MB outside its heap \(ArrayBuffers, Buffers\), over limits\.pluginMemoryMb \(64 MB\)$/)
+  // The setting that bounds it, the plugin's own: raising limits.pluginMemoryMb, which it named before, changed nothing.
+  assert.match(String(line.reason), /^it held 8\d MB outside its heap \(ArrayBuffers, Buffers\), over plugins\.buffer-hoarder\.memoryMb \(64 MB\)$/)
   await h.log.waitFor((l) => l.msg === 'plugin buffer-hoarder restarted')
   // A fresh worker: the buffers are gone with the old one.
   assert.equal(textOf(await h.call('buffer-hoarder', text('count'))), 'held 0')
@@ -69,7 +73,7 @@ test('over the bound during setup: the load fails at once, saying so, and no wor
 describe('on the heap', () => {
   let heap: Harness
   let heapReplaced: (l: Record<string, unknown>) => boolean
-  before(async () => ({ h: heap, replaced: heapReplaced } = await hoarder('heap-hoarder')))
+  before(async () => ({ h: heap, replaced: heapReplaced } = await hoarder('heap-hoarder', 'limits')))
   after(() => heap.dispose())
 
   test('data used for a moment, or kept under the bound: the worker stays', async () => {
