@@ -16,6 +16,7 @@ import type { PluginCall, PluginOutcome, PluginServices, SessionOp } from './plu
 import { resolvePluginIsolation, type PluginIsolation } from './plugin-isolation.ts'
 import { startPluginProcess, type PluginWorker } from './plugin-process.ts'
 import { servePluginRpc } from './serve-plugin-rpc.ts'
+import { describeThrown, sandboxEntryName } from './sandbox/describe-thrown.ts'
 import { createTurnSlicer } from './turn-slicer.ts'
 import { workerEntry, type WorkerEntry } from './worker-entry.ts'
 import { checkWorkerMessage } from './worker-message.ts'
@@ -157,7 +158,9 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
       worker.on('message', (msg: unknown) => onWorkerMessage(running, msg))
       let crash = 'exited'
       worker.on('error', (e) => {
-        crash = e instanceof Error ? e.message : String(e)
+        // A thread's is the plugin's own error, cloned: said as a failed call says it, with its line. A
+        // process's is already said so (sandbox/worker-port.ts), or is node's own FATAL ERROR line.
+        crash = isolation === 'thread' ? describeThrown(e, sandboxEntryName(init.entry)) : e instanceof Error ? e.message : String(e)
       })
       // A process ended by a signal (SIGABRT at V8's heap limit, SIGKILL from the OS) has no exit code.
       worker.on('exit', (code, signal) => onWorkerExit(running, `${crash} (${signal ? `signal ${signal}` : `exit code ${code}`})`))

@@ -193,7 +193,8 @@ describe('in a process', () => {
     assert.equal(textOf(await h.call('crasher', text('crash'))), 'crashing soon')
     const e = errorOf(await stalled)
     assert.equal(e.code, 'PLUGIN_ERROR')
-    assert.match(e.reason, /^the plugin's worker crashed \(crash from a timer.* \(exit code 1\)\) and was restarted$/)
+    // Said as a failed call says it: the error's name and the line it was thrown at (only its message, before).
+    assert.match(e.reason, /^the plugin's worker crashed \(Error: crash from a timer \(at test\/fixtures\/plugins\/crasher\/index\.ts:12:15\) \(exit code 1\)\) and was restarted$/)
     await h.log.waitFor((l) => l.msg === 'plugin crasher restarted')
     assert.equal(textOf(await h.call('crasher', text('hi'))), 'ok 1')
   })

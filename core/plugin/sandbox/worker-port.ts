@@ -6,6 +6,7 @@
  */
 import { writeSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
+import { describeThrown, sandboxEntryName } from './describe-thrown.ts'
 import { CHILD_CRASH_LINE_PREFIX, CHILD_WORKER_DATA_KEY, type MainToWorker, type WorkerData, type WorkerToMain } from '../worker-protocol.ts'
 
 export interface WorkerPort {
@@ -36,10 +37,11 @@ export function connectToEngine(): { port: WorkerPort; init: WorkerData } {
     })
   }
   // A thread's uncaught error reaches the engine as the worker's `error` event; here, as a line on stderr
-  // (written synchronously, so it is out before the exit).
+  // (written synchronously, so it is out before the exit): its name, message and the line of the plugin's
+  // entry it came through, as a failed call says them (a raw timer's throw said only its message).
   process.on('uncaughtException', (e) => {
     try {
-      writeSync(2, `${CHILD_CRASH_LINE_PREFIX}${JSON.stringify(messageOf(e))}\n`)
+      writeSync(2, `${CHILD_CRASH_LINE_PREFIX}${JSON.stringify(describeThrown(e, sandboxEntryName(init.entry)))}\n`)
     } finally {
       process.exit(1)
     }
@@ -55,14 +57,5 @@ export function connectToEngine(): { port: WorkerPort; init: WorkerData } {
       onMessage: (listener) => process.on('message', (msg) => setImmediate(listener, msg as MainToWorker)),
     },
     init,
-  }
-}
-
-function messageOf(e: unknown): string {
-  try {
-    const message = (e as { message?: unknown } | null)?.message
-    return typeof message === 'string' ? message : String(e)
-  } catch {
-    return 'an uncaught error'
   }
 }
