@@ -133,8 +133,20 @@ export function dialogue<T extends object, C = Record<string, JsonValue>>(spec: 
   const notText = spec.notText
 
   type Ctx = DialogueContext<T, C>
-  const say = async (prompt: unknown, answers: object, ctx: Ctx): Promise<string | Reply> =>
-    typeof prompt === 'function' ? await (prompt as (a: object, c: Ctx) => string | Reply | Promise<string | Reply>)(answers, ctx) : (prompt as string | Reply)
+  const say = async (prompt: unknown, answers: object, ctx: Ctx, what: string): Promise<string | Reply> =>
+    typeof prompt === 'function' ? said(await (prompt as (a: object, c: Ctx) => unknown)(answers, ctx), what) : (prompt as string | Reply)
+
+  /**
+   * What a prompt function gave, which must be something to say. `ask: (so) => { \`How many?\` }` (braces,
+   * no return) gave undefined, which is a pass: the session had moved on to the question, the user saw the
+   * default reply instead of it, and their next text answered a question never shown, with no line in the
+   * log. There is no type check at load, so only this says so.
+   */
+  const said = (value: unknown, what: string): string | Reply => {
+    if (value === undefined || value === null) fail(`${what} returned ${String(value)}; it must return what to say, a string or a reply (a function with braces needs a return)`)
+    return value as string | Reply
+  }
+  const askOf = (step: CheckedStep) => `steps[${step.index}].ask (${JSON.stringify(step.key)})`
 
   /** The first step without an answer, asked with the session (re)set to wait for it; or `done` when there is none. */
   async function askNext(answers: Record<string, unknown>, ctx: Ctx): Promise<HandleResult> {
@@ -152,7 +164,7 @@ export function dialogue<T extends object, C = Record<string, JsonValue>>(spec: 
     } else {
       session.begin(ttlSeconds, state)
     }
-    return say(next.ask, answers, ctx)
+    return say(next.ask, answers, ctx, askOf(next))
   }
 
   /**
@@ -195,23 +207,24 @@ export function dialogue<T extends object, C = Record<string, JsonValue>>(spec: 
     const text = message.kind === 'text' ? message.content.trim() : undefined
     if (text !== undefined && cancelWords.has(fold(text))) {
       session.end()
-      return say(cancelled, state?.answers ?? {}, ctx)
+      return say(cancelled, state?.answers ?? {}, ctx, 'cancelled')
     }
     const step = state && steps.find((s) => s.key === state.asking)
     // A state this dialogue cannot read (begun by an older version of the plugin, whose open question is
     // gone, or by another handle): start over rather than guess what the text answers.
     if (!state || !step) return askNext({}, ctx)
     if (text === undefined) {
-      if (notText !== undefined) return say(notText, state.answers, ctx)
-      const question = await say(step.ask, state.answers, ctx)
+      if (notText !== undefined) return say(notText, state.answers, ctx, 'notText')
+      const question = await say(step.ask, state.answers, ctx, askOf(step))
       const shown = typeof question === 'string' ? question : question.type === 'text' ? question.content : undefined
       return shown === undefined ? 'Please answer in text.' : `Please answer in text. ${shown}`
     }
     const value = await parsed(step, text, state.answers, ctx)
     if (value === undefined) {
       session.refresh(ttlSeconds)
-      if (typeof step.retry === 'function') return (step.retry as (t: string, a: object, c: Ctx) => string | Reply | Promise<string | Reply>)(text, state.answers, ctx)
-      return say(step.retry ?? step.ask, state.answers, ctx)
+      const retryOf = `steps[${step.index}].retry (${JSON.stringify(step.key)})`
+      if (typeof step.retry === 'function') return said(await (step.retry as (t: string, a: object, c: Ctx) => unknown)(text, state.answers, ctx), retryOf)
+      return step.retry === undefined ? say(step.ask, state.answers, ctx, askOf(step)) : say(step.retry, state.answers, ctx, retryOf)
     }
     return askNext({ ...state.answers, [step.key]: value }, ctx)
   }

@@ -123,6 +123,23 @@ export default definePlugin({
 })
 `,
 )
+// Prompt functions written with braces and no return (no type check at load, so they run as written).
+plugin(
+  'noreturn',
+  `import { definePlugin, dialogue } from 'wxengine/plugin'
+export default definePlugin({
+  name: 'noreturn',
+  handle: dialogue<any>({
+    ttlSeconds: 60,
+    steps: [
+      { key: 'a', ask: 'A?', parse: (t: string) => (t === 'bad' ? undefined : t), retry: (t: string) => { 'not ' + t } },
+      { key: 'b', ask: (so: any) => { 'B after ' + so.a + '?' } },
+    ],
+    done: () => 'x',
+  }),
+})
+`,
+)
 const broken = (name: string, spec: string) =>
   plugin(name, `import { definePlugin, dialogue } from 'wxengine/plugin'\nexport default definePlugin({\n  name: '${name}',\n  handle: dialogue<any>(${spec}),\n})\n`)
 broken('twice', `{ ttlSeconds: 60, steps: [{ key: 'a', ask: 'A?' }, { key: 'a', ask: 'A again?' }], done: () => 'x' }`)
@@ -132,7 +149,7 @@ broken('nottl', `{ ttlSeconds: 0, steps: [{ key: 'a', ask: 'A?' }], done: () => 
 let h: Harness
 
 before(async () => {
-  h = await loadPlugins({ dir, only: ['pizza', 'plain', 'party', 'numbers', 'twice', 'nosteps', 'nottl'], settings: { party: { config: { max: 8 } } } })
+  h = await loadPlugins({ dir, only: ['pizza', 'plain', 'party', 'numbers', 'noreturn', 'twice', 'nosteps', 'nottl'], settings: { party: { config: { max: 8 } } } })
 })
 after(() => h.dispose())
 
@@ -314,6 +331,18 @@ describe('while a dialogue is open', () => {
   })
 })
 
+describe('a prompt function that returns nothing (braces without a return)', () => {
+  test('fails the call naming the prompt, rather than passing: the user saw the default reply, locked to a question never shown', async () => {
+    const c = conversation('noreturn')
+    assert.equal(textOf(await c.send(text('noreturn'))), 'A?')
+    const ask = errorOf(await c.send(text('yes')))
+    assert.equal(ask.code, 'PLUGIN_ERROR')
+    assert.match(ask.reason, /^TypeError: dialogue\(\): steps\[1\]\.ask \("b"\) returned undefined; it must return what to say, a string or a reply \(a function with braces needs a return\)/)
+    const retry = errorOf(await c.send(text('bad')))
+    assert.match(retry.reason, /^TypeError: dialogue\(\): steps\[0\]\.retry \("a"\) returned undefined/)
+  })
+})
+
 describe('an answer that is not JSON data', () => {
   test('fails the call at parse, naming the step and the text, not later at the state write', async () => {
     const c = conversation('numbers')
@@ -368,6 +397,6 @@ describe('a spec that cannot work', () => {
     assert.ok(reasons.get('twice')?.includes(at('twice')), reasons.get('twice'))
     assert.match(reasons.get('nosteps') ?? '', /TypeError: dialogue\(\): steps must be a non-empty array/)
     assert.match(reasons.get('nottl') ?? '', /TypeError: dialogue\(\): ttlSeconds must be a positive number, got 0/)
-    assert.deepEqual(h.set.names().sort(), ['numbers', 'party', 'pizza', 'plain'])
+    assert.deepEqual(h.set.names().sort(), ['noreturn', 'numbers', 'party', 'pizza', 'plain'])
   })
 })
