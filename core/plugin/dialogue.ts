@@ -76,9 +76,10 @@ export interface DialogueSpec<T extends object, C = Record<string, JsonValue>> {
   /**
    * Called with every answer once the last one is in, after the session has ended: what it returns is the
    * reply. If it throws, nothing of the call is applied and the user's lock is released (docs/plugins.md).
-   * Not `HandleResult`: returning nothing passes, and a `done` that only saved the answers (a missing
+   * Not `HandleResult`: returning nothing passed, and a `done` that only saved the answers (a missing
    * `return`) sent the user's last answer on to the default reply ("Sorry, I did not understand"); a pass
-   * or no reply at all is said with `ctx.pass()` or `ctx.reply.none()`.
+   * or no reply at all is said with `ctx.pass()` or `ctx.reply.none()`. Returning nothing anyway (no type
+   * check at load) fails the call.
    */
   done(answers: T, ctx: PluginContext<C, DialogueState<T>>): DoneResult | Promise<DoneResult>
 }
@@ -155,7 +156,12 @@ export function dialogue<T extends object, C = Record<string, JsonValue>>(spec: 
     if (next === undefined) {
       if (session.active) session.end()
       // Only the keys of today's steps: a dialogue begun by an older version may hold answers to steps since removed.
-      return done(Object.fromEntries(steps.map((s) => [s.key, answers[s.key]])) as T, ctx)
+      // Nothing returned is a missing return (`done(o) { save(o) }`), not a pass: its type has none, but
+      // nothing checks types at load, and as a pass the user's last answer got the default reply ("Sorry, I
+      // did not understand") after their every answer was taken. `ctx.pass()` passes.
+      const reply: unknown = await done(Object.fromEntries(steps.map((s) => [s.key, answers[s.key]])) as T, ctx)
+      if (reply === undefined || reply === null) fail(`done returned ${String(reply)}; it must return the last reply, a string or a reply (ctx.reply.none() to say nothing, ctx.pass() to pass)`)
+      return reply as HandleResult
     }
     const state = { asking: next.key, answers } as DialogueState<T>
     if (session.active) {

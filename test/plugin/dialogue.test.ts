@@ -135,7 +135,7 @@ export default definePlugin({
       { key: 'a', ask: 'A?', parse: (t: string) => (t === 'bad' ? undefined : t), retry: (t: string) => { 'not ' + t } },
       { key: 'b', ask: (so: any) => { 'B after ' + so.a + '?' } },
     ],
-    done: () => 'x',
+    done: (o: any) => { 'saved ' + o.a },
   }),
 })
 `,
@@ -340,6 +340,12 @@ describe('a prompt function that returns nothing (braces without a return)', () 
     assert.match(ask.reason, /^TypeError: dialogue\(\): steps\[1\]\.ask \("b"\) returned undefined; it must return what to say, a string or a reply \(a function with braces needs a return\)/)
     const retry = errorOf(await c.send(text('bad')))
     assert.match(retry.reason, /^TypeError: dialogue\(\): steps\[0\]\.retry \("a"\) returned undefined/)
+  })
+
+  test('a done that returns nothing fails naming it, rather than passing the last answer on to the default reply', async () => {
+    const c = conversation('noreturn', { active: true, state: { asking: 'b', answers: { a: 'x' } } })
+    const done = errorOf(await c.send(text('y')))
+    assert.match(done.reason, /^TypeError: dialogue\(\): done returned undefined; it must return the last reply/)
   })
 })
 
