@@ -44,6 +44,9 @@ write(path.join(dir, 'delta', 'index.ts'), pluginFile('delta', `import { secret 
 // A shared file that does not compile, and one that imports what is not there.
 write(path.join(dir, '_broken', 'prices.ts'), 'export function price(n: number): number {\n  return n *\n}\n')
 write(path.join(dir, 'epsilon', 'index.ts'), pluginFile('epsilon', `import { price } from '../_broken/prices.ts'`, 'String(price(2))'))
+// A shared file that imports an npm package, which the sandbox does not give, on its line 2.
+write(path.join(dir, '_text', 'clock.ts'), "export const unit = 'ms'\nimport ms from 'ms'\nexport const second = ms('1s')\n")
+write(path.join(dir, 'zeta', 'index.ts'), pluginFile('zeta', `import { second } from '../_text/clock.ts'`, 'String(second)'))
 
 test('the shared folders: `_` folders of plugins/, a link to a folder too; a plugin reaches its own folder first', () => {
   assert.deepEqual(sharedCodeFolders(dir), ['_broken', '_linked', '_shared', '_text'].map((n) => path.join(dir, n)))
@@ -55,7 +58,7 @@ for (const isolation of ['thread', 'process'] as const) {
   describe(`plugins importing shared code (${isolation})`, () => {
     let h: Harness
     before(async () => {
-      h = await loadPlugins({ dir, only: ['alpha', 'beta', 'gamma', 'delta', 'epsilon'], isolation })
+      h = await loadPlugins({ dir, only: ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'], isolation })
     })
     after(() => h.dispose())
 
@@ -77,6 +80,13 @@ for (const isolation of ['thread', 'process'] as const) {
         assert.match(reason(name), new RegExp(`Cannot find module '${spec.replace(/\./g, '\\.')}'.*no such file in the plugin's folder or a shared one`), name)
         assert.match(reason(name), /the folders beside it whose names start with _, such as .*_shared/, name)
       }
+    })
+
+    test('an npm import in a file index.ts imports is refused at that file (it named no file at all)', () => {
+      const reason = h.errors.find((e) => e.reason.startsWith('plugin zeta:'))?.reason ?? ''
+      const clock = path.join(dir, '_text', 'clock.ts').replace(/[.\\]/g, '\\$&')
+      // At its string in the source, as rules check says it (compile-plugin-sources.ts).
+      assert.match(reason, new RegExp(`plugin zeta: ${clock}:2:16: Cannot find module 'ms': npm packages are not available`))
     })
 
     test('a shared file that does not compile refuses the plugin that imports it, at the shared file', () => {
