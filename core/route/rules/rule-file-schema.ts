@@ -11,6 +11,7 @@ import { KEY_KINDS, SCENE_KINDS } from '../rule-types.ts'
 import { GROUP_NAME } from '../user-groups.ts'
 import { aMediaType, extensionProblem } from './media-file.ts'
 import { slowRegexProblem } from './slow-regex.ts'
+import { widthFoldedRegex } from './fold-regex.ts'
 import { shownPattern } from './shown-pattern.ts'
 
 export const KEYWORD_KINDS = ['exact', 'contains', 'prefix', 'regex'] as const
@@ -46,7 +47,7 @@ const keywordObject = z.strictObject(keywordObjectShape).superRefine((kw, ctx) =
   const kind = kinds[0]
   const value = kw[kind] as string
   if (kind === 'regex') {
-    const problem = checkRegex(value) ?? (kw.trusted === true ? undefined : slowRegexProblem(value, kw.foldCase !== false))
+    const problem = checkRegex(value) ?? (kw.trusted === true ? undefined : slowRegexProblem(value, kw.foldCase !== false) ?? slowWhenFolded(value, kw))
     if (problem) ctx.addIssue({ code: 'custom', path: ['regex'], message: problem })
   } else if (kw.trusted !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['trusted'], message: 'trusted applies to regex keywords only' })
@@ -64,6 +65,19 @@ const keywordObject = z.strictObject(keywordObjectShape).superRefine((kw, ctx) =
     })
   }
 })
+
+/**
+ * Width folding rewrites a regex (fold-regex.ts), which can make it slow where it was not: `(?:，|,)+` is
+ * `(?:,|,)+` as it reads folded text. Checked unless the keyword itself turns folding off (the rule's setting is
+ * not known here: a rule with `foldWidth: false` may be refused for a shape it does not run).
+ */
+function slowWhenFolded(source: string, kw: { foldCase?: boolean; foldWidth?: boolean }): string | undefined {
+  if (kw.foldWidth === false) return undefined
+  const folded = widthFoldedRegex(source)
+  if (folded === source) return undefined
+  const problem = slowRegexProblem(folded, kw.foldCase !== false)
+  return problem && `${problem} (as the regex reads width-folded text, where full-width characters are half-width: foldWidth)`
+}
 
 /** A bare string is an exact keyword (docs/rules.md says why). */
 const keywordSchema = z.union([z.string().min(1), keywordObject]).superRefine((kw, ctx) => {

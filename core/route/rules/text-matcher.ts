@@ -7,6 +7,7 @@
 import type { Candidate, KeywordKind, TextRule } from '../rule-types.ts'
 import type { JsonValue, RuleMatch } from '../../plugin/plugin-api.ts'
 import { buildAutomaton, type Automaton } from './aho-corasick.ts'
+import { widthFoldedRegex } from './fold-regex.ts'
 import { comboOf, foldText, FOLD_COMBOS, type FoldCombo } from './fold-text.ts'
 import { extractRequiredLiteral } from './regex-literal.ts'
 
@@ -89,11 +90,13 @@ export function buildTextMatcher(rules: readonly OrderedRule[]): TextMatcher {
       keywordCount++
       const combo = comboOf(kw.foldCase, kw.foldWidth)
       if (kw.kind === 'regex') {
-        // `u` always (code points, strict syntax); `i` is what case folding means for a regex.
-        const re = new RegExp(kw.value, kw.foldCase ? 'iu' : 'u')
+        // `u` always (code points, strict syntax); `i` is what case folding means for a regex. With width
+        // folding it reads the folded text, so it is written folded too (`：` as `:`, fold-regex.ts).
+        const source = kw.foldWidth ? widthFoldedRegex(kw.value) : kw.value
+        const re = new RegExp(source, kw.foldCase ? 'iu' : 'u')
         const id = regexes.length
         regexes.push({ rule: r, keyword: k, re, foldWidth: kw.foldWidth })
-        const literal = extractRequiredLiteral(kw.value, kw.foldCase)
+        const literal = extractRequiredLiteral(source, kw.foldCase)
         if (literal === undefined) {
           unfiltered.push(id)
           unfilteredRegexes.push({ rule: rule.name, keyword: kw.value })

@@ -207,6 +207,32 @@ describe('candidates', () => {
     assert.deepEqual(set.matchText('a', 'say abc', false).map((c) => c.rule), ['folded'])
   })
 
+  it('a regex written with full-width characters reads the folded text as it was written (foldWidth)', () => {
+    // `^订单：(\\d+)$` with the colon a Chinese keyboard types never matched: the text's `：` is folded to `:`
+    // before the regex (and its prefilter) see it.
+    const set = compileRuleSet(
+      [
+        textRule('order', [{ regex: '^订单：(\\d+)$' }]),
+        textRule('ask', [{ regex: '^你好？$' }]),
+        textRule('class', [{ regex: '^[，。]+$' }]),
+        textRule('digits', [{ regex: '^编号[０-９]+$' }]),
+        textRule('kg', [{ regex: '^㎏+$' }]),
+        textRule('strict', [{ regex: '^订单：$', foldWidth: false }]),
+      ],
+      [],
+    )
+    const found = (text: string) => set.matchText('a', text, false).map((c) => [c.rule, c.match.captures])
+    assert.deepEqual(found('订单：42'), [['order', ['订单:42', '42']]])
+    assert.deepEqual(found('订单:42'), [['order', ['订单:42', '42']]])
+    assert.deepEqual(found('你好？'), [['ask', ['你好?']]])
+    assert.deepEqual(found('你'), [], 'the full-width ？ is text, not a quantifier')
+    assert.deepEqual(found(',，'), [['class', [',,']]])
+    assert.deepEqual(found('编号１2'), [['digits', ['编号12']]])
+    assert.deepEqual(found('kgkg'), [['kg', ['kgkg']]])
+    assert.deepEqual(found('订单：'), [['strict', ['订单：']]])
+    assert.deepEqual(found('订单:'), [])
+  })
+
   it('runs a prefiltered regex only when its literal is present, and still finds every match', () => {
     const set = compileRuleSet(
       [

@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import { worstCaseOf } from '../../../core/route/rules/regex-worst-case.ts'
 import { checkBacktracking, checkOverlappingAlternatives, slowRegexProblem } from '../../../core/route/rules/slow-regex.ts'
 import { checkSuperLinearTime } from '../../../core/route/rules/super-linear-time.ts'
+import { parseRuleFile } from '../../../core/route/rules/load-rule-set.ts'
 
 // A quantifier that can repeat, under another that can repeat: refused (exponential on a near-match).
 const nestedRefused = ['^(a+)+$', '^(\\w+\\s?)*$', '(x*)*', '^(?:(?:a+)?)+$', '(a{2,})+', '((ab)*c)+', '(?:a|(b+))*',
@@ -181,4 +182,13 @@ test('a regex recheck fails on, or cannot finish with in 2 s, is unknown and loa
   const ms = performance.now() - started
   assert.deepEqual(worst, { kind: 'unknown', reason: 'timeout' })
   assert.ok(ms < 6_000, `bounded: ${ms.toFixed(0)} ms`)
+})
+
+test('a regex is checked as width folding rewrites it: (?:，|,)+ reads folded text as (?:,|,)+', () => {
+  const file = (extra: string) => `rules:\n  - name: commas\n    keywords: [{regex: '^(?:，|,)+x$'${extra}}]\n    reply: {type: text, content: ok}\n`
+  const refused = parseRuleFile(file(''), { path: 'rules/a.yaml', rel: 'a.yaml' })
+  assert.ok('errors' in refused)
+  assert.match(refused.errors[0]!.message, /can match the same text.*as the regex reads width-folded text/s)
+  // Without width folding the alternatives start differently, as written.
+  assert.ok(!('errors' in parseRuleFile(file(', foldWidth: false'), { path: 'rules/a.yaml', rel: 'a.yaml' })))
 })
