@@ -270,7 +270,10 @@ export function valueKind(value: unknown): string {
  */
 function wrongType(expected: string, input: unknown): string {
   if (input === undefined) return 'is required'
-  const words: Record<string, string> = { number: 'a number', boolean: 'true or false', string: 'a string', array: 'a list', object: 'an object', record: 'an object' }
+  // zod's `int` for 1.5 where a whole number goes: `must be int, not a number` contradicted itself. A number
+  // is no secret; said back, the fix is plain.
+  if (expected === 'int' && typeof input === 'number') return `must be a whole number, got ${input}`
+  const words: Record<string, string> = { int: 'a whole number', number: 'a number', boolean: 'true or false', string: 'a string', array: 'a list', object: 'an object', record: 'an object' }
   const want = words[expected] ?? expected
   if (typeof input === 'string' && ((expected === 'number' && input.trim() !== '' && Number.isFinite(Number(input))) || (expected === 'boolean' && (input === 'true' || input === 'false')))) {
     return `must be ${want}, not the string ${JSON.stringify(input)}: write ${input.trim()} without quotes`

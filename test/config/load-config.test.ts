@@ -190,3 +190,11 @@ test('a section written as something else in engine.config.ts is refused naming 
   )
   assert.match(refused(file(`  accounts: [{ id: 'default', token: 'tok123', appId: 'wx1' }],\n  ...JSON.parse('{"__proto__": {"port": 1}}'),`)), /\n {2}__proto__: is not a setting$/)
 })
+
+test('a fraction where a whole number goes says so (zod\'s words were "must be int, not a number")', () => {
+  const source = withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, '  port: 80.5,\n  limits: { maxBodyBytes: 1.5, replyBudgetMs: \'4000\' },\n')
+  const reason = refused(project(source))
+  assert.match(reason, /port: must be a whole number, got 80\.5/)
+  assert.match(reason, /limits\.maxBodyBytes: must be a whole number, got 1\.5/)
+  assert.doesNotMatch(reason, /must be int/)
+})
