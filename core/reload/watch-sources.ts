@@ -6,6 +6,7 @@
  * their folders: `..` may be the project's root, data directory included. So are engine.config.ts and the
  * project's files it imports, when the runtime reads them again at a reload (runtime.ts rereadConfig).
  */
+import { statSync } from 'node:fs'
 import path from 'node:path'
 import chokidar from 'chokidar'
 import type { Logger } from '../log/logger.ts'
@@ -27,6 +28,13 @@ export interface SourceWatcher {
    */
   watchFiles(files: readonly string[]): void
   close(): Promise<void>
+}
+
+/** How often a watched folder that does not exist is looked for. */
+const LOOK_EVERY_MS = 1000
+
+function isDirectory(dir: string): boolean {
+  return statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true
 }
 
 export function watchSources(opts: {
@@ -107,22 +115,57 @@ export function watchSources(opts: {
   // Dot files and node_modules in the folders are not sources (an editor's swap file, a plugin's dependencies);
   // a file named on its own (a media file outside them) is watched whatever its name.
   const ignored = (p: string) => !files.has(p) && /(^|[/\\])(\.|node_modules)/.test(p.split(/[/\\]/).pop() ?? '')
-  const watcher = chokidar.watch([...opts.dirs, ...files], { ignoreInitial: true, ignored })
+  // chokidar is given the folders that exist. Given one that does not (a project without plugins/), it
+  // watches the parent for it, and that went wrong: its `ready` came before the other folders were watched
+  // (the first edit after start went unseen), and a second folder missing from the same parent (rules/ moved
+  // away and back) was never seen again, nor any edit in it. A missing folder is looked for instead.
+  const missing = new Set(opts.dirs.filter((dir) => !isDirectory(dir)))
+  const present = opts.dirs.filter((dir) => !missing.has(dir))
+  const scheduleReload = () => {
+    clearTimeout(timer)
+    timer = setTimeout(() => void reload(), opts.debounceMs ?? 150)
+  }
+  let lookTimer: NodeJS.Timeout | undefined
+  /** Every LOOK_EVERY_MS while a folder is missing: one that appeared is watched, and the sources reloaded. */
+  const lookForMissing = () => {
+    if (lookTimer || missing.size === 0 || closed) return
+    lookTimer = setInterval(() => {
+      for (const dir of missing) {
+        if (!isDirectory(dir)) continue
+        missing.delete(dir)
+        watcher.add(dir)
+        log.debug({ dir }, 'source folder appeared')
+        scheduleReload()
+      }
+      if (missing.size === 0) {
+        clearInterval(lookTimer)
+        lookTimer = undefined
+      }
+    }, LOOK_EVERY_MS)
+    lookTimer.unref()
+  }
+  const watcher = chokidar.watch([...present, ...files], { ignoreInitial: true, ignored })
   watcher.on('all', (event, file) => {
     log.debug({ file }, 'source changed')
     // chokidar stops watching a folder it was given once that folder is removed (moved away, a git
-    // checkout): watched again, it is picked up when it comes back, and later edits are seen.
+    // checkout): it is looked for until it comes back, then watched again, and later edits are seen.
+    if (event === 'unlinkDir' && opts.dirs.includes(file)) {
+      watcher.unwatch(file)
+      missing.add(file)
+      lookForMissing()
+    }
     // So does a file outside them once it is removed (rm then cp, a checkout; a rename over it is a change),
     // when folders are watched too: the file made again, and every later edit, went unseen.
-    if ((event === 'unlinkDir' && opts.dirs.includes(file)) || (event === 'unlink' && files.has(file))) {
+    if (event === 'unlink' && files.has(file)) {
       watcher.unwatch(file)
       watcher.add(file)
     }
-    clearTimeout(timer)
-    timer = setTimeout(() => void reload(), opts.debounceMs ?? 150)
+    scheduleReload()
   })
   watcher.on('error', (e) => log.error({ err: e }, 'file watcher error'))
-  const ready = opts.dirs.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => watcher.once('ready', () => resolve()))
+  lookForMissing()
+  // chokidar given nothing to watch never says it is ready.
+  const ready = opts.dirs.length === 0 || present.length + files.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => watcher.once('ready', () => resolve()))
 
   return {
     ready,
@@ -139,6 +182,7 @@ export function watchSources(opts: {
     async close() {
       closed = true
       clearTimeout(timer)
+      clearInterval(lookTimer)
       await watcher.close()
       await (queued ?? running)
     },

@@ -81,3 +81,43 @@ it('keeps watching a media file outside rules/ after it is removed and made agai
     rmSync(root, { recursive: true, force: true })
   }
 })
+
+// A project without plugins/ (rules only) is watched with that folder missing. chokidar, given a folder that
+// does not exist, watches its parent for it: its `ready` then came before rules/ was watched (the first edit
+// after start went unseen), and rules/ moved away and back was never seen again (both found by an operator's
+// review, editing a project while `wxengine dev` served it).
+it('with plugins/ missing: an edit right after start reloads, and so does one after rules/ is moved away and back', async () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-restored-'))
+  const dir = path.join(root, 'rules')
+  mkdirSync(dir)
+  writeFileSync(path.join(dir, 'a.yaml'), 'rules: []\n')
+  let loads = 0
+  const watcher = watchSources({ dirs: [dir, path.join(root, 'plugins')], generations: createGenerations(parts() as never), debounceMs: 20,
+    log: createMemoryLogger('silent').logger, load: async () => (loads++, parts()) })
+  const reloadsAfter = async (before: number, what: string) => {
+    for (const until = Date.now() + 5_000; loads === before && Date.now() < until; ) await sleep(50)
+    assert.ok(loads > before, `${what} must reload (loads stayed at ${loads})`)
+    await sleep(300)
+  }
+  try {
+    await watcher.ready
+    let before = loads
+    writeFileSync(path.join(dir, 'a.yaml'), 'rules: []\n# one\n')
+    await reloadsAfter(before, 'the first edit after start')
+    before = loads
+    renameSync(dir, path.join(root, 'rules.away'))
+    await reloadsAfter(before, 'rules/ moved away')
+    before = loads
+    renameSync(path.join(root, 'rules.away'), dir)
+    await reloadsAfter(before, 'rules/ moved back')
+    before = loads
+    writeFileSync(path.join(dir, 'a.yaml'), 'rules: []\n# two\n')
+    await reloadsAfter(before, 'an edit after rules/ came back')
+    before = loads
+    mkdirSync(path.join(root, 'plugins'))
+    await reloadsAfter(before, 'plugins/ made')
+  } finally {
+    await watcher.close()
+    rmSync(root, { recursive: true, force: true })
+  }
+})
