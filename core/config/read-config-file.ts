@@ -17,6 +17,7 @@ import { fail, ok, type Result } from '../errors.ts'
 import { isPathSpecifier } from '../path-specifier.ts'
 import { shownPath, sourcePlace, sucraseErrorParts, syntaxErrorAt } from '../shown-path.ts'
 import { toCommonJs } from '../to-commonjs.ts'
+import { utf8Text } from '../utf8-text.ts'
 import { defineConfig, type UserConfig } from './config-types.ts'
 
 /** What a path import tries, in order, after the path as written: node's extensions and TypeScript's. */
@@ -50,12 +51,16 @@ function load(file: string, modules: Map<string, { exports: Record<string, unkno
   if (known) return known
   const module = { exports: {} as Record<string, unknown> }
   modules.set(file, module)
-  let source: string
+  let bytes: Buffer
   try {
-    source = readFileSync(file, 'utf8')
+    bytes = readFileSync(file)
   } catch (e) {
     throw new PlacedError(`${shownPath(file)}: cannot read it: ${(e as Error).message}`)
   }
+  // A file saved as GBK: its replies and names would be read garbled, without a word.
+  const read = utf8Text(bytes)
+  if (!read.ok) throw new PlacedError(`${sourcePlace(file, read.line, read.column)}: ${read.message}`)
+  const source = read.text
   opts.onFileRead?.(file)
   if (path.extname(file) === '.json') {
     try {

@@ -21,6 +21,7 @@ import { didYouMean } from '../did-you-mean.ts'
 import type { RuleLoadError } from '../route/rule-types.ts'
 import { describeValue } from '../route/rules/describe-issue.ts'
 import { parseYamlWithPositions, positionAt } from '../route/rules/yaml-positions.ts'
+import { utf8Text } from '../utf8-text.ts'
 
 /** Every button type menu/create takes, with the fields each needs besides `name`. */
 export const BUTTON_FIELDS = {
@@ -162,7 +163,9 @@ export function shownWidth(s: string): number {
 export async function loadMenuFile(file: string): Promise<LoadMenuResult> {
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    const read = utf8Text(await readFile(file))
+    if (!read.ok) return { ok: false, errors: [{ file, line: read.line, column: read.column, message: read.message }] }
+    text = read.text
   } catch (e) {
     return { ok: false, errors: [{ file, line: 1, column: 1, message: `cannot read the file: ${(e as Error).message}` }] }
   }

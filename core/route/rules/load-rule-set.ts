@@ -22,6 +22,7 @@ import { numberSourceAt, parseYamlWithPositions, positionAt } from './yaml-posit
 import { checkGroupUses, type GroupUse } from './user-groups-check.ts'
 import { groupNamesByAccount } from '../user-groups.ts'
 import { shownPattern } from './shown-pattern.ts'
+import { utf8Text } from '../../utf8-text.ts'
 
 export type LoadRuleSetResult =
   /**
@@ -170,7 +171,12 @@ export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}):
         errors.push({ file: ref.path, line: 1, column: 1, message: `the file is ${(size / 1_048_576).toFixed(1)} MB, over the ${MAX_RULES_FILE_BYTES / 1_048_576} MB a rules file may be (the serving thread compiles its rules, and parses them too when the parse worker cannot run); split it, or move data out of rules/` })
         continue
       }
-      text = await readFile(ref.path, 'utf8')
+      const read = utf8Text(await readFile(ref.path))
+      if (!read.ok) {
+        errors.push({ file: ref.path, line: read.line, column: read.column, message: read.message })
+        continue
+      }
+      text = read.text
     } catch (e) {
       errors.push({ file: ref.path, line: 1, message: `cannot read the file: ${(e as Error).message}` })
       continue

@@ -1,0 +1,44 @@
+/**
+ * A project file's bytes as text, refused when they are not UTF-8. A rules or menu file saved in GBK (what
+ * Notepad on a Chinese Windows long saved by default) was read as UTF-8 all the same: every Chinese keyword
+ * became replacement characters, the file loaded without a word, and its rules never matched (a menu's
+ * button names went to WeChat garbled).
+ */
+
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+export type Utf8Text = { ok: true; text: string } | { ok: false; line: number; column: number; message: string }
+
+export function utf8Text(bytes: Uint8Array): Utf8Text {
+  try {
+    return { ok: true, text: decoder.decode(bytes) }
+  } catch {
+    const at = firstInvalidByte(bytes)
+    const before = new TextDecoder('utf-8').decode(bytes.subarray(0, Math.max(at, 0)))
+    const line = before.split('\n').length
+    const column = before.length - before.lastIndexOf('\n')
+    const byte = at >= 0 ? `byte 0x${bytes[at]!.toString(16).toUpperCase().padStart(2, '0')} here` : 'a byte sequence'
+    return {
+      ok: false,
+      line,
+      column,
+      message: `the file is not UTF-8 (${byte} is not UTF-8; saved as GBK or another local encoding?): save it as UTF-8, or its text would be read garbled`,
+    }
+  }
+}
+
+/**
+ * Where the first byte that cannot start or continue a UTF-8 character is; -1 when the fault is subtler (an
+ * overlong form, a surrogate), which the decoder refuses and this does not look for: the message then says
+ * line 1.
+ */
+function firstInvalidByte(b: Uint8Array): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!
+    const tail = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1
+    if (tail < 0) return i
+    for (let k = 1; k <= tail; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i
+    i += tail + 1
+  }
+  return -1
+}
