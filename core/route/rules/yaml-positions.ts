@@ -2,7 +2,7 @@
  * From a path into the parsed data (as zod reports it) back to a line and column in the YAML source,
  * so every rules error points at the text to fix.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml'
 import type { RuleLoadError } from '../rule-types.ts'
 
 export interface Position {
@@ -87,6 +87,14 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
       if (seen.has(e.pos[0])) continue
       seen.add(e.pos[0])
       const { line, col } = lineCounter.linePos(e.pos[0])
+      const opener = unclosedFlowAt(doc, e.pos[0], e.message)
+      if (opener !== undefined) {
+        // The parser says where it gave up (the next key's line, or the end of the file), and the bracket
+        // was on a line before: "opened here" sent the reader to a line with no bracket on it.
+        const at = lineCounter.linePos(opener.offset)
+        errors.push({ file, line: at.line, column: at.col, message: `YAML syntax error: this ${opener.bracket} is not closed (the parser gave up at line ${line}): add its ${opener.closing}, or indent the lines inside it deeper than its key` })
+        continue
+      }
       errors.push({ file, line, column: col, message: `YAML syntax error: ${firstLine(e.message)}${hintFor(e.message)}` })
     }
     return { ok: false, errors }
@@ -103,6 +111,22 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
     return { ok: false, errors: [{ file, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)}` }] }
   }
   return { ok: true, doc, lineCounter, data, warnings }
+}
+
+/**
+ * The `[` or `{` a "Flow sequence (map) in block collection must be sufficiently indented and end with a ]"
+ * error is about: the flow collection of that kind whose range ends where the parser gave up.
+ */
+function unclosedFlowAt(doc: Document, at: number, message: string): { offset: number; bracket: string; closing: string } | undefined {
+  const kind = /^Flow (sequence|map) in block collection/.exec(message)?.[1]
+  if (kind === undefined) return undefined
+  let found: number | undefined
+  const consider = (node: { flow?: boolean; range?: [number, number, number] | null }) => {
+    if (!node.flow || !node.range) return
+    if (node.range[1] === at && (found === undefined || node.range[0] > found)) found = node.range[0]
+  }
+  visit(doc, kind === 'sequence' ? { Seq: (_key, node) => consider(node) } : { Map: (_key, node) => consider(node) })
+  return found === undefined ? undefined : kind === 'sequence' ? { offset: found, bracket: '[', closing: '] where the list ends' } : { offset: found, bracket: '{', closing: '} where the mapping ends' }
 }
 
 /** What the parser's words usually mean in a rules or menu file, said in the file's terms. */

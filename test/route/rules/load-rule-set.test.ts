@@ -42,8 +42,12 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(message, "YAML syntax error: Nested mappings are not allowed in compact mappings: a key without ': ' after it here, or the next line indented deeper than this one (a key with its value on its line takes nothing under it)")
     message = await singleError('rules:\n  - name: a\n    keywords: [a]\n    plugin: echo\n  - name b\n    keywords: [b]\n', 5)
     assert.match(message, /^YAML syntax error: Implicit keys need to be on a single line: a key without ': ' after it here/)
-    message = await singleError('rules:\n  - name: a\n    keywords: [a\n    plugin: echo\n', 4)
-    assert.match(message, /: a \[ or \{ opened here and not closed, or a line inside it indented less than its key$/)
+    // An unclosed bracket: said at the bracket, not at the next key's line, where the parser gave up and
+    // "a [ or { opened here" sent the reader to a line with no bracket on it (an operator's review).
+    message = await singleError('rules:\n  - name: a\n    keywords: [a\n    plugin: echo\n', 3)
+    assert.equal(message, 'YAML syntax error: this [ is not closed (the parser gave up at line 4): add its ] where the list ends, or indent the lines inside it deeper than its key')
+    const { errors } = await errorsOf({ 'main.yaml': 'rules:\n  - name: a\n    keywords: [a]\n    reply: {type: text, content: hi\n  - name: b\n' })
+    assert.deepEqual(errors.map((e) => [e.line, e.column, e.message]), [[4, 12, 'YAML syntax error: this { is not closed (the parser gave up at line 5): add its } where the mapping ends, or indent the lines inside it deeper than its key']])
   })
 
   it('unknown key, with a suggestion', async () => {
