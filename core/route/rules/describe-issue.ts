@@ -59,7 +59,7 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
         const written = path[path.length - 1] === 'reply' ? `reply: ${reply}` : `${String(path[0])}: {reply: ${reply}}`
         return [where(`${field} must be a mapping (key: value), got ${describeValue(actual)}; a text reply is written ${written}`)]
       }
-      return [where(`${field} must be ${wordsForType(isWholeNumber(path) ? 'int' : issue.expected)}, got ${describeValue(actual)}`)]
+      return [where(`${field} must be ${wordsForType(isWholeNumber(path) ? 'int' : issue.expected)}, got ${describeValue(actual)}${issue.expected === 'string' ? quoteHint(actual) : ''}`)]
     case 'invalid_value': {
       const values = issue.values.map(String)
       if (path.length === 3 && path[0] === 'handlers' && path[2] === 'type') {
@@ -81,7 +81,8 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
       )
       if (fitting.length >= 1) return fitting[0].flatMap((sub) => describeIssue(sub, path, data))
       const expected = issue.errors.map((b) => wordsForType((b[0] as { expected?: string }).expected ?? 'a value'))
-      return [where(`${field} must be ${[...new Set(expected)].join(' or ')}, got ${describeValue(actual)}`)]
+      const hint = issue.errors.some((b) => (b[0] as { expected?: string }).expected === 'string') ? quoteHint(actual) : ''
+      return [where(`${field} must be ${[...new Set(expected)].join(' or ')}, got ${describeValue(actual)}${hint}`)]
     }
     case 'custom':
       return [{ ...named(issue.message), refinement: true }]
@@ -158,6 +159,16 @@ function wordsForType(expected: string): string {
     default:
       return expected
   }
+}
+
+/**
+ * `keywords: [1, 2, 3]` (a WeEngine menu of numbered choices) is three numbers to YAML, and "must be text, got 1"
+ * did not say why 1 is not text. The value is not quoted back: `007` was read as 7.
+ */
+function quoteHint(actual: unknown): string {
+  if (typeof actual === 'number') return '; YAML reads an unquoted number as a number: put the text in quotes'
+  if (typeof actual === 'boolean') return `; YAML reads an unquoted ${String(actual)} as true or false: put the text in quotes`
+  return ''
 }
 
 export function describeValue(value: unknown): string {

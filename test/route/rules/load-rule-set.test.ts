@@ -201,7 +201,16 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     // In a rules file an image may name a file instead (rules.md "Images, voice and video from a file").
     assert.equal(message, 'rule "b": an image reply needs mediaId: (a media_id from the platform) or file: (a file the engine uploads)')
     message = await singleError(valid('default:\n  reply:\n    type: text\n    content: 42\n'), 8)
-    assert.equal(message, 'default.reply.content must be text, got 42')
+    assert.equal(message, 'default.reply.content must be text, got 42; YAML reads an unquoted number as a number: put the text in quotes')
+  })
+
+  it('numbers and true/false where text goes say why they are not text (keywords: [1, 2, 3], a WeEngine menu of choices)', async () => {
+    const { errors } = await errorsOf({ 'main.yaml': 'rules:\n  - name: menu\n    keywords: [1, true, {exact: 2}]\n    plugin: p\n' })
+    assert.deepEqual(errors.map((e) => e.message), [
+      'rule "menu": keywords[0] must be text or a mapping (key: value), got 1; YAML reads an unquoted number as a number: put the text in quotes',
+      'rule "menu": keywords[1] must be text or a mapping (key: value), got true; YAML reads an unquoted true as true or false: put the text in quotes',
+      'rule "menu": keywords[2].exact must be text, got 2; YAML reads an unquoted number as a number: put the text in quotes',
+    ])
   })
 
   it('a reply written as its text alone says how a text reply is written (WeEngine habit)', async () => {
