@@ -90,14 +90,24 @@ export interface AccessTokenManagerOptions {
    * (core/platform/jsapi-ticket.ts). Stored under `key`, fetched by `request`, named `name` in the log lines;
    * `configErrcodes` are its own answers that only a setting changes (held as TOKEN_CONFIG_ERRCODES are for
    * the token, whose refusals its own manager holds and words already). appSecret and useStableToken are then
-   * not used.
+   * not used. A failure `request` marks `ofAccessToken` is not the credential's own answer but the
+   * access_token's (fetched with it): that manager has held, worded and logged it already, so it is returned
+   * as it is, neither worded with `configErrcodes` (an errcode may mean another API's quota there: 45009) nor
+   * logged again on every call while that manager holds it.
    */
   credential?: {
     name: string
     key: string
-    request: () => Promise<Result<{ value: string; expiresIn: number }>>
+    request: () => Promise<Result<{ value: string; expiresIn: number }> | AccessTokenFailure>
     configErrcodes: ReadonlyMap<number, { setting: string; hint: string }>
   }
+}
+
+/** A credential's fetch that failed for want of an access_token (see `credential`). */
+export interface AccessTokenFailure {
+  ok: false
+  error: EngineError
+  ofAccessToken: true
 }
 
 export interface AccessTokenManager {
@@ -158,6 +168,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
     for (let attempt = 1; ; attempt++) {
       const r = await requestToken()
       if (r.ok) return r
+      if ('ofAccessToken' in r) return { ok: false, error: r.error }
       const { code, reason, errcode } = r.error
       const config = errcode === undefined ? undefined : configErrcodes.get(errcode)
       if (config) {
@@ -181,7 +192,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
   }
 
   /** One request to the token API and its answer checked; logs only success. */
-  async function requestToken(): Promise<Result<TokenRecord>> {
+  async function requestToken(): Promise<Result<TokenRecord> | AccessTokenFailure> {
     const sentAt = now()
     if (opts.credential) {
       const r = await opts.credential.request()

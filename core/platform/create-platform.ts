@@ -8,7 +8,7 @@ import type { LateReplies } from '../engine.ts'
 import type { LineBudget } from '../log/line-budget.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Store } from '../store/store.ts'
-import { createAccessTokenManager } from './access-token-manager.ts'
+import { createAccessTokenManager, type AccessTokenManager } from './access-token-manager.ts'
 import { createApiClient } from './api-client.ts'
 import { createJsapiTicket, type JsapiTicket } from './jsapi-ticket.ts'
 import { createLateReplySender, type DrainResult, type LateReplySenderOptions } from './late-reply-sender.ts'
@@ -37,9 +37,11 @@ export function createPlatform(opts: { config: EngineConfig; store: Store; log: 
   const { config, store, log } = opts
   const client = createApiClient({ baseUrl: config.platform.apiBase })
   const apis = new Map<string, PlatformClient>()
+  const tokenManagers = new Map<string, AccessTokenManager>()
   for (const account of config.accounts) {
     if (!account.appSecret) continue
     const tokens = createAccessTokenManager({ appId: account.appId, appSecret: account.appSecret, client, tokens: store.tokens, log })
+    tokenManagers.set(account.id, tokens)
     apis.set(account.id, createPlatformApi({ client, tokens, log }))
   }
   const apiFor = (accountId: string): PlatformClient => {
@@ -54,9 +56,9 @@ export function createPlatform(opts: { config: EngineConfig; store: Store; log: 
   const jsapiTicketFor = (accountId: string): JsapiTicket | { unavailable: string } => {
     let ticket = tickets.get(accountId)
     if (ticket) return ticket
-    const api = apis.get(accountId)
-    if (!api) return { unavailable: `account "${accountId}" has no appSecret, and the jsapi_ticket needs an access_token: set ${accountId === config.defaultAccount ? 'WECHAT_APPSECRET or ' : ''}the account's appSecret in engine.config.ts` }
-    ticket = createJsapiTicket({ appId: api.appId, getWithToken: (path, query) => api.getResult(path, query), client, tokens: store.tokens, log })
+    const tokens = tokenManagers.get(accountId)
+    if (!tokens) return { unavailable: `account "${accountId}" has no appSecret, and the jsapi_ticket needs an access_token: set ${accountId === config.defaultAccount ? 'WECHAT_APPSECRET or ' : ''}the account's appSecret in engine.config.ts` }
+    ticket = createJsapiTicket({ appId: tokens.appId, withToken: tokens.withToken, client, tokens: store.tokens, log })
     tickets.set(accountId, ticket)
     return ticket
   }

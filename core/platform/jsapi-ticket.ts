@@ -10,7 +10,7 @@
 import type { Result } from '../errors.ts'
 import { ok } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
-import { createAccessTokenManager } from './access-token-manager.ts'
+import { createAccessTokenManager, type AccessTokenFailure, type AccessTokenManager } from './access-token-manager.ts'
 import { apiError, type ApiClient, type ApiJson } from './api-client.ts'
 import type { TokenStore } from '../store/store.ts'
 
@@ -31,8 +31,8 @@ export interface JsapiTicket {
 
 export interface JsapiTicketOptions {
   appId: string
-  /** The account's API GET, with its access_token added (platform-api.ts `getResult`). */
-  getWithToken: (path: string, query: Record<string, string>) => Promise<Result<ApiJson>>
+  /** The account's access_token manager's `withToken`: getticket is called with its token, retried once on a rejected one. */
+  withToken: AccessTokenManager['withToken']
   client: ApiClient
   tokens: TokenStore
   log: Logger
@@ -57,9 +57,12 @@ export function createJsapiTicket(opts: JsapiTicketOptions): JsapiTicket {
     credential: { name: 'jsapi_ticket', key: ticketKey(opts.appId), request: requestTicket, configErrcodes: TICKET_CONFIG_ERRCODES },
   })
 
-  async function requestTicket(): Promise<Result<{ value: string; expiresIn: number }>> {
-    const r = await opts.getWithToken(TICKET_PATH, { type: 'jsapi' })
-    if (!r.ok) return r
+  async function requestTicket(): Promise<Result<{ value: string; expiresIn: number }> | AccessTokenFailure> {
+    // getticket's own answer, told apart from a failure of the access_token under it (a refusal its manager
+    // holds: 40164, its own 45009 quota): that one is the token's, worded and logged by its manager already.
+    let answered: Result<ApiJson> | undefined
+    const r = await opts.withToken(async (token) => (answered = await opts.client.getJson(TICKET_PATH, { type: 'jsapi', access_token: token })))
+    if (!r.ok) return r === answered ? r : { ...r, ofAccessToken: true }
     const { ticket, expires_in: expiresIn } = r.value
     if (typeof ticket !== 'string' || ticket === '' || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
       // A garbled 200 (as the token manager says of its own): asking again answers the same way.

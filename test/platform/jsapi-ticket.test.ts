@@ -10,7 +10,6 @@ import { createMemoryLogger } from '../../core/log/logger.ts'
 import { createAccessTokenManager } from '../../core/platform/access-token-manager.ts'
 import { createApiClient } from '../../core/platform/api-client.ts'
 import { createJsapiTicket, ticketKey, TICKET_PATH } from '../../core/platform/jsapi-ticket.ts'
-import { createPlatformApi } from '../../core/platform/platform-api.ts'
 import { createMemoryStore } from '../../core/store/memory-store.ts'
 import type { Store } from '../../core/store/store.ts'
 import { FAKE_PATHS, startFakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
@@ -36,8 +35,7 @@ const ticketRequests = () => fake.requests.slice(before).filter((r) => r.path ==
 /** One instance of the engine: its own token manager, API and ticket, on the shared store. */
 function instance() {
   const tokens = createAccessTokenManager({ appId: 'wxA', appSecret: 'secretA', client, tokens: store.tokens, log: memLog.logger, now, pollMs: 2 })
-  const api = createPlatformApi({ client, tokens })
-  return createJsapiTicket({ appId: 'wxA', getWithToken: (path, query) => api.getResult(path, query), client, tokens: store.tokens, log: memLog.logger, now })
+  return createJsapiTicket({ appId: 'wxA', withToken: tokens.withToken, client, tokens: store.tokens, log: memLog.logger, now })
 }
 
 function value<T>(r: Result<T>): T {
@@ -96,4 +94,22 @@ test('an answer without a ticket is an API_ERROR, not a ticket', async () => {
   const r = await a.get()
   assert.equal(r.ok, false)
   assert.match(!r.ok ? r.error.reason : '', /the answer has no ticket\/expires_in/)
+})
+
+test("the access_token's own refusal seen through the ticket stays the token's: not worded as getticket's, not logged again per call", async () => {
+  const a = instance()
+  // The token API's daily quota (45009), which getticket also answers for its own: this one is /cgi-bin/token's.
+  fake.failNext('/cgi-bin/token', 1, 45009, 'reach max api daily quota limit')
+  const calls = await Promise.all([a.get(), a.get()])
+  calls.push(await a.get(), await a.get())
+  for (const r of calls) {
+    assert.equal(r.ok, false)
+    assert.equal(!r.ok && r.error.errcode, 45009)
+    assert.match(!r.ok ? r.error.reason : '', /the daily quota of \/cgi-bin\/token is used up/)
+    assert.doesNotMatch(!r.ok ? r.error.reason : '', /getticket/, 'the token refusal blamed on getticket')
+  }
+  assert.equal(ticketRequests(), 0)
+  // Said once, by the token's manager, naming its setting; the ticket's manager adds no line per page view.
+  const failed = memLog.lines.filter((l) => String(l.msg).endsWith('fetch failed'))
+  assert.deepEqual(failed.map((l) => [l.msg, l.setting]), [['access_token fetch failed', 'token daily quota']])
 })
