@@ -350,6 +350,17 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
   return { appId, getToken, invalidate, withToken }
 }
 
+/**
+ * `call` with the manager's token, as withToken does it; a failure that is not `call`'s answer but the
+ * token's (none could be had: a refusal its manager holds, the token API out) is marked `ofAccessToken`, so
+ * that what reads the answer (the jsapi_ticket, a template list) does not take it for that API's own.
+ */
+export async function withTokenTold<T>(manager: Pick<AccessTokenManager, 'withToken'>, call: (token: string) => Promise<Result<T>>): Promise<Result<T> | AccessTokenFailure> {
+  let answered: Result<T> | undefined
+  const r = await manager.withToken(async (token) => (answered = await call(token)))
+  return r.ok || r === answered ? r : { ...r, ofAccessToken: true }
+}
+
 export function isTokenRejected(error: EngineError): boolean {
   return error.code === 'API_ERROR' && error.errcode !== undefined && TOKEN_REJECTED_ERRCODES.has(error.errcode)
 }

@@ -27,6 +27,7 @@ import { didYouMean } from '../did-you-mean.ts'
 import { fail, ok, type Result } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
 import type { ApiJson } from './api-client.ts'
+import type { AccessTokenFailure } from './access-token-manager.ts'
 
 export const TEMPLATE_LIST_PATH = '/cgi-bin/template/get_all_private_template'
 /** How long a read list (or the platform's refusal to list it, e.g. 48001) is kept. */
@@ -118,8 +119,11 @@ export interface FromTemplate {
 export interface TemplateCheckOptions {
   appId: string
   kind: TemplateListKind
-  /** GET the list (token added). */
-  fetchList: () => Promise<Result<ApiJson>>
+  /**
+   * GET the list (token added). A failure marked `ofAccessToken` is the token's, not the list API's answer:
+   * passing, as far as the list goes (the send fails for want of the token too, until it is back).
+   */
+  fetchList: () => Promise<Result<ApiJson> | AccessTokenFailure>
   log?: Logger
   now?: () => number
   /** Default TEMPLATE_LIST_WAIT_MS. */
@@ -188,8 +192,10 @@ export function createTemplateCheck(opts: TemplateCheckOptions): TemplateCheck {
     if (parsed.ok) return { at, templates: parsed.value, warned: new Set<string>() }
     const errcode = r.ok ? undefined : r.error.errcode
     // The platform's refusal is kept as long as a list: asking again in a minute gets the same answer. -1
-    // (system busy), like a timeout or a 5xx (no errcode), may be over in a minute.
-    const refused = errcode !== undefined && errcode !== -1
+    // (system busy), like a timeout or a 5xx (no errcode), may be over in a minute; so may a refusal of the
+    // access_token under it (an IP whitelist, the token's quota): it is no answer of the list's, and held
+    // as one it dropped a list read before and let misspelt fields through for 10 minutes after the fix.
+    const refused = errcode !== undefined && errcode !== -1 && !('ofAccessToken' in r)
     return { at, unreadable: true as const, keepMs: refused ? TEMPLATE_LIST_TTL_MS : TEMPLATE_LIST_RETRY_MS, refused, errcode, reason: parsed.error }
   }
 

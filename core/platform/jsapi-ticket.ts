@@ -10,8 +10,8 @@
 import type { Result } from '../errors.ts'
 import { ok } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
-import { createAccessTokenManager, type AccessTokenFailure, type AccessTokenManager } from './access-token-manager.ts'
-import { apiError, type ApiClient, type ApiJson } from './api-client.ts'
+import { createAccessTokenManager, withTokenTold, type AccessTokenFailure, type AccessTokenManager } from './access-token-manager.ts'
+import { apiError, type ApiClient } from './api-client.ts'
 import type { TokenStore } from '../store/store.ts'
 
 export const TICKET_PATH = '/cgi-bin/ticket/getticket'
@@ -60,9 +60,8 @@ export function createJsapiTicket(opts: JsapiTicketOptions): JsapiTicket {
   async function requestTicket(): Promise<Result<{ value: string; expiresIn: number }> | AccessTokenFailure> {
     // getticket's own answer, told apart from a failure of the access_token under it (a refusal its manager
     // holds: 40164, its own 45009 quota): that one is the token's, worded and logged by its manager already.
-    let answered: Result<ApiJson> | undefined
-    const r = await opts.withToken(async (token) => (answered = await opts.client.getJson(TICKET_PATH, { type: 'jsapi', access_token: token })))
-    if (!r.ok) return r === answered ? r : { ...r, ofAccessToken: true }
+    const r = await withTokenTold({ withToken: opts.withToken }, (token) => opts.client.getJson(TICKET_PATH, { type: 'jsapi', access_token: token }))
+    if (!r.ok) return r
     const { ticket, expires_in: expiresIn } = r.value
     if (typeof ticket !== 'string' || ticket === '' || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
       // A garbled 200 (as the token manager says of its own): asking again answers the same way.

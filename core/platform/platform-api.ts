@@ -15,7 +15,7 @@ import { toCustomMessage } from '../reply/custom-message.ts'
 import { parseTemplateMessage, TEMPLATE_SEND_PATH, toTemplateBody, type TemplateMessage } from '../reply/template-message.ts'
 import { parseSubscribeMessage, SUBSCRIBE_SEND_PATH, toSubscribeBody, type SubscribeMessage } from '../reply/subscribe-message.ts'
 import { apiError, type ApiClient, type ApiJson, type RawBody } from './api-client.ts'
-import type { AccessTokenManager } from './access-token-manager.ts'
+import { withTokenTold, type AccessTokenManager } from './access-token-manager.ts'
 import { createTemplateCheck, TEMPLATE_LIST_PATH, TEMPLATE_MESSAGES } from './account-templates.ts'
 import { SUBSCRIBE_TEMPLATE_LIST_PATH, SUBSCRIPTION_NOTICES } from './subscribe-templates.ts'
 import type { Logger } from '../log/logger.ts'
@@ -101,8 +101,10 @@ export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
     return tokens.withToken((token) => client.postBody(path, { ...query, access_token: token }, body, timeoutMs, signal))
   }
 
-  const templates = createTemplateCheck({ appId: tokens.appId, kind: TEMPLATE_MESSAGES, fetchList: () => getResult(TEMPLATE_LIST_PATH), log: opts.log, now: opts.now, waitMs: opts.templateWaitMs })
-  const subscribeTemplates = createTemplateCheck({ appId: tokens.appId, kind: SUBSCRIPTION_NOTICES, fetchList: () => getResult(SUBSCRIBE_TEMPLATE_LIST_PATH), log: opts.log, now: opts.now, waitMs: opts.templateWaitMs })
+  // A list's answer told from a failure of the token under it (withTokenTold): the check holds only the former.
+  const listOf = (path: string) => () => withTokenTold(tokens, (token) => client.getJson(path, { access_token: token }))
+  const templates = createTemplateCheck({ appId: tokens.appId, kind: TEMPLATE_MESSAGES, fetchList: listOf(TEMPLATE_LIST_PATH), log: opts.log, now: opts.now, waitMs: opts.templateWaitMs })
+  const subscribeTemplates = createTemplateCheck({ appId: tokens.appId, kind: SUBSCRIPTION_NOTICES, fetchList: listOf(SUBSCRIBE_TEMPLATE_LIST_PATH), log: opts.log, now: opts.now, waitMs: opts.templateWaitMs })
 
   async function sendResult(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<Result<void>> {
     const body = toCustomMessage(openId, message, opts)

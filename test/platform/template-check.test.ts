@@ -328,3 +328,30 @@ test("the line a slow list read leaves says how long it was waited for, once", a
     release()
   }
 })
+
+test("a list read that failed for want of an access_token (the token's own refusal: 40164) is not the list's refusal: the list read before is kept, and the check is back once the token is", async () => {
+  const misspelt = shipped({ thing01: 'x', amount2: '1元', number3: 1 })
+  const client = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 2000 })
+  // The token manager holds a refusal no time here: the IP whitelist is fixed as soon as it is refused.
+  const tokens = createAccessTokenManager({ appId: 'wxA', appSecret: 'secretA', client, tokens: createMemoryStore().tokens, log: createLogger({ level: 'silent' }), configErrorCooldownMs: 0 })
+  const memory = createMemoryLogger('debug')
+  const own = createPlatformApi({ client, tokens, log: memory.logger, now: () => t, templateWaitMs: 2000 })
+  assert.equal((await refusal(own.sendTemplate('o1', misspelt))).code, 'PLUGIN_BAD_REPLY')
+  assert.equal(listRequests(), 1)
+
+  // Ten minutes on the list is read again, and the token under it has expired and cannot be fetched anew.
+  t += 10 * 60_000
+  fake.expireToken()
+  fake.failNext('/cgi-bin/token', 1, 40164, 'invalid ip')
+  // Checked against the list read before, as when a read fails in passing (held as the list's refusal, the
+  // list was dropped and the check off for 10 minutes: misspelt fields went out blank once the token was back).
+  assert.equal((await refusal(own.sendTemplate('o1', misspelt))).code, 'PLUGIN_BAD_REPLY')
+  assert.doesNotMatch(JSON.stringify(memory.lines), /go out unchecked/)
+  assert.match(JSON.stringify(memory.lines), /are checked against the account's templates as read 10 min ago: reading them again failed \(GET \/cgi-bin\/token: errcode 40164/)
+
+  // A minute on, the token is back: the list is read again, and the misspelt field still refused.
+  t += 60_000
+  assert.equal((await refusal(own.sendTemplate('o1', misspelt))).code, 'PLUGIN_BAD_REPLY')
+  assert.equal(listRequests(), 3)
+  assert.equal(sends(), 0)
+})
