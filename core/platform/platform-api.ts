@@ -15,7 +15,7 @@ import { toCustomMessage } from '../reply/custom-message.ts'
 import { parseTemplateMessage, TEMPLATE_SEND_PATH, toTemplateBody, type TemplateMessage } from '../reply/template-message.ts'
 import { parseSubscribeMessage, SUBSCRIBE_SEND_PATH, toSubscribeBody, type SubscribeMessage } from '../reply/subscribe-message.ts'
 import { apiError, type ApiClient, type ApiJson, type RawBody } from './api-client.ts'
-import { withTokenTold, type AccessTokenManager } from './access-token-manager.ts'
+import { withTokenTold, type AccessTokenFailure, type AccessTokenManager } from './access-token-manager.ts'
 import { createTemplateCheck, TEMPLATE_LIST_PATH, TEMPLATE_MESSAGES } from './account-templates.ts'
 import { SUBSCRIBE_TEMPLATE_LIST_PATH, SUBSCRIPTION_NOTICES } from './subscribe-templates.ts'
 import type { Logger } from '../log/logger.ts'
@@ -25,10 +25,15 @@ export const CUSTOM_SEND_PATH = '/cgi-bin/message/custom/send'
 
 export interface PlatformClient extends PlatformApi {
   readonly appId: string
-  postResult(path: string, body: JsonValue, query?: Record<string, string>): Promise<Result<ApiJson>>
-  getResult(path: string, query?: Record<string, string>): Promise<Result<ApiJson>>
+  /**
+   * The API's answer, or why there is none. A failure marked `ofAccessToken` is no answer of this API's: no
+   * access_token could be had (its errcode is /cgi-bin/token's, its reason says what to change), so a command
+   * explaining the API's own errcodes (`menu push`) leaves it as it is.
+   */
+  postResult(path: string, body: JsonValue, query?: Record<string, string>): Promise<Result<ApiJson> | AccessTokenFailure>
+  getResult(path: string, query?: Record<string, string>): Promise<Result<ApiJson> | AccessTokenFailure>
   /** POST a multipart/form-data body (an upload), token added and refreshed as for postResult. */
-  postFormResult(path: string, form: FormData, query?: Record<string, string>, timeoutMs?: number, signal?: AbortSignal): Promise<Result<ApiJson>>
+  postFormResult(path: string, form: FormData, query?: Record<string, string>, timeoutMs?: number, signal?: AbortSignal): Promise<Result<ApiJson> | AccessTokenFailure>
   /** Reply or CustomMessage -> customer-service message -> POST custom/send. */
   sendResult(openId: string, message: Reply | CustomMessage, opts?: SendOptions): Promise<Result<void>>
   /**
@@ -80,29 +85,29 @@ export class PlatformApiError extends Error implements EngineError {
 export function createPlatformApi(opts: PlatformApiOptions): PlatformClient {
   const { client, tokens } = opts
 
-  function postResult(path: string, body: JsonValue, query: Record<string, string> = {}): Promise<Result<ApiJson>> {
+  function postResult(path: string, body: JsonValue, query: Record<string, string> = {}): Promise<Result<ApiJson> | AccessTokenFailure> {
     const bad = checkPath(path)
     if (bad) return Promise.resolve(bad)
-    return tokens.withToken((token) => client.postJson(path, { ...query, access_token: token }, body))
+    return withTokenTold(tokens, (token) => client.postJson(path, { ...query, access_token: token }, body))
   }
 
-  function getResult(path: string, query: Record<string, string> = {}): Promise<Result<ApiJson>> {
+  function getResult(path: string, query: Record<string, string> = {}): Promise<Result<ApiJson> | AccessTokenFailure> {
     const bad = checkPath(path)
     if (bad) return Promise.resolve(bad)
-    return tokens.withToken((token) => client.getJson(path, { ...query, access_token: token }))
+    return withTokenTold(tokens, (token) => client.getJson(path, { ...query, access_token: token }))
   }
 
-  async function postFormResult(path: string, form: FormData, query: Record<string, string> = {}, timeoutMs?: number, signal?: AbortSignal): Promise<Result<ApiJson>> {
+  async function postFormResult(path: string, form: FormData, query: Record<string, string> = {}, timeoutMs?: number, signal?: AbortSignal): Promise<Result<ApiJson> | AccessTokenFailure> {
     const bad = checkPath(path)
     if (bad) return bad
     // Node's own multipart encoder: the body is built once, and sent again as is if the token is refreshed.
     const request = new Request('http://multipart.invalid/', { method: 'POST', body: form })
     const body: RawBody = { bytes: new Uint8Array(await request.arrayBuffer()), contentType: request.headers.get('content-type') ?? 'multipart/form-data' }
-    return tokens.withToken((token) => client.postBody(path, { ...query, access_token: token }, body, timeoutMs, signal))
+    return withTokenTold(tokens, (token) => client.postBody(path, { ...query, access_token: token }, body, timeoutMs, signal))
   }
 
-  // A list's answer told from a failure of the token under it (withTokenTold): the check holds only the former.
-  const listOf = (path: string) => () => withTokenTold(tokens, (token) => client.getJson(path, { access_token: token }))
+  // A list's answer told from a failure of the token under it (getResult's ofAccessToken): the check holds only the former.
+  const listOf = (path: string) => () => getResult(path)
   const templates = createTemplateCheck({ appId: tokens.appId, kind: TEMPLATE_MESSAGES, fetchList: listOf(TEMPLATE_LIST_PATH), log: opts.log, now: opts.now, waitMs: opts.templateWaitMs })
   const subscribeTemplates = createTemplateCheck({ appId: tokens.appId, kind: SUBSCRIPTION_NOTICES, fetchList: listOf(SUBSCRIBE_TEMPLATE_LIST_PATH), log: opts.log, now: opts.now, waitMs: opts.templateWaitMs })
 

@@ -299,6 +299,20 @@ describe('wxengine mass send', () => {
   })
 })
 
+describe('wxengine mass send without an access_token', () => {
+  test('the token API out of reach: "nothing sent" (no request reached the mass-send API), not "the send may have been made"', async () => {
+    fake.expireToken()
+    fake.dropNext('/cgi-bin/token', 3)
+    const sent = jobs.size
+    const r = await project.run(['mass', 'send', '--tag', '2', '--text', 'no token today', '--yes'], { env })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^wxengine mass send: nothing sent: GET \/cgi-bin\/token: network error/)
+    assert.doesNotMatch(r.stderr, /may have been made/)
+    // The only request that reached sendall (if any) carried the expired token, refused with 42001.
+    assert.equal(jobs.size, sent)
+  })
+})
+
 describe('wxengine mass preview, status, delete, tags', () => {
   test('preview to an OpenID or a WeChat ID; its mistakes', async () => {
     const r = await project.run(['mass', 'preview', '--to-wxname', 'wx_operator', '--mpnews', 'news-1'], { env })

@@ -360,6 +360,17 @@ describe('wxengine menu show / pull / delete', () => {
     assert.equal(current, null)
     assert.equal(existsSync(menuFile()), false)
   })
+
+  test("no access_token to be had (/cgi-bin/token's daily quota, 45009) is said as the token API's, not as the menu API's quota used up", async () => {
+    current = JSON.parse(MENU_JSON) as JsonObject
+    fake.expireToken()
+    fake.failNext('/cgi-bin/token', 1, 45009, 'reach max api daily quota limit')
+    const r = await project.run(['menu', 'delete', '--yes'], { env })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^wxengine menu delete: GET \/cgi-bin\/token: errcode 45009 reach max api daily quota limit rid: \S+ \(the daily quota of \/cgi-bin\/token is used up/)
+    assert.doesNotMatch(r.stderr, /WeChat refused it|addconditional/)
+    assert.notEqual(current, null, 'nothing deleted')
+  })
 })
 
 const COND_YAML = `${MENU_YAML}conditional:

@@ -165,6 +165,18 @@ warning: scene spring: nothing for this scene answers a follower's scan, who get
     assert.equal(fake.requests.length, sent)
   })
 
+  test("no access_token to be had (the IP whitelist, 40164) is said as the token API's, not as qrcode/create refusing with an errcode it has no words for", async () => {
+    fake.expireToken()
+    fake.failNext(FAKE_PATHS.token, 1, 40164, 'invalid ip 203.0.113.7')
+    const made = fake.qrcodes.length
+    const r = await project.run(['qrcode', 'create', '123'], { env })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^wxengine qrcode create: no QR code made: GET \/cgi-bin\/token: errcode 40164 invalid ip 203\.0\.113\.7 rid: \S+ \(this server's IP is not in the account's IP whitelist: add it in mp\.weixin\.qq\.com \(基本配置 > IP白名单\)\)$/m)
+    assert.doesNotMatch(r.stderr, /WeChat refused it|no plain words/)
+    // A request with the expired token may have reached qrcode/create (refused 42001); no code was made.
+    assert.equal(fake.qrcodes.length, made)
+  })
+
   test('an image that cannot be fetched: the code is made and said (ticket, image address), exit 1, no file', async () => {
     void fake.answerRawNext(FAKE_PATHS.showQrcode, { status: 404, contentType: 'text/html', body: '<html>404</html>' })
     const r = await project.run(['qrcode', 'create', '123', '--out', 'lost.jpg'], { env })

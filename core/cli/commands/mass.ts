@@ -42,6 +42,7 @@ import {
   type MassTarget,
 } from '../../mass/mass-request.ts'
 import type { EngineError } from '../../errors.ts'
+import { refusalErrcode } from '../../platform/explain-errcode.ts'
 import { createMediaUploads } from '../../platform/media-uploads.ts'
 import type { JsonValue } from '../../plugin/plugin-api.ts'
 import type { MediaFile } from '../../route/rule-types.ts'
@@ -169,9 +170,10 @@ function what(content: MassContent): string {
   }
 }
 
-/** A refusal or failure of the API in words: an errcode explained, a network failure as it is. */
-function failure(error: EngineError): string {
-  return error.errcode !== undefined ? `${explainMassError(error.errcode)} (${error.reason})` : error.reason
+/** A refusal or failure of the API in words: an errcode explained, a network failure (or the access_token's) as it is. */
+function failure(failed: { error: EngineError; ofAccessToken?: true }): string {
+  const errcode = refusalErrcode(failed)
+  return errcode !== undefined ? `${explainMassError(errcode)} (${failed.error.reason})` : failed.error.reason
 }
 
 function printDryRun(call: MassCall, asked: Asked, account: AccountConfig, io: Output): void {
@@ -244,14 +246,15 @@ export async function runMassSend(flags: MassSendFlags, io: Output = stdio, now:
         io.err(`wxengine ${SEND}: already sent as msg_id ${earlier ?? '(WeChat named none)'}: clientmsgid ${clientMsgId} was sent in the last 24 hours, so WeChat sent nothing new${earlier ? `; wxengine mass status ${earlier} says how it went` : ''}`)
         return EXIT_OK
       }
-      if (r.error.errcode === undefined) {
+      // No access_token to be had: nothing reached the mass-send API, said as it is (below).
+      if (r.error.errcode === undefined && !('ofAccessToken' in r)) {
         // A timeout or a lost answer: WeChat may have taken the send. The same clientmsgid, sent again, is
         // refused (45065) if it did. Named: the default one changes with the UTC day (08:00 in China), so
         // "the same command again today" could be a second send.
         io.err(`wxengine ${SEND}: no answer from WeChat (${r.error.reason}): the send may have been made; run the same command again with --client-msg-id ${clientMsgId} (within 24 hours), and WeChat refuses it if it was`)
         return EXIT_FAILED
       }
-      io.err(`wxengine ${SEND}: nothing sent: ${failure(r.error)}`)
+      io.err(`wxengine ${SEND}: nothing sent: ${failure(r)}`)
       return EXIT_FAILED
     }
     const job = readSendAnswer(r.value)
@@ -299,7 +302,7 @@ export async function runMassPreview(flags: MassPreviewFlags, io: Output = stdio
     const call = previewBody(target.value, content)
     const r = await opened.api.postResult(call.path, call.body as JsonValue)
     if (!r.ok) {
-      io.err(`wxengine ${PREVIEW}: no preview sent: ${failure(r.error)}`)
+      io.err(`wxengine ${PREVIEW}: no preview sent: ${failure(r)}`)
       return EXIT_FAILED
     }
     const who = 'openId' in target.value ? `OpenID ${target.value.openId}` : `WeChat ID ${target.value.wxName}`
@@ -333,7 +336,7 @@ export async function runMassStatus(msgId: string, flags: GlobalFlags & { accoun
     const call = statusBody(id.value)
     const r = await opened.api.postResult(call.path, call.body as JsonValue)
     if (!r.ok) {
-      io.err(`wxengine mass status: ${failure(r.error)}`)
+      io.err(`wxengine mass status: ${failure(r)}`)
       return EXIT_FAILED
     }
     const status = readStatusAnswer(r.value)
@@ -367,7 +370,7 @@ export async function runMassDelete(msgId: string, flags: GlobalFlags & { accoun
   return withApi(flags, 'mass delete', io, async (opened, p) => {
     const r = await opened.api.postResult(MASS_PATHS.delete, deleteBody(id.value, article))
     if (!r.ok) {
-      io.err(`wxengine mass delete: ${which} not deleted: ${failure(r.error)}`)
+      io.err(`wxengine mass delete: ${which} not deleted: ${failure(r)}`)
       return EXIT_FAILED
     }
     io.out(`deleted: ${which} (account ${p.account.id})`)
@@ -379,7 +382,7 @@ export async function runMassTags(flags: GlobalFlags & { account?: string; json?
   return withApi(flags, 'mass tags', io, async (opened, p) => {
     const r = await opened.api.getResult(MASS_PATHS.tags)
     if (!r.ok) {
-      io.err(`wxengine mass tags: ${failure(r.error)}`)
+      io.err(`wxengine mass tags: ${failure(r)}`)
       return EXIT_FAILED
     }
     const tags = readTags(r.value)

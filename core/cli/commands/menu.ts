@@ -27,6 +27,7 @@ import { isParent, toConditionalBody, toCreateBody, type LeafButton, type Loaded
 import { loadAccountMenu, withLoginButtons } from '../../menu/menu-login-links.ts'
 import { loginLinkSettingsOf } from '../../web/login-link.ts'
 import type { PlatformClient } from '../../platform/platform-api.ts'
+import { refusalErrcode } from '../../platform/explain-errcode.ts'
 import { formatRuleErrors } from '../../route/rules/load-rule-set.ts'
 import { openAccountApi, type AccountApi } from '../open-account-api.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectAccount, shownPath, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
@@ -145,11 +146,12 @@ export async function runMenuPush(flags: MenuFlags, io: Output = stdio): Promise
     const api = opened.api
     const r = await api.postResult(MENU_PATHS.create, body as unknown as JsonBody)
     if (!r.ok) {
-      if (r.error.errcode === undefined) {
+      const errcode = refusalErrcode(r)
+      if (errcode === undefined) {
         io.err(`wxengine menu push: the menu was not sent: ${r.error.reason}`)
         return EXIT_FAILED
       }
-      io.err(`wxengine menu push: ${explainMenuError(r.error.errcode, c.loaded.leaves, c.loaded.menu)} (${r.error.reason})`)
+      io.err(`wxengine menu push: ${explainMenuError(errcode, c.loaded.leaves, c.loaded.menu)} (${r.error.reason})`)
       return EXIT_FAILED
     }
     io.out(`${summary(c, p.file, p.account.id).replace(': ok,', ': pushed,').replace(/, \d+ personalized menus? \(/, ' (')}`)
@@ -164,7 +166,11 @@ export async function runMenuPush(flags: MenuFlags, io: Output = stdio): Promise
 
 type JsonBody = Parameters<PlatformClient['postResult']>[1]
 
-const said = (e: { errcode?: number; reason: string }) => (e.errcode !== undefined ? `${explainMenuError(e.errcode, [], { button: [] })} (${e.reason})` : e.reason)
+/** A failed call in words: the menu API's errcode explained; a network failure, or the access_token's, as it is. */
+const said = (failed: { error: { errcode?: number; reason: string }; ofAccessToken?: true }) => {
+  const errcode = refusalErrcode(failed)
+  return errcode !== undefined ? `${explainMenuError(errcode, [], { button: [] })} (${failed.error.reason})` : failed.error.reason
+}
 
 /**
  * After menu/create: the account's personalized menus made exactly the file's. WeChat cannot edit one, so
@@ -183,7 +189,7 @@ async function pushConditional(api: PlatformClient, loaded: LoadedMenu, linkOf: 
   const listed = got.ok ? fromMenuGet(got.value) : undefined
   if (!listed) {
     return stop(
-      `the personalized menus the account has could not be listed (GET ${MENU_PATHS.get}: ${got.ok ? 'an answer without menu.button' : said(got.error)})`,
+      `the personalized menus the account has could not be listed (GET ${MENU_PATHS.get}: ${got.ok ? 'an answer without menu.button' : said(got)})`,
       `the file's default menu, and its personalized menus as they were (none of the file's ${loaded.conditional.length} created)`,
     )
   }
@@ -194,7 +200,7 @@ async function pushConditional(api: PlatformClient, loaded: LoadedMenu, linkOf: 
     if (!r.ok) {
       const left = existing.filter((e) => !deleted.includes(e.menuid))
       return stop(
-        `the personalized menu ${old.menuid} could not be deleted (POST ${MENU_PATHS.delconditional}: ${said(r.error)})`,
+        `the personalized menu ${old.menuid} could not be deleted (POST ${MENU_PATHS.delconditional}: ${said(r)})`,
         `the file's default menu; ${deleted.length > 0 ? `of its old personalized menus, ${deleted.join(', ')} deleted and ` : 'its old personalized menus '}${left.map((e) => e.menuid).join(', ')} still there; none of the file's ${loaded.conditional.length} created`,
       )
     }
@@ -206,7 +212,8 @@ async function pushConditional(api: PlatformClient, loaded: LoadedMenu, linkOf: 
     const r = await api.postResult(MENU_PATHS.addconditional, toConditionalBody(m, linkOf) as unknown as JsonBody)
     const menuid = r.ok ? r.value.menuid : undefined
     if (!r.ok || (typeof menuid !== 'string' && typeof menuid !== 'number')) {
-      const why = !r.ok ? (r.error.errcode !== undefined ? `${explainMenuError(r.error.errcode, m.leaves, m.menu)} (${r.error.reason})` : r.error.reason) : 'WeChat answered without a menuid'
+      const errcode = r.ok ? undefined : refusalErrcode(r)
+      const why = !r.ok ? (errcode !== undefined ? `${explainMenuError(errcode, m.leaves, m.menu)} (${r.error.reason})` : r.error.reason) : 'WeChat answered without a menuid'
       const rest = loaded.conditional.slice(i).map((c) => c.label)
       return stop(
         `${m.label} (line ${m.line}) was not created (POST ${MENU_PATHS.addconditional}): ${why}`,
@@ -234,7 +241,8 @@ async function fetchMenu(api: PlatformClient, p: Project, command: string, io: O
     return undefined
   }
   if (got.error.errcode !== NO_MENU_ERRCODE) {
-    io.err(`wxengine menu ${command}: ${got.error.errcode !== undefined ? explainMenuError(got.error.errcode, [], { button: [] }).replace('refused it', 'answered') + ` (${got.error.reason})` : got.error.reason}`)
+    const errcode = refusalErrcode(got)
+    io.err(`wxengine menu ${command}: ${errcode !== undefined ? explainMenuError(errcode, [], { button: [] }).replace('refused it', 'answered') + ` (${got.error.reason})` : got.error.reason}`)
     return undefined
   }
   const self = await api.getResult(MENU_PATHS.selfmenu)
@@ -324,7 +332,7 @@ export async function runMenuMatch(user: string, flags: MenuFlags, io: Output = 
   try {
     const r = await opened.api.postResult(MENU_PATHS.trymatch, { user_id: user })
     if (!r.ok) {
-      io.err(`wxengine menu match: ${said(r.error)}`)
+      io.err(`wxengine menu match: ${said(r)}`)
       return EXIT_FAILED
     }
     const menu = fromTryMatch(r.value)
@@ -363,7 +371,7 @@ export async function runMenuDelete(flags: MenuFlags, io: Output = stdio): Promi
   try {
     const r = await opened.api.getResult(MENU_PATHS.delete)
     if (!r.ok) {
-      io.err(`wxengine menu delete: ${r.error.errcode !== undefined ? explainMenuError(r.error.errcode, [], { button: [] }) + ` (${r.error.reason})` : r.error.reason}`)
+      io.err(`wxengine menu delete: ${said(r)}`)
       return EXIT_FAILED
     }
     io.out(`deleted: account ${p.account.id} has no menu now (clients drop it within 5 minutes)`)

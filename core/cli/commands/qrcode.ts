@@ -17,6 +17,7 @@ import { existsSync, statSync } from 'node:fs'
 import { rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { explainQrcodeError, fetchQrcodeImage, readCreateAnswer, showQrcodeUrl } from '../../qrcode/qrcode-api.ts'
+import { refusalErrcode } from '../../platform/explain-errcode.ts'
 import { answersForScene } from '../../qrcode/qrcode-answers.ts'
 import { MAX_PERMANENT_SCENE_ID, QRCODE_CREATE_PATH, qrcodeBody } from '../../qrcode/qrcode-request.ts'
 import type { JsonValue } from '../../plugin/plugin-api.ts'
@@ -113,7 +114,8 @@ export async function runQrcodeCreate(scene: string, flags: QrcodeFlags, io: Out
   try {
     const r = await opened.api.postResult(QRCODE_CREATE_PATH, body as unknown as JsonValue)
     if (!r.ok) {
-      io.err(`wxengine ${COMMAND}: no QR code made: ${r.error.errcode !== undefined ? `${explainQrcodeError(r.error.errcode)} (${r.error.reason})` : r.error.reason}`)
+      const errcode = refusalErrcode(r)
+      io.err(`wxengine ${COMMAND}: no QR code made: ${errcode !== undefined ? `${explainQrcodeError(errcode)} (${r.error.reason})` : r.error.reason}`)
       return EXIT_FAILED
     }
     created = readCreateAnswer(r.value)
