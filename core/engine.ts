@@ -27,7 +27,8 @@ import { SUCCESS, type WireRequest, type WireResponse } from './receive/wire-typ
 import type { Reply } from './reply/reply-types.ts'
 import { serializeReply } from './reply/reply-xml.ts'
 import { sealReply } from './reply/seal-reply.ts'
-import { routeMessage, type RouteDeps, type RouteResult, type RouteSignal } from './route/router.ts'
+import { routeMessage, textRulesRead, type RouteDeps, type RouteResult, type RouteSignal } from './route/router.ts'
+import { REGEX_TEXT_MAX_LENGTH } from './route/rules/text-matcher.ts'
 import { createUserQueue, withUserLock } from './route/user-queue.ts'
 import { storageNamespacesOf, userKeyPrefix } from './plugin/storage-keys.ts'
 import type { MessageLogEntry, SessionRecord, Store, StoredReply } from './store/store.ts'
@@ -211,6 +212,10 @@ export function createEngine(deps: EngineDeps): Engine {
     // served on as `unknown`, keeping the reason; said here, or it passed as a no-reply nobody could explain.
     if (message.kind === 'unknown' && message.reason !== undefined) {
       lines.warn(`unfit ${message.msgType.toLowerCase()}`, { account: accountId, openId: message.fromUser, msgType: message.msgType, event: message.event, reason: message.reason }, `message kept as unknown: ${message.reason}`)
+    }
+    const ruleText = textRulesRead(message)
+    if (ruleText !== undefined && ruleText.length > REGEX_TEXT_MAX_LENGTH && ruleText.trim().length > REGEX_TEXT_MAX_LENGTH) {
+      lines.warn('regex text too long', { account: accountId, openId: message.fromUser, length: ruleText.trim().length }, `text longer than ${REGEX_TEXT_MAX_LENGTH} characters: rules' regex keywords are not tried on it (text-matcher.ts says why), their exact, prefix and contains keywords are`)
     }
     const key = dedupKeyOf(accountId, message)
     const nowSeconds = Math.floor(now() / 1000)

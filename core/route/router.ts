@@ -89,6 +89,13 @@ interface Step {
  */
 const pluginFailed = (e: EngineError): boolean => e.code === 'PLUGIN_ERROR' || e.code === 'PLUGIN_TIMEOUT' || e.code === 'PLUGIN_BAD_REPLY' || e.code === 'MEDIA_UNAVAILABLE'
 
+/** What text rules match a message by: a text's content, a menu click's key (as if typed); none for the rest. */
+export function textRulesRead(message: InboundMessage): string | undefined {
+  if (message.kind === 'text') return message.content
+  if (message.kind === 'click' && message.eventKey) return message.eventKey
+  return undefined
+}
+
 /**
  * A rule or handler with `users:` does not exist for a sender in none of its groups: skipped as if it had not
  * matched, so the rest of the order answers and nothing tells the sender it is there. Rules without `users`
@@ -111,10 +118,9 @@ function* candidatesFor(message: InboundMessage, account: string, rules: RuleSet
       },
     }
   }
-  if (message.kind === 'text') {
-    for (const candidate of rules.matchText(account, message.content, false)) if (forSender(candidate, groups)) yield { handledBy: 'rule', candidate }
-  } else if (message.kind === 'click' && message.eventKey) {
-    for (const candidate of rules.matchText(account, message.eventKey, true)) if (forSender(candidate, groups)) yield { handledBy: 'rule', candidate }
+  const text = textRulesRead(message)
+  if (text !== undefined) {
+    for (const candidate of rules.matchText(account, text, message.kind === 'click')) if (forSender(candidate, groups)) yield { handledBy: 'rule', candidate }
   }
   for (const candidate of rules.matchType(account, message.kind, handlerKeyOf(message))) if (forSender(candidate, groups)) yield { handledBy: 'type', candidate }
   const system = rules.system(account)

@@ -26,6 +26,10 @@ rules:
       articles:
         - { title: A, url: "https://example.com/a" }
         - { title: B, url: "https://example.com/b" }
+  - name: trailing-x
+    keywords:
+      - regex: '\\s+x$'
+    reply: { type: text, content: ends in x }
 default:
   reply: { type: text, content: nothing matched }
 welcome:
@@ -167,6 +171,19 @@ describe('wire: request to reply XML', () => {
     assert.equal(line.msg, 'message kept as unknown: Content is not text')
     assert.equal(line.msgType, 'text')
     assert.equal(line.openId, 'u-twice')
+  })
+
+  it("a text longer than the regex limit: answered at once by its other rules' keywords, its regexes not tried, and a line says so", async () => {
+    assert.equal((await h.post('plain', push.text('u-long', 'a x'))).reply?.Content, 'ends in x')
+    const before = h.lines.length
+    // `\s+x$` tried from each of 400,000 starts: minutes on the serving thread, for every account.
+    const r = await h.post('plain', push.text('u-long', 'a' + ' '.repeat(400_000) + 'y'))
+    assert.equal(r.reply?.Content, 'nothing matched')
+    const line = h.lines.slice(before).find((l) => typeof l.msg === 'string' && l.msg.startsWith('text longer than'))
+    assert.ok(line, JSON.stringify(h.lines.slice(before)))
+    assert.equal(line.msg, "text longer than 16384 characters: rules' regex keywords are not tried on it (text-matcher.ts says why), their exact, prefix and contains keywords are")
+    assert.equal(line.length, 400_002)
+    assert.equal(line.openId, 'u-long')
   })
 
   describe('bad input: a specific status, a log line, and the engine keeps serving', () => {

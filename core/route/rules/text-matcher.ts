@@ -11,6 +11,16 @@ import { widthFoldedRegex } from './fold-regex.ts'
 import { comboOf, foldText, FOLD_COMBOS, type FoldCombo } from './fold-text.ts'
 import { extractRequiredLiteral } from './regex-literal.ts'
 
+/**
+ * The longest text (UTF-16 units, after the trim) regex keywords are tried on; a longer one is matched by its
+ * exact, prefix and contains keywords only. The slow-regex check (super-linear-time.ts, bounded-repetitions.ts)
+ * admits regexes that are quadratic or slower by a bounded factor on texts of 4,096 units, the longest users
+ * paste; nothing else bounds a text but the body limit (1 MB). `\s+$` took 0.6 s on 20,000 spaces and an x,
+ * so on a 1 MB text, which a plaintext account takes from anyone holding one signed URL (the signature does
+ * not cover the body), it would hold the engine for minutes. At this length, the same regex takes 0.4 s.
+ */
+export const REGEX_TEXT_MAX_LENGTH = 16_384
+
 /** Best keyword of a rule: exact, then prefix, then contains, then regex; then position in `keywords`. */
 const KIND_RANK: Record<KeywordKind, number> = { exact: 0, prefix: 1, contains: 2, regex: 3 }
 const RANK_KINDS: KeywordKind[] = ['exact', 'prefix', 'contains', 'regex']
@@ -190,7 +200,7 @@ export function buildTextMatcher(rules: readonly OrderedRule[]): TextMatcher {
       scanning = undefined
 
       let captured: Map<number, RegExpExecArray> | undefined
-      if (regexCandidates.length > 0) {
+      if (regexCandidates.length > 0 && text.length <= REGEX_TEXT_MAX_LENGTH) {
         // Ids follow (rule, keyword) order, so the first regex that matches is the rule's first one.
         regexCandidates.sort((a, b) => a - b)
         let widthFolded: string | undefined

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { compileRuleSet } from '../../../core/route/rules/index.ts'
+import { REGEX_TEXT_MAX_LENGTH } from '../../../core/route/rules/text-matcher.ts'
 import { textRule } from './rule-fixtures.ts'
 
 const names = (set: ReturnType<typeof compileRuleSet>, text: string, account = 'acct') =>
@@ -248,5 +249,28 @@ describe('candidates', () => {
     assert.deepEqual(names(set, 'NEWS7'), ['ci'])
     assert.deepEqual(names(set, 'ＮＥＷＳ７'), ['ci'])
     assert.deepEqual(names(set, 'a 123 b'), ['none'])
+  })
+})
+
+describe('regex keywords are tried on texts up to REGEX_TEXT_MAX_LENGTH (text-matcher.ts says why)', () => {
+  const set = compileRuleSet(
+    [
+      textRule('trailing', [{ regex: '\\s+$' }]),
+      textRule('tail', [{ regex: 'x$' }]),
+      textRule('word', [{ contains: 'needle' }]),
+      textRule('start', [{ prefix: 'needle' }]),
+    ],
+    [],
+  )
+  it('at the length, every kind; one unit past it (after the trim), no regex, the rest still', () => {
+    const at = 'needle' + 'a'.repeat(REGEX_TEXT_MAX_LENGTH - 7) + 'x'
+    assert.equal(at.length, REGEX_TEXT_MAX_LENGTH)
+    assert.deepEqual(names(set, at), ['tail', 'word', 'start'])
+    assert.deepEqual(names(set, `  ${at} `), ['tail', 'word', 'start'])
+    assert.deepEqual(names(set, at + 'x'), ['word', 'start'])
+  })
+  it('a megabyte of spaces and an x, the regexes that would be quadratic on it not run: its contains keyword still matches', () => {
+    // `\s+$` from each of a million starts: minutes, were it tried.
+    assert.deepEqual(names(set, 'needle' + ' '.repeat(1_000_000) + 'y'), ['word', 'start'])
   })
 })
