@@ -37,9 +37,9 @@ import { shownPattern } from './shown-pattern.ts'
 type CharSet = ReturnType<typeof getConsumedChars>['chars']
 
 /**
- * N, the longest text a regex must get through in about 100 ms, in UTF-16 code units. The engine sets no limit
- * of its own (a push's body is capped at limits.maxBodyBytes, 1 MB, and WeChat texts of 2,000-4,000 characters
- * happen): 4,096 covers what users paste. A longer text is slower still, in proportion for an anchored regex.
+ * N, the longest text a regex must get through in about 100 ms, in UTF-16 code units. WeChat texts of
+ * 2,000-4,000 characters happen: 4,096 covers what users paste. A longer text is slower still, in proportion
+ * for an anchored regex, up to REGEX_TEXT_MAX_LENGTH (text-matcher.ts), past which regexes are not tried.
  */
 export const TEXT_LENGTH = 4_096
 
