@@ -10,12 +10,14 @@ import type { JsonValue, StoredValue } from './plugin-api.ts'
 
 /**
  * `increment`'s failure as the plugin sees it: the store's NotANumberError (its message, `not a number:
- * <value>`, is all that crosses the thread) is the plugin's bug, so a TypeError saying which key; anything
- * else as it was. The worker and the test kit both map it here.
+ * <value>`, is all that crosses the thread) is the plugin's bug, so a TypeError saying which key; its
+ * SumOutOfRangeError a RangeError; anything else as it was. The worker and the test kit both map it here.
  */
 export function incrementFailure(what: string, e: unknown): unknown {
   const m = e instanceof Error ? /^not a number: (.*)$/s.exec(e.message) : null
-  return m ? apiError('TypeError', `${what}: the stored value is not a number (${m[1]})`) : e
+  if (m) return apiError('TypeError', `${what}: the stored value is not a number (${m[1]})`)
+  const range = e instanceof Error ? /^past the largest number: (.*)$/s.exec(e.message) : null
+  return range ? apiError('RangeError', `${what}: the sum would be past the largest number (${range[1]}); nothing was written`) : e
 }
 
 export interface CompareAndSetPort {

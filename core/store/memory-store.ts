@@ -5,7 +5,7 @@
  * Expiry is judged against the injected clock (`now`), so tests jump time instead of sleeping.
  */
 import type { JsonValue } from '../plugin/plugin-api.ts'
-import { NotANumberError } from './store.ts'
+import { NotANumberError, SumOutOfRangeError } from './store.ts'
 import type {
   ClaimResult,
   HitCount,
@@ -179,7 +179,9 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
       async increment(namespace, key, by, ttlMsIfNew) {
         const e = liveKv(namespace, key)
         if (e !== undefined && typeof e.value !== 'number') throw new NotANumberError(JSON.stringify(e.value))
-        const sum = (e === undefined ? 0 : (e.value as number)) + by
+        const current = e === undefined ? 0 : (e.value as number)
+        const sum = current + by
+        if (!Number.isFinite(sum)) throw new SumOutOfRangeError(current, by)
         namespaceOf(namespace).set(key, { value: sum, expiresAt: e ? e.expiresAt : ttlMsIfNew !== undefined ? now() + ttlMsIfNew : null })
         sweepSometimes()
         return sum

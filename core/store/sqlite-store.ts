@@ -38,7 +38,7 @@ import { holdsDataDirLock } from './data-dir-lock.ts'
 import { SCHEMA_MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.ts'
 import { StoreOpenError } from './store-open-error.ts'
 import { applyOutboxPatch, compareFollowers, compareHits, DAY_MS, DEFAULT_LOG_LIMIT, prefixUpperBound, sessionKeyOf, utcDayOf } from './store-shared.ts'
-import { NotANumberError } from './store.ts'
+import { NotANumberError, SumOutOfRangeError } from './store.ts'
 import type {
   ClaimResult,
   FollowerCount,
@@ -168,6 +168,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       if (wroteSomething(r)) writeFailing = null
       return r
     } catch (e) {
+      // The caller's mistake (an increment of a list, or past the largest number), refused: the disk is fine.
+      if (e instanceof NotANumberError || e instanceof SumOutOfRangeError) throw e
       const reason = e instanceof Error ? e.message : String(e)
       writeFailing = writeFailing ? { since: writeFailing.since, reason } : { since: now(), reason }
       noteDamage(e)
@@ -465,6 +467,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     const current: unknown = row === undefined ? 0 : JSON.parse(row.value)
     if (typeof current !== 'number') throw new NotANumberError(row!.value)
     const sum = current + by
+    if (!Number.isFinite(sum)) throw new SumOutOfRangeError(current, by)
     st.kvSet.run(namespace, key, JSON.stringify(sum), row ? row.expires_at : ttlMsIfNew !== undefined ? t + ttlMsIfNew : null)
     return sum
   })

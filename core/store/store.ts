@@ -110,10 +110,23 @@ export interface KvStore {
   compareAndSet(namespace: string, key: string, expected: JsonValue | undefined, next: JsonValue | undefined, ttlMs?: number): Promise<boolean>
   /**
    * Adds `by` to the number at the key (absent: 0) in one atomic step and resolves with the sum; rejects with
-   * a NotANumberError when the value there is not a number. `ttlMsIfNew` is the expiry of a counter this
+   * a NotANumberError when the value there is not a number, a SumOutOfRangeError (nothing written) when the sum
+   * would not be a finite number. `ttlMsIfNew` is the expiry of a counter this
    * call starts; a running counter keeps its own. Plugin storage's `increment`.
    */
   increment(namespace: string, key: string, by: number, ttlMsIfNew?: number): Promise<number>
+}
+
+/**
+ * kv.increment whose sum would be past the largest number a double holds (±1.8e308): refused, nothing
+ * written. Written, it was `null` in SQLite's JSON (read back as null), `inf` in Redis (every later read of
+ * the key threw), Infinity in memory: three stores, three answers, none the number.
+ */
+export class SumOutOfRangeError extends Error {
+  constructor(current: number, by: number) {
+    super(`past the largest number: ${current} + ${by}`)
+    this.name = 'SumOutOfRangeError'
+  }
 }
 
 /** kv.increment on a value that is not a number: `not a number: <the value's JSON, cut short>`. */

@@ -69,6 +69,7 @@ plugin('nosession', { 'index.ts': asyncPlugin('nosession', `    ctx.session.upda
 plugin('notdata', { 'index.ts': asyncPlugin('notdata', `    await ctx.storage.user.set('k', { at: () => 1 })`) })
 plugin('notfn', { 'index.ts': asyncPlugin('notfn', `    await ctx.storage.update('k', 5 as never)`) })
 plugin('nan', { 'index.ts': asyncPlugin('nan', `    await ctx.storage.set('hits', 'many')\n    await ctx.storage.increment('hits')`) })
+plugin('huge', { 'index.ts': asyncPlugin('huge', `    await ctx.storage.set('total', 1e308)\n    await ctx.storage.increment('total', 1e308)`) })
 plugin('badsend', { 'index.ts': asyncPlugin('badsend', `    await ctx.api.sendToUser(ctx.message.fromUser, { type: 'nope' } as never)`) })
 plugin('catches', {
   'index.ts': asyncPlugin('catches', `    try {\n      await ctx.storage.get('')\n    } catch (e) {\n      try {\n        await ctx.api.sendToUser(ctx.message.fromUser, { type: 'nope' } as never)\n      } catch (f: any) {\n        return ctx.reply.text([e instanceof TypeError, f instanceof Error, f.name, f.code].join(' '))\n      }\n    }`),
@@ -190,7 +191,7 @@ describe("the engine's API called wrongly from an async handle: the line of the 
   let h: Harness
   const at = (name: string, line: number, col: number) => ` (at ${path.join(dir, name, 'index.ts')}:${line}:${col})`
   before(async () => {
-    h = await loadPlugins({ dir, only: ['emptykey', 'longkey', 'nosession', 'notdata', 'notfn', 'nan', 'badsend', 'catches'] })
+    h = await loadPlugins({ dir, only: ['emptykey', 'longkey', 'nosession', 'notdata', 'notfn', 'nan', 'huge', 'badsend', 'catches'] })
     assert.deepEqual(h.errors, [])
   })
   after(() => h.dispose())
@@ -214,6 +215,7 @@ describe("the engine's API called wrongly from an async handle: the line of the 
   // (an Error made at every call in case it fails cost each storage call 60-80 µs; api-error.ts).
   test('increment of a value that is not a number: a TypeError naming the key, without the line', async () => {
     assert.equal(errorOf(await h.call('nan', text('x'))).reason, 'TypeError: storage.increment("hits"): the stored value is not a number ("many")')
+    assert.equal(errorOf(await h.call('huge', text('x'))).reason, 'RangeError: storage.increment("total"): the sum would be past the largest number (1e+308 + 1e+308); nothing was written')
   })
   test('a message the main thread refuses: PlatformApiError, without the line', async () => {
     assert.match(errorOf(await h.call('badsend', text('x'))).reason, /^PlatformApiError: sendToUser: invalid nope reply: type: reply type must be one of [^()]*"nope"$/)

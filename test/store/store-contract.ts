@@ -29,7 +29,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { NotANumberError, type MessageLogEntry, type Store, type StoredReply } from '../../core/store/store.ts'
+import { NotANumberError, SumOutOfRangeError, type MessageLogEntry, type Store, type StoredReply } from '../../core/store/store.ts'
 
 export interface StoreContractOptions {
   realTime?: boolean
@@ -484,6 +484,13 @@ export function runStoreContract(
           await s.kv.increment(ns, 'g', 0.1)
           assert.equal(await s.kv.compareAndSet(ns, 'g', 0.1, 2), true)
           assert.equal(await s.kv.increment(ns, 'big', 2 ** 53 - 1), 2 ** 53 - 1)
+          // Past the largest number: refused, the value kept (SQLite wrote null, Redis inf, which no read took back).
+          await s.kv.increment(ns, 'huge', 1e308)
+          await assert.rejects(s.kv.increment(ns, 'huge', 1e308), (e: Error) => e instanceof SumOutOfRangeError && e.message === 'past the largest number: 1e+308 + 1e+308')
+          assert.equal(await s.kv.get(ns, 'huge'), 1e308)
+          assert.equal(await s.kv.increment(ns, 'huge', -1e308), 0)
+          // Refusals of the caller's are not failed writes: the store still says it writes (/healthz ok).
+          assert.deepEqual(s.writes?.() ?? { writable: true }, { writable: true })
         }))
 
       it('increment: the ttl applies to a counter it starts; a running counter keeps its own', () =>

@@ -1,6 +1,6 @@
 /** Plugin storage and other small values, one Redis key per (namespace, key). */
 import type { JsonValue } from '../../plugin/plugin-api.ts'
-import { NotANumberError, type KvStore } from '../store.ts'
+import { NotANumberError, SumOutOfRangeError, type KvStore } from '../store.ts'
 import type { RedisConnection } from './connect-redis.ts'
 import { escapeGlob, type RedisKeys } from './redis-keys.ts'
 import { KV_COMPARE_AND_SET, KV_INCREMENT, runScript } from './redis-scripts.ts'
@@ -34,6 +34,8 @@ export function createRedisKv(conn: RedisConnection, keys: RedisKeys): KvStore {
       } catch (e) {
         const m = /^NOT_A_NUMBER (.*)$/s.exec((e as Error).message)
         if (m) throw new NotANumberError(m[1])
+        const range = /^OUT_OF_RANGE (.*)$/s.exec((e as Error).message)
+        if (range) throw new SumOutOfRangeError(Number(range[1]), by)
         throw e
       }
     },

@@ -116,7 +116,8 @@ return 1
 
 /**
  * kv's increment. ARGV: the amount, the expiry in ms of a counter it starts ('' for none). Returns the sum
- * as text; an error reply NOT_A_NUMBER with the value when it holds something else. An integer is written as
+ * as text; an error reply NOT_A_NUMBER with the value when it holds something else, OUT_OF_RANGE with the
+ * current number when the sum would not be finite (nothing written). An integer is written as
  * its digits (as JavaScript writes it), another number in the shortest form that reads back the same.
  */
 export const KV_INCREMENT = defineScript(`
@@ -127,6 +128,7 @@ if v then
   if n == nil then return redis.error_reply('NOT_A_NUMBER ' .. string.sub(v, 1, 60)) end
 end
 local sum = n + tonumber(ARGV[1])
+if sum == math.huge or sum == -math.huge or sum ~= sum then return redis.error_reply('OUT_OF_RANGE ' .. n) end
 local text
 if sum == math.floor(sum) and math.abs(sum) < 9007199254740992 then
   text = string.format('%d', sum)
