@@ -488,9 +488,11 @@ export function runStoreContract(
           await s.kv.increment(ns, 'huge', 1e308)
           await assert.rejects(s.kv.increment(ns, 'huge', 1e308), (e: Error) => e instanceof SumOutOfRangeError && e.message === 'past the largest number: 1e+308 + 1e+308')
           assert.equal(await s.kv.get(ns, 'huge'), 1e308)
-          assert.equal(await s.kv.increment(ns, 'huge', -1e308), 0)
           // Refusals of the caller's are not failed writes: the store still says it writes (/healthz ok).
           assert.deepEqual(s.writes?.() ?? { writable: true }, { writable: true })
+          await assert.rejects(s.kv.increment(ns, 'list', 1), NotANumberError)
+          assert.deepEqual(s.writes?.() ?? { writable: true }, { writable: true })
+          assert.equal(await s.kv.increment(ns, 'huge', -1e308), 0)
         }))
 
       it('increment: the ttl applies to a counter it starts; a running counter keeps its own', () =>
