@@ -282,6 +282,29 @@ describe('wxengine send --url (to a running engine)', () => {
     assert.equal(r.stdout, '')
   })
 
+  test('an engine on a port that fetch refuses (6666, 10080: ports browsers block) is reached too: it was "cannot reach ... (bad port). Is the engine running?" while it ran', async () => {
+    let other: Runtime | undefined
+    // `start --port 6666` serves there; take the first such port free on this machine.
+    for (const port of FETCH_BLOCKED_PORTS) {
+      const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir + '-blocked' }, overrides: { port, host: '127.0.0.1' } })
+      assert.ok(loaded.ok)
+      try {
+        other = await startRuntime(loaded.value, { log: createLogger({ level: 'silent' }) })
+        break
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e
+      }
+    }
+    assert.ok(other, 'one of the ports is free')
+    try {
+      const r = await project.run(['send', 'echo blocked port', '--openid', 'u1', '--port', new URL(other.url!).port])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.stdout, 'text reply\n  Content: blocked port\n')
+    } finally {
+      await other.close()
+    }
+  })
+
   test('nothing listening: exit 1 and a hint', async () => {
     const port = await freePort()
     const r = await project.run(['send', 'hi', '--openid', 'u1', '--url', `http://127.0.0.1:${port}`])
@@ -289,6 +312,9 @@ describe('wxengine send --url (to a running engine)', () => {
     assert.match(r.stderr, new RegExp(`cannot reach http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)\\. Is the engine running`))
   })
 })
+
+/** Ports on the Fetch standard's "bad port" list, which node's fetch refuses and a server may listen on. */
+const FETCH_BLOCKED_PORTS = [6666, 6667, 6668, 10080, 6000]
 
 /** A port nothing listens on: bound by us, then released. */
 function freePort(): Promise<number> {

@@ -3,6 +3,8 @@
  * the account's settings as WeChat does, delivers it to a running engine over HTTP (or, with --local, to an
  * engine started in this process), then opens the reply and prints it.
  */
+import http from 'node:http'
+import https from 'node:https'
 import path from 'node:path'
 import type { AccountConfig, EngineConfig } from '../../config/config-types.ts'
 import { createLogger } from '../../log/logger.ts'
@@ -137,16 +139,37 @@ export function sendTarget(url: string, accountFlag: string | undefined, default
   return { endpoint: `${parsed.origin}${path}`, account: named ?? defaultAccount }
 }
 
+/** How long `send` waits for an engine's answer: WeChat itself gives up after 5 s. */
+const SEND_TIMEOUT_MS = 10_000
+
 async function deliverOverHttp(url: string, body: string, io: Output): Promise<WireResponse | undefined> {
   try {
-    const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body, signal: AbortSignal.timeout(10_000) })
-    return { status: r.status, contentType: r.headers.get('content-type') ?? '', body: await r.text() }
+    return await postXml(new URL(url), body)
   } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause
-    const why = cause?.code ?? cause?.message ?? (e as Error).message
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message
     io.err(`wxengine send: cannot reach ${new URL(url).origin} (${why}). Is the engine running (wxengine start)? Use --url for another address, or --local to run the engine in this process.`)
     return undefined
   }
+}
+
+/**
+ * POSTs the push with node's own http client, not fetch: fetch refuses the ports browsers block (6000,
+ * 6665-6669, 10080, ...), and an engine started with `--port 6666` was then "cannot reach ... (bad port). Is
+ * the engine running?" while it ran.
+ */
+function postXml(url: URL, body: string): Promise<WireResponse> {
+  return new Promise((resolve, reject) => {
+    const client = url.protocol === 'https:' ? https : http
+    const req = client.request(url, { method: 'POST', headers: { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(body) }, timeout: SEND_TIMEOUT_MS }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('error', reject)
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body: Buffer.concat(chunks).toString('utf8') }))
+    })
+    req.on('timeout', () => req.destroy(new Error(`no answer in ${SEND_TIMEOUT_MS / 1000} s`)))
+    req.on('error', reject)
+    req.end(body)
+  })
 }
 
 async function deliverLocally(
