@@ -144,3 +144,25 @@ test('a plugin the rules name already (as `rules check` suggests): created witho
     for (const f of ['plugins/report', 'rules/report.yaml', 'test/plugins/report.test.ts']) rmSync(path.join(project.dir, f), { recursive: true, force: true })
   }
 })
+
+test('a file that cannot be written: exit 1 naming it, and nothing is left behind (it was a stack trace, and a half-made plugin that a second try called "exists already")', async () => {
+  // test/ is a file here, so test/plugins/<name>.test.ts, written last, cannot be: as a folder of another user would refuse it.
+  const own = makeProject()
+  try {
+    writeFileSync(path.join(own.dir, 'test'), 'not a folder\n')
+    const r = await own.run(['plugin', 'new', 'weather'])
+    assert.equal(r.code, 1, r.stdout + r.stderr)
+    assert.match(r.stderr, /^wxengine plugin new: cannot write test\/plugins\/weather\.test\.ts \(ENOTDIR\b.*\); nothing was created\n$/)
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace')
+    assert.equal(r.stdout, '')
+    assert.equal(existsSync(path.join(own.dir, 'plugins/weather')), false)
+    assert.equal(existsSync(path.join(own.dir, 'rules/weather.yaml')), false)
+
+    // Once it can be, the same command makes the plugin.
+    rmSync(path.join(own.dir, 'test'))
+    const again = await own.run(['plugin', 'new', 'weather'])
+    assert.equal(again.code, 0, again.stderr)
+  } finally {
+    own.remove()
+  }
+})

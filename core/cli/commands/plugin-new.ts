@@ -67,15 +67,28 @@ export async function runPluginNew(flags: PluginNewFlags, io: Output = stdio): P
   const routedBy = routed
     ? `${named.routes.join(', ')} sends it messages; the code below was written for "${name} <anything>": change it to fit`
     : `rules/${name}.yaml sends it "${name} <anything>"`
+  // What this run made, to take back whole when it cannot finish: a half-made plugin was left (by a file
+  // that could not be written, a folder of another user), and trying again said it "exists already".
+  const made: string[] = []
+  const undo = () => {
+    for (const p of made.reverse()) rmSync(p, { recursive: true, force: true })
+  }
   for (const f of files) {
-    mkdirSync(path.dirname(f.to), { recursive: true })
-    writeFileSync(f.to, readTextAsset(`templates/plugin/${f.template}`).replace(ROUTED_BY, routedBy).replace(PLACEHOLDER, name), { flag: 'wx' })
+    try {
+      const folder = mkdirSync(path.dirname(f.to), { recursive: true })
+      if (folder) made.push(folder)
+      writeFileSync(f.to, readTextAsset(`templates/plugin/${f.template}`).replace(ROUTED_BY, routedBy).replace(PLACEHOLDER, name), { flag: 'wx' })
+      made.push(f.to)
+    } catch (e) {
+      undo()
+      io.err(`wxengine plugin new: cannot write ${shownPath(f.to)} (${(e as Error).message}); nothing was created`)
+      return EXIT_FAILED
+    }
   }
   // The new rule's name could clash with an existing rule's: then undo, rather than leave rules that stop the engine.
   const rules = await loadRuleSet(config.rulesDir)
   if (rulesLoadedBefore && !rules.ok) {
-    for (const f of files) rmSync(f.to, { force: true })
-    rmSync(pluginDir, { recursive: true, force: true })
+    undo()
     io.err(`wxengine plugin new: with rules/${name}.yaml added the rules do not load, so nothing was created:\n${formatRuleErrors(rules.errors)}`)
     return EXIT_FAILED
   }
