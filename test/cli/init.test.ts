@@ -126,3 +126,20 @@ test('the "Next:" lines run as printed from a checkout, where no wxengine is on 
   assert.equal(here.code, 0, here.stderr)
   assert.match(here.stdout, /^  npx wxengine send hello --local/m)
 })
+
+test('a folder it cannot write: exit 1 naming what and why, no stack trace (it was an uncaught EACCES/ENOTDIR)', async () => {
+  writeFileSync(path.join(parent, 'a-file'), 'not a folder\n')
+  const r = await wxengine(['init', 'a-file/shop'], parent)
+  assert.equal(r.code, 1, r.stdout + r.stderr)
+  assert.match(r.stderr, /^wxengine init: cannot write a-file\/shop \(ENOTDIR: not a directory, mkdir '.*a-file\/shop'\)\n$/)
+
+  // Part of the project written, then a file refused: what was made is said, and that init adds the rest.
+  const partial = path.join(parent, 'partial')
+  mkdirSync(partial)
+  writeFileSync(path.join(partial, 'menus'), 'not a folder\n')
+  const half = await wxengine(['init', 'partial'], parent)
+  assert.equal(half.code, 1, half.stdout + half.stderr)
+  assert.equal(half.stdout, 'created partial/engine.config.ts\ncreated partial/rules/default.yaml\n')
+  assert.match(half.stderr, /^wxengine init: cannot write partial\/menus\/default\.yaml \(EEXIST: file already exists, mkdir '.*'\); run init again once it can be, to add what is missing\n$/)
+  assert.doesNotMatch(half.stderr, /\n\s+at /)
+})

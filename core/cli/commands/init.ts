@@ -48,43 +48,61 @@ export async function runInit(flags: InitFlags, io: Output = stdio): Promise<num
   const root = path.resolve(flags.dir ?? flags.root)
   const created: string[] = []
   const kept: string[] = []
-  mkdirSync(root, { recursive: true })
-  for (const [template, to] of FILES) {
-    const file = path.join(root, to)
-    if (existsSync(file)) {
-      kept.push(to)
-      continue
+  const shown = (f: string) => shownPath(path.join(root, f)) + (f.endsWith('/') ? '/' : '')
+  // The file or folder being written, to name when it cannot be (a folder of another user: it was a stack trace).
+  let writing = ''
+  try {
+    mkdirSync(root, { recursive: true })
+    for (const [template, to] of FILES) {
+      const file = path.join(root, to)
+      if (existsSync(file)) {
+        kept.push(to)
+        continue
+      }
+      // The example menu's buttons are answered by rules/default.yaml, for the account engine.config.ts has: it
+      // comes with those two, in a new project. In one that has its own (init run again after an upgrade, for
+      // the types), it could be a menu for an account the project does not have, keyed to rules it has
+      // changed, and fail its rules check --strict.
+      if (to === MENU && !(created.includes(CONFIG) && created.includes(RULES))) continue
+      writing = to
+      mkdirSync(path.dirname(file), { recursive: true })
+      writeFileSync(file, fill(readTextAsset(`templates/project/${template}`)), { flag: 'wx' })
+      created.push(to)
     }
-    // The example menu's buttons are answered by rules/default.yaml, for the account engine.config.ts has: it
-    // comes with those two, in a new project. In one that has its own (init run again after an upgrade, for
-    // the types), it could be a menu for an account the project does not have, keyed to rules it has
-    // changed, and fail its rules check --strict.
-    if (to === MENU && !(created.includes(CONFIG) && created.includes(RULES))) continue
-    mkdirSync(path.dirname(file), { recursive: true })
-    writeFileSync(file, fill(readTextAsset(`templates/project/${template}`)), { flag: 'wx' })
-    created.push(to)
-  }
-  for (const dir of ['plugins', path.join('test', 'plugins')]) {
-    if (!existsSync(path.join(root, dir))) created.push(`${dir}/`)
-    mkdirSync(path.join(root, dir), { recursive: true })
+    for (const dir of ['plugins', path.join('test', 'plugins')]) {
+      writing = `${dir}/`
+      const made = !existsSync(path.join(root, dir))
+      mkdirSync(path.join(root, dir), { recursive: true })
+      if (made) created.push(`${dir}/`)
+    }
+  } catch (e) {
+    for (const f of created) io.out(`created ${shown(f)}`)
+    io.err(`wxengine init: cannot write ${writing ? shown(writing) : shownPath(root)} (${(e as Error).message})${created.length > 0 ? '; run init again once it can be, to add what is missing' : ''}`)
+    return EXIT_FAILED
   }
 
   let declarations: Record<string, string>
   try {
     declarations = await declarationFiles()
   } catch (e) {
+    for (const f of created) io.out(`created ${shown(f)}`)
     io.err(`wxengine init: the project is there, but the editor types could not be written: ${(e as Error).message}`)
     return EXIT_FAILED
   }
   // Generated: replaced whole, so an upgraded binary never leaves stale declarations behind.
   const typesDir = path.join(root, '.wxengine', 'types')
-  rmSync(typesDir, { recursive: true, force: true })
-  for (const [file, content] of Object.entries(declarations)) {
-    mkdirSync(path.dirname(path.join(typesDir, file)), { recursive: true })
-    writeFileSync(path.join(typesDir, file), content)
+  try {
+    rmSync(typesDir, { recursive: true, force: true })
+    for (const [file, content] of Object.entries(declarations)) {
+      mkdirSync(path.dirname(path.join(typesDir, file)), { recursive: true })
+      writeFileSync(path.join(typesDir, file), content)
+    }
+  } catch (e) {
+    for (const f of created) io.out(`created ${shown(f)}`)
+    io.err(`wxengine init: the project is there, but the editor types could not be written: ${(e as Error).message}`)
+    return EXIT_FAILED
   }
 
-  const shown = (f: string) => shownPath(path.join(root, f)) + (f.endsWith('/') ? '/' : '')
   for (const f of created) io.out(`created ${shown(f)}`)
   for (const f of kept) io.out(`kept ${shown(f)} (exists)`)
   io.out(`wrote ${shown(path.join('.wxengine', 'types'))} (${Object.keys(declarations).length} declaration files, for your editor)`)
