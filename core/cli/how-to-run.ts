@@ -1,10 +1,11 @@
 /**
  * The command printed lines ("Next:" after `init`, "Try it:" after `plugin new`) run wxengine with.
  *
- * The binary: `wxengine`, as its docs write it. From a checkout `wxengine` is on the PATH only after
- * `npm link`, and a new project has no node_modules for npx, so the checkout's launcher is named by its
- * absolute path, which works from any folder (an author following the lines from a checkout got
- * "wxengine: command not found").
+ * From a checkout `wxengine` is on the PATH only after `npm link`, and a new project has no node_modules for
+ * npx, so the checkout's launcher is named by its absolute path, which works from any folder (an author
+ * following the lines from a checkout got "wxengine: command not found"). The binary likewise: as the docs
+ * run it (`./wxengine init shop`) it is not on the PATH, and `wxengine send hello --local` after `cd shop`
+ * was "command not found" too.
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,7 +17,17 @@ import { isSingleBinary } from '../binary/sea-assets.ts'
  * say `npx wxengine`, as the author typed it, instead of the launcher's path.
  */
 export function howToRun(runIn: string): string {
-  if (isSingleBinary()) return 'wxengine'
+  if (isSingleBinary()) return binaryCommand(runIn, process.argv0, process.execPath)
   if (process.env.npm_command === 'exec' && path.resolve(runIn) === process.cwd()) return 'npx wxengine'
   return `node ${fileURLToPath(new URL('./wxengine.mjs', import.meta.url))}`
+}
+
+/**
+ * The binary as typed (`typed`: argv[0]) when the shell found it on the PATH (a name without a slash); else
+ * `./<name>` in its own folder, and its absolute path from any other.
+ */
+export function binaryCommand(runIn: string, typed: string, executable: string): string {
+  if (typed !== '' && !typed.includes('/')) return typed
+  if (path.dirname(executable) === path.resolve(runIn)) return `./${path.basename(executable)}`
+  return executable
 }

@@ -236,6 +236,12 @@ test('a cache directory the addon cannot be written to: exit 2, pointing at WXEN
 test('plugin new from the binary (embedded templates), then the new plugin answers', async () => {
   const created = await run(['plugin', 'new', 'greet'])
   assert.equal(created.code, 0, created.stderr)
+  // Its "Try it:" line as it can be typed there: the binary by its path in its own folder, by name when the PATH has it.
+  assert.match(created.stdout, /^Try it: {2}\.\/wxengine send "greet hello" --local$/m)
+  const onPath = await runCommand('wxengine', ['plugin', 'new', 'on-path'], { cwd: dir, env: { ...env, PATH: `${dir}:${env.PATH}` } })
+  assert.equal(onPath.code, 0, onPath.stderr)
+  assert.match(onPath.stdout, /^Try it: {2}wxengine send "on-path hello" --local$/m)
+  for (const f of ['plugins/on-path', 'rules/on-path.yaml', 'test/plugins/on-path.test.ts']) rmSync(path.join(dir, f), { recursive: true })
   const r = await run(['send', 'greet hi', '--local'])
   assert.equal(r.code, 0, r.stderr)
   assert.equal(r.stdout, 'text reply\n  Content: greet: hi\n')
@@ -286,6 +292,11 @@ test('init from the binary: a new project next to it serves, tests its plugin, a
   assert.equal(created.code, 0, created.stderr)
   assert.match(created.stdout, /^wrote fresh\/\.wxengine\/types \(\d+ declaration files, for your editor\)$/m)
   try {
+    // The "Next:" lines run as printed: the binary is on no PATH, and they run after `cd fresh`, away from it
+    // (they said `wxengine send hello --local`: command not found).
+    assert.match(created.stdout, /^ {2}cd fresh$/m)
+    const next = created.stdout.split('\n').find((l) => l.includes('send hello --local'))
+    assert.equal(next?.replace(/\s+#.*$/, ''), `  ${exe} send hello --local`)
     assert.equal((await inFresh(['send', 'hello', '--local'])).stdout, 'text reply\n  Content: Hello! This account runs on wxengine.\n')
     assert.equal((await inFresh(['plugin', 'new', 'menu'])).code, 0)
     const tested = await inFresh(['test'])
