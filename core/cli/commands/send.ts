@@ -23,7 +23,7 @@ import { createMemoryStore } from '../../store/memory-store.ts'
 export interface SendFlags extends GlobalFlags, Omit<PushFlags, 'toUser'> {
   account?: string
   url?: string
-  /** Shorthand for --url http://127.0.0.1:<port>: an engine on this machine on another port (`dev --port`). */
+  /** Shorthand for --url http://<HOST>:<port>: an engine on this machine on another port (`dev --port`). */
   port?: number
   local?: boolean
   raw?: boolean
@@ -46,10 +46,10 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
     return EXIT_USAGE
   }
   if (flags.url !== undefined && flags.port !== undefined) {
-    io.err('wxengine send: --port is short for --url http://127.0.0.1:<port>: give one of them')
+    io.err('wxengine send: --port is short for --url http://<HOST>:<port>: give one of them')
     return EXIT_USAGE
   }
-  const target = sendTarget(flags.url ?? `http://127.0.0.1:${flags.port ?? config.port}`, flags.account, config.defaultAccount)
+  const target = sendTarget(flags.url ?? `http://${reachableHost(config.host)}:${flags.port ?? config.port}`, flags.account, config.defaultAccount)
   if ('error' in target) {
     io.err(`wxengine send: ${target.error}`)
     return EXIT_USAGE
@@ -99,7 +99,22 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
   }
   if (flags.local) return deliverLocally(config, account, request, show, { waitSeconds: flags.wait, raw: flags.raw === true }, io)
   const req = request()
-  return show(await deliverOverHttp(`${target.endpoint}?${req.search}`, req.body, io))
+  // `dev` listens on 127.0.0.1 whatever host engine.config.ts names (HOST still wins): an engine refused at
+  // that host is tried there too.
+  const loopback = flags.url === undefined && reachableHost(config.host) !== '127.0.0.1' ? LOOPBACK : undefined
+  return show(await deliverOverHttp(`${target.endpoint}?${req.search}`, req.body, io, loopback))
+}
+
+const LOOPBACK = '127.0.0.1'
+
+/**
+ * Where an engine listening on `host` (HOST, as start reads it) is reached from this machine: the address
+ * itself, or the loopback for every interface. It was always 127.0.0.1, PORT taken and HOST not: from one
+ * environment file for both, an engine on HOST=::1 or a LAN address was "cannot reach ... Is it running?".
+ */
+export function reachableHost(host: string): string {
+  if (host === '' || host === '0.0.0.0' || host === '::') return LOOPBACK
+  return host.includes(':') ? `[${host}]` : host
 }
 
 /**
@@ -139,15 +154,30 @@ export function sendTarget(url: string, accountFlag: string | undefined, default
   return { endpoint: `${parsed.origin}${path}`, account: named ?? defaultAccount }
 }
 
+/** A connection failing at once: no engine at that address (or no such address here). */
+const NOT_THERE = new Set(['ECONNREFUSED', 'EADDRNOTAVAIL', 'EHOSTUNREACH', 'ENETUNREACH'])
+
 /** How long `send` waits for an engine's answer: WeChat itself gives up after 5 s. */
 const SEND_TIMEOUT_MS = 10_000
 
-async function deliverOverHttp(url: string, body: string, io: Output): Promise<WireResponse | undefined> {
+async function deliverOverHttp(url: string, body: string, io: Output, alsoAt?: string): Promise<WireResponse | undefined> {
+  let tried = new URL(url).origin
   try {
     return await postXml(new URL(url), body)
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message
-    io.err(`wxengine send: cannot reach ${new URL(url).origin} (${why}). Is the engine running (wxengine start)? Use --url for another address, or --local to run the engine in this process.`)
+    let failure = e
+    if (alsoAt && NOT_THERE.has((e as NodeJS.ErrnoException).code ?? '')) {
+      const there = new URL(url)
+      there.hostname = alsoAt
+      try {
+        return await postXml(there, body)
+      } catch (again) {
+        failure = again
+        tried += ` and ${there.origin}`
+      }
+    }
+    const why = (failure as NodeJS.ErrnoException).code ?? (failure as Error).message
+    io.err(`wxengine send: cannot reach ${tried} (${why}). Is the engine running (wxengine start)? Use --url for another address, or --local to run the engine in this process.`)
     return undefined
   }
 }
