@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { sendTarget } from '../../core/cli/commands/send.ts'
+import { reachableHost, sendTarget } from '../../core/cli/commands/send.ts'
 
 test('a base URL, with or without a proxy prefix: /wechat/<account> is added', () => {
   assert.deepEqual(sendTarget('http://127.0.0.1:8080', undefined, 'default'), { endpoint: 'http://127.0.0.1:8080/wechat/default', account: 'default' })
@@ -30,4 +30,12 @@ test('not a URL: the usage, with both forms', () => {
   const r = sendTarget('wx.example.com', undefined, 'main')
   assert.ok('error' in r)
   assert.match(r.error, /--url takes the engine's base URL, e\.g\. http:\/\/127\.0\.0\.1:8080, or its server URL as in the console, e\.g\. https:\/\/wx\.example\.com\/wechat \(got "wx\.example\.com"\)/)
+})
+
+test("send's default host is where start listens with the same HOST: the address itself (IPv6 in brackets), the loopback for every interface; it was always 127.0.0.1", () => {
+  assert.equal(reachableHost('192.168.1.5'), '192.168.1.5')
+  assert.equal(reachableHost('::1'), '[::1]')
+  assert.equal(reachableHost('fe80::1'), '[fe80::1]')
+  for (const every of ['0.0.0.0', '::', '']) assert.equal(reachableHost(every), '127.0.0.1')
+  assert.equal(reachableHost('127.0.0.1'), '127.0.0.1')
 })

@@ -305,27 +305,12 @@ describe('wxengine send --url (to a running engine)', () => {
     }
   })
 
-  test('HOST and PORT as the engine has them (one environment file for both): send goes to that address; it took PORT but went to 127.0.0.1, "cannot reach" an engine on HOST=::1 or a LAN address', async () => {
-    const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir + '-v6' }, overrides: { port: 0, host: '::1' } })
-    assert.ok(loaded.ok)
-    const v6 = await startRuntime(loaded.value, { log: createLogger({ level: 'silent' }) })
-    try {
-      const port = new URL(v6.url!).port
-      const r = await project.run(['send', 'echo on v6', '--openid', 'u1'], { env: { HOST: '::1', PORT: port } })
-      assert.equal(r.code, 0, r.stderr)
-      assert.equal(r.stdout, 'text reply\n  Content: on v6\n')
-      const byPort = await project.run(['send', 'echo by port', '--openid', 'u1', '--port', port], { env: { HOST: '::1' } })
-      assert.equal(byPort.code, 0, byPort.stderr)
-      // A wildcard HOST (every interface) is reached on this machine's loopback, as before; and an engine on
-      // 127.0.0.1 while the configuration names another host (dev listens there whatever engine.config.ts says)
-      // is found there, when nothing answers at that host.
-      for (const HOST of ['0.0.0.0', '127.0.0.2']) {
-        const r = await project.run(['send', 'echo loopback', '--openid', 'u1', '--port', new URL(runtime.url!).port], { env: { HOST } })
-        assert.equal(r.code, 0, `${HOST}: ${r.stderr}`)
-        assert.equal(r.stdout, 'text reply\n  Content: loopback\n')
-      }
-    } finally {
-      await v6.close()
+  test('HOST as the engine has it (one environment file for both): a wildcard HOST is reached on the loopback', async () => {
+    // Tests touch 127.0.0.1 only: where other HOSTs lead is send-target.test.ts's (reachableHost).
+    for (const HOST of ['0.0.0.0', '::', '127.0.0.1']) {
+      const r = await project.run(['send', 'echo loopback', '--openid', 'u1', '--port', new URL(runtime.url!).port], { env: { HOST } })
+      assert.equal(r.code, 0, `${HOST}: ${r.stderr}`)
+      assert.equal(r.stdout, 'text reply\n  Content: loopback\n')
     }
   })
 
