@@ -88,6 +88,13 @@ describe('wxengine send: placeholders for the fields a push must have', () => {
     for (const flags of [{ event: 'click', key: 'K' }, { event: 'LOCATION' }, { type: 'IMAGE' }, { text: 'hi' }] as Partial<PushFlags>[]) assert.equal(said(flags), undefined, JSON.stringify(flags))
   })
 
+  test('--location off the map is refused, latitude first (91,2 went out as a place WeChat never sends)', () => {
+    for (const location of ['91,2', '-90.5,2', '23.1,181', '113.26,23.13']) {
+      assert.deepEqual(composePush({ openid: 'u1', fields: [], location }), { ok: false, error: `--location: a latitude is -90 to 90 and a longitude -180 to 180, latitude first (got "${location}")` })
+    }
+    for (const location of ['90,180', '-90,-180', '23.13,113.26']) assert.ok(composePush({ openid: 'u1', fields: [], location }).ok, location)
+  })
+
   test('--location with an event that carries no place is refused (it added Latitude and Longitude to a CLICK)', () => {
     const r = composePush({ openid: 'u1', fields: [], event: 'CLICK', key: 'K', location: '1.5,2.5' })
     assert.deepEqual(r, { ok: false, error: '--location goes with --event LOCATION (a location report) or --event location_select, not --event CLICK' })
