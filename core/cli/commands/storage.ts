@@ -125,6 +125,8 @@ function namespaceOf(owner: string, io: Output): string | undefined {
 /** What is wrong with the flags for the action, as plugins' storage bounds them; undefined when nothing. */
 function checkFlags(flags: StorageFlags): string | undefined {
   if (flags.action !== 'list' && (flags.key === undefined || flags.key === '')) return 'a key is needed'
+  // An empty OpenID is no user (the engine refuses a push without one): its keys are nobody's.
+  if (flags.user !== undefined && flags.user.trim() === '') return "--user takes a user's OpenID, not an empty text"
   if (flags.key !== undefined && flags.key.length > MAX_STORAGE_KEY_CHARS) return `a key is at most ${MAX_STORAGE_KEY_CHARS} characters`
   if (flags.ttl !== undefined && flags.action !== 'set') return '--ttl is for set'
   if (flags.ttl !== undefined && !(flags.ttl > 0 && flags.ttl <= MAX_TTL_SECONDS)) return `--ttl is 1 to ${MAX_TTL_SECONDS} seconds`
