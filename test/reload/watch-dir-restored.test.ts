@@ -26,11 +26,17 @@ const parts = (): LoadedParts => ({
 })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-it('keeps watching rules/ after it is moved away and back', async () => {
+/** A temporary project folder with rules/a.yaml in it. */
+function rulesProject(): { root: string; dir: string } {
   const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-restored-'))
   const dir = path.join(root, 'rules')
   mkdirSync(dir)
   writeFileSync(path.join(dir, 'a.yaml'), 'rules: []\n')
+  return { root, dir }
+}
+
+it('keeps watching rules/ after it is moved away and back', async () => {
+  const { root, dir } = rulesProject()
   let loads = 0
   const watcher = watchSources({ dirs: [dir], generations: createGenerations(parts() as never), debounceMs: 20,
     log: createMemoryLogger('silent').logger, load: async () => (loads++, parts()) })
@@ -87,10 +93,7 @@ it('keeps watching a media file outside rules/ after it is removed and made agai
 // after start went unseen), and rules/ moved away and back was never seen again (both found by an operator's
 // review, editing a project while `wxengine dev` served it).
 it('with plugins/ missing: an edit right after start reloads, and so does one after rules/ is moved away and back', async () => {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-restored-'))
-  const dir = path.join(root, 'rules')
-  mkdirSync(dir)
-  writeFileSync(path.join(dir, 'a.yaml'), 'rules: []\n')
+  const { root, dir } = rulesProject()
   let loads = 0
   const watcher = watchSources({ dirs: [dir, path.join(root, 'plugins')], generations: createGenerations(parts() as never), debounceMs: 20,
     log: createMemoryLogger('silent').logger, load: async () => (loads++, parts()) })
