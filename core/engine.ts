@@ -213,9 +213,12 @@ export function createEngine(deps: EngineDeps): Engine {
     if (message.kind === 'unknown' && message.reason !== undefined) {
       lines.warn(`unfit ${message.msgType.toLowerCase()}`, { account: accountId, openId: message.fromUser, msgType: message.msgType, event: message.event, reason: message.reason }, `message kept as unknown: ${message.reason}`)
     }
+    // The matcher skips the regexes (text-matcher.ts); said here, where the line budget is. The trim (as the
+    // matcher's) only for a text already past the bound.
     const ruleText = textRulesRead(message)
-    if (ruleText !== undefined && ruleText.length > REGEX_TEXT_MAX_LENGTH && ruleText.trim().length > REGEX_TEXT_MAX_LENGTH) {
-      lines.warn('regex text too long', { account: accountId, openId: message.fromUser, length: ruleText.trim().length }, `text longer than ${REGEX_TEXT_MAX_LENGTH} characters: rules' regex keywords are not tried on it (text-matcher.ts says why), their exact, prefix and contains keywords are`)
+    const longText = ruleText !== undefined && ruleText.length > REGEX_TEXT_MAX_LENGTH ? ruleText.trim().length : 0
+    if (longText > REGEX_TEXT_MAX_LENGTH) {
+      lines.warn('regex text too long', { account: accountId, openId: message.fromUser, length: longText }, `text longer than ${REGEX_TEXT_MAX_LENGTH} characters: rules' regex keywords are not tried on it (text-matcher.ts says why), their exact, prefix and contains keywords are`)
     }
     const key = dedupKeyOf(accountId, message)
     const nowSeconds = Math.floor(now() / 1000)

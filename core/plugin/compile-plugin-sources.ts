@@ -21,7 +21,7 @@ import { parse, type AnyNode } from 'acorn'
 import { compileLikeTheSandbox } from './sandbox/compile-like-sandbox.ts'
 import { describeThrown } from './sandbox/describe-thrown.ts'
 import { sourcePlace, syntaxErrorAt } from '../shown-path.ts'
-import { explainLoadError, PLUGIN_MODULE_NAME } from './sandbox/explain-load-error.ts'
+import { explainLoadError, PLUGIN_MODULE_NAME, withoutNodePrefix } from './sandbox/explain-load-error.ts'
 import { isPathSpecifier } from '../path-specifier.ts'
 import { resolveLikeTheSandbox, sandboxCompiles } from './sandbox/resolve-like-sandbox.ts'
 
@@ -128,10 +128,6 @@ function compileFile(file: string, dir: string, isEntry: boolean, allowed: Reado
 function sandboxGives(specifier: string, allowed: ReadonlySet<string>): boolean {
   if (specifier === PLUGIN_MODULE_NAME) return true
   return isBuiltin(specifier) && allowed.has(withoutNodePrefix(specifier))
-}
-
-function withoutNodePrefix(name: string): string {
-  return name.startsWith('node:') ? name.slice(5) : name
 }
 
 interface RequireCall {

@@ -8,6 +8,11 @@ import path from 'node:path'
 import { shownPath, sucraseErrorParts, syntaxErrorAt } from '../../shown-path.ts'
 import { explainMissingGlobal } from './explain-missing-global.ts'
 
+/** A built-in's name as `allow` and vm2 take it: `node:fs` is `fs`. */
+export function withoutNodePrefix(name: string): string {
+  return name.startsWith('node:') ? name.slice(5) : name
+}
+
 /** The one module name plugins import; `definePlugin` is the identity at run time. */
 export const PLUGIN_MODULE_NAME = 'wxengine/plugin'
 
@@ -26,7 +31,7 @@ export function explainLoadError(reason: string, dir: string): string {
   const name = missing[1]
   const plugin = path.basename(dir)
   if (name.startsWith('wxengine') && name !== PLUGIN_MODULE_NAME) return `${reason}: plugins import only '${PLUGIN_MODULE_NAME}'`
-  if (isBuiltin(name)) return `${reason}: a Node built-in must be allowed first: plugins: { '${plugin}': { allow: ['${name.replace(/^node:/, '')}'] } } in engine.config.ts`
+  if (isBuiltin(name)) return `${reason}: a Node built-in must be allowed first: plugins: { '${plugin}': { allow: ['${withoutNodePrefix(name)}'] } } in engine.config.ts`
   if (name.startsWith('.') || path.isAbsolute(name)) {
     // Another plugin's file is out of reach too: code two plugins use goes in a shared folder.
     return (

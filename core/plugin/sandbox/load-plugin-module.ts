@@ -20,7 +20,7 @@ import type { PluginDefinition } from '../plugin-api.ts'
 import { SANDBOX_SOURCE_EXTENSIONS } from './compile-like-sandbox.ts'
 import { REALM_BYTES_SOURCE, type RealmBytes } from './copy-bytes.ts'
 import { describeThrown, SANDBOX_STACK_FORMAT, sandboxEntryName } from './describe-thrown.ts'
-import { explainLoadError, PLUGIN_MODULE_NAME } from './explain-load-error.ts'
+import { explainLoadError, PLUGIN_MODULE_NAME, withoutNodePrefix } from './explain-load-error.ts'
 import { compilePluginSources } from '../compile-plugin-sources.ts'
 import { importRootsOf } from '../shared-code-folders.ts'
 
@@ -64,7 +64,7 @@ export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
       sourceExtensions: [...SANDBOX_SOURCE_EXTENSIONS],
       compiler: toCommonJs,
       require: {
-        builtin: opts.allow.map(stripNodePrefix),
+        builtin: opts.allow.map(withoutNodePrefix),
         // plugin-api.ts's run-time exports, functions of this realm the sandbox calls through vm2's bridge:
         // `definePlugin` is the identity; the handle `dialogue` makes runs here too (dialogue.ts says why).
         mock: { [PLUGIN_MODULE_NAME]: { ...pluginApi } },
@@ -165,9 +165,5 @@ function placedInSource(e: unknown, opts: SandboxOptions): string | undefined {
 
 /** What NodeVM's `builtin` option would really provide for this one name (vm2 filters it by its own lists). */
 function sandboxCanGive(name: string): boolean {
-  return makeBuiltinsFromLegacyOptions([stripNodePrefix(name)], () => undefined).size > 0
-}
-
-function stripNodePrefix(name: string): string {
-  return name.startsWith('node:') ? name.slice(5) : name
+  return makeBuiltinsFromLegacyOptions([withoutNodePrefix(name)], () => undefined).size > 0
 }
