@@ -142,6 +142,9 @@ function createPluginSet(plugins: Map<string, { runner: PluginRunner; manifest: 
       }
       return p.runner.invoke(call)
     },
+    retire(next) {
+      for (const [name, p] of plugins) p.runner.handOver(next.has(name) ? (call) => next.invoke(call) : undefined)
+    },
     dispose(o) {
       disposing ??= Promise.all([...plugins.values()].map((p) => p.runner.dispose(o?.callsWithinMs))).then(() => undefined)
       return disposing

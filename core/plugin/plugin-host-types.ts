@@ -64,4 +64,10 @@ export interface PluginSet {
    * their deadlines (hot reload), or up to `callsWithinMs` (shutdown), after which they fail as PLUGIN_ERROR.
    */
   dispose(opts?: { callsWithinMs?: number }): Promise<void>
+  /**
+   * This set is no longer current: a reload swapped `next` in. Calls already running on a worker finish
+   * here; a call that would wait for a worker of this set's (one being restarted after a crash, a hang or
+   * the memory bound) goes to `next` instead, whose workers are up.
+   */
+  retire(next: PluginSet): void
 }

@@ -58,6 +58,14 @@ export interface PluginRunner {
    * fail), runs the plugin's dispose, then stops the worker.
    */
   dispose(callsWithinMs?: number): Promise<void>
+  /**
+   * Its set was retired by a reload (PluginSet.retire): a call that would wait for a worker of this
+   * runner's (none is ready: one is being restarted, or its restart failed) goes to `successor`, the
+   * reloaded set's plugin of the same name, which is up, rather than waiting out its deadline for a worker
+   * of a set nobody will call again. Without one (the reload removed or disabled the plugin) such a call
+   * fails at once, saying so. No worker is started for this runner any more.
+   */
+  handOver(successor: ((call: PluginCall) => Promise<PluginOutcome>) | undefined): void
 }
 
 interface Running {
@@ -74,11 +82,16 @@ interface Running {
 }
 
 interface PendingCall {
+  /** As the engine made it: what a reloaded set is given when the call is handed over (handOver). */
+  call: PluginCall
   request: CallRequest
   resolve: (o: PluginOutcome) => void
   timer: NodeJS.Timeout
-  /** The worker it was sent to; null while waiting for a worker to be ready. */
-  sentTo: PluginWorker | null
+  /**
+   * The worker it was sent to; null while waiting for a worker to be ready; 'successor' once handed to the
+   * reloaded set (handOver), which answers it (its deadline here still bounds it).
+   */
+  sentTo: PluginWorker | null | 'successor'
 }
 
 /** Restarts after crashes back off, so a plugin that dies at once does not spin a core. */
@@ -114,6 +127,8 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   const requests = createTurnSlicer()
   let current: Running | null = null
   let status: 'running' | 'failed' | 'disposing' | 'disposed' = 'running'
+  /** Set by handOver: this runner's set was retired by a reload; calls with no worker ready go here. */
+  let retired: { successor: ((call: PluginCall) => Promise<PluginOutcome>) | undefined } | undefined
   let lastFailure = ''
   let failures = 0
   let restartTimer: NodeJS.Timeout | undefined
@@ -337,9 +352,10 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     const p = pending.get(id)
     if (!p) return
     const reason = `no answer within ${opts.timeoutMs} ms`
-    settle(id, errorOutcome('PLUGIN_TIMEOUT', p.sentTo === null ? `${reason} (the plugin's worker was not ready)` : reason))
-    // Still waiting for a worker: nothing of the plugin's ran, so there is nothing to stop.
-    if (p.sentTo === null || current?.worker !== p.sentTo) return
+    const where = p.sentTo === null ? " (the plugin's worker was not ready)" : p.sentTo === 'successor' ? ' (handed to the reloaded plugins while its worker restarted)' : ''
+    settle(id, errorOutcome('PLUGIN_TIMEOUT', `${reason}${where}`))
+    // Still waiting for a worker, or handed over: nothing of the plugin's ran here, so there is nothing to stop.
+    if (p.sentTo === null || p.sentTo === 'successor' || current?.worker !== p.sentTo) return
     const hung = p.sentTo
     log.warn({ code: 'PLUGIN_TIMEOUT', reason }, `plugin ${init.name} call timed out; restarting its worker`)
     stop(hung)
@@ -349,7 +365,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
 
   async function restart(): Promise<void> {
     restartTimer = undefined
-    if (closing()) return
+    if (closing() || retired) return
     const startedAt = Date.now()
     const started = await spawn()
     if (started.ok) {
@@ -357,8 +373,8 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
       log.info(`plugin ${init.name} restarted`)
       return
     }
-    // Disposed while starting: nothing to restart any more.
-    if (closing()) return
+    // Disposed while starting: nothing to restart any more. Retired meanwhile: handOver dealt with the calls.
+    if (closing() || retired) return
     // The plugin loaded once, so this is likely a setup that depends on something gone (a file, the network).
     status = 'failed'
     lastFailure = started.error.reason
@@ -374,11 +390,22 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
 
   /** `atLeast`: after a failed start, the wait its duration calls for. */
   function scheduleRestart(atLeast = 0): void {
-    if (closing()) return
+    // Retired by a reload: a call that would need the worker goes to the reloaded set (handOver).
+    if (closing() || retired) return
     const delay = Math.max(atLeast, failures <= 1 ? 0 : Math.min(BACKOFF_FIRST_MS * 2 ** (failures - 2), BACKOFF_MAX_MS))
     restartTimer = setTimeout(() => void restart(), delay)
     // A restart pending during idle time must not keep the process up.
     restartTimer.unref()
+  }
+
+  /** A call on a retired runner with no worker up (handOver): the reloaded set's plugin answers it, or none can. */
+  function invokeSuccessor(call: PluginCall): Promise<PluginOutcome> {
+    const successor = retired?.successor
+    if (successor) {
+      log.info(`plugin ${init.name}: a call that came after a reload, while its worker was down, handed to the reloaded plugins`)
+      return successor(call)
+    }
+    return Promise.resolve(errorOutcome('PLUGIN_ERROR', `the plugin's worker is down and a reload removed or disabled the plugin`))
   }
 
   function toOutcome(result: CallResult, sessionOps: SessionOp[]): PluginOutcome {
@@ -412,6 +439,8 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
       if (closing()) {
         return Promise.resolve(errorOutcome('PLUGIN_ERROR', 'the plugin set was disposed (reloaded or shut down)'))
       }
+      // A message that started before a reload, while no worker of this set's is up: the reloaded set's is.
+      if (retired && !current?.ready) return invokeSuccessor(call)
       if (status === 'failed') return Promise.resolve(errorOutcome('PLUGIN_ERROR', `the plugin is not running: ${lastFailure}`))
       const id = nextId++
       const request: CallRequest = {
@@ -425,10 +454,31 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
       }
       if (call.groups !== undefined && call.groups.length > 0) request.groups = call.groups
       return new Promise<PluginOutcome>((resolve) => {
-        const p: PendingCall = { request, resolve, timer: setTimeout(() => onDeadline(id), opts.timeoutMs), sentTo: null }
+        const p: PendingCall = { call, request, resolve, timer: setTimeout(() => onDeadline(id), opts.timeoutMs), sentTo: null }
         pending.set(id, p)
         if (current?.ready) send(current, p)
       })
+    },
+
+    handOver(successor) {
+      if (closing() || retired) return
+      retired = { successor }
+      clearTimeout(restartTimer)
+      restartTimer = undefined
+      const waiting = [...pending].filter(([, p]) => p.sentTo === null)
+      if (waiting.length === 0) return
+      const calls = waiting.length === 1 ? '1 call' : `${waiting.length} calls`
+      if (successor) {
+        log.info({ calls: waiting.length }, `plugin ${init.name}: ${calls} waiting for its worker to restart handed to the reloaded plugins`)
+        for (const [id, p] of waiting) {
+          p.sentTo = 'successor'
+          void successor(p.call).then((outcome) => settle(id, outcome))
+        }
+        return
+      }
+      const reason = `the plugin's worker was being restarted when a reload removed or disabled the plugin`
+      log.warn({ code: 'PLUGIN_ERROR', reason }, `plugin ${init.name}: ${calls} waiting for its worker failed: ${reason}`)
+      for (const [id] of waiting) settle(id, errorOutcome('PLUGIN_ERROR', reason))
     },
 
     async dispose(callsWithinMs) {

@@ -77,6 +77,8 @@ export function createGenerations(first: Omit<Generation, 'id' | 'loadedAt'>, on
     swap(next) {
       const old = current
       current = make(next)
+      // Before the old set is let go: a message still on it that waits for a restarting worker goes to the new one.
+      old.plugins.retire(current.plugins)
       retired.add(old)
       if ((leases.get(old) ?? 0) === 0) dispose(old)
       return current

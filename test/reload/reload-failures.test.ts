@@ -39,7 +39,7 @@ it('a reload whose load throws is refused, not an unhandled rejection', async ()
   const unhandled: unknown[] = []
   const onUnhandled = (e: unknown) => unhandled.push(e)
   process.on('unhandledRejection', onUnhandled)
-  const first = { rules: { size: {} } as unknown as RuleSet, plugins: { names: () => [], dispose: async () => undefined } as unknown as PluginSet }
+  const first = { rules: { size: {} } as unknown as RuleSet, plugins: { names: () => [], dispose: async () => undefined, retire: () => undefined } as unknown as PluginSet }
   const watcher = watchSources({ dirs: [dir], generations: createGenerations(first), debounceMs: 10,
     log: createMemoryLogger('silent').logger, load: async () => { throw new Error("ENOENT: scandir 'rules/acct'") } })
   try {

@@ -18,7 +18,7 @@ import type { RuleSet } from '../../core/route/rule-types.ts'
 const parts = (): LoadedParts => ({
   ok: true,
   rules: { size: { textRules: 0, keywords: 0, typeHandlers: 0 } } as unknown as RuleSet,
-  plugins: { names: () => [], dispose: async () => undefined } as unknown as PluginSet,
+  plugins: { names: () => [], dispose: async () => undefined, retire: () => undefined } as unknown as PluginSet,
   userGroups: undefined,
   slowestPluginMs: 30_000,
   warnings: [],

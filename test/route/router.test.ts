@@ -67,6 +67,7 @@ function pluginsOf(behaviours: Record<string, Behaviour>): PluginSet & { calls: 
       return behaviours[call.plugin](call)
     },
     dispose: async () => undefined,
+    retire: () => undefined,
   }
 }
 
