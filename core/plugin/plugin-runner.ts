@@ -505,7 +505,14 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
       const running = current
       if (running?.ready) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, init.disposeTimeoutMs + DISPOSE_MARGIN_MS)
+          // The worker bounds dispose itself and says so (worker-main.ts); it cannot when dispose loops, nor
+          // for an onDispose hook that never settles: then only this says which plugin held the unload.
+          const bound = init.disposeTimeoutMs + DISPOSE_MARGIN_MS
+          const timer = setTimeout(() => {
+            const reason = `dispose did not finish within ${bound} ms (a loop in dispose, or an onDispose hook that never settles?)`
+            log.warn({ code: 'PLUGIN_TIMEOUT', reason }, `plugin ${init.name} ${reason}; its worker was stopped`)
+            resolve()
+          }, bound)
           running.onDisposed = () => {
             clearTimeout(timer)
             resolve()

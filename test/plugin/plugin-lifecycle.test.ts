@@ -3,8 +3,10 @@
  * bounded, and calls already running when dispose is asked for finish on the old generation.
  */
 import assert from 'node:assert/strict'
+import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { test } from 'node:test'
+import { describe, test } from 'node:test'
+import { pluginProject } from '../support/plugin-project.ts'
 import { errorOf, loadPlugins, text, textOf } from './plugin-test-kit.ts'
 
 test('every/after/onDispose are undone on dispose though the plugin has no dispose', async () => {
@@ -74,4 +76,32 @@ test('disposing twice is one dispose', async () => {
   const h = await loadPlugins({ only: ['slow'] })
   await Promise.all([h.dispose(), h.dispose()])
   assert.equal(h.log.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('plugin slow disposed')).length, 1)
+})
+
+describe('a dispose the worker cannot bound is cut off by the engine, with a line saying so', () => {
+  // A loop in dispose never lets the worker's own dispose timer fire; an onDispose hook that never settles
+  // is not bounded there at all. Either way the worker never says it disposed.
+  const cases: Array<[string, string]> = [
+    ['a loop in dispose', `dispose() { for (;;) {} },`],
+    ['an onDispose hook that never settles', `setup(api) { api.onDispose(() => new Promise(() => {})) },`],
+  ]
+  for (const [what, member] of cases) {
+    test(what, async () => {
+      const project = pluginProject({ plugins: { stuck: `import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({\n  name: 'stuck',\n  handle: (ctx) => ctx.reply.text('ok'),\n  ${member}\n})\n` } }, 'dispose-stuck')
+      try {
+        const h = await loadPlugins({ dir: path.join(project.root, 'plugins'), only: ['stuck'], disposeTimeoutMs: 200 })
+        assert.deepEqual(h.errors, [])
+        assert.equal(textOf(await h.call('stuck', text('x'))), 'ok')
+        const started = performance.now()
+        await h.dispose()
+        assert.ok(performance.now() - started < 3000)
+        const line = h.log.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('plugin stuck dispose'))
+        assert.ok(line, 'a line names the plugin whose dispose did not finish')
+        assert.equal(line.code, 'PLUGIN_TIMEOUT')
+        assert.match(String(line.msg), /did not finish within 700 ms/)
+      } finally {
+        project.remove()
+      }
+    })
+  }
 })
