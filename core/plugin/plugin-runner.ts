@@ -132,6 +132,9 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   let lastFailure = ''
   let failures = 0
   let restartTimer: NodeJS.Timeout | undefined
+  /** When restartTimer fires, and why the worker it replaces is gone: a call that cannot wait that long fails at once. */
+  let restartAt = 0
+  let downBecause = ''
   let nextId = 1
   let onIdle: (() => void) | undefined
   /** What the worker's definition declares (sent before its setup): every worker of this runner runs the same code. */
@@ -278,6 +281,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   /** A worker that is gone or stopped for cause: its calls fail saying why, and a new one starts (backing off). */
   function replaceLost(running: Running, reason: string, callsFailWith: string, line: string): void {
     log.error({ code: 'PLUGIN_ERROR', reason }, line)
+    downBecause = reason
     failSentTo(running.worker, callsFailWith)
     failures = running.aliveAt - running.startedAt >= STABLE_AFTER_MS ? 1 : failures + 1
     scheduleRestart()
@@ -393,6 +397,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     // Retired by a reload: a call that would need the worker goes to the reloaded set (handOver).
     if (closing() || retired) return
     const delay = Math.max(atLeast, failures <= 1 ? 0 : Math.min(BACKOFF_FIRST_MS * 2 ** (failures - 2), BACKOFF_MAX_MS))
+    restartAt = Date.now() + delay
     restartTimer = setTimeout(() => void restart(), delay)
     // A restart pending during idle time must not keep the process up.
     restartTimer.unref()
@@ -442,6 +447,12 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
       // A message that started before a reload, while no worker of this set's is up: the reloaded set's is.
       if (retired && !current?.ready) return invokeSuccessor(call)
       if (status === 'failed') return Promise.resolve(errorOutcome('PLUGIN_ERROR', `the plugin is not running: ${lastFailure}`))
+      // A worker that crashed again and again comes back after its backoff (up to 30 s). A call whose
+      // deadline comes first would only wait it out, and hold the user's next messages behind it.
+      const restartsIn = restartTimer === undefined || current !== null ? 0 : restartAt - Date.now()
+      if (restartsIn >= opts.timeoutMs) {
+        return Promise.resolve(errorOutcome('PLUGIN_ERROR', `the plugin's worker is down (${downBecause}) and restarts in ${restartsIn} ms, after this call's deadline (${opts.timeoutMs} ms)`))
+      }
       const id = nextId++
       const request: CallRequest = {
         t: 'call',

@@ -1,0 +1,36 @@
+/**
+ * A worker that keeps crashing is restarted after a growing delay. A call that comes while that delay is
+ * longer than the call's deadline fails at once, saying when the worker comes back, instead of waiting out
+ * its deadline for a worker that cannot be there in time (holding the user's next messages behind it).
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { errorOf, loadPlugins, text, textOf } from './plugin-test-kit.ts'
+
+const TIMEOUT_MS = 400
+
+test('a call to a plugin whose restart is further off than its deadline fails at once, saying why', { timeout: 60_000 }, async () => {
+  const h = await loadPlugins({ only: ['crasher'], timeoutMs: TIMEOUT_MS })
+  try {
+    assert.deepEqual(h.errors, [])
+    const count = (msg: string) => h.log.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(msg)).length
+    // Crash after crash, each soon after its start: the delays before the restarts are 0, 100, 200, 400, 800 ms.
+    for (let crash = 1; crash <= 5; crash++) {
+      assert.equal(textOf(await h.call('crasher', text('crash'))), 'crashing soon')
+      await h.log.waitFor(() => count('plugin crasher worker crashed') >= crash)
+      if (crash < 5) await h.log.waitFor(() => count('plugin crasher restarted') >= crash)
+    }
+    // The next restart is 800 ms away, twice the deadline.
+    const started = performance.now()
+    const e = errorOf(await h.call('crasher', text('hello')))
+    const took = performance.now() - started
+    assert.equal(e.code, 'PLUGIN_ERROR')
+    assert.match(e.reason, /^the plugin's worker is down \(Error: crash from a timer .*\) and restarts in \d+ ms, after this call's deadline \(400 ms\)$/)
+    assert.ok(took < TIMEOUT_MS / 2, `answered after ${Math.round(took)} ms`)
+    // Once the worker is back, calls are served.
+    await h.log.waitFor(() => count('plugin crasher restarted') >= 5)
+    assert.match(textOf(await h.call('crasher', text('hello'))), /^ok \d+$/)
+  } finally {
+    await h.dispose()
+  }
+})
