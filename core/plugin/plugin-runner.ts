@@ -259,6 +259,14 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     if (current === running) current = null
     running.settleStart(fail('PLUGIN_LOAD', `worker ${reason}`))
     if (!running.ready) return
+    if (closing()) {
+      // Died while unloading (an uncaught error in dispose's own timers): nothing is restarted, and the
+      // dispose waiting for its answer (or its bound) ends now.
+      log.error({ code: 'PLUGIN_ERROR', reason }, `plugin ${init.name} worker exited while disposing: ${reason}`)
+      failSentTo(running.worker, `the plugin's worker exited while the plugin was being unloaded (${reason})`)
+      running.onDisposed?.()
+      return
+    }
     // A crash after start (an uncaught error in a timer, out of memory): calls on it are lost, restart.
     running.aliveAt = Date.now()
     replaceLost(running, reason, `the plugin's worker crashed (${reason}) and was restarted`, `plugin ${init.name} worker crashed: ${reason}; restarting`)

@@ -105,3 +105,32 @@ describe('a dispose the worker cannot bound is cut off by the engine, with a lin
     })
   }
 })
+
+test('a worker that dies during dispose ends the dispose at once, with a line that does not promise a restart', async () => {
+  const source = `import { definePlugin } from 'wxengine/plugin'
+export default definePlugin({
+  name: 'dies-disposing',
+  handle: (ctx) => ctx.reply.text('ok'),
+  dispose() {
+    setTimeout(() => { throw new Error('gone while disposing') }, 0)
+    return new Promise(() => {})
+  },
+})
+`
+  const project = pluginProject({ plugins: { 'dies-disposing': source } }, 'dies-disposing')
+  try {
+    const h = await loadPlugins({ dir: path.join(project.root, 'plugins'), only: ['dies-disposing'], disposeTimeoutMs: 5000 })
+    assert.deepEqual(h.errors, [])
+    assert.equal(textOf(await h.call('dies-disposing', text('x'))), 'ok')
+    const started = performance.now()
+    await h.dispose()
+    const took = performance.now() - started
+    assert.ok(took < 2500, `dispose took ${Math.round(took)} ms; the worker was gone long before`)
+    const line = h.log.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('plugin dies-disposing worker'))
+    assert.ok(line, 'a line says the worker died')
+    assert.match(String(line.msg), /^plugin dies-disposing worker exited while disposing: Error: gone while disposing/)
+    assert.doesNotMatch(String(line.msg), /restarting/)
+  } finally {
+    project.remove()
+  }
+})
