@@ -14,7 +14,11 @@ export interface ReplyEnvelope {
   fromUser: string
   /** Unix seconds: WeChat rejects milliseconds here (protocol.md §4). */
   createTime: number
-  /** True when answering a user's text/image/voice/video/location/link message: news is then cut to its own limit. */
+  /**
+   * True when answering a user's message rather than an event (USER_MESSAGE_KINDS: text, image, voice, video,
+   * shortvideo, location, link, file, miniprogrampage): news is then cut to its own limit. The platform names
+   * six kinds; the rest are held to the same limit, as issue #2 asks (one article for any user message).
+   */
   answeringUserMessage: boolean
 }
 
