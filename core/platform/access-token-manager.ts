@@ -70,7 +70,11 @@ export interface AccessTokenManagerOptions {
   useStableToken?: boolean
   /** Lifetime of the cross-instance refresh lock; must outlive one token fetch. Default 30 s. */
   lockTtlMs?: number
-  /** How long a caller waits for another instance's refresh before giving up; default 10 s. */
+  /**
+   * How long a caller waits for another instance's refresh before giving up. Default: as long as that refresh
+   * may still succeed (refreshBoundMs, from the same settings) plus the holder's store round trips, so a
+   * waiter never gives up on a refresh that is still trying.
+   */
   lockWaitMs?: number
   /** After a TOKEN_CONFIG_ERRCODES answer, the same failure is returned without a request this long; default 60 s. */
   configErrorCooldownMs?: number
@@ -100,7 +104,31 @@ export interface AccessTokenManagerOptions {
     key: string
     request: () => Promise<Result<{ value: string; expiresIn: number }> | AccessTokenFailure>
     configErrcodes: ReadonlyMap<number, { setting: string; hint: string }>
+    /** The longest one `request` may take (it may wait on the access_token's own refresh); default the client's timeout. */
+    requestBoundMs?: number
   }
+}
+
+/**
+ * What the holder of the refresh lock may do after a waiter began waiting, besides fetching: read the
+ * stored token (the double check) and store the new one. A Redis command fails after its command timeout
+ * (1 s by default, twice that behind a hung pipeline: connect-redis.ts).
+ */
+export const LOCK_HOLDER_STORE_MS = 2_000
+
+/**
+ * The longest one refresh (fetchToken) can take: every try lasting its whole `requestMs` (a token API that
+ * does not answer), the backoff between tries, and no try started past half of `lockTtlMs` (fetchToken's
+ * rule), whichever ends first. With the defaults: 5 s + 0.2 s + 5 s + 0.4 s + 5 s = 15.6 s.
+ */
+export function refreshBoundMs(o: { requestMs: number; fetchAttempts: number; fetchRetryDelayMs: number; lockTtlMs: number }): number {
+  let everyTry = 0
+  for (let attempt = 1; attempt <= o.fetchAttempts; attempt++) {
+    everyTry += o.requestMs
+    if (attempt < o.fetchAttempts) everyTry += o.fetchRetryDelayMs * 2 ** (attempt - 1)
+  }
+  // Shorter tries leave room for more of them, but the last one starts before half of the lock's TTL.
+  return Math.min(everyTry, o.fetchAttempts > 1 ? o.lockTtlMs / 2 + o.requestMs : everyTry)
 }
 
 /** A credential's fetch that failed for want of an access_token (see `credential`). */
@@ -112,6 +140,8 @@ export interface AccessTokenFailure {
 
 export interface AccessTokenManager {
   readonly appId: string
+  /** The longest getToken waits on a refresh (this instance's or another's) before it answers. */
+  readonly waitBoundMs: number
   /** A token valid for at least the refresh margin (or the old one while another instance refreshes). */
   getToken(): Promise<Result<string>>
   /** Forget a token the platform rejected, so the next getToken fetches a new one. */
@@ -135,12 +165,16 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
   const marginMs = opts.refreshMarginMs ?? 5 * 60_000
   const lockTtlMs = opts.lockTtlMs ?? 30_000
   const pollMs = opts.pollMs ?? 50
-  // Counted in polls, not clock time: an injected clock that stands still must not make the wait endless.
-  const maxPolls = Math.max(1, Math.ceil((opts.lockWaitMs ?? 10_000) / pollMs))
   const sleep = opts.sleep ?? defaultSleep
   const cooldownMs = opts.configErrorCooldownMs ?? 60_000
   const fetchAttempts = Math.max(1, opts.fetchAttempts ?? 3)
   const fetchRetryDelayMs = opts.fetchRetryDelayMs ?? 200
+  // Another instance's refresh is waited for as long as it may still succeed: a fixed 10 s gave up on one
+  // whose third try (at 10.6 s, 5 s timeouts) was about to bring the token, and failed the caller's API call.
+  const requestMs = opts.credential?.requestBoundMs ?? client.timeoutMs
+  const lockWaitMs = opts.lockWaitMs ?? refreshBoundMs({ requestMs, fetchAttempts, fetchRetryDelayMs, lockTtlMs }) + LOCK_HOLDER_STORE_MS
+  // Counted in polls, not clock time: an injected clock that stands still must not make the wait endless.
+  const maxPolls = Math.max(1, Math.ceil(lockWaitMs / pollMs))
 
   /** Last token seen, to spare a store round trip per API call. */
   let memo: TokenRecord | undefined
@@ -347,7 +381,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
     return call(second.value)
   }
 
-  return { appId, getToken, invalidate, withToken }
+  return { appId, waitBoundMs: lockWaitMs, getToken, invalidate, withToken }
 }
 
 /**

@@ -30,6 +30,8 @@ export interface ApiClientOptions {
 
 export interface ApiClient {
   readonly baseUrl: string
+  /** The deadline of a call made without its own (getJson, postJson): what a caller bounding its waits counts on. */
+  readonly timeoutMs: number
   getJson(path: string, query?: Record<string, string>): Promise<Result<ApiJson>>
   postJson(path: string, query: Record<string, string> | undefined, body: JsonValue): Promise<Result<ApiJson>>
   /**
@@ -113,6 +115,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
 
   return {
     baseUrl,
+    timeoutMs: defaultTimeoutMs,
     getJson: (path, query) => call('GET', path, query),
     postJson: (path, query, body) => call('POST', path, query, body),
     postBody: (path, query, body, timeoutMs, signal) => call('POST', path, query, undefined, body, timeoutMs, signal),

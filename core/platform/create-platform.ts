@@ -58,7 +58,7 @@ export function createPlatform(opts: { config: EngineConfig; store: Store; log: 
     if (ticket) return ticket
     const tokens = tokenManagers.get(accountId)
     if (!tokens) return { unavailable: `account "${accountId}" has no appSecret, and the jsapi_ticket needs an access_token: set ${accountId === config.defaultAccount ? 'WECHAT_APPSECRET or ' : ''}the account's appSecret in engine.config.ts` }
-    ticket = createJsapiTicket({ appId: tokens.appId, withToken: tokens.withToken, client, tokens: store.tokens, log })
+    ticket = createJsapiTicket({ appId: tokens.appId, withToken: tokens.withToken, tokenWaitBoundMs: tokens.waitBoundMs, client, tokens: store.tokens, log })
     tickets.set(accountId, ticket)
     return ticket
   }

@@ -10,7 +10,7 @@
 import type { Result } from '../errors.ts'
 import { ok } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
-import { createAccessTokenManager, withTokenTold, type AccessTokenFailure, type AccessTokenManager } from './access-token-manager.ts'
+import { createAccessTokenManager, LOCK_HOLDER_STORE_MS, withTokenTold, type AccessTokenFailure, type AccessTokenManager } from './access-token-manager.ts'
 import { apiError, type ApiClient } from './api-client.ts'
 import type { TokenStore } from '../store/store.ts'
 
@@ -33,6 +33,8 @@ export interface JsapiTicketOptions {
   appId: string
   /** The account's access_token manager's `withToken`: getticket is called with its token, retried once on a rejected one. */
   withToken: AccessTokenManager['withToken']
+  /** That manager's `waitBoundMs`: a getticket request may first wait this long for the access_token. */
+  tokenWaitBoundMs: number
   client: ApiClient
   tokens: TokenStore
   log: Logger
@@ -44,6 +46,10 @@ export function ticketKey(appId: string): string {
 }
 
 export function createJsapiTicket(opts: JsapiTicketOptions): JsapiTicket {
+  // One request is withToken's: the access_token (perhaps refreshed), getticket, and once more both when the
+  // platform rejects the token. Another instance's ticket refresh is waited for that long, and the refresh
+  // lock outlives it: the manager's defaults (5 s requests) gave up on a ticket still coming.
+  const requestBoundMs = 2 * (opts.tokenWaitBoundMs + opts.client.timeoutMs)
   const manager = createAccessTokenManager({
     appId: opts.appId,
     appSecret: '',
@@ -54,7 +60,8 @@ export function createJsapiTicket(opts: JsapiTicketOptions): JsapiTicket {
     // One try a refresh: the token under it is tried again by its own manager already (3 tries), and a
     // second layer of tries would multiply them, each spending the token API's daily quota.
     fetchAttempts: 1,
-    credential: { name: 'jsapi_ticket', key: ticketKey(opts.appId), request: requestTicket, configErrcodes: TICKET_CONFIG_ERRCODES },
+    lockTtlMs: Math.max(30_000, requestBoundMs + 2 * LOCK_HOLDER_STORE_MS),
+    credential: { name: 'jsapi_ticket', key: ticketKey(opts.appId), request: requestTicket, configErrcodes: TICKET_CONFIG_ERRCODES, requestBoundMs },
   })
 
   async function requestTicket(): Promise<Result<{ value: string; expiresIn: number }> | AccessTokenFailure> {

@@ -1,6 +1,6 @@
 import { test, after, beforeEach } from 'node:test'
 import assert from 'node:assert/strict'
-import { createAccessTokenManager, type AccessTokenManagerOptions } from '../../core/platform/access-token-manager.ts'
+import { createAccessTokenManager, refreshBoundMs, type AccessTokenManagerOptions } from '../../core/platform/access-token-manager.ts'
 import { apiError, createApiClient } from '../../core/platform/api-client.ts'
 import { ok, type Result } from '../../core/errors.ts'
 import { createMemoryStore } from '../../core/store/memory-store.ts'
@@ -124,6 +124,33 @@ test('waiting for another instance is bounded', async () => {
   assert.equal(sleeps, 10)
   assert.equal(tokenRequests(), 0)
   assert.ok(memLog.lines.some((l) => l.code === 'API_ERROR' && typeof l.reason === 'string'))
+})
+
+test('the longest refresh, from its settings: three 5 s tries and their backoff, no try past half the lock TTL', () => {
+  assert.equal(refreshBoundMs({ requestMs: 5000, fetchAttempts: 3, fetchRetryDelayMs: 200, lockTtlMs: 30_000 }), 15_600)
+  assert.equal(refreshBoundMs({ requestMs: 5000, fetchAttempts: 1, fetchRetryDelayMs: 200, lockTtlMs: 30_000 }), 5000)
+  // Quick failures leave room for more tries, but the last starts before half of the TTL.
+  assert.equal(refreshBoundMs({ requestMs: 5000, fetchAttempts: 10, fetchRetryDelayMs: 200, lockTtlMs: 10_000 }), 10_000)
+})
+
+test("a waiter does not give up on another instance's refresh that may still succeed (real 5 s timeouts)", { timeout: 30_000 }, async () => {
+  // As the engine makes them: the API client's default timeout, the real clock, one store for both.
+  const shared = createMemoryStore()
+  const engineClient = createApiClient({ baseUrl: fake.baseUrl })
+  // A slower backoff than the default: the holder's third try lands at 13 s, well past the old fixed 10 s wait.
+  const settings = { appId: 'wxA', appSecret: 'secretA', client: engineClient, tokens: shared.tokens, log: memLog.logger, fetchRetryDelayMs: 1000 }
+  const holder = createAccessTokenManager(settings)
+  const waiter = createAccessTokenManager(settings)
+  fake.hangNext(FAKE_PATHS.token, 2)
+  const arrived = fake.nextRequest(FAKE_PATHS.token)
+  const held = holder.getToken()
+  await arrived
+  const startedWaiting = Date.now()
+  const [h, w] = await Promise.all([held, waiter.getToken()])
+  assert.ok(Date.now() - startedWaiting > 10_000, 'the holder took longer than the old wait')
+  assert.equal(value(w), value(h), "the waiter gets the holder's token")
+  assert.equal(tokenRequests(), 3, 'only the holder fetched')
+  assert.ok(waiter.waitBoundMs >= refreshBoundMs({ requestMs: engineClient.timeoutMs, fetchAttempts: 3, fetchRetryDelayMs: 1000, lockTtlMs: 30_000 }))
 })
 
 test('a lapsed lock of a crashed refresher is taken over', async () => {

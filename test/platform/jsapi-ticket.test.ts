@@ -35,7 +35,7 @@ const ticketRequests = () => fake.requests.slice(before).filter((r) => r.path ==
 /** One instance of the engine: its own token manager, API and ticket, on the shared store. */
 function instance() {
   const tokens = createAccessTokenManager({ appId: 'wxA', appSecret: 'secretA', client, tokens: store.tokens, log: memLog.logger, now, pollMs: 2 })
-  return createJsapiTicket({ appId: 'wxA', withToken: tokens.withToken, client, tokens: store.tokens, log: memLog.logger, now })
+  return createJsapiTicket({ appId: 'wxA', withToken: tokens.withToken, tokenWaitBoundMs: tokens.waitBoundMs, client, tokens: store.tokens, log: memLog.logger, now })
 }
 
 function value<T>(r: Result<T>): T {
