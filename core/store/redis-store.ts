@@ -41,6 +41,11 @@ export interface RedisStoreOptions {
   maxReconnectDelayMs?: number
   /** Bound on connecting at start-up. */
   connectTimeoutMs?: number
+  /**
+   * How long close() tries to send the settlements still pending (see settleBeforeClose); default: one
+   * reconnect attempt's backoff plus a command's timeout.
+   */
+  closeSettleMs?: number
 }
 
 const DEFAULT_KEY_PREFIX = 'wx:'
@@ -52,13 +57,16 @@ const HEALTH_KEY_TTL_MS = 10_000
 
 /** Rejects with a StoreOpenError naming the URL and the cause when Redis cannot be reached at start. */
 export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
+  const commandTimeoutMs = opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
+  const maxReconnectDelayMs = opts.maxReconnectDelayMs ?? DEFAULT_MAX_RECONNECT_DELAY_MS
   const conn = await connectRedis({
     url: opts.url,
     log: opts.log,
-    commandTimeoutMs: opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
-    maxReconnectDelayMs: opts.maxReconnectDelayMs ?? DEFAULT_MAX_RECONNECT_DELAY_MS,
+    commandTimeoutMs,
+    maxReconnectDelayMs,
     connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
   })
+  const closeSettleMs = opts.closeSettleMs ?? maxReconnectDelayMs + commandTimeoutMs
 
   const keys = createRedisKeys(opts.keyPrefix ?? DEFAULT_KEY_PREFIX)
   const probe = () => runScript(conn.client, HEALTH_PROBE, [keys.health()], [String(Date.now()), HEALTH_KEY_TTL_MS])
@@ -88,6 +96,41 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
     void sessions.releaseLeftLocks()
   })
   let closed = false
+
+  /**
+   * Settlements still pending at close (a claim's release, an answer's record, a user lock's release whose
+   * outcome a lost connection or a refusing Redis hid): a SIGTERM just after an outage used to drop them
+   * silently, leaving a claim `pending` (retries answered `success`), an answer unrecorded (a retry after the
+   * claim lapses runs the message again) or a user locked until the lock lapses. So they are sent once more,
+   * waiting for the connection if it is coming back, all within `closeSettleMs`; each one still unsent is
+   * logged with what its loss means.
+   */
+  async function settleBeforeClose(): Promise<void> {
+    if (dedup.pending().length === 0 && sessions.pendingReleases().length === 0) return
+    let timer: NodeJS.Timeout | undefined
+    const outOfTime = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, closeSettleMs)
+    })
+    try {
+      await Promise.race([
+        (async () => {
+          if (!(await conn.whenReady(closeSettleMs))) return
+          await Promise.all([dedup.flush(), sessions.releaseLeftLocks()])
+        })(),
+        outOfTime,
+      ])
+    } finally {
+      clearTimeout(timer)
+    }
+    const reason = conn.isReady() ? `not settled within ${closeSettleMs} ms of closing` : `Redis unreachable while closing (waited ${closeSettleMs} ms)`
+    for (const { key, action } of dedup.pending()) {
+      const loss = action === 'release' ? 'its claim stays pending until it lapses: retries meanwhile are answered success' : 'its answer is not recorded: a retry after its claim lapses runs the message again'
+      opts.log.warn({ code: 'STORE_UNAVAILABLE', key, action, reason }, `dedup settlement dropped at close: ${loss}`)
+    }
+    for (const { key, lapsesAt } of sessions.pendingReleases()) {
+      opts.log.warn({ code: 'STORE_UNAVAILABLE', key, reason, lapsesInMs: Math.max(0, lapsesAt - Date.now()) }, "user lock release dropped at close: the user's messages wait for it until it lapses")
+    }
+  }
 
   return {
     kind: 'redis',
@@ -120,6 +163,7 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
     async close() {
       if (closed) return
       closed = true
+      await settleBeforeClose()
       sessions.stop()
       dedup.stop()
       await conn.close()

@@ -39,6 +39,8 @@ export interface RedisConnection {
   isReady(): boolean
   /** Runs each time the connection comes back after a loss. */
   onRecovered(listener: () => void): void
+  /** Resolves true once ready (at once when it is), false after `ms` without it or when closing. */
+  whenReady(ms: number): Promise<boolean>
   /** Safe to call twice. */
   close(): Promise<void>
 }
@@ -191,6 +193,24 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisC
     isReady: () => !closing && client.status === 'ready',
     onRecovered(listener) {
       recoveredListeners.push(listener)
+    },
+    whenReady(ms) {
+      if (closing) return Promise.resolve(false)
+      if (client.status === 'ready' && !wrongDatabase) return Promise.resolve(true)
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          client.off('ready', onReady)
+          resolve(false)
+        }, ms)
+        // Registered after the 'ready' listener above, so a wrong database has been seen (and dropped) first.
+        function onReady(): void {
+          if (wrongDatabase) return
+          clearTimeout(timer)
+          client.off('ready', onReady)
+          resolve(true)
+        }
+        client.on('ready', onReady)
+      })
     },
     async close() {
       if (closing) return

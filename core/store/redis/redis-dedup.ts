@@ -49,9 +49,19 @@ type Unsettled =
   | { action: 'release'; owners: string[]; since: number }
   | { action: 'complete'; owner: string; payload: string; expiresAt: number; laterOwners?: string[] }
 
+/** A settlement not sent yet: what close() names when it gives up on it. */
+export interface PendingSettlement {
+  key: string
+  action: Unsettled['action']
+}
+
 export interface RedisDedup extends DedupStore {
   /** Settle the operations whose outcome a lost connection hid. Called on recovery. */
   settle(): Promise<void>
+  /** Every pending settlement sent once more, side by side (the store closing): settled when each has answered. */
+  flush(): Promise<void>
+  /** The settlements still not sent (still moot-free: a release past RELEASE_MOOT_AFTER_MS is left out). */
+  pending(): PendingSettlement[]
   /** Stops the retries (the store is closing). */
   stop(): void
 }
@@ -206,6 +216,21 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
     },
 
     settle: () => settleRound('reconnect'),
+
+    async flush() {
+      await Promise.all([...unsettled].map(([key, u]) => trySettle(key, u)))
+    },
+
+    pending() {
+      const out: PendingSettlement[] = []
+      const t = Date.now()
+      for (const [key, u] of unsettled) {
+        // Nothing to lose: the claim a release gave up has lapsed, the answer a complete recorded has expired.
+        if (u.action === 'release' ? t - u.since > RELEASE_MOOT_AFTER_MS : u.expiresAt <= t) continue
+        out.push({ key, action: u.action })
+      }
+      return out
+    },
 
     stop() {
       stopped = true

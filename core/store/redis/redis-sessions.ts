@@ -35,6 +35,8 @@ const RELEASE_RETRY_MS = 250
 export interface RedisSessions extends SessionStore {
   /** Releases again the locks whose release failed; the store calls it when the connection is back. */
   releaseLeftLocks(): Promise<void>
+  /** The user locks whose release is still to be sent (not lapsed yet): what close() names when it gives up. */
+  pendingReleases(): Array<{ key: string; lapsesAt: number }>
   /** Stops retrying (the store is closing). */
   stop(): void
 }
@@ -68,27 +70,30 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
   const unreleased = new Set<{ key: string; owner: string; lapsesAt: number }>()
   let retry: NodeJS.Timeout | null = null
   let stopped = false
-  /** A round of releases in progress: another one would send every UNLOCK again while Redis stalls. */
-  let releasing = false
+  /**
+   * A round of releases in progress: another one would send every UNLOCK again while Redis stalls. Its
+   * promise, so that close() waits for the round under way instead of returning at once.
+   */
+  let releasing: Promise<void> | undefined
   const unlock = async (key: string, owner: string): Promise<void> => void (await runScript(client, UNLOCK, [key], [owner]))
-  async function releaseLeftLocks(): Promise<void> {
-    if (releasing) return
-    releasing = true
-    try {
-      for (const lock of [...unreleased]) {
-        if (Date.now() >= lock.lapsesAt) {
-          unreleased.delete(lock)
-          continue
-        }
-        try {
-          await unlock(lock.key, lock.owner)
-          unreleased.delete(lock)
-        } catch {
-          // Still away: the next round.
-        }
+  function releaseLeftLocks(): Promise<void> {
+    releasing ??= releaseRound().finally(() => {
+      releasing = undefined
+    })
+    return releasing
+  }
+  async function releaseRound(): Promise<void> {
+    for (const lock of [...unreleased]) {
+      if (Date.now() >= lock.lapsesAt) {
+        unreleased.delete(lock)
+        continue
       }
-    } finally {
-      releasing = false
+      try {
+        await unlock(lock.key, lock.owner)
+        unreleased.delete(lock)
+      } catch {
+        // Still away: the next round.
+      }
     }
     if (unreleased.size > 0) scheduleRetry()
   }
@@ -107,6 +112,10 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
   }
   return {
     releaseLeftLocks,
+    pendingReleases() {
+      const t = Date.now()
+      return [...unreleased].filter((l) => t < l.lapsesAt).map(({ key, lapsesAt }) => ({ key, lapsesAt }))
+    },
     stop() {
       stopped = true
       if (retry) clearTimeout(retry)
