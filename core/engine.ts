@@ -36,6 +36,9 @@ import { verifyEndpoint, verifyPost, verifyPostBody, verifyPushQuery, type Verif
 import { createWeChatCipher } from './verify/wechat-cipher.ts'
 import { quotedShort, shortened } from './shown-text.ts'
 
+/** What an unsubscribe's clean-up (a session delete, plugin data purged) may add to the user lock's hold. */
+const UNSUBSCRIBE_CLEAN_UP_MS = 5_000
+
 /** What the engine reports as it works; metrics and tests listen. */
 export type EngineEvent =
   | { type: 'message'; entry: MessageLogEntry }
@@ -341,19 +344,20 @@ export function createEngine(deps: EngineDeps): Engine {
     const signal: RouteSignal = { budgetSpent: false }
     const user = `${accountId}\n${message.fromUser}`
     const route = routingOf(message, info, lease.generation, signal, user)
+    const cleanUp = message.kind === 'unsubscribe' ? unsubscribeCleanUp(message, accountId, storageNamespacesOf(lease.generation.plugins)) : undefined
     let routing: RouteResult | Promise<RouteResult>
     try {
-      routing = userQueue.run(user, lockUser ? () => routeUnderFleetLock(accountId, message.fromUser, started, lease.generation, route) : route)
+      routing = userQueue.run(user, lockUser ? () => routeUnderFleetLock(accountId, message.fromUser, started, lease.generation, route, cleanUp?.run) : route)
     } catch (e) {
       routed(user, signal)
       // The session lookup failed at once (the message is dropped, as the caller logs). An unsubscribe's
       // clean-up is still tried, as when the lookup fails later: the store may fail lookups only.
-      if (message.kind === 'unsubscribe') userQueue.hold(user, cleanUpAfter(message, accountId, storageNamespacesOf(lease.generation.plugins), Promise.reject(e as Error)))
+      if (cleanUp) userQueue.hold(user, cleanUp.run())
       lease.release()
       throw e
     }
     // The user's next message (a new follow) waits for the clean-up too, or it could find the old session.
-    if (message.kind === 'unsubscribe') userQueue.hold(user, cleanUpAfter(message, accountId, storageNamespacesOf(lease.generation.plugins), Promise.resolve(routing)))
+    if (cleanUp) userQueue.hold(user, cleanUp.after(routing))
     if (!(routing instanceof Promise)) {
       routed(user, signal)
       lease.release()
@@ -405,6 +409,7 @@ export function createEngine(deps: EngineDeps): Engine {
     started: number,
     generation: Generation,
     route: (session: SessionRecord | null | undefined) => RouteResult | Promise<RouteResult>,
+    thenUnderLock?: () => Promise<unknown>,
   ): Promise<RouteResult> {
     return withUserLock(
       lockUser!,
@@ -412,11 +417,13 @@ export function createEngine(deps: EngineDeps): Engine {
       openId,
       {
         // As long as a routing may run: the budget, then a plugin finishing late (its deadline as the
-        // generation's settings give it: a reload may have raised a plugin's timeoutMs).
-        ttlMs: limits.replyBudgetMs + (generation.slowestPluginMs ?? limits.pluginTimeoutMs) + 1_000,
+        // generation's settings give it: a reload may have raised a plugin's timeoutMs); then an
+        // unsubscribe's clean-up, a few store commands.
+        ttlMs: limits.replyBudgetMs + (generation.slowestPluginMs ?? limits.pluginTimeoutMs) + 1_000 + (thenUnderLock ? UNSUBSCRIBE_CLEAN_UP_MS : 0),
         deadline: started + limits.replyBudgetMs,
         onNotHeld: () =>
           log.warn({ account: accountId, openId }, "the user's lock was still held at the reply budget (another instance routing their earlier message, or a lock whose release was lost): routed without it"),
+        thenUnderLock,
       },
       route,
     )
@@ -522,15 +529,20 @@ export function createEngine(deps: EngineDeps): Engine {
   /**
    * A user who unsubscribes leaves any dialogue: their lock is released (after its plugin saw the event), so
    * a later subscribe starts fresh. Privacy: their plugin data can be purged too (log.purgeOnUnsubscribe).
-   * Runs once routing has ended, however it ended; idle() waits for it.
+   * Runs once routing has ended, however it ended, and once only; idle() waits for it from now.
+   * In a fleet it runs holding the user's lock that routing took (`run`, handed to withUserLock), released
+   * after it: run after the release, it raced the user's next message on another instance, which could read
+   * the session it was deleting, write it back after, or have its own new dialogue deleted (a fleet review).
+   * `after(routing)` runs it when routing held no lock (one instance; a lock never had: the store away).
    */
-  function cleanUpAfter(message: InboundMessage, accountId: string, namespaces: string[], routing: Promise<RouteResult>): Promise<void> {
+  function unsubscribeCleanUp(message: InboundMessage, accountId: string, namespaces: string[]): { run: () => Promise<void>; after: (routing: RouteResult | Promise<RouteResult>) => Promise<void> } {
     enter()
-    return cleanUpOnUnsubscribe(message, accountId, namespaces, routing).finally(leave)
+    let running: Promise<void> | undefined
+    const run = () => (running ??= cleanUpOnUnsubscribe(message, accountId, namespaces).finally(leave))
+    return { run, after: (routing) => Promise.resolve(routing).then(run, run) }
   }
 
-  async function cleanUpOnUnsubscribe(message: InboundMessage, accountId: string, namespaces: string[], routing: Promise<RouteResult>): Promise<void> {
-    await routing.catch(() => undefined)
+  async function cleanUpOnUnsubscribe(message: InboundMessage, accountId: string, namespaces: string[]): Promise<void> {
     try {
       await store.sessions.delete(accountId, message.fromUser)
       if (!config.log.purgeOnUnsubscribe) return

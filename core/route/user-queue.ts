@@ -66,12 +66,14 @@ export const USER_LOCK_POLL_MS = 20
  * long): `task` runs anyway and `onNotHeld` says so; the answer goes out late in any case, and a message is
  * never held longer than WeChat waits. The lock lapses after `ttlMs` should this instance die holding it.
  * `task` gets the session read with the lock, or undefined when it runs without the lock (it reads it then).
+ * `thenUnderLock`: work started once `task` has ended (however it ended), still holding the lock, which is
+ * released when that work ends; `task`'s outcome is answered without waiting for it.
  */
 export async function withUserLock<T>(
   lock: UserLock,
   account: string,
   openId: string,
-  opts: { ttlMs: number; deadline: number; onNotHeld: () => void },
+  opts: { ttlMs: number; deadline: number; onNotHeld: () => void; thenUnderLock?: () => Promise<unknown> },
   task: (session: SessionRecord | null | undefined) => T | Promise<T>,
 ): Promise<T> {
   let held = await lock(account, openId, opts.ttlMs)
@@ -84,6 +86,9 @@ export async function withUserLock<T>(
     return await task(held?.session)
   } finally {
     // A failed release is the store's to retry (redis-sessions.ts); the message has its answer either way.
-    if (held) void held.release().catch(() => undefined)
+    const release = () => void held?.release().catch(() => undefined)
+    const more = opts.thenUnderLock?.()
+    if (more) void more.then(release, release)
+    else release()
   }
 }

@@ -1,0 +1,65 @@
+/**
+ * An unsubscribe's clean-up (the session deleted, plugin data purged: engine.ts) runs holding the user's lock
+ * in the shared store, the one routing takes, until it is done. Two engines on one real Redis, in this
+ * process, with the session-race fixture's dialogue (slowlock). The clean-up ran after routing released
+ * the lock: the user's next message on another instance (a new follow) was routed into the old dialogue,
+ * and the late clean-up then deleted the session that message had just written.
+ */
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { readFileSync } from 'node:fs'
+import { after, before, describe, it } from 'node:test'
+import type { AccountConfig } from '../../core/config/config-types.ts'
+import { push } from '../../core/testkit/wechat-simulator.ts'
+import { REPO } from '../support/engine-process.ts'
+import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
+
+const FIXTURE = path.join(REPO, 'test/fixtures/session-race')
+const ACCOUNTS: AccountConfig[] = [{ id: 'main', token: 'maintoken', appId: 'wxmain0000000001', mode: 'plaintext' }]
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describe("an unsubscribe's clean-up across a fleet on one Redis", () => {
+  let redis: RedisServer
+  let a: Harness
+  let b: Harness
+  before(async () => {
+    redis = await startRedisServer()
+    const options = {
+      accounts: ACCOUNTS,
+      plugins: path.join(FIXTURE, 'plugins'),
+      rules: { 'main.yaml': readFileSync(path.join(FIXTURE, 'rules/main.yaml'), 'utf8') },
+      config: { store: { kind: 'redis' as const, url: redis.url } },
+    }
+    a = await startHarness(options)
+    b = await startHarness(options)
+  })
+  after(async () => {
+    await Promise.all([a?.close(), b?.close()])
+    await redis?.stop()
+  })
+
+  it("a new follow on another instance waits for the clean-up: it starts fresh, and nothing deletes what it began", async () => {
+    const openId = 'u-refollow'
+    assert.equal((await a.post('main', push.text(openId, 'slow start'))).reply?.Content, 'began')
+    // A's clean-up is slow to reach Redis (a GC pause, a slow link): the real delete, 300 ms late.
+    const sessions = a.runtime.store.sessions
+    const realDelete = sessions.delete.bind(sessions)
+    let deleted = false
+    sessions.delete = async (account, user) => {
+      await sleep(300)
+      await realDelete(account, user)
+      deleted = true
+    }
+    // The dialogue's plugin sees the unsubscribe, as every message of a user in a dialogue.
+    assert.equal((await a.post('main', push.event(openId, 'unsubscribe'))).reply?.Content, 'seen: slow start, unsubscribe')
+    // The follow again, at once, on the other instance.
+    const refollow = await b.post('main', push.event(openId, 'subscribe'))
+    assert.equal(refollow.reply?.Content, 'welcome!', 'the follow is not routed into the dialogue the unsubscribe ended')
+    assert.ok(deleted, "the clean-up ended before the follow was routed")
+    // The follow begins a dialogue of its own; it is still there afterwards.
+    assert.equal((await b.post('main', push.text(openId, 'slow again'))).reply?.Content, 'began')
+    await a.runtime.engine.idle()
+    assert.equal((await b.post('main', push.text(openId, 'slow more'))).reply?.Content, 'seen: slow again, slow more')
+  })
+})
