@@ -34,7 +34,17 @@ export function createRedisTokens(conn: RedisConnection, keys: RedisKeys): Token
     async lock(appId, ttlMs) {
       const key = keys.tokenLock(appId)
       const owner = randomBytes(16).toString('base64url')
-      const got = await client.set(key, owner, 'PX', toPx(ttlMs), 'NX')
+      let got: string | null
+      try {
+        got = await client.set(key, owner, 'PX', toPx(ttlMs), 'NX')
+      } catch (e) {
+        // Taken maybe, its answer lost (a command timeout): left there, the lock of nobody kept every
+        // instance from refreshing for its whole TTL (30 s) while the token may have expired. Given up right
+        // behind it on the same connection, so a slow server runs it after the SET; only our owner's is freed.
+        // In full text: a timed-out EVALSHA later answered NOSCRIPT would do nothing.
+        void runScript(client, UNLOCK, [key], [owner], { fullText: true }).catch(() => undefined)
+        throw e
+      }
       if (got !== 'OK') return null
       return async () => {
         await runScript(client, UNLOCK, [key], [owner])
