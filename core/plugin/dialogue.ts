@@ -17,6 +17,7 @@
  */
 import { comboOf, foldText } from '../route/rules/fold-text.ts'
 import { toPlain } from './sandbox/to-plain.ts'
+import { ttlSecondsProblem } from './ttl-seconds.ts'
 import type { HandleResult, JsonValue, PluginContext, Reply } from './plugin-api.ts'
 
 /** The session state a dialogue keeps: the key of the open question, and the answers so far. */
@@ -99,7 +100,7 @@ interface CheckedStep {
 
 /**
  * A `handle` that holds the dialogue `spec` describes. A spec that cannot work (no steps, a key twice, a
- * ttl that is not a positive number) throws a TypeError here, when the plugin loads.
+ * ttl that is not 1 s to ten years, ttl-seconds.ts) throws a TypeError here, when the plugin loads.
  */
 export function dialogue<T extends object, C = Record<string, JsonValue>>(spec: DialogueSpec<T, C>): (ctx: DialogueContext<T, C>) => Promise<HandleResult> {
   const fail = (what: string): never => {
@@ -107,7 +108,8 @@ export function dialogue<T extends object, C = Record<string, JsonValue>>(spec: 
   }
   if (typeof spec !== 'object' || spec === null) fail('takes { steps, ttlSeconds, done }')
   const { ttlSeconds, done, prefill } = spec
-  if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds <= 0) fail(`ttlSeconds must be a positive number, got ${String(ttlSeconds)}`)
+  const ttlProblem = ttlSecondsProblem(ttlSeconds)
+  if (ttlProblem !== undefined) fail(ttlProblem)
   if (typeof done !== 'function') fail('done must be a function (it gets the answers and says the last reply)')
   if (prefill !== undefined && typeof prefill !== 'function') fail('prefill must be a function of ctx')
   if (!Array.isArray(spec.steps) || spec.steps.length === 0) fail('steps must be a non-empty array')

@@ -65,7 +65,10 @@ export interface SessionHandle<S extends SessionState = JsonValue> {
   readonly active: boolean
   /** The state stored with the lock (after any update made in this call). */
   readonly state: S | undefined
-  /** Lock this user's next messages to this plugin for `ttlSeconds`. */
+  /**
+   * Lock this user's next messages to this plugin for `ttlSeconds`: 1 to 315360000 (ten years); anything
+   * else (under a second, negative, not finite) throws a TypeError naming the value. As for every ttl below.
+   */
   begin(ttlSeconds: number, state?: S): void
   /** Replace the state; keeps the current expiry. */
   update(state: S): void

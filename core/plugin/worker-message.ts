@@ -13,7 +13,8 @@
  * The checks are a few typeof tests for the messages every call sends (`result`, `rpc`): nothing a call
  * notices. Values (session state, stored values) are measured by JSON.stringify (fitsAsJson).
  */
-import { MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, MAX_TTL_SECONDS } from './worker-protocol.ts'
+import { MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, MAX_TTL_SECONDS, MIN_TTL_SECONDS } from './worker-protocol.ts'
+import { isTtlSeconds } from './ttl-seconds.ts'
 import { quotedShort } from '../shown-text.ts'
 import { isSharedAreaName, MAX_SHARED_AREAS } from './storage-keys.ts'
 import { MAX_UPLOAD_BYTES } from '../platform/temporary-media.ts'
@@ -85,8 +86,8 @@ function checkSessionOps(ops: unknown): string | undefined {
         break
       case 'begin':
       case 'refresh':
-        // 0 is the worker's too: a positive TTL under half a millisecond, rounded (a session over at once).
-        if (!isFiniteNumber(o.ttlMs) || o.ttlMs < 0 || o.ttlMs > MAX_TTL_SECONDS * 1000) return `session.${o.op} with a TTL of ${quoted(o.ttlMs)} ms`
+        // The worker sends whole milliseconds of a TTL it checked (ttl-seconds.ts): at least the minimum.
+        if (!isFiniteNumber(o.ttlMs) || o.ttlMs < MIN_TTL_SECONDS * 1000 || o.ttlMs > MAX_TTL_SECONDS * 1000) return `session.${o.op} with a TTL of ${quoted(o.ttlMs)} ms`
         if (o.op === 'begin' && o.state !== undefined && !fitsAsJson(o.state, MAX_SESSION_STATE_CHARS)) return `session.begin with a state that is not plain data within ${MAX_SESSION_STATE_CHARS} characters`
         break
       case 'update':
@@ -113,7 +114,7 @@ function checkRpc(m: Record<string, unknown>): string | undefined {
     if (scope !== null && !isString((scope as { user?: unknown }).user)) return `${method} with a scope whose user is ${kindOf((scope as { user?: unknown }).user)}`
     if (m.area !== undefined && !isSharedAreaName(m.area)) return `${method} in an area whose name is ${quoted(m.area)}`
     if (!isString(m.key) || m.key === '' || m.key.length > MAX_STORAGE_KEY_CHARS) return `${method} with a key that is not 1 to ${MAX_STORAGE_KEY_CHARS} characters`
-    if (m.ttlSeconds !== undefined && !(isFiniteNumber(m.ttlSeconds) && m.ttlSeconds > 0 && m.ttlSeconds <= MAX_TTL_SECONDS)) return `${method} with a TTL of ${quoted(m.ttlSeconds)} s`
+    if (m.ttlSeconds !== undefined && !isTtlSeconds(m.ttlSeconds)) return `${method} with a TTL of ${quoted(m.ttlSeconds)} s`
     if (method === 'kv.set' && !fitsAsJson(m.value, MAX_STORAGE_VALUE_CHARS)) return `kv.set with a value that is not plain data within ${MAX_STORAGE_VALUE_CHARS} characters`
     if (method === 'kv.increment' && !isFiniteNumber(m.by)) return `kv.increment by ${quoted(m.by)}`
     if (method === 'kv.compareAndSet') {

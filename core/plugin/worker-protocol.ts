@@ -24,6 +24,8 @@ export const MAX_STORAGE_VALUE_CHARS = 1_048_576
 export const MAX_STORAGE_KEY_CHARS = 1_024
 /** Ten years: far past any dialogue or cache, and within what every store accepts (Redis PX). */
 export const MAX_TTL_SECONDS = 315_360_000
+/** One second: a shorter lock or expiry is over before a user can answer (ttl-seconds.ts). */
+export const MIN_TTL_SECONDS = 1
 
 /** Handed to the worker as `workerData`. */
 export interface WorkerInit {

@@ -145,11 +145,12 @@ const broken = (name: string, spec: string) =>
 broken('twice', `{ ttlSeconds: 60, steps: [{ key: 'a', ask: 'A?' }, { key: 'a', ask: 'A again?' }], done: () => 'x' }`)
 broken('nosteps', `{ ttlSeconds: 60, steps: [], done: () => 'x' }`)
 broken('nottl', `{ ttlSeconds: 0, steps: [{ key: 'a', ask: 'A?' }], done: () => 'x' }`)
+broken('tinyttl', `{ ttlSeconds: 0.0001, steps: [{ key: 'a', ask: 'A?' }], done: () => 'x' }`)
 
 let h: Harness
 
 before(async () => {
-  h = await loadPlugins({ dir, only: ['pizza', 'plain', 'party', 'numbers', 'noreturn', 'twice', 'nosteps', 'nottl'], settings: { party: { config: { max: 8 } } } })
+  h = await loadPlugins({ dir, only: ['pizza', 'plain', 'party', 'numbers', 'noreturn', 'twice', 'nosteps', 'nottl', 'tinyttl'], settings: { party: { config: { max: 8 } } } })
 })
 after(() => h.dispose())
 
@@ -402,7 +403,9 @@ describe('a spec that cannot work', () => {
     assert.match(reasons.get('twice') ?? '', /TypeError: dialogue\(\): steps\[1\]\.key "a" is used twice/)
     assert.ok(reasons.get('twice')?.includes(at('twice')), reasons.get('twice'))
     assert.match(reasons.get('nosteps') ?? '', /TypeError: dialogue\(\): steps must be a non-empty array/)
-    assert.match(reasons.get('nottl') ?? '', /TypeError: dialogue\(\): ttlSeconds must be a positive number, got 0/)
+    assert.match(reasons.get('nottl') ?? '', /TypeError: dialogue\(\): ttlSeconds must be a number of seconds from 1 to 315360000 \(ten years\), got 0/)
+    // As session.begin refuses it: a dialogue whose every question lapsed at once.
+    assert.match(reasons.get('tinyttl') ?? '', /TypeError: dialogue\(\): ttlSeconds must be a number of seconds from 1 to 315360000 \(ten years\), got 0\.0001/)
     assert.deepEqual(h.set.names().sort(), ['noreturn', 'numbers', 'party', 'pizza', 'plain'])
   })
 })

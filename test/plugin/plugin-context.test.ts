@@ -61,12 +61,26 @@ describe('session', () => {
   test('a bad ttl is the plugin\'s bug: PLUGIN_ERROR naming it', async () => {
     const e = errorOf(await h.call('session-recorder', text('bad-ttl')))
     assert.equal(e.code, 'PLUGIN_ERROR')
-    assert.match(e.reason, /TypeError: session.begin ttlSeconds must be a positive number/)
+    assert.match(e.reason, /TypeError: session\.begin: ttlSeconds must be a number of seconds from 1 to 315360000 \(ten years\), got -1/)
+  })
+
+  test('a ttl under a second is refused, naming the call and the value: 0.0001 s was a lock over at once', async () => {
+    // It was taken and sent as 0 ms: the user's next message went past the plugin, and nothing said why.
+    const e = errorOf(await h.call('session-recorder', text('tiny-ttl')))
+    assert.equal(e.code, 'PLUGIN_ERROR')
+    assert.match(e.reason, /TypeError: session\.begin: ttlSeconds must be a number of seconds from 1 to 315360000 \(ten years\), got 0\.0001/)
+  })
+
+  test('refresh takes the same durations as begin: under a second is refused, a second is not', async () => {
+    const e = errorOf(await h.call('session-recorder', text('refresh 0.5'), { session: { active: true, state: null } }))
+    assert.match(e.reason, /TypeError: session\.refresh: ttlSeconds must be a number of seconds from 1 .*, got 0\.5/)
+    const ok = await h.call('session-recorder', text('refresh 1'), { session: { active: true, state: null } })
+    assert.deepEqual(ok.sessionOps, [{ op: 'refresh', ttlMs: 1000 }])
   })
 
   test('a ttl past ten years, or a state over 65,536 characters, is the plugin\'s bug too', async () => {
     const ttl = errorOf(await h.call('session-recorder', text('huge-ttl')))
-    assert.match(ttl.reason, /TypeError: session.begin ttlSeconds must be at most 315360000 \(ten years\), got 100000000000000000/)
+    assert.match(ttl.reason, /TypeError: session\.begin: ttlSeconds must be a number of seconds from 1 to 315360000 \(ten years\), got 100000000000000000/)
     const state = errorOf(await h.call('session-recorder', text('huge-state')))
     assert.match(state.reason, /TypeError: session.begin state: \$\.blob: the value is over 65536 characters in all/)
   })
@@ -100,6 +114,12 @@ describe('storage', () => {
     assert.equal(JSON.parse(textOf(await h.call('storage', text('get code')))), '1234')
     clock += 11_000
     assert.equal(JSON.parse(textOf(await h.call('storage', text('get code')))), 'none')
+  })
+
+  test('a storage ttl under a second is refused as a session one is, naming the call, the key and the value', async () => {
+    const e = errorOf(await h.call('storage', text('ttl code 1234 0.0001')))
+    assert.match(e.reason, /TypeError: storage\.set\("code"\): ttlSeconds must be a number of seconds from 1 to 315360000 \(ten years\), got 0\.0001/)
+    assert.equal(await h.store.kv.get('plugin:storage', 'g:code'), undefined)
   })
 
   test('a value that is not JSON is refused in the plugin, as an Error it can catch', async () => {

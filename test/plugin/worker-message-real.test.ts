@@ -1,8 +1,8 @@
 /**
  * What the engine's own worker program sends must pass the arrival check (core/plugin/worker-message.ts):
  * a message it refuses replaces the worker, so a plugin doing something legitimate would fail every call.
- * These are the edges the real program reaches: a positive session TTL under half a millisecond (sent as
- * 0 ms), a user's storage for a message whose FromUserName is empty (the normalizer takes it), and an
+ * These are the edges the real program reaches: a session TTL of the least the worker takes (1 s, sent as
+ * 1000 ms), a user's storage for a message whose FromUserName is empty (the normalizer takes it), and an
  * api.get query whose values are not strings (plain JavaScript; the URL writes them as text), and an update
  * of a stored value past today's bound (the worker sends it back as `expected`).
  */
@@ -24,10 +24,10 @@ function noReplacement(): void {
   assert.deepEqual(replaced, [])
 }
 
-test('a session TTL that rounds to 0 ms is sent as the worker sends it, not taken for a breach', async () => {
-  const out = await h.call('session-recorder', text('tiny-ttl'))
+test('the shortest session TTL the worker takes (1 s) is sent as the worker sends it, not taken for a breach', async () => {
+  const out = await h.call('session-recorder', text('refresh 1'), { session: { active: true, state: null } })
   assert.equal(out.status, 'reply', JSON.stringify(out))
-  assert.deepEqual(JSON.parse(textOf(out)).after, { active: true, state: { n: 1 } })
+  assert.deepEqual(out.sessionOps, [{ op: 'refresh', ttlMs: 1000 }])
   noReplacement()
 })
 

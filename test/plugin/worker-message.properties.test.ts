@@ -11,8 +11,8 @@ import { checkWorkerMessage } from '../../core/plugin/worker-message.ts'
 
 const json = fc.jsonValue({ maxDepth: 3 })
 const id = fc.integer({ min: 1, max: 2 ** 40 })
-// 0: a positive TTL under half a millisecond, as the worker rounds it.
-const ttlMs = fc.integer({ min: 0, max: 315_360_000_000 })
+// The worker sends whole milliseconds of a TTL of at least 1 s (ttl-seconds.ts).
+const ttlMs = fc.integer({ min: 1000, max: 315_360_000_000 })
 const scope = fc.oneof(fc.constant(null), fc.record({ user: fc.string({ maxLength: 30 }) }))
 const key = fc.string({ minLength: 1, maxLength: 60 })
 // A shared storage area's name (storage-keys.ts SHARED_AREA_NAME).
@@ -100,4 +100,15 @@ test('a message of the protocol with one field changed to a value of another typ
     { numRuns: 3000 },
   )
   assert.ok(refused > 1000, `${refused} refused`)
+})
+
+test('a TTL under the 1 s the worker takes is refused on arrival too, session and storage alike', () => {
+  // The worker rounded session.begin(0.0001) to 0 ms and this check took it: a lock over at once.
+  const result = (ttlMs: number) => ({ t: 'result', id: 1, result: { kind: 'pass' }, sessionOps: [{ op: 'begin', ttlMs }] })
+  assert.equal(checkWorkerMessage(result(0)), 'session.begin with a TTL of 0 ms')
+  assert.equal(checkWorkerMessage(result(999)), 'session.begin with a TTL of 999 ms')
+  assert.equal(checkWorkerMessage(result(1000)), undefined)
+  const set = (ttlSeconds: number) => ({ t: 'rpc', id: 1, method: 'kv.set', scope: null, key: 'k', value: 1, ttlSeconds })
+  assert.equal(checkWorkerMessage(set(0.5)), 'kv.set with a TTL of 0.5 s')
+  assert.equal(checkWorkerMessage(set(1)), undefined)
 })

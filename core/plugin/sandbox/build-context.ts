@@ -24,7 +24,8 @@ import { loginLink, type LoginLinkSettings } from '../../web/login-link.ts'
 import { apiError } from '../api-error.ts'
 import { isSharedAreaName, MAX_SHARED_AREA_CHARS } from '../storage-keys.ts'
 import { incrementFailure, updateAtomically, type CompareAndSetPort } from '../storage-update.ts'
-import { MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, MAX_TTL_SECONDS, type CallRequest, type KvScope, type RpcRequest } from '../worker-protocol.ts'
+import { ttlSecondsProblem } from '../ttl-seconds.ts'
+import { MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, type CallRequest, type KvScope, type RpcRequest } from '../worker-protocol.ts'
 import type { LogForwarder } from './log-forwarder.ts'
 import { BACKGROUND_RPC_TIMEOUT_MS, type RpcClient } from './rpc-client.ts'
 import { lastCopySize, toPlain } from './to-plain.ts'
@@ -229,7 +230,7 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
       const body =
         ttlSeconds === undefined
           ? { method: 'kv.set' as const, ...target, key: checkKey(key), value: plain }
-          : { method: 'kv.set' as const, ...target, key: checkKey(key), value: plain, ttlSeconds: positive('storage.set ttl', ttlSeconds) }
+          : { method: 'kv.set' as const, ...target, key: checkKey(key), value: plain, ttlSeconds: ttlOrThrow(`storage.set(${JSON.stringify(key)})`, ttlSeconds) }
       await rpc.request(body, deadline(), size)
     },
     async delete(key) {
@@ -237,14 +238,14 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
     },
     update<T extends StoredValue = JsonValue>(key: string, fn: (current: T | undefined) => T | undefined | Promise<T | undefined>, ttlSeconds?: number) {
       const what = `storage.update(${JSON.stringify(key)})`
-      if (ttlSeconds !== undefined) positive(`${what} ttl`, ttlSeconds)
+      if (ttlSeconds !== undefined) ttlOrThrow(what, ttlSeconds)
       return updateAtomically<T>(compareAndSetPort(what), what, checkKey(key), fn, ttlSeconds)
     },
     async increment(key, by = 1, ttlSeconds) {
       const what = `storage.increment(${JSON.stringify(key)})`
       if (typeof by !== 'number' || !Number.isFinite(by)) throw apiError('TypeError', `${what}: the amount must be a finite number, got ${String(by)}`)
       const body: RpcIncrement = { method: 'kv.increment', ...target, key: checkKey(key), by }
-      if (ttlSeconds !== undefined) body.ttlSeconds = positive(`${what} ttl`, ttlSeconds)
+      if (ttlSeconds !== undefined) body.ttlSeconds = ttlOrThrow(what, ttlSeconds)
       try {
         return (await rpc.request(body, deadline())) as number
       } catch (e) {
@@ -342,13 +343,14 @@ function openIdOrThrow(what: string, openId: unknown): string {
 }
 
 function secondsToMs(what: string, ttlSeconds: number): number {
-  return Math.round(positive(`session.${what} ttlSeconds`, ttlSeconds) * 1000)
+  return Math.round(ttlOrThrow(`session.${what}`, ttlSeconds) * 1000)
 }
 
-function positive(what: string, n: number): number {
-  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw apiError('TypeError', `${what} must be a positive number`)
-  if (n > MAX_TTL_SECONDS) throw apiError('TypeError', `${what} must be at most ${MAX_TTL_SECONDS} (ten years), got ${n}`)
-  return n
+/** `ttl` when it is a duration the engine takes (ttl-seconds.ts); else a TypeError naming `what` and the value. */
+function ttlOrThrow(what: string, ttl: number): number {
+  const problem = ttlSecondsProblem(ttl)
+  if (problem !== undefined) throw apiError('TypeError', `${what}: ${problem}`)
+  return ttl
 }
 
 function checkKey(key: string): string {
