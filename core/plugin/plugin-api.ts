@@ -273,7 +273,7 @@ export interface SetupApi<C = Record<string, JsonValue>> {
   storage: SetupStorage
   /** setInterval that is cleared on unload. */
   every(ms: number, fn: () => void | Promise<void>): void
-  /** setTimeout that is cleared on unload. */
+  /** setTimeout that is cleared on unload. For both: `ms` from 0 to 2147483647 (Node's timers hold no more); else a TypeError. */
   after(ms: number, fn: () => void | Promise<void>): void
   /** Register any cleanup to run on unload. */
   onDispose(fn: () => void | Promise<void>): void

@@ -141,7 +141,7 @@ describe('an error while loading says the line it came from', () => {
     assert.match(reasons.get('toplevel') ?? '', new RegExp(`SyntaxError: .*JSON.* \\(at ${path.join(dir, 'toplevel', 'index.ts').replace(/[.\\]/g, '\\$&')}:2:\\d+\\)$`))
   })
   test("setup calling the engine's API wrongly: the line of the call, not the engine's", () => {
-    assert.equal(reasons.get('setupline'), `plugin setupline: setup failed: TypeError: every: ms must be a finite number >= 0 (at ${path.join(dir, 'setupline', 'index.ts')}:5:9)`)
+    assert.equal(reasons.get('setupline'), `plugin setupline: setup failed: TypeError: every: ms must be a finite number >= 0, got -1 (at ${path.join(dir, 'setupline', 'index.ts')}:5:9)`)
   })
 })
 
@@ -229,7 +229,7 @@ describe('an async setup calling the API wrongly after an await', () => {
   test('says the line of the call', async () => {
     const h = await loadPlugins({ dir, only: ['asyncsetup'] })
     try {
-      assert.deepEqual(h.errors.map((e) => e.reason), [`plugin asyncsetup: setup failed: TypeError: every: ms must be a finite number >= 0 (at ${path.join(dir, 'asyncsetup', 'index.ts')}:6:9)`])
+      assert.deepEqual(h.errors.map((e) => e.reason), [`plugin asyncsetup: setup failed: TypeError: every: ms must be a finite number >= 0, got -1 (at ${path.join(dir, 'asyncsetup', 'index.ts')}:6:9)`])
     } finally {
       await h.dispose()
     }

@@ -61,7 +61,19 @@ export function createSetupRegistry(report: (what: string, thrown: unknown) => v
   }
 }
 
+/**
+ * Node's timers hold a 32-bit delay: a longer one (`after(30 * 24 * 3600 * 1000, ...)`, a month) is taken as
+ * 1 ms, with only a process warning, and the callback meant for next month ran at once (an every: 1000
+ * times a second).
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 function checkDelay(what: string, ms: number): void {
   // A plugin bug: throwing tells its author at setup, where the stack points at the call.
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw apiError('TypeError', `${what}: ms must be a finite number >= 0`)
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw apiError('TypeError', `${what}: ms must be a finite number >= 0, got ${shownDelay(ms)}`)
+  if (ms > MAX_TIMER_MS) throw apiError('TypeError', `${what}: ms must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${ms}: for a later time, keep the due time in storage and check it with a shorter every`)
+}
+
+function shownDelay(ms: unknown): string {
+  return typeof ms === 'number' ? String(ms) : ms === null ? 'null' : typeof ms === 'string' ? JSON.stringify(ms.slice(0, 40)) : typeof ms
 }
