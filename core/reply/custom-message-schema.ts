@@ -10,7 +10,7 @@ import { invalid, parseReply } from './reply-builders.ts'
 import { MAX_REPLY_CHARS } from './reply-limits.ts'
 import { CUSTOM_MESSAGE_TYPES, type CustomMessage, type SendOptions } from './custom-message-types.ts'
 import type { Reply } from './reply-types.ts'
-import { quotedShort } from '../shown-text.ts'
+import { kfAccountProblem } from './kf-account.ts'
 
 const text = (what: string) => z.string({ error: `${what} must be a string` }).max(MAX_REPLY_CHARS, `${what} is over ${MAX_REPLY_CHARS} characters`)
 const nonEmpty = (what: string) => text(what).min(1, `${what} is empty`)
@@ -82,14 +82,7 @@ export function parseSendOptions(value: unknown): Result<SendOptions> {
   if (unknown.length > 0) return fail('PLUGIN_BAD_REPLY', `send options: unknown key(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} (only kfAccount)`)
   if (kfAccount === undefined) return ok({})
   // The platform's format is prefix@wxid (客服账号): anything else is refused by it, after a request.
-  if (typeof kfAccount !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(kfAccount) || kfAccount.length > 256) {
-    return fail('PLUGIN_BAD_REPLY', `send options: kfAccount must be a customer-service account such as "kf1@wxid", got ${describeValue(kfAccount)}`)
-  }
-  return ok({ kfAccount })
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return quotedShort(value, 60)
-  if (value === null) return 'null'
-  return typeof value
+  const problem = kfAccountProblem(kfAccount)
+  if (problem !== undefined) return fail('PLUGIN_BAD_REPLY', `send options: ${problem}`)
+  return ok({ kfAccount: kfAccount as string })
 }

@@ -7,11 +7,18 @@ import { z } from 'zod'
 import { fail, ok, type Result } from '../errors.ts'
 import { CUSTOM_MESSAGE_TYPES } from './custom-message-types.ts'
 import { MAX_REPLY_CHARS } from './reply-limits.ts'
+import { kfAccountProblem } from './kf-account.ts'
 import type { Article, Reply } from './reply-types.ts'
 
 const text = (what: string) => z.string({ error: `${what} must be a string` }).max(MAX_REPLY_CHARS, `${what} is over ${MAX_REPLY_CHARS} characters`)
 const nonEmpty = (what: string) => text(what).min(1, `${what} is empty`)
 const optionalText = (what: string) => text(what).optional()
+
+/** TransInfo.KfAccount: the platform's `prefix@wechat-id` (kf-account.ts), or no transfer happens. */
+const kfAccount = z.string({ error: (issue) => kfAccountProblem(issue.input) }).superRefine((value, ctx) => {
+  const problem = kfAccountProblem(value)
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+})
 
 export const articleSchema = z.strictObject({
   title: text('title'),
@@ -47,7 +54,7 @@ export const replySchema = z.discriminatedUnion(
       // The article limit is applied (with a warning) when serializing: it depends on what is answered.
       articles: z.array(articleSchema, { error: 'articles must be an array' }).min(1, 'articles is empty'),
     }),
-    z.strictObject({ type: z.literal('transfer_customer_service'), kfAccount: nonEmpty('kfAccount').optional() }),
+    z.strictObject({ type: z.literal('transfer_customer_service'), kfAccount: kfAccount.optional() }),
     z.strictObject({ type: z.literal('none') }),
   ],
   { error: replyTypeError },

@@ -136,7 +136,7 @@ const refused: Array<[string, Reply | CustomMessage, SendOptions | undefined, Re
     /^invalid miniprogrampage message: appId: appId is empty$/,
   ],
   ['a card without its id', { type: 'wxcard', cardId: '' }, undefined, /cardId: cardId is empty/],
-  ['a kfAccount that is no account', { type: 'text', content: 'x' }, { kfAccount: 'alice' }, /kfAccount must be a customer-service account such as "kf1@wxid", got "alice"/],
+  ['a kfAccount that is no account', { type: 'text', content: 'x' }, { kfAccount: 'alice' }, /send options: kfAccount must be a customer-service account, prefix@wechat-id \(a prefix of 1 to 10 letters, digits or _, e.g. "kf1@mywxid"\), got "alice"/],
   ['an empty kfAccount', { type: 'wxcard', cardId: 'C' }, { kfAccount: '' }, /kfAccount must be/],
 ]
 for (const [name, message, opts, reason] of refused) {

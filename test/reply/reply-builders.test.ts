@@ -133,7 +133,16 @@ describe('parseReply', () => {
     ['news with no articles', { type: 'news', articles: [] }, /articles: articles is empty/],
     ['an article without a title', { type: 'news', articles: [{ title: 'A' }, { url: 'u' }] }, /articles\.1\.title: title must be a string/],
     ['an article with an extra key', { type: 'news', articles: [{ title: 'A', image: 'x' }] }, /articles\.0: Unrecognized key: "image"/],
-    ['transfer with an empty account', { type: 'transfer_customer_service', kfAccount: '' }, /kfAccount: kfAccount is empty/],
+    ['transfer with an empty account', { type: 'transfer_customer_service', kfAccount: '' }, /^invalid transfer_customer_service reply: kfAccount: kfAccount must be a customer-service account, prefix@wechat-id \(.*\), got ""$/],
+    // The platform's format is prefix@wechat-id (kfaccount/add): these went out, and no agent got the user.
+    ['transfer to an account with no @', { type: 'transfer_customer_service', kfAccount: 'alice' }, /kfAccount: kfAccount must be a customer-service account, prefix@wechat-id .*, got "alice"$/],
+    ['transfer to an account with two @', { type: 'transfer_customer_service', kfAccount: 'kf1@a@b' }, /got "kf1@a@b"$/],
+    ['transfer to an account with no prefix', { type: 'transfer_customer_service', kfAccount: '@mywxid' }, /got "@mywxid"$/],
+    ['transfer to an account with no WeChat ID', { type: 'transfer_customer_service', kfAccount: 'kf1@' }, /got "kf1@"$/],
+    ['transfer to an account whose prefix is over 10 characters', { type: 'transfer_customer_service', kfAccount: 'agent_number1@mywxid' }, /got "agent_number1@mywxid"$/],
+    ['transfer to an account with a space', { type: 'transfer_customer_service', kfAccount: 'kf 1@mywxid' }, /got "kf 1@mywxid"$/],
+    ['transfer to an account with markup', { type: 'transfer_customer_service', kfAccount: 'kf1@x]]><Content>hi' }, /got "kf1@x\]\]><Content>hi"$/],
+    ['transfer to an account that is a number', { type: 'transfer_customer_service', kfAccount: 42 }, /kfAccount: kfAccount must be a customer-service account, .*got number$/],
     ['none with extra data', { type: 'none', content: 'x' }, /Unrecognized key: "content"/],
     ['text over 65536 characters', { type: 'text', content: 'x'.repeat(65_537) }, /content: content is over 65536 characters/],
     ['an article URL over 65536 characters', { type: 'news', articles: [{ title: 'A', url: 'u'.repeat(65_537) }] }, /articles\.0\.url: url is over 65536 characters/],
@@ -154,6 +163,12 @@ describe('parseReply', () => {
     if (r.ok) return
     assert.match(r.error.reason, /^invalid news reply: articles\.0\.title: .*; articles\.4\.title: [^;]*; and 9995 more like these$/)
     assert.ok(r.error.reason.length < 500, `${r.error.reason.length} characters`)
+  })
+
+  it('transfer to a customer-service account of the platform\'s format is accepted', () => {
+    for (const kfAccount of ['test1@test', 'kf_10_char@my-wx_id', 'KF1@gh_0123456789ab', 'a@b']) {
+      assert.deepEqual(parseReply({ type: 'transfer_customer_service', kfAccount }), { ok: true, value: { type: 'transfer_customer_service', kfAccount } })
+    }
   })
 
   it('text of exactly 65536 characters is accepted', () => {
