@@ -8,6 +8,7 @@ import { fail, ok, type Result } from '../errors.ts'
 import { CUSTOM_MESSAGE_TYPES } from './custom-message-types.ts'
 import { MAX_REPLY_CHARS } from './reply-limits.ts'
 import { kfAccountProblem } from './kf-account.ts'
+import { httpUrlProblem } from './http-url.ts'
 import type { Article, Reply } from './reply-types.ts'
 
 const text = (what: string) => z.string({ error: `${what} must be a string` }).max(MAX_REPLY_CHARS, `${what} is over ${MAX_REPLY_CHARS} characters`)
@@ -20,11 +21,18 @@ const kfAccount = z.string({ error: (issue) => kfAccountProblem(issue.input) }).
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
 })
 
+/** A link WeChat opens or fetches (http-url.ts): only http(s) works there. */
+const link = (what: string) =>
+  text(what).superRefine((value, ctx) => {
+    const problem = httpUrlProblem(what, value)
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+  })
+
 export const articleSchema = z.strictObject({
   title: text('title'),
   description: optionalText('description'),
-  picUrl: optionalText('picUrl'),
-  url: optionalText('url'),
+  picUrl: link('picUrl').optional(),
+  url: link('url').optional(),
 })
 
 /** The Reply union as a schema; the rules loader reuses it for inline replies in YAML. */
@@ -45,8 +53,8 @@ export const replySchema = z.discriminatedUnion(
       type: z.literal('music'),
       title: optionalText('title'),
       description: optionalText('description'),
-      musicUrl: optionalText('musicUrl'),
-      hqMusicUrl: optionalText('hqMusicUrl'),
+      musicUrl: link('musicUrl').optional(),
+      hqMusicUrl: link('hqMusicUrl').optional(),
       thumbMediaId: nonEmpty('thumbMediaId'),
     }),
     z.strictObject({

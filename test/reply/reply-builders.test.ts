@@ -143,6 +143,16 @@ describe('parseReply', () => {
     ['transfer to an account with a space', { type: 'transfer_customer_service', kfAccount: 'kf 1@mywxid' }, /got "kf 1@mywxid"$/],
     ['transfer to an account with markup', { type: 'transfer_customer_service', kfAccount: 'kf1@x]]><Content>hi' }, /got "kf1@x\]\]><Content>hi"$/],
     ['transfer to an account that is a number', { type: 'transfer_customer_service', kfAccount: 42 }, /kfAccount: kfAccount must be a customer-service account, .*got number$/],
+    // WeChat opens these from the user's phone: only http(s) works there (http-url.ts). Each went out before.
+    ['an article Url with javascript:', { type: 'news', articles: [{ title: 'A', url: 'https://a' }, { title: 'B', url: 'javascript:alert(1)' }] }, /^invalid news reply: articles\.1\.url: url must be an absolute http:\/\/ or https:\/\/ URL, got "javascript:alert\(1\)"$/],
+    ['an article PicUrl with data:', { type: 'news', articles: [{ title: 'A', picUrl: 'data:image/png;base64,AAAA' }] }, /^invalid news reply: articles\.0\.picUrl: picUrl must be an absolute http:\/\/ or https:\/\/ URL, got "data:image\/png;base64,AAAA"$/],
+    ['an article Url with ftp:', { type: 'news', articles: [{ title: 'A', url: 'ftp://files.example.com/a' }] }, /articles\.0\.url: url must be an absolute http:\/\/ or https:\/\/ URL, got "ftp:/],
+    ['an article Url that is no URL', { type: 'news', articles: [{ title: 'A', url: 'see our site' }] }, /articles\.0\.url: url must be .*, got "see our site"$/],
+    ['an article Url without its //', { type: 'news', articles: [{ title: 'A', url: 'http:example.com' }] }, /articles\.0\.url: .*got "http:example\.com"$/],
+    ['an article Url with a space', { type: 'news', articles: [{ title: 'A', url: 'https://example.com/a b' }] }, /articles\.0\.url: .*got "https:\/\/example\.com\/a b"$/],
+    ['an empty article PicUrl', { type: 'news', articles: [{ title: 'A', picUrl: '' }] }, /articles\.0\.picUrl: picUrl must be .*, got ""$/],
+    ['a MusicUrl with javascript:', { type: 'music', musicUrl: 'JavaScript:alert(1)', thumbMediaId: 'TH' }, /^invalid music reply: musicUrl: musicUrl must be an absolute http:\/\/ or https:\/\/ URL, got "JavaScript:alert\(1\)"$/],
+    ['a relative HQMusicUrl', { type: 'music', hqMusicUrl: '/songs/a.mp3', thumbMediaId: 'TH' }, /^invalid music reply: hqMusicUrl: hqMusicUrl must be .*, got "\/songs\/a\.mp3"$/],
     ['none with extra data', { type: 'none', content: 'x' }, /Unrecognized key: "content"/],
     ['text over 65536 characters', { type: 'text', content: 'x'.repeat(65_537) }, /content: content is over 65536 characters/],
     ['an article URL over 65536 characters', { type: 'news', articles: [{ title: 'A', url: 'u'.repeat(65_537) }] }, /articles\.0\.url: url is over 65536 characters/],
@@ -163,6 +173,21 @@ describe('parseReply', () => {
     if (r.ok) return
     assert.match(r.error.reason, /^invalid news reply: articles\.0\.title: .*; articles\.4\.title: [^;]*; and 9995 more like these$/)
     assert.ok(r.error.reason.length < 500, `${r.error.reason.length} characters`)
+  })
+
+  it('links of http and https, any case, with ports, queries, fragments and non-ASCII paths are accepted', () => {
+    for (const url of ['http://a.b', 'HTTPS://Example.COM/x', 'https://example.com:8443/a?b=1&c=2#d', 'https://例子.测试/路径', 'http://127.0.0.1/p.jpg']) {
+      const news = { type: 'news', articles: [{ title: 'A', url, picUrl: url }] }
+      assert.deepEqual(parseReply(news), { ok: true, value: news })
+      const music = { type: 'music', musicUrl: url, hqMusicUrl: url, thumbMediaId: 'TH' }
+      assert.deepEqual(parseReply(music), { ok: true, value: music })
+    }
+  })
+
+  it('a URL check stays fast on a 65,536-character value that is no URL', () => {
+    const started = performance.now()
+    assert.equal(parseReply({ type: 'news', articles: [{ title: 'A', url: `https://${'a'.repeat(65_520)} ` }] }).ok, false)
+    assert.ok(performance.now() - started < 500, `${performance.now() - started} ms`)
   })
 
   it('transfer to a customer-service account of the platform\'s format is accepted', () => {
