@@ -50,14 +50,22 @@ interface Tally {
 /** Cheap pre-check without lookarounds: most values have none of these, and then skip the replace. */
 const MAYBE_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/
 
+/** `value` without the characters XML 1.0 forbids; how many were removed is added to `tally`. */
+function xmlSafe(value: string, tally?: Tally): string {
+  if (!MAYBE_FORBIDDEN.test(value)) return value
+  const clean = value.replace(FORBIDDEN_XML_CHARS, '')
+  if (tally && clean.length !== value.length) tally.removed += value.length - clean.length
+  return clean
+}
+
+/** Text already free of forbidden characters as CDATA: `]]>` split across two sections. */
+function cdataOfSafe(clean: string): string {
+  return `<![CDATA[${clean.includes(']]>') ? clean.replaceAll(']]>', ']]]]><![CDATA[>') : clean}]]>`
+}
+
 /** A value as CDATA: forbidden characters removed, `]]>` split across two sections. */
 export function cdata(value: string, tally?: Tally): string {
-  let clean = value
-  if (MAYBE_FORBIDDEN.test(value)) {
-    clean = value.replace(FORBIDDEN_XML_CHARS, '')
-    if (tally && clean.length !== value.length) tally.removed += value.length - clean.length
-  }
-  return `<![CDATA[${clean.includes(']]>') ? clean.replaceAll(']]>', ']]]]><![CDATA[>') : clean}]]>`
+  return cdataOfSafe(xmlSafe(value, tally))
 }
 
 function element(name: string, value: string, tally?: Tally): string {
@@ -92,34 +100,50 @@ function serializeBody(
   warnings: string[],
   tally: Tally,
 ): string | null {
+  /**
+   * A field the platform needs (the reply check refuses it empty) as an element, or null when nothing is left
+   * of it once the forbidden characters are removed: a text of control characters alone went out as an empty
+   * Content, which seeds/001 sets apart from the no-reply (an empty body, not an empty Content). Answered
+   * `success` instead, as a news reply without articles is.
+   */
+  const required = (name: string, value: string): string | null => {
+    const clean = xmlSafe(value, tally)
+    if (clean !== '') return `<${name}>${cdataOfSafe(clean)}</${name}>`
+    warnings.push(`${reply.type} reply's ${name} is empty once the characters XML 1.0 forbids are removed; answered success instead`)
+    return null
+  }
   switch (reply.type) {
     case 'text':
-      return element('Content', reply.content, tally)
-    case 'image':
-      return `<Image>${element('MediaId', reply.mediaId, tally)}</Image>`
-    case 'voice':
-      return `<Voice>${element('MediaId', reply.mediaId, tally)}</Voice>`
-    case 'video':
-      return (
-        '<Video>' +
-        element('MediaId', reply.mediaId, tally) +
-        optionalElement('Title', reply.title, tally) +
-        optionalElement('Description', reply.description, tally) +
-        '</Video>'
-      )
-    case 'music':
+      return required('Content', reply.content)
+    case 'image': {
+      const mediaId = required('MediaId', reply.mediaId)
+      return mediaId === null ? null : `<Image>${mediaId}</Image>`
+    }
+    case 'voice': {
+      const mediaId = required('MediaId', reply.mediaId)
+      return mediaId === null ? null : `<Voice>${mediaId}</Voice>`
+    }
+    case 'video': {
+      const mediaId = required('MediaId', reply.mediaId)
+      if (mediaId === null) return null
+      return '<Video>' + mediaId + optionalElement('Title', reply.title, tally) + optionalElement('Description', reply.description, tally) + '</Video>'
+    }
+    case 'music': {
       // seeds/001 contradicts itself here: its field table says `MusicURL`, its sample XML `<MusicUrl>`. The
       // sample is what the platform reads (WxJava, wechatpy and EasyWeChat all write MusicUrl): test/reply
       // compares this output with that sample (fixtures/reply/seed-music.xml).
+      const thumbMediaId = required('ThumbMediaId', reply.thumbMediaId)
+      if (thumbMediaId === null) return null
       return (
         '<Music>' +
         optionalElement('Title', reply.title, tally) +
         optionalElement('Description', reply.description, tally) +
         optionalElement('MusicUrl', reply.musicUrl, tally) +
         optionalElement('HQMusicUrl', reply.hqMusicUrl, tally) +
-        element('ThumbMediaId', reply.thumbMediaId, tally) +
+        thumbMediaId +
         '</Music>'
       )
+    }
     case 'news':
       return serializeNews(reply.articles, env, limits, warnings, tally)
     case 'transfer_customer_service':

@@ -218,6 +218,23 @@ describe('serializeReply: escaping', () => {
     assert.match(warnings[0], /removed 2 character/)
   })
 
+  it('a required field with nothing left once forbidden characters are removed is no reply: success, said in a warning', () => {
+    // It went out as <Content><![CDATA[]]></Content>: seeds/001 sets that apart from the no-reply (an empty
+    // body), and the reply check refuses an empty Content for the same reason.
+    const cases: Array<[Reply, string]> = [
+      [{ type: 'text', content: '\u0001\u0002' }, "text reply's Content"],
+      [{ type: 'image', mediaId: '\uFFFE' }, "image reply's MediaId"],
+      [{ type: 'voice', mediaId: '\u0000' }, "voice reply's MediaId"],
+      [{ type: 'video', mediaId: '\uD800', title: 'T' }, "video reply's MediaId"],
+      [{ type: 'music', musicUrl: 'https://m/a.mp3', thumbMediaId: '\u001F' }, "music reply's ThumbMediaId"],
+    ]
+    for (const [reply, field] of cases) {
+      const { xml, warnings } = serialize(reply)
+      assert.equal(xml, null, JSON.stringify(reply))
+      assert.deepEqual(warnings, [`${field} is empty once the characters XML 1.0 forbids are removed; answered success instead`])
+    }
+  })
+
   it('keeps characters XML 1.0 allows, C1 controls and U+FFFD included', () => {
     const content = '\u007F\u0085\u009F\uFFFD\uE000 ünïcödé 中文'
     assert.equal(childText(render({ type: 'text', content }), 'Content'), content)
