@@ -204,6 +204,14 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(message, 'default.reply.content must be text, got 42; YAML reads an unquoted number as a number: put the text in quotes')
   })
 
+  it('an inline reply with a link that is not http(s) or an agent account of another form: at its line, naming the field', async () => {
+    let message = await singleError(valid('  - name: b\n    keywords: [b]\n    reply:\n      type: news\n      articles:\n        - {title: A, url: "https://a.example"}\n        - {title: B, url: "javascript:alert(1)"}\n'), 11)
+    // The line (and column, in the file's own terms) is the second article's url.
+    assert.match(message, /^rule "b": url must be an absolute http:\/\/ or https:\/\/ URL, got "javascript:alert\(1\)"/)
+    message = await singleError(valid('  - name: b\n    keywords: [b]\n    reply: {type: transfer_customer_service, kfAccount: alice}\n'), 7)
+    assert.match(message, /^rule "b": .*kfAccount must be a customer-service account, prefix@wechat-id .*got "alice"/)
+  })
+
   it('numbers and true/false where text goes say why they are not text (keywords: [1, 2, 3], a WeEngine menu of choices)', async () => {
     const { errors } = await errorsOf({ 'main.yaml': 'rules:\n  - name: menu\n    keywords: [1, true, {exact: 2}]\n    plugin: p\n' })
     assert.deepEqual(errors.map((e) => e.message), [
