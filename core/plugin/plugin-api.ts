@@ -146,7 +146,9 @@ export interface ReplyHelpers extends CustomMessageHelpers {
   /** `thumbMediaId` is not needed in the passive reply, but is for sending it by the API (a late reply, sendToUser). */
   video(mediaId: string, opts?: { title?: string; description?: string; thumbMediaId?: string }): Reply
   music(opts: { title?: string; description?: string; musicUrl?: string; hqMusicUrl?: string; thumbMediaId: string }): Reply
+  /** Each article's `url` and `picUrl` (and music's `musicUrl`, `hqMusicUrl`): an absolute http(s) URL, or `PLUGIN_BAD_REPLY`. */
   news(articles: Article[]): Reply
+  /** To any agent, or to `kfAccount`: `prefix@wechat-id` (such as `kf1@mywxid`), or `PLUGIN_BAD_REPLY`. */
   transfer(kfAccount?: string): Reply
   /** Answer `success`: the message is handled, the user sees nothing. Routing stops. */
   none(): Reply
