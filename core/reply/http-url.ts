@@ -1,5 +1,6 @@
 /**
- * A link a reply carries: a news article's Url and PicUrl, a music reply's MusicUrl and HQMusicUrl. WeChat
+ * A link a reply carries: a news article's Url and PicUrl, a music reply's MusicUrl and HQMusicUrl (and a
+ * template message's url, a subscription notice's page, which WeChat opens the same way). WeChat
  * opens or fetches these from the user's phone; only http and https work there, and the seeds describe
  * them as links (seeds/001: 图片链接, 跳转链接, 音乐链接).
  *
@@ -12,6 +13,11 @@ import { quotedShort } from '../shown-text.ts'
 
 /** The host part cannot hold `/?#`, so the split between it and the rest is fixed: linear on 65,536 characters. */
 const WRITTEN_AS_HTTP_URL = /^https?:\/\/[^\s/?#]+(?:[/?#]\S*)?$/i
+
+/** True for an absolute http(s) URL as the rule above reads it (a template's url, a notice's page). */
+export function isHttpUrl(value: string): boolean {
+  return httpUrlProblem('url', value) === undefined
+}
 
 /** What is wrong with `value` as an http(s) URL, as "<field> must be ..., got X"; undefined when it is one. */
 export function httpUrlProblem(field: string, value: string): string | undefined {

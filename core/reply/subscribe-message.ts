@@ -9,6 +9,7 @@
  * platform's 47003 names no field.
  */
 import { z } from 'zod'
+import { isHttpUrl } from './http-url.ts'
 import { ok, type Result } from '../errors.ts'
 import { invalid } from './reply-builders.ts'
 import { keywordProblem } from './subscribe-keywords.ts'
@@ -49,7 +50,7 @@ const subscribeMessageSchema = z.strictObject(
     }),
     page: z
       .string({ error: 'page must be a string' })
-      .regex(/^https?:\/\/[^\s]+$/, 'page must be an http(s) URL (a mini program page goes in miniProgram.pagePath)')
+      .refine(isHttpUrl, 'page must be an http(s) URL (a mini program page goes in miniProgram.pagePath)')
       .optional(),
     miniProgram: miniProgramSchema.optional(),
   },

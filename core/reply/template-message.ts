@@ -5,6 +5,7 @@
  * invalid") names no field.
  */
 import { z } from 'zod'
+import { isHttpUrl } from './http-url.ts'
 import { ok, type Result } from '../errors.ts'
 import { invalid } from './reply-builders.ts'
 import { MAX_REPLY_CHARS } from './reply-limits.ts'
@@ -74,7 +75,7 @@ const templateMessageSchema = z.strictObject({
   data: templateData('template message'),
   url: z
     .string({ error: 'url must be a string' })
-    .regex(/^https?:\/\/[^\s]+$/, 'url must be an http(s) URL')
+    .refine(isHttpUrl, 'url must be an http(s) URL')
     .optional(),
   miniProgram: miniProgramSchema.optional(),
   clientMsgId: z.string({ error: 'clientMsgId must be a string' }).min(1, 'clientMsgId is empty').max(64, 'clientMsgId is over 64 characters').optional(),

@@ -31,6 +31,8 @@ test("the shape is refused as sendTemplate's is, each problem named with its pat
   assert.equal(reasonOf({ templateId: 't', data: { thing1: { value: 'x', color: '#173177' } } }), 'invalid subscription notice: data.thing1.color: "color": colours are no longer shown by WeChat (since May 2023): drop it')
   assert.equal(reasonOf({ templateId: 't', data: 'x' }), 'invalid subscription notice: data: data must be an object of field values, such as { thing1: "Order shipped" }')
   assert.equal(reasonOf({ templateId: 't', data: { thing1: 'x' }, page: 'pages/index' }), 'invalid subscription notice: page: page must be an http(s) URL (a mini program page goes in miniProgram.pagePath)')
+  // No host after the scheme: taken by the regex before, refused as replies' links are (http-url.ts).
+  assert.equal(reasonOf({ templateId: 't', data: { thing1: 'x' }, page: 'https:///a' }), 'invalid subscription notice: page: page must be an http(s) URL (a mini program page goes in miniProgram.pagePath)')
   assert.equal(reasonOf({ templateId: 't', data: { thing1: 'x' }, miniProgram: { appId: '' } }), 'invalid subscription notice: miniProgram.appId: appId is empty')
   assert.match(reasonOf('a string'), /^invalid subscription notice: /)
 })

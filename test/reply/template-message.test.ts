@@ -25,6 +25,10 @@ test('what the platform would refuse with a bare 47003 is refused first, naming 
     [{ templateId: 't', data: { thing1: 'x' }, miniProgram: { appId: '' } }, /miniProgram\.appId: appId is empty/],
     [{ templateId: 't', data: { thing1: 'x' }, clientMsgId: 'x'.repeat(65) }, /clientMsgId: clientMsgId is over 64 characters/],
     [{ templateId: 't', data: { thing1: 'x' }, topcolor: '#FF0000' }, /Unrecognized key: "topcolor"/],
+    // Written as http(s) but no URL (no host): the regex before took them; http-url.ts, as replies' links, does not.
+    [{ templateId: 't', data: { thing1: 'x' }, url: 'https:///pay' }, /^invalid template message: url: url must be an http\(s\) URL$/],
+    [{ templateId: 't', data: { thing1: 'x' }, url: 'http://#top' }, /^invalid template message: url: url must be an http\(s\) URL$/],
+    [{ templateId: 't', data: { thing1: 'x' }, url: 'https://a:99999/' }, /^invalid template message: url: url must be an http\(s\) URL$/],
     ['a string', /^invalid template message: /],
   ]
   for (const [input, reason] of cases) {
