@@ -76,11 +76,22 @@ export async function withUserLock<T>(
   opts: { ttlMs: number; deadline: number; onNotHeld: () => void; thenUnderLock?: () => Promise<unknown> },
   task: (session: SessionRecord | null | undefined) => T | Promise<T>,
 ): Promise<T> {
+  // The first ask failing is the store away: thrown, and the message dropped as the caller says. Once the
+  // store has answered (the lock busy), a failed ask while waiting is a blip: asked again at the next poll,
+  // and thrown only if the last ask before the deadline failed too. Thrown at once, one failed command in
+  // the wait dropped a message the store was up for (a fleet review).
   let held = await lock(account, openId, opts.ttlMs)
+  let failed: unknown
   while (!held && performance.now() + USER_LOCK_POLL_MS < opts.deadline) {
     await new Promise((r) => setTimeout(r, USER_LOCK_POLL_MS))
-    held = await lock(account, openId, opts.ttlMs)
+    try {
+      held = await lock(account, openId, opts.ttlMs)
+      failed = undefined
+    } catch (e) {
+      failed = e
+    }
   }
+  if (failed !== undefined) throw failed
   if (!held) opts.onNotHeld()
   try {
     return await task(held?.session)

@@ -65,6 +65,39 @@ describe('the fleet lock (a lock in the shared store; the fleet tests run it on 
     assert.deepEqual(events, ['task', 'released'])
   })
 
+  test('a failed ask while waiting is asked again; only a failure at the deadline is thrown', async () => {
+    const readWithLock = { account: 'acct', openId: 'u', plugin: 'survey', state: {}, expiresAt: Date.now() + 60_000 }
+    const asks: string[] = []
+    // Busy, then a blip (one command failed), then free.
+    const answers: Array<'busy' | 'fail' | 'free'> = ['busy', 'fail', 'free']
+    const lock = async () => {
+      const next = answers.shift() ?? 'free'
+      asks.push(next)
+      if (next === 'fail') throw new Error('Command timed out')
+      return next === 'busy' ? null : { session: readWithLock, release: async () => undefined }
+    }
+    const result = await withUserLock(lock, 'acct', 'u', { ttlMs: 9000, deadline: performance.now() + 2000, onNotHeld: () => asks.push('not held') }, (session) => {
+      assert.equal(session, readWithLock)
+      return 'routed'
+    })
+    assert.equal(result, 'routed')
+    assert.deepEqual(asks, ['busy', 'fail', 'free'])
+
+    // Failing until the deadline: thrown (the caller drops the message and says why), the task never run.
+    let ran = false
+    const busyThenDown = async () => {
+      if (asks.push('ask') === 4) return null
+      throw new Error('Connection is closed.')
+    }
+    await assert.rejects(
+      withUserLock(busyThenDown, 'acct', 'u', { ttlMs: 9000, deadline: performance.now() + 100, onNotHeld: () => undefined }, () => {
+        ran = true
+      }),
+      /Connection is closed/,
+    )
+    assert.equal(ran, false)
+  })
+
   test('still held at the deadline: the task runs anyway, says so, and reads the session itself', async () => {
     const events: string[] = []
     const started = performance.now()
