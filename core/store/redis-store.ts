@@ -137,7 +137,7 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
     sessions,
     dedup,
     kv: createRedisKv(conn, keys),
-    tokens: createRedisTokens(conn, keys),
+    tokens: createRedisTokens(conn, keys, opts.log),
     log: local.log,
     outbox: local.outbox,
 

@@ -1,6 +1,7 @@
 /**
  * The access_token's refresh lock in Redis (redis-tokens.ts) against a Redis that answers late (a real
  * redis-server on 127.0.0.1, paused with SIGSTOP): a lock whose answer was lost must not stay held by nobody.
+ * And the token record itself, when what is stored there is not what set() writes.
  */
 import { after, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -35,6 +36,32 @@ it("a refresh lock whose answer timed out is given up: no instance waits out its
     await release()
   } finally {
     server.resume()
+    admin.disconnect()
+    await store.close()
+    await server.stop()
+  }
+})
+
+it('a token record that is not what set() writes is taken as absent, with a line, and the next set() replaces it', async () => {
+  const server = await startRedisServer()
+  const dir = await mkdtemp(join(tmpdir(), 'wx-token-record-'))
+  dirs.push(dir)
+  const lines: string[] = []
+  const log = createLogger({ level: 'error', destination: { write: (line: string) => void lines.push(line) } })
+  const store = await openRedisStore({ url: server.url, dataDir: dir, log })
+  const admin = new Redis(server.url)
+  try {
+    const expiresAt = Date.now() + 7_200_000
+    for (const stored of ['TOKEN-as-plain-text', '{"token":"T"}', `{"token":42,"expiresAt":${expiresAt}}`, 'null']) {
+      await admin.set('wx:token:wxA', stored)
+      assert.equal(await store.tokens.get('wxA'), null, `${stored} reads as no token`)
+    }
+    assert.equal(lines.length, 4)
+    assert.match(lines[0]!, /unreadable access_token record ignored/)
+    assert.match(lines[0]!, /TOKEN-as-plain-text/)
+    await store.tokens.set('wxA', { token: 'FRESH', expiresAt })
+    assert.deepEqual(await store.tokens.get('wxA'), { token: 'FRESH', expiresAt })
+  } finally {
     admin.disconnect()
     await store.close()
     await server.stop()

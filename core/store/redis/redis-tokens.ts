@@ -3,21 +3,28 @@
  * for all instances (each refresh invalidates the previous token after a grace period).
  */
 import { randomBytes } from 'node:crypto'
+import type { Logger } from '../../log/logger.ts'
 import type { TokenRecord, TokenStore } from '../store.ts'
 import type { RedisConnection } from './connect-redis.ts'
 import type { RedisKeys } from './redis-keys.ts'
 import { INVALIDATE_TOKEN, runScript, UNLOCK } from './redis-scripts.ts'
 import { toPx } from './redis-ttl.ts'
 
-export function createRedisTokens(conn: RedisConnection, keys: RedisKeys): TokenStore {
+export function createRedisTokens(conn: RedisConnection, keys: RedisKeys, log: Logger): TokenStore {
   const { client } = conn
   return {
     async get(appId) {
       const raw = await client.get(keys.token(appId))
       if (raw === null) return null
-      const rec = JSON.parse(raw) as TokenRecord
+      const rec = tokenRecordOf(raw)
+      if (rec === undefined) {
+        // Written by hand or by something else: thrown, every getToken failed until the key expired (up to
+        // 2 h, never for one set without a TTL). Taken as absent, the next refresh writes over it.
+        log.error({ code: 'STORE_UNAVAILABLE', appId, reason: `the stored access_token is not {"token","expiresAt"} JSON: ${JSON.stringify(raw.slice(0, 40))}` }, 'unreadable access_token record ignored; a refresh replaces it')
+        return null
+      }
       if (rec.expiresAt <= Date.now()) return null
-      return { token: rec.token, expiresAt: rec.expiresAt }
+      return rec
     },
     async set(appId, record) {
       const left = record.expiresAt - Date.now()
@@ -51,4 +58,18 @@ export function createRedisTokens(conn: RedisConnection, keys: RedisKeys): Token
       }
     },
   }
+}
+
+/** The record as set() writes it, or undefined for anything else. */
+function tokenRecordOf(raw: string): TokenRecord | undefined {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(raw)
+  } catch {
+    return undefined
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined
+  const { token, expiresAt } = parsed as Record<string, unknown>
+  if (typeof token !== 'string' || token === '' || typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) return undefined
+  return { token, expiresAt }
 }
