@@ -310,6 +310,14 @@ describe('redis store: two instances on one Redis', () => {
       assert.deepEqual(retry, { state: 'claimed' })
       await a.dedup.release(lapsed)
       assert.deepEqual(await a.dedup.peek(lapsed), { state: 'pending' })
+
+      // Nor a release by an instance that does not know the claim's owner (never claimed it here, or it
+      // forgot past its bound of tracked claims): the claim is B's, live, and stays.
+      const others = `k-${randomUUID()}`
+      assert.deepEqual(await b.dedup.claim(others, 60_000), { state: 'claimed' })
+      await a.dedup.release(others)
+      assert.deepEqual(await a.dedup.peek(others), { state: 'pending' }, "A's release of a claim it does not own left B's claim")
+      assert.deepEqual(await a.dedup.claim(others, 60_000), { state: 'pending' }, 'a retry on A still waits for B')
     } finally {
       await a.close()
       await b.close()

@@ -198,12 +198,19 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
     },
 
     async release(key) {
-      // Unknown owner (claimed through another Store object): give up whatever claim is pending.
-      const owner = owned.get(key) ?? ''
+      // Only a claim this instance made and still tracks. An unknown owner (past MAX_TRACKED claims in
+      // flight, or never claimed here) sent '' gave up whatever claim was pending, another instance's live
+      // one too, and a later retry ran the message a second time. Left alone, our own claim lapses after
+      // pendingTtl instead: retries meanwhile are answered `success`, never run twice (a fleet review).
+      const owner = owned.get(key)
+      if (owner === undefined) {
+        log.debug({ key }, 'dedup release of a claim this instance does not track: left to lapse')
+        return
+      }
       try {
         await runScript(client, RELEASE, [keys.dedup(key)], [owner])
       } catch (err) {
-        if (owner) settleLater(key, { action: 'release', owners: [owner], since: Date.now() })
+        settleLater(key, { action: 'release', owners: [owner], since: Date.now() })
         throw err
       }
       owned.delete(key)

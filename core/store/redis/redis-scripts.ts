@@ -34,14 +34,14 @@ return redis.call('GET', KEYS[1])
 
 /**
  * Deletes the claim only while it is still pending: each ARGV is an exact pending value this instance
- * wrote (the claims of a message and of its retries whose outcomes were lost), or '' to give up any pending
- * claim. A recorded reply (from this or another instance) is kept.
+ * wrote (the claims of a message and of its retries whose outcomes were lost). Never any pending claim: that
+ * may be another instance's, live. A recorded reply (from this or another instance) is kept.
  */
 export const RELEASE = defineScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 for i = 1, #ARGV do
-  if v == ARGV[i] or (ARGV[i] == '' and string.sub(v, 1, 8) == 'pending:') then
+  if v == ARGV[i] then
     return redis.call('DEL', KEYS[1])
   end
 end
