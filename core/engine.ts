@@ -474,7 +474,10 @@ export function createEngine(deps: EngineDeps): Engine {
       enter()
       void routing.then((late) => {
         // A reply to send: recorded with its type, and its outbox entry carries it from here (sent or failed).
-        if (late.reply && late.reply.type !== 'none' && late.reply.type !== 'transfer_customer_service') {
+        // A transfer to customer service goes to the sender too: only a passive reply can hand the user to the
+        // agents, so the sender refuses it with the reason (an outbox entry, a `late reply failed` line, a
+        // `failed` row). Kept from it, it was recorded as a quiet no_reply and the user waited for no one.
+        if (late.reply && late.reply.type !== 'none') {
           record(accountId, message, key, late, 'late', started)
           // A send that fails for good (the 48 h window closed, no appSecret) adds a row saying so: the row
           // above says only that a reply was handed over. Log only: the metrics count it as a late reply failed.

@@ -49,6 +49,7 @@ export default definePlugin({
     if (text === 'slow video') return ctx.reply.video('MEDIA', { title: 'T' })
     if (text === 'slow news') return ctx.reply.news([{ title: 'A', url: 'https://a.example' }])
     if (text === 'slow nothing') return ctx.reply.none()
+    if (text === 'slow transfer') return ctx.reply.transfer()
     return ctx.reply.text('late ' + text)
   },
 })
@@ -108,6 +109,16 @@ test('a late reply the platform refuses: the reason comes with the reply', async
   const video = await client.send('slow video', { openId: 'u-video' })
   assert.match(video.error ?? '', /^late reply failed: PLUGIN_BAD_REPLY: video reply has no thumbMediaId/)
   await assert.rejects(client.expectReply('slow video', /x/, { openId: 'u-video2' }), /got no reply \(success; outcome late: late reply failed: PLUGIN_BAD_REPLY/)
+})
+
+test('a late transfer to customer service: it cannot be done after the budget, and the message says so, with a line, not a quiet no_reply', async () => {
+  // Only a passive reply hands a user to the agents (protocol.md §4); past the 5 s there is no API for it.
+  const r = await client.send('slow transfer', { openId: 'u-transfer' })
+  assert.equal(r.late, undefined)
+  assert.match(r.error ?? '', /^late reply failed: PLUGIN_BAD_REPLY: transfer_customer_service only works as a passive reply/)
+  const line = memory.lines.find((l) => l.msg === 'late reply failed' && l.openId === 'u-transfer')
+  assert.equal(line?.code, 'PLUGIN_BAD_REPLY', JSON.stringify(memory.lines.filter((l) => l.openId === 'u-transfer')))
+  assert.deepEqual(client.sent({ openId: 'u-transfer' }), [])
 })
 
 test("a plugin's ctx.api.sendToUser is in sent(), beside its passive reply", async () => {
