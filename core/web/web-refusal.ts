@@ -1,6 +1,6 @@
 /**
  * How the web endpoints refuse: one log line with the reason (budgeted: anyone can call them), the count for
- * /metrics, the status, `Cache-Control: no-store`, and the reason for the caller: JSON `{ error, reason }`
+ * /metrics, the status, `Cache-Control: no-store` and `X-Content-Type-Options: nosniff`, and the reason for the caller: JSON `{ error, reason }`
  * for a script or a server, a line of text for a browser step (a login's redirects). When the reason holds
  * what only the operator should read (the platform's words, which can name this server's IP; a store's
  * address), `shown` is what the caller reads instead, and the log keeps the rest.
@@ -34,6 +34,8 @@ export function createRefuse(opts: { what: string; lines: LineBudget; count?: Co
     else opts.lines.warn(key, line, `${opts.what} refused: ${r.reason}`)
     ctx.status = r.status
     ctx.set('Cache-Control', 'no-store')
+    // The reason can quote the query (a `to` or `url` refused): never sniffed as a page, whatever a browser guesses.
+    ctx.set('X-Content-Type-Options', 'nosniff')
     const shown = r.shown ?? r.reason
     if ((opts.as === 'json' ? 'json' : opts.as(endpoint)) === 'json') ctx.body = { error: r.code, reason: shown }
     else {

@@ -235,6 +235,8 @@ describe('web login: /oauth and /oauth-identity', () => {
       const r = await step(`${h.url}${path}`, {}, method)
       assert.equal(r.status, status, path)
       assert.match(r.text, text, path)
+      // The text can quote the query: never to be sniffed as a page.
+      assert.equal(r.headers.get('x-content-type-options'), 'nosniff', path)
       assert.ok(h.lines.slice(seen).some((l) => typeof l.msg === 'string' && l.msg.startsWith('web login refused: ') && l.status === status), `a line for ${path}`)
     }
   })
