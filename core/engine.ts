@@ -19,7 +19,7 @@ import { httpStatusOf, isBug, type EngineError, type ErrorCode } from './errors.
 import type { Logger } from './log/logger.ts'
 import { createLineBudget, type LineBudget } from './log/line-budget.ts'
 import { createMessageRecorder } from './log/message-recorder.ts'
-import { USER_MESSAGE_KINDS, type InboundMessage } from './normalize/message-types.ts'
+import { USER_MESSAGE_KINDS, type InboundMessage, type MessageKind } from './normalize/message-types.ts'
 import { normalizeMessage } from './normalize/normalize-message.ts'
 import type { AccountInfo } from './plugin/plugin-api.ts'
 import type { Generation, Generations } from './reload/generations.ts'
@@ -307,7 +307,7 @@ export function createEngine(deps: EngineDeps): Engine {
   function routeDepsOf(generation: Generation): RouteDeps {
     let made = routeDeps.get(generation)
     if (!made) {
-      made = { rules: generation.rules, plugins: generation.plugins, sessions: store.sessions, now, userGroups: generation.userGroups, onPluginError, onMediaUnavailable, onStoreError }
+      made = { rules: generation.rules, plugins: generation.plugins, sessions: store.sessions, now, userGroups: generation.userGroups, onPluginError, onMediaUnavailable, onStoreError, onReplyWithheld }
       routeDeps.set(generation, made)
     }
     return made
@@ -325,6 +325,12 @@ export function createEngine(deps: EngineDeps): Engine {
 
   function onStoreError(plugin: string, error: EngineError, account: string, openId: string): void {
     lines.error(`${error.code} session`, { code: error.code, reason: error.reason, plugin, account, openId }, 'session not saved: state store unavailable (the reply goes out)')
+  }
+
+  function onReplyWithheld(result: RouteResult, kind: MessageKind, account: string, openId: string): void {
+    const by = result.plugin !== undefined ? `plugin ${result.plugin}` : result.rule !== undefined ? `rule "${result.rule}"` : result.handledBy
+    const why = kind === 'unsubscribe' ? 'the user has unfollowed' : 'it is a report of the platform, not something a user said'
+    lines.warn(`withheld ${kind}`, { account, openId, kind, handledBy: result.handledBy, rule: result.rule, plugin: result.plugin, replyType: result.reply?.type }, `reply withheld: ${by} answered the ${kind} push, which no reply can reach (${why}); answered success`)
   }
 
   /**

@@ -18,6 +18,7 @@ import { mayHaveApplied, type SessionRecord, type SessionStore } from '../store/
 import { KEY_KINDS, type Candidate, type RuleSet, type RuleTarget } from './rule-types.ts'
 import { buildSystemCandidate } from './rules/compile-rule-set.ts'
 import { NO_GROUPS, permits, type UserGroupIndex } from './user-groups.ts'
+import { NO_REPLY_KINDS } from './no-reply-kinds.ts'
 
 export type HandledBy = 'session' | 'rule' | 'type' | 'welcome' | 'default' | 'error' | 'none'
 
@@ -50,6 +51,8 @@ export interface RouteDeps {
   onMediaUnavailable?: (rule: string, file: string, error: EngineError, account: string, openId: string) => void
   /** Told when writing a plugin's session calls failed after it answered (the reply still goes out); listed too. */
   onStoreError?: (plugin: string, error: EngineError, account: string, openId: string) => void
+  /** Told when a reply to a push no reply can reach (an unsubscribe, a platform report) is withheld (no-reply-kinds.ts). */
+  onReplyWithheld?: (result: RouteResult, kind: MessageKind, account: string, openId: string) => void
 }
 
 /** Shared between the router and the engine while a message is routed. */
@@ -192,7 +195,7 @@ function walk(
   for (let next = steps.next(); !next.done; next = steps.next()) {
     const settled = settleWithoutPlugin(next.value, deps, errors, account.id, message.fromUser)
     if (settled === NEXT) continue
-    if ('handledBy' in settled) return settled
+    if ('handledBy' in settled) return reachable(settled, message, deps, account.id)
     return runPlugins(next.value, steps, message, account, deps, signal, session, errors, groups)
   }
   return { reply: null, handledBy: 'none', errors }
@@ -263,7 +266,7 @@ async function runPlugins(
     if (signal.budgetSpent && asked.size > 0) break
     const settled = settleWithoutPlugin(step, deps, errors, account.id, message.fromUser)
     if (settled === NEXT) continue
-    if ('handledBy' in settled) return settled
+    if ('handledBy' in settled) return reachable(settled, message, deps, account.id)
     const { candidate } = step
     const { plugin } = settled
     if (asked.has(plugin)) continue
@@ -289,7 +292,7 @@ async function runPlugins(
         storeFailed(plugin, 'writing its session calls', e)
       }
     }
-    if (outcome.status === 'reply') return found(step, outcome.reply, plugin, errors)
+    if (outcome.status === 'reply') return reachable(found(step, outcome.reply, plugin, errors), message, deps, account.id)
     if (outcome.status === 'error') {
       errors.push({ ...outcome.error, plugin })
       deps.onPluginError?.(plugin, outcome.error, account.id, message.fromUser)
@@ -307,6 +310,18 @@ async function runPlugins(
     }
   }
   return { reply: null, handledBy: 'none', errors }
+}
+
+/**
+ * The answer as it may go out: a reply to a push no reply can reach (no-reply-kinds.ts) is withheld, with a
+ * line, and the engine answers `success`, passively or late alike. The candidate still took the message:
+ * routing stops there. One set lookup, and only for a message that got a reply.
+ */
+function reachable(result: RouteResult, message: InboundMessage, deps: RouteDeps, accountId: string): RouteResult {
+  if (result.reply === null || !NO_REPLY_KINDS.has(message.kind)) return result
+  const withheld = { ...result, reply: null }
+  if (result.reply.type !== 'none') deps.onReplyWithheld?.(result, message.kind, accountId, message.fromUser)
+  return withheld
 }
 
 function nextOf(steps: Generator<Step>): Step | undefined {
