@@ -22,6 +22,7 @@ import { numberSourceAt, parseYamlWithPositions, positionAt } from './yaml-posit
 import { checkGroupUses, type GroupUse } from './user-groups-check.ts'
 import { groupNamesByAccount } from '../user-groups.ts'
 import { shownPattern } from './shown-pattern.ts'
+import { unreachableReplyWarnings } from './unreachable-replies.ts'
 import { utf8Text } from '../../utf8-text.ts'
 
 export type LoadRuleSetResult =
@@ -129,6 +130,7 @@ export async function loadRuleSet(dir: string, opts: LoadRuleSetOptions = {}, re
     )
   }
   if (opts.newsLimits) warnings.push(...newsCutWarnings(parsed, opts.newsLimits))
+  warnings.push(...unreachableReplyWarnings(parsed))
   return { ok: true, ruleSet, warnings, notes }
 }
 

@@ -474,3 +474,25 @@ describe('the example rules in rules/', () => {
     assert.deepEqual(set.pluginNames(), ['checkin', 'echo', 'location-responder', 'menu-click', 'news-demo', 'order', 'points', 'survey'])
   })
 })
+
+describe('a handler reply no push of its kind can receive (found by a router review)', () => {
+  it('an inline reply for unsubscribe or a platform report: a warning with the file and line; none, or a plugin: no warning', async () => {
+    const dir = await rulesDir({
+      'main.yaml': [
+        'handlers:',
+        '  - { type: unsubscribe, reply: { type: text, content: bye } }',
+        '  - { type: template_send_job_finish, reply: { type: image, mediaId: M1 } }',
+        '  - { type: unsubscribe, name: quiet, reply: { type: none } }',
+        '  - { type: masssend_job_finish, plugin: counter }',
+        '  - { type: subscribe, reply: { type: text, content: hi } }',
+        '',
+      ].join('\n'),
+    })
+    const result = await loadRuleSet(dir)
+    assert.ok(result.ok)
+    assert.deepEqual(result.warnings, [
+      `${join(dir, 'main.yaml')}:2: handler "unsubscribe@main.yaml:2": its reply is never sent: no reply can reach the unsubscribe push (the user has unfollowed), and the engine answers it with success; leave the reply out (a plugin may still take the push)`,
+      `${join(dir, 'main.yaml')}:3: handler "template_send_job_finish@main.yaml:3": its reply is never sent: no reply can reach the template_send_job_finish push (it is a report of the platform, not something a user said), and the engine answers it with success; leave the reply out (a plugin may still take the push)`,
+    ])
+  })
+})
