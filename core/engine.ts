@@ -350,7 +350,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const signal: RouteSignal = { budgetSpent: false }
     const user = `${accountId}\n${message.fromUser}`
     const route = routingOf(message, info, lease.generation, signal, user)
-    const cleanUp = message.kind === 'unsubscribe' ? unsubscribeCleanUp(message, accountId, storageNamespacesOf(lease.generation.plugins)) : undefined
+    const cleanUp = message.kind === 'unsubscribe' ? unsubscribeCleanUp(message, accountId, key, storageNamespacesOf(lease.generation.plugins)) : undefined
     let routing: RouteResult | Promise<RouteResult>
     try {
       routing = userQueue.run(user, lockUser ? () => routeUnderFleetLock(accountId, message.fromUser, started, lease.generation, route, cleanUp?.run) : route)
@@ -544,14 +544,14 @@ export function createEngine(deps: EngineDeps): Engine {
    * the session it was deleting, write it back after, or have its own new dialogue deleted (a fleet review).
    * `after(routing)` runs it when routing held no lock (one instance; a lock never had: the store away).
    */
-  function unsubscribeCleanUp(message: InboundMessage, accountId: string, namespaces: string[]): { run: () => Promise<void>; after: (routing: RouteResult | Promise<RouteResult>) => Promise<void> } {
+  function unsubscribeCleanUp(message: InboundMessage, accountId: string, key: string, namespaces: string[]): { run: () => Promise<void>; after: (routing: RouteResult | Promise<RouteResult>) => Promise<void> } {
     enter()
     let running: Promise<void> | undefined
-    const run = () => (running ??= cleanUpOnUnsubscribe(message, accountId, namespaces).finally(leave))
+    const run = () => (running ??= cleanUpOnUnsubscribe(message, accountId, key, namespaces).finally(leave))
     return { run, after: (routing) => Promise.resolve(routing).then(run, run) }
   }
 
-  async function cleanUpOnUnsubscribe(message: InboundMessage, accountId: string, namespaces: string[]): Promise<void> {
+  async function cleanUpOnUnsubscribe(message: InboundMessage, accountId: string, key: string, namespaces: string[]): Promise<void> {
     try {
       await store.sessions.delete(accountId, message.fromUser)
       if (!config.log.purgeOnUnsubscribe) return
@@ -559,7 +559,8 @@ export function createEngine(deps: EngineDeps): Engine {
       for (const ns of namespaces) removed += await store.kv.deletePrefix(ns, userKeyPrefix(message.fromUser))
       log.info({ account: accountId, openId: message.fromUser, removed }, 'purged user data on unsubscribe')
     } catch (e) {
-      log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, openId: message.fromUser }, 'clean-up on unsubscribe failed')
+      // Whose clean-up: with several accounts on one store, the account says which one's data was left behind.
+      log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, account: accountId, openId: message.fromUser, key }, 'clean-up on unsubscribe failed')
     }
   }
 
