@@ -500,8 +500,10 @@ export function createEngine(deps: EngineDeps): Engine {
         : behind !== undefined
           ? `; it waited behind this user's earlier message${behind ? `, whose plugin ${behind} is still working` : ''} (one user's messages run one at a time)`
           : ''
+      // A budget of lines per plugin: one slow plugin's flood must not hold back the first line of another
+      // turning slow (its author's only word of it). No plugin: waited for its session, lock or user's queue.
       lines.warn(
-        'budget spent',
+        `budget spent ${running?.plugin ?? ''}`,
         { account: accountId, openId: message.fromUser, key, budgetMs: limits.replyBudgetMs, plugin: running?.plugin, rule: running?.rule, behindPlugin: behind || undefined },
         `reply budget spent: answered success${why}, the reply will go out late`,
       )
