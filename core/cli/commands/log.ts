@@ -60,5 +60,20 @@ function describeEntry(e: MessageLogEntry): string {
   const route = !e.rule ? (e.handledBy === 'rule' ? 'a rule' : e.handledBy) : e.rule === e.handledBy ? e.handledBy : `${e.handledBy} ${e.rule}`
   const by = [route, e.keyword && `keyword ${JSON.stringify(e.keyword)}`, e.plugin && `plugin ${e.plugin}`].filter(Boolean).join(', ')
   const result = e.replyType ? `${e.outcome} ${e.replyType}` : e.outcome
-  return `${time}  ${e.account}  ${e.openId}  ${input} -> ${by}: ${result} in ${Math.round(e.latencyMs)} ms${e.error ? `  [${e.error}]` : ''}`
+  return `${time}  ${e.account}  ${e.openId}  ${input} -> ${by}: ${result} in ${Math.round(e.latencyMs)} ms${e.error ? `  [${shownError(e.error)}]` : ''}`
+}
+
+/** Control characters (C0, DEL, C1) and the Unicode line separators: what breaks a line or drives a terminal. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
+
+/**
+ * An entry's error as the line shows it: as written when it is plain text, JSON-quoted (every control
+ * character escaped) when not. It holds a plugin's own words (the message it threw), and a newline in them
+ * split one entry into two lines (`| wc -l`, `| grep` counted a message that was not there), an escape
+ * sequence reached the operator's terminal.
+ */
+function shownError(error: string): string {
+  if (!UNPRINTABLE.test(error)) return error
+  // JSON.stringify escapes C0 only: DEL, C1 and the line separators are escaped here.
+  return JSON.stringify(error).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
