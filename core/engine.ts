@@ -155,7 +155,11 @@ export function createEngine(deps: EngineDeps): Engine {
 
   function reject(error: EngineError, accountId?: string): WireResponse {
     const status = httpStatusOf[error.code] ?? 500
-    lines.warn(error.code, { code: error.code, reason: error.reason, account: accountId, status }, `request refused: ${error.reason}`)
+    // A budget of lines per code and configured account: a flood at one account's URL (anyone can POST there)
+    // must not hold back the first refusal of another (WeChat's pushes signed with a token changed in the
+    // console, say). An id that names no account is the URL's, anyone's to choose: those share the code's.
+    const key = accountId !== undefined && accounts.has(accountId) ? `${error.code} ${accountId}` : error.code
+    lines.warn(key, { code: error.code, reason: error.reason, account: accountId, status }, `request refused: ${error.reason}`)
     observe({ type: 'rejected', code: error.code, status, account: accountId })
     return { status, contentType: 'text/plain; charset=utf-8', body: error.code }
   }
