@@ -16,6 +16,7 @@ import type { Logger } from '../log/logger.ts'
 import { createLineBudget, type LineBudget } from '../log/line-budget.ts'
 import { readBody, readQuery, wechatAccountOf } from '../receive/read-request.ts'
 import type { WireResponse } from '../receive/wire-types.ts'
+import { shortened } from '../shown-text.ts'
 import { answeredByServer } from './http-server.ts'
 
 export interface AppOptions {
@@ -139,7 +140,9 @@ export function createApp(opts: AppOptions): Koa {
       return closeIfBodyUnread(ctx)
     }
     if (ctx.method !== 'GET' && ctx.method !== 'POST') {
-      refuse(ctx, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET or POST`, accountId)
+      // No account is looked up yet: the id is the path's, up to node's 16 KB of headers. Shown short, as the
+      // engine's unknown-account line shows it.
+      refuse(ctx, 'METHOD_NOT_ALLOWED', `${ctx.method.slice(0, 16)} is not GET or POST`, accountId === undefined ? undefined : shortened(accountId, 64))
       ctx.set('Allow', 'GET, POST')
       return closeIfBodyUnread(ctx)
     }
