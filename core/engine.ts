@@ -170,7 +170,8 @@ export function createEngine(deps: EngineDeps): Engine {
       return await handleOrThrow(req)
     } catch (e) {
       // A bug of ours. WeChat must still get something it accepts, and the log must say what happened.
-      lines.error('INTERNAL', { code: 'INTERNAL', err: e, account: req.accountId }, 'internal error while handling a request')
+      // `reason` as every failure line has it (a search on it finds this one too); the stack in `err`.
+      lines.error('INTERNAL', { code: 'INTERNAL', reason: e instanceof Error ? e.message : String(e), err: e, account: req.accountId }, 'internal error while handling a request')
       observe({ type: 'rejected', code: 'INTERNAL', status: 200, account: req.accountId })
       return SUCCESS
     } finally {
