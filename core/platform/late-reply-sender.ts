@@ -268,8 +268,11 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
       if (entry.id === undefined) continue
       const ctx = { account: entry.account, openId: entry.openId, outboxId: entry.id }
       if (now() - entry.at > WINDOW_MS) {
-        await update(entry.id, { status: 'failed', lastError: 'EXPIRED: left pending past the 48 h customer-service window' }, ctx)
+        const lastError = 'EXPIRED: left pending past the 48 h customer-service window'
+        await update(entry.id, { status: 'failed', lastError }, ctx)
         log.error({ ...ctx, code: 'API_ERROR', reason: 'pending late reply expired (48 h window)' }, 'late reply failed')
+        // Failed for good, as a send that ends so is: told, or wxengine_late_replies_total missed it.
+        onSettled({ account: entry.account, openId: entry.openId, reply: entry.reply as unknown as Reply, outcome: 'failed', error: lastError })
         continue
       }
       log.info(ctx, 'resuming a late reply left pending by the previous run')

@@ -449,3 +449,11 @@ test('with the outbox down, every reply keeps its lines past the budget: they ar
   assert.deepEqual(users('late reply sent'), all)
   assert.equal(newSent().length, USERS)
 })
+
+test('a pending reply found expired at start-up is reported failed (wxengine_late_replies_total), as any reply failed for good', async () => {
+  await store.outbox.record({ account: 'acc', openId: 'o-stale', reply: text('too old') as never, attempts: 1, status: 'pending', at: Date.now() - 49 * 3_600_000 })
+  const settled: string[] = []
+  const s = sender({ onSettled: (e) => settled.push(`${e.account} ${e.openId} ${e.reply.type} ${e.outcome}: ${e.error}`) })
+  assert.equal(await s.resumePending(), 0)
+  assert.deepEqual(settled, ['acc o-stale text failed: EXPIRED: left pending past the 48 h customer-service window'])
+})
