@@ -171,8 +171,10 @@ export function createEngine(deps: EngineDeps): Engine {
     } catch (e) {
       // A bug of ours. WeChat must still get something it accepts, and the log must say what happened.
       // `reason` as every failure line has it (a search on it finds this one too); the stack in `err`.
-      lines.error('INTERNAL', { code: 'INTERNAL', reason: e instanceof Error ? e.message : String(e), err: e, account: req.accountId }, 'internal error while handling a request')
-      observe({ type: 'rejected', code: 'INTERNAL', status: 200, account: req.accountId })
+      // The account as handleOrThrow took it: at /wechat the path names none, and the default one answered.
+      const account = shortened(req.accountId ?? config.defaultAccount, 64)
+      lines.error('INTERNAL', { code: 'INTERNAL', reason: e instanceof Error ? e.message : String(e), err: e, account }, 'internal error while handling a request')
+      observe({ type: 'rejected', code: 'INTERNAL', status: 200, account })
       return SUCCESS
     } finally {
       leave()

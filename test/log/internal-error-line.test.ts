@@ -20,6 +20,14 @@ test("an internal error's line has its code, reason and account", async () => {
     assert.equal(line.account, 'plain')
     assert.equal(line.reason, 'cannot read properties of undefined')
     assert.ok(line.err, 'with the stack')
+
+    // At /wechat (the default account, no id in the path): the line names the account all the same.
+    const req = h.sim('plain').request(push.text('bug-user-2', 'hello'))
+    const atDefault = await fetch(`${h.url}/wechat?${req.search}`, { method: 'POST', body: req.body, headers: { 'content-type': 'text/xml' } })
+    assert.equal(await atDefault.text(), 'success')
+    const lines = h.lines.filter((l) => l.code === 'INTERNAL')
+    assert.equal(lines.length, 2)
+    assert.equal(lines[1]!.account, 'plain', 'the default account, named')
   } finally {
     await h.close()
   }
