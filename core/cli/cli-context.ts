@@ -9,6 +9,7 @@ import type { AccountConfig, EngineConfig, UserConfig } from '../config/config-t
 import { findConfigFile, loadConfig } from '../config/load-config.ts'
 import { unknownAccount } from '../config/unknown-account.ts'
 import { shownPath } from '../shown-path.ts'
+import { printable } from '../shown-text.ts'
 
 export const EXIT_OK = 0
 export const EXIT_FAILED = 1
@@ -61,8 +62,10 @@ export function padDisplay(text: string, width: number, side: 'start' | 'end'): 
  * `rightAligned` (counts) padded on the left, no trailing spaces.
  */
 export function tableLines(rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string[] {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => displayWidth(r[i]))))
-  return rows.map((r) => r.map((c, i) => padDisplay(c, widths[i], rightAligned.has(i) ? 'start' : 'end')).join('  ').trimEnd())
+  // Cells can be others' text (a stored key, a tag's name, a keyword): control characters are shown escaped.
+  const shown = rows.map((r) => r.map(printable))
+  const widths = shown[0].map((_, i) => Math.max(...shown.map((r) => displayWidth(r[i]))))
+  return shown.map((r) => r.map((c, i) => padDisplay(c, widths[i], rightAligned.has(i) ? 'start' : 'end')).join('  ').trimEnd())
 }
 
 export const stdio: Output = {

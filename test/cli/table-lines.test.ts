@@ -56,3 +56,11 @@ test('displayWidth and padDisplay: as string-width says, emoji two columns, a co
   assert.equal(padDisplay('北京用户', 6, 'end'), '北京用户')
   assert.deepEqual(tableLines([['A', 'B'], ['👍', 'x'], ['e\u0301e', 'y'], ['abc', 'z']], new Set()), ['A    B', '👍   x', 'e\u0301e   y', 'abc  z'])
 })
+
+test('tableLines: control characters in a cell (a stored key, a tag name) are shown escaped, not sent to the terminal', () => {
+  assert.deepEqual(tableLines([['KEY', 'VALUE'], ['a\x1b[2J\nb', '1'], ['c\u202ed', '2']], new Set()), [
+    'KEY            VALUE',
+    'a\\u001b[2J\\nb  1',
+    'c\\u202ed       2',
+  ])
+})

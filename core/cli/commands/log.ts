@@ -5,6 +5,7 @@
 import type { MessageLogEntry } from '../../store/store.ts'
 import { EXIT_OK, EXIT_USAGE, stdio, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openProjectStore } from '../open-project-store.ts'
+import { printable } from '../../shown-text.ts'
 
 export interface LogFlags extends GlobalFlags {
   user?: string
@@ -60,7 +61,8 @@ function describeEntry(e: MessageLogEntry): string {
   const route = !e.rule ? (e.handledBy === 'rule' ? 'a rule' : e.handledBy) : e.rule === e.handledBy ? e.handledBy : `${e.handledBy} ${e.rule}`
   const by = [route, e.keyword && `keyword ${JSON.stringify(e.keyword)}`, e.plugin && `plugin ${e.plugin}`].filter(Boolean).join(', ')
   const result = e.replyType ? `${e.outcome} ${e.replyType}` : e.outcome
-  return `${time}  ${e.account}  ${e.openId}  ${input} -> ${by}: ${result} in ${Math.round(e.latencyMs)} ms${e.error ? `  [${shownError(e.error)}]` : ''}`
+  // The sender's id is a client's text (printable: escaped as the summary is by JSON); the error, JSON-quoted below.
+  return printable(`${time}  ${e.account}  ${e.openId}  ${input} -> ${by}: ${result} in ${Math.round(e.latencyMs)} ms${e.error ? `  [${shownError(e.error)}]` : ''}`)
 }
 
 /** Control characters (C0, DEL, C1) and the Unicode line separators: what breaks a line or drives a terminal. */
