@@ -6,6 +6,7 @@ import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino'
 import pretty from 'pino-pretty'
 import { LineBatch } from './line-batch.ts'
 import { stdoutSink } from './stdout-sink.ts'
+import { printable } from '../shown-text.ts'
 
 export type Logger = PinoLogger
 
@@ -27,7 +28,14 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     // A stream in this thread, not a pino transport: transports load a file by path, which the single
     // binary does not have.
     const output = opts.pretty === 'stderr' ? { destination: 2, sync: true, colorize: Boolean(process.stderr.isTTY) } : { colorize: Boolean(process.stdout.isTTY) }
-    return pino({ level, base: undefined }, pretty({ translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', ...output }))
+    // A line's message can quote others' text (a plugin's error, which may repeat what a user wrote): its
+    // control characters are shown escaped, or an escape sequence was a command to the terminal and a newline
+    // forged a line of its own. The fields are JSON already; the JSON lines below are escaped by JSON.
+    const messageFormat = (log: Record<string, unknown>, key: string) => {
+      const msg = log[key]
+      return typeof msg === 'string' ? printable(msg) : msg === undefined ? '' : String(msg)
+    }
+    return pino({ level, base: undefined }, pretty({ translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', messageFormat, ...output }))
   }
   // Lines are collected (LineBatch: sonic-boom's own buffering costs 2 µs a line) and written in batches of
   // 4 KiB, or within a second on a quiet server: one write() per batch, not per line. The writes are
