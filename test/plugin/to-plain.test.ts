@@ -62,3 +62,15 @@ test('as JSON.stringify sees it: a Date is its ISO string (not {}), undefined in
   assert.deepEqual(toPlain(value), { ok: true, value: JSON.parse(JSON.stringify(value)) })
   assert.deepEqual(toPlain(value), { ok: true, value: { at: '2026-12-01T08:30:00.000Z', list: [1, null, '2026-12-01T08:30:00.000Z'], custom: { v: 1 } } })
 })
+
+test("a __proto__ key (as JSON.parse of a user's text makes) is copied as a key, not made the copy's prototype", () => {
+  const text = '{"__proto__":{"admin":true},"b":2}'
+  const r = toPlain(JSON.parse(text))
+  assert.ok(r.ok)
+  if (!r.ok) return
+  const copy = r.value as Record<string, unknown>
+  assert.equal(JSON.stringify(copy), text, 'the key survives, as JSON has it')
+  assert.equal(Object.getPrototypeOf(copy), Object.prototype)
+  assert.equal((copy as { admin?: unknown }).admin, undefined, 'nothing inherited from it')
+  assert.deepEqual(structuredClone(copy), JSON.parse(text), 'and across the worker boundary')
+})

@@ -90,7 +90,11 @@ function copy(value: unknown, depth: number, path: string): JsonValue {
         // "key": and, after the first, a comma.
         spend(key.length + (first ? 3 : 4), path)
         first = false
-        out[key] = copy(item, depth + 1, `${path}.${key}`)
+        const copied = copy(item, depth + 1, `${path}.${key}`)
+        // A `__proto__` key (JSON.parse of a user's text makes one an own key) is kept as JSON keeps it: an
+        // assignment would set `out`'s prototype instead, and the key was silently lost.
+        if (key === '__proto__') Object.defineProperty(out, key, { value: copied, enumerable: true, writable: true, configurable: true })
+        else out[key] = copied
       }
       return out
     }
