@@ -105,7 +105,10 @@ export function verifyPostBody(account: VerifiedAccount, query: Record<string, s
   // with Encrypt alone is the console's 安全模式, which cannot be read here: refused, saying what to set.
   if (mode === 'plaintext' || !account.cipher) {
     if (typeof outer.value.MsgType === 'string') {
-      const { Encrypt: _copy, ...plain } = outer.value
+      // A copy on the reader's own prototype (none reaching Object.prototype, as docs/messages.md promises
+      // of `raw`); a spread made an ordinary object of it.
+      const plain = Object.assign(Object.create(Object.getPrototypeOf(outer.value) as object) as typeof outer.value, outer.value)
+      delete plain.Encrypt
       return ok({ fields: plain, encrypted: false, compatibleAsPlain: true })
     }
     return fail('BAD_QUERY', `account "${account.config.id}" is in plaintext mode but the push is encrypted only (the console is in safe mode): set encodingAESKey and mode: safe, or compatible`)
