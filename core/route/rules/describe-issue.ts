@@ -30,6 +30,12 @@ export function describeIssues(issues: readonly Issue[], data: unknown): Problem
     .map(({ path, key, message }) => (key === undefined ? { path, message } : { path, key, message }))
 }
 
+/** An unknown key with no value that holds a space: the tail of a text a comma cut inside {...}. */
+function isCutByComma(mapping: unknown, key: string): boolean {
+  if (typeof mapping !== 'object' || mapping === null || Array.isArray(mapping)) return false
+  return (mapping as Record<string, unknown>)[key] === null && /\s/.test(key.trim())
+}
+
 function pathKey(path: readonly PropertyKey[]): string {
   return path.map(String).join('\u0000')
 }
@@ -48,6 +54,11 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
         const list = allowed ? `; allowed here: ${allowed.join(', ')}` : ''
         // `welcome: {type: text, content: Hi}`: the reply's own fields, written one level too high.
         const hint = allowed?.includes('reply') && REPLY_FIELDS.has(key) ? '; the fields of an inline reply go under reply: (reply: {type: text, content: ...})' : ''
+        // `{type: text, content: Sorry, try again}`: YAML ends a plain value at a flow mapping's comma, and
+        // the rest of the text becomes a key with no value. A key of words is no misspelt field name.
+        if (isCutByComma(actual, key)) {
+          return named(`unknown key "${key}"; inside {...} a comma ends a value, so the text after it was read as a key: put a text with a comma in quotes (content: 'Sorry, ...')`, key)
+        }
         return named(`unknown key "${key}"${didYouMean(key, allowed ?? [])}${hint}${list}`, key)
       })
     }

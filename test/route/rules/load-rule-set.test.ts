@@ -228,6 +228,19 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(message, 'welcome must be a mapping (key: value), got "欢迎关注"; a text reply is written welcome: {reply: {type: text, content: "欢迎关注"}}')
   })
 
+  it('a text with a comma inside {...} says the comma cut it, and to quote the text (the docs/rules.md error example did this)', async () => {
+    // YAML ends a plain value at the comma of a flow mapping: the rest of the text became a key of its own.
+    const message = await singleError(valid('error: {reply: {type: text, content: Sorry, something went wrong. Try again.}}\n'), 5)
+    assert.equal(
+      message,
+      'unknown key "something went wrong. Try again."; inside {...} a comma ends a value, so the text after it was read as a key: put a text with a comma in quotes (content: \'Sorry, ...\')',
+    )
+    // A misspelt key is no cut text: no hint.
+    const { errors } = await errorsOf({ 'main.yaml': valid('error: {reply: {type: text, contnet: hi}}\n') })
+    assert.ok(errors.some((e) => e.message.startsWith('unknown key "contnet"')), formatRuleErrors(errors))
+    assert.ok(errors.every((e) => !/comma/.test(e.message)), formatRuleErrors(errors))
+  })
+
   it('reply fields one level too high: names welcome, default or error, and says to put them under reply:', async () => {
     const { errors } = await errorsOf({ 'main.yaml': valid('default: {type: text, content: hi}\n') })
     assert.deepEqual(
