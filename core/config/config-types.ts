@@ -20,7 +20,7 @@ export interface AccountConfig {
   originalId?: string
   /**
    * Named groups of the account's users, by OpenID: a rule or handler with `users: admins` exists only for
-   * them (docs/rules.md#users), and a plugin asks `ctx.user.inGroup('admins')`. WECHAT_ADMINS sets the
+   * them (docs/rules.md#users-who-may-trigger-a-rule), and a plugin asks `ctx.user.inGroup('admins')`. WECHAT_ADMINS sets the
    * default account's `admins`.
    */
   userGroups?: Record<string, string[]>

@@ -221,7 +221,7 @@ export interface AccountInfo {
 
 /**
  * The sender, as the account's `userGroups` (engine.config.ts) place them: for a command only some may use,
- * where the rule's `users:` (docs/rules.md#users) is not enough (a plugin that answers everyone, and more to
+ * where the rule's `users:` (docs/rules.md#users-who-may-trigger-a-rule) is not enough (a plugin that answers everyone, and more to
  * an admin).
  */
 export interface UserInfo {

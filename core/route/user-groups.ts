@@ -1,6 +1,6 @@
 /**
  * Who may trigger a rule: the named groups of OpenIDs an account defines (`userGroups` in engine.config.ts)
- * and a rule's `users:` (docs/rules.md#users). The router asks `groupsOf` once per message and `permits` only
+ * and a rule's `users:` (docs/rules.md#users-who-may-trigger-a-rule). The router asks `groupsOf` once per message and `permits` only
  * for candidates that name groups, so an account without groups pays one Map lookup a message, and a rule
  * without `users` nothing.
  */

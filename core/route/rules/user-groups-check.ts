@@ -1,5 +1,5 @@
 /**
- * A rule's `users:` against the groups engine.config.ts defines (docs/rules.md#users). A group the rule's
+ * A rule's `users:` against the groups engine.config.ts defines (docs/rules.md#users-who-may-trigger-a-rule). A group the rule's
  * account does not define is an error: the rule would exist for nobody, silently, and a misspelt `admin` for
  * `admins` is the likeliest cause. A rule for every account (`*`) is an error only when no account defines
  * the group, and a warning naming the accounts that do not (there it answers nobody), since one rules file
