@@ -237,7 +237,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
   }
   const loaded = loadConfig({
     root,
-    env: {},
+    env: projectDirsFromEnv(opts.config),
     overrides: {
       ...opts.config,
       dataDir,
@@ -486,6 +486,19 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       }
     },
   }
+}
+
+/**
+ * Of the environment, only where the project's files are (RULES_DIR, PLUGINS_DIR, MENUS_DIR), as every
+ * command reads them: `plugin new` writes the plugin there, and its test must find it. Nothing of the
+ * deploy (tokens, keys, the port, DATA_DIR) is read; a directory the test's `config` gives wins.
+ */
+function projectDirsFromEnv(config: UserConfig | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  if (process.env.RULES_DIR && config?.rulesDir === undefined) env.RULES_DIR = process.env.RULES_DIR
+  if (process.env.PLUGINS_DIR && config?.pluginsDir === undefined) env.PLUGINS_DIR = process.env.PLUGINS_DIR
+  if (process.env.MENUS_DIR && config?.menusDir === undefined) env.MENUS_DIR = process.env.MENUS_DIR
+  return env
 }
 
 /** The test account every project gets when its configuration names none (or cannot be read here). */

@@ -193,3 +193,38 @@ test("the project's accounts, by id: its default account, another by send's acco
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test("RULES_DIR and PLUGINS_DIR say where the project's rules and plugins are, as for every command: plugin new writes there, and its test found nothing (a newcomer's walkthrough); config's rulesDir still wins", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-testkit-dirs-'))
+  const saved = { RULES_DIR: process.env.RULES_DIR, PLUGINS_DIR: process.env.PLUGINS_DIR }
+  try {
+    for (const sub of ['elsewhere/rules', 'elsewhere/plugins/hello', 'other-rules']) mkdirSync(path.join(dir, sub), { recursive: true })
+    writeFileSync(path.join(dir, 'elsewhere', 'rules', 'a.yaml'), 'rules:\n  - name: hello\n    keywords: [hello]\n    plugin: hello\n')
+    writeFileSync(path.join(dir, 'other-rules', 'a.yaml'), 'rules:\n  - name: other\n    keywords: [hello]\n    reply: { type: text, content: other rules }\n')
+    writeFileSync(
+      path.join(dir, 'elsewhere', 'plugins', 'hello', 'index.ts'),
+      "import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({ name: 'hello', handle: () => 'hello from elsewhere' })\n",
+    )
+    // Relative, as the docs allow: resolved against the project.
+    process.env.RULES_DIR = 'elsewhere/rules'
+    process.env.PLUGINS_DIR = 'elsewhere/plugins'
+    const client = await createTestClient({ root: dir, log: memory.logger, only: ['hello'] })
+    try {
+      await client.expectReply('hello', 'hello from elsewhere')
+    } finally {
+      await client.close()
+    }
+    const overridden = await createTestClient({ root: dir, log: memory.logger, config: { rulesDir: path.join(dir, 'other-rules') } })
+    try {
+      await overridden.expectReply('hello', 'other rules')
+    } finally {
+      await overridden.close()
+    }
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
