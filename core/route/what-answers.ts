@@ -21,7 +21,7 @@ export interface AnswerStep {
   rule: string
   /** How the candidate matched: a keyword kind, `scene`, `key`, `type`, `welcome`, `default`, `error`. */
   via: RuleMatch['via']
-  /** `rule "hello" (keyword "hello")`, `handler "click@default.yaml:49"`, `default reply`, `welcome reply`. */
+  /** `rule "hello" (keyword "hello")`, `handler "click@default.yaml:68"`, `default reply`, `welcome reply`. */
   by: string
   /** `plugin menu-click` or `reply text`. */
   target: string

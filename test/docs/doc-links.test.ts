@@ -82,3 +82,21 @@ test('every [text](page.md) link of the docs is a page that exists', () => {
   }
   assert.deepEqual(problems, [])
 })
+
+test("every handler of the example rules named by its place (click@default.yaml:68) is that handler, at that line of rules/default.yaml", () => {
+  const example = readFileSync(path.join(root, 'rules', 'default.yaml'), 'utf8').split('\n')
+  const problems: string[] = []
+  let named = 0
+  for (const file of ['README.md', ...filesUnder('docs'), ...filesUnder('core')]) {
+    readFileSync(path.join(root, file), 'utf8').split('\n').forEach((line, i) => {
+      // Not a menu file's place (menus/default.yaml:3:5), which has a column.
+      for (const m of line.matchAll(/(?<![\w/])([a-z_]+)(?::[^@\s"]+)?@default\.yaml:(\d+)(?![:\d])/g)) {
+        named++
+        const at = example[Number(m[2]) - 1] ?? ''
+        if (!new RegExp(`^\\s*- type: ${m[1]}\\s*$`).test(at)) problems.push(`${file}:${i + 1}: ${m[0]}: line ${m[2]} of rules/default.yaml is ${JSON.stringify(at.trim())}`)
+      }
+    })
+  }
+  assert.ok(named >= 3, `found only ${named}`)
+  assert.deepEqual(problems, [])
+})
