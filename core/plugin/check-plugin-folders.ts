@@ -6,7 +6,8 @@
  */
 import { join, resolve } from 'node:path'
 import type { PluginSettings } from '../config/config-types.ts'
-import { compilePluginSources } from './compile-plugin-sources.ts'
+import { compilePluginSources, declaredPluginName } from './compile-plugin-sources.ts'
+import { sourcePlace } from '../shown-path.ts'
 import { listPluginFolders } from './load-plugin-set.ts'
 import { entryFileOf, readPluginFolder } from './read-plugin-folder.ts'
 import { sharedFolderNote } from './shared-code-folders.ts'
@@ -32,6 +33,11 @@ export function checkPluginFolders(dir: string, settings: Record<string, PluginS
     const code = compilePluginSources(folder.value.entry, folder.value.dir, own.allow)
     for (const reason of code.errors) problems.errors.push({ plugin: name, reason })
     problems.warnings.push(...code.warnings)
+    // As the worker refuses it once it has run the file (sandbox/worker-main.ts), said at the name.
+    const declared = code.errors.length === 0 ? declaredPluginName(folder.value.entry) : undefined
+    if (declared && declared.name !== name) {
+      problems.errors.push({ plugin: name, reason: `${sourcePlace(folder.value.entry, declared.line, declared.column)}: the plugin is named ${JSON.stringify(declared.name)} but its folder is ${JSON.stringify(name)}; they must be equal` })
+    }
   }
   return problems
 }

@@ -201,3 +201,47 @@ function sourceColumn(sourceLine: string | undefined, compiledLine: string, at: 
   const first = text === '' ? -1 : sourceLine.indexOf(text)
   return first >= 0 && sourceLine.indexOf(text, first + 1) < 0 ? first + 1 : undefined
 }
+
+/**
+ * The name an entry file's definition gives itself, when it is written as a text in the file
+ * (`export default definePlugin({ name: 'echo', ... })`, `module.exports = { name: 'echo', ... }`), with its
+ * place; undefined when the file does not compile or the name is computed (known only by running it). For
+ * `rules check`: the engine refuses a plugin named otherwise than its folder (a folder copied and renamed),
+ * and says so only when it runs the file.
+ */
+export function declaredPluginName(entry: string): { name: string; line: number; column: number | undefined } | undefined {
+  let source: string
+  let program: AnyNode
+  try {
+    source = readFileSync(entry, 'utf8')
+    program = parse(compileLikeTheSandbox(source, entry, true), { ecmaVersion: 'latest', sourceType: 'script', allowReturnOutsideFunction: true, locations: true })
+  } catch {
+    return undefined
+  }
+  let found: { name: string; line: number; column: number | undefined } | undefined
+  visit(program, false, (node, inFunction) => {
+    if (found || inFunction || node.type !== 'AssignmentExpression' || !isExportTarget(node.left)) return
+    // definePlugin({...}) compiles to `_plugin.definePlugin.call(void 0, {...})`; dialogue-made ones too.
+    let definition: AnyNode | undefined = node.right
+    if (definition.type === 'CallExpression') {
+      const called = definition.callee.type === 'MemberExpression' && definition.callee.property.type === 'Identifier' && definition.callee.property.name === 'call'
+      definition = (called ? definition.arguments[1] : definition.arguments[0]) as AnyNode | undefined
+    }
+    if (definition?.type !== 'ObjectExpression') return
+    for (const p of definition.properties) {
+      if (p.type !== 'Property' || p.computed || !((p.key.type === 'Identifier' && p.key.name === 'name') || (p.key.type === 'Literal' && p.key.value === 'name'))) continue
+      if (p.value.type !== 'Literal' || typeof p.value.value !== 'string') return
+      const line = p.value.loc!.start.line
+      const column = sourceColumn(source.split(/\r?\n/)[line - 1], '', 0, p.value.raw ?? '')
+      found = { name: p.value.value, line, column }
+      return
+    }
+  })
+  return found
+}
+
+/** `exports.default` or `module.exports`. */
+function isExportTarget(node: AnyNode): boolean {
+  if (node.type !== 'MemberExpression' || node.computed || node.object.type !== 'Identifier' || node.property.type !== 'Identifier') return false
+  return (node.object.name === 'exports' && node.property.name === 'default') || (node.object.name === 'module' && node.property.name === 'exports')
+}

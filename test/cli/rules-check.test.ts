@@ -194,6 +194,21 @@ test("a syntax error in a plugin's index.ts: file:line:col as the engine says it
   assert.match(started.stderr, /plugin broken: plugins\/broken\/index\.ts:3:15: SyntaxError: Unexpected token/)
 })
 
+test("a plugin named otherwise than its folder (a copied folder, renamed): an error at the name, as the start refuses it, exit 1 (a newcomer's walkthrough: rules check said ok)", async () => {
+  writePlugin('myecho', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\n\nexport default definePlugin({\n  name: 'echo',\n  handle: (ctx) => ctx.pass(),\n})\n` })
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 1, r.stdout + r.stderr)
+  assert.equal(r.stdout, 'error: plugins/myecho/index.ts:4:9: the plugin is named "echo" but its folder is "myecho"; they must be equal\n')
+  const started = await project.run(['send', 'hi', '--local'])
+  assert.equal(started.code, 1)
+  assert.match(started.stderr, /plugin myecho: the plugin is named "echo" but its folder is "myecho"; they must be equal/)
+  // module.exports with the name right, and a name that is no literal (not known without running it): no error.
+  writePlugin('myecho', { 'index.ts': `module.exports = { name: 'myecho', handle: () => 'hi' }\n` })
+  writePlugin('computed', { 'index.ts': `const n = 'comp' + 'uted'\nmodule.exports = { name: n, handle: () => 'hi' }\n` })
+  const fixed = await project.run(['rules', 'check'])
+  assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr)
+})
+
 test('a file index.ts imports that does not compile: its own line and column, for what sucrase refuses and for what only V8 does', async () => {
   writePlugin('menu', {
     'index.ts': `import { definePlugin } from 'wxengine/plugin'\nimport { price } from './lib/prices'\nexport default definePlugin({ name: 'menu', handle: (ctx) => ctx.reply.text(String(price(2))) })\n`,
