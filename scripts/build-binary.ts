@@ -7,7 +7,7 @@ try {
   values = parseArgs({ options: { out: { type: 'string', short: 'o' }, strip: { type: 'boolean' } } }).values
 } catch (e) {
   // An unknown or malformed option: say so in one line, as `wxengine` does, not with a stack.
-  process.stderr.write(`build:binary: ${(e as Error).message}\nusage: npm run build:binary [-- --out <file>] [-- --strip]\n`)
+  process.stderr.write(`build:binary: ${(e as Error).message}\nusage: npm run build:binary -- [--out <file>] [--strip]\n`)
   process.exit(2)
 }
 process.exitCode = await runBuild(values)

@@ -70,5 +70,9 @@ test('run outside a project: exit 2, saying there is no engine.config.ts there a
 test('npm run build:binary with an unknown option: one line and exit 2, not a stack (an operator review)', async () => {
   const r = await runCommand(process.execPath, ['--import', 'tsx', path.join(REPO, 'scripts/build-binary.ts'), '--bogus'], { cwd: REPO, env: { PATH: process.env.PATH } })
   assert.equal(r.code, 2)
-  assert.equal(r.stderr, "build:binary: Unknown option '--bogus'\nusage: npm run build:binary [-- --out <file>] [-- --strip]\n")
+  assert.equal(r.stderr, "build:binary: Unknown option '--bogus'\nusage: npm run build:binary -- [--out <file>] [--strip]\n")
+  // The usage as written works: one `--`, both options after it (the old usage wrote a `--` before each,
+  // and the second one made --strip an argument, refused).
+  const usage = await runCommand(process.execPath, ['--import', 'tsx', path.join(REPO, 'scripts/build-binary.ts'), '--out', '/nonexistent-dir/x', '--strip', '--', '--strip'], { cwd: REPO, env: { PATH: process.env.PATH } })
+  assert.match(usage.stderr, /Unexpected argument '--strip'/)
 })
