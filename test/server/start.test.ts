@@ -10,6 +10,7 @@ import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { makeProject, REPO, type Project } from '../cli/cli-harness.ts'
 import { until } from '../support/until.ts'
+import { childClosed } from '../support/child-end.ts'
 import { publicAdminWarning } from '../../core/cli/commands/start.ts'
 
 const TSX = import.meta.resolve('tsx')
@@ -319,6 +320,8 @@ test('dev: listens on 127.0.0.1 without HOST; a save of engine.config.ts reloads
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  // Asked for now: a 'close' listener attached in the finally, once the child had ended, waited forever.
+  const closed = childClosed(child)
   running.add(child)
   let output = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
@@ -345,7 +348,7 @@ test('dev: listens on 127.0.0.1 without HOST; a save of engine.config.ts reloads
   } finally {
     writeFileSync(configFile, original)
     child.kill('SIGTERM')
-    await new Promise((r) => child.once('close', r))
+    await closed
     running.delete(child)
   }
 })
@@ -364,6 +367,7 @@ test("dev: a save of a file engine.config.ts imports reloads too, and the reload
   writeAdmins([ADMIN])
   writeFileSync(rule, 'rules:\n  - name: stats\n    keywords: [stats]\n    users: admins\n    reply: { type: text, content: 42 followers }\n')
   const child = spawn(process.execPath, ['--import', TSX, MAIN, 'dev', '--port', '0'], { cwd: project.dir, env: project.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const closed = childClosed(child)
   running.add(child)
   let output = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
@@ -387,7 +391,7 @@ test("dev: a save of a file engine.config.ts imports reloads too, and the reload
     rmSync(adminsFile, { force: true })
     rmSync(rule, { force: true })
     child.kill('SIGTERM')
-    await new Promise((r) => child.once('close', r))
+    await closed
     running.delete(child)
   }
 })
