@@ -15,6 +15,7 @@ import { loadConfig } from '../../core/config/load-config.ts'
 import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
 import { FIXTURE_PROJECT, REPO, runCommand } from '../cli/cli-harness.ts'
 import { until } from '../support/until.ts'
+import { childExited } from '../support/child-end.ts'
 
 const BUILD_TIMEOUT_MS = 600_000
 
@@ -125,6 +126,8 @@ describe('wxengine start', () => {
   before(async () => {
     startedAt = performance.now()
     server = spawn(exe, ['start'], { cwd: dir, env: { ...env, PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    // Asked for now: the tests below wait for its exit after awaits of their own, when it may have ended.
+    void childExited(server)
     let stderr = ''
     server.stderr!.setEncoding('utf8').on('data', (d: string) => ((stderr += d), (serverOutput += d)))
     url = await new Promise<string>((resolve, reject) => {
@@ -141,11 +144,9 @@ describe('wxengine start', () => {
   })
 
   after(async () => {
-    if (server.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r))
-      server.kill('SIGTERM')
-      await exited
-    }
+    // A server killed by a signal has exitCode null too: childExited knows it has ended all the same.
+    server.kill('SIGTERM')
+    await childExited(server)
   })
 
   async function post(accountId: string, fields: ReturnType<typeof push.text>) {
@@ -205,9 +206,8 @@ describe('wxengine start', () => {
   })
 
   test('SIGTERM: a graceful stop, exit 0', async () => {
-    const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)))
     server.kill('SIGTERM')
-    assert.equal(await exited, 0)
+    assert.deepEqual(await childExited(server), { code: 0, signal: null })
     // Every line is out now. The log rows above were written by the message-log thread (its own bundle and
     // the extracted addon), not by the main-thread fallback, which would have said so.
     assert.match(serverOutput, /"messages":3,.*"msg":"messages handled"/)

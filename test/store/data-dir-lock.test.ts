@@ -13,6 +13,7 @@ import path from 'node:path'
 import { after, test } from 'node:test'
 import { heldByAnotherProcess, lockDataDir } from '../../core/store/data-dir-lock.ts'
 import { StoreOpenError } from '../../core/store/store-open-error.ts'
+import { childExited } from '../support/child-end.ts'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-lock-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -25,13 +26,15 @@ test("an engine starting while another process reads the lock file (a reader's p
     ['-e', `const db = new (require('better-sqlite3'))(${JSON.stringify(path.join(dir, 'wxengine.lock'))}, { readonly: true }); db.exec('BEGIN'); db.prepare('SELECT count(*) FROM holder').get(); console.log('reading'); setTimeout(() => { db.exec('COMMIT'); db.close() }, 300)`],
     { cwd: path.resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] },
   )
+  // Asked for now: the reader exits once its read is done, which the lock below waits for.
+  const readerExited = childExited(reader)
   await once(reader.stdout!, 'data')
   const lock = lockDataDir(dir)
   try {
     assert.equal(heldByAnotherProcess(dir), false, 'held here, not by another process')
   } finally {
     lock.release()
-    await once(reader, 'exit')
+    await readerExited
   }
 })
 

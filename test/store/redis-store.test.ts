@@ -18,6 +18,7 @@ import { StoreOpenError } from '../../core/store/store-open-error.ts'
 import { mayHaveApplied, type Store, type StoredReply } from '../../core/store/store.ts'
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
 import { until } from '../support/until.ts'
+import { childExited } from '../support/child-end.ts'
 import { runStoreContract } from './store-contract.ts'
 
 const silent = createLogger({ level: 'silent' })
@@ -712,17 +713,17 @@ describe('test/support/redis-server', () => {
       setInterval(() => {}, 1000)
     `
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const exited = childExited(child)
     const port = await new Promise<number>((resolve, reject) => {
       let out = ''
       child.stdout.on('data', (c: Buffer) => {
         out += c.toString()
         if (out.includes('\n')) resolve(Number(out.trim()))
       })
-      child.once('exit', (code) => reject(new Error(`child exited early: ${code}`)))
+      void exited.then(({ code, signal }) => reject(new Error(`child exited early: ${signal ?? code}`)))
     })
     assert.ok(port > 0)
     assert.equal(await portClosed(port, 50), false, 'the server should be up while its test process lives')
-    const exited = new Promise((r) => child.once('exit', r))
     child.kill('SIGKILL')
     await exited
     assert.equal(await portClosed(port, 3000), true, 'redis-server outlived its test process')

@@ -12,6 +12,7 @@ import { SCHEMA_MIGRATIONS, SCHEMA_VERSION } from '../../core/store/sqlite-schem
 import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 import { StoreOpenError } from '../../core/store/store-open-error.ts'
 import type { MessageLogEntry, Store } from '../../core/store/store.ts'
+import { childExited } from '../support/child-end.ts'
 import { runStoreContract } from './store-contract.ts'
 import { until } from '../support/until.ts'
 
@@ -360,6 +361,7 @@ describe('sqlite store', () => {
     mkdirSync(`${file}-msglog`, { recursive: true })
     writeFileSync(join(`${file}-msglog`, `${elsewhere}-ns.jsonl`), `${JSON.stringify([entry('being-written')])}\n`)
     const holder = fork(join(import.meta.dirname, 'data-dir-holder-child.ts'), [join(file, '..')], { execArgv: ['--import', 'tsx'], stdio: 'ignore' })
+    const holderExited = childExited(holder)
     try {
       assert.equal((await once(holder, 'message'))[0], 'held')
       const reader = openSqliteStore({ file, now: () => T0 })
@@ -368,7 +370,7 @@ describe('sqlite store', () => {
       assert.deepEqual(readdirSync(`${file}-msglog`), [`${elsewhere}-ns.jsonl`], 'the live engine keeps writing its journal')
     } finally {
       holder.disconnect()
-      await once(holder, 'exit')
+      await holderExited
     }
     // Once nothing holds the directory, the journal is a dead engine's: the next reader recovers it.
     const next = openSqliteStore({ file, now: () => T0 })

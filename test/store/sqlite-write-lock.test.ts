@@ -17,8 +17,12 @@ import type { MessageLogEntry } from '../../core/store/store.ts'
 const dir = mkdtempSync(join(tmpdir(), 'wxengine-write-lock-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
 
-/** A thread holding the file's write lock for `holdMs` (what the log thread does for each batch it ingests). */
-async function holdWriteLock(file: string, holdMs: number): Promise<Worker> {
+/**
+ * A thread holding the file's write lock for `holdMs` (what the log thread does for each batch it ingests).
+ * Its exit is asked for at its start: it ends once the lock is released, which the caller's write waits for,
+ * and an 'exit' listener attached after that may come too late and wait forever.
+ */
+async function holdWriteLock(file: string, holdMs: number): Promise<{ exited: Promise<number> }> {
   const w = new Worker(
     `const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))})
      const { parentPort, workerData } = require('node:worker_threads')
@@ -30,8 +34,9 @@ async function holdWriteLock(file: string, holdMs: number): Promise<Worker> {
      db.exec('COMMIT'); db.close()`,
     { eval: true, workerData: { file, holdMs } },
   )
+  const exited = new Promise<number>((resolve) => w.once('exit', resolve))
   await once(w, 'message')
-  return w
+  return { exited }
 }
 
 const entry = (i: number): MessageLogEntry => ({ at: Date.now(), account: 'a', openId: 'o', kind: 'text', msgKey: `k${i}`, handledBy: 'rule', latencyMs: 1, outcome: 'replied', summary: 'x'.repeat(200) })
@@ -41,7 +46,7 @@ it('control: kv.set waits (busy_timeout) for a writer holding the lock 200 ms', 
   const store = openSqliteStore({ file })
   const w = await holdWriteLock(file, 200)
   await store.kv.set('ns', 'k', 1) // waits ~200 ms, succeeds
-  await once(w, 'exit')
+  await w.exited
   await store.close()
 })
 
@@ -56,7 +61,7 @@ it('outbox.update also waits for a writer holding the lock 200 ms', async () => 
   } catch (e) {
     err = e
   }
-  await once(w, 'exit')
+  await w.exited
   const [e] = await store.outbox.list()
   await store.close()
   assert.equal(err, undefined, `outbox.update: ${(err as Error)?.message} (${(err as { code?: string })?.code})`)
@@ -112,7 +117,7 @@ it('a late reply delivered while the log thread writes is recorded as sent, and 
     const w = await holdWriteLock(file, 300) // the log thread ingesting a batch at that moment
     release()
     await s1.idle()
-    await once(w, 'exit')
+    await w.exited
     assert.equal(fake.sent.length, 1)
     const [e1] = await store1.outbox.list()
     await store1.close()
