@@ -2,7 +2,7 @@
  * From a path into the parsed data (as zod reports it) back to a line and column in the YAML source,
  * so every rules error points at the text to fix.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml'
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
 import type { RuleLoadError } from '../rule-types.ts'
 
 export interface Position {
@@ -21,7 +21,7 @@ function findNode(doc: Document, path: readonly PropertyKey[], key?: string): No
     const step = steps[i]
     const last = i === steps.length - 1
     if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(step))
+      const pair = pairAt(doc, node, String(step))
       if (!pair) return node
       const keyNode = pair.key as Node
       if (last && key !== undefined) return keyNode
@@ -37,6 +37,32 @@ function findNode(doc: Document, path: readonly PropertyKey[], key?: string): No
     }
   }
   return node
+}
+
+/**
+ * The entry for `key` in `map` as the data has it: the map's own, else the one a merge key (`<<: *base`,
+ * `<<: [*a, *b]`) brings in, from the mapping where it is written; the map's own entries win, then the
+ * merged mappings in order, as yaml's toJS merges them.
+ */
+function pairAt(doc: Document, map: YAMLMap, key: string, seen = new Set<YAMLMap>()): Pair | undefined {
+  seen.add(map)
+  const own = map.items.find((p) => isScalar(p.key) && !isMergeKey(p) && String(p.key.value) === key)
+  if (own) return own
+  for (const merge of map.items.filter(isMergeKey)) {
+    const sources = isSeq(merge.value) ? merge.value.items : [merge.value]
+    for (const source of sources) {
+      const merged = isAlias(source) ? source.resolve(doc) : source
+      if (!isMap(merged) || seen.has(merged)) continue
+      const found = pairAt(doc, merged, key, seen)
+      if (found) return found
+    }
+  }
+  return undefined
+}
+
+/** `<<` as a merge key (a plain `<<`; a quoted '<<' is a key like any other). */
+function isMergeKey(pair: Pair): boolean {
+  return isScalar(pair.key) && typeof pair.key.value === 'symbol' && pair.key.value.description === '<<'
 }
 
 export function positionAt(
@@ -73,7 +99,10 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
   const lineCounter = new LineCounter()
   let doc: Document
   try {
-    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+    // merge: `<<: *base` copies a mapping's entries into another (YAML 1.1's merge key, off by default in
+    // yaml's 1.2 schema, where `<<` was a key like any other: "unknown key "<<""). findNode follows it back
+    // to where each merged entry is written, so an error in one still points at its line.
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true })
   } catch (e) {
     // The parser itself can overflow the stack on a file nested thousands of mappings deep.
     return { ok: false, errors: [{ file, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)} (nested too deep?)` }] }
@@ -103,6 +132,11 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
     const { line, col } = lineCounter.linePos(w.pos[0])
     return `${file}:${line}:${col}: ${firstLine(w.message)}`
   })
+  const badMerge = badMergeSourceAt(doc)
+  if (badMerge !== undefined) {
+    const { line, col } = lineCounter.linePos(badMerge)
+    return { ok: false, errors: [{ file, line, column: col, message: 'YAML error: a merge key (<<) takes a mapping to copy in: an alias of one (<<: *base), a list of them (<<: [*base, *other]), or a mapping written there' }] }
+  }
   let data: unknown
   try {
     // toJS expands aliases; yaml caps the expansion (maxAliasCount) and throws past it.
@@ -111,6 +145,26 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
     return { ok: false, errors: [{ file, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)}` }] }
   }
   return { ok: true, doc, lineCounter, data, warnings }
+}
+
+/**
+ * Where the first merge key's value that is not a mapping (nor an alias of one, nor a list of those) is
+ * written: toJS throws on it, with no place ("Merge sources must be maps or map aliases").
+ */
+function badMergeSourceAt(doc: Document): number | undefined {
+  let found: number | undefined
+  visit(doc, {
+    Pair: (_key, pair) => {
+      if (!isMergeKey(pair)) return undefined
+      const value = pair.value as Node | null
+      const sources = isSeq(value) ? value.items : [value]
+      const bad = sources.find((source) => !isMap(isAlias(source) ? source.resolve(doc) : source))
+      if (bad === undefined) return undefined
+      found = (bad as Node | null)?.range?.[0] ?? (pair.key as Node).range?.[0] ?? 0
+      return visit.BREAK
+    },
+  })
+  return found
 }
 
 /**
