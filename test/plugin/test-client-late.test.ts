@@ -11,7 +11,14 @@ import { createTestClient, push, type TestClient } from '../../core/testkit/plug
 import { pluginProject, type PluginProject } from '../support/plugin-project.ts'
 
 let project: PluginProject
+/** Replies past 100 ms are late here: for the tests of late replies. */
 let client: TestClient
+/**
+ * The default budget (4.5 s): for the tests of replies that must not be late. With 100 ms, a loaded CI
+ * machine made "tell" (a request to the stand-in API, then the reply) late, and its reply went out as a
+ * second message in sent().
+ */
+let prompt: TestClient
 const memory = createMemoryLogger('warn')
 
 const PLUGIN = `import { definePlugin } from 'wxengine/plugin'
@@ -37,9 +44,10 @@ export default definePlugin({
       }
     }
     if (text === 'tell later') {
-      // Answer at once, send later: the send follows the reply.
+      // Answer at once, send later: the send follows the reply. A second later, so that on a loaded machine
+      // too the reply has come back before (the test says it was not sent yet then).
       void (async () => {
-        await sleep(200)
+        await sleep(1000)
         await ctx.api.sendToUser(ctx.message.fromUser, ctx.reply.text('here it is'))
       })()
       return ctx.reply.text('working on it')
@@ -65,9 +73,11 @@ before(async () => {
   )
   // A budget of 100 ms: the plugin's 400 ms sleep misses it.
   client = await createTestClient({ root: project.root, log: memory.logger, config: { limits: { replyBudgetMs: 100 } } })
+  prompt = await createTestClient({ root: project.root, log: memory.logger })
 })
 after(async () => {
   await client.close()
+  await prompt.close()
   project.remove()
 })
 
@@ -122,70 +132,70 @@ test('a late transfer to customer service: it cannot be done after the budget, a
 })
 
 test("a plugin's ctx.api.sendToUser is in sent(), beside its passive reply", async () => {
-  await client.expectReply('tell', 'passive', { openId: 'u-tell' })
-  assert.deepEqual(client.sent({ openId: 'u-tell' }), [{ touser: 'u-tell', msgtype: 'text', text: { content: 'told you' } }])
+  await prompt.expectReply('tell', 'passive', { openId: 'u-tell' })
+  assert.deepEqual(prompt.sent({ openId: 'u-tell' }), [{ touser: 'u-tell', msgtype: 'text', text: { content: 'told you' } }])
 })
 
 test("a plugin's ctx.api.sendTemplate is in sent() too, in the template API's JSON", async () => {
-  await client.expectReply('notify', 'notice 19 digits', { openId: 'u-notify' })
-  assert.deepEqual(client.sent({ openId: 'u-notify' }), [{ touser: 'u-notify', template_id: 'tpl-1', data: { thing1: { value: 'shipped' } } }])
+  await prompt.expectReply('notify', 'notice 19 digits', { openId: 'u-notify' })
+  assert.deepEqual(prompt.sent({ openId: 'u-notify' }), [{ touser: 'u-notify', template_id: 'tpl-1', data: { thing1: { value: 'shipped' } } }])
 })
 
-test("client.setTemplates: sendTemplate is then checked against the account's templates, even after an unchecked send (the engine keeps its list 10 minutes)", async () => {
+test("prompt.setTemplates: sendTemplate is then checked against the account's templates, even after an unchecked send (the engine keeps its list 10 minutes)", async () => {
   // The test above sent tpl-1 unchecked: the stand-in could not list templates (48001) until now.
-  client.setTemplates([{ templateId: 'tpl-1', title: 'Order shipped', fields: ['thing1', 'time2'] }])
-  await client.expectReply('notify', 'notice 19 digits', { openId: 'u-checked' })
+  prompt.setTemplates([{ templateId: 'tpl-1', title: 'Order shipped', fields: ['thing1', 'time2'] }])
+  await prompt.expectReply('notify', 'notice 19 digits', { openId: 'u-checked' })
   const warning = memory.lines.find((l) => l.templateId === 'tpl-1')
   assert.equal(warning?.msg, 'template message sent without time2: template "tpl-1" (Order shipped) has that field and data gives it no value, so WeChat shows it blank')
-  client.setTemplates([{ templateId: 'tpl-2', title: 'Refund', fields: ['thing1'] }])
-  const refused = await client.send('notify', { openId: 'u-checked' })
+  prompt.setTemplates([{ templateId: 'tpl-2', title: 'Refund', fields: ['thing1'] }])
+  const refused = await prompt.send('notify', { openId: 'u-checked' })
   assert.match(refused.error ?? '', /^slow: PLUGIN_ERROR: PlatformApiError: sendTemplate: templateId "tpl-1" is not one of the account's templates \(did you mean "tpl-2"\?\); it has 1: "tpl-2" \(Refund\)/)
-  assert.equal(client.sent({ openId: 'u-checked' }).length, 1)
-  client.setTemplates(null)
-  await client.expectReply('notify', 'notice 19 digits', { openId: 'u-checked' })
+  assert.equal(prompt.sent({ openId: 'u-checked' }).length, 1)
+  prompt.setTemplates(null)
+  await prompt.expectReply('notify', 'notice 19 digits', { openId: 'u-checked' })
 })
 
 test("a plugin's ctx.api.sendSubscribeMessage is in sent(), told apart by via: 'subscribe'; setSubscribeTemplates turns its check on, subscribe() its subscriptions", async () => {
-  await client.expectReply('notify', 'notice 19 digits', { openId: 'u-remind' })
-  await client.expectReply('remind', 'reminded', { openId: 'u-remind' })
+  await prompt.expectReply('notify', 'notice 19 digits', { openId: 'u-remind' })
+  await prompt.expectReply('remind', 'reminded', { openId: 'u-remind' })
   const notice = { touser: 'u-remind', template_id: 'sub-1', data: { thing1: { value: 'Meeting at 3' } } }
-  assert.deepEqual(client.sent({ openId: 'u-remind', via: 'subscribe' }), [notice])
-  assert.deepEqual(client.sent({ openId: 'u-remind', via: 'template' }).map((m) => m.template_id), ['tpl-1'])
-  assert.equal(client.sent({ openId: 'u-remind' }).length, 2)
+  assert.deepEqual(prompt.sent({ openId: 'u-remind', via: 'subscribe' }), [notice])
+  assert.deepEqual(prompt.sent({ openId: 'u-remind', via: 'template' }).map((m) => m.template_id), ['tpl-1'])
+  assert.equal(prompt.sent({ openId: 'u-remind' }).length, 2)
 
   // Sent unchecked above: the stand-in could not list subscription templates (48001) until now.
-  client.setSubscribeTemplates([{ templateId: 'sub-2', title: 'Reminder', fields: ['thing1'] }])
-  await client.expectReply('remind', /^not reminded: sendSubscribeMessage: templateId "sub-1" is not one of the account's subscription templates \(did you mean "sub-2"\?\); it has 1: "sub-2" \(Reminder\)$/, { openId: 'u-remind' })
-  client.setSubscribeTemplates([{ templateId: 'sub-1', title: 'Reminder', fields: ['thing1'] }])
+  prompt.setSubscribeTemplates([{ templateId: 'sub-2', title: 'Reminder', fields: ['thing1'] }])
+  await prompt.expectReply('remind', /^not reminded: sendSubscribeMessage: templateId "sub-1" is not one of the account's subscription templates \(did you mean "sub-2"\?\); it has 1: "sub-2" \(Reminder\)$/, { openId: 'u-remind' })
+  prompt.setSubscribeTemplates([{ templateId: 'sub-1', title: 'Reminder', fields: ['thing1'] }])
   // A one-time subscription allows one notice, then 43101.
-  client.subscribe('sub-1', { openId: 'u-once' })
-  await client.expectReply('remind', 'reminded', { openId: 'u-once' })
-  await client.expectReply('remind', /^not reminded: POST \/cgi-bin\/message\/subscribe\/bizsend: errcode 43101 /, { openId: 'u-once' })
-  assert.equal(client.sent({ openId: 'u-once', via: 'subscribe' }).length, 1)
-  client.setSubscribeTemplates(null)
+  prompt.subscribe('sub-1', { openId: 'u-once' })
+  await prompt.expectReply('remind', 'reminded', { openId: 'u-once' })
+  await prompt.expectReply('remind', /^not reminded: POST \/cgi-bin\/message\/subscribe\/bizsend: errcode 43101 /, { openId: 'u-once' })
+  assert.equal(prompt.sent({ openId: 'u-once', via: 'subscribe' }).length, 1)
+  prompt.setSubscribeTemplates(null)
 })
 
 test('waitForSent: a send that follows the reply (answer at once, send later), and a clear failure when none comes', async () => {
-  await client.expectReply('tell later', 'working on it', { openId: 'u-later' })
-  assert.deepEqual(client.sent({ openId: 'u-later' }), [], 'not sent yet when the reply came')
-  assert.deepEqual(await client.waitForSent({ openId: 'u-later' }), [{ touser: 'u-later', msgtype: 'text', text: { content: 'here it is' } }])
-  await assert.rejects(client.waitForSent({ openId: 'u-later', count: 2, timeoutMs: 300 }), /^AssertionError.*expected 2 sent messages to u-later within 300 ms, got 1$/s)
+  await prompt.expectReply('tell later', 'working on it', { openId: 'u-later' })
+  assert.deepEqual(prompt.sent({ openId: 'u-later' }), [], 'not sent yet when the reply came')
+  assert.deepEqual(await prompt.waitForSent({ openId: 'u-later' }), [{ touser: 'u-later', msgtype: 'text', text: { content: 'here it is' } }])
+  await assert.rejects(prompt.waitForSent({ openId: 'u-later', count: 2, timeoutMs: 300 }), /^AssertionError.*expected 2 sent messages to u-later within 300 ms, got 1$/s)
   // Counted from the latest send: the earlier send is not taken for this one's (review of this stop's diff).
-  await client.expectReply('tell', 'passive', { openId: 'u-later' })
-  assert.deepEqual(await client.waitForSent({ openId: 'u-later' }), [{ touser: 'u-later', msgtype: 'text', text: { content: 'told you' } }])
-  assert.equal(client.sent({ openId: 'u-later' }).length, 2, 'sent() still lists them all')
+  await prompt.expectReply('tell', 'passive', { openId: 'u-later' })
+  assert.deepEqual(await prompt.waitForSent({ openId: 'u-later' }), [{ touser: 'u-later', msgtype: 'text', text: { content: 'told you' } }])
+  assert.equal(prompt.sent({ openId: 'u-later' }).length, 2, 'sent() still lists them all')
 })
 
 test('two clicks built one after the other are two clicks; the same push sent again is a replay', async () => {
   const first = push.click('u-click', 'K')
   const second = push.click('u-click', 'K')
   assert.notEqual(first.CreateTime, second.CreateTime)
-  const a = await client.send(first)
-  const b = await client.send(second)
+  const a = await prompt.send(first)
+  const b = await prompt.send(second)
   assert.equal(a.outcome, 'replied')
   assert.equal(b.outcome, 'replied')
   assert.notEqual(a.content, b.content)
-  const again = await client.send(first)
+  const again = await prompt.send(first)
   assert.equal(again.replayed, true)
   assert.equal(again.content, a.content)
   assert.equal(again.outcome, undefined)
@@ -193,6 +203,6 @@ test('two clicks built one after the other are two clicks; the same push sent ag
 
 test('session() takes the state type', async () => {
   type State = { step: number }
-  const none = await client.session<State>({ openId: 'nobody' })
+  const none = await prompt.session<State>({ openId: 'nobody' })
   assert.equal(none, null)
 })
