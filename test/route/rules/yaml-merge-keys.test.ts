@@ -16,7 +16,7 @@ import { tempRulesDirs } from '../../support/rules-dir.ts'
 const rulesDir = tempRulesDirs('merge-keys')
 
 /** The errors of a one-file rules directory, as [line, column, message]. */
-async function errorsOf(text: string): Promise<Array<[number, number, string]>> {
+async function errorsOf(text: string): Promise<Array<[number, number | undefined, string]>> {
   const dir = await rulesDir({ 'main.yaml': text })
   const result = await loadRuleSet(dir)
   assert.equal(result.ok, false, 'expected the rules to be rejected')
