@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test'
 import { pluginNamespace, userKey } from '../../core/plugin/storage-keys.ts'
 import { push, type PushFields } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { until } from '../support/until.ts'
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures')
 const ROUTING_PLUGINS = ['reporter', 'passer', 'locker', 'spin-sync', 'spin-await', 'hangs']
@@ -392,8 +393,9 @@ describe('faults contained', () => {
     const other = await say('hello')
     const tookMs = performance.now() - started
     assert.equal(reportOf(other).tag, 'exact')
-    assert.ok(tookMs < 1000, `another user's message took ${tookMs.toFixed(0)} ms`)
-    assert.deepEqual(stuck.map((s) => s.state.settled), [false, false, false], 'answered while all three were still stuck')
+    // Not delayed by them: answered while all three were still stuck (they give up at 1.5 s). A bound of its
+    // own (1 s) failed on a loaded machine, where two of them spin a core each.
+    assert.deepEqual(stuck.map((s) => s.state.settled), [false, false, false], `answered (in ${tookMs.toFixed(0)} ms) while all three were still stuck`)
 
     for (const { state, reply } of stuck) {
       assert.equal(await reply, 'default!', `${state.which} fell through to default`)
@@ -405,10 +407,13 @@ describe('faults contained', () => {
     for (const plugin of ['spin-sync', 'spin-await', 'hangs']) {
       assert.ok(logLines((l) => l.code === 'PLUGIN_TIMEOUT' && l.plugin === plugin).length >= 1, `PLUGIN_TIMEOUT logged for ${plugin}`)
     }
-    // Fresh workers: module state starts over, so each counts this as its first call.
-    assert.equal(await say('check sync'), 'spin-sync ok 1')
-    assert.equal(await say('check await'), 'spin-await ok 1')
-    assert.equal(await say('check never'), 'hangs ok 1')
+    // Fresh workers: module state starts over, so each counts this as its first call. A worker still starting
+    // (a loaded machine) is not called: the message falls through to default, and is sent again.
+    for (const [text, answer] of [['check sync', 'spin-sync ok 1'], ['check await', 'spin-await ok 1'], ['check never', 'hangs ok 1']]) {
+      let said: string | null = null
+      await until(`"${answer}"`, async () => (said = await say(text)) !== 'default!', 20_000)
+      assert.equal(said, answer)
+    }
   })
 })
 
