@@ -1,5 +1,5 @@
 /**
- * Builds the single executable (Node SEA), the route measured in /work/shared/binary-and-sandbox.md:
+ * Builds the single executable (Node SEA), the route measured in the team's notes (../shared/binary-and-sandbox.md, beside the repository, not in it):
  *
  *   1. esbuild bundles the plugin worker (core/plugin/sandbox/worker-main.ts), the rules parser's worker
  *      (core/route/rules/parse-worker-main.ts), the message-log worker (core/store/sqlite-log-worker.cjs) and

@@ -2,7 +2,7 @@
  * Runs one plugin in its own worker (a thread, or a child process: limits.pluginIsolation,
  * plugin-process.ts) and turns every call into a PluginOutcome.
  *
- * Why a worker per plugin (docs/plugins.md, shared/binary-and-sandbox.md): a loop that starts after an
+ * Why a worker per plugin (docs/plugins.md; the team's notes, ../shared/binary-and-sandbox.md beside the repository): a loop that starts after an
  * `await` runs in a microtask where no vm timeout reaches it, and it would hang the whole process. Only
  * `Worker.terminate()` stops it. So the deadline lives here, on the main thread: when it passes, the call
  * is answered PLUGIN_TIMEOUT, the worker is terminated and a fresh one is started (setup runs again).

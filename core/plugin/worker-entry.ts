@@ -17,7 +17,7 @@ const BUNDLE_PRELUDE = `__dirname = ${JSON.stringify('/nonexistent/wxengine-plug
 const program = workerProgram({
   main: () => new URL('./sandbox/worker-main.ts', import.meta.url),
   // vm2 requires `typescript` and `coffee-script` lazily for compilers we never use: left out, they would add
-  // ~10 MB (shared/binary-and-sandbox.md).
+  // ~10 MB (the team's notes, ../shared/binary-and-sandbox.md beside the repository).
   external: ['typescript', 'coffee-script'],
   prelude: BUNDLE_PRELUDE,
 })

@@ -2,7 +2,7 @@ import { apiError } from '../api-error.ts'
 
 /**
  * What a plugin's setup registered (timers, cleanup hooks), kept so that unloading undoes it even when
- * the plugin's own dispose forgets (style.md: "What setup registers through api is undone on unload").
+ * the plugin's own dispose forgets (the team's style notes, ../shared/style.md beside the repository: "What setup registers through api is undone on unload").
  */
 export interface SetupRegistry {
   every(ms: number, fn: () => unknown): void
