@@ -2,12 +2,18 @@
 import { parseArgs } from 'node:util'
 import { runBuild } from '../core/cli/commands/build.ts'
 
-let values: { out?: string; strip?: boolean }
+const USAGE = 'usage: npm run build:binary -- [--out <file>] [--strip]\n'
+let values: { out?: string; strip?: boolean; help?: boolean }
 try {
-  values = parseArgs({ options: { out: { type: 'string', short: 'o' }, strip: { type: 'boolean' } } }).values
+  values = parseArgs({ options: { out: { type: 'string', short: 'o' }, strip: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }).values
 } catch (e) {
   // An unknown or malformed option: say so in one line, as `wxengine` does, not with a stack.
-  process.stderr.write(`build:binary: ${(e as Error).message}\nusage: npm run build:binary -- [--out <file>] [--strip]\n`)
+  process.stderr.write(`build:binary: ${(e as Error).message}\n${USAGE}`)
   process.exit(2)
 }
-process.exitCode = await runBuild(values)
+if (values.help) {
+  // Asked for: the usage on stdout and exit 0, as `wxengine build --help` does.
+  process.stdout.write(`${USAGE}the same as \`wxengine build\` (docs/cli.md#wxengine-build): --out where to write it (default: dist/wxengine in the source tree), --strip to strip the copied node's symbol table (smaller)\n`)
+} else {
+  process.exitCode = await runBuild(values)
+}

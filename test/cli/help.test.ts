@@ -75,4 +75,9 @@ test('npm run build:binary with an unknown option: one line and exit 2, not a st
   // and the second one made --strip an argument, refused).
   const usage = await runCommand(process.execPath, ['--import', 'tsx', path.join(REPO, 'scripts/build-binary.ts'), '--out', '/nonexistent-dir/x', '--strip', '--', '--strip'], { cwd: REPO, env: { PATH: process.env.PATH } })
   assert.match(usage.stderr, /Unexpected argument '--strip'/)
+  // --help is no unknown option: the usage, exit 0, nothing built.
+  const help = await runCommand(process.execPath, ['--import', 'tsx', path.join(REPO, 'scripts/build-binary.ts'), '--help'], { cwd: REPO, env: { PATH: process.env.PATH } })
+  assert.equal(help.code, 0, help.stderr)
+  assert.match(help.stdout, /^usage: npm run build:binary -- \[--out <file>\] \[--strip\]\n/)
+  assert.equal(help.stderr, '')
 })
