@@ -49,7 +49,7 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
   const actual = valueAt(data, path)
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const allowed = allowedKeysAt(path)
+      const allowed = allowedKeysAt(path, actual)
       return issue.keys.map((key) => {
         const list = allowed ? `; allowed here: ${allowed.join(', ')}` : ''
         // `welcome: {type: text, content: Hi}`: the reply's own fields, written one level too high.
@@ -116,9 +116,12 @@ function subjectOf(path: readonly PropertyKey[], data: unknown): string {
   return ''
 }
 
-/** "welcome: " for a problem in the welcome, default or error mapping itself: its line alone does not say which. */
+/**
+ * "welcome: " for a problem in the welcome, default or error mapping itself, "default.reply: " in its reply
+ * (an article: "default.reply.articles[0]: "): its line alone does not say which.
+ */
 function systemSubject(path: readonly PropertyKey[]): string {
-  return path.length === 1 && SYSTEM_TARGETS.has(String(path[0])) ? `${String(path[0])}: ` : ''
+  return path.length >= 1 && SYSTEM_TARGETS.has(String(path[0])) ? `${fieldOf(path)}: ` : ''
 }
 
 const SYSTEM_TARGETS = new Set(['welcome', 'default', 'error'])

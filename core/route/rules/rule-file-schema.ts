@@ -125,8 +125,8 @@ export const FILE_REPLY_TYPES = ['image', 'voice', 'video'] as const
  * A news article in YAML may open its page through a web login (`login: base|userinfo`, docs/rules.md): its
  * url is then the page, and the link sent is made per account when the rules are loaded (load-rule-set.ts).
  */
-const inlineArticleSchema = articleSchema
-  .extend({ login: z.enum(['base', 'userinfo']).optional() })
+const inlineArticleShape = articleSchema.extend({ login: z.enum(['base', 'userinfo']).optional() })
+const inlineArticleSchema = inlineArticleShape
   .superRefine((a, ctx) => {
     if (a.login !== undefined && (a.url === undefined || a.url === '')) ctx.addIssue({ code: 'custom', path: ['login'], message: 'login needs the url of the page to open, on the account\'s pageDomains' })
   })
@@ -135,18 +135,16 @@ const inlineArticleSchema = articleSchema
  * An inline reply in YAML: a Reply, except that an image, voice or video may name a file (relative to the
  * rules file's folder) instead of a mediaId: exactly one of them. The file itself is checked by the loader.
  */
+const inlineReplyOptions = replySchema.options.map((option) =>
+  (FILE_REPLY_TYPES as readonly string[]).includes(option.shape.type.value)
+    ? option.extend({ mediaId: z.string().min(1, 'mediaId is empty').optional(), file: z.string({ error: 'file must be a string' }).min(1, 'file is empty').optional() })
+    : option.shape.type.value === 'news'
+      ? option.extend({ articles: z.array(inlineArticleSchema, { error: 'articles must be an array' }).min(1, 'articles is empty') })
+      : option,
+)
+
 export const inlineReplySchema = z
-  .discriminatedUnion(
-    'type',
-    replySchema.options.map((option) =>
-      (FILE_REPLY_TYPES as readonly string[]).includes(option.shape.type.value)
-        ? option.extend({ mediaId: z.string().min(1, 'mediaId is empty').optional(), file: z.string({ error: 'file must be a string' }).min(1, 'file is empty').optional() })
-        : option.shape.type.value === 'news'
-          ? option.extend({ articles: z.array(inlineArticleSchema, { error: 'articles must be an array' }).min(1, 'articles is empty') })
-          : option,
-    ) as unknown as typeof replySchema.options,
-    { error: replyTypeError },
-  )
+  .discriminatedUnion('type', inlineReplyOptions as unknown as typeof replySchema.options, { error: replyTypeError })
   .superRefine((reply, ctx) => {
     if (!(FILE_REPLY_TYPES as readonly string[]).includes(reply.type)) return
     const r = reply as { type: (typeof FILE_REPLY_TYPES)[number]; mediaId?: string; file?: string }
@@ -251,8 +249,20 @@ export type TargetEntry = z.infer<typeof targetSchema>
 export type KeywordEntry = z.infer<typeof keywordSchema>
 
 /** Keys allowed at a path of a rules file, for "unknown key" messages. */
-export function allowedKeysAt(path: readonly PropertyKey[]): string[] | undefined {
+/** The keys an inline reply of this type takes (`type` among them), or undefined for a type there is not. */
+function inlineReplyKeys(type: unknown): string[] | undefined {
+  const option = inlineReplyOptions.find((o) => o.shape.type.value === type)
+  return option && Object.keys(option.shape)
+}
+
+/**
+ * The keys a mapping at `path` takes, for an unknown key's message (its did-you-mean and list). `at` is the
+ * mapping itself: an inline reply's keys depend on its type, an article's are the same in every news.
+ */
+export function allowedKeysAt(path: readonly PropertyKey[], at?: unknown): string[] | undefined {
   const p = path.map(String)
+  if (p.at(-1) === 'reply' && typeof at === 'object' && at !== null) return inlineReplyKeys((at as { type?: unknown }).type)
+  if (p.at(-3) === 'reply' && p.at(-2) === 'articles') return Object.keys(inlineArticleShape.shape)
   if (p.length === 0) return Object.keys(fileShape)
   if (p.length === 1 && (p[0] === 'welcome' || p[0] === 'default' || p[0] === 'error')) return Object.keys(targetShape)
   if (p.length === 2 && p[0] === 'rules') return Object.keys(ruleShape)

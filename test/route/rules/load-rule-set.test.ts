@@ -55,6 +55,20 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.match(message, /rule "b": unknown key "prority" \(did you mean "priority"\?\)/)
   })
 
+  it("unknown key in an inline reply or a news article: the suggestion and list are that reply type's", async () => {
+    const { errors } = await errorsOf({
+      'main.yaml':
+        'default:\n  reply: {type: text, contnet: hi}\nrules:\n  - name: a\n    keywords: [x]\n    reply: {type: news, articles: [{title: t, uri: "https://a.example.com/"}]}\n  - name: b\n    keywords: [y]\n    reply: {type: image, fiel: a.png}\n',
+    })
+    const unknown = errors.filter((e) => e.message.includes('unknown key')).map((e) => [e.line, e.message])
+    unknown.sort((a, b) => Number(a[0]) - Number(b[0]))
+    assert.deepEqual(unknown, [
+      [2, 'default.reply: unknown key "contnet" (did you mean "content"?); allowed here: type, content'],
+      [6, 'rule "a": unknown key "uri" (did you mean "url"?); allowed here: title, description, picUrl, url, login'],
+      [9, 'rule "b": unknown key "fiel" (did you mean "file"?); allowed here: type, mediaId, file'],
+    ])
+  })
+
   it('unknown key at the top of the file', async () => {
     const message = await singleError(valid('handler:\n  - type: image\n'), 5)
     assert.match(message, /unknown key "handler" \(did you mean "handlers"\?\)/)
@@ -233,11 +247,11 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     const message = await singleError(valid('error: {reply: {type: text, content: Sorry, something went wrong. Try again.}}\n'), 5)
     assert.equal(
       message,
-      'unknown key "something went wrong. Try again."; inside {...} a comma ends a value, so the text after it was read as a key: put a text with a comma in quotes (content: \'Sorry, ...\')',
+      'error.reply: unknown key "something went wrong. Try again."; inside {...} a comma ends a value, so the text after it was read as a key: put a text with a comma in quotes (content: \'Sorry, ...\')',
     )
     // A misspelt key is no cut text: no hint.
     const { errors } = await errorsOf({ 'main.yaml': valid('error: {reply: {type: text, contnet: hi}}\n') })
-    assert.ok(errors.some((e) => e.message.startsWith('unknown key "contnet"')), formatRuleErrors(errors))
+    assert.ok(errors.some((e) => e.message.startsWith('error.reply: unknown key "contnet" (did you mean "content"?)')), formatRuleErrors(errors))
     assert.ok(errors.every((e) => !/comma/.test(e.message)), formatRuleErrors(errors))
   })
 
