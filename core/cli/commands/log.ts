@@ -76,6 +76,6 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
  */
 function shownError(error: string): string {
   if (!UNPRINTABLE.test(error)) return error
-  // JSON.stringify escapes C0 only: DEL, C1 and the line separators are escaped here.
-  return JSON.stringify(error).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  // JSON.stringify escapes C0 only: DEL, C1 and the line separators are escaped by printable, as everywhere.
+  return printable(JSON.stringify(error))
 }
