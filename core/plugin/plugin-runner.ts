@@ -94,7 +94,10 @@ interface PendingCall {
   sentTo: PluginWorker | null | 'successor'
 }
 
-/** Restarts after crashes back off, so a plugin that dies at once does not spin a core. */
+/**
+ * Restarts after crashes, and after timed-out calls, back off, so a plugin that dies at once, or hangs on
+ * every message, does not spin a core restarting (a fresh isolate, compile, setup) for every message.
+ */
 const BACKOFF_FIRST_MS = 100
 const BACKOFF_MAX_MS = 30_000
 /**
@@ -131,6 +134,11 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   let retired: { successor: ((call: PluginCall) => Promise<PluginOutcome>) | undefined } | undefined
   let lastFailure = ''
   let failures = 0
+  /**
+   * Calls that timed out, each ending its worker, with no call answered in between: a handler that hangs
+   * on every message. Its own count, not `failures`: an answer, not a long life, shows the handler well.
+   */
+  let timeoutsInARow = 0
   let restartTimer: NodeJS.Timeout | undefined
   /** When restartTimer fires, and why the worker it replaces is gone: a call that cannot wait that long fails at once. */
   let restartAt = 0
@@ -215,6 +223,8 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
         const p = pending.get(msg.id)
         // Already answered as a timeout.
         if (!p) return
+        // Answered within its deadline (a reply, a pass or an error of the plugin's): the handler is not stuck.
+        timeoutsInARow = 0
         settle(msg.id, toOutcome(msg.result, msg.sessionOps))
         return
       }
@@ -292,7 +302,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     downBecause = reason
     failSentTo(running.worker, callsFailWith)
     failures = running.aliveAt - running.startedAt >= STABLE_AFTER_MS ? 1 : failures + 1
-    scheduleRestart()
+    scheduleRestart(failures)
   }
 
   /**
@@ -369,10 +379,14 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     // Still waiting for a worker, or handed over: nothing of the plugin's ran here, so there is nothing to stop.
     if (p.sentTo === null || p.sentTo === 'successor' || current?.worker !== p.sentTo) return
     const hung = p.sentTo
-    log.warn({ code: 'PLUGIN_TIMEOUT', reason }, `plugin ${init.name} call timed out; restarting its worker`)
     stop(hung)
     failSentTo(hung, `the plugin's worker was restarted: another call on it timed out after ${opts.timeoutMs} ms`)
-    if (status === 'running') void restart()
+    timeoutsInARow++
+    downBecause = `a call got ${reason}`
+    // Backing off as after crashes: the first restart is at once, the next ones later and later until a call is answered.
+    const delay = scheduleRestart(timeoutsInARow)
+    const when = delay === undefined ? '' : delay === 0 ? '; restarting its worker' : `; restarting its worker in ${delay} ms (${timeoutsInARow} timeouts in a row)`
+    log.warn({ code: 'PLUGIN_TIMEOUT', reason, timeoutsInARow, restartInMs: delay }, `plugin ${init.name} call timed out${when}`)
   }
 
   async function restart(): Promise<void> {
@@ -393,22 +407,27 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     log.error({ code: 'PLUGIN_LOAD', reason: lastFailure }, `plugin ${init.name} failed to restart: ${lastFailure}`)
     for (const [id, p] of pending) if (p.sentTo === null) settle(id, errorOutcome('PLUGIN_ERROR', `the plugin is not running: ${lastFailure}`))
     failures++
-    scheduleRestart(Math.min((Date.now() - startedAt) * FAILED_START_WAIT_FACTOR, FAILED_START_WAIT_MAX_MS))
+    scheduleRestart(failures, Math.min((Date.now() - startedAt) * FAILED_START_WAIT_FACTOR, FAILED_START_WAIT_MAX_MS))
   }
 
   function closing(): boolean {
     return status === 'disposing' || status === 'disposed'
   }
 
-  /** `atLeast`: after a failed start, the wait its duration calls for. */
-  function scheduleRestart(atLeast = 0): void {
+  /**
+   * `inARow`: the failures of the kind that stopped the worker (crashes, or timed-out calls) in a row; the
+   * first restart is at once, then 100 ms, 200 ms... up to 30 s. `atLeast`: after a failed start, the wait
+   * its duration calls for. Returns the delay; undefined when nothing is restarted (unloading, retired).
+   */
+  function scheduleRestart(inARow: number, atLeast = 0): number | undefined {
     // Retired by a reload: a call that would need the worker goes to the reloaded set (handOver).
-    if (closing() || retired) return
-    const delay = Math.max(atLeast, failures <= 1 ? 0 : Math.min(BACKOFF_FIRST_MS * 2 ** (failures - 2), BACKOFF_MAX_MS))
+    if (closing() || retired) return undefined
+    const delay = Math.max(atLeast, inARow <= 1 ? 0 : Math.min(BACKOFF_FIRST_MS * 2 ** (inARow - 2), BACKOFF_MAX_MS))
     restartAt = Date.now() + delay
     restartTimer = setTimeout(() => void restart(), delay)
     // A restart pending during idle time must not keep the process up.
     restartTimer.unref()
+    return delay
   }
 
   /** A call on a retired runner with no worker up (handOver): the reloaded set's plugin answers it, or none can. */
