@@ -277,7 +277,10 @@ export interface SetupApi<C = Record<string, JsonValue>> {
   every(ms: number, fn: () => void | Promise<void>): void
   /** setTimeout that is cleared on unload. For both: `ms` from 0 to 2147483647 (Node's timers hold no more); else a TypeError. */
   after(ms: number, fn: () => void | Promise<void>): void
-  /** Register any cleanup to run on unload. */
+  /**
+   * Register any cleanup to run on unload. Hooks run one after another in the order registered, together
+   * within the dispose bound (2 s): one still pending after its share is left, and the next one runs.
+   */
   onDispose(fn: () => void | Promise<void>): void
   /** The accounts the engine serves, for work that is not an answer to a message (a reminder, a digest). */
   accounts: AccountInfo[]

@@ -256,6 +256,11 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
       case 'disposed':
         log.debug({ cleared: msg.cleared, error: msg.error }, `plugin ${init.name} disposed; ${msg.cleared} timers and hooks undone`)
         if (msg.error) log.warn({ code: 'PLUGIN_ERROR', reason: msg.error }, `plugin ${init.name} dispose failed: ${msg.error}`)
+        if (msg.unsettled?.length) {
+          // Left pending, and the hooks after them ran: this line is all that says which cleanup may not have happened.
+          const reason = msg.unsettled.join('; ')
+          log.warn({ code: 'PLUGIN_TIMEOUT', reason, unsettled: msg.unsettled }, `plugin ${init.name} unloaded without waiting for ${reason}`)
+        }
         running.onDisposed?.()
         return
       default:
@@ -543,11 +548,11 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
       const running = current
       if (running?.ready) {
         await new Promise<void>((resolve) => {
-          // The worker bounds dispose itself and says so (worker-main.ts); it cannot when dispose loops, nor
-          // for an onDispose hook that never settles: then only this says which plugin held the unload.
-          const bound = init.disposeTimeoutMs + DISPOSE_MARGIN_MS
+          // The worker bounds dispose, then the onDispose hooks, each by disposeTimeoutMs, and says so
+          // (worker-main.ts); it cannot when dispose or a hook loops: then only this says which plugin held the unload.
+          const bound = 2 * init.disposeTimeoutMs + DISPOSE_MARGIN_MS
           const timer = setTimeout(() => {
-            const reason = `dispose did not finish within ${bound} ms (a loop in dispose, or an onDispose hook that never settles?)`
+            const reason = `dispose did not finish within ${bound} ms (a loop in dispose or in an onDispose hook?)`
             log.warn({ code: 'PLUGIN_TIMEOUT', reason }, `plugin ${init.name} ${reason}; its worker was stopped`)
             resolve()
           }, bound)

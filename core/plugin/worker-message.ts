@@ -44,7 +44,9 @@ export function checkWorkerMessage(raw: unknown): string | undefined {
       if (!isString(m.msg)) return 'a log line without its text'
       return m.data === undefined || isObject(m.data) ? undefined : `a log line whose data is ${kindOf(m.data)}`
     case 'disposed':
-      return isCount(m.cleared) && (m.error === undefined || isString(m.error)) ? undefined : 'disposed with fields of the wrong type'
+      return isCount(m.cleared) && (m.error === undefined || isString(m.error)) && (m.unsettled === undefined || (Array.isArray(m.unsettled) && m.unsettled.every(isString)))
+        ? undefined
+        : 'disposed with fields of the wrong type'
     case 'over-memory':
       return (m.where === 'heap' || m.where === 'outside') && isFiniteNumber(m.mb) ? undefined : 'over-memory with fields of the wrong type'
     default:

@@ -38,7 +38,7 @@ export interface WorkerInit {
   config: Record<string, JsonValue>
   /** Node built-ins the sandbox may require. */
   allow: string[]
-  /** Bound on the plugin's own dispose(), so unloading cannot hang. */
+  /** Bound on the plugin's own dispose(), and, as much again, on its onDispose hooks together, so unloading cannot hang. */
   disposeTimeoutMs: number
   /** The engine's log level: lines below it are not sent over at all (sandbox/log-forwarder.ts). */
   logLevel: string
@@ -142,8 +142,11 @@ export type WorkerToMain =
   | { t: 'result'; id: number; result: CallResult; sessionOps: SessionOp[] }
   | RpcRequest
   | { t: 'log'; level: LogLevel; msg: string; data?: Record<string, JsonValue> }
-  /** `cleared`: timers and hooks setup registered that were still live, undone by the host. */
-  | { t: 'disposed'; cleared: number; error?: string }
+  /**
+   * `cleared`: timers and hooks setup registered that were still live, undone by the host. `unsettled`: the
+   * onDispose hooks that did not settle within their share of the bound, each named (setup-registry.ts).
+   */
+  | { t: 'disposed'; cleared: number; error?: string; unsettled?: string[] }
   /** The worker holds more than memoryMb on its heap or outside it, after a full GC: to be replaced. */
   | { t: 'over-memory'; where: 'heap' | 'outside'; mb: number }
   /** The answer to a `ping`. */

@@ -49,7 +49,7 @@ const valid = fc.oneof(
   fc.record({ t: fc.constant('rpc'), id, method: fc.constant('api.post'), accountId: fc.string(), path: fc.string(), body: json }),
   fc.record({ t: fc.constant('rpc'), id, method: fc.constantFrom('api.sendToUser', 'api.sendTemplate', 'api.sendSubscribeMessage'), accountId: fc.string(), openId: fc.string(), message: json }),
   fc.record({ t: fc.constant('log'), level: fc.constantFrom('debug', 'info', 'warn', 'error'), msg: fc.string(), data: fc.dictionary(fc.string(), json) }, { requiredKeys: ['t', 'level', 'msg'] }),
-  fc.record({ t: fc.constant('disposed'), cleared: fc.nat(), error: fc.string() }, { requiredKeys: ['t', 'cleared'] }),
+  fc.record({ t: fc.constant('disposed'), cleared: fc.nat(), error: fc.string(), unsettled: fc.array(fc.string(), { maxLength: 3 }) }, { requiredKeys: ['t', 'cleared'] }),
   fc.record({ t: fc.constant('over-memory'), where: fc.constantFrom('heap', 'outside'), mb: fc.double({ noNaN: true, noDefaultInfinity: true }) }),
 )
 
@@ -93,7 +93,7 @@ test('a message of the protocol with one field changed to a value of another typ
       // storage scope null (the plugin's global keys); an optional one may be left out; a value of the
       // field's own kind (another string, an empty list) may be right. Any other change must be refused.
       const anyJson = ['reply', 'body', 'query', 'message', 'state', 'value'].includes(field) || (field === 'scope' && value === null)
-      const optional = value === undefined && ['ttlSeconds', 'expected', 'next', 'query', 'data', 'error', 'state', 'area'].includes(field)
+      const optional = value === undefined && ['ttlSeconds', 'expected', 'next', 'query', 'data', 'error', 'unsettled', 'state', 'area'].includes(field)
       const sameKind = kindOf(value) === kindOf((m as Record<string, unknown>)[field])
       if (!anyJson && !optional && !sameKind) assert.notEqual(why, undefined, `accepted ${field}: ${String(value)} in ${JSON.stringify(m)}`)
     }),

@@ -68,6 +68,21 @@ function bounded(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`
 }
 
+/**
+ * Where in the plugin's entry the engine's API was called from, for a later line about what the call
+ * registered (an onDispose hook that did not settle); undefined when the call did not come through it.
+ */
+export function calledFromEntry(entryName: string): string | undefined {
+  // Deep enough to pass the engine's and vm2's own frames between the API and the plugin's line.
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 50
+  try {
+    return whereIn(new Error(), entryName)
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+
 function whereIn(e: object, entryName: string): string | undefined {
   let stack: unknown
   try {

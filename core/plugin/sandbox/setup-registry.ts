@@ -7,16 +7,34 @@ import { apiError } from '../api-error.ts'
 export interface SetupRegistry {
   every(ms: number, fn: () => unknown): void
   after(ms: number, fn: () => unknown): void
-  onDispose(fn: () => unknown): void
-  /** Clears every live timer and runs the hooks; returns how many timers and hooks there were. */
-  undo(): Promise<number>
+  /** `registeredAt`: where in the plugin it was registered, to name the hook if it does not settle. */
+  onDispose(fn: () => unknown, registeredAt?: string): void
+  /**
+   * Clears every live timer and runs the hooks, one after another in the order registered, all within
+   * `withinMs`: each is waited for at most its share (what is left of the bound over the hooks left), then
+   * left to itself and the next one runs, so that a hook that never settles does not cost the later ones
+   * their turn (before, they never ran). Says how many timers and hooks there were, and which hooks did not
+   * settle in time.
+   */
+  undo(withinMs: number): Promise<UndoResult>
+}
+
+export interface UndoResult {
+  cleared: number
+  /** Each hook that did not settle within its share, named (`onDispose hook 1 of 2 (at plugins/x/index.ts:5:9) did not settle within 1000 ms`). */
+  unsettled: string[]
+}
+
+interface Hook {
+  fn: () => unknown
+  registeredAt: string | undefined
 }
 
 /** `report` gets what timer callbacks and hooks throw: they belong to no call, so it is only logged. */
 export function createSetupRegistry(report: (what: string, thrown: unknown) => void): SetupRegistry {
   const intervals = new Set<NodeJS.Timeout>()
   const timeouts = new Set<NodeJS.Timeout>()
-  const hooks: Array<() => unknown> = []
+  const hooks: Hook[] = []
 
   // A rejected promise from a timer would otherwise be an unhandled rejection in the worker.
   const run = (what: string, fn: () => unknown): void => {
@@ -40,25 +58,53 @@ export function createSetupRegistry(report: (what: string, thrown: unknown) => v
       }, ms)
       timeouts.add(t)
     },
-    onDispose(fn) {
-      hooks.push(fn)
+    onDispose(fn, registeredAt) {
+      hooks.push({ fn, registeredAt })
     },
-    async undo() {
-      const count = intervals.size + timeouts.size + hooks.length
+    async undo(withinMs) {
+      const cleared = intervals.size + timeouts.size + hooks.length
       for (const t of intervals) clearInterval(t)
       for (const t of timeouts) clearTimeout(t)
       intervals.clear()
       timeouts.clear()
-      for (const hook of hooks.splice(0)) {
-        try {
-          await hook()
-        } catch (e) {
-          report('onDispose', e)
+      const unsettled: string[] = []
+      const list = hooks.splice(0)
+      const endAt = Date.now() + withinMs
+      for (const [i, hook] of list.entries()) {
+        // Registration order, as a plugin flushing before it closes expects. A fast hook leaves its time to the later ones.
+        const share = Math.max(0, endAt - Date.now()) / (list.length - i)
+        if (!(await settlesWithin(hook.fn, share, (e) => report('onDispose', e)))) {
+          const where = hook.registeredAt === undefined ? '' : ` (at ${hook.registeredAt})`
+          unsettled.push(`onDispose hook ${i + 1} of ${list.length}${where} did not settle within ${Math.round(share)} ms`)
         }
       }
-      return count
+      return { cleared, unsettled }
     },
   }
+}
+
+/**
+ * Runs `fn` and waits for what it returns to settle, at most `ms`: true when it did (a throw or a rejection,
+ * given to `report`, is settled too), false when it was still pending then. It is not stopped (nothing can
+ * stop it); a rejection that comes later is still reported.
+ */
+function settlesWithin(fn: () => unknown, ms: number, report: (thrown: unknown) => void): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms)
+    const settled = (): void => {
+      clearTimeout(timer)
+      resolve(true)
+    }
+    try {
+      Promise.resolve(fn()).then(settled, (e: unknown) => {
+        report(e)
+        settled()
+      })
+    } catch (e) {
+      report(e)
+      settled()
+    }
+  })
 }
 
 /**

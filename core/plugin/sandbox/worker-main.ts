@@ -20,7 +20,7 @@ import { createRpcClient } from './rpc-client.ts'
 import { createLogForwarder } from './log-forwarder.ts'
 import { createSetupRegistry } from './setup-registry.ts'
 import { toPlain } from './to-plain.ts'
-import { describeThrown as describeAnywhere, sandboxEntryName } from './describe-thrown.ts'
+import { calledFromEntry, describeThrown as describeAnywhere, sandboxEntryName } from './describe-thrown.ts'
 import { explainMissingGlobal } from './explain-missing-global.ts'
 import { watchMemory } from './memory-watch.ts'
 import { connectToEngine } from './worker-port.ts'
@@ -94,13 +94,14 @@ async function start(): Promise<void> {
       storage: createSetupStorage(rpc, sharedAreas),
       every: (ms, fn) => registry.every(ms, fn),
       after: (ms, fn) => registry.after(ms, fn),
-      onDispose: (fn) => registry.onDispose(fn),
+      onDispose: (fn) => registry.onDispose(fn, calledFromEntry(entryName)),
       accounts: init.accounts.map((a) => ({ ...a })),
       platform: (accountId) => createPlatformApi(rpc, servedAccount('platform', accountId), () => undefined),
       web: (accountId) => createWebLinks(init.web, servedAccount('web', accountId)),
     })
   } catch (e) {
-    await registry.undo()
+    // Bounded as on unload: a hook that never settles must not turn setup's error into a start timeout.
+    await registry.undo(init.disposeTimeoutMs)
     return send({ t: 'load-failed', reason: `setup failed: ${describeThrown(e)}` })
   }
   plugin = def
@@ -181,8 +182,12 @@ async function disposePlugin(): Promise<void> {
   } catch (e) {
     error = describeThrown(e)
   }
-  const cleared = await registry.undo()
-  send(error === undefined ? { t: 'disposed', cleared } : { t: 'disposed', cleared, error })
+  // The hooks have a bound of their own: a dispose that used all of its bound leaves them their time.
+  const { cleared, unsettled } = await registry.undo(init.disposeTimeoutMs)
+  const disposed: WorkerToMain = { t: 'disposed', cleared }
+  if (error !== undefined) disposed.error = error
+  if (unsettled.length > 0) disposed.unsettled = unsettled
+  send(disposed)
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
