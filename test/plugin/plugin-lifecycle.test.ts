@@ -159,8 +159,10 @@ export default definePlugin({
     const line = h.log.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('plugin hooks unloaded without waiting'))
     assert.ok(line, 'a line names the hook that did not settle')
     assert.equal(line.code, 'PLUGIN_TIMEOUT')
-    // Its share: what the first hook left of the 400 ms, over the two hooks left.
-    assert.match(String(line.msg), /^plugin hooks unloaded without waiting for onDispose hook 2 of 3 \(at .*dispose-hooks-\w+\/plugins\/hooks\/index\.ts:6:9\) did not settle within (1\d\d|200) ms$/)
+    const said = /^plugin hooks unloaded without waiting for onDispose hook 2 of 3 \(at .*dispose-hooks-\w+\/plugins\/hooks\/index\.ts:6:9\) did not settle within (\d+) ms$/.exec(String(line.msg))
+    assert.ok(said, String(line.msg))
+    // Its share: what the first hook left of the 400 ms, over the two hooks left; the third had the rest.
+    assert.ok(Number(said[1]) > 0 && Number(said[1]) <= 200, `a share of ${said[1]} ms`)
     assert.deepEqual(line.unsettled, [String(line.msg).replace('plugin hooks unloaded without waiting for ', '')])
     // The worker said it disposed within its bound: the engine did not have to cut it off.
     assert.equal(h.log.lines.filter((l) => typeof l.msg === 'string' && l.msg.includes('dispose did not finish')).length, 0)
