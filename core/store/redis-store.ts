@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import type { Logger } from '../log/logger.ts'
 import { SQLITE_FILE_NAME } from './open-store.ts'
 import { connectRedis, redactRedisUrl, refusalMayPass } from './redis/connect-redis.ts'
+import { createLockReleases } from './redis/lock-releases.ts'
 import { createRedisDedup } from './redis/redis-dedup.ts'
 import { createRedisKeys } from './redis/redis-keys.ts'
 import { createRedisKv } from './redis/redis-kv.ts'
@@ -90,23 +91,24 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
   }
 
   const dedup = createRedisDedup(conn, keys, opts.log)
-  const sessions = createRedisSessions(conn, keys, opts.log)
+  const releases = createLockReleases(conn, opts.log)
+  const sessions = createRedisSessions(conn, keys, opts.log, releases)
   conn.onRecovered(() => {
     void dedup.settle()
-    void sessions.releaseLeftLocks()
+    void releases.retryNow()
   })
   let closed = false
 
   /**
    * Settlements still pending at close (a claim's release, an answer's record, a user lock's release whose
-   * outcome a lost connection or a refusing Redis hid): a SIGTERM just after an outage used to drop them
+   * outcome a lost connection or a refusing Redis hid, the token refresh lock's too): a SIGTERM just after an outage used to drop them
    * silently, leaving a claim `pending` (retries answered `success`), an answer unrecorded (a retry after the
    * claim lapses runs the message again) or a user locked until the lock lapses. So they are sent once more,
    * waiting for the connection if it is coming back, all within `closeSettleMs`; each one still unsent is
    * logged with what its loss means.
    */
   async function settleBeforeClose(): Promise<void> {
-    if (dedup.pending().length === 0 && sessions.pendingReleases().length === 0) return
+    if (dedup.pending().length === 0 && releases.pending().length === 0) return
     let timer: NodeJS.Timeout | undefined
     const outOfTime = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, closeSettleMs)
@@ -115,7 +117,7 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
       await Promise.race([
         (async () => {
           if (!(await conn.whenReady(closeSettleMs))) return
-          await Promise.all([dedup.flush(), sessions.releaseLeftLocks()])
+          await Promise.all([dedup.flush(), releases.retryNow()])
         })(),
         outOfTime,
       ])
@@ -127,8 +129,9 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
       const loss = action === 'release' ? 'its claim stays pending until it lapses: retries meanwhile are answered success' : 'its answer is not recorded: a retry after its claim lapses runs the message again'
       opts.log.warn({ code: 'STORE_UNAVAILABLE', key, action, reason }, `dedup settlement dropped at close: ${loss}`)
     }
-    for (const { key, lapsesAt } of sessions.pendingReleases()) {
-      opts.log.warn({ code: 'STORE_UNAVAILABLE', key, reason, lapsesInMs: Math.max(0, lapsesAt - Date.now()) }, "user lock release dropped at close: the user's messages wait for it until it lapses")
+    for (const { kind, key, lapsesAt } of releases.pending()) {
+      const loss = kind === 'user lock' ? "the user's messages wait for it until it lapses" : "other instances' token refreshes wait for it until it lapses"
+      opts.log.warn({ code: 'STORE_UNAVAILABLE', key, reason, lapsesInMs: Math.max(0, lapsesAt - Date.now()) }, `${kind} release dropped at close: ${loss}`)
     }
   }
 
@@ -137,7 +140,7 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
     sessions,
     dedup,
     kv: createRedisKv(conn, keys),
-    tokens: createRedisTokens(conn, keys, opts.log),
+    tokens: createRedisTokens(conn, keys, opts.log, releases),
     log: local.log,
     outbox: local.outbox,
 
@@ -164,7 +167,7 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
       if (closed) return
       closed = true
       await settleBeforeClose()
-      sessions.stop()
+      releases.stop()
       dedup.stop()
       await conn.close()
       await local.close()

@@ -11,10 +11,10 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect, createServer, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import { openRedisStore } from '../../core/store/redis-store.ts'
+import { startRedisProxy } from '../support/redis-proxy.ts'
 import { startRedisServer } from '../support/redis-server.ts'
 import { until } from '../support/until.ts'
 
@@ -52,37 +52,9 @@ it('a lost complete survives a failed retry claim and is recorded once Redis is 
   }
 })
 
-/** A TCP proxy in front of Redis that can swallow Redis's answers and refuse new connections. */
-async function startProxy(targetPort: number) {
-  const state = { swallow: false, refuse: false }
-  const sockets = new Set<Socket>()
-  const proxy = createServer((c) => {
-    if (state.refuse) return void c.destroy()
-    const s = connect(targetPort, '127.0.0.1')
-    for (const socket of [c, s]) {
-      sockets.add(socket)
-      socket.on('error', () => undefined)
-      socket.on('close', () => sockets.delete(socket))
-    }
-    c.on('data', (d) => void s.write(d))
-    s.on('data', (d) => void (state.swallow || c.write(d)))
-    c.on('close', () => s.destroy())
-    s.on('close', () => c.destroy())
-  })
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
-  const address = proxy.address()
-  return {
-    state,
-    url: `redis://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
-    /** Drops every connection through it, as a network failure would. */
-    cut: () => sockets.forEach((s) => s.destroy()),
-    close: () => new Promise<void>((r) => proxy.close(() => r())),
-  }
-}
-
 it('a claim whose answer was lost is released after the reconnect, although a retry also failed to claim meanwhile', async () => {
   const server = await startRedisServer()
-  const proxy = await startProxy(server.port)
+  const proxy = await startRedisProxy(server.port)
   const dir = await mkdtemp(join(tmpdir(), 'wx-settle-'))
   dirs.push(dir)
   const memory = createMemoryLogger()

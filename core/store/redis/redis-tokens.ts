@@ -6,11 +6,13 @@ import { randomBytes } from 'node:crypto'
 import type { Logger } from '../../log/logger.ts'
 import type { TokenRecord, TokenStore } from '../store.ts'
 import type { RedisConnection } from './connect-redis.ts'
+import type { LockReleases } from './lock-releases.ts'
 import type { RedisKeys } from './redis-keys.ts'
-import { INVALIDATE_TOKEN, runScript, UNLOCK } from './redis-scripts.ts'
+import { INVALIDATE_TOKEN, runScript } from './redis-scripts.ts'
 import { toPx } from './redis-ttl.ts'
 
-export function createRedisTokens(conn: RedisConnection, keys: RedisKeys, log: Logger): TokenStore {
+/** `releases`: a refresh lock whose release (or taking) lost its answer is released by it, again until done or lapsed. */
+export function createRedisTokens(conn: RedisConnection, keys: RedisKeys, log: Logger, releases: LockReleases): TokenStore {
   const { client } = conn
   return {
     async get(appId) {
@@ -47,15 +49,15 @@ export function createRedisTokens(conn: RedisConnection, keys: RedisKeys, log: L
       } catch (e) {
         // Taken maybe, its answer lost (a command timeout): left there, the lock of nobody kept every
         // instance from refreshing for its whole TTL (30 s) while the token may have expired. Given up right
-        // behind it on the same connection, so a slow server runs it after the SET; only our owner's is freed.
-        // In full text: a timed-out EVALSHA later answered NOSCRIPT would do nothing.
-        void runScript(client, UNLOCK, [key], [owner], { fullText: true }).catch(() => undefined)
+        // behind it, and again until done or lapsed: sent once, one more blip left it there all the same.
+        // Its TTL counted from now: the SET may run later than it was sent (a stalled server).
+        releases.giveUp({ kind: 'token refresh lock', key, owner, lapsesAt: Date.now() + ttlMs })
         throw e
       }
       if (got !== 'OK') return null
-      return async () => {
-        await runScript(client, UNLOCK, [key], [owner])
-      }
+      const lapsesAt = Date.now() + ttlMs
+      // A release that fails is sent again too (the refresher logs the failure and goes on).
+      return () => releases.release({ kind: 'token refresh lock', key, owner, lapsesAt })
     },
   }
 }
