@@ -36,9 +36,6 @@ import { verifyEndpoint, verifyPost, verifyPostBody, verifyPushQuery, type Verif
 import { createWeChatCipher } from './verify/wechat-cipher.ts'
 import { quotedShort, shortened } from './shown-text.ts'
 
-/** What an unsubscribe's clean-up (a session delete, plugin data purged) may add to the user lock's hold. */
-const UNSUBSCRIBE_CLEAN_UP_MS = 5_000
-
 /** What the engine reports as it works; metrics and tests listen. */
 export type EngineEvent =
   | { type: 'message'; entry: MessageLogEntry }
@@ -430,9 +427,10 @@ export function createEngine(deps: EngineDeps): Engine {
       openId,
       {
         // As long as a routing may run: the budget, then a plugin finishing late (its deadline as the
-        // generation's settings give it: a reload may have raised a plugin's timeoutMs); then an
-        // unsubscribe's clean-up, a few store commands.
-        ttlMs: limits.replyBudgetMs + (generation.slowestPluginMs ?? limits.pluginTimeoutMs) + 1_000 + (thenUnderLock ? UNSUBSCRIBE_CLEAN_UP_MS : 0),
+        // generation's settings give it: a reload may have raised a plugin's timeoutMs). An unsubscribe's
+        // clean-up after it keeps the lock alive while it runs (withUserLock): its length has no bound known
+        // here (a purge scans as many keys as the user has), and a fixed guess was outlived by a slow one.
+        ttlMs: limits.replyBudgetMs + (generation.slowestPluginMs ?? limits.pluginTimeoutMs) + 1_000,
         deadline: started + limits.replyBudgetMs,
         onNotHeld: () =>
           log.warn({ account: accountId, openId }, "the user's lock was still held at the reply budget (another instance routing their earlier message, or a lock whose release was lost): routed without it"),

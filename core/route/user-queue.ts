@@ -66,8 +66,9 @@ export const USER_LOCK_POLL_MS = 20
  * long): `task` runs anyway and `onNotHeld` says so; the answer goes out late in any case, and a message is
  * never held longer than WeChat waits. The lock lapses after `ttlMs` should this instance die holding it.
  * `task` gets the session read with the lock, or undefined when it runs without the lock (it reads it then).
- * `thenUnderLock`: work started once `task` has ended (however it ended), still holding the lock, which is
- * released when that work ends; `task`'s outcome is answered without waiting for it.
+ * `thenUnderLock`: work started once `task` has ended (however it ended), still holding the lock, kept alive
+ * while it runs (its length is not known beforehand) and released when it ends; `task`'s outcome is answered
+ * without waiting for it.
  */
 export async function withUserLock<T>(
   lock: UserLock,
@@ -98,8 +99,13 @@ export async function withUserLock<T>(
   } finally {
     // A failed release is the store's to retry (redis-sessions.ts); the message has its answer either way.
     const release = () => void held?.release().catch(() => undefined)
-    const more = opts.thenUnderLock?.()
-    if (more) void more.then(release, release)
-    else release()
+    if (opts.thenUnderLock) {
+      const stopKeepingAlive = held?.keepAlive()
+      const done = () => {
+        stopKeepingAlive?.()
+        release()
+      }
+      void opts.thenUnderLock().then(done, done)
+    } else release()
   }
 }

@@ -54,6 +54,12 @@ export interface HeldUserLock {
   session: SessionRecord | null
   /** Frees the lock if it is still this holder's (compare-and-delete). */
   release(): Promise<void>
+  /**
+   * Keeps the lock from lapsing, renewed by the store within bounds of its own command timeouts, until the
+   * returned function is called: for work under the lock whose length nothing bounds beforehand (an
+   * unsubscribe's clean-up). The lock still lapses soon after if this instance dies.
+   */
+  keepAlive(): () => void
 }
 
 /**

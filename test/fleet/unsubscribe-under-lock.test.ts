@@ -9,11 +9,13 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
+import { Redis } from 'ioredis'
 import type { AccountConfig } from '../../core/config/config-types.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { REPO } from '../support/engine-process.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
+import { until } from '../support/until.ts'
 
 const FIXTURE = path.join(REPO, 'test/fixtures/session-race')
 const ACCOUNTS: AccountConfig[] = [{ id: 'main', token: 'maintoken', appId: 'wxmain0000000001', mode: 'plaintext' }]
@@ -64,5 +66,55 @@ describe("an unsubscribe's clean-up across a fleet on one Redis", () => {
     assert.equal((await b.post('main', push.text(openId, 'slow again'))).reply?.Content, 'began')
     await a.runtime.engine.idle()
     assert.equal((await b.post('main', push.text(openId, 'slow more'))).reply?.Content, 'seen: slow again, slow more')
+  })
+})
+
+describe("an unsubscribe's clean-up slower than any fixed extension of the user's lock", () => {
+  let redis: RedisServer
+  let a: Harness
+  let admin: Redis
+  before(async () => {
+    redis = await startRedisServer()
+    a = await startHarness({
+      accounts: ACCOUNTS,
+      plugins: path.join(FIXTURE, 'plugins'),
+      rules: { 'main.yaml': readFileSync(path.join(FIXTURE, 'rules/main.yaml'), 'utf8') },
+      // Routing's hold on the lock: budget + plugin timeout + 1 s = 1.8 s; renewed every 200 ms to lapse 1.2 s on.
+      config: { store: { kind: 'redis' as const, url: redis.url, commandTimeoutMs: 200 }, limits: { replyBudgetMs: 400, pluginTimeoutMs: 400 } },
+    })
+    admin = new Redis(redis.url)
+  })
+  after(async () => {
+    admin?.disconnect()
+    await a?.close()
+    await redis?.stop()
+  })
+
+  it('holds the lock while it runs, however long, and frees it when done', async () => {
+    const openId = 'u-slow-cleanup'
+    const lockKey = `wx:user-lock:main:${openId}`
+    assert.equal((await a.post('main', push.text(openId, 'hello'))).reply?.Content, 'hello-reply')
+    // The clean-up takes 7.5 s (a purge scanning many keys, a slow Redis): longer than the lock's fixed 5 s
+    // extension was, on top of routing's 1.8 s. The lock lapsed half-way, and the user's next message on
+    // another instance took it and read the session being deleted.
+    const sessions = a.runtime.store.sessions
+    const realDelete = sessions.delete.bind(sessions)
+    let deleted = false
+    sessions.delete = async (account, user) => {
+      await sleep(7_500)
+      await realDelete(account, user)
+      deleted = true
+    }
+    assert.equal((await a.post('main', push.event(openId, 'unsubscribe'))).body, 'success')
+    await sleep(7_000)
+    assert.equal(deleted, false)
+    assert.notEqual(await admin.get(lockKey), null, 'the lock is still held 7 s into the clean-up')
+    // Not for long after: what it would wait out should this instance die now is the renewal window.
+    const ttl = await admin.pttl(lockKey)
+    assert.ok(ttl > 0 && ttl <= 1_200, `lapses within the renewal window: ${ttl} ms`)
+    await a.runtime.engine.idle()
+    assert.ok(deleted)
+    // Its release is sent as the clean-up ends, not waited for.
+    await until('the lock freed once the clean-up is done', async () => (await admin.get(lockKey)) === null, 1_000)
   })
 })

@@ -276,6 +276,35 @@ describe('redis store: two instances on one Redis', () => {
     }
   })
 
+  it('a user lock kept alive outlasts its ttl while the work runs, lapses within the renewal window once not renewed, and is not renewed once another holds it', async () => {
+    const keyPrefix = freshPrefix()
+    // Renewed every command timeout (100 ms) to lapse six of them (600 ms) on.
+    const a = await openStore(server.url, { keyPrefix, commandTimeoutMs: 100 })
+    const b = await openStore(server.url, { keyPrefix })
+    try {
+      const held = await a.sessions.lockUser!('acct', 'u1', 200)
+      assert.ok(held)
+      const stop = held.keepAlive()
+      await new Promise((r) => setTimeout(r, 700))
+      assert.equal(await b.sessions.lockUser!('acct', 'u1', 60_000), null, 'still held past its 200 ms ttl')
+      // This instance dies now (nothing renews it any more): the lock lapses within the window, not later.
+      stop()
+      await new Promise((r) => setTimeout(r, 700))
+      const next = await b.sessions.lockUser!('acct', 'u1', 60_000)
+      assert.ok(next, 'lapsed once not renewed')
+      // A's late renewal does nothing to B's lock, and A's late release frees nothing.
+      const late = held.keepAlive()
+      await new Promise((r) => setTimeout(r, 50))
+      late()
+      await held.release()
+      assert.equal(await a.sessions.lockUser!('acct', 'u1', 60_000), null, "B's lock is B's")
+      await next.release()
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
   it('a token refreshed by one instance is seen by the other; invalidating an old token keeps the new one', async () => {
     const [a, b] = await pair()
     try {

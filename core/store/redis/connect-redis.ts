@@ -35,6 +35,8 @@ export interface RedisConnectionOptions {
 
 export interface RedisConnection {
   client: Redis
+  /** A command not answered within this fails (twice this behind a pipeline that hangs: see above). */
+  commandTimeoutMs: number
   /** Connected and past the ready check right now. */
   isReady(): boolean
   /** Runs each time the connection comes back after a loss. */
@@ -190,6 +192,7 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisC
 
   return {
     client,
+    commandTimeoutMs: opts.commandTimeoutMs,
     isReady: () => !closing && client.status === 'ready',
     onRecovered(listener) {
       recoveredListeners.push(listener)

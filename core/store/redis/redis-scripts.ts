@@ -91,6 +91,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `)
 
+/** Sets the lock (KEYS[1]) to lapse ARGV[2] ms from now if it is still held by ARGV[1]; 1 when it was. */
+export const EXTEND_LOCK = defineScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`)
+
 /**
  * kv's compare-and-set. ARGV: '1' when a value is expected (else the key must be absent), the expected JSON,
  * '1' when a value is to be written (else the key is deleted), its JSON, its expiry in ms ('' keeps the

@@ -8,6 +8,7 @@ import type { RedisConnection } from './connect-redis.ts'
 import type { RedisKeys } from './redis-keys.ts'
 import { randomBytesFromPool } from '../../verify/random-pool.ts'
 import { toPx } from './redis-ttl.ts'
+import { keepLockAlive } from './lock-keep-alive.ts'
 import type { LockReleases } from './lock-releases.ts'
 import { LOCK_USER_AND_READ, runScript } from './redis-scripts.ts'
 
@@ -71,7 +72,6 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
       const key = keys.userLock(account, openId)
       // From the pool, as the dedup claim's: a randomBytes() call a message was 5 % of a Redis instance's CPU.
       const owner = randomBytesFromPool(12).toString('base64url')
-      const lapsesAt = Date.now() + ttlMs
       let held: [1, string | null] | null
       try {
         held = (await runScript(client, LOCK_USER_AND_READ, [key, keys.session(account, openId)], [owner, toPx(ttlMs)])) as [1, string | null] | null
@@ -83,10 +83,13 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
         throw e
       }
       if (held === null) return null
+      let lapsesAt = Date.now() + ttlMs
       return {
         session: liveSession(held[1], account, openId),
         // Compare-and-delete: a holder whose lock lapsed must not free the next holder's.
         release: () => releases.release({ kind: 'user lock', key, owner, lapsesAt }),
+        // A renewal moves the lapse: a failed release is retried until then.
+        keepAlive: () => keepLockAlive(conn, { key, owner }, log, (renewedTo) => void (lapsesAt = renewedTo)),
       }
     },
   }
