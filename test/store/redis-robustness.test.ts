@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { createServer, connect, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
-import { createLogger } from '../../core/log/logger.ts'
+import { createLogger, createMemoryLogger } from '../../core/log/logger.ts'
 import { openRedisStore } from '../../core/store/redis-store.ts'
 import type { StoreOpenError } from '../../core/store/store-open-error.ts'
 import { freePort } from '../support/engine-process.ts'
@@ -194,6 +194,29 @@ describe('Redis store: a Redis that misbehaves on a live connection', () => {
         p.s.destroy()
       }
       proxy.close()
+      await server.stop()
+    }
+  })
+
+  it('a user lock kept alive while Redis hangs past its lapse: the renewals stop, with a line, instead of going on as long as the work', async () => {
+    const server = await startRedisServer()
+    const memory = createMemoryLogger()
+    const store = await openRedisStore({ url: server.url, dataDir: await tempDir(), log: memory.logger, commandTimeoutMs: 100 })
+    try {
+      const held = await store.sessions.lockUser!('acct', 'u1', 300)
+      assert.ok(held)
+      const stop = held.keepAlive()
+      await sleep(250)
+      server.pause() // every renewal times out from now on; the lock lapses 600 ms after the last one landed
+      const line = await until('the renewals given up', () => memory.lines.find((l) => /^lock lapsed while work under it still ran/.test(String(l.msg))), 3_000)
+      assert.equal(line.key, 'wx:user-lock:acct:u1')
+      const renewals = memory.lines.filter((l) => l.msg === 'lock renewal failed; tried again').length
+      await sleep(500)
+      assert.equal(memory.lines.filter((l) => l.msg === 'lock renewal failed; tried again').length, renewals, 'no renewal sent after giving up')
+      stop()
+    } finally {
+      server.resume()
+      await store.close()
       await server.stop()
     }
   })

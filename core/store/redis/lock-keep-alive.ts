@@ -17,21 +17,28 @@ import { EXTEND_LOCK, runScript } from './redis-scripts.ts'
 const WINDOW_COMMAND_TIMEOUTS = 6
 
 /**
- * Renews `key` (held by `owner`) until the returned stop is called; `onRenewed` gets the new lapse time
- * (Date.now() based). Stops by itself, with a line, when the lock turns out not to be ours any more.
+ * Renews `key` (held by `owner`, lapsing at `lapsesAt`, a Date.now() time) until the returned stop is called;
+ * `onRenewed` gets each new lapse time. Stops by itself, with a line, when the lock turns out not to be ours
+ * any more, or has lapsed while every renewal failed (Redis away): renewing a lock that is gone is pointless,
+ * and the loop would otherwise go on for as long as the work, a closed store's too.
  */
 export function keepLockAlive(
   conn: RedisConnection,
-  lock: { key: string; owner: string },
+  lock: { key: string; owner: string; lapsesAt: number },
   log: Logger,
   onRenewed: (lapsesAt: number) => void,
 ): () => void {
   const { commandTimeoutMs } = conn
   const windowMs = WINDOW_COMMAND_TIMEOUTS * commandTimeoutMs
+  let lapsesAt = lock.lapsesAt
   let stopped = false
   let timer: NodeJS.Timeout | undefined
   async function renew(): Promise<void> {
     if (stopped) return
+    if (Date.now() >= lapsesAt) {
+      log.warn({ code: 'STORE_UNAVAILABLE', key: lock.key }, 'lock lapsed while work under it still ran: every renewal failed; another instance may take it meanwhile')
+      return
+    }
     try {
       const kept = await runScript(conn.client, EXTEND_LOCK, [lock.key], [lock.owner, windowMs])
       if (kept !== 1) {
@@ -40,7 +47,8 @@ export function keepLockAlive(
         return
       }
       // Counted from the answer: the latest the renewal can have landed.
-      onRenewed(Date.now() + windowMs)
+      lapsesAt = Date.now() + windowMs
+      onRenewed(lapsesAt)
     } catch (e) {
       // A blip: the next renewal comes before the lock lapses, if Redis is back by then.
       log.debug({ key: lock.key, err: e instanceof Error ? e.message : String(e) }, 'lock renewal failed; tried again')

@@ -89,7 +89,7 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
         // Compare-and-delete: a holder whose lock lapsed must not free the next holder's.
         release: () => releases.release({ kind: 'user lock', key, owner, lapsesAt }),
         // A renewal moves the lapse: a failed release is retried until then.
-        keepAlive: () => keepLockAlive(conn, { key, owner }, log, (renewedTo) => void (lapsesAt = renewedTo)),
+        keepAlive: () => keepLockAlive(conn, { key, owner, lapsesAt }, log, (renewedTo) => void (lapsesAt = renewedTo)),
       }
     },
   }
