@@ -85,6 +85,16 @@ function mayPass(err: unknown): boolean {
   return /^no answer within|^Command timed out|^Socket timeout|Connection is closed|^LOADING/.test(messageOf(err))
 }
 
+/**
+ * Whether a command that failed may still have run, or still run, on Redis: the client stopped waiting (the
+ * command timeout), or the connection closed with it sent (ioredis then gives up on it: "max retries per
+ * request", with retries off). One refused, or never sent (the connection was already down: no offline
+ * queue), surely did nothing.
+ */
+export function mayHaveRun(err: unknown): boolean {
+  return /Command timed out|Connection is closed|max retries per request/.test(messageOf(err))
+}
+
 function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message || err.name
   return String(err)

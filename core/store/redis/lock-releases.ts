@@ -31,8 +31,10 @@ export interface LockReleases {
   /** Compare-and-delete now; when that fails, kept and sent again until done or lapsed. Rejects as it failed. */
   release(lock: HeldLockRef): Promise<void>
   /**
-   * A lock whose taking failed without an answer (it may be on Redis): given up at once, in full text right
-   * behind the taking on the same connection (a slow server runs it after), then like a failed release.
+   * A lock whose taking failed without an answer (it may be on Redis: see mayHaveRun; one refused or never
+   * sent is not one, and kept here it was retried for its whole TTL and said to be given up, a line per
+   * message while Redis was away): given up at once, in full text right behind the taking on the same
+   * connection (a slow server runs it after), then like a failed release.
    */
   giveUp(lock: HeldLockRef): void
   /** Every release still to be sent, once more; the store calls it when the connection is back and at close. */

@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../../log/logger.ts'
 import type { SessionRecord, SessionStore } from '../store.ts'
-import type { RedisConnection } from './connect-redis.ts'
+import { mayHaveRun, type RedisConnection } from './connect-redis.ts'
 import type { RedisKeys } from './redis-keys.ts'
 import { randomBytesFromPool } from '../../verify/random-pool.ts'
 import { toPx } from './redis-ttl.ts'
@@ -12,14 +12,9 @@ import { keepLockAlive } from './lock-keep-alive.ts'
 import type { LockReleases } from './lock-releases.ts'
 import { LOCK_USER_AND_READ, runScript } from './redis-scripts.ts'
 
-/**
- * A write that failed after its command may have reached Redis: the client stopped waiting (the command
- * timeout), or the connection closed with it sent (ioredis then gives up on it: "max retries per request",
- * with retries off). One refused, or never sent (the connection was already down), is not marked: it
- * surely did nothing.
- */
+/** A write that failed after its command may have reached Redis says so (see mayHaveRun). */
 function markOutcome(e: unknown): unknown {
-  if (e instanceof Error && /Command timed out|Connection is closed|max retries per request/.test(e.message)) Object.assign(e, { mayHaveApplied: true })
+  if (e instanceof Error && mayHaveRun(e)) Object.assign(e, { mayHaveApplied: true })
   return e
 }
 
@@ -79,7 +74,7 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
         // Taken maybe, its answer lost (a timeout, a dropped connection): given up, or it would hold the user
         // for its whole TTL (a fleet review). Only our owner's is freed.
         // Its TTL counted from now: the script may run later than it was sent (a stalled server).
-        releases.giveUp({ kind: 'user lock', key, owner, lapsesAt: Date.now() + ttlMs })
+        if (mayHaveRun(e)) releases.giveUp({ kind: 'user lock', key, owner, lapsesAt: Date.now() + ttlMs })
         throw e
       }
       if (held === null) return null

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from '../../log/logger.ts'
 import type { TokenRecord, TokenStore } from '../store.ts'
-import type { RedisConnection } from './connect-redis.ts'
+import { mayHaveRun, type RedisConnection } from './connect-redis.ts'
 import type { LockReleases } from './lock-releases.ts'
 import type { RedisKeys } from './redis-keys.ts'
 import { INVALIDATE_TOKEN, runScript } from './redis-scripts.ts'
@@ -51,7 +51,7 @@ export function createRedisTokens(conn: RedisConnection, keys: RedisKeys, log: L
         // instance from refreshing for its whole TTL (30 s) while the token may have expired. Given up right
         // behind it, and again until done or lapsed: sent once, one more blip left it there all the same.
         // Its TTL counted from now: the SET may run later than it was sent (a stalled server).
-        releases.giveUp({ kind: 'token refresh lock', key, owner, lapsesAt: Date.now() + ttlMs })
+        if (mayHaveRun(e)) releases.giveUp({ kind: 'token refresh lock', key, owner, lapsesAt: Date.now() + ttlMs })
         throw e
       }
       if (got !== 'OK') return null
