@@ -25,7 +25,7 @@ export function widthFoldedRegex(source: string): string {
     if (node.type === 'Alternative') foldRuns(node.elements, edits)
     else if (node.type === 'Quantifier' && node.element.type === 'Character') {
       const folded = fold(node.element.value)
-      if (folded !== undefined) edits.push({ start: node.element.start, end: node.element.end, text: [...folded].length > 1 ? `(?:${escaped(folded)})` : escaped(folded) })
+      if (folded !== undefined) edits.push({ start: node.element.start, end: node.element.end, text: [...folded].length > 1 ? `(?:${escaped(folded)})` : standalone(folded) })
     } else if (node.type === 'CharacterClass') {
       const added = classImages(node)
       // Before the closing `]`, each as \u{...}: a bare character after a member `-` would make a range.
@@ -47,7 +47,7 @@ function foldRuns(elements: readonly AST.Element[], edits: { start: number; end:
     if (run.length === 0) return
     const raw = run.map((c) => String.fromCodePoint(c.value)).join('')
     const folded = raw.normalize('NFKC')
-    if (folded !== raw) edits.push({ start: run[0]!.start, end: run[run.length - 1]!.end, text: escaped(folded) })
+    if (folded !== raw) edits.push({ start: run[0]!.start, end: run[run.length - 1]!.end, text: standalone(folded) })
     run = []
   }
   for (const element of elements) {
@@ -62,6 +62,15 @@ function fold(codePoint: number): string | undefined {
   const raw = String.fromCodePoint(codePoint)
   const folded = raw.normalize('NFKC')
   return folded === raw ? undefined : folded
+}
+
+/**
+ * Folded text as it may follow any element: a digit right after a backreference or `\0` would become part of
+ * it (`(a)\1０` read as `(a)\10`, an invalid escape under `u`, which failed the whole rule set), so one
+ * that starts with a digit is set apart by an empty group.
+ */
+function standalone(folded: string): string {
+  return /^\d/.test(folded) ? `(?:)${escaped(folded)}` : escaped(folded)
 }
 
 /** The regex syntax characters (u flag): written in a folded text, they are text. */

@@ -234,6 +234,15 @@ describe('candidates', () => {
     assert.deepEqual(found('订单:'), [])
   })
 
+  it('a full-width digit right after a backreference stays a digit, not part of the reference (foldWidth)', () => {
+    // `(a)\1０` was folded to `(a)\10`, an invalid escape under `u`: compiling the rule set threw.
+    const set = compileRuleSet([textRule('twice', [{ regex: '^(a)\\1０$' }]), textRule('many', [{ regex: '^(b)\\1１+$' }])], [])
+    assert.deepEqual(names(set, 'aa０'), ['twice'])
+    assert.deepEqual(names(set, 'aa0'), ['twice'])
+    assert.deepEqual(names(set, 'a0'), [])
+    assert.deepEqual(names(set, 'bb１1'), ['many'])
+  })
+
   it('runs a prefiltered regex only when its literal is present, and still finds every match', () => {
     const set = compileRuleSet(
       [
