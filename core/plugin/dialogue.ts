@@ -16,6 +16,7 @@
  * Its declarations go out with plugin-api.ts's (core/binary/build-types.ts).
  */
 import { comboOf, foldText } from '../route/rules/fold-text.ts'
+import { trimForMatching } from '../route/rules/invisible-characters.ts'
 import { toPlain } from './sandbox/to-plain.ts'
 import { ttlSecondsProblem } from './ttl-seconds.ts'
 import type { HandleResult, JsonValue, PluginContext, Reply } from './plugin-api.ts'
@@ -245,7 +246,7 @@ function isPrompt(value: unknown): boolean {
 /** Cancel words match as rule keywords do, with the rules' folding: case and width (`ＣＡＮＣＥＬ` is `cancel`). */
 const CASE_AND_WIDTH = comboOf(true, true)
 function fold(text: string): string {
-  return foldText(text.trim(), CASE_AND_WIDTH)
+  return foldText(trimForMatching(text), CASE_AND_WIDTH)
 }
 
 function readState(state: unknown): { asking: string; answers: Record<string, unknown> } | undefined {

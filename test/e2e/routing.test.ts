@@ -167,6 +167,12 @@ describe('keywords', () => {
       assert.equal(report.click, 'false')
     })
   }
+  it('a zero-width space pasted after the keyword does not block it, and the message log keeps the text as sent', async () => {
+    const user = newUser('zwsp')
+    const report = reportOf(await say('hello\u200b', { user }))
+    assert.deepEqual([report.tag, report.via, report.keyword], ['exact', 'exact', 'hello'])
+    assert.equal((await lastEntry(user)).summary, 'hello\u200b')
+  })
   for (const text of ['hello there', 'quit', 'ABC', 'xweather Paris', 'order 4x2']) {
     it(`${JSON.stringify(text)} matches no rule: default`, async () => {
       assert.equal(await say(text), 'default!')

@@ -309,8 +309,8 @@ describe('while a dialogue is open', () => {
     }
   })
 
-  test('a cancel word, in any case or width, ends it with the cancelled reply', async () => {
-    for (const word of ['cancel', 'CANCEL', ' ＣＡＮＣＥＬ ', '取消']) {
+  test('a cancel word, in any case or width, with spaces or invisible characters at its ends, ends it with the cancelled reply', async () => {
+    for (const word of ['cancel', 'CANCEL', ' ＣＡＮＣＥＬ ', '取消', '取消 \u200b', '\u2060 cancel']) {
       const c = conversation('pizza')
       await c.send(text('pizza'))
       await c.send(text('m'))

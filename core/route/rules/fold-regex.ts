@@ -12,8 +12,11 @@
  *   (`[，。]` also takes `,`; `[０-９]` also takes `0-9`; `[^：]` also refuses `:`). A member that folds to
  *   several characters (`①` is `1`, `⑩` is `10`) cannot be a class member; a folded text holds no `⑩` either,
  *   so such a member matches nothing, as it did before.
+ * - Invisible characters (invisible-characters.ts) fold to nothing, as width folding drops them from the text:
+ *   as a class member one matches nothing, and a run of them alone becomes `(?:)` (standalone).
  */
 import type { AST } from '@eslint-community/regexpp'
+import { isInvisible, withoutInvisible } from './invisible-characters.ts'
 import { childrenOf, parse } from './regex-ast.ts'
 
 /** The source with every character written as width folding leaves the text; unchanged when nothing folds. */
@@ -46,7 +49,7 @@ function foldRuns(elements: readonly AST.Element[], edits: { start: number; end:
   const flush = () => {
     if (run.length === 0) return
     const raw = run.map((c) => String.fromCodePoint(c.value)).join('')
-    const folded = raw.normalize('NFKC')
+    const folded = withoutInvisible(raw).normalize('NFKC')
     if (folded !== raw) edits.push({ start: run[0]!.start, end: run[run.length - 1]!.end, text: standalone(folded) })
     run = []
   }
@@ -60,17 +63,18 @@ function foldRuns(elements: readonly AST.Element[], edits: { start: number; end:
 /** The folded form of one code point, when folding changes it. */
 function fold(codePoint: number): string | undefined {
   const raw = String.fromCodePoint(codePoint)
-  const folded = raw.normalize('NFKC')
+  const folded = isInvisible(codePoint) ? '' : raw.normalize('NFKC')
   return folded === raw ? undefined : folded
 }
 
 /**
  * Folded text as it may follow any element: a digit right after a backreference or `\0` would become part of
  * it (`(a)\1０` read as `(a)\10`, an invalid escape under `u`, which failed the whole rule set), so one
- * that starts with a digit is set apart by an empty group.
+ * that starts with a digit is set apart by an empty group, and so is nothing (invisible characters alone), which
+ * may stand before a quantifier (`\u200b+`) or between a reference and a digit.
  */
 function standalone(folded: string): string {
-  return /^\d/.test(folded) ? `(?:)${escaped(folded)}` : escaped(folded)
+  return folded === '' || /^\d/.test(folded) ? `(?:)${escaped(folded)}` : escaped(folded)
 }
 
 /** The regex syntax characters (u flag): written in a folded text, they are text. */

@@ -3,6 +3,7 @@
  * The same function runs on both sides, so whatever it does, a keyword and a text that fold to the
  * same string match.
  */
+import { withoutInvisible } from './invisible-characters.ts'
 
 /** Index of a fold combination: bit 0 = case, bit 1 = width. At most four structures per scope. */
 export type FoldCombo = 0 | 1 | 2 | 3
@@ -30,9 +31,11 @@ export const NFKC_STABLE = /^[\t\n\r\x20-\x7e\u3001\u3002\u4e00-\u9fff]*$/
 /**
  * Width first, then case: NFKC turns full-width Latin (ＨＥＬＬＯ) into ASCII, which toLowerCase then folds,
  * so `ＨＥＬＬＯ` and `hello` meet. NFKC also composes accents and folds other compatibility forms (see docs).
+ * Width folding also drops invisible characters (a zero-width space inside `帮\u200b助`), before NFKC, so
+ * that what they separated composes as if they were never there. None of them is in NFKC_STABLE.
  */
 export function foldText(text: string, combo: FoldCombo): string {
-  let out = foldsWidth(combo) && !NFKC_STABLE.test(text) ? text.normalize('NFKC') : text
+  let out = foldsWidth(combo) && !NFKC_STABLE.test(text) ? withoutInvisible(text).normalize('NFKC') : text
   if (foldsCase(combo)) out = out.toLowerCase()
   return out
 }

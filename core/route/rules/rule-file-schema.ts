@@ -13,6 +13,7 @@ import { aMediaType, extensionProblem } from './media-file.ts'
 import { slowRegexProblem } from './slow-regex.ts'
 import { widthFoldedRegex } from './fold-regex.ts'
 import { shownPattern } from './shown-pattern.ts'
+import { shownKeyword, trimForMatching, trimStartForMatching, withoutInvisible } from './invisible-characters.ts'
 
 export const KEYWORD_KINDS = ['exact', 'contains', 'prefix', 'regex'] as const
 
@@ -51,17 +52,17 @@ const keywordObject = z.strictObject(keywordObjectShape).superRefine((kw, ctx) =
     if (problem) ctx.addIssue({ code: 'custom', path: ['regex'], message: problem })
   } else if (kw.trusted !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['trusted'], message: 'trusted applies to regex keywords only' })
-  } else if (kind === 'exact' && value !== value.trim()) {
+  } else if (kind === 'exact' && value !== trimForMatching(value)) {
     ctx.addIssue({
       code: 'custom',
       path: ['exact'],
-      message: `exact keyword ${JSON.stringify(value)} has leading or trailing spaces; texts are trimmed before matching, so it could never match`,
+      message: `exact keyword ${shownKeyword(value)} has leading or trailing ${spacesIn(value)}; texts are trimmed before matching, so it could never match`,
     })
-  } else if (kind === 'prefix' && value !== value.trimStart()) {
+  } else if (kind === 'prefix' && value !== trimStartForMatching(value)) {
     ctx.addIssue({
       code: 'custom',
       path: ['prefix'],
-      message: `prefix keyword ${JSON.stringify(value)} starts with spaces; texts are trimmed before matching, so it could never match`,
+      message: `prefix keyword ${shownKeyword(value)} starts with ${spacesIn(value)}; texts are trimmed before matching, so it could never match`,
     })
   }
 })
@@ -81,13 +82,18 @@ function slowWhenFolded(source: string, kw: { foldCase?: boolean; foldWidth?: bo
 
 /** A bare string is an exact keyword (docs/rules.md says why). */
 const keywordSchema = z.union([z.string().min(1), keywordObject]).superRefine((kw, ctx) => {
-  if (typeof kw === 'string' && kw !== kw.trim()) {
+  if (typeof kw === 'string' && kw !== trimForMatching(kw)) {
     ctx.addIssue({
       code: 'custom',
-      message: `keyword ${JSON.stringify(kw)} has leading or trailing spaces; texts are trimmed before matching, so it could never match`,
+      message: `keyword ${shownKeyword(kw)} has leading or trailing ${spacesIn(kw)}; texts are trimmed before matching, so it could never match`,
     })
   }
 })
+
+/** What a keyword's trimmed ends are made of, said: the invisible ones only when there are some. */
+function spacesIn(keyword: string): string {
+  return withoutInvisible(keyword) === keyword ? 'spaces' : 'spaces or invisible characters'
+}
 
 /**
  * `'/^foo$/i'`: a JavaScript literal written as the pattern, which compiles (slashes are characters) and

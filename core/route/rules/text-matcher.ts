@@ -9,6 +9,7 @@ import type { JsonValue, RuleMatch } from '../../plugin/plugin-api.ts'
 import { buildAutomaton, type Automaton } from './aho-corasick.ts'
 import { widthFoldedRegex } from './fold-regex.ts'
 import { comboOf, foldText, FOLD_COMBOS, type FoldCombo } from './fold-text.ts'
+import { trimForMatching } from './invisible-characters.ts'
 import { extractRequiredLiteral } from './regex-literal.ts'
 
 /**
@@ -177,8 +178,9 @@ export function buildTextMatcher(rules: readonly OrderedRule[]): TextMatcher {
     keywordCount,
     unfilteredRegexes,
     match(rawText, fromClick) {
-      // Texts are trimmed: WeChat clients keep trailing spaces and newlines users do not see.
-      const text = rawText.trim()
+      // Texts are trimmed: WeChat clients keep trailing spaces and newlines users do not see, and pasted text
+      // brings zero-width characters nobody sees either (invisible-characters.ts).
+      const text = trimForMatching(rawText)
       generation++
       if (generation === 0xffffffff) {
         stamp.fill(0)

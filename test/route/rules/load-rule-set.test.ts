@@ -74,6 +74,17 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.match(message, /unknown key "handler" \(did you mean "handlers"\?\)/)
   })
 
+  it('a keyword with an invisible character at an end (pasted from a web page): it could never match, and the message shows it', async () => {
+    let message = await singleError(valid('  - name: b\n    keywords: ["帮助\\u200b"]\n    plugin: p\n'), 6)
+    assert.equal(message, 'rule "b": keyword "帮助\\u200b" has leading or trailing spaces or invisible characters; texts are trimmed before matching, so it could never match')
+    message = await singleError(valid('  - name: b\n    keywords:\n      - exact: "\\ufeff帮助"\n    plugin: p\n'), 7)
+    assert.match(message, /exact keyword "\\ufeff帮助" has leading or trailing spaces or invisible characters;/)
+    message = await singleError(valid('  - name: b\n    keywords:\n      - prefix: "\\u200becho "\n    plugin: p\n'), 7)
+    assert.match(message, /prefix keyword "\\u200becho " starts with spaces or invisible characters;/)
+    message = await singleError(valid('  - name: b\n    keywords: [" 帮助"]\n    plugin: p\n'), 6)
+    assert.match(message, /keyword " 帮助" has leading or trailing spaces;/)
+  })
+
   it('wrong type', async () => {
     const message = await singleError(valid('  - name: b\n    keywords: [b]\n    priority: high\n    plugin: p\n'), 7)
     assert.equal(message, 'rule "b": priority must be a whole number, got "high"')

@@ -12,11 +12,12 @@ import { test } from 'node:test'
 import fc from '../../support/fast-check.ts'
 import { compileRuleSet } from '../../../core/route/rules/index.ts'
 import { comboOf, foldText } from '../../../core/route/rules/fold-text.ts'
+import { trimForMatching } from '../../../core/route/rules/invisible-characters.ts'
 import { compareRuleOrder } from '../../../core/route/rules/rule-order.ts'
 import type { Keyword, KeywordKind, TextRule } from '../../../core/route/rule-types.ts'
 
-/** Characters that fold in the interesting ways: full-width, case outside ASCII, compatibility forms, CJK. */
-const CHARS = ['a', 'b', 'A', 'B', 'Ａ', 'ｂ', ' ', '中', '文', 's', 'S', 'ſ', 'k', 'K', 'K', 'ß', 'ẞ', 'σ', 'ς', 'Σ', '1', '１', '①', 'é', 'e\u0301', 'ﬁ', '.', '\n', '😀']
+/** Characters that fold in the interesting ways: full-width, case outside ASCII, compatibility forms, CJK, invisible. */
+const CHARS = ['a', 'b', 'A', 'B', 'Ａ', 'ｂ', ' ', '中', '文', 's', 'S', 'ſ', 'k', 'K', 'K', 'ß', 'ẞ', 'σ', 'ς', 'Σ', '1', '１', '①', 'é', 'e\u0301', 'ﬁ', '.', '\n', '😀', '\u200b', '\ufeff', '\u200d']
 const word = (max: number) => fc.array(fc.constantFrom(...CHARS), { maxLength: max }).map((a) => a.join(''))
 const REGEX_ATOMS = ['a', 'b', 's', 'k', 'σ', '中', '.', '\\d', '[ab]', '(a|b)', '(?:ab)', '\\s', '^', '$', '(?<g>a+)', '(中文)', '(?:a(b|s)k)', '(?=a)', 'é']
 const REGEX_QUANTIFIERS = ['', '', '', '*', '+', '?', '{2}']
@@ -64,7 +65,7 @@ const RANK: Record<KeywordKind, number> = { exact: 0, prefix: 1, contains: 2, re
 
 /** What docs/rules.md says, read plainly, for one rule and one text. */
 function plainMatch(rule: TextRule, raw: string): { keyword: string; via: KeywordKind; captures: string[]; groups: Record<string, string> } | undefined {
-  const text = raw.trim()
+  const text = trimForMatching(raw)
   let best: { rank: number; index: number; m?: RegExpExecArray } | undefined
   rule.keywords.forEach((kw, index) => {
     let m: RegExpExecArray | undefined

@@ -86,6 +86,50 @@ describe('folding', () => {
   }
 })
 
+describe('invisible characters (zero-width space, joiners, word joiner, BOM: invisible-characters.ts)', () => {
+  const set = compileRuleSet(
+    [
+      textRule('help', ['帮助']),
+      textRule('help-strict', [{ exact: '帮助', foldCase: false, foldWidth: false }]),
+      textRule('echo', [{ prefix: 'echo ' }]),
+      textRule('news', [{ contains: '新闻' }]),
+      textRule('news-strict', [{ contains: '新闻', foldWidth: false }]),
+      textRule('order', [{ regex: '^订单(\\d+)$' }]),
+      textRule('written-with-one', [{ regex: '^取\u200b消+$' }]),
+    ],
+    [],
+  )
+  const table: [string, string[]][] = [
+    // A user pastes the keyword with an invisible character at an end: every fold combination matches.
+    ['帮助\u200b', ['help', 'help-strict']],
+    ['\ufeff帮助', ['help', 'help-strict']],
+    [' \u2060帮助\u200d \n', ['help', 'help-strict']],
+    ['\u200cecho hi', ['echo']],
+    // Inside the text, width folding drops them (it rewrites the whole text anyway); without it they stay.
+    ['帮\u200b助', ['help']],
+    ['今天的新\u200b闻', ['news']],
+    ['今天的新闻\u200b', ['news', 'news-strict']],
+    ['订单\u200b4\u200b2', ['order']],
+    // A regex written with one reads the folded text as written (fold-regex.ts).
+    ['取消消', ['written-with-one']],
+    ['\u200b', []],
+  ]
+  for (const [input, expected] of table) {
+    it(`${JSON.stringify(input)} -> ${expected.join(',') || 'nothing'}`, () => {
+      assert.deepEqual(names(set, input).sort(), [...expected].sort())
+    })
+  }
+
+  it("regex captures come without them (the folded text); the text given is not changed, and `keyword` is the rule's", () => {
+    const text = '订单4\u200b2\u200b'
+    const [c] = set.matchText('acct', text, false)
+    assert.deepEqual(c!.match.captures, ['订单42', '42'])
+    assert.equal(text.length, 6)
+    const [h] = set.matchText('acct', '帮助\u200b', false)
+    assert.equal(h!.match.keyword, '帮助')
+  })
+})
+
 describe('order', () => {
   it('is priority desc, then file, then line, across files', () => {
     const set = compileRuleSet(
