@@ -80,6 +80,21 @@ export function verifyPushQuery(account: VerifiedAccount, query: Record<string, 
   return ok(true)
 }
 
+/**
+ * The message without its `Encrypt`: the envelope of the encrypted modes, not a field of the message. A push
+ * read from its plain fields (a compatible-mode push, which carries both, taken as plaintext, with or without
+ * encrypt_type in its query) must give the record its decrypted form gives, whatever the account's mode
+ * (protocol.md §2): a plugin or the message log saw `raw.Encrypt` only on some accounts. A copy on the reader's
+ * own prototype (none reaching Object.prototype, as docs/messages.md promises of `raw`; a spread made an
+ * ordinary object of it), made only when there is an Encrypt to leave out.
+ */
+function withoutEnvelope(fields: RawFields): RawFields {
+  if (!('Encrypt' in fields)) return fields
+  const plain = Object.assign(Object.create(Object.getPrototypeOf(fields) as object) as RawFields, fields)
+  delete plain.Encrypt
+  return plain
+}
+
 /** The body of a push whose query verifyPushQuery accepted: parsed, and in the encrypted modes checked and decrypted. */
 export function verifyPostBody(account: VerifiedAccount, query: Record<string, string | undefined>, body: string): Result<TrustedBody> {
   const timestamp = query.timestamp!
@@ -96,7 +111,7 @@ export function verifyPostBody(account: VerifiedAccount, query: Record<string, s
   // encrypt_type=aes but no Encrypt element: nothing to decrypt, so it is a plaintext request.
   if (query.encrypt_type !== 'aes' || typeof encrypt !== 'string') {
     if (mode === 'safe') return fail('BAD_QUERY', `account "${account.config.id}" is in safe mode: the request must be encrypted (encrypt_type=aes)`)
-    return ok({ fields: outer.value, encrypted: false })
+    return ok({ fields: withoutEnvelope(outer.value), encrypted: false })
   }
   // The mode decides, not whether a key is set: a plaintext account (with a key kept while switching the
   // console, or none) reads and answers plain XML only. The console in 兼容模式 sends the plain message beside
@@ -104,13 +119,7 @@ export function verifyPostBody(account: VerifiedAccount, query: Record<string, s
   // push is served from its plain fields, as in plaintext mode (whose body no signature covers either). One
   // with Encrypt alone is the console's 安全模式, which cannot be read here: refused, saying what to set.
   if (mode === 'plaintext' || !account.cipher) {
-    if (typeof outer.value.MsgType === 'string') {
-      // A copy on the reader's own prototype (none reaching Object.prototype, as docs/messages.md promises
-      // of `raw`); a spread made an ordinary object of it.
-      const plain = Object.assign(Object.create(Object.getPrototypeOf(outer.value) as object) as typeof outer.value, outer.value)
-      delete plain.Encrypt
-      return ok({ fields: plain, encrypted: false, compatibleAsPlain: true })
-    }
+    if (typeof outer.value.MsgType === 'string') return ok({ fields: withoutEnvelope(outer.value), encrypted: false, compatibleAsPlain: true })
     return fail('BAD_QUERY', `account "${account.config.id}" is in plaintext mode but the push is encrypted only (the console is in safe mode): set encodingAESKey and mode: safe, or compatible`)
   }
   const msgSignature = query.msg_signature
