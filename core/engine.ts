@@ -311,7 +311,7 @@ export function createEngine(deps: EngineDeps): Engine {
   function routeDepsOf(generation: Generation): RouteDeps {
     let made = routeDeps.get(generation)
     if (!made) {
-      made = { rules: generation.rules, plugins: generation.plugins, sessions: store.sessions, now, userGroups: generation.userGroups, onPluginError, onMediaUnavailable, onStoreError, onReplyWithheld }
+      made = { rules: generation.rules, plugins: generation.plugins, sessions: store.sessions, now, userGroups: generation.userGroups, onPluginError, onMediaUnavailable, onStoreError, onOrphanSessionKept, onReplyWithheld }
       routeDeps.set(generation, made)
     }
     return made
@@ -329,6 +329,10 @@ export function createEngine(deps: EngineDeps): Engine {
 
   function onStoreError(plugin: string, error: EngineError, account: string, openId: string): void {
     lines.error(`${error.code} session`, { code: error.code, reason: error.reason, plugin, account, openId }, 'session not saved: state store unavailable (the reply goes out)')
+  }
+
+  function onOrphanSessionKept(plugin: string, error: EngineError, account: string, openId: string): void {
+    lines.warn(`${error.code} orphan session`, { code: error.code, reason: error.reason, plugin, account, openId }, 'session of a plugin that is not loaded not deleted: state store unavailable (the message is answered without it; the next one tries again)')
   }
 
   function onReplyWithheld(result: RouteResult, kind: MessageKind, account: string, openId: string): void {

@@ -51,6 +51,11 @@ export interface RouteDeps {
   onMediaUnavailable?: (rule: string, file: string, error: EngineError, account: string, openId: string) => void
   /** Told when writing a plugin's session calls failed after it answered (the reply still goes out); listed too. */
   onStoreError?: (plugin: string, error: EngineError, account: string, openId: string) => void
+  /**
+   * Told when deleting a session whose plugin is not loaded failed. The message was routed without it all the
+   * same; the next one finds the session again and tries again. Not listed: the delete is not waited for.
+   */
+  onOrphanSessionKept?: (plugin: string, error: EngineError, account: string, openId: string) => void
   /** Told when a reply to a push no reply can reach (an unsubscribe, a platform report) is withheld (no-reply-kinds.ts). */
   onReplyWithheld?: (result: RouteResult, kind: MessageKind, account: string, openId: string) => void
 }
@@ -186,7 +191,7 @@ function walk(
   let session = stored
   if (stored && !deps.plugins.has(stored.plugin)) {
     session = null
-    void Promise.resolve(deps.sessions.delete(account.id, message.fromUser)).catch(() => undefined)
+    deleteOrphanSession(deps, account.id, message.fromUser, stored.plugin)
   }
   const errors: RouteResult['errors'] = []
   const groups = deps.userGroups?.groupsOf(account.id, message.fromUser) ?? NO_GROUPS
@@ -199,6 +204,26 @@ function walk(
     return runPlugins(next.value, steps, message, account, deps, signal, session, errors, groups)
   }
   return { reply: null, handledBy: 'none', errors }
+}
+
+/**
+ * Deletes the session of a plugin that is gone, without waiting: the message is routed as if there were none
+ * either way. A failure, rejected or thrown at once (a store that answers synchronously), is told, never thrown
+ * into the walk: it would have dropped a message that did not need the store, and said nothing when it rejected.
+ */
+function deleteOrphanSession(deps: RouteDeps, accountId: string, openId: string, plugin: string): void {
+  const failed = (e: unknown): void => {
+    const error: EngineError = {
+      code: 'STORE_UNAVAILABLE',
+      reason: `deleting the session of plugin "${plugin}", which is not loaded, failed: ${e instanceof Error ? e.message : String(e)}`,
+    }
+    deps.onOrphanSessionKept?.(plugin, error, accountId, openId)
+  }
+  try {
+    Promise.resolve(deps.sessions.delete(accountId, openId)).catch(failed)
+  } catch (e) {
+    failed(e)
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import Database from 'better-sqlite3'
 import { pluginNamespace, userKey } from '../../core/plugin/storage-keys.ts'
 import { push, type PushFields } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
@@ -377,6 +378,28 @@ describe('faults fall through and are logged', () => {
     assert.equal(await say('ghost', { user }), 'default!')
     const [line] = logLines((l) => l.code === 'PLUGIN_LOAD' && l.plugin === 'ghost-plugin' && l.openId === user)
     assert.match(String(line?.reason), /rule "ghost" names plugin "ghost-plugin", which is not loaded/)
+  })
+})
+
+describe('a session whose plugin is gone', () => {
+  it('its delete failing (SQLite refusing it) is logged with the reason, and the message is still answered', async () => {
+    const user = newUser('orphan')
+    await h.runtime.store.sessions.put({ account: 'plain', openId: user, plugin: 'gone-plugin', state: null, expiresAt: Date.now() + 60_000 })
+    // A real failure of the store's own DELETE, from SQLite itself; it was swallowed without a line.
+    const db = new Database(path.join(h.dir, 'data', 'wxengine.db'))
+    db.exec("CREATE TRIGGER refuse_session_delete BEFORE DELETE ON sessions BEGIN SELECT RAISE(ABORT, 'sessions are read-only here'); END")
+    try {
+      assert.equal(reportOf(await say('hello', { user })).tag, 'exact')
+      const line = await waitForLine((l) => l.code === 'STORE_UNAVAILABLE' && l.openId === user)
+      assert.equal(line.msg, 'session of a plugin that is not loaded not deleted: state store unavailable (the message is answered without it; the next one tries again)')
+      assert.equal(line.plugin, 'gone-plugin')
+      assert.match(String(line.reason), /^deleting the session of plugin "gone-plugin", which is not loaded, failed: sessions are read-only here$/)
+    } finally {
+      db.exec('DROP TRIGGER refuse_session_delete')
+      db.close()
+    }
+    assert.equal(reportOf(await say('hello', { user })).tag, 'exact')
+    await until('the session deleted on the next message', async () => (await h.runtime.store.sessions.get('plain', user)) === null)
   })
 })
 

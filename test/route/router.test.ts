@@ -8,7 +8,9 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { after, describe, it } from 'node:test'
+import { after, before, describe, it } from 'node:test'
+import { Redis } from 'ioredis'
+import { createLogger } from '../../core/log/logger.ts'
 import type { EngineError, ErrorCode } from '../../core/errors.ts'
 import type { InboundMessage, RawFields } from '../../core/normalize/message-types.ts'
 import { normalizeMessage } from '../../core/normalize/normalize-message.ts'
@@ -19,7 +21,10 @@ import type { RuleSet } from '../../core/route/rule-types.ts'
 import { loadRuleSet } from '../../core/route/rules/load-rule-set.ts'
 import { buildUserGroupIndex, NO_GROUPS } from '../../core/route/user-groups.ts'
 import { createMemoryStore } from '../../core/store/memory-store.ts'
-import type { SessionStore } from '../../core/store/store.ts'
+import type { SessionStore, Store } from '../../core/store/store.ts'
+import { openRedisStore } from '../../core/store/redis-store.ts'
+import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
+import { until } from '../support/until.ts'
 import { push, type PushFields } from '../../core/testkit/wechat-simulator.ts'
 
 const ACCOUNT: AccountInfo = { id: 'acct', appId: 'wxacct' }
@@ -344,6 +349,66 @@ default: { reply: { type: text, content: sorry } }
     assert.deepEqual(r.errors, [])
   })
 
+})
+
+describe("a session whose plugin is gone and whose delete fails (it failed silently, router.ts)", () => {
+  const FILES = { 'r.yaml': 'rules:\n  - { name: hi, keywords: [hi], plugin: greeter }\n' }
+  let redis: RedisServer
+  let store: Store
+  let admin: Redis
+  before(async () => {
+    redis = await startRedisServer()
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-router-redis-'))
+    tmpDirs.push(dataDir)
+    store = await openRedisStore({ url: redis.url, dataDir, log: createLogger({ level: 'silent' }) })
+    admin = new Redis(redis.url)
+  })
+  after(async () => {
+    admin.disconnect()
+    await store.close()
+    await redis.stop()
+  })
+  const reported = (deps: RouteDeps) => {
+    const seen: Array<[string, EngineError, string, string]> = []
+    deps.onOrphanSessionKept = (plugin, error, account, openId) => void seen.push([plugin, error, account, openId])
+    return seen
+  }
+
+  it('a Redis refusing writes (NOREPLICAS): the message is answered, the failure told with its reason, and the next message tries again', async () => {
+    await store.sessions.put({ account: 'acct', openId: 'u1', plugin: 'removed', state: null, expiresAt: Date.now() + 60_000 })
+    // Reads still work, every write is refused: the delete fails as it does on a real outage of the primary.
+    await admin.config('SET', 'min-replicas-to-write', '1')
+    const plugins = pluginsOf({ greeter: () => answer('hello') })
+    const deps = depsOf(await rulesFrom(FILES), plugins, store.sessions)
+    const seen = reported(deps)
+    const r = await routeMessage(messageOf(push.text('u1', 'hi')), ACCOUNT, deps)
+    assert.deepEqual([r.handledBy, r.reply], ['rule', { type: 'text', content: 'hello' }])
+    await until('the failed delete told', () => seen.length > 0)
+    const [plugin, error, account, openId] = seen[0]!
+    assert.deepEqual([plugin, error.code, account, openId], ['removed', 'STORE_UNAVAILABLE', 'acct', 'u1'])
+    assert.match(error.reason, /^deleting the session of plugin "removed", which is not loaded, failed: NOREPLICAS/)
+    assert.equal((await store.sessions.get('acct', 'u1'))?.plugin, 'removed', 'still there')
+
+    await admin.config('SET', 'min-replicas-to-write', '0')
+    await routeMessage(messageOf(push.text('u1', 'hi')), ACCOUNT, deps)
+    await until('the session deleted', async () => (await store.sessions.get('acct', 'u1')) === null)
+    assert.equal(seen.length, 1)
+  })
+
+  it('a store whose delete throws at once: the message is still answered (the throw went out of the walk), and told', async () => {
+    const throwing: SessionStore = {
+      ...createMemoryStore().sessions,
+      getSync: () => ({ account: 'acct', openId: 'u1', plugin: 'removed', state: null, expiresAt: Date.now() + 60_000 }),
+      delete: () => {
+        throw new Error('database is locked')
+      },
+    }
+    const deps = depsOf(await rulesFrom(FILES), pluginsOf({ greeter: () => answer('hello') }), throwing)
+    const seen = reported(deps)
+    const r = await routeMessage(messageOf(push.text('u1', 'hi')), ACCOUNT, deps)
+    assert.deepEqual(r.reply, { type: 'text', content: 'hello' })
+    assert.deepEqual(seen.map(([p, e]) => `${p}: ${e.reason}`), ['removed: deleting the session of plugin "removed", which is not loaded, failed: database is locked'])
+  })
 })
 
 describe('answered synchronously when nothing needs to wait', () => {
