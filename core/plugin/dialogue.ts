@@ -205,7 +205,7 @@ export function dialogue<T extends object, C = Record<string, JsonValue>>(spec: 
       for (const step of steps) {
         const text = (given as Record<string, unknown>)[step.key]
         if (typeof text !== 'string') continue
-        const value = await parsed(step, text.trim(), answers, ctx)
+        const value = await parsed(step, trimForMatching(text), answers, ctx)
         if (value !== undefined) answers[step.key] = value
       }
       return askNext(answers, ctx)
@@ -213,7 +213,8 @@ export function dialogue<T extends object, C = Record<string, JsonValue>>(spec: 
     // Events (a menu press, a location report, unsubscribe) are not answers: routing goes on with them.
     if ('event' in message) return ctx.pass()
     const state = readState(session.state)
-    const text = message.kind === 'text' ? message.content.trim() : undefined
+    // Trimmed as rules trim: an answer pasted with a zero-width space (`42\u200b`) is the answer 42.
+    const text = message.kind === 'text' ? trimForMatching(message.content) : undefined
     if (text !== undefined && cancelWords.has(fold(text))) {
       session.end()
       return say(cancelled, state?.answers ?? {}, ctx, 'cancelled')

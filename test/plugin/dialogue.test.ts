@@ -247,6 +247,15 @@ describe('parse', () => {
     assert.deepEqual(captured.session.state, { asking: 'guests', answers: {} })
   })
 
+  test('gets the answer trimmed of invisible characters at its ends, as rules trim it (a pasted "3\u200b" is 3)', async () => {
+    for (const answer of ['3\u200b', '\u2060 3', '\ufeff3\u200d ']) {
+      const c = conversation('party')
+      await c.send(text('table'))
+      assert.equal(textOf(await c.send(text(answer))), 'Remark? (- for none)', JSON.stringify(answer))
+      assert.deepEqual(c.session.state, { asking: 'remark', answers: { guests: 3 } }, JSON.stringify(answer))
+    }
+  })
+
   test('is typed with ctx for the config type (checked by tsc)', () => {
     interface Config { max: number }
     const handle = dialogue<{ guests: number }, Config>({
