@@ -295,7 +295,9 @@ function buildMember(kind: KnownKind, b: Base, event: string): InboundMessage {
         locationY: float(info, 'Location_Y'),
         scale: float(info, 'Scale'),
         label: str(info, 'Label'),
-        poiname: str(info, 'Poiname'),
+        // The seeds say it "may be empty", and WeChat sends it as an empty element; one left out is the same
+        // empty name, not a misfit that would turn the whole event into `unknown`.
+        poiname: optStr(info, 'Poiname') ?? '',
       }
     }
     case 'view_miniprogram':

@@ -367,6 +367,16 @@ test('a menu event without MenuId is still its event: view and view_miniprogram 
   }
 })
 
+test('a location_select whose SendLocationInfo has no Poiname at all is still location_select, with an empty poiname (the seeds: it may be empty)', () => {
+  const info = '<SendLocationInfo><Location_X>23</Location_X><Location_Y>113</Location_Y><Scale>15</Scale><Label>广州</Label></SendLocationInfo>'
+  const result = normalizeXml(`${base}<MsgType>event</MsgType><Event>location_select</Event><EventKey>6</EventKey>${info}`)
+  assert.ok(result.ok)
+  const m = result.value
+  if (m.kind !== 'location_select') return assert.fail(`became ${m.kind}`)
+  assert.equal(m.poiname, '')
+  assert.equal(m.label, '广州')
+})
+
 test("an unknown user message has no `event` key, an unknown event push has one: plugins tell them apart by 'event' in message (found by a routing review)", () => {
   const user = normalizeXml(`${base}<MsgType>hologram</MsgType><MsgId>5</MsgId>`)
   const misfit = normalizeXml(`${base}<MsgType>text</MsgType><Content>a</Content><Content>b</Content><MsgId>6</MsgId>`)
