@@ -16,6 +16,14 @@ import { runScript, UNLOCK } from './redis-scripts.ts'
 /** How soon a lock whose release failed is released again (and again, until done or lapsed). */
 const RELEASE_RETRY_MS = 250
 
+/**
+ * How many releases are kept to send again. In a long outage where commands time out (so each message's
+ * lock may have been taken) the list grows with the message rate times a lock's TTL, and each round sends
+ * them one after another; past this, the oldest are left to lapse by themselves (as the dedup's claims
+ * are past their own cap), with one line when that starts and one when it ends.
+ */
+const MAX_PENDING_RELEASES = 10_000
+
 /** Which lock, for the log: what its loss holds up differs. */
 export type LockKind = 'user lock' | 'token refresh lock'
 
@@ -54,9 +62,12 @@ function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
 }
 
-export function createLockReleases(conn: RedisConnection, log: Logger): LockReleases {
+export function createLockReleases(conn: RedisConnection, log: Logger, opts: { maxPending?: number } = {}): LockReleases {
   const { client } = conn
+  const maxPending = opts.maxPending ?? MAX_PENDING_RELEASES
   const left = new Set<Left>()
+  /** Releases left to lapse since the list last had room (0: it has room). */
+  let overflowed = 0
   let retry: NodeJS.Timeout | null = null
   let stopped = false
   /**
@@ -66,6 +77,27 @@ export function createLockReleases(conn: RedisConnection, log: Logger): LockRele
   let releasing: Promise<void> | undefined
 
   const unlock = async (lock: HeldLockRef, fullText = false): Promise<void> => void (await runScript(client, UNLOCK, [lock.key], [lock.owner], { fullText }))
+
+  /** Lists a release to send again; at the cap the oldest one listed is left to lapse by itself. */
+  function keep(lock: Left): void {
+    left.add(lock)
+    if (left.size <= maxPending) return
+    const oldest = left.values().next().value as Left
+    left.delete(oldest)
+    if (overflowed++ === 0) {
+      log.warn(
+        { code: 'STORE_UNAVAILABLE', key: oldest.key, max: maxPending },
+        `more than ${maxPending} lock releases wait to be sent again: the oldest are left to lapse by themselves (each holds its user or the token refresh up to its TTL)`,
+      )
+    }
+  }
+
+  /** After a round or a release done: once the list has room again, one line counts what was left to lapse meanwhile. */
+  function overflowEnded(): void {
+    if (overflowed === 0 || left.size >= maxPending) return
+    log.warn({ code: 'STORE_UNAVAILABLE', dropped: overflowed, max: maxPending }, `lock releases fit again: ${overflowed} were left to lapse by themselves meanwhile`)
+    overflowed = 0
+  }
 
   function failed(lock: Left, e: unknown): void {
     lock.attempts++
@@ -95,6 +127,7 @@ export function createLockReleases(conn: RedisConnection, log: Logger): LockRele
         failed(lock, e)
       }
     }
+    overflowEnded()
     // A retry that came due during this round found it running and did nothing: what is left is sent again.
     if (left.size > 0) scheduleRetry()
   }
@@ -122,7 +155,7 @@ export function createLockReleases(conn: RedisConnection, log: Logger): LockRele
         await unlock(lock)
       } catch (e) {
         const l: Left = { ...lock, attempts: 0, lastError: '' }
-        left.add(l)
+        keep(l)
         failed(l, e)
         throw e
       }
@@ -130,10 +163,13 @@ export function createLockReleases(conn: RedisConnection, log: Logger): LockRele
     giveUp(lock) {
       // Listed before it is sent: close() must see it while the first try is still waiting for an answer.
       const l: Left = { ...lock, attempts: 0, lastError: '' }
-      left.add(l)
+      keep(l)
       // In full text: a timed-out EVALSHA later answered NOSCRIPT (a restarted Redis) would do nothing.
       unlock(l, true).then(
-        () => left.delete(l),
+        () => {
+          left.delete(l)
+          overflowEnded()
+        },
         (e: unknown) => failed(l, e),
       )
     },
