@@ -536,7 +536,11 @@ export function createEngine(deps: EngineDeps): Engine {
       { toUser: message.fromUser, fromUser: message.toUser, createTime: Math.floor(now() / 1000), answeringUserMessage: USER_MESSAGE_KINDS.has(message.kind) },
       limits,
     )
-    for (const warning of serialized.warnings) lines.warn(`reply ${result.reply.type}`, { account: accountId, key, replyType: result.reply.type }, warning)
+    // Whose reply was changed, as every per-message line says it: an operator reading "news reply cut" must
+    // be able to find the user's message (`wxengine log --user`) and the rule or plugin that built it.
+    for (const warning of serialized.warnings) {
+      lines.warn(`reply ${result.reply.type}`, { account: accountId, openId: message.fromUser, key, replyType: result.reply.type, rule: result.rule, plugin: result.plugin, reason: warning }, warning)
+    }
     if (serialized.xml === null) {
       record(accountId, message, key, result, 'no_reply', started)
       return SUCCESS
