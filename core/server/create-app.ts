@@ -125,9 +125,15 @@ export function createApp(opts: AppOptions): Koa {
 
 
   // Koa's default error handler would print a stack and answer 500; a client must never see that.
-  app.on('error', (err: Error & { code?: string }) => {
+  // Its own budget key: sharing the engine's INTERNAL key, a flood of either held back the other's first
+  // line (one bug's 20 lines, and a different bug went unsaid but for a count under the first's example).
+  // `reason` as every failure line has it (logger.ts), so a search on it finds this one too.
+  app.on('error', (err: Error & { code?: string }, ctx?: Koa.Context) => {
     if (isClientGone(err)) log.debug({ reason: `${err.code}: ${err.message}` }, 'client left mid-request')
-    else lines.error('INTERNAL', { code: 'INTERNAL', err }, 'http error')
+    else {
+      const reason = err instanceof Error ? err.message : String(err)
+      lines.error('INTERNAL http', { code: 'INTERNAL', reason, err, method: ctx?.method.slice(0, 16), path: ctx?.path.slice(0, 80) }, `http error: ${reason}`)
+    }
   })
   app.use(async (ctx, next) => {
     const accountId = wechatAccountOf(ctx.path)
