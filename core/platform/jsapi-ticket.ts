@@ -24,6 +24,9 @@ export const TICKET_CONFIG_ERRCODES: ReadonlyMap<number, { setting: string; hint
   [45009, { setting: 'jsapi_ticket daily quota', hint: 'the daily quota of /cgi-bin/ticket/getticket is used up (it resets at midnight): something else fetches tickets for this AppID; share this engine\'s (/jssdk-config) instead' }],
 ])
 
+/** Tries of one ticket fetch that fails in passing (isTransientTokenError), the first included: as the token's. */
+export const TICKET_FETCH_ATTEMPTS = 3
+
 export interface JsapiTicket {
   /** A ticket valid for at least the refresh margin. */
   get(): Promise<Result<string>>
@@ -57,10 +60,15 @@ export function createJsapiTicket(opts: JsapiTicketOptions): JsapiTicket {
     tokens: opts.tokens,
     log: opts.log,
     now: opts.now,
-    // One try a refresh: the token under it is tried again by its own manager already (3 tries), and a
-    // second layer of tries would multiply them, each spending the token API's daily quota.
-    fetchAttempts: 1,
-    lockTtlMs: Math.max(30_000, requestBoundMs + 2 * LOCK_HOLDER_STORE_MS),
+    // getticket's own passing failures (-1 "system busy", no answer, a 5xx page) are tried again as the
+    // token's are, the same few times with the same backoff: with one try, one busy answer failed every page
+    // view waiting on this refresh. The token under it is not tried again here: a failure of the token is
+    // marked (withTokenTold) and returned at once, its own manager has tried it 3 times already, and a second
+    // layer of tries would multiply them, each spending the token API's daily quota.
+    fetchAttempts: TICKET_FETCH_ATTEMPTS,
+    // No try starts past half the lock's life (fetchToken's rule), and one try may last requestBoundMs: the
+    // lock outlives the last try that starts and the storing of its ticket, so no other instance fetches too.
+    lockTtlMs: Math.max(30_000, 2 * (requestBoundMs + 2 * LOCK_HOLDER_STORE_MS)),
     credential: { name: 'jsapi_ticket', key: ticketKey(opts.appId), request: requestTicket, configErrcodes: TICKET_CONFIG_ERRCODES, requestBoundMs },
   })
 

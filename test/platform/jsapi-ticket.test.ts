@@ -9,7 +9,7 @@ import type { Result } from '../../core/errors.ts'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import { createAccessTokenManager } from '../../core/platform/access-token-manager.ts'
 import { createApiClient } from '../../core/platform/api-client.ts'
-import { createJsapiTicket, ticketKey, TICKET_PATH } from '../../core/platform/jsapi-ticket.ts'
+import { createJsapiTicket, ticketKey, TICKET_FETCH_ATTEMPTS, TICKET_PATH } from '../../core/platform/jsapi-ticket.ts'
 import { createMemoryStore } from '../../core/store/memory-store.ts'
 import type { Store } from '../../core/store/store.ts'
 import { FAKE_PATHS, startFakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
@@ -72,7 +72,8 @@ test('a refresh that fails serves the old ticket while it lives, then fails with
   const a = instance()
   const first = value(await a.get())
   t += (7200 - 60) * 1000
-  fake.failNext(TICKET_PATH, 1, -1, 'system error')
+  // Busy on every try of the refresh (TICKET_FETCH_ATTEMPTS).
+  fake.failNext(TICKET_PATH, TICKET_FETCH_ATTEMPTS, -1, 'system error')
   assert.equal(value(await a.get()), first)
   assert.ok(memLog.lines.some((l) => l.msg === 'jsapi_ticket refresh failed; the current one is used until it expires'))
   t += 61_000
@@ -86,6 +87,29 @@ test('a refresh that fails serves the old ticket while it lives, then fails with
   const asked = ticketRequests()
   assert.equal((await a.get()).ok, false)
   assert.equal(ticketRequests(), asked)
+})
+
+test("getticket's -1 (system busy) is asked again, as the token's is: one busy answer fails no page view", async () => {
+  const a = instance()
+  fake.failNext(TICKET_PATH, 1, -1, 'system error')
+  assert.equal(value(await a.get()), fake.issuedTickets.at(-1))
+  assert.equal(ticketRequests(), 2)
+  const retry = memLog.lines.find((l) => l.msg === 'jsapi_ticket fetch failed; retrying')
+  assert.equal(retry?.errcode, -1)
+  assert.equal(retry?.appId, 'wxA')
+})
+
+test('a getticket busy on every try fails after the bounded tries, with the reason, and no more', async () => {
+  const a = instance()
+  // Exactly as many busy answers as tries (the fake's queue outlives a test): a further try would get a ticket.
+  fake.failNext(TICKET_PATH, TICKET_FETCH_ATTEMPTS, -1, 'system error')
+  const r = await a.get()
+  assert.equal(r.ok, false)
+  assert.equal(!r.ok && r.error.errcode, -1)
+  assert.equal(ticketRequests(), TICKET_FETCH_ATTEMPTS)
+  const failed = memLog.lines.find((l) => l.msg === 'jsapi_ticket fetch failed')
+  assert.equal(failed?.attempts, TICKET_FETCH_ATTEMPTS)
+  assert.equal(failed?.transient, true)
 })
 
 test('an answer without a ticket is an API_ERROR, not a ticket', async () => {
