@@ -69,7 +69,7 @@ export interface LateReplySenderOptions {
 export interface LateReplySettled {
   account: string
   openId: string
-  /** The message the reply answers (its dedup key); absent for one resumed from an earlier run's outbox. */
+  /** The message the reply answers (its dedup key); absent for one resumed from an outbox entry written before it was kept. */
   key?: string
   /** The reply itself (its type for the metrics; the test kit finds the platform's record of it). */
   reply: Reply
@@ -186,7 +186,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     const at = existing?.at ?? now()
     if (id === undefined) {
       try {
-        id = await outbox.record({ account, openId, reply: reply as unknown as JsonValue, attempts: 0, status: 'pending', at })
+        id = await outbox.record({ account, openId, msgKey, reply: reply as unknown as JsonValue, attempts: 0, status: 'pending', at })
       } catch (e) {
         // Sending still beats losing the reply; the log line is the record.
         unbudgeted.error('late reply not recorded', { ...ctx, code: 'STORE_UNAVAILABLE', reason: `outbox record failed: ${engineErrorOf(e).reason}` }, 'late reply not recorded; sending anyway')
@@ -266,17 +266,18 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     let taken = 0
     for (const entry of await outbox.list('pending')) {
       if (entry.id === undefined) continue
-      const ctx = { account: entry.account, openId: entry.openId, outboxId: entry.id }
+      // The message it answers, as its send before the restart named it (absent in entries from before msg_key).
+      const ctx = { account: entry.account, openId: entry.openId, key: entry.msgKey, outboxId: entry.id }
       if (now() - entry.at > WINDOW_MS) {
         const lastError = 'EXPIRED: left pending past the 48 h customer-service window'
         await update(entry.id, { status: 'failed', lastError }, ctx)
         log.error({ ...ctx, code: 'API_ERROR', reason: 'pending late reply expired (48 h window)' }, 'late reply failed')
         // Failed for good, as a send that ends so is: told, or wxengine_late_replies_total missed it.
-        onSettled({ account: entry.account, openId: entry.openId, reply: entry.reply as unknown as Reply, outcome: 'failed', error: lastError })
+        onSettled({ account: entry.account, openId: entry.openId, key: entry.msgKey, reply: entry.reply as unknown as Reply, outcome: 'failed', error: lastError })
         continue
       }
       log.info(ctx, 'resuming a late reply left pending by the previous run')
-      await send(entry.account, entry.openId, entry.reply as unknown as Reply, undefined, { id: entry.id, attempts: entry.attempts, at: entry.at })
+      await send(entry.account, entry.openId, entry.reply as unknown as Reply, entry.msgKey, { id: entry.id, attempts: entry.attempts, at: entry.at })
       taken++
     }
     return taken

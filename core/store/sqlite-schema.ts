@@ -168,6 +168,11 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
 
   CREATE INDEX followers_unfollowed ON followers (unfollowed_at) WHERE following = 0;
   `,
+  // user_version 5 -> 6: the message a late reply answers (its msgKey), so that a send taken up after a
+  // restart names it in its lines and events as the send did before. NULL for entries written before.
+  `
+  ALTER TABLE outbox ADD COLUMN msg_key TEXT;
+  `,
 ]
 
 export const SCHEMA_VERSION = SCHEMA_MIGRATIONS.length

@@ -144,6 +144,7 @@ interface OutboxRow {
   status: OutboxEntry['status']
   last_error: string | null
   at: number
+  msg_key: string | null
 }
 
 export function openSqliteStore(opts: SqliteStoreOptions): Store {
@@ -300,12 +301,12 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     // The keys that make a message's follow apply once (sqlite-schema.ts); the followers themselves stay.
     followEventsPrune: db.prepare<[number]>('DELETE FROM follow_events WHERE at < ?'),
 
-    outboxInsert: db.prepare<[string, string, string, number, string, string | null, number]>(
-      'INSERT INTO outbox (account, open_id, reply, attempts, status, last_error, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    outboxInsert: db.prepare<[string, string, string, number, string, string | null, number, string | null]>(
+      'INSERT INTO outbox (account, open_id, reply, attempts, status, last_error, at, msg_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     outboxGet: db.prepare<[number], OutboxRow>('SELECT * FROM outbox WHERE id = ?'),
-    outboxWrite: db.prepare<[string, string, string, number, string, string | null, number, number]>(
-      'UPDATE outbox SET account = ?, open_id = ?, reply = ?, attempts = ?, status = ?, last_error = ?, at = ? WHERE id = ?',
+    outboxWrite: db.prepare<[string, string, string, number, string, string | null, number, string | null, number]>(
+      'UPDATE outbox SET account = ?, open_id = ?, reply = ?, attempts = ?, status = ?, last_error = ?, at = ?, msg_key = ? WHERE id = ?',
     ),
     outboxAll: db.prepare<[], OutboxRow>('SELECT * FROM outbox ORDER BY id'),
     outboxByStatus: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE status = ? ORDER BY id'),
@@ -492,7 +493,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     const row = st.outboxGet.get(id)
     if (!row) return undefined
     const e = applyOutboxPatch(outboxEntryOf(row), patch)
-    return st.outboxWrite.run(e.account, e.openId, JSON.stringify(e.reply), e.attempts, e.status, e.lastError ?? null, e.at, id)
+    return st.outboxWrite.run(e.account, e.openId, JSON.stringify(e.reply), e.attempts, e.status, e.lastError ?? null, e.at, e.msgKey ?? null, id)
   })
 
   // IMMEDIATE (taken by the caller): the log thread commits follows and unfollows on its own connection, and
@@ -820,7 +821,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     outbox: {
       async record(e) {
         const json = JSON.stringify(e.reply)
-        const r = write(() => st.outboxInsert.run(e.account, e.openId, json, e.attempts, e.status, e.lastError ?? null, e.at))
+        const r = write(() => st.outboxInsert.run(e.account, e.openId, json, e.attempts, e.status, e.lastError ?? null, e.at, e.msgKey ?? null))
         return Number(r.lastInsertRowid)
       },
       async update(id, patch) {
@@ -1014,5 +1015,6 @@ function outboxEntryOf(r: OutboxRow): OutboxEntry {
     at: r.at,
   }
   if (r.last_error !== null) e.lastError = r.last_error
+  if (r.msg_key !== null) e.msgKey = r.msg_key
   return e
 }

@@ -274,6 +274,11 @@ export interface OutboxEntry {
   id?: number
   account: string
   openId: string
+  /**
+   * The message the reply answers (its dedup key, the message log's msgKey). Kept so that a send taken up
+   * by the next run (resumePending) still names its message in its lines and events.
+   */
+  msgKey?: string
   reply: JsonValue
   attempts: number
   status: 'pending' | 'sent' | 'failed'

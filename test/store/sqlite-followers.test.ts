@@ -346,7 +346,7 @@ describe('the followers table in a file from before it (user_version 3)', () => 
     await s.close()
     const after = new Database(file, { readonly: true })
     assert.equal(after.pragma('user_version', { simple: true }), SCHEMA_VERSION)
-    assert.equal(SCHEMA_VERSION, 5)
+    assert.equal(SCHEMA_VERSION, 6)
     after.close()
   })
 })
