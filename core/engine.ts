@@ -361,7 +361,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const cleanUp = message.kind === 'unsubscribe' ? unsubscribeCleanUp(message, accountId, key, storageNamespacesOf(lease.generation.plugins)) : undefined
     let routing: RouteResult | Promise<RouteResult>
     try {
-      routing = userQueue.run(user, lockUser ? () => routeUnderFleetLock(accountId, message.fromUser, started, lease.generation, route, cleanUp?.run) : route)
+      routing = userQueue.run(user, lockUser ? () => routeUnderFleetLock(accountId, message.fromUser, key, started, lease.generation, route, cleanUp?.run) : route)
     } catch (e) {
       routed(user, signal)
       // The session lookup failed at once (the message is dropped, as the caller logs). An unsubscribe's
@@ -420,6 +420,7 @@ export function createEngine(deps: EngineDeps): Engine {
   function routeUnderFleetLock(
     accountId: string,
     openId: string,
+    key: string,
     started: number,
     generation: Generation,
     route: (session: SessionRecord | null | undefined) => RouteResult | Promise<RouteResult>,
@@ -436,8 +437,15 @@ export function createEngine(deps: EngineDeps): Engine {
         // here (a purge scans as many keys as the user has), and a fixed guess was outlived by a slow one.
         ttlMs: limits.replyBudgetMs + (generation.slowestPluginMs ?? limits.pluginTimeoutMs) + 1_000,
         deadline: started + limits.replyBudgetMs,
+        // Budgeted, per account: a lock whose release was lost is met by every message of its user until
+        // it lapses, and one instance's slow plugin by every user it serves; unbudgeted, that was a line a
+        // message. The message's key and a `reason`, as every per-message line has them.
         onNotHeld: () =>
-          log.warn({ account: accountId, openId }, "the user's lock was still held at the reply budget (another instance routing their earlier message, or a lock whose release was lost): routed without it"),
+          lines.warn(
+            `lock not held ${accountId}`,
+            { account: accountId, openId, key, reason: 'user lock still held at the reply budget' },
+            "the user's lock was still held at the reply budget (another instance routing their earlier message, or a lock whose release was lost): routed without it",
+          ),
         thenUnderLock,
       },
       route,
