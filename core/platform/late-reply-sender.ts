@@ -252,7 +252,8 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     return new Promise<void>((recorded) => {
       const task: Promise<void> = deliver(account, openId, reply, recorded, msgKey, existing, settled)
         .catch((e: unknown) => {
-          log.error({ account, openId, code: 'INTERNAL', reason: engineErrorOf(e).reason, stack: e instanceof Error ? e.stack : undefined }, 'late reply sender bug')
+          // Budgeted: a bug here (a settled callback that throws) fails every late reply, a line each.
+          lines.error('INTERNAL late reply', { account, openId, key: msgKey, code: 'INTERNAL', reason: engineErrorOf(e).reason, stack: e instanceof Error ? e.stack : undefined }, 'late reply sender bug')
         })
         .finally(() => {
           tasks.delete(task)
@@ -270,13 +271,17 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
       const ctx = { account: entry.account, openId: entry.openId, key: entry.msgKey, outboxId: entry.id }
       if (now() - entry.at > WINDOW_MS) {
         const lastError = 'EXPIRED: left pending past the 48 h customer-service window'
-        await update(entry.id, { status: 'failed', lastError }, ctx)
-        log.error({ ...ctx, code: 'API_ERROR', reason: 'pending late reply expired (48 h window)' }, 'late reply failed')
+        // Budgeted as the other lines of a send whose outbox entry says how it ended: after a long stop the
+        // outbox may hold thousands. Never held back when that entry could not be written.
+        const said = (await update(entry.id, { status: 'failed', lastError }, ctx)) ? lines : unbudgeted
+        said.error('late reply expired', { ...ctx, code: 'API_ERROR', reason: 'pending late reply expired (48 h window)' }, 'late reply failed')
         // Failed for good, as a send that ends so is: told, or wxengine_late_replies_total missed it.
         onSettled({ account: entry.account, openId: entry.openId, key: entry.msgKey, reply: entry.reply as unknown as Reply, outcome: 'failed', error: lastError })
         continue
       }
-      log.info(ctx, 'resuming a late reply left pending by the previous run')
+      // Budgeted: one line each for thousands of entries said nothing the total ('resumed pending late
+      // replies', runtime.ts) and the entries' own lines do not.
+      lines.info('late reply resuming', ctx, 'resuming a late reply left pending by the previous run')
       await send(entry.account, entry.openId, entry.reply as unknown as Reply, entry.msgKey, { id: entry.id, attempts: entry.attempts, at: entry.at })
       taken++
     }
