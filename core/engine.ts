@@ -580,10 +580,13 @@ export function createEngine(deps: EngineDeps): Engine {
       if (!config.log.purgeOnUnsubscribe) return
       let removed = 0
       for (const ns of namespaces) removed += await store.kv.deletePrefix(ns, userKeyPrefix(message.fromUser))
-      log.info({ account: accountId, openId: message.fromUser, removed }, 'purged user data on unsubscribe')
+      // Budgeted, as both lines come once per unsubscribe: a wave of unfollows (after a mass send) wrote an
+      // info line a message, and a store refusing deletes an error line each (traffic-summary.ts says why
+      // that silences the service's other lines).
+      lines.info(`purged ${accountId}`, { account: accountId, openId: message.fromUser, key, removed }, 'purged user data on unsubscribe')
     } catch (e) {
       // Whose clean-up: with several accounts on one store, the account says which one's data was left behind.
-      log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message, account: accountId, openId: message.fromUser, key }, 'clean-up on unsubscribe failed')
+      lines.error(`STORE_UNAVAILABLE unsubscribe ${accountId}`, { code: 'STORE_UNAVAILABLE', reason: (e as Error).message, account: accountId, openId: message.fromUser, key }, 'clean-up on unsubscribe failed')
     }
   }
 
