@@ -18,6 +18,7 @@
 import type { EngineError, Result } from '../errors.ts'
 import { fail, ok } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
+import { createLineBudget, type LineBudget } from '../log/line-budget.ts'
 import type { TokenRecord, TokenStore } from '../store/store.ts'
 import { apiError, type ApiClient } from './api-client.ts'
 
@@ -63,6 +64,8 @@ export interface AccessTokenManagerOptions {
   client: ApiClient
   tokens: TokenStore
   log: Logger
+  /** The budget of the lines that can come once per API call (log/line-budget.ts); default one of its own. */
+  lines?: LineBudget
   now?: () => number
   /** Refresh this long before expiry; default 5 minutes. */
   refreshMarginMs?: number
@@ -157,6 +160,7 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 export function createAccessTokenManager(opts: AccessTokenManagerOptions): AccessTokenManager {
   const { appId, appSecret, client, tokens, log } = opts
+  const lines = opts.lines ?? createLineBudget(log)
   const name = opts.credential?.name ?? 'access_token'
   /** Where the store keeps it, and the name of its refresh lock. */
   const key = opts.credential?.key ?? appId
@@ -188,7 +192,9 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
   const isFresh = (r: TokenRecord, t: number) => t < r.expiresAt - marginMs
   const storeError = (e: unknown, op: string) => {
     const reason = `token store ${op} failed${name === 'access_token' ? '' : ` (${name})`}: ${e instanceof Error ? e.message : String(e)}`
-    log.error({ code: 'STORE_UNAVAILABLE', reason, appId }, `${name} store failed`)
+    // Budgeted: with the store away every API call (a plugin's, a late reply's, a page's ticket) fails here,
+    // and each wrote its line. Per credential and AppID: one account's outage does not hide another's.
+    lines.error(`STORE_UNAVAILABLE ${name} ${appId}`, { code: 'STORE_UNAVAILABLE', reason, appId }, `${name} store failed`)
     return fail('STORE_UNAVAILABLE', reason)
   }
 
@@ -374,7 +380,8 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
     if (!first.ok) return first
     const r = await call(first.value)
     if (r.ok || !isTokenRejected(r.error)) return r
-    log.warn({ code: r.error.code, errcode: r.error.errcode, reason: r.error.reason, appId }, 'access_token rejected; refreshing and retrying once')
+    // Budgeted: once per call while the platform keeps rejecting fresh tokens (another server fetching them).
+    lines.warn(`token rejected ${appId}`, { code: r.error.code, errcode: r.error.errcode, reason: r.error.reason, appId }, 'access_token rejected; refreshing and retrying once')
     await invalidate(first.value)
     const second = await getToken()
     if (!second.ok) return second

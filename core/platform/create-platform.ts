@@ -40,7 +40,7 @@ export function createPlatform(opts: { config: EngineConfig; store: Store; log: 
   const tokenManagers = new Map<string, AccessTokenManager>()
   for (const account of config.accounts) {
     if (!account.appSecret) continue
-    const tokens = createAccessTokenManager({ appId: account.appId, appSecret: account.appSecret, client, tokens: store.tokens, log })
+    const tokens = createAccessTokenManager({ appId: account.appId, appSecret: account.appSecret, client, tokens: store.tokens, log, lines: opts.lines })
     tokenManagers.set(account.id, tokens)
     apis.set(account.id, createPlatformApi({ client, tokens, log }))
   }
@@ -58,7 +58,7 @@ export function createPlatform(opts: { config: EngineConfig; store: Store; log: 
     if (ticket) return ticket
     const tokens = tokenManagers.get(accountId)
     if (!tokens) return { unavailable: `account "${accountId}" has no appSecret, and the jsapi_ticket needs an access_token: set ${accountId === config.defaultAccount ? 'WECHAT_APPSECRET or ' : ''}the account's appSecret in engine.config.ts` }
-    ticket = createJsapiTicket({ appId: tokens.appId, withToken: tokens.withToken, tokenWaitBoundMs: tokens.waitBoundMs, client, tokens: store.tokens, log })
+    ticket = createJsapiTicket({ appId: tokens.appId, withToken: tokens.withToken, tokenWaitBoundMs: tokens.waitBoundMs, client, tokens: store.tokens, log, lines: opts.lines })
     tickets.set(accountId, ticket)
     return ticket
   }

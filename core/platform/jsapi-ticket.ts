@@ -10,6 +10,7 @@
 import type { Result } from '../errors.ts'
 import { ok } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
+import type { LineBudget } from '../log/line-budget.ts'
 import { createAccessTokenManager, LOCK_HOLDER_STORE_MS, withTokenTold, type AccessTokenFailure, type AccessTokenManager } from './access-token-manager.ts'
 import { apiError, type ApiClient } from './api-client.ts'
 import type { TokenStore } from '../store/store.ts'
@@ -41,6 +42,8 @@ export interface JsapiTicketOptions {
   client: ApiClient
   tokens: TokenStore
   log: Logger
+  /** The budget of per-call lines, shared with the engine's (log/line-budget.ts). */
+  lines?: LineBudget
   now?: () => number
 }
 
@@ -59,6 +62,7 @@ export function createJsapiTicket(opts: JsapiTicketOptions): JsapiTicket {
     client: opts.client,
     tokens: opts.tokens,
     log: opts.log,
+    lines: opts.lines,
     now: opts.now,
     // getticket's own passing failures (-1 "system busy", no answer, a 5xx page) are tried again as the
     // token's are, the same few times with the same backoff: with one try, one busy answer failed every page
