@@ -71,6 +71,8 @@ export function createMessageRecorder(deps: MessageRecorderDeps): RecordMessage 
           account: entry.account,
           kind: entry.kind,
           openId: entry.openId,
+          // The key the message's other lines (budget spent, late reply sent) and its message-log entry carry.
+          key: entry.msgKey,
           handledBy: entry.handledBy,
           rule: entry.rule,
           keyword: entry.keyword,
