@@ -8,3 +8,5 @@ export const SQLITE_ADDON_ASSET = 'better_sqlite3.node'
 export const LOG_WORKER_ASSET = 'sqlite-log-worker.cjs'
 /** Declaration files for `wxengine init` (core/binary/build-types.ts): one JSON of path -> content. */
 export const TYPES_ASSET = 'types.json'
+/** The user docs `wxengine init` writes into .wxengine/docs (core/binary/project-docs.ts): one JSON of page -> content. */
+export const DOCS_ASSET = 'docs.json'

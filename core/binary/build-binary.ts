@@ -7,7 +7,7 @@
  *      built-ins only.
  *   2. `node --experimental-sea-config` makes the blob: the CLI bundle with its V8 code cache, plus assets:
  *      the worker bundles, better-sqlite3's native addon, the templates of `plugin new` and `init`, and the
- *      declaration files `init` writes for editors.
+ *      declaration files and the user docs `init` writes into a project.
  *   3. postject injects the blob into a copy of this very node (the addon and the code cache belong to it:
  *      one binary per Node major and platform).
  */
@@ -18,8 +18,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as esbuild from 'esbuild'
-import { LOG_WORKER_ASSET, PLUGIN_WORKER_ASSET, RULES_WORKER_ASSET, SQLITE_ADDON_ASSET, TYPES_ASSET } from './asset-names.ts'
+import { DOCS_ASSET, LOG_WORKER_ASSET, PLUGIN_WORKER_ASSET, RULES_WORKER_ASSET, SQLITE_ADDON_ASSET, TYPES_ASSET } from './asset-names.ts'
 import { buildDeclarations } from './build-types.ts'
+import { readDocsFolder } from './project-docs.ts'
 
 /** The marker Node looks for to know a blob was injected (Node's SEA docs). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'
@@ -62,6 +63,10 @@ export async function buildBinary(opts: BuildBinaryOptions = {}): Promise<BuildB
     // once: a JSON escape hides it in the asset, and JSON.parse gives it back.
     writeFileSync(typesFile, JSON.stringify(buildDeclarations()).replaceAll(SEA_FUSE, SEA_FUSE.replace(/_/g, '\\u005f')))
 
+    // The user docs for `init` (a page could quote the fuse too).
+    const docsFile = path.join(work, DOCS_ASSET)
+    writeFileSync(docsFile, JSON.stringify(readDocsFolder(path.join(SOURCE_ROOT, 'docs'))).replaceAll(SEA_FUSE, SEA_FUSE.replace(/_/g, '\\u005f')))
+
     progress('making the SEA blob (with V8 code cache)')
     const blob = path.join(work, 'sea-prep.blob')
     const seaConfig = {
@@ -75,6 +80,7 @@ export async function buildBinary(opts: BuildBinaryOptions = {}): Promise<BuildB
         [LOG_WORKER_ASSET]: logWorkerFile,
         [SQLITE_ADDON_ASSET]: sqliteAddonFile(),
         [TYPES_ASSET]: typesFile,
+        [DOCS_ASSET]: docsFile,
         ...templateAssets(),
       },
     }

@@ -1,6 +1,6 @@
 /**
  * The __PLUGIN_NAME__ plugin. __PLUGIN_ROUTED_BY__;
- * test/plugins/__PLUGIN_NAME__.test.ts tests it through the real engine. The plugin API: docs/plugins.md.
+ * test/plugins/__PLUGIN_NAME__.test.ts tests it through the real engine. The plugin API: __DOCS__/plugins.md.
  */
 import { definePlugin } from 'wxengine/plugin'
 

@@ -1,5 +1,5 @@
 /**
- * The engine's configuration (every setting: docs/configuration.md). The environment overrides it:
+ * The engine's configuration (every setting: __DOCS__/configuration.md). The environment overrides it:
  * WECHAT_TOKEN, WECHAT_APPID, WECHAT_APPSECRET, WECHAT_ENCODING_AES_KEY, WECHAT_ORIGINAL_ID for this
  * account, and PORT, DATA_DIR, LOG_LEVEL for the engine.
  */
@@ -8,7 +8,7 @@ import { defineConfig } from 'wxengine/config'
 export default defineConfig({
   port: 8080,
   // Where users' browsers reach the engine (or PUBLIC_URL): web logins come back there, and login links are
-  // built on it (docs/web.md).
+  // built on it (__DOCS__/web.md).
   // publicUrl: 'https://wx.example.com',
   accounts: [
     {

@@ -291,6 +291,10 @@ test('init from the binary: a new project next to it serves, tests its plugin, a
   const created = await run(['init', 'fresh'])
   assert.equal(created.code, 0, created.stderr)
   assert.match(created.stdout, /^wrote fresh\/\.wxengine\/types \(\d+ declaration files, for your editor\)$/m)
+  // The docs the new files point at (`.wxengine/docs/rules.md`), carried inside the binary: there is no docs/ here.
+  assert.match(created.stdout, /^wrote fresh\/\.wxengine\/docs \(\d+ pages of docs; start at fresh\/\.wxengine\/docs\/README\.md\)$/m)
+  assert.match(readFileSync(path.join(fresh, 'rules', 'default.yaml'), 'utf8'), /\(\.wxengine\/docs\/rules\.md\)/)
+  assert.equal(readFileSync(path.join(fresh, '.wxengine', 'docs', 'rules.md'), 'utf8'), readFileSync(path.join(REPO, 'docs', 'rules.md'), 'utf8'))
   try {
     // The "Next:" lines run as printed: the binary is on no PATH, and they run after `cd fresh`, away from it
     // (they said `wxengine send hello --local`: command not found).
@@ -299,6 +303,7 @@ test('init from the binary: a new project next to it serves, tests its plugin, a
     assert.equal(next?.replace(/\s+#.*$/, ''), `  ${exe} send hello --local`)
     assert.equal((await inFresh(['send', 'hello', '--local'])).stdout, 'text reply\n  Content: Hello! This account runs on wxengine.\n')
     assert.equal((await inFresh(['plugin', 'new', 'menu'])).code, 0)
+    assert.match(readFileSync(path.join(fresh, 'plugins', 'menu', 'index.ts'), 'utf8'), /The plugin API: \.wxengine\/docs\/plugins\.md\./)
     const tested = await inFresh(['test'])
     assert.equal(tested.code, 0, tested.stdout + tested.stderr)
     // What an editor sees: the repository's TypeScript over the project, with only what init wrote.

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
@@ -64,6 +64,25 @@ test('an empty folder becomes a project: it answers, takes a plugin and its test
   } finally {
     writeFileSync(source, original)
   }
+})
+
+test('the docs its files point at are in the project: a folder made by the single binary has no docs/ (an operator walkthrough)', async () => {
+  // Every file init and `plugin new` wrote (the weather plugin, above), and the pages those link to in turn.
+  const written = ['engine.config.ts', 'rules/default.yaml', 'menus/default.yaml', 'tsconfig.json', '.gitignore', 'plugins/weather/index.ts', 'rules/weather.yaml', 'test/plugins/weather.test.ts']
+  const named = new Set<string>()
+  for (const f of written) {
+    for (const m of readFileSync(path.join(project, f), 'utf8').matchAll(/[\w./-]*docs\/[\w-]+\.md/g)) named.add(m[0])
+  }
+  assert.ok(named.size >= 5, [...named].join(', '))
+  for (const doc of named) assert.ok(existsSync(path.join(project, doc)), `${doc}, named in a generated file, is not in the project`)
+  const docsDir = path.join(project, '.wxengine', 'docs')
+  for (const page of readdirSync(docsDir)) {
+    for (const m of readFileSync(path.join(docsDir, page), 'utf8').matchAll(/\]\(([\w-]+\.md)(#[^)]*)?\)/g)) {
+      assert.ok(existsSync(path.join(docsDir, m[1])), `${page} links to ${m[1]}, not written`)
+    }
+  }
+  // The same pages as the wxengine that wrote them.
+  assert.equal(readFileSync(path.join(docsDir, 'rules.md'), 'utf8'), readFileSync(path.join(REPO, 'docs', 'rules.md'), 'utf8'))
 })
 
 test('run again: nothing overwritten, what is missing is added, the types are rewritten', async () => {

@@ -4,14 +4,16 @@
  * .gitignore; with a new config and rules, menus/default.yaml, an example menu they answer) and never
  * overwrites a file; and it always (re)writes .wxengine/types, the declaration files of wxengine/plugin,
  * wxengine/config and wxengine/testkit, so an editor type-checks plugins and tests in a project that has
- * only the single binary (no node_modules). The files come from templates/project/,
- * carried inside the binary; the types from the binary too, or from tsc in a checkout.
+ * only the single binary (no node_modules); and .wxengine/docs, the user docs the files it writes point at.
+ * The files come from templates/project/, carried inside the binary; the types and docs from the binary
+ * too, or from tsc and docs/ in a checkout.
  */
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { TYPES_ASSET } from '../../binary/asset-names.ts'
 import { isSingleBinary, readTextAsset } from '../../binary/sea-assets.ts'
+import { PROJECT_DOCS_DIR, projectDocs } from '../../binary/project-docs.ts'
 import { howToRun } from '../how-to-run.ts'
 import { ACCOUNT_TOKEN } from '../../config/config-schema.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, shownPath, stdio, type Output } from '../cli-context.ts'
@@ -103,9 +105,24 @@ export async function runInit(flags: InitFlags, io: Output = stdio): Promise<num
     return EXIT_FAILED
   }
 
+  // The docs the files above point at: a project made next to the single binary has no others. Replaced
+  // whole too, so they are those of the wxengine that runs the project.
+  const docs = projectDocs()
+  const docsDir = path.join(root, PROJECT_DOCS_DIR)
+  try {
+    rmSync(docsDir, { recursive: true, force: true })
+    mkdirSync(docsDir, { recursive: true })
+    for (const [page, content] of Object.entries(docs)) writeFileSync(path.join(docsDir, page), content)
+  } catch (e) {
+    for (const f of created) io.out(`created ${shown(f)}`)
+    io.err(`wxengine init: the project is there, but its docs could not be written: ${(e as Error).message}`)
+    return EXIT_FAILED
+  }
+
   for (const f of created) io.out(`created ${shown(f)}`)
   for (const f of kept) io.out(`kept ${shown(f)} (exists)`)
   io.out(`wrote ${shown(path.join('.wxengine', 'types'))} (${Object.keys(declarations).length} declaration files, for your editor)`)
+  io.out(`wrote ${shown(PROJECT_DOCS_DIR)} (${Object.keys(docs).length} pages of docs; start at ${shown(path.join(PROJECT_DOCS_DIR, 'README.md'))})`)
   const cd = root === process.cwd() ? '' : `cd ${shownPath(root)}\n  `
   // The lines after the first run in the project, after the printed cd.
   const wx = howToRun(root)
@@ -114,14 +131,18 @@ export async function runInit(flags: InitFlags, io: Output = stdio): Promise<num
 }
 
 /**
- * A made-up token (WeChat takes 3 to 32 letters or digits), unless the environment has the account's own.
+ * A made-up token (WeChat takes 3 to 32 letters or digits), unless the environment has the account's own;
+ * the docs the comments name, in the project (init writes them).
  * The values go in as string literals, whatever they hold: pasted in as they were, an AppID with a quote
  * made a config file that did not parse, and `$&` in one was taken as a replacement pattern.
  */
 function fill(template: string): string {
   const token = process.env.WECHAT_TOKEN ?? randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')
   const appId = process.env.WECHAT_APPID ?? 'wx0000000000000000'
-  return template.replace(/'__TOKEN__'/g, () => literal(token)).replace(/'__APPID__'/g, () => literal(appId))
+  return template
+    .replace(/'__TOKEN__'/g, () => literal(token))
+    .replace(/'__APPID__'/g, () => literal(appId))
+    .replace(/__DOCS__/g, PROJECT_DOCS_DIR)
 }
 
 /** A single-quoted TypeScript string literal of `value`. */

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { readTextAsset } from '../../binary/sea-assets.ts'
+import { docsFolderFor } from '../../binary/project-docs.ts'
 import { entryFileOf } from '../../plugin/read-plugin-folder.ts'
 import { listRuleFiles } from '../../route/rules/list-rule-files.ts'
 import { loadRuleSet, formatRuleErrors, parseRuleFile } from '../../route/rules/load-rule-set.ts'
@@ -19,6 +20,8 @@ export const PLUGIN_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/
 const PLACEHOLDER = /__PLUGIN_NAME__/g
 /** index.ts's header says who sends the plugin its messages: its own rule file, or the rules that named it first. */
 const ROUTED_BY = /__PLUGIN_ROUTED_BY__/g
+/** The folder of the docs the files name (`.wxengine/docs/plugins.md`): one the project has. */
+const DOCS = /__DOCS__/g
 
 export interface PluginNewFlags extends GlobalFlags {
   name: string
@@ -70,6 +73,7 @@ export async function runPluginNew(flags: PluginNewFlags, io: Output = stdio): P
   // What this run made, to take back whole when it cannot finish: a half-made plugin was left (by a file
   // that could not be written, a folder of another user), and trying again said it "exists already".
   const made: string[] = []
+  const docsFolder = docsFolderFor(root)
   const undo = () => {
     for (const p of made.reverse()) rmSync(p, { recursive: true, force: true })
   }
@@ -77,7 +81,7 @@ export async function runPluginNew(flags: PluginNewFlags, io: Output = stdio): P
     try {
       const folder = mkdirSync(path.dirname(f.to), { recursive: true })
       if (folder) made.push(folder)
-      writeFileSync(f.to, readTextAsset(`templates/plugin/${f.template}`).replace(ROUTED_BY, routedBy).replace(PLACEHOLDER, name), { flag: 'wx' })
+      writeFileSync(f.to, readTextAsset(`templates/plugin/${f.template}`).replace(ROUTED_BY, routedBy).replace(PLACEHOLDER, name).replace(DOCS, docsFolder), { flag: 'wx' })
       made.push(f.to)
     } catch (e) {
       undo()
