@@ -269,10 +269,25 @@ describe('wxengine send --url (to a running engine)', () => {
     assert.equal(safe.stdout, 'text reply (encrypted, decrypted and verified)\n  Content: named\n')
   })
 
-  test('a push signed with the wrong token is refused: exit 1 with the HTTP status', async () => {
+  test('a push signed with the wrong token is refused: exit 1 with the HTTP status, and where the token send used came from', async () => {
     const r = await project.run(['send', 'hi', '--openid', 'u1', '--url', runtime.url!], { env: { WECHAT_TOKEN: 'nottheservertoken' } })
     assert.equal(r.code, 1)
-    assert.match(r.stderr, /the engine answered HTTP 401/)
+    assert.match(r.stderr, /the engine answered HTTP 401: BAD_SIGNATURE; send signed it with account "default"'s token from WECHAT_TOKEN in this environment, and the engine has another: run send with the WECHAT_TOKEN the engine was started with/)
+  })
+
+  test('an engine started with WECHAT_TOKEN, and send run without it: the 401 says so (it was a bare "HTTP 401: BAD_SIGNATURE"; an operator walkthrough of the binary)', async () => {
+    const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir + '-envtoken', WECHAT_TOKEN: 'fromtheenvironment' }, overrides: { port: 0, host: '127.0.0.1' } })
+    assert.ok(loaded.ok)
+    const other = await startRuntime(loaded.value, { log: createLogger({ level: 'silent' }) })
+    try {
+      const r = await project.run(['send', 'hi', '--openid', 'u1', '--url', other.url!])
+      assert.equal(r.code, 1)
+      assert.equal(r.stderr, 'wxengine send: the engine answered HTTP 401: BAD_SIGNATURE; send signed it with account "default"\'s token from engine.config.ts, with no WECHAT_TOKEN in this environment, and the engine has another: run send with the WECHAT_TOKEN the engine was started with (or the same engine.config.ts)\n')
+      const same = await project.run(['send', 'echo same token', '--openid', 'u1', '--url', other.url!], { env: { WECHAT_TOKEN: 'fromtheenvironment' } })
+      assert.equal(same.stdout, 'text reply\n  Content: same token\n', same.stderr)
+    } finally {
+      await other.close()
+    }
   })
 
   test('--local beside an engine serving from the same data directory: refused, exit 1 (its dialogue would be lost to the server; an operator review)', async () => {

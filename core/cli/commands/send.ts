@@ -82,7 +82,7 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
   const show = (res: WireResponse | undefined): number => {
     if (!res) return EXIT_FAILED
     if (res.status !== 200) {
-      io.err(`wxengine send: the engine answered HTTP ${res.status}: ${res.body.trim() || '(empty body)'}`)
+      io.err(`wxengine send: the engine answered HTTP ${res.status}: ${res.body.trim() || '(empty body)'}${signatureHint(res, account, config.defaultAccount)}`)
       return EXIT_FAILED
     }
     if (flags.raw) {
@@ -106,6 +106,24 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
 }
 
 const LOOPBACK = '127.0.0.1'
+
+/**
+ * Why a running engine refuses what send signed: the token send read is not the engine's. The usual case is
+ * an engine started with WECHAT_TOKEN in its environment and a send run without it, which said only
+ * `HTTP 401: BAD_SIGNATURE` (an operator's walkthrough of the binary).
+ */
+function signatureHint(res: WireResponse, account: AccountConfig, defaultAccount: string): string {
+  if (res.status !== 401 || res.body.trim() !== 'BAD_SIGNATURE') return ''
+  const envToken = process.env.WECHAT_TOKEN
+  const source =
+    account.id !== defaultAccount
+      ? 'its token in engine.config.ts'
+      : envToken
+        ? 'WECHAT_TOKEN in this environment'
+        : 'engine.config.ts, with no WECHAT_TOKEN in this environment'
+  const fix = account.id !== defaultAccount ? 'the same engine.config.ts as the engine' : 'the WECHAT_TOKEN the engine was started with (or the same engine.config.ts)'
+  return `; send signed it with account "${account.id}"'s token from ${source}, and the engine has another: run send with ${fix}`
+}
 
 /**
  * Where an engine listening on `host` (HOST, as start reads it) is reached from this machine: the address
