@@ -123,7 +123,9 @@ async function startEngine(flags: StartFlags): Promise<Runtime | number> {
     // 1 when starting again later may work as it is (Redis not up yet, the old engine still holding the
     // data directory or the port); 2 when the settings must change first. The systemd unit restarts on 1 only.
     if (e instanceof StartupError) {
-      process.stderr.write(`wxengine: ${e.message}\n`)
+      // Files inside the working directory as rules check names them (rules/a.yaml:3:15): the rules' errors
+      // came with their full path, the plugins' beside them without.
+      process.stderr.write(`wxengine: ${e.message.split(process.cwd() + path.sep).join('')}\n`)
       return e.transient ? 1 : 2
     }
     const err = e as NodeJS.ErrnoException
