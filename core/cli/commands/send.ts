@@ -239,13 +239,14 @@ async function deliverLocally(
     runConfig = { ...config, accounts: started.accounts, platform: { ...config.platform, apiBase: standIn.baseUrl } }
   }
   let runtime
+  const logged: string[] = []
   try {
     runtime = await startRuntime(
       { ...runConfig, watch: false },
       {
         listen: false,
         ownDataDir: true,
-        log: stderrLogger(),
+        log: stderrLogger(logged),
         // Without --wait a late reply goes to the platform, for a user made up here: say how to see it instead.
         // Keyed on the engine's event, told right after its warning line, not on that line's wording.
         observe: standIn
@@ -271,7 +272,11 @@ async function deliverLocally(
       io.err(`wxengine send: an engine is serving from ${config.dataDir}; send to it without --local (or stop it first, or give --local another DATA_DIR)`)
       return EXIT_FAILED
     }
-    io.err(`wxengine send: the engine did not start: ${e.message}`)
+    // A plugin that failed to load was logged just above, as an error line: said again here, each showed twice.
+    const unsaid = e.problems.filter((p) => !logged.some((line) => line.includes(p.replace(/^[A-Z_]+: /, '').split(process.cwd() + path.sep).join(''))))
+    const said = e.problems.length - unsaid.length
+    const problems = unsaid.length > 0 ? `:\n  ${unsaid.join('\n  ')}` : ''
+    io.err(e.problems.length > 0 ? `wxengine send: the engine did not start: ${e.message.split(':\n')[0]}${said > 0 ? ` (${said === 1 ? 'the error' : `${said} errors`} above)` : ''}${problems}` : `wxengine send: the engine did not start: ${e.message}`)
     return EXIT_FAILED
   }
   let sentAt = Date.now()
@@ -323,7 +328,8 @@ const LATE_WITHOUT_WAIT_HINT =
  * Warnings (a plugin that threw, a rule that refers to nothing) go to stderr, one short line each with its
  * reason; stdout holds the reply. LOG_LEVEL=info (or debug) adds the plugins' own log lines (ctx.log, console).
  */
-function stderrLogger() {
+/** The engine's log lines as `level: message` on stderr; each also kept in `printed`. */
+function stderrLogger(printed: string[]) {
   const names: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'fatal' }
   const here = process.cwd() + path.sep
   return createLogger({
@@ -337,6 +343,7 @@ function stderrLogger() {
         const reason = why !== undefined && !entry.msg?.includes(String(why)) ? `: ${String(why)}` : ''
         // The engine names files by their full path (for its logs); here, as rules check does, as you would type them.
         const text = `${names[entry.level] ?? 'log'}: ${from}${entry.msg ?? line}${reason}`.split(here).join('')
+        printed.push(text)
         process.stderr.write(`${text}\n`)
       },
     },
