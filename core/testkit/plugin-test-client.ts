@@ -423,6 +423,12 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       if (reply.error !== undefined && PLUGIN_FAILED.test(reply.error) && o?.allowErrors !== true) {
         assert.fail(`a plugin failed on ${JSON.stringify(input)}: ${reply.error}; the reply came from ${reply.handledBy}${reply.rule && reply.rule !== reply.handledBy ? ` ${reply.rule}` : ''} (pass { allowErrors: true } to expect that)`)
       }
+      if ((typeof expected === 'string' || expected instanceof RegExp) && reply.content === undefined) {
+        // A text or a RegExp is about a text reply's content: against a news reply it compared with undefined,
+        // and the failure ("undefined !== 'Stamp #3'") did not say that a reply came, nor which (a plugin
+        // author's walkthrough).
+        assert.fail(`expected a text reply ${expected instanceof RegExp ? `matching ${expected}` : JSON.stringify(expected)}, got a ${reply.type} reply: ${JSON.stringify(reply.late ?? reply.fields)}; check its fields with expectReply(input, { ${reply.late ? 'msgtype' : 'MsgType'}: '${reply.type}', ... })`)
+      }
       if (typeof expected === 'string') assert.equal(reply.content, expected)
       else if (expected instanceof RegExp) assertMatches(reply.content ?? '', expected, 'reply content')
       else {

@@ -228,3 +228,13 @@ test("RULES_DIR and PLUGINS_DIR say where the project's rules and plugins are, a
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('a text or a RegExp expected of a reply that is no text says which reply came (a plugin author walkthrough: "undefined !== \'Stamp #3\'")', async () => {
+  for (const expected of ['A1', /A1/]) {
+    await assert.rejects(client.expectReply('news', expected), (e: Error) => {
+      assert.match(e.message, /^expected a text reply (?:"A1"|matching \/A1\/), got a news reply: \{.*"MsgType":"news".*"Title":"A1".*\}; check its fields with expectReply\(input, \{ MsgType: 'news', \.\.\. \}\)$/)
+      return true
+    })
+  }
+  await client.expectReply('hi', 'hello')
+})
