@@ -29,6 +29,7 @@ import { parseXml } from '../normalize/safe-xml.ts'
 import type { LateReplySettled } from '../platform/late-reply-sender.ts'
 import { toCustomMessage } from '../reply/custom-message.ts'
 import { unknownAccount } from '../config/unknown-account.ts'
+import { suggest } from '../did-you-mean.ts'
 import { listPluginFolders } from '../plugin/load-plugin-set.ts'
 import type { JsonValue, KeyValue, PluginStorage, SessionState, StoredValue } from '../plugin/plugin-api.ts'
 import { globalKey, isSharedAreaName, pluginNamespace, sharedNamespace, userKey } from '../plugin/storage-keys.ts'
@@ -598,8 +599,27 @@ function assertContains(actual: unknown, expected: unknown, where: string, path 
     expected.forEach((e, i) => assertContains(actual[i], e, where, `${path}[${i}]`))
   } else if (expected !== null && typeof expected === 'object') {
     assert.ok(actual !== null && typeof actual === 'object' && !Array.isArray(actual), `${label}: expected fields ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`)
-    for (const [k, v] of Object.entries(expected)) assertContains((actual as Record<string, unknown>)[k], v, where, path === '' ? k : `${path}.${k}`)
+    const have = Object.keys(actual as object)
+    for (const [k, v] of Object.entries(expected)) {
+      const at = path === '' ? k : `${path}.${k}`
+      if (!Object.hasOwn(actual as object, k) && v !== undefined) {
+        // A name the reply does not have compared with undefined, which said nothing of the names it has:
+        // `{ type: 'news' }` (TestReply's name) for the XML's MsgType (a plugin author's walkthrough).
+        assert.fail(`reply field ${at}${where}: the reply has no field "${k}"${fieldHint(k, have)}; its fields${path === '' ? '' : ` in ${path}`}: ${have.join(', ') || 'none'}`)
+      }
+      assertContains((actual as Record<string, unknown>)[k], v, where, at)
+    }
   } else {
     assert.deepEqual(actual, expected, label)
   }
+}
+
+/**
+ * ` (did you mean "MsgType"?)` for a field the reply does not have: the one it has in another case, a
+ * misspelling's, or one the name ends (`type` for MsgType, `id` for MsgId, as TestReply names them).
+ */
+function fieldHint(name: string, have: readonly string[]): string {
+  const lower = name.toLowerCase()
+  const hint = have.find((h) => h.toLowerCase() === lower) ?? suggest(name, have) ?? have.find((h) => h.toLowerCase().endsWith(lower))
+  return hint === undefined ? '' : ` (did you mean "${hint}"?)`
 }

@@ -238,3 +238,16 @@ test('a text or a RegExp expected of a reply that is no text says which reply ca
   }
   await client.expectReply('hi', 'hello')
 })
+
+test('a field the reply does not have is named, with the fields it has and a did-you-mean (a plugin author wrote TestReply\'s `type` for the XML\'s MsgType)', async () => {
+  await assert.rejects(client.expectReply('news', { type: 'news' }), (e: Error) => {
+    assert.equal(e.message, 'reply field type: the reply has no field "type" (did you mean "MsgType"?); its fields: ToUserName, FromUserName, CreateTime, MsgType, ArticleCount, Articles')
+    return true
+  })
+  await assert.rejects(client.expectReply('news', { Articles: { item: { title: 'A1' } } }), (e: Error) => {
+    assert.equal(e.message, 'reply field Articles.item.title: the reply has no field "title" (did you mean "Title"?); its fields in Articles.item: Title, Description, Url')
+    return true
+  })
+  await assert.rejects(client.expectReply('news', { Artciles: {} }), /no field "Artciles" \(did you mean "Articles"\?\)/)
+  await client.expectReply('news', { MsgType: 'news', Articles: { item: { Title: 'A1' } } })
+})
