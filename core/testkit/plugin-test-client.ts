@@ -595,8 +595,12 @@ function assertContains(actual: unknown, expected: unknown, where: string, path 
     assert.ok(typeof actual === 'string', `${label}: expected text matching ${expected}, got ${JSON.stringify(actual)}`)
     assertMatches(actual, expected, label)
   } else if (Array.isArray(expected)) {
-    assert.ok(Array.isArray(actual) && actual.length === expected.length, `${label}: expected a list of ${expected.length}, got ${JSON.stringify(actual)}`)
-    expected.forEach((e, i) => assertContains(actual[i], e, where, `${path}[${i}]`))
+    // In the reply XML a repeated element (a news reply's <item>) that comes once parses as an object, not a
+    // list of one: `{ Articles: { item: [{ Title: 'A' }] } }` failed on a one-article reply. The late
+    // customer-service JSON has real lists.
+    const list = !Array.isArray(actual) && where === '' && actual !== null && typeof actual === 'object' ? [actual] : actual
+    assert.ok(Array.isArray(list) && list.length === expected.length, `${label}: expected a list of ${expected.length}, got ${JSON.stringify(actual)}`)
+    expected.forEach((e, i) => assertContains(list[i], e, where, `${path}[${i}]`))
   } else if (expected !== null && typeof expected === 'object') {
     assert.ok(actual !== null && typeof actual === 'object' && !Array.isArray(actual), `${label}: expected fields ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`)
     const have = Object.keys(actual as object)

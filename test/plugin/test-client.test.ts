@@ -139,6 +139,9 @@ test('expectReply matches fields at every depth: an article by its title alone, 
   await client.expectReply('news', { Articles: { item: { Url: /^http:\/\/u\// } } })
   await assert.rejects(client.expectReply('news', { Articles: { item: { Title: 'B2' } } }), /reply field Articles\.item\.Title/)
   await assert.rejects(client.expectReply('news', { Articles: { item: [{ Title: 'A1' }, { Title: 'A2' }] } }), /reply field Articles\.item: expected a list of 2/)
+  // One <item> parses as an object: a list of one still matches it, by its entry.
+  await client.expectReply('news', { Articles: { item: [{ Title: 'A1' }] } })
+  await assert.rejects(client.expectReply('news', { Articles: { item: [{ Title: 'B2' }] } }), /reply field Articles\.item\[0\]\.Title/)
 })
 
 test('a RegExp that does not match: the failure says the expression, in its message and as `expected` (a reporter printed a RegExp as nothing), where, and what came', async () => {
