@@ -143,7 +143,7 @@ export interface TestClient {
   readonly openId: string
   /**
    * Send text (as the default user, or `openId`) or a whole push built with `push.*` (its FromUserName is the
-   * sender). Resolves with the passive answer; when the reply budget ran out first, once the plugin has
+   * sender: an `openId` that differs from it throws a TypeError). Resolves with the passive answer; when the reply budget ran out first, once the plugin has
    * finished and its late reply was sent (or failed), with that reply in `late`.
    */
   send(input: string | PushFields, opts?: SendOptions): Promise<TestReply>
@@ -320,6 +320,11 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
   async function send(input: string | PushFields, o: SendOptions = {}): Promise<TestReply> {
     const { account, sim } = accountOf(o.account)
     const openId = o.openId ?? defaultOpenId
+    if (typeof input !== 'string' && o.openId !== undefined && input.FromUserName !== o.openId) {
+      // A push names its sender itself: `openId` was ignored, and the test then read another user's session
+      // and storage than the one the engine answered (a plugin author's walkthrough).
+      throw new TypeError(`send: the push is from ${JSON.stringify(input.FromUserName)} but openId is ${JSON.stringify(o.openId)}; a push's sender is the first argument of push.*: give it there, and leave openId out`)
+    }
     // A text the client builds is sent at the client's clock, so a plugin that reads "today" off the
     // message's CreateTime moves with `now` as session and storage expiry do.
     const fields = typeof input === 'string' ? push.text(openId, input, opts.now ? { CreateTime: Math.floor(opts.now() / 1000) } : {}) : input

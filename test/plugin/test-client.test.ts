@@ -254,3 +254,19 @@ test('a field the reply does not have is named, with the fields it has and a did
   await assert.rejects(client.expectReply('news', { Artciles: {} }), /no field "Artciles" \(did you mean "Articles"\?\)/)
   await client.expectReply('news', { MsgType: 'news', Articles: { item: { Title: 'A1' } } })
 })
+
+test('a push from one user sent with another openId is refused: the push names its sender, and openId was ignored (a plugin author walkthrough)', async () => {
+  for (const call of [
+    () => client.send(push.click('u-push', 'K'), { openId: 'u-other' }),
+    () => client.expectReply(push.click('u-push', 'K'), /x/, { openId: 'u-other' }),
+    () => client.expectNoReply(push.event('u-push', 'VIEW', { EventKey: 'http://example.com' }), { openId: 'u-other' }),
+  ]) {
+    await assert.rejects(call(), (e: Error) => {
+      assert.ok(e instanceof TypeError)
+      assert.equal(e.message, 'send: the push is from "u-push" but openId is "u-other"; a push\'s sender is the first argument of push.*: give it there, and leave openId out')
+      return true
+    })
+  }
+  // The same sender in both is fine.
+  await client.expectNoReply(push.event('u-push', 'VIEW', { EventKey: 'http://example.com' }), { openId: 'u-push' })
+})
