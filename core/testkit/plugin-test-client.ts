@@ -29,7 +29,7 @@ import { parseXml } from '../normalize/safe-xml.ts'
 import type { LateReplySettled } from '../platform/late-reply-sender.ts'
 import { toCustomMessage } from '../reply/custom-message.ts'
 import { unknownAccount } from '../config/unknown-account.ts'
-import { suggest } from '../did-you-mean.ts'
+import { didYouMean, suggest } from '../did-you-mean.ts'
 import { listPluginFolders } from '../plugin/load-plugin-set.ts'
 import type { JsonValue, KeyValue, PluginStorage, SessionState, StoredValue } from '../plugin/plugin-api.ts'
 import { globalKey, isSharedAreaName, pluginNamespace, sharedNamespace, userKey } from '../plugin/storage-keys.ts'
@@ -206,7 +206,8 @@ export interface TestClient {
   subscribe(templateId: string, opts?: { openId?: string; notices?: number; account?: string }): void
   /**
    * A plugin's storage exactly as the plugin sees it as ctx.storage (`.user` is the default user's, or
-   * `openId`'s): read what the plugin saved, or seed data before sending. `.shared(area)` reaches any shared
+   * `openId`'s): read what the plugin saved, or seed data before sending. A name that is no folder of the
+   * project's plugins throws a TypeError (loaded or left out by `only`, any folder will do). `.shared(area)` reaches any shared
    * area, whichever plugin declares it.
    */
   storage(plugin: string, opts?: { openId?: string }): PluginStorage
@@ -475,6 +476,12 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
       platform.subscribe(accountOf(o.account).account.appId, o.openId ?? defaultOpenId, templateId, o.notices)
     },
     storage(plugin, o = {}) {
+      const folders = listPluginFolders(config.pluginsDir)
+      if (!folders.includes(plugin)) {
+        // A misspelt name read an empty namespace: `assert.equal(await client.storage('stampz').get('n'),
+        // undefined)` passed whatever the plugin stored (a plugin author's walkthrough).
+        throw new TypeError(`storage(${JSON.stringify(plugin)}): no plugin of that name in ${config.pluginsDir}${didYouMean(plugin, folders)} (plugins: ${folders.join(', ') || 'none'}); a shared area is storage(plugin).shared(area)`)
+      }
       const openId = o.openId ?? defaultOpenId
       const scoped = (ns: string) => ({ ...keyValue(ns, globalKey), user: keyValue(ns, (key) => userKey(openId, key)) })
       return {

@@ -270,3 +270,13 @@ test('a push from one user sent with another openId is refused: the push names i
   // The same sender in both is fine.
   await client.expectNoReply(push.event('u-push', 'VIEW', { EventKey: 'http://example.com' }), { openId: 'u-push' })
 })
+
+test('storage of a name no plugin folder has throws, with a did-you-mean: a misspelt name read an empty namespace, and an assertion of "nothing stored" passed (a plugin author walkthrough)', async () => {
+  assert.throws(() => client.storage('crsah'), (e: Error) => {
+    assert.ok(e instanceof TypeError)
+    assert.match(e.message, /^storage\("crsah"\): no plugin of that name in \S+plugins \(did you mean "crash"\?\) \(plugins: crash[a-z, ]*\); a shared area is storage\(plugin\)\.shared\(area\)$/)
+    return true
+  })
+  await client.storage('crash').user.set('k', 1)
+  assert.equal(await client.storage('crash').user.get('k'), 1)
+})
