@@ -273,7 +273,10 @@ export interface SetupApi<C = Record<string, JsonValue>> {
   config: C
   log: PluginLogger
   storage: SetupStorage
-  /** setInterval that is cleared on unload. */
+  /**
+   * setInterval that is cleared on unload. Runs never overlap: a tick while the previous run (its promise) has
+   * not settled is skipped, and a warning line says so.
+   */
   every(ms: number, fn: () => void | Promise<void>): void
   /** setTimeout that is cleared on unload. For both: `ms` from 0 to 2147483647 (Node's timers hold no more); else a TypeError. */
   after(ms: number, fn: () => void | Promise<void>): void

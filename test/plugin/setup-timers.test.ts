@@ -3,9 +3,14 @@
  * hold: refused at the call, naming it and the value, instead of running the callback at once.
  */
 import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { createMemoryLogger } from '../../core/log/logger.ts'
 import { createSetupRegistry } from '../../core/plugin/sandbox/setup-registry.ts'
+import { createTestClient } from '../../core/testkit/plugin-test-client.ts'
 
 test('a delay past 2^31-1 ms is refused, not run at once: after(a month) fired within milliseconds', async () => {
   const reported: string[] = []
@@ -33,4 +38,71 @@ test('a delay that is not a number >= 0 is refused naming the value', () => {
   assert.throws(() => registry.every(-1, () => undefined), { message: 'every: ms must be a finite number >= 0, got -1' })
   assert.throws(() => registry.after(Number.NaN, () => undefined), { message: 'after: ms must be a finite number >= 0, got NaN' })
   assert.throws(() => registry.after('10' as unknown as number, () => undefined), { message: 'after: ms must be a finite number >= 0, got "10"' })
+})
+
+test('every runs one run at a time: a tick while the previous async run is still going is skipped, said once per such stretch (a digest slower than its interval sent everything twice)', async () => {
+  const skips: Array<[number, number]> = []
+  const registry = createSetupRegistry(() => undefined, (everyMs, runningForMs) => skips.push([everyMs, runningForMs]))
+  let running = 0
+  let most = 0
+  let runs = 0
+  let release!: () => void
+  const slow = new Promise<void>((r) => (release = r))
+  try {
+    registry.every(5, async () => {
+      runs++
+      running++
+      most = Math.max(most, running)
+      if (runs === 1) await slow // the first run takes many intervals
+      running--
+    })
+    await sleep(60)
+    assert.equal(runs, 1)
+    assert.equal(skips.length, 1)
+    assert.equal(skips[0][0], 5)
+    release()
+    await sleep(60)
+    assert.ok(runs >= 3, `runs: ${runs}`)
+    assert.equal(most, 1)
+  } finally {
+    await registry.undo()
+  }
+})
+
+test("through a plugin's worker: a slow every runs once at a time, and the log says a run was skipped and why", async () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-every-'))
+  mkdirSync(path.join(root, 'plugins', 'digest'), { recursive: true })
+  writeFileSync(
+    path.join(root, 'plugins', 'digest', 'index.ts'),
+    `import { definePlugin } from 'wxengine/plugin'
+export default definePlugin({
+  name: 'digest',
+  setup(api) {
+    api.every(20, async () => {
+      const now = await api.storage.increment('running')
+      await api.storage.update<number>('most', (m = 0) => Math.max(m, now))
+      await new Promise((r) => setTimeout(r, 150))
+      await api.storage.increment('running', -1)
+      await api.storage.increment('runs')
+    })
+  },
+  handle: (ctx) => ctx.pass(),
+})
+`,
+  )
+  const memory = createMemoryLogger('warn')
+  const client = await createTestClient({ root, log: memory.logger })
+  try {
+    const storage = client.storage('digest')
+    for (let i = 0; i < 100 && ((await storage.get<number>('runs')) ?? 0) < 2; i++) await sleep(20)
+    assert.ok(((await storage.get<number>('runs')) ?? 0) >= 2)
+    assert.equal(await storage.get('most'), 1)
+    const line = memory.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('every(20) skipped a run'))
+    assert.ok(line, JSON.stringify(memory.lines))
+    assert.equal(line.plugin, 'digest')
+    assert.match(String(line.msg), /^every\(20\) skipped a run: the previous one is still going \(for \d+ ms\); runs never overlap, so the job runs less often than asked$/)
+  } finally {
+    await client.close()
+    rmSync(root, { recursive: true, force: true })
+  }
 })

@@ -5,6 +5,7 @@ import { apiError } from '../api-error.ts'
  * the plugin's own dispose forgets (the team's style notes, ../shared/style.md beside the repository: "What setup registers through api is undone on unload").
  */
 export interface SetupRegistry {
+  /** An interval; a tick that comes while the previous run has not finished is skipped. */
   every(ms: number, fn: () => unknown): void
   after(ms: number, fn: () => unknown): void
   /** `registeredAt`: where in the plugin it was registered, to name the hook if it does not settle. */
@@ -30,25 +31,53 @@ interface Hook {
   registeredAt: string | undefined
 }
 
-/** `report` gets what timer callbacks and hooks throw: they belong to no call, so it is only logged. */
-export function createSetupRegistry(report: (what: string, thrown: unknown) => void): SetupRegistry {
+/**
+ * `report` gets what timer callbacks and hooks throw: they belong to no call, so it is only logged.
+ * `skipped` hears of an `every` tick skipped because the previous run is still going (once per such stretch).
+ */
+export function createSetupRegistry(
+  report: (what: string, thrown: unknown) => void,
+  skipped: (everyMs: number, runningForMs: number) => void = () => undefined,
+): SetupRegistry {
   const intervals = new Set<NodeJS.Timeout>()
   const timeouts = new Set<NodeJS.Timeout>()
   const hooks: Hook[] = []
 
-  // A rejected promise from a timer would otherwise be an unhandled rejection in the worker.
-  const run = (what: string, fn: () => unknown): void => {
+  // A rejected promise from a timer would otherwise be an unhandled rejection in the worker. Settles when
+  // the callback (an async one too) has finished, never rejects.
+  const run = (what: string, fn: () => unknown): Promise<void> => {
     try {
-      Promise.resolve(fn()).catch((e: unknown) => report(what, e))
+      return Promise.resolve(fn()).then(
+        () => undefined,
+        (e: unknown) => report(what, e),
+      )
     } catch (e) {
       report(what, e)
+      return Promise.resolve()
     }
   }
 
   return {
     every(ms, fn) {
       checkDelay('every', ms)
-      intervals.add(setInterval(() => run('every', fn), ms))
+      // One run at a time: an async job slower than its interval (a digest sent to many users, an API that
+      // answers in 10 s to an every(5000)) ran again beside itself, and sent everything twice.
+      let runningSince: number | undefined
+      let told = false
+      intervals.add(
+        setInterval(() => {
+          if (runningSince !== undefined) {
+            if (!told) skipped(ms, Date.now() - runningSince)
+            told = true
+            return
+          }
+          runningSince = Date.now()
+          void run('every', fn).then(() => {
+            runningSince = undefined
+            told = false
+          })
+        }, ms),
+      )
     },
     after(ms, fn) {
       checkDelay('after', ms)

@@ -35,7 +35,11 @@ const log = createLogForwarder(send, init.logLevel)
 // global the sandbox lacks: fetch, mostly).
 const entryName = sandboxEntryName(init.entry)
 const describeThrown = (e: unknown): string => explainMissingGlobal(describeAnywhere(e, entryName))
-const registry = createSetupRegistry((what, thrown) => log.error(`${what} failed: ${describeThrown(thrown)}`))
+const registry = createSetupRegistry(
+  (what, thrown) => log.error(`${what} failed: ${describeThrown(thrown)}`),
+  (everyMs, runningForMs) =>
+    log.warn(`every(${everyMs}) skipped a run: the previous one is still going (for ${runningForMs} ms); runs never overlap, so the job runs less often than asked`, { everyMs, runningForMs }),
+)
 
 // Plugin code that leaves a promise rejected with nobody listening must not take the worker down with it.
 // Only an async function's rejection comes here: vm2 swallows those of the sandbox's own `Promise`
