@@ -278,7 +278,7 @@ export interface SetupApi<C = Record<string, JsonValue>> {
    * not settled is skipped, and a warning line says so.
    */
   every(ms: number, fn: () => void | Promise<void>): void
-  /** setTimeout that is cleared on unload. For both: `ms` from 0 to 2147483647 (Node's timers hold no more); else a TypeError. */
+  /** setTimeout that is cleared on unload. For both: `ms` from 0 to 2147483647 (Node's timers hold no more) and `fn` a function; else a TypeError at the call. */
   after(ms: number, fn: () => void | Promise<void>): void
   /**
    * Register any cleanup to run on unload. Hooks run one after another in the order registered, together

@@ -65,7 +65,7 @@ test('every runs one run at a time: a tick while the previous async run is still
     assert.ok(runs >= 3, `runs: ${runs}`)
     assert.equal(most, 1)
   } finally {
-    await registry.undo()
+    await registry.undo(1000)
   }
 })
 
@@ -105,4 +105,24 @@ export default definePlugin({
     await client.close()
     rmSync(root, { recursive: true, force: true })
   }
+})
+
+test('a callback that is no function is refused at the call, not failed at every tick (a misspelt method reference in a plugin with no type check at load)', async () => {
+  const reported: string[] = []
+  const registry = createSetupRegistry((what) => reported.push(what))
+  for (const [what, call] of [
+    ['every', (fn: unknown) => registry.every(5, fn as () => void)],
+    ['after', (fn: unknown) => registry.after(5, fn as () => void)],
+    ['onDispose', (fn: unknown) => registry.onDispose(fn as () => void)],
+  ] as const) {
+    try {
+      assert.throws(() => call(undefined), { name: 'TypeError', message: `${what}: the callback must be a function, got undefined` })
+      assert.throws(() => call(null), { message: `${what}: the callback must be a function, got null` })
+    } finally {
+      // Whatever was taken is undone, so that the process is not held by a timer.
+      assert.deepEqual(await registry.undo(1000), { cleared: 0, unsettled: [] })
+    }
+  }
+  await sleep(30)
+  assert.deepEqual(reported, [])
 })

@@ -60,6 +60,7 @@ export function createSetupRegistry(
   return {
     every(ms, fn) {
       checkDelay('every', ms)
+      checkCallback('every', fn)
       // One run at a time: an async job slower than its interval (a digest sent to many users, an API that
       // answers in 10 s to an every(5000)) ran again beside itself, and sent everything twice.
       let runningSince: number | undefined
@@ -81,6 +82,7 @@ export function createSetupRegistry(
     },
     after(ms, fn) {
       checkDelay('after', ms)
+      checkCallback('after', fn)
       const t = setTimeout(() => {
         timeouts.delete(t)
         run('after', fn)
@@ -88,6 +90,7 @@ export function createSetupRegistry(
       timeouts.add(t)
     },
     onDispose(fn, registeredAt) {
+      checkCallback('onDispose', fn)
       hooks.push({ fn, registeredAt })
     },
     async undo(withinMs) {
@@ -147,6 +150,15 @@ function checkDelay(what: string, ms: number): void {
   // A plugin bug: throwing tells its author at setup, where the stack points at the call.
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw apiError('TypeError', `${what}: ms must be a finite number >= 0, got ${shownDelay(ms)}`)
   if (ms > MAX_TIMER_MS) throw apiError('TypeError', `${what}: ms must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${ms}: for a later time, keep the due time in storage and check it with a shorter every`)
+}
+
+/**
+ * What is no function failed at each tick instead (`api.every(60_000, this.tick)` with `tick` misspelt, in a
+ * plugin with no type check at load: "every failed: TypeError: fn is not a function" once a minute, for good),
+ * or at unload for a hook: refused at the call, whose line the error then names.
+ */
+function checkCallback(what: string, fn: unknown): void {
+  if (typeof fn !== 'function') throw apiError('TypeError', `${what}: the callback must be a function, got ${fn === null ? 'null' : typeof fn}`)
 }
 
 function shownDelay(ms: unknown): string {
