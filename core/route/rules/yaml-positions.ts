@@ -4,6 +4,7 @@
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
 import type { RuleLoadError } from '../rule-types.ts'
+import { didYouMean } from '../../did-you-mean.ts'
 
 export interface Position {
   line: number
@@ -132,6 +133,18 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
     const { line, col } = lineCounter.linePos(w.pos[0])
     return `${file}:${line}:${col}: ${firstLine(w.message)}`
   })
+  // toJS throws on an alias with no anchor before it, with no place ("Unresolved alias ...: kw", said at 1:1);
+  // a merge key's was said as "a merge key takes a mapping", which sent the reader to the wrong fix.
+  const unresolved = unresolvedAliasAt(doc)
+  if (unresolved !== undefined) {
+    const { line, col } = lineCounter.linePos(unresolved.offset)
+    const name = unresolved.source
+    const below = unresolved.anchors.find((a) => a.name === name)
+    const why = below !== undefined
+      ? `its anchor &${name} is set below, at line ${lineCounter.linePos(anchorOffset(text, name, unresolved.offset) ?? below.offset).line}: an anchor comes before its aliases, so move that entry above this one`
+      : `no &${name} is set above it${didYouMean(name, unresolved.anchors.map((a) => a.name))}: write &${name} on the mapping or value to copy, before its aliases`
+    return { ok: false, errors: [{ file, line, column: col, message: `YAML error: *${name} names no anchor: ${why}` }] }
+  }
   const badMerge = badMergeSourceAt(doc)
   if (badMerge !== undefined) {
     const { line, col } = lineCounter.linePos(badMerge)
@@ -145,6 +158,34 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
     return { ok: false, errors: [{ file, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)}` }] }
   }
   return { ok: true, doc, lineCounter, data, warnings }
+}
+
+/**
+ * The first alias whose anchor is not set before it (misspelt, or written below): where, the name it gives,
+ * and every anchor of the file with where it is set (for a did-you-mean, or to say it is below).
+ */
+function unresolvedAliasAt(doc: Document): { offset: number; source: string; anchors: { name: string; offset: number }[] } | undefined {
+  let found: { offset: number; source: string } | undefined
+  const anchors: { name: string; offset: number }[] = []
+  visit(doc, {
+    Node: (_key, node) => {
+      if (node.anchor) anchors.push({ name: node.anchor, offset: node.range?.[0] ?? 0 })
+      if (found === undefined && isAlias(node) && node.resolve(doc) === undefined) found = { offset: node.range?.[0] ?? 0, source: node.source }
+      return undefined
+    },
+  })
+  return found && { ...found, anchors }
+}
+
+/**
+ * Where `&name` is written after `from`: a node's range starts at its content, which for a block mapping is
+ * the line below its anchor (`- &base` then `name: b`).
+ */
+function anchorOffset(text: string, name: string, from: number): number | undefined {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const match = new RegExp(`&${escaped}(?=[\\s,\\]}]|$)`, 'g')
+  match.lastIndex = from
+  return match.exec(text)?.index
 }
 
 /**

@@ -36,6 +36,16 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(message, 'YAML syntax error: Map keys must be unique')
   })
 
+  it('an alias naming no anchor is said at the alias, with why (it was 1:1 "Unresolved alias", and a merge key\'s "takes a mapping")', async () => {
+    let message = await singleError('rules:\n  - name: a\n    keywords: *kw\n    plugin: p\n', 3)
+    assert.equal(message, 'YAML error: *kw names no anchor: no &kw is set above it: write &kw on the mapping or value to copy, before its aliases')
+    message = await singleError('rules:\n  - &base\n    name: a\n    keywords: [a]\n    plugin: p\n  - <<: *bsae\n    name: b\n', 6)
+    assert.equal(message, 'YAML error: *bsae names no anchor: no &bsae is set above it (did you mean "base"?): write &bsae on the mapping or value to copy, before its aliases')
+    // The template written after the rules that use it: the anchor's own line, not its mapping's first key's.
+    message = await singleError('rules:\n  - <<: *base\n    name: b\n  - &base\n    name: a\n    keywords: [a]\n    plugin: p\n', 2)
+    assert.equal(message, 'YAML error: *base names no anchor: its anchor &base is set below, at line 4: an anchor comes before its aliases, so move that entry above this one')
+  })
+
   it("the parser's words for the usual slips, said in the file's terms, once a place (found by a newcomer's walkthrough)", async () => {
     // A list indented under `plugin: echo` (two errors at one place, before) and a key without its colon.
     let message = await singleError('rules:\n  - name: a\n    keywords:\n      - exact: x\n    plugin: echo\n      - prefix: y\n', 5)
