@@ -2,7 +2,7 @@
  * From a path into the parsed data (as zod reports it) back to a line and column in the YAML source,
  * so every rules error points at the text to fix.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml'
 import type { RuleLoadError } from '../rule-types.ts'
 import { didYouMean } from '../../did-you-mean.ts'
 
@@ -125,6 +125,10 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
         errors.push({ file, line: at.line, column: at.col, message: `YAML syntax error: this ${opener.bracket} is not closed (the parser gave up at line ${line}): add its ${opener.closing}, or indent the lines inside it deeper than its key` })
         continue
       }
+      if (e.code === 'DUPLICATE_KEY') {
+        errors.push({ file, line, column: col, message: duplicateKeyMessage(doc, e.pos[0], lineCounter) })
+        continue
+      }
       errors.push({ file, line, column: col, message: `YAML syntax error: ${firstLine(e.message)}${hintFor(e.message)}` })
     }
     return { ok: false, errors }
@@ -206,6 +210,28 @@ function badMergeSourceAt(doc: Document): number | undefined {
     },
   })
   return found
+}
+
+/**
+ * "Map keys must be unique" named neither the key nor the other place: in a long rule, or two rules run
+ * together when a `- ` was lost, the reader had to find the twin by eye.
+ */
+function duplicateKeyMessage(doc: Document, at: number, lineCounter: LineCounter): string {
+  let message = 'YAML syntax error: a key written twice in one mapping'
+  visit(doc, {
+    Map: (_key, map, path) => {
+      const twin = map.items.find((p) => isScalar(p.key) && p.key.range?.[0] === at)
+      if (twin === undefined) return undefined
+      const name = String((twin.key as Scalar).value)
+      const first = map.items.find((p) => p !== twin && isScalar(p.key) && String(p.key.value) === name)
+      const firstLine = first && isScalar(first.key) && first.key.range ? ` (first at line ${lineCounter.linePos(first.key.range[0]).line})` : ''
+      // In a list item, the usual cause is two items run together: `name:` twice, the second's `- ` lost.
+      const inItem = isSeq(path[path.length - 1])
+      message = `YAML syntax error: duplicate key "${name}"${firstLine}: a mapping takes each key once${inItem ? '; if this starts another item, begin it with "- "' : ''}`
+      return visit.BREAK
+    },
+  })
+  return message
 }
 
 /**

@@ -33,7 +33,12 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     let message = await singleError('rules:\n  - name: a\n    keywords: [a]\n     plugin: p\n', 4)
     assert.equal(message, 'YAML syntax error: All mapping items must start at the same column')
     message = await singleError('rules:\n  - name: a\n    keywords: [a]\n    name: b\n    plugin: p\n', 4)
-    assert.equal(message, 'YAML syntax error: Map keys must be unique')
+    assert.equal(message, 'YAML syntax error: duplicate key "name" (first at line 2): a mapping takes each key once; if this starts another item, begin it with "- "')
+  })
+
+  it('a duplicate key is named, with the line of its twin (it was "Map keys must be unique", naming neither)', async () => {
+    const message = await singleError(valid('welcome: {plugin: p}\nrules:\n  - name: b\n    keywords: [b]\n    plugin: p\n'), 6)
+    assert.equal(message, 'YAML syntax error: duplicate key "rules" (first at line 1): a mapping takes each key once')
   })
 
   it('an alias naming no anchor is said at the alias, with why (it was 1:1 "Unresolved alias", and a merge key\'s "takes a mapping")', async () => {
