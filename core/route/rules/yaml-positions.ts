@@ -129,6 +129,11 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
         errors.push({ file, line, column: col, message: duplicateKeyMessage(doc, e.pos[0], lineCounter) })
         continue
       }
+      if (e.code === 'MULTIPLE_DOCS') {
+        // The parser's words were "please use YAML.parseAllDocuments()", an API to a reader who wrote YAML.
+        errors.push({ file, line, column: col, message: 'YAML syntax error: a second document starts here (---): the file is one document; put what follows under the keys above, or in a file of its own' })
+        continue
+      }
       errors.push({ file, line, column: col, message: `YAML syntax error: ${firstLine(e.message)}${hintFor(e.message)}` })
     }
     return { ok: false, errors }
@@ -259,6 +264,8 @@ function hintFor(message: string): string {
     return ": a key without ': ' after it here, or the next line indented deeper than this one (a key with its value on its line takes nothing under it)"
   }
   if (/end with a [\]}]/.test(message)) return ': a [ or { opened here and not closed, or a line inside it indented less than its key'
+  // `account: *`: a * alone starts an alias (*name) with no name; docs/rules.md asks for '*' quoted.
+  if (/Alias cannot be an empty string/i.test(message)) return ": a * there starts an alias (*name); for the text *, such as every account (account: '*'), put it in quotes"
   if (/Sequence item without - indicator/i.test(message)) return ': check the indentation here against the lines above (the keys of one item line up)'
   return ''
 }

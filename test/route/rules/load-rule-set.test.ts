@@ -36,6 +36,13 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(message, 'YAML syntax error: duplicate key "name" (first at line 2): a mapping takes each key once; if this starts another item, begin it with "- "')
   })
 
+  it("`account: *` unquoted and a second document (---): said in the file's terms, not the parser's (\"Alias cannot be an empty string\", \"please use YAML.parseAllDocuments()\")", async () => {
+    let message = await singleError('account: *\nrules: []\n', 1)
+    assert.equal(message, "YAML syntax error: Alias cannot be an empty string: a * there starts an alias (*name); for the text *, such as every account (account: '*'), put it in quotes")
+    message = await singleError(valid('---\nrules:\n  - name: b\n    keywords: [b]\n    plugin: p\n'), 5)
+    assert.equal(message, 'YAML syntax error: a second document starts here (---): the file is one document; put what follows under the keys above, or in a file of its own')
+  })
+
   it('a duplicate key is named, with the line of its twin (it was "Map keys must be unique", naming neither)', async () => {
     const message = await singleError(valid('welcome: {plugin: p}\nrules:\n  - name: b\n    keywords: [b]\n    plugin: p\n'), 6)
     assert.equal(message, 'YAML syntax error: duplicate key "rules" (first at line 1): a mapping takes each key once')
