@@ -74,6 +74,8 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
     case 'invalid_value': {
       const values = issue.values.map(String)
       if (path.length === 3 && path[0] === 'handlers' && path[2] === 'type') {
+        // No type at all was "unknown message type undefined" and the whole list of kinds.
+        if (actual === undefined) return [where('type is missing: a handler says which message kind it takes (type: image, type: subscribe, type: click, ...; docs/rules.md lists them)')]
         return [where(`unknown message type ${describeValue(actual)}` + (didYouMean(String(actual), values) || `; known types: ${values.join(', ')}`))]
       }
       return [where(`${field} must be one of ${values.join(', ')}, got ${describeValue(actual)}`)]

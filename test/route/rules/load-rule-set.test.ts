@@ -229,6 +229,11 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(message, 'handler #2 (locaton): unknown message type "locaton" (did you mean "location"?)')
   })
 
+  it('a handler with no type: "type is missing", not "unknown message type undefined" and the 50 kinds', async () => {
+    const message = await singleError(valid('handlers:\n  - name: pictures\n    plugin: p\n'), 6)
+    assert.equal(message, 'handler "pictures": type is missing: a handler says which message kind it takes (type: image, type: subscribe, type: click, ...; docs/rules.md lists them)')
+  })
+
   it('key on a type that is not a menu event', async () => {
     const message = await singleError(valid('handlers:\n  - type: subscribe\n    key: K\n    plugin: p\n'), 7)
     assert.match(message, /key applies only to menu event handlers \(click, view, .*\), not subscribe: a QR code is told apart by scene/)
