@@ -10,6 +10,12 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
 export type Utf8Text = { ok: true; text: string } | { ok: false; line: number; column: number; message: string }
 
 export function utf8Text(bytes: Uint8Array): Utf8Text {
+  // UTF-16 (Notepad's "Unicode", Windows PowerShell 5's `>`): its BOM was said to be "GBK or another local
+  // encoding", and without a BOM its ASCII is valid UTF-8 with a NUL after each letter, which YAML read as a
+  // file of no keys ("a rules file is a mapping with rules: ...").
+  if (looksLikeUtf16(bytes)) {
+    return { ok: false, line: 1, column: 1, message: 'the file is UTF-16 (saved as "Unicode", or by Windows PowerShell 5\'s >), not UTF-8: save it as UTF-8 (with or without a BOM)' }
+  }
   try {
     return { ok: true, text: decoder.decode(bytes) }
   } catch {
@@ -25,6 +31,23 @@ export function utf8Text(bytes: Uint8Array): Utf8Text {
       message: `the file is not UTF-8 (${byte} is not UTF-8; saved as GBK or another local encoding?): save it as UTF-8, or its text would be read garbled`,
     }
   }
+}
+
+/**
+ * A UTF-16 byte order mark, or NULs in every other byte of the start (a UTF-16 text of ASCII letters, keys
+ * and punctuation). No text file of this project holds a NUL, let alone half of its bytes.
+ */
+function looksLikeUtf16(b: Uint8Array): boolean {
+  if (b.length >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff))) return true
+  const pairs = Math.min(b.length, 256) >> 1
+  if (pairs < 2) return false
+  let evenNuls = 0
+  let oddNuls = 0
+  for (let i = 0; i < pairs * 2; i += 2) {
+    if (b[i] === 0) evenNuls++
+    if (b[i + 1] === 0) oddNuls++
+  }
+  return Math.max(evenNuls, oddNuls) * 2 >= pairs
 }
 
 /**

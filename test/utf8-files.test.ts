@@ -42,6 +42,35 @@ test('a rules file in UTF-8, with a BOM or without, loads', async () => {
   assert.deepEqual(r.ruleSet.matchText('default', '你好', false).map((c) => c.rule), ['hi'])
 })
 
+test('a rules file in UTF-16, with its BOM or without, is refused as UTF-16 (it was "GBK?", or without a BOM "a rules file is a mapping ...")', async () => {
+  const text = 'rules:\n  - name: hi\n    keywords: [你好]\n    reply: {type: text, content: hello}\n'
+  const le = Buffer.from(text, 'utf16le')
+  const be = Buffer.from(le).swap16()
+  const cases = {
+    'le-bom.yaml': Buffer.concat([Buffer.from([0xff, 0xfe]), le]),
+    'be-bom.yaml': Buffer.concat([Buffer.from([0xfe, 0xff]), be]),
+    'le.yaml': le,
+    'be.yaml': be,
+  }
+  for (const [name, bytes] of Object.entries(cases)) {
+    const dir = tempDir()
+    writeFileSync(path.join(dir, name), bytes)
+    const r = await loadRuleSet(dir)
+    assert.equal(r.ok, false, name)
+    if (r.ok) return
+    assert.deepEqual(r.errors.map((e) => [path.basename(e.file), e.line, e.column, e.message]), [[name, 1, 1, 'the file is UTF-16 (saved as "Unicode", or by Windows PowerShell 5\'s >), not UTF-8: save it as UTF-8 (with or without a BOM)']])
+  }
+})
+
+test('engine.config.ts in UTF-16 is refused as UTF-16 at its place', () => {
+  const root = tempDir()
+  writeFileSync(path.join(root, 'engine.config.ts'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("export default { accounts: [{ id: 'default', token: 'tok123', appId: 'wx1' }] }\n", 'utf16le')]))
+  const r = loadConfig({ root, env: {} })
+  assert.equal(r.ok, false)
+  if (r.ok) return
+  assert.match(r.error.reason, /engine\.config\.ts:1:1: the file is UTF-16/)
+})
+
 test('a menu file in GBK is refused: its button names would go to WeChat garbled', async () => {
   const file = path.join(tempDir(), 'default.yaml')
   writeFileSync(file, gbkFile('button:\n  - type: click\n    name: ', '\n    key: hi\n'))
