@@ -35,18 +35,31 @@ export function readConfigFile(file: string, opts: ReadConfigOptions = {}): Resu
   // One read's modules: a file imported twice runs once, and an import cycle gets the exports made so far, as in node.
   const modules = new Map<string, { exports: Record<string, unknown> }>()
   let top: { exports: Record<string, unknown> }
+  const configured = { calls: 0 }
   try {
-    top = load(file, modules, opts)
+    top = load(file, modules, opts, configured)
   } catch (e) {
     if (e instanceof PlacedError) return fail('BAD_CONFIG', e.message)
     return fail('BAD_CONFIG', located(e, [...modules.keys()], file))
+  }
+  // A file with no default export was read as an empty configuration: "accounts: needs at least one account",
+  // about a file that lists one. (One that exports nothing and calls nothing is a file for the environment alone.)
+  if (!('default' in top.exports)) {
+    const named = Object.keys(top.exports)
+    if (top.exports.__esModule === true && named.length > 0) {
+      return fail('BAD_CONFIG', `${shownPath(file)}: has no default export (it exports ${named.join(', ')}): the configuration is export default defineConfig({...})`)
+    }
+    if (named.length === 0 && configured.calls > 0) {
+      return fail('BAD_CONFIG', `${shownPath(file)}: calls defineConfig({...}) but exports nothing: write export default defineConfig({...})`)
+    }
   }
   const value = (top.exports.default ?? top.exports) as UserConfig
   if (typeof value !== 'object' || value === null) return fail('BAD_CONFIG', `${shownPath(file)}: must export default defineConfig({...})`)
   return ok(value)
 }
 
-function load(file: string, modules: Map<string, { exports: Record<string, unknown> }>, opts: ReadConfigOptions): { exports: Record<string, unknown> } {
+/** `configured.calls`: how many times the files called defineConfig, to tell a configuration never exported from none. */
+function load(file: string, modules: Map<string, { exports: Record<string, unknown> }>, opts: ReadConfigOptions, configured: { calls: number }): { exports: Record<string, unknown> } {
   const known = modules.get(file)
   if (known) return known
   const module = { exports: {} as Record<string, unknown> }
@@ -80,13 +93,20 @@ function load(file: string, modules: Map<string, { exports: Record<string, unkno
   }
   const nodeRequire = createRequire(file)
   const requireHere = (id: string): unknown => {
-    if (id === 'wxengine/config' || id === 'wxengine') return { defineConfig }
+    if (id === 'wxengine/config' || id === 'wxengine') {
+      return {
+        defineConfig: (config: UserConfig) => {
+          configured.calls++
+          return defineConfig(config)
+        },
+      }
+    }
     if (!isPathSpecifier(id)) return nodeRequire(id)
     const found = resolvePath(id, path.dirname(file))
     if (found === undefined) throw new PlacedError(`${shownPath(file)}: cannot find "${id}" (tried it with ${EXTENSIONS.join(', ')}, and as a folder's index)`)
     // A YAML or text file would be compiled as code, and fail with a syntax error about the file's content.
     if (!EXTENSIONS.includes(path.extname(found))) throw new PlacedError(`${shownPath(file)}: "${id}" is not a file the configuration can import: ${EXTENSIONS.join(', ')} are`)
-    return load(found, modules, opts).exports
+    return load(found, modules, opts, configured).exports
   }
   // Compiled under the file's name (sucrase keeps the lines), so a syntax error sucrase let through and an
   // error thrown while it runs both say where they are.

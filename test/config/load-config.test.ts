@@ -123,6 +123,17 @@ test('an error in engine.config.ts names the file and the line, found at compile
   assert.match(refused(project(`throw 'no'\nexport default {}\n`)), /engine\.config\.ts: Error: no$/)
 })
 
+test('a configuration not exported as default is said so, not "accounts: needs at least one account" about a file that lists one', () => {
+  const account = "{ accounts: [{ id: 'default', token: 'tok123', appId: 'wx1' }] }"
+  assert.match(refused(project(`import { defineConfig } from 'wxengine/config'\ndefineConfig(${account})\n`)), /engine\.config\.ts: calls defineConfig\(\{\.\.\.\}\) but exports nothing: write export default defineConfig\(\{\.\.\.\}\)$/)
+  const named = refused(project(`import { defineConfig } from 'wxengine/config'\nexport const config = defineConfig(${account})\n`))
+  assert.match(named, /engine\.config\.ts: has no default export \(it exports config\): the configuration is export default defineConfig\(\{\.\.\.\}\)$/)
+  assert.doesNotMatch(named, /needs at least one account/)
+  // Still read as before: a CommonJS module.exports, and a file of comments with the environment doing the rest.
+  assert.equal(loadConfig({ root: project(`module.exports = ${account}\n`), env: {} }).ok, true)
+  assert.equal(loadConfig({ root: project('// all from the environment\n'), env: { WECHAT_TOKEN: 'tok123', WECHAT_APPID: 'wx1' } }).ok, true)
+})
+
 test('an unknown setting is refused, not ignored', () => {
   assert.match(refused(project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, `  limits: { replyBudget: 3000 },\n`))), /limits\.replyBudget: is not a setting \(did you mean "replyBudgetMs"\?\)/)
 })
