@@ -17,6 +17,18 @@ const TIMER_TOO_LONG = 'must be at most 2147483647 (about 24.8 days): node’s t
 const ACCOUNT_ID = /^[A-Za-z0-9_-]+$/
 
 /**
+ * What is wrong with an EncodingAESKey, without a character of it (it is a secret, and this goes to the
+ * journal): "must be exactly 43 characters" alone left a pasted space, the base64 '=' added, or one character
+ * lost in the copy to be found by counting.
+ */
+function aesKeyFault(key: string): string {
+  if (key.trim() !== key) return 'this one has a space or a line break at its start or end (a paste?)'
+  if (key.length === 44 && key.endsWith('=')) return "this one ends with '=', which the console's key does not have: leave it out"
+  if (key.length !== 43) return `this one is ${key.length} characters (copy the whole key from the console's 基本配置)`
+  return 'this one has another character in it (- or _? the console shows + and /)'
+}
+
+/**
  * A host of the platform's (platform.apiBase, platform.mpBase, platform.openBase), set by `variable` too. fetch knows no other
  * scheme than http(s), and refuses a URL with credentials quoting it whole, query included (the AppSecret,
  * the access_token): every call would fail at run time.
@@ -71,7 +83,7 @@ export const accountSchema = z
     appSecret: z.string().optional(),
     encodingAESKey: z
       .string()
-      .regex(base64Key, 'must be exactly 43 characters of A-Z a-z 0-9 + / (WECHAT_ENCODING_AES_KEY)')
+      .refine((key) => base64Key.test(key), { error: (issue) => `must be exactly 43 characters of A-Z a-z 0-9 + /; ${aesKeyFault(String(issue.input))} (WECHAT_ENCODING_AES_KEY)` })
       .optional(),
     mode: z.enum(['plaintext', 'compatible', 'safe'], { error: 'must be plaintext, compatible or safe (WECHAT_MODE)' }),
     originalId: z.string().optional(),

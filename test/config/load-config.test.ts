@@ -88,6 +88,21 @@ test('an EncodingAESKey that is not 43 characters: refused, naming the setting',
   assert.match(reason, /engine\.config\.ts/)
 })
 
+test('an EncodingAESKey of the wrong shape says what is wrong with it (a character lost, the = padding, a pasted space), never a character of it', () => {
+  const faults: [string, string][] = [
+    [KEY.slice(0, 42), 'this one is 42 characters'],
+    [`${KEY}=`, "this one ends with '=', which the console's key does not have: leave it out"],
+    [`${KEY}\n`, 'this one has a space or a line break at its start or end (a paste?)'],
+    [`${KEY.slice(0, 42)}_`, 'this one has another character in it (- or _? the console shows + and /)'],
+  ]
+  for (const [key, fault] of faults) {
+    const reason = refused(project(), { WECHAT_TOKEN: 'tok123', WECHAT_APPID: 'wx1', WECHAT_ENCODING_AES_KEY: key })
+    assert.ok(reason.includes(`accounts[0].encodingAESKey: must be exactly 43 characters of A-Z a-z 0-9 + /; ${fault}`), reason)
+    assert.match(reason, /\(WECHAT_ENCODING_AES_KEY\)$/m)
+    assert.ok(!reason.includes(KEY.slice(0, 10)), 'the key is a secret')
+  }
+})
+
 test('a PORT that is not a number: refused, naming the variable', () => {
   assert.match(refused(project(), { WECHAT_TOKEN: 'tok123', WECHAT_APPID: 'wx1', PORT: 'eighty' }), /PORT: must be a whole number, got "eighty"/)
 })
