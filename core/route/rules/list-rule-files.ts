@@ -4,7 +4,7 @@
  * are skipped; YAML nested deeper is reported as ignored rather than silently half-loaded (a deeper folder
  * of media files only is not).
  */
-import { readdir, stat } from 'node:fs/promises'
+import { readdir, readlink, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { shownPath } from '../../shown-path.ts'
 import type { RuleLoadError } from '../rule-types.ts'
@@ -20,15 +20,18 @@ export interface RuleFileRef {
 
 const RULE_FILE = /\.ya?ml$/i
 
-async function entriesOf(dir: string): Promise<{ name: string; kind: 'file' | 'dir' | 'other' }[]> {
+/** 'dangling': a symbolic link whose target is not there (or cannot be reached). */
+type EntryKind = 'file' | 'dir' | 'dangling' | 'other'
+
+async function entriesOf(dir: string): Promise<{ name: string; kind: EntryKind }[]> {
   const entries = await readdir(dir, { withFileTypes: true })
-  const out: { name: string; kind: 'file' | 'dir' | 'other' }[] = []
+  const out: { name: string; kind: EntryKind }[] = []
   for (const e of entries) {
     if (e.name.startsWith('.')) continue
-    let kind: 'file' | 'dir' | 'other' = e.isFile() ? 'file' : e.isDirectory() ? 'dir' : 'other'
+    let kind: EntryKind = e.isFile() ? 'file' : e.isDirectory() ? 'dir' : 'other'
     if (e.isSymbolicLink()) {
       const s = await stat(join(dir, e.name)).catch(() => undefined)
-      kind = s?.isFile() ? 'file' : s?.isDirectory() ? 'dir' : 'other'
+      kind = s?.isFile() ? 'file' : s?.isDirectory() ? 'dir' : s === undefined ? 'dangling' : 'other'
     }
     out.push({ name: e.name, kind })
   }
@@ -48,6 +51,20 @@ async function holdsRuleFiles(folder: string, depth = 0): Promise<boolean> {
     if (e.kind === 'dir' && (await holdsRuleFiles(join(folder, e.name), depth + 1))) return true
   }
   return false
+}
+
+/**
+ * A rules file that is a link to nothing (a release's shared file not there yet, a target renamed) was skipped
+ * without a word: its rules were gone, at a reload too, where the last good set should have served on.
+ */
+async function danglingLink(path: string): Promise<RuleLoadError> {
+  const target = await readlink(path).catch(() => undefined)
+  const to = target === undefined ? '' : ` to ${target}`
+  const why = await stat(path).then(
+    () => 'which is no file',
+    (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? 'which does not exist' : `which cannot be reached (${e.code ?? e.message})`),
+  )
+  return { file: path, line: 1, message: `the file is a symbolic link${to}, ${why}: its rules cannot be read (restore its target, or remove the link)` }
 }
 
 export function missingRulesDirWarning(dir: string): string {
@@ -71,6 +88,7 @@ export async function listRuleFiles(
     return { error: { file: dir, line: 1, message: `cannot read the rules directory: ${(e as Error).message}` } }
   }
   for (const entry of top) {
+    if (entry.kind === 'dangling' && RULE_FILE.test(entry.name)) return { error: await danglingLink(join(dir, entry.name)) }
     if (entry.kind === 'file' && RULE_FILE.test(entry.name)) {
       files.push({ rel: entry.name, path: join(dir, entry.name) })
     } else if (entry.kind === 'dir') {
@@ -83,6 +101,7 @@ export async function listRuleFiles(
       }
       for (const inner of inside) {
         const rel = `${entry.name}/${inner.name}`
+        if (inner.kind === 'dangling' && RULE_FILE.test(inner.name)) return { error: await danglingLink(join(dir, rel)) }
         if (inner.kind === 'file' && RULE_FILE.test(inner.name)) {
           files.push({ rel, path: join(dir, entry.name, inner.name), folderAccount: entry.name })
         } else if (inner.kind === 'dir' && (await holdsRuleFiles(join(dir, rel)))) {

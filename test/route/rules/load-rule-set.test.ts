@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { formatRuleErrors, loadRuleSet } from '../../../core/route/rules/index.ts'
@@ -412,6 +413,22 @@ describe('loadRuleSet', () => {
     const result = await loadRuleSet(dir)
     assert.ok(result.ok, result.ok ? '' : formatRuleErrors(result.errors))
     assert.deepEqual(result.warnings, [`${join(dir, 'b/deep')}: ignored: rules folders are one level deep (rules/<account-id>/*.yaml)`])
+  })
+
+  it('a rules file that is a symbolic link to nothing is refused, naming it (it was skipped without a word: its rules gone, at a reload too)', async () => {
+    const dir = await rulesDir({ 'main.yaml': 'rules:\n  - {name: a, keywords: [a], plugin: p}\n', 'shop/keep.yaml': 'rules: []\n' })
+    await symlink('../releases/old/promo.yaml', join(dir, 'promo.yaml'))
+    let result = await loadRuleSet(dir)
+    assert.equal(result.ok, false, 'a set without promo.yaml would have served')
+    assert.equal(result.ok ? '' : formatRuleErrors(result.errors), `${join(dir, 'promo.yaml')}:1: the file is a symbolic link to ../releases/old/promo.yaml, which does not exist: its rules cannot be read (restore its target, or remove the link)`)
+    await rm(join(dir, 'promo.yaml'))
+    await symlink('missing.yml', join(dir, 'shop', 'gone.yml'))
+    result = await loadRuleSet(dir)
+    assert.equal(result.ok ? '' : formatRuleErrors(result.errors), `${join(dir, 'shop', 'gone.yml')}:1: the file is a symbolic link to missing.yml, which does not exist: its rules cannot be read (restore its target, or remove the link)`)
+    // A dangling link that is no rules file (a picture) is none of the rules' business.
+    await rm(join(dir, 'shop', 'gone.yml'))
+    await symlink('nowhere.png', join(dir, 'qr.png'))
+    assert.equal((await loadRuleSet(dir)).ok, true)
   })
 
   it('applies rule-level and keyword-level fold settings and defaults', async () => {
