@@ -98,6 +98,12 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
   if (env.LOG_LEVEL) c.log.level = env.LOG_LEVEL as EngineConfig['log']['level']
   if (env.STORE) c.store.kind = env.STORE as EngineConfig['store']['kind']
   if (env.REDIS_URL) c.store.url = env.REDIS_URL
+  // REDIS_URL alone was taken without a word and never used: each instance of a fleet on a SQLite file of its
+  // own, so a WeChat retry answered by another instance ran twice, and sessions split. STORE set (STORE=sqlite
+  // to read one instance's log, docs/scaling.md) says the store was chosen; the file's `kind: 'redis'` too.
+  if (env.REDIS_URL && !env.STORE && c.store.kind !== 'redis') {
+    problems.push(`REDIS_URL: is set, but the store is ${c.store.kind} (store.kind in engine.config.ts), which would leave it unused: set STORE=redis (or store.kind: 'redis'), or unset REDIS_URL`)
+  }
   if (env.WECHAT_API_BASE) c.platform.apiBase = env.WECHAT_API_BASE
   if (env.WECHAT_MP_BASE) c.platform.mpBase = env.WECHAT_MP_BASE
   if (env.WECHAT_OPEN_BASE) c.platform.openBase = env.WECHAT_OPEN_BASE

@@ -103,6 +103,18 @@ test('an EncodingAESKey of the wrong shape says what is wrong with it (a charact
   }
 })
 
+test('REDIS_URL without STORE=redis is refused, not left unused (each instance of a fleet on its own SQLite file); with STORE set it is the operator\'s choice', () => {
+  const root = project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`))
+  const url = 'redis://127.0.0.1:6379/0'
+  assert.match(refused(root, { REDIS_URL: url }), /^ {2}REDIS_URL: is set, but the store is sqlite \(store\.kind in engine\.config\.ts\), which would leave it unused: set STORE=redis \(or store\.kind: 'redis'\), or unset REDIS_URL$/m)
+  const redis = loadConfig({ root, env: { REDIS_URL: url, STORE: 'redis' } })
+  assert.equal(redis.ok && redis.value.store.url, url)
+  // docs/scaling.md: STORE=sqlite on a fleet instance to read its own log with Redis down.
+  assert.equal(loadConfig({ root, env: { REDIS_URL: url, STORE: 'sqlite' } }).ok, true)
+  const fileSaysRedis = project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, "  store: { kind: 'redis' },\n"))
+  assert.equal(loadConfig({ root: fileSaysRedis, env: { REDIS_URL: url } }).ok, true)
+})
+
 test('a PORT that is not a number: refused, naming the variable', () => {
   assert.match(refused(project(), { WECHAT_TOKEN: 'tok123', WECHAT_APPID: 'wx1', PORT: 'eighty' }), /PORT: must be a whole number, got "eighty"/)
 })
