@@ -5,6 +5,8 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml'
 import type { RuleLoadError } from '../rule-types.ts'
 import { didYouMean } from '../../did-you-mean.ts'
+import { aliasesPastBounds } from './alias-expansion.ts'
+import { aliasTarget } from './yaml-aliases.ts'
 
 export interface Position {
   line: number
@@ -52,7 +54,7 @@ function pairAt(doc: Document, map: YAMLMap, key: string, seen = new Set<YAMLMap
   for (const merge of map.items.filter(isMergeKey)) {
     const sources = isSeq(merge.value) ? merge.value.items : [merge.value]
     for (const source of sources) {
-      const merged = isAlias(source) ? source.resolve(doc) : source
+      const merged = isAlias(source) ? aliasTarget(doc, source) : source
       if (!isMap(merged) || seen.has(merged)) continue
       const found = pairAt(doc, merged, key, seen)
       if (found) return found
@@ -159,10 +161,16 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
     const { line, col } = lineCounter.linePos(badMerge)
     return { ok: false, errors: [{ file, line, column: col, message: 'YAML error: a merge key (<<) takes a mapping to copy in: an alias of one (<<: *base), a list of them (<<: [*base, *other]), or a mapping written there' }] }
   }
+  const costly = aliasesPastBounds(doc)
+  if (costly !== undefined) {
+    const { line, col } = lineCounter.linePos(costly.offset)
+    return { ok: false, errors: [{ file, line, column: col, message: `YAML error: ${costly.message}` }] }
+  }
   let data: unknown
   try {
-    // toJS expands aliases; yaml caps the expansion (maxAliasCount) and throws past it.
-    data = doc.toJS() ?? {}
+    // Within the bounds above: yaml's own guard (maxAliasCount) counts uses of an anchor whatever its size,
+    // and refused 100 rules merging one template (alias-expansion.ts).
+    data = doc.toJS({ maxAliasCount: -1 }) ?? {}
   } catch (e) {
     return { ok: false, errors: [{ file, line: 1, column: 1, message: `YAML error: ${firstLine((e as Error).message)}` }] }
   }
@@ -179,7 +187,7 @@ function unresolvedAliasAt(doc: Document): { offset: number; source: string; anc
   visit(doc, {
     Node: (_key, node) => {
       if (node.anchor) anchors.push({ name: node.anchor, offset: node.range?.[0] ?? 0 })
-      if (found === undefined && isAlias(node) && node.resolve(doc) === undefined) found = { offset: node.range?.[0] ?? 0, source: node.source }
+      if (found === undefined && isAlias(node) && aliasTarget(doc, node) === undefined) found = { offset: node.range?.[0] ?? 0, source: node.source }
       return undefined
     },
   })
@@ -208,7 +216,7 @@ function badMergeSourceAt(doc: Document): number | undefined {
       if (!isMergeKey(pair)) return undefined
       const value = pair.value as Node | null
       const sources = isSeq(value) ? value.items : [value]
-      const bad = sources.find((source) => !isMap(isAlias(source) ? source.resolve(doc) : source))
+      const bad = sources.find((source) => !isMap(isAlias(source) ? aliasTarget(doc, source) : source))
       if (bad === undefined) return undefined
       found = (bad as Node | null)?.range?.[0] ?? (pair.key as Node).range?.[0] ?? 0
       return visit.BREAK
