@@ -12,6 +12,7 @@ import chokidar from 'chokidar'
 import type { Logger } from '../log/logger.ts'
 import type { Generations } from './generations.ts'
 import type { LoadedParts } from './load-generation.ts'
+import { refusalLine } from './refusal-line.ts'
 
 export interface SourceWatcher {
   /**
@@ -70,7 +71,8 @@ export function watchSources(opts: {
       return false
     }
     if (!parts.ok) {
-      log.error({ code: parts.code, problems: parts.problems }, `reload refused, keeping the last good set:\n  ${parts.problems.join('\n  ')}`)
+      const line = refusalLine(parts.problems)
+      log.error({ code: parts.code, ...line.fields }, line.msg)
       opts.onReload?.(false)
       return false
     }
