@@ -239,7 +239,7 @@ function duplicateKeyMessage(doc: Document, at: number, lineCounter: LineCounter
       const first = map.items.find((p) => p !== twin && isScalar(p.key) && String(p.key.value) === name)
       const firstLine = first && isScalar(first.key) && first.key.range ? ` (first at line ${lineCounter.linePos(first.key.range[0]).line})` : ''
       // In a list item, the usual cause is two items run together: `name:` twice, the second's `- ` lost.
-      const inItem = isSeq(path[path.length - 1])
+      const inItem = isSeq(path[path.length - 1]) && !map.flow
       message = `YAML syntax error: duplicate key "${name}"${firstLine}: a mapping takes each key once${inItem ? '; if this starts another item, begin it with "- "' : ''}`
       return visit.BREAK
     },

@@ -47,6 +47,9 @@ describe('loadRuleSet errors: file, line and plain words', () => {
   it('a duplicate key is named, with the line of its twin (it was "Map keys must be unique", naming neither)', async () => {
     const message = await singleError(valid('welcome: {plugin: p}\nrules:\n  - name: b\n    keywords: [b]\n    plugin: p\n'), 6)
     assert.equal(message, 'YAML syntax error: duplicate key "rules" (first at line 1): a mapping takes each key once')
+    // A flow mapping, `{...}`, is not two list items run together: no "- " to add.
+    const flow = await singleError(valid('  - {name: b, keywords: [b], plugin: p, plugin: q}\n'), 5)
+    assert.equal(flow, 'YAML syntax error: duplicate key "plugin" (first at line 5): a mapping takes each key once')
   })
 
   it('an alias naming no anchor is said at the alias, with why (it was 1:1 "Unresolved alias", and a merge key\'s "takes a mapping")', async () => {
