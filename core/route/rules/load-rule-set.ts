@@ -22,6 +22,7 @@ import { numberSourceAt, parseYamlWithPositions, positionAt } from './yaml-posit
 import { checkGroupUses, type GroupUse } from './user-groups-check.ts'
 import { groupNamesByAccount } from '../user-groups.ts'
 import { shownPattern } from './shown-pattern.ts'
+import { megabytesUp } from './size-over.ts'
 import { unreachableReplyWarnings } from './unreachable-replies.ts'
 import { utf8Text } from '../../utf8-text.ts'
 
@@ -170,7 +171,7 @@ export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}):
     try {
       const size = (await stat(ref.path)).size
       if (size > MAX_RULES_FILE_BYTES) {
-        errors.push({ file: ref.path, line: 1, column: 1, message: `the file is ${(size / 1_048_576).toFixed(1)} MB, over the ${MAX_RULES_FILE_BYTES / 1_048_576} MB a rules file may be (the serving thread compiles its rules, and parses them too when the parse worker cannot run); split it, or move data out of rules/` })
+        errors.push({ file: ref.path, line: 1, column: 1, message: `the file is ${megabytesUp(size)}, over the ${megabytesUp(MAX_RULES_FILE_BYTES)} a rules file may be (the serving thread compiles its rules, and parses them too when the parse worker cannot run); split it, or move data out of rules/` })
         continue
       }
       const read = utf8Text(await readFile(ref.path))

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { open } from 'node:fs/promises'
 import path from 'node:path'
 import type { MediaFile } from '../rule-types.ts'
+import { megabytesUp } from './size-over.ts'
 
 export type MediaType = MediaFile['type']
 
@@ -43,10 +44,6 @@ export function aMediaType(type: MediaType): string {
   return type === 'image' ? 'an image' : `a ${type}`
 }
 
-function megabytes(bytes: number): string {
-  return `${(bytes / 1_048_576).toFixed(1).replace(/\.0$/, '')} MB`
-}
-
 /** Only the extension (the schema's check, before any file is opened); undefined when it is one the type takes. */
 export function extensionProblem(type: MediaType, file: string): string | undefined {
   const { extensions } = MEDIA_LIMITS[type]
@@ -73,13 +70,13 @@ export async function readMediaFile(type: MediaType, absolute: string, shown: st
     const info = await handle.stat()
     if (!info.isFile()) return { problem: `file ${JSON.stringify(shown)} is not a regular file (${absolute})` }
     if (info.size === 0) return { problem: `file ${JSON.stringify(shown)} is empty` }
-    if (info.size > maxBytes) return { problem: `file ${JSON.stringify(shown)} is ${megabytes(info.size)}, over the ${megabytes(maxBytes)} the platform takes for ${aMediaType(type)}` }
+    if (info.size > maxBytes) return { problem: `file ${JSON.stringify(shown)} is ${megabytesUp(info.size)}, over the ${megabytesUp(maxBytes)} the platform takes for ${aMediaType(type)}` }
     const hash = createHash('sha256')
     let bytes = 0
     for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 })) {
       hash.update(chunk as Buffer)
       bytes += (chunk as Buffer).length
-      if (bytes > maxBytes) return { problem: `file ${JSON.stringify(shown)} grew over ${megabytes(maxBytes)} while it was read` }
+      if (bytes > maxBytes) return { problem: `file ${JSON.stringify(shown)} grew over ${megabytesUp(maxBytes)} while it was read` }
     }
     return { bytes, sha256: hash.digest('hex') }
   } catch (e) {

@@ -99,7 +99,7 @@ describe('inline replies naming a file: checked at load', () => {
   it('a file over the size the platform takes', async () => {
     let e = await onlyError({ 'main.yaml': rule('{type: image, file: big.png}'), 'big.png': 10 * 1_048_576 + 1 })
     assert.equal(e.line, 4)
-    assert.equal(e.message, 'file "big.png" is 10 MB, over the 10 MB the platform takes for an image')
+    assert.equal(e.message, 'file "big.png" is 10.1 MB, over the 10 MB the platform takes for an image')
     e = await onlyError({ 'main.yaml': rule('{type: voice, file: long.amr}'), 'long.amr': 3 * 1_048_576 })
     assert.equal(e.message, 'file "long.amr" is 3 MB, over the 2 MB the platform takes for a voice')
     e = await onlyError({ 'main.yaml': rule('{type: image, file: empty.png}'), 'empty.png': '' })
