@@ -105,7 +105,8 @@ test('rules for an account that is not configured: a warning, in a folder or by 
   const r = await project.run(['rules', 'check'])
   assert.equal(r.code, 0, r.stderr)
   assert.match(r.stdout, /^warning: rules\/typo-acct\/a\.yaml: rules for account "typo-acct", which is not configured \(accounts: [^)]+\): they never run$/m)
-  assert.match(r.stdout, /^warning: rules\/b\.yaml: rules for account "nosuchaccount", which is not configured/m)
+  // At the account: key, the line to fix.
+  assert.match(r.stdout, /^warning: rules\/b\.yaml:1:10: rules for account "nosuchaccount", which is not configured/m)
 })
 
 test('rules in a folder whose name differs from an account id by case: the warning names the account it resembles', async () => {

@@ -50,6 +50,8 @@ export interface ParsedRuleFile {
   /** The account the whole file is for ('*' for every account), and the file's path. */
   account: string
   file: string
+  /** Where `account:` is written (`:1:10`), when the file names its account by the key rather than its folder. */
+  accountAt?: string
 }
 
 export interface LoadRuleSetOptions {
@@ -204,7 +206,8 @@ export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}):
     for (const p of parsed) {
       if (p.account === ALL_ACCOUNTS || known.has(p.account)) continue
       // A folder named `Shop` for the account `shop`: ids are exact, so say which one it resembles.
-      warnings.push(`${p.file}: rules for account "${p.account}", which is not configured${didYouMean(p.account, opts.accounts)} (accounts: ${opts.accounts.join(', ')}): they never run`)
+      // At the `account:` that names it, where it is the key: the line to fix (a folder's name has none).
+      warnings.push(`${p.file}${p.accountAt ?? ''}: rules for account "${p.account}", which is not configured${didYouMean(p.account, opts.accounts)} (accounts: ${opts.accounts.join(', ')}): they never run`)
     }
   }
   return { ok: true, files: parsed, warnings }
@@ -252,6 +255,10 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
   if (account === '') return { errors: [located(['account'], 'account is empty: name an account id, or leave the key out for every account')] }
 
   const out: ParsedRuleFile = { rules: [], handlers: [], system: [], names: [], groups: [], media: [], warnings, account, file: ref.path }
+  if (ref.folderAccount === undefined && file.account !== undefined) {
+    const key = at(['account'])
+    out.accountAt = `:${key.line}:${key.column}`
+  }
   /** The target, with an inline reply's `file:` made a MediaFile (checked by checkMediaFiles). */
   const targetOf = (t: TargetEntry, path: readonly PropertyKey[]): RuleTarget => {
     const reply = t.reply as { type: string; file?: string; title?: string; description?: string } | undefined
