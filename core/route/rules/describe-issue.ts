@@ -70,7 +70,7 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
         const written = path[path.length - 1] === 'reply' ? `reply: ${reply}` : `${String(path[0])}: {reply: ${reply}}`
         return [where(`${field} must be a mapping (key: value), got ${describeValue(actual)}; a text reply is written ${written}`)]
       }
-      return [where(`${field} must be ${wordsForType(isWholeNumber(path) ? 'int' : issue.expected)}, got ${describeValue(actual)}${issue.expected === 'string' ? quoteHint(actual) : ''}`)]
+      return [where(`${field} must be ${wordsForType(isWholeNumber(path) ? 'int' : issue.expected)}, got ${describeValue(actual)}${issue.expected === 'string' ? quoteHint(actual) : ''}${issue.expected === 'array' ? dashHint(actual) : ''}`)]
     case 'invalid_value': {
       const values = issue.values.map(String)
       if (path.length === 3 && path[0] === 'handlers' && path[2] === 'type') {
@@ -185,6 +185,15 @@ function quoteHint(actual: unknown): string {
   if (typeof actual === 'number') return '; YAML reads an unquoted number as a number: put the text in quotes'
   if (typeof actual === 'boolean') return `; YAML reads an unquoted ${String(actual)} as true or false: put the text in quotes`
   return ''
+}
+
+/**
+ * `-a` for `- a`: without its space the dash is the first letter of a text (`keywords: "-a - b"`) or of a key
+ * (`rules: {"-name": a}`), and "must be a list, got ..." did not say which character was missing.
+ */
+function dashHint(actual: unknown): string {
+  const dashed = typeof actual === 'string' ? /^-[^\s-]/.test(actual) : typeof actual === 'object' && actual !== null && Object.keys(actual).some((k) => /^-[^\s-]/.test(k))
+  return dashed ? '; a list item starts with "- ", a dash and a space (- a, not -a)' : ''
 }
 
 export function describeValue(value: unknown): string {

@@ -116,6 +116,16 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(message, 'rule "b": priority must be a whole number, got "high"')
   })
 
+  it('a list item written -a, without the space after its dash: said (it read as a text "-a - b", or a key "-name")', async () => {
+    let message = await singleError(valid('  - name: b\n    keywords:\n      -b\n      - c\n    plugin: p\n'), 7)
+    assert.equal(message, 'rule "b": keywords must be a list, got "-b - c"; a list item starts with "- ", a dash and a space (- a, not -a)')
+    message = await singleError('rules:\n  -name: a\n', 2)
+    assert.equal(message, 'rules must be a list, got a mapping; a list item starts with "- ", a dash and a space (- a, not -a)')
+    // A negative number is no dash without its space.
+    message = await singleError(valid('  - name: b\n    keywords: -1\n    plugin: p\n'), 6)
+    assert.equal(message, 'rule "b": keywords must be a list, got -1')
+  })
+
   it('wrong type inside a keyword', async () => {
     const message = await singleError(valid('  - name: b\n    keywords:\n      - exact: b\n      - foldCase: yes please\n        exact: c\n    plugin: p\n'), 8)
     assert.equal(message, 'rule "b": keywords[1].foldCase must be true or false, got "yes please"')
