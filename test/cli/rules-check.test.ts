@@ -91,13 +91,6 @@ test('--root points at the project from elsewhere, and another rules directory c
   }
 })
 
-test('a directory named on the command line that is not there is refused, exit 2 (a typo in a CI step passed as an empty rule set, exit 0)', async () => {
-  const r = await project.run(['rules', 'check', 'rulez'])
-  assert.equal(r.code, 2, r.stdout)
-  assert.equal(r.stdout, '')
-  assert.equal(r.stderr, "wxengine rules check: rulez: no such directory (without a directory, the configuration's rulesDir is checked: rules)\n")
-})
-
 test('rules for an account that is not configured: a warning, in a folder or by account:, exit 0', async () => {
   mkdirSync(path.join(project.dir, 'rules', 'typo-acct'))
   writeFileSync(path.join(project.dir, 'rules', 'typo-acct', 'a.yaml'), 'rules:\n  - name: folder-rule\n    keywords: [x]\n    reply: { type: text, content: x }\n')

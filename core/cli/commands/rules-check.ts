@@ -35,13 +35,6 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   if (!config) return EXIT_USAGE
   const dir = flags.dir ? path.resolve(flags.dir) : config.rulesDir
   const shown = shownPath
-  // A directory named on the command line that is not there (a typo in a CI step) passed as an empty rule
-  // set, exit 0, with a warning to "check RULES_DIR or rulesDir", which it was not. The configuration's own
-  // rulesDir missing stays a warning: the engine starts without one.
-  if (flags.dir && !existsSync(dir)) {
-    io.err(`wxengine rules check: ${flags.dir}: no such directory (without a directory, the configuration's rulesDir is checked: ${shown(config.rulesDir)})`)
-    return EXIT_USAGE
-  }
   // Media files are checked, not uploaded: only an account without an appSecret is warned about, as the start warns.
   const loaded = await loadRuleSet(dir, ruleSetOptionsOf(config), undefined, checkMediaAccounts(config.accounts))
   // Loaded here, not with this file: the compile step brings acorn and vm2's compiler (~40 ms), which every
