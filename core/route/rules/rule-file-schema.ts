@@ -179,7 +179,26 @@ function refineTarget(t: TargetFields, ctx: z.RefinementCtx, owner: string): voi
     ctx.addIssue({ code: 'custom', path: ['reply'], message: `${owner} has both plugin and reply; choose one` })
   } else if (t.args !== undefined && t.plugin === undefined) {
     ctx.addIssue({ code: 'custom', path: ['args'], message: 'args are for a plugin target; an inline reply takes none' })
+  } else if (t.args !== undefined && containsItself(t.args)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['args'],
+      message: 'args contain themselves through an alias (*name naming an anchor around it): args are JSON data, and a plugin that stringifies them would throw',
+    })
   }
+}
+
+/**
+ * An alias inside its own anchor (`- &r {..., args: {self: *r}}`) makes a cycle, which z.json() lets through.
+ * An alias used twice side by side is no cycle, only shared data: that is fine.
+ */
+function containsItself(value: unknown, within: Set<object> = new Set()): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  if (within.has(value)) return true
+  within.add(value)
+  for (const v of Object.values(value)) if (containsItself(v, within)) return true
+  within.delete(value)
+  return false
 }
 
 export const targetSchema = z.strictObject(targetShape).superRefine((t, ctx) => refineTarget(t, ctx, 'this reply'))

@@ -44,6 +44,16 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(message, 'YAML syntax error: a second document starts here (---): the file is one document; put what follows under the keys above, or in a file of its own')
   })
 
+  it('args that contain themselves through an alias are refused at their line; an alias used twice side by side (shared data) loads', async () => {
+    let message = await singleError('rules:\n  - &r\n    name: a\n    keywords: [a]\n    plugin: p\n    args: {self: *r}\n', 6)
+    assert.match(message, /^rule "a": args contain themselves through an alias/)
+    message = await singleError('rules:\n  - name: b\n    keywords: [b]\n    plugin: p\n    args: &x {n: 1, again: *x}\n', 5)
+    assert.match(message, /^rule "b": args contain themselves/)
+    const dir = await rulesDir({ 'main.yaml': 'rules:\n  - name: c\n    keywords: [c]\n    plugin: p\n    args: {one: &s {n: 1}, two: *s}\n' })
+    const loaded = await loadRuleSet(dir)
+    assert.ok(loaded.ok, loaded.ok ? '' : formatRuleErrors(loaded.errors))
+  })
+
   it('a duplicate key is named, with the line of its twin (it was "Map keys must be unique", naming neither)', async () => {
     const message = await singleError(valid('welcome: {plugin: p}\nrules:\n  - name: b\n    keywords: [b]\n    plugin: p\n'), 6)
     assert.equal(message, 'YAML syntax error: duplicate key "rules" (first at line 1): a mapping takes each key once')
