@@ -546,8 +546,9 @@ export function createEngine(deps: EngineDeps): Engine {
     )
     // Whose reply was changed, as every per-message line says it: an operator reading "news reply cut" must
     // be able to find the user's message (`wxengine log --user`) and the rule or plugin that built it.
+    // Budgeted per account and reply type: one account's flood must not hold back another's first line.
     for (const warning of serialized.warnings) {
-      lines.warn(`reply ${result.reply.type}`, { account: accountId, openId: message.fromUser, key, replyType: result.reply.type, rule: result.rule, plugin: result.plugin, reason: warning }, warning)
+      lines.warn(`reply ${result.reply.type} ${accountId}`, { account: accountId, openId: message.fromUser, key, replyType: result.reply.type, rule: result.rule, plugin: result.plugin, reason: warning }, warning)
     }
     if (serialized.xml === null) {
       record(accountId, message, key, result, 'no_reply', started)

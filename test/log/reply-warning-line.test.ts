@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { LINES_PER_KEY } from '../../core/log/line-budget.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness } from '../support/engine-harness.ts'
 import { until } from '../support/until.ts'
@@ -35,6 +36,20 @@ test('a news reply cut to one article: the warning says the account, the user, t
     assert.equal(line.reason, line.msg)
     const entry = await until('the message event', () => h.events.find((e) => e.type === 'message'))
     assert.equal(line.key, entry.type === 'message' ? entry.entry.msgKey : undefined)
+  } finally {
+    await h.close()
+  }
+})
+
+test("one account's flood of cut replies does not hold back another account's first warning line", async () => {
+  const h = await startHarness({ rules: { 'news.yaml': RULES } })
+  try {
+    // Budgeted per reply type alone, the flood at `plain` spent the budget `compat`'s first warning needed.
+    for (let i = 0; i < LINES_PER_KEY + 5; i++) assert.equal((await h.post('plain', push.text(`flooder-${i}`, 'news'))).status, 200)
+    assert.equal((await h.post('compat', push.text('reader-2', 'news'))).status, 200)
+    const cut = h.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('news reply cut') && l.held === undefined)
+    assert.equal(cut.filter((l) => l.account === 'plain').length, LINES_PER_KEY, 'the flood used its budget of lines')
+    assert.deepEqual(cut.filter((l) => l.account === 'compat').map((l) => l.openId), ['reader-2'], "the other account's warning has its own line")
   } finally {
     await h.close()
   }
