@@ -125,7 +125,8 @@ export function createEngine(deps: EngineDeps): Engine {
     waitMs: limits.replyBudgetMs,
     fallback: SUCCESS,
     // The answer still goes out; a retry meanwhile (on another instance) may get `success` instead of it.
-    onUnrecorded: (key, reason) => lines.warn('STORE_UNAVAILABLE unrecorded', { code: 'STORE_UNAVAILABLE', reason, key }, 'answer given but not recorded for retries yet'),
+    // Whose answer (`about`: the account and user run() was given), as the message's other lines say it.
+    onUnrecorded: (key, reason, about) => lines.warn('STORE_UNAVAILABLE unrecorded', { code: 'STORE_UNAVAILABLE', reason, ...about, key }, 'answer given but not recorded for retries yet'),
   })
   // Messages handled whose push could still be replayed: seen again past the reply cache, they are not run.
   const replays = createReplayMemory()
@@ -237,6 +238,7 @@ export function createEngine(deps: EngineDeps): Engine {
         key,
         replayed ? () => refuseReplay(accountId, message, key) : () => produce(account, message, trusted.value.encrypted, key, started),
         started + limits.replyBudgetMs,
+        { account: accountId, openId: message.fromUser },
       )
       if (delivery instanceof Promise) delivery = await delivery
     } catch (e) {

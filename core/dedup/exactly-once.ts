@@ -8,6 +8,9 @@
  */
 import type { ClaimResult, DedupStore, StoredReply } from '../store/store.ts'
 
+/** Fields naming a delivery's message (its account and user), handed back to onUnrecorded as given. */
+export type About = Readonly<Record<string, string>>
+
 export type Delivery = { reply: StoredReply; duplicate: false } | { reply: StoredReply; duplicate: true; waited: boolean }
 
 export interface ExactlyOnceOptions {
@@ -30,8 +33,9 @@ export interface ExactlyOnceOptions {
    * An answer is given without being in the reply cache: recording it failed, or was still running at the
    * deadline. Harmless for exactly-once (this delivery holds the claim, and a store that lost the
    * connection records the answer once it is back), but a retry may meanwhile get `fallback`: worth a line.
+   * `about`: what `run` was told of the delivery (whose message it is), for that line.
    */
-  onUnrecorded?: (key: string, reason: string) => void
+  onUnrecorded?: (key: string, reason: string, about: About | undefined) => void
 }
 
 export interface ExactlyOnce {
@@ -42,9 +46,9 @@ export interface ExactlyOnce {
    *
    * `deadline` (a `performance.now()` time; default `waitMs` from now) bounds what happens after `produce`:
    * a retry's wait for another instance, and the recording of the answer. The request's arrival plus the
-   * reply budget, so that time spent claiming is not added on top of it.
+   * reply budget, so that time spent claiming is not added on top of it. `about`: for onUnrecorded's line.
    */
-  run(key: string, produce: () => StoredReply | Promise<StoredReply>, deadline?: number): Delivery | Promise<Delivery>
+  run(key: string, produce: () => StoredReply | Promise<StoredReply>, deadline?: number, about?: About): Delivery | Promise<Delivery>
 }
 
 export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
@@ -74,7 +78,7 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
   }
 
   /** Produces under a claim already held; gives the claim up when producing fails, so a retry runs again. */
-  async function produceUnderClaim(key: string, produce: () => StoredReply | Promise<StoredReply>, deadline: number): Promise<Delivery> {
+  async function produceUnderClaim(key: string, produce: () => StoredReply | Promise<StoredReply>, deadline: number, about: About | undefined): Promise<Delivery> {
     let reply: StoredReply
     try {
       reply = await produce()
@@ -84,7 +88,7 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
       await beforeDeadline(opts.dedup.release(key).catch(() => undefined), deadline)
       throw e
     }
-    await recordWithin(key, reply, deadline)
+    await recordWithin(key, reply, deadline, about)
     return { reply, duplicate: false }
   }
 
@@ -93,27 +97,27 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
    * would lose the reply for good (WeChat does not retry a `success`). A store in this process (claimSync)
    * answers at once; one across the network is waited for until the deadline at most.
    */
-  async function recordWithin(key: string, reply: StoredReply, deadline: number): Promise<void> {
+  async function recordWithin(key: string, reply: StoredReply, deadline: number, about: About | undefined): Promise<void> {
     const recording = opts.dedup.complete(key, reply, opts.replyCacheMs)
     if (claimSync) {
-      await recording.catch((e: unknown) => onUnrecorded(key, reasonOf(e)))
+      await recording.catch((e: unknown) => onUnrecorded(key, reasonOf(e), about))
       return
     }
     let timer: NodeJS.Timeout | undefined
     await new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        onUnrecorded(key, 'still being recorded at the reply deadline')
+        onUnrecorded(key, 'still being recorded at the reply deadline', about)
         resolve()
       }, Math.max(0, Math.floor(deadline - performance.now())))
       recording.then(resolve, (e: unknown) => {
-        onUnrecorded(key, reasonOf(e))
+        onUnrecorded(key, reasonOf(e), about)
         resolve()
       })
     })
     clearTimeout(timer)
   }
 
-  async function claimAndProduce(key: string, produce: () => StoredReply | Promise<StoredReply>, deadline: number): Promise<Delivery> {
+  async function claimAndProduce(key: string, produce: () => StoredReply | Promise<StoredReply>, deadline: number, about: About | undefined): Promise<Delivery> {
     const claiming = opts.dedup.claim(key, opts.pendingTtlMs)
     // A store that does not answer the claim by the deadline: the message is dropped (the engine answers
     // `success`, with a line) rather than answered past WeChat's 5 s (7 s in a Redis review, with
@@ -124,7 +128,7 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
       throw new Error(`the state store did not answer the claim by the reply deadline`)
     }
     if (claim.state !== 'claimed') return duplicateOf(key, claim, deadline)
-    return produceUnderClaim(key, produce, deadline)
+    return produceUnderClaim(key, produce, deadline, about)
   }
 
   /** Registered while it runs, so a retry arriving meanwhile in this process shares its answer. */
@@ -139,10 +143,10 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
   }
 
   return {
-    run(key, produce, deadline = performance.now() + opts.waitMs) {
+    run(key, produce, deadline = performance.now() + opts.waitMs, about) {
       const running = inFlight.get(key)
       if (running) return running.then((d) => ({ reply: d.reply, duplicate: true, waited: true }))
-      if (!claimSync || !completeSync) return track(key, claimAndProduce(key, produce, deadline))
+      if (!claimSync || !completeSync) return track(key, claimAndProduce(key, produce, deadline, about))
       const claim = claimSync(key, opts.pendingTtlMs)
       if (claim.state !== 'claimed') return duplicateOf(key, claim, deadline)
       let produced: StoredReply | Promise<StoredReply>
@@ -157,11 +161,11 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
         try {
           completeSync(key, produced, opts.replyCacheMs)
         } catch (e) {
-          onUnrecorded(key, reasonOf(e))
+          onUnrecorded(key, reasonOf(e), about)
         }
         return { reply: produced, duplicate: false }
       }
-      return track(key, produceUnderClaim(key, () => produced, deadline))
+      return track(key, produceUnderClaim(key, () => produced, deadline, about))
     },
   }
 }

@@ -250,6 +250,8 @@ describe('a fleet of two instances on one Redis', () => {
     const unrecorded = await until('the unrecorded answer to be logged', () => logLines(A).find((l) => l.msg === 'answer given but not recorded for retries yet'))
     assert.equal(unrecorded.code, 'STORE_UNAVAILABLE')
     assert.equal(unrecorded.key, `default:m:${p.FromUserName}:${p.MsgId}`)
+    assert.equal(unrecorded.account, 'default')
+    assert.equal(unrecorded.openId, p.FromUserName)
 
     // While Redis is down: every try is answered fast with `success`, nothing runs.
     const n = push.text('outage-user-3', 'count')
@@ -336,6 +338,9 @@ describe('Redis hung while an answer is recorded', () => {
       assert.ok(first.ms < 3300, `answered after ${first.ms} ms`)
       const line = await until('the late recording to be logged', () => logLines(engine).find((l) => l.msg === 'answer given but not recorded for retries yet'))
       assert.equal(line.reason, 'still being recorded at the reply deadline')
+      // Whose answer, as the message's other lines say it: the key alone did not name a job event's user.
+      assert.equal(line.account, 'default')
+      assert.equal(line.openId, m.FromUserName)
       // Redis runs the queued recording once it answers again: a retry replays the bytes, nothing runs twice.
       await until('the answer to be recorded', async () => (await store.dedup.peek(`default:m:${m.FromUserName}:${m.MsgId}`)).state === 'done')
       assert.equal((await post(engine, sim.request(m))).body, first.body)
