@@ -14,6 +14,7 @@
  * client reconnects by itself with a bounded backoff.
  */
 import { join } from 'node:path'
+import { createLineBudget } from '../log/line-budget.ts'
 import type { Logger } from '../log/logger.ts'
 import { SQLITE_FILE_NAME } from './open-store.ts'
 import { connectRedis, redactRedisUrl, refusalMayPass } from './redis/connect-redis.ts'
@@ -92,7 +93,8 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
 
   const dedup = createRedisDedup(conn, keys, opts.log)
   const releases = createLockReleases(conn, opts.log)
-  const sessions = createRedisSessions(conn, keys, opts.log, releases)
+  const sessionLines = createLineBudget(opts.log)
+  const sessions = createRedisSessions(conn, keys, opts.log, releases, sessionLines)
   conn.onRecovered(() => {
     void dedup.settle()
     void releases.retryNow()
@@ -169,6 +171,7 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
       await settleBeforeClose()
       releases.stop()
       dedup.stop()
+      sessionLines.close()
       await conn.close()
       await local.close()
     },

@@ -428,7 +428,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     } catch (e) {
       // Not JSON (edited by hand, cut short on a failing disk): no session, and gone, so the user starts
       // afresh. Thrown, it dropped every message of theirs until the session expired.
-      log.error({ code: 'STORE_UNAVAILABLE', account, openId, plugin: hit.plugin, reason: `session state is not JSON: ${(e as Error).message}` }, 'unreadable session dropped')
+      // Budgeted per account: a damaged table holds many, each met when its user writes, a line each.
+      sessionLines.error(`unreadable session ${account}`, { code: 'STORE_UNAVAILABLE', account, openId, plugin: hit.plugin, reason: `session state is not JSON: ${(e as Error).message}` }, 'unreadable session dropped')
       cache?.set(key, NO_SESSION)
       write(() => st.sessionDelete.run(account, openId))
       return null
@@ -526,6 +527,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   let retryTimer: NodeJS.Timeout | null = null
   let droppedUnlogged = 0
   const failureLines = createLineBudget(log, { perKey: 1, windowMs: failureLineWindowMs })
+  // The 'unreadable session dropped' lines (readSession): one per user whose session is damaged.
+  const sessionLines = createLineBudget(log)
 
   /**
    * Hands the buffer to the writer, which has it durable when it returns. Waiters (log.committed() calls)
@@ -873,6 +876,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       if (retryTimer !== null) clearTimeout(retryTimer)
       flushLog(true)
       failureLines.close()
+      sessionLines.close()
       if (buffer.length > 0 || droppedUnlogged > 0) log.error({ code: 'STORE_UNAVAILABLE', reason: 'the journal cannot be written', lost: buffer.length + droppedUnlogged }, 'message log not written at close')
       await logWriter.close()
       try {

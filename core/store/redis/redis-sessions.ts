@@ -2,6 +2,7 @@
  * Sessions (a user's conversation locked to a plugin), expiring on the Redis server's clock, and the
  * per-user lock that keeps a fleet's instances from routing one user's messages at the same time.
  */
+import type { LineBudget } from '../../log/line-budget.ts'
 import type { Logger } from '../../log/logger.ts'
 import type { SessionRecord, SessionStore } from '../store.ts'
 import { mayHaveRun, type RedisConnection } from './connect-redis.ts'
@@ -26,8 +27,12 @@ async function writing(p: Promise<unknown>): Promise<void> {
   }
 }
 
-/** `releases`: a user lock whose release (or taking) lost its answer is released by it, again until done or lapsed. */
-export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log: Logger, releases: LockReleases): SessionStore {
+/**
+ * `releases`: a user lock whose release (or taking) lost its answer is released by it, again until done or lapsed.
+ * `lines`: the budget of the 'unreadable session dropped' lines, one per user whose session is damaged (many
+ * after a bad hand edit, each met when its user writes); the store closes it.
+ */
+export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log: Logger, releases: LockReleases, lines: LineBudget): SessionStore {
   const { client } = conn
 
   /**
@@ -40,7 +45,7 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
     try {
       rec = JSON.parse(raw) as SessionRecord
     } catch (e) {
-      log.error({ code: 'STORE_UNAVAILABLE', account, openId, reason: `session is not JSON: ${(e as Error).message}` }, 'unreadable session dropped')
+      lines.error(`unreadable session ${account}`, { code: 'STORE_UNAVAILABLE', account, openId, reason: `session is not JSON: ${(e as Error).message}` }, 'unreadable session dropped')
       void client.del(keys.session(account, openId)).catch(() => undefined)
       return null
     }
