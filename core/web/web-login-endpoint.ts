@@ -198,7 +198,9 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
       // WeChat sends the user back with the state alone when they refuse a userinfo login; a silent base
       // login has nothing to refuse.
       if (pending.scope === 'snsapi_base') return refuse(ctx, 400, 'BAD_QUERY', 'WeChat sent the user back without a code: open the page again', account.id)
-      opts.log.info({ account: account.id, scope: pending.scope }, 'web login refused by the user')
+      // Budgeted per account: a page sending every visitor to a userinfo login, on a day many decline it,
+      // wrote a line each. Each refusal is counted (user_refused) below.
+      opts.lines.info(`web login user refused ${account.id}`, { account: account.id, scope: pending.scope }, 'web login refused by the user')
       ctx.redirect(backToPage(pending.to, 'wxe_login', 'refused'))
       count('oauth-callback', account.id, 'user_refused')
       return
