@@ -177,7 +177,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     return warnings
   }
   // Parsed on this thread: nothing is served before the first set is in, and a worker would only add its start.
-  const first = await loadGeneration(config, services, log, { leftOut: opts.leftOut, resolveMedia, loginLinks: opts.loginLinks })
+  const first = await loadGeneration(config, services, log, { leftOut: opts.leftOut, resolveMedia, loginLinks: opts.loginLinks, lines })
   if (!first.ok) {
     media.close()
     traffic.close()
@@ -210,7 +210,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     const reread: ConfigForReload = opts.rereadConfig ? configForReload(config, opts.rereadConfig) : { ok: true, config, warnings: [] }
     // Refused as a rules file with an error is: the last good generation serves on, the line says why.
     if (!reread.ok) return { ok: false, code: 'BAD_CONFIG', problems: reread.problems }
-    const parts = await loadGeneration(reread.config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia, loginLinks: opts.loginLinks })
+    const parts = await loadGeneration(reread.config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia, loginLinks: opts.loginLinks, lines })
     if (parts.ok) parts.warnings.push(...reread.warnings)
     return parts
   }

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { PluginSettings } from '../config/config-types.ts'
 import type { EngineError } from '../errors.ts'
+import type { LineBudget } from '../log/line-budget.ts'
 import type { Logger } from '../log/logger.ts'
 import type { LoginLinkSettings } from '../web/login-link.ts'
 import type { AccountInfo } from './plugin-api.ts'
@@ -29,6 +30,8 @@ export interface LoadPluginSetOptions {
   isolation?: PluginIsolationSetting
   services: PluginServices
   log: Logger
+  /** The engine's budget of per-message lines (a plugin call timed out, ...), over `log`: plugin-runner.ts. */
+  lines?: LineBudget
   /** Bound on loading one plugin and running its setup. */
   startTimeoutMs?: number
   /** The engine's accounts, for setup's `api.accounts` and `api.platform` (none when left out). */
@@ -84,6 +87,7 @@ export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: 
         services: opts.services,
         isolation,
         log: opts.log.child({ plugin: name }),
+        lines: opts.lines,
       })
       const result = await limit(() => runner.start())
       if (!result.ok) {

@@ -8,8 +8,10 @@
  * is answered PLUGIN_TIMEOUT, the worker is terminated and a fresh one is started (setup runs again).
  */
 import { Worker } from 'node:worker_threads'
+import { dedupKeyOf } from '../dedup/dedup-key.ts'
 import type { EngineError, Result } from '../errors.ts'
 import { fail, ok } from '../errors.ts'
+import { createLineBudget, type LineBudget } from '../log/line-budget.ts'
 import type { Logger } from '../log/logger.ts'
 import { parseReply } from '../reply/reply-builders.ts'
 import type { PluginCall, PluginOutcome, PluginServices, SessionOp } from './plugin-host-types.ts'
@@ -43,6 +45,13 @@ export interface PluginRunnerOptions {
   isolation?: PluginIsolation
   /** Host events (restarts, crashes), already bound to the plugin's name. */
   log: Logger
+  /**
+   * The budget of the lines that can come once per message (a call timed out, its worker crashed or was
+   * stopped), keyed by the plugin's name: the engine's, shared across reloads and with its other per-message
+   * lines (log/line-budget.ts). Over a log not bound to the plugin, so its lines name it themselves. Default:
+   * one of the runner's own, over services.log.
+   */
+  lines?: LineBudget
   /** The worker's program (default: the engine's, worker-entry.ts). Tests give a stand-in that breaks the protocol. */
   workerEntry?: () => WorkerEntry
 }
@@ -123,6 +132,8 @@ const LIVENESS_EVERY_MAX_MS = 10_000
 export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   const { init, services, log } = opts
   const pluginLog = services.log.child({ plugin: init.name })
+  // Under load a plugin that hangs (or crashes) on some messages met a deadline, and wrote a line, per message.
+  const lines = opts.lines ?? createLineBudget(services.log)
   const pending = new Map<number, PendingCall>()
   /** Workers we terminated on purpose: their exit is not a crash. */
   const stopping = new WeakSet<PluginWorker>()
@@ -303,7 +314,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
 
   /** A worker that is gone or stopped for cause: its calls fail saying why, and a new one starts (backing off). */
   function replaceLost(running: Running, reason: string, callsFailWith: string, line: string): void {
-    log.error({ code: 'PLUGIN_ERROR', reason }, line)
+    lines.error(`PLUGIN_ERROR worker lost ${init.name}`, { code: 'PLUGIN_ERROR', plugin: init.name, reason }, line)
     downBecause = reason
     failSentTo(running.worker, callsFailWith)
     failures = running.aliveAt - running.startedAt >= STABLE_AFTER_MS ? 1 : failures + 1
@@ -391,7 +402,13 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     // Backing off as after crashes: the first restart is at once, the next ones later and later until a call is answered.
     const delay = scheduleRestart(timeoutsInARow)
     const when = delay === undefined ? '' : delay === 0 ? '; restarting its worker' : `; restarting its worker in ${delay} ms (${timeoutsInARow} timeouts in a row)`
-    log.warn({ code: 'PLUGIN_TIMEOUT', reason, timeoutsInARow, restartInMs: delay }, `plugin ${init.name} call timed out${when}`)
+    // Whose message hung it, as the engine's per-message lines name one (its key is the engine's dedup key).
+    const { account, message } = p.call
+    lines.warn(
+      `PLUGIN_TIMEOUT ${init.name}`,
+      { code: 'PLUGIN_TIMEOUT', plugin: init.name, reason, account: account.id, openId: message.fromUser, key: dedupKeyOf(account.id, message), timeoutsInARow, restartInMs: delay },
+      `plugin ${init.name} call timed out${when}`,
+    )
   }
 
   async function restart(): Promise<void> {
@@ -553,7 +570,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
           const bound = 2 * init.disposeTimeoutMs + DISPOSE_MARGIN_MS
           const timer = setTimeout(() => {
             const reason = `dispose did not finish within ${bound} ms (a loop in dispose or in an onDispose hook?)`
-            log.warn({ code: 'PLUGIN_TIMEOUT', reason }, `plugin ${init.name} ${reason}; its worker was stopped`)
+            lines.warn(`PLUGIN_TIMEOUT dispose ${init.name}`, { code: 'PLUGIN_TIMEOUT', plugin: init.name, reason }, `plugin ${init.name} ${reason}; its worker was stopped`)
             resolve()
           }, bound)
           running.onDisposed = () => {

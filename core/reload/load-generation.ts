@@ -6,6 +6,7 @@
  * good set).
  */
 import type { EngineConfig } from '../config/config-types.ts'
+import type { LineBudget } from '../log/line-budget.ts'
 import type { Logger } from '../log/logger.ts'
 import { loadPluginSet } from '../plugin/load-plugin-set.ts'
 import type { PluginServices, PluginSet } from '../plugin/plugin-host-types.ts'
@@ -33,6 +34,8 @@ export interface LoadGenerationOptions {
    * `send --local --wait` gives accounts the stand-in's appSecret, but whether a login can work is the real one's say.
    */
   loginLinks?: LoginLinkSettings
+  /** The engine's budget of per-message lines, for the plugins' (a call timed out, ...): plugin-runner.ts. */
+  lines?: LineBudget
 }
 
 export async function loadGeneration(config: EngineConfig, services: PluginServices, log: Logger, opts: LoadGenerationOptions = {}): Promise<LoadedParts> {
@@ -51,6 +54,7 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     web: loginLinks,
     services,
     log,
+    lines: opts.lines,
   })
   if (errors.length > 0) {
     await set.dispose()
