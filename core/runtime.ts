@@ -31,6 +31,7 @@ import { createApp } from './server/create-app.ts'
 import { createHttpServer, drainServer } from './server/http-server.ts'
 import { watchOpenFiles, type OpenFilesWatch } from './server/open-files-watch.ts'
 import { createLineBudget, type LineBudget } from './log/line-budget.ts'
+import { createResumedLateReplyRows } from './log/resumed-late-reply-rows.ts'
 import { createTrafficSummary } from './log/traffic-summary.ts'
 import { createMetrics, type Metrics } from './server/metrics.ts'
 import { lockDataDir, type DataDirLock } from './store/data-dir-lock.ts'
@@ -195,8 +196,11 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   // Late replies a previous run recorded but did not get out (stopped mid-retry, or killed) go out now.
   // Only from a serving engine: a runtime that does not listen (`send --local`, `log`, the test kit) sends
   // one message and stops, and must not take up a whole backlog of another run's replies on the way.
+  // Such a reply that fails for good gets its message-log row here: the engine that wrote the message's
+  // other rows, and would have written this one, was the previous run's.
+  const resumedRows = createResumedLateReplyRows({ messageLog: config.log.retentionDays > 0 ? store.log : null, log, now: opts.now })
   if (opts.listen !== false) {
-    void platform.resumePending().then(
+    void platform.resumePending((settled) => resumedRows.record(settled)).then(
       (n) => n > 0 && log.info({ resumed: n }, 'resumed pending late replies'),
       (e) => log.error({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'could not read the outbox'),
     )
@@ -283,6 +287,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
           Promise.race([engine.idle(), delay(config.limits.replyBudgetMs + 2_000)]),
         ])
         await platform.drain(5_000)
+        await resumedRows.appended()
         traffic.close()
         lines.close()
         await generations.close(2_000)

@@ -11,7 +11,7 @@ import type { Store } from '../store/store.ts'
 import { createAccessTokenManager, type AccessTokenManager } from './access-token-manager.ts'
 import { createApiClient } from './api-client.ts'
 import { createJsapiTicket, type JsapiTicket } from './jsapi-ticket.ts'
-import { createLateReplySender, type DrainResult, type LateReplySenderOptions } from './late-reply-sender.ts'
+import { createLateReplySender, type DrainResult, type LateReplySenderOptions, type LateReplySettled } from './late-reply-sender.ts'
 import { createPlatformApi, PlatformApiError, type PlatformClient } from './platform-api.ts'
 
 export interface Platform {
@@ -22,8 +22,8 @@ export interface Platform {
   drain(timeoutMs: number): Promise<DrainResult>
   /** Resolves when no late reply is in flight (tests). */
   idle(): Promise<void>
-  /** Take up late replies a previous run left pending in the outbox. */
-  resumePending(): Promise<number>
+  /** Take up late replies a previous run left pending in the outbox; `settled`: told how each ended (late-reply-sender.ts). */
+  resumePending(settled?: (s: LateReplySettled) => void): Promise<number>
   /** The account's jsapi_ticket (the JS-SDK's signatures, core/web/), or why it has none (no appSecret). */
   jsapiTicketFor(accountId: string): JsapiTicket | { unavailable: string }
   /** Drop every account's template lists kept for sendTemplate's and sendSubscribeMessage's checks (the test kit, when a test sets them). */
@@ -68,7 +68,7 @@ export function createPlatform(opts: { config: EngineConfig; store: Store; log: 
     lateReplies: sender,
     drain: (timeoutMs) => sender.drain(timeoutMs),
     idle: () => sender.idle(),
-    resumePending: () => sender.resumePending(),
+    resumePending: (settled) => sender.resumePending(settled),
     jsapiTicketFor,
     forgetTemplates: () => {
       for (const api of apis.values()) api.forgetTemplates()

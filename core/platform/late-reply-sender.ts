@@ -96,9 +96,10 @@ export interface LateReplySender {
   /**
    * At start-up: take up the outbox entries a previous run left pending (stopped mid-retry, or killed), so
    * nothing recorded is lost. Entries past the platform's 48 h window are marked failed instead. Returns how
-   * many were taken up.
+   * many were taken up. `settled`: told how each ended (sent, or failed for good, the expired ones too), after
+   * onSettled, as send's is: the engine's `settled` of the run that handed the reply over is gone with it.
    */
-  resumePending(): Promise<number>
+  resumePending(settled?: (s: LateReplySettled) => void): Promise<number>
   /** Resolves when no send is in flight (for tests). */
   idle(): Promise<void>
   /** Shutdown: cut retry waits short, let running calls finish, wait at most `timeoutMs`. */
@@ -263,7 +264,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     })
   }
 
-  async function resumePending(): Promise<number> {
+  async function resumePending(settled?: (s: LateReplySettled) => void): Promise<number> {
     let taken = 0
     for (const entry of await outbox.list('pending')) {
       if (entry.id === undefined) continue
@@ -275,14 +276,17 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
         // outbox may hold thousands. Never held back when that entry could not be written.
         const said = (await update(entry.id, { status: 'failed', lastError }, ctx)) ? lines : unbudgeted
         said.error('late reply expired', { ...ctx, code: 'API_ERROR', reason: 'pending late reply expired (48 h window)' }, 'late reply failed')
-        // Failed for good, as a send that ends so is: told, or wxengine_late_replies_total missed it.
-        onSettled({ account: entry.account, openId: entry.openId, key: entry.msgKey, reply: entry.reply as unknown as Reply, outcome: 'failed', error: lastError })
+        // Failed for good, as a send that ends so is: told, or wxengine_late_replies_total missed it, and
+        // the message log its `failed` row.
+        const expired: LateReplySettled = { account: entry.account, openId: entry.openId, key: entry.msgKey, reply: entry.reply as unknown as Reply, outcome: 'failed', error: lastError }
+        onSettled(expired)
+        settled?.(expired)
         continue
       }
       // Budgeted: one line each for thousands of entries said nothing the total ('resumed pending late
       // replies', runtime.ts) and the entries' own lines do not.
       lines.info('late reply resuming', ctx, 'resuming a late reply left pending by the previous run')
-      await send(entry.account, entry.openId, entry.reply as unknown as Reply, entry.msgKey, { id: entry.id, attempts: entry.attempts, at: entry.at })
+      await send(entry.account, entry.openId, entry.reply as unknown as Reply, entry.msgKey, { id: entry.id, attempts: entry.attempts, at: entry.at }, settled)
       taken++
     }
     return taken
