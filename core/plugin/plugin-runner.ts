@@ -418,7 +418,8 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     const started = await spawn()
     if (started.ok) {
       if (status === 'failed') status = 'running'
-      log.info(`plugin ${init.name} restarted`)
+      // Budgeted as the timeout or crash line that comes before each: a plugin hanging on some messages restarts once per such message.
+      lines.info(`restarted ${init.name}`, { plugin: init.name }, `plugin ${init.name} restarted`)
       return
     }
     // Disposed while starting: nothing to restart any more. Retired meanwhile: handOver dealt with the calls.
