@@ -245,6 +245,10 @@ export function createEngine(deps: EngineDeps): Engine {
       // The state store is unreachable: we cannot know whether this message already ran elsewhere, so we
       // neither run it (no double answers) nor hang past WeChat's 5 s. The loss is logged and counted.
       drop(accountId, message, key, started, e, 'dropped')
+      // Its `dropped` entry is the only record of a message answered `success`, which WeChat will not send
+      // again: durable before the answer, as every answered message's entry is (below). Without the wait a
+      // kill -9 right after the answer lost it (a chaos review).
+      if (waitForLog) await store.log.committed()
       return SUCCESS
     }
     // Remembered once answered, not before: a delivery that failed (its claim given up) runs again when retried.

@@ -87,6 +87,25 @@ describe('log.commitBeforeAnswer', () => {
     }
   })
 
+  it('a message dropped (answered `success`, its only record its `dropped` entry): the entry is durable when the answer is handed back', async () => {
+    // Found by a chaos review: the drop's entry was appended and `success` returned at once, with the turn's
+    // journal write still to come; a kill -9 right after lost the one trace of a message WeChat will not send again.
+    const h = await startHarness({ rules: RULES })
+    try {
+      h.runtime.store.sessions.getSync = () => {
+        throw new Error('disk I/O error')
+      }
+      const req = h.sim('plain').request(push.text('u1', 'hello'))
+      const res = await h.runtime.engine.handle({ method: 'POST', accountId: 'plain', query: req.query, body: req.body })
+      assert.equal(res.body, 'success')
+      assert.equal(durableEntries(path.join(h.dir, 'data', 'wxengine.db')), 1)
+      const [row] = await h.runtime.store.log.query({ openId: 'u1' })
+      assert.deepEqual([row?.outcome, row?.error], ['dropped', 'STORE_UNAVAILABLE: disk I/O error'])
+    } finally {
+      await h.close()
+    }
+  })
+
   it('with the Redis store too: the entry in the instance\'s own SQLite log is durable first', async () => {
     const redis = await startRedisServer()
     try {
