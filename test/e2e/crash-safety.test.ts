@@ -12,6 +12,8 @@ import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
 import { makeProject, spawnEngine } from '../support/engine-process.ts'
 import { killUnderLoad, missingFromLog } from '../support/kill-under-load.ts'
+import { until } from '../support/until.ts'
+import { startFakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 
 const account = { id: 'default', token: 'crashtoken', appId: 'wxcrash000000001', mode: 'plaintext' as const }
 const sim = createWeChatSimulator({ account })
@@ -115,6 +117,56 @@ describe('crash safety', () => {
     } finally {
       engine.child.kill('SIGTERM')
       await engine.exited
+    }
+  })
+
+  it('kill -9 with a late reply pending in the outbox: the next run sends it, and a failure for good is in the message log', async () => {
+    // Found by a chaos review: the resumed send failed (the user had unsubscribed meanwhile), its outbox entry and
+    // a `late reply failed` line said so, and the message log still said only that the reply went out late.
+    const fake = await startFakeWeChatApi({ appId: 'wxcrash000000002', appSecret: 'crashsecret' })
+    const withSecret = { ...account, appId: 'wxcrash000000002', appSecret: 'crashsecret' }
+    const withSecretSim = createWeChatSimulator({ account: withSecret })
+    const project = makeProject({ accounts: [withSecret], platform: { apiBase: fake.baseUrl }, limits: { replyBudgetMs: 200 } }, {
+      plugins: path.resolve(import.meta.dirname, '../fixtures/engine-plugins'),
+      rules: path.resolve(import.meta.dirname, '../fixtures/engine-rules'),
+    })
+    projects.push(project)
+    const dataDir = path.join(project, 'data')
+    let engine = await spawnEngine(project, { DATA_DIR: dataDir })
+    try {
+      // The platform is busy for these users: each late reply's first try fails, and it waits to try again.
+      for (const user of ['back-user', 'gone-user']) {
+        fake.setUserError(user, -1)
+        const req = withSecretSim.request(push.text(user, 'slow'))
+        const res = await fetch(`${engine.url}/wechat?${req.search}`, { method: 'POST', body: req.body })
+        assert.equal(await res.text(), 'success')
+      }
+      await until('the first tries', () => fake.requests.filter((r) => r.path === '/cgi-bin/message/custom/send' && r.errcode === -1).length >= 2)
+      engine.child.kill('SIGKILL')
+      assert.equal(await engine.exited, 'SIGKILL')
+
+      // The platform is back for one; the other unsubscribed meanwhile, so the next run's try fails for good.
+      fake.setUserError('back-user', null)
+      fake.setUserError('gone-user', 43004)
+      engine = await spawnEngine(project, { DATA_DIR: dataDir })
+      await until('the resumed send failed', () => /"msg":"late reply failed"/.test(engine.output()))
+      await until('the resumed send', () => fake.sent.find((m) => m.body.touser === 'back-user'))
+      assert.match(JSON.stringify(fake.sent.map((m) => m.body)), /^\[\{"touser":"back-user","msgtype":"text","text":\{"content":"run \d+ at \d+"\}\}\]$/)
+      engine.child.kill('SIGTERM')
+      assert.equal(await engine.exited, 0)
+    } finally {
+      engine.child.kill('SIGKILL')
+      await fake.close()
+    }
+    const store = openSqliteStore({ file: path.join(dataDir, 'wxengine.db'), log: createLogger({ level: 'silent' }) })
+    try {
+      assert.deepEqual((await store.outbox.list()).map((e) => [e.openId, e.status]), [['back-user', 'sent'], ['gone-user', 'failed']])
+      const entries = (await store.log.query({ openId: 'gone-user' })).reverse() // oldest first
+      assert.deepEqual(entries.map((e) => [e.outcome, e.plugin, e.summary]), [['late', 'counter', 'slow'], ['late', 'counter', 'slow'], ['failed', 'counter', 'slow']])
+      assert.match(String(entries[2].error), /^late reply failed: API_ERROR: .*43004/)
+      assert.equal(entries[2].msgKey, entries[0].msgKey)
+    } finally {
+      await store.close()
     }
   })
 
