@@ -35,6 +35,12 @@ export function readSendAnswer(json: ApiJson): SentJob | undefined {
 /** 45065: the clientmsgid was sent in the last 24 hours; WeChat answers that send's msg_id. */
 export const DUPLICATE_CLIENT_MSG_ID = 45065
 
+/**
+ * -1, system busy: WeChat may have taken the send before it answered so, as after a lost answer; the same
+ * clientmsgid sent again is refused (45065) if it did, so the retry is said with it.
+ */
+export const SYSTEM_BUSY = -1
+
 /** The msg_id 45065's answer names (the send it repeats), or undefined. */
 export function repeatedMsgIdOf(answer: ApiJson | undefined): string | undefined {
   return answer ? idOf(answer.msg_id) : undefined
@@ -86,7 +92,8 @@ const EXPLANATIONS: Record<number, string> = {
   45009: "the API's daily quota is used up; it renews the next day, or clear it in the console (接口权限) or with clear_quota",
   48001: 'this account may not use the mass-send API (api unauthorized): it is for verified accounts (认证订阅号 / 认证服务号), and a send to a list of OpenIDs for verified service accounts only',
   40003: 'invalid OpenID: one of them is not a follower of this account (an OpenID belongs to one account)',
-  [-1]: 'system busy: try again in a moment (with the same clientmsgid, so that a send that did go out is not made twice)',
+  // No clientmsgid here: the table explains preview, status and delete too; a send names its own (mass.ts).
+  [-1]: 'system busy: try again in a moment',
 }
 
 export function explainMassError(errcode: number): string {

@@ -260,6 +260,21 @@ describe('wxengine mass send', () => {
     assert.equal(JSON.parse(lastBody(PATHS.sendall)).clientmsgid, id)
   })
 
+  test('system busy (-1): not "nothing sent" (it may have gone out); the clientmsgid to send again with is named', async () => {
+    fake.failNext(PATHS.sendall, 1, -1, 'system error')
+    const r = await project.run(['mass', 'send', '--tag', '2', '--text', 'busy today', '--yes'], { env })
+    assert.equal(r.code, 1)
+    const id = clientMsgIdFor(APP_ID, { tagId: 2 }, { type: 'text', text: 'busy today' }, today())
+    assert.match(r.stderr, /^wxengine mass send: WeChat refused it with errcode -1: system busy: try again in a moment \(POST \/cgi-bin\/message\/mass\/sendall: errcode -1 system error rid: \S+\): the send may have been made; /)
+    assert.ok(r.stderr.endsWith(`: the send may have been made; run the same command again with --client-msg-id ${id} (within 24 hours), and WeChat refuses it if it was\n`), r.stderr)
+    assert.doesNotMatch(r.stderr, /nothing sent/)
+    // A preview has no clientmsgid: its -1 says none.
+    fake.failNext(PATHS.preview, 1, -1, 'system error')
+    const preview = await project.run(['mass', 'preview', '--to', 'o-alice', '--text', 'busy today'], { env })
+    assert.equal(preview.code, 1)
+    assert.match(preview.stderr, /^wxengine mass preview: no preview sent: WeChat refused it with errcode -1: system busy: try again in a moment \(POST \/cgi-bin\/message\/mass\/preview: errcode -1 system error rid: \S+\)\n$/)
+  })
+
   test('a 64-bit msg_id keeps its digits', async () => {
     void fake.answerRawNext(PATHS.sendall, { status: 200, contentType: 'application/json', body: '{"errcode":0,"errmsg":"send job submission success","msg_id":2963446620935323649,"msg_data_id":2247483651}' })
     const r = await project.run(['mass', 'send', '--tag', '2', '--text', 'big id', '--yes'], { env })

@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { AccountConfig } from '../../config/config-types.ts'
 import { createLogger } from '../../log/logger.ts'
-import { DUPLICATE_CLIENT_MSG_ID, explainMassError, readSendAnswer, readStatusAnswer, readTags, repeatedMsgIdOf } from '../../mass/mass-api.ts'
+import { DUPLICATE_CLIENT_MSG_ID, explainMassError, SYSTEM_BUSY, readSendAnswer, readStatusAnswer, readTags, repeatedMsgIdOf } from '../../mass/mass-api.ts'
 import { parseMassJobSummary } from '../../mass/mass-job-summary.ts'
 import {
   checkClientMsgId,
@@ -252,6 +252,12 @@ export async function runMassSend(flags: MassSendFlags, io: Output = stdio, now:
         // refused (45065) if it did. Named: the default one changes with the UTC day (08:00 in China), so
         // "the same command again today" could be a second send.
         io.err(`wxengine ${SEND}: no answer from WeChat (${r.error.reason}): the send may have been made; run the same command again with --client-msg-id ${clientMsgId} (within 24 hours), and WeChat refuses it if it was`)
+        return EXIT_FAILED
+      }
+      if (r.error.errcode === SYSTEM_BUSY) {
+        // Said as "nothing sent" it was retried with whatever id the retry made (a new one past 00:00 UTC,
+        // or a --client-msg-id typed anew): a send that had gone out went out twice.
+        io.err(`wxengine ${SEND}: ${explainMassError(SYSTEM_BUSY)} (${r.error.reason}): the send may have been made; run the same command again with --client-msg-id ${clientMsgId} (within 24 hours), and WeChat refuses it if it was`)
         return EXIT_FAILED
       }
       io.err(`wxengine ${SEND}: nothing sent: ${failure(r)}`)
