@@ -395,6 +395,9 @@ function menuChecker(findings: Findings, pre: string): { menu: Menu; leaves: Loa
     let ok = true
     for (const k of Object.keys(raw)) {
       if (allowed.includes(k)) continue
+      // menu/get answers every button with a type with `sub_button: []` (its documented example too): a menu
+      // pasted from it is no third level, and the empty list is dropped (menu/create has no use for it).
+      if (k === 'sub_button' && Array.isArray(raw.sub_button) && raw.sub_button.length === 0) continue
       ok = false
       if (k === 'sub_button') {
         error(path, `${subject}${top ? 'a button with sub_button: has no type (its sub-buttons have them): remove type:' : 'a sub-button cannot have sub_button: (a menu has two levels)'}`, k)

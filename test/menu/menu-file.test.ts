@@ -37,6 +37,22 @@ describe('menu file: shape and file:line:col errors', () => {
     assert.deepEqual(r.leaves.map((l) => [l.place.label, l.place.line]), [['"今日歌曲"', 2], ['"菜单" > "搜索"', 5], ['"菜单" > "wxa"', 6], ['"菜单" > "赞一下我们"', 7]])
   })
 
+  test("menu/get's documented answer, its menu: taken off, pastes as it is: the sub_button: [] it gives every button with a type is dropped", () => {
+    const r = parseMenuFile(
+      '{"button":[{"type":"click","name":"今日歌曲","key":"V1001_TODAY_MUSIC","sub_button":[]},{"name":"菜单","sub_button":[{"type":"view","name":"搜索","url":"http://www.soso.com/","sub_button":[]},{"type":"click","name":"赞一下我们","key":"V1001_GOOD","sub_button":[]}]}]}\n',
+      FILE,
+    )
+    assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors))
+    assert.equal(
+      JSON.stringify(toCreateBody(r.menu)),
+      '{"button":[{"type":"click","name":"今日歌曲","key":"V1001_TODAY_MUSIC"},{"name":"菜单","sub_button":[{"type":"view","name":"搜索","url":"http://www.soso.com/"},{"type":"click","name":"赞一下我们","key":"V1001_GOOD"}]}]}',
+    )
+    // A list that is not empty is still a third level, or a type on a parent.
+    assert.deepEqual(errorsOf('button:\n  - {type: click, name: A, key: K, sub_button: [{type: click, name: B, key: K2}]}\n'), [
+      '2:36: button "A": a button with sub_button: has no type (its sub-buttons have them): remove type:',
+    ])
+  })
+
   test('unknown keys and types are refused at their line and column, with the key or type meant', () => {
     assert.deepEqual(errorsOf('button:\n  - type: click\n    name: A\n    kye: K\n'), [
       '2:5: button "A": key is missing: type click needs key',
@@ -74,7 +90,7 @@ describe('menu file: shape and file:line:col errors', () => {
     assert.deepEqual(errorsOf('button:\n  - type: click\n    name: A\n    key: K\n    sub_button:\n      - {type: click, name: B, key: K2}\n'), [
       '5:5: button "A": a button with sub_button: has no type (its sub-buttons have them): remove type:',
     ])
-    assert.deepEqual(errorsOf('button:\n  - name: A\n    sub_button:\n      - name: B\n        type: click\n        key: K\n        sub_button: []\n'), [
+    assert.deepEqual(errorsOf('button:\n  - name: A\n    sub_button:\n      - name: B\n        type: click\n        key: K\n        sub_button:\n          - {type: click, name: C, key: K2}\n'), [
       '7:9: button "A" > "B": a sub-button cannot have sub_button: (a menu has two levels)',
     ])
     assert.deepEqual(errorsOf('button:\n  - name: A\n    sub_button: []\n'), ['3:17: button "A": sub_button is an empty list: give it 1 to 5 sub-buttons, or make it a button with a type'])
