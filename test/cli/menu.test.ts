@@ -481,6 +481,27 @@ to finish, fix the cause and run wxengine menu push again: it deletes the person
     assert.deepEqual(conditional.map((c) => JSON.stringify(c.body)), [VIP_JSON, ANDROID_JSON])
   })
 
+  test('no answer (a dropped connection): the menu or the personalized menu may have been made, not "not sent"; push again ends it', async () => {
+    writeMenu(COND_YAML)
+    fake.dropNext('/cgi-bin/menu/create', 1)
+    const r = await project.run(['menu', 'push'], { env })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^wxengine menu push: no answer from WeChat \(POST \/cgi-bin\/menu\/create: network error: .*\): the menu may have been made or not, and the personalized menus were not touched; run wxengine menu push again\n$/m)
+    assert.doesNotMatch(r.stderr, /not sent/)
+
+    // The first addconditional unanswered: it may be on the account; the second was not tried.
+    const from = adds
+    fake.dropNext('/cgi-bin/menu/addconditional', 1)
+    const cond = await project.run(['menu', 'push'], { env })
+    assert.equal(cond.code, 1)
+    assert.equal(adds, from, 'the dropped request reached no route')
+    assert.match(cond.stderr, /^wxengine menu push: conditional menu "vip" \(line 11\): no answer from WeChat \(POST \/cgi-bin\/menu\/addconditional: network error: .*\): it may have been created or not\n/m)
+    assert.match(cond.stderr, /^the account has now: the file's default menu; conditional menu "vip" perhaps created \(no answer\); conditional menu "android" not created$/m)
+    const again = await project.run(['menu', 'push'], { env })
+    assert.equal(again.code, 0, again.stderr)
+    assert.deepEqual(conditional.map((c) => JSON.stringify(c.body)), [VIP_JSON, ANDROID_JSON])
+  })
+
   test('a delconditional refused says which old menus are left; nothing of the file is created', async () => {
     current = JSON.parse(MENU_JSON) as JsonObject
     conditional = [

@@ -148,7 +148,10 @@ export async function runMenuPush(flags: MenuFlags, io: Output = stdio): Promise
     if (!r.ok) {
       const errcode = refusalErrcode(r)
       if (errcode === undefined) {
-        io.err(`wxengine menu push: the menu was not sent: ${r.error.reason}`)
+        // A timeout or a lost answer: WeChat may have made the menu (clients then show it) and the
+        // personalized menus were not synced; the same push again is what ends it, whichever it was.
+        if (noAnswer(r)) io.err(`wxengine menu push: no answer from WeChat (${r.error.reason}): the menu may have been made or not, and the personalized menus were not touched; run wxengine menu push again`)
+        else io.err(`wxengine menu push: the menu was not sent: ${r.error.reason}`)
         return EXIT_FAILED
       }
       io.err(`wxengine menu push: ${explainMenuError(errcode, c.loaded.leaves, c.loaded.menu)} (${r.error.reason})`)
@@ -165,6 +168,13 @@ export async function runMenuPush(flags: MenuFlags, io: Output = stdio): Promise
 }
 
 type JsonBody = Parameters<PlatformClient['postResult']>[1]
+
+/**
+ * A call that reached for WeChat and got no answer it could read (a timeout, a dropped connection, a gateway's
+ * page): it may have been done. Not a refusal (an errcode), nor a failure of the access_token under it
+ * (nothing was sent).
+ */
+const noAnswer = (failed: { error: { errcode?: number }; ofAccessToken?: true }) => failed.error.errcode === undefined && !failed.ofAccessToken
 
 /** A failed call in words: the menu API's errcode explained; a network failure, or the access_token's, as it is. */
 const said = (failed: { error: { errcode?: number; reason: string }; ofAccessToken?: true }) => {
@@ -214,10 +224,13 @@ async function pushConditional(api: PlatformClient, loaded: LoadedMenu, linkOf: 
     if (!r.ok || (typeof menuid !== 'string' && typeof menuid !== 'number')) {
       const errcode = r.ok ? undefined : refusalErrcode(r)
       const why = !r.ok ? (errcode !== undefined ? `${explainMenuError(errcode, m.leaves, m.menu)} (${r.error.reason})` : r.error.reason) : 'WeChat answered without a menuid'
-      const rest = loaded.conditional.slice(i).map((c) => c.label)
+      // Without an answer WeChat may have made it: said so, or the account was said to lack a menu it has.
+      const perhaps = !r.ok && noAnswer(r)
+      const rest = loaded.conditional.slice(perhaps ? i + 1 : i).map((c) => c.label)
+      const made = `the file's default menu${created.length > 0 ? ` and its first ${created.length} personalized menu${created.length === 1 ? '' : 's'} (${loaded.conditional.slice(0, i).map((c, j) => `${c.label}: menuid ${created[j]}`).join(', ')})` : ''}`
       return stop(
-        `${m.label} (line ${m.line}) was not created (POST ${MENU_PATHS.addconditional}): ${why}`,
-        `the file's default menu${created.length > 0 ? ` and its first ${created.length} personalized menu${created.length === 1 ? '' : 's'} (${loaded.conditional.slice(0, i).map((c, j) => `${c.label}: menuid ${created[j]}`).join(', ')})` : ''}; ${rest.join(', ')} not created${existing.length > 0 ? '; the old personalized menus are deleted' : ''}`,
+        perhaps ? `${m.label} (line ${m.line}): no answer from WeChat (${why}): it may have been created or not` : `${m.label} (line ${m.line}) was not created (POST ${MENU_PATHS.addconditional}): ${why}`,
+        `${made}; ${[...(perhaps ? [`${m.label} perhaps created (no answer)`] : []), ...(rest.length > 0 ? [`${rest.join(', ')} not created`] : [])].join('; ')}${existing.length > 0 ? '; the old personalized menus are deleted' : ''}`,
       )
     }
     created.push(String(menuid))
