@@ -165,6 +165,15 @@ warning: scene spring: nothing for this scene answers a follower's scan, who get
     assert.equal(fake.requests.length, sent)
   })
 
+  test('no answer (a dropped connection): the code may have been made, not "no QR code made"; exit 1', async () => {
+    fake.dropNext(FAKE_PATHS.qrcodeCreate, 1)
+    const r = await project.run(['qrcode', 'create', '123'], { env })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^wxengine qrcode create: no answer from WeChat \(POST \/cgi-bin\/qrcode\/create: network error: .*\): the code may have been made, but its ticket did not come; run the command again for one$/m)
+    assert.doesNotMatch(r.stderr, /no QR code made/)
+    assert.doesNotMatch(r.stdout, /^ticket:/m)
+  })
+
   test("no access_token to be had (the IP whitelist, 40164) is said as the token API's, not as qrcode/create refusing with an errcode it has no words for", async () => {
     fake.expireToken()
     fake.failNext(FAKE_PATHS.token, 1, 40164, 'invalid ip 203.0.113.7')

@@ -115,6 +115,12 @@ export async function runQrcodeCreate(scene: string, flags: QrcodeFlags, io: Out
     const r = await opened.api.postResult(QRCODE_CREATE_PATH, body as unknown as JsonValue)
     if (!r.ok) {
       const errcode = refusalErrcode(r)
+      // A timeout or a lost answer: WeChat may have made the code, whose ticket never came (a permanent one
+      // then counts among the account's 100000 all the same). Said so, not as a code not made.
+      if (r.error.errcode === undefined && !('ofAccessToken' in r)) {
+        io.err(`wxengine ${COMMAND}: no answer from WeChat (${r.error.reason}): the code may have been made, but its ticket did not come; run the command again for one`)
+        return EXIT_FAILED
+      }
       io.err(`wxengine ${COMMAND}: no QR code made: ${errcode !== undefined ? `${explainQrcodeError(errcode)} (${r.error.reason})` : r.error.reason}`)
       return EXIT_FAILED
     }
