@@ -49,7 +49,7 @@ export type EngineEvent =
    */
   | { type: 'budget_spent'; account: string; openId: string; key: string; plugin?: string }
   /** A late reply's send ended (from the platform's sender, not the engine); `key` is its message's, when it answers one. */
-  | { type: 'late_reply'; account: string; openId: string; key?: string; reply: Reply; outcome: 'sent' | 'failed'; error?: string }
+  | { type: 'late_reply'; account: string; openId: string; key?: string; reply: Reply; outcome: 'sent' | 'failed'; error?: string; recordedAt: number }
   /** A rule's inline reply names a media file the account has no media_id for: the message went on as after a failing plugin. */
   | { type: 'media_unavailable'; account: string; rule: string; file: string }
   /** An upload of a media file failed (at a load or a retry; from media-uploads.ts, not the engine): once per try, not per rule. */

@@ -10,7 +10,7 @@
  *
  * The outbox keeps who and which message (its key), not the message itself: the row takes kind, summary,
  * plugin and keyword from that message's `late` row with the reply's type, written by the earlier run, and
- * its latency from that message's arrival. Found by its user's newest rows; an entry with no key (written
+ * its latency from that message's arrival. Found in a window around the reply's hand-over; an entry with no key (written
  * before msg_key was kept) or whose rows are gone (pruned, the log off then) gets a row of what the outbox
  * knows: kind `unknown`, handled by `none`.
  */
@@ -18,8 +18,13 @@ import type { LateReplySettled } from '../platform/late-reply-sender.ts'
 import type { MessageLog, MessageLogEntry } from '../store/store.ts'
 import type { Logger } from './logger.ts'
 
-/** How many of the user's newest rows are looked through for the message's own (their later messages come first). */
-const ROWS_LOOKED_AT = 500
+/**
+ * How far from the reply's hand-over (its outbox entry's time) the message's rows are looked for: the run
+ * wrote them as it handed the reply over. A window on the log's time index: the log has no per-user index,
+ * and a look through a user's newest rows read the whole log for a user with few, on the main thread, at
+ * every failure (thousands after a long stop; a crash-safety review).
+ */
+const WINDOW_MS = 10_000
 
 export interface ResumedLateReplyRowDeps {
   /** Where rows go; null when the message log is off (`log.retentionDays: 0`). */
@@ -44,7 +49,7 @@ export function createResumedLateReplyRows(deps: ResumedLateReplyRowDeps): Resum
     let earlier: MessageLogEntry | undefined
     if (s.key !== undefined) {
       try {
-        const rows = await messages.query({ account: s.account, openId: s.openId, limit: ROWS_LOOKED_AT })
+        const rows = await messages.query({ account: s.account, openId: s.openId, since: s.recordedAt - WINDOW_MS, until: s.recordedAt + WINDOW_MS, limit: 100 })
         earlier = rows.find((r) => r.msgKey === s.key && r.outcome === 'late' && r.replyType !== undefined) ?? rows.find((r) => r.msgKey === s.key)
       } catch (e) {
         // The row still goes in, with what the outbox knows.

@@ -76,6 +76,8 @@ export interface LateReplySettled {
   outcome: 'sent' | 'failed'
   /** Why it failed: `code: reason`, as in its outbox entry. */
   error?: string
+  /** When the reply was handed over (its outbox entry's time): the message's log rows were written then. */
+  recordedAt: number
 }
 
 export interface DrainResult {
@@ -208,7 +210,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
         // How it ended is in the outbox, or else only in this line.
         const said = (await update(id, { status: 'sent', attempts: attempt }, ctx)) ? lines : unbudgeted
         said.info('late reply sent', { ...ctx, attempts: attempt }, 'late reply sent')
-        settle({ account, openId, key: msgKey, reply, outcome: 'sent' })
+        settle({ account, openId, key: msgKey, reply, outcome: 'sent', recordedAt: at })
         return
       }
       const { code, reason, errcode } = r.error
@@ -220,7 +222,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
         const final = windowClosed && transient ? `${lastError} (and the 48 h window has closed)` : lastError
         const said = (await update(id, { status: 'failed', attempts: attempt, lastError: final }, ctx)) ? lines : unbudgeted
         said.error(`late reply failed ${code}`, { ...ctx, code, reason, errcode, attempts: attempt, transient }, 'late reply failed')
-        settle({ account, openId, key: msgKey, reply, outcome: 'failed', error: final })
+        settle({ account, openId, key: msgKey, reply, outcome: 'failed', error: final, recordedAt: at })
         return
       }
       await update(id, { attempts: attempt, lastError }, ctx)
@@ -278,7 +280,7 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
         said.error('late reply expired', { ...ctx, code: 'API_ERROR', reason: 'pending late reply expired (48 h window)' }, 'late reply failed')
         // Failed for good, as a send that ends so is: told, or wxengine_late_replies_total missed it, and
         // the message log its `failed` row.
-        const expired: LateReplySettled = { account: entry.account, openId: entry.openId, key: entry.msgKey, reply: entry.reply as unknown as Reply, outcome: 'failed', error: lastError }
+        const expired: LateReplySettled = { account: entry.account, openId: entry.openId, key: entry.msgKey, reply: entry.reply as unknown as Reply, outcome: 'failed', error: lastError, recordedAt: entry.at }
         onSettled(expired)
         settled?.(expired)
         continue

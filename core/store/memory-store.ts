@@ -265,6 +265,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
           if (q.openId !== undefined && e.openId !== q.openId) continue
           if (q.kind !== undefined && e.kind !== q.kind) continue
           if (q.since !== undefined && e.at < q.since) continue
+          if (q.until !== undefined && e.at >= q.until) continue
           out.push({ ...e })
         }
         // Newest first; the sort is stable, so equal `at` keep newest-appended first, as in the SQLite store.

@@ -323,7 +323,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   /** One statement per filter combination, prepared the first time that combination is asked for. */
   const logQueries = new Map<string, Database.Statement<unknown[], LogRow>>()
   function prepareLogQuery(q: MessageLogQuery): Database.Statement<unknown[], LogRow> {
-    const shape = `${q.account !== undefined ? 'a' : ''}${q.openId !== undefined ? 'o' : ''}${q.kind !== undefined ? 'k' : ''}${q.since !== undefined ? 's' : ''}`
+    const shape = `${q.account !== undefined ? 'a' : ''}${q.openId !== undefined ? 'o' : ''}${q.kind !== undefined ? 'k' : ''}${q.since !== undefined ? 's' : ''}${q.until !== undefined ? 'u' : ''}`
     let stmt = logQueries.get(shape)
     if (!stmt) {
       const where: string[] = []
@@ -331,6 +331,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       if (q.openId !== undefined) where.push('open_id = @openId')
       if (q.kind !== undefined) where.push('kind = @kind')
       if (q.since !== undefined) where.push('at >= @since')
+      if (q.until !== undefined) where.push('at < @until')
       stmt = db.prepare<unknown[], LogRow>(
         `SELECT * FROM message_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT @limit`,
       )
@@ -770,6 +771,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
           openId: q.openId,
           kind: q.kind,
           since: q.since,
+          until: q.until,
           limit: q.limit ?? DEFAULT_LOG_LIMIT,
         })
         return rows.map(logEntryOf)

@@ -186,6 +186,8 @@ export interface MessageLogQuery {
    */
   kind?: string
   since?: number
+  /** Only entries before this time: with `since`, a window the time index bounds (the log has no per-user index). */
+  until?: number
   limit?: number
 }
 

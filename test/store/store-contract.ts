@@ -14,7 +14,7 @@
  * - dedup.release only gives up a *pending* claim; a recorded reply stays for replay.
  * - kv.deletePrefix matches by plain string prefix (no pattern characters) and counts live keys only.
  * - tokens.get returns null for an expired token; a lock's release never frees a later holder's lock.
- * - log.query: newest first (`at` descending, ties newest-appended first), `since` inclusive, default
+ * - log.query: newest first (`at` descending, ties newest-appended first), `since` inclusive, `until` not, default
  *   limit 100; optional fields absent on append stay absent. Entries appear at the latest after flush().
  * - log.hits counts every appended entry with a `rule`, per (account, rule, keyword|null), most hits
  *   first; prune does not reduce hit counts.
@@ -624,6 +624,8 @@ export function runStoreContract(
           assert.deepEqual(await s.log.query({ account: a2 }), [entries[1]])
           assert.deepEqual(await s.log.query({ account: a1, openId: 'o-2' }), [entries[3], full])
           assert.deepEqual(await s.log.query({ account: a1, since: t0 + 30 }), [entries[3], full])
+          assert.deepEqual(await s.log.query({ account: a1, until: t0 + 40 }), [full, entries[0]])
+          assert.deepEqual(await s.log.query({ account: a1, since: t0 + 10, until: t0 + 31 }), [full, entries[0]])
           assert.deepEqual(await s.log.query({ account: a1, limit: 2 }), [entries[3], full])
           assert.deepEqual(await s.log.query({ account: a1, kind: 'text' }), [entries[3], full])
           assert.deepEqual(await s.log.query({ kind: 'masssend_job_finish', account: a1 }), [entries[0]])
