@@ -51,10 +51,16 @@ export interface ReplyJournal {
   /**
    * Appends the queued answers (one write). Never throws: a failure is logged (one line per 10 s, the rest
    * counted in a line at the window's end) and the answers are dropped, as they are still in the cache in
-   * memory and only a crash would need them.
+   * memory and only a crash would need them. True when they are on disk (or there were none): then the
+   * files recover() read answers from are removed, their answers re-added by the caller being in the new one.
    */
-  write(): void
-  /** The answers in the files a dead process left (expired ones included), which are then removed. */
+  write(): boolean
+  /**
+   * The answers in the files a dead process left (expired ones included). A file that gave none is removed
+   * at once; one that gave some stays until the next write() succeeds, and the caller adds to that write the
+   * answers it keeps: a crash (or a failed write) between the two left the answers in neither, and the
+   * retry of a message answered before the first crash ran it again after the second.
+   */
   recover(): JournaledAnswer[]
   /** Closes the file being written and removes every file of this journal (the cache is saved elsewhere). */
   discard(): void
@@ -100,6 +106,13 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
   const closed = new Map<string, NodeJS.Timeout>()
   // While writes fail (a full disk), one line a turn would flood: one per window, the rest counted.
   const lines = createLineBudget(log, { perKey: 1 })
+  /** Files recover() read answers from: removed once a write has the answers (see recover). */
+  let recoveredFiles: string[] = []
+
+  function dropRecovered(): void {
+    for (const file of recoveredFiles) remove(file)
+    recoveredFiles = []
+  }
 
   function open(firstExpiry: number): ReplyFile {
     // Private, as the database is: each line holds replies to users.
@@ -138,7 +151,10 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
     pending: () => queued.length > 0,
 
     write() {
-      if (queued.length === 0) return
+      if (queued.length === 0) {
+        dropRecovered()
+        return true
+      }
       const answers = queued
       queued = []
       let written = 0
@@ -160,6 +176,8 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
         if (written !== bytes) throw new Error(`short write (${written} of ${bytes} bytes)`)
         current.size += bytes
         current.lastExpiry = lastExpiry
+        dropRecovered()
+        return true
       } catch (e) {
         // A record cut short is where reading the file stops: start a new file rather than append after it.
         if (written > 0 && current !== null) rotate()
@@ -168,6 +186,7 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
           { code: 'STORE_UNAVAILABLE', reason: (e as Error).message, lost: answers.length },
           'answers not journaled: a retry after a crash would run their messages again (the reply cache in memory still has them)',
         )
+        return false
       }
     },
 
@@ -185,20 +204,23 @@ export function openReplyJournal(opts: ReplyJournalOptions): ReplyJournal {
         const file = path.join(dir, name)
         const before = found.length
         const notWhole = answersIn(file, found)
-        // Removed in any case: read again at every start it would say the same, and its answers are of no
-        // use past their window (`limits.replyCacheMs`) anyway. What is lost is said.
+        // Removed in any case, once what it gave is written again (see recover): read again at every start it
+        // would say the same, and its answers are of no use past their window (`limits.replyCacheMs`)
+        // anyway. What is lost is said.
         if (notWhole !== null) {
           const fields = { code: 'STORE_UNAVAILABLE', file, reason: notWhole.reason, recovered: found.length - before }
           if (notWhole.cut) log.warn(fields, 'reply journal file cut short by a crash: the answers before the cut are recovered (the one cut was being written, and is given only once written)')
           else log.warn(fields, 'reply journal file not wholly readable; removed: a retry of an answer past what was recovered runs its message again')
         }
-        remove(file)
+        if (found.length > before) recoveredFiles.push(file)
+        else remove(file)
       }
       return found
     },
 
     discard() {
       lines.close()
+      dropRecovered()
       const file = current?.file
       if (current !== null) closeSync(current.fd)
       current = null

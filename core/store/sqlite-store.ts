@@ -392,9 +392,17 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     // during a deploy, between the stop and the start, deleted them, and the new engine ran their messages'
     // retries again.
     if (exclusive) {
-      for (const a of loaded) replyJournal?.add(a)
-      replyJournal?.write()
-      db.exec('DELETE FROM dedup')
+      if (replyJournal === null) {
+        // Answers not journaled (journalAnswers: false): the files a run with it on left are read, then
+        // removed; the cache is saved to the table at the close.
+        journalOnDisk?.discard()
+        db.exec('DELETE FROM dedup')
+      } else {
+        for (const a of loaded) replyJournal.add(a)
+        // Emptied only once the answers are in the new journal file (which also removes the files they were
+        // recovered from): with that write failed, the table and the old files still hold them for the next start.
+        if (replyJournal.write()) db.exec('DELETE FROM dedup')
+      }
     }
   }
 

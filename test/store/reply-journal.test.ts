@@ -41,7 +41,34 @@ test('recovery gives back each answer as written (newlines, quotes, emoji, a lon
   assert.deepEqual(recovered[0], answer('a'))
   // UTF-8 has no lone surrogate: it comes back as U+FFFD, the rest as written.
   assert.deepEqual(recovered[1], { ...odd, reply: { ...odd.reply, body: odd.reply.body.replace('\ud800', '\ufffd') } })
-  assert.deepEqual(readdirSync(dir), [], 'read once, then removed')
+  assert.deepEqual(readdirSync(dir), [file], 'kept until what it gave is written again')
+})
+
+test('a crash between recovery and the write of what it gave loses nothing: the files stay until that write is done, then go', () => {
+  const dir = freshDir()
+  const { logger } = createMemoryLogger('debug')
+  const writer = openReplyJournal({ dir, now: () => T0, log: logger, exclusive: true })
+  writer.add(answer('a'))
+  writer.add(answer('b'))
+  writer.write()
+  writer.close()
+  const [first] = readdirSync(dir)
+  // The next engine recovers them and dies before its write (a second kill -9, or a write that failed).
+  const dying = openReplyJournal({ dir, now: () => T0 + 1000, log: logger, exclusive: true })
+  assert.deepEqual(dying.recover().map((a) => a.key), ['a', 'b'])
+  dying.close()
+  assert.deepEqual(readdirSync(dir), [first], 'the file it recovered from is still there')
+  // The one after it finds them again, writes them, and only then is the old file gone.
+  const next = openReplyJournal({ dir, now: () => T0 + 2000, log: logger, exclusive: true })
+  const again = next.recover()
+  assert.deepEqual(again.map((a) => a.key), ['a', 'b'])
+  for (const a of again) next.add(a)
+  assert.equal(next.write(), true)
+  const files = readdirSync(dir)
+  assert.equal(files.length, 1)
+  assert.notEqual(files[0], first)
+  next.close()
+  assert.deepEqual(openReplyJournal({ dir, now: () => T0 + 3000, log: logger, exclusive: true }).recover().map((a) => a.key), ['a', 'b'])
 })
 
 test('a file that is not a journal yields nothing, and is removed with a line that says so', () => {
@@ -72,8 +99,14 @@ test('a file readable up to a damaged record: the records before it are recovere
   // Not what a crash leaves (that is a cut tail): a whole line that is no record, and more after it.
   appendFileSync(join(dir, file!), 'garbage in the middle\n1700000030000 200 0 1 0\nc\n')
   const { logger: reader, lines } = createMemoryLogger('debug')
-  assert.deepEqual(openReplyJournal({ dir, now: () => T0, log: reader, exclusive: true }).recover().map((a) => a.key), ['a', 'b'])
-  assert.deepEqual(readdirSync(dir), [])
+  const next = openReplyJournal({ dir, now: () => T0, log: reader, exclusive: true })
+  assert.deepEqual(next.recover().map((a) => a.key), ['a', 'b'])
+  next.add(answer('a'))
+  next.add(answer('b'))
+  assert.equal(next.write(), true)
+  assert.deepEqual(readdirSync(dir).filter((f) => f !== file).length, 1, 'the answers it gave are in a new file')
+  assert.ok(!readdirSync(dir).includes(file!), 'and the damaged one is removed once they are')
+  next.close()
   assert.deepEqual(lines.map((l) => [l.level, l.code, l.file, l.recovered]), [[40, 'STORE_UNAVAILABLE', join(dir, file!), 2]], JSON.stringify(lines))
   assert.match(String(lines[0]!.reason), /record 3/)
 })
