@@ -178,7 +178,8 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     return warnings
   }
   // Parsed on this thread: nothing is served before the first set is in, and a worker would only add its start.
-  const first = await loadGeneration(config, services, log, { leftOut: opts.leftOut, resolveMedia, loginLinks: opts.loginLinks, lines })
+  // The plugins load beside them, so that a refused start names every broken file, the rules' and the plugins'.
+  const first = await loadGeneration(config, services, log, { leftOut: opts.leftOut, resolveMedia, loginLinks: opts.loginLinks, pluginsBesideRules: true, lines })
   if (!first.ok) {
     media.close()
     traffic.close()

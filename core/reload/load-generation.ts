@@ -6,6 +6,7 @@
  * good set).
  */
 import type { EngineConfig } from '../config/config-types.ts'
+import type { EngineError } from '../errors.ts'
 import type { LineBudget } from '../log/line-budget.ts'
 import type { Logger } from '../log/logger.ts'
 import { loadPluginSet } from '../plugin/load-plugin-set.ts'
@@ -36,29 +37,55 @@ export interface LoadGenerationOptions {
   loginLinks?: LoginLinkSettings
   /** The engine's budget of per-message lines, for the plugins' (a call timed out, ...): plugin-runner.ts. */
   lines?: LineBudget
+  /**
+   * Load the plugins while the rules load, and when either fails report the problems of both: the start's.
+   * An operator who met only the broken rules file fixed it, restarted, and met the broken plugin then. A
+   * reload keeps them in turn: a typo in a rules file saved under `wxengine dev` must not start (and stop)
+   * every plugin's worker, and the last good set serves meanwhile.
+   */
+  pluginsBesideRules?: boolean
 }
 
 export async function loadGeneration(config: EngineConfig, services: PluginServices, log: Logger, opts: LoadGenerationOptions = {}): Promise<LoadedParts> {
   const leftOut = opts.leftOut ?? []
   const loginLinks = opts.loginLinks ?? loginLinkSettingsOf(config)
-  const rules = await loadRuleSet(config.rulesDir, { ...ruleSetOptionsOf(config), loginLinks }, opts.readRules, opts.resolveMedia)
-  if (!rules.ok) return { ok: false, code: 'RULE_INVALID', problems: formatRuleErrors(rules.errors).split('\n').filter(Boolean) }
-  const { set, errors } = await loadPluginSet({
-    dir: config.pluginsDir,
-    settings: config.plugins,
-    defaultTimeoutMs: config.limits.pluginTimeoutMs,
-    defaultMemoryMb: config.limits.pluginMemoryMb,
-    isolation: config.limits.pluginIsolation,
-    // As `ctx.account` has them (engine.ts).
-    accounts: config.accounts.map((a) => ({ id: a.id, appId: a.appId, originalId: a.originalId })),
-    web: loginLinks,
-    services,
-    log,
-    lines: opts.lines,
-  })
+  const loadPlugins = () =>
+    loadPluginSet({
+      dir: config.pluginsDir,
+      settings: config.plugins,
+      defaultTimeoutMs: config.limits.pluginTimeoutMs,
+      defaultMemoryMb: config.limits.pluginMemoryMb,
+      isolation: config.limits.pluginIsolation,
+      // As `ctx.account` has them (engine.ts).
+      accounts: config.accounts.map((a) => ({ id: a.id, appId: a.appId, originalId: a.originalId })),
+      web: loginLinks,
+      services,
+      log,
+      lines: opts.lines,
+    })
+  // Started first: the workers start while this thread parses the rules.
+  const pluginsBeside = opts.pluginsBesideRules ? loadPlugins() : undefined
+  let rules: Awaited<ReturnType<typeof loadRuleSet>>
+  try {
+    rules = await loadRuleSet(config.rulesDir, { ...ruleSetOptionsOf(config), loginLinks }, opts.readRules, opts.resolveMedia)
+  } catch (e) {
+    // No worker may outlive a load that failed: the process would not exit after a refused start.
+    await pluginsBeside?.then(({ set }) => set.dispose())
+    throw e
+  }
+  if (!rules.ok) {
+    const problems = formatRuleErrors(rules.errors).split('\n').filter(Boolean)
+    if (pluginsBeside) {
+      const { set, errors } = await pluginsBeside
+      await set.dispose()
+      problems.push(...pluginProblems(errors))
+    }
+    return { ok: false, code: 'RULE_INVALID', problems }
+  }
+  const { set, errors } = await (pluginsBeside ?? loadPlugins())
   if (errors.length > 0) {
     await set.dispose()
-    return { ok: false, code: 'PLUGIN_LOAD', problems: errors.map((e) => `${e.code}: ${e.reason}`) }
+    return { ok: false, code: 'PLUGIN_LOAD', problems: pluginProblems(errors) }
   }
   const warnings = [...rules.warnings]
   const disabled: string[] = []
@@ -79,4 +106,8 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
   const slowestPluginMs = Math.max(config.limits.pluginTimeoutMs, ...Object.values(config.plugins).map((p) => p.timeoutMs ?? 0))
   const pageDomains = new Map(loginLinks.accounts.map((a) => [a.id, a.pageDomains]))
   return { ok: true, rules: rules.ruleSet, plugins: set, userGroups: userGroupIndexOf(config.accounts), pageDomains, slowestPluginMs, warnings, notes: rules.notes }
+}
+
+function pluginProblems(errors: readonly EngineError[]): string[] {
+  return errors.map((e) => `${e.code}: ${e.reason}`)
 }

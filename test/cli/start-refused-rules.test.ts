@@ -1,12 +1,17 @@
 /**
  * `wxengine start` with rules that do not load names them as `rules check` does, from the working
  * directory: they came with their full path (/srv/bot/rules/broken.yaml:3:15), while a plugin's came as
- * plugins/x/index.ts (an operator's walkthrough of the binary).
+ * plugins/x/index.ts (an operator's walkthrough of the binary). With a broken plugin too, both are named at
+ * once: the operator met the plugin only after fixing the rules and starting again.
  */
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, test } from 'node:test'
+import { loadConfig } from '../../core/config/load-config.ts'
+import { createLogger } from '../../core/log/logger.ts'
+import { startRuntime, StartupError } from '../../core/runtime.ts'
 import { makeProject } from './cli-harness.ts'
 
 const project = makeProject()
@@ -24,3 +29,41 @@ test('refused: exit 2, the broken rules file named as rules check names it', asy
   assert.match(r.stderr, /^ {2}rules\/broken\.yaml:3:15: YAML syntax error: this \[ is not closed/m)
   assert.doesNotMatch(r.stderr, new RegExp(project.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
 })
+
+test('refused for rules and a plugin at once: both named, and no plugin worker left running', async () => {
+  const both = makeProject()
+  try {
+    writeFileSync(path.join(both.dir, 'rules', 'broken.yaml'), 'rules:\n  - name: hi\n    keywords: [hi\n')
+    mkdirSync(path.join(both.dir, 'plugins', 'fails'))
+    writeFileSync(
+      path.join(both.dir, 'plugins', 'fails', 'index.ts'),
+      "import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({ name: 'fails', setup() { throw new Error('no database url') }, handle: (ctx) => ctx.pass() })\n",
+    )
+    const r = await both.run(['start', '--port', '0'])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /^ {2}rules\/broken\.yaml:3:15: YAML syntax error/m)
+    assert.match(r.stderr, /^ {2}PLUGIN_LOAD: plugin fails: .*no database url/m)
+
+    // In process, as the CLI's start runs it: the workers started beside the rules are stopped with the refusal.
+    const loaded = loadConfig({ root: both.dir, env: { DATA_DIR: both.dataDir } })
+    assert.ok(loaded.ok)
+    const before = pluginProcesses()
+    await assert.rejects(startRuntime(loaded.value, { listen: false, log: createLogger({ level: 'silent' }) }), (e: unknown) => {
+      assert.ok(e instanceof StartupError)
+      assert.ok(e.problems.some((p) => p.includes('YAML syntax error')), e.message)
+      assert.ok(e.problems.some((p) => /^PLUGIN_LOAD: plugin fails: .*no database url/.test(p)), e.message)
+      return true
+    })
+    assert.deepEqual(pluginProcesses().filter((pid) => !before.includes(pid)), [], 'plugin processes left after a refused start')
+  } finally {
+    both.remove()
+  }
+})
+
+/** This process's plugin processes (limits.pluginIsolation's `process`, the default on Node 20 and 22). */
+function pluginProcesses(): number[] {
+  return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes('plugin-worker'))
+    .map((l) => Number(l.trim().split(/\s+/)[0]))
+}
