@@ -18,7 +18,9 @@ import { readFileSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
 import path from 'node:path'
 import { parse, type AnyNode } from 'acorn'
+import { MODULE_PREFIX, STRICT_MODULE_PREFIX } from 'vm2/lib/script.js'
 import { compileLikeTheSandbox } from './sandbox/compile-like-sandbox.ts'
+import { compiledPlaceInSource } from './sandbox/entry-positions.ts'
 import { describeThrown } from './sandbox/describe-thrown.ts'
 import { sourcePlace, syntaxErrorAt } from '../shown-path.ts'
 import { explainLoadError, PLUGIN_MODULE_NAME, withoutNodePrefix } from './sandbox/explain-load-error.ts'
@@ -184,7 +186,9 @@ function markedSyntaxError(e: unknown, file: string, source: string): string | u
   if (!Number.isInteger(line) || line < 1) return undefined
   const marked = /\^+/.exec(marker)
   const text = marked ? compiledLine.slice(marked.index, marked.index + marked[0].length) : ''
-  const column = marked ? sourceColumn(source.split(/\r?\n/)[line - 1], compiledLine, marked.index, text) : undefined
+  // Where sucrase's map says (V8's mark on the first line counts vm2's wrapper in); where it does not, the text at the mark.
+  const wrapper = line === 1 ? ([STRICT_MODULE_PREFIX, MODULE_PREFIX].find((p) => compiledLine.startsWith(p))?.length ?? 0) : 0
+  const column = marked ? (compiledPlaceInSource(source, file, line, marked.index - wrapper).column ?? sourceColumn(source.split(/\r?\n/)[line - 1], compiledLine, marked.index, text)) : undefined
   return syntaxErrorAt(file, line, column, e.message)
 }
 

@@ -44,6 +44,10 @@ plugin('deep', {
 })
 // Where a runtime error is said to be: each throws on a known line of its index.ts.
 plugin('toplevel', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\nconst table: Record<string, string> = JSON.parse('{')\n${ok('toplevel')}` })
+// Line 1: behind vm2's wrapper and sucrase's "use strict" and import helpers, in the compiled code.
+plugin('firstline', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'; const url: string | undefined = undefined; if (!url) throw new Error('no config')\n${ok('firstline')}` })
+// The second a is the error, at 2:28; the text at V8's mark is on the line twice.
+plugin('twice', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\nconst a: number = 1; const a = 2\n${ok('twice')}` })
 plugin('setupline', {
   'index.ts': `import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({\n  name: 'setupline',\n  setup(api) {\n    api.every(-1, () => undefined)\n  },\n  handle: () => undefined,\n})\n`,
 })
@@ -132,13 +136,20 @@ describe('an error while loading says the line it came from', () => {
   let h: Harness
   const reasons = new Map<string, string>()
   before(async () => {
-    h = await loadPlugins({ dir, only: ['toplevel', 'setupline'] })
+    h = await loadPlugins({ dir, only: ['toplevel', 'firstline', 'twice', 'setupline'] })
     for (const e of h.errors) reasons.set(/plugin (\S+?):/.exec(e.reason)?.[1] ?? e.reason, e.reason)
   })
   after(() => h.dispose())
 
   test('a throw at the top of the module', () => {
-    assert.match(reasons.get('toplevel') ?? '', new RegExp(`SyntaxError: .*JSON.* \\(at ${path.join(dir, 'toplevel', 'index.ts').replace(/[.\\]/g, '\\$&')}:2:\\d+\\)$`))
+    // At JSON.parse's `parse` as written: the column of the code sucrase made (types gone) was 31 off.
+    assert.match(reasons.get('toplevel') ?? '', new RegExp(`SyntaxError: .*JSON.* \\(at ${path.join(dir, 'toplevel', 'index.ts').replace(/[.\\]/g, '\\$&')}:2:44\\)$`))
+  })
+  test("a throw on the first line: its column in the source, not past vm2's wrapper and sucrase's preamble (index.ts:1:142)", () => {
+    assert.equal(reasons.get('firstline'), `plugin firstline: Error: no config (at ${path.join(dir, 'firstline', 'index.ts')}:1:108)`)
+  })
+  test("a SyntaxError only V8 finds (a name declared twice), on a line sucrase rewrote: line and column of the source", () => {
+    assert.equal(reasons.get('twice'), `plugin twice: ${path.join(dir, 'twice', 'index.ts')}:2:28: SyntaxError: Identifier 'a' has already been declared`)
   })
   test("setup calling the engine's API wrongly: the line of the call, not the engine's", () => {
     assert.equal(reasons.get('setupline'), `plugin setupline: setup failed: TypeError: every: ms must be a finite number >= 0, got -1 (at ${path.join(dir, 'setupline', 'index.ts')}:5:9)`)
@@ -156,14 +167,14 @@ describe('errors while handling', () => {
   test("a throw from a helper file: PLUGIN_ERROR with the error and the line of index.ts that called into it (vm2 hides the helper's frames)", async () => {
     const e = errorOf(await h.call('thrower', text('x')))
     assert.equal(e.code, 'PLUGIN_ERROR')
-    assert.equal(e.reason, `TypeError: Cannot read properties of undefined (reading 'join') (at ${path.join(dir, 'thrower', 'index.ts')}:3:118)`)
+    assert.equal(e.reason, `TypeError: Cannot read properties of undefined (reading 'join') (at ${path.join(dir, 'thrower', 'index.ts')}:3:84)`)
   })
   test('twenty helper frames deep: still the line of index.ts', async () => {
-    assert.equal(errorOf(await h.call('deep', text('x'))).reason, `RangeError: bottom (at ${path.join(dir, 'deep', 'index.ts')}:3:115)`)
+    assert.equal(errorOf(await h.call('deep', text('x'))).reason, `RangeError: bottom (at ${path.join(dir, 'deep', 'index.ts')}:3:81)`)
   })
   test('a message of five million characters: the reason keeps its first 2,000 and says how many more (it goes into log lines)', async () => {
     const reason = errorOf(await h.call('hugeerror', text('x'))).reason
-    assert.equal(reason, `Error: ${'A'.repeat(2_000)}… (4998000 more characters) (at ${path.join(dir, 'hugeerror', 'index.ts')}:2:97)`)
+    assert.equal(reason, `Error: ${'A'.repeat(2_000)}… (4998000 more characters) (at ${path.join(dir, 'hugeerror', 'index.ts')}:2:72)`)
   })
   test("a rejection nobody handles: the call is answered; an async function's is logged with PLUGIN_ERROR, a Promise.reject is not (vm2 swallows it)", async () => {
     assert.equal(textOf(await h.call('leftbehind', text('x'))), 'ok')

@@ -1,6 +1,7 @@
 /**
  * What a plugin threw, as one line for its author: the error's name and message and, when its stack goes
- * through the plugin's entry file, the line there (`TypeError: x is undefined (at plugins/weather/index.ts:12:9)`).
+ * through the plugin's entry file, the line there (`TypeError: x is undefined (at plugins/weather/index.ts:12:9)`),
+ * the line and column of the source as written (entry-positions.ts), not of the code the sandbox compiled.
  *
  * Why only the entry: vm2 hides every frame of a script named by an absolute path (its guard against
  * leaking host paths into the sandbox), and it loads the files a plugin imports under absolute paths.
@@ -8,7 +9,8 @@
  * helper file points at the line of index.ts that called into it.
  */
 import path from 'node:path'
-import { shownPath } from '../../shown-path.ts'
+import { sourcePlace } from '../../shown-path.ts'
+import { entryPlaceInSource } from './entry-positions.ts'
 
 /** The name the plugin's entry runs under in the sandbox: relative to the working directory, so that vm2 keeps its frames. */
 export function sandboxEntryName(entry: string): string {
@@ -98,7 +100,10 @@ function whereIn(e: object, entryName: string): string | undefined {
     for (const before of ['(', 'at ']) {
       const i = line.indexOf(before + entryName + ':')
       const m = i < 0 ? null : LINE_COL.exec(line.slice(i + before.length + entryName.length))
-      if (m) return `${shownPath(path.resolve(entryName))}:${m[1]}:${m[2]}`
+      if (!m) continue
+      // V8's line and column are of the compiled code, inside vm2's wrapper: said where they are in the source.
+      const at = entryPlaceInSource(entryName, Number(m[1]), Number(m[2]))
+      return sourcePlace(path.resolve(entryName), at.line, at.column)
     }
   }
   return undefined

@@ -20,6 +20,7 @@ import type { PluginDefinition } from '../plugin-api.ts'
 import { SANDBOX_SOURCE_EXTENSIONS } from './compile-like-sandbox.ts'
 import { REALM_BYTES_SOURCE, type RealmBytes } from './copy-bytes.ts'
 import { describeThrown, SANDBOX_STACK_FORMAT, sandboxEntryName } from './describe-thrown.ts'
+import { rememberEntrySource } from './entry-positions.ts'
 import { explainLoadError, PLUGIN_MODULE_NAME, withoutNodePrefix } from './explain-load-error.ts'
 import { compilePluginSources } from '../compile-plugin-sources.ts'
 import { importRootsOf } from '../shared-code-folders.ts'
@@ -98,7 +99,10 @@ export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
   // Under its relative name, so that a runtime error can say which line (describe-thrown.ts says why).
   const entryName = sandboxEntryName(opts.entry)
   try {
-    exported = vm.run(readFileSync(opts.entry, 'utf8'), entryName)
+    const source = readFileSync(opts.entry, 'utf8')
+    // The places its errors name are of the code compiled from this source: found back in it (entry-positions.ts).
+    rememberEntrySource(entryName, source)
+    exported = vm.run(source, entryName)
   } catch (e) {
     // V8's own SyntaxErrors (a name declared twice in a file index.ts imports) come without a place, and a
     // missing module's place is vm2's, a column of the compiled line (sucrase rewrites imports): the compile
