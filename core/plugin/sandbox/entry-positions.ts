@@ -8,8 +8,15 @@
  */
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { MODULE_PREFIX } from 'vm2/lib/script.js'
 import { toCommonJsMapped } from '../../to-commonjs.ts'
+
+/**
+ * vm2's MODULE_PREFIX (vm2/lib/script.js), the wrapper NodeVM.run puts before an entry's first line. Written
+ * out, not imported: this file is in the graph of the declarations `wxengine init` writes (via
+ * describe-thrown.ts), which has no types for vm2's internals. A vm2 that changed it fails the first-line
+ * test of test/plugin/author-mistakes.test.ts.
+ */
+const ENTRY_WRAPPER = '(function (exports, require, module, __filename, __dirname) { '
 
 /** A place in a file, 1-based as V8 and editors count; no column when the map does not say it. */
 export interface Place {
@@ -41,7 +48,7 @@ export function rememberEntrySource(entryName: string, source: string): void {
  */
 export function entryPlaceInSource(entryName: string, line: number, column: number): Place {
   // The entry runs as NodeVM.run runs a string: the sloppy wrapper, on the first line.
-  return placeIn(mapOf(entryName), line, column - 1 - (line === 1 ? MODULE_PREFIX.length : 0))
+  return placeIn(mapOf(entryName), line, column - 1 - (line === 1 ? ENTRY_WRAPPER.length : 0))
 }
 
 /**
