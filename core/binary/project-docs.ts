@@ -8,11 +8,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { PROJECT_DOCS_DIR } from '../docs-page.ts'
 import { DOCS_ASSET } from './asset-names.ts'
 import { isSingleBinary, readTextAsset } from './sea-assets.ts'
 
-/** Where init writes them, from the project's root. */
-export const PROJECT_DOCS_DIR = path.join('.wxengine', 'docs')
+export { PROJECT_DOCS_DIR }
 
 /** page (`rules.md`) -> content. */
 export function projectDocs(): Record<string, string> {

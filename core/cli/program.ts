@@ -4,6 +4,7 @@
  * 2 usage or configuration error.
  */
 import { Command, InvalidArgumentError } from 'commander'
+import { docsPage } from '../docs-page.ts'
 import { runBuild } from './commands/build.ts'
 import { runFollowers } from './commands/followers.ts'
 import { runStorage } from './commands/storage.ts'
@@ -90,10 +91,11 @@ export function buildCli(): Command {
     .option('-f, --field <name=value>', 'any other push field, repeatable (e.g. --field MediaId=m1; inside an element: --field ScanCodeInfo.ScanResult=abc)', collect, [])
     .option('--raw', 'print the reply body as received (XML, still encrypted in safe mode)')
     .option('--wait [seconds]', `with --local: then keep the engine running (default ${DEFAULT_WAIT_SECONDS} s) and print the messages it sends through the API (a late reply, ctx.api.sendToUser, ctx.api.sendTemplate, ctx.api.sendSubscribeMessage), captured on 127.0.0.1 instead of sent to WeChat`, seconds)
-    .addHelpText('after', `
+    // A function: the docs are looked for in the project -C names, known once the options are parsed.
+    .addHelpText('after', () => `
 Fields a message or event needs and that are not given get placeholders, named on stderr: --type image
 alone sends PicUrl https://example.com/wxengine-send.jpg and MediaId cli-image-media-id, --event CLICK an
-EventKey CLI_KEY, --type location 23.13,113.26 (all of them: docs/cli.md).
+EventKey CLI_KEY, --type location 23.13,113.26 (all of them: ${docsPage('cli.md', global().root)}).
 
 Examples:
   wxengine send "hello"
@@ -186,7 +188,8 @@ Example:
   wxengine qrcode image gQH47joAAAAAAAAAASxodHRwOi8v... --out poster-1001.jpg`)
     .action(async (ticket: string, o: { out: string }) => done(await runQrcodeImage(ticket, { ...global(), ...o })))
 
-  const web = program.command('web').description("pages inside WeChat: the account's web login (docs/web.md)")
+  // From the working directory: a description is made before -C is read.
+  const web = program.command('web').description(`pages inside WeChat: the account's web login (${docsPage('web.md', process.cwd())})`)
   web
     .command('link')
     .description("print the login link of one of the account's pages: opened in WeChat, it logs the user in and opens the page with a ticket")

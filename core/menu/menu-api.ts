@@ -196,9 +196,10 @@ export function privateMatchFields(c: { matchrule: Obj }): string[] {
 
 /**
  * The menu as a menu file's text; `header` lines become comments at the top. Personalized menus go under
- * conditional:, each with its menuid as a comment (the file has none: push makes new ones).
+ * conditional:, each with its menuid as a comment (the file has none: push makes new ones). `menusDocs`:
+ * the docs' menus.md as the project has it (docs-page.ts), named at a button the API cannot create.
  */
-export function menuToYaml(menu: { button: Obj[]; conditional?: readonly FetchedConditional[] }, header: readonly string[] = []): string {
+export function menuToYaml(menu: { button: Obj[]; conditional?: readonly FetchedConditional[] }, header: readonly string[] = [], menusDocs = 'menus.md of the docs'): string {
   const data: Obj = { button: menu.button }
   if (menu.conditional && menu.conditional.length > 0) data.conditional = menu.conditional.map((c) => ({ matchrule: c.matchrule, button: c.button }))
   const doc = new Document(data)
@@ -207,7 +208,7 @@ export function menuToYaml(menu: { button: Obj[]; conditional?: readonly Fetched
     if (!isMap(node)) return
     const type = node.get('type')
     if (typeof type === 'string' && CONSOLE_ONLY_TYPES.has(type)) {
-      ;(node as YAMLMap).commentBefore = ` made in the console (type ${type}): the API cannot create this type. Make it type: click with a key,\n and a rule answering the key with the reply (docs/menus.md), before wxengine menu push.`
+      ;(node as YAMLMap).commentBefore = ` made in the console (type ${type}): the API cannot create this type. Make it type: click with a key,\n and a rule answering the key with the reply (${menusDocs}), before wxengine menu push.`
     }
     const subs = node.get('sub_button')
     if (isSeq(subs)) subs.items.forEach(mark)

@@ -17,6 +17,8 @@
  * refuse with a bare errcode is refused here with the button and the line.
  */
 import { readFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { docsPage } from '../docs-page.ts'
 import { didYouMean } from '../did-you-mean.ts'
 import type { RuleLoadError } from '../route/rule-types.ts'
 import { describeValue } from '../route/rules/describe-issue.ts'
@@ -186,7 +188,9 @@ export function parseMenuFile(text: string, file: string): LoadMenuResult {
     const { line, column } = place(path)
     warnings.push(`${file}:${line}:${column}: ${message}`)
   }
-  const findings: Findings = { place, error, warn }
+  // Named in a few errors only: looked for when one is said.
+  const menusDocs = () => docsPage('menus.md', dirname(resolve(file)))
+  const findings: Findings = { place, error, warn, menusDocs }
 
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     error([], `a menu file is a mapping with button: (a list of up to ${MAX_TOP_BUTTONS} buttons), got ${describeValue(data)}`)
@@ -199,7 +203,7 @@ export function parseMenuFile(text: string, file: string): LoadMenuResult {
       k === 'menu'
         ? "; menu/get's answer wraps the menu in menu: {button: ...}: write button: at the top"
         : k === 'conditionalmenu'
-          ? "; menu/get's answer calls the personalized menus conditionalmenu: write them under conditional: (docs/menus.md)"
+          ? `; menu/get's answer calls the personalized menus conditionalmenu: write them under conditional: (${menusDocs()})`
           : k === 'matchrule'
             ? '; a matchrule belongs to a personalized menu: write it under conditional:, each menu with its matchrule and button'
             : didYouMean(k, ['button', 'conditional'])
@@ -356,6 +360,8 @@ interface Findings {
   place: (path: readonly PropertyKey[], key?: string) => { line: number; column: number }
   error: (path: readonly PropertyKey[], message: string, key?: string) => void
   warn: (path: readonly PropertyKey[], message: string) => void
+  /** The docs' menus.md, as the project of the file has it. */
+  menusDocs: () => string
 }
 
 /**
@@ -383,7 +389,7 @@ function menuChecker(findings: Findings, pre: string): { menu: Menu; leaves: Loa
       error(
         [...path, 'type'],
         consoleOnly
-          ? `${subject}type ${type} is a button made in WeChat's console, which the API cannot create; write type: click with a key, and a rule that answers the key with the reply (docs/menus.md)`
+          ? `${subject}type ${type} is a button made in WeChat's console, which the API cannot create; write type: click with a key, and a rule that answers the key with the reply (${findings.menusDocs()})`
           : `${subject}unknown button type ${describeValue(type)}${typeof type === 'string' ? didYouMean(type, BUTTON_TYPES) : ''}; types: ${BUTTON_TYPES.join(', ')}`,
       )
       return undefined

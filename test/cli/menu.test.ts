@@ -189,7 +189,16 @@ describe('wxengine menu check', () => {
     rmSync(menuFile())
     const missing = await project.run(['menu', 'check', '--account', 'safe'])
     assert.equal(missing.code, 1)
-    assert.equal(missing.stderr, 'wxengine menu: menus/safe.yaml does not exist: write the menu there (docs/menus.md), or take the account\'s current one with: wxengine menu pull --account safe\n')
+    assert.equal(missing.stderr, 'wxengine menu: menus/safe.yaml does not exist: write the menu there (.wxengine/docs/menus.md, which wxengine init writes), or take the account\'s current one with: wxengine menu pull --account safe\n')
+    // The docs page as the project has it: init's copy once there is one (the fixture has no docs at all).
+    mkdirSync(path.join(project.dir, '.wxengine', 'docs'), { recursive: true })
+    writeFileSync(path.join(project.dir, '.wxengine', 'docs', 'menus.md'), '# Menus\n')
+    try {
+      const named = await project.run(['menu', 'check', '--account', 'safe'])
+      assert.match(named.stderr, /^wxengine menu: menus\/safe\.yaml does not exist: write the menu there \(\.wxengine\/docs\/menus\.md\), or take/)
+    } finally {
+      rmSync(path.join(project.dir, '.wxengine'), { recursive: true, force: true })
+    }
     // The menu written as .yml: named, rather than "does not exist" beside it.
     writeFileSync(path.join(project.dir, 'menus', 'safe.yml'), 'button: []\n')
     const yml = await project.run(['menu', 'check', '--account', 'safe'])

@@ -10,9 +10,13 @@ import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { errorOf, loadPlugins, text, type Harness } from './plugin-test-kit.ts'
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-missing-globals-'))
+// A project's plugins/, beside the docs `wxengine init` writes: the error names the page there.
+const project = mkdtempSync(path.join(os.tmpdir(), 'wxengine-missing-globals-'))
+const dir = path.join(project, 'plugins')
+mkdirSync(path.join(project, '.wxengine', 'docs'), { recursive: true })
+writeFileSync(path.join(project, '.wxengine', 'docs', 'plugins.md'), '# Plugins\n')
 const plugin = (name: string, source: string) => {
-  mkdirSync(path.join(dir, name))
+  mkdirSync(path.join(dir, name), { recursive: true })
   writeFileSync(path.join(dir, name, 'index.ts'), source)
 }
 plugin('fetcher', `import { definePlugin } from 'wxengine/plugin'
@@ -39,19 +43,21 @@ before(async () => {
 })
 after(async () => {
   await h.dispose()
-  rmSync(dir, { recursive: true, force: true })
+  rmSync(project, { recursive: true, force: true })
 })
 
 test('fetch in handle: the error says to allow http and use http.request', async () => {
   const e = errorOf(await h.call('fetcher', text('x')))
   assert.equal(e.code, 'PLUGIN_ERROR')
   assert.match(e.reason, /^ReferenceError: fetch is not defined \(at .*index\.ts:5:\d+\): the plugin sandbox has no fetch; allow node's http or https for the plugin \(allow: \['http'\]/)
-  assert.match(e.reason, /docs\/plugins\.md#calling-an-http-api\)$/)
+  // The project's copy of the docs, not a docs/ it does not have.
+  assert.ok(e.reason.endsWith(`(${path.join(project, '.wxengine', 'docs', 'plugins.md')}#calling-an-http-api)`), e.reason)
 })
 
 test('TextEncoder at the top of the module: the load error says the sandbox has no Node web globals', () => {
   const reason = h.errors.map((e) => e.reason).find((r) => r.includes('encoder'))
   assert.match(reason ?? '', /ReferenceError: TextEncoder is not defined \(at .*\): the plugin sandbox has only what JavaScript itself has, plus timers, console and Buffer, not Node's web globals such as TextEncoder/)
+  assert.ok(reason?.endsWith(`(${path.join(project, '.wxengine', 'docs', 'plugins.md')}#sandbox)`), reason)
 })
 
 test("a name that is no Node global is the plugin's own mistake: left as V8 says it", async () => {

@@ -20,6 +20,7 @@ import { loadProjectRules } from '../load-project-rules.ts'
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { docsPage } from '../../docs-page.ts'
 import type { AccountConfig, EngineConfig } from '../../config/config-types.ts'
 import { checkMenuAgainstRules, describeMatchrule, menuFileOf, strayMenuFiles } from '../../menu/menu-check.ts'
 import { consoleOnlyButtons, explainMenuError, fromMenuGet, fromSelfMenuInfo, fromTryMatch, MENU_PATHS, menuToYaml, NO_MENU_ERRCODE, privateMatchFields, type FetchedConditional } from '../../menu/menu-api.ts'
@@ -70,7 +71,7 @@ async function checkMenuFile(p: Project, io: Output): Promise<Checked | undefine
       io.err(`wxengine menu: ${shown} does not exist, but ${shownPath(yml)} does: rename it to ${path.basename(file)} (wxengine menu reads .yaml only)`)
       return undefined
     }
-    io.err(`wxengine menu: ${shown} does not exist: write the menu there (docs/menus.md), or take the account's current one with: wxengine menu pull${account.id === config.defaultAccount ? '' : ` --account ${account.id}`}`)
+    io.err(`wxengine menu: ${shown} does not exist: write the menu there (${docsPage('menus.md', path.dirname(file))}), or take the account's current one with: wxengine menu pull${account.id === config.defaultAccount ? '' : ` --account ${account.id}`}`)
     return undefined
   }
   const loaded = await loadAccountMenu(config, account, file)
@@ -279,7 +280,7 @@ export async function runMenuShow(flags: MenuFlags, io: Output = stdio): Promise
       io.out(`no menu: account ${p.account.id} has none`)
       return EXIT_OK
     }
-    io.out(menuToYaml(fetched.kind === 'api' ? { ...fetched.menu, conditional: fetched.conditional } : fetched.menu).trimEnd())
+    io.out(menuToYaml(fetched.kind === 'api' ? { ...fetched.menu, conditional: fetched.conditional } : fetched.menu, [], docsPage('menus.md', path.dirname(p.file))).trimEnd())
     if (fetched.kind === 'console') io.err('this menu was made in the console (menu/get has none): wxengine menu pull writes it to the menu file')
     else warnPrivate(fetched.conditional, io)
     return EXIT_OK
@@ -308,11 +309,11 @@ export async function runMenuPull(flags: MenuFlags, io: Output = stdio): Promise
     const from = fetched.kind === 'console' ? "the menu made in WeChat's console" : `the menu WeChat has (${MENU_PATHS.get})`
     const text = menuToYaml(fetched.kind === 'api' ? { ...fetched.menu, conditional: fetched.conditional } : fetched.menu, [
       `The custom menu of account ${p.account.id}: ${from}, pulled with wxengine menu pull.`,
-      'Edit it, check it with wxengine menu check, and send it with wxengine menu push (docs/menus.md).',
+      `Edit it, check it with wxengine menu check, and send it with wxengine menu push (${docsPage('menus.md', path.dirname(p.file))}).`,
       ...(fetched.kind === 'api' && fetched.conditional.length > 0
         ? ["conditional: the personalized menus, in menu/get's order. push creates them in file order, and WeChat", 'tries the newest (the last here) first: of two that match a user, the later one is shown.']
         : []),
-    ])
+    ], docsPage('menus.md', path.dirname(p.file)))
     const { mkdir } = await import('node:fs/promises')
     await mkdir(path.dirname(p.file), { recursive: true })
     await writeFile(p.file, text)
@@ -353,7 +354,7 @@ export async function runMenuMatch(user: string, flags: MenuFlags, io: Output = 
       io.err(`wxengine menu match: ${MENU_PATHS.trymatch} answered without button`)
       return EXIT_FAILED
     }
-    io.out(menuToYaml(withLoginButtons(menu, loginLinkSettingsOf(p.config), p.account.id)).trimEnd())
+    io.out(menuToYaml(withLoginButtons(menu, loginLinkSettingsOf(p.config), p.account.id), [], docsPage('menus.md', path.dirname(p.file))).trimEnd())
     // Which of the account's menus it is: trymatch answers only the buttons.
     const got = await opened.api.getResult(MENU_PATHS.get)
     const listed = got.ok ? fromMenuGet(got.value) : undefined

@@ -27,7 +27,7 @@ export function explainLoadError(reason: string, dir: string): string {
     return `${reason}: plugins run as CommonJS, where a top-level await is not possible; do that work in setup(api) or in handle`
   }
   const missing = /Cannot find module '([^']+)'/.exec(reason)
-  if (!missing) return explainMissingGlobal(reason)
+  if (!missing) return explainMissingGlobal(reason, dir)
   const name = missing[1]
   const plugin = path.basename(dir)
   if (name.startsWith('wxengine') && name !== PLUGIN_MODULE_NAME) return `${reason}: plugins import only '${PLUGIN_MODULE_NAME}'`

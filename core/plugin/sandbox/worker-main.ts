@@ -34,7 +34,7 @@ const log = createLogForwarder(send, init.logLevel)
 // What the plugin threw, with the line of its entry file it came through (and what to do about a Node
 // global the sandbox lacks: fetch, mostly).
 const entryName = sandboxEntryName(init.entry)
-const describeThrown = (e: unknown): string => explainMissingGlobal(describeAnywhere(e, entryName))
+const describeThrown = (e: unknown): string => explainMissingGlobal(describeAnywhere(e, entryName), init.dir)
 const registry = createSetupRegistry(
   (what, thrown) => log.error(`${what} failed: ${describeThrown(thrown)}`),
   (everyMs, runningForMs) =>
