@@ -14,6 +14,17 @@ import { isSingleBinary, readTextAsset } from './sea-assets.ts'
 
 export { PROJECT_DOCS_DIR }
 
+/**
+ * A declaration file init writes (.wxengine/types) with its comments' `docs/x.md` made `.wxengine/docs/x.md`:
+ * the comments are the engine's sources', written for its checkout, and an editor's hover showed a docs/ the
+ * project does not have. Node's own declarations (node_modules/) are left as they are.
+ */
+export function pointedAtProjectDocs(file: string, text: string): string {
+  if (file.startsWith('node_modules/')) return text
+  // Not a docs/ inside another path or an address (https://example.com/docs/x.md).
+  return text.replace(/(?<![\w./-])docs\/(?=[\w-]+\.md)/g, `${PROJECT_DOCS_DIR.split(path.sep).join('/')}/`)
+}
+
 /** page (`rules.md`) -> content. */
 export function projectDocs(): Record<string, string> {
   if (isSingleBinary()) return JSON.parse(readTextAsset(DOCS_ASSET)) as Record<string, string>

@@ -75,6 +75,16 @@ test('the docs its files point at are in the project: a folder made by the singl
   }
   assert.ok(named.size >= 5, [...named].join(', '))
   for (const doc of named) assert.ok(existsSync(path.join(project, doc)), `${doc}, named in a generated file, is not in the project`)
+  // The declarations' comments too, which an editor shows on hover: they are the engine's, written for its
+  // checkout's docs/ (Node's own, under node_modules/, name none of ours).
+  const typesDir = path.join(project, '.wxengine', 'types')
+  const inTypes = new Set<string>()
+  for (const f of readdirSync(typesDir, { recursive: true, encoding: 'utf8' })) {
+    if (!f.endsWith('.d.ts') || f.startsWith(`node_modules${path.sep}`)) continue
+    for (const m of readFileSync(path.join(typesDir, f), 'utf8').matchAll(/[\w./-]*docs\/[\w-]+\.md/g)) inTypes.add(m[0])
+  }
+  assert.ok(inTypes.size >= 5, [...inTypes].join(', '))
+  for (const doc of inTypes) assert.ok(existsSync(path.join(project, doc)), `${doc}, named in .wxengine/types, is not in the project`)
   const docsDir = path.join(project, '.wxengine', 'docs')
   for (const page of readdirSync(docsDir)) {
     for (const m of readFileSync(path.join(docsDir, page), 'utf8').matchAll(/\]\(([\w-]+\.md)(#[^)]*)?\)/g)) {

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { TYPES_ASSET } from '../../binary/asset-names.ts'
 import { isSingleBinary, readTextAsset } from '../../binary/sea-assets.ts'
-import { PROJECT_DOCS_DIR, projectDocs } from '../../binary/project-docs.ts'
+import { pointedAtProjectDocs, PROJECT_DOCS_DIR, projectDocs } from '../../binary/project-docs.ts'
 import { howToRun } from '../how-to-run.ts'
 import { ACCOUNT_TOKEN } from '../../config/config-schema.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, shownPath, stdio, type Output } from '../cli-context.ts'
@@ -97,7 +97,7 @@ export async function runInit(flags: InitFlags, io: Output = stdio): Promise<num
     rmSync(typesDir, { recursive: true, force: true })
     for (const [file, content] of Object.entries(declarations)) {
       mkdirSync(path.dirname(path.join(typesDir, file)), { recursive: true })
-      writeFileSync(path.join(typesDir, file), content)
+      writeFileSync(path.join(typesDir, file), pointedAtProjectDocs(file, content))
     }
   } catch (e) {
     for (const f of created) io.out(`created ${shown(f)}`)
