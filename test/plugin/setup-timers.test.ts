@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import { createSetupRegistry } from '../../core/plugin/sandbox/setup-registry.ts'
 import { createTestClient } from '../../core/testkit/plugin-test-client.ts'
+import { until } from '../support/until.ts'
 
 test('a delay past 2^31-1 ms is refused, not run at once: after(a month) fired within milliseconds', async () => {
   const reported: string[] = []
@@ -56,13 +57,16 @@ test('every runs one run at a time: a tick while the previous async run is still
       if (runs === 1) await slow // the first run takes many intervals
       running--
     })
-    await sleep(60)
+    // Waited for, not slept on: on a loaded machine 60 ms could pass with one tick, and nothing skipped yet.
+    await until('a tick skipped while the first run goes on', () => skips.length > 0)
+    const firstSkipAt = Date.now()
+    // More ticks of the same stretch (at least a few intervals), which are not said again.
+    await until('a few intervals past the first skip', () => Date.now() - firstSkipAt >= 30)
     assert.equal(runs, 1)
     assert.equal(skips.length, 1)
     assert.equal(skips[0][0], 5)
     release()
-    await sleep(60)
-    assert.ok(runs >= 3, `runs: ${runs}`)
+    await until('runs going on once the slow one is done', () => runs >= 3)
     assert.equal(most, 1)
   } finally {
     await registry.undo(1000)
@@ -94,8 +98,7 @@ export default definePlugin({
   const client = await createTestClient({ root, log: memory.logger })
   try {
     const storage = client.storage('digest')
-    for (let i = 0; i < 100 && ((await storage.get<number>('runs')) ?? 0) < 2; i++) await sleep(20)
-    assert.ok(((await storage.get<number>('runs')) ?? 0) >= 2)
+    await until('two runs of the job', async () => ((await storage.get<number>('runs')) ?? 0) >= 2)
     assert.equal(await storage.get('most'), 1)
     const line = memory.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('every(20) skipped a run'))
     assert.ok(line, JSON.stringify(memory.lines))
