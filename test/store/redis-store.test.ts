@@ -289,9 +289,10 @@ describe('redis store: two instances on one Redis', () => {
       assert.equal(await b.sessions.lockUser!('acct', 'u1', 60_000), null, 'still held past its 200 ms ttl')
       // This instance dies now (nothing renews it any more): the lock lapses within the window, not later.
       stop()
-      await new Promise((r) => setTimeout(r, 700))
-      const next = await b.sessions.lockUser!('acct', 'u1', 60_000)
-      assert.ok(next, 'lapsed once not renewed')
+      // Polled, not slept on for 700 ms: a renewal already sent at stop() lands after it, and on a loaded
+      // machine later than the 100 ms that sleep left past the window. Never renewed again, it lapses well
+      // within this bound (kept alive, it would not: its first 700 ms above show it).
+      const next = await until('the lock lapsed once not renewed', () => b.sessions.lockUser!('acct', 'u1', 60_000), 3_000)
       // A's late renewal does nothing to B's lock, and A's late release frees nothing.
       const late = held.keepAlive()
       await new Promise((r) => setTimeout(r, 50))
