@@ -38,8 +38,10 @@ function callOf(plugin: string, content: string, fromUser: string): PluginCall {
 
 test("a plugin timing out on message after message writes a budget of lines, and another plugin's first timeout is written", { timeout: 60_000 }, async () => {
   const log = captureLog()
-  // The engine's budget, shared by its plugins (runtime.ts passes it through loadGeneration).
-  const lines = createLineBudget(log.logger)
+  // The engine's budget, shared by its plugins (runtime.ts passes it through loadGeneration). Its window
+  // outlasts the test: 25 timeouts of 150 ms, each with a worker restart, can pass the engine's 10 s on a
+  // loaded machine, and a second window would write lines of its own and fail the counts below.
+  const lines = createLineBudget(log.logger, { windowMs: 10 * 60_000 })
   const store = createMemoryStore()
   const runnerOf = (name: string) =>
     createPluginRunner({
