@@ -403,9 +403,12 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     const delay = scheduleRestart(timeoutsInARow)
     const when = delay === undefined ? '' : delay === 0 ? '; restarting its worker' : `; restarting its worker in ${delay} ms (${timeoutsInARow} timeouts in a row)`
     // Whose message hung it, as the engine's per-message lines name one (its key is the engine's dedup key).
+    // Its own budget key: the engine's 'plugin <name> failed' line for the same call is keyed by code and
+    // plugin (`PLUGIN_TIMEOUT <name>`, engine.ts), and sharing it each flood wrote half as many of either,
+    // with one count of both said as the other's.
     const { account, message } = p.call
     lines.warn(
-      `PLUGIN_TIMEOUT ${init.name}`,
+      `PLUGIN_TIMEOUT call ${init.name}`,
       { code: 'PLUGIN_TIMEOUT', plugin: init.name, reason, account: account.id, openId: message.fromUser, key: dedupKeyOf(account.id, message), timeoutsInARow, restartInMs: delay },
       `plugin ${init.name} call timed out${when}`,
     )

@@ -85,3 +85,32 @@ test("a plugin timing out on message after message writes a budget of lines, and
     lines.close()
   }
 })
+
+test("the timeout line and the engine's 'plugin <name> failed' line for the same calls each have their budget: a flood of the engine's does not hold back the runner's", { timeout: 60_000 }, async () => {
+  const log = captureLog()
+  const lines = createLineBudget(log.logger, { windowMs: 10 * 60_000 })
+  const store = createMemoryStore()
+  const runner = createPluginRunner({
+    init: { name: 'hangs', dir: '/nonexistent/hangs', entry: '/nonexistent/hangs/index.ts', config: {}, allow: [], disposeTimeoutMs: 500, logLevel: 'info', accounts: [ACCOUNT], web: { publicUrl: undefined, accounts: [] } },
+    timeoutMs: TIMEOUT_MS,
+    startTimeoutMs: 20_000,
+    memoryMb: 64,
+    services: { kv: store.kv, api: createFakeApi().api, log: log.logger },
+    isolation: 'thread',
+    log: log.logger.child({ plugin: 'hangs' }),
+    lines,
+    workerEntry: () => ({ eval: true, source: HANGS_BUT_ON_OK }),
+  })
+  try {
+    assert.ok((await runner.start()).ok)
+    // What the engine wrote for the plugin's earlier timed-out calls (engine.ts onPluginError: the code and
+    // the plugin), its budget used up.
+    for (let i = 0; i <= LINES_PER_KEY; i++) lines.warn('PLUGIN_TIMEOUT hangs', { code: 'PLUGIN_TIMEOUT', plugin: 'hangs' }, 'plugin hangs failed: no answer')
+    assert.equal((await runner.invoke(callOf('hangs', 'hang', 'user-1'))).status, 'error')
+    const timedOut = log.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('plugin hangs call timed out'))
+    assert.equal(timedOut.length, 1, "the runner's line is written, not counted with the engine's")
+  } finally {
+    await runner.dispose()
+    lines.close()
+  }
+})
