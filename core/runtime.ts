@@ -290,8 +290,9 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
         await platform.drain(5_000)
         await resumedRows.appended()
         traffic.close()
-        lines.close()
+        // After the plugins' stop: their runners log through this budget (a worker stopped at shutdown).
         await generations.close(2_000)
+        lines.close()
         await store.close()
         dirLock?.release()
       })()

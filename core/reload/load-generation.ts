@@ -65,6 +65,9 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     })
   // Started first: the workers start while this thread parses the rules.
   const pluginsBeside = opts.pluginsBesideRules ? loadPlugins() : undefined
+  // Awaited only once the rules are parsed: a rejection meanwhile must not count as unhandled (it is
+  // still thrown where awaited below).
+  pluginsBeside?.catch(() => undefined)
   let rules: Awaited<ReturnType<typeof loadRuleSet>>
   try {
     rules = await loadRuleSet(config.rulesDir, { ...ruleSetOptionsOf(config), loginLinks }, opts.readRules, opts.resolveMedia)

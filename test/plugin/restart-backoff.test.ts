@@ -27,7 +27,8 @@ test('a call to a plugin whose restart is further off than its deadline fails at
     const took = performance.now() - started
     assert.equal(e.code, 'PLUGIN_ERROR')
     assert.match(e.reason, /^the plugin's worker is down \(Error: crash from a timer .*\) and restarts in \d+ ms, after this call's deadline \(400 ms\)$/)
-    assert.ok(took < TIMEOUT_MS / 2, `answered after ${Math.round(took)} ms`)
+    // Under the deadline it would otherwise wait (the reason above already says it failed at once): a loaded machine's slack.
+    assert.ok(took < TIMEOUT_MS, `answered after ${Math.round(took)} ms`)
     // Once the worker is back, calls are served.
     await h.log.waitFor(() => count('plugin crasher restarted') >= 5)
     assert.match(textOf(await h.call('crasher', text('hello'))), /^ok \d+$/)
@@ -57,7 +58,8 @@ test('a plugin whose calls keep timing out restarts later and later; an answered
     const took = performance.now() - started
     assert.equal(e.code, 'PLUGIN_ERROR')
     assert.match(e.reason, /^the plugin's worker is down \(a call got no answer within 400 ms\) and restarts in \d+ ms, after this call's deadline \(400 ms\)$/)
-    assert.ok(took < TIMEOUT_MS / 2, `answered after ${Math.round(took)} ms`)
+    // Under the deadline it would otherwise wait (the reason above already says it failed at once): a loaded machine's slack.
+    assert.ok(took < TIMEOUT_MS, `answered after ${Math.round(took)} ms`)
     // Another plugin is served meanwhile.
     assert.equal(textOf(await h.call('js-plain', text('quick'))), 'js: QUICK')
     // Once the worker is back, an answered call shows the handler well: the next timeout restarts at once.
