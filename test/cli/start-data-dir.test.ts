@@ -30,6 +30,9 @@ function start(env: NodeJS.ProcessEnv, asNobody = false) {
   })
 }
 
+/** A path as start's refusal shows it: inside its working directory (the project), from there, as rules check names files. */
+const shown = (p: string): string => path.relative(project.dir, p)
+
 test('a data directory this user cannot write: exit 2, saying whose it is', () => {
   const readonly = path.join(project.dir, 'data-readonly')
   mkdirSync(readonly)
@@ -39,7 +42,7 @@ test('a data directory this user cannot write: exit 2, saying whose it is', () =
   chmodSync(readonly, 0o755)
   assert.equal(r.status, 2, r.stderr)
   const uid = process.getuid?.() === 0 ? 65534 : process.getuid!()
-  assert.match(r.stderr, new RegExp(`this user \\(uid ${uid}\\) cannot write ${readonly.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(it belongs to uid \\d+\\).*run as the user the engine runs as`))
+  assert.match(r.stderr, new RegExp(`this user \\(uid ${uid}\\) cannot write ${shown(readonly).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(it belongs to uid \\d+\\).*run as the user the engine runs as`))
 })
 
 test('a database file this user cannot write (a backup restored as root): exit 2, naming the file and whose it is', async () => {
@@ -54,7 +57,7 @@ test('a database file this user cannot write (a backup restored as root): exit 2
   else chmodSync(file, 0o444)
   const r = start({ DATA_DIR: restored }, true)
   assert.equal(r.status, 2, r.stderr)
-  assert.match(r.stderr, new RegExp(`cannot write ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(it belongs to uid \\d+\\): give it to the user the engine runs as`))
+  assert.match(r.stderr, new RegExp(`cannot write ${shown(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(it belongs to uid \\d+\\): give it to the user the engine runs as`))
   assert.doesNotMatch(r.stderr, /attempt to write a readonly database/)
 })
 
@@ -85,7 +88,7 @@ test("a file the store keeps beside the database that this user cannot write (le
     const r = start({ DATA_DIR: data }, true)
     if (!asRoot) chmodSync(left, dir ? 0o700 : 0o600)
     assert.equal(r.status, 2, `${name}: ${r.stderr}`)
-    assert.match(r.stderr, new RegExp(`cannot write ${left.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(it belongs to uid \\d+\\)`), name)
+    assert.match(r.stderr, new RegExp(`cannot write ${shown(left).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(it belongs to uid \\d+\\)`), name)
   }
 })
 
