@@ -268,11 +268,15 @@ describe('wxengine mass send', () => {
     assert.match(r.stderr, /^wxengine mass send: WeChat refused it with errcode -1: system busy: try again in a moment \(POST \/cgi-bin\/message\/mass\/sendall: errcode -1 system error rid: \S+\): the send may have been made; /)
     assert.ok(r.stderr.endsWith(`: the send may have been made; run the same command again with --client-msg-id ${id} (within 24 hours), and WeChat refuses it if it was\n`), r.stderr)
     assert.doesNotMatch(r.stderr, /nothing sent/)
-    // A preview has no clientmsgid: its -1 says none.
+    // A preview has no clientmsgid: its -1 names none, but says it may have been sent all the same.
     fake.failNext(PATHS.preview, 1, -1, 'system error')
     const preview = await project.run(['mass', 'preview', '--to', 'o-alice', '--text', 'busy today'], { env })
     assert.equal(preview.code, 1)
-    assert.match(preview.stderr, /^wxengine mass preview: no preview sent: WeChat refused it with errcode -1: system busy: try again in a moment \(POST \/cgi-bin\/message\/mass\/preview: errcode -1 system error rid: \S+\)\n$/)
+    assert.match(
+      preview.stderr,
+      /^wxengine mass preview: WeChat refused it with errcode -1: system busy: try again in a moment \(POST \/cgi-bin\/message\/mass\/preview: errcode -1 system error rid: \S+\): the preview may have been sent; look for it in the chat of OpenID o-alice before running the command again, which sends another\n$/,
+    )
+    assert.doesNotMatch(preview.stderr, /no preview sent|clientmsgid/)
   })
 
   test('a 64-bit msg_id keeps its digits', async () => {
@@ -377,6 +381,32 @@ describe('wxengine mass preview, status, delete, tags', () => {
       assert.equal(bad.code, 2, args.join(' '))
       assert.equal(bad.stderr, `${stderr}\n`)
     }
+  })
+
+  test('preview and delete with no answer (a dropped connection): not "no preview sent" / "not deleted", but that either may have happened, and what to do', async () => {
+    fake.dropNext(PATHS.preview, 1)
+    const preview = await project.run(['mass', 'preview', '--to-wxname', 'wx_operator', '--text', 'lost preview'], { env })
+    assert.equal(preview.code, 1)
+    assert.match(
+      preview.stderr,
+      /^wxengine mass preview: no answer from WeChat \(POST \/cgi-bin\/message\/mass\/preview: network error: .*\): the preview may have been sent; look for it in the chat of WeChat ID wx_operator before running the command again, which sends another\n$/,
+    )
+    assert.doesNotMatch(preview.stderr, /no preview sent/)
+    assert.equal(preview.stdout, '')
+
+    fake.dropNext(PATHS.delete, 1)
+    const deleted = await project.run(['mass', 'delete', '1000000001', '--yes'], { env })
+    assert.equal(deleted.code, 1)
+    assert.match(
+      deleted.stderr,
+      /^wxengine mass delete: no answer from WeChat \(POST \/cgi-bin\/message\/mass\/delete: network error: .*\): msg_id 1000000001 may have been deleted; wxengine mass status 1000000001 says DELETE once the message is, or run the same command again\n$/,
+    )
+    assert.doesNotMatch(deleted.stderr, /not deleted/)
+    // A refusal is still said as one: nothing was deleted.
+    fake.failNext(PATHS.delete, 1, 40007, 'invalid media_id')
+    const refused = await project.run(['mass', 'delete', '1000000001', '--yes'], { env })
+    assert.equal(refused.code, 1)
+    assert.match(refused.stderr, /^wxengine mass delete: msg_id 1000000001 not deleted: WeChat refused it with errcode 40007/)
   })
 
   test('tags: a table of id, name and followers; --json', async () => {

@@ -176,6 +176,21 @@ function failure(failed: { error: EngineError; ofAccessToken?: true }): string {
   return errcode !== undefined ? `${explainMassError(errcode)} (${failed.error.reason})` : failed.error.reason
 }
 
+/**
+ * A failure after which the call may have been done all the same: no answer (a timeout, a dropped connection)
+ * from the API itself, or its -1 "system busy", which WeChat may answer after taking the call. Not a failure
+ * to get the access_token: then nothing reached the API.
+ */
+function mayHaveBeenDone(failed: { error: EngineError; ofAccessToken?: true }): boolean {
+  if (failed.ofAccessToken) return false
+  return failed.error.errcode === undefined || failed.error.errcode === SYSTEM_BUSY
+}
+
+/** Why a call may have been done, in words: no answer, or the -1 explained. */
+function whyUnknown(failed: { error: EngineError }): string {
+  return failed.error.errcode === undefined ? `no answer from WeChat (${failed.error.reason})` : `${explainMassError(failed.error.errcode)} (${failed.error.reason})`
+}
+
 function printDryRun(call: MassCall, asked: Asked, account: AccountConfig, io: Output): void {
   // The stand-in is replaced inside the JSON text: the file's name goes in JSON-escaped (a quote or a
   // backslash in it made the text no JSON, and the dry run a stack).
@@ -307,11 +322,17 @@ export async function runMassPreview(flags: MassPreviewFlags, io: Output = stdio
     if (!content) return EXIT_FAILED
     const call = previewBody(target.value, content)
     const r = await opened.api.postResult(call.path, call.body as JsonValue)
+    const who = 'openId' in target.value ? `OpenID ${target.value.openId}` : `WeChat ID ${target.value.wxName}`
     if (!r.ok) {
+      // A preview has no clientmsgid: run again, it is sent again. Said as "may have", so that the operator
+      // looks at the phone first rather than sending the same preview twice.
+      if (mayHaveBeenDone(r)) {
+        io.err(`wxengine ${PREVIEW}: ${whyUnknown(r)}: the preview may have been sent; look for it in the chat of ${who} before running the command again, which sends another`)
+        return EXIT_FAILED
+      }
       io.err(`wxengine ${PREVIEW}: no preview sent: ${failure(r)}`)
       return EXIT_FAILED
     }
-    const who = 'openId' in target.value ? `OpenID ${target.value.openId}` : `WeChat ID ${target.value.wxName}`
     const msgId = readSendAnswer(r.value)?.msgId
     io.out(`previewed: ${what(content)} to ${who} (account ${p.account.id})${msgId ? `, msg_id ${msgId}` : ''}`)
     return EXIT_OK
@@ -376,6 +397,12 @@ export async function runMassDelete(msgId: string, flags: GlobalFlags & { accoun
   return withApi(flags, 'mass delete', io, async (opened, p) => {
     const r = await opened.api.postResult(MASS_PATHS.delete, deleteBody(id.value, article))
     if (!r.ok) {
+      // WeChat may have deleted it before the answer was lost: mass status tells a whole message's DELETE,
+      // and a delete, unlike a send, does no harm made twice: the same command again settles it.
+      if (mayHaveBeenDone(r)) {
+        io.err(`wxengine mass delete: ${whyUnknown(r)}: ${which} may have been deleted; wxengine mass status ${id.value} says DELETE once the message is, or run the same command again`)
+        return EXIT_FAILED
+      }
       io.err(`wxengine mass delete: ${which} not deleted: ${failure(r)}`)
       return EXIT_FAILED
     }
