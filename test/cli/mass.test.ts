@@ -279,6 +279,31 @@ describe('wxengine mass send', () => {
     assert.doesNotMatch(preview.stderr, /no preview sent|clientmsgid/)
   })
 
+  test('45065 for a --client-msg-id used for another message: not "already sent", exit 1; for this message\'s own id (yesterday\'s default too), already sent, exit 0', async () => {
+    const first = await project.run(['mass', 'send', '--tag', '2', '--text', 'spring sale', '--client-msg-id', 'promo-2026', '--yes'], { env })
+    assert.equal(first.code, 0, first.stderr)
+    const msgId = jobs.get('promo-2026')!
+    const sent = jobs.size
+    // Another message under the same id: WeChat refuses it (45065) and names the first send's msg_id.
+    const other = await project.run(['mass', 'send', '--tag', '2', '--text', 'autumn sale', '--client-msg-id', 'promo-2026', '--yes'], { env })
+    assert.equal(other.code, 1)
+    assert.equal(
+      other.stderr,
+      `wxengine mass send: nothing sent: clientmsgid promo-2026 was used in the last 24 hours (msg_id ${msgId}), possibly for another message, and WeChat sends nothing new under it; if that send was this message, wxengine mass status ${msgId} says how it went; if not, give another --client-msg-id to send this one\n`,
+    )
+    assert.doesNotMatch(other.stderr, /already sent/)
+    assert.equal(other.stdout, '')
+    assert.equal(jobs.size, sent)
+
+    // This message's default id of yesterday (UTC), given as the lost-answer line names it, taken by WeChat
+    // less than 24 hours ago: that send is this message.
+    const yesterday = clientMsgIdFor(APP_ID, { tagId: 2 }, { type: 'text', text: 'past midnight' }, today() - 86_400_000)
+    jobs.set(yesterday, 1999999999)
+    const again = await project.run(['mass', 'send', '--tag', '2', '--text', 'past midnight', '--client-msg-id', yesterday, '--yes'], { env })
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stderr, /^wxengine mass send: already sent as msg_id 1999999999: /)
+  })
+
   test('a 64-bit msg_id keeps its digits', async () => {
     void fake.answerRawNext(PATHS.sendall, { status: 200, contentType: 'application/json', body: '{"errcode":0,"errmsg":"send job submission success","msg_id":2963446620935323649,"msg_data_id":2247483651}' })
     const r = await project.run(['mass', 'send', '--tag', '2', '--text', 'big id', '--yes'], { env })

@@ -204,6 +204,17 @@ function printDryRun(call: MassCall, asked: Asked, account: AccountConfig, io: O
 
 const SEND = 'mass send'
 
+const DAY_MS = 86_400_000
+
+/**
+ * Whether a clientmsgid WeChat refused as used (45065) is known to be this message's: the default one made
+ * from it (account, target, content, UTC day) for today or yesterday, the 24 hours WeChat looks back. Any
+ * other (a --client-msg-id of the operator's) may have been used for another message.
+ */
+function isThisMessagesId(clientMsgId: string, appId: string, target: MassTarget, content: MassContent, at: number): boolean {
+  return [at, at - DAY_MS].some((day) => clientMsgIdFor(appId, target, content, day) === clientMsgId)
+}
+
 export async function runMassSend(flags: MassSendFlags, io: Output = stdio, now: () => number = Date.now): Promise<number> {
   const said = (message: string) => {
     io.err(`wxengine ${SEND}: ${message}`)
@@ -255,11 +266,20 @@ export async function runMassSend(flags: MassSendFlags, io: Output = stdio, now:
     const r = await opened.api.postResult(call.path, call.body as JsonValue)
     if (!r.ok) {
       if (r.error.errcode === DUPLICATE_CLIENT_MSG_ID) {
-        // Not a failure: what the clientmsgid is for. The send made earlier (the same command today, or a
-        // retry of one whose answer was lost) is the one; nothing new went out.
         const earlier = repeatedMsgIdOf(r.error.answer)
-        io.err(`wxengine ${SEND}: already sent as msg_id ${earlier ?? '(WeChat named none)'}: clientmsgid ${clientMsgId} was sent in the last 24 hours, so WeChat sent nothing new${earlier ? `; wxengine mass status ${earlier} says how it went` : ''}`)
-        return EXIT_OK
+        if (isThisMessagesId(clientMsgId, p.account.appId, target.value, asked.content, now())) {
+          // Not a failure: what the clientmsgid is for. The send made earlier (the same command today, or a
+          // retry of one whose answer was lost) is this message; nothing new went out.
+          io.err(`wxengine ${SEND}: already sent as msg_id ${earlier ?? '(WeChat named none)'}: clientmsgid ${clientMsgId} was sent in the last 24 hours, so WeChat sent nothing new${earlier ? `; wxengine mass status ${earlier} says how it went` : ''}`)
+          return EXIT_OK
+        }
+        // A --client-msg-id of the operator's: the send that used it may have been another message (the id
+        // typed again for a new one), which "already sent", exit 0, would have passed off as this one's.
+        io.err(
+          `wxengine ${SEND}: nothing sent: clientmsgid ${clientMsgId} was used in the last 24 hours${earlier ? ` (msg_id ${earlier})` : ''}, possibly for another message, and WeChat sends nothing new under it; ` +
+            `if that send was this message, ${earlier ? `wxengine mass status ${earlier} says how it went` : 'it is made'}; if not, give another --client-msg-id to send this one`,
+        )
+        return EXIT_FAILED
       }
       // No access_token to be had: nothing reached the mass-send API, said as it is (below).
       if (r.error.errcode === undefined && !('ofAccessToken' in r)) {
