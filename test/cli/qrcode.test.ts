@@ -85,6 +85,19 @@ describe('wxengine qrcode create', () => {
     assert.match(r.stdout, /^expires: .* UTC \(in 1 hour\)$/m)
   })
 
+  test('a temporary code whose answer lacks expire_seconds: its expiry is the one asked for, said so, not "never (a permanent code)"', async () => {
+    void fake.answerRawNext(FAKE_PATHS.qrcodeCreate, {
+      status: 200,
+      contentType: 'application/json',
+      body: '{"ticket":"gQH47joAAAAAAAAAASxodHRwOi8vd2VpeGluLnFxLmNvbS9xL2taZ2Z3TVRtNzJXV1Brb3ZhYmJJAAIEZ23sUwMEmm3sUw==","url":"http://weixin.qq.com/q/kZgfwMTm72WWPkovabbI"}',
+    })
+    const r = await project.run(['qrcode', 'create', '77', '--expire', '12h'], { env })
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /^made: a temporary QR code for scene 77 \(QR_SCENE, account default\)$/m)
+    assert.match(r.stdout, /^expires: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(in 12 hours, as asked: WeChat's answer did not say\)$/m)
+    assert.doesNotMatch(r.stdout, /never|permanent/)
+  })
+
   test('usage errors are said before anything is asked or sent: exit 2', async () => {
     mkdirSync(path.join(project.dir, 'images'), { recursive: true })
     const cases: [string[], string][] = [

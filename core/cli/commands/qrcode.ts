@@ -75,6 +75,18 @@ function duration(seconds: number): string {
   return `${seconds} second${seconds === 1 ? '' : 's'}`
 }
 
+/**
+ * The `expires:` line, told by what was asked (as the `made:` line is), not by the answer alone: a temporary
+ * code whose answer lacks expire_seconds was printed "never (a permanent code...)" under "made: a temporary
+ * QR code". WeChat's lifetime is shown when it answers one; without it, the one asked for, said to be so.
+ */
+function expiresLine(asked: number | undefined, answered: number | undefined, at: number): string {
+  if (asked === undefined) return `expires: never (a permanent code; an account has at most ${MAX_PERMANENT_SCENE_ID} of them)`
+  const seconds = answered ?? asked
+  const said = answered === undefined ? ', as asked: WeChat\'s answer did not say' : ''
+  return `expires: ${utcDateTime(at + seconds * 1000)} UTC (in ${duration(seconds)}${said})`
+}
+
 export async function runQrcodeCreate(scene: string, flags: QrcodeFlags, io: Output = stdio, now: () => number = Date.now): Promise<number> {
   const asked = qrcodeBody({ scene, permanent: flags.permanent ?? false, expire: flags.expire, str: flags.str ?? false })
   if (!asked.ok) {
@@ -139,11 +151,7 @@ export async function runQrcodeCreate(scene: string, flags: QrcodeFlags, io: Out
   io.out(`url: ${created.url}`)
   const image = showQrcodeUrl(config.platform.mpBase, created.ticket)
   io.out(`image: ${image}`)
-  io.out(
-    created.expireSeconds === undefined
-      ? `expires: never (a permanent code; an account has at most ${MAX_PERMANENT_SCENE_ID} of them)`
-      : `expires: ${utcDateTime(at + created.expireSeconds * 1000)} UTC (in ${duration(created.expireSeconds)})`,
-  )
+  io.out(expiresLine(body.expire_seconds, created.expireSeconds, at))
   if (out === undefined) return EXIT_OK
 
   const fetched = await fetchQrcodeImage(config.platform.mpBase, created.ticket)
