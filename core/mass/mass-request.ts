@@ -76,6 +76,9 @@ export function massContentOf(type: ContentType, value: string, opts: ContentOpt
   if (type === 'text') {
     // No length is checked: WeChat's documents state none for a mass text, and a guess would refuse sends it takes.
     if (value === '') return refuse('--text is empty')
+    // Blanks alone (spaces, tabs, newlines, the full-width space): a message that reads as nothing, sent to
+    // every follower it reaches, and counted against the day's or month's sends.
+    if (value.trim() === '') return refuse(`--text ${JSON.stringify(value)} has only blanks (spaces, tabs, newlines): followers would get an empty-looking message; give the text to send`)
     return { ok: true, value: { type, text: value } }
   }
   if (value === '') return refuse(`--${type} is empty${type === 'image' || type === 'voice' ? ': give a file or a media_id' : ': give a media_id'}`)

@@ -324,6 +324,7 @@ describe('wxengine mass send', () => {
       [['--all', '--mpnews', 'poster.jpg'], '--mpnews takes a media_id, not a file: poster.jpg is one; give the media_id of an article made with the material API (material/add_news), or in the console'],
       [['--to-file', 'nobody.txt', '--text', 'a'], '--to-file nobody.txt: no such file (nobody.txt)'],
       [['--all', '--text', ''], '--text is empty'],
+      [['--all', '--text', '   '], '--text "   " has only blanks (spaces, tabs, newlines): followers would get an empty-looking message; give the text to send'],
       [['--all', '--text', 'a', '--ignore-reprint'], '--ignore-reprint is for --mpnews (an article WeChat finds to be a reprint is sent anyway)'],
       [['--all', '--mpnews', 'news-1', '--open-comment'], '--open-comment is for --image'],
       [['--all', '--text', 'a', '--client-msg-id', 'x'.repeat(65)], '--client-msg-id is 65 bytes, over the 64 WeChat takes (it answers 45067)'],

@@ -115,6 +115,10 @@ test('content: one flag; options only with their content; empty or spaced media_
   assert.equal(refusedOf(contentFlagOf({})), 'say what to send: --text <text>, --image <file-or-media_id>, --voice <file-or-media_id>, --mpnews <media_id> or --mpvideo <media_id>')
   assert.equal(refusedOf(contentFlagOf({ text: 'hi', image: 'a.jpg' })), '--text and --image both given: a mass message has one content')
   assert.equal(contentRefused('text', ''), '--text is empty')
+  assert.equal(contentRefused('text', '   '), '--text "   " has only blanks (spaces, tabs, newlines): followers would get an empty-looking message; give the text to send')
+  assert.match(contentRefused('text', ' \n\t\u3000'), /has only blanks/)
+  // Blanks around a text are the text's own: kept as given.
+  assert.deepEqual(content('text', '  hi  '), { type: 'text', text: '  hi  ' })
   assert.equal(contentRefused('mpnews', 'a b'), '--mpnews "a b" is not a media_id (it has spaces)')
   assert.equal(contentRefused('voice', ''), '--voice is empty: give a file or a media_id')
   assert.equal(contentRefused('text', 'hi', { ignoreReprint: true }), '--ignore-reprint is for --mpnews (an article WeChat finds to be a reprint is sent anyway)')
