@@ -89,6 +89,9 @@ const EXPLANATIONS: Record<number, string> = {
   45067: 'the clientmsgid is longer than 64',
   45028: 'no mass-send quota left: a subscription account sends to all once a day, a service account 4 times a month (the console\'s sends count too)',
   40007: 'invalid media_id: no material of this account has it (or a temporary one, which lasts 3 days, expired)',
+  // The per-minute limit, 60 calls for the mass-send API (100 a day is 45009's): counted per account, so
+  // another tool's calls with the same account spend it too. A refusal: nothing was taken.
+  45011: 'the API was called too often (its per-minute quota: the mass-send API takes 60 calls a minute for the account, whoever makes them): wait a minute and try again',
   45009: "the API's daily quota is used up; it renews the next day, or clear it in the console (接口权限) or with clear_quota",
   48001: 'this account may not use the mass-send API (api unauthorized): it is for verified accounts (认证订阅号 / 认证服务号), and a send to a list of OpenIDs for verified service accounts only',
   40003: 'invalid OpenID: one of them is not a follower of this account (an OpenID belongs to one account)',

@@ -213,6 +213,7 @@ describe('wxengine mass send', () => {
       [['--to', 'o-alice,o-stranger', '--text', 'hi'], () => undefined, /nothing sent: WeChat refused it with errcode 40003: invalid OpenID/],
       [['--tag', '2', '--text', 'unverified'], () => fake.failNext(PATHS.sendall, 1, 48001, 'api unauthorized'), /errcode 48001: this account may not use the mass-send API \(api unauthorized\): it is for verified accounts/],
       [['--tag', '2', '--text', 'too fast'], () => fake.failNext(PATHS.sendall, 1, 45066, 'clientmsgid retry too fast'), /errcode 45066: this clientmsgid was retried within a minute: wait a minute before trying again/],
+      [['--tag', '2', '--text', 'a minute'], () => fake.failNext(PATHS.sendall, 1, 45011, 'api minute-quota reach limit'), /^wxengine mass send: nothing sent: WeChat refused it with errcode 45011: the API was called too often \(its per-minute quota: the mass-send API takes 60 calls a minute for the account, whoever makes them\): wait a minute and try again \(/],
       [['--tag', '2', '--text', 'other'], () => fake.failNext(PATHS.sendall, 1, 45999, 'something new'), /errcode 45999 \(no plain words for it here; look it up in WeChat's global error codes\) \(POST \/cgi-bin\/message\/mass\/sendall: errcode 45999 something new rid: \S+\)/],
     ]
     for (const [args, arrange, stderr] of cases) {

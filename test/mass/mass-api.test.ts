@@ -37,6 +37,10 @@ test('tags: id, name and follower count; an answer of another shape is none', ()
 test('the refusals the mass-send API documents, in words; others by their number', () => {
   assert.match(explainMassError(45028), /^WeChat refused it with errcode 45028: no mass-send quota left/)
   assert.match(explainMassError(45066), /wait a minute/)
+  assert.equal(
+    explainMassError(45011),
+    'WeChat refused it with errcode 45011: the API was called too often (its per-minute quota: the mass-send API takes 60 calls a minute for the account, whoever makes them): wait a minute and try again',
+  )
   assert.match(explainMassError(48001), /verified/)
   assert.equal(explainMassError(12345), "WeChat refused it with errcode 12345 (no plain words for it here; look it up in WeChat's global error codes)")
 })
