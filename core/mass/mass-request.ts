@@ -213,6 +213,8 @@ export function clientMsgIdFor(appId: string, target: MassTarget, content: MassC
 
 export function checkClientMsgId(id: string): Checked<string> {
   if (id === '') return refuse('--client-msg-id is empty')
+  // An id of blanks is one easy to mistype and reuse by accident: refused as the blank --text is.
+  if (id.trim() === '') return refuse(`--client-msg-id ${JSON.stringify(id)} is only blanks: give an id with characters to read (promo-2026-12)`)
   const bytes = Buffer.byteLength(id)
   if (bytes > MAX_CLIENT_MSG_ID_BYTES) return refuse(`--client-msg-id is ${bytes} bytes, over the ${MAX_CLIENT_MSG_ID_BYTES} WeChat takes (it answers 45067)`)
   return { ok: true, value: id }

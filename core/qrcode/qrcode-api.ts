@@ -22,7 +22,10 @@ export interface CreatedCode {
 export function readCreateAnswer(json: ApiJson): CreatedCode | undefined {
   const { ticket, url, expire_seconds: expire } = json
   if (typeof ticket !== 'string' || ticket === '' || typeof url !== 'string' || url === '') return undefined
-  return { ticket, url, ...(typeof expire === 'number' ? { expireSeconds: expire } : {}) }
+  // A lifetime is a positive whole number of seconds; anything else (0, negative, a fraction) is as if not said,
+  // and the expires: line then says the lifetime asked for, not a time in the past.
+  const said = typeof expire === 'number' && Number.isSafeInteger(expire) && expire > 0
+  return { ticket, url, ...(said ? { expireSeconds: expire } : {}) }
 }
 
 /** qrcode/create's refusals, in plain words (WeChat's global errcode list). */

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
+  checkClientMsgId,
   clientMsgIdFor,
   contentFlagOf,
   deleteBody,
@@ -108,6 +109,12 @@ test('targets: exactly one of --all, --tag, --to, --to-file; a list of 2 to 1000
   assert.equal(describeTarget({ all: true }), 'every follower of the account')
   assert.equal(describeTarget({ tagId: 2 }), 'the followers with tag 2')
   assert.equal(describeTarget({ openIds: ['a', 'b', 'c'] }), '3 OpenIDs')
+})
+
+test('--client-msg-id: empty or only blanks is refused (an id easy to mistype and reuse); one with characters is kept as given', () => {
+  assert.equal(refusedOf(checkClientMsgId('')), '--client-msg-id is empty')
+  assert.equal(refusedOf(checkClientMsgId('  ')), '--client-msg-id "  " is only blanks: give an id with characters to read (promo-2026-12)')
+  assert.deepEqual(checkClientMsgId(' promo '), { ok: true, value: ' promo ' })
 })
 
 test('content: one flag; options only with their content; empty or spaced media_ids refused', () => {

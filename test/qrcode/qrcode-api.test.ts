@@ -23,6 +23,10 @@ test("the answer's ticket, url and expire_seconds; an answer without a ticket or
   assert.deepEqual(readCreateAnswer({ ticket, url: 'http://weixin.qq.com/q/x' }), { ticket, url: 'http://weixin.qq.com/q/x' })
   assert.equal(readCreateAnswer({ url: 'http://weixin.qq.com/q/x' }), undefined)
   assert.equal(readCreateAnswer({ ticket: '' , url: 'u' }), undefined)
+  // A lifetime that is no positive whole number of seconds is as if not said (the expires: line then says the one asked for).
+  for (const odd of [0, -60, 1.5, Number.NaN]) {
+    assert.deepEqual(readCreateAnswer({ ticket, expire_seconds: odd, url: 'http://weixin.qq.com/q/x' }), { ticket, url: 'http://weixin.qq.com/q/x' }, String(odd))
+  }
 })
 
 test('showqrcode: the ticket URL-encoded on the mp host; the image bytes', async () => {
