@@ -4,7 +4,6 @@
  * reports everything there is to fix.
  */
 import { readFile, stat } from 'node:fs/promises'
-import nodePath from 'node:path'
 import { didYouMean } from '../../did-you-mean.ts'
 import { USER_MESSAGE_KINDS } from '../../normalize/message-types.ts'
 import type { NewsLimits } from '../../reply/reply-xml.ts'
@@ -16,7 +15,9 @@ import { resolveArticleLogins } from './article-logins.ts'
 import { ALL_ACCOUNTS, compileRuleSet, type CompiledRuleSet } from './compile-rule-set.ts'
 import { describeIssues } from './describe-issue.ts'
 import { listRuleFiles, type RuleFileRef } from './list-rule-files.ts'
-import { readMediaFile, type MediaType } from './media-file.ts'
+import { readMediaFile } from './media-file.ts'
+import { mediaFileOf, type InlineMediaReply } from './media-file-ref.ts'
+import { stillCheckable, type StillCheckable } from './still-checkable.ts'
 import { KEYWORD_KINDS, regexLiteralWarning, ruleFileSchema, type KeywordEntry, type TargetEntry } from './rule-file-schema.ts'
 import { numberSourceAt, parseYamlWithPositions, positionAt } from './yaml-positions.ts'
 import { checkGroupUses, type GroupUse } from './user-groups-check.ts'
@@ -168,6 +169,8 @@ export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}):
   const errors: RuleLoadError[] = []
   const warnings = [...listed.warnings]
   const parsed: ParsedRuleFile[] = []
+  // The groups of files refused by the schema, still checked (still-checkable.ts), so one run lists them all.
+  const groupsOfRefused: GroupUse[] = []
   for (const ref of listed.files) {
     let text: string
     try {
@@ -187,8 +190,13 @@ export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}):
       continue
     }
     const result = parseRuleFile(text, ref)
-    if ('errors' in result) errors.push(...result.errors)
-    else {
+    if ('errors' in result) {
+      errors.push(...result.errors)
+      if (result.stillCheckable) {
+        errors.push(...(await checkMediaFiles(result.stillCheckable)))
+        groupsOfRefused.push(...result.stillCheckable.groups)
+      }
+    } else {
       errors.push(...(await checkMediaFiles(result)))
       parsed.push(result)
       warnings.push(...result.warnings)
@@ -196,7 +204,7 @@ export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}):
   }
   errors.push(...checkAcrossFiles(parsed))
   if (opts.userGroups) {
-    const groups = checkGroupUses(parsed.flatMap((p) => p.groups), opts.userGroups)
+    const groups = checkGroupUses([...parsed.flatMap((p) => p.groups), ...groupsOfRefused], opts.userGroups)
     errors.push(...groups.errors)
     warnings.push(...groups.warnings)
   }
@@ -214,7 +222,7 @@ export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}):
 }
 
 /** One file's text -> its rules, or its errors. `ref.rel` goes into SourceRef.file (ordering ties). */
-export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | { errors: RuleLoadError[] } {
+export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | { errors: RuleLoadError[]; stillCheckable?: StillCheckable } {
   const deep = tooDeep(text)
   if (deep) return { errors: [{ file: ref.path, line: deep.line, column: deep.column, message: `nested deeper than ${MAX_NESTING} levels: no rules file needs that (the YAML parser would run out of stack)` }] }
   const parsed = parseYamlWithPositions(text, ref.path)
@@ -234,8 +242,10 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
   }
   const checked = ruleFileSchema.safeParse(data)
   if (!checked.success) {
+    const problems = describeIssues(checked.error.issues, data)
     return {
-      errors: describeIssues(checked.error.issues, data).map((p) => located(p.path, p.message, p.key)),
+      errors: problems.map((p) => located(p.path, p.message, p.key)),
+      stillCheckable: stillCheckable(data as Record<string, unknown>, problems, ref, at),
     }
   }
   const file = checked.data
@@ -265,16 +275,7 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
     if (reply?.type === 'news') return newsTarget(reply as unknown as NewsReply, (i) => at([...path, 'reply', 'articles', i, 'login']))
     if (reply?.file === undefined) return toTarget(t)
     const where = at([...path, 'reply', 'file'])
-    const media: MediaFile = {
-      type: reply.type as MediaType,
-      file: reply.file,
-      path: nodePath.resolve(nodePath.dirname(ref.path), reply.file),
-      at: placeOf(where),
-      sha256: '',
-      bytes: 0,
-      ...(reply.title === undefined ? {} : { title: reply.title }),
-      ...(reply.description === undefined ? {} : { description: reply.description }),
-    }
+    const media = mediaFileOf(reply as InlineMediaReply, ref.path, where)
     out.media.push({ media, at: where })
     return { media }
   }
@@ -340,7 +341,7 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
 }
 
 /** Each file an inline reply names: readable, a regular file, within the platform's size; its size and sha256 noted. */
-async function checkMediaFiles(file: ParsedRuleFile): Promise<RuleLoadError[]> {
+async function checkMediaFiles(file: Pick<ParsedRuleFile, 'media'>): Promise<RuleLoadError[]> {
   const errors: RuleLoadError[] = []
   for (const { media, at } of file.media) {
     const read = await readMediaFile(media.type, media.path, media.file)

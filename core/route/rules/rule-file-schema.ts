@@ -206,7 +206,7 @@ export const targetSchema = z.strictObject(targetShape).superRefine((t, ctx) => 
 const groupName = z.string().regex(GROUP_NAME, 'a group name is a letter followed by letters, digits, _ or -')
 
 /** `users: admins` or `users: [admins, staff]`: groups of engine.config.ts's userGroups (checked by the loader). */
-const usersSchema = z.union([groupName, z.array(groupName).min(1, 'lists no group: leave users out for everyone')], {
+export const usersSchema = z.union([groupName, z.array(groupName).min(1, 'lists no group: leave users out for everyone')], {
   error: 'users must be a group name or a list of them (users: admins, or users: [admins, staff])',
 })
 

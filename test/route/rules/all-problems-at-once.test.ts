@@ -1,0 +1,91 @@
+/**
+ * One load lists every problem of a rules file: a misspelt `users:` group and a missing media file are
+ * reported alongside the file's schema errors, each at its file:line:col, not only once those are fixed.
+ * A value the schema refused is not reported a second time by these checks.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { formatRuleErrors, loadRuleSet } from '../../../core/route/rules/index.ts'
+import { readRulesOffThread } from '../../../core/route/rules/read-rules-off-thread.ts'
+import { createLogger } from '../../../core/log/logger.ts'
+import { tempRulesDirs } from '../../support/rules-dir.ts'
+
+const rulesDir = tempRulesDirs('all-problems')
+const OPTS = { accounts: ['main'], userGroups: { main: ['admins'] } }
+
+const THREE_PROBLEMS = `rules:
+  - name: a
+    keywords: [a]
+    priority: high
+    plugin: p
+  - name: b
+    keywords: [b]
+    users: admin
+    plugin: p
+  - name: c
+    keywords: [c]
+    reply: {type: image, file: qr.png}
+handlers:
+  - type: image
+    users: [staff]
+    reply: {type: voice, file: hi.amr}
+welcome:
+  reply: {type: video, file: tour.mp4}
+`
+
+function expected(file: string): string {
+  return [
+    `${file}:4:15: rule "a": priority must be a whole number, got "high"`,
+    `${file}:8:12: rule "b": users: no group "admin" in account "main"'s userGroups (did you mean "admins"?) (engine.config.ts; groups: admins)`,
+    `${file}:12:32: file "qr.png" does not exist (${join(file, '..', 'qr.png')}; a file is relative to the rules file's folder)`,
+    `${file}:15:13: handler #1 (image): users: no group "staff" in account "main"'s userGroups (engine.config.ts; groups: admins)`,
+    `${file}:16:32: file "hi.amr" does not exist (${join(file, '..', 'hi.amr')}; a file is relative to the rules file's folder)`,
+    `${file}:18:30: file "tour.mp4" does not exist (${join(file, '..', 'tour.mp4')}; a file is relative to the rules file's folder)`,
+  ].join('\n')
+}
+
+describe('every problem of a file in one load', () => {
+  it('groups and media files are checked beside a schema error, each at its line', async () => {
+    const dir = await rulesDir({ 'main/a.yaml': THREE_PROBLEMS })
+    const loaded = await loadRuleSet(dir, OPTS)
+    assert.equal(loaded.ok, false)
+    if (!loaded.ok) assert.equal(formatRuleErrors(loaded.errors), expected(join(dir, 'main/a.yaml')))
+  })
+
+  it('the same in the parse worker of a reload', async () => {
+    const dir = await rulesDir({ 'main/a.yaml': THREE_PROBLEMS })
+    const loaded = await loadRuleSet(dir, OPTS, readRulesOffThread(createLogger({ level: 'silent' })))
+    assert.equal(loaded.ok, false)
+    if (!loaded.ok) assert.equal(formatRuleErrors(loaded.errors), expected(join(dir, 'main/a.yaml')))
+  })
+
+  it('a value the schema refused is reported once, by the schema', async () => {
+    const entries = [
+      // a group name that is no identifier: no "no group" error too
+      `  - name: a\n    keywords: [a]\n    users: 'the admins'\n    plugin: p`,
+      // both mediaId and file: no "does not exist" too
+      `  - name: b\n    keywords: [b]\n    reply: {type: image, mediaId: x, file: b.png}`,
+      // an extension the platform refuses: not opened
+      `  - name: c\n    keywords: [c]\n    reply: {type: image, file: c.webp}`,
+      // both plugin and reply: the reply's file not opened
+      `  - name: d\n    keywords: [d]\n    plugin: p\n    reply: {type: image, file: d.png}`,
+    ]
+    const dir = await rulesDir({ 'main/a.yaml': `rules:\n${entries.join('\n')}\n` })
+    const loaded = await loadRuleSet(dir, OPTS)
+    assert.equal(loaded.ok, false)
+    if (loaded.ok) return
+    const shown = formatRuleErrors(loaded.errors)
+    assert.equal(loaded.errors.length, 4, shown)
+    assert.doesNotMatch(shown, /no group|does not exist/)
+  })
+
+  it('an account: in error leaves the groups unchecked (whose groups is unknown), the files still checked', async () => {
+    const dir = await rulesDir({ 'a.yaml': 'account: 42\nrules:\n  - name: b\n    keywords: [b]\n    users: admin\n    reply: {type: image, file: b.png}\n' })
+    const loaded = await loadRuleSet(dir, OPTS)
+    assert.equal(loaded.ok, false)
+    if (loaded.ok) return
+    assert.deepEqual(loaded.errors.map((e) => e.line), [1, 6], formatRuleErrors(loaded.errors))
+    assert.match(loaded.errors[1].message, /^file "b\.png" does not exist/)
+  })
+})
