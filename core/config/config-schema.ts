@@ -230,21 +230,34 @@ export const engineConfigSchema = z
   })
 
 /** `accounts[0].token: must be ...` lines, one per problem. Parse with `reportInput: true` for the best words. */
-export function describeConfigIssues(error: z.ZodError, defaultAccountIndex = -1): string[] {
+/**
+ * Where a refused value came from: `engine.config.ts:7:27: ` before its path where the file writes it, or
+ * `(STORE, from the environment)` after its message when a variable set it (the one to fix, whatever the file says).
+ */
+export type SettingOrigin = { place: string } | { variable: string }
+
+export function describeConfigIssues(error: z.ZodError, defaultAccountIndex = -1, originOf: (path: readonly PropertyKey[]) => SettingOrigin | undefined = () => undefined): string[] {
   return error.issues.flatMap((issue) => {
     // The WECHAT_* variables set the default account only: another account's problem must not point at them.
     const otherAccount = issue.path[0] === 'accounts' && issue.path[1] !== defaultAccountIndex
     const message = otherAccount ? issue.message.replace(/ \(WECHAT_[A-Z_]+\)$/, '') : issue.message
+    const said = (path: readonly PropertyKey[], text: string): string => {
+      const origin = originOf(path)
+      if (origin === undefined) return `${settingPath(path) || '(config)'}: ${text}`
+      if ('place' in origin) return `${origin.place}: ${settingPath(path) || '(config)'}: ${text}`
+      // `(STORE)` said which variable could set it, not whether it did: the file's value or the variable's?
+      return `${settingPath(path)}: ${text.replace(` (${origin.variable})`, '')} (${origin.variable}, from the environment)`
+    }
     if (issue.code === 'unrecognized_keys') {
       // zod's `(config): Unrecognized key: "prot"` named neither the setting nor what was meant.
       const allowed = settingsAt(issue.path)
-      return issue.keys.map((key) => `${settingPath([...issue.path, key])}: is not a setting${didYouMean(key, allowed)}`)
+      return issue.keys.map((key) => said([...issue.path, key], `is not a setting${didYouMean(key, allowed)}`))
     }
     if (issue.code === 'invalid_type') {
       const variable = issue.path[0] === 'accounts' && !otherAccount ? ACCOUNT_VARIABLES[String(issue.path[2])] : undefined
-      return [`${settingPath(issue.path)}: ${wrongType(issue.expected, issue.input)}${variable ? ` (${variable})` : ''}`]
+      return [said(issue.path, `${wrongType(issue.expected, issue.input)}${variable ? ` (${variable})` : ''}`)]
     }
-    return [`${settingPath(issue.path) || '(config)'}: ${message}`]
+    return [said(issue.path, message)]
   })
 }
 

@@ -2,12 +2,14 @@
  * Builds the engine's configuration: defaults <- engine.config.ts <- environment, then validates.
  * The environment wins so that secrets and deploy settings never need to live in the file.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { DEFAULT_PLUGIN_ISOLATION } from '../plugin/plugin-isolation.ts'
 import { fail, ok, type Result } from '../errors.ts'
 import { quotedShort } from '../shown-text.ts'
-import { describeConfigIssues, engineConfigSchema, valueKind } from './config-schema.ts'
+import { sourcePlace } from '../shown-path.ts'
+import { describeConfigIssues, engineConfigSchema, settingPath, valueKind, type SettingOrigin } from './config-schema.ts'
+import { settingPlacesIn, type SettingPlace } from './setting-places.ts'
 import type { AccountConfig, EngineConfig, UserConfig } from './config-types.ts'
 import { readConfigFile } from './read-config-file.ts'
 
@@ -86,29 +88,35 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, problems: string[]): n
 }
 
 /** Environment variables applied on top of the file (README lists them). */
-function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, problems: string[]): EngineConfig {
+function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, problems: string[], origins: EnvOrigins): EngineConfig {
   const c: EngineConfig = structuredClone(config)
+  /** The variable is set: noted as the origin of the setting it writes, for that setting's errors. */
+  const given = (name: string, setting: readonly PropertyKey[]): boolean => {
+    if (!env[name]) return false
+    origins.set(settingPath(setting), name)
+    return true
+  }
   const port = intFromEnv(env, 'PORT', problems)
-  if (port !== undefined) c.port = port
-  if (env.HOST) c.host = env.HOST
-  if (env.DATA_DIR) c.dataDir = path.resolve(root, env.DATA_DIR)
-  if (env.RULES_DIR) c.rulesDir = path.resolve(root, env.RULES_DIR)
-  if (env.PLUGINS_DIR) c.pluginsDir = path.resolve(root, env.PLUGINS_DIR)
-  if (env.MENUS_DIR) c.menusDir = path.resolve(root, env.MENUS_DIR)
-  if (env.LOG_LEVEL) c.log.level = env.LOG_LEVEL as EngineConfig['log']['level']
-  if (env.STORE) c.store.kind = env.STORE as EngineConfig['store']['kind']
-  if (env.REDIS_URL) c.store.url = env.REDIS_URL
+  if (port !== undefined && given('PORT', ['port'])) c.port = port
+  if (given('HOST', ['host'])) c.host = env.HOST!
+  if (given('DATA_DIR', ['dataDir'])) c.dataDir = path.resolve(root, env.DATA_DIR!)
+  if (given('RULES_DIR', ['rulesDir'])) c.rulesDir = path.resolve(root, env.RULES_DIR!)
+  if (given('PLUGINS_DIR', ['pluginsDir'])) c.pluginsDir = path.resolve(root, env.PLUGINS_DIR!)
+  if (given('MENUS_DIR', ['menusDir'])) c.menusDir = path.resolve(root, env.MENUS_DIR!)
+  if (given('LOG_LEVEL', ['log', 'level'])) c.log.level = env.LOG_LEVEL as EngineConfig['log']['level']
+  if (given('STORE', ['store', 'kind'])) c.store.kind = env.STORE as EngineConfig['store']['kind']
+  if (given('REDIS_URL', ['store', 'url'])) c.store.url = env.REDIS_URL
   // REDIS_URL alone was taken without a word and never used: each instance of a fleet on a SQLite file of its
   // own, so a WeChat retry answered by another instance ran twice, and sessions split. STORE set (STORE=sqlite
   // to read one instance's log, docs/scaling.md) says the store was chosen; the file's `kind: 'redis'` too.
   if (env.REDIS_URL && !env.STORE && c.store.kind !== 'redis') {
     problems.push(`REDIS_URL: is set, but the store is ${c.store.kind} (store.kind in engine.config.ts), which would leave it unused: set STORE=redis (or store.kind: 'redis'), or unset REDIS_URL`)
   }
-  if (env.WECHAT_API_BASE) c.platform.apiBase = env.WECHAT_API_BASE
-  if (env.WECHAT_MP_BASE) c.platform.mpBase = env.WECHAT_MP_BASE
-  if (env.WECHAT_OPEN_BASE) c.platform.openBase = env.WECHAT_OPEN_BASE
-  if (env.ADMIN_TOKEN) c.admin.token = env.ADMIN_TOKEN
-  if (env.PUBLIC_URL) c.publicUrl = env.PUBLIC_URL
+  if (given('WECHAT_API_BASE', ['platform', 'apiBase'])) c.platform.apiBase = env.WECHAT_API_BASE!
+  if (given('WECHAT_MP_BASE', ['platform', 'mpBase'])) c.platform.mpBase = env.WECHAT_MP_BASE!
+  if (given('WECHAT_OPEN_BASE', ['platform', 'openBase'])) c.platform.openBase = env.WECHAT_OPEN_BASE!
+  if (given('ADMIN_TOKEN', ['admin', 'token'])) c.admin.token = env.ADMIN_TOKEN
+  if (given('PUBLIC_URL', ['publicUrl'])) c.publicUrl = env.PUBLIC_URL
   const trustProxy = proxiesFromEnv(env, problems)
   if (trustProxy !== undefined) c.trustProxy = trustProxy
 
@@ -124,16 +132,26 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
   if (env.WECHAT_ENCODING_AES_KEY) accountEnv.encodingAESKey = env.WECHAT_ENCODING_AES_KEY
   if (env.WECHAT_ORIGINAL_ID) accountEnv.originalId = env.WECHAT_ORIGINAL_ID
   if (env.WECHAT_MODE) accountEnv.mode = env.WECHAT_MODE as AccountConfig['mode']
+  /** The default account's setting, as a path: `accounts[0].token`. */
+  const ofDefault = (...setting: string[]) => ['accounts', c.accounts.indexOf(defaultAccountOf(c)), ...setting]
   if (Object.keys(accountEnv).length > 0) {
     const account = defaultAccountOf(c)
+    for (const [setting, name] of Object.entries(ACCOUNT_ENV)) if (accountEnv[setting as keyof AccountConfig] !== undefined) given(name, ofDefault(setting))
     // A key given without a mode means the operator turned encryption on: accept both (compatible).
-    if (accountEnv.encodingAESKey && !accountEnv.mode && account.mode === 'plaintext') accountEnv.mode = 'compatible'
+    if (accountEnv.encodingAESKey && !accountEnv.mode && account.mode === 'plaintext') {
+      accountEnv.mode = 'compatible'
+      given('WECHAT_ENCODING_AES_KEY', ofDefault('mode'))
+    }
     Object.assign(account, accountEnv)
   }
   const pageDomains = listFromEnv(env, 'WECHAT_PAGE_DOMAINS', "the hosts of the default account's pages (its JS接口安全域名)", problems, 20)
-  if (pageDomains) defaultAccountOf(c).pageDomains = pageDomains
+  if (pageDomains) {
+    defaultAccountOf(c).pageDomains = pageDomains
+    given('WECHAT_PAGE_DOMAINS', ofDefault('pageDomains'))
+  }
   const admins = adminsFromEnv(env, problems)
   if (admins) {
+    given('WECHAT_ADMINS', ofDefault('userGroups', 'admins'))
     const account = defaultAccountOf(c)
     // Replaces the file's group, as WECHAT_TOKEN replaces its token: OpenIDs are personal data a deploy
     // keeps out of the repository, and the environment says the whole list.
@@ -141,6 +159,19 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
   }
   return c
 }
+
+/** The account settings the WECHAT_* variables write into the default account. */
+const ACCOUNT_ENV: Readonly<Record<string, string>> = {
+  token: 'WECHAT_TOKEN',
+  appId: 'WECHAT_APPID',
+  appSecret: 'WECHAT_APPSECRET',
+  encodingAESKey: 'WECHAT_ENCODING_AES_KEY',
+  originalId: 'WECHAT_ORIGINAL_ID',
+  mode: 'WECHAT_MODE',
+}
+
+/** Setting path (`accounts[0].token`) -> the environment variable that set it. */
+type EnvOrigins = Map<string, string>
 
 /**
  * The default account, which the WECHAT_* variables set: created, empty, when the file has none by that id
@@ -217,15 +248,57 @@ export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
   const notData = firstNonData(config, '')
   if (notData) return invalidConfiguration(file, [notData])
   const problems: string[] = []
-  config = applyEnv(config, env, root, problems)
+  const origins: EnvOrigins = new Map()
+  config = applyEnv(config, env, root, problems, origins)
   const parsed = engineConfigSchema.safeParse(config, { reportInput: true })
-  if (!parsed.success) problems.push(...describeConfigIssues(parsed.error, config.accounts.findIndex((a) => a.id === config.defaultAccount)))
+  if (!parsed.success) {
+    const originOf = settingOrigins(origins, file, opts.overrides)
+    problems.push(...describeConfigIssues(parsed.error, config.accounts.findIndex((a) => a.id === config.defaultAccount), originOf))
+  }
   if (problems.length > 0) {
     return invalidConfiguration(file, problems)
   }
   // Links are built by adding `/oauth/...`: `https://wx.example.com/` would give `//oauth`.
   if (config.publicUrl !== undefined) config.publicUrl = new URL(config.publicUrl).href.replace(/\/+$/, '')
   return ok(config)
+}
+
+/**
+ * Where each refused setting came from: the environment variable that set it (or a list it is in), else its
+ * line in the configuration file where the file writes it literally (setting-places.ts). A setting the
+ * overrides give (tests) is in no file. Read only for a refused configuration.
+ */
+function settingOrigins(origins: EnvOrigins, file: string | undefined, overrides: UserConfig | undefined): (path: readonly PropertyKey[]) => SettingOrigin | undefined {
+  let placeIn: ((path: readonly PropertyKey[]) => SettingPlace | undefined) | undefined
+  return (setting) => {
+    for (let n = setting.length; n > 0; n--) {
+      const variable = origins.get(settingPath(setting.slice(0, n)))
+      if (variable !== undefined) return { variable }
+    }
+    if (file === undefined || path.extname(file) === '.json' || isIn(overrides, setting)) return undefined
+    if (placeIn === undefined) {
+      let source = ''
+      try {
+        source = readFileSync(file, 'utf8')
+      } catch {
+        // Read a moment ago: gone since, the error keeps its path alone.
+      }
+      placeIn = settingPlacesIn(source, file)
+    }
+    const place = placeIn(setting)
+    return place && { place: sourcePlace(file, place.line, place.column) }
+  }
+}
+
+/** Whether the overrides give the setting: it, or a list holding it (a list replaces the file's whole). */
+function isIn(value: unknown, setting: readonly PropertyKey[]): boolean {
+  let at = value
+  for (const step of setting) {
+    if (typeof at !== 'object' || at === null || !Object.hasOwn(at, step)) return false
+    at = (at as Record<PropertyKey, unknown>)[step]
+    if (Array.isArray(at)) return true
+  }
+  return setting.length > 0
 }
 
 /** BAD_CONFIG: `invalid configuration (engine.config.ts):` and a line per problem. */

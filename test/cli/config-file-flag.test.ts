@@ -25,7 +25,9 @@ test('-c alt.config.ts with a bad setting: the advice names alt.config.ts, for s
   for (const command of [['start', '--port', '0'], ['rules', 'check']]) {
     const r = run(['-c', 'alt.config.ts', ...command])
     assert.equal(r.code, 2, r.stderr)
-    assert.match(r.stderr, /^wxengine: invalid configuration \(alt\.config\.ts\):\n {2}port: /)
+    // The line of `port:` in the file given, for the editor to jump to.
+    const line = source.split('\n').findIndex((l) => l.includes('port: 8080')) + 1
+    assert.match(r.stderr, new RegExp(`^wxengine: invalid configuration \\(alt\\.config\\.ts\\):\\n {2}alt\\.config\\.ts:${line}:\\d+: port: `))
     assert.match(r.stderr, /\nFix the setting in alt\.config\.ts or the environment variable named above\.\n$/)
   }
 })

@@ -62,7 +62,7 @@ test('a base that is no URL at all (a space, a control character, a word) is ref
       const r = loadConfig({ root, env: { WECHAT_TOKEN: 'tok123', WECHAT_APPID: 'wx1', [variable]: value } })
       assert.equal(r.ok, false, JSON.stringify(value))
       if (r.ok) continue
-      assert.match(r.error.reason, new RegExp(`platform\\.${setting}: must be a URL such as https://\\S+ \\(${variable}\\)`), JSON.stringify(value))
+      assert.match(r.error.reason, new RegExp(`platform\\.${setting}: must be a URL such as https://\\S+ \\(${variable}, from the environment\\)`), JSON.stringify(value))
     }
   }
 })

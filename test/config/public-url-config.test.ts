@@ -43,13 +43,13 @@ test('the file sets it too, and PUBLIC_URL wins over the file', () => {
 
 test('not an http(s) URL with nothing after its path: refused naming publicUrl and PUBLIC_URL, the value not echoed when it has a password', () => {
   const cases: Array<[string, RegExp]> = [
-    ['wx.example.com', /publicUrl: must be where browsers reach the engine, such as https:\/\/wx\.example\.com \(PUBLIC_URL\)/],
-    ['ftp://wx.example.com', /publicUrl: must be an http:\/\/ or https:\/\/ URL \(PUBLIC_URL\)/],
-    ['https://user:hunter2@wx.example.com', /publicUrl: must not contain a user or password \(PUBLIC_URL\)/],
-    ['https://wx.example.com/?from=menu', /publicUrl: must not have a query or fragment: links are built by adding paths to it \(PUBLIC_URL\)/],
+    ['wx.example.com', /publicUrl: must be where browsers reach the engine, such as https:\/\/wx\.example\.com \(PUBLIC_URL, from the environment\)/],
+    ['ftp://wx.example.com', /publicUrl: must be an http:\/\/ or https:\/\/ URL \(PUBLIC_URL, from the environment\)/],
+    ['https://user:hunter2@wx.example.com', /publicUrl: must not contain a user or password \(PUBLIC_URL, from the environment\)/],
+    ['https://wx.example.com/?from=menu', /publicUrl: must not have a query or fragment: links are built by adding paths to it \(PUBLIC_URL, from the environment\)/],
     ['https://wx.example.com/#top', /publicUrl: must not have a query or fragment/],
     ['https://wx.example.com/?', /publicUrl: must not have a query or fragment/],
-    ['https://wx.example.com/a;b', /publicUrl: must not have a ; in its path: the login cookie's Path would end there \(PUBLIC_URL\)/],
+    ['https://wx.example.com/a;b', /publicUrl: must not have a ; in its path: the login cookie's Path would end there \(PUBLIC_URL, from the environment\)/],
   ]
   for (const [value, expected] of cases) {
     const r = loadConfig({ root, env: { ...ACCOUNT, PUBLIC_URL: value } })
