@@ -96,7 +96,8 @@ export const MAX_RULES_FILE_BYTES = 2 * 1_048_576
  */
 export type ReadRuleFilesResult =
   | { ok: true; files: ParsedRuleFile[]; warnings: string[] }
-  | { ok: false; errors: RuleLoadError[] }
+  /** `files`: those valid on their own, for the checks made after the read (article logins), so one load lists all. */
+  | { ok: false; errors: RuleLoadError[]; files?: ParsedRuleFile[] }
 
 /** What loadRuleSet reads the files with: readRuleFiles itself, or the same run in a worker thread. */
 export type RuleFilesReader = (dir: string, opts: LoadRuleSetOptions) => Promise<ReadRuleFilesResult>
@@ -110,7 +111,11 @@ export type MediaResolver = (files: readonly ParsedRuleFile[]) => Promise<string
 /** `read`: where the files are parsed; the compile is always here, on the calling thread. */
 export async function loadRuleSet(dir: string, opts: LoadRuleSetOptions = {}, read: RuleFilesReader = readRuleFiles, resolveMedia?: MediaResolver): Promise<LoadRuleSetResult> {
   const files = await read(dir, opts)
-  if (!files.ok) return files
+  if (!files.ok) {
+    // A `login:` the configuration refuses was said only once every other error was fixed: one more run.
+    const logins = opts.loginLinks && files.files ? resolveArticleLogins(files.files, opts.loginLinks) : []
+    return { ok: false, errors: [...files.errors, ...logins] }
+  }
   const { files: parsed, warnings } = files
   if (opts.loginLinks) {
     const errors = resolveArticleLogins(parsed, opts.loginLinks)
@@ -208,7 +213,7 @@ export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}):
     errors.push(...groups.errors)
     warnings.push(...groups.warnings)
   }
-  if (errors.length > 0) return { ok: false, errors }
+  if (errors.length > 0) return { ok: false, errors, files: parsed }
   if (opts.accounts) {
     const known = new Set(opts.accounts)
     for (const p of parsed) {

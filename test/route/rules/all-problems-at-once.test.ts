@@ -80,6 +80,18 @@ describe('every problem of a file in one load', () => {
     assert.doesNotMatch(shown, /no group|does not exist/)
   })
 
+  it("a login: the configuration refuses is reported beside another file's errors", async () => {
+    const vip = "rules:\n  - name: vip\n    keywords: [vip]\n    reply:\n      type: news\n      articles:\n        - {title: VIP, url: 'https://blog.example.com/center', login: base}\n"
+    const dir = await rulesDir({ 'main/vip.yaml': vip, 'main/bad.yaml': 'rules:\n  - name: b\n    keywords: [b]\n    prority: 1\n    plugin: p\n' })
+    const loginLinks = { publicUrl: 'https://wx.example.com', accounts: [{ id: 'main', pageDomains: ['vip.example.com'], hasAppSecret: true }] }
+    const loaded = await loadRuleSet(dir, { ...OPTS, loginLinks })
+    assert.equal(loaded.ok, false)
+    if (loaded.ok) return
+    const shown = formatRuleErrors(loaded.errors)
+    assert.deepEqual(loaded.errors.map((e) => [e.file, e.line]), [[join(dir, 'main/bad.yaml'), 4], [join(dir, 'main/vip.yaml'), 7]], shown)
+    assert.match(loaded.errors[1].message, /^rule "vip": login \(for account "main"\): /)
+  })
+
   it('an account: in error leaves the groups unchecked (whose groups is unknown), the files still checked', async () => {
     const dir = await rulesDir({ 'a.yaml': 'account: 42\nrules:\n  - name: b\n    keywords: [b]\n    users: admin\n    reply: {type: image, file: b.png}\n' })
     const loaded = await loadRuleSet(dir, OPTS)
