@@ -105,7 +105,7 @@ export function createSetupRegistry(
       for (const [i, hook] of list.entries()) {
         // Registration order, as a plugin flushing before it closes expects. A fast hook leaves its time to the later ones.
         const share = Math.max(0, endAt - Date.now()) / (list.length - i)
-        if (!(await settlesWithin(hook.fn, share, (e) => report('onDispose', e)))) {
+        if (!(await settlesWithin(run('onDispose', hook.fn), share))) {
           const where = hook.registeredAt === undefined ? '' : ` (at ${hook.registeredAt})`
           unsettled.push(`onDispose hook ${i + 1} of ${list.length}${where} did not settle within ${Math.round(share)} ms`)
         }
@@ -116,26 +116,17 @@ export function createSetupRegistry(
 }
 
 /**
- * Runs `fn` and waits for what it returns to settle, at most `ms`: true when it did (a throw or a rejection,
- * given to `report`, is settled too), false when it was still pending then. It is not stopped (nothing can
- * stop it); a rejection that comes later is still reported.
+ * Waits for `running` (a hook as `run` runs it: its throw or rejection reported, never rejecting) at most
+ * `ms`: true when it settled, false when it was still pending then. It is not stopped (nothing can stop it);
+ * a rejection that comes later is still reported.
  */
-function settlesWithin(fn: () => unknown, ms: number, report: (thrown: unknown) => void): Promise<boolean> {
+function settlesWithin(running: Promise<void>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms)
-    const settled = (): void => {
+    void running.then(() => {
       clearTimeout(timer)
       resolve(true)
-    }
-    try {
-      Promise.resolve(fn()).then(settled, (e: unknown) => {
-        report(e)
-        settled()
-      })
-    } catch (e) {
-      report(e)
-      settled()
-    }
+    })
   })
 }
 
