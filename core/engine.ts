@@ -269,9 +269,19 @@ export function createEngine(deps: EngineDeps): Engine {
     return { status: r.status, contentType: r.contentType, body: r.body }
   }
 
-  /** Remembers a message answered until its push's timestamp leaves the replay window (verified an integer). */
+  /**
+   * How long past its timestamp a handled message is remembered: until no replay of its push can pass the
+   * timestamp check and still reach replays.seen(). The check lets the window's last second in (timestamp-
+   * window.ts), and it is made when the query arrives (refuseBeforeBody), before the body: one sent as slowly
+   * as the request timeout lets it (which node checks once a second, http-server.ts) is looked up here that
+   * much later. Remembered only for the window, a replay in its last second, or one whose body was dribbled
+   * in from inside it, was run again.
+   */
+  const rememberedSeconds = limits.timestampWindowSeconds + 1 + Math.ceil(limits.requestTimeoutMs / 1000) + 1
+
+  /** Remembers a message answered until no replay of its push can be accepted (verified an integer). */
   function rememberHandled(key: string, timestamp: string | undefined, nowSeconds: number): void {
-    replays.remember(key, Number(timestamp ?? nowSeconds) + limits.timestampWindowSeconds, nowSeconds)
+    replays.remember(key, Number(timestamp ?? nowSeconds) + rememberedSeconds, nowSeconds)
     const forgotten = replays.overflowed()
     if (forgotten > 0) {
       lines.warn('replay memory full', { forgotten, held: replays.size }, 'replay memory full: handled messages were not remembered until older ones expire; a replay of one inside the window would run again')

@@ -6,7 +6,8 @@
  * retries come within 15 s). Between the two, the exact bytes of a push someone captured (the body too: in
  * safe mode it is signed) were accepted again and run again: a transfer, a check-in, an order (a robustness
  * review). So each message handled is remembered until its push's timestamp leaves the window, when the
- * timestamp check refuses it anyway; a message seen again after its answer left the reply cache is a replay.
+ * timestamp check refuses it anyway (and a little longer, for a push let in before its body was read: the
+ * engine's rememberedSeconds); a message seen again after its answer left the reply cache is a replay.
  *
  * What is kept is a 64-bit fingerprint of the dedup key and that expiry, in typed arrays (an open-addressing
  * table, at most half full): 24 to 48 bytes a message and nothing for the garbage collector, 14 to 29 MB

@@ -129,3 +129,77 @@ describe('a push replayed past the reply cache (the engine, a fake clock)', () =
   })
 })
 
+
+/**
+ * The window's edges: the timestamp check lets a push in up to `timestampWindowSeconds` old, that second
+ * included, and it is made before the body is read (engine.refuseBeforeBody), up to the request timeout
+ * before the message is looked up here. The memory must hold a handled message through both: it let a replay
+ * sent in the window's last second run again, and one whose body was sent slowly from inside the window.
+ */
+describe('a replay at the edges of the window (the engine, a fake clock)', () => {
+  let dir: string
+  let rt: Runtime
+  const start = Date.UTC(2026, 11, 4, 12, 0, 0)
+  let clock = start
+  const now = () => clock
+  const events: EngineEvent[] = []
+  const account: AccountConfig = { id: 'safe', token: 'safetoken', appId: 'wxsafe0000000001', mode: 'safe', encodingAESKey: AES_KEY }
+  const sim = createWeChatSimulator({ account, now })
+  let windowMs = 0
+  let requestTimeoutMs = 0
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-replay-edge-'))
+    mkdirSync(path.join(dir, 'rules'))
+    mkdirSync(path.join(dir, 'plugins'))
+    writeFileSync(path.join(dir, 'rules', 'main.yaml'), 'rules:\n  - name: pay\n    keywords: [{ exact: pay }]\n    reply: { type: text, content: paid }\n')
+    const loaded = loadConfig({ root: dir, env: {}, overrides: { dataDir: path.join(dir, 'data'), defaultAccount: 'safe', accounts: [account] } })
+    if (!loaded.ok) throw new Error(loaded.error.reason)
+    windowMs = loaded.value.limits.timestampWindowSeconds * 1000
+    requestTimeoutMs = loaded.value.limits.requestTimeoutMs
+    rt = await startRuntime(loaded.value, { listen: false, log: createMemoryLogger('debug').logger, now, observe: (e) => events.push(e) })
+  })
+  after(async () => {
+    await rt.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const messagesRun = () => events.filter((e) => e.type === 'message').length
+  const replays = () => events.filter((e) => e.type === 'rejected' && e.code === 'REPLAYED').length
+
+  it('a replay in the last second the timestamp check accepts is refused, not run again', async () => {
+    clock = start
+    const captured = sim.request(push.text('o-edge', 'pay'))
+    const first = await rt.engine.handle({ method: 'POST', accountId: 'safe', query: captured.query, body: captured.body })
+    assert.equal(sim.openReply(first.body).fields?.Content, 'paid')
+    const ran = messagesRun()
+    const refused = replays()
+
+    clock = start + windowMs // exactly the window: the timestamp check still lets it in
+    const replay = await rt.engine.handle({ method: 'POST', accountId: 'safe', query: captured.query, body: captured.body })
+    assert.equal(replay.body, 'success')
+    assert.equal(messagesRun(), ran, 'the message did not run again')
+    assert.equal(replays(), refused + 1)
+
+    clock = start + windowMs + 1000 // one second past: the timestamp refuses it
+    const stale = await rt.engine.handle({ method: 'POST', accountId: 'safe', query: captured.query, body: captured.body })
+    assert.equal(stale.body, 'STALE_TIMESTAMP')
+  })
+
+  it('a replay whose query passed in the window and whose body came in slowly after it is refused, not run again', async () => {
+    clock = start + 2 * windowMs
+    const captured = sim.request(push.text('o-slow', 'pay'))
+    await rt.engine.handle({ method: 'POST', accountId: 'safe', query: captured.query, body: captured.body })
+    const ran = messagesRun()
+    const refused = replays()
+
+    clock += windowMs // the query is checked as it arrives, before the body (server/create-app.ts)
+    const query = { ...captured.query }
+    assert.equal(rt.engine.refuseBeforeBody('safe', query), undefined)
+    clock += requestTimeoutMs // the body is sent as slowly as the request timeout lets it
+    const replay = await rt.engine.handle({ method: 'POST', accountId: 'safe', query, body: captured.body })
+    assert.equal(replay.body, 'success')
+    assert.equal(messagesRun(), ran, 'the message did not run again')
+    assert.equal(replays(), refused + 1)
+  })
+})
