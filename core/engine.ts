@@ -19,7 +19,7 @@ import { httpStatusOf, isBug, type EngineError, type ErrorCode } from './errors.
 import type { Logger } from './log/logger.ts'
 import { createLineBudget, type LineBudget } from './log/line-budget.ts'
 import { createMessageRecorder } from './log/message-recorder.ts'
-import { USER_MESSAGE_KINDS, type InboundMessage, type MessageKind } from './normalize/message-types.ts'
+import { answersUserMessage, type InboundMessage, type MessageKind } from './normalize/message-types.ts'
 import { normalizeMessage } from './normalize/normalize-message.ts'
 import type { AccountInfo } from './plugin/plugin-api.ts'
 import type { Generation, Generations } from './reload/generations.ts'
@@ -557,7 +557,7 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     const serialized = serializeReply(
       result.reply,
-      { toUser: message.fromUser, fromUser: message.toUser, createTime: Math.floor(now() / 1000), answeringUserMessage: USER_MESSAGE_KINDS.has(message.kind) },
+      { toUser: message.fromUser, fromUser: message.toUser, createTime: Math.floor(now() / 1000), answeringUserMessage: answersUserMessage(message) },
       limits,
     )
     // Whose reply was changed, as every per-message line says it: an operator reading "news reply cut" must

@@ -629,3 +629,13 @@ void everyKindListed
 export const USER_MESSAGE_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>([
   'text', 'image', 'voice', 'video', 'shortvideo', 'location', 'link', 'file', 'miniprogrampage',
 ])
+
+/**
+ * Whether a reply answers a user's message rather than an event, for the platform's limits on it (one news
+ * article, protocol.md §4). An `unknown` is a user's unless it came as an event (it has the `event` key only
+ * then): a MsgType this engine does not read, or a known one whose fields did not fit, is still a message a
+ * user sent, and a news reply of more articles than the platform takes for one is shown as nothing at all.
+ */
+export function answersUserMessage(message: InboundMessage): boolean {
+  return USER_MESSAGE_KINDS.has(message.kind) || (message.kind === 'unknown' && !('event' in message))
+}

@@ -15,9 +15,10 @@ export interface ReplyEnvelope {
   /** Unix seconds: WeChat rejects milliseconds here (protocol.md §4). */
   createTime: number
   /**
-   * True when answering a user's message rather than an event (USER_MESSAGE_KINDS: text, image, voice, video,
-   * shortvideo, location, link, file, miniprogrampage): news is then cut to its own limit. The platform names
-   * six kinds; the rest are held to the same limit, as issue #2 asks (one article for any user message).
+   * True when answering a user's message rather than an event (answersUserMessage: text, image, voice, video,
+   * shortvideo, location, link, file, miniprogrampage, and an `unknown` that is no event): news is then cut to
+   * its own limit. The platform names six kinds; the rest are held to the same limit, as issue #2 asks (one
+   * article for any user message).
    */
   answeringUserMessage: boolean
 }

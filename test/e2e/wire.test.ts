@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { createCipheriv, randomBytes } from 'node:crypto'
 import http from 'node:http'
 import { computeSignature } from '../../core/verify/signature.ts'
-import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
+import { createWeChatSimulator, push, type PushFields } from '../../core/testkit/wechat-simulator.ts'
 import { AES_KEY, startHarness, type Harness } from '../support/engine-harness.ts'
 
 const RULES = `
@@ -328,4 +328,39 @@ describe('the mode decides, not whether a key is set (found by a code read)', ()
       assert.equal(said[0].level, 40)
     }
   })
+})
+
+describe('a news reply to a user message of a type the engine does not read is held to one article, as any user message (found by a protocol review)', () => {
+  let h: Harness
+  before(async () => {
+    h = await startHarness({
+      rules: {
+        'main.yaml': `
+handlers:
+  - type: unknown
+    reply:
+      type: news
+      articles:
+        - { title: A, url: "https://example.com/a" }
+        - { title: B, url: "https://example.com/b" }
+`,
+      },
+    })
+  })
+  after(() => h.close())
+
+  // The platform shows nothing at all for a news reply of more articles than it takes (protocol.md §4).
+  const cases: Array<[string, PushFields | string, string]> = [
+    ['a user message of a new MsgType', push.message('user-n1', 'brand_new_type', { Foo: 'bar' }), '1'],
+    ['a text that does not fit its member (Content repeated)', '<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[user-n2]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>a</Content><Content>b</Content><MsgId>78</MsgId></xml>', '1'],
+    ['an event of a new kind: the event limit', push.event('user-n3', 'brand_new_event'), '2'],
+  ]
+  for (const [what, fields, count] of cases) {
+    it(`${what}: ${count} article(s)`, async () => {
+      const r = await h.post('plain', fields)
+      assert.equal(r.status, 200)
+      assert.equal(r.reply?.MsgType, 'news', r.body)
+      assert.equal(r.reply?.ArticleCount, count)
+    })
+  }
 })
