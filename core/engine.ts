@@ -252,7 +252,9 @@ export function createEngine(deps: EngineDeps): Engine {
       return SUCCESS
     }
     // Remembered once answered, not before: a delivery that failed (its claim given up) runs again when retried.
-    if (!delivery.duplicate && !replayed) rememberHandled(key, req.query.timestamp, nowSeconds)
+    // A retry answered at once from the reply cache (the message was answered) is remembered under its own
+    // timestamp too: a retry may come under a later query than the first try's, and captured, it outlived it.
+    if (delivery.duplicate ? !delivery.waited : !replayed) rememberHandled(key, req.query.timestamp, nowSeconds)
     if (delivery.duplicate) {
       log.debug({ account: accountId, key, waited: delivery.waited }, 'duplicate delivery answered from the reply cache')
       observe({ type: 'duplicate', account: accountId, openId: message.fromUser, key, waited: delivery.waited })

@@ -202,4 +202,22 @@ describe('a replay at the edges of the window (the engine, a fake clock)', () =>
     assert.equal(messagesRun(), ran, 'the message did not run again')
     assert.equal(replays(), refused + 1)
   })
+
+  it("a replay of WeChat's retry (a later timestamp of its own, answered from the reply cache) is refused until that timestamp leaves the window", async () => {
+    clock = start + 4 * windowMs
+    const fields = push.text('o-retried', 'pay')
+    await rt.engine.handle({ method: 'POST', accountId: 'safe', ...sim.request(fields) })
+    clock += 20_000 // WeChat's retry: the same message under a query of its own
+    const retry = sim.request(fields)
+    const again = await rt.engine.handle({ method: 'POST', accountId: 'safe', query: retry.query, body: retry.body })
+    assert.equal(sim.openReply(again.body).fields?.Content, 'paid', 'the retry gets the answer given')
+    const ran = messagesRun()
+    const refused = replays()
+
+    clock += windowMs // the first push's timestamp has left the window; the retry's is in its last second
+    const replay = await rt.engine.handle({ method: 'POST', accountId: 'safe', query: retry.query, body: retry.body })
+    assert.equal(replay.body, 'success')
+    assert.equal(messagesRun(), ran, 'the message did not run again')
+    assert.equal(replays(), refused + 1)
+  })
 })
