@@ -132,6 +132,50 @@ describe('HTTP edges', () => {
     c.socket.destroy()
   })
 
+  /** One request on its own connection, written byte for byte; its status line and body. */
+  async function exchange(head: string, body: Buffer): Promise<{ status: string; body: string }> {
+    const c = connect(h.url)
+    c.socket.write(Buffer.concat([Buffer.from(head), body]))
+    await c.closed
+    const text = c.received()
+    return { status: text.slice(0, text.indexOf('\r\n')), body: text.slice(text.indexOf('\r\n\r\n') + 4) }
+  }
+
+  describe('a push framed as any HTTP client may frame it is read alike: a BOM, layout, a prolog, any Content-Type, chunks, a query key repeated', () => {
+    const text = () => Buffer.from(`<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[u-frame]]></FromUserName><CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello]]></Content><MsgId>${Date.now()}${Math.floor(Math.random() * 1e6)}</MsgId></xml>`)
+    const withLength = (headers: string) => (search: string, body: Buffer) =>
+      `POST /wechat/plain?${search} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers}Content-Length: ${body.length}\r\n\r\n`
+    const cases: Array<[string, () => Buffer, (search: string, body: Buffer) => string, (search: string) => string]> = [
+      ['a UTF-8 BOM', () => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), text()]), withLength('Content-Type: text/xml\r\n'), (q) => q],
+      ['leading layout and an XML declaration', () => Buffer.concat([Buffer.from('\r\n  <?xml version="1.0" encoding="UTF-8"?>\n'), text()]), withLength('Content-Type: text/xml\r\n'), (q) => q],
+      ['no Content-Type', text, withLength(''), (q) => q],
+      ['Content-Type application/xml; charset=UTF-8', text, withLength('Content-Type: application/xml; charset=UTF-8\r\n'), (q) => q],
+      ['Content-Type application/x-www-form-urlencoded', text, withLength('Content-Type: application/x-www-form-urlencoded\r\n'), (q) => q],
+      ['a chunked body', text, (search) => `POST /wechat/plain?${search} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n`, (q) => q],
+      ['the query\'s signature given twice, the right one first (the first is taken)', text, withLength(''), (q) => `${q}&signature=${'0'.repeat(40)}`],
+    ]
+    for (const [what, body, head, search] of cases) {
+      it(`${what}: answered`, async () => {
+        const bytes = body()
+        const start = head(search(signedSearch('plaintoken')), bytes)
+        // Chunked: in two chunks, the first 10 bytes and the rest.
+        const chunks = Buffer.concat([Buffer.from('a\r\n'), bytes.subarray(0, 10), Buffer.from(`\r\n${(bytes.length - 10).toString(16)}\r\n`), bytes.subarray(10), Buffer.from('\r\n0\r\n\r\n')])
+        const res = await exchange(start, start.includes('chunked') ? chunks : bytes)
+        assert.equal(res.status, 'HTTP/1.1 200 OK', res.body)
+        assert.match(res.body, /^<xml><ToUserName><!\[CDATA\[u-frame\]\]><\/ToUserName>.*<Content><!\[CDATA\[hi\]\]><\/Content><\/xml>$/)
+      })
+    }
+
+    it('the query\'s signature given twice, a wrong one first: 401 BAD_SIGNATURE, said in a line', async () => {
+      const before = h.lines.length
+      const body = text()
+      const res = await exchange(withLength('')(`signature=${'0'.repeat(40)}&${signedSearch('plaintoken')}`, body), body)
+      assert.equal(res.status, 'HTTP/1.1 401 Unauthorized')
+      assert.equal(res.body, 'BAD_SIGNATURE')
+      assert.ok(h.lines.slice(before).some((l) => l.code === 'BAD_SIGNATURE'))
+    })
+  })
+
   it('a request that is not HTTP node can parse gets 400 and a BAD_HTTP line', async () => {
     const before = h.lines.length
     const c = connect(h.url)
