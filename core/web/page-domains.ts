@@ -46,7 +46,7 @@ export function pageProblem(pageUrl: string | undefined, domains: readonly strin
   const host = url.hostname.toLowerCase()
   const allowed = domains.some((entry) => {
     const { entryHost, entryPath } = entryParts(entry)
-    return host === entryHost && underPath(url.pathname, entryPath)
+    return host === entryHost && underPath(url.pathname, entryPath) && underPath(asServersResolve(url.pathname), entryPath)
   })
   if (allowed) return undefined
   return `${quoted(host + url.pathname)} is not under the account's page domains (${domains.join(', ')}): add it to accounts[].pageDomains (and, for the JS-SDK, to 公众号设置 > 功能设置 > JS接口安全域名)`
@@ -62,6 +62,22 @@ function entryParts(entry: string): { entryHost: string; entryPath: string } {
 function underPath(pathname: string, entryPath: string): boolean {
   const base = entryPath.endsWith('/') ? entryPath.slice(0, -1) : entryPath
   return base === '' || pathname === base || pathname.startsWith(`${base}/`)
+}
+
+/**
+ * The path as a page's server may read it: the URL parser resolves `/mp/../x` itself but leaves `..%2f`,
+ * `%2e%2e/` and `..;/`, which nginx (it decodes before resolving) and Tomcat (`;` starts a segment's
+ * parameters) resolve. Checked too, so that a page under an entry's path is one its server also places there,
+ * and no ticket or signature goes to another page of the same host.
+ */
+function asServersResolve(pathname: string): string {
+  const resolved: string[] = []
+  for (const segment of pathname.replace(/%2e/gi, '.').replace(/%2f|%5c/gi, '/').split('/').slice(1)) {
+    const name = segment.split(';')[0]
+    if (name === '..') resolved.pop()
+    else if (name !== '.') resolved.push(segment)
+  }
+  return `/${resolved.join('/')}`
 }
 
 /** The origin a page on these domains calls from, for CORS: `https://h5.example.com`, when it is one of them. */

@@ -32,6 +32,17 @@ test("an entry's path covers that path and what is under it, not a path that onl
   assert.ok(pageProblem('https://shop.example.com/m', ['shop.example.com/mp']))
 })
 
+test("a path that a page's server reads as leaving the entry's path is not under it (encoded dot segments, ..;)", () => {
+  // The URL parser resolves /mp/../x itself; these it leaves for the server, and nginx or Tomcat resolve them:
+  // a ticket sent there would reach a page outside /mp on the same host.
+  for (const page of ['https://shop.example.com/mp/..%2fx', 'https://shop.example.com/mp/%2e%2e%2fx', 'https://shop.example.com/mp/%2E%2E%5Cx', 'https://shop.example.com/mp/..;/x', 'https://shop.example.com/mp/a/..%2f..%2fx']) {
+    assert.match(pageProblem(page, DOMAINS) ?? '', /is not under the account's page domains/, page)
+    assert.match(pageProblem(page, DOMAINS, 'to') ?? '', /is not under the account's page domains/, page)
+  }
+  // What stays under the path is still served, encoded or not; a bare host has no path to leave.
+  for (const page of ['https://shop.example.com/mp/a/..%2fb', 'https://shop.example.com/mp/a%2fb', 'https://shop.example.com/mp/..x', 'https://h5.example.com/..%2fx']) assert.equal(pageProblem(page, DOMAINS), undefined, page)
+})
+
 test('any other page is refused, saying which host and path were asked for and what is configured', () => {
   const refused = pageProblem('https://evil.example.net/pay', DOMAINS)
   assert.match(refused ?? '', /^"evil\.example\.net\/pay" is not under the account's page domains \(h5\.example\.com, shop\.example\.com\/mp\): add it to accounts\[\]\.pageDomains/)
