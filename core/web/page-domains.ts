@@ -42,6 +42,9 @@ export function pageProblem(pageUrl: string | undefined, domains: readonly strin
   if (param === 'url' && signedPart(url.href) !== signedPart(pageUrl)) {
     return `the url ${quoted(pageUrl)} is not as the browser writes it (${quoted(signedPart(url.href))}): pass location.href.split('#')[0] exactly, the string WeChat checks the signature against`
   }
+  // No page of WeChat's has one, and `https://bank.example@h5.example.com/` reads as the bank to whoever
+  // looks at a link; neither a signature nor a ticket (nor a password kept in the login's cookie) is for it.
+  if (url.username !== '' || url.password !== '') return `the ${param} ${quoted(pageUrl)} has a user name or password before its host: pass ${PAGE_PARAMS[param]} without it`
   if (url.port !== '') return `the ${param} ${quoted(pageUrl)} has a port: the console's JS接口安全域名 take none`
   const host = url.hostname.toLowerCase()
   const allowed = domains.some((entry) => {

@@ -43,6 +43,15 @@ test("a path that a page's server reads as leaving the entry's path is not under
   for (const page of ['https://shop.example.com/mp/a/..%2fb', 'https://shop.example.com/mp/a%2fb', 'https://shop.example.com/mp/..x', 'https://h5.example.com/..%2fx']) assert.equal(pageProblem(page, DOMAINS), undefined, page)
 })
 
+test('a url with a user name or password is refused: what is before the @ only looks like the host', () => {
+  for (const page of ['https://evil.example.net@h5.example.com/', 'https://user:pw@h5.example.com/pay', 'https://:pw@h5.example.com/']) {
+    assert.match(pageProblem(page, DOMAINS) ?? '', /has a user name or password before its host/, page)
+    assert.match(pageProblem(page, DOMAINS, 'to') ?? '', /has a user name or password before its host/, page)
+  }
+  // The other way round it is another host: refused too.
+  assert.ok(pageProblem('https://h5.example.com@evil.example.net/', DOMAINS, 'to'))
+})
+
 test('any other page is refused, saying which host and path were asked for and what is configured', () => {
   const refused = pageProblem('https://evil.example.net/pay', DOMAINS)
   assert.match(refused ?? '', /^"evil\.example\.net\/pay" is not under the account's page domains \(h5\.example\.com, shop\.example\.com\/mp\): add it to accounts\[\]\.pageDomains/)
