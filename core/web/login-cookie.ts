@@ -6,7 +6,7 @@
  * The cookie is `wxe_login_<first 12 of the state>` (several tabs may log in at once), its value the login
  * (`to`, scope, state, expiry) as base64url JSON and an HMAC-SHA256 of it with a key derived from the
  * account's AppSecret (HKDF): it cannot be forged, and every instance of a fleet reads it. One use: the
- * callback clears it, and WeChat takes a code once.
+ * callback clears it and spends its state in the store (a client may keep a cookie), and WeChat takes a code once.
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
 import type { WebScope } from '../platform/web-authorization.ts'

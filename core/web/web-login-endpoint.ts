@@ -16,7 +16,7 @@
  * ticket is random, good once, for minutes, and only ever sent to the account's own pages (`to` must be on
  * its pageDomains), so no link can deliver someone's identity to another site. The login in progress lives
  * in a signed cookie of the browser that started it, so a callback URL handed to someone else does not log
- * them in (login CSRF), and starting logins writes nothing to the store.
+ * them in (login CSRF), and starting logins writes nothing to the store (finishing one spends its state there).
  *
  * Tickets are kept in the store's kv (shared by a fleet on Redis: the redemption may land on another
  * instance; the cookie is read by any). Every refusal leaves a `web login refused` line with the reason
@@ -194,6 +194,11 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     // At the path it was set for (publicUrl's prefix included), or the browser keeps it.
     ctx.cookies.set(name, null, { path: reachedAt(ctx)?.cookiePath ?? ctx.path, signed: false, overwrite: true })
     ctx.set('Cache-Control', 'no-store')
+    // And spent in the store, before the exchange: the clearing is only as good as the client, and one that kept
+    // the cookie brought back every code WeChat gave for this state, each exchanged. Kept until the cookie's own
+    // expiry, after which the cookie is refused anyway; a double tap's second request stops here too.
+    const spent = await stored(kv.compareAndSet(LOGIN_NAMESPACE, `state:${account.id}:${state}`, undefined, 1, Math.max(1, pending.expiresAt - now())))
+    if (!spent) return refuse(ctx, 400, 'BAD_QUERY', 'this login was finished already: open the page again', account.id)
     if (!query.code) {
       // WeChat sends the user back with the state alone when they refuse a userinfo login; a silent base
       // login has nothing to refuse.
