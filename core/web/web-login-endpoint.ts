@@ -67,6 +67,12 @@ export interface WebLoginOptions {
   now?: () => number
 }
 
+/**
+ * The code exchange's refusals that are the code's (WeChat's 网页授权 errors): 40029 invalid (unknown, expired,
+ * another AppID's), 40163 used already. What the browser came back with, not a failing platform.
+ */
+const BAD_CODE_ERRCODES: ReadonlySet<number> = new Set([40029, 40163])
+
 /** `scope=` to the platform's; a Map, so `__proto__` or `constructor` is no scope. */
 const SCOPES: ReadonlyMap<string, WebScope> = new Map([
   ['base', 'snsapi_base'],
@@ -211,6 +217,17 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
       return
     }
     const who = await identityFromCode(opts.client, account.appId, account.appSecret ?? '', query.code, pending.scope)
+    if (!who.ok && who.error.errcode !== undefined && BAD_CODE_ERRCODES.has(who.error.errcode)) {
+      // The code the request brought, not the platform: anyone can bring a made-up one, so a warning (no alert).
+      return refused(ctx, 'oauth-callback', {
+        status: 400,
+        code: 'BAD_QUERY',
+        reason: `WeChat did not take the code: ${who.error.reason}`,
+        shown: "the code WeChat sent back is not good (expired, used already, or not WeChat's): open the page again",
+        account: account.id,
+        fields: { errcode: who.error.errcode },
+      })
+    }
     if (!who.ok) {
       // The platform's words stay in the log (they can name this server's IP); the user reads what to do.
       return refused(ctx, 'oauth-callback', {

@@ -242,15 +242,32 @@ describe('web login: /oauth and /oauth-identity', () => {
   })
 
   it("a code the platform refuses: the user reads to open the page again, the log has the platform's words", async () => {
-    fake.failNext(WEB_CODE_PATH, 1, 40029, 'invalid code')
+    fake.failNext(WEB_CODE_PATH, 1, -1, 'system error')
     const toWeChat = await step(`${h.url}/oauth?to=${encodeURIComponent(PAGE)}`)
     const back = await step(toWeChat.location.split('#')[0])
     const failed = await step(back.location)
     assert.equal(failed.status, 502)
     assert.equal(failed.text, 'API_ERROR: the login could not be completed; open the page again (the server log says why)\n')
-    const line = h.lines.find((l) => l.msg === 'web login refused: ' + String(l.reason) && l.errcode === 40029)
+    const line = h.lines.find((l) => l.msg === 'web login refused: ' + String(l.reason) && l.errcode === -1)
     assert.ok(line, 'the errcode is logged')
+    assert.equal(line.level, 50, "the platform's failure is an error")
     assert.ok(!JSON.stringify(h.lines).includes('main-secret'), 'the AppSecret is never logged')
+  })
+
+  it('a code WeChat no longer takes (40029 invalid, 40163 used) is the request\'s fault: 400, a warning with the errcode', async () => {
+    for (const [errcode, errmsg] of [[40029, 'invalid code'], [40163, 'code been used']] as const) {
+      fake.failNext(WEB_CODE_PATH, 1, errcode, errmsg)
+      const toWeChat = await step(`${h.url}/oauth?to=${encodeURIComponent(PAGE)}`)
+      const back = await step(toWeChat.location.split('#')[0])
+      const seen = h.lines.length
+      const failed = await step(back.location)
+      assert.equal(failed.status, 400)
+      assert.equal(failed.text, 'BAD_QUERY: the code WeChat sent back is not good (expired, used already, or not WeChat\'s): open the page again\n')
+      const line = h.lines.slice(seen).find((l) => typeof l.msg === 'string' && l.msg.startsWith('web login refused: ') && l.errcode === errcode)
+      assert.ok(line, `a line with errcode ${errcode}`)
+      assert.equal(line.level, 40, 'a warning: anyone can bring a made-up code, and no alert should fire for it')
+      assert.match(String(line.reason), new RegExp(errmsg))
+    }
   })
 
   it("a store that does not answer: 503, the caller told to try again, the store's own words only in the log", async () => {
