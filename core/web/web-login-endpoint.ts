@@ -48,6 +48,9 @@ export const LOGIN_NAMESPACE = 'oauth'
 export const PENDING_LOGIN_MS = 10 * 60_000
 /** A ticket not redeemed within this is forgotten. */
 export const TICKET_MS = 5 * 60_000
+/** A ticket is this many random bytes, as base64url: 24 characters. */
+const TICKET_BYTES = 18
+const TICKET_FORMAT = /^[A-Za-z0-9_-]{24}$/
 
 export interface WebLoginOptions {
   accounts: readonly AccountConfig[]
@@ -239,7 +242,7 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
         fields: { errcode: who.error.errcode },
       })
     }
-    const ticket = randomBytes(18).toString('base64url')
+    const ticket = randomBytes(TICKET_BYTES).toString('base64url')
     await stored(kv.set(LOGIN_NAMESPACE, `identity:${account.id}:${ticket}`, who.value as unknown as JsonValue, TICKET_MS))
     opts.log.debug({ account: account.id, openId: who.value.openid, scope: who.value.scope }, 'web login')
     ctx.redirect(backToPage(pending.to, 'wxe_ticket', ticket))
@@ -248,6 +251,11 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
 
   async function identity(ctx: Koa.Context, account: AccountConfig, query: Record<string, string | undefined>): Promise<void> {
     if (!query.ticket) return refuse(ctx, 400, 'BAD_QUERY', 'no ticket: pass the wxe_ticket the login added to the page URL, as ?ticket=', account.id)
+    // Said apart from a used or expired one (the page passed something else), and no store lookup under any key a client makes up.
+    if (!TICKET_FORMAT.test(query.ticket)) {
+      const given = JSON.stringify(query.ticket.length > 40 ? `${query.ticket.slice(0, 40)}...` : query.ticket)
+      return refuse(ctx, 400, 'BAD_QUERY', `the ticket ${given} is not one a login gives (24 letters, digits, - and _): pass the wxe_ticket value alone, as it is`, account.id)
+    }
     const who = (await takeOnce(`identity:${account.id}:${query.ticket}`)) as WebIdentity | undefined
     if (!who) return refuse(ctx, 404, 'BAD_QUERY', 'no such ticket: it was used already, is older than 5 minutes, or is not from this account', account.id)
     ctx.set('Cache-Control', 'no-store')

@@ -226,6 +226,9 @@ describe('web login: /oauth and /oauth-identity', () => {
       [`/oauth/nosecret?to=${encodeURIComponent(PAGE)}`, 503, /^BAD_CONFIG: account "nosecret" has no appSecret/],
       [`/oauth?to=${encodeURIComponent(PAGE)}`, 405, /^METHOD_NOT_ALLOWED: POST is not GET\n$/, 'POST'],
       ['/oauth-identity', 400, /"reason":"no ticket: pass the wxe_ticket/],
+      // Not a ticket the login gives (the page's URL, a ticket cut short, a flood of long ones): said so, not "used or expired".
+      [`/oauth-identity?ticket=${encodeURIComponent('https://h5.example.com/?wxe_ticket=AAAAAAAAAAAAAAAAAAAAAAAA')}`, 400, /"reason":"the ticket \\"https:\/\/h5\.example\.com\/\?wxe_ticket=AAAA[^"]*\\" is not one a login gives \(24 letters, digits, - and _\): pass the wxe_ticket value alone, as it is"/],
+      [`/oauth-identity?ticket=${'x'.repeat(5000)}`, 400, /"reason":"the ticket \\"x{40}\.\.\.\\" is not one a login gives/],
       [`/oauth?scope=__proto__&to=${encodeURIComponent(PAGE)}`, 400, /^BAD_QUERY: scope "__proto__" is not base or userinfo/],
       [`/oauth?scope=constructor&to=${encodeURIComponent(PAGE)}`, 400, /^BAD_QUERY: scope "constructor" is not base or userinfo/],
       [`/oauth?to=${encodeURIComponent(`${PAGE}&q=${'x'.repeat(1500)}`)}`, 400, /^BAD_QUERY: the to is \d+ characters, over 1500/],
@@ -287,7 +290,7 @@ describe('web login: /oauth and /oauth-identity', () => {
       const start = await fetch(back, { redirect: 'manual', headers: { cookie } })
       assert.equal(start.status, 503)
       assert.equal(await start.text(), 'STORE_UNAVAILABLE: the store did not answer; try again (the server log says why)\n')
-      const redeem = await step(`${broken.url}/oauth-identity?ticket=abc`)
+      const redeem = await step(`${broken.url}/oauth-identity?ticket=${'A'.repeat(24)}`)
       assert.equal(redeem.status, 503)
       assert.deepEqual(JSON.parse(redeem.text), { error: 'STORE_UNAVAILABLE', reason: 'the store did not answer; try again (the server log says why)' })
       assert.ok(broken.lines.some((l) => l.code === 'STORE_UNAVAILABLE' && String(l.reason).includes('10.0.0.7:6379')))

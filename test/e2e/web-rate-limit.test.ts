@@ -33,7 +33,7 @@ describe('the web endpoints: a per-client allowance', () => {
 
   it('the fourth request in a minute is refused 429 with Retry-After; pushes are still answered', async () => {
     const statuses = []
-    for (const path of [`/jssdk-config?url=${PAGE}`, `/oauth-identity?ticket=nope`, `/jssdk-config/main?url=${PAGE}`]) statuses.push((await fetch(`${direct.url}${path}`)).status)
+    for (const path of [`/jssdk-config?url=${PAGE}`, `/oauth-identity?ticket=${'n'.repeat(24)}`, `/jssdk-config/main?url=${PAGE}`]) statuses.push((await fetch(`${direct.url}${path}`)).status)
     assert.deepEqual(statuses, [200, 404, 200])
     const refused = await fetch(`${direct.url}/oauth?to=${PAGE}`, { redirect: 'manual' })
     assert.equal(refused.status, 429)
