@@ -63,6 +63,11 @@ export type ErrorCode =
   | 'PLUGIN_BAD_REPLY'
   | 'MEDIA_UNAVAILABLE'
   | 'STORE_UNAVAILABLE'
+  /**
+   * A write fenced by a lock in the shared store (a user's session, the access_token) refused: the lock was
+   * no longer the writer's (it lapsed while the writer was paused past its TTL, and another instance may hold it).
+   */
+  | 'LOCK_LOST'
   | 'API_ERROR'
   | 'LOG_UNWRITABLE'
   | 'FD_EXHAUSTED'

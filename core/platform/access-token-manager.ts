@@ -19,7 +19,7 @@ import type { EngineError, Result } from '../errors.ts'
 import { fail, ok } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
 import { createLineBudget, type LineBudget } from '../log/line-budget.ts'
-import type { TokenRecord, TokenStore } from '../store/store.ts'
+import type { HeldTokenLock, TokenRecord, TokenStore } from '../store/store.ts'
 import { apiError, type ApiClient } from './api-client.ts'
 
 /** After an early refresh failed, how long the old (still valid) token is served before the next try. */
@@ -273,13 +273,13 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
 
   async function refresh(): Promise<Result<string>> {
     for (let poll = 0; ; poll++) {
-      let release: (() => Promise<void>) | null
+      let held: HeldTokenLock | null
       try {
-        release = await tokens.lock(key, lockTtlMs)
+        held = await tokens.lock(key, lockTtlMs)
       } catch (e) {
         return storeError(e, 'lock')
       }
-      if (release) return refreshHoldingLock(release)
+      if (held) return refreshHoldingLock(held)
 
       // Another instance is refreshing: take its token once stored, or the old one while it still works.
       let current: TokenRecord | null
@@ -303,7 +303,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
     }
   }
 
-  async function refreshHoldingLock(release: () => Promise<void>): Promise<Result<string>> {
+  async function refreshHoldingLock(held: HeldTokenLock): Promise<Result<string>> {
     try {
       // Double check: another instance may have stored a fresh token between our read and the lock.
       const current = await tokens.get(key)
@@ -313,13 +313,20 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
       }
       const fetched = await fetchToken()
       if (!fetched.ok) return stillValid(current, fetched)
-      await tokens.set(key, fetched.value)
+      // Stored only while the lock is still ours: a refresh paused past the lock's TTL (GC, SIGSTOP) wrote its
+      // token over the newer one of the refresher that took the lock meanwhile. Refused, the token fetched
+      // still answers this call (a replaced token works 5 more minutes: protocol.md §6) but is not kept:
+      // the next call reads the stored one. The store logs the refusal with its reason.
+      if (!(await held.set(fetched.value))) {
+        lines.warn(`LOCK_LOST ${name} ${appId}`, { code: 'LOCK_LOST', appId, reason: `the ${name} refresh lock lapsed during the refresh (held ${lockTtlMs} ms)` }, `${name} fetched but not stored: the refresh lock lapsed, another instance may have stored a newer one`)
+        return ok(fetched.value.token)
+      }
       memo = fetched.value
       return ok(fetched.value.token)
     } catch (e) {
       return storeError(e, 'get/set')
     } finally {
-      await release().catch((e: unknown) => log.warn({ appId, reason: String(e) }, `${name} lock release failed`))
+      await held.release().catch((e: unknown) => log.warn({ appId, reason: String(e) }, `${name} lock release failed`))
     }
   }
 

@@ -234,9 +234,20 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
         if (held && held.expiresAt > now()) return null
         const owner = {}
         locks.set(appId, { owner, expiresAt: now() + ttlMs })
-        return async () => {
-          // After expiry someone else may hold the lock; releasing must not free theirs.
-          if (locks.get(appId)?.owner === owner) locks.delete(appId)
+        const mine = () => {
+          const l = locks.get(appId)
+          return l !== undefined && l.owner === owner && l.expiresAt > now()
+        }
+        return {
+          async set(record) {
+            if (!mine()) return false
+            tokens.set(appId, { ...record })
+            return true
+          },
+          async release() {
+            // After expiry someone else may hold the lock; releasing must not free theirs.
+            if (locks.get(appId)?.owner === owner) locks.delete(appId)
+          },
         }
       },
     },

@@ -256,6 +256,12 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
        WHERE locks.expires_at <= ?`,
     ),
     lockRelease: db.prepare<[string, string]>('DELETE FROM locks WHERE name = ? AND owner = ?'),
+    // The token written only while its refresher still holds the lock (name, owner, not yet lapsed at now).
+    tokenSetIfLocked: db.prepare<[string, string, number, string, string, number]>(
+      `INSERT INTO tokens (app_id, token, expires_at)
+       SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM locks WHERE name = ? AND owner = ? AND expires_at > ?)
+       ON CONFLICT (app_id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at`,
+    ),
 
     hitsAll: db.prepare<[], { account: string; rule: string; keyword: string; hits: number }>(
       'SELECT account, rule, keyword, hits FROM rule_hits',
@@ -755,9 +761,14 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         const owner = randomUUID()
         const t = now()
         if (write(() => st.lockTake.run(`token:${appId}`, owner, t + ttlMs, t)).changes !== 1) return null
-        return async () => {
-          // Deleting by owner: after expiry another refresher may hold the lock, and keeps it.
-          st.lockRelease.run(`token:${appId}`, owner)
+        return {
+          async set(record) {
+            return write(() => st.tokenSetIfLocked.run(appId, record.token, record.expiresAt, `token:${appId}`, owner, now())).changes === 1
+          },
+          async release() {
+            // Deleting by owner: after expiry another refresher may hold the lock, and keeps it.
+            st.lockRelease.run(`token:${appId}`, owner)
+          },
         }
       },
     },

@@ -153,8 +153,20 @@ export interface TokenStore {
   set(appId: string, record: TokenRecord): Promise<void>
   /** Remove a token the platform rejected (40001/40014/42001), unless it was already replaced. */
   invalidate(appId: string, token: string): Promise<void>
-  /** One refresher at a time across instances. Returns a release function, or null when held elsewhere. */
-  lock(appId: string, ttlMs: number): Promise<(() => Promise<void>) | null>
+  /** One refresher at a time across instances. Returns the held lock, or null when held elsewhere. */
+  lock(appId: string, ttlMs: number): Promise<HeldTokenLock | null>
+}
+
+/** The token refresh lock, held by one refresher. */
+export interface HeldTokenLock {
+  /**
+   * Stores the token this holder fetched, only if the lock is still this holder's, checked in the same atomic
+   * step as the write: false, nothing written, when it lapsed (a holder paused past its TTL: GC, SIGSTOP) and
+   * another refresher may have stored a newer token meanwhile, which a plain set() would overwrite.
+   */
+  set(record: TokenRecord): Promise<boolean>
+  /** Frees the lock if it is still this holder's (compare-and-delete). */
+  release(): Promise<void>
 }
 
 /** One line of the message log. */

@@ -403,3 +403,26 @@ test('a setting error during an early refresh: the old token is served while the
   assert.equal(value(await m.getToken()), first)
   assert.equal(tokenRequests(), 2, 'held: not asked again')
 })
+
+test('a refresher paused past its lock TTL does not store its token over the next refresher\'s', async () => {
+  const a = manager({ lockTtlMs: 30_000 })
+  const resume = fake.hold(FAKE_PATHS.token)
+  const arrived = fake.nextRequest(FAKE_PATHS.token)
+  const pa = a.getToken()
+  await arrived
+  // A's fetch outlives its lock (a GC pause, SIGSTOP): another instance takes the lock and stores its token.
+  t += 31_000
+  const other = await store.tokens.lock('wxA', 30_000)
+  assert.ok(other, 'the lapsed lock is taken by another refresher')
+  assert.equal(await other.set({ token: 'T-other', expiresAt: t + 7_200_000 }), true)
+  resume()
+  const own = value(await pa)
+  assert.notEqual(own, 'T-other', "A's call still gets the token A fetched (a replaced token works 5 more minutes)")
+  assert.equal((await store.tokens.get('wxA'))?.token, 'T-other', "the newer token is not overwritten by A's")
+  const line = memLog.lines.find((l) => l.code === 'LOCK_LOST')
+  assert.ok(line, JSON.stringify(memLog.lines))
+  assert.match(String(line.reason), /refresh lock lapsed/)
+  // A's next call reads the stored token instead of keeping its own.
+  assert.equal(value(await a.getToken()), 'T-other')
+  await other.release()
+})

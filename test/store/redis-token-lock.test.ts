@@ -36,7 +36,7 @@ it("a refresh lock whose answer timed out is given up: no instance waits out its
     assert.equal(await admin.get('wx:token-lock:wxA'), null, 'the lock nobody holds is gone')
     const release = await store.tokens.lock('wxA', 30_000)
     assert.ok(release, 'the next refresher takes the lock at once')
-    await release()
+    await release.release()
   } finally {
     server.resume()
     admin.disconnect()
@@ -87,7 +87,7 @@ it('a refresh lock whose release Redis refused is released again until done; one
     assert.ok(release)
     // Redis refuses for a moment (an ACL change, a failover's read-only replica) on a live connection.
     await admin.call('ACL', 'SETUSER', 'bot', 'resetkeys')
-    await assert.rejects(release(), /NOPERM/)
+    await assert.rejects(release.release(), /NOPERM/)
     await new Promise((r) => setTimeout(r, 300))
     await admin.call('ACL', 'SETUSER', 'bot', 'allkeys')
     // Released once it takes writes again: before, other instances waited out the lock's 30 s.
@@ -97,7 +97,7 @@ it('a refresh lock whose release Redis refused is released again until done; one
     const short = await store.tokens.lock('wxB', 600)
     assert.ok(short)
     await admin.call('ACL', 'SETUSER', 'bot', 'resetkeys')
-    await assert.rejects(short(), /NOPERM/)
+    await assert.rejects(short.release(), /NOPERM/)
     const line = await until('the give-up line', () => memory.lines.find((l) => /^token refresh lock release given up/.test(String(l.msg))), 3_000)
     assert.equal(line.key, 'wx:token-lock:wxB')
     assert.equal(line.code, 'STORE_UNAVAILABLE')

@@ -29,7 +29,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { NotANumberError, SumOutOfRangeError, type MessageLogEntry, type Store, type StoredReply } from '../../core/store/store.ts'
+import { NotANumberError, SumOutOfRangeError, type HeldTokenLock, type MessageLogEntry, type Store, type StoredReply } from '../../core/store/store.ts'
 
 export interface StoreContractOptions {
   realTime?: boolean
@@ -564,10 +564,10 @@ export function runStoreContract(
           assert.equal(await s.tokens.lock(app, c.long), null)
           const otherApp = await s.tokens.lock(`wx${uid()}`, c.long)
           assert.ok(otherApp)
-          await release()
+          await release.release()
           const again = await s.tokens.lock(app, c.long)
           assert.ok(again)
-          await release()
+          await release.release()
           assert.equal(await s.tokens.lock(app, c.long), null, 'a second release by the old holder must not free the new lock')
         }))
 
@@ -585,11 +585,31 @@ export function runStoreContract(
           assert.ok(stale)
           c.almost()
           assert.equal(await s.tokens.lock(app, c.long), null)
-          let fresh: (() => Promise<void>) | null = null
+          let fresh: HeldTokenLock | null = null
           await c.expire(async () => (fresh = await s.tokens.lock(app, c.long)) !== null)
-          await stale()
+          await stale.release()
           assert.equal(await s.tokens.lock(app, c.long), null)
           assert.ok(fresh)
+        }))
+
+      it('a holder whose lock lapsed and was taken cannot store its token over the new holder\'s', () =>
+        withStore(async (s, c) => {
+          const app = `wx${uid()}`
+          const stale = await s.tokens.lock(app, c.short)
+          assert.ok(stale)
+          assert.equal(await stale.set({ token: 'T-first', expiresAt: c.now() + c.long }), true, 'the holder stores its token')
+          // Paused past its TTL (GC, SIGSTOP): another refresher takes the lock and stores a newer token.
+          let fresh: HeldTokenLock | null = null
+          await c.expire(async () => (fresh = await s.tokens.lock(app, c.long)) !== null)
+          assert.ok(fresh)
+          assert.equal(await (fresh as HeldTokenLock).set({ token: 'T-new', expiresAt: c.now() + c.long }), true)
+          // The paused one wakes up with the token it fetched before: refused, the newer one stays.
+          assert.equal(await stale.set({ token: 'T-stale', expiresAt: c.now() + c.long }), false)
+          assert.equal((await s.tokens.get(app))?.token, 'T-new')
+          // Released: a write after it is refused too (another refresher may be about to take the lock).
+          await (fresh as HeldTokenLock).release()
+          assert.equal(await (fresh as HeldTokenLock).set({ token: 'T-late', expiresAt: c.now() + c.long }), false)
+          assert.equal((await s.tokens.get(app))?.token, 'T-new')
         }))
     })
 

@@ -98,6 +98,22 @@ return 0
 `)
 
 /**
+ * A write fenced by a lock: sets KEYS[2] to ARGV[2] for ARGV[3] ms (deletes it when ARGV[3] is '') only if the
+ * lock KEYS[1] still holds ARGV[1], this writer's owner value; 1 when written, 0 when the lock is not ours
+ * any more (lapsed while its holder was paused, maybe taken by another instance whose newer write it would
+ * overwrite). Checked in the same script as the write: nothing can take the lock between them.
+ */
+export const WRITE_IF_LOCKED = defineScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[3] == '' then
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+end
+return 1
+`)
+
+/**
  * kv's compare-and-set. ARGV: '1' when a value is expected (else the key must be absent), the expected JSON,
  * '1' when a value is to be written (else the key is deleted), its JSON, its expiry in ms ('' keeps the
  * key's own: KEEPTTL, none for a new key). Returns 1 when written, 0 when the value was not the expected one.

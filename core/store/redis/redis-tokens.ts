@@ -8,7 +8,7 @@ import type { TokenRecord, TokenStore } from '../store.ts'
 import { mayHaveRun, type RedisConnection } from './connect-redis.ts'
 import type { LockReleases } from './lock-releases.ts'
 import type { RedisKeys } from './redis-keys.ts'
-import { INVALIDATE_TOKEN, runScript } from './redis-scripts.ts'
+import { INVALIDATE_TOKEN, runScript, WRITE_IF_LOCKED } from './redis-scripts.ts'
 import { toPx } from './redis-ttl.ts'
 
 /** `releases`: a refresh lock whose release (or taking) lost its answer is released by it, again until done or lapsed. */
@@ -34,8 +34,7 @@ export function createRedisTokens(conn: RedisConnection, keys: RedisKeys, log: L
         await client.del(keys.token(appId))
         return
       }
-      const json = JSON.stringify({ token: record.token, expiresAt: record.expiresAt })
-      await client.set(keys.token(appId), json, 'PX', toPx(left))
+      await client.set(keys.token(appId), jsonOf(record), 'PX', toPx(left))
     },
     async invalidate(appId, token) {
       await runScript(client, INVALIDATE_TOKEN, [keys.token(appId)], [token])
@@ -56,10 +55,23 @@ export function createRedisTokens(conn: RedisConnection, keys: RedisKeys, log: L
       }
       if (got !== 'OK') return null
       const lapsesAt = Date.now() + ttlMs
-      // A release that fails is sent again too (the refresher logs the failure and goes on).
-      return () => releases.release({ kind: 'token refresh lock', key, owner, lapsesAt })
+      return {
+        async set(record) {
+          const left = record.expiresAt - Date.now()
+          const written = await runScript(client, WRITE_IF_LOCKED, [key, keys.token(appId)], [owner, left > 0 ? jsonOf(record) : '', left > 0 ? toPx(left) : ''])
+          // Refused: the manager says so, with the reason (access-token-manager.ts).
+          return written === 1
+        },
+        // A release that fails is sent again too (the refresher logs the failure and goes on).
+        release: () => releases.release({ kind: 'token refresh lock', key, owner, lapsesAt }),
+      }
     },
   }
+}
+
+/** A record as stored: its two fields, nothing else the caller's object carries. */
+function jsonOf(record: TokenRecord): string {
+  return JSON.stringify({ token: record.token, expiresAt: record.expiresAt })
 }
 
 /** The record as set() writes it, or undefined for anything else. */
