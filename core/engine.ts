@@ -29,9 +29,10 @@ import { serializeReply } from './reply/reply-xml.ts'
 import { sealReply } from './reply/seal-reply.ts'
 import { routeMessage, textRulesRead, type RouteDeps, type RouteResult, type RouteSignal } from './route/router.ts'
 import { REGEX_TEXT_MAX_LENGTH } from './route/rules/text-matcher.ts'
-import { createUserQueue, withUserLock } from './route/user-queue.ts'
+import { createUserQueue, withUserLock, type UserLock } from './route/user-queue.ts'
 import { storageNamespacesOf, userKeyPrefix } from './plugin/storage-keys.ts'
-import type { MessageLogEntry, SessionRecord, Store, StoredReply } from './store/store.ts'
+import type { HeldUserLock, MessageLogEntry, SessionRecord, Store, StoredReply } from './store/store.ts'
+import { LockLostError } from './store/lock-lost-error.ts'
 import { verifyEndpoint, verifyPost, verifyPostBody, verifyPushQuery, type VerifiedAccount } from './verify/verify-request.ts'
 import { createWeChatCipher } from './verify/wechat-cipher.ts'
 import { quotedShort, shortened } from './shown-text.ts'
@@ -139,7 +140,9 @@ export function createEngine(deps: EngineDeps): Engine {
   // One user's messages are routed one at a time (a dialogue reads and writes the user's session); across a
   // fleet also under a lock in the shared store, held as long as a routing may run (budget, then a plugin).
   const userQueue = createUserQueue()
-  const lockUser = store.sessions.lockUser?.bind(store.sessions)
+  // Called through the store each time rather than bound once: a test that holds a user's clean-up (its
+  // fenced deletes come with the lock) wraps the store's lockUser after the engine is made.
+  const lockUser: UserLock | undefined = store.sessions.lockUser ? (account, openId, ttlMs) => store.sessions.lockUser!(account, openId, ttlMs) : undefined
   let active = 0
   let idleWaiters: Array<() => void> = []
   const enter = () => void active++
@@ -346,7 +349,8 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   function onStoreError(plugin: string, error: EngineError, account: string, openId: string): void {
-    lines.error(`${error.code} session`, { code: error.code, reason: error.reason, plugin, account, openId }, 'session not saved: state store unavailable (the reply goes out)')
+    const why = error.code === 'LOCK_LOST' ? "this instance no longer holds the user's lock" : 'state store unavailable'
+    lines.error(`${error.code} session`, { code: error.code, reason: error.reason, plugin, account, openId }, `session not saved: ${why} (the reply goes out)`)
   }
 
   function onOrphanSessionKept(plugin: string, error: EngineError, account: string, openId: string): void {
@@ -427,11 +431,20 @@ export function createEngine(deps: EngineDeps): Engine {
    * closure its name with Object.defineProperty, which cost 0.7 µs a message (1.7 % of the main thread in
    * bench/profile-server.ts). A returned arrow has no name to keep.
    */
-  function routingOf(message: InboundMessage, info: AccountInfo, generation: Generation, signal: RouteSignal, user: string): (session?: SessionRecord | null) => RouteResult | Promise<RouteResult> {
-    return (session) => {
+  function routingOf(message: InboundMessage, info: AccountInfo, generation: Generation, signal: RouteSignal, user: string): (session?: SessionRecord | null, writes?: HeldUserLock['writes']) => RouteResult | Promise<RouteResult> {
+    return (session, writes) => {
       routingNow.set(user, signal)
-      return routeMessage(message, info, routeDepsOf(generation), signal, session)
+      return routeMessage(message, info, writes ? fencedDepsOf(generation, writes) : routeDepsOf(generation), signal, session)
     }
+  }
+
+  /**
+   * The route deps of a message routed holding the user's lock in the shared store: its session writes go
+   * through the lock's fenced ones, so that an instance paused past the lock's TTL cannot write the session
+   * over the one the next holder wrote meanwhile (refused: LOCK_LOST, and the reply still goes out).
+   */
+  function fencedDepsOf(generation: Generation, writes: HeldUserLock['writes']): RouteDeps {
+    return { ...routeDepsOf(generation), sessions: { ...store.sessions, put: writes.put, delete: writes.delete } }
   }
 
   /** Routing holding the user's lock in the shared store (a fleet), waited for until the reply budget. */
@@ -441,8 +454,8 @@ export function createEngine(deps: EngineDeps): Engine {
     key: string,
     started: number,
     generation: Generation,
-    route: (session: SessionRecord | null | undefined) => RouteResult | Promise<RouteResult>,
-    thenUnderLock?: () => Promise<unknown>,
+    route: (session: SessionRecord | null | undefined, writes?: HeldUserLock['writes']) => RouteResult | Promise<RouteResult>,
+    thenUnderLock?: (writes?: HeldUserLock['writes']) => Promise<unknown>,
   ): Promise<RouteResult> {
     return withUserLock(
       lockUser!,
@@ -586,16 +599,27 @@ export function createEngine(deps: EngineDeps): Engine {
    * the session it was deleting, write it back after, or have its own new dialogue deleted (a fleet review).
    * `after(routing)` runs it when routing held no lock (one instance; a lock never had: the store away).
    */
-  function unsubscribeCleanUp(message: InboundMessage, accountId: string, key: string, namespaces: string[]): { run: () => Promise<void>; after: (routing: RouteResult | Promise<RouteResult>) => Promise<void> } {
+  function unsubscribeCleanUp(
+    message: InboundMessage,
+    accountId: string,
+    key: string,
+    namespaces: string[],
+  ): { run: (writes?: HeldUserLock['writes']) => Promise<void>; after: (routing: RouteResult | Promise<RouteResult>) => Promise<void> } {
     enter()
     let running: Promise<void> | undefined
-    const run = () => (running ??= cleanUpOnUnsubscribe(message, accountId, key, namespaces).finally(leave))
-    return { run, after: (routing) => Promise.resolve(routing).then(run, run) }
+    const run = (writes?: HeldUserLock['writes']) => (running ??= cleanUpOnUnsubscribe(message, accountId, key, namespaces, writes).finally(leave))
+    const unlocked = () => run()
+    return { run, after: (routing) => Promise.resolve(routing).then(unlocked, unlocked) }
   }
 
-  async function cleanUpOnUnsubscribe(message: InboundMessage, accountId: string, key: string, namespaces: string[]): Promise<void> {
+  /**
+   * `writes`: the user lock's fenced session writes, when the clean-up runs holding it: a clean-up whose lock
+   * lapsed (this instance paused past it) must not delete the session the user's next message wrote since;
+   * refused, it stops there, before the purge, and says so.
+   */
+  async function cleanUpOnUnsubscribe(message: InboundMessage, accountId: string, key: string, namespaces: string[], writes?: HeldUserLock['writes']): Promise<void> {
     try {
-      await store.sessions.delete(accountId, message.fromUser)
+      await (writes ?? store.sessions).delete(accountId, message.fromUser)
       if (!config.log.purgeOnUnsubscribe) return
       let removed = 0
       for (const ns of namespaces) removed += await store.kv.deletePrefix(ns, userKeyPrefix(message.fromUser))
@@ -605,7 +629,8 @@ export function createEngine(deps: EngineDeps): Engine {
       lines.info(`purged ${accountId}`, { account: accountId, openId: message.fromUser, key, removed }, 'purged user data on unsubscribe')
     } catch (e) {
       // Whose clean-up: with several accounts on one store, the account says which one's data was left behind.
-      lines.error(`STORE_UNAVAILABLE unsubscribe ${accountId}`, { code: 'STORE_UNAVAILABLE', reason: (e as Error).message, account: accountId, openId: message.fromUser, key }, 'clean-up on unsubscribe failed')
+      const code = e instanceof LockLostError ? e.code : 'STORE_UNAVAILABLE'
+      lines.error(`${code} unsubscribe ${accountId}`, { code, reason: (e as Error).message, account: accountId, openId: message.fromUser, key }, 'clean-up on unsubscribe failed')
     }
   }
 

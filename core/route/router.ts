@@ -15,6 +15,7 @@ import type { AccountInfo, JsonValue } from '../plugin/plugin-api.ts'
 import type { PluginSet, SessionOp } from '../plugin/plugin-host-types.ts'
 import type { Reply } from '../reply/reply-types.ts'
 import { mayHaveApplied, type SessionRecord, type SessionStore } from '../store/store.ts'
+import { LockLostError } from '../store/lock-lost-error.ts'
 import { KEY_KINDS, type Candidate, type RuleSet, type RuleTarget } from './rule-types.ts'
 import { buildSystemCandidate } from './rules/compile-rule-set.ts'
 import { NO_GROUPS, permits, type UserGroupIndex } from './user-groups.ts'
@@ -282,8 +283,13 @@ async function runPlugins(
   // does: the dialogue stays where it was, and the user's retry finds it there. Sent then, the reply would
   // say "thank you" while the dialogue still waited for an answer (a review). Our own bugs throw too.
   const storeFailed = (plugin: string, what: string, e: unknown): void => {
-    if (isBug(e) || !mayHaveApplied(e)) throw e
-    const error: EngineError = { code: 'STORE_UNAVAILABLE', reason: `${what} failed (it may yet be applied): ${e instanceof Error ? e.message : String(e)}` }
+    // A write the user's lock refused (it lapsed under this message: store/lock-lost-error.ts) is not the
+    // store failing: nothing was written, on purpose, and the reply still goes out.
+    const lost = e instanceof LockLostError
+    if (isBug(e) || !(lost || mayHaveApplied(e))) throw e
+    const error: EngineError = lost
+      ? { code: 'LOCK_LOST', reason: `${what} not written: ${e.message}` }
+      : { code: 'STORE_UNAVAILABLE', reason: `${what} failed (it may yet be applied): ${e instanceof Error ? e.message : String(e)}` }
     errors.push({ ...error, plugin })
     deps.onStoreError?.(plugin, error, account.id, message.fromUser)
   }

@@ -65,7 +65,8 @@ export const USER_LOCK_POLL_MS = 20
  * every 20 ms until `deadline` (a performance.now() time). Not had by then (the other instance's message runs
  * long): `task` runs anyway and `onNotHeld` says so; the answer goes out late in any case, and a message is
  * never held longer than WeChat waits. The lock lapses after `ttlMs` should this instance die holding it.
- * `task` gets the session read with the lock, or undefined when it runs without the lock (it reads it then).
+ * `task` gets the session read with the lock, or undefined when it runs without the lock (it reads it then),
+ * and the lock's fenced session writes (HeldUserLock.writes) to make its own with, when it holds the lock.
  * `thenUnderLock`: work started once `task` has ended (however it ended), still holding the lock, kept alive
  * while it runs (its length is not known beforehand) and released when it ends; `task`'s outcome is answered
  * without waiting for it.
@@ -74,8 +75,8 @@ export async function withUserLock<T>(
   lock: UserLock,
   account: string,
   openId: string,
-  opts: { ttlMs: number; deadline: number; onNotHeld: () => void; thenUnderLock?: () => Promise<unknown> },
-  task: (session: SessionRecord | null | undefined) => T | Promise<T>,
+  opts: { ttlMs: number; deadline: number; onNotHeld: () => void; thenUnderLock?: (writes?: HeldUserLock['writes']) => Promise<unknown> },
+  task: (session: SessionRecord | null | undefined, writes?: HeldUserLock['writes']) => T | Promise<T>,
 ): Promise<T> {
   // The first ask failing is the store away: thrown, and the message dropped as the caller says. Once the
   // store has answered (the lock busy), a failed ask while waiting is a blip: asked again at the next poll,
@@ -95,7 +96,7 @@ export async function withUserLock<T>(
   if (failed !== undefined) throw failed
   if (!held) opts.onNotHeld()
   try {
-    return await task(held?.session)
+    return await task(held?.session, held?.writes)
   } finally {
     // A failed release is the store's to retry (redis-sessions.ts); the message has its answer either way.
     const release = () => void held?.release().catch(() => undefined)
@@ -105,7 +106,7 @@ export async function withUserLock<T>(
         stopKeepingAlive?.()
         release()
       }
-      void opts.thenUnderLock().then(done, done)
+      void opts.thenUnderLock(held?.writes).then(done, done)
     } else release()
   }
 }

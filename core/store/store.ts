@@ -52,6 +52,13 @@ export interface HeldUserLock {
    * lock is held, so routing starts from it instead of reading it again (one round trip a message less).
    */
   session: SessionRecord | null
+  /**
+   * Writes of the user's session fenced by this lock: each checks, in the same atomic step as the write, that
+   * the lock is still this holder's, and rejects with a LockLostError, nothing written, when it is not (it
+   * lapsed while this instance was paused past its TTL: another instance may hold it and have written newer
+   * state). Routing and an unsubscribe's clean-up under the lock write through these, never the plain ones.
+   */
+  writes: Pick<SessionStore, 'put' | 'delete'>
   /** Frees the lock if it is still this holder's (compare-and-delete). */
   release(): Promise<void>
   /**

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import type { AccountConfig } from '../../core/config/config-types.ts'
+import type { SessionStore } from '../../core/store/store.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { REPO } from '../support/engine-process.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
@@ -20,6 +21,20 @@ import { until } from '../support/until.ts'
 const FIXTURE = path.join(REPO, 'test/fixtures/session-race')
 const ACCOUNTS: AccountConfig[] = [{ id: 'main', token: 'maintoken', appId: 'wxmain0000000001', mode: 'plaintext' }]
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+type Delete = (account: string, openId: string) => Promise<void>
+/**
+ * Wraps the session deletes made through the user's lock (the clean-up's: HeldUserLock.writes, fenced by the
+ * lock) with `wrap`, the real one kept inside it: what a slow link or a paused instance does to them.
+ */
+function wrapDeletesUnderLock(sessions: SessionStore, wrap: (realDelete: Delete) => Delete): void {
+  const realLock = sessions.lockUser!.bind(sessions)
+  sessions.lockUser = async (account, openId, ttlMs) => {
+    const held = await realLock(account, openId, ttlMs)
+    if (held) held.writes = { ...held.writes, delete: wrap(held.writes.delete) }
+    return held
+  }
+}
 
 describe("an unsubscribe's clean-up across a fleet on one Redis", () => {
   let redis: RedisServer
@@ -45,14 +60,12 @@ describe("an unsubscribe's clean-up across a fleet on one Redis", () => {
     const openId = 'u-refollow'
     assert.equal((await a.post('main', push.text(openId, 'slow start'))).reply?.Content, 'began')
     // A's clean-up is slow to reach Redis (a GC pause, a slow link): the real delete, 300 ms late.
-    const sessions = a.runtime.store.sessions
-    const realDelete = sessions.delete.bind(sessions)
     let deleted = false
-    sessions.delete = async (account, user) => {
+    wrapDeletesUnderLock(a.runtime.store.sessions, (realDelete) => async (account, user) => {
       await sleep(300)
       await realDelete(account, user)
       deleted = true
-    }
+    })
     // The dialogue's plugin sees the unsubscribe, as every message of a user in a dialogue; its answer is
     // withheld (no reply reaches a user who has left: route/no-reply-kinds.ts), and a line says so.
     const seen = a.lines.length
@@ -99,18 +112,16 @@ describe("an unsubscribe's clean-up slower than any fixed extension of the user'
     // another instance took it and read the session being deleted.
     // It ends when the test lets it, not after a fixed sleep: a loaded machine that answered the push late
     // or woke the test late would otherwise see the clean-up done before looking at the lock.
-    const sessions = a.runtime.store.sessions
-    const realDelete = sessions.delete.bind(sessions)
     let deleted = false
     let startedAt: number | undefined
     let finish!: () => void
     const finished = new Promise<void>((r) => (finish = r))
-    sessions.delete = async (account, user) => {
+    wrapDeletesUnderLock(a.runtime.store.sessions, (realDelete) => async (account, user) => {
       startedAt = Date.now()
       await finished
       await realDelete(account, user)
       deleted = true
-    }
+    })
     assert.equal((await a.post('main', push.event(openId, 'unsubscribe'))).body, 'success')
     const began = await until('the clean-up started', () => startedAt)
     await sleep(Math.max(0, began + 7_000 - Date.now()))

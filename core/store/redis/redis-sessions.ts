@@ -11,7 +11,8 @@ import { randomBytesFromPool } from '../../verify/random-pool.ts'
 import { toPx } from './redis-ttl.ts'
 import { keepLockAlive } from './lock-keep-alive.ts'
 import type { LockReleases } from './lock-releases.ts'
-import { LOCK_USER_AND_READ, runScript } from './redis-scripts.ts'
+import { LOCK_USER_AND_READ, runScript, WRITE_IF_LOCKED } from './redis-scripts.ts'
+import { LockLostError } from '../lock-lost-error.ts'
 
 /** A write that failed after its command may have reached Redis says so (see mayHaveRun). */
 function markOutcome(e: unknown): unknown {
@@ -54,16 +55,34 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
     return rec
   }
 
+  /** The session as stored, and its PX; null when it has expired (then deleted). */
+  function stored(session: SessionRecord): { json: string; px: number } | null {
+    const left = session.expiresAt - Date.now()
+    if (left <= 0) return null
+    const { account, openId, plugin, state, expiresAt } = session
+    return { json: JSON.stringify({ account, openId, plugin, state, expiresAt }), px: toPx(left) }
+  }
+
+  /** A write of the session at `sessionKey` (null: delete) that lands only while `owner` holds `lockKey`. */
+  async function writeIfLocked(lockKey: string, owner: string, sessionKey: string, value: { json: string; px: number } | null, what: string): Promise<void> {
+    let written: unknown
+    try {
+      written = await runScript(client, WRITE_IF_LOCKED, [lockKey, sessionKey], [owner, value?.json ?? '', value?.px ?? ''])
+    } catch (e) {
+      throw markOutcome(e)
+    }
+    if (written !== 1) throw new LockLostError(what, lockKey)
+  }
+
   return {
     async get(account, openId) {
       return liveSession(await client.get(keys.session(account, openId)), account, openId)
     },
     async put(session) {
       const key = keys.session(session.account, session.openId)
-      const left = session.expiresAt - Date.now()
-      if (left <= 0) return writing(client.del(key))
-      const { account, openId, plugin, state, expiresAt } = session
-      return writing(client.set(key, JSON.stringify({ account, openId, plugin, state, expiresAt }), 'PX', toPx(left)))
+      const value = stored(session)
+      if (value === null) return writing(client.del(key))
+      return writing(client.set(key, value.json, 'PX', value.px))
     },
     async delete(account, openId) {
       return writing(client.del(keys.session(account, openId)))
@@ -86,6 +105,11 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
       let lapsesAt = Date.now() + ttlMs
       return {
         session: liveSession(held[1], account, openId),
+        // Fenced: a holder paused past the lock's TTL must not write over the next holder's session.
+        writes: {
+          put: (session) => writeIfLocked(key, owner, keys.session(session.account, session.openId), stored(session), 'session write'),
+          delete: (a, o) => writeIfLocked(key, owner, keys.session(a, o), null, 'session delete'),
+        },
         // Compare-and-delete: a holder whose lock lapsed must not free the next holder's.
         release: () => releases.release({ kind: 'user lock', key, owner, lapsesAt }),
         // A renewal moves the lapse: a failed release is retried until then.

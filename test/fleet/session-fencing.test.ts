@@ -1,0 +1,110 @@
+/**
+ * A user's session is written under their lock in the shared store only while the lock is still the writer's
+ * (HeldUserLock.writes): an instance paused past the lock's TTL (a GC pause, SIGSTOP) wrote the session its
+ * message had built over the one the next holder wrote meanwhile. A real Redis; the lock lapses by itself or
+ * is taken by a second client, then the old holder writes.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { Redis } from 'ioredis'
+import type { AccountConfig } from '../../core/config/config-types.ts'
+import { createMemoryLogger } from '../../core/log/logger.ts'
+import { LockLostError } from '../../core/store/lock-lost-error.ts'
+import { openRedisStore } from '../../core/store/redis-store.ts'
+import type { Store } from '../../core/store/store.ts'
+import { push } from '../../core/testkit/wechat-simulator.ts'
+import { REPO } from '../support/engine-process.ts'
+import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
+import { until } from '../support/until.ts'
+
+const FIXTURE = path.join(REPO, 'test/fixtures/session-race')
+const ACCOUNTS: AccountConfig[] = [{ id: 'main', token: 'maintoken', appId: 'wxmain0000000001', mode: 'plaintext' }]
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describe("session writes fenced by the user's lock (real Redis)", () => {
+  let redis: RedisServer
+  let admin: Redis
+  let store: Store
+  let other: Store
+  const dirs = [mkdtempSync(path.join(os.tmpdir(), 'wx-fence-a-')), mkdtempSync(path.join(os.tmpdir(), 'wx-fence-b-'))]
+  before(async () => {
+    redis = await startRedisServer()
+    admin = new Redis(redis.url)
+    const log = createMemoryLogger().logger
+    store = await openRedisStore({ url: redis.url, dataDir: dirs[0], log })
+    other = await openRedisStore({ url: redis.url, dataDir: dirs[1], log })
+  })
+  after(async () => {
+    admin?.disconnect()
+    await Promise.allSettled([store?.close(), other?.close()])
+    await redis?.stop()
+    for (const d of dirs) rmSync(d, { recursive: true, force: true })
+  })
+  const session = (plugin: string, state: string) => ({ account: 'acct', openId: 'u1', plugin, state, expiresAt: Date.now() + 60_000 })
+
+  it('writes while the lock is held; refuses, writing nothing, once it lapsed and another instance took it', async () => {
+    const held = await store.sessions.lockUser!('acct', 'u1', 150)
+    assert.ok(held)
+    await held.writes.put(session('p', 'mine'))
+    assert.equal((await store.sessions.get('acct', 'u1'))?.state, 'mine')
+    // Paused past the TTL: the lock lapses, the user's next message on another instance takes it and writes.
+    await until('the lock lapsed', async () => (await admin.exists('wx:user-lock:acct:u1')) === 0, 2_000)
+    const next = await other.sessions.lockUser!('acct', 'u1', 60_000)
+    assert.ok(next, 'the next holder takes the lapsed lock')
+    await next.writes.put(session('p', 'newer'))
+    // The old holder wakes up: its put and its delete are refused, the newer session stays.
+    await assert.rejects(held.writes.put(session('p', 'stale')), (e: unknown) => e instanceof LockLostError && /no longer this instance's/.test(e.message))
+    await assert.rejects(held.writes.delete('acct', 'u1'), LockLostError)
+    assert.equal((await store.sessions.get('acct', 'u1'))?.state, 'newer')
+    await next.release()
+    // Released: nobody holds it, and the old holder still may not write.
+    await assert.rejects(held.writes.put(session('p', 'stale')), LockLostError)
+    assert.equal((await store.sessions.get('acct', 'u1'))?.state, 'newer')
+  })
+})
+
+describe('a message whose user lock is taken from it while its plugin runs (an engine on real Redis)', () => {
+  let redis: RedisServer
+  let a: Harness
+  let admin: Redis
+  before(async () => {
+    redis = await startRedisServer()
+    a = await startHarness({
+      accounts: ACCOUNTS,
+      plugins: path.join(FIXTURE, 'plugins'),
+      rules: { 'main.yaml': readFileSync(path.join(FIXTURE, 'rules/main.yaml'), 'utf8') },
+      config: { store: { kind: 'redis' as const, url: redis.url } },
+    })
+    admin = new Redis(redis.url)
+  })
+  after(async () => {
+    admin?.disconnect()
+    await a?.close()
+    await redis?.stop()
+  })
+
+  it("answers, but does not write its session over the newer holder's, and says why", async () => {
+    const openId = 'u-fenced'
+    const lockKey = `wx:user-lock:main:${openId}`
+    const sessionKey = `wx:session:main:${openId}`
+    const seen = a.lines.length
+    // slowlock waits 300 ms on "slow": the lock is taken as routing starts.
+    const answer = a.post('main', push.text(openId, 'slow start'))
+    await until('the lock taken', async () => (await admin.exists(lockKey)) === 1, 2_000)
+    // As if A had been paused past the TTL: the lock is another instance's now, with the session it wrote.
+    const newer = JSON.stringify({ account: 'main', openId, plugin: 'slowlock', state: { seen: ['from B'] }, expiresAt: Date.now() + 60_000 })
+    await admin.set(lockKey, 'instance-b', 'PX', 60_000)
+    await admin.set(sessionKey, newer, 'PX', 60_000)
+    assert.equal((await answer).reply?.Content, 'began', 'the reply still goes out')
+    await sleep(50)
+    assert.equal(await admin.get(sessionKey), newer, "B's session is not overwritten")
+    assert.equal(await admin.get(lockKey), 'instance-b', "A's release does not free B's lock")
+    const line = a.lines.slice(seen).find((l) => l.code === 'LOCK_LOST')
+    assert.ok(line, JSON.stringify(a.lines.slice(seen)))
+    assert.match(String(line.msg), /session not saved: this instance no longer holds the user's lock/)
+  })
+})
