@@ -33,6 +33,7 @@ import { createUserQueue, withUserLock, type UserLock } from './route/user-queue
 import { storageNamespacesOf, userKeyPrefix } from './plugin/storage-keys.ts'
 import type { HeldUserLock, MessageLogEntry, SessionRecord, Store, StoredReply } from './store/store.ts'
 import { LockLostError } from './store/lock-lost-error.ts'
+import { UnsubscribeRunningError } from './route/unsubscribe-running-error.ts'
 import { verifyEndpoint, verifyPost, verifyPostBody, verifyPushQuery, type VerifiedAccount } from './verify/verify-request.ts'
 import { createWeChatCipher } from './verify/wechat-cipher.ts'
 import { quotedShort, shortened } from './shown-text.ts'
@@ -142,7 +143,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const userQueue = createUserQueue()
   // Called through the store each time rather than bound once: a test that holds a user's clean-up (its
   // fenced deletes come with the lock) wraps the store's lockUser after the engine is made.
-  const lockUser: UserLock | undefined = store.sessions.lockUser ? (account, openId, ttlMs) => store.sessions.lockUser!(account, openId, ttlMs) : undefined
+  const lockUser: UserLock | undefined = store.sessions.lockUser ? (account, openId, ttlMs, forUnsubscribe) => store.sessions.lockUser!(account, openId, ttlMs, forUnsubscribe) : undefined
   let active = 0
   let idleWaiters: Array<() => void> = []
   const enter = () => void active++
@@ -318,6 +319,12 @@ export function createEngine(deps: EngineDeps): Engine {
    * `late` (`after budget`: the store away under a message queued past its budget, say).
    */
   function drop(accountId: string, message: InboundMessage, key: string, started: number, e: unknown, when: 'dropped' | 'after budget'): void {
+    if (e instanceof UnsubscribeRunningError) {
+      // Not a failure: the engine's choice, while another instance deletes the user's data.
+      lines.warn(`${e.code} ${accountId}`, { code: e.code, reason: e.message, account: accountId, key, openId: message.fromUser, kind: message.kind }, "message dropped: the user's unsubscribe clean-up still runs on another instance; answered success")
+      record(accountId, message, key, undefined, 'dropped', started, `${e.code}: ${e.message}`)
+      return
+    }
     const bug = isBug(e)
     const code = bug ? 'INTERNAL' : 'STORE_UNAVAILABLE'
     const reason = e instanceof Error ? e.message : String(e)
@@ -477,6 +484,9 @@ export function createEngine(deps: EngineDeps): Engine {
             { account: accountId, openId, key, reason: 'user lock still held at the reply budget' },
             "the user's lock was still held at the reply budget (another instance routing their earlier message, or a lock whose release was lost): routed without it",
           ),
+        // The unsubscribe's lock says so: the user's next message on another instance is not routed through
+        // its clean-up (route/unsubscribe-running-error.ts).
+        forUnsubscribe: thenUnderLock !== undefined,
         thenUnderLock,
       },
       route,

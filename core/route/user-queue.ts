@@ -13,7 +13,8 @@
  * A fleet's instances do not share the queue: with a shared store that offers `lockUser` (Redis), routing
  * also holds a per-user lock in it (`withUserLock`), waited for until the message's deadline.
  */
-import type { HeldUserLock, SessionRecord } from '../store/store.ts'
+import { UNSUBSCRIBING, type HeldUserLock, type SessionRecord } from '../store/store.ts'
+import { UnsubscribeRunningError } from './unsubscribe-running-error.ts'
 
 export interface UserQueue {
   /** Runs `task` at once when nothing of this user is being routed, else after it (then always a promise). */
@@ -55,7 +56,7 @@ export function createUserQueue(): UserQueue {
   }
 }
 
-export type UserLock = (account: string, openId: string, ttlMs: number) => Promise<HeldUserLock | null>
+export type UserLock = (account: string, openId: string, ttlMs: number, forUnsubscribe?: boolean) => Promise<HeldUserLock | null | typeof UNSUBSCRIBING>
 
 /** How often an instance asks again for a user lock another instance holds. */
 export const USER_LOCK_POLL_MS = 20
@@ -67,6 +68,8 @@ export const USER_LOCK_POLL_MS = 20
  * never held longer than WeChat waits. The lock lapses after `ttlMs` should this instance die holding it.
  * `task` gets the session read with the lock, or undefined when it runs without the lock (it reads it then),
  * and the lock's fenced session writes (HeldUserLock.writes) to make its own with, when it holds the lock.
+ * Not had by then because the user's unsubscribe holds it (`forUnsubscribe` marks an unsubscribe's own
+ * lock), `task` does not run: it rejects with an UnsubscribeRunningError.
  * `thenUnderLock`: work started once `task` has ended (however it ended), still holding the lock, kept alive
  * while it runs (its length is not known beforehand) and released when it ends; `task`'s outcome is answered
  * without waiting for it.
@@ -75,25 +78,28 @@ export async function withUserLock<T>(
   lock: UserLock,
   account: string,
   openId: string,
-  opts: { ttlMs: number; deadline: number; onNotHeld: () => void; thenUnderLock?: (writes?: HeldUserLock['writes']) => Promise<unknown> },
+  opts: { ttlMs: number; deadline: number; onNotHeld: () => void; forUnsubscribe?: boolean; thenUnderLock?: (writes?: HeldUserLock['writes']) => Promise<unknown> },
   task: (session: SessionRecord | null | undefined, writes?: HeldUserLock['writes']) => T | Promise<T>,
 ): Promise<T> {
   // The first ask failing is the store away: thrown, and the message dropped as the caller says. Once the
   // store has answered (the lock busy), a failed ask while waiting is a blip: asked again at the next poll,
   // and thrown only if the last ask before the deadline failed too. Thrown at once, one failed command in
   // the wait dropped a message the store was up for (a fleet review).
-  let held = await lock(account, openId, opts.ttlMs)
+  let answer = await lock(account, openId, opts.ttlMs, opts.forUnsubscribe)
   let failed: unknown
-  while (!held && performance.now() + USER_LOCK_POLL_MS < opts.deadline) {
+  while ((answer === null || answer === UNSUBSCRIBING) && performance.now() + USER_LOCK_POLL_MS < opts.deadline) {
     await new Promise((r) => setTimeout(r, USER_LOCK_POLL_MS))
     try {
-      held = await lock(account, openId, opts.ttlMs)
+      answer = await lock(account, openId, opts.ttlMs, opts.forUnsubscribe)
       failed = undefined
     } catch (e) {
       failed = e
     }
   }
   if (failed !== undefined) throw failed
+  // Still the user's unsubscribe (its clean-up deleting their data): not routed at all (see the error).
+  if (answer === UNSUBSCRIBING) throw new UnsubscribeRunningError()
+  const held = answer
   if (!held) opts.onNotHeld()
   try {
     return await task(held?.session, held?.writes)

@@ -35,10 +35,15 @@ export interface SessionStore {
   /**
    * Offered by a store several instances share (Redis): holds one user while an instance routes one of their
    * messages, so two messages of a user on two instances do not both read the same session. Returns the
-   * held lock, or null while another instance holds it. The lock lapses after `ttlMs` (a crashed holder).
+   * held lock, or, while another instance holds it, null, or UNSUBSCRIBING when the holder is the user's
+   * unsubscribe (its routing, then its clean-up deleting their data): taken `forUnsubscribe`, the lock says so
+   * to whoever waits for it. The lock lapses after `ttlMs` (a crashed holder).
    */
-  lockUser?(account: string, openId: string, ttlMs: number): Promise<HeldUserLock | null>
+  lockUser?(account: string, openId: string, ttlMs: number, forUnsubscribe?: boolean): Promise<HeldUserLock | null | typeof UNSUBSCRIBING>
 }
+
+/** lockUser's answer while the user's lock is held by their unsubscribe (its routing or its clean-up). */
+export const UNSUBSCRIBING = 'unsubscribing'
 
 /** Whether a failed store write may still have been (or be) applied: see SessionStore.put. */
 export function mayHaveApplied(e: unknown): boolean {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { AccountConfig } from '../../core/config/config-types.ts'
 import { LINES_PER_KEY } from '../../core/log/line-budget.ts'
+import { UNSUBSCRIBING } from '../../core/store/store.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
@@ -54,6 +55,6 @@ describe("the line of a message routed without its user's lock", () => {
     })
     const keys = new Set(messages.map((e) => (e.type === 'message' ? e.entry.msgKey : '')))
     assert.ok(lines.every((l) => keys.has(String(l.key))), "each line names its message's key")
-    await Promise.all(held.map((l) => l?.release()))
+    await Promise.all(held.map((l) => (l && l !== UNSUBSCRIBING ? l.release() : undefined)))
   })
 })

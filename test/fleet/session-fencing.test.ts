@@ -14,7 +14,7 @@ import type { AccountConfig } from '../../core/config/config-types.ts'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import { LockLostError } from '../../core/store/lock-lost-error.ts'
 import { openRedisStore } from '../../core/store/redis-store.ts'
-import type { Store } from '../../core/store/store.ts'
+import { UNSUBSCRIBING, type Store } from '../../core/store/store.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { REPO } from '../support/engine-process.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
@@ -48,13 +48,13 @@ describe("session writes fenced by the user's lock (real Redis)", () => {
 
   it('writes while the lock is held; refuses, writing nothing, once it lapsed and another instance took it', async () => {
     const held = await store.sessions.lockUser!('acct', 'u1', 150)
-    assert.ok(held)
+    assert.ok(held && held !== UNSUBSCRIBING)
     await held.writes.put(session('p', 'mine'))
     assert.equal((await store.sessions.get('acct', 'u1'))?.state, 'mine')
     // Paused past the TTL: the lock lapses, the user's next message on another instance takes it and writes.
     await until('the lock lapsed', async () => (await admin.exists('wx:user-lock:acct:u1')) === 0, 2_000)
     const next = await other.sessions.lockUser!('acct', 'u1', 60_000)
-    assert.ok(next, 'the next holder takes the lapsed lock')
+    assert.ok(next && next !== UNSUBSCRIBING, 'the next holder takes the lapsed lock')
     await next.writes.put(session('p', 'newer'))
     // The old holder wakes up: its put and its delete are refused, the newer session stays.
     await assert.rejects(held.writes.put(session('p', 'stale')), (e: unknown) => e instanceof LockLostError && /no longer this instance's/.test(e.message))

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import type { AccountConfig } from '../../core/config/config-types.ts'
-import type { SessionStore } from '../../core/store/store.ts'
+import { UNSUBSCRIBING, type SessionStore } from '../../core/store/store.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { REPO } from '../support/engine-process.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
@@ -29,9 +29,9 @@ type Delete = (account: string, openId: string) => Promise<void>
  */
 function wrapDeletesUnderLock(sessions: SessionStore, wrap: (realDelete: Delete) => Delete): void {
   const realLock = sessions.lockUser!.bind(sessions)
-  sessions.lockUser = async (account, openId, ttlMs) => {
-    const held = await realLock(account, openId, ttlMs)
-    if (held) held.writes = { ...held.writes, delete: wrap(held.writes.delete) }
+  sessions.lockUser = async (account, openId, ttlMs, forUnsubscribe) => {
+    const held = await realLock(account, openId, ttlMs, forUnsubscribe)
+    if (held && held !== UNSUBSCRIBING) held.writes = { ...held.writes, delete: wrap(held.writes.delete) }
     return held
   }
 }
@@ -134,5 +134,101 @@ describe("an unsubscribe's clean-up slower than any fixed extension of the user'
     await until('the clean-up done', () => deleted)
     // Its release is sent as the clean-up ends, not waited for.
     await until('the lock freed once the clean-up is done', async () => (await admin.get(lockKey)) === null, 1_000)
+  })
+})
+
+describe("a user's next message while their unsubscribe's clean-up outlasts its reply budget", () => {
+  let redis: RedisServer
+  let a: Harness
+  let b: Harness
+  before(async () => {
+    redis = await startRedisServer()
+    const options = {
+      accounts: ACCOUNTS,
+      plugins: path.join(FIXTURE, 'plugins'),
+      rules: { 'main.yaml': readFileSync(path.join(FIXTURE, 'rules/main.yaml'), 'utf8') },
+      config: { store: { kind: 'redis' as const, url: redis.url }, limits: { replyBudgetMs: 400, pluginTimeoutMs: 400 } },
+    }
+    a = await startHarness(options)
+    b = await startHarness(options)
+  })
+  after(async () => {
+    await Promise.all([a?.close(), b?.close()])
+    await redis?.stop()
+  })
+
+  it('is answered success and not routed: it neither reads the half-deleted state nor writes what the clean-up deletes', async () => {
+    const openId = 'u-refollow-slow'
+    assert.equal((await a.post('main', push.text(openId, 'slow start'))).reply?.Content, 'began')
+    // A's clean-up is held until the test lets it go: longer than B's reply budget (400 ms).
+    let deleted = false
+    let startedAt: number | undefined
+    let finish!: () => void
+    const finished = new Promise<void>((r) => (finish = r))
+    wrapDeletesUnderLock(a.runtime.store.sessions, (realDelete) => async (account, user) => {
+      startedAt = Date.now()
+      await finished
+      await realDelete(account, user)
+      deleted = true
+    })
+    assert.equal((await a.post('main', push.event(openId, 'unsubscribe'))).body, 'success')
+    await until('the clean-up started', () => startedAt)
+    // The follow again on B, then a text that would continue the old dialogue: both wait for the lock until
+    // their budget, and neither is routed through the clean-up.
+    const seen = b.lines.length
+    assert.equal((await b.post('main', push.event(openId, 'subscribe'))).body, 'success', 'not welcomed into half-deleted state')
+    assert.equal((await b.post('main', push.text(openId, 'slow more'))).body, 'success', 'not routed into the dialogue being deleted')
+    const dropped = b.lines.slice(seen).filter((l) => l.code === 'UNSUBSCRIBE_RUNNING')
+    assert.equal(dropped.length, 2, JSON.stringify(b.lines.slice(seen)))
+    assert.match(String(dropped[0].msg), /^message dropped: the user's unsubscribe clean-up still runs on another instance; answered success/)
+    assert.equal(dropped[0].openId, openId)
+    assert.ok(!b.lines.slice(seen).some((l) => /lock was still held at the reply budget/.test(String(l.msg))), 'not routed without the lock')
+    finish()
+    await a.runtime.engine.idle()
+    assert.ok(deleted)
+    // Once the clean-up is done the user starts fresh, on either instance.
+    await until('the lock freed', async () => (await b.post('main', push.text(openId, 'hello'))).reply?.Content === 'hello-reply', 2_000)
+    assert.equal((await b.post('main', push.text(openId, 'slow again'))).reply?.Content, 'began', 'the old dialogue is gone')
+  })
+})
+
+describe("the same on one instance with the SQLite store (no user lock: the user's queue)", () => {
+  let a: Harness
+  before(async () => {
+    a = await startHarness({
+      accounts: ACCOUNTS,
+      plugins: path.join(FIXTURE, 'plugins'),
+      rules: { 'main.yaml': readFileSync(path.join(FIXTURE, 'rules/main.yaml'), 'utf8') },
+      config: { limits: { replyBudgetMs: 400, pluginTimeoutMs: 400 } },
+    })
+  })
+  after(async () => {
+    await a?.close()
+  })
+
+  it('the next messages wait for the whole clean-up, past their budget, then start fresh and keep what they wrote', async () => {
+    assert.equal(a.runtime.store.kind, 'sqlite')
+    const openId = 'u-refollow-sqlite'
+    assert.equal((await a.post('main', push.text(openId, 'slow start'))).reply?.Content, 'began')
+    const sessions = a.runtime.store.sessions
+    const realDelete = sessions.delete.bind(sessions)
+    let deleted = false
+    let finish!: () => void
+    const finished = new Promise<void>((r) => (finish = r))
+    sessions.delete = async (account, user) => {
+      await finished
+      await realDelete(account, user)
+      deleted = true
+    }
+    assert.equal((await a.post('main', push.event(openId, 'unsubscribe'))).body, 'success')
+    // Past their budget: answered success, routed late once the clean-up is done.
+    assert.equal((await a.post('main', push.event(openId, 'subscribe'))).body, 'success')
+    assert.equal((await a.post('main', push.text(openId, 'slow again'))).body, 'success')
+    assert.equal(deleted, false)
+    sessions.delete = realDelete
+    finish()
+    await until('the clean-up and the late routings done', async () => deleted && (await sessions.get('main', openId)) !== null, 3_000)
+    await a.runtime.engine.idle()
+    assert.deepEqual((await sessions.get('main', openId))?.state, { seen: ['slow again'] }, 'a fresh dialogue, not deleted by the clean-up')
   })
 })

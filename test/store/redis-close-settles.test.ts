@@ -13,6 +13,7 @@ import { Redis } from 'ioredis'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import { openRedisStore } from '../../core/store/redis-store.ts'
 import { startRedisServer } from '../support/redis-server.ts'
+import { lockOf } from '../support/held-user-lock.ts'
 import { until } from '../support/until.ts'
 
 const dirs: string[] = []
@@ -84,7 +85,7 @@ describe('Redis store close(): settlements still pending', () => {
     const store = await openRedisStore({ url: server.url, dataDir: await tempDir(), log: memory.logger, maxReconnectDelayMs: 100, closeSettleMs: 500 })
     try {
       assert.deepEqual(await store.dedup.claim('answered', 60_000), { state: 'claimed' })
-      const held = await store.sessions.lockUser!('acct', 'user-1', 60_000)
+      const held = lockOf(await store.sessions.lockUser!('acct', 'user-1', 60_000))
       assert.ok(held)
       await server.kill()
       await assert.rejects(store.dedup.complete('answered', reply, 60_000))

@@ -17,6 +17,7 @@ import { openRedisStore } from '../../core/store/redis-store.ts'
 import type { StoreOpenError } from '../../core/store/store-open-error.ts'
 import { freePort } from '../support/engine-process.ts'
 import { startRedisServer } from '../support/redis-server.ts'
+import { lockOf } from '../support/held-user-lock.ts'
 import { until } from '../support/until.ts'
 
 const silent = createLogger({ level: 'silent' })
@@ -203,7 +204,7 @@ describe('Redis store: a Redis that misbehaves on a live connection', () => {
     const memory = createMemoryLogger()
     const store = await openRedisStore({ url: server.url, dataDir: await tempDir(), log: memory.logger, commandTimeoutMs: 100 })
     try {
-      const held = await store.sessions.lockUser!('acct', 'u1', 300)
+      const held = lockOf(await store.sessions.lockUser!('acct', 'u1', 300))
       assert.ok(held)
       const stop = held.keepAlive()
       await sleep(250)

@@ -17,6 +17,7 @@ import { openRedisStore, type RedisStoreOptions } from '../../core/store/redis-s
 import { StoreOpenError } from '../../core/store/store-open-error.ts'
 import { mayHaveApplied, type Store, type StoredReply } from '../../core/store/store.ts'
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
+import { lockOf } from '../support/held-user-lock.ts'
 import { until } from '../support/until.ts'
 import { childExited } from '../support/child-end.ts'
 import { runStoreContract } from './store-contract.ts'
@@ -246,7 +247,7 @@ describe('redis store: two instances on one Redis', () => {
   it("the user lock is exclusive across instances, comes with the user's live session, and a stale release frees nothing", async () => {
     const [a, b] = await pair()
     try {
-      const lockUser = (s: Store, openId: string, ttlMs = 60_000) => s.sessions.lockUser!('acct', openId, ttlMs)
+      const lockUser = (s: Store, openId: string, ttlMs = 60_000) => s.sessions.lockUser!('acct', openId, ttlMs).then(lockOf)
       const heldA = await lockUser(a, 'u1')
       assert.ok(heldA)
       assert.equal(heldA.session, null, 'no session yet')
@@ -282,23 +283,23 @@ describe('redis store: two instances on one Redis', () => {
     const a = await openStore(server.url, { keyPrefix, commandTimeoutMs: 100 })
     const b = await openStore(server.url, { keyPrefix })
     try {
-      const held = await a.sessions.lockUser!('acct', 'u1', 200)
+      const held = lockOf(await a.sessions.lockUser!('acct', 'u1', 200))
       assert.ok(held)
       const stop = held.keepAlive()
       await new Promise((r) => setTimeout(r, 700))
-      assert.equal(await b.sessions.lockUser!('acct', 'u1', 60_000), null, 'still held past its 200 ms ttl')
+      assert.equal(lockOf(await b.sessions.lockUser!('acct', 'u1', 60_000)), null, 'still held past its 200 ms ttl')
       // This instance dies now (nothing renews it any more): the lock lapses within the window, not later.
       stop()
       // Polled, not slept on for 700 ms: a renewal already sent at stop() lands after it, and on a loaded
       // machine later than the 100 ms that sleep left past the window. Never renewed again, it lapses well
       // within this bound (kept alive, it would not: its first 700 ms above show it).
-      const next = await until('the lock lapsed once not renewed', () => b.sessions.lockUser!('acct', 'u1', 60_000), 3_000)
+      const next = await until('the lock lapsed once not renewed', () => b.sessions.lockUser!('acct', 'u1', 60_000).then(lockOf), 3_000)
       // A's late renewal does nothing to B's lock, and A's late release frees nothing.
       const late = held.keepAlive()
       await new Promise((r) => setTimeout(r, 50))
       late()
       await held.release()
-      assert.equal(await a.sessions.lockUser!('acct', 'u1', 60_000), null, "B's lock is B's")
+      assert.equal(lockOf(await a.sessions.lockUser!('acct', 'u1', 60_000)), null, "B's lock is B's")
       await next.release()
     } finally {
       await a.close()
@@ -507,7 +508,7 @@ describe('redis store: Redis down or lost', () => {
       assert.equal(line.openId, 'u')
       // The lock's read of the session takes the same way.
       await raw.set(key, 'not json', 'PX', 60_000)
-      const held = await s.sessions.lockUser!('a', 'u', 10_000)
+      const held = lockOf(await s.sessions.lockUser!('a', 'u', 10_000))
       assert.equal(held?.session, null)
       await held?.release()
       await until('the key removed', async () => (await raw.exists(key)) === 0)
@@ -632,23 +633,23 @@ describe('redis store: Redis down or lost', () => {
 
   it("connection cut before a user lock's release reached Redis: released again once reconnected, not left for its TTL (a fleet review)", () =>
     throughFaultyProxy(async ({ proxy, viaProxy, direct }) => {
-      const held = await viaProxy.sessions.lockUser!('acct', 'blip-user', 60_000)
+      const held = lockOf(await viaProxy.sessions.lockUser!('acct', 'blip-user', 60_000))
       assert.ok(held, 'the lock is taken')
       proxy.fault('drop-request')
       await assertRejectsFast('a release that never arrived', () => held.release())
-      assert.equal(await direct.sessions.lockUser!('acct', 'blip-user', 60_000), null, 'the lock is still held in Redis meanwhile')
+      assert.equal(lockOf(await direct.sessions.lockUser!('acct', 'blip-user', 60_000)), null, 'the lock is still held in Redis meanwhile')
       proxy.reopen()
       // Released within moments of the reconnect, not after the 60 s TTL.
       const deadline = Date.now() + 3000
       let next = null
       while (!next && Date.now() < deadline) {
-        next = await direct.sessions.lockUser!('acct', 'blip-user', 60_000)
+        next = lockOf(await direct.sessions.lockUser!('acct', 'blip-user', 60_000))
         if (!next) await new Promise((r) => setTimeout(r, 50))
       }
       assert.ok(next, 'another instance takes the lock after the reconnect')
       // The late release is a compare-and-delete: it freed only its own lock, never the new holder's.
       await new Promise((r) => setTimeout(r, 600))
-      assert.equal(await viaProxy.sessions.lockUser!('acct', 'blip-user', 60_000), null, "the new holder's lock stands")
+      assert.equal(lockOf(await viaProxy.sessions.lockUser!('acct', 'blip-user', 60_000)), null, "the new holder's lock stands")
       await next.release()
     }))
 
@@ -685,10 +686,10 @@ describe('redis store: Redis down or lost', () => {
     throughFaultyProxy(async ({ proxy, viaProxy, direct }) => {
       await viaProxy.kv.set('ns', 'warm-up', 1)
       proxy.fault('drop-reply')
-      await assertRejectsFast('a lock whose answer never came', () => viaProxy.sessions.lockUser!('acct', 'taken-user', 60_000))
-      assert.equal(await direct.sessions.lockUser!('acct', 'taken-user', 60_000), null, 'Redis did take it')
+      await assertRejectsFast('a lock whose answer never came', () => viaProxy.sessions.lockUser!('acct', 'taken-user', 60_000).then(lockOf))
+      assert.equal(lockOf(await direct.sessions.lockUser!('acct', 'taken-user', 60_000)), null, 'Redis did take it')
       proxy.reopen()
-      const next = await until('the lock free again', () => direct.sessions.lockUser!('acct', 'taken-user', 60_000), 3000)
+      const next = await until('the lock free again', () => direct.sessions.lockUser!('acct', 'taken-user', 60_000).then(lockOf), 3000)
       await next.release()
     }))
 

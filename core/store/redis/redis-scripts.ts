@@ -78,10 +78,11 @@ return 0
 
 /**
  * Takes a user's lock (KEYS[1], owner ARGV[1], PX ARGV[2]) and, when taken, reads their session (KEYS[2]) in
- * the same command: returns false while another instance holds the lock, else {1, session JSON or nil}.
+ * the same command: {1, session JSON or nil}; while another holds the lock, {0, its owner value} (which says
+ * whether that holder is the user's unsubscribe: redis-sessions.ts).
  */
 export const LOCK_USER_AND_READ = defineScript(`
-if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return false end
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return {0, redis.call('GET', KEYS[1])} end
 return {1, redis.call('GET', KEYS[2])}
 `)
 

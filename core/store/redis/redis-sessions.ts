@@ -4,7 +4,7 @@
  */
 import type { LineBudget } from '../../log/line-budget.ts'
 import type { Logger } from '../../log/logger.ts'
-import type { SessionRecord, SessionStore } from '../store.ts'
+import { UNSUBSCRIBING, type SessionRecord, type SessionStore } from '../store.ts'
 import { mayHaveRun, type RedisConnection } from './connect-redis.ts'
 import type { RedisKeys } from './redis-keys.ts'
 import { randomBytesFromPool } from '../../verify/random-pool.ts'
@@ -13,6 +13,9 @@ import { keepLockAlive } from './lock-keep-alive.ts'
 import type { LockReleases } from './lock-releases.ts'
 import { LOCK_USER_AND_READ, runScript, WRITE_IF_LOCKED } from './redis-scripts.ts'
 import { LockLostError } from '../lock-lost-error.ts'
+
+/** Begins the owner value of a user lock taken by an unsubscribe (lockUser's forUnsubscribe). */
+const UNSUBSCRIBE_OWNER_PREFIX = 'unsubscribe:'
 
 /** A write that failed after its command may have reached Redis says so (see mayHaveRun). */
 function markOutcome(e: unknown): unknown {
@@ -87,13 +90,14 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
     async delete(account, openId) {
       return writing(client.del(keys.session(account, openId)))
     },
-    async lockUser(account, openId, ttlMs) {
+    async lockUser(account, openId, ttlMs, forUnsubscribe) {
       const key = keys.userLock(account, openId)
       // From the pool, as the dedup claim's: a randomBytes() call a message was 5 % of a Redis instance's CPU.
-      const owner = randomBytesFromPool(12).toString('base64url')
-      let held: [1, string | null] | null
+      // An unsubscribe's says so (base64url has no ':'), for the user's next message waiting on another instance.
+      const owner = `${forUnsubscribe ? UNSUBSCRIBE_OWNER_PREFIX : ''}${randomBytesFromPool(12).toString('base64url')}`
+      let answer: [0 | 1, string | null]
       try {
-        held = (await runScript(client, LOCK_USER_AND_READ, [key, keys.session(account, openId)], [owner, toPx(ttlMs)])) as [1, string | null] | null
+        answer = (await runScript(client, LOCK_USER_AND_READ, [key, keys.session(account, openId)], [owner, toPx(ttlMs)])) as [0 | 1, string | null]
       } catch (e) {
         // Taken maybe, its answer lost (a timeout, a dropped connection): given up, or it would hold the user
         // for its whole TTL (a fleet review). Only our owner's is freed.
@@ -101,10 +105,10 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
         if (mayHaveRun(e)) releases.giveUp({ kind: 'user lock', key, owner, lapsesAt: Date.now() + ttlMs })
         throw e
       }
-      if (held === null) return null
+      if (answer[0] === 0) return answer[1]?.startsWith(UNSUBSCRIBE_OWNER_PREFIX) ? UNSUBSCRIBING : null
       let lapsesAt = Date.now() + ttlMs
       return {
-        session: liveSession(held[1], account, openId),
+        session: liveSession(answer[1], account, openId),
         // Fenced: a holder paused past the lock's TTL must not write over the next holder's session.
         writes: {
           put: (session) => writeIfLocked(key, owner, keys.session(session.account, session.openId), stored(session), 'session write'),
