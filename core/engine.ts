@@ -29,9 +29,9 @@ import { serializeReply } from './reply/reply-xml.ts'
 import { sealReply } from './reply/seal-reply.ts'
 import { routeMessage, textRulesRead, type RouteDeps, type RouteResult, type RouteSignal } from './route/router.ts'
 import { REGEX_TEXT_MAX_LENGTH } from './route/rules/text-matcher.ts'
-import { createUserQueue, withUserLock, type UserLock } from './route/user-queue.ts'
+import { createUserQueue, USER_LOCK_POLL_MS, withUserLock, type UserLock } from './route/user-queue.ts'
 import { storageNamespacesOf, userKeyPrefix } from './plugin/storage-keys.ts'
-import type { HeldUserLock, MessageLogEntry, SessionRecord, Store, StoredReply } from './store/store.ts'
+import { UNSUBSCRIBING, type HeldUserLock, type MessageLogEntry, type SessionRecord, type Store, type StoredReply } from './store/store.ts'
 import { LockLostError } from './store/lock-lost-error.ts'
 import { UnsubscribeRunningError } from './route/unsubscribe-running-error.ts'
 import { verifyEndpoint, verifyPost, verifyPostBody, verifyPushQuery, type VerifiedAccount } from './verify/verify-request.ts'
@@ -387,7 +387,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const signal: RouteSignal = { budgetSpent: false }
     const user = `${accountId}\n${message.fromUser}`
     const route = routingOf(message, info, lease.generation, signal, user)
-    const cleanUp = message.kind === 'unsubscribe' ? unsubscribeCleanUp(message, accountId, key, storageNamespacesOf(lease.generation.plugins)) : undefined
+    const cleanUp = message.kind === 'unsubscribe' ? unsubscribeCleanUp(message, accountId, key, storageNamespacesOf(lease.generation.plugins), userLockTtlMs(lease.generation)) : undefined
     let routing: RouteResult | Promise<RouteResult>
     try {
       routing = userQueue.run(user, lockUser ? () => routeUnderFleetLock(accountId, message.fromUser, key, started, lease.generation, route, cleanUp?.run) : route)
@@ -454,6 +454,11 @@ export function createEngine(deps: EngineDeps): Engine {
     return { ...routeDepsOf(generation), sessions: { ...store.sessions, put: writes.put, delete: writes.delete } }
   }
 
+  /** How long a user lock is taken for: as long as a routing under it may run (see routeUnderFleetLock). */
+  function userLockTtlMs(generation: Generation): number {
+    return limits.replyBudgetMs + (generation.slowestPluginMs ?? limits.pluginTimeoutMs) + 1_000
+  }
+
   /** Routing holding the user's lock in the shared store (a fleet), waited for until the reply budget. */
   function routeUnderFleetLock(
     accountId: string,
@@ -473,7 +478,7 @@ export function createEngine(deps: EngineDeps): Engine {
         // generation's settings give it: a reload may have raised a plugin's timeoutMs). An unsubscribe's
         // clean-up after it keeps the lock alive while it runs (withUserLock): its length has no bound known
         // here (a purge scans as many keys as the user has), and a fixed guess was outlived by a slow one.
-        ttlMs: limits.replyBudgetMs + (generation.slowestPluginMs ?? limits.pluginTimeoutMs) + 1_000,
+        ttlMs: userLockTtlMs(generation),
         deadline: started + limits.replyBudgetMs,
         // Budgeted, per account: a lock whose release was lost is met by every message of its user until
         // it lapses, and one instance's slow plugin by every user it serves; unbudgeted, that was a line a
@@ -614,12 +619,60 @@ export function createEngine(deps: EngineDeps): Engine {
     accountId: string,
     key: string,
     namespaces: string[],
+    lockTtlMs: number,
   ): { run: (writes?: HeldUserLock['writes']) => Promise<void>; after: (routing: RouteResult | Promise<RouteResult>) => Promise<void> } {
     enter()
     let running: Promise<void> | undefined
-    const run = (writes?: HeldUserLock['writes']) => (running ??= cleanUpOnUnsubscribe(message, accountId, key, namespaces, writes).finally(leave))
+    const cleanUp = (writes?: HeldUserLock['writes']) =>
+      writes || !lockUser ? cleanUpOnUnsubscribe(message, accountId, key, namespaces, writes) : cleanUpTakingLock(message, accountId, key, namespaces, lockTtlMs)
+    const run = (writes?: HeldUserLock['writes']) => (running ??= cleanUp(writes).finally(leave))
     const unlocked = () => run()
     return { run, after: (routing) => Promise.resolve(routing).then(unlocked, unlocked) }
+  }
+
+  /**
+   * A fleet's clean-up whose unsubscribe was routed without the user's lock (another instance's message of the
+   * user held it past the budget, or the store failed the first ask): run at once, it deleted the session
+   * while that message still ran, which then wrote it back (the dialogue the user left resumed on their next
+   * follow), and no waiter knew an unsubscribe was under way. So it takes the lock for itself first, marked as
+   * an unsubscribe's, asking every 20 ms for as long as another holder can keep it (`ttlMs`); not had by then,
+   * it runs without it, and a line says so.
+   */
+  async function cleanUpTakingLock(message: InboundMessage, accountId: string, key: string, namespaces: string[], ttlMs: number): Promise<void> {
+    const openId = message.fromUser
+    const deadline = performance.now() + ttlMs
+    let held: HeldUserLock | undefined
+    let reason = 'the lock was still held by another instance'
+    for (;;) {
+      try {
+        const answer = await lockUser!(accountId, openId, ttlMs, true)
+        if (answer !== null && answer !== UNSUBSCRIBING) {
+          held = answer
+          break
+        }
+      } catch (e) {
+        // The store away: asked again, as a waiting message does (withUserLock).
+        reason = `taking the lock failed: ${(e as Error).message}`
+      }
+      if (performance.now() + USER_LOCK_POLL_MS >= deadline) break
+      await new Promise((r) => setTimeout(r, USER_LOCK_POLL_MS))
+    }
+    if (!held) {
+      lines.warn(
+        `clean-up unlocked ${accountId}`,
+        { account: accountId, openId, key, reason: `${reason} for ${ttlMs} ms` },
+        "clean-up on unsubscribe runs without the user's lock: a message of theirs routed meanwhile on another instance may write back what it deletes",
+      )
+      return cleanUpOnUnsubscribe(message, accountId, key, namespaces)
+    }
+    const stopKeepingAlive = held.keepAlive()
+    try {
+      await cleanUpOnUnsubscribe(message, accountId, key, namespaces, held.writes)
+    } finally {
+      stopKeepingAlive()
+      // A failed release is the store's to retry (redis-sessions.ts).
+      void held.release().catch(() => undefined)
+    }
   }
 
   /**

@@ -232,3 +232,47 @@ describe("the same on one instance with the SQLite store (no user lock: the user
     assert.deepEqual((await sessions.get('main', openId))?.state, { seen: ['slow again'] }, 'a fresh dialogue, not deleted by the clean-up')
   })
 })
+
+describe("an unsubscribe routed without the user's lock (another instance's message held it past the budget)", () => {
+  let redis: RedisServer
+  let a: Harness
+  let admin: Redis
+  before(async () => {
+    redis = await startRedisServer()
+    a = await startHarness({
+      accounts: ACCOUNTS,
+      plugins: path.join(FIXTURE, 'plugins'),
+      rules: { 'main.yaml': readFileSync(path.join(FIXTURE, 'rules/main.yaml'), 'utf8') },
+      // The lock's TTL: budget + plugin timeout + 1 s = 1.8 s.
+      config: { store: { kind: 'redis' as const, url: redis.url }, limits: { replyBudgetMs: 400, pluginTimeoutMs: 400 } },
+    })
+    admin = new Redis(redis.url)
+  })
+  after(async () => {
+    admin?.disconnect()
+    await a?.close()
+    await redis?.stop()
+  })
+
+  it('cleans up once that message is done, under the lock: what it wrote back is deleted too', async () => {
+    const openId = 'u-unsub-unlocked'
+    const lockKey = `wx:user-lock:main:${openId}`
+    const sessionKey = `wx:session:main:${openId}`
+    assert.equal((await a.post('main', push.text(openId, 'slow start'))).reply?.Content, 'began')
+    // Another instance routes the user's earlier message, slowly: it holds the lock past A's budget.
+    await admin.set(lockKey, 'instance-b', 'PX', 1_500)
+    const seen = a.lines.length
+    assert.equal((await a.post('main', push.event(openId, 'unsubscribe'))).body, 'success')
+    assert.ok(a.lines.slice(seen).some((l) => /lock was still held at the reply budget/.test(String(l.msg))), 'routed without the lock')
+    await sleep(200)
+    assert.notEqual(await admin.get(sessionKey), null, "the clean-up waits for the other instance's message")
+    // That message ends: it writes the dialogue's session and frees its lock.
+    const written = JSON.stringify({ account: 'main', openId, plugin: 'slowlock', state: { seen: ['slow start', 'from B'] }, expiresAt: Date.now() + 60_000 })
+    await admin.set(sessionKey, written, 'PX', 60_000)
+    await admin.del(lockKey)
+    await a.runtime.engine.idle()
+    assert.equal(await admin.get(sessionKey), null, 'the user who left has no dialogue to come back to')
+    await until('the clean-up freed its lock', async () => (await admin.get(lockKey)) === null, 1_000)
+    assert.ok(!a.lines.slice(seen).some((l) => /clean-up on unsubscribe/.test(String(l.msg))), JSON.stringify(a.lines.slice(seen)))
+  })
+})
