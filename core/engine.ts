@@ -685,7 +685,7 @@ export function createEngine(deps: EngineDeps): Engine {
       await (writes ?? store.sessions).delete(accountId, message.fromUser)
       if (!config.log.purgeOnUnsubscribe) return
       let removed = 0
-      for (const ns of namespaces) removed += await store.kv.deletePrefix(ns, userKeyPrefix(message.fromUser))
+      for (const ns of namespaces) removed += await (writes ?? store.kv).deletePrefix(ns, userKeyPrefix(message.fromUser))
       // Budgeted, as both lines come once per unsubscribe: a wave of unfollows (after a mass send) wrote an
       // info line a message, and a store refusing deletes an error line each (traffic-summary.ts says why
       // that silences the service's other lines).

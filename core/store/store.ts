@@ -61,9 +61,10 @@ export interface HeldUserLock {
    * Writes of the user's session fenced by this lock: each checks, in the same atomic step as the write, that
    * the lock is still this holder's, and rejects with a LockLostError, nothing written, when it is not (it
    * lapsed while this instance was paused past its TTL: another instance may hold it and have written newer
-   * state). Routing and an unsubscribe's clean-up under the lock write through these, never the plain ones.
+   * state). Routing and an unsubscribe's clean-up under the lock write through these, never the plain ones;
+   * deletePrefix is the clean-up's purge of the user's plugin data, fenced the same way batch by batch.
    */
-  writes: Pick<SessionStore, 'put' | 'delete'>
+  writes: Pick<SessionStore, 'put' | 'delete'> & Pick<KvStore, 'deletePrefix'>
   /** Frees the lock if it is still this holder's (compare-and-delete). */
   release(): Promise<void>
   /**

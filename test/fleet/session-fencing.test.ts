@@ -67,6 +67,36 @@ describe("session writes fenced by the user's lock (real Redis)", () => {
   })
 })
 
+describe("an unsubscribe's purge of plugin data fenced by the user's lock (real Redis)", () => {
+  let redis: RedisServer
+  let admin: Redis
+  let store: Store
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wx-fence-purge-'))
+  before(async () => {
+    redis = await startRedisServer()
+    admin = new Redis(redis.url)
+    store = await openRedisStore({ url: redis.url, dataDir: dir, log: createMemoryLogger().logger })
+  })
+  after(async () => {
+    admin?.disconnect()
+    await store?.close()
+    await redis?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('purges while the lock is held; once another instance holds it, removes nothing and says so', async () => {
+    for (let i = 0; i < 3; i++) await store.kv.set('plugin:p', `user:u1:k${i}`, i)
+    await store.kv.set('plugin:p', 'user:u2:k', 'other user')
+    const held = await store.sessions.lockUser!('acct', 'u1', 60_000, true)
+    assert.ok(held && held !== UNSUBSCRIBING)
+    assert.equal(await held.writes.deletePrefix('plugin:p', 'user:u1:k0'), 1)
+    // Paused past the lock's TTL: the user's next message on another instance holds it and writes their data.
+    await admin.set('wx:user-lock:acct:u1', 'instance-b', 'PX', 60_000)
+    await assert.rejects(held.writes.deletePrefix('plugin:p', 'user:u1:'), (e: unknown) => e instanceof LockLostError && /plugin data purge refused/.test(e.message))
+    assert.deepEqual(await store.kv.keys('plugin:p', '', 10), ['user:u1:k1', 'user:u1:k2', 'user:u2:k'])
+  })
+})
+
 describe('a message whose user lock is taken from it while its plugin runs (an engine on real Redis)', () => {
   let redis: RedisServer
   let a: Harness

@@ -51,7 +51,7 @@ describe('the fleet lock (a lock in the shared store; the fleet tests run it on 
       assert.equal(ttlMs, 9000)
       if (holder) return null
       holder = 'me'
-      return { session: readWithLock, release: async () => void events.push('released'), keepAlive: () => () => undefined, writes: { put: async () => undefined, delete: async () => undefined } }
+      return { session: readWithLock, release: async () => void events.push('released'), keepAlive: () => () => undefined, writes: { put: async () => undefined, delete: async () => undefined, deletePrefix: async () => 0 } }
     }
     const readWithLock = { account: 'acct', openId: 'u', plugin: 'survey', state: { step: 2 }, expiresAt: Date.now() + 60_000 }
     setTimeout(() => (holder = null), 60) // the other instance finishes
@@ -74,7 +74,7 @@ describe('the fleet lock (a lock in the shared store; the fleet tests run it on 
       const next = answers.shift() ?? 'free'
       asks.push(next)
       if (next === 'fail') throw new Error('Command timed out')
-      return next === 'busy' ? null : { session: readWithLock, release: async () => undefined, keepAlive: () => () => undefined, writes: { put: async () => undefined, delete: async () => undefined } }
+      return next === 'busy' ? null : { session: readWithLock, release: async () => undefined, keepAlive: () => () => undefined, writes: { put: async () => undefined, delete: async () => undefined, deletePrefix: async () => 0 } }
     }
     const result = await withUserLock(lock, 'acct', 'u', { ttlMs: 9000, deadline: performance.now() + 2000, onNotHeld: () => asks.push('not held') }, (session) => {
       assert.equal(session, readWithLock)

@@ -9,6 +9,33 @@ import { toPx } from './redis-ttl.ts'
 /** Keys per SCAN step: small enough that one step never blocks Redis noticeably. */
 const SCAN_COUNT = 500
 
+/**
+ * Walks the keys of `namespace` starting with `prefix` (SCAN) and hands each batch found to `unlink`; the sum
+ * of what it removed. A batch `unlink` refuses (a negative answer) stops the walk: it throws `refused()`.
+ */
+export async function scanDeleting(
+  conn: RedisConnection,
+  keys: RedisKeys,
+  namespace: string,
+  prefix: string,
+  unlink: (found: string[]) => Promise<number>,
+  refused?: () => Error,
+): Promise<number> {
+  const match = `${escapeGlob(keys.kv(namespace, prefix))}*`
+  let cursor = '0'
+  let deleted = 0
+  do {
+    const [next, found] = await conn.client.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT)
+    if (found.length > 0) {
+      const n = await unlink(found)
+      if (n < 0) throw refused?.() ?? new Error('delete refused')
+      deleted += n
+    }
+    cursor = next
+  } while (cursor !== '0')
+  return deleted
+}
+
 export function createRedisKv(conn: RedisConnection, keys: RedisKeys): KvStore {
   const { client } = conn
   return {
@@ -56,15 +83,7 @@ export function createRedisKv(conn: RedisConnection, keys: RedisKeys): KvStore {
      * cluster SCAN sees one node.
      */
     async deletePrefix(namespace, prefix) {
-      const match = `${escapeGlob(keys.kv(namespace, prefix))}*`
-      let cursor = '0'
-      let deleted = 0
-      do {
-        const [next, found] = await client.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT)
-        if (found.length > 0) deleted += await client.unlink(...found)
-        cursor = next
-      } while (cursor !== '0')
-      return deleted
+      return scanDeleting(conn, keys, namespace, prefix, (found) => client.unlink(...found))
     },
     /** SCAN as deletePrefix does, every match collected (SCAN may give one twice), then sorted and cut. */
     async keys(namespace, prefix, limit) {

@@ -115,6 +115,16 @@ return 1
 `)
 
 /**
+ * UNLINKs KEYS[2..] only if the lock KEYS[1] still holds ARGV[1] (a purge under a user's lock): the number
+ * removed, or -1 when the lock is not ours any more (nothing removed: the next holder may have written them).
+ */
+export const UNLINK_IF_LOCKED = defineScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if #KEYS < 2 then return 0 end
+return redis.call('UNLINK', unpack(KEYS, 2))
+`)
+
+/**
  * kv's compare-and-set. ARGV: '1' when a value is expected (else the key must be absent), the expected JSON,
  * '1' when a value is to be written (else the key is deleted), its JSON, its expiry in ms ('' keeps the
  * key's own: KEEPTTL, none for a new key). Returns 1 when written, 0 when the value was not the expected one.

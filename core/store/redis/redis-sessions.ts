@@ -11,7 +11,8 @@ import { randomBytesFromPool } from '../../verify/random-pool.ts'
 import { toPx } from './redis-ttl.ts'
 import { keepLockAlive } from './lock-keep-alive.ts'
 import type { LockReleases } from './lock-releases.ts'
-import { LOCK_USER_AND_READ, runScript, WRITE_IF_LOCKED } from './redis-scripts.ts'
+import { LOCK_USER_AND_READ, runScript, UNLINK_IF_LOCKED, WRITE_IF_LOCKED } from './redis-scripts.ts'
+import { scanDeleting } from './redis-kv.ts'
 import { LockLostError } from '../lock-lost-error.ts'
 
 /** Begins the owner value of a user lock taken by an unsubscribe (lockUser's forUnsubscribe). */
@@ -113,6 +114,16 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
         writes: {
           put: (session) => writeIfLocked(key, owner, keys.session(session.account, session.openId), stored(session), 'session write'),
           delete: (a, o) => writeIfLocked(key, owner, keys.session(a, o), null, 'session delete'),
+          // Batch by batch, each checked against the lock in the script that unlinks it.
+          deletePrefix: (namespace, prefix) =>
+            scanDeleting(
+              conn,
+              keys,
+              namespace,
+              prefix,
+              async (found) => Number(await runScript(client, UNLINK_IF_LOCKED, [key, ...found], [owner])),
+              () => new LockLostError('plugin data purge', key),
+            ),
         },
         // Compare-and-delete: a holder whose lock lapsed must not free the next holder's.
         release: () => releases.release({ kind: 'user lock', key, owner, lapsesAt }),
