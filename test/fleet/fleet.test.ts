@@ -152,12 +152,13 @@ describe('a fleet of two instances on one Redis', () => {
     const sessionKey = `wx:session:default:${user}`
     const lockKey = `wx:user-lock:default:${user}`
     const keysOf = (args: string[]) => (args[0]!.toLowerCase().startsWith('eval') ? args.slice(3, 3 + Number(args[2])) : [args[1]!])
-    // Lock and read (one script), the survey's session write, the release: the session is not read on its own.
+    // Lock and read (one script), the survey's session write fenced by the lock (one script checking the lock's
+    // owner), the release: the session is not read on its own.
     assert.deepEqual(
       naming.map((args) => [args[0]!.toLowerCase().replace('evalsha', 'eval'), ...keysOf(args)]),
       [
         ['eval', lockKey, sessionKey],
-        ['set', sessionKey],
+        ['eval', lockKey, sessionKey],
         ['eval', lockKey],
       ],
       JSON.stringify(naming),
