@@ -10,7 +10,7 @@
  * `success`), the candidate running at that moment may still answer late, but no further candidate is tried.
  */
 import { isBug, type EngineError } from '../errors.ts'
-import { USER_MESSAGE_KINDS, type InboundMessage, type MessageKind } from '../normalize/message-types.ts'
+import { answersUserMessage, USER_MESSAGE_KINDS, type InboundMessage, type MessageKind } from '../normalize/message-types.ts'
 import type { AccountInfo, JsonValue } from '../plugin/plugin-api.ts'
 import type { PluginSet, SessionOp } from '../plugin/plugin-host-types.ts'
 import type { Reply } from '../reply/reply-types.ts'
@@ -79,6 +79,14 @@ const DEFAULT_REPLY_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>([
   'click', 'scancode_waitmsg', 'pic_sysphoto', 'pic_photo_or_album', 'pic_weixin', 'location_select',
 ])
 
+/**
+ * Whether the default (or error) reply answers `message`. A message of a type this engine does not read (a
+ * MsgType added by the platform, a known one whose fields did not fit) is `unknown`, and still something the
+ * user sent unless it came as an event (answersUserMessage): left out, the user got nothing at all, where any
+ * other message nothing took gets the default. Asked only once nothing else answered.
+ */
+const defaultAnswers = (message: InboundMessage): boolean => DEFAULT_REPLY_KINDS.has(message.kind) || (message.kind === 'unknown' && answersUserMessage(message))
+
 /** What a handler's `scene` or `key` is compared with: a QR code's scene, a menu event's EventKey. */
 function handlerKeyOf(message: InboundMessage): string | undefined {
   if (message.kind === 'subscribe' || message.kind === 'scan') return message.scene
@@ -135,7 +143,7 @@ function* candidatesFor(message: InboundMessage, account: string, rules: RuleSet
   const system = rules.system(account)
   if (message.kind === 'subscribe' && system.welcome) {
     yield { handledBy: 'welcome', candidate: buildSystemCandidate('welcome', system.welcome) }
-  } else if (DEFAULT_REPLY_KINDS.has(message.kind)) {
+  } else if (defaultAnswers(message)) {
     // "Sorry, I did not understand" is wrong when the user was understood and our plugin failed them. A rule
     // naming a plugin that is not loaded (disabled, or left out by the test kit's `only`) is not such a failure.
     if (system.error && errors.some(pluginFailed)) yield { handledBy: 'error', candidate: buildSystemCandidate('error', system.error) }

@@ -152,6 +152,23 @@ welcome: { plugin: wlc }
     assert.deepEqual(plugins.calls, [])
   })
 
+  it("a user's message of a type the engine does not read gets the default; an event it does not read does not (found by a routing review)", async () => {
+    const plugins = allPass()
+    const rules = await rulesFrom(FILES)
+    // A MsgType the platform may add, and a known one whose fields do not fit (a location without its Scale):
+    // both `unknown`, both sent by the user. They got nothing at all, where any other message gets the default.
+    for (const fields of [push.message('u1', 'channels_card', { MsgId: '1' }), push.message('u1', 'location', { Location_X: 'a', Location_Y: '2', Scale: '3', Label: '', MsgId: '2' })]) {
+      const message = messageOf(fields)
+      assert.equal(message.kind, 'unknown')
+      plugins.calls.length = 0
+      await routeMessage(message, ACCOUNT, depsOf(rules, plugins))
+      assert.deepEqual(rulesTried(plugins.calls), ['default'], String(fields.MsgType))
+    }
+    plugins.calls.length = 0
+    await routeMessage(messageOf(push.event('u1', 'some_new_event')), ACCOUNT, depsOf(rules, plugins))
+    assert.deepEqual(plugins.calls, [])
+  })
+
   it('the first reply wins and is described: handledBy, rule, keyword, plugin', async () => {
     const plugins = allPass({ 'a-second': () => answer('second') })
     const r = await routeMessage(messageOf(push.text('u1', 'GO')), ACCOUNT, depsOf(await rulesFrom(FILES), plugins))
