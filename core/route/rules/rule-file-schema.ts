@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { MESSAGE_KINDS } from '../../normalize/message-types.ts'
+import { QR_SCENE_PREFIX } from '../../normalize/normalize-message.ts'
 import { articleSchema, replySchema, replyTypeError } from '../../reply/reply-builders.ts'
 import { KEY_KINDS, SCENE_KINDS } from '../rule-types.ts'
 import { GROUP_NAME } from '../user-groups.ts'
@@ -245,6 +246,17 @@ const handlerSchema = z.strictObject(handlerShape).superRefine((h, ctx) => {
       code: 'custom',
       path: ['scene'],
       message: `scene applies only to ${SCENE_KINDS.join(' and ')} handlers, not ${h.type}`,
+    })
+  }
+  // `qrscene_1001` is what a new follower's push carries as its EventKey (the log and `wxengine send` show it
+  // so), but the scene compared is the key without it, and a follower's scan carries no prefix at all: a
+  // handler written with it never answered either push, and loaded without a word. `qrcode create` refuses
+  // such a scene too.
+  if (typeof h.scene === 'string' && h.scene.startsWith(QR_SCENE_PREFIX)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['scene'],
+      message: `scene ${JSON.stringify(h.scene)}: write it without ${QR_SCENE_PREFIX}, scene: ${h.scene.slice(QR_SCENE_PREFIX.length) || '...'} (WeChat adds ${QR_SCENE_PREFIX} to a new follower's EventKey; the scene a handler names is compared without it, and a follower's scan has none)`,
     })
   }
   if (h.key !== undefined && !KEY_KINDS.includes(h.type)) {

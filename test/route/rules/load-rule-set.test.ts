@@ -270,6 +270,13 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.match(message, /scene applies only to subscribe and scan handlers, not image/)
   })
 
+  it('a scene written with qrscene_, as a follow pushes its EventKey: it answered neither push, and loaded silently (found by a routing review)', async () => {
+    for (const type of ['subscribe', 'scan']) {
+      const message = await singleError(valid(`handlers:\n  - type: ${type}\n    scene: qrscene_1001\n    plugin: p\n`), 7)
+      assert.match(message, /^handler #1 \(\w+\): scene "qrscene_1001": write it without qrscene_, scene: 1001 \(/)
+    }
+  })
+
   it('invalid inline reply: unknown type, missing field, wrong field type', async () => {
     let message = await singleError(valid('  - name: b\n    keywords: [b]\n    reply:\n      type: txt\n      content: hi\n'), 8)
     assert.match(message, /^rule "b": reply type must be one of text, image/)
