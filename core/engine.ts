@@ -345,8 +345,11 @@ export function createEngine(deps: EngineDeps): Engine {
     return made
   }
 
-  function onPluginError(plugin: string, error: EngineError, account: string, openId: string): void {
-    lines.warn(`${error.code} ${plugin}`, { code: error.code, reason: error.reason, plugin, account, openId }, `plugin ${plugin} failed: ${error.reason}`)
+  function onPluginError(plugin: string, error: EngineError, account: string, openId: string, heldLock = false): void {
+    // A failing lock holder loses the lock (router.ts): the user's dialogue ends there, answers and all. Said in
+    // the line, or "the bot forgot my order halfway" had nothing in the log to point at.
+    const ended = heldLock ? "; it held the user's conversation, which is ended (its lock released: their next message goes down the rules)" : ''
+    lines.warn(`${error.code} ${plugin}`, { code: error.code, reason: error.reason, plugin, account, openId, lockReleased: heldLock || undefined }, `plugin ${plugin} failed: ${error.reason}${ended}`)
     observe({ type: 'plugin_error', plugin, code: error.code })
   }
 

@@ -46,8 +46,11 @@ export interface RouteDeps {
    * rule with `users:` exists for nobody.
    */
   userGroups?: UserGroupIndex
-  /** Told about each plugin fault as it happens (logging, metrics); the result lists them too. */
-  onPluginError?: (plugin: string, error: EngineError, account: string, openId: string) => void
+  /**
+   * Told about each plugin fault as it happens (logging, metrics); the result lists them too. `heldLock`: the
+   * plugin held the user's conversation, which its failure ends (the lock is released).
+   */
+  onPluginError?: (plugin: string, error: EngineError, account: string, openId: string, heldLock?: boolean) => void
   /** Told when a rule's inline reply names a media file the account has no media_id for (the rule fails; listed too). */
   onMediaUnavailable?: (rule: string, file: string, error: EngineError, account: string, openId: string) => void
   /** Told when writing a plugin's session calls failed after it answered (the reply still goes out); listed too. */
@@ -334,7 +337,7 @@ async function runPlugins(
     if (outcome.status === 'reply') return reachable(found(step, outcome.reply, plugin, errors), message, deps, account.id)
     if (outcome.status === 'error') {
       errors.push({ ...outcome.error, plugin })
-      deps.onPluginError?.(plugin, outcome.error, account.id, message.fromUser)
+      deps.onPluginError?.(plugin, outcome.error, account.id, message.fromUser, own !== null)
       // The dialogue's own plugin failed (threw, timed out, answered nonsense): its lock is released, or
       // a broken or hung plugin would hold the user, and every message of theirs, until the lock expires.
       // The message goes on down the routing order like any other.

@@ -9,10 +9,12 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
+import { createMemoryLogger } from '../../core/log/logger.ts'
 import { createTestClient, type TestClient } from '../../core/testkit/plugin-test-client.ts'
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-asked-once-'))
 let client: TestClient
+const memory = createMemoryLogger('info')
 
 before(async () => {
   mkdirSync(path.join(root, 'plugins', 'lockpass'), { recursive: true })
@@ -41,7 +43,7 @@ export default definePlugin({
     path.join(root, 'rules', 'main.yaml'),
     'rules:\n  - name: lock\n    keywords: [{ prefix: lock }]\n    plugin: lockpass\ndefault:\n  reply: { type: text, content: fallback }\n',
   )
-  client = await createTestClient({ root })
+  client = await createTestClient({ root, log: memory.logger })
 })
 after(async () => {
   await client.close()
@@ -67,6 +69,11 @@ test('one that fails is not asked again either (its lock is released, the messag
   assert.equal(r.content, 'fallback')
   assert.equal(await calls(), before + 1)
   assert.equal(await client.session(u), null)
+  // The line says the user's conversation ended with the failure: it had said only that the plugin failed,
+  // and nothing in the log pointed at why the user's next answer got the default reply.
+  const line = memory.lines.find((l) => l.code === 'PLUGIN_ERROR' && l.openId === 'u-fail')
+  assert.equal(line?.lockReleased, true, JSON.stringify(line))
+  assert.match(String(line?.msg), /^plugin lockpass failed: Error: broken dialogue .*; it held the user's conversation, which is ended \(its lock released/)
 })
 
 test('a lock whose plugin is gone is deleted, so restoring the plugin does not bring the dialogue back', async () => {

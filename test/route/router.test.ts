@@ -76,9 +76,10 @@ function pluginsOf(behaviours: Record<string, Behaviour>): PluginSet & { calls: 
   }
 }
 
-function depsOf(rules: RuleSet, plugins: PluginSet, sessions: SessionStore = createMemoryStore().sessions): RouteDeps & { pluginErrors: Array<[string, EngineError]> } {
-  const pluginErrors: Array<[string, EngineError]> = []
-  return { rules, plugins, sessions, now: Date.now, onPluginError: (p, e) => void pluginErrors.push([p, e]), pluginErrors }
+/** `pluginErrors`: each fault told, with whether its plugin held the user's lock (which its failure ends). */
+function depsOf(rules: RuleSet, plugins: PluginSet, sessions: SessionStore = createMemoryStore().sessions): RouteDeps & { pluginErrors: Array<[string, EngineError, boolean]> } {
+  const pluginErrors: Array<[string, EngineError, boolean]> = []
+  return { rules, plugins, sessions, now: Date.now, onPluginError: (p, e, _a, _o, heldLock) => void pluginErrors.push([p, e, heldLock === true]), pluginErrors }
 }
 
 describe('the order candidates are tried in', () => {
@@ -344,6 +345,8 @@ default: { reply: { type: text, content: sorry } }
       assert.deepEqual(r.reply, { type: 'text', content: 'hello' })
       assert.deepEqual(r.errors.map((e) => `${e.plugin}:${e.code}`), [`asker:${code}`])
       assert.equal(await store.sessions.get('acct', 'u1'), null)
+      // Told that the plugin held the lock, so the line can say the user's dialogue ended with the failure.
+      assert.deepEqual(deps.pluginErrors.map(([p, e, held]) => `${p}:${e.code}:${held}`), [`asker:${code}:true`])
     })
   }
 
@@ -354,6 +357,7 @@ default: { reply: { type: text, content: sorry } }
     await store.sessions.put({ account: 'acct', openId: 'u1', plugin: 'asker', state: null, expiresAt: Date.now() + 60_000 })
     await routeMessage(messageOf(push.text('u1', 'hi')), ACCOUNT, deps)
     assert.equal((await store.sessions.get('acct', 'u1'))?.plugin, 'asker')
+    assert.deepEqual(deps.pluginErrors.map(([p, , held]) => `${p}:${held}`), ['greeter:false'])
   })
 
   it('a lock held by a plugin that is no longer loaded is ignored', async () => {
