@@ -334,6 +334,35 @@ default: { reply: { type: text, content: sorry } }
     assert.equal((await store.sessions.get('acct', 'u1'))?.plugin, 'asker')
   })
 
+  it('session calls made before a pass are applied, as with a reply (docs/plugins.md), and routing goes on', async () => {
+    const store = createMemoryStore()
+    // asker: begins a lock on its rule's text, then passes; in the lock it records a new state and passes.
+    const plugins = pluginsOf({
+      greeter: () => answer('hello'),
+      asker: (c) => (c.session.active ? pass([{ op: 'update', state: { q: 2 } }]) : pass([{ op: 'begin', ttlMs: 60_000, state: { q: 1 } }])),
+    })
+    const deps = depsOf(await rulesFrom(FILES), plugins, store.sessions)
+    const begun = await routeMessage(messageOf(push.text('u1', 'ask')), ACCOUNT, deps)
+    assert.deepEqual([begun.reply, begun.handledBy], [{ type: 'text', content: 'sorry' }, 'default'])
+    assert.deepEqual((await store.sessions.get('acct', 'u1'))?.state, { q: 1 })
+    const held = await routeMessage(messageOf(push.text('u1', 'hi')), ACCOUNT, deps)
+    assert.deepEqual([held.reply, held.handledBy], [{ type: 'text', content: 'hello' }, 'rule'])
+    const after = await store.sessions.get('acct', 'u1')
+    assert.deepEqual([after?.plugin, after?.state], ['asker', { q: 2 }])
+  })
+
+  it("a lock in one account does not hold the same OpenID's messages to another, nor is it ended there", async () => {
+    const store = createMemoryStore()
+    const plugins = pluginsOf({ greeter: () => answer('hello'), asker: () => answer('in the dialogue', [{ op: 'end' }]) })
+    const deps = depsOf(await rulesFrom(FILES), plugins, store.sessions)
+    await store.sessions.put({ account: 'acct', openId: 'u1', plugin: 'asker', state: { q: 1 }, expiresAt: Date.now() + 60_000 })
+    const other = await routeMessage(messageOf(push.text('u1', 'hi')), { id: 'other', appId: 'wxother' }, deps)
+    assert.deepEqual([other.reply, other.handledBy], [{ type: 'text', content: 'hello' }, 'rule'])
+    assert.deepEqual(plugins.calls, ['greeter:hi'])
+    assert.deepEqual((await store.sessions.get('acct', 'u1'))?.state, { q: 1 })
+    assert.equal((await routeMessage(messageOf(push.text('u1', 'hi')), ACCOUNT, deps)).handledBy, 'session')
+  })
+
   for (const code of ['PLUGIN_ERROR', 'PLUGIN_TIMEOUT', 'PLUGIN_BAD_REPLY'] as const) {
     it(`a lock holder that fails (${code}) loses the lock; the message goes on down the routing order`, async () => {
       const store = createMemoryStore()
