@@ -176,6 +176,9 @@ export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}):
   const parsed: ParsedRuleFile[] = []
   // The groups of files refused by the schema, still checked (still-checkable.ts), so one run lists them all.
   const groupsOfRefused: GroupUse[] = []
+  // Every file's names in file order, those of files refused by the schema too: a duplicate is said beside
+  // the schema errors, not on the run after they are fixed.
+  const names: ParsedRuleFile['names'] = []
   for (const ref of listed.files) {
     let text: string
     try {
@@ -200,14 +203,16 @@ export async function readRuleFiles(dir: string, opts: LoadRuleSetOptions = {}):
       if (result.stillCheckable) {
         errors.push(...(await checkMediaFiles(result.stillCheckable)))
         groupsOfRefused.push(...result.stillCheckable.groups)
+        names.push(...result.stillCheckable.names)
       }
     } else {
       errors.push(...(await checkMediaFiles(result)))
       parsed.push(result)
+      names.push(...result.names)
       warnings.push(...result.warnings)
     }
   }
-  errors.push(...checkAcrossFiles(parsed))
+  errors.push(...checkAcrossFiles(names, parsed))
   if (opts.userGroups) {
     const groups = checkGroupUses([...parsed.flatMap((p) => p.groups), ...groupsOfRefused], opts.userGroups)
     errors.push(...groups.errors)
@@ -407,11 +412,14 @@ function tooDeep(text: string): { line: number; column: number } | undefined {
   return undefined
 }
 
-/** Duplicate names (per account, where '*' shares every account) and duplicate welcome/default/error. */
-function checkAcrossFiles(files: readonly ParsedRuleFile[]): RuleLoadError[] {
+/**
+ * Duplicate names (per account, where '*' shares every account) and duplicate welcome/default/error. `names`:
+ * every file's, in file order, those of a file with errors included (still-checkable.ts).
+ */
+function checkAcrossFiles(names: ParsedRuleFile['names'], files: readonly ParsedRuleFile[]): RuleLoadError[] {
   const errors: RuleLoadError[] = []
   const seen = new Map<string, { account: string; at: RuleLoadError }[]>()
-  for (const entry of files.flatMap((f) => f.names)) {
+  for (const entry of names) {
     const earlier = (seen.get(entry.name) ?? []).find(
       (e) => e.account === entry.account || e.account === ALL_ACCOUNTS || entry.account === ALL_ACCOUNTS,
     )

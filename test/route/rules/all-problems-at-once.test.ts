@@ -1,6 +1,6 @@
 /**
- * One load lists every problem of a rules file: a misspelt `users:` group and a missing media file are
- * reported alongside the file's schema errors, each at its file:line:col, not only once those are fixed.
+ * One load lists every problem of a rules file: a misspelt `users:` group, a missing media file and a name
+ * used twice are reported alongside the file's schema errors, each at its file:line:col, not only once those are fixed.
  * A value the schema refused is not reported a second time by these checks.
  */
 import { describe, it } from 'node:test'
@@ -90,6 +90,40 @@ describe('every problem of a file in one load', () => {
     const shown = formatRuleErrors(loaded.errors)
     assert.deepEqual(loaded.errors.map((e) => [e.file, e.line]), [[join(dir, 'main/bad.yaml'), 4], [join(dir, 'main/vip.yaml'), 7]], shown)
     assert.match(loaded.errors[1].message, /^rule "vip": login \(for account "main"\): /)
+  })
+
+  it('a name used twice is reported beside the schema errors, in the same file and across files', async () => {
+    const bad = 'rules:\n  - name: a\n    keywords: [a]\n    prority: 1\n    plugin: p\n  - name: a\n    keywords: [b]\n    plugin: p\nhandlers:\n  - name: shared\n    type: image\n    plugin: p\n'
+    const dir = await rulesDir({ 'main/a.yaml': 'rules:\n  - name: shared\n    keywords: [s]\n    plugin: p\n', 'main/b.yaml': bad })
+    for (const read of [undefined, readRulesOffThread(createLogger({ level: 'silent' }))]) {
+      const loaded = await loadRuleSet(dir, OPTS, read)
+      assert.equal(loaded.ok, false)
+      if (loaded.ok) return
+      const [a, b] = [join(dir, 'main/a.yaml'), join(dir, 'main/b.yaml')]
+      assert.equal(
+        formatRuleErrors(loaded.errors),
+        [
+          `${b}:4:5: rule "a": unknown key "prority" (did you mean "priority"?); allowed here: name, keywords, foldCase, foldWidth, priority, enabled, users, plugin, args, reply`,
+          `${b}:6:5: duplicate name "a": also defined at ${b}:2:5`,
+          `${b}:10:5: duplicate name "shared": also defined at ${a}:2:5`,
+        ].join('\n'),
+      )
+    }
+  })
+
+  it('a name whose own value is refused is not compared; an account: in error still compares the file with itself', async () => {
+    const dir = await rulesDir({
+      'a.yaml': 'account: 42\nrules:\n  - name: x\n    keywords: [x]\n    plugin: p\n  - name: x\n    keywords: [y]\n    plugin: p\n',
+      'b.yaml': 'account: other\nrules:\n  - name: x\n    keywords: [x]\n    plugin: p\n  - name: ""\n    keywords: [y]\n    plugin: p\n  - name: ""\n    keywords: [z]\n    plugin: p\n',
+    })
+    const loaded = await loadRuleSet(dir, OPTS)
+    assert.equal(loaded.ok, false)
+    if (loaded.ok) return
+    const shown = formatRuleErrors(loaded.errors)
+    // a.yaml: account: refused, then x twice; b.yaml: two empty names, each refused once, and no duplicate
+    // of "x" with a.yaml, whose account is unknown.
+    assert.deepEqual(loaded.errors.map((e) => [e.file, e.line]).sort(), [[join(dir, 'a.yaml'), 1], [join(dir, 'a.yaml'), 6], [join(dir, 'b.yaml'), 6], [join(dir, 'b.yaml'), 9]], shown)
+    assert.match(shown, /a\.yaml:6:5: duplicate name "x": also defined at .*a\.yaml:3:5$/m)
   })
 
   it('an account: in error leaves the groups unchecked (whose groups is unknown), the files still checked', async () => {
