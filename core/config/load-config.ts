@@ -7,7 +7,7 @@ import path from 'node:path'
 import { DEFAULT_PLUGIN_ISOLATION } from '../plugin/plugin-isolation.ts'
 import { fail, ok, type Result } from '../errors.ts'
 import { quotedShort } from '../shown-text.ts'
-import { sourcePlace } from '../shown-path.ts'
+import { shownPath, sourcePlace } from '../shown-path.ts'
 import { describeConfigIssues, engineConfigSchema, settingPath, valueKind, type SettingOrigin } from './config-schema.ts'
 import { settingPlacesIn, type SettingPlace } from './setting-places.ts'
 import type { AccountConfig, EngineConfig, UserConfig } from './config-types.ts'
@@ -265,7 +265,7 @@ export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
 
 /**
  * Where each refused setting came from: the environment variable that set it (or a list it is in), else its
- * line in the configuration file where the file writes it literally (setting-places.ts). A setting the
+ * line in the configuration file, or in a file it imports, where that file writes it literally (setting-places.ts). A setting the
  * overrides give (tests) is in no file. Read only for a refused configuration.
  */
 function settingOrigins(origins: EnvOrigins, file: string | undefined, overrides: UserConfig | undefined): (path: readonly PropertyKey[]) => SettingOrigin | undefined {
@@ -286,7 +286,9 @@ function settingOrigins(origins: EnvOrigins, file: string | undefined, overrides
       placeIn = settingPlacesIn(source, file)
     }
     const place = placeIn(setting)
-    return place && { place: sourcePlace(file, place.line, place.column) }
+    if (place === undefined) return undefined
+    // A file imported computes the value: the file is still the one to look in.
+    return { place: place.line === undefined ? shownPath(place.file) : sourcePlace(place.file, place.line, place.column) }
   }
 }
 

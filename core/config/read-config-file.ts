@@ -9,7 +9,7 @@
  * binary's require reads no TypeScript. A package or a built-in (`node:os`, `zod`) goes to node's require,
  * from the file's folder.
  */
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { compileFunction } from 'node:vm'
@@ -19,9 +19,7 @@ import { shownPath, sourcePlace, sucraseErrorParts, syntaxErrorAt } from '../sho
 import { toCommonJs } from '../to-commonjs.ts'
 import { utf8Text } from '../utf8-text.ts'
 import { defineConfig, type UserConfig } from './config-types.ts'
-
-/** What a path import tries, in order, after the path as written: node's extensions and TypeScript's. */
-const EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.json']
+import { CONFIG_IMPORT_EXTENSIONS, resolveConfigImport } from './config-import-path.ts'
 
 export interface ReadConfigOptions {
   /** Told each file read: the configuration file, then every file of the project it imports (watched with it under `watch: true`). */
@@ -102,27 +100,16 @@ function load(file: string, modules: Map<string, { exports: Record<string, unkno
       }
     }
     if (!isPathSpecifier(id)) return nodeRequire(id)
-    const found = resolvePath(id, path.dirname(file))
-    if (found === undefined) throw new PlacedError(`${shownPath(file)}: cannot find "${id}" (tried it with ${EXTENSIONS.join(', ')}, and as a folder's index)`)
+    const found = resolveConfigImport(id, path.dirname(file))
+    if (found === undefined) throw new PlacedError(`${shownPath(file)}: cannot find "${id}" (tried it with ${CONFIG_IMPORT_EXTENSIONS.join(', ')}, and as a folder's index)`)
     // A YAML or text file would be compiled as code, and fail with a syntax error about the file's content.
-    if (!EXTENSIONS.includes(path.extname(found))) throw new PlacedError(`${shownPath(file)}: "${id}" is not a file the configuration can import: ${EXTENSIONS.join(', ')} are`)
+    if (!CONFIG_IMPORT_EXTENSIONS.includes(path.extname(found))) throw new PlacedError(`${shownPath(file)}: "${id}" is not a file the configuration can import: ${CONFIG_IMPORT_EXTENSIONS.join(', ')} are`)
     return load(found, modules, opts, configured).exports
   }
   // Compiled under the file's name (sucrase keeps the lines), so a syntax error sucrase let through and an
   // error thrown while it runs both say where they are.
   compileFunction(code, ['require', 'module', 'exports', '__filename', '__dirname'], { filename: file })(requireHere, module, module.exports, file, path.dirname(file))
   return module
-}
-
-/**
- * The file a path import names: as written, then with each extension, then a folder's index with each; and
- * `./x.js` is `./x.ts` when there is no x.js, as TypeScript writes imports (NodeNext) and tsx finds them.
- */
-function resolvePath(id: string, fromDir: string): string | undefined {
-  const target = path.resolve(fromDir, id)
-  const asTs = /\.[mc]?js$/.test(target) ? [target.replace(/js$/, 'ts')] : []
-  const candidates = [target, ...asTs, ...EXTENSIONS.map((e) => target + e), ...EXTENSIONS.map((e) => path.join(target, `index${e}`))]
-  return candidates.find((p) => statSync(p, { throwIfNoEntry: false })?.isFile() === true)
 }
 
 /**

@@ -1,10 +1,11 @@
 /**
- * A refused setting says where it came from: its file:line:col in engine.config.ts when the file writes it
- * literally (the editor jumps there), or the environment variable that set it; neither when it cannot be
- * known (a value imported or spread in), where the setting's path alone is said, as before.
+ * A refused setting says where it came from: its file:line:col in engine.config.ts, or in a file it imports,
+ * where that file writes it literally (the editor jumps there), or the environment variable that set it; the
+ * imported file alone when that file computes the value; neither when it cannot be known (a value spread in
+ * or computed in engine.config.ts), where the setting's path alone is said, as before.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
@@ -19,12 +20,17 @@ after(() => {
 function problemsOf(files: Record<string, string>, env: NodeJS.ProcessEnv = {}): string[] {
   const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-setting-places-'))
   dirs.push(root)
-  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(root, name), text)
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, name)), { recursive: true })
+    writeFileSync(path.join(root, name), text)
+  }
   const r = loadConfig({ root, env })
   assert.equal(r.ok, false, 'expected the configuration to be refused')
   if (r.ok) return []
   const [, ...problems] = r.error.reason.split('\n')
-  return problems.map((p) => p.trim().split(path.join(root, 'engine.config.ts')).join('engine.config.ts').split(path.relative(process.cwd(), path.join(root, 'engine.config.ts'))).join('engine.config.ts'))
+  // Files are shown from the working directory: here, from the project's folder.
+  const shownRoot = path.relative(process.cwd(), root) || root
+  return problems.map((p) => p.trim().split(`${root}${path.sep}`).join('').split(`${shownRoot}${path.sep}`).join(''))
 }
 
 const CONFIG = `import { defineConfig } from 'wxengine/config'
@@ -59,11 +65,51 @@ test('a value the environment set names its variable, not the file, even where t
   ])
 })
 
-test('a value imported from another file or spread in: the setting path alone', () => {
+test('a value spread in: the setting path alone; one imported: its line in the file that writes it', () => {
   const file = `import { defineConfig } from 'wxengine/config'\nimport { accounts } from './accounts.ts'\nconst base = { limits: { pluginTimeoutMs: -1 } }\nexport default defineConfig({\n  ...base,\n  accounts,\n})\n`
   const accounts = `export const accounts = [{ id: 'default', token: 'tok123', appId: 'wx1', mode: 'secure' }]\n`
   assert.deepEqual(problemsOf({ 'engine.config.ts': file, 'accounts.ts': accounts }), [
-    'accounts[0].mode: must be plaintext, compatible or safe (WECHAT_MODE)',
+    'accounts.ts:1:74: accounts[0].mode: must be plaintext, compatible or safe (WECHAT_MODE)',
     'limits.pluginTimeoutMs: Too small: expected number to be >0',
+  ])
+})
+
+test("a default import, a JSON file, a re-export and a const of the imported file: each setting at its own file's line", () => {
+  const file = `import { defineConfig } from 'wxengine/config'
+import accounts from './accounts.ts'
+import limits from './limits.json'
+import { store } from './shared/index.ts'
+export default defineConfig({ accounts, limits, store })
+`
+  const accounts = `import type { AccountConfig } from 'wxengine/config'
+const shop = { id: 'shop', token: 'tok123', appId: 'wx2' }
+export default [
+  { id: 'default', token: 'tok123', appId: 'wx1', mode: 'secure' as AccountConfig['mode'] },
+  { ...shop, mode: 'safe' },
+] satisfies Partial<AccountConfig>[]
+`
+  assert.deepEqual(
+    problemsOf({
+      'engine.config.ts': file,
+      'accounts.ts': accounts,
+      'limits.json': '{\n  "pluginTimeoutMs": -1\n}\n',
+      'shared/index.ts': "export { store } from './store.ts'\n",
+      'shared/store.ts': "export const store = { kind: 'postgres' }\n",
+    }),
+    [
+      'accounts.ts:4:51: accounts[0].mode: must be plaintext, compatible or safe (WECHAT_MODE)',
+      // The spread may give a key: the object it is in is all that is known, and it is in accounts.ts.
+      'accounts.ts: accounts[1].encodingAESKey: is required in safe mode',
+      `${path.join('shared', 'store.ts')}:1:24: store.kind: must be sqlite, memory or redis (STORE)`,
+      'limits.json:2:3: limits.pluginTimeoutMs: Too small: expected number to be >0',
+    ],
+  )
+})
+
+test('a value an imported file computes: that file named, without a line', () => {
+  const file = `import { defineConfig } from 'wxengine/config'\nimport { accounts } from './accounts.ts'\nexport default defineConfig({ accounts })\n`
+  const accounts = `export const accounts = ['default'].map((id) => ({ id, token: 'tok123', appId: 'wx1', mode: 'secure' }))\n`
+  assert.deepEqual(problemsOf({ 'engine.config.ts': file, 'accounts.ts': accounts }), [
+    'accounts.ts: accounts[0].mode: must be plaintext, compatible or safe (WECHAT_MODE)',
   ])
 })
