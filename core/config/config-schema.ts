@@ -8,6 +8,7 @@ import { readRedisUrl } from '../store/redis/redis-url.ts'
 import { GROUP_NAME } from '../route/user-groups.ts'
 import { quotedShort, shortened } from '../shown-text.ts'
 import { PAGE_DOMAIN } from '../web/page-domains.ts'
+import { ACCOUNT_VARIABLES } from './account-variables.ts'
 
 const base64Key = /^[A-Za-z0-9+/]{43}$/
 /** setTimeout's limit: a longer delay is taken as 1 ms (node warns), and every call would time out at once. */
@@ -254,20 +255,11 @@ export function describeConfigIssues(error: z.ZodError, defaultAccountIndex = -1
       return issue.keys.map((key) => said([...issue.path, key], `is not a setting${didYouMean(key, allowed)}`))
     }
     if (issue.code === 'invalid_type') {
-      const variable = issue.path[0] === 'accounts' && !otherAccount ? ACCOUNT_VARIABLES[String(issue.path[2])] : undefined
+      const variable = issue.path[0] === 'accounts' && !otherAccount ? (ACCOUNT_VARIABLES as Record<string, string>)[String(issue.path[2])] : undefined
       return [said(issue.path, `${wrongType(issue.expected, issue.input)}${variable ? ` (${variable})` : ''}`)]
     }
     return [said(issue.path, message)]
   })
-}
-
-/** The variables that set the default account's settings, named in its messages. */
-const ACCOUNT_VARIABLES: Record<string, string> = {
-  token: 'WECHAT_TOKEN',
-  appId: 'WECHAT_APPID',
-  appSecret: 'WECHAT_APPSECRET',
-  encodingAESKey: 'WECHAT_ENCODING_AES_KEY',
-  originalId: 'WECHAT_ORIGINAL_ID',
 }
 
 /** `accounts[0].userGroups.admins`; a key that is no name is quoted, `store[" "]`, so the path still reads as one. */

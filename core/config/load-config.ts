@@ -12,6 +12,7 @@ import { describeConfigIssues, engineConfigSchema, settingPath, valueKind, type 
 import { settingPlacesIn, type SettingPlace } from './setting-places.ts'
 import type { AccountConfig, EngineConfig, UserConfig } from './config-types.ts'
 import { readConfigFile } from './read-config-file.ts'
+import { ACCOUNT_VARIABLES, type AccountVariableSetting } from './account-variables.ts'
 
 export const CONFIG_FILE_NAMES = ['engine.config.ts', 'engine.config.js', 'engine.config.mjs']
 
@@ -122,21 +123,16 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
 
   // Set but empty is a secret not filled in (a blank line of an EnvironmentFile), not "use the file's":
   // the file's is the example's, whose token anyone can sign pushes with.
-  for (const name of ['WECHAT_TOKEN', 'WECHAT_APPID', 'WECHAT_APPSECRET', 'WECHAT_ENCODING_AES_KEY', 'WECHAT_ORIGINAL_ID', 'WECHAT_MODE']) {
+  const accountEnv: Partial<Record<AccountVariableSetting, string>> = {}
+  for (const [setting, name] of Object.entries(ACCOUNT_VARIABLES) as [AccountVariableSetting, string][]) {
     if (env[name] === '') problems.push(`${name}: is set but empty; give it a value, or unset it to use engine.config.ts`)
+    else if (env[name]) accountEnv[setting] = env[name]
   }
-  const accountEnv: Partial<AccountConfig> = {}
-  if (env.WECHAT_TOKEN) accountEnv.token = env.WECHAT_TOKEN
-  if (env.WECHAT_APPID) accountEnv.appId = env.WECHAT_APPID
-  if (env.WECHAT_APPSECRET) accountEnv.appSecret = env.WECHAT_APPSECRET
-  if (env.WECHAT_ENCODING_AES_KEY) accountEnv.encodingAESKey = env.WECHAT_ENCODING_AES_KEY
-  if (env.WECHAT_ORIGINAL_ID) accountEnv.originalId = env.WECHAT_ORIGINAL_ID
-  if (env.WECHAT_MODE) accountEnv.mode = env.WECHAT_MODE as AccountConfig['mode']
   /** The default account's setting, as a path: `accounts[0].token`. */
   const ofDefault = (...setting: string[]) => ['accounts', c.accounts.indexOf(defaultAccountOf(c)), ...setting]
   if (Object.keys(accountEnv).length > 0) {
     const account = defaultAccountOf(c)
-    for (const [setting, name] of Object.entries(ACCOUNT_ENV)) if (accountEnv[setting as keyof AccountConfig] !== undefined) given(name, ofDefault(setting))
+    for (const setting of Object.keys(accountEnv)) given(ACCOUNT_VARIABLES[setting as AccountVariableSetting], ofDefault(setting))
     // A key given without a mode means the operator turned encryption on: accept both (compatible).
     if (accountEnv.encodingAESKey && !accountEnv.mode && account.mode === 'plaintext') {
       accountEnv.mode = 'compatible'
@@ -158,16 +154,6 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
     account.userGroups = { ...account.userGroups, admins }
   }
   return c
-}
-
-/** The account settings the WECHAT_* variables write into the default account. */
-const ACCOUNT_ENV: Readonly<Record<string, string>> = {
-  token: 'WECHAT_TOKEN',
-  appId: 'WECHAT_APPID',
-  appSecret: 'WECHAT_APPSECRET',
-  encodingAESKey: 'WECHAT_ENCODING_AES_KEY',
-  originalId: 'WECHAT_ORIGINAL_ID',
-  mode: 'WECHAT_MODE',
 }
 
 /** Setting path (`accounts[0].token`) -> the environment variable that set it. */
