@@ -22,6 +22,7 @@ import { createLineBudget } from '../log/line-budget.ts'
 import type { Logger } from '../log/logger.ts'
 import { prepareLogBatch } from './sqlite-log-batch.cjs'
 import { heldByAnotherProcess, holdsDataDirLock } from './data-dir-lock.ts'
+import { processStartedAt } from './process-start-time.ts'
 import { createFollower, JOURNAL_REMOVED, openJournalIngest } from './sqlite-log-journal.cjs'
 import type { MessageLogEntry } from './store.ts'
 
@@ -99,12 +100,36 @@ function processAlive(pid: number): boolean {
  * a serving engine) leaves every journal alone while another process holds the lock: the engine's pid may be
  * from another PID namespace (a container), where it names no process here, or ours. With the lock free, our
  * own pid on a journal we are not writing is an earlier run of ours (a container restarts as pid 1), and
- * another pid is asked whether it is alive (an engine that has not taken the lock yet).
+ * another pid is asked whether it is alive (an engine that has not taken the lock yet, a `send --local`)
+ * and, where the system says, whether it started before the journal was made: a process that started after
+ * it is not its writer but one given the dead writer's pid, which kept `wxengine log` from the crashed
+ * engine's last answers for as long as that process lived.
  */
 function journalIsLive(name: string, pid: number, exclusive: boolean, heldElsewhere: () => boolean): boolean {
   if (liveJournals.has(name)) return true
   if (exclusive) return false
-  return heldElsewhere() || (pid !== process.pid && processAlive(pid))
+  return heldElsewhere() || (pid !== process.pid && processAlive(pid) && !startedAfter(pid, journalMadeAt(name)))
+}
+
+/**
+ * How much later than the journal a process must have started to be taken for another one: the wall clock
+ * may have been stepped since (NTP), which moves every start time /proc gives, and a writer taken for a
+ * stranger would have its journal read from under it. A pid given again within a minute is rare.
+ */
+const CLOCK_STEP_SLACK_MS = 60_000
+
+/** Whether the process `pid` surely started after `madeAt` (undefined: not known, so not). */
+function startedAfter(pid: number, madeAt: number | undefined): boolean {
+  if (madeAt === undefined) return false
+  const started = processStartedAt(pid)
+  return started !== undefined && started > madeAt + CLOCK_STEP_SLACK_MS
+}
+
+/** When a journal was made, from its name (`<pid>-<epoch ms, base 36>-<random>`, openJournal); undefined for another name. */
+function journalMadeAt(name: string): number | undefined {
+  const m = /^\d+-([0-9a-z]+)-[0-9a-f]+$/.exec(name)
+  const at = m ? parseInt(m[1], 36) : NaN
+  return Number.isSafeInteger(at) && at > 0 ? at : undefined
 }
 
 export function startLogWriter(opts: LogWriterOptions): LogWriter {
@@ -241,6 +266,7 @@ export function startLogWriter(opts: LogWriterOptions): LogWriter {
   function openJournal(): Journal {
     // Private, as the database is (sqlite-store.ts, createPrivate): each line is a user's message.
     mkdirSync(dir, { recursive: true, mode: 0o700 })
+    // The time is read back by journalMadeAt: a journal whose pid a later process took is not that process's.
     const name = `${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
     // The row first: a file nobody registered is taken for a retired one and removed by recovery.
     db.prepare('INSERT INTO log_journals (name, pid, committed) VALUES (?, ?, 0)').run(name, process.pid)

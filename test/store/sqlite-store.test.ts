@@ -323,6 +323,36 @@ describe('sqlite store', () => {
     await s.close()
   })
 
+  it('without the lock, a journal whose pid a later, unrelated process was given is recovered; one whose live writer started before it is not', { skip: !existsSync('/proc/self/stat') && 'the start of a process is read from /proc' }, async () => {
+    const file = freshFile('recover-reused-pid')
+    const first = openSqliteStore({ file, now: () => T0 })
+    await first.close()
+    // An engine that crashed 10 minutes after making its journal; its pid now names this process, started since.
+    const stranger = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' })
+    const strangerExited = childExited(stranger)
+    try {
+      await once(stranger, 'spawn')
+      const crashed = `${stranger.pid}-${(Date.now() - 10 * 60_000).toString(36)}-a1b2c3`
+      // A writer alive now that made its journal after it started (the test runner stands in for it).
+      const writing = `${process.ppid}-${Date.now().toString(36)}-d4e5f6`
+      const rw = new Database(file)
+      rw.prepare('INSERT INTO log_journals (name, pid, committed) VALUES (?, ?, 0)').run(crashed, stranger.pid)
+      rw.prepare('INSERT INTO log_journals (name, pid, committed) VALUES (?, ?, 0)').run(writing, process.ppid)
+      rw.close()
+      mkdirSync(`${file}-msglog`, { recursive: true })
+      writeFileSync(join(`${file}-msglog`, `${crashed}.jsonl`), `${JSON.stringify([entry('answered-before-the-crash')])}\n`)
+      writeFileSync(join(`${file}-msglog`, `${writing}.jsonl`), `${JSON.stringify([entry('being-written')])}\n`)
+      // As `wxengine log` opens it: without the lock, which nothing holds.
+      const reader = openSqliteStore({ file, now: () => T0 })
+      assert.deepEqual((await reader.log.query({ account: 'acct' })).map((e) => e.msgKey), ['answered-before-the-crash'])
+      await reader.close()
+      assert.deepEqual(readdirSync(`${file}-msglog`), [`${writing}.jsonl`])
+    } finally {
+      stranger.kill()
+      await strangerExited
+    }
+  })
+
   it("holding the data directory's lock, a journal whose pid still exists (a crashed engine not yet reaped, a reused pid) is recovered at once", async () => {
     const file = freshFile('recover-lock')
     const first = openSqliteStore({ file, now: () => T0 })
