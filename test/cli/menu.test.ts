@@ -329,6 +329,20 @@ describe('wxengine menu show / pull / delete', () => {
     assert.equal((await project.run(['menu', 'pull', '--force'], { env })).code, 0)
   })
 
+  test("pull's comment names the docs from the menu file's folder, wherever the command ran (-C from another folder)", async () => {
+    writeMenu(MENU_YAML)
+    assert.equal((await project.run(['menu', 'push'], { env })).code, 0)
+    rmSync(menuFile())
+    mkdirSync(path.join(project.dir, '.wxengine', 'docs'), { recursive: true })
+    writeFileSync(path.join(project.dir, '.wxengine', 'docs', 'menus.md'), '# Menus\n')
+    // The project's parent: a path from there (`wxengine-cli-x/.wxengine/...`) names nothing from menus/.
+    const pulled = await project.run(['menu', 'pull', '-C', project.dir], { env, cwd: path.dirname(project.dir) })
+    assert.equal(pulled.code, 0, pulled.stderr)
+    const named = /send it with wxengine menu push \(([^)]+)\)/.exec(readFileSync(menuFile(), 'utf8'))?.[1]
+    assert.equal(named, path.join('..', '.wxengine', 'docs', 'menus.md'))
+    assert.ok(existsSync(path.resolve(path.dirname(menuFile()), named)))
+  })
+
   test('no menu: show says so; a menu made in the console comes from get_current_selfmenu_info, its console-only buttons marked', async () => {
     const none = await project.run(['menu', 'show'], { env })
     assert.equal(none.code, 0, none.stderr)

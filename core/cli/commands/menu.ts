@@ -307,13 +307,15 @@ export async function runMenuPull(flags: MenuFlags, io: Output = stdio): Promise
       return EXIT_FAILED
     }
     const from = fetched.kind === 'console' ? "the menu made in WeChat's console" : `the menu WeChat has (${MENU_PATHS.get})`
+    // Written into the file: the docs from the file's folder, wherever the command was run from.
+    const docs = docsPage('menus.md', path.dirname(p.file), path.dirname(p.file))
     const text = menuToYaml(fetched.kind === 'api' ? { ...fetched.menu, conditional: fetched.conditional } : fetched.menu, [
       `The custom menu of account ${p.account.id}: ${from}, pulled with wxengine menu pull.`,
-      `Edit it, check it with wxengine menu check, and send it with wxengine menu push (${docsPage('menus.md', path.dirname(p.file))}).`,
+      `Edit it, check it with wxengine menu check, and send it with wxengine menu push (${docs}).`,
       ...(fetched.kind === 'api' && fetched.conditional.length > 0
         ? ["conditional: the personalized menus, in menu/get's order. push creates them in file order, and WeChat", 'tries the newest (the last here) first: of two that match a user, the later one is shown.']
         : []),
-    ], docsPage('menus.md', path.dirname(p.file)))
+    ], docs)
     const { mkdir } = await import('node:fs/promises')
     await mkdir(path.dirname(p.file), { recursive: true })
     await writeFile(p.file, text)
