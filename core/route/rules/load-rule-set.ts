@@ -13,7 +13,7 @@ import { loginLinkSettingsOf, type LoginLinkSettings } from '../../web/login-lin
 import type { ArticleLogin, Keyword, MediaFile, RuleLoadError, RuleTarget, SystemReplies, TextRule, TypeHandler } from '../rule-types.ts'
 import { resolveArticleLogins } from './article-logins.ts'
 import { ALL_ACCOUNTS, compileRuleSet, type CompiledRuleSet } from './compile-rule-set.ts'
-import { describeIssues } from './describe-issue.ts'
+import { describeIssues, type Problem } from './describe-issue.ts'
 import { listRuleFiles, type RuleFileRef } from './list-rule-files.ts'
 import { readMediaFile } from './media-file.ts'
 import { mediaFileOf, type InlineMediaReply } from './media-file-ref.ts'
@@ -251,28 +251,22 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
     return { errors: [located([], 'a rules file is a mapping with rules:, handlers:, welcome:, default:, error: (and account:)')] }
   }
   const checked = ruleFileSchema.safeParse(data)
+  // An account: that contradicts the file's folder, or is empty, is said beside the schema's errors: it was
+  // said only on the run after they were fixed.
+  const accountWrong = accountProblem((data as Record<string, unknown>).account, ref)
   if (!checked.success) {
     const problems = describeIssues(checked.error.issues, data)
+    if (accountWrong && !problems.some((p) => p.path[0] === 'account')) problems.push(accountWrong)
     return {
       errors: problems.map((p) => located(p.path, p.message, p.key)),
       stillCheckable: stillCheckable(data as Record<string, unknown>, problems, ref, at),
     }
   }
-  const file = checked.data
-
-  let account = ref.folderAccount ?? file.account ?? ALL_ACCOUNTS
-  if (ref.folderAccount !== undefined && file.account !== undefined && file.account !== ref.folderAccount) {
-    return {
-      errors: [
-        located(
-          ['account'],
-          `this file is in the folder of account "${ref.folderAccount}" but says account: ${file.account}; remove the key or move the file`,
-        ),
-      ],
-    }
+  if (accountWrong) {
+    return { errors: [located(accountWrong.path, accountWrong.message)], stillCheckable: stillCheckable(data as Record<string, unknown>, [accountWrong], ref, at) }
   }
-  account = account.trim()
-  if (account === '') return { errors: [located(['account'], 'account is empty: name an account id, or leave the key out for every account')] }
+  const file = checked.data
+  const account = (ref.folderAccount ?? file.account ?? ALL_ACCOUNTS).trim()
 
   const out: ParsedRuleFile = { rules: [], handlers: [], system: [], names: [], groups: [], media: [], warnings, account, file: ref.path }
   if (ref.folderAccount === undefined && file.account !== undefined) {
@@ -348,6 +342,16 @@ export function parseRuleFile(text: string, ref: RuleFileRef): ParsedRuleFile | 
     if (target) out.system.push({ which, account, target: targetOf(target, [which]), at: at([which]) })
   }
   return out
+}
+
+/** The file's `account:` against its folder: one naming another account, or an empty one (a string; the schema says what else is wrong). */
+function accountProblem(account: unknown, ref: RuleFileRef): Problem | undefined {
+  if (typeof account !== 'string') return undefined
+  if (ref.folderAccount !== undefined && account !== ref.folderAccount) {
+    return { path: ['account'], message: `this file is in the folder of account "${ref.folderAccount}" but says account: ${account}; remove the key or move the file` }
+  }
+  if (ref.folderAccount === undefined && account.trim() === '') return { path: ['account'], message: 'account is empty: name an account id, or leave the key out for every account' }
+  return undefined
 }
 
 /** Each file an inline reply names: readable, a regular file, within the platform's size; its size and sha256 noted. */

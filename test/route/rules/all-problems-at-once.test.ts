@@ -126,6 +126,31 @@ describe('every problem of a file in one load', () => {
     assert.match(shown, /a\.yaml:6:5: duplicate name "x": also defined at .*a\.yaml:3:5$/m)
   })
 
+  it("an account: naming another account than the file's folder is reported beside the schema errors, the rest still checked", async () => {
+    const text = 'account: shop\nrules:\n  - name: a\n    keywords: [a]\n    prority: 1\n    plugin: p\n  - name: a\n    keywords: [b]\n    users: admin\n    plugin: p\n'
+    const dir = await rulesDir({ 'main/a.yaml': text, 'main/b.yaml': text.replace('    prority: 1\n', '') })
+    const loaded = await loadRuleSet(dir, OPTS)
+    assert.equal(loaded.ok, false)
+    if (loaded.ok) return
+    const [a, b] = [join(dir, 'main/a.yaml'), join(dir, 'main/b.yaml')]
+    const wrong = `this file is in the folder of account "main" but says account: shop; remove the key or move the file`
+    const noGroup = `rule "a": users: no group "admin" in account "main"'s userGroups (did you mean "admins"?) (engine.config.ts; groups: admins)`
+    assert.equal(
+      formatRuleErrors(loaded.errors),
+      [
+        `${a}:1:10: ${wrong}`,
+        `${a}:5:5: rule "a": unknown key "prority" (did you mean "priority"?); allowed here: name, keywords, foldCase, foldWidth, priority, enabled, users, plugin, args, reply`,
+        `${a}:7:5: duplicate name "a": also defined at ${a}:3:5`,
+        `${a}:9:12: ${noGroup}`,
+        // Valid but for its account: its names and groups are checked too, under its folder's account.
+        `${b}:1:10: ${wrong}`,
+        `${b}:3:5: duplicate name "a": also defined at ${a}:3:5`,
+        `${b}:6:5: duplicate name "a": also defined at ${a}:3:5`,
+        `${b}:8:12: ${noGroup}`,
+      ].join('\n'),
+    )
+  })
+
   it('an account: in error leaves the groups unchecked (whose groups is unknown), the files still checked', async () => {
     const dir = await rulesDir({ 'a.yaml': 'account: 42\nrules:\n  - name: b\n    keywords: [b]\n    users: admin\n    reply: {type: image, file: b.png}\n' })
     const loaded = await loadRuleSet(dir, OPTS)
