@@ -108,8 +108,16 @@ export function accountNamed<A extends { id: string }>(accounts: readonly A[], i
 /** What to do about a configuration that did not load, after its reason; the start says it too. */
 export function configFailureHint(flags: GlobalFlags, reason: string): string | undefined {
   const root = path.resolve(flags.root)
-  // A file that does not run (a syntax error, a throw) says where; a setting, which one.
-  const fix = (name: string) => (reason.startsWith('invalid configuration') ? `Fix the setting in ${name} or the environment variable named above.` : `Fix ${name} where it says above.`)
+  // A file that does not run (a syntax error, a throw) says where; a setting, which one. A file the
+  // configuration imports may be the one named (accounts.ts:3:5): "fix engine.config.ts" sent the author
+  // to a file that had nothing wrong in it.
+  const fix = (name: string) => {
+    const setting = reason.startsWith('invalid configuration')
+    const lines = setting ? reason.split('\n').slice(1).map((l) => l.trim()) : [reason]
+    const imported = lines.some((l) => { const named = namedFile(l); return named !== undefined && path.basename(named) !== path.basename(name) })
+    if (setting) return `Fix the setting in ${name}${imported ? ', or in the file named before it,' : ''} or the environment variable named above.`
+    return imported ? `Fix the file named above, which ${name} imports.` : `Fix ${name} where it says above.`
+  }
   if (flags.config) {
     // Named with -c: its own name, and nothing to add when it is not there (the reason says so).
     return existsSync(path.resolve(root, flags.config)) ? fix(flags.config) : undefined
@@ -120,6 +128,11 @@ export function configFailureHint(flags: GlobalFlags, reason: string): string | 
     return `There is no engine.config.ts in ${shownPath(root)}${existsSync(root) ? '' : ' (the folder does not exist)'}: run this in the project's folder, or point at it with -C <dir>; or set WECHAT_TOKEN and WECHAT_APPID.`
   }
   return fix(path.basename(file))
+}
+
+/** The file a problem starts with (`accounts.ts:3:5: ...`, `shared/x.json: ...`): a name ending in a configuration file's extension. */
+function namedFile(problem: string): string | undefined {
+  return /^(\S[^:]*?\.(?:[mc]?[jt]s|json))(?::\d+){0,2}: /.exec(problem)?.[1]
 }
 
 export { shownPath }
