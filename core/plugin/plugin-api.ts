@@ -268,7 +268,11 @@ export interface PluginContext<C = Record<string, JsonValue>, S extends SessionS
   web: WebLinks
 }
 
-/** What `setup` can register; everything registered is undone on unload, even if `dispose` forgets. */
+/**
+ * What `setup` can register; everything registered is undone on unload, even if `dispose` forgets. Unloading
+ * stops the timers first: from then on no `every` or `after` callback starts a run (a run going is waited
+ * for, briefly), so `dispose` and the `onDispose` hooks never run beside one.
+ */
 export interface SetupApi<C = Record<string, JsonValue>> {
   config: C
   log: PluginLogger

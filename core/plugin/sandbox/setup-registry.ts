@@ -8,6 +8,13 @@ export interface SetupRegistry {
   /** An interval; a tick that comes while the previous run has not finished is skipped. */
   every(ms: number, fn: () => unknown): void
   after(ms: number, fn: () => unknown): void
+  /**
+   * The start of unloading: clears every live timer, so that none starts a new run from now on (one a run
+   * still going registers is not started either, and `dropped` says so), and resolves once the runs in
+   * flight have finished, or at `withinMs` with how many had not. A plugin's dispose runs after this: a
+   * timer that fired while dispose closed what it uses (a connection, a file) failed, or wrote after the flush.
+   */
+  stopTimers(withinMs: number): Promise<{ unfinished: number }>
   /** `registeredAt`: where in the plugin it was registered, to name the hook if it does not settle. */
   onDispose(fn: () => unknown, registeredAt?: string): void
   /**
@@ -34,14 +41,22 @@ interface Hook {
 /**
  * `report` gets what timer callbacks and hooks throw: they belong to no call, so it is only logged.
  * `skipped` hears of an `every` tick skipped because the previous run is still going (once per such stretch).
+ * `opts.dropped` hears of a timer registered once unloading began (a run in flight that re-arms itself),
+ * which is not started.
  */
 export function createSetupRegistry(
   report: (what: string, thrown: unknown) => void,
   skipped: (everyMs: number, runningForMs: number) => void = () => undefined,
+  opts: { dropped?: (what: 'every' | 'after', ms: number) => void } = {},
 ): SetupRegistry {
   const intervals = new Set<NodeJS.Timeout>()
   const timeouts = new Set<NodeJS.Timeout>()
   const hooks: Hook[] = []
+  /** Timer runs that have not settled yet, for stopTimers to wait on. */
+  const inFlight = new Set<Promise<void>>()
+  let stopped = false
+  /** Timers cleared by stopTimers, which undo's count includes. */
+  let clearedEarlier = 0
 
   // A rejected promise from a timer would otherwise be an unhandled rejection in the worker. Settles when
   // the callback (an async one too) has finished, never rejects.
@@ -56,24 +71,41 @@ export function createSetupRegistry(
       return Promise.resolve()
     }
   }
+  const runTimer = (what: 'every' | 'after', fn: () => unknown): Promise<void> => {
+    const running = run(what, fn)
+    inFlight.add(running)
+    void running.then(() => inFlight.delete(running))
+    return running
+  }
+  const clearTimers = (): number => {
+    const count = intervals.size + timeouts.size
+    for (const t of intervals) clearInterval(t)
+    for (const t of timeouts) clearTimeout(t)
+    intervals.clear()
+    timeouts.clear()
+    return count
+  }
 
   return {
     every(ms, fn) {
       checkDelay('every', ms)
       checkCallback('every', fn)
+      if (stopped) return opts.dropped?.('every', ms)
       // One run at a time: an async job slower than its interval (a digest sent to many users, an API that
       // answers in 10 s to an every(5000)) ran again beside itself, and sent everything twice.
       let runningSince: number | undefined
       let told = false
       intervals.add(
         setInterval(() => {
+          // A tick already queued when the timers were cleared.
+          if (stopped) return
           if (runningSince !== undefined) {
             if (!told) skipped(ms, Date.now() - runningSince)
             told = true
             return
           }
           runningSince = Date.now()
-          void run('every', fn).then(() => {
+          void runTimer('every', fn).then(() => {
             runningSince = undefined
             told = false
           })
@@ -83,9 +115,11 @@ export function createSetupRegistry(
     after(ms, fn) {
       checkDelay('after', ms)
       checkCallback('after', fn)
+      if (stopped) return opts.dropped?.('after', ms)
       const t = setTimeout(() => {
         timeouts.delete(t)
-        run('after', fn)
+        if (stopped) return
+        void runTimer('after', fn)
       }, ms)
       timeouts.add(t)
     },
@@ -93,12 +127,18 @@ export function createSetupRegistry(
       checkCallback('onDispose', fn)
       hooks.push({ fn, registeredAt })
     },
+    async stopTimers(withinMs) {
+      stopped = true
+      clearedEarlier += clearTimers()
+      const running = [...inFlight]
+      if (running.length === 0) return { unfinished: 0 }
+      await settlesWithin(Promise.all(running).then(() => undefined), withinMs)
+      return { unfinished: running.filter((r) => inFlight.has(r)).length }
+    },
     async undo(withinMs) {
-      const cleared = intervals.size + timeouts.size + hooks.length
-      for (const t of intervals) clearInterval(t)
-      for (const t of timeouts) clearTimeout(t)
-      intervals.clear()
-      timeouts.clear()
+      stopped = true
+      const cleared = clearedEarlier + clearTimers() + hooks.length
+      clearedEarlier = 0
       const unsettled: string[] = []
       const list = hooks.splice(0)
       const endAt = Date.now() + withinMs

@@ -39,6 +39,9 @@ const registry = createSetupRegistry(
   (what, thrown) => log.error(`${what} failed: ${describeThrown(thrown)}`),
   (everyMs, runningForMs) =>
     log.warn(`every(${everyMs}) skipped a run: the previous one is still going (for ${runningForMs} ms); runs never overlap, so the job runs less often than asked`, { everyMs, runningForMs }),
+  {
+    dropped: (what, ms) => log.info(`${what}(${ms}) not started: the plugin is unloading, and no timer of it starts once unloading began`, { timer: what, ms }),
+  },
 )
 
 // Plugin code that leaves a promise rejected with nobody listening must not take the worker down with it.
@@ -181,8 +184,17 @@ function isPassLiteral(value: JsonValue): boolean {
 
 async function disposePlugin(): Promise<void> {
   let error: string | undefined
+  // Timers first: none starts a new run once unloading began (one ticked while dispose closed what it
+  // uses, or wrote after the hooks' flush). A run in flight may finish, within half of dispose's bound;
+  // dispose gets the rest, so the whole stays within the bound the engine gives the worker.
+  const startedAt = Date.now()
+  const { unfinished } = await registry.stopTimers(init.disposeTimeoutMs / 2)
+  if (unfinished > 0) {
+    log.warn(`${unfinished === 1 ? 'a timer run' : `${unfinished} timer runs`} still going after ${Math.round(init.disposeTimeoutMs / 2)} ms: dispose runs beside ${unfinished === 1 ? 'it' : 'them'}`, { unfinished })
+  }
   try {
-    await withTimeout(Promise.resolve(plugin?.dispose?.()), init.disposeTimeoutMs, 'dispose')
+    // Its bound as a whole in the message: what a timer run took of it is said above.
+    await withTimeout(Promise.resolve(plugin?.dispose?.()), init.disposeTimeoutMs - (Date.now() - startedAt), `dispose did not finish within ${init.disposeTimeoutMs} ms`)
   } catch (e) {
     error = describeThrown(e)
   }
@@ -194,10 +206,10 @@ async function disposePlugin(): Promise<void> {
   send(disposed)
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+function withTimeout<T>(p: Promise<T>, ms: number, expiredMessage: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)
+    timer = setTimeout(() => reject(new Error(expiredMessage)), ms)
   })
   return Promise.race([p, expired]).finally(() => clearTimeout(timer))
 }
