@@ -282,7 +282,11 @@ export interface SetupApi<C = Record<string, JsonValue>> {
    * not settled is skipped, and a warning line says so.
    */
   every(ms: number, fn: () => void | Promise<void>): void
-  /** setTimeout that is cleared on unload. For both: `ms` from 0 to 2147483647 (Node's timers hold no more) and `fn` a function; else a TypeError at the call. */
+  /**
+   * setTimeout that is cleared on unload. `ms`: from 0 for `after`, from 10 for `every` (a shorter interval is
+   * a busy loop), to 2147483647 for both (Node's timers hold no more); out of range (negative, NaN, Infinity)
+   * a RangeError at the call, naming the plugin and the bound. No number, or `fn` no function: a TypeError.
+   */
   after(ms: number, fn: () => void | Promise<void>): void
   /**
    * Register any cleanup to run on unload. Hooks run one after another in the order registered, together

@@ -152,7 +152,7 @@ describe('an error while loading says the line it came from', () => {
     assert.equal(reasons.get('twice'), `plugin twice: ${path.join(dir, 'twice', 'index.ts')}:2:28: SyntaxError: Identifier 'a' has already been declared`)
   })
   test("setup calling the engine's API wrongly: the line of the call, not the engine's", () => {
-    assert.equal(reasons.get('setupline'), `plugin setupline: setup failed: TypeError: every: ms must be a finite number >= 0, got -1 (at ${path.join(dir, 'setupline', 'index.ts')}:5:9)`)
+    assert.equal(reasons.get('setupline'), `plugin setupline: setup failed: RangeError: every (plugin setupline): ms must be at least 10, got -1: a shorter interval is a busy loop, which keeps the plugin from answering its messages (at ${path.join(dir, 'setupline', 'index.ts')}:5:9)`)
   })
 })
 
@@ -240,7 +240,7 @@ describe('an async setup calling the API wrongly after an await', () => {
   test('says the line of the call', async () => {
     const h = await loadPlugins({ dir, only: ['asyncsetup'] })
     try {
-      assert.deepEqual(h.errors.map((e) => e.reason), [`plugin asyncsetup: setup failed: TypeError: every: ms must be a finite number >= 0, got -1 (at ${path.join(dir, 'asyncsetup', 'index.ts')}:6:9)`])
+      assert.deepEqual(h.errors.map((e) => e.reason), [`plugin asyncsetup: setup failed: RangeError: every (plugin asyncsetup): ms must be at least 10, got -1: a shorter interval is a busy loop, which keeps the plugin from answering its messages (at ${path.join(dir, 'asyncsetup', 'index.ts')}:6:9)`])
     } finally {
       await h.dispose()
     }

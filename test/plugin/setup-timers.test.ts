@@ -20,10 +20,10 @@ test('a delay past 2^31-1 ms is refused, not run at once: after(a month) fired w
   const month = 30 * 24 * 3600 * 1000
   try {
     assert.throws(() => registry.after(month, () => void ran++), {
-      name: 'TypeError',
-      message: `after: ms must be at most 2147483647 (about 24.8 days), got ${month}: for a later time, keep the due time in storage and check it with a shorter every`,
+      name: 'RangeError',
+      message: `after (plugin plugin): ms must be at most 2147483647 (about 24.8 days), got ${month}: for a later time, keep the due time in storage and check it with a shorter every`,
     })
-    assert.throws(() => registry.every(month, () => void ran++), /^TypeError: every: ms must be at most 2147483647 .*got 2592000000/)
+    assert.throws(() => registry.every(month, () => void ran++), /^RangeError: every \(plugin plugin\): ms must be at most 2147483647 .*got 2592000000/)
     // The longest delay Node holds is taken.
     registry.after(2 ** 31 - 1, () => void ran++)
     await sleep(30)
@@ -34,11 +34,43 @@ test('a delay past 2^31-1 ms is refused, not run at once: after(a month) fired w
   assert.deepEqual(reported, [])
 })
 
-test('a delay that is not a number >= 0 is refused naming the value', () => {
-  const registry = createSetupRegistry(() => undefined)
-  assert.throws(() => registry.every(-1, () => undefined), { message: 'every: ms must be a finite number >= 0, got -1' })
-  assert.throws(() => registry.after(Number.NaN, () => undefined), { message: 'after: ms must be a finite number >= 0, got NaN' })
-  assert.throws(() => registry.after('10' as unknown as number, () => undefined), { message: 'after: ms must be a finite number >= 0, got "10"' })
+test('a delay that is not a number is a TypeError naming the plugin and the value', () => {
+  const registry = createSetupRegistry(() => undefined, undefined, { plugin: 'digest' })
+  assert.throws(() => registry.after('10' as unknown as number, () => undefined), { name: 'TypeError', message: 'after (plugin digest): ms must be a number of milliseconds, got "10"' })
+  assert.throws(() => registry.every(undefined as unknown as number, () => undefined), { name: 'TypeError', message: 'every (plugin digest): ms must be a number of milliseconds, got undefined' })
+})
+
+test('every(0), and any interval under 10 ms, NaN or Infinity, is a RangeError at the call naming the plugin, the value and the minimum (every(0) ran the callback every millisecond)', async () => {
+  const registry = createSetupRegistry(() => undefined, undefined, { plugin: 'digest' })
+  let ran = 0
+  try {
+    for (const ms of [0, -1, 0.5, 9.99, Number.NaN]) {
+      assert.throws(() => registry.every(ms, () => void ran++), {
+        name: 'RangeError',
+        message: `every (plugin digest): ms must be at least 10, got ${ms}: a shorter interval is a busy loop, which keeps the plugin from answering its messages`,
+      })
+    }
+    assert.throws(() => registry.every(Number.POSITIVE_INFINITY, () => void ran++), { name: 'RangeError', message: /^every \(plugin digest\): ms must be at most 2147483647 .*got Infinity/ })
+    // The minimum itself, and a fraction above it, are taken.
+    registry.every(10, () => undefined)
+    registry.every(10.5, () => undefined)
+    await sleep(30)
+    assert.equal(ran, 0)
+  } finally {
+    assert.deepEqual(await registry.undo(100), { cleared: 2, unsettled: [] })
+  }
+})
+
+test('after with a negative, NaN or infinite delay is a RangeError at the call; after(0) runs at once', async () => {
+  const registry = createSetupRegistry(() => undefined, undefined, { plugin: 'digest' })
+  assert.throws(() => registry.after(-1, () => undefined), { name: 'RangeError', message: 'after (plugin digest): ms must be at least 0, got -1' })
+  assert.throws(() => registry.after(Number.NaN, () => undefined), { name: 'RangeError', message: 'after (plugin digest): ms must be at least 0, got NaN' })
+  assert.throws(() => registry.after(Number.NEGATIVE_INFINITY, () => undefined), { name: 'RangeError', message: 'after (plugin digest): ms must be at least 0, got -Infinity' })
+  assert.throws(() => registry.after(Number.POSITIVE_INFINITY, () => undefined), { name: 'RangeError', message: /^after \(plugin digest\): ms must be at most 2147483647 .*got Infinity/ })
+  let ran = false
+  registry.after(0, () => void (ran = true))
+  await until('after(0) ran', () => ran)
+  await registry.undo(100)
 })
 
 test('every runs one run at a time: a tick while the previous async run is still going is skipped, said once per such stretch (a digest slower than its interval sent everything twice)', async () => {
@@ -50,7 +82,7 @@ test('every runs one run at a time: a tick while the previous async run is still
   let release!: () => void
   const slow = new Promise<void>((r) => (release = r))
   try {
-    registry.every(5, async () => {
+    registry.every(10, async () => {
       runs++
       running++
       most = Math.max(most, running)
@@ -64,7 +96,7 @@ test('every runs one run at a time: a tick while the previous async run is still
     await until('a few intervals past the first skip', () => Date.now() - firstSkipAt >= 30)
     assert.equal(runs, 1)
     assert.equal(skips.length, 1)
-    assert.equal(skips[0][0], 5)
+    assert.equal(skips[0][0], 10)
     release()
     await until('runs going on once the slow one is done', () => runs >= 3)
     assert.equal(most, 1)
@@ -114,7 +146,7 @@ test('a callback that is no function is refused at the call, not failed at every
   const reported: string[] = []
   const registry = createSetupRegistry((what) => reported.push(what))
   for (const [what, call] of [
-    ['every', (fn: unknown) => registry.every(5, fn as () => void)],
+    ['every', (fn: unknown) => registry.every(10, fn as () => void)],
     ['after', (fn: unknown) => registry.after(5, fn as () => void)],
     ['onDispose', (fn: unknown) => registry.onDispose(fn as () => void)],
   ] as const) {

@@ -41,14 +41,15 @@ interface Hook {
 /**
  * `report` gets what timer callbacks and hooks throw: they belong to no call, so it is only logged.
  * `skipped` hears of an `every` tick skipped because the previous run is still going (once per such stretch).
- * `opts.dropped` hears of a timer registered once unloading began (a run in flight that re-arms itself),
- * which is not started.
+ * `opts.plugin` names the plugin in the errors thrown at a bad call. `opts.dropped` hears of a timer
+ * registered once unloading began (a run in flight that re-arms itself), which is not started.
  */
 export function createSetupRegistry(
   report: (what: string, thrown: unknown) => void,
   skipped: (everyMs: number, runningForMs: number) => void = () => undefined,
-  opts: { dropped?: (what: 'every' | 'after', ms: number) => void } = {},
+  opts: { plugin?: string; dropped?: (what: 'every' | 'after', ms: number) => void } = {},
 ): SetupRegistry {
+  const plugin = opts.plugin ?? 'plugin'
   const intervals = new Set<NodeJS.Timeout>()
   const timeouts = new Set<NodeJS.Timeout>()
   const hooks: Hook[] = []
@@ -88,7 +89,7 @@ export function createSetupRegistry(
 
   return {
     every(ms, fn) {
-      checkDelay('every', ms)
+      checkDelay(plugin, 'every', ms, MIN_EVERY_MS)
       checkCallback('every', fn)
       if (stopped) return opts.dropped?.('every', ms)
       // One run at a time: an async job slower than its interval (a digest sent to many users, an API that
@@ -113,7 +114,7 @@ export function createSetupRegistry(
       )
     },
     after(ms, fn) {
-      checkDelay('after', ms)
+      checkDelay(plugin, 'after', ms, 0)
       checkCallback('after', fn)
       if (stopped) return opts.dropped?.('after', ms)
       const t = setTimeout(() => {
@@ -177,10 +178,22 @@ function settlesWithin(running: Promise<void>, ms: number): Promise<boolean> {
  */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-function checkDelay(what: string, ms: number): void {
+/**
+ * The shortest interval `every` takes. Node runs `setInterval(fn, 0)` (or 0.5, or -1) every millisecond: a
+ * plugin's worker then spends its time in the callback (and its storage or API calls) and answers its
+ * messages late. Ten milliseconds is far below any job a plugin has, and above a busy loop.
+ */
+export const MIN_EVERY_MS = 10
+
+function checkDelay(plugin: string, what: 'every' | 'after', ms: number, min: number): void {
   // A plugin bug: throwing tells its author at setup, where the stack points at the call.
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw apiError('TypeError', `${what}: ms must be a finite number >= 0, got ${shownDelay(ms)}`)
-  if (ms > MAX_TIMER_MS) throw apiError('TypeError', `${what}: ms must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${ms}: for a later time, keep the due time in storage and check it with a shorter every`)
+  const call = `${what} (plugin ${plugin})`
+  if (typeof ms !== 'number') throw apiError('TypeError', `${call}: ms must be a number of milliseconds, got ${shownDelay(ms)}`)
+  if (Number.isNaN(ms) || ms < min) {
+    const why = what === 'every' ? ': a shorter interval is a busy loop, which keeps the plugin from answering its messages' : ''
+    throw apiError('RangeError', `${call}: ms must be at least ${min}, got ${ms}${why}`)
+  }
+  if (ms > MAX_TIMER_MS) throw apiError('RangeError', `${call}: ms must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${ms}: for a later time, keep the due time in storage and check it with a shorter every`)
 }
 
 /**

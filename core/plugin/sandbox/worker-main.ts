@@ -40,6 +40,7 @@ const registry = createSetupRegistry(
   (everyMs, runningForMs) =>
     log.warn(`every(${everyMs}) skipped a run: the previous one is still going (for ${runningForMs} ms); runs never overlap, so the job runs less often than asked`, { everyMs, runningForMs }),
   {
+    plugin: init.name,
     dropped: (what, ms) => log.info(`${what}(${ms}) not started: the plugin is unloading, and no timer of it starts once unloading began`, { timer: what, ms }),
   },
 )
