@@ -38,6 +38,7 @@ import type { Article } from '../reply/reply-types.ts'
 import { startRuntime, type Runtime } from '../runtime.ts'
 import type { MessageLogEntry, SessionRecord } from '../store/store.ts'
 import { standInFor, type FakeSubscribeTemplate, type FakeTemplate, type FakeWeChatApi, type JsonObject, type SentVia } from './fake-wechat-api.ts'
+import { atCaller } from './at-caller.ts'
 import { buildPushXml, createWeChatSimulator, push, type PushFields } from './wechat-simulator.ts'
 
 export { push }
@@ -424,46 +425,53 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     runtime,
     openId: defaultOpenId,
     send,
-    async expectReply(input, expected, o) {
-      const reply = await send(input, o)
-      assert.notEqual(reply.type, null, `expected a reply to ${JSON.stringify(input)}, got no reply (${reply.body}; outcome ${why(reply)})`)
-      if (reply.error !== undefined && PLUGIN_FAILED.test(reply.error) && o?.allowErrors !== true) {
-        assert.fail(`a plugin failed on ${JSON.stringify(input)}: ${reply.error}; the reply came from ${reply.handledBy}${reply.rule && reply.rule !== reply.handledBy ? ` ${reply.rule}` : ''} (pass { allowErrors: true } to expect that)`)
-      }
-      if ((typeof expected === 'string' || expected instanceof RegExp) && reply.content === undefined) {
-        // A text or a RegExp is about a text reply's content: against a news reply it compared with undefined,
-        // and the failure ("undefined !== 'Stamp #3'") did not say that a reply came, nor which (a plugin
-        // author's walkthrough).
-        assert.fail(`expected a text reply ${expected instanceof RegExp ? `matching ${expected}` : JSON.stringify(expected)}, got a ${reply.type} reply: ${JSON.stringify(reply.late ?? reply.fields)}; check its fields with expectReply(input, { ${reply.late ? 'msgtype' : 'MsgType'}: '${reply.type}', ... })`)
-      }
-      if (typeof expected === 'string') assert.equal(reply.content, expected)
-      else if (expected instanceof RegExp) assertMatches(reply.content ?? '', expected, 'reply content')
-      else {
-        const fields: Record<string, unknown> | null | undefined = reply.late ?? reply.fields
-        assertContains(fields ?? {}, expected, reply.late ? ' (of the late customer-service message)' : '')
-      }
-      return reply
+    // Named, so that a failure's stack starts at the test's call (at-caller.ts).
+    expectReply: function expectReply(input, expected, o) {
+      return atCaller(expectReply, async () => {
+        const reply = await send(input, o)
+        assert.notEqual(reply.type, null, `expected a reply to ${JSON.stringify(input)}, got no reply (${reply.body}; outcome ${why(reply)})`)
+        if (reply.error !== undefined && PLUGIN_FAILED.test(reply.error) && o?.allowErrors !== true) {
+          assert.fail(`a plugin failed on ${JSON.stringify(input)}: ${reply.error}; the reply came from ${reply.handledBy}${reply.rule && reply.rule !== reply.handledBy ? ` ${reply.rule}` : ''} (pass { allowErrors: true } to expect that)`)
+        }
+        if ((typeof expected === 'string' || expected instanceof RegExp) && reply.content === undefined) {
+          // A text or a RegExp is about a text reply's content: against a news reply it compared with undefined,
+          // and the failure ("undefined !== 'Stamp #3'") did not say that a reply came, nor which (a plugin
+          // author's walkthrough).
+          assert.fail(`expected a text reply ${expected instanceof RegExp ? `matching ${expected}` : JSON.stringify(expected)}, got a ${reply.type} reply: ${JSON.stringify(reply.late ?? reply.fields)}; check its fields with expectReply(input, { ${reply.late ? 'msgtype' : 'MsgType'}: '${reply.type}', ... })`)
+        }
+        if (typeof expected === 'string') assert.equal(reply.content, expected)
+        else if (expected instanceof RegExp) assertMatches(reply.content ?? '', expected, 'reply content')
+        else {
+          const fields: Record<string, unknown> | null | undefined = reply.late ?? reply.fields
+          assertContains(fields ?? {}, expected, reply.late ? ' (of the late customer-service message)' : '')
+        }
+        return reply
+      })
     },
-    async expectNoReply(input, o) {
-      const reply = await send(input, o)
-      assert.equal(reply.late, undefined, `expected no reply, but one went out late: ${JSON.stringify(reply.late)}`)
-      assert.equal(reply.type, null, `expected no reply, got ${reply.body}`)
-      assert.ok(reply.outcome !== 'failed' && reply.outcome !== 'dropped', `expected no reply, and none came, but because the message ${why(reply)}`)
-      assert.equal(reply.error, undefined, `expected no reply, and none came, but because ${why(reply)}`)
+    expectNoReply: function expectNoReply(input, o) {
+      return atCaller(expectNoReply, async () => {
+        const reply = await send(input, o)
+        assert.equal(reply.late, undefined, `expected no reply, but one went out late: ${JSON.stringify(reply.late)}`)
+        assert.equal(reply.type, null, `expected no reply, got ${reply.body}`)
+        assert.ok(reply.outcome !== 'failed' && reply.outcome !== 'dropped', `expected no reply, and none came, but because the message ${why(reply)}`)
+        assert.equal(reply.error, undefined, `expected no reply, and none came, but because ${why(reply)}`)
+      })
     },
     sent: (o) => sentTo(o),
-    async waitForSent(o = {}) {
-      const count = o.count ?? 1
-      const timeoutMs = o.timeoutMs ?? 5000
-      const until = Date.now() + timeoutMs
-      for (;;) {
-        const sent = sentTo({ openId: o.openId, via: o.via }, sentMark)
-        if (sent.length >= count) return sent
-        if (Date.now() >= until) {
-          assert.fail(`expected ${count} sent message${count === 1 ? '' : 's'}${o.openId === undefined ? '' : ` to ${o.openId}`} within ${timeoutMs} ms, got ${sent.length}`)
+    waitForSent: function waitForSent(o = {}) {
+      return atCaller(waitForSent, async () => {
+        const count = o.count ?? 1
+        const timeoutMs = o.timeoutMs ?? 5000
+        const until = Date.now() + timeoutMs
+        for (;;) {
+          const sent = sentTo({ openId: o.openId, via: o.via }, sentMark)
+          if (sent.length >= count) return sent
+          if (Date.now() >= until) {
+            assert.fail(`expected ${count} sent message${count === 1 ? '' : 's'}${o.openId === undefined ? '' : ` to ${o.openId}`} within ${timeoutMs} ms, got ${sent.length}`)
+          }
+          await new Promise((r) => setTimeout(r, 10))
         }
-        await new Promise((r) => setTimeout(r, 10))
-      }
+      })
     },
     platform,
     setTemplates(templates, o = {}) {

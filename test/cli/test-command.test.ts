@@ -80,6 +80,43 @@ test('expects the wrong thing', () => {
   assert.match(r.stdout, /b-wrong\.test\.ts:6:\d+/)
 })
 
+test("a failed expectation of the test kit points at the test's line, not the kit's: the stack starts at the call", async () => {
+  const r = await runWith(
+    {
+      'test/plugins/expects.test.ts': `import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { createTestClient, type TestClient } from 'wxengine/testkit'
+
+let client: TestClient
+before(async () => {
+  client = await createTestClient({ root: fileURLToPath(new URL('../..', import.meta.url)) })
+})
+after(() => client.close())
+
+test('reply', async () => {
+  await client.expectReply('echo hi', 'nope')
+})
+test('no reply', async () => {
+  const c = client
+  await c.expectNoReply('echo hi')
+})
+test('sent', async () => {
+  await client.waitForSent({ timeoutMs: 50 })
+})
+`,
+    },
+    [],
+  )
+  assert.equal(r.code, 1, r.stdout + r.stderr)
+  assert.equal(summary(r.stdout, 'fail'), 3)
+  // node 20 and 22 print each failure's stack into a pipe as TAP's \`stack: |-\` block; its first frame is where the failure is.
+  const firstFrames = [...r.stdout.matchAll(/stack: \|-\n\s+(.*)/g)].map((m) => m[1])
+  assert.equal(firstFrames.length, 3, r.stdout)
+  const file = path.join(project.dir, 'test/plugins/expects.test.ts')
+  assert.deepEqual(firstFrames, [`TestContext.<anonymous> (${file}:12:16)`, `TestContext.<anonymous> (${file}:16:11)`, `TestContext.<anonymous> (${file}:19:16)`])
+  assert.doesNotMatch(r.stdout, /core\/testkit/)
+})
+
 test('a file that does not compile fails as its own suite, named with file, line and column', async () => {
   const r = await runWith(
     {
