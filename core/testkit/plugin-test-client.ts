@@ -39,6 +39,7 @@ import { startRuntime, type Runtime } from '../runtime.ts'
 import type { MessageLogEntry, SessionRecord } from '../store/store.ts'
 import { standInFor, type FakeSubscribeTemplate, type FakeTemplate, type FakeWeChatApi, type JsonObject, type SentVia } from './fake-wechat-api.ts'
 import { atCaller } from './at-caller.ts'
+import type { SentCustomMessage, SentOf } from './sent-message-types.ts'
 import { buildPushXml, createWeChatSimulator, push, type PushFields } from './wechat-simulator.ts'
 
 export { push }
@@ -51,6 +52,7 @@ export { push }
  */
 export const TEST_PUBLIC_URL = 'https://wxengine-test.invalid'
 export type { FakeWeChatApi, JsonObject, SentVia }
+export type { SentCustomMessage, SentCustomMessageType, SentMessageBody, SentOf, SentSubscribeNotice, SentTemplateMessage } from './sent-message-types.ts'
 
 /** The AppSecret the test kit gives accounts that have none, so that the platform API works in tests. */
 
@@ -114,7 +116,7 @@ export interface TestReply {
    * reply went out afterwards as this customer-service message, as the platform received it
    * (`{ touser, msgtype, text: { content } }`). `type`, `content` and `articles` are then the late reply's.
    */
-  late?: JsonObject
+  late?: SentCustomMessage
   /**
    * The engine took this push for WeChat's retry of an earlier one and replayed that answer without running
    * anything (the same MsgId; for events, the same sender, second, event and fields).
@@ -168,16 +170,18 @@ export interface TestClient {
    * Messages the platform accepted, oldest first, as it received them: customer-service messages (late
    * replies and the plugins' `ctx.api.sendToUser`), template messages (`ctx.api.sendTemplate`, with a
    * `template_id`) and subscription notices (`ctx.api.sendSubscribeMessage`, with a `template_id` too); to
-   * `openId` only, when given, and of one kind only with `via`: 'custom', 'template' or 'subscribe'.
+   * `openId` only, when given, and of one kind only with `via`: 'custom', 'template' or 'subscribe'. Typed
+   * (sent-message-types.ts): a customer-service message by its `msgtype` (`if (m.msgtype === 'text')
+   * m.text.content`), and `via` gives its kind's type (`sent({ via: 'template' })[0].data.thing1.value`).
    */
-  sent(opts?: { openId?: string; via?: SentVia }): JsonObject[]
+  sent<V extends SentVia | undefined = undefined>(opts?: { openId?: string; via?: V }): Array<SentOf<V>>
   /**
    * Waits until `count` (default 1) messages have been sent (to `openId`, when given) since the latest
    * `send` (or `expectReply`, `expectNoReply`) began, and resolves with them: for "answer at once, send
    * later", where the send follows the reply. Earlier tests' sends do not count. Fails after `timeoutMs`
    * (default 5000) saying how many came.
    */
-  waitForSent(opts?: { openId?: string; via?: SentVia; count?: number; timeoutMs?: number }): Promise<JsonObject[]>
+  waitForSent<V extends SentVia | undefined = undefined>(opts?: { openId?: string; via?: V; count?: number; timeoutMs?: number }): Promise<Array<SentOf<V>>>
   /**
    * The local stand-in for the platform API that this client's engine calls: script its answers
    * (`failNextSends(1, 45015)` for customer-service sends, `failNext(path, ...)` for any other, such as
@@ -282,7 +286,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
    * stand-in took for that user that is this reply's customer-service JSON (found by content: two late
    * replies to one user may be in flight together, and either may arrive first).
    */
-  const lateSends = new Map<string, Array<{ settled: LateReplySettled; message?: JsonObject }>>()
+  const lateSends = new Map<string, Array<{ settled: LateReplySettled; message?: SentCustomMessage }>>()
   let runtime: Runtime
   try {
     runtime = await startRuntime(config, {
@@ -295,7 +299,8 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
         else if (e.type === 'duplicate') replays.set(e.key, (replays.get(e.key) ?? 0) + 1)
         else if (e.type === 'late_reply' && e.key !== undefined) {
           const sentJson = e.outcome === 'sent' ? toCustomMessage(e.openId, e.reply) : undefined
-          const message = sentJson?.ok ? [...platform.sent].reverse().find((m) => isDeepStrictEqual(m.body, JSON.parse(JSON.stringify(sentJson.value))))?.body : undefined
+          // The customer-service JSON the stand-in took: shape-checked there (sent-message-types.ts).
+          const message = sentJson?.ok ? ([...platform.sent].reverse().find((m) => isDeepStrictEqual(m.body, JSON.parse(JSON.stringify(sentJson.value))))?.body as SentCustomMessage | undefined) : undefined
           lateSends.set(e.key, [...(lateSends.get(e.key) ?? []), { settled: e, message }])
         }
       },
@@ -344,7 +349,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     const entryOf = () => recorded.slice(from).reverse().find((e) => e.msgKey === key)
     let entry = entryOf()
     const replayed = entry === undefined && (replays.get(key) ?? 0) > replaysBefore
-    let late: JsonObject | undefined
+    let late: SentCustomMessage | undefined
     let lateError: string | undefined
     if (f === null && !replayed && (entry === undefined || entry.outcome === 'late')) {
       // Answered `success` at the reply budget while a plugin was still working: wait for it to finish and
@@ -358,12 +363,11 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
         else lateError = `late reply ${send ? `failed: ${send.settled.error}` : 'not sent'}`
       }
     }
-    const lateText = late && typeof late.text === 'object' && late.text !== null && !Array.isArray(late.text) ? late.text.content : undefined
     return {
       status: res.status,
-      type: f && typeof f.MsgType === 'string' ? f.MsgType : typeof late?.msgtype === 'string' ? late.msgtype : null,
-      content: f && typeof f.Content === 'string' ? f.Content : typeof lateText === 'string' ? lateText : undefined,
-      articles: f?.MsgType === 'news' ? articlesOf(f) : late?.msgtype === 'news' ? lateArticlesOf(late) : undefined,
+      type: f && typeof f.MsgType === 'string' ? f.MsgType : (late?.msgtype ?? null),
+      content: f && typeof f.Content === 'string' ? f.Content : late?.msgtype === 'text' ? late.text.content : undefined,
+      articles: f?.MsgType === 'news' ? articlesOf(f) : late?.msgtype === 'news' ? lateArticlesOf(late.news.articles) : undefined,
       fields: f,
       body: res.body,
       late,
@@ -414,11 +418,12 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     }
   }
 
-  function sentTo(o: { openId?: string; via?: SentVia } = {}, from = 0): JsonObject[] {
+  /** `via` selects the kind, and so its type (SentOf); the stand-in kept only bodies of their kind's shape. */
+  function sentTo<V extends SentVia | undefined>(o: { openId?: string; via?: V } = {}, from = 0): Array<SentOf<V>> {
     return platform.sent
       .slice(from)
       .filter((m) => (o.openId === undefined || m.body.touser === o.openId) && (o.via === undefined || m.via === o.via))
-      .map((m) => m.body)
+      .map((m) => m.body as unknown as SentOf<V>)
   }
 
   return {
@@ -457,8 +462,8 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
         assert.equal(reply.error, undefined, `expected no reply, and none came, but because ${why(reply)}`)
       })
     },
-    sent: (o) => sentTo(o),
-    waitForSent: function waitForSent(o = {}) {
+    sent: <V extends SentVia | undefined = undefined>(o?: { openId?: string; via?: V }) => sentTo(o),
+    waitForSent: function waitForSent<V extends SentVia | undefined = undefined>(o: { openId?: string; via?: V; count?: number; timeoutMs?: number } = {}): Promise<Array<SentOf<V>>> {
       return atCaller(waitForSent, async () => {
         const count = o.count ?? 1
         const timeoutMs = o.timeoutMs ?? 5000
@@ -564,17 +569,14 @@ function stderrLogger(): Logger {
   return createLogger({ level: process.env.LOG_LEVEL ?? 'warn', pretty: 'stderr' })
 }
 
-/** A customer-service news message's articles (the API takes one: core/reply/custom-message.ts). */
-function lateArticlesOf(late: JsonObject): Article[] {
-  const news = late.news
-  const list = typeof news === 'object' && news !== null && !Array.isArray(news) && Array.isArray(news.articles) ? news.articles : []
-  return list.flatMap((a) => {
-    if (typeof a !== 'object' || a === null || Array.isArray(a)) return []
-    const article: Article = { title: typeof a.title === 'string' ? a.title : '' }
-    if (typeof a.description === 'string') article.description = a.description
-    if (typeof a.picurl === 'string') article.picUrl = a.picurl
-    if (typeof a.url === 'string') article.url = a.url
-    return [article]
+/** A customer-service news message's articles (the API takes one: core/reply/custom-message.ts), as a news reply's. */
+function lateArticlesOf(articles: Extract<SentCustomMessage, { msgtype: 'news' }>['news']['articles']): Article[] {
+  return articles.map((a) => {
+    const article: Article = { title: a.title }
+    if (a.description !== undefined) article.description = a.description
+    if (a.picurl !== undefined) article.picUrl = a.picurl
+    if (a.url !== undefined) article.url = a.url
+    return article
   })
 }
 
