@@ -15,6 +15,7 @@ import { isSharedAreaName, MAX_SHARED_AREAS } from '../storage-keys.ts'
 import { apiError, useRealm } from '../api-error.ts'
 import { useBytesRealm } from './copy-bytes.ts'
 import { loadPluginModule } from './load-plugin-module.ts'
+import { definitionProblem } from './definition-problem.ts'
 import { MAX_REPLY_CHARS } from '../../reply/reply-limits.ts'
 import { createRpcClient } from './rpc-client.ts'
 import { createLogForwarder } from './log-forwarder.ts'
@@ -90,6 +91,8 @@ async function start(): Promise<void> {
   if (def.name !== init.name) {
     return send({ t: 'load-failed', reason: `the plugin is named ${JSON.stringify(def.name)} but its folder is ${JSON.stringify(init.name)}; they must be equal` })
   }
+  const problem = definitionProblem(def)
+  if (problem !== undefined) return send({ t: 'load-failed', reason: problem })
   const areas = declaredAreas(def.sharedStorage)
   if (typeof areas === 'string') return send({ t: 'load-failed', reason: areas })
   sharedAreas = areas
