@@ -131,7 +131,9 @@ const LIVENESS_EVERY_MAX_MS = 10_000
 
 export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
   const { init, services, log } = opts
-  const pluginLog = services.log.child({ plugin: init.name })
+  // A plugin's data is plain data already: its errors come described by the worker (log-forwarder.ts), and
+  // pino's own `err` serializer, meant for Error objects, would name such an object's type "Object".
+  const pluginLog = services.log.child({ plugin: init.name }, { serializers: { err: (value: unknown) => value } })
   // Under load a plugin that hangs (or crashes) on some messages met a deadline, and wrote a line, per message.
   const lines = opts.lines ?? createLineBudget(services.log)
   const pending = new Map<number, PendingCall>()

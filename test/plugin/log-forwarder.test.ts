@@ -6,6 +6,9 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { createLogForwarder, LINE_BURST, LINES_PER_SECOND, MAX_DATA_CHARS, MAX_MESSAGE_CHARS } from '../../core/plugin/sandbox/log-forwarder.ts'
 import type { WorkerToMain } from '../../core/plugin/worker-protocol.ts'
+import path from 'node:path'
+import { pluginProject } from '../support/plugin-project.ts'
+import { loadPlugins, text, textOf } from './plugin-test-kit.ts'
 
 type LogMessage = Extract<WorkerToMain, { t: 'log' }>
 
@@ -70,4 +73,50 @@ test("about(): every line carries the fields, added after the plugin's data is c
   assert.match(String(posted[2].data?.data), /boom/)
   assert.deepEqual(posted[3].data, { account: 'acct', openId: 'u1', data: 'hello' }, 'not spread into numbered fields')
   assert.equal(posted[4].data, undefined)
+})
+
+test("a caught error in data is sent as { type, message, stack } with its own fields, not as {} (an Error's name, message and stack are not enumerable)", () => {
+  const { log, posted } = forwarder('info')
+  const refused = Object.assign(new Error('POST /cgi-bin/message/custom/send: errcode 45015'), { name: 'PlatformApiError', code: 'API_ERROR', errcode: 45015 })
+  log.error('lookup failed', { err: new TypeError('boom'), user: 'u1' })
+  log.warn('send refused', { error: refused })
+  // As a plugin writing plain JavaScript passes it: the error as the data itself.
+  log.error('failed', new RangeError('bad') as unknown as Record<string, unknown>)
+  const [lookup, send, bare] = posted.map((m) => m.data as Record<string, Record<string, unknown>>)
+  assert.equal(lookup.user as unknown, 'u1')
+  assert.equal(lookup.err.type, 'TypeError')
+  assert.equal(lookup.err.message, 'boom')
+  assert.match(String(lookup.err.stack), /^TypeError: boom\n\s+at /)
+  assert.deepEqual({ ...send.error, stack: undefined }, { type: 'PlatformApiError', message: 'POST /cgi-bin/message/custom/send: errcode 45015', code: 'API_ERROR', errcode: 45015, stack: undefined })
+  assert.equal(bare.err.type, 'RangeError')
+  assert.equal(bare.err.message, 'bad')
+})
+
+test("through a plugin's worker: an error of the sandbox's realm, caught and logged, keeps its type, message and line", async () => {
+  const source = `import { definePlugin } from 'wxengine/plugin'
+export default definePlugin({
+  name: 'logs-errors',
+  handle(ctx) {
+    try {
+      JSON.parse('{')
+    } catch (e) {
+      ctx.log.error('parse failed', { err: e })
+    }
+    return ctx.reply.text('ok')
+  },
+})
+`
+  const project = pluginProject({ plugins: { 'logs-errors': source } }, 'log-errors')
+  const h = await loadPlugins({ dir: path.join(project.root, 'plugins'), only: ['logs-errors'] })
+  try {
+    assert.equal(textOf(await h.call('logs-errors', text('x'))), 'ok')
+    const line = await h.log.waitFor((l) => l.msg === 'parse failed')
+    const err = line.err as Record<string, unknown>
+    assert.equal(err.type, 'SyntaxError')
+    assert.match(String(err.message), /JSON/)
+    assert.match(String(err.stack), /index\.ts:6:\d+/)
+  } finally {
+    await h.dispose()
+    project.remove()
+  }
 })

@@ -77,10 +77,49 @@ export function createLogForwarder(post: (msg: WorkerToMain) => void, engineLeve
 }
 
 function boundedData(data: Record<string, unknown>): Record<string, JsonValue> {
-  const plain = toPlain(data)
+  let described: unknown = data
+  try {
+    described = withErrorsDescribed(data)
+  } catch {
+    // A getter that throws: toPlain meets it again, and says so in the line, not at the plugin.
+  }
+  const plain = toPlain(described)
   const isRecord = plain.ok && typeof plain.value === 'object' && plain.value !== null && !Array.isArray(plain.value)
   // Data that is not an object (a string, an array) goes under `data`, not spread into numbered fields.
   const value = isRecord ? (plain.value as Record<string, JsonValue>) : { data: plain.ok ? plain.value : inspect(data, { depth: 3, maxStringLength: MAX_DATA_CHARS }) }
   const size = JSON.stringify(value).length
   return size > MAX_DATA_CHARS ? { truncated: `${size} characters of data, over ${MAX_DATA_CHARS}` } : value
+}
+
+/**
+ * `ctx.log.error('lookup failed', { err: e })`, the usual way to log a caught error, sent `{ err: {} }`: an
+ * Error's name, message and stack are not its own enumerable keys, which is all a copy as JSON keeps, so the
+ * line said that something failed and nothing of what. Each Error among data's values (or data itself, as
+ * in `ctx.log.error('failed', e)`) is sent as pino writes one: `{ type, message, stack }`, with its own
+ * fields (a PlatformApiError's `code` and `errcode`).
+ */
+function withErrorsDescribed(data: unknown): unknown {
+  if (isError(data)) return { err: describedError(data) }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return data
+  const entries = Object.keys(data).map((key) => {
+    const value = (data as Record<string, unknown>)[key]
+    return [key, isError(value) ? describedError(value) : value] as const
+  })
+  if (!entries.some(([key, value]) => value !== (data as Record<string, unknown>)[key])) return data
+  const out: Record<string, unknown> = {}
+  // defineProperty, as toPlain does: a `__proto__` key stays a key.
+  for (const [key, value] of entries) Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
+  return out
+}
+
+/** An Error of the plugin's realm too (vm2's proxy of it), where `instanceof Error` of this realm may not hold. */
+function isError(value: unknown): value is Error {
+  return value instanceof Error || Object.prototype.toString.call(value) === '[object Error]'
+}
+
+function describedError(e: Error): Record<string, unknown> {
+  const own: Record<string, unknown> = {}
+  // `name` set on the error itself (PlatformApiError's) is its `type` already.
+  for (const key of Object.keys(e)) if (key !== 'name' && key !== 'message' && key !== 'stack') own[key] = (e as unknown as Record<string, unknown>)[key]
+  return { type: String(e.name), message: String(e.message), ...own, stack: typeof e.stack === 'string' ? e.stack : undefined }
 }
