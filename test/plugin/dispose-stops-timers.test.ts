@@ -106,3 +106,31 @@ test('stopTimers waits for a run that never ends no longer than its bound, and s
   assert.ok(performance.now() - started < 1000)
   await registry.undo(100)
 })
+
+test('an onDispose hook registered while the hooks run (by a hook, or a timer run still going) runs in its turn; one that registers itself again stops at the bound', async () => {
+  const registry = createSetupRegistry(() => undefined)
+  const ran: string[] = []
+  registry.onDispose(() => {
+    ran.push('first')
+    registry.onDispose(() => void ran.push('registered by the first'))
+  })
+  registry.onDispose(() => void ran.push('second'))
+  assert.deepEqual(await registry.undo(1000), { cleared: 2, unsettled: [] })
+  assert.deepEqual(ran, ['first', 'second', 'registered by the first'])
+
+  const again = createSetupRegistry(() => undefined)
+  let runs = 0
+  const forever = async (): Promise<void> => {
+    runs++
+    await sleep(5)
+    again.onDispose(forever)
+  }
+  again.onDispose(forever)
+  const started = performance.now()
+  const { unsettled } = await again.undo(50)
+  assert.ok(performance.now() - started < 1000)
+  assert.ok(runs > 1)
+  // Where the bound ran out decides which: the last hook is cut at its share, or the next one is not run.
+  assert.equal(unsettled.length, 1, JSON.stringify(unsettled))
+  assert.match(unsettled[0], /^(onDispose hook (\d+) of \2 did not settle within \d+ ms|1 onDispose hook registered while unloading did not run: the 50 ms were spent)$/)
+})

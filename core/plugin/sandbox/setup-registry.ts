@@ -141,14 +141,26 @@ export function createSetupRegistry(
       const cleared = clearedEarlier + clearTimers() + hooks.length
       clearedEarlier = 0
       const unsettled: string[] = []
-      const list = hooks.splice(0)
       const endAt = Date.now() + withinMs
-      for (const [i, hook] of list.entries()) {
+      // Taken one at a time, not as a list made at the start: a hook registered while the hooks run (by a
+      // hook, or by a timer run still going, which opened something to close) was pushed after the list
+      // was taken and never ran, without a word. It runs now, in its turn, within the same bound.
+      const registeredBefore = hooks.length
+      let count = registeredBefore
+      for (let i = 0; hooks.length > 0; i++) {
+        // Those registered meanwhile only while the bound lasts: a hook that registers itself again would never end.
+        if (i >= registeredBefore && Date.now() >= endAt) {
+          unsettled.push(`${hooks.length} onDispose hook${hooks.length === 1 ? '' : 's'} registered while unloading did not run: the ${withinMs} ms were spent`)
+          hooks.length = 0
+          break
+        }
+        const hook = hooks.shift()!
+        count = Math.max(count, i + 1 + hooks.length)
         // Registration order, as a plugin flushing before it closes expects. A fast hook leaves its time to the later ones.
-        const share = Math.max(0, endAt - Date.now()) / (list.length - i)
+        const share = Math.max(0, endAt - Date.now()) / (hooks.length + 1)
         if (!(await settlesWithin(run('onDispose', hook.fn), share))) {
           const where = hook.registeredAt === undefined ? '' : ` (at ${hook.registeredAt})`
-          unsettled.push(`onDispose hook ${i + 1} of ${list.length}${where} did not settle within ${Math.round(share)} ms`)
+          unsettled.push(`onDispose hook ${i + 1} of ${count}${where} did not settle within ${Math.round(share)} ms`)
         }
       }
       return { cleared, unsettled }
