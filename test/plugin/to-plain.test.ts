@@ -74,3 +74,30 @@ test("a __proto__ key (as JSON.parse of a user's text makes) is copied as a key,
   assert.equal((copy as { admin?: unknown }).admin, undefined, 'nothing inherited from it')
   assert.deepEqual(structuredClone(copy), JSON.parse(text), 'and across the worker boundary')
 })
+
+test('a Map, a Set, an Error, a RegExp or a Promise (JSON makes each {}) is refused with where it is and what to keep, from the sandbox too', async () => {
+  const { VM } = await import('vm2')
+  const fromSandbox = new VM().run('({ m: new Map([[1, 2]]), s: new Set([1]), e: new Error("boom"), r: /x/g, p: Promise.resolve(1), u: new Uint8Array([1]) })') as Record<string, unknown>
+  const here: Record<string, unknown> = { m: new Map([[1, 2]]), s: new Set([1]), e: new Error('boom'), r: /x/g, p: Promise.resolve(1), u: new Uint8Array([1]) }
+  const expected: Record<string, RegExp> = {
+    m: /^\$\.v\.m: a Map is not plain data .*Object\.fromEntries\(map\)/,
+    s: /^\$\.v\.s: a Set is not plain data .*\[\.\.\.set\]/,
+    e: /^\$\.v\.e: an Error is not plain data .*e\.message/,
+    r: /^\$\.v\.r: a RegExp is not plain data .*source/,
+    p: /^\$\.v\.p: a Promise is not plain data .*await it/,
+    u: /^\$\.v\.u: a Uint8Array is not plain data .*plain object or array/,
+  }
+  for (const values of [here, fromSandbox]) {
+    for (const [key, reason] of Object.entries(expected)) {
+      const r = toPlain({ v: { [key]: values[key] } })
+      assert.equal(r.ok, false, key)
+      if (!r.ok) assert.match(r.error.reason, reason)
+    }
+  }
+  // What JSON keeps as it is stays copied: a class instance's own fields, an object without a prototype, a Buffer (its toJSON).
+  class Point {
+    constructor(public x: number, public y: number) {}
+  }
+  const bare = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1 })
+  assert.deepEqual(toPlain({ p: new Point(1, 2), bare, b: Buffer.from('hi') }), { ok: true, value: { p: { x: 1, y: 2 }, bare: { a: 1 }, b: { type: 'Buffer', data: [104, 105] } } })
+})

@@ -1,6 +1,7 @@
 /**
  * Copies a value out of the sandbox as plain JSON data, as JSON.stringify would see it (toJSON, undefined),
- * except that a function, a symbol, a bigint or a number that is not finite is an error rather than dropped. What plugin code returns is a vm2 proxy (or holds
+ * except that a function, a symbol, a bigint or a number that is not finite is an error rather than dropped,
+ * and so is an object JSON would empty (a Map, a Set, an Error, ...). What plugin code returns is a vm2 proxy (or holds
  * some), and a proxy cannot cross a worker boundary by structured clone; copying also drops any getter or
  * prototype trick, so the main thread only ever sees data.
  */
@@ -81,6 +82,11 @@ function copy(value: unknown, depth: number, path: string): JsonValue {
       // Date; copying its keys would silently make it {}.
       const toJSON = (value as { toJSON?: unknown }).toJSON
       if (typeof toJSON === 'function') return copy(toJSON.call(value, path), depth + 1, path)
+      // A Map, a Set, an Error (its message and stack are no own keys), a RegExp or a Promise is {} to JSON:
+      // stored or kept in a session, it came back empty with nothing said (a plugin review). The tag, not
+      // instanceof: the value is the sandbox's, of another realm, and the tag reads through vm2's proxy.
+      const tag = Object.prototype.toString.call(value)
+      if (tag !== '[object Object]') throw new NotPlain(`${path}: ${notPlainObject(tag.slice(8, -1))}`)
       spend(2, path)
       const out: Record<string, JsonValue> = {}
       let first = true
@@ -102,3 +108,16 @@ function copy(value: unknown, depth: number, path: string): JsonValue {
       throw new NotPlain(`${path}: a ${typeof value} is not plain data`)
   }
 }
+
+/** What to say of an object JSON would copy as {} (or as its index keys): what it is and what to keep instead. */
+function notPlainObject(kind: string): string {
+  const instead: Record<string, string> = {
+    Map: 'keep Object.fromEntries(map), or an array of [key, value] pairs',
+    Set: 'keep [...set]',
+    Error: "keep what it says: e.message (or String(e)); JSON copies none of an Error's fields",
+    RegExp: 'keep its source as a string',
+    Promise: 'await it and keep its value',
+  }
+  return `${/^[AEIO]/.test(kind) ? 'an' : 'a'} ${kind} is not plain data (as JSON it is {} or its index keys, and would come back so); ${instead[kind] ?? 'copy the fields you need into a plain object or array'}`
+}
+
