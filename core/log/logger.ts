@@ -43,7 +43,11 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   // in flight at process.exit() finished after the lines written at exit, out of order (test/log). A
   // kill -9 can lose up to a second of stdout lines (never the message log). A stdout that cannot be written
   // (a full disk) keeps its lines for later and never fails the log call (stdout-sink.ts).
-  const lines = new LineBatch(stdoutSink(), 4096)
+  // The sink hands over the batch itself before it says stdout is written again, so that line follows them.
+  const lines: LineBatch = new LineBatch(
+    stdoutSink(() => lines.handOver()),
+    4096,
+  )
   // On a quiet server a line must not sit in the batch: hand over whatever is there every second.
   setInterval(() => {
     try {

@@ -36,7 +36,12 @@ const CODE: ErrorCode = 'LOG_UNWRITABLE'
 
 type Sink = ReturnType<typeof pino.destination>
 
-export function stdoutSink(): Sink {
+/**
+ * `handOverCollected`: hands the sink the lines collected in front of it and not yet given to it (the
+ * process log's LineBatch). Called before the line saying stdout can be written again is queued: the lines
+ * logged while it could not be must all come before that line, and up to a second of them can be in the batch.
+ */
+export function stdoutSink(handOverCollected: () => void = () => {}): Sink {
   // Never sleep-and-retry on EAGAIN inside sonic-boom: lines wait instead (retried at exit by flushSync below).
   const sink = pino.destination({ dest: nonBlocking(1), sync: true, minLength: 0, maxLength: BACKLOG_BYTES, retryEAGAIN: () => false })
   // Where the failure is said. On a terminal most likely the same stalled one: not to be waited on either.
@@ -78,7 +83,10 @@ export function stdoutSink(): Sink {
     failing = null
     // A reader a moment behind, nothing lost: not worth a line.
     if (!said && dropped === 0) return
-    // Queued behind the lines being written (sonic-boom is mid-write here), so it comes out after them.
+    // Queued behind the lines being written (sonic-boom is mid-write here), so it comes out after them; the
+    // lines still collected in front of the sink are queued first. The retry below and the batch's hand-over
+    // tick together, this one first: without this the last lines logged during a stall came after this line.
+    handOverCollected()
     sink.write(`${JSON.stringify({ level: 40, time: Date.now(), code: CODE, reason, dropped, msg: 'stdout can be written again; lines logged meanwhile are written, except those dropped' })}\n`)
     dropped = 0
   })
