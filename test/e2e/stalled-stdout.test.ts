@@ -36,9 +36,13 @@ async function answersAtOnce(url: string, user: string): Promise<void> {
   assert.ok(slowest < 1_000, `slowest answer ${slowest} ms`)
 }
 
-/** The JSON lines of `out` (a terminal turns \n into \r\n). */
+/**
+ * The JSON lines of `out` (a terminal turns \n into \r\n). Only whole lines: `out` is read while the engine
+ * writes, and its end can be half a line.
+ */
 function linesOf(out: string): Array<Record<string, unknown>> {
   return out
+    .slice(0, out.lastIndexOf('\n') + 1)
     .split(/\r?\n/)
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>)
@@ -69,7 +73,8 @@ it('stdout nobody reads: messages are still answered at once; the lines come out
 
   // Read again: everything logged meanwhile comes out, in order, and the engine stops cleanly.
   engine.child.stdout!.resume()
-  await new Promise((r) => setTimeout(r, 1_500))
+  // Waited for, not a fixed pause: on a loaded machine the lines that waited can take seconds to come out.
+  await until('the lines that waited, and the line saying stdout is written again', () => linesOf(engine.output()).some((l) => l.code === 'LOG_UNWRITABLE' && l.level === 40), 30_000)
   engine.child.kill('SIGTERM')
   assert.equal(await engine.exited, 0, engine.output())
   const lines = linesInOrder(engine.output(), 'stall')
@@ -117,7 +122,9 @@ it('a terminal nobody reads (stdout a tty): answered at once all the same, lines
   child.stdout.setEncoding('utf8')
   child.stdout.on('data', (d: string) => (out += d))
   child.stdout.resume()
-  await new Promise((r) => setTimeout(r, 1_500))
+  // Waited for, not a fixed pause: on a loaded machine the lines that waited can take seconds to come out.
+  const lastOpenId = `tty-${MESSAGES - 1}`
+  await until('the last message line', () => linesOf(out).some((l) => l.msg === 'message' && l.openId === lastOpenId), 30_000)
   const pid = enginePid(project)
   assert.ok(pid, 'the engine process')
   process.kill(pid, 'SIGTERM')
