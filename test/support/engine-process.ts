@@ -43,30 +43,47 @@ export interface EngineProcess {
  * only). `prefix`: a command that runs the engine and becomes it (exec), e.g. `['prlimit', '--nofile=200']`.
  */
 export async function spawnEngine(project: string, env: Record<string, string> = {}, port?: number, opts: { stdout?: number; prefix?: string[] } = {}): Promise<EngineProcess> {
-  const p = port ?? (await freePort())
+  // Without a port asked for, the engine picks one (PORT=0) and says which on stdout: a port found free here
+  // and bound later by the engine could be taken meanwhile by another test file's server or connection.
+  // A stdout given as a file descriptor cannot be read here: a free port then, as before.
+  const ownPort = port === undefined && opts.stdout === undefined
+  const asked = port ?? (ownPort ? 0 : await freePort())
   const command = [...(opts.prefix ?? []), process.execPath, '--import', 'tsx', path.join(REPO, 'core/cli/main.ts'), 'start', '-C', project]
   const child = spawn(command[0], command.slice(1), {
     cwd: REPO,
-    env: { ...process.env, PORT: String(p), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, PORT: String(asked), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'],
   })
   let out = ''
-  child.stdout?.on('data', (d) => (out += d))
+  // stdout until the engine says where it listens (its whole lines only).
+  let stdoutSoFar = ''
+  let listening: URL | undefined
+  child.stdout?.on('data', (d) => {
+    out += d
+    if (!ownPort || listening) return
+    stdoutSoFar += d
+    const line = stdoutSoFar
+      .slice(0, stdoutSoFar.lastIndexOf('\n') + 1)
+      .split('\n')
+      .find((l) => l.includes('"wxengine listening"'))
+    if (line) listening = new URL((JSON.parse(line) as { url: string }).url)
+  })
   child.stderr!.on('data', (d) => (out += d))
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
-  const url = `http://127.0.0.1:${p}`
   const deadline = Date.now() + 30_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`engine exited at start:\n${out}`)
-    try {
-      const r = await fetch(`${url}/healthz`)
-      if (r.status === 200) break
-    } catch {}
+    const p = ownPort ? Number(listening?.port ?? 0) : asked
+    if (p !== 0) {
+      try {
+        const r = await fetch(`http://127.0.0.1:${p}/healthz`)
+        if (r.status === 200) return { url: `http://127.0.0.1:${p}`, port: p, child, output: () => out, exited }
+      } catch {}
+    }
     if (Date.now() > deadline) {
       child.kill('SIGKILL')
       throw new Error(`engine did not start:\n${out}`)
     }
     await new Promise((r) => setTimeout(r, 50))
   }
-  return { url, port: p, child, output: () => out, exited }
 }
