@@ -4,6 +4,7 @@
  */
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import Database from 'better-sqlite3'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -180,7 +181,14 @@ describe('crash safety', () => {
     const engine = await spawnEngine(project, { DATA_DIR: dataDir })
     // A message whose plugin takes 400 ms is in flight when the signal arrives.
     const inFlight = send(engine.url, push.text('term-user', 'slow'))
-    await new Promise((r) => setTimeout(r, 100))
+    // In flight once the plugin has counted its run, before its wait: a fixed 100 ms after sending did not
+    // ensure it on a loaded machine, and a SIGTERM before the request arrived had it refused, not finished.
+    const db = new Database(path.join(dataDir, 'wxengine.db'), { readonly: true, fileMustExist: true })
+    try {
+      await until('the slow message to be running', () => db.prepare("SELECT 1 FROM kv WHERE namespace = 'plugin:counter'").get(), 10_000)
+    } finally {
+      db.close()
+    }
     engine.child.kill('SIGTERM')
     const answer = await inFlight
     assert.equal(answer.status, 200)
