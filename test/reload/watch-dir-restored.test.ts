@@ -40,18 +40,28 @@ it('keeps watching rules/ after it is moved away and back', async () => {
   let loads = 0
   const watcher = watchSources({ dirs: [dir], generations: createGenerations(parts() as never), debounceMs: 20,
     log: createMemoryLogger('silent').logger, load: async () => (loads++, parts()) })
+  // Each step waits for the reload it causes (fixed pauses of 500 ms did not always let chokidar see the
+  // folder come back on a loaded machine, and the edit made then was missed), then lets it settle so that a
+  // late event of one step is not taken for the next step's reload.
+  const reloadsAfter = async (before: number, what: string) => {
+    for (const until = Date.now() + 5_000; loads === before && Date.now() < until; ) await sleep(50)
+    assert.ok(loads > before, `${what} must reload (loads stayed at ${loads})`)
+    await sleep(300)
+  }
   try {
     await watcher.ready
+    let before = loads
     renameSync(dir, path.join(root, 'rules.away'))
-    await sleep(500)
+    await reloadsAfter(before, 'rules/ moved away')
+    before = loads
     renameSync(path.join(root, 'rules.away'), dir)
-    await sleep(500)
-    const before = loads
+    await reloadsAfter(before, 'rules/ moved back')
+    before = loads
     writeFileSync(path.join(dir, 'a.yaml'), 'rules: []\n# edited\n')
-    await sleep(1000)
-    assert.ok(loads > before, `an edit after the folder came back must reload (loads stayed at ${loads})`)
+    await reloadsAfter(before, 'an edit after the folder came back')
   } finally {
     await watcher.close()
+    rmSync(root, { recursive: true, force: true })
   }
 })
 
