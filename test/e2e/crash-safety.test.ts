@@ -142,7 +142,10 @@ describe('crash safety', () => {
         const res = await fetch(`${engine.url}/wechat?${req.search}`, { method: 'POST', body: req.body })
         assert.equal(await res.text(), 'success')
       }
-      await until('the first tries', () => fake.requests.filter((r) => r.path === '/cgi-bin/message/custom/send' && r.errcode === -1).length >= 2)
+      // A first try for each user, not two tries: under load back-user's retry (0.5-1 s after its first) could
+      // come before gone-user's plugin had finished, and the kill then lost gone-user's second 'late' entry.
+      const triedFor = (user: string) => fake.requests.some((r) => r.path === '/cgi-bin/message/custom/send' && r.errcode === -1 && (r.body as { touser?: string } | undefined)?.touser === user)
+      await until('the first tries', () => triedFor('back-user') && triedFor('gone-user'))
       engine.child.kill('SIGKILL')
       assert.equal(await engine.exited, 'SIGKILL')
 
