@@ -128,8 +128,9 @@ describe('a hang is cut at the deadline and the worker is replaced', () => {
     const other = await h.call('js-plain', text('quick'))
     const took = performance.now() - started
     assert.equal(textOf(other), 'js: QUICK')
-    assert.equal(hungSettled, false, 'the other plugin answered while the hung call was still running')
-    assert.ok(took < 200, `the other plugin took ${took} ms`)
+    // Not delayed by the hang: answered while the hung call still ran (it is cut at TIMEOUT_MS), which is what a
+    // delay would change. A fixed 200 ms bound besides failed on a loaded machine (225 ms) with no delay at all.
+    assert.equal(hungSettled, false, `the other plugin answered while the hung call was still running (it took ${Math.round(took)} ms)`)
     assert.equal(errorOf(await hung).code, 'PLUGIN_TIMEOUT')
   })
 })
