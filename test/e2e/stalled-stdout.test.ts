@@ -7,7 +7,7 @@
  * stall that lasted is said on stderr, and its end on stdout.
  */
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { after, it } from 'node:test'
@@ -18,22 +18,41 @@ import { until } from '../support/until.ts'
 const account = { id: 'default', token: 'stalltoken', appId: 'wxstall000000001', mode: 'plaintext' as const }
 const sim = createWeChatSimulator({ account })
 const projects: string[] = []
-after(() => projects.forEach((p) => rmSync(p, { recursive: true, force: true })))
+/**
+ * Engines to kill if a test fails midway: one left running with its stdout paused kept this file's process,
+ * and so the whole run, waiting for ever.
+ */
+const children: ChildProcess[] = []
+after(() => {
+  for (const c of children) c.kill('SIGKILL')
+  // Under script(1) the engine is not our child: found by its project.
+  for (const p of projects) {
+    const pid = enginePid(p)
+    if (pid !== undefined) process.kill(pid, 'SIGKILL')
+  }
+  projects.forEach((p) => rmSync(p, { recursive: true, force: true }))
+})
 
 const MESSAGES = 1500
 
-/** Sends MESSAGES echo messages one after another; each must be answered, and none may wait a second. */
+/**
+ * Sends MESSAGES echo messages one after another; each must be answered within 4 s, and 99 in 100 within a
+ * second. Sleeping 100 ms a write (or blocking) for as long as the reader is stalled made every answer after
+ * the pipe filled wait for ever. The slowest single answer is not the measure: on a loaded 2-core machine one
+ * answer in 1500 took 1077 ms, the engine not waiting on stdout at all.
+ */
 async function answersAtOnce(url: string, user: string): Promise<void> {
-  let slowest = 0
+  const took: number[] = []
   for (let i = 0; i < MESSAGES; i++) {
     const req = sim.request(push.text(`${user}-${i}`, `echo ${i}`))
     const t = Date.now()
     const res = await fetch(`${url}/wechat?${req.search}`, { method: 'POST', body: req.body, signal: AbortSignal.timeout(4_000) })
     assert.equal(sim.openReply(await res.text()).fields?.Content, `${i}`)
-    slowest = Math.max(slowest, Date.now() - t)
+    took.push(Date.now() - t)
   }
-  // Sleeping 100 ms a write (or blocking) made this minutes or for ever; 1500 messages take a second or two.
-  assert.ok(slowest < 1_000, `slowest answer ${slowest} ms`)
+  took.sort((a, b) => a - b)
+  const p99 = took[Math.floor(MESSAGES * 0.99)]!
+  assert.ok(p99 < 1_000, `99th percentile answer ${p99} ms (slowest ${took.at(-1)} ms)`)
 }
 
 /**
@@ -64,6 +83,7 @@ it('stdout nobody reads: messages are still answered at once; the lines come out
   projects.push(project)
   // LOG_LEVEL=debug: a line per message, so the pipe (64 KiB) fills within a few hundred messages.
   const engine = await spawnEngine(project, { LOG_LEVEL: 'debug', DATA_DIR: path.join(project, 'data') })
+  children.push(engine.child)
   // Not read from here on. output() has stdout and stderr; stdout's part stops growing while paused.
   engine.child.stdout!.pause()
   await answersAtOnce(engine.url, 'stall')
@@ -112,6 +132,7 @@ it('a terminal nobody reads (stdout a tty): answered at once all the same, lines
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'debug', DATA_DIR: path.join(project, 'data') },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
+  children.push(child)
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
   child.stdout.pause()
   const url = `http://127.0.0.1:${port}`
