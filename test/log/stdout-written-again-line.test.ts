@@ -28,6 +28,7 @@ const script = `
   const log = createLogger({ level: 'info' })
   const filler = 'x'.repeat(1000)
   for (let i = 0; i < ${WAITING}; i++) log.info({ i, filler }, 'waiting')
+  process.send('logged')
   process.on('message', (m) => {
     if (m === 'last') {
       log.info('last')
@@ -52,8 +53,10 @@ it('stdout read again: the line saying so comes after every line logged while it
   child.stdout!.pause()
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
   try {
-    // Said on stderr once the stall has lasted 5 s.
-    await until('the stall said on stderr', () => linesOf(err).some((l) => l.code === 'LOG_UNWRITABLE' && l.level === 50), 20_000)
+    // Started (on a loaded machine that alone can take many seconds) and its lines logged.
+    await Promise.race([once(child, 'message'), closed.then(() => assert.fail(`the child ended first: ${err}`))])
+    // Said on stderr once the stall has lasted 5 s; the deadline only bounds a failure.
+    await until('the stall said on stderr', () => linesOf(err).some((l) => l.code === 'LOG_UNWRITABLE' && l.level === 50), 30_000)
     child.send('last')
     await once(child, 'message')
     child.stdout!.resume()
