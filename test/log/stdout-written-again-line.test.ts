@@ -18,9 +18,11 @@ import { childClosed } from '../support/child-end.ts'
 import { until } from '../support/until.ts'
 
 const logger = path.join(import.meta.dirname, '../../core/log/logger.ts')
-const WAITING = 200
+const WAITING = 1000
 
-// 200 lines of 1 KiB: more than the pipe (64 KiB) and the reader's buffer hold, so stdout stalls.
+// 1,000 lines of 1 KiB: well past what the pipe (64 KiB) and the reader's paused stream hold (up to its
+// high-water mark, 16 or 64 KiB by Node version, plus a read of up to 64 KiB), so stdout stalls. With 200,
+// some runs on Node 22 and on a loaded machine never stalled: the 200 KiB all fitted.
 const script = `
   import { createLogger } from ${JSON.stringify(logger)}
   // As the CLI does: touching process.stdout makes a pipe non-blocking, so a full one says EAGAIN.
