@@ -186,6 +186,19 @@ export function routeMessage(
   return sessions.get(account.id, message.fromUser).then((session) => walk(message, account, deps, signal, session))
 }
 
+/**
+ * Whether a candidate naming `plugin` asks it, `asked` holding the plugins asked so far about the message (it
+ * is added). A plugin that passed on this message, or failed on it, is not asked again through another of its
+ * rules or a system reply (a dialogue's plugin is the session candidate first, then often a rule candidate
+ * too): "not mine" is final for the message, and a second call would repeat its side effects. what-answers.ts
+ * describes the walk by the same rule.
+ */
+export function askedFirstTime(asked: Set<string>, plugin: string): boolean {
+  if (asked.has(plugin)) return false
+  asked.add(plugin)
+  return true
+}
+
 /** A step that falls through to the next candidate. */
 const NEXT = Symbol('next candidate')
 type PluginTarget = Extract<RuleTarget, { plugin: string }>
@@ -284,9 +297,6 @@ async function runPlugins(
   groups: readonly string[],
 ): Promise<RouteResult> {
   let session = initial
-  // A plugin that passed on this message, or failed on it, is not asked again through another of its rules
-  // (a dialogue's plugin is the session candidate first, then often a rule candidate too): "not mine" is
-  // final for the message, and a second call would repeat its side effects.
   const asked = new Set<string>()
   // A session write that may still be applied (a store that timed out waiting for it) does not cost the
   // user the reply their plugin gave: dropped, the user would have no question while their state moved on to
@@ -311,8 +321,7 @@ async function runPlugins(
     if ('handledBy' in settled) return reachable(settled, message, deps, account.id)
     const { candidate } = step
     const { plugin } = settled
-    if (asked.has(plugin)) continue
-    asked.add(plugin)
+    if (!askedFirstTime(asked, plugin)) continue
     const own = session && session.plugin === plugin ? session : null
     const m = candidate.match
     signal.running = { handledBy: step.handledBy, rule: step.handledBy === 'session' ? undefined : candidate.rule, keyword: m.keyword, plugin }

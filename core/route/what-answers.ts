@@ -11,7 +11,7 @@ import { normalizeMessage } from '../normalize/normalize-message.ts'
 import { whyPluginWouldNotRun } from '../plugin/check-plugin-folders.ts'
 import type { RuleMatch } from '../plugin/plugin-api.ts'
 import { cannotUploadFor } from '../platform/media-uploads.ts'
-import { candidatesWithoutSession, type HandledBy, type RouteResult } from './router.ts'
+import { askedFirstTime, candidatesWithoutSession, type HandledBy, type RouteResult } from './router.ts'
 import type { MediaFile, RuleSet, RuleTarget } from './rule-types.ts'
 import { shownPath } from '../shown-path.ts'
 
@@ -98,20 +98,38 @@ export function whatAnswers(message: InboundMessage, ctx: AnswerContext): Answer
   // The faults the walk has met, as the router's own walk collects them: one there makes the system reply at
   // the end `error` instead of `default`, as in the engine.
   const errors: RouteResult['errors'] = []
+  // The plugins every sender's message asks so far, and the step that asks each: the router asks a plugin at
+  // most once per message (router.ts askedFirstTime), so a later candidate naming it is skipped. One limited
+  // to some users asks it only for them: the rest still reach the next candidate naming it.
+  const asked = new Set<string>()
+  const askedBy = new Map<string, string>()
+  const askedBefore = (plugin: string, by: string, users: readonly string[] | undefined): string | undefined => {
+    if (users ? !asked.has(plugin) : askedFirstTime(asked, plugin)) {
+      if (!users) askedBy.set(plugin, by)
+      return undefined
+    }
+    return `plugin ${plugin} was asked already, by ${askedBy.get(plugin)}: a plugin is asked once per message`
+  }
   for (const { handledBy, candidate } of candidatesWithoutSession(message, ctx.account, ctx.rules, ctx.groups, errors)) {
     const t = candidate.target
     const target = 'plugin' in t ? `plugin ${t.plugin}` : 'media' in t ? `reply ${t.media.type} (file ${t.media.file})` : `reply ${t.reply.type}`
     const noMedia = 'media' in t ? mediaUnavailable(t, ctx) : undefined
-    const skipped = 'plugin' in t ? ctx.pluginMissing(t.plugin) : noMedia
     const via = candidate.match.via
-    if (handledBy === 'default' || handledBy === 'error' || handledBy === 'welcome') {
-      if (!answered) steps.push({ handledBy, rule: candidate.rule, via, by: `${handledBy} reply`, target, ...(skipped ? { skipped } : {}) })
+    const system = handledBy === 'default' || handledBy === 'error' || handledBy === 'welcome'
+    const by = system
+      ? `${handledBy} reply`
+      : handledBy === 'rule'
+        ? `rule "${candidate.rule}"${candidate.match.keyword !== undefined ? ` (keyword ${JSON.stringify(candidate.match.keyword)})` : ''}`
+        : `handler "${candidate.rule}"`
+    // As the router: a plugin that is not loaded is skipped before it could count as asked.
+    const skipped = 'plugin' in t ? (ctx.pluginMissing(t.plugin) ?? askedBefore(t.plugin, by, candidate.users)) : noMedia
+    if (system) {
+      if (!answered) steps.push({ handledBy, rule: candidate.rule, via, by, target, ...(skipped ? { skipped } : {}) })
       // A system reply whose media file has no media_id, or whose plugin is not there, is skipped as a
       // rule's is, and nothing follows it in the router's walk: the push gets no reply.
       if (!skipped) otherwise = `the ${handledBy} reply (${target})`
       break
     }
-    const by = handledBy === 'rule' ? `rule "${candidate.rule}"${candidate.match.keyword !== undefined ? ` (keyword ${JSON.stringify(candidate.match.keyword)})` : ''}` : `handler "${candidate.rule}"`
     steps.push({ handledBy, rule: candidate.rule, via, by, target, ...(candidate.users ? { users: candidate.users } : {}), ...(skipped ? { skipped } : {}), ...(noMedia ? { fails: true as const } : {}) })
     // As router.ts settleWithoutPlugin: a media file without a media_id is a failure of the message. (For a
     // rule limited to some users, only theirs: the rest never reach it, and get the default.)
@@ -161,5 +179,8 @@ export function describeChain(a: Answer): string {
     .map((s, i) => `${i === 0 ? '' : a.steps[i - 1]!.skipped ? '; then: ' : '; if it passes: '}${s.by} -> ${s.target}${s.users ? ` (only users in ${s.users.join(', ')})` : ''}${s.skipped ? ` (skipped: ${s.skipped})` : ''}`)
     .join('')
   const last = a.steps[a.steps.length - 1]
-  return last && last.target.startsWith('plugin ') && !last.skipped ? `${chain}; if it passes: ${a.otherwise}` : chain
+  if (!last) return chain
+  // After a plugin that may pass, or a step the engine skips (the walk goes on), comes what the rest get.
+  if (last.skipped) return `${chain}; then: ${a.otherwise}`
+  return last.target.startsWith('plugin ') ? `${chain}; if it passes: ${a.otherwise}` : chain
 }
