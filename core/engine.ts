@@ -345,11 +345,14 @@ export function createEngine(deps: EngineDeps): Engine {
     return made
   }
 
-  function onPluginError(plugin: string, error: EngineError, account: string, openId: string, heldLock = false): void {
+  function onPluginError(plugin: string, error: EngineError, account: string, message: InboundMessage, heldLock = false): void {
     // A failing lock holder loses the lock (router.ts): the user's dialogue ends there, answers and all. Said in
     // the line, or "the bot forgot my order halfway" had nothing in the log to point at.
     const ended = heldLock ? "; it held the user's conversation, which is ended (its lock released: their next message goes down the rules)" : ''
-    lines.warn(`${error.code} ${plugin}`, { code: error.code, reason: error.reason, plugin, account, openId, lockReleased: heldLock || undefined }, `plugin ${plugin} failed: ${error.reason}${ended}`)
+    // The message's key, as the engine's other lines about it carry it (the failure and its message's entry
+    // are found together): made again here, on the failure only, rather than carried along every message.
+    const key = dedupKeyOf(account, message)
+    lines.warn(`${error.code} ${plugin}`, { code: error.code, reason: error.reason, plugin, account, openId: message.fromUser, key, lockReleased: heldLock || undefined }, `plugin ${plugin} failed: ${error.reason}${ended}`)
     observe({ type: 'plugin_error', plugin, code: error.code })
   }
 

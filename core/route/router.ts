@@ -47,10 +47,12 @@ export interface RouteDeps {
    */
   userGroups?: UserGroupIndex
   /**
-   * Told about each plugin fault as it happens (logging, metrics); the result lists them too. `heldLock`: the
-   * plugin held the user's conversation, which its failure ends (the lock is released).
+   * Told about each plugin fault as it happens (logging, metrics); the result lists them too. `message`: the
+   * one it failed on (its sender, and what the engine keys it by), handed as it is so the path where nothing
+   * fails does no more work. `heldLock`: the plugin held the user's conversation, which its failure ends (the
+   * lock is released).
    */
-  onPluginError?: (plugin: string, error: EngineError, account: string, openId: string, heldLock?: boolean) => void
+  onPluginError?: (plugin: string, error: EngineError, account: string, message: InboundMessage, heldLock?: boolean) => void
   /** Told when a rule's inline reply names a media file the account has no media_id for (the rule fails; listed too). */
   onMediaUnavailable?: (rule: string, file: string, error: EngineError, account: string, openId: string) => void
   /** Told when writing a plugin's session calls failed after it answered (the reply still goes out); listed too. */
@@ -223,7 +225,7 @@ function walk(
   // Not `for...of`: leaving that loop would close the generator, and runPlugins goes on with it.
   const steps = candidatesFor(message, account.id, deps.rules, session, errors, groups)
   for (let next = steps.next(); !next.done; next = steps.next()) {
-    const settled = settleWithoutPlugin(next.value, deps, errors, account.id, message.fromUser)
+    const settled = settleWithoutPlugin(next.value, deps, errors, account.id, message)
     if (settled === NEXT) continue
     if ('handledBy' in settled) return reachable(settled, message, deps, account.id)
     return runPlugins(next.value, steps, message, account, deps, signal, session, errors, groups)
@@ -255,7 +257,7 @@ function deleteOrphanSession(deps: RouteDeps, accountId: string, openId: string,
  * Settles a step that needs no plugin call (an inline reply, or a rule naming a plugin that is not loaded);
  * otherwise returns the plugin target to run.
  */
-function settleWithoutPlugin(step: Step, deps: RouteDeps, errors: RouteResult['errors'], accountId: string, openId: string): RouteResult | PluginTarget | typeof NEXT {
+function settleWithoutPlugin(step: Step, deps: RouteDeps, errors: RouteResult['errors'], accountId: string, message: InboundMessage): RouteResult | PluginTarget | typeof NEXT {
   const { candidate } = step
   const target = candidate.target
   if ('reply' in target) {
@@ -265,7 +267,7 @@ function settleWithoutPlugin(step: Step, deps: RouteDeps, errors: RouteResult['e
     if (withLinks) return found(step, withLinks, undefined, errors)
     const error: EngineError = { code: 'BAD_CONFIG', reason: `rule "${candidate.rule}": its news articles with login: have no link for account "${accountId}" (the rules were loaded without the configuration's publicUrl and pageDomains)` }
     errors.push({ ...error, plugin: `login:${candidate.rule}` })
-    deps.onPluginError?.(`login:${candidate.rule}`, error, accountId, openId)
+    deps.onPluginError?.(`login:${candidate.rule}`, error, accountId, message)
     return NEXT
   }
   if ('media' in target) {
@@ -274,13 +276,13 @@ function settleWithoutPlugin(step: Step, deps: RouteDeps, errors: RouteResult['e
     const why = outcome ? outcome.failed : 'it was not uploaded (the rules were loaded without a platform to upload to)'
     const error: EngineError = { code: 'MEDIA_UNAVAILABLE', reason: `rule "${candidate.rule}": ${target.media.type} file ${target.media.file} (${target.media.at}) has no media_id: ${why}` }
     errors.push({ ...error, plugin: `media:${target.media.file}` })
-    deps.onMediaUnavailable?.(candidate.rule, target.media.file, error, accountId, openId)
+    deps.onMediaUnavailable?.(candidate.rule, target.media.file, error, accountId, message.fromUser)
     return NEXT
   }
   if (deps.plugins.has(target.plugin)) return target
   const error: EngineError = { code: 'PLUGIN_LOAD', reason: `rule "${candidate.rule}" names plugin "${target.plugin}", which is not loaded` }
   errors.push({ ...error, plugin: target.plugin })
-  deps.onPluginError?.(target.plugin, error, accountId, openId)
+  deps.onPluginError?.(target.plugin, error, accountId, message)
   return NEXT
 }
 
@@ -316,7 +318,7 @@ async function runPlugins(
   }
   for (let step: Step | undefined = first; step; step = nextOf(rest)) {
     if (signal.budgetSpent && asked.size > 0) break
-    const settled = settleWithoutPlugin(step, deps, errors, account.id, message.fromUser)
+    const settled = settleWithoutPlugin(step, deps, errors, account.id, message)
     if (settled === NEXT) continue
     if ('handledBy' in settled) return reachable(settled, message, deps, account.id)
     const { candidate } = step
@@ -346,7 +348,7 @@ async function runPlugins(
     if (outcome.status === 'reply') return reachable(found(step, outcome.reply, plugin, errors), message, deps, account.id)
     if (outcome.status === 'error') {
       errors.push({ ...outcome.error, plugin })
-      deps.onPluginError?.(plugin, outcome.error, account.id, message.fromUser, own !== null)
+      deps.onPluginError?.(plugin, outcome.error, account.id, message, own !== null)
       // The dialogue's own plugin failed (threw, timed out, answered nonsense): its lock is released, or
       // a broken or hung plugin would hold the user, and every message of theirs, until the lock expires.
       // The message goes on down the routing order like any other.

@@ -10,7 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { createMemoryLogger } from '../../core/log/logger.ts'
-import { createTestClient, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+import { createTestClient, push, type TestClient } from '../../core/testkit/plugin-test-client.ts'
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-asked-once-'))
 let client: TestClient
@@ -65,7 +65,7 @@ test('one that fails is not asked again either (its lock is released, the messag
   const u = { openId: 'u-fail' }
   await client.expectReply('lock', 'locked', u)
   const before = await calls()
-  const r = await client.send('lock fail', u)
+  const r = await client.send(push.text('u-fail', 'lock fail', { MsgId: '4242' }), u)
   assert.equal(r.content, 'fallback')
   assert.equal(await calls(), before + 1)
   assert.equal(await client.session(u), null)
@@ -74,6 +74,8 @@ test('one that fails is not asked again either (its lock is released, the messag
   const line = memory.lines.find((l) => l.code === 'PLUGIN_ERROR' && l.openId === 'u-fail')
   assert.equal(line?.lockReleased, true, JSON.stringify(line))
   assert.match(String(line?.msg), /^plugin lockpass failed: Error: broken dialogue .*; it held the user's conversation, which is ended \(its lock released/)
+  // And the message's key, as the engine's other lines about a message carry it: it had none.
+  assert.equal(line?.key, 'default:m:u-fail:4242')
 })
 
 test('a lock whose plugin is gone is deleted, so restoring the plugin does not bring the dialogue back', async () => {
