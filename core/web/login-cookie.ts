@@ -7,6 +7,11 @@
  * (`to`, scope, state, expiry) as base64url JSON and an HMAC-SHA256 of it with a key derived from the
  * account's AppSecret (HKDF): it cannot be forged, and every instance of a fleet reads it. One use: the
  * callback clears it and spends its state in the store (a client may keep a cookie), and WeChat takes a code once.
+ * The payload says the path the cookie was set at too, so a later login can clear it where it lives.
+ *
+ * A browser keeps at most MAX_PENDING_LOGINS of them: each is up to ~2.2 KB (a long `to`), and every request
+ * to the login's path carries them all, so a few abandoned logins put its Cookie header past node's 16 KB
+ * limit and each request there got 431, with no line, until they expired.
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
 import type { WebScope } from '../platform/web-authorization.ts'
@@ -31,8 +36,16 @@ export function loginKey(appId: string, appSecret: string): Buffer {
   return Buffer.from(hkdfSync('sha256', appSecret, appId, 'wxengine web login', 32))
 }
 
-export function sealLogin(key: Buffer, login: PendingLogin): string {
-  const payload = Buffer.from(JSON.stringify({ s: login.state, t: login.to, c: login.scope, e: login.expiresAt })).toString('base64url')
+/**
+ * Unfinished logins a browser keeps, the one being started included; older ones are cleared as it starts. A
+ * request to `/oauth/<account>` also carries `/oauth`'s cookies: two paths' worth (6 x ~2.2 KB) stays well
+ * under node's 16 KB of headers, with room for the host's other cookies.
+ */
+export const MAX_PENDING_LOGINS = 3
+
+/** `path`: the cookie's Path, kept in it so a later login can clear it there (a cookie is cleared at its path). */
+export function sealLogin(key: Buffer, login: PendingLogin, path: string): string {
+  const payload = Buffer.from(JSON.stringify({ s: login.state, t: login.to, c: login.scope, e: login.expiresAt, p: path })).toString('base64url')
   return `${payload}.${mac(key, payload)}`
 }
 
@@ -57,4 +70,40 @@ export function openLogin(key: Buffer, cookie: string | undefined, state: string
 
 function mac(key: Buffer, payload: string): string {
   return createHmac('sha256', key).update(payload).digest('base64url')
+}
+
+const LOGIN_COOKIE_NAME = /^wxe_login_[0-9a-f]{12}$/
+/** A Path Set-Cookie can carry: no `;`, space or control character (koa's cookies would throw on one). */
+const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/
+
+export interface LoginCookieSeen {
+  name: string
+  /** Where it was set (its payload says; `here` for a cookie that does not). */
+  path: string
+  /** Its expiry, 0 when unreadable: such a cookie is cleared first. */
+  expiresAt: number
+}
+
+/**
+ * The login cookies in a request's Cookie header, oldest first. Read without the key, to clear them only: a
+ * cookie this browser holds is cleared at the path it says, which can at worst clear another cookie of this
+ * browser's on this host.
+ */
+export function loginCookiesIn(cookieHeader: string, here: string): LoginCookieSeen[] {
+  const seen: LoginCookieSeen[] = []
+  for (const pair of cookieHeader.split(';')) {
+    const eq = pair.indexOf('=')
+    const name = pair.slice(0, eq).trim()
+    if (eq === -1 || !LOGIN_COOKIE_NAME.test(name)) continue
+    const value = pair.slice(eq + 1).trim()
+    let fields: { e?: unknown; p?: unknown } = {}
+    try {
+      fields = JSON.parse(Buffer.from(value.slice(0, value.indexOf('.')), 'base64url').toString('utf8')) as typeof fields
+    } catch {
+      // Unreadable: cleared first, at this path.
+    }
+    const path = typeof fields?.p === 'string' && COOKIE_PATH.test(fields.p) ? fields.p : here
+    seen.push({ name, path, expiresAt: typeof fields?.e === 'number' ? fields.e : 0 })
+  }
+  return seen.sort((a, b) => a.expiresAt - b.expiresAt)
 }

@@ -35,7 +35,7 @@ import { accountPathReader, readQuery } from '../receive/read-request.ts'
 import type { KvStore } from '../store/store.ts'
 import { answerCors } from './page-cors.ts'
 import { pageProblem } from './page-domains.ts'
-import { loginCookieName, loginKey, MAX_LOGIN_TO, openLogin, sealLogin } from './login-cookie.ts'
+import { loginCookieName, loginCookiesIn, loginKey, MAX_LOGIN_TO, MAX_PENDING_LOGINS, openLogin, sealLogin } from './login-cookie.ts'
 import { createRefuse } from './web-refusal.ts'
 import type { CountWebRequest, WebEndpointName } from './web-outcome.ts'
 
@@ -173,7 +173,8 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     const state = randomBytes(16).toString('hex')
     // The browser is on https (publicUrl, or the proxy says so): the cookie may say Secure though this hop is http.
     if (https) ctx.cookies.secure = true
-    ctx.cookies.set(loginCookieName(state), sealLogin(key, { state, to, scope, expiresAt: now() + PENDING_LOGIN_MS }), {
+    forgetOldLogins(ctx, account, here.cookiePath)
+    ctx.cookies.set(loginCookieName(state), sealLogin(key, { state, to, scope, expiresAt: now() + PENDING_LOGIN_MS }, here.cookiePath), {
       httpOnly: true,
       // Sent on the top-level navigation WeChat redirects back with; not on another site's requests.
       sameSite: 'lax',
@@ -187,6 +188,22 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     // Back to this same path; WeChat only sends the user back to a redirect_uri on the account's 网页授权域名.
     ctx.redirect(authorizeUrl(opts.openBase, account.appId, here.url, scope, state))
     count('oauth', account.id, 'ok')
+  }
+
+  /**
+   * Clears the browser's oldest unfinished logins beyond MAX_PENDING_LOGINS (the one starting counted), each at
+   * the path it was set at: else a few abandoned ones outgrow the request header limit (login-cookie.ts).
+   */
+  function forgetOldLogins(ctx: Koa.Context, account: AccountConfig, here: string): void {
+    const held = loginCookiesIn(ctx.get('Cookie'), here)
+    const old = held.slice(0, Math.max(0, held.length - (MAX_PENDING_LOGINS - 1)))
+    if (old.length === 0) return
+    for (const c of old) ctx.cookies.set(c.name, null, { path: c.path, signed: false, overwrite: true })
+    opts.lines.info(
+      `web login forgotten ${account.id}`,
+      { account: account.id, forgotten: old.length },
+      `web login started with ${held.length} others unfinished in this browser: the oldest ${old.length} forgotten (a browser keeps ${MAX_PENDING_LOGINS}, or their cookies outgrow the request header limit)`,
+    )
   }
 
   async function callback(ctx: Koa.Context, account: AccountConfig, query: Record<string, string | undefined>): Promise<void> {

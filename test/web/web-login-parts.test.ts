@@ -21,7 +21,7 @@ test('backToPage adds to the query, before the fragment, keeping the page\'s own
 test('a login cookie opens with its account key, for its state, until it expires; nothing else opens', () => {
   const key = loginKey('wxA', 'secretA')
   const login = { state: '0123456789abcdef0123456789abcdef', to: 'https://h5.example.com/', scope: 'snsapi_userinfo' as const, expiresAt: 1_000_000 }
-  const cookie = sealLogin(key, login)
+  const cookie = sealLogin(key, login, '/oauth')
   assert.deepEqual(openLogin(key, cookie, login.state, 999_999), login)
   assert.equal(loginCookieName(login.state), 'wxe_login_0123456789ab')
   const problem = (r: ReturnType<typeof openLogin>) => ('problem' in r ? r.problem : 'opened')
