@@ -66,6 +66,8 @@ describe('GET /jssdk-config', () => {
     const preflight = await get('/jssdk-config', { origin: 'https://h5.example.com' }, 'OPTIONS')
     assert.equal(preflight.status, 204)
     assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://h5.example.com')
+    // Reused by the browser for ten minutes, not asked again before each call (docs/web.md).
+    assert.equal(preflight.headers.get('access-control-max-age'), '600')
   })
 
   it('refusals: each with its status, code and reason, and a log line', async () => {

@@ -213,6 +213,8 @@ describe('web login: /oauth and /oauth-identity', () => {
     assert.equal(preflight.status, 204)
     assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://h5.example.com')
     assert.equal(preflight.headers.get('access-control-allow-headers'), 'x-requested-with')
+    // A script that adds its own header is not preflighted before every call: reused for ten minutes.
+    assert.equal(preflight.headers.get('access-control-max-age'), '600')
   })
 
   it('refusals: each with its status and reason, and a log line', async () => {
