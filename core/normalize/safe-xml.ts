@@ -59,6 +59,8 @@ let pos = 0
 let errReason = ''
 let nextAmp = -1
 let nextLt = -1
+/** The input ran out inside the document: the reason then says the body looks cut short (endsEarly). */
+let cutShort = false
 
 export function parseXml(input: string): Result<RawFields> {
   // XML 1.0 §2.11: line ends are normalized before parsing, CR LF and a lone CR to LF (a CR written as
@@ -71,11 +73,12 @@ export function parseXml(input: string): Result<RawFields> {
   src = body
   pos = start
   errReason = ''
+  cutShort = false
   nextAmp = -1
   nextLt = -1
   const root = readDocument()
   src = ''
-  if (root === undefined) return fail('BAD_XML', errReason)
+  if (root === undefined) return fail('BAD_XML', cutShort ? endsEarly(errReason) : errReason)
   return ok(root)
 }
 
@@ -89,22 +92,34 @@ function findDeclaration(s: string, from: number): EngineError | undefined {
   while (i !== -1) {
     if (s.startsWith('<![CDATA[', i)) {
       const end = s.indexOf(']]>', i + 9)
-      if (end === -1) return { code: 'BAD_XML', reason: 'unterminated CDATA section' }
+      if (end === -1) return { code: 'BAD_XML', reason: insideRoot(s, i) ? endsEarly('unterminated CDATA section') : 'unterminated CDATA section' }
       i = s.indexOf('<!', end + 3)
     } else if (s.startsWith('<!--', i)) {
       const end = s.indexOf('-->', i + 4)
-      if (end === -1) return { code: 'BAD_XML', reason: 'unterminated comment' }
+      if (end === -1) return { code: 'BAD_XML', reason: insideRoot(s, i) ? endsEarly('unterminated comment') : 'unterminated comment' }
       i = s.indexOf('<!', end + 3)
     } else {
       let j = i + 2
       while (j < s.length && j < i + 12 && isNameChar(s.charCodeAt(j))) j++
       const name = s.slice(i + 2, j).toUpperCase()
-      return DTD_DECLARATIONS.has(name)
-        ? { code: 'XML_DTD_FORBIDDEN', reason: `${name} declarations are not accepted` }
-        : { code: 'BAD_XML', reason: `unexpected "<!" at offset ${i}` }
+      if (DTD_DECLARATIONS.has(name)) return { code: 'XML_DTD_FORBIDDEN', reason: `${name} declarations are not accepted` }
+      const unexpected = `unexpected "<!" at offset ${i}`
+      // The start of a CDATA section or a comment, and then nothing: the body stops mid-markup.
+      const rest = s.slice(i)
+      const cutThere = rest.length < 9 && ('<![CDATA['.startsWith(rest) || '<!--'.startsWith(rest)) && insideRoot(s, i)
+      return { code: 'BAD_XML', reason: cutThere ? endsEarly(unexpected) : unexpected }
     }
   }
   return undefined
+}
+
+/**
+ * Whether offset `i`, where the input runs out, is inside the root element: the document before it reads as
+ * one cut short. Asked on a failure only (it parses that part once more), before this parse's state is set.
+ */
+function insideRoot(s: string, i: number): boolean {
+  const before = parseXml(s.slice(0, i))
+  return !before.ok && cutShort
 }
 
 function readDocument(): RawFields | undefined {
@@ -113,7 +128,7 @@ function readDocument(): RawFields | undefined {
   pos++
   const name = readName()
   if (name === undefined) return undefined
-  if (name !== 'xml') return bad(`root element is <${shown(name)}>, expected <xml>`)
+  if (name !== 'xml') return bad(pos >= src.length && 'xml'.startsWith(name) ? cut('unterminated start tag') : `root element is <${shown(name)}>, expected <xml>`)
   const selfClosed = readTagRest()
   if (selfClosed === undefined) return undefined
   let fields: RawFields
@@ -123,7 +138,11 @@ function readDocument(): RawFields | undefined {
     if (content === undefined) return undefined
     fields = content as RawFields
   }
-  if (!skipMisc()) return undefined
+  if (!skipMisc()) {
+    // A comment or instruction cut after the root closed: the document itself was whole.
+    cutShort = false
+    return undefined
+  }
   if (pos < src.length) return bad(`content after the root element at offset ${pos}`)
   return fields
 }
@@ -144,7 +163,7 @@ function skipMisc(): boolean {
 
 function skipInstruction(): boolean {
   const end = src.indexOf('?>', pos + 2)
-  if (end === -1) return refuse('unterminated processing instruction')
+  if (end === -1) return refuse(cut('unterminated processing instruction'))
   pos = end + 2
   return true
 }
@@ -152,7 +171,7 @@ function skipInstruction(): boolean {
 function skipComment(): boolean {
   if (!src.startsWith('<!--', pos)) return refuse(`unexpected "<!" at offset ${pos}`)
   const end = src.indexOf('-->', pos + 4)
-  if (end === -1) return refuse('unterminated comment')
+  if (end === -1) return refuse(cut('unterminated comment'))
   pos = end + 3
   return true
 }
@@ -168,7 +187,7 @@ function readContent(name: string, depth: number, isRoot: boolean): RawValue | u
   let sawCdata = false
   for (;;) {
     const lt = src.indexOf('<', pos)
-    if (lt === -1) return bad(`<${shown(name)}> is not closed`)
+    if (lt === -1) return bad(cut(`<${shown(name)}> is not closed`))
     if (lt > pos) {
       if (isBlankRange(pos, lt)) {
         // Layout: only a plain-text leaf keeps it, and only such a leaf can still be one.
@@ -188,11 +207,13 @@ function readContent(name: string, depth: number, isRoot: boolean): RawValue | u
         pos = lt + 2
         const closing = readName()
         if (closing === undefined) return undefined
+        // `</ToUserNa` and the end: the end tag was cut, not wrong.
+        if (pos >= src.length && name.startsWith(closing)) return bad(cut(`</${shown(closing)} is cut`))
         return bad(`</${shown(closing)}> closes <${shown(name)}>`)
       }
       pos = lt + 2 + name.length
       while (pos < src.length && isSpace(src.charCodeAt(pos))) pos++
-      if (src.charCodeAt(pos) !== GT) return bad(`malformed end tag </${shown(name)}>`)
+      if (src.charCodeAt(pos) !== GT) return bad(pos >= src.length ? cut(`unterminated end tag </${shown(name)}`) : `malformed end tag </${shown(name)}>`)
       pos++
       if (children !== undefined || isRoot) {
         const object = children ?? newFields()
@@ -204,7 +225,7 @@ function readContent(name: string, depth: number, isRoot: boolean): RawValue | u
     if (next === BANG) {
       if (src.startsWith('<![CDATA[', lt)) {
         const end = src.indexOf(']]>', lt + 9)
-        if (end === -1) return bad('unterminated CDATA section')
+        if (end === -1) return bad(cut('unterminated CDATA section'))
         meaningful += src.slice(lt + 9, end)
         sawCdata = true
         pos = end + 3
@@ -323,7 +344,8 @@ function readName(): string | undefined {
   // Locals, not the module's `src` and `pos`, in the loop: each step would otherwise store `pos` back.
   const s = src
   const start = pos
-  if (start >= s.length || !isNameStart(s.charCodeAt(start))) return bad(`expected an element name at offset ${start}`)
+  if (start >= s.length) return bad(cut(`expected an element name at offset ${start}`))
+  if (!isNameStart(s.charCodeAt(start))) return bad(`expected an element name at offset ${start}`)
   let end = start + 1
   while (end < s.length && isNameChar(s.charCodeAt(end))) end++
   pos = end
@@ -335,27 +357,29 @@ function readTagRest(): boolean | undefined {
   for (;;) {
     const spaceStart = pos
     while (pos < src.length && isSpace(src.charCodeAt(pos))) pos++
-    if (pos >= src.length) return bad('unterminated start tag')
+    if (pos >= src.length) return bad(cut('unterminated start tag'))
     const c = src.charCodeAt(pos)
     if (c === GT) {
       pos++
       return false
     }
     if (c === SLASH) {
-      if (src.charCodeAt(pos + 1) !== GT) return bad(`malformed start tag at offset ${pos}`)
+      if (src.charCodeAt(pos + 1) !== GT) return bad(pos + 1 >= src.length ? cut('unterminated start tag') : `malformed start tag at offset ${pos}`)
       pos += 2
       return true
     }
     if (pos === spaceStart) return bad(`malformed start tag at offset ${pos}`)
     if (readName() === undefined) return undefined
     while (pos < src.length && isSpace(src.charCodeAt(pos))) pos++
+    if (pos >= src.length) return bad(cut('unterminated start tag'))
     if (src.charCodeAt(pos) !== EQ) return bad(`attribute without a value at offset ${pos}`)
     pos++
     while (pos < src.length && isSpace(src.charCodeAt(pos))) pos++
     const quote = src.charCodeAt(pos)
+    if (pos >= src.length) return bad(cut('unterminated start tag'))
     if (quote !== QUOT && quote !== APOS) return bad(`unquoted attribute value at offset ${pos}`)
     const end = src.indexOf(quote === QUOT ? '"' : "'", pos + 1)
-    if (end === -1) return bad('unterminated attribute value')
+    if (end === -1) return bad(cut('unterminated attribute value'))
     // The next `<` is cached, as the next `&` is in readText: searched afresh for every attribute, a tag of
     // 100k attributes scanned the rest of the body 100k times (0.8 s for 1 MiB).
     if (nextLt <= pos) {
@@ -387,6 +411,19 @@ function isNameChar(c: number): boolean {
 /** A name as quoted in a reason: the client chooses it, and a log line must not grow with the body. */
 function shown(name: string): string {
   return shortened(name, 40)
+}
+
+/**
+ * A failure because the input ran out inside the document (a body shorter than its Content-Length, a proxy's
+ * or client's cut): marked so, and the reason says so. Only on the failure path; the good one pays nothing.
+ */
+function cut(reason: string): string {
+  cutShort = true
+  return reason
+}
+
+function endsEarly(reason: string): string {
+  return `the XML ends before its root element closes (${reason}): body cut short?`
 }
 
 function bad(reason: string): undefined {

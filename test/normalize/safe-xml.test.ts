@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import { readFileSync, readdirSync } from 'node:fs'
 import { parseXml } from '../../core/normalize/safe-xml.ts'
 import type { RawFields, RawValue } from '../../core/normalize/message-types.ts'
+import { buildPushXml, push } from '../../core/testkit/wechat-simulator.ts'
 
 const require = createRequire(import.meta.url)
 const { xml2js } = require('xml-js') as { xml2js: (xml: string, options: { compact: true }) => Record<string, unknown> }
@@ -139,14 +140,15 @@ const MALFORMED: [string, string, string][] = [
   ['only whitespace', '  \n', 'empty document'],
   ['text, not XML', 'success', 'text before the root element'],
   ['JSON', '{"MsgType":"text"}', 'text before the root element'],
-  ['unclosed root', '<xml><A>1</A>', '<xml> is not closed'],
+  ['unclosed root', '<xml><A>1</A>', 'the XML ends before its root element closes (<xml> is not closed): body cut short?'],
   ['mismatched end tag', '<xml><A>1</B></xml>', '</B> closes <A>'],
   ['unclosed child', '<xml><A>1</xml>', '</xml> closes <A>'],
   ['two roots', '<xml></xml><xml></xml>', 'content after the root element at offset 11'],
   ['text after the root', '<xml/>trailing', 'content after the root element at offset 6'],
   ['bare < in text', '<xml><A>1 < 2</A></xml>', 'expected an element name at offset 11'],
-  ['unterminated CDATA', '<xml><A><![CDATA[abc</A></xml>', 'unterminated CDATA section'],
-  ['unterminated comment', '<xml><!-- abc</xml>', 'unterminated comment'],
+  ['unterminated CDATA', '<xml><A><![CDATA[abc</A></xml>', 'the XML ends before its root element closes (unterminated CDATA section): body cut short?'],
+  ['unterminated comment', '<xml><!-- abc</xml>', 'the XML ends before its root element closes (unterminated comment): body cut short?'],
+  ['unterminated comment after the root', '<xml></xml><!-- abc', 'unterminated comment'],
   ['unquoted attribute', '<xml a=1></xml>', 'unquoted attribute value at offset 7'],
   ['attribute without value', '<xml a></xml>', 'attribute without a value at offset 6'],
   ['unknown <! markup', '<xml><!foo></xml>', 'unexpected "<!" at offset 5'],
@@ -217,6 +219,25 @@ test('a reason quotes a client-chosen name only in part: log lines do not grow w
   for (const body of [`<${long}/>`, `<xml><${long}>1</x></xml>`, `<xml><${long}>1`, `<xml><A>1</${long}></xml>`]) {
     const r = parseXml(body)
     assert.equal(r.ok, false)
-    if (!r.ok) assert.ok(r.error.reason.length < 120, `${r.error.reason.length} characters: ${r.error.reason.slice(0, 80)}`)
+    // Under 160: a cut body's reason says so around the quoted name (about 60 characters).
+    if (!r.ok) assert.ok(r.error.reason.length < 160, `${r.error.reason.length} characters: ${r.error.reason.slice(0, 80)}`)
   }
+})
+
+test('a push cut at any point inside its root says the body was cut short, whatever markup the cut falls in', () => {
+  // Found by a wire review: a body cut inside `<![CDATA[` answered `unexpected "<!" at offset N`, which
+  // did not say the body was cut (a Content-Length the body fell short of, a proxy's limit).
+  const whole = buildPushXml(push.text('o-cut', 'a < b & "c"', { Note: 'x' }))
+  assert.ok(parseXml(whole).ok)
+  for (let end = 1; end < whole.length; end++) {
+    const r = parseXml(whole.slice(0, end))
+    assert.equal(r.ok, false, `cut at ${end}`)
+    if (!r.ok) {
+      assert.equal(r.error.code, 'BAD_XML')
+      assert.match(r.error.reason, /^the XML ends before its root element closes \(.+\): body cut short\?$/, `cut at ${end}: ${JSON.stringify(whole.slice(0, end).slice(-20))}`)
+    }
+  }
+  // Cut at `<![CD`: said with where it stopped.
+  const at = whole.indexOf('<![CDATA[')
+  assert.deepStrictEqual(parseXml(whole.slice(0, at + 5)), { ok: false, error: { code: 'BAD_XML', reason: `the XML ends before its root element closes (unexpected "<!" at offset ${at}): body cut short?` } })
 })
