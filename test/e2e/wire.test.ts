@@ -153,12 +153,15 @@ describe('wire: request to reply XML', () => {
     assert.ok(h.lines.some((l) => String(l.msg).includes('news') && l.level === 40), 'a warning says the news was cut')
   })
 
-  it('an unknown message type is kept and answered (default applies only to known user messages)', async () => {
+  it("an unknown message type is kept, routed and, being a user's message nothing answered, given the default reply; an unknown event gets success", async () => {
     const r = await h.post('plain', push.message('user-5', 'brand_new_type', { Foo: 'bar' }))
     assert.equal(r.status, 200)
-    assert.equal(r.body, 'success')
+    assert.equal(r.reply?.Content, 'nothing matched')
     const entry = h.events.find((e) => e.type === 'message' && e.entry.kind === 'unknown')
     assert.ok(entry, 'the unknown message went through routing')
+    const ev = await h.post('plain', push.event('user-5', 'brand_new_event', { Foo: 'bar' }))
+    assert.equal(ev.status, 200)
+    assert.equal(ev.body, 'success')
   })
 
   it('a known type with a field that does not fit (Content repeated): kept as unknown, answered, and a line says why', async () => {
