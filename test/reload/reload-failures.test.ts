@@ -14,6 +14,7 @@ import { createGenerations } from '../../core/reload/generations.ts'
 import { watchSources } from '../../core/reload/watch-sources.ts'
 import { loadRuleSet } from '../../core/route/rules/load-rule-set.ts'
 import type { RuleSet } from '../../core/route/rule-types.ts'
+import { until } from '../support/until.ts'
 
 it('loadRuleSet reports (does not throw) when an account folder vanishes while it reads', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-vanish-'))
@@ -40,12 +41,16 @@ it('a reload whose load throws is refused, not an unhandled rejection', async ()
   const onUnhandled = (e: unknown) => unhandled.push(e)
   process.on('unhandledRejection', onUnhandled)
   const first = { rules: { size: {} } as unknown as RuleSet, plugins: { names: () => [], dispose: async () => undefined, retire: () => undefined } as unknown as PluginSet }
+  const { logger, lines } = createMemoryLogger('info')
   const watcher = watchSources({ dirs: [dir], generations: createGenerations(first), debounceMs: 10,
-    log: createMemoryLogger('silent').logger, load: async () => { throw new Error("ENOENT: scandir 'rules/acct'") } })
+    log: logger, load: async () => { throw new Error("ENOENT: scandir 'rules/acct'") } })
   try {
     await watcher.ready
     writeFileSync(path.join(dir, 'a.yaml'), 'rules: []\n# edit\n')
-    await new Promise((r) => setTimeout(r, 800))
+    // Waited for the refusal itself (a fixed pause passed without checking anything when the reload came
+    // late), then a turn of the event loop, in which an unhandled rejection would have been reported.
+    await until('the reload refused', () => lines.some((l) => l.code === 'RULE_INVALID' && /keeping the last good set: ENOENT/.test(String(l.msg))))
+    await new Promise((r) => setTimeout(r, 50))
     assert.deepEqual(unhandled.map(String), [])
   } finally {
     process.off('unhandledRejection', onUnhandled)
