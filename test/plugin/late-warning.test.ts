@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import { createTestClient, type TestClient } from '../../core/testkit/plugin-test-client.ts'
 import { pluginProject, type PluginProject } from '../support/plugin-project.ts'
+import { until } from '../support/until.ts'
 
 let project: PluginProject
 let client: TestClient
@@ -16,7 +17,7 @@ const SLOW = `import { definePlugin } from 'wxengine/plugin'
 export default definePlugin({
   name: 'slow',
   async handle() {
-    await new Promise((r) => setTimeout(r, 400))
+    await new Promise((r) => setTimeout(r, 1500))
     return 'done'
   },
 })
@@ -45,10 +46,11 @@ test("a message that spent its budget queued behind the user's earlier one names
   // 'hi' is an inline rule: alone it answers at once. Sent while the same user's 'report' is in plugin slow,
   // it waits its turn past the budget; its line said only "answered success", pointing at nothing.
   const before = memory.lines.length
-  const [first, second] = await Promise.all([
-    client.send('report', { openId: 'o-queued' }),
-    new Promise((r) => setTimeout(r, 20)).then(() => client.send('hi', { openId: 'o-queued' })),
-  ])
+  // 'hi' is sent once 'report' is surely in the plugin: its own budget line is out (at 100 ms of the plugin's
+  // 1.5 s). Sent a fixed 20 ms after, a loaded machine could route it first and answer it at once.
+  const firstSent = client.send('report', { openId: 'o-queued' })
+  await until('the first message in plugin slow', () => memory.lines.slice(before).some((l) => l.plugin === 'slow' && l.openId === 'o-queued'))
+  const [first, second] = await Promise.all([firstSent, client.send('hi', { openId: 'o-queued' })])
   assert.equal(first.outcome, 'late')
   assert.equal(second.outcome, 'late')
   const lines = memory.lines.slice(before).filter((l) => String(l.msg).startsWith('reply budget spent'))
