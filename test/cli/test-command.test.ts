@@ -109,8 +109,11 @@ test('sent', async () => {
   )
   assert.equal(r.code, 1, r.stdout + r.stderr)
   assert.equal(summary(r.stdout, 'fail'), 3)
-  // node 20 and 22 print each failure's stack into a pipe as TAP's \`stack: |-\` block; its first frame is where the failure is.
-  const firstFrames = [...r.stdout.matchAll(/stack: \|-\n\s+(.*)/g)].map((m) => m[1])
+  // node 20 and 22 print each failure's stack into a pipe as TAP's \`stack: |-\` block, 23 and later their spec
+  // format (the error, then its \`at\` lines); either way its first frame is where the failure is.
+  const tapFrames = [...r.stdout.matchAll(/stack: \|-\n\s+(.*)/g)].map((m) => m[1])
+  const specFrames = r.stdout.split('AssertionError [ERR_ASSERTION]').slice(1).map((failure) => /^\s+at (.*)$/m.exec(failure)?.[1])
+  const firstFrames = tapFrames.length > 0 ? tapFrames : specFrames
   assert.equal(firstFrames.length, 3, r.stdout)
   const file = path.join(project.dir, 'test/plugins/expects.test.ts')
   assert.deepEqual(firstFrames, [`TestContext.<anonymous> (${file}:12:16)`, `TestContext.<anonymous> (${file}:16:11)`, `TestContext.<anonymous> (${file}:19:16)`])
