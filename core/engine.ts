@@ -29,7 +29,7 @@ import { serializeReply } from './reply/reply-xml.ts'
 import { sealReply } from './reply/seal-reply.ts'
 import { routeMessage, textRulesRead, type RouteDeps, type RouteResult, type RouteSignal } from './route/router.ts'
 import { REGEX_TEXT_MAX_LENGTH } from './route/rules/text-matcher.ts'
-import { createUserQueue, USER_LOCK_POLL_MS, withUserLock, type UserLock } from './route/user-queue.ts'
+import { createUserQueue, waitForUserLock, withUserLock, type UserLock } from './route/user-queue.ts'
 import { storageNamespacesOf, userKeyPrefix } from './plugin/storage-keys.ts'
 import { UNSUBSCRIBING, type HeldUserLock, type MessageLogEntry, type SessionRecord, type Store, type StoredReply } from './store/store.ts'
 import { LockLostError } from './store/lock-lost-error.ts'
@@ -646,23 +646,11 @@ export function createEngine(deps: EngineDeps): Engine {
    */
   async function cleanUpTakingLock(message: InboundMessage, accountId: string, key: string, namespaces: string[], ttlMs: number): Promise<void> {
     const openId = message.fromUser
-    const deadline = performance.now() + ttlMs
-    let held: HeldUserLock | undefined
-    let reason = 'the lock was still held by another instance'
-    for (;;) {
-      try {
-        const answer = await lockUser!(accountId, openId, ttlMs, true)
-        if (answer !== null && answer !== UNSUBSCRIBING) {
-          held = answer
-          break
-        }
-      } catch (e) {
-        // The store away: asked again, as a waiting message does (withUserLock).
-        reason = `taking the lock failed: ${(e as Error).message}`
-      }
-      if (performance.now() + USER_LOCK_POLL_MS >= deadline) break
-      await new Promise((r) => setTimeout(r, USER_LOCK_POLL_MS))
-    }
+    // Every failed ask is a blip here, the first too: the clean-up has no reply to give up for.
+    const { answer, failure } = await waitForUserLock(lockUser!, accountId, openId, { ttlMs, deadline: performance.now() + ttlMs, forUnsubscribe: true })
+    const held = answer !== null && answer !== UNSUBSCRIBING ? answer : undefined
+    const failed = failure && (failure.error instanceof Error ? failure.error.message : String(failure.error))
+    const reason = failure ? `taking the lock failed: ${failed}` : 'the lock was still held by another instance'
     if (!held) {
       lines.warn(
         `clean-up unlocked ${accountId}`,

@@ -61,6 +61,44 @@ export type UserLock = (account: string, openId: string, ttlMs: number, forUnsub
 /** How often an instance asks again for a user lock another instance holds. */
 export const USER_LOCK_POLL_MS = 20
 
+/** How a wait for a user's lock ended: the last answer had, and the last ask's error when that ask failed. */
+export interface UserLockWait {
+  answer: HeldUserLock | null | typeof UNSUBSCRIBING
+  failure?: { error: unknown }
+}
+
+/**
+ * Asks for the user's lock, and while another holder has it (null, or UNSUBSCRIBING: the user's unsubscribe)
+ * asks again every USER_LOCK_POLL_MS until `deadline` (a performance.now() time); always asks once. A failed
+ * ask while waiting is a blip: asked again at the next poll (thrown at once, one failed command in the wait
+ * dropped a message the store was up for: a fleet review). `firstFailureEnds`: a failure of the very first ask
+ * ends the wait there (the store is away, not busy: the caller gives up at once rather than poll a store that
+ * is down). What to do when the wait ends without the lock is the caller's: a message routes without it
+ * (withUserLock), an unsubscribe's clean-up runs without it (engine.ts).
+ */
+export async function waitForUserLock(
+  lock: UserLock,
+  account: string,
+  openId: string,
+  opts: { ttlMs: number; deadline: number; forUnsubscribe?: boolean; firstFailureEnds?: boolean },
+): Promise<UserLockWait> {
+  let answer: UserLockWait['answer'] = null
+  let failure: UserLockWait['failure']
+  for (let first = true; ; first = false) {
+    try {
+      answer = await lock(account, openId, opts.ttlMs, opts.forUnsubscribe)
+      failure = undefined
+    } catch (error) {
+      failure = { error }
+      if (first && opts.firstFailureEnds) break
+    }
+    if (!failure && answer !== null && answer !== UNSUBSCRIBING) break
+    if (performance.now() + USER_LOCK_POLL_MS >= opts.deadline) break
+    await new Promise((r) => setTimeout(r, USER_LOCK_POLL_MS))
+  }
+  return { answer, failure }
+}
+
 /**
  * Runs `task` holding the user's lock in the shared store: taken at once when free, else asked for again
  * every 20 ms until `deadline` (a performance.now() time). Not had by then (the other instance's message runs
@@ -82,21 +120,10 @@ export async function withUserLock<T>(
   task: (session: SessionRecord | null | undefined, writes?: HeldUserLock['writes']) => T | Promise<T>,
 ): Promise<T> {
   // The first ask failing is the store away: thrown, and the message dropped as the caller says. Once the
-  // store has answered (the lock busy), a failed ask while waiting is a blip: asked again at the next poll,
-  // and thrown only if the last ask before the deadline failed too. Thrown at once, one failed command in
-  // the wait dropped a message the store was up for (a fleet review).
-  let answer = await lock(account, openId, opts.ttlMs, opts.forUnsubscribe)
-  let failed: unknown
-  while ((answer === null || answer === UNSUBSCRIBING) && performance.now() + USER_LOCK_POLL_MS < opts.deadline) {
-    await new Promise((r) => setTimeout(r, USER_LOCK_POLL_MS))
-    try {
-      answer = await lock(account, openId, opts.ttlMs, opts.forUnsubscribe)
-      failed = undefined
-    } catch (e) {
-      failed = e
-    }
-  }
-  if (failed !== undefined) throw failed
+  // store has answered (the lock busy), a failed ask while waiting is a blip (waitForUserLock), thrown only
+  // if the last ask before the deadline failed too.
+  const { answer, failure } = await waitForUserLock(lock, account, openId, { ...opts, firstFailureEnds: true })
+  if (failure) throw failure.error
   // Still the user's unsubscribe (its clean-up deleting their data): not routed at all (see the error).
   if (answer === UNSUBSCRIBING) throw new UnsubscribeRunningError()
   const held = answer

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { createUserQueue, withUserLock } from '../../core/route/user-queue.ts'
+import { createUserQueue, waitForUserLock, withUserLock, type UserLock } from '../../core/route/user-queue.ts'
+import { UNSUBSCRIBING } from '../../core/store/store.ts'
 import { createTestClient, push, type TestClient } from '../../core/testkit/plugin-test-client.ts'
 import { REPO } from '../cli/cli-harness.ts'
 
@@ -107,6 +108,50 @@ describe('the fleet lock (a lock in the shared store; the fleet tests run it on 
     })
     assert.deepEqual(events, ['not held', 'task'])
     assert.ok(performance.now() - started < 1000)
+  })
+})
+
+describe('waiting for the fleet lock (one wait for routing and for the unsubscribe clean-up)', () => {
+  const heldLock = { session: null, release: async () => undefined, keepAlive: () => () => undefined, writes: { put: async () => undefined, delete: async () => undefined, deletePrefix: async () => 0 } }
+  /** A lock answering from a script: 'busy' (null), 'leaving' (the user's unsubscribe holds it), 'fail' (throws), 'free'. */
+  function scripted(script: Array<'busy' | 'leaving' | 'fail' | 'free'>, asks: string[]): UserLock {
+    return async (_a, _o, _ttl, forUnsubscribe) => {
+      const next = script.shift() ?? 'busy'
+      asks.push(forUnsubscribe ? `${next} (unsubscribe)` : next)
+      if (next === 'fail') throw new Error(`ask ${asks.length} failed`)
+      return next === 'busy' ? null : next === 'leaving' ? UNSUBSCRIBING : heldLock
+    }
+  }
+
+  test("routing's wait: a first ask that fails is the store away, given up at once", async () => {
+    const asks: string[] = []
+    const wait = await waitForUserLock(scripted(['fail', 'free'], asks), 'acct', 'u', { ttlMs: 9000, deadline: performance.now() + 2000, firstFailureEnds: true })
+    assert.deepEqual(asks, ['fail'])
+    assert.match(String((wait.failure?.error as Error).message), /ask 1 failed/)
+    await assert.rejects(withUserLock(scripted(['fail', 'free'], []), 'acct', 'u', { ttlMs: 9000, deadline: performance.now() + 2000, onNotHeld: () => undefined }, () => 'ran'), /ask 1 failed/)
+  })
+
+  test("the clean-up's wait: every failed ask is a blip, the first too; the user's unsubscribe is waited through", async () => {
+    const asks: string[] = []
+    const wait = await waitForUserLock(scripted(['fail', 'leaving', 'fail', 'busy', 'free'], asks), 'acct', 'u', { ttlMs: 9000, deadline: performance.now() + 2000, forUnsubscribe: true })
+    assert.deepEqual(asks, ['fail (unsubscribe)', 'leaving (unsubscribe)', 'fail (unsubscribe)', 'busy (unsubscribe)', 'free (unsubscribe)'])
+    assert.equal(wait.answer, heldLock)
+    assert.equal(wait.failure, undefined)
+  })
+
+  test('the deadline ends the wait: the last answer is given, and the last error only if the last ask failed', async () => {
+    const busyAtEnd: string[] = []
+    const started = performance.now()
+    const stillBusy = await waitForUserLock(scripted(['fail', 'busy', 'busy', 'busy', 'busy', 'busy', 'busy', 'busy', 'busy', 'busy'], busyAtEnd), 'acct', 'u', { ttlMs: 9000, deadline: started + 100 })
+    assert.equal(stillBusy.answer, null)
+    assert.equal(stillBusy.failure, undefined, 'a blip mid-wait is not the outcome')
+    assert.ok(busyAtEnd.length >= 2 && busyAtEnd.length <= 6, `asked every 20 ms for 100 ms: ${busyAtEnd.length} asks`)
+    assert.ok(performance.now() - started < 1000)
+
+    const failingAtEnd: string[] = []
+    const down = await waitForUserLock(scripted(['busy', 'fail', 'fail', 'fail', 'fail', 'fail', 'fail', 'fail', 'fail', 'fail'], failingAtEnd), 'acct', 'u', { ttlMs: 9000, deadline: performance.now() + 100 })
+    assert.equal(down.answer, null, 'the last answer the store gave')
+    assert.match(String((down.failure?.error as Error).message), new RegExp(`ask ${failingAtEnd.length} failed`))
   })
 })
 
