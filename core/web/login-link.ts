@@ -50,9 +50,23 @@ export function loginLink(settings: LoginLinkSettings, accountId: string, to: un
   const problem = pageProblem(to, account.pageDomains, 'to')
   if (problem) return { problem }
   const page = new URL(to).href
+  const downgrade = downgradeProblem(page, settings.publicUrl.startsWith('https:'))
+  if (downgrade) return { problem: downgrade }
   if (page.length > MAX_LOGIN_TO) return { problem: `the to is ${page.length} characters, over ${MAX_LOGIN_TO} (the login keeps it in a cookie until WeChat sends the user back)` }
   const query = `to=${encodeURIComponent(page)}${scope === 'userinfo' ? '&scope=userinfo' : ''}`
   return { url: `${settings.publicUrl}/oauth/${account.id}?${query}` }
+}
+
+/**
+ * Why a login run on https may not hand the user back to this page, or undefined: an http page. The login
+ * ends by sending the user to the page with their ticket in its query (web-login-endpoint.ts); on http that
+ * ticket, which stands for the user until it expires, crosses the network readable by anyone on the way
+ * (a café's Wi-Fi), though the login itself was encrypted. A page domain serves both schemes, so the https
+ * page is there to use. An engine on plain http (a test, a LAN) leaves the choice to whoever runs it.
+ */
+export function downgradeProblem(page: string, loginOnHttps: boolean): string | undefined {
+  if (!loginOnHttps || !page.startsWith('http:')) return undefined
+  return `the to ${JSON.stringify(page.slice(0, 200))} is http while the login runs on https: the user's login ticket would reach the page unencrypted; pass the page's https address`
 }
 
 /**

@@ -36,6 +36,7 @@ import type { KvStore } from '../store/store.ts'
 import { answerCors } from './page-cors.ts'
 import { pageProblem } from './page-domains.ts'
 import { loginCookieName, loginCookiesIn, loginKey, MAX_LOGIN_TO, MAX_PENDING_LOGINS, openLogin, sealLogin } from './login-cookie.ts'
+import { downgradeProblem } from './login-link.ts'
 import { createRefuse } from './web-refusal.ts'
 import type { CountWebRequest, WebEndpointName } from './web-outcome.ts'
 
@@ -169,6 +170,8 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     const here = reachedAt(ctx)
     if (!here) return refuse(ctx, 400, 'BAD_HTTP', 'no Host header, so there is no address for WeChat to send the user back to: set publicUrl (PUBLIC_URL)', account.id)
     const { https } = here
+    const downgrade = downgradeProblem(to, https)
+    if (downgrade) return refuse(ctx, 400, 'BAD_QUERY', downgrade, account.id)
     // Letters and digits: what WeChat's document allows in a state (a-zA-Z0-9, at most 128 bytes).
     const state = randomBytes(16).toString('hex')
     // The browser is on https (publicUrl, or the proxy says so): the cookie may say Secure though this hop is http.

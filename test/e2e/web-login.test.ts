@@ -203,6 +203,24 @@ describe('web login: /oauth and /oauth-identity', () => {
     assert.equal(new URL(location).searchParams.get('redirect_uri'), 'https://wx.example.com/oauth')
   })
 
+  it('a login on https hands no ticket to an http page; on plain http the page may be http', async () => {
+    const httpPage = 'http://h5.example.com/order?id=7'
+    const viaProxy = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.get(`${h.url}/oauth?to=${encodeURIComponent(httpPage)}`, { headers: { 'x-forwarded-proto': 'https', host: 'wx.example.com' } }, (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (c: string) => (text += c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+      })
+      req.on('error', reject)
+    })
+    assert.equal(viaProxy.status, 400)
+    assert.match(viaProxy.text, /^BAD_QUERY: the to "http:\/\/h5\.example\.com\/order\?id=7" is http while the login runs on https: the user's login ticket would reach the page unencrypted; pass the page's https address/)
+    // This engine is reached on http itself (a LAN, a test): nothing is encrypted to begin with, and it is allowed.
+    const { toPage } = await login(`/oauth?to=${encodeURIComponent(httpPage)}`)
+    assert.match(toPage.location, /^http:\/\/h5\.example\.com\/order\?id=7&wxe_ticket=[\w-]{24}$/)
+  })
+
   it("CORS: the account's pages may redeem from their script, no other page", async () => {
     const { toPage } = await login(`/oauth?to=${encodeURIComponent(PAGE)}`)
     const mine = await fetch(`${h.url}/oauth-identity?ticket=${ticketIn(toPage.location)}`, { headers: { origin: 'https://h5.example.com' } })

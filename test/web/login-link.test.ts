@@ -49,10 +49,16 @@ test('what the login would refuse is said instead of a link', () => {
   assert.match(problemOf(loginLink(SETTINGS, 'shop', 'https://h5.example.com:8443/')), /has a port/)
   assert.match(problemOf(loginLink(SETTINGS, 'shop', '')), /^no to/)
   assert.match(problemOf(loginLink(SETTINGS, 'shop', `https://h5.example.com/?q=${'x'.repeat(MAX_LOGIN_TO)}`)), /^the to is \d+ characters, over 1500/)
+  // Its ticket would cross the network in the clear from a login that was encrypted (login-link.ts says why).
+  assert.match(problemOf(loginLink(SETTINGS, 'shop', 'http://h5.example.com/orders')), /^the to "http:\/\/h5\.example\.com\/orders" is http while the login runs on https/)
   // From JavaScript, anything can be passed.
   assert.equal(problemOf(loginLink(SETTINGS, 'shop', 42)), "to must be the page's full URL, a string, not number")
   assert.equal(problemOf(loginLink(SETTINGS, 'shop', null)), "to must be the page's full URL, a string, not null")
   assert.equal(problemOf(loginLink(SETTINGS, 'shop', 'https://h5.example.com/', 'snsapi_login')), `scope must be 'base' or 'userinfo', not "snsapi_login"`)
+})
+
+test('an engine on plain http may log in to an http page: nothing was encrypted to begin with', () => {
+  assert.equal(urlOf(loginLink({ ...SETTINGS, publicUrl: 'http://wx.example.com' }, 'shop', 'http://h5.example.com/a')), 'http://wx.example.com/oauth/shop?to=http%3A%2F%2Fh5.example.com%2Fa')
 })
 
 test("a configuration's settings carry whether there is an AppSecret, never the secret", () => {
