@@ -7,25 +7,17 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import type { AccountConfig } from '../../core/config/config-types.ts'
-import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 import { MAX_PENDING_LOGINS } from '../../core/web/login-cookie.ts'
-import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { startWebLoginEngine, type WebLoginEngine } from '../support/web-login-engine.ts'
 
-const ACCOUNTS: AccountConfig[] = [{ id: 'main', token: 'maintoken', appId: 'wxmain0000000001', appSecret: 'main-secret', mode: 'plaintext', pageDomains: ['h5.example.com'] }]
 // Near the longest `to` a login takes (MAX_LOGIN_TO, 1500): a cookie of about 2.1 KB.
 const LONG_TO = `https://h5.example.com/a?q=${'x'.repeat(1400)}`
 
-let fake: FakeWeChatApi
-let h: Harness
+let h: WebLoginEngine
 before(async () => {
-  fake = await startFakeWeChatApi({ apps: [{ appId: 'wxmain0000000001', appSecret: 'main-secret' }] })
-  h = await startHarness({ accounts: ACCOUNTS, config: { platform: { apiBase: fake.baseUrl, openBase: fake.baseUrl } } })
+  h = await startWebLoginEngine()
 })
-after(async () => {
-  await h.close()
-  await fake.close()
-})
+after(() => h?.close())
 
 /** A browser's cookies for the engine's host, each at its path (RFC 6265: a name at two paths is two cookies). */
 type Jar = Map<string, { name: string; path: string; value: string }>

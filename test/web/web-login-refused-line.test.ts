@@ -9,25 +9,19 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import type { AccountConfig } from '../../core/config/config-types.ts'
 import { LINES_PER_KEY } from '../../core/log/line-budget.ts'
-import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
-import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { startWebLoginEngine, WEB_LOGIN_ACCOUNT, type WebLoginEngine } from '../support/web-login-engine.ts'
 
 const ACCOUNTS: AccountConfig[] = [
-  { id: 'main', token: 'maintoken', appId: 'wxmain0000000001', appSecret: 'main-secret', mode: 'plaintext', pageDomains: ['h5.example.com'] },
+  WEB_LOGIN_ACCOUNT,
   { id: 'other', token: 'othertoken', appId: 'wxother000000001', appSecret: 'other-secret', mode: 'plaintext', pageDomains: ['other.example.com'] },
 ]
 const REFUSED = 'web login refused by the user'
 
-let fake: FakeWeChatApi
-let h: Harness
+let h: WebLoginEngine
 before(async () => {
-  fake = await startFakeWeChatApi({ apps: ACCOUNTS.map((a) => ({ appId: a.appId, appSecret: a.appSecret ?? '' })) })
-  h = await startHarness({ accounts: ACCOUNTS, config: { platform: { apiBase: fake.baseUrl, openBase: fake.baseUrl } } })
+  h = await startWebLoginEngine(ACCOUNTS)
 })
-after(async () => {
-  await h.close()
-  await fake.close()
-})
+after(() => h?.close())
 
 /** A userinfo login started at the account's /oauth, and the user sent back declining it: WeChat returns the state alone. */
 async function refusedLogin(account: string, page: string): Promise<void> {

@@ -6,23 +6,14 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import type { AccountConfig } from '../../core/config/config-types.ts'
 import { WEB_CODE_PATH } from '../../core/platform/web-authorization.ts'
-import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
-import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { startWebLoginEngine, type WebLoginEngine } from '../support/web-login-engine.ts'
 
-const ACCOUNTS: AccountConfig[] = [{ id: 'main', token: 'maintoken', appId: 'wxmain0000000001', appSecret: 'main-secret', mode: 'plaintext', pageDomains: ['h5.example.com'] }]
-
-let fake: FakeWeChatApi
-let h: Harness
+let h: WebLoginEngine
 before(async () => {
-  fake = await startFakeWeChatApi({ apps: [{ appId: 'wxmain0000000001', appSecret: 'main-secret' }] })
-  h = await startHarness({ accounts: ACCOUNTS, config: { platform: { apiBase: fake.baseUrl, openBase: fake.baseUrl } } })
+  h = await startWebLoginEngine()
 })
-after(async () => {
-  await h.close()
-  await fake.close()
-})
+after(() => h?.close())
 
 async function get(url: string, cookie = '') {
   const res = await fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {} })
@@ -38,11 +29,11 @@ test('a state and its kept cookie, back with a second code for the same state: r
   assert.match(first.location, /^https:\/\/h5\.example\.com\/a\?wxe_ticket=/)
 
   // WeChat answers the same authorize URL (the same state) with a fresh code; the client kept the cookie.
-  const exchanges = fake.requests.filter((r) => r.path === WEB_CODE_PATH).length
+  const exchanges = h.fake.requests.filter((r) => r.path === WEB_CODE_PATH).length
   const again = await get((await get(authorize)).location, start.cookie)
   assert.equal(again.status, 400, again.location)
   assert.equal(again.text, 'BAD_QUERY: this login was finished already: open the page again\n')
-  assert.equal(fake.requests.filter((r) => r.path === WEB_CODE_PATH).length, exchanges, 'the second code was not exchanged')
+  assert.equal(h.fake.requests.filter((r) => r.path === WEB_CODE_PATH).length, exchanges, 'the second code was not exchanged')
   const line = h.lines.find((l) => l.msg === 'web login refused: this login was finished already: open the page again')
   assert.equal(line?.account, 'main')
   assert.equal(line?.status, 400)
