@@ -8,11 +8,11 @@ import { after, before, describe, it } from 'node:test'
 import type { AccountConfig } from '../../core/config/config-types.ts'
 import { WEB_CODE_PATH } from '../../core/platform/web-authorization.ts'
 import { DEFAULT_BROWSER_USER } from '../../core/testkit/fake-web-login.ts'
-import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
-import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { startHarness } from '../support/engine-harness.ts'
+import { startWebLoginEngine, WEB_LOGIN_ACCOUNT, type WebLoginEngine } from '../support/web-login-engine.ts'
 
 const ACCOUNTS: AccountConfig[] = [
-  { id: 'main', token: 'maintoken', appId: 'wxmain0000000001', appSecret: 'main-secret', mode: 'plaintext', pageDomains: ['h5.example.com'] },
+  WEB_LOGIN_ACCOUNT,
   { id: 'other', token: 'othertoken', appId: 'wxother000000001', appSecret: 'other-secret', mode: 'plaintext', pageDomains: ['other.example.com'] },
   { id: 'nodomains', token: 'nodomtoken', appId: 'wxnodom000000001', appSecret: 'nodom-secret', mode: 'plaintext' },
   { id: 'nosecret', token: 'nosecrettoken', appId: 'wxnosec000000001', mode: 'plaintext', pageDomains: ['h5.example.com'] },
@@ -20,16 +20,11 @@ const ACCOUNTS: AccountConfig[] = [
 const PAGE = 'https://h5.example.com/order?id=7'
 
 describe('web login: /oauth and /oauth-identity', () => {
-  let fake: FakeWeChatApi
-  let h: Harness
+  let h: WebLoginEngine
   before(async () => {
-    fake = await startFakeWeChatApi({ apps: ACCOUNTS.flatMap((a) => (a.appSecret ? [{ appId: a.appId, appSecret: a.appSecret }] : [])) })
-    h = await startHarness({ accounts: ACCOUNTS, config: { platform: { apiBase: fake.baseUrl, openBase: fake.baseUrl } } })
+    h = await startWebLoginEngine(ACCOUNTS)
   })
-  after(async () => {
-    await h.close()
-    await fake.close()
-  })
+  after(() => h?.close())
 
   /** The browser's cookies for the engine's host (name -> value); a fresh jar is another browser. */
   type Jar = Map<string, string>
@@ -67,7 +62,7 @@ describe('web login: /oauth and /oauth-identity', () => {
   it('base: to WeChat with the account, a state and this path to come back to; back to the page with a ticket, good once', async () => {
     const { toWeChat, back, toPage } = await login(`/oauth?to=${encodeURIComponent(`${PAGE}#/pay`)}`)
     const consent = new URL(toWeChat.location)
-    assert.equal(consent.origin + consent.pathname, `${fake.baseUrl}/connect/oauth2/authorize`)
+    assert.equal(consent.origin + consent.pathname, `${h.fake.baseUrl}/connect/oauth2/authorize`)
     assert.equal(consent.hash, '#wechat_redirect')
     assert.equal(consent.searchParams.get('appid'), 'wxmain0000000001')
     assert.equal(consent.searchParams.get('redirect_uri'), `${h.url}/oauth`)
@@ -91,7 +86,7 @@ describe('web login: /oauth and /oauth-identity', () => {
   })
 
   it("userinfo: the user's profile and unionid come with the openid", async () => {
-    fake.setBrowserUser({ openId: 'oAlice', unionId: 'uAlice', nickname: '小明', headimgurl: 'https://thirdwx.qlogo.cn/a/132' })
+    h.fake.setBrowserUser({ openId: 'oAlice', unionId: 'uAlice', nickname: '小明', headimgurl: 'https://thirdwx.qlogo.cn/a/132' })
     try {
       const { toWeChat, toPage } = await login(`/oauth/main?scope=userinfo&to=${encodeURIComponent(PAGE)}`)
       assert.equal(new URL(toWeChat.location).searchParams.get('scope'), 'snsapi_userinfo')
@@ -105,17 +100,17 @@ describe('web login: /oauth and /oauth-identity', () => {
       assert.equal(info.headimgurl, 'https://thirdwx.qlogo.cn/a/132')
       assert.equal(info.errcode, undefined)
     } finally {
-      fake.setBrowserUser(DEFAULT_BROWSER_USER)
+      h.fake.setBrowserUser(DEFAULT_BROWSER_USER)
     }
   })
 
   it('a user who refuses a userinfo login is sent back to the page saying so, with no ticket', async () => {
-    fake.setBrowserUser({ openId: 'oBob', refuses: true })
+    h.fake.setBrowserUser({ openId: 'oBob', refuses: true })
     try {
       const { toPage } = await login(`/oauth?scope=snsapi_userinfo&to=${encodeURIComponent(PAGE)}`)
       assert.equal(toPage.location, `${PAGE}&wxe_login=refused`)
     } finally {
-      fake.setBrowserUser(DEFAULT_BROWSER_USER)
+      h.fake.setBrowserUser(DEFAULT_BROWSER_USER)
     }
   })
 
@@ -150,7 +145,7 @@ describe('web login: /oauth and /oauth-identity', () => {
   it('HEAD spends nothing: a link checker or a prefetch does not use up a login or a ticket', async () => {
     const toWeChat = await step(`${h.url}/oauth?to=${encodeURIComponent(PAGE)}`)
     const back = await step(toWeChat.location.split('#')[0])
-    const exchanges = () => fake.requests.filter((r) => r.path === WEB_CODE_PATH).length
+    const exchanges = () => h.fake.requests.filter((r) => r.path === WEB_CODE_PATH).length
     const before = exchanges()
     assert.equal((await step(back.location, {}, 'HEAD')).status, 405)
     assert.equal(exchanges(), before)
@@ -175,13 +170,13 @@ describe('web login: /oauth and /oauth-identity', () => {
   })
 
   it('a user in a snapshot page (快照页) is said to be one, with no profile', async () => {
-    fake.setBrowserUser({ openId: 'oVirtual', snapshot: true })
+    h.fake.setBrowserUser({ openId: 'oVirtual', snapshot: true })
     try {
       const { toPage } = await login(`/oauth?scope=userinfo&to=${encodeURIComponent(PAGE)}`)
       const who = await (await fetch(`${h.url}/oauth-identity?ticket=${ticketIn(toPage.location)}`)).json()
       assert.deepEqual(who, { openid: 'oVirtual', scope: 'snsapi_userinfo', snapshot: true })
     } finally {
-      fake.setBrowserUser(DEFAULT_BROWSER_USER)
+      h.fake.setBrowserUser(DEFAULT_BROWSER_USER)
     }
   })
 
@@ -265,7 +260,7 @@ describe('web login: /oauth and /oauth-identity', () => {
   })
 
   it("a code the platform refuses: the user reads to open the page again, the log has the platform's words", async () => {
-    fake.failNext(WEB_CODE_PATH, 1, -1, 'system error')
+    h.fake.failNext(WEB_CODE_PATH, 1, -1, 'system error')
     const toWeChat = await step(`${h.url}/oauth?to=${encodeURIComponent(PAGE)}`)
     const back = await step(toWeChat.location.split('#')[0])
     const failed = await step(back.location)
@@ -279,7 +274,7 @@ describe('web login: /oauth and /oauth-identity', () => {
 
   it('a code WeChat no longer takes (40029 invalid, 40163 used) is the request\'s fault: 400, a warning with the errcode', async () => {
     for (const [errcode, errmsg] of [[40029, 'invalid code'], [40163, 'code been used']] as const) {
-      fake.failNext(WEB_CODE_PATH, 1, errcode, errmsg)
+      h.fake.failNext(WEB_CODE_PATH, 1, errcode, errmsg)
       const toWeChat = await step(`${h.url}/oauth?to=${encodeURIComponent(PAGE)}`)
       const back = await step(toWeChat.location.split('#')[0])
       const seen = h.lines.length
@@ -294,7 +289,7 @@ describe('web login: /oauth and /oauth-identity', () => {
   })
 
   it("a store that does not answer: 503, the caller told to try again, the store's own words only in the log", async () => {
-    const broken = await startHarness({ accounts: [ACCOUNTS[0]], config: { platform: { apiBase: fake.baseUrl, openBase: fake.baseUrl } } })
+    const broken = await startHarness({ accounts: [ACCOUNTS[0]], config: { platform: { apiBase: h.fake.baseUrl, openBase: h.fake.baseUrl } } })
     try {
       const kv = broken.runtime.store.kv
       const fail = () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.7:6379'))
