@@ -12,30 +12,25 @@ import type { AccountConfig } from '../../core/config/config-types.ts'
 import { LINES_PER_KEY } from '../../core/log/line-budget.ts'
 import { UNSUBSCRIBING } from '../../core/store/store.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
-import { startHarness, type Harness } from '../support/engine-harness.ts'
-import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
+import { startEnginesOnRedis, type EnginesOnRedis } from '../support/engines-on-redis.ts'
 import { until } from '../support/until.ts'
 
 const ACCOUNTS: AccountConfig[] = [{ id: 'main', token: 'maintoken', appId: 'wxmain0000000001', mode: 'plaintext' }]
 const MSG = "the user's lock was still held at the reply budget (another instance routing their earlier message, or a lock whose release was lost): routed without it"
 
 describe("the line of a message routed without its user's lock", () => {
-  let redis: RedisServer
-  let h: Harness
+  let fleet: EnginesOnRedis
   before(async () => {
-    redis = await startRedisServer()
-    h = await startHarness({
+    fleet = await startEnginesOnRedis(1, {
       accounts: ACCOUNTS,
       rules: { 'main.yaml': 'rules:\n  - { name: hi, keywords: [hi], reply: { type: text, content: hello } }\n' },
-      config: { store: { kind: 'redis', url: redis.url }, limits: { replyBudgetMs: 200 } },
+      config: { limits: { replyBudgetMs: 200 } },
     })
   })
-  after(async () => {
-    await h?.close()
-    await redis?.stop()
-  })
+  after(() => fleet?.close())
 
   it('names the account, user, key and reason, and a flood of them costs its budget of lines', async () => {
+    const [h] = fleet.engines
     const users = Array.from({ length: LINES_PER_KEY + 5 }, (_, i) => `u-locked-${i}`)
     // Held elsewhere, as by another instance whose release was lost.
     const held = await Promise.all(users.map((u) => h.runtime.store.sessions.lockUser!('main', u, 60_000)))

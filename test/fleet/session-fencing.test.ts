@@ -5,24 +5,21 @@
  * is taken by a second client, then the old holder writes.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import type { AccountConfig } from '../../core/config/config-types.ts'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import { LockLostError } from '../../core/store/lock-lost-error.ts'
 import { openRedisStore } from '../../core/store/redis-store.ts'
 import { UNSUBSCRIBING, type Store } from '../../core/store/store.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
-import { REPO } from '../support/engine-process.ts'
-import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { startEnginesOnRedis, type EnginesOnRedis } from '../support/engines-on-redis.ts'
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
+import { SESSION_RACE } from '../support/session-race.ts'
 import { until } from '../support/until.ts'
 
-const FIXTURE = path.join(REPO, 'test/fixtures/session-race')
-const ACCOUNTS: AccountConfig[] = [{ id: 'main', token: 'maintoken', appId: 'wxmain0000000001', mode: 'plaintext' }]
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe("session writes fenced by the user's lock (real Redis)", () => {
@@ -98,26 +95,14 @@ describe("an unsubscribe's purge of plugin data fenced by the user's lock (real 
 })
 
 describe('a message whose user lock is taken from it while its plugin runs (an engine on real Redis)', () => {
-  let redis: RedisServer
-  let a: Harness
-  let admin: Redis
+  let fleet: EnginesOnRedis
   before(async () => {
-    redis = await startRedisServer()
-    a = await startHarness({
-      accounts: ACCOUNTS,
-      plugins: path.join(FIXTURE, 'plugins'),
-      rules: { 'main.yaml': readFileSync(path.join(FIXTURE, 'rules/main.yaml'), 'utf8') },
-      config: { store: { kind: 'redis' as const, url: redis.url } },
-    })
-    admin = new Redis(redis.url)
+    fleet = await startEnginesOnRedis(1, SESSION_RACE)
   })
-  after(async () => {
-    admin?.disconnect()
-    await a?.close()
-    await redis?.stop()
-  })
+  after(() => fleet?.close())
 
   it("answers, but does not write its session over the newer holder's, and says why", async () => {
+    const { engines: [a], admin } = fleet
     const openId = 'u-fenced'
     const lockKey = `wx:user-lock:main:${openId}`
     const sessionKey = `wx:session:main:${openId}`

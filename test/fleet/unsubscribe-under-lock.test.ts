@@ -6,20 +6,14 @@
  * and the late clean-up then deleted the session that message had just written.
  */
 import assert from 'node:assert/strict'
-import path from 'node:path'
-import { readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
-import { Redis } from 'ioredis'
-import type { AccountConfig } from '../../core/config/config-types.ts'
 import { UNSUBSCRIBING, type SessionStore } from '../../core/store/store.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
-import { REPO } from '../support/engine-process.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
-import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
+import { startEnginesOnRedis, type EnginesOnRedis } from '../support/engines-on-redis.ts'
+import { SESSION_RACE } from '../support/session-race.ts'
 import { until } from '../support/until.ts'
 
-const FIXTURE = path.join(REPO, 'test/fixtures/session-race')
-const ACCOUNTS: AccountConfig[] = [{ id: 'main', token: 'maintoken', appId: 'wxmain0000000001', mode: 'plaintext' }]
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 type Delete = (account: string, openId: string) => Promise<void>
@@ -43,26 +37,14 @@ function wrapDeletesUnderLock(sessions: SessionStore, wrap: (realDelete: Delete)
 }
 
 describe("an unsubscribe's clean-up across a fleet on one Redis", () => {
-  let redis: RedisServer
-  let a: Harness
-  let b: Harness
+  let fleet: EnginesOnRedis
   before(async () => {
-    redis = await startRedisServer()
-    const options = {
-      accounts: ACCOUNTS,
-      plugins: path.join(FIXTURE, 'plugins'),
-      rules: { 'main.yaml': readFileSync(path.join(FIXTURE, 'rules/main.yaml'), 'utf8') },
-      config: { store: { kind: 'redis' as const, url: redis.url } },
-    }
-    a = await startHarness(options)
-    b = await startHarness(options)
+    fleet = await startEnginesOnRedis(2, SESSION_RACE)
   })
-  after(async () => {
-    await Promise.all([a?.close(), b?.close()])
-    await redis?.stop()
-  })
+  after(() => fleet?.close())
 
   it("a new follow on another instance waits for the clean-up: it starts fresh, and nothing deletes what it began", async () => {
+    const [a, b] = fleet.engines
     const openId = 'u-refollow'
     assert.equal((await a.post('main', push.text(openId, 'slow start'))).reply?.Content, 'began')
     // A's clean-up is slow to reach Redis (a GC pause, a slow link): the real delete, 300 ms late.
@@ -89,27 +71,18 @@ describe("an unsubscribe's clean-up across a fleet on one Redis", () => {
 })
 
 describe("an unsubscribe's clean-up slower than any fixed extension of the user's lock", () => {
-  let redis: RedisServer
-  let a: Harness
-  let admin: Redis
+  let fleet: EnginesOnRedis
   before(async () => {
-    redis = await startRedisServer()
-    a = await startHarness({
-      accounts: ACCOUNTS,
-      plugins: path.join(FIXTURE, 'plugins'),
-      rules: { 'main.yaml': readFileSync(path.join(FIXTURE, 'rules/main.yaml'), 'utf8') },
+    fleet = await startEnginesOnRedis(1, {
+      ...SESSION_RACE,
       // Routing's hold on the lock: budget + plugin timeout + 1 s = 1.8 s; renewed every 200 ms to lapse 1.2 s on.
-      config: { store: { kind: 'redis' as const, url: redis.url, commandTimeoutMs: 200 }, limits: { replyBudgetMs: 400, pluginTimeoutMs: 400 } },
+      config: { store: { commandTimeoutMs: 200 }, limits: { replyBudgetMs: 400, pluginTimeoutMs: 400 } },
     })
-    admin = new Redis(redis.url)
   })
-  after(async () => {
-    admin?.disconnect()
-    await a?.close()
-    await redis?.stop()
-  })
+  after(() => fleet?.close())
 
   it('holds the lock while it runs, however long, and frees it when done', async () => {
+    const { engines: [a], admin } = fleet
     const openId = 'u-slow-cleanup'
     const lockKey = `wx:user-lock:main:${openId}`
     assert.equal((await a.post('main', push.text(openId, 'hello'))).reply?.Content, 'hello-reply')
@@ -154,26 +127,14 @@ describe("an unsubscribe's clean-up slower than any fixed extension of the user'
 })
 
 describe("a user's next message while their unsubscribe's clean-up outlasts its reply budget", () => {
-  let redis: RedisServer
-  let a: Harness
-  let b: Harness
+  let fleet: EnginesOnRedis
   before(async () => {
-    redis = await startRedisServer()
-    const options = {
-      accounts: ACCOUNTS,
-      plugins: path.join(FIXTURE, 'plugins'),
-      rules: { 'main.yaml': readFileSync(path.join(FIXTURE, 'rules/main.yaml'), 'utf8') },
-      config: { store: { kind: 'redis' as const, url: redis.url }, limits: { replyBudgetMs: 400, pluginTimeoutMs: 400 } },
-    }
-    a = await startHarness(options)
-    b = await startHarness(options)
+    fleet = await startEnginesOnRedis(2, { ...SESSION_RACE, config: { limits: { replyBudgetMs: 400, pluginTimeoutMs: 400 } } })
   })
-  after(async () => {
-    await Promise.all([a?.close(), b?.close()])
-    await redis?.stop()
-  })
+  after(() => fleet?.close())
 
   it('is answered success and not routed: it neither reads the half-deleted state nor writes what the clean-up deletes', async () => {
+    const [a, b] = fleet.engines
     const openId = 'u-refollow-slow'
     assert.equal((await a.post('main', push.text(openId, 'slow start'))).reply?.Content, 'began')
     // A's clean-up is held until the test lets it go: longer than B's reply budget (400 ms).
@@ -218,12 +179,7 @@ describe("a user's next message while their unsubscribe's clean-up outlasts its 
 describe("the same on one instance with the SQLite store (no user lock: the user's queue)", () => {
   let a: Harness
   before(async () => {
-    a = await startHarness({
-      accounts: ACCOUNTS,
-      plugins: path.join(FIXTURE, 'plugins'),
-      rules: { 'main.yaml': readFileSync(path.join(FIXTURE, 'rules/main.yaml'), 'utf8') },
-      config: { limits: { replyBudgetMs: 400, pluginTimeoutMs: 400 } },
-    })
+    a = await startHarness({ ...SESSION_RACE, config: { limits: { replyBudgetMs: 400, pluginTimeoutMs: 400 } } })
   })
   after(async () => {
     await a?.close()
@@ -257,27 +213,18 @@ describe("the same on one instance with the SQLite store (no user lock: the user
 })
 
 describe("an unsubscribe routed without the user's lock (another instance's message held it past the budget)", () => {
-  let redis: RedisServer
-  let a: Harness
-  let admin: Redis
+  let fleet: EnginesOnRedis
   before(async () => {
-    redis = await startRedisServer()
-    a = await startHarness({
-      accounts: ACCOUNTS,
-      plugins: path.join(FIXTURE, 'plugins'),
-      rules: { 'main.yaml': readFileSync(path.join(FIXTURE, 'rules/main.yaml'), 'utf8') },
+    fleet = await startEnginesOnRedis(1, {
+      ...SESSION_RACE,
       // The lock's TTL: budget + plugin timeout + 1 s = 1.8 s.
-      config: { store: { kind: 'redis' as const, url: redis.url }, limits: { replyBudgetMs: 400, pluginTimeoutMs: 400 } },
+      config: { limits: { replyBudgetMs: 400, pluginTimeoutMs: 400 } },
     })
-    admin = new Redis(redis.url)
   })
-  after(async () => {
-    admin?.disconnect()
-    await a?.close()
-    await redis?.stop()
-  })
+  after(() => fleet?.close())
 
   it('cleans up once that message is done, under the lock: what it wrote back is deleted too', async () => {
+    const { engines: [a], admin } = fleet
     const openId = 'u-unsub-unlocked'
     const lockKey = `wx:user-lock:main:${openId}`
     const sessionKey = `wx:session:main:${openId}`
