@@ -36,6 +36,38 @@ function wrapDeletesUnderLock(sessions: SessionStore, wrap: (realDelete: Delete)
   }
 }
 
+/** A clean-up held by holdDeletesUnderLock, as the test sees it. */
+interface HeldCleanUp {
+  /** When its delete began: the clean-up is under way, holding the lock. */
+  startedAt: number | undefined
+  /** Its delete is done. */
+  deleted: boolean
+  /** The lock was released after the delete was done, not before. */
+  releasedAfterCleanUp: boolean
+  /** Lets the held delete go on. */
+  finish(): void
+}
+
+/** Holds the session deletes made through the user's lock until the test calls finish(): a clean-up as slow as the test needs. */
+function holdDeletesUnderLock(sessions: SessionStore): HeldCleanUp {
+  let finish!: () => void
+  const finished = new Promise<void>((r) => (finish = r))
+  const cleanUp: HeldCleanUp = { startedAt: undefined, deleted: false, releasedAfterCleanUp: false, finish }
+  wrapDeletesUnderLock(
+    sessions,
+    (realDelete) => async (account, user) => {
+      cleanUp.startedAt = Date.now()
+      await finished
+      await realDelete(account, user)
+      cleanUp.deleted = true
+    },
+    () => {
+      if (cleanUp.deleted) cleanUp.releasedAfterCleanUp = true
+    },
+  )
+  return cleanUp
+}
+
 describe("an unsubscribe's clean-up across a fleet on one Redis", () => {
   let fleet: EnginesOnRedis
   before(async () => {
@@ -91,37 +123,21 @@ describe("an unsubscribe's clean-up slower than any fixed extension of the user'
     // another instance took it and read the session being deleted.
     // It ends when the test lets it, not after a fixed sleep: a loaded machine that answered the push late
     // or woke the test late would otherwise see the clean-up done before looking at the lock.
-    let deleted = false
-    let startedAt: number | undefined
-    let finish!: () => void
-    const finished = new Promise<void>((r) => (finish = r))
-    let releasedAfterCleanUp = false
-    wrapDeletesUnderLock(
-      a.runtime.store.sessions,
-      (realDelete) => async (account, user) => {
-        startedAt = Date.now()
-        await finished
-        await realDelete(account, user)
-        deleted = true
-      },
-      () => {
-        if (deleted) releasedAfterCleanUp = true
-      },
-    )
+    const cleanUp = holdDeletesUnderLock(a.runtime.store.sessions)
     assert.equal((await a.post('main', push.event(openId, 'unsubscribe'))).body, 'success')
-    const began = await until('the clean-up started', () => startedAt)
+    const began = await until('the clean-up started', () => cleanUp.startedAt)
     await sleep(Math.max(0, began + 7_000 - Date.now()))
     assert.notEqual(await admin.get(lockKey), null, 'the lock is still held 7 s into the clean-up')
     // Not for long after: what it would wait out should this instance die now is the renewal window.
     const ttl = await admin.pttl(lockKey)
     assert.ok(ttl > 0 && ttl <= 1_200, `lapses within the renewal window: ${ttl} ms`)
-    finish()
+    cleanUp.finish()
     await a.runtime.engine.idle()
-    await until('the clean-up done', () => deleted)
+    await until('the clean-up done', () => cleanUp.deleted)
     // Its release is sent as the clean-up ends, not waited for. Checked by the call, not by how soon the key
     // goes: the lock would lapse by itself within the renewal window (1.2 s), and a deadline tight enough to
     // tell the two apart failed on a loaded machine.
-    await until('the lock released once the clean-up is done', () => releasedAfterCleanUp)
+    await until('the lock released once the clean-up is done', () => cleanUp.releasedAfterCleanUp)
     await until('the lock freed', async () => (await admin.get(lockKey)) === null)
   })
 })
@@ -138,25 +154,9 @@ describe("a user's next message while their unsubscribe's clean-up outlasts its 
     const openId = 'u-refollow-slow'
     assert.equal((await a.post('main', push.text(openId, 'slow start'))).reply?.Content, 'began')
     // A's clean-up is held until the test lets it go: longer than B's reply budget (400 ms).
-    let deleted = false
-    let startedAt: number | undefined
-    let finish!: () => void
-    const finished = new Promise<void>((r) => (finish = r))
-    let releasedAfterCleanUp = false
-    wrapDeletesUnderLock(
-      a.runtime.store.sessions,
-      (realDelete) => async (account, user) => {
-        startedAt = Date.now()
-        await finished
-        await realDelete(account, user)
-        deleted = true
-      },
-      () => {
-        if (deleted) releasedAfterCleanUp = true
-      },
-    )
+    const cleanUp = holdDeletesUnderLock(a.runtime.store.sessions)
     assert.equal((await a.post('main', push.event(openId, 'unsubscribe'))).body, 'success')
-    await until('the clean-up started', () => startedAt)
+    await until('the clean-up started', () => cleanUp.startedAt)
     // The follow again on B, then a text that would continue the old dialogue: both wait for the lock until
     // their budget, and neither is routed through the clean-up.
     const seen = b.lines.length
@@ -167,9 +167,9 @@ describe("a user's next message while their unsubscribe's clean-up outlasts its 
     assert.match(String(dropped[0].msg), /^message dropped: the user's unsubscribe clean-up still runs on another instance; answered success/)
     assert.equal(dropped[0].openId, openId)
     assert.ok(!b.lines.slice(seen).some((l) => /lock was still held at the reply budget/.test(String(l.msg))), 'not routed without the lock')
-    finish()
+    cleanUp.finish()
     await a.runtime.engine.idle()
-    assert.ok(deleted)
+    assert.ok(cleanUp.deleted)
     // Once the clean-up is done the user starts fresh, on either instance.
     await until('the lock freed', async () => (await b.post('main', push.text(openId, 'hello'))).reply?.Content === 'hello-reply', 2_000)
     assert.equal((await b.post('main', push.text(openId, 'slow again'))).reply?.Content, 'began', 'the old dialogue is gone')
