@@ -220,19 +220,21 @@ export function createEngine(deps: EngineDeps): Engine {
     const normalized = normalizeMessage(trusted.value.fields)
     if (!normalized.ok) return reject(normalized.error, accountId)
     const message = normalized.value
+    // Made before the lines below, which carry it as every line about one message does (its log entry and
+    // its lines are found together): written before it, the regex line had none.
+    const key = dedupKeyOf(accountId, message)
     // A known type with a field that does not fit (Content repeated, a coordinate that is not a number) is
     // served on as `unknown`, keeping the reason; said here, or it passed as a no-reply nobody could explain.
     if (message.kind === 'unknown' && message.reason !== undefined) {
-      lines.warn(`unfit ${message.msgType.toLowerCase()}`, { account: accountId, openId: message.fromUser, msgType: message.msgType, event: message.event, reason: message.reason }, `message kept as unknown: ${message.reason}`)
+      lines.warn(`unfit ${message.msgType.toLowerCase()}`, { account: accountId, openId: message.fromUser, key, msgType: message.msgType, event: message.event, reason: message.reason }, `message kept as unknown: ${message.reason}`)
     }
     // The matcher skips the regexes (text-matcher.ts); said here, where the line budget is. The trim (as the
     // matcher's) only for a text already past the bound.
     const ruleText = textRulesRead(message)
     const longText = ruleText !== undefined && ruleText.length > REGEX_TEXT_MAX_LENGTH ? ruleText.trim().length : 0
     if (longText > REGEX_TEXT_MAX_LENGTH) {
-      lines.warn('regex text too long', { account: accountId, openId: message.fromUser, length: longText }, `text longer than ${REGEX_TEXT_MAX_LENGTH} characters: rules' regex keywords are not tried on it (text-matcher.ts says why), their exact, prefix and contains keywords are`)
+      lines.warn('regex text too long', { account: accountId, openId: message.fromUser, key, length: longText, reason: `text longer than ${REGEX_TEXT_MAX_LENGTH} characters` }, `text longer than ${REGEX_TEXT_MAX_LENGTH} characters: rules' regex keywords are not tried on it (text-matcher.ts says why), their exact, prefix and contains keywords are`)
     }
-    const key = dedupKeyOf(accountId, message)
     const nowSeconds = Math.floor(now() / 1000)
     // Handled before and no longer in the reply cache (within it, the cached answer is replayed as to a retry).
     const replayed = replays.seen(key, nowSeconds)

@@ -9,6 +9,7 @@ import http from 'node:http'
 import { computeSignature } from '../../core/verify/signature.ts'
 import { createWeChatSimulator, push, type PushFields } from '../../core/testkit/wechat-simulator.ts'
 import { AES_KEY, startHarness, type Harness } from '../support/engine-harness.ts'
+import { keyOfPush } from '../support/message-key.ts'
 
 const RULES = `
 rules:
@@ -174,19 +175,27 @@ describe('wire: request to reply XML', () => {
     assert.equal(line.msg, 'message kept as unknown: Content is not text')
     assert.equal(line.msgType, 'text')
     assert.equal(line.openId, 'u-twice')
+    assert.equal(line.account, 'plain')
+    assert.equal(line.key, keyOfPush('plain', xml))
   })
 
   it("a text longer than the regex limit: answered at once by its other rules' keywords, its regexes not tried, and a line says so", async () => {
     assert.equal((await h.post('plain', push.text('u-long', 'a x'))).reply?.Content, 'ends in x')
     const before = h.lines.length
     // `\s+x$` tried from each of 400,000 starts: minutes on the serving thread, for every account.
-    const r = await h.post('plain', push.text('u-long', 'a' + ' '.repeat(400_000) + 'y'))
+    const long = push.text('u-long', 'a' + ' '.repeat(400_000) + 'y')
+    const r = await h.post('plain', long)
     assert.equal(r.reply?.Content, 'nothing matched')
     const line = h.lines.slice(before).find((l) => typeof l.msg === 'string' && l.msg.startsWith('text longer than'))
     assert.ok(line, JSON.stringify(h.lines.slice(before)))
     assert.equal(line.msg, "text longer than 16384 characters: rules' regex keywords are not tried on it (text-matcher.ts says why), their exact, prefix and contains keywords are")
     assert.equal(line.length, 400_002)
     assert.equal(line.openId, 'u-long')
+    // Written before the key was made, the line had none: now the message's account, key and a reason, as every
+    // line about one message has them.
+    assert.equal(line.account, 'plain')
+    assert.equal(line.key, keyOfPush('plain', long))
+    assert.equal(line.reason, 'text longer than 16384 characters')
   })
 
   describe('bad input: a specific status, a log line, and the engine keeps serving', () => {
