@@ -19,7 +19,7 @@ import { httpStatusOf, isBug, type EngineError, type ErrorCode } from './errors.
 import type { Logger } from './log/logger.ts'
 import { createLineBudget, type LineBudget } from './log/line-budget.ts'
 import { createMessageRecorder } from './log/message-recorder.ts'
-import { answersUserMessage, type InboundMessage, type MessageKind } from './normalize/message-types.ts'
+import { answersUserMessage, type InboundMessage } from './normalize/message-types.ts'
 import { normalizeMessage } from './normalize/normalize-message.ts'
 import type { AccountInfo } from './plugin/plugin-api.ts'
 import type { Generation, Generations } from './reload/generations.ts'
@@ -358,24 +358,31 @@ export function createEngine(deps: EngineDeps): Engine {
     observe({ type: 'plugin_error', plugin, code: error.code })
   }
 
-  function onMediaUnavailable(rule: string, file: string, error: EngineError, account: string, openId: string): void {
-    lines.warn(`${error.code} ${file}`, { code: error.code, reason: error.reason, rule, file, account, openId }, `media file ${file} unavailable: ${error.reason}`)
+  // The lines below carry the message's key as onPluginError's does, made on their rare path only.
+  function onMediaUnavailable(rule: string, file: string, error: EngineError, account: string, message: InboundMessage): void {
+    const key = dedupKeyOf(account, message)
+    lines.warn(`${error.code} ${file}`, { code: error.code, reason: error.reason, rule, file, account, openId: message.fromUser, key }, `media file ${file} unavailable: ${error.reason}`)
     observe({ type: 'media_unavailable', account, rule, file })
   }
 
-  function onStoreError(plugin: string, error: EngineError, account: string, openId: string): void {
+  function onStoreError(plugin: string, error: EngineError, account: string, message: InboundMessage): void {
     const why = error.code === 'LOCK_LOST' ? "this instance no longer holds the user's lock" : 'state store unavailable'
-    lines.error(`${error.code} session`, { code: error.code, reason: error.reason, plugin, account, openId }, `session not saved: ${why} (the reply goes out)`)
+    const key = dedupKeyOf(account, message)
+    lines.error(`${error.code} session`, { code: error.code, reason: error.reason, plugin, account, openId: message.fromUser, key }, `session not saved: ${why} (the reply goes out)`)
   }
 
-  function onOrphanSessionKept(plugin: string, error: EngineError, account: string, openId: string): void {
-    lines.warn(`${error.code} orphan session`, { code: error.code, reason: error.reason, plugin, account, openId }, 'session of a plugin that is not loaded not deleted: state store unavailable (the message is answered without it; the next one tries again)')
+  function onOrphanSessionKept(plugin: string, error: EngineError, account: string, message: InboundMessage): void {
+    const key = dedupKeyOf(account, message)
+    lines.warn(`${error.code} orphan session`, { code: error.code, reason: error.reason, plugin, account, openId: message.fromUser, key }, 'session of a plugin that is not loaded not deleted: state store unavailable (the message is answered without it; the next one tries again)')
   }
 
-  function onReplyWithheld(result: RouteResult, kind: MessageKind, account: string, openId: string): void {
+  function onReplyWithheld(result: RouteResult, account: string, message: InboundMessage): void {
+    const { kind } = message
     const by = result.plugin !== undefined ? `plugin ${result.plugin}` : result.rule !== undefined ? `rule "${result.rule}"` : result.handledBy
     const why = kind === 'unsubscribe' ? 'the user has unfollowed' : 'it is a report of the platform, not something a user said'
-    lines.warn(`withheld ${kind}`, { account, openId, kind, handledBy: result.handledBy, rule: result.rule, plugin: result.plugin, replyType: result.reply?.type }, `reply withheld: ${by} answered the ${kind} push, which no reply can reach (${why}); answered success`)
+    const key = dedupKeyOf(account, message)
+    // The reason as the message words it: `wxengine send` prints a reason after a message that does not say it.
+    lines.warn(`withheld ${kind}`, { account, openId: message.fromUser, key, reason: why, kind, handledBy: result.handledBy, rule: result.rule, plugin: result.plugin, replyType: result.reply?.type }, `reply withheld: ${by} answered the ${kind} push, which no reply can reach (${why}); answered success`)
   }
 
   /**

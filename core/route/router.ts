@@ -53,17 +53,20 @@ export interface RouteDeps {
    * lock is released).
    */
   onPluginError?: (plugin: string, error: EngineError, account: string, message: InboundMessage, heldLock?: boolean) => void
-  /** Told when a rule's inline reply names a media file the account has no media_id for (the rule fails; listed too). */
-  onMediaUnavailable?: (rule: string, file: string, error: EngineError, account: string, openId: string) => void
+  /**
+   * Told when a rule's inline reply names a media file the account has no media_id for (the rule fails; listed
+   * too). The callbacks below get the message as onPluginError does, for the same reason.
+   */
+  onMediaUnavailable?: (rule: string, file: string, error: EngineError, account: string, message: InboundMessage) => void
   /** Told when writing a plugin's session calls failed after it answered (the reply still goes out); listed too. */
-  onStoreError?: (plugin: string, error: EngineError, account: string, openId: string) => void
+  onStoreError?: (plugin: string, error: EngineError, account: string, message: InboundMessage) => void
   /**
    * Told when deleting a session whose plugin is not loaded failed. The message was routed without it all the
    * same; the next one finds the session again and tries again. Not listed: the delete is not waited for.
    */
-  onOrphanSessionKept?: (plugin: string, error: EngineError, account: string, openId: string) => void
+  onOrphanSessionKept?: (plugin: string, error: EngineError, account: string, message: InboundMessage) => void
   /** Told when a reply to a push no reply can reach (an unsubscribe, a platform report) is withheld (no-reply-kinds.ts). */
-  onReplyWithheld?: (result: RouteResult, kind: MessageKind, account: string, openId: string) => void
+  onReplyWithheld?: (result: RouteResult, account: string, message: InboundMessage) => void
 }
 
 /** Shared between the router and the engine while a message is routed. */
@@ -218,7 +221,7 @@ function walk(
   let session = stored
   if (stored && !deps.plugins.has(stored.plugin)) {
     session = null
-    deleteOrphanSession(deps, account.id, message.fromUser, stored.plugin)
+    deleteOrphanSession(deps, account.id, message, stored.plugin)
   }
   const errors: RouteResult['errors'] = []
   const groups = deps.userGroups?.groupsOf(account.id, message.fromUser) ?? NO_GROUPS
@@ -238,16 +241,16 @@ function walk(
  * either way. A failure, rejected or thrown at once (a store that answers synchronously), is told, never thrown
  * into the walk: it would have dropped a message that did not need the store, and said nothing when it rejected.
  */
-function deleteOrphanSession(deps: RouteDeps, accountId: string, openId: string, plugin: string): void {
+function deleteOrphanSession(deps: RouteDeps, accountId: string, message: InboundMessage, plugin: string): void {
   const failed = (e: unknown): void => {
     const error: EngineError = {
       code: 'STORE_UNAVAILABLE',
       reason: `deleting the session of plugin "${plugin}", which is not loaded, failed: ${e instanceof Error ? e.message : String(e)}`,
     }
-    deps.onOrphanSessionKept?.(plugin, error, accountId, openId)
+    deps.onOrphanSessionKept?.(plugin, error, accountId, message)
   }
   try {
-    Promise.resolve(deps.sessions.delete(accountId, openId)).catch(failed)
+    Promise.resolve(deps.sessions.delete(accountId, message.fromUser)).catch(failed)
   } catch (e) {
     failed(e)
   }
@@ -276,7 +279,7 @@ function settleWithoutPlugin(step: Step, deps: RouteDeps, errors: RouteResult['e
     const why = outcome ? outcome.failed : 'it was not uploaded (the rules were loaded without a platform to upload to)'
     const error: EngineError = { code: 'MEDIA_UNAVAILABLE', reason: `rule "${candidate.rule}": ${target.media.type} file ${target.media.file} (${target.media.at}) has no media_id: ${why}` }
     errors.push({ ...error, plugin: `media:${target.media.file}` })
-    deps.onMediaUnavailable?.(candidate.rule, target.media.file, error, accountId, message.fromUser)
+    deps.onMediaUnavailable?.(candidate.rule, target.media.file, error, accountId, message)
     return NEXT
   }
   if (deps.plugins.has(target.plugin)) return target
@@ -314,7 +317,7 @@ async function runPlugins(
       ? { code: 'LOCK_LOST', reason: `${what} not written: ${e.message}` }
       : { code: 'STORE_UNAVAILABLE', reason: `${what} failed (it may yet be applied): ${e instanceof Error ? e.message : String(e)}` }
     errors.push({ ...error, plugin })
-    deps.onStoreError?.(plugin, error, account.id, message.fromUser)
+    deps.onStoreError?.(plugin, error, account.id, message)
   }
   for (let step: Step | undefined = first; step; step = nextOf(rest)) {
     if (signal.budgetSpent && asked.size > 0) break
@@ -373,7 +376,7 @@ async function runPlugins(
 function reachable(result: RouteResult, message: InboundMessage, deps: RouteDeps, accountId: string): RouteResult {
   if (result.reply === null || !NO_REPLY_KINDS.has(message.kind)) return result
   const withheld = { ...result, reply: null }
-  if (result.reply.type !== 'none') deps.onReplyWithheld?.(result, message.kind, accountId, message.fromUser)
+  if (result.reply.type !== 'none') deps.onReplyWithheld?.(result, accountId, message)
   return withheld
 }
 

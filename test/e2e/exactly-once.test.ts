@@ -10,6 +10,7 @@ import { push } from '../../core/testkit/wechat-simulator.ts'
 import { globalKey, pluginNamespace } from '../../core/plugin/storage-keys.ts'
 import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { keyOfPush } from '../support/message-key.ts'
 import { until } from '../support/until.ts'
 
 const PLUGINS = path.resolve(import.meta.dirname, '../fixtures/engine-plugins')
@@ -166,11 +167,14 @@ describe('a session write that fails after the plugin answered (found by a fleet
     const h = await survey()
     try {
       h.runtime.store.sessions.put = () => Promise.reject(Object.assign(new Error('Command timed out'), { mayHaveApplied: true }))
-      const r = await h.post('plain', push.text('slow-store-user', 'survey'))
+      const survey = push.text('slow-store-user', 'survey')
+      const r = await h.post('plain', survey)
       assert.match(String(r.reply?.Content), /^Question 1\/3: how did you hear about us\?/)
       const line = h.lines.find((l) => l.msg === 'session not saved: state store unavailable (the reply goes out)')
       assert.equal(line?.code, 'STORE_UNAVAILABLE')
       assert.equal(line?.plugin, 'survey')
+      // Whose message, and which: the key joins the line to the message's log entry (it had none).
+      assert.deepEqual([line?.account, line?.openId, line?.key], ['plain', 'slow-store-user', keyOfPush('plain', survey)])
       assert.match(String(line?.reason), /Command timed out/)
     } finally {
       await h.close()

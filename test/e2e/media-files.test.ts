@@ -15,7 +15,8 @@ import { loadConfig } from '../../core/config/load-config.ts'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import { startRuntime, type Runtime } from '../../core/runtime.ts'
 import { FAKE_PATHS, startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
-import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
+import { createWeChatSimulator, push, type PushFields } from '../../core/testkit/wechat-simulator.ts'
+import { keyOfPush } from '../support/message-key.ts'
 
 const APP_ID = 'wxmedia000000001'
 const SECRET = 'media-secret'
@@ -92,9 +93,10 @@ function project(files: Record<string, string | Buffer>): Project {
   }
 }
 
-async function ask(runtime: Runtime, text: string, account: AccountConfig = ACCOUNT): Promise<Record<string, unknown> | string> {
+/** A text from u-media, or a push of the test's own (to know its key). */
+async function ask(runtime: Runtime, text: string | PushFields, account: AccountConfig = ACCOUNT): Promise<Record<string, unknown> | string> {
   const sim = createWeChatSimulator({ account })
-  const req = sim.request(push.text('u-media', text))
+  const req = sim.request(typeof text === 'string' ? push.text('u-media', text) : text)
   const res = await runtime.engine.handle({ method: 'POST', accountId: account.id, query: req.query, body: req.body })
   const opened = sim.openReply(res.body)
   return opened.fields ?? res.body
@@ -186,11 +188,14 @@ describe('inline replies naming a media file', () => {
       assert.ok(failed, 'a line says the upload failed')
       assert.match(String(failed.msg), /main\.yaml:5:\d+: image file images\/qr\.png not uploaded for account "main": .*errcode 40005/)
 
-      const reply = await ask(runtime, 'group')
+      const group = push.text('u-media', 'group')
+      const reply = await ask(runtime, group)
       assert.equal(typeof reply === 'object' && reply.Content, 'sorry something broke', 'the error reply answers')
       const line = lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('media file images/qr.png unavailable'))
       assert.ok(line, 'a line names the media file')
       assert.equal(line.code, 'MEDIA_UNAVAILABLE')
+      // Whose message, and which (it had no key): the line is found with the message's log entry.
+      assert.deepEqual([line.account, line.openId, line.key], ['main', 'u-media', keyOfPush('main', group)])
       const hello = await ask(runtime, 'hello')
       assert.equal(typeof hello === 'object' && hello.Content, 'hi', 'the rest of the engine serves')
 

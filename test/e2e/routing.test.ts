@@ -13,6 +13,7 @@ import Database from 'better-sqlite3'
 import { pluginNamespace, userKey } from '../../core/plugin/storage-keys.ts'
 import { push, type PushFields } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { keyOfPush } from '../support/message-key.ts'
 import { until } from '../support/until.ts'
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures')
@@ -389,10 +390,14 @@ describe('a session whose plugin is gone', () => {
     const db = new Database(path.join(h.dir, 'data', 'wxengine.db'))
     db.exec("CREATE TRIGGER refuse_session_delete BEFORE DELETE ON sessions BEGIN SELECT RAISE(ABORT, 'sessions are read-only here'); END")
     try {
-      assert.equal(reportOf(await say('hello', { user })).tag, 'exact')
+      const hello = push.text(user, 'hello')
+      assert.equal(reportOf(String((await send(hello))?.Content)).tag, 'exact')
       const line = await waitForLine((l) => l.code === 'STORE_UNAVAILABLE' && l.openId === user)
       assert.equal(line.msg, 'session of a plugin that is not loaded not deleted: state store unavailable (the message is answered without it; the next one tries again)')
       assert.equal(line.plugin, 'gone-plugin')
+      // The message's account and key, as every line about one message has them: it had neither key nor a way to get one.
+      assert.equal(line.account, 'plain')
+      assert.equal(line.key, keyOfPush('plain', hello))
       assert.match(String(line.reason), /^deleting the session of plugin "gone-plugin", which is not loaded, failed: sessions are read-only here$/)
     } finally {
       db.exec('DROP TRIGGER refuse_session_delete')

@@ -16,6 +16,7 @@ import { openRedisStore } from '../../core/store/redis-store.ts'
 import { UNSUBSCRIBING, type Store } from '../../core/store/store.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { startEnginesOnRedis, type EnginesOnRedis } from '../support/engines-on-redis.ts'
+import { keyOfPush } from '../support/message-key.ts'
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
 import { SESSION_RACE } from '../support/session-race.ts'
 import { until } from '../support/until.ts'
@@ -108,7 +109,8 @@ describe('a message whose user lock is taken from it while its plugin runs (an e
     const sessionKey = `wx:session:main:${openId}`
     const seen = a.lines.length
     // slowlock waits 300 ms on "slow": the lock is taken as routing starts.
-    const answer = a.post('main', push.text(openId, 'slow start'))
+    const slowStart = push.text(openId, 'slow start')
+    const answer = a.post('main', slowStart)
     await until('the lock taken', async () => (await admin.exists(lockKey)) === 1, 2_000)
     // As if A had been paused past the TTL: the lock is another instance's now, with the session it wrote.
     const newer = JSON.stringify({ account: 'main', openId, plugin: 'slowlock', state: { seen: ['from B'] }, expiresAt: Date.now() + 60_000 })
@@ -121,5 +123,6 @@ describe('a message whose user lock is taken from it while its plugin runs (an e
     const line = a.lines.slice(seen).find((l) => l.code === 'LOCK_LOST')
     assert.ok(line, JSON.stringify(a.lines.slice(seen)))
     assert.match(String(line.msg), /session not saved: this instance no longer holds the user's lock/)
+    assert.deepEqual([line.account, line.openId, line.key], ['main', openId, keyOfPush('main', slowStart)])
   })
 })

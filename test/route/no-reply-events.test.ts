@@ -11,6 +11,7 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import { createTestClient, push, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+import { keyOfPush } from '../support/message-key.ts'
 import { pluginProject, type PluginProject } from '../support/plugin-project.ts'
 
 let project: PluginProject
@@ -59,7 +60,8 @@ const withheldLines = () => memory.lines.filter((l) => typeof l.msg === 'string'
 
 test('an unsubscribe handler with an inline reply: success, and a line says why the reply was not sent', async () => {
   const before = withheldLines().length
-  const r = await client.send(push.event('u-gone', 'unsubscribe'), { openId: 'u-gone' })
+  const unsubscribe = push.event('u-gone', 'unsubscribe')
+  const r = await client.send(unsubscribe, { openId: 'u-gone' })
   assert.equal(r.body, 'success')
   assert.equal(r.outcome, 'no_reply')
   assert.equal(r.handledBy, 'type', 'the handler still took it: routing stops there')
@@ -67,12 +69,21 @@ test('an unsubscribe handler with an inline reply: success, and a line says why 
   assert.equal(lines.length, 1, JSON.stringify(memory.lines))
   assert.equal(lines[0].kind, 'unsubscribe')
   assert.equal(lines[0].openId, 'u-gone')
+  // The message's account and key, as every line about one message has them, and why, as a reason: it had neither.
+  assert.equal(lines[0].account, 'default')
+  assert.equal(lines[0].key, keyOfPush('default', unsubscribe))
+  assert.equal(lines[0].reason, 'the user has unfollowed')
   assert.match(String(lines[0].msg), /^reply withheld: rule "unsubscribe@main.yaml:\d+" answered the unsubscribe push, which no reply can reach \(the user has unfollowed\)/)
 })
 
 test('a platform report (a mass send finished) with a handler reply: success', async () => {
-  const r = await client.send(push.event('mphelper', 'MASSSENDJOBFINISH', { MsgID: '1000001625', Status: 'send success', TotalCount: 1, FilterCount: 1, SentCount: 1, ErrorCount: 0 }), { openId: 'mphelper' })
+  const before = withheldLines().length
+  const report = push.event('mphelper', 'MASSSENDJOBFINISH', { MsgID: '1000001625', Status: 'send success', TotalCount: 1, FilterCount: 1, SentCount: 1, ErrorCount: 0 })
+  const r = await client.send(report, { openId: 'mphelper' })
   assert.equal(r.body, 'success')
+  const [line] = withheldLines().slice(before)
+  assert.equal(line?.key, keyOfPush('default', report), JSON.stringify(line))
+  assert.equal(line?.reason, 'it is a report of the platform, not something a user said')
 })
 
 test("a dialogue's plugin answering an unsubscribe and a template message's report: it saw both, neither got a reply", async () => {

@@ -420,7 +420,7 @@ describe("a session whose plugin is gone and whose delete fails (it failed silen
   })
   const reported = (deps: RouteDeps) => {
     const seen: Array<[string, EngineError, string, string]> = []
-    deps.onOrphanSessionKept = (plugin, error, account, openId) => void seen.push([plugin, error, account, openId])
+    deps.onOrphanSessionKept = (plugin, error, account, message) => void seen.push([plugin, error, account, message.fromUser])
     return seen
   }
 
