@@ -262,7 +262,7 @@ export function createEngine(deps: EngineDeps): Engine {
     // timestamp too: a retry may come under a later query than the first try's, and captured, it outlived it.
     if (delivery.duplicate ? !delivery.waited : !replayed) rememberHandled(key, req.query.timestamp, nowSeconds)
     if (delivery.duplicate) {
-      log.debug({ account: accountId, key, waited: delivery.waited }, 'duplicate delivery answered from the reply cache')
+      log.debug({ account: accountId, openId: message.fromUser, key, waited: delivery.waited }, 'duplicate delivery answered from the reply cache')
       observe({ type: 'duplicate', account: accountId, openId: message.fromUser, key, waited: delivery.waited })
     }
     if (waitForLog) {

@@ -57,6 +57,10 @@ describe('exactly once', () => {
     assert.equal(answers[1].body, answers[0].body)
     assert.equal(answers[2].body, answers[0].body)
     assert.ok(h.events.filter((e) => e.type === 'duplicate').length >= 2)
+    // Each retry's line names whose message it was, as every line about one message does: it had no openId.
+    const retried = h.lines.filter((l) => l.msg === 'duplicate delivery answered from the reply cache' && l.key === keyOfPush('safe', fields))
+    assert.equal(retried.length, 2, JSON.stringify(retried))
+    assert.ok(retried.every((l) => l.account === 'safe' && l.openId === 'retry-user'), JSON.stringify(retried))
   })
 
   it('concurrent retries wait for the first and get identical bytes', async () => {
