@@ -66,6 +66,19 @@ export interface LateReplies {
   send(accountId: string, openId: string, reply: Reply, msgKey?: string, settled?: (s: { outcome: 'sent' | 'failed'; error?: string }) => void): Promise<void>
 }
 
+/**
+ * How long a user's next message waits, after their earlier message's routing ended past the reply budget,
+ * for that message's late reply to reach the platform (sent, or failed for good) before it is routed.
+ * Without the wait the next message, answered passively in a millisecond, reached the user before the late
+ * reply, still an HTTPS round trip away: a dialogue's next question shown above the answer to the last.
+ * 2 s: a customer-service send is one round trip to the platform (well under a second as a rule), and after
+ * a transient failure the sender's first retry comes 0.5 to 1 s later (late-reply-sender.ts, default
+ * backoff), so the bound covers a send and, usually, its first retry. Longer, a slow platform or a send
+ * retried for minutes would hold every later message of the user (their wait counts against their own
+ * reply budget, 4.5 s by default). Past the bound the order of the two replies is not promised.
+ */
+export const LATE_REPLY_ORDER_BOUND_MS = 2_000
+
 export interface EngineDeps {
   config: EngineConfig
   store: Store
@@ -421,6 +434,14 @@ export function createEngine(deps: EngineDeps): Engine {
       lease.release()
       return answerOf(account, message, encrypted, key, started, routing)
     }
+    // The user's next message also waits for this one's late reply, if it has one, to reach the platform
+    // (LATE_REPLY_ORDER_BOUND_MS at most): answerWithinBudget settles `handedOver` on every path, at once
+    // when the message is answered in time or late with nothing to send. Only here, where routing waits:
+    // a synchronous routing (the hot path) is answered in time and allocates nothing for it.
+    // A fleet's instances do not share the queue: the user's next message on another instance waits for
+    // the user lock only, released when routing ends, so across instances the order is not held.
+    let handedOver!: () => void
+    userQueue.hold(user, new Promise<void>((resolve) => (handedOver = resolve)))
     enter() // held until routing ends, even when that is after the passive answer (late reply)
     return answerWithinBudget(
       account,
@@ -434,6 +455,7 @@ export function createEngine(deps: EngineDeps): Engine {
         lease.release()
         leave()
       }),
+      handedOver,
     )
   }
 
@@ -525,6 +547,7 @@ export function createEngine(deps: EngineDeps): Engine {
     started: number,
     signal: RouteSignal,
     routing: Promise<RouteResult>,
+    handedOver: () => void,
   ): Promise<StoredReply> {
     const accountId = account.config.id
     // Routing against the budget: one promise settled by whichever comes first (cheaper than Promise.race).
@@ -537,6 +560,10 @@ export function createEngine(deps: EngineDeps): Engine {
         timer = setTimeout(resolve, Math.max(0, Math.floor(limits.replyBudgetMs - (performance.now() - started))), 'budget')
         routing.then(resolve, reject)
       })
+    } catch (e) {
+      // Routing failed in time: nothing goes out late, the user's next message need not wait.
+      handedOver()
+      throw e
     } finally {
       clearTimeout(timer)
     }
@@ -562,16 +589,27 @@ export function createEngine(deps: EngineDeps): Engine {
         // agents, so the sender refuses it with the reason (an outbox entry, a `late reply failed` line, a
         // `failed` row). Kept from it, it was recorded as a quiet no_reply and the user waited for no one.
         if (late.reply && late.reply.type !== 'none') {
+          // The user's next message waits until the send has ended, or for the bound: armed first, so that
+          // whatever fails below (a send that throws, one left pending at shutdown, which is never told
+          // settled) cannot hold the user's messages for good. Unref'd: it must not keep a process up.
+          const bound = setTimeout(handedOver, LATE_REPLY_ORDER_BOUND_MS)
+          bound.unref()
           record(accountId, message, key, late, 'late', started)
           // A send that fails for good (the 48 h window closed, no appSecret) adds a row saying so: the row
           // above says only that a reply was handed over. Log only: the metrics count it as a late reply failed.
           return deps.lateReplies.send(accountId, message.fromUser, late.reply, key, (s) => {
+            clearTimeout(bound)
+            handedOver()
             if (s.outcome === 'failed') record(accountId, message, key, late, 'failed', started, `late reply failed: ${s.error}`, 'log')
           })
         }
+        handedOver()
         // Nothing to send: the second entry says how the message ended (a plugin that failed: `failed`).
         record(accountId, message, key, late, !late.reply && late.errors.length > 0 ? 'failed' : 'no_reply', started)
-      }, (e: unknown) => drop(accountId, message, key, started, e, 'after budget')).finally(leave)
+      }, (e: unknown) => {
+        handedOver()
+        drop(accountId, message, key, started, e, 'after budget')
+      }).finally(leave)
       // Says which plugin was slow and on whose message: the line is how an author learns that theirs was.
       const why = running?.plugin
         ? `; plugin ${running.plugin} is still working`
@@ -590,6 +628,7 @@ export function createEngine(deps: EngineDeps): Engine {
       observe({ type: 'budget_spent', account: accountId, openId: message.fromUser, key, plugin: running?.plugin })
       return SUCCESS
     }
+    handedOver()
     return answerOf(account, message, encrypted, key, started, result)
   }
 
