@@ -416,9 +416,19 @@ export function createEngine(deps: EngineDeps): Engine {
     const user = `${accountId}\n${message.fromUser}`
     const route = routingOf(message, info, lease.generation, signal, user)
     const cleanUp = message.kind === 'unsubscribe' ? unsubscribeCleanUp(message, accountId, key, storageNamespacesOf(lease.generation.plugins), userLockTtlMs(lease.generation)) : undefined
+    // Settled once this message's late reply, if it has one, has reached the platform (below); a fleet's lock
+    // is kept until then when the budget was spent (an unsubscribe has no reply to send: its clean-up instead).
+    // `budgetSpent` is read as routing ends: not spent by then, routing wins the race with the budget (no
+    // timer runs between that and answerWithinBudget), and the message is answered in time.
+    let handing: Promise<void> | undefined
     let routing: RouteResult | Promise<RouteResult>
     try {
-      routing = userQueue.run(user, lockUser ? () => routeUnderFleetLock(accountId, message.fromUser, key, started, lease.generation, route, cleanUp?.run) : route)
+      routing = userQueue.run(
+        user,
+        lockUser
+          ? () => routeUnderFleetLock(accountId, message.fromUser, key, started, lease.generation, route, cleanUp ? cleanUp.run : () => (signal.budgetSpent ? handing : undefined), cleanUp !== undefined)
+          : route,
+      )
     } catch (e) {
       routed(user, signal)
       // The session lookup failed at once (the message is dropped, as the caller logs). An unsubscribe's
@@ -438,10 +448,11 @@ export function createEngine(deps: EngineDeps): Engine {
     // (LATE_REPLY_ORDER_BOUND_MS at most): answerWithinBudget settles `handedOver` on every path, at once
     // when the message is answered in time or late with nothing to send. Only here, where routing waits:
     // a synchronous routing (the hot path) is answered in time and allocates nothing for it.
-    // A fleet's instances do not share the queue: the user's next message on another instance waits for
-    // the user lock only, released when routing ends, so across instances the order is not held.
+    // A fleet's instances do not share the queue: there the user's lock is kept until then instead, when
+    // the budget was spent (routeUnderFleetLock's `thenUnderLock` above), so the order holds across them too.
     let handedOver!: () => void
-    userQueue.hold(user, new Promise<void>((resolve) => (handedOver = resolve)))
+    handing = new Promise<void>((resolve) => (handedOver = resolve))
+    userQueue.hold(user, handing)
     enter() // held until routing ends, even when that is after the passive answer (late reply)
     return answerWithinBudget(
       account,
@@ -504,7 +515,8 @@ export function createEngine(deps: EngineDeps): Engine {
     started: number,
     generation: Generation,
     route: (session: SessionRecord | null | undefined, writes?: HeldUserLock['writes']) => RouteResult | Promise<RouteResult>,
-    thenUnderLock?: (writes?: HeldUserLock['writes']) => Promise<unknown>,
+    thenUnderLock: (writes?: HeldUserLock['writes']) => Promise<unknown> | undefined,
+    forUnsubscribe: boolean,
   ): Promise<RouteResult> {
     return withUserLock(
       lockUser!,
@@ -515,6 +527,7 @@ export function createEngine(deps: EngineDeps): Engine {
         // generation's settings give it: a reload may have raised a plugin's timeoutMs). An unsubscribe's
         // clean-up after it keeps the lock alive while it runs (withUserLock): its length has no bound known
         // here (a purge scans as many keys as the user has), and a fixed guess was outlived by a slow one.
+        // So does the wait for a late reply to reach the platform (LATE_REPLY_ORDER_BOUND_MS at most).
         ttlMs: userLockTtlMs(generation),
         deadline: started + limits.replyBudgetMs,
         // Budgeted, per account: a lock whose release was lost is met by every message of its user until
@@ -528,7 +541,9 @@ export function createEngine(deps: EngineDeps): Engine {
           ),
         // The unsubscribe's lock says so: the user's next message on another instance is not routed through
         // its clean-up (route/unsubscribe-running-error.ts).
-        forUnsubscribe: thenUnderLock !== undefined,
+        forUnsubscribe,
+        // Once routing has ended: the unsubscribe's clean-up, or a late reply on its way to the platform
+        // (answered in time, or late with nothing to send: undefined, the lock released at once).
         thenUnderLock,
       },
       route,

@@ -110,13 +110,13 @@ export async function waitForUserLock(
  * lock), `task` does not run: it rejects with an UnsubscribeRunningError.
  * `thenUnderLock`: work started once `task` has ended (however it ended), still holding the lock, kept alive
  * while it runs (its length is not known beforehand) and released when it ends; `task`'s outcome is answered
- * without waiting for it.
+ * without waiting for it. Undefined from it: nothing to wait for, the lock is released at once.
  */
 export async function withUserLock<T>(
   lock: UserLock,
   account: string,
   openId: string,
-  opts: { ttlMs: number; deadline: number; onNotHeld: () => void; forUnsubscribe?: boolean; thenUnderLock?: (writes?: HeldUserLock['writes']) => Promise<unknown> },
+  opts: { ttlMs: number; deadline: number; onNotHeld: () => void; forUnsubscribe?: boolean; thenUnderLock?: (writes?: HeldUserLock['writes']) => Promise<unknown> | undefined },
   task: (session: SessionRecord | null | undefined, writes?: HeldUserLock['writes']) => T | Promise<T>,
 ): Promise<T> {
   // The first ask failing is the store away: thrown, and the message dropped as the caller says. Once the
@@ -133,13 +133,14 @@ export async function withUserLock<T>(
   } finally {
     // A failed release is the store's to retry (redis-sessions.ts); the message has its answer either way.
     const release = () => void held?.release().catch(() => undefined)
-    if (opts.thenUnderLock) {
+    const then = opts.thenUnderLock?.(held?.writes)
+    if (then) {
       const stopKeepingAlive = held?.keepAlive()
       const done = () => {
         stopKeepingAlive?.()
         release()
       }
-      void opts.thenUnderLock(held?.writes).then(done, done)
+      void then.then(done, done)
     } else release()
   }
 }

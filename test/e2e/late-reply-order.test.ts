@@ -13,29 +13,45 @@ import { LATE_REPLY_ORDER_BOUND_MS } from '../../core/engine.ts'
 import { FAKE_PATHS, startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
 
 const PLUGINS = path.resolve(import.meta.dirname, '../fixtures/engine-plugins')
 const APP_ID = 'wxplain000000001'
 
 let fake: FakeWeChatApi | undefined
-let h: Harness | undefined
+let engines: Harness[] = []
+let redis: RedisServer | undefined
 afterEach(async () => {
   // The stand-in first: it drops the send it still holds back, so the engine's shutdown does not wait for it.
   await fake?.close()
-  await h?.close()
-  fake = h = undefined
+  await Promise.all(engines.map((e) => e.close()))
+  await redis?.stop()
+  fake = redis = undefined
+  engines = []
 })
 
-/** An engine whose `slow` rule answers `sleepMs` after the message through plugin sleeper, and `hi` inline. */
-async function start(budgetMs: number, sleepMs: number): Promise<{ h: Harness; fake: FakeWeChatApi }> {
+/**
+ * `count` engines (on one Redis when `redis` is given) whose `slow` rule answers `sleepMs` after the message
+ * through plugin sleeper, and `hi` inline; one stand-in platform.
+ */
+async function startEngines(budgetMs: number, sleepMs: number, count = 1, redisUrl?: string): Promise<{ engines: Harness[]; fake: FakeWeChatApi }> {
   fake = await startFakeWeChatApi({ appId: APP_ID, appSecret: 'plainsecret' })
-  h = await startHarness({
-    rules: { 'r.yaml': `rules:\n  - { name: slow, keywords: [slow], plugin: sleeper, args: { ms: ${sleepMs} } }\n  - { name: hi, keywords: [hi], reply: { type: text, content: hello } }\n` },
-    plugins: PLUGINS,
-    config: { limits: { replyBudgetMs: budgetMs }, platform: { apiBase: fake.baseUrl } },
-    accounts: [{ id: 'plain', token: 'plaintoken', appId: APP_ID, appSecret: 'plainsecret', mode: 'plaintext' }],
-  })
-  return { h, fake }
+  for (let i = 0; i < count; i++) {
+    engines.push(
+      await startHarness({
+        rules: { 'r.yaml': `rules:\n  - { name: slow, keywords: [slow], plugin: sleeper, args: { ms: ${sleepMs} } }\n  - { name: hi, keywords: [hi], reply: { type: text, content: hello } }\n` },
+        plugins: PLUGINS,
+        config: { limits: { replyBudgetMs: budgetMs }, platform: { apiBase: fake.baseUrl }, ...(redisUrl ? { store: { kind: 'redis' as const, url: redisUrl } } : {}) },
+        accounts: [{ id: 'plain', token: 'plaintoken', appId: APP_ID, appSecret: 'plainsecret', mode: 'plaintext' }],
+      }),
+    )
+  }
+  return { engines, fake }
+}
+
+async function start(budgetMs: number, sleepMs: number): Promise<{ h: Harness; fake: FakeWeChatApi }> {
+  const { engines, fake } = await startEngines(budgetMs, sleepMs)
+  return { h: engines[0], fake }
 }
 
 const lateTexts = (api: FakeWeChatApi) => api.sent.map((m) => (m.body.text as { content?: string } | undefined)?.content)
@@ -68,4 +84,17 @@ it('a platform slower than the bound holds the next message for the bound only',
   assert.deepEqual(lateTexts(fake), [], 'the platform is still holding the late send')
   // Sent before the first message's routing ended, it waited for that and then the whole bound.
   assert.ok(waited >= LATE_REPLY_ORDER_BOUND_MS, `waited ${Math.round(waited)} ms`)
+})
+
+it('across a fleet too: the next message on another instance waits, the user lock kept until the platform has the late reply', async () => {
+  redis = await startRedisServer()
+  const { engines: [a, b], fake } = await startEngines(1000, 1100, 2, redis.url)
+  fake.setDelay(300, FAKE_PATHS.customSend)
+  const first = await a.post('plain', push.text('o-fleet', 'slow'))
+  assert.equal(first.body, 'success')
+  // On the other instance: it shares no queue with the first, only the user's lock in Redis.
+  const second = await b.post('plain', push.text('o-fleet', 'hi'))
+  const sentThen = lateTexts(fake)
+  assert.equal(second.reply?.Content, 'hello', 'answered passively, within its own budget')
+  assert.deepEqual(sentThen, ['slept 1100 ms'], 'the platform took the late reply before the next answer came back')
 })
