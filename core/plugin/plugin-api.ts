@@ -279,15 +279,21 @@ export interface SetupApi<C = Record<string, JsonValue>> {
   storage: SetupStorage
   /**
    * setInterval that is cleared on unload. Runs never overlap: a tick while the previous run (its promise) has
-   * not settled is skipped, and a warning line says so.
+   * not settled is skipped, and a warning line says so. Returns a function that stops this timer before
+   * unload (a poll that is done): no run starts after it, even when called from the callback itself, but a
+   * run already going is not interrupted (it finishes, or awaits what it awaits). Calling it again, or after
+   * unload, does nothing.
    */
-  every(ms: number, fn: () => void | Promise<void>): void
+  every(ms: number, fn: () => void | Promise<void>): () => void
   /**
    * setTimeout that is cleared on unload. `ms`: from 0 for `after`, from 10 for `every` (a shorter interval is
    * a busy loop), to 2147483647 for both (Node's timers hold no more); out of range (negative, NaN, Infinity)
    * a RangeError at the call, naming the plugin and the bound. No number, or `fn` no function: a TypeError.
+   * Returns a function that cancels it (a reminder called off): the callback does not run if it has not
+   * started; once it has, it is not interrupted. Calling it again, after the callback ran, or after unload,
+   * does nothing.
    */
-  after(ms: number, fn: () => void | Promise<void>): void
+  after(ms: number, fn: () => void | Promise<void>): () => void
   /**
    * Register any cleanup to run on unload. Hooks run one after another in the order registered, together
    * within the dispose bound (2 s): one still pending after its share is left, and the next one runs.

@@ -19,6 +19,7 @@ import * as pluginApi from '../plugin-api.ts'
 import type { PluginDefinition } from '../plugin-api.ts'
 import { SANDBOX_SOURCE_EXTENSIONS } from './compile-like-sandbox.ts'
 import { REALM_BYTES_SOURCE, type RealmBytes } from './copy-bytes.ts'
+import { REALM_TIMER_STOP_SOURCE, type TimerStopMaker } from './timer-stop.ts'
 import { describeThrown, SANDBOX_STACK_FORMAT, sandboxEntryName } from './describe-thrown.ts'
 import { rememberEntrySource } from './entry-positions.ts'
 import { explainLoadError, PLUGIN_MODULE_NAME, withoutNodePrefix } from './explain-load-error.ts'
@@ -40,6 +41,8 @@ export interface LoadedModule {
   errorMaker: ErrorMaker
   /** The reader of bytes made in its realm (copy-bytes.ts says why). */
   bytesReader: RealmBytes
+  /** The maker of the stop functions setup's timers return, in its realm (timer-stop.ts says why). */
+  timerStopMaker: TimerStopMaker
 }
 
 export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
@@ -83,10 +86,12 @@ export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
   // with SharedArrayBuffers, nothing replaced). A plugin's worker has no thread to share memory with.
   let errorMaker: ErrorMaker
   let bytesReader: RealmBytes
+  let timerStopMaker: TimerStopMaker
   try {
     vm.run(SHARED_MEMORY_OFF + SANDBOX_STACK_FORMAT, path.join(opts.dir, '<wxengine sandbox setup>'))
     errorMaker = vm.run(REALM_ERROR_MAKER_SOURCE, path.join(opts.dir, '<wxengine api errors>')) as ErrorMaker
     bytesReader = vm.run(REALM_BYTES_SOURCE, path.join(opts.dir, '<wxengine bytes>')) as RealmBytes
+    timerStopMaker = vm.run(REALM_TIMER_STOP_SOURCE, path.join(opts.dir, '<wxengine timer stop>')) as TimerStopMaker
   } catch (e) {
     return fail('PLUGIN_LOAD', `cannot create the sandbox: ${describeThrown(e)}`)
   }
@@ -114,7 +119,7 @@ export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
   }
   const def = pickDefinition(exported)
   if (!def) return fail('PLUGIN_LOAD', `${whatWasExported(exported)}; a plugin's index.ts ends with \`export default definePlugin({ name, handle })\``)
-  return ok({ definition: def, errorMaker, bytesReader })
+  return ok({ definition: def, errorMaker, bytesReader, timerStopMaker })
 }
 
 /**

@@ -5,9 +5,14 @@ import { apiError } from '../api-error.ts'
  * the plugin's own dispose forgets (the team's style notes, ../shared/style.md beside the repository: "What setup registers through api is undone on unload").
  */
 export interface SetupRegistry {
-  /** An interval; a tick that comes while the previous run has not finished is skipped. */
-  every(ms: number, fn: () => unknown): void
-  after(ms: number, fn: () => unknown): void
+  /**
+   * An interval; a tick that comes while the previous run has not finished is skipped. Returns the timer's
+   * cancel: no run starts after it (one going is not interrupted), and it is harmless to call again, once
+   * unloading cleared the timer, or for a timer refused because unloading had begun.
+   */
+  every(ms: number, fn: () => unknown): () => void
+  /** A timeout; returns its cancel, as `every` does (harmless too once the timer has fired). */
+  after(ms: number, fn: () => unknown): () => void
   /**
    * The start of unloading: clears every live timer, so that none starts a new run from now on (one a run
    * still going registers is not started either, and `dropped` says so), and resolves once the runs in
@@ -50,6 +55,8 @@ export function createSetupRegistry(
   opts: { plugin?: string; dropped?: (what: 'every' | 'after', ms: number) => void } = {},
 ): SetupRegistry {
   const plugin = opts.plugin ?? 'plugin'
+  // The live timers: what unloading clears, and what a timer's cancel takes its timer out of, so that a timer
+  // cancelled is no longer counted or cleared at unload. A timer not in them does not start a run.
   const intervals = new Set<NodeJS.Timeout>()
   const timeouts = new Set<NodeJS.Timeout>()
   const hooks: Hook[] = []
@@ -91,38 +98,53 @@ export function createSetupRegistry(
     every(ms, fn) {
       checkDelay(plugin, 'every', ms, MIN_EVERY_MS)
       checkCallback('every', fn)
-      if (stopped) return opts.dropped?.('every', ms)
+      if (stopped) {
+        opts.dropped?.('every', ms)
+        return cancelNothing
+      }
       // One run at a time: an async job slower than its interval (a digest sent to many users, an API that
       // answers in 10 s to an every(5000)) ran again beside itself, and sent everything twice.
       let runningSince: number | undefined
       let told = false
-      intervals.add(
-        setInterval(() => {
-          // A tick already queued when the timers were cleared.
-          if (stopped) return
-          if (runningSince !== undefined) {
-            if (!told) skipped(ms, Date.now() - runningSince)
-            told = true
-            return
-          }
-          runningSince = Date.now()
-          void runTimer('every', fn).then(() => {
-            runningSince = undefined
-            told = false
-          })
-        }, ms),
-      )
+      const t = setInterval(() => {
+        // A tick already queued when the timer was cleared (by unloading, or by its cancel).
+        if (!intervals.has(t)) return
+        if (runningSince !== undefined) {
+          if (!told) skipped(ms, Date.now() - runningSince)
+          told = true
+          return
+        }
+        runningSince = Date.now()
+        void runTimer('every', fn).then(() => {
+          runningSince = undefined
+          told = false
+        })
+      }, ms)
+      intervals.add(t)
+      // Called from its own callback too (a poll that got its answer): the interval is cleared before the
+      // next tick, and the run going finishes as any run does.
+      return () => {
+        clearInterval(t)
+        intervals.delete(t)
+      }
     },
     after(ms, fn) {
       checkDelay(plugin, 'after', ms, 0)
       checkCallback('after', fn)
-      if (stopped) return opts.dropped?.('after', ms)
+      if (stopped) {
+        opts.dropped?.('after', ms)
+        return cancelNothing
+      }
       const t = setTimeout(() => {
-        timeouts.delete(t)
-        if (stopped) return
+        // Not there: cleared (by unloading, or by its cancel) with this callback already queued.
+        if (!timeouts.delete(t)) return
         void runTimer('after', fn)
       }, ms)
       timeouts.add(t)
+      return () => {
+        clearTimeout(t)
+        timeouts.delete(t)
+      }
     },
     onDispose(fn, registeredAt) {
       checkCallback('onDispose', fn)
@@ -167,6 +189,9 @@ export function createSetupRegistry(
     },
   }
 }
+
+/** The cancel of a timer that was never started (registered once unloading began). */
+const cancelNothing = (): void => undefined
 
 /**
  * Waits for `running` (a hook as `run` runs it: its throw or rejection reported, never rejecting) at most

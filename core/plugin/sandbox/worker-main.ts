@@ -98,13 +98,15 @@ async function start(): Promise<void> {
   sharedAreas = areas
   // Before setup, whose api.storage may reach the areas already.
   send({ t: 'defined', sharedStorage: [...sharedAreas] })
+  // What every and after return to the plugin: its stop function, made in its realm (timer-stop.ts says why).
+  const stopOf = loaded.value.timerStopMaker
   try {
     await def.setup?.({
       config: init.config,
       log,
       storage: createSetupStorage(rpc, sharedAreas),
-      every: (ms, fn) => registry.every(ms, fn),
-      after: (ms, fn) => registry.after(ms, fn),
+      every: (ms, fn) => stopOf(registry.every(ms, fn)),
+      after: (ms, fn) => stopOf(registry.after(ms, fn)),
       onDispose: (fn) => registry.onDispose(fn, calledFromEntry(entryName)),
       accounts: init.accounts.map((a) => ({ ...a })),
       platform: (accountId) => createPlatformApi(rpc, servedAccount('platform', accountId), () => undefined),
