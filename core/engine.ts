@@ -587,14 +587,10 @@ export function createEngine(deps: EngineDeps): Engine {
       // WeChat gives up at 5 s and retries; answer `success` now and deliver the reply through the
       // customer-service API when the plugin finishes (protocol.md §5).
       signal.budgetSpent = true
-      // Recorded now, as every message is when it is answered: its entry is journaled before `success`
-      // leaves (handleOrThrow waits for that). Recorded only when the plugin finished, a message whose
-      // plugin outlived the process (kill -9, the OOM killer) was in neither the log nor the outbox.
       const running = signal.running
       // Not routing yet: it waited behind this user's earlier message, whose plugin (if one runs) is named.
       const ahead = routingNow.get(`${accountId}\n${message.fromUser}`)
       const behind = ahead !== undefined && ahead !== signal ? (ahead.running?.plugin ?? '') : undefined
-      record(accountId, message, key, running && { ...running, reply: null, errors: [] }, 'late', started, undefined, 'log')
       // Held until the late reply is handed to the platform, so idle() (graceful shutdown) cannot resolve
       // in the gap between the plugin finishing and the send starting.
       enter()
@@ -625,6 +621,12 @@ export function createEngine(deps: EngineDeps): Engine {
         handedOver()
         drop(accountId, message, key, started, e, 'after budget')
       }).finally(leave)
+      // Recorded now, as every message is when it is answered: its entry is journaled before `success`
+      // leaves (handleOrThrow waits for that). Recorded only when the plugin finished, a message whose
+      // plugin outlived the process (kill -9, the OOM killer) was in neither the log nor the outbox.
+      // Only once the late handler is in place (it settles `handedOver` and leaves on every path): this
+      // throwing (a bug) must not hold the user's next messages, or idle(), for good.
+      record(accountId, message, key, running && { ...running, reply: null, errors: [] }, 'late', started, undefined, 'log')
       // Says which plugin was slow and on whose message: the line is how an author learns that theirs was.
       const why = running?.plugin
         ? `; plugin ${running.plugin} is still working`
