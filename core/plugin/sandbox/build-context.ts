@@ -4,6 +4,7 @@
  * two land together); storage and the platform API are calls to the main thread.
  */
 import { customMessageHelpers, replyHelpers } from '../../reply/reply-helpers.ts'
+import { dedupKeyOf } from '../../dedup/dedup-key.ts'
 import type {
   JsonValue,
   KeyValue,
@@ -53,7 +54,7 @@ export function buildContext(
   call: CallRequest,
   config: Record<string, JsonValue>,
   rpc: RpcClient,
-  /** `ctx.log` is this logger about the message's user (log-forwarder.ts). */
+  /** `ctx.log` is this logger about the message: its account, user and key (log-forwarder.ts). */
   log: LogForwarder,
   /** What `ctx.web` builds login links with (the worker's init). */
   web: LoginLinkSettings,
@@ -78,7 +79,10 @@ export function buildContext(
     storage: createPluginStorage(rpc, openId, deadline, sharedAreas),
     reply: trackedReplies((name) => (replyBuilt = name)),
     pass: () => PASS,
-    log: log.about({ account: accountId, openId }),
+    // The message's key, as the engine's own lines about it have it (an operator joins them, and its log
+    // entry, on it): made by the engine's own dedupKeyOf, and only if the plugin writes a line (about()). Made
+    // from ctx.message then: a plugin that rewrites its raw fields or sender before its first line skews it.
+    log: log.about(() => ({ account: accountId, openId, key: dedupKeyOf(accountId, call.message) })),
     api: createPlatformApi(rpc, accountId, deadline),
     web: createWebLinks(web, accountId),
   }

@@ -1,0 +1,70 @@
+/**
+ * A plugin's own `ctx.log` lines in `handle` carry the message's `key`, as every engine line about one message
+ * does, so an operator (and `wxengine log`) can join them with the engine's lines and the message's log entry.
+ * Before, they said only `account` and `openId`: a user's busy minute had several messages, and a plugin's
+ * line could not be told to belong to one of them. Real engine, real plugin worker (the test kit); the key is
+ * made from the push as the engine reads it (test/support/message-key.ts), for a text (its MsgId) and an event
+ * (a digest of its fields, made in the worker from the message the call carries).
+ */
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { createMemoryLogger } from '../../core/log/logger.ts'
+import { createTestClient, push, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+import { keyOfPush } from '../support/message-key.ts'
+import { pluginProject, type PluginProject } from '../support/plugin-project.ts'
+
+let project: PluginProject
+let client: TestClient
+const memory = createMemoryLogger('info')
+
+// Logs one line about each message it gets, naming the message in the line so the test can find it.
+const LOGGER = `import { definePlugin } from 'wxengine/plugin'
+export default definePlugin({
+  name: 'logger',
+  handle(ctx) {
+    const m = ctx.message
+    ctx.log.info('saw ' + (m.kind === 'text' ? m.content : m.kind))
+    return ctx.reply.text('logged')
+  },
+})
+`
+
+const RULES = `
+rules:
+  - { name: logged, keywords: [{ prefix: log }], plugin: logger }
+handlers:
+  - { type: click, plugin: logger }
+`
+
+before(async () => {
+  project = pluginProject({ plugins: { logger: LOGGER }, rules: { 'main.yaml': RULES } }, 'plugin-log-key')
+  client = await createTestClient({ root: project.root, log: memory.logger })
+})
+after(async () => {
+  await client.close()
+  project.remove()
+})
+
+const lineSaying = (msg: string) => memory.lines.find((l) => l.msg === msg)
+
+test("a text's line carries its key (MsgId): the same as the engine's lines about it", async () => {
+  const hello = push.text('u-text', 'log hello')
+  await client.expectReply(hello, 'logged', { openId: 'u-text' })
+  const line = lineSaying('saw log hello')
+  assert.ok(line, JSON.stringify(memory.lines))
+  assert.equal(line.plugin, 'logger')
+  assert.equal(line.account, 'default')
+  assert.equal(line.openId, 'u-text')
+  assert.equal(line.key, keyOfPush('default', hello))
+  assert.match(String(line.key), /^default:m:u-text:\d+$/)
+})
+
+test("an event's line carries its key (a digest of its fields), made in the worker as the engine makes it", async () => {
+  const click = push.click('u-click', 'MENU_LOG')
+  await client.expectReply(click, 'logged', { openId: 'u-click' })
+  const line = lineSaying('saw click')
+  assert.ok(line, JSON.stringify(memory.lines))
+  assert.equal(line.openId, 'u-click')
+  assert.equal(line.key, keyOfPush('default', click))
+  assert.match(String(line.key), /^default:e:u-click:\d+:CLICK:MENU_LOG:[\w-]{16}$/)
+})
