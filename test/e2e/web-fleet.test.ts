@@ -10,6 +10,7 @@ import { TICKET_PATH } from '../../core/platform/jsapi-ticket.ts'
 import { DEFAULT_BROWSER_USER } from '../../core/testkit/fake-web-login.ts'
 import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 import { signJsSdk } from '../../core/web/jssdk-signature.ts'
+import { cookieHeaderFrom } from '../support/cookie-header.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
 
@@ -39,7 +40,7 @@ describe('web endpoints across a fleet on one Redis', () => {
   it('a login started on one instance finishes on the other; the ticket is redeemed on the first, once', async () => {
     const started = await fetch(`${a.url}/oauth?to=${encodeURIComponent(PAGE)}`, { redirect: 'manual' })
     // The browser keeps the login cookie for the engine's host, whichever instance answered.
-    const cookie = started.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(';'))).join('; ')
+    const cookie = cookieHeaderFrom(started.headers)
     const toWeChat = started.headers.get('location') ?? ''
     const back = new URL(await location(toWeChat.split('#')[0]))
     // The load balancer sends WeChat's redirect to the other instance.

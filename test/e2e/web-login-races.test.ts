@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { AccountConfig } from '../../core/config/config-types.ts'
 import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
+import { cookieHeaderFrom } from '../support/cookie-header.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
 
@@ -16,7 +17,7 @@ const PAGE = 'https://h5.example.com/'
 const loc = async (url: string, cookie = '') => {
   const r = await fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {} })
   await r.text()
-  return { status: r.status, location: r.headers.get('location') ?? '', cookie: r.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(';'))).join('; ') }
+  return { status: r.status, location: r.headers.get('location') ?? '', cookie: cookieHeaderFrom(r.headers) }
 }
 
 for (const kind of ['memory', 'sqlite', 'redis'] as const) {

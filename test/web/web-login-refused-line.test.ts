@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import type { AccountConfig } from '../../core/config/config-types.ts'
 import { LINES_PER_KEY } from '../../core/log/line-budget.ts'
+import { cookieHeaderFrom } from '../support/cookie-header.ts'
 import { startWebLoginEngine, WEB_LOGIN_ACCOUNT, type WebLoginEngine } from '../support/web-login-engine.ts'
 
 const ACCOUNTS: AccountConfig[] = [
@@ -27,7 +28,7 @@ after(() => h?.close())
 async function refusedLogin(account: string, page: string): Promise<void> {
   const start = await fetch(`${h.url}/oauth/${account}?scope=userinfo&to=${encodeURIComponent(page)}`, { redirect: 'manual' })
   assert.equal(start.status, 302)
-  const cookie = start.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(';'))).join('; ')
+  const cookie = cookieHeaderFrom(start.headers)
   const authorize = new URL(start.headers.get('location') ?? '')
   const back = new URL(authorize.searchParams.get('redirect_uri') ?? '')
   back.searchParams.set('state', authorize.searchParams.get('state') ?? '')

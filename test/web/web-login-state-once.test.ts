@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { WEB_CODE_PATH } from '../../core/platform/web-authorization.ts'
+import { cookieHeaderFrom } from '../support/cookie-header.ts'
 import { startWebLoginEngine, type WebLoginEngine } from '../support/web-login-engine.ts'
 
 let h: WebLoginEngine
@@ -17,7 +18,7 @@ after(() => h?.close())
 
 async function get(url: string, cookie = '') {
   const res = await fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {} })
-  return { status: res.status, location: res.headers.get('location') ?? '', text: await res.text(), cookie: res.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(';'))).join('; ') }
+  return { status: res.status, location: res.headers.get('location') ?? '', text: await res.text(), cookie: cookieHeaderFrom(res.headers) }
 }
 
 test('a state and its kept cookie, back with a second code for the same state: refused, no second exchange', async () => {
