@@ -11,28 +11,25 @@ import { DEFAULT_BROWSER_USER } from '../../core/testkit/fake-web-login.ts'
 import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 import { signJsSdk } from '../../core/web/jssdk-signature.ts'
 import { cookieHeaderFrom } from '../support/cookie-header.ts'
-import { startHarness, type Harness } from '../support/engine-harness.ts'
-import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
+import type { Harness } from '../support/engine-harness.ts'
+import { startEnginesOnRedis, type EnginesOnRedis } from '../support/engines-on-redis.ts'
 
 const ACCOUNTS: AccountConfig[] = [{ id: 'main', token: 'maintoken', appId: 'wxmain0000000001', appSecret: 'main-secret', mode: 'plaintext', pageDomains: ['h5.example.com'] }]
 const PAGE = 'https://h5.example.com/'
 
 describe('web endpoints across a fleet on one Redis', () => {
-  let redis: RedisServer
   let fake: FakeWeChatApi
+  let fleet: EnginesOnRedis
   let a: Harness
   let b: Harness
   before(async () => {
-    redis = await startRedisServer()
     fake = await startFakeWeChatApi({ apps: [{ appId: 'wxmain0000000001', appSecret: 'main-secret' }] })
-    const config = { platform: { apiBase: fake.baseUrl, openBase: fake.baseUrl }, store: { kind: 'redis' as const, url: redis.url } }
-    a = await startHarness({ accounts: ACCOUNTS, config })
-    b = await startHarness({ accounts: ACCOUNTS, config })
+    fleet = await startEnginesOnRedis(2, { accounts: ACCOUNTS, config: { platform: { apiBase: fake.baseUrl, openBase: fake.baseUrl } } })
+    ;[a, b] = fleet.engines as [Harness, Harness]
   })
   after(async () => {
-    await Promise.all([a?.close(), b?.close()])
+    await fleet?.close()
     await fake?.close()
-    await redis?.stop()
   })
 
   const location = async (url: string) => (await fetch(url, { redirect: 'manual' })).headers.get('location') ?? ''

@@ -9,7 +9,7 @@ import type { AccountConfig } from '../../core/config/config-types.ts'
 import { startFakeWeChatApi, type FakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 import { cookieHeaderFrom } from '../support/cookie-header.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
-import { startRedisServer, type RedisServer } from '../support/redis-server.ts'
+import { startEnginesOnRedis, type EnginesOnRedis } from '../support/engines-on-redis.ts'
 
 const ACCOUNTS: AccountConfig[] = [{ id: 'main', token: 'maintoken', appId: 'wxmain0000000001', appSecret: 'main-secret', mode: 'plaintext', pageDomains: ['h5.example.com'] }]
 const PAGE = 'https://h5.example.com/'
@@ -23,19 +23,21 @@ const loc = async (url: string, cookie = '') => {
 for (const kind of ['memory', 'sqlite', 'redis'] as const) {
   describe(`one use under concurrency: ${kind}`, () => {
     let fake: FakeWeChatApi
-    let redis: RedisServer | undefined
+    let fleet: EnginesOnRedis | undefined
     let hs: Harness[] = []
     before(async () => {
       fake = await startFakeWeChatApi({ apps: [{ appId: 'wxmain0000000001', appSecret: 'main-secret' }] })
-      if (kind === 'redis') redis = await startRedisServer()
-      const store = kind === 'redis' ? { kind, url: redis!.url } : { kind }
-      const config = { platform: { apiBase: fake.baseUrl, openBase: fake.baseUrl }, store }
-      hs = kind === 'redis' ? [await startHarness({ accounts: ACCOUNTS, config }), await startHarness({ accounts: ACCOUNTS, config })] : [await startHarness({ accounts: ACCOUNTS, config })]
+      const platform = { apiBase: fake.baseUrl, openBase: fake.baseUrl }
+      // On Redis, two instances (a fleet's); the other stores are one engine's own.
+      if (kind === 'redis') {
+        fleet = await startEnginesOnRedis(2, { accounts: ACCOUNTS, config: { platform } })
+        hs = fleet.engines
+      } else hs = [await startHarness({ accounts: ACCOUNTS, config: { platform, store: { kind } } })]
     })
     after(async () => {
-      for (const h of hs) await h.close()
+      if (fleet) await fleet.close()
+      else for (const h of hs) await h.close()
       await fake.close()
-      await redis?.stop()
     })
 
     it('concurrent callbacks with one state and its cookie (a double tap): one ticket, WeChat taking a code once', async () => {
