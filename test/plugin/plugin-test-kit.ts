@@ -177,8 +177,14 @@ export async function loadPlugins(opts: LoadOptions): Promise<Harness> {
     defaultMemoryMb: opts.memoryMb,
   })
   // Keeps the test's process up until dispose, as an engine's server does: workers and their processes are
-  // unref'd, and a test waiting for a crash to be seen (a log line) holds nothing else.
-  const alive = setInterval(() => {}, 60_000)
+  // unref'd, and a test waiting for a crash to be seen (a log line) holds nothing else. Not after a load
+  // with errors: a test that did not expect them fails at its first assertion, before the dispose() it was
+  // to reach, and this kept its process running, a hang instead of a failure. The workers of the plugins
+  // that failed are stopped already (plugin-runner.ts); where none loaded the set is disposed here, so
+  // nothing is left; where some did (a broken plugin beside good ones), theirs stay up for the test's
+  // calls, which hold their own deadline timers, but never hold the process.
+  const alive = errors.length === 0 ? setInterval(() => {}, 60_000) : undefined
+  if (errors.length > 0 && set.names().length === 0) await set.dispose()
   return {
     set,
     errors,
