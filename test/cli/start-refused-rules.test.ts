@@ -5,13 +5,13 @@
  * once: the operator met the plugin only after fixing the rules and starting again.
  */
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, test } from 'node:test'
 import { loadConfig } from '../../core/config/load-config.ts'
 import { createLogger } from '../../core/log/logger.ts'
 import { startRuntime, StartupError } from '../../core/runtime.ts'
+import { pluginProcesses } from '../support/plugin-processes.ts'
 import { makeProject } from './cli-harness.ts'
 
 const project = makeProject()
@@ -59,11 +59,3 @@ test('refused for rules and a plugin at once: both named, and no plugin worker l
     both.remove()
   }
 })
-
-/** This process's plugin processes (limits.pluginIsolation's `process`, the default on Node 20 and 22). */
-function pluginProcesses(): number[] {
-  return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
-    .split('\n')
-    .filter((l) => l.includes('plugin-worker'))
-    .map((l) => Number(l.trim().split(/\s+/)[0]))
-}

@@ -5,10 +5,11 @@
  * failed plugin's worker is gone once the load has returned.
  */
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { test } from 'node:test'
 import { childExited } from '../support/child-end.ts'
+import { pluginProcesses } from '../support/plugin-processes.ts'
 import { until } from '../support/until.ts'
 import { loadPlugins } from './plugin-test-kit.ts'
 
@@ -51,20 +52,12 @@ test('a broken plugin beside a good one, never disposed: the process ends by its
   assert.equal(run.code, 0)
 })
 
-/** This process's plugin processes. */
-function pluginChildren(): number[] {
-  return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
-    .split('\n')
-    .filter((l) => l.includes('plugin-worker'))
-    .map((l) => Number(l.trim().split(/\s+/)[0]))
-}
-
 test('a failed load leaves no worker behind (plugins in processes, where they can be counted)', { skip: process.platform === 'win32' && 'ps', timeout: 60_000 }, async () => {
-  const before = pluginChildren()
+  const before = pluginProcesses()
   const h = await loadPlugins({ only: ['setup-throws'], isolation: 'process' })
   try {
     assert.equal(h.errors.length, 1)
-    await until("the failed plugin's process gone", () => pluginChildren().filter((pid) => !before.includes(pid)).length === 0)
+    await until("the failed plugin's process gone", () => pluginProcesses().filter((pid) => !before.includes(pid)).length === 0)
   } finally {
     await h.dispose()
   }

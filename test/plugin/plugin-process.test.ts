@@ -7,13 +7,14 @@
  * names its isolation, so they hold whatever the default (core/plugin/plugin-isolation.ts).
  */
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { resolvePluginIsolation } from '../../core/plugin/plugin-isolation.ts'
 import { writeProgramFile } from '../../core/plugin/plugin-process.ts'
+import { pluginProcesses } from '../support/plugin-processes.ts'
 import { errorOf, loadPlugins, text, textOf, type Harness } from './plugin-test-kit.ts'
 
 const ISOLATION_FIXTURES = path.join(import.meta.dirname, '../fixtures/isolation-plugins')
@@ -113,20 +114,12 @@ describe('a plugin process in a loop when the engine ends', { skip: !existsSync(
   }
 })
 
-/** This process's plugin processes. */
-function pluginChildren(): number[] {
-  return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
-    .split('\n')
-    .filter((l) => l.includes('plugin-worker'))
-    .map((l) => Number(l.trim().split(/\s+/)[0]))
-}
-
 test("a stop signal to the engine's whole group (Ctrl-C in a terminal, systemctl stop) is left to the engine: the plugin's call running finishes", { skip: process.platform === 'win32' && 'POSIX signals' }, async () => {
-  const before = pluginChildren()
+  const before = pluginProcesses()
   const s = await loadPlugins({ only: ['slow'], isolation: 'process' })
   try {
     assert.deepEqual(s.errors, [])
-    const mine = pluginChildren().filter((pid) => !before.includes(pid))
+    const mine = pluginProcesses().filter((pid) => !before.includes(pid))
     assert.equal(mine.length, 1)
     const call = s.call('slow', text('500'))
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.kill(mine[0]!, signal)
@@ -138,11 +131,11 @@ test("a stop signal to the engine's whole group (Ctrl-C in a terminal, systemctl
 })
 
 test('a core dump of a plugin process (its heap limit reached: SIGABRT) holds none of its memory', { skip: !existsSync('/proc/self/coredump_filter') && 'no /proc/self/coredump_filter' }, async () => {
-  const before = pluginChildren()
+  const before = pluginProcesses()
   const s = await loadPlugins({ only: ['js-plain'], isolation: 'process' })
   try {
     assert.deepEqual(s.errors, [])
-    const mine = pluginChildren().filter((pid) => !before.includes(pid))
+    const mine = pluginProcesses().filter((pid) => !before.includes(pid))
     assert.equal(mine.length, 1)
     assert.equal(Number.parseInt(readFileSync(`/proc/${mine[0]}/coredump_filter`, 'utf8'), 16), 0)
   } finally {
