@@ -2,7 +2,9 @@
  * A load with errors (plugin-test-kit.ts's loadPlugins) leaves nothing that holds the test's process: its
  * keep-alive ran until dispose(), and a test whose assertion about the load failed never reached that, so it
  * hung instead of failing. A process that loads a broken plugin and never disposes ends by itself; a
- * failed plugin's worker is gone once the load has returned.
+ * failed plugin's worker is gone once the load has returned. Not promised for a load where other plugins
+ * loaded: their workers run until dispose(), and a worker thread (the isolation Node 22 and later get) holds
+ * its process as long (on Node 24 such a process did not end by itself).
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -42,13 +44,6 @@ test('a load whose only plugin fails, never disposed: its process ends by itself
   const run = await loadAndLeave(['setup-throws'])
   assert.deepEqual(run.loaded, [])
   assert.match(run.errors.join('\n'), /plugin setup-throws: setup failed: Error: no database/)
-  assert.equal(run.code, 0)
-})
-
-test('a broken plugin beside a good one, never disposed: the process ends by itself all the same', { timeout: 60_000 }, async () => {
-  const run = await loadAndLeave(['setup-throws', 'js-plain'])
-  assert.deepEqual(run.loaded, ['js-plain'])
-  assert.equal(run.errors.length, 1, run.errors.join('\n'))
   assert.equal(run.code, 0)
 })
 

@@ -61,7 +61,8 @@ test('over the bound during setup: the load fails at once, saying so, and no wor
   })
   try {
     assert.equal(s.errors.length, 1)
-    assert.match(s.errors[0]!.reason, /^plugin setup-hoarder: setup: it held 9\d MB outside its heap/)
+    // 96 MB of its own, and a few of the worker's (Node 24 counted 100 in all).
+    assert.match(s.errors[0]!.reason, /^plugin setup-hoarder: setup: it held (9[6-9]|1[01]\d) MB outside its heap/)
     assert.ok(Date.now() - started < 10_000, 'not after the start timeout')
     await new Promise((r) => setTimeout(r, 1500))
     assert.equal(s.log.lines.filter((l) => typeof l.msg === 'string' && /worker replaced|restarted/.test(l.msg)).length, 0, JSON.stringify(s.log.lines))
