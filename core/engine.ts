@@ -565,88 +565,111 @@ export function createEngine(deps: EngineDeps): Engine {
     handedOver: () => void,
   ): Promise<StoredReply> {
     const accountId = account.config.id
-    // Routing against the budget: one promise settled by whichever comes first (cheaper than Promise.race).
-    let timer: NodeJS.Timeout | undefined
-    let result: RouteResult | 'budget'
+    // `handedOver` is settled in two places only: this function's `finally` for every message that is not
+    // answered late (routing failed or answered in time: nothing goes out late, the user's next message need
+    // not wait), and the late handler's for one that is (below). `late` says which owns it.
+    let late = false
     try {
-      result = await new Promise<RouteResult | 'budget'>((resolve, reject) => {
-        // Whole milliseconds: node keeps one timer list per distinct duration, and a fractional one made a
-        // list (and a priority-queue entry) per message.
-        timer = setTimeout(resolve, Math.max(0, Math.floor(limits.replyBudgetMs - (performance.now() - started))), 'budget')
-        routing.then(resolve, reject)
-      })
-    } catch (e) {
-      // Routing failed in time: nothing goes out late, the user's next message need not wait.
-      handedOver()
-      throw e
+      // Routing against the budget: one promise settled by whichever comes first (cheaper than Promise.race).
+      let timer: NodeJS.Timeout | undefined
+      let result: RouteResult | 'budget'
+      try {
+        result = await new Promise<RouteResult | 'budget'>((resolve, reject) => {
+          // Whole milliseconds: node keeps one timer list per distinct duration, and a fractional one made a
+          // list (and a priority-queue entry) per message.
+          timer = setTimeout(resolve, Math.max(0, Math.floor(limits.replyBudgetMs - (performance.now() - started))), 'budget')
+          routing.then(resolve, reject)
+        })
+      } finally {
+        clearTimeout(timer)
+      }
+      if (result !== 'budget') return answerOf(account, message, encrypted, key, started, result)
+      late = true
+      return answerLate(accountId, message, key, started, signal, routing, handedOver)
     } finally {
-      clearTimeout(timer)
+      if (!late) handedOver()
     }
+  }
 
-    if (result === 'budget') {
-      // WeChat gives up at 5 s and retries; answer `success` now and deliver the reply through the
-      // customer-service API when the plugin finishes (protocol.md §5).
-      signal.budgetSpent = true
-      const running = signal.running
-      // Not routing yet: it waited behind this user's earlier message, whose plugin (if one runs) is named.
-      const ahead = routingNow.get(`${accountId}\n${message.fromUser}`)
-      const behind = ahead !== undefined && ahead !== signal ? (ahead.running?.plugin ?? '') : undefined
-      // Held until the late reply is handed to the platform, so idle() (graceful shutdown) cannot resolve
-      // in the gap between the plugin finishing and the send starting.
-      enter()
-      void routing.then((late) => {
-        // A reply to send: recorded with its type, and its outbox entry carries it from here (sent or failed).
-        // A transfer to customer service goes to the sender too: only a passive reply can hand the user to the
-        // agents, so the sender refuses it with the reason (an outbox entry, a `late reply failed` line, a
-        // `failed` row). Kept from it, it was recorded as a quiet no_reply and the user waited for no one.
-        if (late.reply && late.reply.type !== 'none') {
-          // The user's next message waits until the send has ended, or for the bound: armed first, so that
-          // whatever fails below (a send that throws, one left pending at shutdown, which is never told
-          // settled) cannot hold the user's messages for good. Unref'd: it must not keep a process up.
-          const bound = setTimeout(handedOver, LATE_REPLY_ORDER_BOUND_MS)
-          bound.unref()
-          record(accountId, message, key, late, 'late', started)
-          // A send that fails for good (the 48 h window closed, no appSecret) adds a row saying so: the row
-          // above says only that a reply was handed over. Log only: the metrics count it as a late reply failed.
-          return deps.lateReplies.send(accountId, message.fromUser, late.reply, key, (s) => {
-            clearTimeout(bound)
-            handedOver()
-            if (s.outcome === 'failed') record(accountId, message, key, late, 'failed', started, `late reply failed: ${s.error}`, 'log')
-          })
-        }
-        handedOver()
-        // Nothing to send: the second entry says how the message ended (a plugin that failed: `failed`).
-        record(accountId, message, key, late, !late.reply && late.errors.length > 0 ? 'failed' : 'no_reply', started)
-      }, (e: unknown) => {
-        handedOver()
-        drop(accountId, message, key, started, e, 'after budget')
-      }).finally(leave)
-      // Recorded now, as every message is when it is answered: its entry is journaled before `success`
-      // leaves (handleOrThrow waits for that). Recorded only when the plugin finished, a message whose
-      // plugin outlived the process (kill -9, the OOM killer) was in neither the log nor the outbox.
-      // Only once the late handler is in place (it settles `handedOver` and leaves on every path): this
-      // throwing (a bug) must not hold the user's next messages, or idle(), for good.
-      record(accountId, message, key, running && { ...running, reply: null, errors: [] }, 'late', started, undefined, 'log')
-      // Says which plugin was slow and on whose message: the line is how an author learns that theirs was.
-      const why = running?.plugin
-        ? `; plugin ${running.plugin} is still working`
-        : behind !== undefined
-          ? `; it waited behind this user's earlier message${behind ? `, whose plugin ${behind} is still working` : ''} (one user's messages run one at a time)`
-          : ''
-      // A budget of lines per plugin: one slow plugin's flood must not hold back the first line of another
-      // turning slow (its author's only word of it). No plugin: waited for its session, lock or user's queue.
-      lines.warn(
-        `budget spent ${running?.plugin ?? ''}`,
-        { account: accountId, openId: message.fromUser, key, budgetMs: limits.replyBudgetMs, plugin: running?.plugin, rule: running?.rule, behindPlugin: behind || undefined },
-        `reply budget spent: answered success${why}, the reply will go out late`,
-      )
-      // The line may be held (a budget of lines) or below the log level: what needs to know (metrics, `send
-      // --local`'s hint) is told by the event, never by the line's wording.
-      observe({ type: 'budget_spent', account: accountId, openId: message.fromUser, key, plugin: running?.plugin })
-      return SUCCESS
-    }
-    handedOver()
-    return answerOf(account, message, encrypted, key, started, result)
+  /**
+   * The budget is spent before routing ended: WeChat gets `success` now, and the reply goes out late through
+   * the customer-service API when the plugin finishes (protocol.md §5). `handedOver` is this function's to
+   * settle, on every path: once the late reply's send has ended (or LATE_REPLY_ORDER_BOUND_MS has passed),
+   * at once when there is nothing to send or routing failed. Nothing before its late handler is in place can
+   * throw (a flag, a Map lookup, a count), so no path leaves it unsettled.
+   */
+  function answerLate(
+    accountId: string,
+    message: InboundMessage,
+    key: string,
+    started: number,
+    signal: RouteSignal,
+    routing: Promise<RouteResult>,
+    handedOver: () => void,
+  ): StoredReply {
+    // WeChat gives up at 5 s and retries: no candidate after the running one is tried (router.ts).
+    signal.budgetSpent = true
+    const running = signal.running
+    // Not routing yet: it waited behind this user's earlier message, whose plugin (if one runs) is named.
+    const ahead = routingNow.get(`${accountId}\n${message.fromUser}`)
+    const behind = ahead !== undefined && ahead !== signal ? (ahead.running?.plugin ?? '') : undefined
+    // Held until the late reply is handed to the platform, so idle() (graceful shutdown) cannot resolve
+    // in the gap between the plugin finishing and the send starting.
+    enter()
+    // Set once a send owns `handedOver` (its end, or the bound, settles it); otherwise the `finally` does.
+    let sending = false
+    void routing.then((late) => {
+      // A reply to send: recorded with its type, and its outbox entry carries it from here (sent or failed).
+      // A transfer to customer service goes to the sender too: only a passive reply can hand the user to the
+      // agents, so the sender refuses it with the reason (an outbox entry, a `late reply failed` line, a
+      // `failed` row). Kept from it, it was recorded as a quiet no_reply and the user waited for no one.
+      if (late.reply && late.reply.type !== 'none') {
+        // The user's next message waits until the send has ended, or for the bound: armed first, so that
+        // whatever fails below (a send that throws, one left pending at shutdown, which is never told
+        // settled) cannot hold the user's messages for good. Unref'd: it must not keep a process up.
+        const bound = setTimeout(handedOver, LATE_REPLY_ORDER_BOUND_MS)
+        bound.unref()
+        sending = true
+        record(accountId, message, key, late, 'late', started)
+        // A send that fails for good (the 48 h window closed, no appSecret) adds a row saying so: the row
+        // above says only that a reply was handed over. Log only: the metrics count it as a late reply failed.
+        return deps.lateReplies.send(accountId, message.fromUser, late.reply, key, (s) => {
+          clearTimeout(bound)
+          handedOver()
+          if (s.outcome === 'failed') record(accountId, message, key, late, 'failed', started, `late reply failed: ${s.error}`, 'log')
+        })
+      }
+      // Nothing to send: the second entry says how the message ended (a plugin that failed: `failed`).
+      record(accountId, message, key, late, !late.reply && late.errors.length > 0 ? 'failed' : 'no_reply', started)
+    }, (e: unknown) => {
+      drop(accountId, message, key, started, e, 'after budget')
+    }).finally(() => {
+      if (!sending) handedOver()
+      leave()
+    })
+    // Recorded now, as every message is when it is answered: its entry is journaled before `success`
+    // leaves (handleOrThrow waits for that). Recorded only when the plugin finished, a message whose
+    // plugin outlived the process (kill -9, the OOM killer) was in neither the log nor the outbox.
+    // Only once the late handler is in place (it settles `handedOver` and leaves on every path): this
+    // throwing (a bug) must not hold the user's next messages, or idle(), for good.
+    record(accountId, message, key, running && { ...running, reply: null, errors: [] }, 'late', started, undefined, 'log')
+    // Says which plugin was slow and on whose message: the line is how an author learns that theirs was.
+    const why = running?.plugin
+      ? `; plugin ${running.plugin} is still working`
+      : behind !== undefined
+        ? `; it waited behind this user's earlier message${behind ? `, whose plugin ${behind} is still working` : ''} (one user's messages run one at a time)`
+        : ''
+    // A budget of lines per plugin: one slow plugin's flood must not hold back the first line of another
+    // turning slow (its author's only word of it). No plugin: waited for its session, lock or user's queue.
+    lines.warn(
+      `budget spent ${running?.plugin ?? ''}`,
+      { account: accountId, openId: message.fromUser, key, budgetMs: limits.replyBudgetMs, plugin: running?.plugin, rule: running?.rule, behindPlugin: behind || undefined },
+      `reply budget spent: answered success${why}, the reply will go out late`,
+    )
+    // The line may be held (a budget of lines) or below the log level: what needs to know (metrics, `send
+    // --local`'s hint) is told by the event, never by the line's wording.
+    observe({ type: 'budget_spent', account: accountId, openId: message.fromUser, key, plugin: running?.plugin })
+    return SUCCESS
   }
 
   /** The routed reply as the HTTP answer: serialized, sealed when the request was encrypted, recorded. */
