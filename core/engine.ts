@@ -19,7 +19,7 @@ import { httpStatusOf, isBug, type EngineError, type ErrorCode } from './errors.
 import type { Logger } from './log/logger.ts'
 import { createLineBudget, type LineBudget } from './log/line-budget.ts'
 import { createMessageRecorder } from './log/message-recorder.ts'
-import { answersUserMessage, type InboundMessage } from './normalize/message-types.ts'
+import { answersUserMessage, type InboundMessage, type MessageKind } from './normalize/message-types.ts'
 import { normalizeMessage } from './normalize/normalize-message.ts'
 import type { AccountInfo } from './plugin/plugin-api.ts'
 import type { Generation, Generations } from './reload/generations.ts'
@@ -27,7 +27,7 @@ import { SUCCESS, type WireRequest, type WireResponse } from './receive/wire-typ
 import type { Reply } from './reply/reply-types.ts'
 import { serializeReply } from './reply/reply-xml.ts'
 import { sealReply } from './reply/seal-reply.ts'
-import { routeMessage, textRulesRead, type RouteDeps, type RouteResult, type RouteSignal } from './route/router.ts'
+import { routeMessage, textRulesRead, type AboutMessage, type RouteDeps, type RouteResult, type RouteSignal } from './route/router.ts'
 import { REGEX_TEXT_MAX_LENGTH } from './route/rules/text-matcher.ts'
 import { createUserQueue, waitForUserLock, withUserLock, type UserLock } from './route/user-queue.ts'
 import { storageNamespacesOf, userKeyPrefix } from './plugin/storage-keys.ts'
@@ -360,42 +360,36 @@ export function createEngine(deps: EngineDeps): Engine {
     return made
   }
 
-  function onPluginError(plugin: string, error: EngineError, account: string, message: InboundMessage, heldLock = false): void {
+  // The router's callbacks below get the message `about` as every engine line about one message names it
+  // (account, openId, key), so the failure and its message's entry are found together. Its key is the one
+  // handleOrThrow made, carried on the message's route signal (produce): not made again here.
+  function onPluginError(plugin: string, error: EngineError, about: AboutMessage, heldLock = false): void {
     // A failing lock holder loses the lock (router.ts): the user's dialogue ends there, answers and all. Said in
     // the line, or "the bot forgot my order halfway" had nothing in the log to point at.
     const ended = heldLock ? "; it held the user's conversation, which is ended (its lock released: their next message goes down the rules)" : ''
-    // The message's key, as the engine's other lines about it carry it (the failure and its message's entry
-    // are found together): made again here, on the failure only, rather than carried along every message.
-    const key = dedupKeyOf(account, message)
-    lines.warn(`${error.code} ${plugin}`, { code: error.code, reason: error.reason, plugin, account, openId: message.fromUser, key, lockReleased: heldLock || undefined }, `plugin ${plugin} failed: ${error.reason}${ended}`)
+    lines.warn(`${error.code} ${plugin}`, { code: error.code, reason: error.reason, plugin, ...about, lockReleased: heldLock || undefined }, `plugin ${plugin} failed: ${error.reason}${ended}`)
     observe({ type: 'plugin_error', plugin, code: error.code })
   }
 
-  // The lines below carry the message's key as onPluginError's does, made on their rare path only.
-  function onMediaUnavailable(rule: string, file: string, error: EngineError, account: string, message: InboundMessage): void {
-    const key = dedupKeyOf(account, message)
-    lines.warn(`${error.code} ${file}`, { code: error.code, reason: error.reason, rule, file, account, openId: message.fromUser, key }, `media file ${file} unavailable: ${error.reason}`)
-    observe({ type: 'media_unavailable', account, rule, file })
+  function onMediaUnavailable(rule: string, file: string, error: EngineError, about: AboutMessage): void {
+    lines.warn(`${error.code} ${file}`, { code: error.code, reason: error.reason, rule, file, ...about }, `media file ${file} unavailable: ${error.reason}`)
+    observe({ type: 'media_unavailable', account: about.account, rule, file })
   }
 
-  function onStoreError(plugin: string, error: EngineError, account: string, message: InboundMessage): void {
+  function onStoreError(plugin: string, error: EngineError, about: AboutMessage): void {
     const why = error.code === 'LOCK_LOST' ? "this instance no longer holds the user's lock" : 'state store unavailable'
-    const key = dedupKeyOf(account, message)
-    lines.error(`${error.code} session`, { code: error.code, reason: error.reason, plugin, account, openId: message.fromUser, key }, `session not saved: ${why} (the reply goes out)`)
+    lines.error(`${error.code} session`, { code: error.code, reason: error.reason, plugin, ...about }, `session not saved: ${why} (the reply goes out)`)
   }
 
-  function onOrphanSessionKept(plugin: string, error: EngineError, account: string, message: InboundMessage): void {
-    const key = dedupKeyOf(account, message)
-    lines.warn(`${error.code} orphan session`, { code: error.code, reason: error.reason, plugin, account, openId: message.fromUser, key }, 'session of a plugin that is not loaded not deleted: state store unavailable (the message is answered without it; the next one tries again)')
+  function onOrphanSessionKept(plugin: string, error: EngineError, about: AboutMessage): void {
+    lines.warn(`${error.code} orphan session`, { code: error.code, reason: error.reason, plugin, ...about }, 'session of a plugin that is not loaded not deleted: state store unavailable (the message is answered without it; the next one tries again)')
   }
 
-  function onReplyWithheld(result: RouteResult, account: string, message: InboundMessage): void {
-    const { kind } = message
+  function onReplyWithheld(result: RouteResult, kind: MessageKind, about: AboutMessage): void {
     const by = result.plugin !== undefined ? `plugin ${result.plugin}` : result.rule !== undefined ? `rule "${result.rule}"` : result.handledBy
     const why = kind === 'unsubscribe' ? 'the user has unfollowed' : 'it is a report of the platform, not something a user said'
-    const key = dedupKeyOf(account, message)
     // The reason as the message words it: `wxengine send` prints a reason after a message that does not say it.
-    lines.warn(`withheld ${kind}`, { account, openId: message.fromUser, key, reason: why, kind, handledBy: result.handledBy, rule: result.rule, plugin: result.plugin, replyType: result.reply?.type }, `reply withheld: ${by} answered the ${kind} push, which no reply can reach (${why}); answered success`)
+    lines.warn(`withheld ${kind}`, { ...about, reason: why, kind, handledBy: result.handledBy, rule: result.rule, plugin: result.plugin, replyType: result.reply?.type }, `reply withheld: ${by} answered the ${kind} push, which no reply can reach (${why}); answered success`)
   }
 
   /**
@@ -412,7 +406,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const accountId = account.config.id
     const info: AccountInfo = { id: accountId, appId: account.config.appId, originalId: account.config.originalId }
     const lease = generations.acquire()
-    const signal: RouteSignal = { budgetSpent: false }
+    const signal: RouteSignal = { budgetSpent: false, key }
     const user = `${accountId}\n${message.fromUser}`
     const route = routingOf(message, info, lease.generation, signal, user)
     const cleanUp = message.kind === 'unsubscribe' ? unsubscribeCleanUp(message, accountId, key, storageNamespacesOf(lease.generation.plugins), userLockTtlMs(lease.generation)) : undefined

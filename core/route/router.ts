@@ -9,6 +9,7 @@
  * hands the message to the next candidate. Once the reply budget has run out (the engine already answered
  * `success`), the candidate running at that moment may still answer late, but no further candidate is tried.
  */
+import { dedupKeyOf } from '../dedup/dedup-key.ts'
 import { isBug, type EngineError } from '../errors.ts'
 import { answersUserMessage, USER_MESSAGE_KINDS, type InboundMessage, type MessageKind } from '../normalize/message-types.ts'
 import type { AccountInfo, JsonValue } from '../plugin/plugin-api.ts'
@@ -47,27 +48,39 @@ export interface RouteDeps {
    */
   userGroups?: UserGroupIndex
   /**
-   * Told about each plugin fault as it happens (logging, metrics); the result lists them too. `message`: the
-   * one it failed on (its sender, and what the engine keys it by), handed as it is so the path where nothing
-   * fails does no more work. `heldLock`: the plugin held the user's conversation, which its failure ends (the
+   * Told about each plugin fault as it happens (logging, metrics); the result lists them too. `about`: the
+   * message it failed on, as the engine's lines name it (made on the failure only: the path where nothing
+   * fails does no more work). `heldLock`: the plugin held the user's conversation, which its failure ends (the
    * lock is released).
    */
-  onPluginError?: (plugin: string, error: EngineError, account: string, message: InboundMessage, heldLock?: boolean) => void
+  onPluginError?: (plugin: string, error: EngineError, about: AboutMessage, heldLock?: boolean) => void
   /**
    * Told when a rule's inline reply names a media file the account has no media_id for (the rule fails; listed
-   * too). The callbacks below get the message as onPluginError does, for the same reason.
+   * too). The callbacks below get the message's `about` as onPluginError does, for the same reason.
    */
-  onMediaUnavailable?: (rule: string, file: string, error: EngineError, account: string, message: InboundMessage) => void
+  onMediaUnavailable?: (rule: string, file: string, error: EngineError, about: AboutMessage) => void
   /** Told when writing a plugin's session calls failed after it answered (the reply still goes out); listed too. */
-  onStoreError?: (plugin: string, error: EngineError, account: string, message: InboundMessage) => void
+  onStoreError?: (plugin: string, error: EngineError, about: AboutMessage) => void
   /**
    * Told when deleting a session whose plugin is not loaded failed. The message was routed without it all the
    * same; the next one finds the session again and tries again. Not listed: the delete is not waited for.
    */
-  onOrphanSessionKept?: (plugin: string, error: EngineError, account: string, message: InboundMessage) => void
+  onOrphanSessionKept?: (plugin: string, error: EngineError, about: AboutMessage) => void
   /** Told when a reply to a push no reply can reach (an unsubscribe, a platform report) is withheld (no-reply-kinds.ts). */
-  onReplyWithheld?: (result: RouteResult, account: string, message: InboundMessage) => void
+  onReplyWithheld?: (result: RouteResult, kind: MessageKind, about: AboutMessage) => void
 }
+
+/**
+ * The message a callback is told about, by the fields every engine line about one message carries: its
+ * account, its sender and its dedup key (the one the signal carries, made once by the engine).
+ */
+export interface AboutMessage {
+  account: string
+  openId: string
+  key: string
+}
+
+const aboutOf = (accountId: string, message: InboundMessage, key: string): AboutMessage => ({ account: accountId, openId: message.fromUser, key })
 
 /** Shared between the router and the engine while a message is routed. */
 export interface RouteSignal {
@@ -79,6 +92,11 @@ export interface RouteSignal {
   budgetSpent: boolean
   /** Set by the router: the candidate whose plugin is running now (what the engine records at the budget). */
   running?: Pick<RouteResult, 'handledBy' | 'rule' | 'keyword' | 'plugin'>
+  /**
+   * Set by the engine: the message's dedup key (dedup-key.ts), made once per message. The callbacks' lines
+   * carry it: made again from the message in each, an event's cost a sha1 each time.
+   */
+  readonly key: string
 }
 
 /** Kinds a default reply answers: things a user said or pressed. Other events get no default (`success`). */
@@ -177,12 +195,13 @@ export function candidatesWithoutSession(message: InboundMessage, account: strin
  * promise chain there (with ExactlyOnce's and the engine's) cut the CPU a request over HTTP by about a tenth
  * (BENCHMARKS.md). The engine then needs no budget timer either: there is nothing to wait for.
  * `session`, when given, is the user's session already read (with the fleet's user lock): not read again.
+ * `signal`: the engine's; a caller without one (a test) gets one keyed as the engine keys the message.
  */
 export function routeMessage(
   message: InboundMessage,
   account: AccountInfo,
   deps: RouteDeps,
-  signal: RouteSignal = { budgetSpent: false },
+  signal: RouteSignal = { budgetSpent: false, key: dedupKeyOf(account.id, message) },
   session?: SessionRecord | null,
 ): RouteResult | Promise<RouteResult> {
   if (session !== undefined) return walk(message, account, deps, signal, session)
@@ -221,16 +240,16 @@ function walk(
   let session = stored
   if (stored && !deps.plugins.has(stored.plugin)) {
     session = null
-    deleteOrphanSession(deps, account.id, message, stored.plugin)
+    deleteOrphanSession(deps, account.id, message, signal.key, stored.plugin)
   }
   const errors: RouteResult['errors'] = []
   const groups = deps.userGroups?.groupsOf(account.id, message.fromUser) ?? NO_GROUPS
   // Not `for...of`: leaving that loop would close the generator, and runPlugins goes on with it.
   const steps = candidatesFor(message, account.id, deps.rules, session, errors, groups)
   for (let next = steps.next(); !next.done; next = steps.next()) {
-    const settled = settleWithoutPlugin(next.value, deps, errors, account.id, message)
+    const settled = settleWithoutPlugin(next.value, deps, errors, account.id, message, signal.key)
     if (settled === NEXT) continue
-    if ('handledBy' in settled) return reachable(settled, message, deps, account.id)
+    if ('handledBy' in settled) return reachable(settled, message, deps, account.id, signal.key)
     return runPlugins(next.value, steps, message, account, deps, signal, session, errors, groups)
   }
   return { reply: null, handledBy: 'none', errors }
@@ -241,13 +260,13 @@ function walk(
  * either way. A failure, rejected or thrown at once (a store that answers synchronously), is told, never thrown
  * into the walk: it would have dropped a message that did not need the store, and said nothing when it rejected.
  */
-function deleteOrphanSession(deps: RouteDeps, accountId: string, message: InboundMessage, plugin: string): void {
+function deleteOrphanSession(deps: RouteDeps, accountId: string, message: InboundMessage, key: string, plugin: string): void {
   const failed = (e: unknown): void => {
     const error: EngineError = {
       code: 'STORE_UNAVAILABLE',
       reason: `deleting the session of plugin "${plugin}", which is not loaded, failed: ${e instanceof Error ? e.message : String(e)}`,
     }
-    deps.onOrphanSessionKept?.(plugin, error, accountId, message)
+    deps.onOrphanSessionKept?.(plugin, error, aboutOf(accountId, message, key))
   }
   try {
     Promise.resolve(deps.sessions.delete(accountId, message.fromUser)).catch(failed)
@@ -260,7 +279,7 @@ function deleteOrphanSession(deps: RouteDeps, accountId: string, message: Inboun
  * Settles a step that needs no plugin call (an inline reply, or a rule naming a plugin that is not loaded);
  * otherwise returns the plugin target to run.
  */
-function settleWithoutPlugin(step: Step, deps: RouteDeps, errors: RouteResult['errors'], accountId: string, message: InboundMessage): RouteResult | PluginTarget | typeof NEXT {
+function settleWithoutPlugin(step: Step, deps: RouteDeps, errors: RouteResult['errors'], accountId: string, message: InboundMessage, key: string): RouteResult | PluginTarget | typeof NEXT {
   const { candidate } = step
   const target = candidate.target
   if ('reply' in target) {
@@ -270,7 +289,7 @@ function settleWithoutPlugin(step: Step, deps: RouteDeps, errors: RouteResult['e
     if (withLinks) return found(step, withLinks, undefined, errors)
     const error: EngineError = { code: 'BAD_CONFIG', reason: `rule "${candidate.rule}": its news articles with login: have no link for account "${accountId}" (the rules were loaded without the configuration's publicUrl and pageDomains)` }
     errors.push({ ...error, plugin: `login:${candidate.rule}` })
-    deps.onPluginError?.(`login:${candidate.rule}`, error, accountId, message)
+    deps.onPluginError?.(`login:${candidate.rule}`, error, aboutOf(accountId, message, key))
     return NEXT
   }
   if ('media' in target) {
@@ -279,13 +298,13 @@ function settleWithoutPlugin(step: Step, deps: RouteDeps, errors: RouteResult['e
     const why = outcome ? outcome.failed : 'it was not uploaded (the rules were loaded without a platform to upload to)'
     const error: EngineError = { code: 'MEDIA_UNAVAILABLE', reason: `rule "${candidate.rule}": ${target.media.type} file ${target.media.file} (${target.media.at}) has no media_id: ${why}` }
     errors.push({ ...error, plugin: `media:${target.media.file}` })
-    deps.onMediaUnavailable?.(candidate.rule, target.media.file, error, accountId, message)
+    deps.onMediaUnavailable?.(candidate.rule, target.media.file, error, aboutOf(accountId, message, key))
     return NEXT
   }
   if (deps.plugins.has(target.plugin)) return target
   const error: EngineError = { code: 'PLUGIN_LOAD', reason: `rule "${candidate.rule}" names plugin "${target.plugin}", which is not loaded` }
   errors.push({ ...error, plugin: target.plugin })
-  deps.onPluginError?.(target.plugin, error, accountId, message)
+  deps.onPluginError?.(target.plugin, error, aboutOf(accountId, message, key))
   return NEXT
 }
 
@@ -317,13 +336,13 @@ async function runPlugins(
       ? { code: 'LOCK_LOST', reason: `${what} not written: ${e.message}` }
       : { code: 'STORE_UNAVAILABLE', reason: `${what} failed (it may yet be applied): ${e instanceof Error ? e.message : String(e)}` }
     errors.push({ ...error, plugin })
-    deps.onStoreError?.(plugin, error, account.id, message)
+    deps.onStoreError?.(plugin, error, aboutOf(account.id, message, signal.key))
   }
   for (let step: Step | undefined = first; step; step = nextOf(rest)) {
     if (signal.budgetSpent && asked.size > 0) break
-    const settled = settleWithoutPlugin(step, deps, errors, account.id, message)
+    const settled = settleWithoutPlugin(step, deps, errors, account.id, message, signal.key)
     if (settled === NEXT) continue
-    if ('handledBy' in settled) return reachable(settled, message, deps, account.id)
+    if ('handledBy' in settled) return reachable(settled, message, deps, account.id, signal.key)
     const { candidate } = step
     const { plugin } = settled
     if (!askedFirstTime(asked, plugin)) continue
@@ -348,10 +367,10 @@ async function runPlugins(
         storeFailed(plugin, 'writing its session calls', e)
       }
     }
-    if (outcome.status === 'reply') return reachable(found(step, outcome.reply, plugin, errors), message, deps, account.id)
+    if (outcome.status === 'reply') return reachable(found(step, outcome.reply, plugin, errors), message, deps, account.id, signal.key)
     if (outcome.status === 'error') {
       errors.push({ ...outcome.error, plugin })
-      deps.onPluginError?.(plugin, outcome.error, account.id, message, own !== null)
+      deps.onPluginError?.(plugin, outcome.error, aboutOf(account.id, message, signal.key), own !== null)
       // The dialogue's own plugin failed (threw, timed out, answered nonsense): its lock is released, or
       // a broken or hung plugin would hold the user, and every message of theirs, until the lock expires.
       // The message goes on down the routing order like any other.
@@ -373,10 +392,10 @@ async function runPlugins(
  * line, and the engine answers `success`, passively or late alike. The candidate still took the message:
  * routing stops there. One set lookup, and only for a message that got a reply.
  */
-function reachable(result: RouteResult, message: InboundMessage, deps: RouteDeps, accountId: string): RouteResult {
+function reachable(result: RouteResult, message: InboundMessage, deps: RouteDeps, accountId: string, key: string): RouteResult {
   if (result.reply === null || !NO_REPLY_KINDS.has(message.kind)) return result
   const withheld = { ...result, reply: null }
-  if (result.reply.type !== 'none') deps.onReplyWithheld?.(result, accountId, message)
+  if (result.reply.type !== 'none') deps.onReplyWithheld?.(result, message.kind, aboutOf(accountId, message, key))
   return withheld
 }
 

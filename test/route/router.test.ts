@@ -10,6 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
+import { dedupKeyOf } from '../../core/dedup/dedup-key.ts'
 import { createLogger } from '../../core/log/logger.ts'
 import type { EngineError, ErrorCode } from '../../core/errors.ts'
 import type { InboundMessage, RawFields } from '../../core/normalize/message-types.ts'
@@ -79,7 +80,7 @@ function pluginsOf(behaviours: Record<string, Behaviour>): PluginSet & { calls: 
 /** `pluginErrors`: each fault told, with whether its plugin held the user's lock (which its failure ends). */
 function depsOf(rules: RuleSet, plugins: PluginSet, sessions: SessionStore = createMemoryStore().sessions): RouteDeps & { pluginErrors: Array<[string, EngineError, boolean]> } {
   const pluginErrors: Array<[string, EngineError, boolean]> = []
-  return { rules, plugins, sessions, now: Date.now, onPluginError: (p, e, _a, _o, heldLock) => void pluginErrors.push([p, e, heldLock === true]), pluginErrors }
+  return { rules, plugins, sessions, now: Date.now, onPluginError: (p, e, _about, heldLock) => void pluginErrors.push([p, e, heldLock === true]), pluginErrors }
 }
 
 describe('the order candidates are tried in', () => {
@@ -216,7 +217,7 @@ default: { reply: { type: text, content: sorry } }
   })
 
   it('once the engine has spent the reply budget, no further candidate is tried', async () => {
-    const signal = { budgetSpent: false }
+    const signal = { budgetSpent: false, key: 'k' }
     const plugins = pluginsOf({
       one: () => {
         signal.budgetSpent = true
@@ -231,13 +232,13 @@ default: { reply: { type: text, content: sorry } }
   })
 
   it('a message whose budget was spent before routing began (queued behind its user) still gets its first plugin, and only that', async () => {
-    const signal = { budgetSpent: true }
+    const signal = { budgetSpent: true, key: 'k' }
     const plugins = pluginsOf({ one: () => pass(), two: () => answer('too late to try') })
     const r = await routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, depsOf(await rulesFrom(FILES), plugins), signal)
     assert.deepEqual(plugins.calls, ['one:one'])
     assert.equal(r.reply, null)
     const answering = pluginsOf({ one: () => answer('late but here') })
-    const late = await routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, depsOf(await rulesFrom(FILES), answering), { budgetSpent: true })
+    const late = await routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, depsOf(await rulesFrom(FILES), answering), { budgetSpent: true, key: 'k' })
     assert.equal(late.plugin, 'one')
   })
 })
@@ -283,6 +284,37 @@ handlers:
     const files = { 'r.yaml': FILES['r.yaml'].replace(/^error:.*$/m, '') }
     const r = await routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, depsOf(await rulesFrom(files), pluginsOf({ broken: () => failure('PLUGIN_BAD_REPLY') })))
     assert.deepEqual([r.reply, r.handledBy], [{ type: 'text', content: 'did not understand' }, 'default'])
+  })
+})
+
+describe("the message's key", () => {
+  const FILES = {
+    'r.yaml': `
+rules:
+  - { name: x, keywords: [x], plugin: broken }
+  - { name: gone, keywords: [x], plugin: missing }
+  - { name: fine, keywords: [x], plugin: fine }
+`,
+  }
+
+  it("the signal's key (the engine's, made once) is the one the plugin call and every callback get: none is made again from the message", async () => {
+    const plugins = pluginsOf({ broken: () => failure('PLUGIN_ERROR'), fine: () => answer('ok') })
+    const deps = depsOf(await rulesFrom(FILES), plugins)
+    const told: string[] = []
+    deps.onPluginError = (plugin, _error, about) => void told.push(`${plugin} ${about.account} ${about.openId} ${about.key}`)
+    const r = await routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, deps, { budgetSpent: false, key: 'the-engine-key' })
+    assert.equal(r.plugin, 'fine')
+    assert.deepEqual(told, ['broken acct u1 the-engine-key', 'missing acct u1 the-engine-key'])
+  })
+
+  it('without a signal (a caller other than the engine), the key is made as the engine makes it', async () => {
+    const plugins = pluginsOf({ broken: () => failure('PLUGIN_ERROR'), fine: () => answer('ok') })
+    const deps = depsOf(await rulesFrom(FILES), plugins)
+    const keys: string[] = []
+    deps.onPluginError = (_plugin, _error, about) => void keys.push(about.key)
+    const message = messageOf(push.text('u1', 'x'))
+    await routeMessage(message, ACCOUNT, deps)
+    assert.deepEqual(keys, [dedupKeyOf(ACCOUNT.id, message), dedupKeyOf(ACCOUNT.id, message)])
   })
 })
 
@@ -420,7 +452,7 @@ describe("a session whose plugin is gone and whose delete fails (it failed silen
   })
   const reported = (deps: RouteDeps) => {
     const seen: Array<[string, EngineError, string, string]> = []
-    deps.onOrphanSessionKept = (plugin, error, account, message) => void seen.push([plugin, error, account, message.fromUser])
+    deps.onOrphanSessionKept = (plugin, error, about) => void seen.push([plugin, error, about.account, about.openId])
     return seen
   }
 
