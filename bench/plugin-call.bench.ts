@@ -51,6 +51,7 @@ const message: TextMessage = {
 const call: PluginCall = {
   plugin: 'echo',
   message,
+  key: 'main:m:oUpF8uMuAJO_M2pxb1Q9zNjWeS6o:1234567890123456',
   account: { id: 'main', appId: 'wx0000000000000001' },
   match: { rule: 'echo', via: 'prefix', keyword: 'echo', captures: [], groups: {}, fromClick: false, args: {} },
   session: { active: false, state: undefined },

@@ -29,6 +29,11 @@ export type SessionOp =
 export interface PluginCall {
   plugin: string
   message: InboundMessage
+  /**
+   * The message's dedup key (dedup-key.ts), as the engine made it once for the message: the call's
+   * PLUGIN_TIMEOUT line and the plugin's ctx.log lines carry it, as every engine line about the message does.
+   */
+  key: string
   account: AccountInfo
   match: RuleMatch
   /** This user's session as seen by this plugin. */

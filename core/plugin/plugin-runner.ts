@@ -8,7 +8,6 @@
  * is answered PLUGIN_TIMEOUT, the worker is terminated and a fresh one is started (setup runs again).
  */
 import { Worker } from 'node:worker_threads'
-import { dedupKeyOf } from '../dedup/dedup-key.ts'
 import type { EngineError, Result } from '../errors.ts'
 import { fail, ok } from '../errors.ts'
 import { createLineBudget, type LineBudget } from '../log/line-budget.ts'
@@ -408,10 +407,10 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     // Its own budget key: the engine's 'plugin <name> failed' line for the same call is keyed by code and
     // plugin (`PLUGIN_TIMEOUT <name>`, engine.ts), and sharing it each flood wrote half as many of either,
     // with one count of both said as the other's.
-    const { account, message } = p.call
+    const { account, message, key } = p.call
     lines.warn(
       `PLUGIN_TIMEOUT call ${init.name}`,
-      { code: 'PLUGIN_TIMEOUT', plugin: init.name, reason, account: account.id, openId: message.fromUser, key: dedupKeyOf(account.id, message), timeoutsInARow, restartInMs: delay },
+      { code: 'PLUGIN_TIMEOUT', plugin: init.name, reason, account: account.id, openId: message.fromUser, key, timeoutsInARow, restartInMs: delay },
       `plugin ${init.name} call timed out${when}`,
     )
   }
@@ -514,6 +513,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
         id,
         deadline: Date.now() + opts.timeoutMs,
         message: call.message,
+        key: call.key,
         account: call.account,
         match: call.match,
         session: call.session,

@@ -60,6 +60,8 @@ export interface CallRequest {
   /** Epoch ms after which the main thread has given up; RPCs made for this call stop waiting then. */
   deadline: number
   message: InboundMessage
+  /** The message's dedup key, as the engine made it (PluginCall.key): ctx.log's lines carry it. */
+  key: string
   account: AccountInfo
   match: RuleMatch
   session: { active: boolean; state: JsonValue | undefined }

@@ -93,8 +93,10 @@ export interface RouteSignal {
   /** Set by the router: the candidate whose plugin is running now (what the engine records at the budget). */
   running?: Pick<RouteResult, 'handledBy' | 'rule' | 'keyword' | 'plugin'>
   /**
-   * Set by the engine: the message's dedup key (dedup-key.ts), made once per message. The callbacks' lines
-   * carry it: made again from the message in each, an event's cost a sha1 each time.
+   * Set by the engine: the message's dedup key (dedup-key.ts), made once per message. The callbacks' lines and
+   * the plugin's call (its PLUGIN_TIMEOUT line, its ctx.log) carry it. Made again from the message in each of
+   * those, an event's cost a sha1 each time, and a plugin that rewrote its ctx.message before its first line
+   * skewed the key its own lines carried.
    */
   readonly key: string
 }
@@ -352,6 +354,7 @@ async function runPlugins(
     const outcome = await deps.plugins.invoke({
       plugin,
       message,
+      key: signal.key,
       account,
       match: candidate.match,
       session: { active: own !== null, state: own?.state ?? undefined },

@@ -56,7 +56,7 @@ test('long messages are cut, and data too big to send is replaced by its size', 
 
 test("about(): every line carries the fields, added after the plugin's data is copied (a getter that throws cannot reach the plugin)", () => {
   const { log, posted } = forwarder('info')
-  const aboutUser = log.about(() => ({ account: 'acct', openId: 'u1' }))
+  const aboutUser = log.about({ account: 'acct', openId: 'u1' })
   aboutUser.info('plain')
   aboutUser.info('with data', { n: 1, openId: 'mine' })
   const hostile = {
@@ -73,20 +73,6 @@ test("about(): every line carries the fields, added after the plugin's data is c
   assert.match(String(posted[2].data?.data), /boom/)
   assert.deepEqual(posted[3].data, { account: 'acct', openId: 'u1', data: 'hello' }, 'not spread into numbered fields')
   assert.equal(posted[4].data, undefined)
-})
-
-test("about(): the fields are made once, at the first line sent: a call that logs nothing (or only under the level) pays nothing for an event's key (a sha1)", () => {
-  const { log, posted } = forwarder('info')
-  let made = 0
-  const fieldsOf = () => (made++, { key: 'k1' })
-  const silent = log.about(fieldsOf)
-  silent.debug('under the level')
-  assert.equal(made, 0, 'nothing sent, nothing made')
-  const logging = log.about(fieldsOf)
-  logging.info('one')
-  logging.warn('two')
-  assert.equal(made, 1)
-  assert.deepEqual(posted.map((m) => m.data), [{ key: 'k1' }, { key: 'k1' }])
 })
 
 test("a caught error in data is sent as { type, message, stack } with its own fields, not as {} (an Error's name, message and stack are not enumerable)", () => {

@@ -4,7 +4,8 @@
  * Before, they said only `account` and `openId`: a user's busy minute had several messages, and a plugin's
  * line could not be told to belong to one of them. Real engine, real plugin worker (the test kit); the key is
  * made from the push as the engine reads it (test/support/message-key.ts), for a text (its MsgId) and an event
- * (a digest of its fields, made in the worker from the message the call carries).
+ * (a digest of its fields): the engine's, made once and sent with the call, whatever the plugin does to its
+ * ctx.message.
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
@@ -29,15 +30,30 @@ export default definePlugin({
 })
 `
 
+// Rewrites the message it was handed (its sender and its raw MsgId) before its first line: its own copy,
+// which the engine's key for the message must not follow.
+const REWRITER = `import { definePlugin } from 'wxengine/plugin'
+export default definePlugin({
+  name: 'rewriter',
+  handle(ctx) {
+    ctx.message.fromUser = 'someone-else'
+    ctx.message.raw.MsgId = '1'
+    ctx.log.info('rewrote the message')
+    return ctx.reply.text('rewritten')
+  },
+})
+`
+
 const RULES = `
 rules:
   - { name: logged, keywords: [{ prefix: log }], plugin: logger }
+  - { name: rewritten, keywords: [{ prefix: rewrite }], plugin: rewriter }
 handlers:
   - { type: click, plugin: logger }
 `
 
 before(async () => {
-  project = pluginProject({ plugins: { logger: LOGGER }, rules: { 'main.yaml': RULES } }, 'plugin-log-key')
+  project = pluginProject({ plugins: { logger: LOGGER, rewriter: REWRITER }, rules: { 'main.yaml': RULES } }, 'plugin-log-key')
   client = await createTestClient({ root: project.root, log: memory.logger })
 })
 after(async () => {
@@ -59,7 +75,7 @@ test("a text's line carries its key (MsgId): the same as the engine's lines abou
   assert.match(String(line.key), /^default:m:u-text:\d+$/)
 })
 
-test("an event's line carries its key (a digest of its fields), made in the worker as the engine makes it", async () => {
+test("an event's line carries its key (a digest of its fields), the engine's, sent with the call", async () => {
   const click = push.click('u-click', 'MENU_LOG')
   await client.expectReply(click, 'logged', { openId: 'u-click' })
   const line = lineSaying('saw click')
@@ -67,4 +83,13 @@ test("an event's line carries its key (a digest of its fields), made in the work
   assert.equal(line.openId, 'u-click')
   assert.equal(line.key, keyOfPush('default', click))
   assert.match(String(line.key), /^default:e:u-click:\d+:CLICK:MENU_LOG:[\w-]{16}$/)
+})
+
+test("a plugin that rewrites ctx.message before its first line does not change the key its lines carry: the engine's, made once", async () => {
+  const hello = push.text('u-rewrite', 'rewrite me')
+  await client.expectReply(hello, 'rewritten', { openId: 'u-rewrite' })
+  const line = lineSaying('rewrote the message')
+  assert.ok(line, JSON.stringify(memory.lines))
+  assert.equal(line.openId, 'u-rewrite')
+  assert.equal(line.key, keyOfPush('default', hello))
 })

@@ -6,6 +6,7 @@ import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { pino, type DestinationStream } from 'pino'
 import type { PluginSettings } from '../../core/config/config-types.ts'
+import { dedupKeyOf } from '../../core/dedup/dedup-key.ts'
 import type { EngineError } from '../../core/errors.ts'
 import { createLogger, type Logger } from '../../core/log/logger.ts'
 import type {
@@ -195,6 +196,8 @@ export async function loadPlugins(opts: LoadOptions): Promise<Harness> {
       set.invoke({
         plugin,
         message,
+        // Keyed as the engine keys the message: a plugin's ctx.log lines and its PLUGIN_TIMEOUT line carry it.
+        key: dedupKeyOf(ACCOUNT.id, message),
         account: ACCOUNT,
         match: extra?.match ?? { rule: plugin, via: 'type', captures: [], groups: {}, fromClick: false, args: {} },
         session: extra?.session ?? { active: false, state: undefined },

@@ -27,9 +27,11 @@ setInterval(() => {}, 60000)
 `
 
 function callOf(plugin: string, content: string, fromUser: string): PluginCall {
+  const message = text(content, fromUser)
   return {
     plugin,
-    message: text(content, fromUser),
+    message,
+    key: dedupKeyOf(ACCOUNT.id, message),
     account: ACCOUNT,
     match: { rule: plugin, via: 'type' as const, captures: [], groups: {}, fromClick: false, args: {} },
     session: { active: false, state: undefined },

@@ -46,6 +46,7 @@ function runnerWith(source: string, isolation: PluginIsolation) {
 const call = () => ({
   plugin: 'rogue',
   message: text('hi'),
+  key: 'k',
   account: ACCOUNT,
   match: { rule: 'rogue', via: 'type' as const, captures: [], groups: {}, fromClick: false, args: {} },
   session: { active: false, state: undefined },

@@ -304,6 +304,7 @@ rules:
     deps.onPluginError = (plugin, _error, about) => void told.push(`${plugin} ${about.account} ${about.openId} ${about.key}`)
     const r = await routeMessage(messageOf(push.text('u1', 'x')), ACCOUNT, deps, { budgetSpent: false, key: 'the-engine-key' })
     assert.equal(r.plugin, 'fine')
+    assert.deepEqual([plugins.lastCall.get('broken')?.key, plugins.lastCall.get('fine')?.key], ['the-engine-key', 'the-engine-key'])
     assert.deepEqual(told, ['broken acct u1 the-engine-key', 'missing acct u1 the-engine-key'])
   })
 
@@ -315,6 +316,7 @@ rules:
     const message = messageOf(push.text('u1', 'x'))
     await routeMessage(message, ACCOUNT, deps)
     assert.deepEqual(keys, [dedupKeyOf(ACCOUNT.id, message), dedupKeyOf(ACCOUNT.id, message)])
+    assert.equal(plugins.lastCall.get('fine')?.key, dedupKeyOf(ACCOUNT.id, message))
   })
 })
 

@@ -4,7 +4,6 @@
  * two land together); storage and the platform API are calls to the main thread.
  */
 import { customMessageHelpers, replyHelpers } from '../../reply/reply-helpers.ts'
-import { dedupKeyOf } from '../../dedup/dedup-key.ts'
 import type {
   JsonValue,
   KeyValue,
@@ -80,9 +79,9 @@ export function buildContext(
     reply: trackedReplies((name) => (replyBuilt = name)),
     pass: () => PASS,
     // The message's key, as the engine's own lines about it have it (an operator joins them, and its log
-    // entry, on it): made by the engine's own dedupKeyOf, and only if the plugin writes a line (about()). Made
-    // from ctx.message then: a plugin that rewrites its raw fields or sender before its first line skews it.
-    log: log.about(() => ({ account: accountId, openId, key: dedupKeyOf(accountId, call.message) })),
+    // entry, on it): the engine's, made once and sent with the call. Made here from ctx.message, it cost an
+    // event's call a sha1, and a plugin that rewrote its message before its first line skewed it.
+    log: log.about({ account: accountId, openId, key: call.key }),
     api: createPlatformApi(rpc, accountId, deadline),
     web: createWebLinks(web, accountId),
   }

@@ -23,13 +23,11 @@ const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, w
 
 export interface LogForwarder extends PluginLogger {
   /**
-   * The same logger with the fields `fieldsOf` makes on every line (`ctx.log` in handle: the message's
-   * account, openId and key). Made once, on the first line that is sent, not when the logger is made: an
-   * event's key is a sha1 of its fields, which a call whose plugin logs nothing must not pay for. Added after
-   * the plugin's data is copied safely, so a getter that throws cannot reach the plugin; the plugin's own
-   * fields of those names win.
+   * The same logger with `fields` on every line (`ctx.log` in handle: the message's account, openId and key).
+   * Added after the plugin's data is copied safely, so a getter that throws cannot reach the plugin; the
+   * plugin's own fields of those names win.
    */
-  about(fieldsOf: () => Record<string, string>): PluginLogger
+  about(fields: Readonly<Record<string, string>>): PluginLogger
 }
 
 export function createLogForwarder(post: (msg: WorkerToMain) => void, engineLevel: string, now: () => number = Date.now): LogForwarder {
@@ -61,20 +59,20 @@ export function createLogForwarder(post: (msg: WorkerToMain) => void, engineLeve
     return false
   }
 
-  const forward = (level: LogLevel, fields?: () => Record<string, string>) => (msg: string, data?: Record<string, unknown>) => {
+  const forward = (level: LogLevel, fields?: Readonly<Record<string, string>>) => (msg: string, data?: Record<string, unknown>) => {
     if (LEVEL_VALUES[level] < threshold || !admit()) return
     let text = String(msg)
     if (text.length > MAX_MESSAGE_CHARS) text = `${text.slice(0, MAX_MESSAGE_CHARS)}… (${text.length} characters)`
     const copied = data === undefined ? undefined : boundedData(data)
-    const merged = fields === undefined ? copied : { ...fields(), ...copied }
+    const merged = fields === undefined ? copied : { ...fields, ...copied }
     post(merged === undefined ? { t: 'log', level, msg: text } : { t: 'log', level, msg: text, data: merged })
   }
-  const loggerOf = (fieldsOf?: () => Record<string, string>): PluginLogger => {
-    // Made at the first line sent (a line under the level or over the rate makes nothing), then kept.
-    let made: Record<string, string> | undefined
-    const fields = fieldsOf === undefined ? undefined : () => (made ??= fieldsOf())
-    return { debug: forward('debug', fields), info: forward('info', fields), warn: forward('warn', fields), error: forward('error', fields) }
-  }
+  const loggerOf = (fields?: Readonly<Record<string, string>>): PluginLogger => ({
+    debug: forward('debug', fields),
+    info: forward('info', fields),
+    warn: forward('warn', fields),
+    error: forward('error', fields),
+  })
   return { ...loggerOf(), about: loggerOf }
 }
 
