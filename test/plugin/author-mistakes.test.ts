@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { loadPlugins, text, errorOf, textOf, type Harness } from './plugin-test-kit.ts'
+import { dedupKeyOf } from '../../core/dedup/dedup-key.ts'
+import { ACCOUNT, loadPlugins, text, errorOf, textOf, type Harness } from './plugin-test-kit.ts'
 import { until } from '../support/until.ts'
 
 // A space in the path, as in a folder named "My Bot": the line of an error is still found.
@@ -198,6 +199,10 @@ describe('errors while handling', () => {
     // may not be enough on a loaded machine; the deadline only bounds a failure.
     const missingReturn = /handle built a reply with ctx\.reply\.text\(\) but returned nothing, so it passed: a missing return\?/
     await until('the missing-return warning', () => h.log.lines.some((l) => missingReturn.test(String(l.msg))), 10_000)
+    // About that call's message, as every line of a call is: an author with many users must find which one.
+    const line = h.log.lines.find((l) => missingReturn.test(String(l.msg)))!
+    assert.equal(line.openId, 'user-a')
+    assert.equal(line.key, dedupKeyOf(ACCOUNT.id, text('x')))
   })
 })
 

@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import { createTestClient, push, type TestClient } from '../../core/testkit/plugin-test-client.ts'
 import { keyOfPush } from '../support/message-key.ts'
+import { until } from '../support/until.ts'
 import { pluginProject, type PluginProject } from '../support/plugin-project.ts'
 
 let project: PluginProject
@@ -44,16 +45,36 @@ export default definePlugin({
 })
 `
 
+// Writes with console, as most first plugins do: in handle at once, after an await, and from a timer handle
+// started; and from a timer setup started, which is about no message.
+const CONSOLER = `import { definePlugin } from 'wxengine/plugin'
+export default definePlugin({
+  name: 'consoler',
+  setup(api) {
+    api.after(1, () => console.log('console from setup'))
+  },
+  async handle(ctx) {
+    const said = ctx.message.kind === 'text' ? ctx.message.content : ''
+    console.log('at once: ' + said)
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    console.info('after an await: ' + said)
+    setTimeout(() => console.warn('from a timer: ' + said), 5)
+    return ctx.reply.text('consoled')
+  },
+})
+`
+
 const RULES = `
 rules:
   - { name: logged, keywords: [{ prefix: log }], plugin: logger }
   - { name: rewritten, keywords: [{ prefix: rewrite }], plugin: rewriter }
+  - { name: consoled, keywords: [{ prefix: console }], plugin: consoler }
 handlers:
   - { type: click, plugin: logger }
 `
 
 before(async () => {
-  project = pluginProject({ plugins: { logger: LOGGER, rewriter: REWRITER }, rules: { 'main.yaml': RULES } }, 'plugin-log-key')
+  project = pluginProject({ plugins: { logger: LOGGER, rewriter: REWRITER, consoler: CONSOLER }, rules: { 'main.yaml': RULES } }, 'plugin-log-key')
   client = await createTestClient({ root: project.root, log: memory.logger })
 })
 after(async () => {
@@ -92,4 +113,26 @@ test("a plugin that rewrites ctx.message before its first line does not change t
   assert.ok(line, JSON.stringify(memory.lines))
   assert.equal(line.openId, 'u-rewrite')
   assert.equal(line.key, keyOfPush('default', hello))
+})
+
+test("console lines in handle carry the message's fields as ctx.log's do, each call its own, through awaits and timers; setup's have none", async () => {
+  // Two users' calls in flight in one worker at once: each line must name its own message, not the last one in.
+  const a = push.text('u-console-a', 'console a')
+  const b = push.text('u-console-b', 'console b')
+  await Promise.all([client.expectReply(a, 'consoled', { openId: 'u-console-a' }), client.expectReply(b, 'consoled', { openId: 'u-console-b' })])
+  const said = ['at once', 'after an await', 'from a timer'].flatMap((when) => [`${when}: console a`, `${when}: console b`])
+  await until('the console lines', () => said.every((msg) => lineSaying(msg) !== undefined), 10_000)
+  for (const msg of said) {
+    const line = lineSaying(msg)!
+    const [openId, sent] = msg.endsWith(' a') ? ['u-console-a', a] : ['u-console-b', b]
+    assert.equal(line.plugin, 'consoler', msg)
+    assert.equal(line.account, 'default', msg)
+    assert.equal(line.openId, openId, msg)
+    assert.equal(line.key, keyOfPush('default', sent), msg)
+  }
+  const fromSetup = lineSaying('console from setup')
+  assert.ok(fromSetup, JSON.stringify(memory.lines))
+  assert.equal(fromSetup.plugin, 'consoler')
+  assert.equal(fromSetup.key, undefined)
+  assert.equal(fromSetup.openId, undefined)
 })

@@ -39,6 +39,8 @@ export interface BuiltContext {
   ctx: PluginContext
   /** The session calls recorded so far, in order. */
   sessionOps: SessionOp[]
+  /** The message the call is about, as its lines name it: account, openId and the engine's key. */
+  about: Readonly<Record<string, string>>
   /** The last `ctx.reply.*` helper the plugin called (`text`, `news`, ...), if any: a missing `return` shows. */
   readonly replyBuilt: string | undefined
   /**
@@ -67,6 +69,7 @@ export function buildContext(
   let finished = false
   const deadline = (): number | undefined => (finished ? undefined : call.deadline)
   const isFinished = () => finished
+  const about = { account: accountId, openId, key: call.key }
 
   const ctx: PluginContext = {
     message: call.message,
@@ -81,13 +84,14 @@ export function buildContext(
     // The message's key, as the engine's own lines about it have it (an operator joins them, and its log
     // entry, on it): the engine's, made once and sent with the call. Made here from ctx.message, it cost an
     // event's call a sha1, and a plugin that rewrote its message before its first line skewed it.
-    log: log.about({ account: accountId, openId, key: call.key }),
+    log: log.about(about),
     api: createPlatformApi(rpc, accountId, deadline),
     web: createWebLinks(web, accountId),
   }
   return {
     ctx,
     sessionOps,
+    about,
     get replyBuilt() {
       return replyBuilt
     },

@@ -7,6 +7,7 @@
  * `new Worker(source, { eval: true })`. So it must not depend on anything outside its own imports
  * (no files next to it read at run time).
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { inspect } from 'node:util'
 import type { JsonValue, PluginDefinition } from '../plugin-api.ts'
 import type { CallRequest, CallResult, MainToWorker, WorkerToMain } from '../worker-protocol.ts'
@@ -51,6 +52,15 @@ const registry = createSetupRegistry(
 // (`Promise.reject`, `new Promise`), on purpose (docs/plugins.md).
 process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${describeThrown(e)}`, { code: 'PLUGIN_ERROR' }))
 
+/**
+ * The message of the call whose code runs now (handle, and what it started: its awaits, its timers), for the
+ * plugin's console lines. `console` belongs to the plugin's module, not to one call: without this its lines in
+ * handle said nothing of whose message they were about, where ctx.log's name it, and a plugin written with
+ * console.log (most first ones are) left lines nobody could join to a message. Setup's timers and hooks run
+ * outside any call: their lines have no message, as ctx.log's in setup have none.
+ */
+const callAbout = new AsyncLocalStorage<Readonly<Record<string, string>>>()
+
 let plugin: PluginDefinition | undefined
 /** The shared storage areas the definition declares, once it loaded. */
 let sharedAreas: readonly string[] = []
@@ -81,7 +91,10 @@ async function start(): Promise<void> {
     entry: init.entry,
     dir: init.dir,
     allow: init.allow,
-    onConsole: (level, args) => log[level](args.map((a) => (typeof a === 'string' ? a : inspect(a))).join(' ')),
+    onConsole: (level, args) => {
+      const about = callAbout.getStore()
+      ;(about === undefined ? log : log.about(about))[level](args.map((a) => (typeof a === 'string' ? a : inspect(a))).join(' '))
+    },
   })
   if (!loaded.ok) return send({ t: 'load-failed', reason: loaded.error.reason })
   // The API's errors made in the plugin's realm from here on, so that they say the line of the bad call.
@@ -149,10 +162,10 @@ async function answerCall(call: CallRequest): Promise<void> {
   let result: CallResult
   try {
     // `plugin` is set: the main thread sends calls only after `ready`.
-    const returned: unknown = await plugin!.handle(ctx)
+    const returned: unknown = await callAbout.run(built.about, () => plugin!.handle(ctx))
     result = interpretReturn(returned)
     if (returned === undefined && built.replyBuilt !== undefined) {
-      log.warn(`handle built a reply with ctx.reply.${built.replyBuilt}() but returned nothing, so it passed: a missing return?`)
+      log.about(built.about).warn(`handle built a reply with ctx.reply.${built.replyBuilt}() but returned nothing, so it passed: a missing return?`)
     }
   } catch (e) {
     result = { kind: 'error', message: describeThrown(e) }
