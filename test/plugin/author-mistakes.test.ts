@@ -184,6 +184,9 @@ describe('errors while handling', () => {
     // Node 24's V8 keeps the async arrow's frame, and so the line of index.ts; node 20 and 22 do not.
     assert.match(String(line.msg), /^unhandled rejection: TypeError: left behind( \(at .*leftbehind\/index\.ts:2:\d+\))?$/)
     assert.equal(line.code, 'PLUGIN_ERROR')
+    // Left behind by a call: the line names that call's message, as its ctx.log lines do.
+    assert.equal(line.openId, 'user-a')
+    assert.equal(line.key, dedupKeyOf(ACCOUNT.id, text('x')))
     await new Promise((r) => setTimeout(r, 100))
     assert.ok(!h.log.lines.some((l) => String(l.msg).includes('swallowed by vm2')), JSON.stringify(h.log.lines))
   })

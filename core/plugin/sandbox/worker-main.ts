@@ -9,7 +9,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { inspect } from 'node:util'
-import type { JsonValue, PluginDefinition } from '../plugin-api.ts'
+import type { JsonValue, PluginDefinition, PluginLogger } from '../plugin-api.ts'
 import type { CallRequest, CallResult, MainToWorker, WorkerToMain } from '../worker-protocol.ts'
 import { buildContext, createPlatformApi, createSetupStorage, createWebLinks, PASS } from './build-context.ts'
 import { isSharedAreaName, MAX_SHARED_AREAS } from '../storage-keys.ts'
@@ -47,19 +47,26 @@ const registry = createSetupRegistry(
   },
 )
 
+/**
+ * The message of the call whose code runs now (handle, and what it started: its awaits, its timers), for the
+ * plugin's console lines and the rejections it leaves unhandled. `console` belongs to the plugin's module, not
+ * to one call: without this its lines in handle said nothing of whose message they were about, where ctx.log's
+ * name it, and a plugin written with console.log (most first ones are) left lines nobody could join to a
+ * message. Setup's timers and hooks run outside any call: their lines have no message, as ctx.log's in setup
+ * have none.
+ */
+const callAbout = new AsyncLocalStorage<Readonly<Record<string, string>>>()
+/** The log with the fields of the call whose code runs now, if any (callAbout). */
+function logOfCall(): PluginLogger {
+  const about = callAbout.getStore()
+  return about === undefined ? log : log.about(about)
+}
+
 // Plugin code that leaves a promise rejected with nobody listening must not take the worker down with it.
 // Only an async function's rejection comes here: vm2 swallows those of the sandbox's own `Promise`
 // (`Promise.reject`, `new Promise`), on purpose (docs/plugins.md).
-process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${describeThrown(e)}`, { code: 'PLUGIN_ERROR' }))
-
-/**
- * The message of the call whose code runs now (handle, and what it started: its awaits, its timers), for the
- * plugin's console lines. `console` belongs to the plugin's module, not to one call: without this its lines in
- * handle said nothing of whose message they were about, where ctx.log's name it, and a plugin written with
- * console.log (most first ones are) left lines nobody could join to a message. Setup's timers and hooks run
- * outside any call: their lines have no message, as ctx.log's in setup have none.
- */
-const callAbout = new AsyncLocalStorage<Readonly<Record<string, string>>>()
+// Node calls this in the rejected promise's async context: one a call's code left behind names its message.
+process.on('unhandledRejection', (e) => logOfCall().error(`unhandled rejection: ${describeThrown(e)}`, { code: 'PLUGIN_ERROR' }))
 
 let plugin: PluginDefinition | undefined
 /** The shared storage areas the definition declares, once it loaded. */
@@ -91,10 +98,7 @@ async function start(): Promise<void> {
     entry: init.entry,
     dir: init.dir,
     allow: init.allow,
-    onConsole: (level, args) => {
-      const about = callAbout.getStore()
-      ;(about === undefined ? log : log.about(about))[level](args.map((a) => (typeof a === 'string' ? a : inspect(a))).join(' '))
-    },
+    onConsole: (level, args) => logOfCall()[level](args.map((a) => (typeof a === 'string' ? a : inspect(a))).join(' ')),
   })
   if (!loaded.ok) return send({ t: 'load-failed', reason: loaded.error.reason })
   // The API's errors made in the plugin's realm from here on, so that they say the line of the bad call.
