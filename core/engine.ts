@@ -647,18 +647,20 @@ export function createEngine(deps: EngineDeps): Engine {
     // Only once the late handler is in place (it settles `handedOver` and leaves on every path): this
     // throwing (a bug) must not hold the user's next messages, or idle(), for good.
     record(accountId, message, key, running && { ...running, reply: null, errors: [] }, 'late', started, undefined, 'log')
-    // Says which plugin was slow and on whose message: the line is how an author learns that theirs was.
+    // Says which plugin was slow and on whose message: the line is how an author learns that theirs was. Its
+    // `reason`, as every line about a failed or delayed message has one; none running and none ahead: it
+    // waited for what routing reads first (the user's session, or in a fleet their lock, in the state store).
     const why = running?.plugin
-      ? `; plugin ${running.plugin} is still working`
+      ? `plugin ${running.plugin} is still working`
       : behind !== undefined
-        ? `; it waited behind this user's earlier message${behind ? `, whose plugin ${behind} is still working` : ''} (one user's messages run one at a time)`
-        : ''
+        ? `it waited behind this user's earlier message${behind ? `, whose plugin ${behind} is still working` : ''} (one user's messages run one at a time)`
+        : "it waited for the user's session or lock in the state store"
     // A budget of lines per plugin: one slow plugin's flood must not hold back the first line of another
-    // turning slow (its author's only word of it). No plugin: waited for its session, lock or user's queue.
+    // turning slow (its author's only word of it).
     lines.warn(
       `budget spent ${running?.plugin ?? ''}`,
-      { account: accountId, openId: message.fromUser, key, budgetMs: limits.replyBudgetMs, plugin: running?.plugin, rule: running?.rule, behindPlugin: behind || undefined },
-      `reply budget spent: answered success${why}, the reply will go out late`,
+      { account: accountId, openId: message.fromUser, key, reason: why, budgetMs: limits.replyBudgetMs, plugin: running?.plugin, rule: running?.rule, behindPlugin: behind || undefined },
+      `reply budget spent: answered success; ${why}, the reply will go out late`,
     )
     // The line may be held (a budget of lines) or below the log level: what needs to know (metrics, `send
     // --local`'s hint) is told by the event, never by the line's wording.

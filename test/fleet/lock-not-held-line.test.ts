@@ -55,6 +55,14 @@ describe("the line of a message routed without its user's lock", () => {
     })
     const keys = new Set(messages.map((e) => (e.type === 'message' ? e.entry.msgKey : '')))
     assert.ok(lines.every((l) => keys.has(String(l.key))), "each line names its message's key")
+    // Their budget lines say what they waited for: no plugin ran, none of theirs was ahead in this instance.
+    const spent = h.lines.filter((l) => String(l.msg).startsWith('reply budget spent'))
+    assert.ok(spent.length > 0, JSON.stringify(h.lines.slice(-5)))
+    for (const l of spent) {
+      assert.equal(l.reason, "it waited for the user's session or lock in the state store")
+      assert.equal(l.msg, "reply budget spent: answered success; it waited for the user's session or lock in the state store, the reply will go out late")
+      assert.ok(keys.has(String(l.key)))
+    }
     await Promise.all(held.map((l) => (l && l !== UNSUBSCRIBING ? l.release() : undefined)))
   })
 })
