@@ -33,8 +33,12 @@ export interface MessageBase {
 }
 
 export interface UserMessageBase extends MessageBase {
-  /** 64-bit id as a decimal string. */
-  msgId: string
+  /**
+   * MsgId, a 64-bit id as a decimal string. WeChat sends it with every message a user sends; undefined when a
+   * push lacks it (or has it empty), as a hand-written one may (WeEngine's own sample has none): the message
+   * is still its type, and its retries are still recognised (core/dedup/dedup-key.ts keys it as an event).
+   */
+  msgId?: string
 }
 
 export interface EventBase extends MessageBase {

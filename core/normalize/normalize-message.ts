@@ -126,14 +126,17 @@ export function normalizeMessage(raw: RawFields): Result<InboundMessage> {
       : fail('MISSING_FIELD', 'CreateTime is not an integer')
   }
   const base: Base = { toUser, fromUser, createTime, raw }
-  const type = msgType.toLowerCase()
+  // Trimmed for the lookup only (the fields keep what was received): WeChat wraps the names in CDATA, but a
+  // push written by hand or by a tool (pretty-printed, `<MsgType>\n  text\n</MsgType>`) was `unknown` and
+  // answered by nothing its rules say.
+  const type = msgType.trim().toLowerCase()
   let kind: KnownKind | undefined
   let event: string | undefined
   if (type === 'event') {
     const ev = raw.Event
     if (typeof ev !== 'string') return ok(unknownOf(base, msgType, undefined, ev === undefined ? 'Event is absent' : 'Event is not text'))
     event = ev
-    kind = KIND_OF_EVENT[ev.toLowerCase()]
+    kind = KIND_OF_EVENT[ev.trim().toLowerCase()]
   } else {
     kind = KIND_OF_MSG_TYPE[type]
   }
@@ -172,7 +175,7 @@ function unknownOf(b: Base, msgType: string, event: string | undefined, reason: 
     // Only on an event push: plugins tell events from a user's messages by `'event' in message` (docs/
     // plugins.md), and a user's message of a type unknown here, holding the key, was passed on by a dialogue
     // as an event and went unanswered (a routing review).
-    ...(event !== undefined || msgType.toLowerCase() === 'event' ? { event } : undefined),
+    ...(event !== undefined || msgType.trim().toLowerCase() === 'event' ? { event } : undefined),
     msgId: textOf(raw.MsgId) ?? textOf(raw.MsgID),
     reason,
     fields: raw,
@@ -183,14 +186,14 @@ function buildMember(kind: KnownKind, b: Base, event: string): InboundMessage {
   const r = b.raw
   switch (kind) {
     case 'text':
-      return { kind, ...b, msgId: str(r, 'MsgId'), content: str(r, 'Content'), bizmsgmenuid: optStr(r, 'bizmsgmenuid'), ...fromArticle(r) }
+      return { kind, ...b, msgId: optId(r, 'MsgId'), content: str(r, 'Content'), bizmsgmenuid: optStr(r, 'bizmsgmenuid'), ...fromArticle(r) }
     case 'image':
-      return { kind, ...b, msgId: str(r, 'MsgId'), picUrl: str(r, 'PicUrl'), mediaId: str(r, 'MediaId'), ...fromArticle(r) }
+      return { kind, ...b, msgId: optId(r, 'MsgId'), picUrl: str(r, 'PicUrl'), mediaId: str(r, 'MediaId'), ...fromArticle(r) }
     case 'voice':
       return {
         kind,
         ...b,
-        msgId: str(r, 'MsgId'),
+        msgId: optId(r, 'MsgId'),
         mediaId: str(r, 'MediaId'),
         format: str(r, 'Format'),
         recognition: optStr(r, 'Recognition'),
@@ -199,12 +202,12 @@ function buildMember(kind: KnownKind, b: Base, event: string): InboundMessage {
       }
     case 'video':
     case 'shortvideo':
-      return { kind, ...b, msgId: str(r, 'MsgId'), mediaId: str(r, 'MediaId'), thumbMediaId: str(r, 'ThumbMediaId'), ...fromArticle(r) }
+      return { kind, ...b, msgId: optId(r, 'MsgId'), mediaId: str(r, 'MediaId'), thumbMediaId: str(r, 'ThumbMediaId'), ...fromArticle(r) }
     case 'location':
       return {
         kind,
         ...b,
-        msgId: str(r, 'MsgId'),
+        msgId: optId(r, 'MsgId'),
         locationX: float(r, 'Location_X'),
         locationY: float(r, 'Location_Y'),
         scale: float(r, 'Scale'),
@@ -215,7 +218,7 @@ function buildMember(kind: KnownKind, b: Base, event: string): InboundMessage {
       return {
         kind,
         ...b,
-        msgId: str(r, 'MsgId'),
+        msgId: optId(r, 'MsgId'),
         title: str(r, 'Title'),
         description: str(r, 'Description'),
         url: str(r, 'Url'),
@@ -225,7 +228,7 @@ function buildMember(kind: KnownKind, b: Base, event: string): InboundMessage {
       return {
         kind,
         ...b,
-        msgId: str(r, 'MsgId'),
+        msgId: optId(r, 'MsgId'),
         title: str(r, 'Title'),
         description: str(r, 'Description'),
         fileKey: str(r, 'FileKey'),
@@ -236,7 +239,7 @@ function buildMember(kind: KnownKind, b: Base, event: string): InboundMessage {
       return {
         kind,
         ...b,
-        msgId: str(r, 'MsgId'),
+        msgId: optId(r, 'MsgId'),
         appId: str(r, 'AppId'),
         title: str(r, 'Title'),
         pagePath: str(r, 'PagePath'),
@@ -467,6 +470,15 @@ function optStr(fields: RawFields, name: string): string | undefined {
   if (value === undefined || typeof value === 'string') return value
   note(`${name} is not text`)
   return undefined
+}
+
+/**
+ * An id the platform always sends but a hand-written push may lack (seeds/003: WeEngine's own sample text
+ * message has no MsgId, and WeEngine reads it as ''): absent or empty, undefined; nested, a misfit.
+ */
+function optId(fields: RawFields, name: string): string | undefined {
+  const value = optStr(fields, name)
+  return value === '' ? undefined : value
 }
 
 function int(fields: RawFields, name: string): number {

@@ -90,6 +90,24 @@ describe('exactly once', () => {
     assert.equal(await runs(), before + 2)
   })
 
+  it('a text without MsgId (WeEngine\'s sample has none) is matched by its rule, and its retry is recognised', async () => {
+    const { MsgId: _none, ...fields } = push.text('no-msgid-user', 'count')
+    const sim = h.sim('safe')
+    const before = (await runs()) ?? 0
+    const a = sim.request(fields, { nonce: 'n1' })
+    const b = sim.request(fields, { nonce: 'n2' })
+    const [ra, rb] = [await sendRaw(a.search, a.body), await sendRaw(b.search, b.body)]
+    assert.equal(ra.status, 200)
+    // Matched by the `count` rule's plugin, not the default reply: it ran, once for both deliveries.
+    assert.match(String(sim.openReply(ra.body).fields?.Content), /^run \d+/)
+    assert.equal(rb.body, ra.body)
+    assert.equal(await runs(), before + 1)
+    // The same words a second later are the user's next message, not a retry.
+    const other = sim.request({ ...fields, CreateTime: Number(fields.CreateTime) + 1 }, { nonce: 'n3' })
+    await sendRaw(other.search, other.body)
+    assert.equal(await runs(), before + 2)
+  })
+
   it('a 10 s plugin: `success` within the budget, then the reply arrives through the customer-service API; retries get `success`', async () => {
     const sim = h.sim('safe')
     const fields = push.text('slow-user', 'sleep')

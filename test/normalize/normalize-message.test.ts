@@ -36,6 +36,8 @@ const at = (createTime: number) => ({ toUser: TO, fromUser: FROM, createTime })
 const EXPECTED: Record<string, Record<string, unknown>> = {
   'text.xml': { kind: 'text', ...at(1348831860), msgId: '1234567890123456', content: '  hello,  世界  \ntwo lines ', bizmsgmenuid: undefined, msgDataId: undefined, idx: undefined },
   'text-msgid-over-2pow53.xml': { kind: 'text', ...at(1700000000), msgId: '9223372036854775807', content: 'big id', bizmsgmenuid: undefined, msgDataId: undefined, idx: undefined },
+  // seeds/003: WeEngine's own sample text message, as it prints it (no MsgId; spaces between the elements).
+  'text-without-msgid.xml': { kind: 'text', toUser: 'toUser', fromUser: 'fromUser', createTime: 12345678, msgId: undefined, content: '你好!', bizmsgmenuid: undefined, msgDataId: undefined, idx: undefined },
   'text-bizmsgmenuid.xml': { kind: 'text', ...at(1700000001), msgId: '24017532598361234', content: '满意', bizmsgmenuid: '101', msgDataId: undefined, idx: undefined },
   'text-from-article.xml': {
     kind: 'text', ...at(1700000002), msgId: '24017532598361235', content: 'from an article', bizmsgmenuid: undefined, msgDataId: '2247483661', idx: 2,
@@ -207,7 +209,7 @@ test('a MsgId over 2^53 stays exact: it never passes through a number', () => {
   const m = normalizeFixture('text-msgid-over-2pow53.xml')
   assert.equal(m.kind, 'text')
   if (m.kind !== 'text') return
-  assert.equal(typeof m.msgId, 'string')
+  if (typeof m.msgId !== 'string') return assert.fail(`msgId is ${typeof m.msgId}`)
   assert.equal(BigInt(m.msgId), 2n ** 63n - 1n)
   assert.notEqual(String(Number(m.msgId)), m.msgId, 'the id is one a number would round')
 })
@@ -282,7 +284,7 @@ for (const [name, inner, reason] of MISSING) {
 const MISFITS: [string, string, string][] = [
   ['Event absent on MsgType=event', '<MsgType>event</MsgType><EventKey>k</EventKey>', 'Event is absent'],
   ['text without Content', '<MsgType>text</MsgType><MsgId>1</MsgId>', 'Content is absent'],
-  ['text without MsgId', '<MsgType>text</MsgType><Content>hi</Content>', 'MsgId is absent'],
+  ['text with a nested MsgId', '<MsgType>text</MsgType><Content>hi</Content><MsgId><A>1</A></MsgId>', 'MsgId is not text'],
   ['location with a bad Scale', '<MsgType>location</MsgType><MsgId>7</MsgId><Location_X>1.5</Location_X><Location_Y>2</Location_Y><Scale>abc</Scale><Label>l</Label>', 'Scale is not a number: "abc"'],
   ['location with an empty coordinate', '<MsgType>location</MsgType><MsgId>7</MsgId><Location_X></Location_X><Location_Y>2</Location_Y><Scale>1</Scale><Label>l</Label>', 'Location_X is not a number: ""'],
   ['location with a hex coordinate', '<MsgType>location</MsgType><MsgId>7</MsgId><Location_X>0x10</Location_X><Location_Y>2</Location_Y><Scale>1</Scale><Label>l</Label>', 'Location_X is not a number: "0x10"'],
@@ -318,6 +320,48 @@ test('an optional list holding only whitespace (pretty-printed) is an empty list
   const text = normalizeXml(`${base}<MsgType>event</MsgType><Event>pic_weixin</Event><EventKey>6</EventKey><SendPicsInfo><Count>0</Count><PicList>x</PicList></SendPicsInfo>`)
   assert.ok(text.ok)
   assert.equal(text.value.kind, 'unknown')
+})
+
+test('a user message without MsgId, or with it empty, is still its type, its msgId undefined', () => {
+  const kinds: [string, string][] = [
+    ['text', '<Content>hi</Content>'],
+    ['image', '<PicUrl>u</PicUrl><MediaId>m</MediaId>'],
+    ['voice', '<MediaId>m</MediaId><Format>amr</Format>'],
+    ['video', '<MediaId>m</MediaId><ThumbMediaId>t</ThumbMediaId>'],
+    ['shortvideo', '<MediaId>m</MediaId><ThumbMediaId>t</ThumbMediaId>'],
+    ['location', '<Location_X>23.1</Location_X><Location_Y>113.3</Location_Y><Scale>20</Scale><Label>l</Label>'],
+    ['link', '<Title>t</Title><Description>d</Description><Url>u</Url>'],
+    ['file', '<Title>t</Title><Description>d</Description><FileKey>k</FileKey><FileMd5>5</FileMd5><FileTotalLen>3</FileTotalLen>'],
+    ['miniprogrampage', '<AppId>a</AppId><Title>t</Title><PagePath>p</PagePath><ThumbUrl>u</ThumbUrl><ThumbMediaId>t</ThumbMediaId>'],
+  ]
+  for (const [kind, fields] of kinds) {
+    for (const msgId of ['', '<MsgId></MsgId>', '<MsgId><![CDATA[]]></MsgId>']) {
+      const r = normalizeXml(`${base}<MsgType>${kind}</MsgType>${fields}${msgId}`)
+      assert.ok(r.ok, `${kind} ${msgId}`)
+      assert.equal(r.value.kind, kind, `${kind} ${msgId}: ${'reason' in r.value ? r.value.reason : ''}`)
+      assert.ok('msgId' in r.value, 'the key is there, as every optional field the push lacks')
+      assert.equal(r.value.msgId, undefined)
+    }
+    const withId = normalizeXml(`${base}<MsgType>${kind}</MsgType>${fields}<MsgId>42</MsgId>`)
+    assert.ok(withId.ok && withId.value.kind === kind && 'msgId' in withId.value && withId.value.msgId === '42', kind)
+  }
+})
+
+test('MsgType and Event are read without the whitespace around them (a pretty-printed push); the fields keep it', () => {
+  const text = normalizeXml(`${base}<MsgType>\n    text\n  </MsgType><Content>hi</Content><MsgId>1</MsgId>`)
+  assert.ok(text.ok && text.value.kind === 'text' && text.value.content === 'hi')
+  assert.equal(text.value.raw.MsgType, '\n    text\n  ')
+  const click = normalizeXml(`${base}<MsgType> event </MsgType><Event>\n CLICK \n</Event><EventKey>k</EventKey>`)
+  assert.ok(click.ok)
+  if (click.value.kind !== 'click') return assert.fail(`became ${click.value.kind}`)
+  assert.equal(click.value.event, '\n CLICK \n', 'event as received')
+  assert.equal(click.value.eventKey, 'k')
+  // An unknown event pushed so still says it is an event.
+  const other = normalizeXml(`${base}<MsgType> event </MsgType><Event> no_such_event </Event>`)
+  assert.ok(other.ok && other.value.kind === 'unknown' && 'event' in other.value && other.value.event === ' no_such_event ')
+  // Whitespace inside the name is not trimmed away: a different name.
+  const inside = normalizeXml(`${base}<MsgType>te xt</MsgType><Content>hi</Content><MsgId>1</MsgId>`)
+  assert.ok(inside.ok && inside.value.kind === 'unknown')
 })
 
 test('the unknown keeps the MsgId for dedup, and the Event as received', () => {
