@@ -725,7 +725,8 @@ export function createEngine(deps: EngineDeps): Engine {
    * user held it past the budget, or the store failed the first ask): run at once, it deleted the session
    * while that message still ran, which then wrote it back (the dialogue the user left resumed on their next
    * follow), and no waiter knew an unsubscribe was under way. So it takes the lock for itself first, marked as
-   * an unsubscribe's, asking every 20 ms for as long as another holder can keep it (`ttlMs`); not had by then,
+   * an unsubscribe's, asking every 20 ms (less often while the store fails: user-queue.ts) for as long as
+   * another holder can keep it (`ttlMs`); not had by then,
    * it runs without it, and a line says so.
    */
   async function cleanUpTakingLock(message: InboundMessage, accountId: string, key: string, namespaces: string[], ttlMs: number): Promise<void> {

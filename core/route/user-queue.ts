@@ -61,6 +61,14 @@ export type UserLock = (account: string, openId: string, ttlMs: number, forUnsub
 /** How often an instance asks again for a user lock another instance holds. */
 export const USER_LOCK_POLL_MS = 20
 
+/**
+ * The longest pause after asks that failed: each failure in a row doubles the pause from USER_LOCK_POLL_MS
+ * (40, 80, ... ms) up to this. A busy lock is asked for every 20 ms, its holder about to let go; a store
+ * that failed is likely still down, and an unsubscribe's clean-up waits a whole lock TTL (~35 s): asked
+ * every 20 ms, that was 1,700 failed commands (and their errors) for one unfollow.
+ */
+export const USER_LOCK_FAILED_ASK_MAX_PAUSE_MS = 1000
+
 /** How a wait for a user's lock ended: the last answer had, and the last ask's error when that ask failed. */
 export interface UserLockWait {
   answer: HeldUserLock | null | typeof UNSUBSCRIBING
@@ -70,8 +78,9 @@ export interface UserLockWait {
 /**
  * Asks for the user's lock, and while another holder has it (null, or UNSUBSCRIBING: the user's unsubscribe)
  * asks again every USER_LOCK_POLL_MS until `deadline` (a performance.now() time); always asks once. A failed
- * ask while waiting is a blip: asked again at the next poll (thrown at once, one failed command in the wait
- * dropped a message the store was up for: a fleet review). `firstFailureEnds`: a failure of the very first ask
+ * ask while waiting is a blip: asked again (thrown at once, one failed command in the wait dropped a message
+ * the store was up for: a fleet review), after a pause that doubles with each failure in a row, up to
+ * USER_LOCK_FAILED_ASK_MAX_PAUSE_MS, and is never longer than the time left to the deadline. `firstFailureEnds`: a failure of the very first ask
  * ends the wait there (the store is away, not busy: the caller gives up at once rather than poll a store that
  * is down). What to do when the wait ends without the lock is the caller's: a message routes without it
  * (withUserLock), an unsubscribe's clean-up runs without it (engine.ts).
@@ -84,17 +93,21 @@ export async function waitForUserLock(
 ): Promise<UserLockWait> {
   let answer: UserLockWait['answer'] = null
   let failure: UserLockWait['failure']
+  let pause = USER_LOCK_POLL_MS
   for (let first = true; ; first = false) {
     try {
       answer = await lock(account, openId, opts.ttlMs, opts.forUnsubscribe)
       failure = undefined
+      pause = USER_LOCK_POLL_MS
     } catch (error) {
       failure = { error }
       if (first && opts.firstFailureEnds) break
+      pause = Math.min(pause * 2, USER_LOCK_FAILED_ASK_MAX_PAUSE_MS)
     }
     if (!failure && answer !== null && answer !== UNSUBSCRIBING) break
-    if (performance.now() + USER_LOCK_POLL_MS >= opts.deadline) break
-    await new Promise((r) => setTimeout(r, USER_LOCK_POLL_MS))
+    const left = opts.deadline - performance.now()
+    if (left <= USER_LOCK_POLL_MS) break
+    await new Promise((r) => setTimeout(r, Math.min(pause, left)))
   }
   return { answer, failure }
 }

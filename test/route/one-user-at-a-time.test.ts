@@ -153,6 +153,24 @@ describe('waiting for the fleet lock (one wait for routing and for the unsubscri
     assert.equal(down.answer, null, 'the last answer the store gave')
     assert.match(String((down.failure?.error as Error).message), new RegExp(`ask ${failingAtEnd.length} failed`))
   })
+  test('a store that keeps failing is asked less and less often, up to once a second; an answer brings back the 20 ms', async () => {
+    // Found by a fleet review: an unsubscribe's clean-up waits a whole lock TTL (~35 s) and asked a store that
+    // was down every 20 ms, 1,700 failed commands for one unfollow. Asked at 0, 40, 120, 280, 600, 1240 and
+    // at the deadline here; every 20 ms, it was 75 asks.
+    const down: string[] = []
+    const started = performance.now()
+    const wait = await waitForUserLock(scripted(Array(200).fill('fail'), down), 'acct', 'u', { ttlMs: 9000, deadline: started + 1500, forUnsubscribe: true })
+    assert.ok(down.length >= 5 && down.length <= 9, `${down.length} asks in 1.5 s`)
+    assert.ok(wait.failure, 'the last ask failed, and says so')
+    assert.ok(performance.now() - started >= 1400, 'waited to the deadline')
+
+    // Three failures, then the store answers (busy): asked every 20 ms again, not every 160.
+    const back: string[] = []
+    const t0 = performance.now()
+    await waitForUserLock(scripted(['fail', 'fail', 'fail', ...Array(200).fill('busy')], back), 'acct', 'u', { ttlMs: 9000, deadline: t0 + 600 })
+    const busy = back.filter((a) => a === 'busy').length
+    assert.ok(busy >= 8, `${busy} busy asks in the ~320 ms after the store came back`)
+  })
 })
 
 describe('through the engine', () => {
