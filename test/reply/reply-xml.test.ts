@@ -148,6 +148,15 @@ describe('serializeReply: matches the platform samples in seeds/001 exactly', ()
       assert.ok(xml)
       assert.deepEqual(readXml(xml), seed)
     })
+
+    it(`${name}: byte for byte the sample, once its layout (whitespace between elements) is taken out`, () => {
+      // The comparison above goes through a parser, which lets pass what the samples do not have (an XML
+      // declaration, attributes, comments): this one holds the reply to the sample's exact bytes.
+      const sample = readFileSync(new URL(`../fixtures/reply/seed-${name}.xml`, import.meta.url), 'utf8').replace(/>\s+</g, '><').trim()
+      const env = { toUser: 'toUser', fromUser: 'fromUser', createTime: 12345678, answeringUserMessage: false }
+      const { xml } = serializeReply(reply, env, { newsMaxArticles: 8, newsMaxArticlesForUserMessage: 1 })
+      assert.equal(xml, sample)
+    })
   }
 })
 
@@ -327,6 +336,20 @@ describe('buildEncryptedReply (protocol.md §2)', () => {
     const doc = readXml(buildEncryptedReply(cipher, TOKEN, inner, '1700000123', 'n0nce'))
     assert.deepEqual(cipher.decrypt(childText(doc, 'Encrypt')), { ok: true, value: inner })
     assert.equal(childText(readXml(inner), 'Content'), '加密回复 ]]> ok')
+  })
+
+  it('is the envelope of protocol.md §2 byte for byte: Encrypt, MsgSignature and Nonce in CDATA, TimeStamp bare', () => {
+    // The shape WeChat's own SDKs (WXBizMsgCrypt) write. The checks above read it through a parser and looked at
+    // the CDATA-ness of Encrypt and TimeStamp only: MsgSignature or Nonce written bare went unnoticed.
+    const envelope = buildEncryptedReply(cipher, TOKEN, inner, '1409304348', 'xxxxxx')
+    const encrypt = /^<xml><Encrypt><!\[CDATA\[([A-Za-z0-9+/=]+)\]\]><\/Encrypt>/.exec(envelope)?.[1]
+    assert.ok(encrypt, envelope)
+    const signature = createHash('sha1').update([TOKEN, '1409304348', 'xxxxxx', encrypt].sort().join('')).digest('hex')
+    assert.equal(
+      envelope,
+      `<xml><Encrypt><![CDATA[${encrypt}]]></Encrypt><MsgSignature><![CDATA[${signature}]]></MsgSignature>` +
+        '<TimeStamp>1409304348</TimeStamp><Nonce><![CDATA[xxxxxx]]></Nonce></xml>',
+    )
   })
 
   it('throws (a caller bug) for a timestamp that is not digits', () => {
