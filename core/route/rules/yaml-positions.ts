@@ -136,7 +136,10 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
         errors.push({ file, line, column: col, message: 'YAML syntax error: a second document starts here (---): the file is one document; put what follows under the keys above, or in a file of its own' })
         continue
       }
-      errors.push({ file, line, column: col, message: `YAML syntax error: ${firstLine(e.message)}${hintFor(e.message)}` })
+      // The parser places an indentation error at the start of the line, column 1, whatever the line's
+      // indentation: the column of its first character is the one to compare with the lines above.
+      const column = e.code === 'BAD_INDENT' || e.code === 'MISSING_CHAR' ? col + leadingSpaces(text, e.pos[0]) : col
+      errors.push({ file, line, column, message: `YAML syntax error: ${firstLine(e.message)}${hintFor(e.message)}` })
     }
     return { ok: false, errors }
   }
@@ -275,7 +278,18 @@ function hintFor(message: string): string {
   // `account: *`: a * alone starts an alias (*name) with no name; docs/rules.md asks for '*' quoted.
   if (/Alias cannot be an empty string/i.test(message)) return ": a * there starts an alias (*name); for the text *, such as every account (account: '*'), put it in quotes"
   if (/Sequence item without - indicator/i.test(message)) return ': check the indentation here against the lines above (the keys of one item line up)'
+  // A key indented one space off, or back to its list's column: the parser's words named no fix.
+  if (/All mapping items must start at the same column/i.test(message)) {
+    return ": indent this key exactly as the other keys of its mapping above (the keys of one rule, or of one menu button, start in one column)"
+  }
   return ''
+}
+
+/** How many spaces the text has from `offset` on: where a line's first character is, from its start. */
+function leadingSpaces(text: string, offset: number): number {
+  let n = 0
+  while (text[offset + n] === ' ') n++
+  return n
 }
 
 function firstLine(message: string): string {

@@ -32,9 +32,19 @@ const valid = (body: string) => `rules:\n  - name: ok\n    keywords: [ok]\n    p
 describe('loadRuleSet errors: file, line and plain words', () => {
   it('bad YAML syntax', async () => {
     let message = await singleError('rules:\n  - name: a\n    keywords: [a]\n     plugin: p\n', 4)
-    assert.equal(message, 'YAML syntax error: All mapping items must start at the same column')
+    assert.equal(message, "YAML syntax error: All mapping items must start at the same column: indent this key exactly as the other keys of its mapping above (the keys of one rule, or of one menu button, start in one column)")
     message = await singleError('rules:\n  - name: a\n    keywords: [a]\n    name: b\n    plugin: p\n', 4)
     assert.equal(message, 'YAML syntax error: duplicate key "name" (first at line 2): a mapping takes each key once; if this starts another item, begin it with "- "')
+  })
+
+  it('an indentation error is placed at the first character of its line, not at column 1, where the parser puts it (a plugin author\'s walkthrough)', async () => {
+    // `plugin:` one space off, and `plugin:` back at the list's column: the key, at 5:6 and 5:3.
+    let { errors } = await errorsOf({ 'main.yaml': 'rules:\n  - name: a\n    keywords:\n    - exact: a\n     plugin: p\n' })
+    assert.deepEqual(errors.map((e) => [e.line, e.column]), [[5, 6]], formatRuleErrors(errors))
+    assert.match(errors[0].message, /^YAML syntax error: Sequence item without - indicator: check the indentation here/)
+    ;({ errors } = await errorsOf({ 'main.yaml': 'rules:\n  - name: a\n    keywords:\n      - exact: a\n  plugin: p\n' }))
+    assert.deepEqual(errors.map((e) => [e.line, e.column]), [[5, 3]], formatRuleErrors(errors))
+    assert.match(errors[0].message, /^YAML syntax error: All mapping items must start at the same column: indent this key exactly as/)
   })
 
   it("`account: *` unquoted and a second document (---): said in the file's terms, not the parser's (\"Alias cannot be an empty string\", \"please use YAML.parseAllDocuments()\")", async () => {
