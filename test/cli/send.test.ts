@@ -45,6 +45,31 @@ describe('wxengine send --local (engine in the CLI process)', () => {
     assert.equal(r.stdout, 'text reply\n  Content: good morning\n')
   })
 
+  test('a message a session answered says so on stderr: every --local run shares the store, and a dialogue an earlier run began took the next texts as answers without a word (a plugin author\'s walkthrough)', async () => {
+    mkdirSync(path.join(project.dir, 'plugins', 'asker'))
+    writeFileSync(
+      path.join(project.dir, 'plugins', 'asker', 'index.ts'),
+      "import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({ name: 'asker', handle(ctx) {\n" +
+        "  if (!ctx.session.active) { ctx.session.begin(300); return ctx.reply.text('Your name?') }\n" +
+        "  ctx.session.end()\n  return ctx.reply.text('Thanks')\n} })\n",
+    )
+    writeFileSync(path.join(project.dir, 'rules', 'asker.yaml'), 'rules:\n  - name: asker\n    keywords: [asker]\n    plugin: asker\n')
+    try {
+      const begun = await project.run(['send', 'asker', '--openid', 'u-asked', '--local'])
+      assert.equal(begun.stdout, 'text reply\n  Content: Your name?\n', begun.stderr)
+      assert.equal(begun.stderr, '', 'a rule answered: no hint')
+      const answered = await project.run(['send', 'echo good morning', '--openid', 'u-asked', '--local'])
+      assert.equal(answered.stdout, 'text reply\n  Content: Thanks\n', answered.stderr)
+      assert.match(answered.stderr, /^hint: answered by plugin asker in the conversation \(session\) an earlier message of u-asked began, not through the rules: .*--openid <another> sends as a new user\n$/)
+      const after = await project.run(['send', 'echo good morning', '--openid', 'u-asked', '--local'])
+      assert.equal(after.stdout, 'text reply\n  Content: good morning\n', after.stderr)
+      assert.equal(after.stderr, '')
+    } finally {
+      rmSync(path.join(project.dir, 'plugins', 'asker'), { recursive: true })
+      rmSync(path.join(project.dir, 'rules', 'asker.yaml'))
+    }
+  })
+
   test('a safe-mode account: the push is encrypted and the reply decrypted and verified', async () => {
     const r = await project.run(['send', 'hello', '--openid', 'u1', '--account', 'safe', '--local'])
     assert.equal(r.code, 0, r.stderr)

@@ -19,6 +19,7 @@ import { canUploadFor } from '../../platform/media-uploads.ts'
 import { loginLinkSettingsOf } from '../../web/login-link.ts'
 import { DATA_DIR_HELD } from '../../store/data-dir-lock.ts'
 import { createMemoryStore } from '../../store/memory-store.ts'
+import type { MessageLogEntry } from '../../store/store.ts'
 
 export interface SendFlags extends GlobalFlags, Omit<PushFlags, 'toUser'> {
   account?: string
@@ -240,6 +241,8 @@ async function deliverLocally(
   }
   let runtime
   const logged: string[] = []
+  // The message's log entry when a session answered it, said after the reply (sessionHint).
+  let bySession: MessageLogEntry | undefined
   try {
     runtime = await startRuntime(
       { ...runConfig, watch: false },
@@ -247,13 +250,12 @@ async function deliverLocally(
         listen: false,
         ownDataDir: true,
         log: stderrLogger(logged),
-        // Without --wait a late reply goes to the platform, for a user made up here: say how to see it instead.
-        // Keyed on the engine's event, told right after its warning line, not on that line's wording.
-        observe: standIn
-          ? undefined
-          : (e) => {
-              if (e.type === 'budget_spent') io.err(LATE_WITHOUT_WAIT_HINT)
-            },
+        observe: (e) => {
+          // Without --wait a late reply goes to the platform, for a user made up here: say how to see it instead.
+          // Keyed on the engine's event, told right after its warning line, not on that line's wording.
+          if (e.type === 'budget_spent' && !standIn) io.err(LATE_WITHOUT_WAIT_HINT)
+          if (e.type === 'message' && e.entry.handledBy === 'session' && e.entry.plugin !== undefined) bySession = e.entry
+        },
         platformTokens: standIn ? createMemoryStore().tokens : undefined,
         // A try-out uploads no media file: permanent material counts against the account's quota, and the run
         // would call the real platform. The media_ids a serving engine kept in the store are used; a file
@@ -291,6 +293,7 @@ async function deliverLocally(
     const req = request()
     sentAt = Date.now()
     const code = show(await runtime.engine.handle({ method: 'POST', accountId: account.id, query: req.query, body: req.body }))
+    if (bySession) io.err(sessionHint(bySession))
     if (standIn && code === EXIT_OK) await watchStandIn(opts.waitSeconds ?? DEFAULT_WAIT_SECONDS, printSent, io)
     return code
   } finally {
@@ -318,6 +321,16 @@ async function watchStandIn(seconds: number, printSent: () => void, io: Output):
   } finally {
     process.off('SIGINT', interrupt)
   }
+}
+
+/**
+ * What `send --local` says when the message went to a session rather than through the rules. Every --local run
+ * shares the project's store, so a dialogue one run began (`send survey --local`, as the example rules invite)
+ * took the next runs' texts as its answers: `send "weather Beijing" --local` printed the survey's next question,
+ * with nothing saying why (a plugin author's walkthrough).
+ */
+function sessionHint(entry: Pick<MessageLogEntry, 'openId' | 'plugin'>): string {
+  return `hint: answered by plugin ${entry.plugin} in the conversation (session) an earlier message of ${entry.openId} began, not through the rules: a user's messages go to their conversation first until it ends or lapses; --openid <another> sends as a new user`
 }
 
 /** What `send --local` without --wait says when a plugin outran the reply budget (the engine's `budget_spent`). */
