@@ -42,6 +42,18 @@ describe('replyHelpers', () => {
     })
   }
 
+  it('news and msgMenu given one item without its list throw a TypeError saying to put it in [ ] (it was "articles.map is not a function": plugins are not type-checked at load)', () => {
+    assert.throws(() => replyHelpers.news({ title: 'A' } as never), {
+      name: 'TypeError',
+      message: 'ctx.reply.news takes a list of articles, [{ title, url?, ... }, ...], got an object: put it in [ ]',
+    })
+    assert.throws(() => replyHelpers.news(undefined as never), { name: 'TypeError', message: /^ctx\.reply\.news takes a list of articles, .*, got undefined$/ })
+    assert.throws(() => replyHelpers.msgMenu({ id: '1', content: 'Yes' } as never), {
+      name: 'TypeError',
+      message: 'ctx.reply.msgMenu takes a list of options, [{ id, content }, ...], got an object: put it in [ ]',
+    })
+  })
+
   it('news copies the articles instead of keeping the caller’s objects', () => {
     const article = { title: 'A' }
     const reply = replyHelpers.news([article])
