@@ -444,8 +444,18 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
           // author's walkthrough).
           assert.fail(`expected a text reply ${expected instanceof RegExp ? `matching ${expected}` : JSON.stringify(expected)}, got a ${reply.type} reply: ${JSON.stringify(reply.late ?? reply.fields)}; check its fields with expectReply(input, { ${reply.late ? 'msgtype' : 'MsgType'}: '${reply.type}', ... })`)
         }
-        if (typeof expected === 'string') assert.equal(reply.content, expected)
-        else if (expected instanceof RegExp) assertMatches(reply.content ?? '', expected, 'reply content')
+        // The text alone did not say who gave it: a dialogue that forgot a `return` passed, and the test read
+        // the default reply's words against the question it expected (a plugin author's walkthrough).
+        if (typeof expected === 'string') {
+          if (reply.content !== expected) {
+            throw new assert.AssertionError({
+              message: `reply to ${JSON.stringify(input)}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(reply.content)}, from ${answeredBy(reply)}`,
+              actual: reply.content,
+              expected,
+              operator: 'strictEqual',
+            })
+          }
+        } else if (expected instanceof RegExp) assertMatches(reply.content ?? '', expected, `reply content (from ${answeredBy(reply)})`)
         else {
           const fields: Record<string, unknown> | null | undefined = reply.late ?? reply.fields
           assertContains(fields ?? {}, expected, reply.late ? ' (of the late customer-service message)' : '')
@@ -600,6 +610,26 @@ function articlesOf(f: RawFields): Article[] {
  * node's test reporters print a RegExp `expected` as nothing (`expected:` and a blank), and assert.match
  * given a message prints only that message, so a failure showed neither what was expected nor where.
  */
+/** Which step of the routing gave a reply, in a test's words: the rule, the session or the rules' default reply. */
+function answeredBy(reply: TestReply): string {
+  const plugin = reply.plugin === undefined ? '' : `plugin ${reply.plugin}`
+  switch (reply.handledBy) {
+    case 'rule':
+      return plugin === '' ? `rule ${reply.rule}'s inline reply` : `rule ${reply.rule} (${plugin})`
+    case 'session':
+      return `the session of ${plugin}`
+    case 'type':
+      return `${reply.rule === undefined ? 'a type handler' : `handler ${reply.rule}`}${plugin === '' ? '' : ` (${plugin})`}`
+    case 'default':
+      return "the rules' default reply: nothing else answered (a plugin that passes, or returns nothing, sends the message on)"
+    case 'welcome':
+    case 'error':
+      return `the rules' ${reply.handledBy} reply`
+    default:
+      return reply.handledBy ?? 'no recorded step'
+  }
+}
+
 function assertMatches(actual: string, expected: RegExp, label: string): void {
   // search(), not test(): it leaves a /g expression's lastIndex as it was.
   if (actual.search(expected) >= 0) return

@@ -153,11 +153,45 @@ test('a RegExp that does not match: the failure says the expression, in its mess
     return true
   }
   await assert.rejects(client.expectReply('news', { Articles: { item: { Url: /^nope/ } } }), (e) => miss(e, 'reply field Articles\\.item\\.Url'))
-  await assert.rejects(client.expectReply('hi', /^nope/), (e) => miss(e, 'reply content'))
+  await assert.rejects(client.expectReply('hi', /^nope/), (e) => miss(e, "reply content \\(from rule hi's inline reply\\)"))
   // A /g expression keeps its lastIndex: the kit's own check does not move it.
   const g = /u/g
   await client.expectReply('news', { Articles: { item: { Url: g } } })
   assert.equal(g.lastIndex, 0)
+})
+
+test('a text that is not the one expected says who gave it: a dialogue that forgot a `return` passed, and the default reply\'s words were read against its question (a plugin author walkthrough)', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-testkit-from-'))
+  try {
+    mkdirSync(path.join(dir, 'rules'))
+    mkdirSync(path.join(dir, 'plugins', 'asker'), { recursive: true })
+    writeFileSync(
+      path.join(dir, 'plugins', 'asker', 'index.ts'),
+      "import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({ name: 'asker', handle(ctx) {\n" +
+        "  if (!ctx.session.active) { ctx.session.begin(60); return ctx.reply.text('Q1') }\n" +
+        "  if (ctx.message.kind === 'text' && ctx.message.content === 'again') return ctx.reply.text('Q1 again')\n" +
+        "  ctx.session.end()\n  ctx.reply.text('Q2')\n} })\n",
+    )
+    writeFileSync(path.join(dir, 'rules', 'a.yaml'), 'rules:\n  - name: ask\n    keywords: [ask]\n    plugin: asker\ndefault:\n  reply: { type: text, content: Sorry? }\n')
+    const c = await createTestClient({ root: dir, log: memory.logger })
+    try {
+      await assert.rejects(c.expectReply('ask', 'Q0'), (e) => {
+        assert.ok(e instanceof assert.AssertionError)
+        assert.deepEqual([e.actual, e.expected, e.operator], ['Q1', 'Q0', 'strictEqual'])
+        assert.match(e.message, /^reply to "ask": expected "Q0", got "Q1", from rule ask \(plugin asker\)/)
+        return true
+      })
+      await assert.rejects(c.expectReply('again', 'Q1'), /: reply to "again": expected "Q1", got "Q1 again", from the session of plugin asker/)
+      await assert.rejects(
+        c.expectReply('the answer', 'Q2'),
+        /: reply to "the answer": expected "Q2", got "Sorry\?", from the rules' default reply: nothing else answered \(a plugin that passes, or returns nothing, sends the message on\)/,
+      )
+    } finally {
+      await c.close()
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test("the project's accounts, by id: its default account, another by send's account, each with its own rules and sessions (an operator of two accounts)", async () => {
