@@ -3,7 +3,10 @@
  * time, account, user, what came in, who handled it, the reply and the latency. --json prints JSON Lines.
  */
 import type { MessageLogEntry } from '../../store/store.ts'
-import { EXIT_OK, EXIT_USAGE, stdio, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
+import path from 'node:path'
+import { EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
+import { shownPath } from '../../shown-path.ts'
+import { SQLITE_FILE_NAME } from '../../store/open-store.ts'
 import { openProjectStore } from '../open-project-store.ts'
 import { printable } from '../../shown-text.ts'
 
@@ -40,13 +43,19 @@ export function sinceFlag(command: string, value: string | undefined, io: Output
 export async function runLog(flags: LogFlags, io: Output = stdio): Promise<number> {
   const since = sinceFlag('log', flags.since, io)
   if (since === null) return EXIT_USAGE
-  const opened = await openProjectStore(flags, 'log', io)
+  const config = loadProjectConfig(flags, io)
+  if (!config) return EXIT_USAGE
+  const opened = await openProjectStore(flags, 'log', io, { config })
   if ('exitCode' in opened) return opened.exitCode
   try {
     const entries = await opened.store.log.query({ account: flags.account, openId: flags.user, since, limit: flags.limit ?? 50 })
     entries.reverse()
     for (const e of entries) io.out(flags.json ? JSON.stringify(e) : describeEntry(e))
-    if (entries.length === 0 && !flags.json) io.err('no messages match')
+    // Which log was read: an engine started with DATA_DIR=... logs elsewhere than a `wxengine log` run without
+    // it reads, and "no messages match" alone read as a user who had sent nothing (a plugin author's walkthrough).
+    if (entries.length === 0 && !flags.json) {
+      io.err(config.store.kind === 'sqlite' ? `no messages match in ${shownPath(path.join(config.dataDir, SQLITE_FILE_NAME))} (DATA_DIR sets which data directory is read)` : 'no messages match')
+    }
   } finally {
     await opened.store.close()
   }
