@@ -226,7 +226,9 @@ export const ruleShape = {
   ...targetShape,
 }
 
-const ruleSchema = z.strictObject(ruleShape).superRefine((r, ctx) => refineTarget(r, ctx, `rule "${r.name}"`))
+// "the rule", "the handler": the error's line already begins with the rule's name or the handler's number
+// (describe-issue.ts subjectOf), and `rule "b": rule "b" needs a target` said it twice.
+const ruleSchema = z.strictObject(ruleShape).superRefine((r, ctx) => refineTarget(r, ctx, 'the rule'))
 
 export const handlerShape = {
   name: z.string().min(1).optional(),
@@ -240,7 +242,7 @@ export const handlerShape = {
 }
 
 const handlerSchema = z.strictObject(handlerShape).superRefine((h, ctx) => {
-  refineTarget(h, ctx, `handler for ${h.type}`)
+  refineTarget(h, ctx, 'the handler')
   if (h.scene !== undefined && !SCENE_KINDS.includes(h.type)) {
     ctx.addIssue({
       code: 'custom',

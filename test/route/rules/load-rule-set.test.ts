@@ -352,10 +352,13 @@ describe('loadRuleSet errors: file, line and plain words', () => {
   })
 
   it('a target is required, and only one', async () => {
+    // Named once: the line's subject names the rule or handler (it was `rule "b": rule "b" needs a target`).
     let message = await singleError(valid('  - name: b\n    keywords: [b]\n'), 5)
-    assert.match(message, /rule "b" needs a target/)
+    assert.equal(message, 'rule "b": the rule needs a target: `plugin: <name>` or `reply: {...}`')
     message = await singleError(valid('  - name: b\n    keywords: [b]\n    plugin: p\n    reply: {type: none}\n'), 8)
-    assert.match(message, /rule "b" has both plugin and reply/)
+    assert.equal(message, 'rule "b": the rule has both plugin and reply; choose one')
+    message = await singleError(valid('handlers:\n  - type: image\n'), 6)
+    assert.equal(message, 'handler #1 (image): the handler needs a target: `plugin: <name>` or `reply: {...}`')
   })
 
   it('duplicate name, naming both places', async () => {
