@@ -70,7 +70,7 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
         const written = path[path.length - 1] === 'reply' ? `reply: ${reply}` : `${String(path[0])}: {reply: ${reply}}`
         return [where(`${field} must be a mapping (key: value), got ${describeValue(actual)}; a text reply is written ${written}`)]
       }
-      return [where(`${field} must be ${wordsForType(isWholeNumber(path) ? 'int' : issue.expected)}, got ${describeValue(actual)}${issue.expected === 'string' ? quoteHint(actual) : ''}${issue.expected === 'array' ? dashHint(actual) : ''}`)]
+      return [where(`${field} must be ${wordsForType(isWholeNumber(path) ? 'int' : issue.expected)}, got ${describeValue(actual)}${issue.expected === 'string' ? quoteHint(actual) : ''}${issue.expected === 'array' ? dashHint(actual) || listHint(path, actual) : ''}`)]
     case 'invalid_value': {
       const values = issue.values.map(String)
       if (path.length === 3 && path[0] === 'handlers' && path[2] === 'type') {
@@ -194,6 +194,26 @@ function quoteHint(actual: unknown): string {
 function dashHint(actual: unknown): string {
   const dashed = typeof actual === 'string' ? /^-[^\s-]/.test(actual) : typeof actual === 'object' && actual !== null && Object.keys(actual).some((k) => /^-[^\s-]/.test(k))
   return dashed ? '; a list item starts with "- ", a dash and a space (- a, not -a)' : ''
+}
+
+/**
+ * `keywords: feedback` (one keyword, as WeEngine's form takes it) and `rules:` with its rule's keys under it but
+ * no "- ": "must be a list, got ..." said what was wrong and not how a list is written (a plugin author's
+ * walkthrough).
+ */
+function listHint(path: readonly PropertyKey[], actual: unknown): string {
+  const last = path[path.length - 1]
+  if (last === 'keywords' && typeof actual === 'string') {
+    // Quoted when YAML would read the bare text otherwise (a comma, a colon, a bracket...).
+    const written = /^[\p{L}\p{N}_ -]+$/u.test(actual) && !actual.startsWith('-') ? actual : JSON.stringify(actual)
+    return `; one keyword is a list of one: keywords: [${written}]`
+  }
+  if (path.length === 1 && (last === 'rules' || last === 'handlers') && typeof actual === 'object' && actual !== null && !Array.isArray(actual)) {
+    const first = last === 'rules' ? 'name' : 'type'
+    const value = (actual as Record<string, unknown>)[first]
+    return `; begin each ${last === 'rules' ? 'rule' : 'handler'} with "- ", as in: - ${first}: ${typeof value === 'string' ? value : '...'}`
+  }
+  return ''
 }
 
 export function describeValue(value: unknown): string {

@@ -146,6 +146,18 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(message, 'rule "b": keywords must be a list, got -1')
   })
 
+  it('one keyword without its list, and rules without their "- ": said how a list is written (a plugin author\'s walkthrough)', async () => {
+    let message = await singleError(valid('  - name: b\n    keywords: feedback\n    plugin: p\n'), 6)
+    assert.equal(message, 'rule "b": keywords must be a list, got "feedback"; one keyword is a list of one: keywords: [feedback]')
+    // Quoted where YAML would read the bare text otherwise.
+    message = await singleError(valid('  - name: b\n    keywords: "hi, there"\n    plugin: p\n'), 6)
+    assert.equal(message, 'rule "b": keywords must be a list, got "hi, there"; one keyword is a list of one: keywords: ["hi, there"]')
+    message = await singleError('rules:\n  name: a\n  keywords: [a]\n  plugin: p\n', 2)
+    assert.equal(message, 'rules must be a list, got a mapping; begin each rule with "- ", as in: - name: a')
+    message = await singleError('handlers:\n  type: image\n  plugin: p\n', 2)
+    assert.equal(message, 'handlers must be a list, got a mapping; begin each handler with "- ", as in: - type: image')
+  })
+
   it('wrong type inside a keyword', async () => {
     const message = await singleError(valid('  - name: b\n    keywords:\n      - exact: b\n      - foldCase: yes please\n        exact: c\n    plugin: p\n'), 8)
     assert.equal(message, 'rule "b": keywords[1].foldCase must be true or false, got "yes please"')
