@@ -30,6 +30,27 @@ export function describeIssues(issues: readonly Issue[], data: unknown): Problem
     .map(({ path, key, message }) => (key === undefined ? { path, message } : { path, key, message }))
 }
 
+/**
+ * A keyword's kind by the name other tools give it (String.startsWith, a form's "equals", a pattern): no
+ * misspelling of prefix, exact, contains or regex, so the did-you-mean by spelling found none
+ * (`startsWith: fb` was "unknown key" and the list; a plugin author's walkthrough). Keys lowercased, without - and _.
+ */
+const KEYWORD_KINDS_BY_OTHER_NAME: Readonly<Record<string, string>> = {
+  startswith: 'prefix',
+  beginswith: 'prefix',
+  starts: 'prefix',
+  begins: 'prefix',
+  equals: 'exact',
+  equal: 'exact',
+  is: 'exact',
+  includes: 'contains',
+  include: 'contains',
+  has: 'contains',
+  pattern: 'regex',
+  regexp: 'regex',
+  re: 'regex',
+}
+
 /** An unknown key with no value that holds a space: the tail of a text a comma cut inside {...}. */
 function isCutByComma(mapping: unknown, key: string): boolean {
   if (typeof mapping !== 'object' || mapping === null || Array.isArray(mapping)) return false
@@ -59,7 +80,9 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
         if (isCutByComma(actual, key)) {
           return named(`unknown key "${key}"; inside {...} a comma ends a value, so the text after it was read as a key: put a text with a comma in quotes (content: 'Sorry, ...')`, key)
         }
-        return named(`unknown key "${key}"${didYouMean(key, allowed ?? [])}${hint}${list}`, key)
+        const otherName = allowed?.includes('prefix') ? KEYWORD_KINDS_BY_OTHER_NAME[key.toLowerCase().replace(/[-_]/g, '')] : undefined
+        const meant = otherName === undefined ? didYouMean(key, allowed ?? []) : ` (did you mean "${otherName}"?)`
+        return named(`unknown key "${key}"${meant}${hint}${list}`, key)
       })
     }
     case 'invalid_type':

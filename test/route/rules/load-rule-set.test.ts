@@ -101,6 +101,15 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.match(message, /rule "b": unknown key "prority" \(did you mean "priority"\?\)/)
   })
 
+  it('a keyword kind by the name other tools give it is suggested as this one (startsWith: "unknown key" and the list, before; a plugin author\'s walkthrough)', async () => {
+    const { errors } = await errorsOf({ 'main.yaml': 'rules:\n  - name: b\n    keywords:\n      - startsWith: fb\n      - starts_with: fb\n      - includes: x\n      - pattern: y\n    plugin: p\n' })
+    assert.deepEqual(
+      errors.map((e) => /unknown key "(\w+)" \(did you mean "(\w+)"\?\)/.exec(e.message)?.slice(1)),
+      [['startsWith', 'prefix'], ['starts_with', 'prefix'], ['includes', 'contains'], ['pattern', 'regex']],
+      formatRuleErrors(errors),
+    )
+  })
+
   it("unknown key in an inline reply or a news article: the suggestion and list are that reply type's", async () => {
     const { errors } = await errorsOf({
       'main.yaml':
