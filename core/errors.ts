@@ -9,6 +9,7 @@
  *   STALE_TIMESTAMP    timestamp outside the replay window                 -> 401
  *   BODY_TOO_LARGE     body over the configured limit                      -> 413
  *   BAD_BODY           the body could not be read (the client left midway) -> 400
+ *                      compressed (Content-Encoding) or UTF-16             -> 415
  *   BAD_HTTP           not HTTP node can parse (before Koa sees a request) -> 400 (431 headers too large)
  *   REQUEST_TIMEOUT    headers and body not received within the limit      -> 408
  *   METHOD_NOT_ALLOWED a method other than GET or POST on /wechat          -> 405

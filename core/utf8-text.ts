@@ -35,9 +35,10 @@ export function utf8Text(bytes: Uint8Array): Utf8Text {
 
 /**
  * A UTF-16 byte order mark, or NULs in every other byte of the start (a UTF-16 text of ASCII letters, keys
- * and punctuation). No text file of this project holds a NUL, let alone half of its bytes.
+ * and punctuation). No text file of this project holds a NUL, let alone half of its bytes; nor does a push's
+ * body (receive/read-request.ts asks this of one that is not UTF-8).
  */
-function looksLikeUtf16(b: Uint8Array): boolean {
+export function looksLikeUtf16(b: Uint8Array): boolean {
   if (b.length >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff))) return true
   const pairs = Math.min(b.length, 256) >> 1
   if (pairs < 2) return false
@@ -55,7 +56,7 @@ function looksLikeUtf16(b: Uint8Array): boolean {
  * overlong form, a surrogate), which the decoder refuses and this does not look for: the message then says
  * line 1.
  */
-function firstInvalidByte(b: Uint8Array): number {
+export function firstInvalidByte(b: Uint8Array): number {
   for (let i = 0; i < b.length; ) {
     const c = b[i]!
     const tail = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1

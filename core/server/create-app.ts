@@ -114,10 +114,14 @@ export function createApp(opts: AppOptions): Koa {
     }
     if (!read.ok) {
       refuse(ctx, read.code, read.reason, accountId, read.status)
-      // Close the connection: the rest of an oversized body is not worth reading.
-      if (read.status === 413) ctx.set('Connection', 'close')
+      // Close the connection: the rest of an oversized body is not worth reading, nor is a compressed one,
+      // refused before its first byte was read.
+      closeIfBodyUnread(ctx)
       return
     }
+    // Served, but its text is not what was sent: said, or a message that matched no rule looked like the
+    // user's own doing. Its own budget key: a proxy that transcodes garbles every message.
+    if (read.notUtf8 !== undefined) lines.warn('BODY_NOT_UTF8', { account: accountId, reason: read.notUtf8 }, `push body is not UTF-8: ${read.notUtf8}`)
     const res = await engine.handle({ method: 'POST', accountId, query, body: read.body })
     if (!engine.answersAtTurnEnd) await endOfTurn()
     answer(ctx, res)
