@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import { compileFunction } from 'node:vm'
+import { compileFunction, Script } from 'node:vm'
 import { fail, ok, type Result } from '../errors.ts'
 import { isPathSpecifier } from '../path-specifier.ts'
 import { shownPath, sourcePlace, sucraseErrorParts, syntaxErrorAt } from '../shown-path.ts'
@@ -53,6 +53,13 @@ export function readConfigFile(file: string, opts: ReadConfigOptions = {}): Resu
   }
   const value = (top.exports.default ?? top.exports) as UserConfig
   if (typeof value !== 'object' || value === null) return fail('BAD_CONFIG', `${shownPath(file)}: must export default defineConfig({...})`)
+  // A Promise was read as an object of no settings: "accounts: needs at least one account", about a file that
+  // lists one (a review of bad input). Its rejection, if it comes, is handled here: at a reload it would
+  // otherwise reach the served engine as an unhandled one.
+  if (typeof (value as { then?: unknown }).then === 'function') {
+    ;(value as unknown as PromiseLike<unknown>).then(undefined, () => undefined)
+    return fail('BAD_CONFIG', `${shownPath(file)}: exports a Promise (an async function's result?): the file is run synchronously, so export default defineConfig({...}) itself, with what it needs read synchronously (readFileSync, process.env)`)
+  }
   return ok(value)
 }
 
@@ -108,7 +115,15 @@ function load(file: string, modules: Map<string, { exports: Record<string, unkno
   }
   // Compiled under the file's name (sucrase keeps the lines), so a syntax error sucrase let through and an
   // error thrown while it runs both say where they are.
-  compileFunction(code, ['require', 'module', 'exports', '__filename', '__dirname'], { filename: file })(requireHere, module, module.exports, file, path.dirname(file))
+  let run: ReturnType<typeof compileFunction>
+  try {
+    run = compileFunction(code, ['require', 'module', 'exports', '__filename', '__dirname'], { filename: file })
+  } catch (e) {
+    // The same error, its place (its stack) kept, in words that say what to do.
+    if (awaitsAtTopLevel(e, code)) (e as Error).message = 'await at the top level: the file is run synchronously, at start and at every reload; read what it needs synchronously (readFileSync, process.env)'
+    throw e
+  }
+  run(requireHere, module, module.exports, file, path.dirname(file))
   return module
 }
 
@@ -132,4 +147,23 @@ function located(thrown: unknown, files: readonly string[], top: string): string
   }
   const m = best ? /^:(\d+)(?::(\d+))?/.exec(stack.slice(best.at + best.file.length)) : null
   return best && m ? `${sourcePlace(best.file, Number(m[1]), m[2] === undefined ? undefined : Number(m[2]))}: ${what}` : `${shownPath(top)}: ${what}`
+}
+
+/**
+ * Whether a file failed to compile only for an `await` at its top level. The file is compiled as a function's
+ * body, not as a module, and node's words for it sent the reader astray (a review of bad input): "await is
+ * only valid in async functions and the top level bodies of modules", about an await at the top level, or,
+ * as `await` is a name outside async functions, "Unexpected identifier '_promises'" for `await readFile()`
+ * imported from node:fs/promises. The code is compiled once more as an async function's body, which differs
+ * only in taking `await` as the operator: an await inside a function not marked async fails there too.
+ * Only on failure.
+ */
+function awaitsAtTopLevel(e: unknown, code: string): boolean {
+  if (!(e instanceof SyntaxError) || !code.includes('await')) return false
+  try {
+    new Script(`(async function (require, module, exports, __filename, __dirname) {${code}\n})`)
+    return true
+  } catch {
+    return false
+  }
 }

@@ -161,6 +161,22 @@ test('a configuration not exported as default is said so, not "accounts: needs a
   assert.equal(loadConfig({ root: project('// all from the environment\n'), env: { WECHAT_TOKEN: 'tok123', WECHAT_APPID: 'wx1' } }).ok, true)
 })
 
+test('a configuration exported as a Promise, or made with a top-level await, is said so, not "accounts: needs at least one account" nor "await is only valid ... at the top level" (a review of bad input)', () => {
+  const account = "{ accounts: [{ id: 'default', token: 'tok123', appId: 'wx1' }] }"
+  // The file is run synchronously, at start and at every reload: a Promise was read as an object of no settings.
+  const promised = refused(project(`import { defineConfig } from 'wxengine/config'\nexport default (async () => defineConfig(${account}))()\n`))
+  assert.match(promised, /engine\.config\.ts: exports a Promise \(an async function's result\?\): the file is run synchronously, so export default defineConfig\(\{\.\.\.\}\) itself/)
+  assert.doesNotMatch(promised, /needs at least one account/)
+  // Node's own words said the await was not at the top level of a module, where it was.
+  const awaited = refused(project(`import { readFile } from 'node:fs/promises'\nconst token = (await readFile('/dev/null', 'utf8')) || 'tok123'\nexport default { accounts: [{ id: 'default', token, appId: 'wx1' }] }\n`))
+  assert.match(awaited, /engine\.config\.ts:2(:\d+)?: SyntaxError: await at the top level: the file is run synchronously, at start and at every reload; read what it needs synchronously \(readFileSync, process\.env\)$/)
+  assert.doesNotMatch(awaited, /only valid in async functions/)
+  // An await inside a function not marked async is not one at the top level: node's words stay.
+  const inner = refused(project(`function token() {\n  return await Promise.resolve('tok123')\n}\nexport default { accounts: [{ id: 'default', token: token(), appId: 'wx1' }] }\n`))
+  assert.match(inner, /engine\.config\.ts:2(:\d+)?: SyntaxError: /)
+  assert.doesNotMatch(inner, /at the top level:/)
+})
+
 test('an unknown setting is refused, not ignored', () => {
   assert.match(refused(project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, `  limits: { replyBudget: 3000 },\n`))), /limits\.replyBudget: is not a setting \(did you mean "replyBudgetMs"\?\)/)
 })
