@@ -58,6 +58,13 @@ function bodyUnread(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }
 
+/** Whether a query has the three parameters WeChat signs every request it sends with (signature, timestamp, nonce). */
+function signedLikeWeChat(querystring: string): boolean {
+  if (!querystring.includes('signature=')) return false
+  const query = readQuery(querystring)
+  return Boolean(query.signature && query.timestamp && query.nonce)
+}
+
 /** Errors of a connection the client broke or left: theirs, not a failure of ours. */
 function isClientGone(err: Error & { code?: string }): boolean {
   const code = err.code ?? ''
@@ -143,6 +150,13 @@ export function createApp(opts: AppOptions): Koa {
     const accountId = wechatAccountOf(ctx.path)
     if (accountId === null) {
       await next()
+      if (ctx.status === 404 && ctx.body == null && signedLikeWeChat(ctx.querystring)) {
+        // A push WeChat signed, at a path no account is at: the console's URL or a proxy's rewrite is wrong
+        // (/WeChat, /wx/wechat). Koa's 404 said nothing, and every message of the account went unseen (a
+        // review of bad input). A request without WeChat's query (a scanner's) stays a quiet 404.
+        const path = shortened(ctx.path, 80)
+        refuse(ctx, 'UNKNOWN_ACCOUNT', `a signed WeChat request to ${path}, where no account is: pushes are served at /wechat and /wechat/<account-id> (paths are case-sensitive)`)
+      }
       return closeIfBodyUnread(ctx)
     }
     if (accountId === '') {
