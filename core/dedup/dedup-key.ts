@@ -17,11 +17,23 @@ import type { InboundMessage } from '../normalize/message-types.ts'
 
 export function dedupKeyOf(accountId: string, message: InboundMessage): string {
   const raw = message.raw
-  if (typeof raw.MsgId === 'string' && raw.MsgId !== '') return `${accountId}:m:${message.fromUser}:${raw.MsgId}`
-  const event = typeof raw.Event === 'string' ? raw.Event : ''
-  if (typeof raw.MsgID === 'string' && raw.MsgID !== '') return `${accountId}:j:${event}:${raw.MsgID}`
-  const eventKey = typeof raw.EventKey === 'string' ? raw.EventKey : ''
+  if (typeof raw.MsgId === 'string' && raw.MsgId !== '') return `${accountId}:m:${message.fromUser}:${bounded(raw.MsgId)}`
+  const event = typeof raw.Event === 'string' ? bounded(raw.Event) : ''
+  if (typeof raw.MsgID === 'string' && raw.MsgID !== '') return `${accountId}:j:${event}:${bounded(raw.MsgID)}`
+  const eventKey = typeof raw.EventKey === 'string' ? bounded(raw.EventKey) : ''
   // 12 bytes of sha1: only the events of one user in one second share the rest of the key.
   const digest = hash('sha1', JSON.stringify(raw), 'base64url').slice(0, 16)
   return `${accountId}:e:${message.fromUser}:${message.createTime}:${event}:${eventKey}:${digest}`
+}
+
+/**
+ * Longest part of a key kept as it is: a MsgId is a 64-bit number, a menu key at most 128 bytes. The key goes
+ * into the store, the reply cache, the message log and every line about the message; FromUserName was bounded
+ * for that (normalize-message.ts MAX_ID_LENGTH), but a forged push's 400 KB MsgId made a 400 KB key all the
+ * same (a review of bad input). A longer part is replaced by its digest: still the message's own.
+ */
+const KEY_PART_MAX = 128
+
+function bounded(part: string): string {
+  return part.length <= KEY_PART_MAX ? part : `#${hash('sha1', part, 'base64url')}`
 }

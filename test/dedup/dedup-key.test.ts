@@ -67,3 +67,22 @@ test('two different events of one user in one second without an EventKey are two
   assert.notEqual(dedupKeyOf('acc', card('226009850808')), dedupKeyOf('acc', card('226009850809')))
   assert.equal(dedupKeyOf('acc', card('226009850808')), dedupKeyOf('acc', card('226009850808')))
 })
+
+test('an id of any length makes a key of bounded length: a forged 400 KB MsgId, MsgID or EventKey is not carried into the store and every line about the message (a review of bad input)', () => {
+  // FromUserName was bounded for this (normalize-message.ts MAX_ID_LENGTH); the ids beside it in the key were not.
+  const huge = '7'.repeat(400_000)
+  const text = (id: string) => msg(head('o_user', 1700000000, 'text') + `<Content>hi</Content><MsgId>${id}</MsgId>`)
+  const job = (id: string) => msg(head('mphelper', 1700000000) + `<Event>MASSSENDJOBFINISH</Event><MsgID>${id}</MsgID>`)
+  const click = (key: string) => msg(head('o_user', 1700000000) + `<Event>CLICK</Event><EventKey>${key}</EventKey>`)
+  for (const keyOf of [(id: string) => dedupKeyOf('acc', text(id)), (id: string) => dedupKeyOf('acc', job(id)), (id: string) => dedupKeyOf('acc', click(id))]) {
+    const key = keyOf(huge)
+    assert.ok(key.length < 200, `a ${key.length}-character key`)
+    // Still one message's own: a retry shares it, another id does not.
+    assert.equal(keyOf(huge), key)
+    assert.notEqual(keyOf(`${huge}8`), key)
+    assert.notEqual(keyOf('8' + huge.slice(1)), key)
+  }
+  // Ids WeChat sends are kept as they are: a 64-bit MsgId, a menu key of up to 128 bytes.
+  assert.equal(dedupKeyOf('acc', text('9223372036854775807')), 'acc:m:o_user:9223372036854775807')
+  assert.match(dedupKeyOf('acc', click('K'.repeat(128))), new RegExp(`^acc:e:o_user:1700000000:CLICK:${'K'.repeat(128)}:[\\w-]{16}$`))
+})
