@@ -242,6 +242,10 @@ function listHint(path: readonly PropertyKey[], actual: unknown): string {
 export function describeValue(value: unknown): string {
   if (value === null) return 'nothing (null)'
   if (Array.isArray(value)) return 'a list'
+  // YAML's explicit tags make these (`!!binary aGk=`, `!!set`): each was said to be "a mapping".
+  if (value instanceof Uint8Array) return 'binary data (a !!binary tag)'
+  if (value instanceof Set) return 'a set (a !!set tag)'
+  if (value instanceof Date) return 'a date (a !!timestamp tag)'
   if (typeof value === 'object') return 'a mapping'
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)
   return String(value)

@@ -372,6 +372,13 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.match(message, /^error: this reply needs a target/)
   })
 
+  it('a value YAML made from an explicit tag is said as what it is, not "a mapping" (a review of bad input)', async () => {
+    const binary = await singleError(valid('  - name: b\n    keywords: [b]\n    reply: { type: text, content: !!binary aGk= }\n'), 7)
+    assert.match(binary, /^rule "b": reply\.content must be text, got binary data \(a !!binary tag\)/)
+    const set = await singleError(valid('  - name: b\n    keywords: [b]\n    reply: { type: text, content: !!set { a } }\n'), 7)
+    assert.match(set, /^rule "b": reply\.content must be text, got a set \(a !!set tag\)/)
+  })
+
   it('a target is required, and only one', async () => {
     // Named once: the line's subject names the rule or handler (it was `rule "b": rule "b" needs a target`).
     let message = await singleError(valid('  - name: b\n    keywords: [b]\n'), 5)
