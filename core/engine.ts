@@ -230,6 +230,8 @@ export function createEngine(deps: EngineDeps): Engine {
       : verifyPost(account, req.query, req.body, Math.floor(now() / 1000), limits.timestampWindowSeconds)
     if (!trusted.ok) return reject(trusted.error, accountId)
     if (trusted.value.compatibleAsPlain) noteCompatibleAsPlain(accountId)
+    // As a plain body's (server/create-app.ts), under the same budget key.
+    if (trusted.value.notUtf8 !== undefined) lines.warn('BODY_NOT_UTF8', { account: accountId, reason: trusted.value.notUtf8 }, `push body is not UTF-8: ${trusted.value.notUtf8}`)
     const normalized = normalizeMessage(trusted.value.fields)
     if (!normalized.ok) return reject(normalized.error, accountId)
     const message = normalized.value

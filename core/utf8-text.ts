@@ -66,3 +66,9 @@ export function firstInvalidByte(b: Uint8Array): number {
   }
   return -1
 }
+
+/** Where bytes that are not UTF-8 first go wrong, in a reason's words: `byte 0xC4 at offset 211`. */
+export function firstNotUtf8(bytes: Uint8Array): string {
+  const at = firstInvalidByte(bytes)
+  return at >= 0 ? `byte 0x${bytes[at]!.toString(16).toUpperCase().padStart(2, '0')} at offset ${at}` : 'a byte sequence'
+}

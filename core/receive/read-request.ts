@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http'
 import { isUtf8 } from 'node:buffer'
 import getRawBody from 'raw-body'
 import { shortened } from '../shown-text.ts'
-import { firstInvalidByte, looksLikeUtf16 } from '../utf8-text.ts'
+import { firstNotUtf8, looksLikeUtf16 } from '../utf8-text.ts'
 
 /**
  * Which account a path under `prefix` names: `<prefix>` -> the default account (undefined), `<prefix>/<id>`
@@ -101,9 +101,7 @@ function bodyText(bytes: Buffer, contentType: string | undefined): BodyResult {
   }
   const body = bytes.toString('utf8', from)
   if (utf8) return { ok: true, body }
-  const at = firstInvalidByte(bytes)
-  const where = at >= 0 ? `byte 0x${bytes[at]!.toString(16).toUpperCase().padStart(2, '0')} at offset ${at}` : 'a byte sequence'
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]
   const named = charset ? ` (the request says charset=${shortened(charset, 20)})` : ''
-  return { ok: true, body, notUtf8: `${where} is not UTF-8${named}: its text is read with U+FFFD in place of what is not` }
+  return { ok: true, body, notUtf8: `${firstNotUtf8(bytes)} is not UTF-8${named}: its text is read with U+FFFD in place of what is not` }
 }

@@ -3,10 +3,12 @@
  * the timestamp is inside the replay window, the signature matches the account's token, and in encrypted
  * modes the body decrypts with the account's key and carries the account's AppId.
  */
+import { isUtf8 } from 'node:buffer'
 import type { AccountConfig } from '../config/config-types.ts'
 import { fail, ok, type Result } from '../errors.ts'
 import type { RawFields } from '../normalize/message-types.ts'
 import { parseXml } from '../normalize/safe-xml.ts'
+import { firstNotUtf8 } from '../utf8-text.ts'
 import { verifyMsgSignature, verifySignature } from './signature.ts'
 import { checkTimestamp } from './timestamp-window.ts'
 import type { WeChatCipher } from './wechat-cipher.ts'
@@ -51,6 +53,8 @@ export interface TrustedBody {
    * configuration disagree, which is a step of switching modes or a forgotten one.
    */
   compatibleAsPlain?: true
+  /** Why the decrypted message's text has U+FFFD where its bytes were not UTF-8: served all the same, and said. */
+  notUtf8?: string
 }
 
 export function verifyPost(
@@ -127,9 +131,11 @@ export function verifyPostBody(account: VerifiedAccount, query: Record<string, s
   if (!verifyMsgSignature(token, timestamp, nonce, encrypt, msgSignature)) {
     return fail('BAD_SIGNATURE', 'msg_signature does not match the account token and Encrypt')
   }
-  const inner = account.cipher.decrypt(encrypt)
+  const inner = account.cipher.decryptBytes(encrypt)
   if (!inner.ok) return inner
-  const fields = parseXml(inner.value)
+  const fields = parseXml(inner.value.toString('utf8'))
   if (!fields.ok) return fail(fields.error.code, `decrypted message: ${fields.error.reason}`)
+  // Read with U+FFFD where its bytes are not UTF-8, as a plain body is (receive/read-request.ts), and said.
+  if (!isUtf8(inner.value)) return ok({ fields: fields.value, encrypted: true, notUtf8: `decrypted message: ${firstNotUtf8(inner.value)} is not UTF-8: its text is read with U+FFFD in place of what is not` })
   return ok({ fields: fields.value, encrypted: true })
 }

@@ -12,6 +12,8 @@ export interface WeChatCipher {
   readonly appId: string
   /** Decrypts the Encrypt element of a push into its inner XML and checks the trailing appId. */
   decrypt(encryptBase64: string): Result<string>
+  /** The same, the inner XML as its bytes: for a caller that asks whether they are UTF-8 (verify-request.ts). */
+  decryptBytes(encryptBase64: string): Result<Buffer>
   /** Encrypts a reply XML; `random16` only for reproducible vectors in tests. */
   encrypt(xml: string, random16?: Buffer): string
 }
@@ -59,6 +61,11 @@ export function createWeChatCipher(encodingAESKey: string, appId: string): Resul
   }
 
   function decrypt(encryptBase64: string): Result<string> {
+    const bytes = decryptBytes(encryptBase64)
+    return bytes.ok ? ok(bytes.value.toString('utf8')) : bytes
+  }
+
+  function decryptBytes(encryptBase64: string): Result<Buffer> {
     if (typeof encryptBase64 !== 'string' || encryptBase64.length === 0) {
       return fail('BAD_ENCRYPT', 'Encrypt is empty')
     }
@@ -97,7 +104,7 @@ export function createWeChatCipher(encodingAESKey: string, appId: string): Resul
     if (!foundAppId.equals(appIdBytes)) {
       return fail('WRONG_APPID', `decrypted appId ${describeAppId(foundAppId)} is not this account's (${appId})`)
     }
-    return ok(plain.toString('utf8', HEADER_LENGTH, msgEnd))
+    return ok(plain.subarray(HEADER_LENGTH, msgEnd))
   }
 
   function encrypt(xml: string, random16: Buffer = randomBytesFromPool(RANDOM_LENGTH)): string {
@@ -142,7 +149,7 @@ export function createWeChatCipher(encodingAESKey: string, appId: string): Resul
     return out
   }
 
-  return ok({ appId, decrypt, encrypt })
+  return ok({ appId, decrypt, decryptBytes, encrypt })
 }
 
 /**

@@ -4,14 +4,16 @@
  * body was refused as BAD_XML with a reason about the XML ("text before the root element", "expected an element
  * name at offset 1"), saying nothing of what was wrong with it; and a GBK body was served with every Chinese
  * character turned into U+FFFD, without a word: its rules never matched, and the user got the default reply
- * (found by a review of bad input).
+ * (found by a review of bad input). So was a safe-mode push whose decrypted message was not UTF-8.
  */
 import assert from 'node:assert/strict'
 import net from 'node:net'
+import { createCipheriv, randomBytes } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { after, before, describe, it } from 'node:test'
 import { push } from '../../core/testkit/wechat-simulator.ts'
-import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { computeSignature } from '../../core/verify/signature.ts'
+import { ACCOUNTS, startHarness, type Harness } from '../support/engine-harness.ts'
 import { until } from '../support/until.ts'
 
 const RULES = { 'main.yaml': 'rules:\n  - name: hello\n    keywords: [hello]\n    reply: { type: text, content: hi }\n' }
@@ -97,6 +99,29 @@ describe('a body not in UTF-8 as it is', () => {
     assert.equal((await h.post('plain', push.text('u-after-gbk', 'hello'))).reply?.Content, 'hi')
   })
 
+  it('a safe-mode push whose decrypted message is not UTF-8 is served too, and said the same way', async () => {
+    const before = h.lines.length
+    const account = ACCOUNTS.find((a) => a.id === 'safe')!
+    // A text message, with 你好 in GBK after the keyword.
+    const inner = `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[u-gbk-safe]]></FromUserName><CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello`
+    const bytes = Buffer.concat([Buffer.from(inner), Buffer.from([0xc4, 0xe3, 0xba, 0xc3]), Buffer.from(`]]></Content><MsgId>${Date.now()}</MsgId></xml>`)])
+    const encrypt = encryptBytes(bytes, account.encodingAESKey!, account.appId)
+    const timestamp = String(Math.floor(Date.now() / 1000))
+    const nonce = `n${Math.random().toString(36).slice(2)}`
+    const search = new URLSearchParams({
+      signature: computeSignature([account.token, timestamp, nonce]),
+      timestamp,
+      nonce,
+      encrypt_type: 'aes',
+      msg_signature: computeSignature([account.token, timestamp, nonce, encrypt]),
+    }).toString()
+    const res = await fetch(`${h.url}/wechat/safe?${search}`, { method: 'POST', body: `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[${encrypt}]]></Encrypt></xml>` })
+    assert.equal(res.status, 200, await res.text())
+    const line = await until('the not-UTF-8 line', () => h.lines.slice(before).find((l) => String(l.msg).includes('not UTF-8')))
+    assert.equal(line.account, 'safe')
+    assert.equal(line.reason, `decrypted message: byte 0xC4 at offset ${Buffer.byteLength(inner)} is not UTF-8: its text is read with U+FFFD in place of what is not`)
+  })
+
   it('a UTF-8 body with a byte order mark, or without, says nothing', async () => {
     const before = h.lines.length
     const req = h.sim('plain').request(push.text('u-bom', 'hello 你好'))
@@ -107,3 +132,14 @@ describe('a body not in UTF-8 as it is', () => {
     assert.deepEqual(h.lines.slice(before).filter((l) => String(l.msg).includes('UTF-8') || l.code === 'BAD_BODY'), [])
   })
 })
+
+/** WeChat's encryption (protocol.md §2) of bytes as they are: the cipher's encrypt takes text, and writes it as UTF-8. */
+function encryptBytes(message: Buffer, encodingAESKey: string, appId: string): string {
+  const key = Buffer.from(`${encodingAESKey}=`, 'base64')
+  const length = Buffer.alloc(4)
+  length.writeUInt32BE(message.length)
+  const content = Buffer.concat([randomBytes(16), length, message, Buffer.from(appId)])
+  const pad = 32 - (content.length % 32)
+  const cipher = createCipheriv('aes-256-cbc', key, key.subarray(0, 16)).setAutoPadding(false)
+  return Buffer.concat([cipher.update(Buffer.concat([content, Buffer.alloc(pad, pad)])), cipher.final()]).toString('base64')
+}
