@@ -79,6 +79,8 @@ export interface PluginRunner {
 interface Running {
   worker: PluginWorker
   ready: boolean
+  /** Its module loaded and its definition was checked ('defined'): what is left of the start is setup. */
+  defined: boolean
   startedAt: number
   /** Settles the start (ready, load failure, crash or start timeout). */
   settleStart: (r: Result<void>) => void
@@ -178,11 +180,16 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     return new Promise((resolve) => {
       const startTimer = setTimeout(() => {
         stop(worker)
-        running.settleStart(fail('PLUGIN_LOAD', `load and setup did not finish within ${opts.startTimeoutMs} ms`))
+        // Which of the two: "load and setup" sent the author of a module that loops at its top level to setup.
+        const reason = running.defined
+          ? `setup did not finish within ${opts.startTimeoutMs} ms (a loop, or a wait that never ends, in setup?)`
+          : `its module did not finish loading within ${opts.startTimeoutMs} ms (a loop at its top level, or in a file it imports?)`
+        running.settleStart(fail('PLUGIN_LOAD', reason))
       }, opts.startTimeoutMs)
       const running: Running = {
         worker,
         ready: false,
+        defined: false,
         startedAt: Date.now(),
         unanswered: 0,
         aliveAt: Date.now(),
@@ -219,6 +226,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     switch (msg.t) {
       case 'defined':
         declaredAreas = msg.sharedStorage
+        running.defined = true
         return
       case 'ready':
         running.ready = true

@@ -3,6 +3,9 @@
  * resolving), crashes. A hang costs only its own worker, which is restarted.
  */
 import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { loadPluginSet } from '../../core/plugin/load-plugin-set.ts'
 import { createMemoryStore } from '../../core/store/memory-store.ts'
@@ -173,14 +176,31 @@ describe('load failures', () => {
     }
   })
 
-  test('a setup that never finishes is cut at the start timeout', async () => {
+  test('a setup that never finishes is cut at the start timeout, and the reason says it was setup', async () => {
     const hanging = await loadPlugins({ only: ['setup-hangs'], startTimeoutMs: 1000 })
     await hanging.dispose()
     assert.deepEqual(hanging.set.names(), [])
     assert.deepEqual(
       hanging.errors.map((e) => `${e.code} ${e.reason}`),
-      ['PLUGIN_LOAD plugin setup-hangs: load and setup did not finish within 1000 ms'],
+      ['PLUGIN_LOAD plugin setup-hangs: setup did not finish within 1000 ms (a loop, or a wait that never ends, in setup?)'],
     )
+  })
+
+  test('a module that never finishes loading (a loop at its top level) is cut at the start timeout, said as its loading, not its setup (a review of bad input)', async () => {
+    // Its own folder: a fixture beside the others would hold every test that loads them all for the timeout.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-import-loop-'))
+    mkdirSync(path.join(dir, 'import-loop'))
+    writeFileSync(path.join(dir, 'import-loop', 'index.ts'), "while (true) {}\nexport default { name: 'import-loop', handle: () => undefined }\n")
+    try {
+      const hanging = await loadPlugins({ dir, only: ['import-loop'], startTimeoutMs: 1000 })
+      await hanging.dispose()
+      assert.deepEqual(
+        hanging.errors.map((e) => `${e.code} ${e.reason}`),
+        ['PLUGIN_LOAD plugin import-loop: its module did not finish loading within 1000 ms (a loop at its top level, or in a file it imports?)'],
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('a restart that fails waits nine times as long as the failed start took before the next try (a failing plugin holds at most a tenth of a core)', { timeout: 60_000 }, async () => {
