@@ -7,33 +7,16 @@
  * (found by a review of bad input). So was a safe-mode push whose decrypted message was not UTF-8.
  */
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { createCipheriv, randomBytes } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { after, before, describe, it } from 'node:test'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { computeSignature } from '../../core/verify/signature.ts'
 import { ACCOUNTS, startHarness, type Harness } from '../support/engine-harness.ts'
+import { rawExchange } from '../support/raw-connection.ts'
 import { until } from '../support/until.ts'
 
 const RULES = { 'main.yaml': 'rules:\n  - name: hello\n    keywords: [hello]\n    reply: { type: text, content: hi }\n' }
-
-/** One request on its own connection, written byte for byte: its status line, whether it said Connection: close, and its body. */
-function exchange(url: string, head: string, body: Buffer): Promise<{ status: string; close: boolean; body: string }> {
-  const u = new URL(url)
-  const socket = net.connect(Number(u.port), u.hostname)
-  let data = ''
-  socket.setEncoding('utf8')
-  socket.on('data', (d: string) => (data += d))
-  socket.on('error', () => undefined)
-  socket.write(Buffer.concat([Buffer.from(head), body]))
-  return new Promise((resolve) =>
-    socket.on('close', () => {
-      const headEnd = data.indexOf('\r\n\r\n')
-      resolve({ status: data.slice(0, data.indexOf('\r\n')), close: /\r\nConnection: close\r\n/i.test(data.slice(0, headEnd)), body: data.slice(headEnd + 4) })
-    }),
-  )
-}
 
 describe('a body not in UTF-8 as it is', () => {
   let h: Harness
@@ -50,7 +33,7 @@ describe('a body not in UTF-8 as it is', () => {
     const eventsBefore = h.events.length
     const req = h.sim('plain').request(push.text('u-gzip', 'hello'))
     const body = gzipSync(req.body)
-    const res = await exchange(h.url, head(req.search, body.length, 'Content-Type: text/xml\r\nContent-Encoding: gzip\r\n'), body)
+    const res = await rawExchange(h.url, head(req.search, body.length, 'Content-Type: text/xml\r\nContent-Encoding: gzip\r\n'), body)
     assert.equal(res.status, 'HTTP/1.1 415 Unsupported Media Type', res.body)
     assert.equal(res.body, 'BAD_BODY')
     const line = h.lines.slice(before).find((l) => l.code === 'BAD_BODY')
@@ -58,7 +41,7 @@ describe('a body not in UTF-8 as it is', () => {
     assert.ok(h.events.slice(eventsBefore).some((e) => e.type === 'rejected' && e.code === 'BAD_BODY' && e.status === 415))
     // `identity` is no encoding at all: served.
     const plain = h.sim('plain').request(push.text('u-identity', 'hello'))
-    const served = await exchange(h.url, head(plain.search, Buffer.byteLength(plain.body), 'Connection: close\r\nContent-Encoding: identity\r\n'), Buffer.from(plain.body))
+    const served = await rawExchange(h.url, head(plain.search, Buffer.byteLength(plain.body), 'Connection: close\r\nContent-Encoding: identity\r\n'), Buffer.from(plain.body))
     assert.equal(served.status, 'HTTP/1.1 200 OK', served.body)
     assert.match(served.body, /<Content><!\[CDATA\[hi\]\]><\/Content>/)
   })
@@ -66,7 +49,7 @@ describe('a body not in UTF-8 as it is', () => {
   it('a gzip body sent in full is still not read: the refusal closes the connection', async () => {
     const req = h.sim('plain').request(push.text('u-gzip-close', 'hello'))
     const body = gzipSync(req.body)
-    const res = await exchange(h.url, head(req.search, body.length, 'Content-Encoding: gzip\r\n'), body)
+    const res = await rawExchange(h.url, head(req.search, body.length, 'Content-Encoding: gzip\r\n'), body)
     assert.ok(res.close, 'Connection: close')
   })
 
@@ -74,14 +57,14 @@ describe('a body not in UTF-8 as it is', () => {
     const before = h.lines.length
     const req = h.sim('plain').request(push.text('u-utf16', 'hello'))
     const body = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(req.body, 'utf16le')])
-    const res = await exchange(h.url, head(req.search, body.length, 'Content-Type: text/xml; charset=utf-16\r\nConnection: close\r\n'), body)
+    const res = await rawExchange(h.url, head(req.search, body.length, 'Content-Type: text/xml; charset=utf-16\r\nConnection: close\r\n'), body)
     assert.equal(res.status, 'HTTP/1.1 415 Unsupported Media Type', res.body)
     const line = h.lines.slice(before).find((l) => l.code === 'BAD_BODY')
     assert.match(String(line?.reason), /UTF-16, not UTF-8/, JSON.stringify(h.lines.slice(before)))
     // Without a byte order mark too: ASCII in UTF-16 is a NUL beside every letter.
     const bareReq = h.sim('plain').request(push.text('u-utf16-bare', 'hello'))
     const bare = Buffer.from(bareReq.body, 'utf16le')
-    const res2 = await exchange(h.url, head(bareReq.search, bare.length, 'Connection: close\r\n'), bare)
+    const res2 = await rawExchange(h.url, head(bareReq.search, bare.length, 'Connection: close\r\n'), bare)
     assert.equal(res2.status, 'HTTP/1.1 415 Unsupported Media Type', res2.body)
   })
 
@@ -91,7 +74,7 @@ describe('a body not in UTF-8 as it is', () => {
     // 你好 in GBK, after the keyword.
     const at = req.body.indexOf('hello') + 'hello'.length
     const body = Buffer.concat([Buffer.from(req.body.slice(0, at)), Buffer.from([0xc4, 0xe3, 0xba, 0xc3]), Buffer.from(req.body.slice(at))])
-    const res = await exchange(h.url, head(req.search, body.length, 'Content-Type: text/xml; charset=GBK\r\nConnection: close\r\n'), body)
+    const res = await rawExchange(h.url, head(req.search, body.length, 'Content-Type: text/xml; charset=GBK\r\nConnection: close\r\n'), body)
     assert.equal(res.status, 'HTTP/1.1 200 OK', res.body)
     const line = await until('the not-UTF-8 line', () => h.lines.slice(before).find((l) => String(l.msg).includes('not UTF-8')))
     assert.equal(line.account, 'plain')
@@ -126,7 +109,7 @@ describe('a body not in UTF-8 as it is', () => {
     const before = h.lines.length
     const req = h.sim('plain').request(push.text('u-bom', 'hello 你好'))
     const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(req.body)])
-    const res = await exchange(h.url, head(req.search, body.length, 'Connection: close\r\n'), body)
+    const res = await rawExchange(h.url, head(req.search, body.length, 'Connection: close\r\n'), body)
     assert.equal(res.status, 'HTTP/1.1 200 OK', res.body)
     assert.equal((await h.post('plain', push.text('u-utf8', 'hello 你好'))).status, 200)
     assert.deepEqual(h.lines.slice(before).filter((l) => String(l.msg).includes('UTF-8') || l.code === 'BAD_BODY'), [])

@@ -4,11 +4,11 @@
  * and a metric, and nothing holds the server or its shutdown.
  */
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { computeSignature } from '../../core/verify/signature.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
+import { rawConnection, rawExchange } from '../support/raw-connection.ts'
 
 const RULES = { 'main.yaml': 'rules:\n  - name: hello\n    keywords: [hello]\n    reply: { type: text, content: hi }\n' }
 
@@ -16,19 +16,6 @@ function signedSearch(token: string): string {
   const timestamp = String(Math.floor(Date.now() / 1000))
   const nonce = `n${Math.random().toString(36).slice(2)}`
   return new URLSearchParams({ signature: computeSignature([token, timestamp, nonce]), timestamp, nonce }).toString()
-}
-
-/** A raw connection: what it receives, and when it closed. */
-function connect(url: string): { socket: net.Socket; received: () => string; closed: Promise<number> } {
-  const u = new URL(url)
-  const socket = net.connect(Number(u.port), u.hostname)
-  let data = ''
-  socket.setEncoding('utf8')
-  socket.on('data', (d: string) => (data += d))
-  socket.on('error', () => undefined)
-  const started = Date.now()
-  const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now() - started)))
-  return { socket, received: () => data, closed }
 }
 
 const waitFor = async (check: () => boolean, ms: number) => {
@@ -48,7 +35,7 @@ describe('HTTP edges', () => {
     const before = h.lines.length
     const eventsBefore = h.events.length
     const req = h.sim('plain').request(push.text('u-stall', 'hello'))
-    const c = connect(h.url)
+    const c = rawConnection(h.url)
     c.socket.write(`POST /wechat/plain?${req.search} HTTP/1.1\r\nHost: x\r\nContent-Length: ${req.body.length}\r\n\r\n${req.body.slice(0, 20)}`)
     const after = await c.closed
     assert.match(c.received(), /^HTTP\/1\.1 408 /)
@@ -73,7 +60,7 @@ describe('HTTP edges', () => {
       ['POST /nothing-here', 404],
     ] as const
     for (const [head, status] of heads) {
-      const c = connect(h.url)
+      const c = rawConnection(h.url)
       c.socket.write(`${head} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n${'x'.repeat(1000)}`)
       const closedAfter = await Promise.race([c.closed, new Promise<number>((r) => setTimeout(() => r(-1), 1_000))])
       assert.match(c.received(), new RegExp(`^HTTP/1\\.1 ${status} `), head)
@@ -89,7 +76,7 @@ describe('HTTP edges', () => {
     // though the message had run.
     const before = h.lines.length
     const req = h.sim('plain').request(push.text('u-pipelined', 'hello'))
-    const c = connect(h.url)
+    const c = rawConnection(h.url)
     c.socket.write(`POST /wechat/plain?${req.search} HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: ${Buffer.byteLength(req.body)}\r\n\r\n${req.body}GARBAGE\r\n\r\n`)
     const closedAfter = await Promise.race([c.closed, new Promise<number>((r) => setTimeout(() => r(-1), 3_000))])
     assert.ok(closedAfter >= 0, 'the connection ended')
@@ -108,7 +95,7 @@ describe('HTTP edges', () => {
     for (const [raw, status, code, reason] of cases) {
       const before = h.lines.length
       const eventsBefore = h.events.length
-      const c = connect(h.url)
+      const c = rawConnection(h.url)
       c.socket.write(raw)
       const closedAfter = await Promise.race([c.closed, new Promise<number>((r) => setTimeout(() => r(-1), 3_000))])
       assert.ok(closedAfter >= 0, `${status}: the connection ended`)
@@ -121,7 +108,7 @@ describe('HTTP edges', () => {
   })
 
   it('an idle keep-alive connection outlives the request timeout: it has no request in progress', async () => {
-    const c = connect(h.url)
+    const c = rawConnection(h.url)
     const get = () => `GET /wechat/plain?${signedSearch('plaintoken')}&echostr=e1 HTTP/1.1\r\nHost: x\r\n\r\n`
     c.socket.write(get())
     assert.ok(await waitFor(() => c.received().includes('\r\n\r\ne1'), 2_000), c.received())
@@ -132,14 +119,7 @@ describe('HTTP edges', () => {
     c.socket.destroy()
   })
 
-  /** One request on its own connection, written byte for byte; its status line and body. */
-  async function exchange(head: string, body: Buffer): Promise<{ status: string; body: string }> {
-    const c = connect(h.url)
-    c.socket.write(Buffer.concat([Buffer.from(head), body]))
-    await c.closed
-    const text = c.received()
-    return { status: text.slice(0, text.indexOf('\r\n')), body: text.slice(text.indexOf('\r\n\r\n') + 4) }
-  }
+  const exchange = (head: string, body: Buffer) => rawExchange(h.url, head, body)
 
   describe('a push framed as any HTTP client may frame it is read alike: a BOM, layout, a prolog, any Content-Type, chunks, a query key repeated', () => {
     const text = () => Buffer.from(`<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[u-frame]]></FromUserName><CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello]]></Content><MsgId>${Date.now()}${Math.floor(Math.random() * 1e6)}</MsgId></xml>`)
@@ -178,7 +158,7 @@ describe('HTTP edges', () => {
 
   it('a request that is not HTTP node can parse gets 400 and a BAD_HTTP line', async () => {
     const before = h.lines.length
-    const c = connect(h.url)
+    const c = rawConnection(h.url)
     c.socket.write(`POST /wechat/plain HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n`)
     await c.closed
     assert.match(c.received(), /^HTTP\/1\.1 400 /)
@@ -187,7 +167,7 @@ describe('HTTP edges', () => {
 
   it('a client that leaves mid-body is a BAD_BODY warning and a metric, not an internal error', async () => {
     const before = h.lines.length
-    const c = connect(h.url)
+    const c = rawConnection(h.url)
     const body = '<xml><ToUserName>a</ToUserName></xml>'
     c.socket.write(`POST /wechat/plain?${signedSearch('plaintoken')} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length + 50}\r\n\r\n${body}`)
     await new Promise((r) => setTimeout(r, 100))
@@ -239,7 +219,7 @@ describe('shutdown with a stalled client', () => {
   it('closes within the reply budget and a second, not when the client gives up', async () => {
     // The request timeout is long here: shutdown itself must cut the connection.
     const h = await startHarness({ rules: RULES, config: { limits: { requestTimeoutMs: 60_000, replyBudgetMs: 1_000 } } })
-    const c = connect(h.url)
+    const c = rawConnection(h.url)
     c.socket.write(`POST /wechat/plain?${signedSearch('plaintoken')} HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n<xml>`)
     await new Promise((r) => setTimeout(r, 200))
     const started = Date.now()
