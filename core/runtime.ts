@@ -148,7 +148,15 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     opts.observe?.(event)
   }
   // Counted when a late reply's send ends (sent, or failed for good), not when it is handed over.
-  const platform = createPlatform({ config, store: opts.platformTokens ? { ...store, tokens: opts.platformTokens } : store, log, lines, onLateReply: (settled) => observe({ type: 'late_reply', ...settled }) })
+  const platform = createPlatform({
+    config,
+    store: opts.platformTokens ? { ...store, tokens: opts.platformTokens } : store,
+    log,
+    lines,
+    onLateReply: (settled) => observe({ type: 'late_reply', ...settled }),
+    // As the engine waits for the message log before an answer (engine.ts waitForLog), a late reply waits for its row.
+    commitLogFirst: config.log.retentionDays > 0 && config.log.commitBeforeAnswer,
+  })
   const services: PluginServices = {
     kv: store.kv,
     api: (accountId) => platform.apiFor(accountId),

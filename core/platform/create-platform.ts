@@ -33,7 +33,15 @@ export interface Platform {
 export const WITHOUT_SECRET =
   "the platform API needs one (for its access_token), so replies that miss the reply budget cannot go out late and plugins' ctx.api calls (sendToUser, sendTemplate, sendSubscribeMessage, post, get) fail; set WECHAT_APPSECRET (the default account) or the account's appSecret in engine.config.ts"
 
-export function createPlatform(opts: { config: EngineConfig; store: Store; log: Logger; lines?: LineBudget; onLateReply?: LateReplySenderOptions['onSettled'] }): Platform {
+export function createPlatform(opts: {
+  config: EngineConfig
+  store: Store
+  log: Logger
+  lines?: LineBudget
+  onLateReply?: LateReplySenderOptions['onSettled']
+  /** Whether the message log's rows are durable before an answer leaves (the engine's waitForLog): a late reply's too. */
+  commitLogFirst?: boolean
+}): Platform {
   const { config, store, log } = opts
   const client = createApiClient({ baseUrl: config.platform.apiBase })
   const apis = new Map<string, PlatformClient>()
@@ -62,7 +70,14 @@ export function createPlatform(opts: { config: EngineConfig; store: Store; log: 
     tickets.set(accountId, ticket)
     return ticket
   }
-  const sender = createLateReplySender({ api: apiFor, outbox: store.outbox, log, lines: opts.lines, onSettled: opts.onLateReply })
+  const sender = createLateReplySender({
+    api: apiFor,
+    outbox: store.outbox,
+    log,
+    lines: opts.lines,
+    onSettled: opts.onLateReply,
+    beforeFirstTry: opts.commitLogFirst ? () => store.log.committed() : undefined,
+  })
   return {
     apiFor,
     lateReplies: sender,

@@ -64,6 +64,14 @@ export interface LateReplySenderOptions {
   now?: () => number
   /** A send ended: sent, or failed for good with why (not called for one left pending at shutdown). For metrics and the test kit. */
   onSettled?: (settled: LateReplySettled) => void
+  /**
+   * Resolves once what the caller wrote about a reply before handing it over is durable: awaited after the
+   * reply's outbox entry is written and before its first try. The engine's: the message log's row saying the
+   * reply was handed over (store.log.committed). Sent at once, the try could reach the platform within the
+   * turn, before the turn's journal write: a kill -9 then left the row out, and the log said the message was
+   * answered late and then that its reply failed, with nothing between (a CI run). Never rejects.
+   */
+  beforeFirstTry?: () => Promise<void>
 }
 
 export interface LateReplySettled {
@@ -197,6 +205,8 @@ export function createLateReplySender(opts: LateReplySenderOptions): LateReplySe
     }
     if (id !== undefined) ctx.outboxId = id
     recorded()
+    // A reply resumed from the outbox had its rows written by the run that handed it over.
+    if (existing === undefined && opts.beforeFirstTry) await opts.beforeFirstTry()
     // As a passive reply cut to its limit is (reply-xml.ts): said once, not on every retry.
     if (reply.type === 'news' && reply.articles.length > 1 && existing === undefined) {
       lines.warn('late news cut', { ...ctx, articles: reply.articles.length }, `late news reply: the customer-service API takes one article, so only the first of ${reply.articles.length} is sent`)

@@ -71,6 +71,35 @@ test('a late reply is recorded pending, then sent', async () => {
   assert.equal(s.inFlight, 0)
 })
 
+test('beforeFirstTry: a reply handed over is recorded in the outbox, then waits for it before its first try; a resumed one does not', async () => {
+  // Found by a CI run: the try reached the platform within the turn the engine wrote the message log's row
+  // saying the reply was handed over, before that turn's journal write, and a kill -9 then lost the row.
+  const asked: string[] = []
+  let durable!: () => void
+  const s = sender({
+    beforeFirstTry: () => {
+      asked.push('asked')
+      return new Promise<void>((resolve) => (durable = resolve))
+    },
+  })
+  await s.send('acc', 'o-first', text('after the row'))
+  assert.equal((await onlyEntry()).status, 'pending', 'recorded before the wait')
+  assert.deepEqual(asked, ['asked'])
+  // Nothing tried while the row is not durable: the fake answers at once, so a try would have been sent by now.
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.deepEqual(newSent(), [])
+  durable()
+  await s.idle()
+  assert.deepEqual(newSent(), [{ touser: 'o-first', msgtype: 'text', text: { content: 'after the row' } }])
+
+  // Resumed at start-up: its rows were written by the run that handed it over; nothing to wait for.
+  await store.outbox.record({ account: 'acc', openId: 'o-resumed', reply: text('left over') as never, attempts: 1, status: 'pending', at: Date.now() - 1000 })
+  assert.equal(await s.resumePending(), 1)
+  await s.idle()
+  assert.deepEqual(asked, ['asked'])
+  assert.equal(newSent().length, 2)
+})
+
 test('each reply type reaches the fake as the platform JSON', async () => {
   const s = sender()
   const replies: Reply[] = [
