@@ -605,11 +605,6 @@ function articlesOf(f: RawFields): Article[] {
   })
 }
 
-/**
- * assert.match, with the expression in the failure's `expected` as text and in its message beside the label:
- * node's test reporters print a RegExp `expected` as nothing (`expected:` and a blank), and assert.match
- * given a message prints only that message, so a failure showed neither what was expected nor where.
- */
 /** Which step of the routing gave a reply, in a test's words: the rule, the session or the rules' default reply. */
 function answeredBy(reply: TestReply): string {
   const plugin = reply.plugin === undefined ? '' : `plugin ${reply.plugin}`
@@ -630,6 +625,11 @@ function answeredBy(reply: TestReply): string {
   }
 }
 
+/**
+ * assert.match, with the expression in the failure's `expected` as text and in its message beside the label:
+ * node's test reporters print a RegExp `expected` as nothing (`expected:` and a blank), and assert.match
+ * given a message prints only that message, so a failure showed neither what was expected nor where.
+ */
 function assertMatches(actual: string, expected: RegExp, label: string): void {
   // search(), not test(): it leaves a /g expression's lastIndex as it was.
   if (actual.search(expected) >= 0) return
