@@ -13,6 +13,8 @@ import { until } from '../support/until.ts'
 import { childClosed } from '../support/child-end.ts'
 import { publicAdminWarning } from '../../core/cli/commands/start.ts'
 
+// A test's own timeout covers the sum of its waits (each `until` gives up alone, with the output to read) and
+// the processes it spawns: on a loaded CI machine a timeout shorter than that cancels the test without a reason.
 const TSX = import.meta.resolve('tsx')
 const MAIN = path.join(REPO, 'core/cli/main.ts')
 
@@ -243,7 +245,7 @@ async function startingEngine() {
   return { slow, child, exited, stdout: () => stdout }
 }
 
-test('a SIGHUP while starting (systemctl reload right after a restart) is done once started, not the end of the process', { timeout: 40_000 }, async () => {
+test('a SIGHUP while starting (systemctl reload right after a restart) is done once started, not the end of the process', { timeout: 90_000 }, async () => {
   const { slow, child, exited, stdout } = await startingEngine()
   try {
     child.kill('SIGHUP')
@@ -259,7 +261,7 @@ test('a SIGHUP while starting (systemctl reload right after a restart) is done o
   }
 })
 
-test('a SIGTERM while starting is a graceful stop once started: exit 0 and a line, not exit 143 in silence (an operator review)', { timeout: 40_000 }, async () => {
+test('a SIGTERM while starting is a graceful stop once started: exit 0 and a line, not exit 143 in silence (an operator review)', { timeout: 60_000 }, async () => {
   const { slow, child, exited, stdout } = await startingEngine()
   try {
     child.kill('SIGTERM')
@@ -311,7 +313,7 @@ test('HOST that is not an address of this machine: exit 2, saying which setting'
   assert.equal(stderr, 'wxengine: cannot listen on 192.0.2.1:0: 192.0.2.1 is not an address of this machine; set HOST to one of its addresses (0.0.0.0 for every interface)\n')
 })
 
-test('dev: listens on 127.0.0.1 without HOST; a save of engine.config.ts reloads, and a change a reload cannot apply is named for a restart, without its value', { timeout: 30_000 }, async () => {
+test('dev: listens on 127.0.0.1 without HOST; a save of engine.config.ts reloads, and a change a reload cannot apply is named for a restart, without its value', { timeout: 90_000 }, async () => {
   // No HOST: dev's own default (it served the example token on 0.0.0.0; a plugin author's review).
   const env = { ...project.env }
   delete env.HOST
@@ -353,7 +355,7 @@ test('dev: listens on 127.0.0.1 without HOST; a save of engine.config.ts reloads
   }
 })
 
-test("dev: a save of a file engine.config.ts imports reloads too, and the reload reads it again (node's require kept the first read)", { timeout: 40_000 }, async () => {
+test("dev: a save of a file engine.config.ts imports reloads too, and the reload reads it again (node's require kept the first read)", { timeout: 90_000 }, async () => {
   const ADMIN = 'oAdmin0000000000000000000001'
   const NEWCOMER = 'oNewcomer00000000000000000001'
   const configFile = path.join(project.dir, 'engine.config.ts')
