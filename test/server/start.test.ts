@@ -186,7 +186,7 @@ test('under npm, when its parent goes away without passing a signal on (npm 11 o
   assert.match(stdout, /"msg":"stopped"/)
 })
 
-test('started in the background by a shell that then exits (nohup … &, a start script): it keeps serving (an operator review)', { timeout: 30_000 }, async () => {
+test('started in the background by a shell that then exits (nohup … &, a start script): it keeps serving (an operator review)', { timeout: 60_000 }, async () => {
   const out = path.join(project.dir, 'background.log')
   const pidFile = path.join(project.dir, 'background.pid')
   const shell = spawn('sh', ['-c', `"${process.execPath}" --import "${TSX}" "${MAIN}" start --port 0 > "${out}" 2>&1 & echo $! > "${pidFile}"`], {
