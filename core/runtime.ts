@@ -352,7 +352,7 @@ async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void
     createJsSdkEndpoint({ accounts, defaultAccount, pageDomainsOf, ticketFor: (id) => runtime.platform.jsapiTicketFor(id), log, lines, count }),
     createWebLoginEndpoint({ accounts, defaultAccount, pageDomainsOf, publicUrl: config.publicUrl, openBase: config.platform.openBase, client: createApiClient({ baseUrl: config.platform.apiBase }), kv: runtime.store.kv, log, lines, count }),
   ]
-  const app = createApp({ engine, log, maxBodyBytes: config.limits.maxBodyBytes, web, extraRoutes: sharePort ? adminRoutes : undefined, observe, lines })
+  const app = createApp({ engine, log, defaultAccount: config.defaultAccount, maxBodyBytes: config.limits.maxBodyBytes, web, extraRoutes: sharePort ? adminRoutes : undefined, observe, lines })
   const serverOptions = { requestTimeoutMs: config.limits.requestTimeoutMs, log, observe, lines }
   runtime.server = await listen(createHttpServer(app.callback(), serverOptions), config.port, config.host)
   runtime.url = urlOf(runtime.server)

@@ -22,6 +22,8 @@ import { answeredByServer } from './http-server.ts'
 export interface AppOptions {
   engine: Engine
   log: Logger
+  /** The account /wechat serves: named in this layer's lines about a push there, as the engine's lines name it. */
+  defaultAccount: string
   maxBodyBytes: number
   /** What pages inside WeChat ask for (core/web/: /jssdk-config, /oauth), after /wechat. */
   web?: Koa.Middleware[]
@@ -113,6 +115,8 @@ export function createApp(opts: AppOptions): Koa {
       ctx.set('Connection', 'close')
       return
     }
+    // Past the engine's check the account is a configured one: at /wechat the default, named in the lines below.
+    const account = accountId ?? opts.defaultAccount
     const read = await readBody(ctx.req, opts.maxBodyBytes)
     if (!read.ok && answeredByServer(ctx.req.socket)) {
       // The request timeout cut the body short and has said so (REQUEST_TIMEOUT, 408): one request, one line.
@@ -120,7 +124,7 @@ export function createApp(opts: AppOptions): Koa {
       return
     }
     if (!read.ok) {
-      refuse(ctx, read.code, read.reason, accountId, read.status)
+      refuse(ctx, read.code, read.reason, account, read.status)
       // Close the connection: the rest of an oversized body is not worth reading, nor is a compressed one,
       // refused before its first byte was read.
       closeIfBodyUnread(ctx)
@@ -128,7 +132,7 @@ export function createApp(opts: AppOptions): Koa {
     }
     // Served, but its text is not what was sent: said, or a message that matched no rule looked like the
     // user's own doing. Its own budget key: a proxy that transcodes garbles every message.
-    if (read.notUtf8 !== undefined) lines.warn('BODY_NOT_UTF8', { account: accountId, reason: read.notUtf8 }, `push body is not UTF-8: ${read.notUtf8}`)
+    if (read.notUtf8 !== undefined) lines.warn('BODY_NOT_UTF8', { account, reason: read.notUtf8 }, `push body is not UTF-8: ${read.notUtf8}`)
     const res = await engine.handle({ method: 'POST', accountId, query, body: read.body })
     if (!engine.answersAtTurnEnd) await endOfTurn()
     answer(ctx, res)

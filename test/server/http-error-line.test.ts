@@ -23,7 +23,7 @@ test("an http error's line has its reason and is not held back by a flood of the
       if (ctx.path !== '/broken') return next()
       throw new RangeError('offset out of range')
     }
-    const app = createApp({ engine: h.runtime.engine, log: logger, maxBodyBytes: 65536, web: [broken], lines: budget })
+    const app = createApp({ engine: h.runtime.engine, log: logger, defaultAccount: h.runtime.config.defaultAccount, maxBodyBytes: 65536, web: [broken], lines: budget })
     server = app.listen(0, '127.0.0.1')
     await new Promise((r) => server!.once('listening', r))
     const { port } = server.address() as { port: number }
