@@ -1,6 +1,6 @@
 /**
  * `wxengine start` as a process (core/cli/commands/start.ts, core/runtime.ts): which port it takes, that a
- * taken port ends it at once with exit 2 (nothing left open to keep it alive), and SIGTERM exits 0.
+ * taken port ends it at once with exit 1 (nothing left open to keep it alive), and SIGTERM exits 0.
  */
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
