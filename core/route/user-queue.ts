@@ -82,8 +82,9 @@ export interface UserLockWait {
  * the store was up for: a fleet review), after a pause that doubles with each failure in a row, up to
  * USER_LOCK_FAILED_ASK_MAX_PAUSE_MS, and is never longer than the time left to the deadline.
  * `firstFailureEnds`: a failure of the very first ask ends the wait there (the store is away, not busy: the
- * caller gives up at once rather than poll a store that is down). What to do when the wait ends without the lock is the caller's: a message routes without it
- * (withUserLock), an unsubscribe's clean-up runs without it (engine.ts).
+ * caller gives up at once rather than poll a store that is down). What to do when the wait ends without the
+ * lock is the caller's: a message routes without it (withUserLock), an unsubscribe's clean-up runs without it
+ * (engine.ts).
  */
 export async function waitForUserLock(
   lock: UserLock,

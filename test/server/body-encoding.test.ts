@@ -87,15 +87,15 @@ describe('a body not in UTF-8 as it is', () => {
     const req = h.sim('plain').request(push.text('u-gbk-default', 'hello'))
     const at = req.body.indexOf('hello') + 'hello'.length
     const body = Buffer.concat([Buffer.from(req.body.slice(0, at)), Buffer.from([0xc4, 0xe3]), Buffer.from(req.body.slice(at))])
-    const atDefault = (length: number, headers: string) => `POST /wechat?${req.search} HTTP/1.1\r\nHost: x\r\n${headers}Content-Length: ${length}\r\n\r\n`
-    const res = await rawExchange(h.url, atDefault(body.length, 'Connection: close\r\n'), body)
+    const atDefault = (search: string, length: number, headers: string) => `POST /wechat?${search} HTTP/1.1\r\nHost: x\r\n${headers}Content-Length: ${length}\r\n\r\n`
+    const res = await rawExchange(h.url, atDefault(req.search, body.length, 'Connection: close\r\n'), body)
     assert.equal(res.status, 'HTTP/1.1 200 OK', res.body)
     const line = await until('the not-UTF-8 line', () => h.lines.slice(before).find((l) => String(l.msg).includes('not UTF-8')))
     assert.equal(line.account, 'plain', JSON.stringify(line))
     // A refusal made here after the engine's check of the query (a compressed body): the same.
     const again = h.sim('plain').request(push.text('u-gzip-default', 'hello'))
     const gzip = gzipSync(again.body)
-    const refused = await rawExchange(h.url, `POST /wechat?${again.search} HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: ${gzip.length}\r\n\r\n`, gzip)
+    const refused = await rawExchange(h.url, atDefault(again.search, gzip.length, 'Content-Encoding: gzip\r\n'), gzip)
     assert.equal(refused.status, 'HTTP/1.1 415 Unsupported Media Type', refused.body)
     const refusal = h.lines.slice(before).find((l) => l.code === 'BAD_BODY')
     assert.equal(refusal?.account, 'plain', JSON.stringify(h.lines.slice(before)))
