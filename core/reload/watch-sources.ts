@@ -185,6 +185,12 @@ export function watchSources(opts: {
       closed = true
       clearTimeout(timer)
       clearInterval(lookTimer)
+      // chokidar (4 and 5) opens a closed watcher again: an event already in flight at close() (a file's stat, a
+      // folder's read) that finds a file gone calls the watcher's own add() to watch for its return, and add()
+      // clears `closed` and watches the folder, with nothing left to close it: the stopped engine said
+      // "stopped" and never ended. Files removed just as it stopped (a test's clean-up, a checkout) did it
+      // about one time in two. Nothing adds to the watcher after this (watchFiles checks `closed`) but chokidar.
+      watcher.add = () => watcher
       await watcher.close()
       await (queued ?? running)
     },
