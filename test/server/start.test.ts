@@ -10,7 +10,7 @@ import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { makeProject, REPO, type Project } from '../cli/cli-harness.ts'
 import { until } from '../support/until.ts'
-import { childClosed } from '../support/child-end.ts'
+import { childClosed, type ChildEnd } from '../support/child-end.ts'
 import { publicAdminWarning } from '../../core/cli/commands/start.ts'
 
 // A test's own timeout covers the sum of its waits (each `until` gives up alone, with the output to read) and
@@ -44,6 +44,27 @@ after(async () => {
   await new Promise<void>((resolve) => blocker.close(() => resolve()))
   project.remove()
 })
+
+/**
+ * SIGTERM, and the child's end within `ms`: exit 0, or it throws. It throws too with the test's own failure
+ * (`failed`, caught by the caller), and either way with what the engine printed. A dev engine once said
+ * "stopped" and never ended (chokidar reopened its watcher: watch-sources.ts): the test, awaiting the end
+ * in its `finally`, hung to its timeout saying neither that nor anything the engine had said.
+ */
+async function stopWithin(child: ChildProcess, closed: Promise<ChildEnd>, output: () => string, failed: unknown, ms = 20_000): Promise<void> {
+  child.kill('SIGTERM')
+  let timer: NodeJS.Timeout | undefined
+  const end = await Promise.race([closed, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)))])
+  clearTimeout(timer)
+  if (!end) child.kill('SIGKILL')
+  await closed
+  const problems = [
+    failed === undefined ? '' : String((failed as Error)?.stack ?? failed),
+    end ? '' : `the engine did not end within ${ms / 1000} s of SIGTERM`,
+    end && end.code !== 0 ? `the engine ended with ${end.code ?? end.signal} on SIGTERM, not 0` : '',
+  ].filter(Boolean)
+  if (problems.length > 0) throw new Error(`${problems.join('\n')}\n--- what the engine printed ---\n${output()}`)
+}
 
 /** Starts `wxengine start <args>`; resolves the URL from its "listening" log line, or its exit if it ends first. */
 function startEngine(args: string[], env: NodeJS.ProcessEnv) {
@@ -337,6 +358,7 @@ test('dev: listens on 127.0.0.1 without HOST; a save of engine.config.ts reloads
   }
   const configFile = path.join(project.dir, 'engine.config.ts')
   const original = readFileSync(configFile, 'utf8')
+  let failed: unknown
   try {
     await waitFor(/wxengine listening/, 'the engine to listen')
     assert.match(output, /address(\x1b\[\d+m)?: "127\.0\.0\.1:\d+"/)
@@ -347,10 +369,11 @@ test('dev: listens on 127.0.0.1 without HOST; a save of engine.config.ts reloads
     assert.doesNotMatch(output, /changedtoken/)
     const warning = output.split('\n').find((l) => l.includes('a restart applies'))!
     assert.doesNotMatch(warning, /port/, 'the port given on the command line is the one served at a restart too')
+  } catch (e) {
+    failed = e
   } finally {
     writeFileSync(configFile, original)
-    child.kill('SIGTERM')
-    await closed
+    await stopWithin(child, closed, () => output, failed)
     running.delete(child)
   }
 })
@@ -374,6 +397,7 @@ test("dev: a save of a file engine.config.ts imports reloads too, and the reload
   let output = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
   child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
+  let failed: unknown
   try {
     await until('the engine to listen', () => /wxengine listening/.test(output), 20_000)
     const address = /address(?:\x1b\[\d+m)?: "(127\.0\.0\.1:\d+)"/.exec(output)
@@ -388,12 +412,13 @@ test("dev: a save of a file engine.config.ts imports reloads too, and the reload
     await until('the reload', () => reloads() > before, 20_000)
     assert.match(await say(NEWCOMER), /42 followers/)
     assert.doesNotMatch(output, /a restart applies/, 'nothing else changed')
+  } catch (e) {
+    failed = e
   } finally {
     writeFileSync(configFile, original)
     rmSync(adminsFile, { force: true })
     rmSync(rule, { force: true })
-    child.kill('SIGTERM')
-    await closed
+    await stopWithin(child, closed, () => output, failed)
     running.delete(child)
   }
 })
