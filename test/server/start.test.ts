@@ -326,6 +326,25 @@ test('a WECHAT_ variable set but empty stops the start naming it; the example to
   assert.equal((await example.exited).code, 0)
 })
 
+test('a stopped engine that something still holds (a timer engine.config.ts set) exits all the same, saying what held it', { timeout: 60_000 }, async () => {
+  const configFile = path.join(project.dir, 'engine.config.ts')
+  const original = readFileSync(configFile, 'utf8')
+  // A timer of the configuration's own (one that polls a secrets file, say): nothing in the engine can clear it.
+  writeFileSync(configFile, `${original}\nsetInterval(() => {}, 60_000)\n`)
+  try {
+    const engine = startEngine(['--port', '0'], {})
+    assert.ok(await engine.listening, 'the engine started')
+    engine.child.kill('SIGTERM')
+    const end = await Promise.race([engine.exited, new Promise<null>((resolve) => setTimeout(resolve, 20_000, null).unref())])
+    assert.ok(end, `the engine did not end within 20 s of SIGTERM:\n${engine.stdout()}`)
+    assert.equal(end.code, 0, end.stderr)
+    assert.match(end.stdout, /"msg":"stopped"/)
+    assert.match(end.stdout, /"level":40,"time":\d+,"held":\[[^\]]*"Timeout"[^\]]*\],"msg":"still running 2 s after it stopped, held by [^"]*Timeout[^"]*: exiting"/)
+  } finally {
+    writeFileSync(configFile, original)
+  }
+})
+
 test('HOST that is not an address of this machine: exit 2, saying which setting', { timeout: 30_000 }, async () => {
   // 192.0.2.1 is TEST-NET-1 (RFC 5737): on no machine, and no network is asked.
   const engine = startEngine(['--port', '0'], { HOST: '192.0.2.1' })

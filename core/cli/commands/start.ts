@@ -9,7 +9,7 @@ import path from 'node:path'
 import type { EngineConfig } from '../../config/config-types.ts'
 import { findConfigFile, loadConfig } from '../../config/load-config.ts'
 import { ok, type Result } from '../../errors.ts'
-import { flushLogger } from '../../log/logger.ts'
+import { flushLogger, type Logger } from '../../log/logger.ts'
 import { startRuntime, StartupError, type Runtime } from '../../runtime.ts'
 import { WITHOUT_SECRET } from '../../platform/create-platform.ts'
 import { configFailureHint } from '../cli-context.ts'
@@ -87,10 +87,31 @@ export async function runStart(flags: StartFlags): Promise<number> {
       release()
       return { reload: reloadAsked, stop: stopAsked }
     })
+    endEvenIfHeld(started.log)
     return 0
   } finally {
     release()
   }
+}
+
+/** How long a stopped engine's process may go on before it is ended all the same (endEvenIfHeld). */
+const HELD_AFTER_STOP_MS = 2_000
+
+/**
+ * Stopped, the process ends by itself once nothing holds it: its last lines are out then, whatever their pace.
+ * Something may still hold it: a handle a library opened during the stop (chokidar did: watch-sources.ts), a
+ * timer engine.config.ts set. The process then said "stopped" and went on, until a process manager's stop timed
+ * out and killed it, or for ever in a terminal. After HELD_AFTER_STOP_MS it says what holds it and exits.
+ * The timer itself holds nothing (unref): a process that ends by itself never sees it.
+ */
+function endEvenIfHeld(log: Logger): void {
+  setTimeout(() => {
+    const held = process.getActiveResourcesInfo()
+    log.warn({ held }, `still running ${HELD_AFTER_STOP_MS / 1000} s after it stopped, held by ${held.join(', ') || 'nothing node can name'}: exiting`)
+    // process.exit() takes the exit code the command set (program.ts). A flush that never answers does not hold it.
+    const flushed = Promise.race([flushLogger(log), new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
+    void flushed.finally(() => process.exit())
+  }, HELD_AFTER_STOP_MS).unref()
 }
 
 /** The signals that stop the engine gracefully (SIGUSR2: nodemon's restart). */
