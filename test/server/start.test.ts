@@ -41,8 +41,10 @@ after(async () => {
       // already gone
     }
   }
-  await new Promise<void>((resolve) => blocker.close(() => resolve()))
+  // The project first: the blocker's close waits for the connection the Redis test's client left on it, which
+  // never ends, and the process ended before it, with the project left in the temporary folder (every run).
   project.remove()
+  await new Promise<void>((resolve) => blocker.close(() => resolve()))
 })
 
 /**
