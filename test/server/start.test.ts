@@ -336,12 +336,10 @@ test('a stopped engine that something still holds (a timer engine.config.ts set)
   try {
     const engine = startEngine(['--port', '0'], {})
     assert.ok(await engine.listening, 'the engine started')
-    engine.child.kill('SIGTERM')
-    const end = await Promise.race([engine.exited, new Promise<null>((resolve) => setTimeout(resolve, 20_000, null).unref())])
-    assert.ok(end, `the engine did not end within 20 s of SIGTERM:\n${engine.stdout()}`)
-    assert.equal(end.code, 0, end.stderr)
-    assert.match(end.stdout, /"msg":"stopped"/)
-    assert.match(end.stdout, /"level":40,"time":\d+,"held":\[[^\]]*"Timeout"[^\]]*\],"msg":"still running 2 s after it stopped, held by [^"]*Timeout[^"]*: exiting"/)
+    await stopWithin(engine.child, childClosed(engine.child), engine.stdout, undefined)
+    const { stdout } = await engine.exited
+    assert.match(stdout, /"msg":"stopped"/)
+    assert.match(stdout, /"level":40,"time":\d+,"held":\[[^\]]*"Timeout"[^\]]*\],"msg":"still running 2 s after it stopped, held by [^"]*Timeout[^"]*: exiting"/)
   } finally {
     writeFileSync(configFile, original)
   }
