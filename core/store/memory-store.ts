@@ -29,6 +29,7 @@ import {
   hitKeywordOf,
   nextFollowerState,
   sessionKeyOf,
+  soonestFirst,
 } from './store-shared.ts'
 
 export interface MemoryStoreOptions {
@@ -142,6 +143,11 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
       },
       async delete(account, openId) {
         sessions.delete(sessionKeyOf(account, openId))
+      },
+      async list({ account, limit }) {
+        const t = now()
+        const live = [...sessions.values()].filter((s) => s.expiresAt > t && (account === undefined || s.account === account))
+        return soonestFirst(live).slice(0, limit).map((s) => structuredClone(s))
       },
     },
 

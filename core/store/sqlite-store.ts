@@ -3,7 +3,8 @@
  *
  * Every method runs its SQL synchronously before its promise settles, and Node runs one at a time, so a
  * dedup claim or a token lock is one transaction nobody can interleave with. The file is meant to be
- * owned by one engine process: the session cache (below) does not see writes made by another process.
+ * owned by one engine process; another may read it and end sessions (`wxengine session end`): the session
+ * cache (below) remembers only users without one, so a session deleted elsewhere is gone at the next read.
  *
  * Durability (journal_mode=WAL, synchronous=NORMAL):
  * - Sessions, kv, tokens, locks and outbox are committed before their promise resolves. A crash of
@@ -56,7 +57,7 @@ export interface SqliteStoreOptions {
   file: string
   now?: () => number
   log?: Logger
-  /** Sessions kept in the in-process cache; 0 disables it. */
+  /** Users remembered as having no session (the cache of lookups that found none); 0 disables it. */
   sessionCacheSize?: number
   /** Size at which the message log's journal file is rotated (tests use a small one). */
   journalRotateBytes?: number
@@ -109,15 +110,6 @@ const WAL_AUTOCHECKPOINT = 10_000
  */
 const LOG_THREAD_WAL_AUTOCHECKPOINT = 1_000
 
-interface CachedSession {
-  plugin: string
-  /** Kept as JSON so every get hands out a fresh object. */
-  stateJson: string
-  expiresAt: number
-}
-/** The cache also remembers "no session": most messages come from users without one. */
-const NO_SESSION = 'none' as const
-type CacheValue = CachedSession | typeof NO_SESSION
 
 interface LogRow {
   at: number
@@ -207,6 +199,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
        ON CONFLICT (account, open_id) DO UPDATE SET plugin = excluded.plugin, state = excluded.state, expires_at = excluded.expires_at`,
     ),
     sessionDelete: db.prepare<[string, string]>('DELETE FROM sessions WHERE account = ? AND open_id = ?'),
+    sessionList: db.prepare<[number, string | null, string | null, number], { account: string; open_id: string; plugin: string; state: string; expires_at: number }>(
+      'SELECT account, open_id, plugin, state, expires_at FROM sessions WHERE expires_at > ? AND (? IS NULL OR account = ?) ORDER BY expires_at, account, open_id LIMIT ?',
+    ),
 
     // The claim wins when no row exists or the old one has expired (a crashed claimer's claim lapses).
     dedupComplete: db.prepare<[string, string, number]>(
@@ -347,7 +342,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   }
 
   const cacheSize = opts.sessionCacheSize ?? DEFAULT_SESSION_CACHE
-  const cache = cacheSize > 0 ? new LRUCache<string, CacheValue>({ max: cacheSize }) : null
+  // Only "no session" is cached: most messages come from users without one, so most lookups end here. A
+  // live session is read from the table each time (a user in a dialogue waits on a plugin call anyway), so a
+  // session ended by another process (`wxengine session end`) is not served again from memory; nothing
+  // outside the engine starts one, which would make a cached "none" wrong.
+  const noSession = cacheSize > 0 ? new LRUCache<string, true>({ max: cacheSize }) : null
 
   // --- dedup: in memory, saved at close ----------------------------------------------------------
   // Writing each claim and each reply to disk was most of a message's cost. One process owns this file, so
@@ -418,38 +417,32 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
   function getSession(account: string, openId: string): SessionRecord | null {
     const key = sessionKeyOf(account, openId)
-    const t = now()
-    let hit = cache?.get(key)
-    if (hit === undefined) {
-      // Not through read(): a closure a lookup on every message's path (a miss, past the cache's size).
-      let row
-      try {
-        row = st.sessionGet.get(account, openId, t)
-      } catch (e) {
-        noteDamage(e)
-        throw e
-      }
-      hit = row ? { plugin: row.plugin, stateJson: row.state, expiresAt: row.expires_at } : NO_SESSION
-      cache?.set(key, hit)
+    if (noSession?.has(key)) return null
+    // Not through read(): a closure a lookup on every message's path (a miss, past the cache's size).
+    let row
+    try {
+      row = st.sessionGet.get(account, openId, now())
+    } catch (e) {
+      noteDamage(e)
+      throw e
     }
-    if (hit === NO_SESSION) return null
-    if (hit.expiresAt <= t) {
-      cache?.set(key, NO_SESSION)
+    if (!row) {
+      noSession?.set(key, true)
       return null
     }
     let state: JsonValue | null
     try {
-      state = JSON.parse(hit.stateJson) as JsonValue | null
+      state = JSON.parse(row.state) as JsonValue | null
     } catch (e) {
       // Not JSON (edited by hand, cut short on a failing disk): no session, and gone, so the user starts
       // afresh. Thrown, it dropped every message of theirs until the session expired.
       // Budgeted per account: a damaged table holds many, each met when its user writes, a line each.
-      sessionLines.error(`unreadable session ${account}`, { code: 'STORE_UNAVAILABLE', account, openId, plugin: hit.plugin, reason: `session state is not JSON: ${(e as Error).message}` }, 'unreadable session dropped')
-      cache?.set(key, NO_SESSION)
+      sessionLines.error(`unreadable session ${account}`, { code: 'STORE_UNAVAILABLE', account, openId, plugin: row.plugin, reason: `session state is not JSON: ${(e as Error).message}` }, 'unreadable session dropped')
+      noSession?.set(key, true)
       write(() => st.sessionDelete.run(account, openId))
       return null
     }
-    return { account, openId, plugin: hit.plugin, state, expiresAt: hit.expiresAt }
+    return { account, openId, plugin: row.plugin, state, expiresAt: row.expires_at }
   }
 
   function claimDedup(key: string, pendingTtlMs: number): ClaimResult {
@@ -691,11 +684,24 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       async put(s: SessionRecord) {
         const stateJson = JSON.stringify(s.state)
         write(() => st.sessionPut.run(s.account, s.openId, s.plugin, stateJson, s.expiresAt))
-        cache?.set(sessionKeyOf(s.account, s.openId), { plugin: s.plugin, stateJson, expiresAt: s.expiresAt })
+        noSession?.delete(sessionKeyOf(s.account, s.openId))
       },
       async delete(account, openId) {
         write(() => st.sessionDelete.run(account, openId))
-        cache?.set(sessionKeyOf(account, openId), NO_SESSION)
+        noSession?.set(sessionKeyOf(account, openId), true)
+      },
+      async list({ account, limit }) {
+        const rows = read(() => st.sessionList.all(now(), account ?? null, account ?? null, limit))
+        // A state that is not JSON (edited by hand) is left out here; its user's next message drops it, said.
+        const live: SessionRecord[] = []
+        for (const r of rows) {
+          try {
+            live.push({ account: r.account, openId: r.open_id, plugin: r.plugin, state: JSON.parse(r.state) as JsonValue | null, expiresAt: r.expires_at })
+          } catch {
+            // left out
+          }
+        }
+        return live
       },
     },
 
@@ -908,7 +914,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         log.warn({ code: 'STORE_UNAVAILABLE', reason: (e as Error).message }, 'reply cache not saved at close (its journal is kept for the next start)')
         replyJournal?.close()
       }
-      cache?.clear()
+      noSession?.clear()
       db.close()
     },
   }

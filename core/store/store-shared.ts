@@ -1,7 +1,7 @@
 /**
  * Small rules every Store backend applies the same way, so the contract suite sees one behaviour.
  */
-import type { FollowerCount, FollowerQuery, HitCount, MessageLogEntry, OutboxEntry } from './store.ts'
+import type { FollowerCount, FollowerQuery, HitCount, MessageLogEntry, OutboxEntry, SessionRecord } from './store.ts'
 import { qrSceneOf } from '../normalize/normalize-message.ts'
 
 /** What `log.query` returns when the caller gives no `limit`. */
@@ -10,6 +10,11 @@ export const DEFAULT_LOG_LIMIT = 100
 /** NUL cannot appear in an account id or an OpenID, so the joined key is unambiguous. */
 export function sessionKeyOf(account: string, openId: string): string {
   return `${account}\u0000${openId}`
+}
+
+/** sessions.list's order: the soonest to end first, then by account and OpenID (SQLite's ORDER BY says the same). */
+export function soonestFirst(sessions: SessionRecord[]): SessionRecord[] {
+  return sessions.sort((a, b) => a.expiresAt - b.expiresAt || (a.account < b.account ? -1 : a.account > b.account ? 1 : 0) || (a.openId < b.openId ? -1 : a.openId > b.openId ? 1 : 0))
 }
 
 export function hitKeyOf(account: string, rule: string, keyword: string | null): string {

@@ -33,6 +33,11 @@ export interface SessionStore {
   put(session: SessionRecord): Promise<void>
   delete(account: string, openId: string): Promise<void>
   /**
+   * The live sessions, of one account or all, soonest to end first, at most `limit`: for an operator
+   * (`wxengine session list`), never on a message's path. Redis scans every session key to sort them.
+   */
+  list(query: { account?: string; limit: number }): Promise<SessionRecord[]>
+  /**
    * Offered by a store several instances share (Redis): holds one user while an instance routes one of their
    * messages, so two messages of a user on two instances do not both read the same session. Returns the
    * held lock, or, while another instance holds it, null, or UNSUBSCRIBING when the holder is the user's

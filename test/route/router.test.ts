@@ -507,8 +507,8 @@ default: { reply: { type: text, content: sorry } }
   }
   /** The memory store's sessions without getSync: a store that must be asked over the network. */
   const remoteSessions = (): SessionStore => {
-    const { get, put, delete: del } = createMemoryStore().sessions
-    return { get, put, delete: del }
+    const { get, put, delete: del, list } = createMemoryStore().sessions
+    return { get, put, delete: del, list }
   }
 
   it('an inline reply (after a rule whose plugin is not loaded) comes back as a result, not a promise', async () => {

@@ -159,6 +159,29 @@ describe('sqlite store', () => {
     assert.match(row.last_error, /^UNREADABLE: outbox entry \d+: reply is not JSON/)
   })
 
+  it('a session ended by another process (wxengine session end) is not served again from memory', async () => {
+    const file = freshFile('ended-elsewhere')
+    const now = () => T0
+    const engine = openSqliteStore({ file, now })
+    const cli = openSqliteStore({ file, now })
+    try {
+      const rec = { account: 'acct', openId: 'o', plugin: 'quiz', state: { step: 2 }, expiresAt: T0 + 60_000 }
+      await engine.sessions.put(rec)
+      assert.deepEqual(engine.sessions.getSync!('acct', 'o'), rec)
+      assert.deepEqual(await cli.sessions.list({ limit: 10 }), [rec])
+      await cli.sessions.delete('acct', 'o')
+      // The engine had just read it: a cached session would have gone on serving the dialogue until it expired.
+      assert.equal(engine.sessions.getSync!('acct', 'o'), null)
+      assert.equal(await engine.sessions.get('acct', 'o'), null)
+      // Its "no session" is remembered, and forgotten when the engine starts one again.
+      await engine.sessions.put({ ...rec, state: { step: 1 } })
+      assert.deepEqual(engine.sessions.getSync!('acct', 'o')?.state, { step: 1 })
+    } finally {
+      await cli.close()
+      await engine.close()
+    }
+  })
+
   it('keeps everything across close and reopen', async () => {
     const file = freshFile('reopen')
     const now = () => T0

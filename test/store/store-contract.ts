@@ -184,6 +184,40 @@ export function runStoreContract(
           assert.deepEqual((await s.sessions.get(acct, 'o'))?.state, { list: [1, 2] })
         }))
 
+      it('list: the live sessions of one account or of all, soonest to end first, at most limit, as copies', () =>
+        withStore(async (s, c) => {
+          const a1 = `a-${uid()}`
+          const a2 = `a-${uid()}`
+          // An account whose id begins with a1's is another account: none of its sessions is a1's.
+          const longer = `${a1}x`
+          const t = c.now()
+          const soon = { account: a1, openId: 'soon', plugin: 'quiz', state: { step: 1 }, expiresAt: t + c.short }
+          const mid = { account: a1, openId: 'mid', plugin: 'survey', state: null, expiresAt: t + c.long - 2 }
+          const other = { account: a2, openId: 'mid', plugin: 'quiz', state: ['中文'], expiresAt: t + c.long - 1 }
+          const late = { account: a1, openId: 'late', plugin: 'quiz', state: 3, expiresAt: t + c.long }
+          for (const rec of [late, other, mid, soon]) await s.sessions.put(rec)
+          await s.sessions.put({ account: longer, openId: 'o', plugin: 'quiz', state: 0, expiresAt: t + c.long })
+          await s.sessions.put({ account: a1, openId: 'ended', plugin: 'quiz', state: 0, expiresAt: t + c.long })
+          await s.sessions.delete(a1, 'ended')
+
+          assert.deepEqual(await s.sessions.list({ account: a1, limit: 10 }), [soon, mid, late])
+          assert.deepEqual(await s.sessions.list({ account: a1, limit: 2 }), [soon, mid])
+          assert.deepEqual(await s.sessions.list({ account: a2, limit: 10 }), [other])
+          assert.deepEqual(await s.sessions.list({ account: `a-${uid()}`, limit: 10 }), [])
+          // Every account's (a shared Redis may hold other tests' sessions too: only ours are compared).
+          const all = (await s.sessions.list({ limit: 100_000 })).filter((r) => [a1, a2].includes(r.account))
+          assert.deepEqual(all, [soon, mid, other, late])
+
+          const listed = await s.sessions.list({ account: a1, limit: 1 })
+          ;(listed[0]!.state as { step: number }).step = 9
+          assert.deepEqual((await s.sessions.get(a1, 'soon'))?.state, { step: 1 })
+
+          c.almost()
+          assert.equal((await s.sessions.list({ account: a1, limit: 10 })).length, 3)
+          await c.expire(async () => (await s.sessions.list({ account: a1, limit: 10 })).length === 2)
+          assert.deepEqual(await s.sessions.list({ account: a1, limit: 10 }), [mid, late])
+        }))
+
       it(synchronous ? 'getSync answers what get answers, at once' : 'offers no getSync (lookups go over the network)', () =>
         withStore(async (s, c) => {
           const getSync = s.sessions.getSync

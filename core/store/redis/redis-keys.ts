@@ -16,6 +16,8 @@
 
 export interface RedisKeys {
   session(account: string, openId: string): string
+  /** What every session key of `account` (of every account, without one) begins with. */
+  sessionsOf(account?: string): string
   dedup(key: string): string
   kv(namespace: string, key: string): string
   token(appId: string): string
@@ -39,6 +41,7 @@ export function escapeGlob(literal: string): string {
 export function createRedisKeys(prefix: string): RedisKeys {
   return {
     session: (account, openId) => `${prefix}session:${escapeSegment(account)}:${openId}`,
+    sessionsOf: (account) => (account === undefined ? `${prefix}session:` : `${prefix}session:${escapeSegment(account)}:`),
     dedup: (key) => `${prefix}dedup:${key}`,
     kv: (namespace, key) => `${prefix}kv:${escapeSegment(namespace)}:${key}`,
     token: (appId) => `${prefix}token:${appId}`,
