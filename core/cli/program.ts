@@ -8,6 +8,7 @@ import { docsPage } from '../docs-page.ts'
 import { runBuild } from './commands/build.ts'
 import { runFollowers } from './commands/followers.ts'
 import { runStorage } from './commands/storage.ts'
+import { runSession } from './commands/session.ts'
 import { runInit } from './commands/init.ts'
 import { runLog } from './commands/log.ts'
 import { runMassDelete, runMassPreview, runMassResults, runMassSend, runMassStatus, runMassTags, type MassPreviewFlags, type MassSendFlags } from './commands/mass.ts'
@@ -388,6 +389,27 @@ ones. Values are JSON. It works beside a running engine: a plugin's next message
     .argument('<key>', 'the key, as the plugin names it')
     .option(...userOption)
     .action(async (owner: string, key: string, o: { user?: string }) => done(await runStorage({ ...global(), action: 'delete', owner, key, ...o })))
+
+  const session = program
+    .command('session')
+    .description("the users in a dialogue with a plugin (their conversation locked to it), and ending one's")
+    .addHelpText('after', `
+A session is a user's conversation locked to a plugin (ctx.session.begin, dialogue()): their messages go
+to it before any rule until it ends or expires. Ending one routes the user's next message afresh; the
+plugin's storage is left as it is (wxengine storage). It works beside a running engine.`)
+  session
+    .command('list')
+    .description('the live sessions, the soonest to end first')
+    .option('-a, --account <id>', 'only this account')
+    .option('-n, --limit <n>', 'at most this many (default 50)', positiveInt)
+    .option('--json', 'as a JSON array of { account, openId, plugin, state, expiresAt }')
+    .action(async (o: { account?: string; limit?: number; json?: boolean }) => done(await runSession({ ...global(), action: 'list', ...o })))
+  session
+    .command('end')
+    .description("end a user's session: their next message is routed afresh (exit 0 also when they had none)")
+    .argument('<openid>', "the user's OpenID")
+    .option('-a, --account <id>', 'the account (default: the default account)')
+    .action(async (openId: string, o: { account?: string }) => done(await runSession({ ...global(), action: 'end', openId, ...o })))
 
   // Left out of the binary's help: there it can only say to run it from a source checkout.
   program

@@ -29,13 +29,15 @@ const COMMANDS: [string[], RegExp][] = [
   [['followers'], /how many followers each QR code \(scene\) brought[\s\S]*per DATA_DIR/],
   [['storage'], /shared:<area>[\s\S]*--user <openid>[\s\S]*beside a running engine/],
   [['storage', 'set'], /set a key to a JSON value[\s\S]*--ttl <seconds>/],
+  [['session'], /conversation locked to a plugin[\s\S]*beside a running engine/],
+  [['session', 'end'], /routed afresh[\s\S]*openid  +the user's OpenID[\s\S]*--account <id>/],
   [['build'], /single executable/],
 ]
 
 test('every command has --help, exit 0', async () => {
   const top = await project.run(['--help'])
   assert.equal(top.code, 0)
-  for (const name of ['start', 'dev', 'send', 'rules', 'menu', 'qrcode', 'web', 'mass', 'init', 'plugin', 'test', 'log', 'stats', 'followers', 'storage', 'build']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'))
+  for (const name of ['start', 'dev', 'send', 'rules', 'menu', 'qrcode', 'web', 'mass', 'init', 'plugin', 'test', 'log', 'stats', 'followers', 'storage', 'session', 'build']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'))
   assert.match(top.stdout, /^ {2}-V, --version +print the version of wxengine and of node$/m)
   const version = await project.run(['--version'])
   assert.equal(version.code, 0)

@@ -1,0 +1,102 @@
+/**
+ * `wxengine session`: an operator lists the users in a dialogue and ends one's, beside a running engine on
+ * the project's SQLite file; the engine's next message from that user is routed afresh, not to the plugin.
+ * (The same command on Redis, under the user's lock: test/fleet/session-end.test.ts.)
+ */
+import assert from 'node:assert/strict'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { after, before, test } from 'node:test'
+import { loadConfig } from '../../core/config/load-config.ts'
+import { createLogger } from '../../core/log/logger.ts'
+import { startRuntime, type Runtime } from '../../core/runtime.ts'
+import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
+import { makeProject, type Project } from './cli-harness.ts'
+
+let project: Project
+
+before(() => {
+  project = makeProject()
+  mkdirSync(path.join(project.dir, 'plugins', 'quiz'))
+  writeFileSync(
+    path.join(project.dir, 'plugins', 'quiz', 'index.ts'),
+    `import { definePlugin } from 'wxengine/plugin'
+export default definePlugin<Record<string, never>, { asked: string }>({
+  name: 'quiz',
+  handle(ctx) {
+    if (!ctx.session.active) {
+      ctx.session.begin(600, { asked: 'capital of France' })
+      return 'What is the capital of France?'
+    }
+    ctx.session.end()
+    return ctx.message.kind === 'text' && ctx.message.content === 'Paris' ? 'Right!' : 'No: Paris.'
+  },
+})
+`,
+  )
+  writeFileSync(path.join(project.dir, 'rules', 'quiz.yaml'), 'rules:\n  - { name: quiz, keywords: [quiz], plugin: quiz }\n')
+})
+after(() => project.remove())
+
+const run = (...args: string[]) => project.run(['session', ...args])
+
+test('before the engine ever ran: no sessions, exit 0', async () => {
+  const list = await run('list')
+  assert.equal(list.code, 0, list.stderr)
+  assert.match(list.stderr, /^no sessions yet: .*wxengine\.db does not exist/)
+})
+
+test('list shows the users in a dialogue; end ends one beside the running engine, whose next message from them is routed afresh', async () => {
+  const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir } })
+  assert.ok(loaded.ok)
+  const runtime: Runtime = await startRuntime(loaded.value, { listen: false, log: createLogger({ level: 'silent' }) })
+  try {
+    const sim = createWeChatSimulator({ account: loaded.value.accounts.find((a) => a.id === 'default')! })
+    const say = async (openId: string, content: string): Promise<string> => {
+      const req = sim.request(push.text(openId, content))
+      const res = await runtime.engine.handle({ method: 'POST', accountId: 'default', query: req.query, body: req.body })
+      assert.equal(res.status, 200)
+      return res.body
+    }
+    assert.match(await say('o-ann', 'quiz'), /capital of France/)
+    assert.match(await say('o-bob', 'quiz'), /capital of France/)
+
+    const list = await run('list')
+    assert.equal(list.code, 0, list.stderr)
+    const lines = list.stdout.trim().split('\n').map((l) => l.trim().split(/\s{2,}/))
+    assert.deepEqual(lines[0], ['ACCOUNT', 'OPENID', 'PLUGIN', 'ENDS (UTC)', 'STATE'])
+    assert.deepEqual(lines.slice(1).map((r) => [r[0], r[1], r[2], r[4]]).sort(), [
+      ['default', 'o-ann', 'quiz', '{"asked":"capital of France"}'],
+      ['default', 'o-bob', 'quiz', '{"asked":"capital of France"}'],
+    ])
+    assert.match(lines[1]![3]!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(in (9m 5\d|10m 0)s\)$/)
+    const json = await run('list', '--json', '-n', '1')
+    const one = JSON.parse(json.stdout) as Array<{ account: string; openId: string; plugin: string; state: unknown; expiresAt: number }>
+    assert.equal(one.length, 1)
+    assert.deepEqual({ ...one[0], openId: 'o-x', expiresAt: 0 }, { account: 'default', openId: 'o-x', plugin: 'quiz', state: { asked: 'capital of France' }, expiresAt: 0 })
+    assert.equal(json.stderr, 'more sessions than the 1 shown (the soonest to end): -n sets how many\n')
+    const safe = await run('list', '--account', 'safe')
+    assert.deepEqual([safe.code, safe.stdout, safe.stderr], [0, '', 'no sessions in account safe\n'])
+
+    const ended = await run('end', 'o-ann')
+    assert.deepEqual([ended.code, ended.stderr], [0, 'ended the session of o-ann (account default) with plugin quiz: their next message is routed afresh\n'])
+    // The engine read Ann's session at her last message: it must not answer "Paris" from a remembered one.
+    assert.match(await say('o-ann', 'Paris'), /Sorry, I did not understand/)
+    assert.match(await say('o-bob', 'Paris'), /Right!/)
+    const again = await run('end', 'o-ann')
+    assert.deepEqual([again.code, again.stderr], [0, 'o-ann (account default) has no session: nothing ended\n'])
+    const none = await run('list')
+    assert.deepEqual([none.code, none.stdout, none.stderr], [0, '', 'no sessions\n'])
+  } finally {
+    await runtime.close()
+  }
+})
+
+test('mistakes: no OpenID, an account that is not configured', async () => {
+  const empty = await run('end', '')
+  assert.equal(empty.code, 2)
+  assert.match(empty.stderr, /the user's OpenID is needed/)
+  const unknown = await run('end', 'o-ann', '--account', 'saef')
+  assert.equal(unknown.code, 2)
+  assert.match(unknown.stderr, /wxengine session end: .*saef.*did you mean "safe"/)
+})
