@@ -417,7 +417,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
   function getSession(account: string, openId: string): SessionRecord | null {
     const key = sessionKeyOf(account, openId)
-    if (noSession?.has(key)) return null
+    // get, not has: a hit keeps the user among the recently seen (has leaves the LRU order as it is).
+    if (noSession?.get(key) === true) return null
     // Not through read(): a closure a lookup on every message's path (a miss, past the cache's size).
     let row
     try {
