@@ -93,6 +93,20 @@ export function serializeReply(reply: Reply, env: ReplyEnvelope, limits: NewsLim
   return { xml: `<xml>${head}${body}</xml>`, warnings }
 }
 
+/**
+ * A field the platform needs (the reply check refuses it empty) as an element, or null when nothing is left
+ * of it once the forbidden characters are removed: a text of control characters alone went out as an empty
+ * Content, which seeds/001 sets apart from the no-reply (an empty body, not an empty Content). Answered
+ * `success` instead, as a news reply without articles is. A function of its own, not an arrow made in
+ * serializeBody: that was one closure a reply, named each time by the bundle (esbuild's keepNames).
+ */
+function requiredElement(type: Reply['type'], name: string, value: string, warnings: string[], tally: Tally): string | null {
+  const clean = xmlSafe(value, tally)
+  if (clean !== '') return `<${name}>${cdataOfSafe(clean)}</${name}>`
+  warnings.push(`${type} reply's ${name} is empty once the characters XML 1.0 forbids are removed; answered success instead`)
+  return null
+}
+
 /** Field order follows the platform's reply samples (seeds/001). */
 function serializeBody(
   reply: Reply,
@@ -101,31 +115,19 @@ function serializeBody(
   warnings: string[],
   tally: Tally,
 ): string | null {
-  /**
-   * A field the platform needs (the reply check refuses it empty) as an element, or null when nothing is left
-   * of it once the forbidden characters are removed: a text of control characters alone went out as an empty
-   * Content, which seeds/001 sets apart from the no-reply (an empty body, not an empty Content). Answered
-   * `success` instead, as a news reply without articles is.
-   */
-  const required = (name: string, value: string): string | null => {
-    const clean = xmlSafe(value, tally)
-    if (clean !== '') return `<${name}>${cdataOfSafe(clean)}</${name}>`
-    warnings.push(`${reply.type} reply's ${name} is empty once the characters XML 1.0 forbids are removed; answered success instead`)
-    return null
-  }
   switch (reply.type) {
     case 'text':
-      return required('Content', reply.content)
+      return requiredElement(reply.type, 'Content', reply.content, warnings, tally)
     case 'image': {
-      const mediaId = required('MediaId', reply.mediaId)
+      const mediaId = requiredElement(reply.type, 'MediaId', reply.mediaId, warnings, tally)
       return mediaId === null ? null : `<Image>${mediaId}</Image>`
     }
     case 'voice': {
-      const mediaId = required('MediaId', reply.mediaId)
+      const mediaId = requiredElement(reply.type, 'MediaId', reply.mediaId, warnings, tally)
       return mediaId === null ? null : `<Voice>${mediaId}</Voice>`
     }
     case 'video': {
-      const mediaId = required('MediaId', reply.mediaId)
+      const mediaId = requiredElement(reply.type, 'MediaId', reply.mediaId, warnings, tally)
       if (mediaId === null) return null
       return '<Video>' + mediaId + optionalElement('Title', reply.title, tally) + optionalElement('Description', reply.description, tally) + '</Video>'
     }
@@ -133,7 +135,7 @@ function serializeBody(
       // seeds/001 contradicts itself here: its field table says `MusicURL`, its sample XML `<MusicUrl>`. The
       // sample is what the platform reads (WxJava, wechatpy and EasyWeChat all write MusicUrl): test/reply
       // compares this output with that sample (fixtures/reply/seed-music.xml).
-      const thumbMediaId = required('ThumbMediaId', reply.thumbMediaId)
+      const thumbMediaId = requiredElement(reply.type, 'ThumbMediaId', reply.thumbMediaId, warnings, tally)
       if (thumbMediaId === null) return null
       return (
         '<Music>' +
