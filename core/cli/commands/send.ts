@@ -269,7 +269,8 @@ async function deliverLocally(
   } catch (e) {
     await standIn?.close()
     if (!(e instanceof StartupError)) throw e
-    // A serving engine caches the sessions of this directory: a dialogue moved on here would be lost to it.
+    // A serving engine remembers which users of this directory have no session: a dialogue begun here would
+    // not be seen by it (and two engines would answer from one reply cache).
     if (e.message.includes(DATA_DIR_HELD)) {
       io.err(`wxengine send: an engine is serving from ${config.dataDir}; send to it without --local (or stop it first, or give --local another DATA_DIR)`)
       return EXIT_FAILED
