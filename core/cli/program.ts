@@ -401,9 +401,10 @@ plugin's storage is left as it is (wxengine storage). It works beside a running 
     .command('list')
     .description('the live sessions, the soonest to end first')
     .option('-a, --account <id>', 'only this account')
+    .option('-p, --plugin <name>', "only this plugin's")
     .option('-n, --limit <n>', 'at most this many (default 50)', positiveInt)
     .option('--json', 'as a JSON array of { account, openId, plugin, state, expiresAt }')
-    .action(async (o: { account?: string; limit?: number; json?: boolean }) => done(await runSession({ ...global(), action: 'list', ...o })))
+    .action(async (o: { account?: string; plugin?: string; limit?: number; json?: boolean }) => done(await runSession({ ...global(), action: 'list', ...o })))
   session
     .command('end')
     .description("end a user's session: their next message is routed afresh (exit 0 also when they had none)")

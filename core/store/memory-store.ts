@@ -144,9 +144,9 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
       async delete(account, openId) {
         sessions.delete(sessionKeyOf(account, openId))
       },
-      async list({ account, limit }) {
+      async list({ account, plugin, limit }) {
         const t = now()
-        const live = [...sessions.values()].filter((s) => s.expiresAt > t && (account === undefined || s.account === account))
+        const live = [...sessions.values()].filter((s) => s.expiresAt > t && (account === undefined || s.account === account) && (plugin === undefined || s.plugin === plugin))
         return soonestFirst(live).slice(0, limit).map((s) => structuredClone(s))
       },
     },

@@ -199,8 +199,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
        ON CONFLICT (account, open_id) DO UPDATE SET plugin = excluded.plugin, state = excluded.state, expires_at = excluded.expires_at`,
     ),
     sessionDelete: db.prepare<[string, string]>('DELETE FROM sessions WHERE account = ? AND open_id = ?'),
-    sessionList: db.prepare<[number, string | null, string | null, number], { account: string; open_id: string; plugin: string; state: string; expires_at: number }>(
-      'SELECT account, open_id, plugin, state, expires_at FROM sessions WHERE expires_at > ? AND (? IS NULL OR account = ?) ORDER BY expires_at, account, open_id LIMIT ?',
+    sessionList: db.prepare<[number, string | null, string | null, string | null, string | null, number], { account: string; open_id: string; plugin: string; state: string; expires_at: number }>(
+      'SELECT account, open_id, plugin, state, expires_at FROM sessions WHERE expires_at > ? AND (? IS NULL OR account = ?) AND (? IS NULL OR plugin = ?) ORDER BY expires_at, account, open_id LIMIT ?',
     ),
 
     // The claim wins when no row exists or the old one has expired (a crashed claimer's claim lapses).
@@ -691,8 +691,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         write(() => st.sessionDelete.run(account, openId))
         noSession?.set(sessionKeyOf(account, openId), true)
       },
-      async list({ account, limit }) {
-        const rows = read(() => st.sessionList.all(now(), account ?? null, account ?? null, limit))
+      async list({ account, plugin, limit }) {
+        const rows = read(() => st.sessionList.all(now(), account ?? null, account ?? null, plugin ?? null, plugin ?? null, limit))
         // A state that is not JSON (edited by hand) is left out here; its user's next message drops it, said.
         const live: SessionRecord[] = []
         for (const r of rows) {

@@ -33,10 +33,10 @@ export interface SessionStore {
   put(session: SessionRecord): Promise<void>
   delete(account: string, openId: string): Promise<void>
   /**
-   * The live sessions, of one account or all, soonest to end first, at most `limit`: for an operator
-   * (`wxengine session list`), never on a message's path. Redis scans every session key to sort them.
+   * The live sessions, of one account or all, with one plugin or any, soonest to end first, at most `limit`:
+   * for an operator (`wxengine session list`), never on a message's path. Redis scans every session key.
    */
-  list(query: { account?: string; limit: number }): Promise<SessionRecord[]>
+  list(query: { account?: string; plugin?: string; limit: number }): Promise<SessionRecord[]>
   /**
    * Offered by a store several instances share (Redis): holds one user while an instance routes one of their
    * messages, so two messages of a user on two instances do not both read the same session. Returns the

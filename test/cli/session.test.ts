@@ -77,6 +77,12 @@ test('list shows the users in a dialogue; end ends one beside the running engine
     assert.equal(json.stderr, 'more sessions than the 1 shown (the soonest to end): -n sets how many\n')
     const safe = await run('list', '--account', 'safe')
     assert.deepEqual([safe.code, safe.stdout, safe.stderr], [0, '', 'no sessions in account safe\n'])
+    const echo = await run('list', '--plugin', 'echo')
+    assert.deepEqual([echo.code, echo.stdout, echo.stderr], [0, '', 'no sessions with plugin echo\n'])
+    const misspelt = await run('list', '--plugin', 'qiuz')
+    assert.deepEqual([misspelt.code, misspelt.stderr], [0, 'note: plugin "qiuz" is not in plugins (did you mean "quiz"?)\nno sessions with plugin qiuz\n'])
+    const byPlugin = await run('list', '-p', 'quiz', '--json')
+    assert.equal((JSON.parse(byPlugin.stdout) as unknown[]).length, 2)
 
     const ended = await run('end', 'o-ann')
     assert.deepEqual([ended.code, ended.stderr], [0, 'ended the session of o-ann (account default) with plugin quiz: their next message is routed afresh\n'])

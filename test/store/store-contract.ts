@@ -203,6 +203,8 @@ export function runStoreContract(
           assert.deepEqual(await s.sessions.list({ account: a1, limit: 10 }), [soon, mid, late])
           assert.deepEqual(await s.sessions.list({ account: a1, limit: 2 }), [soon, mid])
           assert.deepEqual(await s.sessions.list({ account: a2, limit: 10 }), [other])
+          assert.deepEqual(await s.sessions.list({ account: a1, plugin: 'quiz', limit: 10 }), [soon, late])
+          assert.deepEqual((await s.sessions.list({ plugin: 'survey', limit: 100_000 })).filter((r) => [a1, a2].includes(r.account)), [mid])
           assert.deepEqual(await s.sessions.list({ account: `a-${uid()}`, limit: 10 }), [])
           // Every account's (a shared Redis may hold other tests' sessions too: only ours are compared).
           const all = (await s.sessions.list({ limit: 100_000 })).filter((r) => [a1, a2].includes(r.account))

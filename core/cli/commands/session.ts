@@ -11,8 +11,10 @@
  */
 import type { SessionRecord, Store } from '../../store/store.ts'
 import { UNSUBSCRIBING } from '../../store/store.ts'
+import { listPluginFolders } from '../../plugin/load-plugin-set.ts'
+import { didYouMean } from '../../did-you-mean.ts'
 import { shortened } from '../../shown-text.ts'
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, tableLines, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, tableLines, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openProjectStore } from '../open-project-store.ts'
 
 export type SessionAction = 'list' | 'end'
@@ -22,6 +24,8 @@ export interface SessionFlags extends GlobalFlags {
   /** `end`'s user. */
   openId?: string
   account?: string
+  /** `list`: only the sessions of this plugin. */
+  plugin?: string
   limit?: number
   json?: boolean
   /** How long `end` waits for a Redis user lock held by an instance answering the user (tests shorten it). */
@@ -45,6 +49,11 @@ export async function runSession(flags: SessionFlags, io: Output = stdio): Promi
   }
   const config = loadProjectConfig(flags, io)
   if (!config) return EXIT_USAGE
+  if (flags.plugin !== undefined) {
+    // A plugin since removed may still hold sessions until they lapse: said, not refused.
+    const folders = listPluginFolders(config.pluginsDir)
+    if (!folders.includes(flags.plugin)) io.err(`note: plugin "${flags.plugin}" is not in ${shownPath(config.pluginsDir)}${didYouMean(flags.plugin, folders)}`)
+  }
   const opened = await openProjectStore(flags, command, io, { nothingYet: 'no sessions yet', config })
   if ('exitCode' in opened) return opened.exitCode
   const { store } = opened
@@ -62,7 +71,7 @@ export async function runSession(flags: SessionFlags, io: Output = stdio): Promi
 async function list(store: Store, flags: SessionFlags, io: Output): Promise<number> {
   const limit = flags.limit ?? DEFAULT_LIMIT
   // One more than shown, to say that there are more.
-  const found = await store.sessions.list({ account: flags.account, limit: limit + 1 })
+  const found = await store.sessions.list({ account: flags.account, plugin: flags.plugin, limit: limit + 1 })
   const shown = found.slice(0, limit)
   if (flags.json) io.out(JSON.stringify(shown))
   else if (shown.length > 0) {
@@ -70,7 +79,7 @@ async function list(store: Store, flags: SessionFlags, io: Output): Promise<numb
     const rows = shown.map((s) => [s.account, s.openId, s.plugin, `${utcDateTime(s.expiresAt)} (in ${timeLeft(s.expiresAt - now)})`, shortened(JSON.stringify(s.state), SHOWN_STATE_CHARS)])
     for (const line of tableLines([['ACCOUNT', 'OPENID', 'PLUGIN', 'ENDS (UTC)', 'STATE'], ...rows], new Set())) io.out(line)
   }
-  const where = flags.account === undefined ? '' : ` in account ${flags.account}`
+  const where = `${flags.plugin === undefined ? '' : ` with plugin ${flags.plugin}`}${flags.account === undefined ? '' : ` in account ${flags.account}`}`
   if (shown.length === 0) io.err(`no sessions${where}`)
   if (found.length > limit) io.err(`more sessions than the ${limit} shown (the soonest to end): -n sets how many`)
   return EXIT_OK

@@ -95,7 +95,7 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
     async delete(account, openId) {
       return writing(client.del(keys.session(account, openId)))
     },
-    async list({ account, limit }) {
+    async list({ account, plugin, limit }) {
       const match = `${escapeGlob(keys.sessionsOf(account))}*`
       const live: SessionRecord[] = []
       let cursor = '0'
@@ -108,7 +108,7 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
           if (raw === null) continue // expired between the two commands
           try {
             const rec = JSON.parse(raw) as SessionRecord
-            if (rec.expiresAt > t) live.push(rec)
+            if (rec.expiresAt > t && (plugin === undefined || rec.plugin === plugin)) live.push(rec)
           } catch {
             // Not JSON (edited by hand): left out here; its user's next message drops it, said (liveSession).
           }
