@@ -407,10 +407,11 @@ plugin's storage is left as it is (wxengine storage). It works beside a running 
     .action(async (o: { account?: string; plugin?: string; limit?: number; json?: boolean }) => done(await runSession({ ...global(), action: 'list', ...o })))
   session
     .command('end')
-    .description("end a user's session: their next message is routed afresh (exit 0 also when they had none)")
-    .argument('<openid>', "the user's OpenID")
-    .option('-a, --account <id>', 'the account (default: the default account)')
-    .action(async (openId: string, o: { account?: string }) => done(await runSession({ ...global(), action: 'end', openId, ...o })))
+    .description("end a user's session, or every session of a plugin: their next message is routed afresh (exit 0 also when there was none)")
+    .argument('[openid]', "the user's OpenID")
+    .option('-a, --account <id>', "the account (default: the default account; with --plugin, every account's)")
+    .option('-p, --plugin <name>', 'every session of this plugin instead of one user\'s')
+    .action(async (openId: string | undefined, o: { account?: string; plugin?: string }) => done(await runSession({ ...global(), action: 'end', openId, ...o })))
 
   // Left out of the binary's help: there it can only say to run it from a source checkout.
   program

@@ -30,7 +30,7 @@ const COMMANDS: [string[], RegExp][] = [
   [['storage'], /shared:<area>[\s\S]*--user <openid>[\s\S]*beside a running engine/],
   [['storage', 'set'], /set a key to a JSON value[\s\S]*--ttl <seconds>/],
   [['session'], /conversation locked to a plugin[\s\S]*beside a running engine/],
-  [['session', 'end'], /routed afresh[\s\S]*openid  +the user's OpenID[\s\S]*--account <id>/],
+  [['session', 'end'], /routed\s+afresh[\s\S]*openid  +the user's OpenID[\s\S]*--account <id>[\s\S]*--plugin <name>/],
   [['build'], /single executable/],
 ]
 

@@ -93,15 +93,29 @@ test('list shows the users in a dialogue; end ends one beside the running engine
     assert.deepEqual([again.code, again.stderr], [0, 'o-ann (account default) has no session: nothing ended\n'])
     const none = await run('list')
     assert.deepEqual([none.code, none.stdout, none.stderr], [0, '', 'no sessions\n'])
+
+    // Every session of a plugin at once: what an operator does after changing its questions.
+    for (const user of ['o-cat', 'o-dan']) assert.match(await say(user, 'quiz'), /capital of France/)
+    const all = await run('end', '--plugin', 'quiz')
+    assert.deepEqual([all.code, all.stderr], [0, "ended 2 sessions with plugin quiz: their users' next messages are routed afresh\n"])
+    for (const user of ['o-cat', 'o-dan']) assert.match(await say(user, 'Paris'), /Sorry, I did not understand/)
+    const nothing = await run('end', '-p', 'quiz', '--account', 'default')
+    assert.deepEqual([nothing.code, nothing.stderr], [0, 'no sessions with plugin quiz in account default: nothing ended\n'])
   } finally {
     await runtime.close()
   }
 })
 
-test('mistakes: no OpenID, an account that is not configured', async () => {
+test('mistakes: no OpenID, both an OpenID and --plugin, an account that is not configured', async () => {
   const empty = await run('end', '')
   assert.equal(empty.code, 2)
-  assert.match(empty.stderr, /the user's OpenID is needed/)
+  assert.match(empty.stderr, /the user's OpenID is needed, not an empty text/)
+  const neither = await run('end')
+  assert.equal(neither.code, 2)
+  assert.match(neither.stderr, /the user's OpenID is needed, or --plugin <name> for every session of a plugin/)
+  const both = await run('end', 'o-ann', '--plugin', 'quiz')
+  assert.equal(both.code, 2)
+  assert.match(both.stderr, /a user's OpenID or --plugin, not both/)
   const unknown = await run('end', 'o-ann', '--account', 'saef')
   assert.equal(unknown.code, 2)
   assert.match(unknown.stderr, /wxengine session end: .*saef.*did you mean "safe"/)

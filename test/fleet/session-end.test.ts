@@ -95,4 +95,25 @@ export default defineConfig({
     const listed = JSON.parse(r.out[0]!) as Array<{ openId: string }>
     assert.deepEqual(listed.map((s) => s.openId).sort(), ['o-bob', 'o-cat'])
   })
+
+  it('--plugin ends each of its sessions under its user\'s lock: a held user is said and kept, another plugin\'s session kept', async () => {
+    await store.sessions.put({ ...quiz('o-gus'), plugin: 'survey' })
+    const held = lockOf(await store.sessions.lockUser!('default', 'o-bob', 30_000))
+    assert.ok(held)
+    try {
+      const r = await session({ action: 'end', plugin: 'quiz', lockWaitMs: 300 })
+      assert.equal(r.code, 1)
+      // (This project has no plugin folders: the note is said, the sessions ended all the same.)
+      assert.match(r.err[0]!, /^note: plugin "quiz" is not in .*plugins$/)
+      assert.deepEqual(r.err.slice(1), [
+        'wxengine session end: o-bob (account default) is being answered by an instance that has held the user for 0.3 s: nothing ended, try again',
+        "ended 1 session with plugin quiz: their users' next messages are routed afresh; 1 not ended (above)",
+      ])
+      assert.equal(await store.sessions.get('default', 'o-cat'), null)
+      assert.equal((await store.sessions.get('default', 'o-bob'))?.plugin, 'quiz')
+      assert.equal((await store.sessions.get('default', 'o-gus'))?.plugin, 'survey')
+    } finally {
+      await held.release()
+    }
+  })
 })

@@ -21,10 +21,10 @@ export type SessionAction = 'list' | 'end'
 
 export interface SessionFlags extends GlobalFlags {
   action: SessionAction
-  /** `end`'s user. */
+  /** `end`'s user; without one, `end` ends every session of `plugin`. */
   openId?: string
   account?: string
-  /** `list`: only the sessions of this plugin. */
+  /** Only the sessions of this plugin (`end`: all of them, in `account` or in every account). */
   plugin?: string
   limit?: number
   json?: boolean
@@ -43,9 +43,19 @@ const LOCK_TTL_MS = 10_000
 
 export async function runSession(flags: SessionFlags, io: Output = stdio): Promise<number> {
   const command = `session ${flags.action}`
-  if (flags.action === 'end' && (flags.openId === undefined || flags.openId.trim() === '')) {
-    io.err(`wxengine ${command}: the user's OpenID is needed (wxengine session list shows them)`)
-    return EXIT_USAGE
+  if (flags.action === 'end') {
+    const problem =
+      flags.openId !== undefined && flags.plugin !== undefined
+        ? "a user's OpenID or --plugin, not both"
+        : flags.openId === undefined && flags.plugin === undefined
+          ? "the user's OpenID is needed, or --plugin <name> for every session of a plugin (wxengine session list shows them)"
+          : flags.openId !== undefined && flags.openId.trim() === ''
+            ? "the user's OpenID is needed, not an empty text (wxengine session list shows them)"
+            : undefined
+    if (problem) {
+      io.err(`wxengine ${command}: ${problem}`)
+      return EXIT_USAGE
+    }
   }
   const config = loadProjectConfig(flags, io)
   if (!config) return EXIT_USAGE
@@ -59,7 +69,9 @@ export async function runSession(flags: SessionFlags, io: Output = stdio): Promi
   const { store } = opened
   try {
     if (flags.action === 'list') return await list(store, flags, io)
-    return await end(store, flags.account ?? config.defaultAccount, flags.openId!, flags.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, io)
+    const lockWaitMs = flags.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS
+    if (flags.openId === undefined) return await endPlugin(store, flags.plugin!, flags.account, lockWaitMs, io)
+    return await endUser(store, flags.account ?? config.defaultAccount, flags.openId, lockWaitMs, io)
   } catch (e) {
     io.err(`wxengine ${command}: the store failed: ${(e as Error).message}`)
     return EXIT_FAILED
@@ -85,42 +97,83 @@ async function list(store: Store, flags: SessionFlags, io: Output): Promise<numb
   return EXIT_OK
 }
 
-async function end(store: Store, account: string, openId: string, lockWaitMs: number, io: Output): Promise<number> {
+type EndOutcome = { ended: SessionRecord | null } | { unsubscribing: true } | { held: true }
+
+/** `session end <openid>`: one user's session. */
+async function endUser(store: Store, account: string, openId: string, lockWaitMs: number, io: Output): Promise<number> {
   const who = `${openId} (account ${account})`
+  const outcome = await endSession(store, account, openId, lockWaitMs)
+  if ('unsubscribing' in outcome) {
+    io.err(`${who} is unsubscribing: the engine is deleting their session and data`)
+    return EXIT_OK
+  }
+  if ('held' in outcome) {
+    io.err(`wxengine session end: ${heldReason(who, lockWaitMs)}`)
+    return EXIT_FAILED
+  }
+  io.err(outcome.ended ? `ended the session of ${who} with plugin ${outcome.ended.plugin}: their next message is routed afresh` : `${who} has no session: nothing ended`)
+  return EXIT_OK
+}
+
+/**
+ * `session end --plugin <name>`: every session the plugin holds (in --account, or every account), each as
+ * `endUser` ends one, and each only while it is still that plugin's: a user who moved on to another
+ * plugin's dialogue since the listing keeps it.
+ */
+async function endPlugin(store: Store, plugin: string, account: string | undefined, lockWaitMs: number, io: Output): Promise<number> {
+  const found = await store.sessions.list({ account, plugin, limit: Number.MAX_SAFE_INTEGER })
+  const where = `plugin ${plugin}${account === undefined ? '' : ` in account ${account}`}`
+  if (found.length === 0) {
+    io.err(`no sessions with ${where}: nothing ended`)
+    return EXIT_OK
+  }
+  let ended = 0
+  let held = 0
+  for (const s of found) {
+    const outcome = await endSession(store, s.account, s.openId, lockWaitMs, plugin)
+    if ('held' in outcome) {
+      held++
+      io.err(`wxengine session end: ${heldReason(`${s.openId} (account ${s.account})`, lockWaitMs)}`)
+    } else if ('ended' in outcome && outcome.ended) ended++
+  }
+  io.err(`ended ${ended} session${ended === 1 ? '' : 's'} with ${where}: their users' next messages are routed afresh${held > 0 ? `; ${held} not ended (above)` : ''}`)
+  return held > 0 ? EXIT_FAILED : EXIT_OK
+}
+
+/**
+ * Deletes the user's session (only when `plugin` holds it, if given). With a store shared by a fleet, under
+ * the user's lock, waiting up to `lockWaitMs` for an instance answering them; else as a plain delete.
+ */
+async function endSession(store: Store, account: string, openId: string, lockWaitMs: number, plugin?: string): Promise<EndOutcome> {
   const { sessions } = store
+  const ours = (s: SessionRecord | null) => s !== null && (plugin === undefined || s.plugin === plugin)
   if (!sessions.lockUser) {
     const had = await sessions.get(account, openId)
+    if (!ours(had)) return { ended: null }
     await sessions.delete(account, openId)
-    say(had, who, io)
-    return EXIT_OK
+    return { ended: had }
   }
   const deadline = Date.now() + lockWaitMs
   for (;;) {
     const lock = await sessions.lockUser(account, openId, LOCK_TTL_MS)
-    if (lock === UNSUBSCRIBING) {
-      // Their unsubscribe's clean-up deletes the session (and their plugin data) itself.
-      io.err(`${who} is unsubscribing: the engine is deleting their session and data`)
-      return EXIT_OK
-    }
+    // Their unsubscribe's clean-up deletes the session (and their plugin data) itself.
+    if (lock === UNSUBSCRIBING) return { unsubscribing: true }
     if (lock !== null) {
       try {
+        if (!ours(lock.session)) return { ended: null }
         await lock.writes.delete(account, openId)
       } finally {
         await lock.release()
       }
-      say(lock.session, who, io)
-      return EXIT_OK
+      return { ended: lock.session }
     }
-    if (Date.now() >= deadline) {
-      io.err(`wxengine session end: ${who} is being answered by an instance that has held the user for ${+(lockWaitMs / 1000).toFixed(1)} s: nothing ended, try again`)
-      return EXIT_FAILED
-    }
+    if (Date.now() >= deadline) return { held: true }
     await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS))
   }
 }
 
-function say(had: SessionRecord | null, who: string, io: Output): void {
-  io.err(had ? `ended the session of ${who} with plugin ${had.plugin}: their next message is routed afresh` : `${who} has no session: nothing ended`)
+function heldReason(who: string, lockWaitMs: number): string {
+  return `${who} is being answered by an instance that has held the user for ${+(lockWaitMs / 1000).toFixed(1)} s: nothing ended, try again`
 }
 
 /** `4m 10s`, `2h 5m`, `12s`: how long until a session ends, to the two largest units. */
