@@ -1,7 +1,8 @@
 /**
  * `wxengine session`: the users whose conversation is locked to a plugin (a dialogue half answered, a
- * survey), and ending one, as an operator: a user stuck in a dialogue whose plugin was changed, or who wrote
- * to support instead. Ended, the user's next message is routed afresh (rules, handlers, the default).
+ * survey), and ending them, as an operator: one user who wrote to support instead, or every user of a plugin
+ * whose questions were changed under them. Ended, a user's next message is routed afresh (rules, handlers,
+ * the default).
  *
  * It works on the project's store beside a running engine: the SQLite store reads a live session from its
  * table at each message (it caches only "no session"), Redis is shared. With Redis the session is deleted
