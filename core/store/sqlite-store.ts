@@ -110,7 +110,6 @@ const WAL_AUTOCHECKPOINT = 10_000
  */
 const LOG_THREAD_WAL_AUTOCHECKPOINT = 1_000
 
-
 interface LogRow {
   at: number
   account: string
