@@ -12,11 +12,10 @@
  */
 import type { SessionRecord, Store } from '../../store/store.ts'
 import { UNSUBSCRIBING } from '../../store/store.ts'
-import { listPluginFolders } from '../../plugin/load-plugin-set.ts'
-import { didYouMean } from '../../did-you-mean.ts'
 import { shortened } from '../../shown-text.ts'
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, tableLines, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, tableLines, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openProjectStore } from '../open-project-store.ts'
+import { notePluginNotInProject } from '../note-plugin-not-in-project.ts'
 
 export type SessionAction = 'list' | 'end'
 
@@ -60,11 +59,7 @@ export async function runSession(flags: SessionFlags, io: Output = stdio): Promi
   }
   const config = loadProjectConfig(flags, io)
   if (!config) return EXIT_USAGE
-  if (flags.plugin !== undefined) {
-    // A plugin since removed may still hold sessions until they lapse: said, not refused.
-    const folders = listPluginFolders(config.pluginsDir)
-    if (!folders.includes(flags.plugin)) io.err(`note: plugin "${flags.plugin}" is not in ${shownPath(config.pluginsDir)}${didYouMean(flags.plugin, folders)}`)
-  }
+  if (flags.plugin !== undefined) notePluginNotInProject(flags.plugin, config.pluginsDir, io)
   const opened = await openProjectStore(flags, command, io, { nothingYet: 'no sessions yet', config })
   if ('exitCode' in opened) return opened.exitCode
   const { store } = opened

@@ -9,12 +9,11 @@
  */
 import { MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, MAX_TTL_SECONDS } from '../../plugin/worker-protocol.ts'
 import type { JsonValue } from '../../plugin/plugin-api.ts'
-import { listPluginFolders } from '../../plugin/load-plugin-set.ts'
 import { globalKey, isSharedAreaName, pluginNamespace, sharedNamespace, userKey, userKeyPrefix } from '../../plugin/storage-keys.ts'
-import { didYouMean } from '../../did-you-mean.ts'
 import { shortened } from '../../shown-text.ts'
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, shownPath, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openProjectStore } from '../open-project-store.ts'
+import { notePluginNotInProject } from '../note-plugin-not-in-project.ts'
 
 export type StorageAction = 'list' | 'get' | 'set' | 'delete'
 
@@ -39,11 +38,7 @@ export async function runStorage(flags: StorageFlags, io: Output = stdio): Promi
   if (!config) return EXIT_USAGE
   const namespace = namespaceOf(flags.owner, io)
   if (namespace === undefined) return EXIT_USAGE
-  if (!flags.owner.startsWith(SHARED)) {
-    // Data of a plugin since removed is still data: said, not refused.
-    const folders = listPluginFolders(config.pluginsDir)
-    if (!folders.includes(flags.owner)) io.err(`note: plugin "${flags.owner}" is not in ${shownPath(config.pluginsDir)}${didYouMean(flags.owner, folders)}`)
-  }
+  if (!flags.owner.startsWith(SHARED)) notePluginNotInProject(flags.owner, config.pluginsDir, io)
   const problem = checkFlags(flags)
   if (problem) {
     io.err(`wxengine storage ${flags.action}: ${problem}`)
