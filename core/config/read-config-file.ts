@@ -24,6 +24,25 @@ import { CONFIG_IMPORT_EXTENSIONS, resolveConfigImport } from './config-import-p
 export interface ReadConfigOptions {
   /** Told each file read: the configuration file, then every file of the project it imports (watched with it under `watch: true`). */
   onFileRead?: (file: string) => void
+  /** How long the files may run, together, before the read is given up (default CONFIG_RUN_DEADLINE_MS; tests shorten it). */
+  deadlineMs?: number
+}
+
+/**
+ * How long engine.config.ts and the files it imports may run. They run synchronously on the serving thread: a
+ * loop that never ends (or an Atomics.wait) hung `npm start` without a word, deaf to SIGTERM, and a reload
+ * (SIGHUP, a save under `wxengine dev`) hung a serving engine for good. Past this the run is stopped (node's
+ * vm timeout), the start fails or the reload is refused, saying which file was still running. Generous: a
+ * configuration that requires a large package on a slow disk takes a second or two.
+ */
+export const CONFIG_RUN_DEADLINE_MS = 10_000
+
+/** What one read knows while its files run: defineConfig's calls, and the files running, outermost first. */
+interface ReadState {
+  /** How many times the files called defineConfig, to tell a configuration never exported from none. */
+  defineConfigCalls: number
+  /** Left as it was when a run is stopped at the deadline (a stopped run runs no `finally`): its last is the file that was running. */
+  running: string[]
 }
 
 /** A problem already said with its place (`accounts.ts:3:5: SyntaxError: ...`): passed up through the files that import it as it is. */
@@ -33,11 +52,19 @@ export function readConfigFile(file: string, opts: ReadConfigOptions = {}): Resu
   // One read's modules: a file imported twice runs once, and an import cycle gets the exports made so far, as in node.
   const modules = new Map<string, { exports: Record<string, unknown> }>()
   let top: { exports: Record<string, unknown> }
-  const configured = { calls: 0 }
+  const state: ReadState = { defineConfigCalls: 0, running: [] }
+  const deadlineMs = opts.deadlineMs ?? CONFIG_RUN_DEADLINE_MS
   try {
-    top = load(file, modules, opts, configured)
+    top = underDeadline(() => load(file, modules, opts, state), deadlineMs)
   } catch (e) {
     if (e instanceof PlacedError) return fail('BAD_CONFIG', e.message)
+    if ((e as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+      const still = state.running.at(-1) ?? file
+      return fail(
+        'BAD_CONFIG',
+        `${shownPath(still)}: still running after ${deadlineMs / 1000} s, and stopped (a loop that never ends, or a wait?): ${still === file ? 'the configuration' : `it is imported by ${shownPath(file)}, and`} runs synchronously, at start and at every reload, and must finish`,
+      )
+    }
     return fail('BAD_CONFIG', located(e, [...modules.keys()], file))
   }
   // A file with no default export was read as an empty configuration: "accounts: needs at least one account",
@@ -47,7 +74,7 @@ export function readConfigFile(file: string, opts: ReadConfigOptions = {}): Resu
     if (top.exports.__esModule === true && named.length > 0) {
       return fail('BAD_CONFIG', `${shownPath(file)}: has no default export (it exports ${named.join(', ')}): the configuration is export default defineConfig({...})`)
     }
-    if (named.length === 0 && configured.calls > 0) {
+    if (named.length === 0 && state.defineConfigCalls > 0) {
       return fail('BAD_CONFIG', `${shownPath(file)}: calls defineConfig({...}) but exports nothing: write export default defineConfig({...})`)
     }
   }
@@ -63,8 +90,30 @@ export function readConfigFile(file: string, opts: ReadConfigOptions = {}): Resu
   return ok(value)
 }
 
-/** `configured.calls`: how many times the files called defineConfig, to tell a configuration never exported from none. */
-function load(file: string, modules: Map<string, { exports: Record<string, unknown> }>, opts: ReadConfigOptions, configured: { calls: number }): { exports: Record<string, unknown> } {
+/**
+ * Runs `fn` under node's vm timeout: past `ms` its run is stopped, wherever it is (deep in an imported file,
+ * in a loop, in an Atomics.wait), and an ERR_SCRIPT_EXECUTION_TIMEOUT error thrown here. The timeout covers
+ * only what a Script runs, so the Script calls `fn` through a global slot, set for the call.
+ */
+function underDeadline<T>(fn: () => T, ms: number): T {
+  const slot = globalThis as unknown as Record<symbol, (() => void) | undefined>
+  let result: { value: T } | undefined
+  slot[RUN_SLOT] = () => {
+    result = { value: fn() }
+  }
+  try {
+    // displayErrors off: on, node put the failing line's source above an error's stack, and its place without the column.
+    callSlot.runInThisContext({ timeout: ms, displayErrors: false })
+  } finally {
+    slot[RUN_SLOT] = undefined
+  }
+  return result!.value
+}
+const RUN_SLOT_KEY = 'wxengine.readConfigFile.run'
+const RUN_SLOT = Symbol.for(RUN_SLOT_KEY)
+const callSlot = new Script(`globalThis[Symbol.for(${JSON.stringify(RUN_SLOT_KEY)})]()`, { filename: 'wxengine:read-config-file' })
+
+function load(file: string, modules: Map<string, { exports: Record<string, unknown> }>, opts: ReadConfigOptions, state: ReadState): { exports: Record<string, unknown> } {
   const known = modules.get(file)
   if (known) return known
   const module = { exports: {} as Record<string, unknown> }
@@ -101,7 +150,7 @@ function load(file: string, modules: Map<string, { exports: Record<string, unkno
     if (id === 'wxengine/config' || id === 'wxengine') {
       return {
         defineConfig: (config: UserConfig) => {
-          configured.calls++
+          state.defineConfigCalls++
           return defineConfig(config)
         },
       }
@@ -111,7 +160,7 @@ function load(file: string, modules: Map<string, { exports: Record<string, unkno
     if (found === undefined) throw new PlacedError(`${shownPath(file)}: cannot find "${id}" (tried it with ${CONFIG_IMPORT_EXTENSIONS.join(', ')}, and as a folder's index)`)
     // A YAML or text file would be compiled as code, and fail with a syntax error about the file's content.
     if (!CONFIG_IMPORT_EXTENSIONS.includes(path.extname(found))) throw new PlacedError(`${shownPath(file)}: "${id}" is not a file the configuration can import: ${CONFIG_IMPORT_EXTENSIONS.join(', ')} are`)
-    return load(found, modules, opts, configured).exports
+    return load(found, modules, opts, state).exports
   }
   // Compiled under the file's name (sucrase keeps the lines), so a syntax error sucrase let through and an
   // error thrown while it runs both say where they are.
@@ -123,7 +172,12 @@ function load(file: string, modules: Map<string, { exports: Record<string, unkno
     if (awaitsAtTopLevel(e, code)) (e as Error).message = 'await at the top level: the file is run synchronously, at start and at every reload; read what it needs synchronously (readFileSync, process.env)'
     throw e
   }
-  run(requireHere, module, module.exports, file, path.dirname(file))
+  state.running.push(file)
+  try {
+    run(requireHere, module, module.exports, file, path.dirname(file))
+  } finally {
+    state.running.pop()
+  }
   return module
 }
 

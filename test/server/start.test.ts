@@ -345,6 +345,36 @@ test('a stopped engine that something still holds (a timer engine.config.ts set)
   }
 })
 
+test('engine.config.ts that never finishes: a reload is refused at the deadline, the engine serving before and after; a start exits 2 naming the file', { timeout: 90_000 }, async () => {
+  const configFile = path.join(project.dir, 'engine.config.ts')
+  const original = readFileSync(configFile, 'utf8')
+  const extra = path.join(project.dir, 'rules', 'deadline.yaml')
+  writeFileSync(extra, 'rules:\n  - name: alive\n    keywords: [alive-check]\n    reply: { type: text, content: still here }\n')
+  try {
+    const engine = startEngine(['--port', '0'], {})
+    const url = await engine.listening
+    assert.ok(url, 'the engine started')
+    const say = async (text: string) => (await project.run(['send', text, '--url', url])).stdout
+    assert.match(await say('alive-check'), /still here/)
+    // Before the deadline, a reload with this file hung the serving engine for good (and a start, deaf to SIGTERM).
+    writeFileSync(configFile, `${original}\nwhile (true) {}\n`)
+    engine.child.kill('SIGHUP')
+    await until('the refusal', () => /"msg":"reload refused, keeping the last good set:[^"]*engine\.config\.ts: still running after 10 s, and stopped/.test(engine.stdout()), 30_000)
+    // `send` reads the project's configuration too: put back before it signs the message (the engine reads it only at a reload).
+    writeFileSync(configFile, original)
+    assert.match(await say('alive-check'), /still here/, 'serving after the refused reload')
+    await stopWithin(engine.child, childClosed(engine.child), engine.stdout, undefined)
+    writeFileSync(configFile, `${original}\nwhile (true) {}\n`)
+    const stuck = startEngine(['--port', '0'], {})
+    const { code, stderr } = await stuck.exited
+    assert.equal(code, 2, stderr)
+    assert.match(stderr, /engine\.config\.ts: still running after 10 s, and stopped \(a loop that never ends, or a wait\?\): the configuration runs synchronously/)
+  } finally {
+    writeFileSync(configFile, original)
+    rmSync(extra, { force: true })
+  }
+})
+
 test('HOST that is not an address of this machine: exit 2, saying which setting', { timeout: 30_000 }, async () => {
   // 192.0.2.1 is TEST-NET-1 (RFC 5737): on no machine, and no network is asked.
   const engine = startEngine(['--port', '0'], { HOST: '192.0.2.1' })
