@@ -356,7 +356,7 @@ export function createEngine(deps: EngineDeps): Engine {
   function routeDepsOf(generation: Generation): RouteDeps {
     let made = routeDeps.get(generation)
     if (!made) {
-      made = { rules: generation.rules, plugins: generation.plugins, sessions: store.sessions, now, userGroups: generation.userGroups, onPluginError, onMediaUnavailable, onStoreError, onOrphanSessionKept, onReplyWithheld }
+      made = { rules: generation.rules, plugins: generation.plugins, sessions: store.sessions, now, userGroups: generation.userGroups, onPluginError, onMediaUnavailable, onStoreError, onOrphanSessionKept, onSessionEndedMeanwhile, onReplyWithheld }
       routeDeps.set(generation, made)
     }
     return made
@@ -385,6 +385,10 @@ export function createEngine(deps: EngineDeps): Engine {
 
   function onOrphanSessionKept(plugin: string, error: EngineError, about: AboutMessage): void {
     lines.warn(`${error.code} orphan session`, { code: error.code, reason: error.reason, plugin, ...about }, 'session of a plugin that is not loaded not deleted: state store unavailable (the message is answered without it; the next one tries again)')
+  }
+
+  function onSessionEndedMeanwhile(plugin: string, about: AboutMessage): void {
+    lines.info(`session ended meanwhile ${plugin}`, { plugin, ...about }, `session of plugin ${plugin} ended while it answered (wxengine session end, or expired): its update is not saved, the dialogue stays ended (the reply goes out)`)
   }
 
   function onReplyWithheld(result: RouteResult, kind: MessageKind, about: AboutMessage): void {

@@ -66,6 +66,12 @@ export interface RouteDeps {
    * same; the next one finds the session again and tries again. Not listed: the delete is not waited for.
    */
   onOrphanSessionKept?: (plugin: string, error: EngineError, about: AboutMessage) => void
+  /**
+   * Told when a dialogue's session was gone by the time its plugin's answer updated it: ended from another
+   * process meanwhile (`wxengine session end`), or swept once expired. The update is not written (the
+   * session stays ended); the reply still goes out.
+   */
+  onSessionEndedMeanwhile?: (plugin: string, about: AboutMessage) => void
   /** Told when a reply to a push no reply can reach (an unsubscribe, a platform report) is withheld (no-reply-kinds.ts). */
   onReplyWithheld?: (result: RouteResult, kind: MessageKind, about: AboutMessage) => void
 }
@@ -365,7 +371,8 @@ async function runPlugins(
     // started, so its session calls count only with a reply or a pass.
     if (outcome.status !== 'error') {
       try {
-        session = await applySessionOps(deps, account.id, message.fromUser, plugin, own, outcome.sessionOps, session)
+        const endedMeanwhile = () => deps.onSessionEndedMeanwhile?.(plugin, aboutOf(account.id, message, signal.key))
+        session = await applySessionOps(deps, account.id, message.fromUser, plugin, own, outcome.sessionOps, session, endedMeanwhile)
       } catch (e) {
         storeFailed(plugin, 'writing its session calls', e)
       }
@@ -419,7 +426,11 @@ function found(step: Step, reply: Reply, plugin: string | undefined, errors: Rou
   }
 }
 
-/** Applies a plugin's recorded ctx.session calls; returns the user's session as it now stands. */
+/**
+ * Applies a plugin's recorded ctx.session calls; returns the user's session as it now stands. A dialogue's
+ * update of the session it had (no begin) is written with the store's `update` where there is one: a session
+ * ended meanwhile from another process stays ended (`endedMeanwhile` is told), and no session is returned.
+ */
 async function applySessionOps(
   deps: RouteDeps,
   accountId: string,
@@ -428,16 +439,19 @@ async function applySessionOps(
   own: SessionRecord | null,
   ops: SessionOp[],
   current: SessionRecord | null,
+  endedMeanwhile: () => void,
 ): Promise<SessionRecord | null> {
   if (ops.length === 0) return current
   let record: SessionRecord | null = own
   let ended = false
+  let begun = false
   for (const op of ops) {
     const now = deps.now()
     switch (op.op) {
       case 'begin':
         record = { account: accountId, openId, plugin, state: (op.state ?? null) as JsonValue | null, expiresAt: now + op.ttlMs }
         ended = false
+        begun = true
         break
       case 'update':
         if (record) record = { ...record, state: op.state }
@@ -448,12 +462,18 @@ async function applySessionOps(
       case 'end':
         record = null
         ended = true
+        begun = false
         break
       default: {
         const never: never = op
         throw new Error(`unknown session op ${JSON.stringify(never)}`)
       }
     }
+  }
+  if (record && !begun && deps.sessions.update) {
+    if (await deps.sessions.update(record)) return record
+    endedMeanwhile()
+    return null
   }
   if (record) {
     await deps.sessions.put(record)

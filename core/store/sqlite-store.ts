@@ -197,6 +197,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       `INSERT INTO sessions (account, open_id, plugin, state, expires_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (account, open_id) DO UPDATE SET plugin = excluded.plugin, state = excluded.state, expires_at = excluded.expires_at`,
     ),
+    sessionUpdate: db.prepare<[string, number, string, string, string]>('UPDATE sessions SET state = ?, expires_at = ? WHERE account = ? AND open_id = ? AND plugin = ?'),
     sessionDelete: db.prepare<[string, string]>('DELETE FROM sessions WHERE account = ? AND open_id = ?'),
     sessionList: db.prepare<[number, string | null, string | null, string | null, string | null, number], { account: string; open_id: string; plugin: string; state: string; expires_at: number }>(
       'SELECT account, open_id, plugin, state, expires_at FROM sessions WHERE expires_at > ? AND (? IS NULL OR account = ?) AND (? IS NULL OR plugin = ?) ORDER BY expires_at, account, open_id LIMIT ?',
@@ -685,6 +686,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         const stateJson = JSON.stringify(s.state)
         write(() => st.sessionPut.run(s.account, s.openId, s.plugin, stateJson, s.expiresAt))
         noSession?.delete(sessionKeyOf(s.account, s.openId))
+      },
+      async update(s: SessionRecord) {
+        const stateJson = JSON.stringify(s.state)
+        // A live session is never in the "no session" cache: nothing to forget there.
+        return write(() => st.sessionUpdate.run(stateJson, s.expiresAt, s.account, s.openId, s.plugin)).changes === 1
       },
       async delete(account, openId) {
         write(() => st.sessionDelete.run(account, openId))

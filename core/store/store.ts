@@ -31,6 +31,15 @@ export interface SessionStore {
    * (a command timed out, the connection closed after sending it) says so on the error: `mayHaveApplied`.
    */
   put(session: SessionRecord): Promise<void>
+  /**
+   * Writes a dialogue's new state or end time only while its session is still there, of the same plugin;
+   * false, nothing written, when it is gone. Offered by a store another process writes to beside the serving
+   * engine (SQLite: `wxengine session end`), where the engine's own user lock does not reach: a session
+   * ended while its plugin answered a message stays ended, where `put` made it again. The router uses it for
+   * a dialogue's update and refresh (a begin is a new session: put). A shared store (Redis) needs none:
+   * `session end` there takes the user's lock.
+   */
+  update?(session: SessionRecord): Promise<boolean>
   delete(account: string, openId: string): Promise<void>
   /**
    * The live sessions, of one account or all, with one plugin or any, soonest to end first, at most `limit`:

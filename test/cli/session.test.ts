@@ -8,8 +8,9 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { loadConfig } from '../../core/config/load-config.ts'
-import { createLogger } from '../../core/log/logger.ts'
+import { createLogger, createMemoryLogger } from '../../core/log/logger.ts'
 import { startRuntime, type Runtime } from '../../core/runtime.ts'
+import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
 import { makeProject, type Project } from './cli-harness.ts'
 
@@ -35,6 +36,26 @@ export default definePlugin<Record<string, never>, { asked: string }>({
 `,
   )
   writeFileSync(path.join(project.dir, 'rules', 'quiz.yaml'), 'rules:\n  - { name: quiz, keywords: [quiz], plugin: quiz }\n')
+  // A dialogue whose plugin takes a moment to answer: its session can be ended while it does.
+  mkdirSync(path.join(project.dir, 'plugins', 'slow-quiz'))
+  writeFileSync(
+    path.join(project.dir, 'plugins', 'slow-quiz', 'index.ts'),
+    `import { definePlugin } from 'wxengine/plugin'
+export default definePlugin<Record<string, never>, { step: number }>({
+  name: 'slow-quiz',
+  async handle(ctx) {
+    if (!ctx.session.active) {
+      ctx.session.begin(600, { step: 1 })
+      return 'Question 1?'
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    ctx.session.update({ step: (ctx.session.state?.step ?? 0) + 1 })
+    return 'Question 2?'
+  },
+})
+`,
+  )
+  writeFileSync(path.join(project.dir, 'rules', 'slow-quiz.yaml'), 'rules:\n  - { name: slow-quiz, keywords: [slowquiz], plugin: slow-quiz }\n')
 })
 after(() => project.remove())
 
@@ -102,6 +123,40 @@ test('list shows the users in a dialogue; end ends one beside the running engine
     const nothing = await run('end', '-p', 'quiz', '--account', 'default')
     assert.deepEqual([nothing.code, nothing.stderr], [0, 'no sessions with plugin quiz in account default: nothing ended\n'])
   } finally {
+    await runtime.close()
+  }
+})
+
+test("a session ended while its plugin answers stays ended: the plugin's update of it is not saved, and a line says so", async () => {
+  const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir } })
+  assert.ok(loaded.ok)
+  const { logger, lines } = createMemoryLogger('info')
+  const runtime: Runtime = await startRuntime(loaded.value, { listen: false, log: logger })
+  // What `session end` does beside the engine: a delete through its own connection to the project's file.
+  const operator = openSqliteStore({ file: path.join(project.dataDir, 'wxengine.db') })
+  try {
+    const sim = createWeChatSimulator({ account: loaded.value.accounts.find((a) => a.id === 'default')! })
+    const say = async (openId: string, content: string): Promise<string> => {
+      const req = sim.request(push.text(openId, content))
+      const res = await runtime.engine.handle({ method: 'POST', accountId: 'default', query: req.query, body: req.body })
+      assert.equal(res.status, 200)
+      return res.body
+    }
+    assert.match(await say('o-eve', 'slowquiz'), /Question 1/)
+    assert.match(await say('o-fay', 'slowquiz'), /Question 1/)
+    const answering = say('o-eve', 'Lyon')
+    // The session was read as the message was routed, and the plugin is in its 1.5 s wait: ended now, before its update.
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    await operator.sessions.delete('default', 'o-eve')
+    assert.match(await answering, /Question 2/, 'the reply still goes out')
+    assert.equal(await operator.sessions.get('default', 'o-eve'), null, 'put made the ended session again, with step 2')
+    const line = lines.find((l) => String(l.msg).startsWith('session of plugin slow-quiz ended while it answered'))
+    assert.deepEqual([line?.plugin, line?.account, line?.openId], ['slow-quiz', 'default', 'o-eve'])
+    // A dialogue nobody ended goes on as before.
+    assert.match(await say('o-fay', 'Lyon'), /Question 2/)
+    assert.deepEqual((await operator.sessions.get('default', 'o-fay'))?.state, { step: 2 })
+  } finally {
+    await operator.close()
     await runtime.close()
   }
 })

@@ -182,6 +182,30 @@ describe('sqlite store', () => {
     }
   })
 
+  it("update writes a dialogue's state and end only while its session is there, of its plugin: one ended by another process stays ended", async () => {
+    const file = freshFile('update-while-there')
+    const now = () => T0
+    const engine = openSqliteStore({ file, now })
+    const cli = openSqliteStore({ file, now })
+    try {
+      const rec = { account: 'acct', openId: 'o', plugin: 'quiz', state: { step: 1 }, expiresAt: T0 + 60_000 }
+      await engine.sessions.put(rec)
+      assert.equal(await engine.sessions.update!({ ...rec, state: { step: 2 }, expiresAt: T0 + 90_000 }), true)
+      assert.deepEqual(await cli.sessions.get('acct', 'o'), { ...rec, state: { step: 2 }, expiresAt: T0 + 90_000 })
+      // Another plugin's session is not this dialogue's: left as it is.
+      assert.equal(await engine.sessions.update!({ ...rec, plugin: 'survey', state: { q: 9 } }), false)
+      assert.deepEqual((await cli.sessions.get('acct', 'o'))?.state, { step: 2 })
+      // Ended from the other process while the plugin answered: its update makes nothing (put would make it again).
+      await cli.sessions.delete('acct', 'o')
+      assert.equal(await engine.sessions.update!({ ...rec, state: { step: 3 } }), false)
+      assert.equal(await cli.sessions.get('acct', 'o'), null)
+      assert.equal(engine.sessions.getSync!('acct', 'o'), null)
+    } finally {
+      await cli.close()
+      await engine.close()
+    }
+  })
+
   it('keeps everything across close and reopen', async () => {
     const file = freshFile('reopen')
     const now = () => T0
