@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { loadConfig } from '../../core/config/load-config.ts'
-import { createLogger, createMemoryLogger } from '../../core/log/logger.ts'
+import { createLogger, createMemoryLogger, type Logger } from '../../core/log/logger.ts'
 import { startRuntime, type Runtime } from '../../core/runtime.ts'
 import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
@@ -61,6 +61,21 @@ after(() => project.remove())
 
 const run = (...args: string[]) => project.run(['session', ...args])
 
+/** The project's engine in this process (on its SQLite file), and a user's text to it, answered. */
+async function startEngine(log: Logger): Promise<{ runtime: Runtime; say: (openId: string, content: string) => Promise<string> }> {
+  const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir } })
+  assert.ok(loaded.ok)
+  const runtime = await startRuntime(loaded.value, { listen: false, log })
+  const sim = createWeChatSimulator({ account: loaded.value.accounts.find((a) => a.id === 'default')! })
+  const say = async (openId: string, content: string): Promise<string> => {
+    const req = sim.request(push.text(openId, content))
+    const res = await runtime.engine.handle({ method: 'POST', accountId: 'default', query: req.query, body: req.body })
+    assert.equal(res.status, 200)
+    return res.body
+  }
+  return { runtime, say }
+}
+
 test('before the engine ever ran: no sessions, exit 0', async () => {
   const list = await run('list')
   assert.equal(list.code, 0, list.stderr)
@@ -68,17 +83,8 @@ test('before the engine ever ran: no sessions, exit 0', async () => {
 })
 
 test('list shows the users in a dialogue; end ends one beside the running engine, whose next message from them is routed afresh', async () => {
-  const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir } })
-  assert.ok(loaded.ok)
-  const runtime: Runtime = await startRuntime(loaded.value, { listen: false, log: createLogger({ level: 'silent' }) })
+  const { runtime, say } = await startEngine(createLogger({ level: 'silent' }))
   try {
-    const sim = createWeChatSimulator({ account: loaded.value.accounts.find((a) => a.id === 'default')! })
-    const say = async (openId: string, content: string): Promise<string> => {
-      const req = sim.request(push.text(openId, content))
-      const res = await runtime.engine.handle({ method: 'POST', accountId: 'default', query: req.query, body: req.body })
-      assert.equal(res.status, 200)
-      return res.body
-    }
     assert.match(await say('o-ann', 'quiz'), /capital of France/)
     assert.match(await say('o-bob', 'quiz'), /capital of France/)
 
@@ -128,20 +134,11 @@ test('list shows the users in a dialogue; end ends one beside the running engine
 })
 
 test("a session ended while its plugin answers stays ended: the plugin's update of it is not saved, and a line says so", async () => {
-  const loaded = loadConfig({ root: project.dir, env: { DATA_DIR: project.dataDir } })
-  assert.ok(loaded.ok)
   const { logger, lines } = createMemoryLogger('info')
-  const runtime: Runtime = await startRuntime(loaded.value, { listen: false, log: logger })
+  const { runtime, say } = await startEngine(logger)
   // What `session end` does beside the engine: a delete through its own connection to the project's file.
   const operator = openSqliteStore({ file: path.join(project.dataDir, 'wxengine.db') })
   try {
-    const sim = createWeChatSimulator({ account: loaded.value.accounts.find((a) => a.id === 'default')! })
-    const say = async (openId: string, content: string): Promise<string> => {
-      const req = sim.request(push.text(openId, content))
-      const res = await runtime.engine.handle({ method: 'POST', accountId: 'default', query: req.query, body: req.body })
-      assert.equal(res.status, 200)
-      return res.body
-    }
     assert.match(await say('o-eve', 'slowquiz'), /Question 1/)
     assert.match(await say('o-fay', 'slowquiz'), /Question 1/)
     const answering = say('o-eve', 'Lyon')
