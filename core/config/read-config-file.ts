@@ -59,10 +59,12 @@ export function readConfigFile(file: string, opts: ReadConfigOptions = {}): Resu
   } catch (e) {
     if (e instanceof PlacedError) return fail('BAD_CONFIG', e.message)
     if ((e as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+      // The running files, outermost first: the last was stuck, the one before it imported it.
       const still = state.running.at(-1) ?? file
+      const importer = state.running.at(-2)
       return fail(
         'BAD_CONFIG',
-        `${shownPath(still)}: still running after ${deadlineMs / 1000} s, and stopped (a loop that never ends, or a wait?): ${still === file ? 'the configuration' : `it is imported by ${shownPath(file)}, and`} runs synchronously, at start and at every reload, and must finish`,
+        `${shownPath(still)}: still running after ${deadlineMs / 1000} s, and stopped (a loop that never ends, or a wait?): ${importer === undefined ? 'the configuration' : `it is imported by ${shownPath(importer)}, and`} runs synchronously, at start and at every reload, and must finish`,
       )
     }
     return fail('BAD_CONFIG', located(e, [...modules.keys()], file))

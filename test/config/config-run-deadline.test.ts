@@ -48,12 +48,19 @@ test('a configuration that never finishes is stopped at the deadline and said; t
   assert.equal(mended.value.port, 9123)
 })
 
-test('stuck in a file the configuration imports: that file is named, and the configuration that imports it', () => {
+test('stuck in a file the configuration imports: that file is named, and the file that imports it', () => {
   try {
     writeFileSync(file('settings.ts'), `${SETTINGS}for (;;) {}\n`)
     assert.equal(
       readTimed().reason,
       'BAD_CONFIG settings.ts: still running after 0.3 s, and stopped (a loop that never ends, or a wait?): it is imported by engine.config.ts, and runs synchronously, at start and at every reload, and must finish',
+    )
+    // Two imports down: its own importer is named, not the configuration.
+    writeFileSync(file('settings.ts'), "export { port } from './ports'\n")
+    writeFileSync(file('ports.ts'), 'export const port = 9123\nwhile (port > 0) {}\n')
+    assert.equal(
+      readTimed().reason,
+      'BAD_CONFIG ports.ts: still running after 0.3 s, and stopped (a loop that never ends, or a wait?): it is imported by settings.ts, and runs synchronously, at start and at every reload, and must finish',
     )
   } finally {
     writeFileSync(file('settings.ts'), SETTINGS)
