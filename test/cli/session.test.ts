@@ -16,11 +16,18 @@ import { makeProject, type Project } from './cli-harness.ts'
 
 let project: Project
 
+/** A plugin of the project, and the rule that starts it on `keyword`. */
+function addPlugin(name: string, keyword: string, source: string): void {
+  mkdirSync(path.join(project.dir, 'plugins', name))
+  writeFileSync(path.join(project.dir, 'plugins', name, 'index.ts'), source)
+  writeFileSync(path.join(project.dir, 'rules', `${name}.yaml`), `rules:\n  - { name: ${name}, keywords: [${keyword}], plugin: ${name} }\n`)
+}
+
 before(() => {
   project = makeProject()
-  mkdirSync(path.join(project.dir, 'plugins', 'quiz'))
-  writeFileSync(
-    path.join(project.dir, 'plugins', 'quiz', 'index.ts'),
+  addPlugin(
+    'quiz',
+    'quiz',
     `import { definePlugin } from 'wxengine/plugin'
 export default definePlugin<Record<string, never>, { asked: string }>({
   name: 'quiz',
@@ -35,11 +42,10 @@ export default definePlugin<Record<string, never>, { asked: string }>({
 })
 `,
   )
-  writeFileSync(path.join(project.dir, 'rules', 'quiz.yaml'), 'rules:\n  - { name: quiz, keywords: [quiz], plugin: quiz }\n')
   // A dialogue whose plugin takes a moment to answer: its session can be ended while it does.
-  mkdirSync(path.join(project.dir, 'plugins', 'slow-quiz'))
-  writeFileSync(
-    path.join(project.dir, 'plugins', 'slow-quiz', 'index.ts'),
+  addPlugin(
+    'slow-quiz',
+    'slowquiz',
     `import { definePlugin } from 'wxengine/plugin'
 export default definePlugin<Record<string, never>, { step: number }>({
   name: 'slow-quiz',
@@ -55,7 +61,6 @@ export default definePlugin<Record<string, never>, { step: number }>({
 })
 `,
   )
-  writeFileSync(path.join(project.dir, 'rules', 'slow-quiz.yaml'), 'rules:\n  - { name: slow-quiz, keywords: [slowquiz], plugin: slow-quiz }\n')
 })
 after(() => project.remove())
 
