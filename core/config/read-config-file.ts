@@ -43,6 +43,8 @@ interface ReadState {
   defineConfigCalls: number
   /** Left as it was when a run is stopped at the deadline (a stopped run runs no `finally`): its last is the file that was running. */
   running: string[]
+  /** The package a file was requiring when the run was stopped, if it was: the loop may be the package's. */
+  requiring?: string
 }
 
 /** A problem already said with its place (`accounts.ts:3:5: SyntaxError: ...`): passed up through the files that import it as it is. */
@@ -54,17 +56,21 @@ export function readConfigFile(file: string, opts: ReadConfigOptions = {}): Resu
   let top: { exports: Record<string, unknown> }
   const state: ReadState = { defineConfigCalls: 0, running: [] }
   const deadlineMs = opts.deadlineMs ?? CONFIG_RUN_DEADLINE_MS
+  const requireCache = createRequire(file).cache
+  const cachedBefore = new Set(Object.keys(requireCache))
   try {
     top = underDeadline(() => load(file, modules, opts, state), deadlineMs)
   } catch (e) {
     if (e instanceof PlacedError) return fail('BAD_CONFIG', e.message)
     if ((e as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+      forgetHalfLoaded(requireCache, cachedBefore)
       // The running files, outermost first: the last was stuck, the one before it imported it.
       const still = state.running.at(-1) ?? file
       const importer = state.running.at(-2)
+      const where = state.requiring === undefined ? ',' : `, in the package "${state.requiring}" it requires,`
       return fail(
         'BAD_CONFIG',
-        `${shownPath(still)}: still running after ${deadlineMs / 1000} s, and stopped (a loop that never ends, or a wait?): ${importer === undefined ? 'the configuration' : `it is imported by ${shownPath(importer)}, and`} runs synchronously, at start and at every reload, and must finish`,
+        `${shownPath(still)}: still running after ${deadlineMs / 1000} s${where} and stopped (a loop that never ends, or a wait?): ${importer === undefined ? 'the configuration' : `it is imported by ${shownPath(importer)}, and`} runs synchronously, at start and at every reload, and must finish`,
       )
     }
     return fail('BAD_CONFIG', located(e, [...modules.keys()], file))
@@ -90,6 +96,20 @@ export function readConfigFile(file: string, opts: ReadConfigOptions = {}): Resu
     return fail('BAD_CONFIG', `${shownPath(file)}: exports a Promise (an async function's result?): the file is run synchronously, so export default defineConfig({...}) itself, with what it needs read synchronously (readFileSync, process.env)`)
   }
   return ok(value)
+}
+
+/**
+ * Removes from node's require cache the modules a stopped run left half-loaded. Node puts a module in its cache
+ * before running it and takes it out again if it throws, in a `finally` that a stopped run does not run: the
+ * package then stayed as far as it got (`exports.a` set, `exports.b` not), and the next reload, the loop
+ * mended, got that half (with node's warning about a circular dependency) until a restart. Only modules
+ * added by this run and not finished are removed: what finished loading, and everything the engine loaded,
+ * stays.
+ */
+function forgetHalfLoaded(cache: NodeJS.Require['cache'], before: ReadonlySet<string>): void {
+  for (const [id, mod] of Object.entries(cache)) {
+    if (!before.has(id) && mod !== undefined && !mod.loaded) delete cache[id]
+  }
 }
 
 /**
@@ -157,7 +177,15 @@ function load(file: string, modules: Map<string, { exports: Record<string, unkno
         },
       }
     }
-    if (!isPathSpecifier(id)) return nodeRequire(id)
+    if (!isPathSpecifier(id)) {
+      // Left set when the run is stopped inside (no `finally` runs then); a package that threw, caught by the file, is not blamed later.
+      state.requiring = id
+      try {
+        return nodeRequire(id)
+      } finally {
+        state.requiring = undefined
+      }
+    }
     const found = resolveConfigImport(id, path.dirname(file))
     if (found === undefined) throw new PlacedError(`${shownPath(file)}: cannot find "${id}" (tried it with ${CONFIG_IMPORT_EXTENSIONS.join(', ')}, and as a folder's index)`)
     // A YAML or text file would be compiled as code, and fail with a syntax error about the file's content.

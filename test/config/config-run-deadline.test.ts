@@ -4,7 +4,7 @@
  * said, naming the file that was still running, instead of hanging the start, or a serving engine, for good.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
@@ -82,6 +82,35 @@ test('a synchronous wait (Atomics.wait of a minute) is stopped too; an error thr
     assert.ok(waited.ms < 5_000, `not the minute: ${waited.ms} ms`)
     writeFileSync(file('engine.config.ts'), `${GOOD}throw new RangeError('not yet')\n`)
     assert.equal(readTimed().reason, 'BAD_CONFIG engine.config.ts:4:7: RangeError: not yet')
+  } finally {
+    writeFileSync(file('engine.config.ts'), GOOD)
+  }
+})
+
+test('stuck in a package the configuration requires: the package is named, and the next read gets it whole, not the half the stopped run left', () => {
+  // A package (node_modules, plain CommonJS) that loops while a flag file is there, after setting its first export.
+  mkdirSync(file('node_modules/slow-settings'), { recursive: true })
+  writeFileSync(
+    file('node_modules/slow-settings/index.js'),
+    "exports.first = 1\nif (require('node:fs').existsSync(require('node:path').join(__dirname, 'stuck'))) for (;;) {}\nexports.second = 2\n",
+  )
+  writeFileSync(file('node_modules/slow-settings/stuck'), '')
+  const config = "import { defineConfig } from 'wxengine/config'\nimport { first, second } from 'slow-settings'\nexport default defineConfig({ port: 9000 + first * 10 + (second ?? 5) })\n"
+  try {
+    writeFileSync(file('engine.config.ts'), config)
+    assert.equal(
+      readTimed().reason,
+      'BAD_CONFIG engine.config.ts: still running after 0.3 s, in the package "slow-settings" it requires, and stopped (a loop that never ends, or a wait?): the configuration runs synchronously, at start and at every reload, and must finish',
+    )
+    // Mended: node's cache held the package as far as the stopped run got (first set, second not): 9015.
+    rmSync(file('node_modules/slow-settings/stuck'))
+    const mended = readConfigFile(file('engine.config.ts'), { deadlineMs: 300 })
+    assert.ok(mended.ok, mended.ok ? '' : mended.error.reason)
+    assert.equal(mended.value.port, 9012)
+    // A package that throws, caught by the file, is not named for a loop of the file's own after it.
+    writeFileSync(file('node_modules/slow-settings/index.js'), "throw new Error('no settings here')\n")
+    writeFileSync(file('engine.config.ts'), `import { defineConfig } from 'wxengine/config'\nlet port = 9000\ntry { require('slow-settings') } catch { port = 9001 }\nwhile (port > 0) {}\nexport default defineConfig({ port })\n`)
+    assert.match(readTimed().reason, /^BAD_CONFIG engine\.config\.ts: still running after 0\.3 s, and stopped/)
   } finally {
     writeFileSync(file('engine.config.ts'), GOOD)
   }
