@@ -240,8 +240,12 @@ export function createEngine(deps: EngineDeps): Engine {
     const key = dedupKeyOf(accountId, message)
     // A known type with a field that does not fit (Content repeated, a coordinate that is not a number) is
     // served on as `unknown`, keeping the reason; said here, or it passed as a no-reply nobody could explain.
+    // Keyed on the type as looked up (trimmed: a reason is given only for a known type, so few keys), and
+    // the type and event shown short: untrimmed, `text` with one more space each push got a budget of its
+    // own, and a MsgType of a megabyte of spaces a line of a megabyte (a bad-input review).
     if (message.kind === 'unknown' && message.reason !== undefined) {
-      lines.warn(`unfit ${message.msgType.toLowerCase()}`, { account: accountId, openId: message.fromUser, key, msgType: message.msgType, event: message.event, reason: message.reason }, `message kept as unknown: ${message.reason}`)
+      const fields = { account: accountId, openId: message.fromUser, key, msgType: shortened(message.msgType, 64), event: message.event === undefined ? undefined : shortened(message.event, 64), reason: message.reason }
+      lines.warn(`unfit ${message.msgType.trim().toLowerCase()}`, fields, `message kept as unknown: ${message.reason}`)
     }
     // The matcher skips the regexes (text-matcher.ts); said here, where the line budget is. The trim (as the
     // matcher's) only for a text already past the bound.

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createCipheriv, randomBytes } from 'node:crypto'
 import http from 'node:http'
+import { LINES_PER_KEY } from '../../core/log/line-budget.ts'
 import { computeSignature } from '../../core/verify/signature.ts'
 import { createWeChatSimulator, push, type PushFields } from '../../core/testkit/wechat-simulator.ts'
 import { AES_KEY, startHarness, type Harness } from '../support/engine-harness.ts'
@@ -177,6 +178,26 @@ describe('wire: request to reply XML', () => {
     assert.equal(line.openId, 'u-twice')
     assert.equal(line.account, 'plain')
     assert.equal(line.key, keyOfPush('plain', xml))
+  })
+
+  it('a known type that does not fit, sent with its MsgType padded differently each time: one budget, and the line stays short', async () => {
+    const before = h.lines.length
+    // `image` and 1 to 25 spaces, without its PicUrl: all `image` to the lookup. Each had a budget of its own
+    // (20 lines a key), and a MsgType or Event of a megabyte of spaces wrote a line of a megabyte.
+    for (let n = 1; n <= 25; n++) {
+      const xml = `<xml><ToUserName>gh_1</ToUserName><FromUserName>u-pad</FromUserName><CreateTime>1</CreateTime><MsgType>image${' '.repeat(n)}</MsgType><MediaId>m</MediaId><MsgId>${900 + n}</MsgId></xml>`
+      assert.equal((await rawPost('plain', signedQuery('plaintoken'), xml)).status, 200)
+    }
+    const huge = `<xml><ToUserName>gh_1</ToUserName><FromUserName>u-pad</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>LOCATION${'\t'.repeat(200_000)}</Event></xml>`
+    assert.equal((await rawPost('plain', signedQuery('plaintoken'), huge)).status, 200)
+    const unfit = h.lines.slice(before).filter((l) => typeof l.msg === 'string' && l.msg.startsWith('message kept as unknown'))
+    const padded = unfit.filter((l) => l.openId === 'u-pad' && l.event === undefined)
+    assert.equal(padded.length, LINES_PER_KEY, 'the padded types share the budget of `image`')
+    assert.equal(padded[0].msgType, 'image ')
+    const event = unfit.find((l) => l.event !== undefined)
+    assert.ok(event, JSON.stringify(h.lines.slice(before).map((l) => l.msg)))
+    assert.equal(event.event, `LOCATION${'\t'.repeat(56)}…`)
+    assert.ok(JSON.stringify(event).length < 1_000, `a short line, not ${JSON.stringify(event).length} characters`)
   })
 
   it("a text longer than the regex limit: answered at once by its other rules' keywords, its regexes not tried, and a line says so", async () => {
