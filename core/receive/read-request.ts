@@ -70,6 +70,13 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Bod
   if (named !== '' && named !== 'identity') {
     return { ok: false, status: 415, code: 'BAD_BODY', reason: `Content-Encoding: ${shortened(coding, 40)} is not read here: WeChat sends a push unencoded (a proxy compressing it?)` }
   }
+  // The same for a transfer coding: node's parser takes `gzip, chunked` (chunked last) and hands the body on
+  // still compressed, refused as "body cut short?" (a review of bad input). RFC 9112 §6.1: 501 for a transfer
+  // coding not understood.
+  const transfer = req.headers['transfer-encoding']
+  if (transfer !== undefined && transfer.split(',').some((c) => c.trim().toLowerCase() !== 'chunked')) {
+    return { ok: false, status: 501, code: 'BAD_BODY', reason: `Transfer-Encoding: ${shortened(transfer, 40)} is not read here: WeChat sends a push unencoded, chunked at most (a proxy compressing it?)` }
+  }
   let bytes: Buffer
   try {
     // raw-body refuses at once when Content-Length is over the limit, and stops reading a chunked body as

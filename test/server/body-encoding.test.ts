@@ -46,6 +46,23 @@ describe('a body not in UTF-8 as it is', () => {
     assert.match(served.body, /<Content><!\[CDATA\[hi\]\]><\/Content>/)
   })
 
+  it('a compressed transfer coding (Transfer-Encoding: gzip, chunked) is 501 BAD_BODY saying so, not "body cut short?"; plain chunked is served', async () => {
+    const before = h.lines.length
+    const req = h.sim('plain').request(push.text('u-te-gzip', 'hello'))
+    const body = gzipSync(req.body)
+    const chunked = (b: Buffer) => Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n0\r\n\r\n')])
+    const teHead = (search: string, coding: string) => `POST /wechat/plain?${search} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: ${coding}\r\n\r\n`
+    const res = await rawExchange(h.url, teHead(req.search, 'gzip, chunked'), chunked(body))
+    assert.equal(res.status, 'HTTP/1.1 501 Not Implemented', res.body)
+    assert.equal(res.body, 'BAD_BODY')
+    const line = h.lines.slice(before).find((l) => l.code === 'BAD_BODY')
+    assert.match(String(line?.reason), /^Transfer-Encoding: gzip, chunked is not read here/, JSON.stringify(h.lines.slice(before)))
+    const plain = h.sim('plain').request(push.text('u-te-chunked', 'hello'))
+    const served = await rawExchange(h.url, teHead(plain.search, 'Chunked'), chunked(Buffer.from(plain.body)))
+    assert.equal(served.status, 'HTTP/1.1 200 OK', served.body)
+    assert.match(served.body, /<Content><!\[CDATA\[hi\]\]><\/Content>/)
+  })
+
   it('a gzip body sent in full is still not read: the refusal closes the connection', async () => {
     const req = h.sim('plain').request(push.text('u-gzip-close', 'hello'))
     const body = gzipSync(req.body)
