@@ -155,9 +155,10 @@ export function normalizeMessage(raw: RawFields): Result<InboundMessage> {
  */
 export const MAX_ID_LENGTH = 128
 
-/** Why an id field cannot name an account or a user (empty: every such message one user), or undefined. */
+/** Why an id field cannot name an account or a user (empty or blank: every such message one user), or undefined. */
 function idProblem(name: string, value: string): string | undefined {
   if (value.length === 0) return `${name} is empty`
+  if (value.trim().length === 0) return `${name} is blank (only whitespace)`
   if (value.length > MAX_ID_LENGTH) return `${name} is ${value.length} characters, more than the ${MAX_ID_LENGTH} an id can have`
   return undefined
 }

@@ -267,6 +267,8 @@ const MISSING: [string, string, string][] = [
   // Found by a robustness review: an empty sender made every such message one user (one session, one lock);
   // a megabyte one went whole into the dedup key, the log row and log lines.
   ['FromUserName empty', '<ToUserName>g</ToUserName><FromUserName></FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>', 'FromUserName is empty'],
+  ['FromUserName blank', '<ToUserName>g</ToUserName><FromUserName><![CDATA[ \t ]]></FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>', 'FromUserName is blank (only whitespace)'],
+  ['ToUserName blank', '<ToUserName><![CDATA[   ]]></ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>', 'ToUserName is blank (only whitespace)'],
   ['ToUserName empty', '<ToUserName><![CDATA[]]></ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>', 'ToUserName is empty'],
   ['FromUserName past 128 characters', `<ToUserName>g</ToUserName><FromUserName>${'o'.repeat(129)}</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>`, 'FromUserName is 129 characters, more than the 128 an id can have'],
 ]
