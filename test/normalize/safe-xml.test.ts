@@ -50,6 +50,22 @@ test('CDATA may hold markup, and "<!DOCTYPE" inside CDATA or a comment is just t
   assert.equal(f.C, '<b>&amp; <!DOCTYPE x [<!ENTITY y "z">]>')
 })
 
+test('a processing instruction holds text, "<!DOCTYPE" and "<![CDATA[" included: read, not refused; a DOCTYPE after one is', () => {
+  // Both were refused before: XML_DTD_FORBIDDEN, and BAD_XML about an unterminated CDATA section.
+  assert.equal(parsed('<xml><?x <!DOCTYPE y> ?><A>1</A></xml>').A, '1')
+  assert.equal(parsed('<?xml version="1.0"?><xml><?x <![CDATA[ <!-- ?><A>2</A></xml>').A, '2')
+  // A `?` in text is not one (found by its `?`, then its `<`).
+  assert.equal(parsed('<xml><A>why? a?b &lt;?</A><?p <!DOCTYPE q> ?></xml>').A, 'why? a?b <?')
+  // A PI inside CDATA or a comment is their text; what follows them is still scanned.
+  assert.deepStrictEqual(parseXml('<xml><A><![CDATA[<?x]]></A><!DOCTYPE y></xml>'), { ok: false, error: { code: 'XML_DTD_FORBIDDEN', reason: 'DOCTYPE declarations are not accepted' } })
+  assert.deepStrictEqual(parseXml('<xml><!-- <?x --><?y ?><!DOCTYPE y></xml>'), { ok: false, error: { code: 'XML_DTD_FORBIDDEN', reason: 'DOCTYPE declarations are not accepted' } })
+  assert.deepStrictEqual(parseXml('<?x ?><!DOCTYPE y><xml/>'), { ok: false, error: { code: 'XML_DTD_FORBIDDEN', reason: 'DOCTYPE declarations are not accepted' } })
+  // Never closed: the parser refuses it, and nothing was declared.
+  const open = parseXml('<xml><?x <!DOCTYPE y [<!ENTITY z "zz">]><A>&z;</A></xml>')
+  assert.equal(open.ok, false)
+  if (!open.ok) assert.equal(open.error.code, 'BAD_XML')
+})
+
 test('the predefined entities and character references decode; others are refused', () => {
   assert.equal(parsed('<xml><T>&lt;a&gt; &amp; &quot;&apos; &#20013;&#x6587; &#x1F600;</T></xml>').T, '<a> & "\' 中文 😀')
   for (const body of ['<xml><T>&nbsp;</T></xml>', '<xml><T>&#0;</T></xml>', '<xml><T>&#xD800;</T></xml>', '<xml><T>& x</T></xml>', '<xml><T>&#xZZ;</T></xml>']) {
