@@ -8,7 +8,7 @@ import type { AccountConfig } from '../config/config-types.ts'
 import { fail, ok, type Result } from '../errors.ts'
 import type { RawFields } from '../normalize/message-types.ts'
 import { parseXml } from '../normalize/safe-xml.ts'
-import { firstNotUtf8 } from '../utf8-text.ts'
+import { firstNotUtf8, looksLikeUtf16 } from '../utf8-text.ts'
 import { verifyMsgSignature, verifySignature } from './signature.ts'
 import { checkTimestamp } from './timestamp-window.ts'
 import type { WeChatCipher } from './wechat-cipher.ts'
@@ -134,7 +134,11 @@ export function verifyPostBody(account: VerifiedAccount, query: Record<string, s
   const inner = account.cipher.decryptBytes(encrypt)
   if (!inner.ok) return inner
   const fields = parseXml(inner.value.toString('utf8'))
-  if (!fields.ok) return fail(fields.error.code, `decrypted message: ${fields.error.reason}`)
+  if (!fields.ok) {
+    // Said as a plain body's is (receive/read-request.ts), not "text before the root element". Asked only of a message that failed.
+    if (looksLikeUtf16(inner.value)) return fail(fields.error.code, 'decrypted message: it is UTF-16, not UTF-8: WeChat sends UTF-8 (encrypted by something else?)')
+    return fail(fields.error.code, `decrypted message: ${fields.error.reason}`)
+  }
   // Read with U+FFFD where its bytes are not UTF-8, as a plain body is (receive/read-request.ts), and said.
   if (!isUtf8(inner.value)) return ok({ fields: fields.value, encrypted: true, notUtf8: `decrypted message: ${firstNotUtf8(inner.value)} is not UTF-8: its text is read with U+FFFD in place of what is not` })
   return ok({ fields: fields.value, encrypted: true })

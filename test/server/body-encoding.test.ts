@@ -1,10 +1,10 @@
 /**
- * A push's body in a form the engine does not read: compressed (Content-Encoding), UTF-16, or bytes that are
+ * A push's body in a form the engine does not read: compressed (Content-Encoding, Transfer-Encoding), UTF-16, or bytes that are
  * not UTF-8 (GBK, say, from a proxy that transcodes). WeChat sends UTF-8, unencoded. Before, a gzip or UTF-16
  * body was refused as BAD_XML with a reason about the XML ("text before the root element", "expected an element
  * name at offset 1"), saying nothing of what was wrong with it; and a GBK body was served with every Chinese
  * character turned into U+FFFD, without a word: its rules never matched, and the user got the default reply
- * (found by a review of bad input). So was a safe-mode push whose decrypted message was not UTF-8.
+ * (found by a review of bad input). So was a safe-mode push whose decrypted message was not UTF-8, or UTF-16.
  */
 import assert from 'node:assert/strict'
 import { createCipheriv, randomBytes } from 'node:crypto'
@@ -120,25 +120,23 @@ describe('a body not in UTF-8 as it is', () => {
 
   it('a safe-mode push whose decrypted message is not UTF-8 is served too, and said the same way', async () => {
     const before = h.lines.length
-    const account = ACCOUNTS.find((a) => a.id === 'safe')!
     // A text message, with 你好 in GBK after the keyword.
     const inner = `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[u-gbk-safe]]></FromUserName><CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello`
     const bytes = Buffer.concat([Buffer.from(inner), Buffer.from([0xc4, 0xe3, 0xba, 0xc3]), Buffer.from(`]]></Content><MsgId>${Date.now()}</MsgId></xml>`)])
-    const encrypt = encryptBytes(bytes, account.encodingAESKey!, account.appId)
-    const timestamp = String(Math.floor(Date.now() / 1000))
-    const nonce = `n${Math.random().toString(36).slice(2)}`
-    const search = new URLSearchParams({
-      signature: computeSignature([account.token, timestamp, nonce]),
-      timestamp,
-      nonce,
-      encrypt_type: 'aes',
-      msg_signature: computeSignature([account.token, timestamp, nonce, encrypt]),
-    }).toString()
-    const res = await fetch(`${h.url}/wechat/safe?${search}`, { method: 'POST', body: `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[${encrypt}]]></Encrypt></xml>` })
+    const res = await postEncrypted(h.url, bytes)
     assert.equal(res.status, 200, await res.text())
     const line = await until('the not-UTF-8 line', () => h.lines.slice(before).find((l) => String(l.msg).includes('not UTF-8')))
     assert.equal(line.account, 'safe')
     assert.equal(line.reason, `decrypted message: byte 0xC4 at offset ${Buffer.byteLength(inner)} is not UTF-8: its text is read with U+FFFD in place of what is not`)
+  })
+
+  it('a safe-mode push whose decrypted message is UTF-16 is refused saying so, as a plain body is', async () => {
+    const before = h.lines.length
+    const inner = `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[u-utf16-safe]]></FromUserName><CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello]]></Content><MsgId>${Date.now()}</MsgId></xml>`
+    const res = await postEncrypted(h.url, Buffer.from(inner, 'utf16le'))
+    assert.equal(res.status, 400, await res.text())
+    const line = await until('the refusal', () => h.lines.slice(before).find((l) => l.account === 'safe' && typeof l.reason === 'string' && l.reason.startsWith('decrypted message')))
+    assert.equal(line.reason, 'decrypted message: it is UTF-16, not UTF-8: WeChat sends UTF-8 (encrypted by something else?)')
   })
 
   it('a UTF-8 body with a byte order mark, or without, says nothing', async () => {
@@ -151,6 +149,22 @@ describe('a body not in UTF-8 as it is', () => {
     assert.deepEqual(h.lines.slice(before).filter((l) => String(l.msg).includes('UTF-8') || l.code === 'BAD_BODY'), [])
   })
 })
+
+/** Posts `message`'s bytes, encrypted and signed as WeChat does, to the harness's safe-mode account. */
+function postEncrypted(url: string, message: Buffer): Promise<Response> {
+  const account = ACCOUNTS.find((a) => a.id === 'safe')!
+  const encrypt = encryptBytes(message, account.encodingAESKey!, account.appId)
+  const timestamp = String(Math.floor(Date.now() / 1000))
+  const nonce = `n${Math.random().toString(36).slice(2)}`
+  const search = new URLSearchParams({
+    signature: computeSignature([account.token, timestamp, nonce]),
+    timestamp,
+    nonce,
+    encrypt_type: 'aes',
+    msg_signature: computeSignature([account.token, timestamp, nonce, encrypt]),
+  }).toString()
+  return fetch(`${url}/wechat/safe?${search}`, { method: 'POST', body: `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[${encrypt}]]></Encrypt></xml>` })
+}
 
 /** WeChat's encryption (protocol.md §2) of bytes as they are: the cipher's encrypt takes text, and writes it as UTF-8. */
 function encryptBytes(message: Buffer, encodingAESKey: string, appId: string): string {
