@@ -17,6 +17,7 @@ import { fail, ok, type Result } from '../errors.ts'
 import { isPathSpecifier } from '../path-specifier.ts'
 import { shownPath, sourcePlace, sucraseErrorParts, syntaxErrorAt } from '../shown-path.ts'
 import { toCommonJs } from '../to-commonjs.ts'
+import { isDeadlineError, underDeadline } from '../under-deadline.ts'
 import { utf8Text } from '../utf8-text.ts'
 import { defineConfig, type UserConfig } from './config-types.ts'
 import { CONFIG_IMPORT_EXTENSIONS, resolveConfigImport } from './config-import-path.ts'
@@ -62,7 +63,7 @@ export function readConfigFile(file: string, opts: ReadConfigOptions = {}): Resu
     top = underDeadline(() => load(file, modules, opts, state), deadlineMs)
   } catch (e) {
     if (e instanceof PlacedError) return fail('BAD_CONFIG', e.message)
-    if ((e as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+    if (isDeadlineError(e)) {
       forgetHalfLoaded(requireCache, cachedBefore)
       // The running files, outermost first: the last was stuck, the one before it imported it.
       const still = state.running.at(-1) ?? file
@@ -111,29 +112,6 @@ function forgetHalfLoaded(cache: NodeJS.Require['cache'], before: ReadonlySet<st
     if (!before.has(id) && mod !== undefined && !mod.loaded) delete cache[id]
   }
 }
-
-/**
- * Runs `fn` under node's vm timeout: past `ms` its run is stopped, wherever it is (deep in an imported file,
- * in a loop, in an Atomics.wait), and an ERR_SCRIPT_EXECUTION_TIMEOUT error thrown here. The timeout covers
- * only what a Script runs, so the Script calls `fn` through a global slot, set for the call.
- */
-function underDeadline<T>(fn: () => T, ms: number): T {
-  const slot = globalThis as unknown as Record<symbol, (() => void) | undefined>
-  let result: { value: T } | undefined
-  slot[RUN_SLOT] = () => {
-    result = { value: fn() }
-  }
-  try {
-    // displayErrors off: on, node put the failing line's source above an error's stack, and its place without the column.
-    callSlot.runInThisContext({ timeout: ms, displayErrors: false })
-  } finally {
-    slot[RUN_SLOT] = undefined
-  }
-  return result!.value
-}
-const RUN_SLOT_KEY = 'wxengine.readConfigFile.run'
-const RUN_SLOT = Symbol.for(RUN_SLOT_KEY)
-const callSlot = new Script(`globalThis[Symbol.for(${JSON.stringify(RUN_SLOT_KEY)})]()`, { filename: 'wxengine:read-config-file' })
 
 function load(file: string, modules: Map<string, { exports: Record<string, unknown> }>, opts: ReadConfigOptions, state: ReadState): { exports: Record<string, unknown> } {
   const known = modules.get(file)

@@ -8,6 +8,7 @@ import { Ajv } from 'ajv'
 import { didYouMean } from '../did-you-mean.ts'
 import { shownPath } from '../shown-path.ts'
 import { fail, ok, type Result } from '../errors.ts'
+import { isDeadlineError, underDeadline } from '../under-deadline.ts'
 import type { JsonValue } from './plugin-api.ts'
 import type { PluginManifest } from './plugin-host-types.ts'
 
@@ -27,12 +28,25 @@ export function entryFileOf(dir: string): string | undefined {
   return ENTRY_FILES.find((f) => existsSync(join(dir, f)))
 }
 
-export function readPluginFolder(dir: string, name: string, config: Record<string, JsonValue> | undefined): Result<PluginFolder> {
+/**
+ * How long checking a plugin's config against its configSchema may take. It runs on the serving thread, at
+ * start and at every reload, and a `pattern` that backtracks (`(a+)+$`) held it for a minute on a 30-character
+ * value (a review of bad input): every account unanswered meanwhile, and the other plugins of the reload
+ * blamed for not loading in time. A check takes microseconds; past this it is stopped and the plugin refused.
+ */
+export const CONFIG_SCHEMA_DEADLINE_MS = 2_000
+
+export interface ReadPluginFolderOptions {
+  /** Default CONFIG_SCHEMA_DEADLINE_MS; tests shorten it. */
+  schemaDeadlineMs?: number
+}
+
+export function readPluginFolder(dir: string, name: string, config: Record<string, JsonValue> | undefined, opts: ReadPluginFolderOptions = {}): Result<PluginFolder> {
   const entryName = entryFileOf(dir)
   if (!entryName) return fail('PLUGIN_LOAD', `plugin ${name}: no ${ENTRY_FILES.join(' or ')} in ${dir}`)
   const manifest = readManifest(dir, name)
   if (!manifest.ok) return manifest
-  const checked = checkConfig(name, manifest.value, config ?? {})
+  const checked = checkConfigInTime(dir, name, manifest.value, config ?? {}, opts.schemaDeadlineMs ?? CONFIG_SCHEMA_DEADLINE_MS)
   if (!checked.ok) return checked
   return ok({ name, dir, entry: join(dir, entryName), manifest: manifest.value, config: checked.value })
 }
@@ -71,13 +85,26 @@ function manifestProblem(m: Record<string, unknown>, folder: string): string | u
   return undefined
 }
 
-function checkConfig(name: string, manifest: PluginManifest, config: Record<string, JsonValue>): Result<Record<string, JsonValue>> {
-  if (!manifest.configSchema) return ok(config)
+function checkConfigInTime(dir: string, name: string, manifest: PluginManifest, config: Record<string, JsonValue>, deadlineMs: number): Result<Record<string, JsonValue>> {
+  const schema = manifest.configSchema
+  if (!schema) return ok(config)
+  try {
+    return underDeadline(() => checkConfig(name, schema, config), deadlineMs)
+  } catch (e) {
+    if (!isDeadlineError(e)) throw e
+    return fail(
+      'PLUGIN_LOAD',
+      `plugin ${name}: its config (plugins.${name}.config in engine.config.ts) was still being checked against the configSchema of ${shownPath(join(dir, 'plugin.json'))} after ${deadlineMs / 1000} s, and the check was stopped: a "pattern" there that backtracks on this value (a repetition inside a repetition, like (a+)+)? The check runs on the engine's thread, at start and at every reload`,
+    )
+  }
+}
+
+function checkConfig(name: string, schema: Record<string, unknown>, config: Record<string, JsonValue>): Result<Record<string, JsonValue>> {
   // useDefaults fills the schema's `default`s in, on a copy: the caller's config object stays as written.
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true })
   let validate
   try {
-    validate = ajv.compile(manifest.configSchema)
+    validate = ajv.compile(schema)
   } catch (e) {
     return fail('PLUGIN_LOAD', `plugin ${name}: plugin.json configSchema is not a valid JSON Schema: ${e instanceof Error ? e.message : String(e)}`)
   }

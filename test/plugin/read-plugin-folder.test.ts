@@ -1,5 +1,7 @@
 /** A plugin folder before it runs: entry file, manifest, config checked against the manifest's schema. */
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { readPluginFolder } from '../../core/plugin/read-plugin-folder.ts'
@@ -46,6 +48,31 @@ describe('config against configSchema', () => {
     const r = readPluginFolder(folder('bad-schema'), 'bad-schema', {})
     assert.ok(!r.ok)
     assert.match(r.error.reason, /^plugin bad-schema: plugin.json configSchema is not a valid JSON Schema/)
+  })
+
+  test('a schema pattern that backtracks on the value is stopped at the deadline, the plugin refused saying why; the same schema checks a good value', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wxengine-schema-deadline-'))
+    try {
+      writeFileSync(join(dir, 'index.ts'), "export default { name: 'slow-schema', handle: () => undefined }\n")
+      writeFileSync(join(dir, 'plugin.json'), JSON.stringify({ configSchema: { type: 'object', properties: { code: { type: 'string', pattern: '^(a+)+$' } } } }))
+      // 40 a's and a `!`: minutes of backtracking (29 took 50 s on the serving thread before).
+      const t0 = performance.now()
+      const r = readPluginFolder(dir, 'slow-schema', { code: `${'a'.repeat(40)}!` }, { schemaDeadlineMs: 300 })
+      const ms = performance.now() - t0
+      assert.ok(!r.ok)
+      assert.equal(r.error.code, 'PLUGIN_LOAD')
+      assert.equal(
+        r.error.reason.replace(dir, '<dir>'),
+        'plugin slow-schema: its config (plugins.slow-schema.config in engine.config.ts) was still being checked against the configSchema of <dir>/plugin.json after 0.3 s, and the check was stopped: a "pattern" there that backtracks on this value (a repetition inside a repetition, like (a+)+)? The check runs on the engine\'s thread, at start and at every reload',
+      )
+      assert.ok(ms < 5_000, `stopped at about the deadline, not after ${ms} ms`)
+      const good = readPluginFolder(dir, 'slow-schema', { code: 'aaa' }, { schemaDeadlineMs: 300 })
+      assert.ok(good.ok && good.value.config.code === 'aaa')
+      const bad = readPluginFolder(dir, 'slow-schema', { code: 'b' }, { schemaDeadlineMs: 300 })
+      assert.ok(!bad.ok && bad.error.reason.endsWith('/code must match pattern "^(a+)+$"'), bad.ok ? '' : bad.error.reason)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('the validated config is what the plugin sees', async () => {
