@@ -5,6 +5,7 @@
  * without decoding the file: the platform refuses a longer one (the upload fails, and is logged).
  */
 import { createHash } from 'node:crypto'
+import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
 import path from 'node:path'
 import type { MediaFile } from '../rule-types.ts'
@@ -52,6 +53,9 @@ export function extensionProblem(type: MediaType, file: string): string | undefi
   return `${JSON.stringify(file)} cannot be ${aMediaType(type)} reply: the platform takes ${extensions.join(', ')} files${ext ? `, not .${ext}` : ''}`
 }
 
+/** O_NONBLOCK where the system has it (not Windows, which has no FIFOs to wait on). */
+const READ_WITHOUT_WAITING = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)
+
 /**
  * Opens the file and checks it is a regular file within the type's size; hashes what it reads (the key of the
  * upload cache). A problem in words, or the size and sha256.
@@ -60,7 +64,9 @@ export async function readMediaFile(type: MediaType, absolute: string, shown: st
   const { maxBytes } = MEDIA_LIMITS[type]
   let handle
   try {
-    handle = await open(absolute, 'r')
+    // Non-blocking: a FIFO (named pipe) opened to read waits for a writer, and the rules check, a start or a
+    // reload waited with it, without a word (a review of bad input); now it opens, and is not a regular file.
+    handle = await open(absolute, READ_WITHOUT_WAITING)
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     if (code === 'ENOENT') return { problem: `file ${JSON.stringify(shown)} does not exist (${absolute}; a file is relative to the rules file's folder)` }

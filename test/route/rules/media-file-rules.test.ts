@@ -4,6 +4,7 @@
  * platform refuses for permanent material, both mediaId and file), and a good one is read (size, sha256).
  */
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -86,6 +87,16 @@ describe('inline replies naming a file: checked at load', () => {
     const e2 = await onlyError({ 'main.yaml': rule('{type: image, file: pics.png}'), 'pics.png/inner.txt': 'x' })
     assert.equal(e2.line, 4)
     assert.match(e2.message, /^file "pics\.png" is not a regular file/)
+  })
+
+  it('a named pipe (FIFO), which no one writes to: said, not waited on for good', { skip: process.platform === 'win32' }, async () => {
+    const dir = await dirWith({ 'main.yaml': rule('{type: image, file: pipe.png}') })
+    execFileSync('mkfifo', [join(dir, 'pipe.png')])
+    const result = await Promise.race([loadRuleSet(dir), new Promise<'waiting'>((resolve) => setTimeout(() => resolve('waiting'), 10_000).unref())])
+    assert.notEqual(result, 'waiting', 'the load waited on the pipe')
+    assert.ok(result !== 'waiting' && !result.ok)
+    assert.equal(result.errors.length, 1, formatRuleErrors(result.errors))
+    assert.match(result.errors[0].message, /^file "pipe\.png" is not a regular file/)
   })
 
   it('an extension the platform does not take for the type', async () => {
