@@ -1,7 +1,8 @@
 /**
  * What loading the plugins would refuse, found without running any of them: for `wxengine rules check`. A
  * folder without its entry file, a plugin.json that does not read, a config its schema refuses (as the start
- * checks them before it starts a worker), and code that does not compile (compile-plugin-sources.ts). A
+ * checks them before it starts a worker), an `allow` naming what the sandbox does not give, and code that does
+ * not compile (compile-plugin-sources.ts). A
  * setup that throws shows only when the plugin runs: `wxengine send --local`, `wxengine test`, the start.
  */
 import { join, resolve } from 'node:path'
@@ -11,6 +12,7 @@ import { sourcePlace } from '../shown-path.ts'
 import { listPluginFolders } from './load-plugin-set.ts'
 import { entryFileOf, readPluginFolder } from './read-plugin-folder.ts'
 import { sharedFolderNote } from './shared-code-folders.ts'
+import { allowProblem } from './sandbox/allow-problem.ts'
 
 export interface PluginFolderProblems {
   /** Each with its plugin: a plugin may have more than one (two broken files), and the engine refuses it once. */
@@ -30,6 +32,9 @@ export function checkPluginFolders(dir: string, settings: Record<string, PluginS
       problems.errors.push({ plugin: name, reason: folder.error.reason })
       continue
     }
+    // As the worker refuses it before it loads the plugin (sandbox/load-plugin-module.ts).
+    const notGiven = allowProblem(own.allow ?? [])
+    if (notGiven !== undefined) problems.errors.push({ plugin: name, reason: `plugin ${name}: ${notGiven}` })
     const code = compilePluginSources(folder.value.entry, folder.value.dir, own.allow)
     for (const reason of code.errors) problems.errors.push({ plugin: name, reason })
     problems.warnings.push(...code.warnings)

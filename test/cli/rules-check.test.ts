@@ -267,6 +267,20 @@ test("an npm package, or a built-in the plugin's allow does not name: an error a
   assert.match(started.stderr, /plugin pkg: plugins\/pkg\/index\.ts:2:19: Cannot find module 'dayjs'/)
 })
 
+test("an allow naming what the sandbox does not give (child_process, a name that is no built-in): an error naming the plugin, as the start refuses it (a review: rules check said ok)", async () => {
+  writePlugin('shell', { 'index.ts': pluginSource('shell') })
+  const file = path.join(project.dir, 'engine.config.ts')
+  writeFileSync(file, readFileSync(file, 'utf8').replace("store: { kind: 'sqlite' },", "store: { kind: 'sqlite' },\n  plugins: { shell: { allow: ['child_process', 'nosuch', 'path'] } },"))
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 1, r.stdout)
+  const said = 'plugin shell: allow names "child_process", "nosuch", which the sandbox does not give plugins'
+  assert.ok(r.stdout.startsWith(`error: ${said} (`), r.stdout)
+  assert.doesNotMatch(r.stdout, /"path"/, 'a built-in the sandbox gives is not named')
+  const started = await project.run(['send', 'hi', '--local'])
+  assert.equal(started.code, 1)
+  assert.ok(started.stderr.includes(said), started.stderr)
+})
+
 test('a broken file that only a function imports: a warning (the plugin starts, and fails there), which --strict fails', async () => {
   writePlugin('later', {
     'index.ts': pluginSource('later', "async (ctx) => ctx.reply.text((await import('./report.ts')).report())"),

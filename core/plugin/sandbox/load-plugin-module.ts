@@ -11,12 +11,12 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { NodeVM } from 'vm2'
-import { makeBuiltinsFromLegacyOptions } from 'vm2/lib/builtin.js'
 import { fail, ok, type Result } from '../../errors.ts'
 import { toCommonJs } from '../../to-commonjs.ts'
 import { REALM_ERROR_MAKER_SOURCE, type ErrorMaker } from '../api-error.ts'
 import * as pluginApi from '../plugin-api.ts'
 import type { PluginDefinition } from '../plugin-api.ts'
+import { allowProblem } from './allow-problem.ts'
 import { SANDBOX_SOURCE_EXTENSIONS } from './compile-like-sandbox.ts'
 import { REALM_BYTES_SOURCE, type RealmBytes } from './copy-bytes.ts'
 import { REALM_TIMER_STOP_SOURCE, type TimerStopMaker } from './timer-stop.ts'
@@ -46,16 +46,8 @@ export interface LoadedModule {
 }
 
 export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
-  const withheld = opts.allow.filter((name) => !sandboxCanGive(name))
-  if (withheld.length > 0) {
-    // vm2 drops these without a word: the plugin would meet "Cannot find module" only when it requires one.
-    return fail(
-      'PLUGIN_LOAD',
-      `allow names ${withheld.map((n) => JSON.stringify(n)).join(', ')}, which the sandbox does not give plugins ` +
-        '(not a Node built-in, or one vm2 keeps from every sandbox: os, dns, child_process, module, worker_threads, cluster, vm, ' +
-        'repl, inspector, process and a few more); remove it from allow, or do that work in the engine',
-    )
-  }
+  const notGiven = allowProblem(opts.allow)
+  if (notGiven !== undefined) return fail('PLUGIN_LOAD', notGiven)
   let vm: NodeVM
   try {
     vm = new NodeVM({
@@ -170,9 +162,4 @@ function placedInSource(e: unknown, opts: SandboxOptions): string | undefined {
   if (err?.name !== 'SyntaxError' && !missing) return undefined
   const errors = compilePluginSources(opts.entry, opts.dir, opts.allow).errors
   return missing ? errors.find((r) => r.includes(`: Cannot find module '${missing[1]}'`)) : errors.find((r) => r.includes(': SyntaxError: '))
-}
-
-/** What NodeVM's `builtin` option would really provide for this one name (vm2 filters it by its own lists). */
-function sandboxCanGive(name: string): boolean {
-  return makeBuiltinsFromLegacyOptions([withoutNodePrefix(name)], () => undefined).size > 0
 }
