@@ -17,6 +17,8 @@ export interface Problem {
 interface RawProblem extends Problem {
   /** From a cross-field check (superRefine) rather than the shape itself. */
   refinement?: boolean
+  /** The value at the path is not a mapping at all: the mapping's refinements are noise, as beside a typo. */
+  notAMapping?: boolean
 }
 
 type Issue = z.core.$ZodIssue
@@ -24,7 +26,7 @@ type Issue = z.core.$ZodIssue
 export function describeIssues(issues: readonly Issue[], data: unknown): Problem[] {
   const problems = issues.flatMap((issue) => describeIssue(issue, [], data))
   // A typo'd key also trips "needs a target" / "needs a kind" on the same mapping; the typo is the news.
-  const typoAt = new Set(problems.filter((p) => p.key !== undefined).map((p) => pathKey(p.path)))
+  const typoAt = new Set(problems.filter((p) => p.key !== undefined || p.notAMapping).map((p) => pathKey(p.path)))
   return problems
     .filter((p) => !(p.refinement && typoAt.has(pathKey(p.path))))
     .map(({ path, key, message }) => (key === undefined ? { path, message } : { path, key, message }))
@@ -70,6 +72,9 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
   const actual = valueAt(data, path)
   switch (issue.code) {
     case 'unrecognized_keys': {
+      // A !!binary value is an object to zod, its every index and Buffer method an unknown key: 100 lines.
+      // Its mapping's refinements ("a keyword needs one of exact, ...") are dropped as a typo's are (describeIssues).
+      if (isTaggedValue(actual)) return [{ ...where(`${field} must be ${isKeyword(path) ? 'text or ' : ''}a mapping (key: value), got ${describeValue(actual)}`), notAMapping: true }]
       const allowed = allowedKeysAt(path, actual)
       return issue.keys.map((key) => {
         const list = allowed ? `; allowed here: ${allowed.join(', ')}` : ''
@@ -110,9 +115,19 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
     case 'too_big':
       return [where(`${field} must be at most ${String(issue.maximum)}, got ${describeValue(actual)}`)]
     case 'invalid_union': {
-      if (issue.errors.length === 0) return [where(issue.message)]
-      // The branch that got past the first shape check is the one the author meant.
-      const fitting = issue.errors.filter(
+      if (issue.errors.length === 0) {
+        // A union of mappings told apart by a key (a reply's type), reported at that key: `reply: !!binary aGk=`
+        // was "reply type must be one of ... (it has none)". Said of the value holding the key.
+        const holderPath = path.slice(0, -1)
+        const holder = valueAt(data, holderPath)
+        if (path.length > 0 && isTaggedValue(holder)) {
+          return [{ path: holderPath, message: `${subjectOf(holderPath, data)}${fieldOf(holderPath)} must be a mapping (key: value), got ${describeValue(holder)}` }]
+        }
+        return [where(issue.message)]
+      }
+      // The branch that got past the first shape check is the one the author meant; not for a value of a YAML
+      // tag (`keywords: [!!binary aGk=]` got past the mapping's, and was its 100 unknown keys).
+      const fitting = isTaggedValue(actual) ? [] : issue.errors.filter(
         (branch) => !(branch.length === 1 && branch[0].code === 'invalid_type' && branch[0].path.length === 0),
       )
       if (fitting.length >= 1) return fitting[0].flatMap((sub) => describeIssue(sub, path, data))
@@ -239,12 +254,24 @@ function listHint(path: readonly PropertyKey[], actual: unknown): string {
   return ''
 }
 
+/** `rules[i].keywords[j]`: text (an exact keyword) or a keyword's mapping. */
+function isKeyword(path: readonly PropertyKey[]): boolean {
+  return path.length === 4 && path[0] === 'rules' && path[2] === 'keywords'
+}
+
+/** A value only one of YAML's explicit tags makes (describeValue names each), never what a field takes. */
+function isTaggedValue(value: unknown): boolean {
+  return value instanceof Uint8Array || value instanceof Set || value instanceof Map || value instanceof Date
+}
+
 export function describeValue(value: unknown): string {
   if (value === null) return 'nothing (null)'
   if (Array.isArray(value)) return 'a list'
-  // YAML's explicit tags make these (`!!binary aGk=`, `!!set`): each was said to be "a mapping".
+  // YAML's explicit tags make these (`!!binary aGk=`, `!!set`): each was said to be "a mapping" (an !!omap
+  // even where a mapping is taken: "must be ... or a mapping (key: value), got a mapping").
   if (value instanceof Uint8Array) return 'binary data (a !!binary tag)'
   if (value instanceof Set) return 'a set (a !!set tag)'
+  if (value instanceof Map) return 'an ordered mapping (a !!omap or !!pairs tag): write a plain mapping'
   if (value instanceof Date) return 'a date (a !!timestamp tag)'
   if (typeof value === 'object') return 'a mapping'
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)

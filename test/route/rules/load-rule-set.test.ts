@@ -377,6 +377,14 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.match(binary, /^rule "b": reply\.content must be text, got binary data \(a !!binary tag\)/)
     const set = await singleError(valid('  - name: b\n    keywords: [b]\n    reply: { type: text, content: !!set { a } }\n'), 7)
     assert.match(set, /^rule "b": reply\.content must be text, got a set \(a !!set tag\)/)
+    // Where a mapping is taken too: one line, not each index and Buffer method as an unknown key (109 lines).
+    const keyword = await singleError(valid('  - name: b\n    keywords: [!!binary aGVsbG8=]\n    plugin: p\n'), 6)
+    assert.equal(keyword, 'rule "b": keywords[0] must be text or a mapping (key: value), got binary data (a !!binary tag)')
+    const reply = await singleError(valid('  - name: b\n    keywords: [b]\n    reply: !!binary aGk=\n'), 7)
+    assert.match(reply, /^rule "b": reply must be a mapping \(key: value\), got binary data \(a !!binary tag\)/)
+    // An ordered mapping where a mapping is taken was "got a mapping".
+    const omap = await singleError(valid('  - name: b\n    keywords: [b]\n    plugin: p\n    args: {o: !!omap [a: 1, b: 2]}\n'), 8)
+    assert.equal(omap, 'rule "b": args.o must be text or a number or true or false or null or a list or a mapping (key: value), got an ordered mapping (a !!omap or !!pairs tag): write a plain mapping')
   })
 
   it('a target is required, and only one', async () => {
