@@ -165,9 +165,9 @@ function load(file: string, modules: Map<string, { exports: Record<string, unkno
       }
     }
     const found = resolveConfigImport(id, path.dirname(file))
-    if (found === undefined) throw new PlacedError(`${shownPath(file)}: cannot find "${id}" (tried it with ${CONFIG_IMPORT_EXTENSIONS.join(', ')}, and as a folder's index)`)
+    if (found === undefined) throw new PlacedError(`${importPlace(file, source, id)}: cannot find "${id}" (tried it with ${CONFIG_IMPORT_EXTENSIONS.join(', ')}, and as a folder's index)`)
     // A YAML or text file would be compiled as code, and fail with a syntax error about the file's content.
-    if (!CONFIG_IMPORT_EXTENSIONS.includes(path.extname(found))) throw new PlacedError(`${shownPath(file)}: "${id}" is not a file the configuration can import: ${CONFIG_IMPORT_EXTENSIONS.join(', ')} are`)
+    if (!CONFIG_IMPORT_EXTENSIONS.includes(path.extname(found))) throw new PlacedError(`${importPlace(file, source, id)}: "${id}" is not a file the configuration can import: ${CONFIG_IMPORT_EXTENSIONS.join(', ')} are`)
     return load(found, modules, opts, state).exports
   }
   // Compiled under the file's name (sucrase keeps the lines), so a syntax error sucrase let through and an
@@ -187,6 +187,22 @@ function load(file: string, modules: Map<string, { exports: Record<string, unkno
     state.running.pop()
   }
   return module
+}
+
+/**
+ * `accounts.ts:2:26`, where the file names the import `id` (its first quoted mention), for the editor to jump
+ * to; the file alone when it is not found written so (a computed name).
+ */
+function importPlace(file: string, source: string, id: string): string {
+  let at = -1
+  for (const quote of ["'", '"', '`']) {
+    const i = source.indexOf(`${quote}${id}${quote}`)
+    if (i !== -1 && (at === -1 || i < at)) at = i
+  }
+  if (at === -1) return shownPath(file)
+  const before = source.slice(0, at)
+  const line = before.split('\n').length
+  return sourcePlace(file, line, at - before.lastIndexOf('\n'))
 }
 
 /**

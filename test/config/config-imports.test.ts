@@ -96,8 +96,12 @@ test('a problem in an imported file is said at its own file and line; the file i
     assert.doesNotMatch(secret, /s3cretValue/)
     write('accounts.yaml', 'accounts: []\n')
     write('accounts.ts', "export { accounts } from './accounts.yaml'\n")
-    assert.equal(reason().reason, 'BAD_CONFIG accounts.ts: "./accounts.yaml" is not a file the configuration can import: .ts, .mts, .cts, .js, .mjs, .cjs, .json are')
-    write('accounts.ts', "export { accounts } from './missing'\n")
+    assert.equal(reason().reason, 'BAD_CONFIG accounts.ts:1:26: "./accounts.yaml" is not a file the configuration can import: .ts, .mts, .cts, .js, .mjs, .cjs, .json are')
+    // At the import's place (its quote), for the editor to jump to.
+    write('accounts.ts', "// the accounts\nexport { accounts } from './missing'\n")
+    assert.equal(reason().reason, 'BAD_CONFIG accounts.ts:2:26: cannot find "./missing" (tried it with .ts, .mts, .cts, .js, .mjs, .cjs, .json, and as a folder\'s index)')
+    // A name made at run time: the file alone.
+    write('accounts.ts', "const target = './miss' + 'ing'\nexport const accounts = require(target).accounts\n")
     assert.equal(reason().reason, 'BAD_CONFIG accounts.ts: cannot find "./missing" (tried it with .ts, .mts, .cts, .js, .mjs, .cjs, .json, and as a folder\'s index)')
   } finally {
     write('accounts.ts', ACCOUNTS(['oAdmin0000000000000000000001']))
