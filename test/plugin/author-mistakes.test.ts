@@ -124,7 +124,7 @@ describe('load errors say where and what to do', () => {
     assert.match(reasonOf('syntax'), new RegExp(`${path.join(dir, 'syntax', 'index.ts').replace(/[.\\]/g, '\\$&')}:3:\\d+: SyntaxError: Unexpected token`))
   })
   test('a default export without handle names what it has', () => {
-    assert.match(reasonOf('nohandle'), /the default export has no handle function \(it has name, handel\)/)
+    assert.match(reasonOf('nohandle'), new RegExp(`${path.join(dir, 'nohandle', 'index.ts').replace(/[.\\]/g, '\\$&')}: the default export has no handle function \\(it has name, handel\\)`))
   })
   test('plugin.json that is not JSON: file:line:col', () => {
     assert.match(reasonOf('badjson'), new RegExp(`${path.join(dir, 'badjson', 'plugin.json').replace(/[.\\]/g, '\\$&')}:3:1: `))

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { NodeVM } from 'vm2'
 import { fail, ok, type Result } from '../../errors.ts'
+import { shownPath } from '../../shown-path.ts'
 import { toCommonJs } from '../../to-commonjs.ts'
 import { REALM_ERROR_MAKER_SOURCE, type ErrorMaker } from '../api-error.ts'
 import * as pluginApi from '../plugin-api.ts'
@@ -110,7 +111,8 @@ export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
     return fail('PLUGIN_LOAD', explainLoadError(describeThrown(e, entryName), opts.dir))
   }
   const def = pickDefinition(exported)
-  if (!def) return fail('PLUGIN_LOAD', `${whatWasExported(exported)}; a plugin's index.ts ends with \`export default definePlugin({ name, handle })\``)
+  // At the entry file, as its other load errors are: the plugin's name alone did not say which file to open.
+  if (!def) return fail('PLUGIN_LOAD', `${shownPath(opts.entry)}: ${whatWasExported(exported)}; a plugin's index.ts ends with \`export default definePlugin({ name, handle })\``)
   return ok({ definition: def, errorMaker, bytesReader, timerStopMaker })
 }
 
