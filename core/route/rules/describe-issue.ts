@@ -113,6 +113,9 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
       if (issue.origin === 'array') return [where(`${field} is an empty list`)]
       return [where(`${field} must be at least ${String(issue.minimum)}, got ${describeValue(actual)}`)]
     case 'too_big':
+      // "must be at most 65536, got "xxxx..."" said neither characters nor how many (a review of bad input).
+      if (issue.origin === 'string' && typeof actual === 'string') return [where(`${field} is ${actual.length} characters, more than the ${String(issue.maximum)} it may have`)]
+      if (issue.origin === 'array' && Array.isArray(actual)) return [where(`${field} has ${actual.length} entries, more than the ${String(issue.maximum)} it may have`)]
       return [where(`${field} must be at most ${String(issue.maximum)}, got ${describeValue(actual)}`)]
     case 'invalid_union': {
       if (issue.errors.length === 0) {

@@ -387,6 +387,11 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.equal(omap, 'rule "b": args.o must be text or a number or true or false or null or a list or a mapping (key: value), got an ordered mapping (a !!omap or !!pairs tag): write a plain mapping')
   })
 
+  it('a text over its limit says how long it is and what the limit counts (it was "must be at most 65536, got ...")', async () => {
+    const message = await singleError(valid(`  - name: b\n    keywords: [b]\n    reply: { type: text, content: ${'x'.repeat(65_537)} }\n`), 7)
+    assert.equal(message, 'rule "b": reply.content is 65537 characters, more than the 65536 it may have')
+  })
+
   it('a target is required, and only one', async () => {
     // Named once: the line's subject names the rule or handler (it was `rule "b": rule "b" needs a target`).
     let message = await singleError(valid('  - name: b\n    keywords: [b]\n'), 5)
