@@ -40,11 +40,14 @@ after(() => h.dispose())
 
 describe('a throw or a rejection is PLUGIN_ERROR with its message and the line it came from', () => {
   const cases: Array<[string, RegExp]> = [
-    ['sync', /^Error: boom \(at test\/fixtures\/plugins\/thrower\/index\.ts:12:11\)$/],
+    ['sync', /^Error: boom \(at test\/fixtures\/plugins\/thrower\/index\.ts:18:11\)$/],
     // After an await: the line of the throw all the same.
     ['reject', /^RangeError: rejected on purpose \(at test\/fixtures\/plugins\/thrower\/index\.ts:9:13\)$/],
     // Not an Error: nothing to say where.
     ['string', /^a bare string$/],
+    // An object: its JSON, not "[object Object]"; one without JSON as before.
+    ['object', /^a thrown Object, not an Error: \{"code":7,"why":"no stock"\}$/],
+    ['cycle', /^\[object Object\]$/],
   ]
   for (const [input, reason] of cases) {
     test(input, async () => {

@@ -53,9 +53,24 @@ export function describeThrown(e: unknown, entryName?: string): string {
       const where = entryName === undefined ? undefined : whereIn(e, entryName)
       return where ? `${what} (at ${where})` : what
     }
-    return bounded(String(e), MAX_MESSAGE_CHARS)
+    const text = String(e)
+    // `throw { code: 1 }` was "[object Object]" in the log, saying nothing of what was thrown.
+    if (typeof e === 'object' && e !== null && text.startsWith('[object ')) {
+      const json = jsonOf(e)
+      if (json !== undefined) return bounded(`a thrown ${text.slice(8, -1)}, not an Error: ${json}`, MAX_MESSAGE_CHARS)
+    }
+    return bounded(text, MAX_MESSAGE_CHARS)
   } catch {
     return 'a value that cannot be described'
+  }
+}
+
+/** JSON of a thrown value, or undefined when it has none (a cycle, a getter that throws, a BigInt). */
+function jsonOf(value: object): string | undefined {
+  try {
+    return JSON.stringify(value)
+  } catch {
+    return undefined
   }
 }
 
