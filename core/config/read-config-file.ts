@@ -15,6 +15,7 @@ import path from 'node:path'
 import { compileFunction, Script } from 'node:vm'
 import { fail, ok, type Result } from '../errors.ts'
 import { isPathSpecifier } from '../path-specifier.ts'
+import { requireCalls, sourceColumn } from '../require-calls.ts'
 import { shownPath, sourcePlace, sucraseErrorParts, syntaxErrorAt } from '../shown-path.ts'
 import { toCommonJs } from '../to-commonjs.ts'
 import { isDeadlineError, underDeadline } from '../under-deadline.ts'
@@ -165,9 +166,9 @@ function load(file: string, modules: Map<string, { exports: Record<string, unkno
       }
     }
     const found = resolveConfigImport(id, path.dirname(file))
-    if (found === undefined) throw new PlacedError(`${importPlace(file, source, id)}: cannot find "${id}" (tried it with ${CONFIG_IMPORT_EXTENSIONS.join(', ')}, and as a folder's index)`)
+    if (found === undefined) throw new PlacedError(`${importPlace(file, source, code, id)}: cannot find "${id}" (tried it with ${CONFIG_IMPORT_EXTENSIONS.join(', ')}, and as a folder's index)`)
     // A YAML or text file would be compiled as code, and fail with a syntax error about the file's content.
-    if (!CONFIG_IMPORT_EXTENSIONS.includes(path.extname(found))) throw new PlacedError(`${importPlace(file, source, id)}: "${id}" is not a file the configuration can import: ${CONFIG_IMPORT_EXTENSIONS.join(', ')} are`)
+    if (!CONFIG_IMPORT_EXTENSIONS.includes(path.extname(found))) throw new PlacedError(`${importPlace(file, source, code, id)}: "${id}" is not a file the configuration can import: ${CONFIG_IMPORT_EXTENSIONS.join(', ')} are`)
     return load(found, modules, opts, state).exports
   }
   // Compiled under the file's name (sucrase keeps the lines), so a syntax error sucrase let through and an
@@ -190,19 +191,15 @@ function load(file: string, modules: Map<string, { exports: Record<string, unkno
 }
 
 /**
- * `accounts.ts:2:26`, where the file names the import `id` (its first quoted mention), for the editor to jump
- * to; the file alone when it is not found written so (a computed name).
+ * `accounts.ts:2:26`, where the file requires `id` (its compiled require call, placed back in the source as
+ * rules check places a plugin's), for the editor to jump to; the file alone when the name is computed. On a
+ * failure only: it parses the compiled code again.
  */
-function importPlace(file: string, source: string, id: string): string {
-  let at = -1
-  for (const quote of ["'", '"', '`']) {
-    const i = source.indexOf(`${quote}${id}${quote}`)
-    if (i !== -1 && (at === -1 || i < at)) at = i
-  }
-  if (at === -1) return shownPath(file)
-  const before = source.slice(0, at)
-  const line = before.split('\n').length
-  return sourcePlace(file, line, at - before.lastIndexOf('\n'))
+function importPlace(file: string, source: string, code: string, id: string): string {
+  const call = requireCalls(code).find((c) => c.specifier === id)
+  if (call === undefined) return shownPath(file)
+  const column = sourceColumn(source.split(/\r?\n/)[call.line - 1], code.split(/\r?\n/)[call.line - 1] ?? '', call.column, call.raw)
+  return sourcePlace(file, call.line, column)
 }
 
 /**

@@ -25,6 +25,7 @@ import { describeThrown } from './sandbox/describe-thrown.ts'
 import { sourcePlace, syntaxErrorAt } from '../shown-path.ts'
 import { explainLoadError, PLUGIN_MODULE_NAME, withoutNodePrefix } from './sandbox/explain-load-error.ts'
 import { isPathSpecifier } from '../path-specifier.ts'
+import { type RequireCall, requireCalls, sourceColumn, visit } from '../require-calls.ts'
 import { resolveLikeTheSandbox, sandboxCompiles } from './sandbox/resolve-like-sandbox.ts'
 
 export interface SourceProblems {
@@ -132,49 +133,6 @@ function sandboxGives(specifier: string, allowed: ReadonlySet<string>): boolean 
   return isBuiltin(specifier) && allowed.has(withoutNodePrefix(specifier))
 }
 
-interface RequireCall {
-  specifier: string
-  /** The string as written, quotes included: found again in the source line to say the column. */
-  raw: string
-  line: number
-  /** 0-based, in the compiled line. */
-  column: number
-  atLoad: boolean
-}
-
-const FUNCTIONS = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression'])
-
-/** The `require('...')` calls of compiled code, each said to run at load (not inside any function) or not. */
-function requireCalls(commonJs: string): RequireCall[] {
-  let program: AnyNode
-  try {
-    program = parse(commonJs, { ecmaVersion: 'latest', sourceType: 'script', allowReturnOutsideFunction: true, locations: true })
-  } catch {
-    // V8 compiled it already: syntax acorn does not know yet only leaves this file's requires unfollowed.
-    return []
-  }
-  const calls: RequireCall[] = []
-  visit(program, false, (node, inFunction) => {
-    const arg = node.type === 'CallExpression' && node.callee.type === 'Identifier' && node.callee.name === 'require' ? node.arguments[0] : undefined
-    if (arg?.type !== 'Literal' || typeof arg.value !== 'string') return
-    calls.push({ specifier: arg.value, raw: arg.raw ?? '', line: arg.loc!.start.line, column: arg.loc!.start.column, atLoad: !inFunction })
-  })
-  return calls
-}
-
-/** Every node under `node`, each with whether it is inside a function. */
-function visit(node: unknown, inFunction: boolean, each: (node: AnyNode, inFunction: boolean) => void): void {
-  if (Array.isArray(node)) {
-    for (const n of node) visit(n, inFunction, each)
-    return
-  }
-  if (typeof node !== 'object' || node === null || typeof (node as { type?: unknown }).type !== 'string') return
-  const n = node as AnyNode
-  each(n, inFunction)
-  const inside = inFunction || FUNCTIONS.has(n.type)
-  for (const [key, child] of Object.entries(n)) if (key !== 'loc') visit(child, inside, each)
-}
-
 /**
  * A SyntaxError from vm2's parse or V8's compile as `file:line:col: SyntaxError: ...`. Both put the place
  * at the top of the stack: `<file>:<line>`, the compiled line, and a ^ marker under the place.
@@ -190,20 +148,6 @@ function markedSyntaxError(e: unknown, file: string, source: string): string | u
   const wrapper = line === 1 ? ([STRICT_MODULE_PREFIX, MODULE_PREFIX].find((p) => compiledLine.startsWith(p))?.length ?? 0) : 0
   const column = marked ? (compiledPlaceInSource(source, file, line, marked.index - wrapper).column ?? sourceColumn(source.split(/\r?\n/)[line - 1], compiledLine, marked.index, text)) : undefined
   return syntaxErrorAt(file, line, column, e.message)
-}
-
-/**
- * The column (1-based) in the source of a place in the compiled line. Sucrase keeps lines, not always
- * columns: it drops types and rewrites imports, and before line 1 it puts "use strict" (vm2, its wrapper).
- * Where the compiled line ends with the source line the place maps over; else where the text at the place
- * appears once in the source line, it is there; else unknown, and the line alone is said.
- */
-function sourceColumn(sourceLine: string | undefined, compiledLine: string, at: number, text: string): number | undefined {
-  if (sourceLine === undefined) return undefined
-  const shift = compiledLine.length - sourceLine.length
-  if (sourceLine !== '' && compiledLine.endsWith(sourceLine) && at >= shift) return at - shift + 1
-  const first = text === '' ? -1 : sourceLine.indexOf(text)
-  return first >= 0 && sourceLine.indexOf(text, first + 1) < 0 ? first + 1 : undefined
 }
 
 /**

@@ -97,8 +97,8 @@ test('a problem in an imported file is said at its own file and line; the file i
     write('accounts.yaml', 'accounts: []\n')
     write('accounts.ts', "export { accounts } from './accounts.yaml'\n")
     assert.equal(reason().reason, 'BAD_CONFIG accounts.ts:1:26: "./accounts.yaml" is not a file the configuration can import: .ts, .mts, .cts, .js, .mjs, .cjs, .json are')
-    // At the import's place (its quote), for the editor to jump to.
-    write('accounts.ts', "// the accounts\nexport { accounts } from './missing'\n")
+    // At the import's place (its quote), for the editor to jump to; not at a comment naming it first.
+    write('accounts.ts', "// moved out of './missing'\nexport { accounts } from './missing'\n")
     assert.equal(reason().reason, 'BAD_CONFIG accounts.ts:2:26: cannot find "./missing" (tried it with .ts, .mts, .cts, .js, .mjs, .cjs, .json, and as a folder\'s index)')
     // A name made at run time: the file alone.
     write('accounts.ts', "const target = './miss' + 'ing'\nexport const accounts = require(target).accounts\n")

@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod'
 import { didYouMean } from '../../did-you-mean.ts'
-import { allowedKeysAt } from './rule-file-schema.ts'
+import { allowedKeysAt, isKeywordPath } from './rule-file-schema.ts'
 import { replySchema } from '../../reply/reply-builders.ts'
 
 export interface Problem {
@@ -74,7 +74,7 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
     case 'unrecognized_keys': {
       // A !!binary value is an object to zod, its every index and Buffer method an unknown key: 100 lines.
       // Its mapping's refinements ("a keyword needs one of exact, ...") are dropped as a typo's are (describeIssues).
-      if (isTaggedValue(actual)) return [{ ...where(`${field} must be ${isKeyword(path) ? 'text or ' : ''}a mapping (key: value), got ${describeValue(actual)}`), notAMapping: true }]
+      if (isTaggedValue(actual)) return [{ ...where(`${field} must be ${isKeywordPath(path) ? 'text or ' : ''}a mapping (key: value), got ${describeValue(actual)}`), notAMapping: true }]
       const allowed = allowedKeysAt(path, actual)
       return issue.keys.map((key) => {
         const list = allowed ? `; allowed here: ${allowed.join(', ')}` : ''
@@ -255,11 +255,6 @@ function listHint(path: readonly PropertyKey[], actual: unknown): string {
     return `; begin each ${last === 'rules' ? 'rule' : 'handler'} with "- ", as in: - ${first}: ${typeof value === 'string' ? value : '...'}`
   }
   return ''
-}
-
-/** `rules[i].keywords[j]`: text (an exact keyword) or a keyword's mapping. */
-function isKeyword(path: readonly PropertyKey[]): boolean {
-  return path.length === 4 && path[0] === 'rules' && path[2] === 'keywords'
 }
 
 /** A value only one of YAML's explicit tags makes (describeValue names each), never what a field takes. */

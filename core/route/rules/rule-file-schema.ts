@@ -306,6 +306,11 @@ export function allowedKeysAt(path: readonly PropertyKey[], at?: unknown): strin
   if (p.length === 1 && (p[0] === 'welcome' || p[0] === 'default' || p[0] === 'error')) return Object.keys(targetShape)
   if (p.length === 2 && p[0] === 'rules') return Object.keys(ruleShape)
   if (p.length === 2 && p[0] === 'handlers') return Object.keys(handlerShape)
-  if (p.length === 4 && p[0] === 'rules' && p[2] === 'keywords') return Object.keys(keywordObjectShape)
+  if (isKeywordPath(path)) return Object.keys(keywordObjectShape)
   return undefined
+}
+
+/** `rules[i].keywords[j]`: a keyword, text (an exact one) or its mapping. */
+export function isKeywordPath(path: readonly PropertyKey[]): boolean {
+  return path.length === 4 && path[0] === 'rules' && path[2] === 'keywords'
 }
