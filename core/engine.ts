@@ -34,6 +34,7 @@ import { storageNamespacesOf, userKeyPrefix } from './plugin/storage-keys.ts'
 import { UNSUBSCRIBING, type HeldUserLock, type MessageLogEntry, type SessionRecord, type Store, type StoredReply } from './store/store.ts'
 import { LockLostError } from './store/lock-lost-error.ts'
 import { UnsubscribeRunningError } from './route/unsubscribe-running-error.ts'
+import { createAddresseeCheck } from './verify/addressee-check.ts'
 import { verifyEndpoint, verifyPost, verifyPostBody, verifyPushQuery, type VerifiedAccount } from './verify/verify-request.ts'
 import { createWeChatCipher } from './verify/wechat-cipher.ts'
 import { quotedShort, shortened } from './shown-text.ts'
@@ -145,6 +146,7 @@ export function createEngine(deps: EngineDeps): Engine {
   })
   // Messages handled whose push could still be replayed: seen again past the reply cache, they are not run.
   const replays = createReplayMemory()
+  const checkAddressee = createAddresseeCheck(log)
   const record = createMessageRecorder({
     messageLog: config.log.retentionDays > 0 ? store.log : null,
     log,
@@ -238,6 +240,7 @@ export function createEngine(deps: EngineDeps): Engine {
     // Made before the lines below, which carry it as every line about one message does (its log entry and
     // its lines are found together): written before it, the regex line had none.
     const key = dedupKeyOf(accountId, message)
+    checkAddressee(accountId, account.config.originalId, message.toUser, key)
     // A known type with a field that does not fit (Content repeated, a coordinate that is not a number) is
     // served on as `unknown`, keeping the reason; said here, or it passed as a no-reply nobody could explain.
     // Keyed on the type as looked up (trimmed: a reason is given only for a known type, so few keys), and

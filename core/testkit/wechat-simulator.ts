@@ -55,8 +55,14 @@ export const push = {
   }),
 }
 
+/**
+ * The ToUserName of a push built by `push.*`, which knows no account: a simulator whose account has an
+ * `originalId` sends that instead, as WeChat would (the engine says when a push is addressed to another id).
+ */
+export const ANY_ACCOUNT = 'gh_wxengine'
+
 function head(from: string, msgType: string, createTime = Math.floor(Date.now() / 1000)): PushFields {
-  return { ToUserName: 'gh_wxengine', FromUserName: from, CreateTime: createTime, MsgType: msgType }
+  return { ToUserName: ANY_ACCOUNT, FromUserName: from, CreateTime: createTime, MsgType: msgType }
 }
 
 let lastEventTime = 0
@@ -80,7 +86,7 @@ export interface SimulatedRequest {
 }
 
 export interface SimulatorOptions {
-  account: Pick<AccountConfig, 'token' | 'appId' | 'encodingAESKey' | 'mode'>
+  account: Pick<AccountConfig, 'token' | 'appId' | 'encodingAESKey' | 'mode'> & Partial<Pick<AccountConfig, 'originalId'>>
   /** Send encrypted (default: when the account's mode is not plaintext). */
   encrypt?: boolean
   now?: () => number
@@ -109,6 +115,7 @@ export function createWeChatSimulator(opts: SimulatorOptions): WeChatSimulator {
 
   return {
     request(fields, o = {}) {
+      if (typeof fields === 'object' && fields.ToUserName === ANY_ACCOUNT && account.originalId) fields = { ...fields, ToUserName: account.originalId }
       const xml = typeof fields === 'string' ? fields : buildPushXml(fields)
       const timestamp = String(o.timestamp ?? Math.floor(now() / 1000))
       const nonce = o.nonce ?? randomBytes(5).toString('hex')
