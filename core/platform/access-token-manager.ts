@@ -7,7 +7,14 @@
  *   - not asked for again for a while when the answer can only change with a setting (wrong AppSecret, IP not
  *     whitelisted, daily quota: TOKEN_CONFIG_ERRCODES), and logged once naming that setting;
  *   - asked again at once, a few times, when the failure may pass by itself (-1 "system busy", no answer, a
- *     5xx page): one hiccup of the token API would otherwise fail every call waiting on this refresh;
+ *     5xx page): one hiccup of the token API would otherwise fail every call waiting on this refresh; when
+ *     all those tries failed, the next refresh waits 1 s, doubled after each refresh that failed so in a row
+ *     up to a minute (TRANSIENT_HOLD_*), callers meanwhile getting the same failure: each late reply's and
+ *     plugin's retries asked again for themselves, and an outage of an hour spent the day's 2000 fetches;
+ *   - any other failure (an errcode the platform means, a garbled 200, a redirect, a 4xx page) is held as a
+ *     setting's is: asking again answers the same way;
+ *   - a lifetime (expires_in) past the 7200 s the platform gives is taken as 7200 s (MAX_LIFETIME_S): one of
+ *     1e308 s was kept for ever (and refused by Redis as a TTL, every call failing as "store unavailable");
  *   - while an early refresh fails (inside the margin), the old token is served until it expires: it still
  *     works, and the refresh is tried again REFRESH_RETRY_MS later, not on every call.
  *
@@ -24,6 +31,16 @@ import { apiError, type ApiClient } from './api-client.ts'
 
 /** After an early refresh failed, how long the old (still valid) token is served before the next try. */
 export const REFRESH_RETRY_MS = 10_000
+
+/** After a refresh whose every try failed transiently, no new one for this long; doubled per failure in a row. */
+export const TRANSIENT_HOLD_FIRST_MS = 1_000
+export const TRANSIENT_HOLD_MAX_MS = 60_000
+
+/**
+ * The longest lifetime taken from an answer: the platform's tokens and tickets live 7200 s ("目前是7200秒之内
+ * 的值"). A longer one is a garbled answer, kept 7200 s (said once).
+ */
+export const MAX_LIFETIME_S = 7200
 
 /** errcodes meaning "this access_token is not good (any more)": refresh and retry once. */
 export const TOKEN_REJECTED_ERRCODES: ReadonlySet<number> = new Set([40001, 40014, 42001])
@@ -55,6 +72,8 @@ export const TOKEN_CONFIG_ERRCODES: ReadonlyMap<number, { setting: string; hint:
   [89501, { setting: 'IP whitelist', hint: "this server's IP waits for the account's administrator to confirm it: have them confirm it, or add it to the IP whitelist" }],
   [89506, { setting: 'IP whitelist', hint: "the account's administrator refused this server's IP twice: it cannot ask for 24 h; add it to the IP whitelist" }],
   [89507, { setting: 'IP whitelist', hint: "the account's administrator refused this server's IP: it cannot ask for 1 h; add it to the IP whitelist" }],
+  [40001, { setting: 'accounts[].appSecret', hint: "the AppSecret is wrong or not this account's (40001 from the token API): check accounts[].appSecret (WECHAT_APPSECRET)" }],
+  [40243, { setting: 'accounts[].appSecret', hint: 'the AppSecret is frozen: unfreeze it in mp.weixin.qq.com (基本配置), then restart or wait for the next try' }],
   [45009, { setting: 'token daily quota', hint: 'the daily quota of /cgi-bin/token is used up (it resets at midnight); something else fetches tokens for this AppID, or fetched them in a loop: it can be reset once with /cgi-bin/clear_quota' }],
 ])
 
@@ -184,8 +203,11 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
   let memo: TokenRecord | undefined
   let inflight: Promise<Result<string>> | undefined
   let warnedShortLifetime = false
-  /** The last TOKEN_CONFIG_ERRCODES answer, returned as is until `until`. */
+  let warnedLongLifetime = false
+  /** The last failed refresh's answer, returned as is until `until` (a setting's, or a transient failure's hold). */
   let refused: { until: number; result: { ok: false; error: EngineError } } | undefined
+  /** Refreshes in a row whose every try failed transiently: the hold after the next one doubles. */
+  let transientInARow = 0
   /** When an early refresh last failed with the old token still valid: calls use that token meanwhile. */
   let refreshFailedAt = -Infinity
 
@@ -223,7 +245,9 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
       const transient = isTransientTokenError(r.error)
       const delayMs = fetchRetryDelayMs * 2 ** (attempt - 1)
       if (!transient || attempt >= fetchAttempts || now() - startedAt + delayMs >= lockTtlMs / 2) {
-        log.error({ code, reason, errcode, appId, attempts: attempt, transient }, `${name} fetch failed`)
+        const holdMs = transient ? Math.min(TRANSIENT_HOLD_MAX_MS, TRANSIENT_HOLD_FIRST_MS * 2 ** transientInARow++) : cooldownMs
+        refused = { until: now() + holdMs, result: r }
+        log.error({ code, reason, errcode, appId, attempts: attempt, transient, retryInMs: holdMs }, `${name} fetch failed`)
         return r
       }
       log.warn({ code, reason, errcode, appId, attempt, retryInMs: delayMs }, `${name} fetch failed; retrying`)
@@ -237,7 +261,6 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
     if (opts.credential) {
       const r = await opts.credential.request()
       if (!r.ok) return r
-      refused = undefined
       return accepted(r.value.value, r.value.expiresIn, sentAt)
     }
     const r = opts.useStableToken
@@ -249,18 +272,24 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
         })
       : await client.getJson(TOKEN_PATH, { grant_type: 'client_credential', appid: appId, secret: appSecret })
     if (!r.ok) return r
-    refused = undefined
+    const where = `${opts.useStableToken ? 'POST' : 'GET'} ${opts.useStableToken ? STABLE_TOKEN_PATH : TOKEN_PATH}`
     const token = r.value.access_token
-    const expiresIn = r.value.expires_in
-    if (typeof token !== 'string' || token === '' || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
-      // A 2xx answer (the client refuses others) of the wrong shape: a garbled 200, which asking again
-      // answers the same way. Without an httpStatus it would read as "no answer" and be fetched 3 times.
-      return apiError('access_token answer without access_token/expires_in', undefined, 200)
-    }
+    const expiresIn = lifetimeOf(r.value.expires_in)
+    // A 2xx answer (the client refuses others) of the wrong shape: a garbled 200, which asking again
+    // answers the same way. Without an httpStatus it would read as "no answer" and be fetched 3 times.
+    if (typeof token !== 'string' || token === '') return apiError(`${where}: the answer has no access_token`, undefined, 200)
+    if (expiresIn === undefined) return apiError(`${where}: the answer's expires_in is not a number of seconds above 0 (${shownValue(r.value.expires_in)})`, undefined, 200)
     return accepted(token, expiresIn, sentAt)
   }
 
-  function accepted(token: string, expiresIn: number, sentAt: number): Result<TokenRecord> {
+  function accepted(token: string, said: number, sentAt: number): Result<TokenRecord> {
+    refused = undefined
+    transientInARow = 0
+    const expiresIn = Math.min(said, MAX_LIFETIME_S)
+    if (said > MAX_LIFETIME_S && !warnedLongLifetime) {
+      warnedLongLifetime = true
+      log.warn({ appId, expiresIn: said, keptS: MAX_LIFETIME_S }, `${name} said to live ${said} s, longer than the ${MAX_LIFETIME_S} s the platform gives: kept ${MAX_LIFETIME_S} s`)
+    }
     // Counted from when the request left: the conservative end of the token's life.
     const record = { token, expiresAt: sentAt + expiresIn * 1000 }
     if (expiresIn * 1000 <= marginMs && !warnedShortLifetime) {
@@ -411,4 +440,17 @@ export async function withTokenTold<T>(manager: Pick<AccessTokenManager, 'withTo
 
 export function isTokenRejected(error: EngineError): boolean {
   return error.code === 'API_ERROR' && error.errcode !== undefined && TOKEN_REJECTED_ERRCODES.has(error.errcode)
+}
+
+/**
+ * An answer's expires_in as seconds above 0: a number, or its digits as a string (a gateway that re-encodes
+ * the JSON, as api-client.ts reads a string errcode); undefined for anything else.
+ */
+export function lifetimeOf(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN
+  return Number.isFinite(n) && n > 0 ? n : undefined
+}
+
+function shownValue(value: unknown): string {
+  return value === undefined ? 'absent' : (JSON.stringify(value) ?? String(value)).slice(0, 40)
 }

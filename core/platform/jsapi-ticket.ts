@@ -11,7 +11,7 @@ import type { Result } from '../errors.ts'
 import { ok } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
 import type { LineBudget } from '../log/line-budget.ts'
-import { createAccessTokenManager, LOCK_HOLDER_STORE_MS, withTokenTold, type AccessTokenFailure, type AccessTokenManager } from './access-token-manager.ts'
+import { createAccessTokenManager, LOCK_HOLDER_STORE_MS, lifetimeOf, withTokenTold, type AccessTokenFailure, type AccessTokenManager } from './access-token-manager.ts'
 import { apiError, type ApiClient } from './api-client.ts'
 import type { TokenStore } from '../store/store.ts'
 
@@ -81,8 +81,9 @@ export function createJsapiTicket(opts: JsapiTicketOptions): JsapiTicket {
     // holds: 40164, its own 45009 quota): that one is the token's, worded and logged by its manager already.
     const r = await withTokenTold({ withToken: opts.withToken }, (token) => opts.client.getJson(TICKET_PATH, { type: 'jsapi', access_token: token }))
     if (!r.ok) return r
-    const { ticket, expires_in: expiresIn } = r.value
-    if (typeof ticket !== 'string' || ticket === '' || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
+    const { ticket } = r.value
+    const expiresIn = lifetimeOf(r.value.expires_in)
+    if (typeof ticket !== 'string' || ticket === '' || expiresIn === undefined) {
       // A garbled 200 (as the token manager says of its own): asking again answers the same way.
       return apiError(`GET ${TICKET_PATH}: the answer has no ticket/expires_in`, undefined, 200)
     }

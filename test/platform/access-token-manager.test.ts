@@ -306,7 +306,13 @@ test('bounded: -1 on every try fails after 3 with one error line, and the next c
     failed.map((l) => [l.level, l.errcode, l.attempts, l.transient]),
     [[ERROR, -1, 3, true]],
   )
-  // Not held like a setting error: the platform was busy, not refusing.
+  // Not held like a setting error (the platform was busy, not refusing), but for a second: callers meanwhile
+  // get the same failure without a request.
+  const held = await m.getToken()
+  assert.equal(held.ok, false)
+  if (!held.ok) assert.equal(held.error.errcode, -1)
+  assert.equal(tokenRequests(), 3)
+  t += 1000
   assert.ok(value(await m.getToken()))
   assert.equal(tokenRequests(), 4)
 })
@@ -333,7 +339,7 @@ test('a redirect, a 404 page or a garbled 200 from something in between is not r
     { status: 200, contentType: 'application/json', body: '{"access_tok' },
     // JSON, but not a token: no expires_in, or one as a string.
     { status: 200, contentType: 'application/json', body: '{"access_token":"abc"}' },
-    { status: 200, contentType: 'application/json', body: '{"access_token":"abc","expires_in":"7200"}' },
+    { status: 200, contentType: 'application/json', body: '{"access_token":"abc","expires_in":"soon"}' },
   ]
   for (const answer of answers) {
     fake.answerRawNext(FAKE_PATHS.token, answer)
