@@ -25,15 +25,20 @@ import { EXIT_USAGE } from './cli-context.ts'
 // Inlined by the binary's bundle: an operator checking which build is deployed asks the binary itself.
 import packageJson from '../../package.json' with { type: 'json' }
 
+// Digits only, as PORT is read (load-config.ts): Number() took "" as 0 (`--port ""` listened on a random
+// port), "0x46A6" as 18086 and "1e3" as 1000.
 const port = (v: string): number => {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535')
+  const n = /^\s*\d{1,5}\s*$/.test(v) ? Number(v) : NaN
+  if (!(n <= 65535)) throw new InvalidArgumentError('a port is a whole number from 0 to 65535, in digits')
   return n
 }
 
+/** The most a count or a number of seconds given here may be: past it SQLite refused the limit as a stack trace. */
+const MAX_INT_OPTION = 2_147_483_647
+
 const positiveInt = (v: string): number => {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of 1 or more')
+  const n = /^\s*\d{1,10}\s*$/.test(v) ? Number(v) : NaN
+  if (!(n >= 1 && n <= MAX_INT_OPTION)) throw new InvalidArgumentError(`a whole number of 1 or more (up to ${MAX_INT_OPTION}), in digits`)
   return n
 }
 

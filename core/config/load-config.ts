@@ -82,7 +82,7 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, problems: string[]): n
   if (v === undefined || v === '') return undefined
   if (!/^\d+$/.test(v)) {
     // Quoted and cut: the value is whatever the deploy set (a pasted file, control characters).
-    problems.push(`${name}: must be a whole number, got ${quotedShort(v, 40)}`)
+    problems.push(`${name}: must be a whole number of 0 or more, in digits, got ${quotedShort(v, 40)}`)
     return undefined
   }
   return Number(v)

@@ -74,6 +74,19 @@ test('log: bad flags exit 2', async () => {
   const limit = await project.run(['log', '--limit', '0'])
   assert.equal(limit.code, 2)
   assert.match(limit.stderr, /a whole number of 1 or more/)
+  // Past SQLite's integers a stack trace (SQLITE_MISMATCH) came out; 1e3 and 0x10 were taken as numbers.
+  for (const n of ['99999999999999999999', '1e20', '1e3', '0x10', '']) {
+    const r = await project.run(['log', '-n', n])
+    assert.equal(r.code, 2, n)
+    assert.match(r.stderr, /a whole number of 1 or more \(up to 2147483647\), in digits/, n)
+    assert.doesNotMatch(r.stderr, /SqliteError|\n\s+at /, n)
+  }
+  // And a port as PORT is read: `--port ""` was 0, a random port; 0x46A6 was 18086.
+  for (const p of ['', '0x46A6', '65536', '-3']) {
+    const r = await project.run(['send', 'hi', '--port', p])
+    assert.equal(r.code, 2, p)
+    assert.match(r.stderr, /a port is a whole number from 0 to 65535, in digits/, p)
+  }
 })
 
 test('stats: hits per rule and keyword, most first', async () => {

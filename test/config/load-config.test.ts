@@ -116,7 +116,7 @@ test('REDIS_URL without STORE=redis is refused, not left unused (each instance o
 })
 
 test('a PORT that is not a number: refused, naming the variable', () => {
-  assert.match(refused(project(), { WECHAT_TOKEN: 'tok123', WECHAT_APPID: 'wx1', PORT: 'eighty' }), /PORT: must be a whole number, got "eighty"/)
+  assert.match(refused(project(), { WECHAT_TOKEN: 'tok123', WECHAT_APPID: 'wx1', PORT: 'eighty' }), /PORT: must be a whole number of 0 or more, in digits, got "eighty"/)
 })
 
 test('a timeout past what node timers can wait is refused, not turned into 1 ms', () => {
