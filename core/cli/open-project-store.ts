@@ -3,9 +3,10 @@
  * storage (`wxengine storage`). SQLite in WAL mode lets this process read while a running engine writes; the engine buffers log lines for at most one
  * event-loop turn, so what it has answered is there to read.
  */
-import { existsSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import path from 'node:path'
 import { createLogger } from '../log/logger.ts'
+import { DAMAGE_HINT, isDamage } from '../store/data-dir.ts'
 import { openStore, SQLITE_FILE_NAME } from '../store/open-store.ts'
 import type { Store } from '../store/store.ts'
 import type { EngineConfig } from '../config/config-types.ts'
@@ -36,11 +37,30 @@ export async function openProjectStore(
     io.err('wxengine: the memory store keeps nothing outside the engine process; set store: { kind: "sqlite" } (or redis) in engine.config.ts')
     return { exitCode: EXIT_USAGE }
   }
-  if (config.store.kind === 'sqlite' && !opts.create) {
+  if (config.store.kind === 'sqlite') {
+    // A DATA_DIR that is a file was "does not exist (the engine creates it when it starts)", exit 0, though
+    // no start can; one mistyped made `storage set` create it with its parents, and write where no engine reads.
+    const dir = statSync(config.dataDir, { throwIfNoEntry: false })
+    if (dir !== undefined && !dir.isDirectory()) {
+      io.err(`wxengine ${command}: the data directory ${config.dataDir} is not a directory (DATA_DIR sets it)`)
+      return { exitCode: EXIT_FAILED }
+    }
+    // A project's data/ not made yet (no start so far) is made, as the engine would; one whose parent is
+    // missing too is a path mistyped.
+    if (dir === undefined && opts.create && statSync(path.dirname(config.dataDir), { throwIfNoEntry: false })?.isDirectory() !== true) {
+      io.err(`wxengine ${command}: neither the data directory ${config.dataDir} nor the directory it would be in exists: nothing was written (DATA_DIR sets it)`)
+      return { exitCode: EXIT_FAILED }
+    }
     const file = path.join(config.dataDir, SQLITE_FILE_NAME)
-    if (!existsSync(file)) {
+    const db = dir === undefined ? undefined : statSync(file, { throwIfNoEntry: false })
+    if (!opts.create && db === undefined) {
       io.err(`${opts.nothingYet ?? 'no message log yet'}: ${file} does not exist (the engine creates it when it starts; DATA_DIR sets where)`)
       return { exitCode: EXIT_OK }
+    }
+    // Opened, an empty file got the store's tables, and a database cut to nothing looked like a new one for good.
+    if (!opts.create && db !== undefined && db.isFile() && db.size === 0) {
+      io.err(`wxengine ${command}: ${file} is empty (0 bytes): no engine has written it, or it was cut to nothing; left as it is`)
+      return { exitCode: EXIT_FAILED }
     }
   }
   try {
@@ -49,4 +69,14 @@ export async function openProjectStore(
     io.err(`wxengine: cannot open the ${config.store.kind} store: ${(e as Error).message}`)
     return { exitCode: EXIT_FAILED }
   }
+}
+
+/**
+ * A command's store read or write that failed after the store opened: said as `wxengine <command>: the store
+ * failed: <why>`, with what to do when SQLite says the file is damaged (the open checks only its header:
+ * a damaged table is found by the read that reaches it). Exit 1, never a stack trace.
+ */
+export function storeFailed(command: string, error: unknown, io: Output): number {
+  io.err(`wxengine ${command}: the store failed: ${error instanceof Error ? error.message : String(error)}${isDamage(error) ? `; ${DAMAGE_HINT}` : ''}`)
+  return EXIT_FAILED
 }

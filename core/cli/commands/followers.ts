@@ -7,7 +7,7 @@
  */
 import type { FollowerCount } from '../../store/store.ts'
 import { EXIT_OK, EXIT_USAGE, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
-import { openProjectStore } from '../open-project-store.ts'
+import { openProjectStore, storeFailed } from '../open-project-store.ts'
 import { sinceFlag } from './log.ts'
 
 export interface FollowersFlags extends GlobalFlags {
@@ -40,6 +40,8 @@ export async function runFollowers(flags: FollowersFlags, io: Output = stdio): P
     if (counts.some((c) => c.scene === null)) {
       io.err(`${UNKNOWN}: unfollows of users the message log never saw follow (they followed before the engine logged, or while log.retentionDays was 0)`)
     }
+  } catch (e) {
+    return storeFailed('followers', e, io)
   } finally {
     await opened.store.close()
   }

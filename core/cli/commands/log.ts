@@ -7,7 +7,7 @@ import path from 'node:path'
 import { EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
 import { shownPath } from '../../shown-path.ts'
 import { SQLITE_FILE_NAME } from '../../store/open-store.ts'
-import { openProjectStore } from '../open-project-store.ts'
+import { openProjectStore, storeFailed } from '../open-project-store.ts'
 import { printable } from '../../shown-text.ts'
 
 export interface LogFlags extends GlobalFlags {
@@ -56,6 +56,8 @@ export async function runLog(flags: LogFlags, io: Output = stdio): Promise<numbe
     if (entries.length === 0 && !flags.json) {
       io.err(config.store.kind === 'sqlite' ? `no messages match in ${shownPath(path.join(config.dataDir, SQLITE_FILE_NAME))} (DATA_DIR sets which data directory is read)` : 'no messages match')
     }
+  } catch (e) {
+    return storeFailed('log', e, io)
   } finally {
     await opened.store.close()
   }

@@ -49,7 +49,7 @@ import type { MediaFile } from '../../route/rule-types.ts'
 import { extensionProblem, readMediaFile } from '../../route/rules/media-file.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectAccount, shownPath, stdio, tableLines, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openAccountApi, type AccountApi } from '../open-account-api.ts'
-import { openProjectStore } from '../open-project-store.ts'
+import { openProjectStore, storeFailed } from '../open-project-store.ts'
 import { sinceFlag } from './log.ts'
 
 export interface MassContentFlags extends ContentFlags {
@@ -498,6 +498,8 @@ export async function runMassResults(flags: MassResultsFlags, io: Output = stdio
     }
     if (older > 0) io.err(`${older} result${older === 1 ? '' : 's'} logged by a wxengine that did not keep the counts (before mass results) left out`)
     if (rows.length === 0 && !flags.json) io.err(since === undefined ? 'no mass send results received yet (WeChat pushes MASSSENDJOBFINISH to the engine when a send ends)' : 'no mass send results received since then')
+  } catch (e) {
+    return storeFailed('mass results', e, io)
   } finally {
     await opened.store.close()
   }

@@ -14,7 +14,7 @@ import type { SessionRecord, Store } from '../../store/store.ts'
 import { UNSUBSCRIBING } from '../../store/store.ts'
 import { shortened } from '../../shown-text.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, tableLines, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
-import { openProjectStore } from '../open-project-store.ts'
+import { openProjectStore, storeFailed } from '../open-project-store.ts'
 import { notePluginNotInProject } from '../note-plugin-not-in-project.ts'
 
 export type SessionAction = 'list' | 'end'
@@ -69,8 +69,7 @@ export async function runSession(flags: SessionFlags, io: Output = stdio): Promi
     if (flags.openId === undefined) return await endPlugin(store, flags.plugin!, flags.account, lockWaitMs, io)
     return await endUser(store, flags.account ?? config.defaultAccount, flags.openId, lockWaitMs, io)
   } catch (e) {
-    io.err(`wxengine ${command}: the store failed: ${(e as Error).message}`)
-    return EXIT_FAILED
+    return storeFailed(command, e, io)
   } finally {
     await store.close()
   }

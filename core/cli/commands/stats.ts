@@ -4,7 +4,7 @@
  * (log.retentionDays).
  */
 import { EXIT_OK, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
-import { openProjectStore } from '../open-project-store.ts'
+import { openProjectStore, storeFailed } from '../open-project-store.ts'
 
 export interface StatsFlags extends GlobalFlags {
   account?: string
@@ -26,6 +26,8 @@ export async function runStats(flags: StatsFlags, io: Output = stdio): Promise<n
     }
     const rows = hits.map((h) => [String(h.hits), h.account, h.rule, h.keyword === null ? '-' : JSON.stringify(h.keyword)])
     for (const line of tableLines([['HITS', 'ACCOUNT', 'RULE', 'KEYWORD'], ...rows], new Set([0]))) io.out(line)
+  } catch (e) {
+    return storeFailed('stats', e, io)
   } finally {
     await opened.store.close()
   }

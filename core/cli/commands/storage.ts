@@ -12,7 +12,7 @@ import type { JsonValue } from '../../plugin/plugin-api.ts'
 import { globalKey, isSharedAreaName, pluginNamespace, sharedNamespace, userKey, userKeyPrefix } from '../../plugin/storage-keys.ts'
 import { shortened } from '../../shown-text.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
-import { openProjectStore } from '../open-project-store.ts'
+import { openProjectStore, storeFailed } from '../open-project-store.ts'
 import { notePluginNotInProject } from '../note-plugin-not-in-project.ts'
 
 export type StorageAction = 'list' | 'get' | 'set' | 'delete'
@@ -95,8 +95,7 @@ export async function runStorage(flags: StorageFlags, io: Output = stdio): Promi
       }
     }
   } catch (e) {
-    io.err(`wxengine storage ${flags.action}: the store failed: ${(e as Error).message}`)
-    return EXIT_FAILED
+    return storeFailed(`storage ${flags.action}`, e, io)
   } finally {
     await opened.store.close()
   }
