@@ -176,8 +176,13 @@ export function sendTarget(url: string, accountFlag: string | undefined, default
 /** A connection failing at once: no engine at that address (or no such address here). */
 const NOT_THERE = new Set(['ECONNREFUSED', 'EADDRNOTAVAIL', 'EHOSTUNREACH', 'ENETUNREACH'])
 
-/** How long `send` waits for an engine's answer: WeChat itself gives up after 5 s. */
+/** How long `send` waits for an engine's whole answer: WeChat itself gives up after 5 s. */
 const SEND_TIMEOUT_MS = 10_000
+/** The most of an answer read: a reply is a few KB (a news reply of 8 articles, encrypted, well under 64 KB). */
+const MAX_ANSWER_BYTES = 1024 * 1024
+
+/** A failure after the server answered: it is there, so not "cannot reach ... Is the engine running?". */
+class AnswerError extends Error {}
 
 async function deliverOverHttp(url: string, body: string, io: Output, alsoAt?: string): Promise<WireResponse | undefined> {
   let tried = new URL(url).origin
@@ -195,6 +200,10 @@ async function deliverOverHttp(url: string, body: string, io: Output, alsoAt?: s
         tried += ` and ${there.origin}`
       }
     }
+    if (failure instanceof AnswerError) {
+      io.err(`wxengine send: ${tried} answered, but ${failure.message}. Is it a wxengine (or the right --url)?`)
+      return undefined
+    }
     const why = (failure as NodeJS.ErrnoException).code ?? (failure as Error).message
     io.err(`wxengine send: cannot reach ${tried} (${why}). Is the engine running (wxengine start)? Use --url for another address, or --local to run the engine in this process.`)
     return undefined
@@ -209,14 +218,30 @@ async function deliverOverHttp(url: string, body: string, io: Output, alsoAt?: s
 function postXml(url: URL, body: string): Promise<WireResponse> {
   return new Promise((resolve, reject) => {
     const client = url.protocol === 'https:' ? https : http
-    const req = client.request(url, { method: 'POST', headers: { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(body) }, timeout: SEND_TIMEOUT_MS }, (res) => {
+    let answer: http.IncomingMessage | undefined
+    // The whole exchange, not only silence: the socket's own timeout let an answer that trickled a byte
+    // every few seconds (or streamed without end) keep `send` waiting for good (a CLI review).
+    const deadline = setTimeout(() => {
+      if (answer) answer.destroy(new AnswerError(`its answer did not end within ${SEND_TIMEOUT_MS / 1000} s`))
+      else req.destroy(new Error(`no answer in ${SEND_TIMEOUT_MS / 1000} s`))
+    }, SEND_TIMEOUT_MS)
+    const done = <T>(settle: (v: T) => void) => (v: T) => {
+      clearTimeout(deadline)
+      settle(v)
+    }
+    const req = client.request(url, { method: 'POST', headers: { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      answer = res
       const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('error', reject)
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body: Buffer.concat(chunks).toString('utf8') }))
+      let size = 0
+      res.on('data', (c: Buffer) => {
+        size += c.length
+        if (size > MAX_ANSWER_BYTES) res.destroy(new AnswerError(`its answer passed ${MAX_ANSWER_BYTES} bytes (a reply is a few KB)`))
+        else chunks.push(c)
+      })
+      res.on('error', done(reject))
+      res.on('end', () => done(resolve)({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body: Buffer.concat(chunks).toString('utf8') }))
     })
-    req.on('timeout', () => req.destroy(new Error(`no answer in ${SEND_TIMEOUT_MS / 1000} s`)))
-    req.on('error', reject)
+    req.on('error', done(reject))
     req.end(body)
   })
 }
