@@ -99,3 +99,17 @@ test('mistakes: a value that is not JSON, a name that is no owner, an option of 
   assert.equal(misspelt.code, 1)
   assert.match(misspelt.stderr, /^note: plugin "walet" is not in plugins \(did you mean "wallet"\?\)\nno key "last-user" in walet\n$/)
 })
+
+test('a number JSON.parse would not keep as typed is refused, not stored changed (1e999 was stored as null)', async () => {
+  for (const [value, shown] of [['{"a":[1,-1e400]}', '-1e400'], ['12345678901234567890', '12345678901234567890']]) {
+    const r = await run('set', 'wallet', 'big', value)
+    assert.equal(r.code, 2, value)
+    assert.equal(r.stderr, `wxengine storage set: the number ${shown} would not be kept as typed (a JSON number is a double: whole numbers exact up to 9007199254740991, none past 1.8e308); give it as a text in double quotes\n`)
+  }
+  assert.equal((await run('get', 'wallet', 'big')).code, 1, 'nothing was stored')
+  // What a double keeps is stored: the largest exact whole number; a repeated key as JSON.parse reads it.
+  for (const value of ['9007199254740991', '{"a":1.5e300,"a":2}']) {
+    assert.equal((await run('set', 'wallet', 'ok', value)).code, 0, value)
+    assert.deepEqual(JSON.parse((await run('get', 'wallet', 'ok')).stdout), JSON.parse(value), value)
+  }
+})

@@ -7,6 +7,7 @@
  * It works on the project's store beside a running engine (SQLite in WAL mode, or Redis): a plugin reads
  * the store on each call, so a value set here is what its next message sees.
  */
+import { parse as parseLossless } from 'lossless-json'
 import { MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, MAX_TTL_SECONDS } from '../../plugin/worker-protocol.ts'
 import type { JsonValue } from '../../plugin/plugin-api.ts'
 import { globalKey, isSharedAreaName, pluginNamespace, sharedNamespace, userKey, userKeyPrefix } from '../../plugin/storage-keys.ts'
@@ -143,5 +144,27 @@ function parseValue(text: string, io: Output): JsonValue | undefined {
     io.err(`wxengine storage set: a value is at most ${MAX_STORAGE_VALUE_CHARS} characters of JSON, as a plugin's is`)
     return undefined
   }
+  // Stored as JSON.parse read it, 1e999 became null and 12345678901234567890 ...567000, and set said it had
+  // set the value typed. Refused instead, naming the number.
+  const inexact = inexactNumber(text)
+  if (inexact !== undefined) {
+    io.err(`wxengine storage set: the number ${shortened(inexact, 40)} would not be kept as typed (a JSON number is a double: whole numbers exact up to ${Number.MAX_SAFE_INTEGER}, none past 1.8e308); give it as a text in double quotes`)
+    return undefined
+  }
   return value
+}
+
+/** The first number in valid JSON `text` that JSON.parse does not keep: not finite, or a whole number past 2^53. */
+function inexactNumber(text: string): string | undefined {
+  let found: string | undefined
+  try {
+    parseLossless(text, null, (digits) => {
+      const n = Number(digits)
+      if (found === undefined && (!Number.isFinite(n) || (/^-?\d+$/.test(digits) && !Number.isSafeInteger(n)))) found = digits
+      return n
+    })
+  } catch {
+    // What it refuses that JSON.parse reads (a repeated key) has its numbers read as JSON.parse reads them.
+  }
+  return found
 }
