@@ -105,11 +105,20 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     if (bytes === null) return apiError(`GET ${path}: HTTP ${status}, answer over ${maxBytes} bytes`, undefined, status)
     // JSON when it opens as an object does: an errcode, or a video's {video_url}. No file the platform keeps
     // (JPEG, PNG, GIF, AMR, MP3, MP4) starts with `{`; the content type cannot tell (refusals come as text/plain).
-    if (bytes.subarray(0, 64).toString('latin1').trimStart().startsWith('{')) {
-      const json = readAnswer(`GET ${path}`, status, bytes.toString('utf8'))
+    // After a UTF-8 byte order mark too (a gateway re-encoding the JSON): `ï»¿{` read as a file, a refusal
+    // was handed to the caller as the file's bytes.
+    const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
+    const opening = bytes.subarray(bom, bom + 64).toString('latin1').trimStart()
+    if (opening.startsWith('{')) {
+      const json = readAnswer(`GET ${path}`, status, bytes.subarray(bom).toString('utf8'))
       return json.ok ? ok({ kind: 'json', json: json.value }) : json
     }
     if (status < 200 || status > 299) return apiError(`GET ${path}: HTTP ${status}`, undefined, status)
+    // Nor is an empty answer a file, or a page (a captive portal's, a proxy's): no file the platform keeps
+    // starts with `<`.
+    if (bytes.length === 0) return apiError(`GET ${path}: HTTP ${status}, an empty answer, not a file`, undefined, status)
+    const type = contentType.split(';')[0]!.trim().toLowerCase()
+    if (type === 'text/html' || opening.startsWith('<')) return apiError(`GET ${path}: HTTP ${status}, the answer is a page (${type || 'no content type'}), not a file`, undefined, status)
     return ok({ kind: 'file', contentType: contentType.split(';')[0]!.trim() || 'application/octet-stream', bytes })
   }
 

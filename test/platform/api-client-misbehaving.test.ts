@@ -109,4 +109,13 @@ test('getFile (media/get): a file as bytes and its content type, JSON refusals a
   assert.equal(big.ok ? '' : big.error.reason, `GET ${path}: HTTP 200, answer over 1024 bytes`)
   const gateway = await file({ status: 502, contentType: 'text/html', body: '<html>502</html>' })
   assert.equal(gateway.ok ? '' : `${gateway.error.reason} ${gateway.error.httpStatus}`, `GET ${path}: HTTP 502 502`)
+  // What a 200 can carry that is no file (an API review: each was handed over as the file's bytes).
+  const bom = await file({ status: 200, contentType: 'text/plain', body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"errcode":40007,"errmsg":"invalid media_id"}')]) })
+  assert.equal(bom.ok ? 0 : bom.error.errcode, 40007)
+  const empty = await file({ status: 200, contentType: 'image/jpeg', body: '' })
+  assert.equal(empty.ok ? '' : empty.error.reason, `GET ${path}: HTTP 200, an empty answer, not a file`)
+  const portal = await file({ status: 200, contentType: 'text/html; charset=utf-8', body: '<!DOCTYPE html><html>log in to the Wi-Fi</html>' })
+  assert.equal(portal.ok ? '' : portal.error.reason, `GET ${path}: HTTP 200, the answer is a page (text/html), not a file`)
+  const untyped = await file({ status: 200, contentType: '', body: '  <html>portal</html>' })
+  assert.equal(untyped.ok ? '' : untyped.error.reason, `GET ${path}: HTTP 200, the answer is a page (no content type), not a file`)
 })
