@@ -30,6 +30,17 @@ test('a valid rules directory: summary on stdout, exit 0', async () => {
   assert.equal(r.stdout, 'rules: ok, 2 text rules (2 keywords), 4 type handlers, plugins used: echo\n')
 })
 
+test('a directory given to check that is not there, or is a file: said, exit 2 (it was "ok, 0 text rules" and a hint at RULES_DIR)', async () => {
+  const missing = await project.run(['rules', 'check', 'no-such-rules'])
+  assert.equal(missing.code, 2)
+  assert.equal(missing.stdout, '')
+  assert.equal(missing.stderr, 'wxengine rules check: no-such-rules does not exist (the directory given to check)\n')
+  const file = await project.run(['rules', 'check', 'engine.config.ts'])
+  assert.equal(file.code, 2)
+  assert.equal(file.stderr, 'wxengine rules check: engine.config.ts is not a directory (the directory given to check)\n')
+  assert.equal((await project.run(['rules', 'check', 'rules'])).code, 0)
+})
+
 test('a rule with a bad regex and a misspelt key: file:line:col for each, exit 1', async () => {
   writeFileSync(
     path.join(project.dir, 'rules', 'broken.yaml'),
@@ -146,8 +157,9 @@ test('settings for a plugin that is not there (a misspelt name): a warning with 
   assert.match(strict.stderr, /^1 warning, which --strict counts as failures$/m)
   writeFileSync(file, readFileSync(file, 'utf8').replace('  plugins: { ecoh: { timeoutMs: 1000 } },\n', ''))
   assert.equal((await project.run(['rules', 'check', '--strict'])).code, 0, 'a clean project passes --strict')
-  // A mistyped rules directory is a warning too, and fails --strict (review of this stop's diff).
-  const missing = await project.run(['rules', 'check', '--strict', 'rulez'])
+  // A mistyped rules directory in the configuration is a warning too, and fails --strict (review of this
+  // stop's diff). One given on the command line is a usage mistake (exit 2, the test above).
+  const missing = await project.run(['rules', 'check', '--strict'], { env: { RULES_DIR: 'rulez' } })
   assert.equal(missing.code, 1)
   // One wording with the start's warning (both come from listRuleFiles).
   assert.match(missing.stdout, /^warning: the rules directory rulez does not exist: no rules, so no replies \(not even welcome or default\); check RULES_DIR or rulesDir$/m)

@@ -8,7 +8,7 @@
  * (menus/<id>.yaml) is checked against the rules: a button whose press nothing answers is a warning, as are
  * the file's own warnings and a menu file no account reads (menu check's).
  */
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { didYouMean } from '../../did-you-mean.ts'
 import { accountWarnings, publicUrlWarning } from '../../config/account-warnings.ts'
@@ -35,6 +35,16 @@ export async function runRulesCheck(flags: RulesCheckFlags, io: Output = stdio):
   if (!config) return EXIT_USAGE
   const dir = flags.dir ? path.resolve(flags.dir) : config.rulesDir
   const shown = shownPath
+  // A directory named here that is not there was checked as an empty rule set: "ok", exit 0, and a warning
+  // about RULES_DIR, which the command line had overridden (a CLI review). The configured one missing stays
+  // a warning, as the start says it.
+  if (flags.dir) {
+    const found = statSync(dir, { throwIfNoEntry: false })
+    if (found === undefined || !found.isDirectory()) {
+      io.err(`wxengine rules check: ${shown(dir)} ${found === undefined ? 'does not exist' : 'is not a directory'} (the directory given to check)`)
+      return EXIT_USAGE
+    }
+  }
   // Media files are checked, not uploaded: only an account without an appSecret is warned about, as the start warns.
   const loaded = await loadRuleSet(dir, ruleSetOptionsOf(config), undefined, checkMediaAccounts(config.accounts))
   // Loaded here, not with this file: the compile step brings acorn and vm2's compiler (~40 ms), which every
