@@ -12,24 +12,49 @@ import type { Store } from '../store/store.ts'
 import type { EngineConfig } from '../config/config-types.ts'
 import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, type GlobalFlags, type Output } from './cli-context.ts'
 
-export type OpenedStore = { store: Store } | { exitCode: number }
+type OpenedStore = { store: Store } | { exitCode: number }
+
+export interface ProjectStoreOptions {
+  /**
+   * Make a SQLite store that is not there yet (a write before the engine's first start), instead of answering
+   * `nothingYet` (default "no message log yet") with `nothingYetExit` (default 0).
+   */
+  create?: boolean
+  nothingYet?: string
+  nothingYetExit?: number
+  /** The project's, when the command has read it already (it is not read twice). */
+  config?: EngineConfig
+}
+
+/**
+ * Runs `use` on the store of the project `flags` name, for `command`, and closes it: `use`'s exit code, or the
+ * refusal's when the store could not be opened (each said on stderr by openProjectStore). A read or write that
+ * fails inside `use` is said as storeFailed says it, exit 1: every store command the same, never a stack trace.
+ */
+export async function withProjectStore(
+  flags: GlobalFlags & { account?: string },
+  command: string,
+  io: Output,
+  opts: ProjectStoreOptions,
+  use: (store: Store) => Promise<number>,
+): Promise<number> {
+  const opened = await openProjectStore(flags, command, io, opts)
+  if ('exitCode' in opened) return opened.exitCode
+  try {
+    return await use(opened.store)
+  } catch (e) {
+    return storeFailed(command, e, io)
+  } finally {
+    await opened.store.close()
+  }
+}
 
 /**
  * The store of the project `flags` name, for `command`: its configuration read, `--account` checked against
  * it (a mistyped account matched nothing and said "no messages match", as if the account were quiet), then
  * opened. Each refusal is said on stderr, with its exit code.
  */
-export async function openProjectStore(
-  flags: GlobalFlags & { account?: string },
-  command: string,
-  io: Output,
-  /**
-   * `create`: make a SQLite store that is not there yet (a write before the engine's first start), instead of
-   * answering `nothingYet` (default "no message log yet") with exit 0. `config`: the project's, when the
-   * command has read it already (it is not read twice).
-   */
-  opts: { create?: boolean; nothingYet?: string; config?: EngineConfig } = {},
-): Promise<OpenedStore> {
+async function openProjectStore(flags: GlobalFlags & { account?: string }, command: string, io: Output, opts: ProjectStoreOptions): Promise<OpenedStore> {
   const config = opts.config ?? loadProjectConfig(flags, io)
   if (!config) return { exitCode: EXIT_USAGE }
   if (flags.account !== undefined && !accountNamed(config.accounts, flags.account, command, io)) return { exitCode: EXIT_USAGE }
@@ -55,7 +80,7 @@ export async function openProjectStore(
     const db = dir === undefined ? undefined : statSync(file, { throwIfNoEntry: false })
     if (!opts.create && db === undefined) {
       io.err(`${opts.nothingYet ?? 'no message log yet'}: ${file} does not exist (the engine creates it when it starts; DATA_DIR sets where)`)
-      return { exitCode: EXIT_OK }
+      return { exitCode: opts.nothingYetExit ?? EXIT_OK }
     }
     // Opened, an empty file got the store's tables, and a database cut to nothing looked like a new one for good.
     if (!opts.create && db !== undefined && db.isFile() && db.size === 0) {
@@ -76,7 +101,7 @@ export async function openProjectStore(
  * failed: <why>`, with what to do when SQLite says the file is damaged (the open checks only its header:
  * a damaged table is found by the read that reaches it). Exit 1, never a stack trace.
  */
-export function storeFailed(command: string, error: unknown, io: Output): number {
+function storeFailed(command: string, error: unknown, io: Output): number {
   io.err(`wxengine ${command}: the store failed: ${error instanceof Error ? error.message : String(error)}${isDamage(error) ? `; ${DAMAGE_HINT}` : ''}`)
   return EXIT_FAILED
 }

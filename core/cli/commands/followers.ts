@@ -7,7 +7,7 @@
  */
 import type { FollowerCount } from '../../store/store.ts'
 import { EXIT_OK, EXIT_USAGE, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
-import { openProjectStore, storeFailed } from '../open-project-store.ts'
+import { withProjectStore } from '../open-project-store.ts'
 import { sinceFlag } from './log.ts'
 
 export interface FollowersFlags extends GlobalFlags {
@@ -24,10 +24,8 @@ const TOTAL = '(total)'
 export async function runFollowers(flags: FollowersFlags, io: Output = stdio): Promise<number> {
   const since = sinceFlag('followers', flags.since, io)
   if (since === null) return EXIT_USAGE
-  const opened = await openProjectStore(flags, 'followers', io)
-  if ('exitCode' in opened) return opened.exitCode
-  try {
-    const counts = await opened.store.log.followers({ account: flags.account, since })
+  return withProjectStore(flags, 'followers', io, {}, async (store) => {
+    const counts = await store.log.followers({ account: flags.account, since })
     if (flags.json) {
       io.out(JSON.stringify(counts))
       return EXIT_OK
@@ -40,12 +38,8 @@ export async function runFollowers(flags: FollowersFlags, io: Output = stdio): P
     if (counts.some((c) => c.scene === null)) {
       io.err(`${UNKNOWN}: unfollows of users the message log never saw follow (they followed before the engine logged, or while log.retentionDays was 0)`)
     }
-  } catch (e) {
-    return storeFailed('followers', e, io)
-  } finally {
-    await opened.store.close()
-  }
-  return EXIT_OK
+    return EXIT_OK
+  })
 }
 
 /**

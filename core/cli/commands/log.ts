@@ -7,7 +7,7 @@ import path from 'node:path'
 import { EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
 import { shownPath } from '../../shown-path.ts'
 import { SQLITE_FILE_NAME } from '../../store/open-store.ts'
-import { openProjectStore, storeFailed } from '../open-project-store.ts'
+import { withProjectStore } from '../open-project-store.ts'
 import { printable } from '../../shown-text.ts'
 
 export interface LogFlags extends GlobalFlags {
@@ -45,10 +45,8 @@ export async function runLog(flags: LogFlags, io: Output = stdio): Promise<numbe
   if (since === null) return EXIT_USAGE
   const config = loadProjectConfig(flags, io)
   if (!config) return EXIT_USAGE
-  const opened = await openProjectStore(flags, 'log', io, { config })
-  if ('exitCode' in opened) return opened.exitCode
-  try {
-    const entries = await opened.store.log.query({ account: flags.account, openId: flags.user, since, limit: flags.limit ?? 50 })
+  return withProjectStore(flags, 'log', io, { config }, async (store) => {
+    const entries = await store.log.query({ account: flags.account, openId: flags.user, since, limit: flags.limit ?? 50 })
     entries.reverse()
     for (const e of entries) io.out(flags.json ? JSON.stringify(e) : describeEntry(e))
     // Which log was read: an engine started with DATA_DIR=... logs elsewhere than a `wxengine log` run without
@@ -56,12 +54,8 @@ export async function runLog(flags: LogFlags, io: Output = stdio): Promise<numbe
     if (entries.length === 0 && !flags.json) {
       io.err(config.store.kind === 'sqlite' ? `no messages match in ${shownPath(path.join(config.dataDir, SQLITE_FILE_NAME))} (DATA_DIR sets which data directory is read)` : 'no messages match')
     }
-  } catch (e) {
-    return storeFailed('log', e, io)
-  } finally {
-    await opened.store.close()
-  }
-  return EXIT_OK
+    return EXIT_OK
+  })
 }
 
 function describeEntry(e: MessageLogEntry): string {

@@ -49,7 +49,7 @@ import type { MediaFile } from '../../route/rule-types.ts'
 import { extensionProblem, readMediaFile } from '../../route/rules/media-file.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectAccount, shownPath, stdio, tableLines, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
 import { openAccountApi, type AccountApi } from '../open-account-api.ts'
-import { openProjectStore, storeFailed } from '../open-project-store.ts'
+import { withProjectStore } from '../open-project-store.ts'
 import { sinceFlag } from './log.ts'
 
 export interface MassContentFlags extends ContentFlags {
@@ -471,13 +471,11 @@ export interface MassResultsFlags extends GlobalFlags {
 export async function runMassResults(flags: MassResultsFlags, io: Output = stdio): Promise<number> {
   const since = sinceFlag('mass results', flags.since, io)
   if (since === null) return EXIT_USAGE
-  const opened = await openProjectStore(flags, 'mass results', io)
-  if ('exitCode' in opened) return opened.exitCode
-  try {
+  return withProjectStore(flags, 'mass results', io, {}, async (store) => {
     const limit = flags.limit ?? 50
     // A message has at most three entries (answered, then late, then its late reply's end): asked for so
     // many that `limit` results remain once each is taken once.
-    const entries = await opened.store.log.query({ kind: 'masssend_job_finish', account: flags.account, since, limit: limit * 3 })
+    const entries = await store.log.query({ kind: 'masssend_job_finish', account: flags.account, since, limit: limit * 3 })
     const seen = new Set<string>()
     const rows: { at: number; account: string; result: ReturnType<typeof parseMassJobSummary> }[] = []
     for (const e of entries) {
@@ -498,10 +496,6 @@ export async function runMassResults(flags: MassResultsFlags, io: Output = stdio
     }
     if (older > 0) io.err(`${older} result${older === 1 ? '' : 's'} logged by a wxengine that did not keep the counts (before mass results) left out`)
     if (rows.length === 0 && !flags.json) io.err(since === undefined ? 'no mass send results received yet (WeChat pushes MASSSENDJOBFINISH to the engine when a send ends)' : 'no mass send results received since then')
-  } catch (e) {
-    return storeFailed('mass results', e, io)
-  } finally {
-    await opened.store.close()
-  }
-  return EXIT_OK
+    return EXIT_OK
+  })
 }

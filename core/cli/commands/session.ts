@@ -14,7 +14,7 @@ import type { SessionRecord, Store } from '../../store/store.ts'
 import { UNSUBSCRIBING } from '../../store/store.ts'
 import { shortened } from '../../shown-text.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, tableLines, utcDateTime, type GlobalFlags, type Output } from '../cli-context.ts'
-import { openProjectStore, storeFailed } from '../open-project-store.ts'
+import { withProjectStore } from '../open-project-store.ts'
 import { notePluginNotInProject } from '../note-plugin-not-in-project.ts'
 
 export type SessionAction = 'list' | 'end'
@@ -60,19 +60,12 @@ export async function runSession(flags: SessionFlags, io: Output = stdio): Promi
   const config = loadProjectConfig(flags, io)
   if (!config) return EXIT_USAGE
   if (flags.plugin !== undefined) notePluginNotInProject(flags.plugin, config.pluginsDir, io)
-  const opened = await openProjectStore(flags, command, io, { nothingYet: 'no sessions yet', config })
-  if ('exitCode' in opened) return opened.exitCode
-  const { store } = opened
-  try {
-    if (flags.action === 'list') return await list(store, flags, io)
+  return withProjectStore(flags, command, io, { nothingYet: 'no sessions yet', config }, async (store) => {
+    if (flags.action === 'list') return list(store, flags, io)
     const lockWaitMs = flags.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS
-    if (flags.openId === undefined) return await endPlugin(store, flags.plugin!, flags.account, lockWaitMs, io)
-    return await endUser(store, flags.account ?? config.defaultAccount, flags.openId, lockWaitMs, io)
-  } catch (e) {
-    return storeFailed(command, e, io)
-  } finally {
-    await store.close()
-  }
+    if (flags.openId === undefined) return endPlugin(store, flags.plugin!, flags.account, lockWaitMs, io)
+    return endUser(store, flags.account ?? config.defaultAccount, flags.openId, lockWaitMs, io)
+  })
 }
 
 async function list(store: Store, flags: SessionFlags, io: Output): Promise<number> {

@@ -4,7 +4,7 @@
  * (log.retentionDays).
  */
 import { EXIT_OK, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
-import { openProjectStore, storeFailed } from '../open-project-store.ts'
+import { withProjectStore } from '../open-project-store.ts'
 
 export interface StatsFlags extends GlobalFlags {
   account?: string
@@ -12,10 +12,8 @@ export interface StatsFlags extends GlobalFlags {
 }
 
 export async function runStats(flags: StatsFlags, io: Output = stdio): Promise<number> {
-  const opened = await openProjectStore(flags, 'stats', io)
-  if ('exitCode' in opened) return opened.exitCode
-  try {
-    const hits = await opened.store.log.hits(flags.account)
+  return withProjectStore(flags, 'stats', io, {}, async (store) => {
+    const hits = await store.log.hits(flags.account)
     if (flags.json) {
       io.out(JSON.stringify(hits))
       return EXIT_OK
@@ -26,10 +24,6 @@ export async function runStats(flags: StatsFlags, io: Output = stdio): Promise<n
     }
     const rows = hits.map((h) => [String(h.hits), h.account, h.rule, h.keyword === null ? '-' : JSON.stringify(h.keyword)])
     for (const line of tableLines([['HITS', 'ACCOUNT', 'RULE', 'KEYWORD'], ...rows], new Set([0]))) io.out(line)
-  } catch (e) {
-    return storeFailed('stats', e, io)
-  } finally {
-    await opened.store.close()
-  }
-  return EXIT_OK
+    return EXIT_OK
+  })
 }

@@ -13,7 +13,7 @@ import type { JsonValue } from '../../plugin/plugin-api.ts'
 import { globalKey, isSharedAreaName, pluginNamespace, sharedNamespace, userKey, userKeyPrefix } from '../../plugin/storage-keys.ts'
 import { shortened } from '../../shown-text.ts'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, tableLines, type GlobalFlags, type Output } from '../cli-context.ts'
-import { openProjectStore, storeFailed } from '../open-project-store.ts'
+import { withProjectStore } from '../open-project-store.ts'
 import { notePluginNotInProject } from '../note-plugin-not-in-project.ts'
 
 export type StorageAction = 'list' | 'get' | 'set' | 'delete'
@@ -52,12 +52,11 @@ export async function runStorage(flags: StorageFlags, io: Output = stdio): Promi
   }
 
   // `set` makes the store when the engine has not yet; reading a store that is not there finds nothing.
-  const opened = await openProjectStore(flags, `storage ${flags.action}`, io, { create: flags.action === 'set', nothingYet: 'nothing stored yet', config })
-  if ('exitCode' in opened) return flags.action === 'get' && opened.exitCode === EXIT_OK ? EXIT_FAILED : opened.exitCode
-  const { kv } = opened.store
+  // `get` of a key in a store not made yet found no key: exit 1, as for any key not there.
+  const opts = { create: flags.action === 'set', nothingYet: 'nothing stored yet', nothingYetExit: flags.action === 'get' ? EXIT_FAILED : EXIT_OK, config }
   const keyOf = (key: string) => (flags.user === undefined ? globalKey(key) : userKey(flags.user, key))
   const where = `${flags.owner}${flags.user === undefined ? '' : ` (user ${flags.user})`}`
-  try {
+  return withProjectStore(flags, `storage ${flags.action}`, io, opts, async ({ kv }) => {
     switch (flags.action) {
       case 'list': {
         const prefix = flags.user === undefined ? globalKey('') : userKeyPrefix(flags.user)
@@ -95,11 +94,7 @@ export async function runStorage(flags: StorageFlags, io: Output = stdio): Promi
         return EXIT_OK
       }
     }
-  } catch (e) {
-    return storeFailed(`storage ${flags.action}`, e, io)
-  } finally {
-    await opened.store.close()
-  }
+  })
 }
 
 /** A plugin's namespace, or a shared area's (`shared:points`); undefined (said) for a name that is neither. */
