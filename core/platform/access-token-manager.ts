@@ -272,7 +272,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
         })
       : await client.getJson(TOKEN_PATH, { grant_type: 'client_credential', appid: appId, secret: appSecret })
     if (!r.ok) return r
-    const where = `${opts.useStableToken ? 'POST' : 'GET'} ${opts.useStableToken ? STABLE_TOKEN_PATH : TOKEN_PATH}`
+    const where = opts.useStableToken ? `POST ${STABLE_TOKEN_PATH}` : `GET ${TOKEN_PATH}`
     const token = r.value.access_token
     const expiresIn = lifetimeOf(r.value.expires_in)
     // A 2xx answer (the client refuses others) of the wrong shape: a garbled 200, which asking again
@@ -451,6 +451,7 @@ export function lifetimeOf(value: unknown): number | undefined {
   return Number.isFinite(n) && n > 0 ? n : undefined
 }
 
+/** A value of a JSON answer, as a reason shows it (JSON, cut to 40 characters), or `absent`. */
 function shownValue(value: unknown): string {
-  return value === undefined ? 'absent' : (JSON.stringify(value) ?? String(value)).slice(0, 40)
+  return value === undefined ? 'absent' : JSON.stringify(value).slice(0, 40)
 }
