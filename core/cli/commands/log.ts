@@ -24,11 +24,24 @@ const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 8
 export function parseSince(value: string, now = Date.now()): number | undefined {
   const rel = /^(\d+)\s*([smhd])$/.exec(value.trim())
   if (rel) return now - Number(rel[1]) * UNIT_MS[rel[2]]
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined
+  const at = DATE_TIME.exec(value.trim())
+  if (!at || !isCalendarTime(at)) return undefined
   // Date.parse reads a date alone as UTC midnight but a date and time as local time: a date alone is read
   // as local midnight too, so both forms mean the operator's clock, as the docs say.
-  const at = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00` : value)
-  return Number.isNaN(at) ? undefined : at
+  const [, date, time = '00:00', zone = ''] = at
+  const ms = Date.parse(`${date}T${time}${zone}`)
+  return Number.isNaN(ms) ? undefined : ms
+}
+
+/** A date, optionally a time (`T` or a space between) and a zone (`Z`, `+08:00`). */
+const DATE_TIME = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(Z|[+-]\d{2}:\d{2})?)?$/
+
+/** Date.parse rolls a day past the month's end over (2026-02-30 is March 2): only days the calendar has pass. */
+function isCalendarTime([, date, time = '00:00']: RegExpExecArray): boolean {
+  const [y, m, d] = date.split('-').map(Number)
+  const [h, min, s = 0] = time.split(':').map(Number)
+  const daysInMonth = new Date(Date.UTC(y, m, 0)).getUTCDate()
+  return m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth && h <= 23 && min <= 59 && s <= 59
 }
 
 /** `--since` as `log` and `followers` take it: epoch ms, undefined when not given, null once said to be no time. */
