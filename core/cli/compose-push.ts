@@ -36,6 +36,8 @@ export interface ComposedPush {
 }
 
 export function composePush(f: PushFlags): Result<ComposedPush, string> {
+  // A push has its sender or is refused (400 MISSING_FIELD): said here, as the mistake typed, not as the engine's answer.
+  if (f.openid.trim() === '') return fail(`--openid takes the sending user's OpenID, e.g. --openid u1 (got ${JSON.stringify(f.openid)})`)
   let extra: PushFields = {}
   for (const pair of f.fields) {
     const eq = pair.indexOf('=')

@@ -95,6 +95,13 @@ describe('wxengine send: placeholders for the fields a push must have', () => {
     for (const location of ['90,180', '-90,-180', '23.13,113.26']) assert.ok(composePush({ openid: 'u1', fields: [], location }).ok, location)
   })
 
+  test('an empty or blank --openid is a usage mistake, not a push the engine refuses (400 MISSING_FIELD)', () => {
+    for (const openid of ['', '   ']) {
+      assert.deepEqual(composePush({ openid, fields: [], text: 'hi' }), { ok: false, error: `--openid takes the sending user's OpenID, e.g. --openid u1 (got ${JSON.stringify(openid)})` })
+    }
+    assert.ok(composePush({ openid: 'u1', fields: [], text: 'hi' }).ok)
+  })
+
   test('--location with an event that carries no place is refused (it added Latitude and Longitude to a CLICK)', () => {
     const r = composePush({ openid: 'u1', fields: [], event: 'CLICK', key: 'K', location: '1.5,2.5' })
     assert.deepEqual(r, { ok: false, error: '--location goes with --event LOCATION (a location report) or --event location_select, not --event CLICK' })
