@@ -9,7 +9,7 @@
  * too, or from tsc and docs/ in a checkout.
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { TYPES_ASSET } from '../../binary/asset-names.ts'
 import { isSingleBinary, readTextAsset } from '../../binary/sea-assets.ts'
@@ -48,6 +48,13 @@ export async function runInit(flags: InitFlags, io: Output = stdio): Promise<num
     return EXIT_USAGE
   }
   const root = path.resolve(flags.dir ?? flags.root)
+  // The folder, or the nearest of its parents that exists, a file: a mistyped argument (it said EEXIST or ENOTDIR).
+  let existing = root
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing)
+  if (!statSync(existing).isDirectory()) {
+    io.err(`wxengine init: ${shownPath(existing)} is a file, not a folder: give the folder to make the project in`)
+    return EXIT_USAGE
+  }
   const created: string[] = []
   const kept: string[] = []
   const shown = (f: string) => shownPath(path.join(root, f)) + (f.endsWith('/') ? '/' : '')
@@ -79,7 +86,9 @@ export async function runInit(flags: InitFlags, io: Output = stdio): Promise<num
     }
   } catch (e) {
     for (const f of created) io.out(`created ${shown(f)}`)
-    io.err(`wxengine init: cannot write ${writing ? shown(writing) : shownPath(root)} (${(e as Error).message})${created.length > 0 ? '; run init again once it can be, to add what is missing' : ''}`)
+    const inTheWay = writing ? fileInTheWay(root, writing) : undefined
+    const why = inTheWay ? `${shown(inTheWay)} is a file where a folder goes; move it aside` : (e as Error).message
+    io.err(`wxengine init: cannot write ${writing ? shown(writing) : shownPath(root)} (${why})${created.length > 0 ? '; run init again once it can be, to add what is missing' : ''}`)
     return EXIT_FAILED
   }
 
@@ -154,4 +163,17 @@ async function declarationFiles(): Promise<Record<string, string>> {
   if (isSingleBinary()) return JSON.parse(readTextAsset(TYPES_ASSET)) as Record<string, string>
   const { buildDeclarations } = (await import(TYPES_BUILDER)) as typeof import('../../binary/build-types.ts')
   return buildDeclarations()
+}
+
+/** The file standing where `to` (relative to root) needs a folder (`rules` a file, for rules/default.yaml), if one does. */
+function fileInTheWay(root: string, to: string): string | undefined {
+  const parts = to.replace(/\/$/, '').split(/[\\/]/)
+  for (let i = 1; i <= parts.length; i++) {
+    const at = parts.slice(0, i).join('/')
+    const isLast = i === parts.length
+    if (!existsSync(path.join(root, at))) return undefined
+    // The last part is a folder only when `to` names one (plugins/); a file there is what init skips as kept.
+    if ((!isLast || to.endsWith('/')) && !statSync(path.join(root, at)).isDirectory()) return at
+  }
+  return undefined
 }
