@@ -87,6 +87,11 @@ export interface EngineError {
    * errmsg: a mass send's 45065 (its clientmsgid already sent) names the msg_id of the send it repeats.
    */
   answer?: { [key: string]: JsonValue }
+  /**
+   * A refusal only a setting changes (the token API's wrong AppSecret, an IP not in the whitelist): the
+   * setting. Asking again answers the same, so a caller that retries (the late-reply sender) stops.
+   */
+  setting?: string
 }
 
 export type Result<T, E = EngineError> = { ok: true; value: T } | { ok: false; error: E }

@@ -235,6 +235,7 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
       const config = errcode === undefined ? undefined : configErrcodes.get(errcode)
       if (config) {
         const held = apiError(`${reason} (${config.hint})`, errcode)
+        held.error.setting = config.setting
         refused = { until: now() + cooldownMs, result: held }
         log.error(
           { code: held.error.code, reason: held.error.reason, errcode, setting: config.setting, appId, retryInMs: cooldownMs },

@@ -10,8 +10,10 @@
  *   - no errcode: timeout, network failure, HTTP 5xx, non-JSON answer. A timed-out send may in fact have
  *     been delivered, so a retry can duplicate it; losing the reply is judged worse.
  *   - -1 system busy; 45011 per-minute API quota (lifts within the backoff window).
- *   - 40001 / 40014 / 42001: the token was already refreshed and the call retried once (withToken); a
- *     later attempt starts with a token from the store again, e.g. after another instance's refresh.
+ *   - 40001 / 40014 / 42001 from the send: the token was already refreshed and the call retried once
+ *     (withToken); a later attempt starts with a token from the store again, e.g. after another instance's
+ *     refresh. The token API's own refusals that only a setting changes (its 40001 is a wrong AppSecret)
+ *     carry that `setting` and are final.
  *   - STORE_UNAVAILABLE (the token store could not be read: Redis away). Not counted against the attempts:
  *     retried with the capped backoff for as long as the store is away, within the 48 h window, since an
  *     outage longer than the backoff's ~70 s must not turn a reply into a failure.
@@ -35,6 +37,9 @@ export const TRANSIENT_ERRCODES: ReadonlySet<number> = new Set([-1, 45011, 40001
 export function isTransientError(error: EngineError): boolean {
   if (error.code === 'STORE_UNAVAILABLE') return true
   if (error.code !== 'API_ERROR') return false
+  // The token API's 40001 is a wrong AppSecret, not the send API's rejected token: held by the token
+  // manager for a minute, so 8 tries would only end the same way ~90 s later.
+  if (error.setting !== undefined) return false
   return error.errcode === undefined || TRANSIENT_ERRCODES.has(error.errcode)
 }
 

@@ -73,12 +73,14 @@ export class PlatformApiError extends Error implements EngineError {
   readonly code: ErrorCode
   readonly reason: string
   readonly errcode?: number
+  readonly setting?: string
   constructor(error: EngineError) {
     super(error.reason)
     this.name = 'PlatformApiError'
     this.code = error.code
     this.reason = error.reason
     if (error.errcode !== undefined) this.errcode = error.errcode
+    if (error.setting !== undefined) this.setting = error.setting
   }
 }
 
@@ -217,10 +219,11 @@ function checkPath(path: string): Result<never> | null {
 /** The EngineError inside anything PlatformApi rejected with (plain objects too: they may cross a thread). */
 export function engineErrorOf(e: unknown): EngineError {
   if (typeof e === 'object' && e !== null && 'code' in e && 'reason' in e) {
-    const { code, reason, errcode } = e as { code: unknown; reason: unknown; errcode?: unknown }
+    const { code, reason, errcode, setting } = e as { code: unknown; reason: unknown; errcode?: unknown; setting?: unknown }
     if (typeof code === 'string' && typeof reason === 'string') {
       const error: EngineError = { code: code as ErrorCode, reason }
       if (typeof errcode === 'number') error.errcode = errcode
+      if (typeof setting === 'string') error.setting = setting
       return error
     }
   }

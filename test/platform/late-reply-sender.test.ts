@@ -10,7 +10,7 @@ import { createMemoryLogger } from '../../core/log/logger.ts'
 import type { Reply } from '../../core/reply/reply-types.ts'
 import type { OutboxEntry, Store } from '../../core/store/store.ts'
 import type { PlatformApi } from '../../core/plugin/plugin-api.ts'
-import { startFakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
+import { FAKE_PATHS, startFakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 
 const fake = await startFakeWeChatApi({ appId: 'wxA', appSecret: 'secretA' })
 after(() => fake.close())
@@ -193,6 +193,24 @@ test('a token rejected twice in one attempt is retried by a later attempt', asyn
   const e = await onlyEntry()
   assert.equal(e.status, 'sent')
   assert.equal(e.attempts, 2)
+})
+
+test("the token API's 40001 (a wrong AppSecret, held by the token manager) fails the reply at once, not after 8 tries", async () => {
+  // The send API's 40001 is a rejected token, retried (above); the token API's is a setting. The marker was
+  // lost in sendToUser's throw, so the reply went through its ~90 s of tries against the held refusal.
+  const tokensBefore = fake.tokenRequests
+  fake.failNext(FAKE_PATHS.token, 1, 40001, 'invalid credential, access_token is invalid or not latest')
+  const s = sender()
+  await s.send('acc', 'o1', text('x'))
+  await s.idle()
+  const e = await onlyEntry()
+  assert.equal(e.status, 'failed')
+  assert.equal(e.attempts, 1)
+  assert.match(e.lastError ?? '', /errcode 40001.*AppSecret/)
+  assert.deepEqual(sleeps, [])
+  assert.equal(fake.tokenRequests - tokensBefore, 1)
+  assert.equal(memLog.lines.find((l) => l.msg === 'late reply failed')?.transient, false)
+  assert.equal(newSent().length, 0)
 })
 
 for (const errcode of [45015, 45047, 40003, 43004, 48001]) {
