@@ -518,6 +518,87 @@ describe('redis store: Redis down or lost', () => {
     }
   })
 
+  it('a session of another shape or another type, or a user lock no instance takes, is repaired, said, and the lock is not left taken (each cut the user off for good)', async () => {
+    const captured = captureLog()
+    const keyPrefix = freshPrefix()
+    const s = await openRedisStore({ url: server.url, dataDir: await tempDir(), log: captured.log, keyPrefix })
+    const raw = new Redis(server.url)
+    const sessionKey = `${keyPrefix}session:a:u`
+    const lockKey = `${keyPrefix}user-lock:a:u`
+    try {
+      // The keys as the store names them: a session put is found under the first.
+      await s.sessions.put({ account: 'a', openId: 'u', plugin: 'survey', state: null, expiresAt: Date.now() + 60_000 })
+      assert.deepEqual(await raw.keys(`${keyPrefix}session:*`), [sessionKey])
+
+      // JSON null: it was a TypeError inside lockUser after the lock was taken, which nothing released.
+      for (const value of ['null', '{}', '[1]', '{"plugin":"survey","expiresAt":"soon"}']) {
+        await raw.set(sessionKey, value)
+        const logged = captured.next(/unreadable session dropped/)
+        const held = lockOf(await s.sessions.lockUser!('a', 'u', 10_000))
+        assert.equal(held?.session, null, value)
+        assert.match(String((await logged).reason), /not a session record/)
+        await held?.release()
+        assert.equal(await raw.exists(lockKey), 0, `${value}: the lock released`)
+        await until('the key removed', async () => (await raw.exists(sessionKey)) === 0)
+      }
+
+      // A hash: the script's GET failed with WRONGTYPE after its SET had taken the lock.
+      await raw.hset(sessionKey, 'x', '1')
+      const wrongType = captured.next(/unreadable session dropped/)
+      const held = lockOf(await s.sessions.lockUser!('a', 'u', 10_000))
+      assert.equal(held?.session, null)
+      assert.match(String((await wrongType).reason), /the session was not a string/)
+      assert.equal(await raw.exists(sessionKey), 0)
+      await held?.release()
+      assert.equal(await raw.exists(lockKey), 0)
+
+      // A lock of another type is no instance's: replaced by the taker's.
+      await raw.rpush(lockKey, 'x')
+      const listLock = captured.next(/user lock repaired/)
+      const taken = lockOf(await s.sessions.lockUser!('a', 'u', 10_000))
+      assert.ok(taken, 'taken')
+      assert.match(String((await listLock).reason), /the user lock was not a string/)
+      await taken.release()
+      assert.equal(await raw.exists(lockKey), 0)
+
+      // A lock with no expiry is no instance's either (each sets one): it is given the TTL, so it lapses.
+      await raw.set(lockKey, 'someone-by-hand')
+      const noExpiry = captured.next(/user lock repaired/)
+      assert.equal(await s.sessions.lockUser!('a', 'u', 10_000), null, 'held, for now')
+      assert.match(String((await noExpiry).reason), /the user lock had no expiry/)
+      const ttl = await raw.pttl(lockKey)
+      assert.ok(ttl > 0 && ttl <= 10_000, `lapses: ${ttl}`)
+    } finally {
+      raw.disconnect()
+      await s.close()
+    }
+  })
+
+  it('a recorded answer no instance wrote (edited by hand) is read as pending, said: not a 500 to every try, not run again', async () => {
+    const captured = captureLog()
+    const keyPrefix = freshPrefix()
+    const s = await openRedisStore({ url: server.url, dataDir: await tempDir(), log: captured.log, keyPrefix })
+    const raw = new Redis(server.url)
+    try {
+      assert.deepEqual(await s.dedup.claim('m1', 10_000), { state: 'claimed' })
+      const [key] = await raw.keys(`${keyPrefix}dedup:*`)
+      assert.ok(key, 'the dedup key')
+      for (const value of ['{"status":"abc","contentType":"text/plain","body":""}', '{}', 'null', 'garbage', '{"status":200,"contentType":"text/xml"}']) {
+        await raw.set(key, value, 'PX', 60_000)
+        const logged = captured.next(/unreadable recorded answer/)
+        assert.deepEqual(await s.dedup.claim('m1', 10_000), { state: 'pending' }, value)
+        assert.equal((await logged).code, 'STORE_UNAVAILABLE')
+        assert.deepEqual(await s.dedup.peek('m1'), { state: 'pending' }, value)
+      }
+      // One an instance wrote is replayed as it was.
+      await raw.set(key, '{"status":200,"contentType":"text/xml","body":"<xml/>"}', 'PX', 60_000)
+      assert.deepEqual(await s.dedup.claim('m1', 10_000), { state: 'done', reply: { status: 200, contentType: 'text/xml', body: '<xml/>' } })
+    } finally {
+      raw.disconnect()
+      await s.close()
+    }
+  })
+
   it('a database in the URL that Redis refuses, or that is not a number, stops the start (it used to run on database 0, or crash)', async () => {
     for (const url of [`${server.url}/99`, `${server.url}?db=99`]) {
       await assert.rejects(openRedisStore({ url, dataDir: await tempDir(), log: silent }), (e: Error) => {

@@ -70,10 +70,25 @@ function encodeReply(reply: StoredReply): string {
   return JSON.stringify({ status: reply.status, contentType: reply.contentType, body: reply.body })
 }
 
-function decodeState(raw: string): ClaimResult {
+/**
+ * A key's value as the claim's state. One no instance wrote (edited by hand: not JSON, a status that is
+ * no HTTP status) is read as pending, said: the message was seen, so it is not run, and the try is answered
+ * `success`. Replayed, `{"status":"abc"}` was a 500 to every try (Koa's "status code must be a number").
+ */
+function decodeState(raw: string, key: string, log: Logger): ClaimResult {
   if (raw.startsWith(PENDING)) return { state: 'pending' }
-  const parsed = JSON.parse(raw) as StoredReply
-  return { state: 'done', reply: { status: parsed.status, contentType: parsed.contentType, body: parsed.body } }
+  let parsed: Partial<StoredReply> | null = null
+  try {
+    parsed = JSON.parse(raw) as Partial<StoredReply> | null
+  } catch {
+    // said below
+  }
+  const { status, contentType, body } = parsed ?? {}
+  if (typeof parsed !== 'object' || parsed === null || !Number.isInteger(status) || (status as number) < 200 || (status as number) > 599 || typeof contentType !== 'string' || typeof body !== 'string') {
+    log.error({ code: 'STORE_UNAVAILABLE', key, reason: `the recorded answer is not one an instance writes: ${raw.slice(0, 60)}` }, 'unreadable recorded answer: the try is answered success, the message not run again')
+    return { state: 'pending' }
+  }
+  return { state: 'done', reply: { status: status as number, contentType, body } }
 }
 
 /** Insert, dropping the oldest entry past the bound (Map iterates in insertion order). */
@@ -181,7 +196,7 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
         unsettled.delete(key)
         return { state: 'claimed' }
       }
-      return decodeState(String(existing))
+      return decodeState(String(existing), key, log)
     },
 
     async complete(key, reply, ttlMs) {
@@ -219,7 +234,7 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
 
     async peek(key) {
       const raw = await client.get(keys.dedup(key))
-      return raw === null ? { state: 'absent' } : decodeState(raw)
+      return raw === null ? { state: 'absent' } : decodeState(raw, key, log)
     },
 
     settle: () => settleRound('reconnect'),

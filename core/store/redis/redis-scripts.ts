@@ -79,11 +79,30 @@ return 0
 /**
  * Takes a user's lock (KEYS[1], owner ARGV[1], PX ARGV[2]) and, when taken, reads their session (KEYS[2]) in
  * the same command: {1, session JSON or nil}; while another holds the lock, {0, its owner value} (which says
- * whether that holder is the user's unsubscribe: redis-sessions.ts).
+ * whether that holder is the user's unsubscribe: redis-sessions.ts). A third element says what was repaired.
+ * Keys no instance writes so (edited by hand) are repaired here, not thrown on: a lock or a session of
+ * another type made every message of the user fail (a GET's WRONGTYPE after the lock was SET left the lock
+ * taken, and Redis does not undo it), and a lock with no expiry held the user for ever. redis.pcall only
+ * when the plain read failed, so the common path is the two commands it was.
  */
 export const LOCK_USER_AND_READ = defineScript(`
-if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return {0, redis.call('GET', KEYS[1])} end
-return {1, redis.call('GET', KEYS[2])}
+local repaired = false
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  local owner = redis.pcall('GET', KEYS[1])
+  if type(owner) ~= 'table' then
+    if redis.call('PTTL', KEYS[1]) ~= -1 then return {0, owner} end
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return {0, owner, 'the user lock had no expiry (no instance takes one so): it lapses in ' .. ARGV[2] .. ' ms'}
+  end
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  repaired = 'the user lock was not a string (no instance writes one so): replaced'
+end
+local session = redis.pcall('GET', KEYS[2])
+if type(session) == 'table' then
+  redis.call('DEL', KEYS[2])
+  return {1, false, 'the session was not a string (no instance writes one so): deleted'}
+end
+return {1, session, repaired}
 `)
 
 /** Compare-and-delete: a holder whose lock lapsed must not free the next holder's lock. */

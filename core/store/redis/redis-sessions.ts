@@ -45,22 +45,25 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
   const { client } = conn
 
   /**
-   * A stored session as the live record, or null when there is none, it has expired, or it is not JSON
-   * (edited by hand): that one is logged and removed. Thrown, it dropped every message of the user until it expired.
+   * A stored session as the live record, or null when there is none, it has expired, or it is not one
+   * (edited by hand: not JSON, or JSON of another shape, `null`): that one is logged and removed. Thrown, it
+   * dropped every message of the user until it expired, and one with no expiry for ever.
    */
   function liveSession(raw: string | null, account: string, openId: string): SessionRecord | null {
     if (raw === null) return null
-    let rec: SessionRecord
-    try {
-      rec = JSON.parse(raw) as SessionRecord
-    } catch (e) {
-      lines.error(`unreadable session ${account}`, { code: 'STORE_UNAVAILABLE', account, openId, reason: `session is not JSON: ${(e as Error).message}` }, 'unreadable session dropped')
+    const rec = readSession(raw)
+    if (typeof rec === 'string') {
+      unreadable(account, openId, rec)
       void client.del(keys.session(account, openId)).catch(() => undefined)
       return null
     }
     // PX is rounded up to whole ms, and instance clocks differ slightly: the record's own time decides.
     if (rec.expiresAt <= Date.now()) return null
     return rec
+  }
+
+  function unreadable(account: string, openId: string, reason: string): void {
+    lines.error(`unreadable session ${account}`, { code: 'STORE_UNAVAILABLE', account, openId, reason }, 'unreadable session dropped')
   }
 
   /** The session as stored, and its PX; null when it has expired (then deleted). */
@@ -106,12 +109,9 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
         const t = Date.now()
         for (const raw of await client.mget(...found)) {
           if (raw === null) continue // expired between the two commands
-          try {
-            const rec = JSON.parse(raw) as SessionRecord
-            if (rec.expiresAt > t && (plugin === undefined || rec.plugin === plugin)) live.push(rec)
-          } catch {
-            // Not JSON (edited by hand): left out here; its user's next message drops it, said (liveSession).
-          }
+          // Not a session (edited by hand): left out here; its user's next message drops it, said (liveSession).
+          const rec = readSession(raw)
+          if (typeof rec !== 'string' && rec.expiresAt > t && (plugin === undefined || rec.plugin === plugin)) live.push(rec)
         }
       } while (cursor !== '0')
       return soonestFirst(live).slice(0, limit)
@@ -121,15 +121,20 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
       // From the pool, as the dedup claim's: a randomBytes() call a message was 5 % of a Redis instance's CPU.
       // An unsubscribe's says so (base64url has no ':'), for the user's next message waiting on another instance.
       const owner = `${forUnsubscribe ? UNSUBSCRIBE_OWNER_PREFIX : ''}${randomBytesFromPool(12).toString('base64url')}`
-      let answer: [0 | 1, string | null]
+      let answer: [0 | 1, string | null, (string | null)?]
       try {
-        answer = (await runScript(client, LOCK_USER_AND_READ, [key, keys.session(account, openId)], [owner, toPx(ttlMs)])) as [0 | 1, string | null]
+        answer = (await runScript(client, LOCK_USER_AND_READ, [key, keys.session(account, openId)], [owner, toPx(ttlMs)])) as typeof answer
       } catch (e) {
         // Taken maybe, its answer lost (a timeout, a dropped connection): given up, or it would hold the user
         // for its whole TTL (a fleet review). Only our owner's is freed.
         // Its TTL counted from now: the script may run later than it was sent (a stalled server).
         if (mayHaveRun(e)) releases.giveUp({ kind: 'user lock', key, owner, lapsesAt: Date.now() + ttlMs })
         throw e
+      }
+      const repaired = answer[2]
+      if (typeof repaired === 'string') {
+        if (repaired.startsWith('the session')) unreadable(account, openId, repaired)
+        else lines.warn(`user lock repaired ${account}`, { code: 'STORE_UNAVAILABLE', account, openId, key, reason: repaired }, 'user lock repaired')
       }
       if (answer[0] === 0) return answer[1]?.startsWith(UNSUBSCRIBE_OWNER_PREFIX) ? UNSUBSCRIBING : null
       let lapsesAt = Date.now() + ttlMs
@@ -157,4 +162,19 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
       }
     },
   }
+}
+
+/** A stored session's JSON as the record, or why it is not one (the reason the dropped line gives). */
+function readSession(raw: string): SessionRecord | string {
+  let rec: unknown
+  try {
+    rec = JSON.parse(raw)
+  } catch (e) {
+    return `session is not JSON: ${(e as Error).message}`
+  }
+  const r = rec as Partial<SessionRecord> | null
+  if (typeof r !== 'object' || r === null || Array.isArray(r) || typeof r.plugin !== 'string' || typeof r.expiresAt !== 'number') {
+    return `session is not a session record (an object with plugin and expiresAt): ${raw.slice(0, 60)}`
+  }
+  return r as SessionRecord
 }
