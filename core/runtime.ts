@@ -198,6 +198,8 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   for (const w of first.warnings) log.warn(w)
   for (const n of first.notes) log.info(n)
   missingMedia = { ...missingMedia, live: missingMedia.loaded }
+  // What the serving set was loaded from, for a reload that would take it away (load-generation.ts).
+  let running = first.sources
   const generations = createGenerations({ rules: first.rules, plugins: first.plugins, userGroups: first.userGroups, pageDomains: first.pageDomains, slowestPluginMs: first.slowestPluginMs }, (e) => log.error({ err: e }, 'disposing a generation failed'))
 
   const engine = createEngine({ config, store, generations, lateReplies: platform.lateReplies, log, now: opts.now, observe, lines })
@@ -223,8 +225,11 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     const reread: ConfigForReload = opts.rereadConfig ? configForReload(config, opts.rereadConfig) : { ok: true, config, warnings: [] }
     // Refused as a rules file with an error is: the last good generation serves on, the line says why.
     if (!reread.ok) return { ok: false, code: 'BAD_CONFIG', problems: reread.problems }
-    const parts = await loadGeneration(reread.config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia, loginLinks: opts.loginLinks, lines })
-    if (parts.ok) parts.warnings.push(...reread.warnings)
+    const parts = await loadGeneration(reread.config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia, loginLinks: opts.loginLinks, lines, running })
+    if (parts.ok) {
+      parts.warnings.push(...reread.warnings)
+      running = parts.sources
+    }
     return parts
   }
   // Under `watch: true` (`wxengine dev`) the configuration's file, and the project's files it imports, are

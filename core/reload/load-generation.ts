@@ -5,6 +5,7 @@
  * reported with where and why, and the caller decides (start-up refuses to start; a reload keeps the last
  * good set).
  */
+import { existsSync } from 'node:fs'
 import type { EngineConfig } from '../config/config-types.ts'
 import type { EngineError } from '../errors.ts'
 import type { LineBudget } from '../log/line-budget.ts'
@@ -13,17 +14,32 @@ import { loadPluginSet } from '../plugin/load-plugin-set.ts'
 import type { PluginServices, PluginSet } from '../plugin/plugin-host-types.ts'
 import { sharedFolderNote } from '../plugin/shared-code-folders.ts'
 import { didYouMean } from '../did-you-mean.ts'
+import { shownPath } from '../shown-path.ts'
 import { formatRuleErrors, loadRuleSet, ruleSetOptionsOf, type MediaResolver, type RuleFilesReader } from '../route/rules/load-rule-set.ts'
 import { namedAt, type RuleSet } from '../route/rule-types.ts'
 import { userGroupIndexOf, type UserGroupIndex } from '../route/user-groups.ts'
 import { loginLinkSettingsOf, type LoginLinkSettings } from '../web/login-link.ts'
 
 export type LoadedParts =
-  | { ok: true; rules: RuleSet; plugins: PluginSet; userGroups: UserGroupIndex | undefined; pageDomains?: ReadonlyMap<string, readonly string[]>; slowestPluginMs: number; warnings: string[]; notes: string[] }
+  | { ok: true; rules: RuleSet; plugins: PluginSet; userGroups: UserGroupIndex | undefined; pageDomains?: ReadonlyMap<string, readonly string[]>; slowestPluginMs: number; warnings: string[]; notes: string[]; sources: LoadedSources }
   /** BAD_CONFIG: the configuration, read again for a reload (reread-config.ts), does not load. */
   | { ok: false; code: 'RULE_INVALID' | 'PLUGIN_LOAD' | 'BAD_CONFIG'; problems: string[] }
 
+/** What a generation was loaded from: a reload may not take it away from the one serving (`running`). */
+export interface LoadedSources {
+  rulesDir: boolean
+  pluginsDir: boolean
+  plugins: readonly string[]
+}
+
 export interface LoadGenerationOptions {
+  /**
+   * A reload's: what the serving generation was loaded from. A reload that finds its rules or plugins
+   * folder gone, or a plugin its rules still name gone, is refused and the last good set serves on. Taken,
+   * a folder moved away for a moment (a checkout, an editor's rename) answered nobody: an empty rule set
+   * replies nothing, not even the default, and a rule whose plugin is gone falls through to it.
+   */
+  running?: LoadedSources
   /** The plugins the test kit's `only` did not load, which a test of one plugin leaves out on purpose. */
   leftOut?: readonly string[]
   /** Where rules files are parsed (default: on this thread); a reload passes the worker's (read-rules-off-thread.ts). */
@@ -48,6 +64,12 @@ export interface LoadGenerationOptions {
 
 export async function loadGeneration(config: EngineConfig, services: PluginServices, log: Logger, opts: LoadGenerationOptions = {}): Promise<LoadedParts> {
   const leftOut = opts.leftOut ?? []
+  const found = { rulesDir: existsSync(config.rulesDir), pluginsDir: existsSync(config.pluginsDir) }
+  const gone = [
+    ...(opts.running?.rulesDir && !found.rulesDir ? [folderGone('rules', config.rulesDir)] : []),
+    ...(opts.running?.pluginsDir && !found.pluginsDir ? [folderGone('plugins', config.pluginsDir)] : []),
+  ]
+  if (gone.length > 0) return { ok: false, code: found.rulesDir ? 'PLUGIN_LOAD' : 'RULE_INVALID', problems: gone }
   const loginLinks = opts.loginLinks ?? loginLinkSettingsOf(config)
   const loadPlugins = () =>
     loadPluginSet({
@@ -92,12 +114,18 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
   }
   const warnings = [...rules.warnings]
   const disabled: string[] = []
+  const removed: string[] = []
   for (const name of rules.ruleSet.pluginNames()) {
     if (set.has(name)) continue
     // Left out on purpose by a test of one plugin: not news in every test file (a plugin author's review).
     if (leftOut.includes(name)) continue
     if (config.plugins[name]?.enabled === false) disabled.push(name)
+    else if (opts.running?.plugins.includes(name)) removed.push(`rules refer to plugin "${name}"${namedAt(rules.ruleSet.pluginUses(name), config.rulesDir)}, which served until now and is gone from ${shownPath(config.pluginsDir)}: put it back, or remove the rules that name it too (the last good set serves meanwhile)`)
     else warnings.push(`rules refer to plugin "${name}"${namedAt(rules.ruleSet.pluginUses(name), config.rulesDir)}, which is not in ${config.pluginsDir}${sharedFolderNote(name)}${didYouMean(name, set.names())}`)
+  }
+  if (removed.length > 0) {
+    await set.dispose()
+    return { ok: false, code: 'PLUGIN_LOAD', problems: removed }
   }
   // One line for them all.
   if (disabled.length > 0) {
@@ -108,7 +136,12 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
   // lock must outlast the call running at the budget, or another instance could route that user meanwhile).
   const slowestPluginMs = Math.max(config.limits.pluginTimeoutMs, ...Object.values(config.plugins).map((p) => p.timeoutMs ?? 0))
   const pageDomains = new Map(loginLinks.accounts.map((a) => [a.id, a.pageDomains]))
-  return { ok: true, rules: rules.ruleSet, plugins: set, userGroups: userGroupIndexOf(config.accounts), pageDomains, slowestPluginMs, warnings, notes: rules.notes }
+  const sources = { ...found, plugins: set.names() }
+  return { ok: true, rules: rules.ruleSet, plugins: set, userGroups: userGroupIndexOf(config.accounts), pageDomains, slowestPluginMs, warnings, notes: rules.notes, sources }
+}
+
+function folderGone(what: 'rules' | 'plugins', dir: string): string {
+  return `${shownPath(dir)}: the ${what} folder the running set was loaded from is gone (moved or deleted; a checkout in progress?): put it back, and the next change reloads (the last good set serves meanwhile; a restart runs without it)`
 }
 
 function pluginProblems(errors: readonly EngineError[]): string[] {

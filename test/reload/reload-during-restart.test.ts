@@ -4,7 +4,7 @@
  * a set that is no longer current. A real engine, real workers, real reloads.
  */
 import assert from 'node:assert/strict'
-import { rmSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { after, before, it } from 'node:test'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness, type Harness } from '../support/engine-harness.ts'
@@ -97,7 +97,9 @@ it('a call waiting for a restarting worker when a reload removes the plugin fail
 
   const started = performance.now()
   const waiting = say('again')
+  // The plugin and the rule that named it, both gone (a reload refuses to take away a plugin its rules name).
   rmSync(`${project.root}/plugins/flaky`, { recursive: true })
+  writeFileSync(`${h.dir}/rules/flaky.yaml`, 'default: { reply: { type: text, content: default } }\n')
   assert.equal(await h.runtime.reload(), true)
   // The rule's plugin is gone: the message falls through to the default reply.
   assert.equal(await waiting, 'default')

@@ -23,6 +23,7 @@ const parts = (): LoadedParts => ({
   slowestPluginMs: 30_000,
   warnings: [],
   notes: [],
+  sources: { rulesDir: true, pluginsDir: true, plugins: [] },
 })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

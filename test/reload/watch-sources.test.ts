@@ -18,7 +18,7 @@ import type { RuleSet } from '../../core/route/rule-types.ts'
 function partsNamed(name: string): Extract<LoadedParts, { ok: true }> {
   const rules = { size: { textRules: 0, keywords: 0, typeHandlers: 0 }, name } as unknown as RuleSet
   const plugins = { names: () => [name], dispose: async () => undefined, retire: () => undefined } as unknown as PluginSet
-  return { ok: true, rules, plugins, userGroups: undefined, slowestPluginMs: 30_000, warnings: [], notes: [] }
+  return { ok: true, rules, plugins, userGroups: undefined, slowestPluginMs: 30_000, warnings: [], notes: [], sources: { rulesDir: true, pluginsDir: true, plugins: [name] } }
 }
 
 it('a reload asked for during another resolves with a reload that started after it; reloads never overlap', async () => {

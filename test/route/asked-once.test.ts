@@ -5,7 +5,7 @@
  * in a reload came back with its old state when the folder was restored.
  */
 import assert from 'node:assert/strict'
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
@@ -83,10 +83,15 @@ test('a lock whose plugin is gone is deleted, so restoring the plugin does not b
   await client.expectReply('lock', 'locked', u)
   const saved = path.join(root, 'lockpass-saved')
   cpSync(path.join(root, 'plugins', 'lockpass'), saved, { recursive: true })
+  // The plugin and its rule, both gone (a reload refuses to take away a plugin its rules still name).
+  const rulesFile = path.join(root, 'rules', 'main.yaml')
+  const rules = readFileSync(rulesFile, 'utf8')
   rmSync(path.join(root, 'plugins', 'lockpass'), { recursive: true })
+  writeFileSync(rulesFile, 'default:\n  reply: { type: text, content: fallback }\n')
   assert.equal(await client.runtime.reload(), true)
   await client.expectReply('hello', 'fallback', u)
   cpSync(saved, path.join(root, 'plugins', 'lockpass'), { recursive: true })
+  writeFileSync(rulesFile, rules)
   assert.equal(await client.runtime.reload(), true)
   // A fresh start: the old lock would have made the plugin pass (it holds a session) and the default answer.
   assert.equal(await client.session(u), null)
