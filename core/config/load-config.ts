@@ -207,6 +207,8 @@ export interface LoadConfigOptions {
   overrides?: UserConfig
   /** Told each file read: the configuration file and the project's files it imports (read-config-file.ts). */
   onFileRead?: (file: string) => void
+  /** How long the file and its imports may run (read-config-file.ts; a reload's is shorter). */
+  deadlineMs?: number
 }
 
 /** The project's configuration file: the first of CONFIG_FILE_NAMES in `root` that exists, if any. */
@@ -220,7 +222,7 @@ export function loadConfig(opts: LoadConfigOptions): Result<EngineConfig> {
   let config = defaultConfig(root)
   const file = opts.file ? path.resolve(root, opts.file) : findConfigFile(root)
   if (opts.file && !existsSync(file!)) return fail('BAD_CONFIG', `config file not found: ${file}`)
-  for (const layer of [file ? readConfigFile(file, { onFileRead: opts.onFileRead }) : ok<UserConfig>({}), ok(opts.overrides ?? {})]) {
+  for (const layer of [file ? readConfigFile(file, { onFileRead: opts.onFileRead, deadlineMs: opts.deadlineMs }) : ok<UserConfig>({}), ok(opts.overrides ?? {})]) {
     if (!layer.ok) return layer
     config = mergeDeep(config, resolveDirs(layer.value, root))
   }

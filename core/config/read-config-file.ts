@@ -39,6 +39,17 @@ export interface ReadConfigOptions {
  */
 export const CONFIG_RUN_DEADLINE_MS = 10_000
 
+/**
+ * The same, at a reload of a serving engine: messages wait while the file runs on the serving thread, and
+ * WeChat waits 5 s for each. What it requires was loaded at the start already (node's require cache), so a
+ * configuration that finishes does in milliseconds.
+ */
+export const CONFIG_RELOAD_DEADLINE_MS = 2_000
+
+/** Whether a read's refusal is one stopped at its deadline (the reason readConfigFile gives). */
+export const isStoppedRead = (reason: string): boolean => STOPPED.test(reason)
+const STOPPED = /: still running after [\d.]+ s\b.* and stopped \(a loop that never ends, or a wait\?\)/
+
 /** What one read knows while its files run: defineConfig's calls, and the files running, outermost first. */
 interface ReadState {
   /** How many times the files called defineConfig, to tell a configuration never exported from none. */

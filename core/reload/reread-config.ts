@@ -7,7 +7,9 @@
  * store, the limits, the logger...): a change there is named by path, for a restart to apply. Names only,
  * never values: a token, an AppSecret or a key is a secret, and the line goes to the journal.
  */
+import { statSync } from 'node:fs'
 import { accountWarnings, publicUrlWarning } from '../config/account-warnings.ts'
+import { isStoppedRead } from '../config/read-config-file.ts'
 import { settingPath } from '../config/config-schema.ts'
 import type { AccountConfig, EngineConfig } from '../config/config-types.ts'
 import type { Result } from '../errors.ts'
@@ -101,3 +103,42 @@ function changedPaths(a: unknown, b: unknown, at: PropertyKey[] = [], out: strin
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * `read` for reloads, but a configuration stopped at its deadline is not run again while none of its files
+ * changed: the same refusal at once. Each run holds the serving thread (and every message) for the whole
+ * deadline, and every reload runs it, a save of a rules file or a plugin included: a loop left in the file
+ * held messages again at each. `files` are the file and the project's files it imports, as the last read
+ * found them; a file of them changed (or gone) runs it again.
+ */
+export function notRunAgainWhileStuck<T>(read: () => Result<T>, files: () => readonly string[]): () => Result<T> {
+  let stuck: { stamp: string; result: Result<T> } | undefined
+  return () => {
+    if (stuck && stuck.stamp === stampOf(files())) {
+      const { result } = stuck
+      return result.ok ? result : { ok: false, error: { ...result.error, reason: `${result.error.reason} (not run again: its files are unchanged since)` } }
+    }
+    // Stamped before it runs: a save while it runs (a fix, likely under `wxengine dev`) must run again. The
+    // first stopped read may find more files than the last read did: it runs once more to stamp them all.
+    const before = files()
+    const stamp = stampOf(before)
+    const result = read()
+    const same = files().join('\n') === before.join('\n')
+    stuck = !result.ok && isStoppedRead(result.error.reason) && same ? { stamp, result } : undefined
+    return result
+  }
+}
+
+/** The files' sizes and modification times: what a save changes. */
+function stampOf(files: readonly string[]): string {
+  return files
+    .map((f) => {
+      try {
+        const s = statSync(f)
+        return `${f}\0${s.size}\0${s.mtimeMs}`
+      } catch {
+        return `${f}\0gone`
+      }
+    })
+    .join('\n')
+}

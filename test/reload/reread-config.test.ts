@@ -4,11 +4,15 @@
  * value, for a restart.
  */
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { it } from 'node:test'
 import type { EngineConfig } from '../../core/config/config-types.ts'
 import { defaultConfig } from '../../core/config/load-config.ts'
 import { fail, ok } from '../../core/errors.ts'
-import { configForReload, pickReloadable } from '../../core/reload/reread-config.ts'
+import { readConfigFile } from '../../core/config/read-config-file.ts'
+import { configForReload, notRunAgainWhileStuck, pickReloadable } from '../../core/reload/reread-config.ts'
 
 const ADMIN = 'oAdmin0000000000000000000001'
 
@@ -125,4 +129,59 @@ it('a key set to undefined is a key left out', () => {
 it('a configuration that does not load: its reasons, one a line', () => {
   const refused = configForReload(config(), { read: () => fail('BAD_CONFIG', 'invalid configuration (engine.config.ts):\n  port: must be a whole number') })
   assert.deepEqual(refused, { ok: false, problems: ['invalid configuration (engine.config.ts):', 'port: must be a whole number'] })
+})
+
+it('a configuration stopped at its deadline is not run again while its files are unchanged: the same refusal at once', () => {
+  // Each run held every message for the whole deadline, and every reload (a rules file saved) ran it again.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-stuck-config-'))
+  try {
+    const file = path.join(dir, 'engine.config.ts')
+    const imported = path.join(dir, 'groups.ts')
+    writeFileSync(file, "import { groups } from './groups'\nexport default { groups }\nwhile (true) {}\n")
+    writeFileSync(imported, 'export const groups = {}\n')
+    let runs = 0
+    let files: string[] = []
+    const read = notRunAgainWhileStuck(
+      () => {
+        runs++
+        const seen: string[] = []
+        const r = readConfigFile(file, { deadlineMs: 100, onFileRead: (f) => seen.push(f) })
+        files = seen
+        return r
+      },
+      () => files,
+    )
+    const first = read()
+    assert.ok(!first.ok && first.error.reason.includes('still running after 0.1 s'))
+    // The first stopped read found the import the last read did not know of: run once more to stamp both.
+    read()
+    assert.equal(runs, 2)
+    const again = read()
+    assert.equal(runs, 2, 'not run a third time')
+    assert.ok(!again.ok)
+    assert.equal(again.error.reason, `${first.error.reason} (not run again: its files are unchanged since)`)
+
+    // An imported file saved: run again.
+    writeFileSync(imported, 'export const groups = { admins: [] }\n')
+    read()
+    assert.equal(runs, 3)
+    // Mended: read, and read at every reload from then on, as any configuration that finishes.
+    writeFileSync(file, "import { groups } from './groups'\nexport default { port: 9001 }\n")
+    assert.ok(read().ok)
+    assert.ok(read().ok)
+    assert.equal(runs, 5)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+it('a configuration that fails otherwise (a syntax error) is read again at each reload: only a stopped run is held', () => {
+  let runs = 0
+  const read = notRunAgainWhileStuck(() => {
+    runs++
+    return fail('BAD_CONFIG', 'engine.config.ts:3:5: SyntaxError: Unexpected token')
+  }, () => [])
+  read()
+  read()
+  assert.equal(runs, 2)
 })

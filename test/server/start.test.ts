@@ -359,7 +359,11 @@ test('engine.config.ts that never finishes: a reload is refused at the deadline,
     // Before the deadline, a reload with this file hung the serving engine for good (and a start, deaf to SIGTERM).
     writeFileSync(configFile, `${original}\nwhile (true) {}\n`)
     engine.child.kill('SIGHUP')
-    await until('the refusal', () => /"msg":"reload refused, keeping the last good set:[^"]*engine\.config\.ts: still running after 10 s, and stopped/.test(engine.stdout()), 30_000)
+    // A reload's deadline is 2 s (messages wait while it runs), a start's 10 s.
+    await until('the refusal', () => /"msg":"reload refused, keeping the last good set:[^"]*engine\.config\.ts: still running after 2 s, and stopped/.test(engine.stdout()), 30_000)
+    // Reloaded again with nothing changed (a rules file saved, another SIGHUP): refused at once, not run for 2 s more.
+    engine.child.kill('SIGHUP')
+    await until('the second refusal', () => /\(not run again: its files are unchanged since\)/.test(engine.stdout()), 30_000)
     // `send` reads the project's configuration too: put back before it signs the message (the engine reads it only at a reload).
     writeFileSync(configFile, original)
     assert.match(await say('alive-check'), /still here/, 'serving after the refused reload')

@@ -8,6 +8,8 @@
 import path from 'node:path'
 import type { EngineConfig } from '../../config/config-types.ts'
 import { findConfigFile, loadConfig } from '../../config/load-config.ts'
+import { CONFIG_RELOAD_DEADLINE_MS } from '../../config/read-config-file.ts'
+import { notRunAgainWhileStuck } from '../../reload/reread-config.ts'
 import { ok, type Result } from '../../errors.ts'
 import { flushLogger, type Logger } from '../../log/logger.ts'
 import { startRuntime, StartupError, type Runtime } from '../../runtime.ts'
@@ -28,11 +30,12 @@ export interface StartFlags {
  * plugin settings are applied then, and any other change is named for a restart (reload/reread-config.ts).
  * `onFileRead` hears of the file and of the project's files it imports.
  */
-function readConfig(flags: StartFlags, onFileRead?: (file: string) => void): Result<EngineConfig> {
+function readConfig(flags: StartFlags, onFileRead?: (file: string) => void, deadlineMs?: number): Result<EngineConfig> {
   const loaded = loadConfig({
     root: flags.root,
     file: flags.config,
     onFileRead,
+    deadlineMs,
     // dev listens on this machine only: it is served with the example token, which anyone can sign with
     // (a plugin author's review found it on 0.0.0.0). HOST still wins: a tunnel or a container sets it.
     overrides: flags.dev ? { watch: true, host: '127.0.0.1', log: { pretty: true, level: 'debug' } } : undefined,
@@ -121,9 +124,9 @@ const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGUSR2'] as const
 async function startEngine(flags: StartFlags): Promise<Runtime | number> {
   // The project's files engine.config.ts imports, as the last read found them: watched with it under `watch: true`.
   let imported: string[] = []
-  const read = () => {
+  const read = (deadlineMs?: number) => {
     const files: string[] = []
-    const r = readConfig(flags, (f) => files.push(f))
+    const r = readConfig(flags, (f) => files.push(f), deadlineMs)
     imported = files.slice(1)
     return r
   }
@@ -139,7 +142,9 @@ async function startEngine(flags: StartFlags): Promise<Runtime | number> {
   const file = flags.config ? path.resolve(root, flags.config) : findConfigFile(root)
   let runtime
   try {
-    runtime = await startRuntime(config, { rereadConfig: { file, read, imported: () => imported } })
+    // A reload's read runs while messages wait: a shorter deadline, and not again while stuck and unchanged.
+    const reread = notRunAgainWhileStuck(() => read(CONFIG_RELOAD_DEADLINE_MS), () => (file ? [file, ...imported] : imported))
+    runtime = await startRuntime(config, { rereadConfig: { file, read: reread, imported: () => imported } })
   } catch (e) {
     // 1 when starting again later may work as it is (Redis not up yet, the old engine still holding the
     // data directory or the port); 2 when the settings must change first. The systemd unit restarts on 1 only.
