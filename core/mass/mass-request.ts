@@ -99,14 +99,28 @@ export interface TargetFlags {
   toFile?: { name: string; text: string }
 }
 
-/** OpenIDs from a --to (commas) or a --to-file (a line each, or commas), in order, each once; and those given twice. */
-function openIdsOf(text: string): { ids: string[]; repeated: string[] } {
+/**
+ * The letters of an OpenID (28 of them for an Official Account's users, `oAbC...`): a word of other letters in
+ * a list is not one. A CSV export's names, a UTF-16 file's NULs, a comment went to the platform as OpenIDs.
+ */
+const OPENID = /^[A-Za-z0-9_-]{1,64}$/
+
+/**
+ * OpenIDs from a --to (commas) or a --to-file (a line each, or commas; `#` to the end of a line is a comment),
+ * in order, each once; and those given twice. Or the first word that is no OpenID, with its line in a file.
+ */
+function openIdsOf(text: string, inFile: boolean): { ids: string[]; repeated: string[] } | { bad: string; line?: number } {
   const seen = new Set<string>()
   const repeated: string[] = []
-  for (const id of text.split(/[\s,]+/)) {
-    if (id === '') continue
-    if (seen.has(id)) repeated.push(id)
-    else seen.add(id)
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const words = inFile ? lines[i]!.replace(/#.*/, '') : lines[i]!
+    for (const id of words.split(/[\s,]+/)) {
+      if (id === '') continue
+      if (!OPENID.test(id)) return inFile ? { bad: id, line: i + 1 } : { bad: id }
+      if (seen.has(id)) repeated.push(id)
+      else seen.add(id)
+    }
   }
   return { ids: [...seen], repeated }
 }
@@ -122,7 +136,12 @@ export function massTargetOf(flags: TargetFlags): Checked<MassTarget> {
     return { ok: true, value: { tagId: id } }
   }
   const named = flags.to !== undefined ? `--to ${flags.to}` : `--to-file ${flags.toFile!.name}`
-  const { ids, repeated } = openIdsOf(flags.to ?? flags.toFile!.text)
+  const read = openIdsOf(flags.to ?? flags.toFile!.text, flags.to === undefined)
+  if ('bad' in read) {
+    const where = read.line === undefined ? '--to' : `--to-file ${flags.toFile!.name}:${read.line}`
+    return refuse(`${where}: ${JSON.stringify(read.bad.slice(0, 60))} is no OpenID (letters, digits, _ and -, e.g. oAbC... of 28): give OpenIDs only, ${read.line === undefined ? 'separated by commas' : 'one a line (# begins a comment)'}`)
+  }
+  const { ids, repeated } = read
   if (ids.length === 0) return refuse(`${flags.to !== undefined ? '--to' : named} names no OpenID: give ${MIN_OPENIDS} to ${MAX_OPENIDS}, ${flags.to !== undefined ? 'separated by commas' : 'one a line'}`)
   if (ids.length < MIN_OPENIDS) {
     const twice = repeated.length > 0 ? ` (${repeated[0]} given twice)` : ''

@@ -124,6 +124,8 @@ before(async () => {
   writeFileSync(path.join(project.dir, 'poster.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]))
   writeFileSync(path.join(project.dir, 'notes.txt'), 'not a picture')
   writeFileSync(path.join(project.dir, 'vips.txt'), 'o-alice\no-bob\n\no-carol\n')
+  // What Windows PowerShell 5's > writes: UTF-16 with a BOM.
+  writeFileSync(path.join(project.dir, 'utf16.txt'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('o-alice\r\no-bob\r\n', 'utf16le')]))
 })
 after(async () => {
   await fake.close()
@@ -324,6 +326,7 @@ describe('wxengine mass send', () => {
       [['--all', '--image', 'notes.txt'], '--image "notes.txt" cannot be an image: the platform takes bmp, png, jpeg, jpg, gif files, not .txt'],
       [['--all', '--mpnews', 'poster.jpg'], '--mpnews takes a media_id, not a file: poster.jpg is one; give the media_id of an article made with the material API (material/add_news), or in the console'],
       [['--to-file', 'nobody.txt', '--text', 'a'], '--to-file nobody.txt: no such file (nobody.txt)'],
+      [['--to-file', 'utf16.txt', '--text', 'a'], '--to-file utf16.txt:1:1: the file is UTF-16 (saved as "Unicode", or by Windows PowerShell 5\'s >), not UTF-8: save it as UTF-8 (with or without a BOM)'],
       [['--all', '--text', ''], '--text is empty'],
       [['--all', '--text', '   '], '--text "   " has only blanks (spaces, tabs, newlines): followers would get an empty-looking message; give the text to send'],
       [['--all', '--text', 'a', '--ignore-reprint'], '--ignore-reprint is for --mpnews (an article WeChat finds to be a reprint is sent anyway)'],

@@ -104,6 +104,10 @@ test('targets: exactly one of --all, --tag, --to, --to-file; a list of 2 to 1000
   assert.equal(targetRefused({ toFile: { name: 'users.txt', text: many.join('\n') } }), '--to-file users.txt has 10001 OpenIDs: a send to a list takes at most 10000 (split it into several sends)')
   assert.deepEqual(target({ toFile: { name: 'u.txt', text: 'o1\no2\r\n\no3, o2\n' } }), { openIds: ['o1', 'o2', 'o3'] })
   assert.deepEqual(target({ to: 'o1, o2' }), { openIds: ['o1', 'o2'] })
+  // A word that is no OpenID is refused where it is: a CSV export's names and a comment went out as OpenIDs.
+  assert.equal(targetRefused({ toFile: { name: 'fans.csv', text: 'openid,nickname\noAAAA,张三\n' } }), '--to-file fans.csv:2: "张三" is no OpenID (letters, digits, _ and -, e.g. oAbC... of 28): give OpenIDs only, one a line (# begins a comment)')
+  assert.equal(targetRefused({ to: 'o1,o2;o3' }), '--to: "o2;o3" is no OpenID (letters, digits, _ and -, e.g. oAbC... of 28): give OpenIDs only, separated by commas')
+  assert.deepEqual(target({ toFile: { name: 'u.txt', text: '# VIPs, from the March export\no1 # Alice\no2\n' } }), { openIds: ['o1', 'o2'] })
   assert.equal(targetRefused({ tag: 'vip' }), '--tag vip: a tag is given by its id, a whole number (wxengine mass tags lists them with their ids)')
   assert.deepEqual(target({ tag: '0' }), { tagId: 0 })
   assert.equal(describeTarget({ all: true }), 'every follower of the account')

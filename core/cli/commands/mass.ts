@@ -14,6 +14,7 @@
  * The API calls use the account's access_token as the engine does, through the project's store
  * (open-account-api.ts), as `menu push` and `qrcode create` do.
  */
+import { utf8Text } from '../../utf8-text.ts'
 import { existsSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -223,7 +224,11 @@ export async function runMassSend(flags: MassSendFlags, io: Output = stdio, now:
   let toFile: { name: string; text: string } | undefined
   if (flags.toFile !== undefined) {
     try {
-      toFile = { name: flags.toFile, text: await readFile(path.resolve(flags.toFile), 'utf8') }
+      const bytes = await readFile(path.resolve(flags.toFile))
+      // As a rules file is read: a UTF-16 list (PowerShell 5's >) went out as OpenIDs of NULs and U+FFFD.
+      const text = utf8Text(bytes)
+      if (!text.ok) return said(`--to-file ${flags.toFile}:${text.line}:${text.column}: ${text.message}`)
+      toFile = { name: flags.toFile, text: text.text }
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       return said(`--to-file ${flags.toFile}: ${code === 'ENOENT' ? `no such file (${shownPath(path.resolve(flags.toFile))})` : (e as Error).message}`)
