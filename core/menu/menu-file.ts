@@ -432,6 +432,17 @@ function menuChecker(findings: Findings, pre: string): { menu: Menu; leaves: Loa
         ok = false
         continue
       }
+      const control = controlCharacterIn(v)
+      if (control) {
+        error(fieldPath, `${subject}${field} ${control}`)
+        ok = false
+        continue
+      }
+      if (field === 'url' && /\s/.test(v)) {
+        error(fieldPath, `${subject}url has a space or another blank at ${v.search(/\s/) + 1}: a link sends it as is, and browsers end or break the address there; write it percent-encoded (%20)`)
+        ok = false
+        continue
+      }
       if (field === 'key' && bytes(v) > MAX_KEY_BYTES) {
         error(fieldPath, `${subject}key is ${bytes(v)} bytes, over the ${MAX_KEY_BYTES} a key may be (WeChat refuses it with ${top ? 40019 : 40026})`)
         ok = false
@@ -477,6 +488,11 @@ function menuChecker(findings: Findings, pre: string): { menu: Menu; leaves: Loa
     }
     if (name.trim() === '') {
       error([...path, 'name'], `${subject}name is empty`)
+      return false
+    }
+    const control = controlCharacterIn(name)
+    if (control) {
+      error([...path, 'name'], `${subject}name ${control}`)
       return false
     }
     const max = top ? MAX_TOP_NAME_BYTES : MAX_SUB_NAME_BYTES
@@ -557,6 +573,17 @@ function menuChecker(findings: Findings, pre: string): { menu: Menu; leaves: Loa
   }
 
   return { menu, leaves, check }
+}
+
+/**
+ * Said of a control character in a button's text (NUL, BEL, a newline, U+0080-U+009F), or undefined. A key
+ * comes back as the EventKey of a CLICK push, whose XML cannot carry most of them: the press would reach no
+ * rule, or no engine. A name shows them as boxes, if the platform takes it at all.
+ */
+function controlCharacterIn(s: string): string | undefined {
+  const at = s.search(/[\u0000-\u001f\u007f-\u009f]/)
+  if (at < 0) return undefined
+  return `has the control character U+${s.charCodeAt(at).toString(16).toUpperCase().padStart(4, '0')} at ${at + 1}: remove it (a YAML escape such as "\\a" or "\\0" writes one)`
 }
 
 function isWebUrl(s: string): boolean {

@@ -86,6 +86,17 @@ describe('menu file: shape and file:line:col errors', () => {
     assert.deepEqual(errorsOf('button:\n  - {type: click, name: "", key: K}\n'), ['2:25: button "": name is empty'])
   })
 
+  test('a control character in a name, key, url, appid or pagepath, or a blank inside a url, is refused (a key of BEL went to menu/create as written)', () => {
+    const fix = 'remove it (a YAML escape such as "\\a" or "\\0" writes one)'
+    assert.deepEqual(errorsOf('button:\n  - {type: click, name: "a\\0b", key: K}\n'), [`2:25: button "a\\u0000b": name has the control character U+0000 at 2: ${fix}`])
+    assert.deepEqual(errorsOf('button:\n  - {type: click, name: A, key: "k\\a"}\n'), [`2:33: button "A": key has the control character U+0007 at 2: ${fix}`])
+    assert.deepEqual(errorsOf('button:\n  - {type: view, name: A, url: "https://a.example/\\x85"}\n'), [`2:32: button "A": url has the control character U+0085 at 19: ${fix}`])
+    assert.deepEqual(errorsOf('button:\n  - {type: miniprogram, name: A, url: "https://a.example", appid: "wx1\\n", pagepath: p}\n'), [`2:67: button "A": appid has the control character U+000A at 4: ${fix}`])
+    assert.deepEqual(errorsOf('button:\n  - {type: view, name: A, url: "https://a.example/a b"}\n'), ['2:32: button "A": url has a space or another blank at 20: a link sends it as is, and browsers end or break the address there; write it percent-encoded (%20)'])
+    // Percent-encoded, and text outside ASCII (which the link carries as UTF-8), pass.
+    assert.ok(parseMenuFile('button:\n  - {type: view, name: 菜单, url: "https://a.example/a%20b/中文"}\n', FILE).ok)
+  })
+
   test('a parent button has no type; sub-buttons have no sub_button', () => {
     assert.deepEqual(errorsOf('button:\n  - type: click\n    name: A\n    key: K\n    sub_button:\n      - {type: click, name: B, key: K2}\n'), [
       '5:5: button "A": a button with sub_button: has no type (its sub-buttons have them): remove type:',
