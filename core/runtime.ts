@@ -353,6 +353,7 @@ async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void
       paths: [{ path: JSSDK_PATH, endpoint: 'jssdk-config' }, { path: IDENTITY_PATH, endpoint: 'oauth-identity' }, { path: LOGIN_PATH, endpoint: 'oauth' }],
       lines,
       count,
+      pageDomainsOf: (accountId) => pageDomainsOf(accountId ?? defaultAccount),
     }),
     createJsSdkEndpoint({ accounts, defaultAccount, pageDomainsOf, ticketFor: (id) => runtime.platform.jsapiTicketFor(id), log, lines, count }),
     createWebLoginEndpoint({ accounts, defaultAccount, pageDomainsOf, publicUrl: config.publicUrl, openBase: config.platform.openBase, client: createApiClient({ baseUrl: config.platform.apiBase }), kv: runtime.store.kv, log, lines, count }),

@@ -20,6 +20,7 @@ import type { LineBudget } from '../log/line-budget.ts'
 import { accountPathReader } from '../receive/read-request.ts'
 import { clientAddress } from '../server/client-address.ts'
 import type { CountWebRequest, WebEndpointName } from './web-outcome.ts'
+import { answerCors } from './page-cors.ts'
 import { createRefuse } from './web-refusal.ts'
 
 export const MAX_CLIENTS = 50_000
@@ -34,6 +35,12 @@ export interface WebRateLimitOptions {
   lines: LineBudget
   count?: CountWebRequest
   now?: () => number
+  /**
+   * The page domains of the account a path names (undefined: the default account's): a 429 to a page's script
+   * carries its CORS header as the endpoint's answers do, or the browser hid it, status, reason, Retry-After
+   * and all, behind a CORS error.
+   */
+  pageDomainsOf?: (accountId: string | undefined) => readonly string[]
 }
 
 interface Bucket {
@@ -51,8 +58,12 @@ export function createWebRateLimit(opts: WebRateLimitOptions): Koa.Middleware {
   const refuse = createRefuse({ what: 'web request', lines: opts.lines, count: opts.count, as: (endpoint) => (endpoint === 'oauth' ? 'text' : 'json') })
   return async (ctx, next) => {
     if (opts.perMinute <= 0) return next()
-    const endpoint = readers.find((r) => r.accountOf(ctx.path) !== null)?.endpoint
-    if (endpoint === undefined) return next()
+    const reader = readers.find((r) => r.accountOf(ctx.path) !== null)
+    if (reader === undefined) return next()
+    const { endpoint } = reader
+    // A preflight is the browser's, not a call of the page's script: it costs nothing, and counted it took an
+    // allowance of its own before each call it came with.
+    if (ctx.method === 'OPTIONS') return next()
     const client = addressKey(clientAddress(ctx, opts.proxies))
     const t = now()
     const bucket = buckets.get(client) ?? { tokens: opts.perMinute, at: t }
@@ -72,6 +83,12 @@ export function createWebRateLimit(opts: WebRateLimitOptions): Koa.Middleware {
       fields: { client },
     })
     ctx.set('Retry-After', String(retryAfter))
+    // The login's steps are a browser's navigations; the others are read by a page's script.
+    if (endpoint !== 'oauth' && opts.pageDomainsOf) {
+      const accountId = reader.accountOf(ctx.path)
+      answerCors(ctx, accountId === '' ? [] : opts.pageDomainsOf(accountId ?? undefined), 'GET, OPTIONS')
+      ctx.set('Access-Control-Expose-Headers', 'Retry-After')
+    }
   }
 }
 

@@ -69,6 +69,23 @@ describe('the web endpoints: a per-client allowance', () => {
     assert.match(body.reason, /^too many requests from this address; try again in \d+ s$/)
   })
 
+  it("a 429 to a page's script carries the page's CORS header and exposes Retry-After; a preflight is not counted", async () => {
+    // Without them the browser hid the 429 behind a CORS error: the script could read neither reason nor wait.
+    const page = 'https://h5.example.com'
+    const refused = await fetch(`${direct.url}/jssdk-config?url=${PAGE}`, { headers: { Origin: page } })
+    assert.equal(refused.status, 429)
+    assert.equal(refused.headers.get('access-control-allow-origin'), page)
+    assert.equal(refused.headers.get('access-control-expose-headers'), 'Retry-After')
+    // Another site's page gets no such header, as from the endpoint's own answers.
+    const other = await fetch(`${direct.url}/jssdk-config?url=${PAGE}`, { headers: { Origin: 'https://evil.example.net' } })
+    assert.equal(other.status, 429)
+    assert.equal(other.headers.get('access-control-allow-origin'), null)
+    // A preflight is answered by the endpoint, allowance spent or not.
+    const preflight = await fetch(`${direct.url}/jssdk-config?url=${PAGE}`, { method: 'OPTIONS', headers: { Origin: page, 'Access-Control-Request-Method': 'GET' } })
+    assert.equal(preflight.status, 204)
+    assert.equal(preflight.headers.get('access-control-allow-origin'), page)
+  })
+
   it("with trustProxy, each address the proxy saw has its own allowance; what a client writes in front is ignored", async () => {
     const get = (forwardedFor: string) => fetch(`${proxied.url}/jssdk-config?url=${PAGE}`, { headers: { 'X-Forwarded-For': forwardedFor } }).then((r) => r.status)
     const first = []
