@@ -112,6 +112,9 @@ async function stored<T>(p: Promise<T>): Promise<T> {
   }
 }
 
+/** A Host header that is a host: a name or an IPv4 address, or an IPv6 one in brackets, and maybe a port. */
+const HOST_HEADER = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
+
 export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
   const byId = new Map(opts.accounts.map((a) => [a.id, a]))
   const { pageDomainsOf } = opts
@@ -144,8 +147,11 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
       const cookiePath = `${publicUrl.pathname.replace(/\/$/, '')}${ctx.path}`
       return { url: `${publicUrl.origin}${cookiePath}`, cookiePath, https: publicUrl.protocol === 'https:' }
     }
-    if (ctx.host === '') return undefined
-    const scheme = ctx.get('X-Forwarded-Proto').split(',')[0]?.trim() || ctx.protocol
+    // Only a host (and port), and only http or https: `Host: evil.example/x?y=` or `X-Forwarded-Proto:
+    // javascript` went into the redirect_uri as written.
+    if (!HOST_HEADER.test(ctx.host)) return undefined
+    const forwarded = ctx.get('X-Forwarded-Proto').split(',')[0]?.trim().toLowerCase()
+    const scheme = forwarded === 'http' || forwarded === 'https' ? forwarded : ctx.protocol
     return { url: `${scheme}://${ctx.host}${ctx.path}`, cookiePath: ctx.path, https: scheme === 'https' }
   }
 
@@ -168,7 +174,7 @@ export function createWebLoginEndpoint(opts: WebLoginOptions): Koa.Middleware {
     const scope = SCOPES.get(query.scope ?? 'base')
     if (!scope) return refuse(ctx, 400, 'BAD_QUERY', `scope ${JSON.stringify(String(query.scope).slice(0, 40))} is not base or userinfo (snsapi_base, snsapi_userinfo)`, account.id)
     const here = reachedAt(ctx)
-    if (!here) return refuse(ctx, 400, 'BAD_HTTP', 'no Host header, so there is no address for WeChat to send the user back to: set publicUrl (PUBLIC_URL)', account.id)
+    if (!here) return refuse(ctx, 400, 'BAD_HTTP', `${ctx.host === '' ? 'no Host header' : `the Host header ${JSON.stringify(ctx.host.slice(0, 80))} is no host name`}, so there is no address for WeChat to send the user back to: set publicUrl (PUBLIC_URL)`, account.id)
     const { https } = here
     const downgrade = downgradeProblem(to, https)
     if (downgrade) return refuse(ctx, 400, 'BAD_QUERY', downgrade, account.id)

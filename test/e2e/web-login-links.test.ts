@@ -232,6 +232,29 @@ describe('without publicUrl', () => {
     assert.match(raw, /BAD_HTTP: no Host header, so there is no address for WeChat to send the user back to: set publicUrl \(PUBLIC_URL\)/)
     assert.ok(h.lines.some((l) => l.code === 'BAD_HTTP' && l.status === 400 && String(l.msg).startsWith('web login refused: no Host header')), 'the refusal is logged with its reason')
   })
+
+  it('a Host that is no host name is refused, and a scheme other than http or https from X-Forwarded-Proto is not taken', async () => {
+    // Both went into the redirect_uri as written: http://evil.example.net/x?y=/oauth, javascript://...
+    const { port } = new URL(h.url)
+    const raw = (headers: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(`GET /oauth/main?to=${encodeURIComponent('https://h5.example.com/')} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`))
+        let data = ''
+        socket.on('data', (d) => (data += d))
+        socket.on('end', () => resolve(data))
+        socket.on('error', reject)
+      })
+    const pathHost = await raw('Host: evil.example.net/x?y=\r\n')
+    assert.match(pathHost, /^HTTP\/1\.1 400 /)
+    assert.match(pathHost, /BAD_HTTP: the Host header "evil\.example\.net\/x\?y=" is no host name, so there is no address for WeChat to send the user back to: set publicUrl/)
+    const scheme = await raw(`Host: 127.0.0.1:${port}\r\nX-Forwarded-Proto: javascript\r\n`)
+    assert.match(scheme, /^HTTP\/1\.1 302 /)
+    const location = /\r\nLocation: (\S+)\r\n/i.exec(scheme)?.[1]
+    assert.equal(new URL(location!).searchParams.get('redirect_uri'), `http://127.0.0.1:${port}/oauth/main`)
+    for (const host of ['wx.example.com', 'wx.example.com:8443', '[::1]:8080', '127.0.0.1']) {
+      assert.match(await raw(`Host: ${host}\r\n`), /^HTTP\/1\.1 302 /, host)
+    }
+  })
 })
 
 describe('with an https publicUrl', () => {
