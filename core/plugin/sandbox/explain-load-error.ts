@@ -16,6 +16,8 @@ export function withoutNodePrefix(name: string): string {
 /** The one module name plugins import; `definePlugin` is the identity at run time. */
 export const PLUGIN_MODULE_NAME = 'wxengine/plugin'
 
+export const TOP_LEVEL_AWAIT_HINT = 'plugins run as CommonJS, where a top-level await is not possible; do that work in setup(api) or in handle'
+
 /**
  * For the mistakes a newcomer makes. vm2 and sucrase say "Cannot find module 'x'" and
  * "Error transforming <file>: ... (3:7)".
@@ -23,9 +25,7 @@ export const PLUGIN_MODULE_NAME = 'wxengine/plugin'
 export function explainLoadError(reason: string, dir: string): string {
   const transform = sucraseErrorParts(reason)
   if (transform) return syntaxErrorAt(transform.file, transform.line, transform.column, transform.message)
-  if (/await is only valid in async functions/.test(reason)) {
-    return `${reason}: plugins run as CommonJS, where a top-level await is not possible; do that work in setup(api) or in handle`
-  }
+  if (/await is only valid in async functions/.test(reason)) return `${reason}: ${TOP_LEVEL_AWAIT_HINT}`
   const missing = /Cannot find module '([^']+)'/.exec(reason)
   if (!missing) return explainMissingGlobal(reason, dir)
   const name = missing[1]
