@@ -133,7 +133,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     const inDataDir =
       config.store.kind === 'sqlite' && e instanceof StoreOpenError && !e.transient && !(e.cause instanceof AddonCacheError) &&
       !path.relative(path.resolve(config.dataDir), path.resolve(e.location)).startsWith('..')
-    const hint = inDataDir ? ` (the data directory: DATA_DIR, or dataDir in engine.config.ts)` : ''
+    const hint = inDataDir ? ` (the data directory: DATA_DIR, or dataDir in engine.config.ts)` : config.store.kind === 'redis' ? ' (the Redis server: REDIS_URL, or store.url in engine.config.ts)' : ''
     throw new StartupError(`cannot open the ${config.store.kind} store: ${(e as Error).message}${hint}`, [], e instanceof StoreOpenError && e.transient)
   }
   // Media files without a media_id: counted at each load, taken for the live set's once that load goes live.

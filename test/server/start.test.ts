@@ -300,7 +300,7 @@ test('a SIGTERM while starting is a graceful stop once started: exit 0 and a lin
 test('a store that may come later (Redis not reachable) exits 1, to be restarted; a data directory that cannot be one exits 2', { timeout: 30_000 }, async () => {
   const redisDown = await startEngine(['--port', '0'], { STORE: 'redis', REDIS_URL: `redis://127.0.0.1:${takenPort}/0` }).exited
   assert.equal(redisDown.code, 1, redisDown.stderr)
-  assert.match(redisDown.stderr, /cannot open the redis store/)
+  assert.match(redisDown.stderr, /cannot open the redis store: .* \(the Redis server: REDIS_URL, or store\.url in engine\.config\.ts\)/)
   const file = path.join(project.dir, 'not-a-dir')
   writeFileSync(file, 'x')
   const notADir = await startEngine(['--port', '0'], { DATA_DIR: file }).exited

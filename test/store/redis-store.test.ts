@@ -487,6 +487,23 @@ describe('redis store: Redis down or lost', () => {
     assert.doesNotMatch(err.message, /s3cret/)
   })
 
+  it('a server that does not speak Redis (a wrong port) is said so, not as the closed stream the PING met; exit 2, a setting', async () => {
+    const http = createServer((s: Socket) => s.on('data', () => s.end('HTTP/1.1 400 Bad Request\r\n\r\n')))
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = http.address() as { port: number }
+      const err = await openRedisStore({ url: `redis://127.0.0.1:${port}`, dataDir: await tempDir(), log: silent }).then(
+        () => assert.fail('should not open'),
+        (e: unknown) => e,
+      )
+      assert.ok(err instanceof StoreOpenError)
+      assert.equal(err.message, `cannot open store at redis://127.0.0.1:${port}: the server there does not speak Redis (it answered "H" where a Redis reply begins): a wrong port?`)
+      assert.equal(err.transient, false)
+    } finally {
+      http.close()
+    }
+  })
+
   it('a URL that is not redis:// is refused', async () => {
     await assert.rejects(openRedisStore({ url: 'http://127.0.0.1:1', dataDir: await tempDir(), log: silent }), /not a redis:\/\/ or rediss:\/\/ URL/)
   })

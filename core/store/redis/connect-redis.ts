@@ -122,8 +122,12 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisC
 
   let lastError: Error | undefined
   // Without a listener ioredis prints every failed reconnect attempt to the console.
+  // A server that does not speak Redis (an HTTP or SSH port) answers with a protocol error, then the PING
+  // fails on the closed stream: that later error said nothing of why ("Stream isn't writeable").
+  let notRedis: Error | undefined
   client.on('error', (err: Error) => {
     lastError = err
+    if (/^Protocol error\b/.test(err.message)) notRedis ??= err
   })
 
   let timer: NodeJS.Timeout | undefined
@@ -141,6 +145,9 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<RedisC
     if (database !== '' && database !== '0') await Promise.race([client.select(Number(database)), deadline])
   } catch (err) {
     client.disconnect()
+    if (notRedis) {
+      throw new StoreOpenError(shownUrl, `the server there does not speak Redis (it answered ${JSON.stringify(/got "(.*?)"/.exec(notRedis.message)?.[1] ?? '?')} where a Redis reply begins): a wrong port?`, { cause: notRedis })
+    }
     const cause = lastError ?? err
     throw new StoreOpenError(shownUrl, `Redis: ${messageOf(cause)}`, { cause, transient: mayPass(cause) })
   } finally {
