@@ -42,6 +42,15 @@ test('an answer that trickles without end: given up after 10 s, exit 1, saying t
   assert.ok(tookMs < 30_000, `${tookMs} ms`)
 })
 
+test('a server that takes the connection and never answers: said so, not "cannot reach ... Is the engine running?"', async () => {
+  const url = await serve(() => {
+    // Never answered: a stuck server, or not an engine.
+  })
+  const r = await project.run(['send', 'hi', '--url', url])
+  assert.equal(r.code, 1, r.stderr)
+  assert.equal(r.stderr, `wxengine send: ${url} took the connection but sent no answer in 10 s (an engine answers within 5 s). Is it a wxengine (or the right --url), or is it stuck (its log says)?\n`)
+})
+
 test('an answer past 1 MiB: not read on, exit 1', async () => {
   const url = await serve((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/xml' })

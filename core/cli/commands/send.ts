@@ -184,6 +184,9 @@ const MAX_ANSWER_BYTES = 1024 * 1024
 /** A failure after the server answered: it is there, so not "cannot reach ... Is the engine running?". */
 class AnswerError extends Error {}
 
+/** A server that took the connection and sent nothing back: there too, and stuck or not an engine. */
+class SilentServerError extends Error {}
+
 async function deliverOverHttp(url: string, body: string, io: Output, alsoAt?: string): Promise<WireResponse | undefined> {
   let tried = new URL(url).origin
   try {
@@ -204,6 +207,10 @@ async function deliverOverHttp(url: string, body: string, io: Output, alsoAt?: s
       io.err(`wxengine send: ${tried} answered, but ${failure.message}. Is it a wxengine (or the right --url)?`)
       return undefined
     }
+    if (failure instanceof SilentServerError) {
+      io.err(`wxengine send: ${tried} took the connection but ${failure.message} (an engine answers within 5 s). Is it a wxengine (or the right --url), or is it stuck (its log says)?`)
+      return undefined
+    }
     const why = (failure as NodeJS.ErrnoException).code ?? (failure as Error).message
     io.err(`wxengine send: cannot reach ${tried} (${why}). Is the engine running (wxengine start)? Use --url for another address, or --local to run the engine in this process.`)
     return undefined
@@ -219,10 +226,13 @@ function postXml(url: URL, body: string): Promise<WireResponse> {
   return new Promise((resolve, reject) => {
     const client = url.protocol === 'https:' ? https : http
     let answer: http.IncomingMessage | undefined
+    // Connected, a silence is the server's: said so, not "cannot reach ... Is the engine running?" (a CLI review).
+    let connected = false
     // The whole exchange, not only silence: the socket's own timeout let an answer that trickled a byte
     // every few seconds (or streamed without end) keep `send` waiting for good (a CLI review).
     const deadline = setTimeout(() => {
       if (answer) answer.destroy(new AnswerError(`its answer did not end within ${SEND_TIMEOUT_MS / 1000} s`))
+      else if (connected) req.destroy(new SilentServerError(`sent no answer in ${SEND_TIMEOUT_MS / 1000} s`))
       else req.destroy(new Error(`no answer in ${SEND_TIMEOUT_MS / 1000} s`))
     }, SEND_TIMEOUT_MS)
     const done = <T>(settle: (v: T) => void) => (v: T) => {
@@ -242,6 +252,10 @@ function postXml(url: URL, body: string): Promise<WireResponse> {
       res.on('end', () => done(resolve)({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body: Buffer.concat(chunks).toString('utf8') }))
     })
     req.on('error', done(reject))
+    req.on('socket', (socket) => {
+      if (!socket.connecting) connected = true
+      else socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => (connected = true))
+    })
     req.end(body)
   })
 }
