@@ -85,8 +85,7 @@ export function createWebRateLimit(opts: WebRateLimitOptions): Koa.Middleware {
     ctx.set('Retry-After', String(retryAfter))
     // The login's steps are a browser's navigations; the others are read by a page's script.
     if (endpoint !== 'oauth' && opts.pageDomainsOf) {
-      const accountId = reader.accountOf(ctx.path)
-      answerCors(ctx, accountId === '' ? [] : opts.pageDomainsOf(accountId ?? undefined), 'GET, OPTIONS')
+      answerCors(ctx, opts.pageDomainsOf(reader.accountOf(ctx.path) ?? undefined), 'GET, OPTIONS')
       ctx.set('Access-Control-Expose-Headers', 'Retry-After')
     }
   }

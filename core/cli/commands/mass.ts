@@ -14,10 +14,10 @@
  * The API calls use the account's access_token as the engine does, through the project's store
  * (open-account-api.ts), as `menu push` and `qrcode create` do.
  */
-import { utf8Text } from '../../utf8-text.ts'
 import { existsSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
+import { utf8Text } from '../../utf8-text.ts'
 import type { AccountConfig } from '../../config/config-types.ts'
 import { createLogger } from '../../log/logger.ts'
 import { DUPLICATE_CLIENT_MSG_ID, explainMassError, SYSTEM_BUSY, readSendAnswer, readStatusAnswer, readTags, repeatedMsgIdOf } from '../../mass/mass-api.ts'

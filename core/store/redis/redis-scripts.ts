@@ -79,12 +79,16 @@ return 0
 /**
  * Takes a user's lock (KEYS[1], owner ARGV[1], PX ARGV[2]) and, when taken, reads their session (KEYS[2]) in
  * the same command: {1, session JSON or nil}; while another holds the lock, {0, its owner value} (which says
- * whether that holder is the user's unsubscribe: redis-sessions.ts). A third element says what was repaired.
+ * whether that holder is the user's unsubscribe: redis-sessions.ts). A third element names what was repaired
+ * (LockRepair: redis-sessions.ts says it).
  * Keys no instance writes so (edited by hand) are repaired here, not thrown on: a lock or a session of
  * another type made every message of the user fail (a GET's WRONGTYPE after the lock was SET left the lock
  * taken, and Redis does not undo it), and a lock with no expiry held the user for ever. redis.pcall only
  * when the plain read failed, so the common path is the two commands it was.
  */
+/** What LOCK_USER_AND_READ repaired: a lock with no expiry, a lock or a session of another type than a string. */
+export type LockRepair = 'lock-expiry' | 'lock-type' | 'session-type'
+
 export const LOCK_USER_AND_READ = defineScript(`
 local repaired = false
 if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
@@ -92,15 +96,15 @@ if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
   if type(owner) ~= 'table' then
     if redis.call('PTTL', KEYS[1]) ~= -1 then return {0, owner} end
     redis.call('PEXPIRE', KEYS[1], ARGV[2])
-    return {0, owner, 'the user lock had no expiry (no instance takes one so): it lapses in ' .. ARGV[2] .. ' ms'}
+    return {0, owner, 'lock-expiry'}
   end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  repaired = 'the user lock was not a string (no instance writes one so): replaced'
+  repaired = 'lock-type'
 end
 local session = redis.pcall('GET', KEYS[2])
 if type(session) == 'table' then
   redis.call('DEL', KEYS[2])
-  return {1, false, 'the session was not a string (no instance writes one so): deleted'}
+  return {1, false, 'session-type'}
 end
 return {1, session, repaired}
 `)

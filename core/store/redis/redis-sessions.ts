@@ -12,7 +12,7 @@ import { randomBytesFromPool } from '../../verify/random-pool.ts'
 import { toPx } from './redis-ttl.ts'
 import { keepLockAlive } from './lock-keep-alive.ts'
 import type { LockReleases } from './lock-releases.ts'
-import { LOCK_USER_AND_READ, runScript, UNLINK_IF_LOCKED, WRITE_IF_LOCKED } from './redis-scripts.ts'
+import { LOCK_USER_AND_READ, runScript, UNLINK_IF_LOCKED, WRITE_IF_LOCKED, type LockRepair } from './redis-scripts.ts'
 import { scanDeleting } from './redis-kv.ts'
 import { LockLostError } from '../lock-lost-error.ts'
 
@@ -121,7 +121,7 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
       // From the pool, as the dedup claim's: a randomBytes() call a message was 5 % of a Redis instance's CPU.
       // An unsubscribe's says so (base64url has no ':'), for the user's next message waiting on another instance.
       const owner = `${forUnsubscribe ? UNSUBSCRIBE_OWNER_PREFIX : ''}${randomBytesFromPool(12).toString('base64url')}`
-      let answer: [0 | 1, string | null, (string | null)?]
+      let answer: [0 | 1, string | null, (LockRepair | null)?]
       try {
         answer = (await runScript(client, LOCK_USER_AND_READ, [key, keys.session(account, openId)], [owner, toPx(ttlMs)])) as typeof answer
       } catch (e) {
@@ -132,9 +132,10 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
         throw e
       }
       const repaired = answer[2]
-      if (typeof repaired === 'string') {
-        if (repaired.startsWith('the session')) unreadable(account, openId, repaired)
-        else lines.warn(`user lock repaired ${account}`, { code: 'STORE_UNAVAILABLE', account, openId, key, reason: repaired }, 'user lock repaired')
+      if (repaired === 'session-type') unreadable(account, openId, 'the session was not a string (no instance writes one so): deleted')
+      else if (repaired) {
+        const reason = repaired === 'lock-type' ? 'the user lock was not a string (no instance writes one so): replaced' : `the user lock had no expiry (no instance takes one so): it lapses in ${toPx(ttlMs)} ms`
+        lines.warn(`user lock repaired ${account}`, { code: 'STORE_UNAVAILABLE', account, openId, key, reason }, 'user lock repaired')
       }
       if (answer[0] === 0) return answer[1]?.startsWith(UNSUBSCRIBE_OWNER_PREFIX) ? UNSUBSCRIBING : null
       let lapsesAt = Date.now() + ttlMs
