@@ -4,6 +4,7 @@
  *     so instances must not each fetch their own: one refresher at a time, result shared in the TokenStore;
  *   - refreshed `refreshMarginMs` before expiry, while the old one still works;
  *   - refreshed on demand when the platform rejects it (40001, 40014, 42001), then the call is retried once;
+ *     when that new one is rejected too, it is held a while, not replaced per call (REJECTED_HOLD_FIRST_MS);
  *   - not asked for again for a while when the answer can only change with a setting (wrong AppSecret, IP not
  *     whitelisted, daily quota: TOKEN_CONFIG_ERRCODES), and logged once naming that setting;
  *   - asked again at once, a few times, when the failure may pass by itself (-1 "system busy", no answer, a
@@ -35,6 +36,16 @@ export const REFRESH_RETRY_MS = 10_000
 /** After a refresh whose every try failed transiently, no new one for this long; doubled per failure in a row. */
 export const TRANSIENT_HOLD_FIRST_MS = 1_000
 export const TRANSIENT_HOLD_MAX_MS = 60_000
+
+/**
+ * When the token fetched to replace a rejected one is rejected as well, it is not replaced again at once: a
+ * third would be rejected too (another server with this AppSecret fetching with force_refresh, an apiBase
+ * that is not the platform's), and replacing it on every call spent the token API's daily quota (2000), one
+ * fetch per message. Calls with it fail meanwhile as it did, without a request; the hold doubles per such
+ * rejection in a row, up to REJECTED_HOLD_MAX_MS, and ends with the first call a token answers.
+ */
+export const REJECTED_HOLD_FIRST_MS = 30_000
+export const REJECTED_HOLD_MAX_MS = 10 * 60_000
 
 /**
  * The longest lifetime taken from an answer: the platform's tokens and tickets live 7200 s ("目前是7200秒之内
@@ -168,7 +179,10 @@ export interface AccessTokenManager {
   getToken(): Promise<Result<string>>
   /** Forget a token the platform rejected, so the next getToken fetches a new one. */
   invalidate(token: string): Promise<void>
-  /** Run `call` with a token; on a rejected-token errcode, invalidate, refresh and retry exactly once. */
+  /**
+   * Run `call` with a token; on a rejected-token errcode, invalidate, refresh and retry exactly once; a new
+   * token rejected as well is held a while (REJECTED_HOLD_FIRST_MS), calls with it failing without a request.
+   */
   withToken<T>(call: (token: string) => Promise<Result<T>>): Promise<Result<T>>
 }
 
@@ -210,6 +224,10 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
   let transientInARow = 0
   /** When an early refresh last failed with the old token still valid: calls use that token meanwhile. */
   let refreshFailedAt = -Infinity
+  /** A replacement token the platform rejected too: calls with it fail as `result` until `until`, without a request. */
+  let rejectedHold: { token: string; until: number; result: { ok: false; error: EngineError } } | undefined
+  /** Replacements rejected in a row: the next hold doubles. */
+  let replacementsRejectedInARow = 0
 
   const isFresh = (r: TokenRecord, t: number) => t < r.expiresAt - marginMs
   const storeError = (e: unknown, op: string) => {
@@ -415,14 +433,36 @@ export function createAccessTokenManager(opts: AccessTokenManagerOptions): Acces
   async function withToken<T>(call: (token: string) => Promise<Result<T>>): Promise<Result<T>> {
     const first = await getToken()
     if (!first.ok) return first
+    if (rejectedHold?.token === first.value && now() < rejectedHold.until) return rejectedHold.result
     const r = await call(first.value)
-    if (r.ok || !isTokenRejected(r.error)) return r
+    if (r.ok || !isTokenRejected(r.error)) return answered(r)
     // Budgeted: once per call while the platform keeps rejecting fresh tokens (another server fetching them).
     lines.warn(`token rejected ${appId}`, { code: r.error.code, errcode: r.error.errcode, reason: r.error.reason, appId }, 'access_token rejected; refreshing and retrying once')
     await invalidate(first.value)
     const second = await getToken()
     if (!second.ok) return second
-    return call(second.value)
+    const again = await call(second.value)
+    if (again.ok || !isTokenRejected(again.error)) return answered(again)
+    return hold(second.value, again.error)
+  }
+
+  /** An answer that shows a token works (or is not about the token): a hold, if any, ends. */
+  function answered<T>(r: Result<T>): Result<T> {
+    replacementsRejectedInARow = 0
+    rejectedHold = undefined
+    return r
+  }
+
+  /** The replacement `token` was rejected as well: held, not replaced, for a while (REJECTED_HOLD_FIRST_MS). */
+  function hold(token: string, error: EngineError): { ok: false; error: EngineError } {
+    const holdMs = Math.min(REJECTED_HOLD_MAX_MS, REJECTED_HOLD_FIRST_MS * 2 ** replacementsRejectedInARow++)
+    const reason =
+      `${error.reason} (the platform rejected the access_token fetched to replace a rejected one as well: another server ` +
+      `using this AppSecret with force_refresh, or an apiBase that is not the platform's? not fetched again for ${holdMs / 1000} s, calls failing meanwhile)`
+    const result = { ok: false as const, error: { ...error, reason } }
+    rejectedHold = { token, until: now() + holdMs, result }
+    log.error({ code: error.code, errcode: error.errcode, reason, appId, retryInMs: holdMs }, 'replacement access_token rejected')
+    return result
   }
 
   return { appId, waitBoundMs: lockWaitMs, getToken, invalidate, withToken }

@@ -211,6 +211,53 @@ test('withToken: a second rejection is not retried again', async () => {
   assert.equal(tokenRequests(), 2)
 })
 
+test('withToken: a replacement rejected as well is held, not replaced on every call', async () => {
+  // The platform rejects every token (another server fetching with force_refresh): each call had fetched a
+  // new one, spending the daily quota one fetch per message.
+  const m = manager()
+  let calls = 0
+  const rejectAll = async (): Promise<Result<string>> => {
+    calls++
+    return apiError('invalid credential', 40001)
+  }
+  const r1 = await m.withToken(rejectAll)
+  assert.equal(r1.ok, false)
+  if (!r1.ok) {
+    assert.equal(r1.error.errcode, 40001)
+    assert.match(r1.error.reason, /^invalid credential \(the platform rejected the access_token fetched to replace a rejected one as well: .*not fetched again for 30 s/)
+  }
+  assert.deepEqual([calls, tokenRequests()], [2, 2])
+  for (let i = 0; i < 5; i++) {
+    const r = await m.withToken(rejectAll)
+    assert.equal(r.ok, false)
+    if (!r.ok) assert.equal(r.error.errcode, 40001)
+  }
+  assert.deepEqual([calls, tokenRequests()], [2, 2], 'held: no call, no fetch')
+  assert.equal(memLog.lines.filter((l) => l.msg === 'replacement access_token rejected').length, 1)
+
+  // The hold over: replaced once more, rejected again: held twice as long.
+  t += 31_000
+  await m.withToken(rejectAll)
+  assert.deepEqual([calls, tokenRequests()], [4, 3])
+  t += 59_000
+  await m.withToken(rejectAll)
+  assert.deepEqual([calls, tokenRequests()], [4, 3], 'the second hold is 60 s')
+  t += 2_000
+  const r2 = await m.withToken(rejectAll)
+  assert.deepEqual([calls, tokenRequests()], [6, 4])
+  if (!r2.ok) assert.match(r2.error.reason, /not fetched again for 120 s/)
+  else assert.fail('rejected')
+
+  // A call the token answers ends the hold and its doubling.
+  t += 121_000
+  const r3 = await m.withToken(async (token): Promise<Result<string>> => ok(token))
+  assert.equal(r3.ok, true)
+  const r4 = await m.withToken(rejectAll)
+  assert.equal(tokenRequests(), 5)
+  if (!r4.ok) assert.match(r4.error.reason, /not fetched again for 30 s/)
+  else assert.fail('rejected')
+})
+
 test('withToken: other errors are not retried', async () => {
   const m = manager()
   let calls = 0

@@ -185,14 +185,30 @@ test('an API timeout is retried', async () => {
   assert.match(e.lastError ?? '', /timed out after 1000 ms/)
 })
 
-test('a token rejected twice in one attempt is retried by a later attempt', async () => {
+test('a token rejected twice in one attempt is retried by a later attempt, once its hold is over', async () => {
+  // The replacement token rejected as well is held 30 s (REJECTED_HOLD_FIRST_MS): the attempt 15 s later
+  // fails without a request, the one 30 s after that is sent. The sleeps move the manager's clock.
+  let skewMs = 0
+  const client = createApiClient({ baseUrl: fake.baseUrl, timeoutMs: 1000 })
+  const tokens = createAccessTokenManager({ appId: 'wxA', appSecret: 'secretA', client, tokens: store.tokens, log: memLog.logger, now: () => Date.now() + skewMs })
+  const heldApi = createPlatformApi({ client, tokens })
   fake.failNextSends(2, 40001)
-  const s = sender()
+  const s = sender({
+    api: (account) => (account === 'acc' ? heldApi : undefined),
+    retry: { attempts: 5, baseDelayMs: 20_000, maxDelayMs: 60_000 },
+    sleep: async (ms) => {
+      sleeps.push(ms)
+      skewMs += ms
+    },
+  })
   await s.send('acc', 'o1', text('x'))
   await s.idle()
   const e = await onlyEntry()
   assert.equal(e.status, 'sent')
-  assert.equal(e.attempts, 2)
+  assert.equal(e.attempts, 3)
+  assert.deepEqual(sleeps, [15_000, 30_000])
+  assert.equal(memLog.lines.filter((l) => l.msg === 'replacement access_token rejected').length, 1)
+  assert.deepEqual(newSent(), [{ touser: 'o1', msgtype: 'text', text: { content: 'x' } }], 'the held attempt sent nothing')
 })
 
 test("the token API's 40001 (a wrong AppSecret, held by the token manager) fails the reply at once, not after 8 tries", async () => {
