@@ -73,13 +73,16 @@ const FULL_BELOW_BYTES = 64 * 1024
 /**
  * Why a store may fail to open that passes without a change to the settings: the disk holding the directory
  * (or the nearest existing parent) is full, of bytes or of inodes. SQLite says "database or disk is full",
- * or only "disk I/O error" when the WAL index cannot grow; the start exited 2 for both, and systemd's
+ * or only "disk I/O error" when the WAL index cannot grow, or "unable to open database file" (SQLITE_CANTOPEN)
+ * when no inode is left for a journal; the start exited 2 for each, and systemd's
  * RestartPreventExitStatus=2 then kept the engine down after the disk was freed. '' when `error` is not one a
  * full disk gives, or the disk is not full (a pseudo filesystem such as /proc has no blocks: never full).
  */
 export function fullDiskHint(dir: string, error: unknown): string {
   const code = String((error as { code?: unknown } | null)?.code ?? '')
-  if (code !== 'ENOSPC' && !/^SQLITE_(FULL|IOERR)/.test(code)) return ''
+  // SQLITE_CANTOPEN: a disk out of inodes, where SQLite cannot create a journal beside the file (statfs below
+  // tells it from a missing folder or a permission).
+  if (code !== 'ENOSPC' && !/^SQLITE_(FULL|IOERR|CANTOPEN)/.test(code)) return ''
   let at = resolve(dir)
   while (!existsSync(at) && dirname(at) !== at) at = dirname(at)
   try {

@@ -152,6 +152,30 @@ test('a data directory on a full disk: exit 1 (a restart succeeds once there is 
   }
 })
 
+test('a data directory on a disk out of inodes: exit 1, saying the disk is full (SQLite says only "unable to open database file")', (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to mount a small tmpfs')
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-inodes-'))
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=20m,nr_inodes=16', 'tmpfs', dir]).status !== 0) {
+    rmSync(dir, { recursive: true, force: true })
+    return t.skip('cannot mount a tmpfs here')
+  }
+  try {
+    const dataDir = path.join(dir, 'data')
+    mkdirSync(dataDir)
+    try {
+      for (let i = 0; ; i++) writeFileSync(path.join(dir, `filler-${i}`), '')
+    } catch {
+      // ENOSPC: no inode left, blocks to spare
+    }
+    const r = start({ DATA_DIR: dataDir })
+    assert.equal(r.status, 1, r.stderr)
+    assert.match(r.stderr, /the disk holding .* is full \(\d+ bytes, 0 inodes free\)/)
+  } finally {
+    spawnSync('umount', [dir])
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('a data directory that is a file, or on a read-only mount: exit 2, saying which (not a bare "unable to open database file", nor "this user cannot write")', (t) => {
   const file = path.join(project.dir, 'data-is-a-file')
   writeFileSync(file, '')
