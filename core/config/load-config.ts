@@ -117,6 +117,8 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
   if (given('WECHAT_MP_BASE', ['platform', 'mpBase'])) c.platform.mpBase = env.WECHAT_MP_BASE!
   if (given('WECHAT_OPEN_BASE', ['platform', 'openBase'])) c.platform.openBase = env.WECHAT_OPEN_BASE!
   if (given('ADMIN_TOKEN', ['admin', 'token'])) c.admin.token = env.ADMIN_TOKEN
+  // A blank line of an EnvironmentFile: taken as "not set", it left /metrics and /healthz open without a word.
+  else if (env.ADMIN_TOKEN === '') problems.push('ADMIN_TOKEN: is set but empty, which would leave /healthz and /metrics without a token; give it one (8 or more printable ASCII characters), or unset it')
   if (given('PUBLIC_URL', ['publicUrl'])) c.publicUrl = env.PUBLIC_URL
   const trustProxy = proxiesFromEnv(env, problems)
   if (trustProxy !== undefined) c.trustProxy = trustProxy

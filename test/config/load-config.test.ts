@@ -188,6 +188,8 @@ test('an admin token a header cannot carry (not ASCII, a newline, a space) or to
   }
   const ok = loadConfig({ root, env: { ADMIN_TOKEN: 'b7f3c0de5a91e2d4f6a8c1b3' } })
   assert.equal(ok.ok, true)
+  // Set but empty (a blank line of an EnvironmentFile) had left the admin endpoints open without a word.
+  assert.match(refused(root, { ADMIN_TOKEN: '' }), /ADMIN_TOKEN: is set but empty, which would leave \/healthz and \/metrics without a token/)
   // An empty token in the file is no token, as it always was.
   const empty = loadConfig({ root: project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1' }`, `  admin: { token: '' },\n`)), env: {} })
   assert.equal(empty.ok, true)
