@@ -364,7 +364,7 @@ async function listenAll(runtime: Runtime, observe: (event: EngineEvent) => void
   runtime.url = urlOf(runtime.server)
   if (adminRoutes && !sharePort) {
     const Koa = (await import('koa')).default
-    const adminApp = new Koa().use(adminRoutes.routes()).use(adminRoutes.allowedMethods())
+    const adminApp = new Koa().use(adminRoutes.routes())
     runtime.adminServer = await listen(createHttpServer(adminApp.callback(), serverOptions), config.admin.port!, '127.0.0.1')
     runtime.adminUrl = urlOf(runtime.adminServer)
   } else if (sharePort) {

@@ -61,5 +61,14 @@ export function createAdminRoutes(opts: { runtime: Runtime; token?: string; prox
     ctx.type = opts.runtime.metrics.registry.contentType
     ctx.body = await opts.runtime.metrics.render()
   })
+
+  // Another method on these paths, after the token check: 405 naming what they take. The router's
+  // allowedMethods() is not used: it answered 501 to PROPFIND and the like on every path of the port (a
+  // WebDAV scanner's traffic firing 5xx alerts), and OPTIONS without the token.
+  router.all(['/healthz', '/metrics'], (ctx) => {
+    ctx.status = 405
+    ctx.set('Allow', 'GET, HEAD')
+    ctx.body = 'method not allowed'
+  })
   return router
 }

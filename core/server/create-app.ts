@@ -177,6 +177,6 @@ export function createApp(opts: AppOptions): Koa {
     await wechat(ctx, accountId)
   })
   for (const endpoint of opts.web ?? []) app.use(endpoint)
-  if (opts.extraRoutes) app.use(opts.extraRoutes.routes()).use(opts.extraRoutes.allowedMethods())
+  if (opts.extraRoutes) app.use(opts.extraRoutes.routes())
   return app
 }

@@ -454,6 +454,32 @@ describe('keeping the admin endpoints private', () => {
     }
   })
 
+  test('other methods: 401 first, then 405 with Allow on the admin paths, a quiet 404 elsewhere; never 501 (a WebDAV scanner had fired 5xx alerts)', async () => {
+    const send = async (url: string, method: string, token?: string) => {
+      const res = await fetch(url, { method, headers: token ? { authorization: `Bearer ${token}` } : {} })
+      await res.text()
+      return { status: res.status, allow: res.headers.get('allow') }
+    }
+    // On the public port (shared), and on their own.
+    for (const admin of [{ token: 's3cret-token' }, { token: 's3cret-token', port: 0 }]) {
+      const h = await startHarness({ accounts: [ACCOUNT], config: { admin } })
+      try {
+        const base = h.runtime.adminUrl!
+        for (const method of ['PROPFIND', 'MKCOL', 'OPTIONS', 'POST', 'DELETE']) {
+          for (const p of ['/metrics', '/healthz']) {
+            assert.equal((await send(`${base}${p}`, method)).status, 401, `${method} ${p} without the token`)
+            assert.deepEqual(await send(`${base}${p}`, method, 's3cret-token'), { status: 405, allow: 'GET, HEAD' }, `${method} ${p}`)
+          }
+          assert.equal((await send(`${base}/nothing`, method)).status, 404, `${method} /nothing`)
+        }
+        assert.equal((await send(`${h.url}/wechat/plain`, 'PROPFIND')).status, 405, 'the WeChat path says its own 405')
+        assert.equal((await get(`${base}/metrics`, { authorization: 'Bearer s3cret-token' })).status, 200)
+      } finally {
+        await h.close()
+      }
+    }
+  })
+
   test("the 401's line names who asked: behind a trusted proxy the address it saw, and the connection as `via`", async () => {
     const h = await startHarness({ accounts: [ACCOUNT], config: { admin: { token: 's3cret-token' }, trustProxy: true } })
     try {
