@@ -165,6 +165,9 @@ function serializeBody(
  * The seeds allow 10 articles; the platform today allows 8, and only 1 when the reply answers a
  * user's message (protocol.md §4). Over the limit the platform answers nothing at all, so cut instead.
  */
+/** How many of a cut news reply's dropped titles its warning names; the rest are counted. */
+const DROPPED_TITLES_SHOWN = 5
+
 function serializeNews(
   articles: Article[],
   env: ReplyEnvelope,
@@ -182,9 +185,12 @@ function serializeNews(
   let kept = articles
   if (articles.length > limit) {
     kept = articles.slice(0, limit)
-    const dropped = articles.slice(limit).map((article) => quotedShort(article.title, 40))
+    // The first few titles only: listing every one made a line of 106 KB for a plugin's 1150 articles.
+    const titles = articles.slice(limit, limit + DROPPED_TITLES_SHOWN).map((article) => quotedShort(article.title, 40))
+    const more = articles.length - limit - titles.length
+    const dropped = titles.join(', ') + (more > 0 ? ` and ${more} more` : '')
     const why = env.answeringUserMessage ? ' (answering a user message)' : ''
-    warnings.push(`news reply cut from ${articles.length} to ${limit} article(s)${why}; dropped: ${dropped.join(', ')}`)
+    warnings.push(`news reply cut from ${articles.length} to ${limit} article(s)${why}; dropped: ${dropped}`)
   }
   let items = ''
   for (const article of kept) {

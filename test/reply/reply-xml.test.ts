@@ -281,6 +281,12 @@ describe('serializeReply: news limits', () => {
     assert.match(warnings[0], /cut from 3 to 1 article\(s\) \(answering a user message\); dropped: "title 2", "title 3"/)
   })
 
+  it('names the first 5 dropped titles and counts the rest: a plugin\'s 1150 articles made a warning of 106 KB', () => {
+    const { warnings } = serialize({ type: 'news', articles: articles(1150) }, { answeringUserMessage: true })
+    assert.match(warnings[0], /dropped: "title 2", "title 3", "title 4", "title 5", "title 6" and 1144 more$/)
+    assert.ok(warnings[0].length < 300, String(warnings[0].length))
+  })
+
   it('follows the configured limits', () => {
     const limits = { newsMaxArticles: 10, newsMaxArticlesForUserMessage: 2 }
     assert.equal(childText(readXml(serializeReply({ type: 'news', articles: articles(10) }, ENV, limits).xml!), 'ArticleCount'), '10')
