@@ -40,7 +40,10 @@ interface Held {
   last?: { fields: Fields; msg: string }
 }
 
-export function createLineBudget(log: Logger, opts: { perKey?: number; windowMs?: number; now?: () => number } = {}): LineBudget {
+/** Where the lines go: the engine's logger, or a plugin worker's forwarder (timer failures: sandbox/worker-main.ts). */
+export type LineSink = Pick<Logger, Level> | { [L in Level]: (fields: Fields, msg: string) => void }
+
+export function createLineBudget(log: LineSink, opts: { perKey?: number; windowMs?: number; now?: () => number } = {}): LineBudget {
   const perKey = opts.perKey ?? LINES_PER_KEY
   const windowMs = opts.windowMs ?? LINE_WINDOW_MS
   const now = opts.now ?? Date.now

@@ -161,3 +161,39 @@ test('a callback that is no function is refused at the call, not failed at every
   await sleep(30)
   assert.deepEqual(reported, [])
 })
+
+test("through a plugin's worker: an every that throws on each run writes 20 lines in 10 s, then one line counting the rest, each marked PLUGIN_ERROR (it had written 100 lines a second)", async () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-every-'))
+  mkdirSync(path.join(root, 'plugins', 'flaky'), { recursive: true })
+  writeFileSync(
+    path.join(root, 'plugins', 'flaky', 'index.ts'),
+    `import { definePlugin } from 'wxengine/plugin'
+export default definePlugin({
+  name: 'flaky',
+  setup(api) {
+    api.every(10, async () => {
+      await api.storage.increment('runs')
+      throw new Error('db down')
+    })
+  },
+  handle: (ctx) => ctx.pass(),
+})
+`,
+  )
+  const memory = createMemoryLogger('warn')
+  const client = await createTestClient({ root, log: memory.logger })
+  try {
+    const storage = client.storage('flaky')
+    await until('60 failed runs', async () => ((await storage.get<number>('runs')) ?? 0) >= 60)
+    const failed = memory.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('every failed: Error: db down'))
+    assert.equal(failed.length, 20, JSON.stringify(failed.length))
+    assert.ok(failed.every((l) => l.code === 'PLUGIN_ERROR' && l.timer === 'every' && l.plugin === 'flaky'), JSON.stringify(failed[0]))
+    // The window's end says how many more there were, with the last one's reason.
+    const counted = await until('the line counting the rest', () => memory.lines.find((l) => typeof l.msg === 'string' && /^\d+ more like this in the last \d+ s, not logged one by one: every failed: Error: db down/.test(l.msg)), 15_000)
+    assert.ok(Number(counted.held) >= 40, JSON.stringify(counted))
+    assert.equal(counted.plugin, 'flaky')
+  } finally {
+    await client.close()
+    rmSync(root, { recursive: true, force: true })
+  }
+})

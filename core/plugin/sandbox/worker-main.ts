@@ -20,6 +20,7 @@ import { definitionProblem } from './definition-problem.ts'
 import { MAX_REPLY_CHARS } from '../../reply/reply-limits.ts'
 import { createRpcClient } from './rpc-client.ts'
 import { createLogForwarder } from './log-forwarder.ts'
+import { createLineBudget } from '../../log/line-budget.ts'
 import { createSetupRegistry } from './setup-registry.ts'
 import { toPlain } from './to-plain.ts'
 import { calledFromEntry, describeThrown as describeAnywhere, sandboxEntryName } from './describe-thrown.ts'
@@ -37,8 +38,19 @@ const log = createLogForwarder(send, init.logLevel)
 // global the sandbox lacks: fetch, mostly).
 const entryName = sandboxEntryName(init.entry)
 const describeThrown = (e: unknown): string => explainMissingGlobal(describeAnywhere(e, entryName), init.dir)
+// What timers and hooks throw belongs to no call: budgeted per what failed, as the engine's per-message lines
+// are (line-budget.ts), and marked PLUGIN_ERROR as an unhandled rejection is. An every(10) that threw on each
+// run wrote 100 lines a second, only the plugin's 100-a-second cap above it.
+const timerLines = createLineBudget({
+  info: (fields, msg) => log.info(msg, fields),
+  warn: (fields, msg) => log.warn(msg, fields),
+  error: (fields, msg) => log.error(msg, fields),
+})
 const registry = createSetupRegistry(
-  (what, thrown) => log.error(`${what} failed: ${describeThrown(thrown)}`),
+  (what, thrown) => {
+    const reason = describeThrown(thrown)
+    timerLines.error(what, { code: 'PLUGIN_ERROR', timer: what, reason }, `${what} failed: ${reason}`)
+  },
   (everyMs, runningForMs) =>
     log.warn(`every(${everyMs}) skipped a run: the previous one is still going (for ${runningForMs} ms); runs never overlap, so the job runs less often than asked`, { everyMs, runningForMs }),
   {
