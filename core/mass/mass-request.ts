@@ -18,6 +18,7 @@
  * first) or a media_id, and gives the media_id it ends with.
  */
 import { createHash } from 'node:crypto'
+import { OPENID_SHAPE } from '../openid-shape.ts'
 
 export const MASS_PATHS = {
   sendall: '/cgi-bin/message/mass/sendall',
@@ -100,12 +101,6 @@ export interface TargetFlags {
 }
 
 /**
- * The letters of an OpenID (28 of them for an Official Account's users, `oAbC...`): a word of other letters in
- * a list is not one. A CSV export's names, a UTF-16 file's NULs, a comment went to the platform as OpenIDs.
- */
-const OPENID = /^[A-Za-z0-9_-]{1,64}$/
-
-/**
  * OpenIDs from a --to (commas) or a --to-file (a line each, or commas; `#` to the end of a line is a comment),
  * in order, each once; and those given twice. Or the first word that is no OpenID, with its line in a file.
  */
@@ -117,7 +112,7 @@ function openIdsOf(text: string, inFile: boolean): { ids: string[]; repeated: st
     const words = inFile ? lines[i]!.replace(/#.*/, '') : lines[i]!
     for (const id of words.split(/[\s,]+/)) {
       if (id === '') continue
-      if (!OPENID.test(id)) return inFile ? { bad: id, line: i + 1 } : { bad: id }
+      if (!OPENID_SHAPE.test(id)) return inFile ? { bad: id, line: i + 1 } : { bad: id }
       if (seen.has(id)) repeated.push(id)
       else seen.add(id)
     }

@@ -13,7 +13,8 @@
  * The checks are a few typeof tests for the messages every call sends (`result`, `rpc`): nothing a call
  * notices. Values (session state, stored values) are measured by JSON.stringify (fitsAsJson).
  */
-import { MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, MAX_TTL_SECONDS, MIN_TTL_SECONDS } from './worker-protocol.ts'
+import { MAX_API_BODY_CHARS, MAX_SEND_MESSAGE_CHARS, MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, MAX_TTL_SECONDS, MIN_TTL_SECONDS } from './worker-protocol.ts'
+import { OPENID_SHAPE } from '../openid-shape.ts'
 import { isTtlSeconds } from './ttl-seconds.ts'
 import { quotedShort } from '../shown-text.ts'
 import { isSharedAreaName, MAX_SHARED_AREAS } from './storage-keys.ts'
@@ -132,7 +133,9 @@ function checkRpc(m: Record<string, unknown>): string | undefined {
     if ((method === 'api.get' || method === 'api.post') && !isString(m.path)) return `${method} without a path`
     // A query is the plugin's copied value as given (plain JavaScript passes numbers, even a list or a
     // string): the URL writes each value as text, so it is not looked at here.
-    if (SEND_METHODS.has(method) && !isString(m.openId)) return `${method} without an openId`
+    if (SEND_METHODS.has(method) && !(isString(m.openId) && OPENID_SHAPE.test(m.openId))) return `${method} without an OpenID`
+    if (SEND_METHODS.has(method) && !fitsAsJson(m.message, MAX_SEND_MESSAGE_CHARS)) return `${method} with a message that is not plain data within ${MAX_SEND_MESSAGE_CHARS} characters`
+    if (method === 'api.post' && m.body !== undefined && !fitsAsJson(m.body, MAX_API_BODY_CHARS)) return `api.post with a body that is not plain data within ${MAX_API_BODY_CHARS} characters`
     if (method === 'api.uploadMedia') {
       // Bytes, and no more than the largest file the platform takes: the worker copied them, bounded.
       if (!(m.data instanceof Uint8Array) || m.data.length > MAX_UPLOAD_BYTES) return `api.uploadMedia with data that is not bytes within ${MAX_UPLOAD_BYTES}`

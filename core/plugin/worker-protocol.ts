@@ -22,6 +22,15 @@ export const MAX_STORAGE_VALUE_CHARS = 1_048_576
  * (a robustness review).
  */
 export const MAX_STORAGE_KEY_CHARS = 1_024
+/**
+ * What a plugin sends through `ctx.api`: a post's body (a draft of 8 articles of the platform's 1 MB of
+ * content each fits), a query, the message of a send (a text is 2048 bytes to the platform). Unbounded, a
+ * 200-million-character body held every other user's answer 2.7 s on the main thread, decoded there and
+ * encoded again for the request (a review of plugin API misuse).
+ */
+export const MAX_API_BODY_CHARS = 8 * 1_048_576
+export const MAX_API_QUERY_CHARS = 16_384
+export const MAX_SEND_MESSAGE_CHARS = 1_048_576
 /** Ten years: far past any dialogue or cache, and within what every store accepts (Redis PX). */
 export const MAX_TTL_SECONDS = 315_360_000
 /** One second: a shorter lock or expiry is over before a user can answer (ttl-seconds.ts). */

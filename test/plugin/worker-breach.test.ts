@@ -59,7 +59,9 @@ const BREACHES: Array<[string, string, RegExp]> = [
   ['a result of kind "weird"', `{ t: 'result', id: m.id, result: { kind: 'weird' }, sessionOps: [] }`, /its worker sent a result of kind "weird"/],
   ['a session TTL of NaN', `{ t: 'result', id: m.id, result: { kind: 'pass' }, sessionOps: [{ op: 'begin', ttlMs: NaN }] }`, /its worker sent session\.begin with a TTL of NaN ms/],
   ['a storage key of 5000 characters', `{ t: 'rpc', id: 1, method: 'kv.set', scope: null, key: 'k'.repeat(5000), value: 1 }`, /its worker sent kv\.set with a key that is not 1 to 1024 characters/],
-  ['a subscription notice to an OpenID that is no string', `{ t: 'rpc', id: 1, method: 'api.sendSubscribeMessage', accountId: 'default', openId: 42, message: {} }`, /its worker sent api\.sendSubscribeMessage without an openId/],
+  ['a subscription notice to an OpenID that is no string', `{ t: 'rpc', id: 1, method: 'api.sendSubscribeMessage', accountId: 'default', openId: 42, message: {} }`, /its worker sent api\.sendSubscribeMessage without an OpenID/],
+  ['a customer-service message to "<y>"', `{ t: 'rpc', id: 1, method: 'api.sendToUser', accountId: 'default', openId: '<y>', message: { type: 'text', content: 'x' } }`, /its worker sent api\.sendToUser without an OpenID/],
+  ['an api.post body of 60 million characters', `{ t: 'rpc', id: 1, method: 'api.post', accountId: 'default', path: 'cgi-bin/x', body: { big: 'x'.repeat(60_000_000) } }`, /its worker sent api\.post with a body that is not plain data within 8388608 characters/],
 ]
 
 for (const isolation of ['thread', 'process'] as const) {

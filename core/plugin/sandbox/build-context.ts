@@ -25,7 +25,8 @@ import { apiError } from '../api-error.ts'
 import { isSharedAreaName, MAX_SHARED_AREA_CHARS } from '../storage-keys.ts'
 import { incrementFailure, updateAtomically, type CompareAndSetPort } from '../storage-update.ts'
 import { ttlSecondsProblem } from '../ttl-seconds.ts'
-import { MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, type CallRequest, type KvScope, type RpcRequest } from '../worker-protocol.ts'
+import { OPENID_SHAPE } from '../../openid-shape.ts'
+import { MAX_API_BODY_CHARS, MAX_API_QUERY_CHARS, MAX_SEND_MESSAGE_CHARS, MAX_SESSION_STATE_CHARS, MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_CHARS, type CallRequest, type KvScope, type RpcRequest } from '../worker-protocol.ts'
 import type { LogForwarder } from './log-forwarder.ts'
 import { BACKGROUND_RPC_TIMEOUT_MS, type RpcClient } from './rpc-client.ts'
 import { lastCopySize, toPlain } from './to-plain.ts'
@@ -291,23 +292,28 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
 export function createPlatformApi(rpc: RpcClient, accountId: string, deadline: () => number | undefined): PlatformApi {
   return {
     async post(path, body) {
-      const plain = plainOrThrow('api.post body', body)
+      const plain = plainOrThrow('api.post body', body, MAX_API_BODY_CHARS)
       return (await rpc.request({ method: 'api.post', accountId, path: String(path), body: plain }, deadline(), lastCopySize())) ?? null
     },
     async get(path, query) {
-      const q = query === undefined ? undefined : (plainOrThrow('api.get query', query) as Record<string, string>)
+      const q = query === undefined ? undefined : (plainOrThrow('api.get query', query, MAX_API_QUERY_CHARS) as Record<string, string>)
       return (await rpc.request({ method: 'api.get', accountId, path: String(path), ...(q ? { query: q } : {}) }, deadline())) ?? null
     },
     async sendToUser(openId, message, opts) {
-      const body = { method: 'api.sendToUser' as const, accountId, openId: openIdOrThrow('sendToUser', openId), message: plainOrThrow('sendToUser message', message) }
-      await rpc.request(opts === undefined ? body : { ...body, opts: plainOrThrow('sendToUser options', opts) }, deadline())
+      const body = { method: 'api.sendToUser' as const, accountId, openId: openIdOrThrow('sendToUser', openId), message: plainOrThrow('sendToUser message', message, MAX_SEND_MESSAGE_CHARS) }
+      const size = lastCopySize()
+      await rpc.request(opts === undefined ? body : { ...body, opts: plainOrThrow('sendToUser options', opts, MAX_API_QUERY_CHARS) }, deadline(), size)
     },
     async sendTemplate(openId, message) {
-      const msgid = await rpc.request({ method: 'api.sendTemplate', accountId, openId: openIdOrThrow('sendTemplate', openId), message: plainOrThrow('sendTemplate message', message) }, deadline())
+      const to = openIdOrThrow('sendTemplate', openId)
+      const plain = plainOrThrow('sendTemplate message', message, MAX_SEND_MESSAGE_CHARS)
+      const msgid = await rpc.request({ method: 'api.sendTemplate', accountId, openId: to, message: plain }, deadline(), lastCopySize())
       return String(msgid)
     },
     async sendSubscribeMessage(openId, message) {
-      await rpc.request({ method: 'api.sendSubscribeMessage', accountId, openId: openIdOrThrow('sendSubscribeMessage', openId), message: plainOrThrow('sendSubscribeMessage message', message) }, deadline())
+      const to = openIdOrThrow('sendSubscribeMessage', openId)
+      const plain = plainOrThrow('sendSubscribeMessage message', message, MAX_SEND_MESSAGE_CHARS)
+      await rpc.request({ method: 'api.sendSubscribeMessage', accountId, openId: to, message: plain }, deadline(), lastCopySize())
     },
     async uploadMedia(type, data, opts) {
       const bytes = copyBytes(data, MAX_UPLOAD_BYTES)
@@ -344,8 +350,12 @@ function plainOrThrow(what: string, value: unknown, maxChars = Infinity): JsonVa
  * field name misspelt) and refused by the platform with a bare 40003 that named no call.
  */
 function openIdOrThrow(what: string, openId: unknown): string {
-  if (typeof openId === 'string' && openId !== '') return openId
-  const got = typeof openId === 'string' ? 'an empty string' : openId === null ? 'null' : typeof openId
+  if (typeof openId === 'string' && OPENID_SHAPE.test(openId)) return openId
+  const got =
+    typeof openId !== 'string' ? (openId === null ? 'null' : typeof openId)
+    : openId === '' ? 'an empty string'
+    : openId.length > 64 ? `a string of ${openId.length} characters`
+    : `${JSON.stringify(openId)}, which has other characters than an OpenID's (A-Z a-z 0-9 _ -)`
   throw apiError('TypeError', `${what}: openId must be a user's OpenID (such as ctx.message.fromUser), got ${got}`)
 }
 
