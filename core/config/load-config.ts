@@ -13,6 +13,7 @@ import { settingPlacesIn, type SettingPlace } from './setting-places.ts'
 import type { AccountConfig, EngineConfig, UserConfig } from './config-types.ts'
 import { readConfigFile } from './read-config-file.ts'
 import { ACCOUNT_VARIABLES, type AccountVariableSetting } from './account-variables.ts'
+import { unknownAccount } from './unknown-account.ts'
 
 export const CONFIG_FILE_NAMES = ['engine.config.ts', 'engine.config.js', 'engine.config.mjs']
 
@@ -130,6 +131,17 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
     if (env[name] === '') problems.push(`${name}: is set but empty; give it a value, or unset it to use engine.config.ts`)
     else if (env[name]) accountEnv[setting] = env[name]
   }
+  // The WECHAT_* variables set the default account. When the file has accounts but none by that id (a typo in
+  // defaultAccount, or none written: "default"), they made a third one of their own, which then answered
+  // /wechat while the file's account kept its token: refused, naming the id and the accounts there are.
+  const setting = [...Object.values(ACCOUNT_VARIABLES), 'WECHAT_PAGE_DOMAINS', 'WECHAT_ADMINS'].filter((name) => env[name])
+  if (setting.length > 0 && c.accounts.length > 0 && !c.accounts.some((a) => a.id === c.defaultAccount)) {
+    problems.push(
+      `${setting.join(', ')}: set the default account (defaultAccount, "default" when not written), but there is ` +
+        `${unknownAccount(c.defaultAccount, c.accounts.map((a) => a.id), 'the file')}: set defaultAccount to the account they are for`,
+    )
+    return c
+  }
   /** The default account's setting, as a path: `accounts[0].token`. */
   const ofDefault = (...setting: string[]) => ['accounts', c.accounts.indexOf(defaultAccountOf(c)), ...setting]
   if (Object.keys(accountEnv).length > 0) {
@@ -162,7 +174,7 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
 type EnvOrigins = Map<string, string>
 
 /**
- * The default account, which the WECHAT_* variables set: created, empty, when the file has none by that id
+ * The default account, which the WECHAT_* variables set: created, empty, when the file has no accounts
  * (the environment alone may describe it; the schema then says what it still lacks).
  */
 function defaultAccountOf(c: EngineConfig): AccountConfig {

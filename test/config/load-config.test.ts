@@ -254,3 +254,22 @@ test('a fraction where a whole number goes says so (zod\'s words were "must be i
   assert.match(reason, /limits\.maxBodyBytes: must be a whole number, got 1\.5/)
   assert.doesNotMatch(reason, /must be int/)
 })
+
+test('WECHAT_* variables with a file whose accounts have none by the default id are refused, not made into a third account that answers /wechat', () => {
+  const accounts = `{ id: 'alpha', token: 'tokalpha', appId: 'wx1' }, { id: 'beta', token: 'tokbeta', appId: 'wx2' }`
+  const env = { WECHAT_TOKEN: 'envtoken', WECHAT_APPID: 'wxenv' }
+  // A typo in defaultAccount: it had started with accounts alpha, beta and "alpah", the environment's.
+  assert.match(
+    refused(project(withAccount(accounts, "  defaultAccount: 'alpah',\n")), env),
+    /WECHAT_TOKEN, WECHAT_APPID: set the default account \(defaultAccount, "default" when not written\), but there is no account "alpah" in the file \(did you mean "alpha"\?\); accounts: alpha, beta: set defaultAccount to the account they are for/,
+  )
+  // None written: "default".
+  assert.match(refused(project(withAccount(accounts)), { WECHAT_ADMINS: 'oAdmin1' }), /WECHAT_ADMINS: set the default account .*no account "default" in the file; accounts: alpha, beta/)
+  // Named right, they set that account; with no account in the file, they describe it alone.
+  const named = loadConfig({ root: project(withAccount(accounts, "  defaultAccount: 'beta',\n")), env })
+  assert.ok(named.ok, named.ok ? '' : named.error.reason)
+  assert.deepEqual(named.value.accounts.map((a) => [a.id, a.token]), [['alpha', 'tokalpha'], ['beta', 'envtoken']])
+  const alone = loadConfig({ root: project(`import { defineConfig } from 'wxengine/config'\nexport default defineConfig({})\n`), env })
+  assert.ok(alone.ok, alone.ok ? '' : alone.error.reason)
+  assert.deepEqual(alone.value.accounts.map((a) => [a.id, a.token, a.appId]), [['default', 'envtoken', 'wxenv']])
+})
