@@ -63,6 +63,21 @@ test('as JSON.stringify sees it: a Date is its ISO string (not {}), undefined in
   assert.deepEqual(toPlain(value), { ok: true, value: { at: '2026-12-01T08:30:00.000Z', list: [1, null, '2026-12-01T08:30:00.000Z'], custom: { v: 1 } } })
 })
 
+test('a value kept (a session state, a stored value) with a Date in it is refused naming where; sent, it is its ISO string', () => {
+  // Kept as a string, it came back one: state.startedAt.getTime() failed at the user's next message.
+  const value = { startedAt: new Date(Date.UTC(2026, 11, 1)), custom: { toJSON: () => 1 } }
+  const kept = toPlain(value, Infinity, { kept: true })
+  assert.equal(kept.ok, false)
+  if (!kept.ok) assert.equal(kept.error.reason, '$.startedAt: a Date is not kept as one (it would come back as a string, with no getTime()); keep date.getTime() or date.toISOString()')
+  assert.deepEqual(toPlain({ custom: value.custom }, Infinity, { kept: true }), { ok: true, value: { custom: 1 } }, "another toJSON is the author's own choice")
+  assert.deepEqual(toPlain(value), { ok: true, value: { startedAt: '2026-12-01T00:00:00.000Z', custom: 1 } })
+})
+
+test('undefined is refused saying JSON has none (it said "a undefined")', () => {
+  const r = toPlain(undefined, Infinity, { kept: true })
+  assert.equal(r.ok ? '' : r.error.reason, '$: undefined is not plain data (JSON has no undefined: keep null, or delete the key with storage.delete)')
+})
+
 test("a __proto__ key (as JSON.parse of a user's text makes) is copied as a key, not made the copy's prototype", () => {
   const text = '{"__proto__":{"admin":true},"b":2}'
   const r = toPlain(JSON.parse(text))

@@ -47,7 +47,7 @@ const valid = fc.oneof(
   fc.record({ t: fc.constant('rpc'), id, method: fc.constant('kv.compareAndSet'), scope, key, expected: fc.record({ value: json }), next: fc.record({ value: json }) }, { requiredKeys: ['t', 'id', 'method', 'scope', 'key'] }),
   fc.record({ t: fc.constant('rpc'), id, method: fc.constant('api.get'), accountId: fc.string(), path: fc.string(), query: fc.oneof(fc.dictionary(fc.string(), fc.string()), json) }, { requiredKeys: ['t', 'id', 'method', 'accountId', 'path'] }),
   fc.record({ t: fc.constant('rpc'), id, method: fc.constant('api.post'), accountId: fc.string(), path: fc.string(), body: json }),
-  fc.record({ t: fc.constant('rpc'), id, method: fc.constantFrom('api.sendToUser', 'api.sendTemplate', 'api.sendSubscribeMessage'), accountId: fc.string(), openId: fc.string(), message: json }),
+  fc.record({ t: fc.constant('rpc'), id, method: fc.constantFrom('api.sendToUser', 'api.sendTemplate', 'api.sendSubscribeMessage'), accountId: fc.string(), openId: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), message: json }),
   fc.record({ t: fc.constant('log'), level: fc.constantFrom('debug', 'info', 'warn', 'error'), msg: fc.string(), data: fc.dictionary(fc.string(), json) }, { requiredKeys: ['t', 'level', 'msg'] }),
   fc.record({ t: fc.constant('disposed'), cleared: fc.nat(), error: fc.string(), unsettled: fc.array(fc.string(), { maxLength: 3 }) }, { requiredKeys: ['t', 'cleared'] }),
   fc.record({ t: fc.constant('over-memory'), where: fc.constantFrom('heap', 'outside'), mb: fc.double({ noNaN: true, noDefaultInfinity: true }) }),

@@ -170,7 +170,7 @@ function recordSession(snapshot: CallRequest['session'], ops: SessionOp[], isFin
     },
     begin(ttlSeconds, newState) {
       const ttlMs = secondsToMs('begin', ttlSeconds)
-      const copied = newState === undefined ? undefined : plainOrThrow('session.begin state', newState, MAX_SESSION_STATE_CHARS)
+      const copied = newState === undefined ? undefined : plainOrThrow('session.begin state', newState, MAX_SESSION_STATE_CHARS, KEPT)
       record(copied === undefined ? { op: 'begin', ttlMs } : { op: 'begin', ttlMs, state: copied })
       active = true
       state = copied
@@ -178,7 +178,7 @@ function recordSession(snapshot: CallRequest['session'], ops: SessionOp[], isFin
     update(newState) {
       // Applied to no session, it did nothing and said nothing: an author who meant begin got no dialogue and no clue.
       if (!active) throw apiError('TypeError', NO_SESSION('update'))
-      const copied = plainOrThrow('session.update state', newState, MAX_SESSION_STATE_CHARS)
+      const copied = plainOrThrow('session.update state', newState, MAX_SESSION_STATE_CHARS, KEPT)
       record({ op: 'update', state: copied })
       state = copied
     },
@@ -233,26 +233,30 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
       return (await rpc.request({ method: 'kv.get', ...target, key: checkKey(key) }, deadline())) as T | undefined
     },
     async set(key, value, ttlSeconds) {
-      const plain = plainOrThrow(`storage.set(${JSON.stringify(key)})`, value, MAX_STORAGE_VALUE_CHARS)
+      // The key first: a BigInt one failed in JSON.stringify, naming neither the call nor the key.
+      const k = checkKey(key)
+      const plain = plainOrThrow(`storage.set(${JSON.stringify(k)})`, value, MAX_STORAGE_VALUE_CHARS, KEPT)
       const size = lastCopySize()
       const body =
         ttlSeconds === undefined
-          ? { method: 'kv.set' as const, ...target, key: checkKey(key), value: plain }
-          : { method: 'kv.set' as const, ...target, key: checkKey(key), value: plain, ttlSeconds: ttlOrThrow(`storage.set(${JSON.stringify(key)})`, ttlSeconds) }
+          ? { method: 'kv.set' as const, ...target, key: k, value: plain }
+          : { method: 'kv.set' as const, ...target, key: k, value: plain, ttlSeconds: ttlOrThrow(`storage.set(${JSON.stringify(k)})`, ttlSeconds) }
       await rpc.request(body, deadline(), size)
     },
     async delete(key) {
       await rpc.request({ method: 'kv.delete', ...target, key: checkKey(key) }, deadline())
     },
     update<T extends StoredValue = JsonValue>(key: string, fn: (current: T | undefined) => T | undefined | Promise<T | undefined>, ttlSeconds?: number) {
-      const what = `storage.update(${JSON.stringify(key)})`
+      const k = checkKey(key)
+      const what = `storage.update(${JSON.stringify(k)})`
       if (ttlSeconds !== undefined) ttlOrThrow(what, ttlSeconds)
-      return updateAtomically<T>(compareAndSetPort(what), what, checkKey(key), fn, ttlSeconds)
+      return updateAtomically<T>(compareAndSetPort(what), what, k, fn, ttlSeconds)
     },
     async increment(key, by = 1, ttlSeconds) {
-      const what = `storage.increment(${JSON.stringify(key)})`
+      const k = checkKey(key)
+      const what = `storage.increment(${JSON.stringify(k)})`
       if (typeof by !== 'number' || !Number.isFinite(by)) throw apiError('TypeError', `${what}: the amount must be a finite number, got ${String(by)}`)
-      const body: RpcIncrement = { method: 'kv.increment', ...target, key: checkKey(key), by }
+      const body: RpcIncrement = { method: 'kv.increment', ...target, key: k, by }
       if (ttlSeconds !== undefined) body.ttlSeconds = ttlOrThrow(what, ttlSeconds)
       try {
         return (await rpc.request(body, deadline())) as number
@@ -269,7 +273,7 @@ export function createKeyValue(rpc: RpcClient, scope: KvScope, deadline: () => n
       get: (key) => rpc.request({ method: 'kv.get', ...target, key }, deadline()),
       stored(next) {
         if (next === undefined) return (nextSize = 0), undefined
-        const plain = plainOrThrow(what, next, MAX_STORAGE_VALUE_CHARS)
+        const plain = plainOrThrow(what, next, MAX_STORAGE_VALUE_CHARS, KEPT)
         nextSize = lastCopySize()
         return plain
       },
@@ -339,8 +343,11 @@ export function createPlatformApi(rpc: RpcClient, accountId: string, deadline: (
 // The throws below are the plugin's bugs, raised where its stack points at the bad call.
 
 
-function plainOrThrow(what: string, value: unknown, maxChars = Infinity): JsonValue {
-  const copied = toPlain(value, maxChars)
+/** For plainOrThrow: the value is kept, to be read back (a session's state, a stored value): to-plain.ts. */
+const KEPT = { kept: true }
+
+function plainOrThrow(what: string, value: unknown, maxChars = Infinity, opts: { kept?: boolean } = {}): JsonValue {
+  const copied = toPlain(value, maxChars, opts)
   if (!copied.ok) throw apiError('TypeError', `${what}: ${copied.error.reason}`)
   return copied.value
 }

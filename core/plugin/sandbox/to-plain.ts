@@ -1,5 +1,6 @@
 /**
- * Copies a value out of the sandbox as plain JSON data, as JSON.stringify would see it (toJSON, undefined),
+ * Copies a value out of the sandbox as plain JSON data, as JSON.stringify would see it (toJSON, undefined;
+ * but a Date that is to be kept is refused: `kept`),
  * except that a function, a symbol, a bigint or a number that is not finite is an error rather than dropped,
  * and so is an object JSON would empty (a Map, a Set, an Error, ...). What plugin code returns is a vm2 proxy (or holds
  * some), and a proxy cannot cross a worker boundary by structured clone; copying also drops any getter or
@@ -18,10 +19,11 @@ const MAX_DEPTH = 64
  * counts as well as text: a million empty objects (no text at all) took the main thread 8 s to clone and
  * check, stalling every account.
  */
-export function toPlain(value: unknown, maxChars = Infinity): Result<JsonValue> {
+export function toPlain(value: unknown, maxChars = Infinity, opts: { kept?: boolean } = {}): Result<JsonValue> {
   limit = maxChars
   budget = maxChars
   spent = 0
+  keeping = opts.kept === true
   try {
     return ok(copy(value, 0, '$'))
   } catch (e) {
@@ -35,6 +37,12 @@ class NotPlain extends Error {}
 let limit = Infinity
 let budget = Infinity
 let spent = 0
+/**
+ * The value is kept (a session's state, a stored value), to be read back: a Date is refused rather than
+ * copied as its ISO string, which came back a string, and `state.startedAt.getTime()` failed at the user's
+ * next message, far from the cause. Sent (a reply, an API call's body), a Date is its ISO string, as JSON.
+ */
+let keeping = false
 
 /** The size as JSON of the value the last toPlain copied (what is about to be sent to the main thread). */
 export function lastCopySize(): number {
@@ -81,6 +89,9 @@ function copy(value: unknown, depth: number, path: string): JsonValue {
       // Like JSON.stringify: a Date (or anything with toJSON) is what its toJSON gives, an ISO string for a
       // Date; copying its keys would silently make it {}.
       const toJSON = (value as { toJSON?: unknown }).toJSON
+      if (keeping && Object.prototype.toString.call(value) === '[object Date]') {
+        throw new NotPlain(`${path}: a Date is not kept as one (it would come back as a string, with no getTime()); keep date.getTime() or date.toISOString()`)
+      }
       if (typeof toJSON === 'function') return copy(toJSON.call(value, path), depth + 1, path)
       // A Map, a Set, an Error (its message and stack are no own keys), a RegExp or a Promise is {} to JSON:
       // stored or kept in a session, it came back empty with nothing said (a plugin review). The tag, not
@@ -104,6 +115,8 @@ function copy(value: unknown, depth: number, path: string): JsonValue {
       }
       return out
     }
+    case 'undefined':
+      throw new NotPlain(`${path}: undefined is not plain data (JSON has no undefined: keep null${keeping ? ', or delete the key with storage.delete' : ''})`)
     default:
       throw new NotPlain(`${path}: a ${typeof value} is not plain data`)
   }
