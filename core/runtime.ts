@@ -125,7 +125,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
   // messages (ownDataDir); `wxengine log` and `stats` only read beside one. The memory store has no directory.
   let dirLock: DataDirLock | undefined
   try {
-    if ((opts.ownDataDir ?? opts.listen !== false) && config.store.kind !== 'memory') dirLock = lockDataDir(config.dataDir)
+    if ((opts.ownDataDir ?? opts.listen !== false) && config.store.kind !== 'memory') dirLock = lockDataDir(config.dataDir, { log })
     store = await openStore(config.store, config.dataDir, log, { now: opts.now, journalAnswers: config.log.retentionDays > 0 })
   } catch (e) {
     dirLock?.release()

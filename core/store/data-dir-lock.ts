@@ -12,7 +12,9 @@
  * log`, `stats`, `send --local`) do not take it: they open the database itself, which they may share.
  */
 import Database from 'better-sqlite3'
+import { statSync, type Stats } from 'node:fs'
 import { join, resolve } from 'node:path'
+import type { Logger } from '../log/logger.ts'
 import { isDamage, makeDir, storeOpenFailure, unwritableHint, unwritableLeftoverHint } from './data-dir.ts'
 import { StoreOpenError } from './store-open-error.ts'
 
@@ -25,6 +27,11 @@ export const DATA_DIR_HELD = 'another wxengine is serving from this data directo
 
 export interface DataDirLock {
   release(): void
+  /**
+   * Undefined while the lock file is the one held; else whether it was taken again on a new file, and what
+   * happened. Run every LOCK_CHECK_MS when lockDataDir was given a log.
+   */
+  recheck(): { retaken: boolean; reason: string } | undefined
 }
 
 /** Data directories (resolved) this process holds the lock of. */
@@ -61,8 +68,14 @@ export function heldByAnotherProcess(dataDir: string): boolean {
   }
 }
 
-/** Takes the directory for this process; throws a StoreOpenError naming it when another engine holds it. */
-export function lockDataDir(dataDir: string): DataDirLock {
+/** How often a held lock's file is looked at (`recheck`). */
+export const LOCK_CHECK_MS = 5_000
+
+/**
+ * Takes the directory for this process; throws a StoreOpenError naming it when another engine holds it.
+ * With `log`, the lock file is looked at every `checkEveryMs` while held (recheck).
+ */
+export function lockDataDir(dataDir: string, opts: { log?: Pick<Logger, 'warn' | 'error'>; checkEveryMs?: number } = {}): DataDirLock {
   const dir = resolve(dataDir)
   const file = join(dir, LOCK_FILE_NAME)
   let db: Database.Database | undefined
@@ -72,19 +85,8 @@ export function lockDataDir(dataDir: string): DataDirLock {
     // I/O error" for its journal (kept, emptied, between transactions in exclusive mode).
     const problem = unwritableHint(dir) ? '' : unwritableLeftoverHint(file) || unwritableLeftoverHint(`${file}-journal`)
     if (problem) throw new StoreOpenError(file, problem)
-    db = new Database(file)
-    // Never released until the connection closes; a write takes the exclusive lock. A holder is a running
-    // engine, which will not let go, so the wait is short: it is for a reader's look (heldByAnotherProcess,
-    // one read under a shared lock), which must not get a start refused.
-    db.pragma('locking_mode = EXCLUSIVE')
-    db.pragma(`busy_timeout = ${LOCK_WAIT_MS}`)
-    db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL)')
-    db.transaction(() => {
-      db!.exec('DELETE FROM holder')
-      db!.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid)
-    }).exclusive()
+    db = holdLockFile(file, LOCK_WAIT_MS)
   } catch (e) {
-    db?.close()
     if (e instanceof StoreOpenError) throw e
     // Nothing of value is in it: restoring a backup, as for a damaged database, is not the way.
     if (isDamage(e)) throw new StoreOpenError(file, `${(e as Error).message}: not a lock file wxengine made; remove it (no engine serves from ${dir} while this one cannot start)`, { cause: e })
@@ -93,12 +95,86 @@ export function lockDataDir(dataDir: string): DataDirLock {
     }
     throw storeOpenFailure(file, dir, e)
   }
-  const held = db
+  let held = db
+  let heldAs = statSync(file)
+  /** What recheck last said, so that a state is logged once, not every few seconds. */
+  let lastSaid: string | undefined
   heldHere.add(dir)
+
+  /**
+   * The lock is on the file the start opened. Removed or replaced (a clean-up of *.lock, `rm -rf` of the
+   * directory), that file is one no other start sees: a second engine started on the directory, ran the same
+   * WeChat retries again and took this one's live journals for a dead engine's (a review of disk trouble).
+   * So the file is looked at while held, and taken again on a new file at once; when another engine was
+   * quicker, that is said as an error, every time it changes.
+   */
+  function recheck(): { retaken: boolean; reason: string } | undefined {
+    if (sameFile(file, heldAs)) return undefined
+    try {
+      const next = holdLockFile(file, 0)
+      held.close()
+      held = next
+      heldAs = statSync(file)
+      return { retaken: true, reason: `the data directory's lock file ${file} was removed or replaced while this engine ran; taken again on a new one` }
+    } catch (e) {
+      const busy = (e as { code?: string }).code === 'SQLITE_BUSY'
+      const reason = busy
+        ? `${DATA_DIR_HELD} besides this one: the lock file ${file} was removed while this engine ran, and another took the directory; stop one of them`
+        : `the data directory's lock file ${file} was removed while this engine ran and cannot be made again (${(e as Error).message}): another engine could start on ${dir}`
+      return { retaken: false, reason }
+    }
+  }
+  const timer =
+    opts.log === undefined
+      ? undefined
+      : setInterval(() => {
+          const r = recheck()
+          if (r === undefined || r.reason === lastSaid) return
+          lastSaid = r.retaken ? undefined : r.reason
+          if (r.retaken) opts.log!.warn({ code: 'DATA_DIR_LOCK', reason: r.reason }, 'data directory lock taken again')
+          else opts.log!.error({ code: 'DATA_DIR_LOCK', reason: r.reason }, 'data directory lock lost')
+        }, opts.checkEveryMs ?? LOCK_CHECK_MS)
+  timer?.unref()
   return {
+    recheck,
     release: () => {
+      if (timer) clearInterval(timer)
       heldHere.delete(dir)
       if (held.open) held.close()
     },
+  }
+}
+
+/**
+ * An exclusive SQLite lock on `file`, held by the connection returned until it closes; waits `waitMs` for a
+ * reader's look. Throws SQLite's error (SQLITE_BUSY: held by another engine).
+ */
+function holdLockFile(file: string, waitMs: number): Database.Database {
+  const db = new Database(file)
+  try {
+    // Never released until the connection closes; a write takes the exclusive lock. A holder is a running
+    // engine, which will not let go, so the wait is short: it is for a reader's look (heldByAnotherProcess,
+    // one read under a shared lock), which must not get a start refused.
+    db.pragma('locking_mode = EXCLUSIVE')
+    db.pragma(`busy_timeout = ${waitMs}`)
+    db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL)')
+    db.transaction(() => {
+      db.exec('DELETE FROM holder')
+      db.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid)
+    }).exclusive()
+    return db
+  } catch (e) {
+    db.close()
+    throw e
+  }
+}
+
+/** Whether `file` is still the file `opened` was (same device and inode); false when it is gone. */
+function sameFile(file: string, opened: Stats): boolean {
+  try {
+    const now = statSync(file)
+    return now.ino === opened.ino && now.dev === opened.dev
+  } catch {
+    return false
   }
 }

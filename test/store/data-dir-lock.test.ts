@@ -5,13 +5,15 @@
  * refused as though another engine held the directory.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { fork, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
 import { heldByAnotherProcess, lockDataDir } from '../../core/store/data-dir-lock.ts'
+import { createMemoryLogger } from '../../core/log/logger.ts'
+import { until } from '../support/until.ts'
 import { StoreOpenError } from '../../core/store/store-open-error.ts'
 import { childExited } from '../support/child-end.ts'
 
@@ -50,4 +52,60 @@ test('a lock file that is not one (garbage in its place): refused naming it, say
       return true
     },
   )
+})
+
+/** Another engine taking `lockDir` (data-dir-holder-child.ts): 'held', or its exit code when it could not. */
+async function otherEngine(lockDir: string): Promise<{ held: true; stop: () => Promise<void> } | { held: false; code: number | null }> {
+  const child = fork(path.join(import.meta.dirname, 'data-dir-holder-child.ts'), [lockDir], { execArgv: ['--import', 'tsx'], stdio: 'ignore' })
+  const exited = childExited(child)
+  const first = await Promise.race([once(child, 'message').then(() => 'held' as const), exited.then(() => 'exited' as const)])
+  if (first === 'exited') return { held: false, code: child.exitCode }
+  return {
+    held: true,
+    stop: async () => {
+      child.disconnect()
+      await exited
+    },
+  }
+}
+
+const removeLockFile = (lockDir: string) => {
+  for (const f of ['wxengine.lock', 'wxengine.lock-journal']) rmSync(path.join(lockDir, f), { force: true })
+}
+
+test('a lock file removed while held (a clean-up of *.lock) is taken again on a new file, said once: another engine is still refused', async () => {
+  const lockDir = mkdtempSync(path.join(dir, 'removed-'))
+  const memory = createMemoryLogger('warn')
+  const lock = lockDataDir(lockDir, { log: memory.logger, checkEveryMs: 20 })
+  try {
+    removeLockFile(lockDir)
+    // Before: a second engine started here, as the lock was on a file no other start could see.
+    await until('the lock taken again', () => memory.lines.find((l) => l.msg === 'data directory lock taken again'))
+    const other = await otherEngine(lockDir)
+    assert.equal(other.held, false, 'the other engine is refused')
+    assert.equal(lock.recheck(), undefined, 'the new file is the one held')
+    const line = memory.lines.find((l) => l.msg === 'data directory lock taken again')
+    assert.equal(line?.code, 'DATA_DIR_LOCK')
+    assert.match(String(line?.reason), /wxengine\.lock was removed or replaced while this engine ran; taken again on a new one/)
+    assert.equal(memory.lines.length, 1)
+  } finally {
+    lock.release()
+  }
+})
+
+test('a lock file removed, and the directory taken by another engine meanwhile: said as an error naming both', async () => {
+  const lockDir = mkdtempSync(path.join(dir, 'taken-'))
+  const lock = lockDataDir(lockDir)
+  let other: Awaited<ReturnType<typeof otherEngine>> | undefined
+  try {
+    removeLockFile(lockDir)
+    other = await otherEngine(lockDir)
+    assert.equal(other.held, true)
+    const r = lock.recheck()
+    assert.equal(r?.retaken, false)
+    assert.match(String(r?.reason), /^another wxengine is serving from this data directory besides this one: the lock file .*wxengine\.lock was removed while this engine ran, and another took the directory; stop one of them$/)
+  } finally {
+    lock.release()
+    if (other?.held) await other.stop()
+  }
 })
