@@ -53,7 +53,9 @@ export function describeThrown(e: unknown, entryName?: string): string {
       const where = entryName === undefined ? undefined : whereIn(e, entryName)
       return where ? `${what} (at ${where})` : what
     }
-    const text = String(e)
+    // An object with no prototype has no toString: String() throws on it, and it was "a value that cannot
+    // be described" where its JSON said it all.
+    const text = typeof e === 'object' && e !== null && Object.getPrototypeOf(e) === null ? '[object Object]' : String(e)
     // `throw { code: 1 }` was "[object Object]" in the log, saying nothing of what was thrown.
     if (typeof e === 'object' && e !== null && text.startsWith('[object ')) {
       const json = jsonOf(e)
