@@ -2,8 +2,9 @@
  * What a plugin keeps (a session's state, a stored value) through its worker: a Date is refused where it is
  * recorded, naming where (docs/plugins.md said so; it was kept as its ISO string and failed at the user's
  * next message as "getTime is not a function"), and a key that is no string is refused naming the call (a
- * BigInt one failed inside JSON.stringify, naming nothing).
+ * BigInt one failed inside JSON.stringify, naming nothing). And a Date returned as the reply is said as one.
  */
+import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -29,6 +30,7 @@ export default definePlugin({
       if (content === 'stored date') await ctx.storage.user.set('at', { at: new Date() } as never)
       if (content === 'bigint key') await ctx.storage.user.set(5n as never, 1)
       if (content === 'bigint increment') await ctx.storage.user.increment(5n as never)
+      if (content === 'return date') return new Date() as never
       return ctx.reply.text('kept')
     } catch (e) {
       return ctx.reply.text(e instanceof Error ? e.name + ': ' + e.message : String(e))
@@ -37,7 +39,7 @@ export default definePlugin({
 })
 `,
   )
-  writeFileSync(path.join(root, 'rules', 'main.yaml'), 'rules:\n  - name: keeper\n    keywords: [session date, stored date, bigint key, bigint increment]\n    plugin: keeper\n')
+  writeFileSync(path.join(root, 'rules', 'main.yaml'), 'rules:\n  - name: keeper\n    keywords: [session date, stored date, bigint key, bigint increment, return date]\n    plugin: keeper\n')
   client = await createTestClient({ root, log: createMemoryLogger('warn').logger })
 })
 after(async () => {
@@ -54,4 +56,10 @@ test('a Date in a session state or a stored value is refused where it is recorde
 test('a storage key that is no string (a BigInt) is refused naming the rule for keys, not a JSON.stringify error', async () => {
   await client.expectReply('bigint key', 'TypeError: storage key must be a non-empty string')
   await client.expectReply('bigint increment', 'TypeError: storage key must be a non-empty string')
+})
+
+test('a Date returned as the reply is said as one, not as "a reply must be an object, got string"', async () => {
+  const r = await client.send('return date')
+  assert.equal(r.outcome, 'failed')
+  assert.match(r.error ?? '', /PLUGIN_BAD_REPLY: .*a Date is not a reply: return text \(a string, or ctx\.reply\.text\(\.\.\.\)\) that says it/)
 })

@@ -206,6 +206,10 @@ function interpretReturn(returned: unknown): CallResult {
     if (returned.length > MAX_REPLY_CHARS) return { kind: 'bad-reply', reason: `the text returned is over ${MAX_REPLY_CHARS} characters (${returned.length})` }
     return { kind: 'reply', reply: { type: 'text', content: returned } }
   }
+  // Copied as JSON would, a Date became its ISO string, and the reply check said "got string".
+  if (Object.prototype.toString.call(returned) === '[object Date]') {
+    return { kind: 'bad-reply', reason: 'a Date is not a reply: return text (a string, or ctx.reply.text(...)) that says it' }
+  }
   const plain = toPlain(returned, MAX_REPLY_CHARS)
   if (!plain.ok) return { kind: 'bad-reply', reason: plain.error.reason }
   const value = plain.value
