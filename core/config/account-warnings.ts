@@ -29,6 +29,8 @@ export interface AccountWarning {
 /** One warning per setting, each naming the account and, for the default account's, its variable. */
 export function accountWarnings(accounts: readonly AccountFields[]): AccountWarning[] {
   const out: AccountWarning[] = []
+  /** Original ids seen, lower case, and whose: one gh_ id is one Official Account, so a second is a copy-paste. */
+  const originalIds = new Map<string, string>()
   for (const a of accounts) {
     const say = (setting: AccountWarning['setting'], message: string) => out.push({ account: a.id, setting, message: `account "${a.id}" ${message}` })
     if (a.token === EXAMPLE_TOKEN) {
@@ -43,6 +45,10 @@ export function accountWarnings(accounts: readonly AccountFields[]): AccountWarn
     if (a.originalId !== undefined && !ORIGINAL_ID.test(a.originalId)) {
       say('originalId', `has originalId "${shortened(a.originalId)}", which is not an original id ("gh_" and 12 hex digits, from the console's account details) (WECHAT_ORIGINAL_ID for the default account)`)
     }
+    const twin = a.originalId === undefined ? undefined : originalIds.get(a.originalId.toLowerCase())
+    if (twin !== undefined) {
+      say('originalId', `has the originalId of account "${twin}" (${shortened(a.originalId!)}): an original id is one Official Account's, so one of the two is a copy; \`wxengine send\` addresses its pushes to it (WECHAT_ORIGINAL_ID for the default account)`)
+    } else if (a.originalId !== undefined) originalIds.set(a.originalId.toLowerCase(), a.id)
     // A group with nobody in it is allowed (staff to be added), but what it guards then answers nobody, and
     // nothing else says so: the user sees the default reply, the operator a rule that "does not match".
     for (const [group, members] of Object.entries(a.userGroups ?? {})) {

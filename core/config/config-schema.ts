@@ -15,7 +15,11 @@ const base64Key = /^[A-Za-z0-9+/]{43}$/
 const MAX_TIMER_MS = 2_147_483_647
 const TIMER_TOO_LONG = 'must be at most 2147483647 (about 24.8 days): node’s timers go no further'
 
-const ACCOUNT_ID = /^[A-Za-z0-9_-]+$/
+/**
+ * An account id is a URL path segment, and names files (rules/<id>/, menus/<id>.yaml): a 300-character one
+ * was served, but its folder could never be made (255 bytes a name), and `menu check` asked for that file.
+ */
+const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/
 
 /**
  * What is wrong with an EncodingAESKey, without a character of it (it is a secret, and this goes to the
@@ -26,7 +30,9 @@ function aesKeyFault(key: string): string {
   if (key.trim() !== key) return 'this one has a space or a line break at its start or end (a paste?)'
   if (key.length === 44 && key.endsWith('=')) return "this one ends with '=', which the console's key does not have: leave it out"
   if (key.length !== 43) return `this one is ${key.length} characters (copy the whole key from the console's 基本配置)`
-  return 'this one has another character in it (- or _? the console shows + and /)'
+  if (/[-_]/.test(key)) return 'this one has - or _ in it (the console shows + and /: a URL-safe copy?)'
+  if (key.includes('=')) return "this one has '=' in it, which the console's key does not have"
+  return 'this one has a character in it that is not a letter, a digit, + or /'
 }
 
 /**
@@ -78,7 +84,7 @@ export const OPENID = /^[\x21-\x7e]{1,128}$/
 
 export const accountSchema = z
   .object({
-    id: z.string().regex(ACCOUNT_ID, 'must be letters, digits, _ or - (it is a URL path segment)'),
+    id: z.string().regex(ACCOUNT_ID, 'must be 1 to 64 letters, digits, _ or - (it is a URL path segment, and names its rules/ folder and menus/ file)'),
     token: z.string().regex(ACCOUNT_TOKEN, 'must be 3 to 32 letters or digits (WECHAT_TOKEN)'),
     appId: z.string().min(1, 'is required (WECHAT_APPID)'),
     appSecret: z.string().optional(),
@@ -212,7 +218,11 @@ export const engineConfigSchema = z
     // A default naming an account whose id is itself wrong: that error is the one to fix, not a second.
     const idInvalid = c.accounts.some((a) => !ACCOUNT_ID.test(a.id))
     if (!ids.has(c.defaultAccount) && !idInvalid) {
-      ctx.addIssue({ code: 'custom', path: ['defaultAccount'], message: `names no configured account (${quotedShort(c.defaultAccount, 40)})` })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultAccount'],
+        message: `names no configured account (${quotedShort(c.defaultAccount, 40)}${c.defaultAccount === 'default' ? ', the id when defaultAccount is not written' : ''})${didYouMean(c.defaultAccount, [...ids])}; accounts: ${[...ids].join(', ') || 'none'}`,
+      })
     }
     // The admin server binds 127.0.0.1: it collides with a public server on every interface or on loopback.
     const publicTakesLoopback = ['0.0.0.0', '::', '127.0.0.1', 'localhost', '::1'].includes(c.host)

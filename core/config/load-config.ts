@@ -153,6 +153,11 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
       given('WECHAT_ENCODING_AES_KEY', ofDefault('mode'))
     }
     Object.assign(account, accountEnv)
+    // The schema's "encodingAESKey: is required in safe mode" points at the file, whose account may say
+    // plaintext: the mode came from here.
+    if ((accountEnv.mode === 'safe' || accountEnv.mode === 'compatible') && !account.encodingAESKey) {
+      problems.push(`WECHAT_MODE: is ${accountEnv.mode}, which needs the default account's EncodingAESKey: set WECHAT_ENCODING_AES_KEY (or encodingAESKey in the file), or leave WECHAT_MODE out`)
+    }
   }
   const pageDomains = listFromEnv(env, 'WECHAT_PAGE_DOMAINS', "the hosts of the default account's pages (its JS接口安全域名)", problems, 20)
   if (pageDomains) {

@@ -78,8 +78,18 @@ test('two accounts with one AppID: refused, naming both (their access_token fetc
 
 test('an account id that is not a URL segment: that error alone, not also "defaultAccount names no configured account"', () => {
   const reason = refused(project(withAccount(`{ id: 'a b', token: 'tok123', appId: 'wx1' }`, "  defaultAccount: 'a b',\n")))
-  assert.match(reason, /accounts\[0\]\.id: must be letters, digits, _ or -/)
+  assert.match(reason, /accounts\[0\]\.id: must be 1 to 64 letters, digits, _ or -/)
   assert.doesNotMatch(reason, /defaultAccount/)
+  // A name cannot be 300 characters: its rules/ folder could never be made.
+  const long = 'a'.repeat(65)
+  assert.match(refused(project(withAccount(`{ id: '${long}', token: 'tok123', appId: 'wx1' }`, `  defaultAccount: '${long}',\n`))), /accounts\[0\]\.id: must be 1 to 64 letters, digits, _ or - \(it is a URL path segment, and names its rules\/ folder and menus\/ file\)/)
+  assert.equal(loadConfig({ root: project(withAccount(`{ id: '${'a'.repeat(64)}', token: 'tok123', appId: 'wx1' }`, `  defaultAccount: '${'a'.repeat(64)}',\n`)), env: {} }).ok, true)
+})
+
+test('a defaultAccount that names no account says the accounts there are, with a did-you-mean, and that "default" is the id when it is not written', () => {
+  const accounts = `{ id: 'alpha', token: 'tokalpha', appId: 'wx1' }, { id: 'beta', token: 'tokbeta', appId: 'wx2' }`
+  assert.match(refused(project(withAccount(accounts, "  defaultAccount: 'Alpha',\n"))), /defaultAccount: names no configured account \("Alpha"\) \(did you mean "alpha"\?\); accounts: alpha, beta/)
+  assert.match(refused(project(withAccount(accounts))), /defaultAccount: names no configured account \("default", the id when defaultAccount is not written\); accounts: alpha, beta/)
 })
 
 test('an EncodingAESKey that is not 43 characters: refused, naming the setting', () => {
@@ -93,7 +103,9 @@ test('an EncodingAESKey of the wrong shape says what is wrong with it (a charact
     [KEY.slice(0, 42), 'this one is 42 characters'],
     [`${KEY}=`, "this one ends with '=', which the console's key does not have: leave it out"],
     [`${KEY}\n`, 'this one has a space or a line break at its start or end (a paste?)'],
-    [`${KEY.slice(0, 42)}_`, 'this one has another character in it (- or _? the console shows + and /)'],
+    [`${KEY.slice(0, 42)}_`, 'this one has - or _ in it (the console shows + and /: a URL-safe copy?)'],
+    [`${KEY.slice(0, 21)}=${KEY.slice(22)}`, "this one has '=' in it, which the console's key does not have"],
+    [`${KEY.slice(0, 42)}.`, 'this one has a character in it that is not a letter, a digit, + or /'],
   ]
   for (const [key, fault] of faults) {
     const reason = refused(project(), { WECHAT_TOKEN: 'tok123', WECHAT_APPID: 'wx1', WECHAT_ENCODING_AES_KEY: key })
@@ -272,4 +284,10 @@ test('WECHAT_* variables with a file whose accounts have none by the default id 
   const alone = loadConfig({ root: project(`import { defineConfig } from 'wxengine/config'\nexport default defineConfig({})\n`), env })
   assert.ok(alone.ok, alone.ok ? '' : alone.error.reason)
   assert.deepEqual(alone.value.accounts.map((a) => [a.id, a.token, a.appId]), [['default', 'envtoken', 'wxenv']])
+})
+
+test("WECHAT_MODE=safe without a key is said as the variable's, not only as the file account's encodingAESKey (whose line says plaintext)", () => {
+  const root = project(withAccount(`{ id: 'default', token: 'tok123', appId: 'wx1', mode: 'plaintext' }`))
+  assert.match(refused(root, { WECHAT_MODE: 'safe' }), /^ {2}WECHAT_MODE: is safe, which needs the default account's EncodingAESKey: set WECHAT_ENCODING_AES_KEY \(or encodingAESKey in the file\), or leave WECHAT_MODE out$/m)
+  assert.equal(loadConfig({ root, env: { WECHAT_MODE: 'safe', WECHAT_ENCODING_AES_KEY: KEY } }).ok, true)
 })
