@@ -21,6 +21,7 @@ import { allowProblem } from './allow-problem.ts'
 import { SANDBOX_SOURCE_EXTENSIONS } from './compile-like-sandbox.ts'
 import { REALM_BYTES_SOURCE, type RealmBytes } from './copy-bytes.ts'
 import { REALM_TIMER_STOP_SOURCE, type TimerStopMaker } from './timer-stop.ts'
+import { REALM_CONSOLE_SOURCE, type ConsoleInstaller, type ConsoleLevel } from './sandbox-console.ts'
 import { describeThrown, SANDBOX_STACK_FORMAT, sandboxEntryName } from './describe-thrown.ts'
 import { rememberEntrySource } from './entry-positions.ts'
 import { explainLoadError, PLUGIN_MODULE_NAME, withoutNodePrefix } from './explain-load-error.ts'
@@ -33,7 +34,9 @@ export interface SandboxOptions {
   /** Node built-ins the plugin may require; everything else is refused. */
   allow: string[]
   /** Where the sandbox's console goes. */
-  onConsole: (level: 'debug' | 'info' | 'warn' | 'error', args: unknown[]) => void
+  onConsole: (level: ConsoleLevel, args: unknown[]) => void
+  /** pino's number of the lowest level the console's lines are kept at (20 debug, 30 info, ...); default all. */
+  consoleLowest?: number
 }
 
 /** The plugin's definition, and the maker of errors in its realm (api-error.ts says why it matters). */
@@ -52,7 +55,8 @@ export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
   let vm: NodeVM
   try {
     vm = new NodeVM({
-      console: 'redirect',
+      // Its own console is installed below (sandbox-console.ts).
+      console: 'off',
       // No WebAssembly compilation in plugins (see SHARED_MEMORY_OFF).
       wasm: false,
       // The sandbox gets vm2's own `process` stub: no exit, no kill, env {}, argv [].
@@ -85,13 +89,11 @@ export function loadPluginModule(opts: SandboxOptions): Result<LoadedModule> {
     errorMaker = vm.run(REALM_ERROR_MAKER_SOURCE, path.join(opts.dir, '<wxengine api errors>')) as ErrorMaker
     bytesReader = vm.run(REALM_BYTES_SOURCE, path.join(opts.dir, '<wxengine bytes>')) as RealmBytes
     timerStopMaker = vm.run(REALM_TIMER_STOP_SOURCE, path.join(opts.dir, '<wxengine timer stop>')) as TimerStopMaker
+    const installConsole = vm.run(REALM_CONSOLE_SOURCE, path.join(opts.dir, '<wxengine console>')) as ConsoleInstaller
+    installConsole((level, text, args) => opts.onConsole(level, text !== undefined ? [text] : (args ?? [])), opts.consoleLowest ?? 0)
   } catch (e) {
     return fail('PLUGIN_LOAD', `cannot create the sandbox: ${describeThrown(e)}`)
   }
-  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
-    vm.on(`console.${level}`, (...args: unknown[]) => opts.onConsole(level, args))
-  }
-  vm.on('console.log', (...args: unknown[]) => opts.onConsole('info', args))
 
   let exported: unknown
   // Under its relative name, so that a runtime error can say which line (describe-thrown.ts says why).

@@ -21,6 +21,11 @@ export const MAX_DATA_CHARS = 16_384
 /** pino's numbers for the levels a plugin can log at, and for the engine's possible levels. */
 const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity }
 
+/** pino's number of a level name (info's for a name it does not know, as the forwarder takes it). */
+export function levelValue(name: string): number {
+  return LEVEL_VALUES[name] ?? LEVEL_VALUES.info!
+}
+
 export interface LogForwarder extends PluginLogger {
   /**
    * The same logger with `fields` on every line (`ctx.log` in handle: the message's account, openId and key).
@@ -31,7 +36,7 @@ export interface LogForwarder extends PluginLogger {
 }
 
 export function createLogForwarder(post: (msg: WorkerToMain) => void, engineLevel: string, now: () => number = Date.now): LogForwarder {
-  const threshold = LEVEL_VALUES[engineLevel] ?? LEVEL_VALUES.info
+  const threshold = levelValue(engineLevel)
   let tokens = LINE_BURST
   let refilledAt = now()
   let dropped = 0

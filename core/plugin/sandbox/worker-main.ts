@@ -19,7 +19,7 @@ import { loadPluginModule } from './load-plugin-module.ts'
 import { definitionProblem } from './definition-problem.ts'
 import { MAX_REPLY_CHARS } from '../../reply/reply-limits.ts'
 import { createRpcClient } from './rpc-client.ts'
-import { createLogForwarder } from './log-forwarder.ts'
+import { createLogForwarder, levelValue } from './log-forwarder.ts'
 import { createLineBudget } from '../../log/line-budget.ts'
 import { createSetupRegistry } from './setup-registry.ts'
 import { toPlain } from './to-plain.ts'
@@ -111,6 +111,7 @@ async function start(): Promise<void> {
     dir: init.dir,
     allow: init.allow,
     onConsole: (level, args) => logOfCall()[level](args.map((a) => (typeof a === 'string' ? a : inspect(a))).join(' ')),
+    consoleLowest: levelValue(init.logLevel),
   })
   if (!loaded.ok) return send({ t: 'load-failed', reason: loaded.error.reason })
   // The API's errors made in the plugin's realm from here on, so that they say the line of the bad call.
