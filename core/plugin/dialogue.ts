@@ -148,6 +148,8 @@ export function dialogue<T extends object, C = Record<string, JsonValue>>(spec: 
    */
   const said = (value: unknown, what: string): string | Reply => {
     if (value === undefined || value === null) fail(`${what} returned ${String(value)}; it must return what to say, a string or a reply (a function with braces needs a return)`)
+    // A number or a boolean failed later as "a reply must be an object, got number", naming no step.
+    if (typeof value !== 'string' && typeof value !== 'object') fail(`${what} returned a ${typeof value} (${String(value).slice(0, 40)}); it must return what to say, a string or a reply (String(n) for a number)`)
     return value as string | Reply
   }
   const askOf = (step: CheckedStep) => `steps[${step.index}].ask (${JSON.stringify(step.key)})`

@@ -142,6 +142,15 @@ export default definePlugin({
 )
 const broken = (name: string, spec: string) =>
   plugin(name, `import { definePlugin, dialogue } from 'wxengine/plugin'\nexport default definePlugin({\n  name: '${name}',\n  handle: dialogue<any>(${spec}),\n})\n`)
+plugin(
+  'numberask',
+  `import { definePlugin, dialogue } from 'wxengine/plugin'
+export default definePlugin({
+  name: 'numberask',
+  handle: dialogue<any>({ ttlSeconds: 60, steps: [{ key: 'a', ask: 'A?' }, { key: 'b', ask: () => 42 as any }], done: () => 'x' }),
+})
+`,
+)
 broken('twice', `{ ttlSeconds: 60, steps: [{ key: 'a', ask: 'A?' }, { key: 'a', ask: 'A again?' }], done: () => 'x' }`)
 broken('nosteps', `{ ttlSeconds: 60, steps: [], done: () => 'x' }`)
 broken('nottl', `{ ttlSeconds: 0, steps: [{ key: 'a', ask: 'A?' }], done: () => 'x' }`)
@@ -150,7 +159,7 @@ broken('tinyttl', `{ ttlSeconds: 0.0001, steps: [{ key: 'a', ask: 'A?' }], done:
 let h: Harness
 
 before(async () => {
-  h = await loadPlugins({ dir, only: ['pizza', 'plain', 'party', 'numbers', 'noreturn', 'twice', 'nosteps', 'nottl', 'tinyttl'], settings: { party: { config: { max: 8 } } } })
+  h = await loadPlugins({ dir, only: ['pizza', 'plain', 'party', 'numbers', 'noreturn', 'numberask', 'twice', 'nosteps', 'nottl', 'tinyttl'], settings: { party: { config: { max: 8 } } } })
 })
 after(() => h.dispose())
 
@@ -352,6 +361,13 @@ describe('a prompt function that returns nothing (braces without a return)', () 
     assert.match(retry.reason, /^TypeError: dialogue\(\): steps\[0\]\.retry \("a"\) returned undefined/)
   })
 
+  test('a prompt that returns a number fails naming the step, not later as "a reply must be an object, got number"', async () => {
+    const c = conversation('numberask')
+    assert.equal(textOf(await c.send(text('numberask'))), 'A?')
+    const ask = errorOf(await c.send(text('yes')))
+    assert.match(ask.reason, /^TypeError: dialogue\(\): steps\[1\]\.ask \("b"\) returned a number \(42\); it must return what to say, a string or a reply \(String\(n\) for a number\)/)
+  })
+
   test('a done that returns nothing fails naming it, rather than passing the last answer on to the default reply', async () => {
     const c = conversation('noreturn', { active: true, state: { asking: 'b', answers: { a: 'x' } } })
     const done = errorOf(await c.send(text('y')))
@@ -415,6 +431,6 @@ describe('a spec that cannot work', () => {
     assert.match(reasons.get('nottl') ?? '', /TypeError: dialogue\(\): ttlSeconds must be a number of seconds from 1 to 315360000 \(ten years\), got 0/)
     // As session.begin refuses it: a dialogue whose every question lapsed at once.
     assert.match(reasons.get('tinyttl') ?? '', /TypeError: dialogue\(\): ttlSeconds must be a number of seconds from 1 to 315360000 \(ten years\), got 0\.0001/)
-    assert.deepEqual(h.set.names().sort(), ['noreturn', 'numbers', 'party', 'pizza', 'plain'])
+    assert.deepEqual(h.set.names().sort(), ['noreturn', 'numberask', 'numbers', 'party', 'pizza', 'plain'])
   })
 })
