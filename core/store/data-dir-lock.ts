@@ -12,10 +12,10 @@
  * log`, `stats`, `send --local`) do not take it: they open the database itself, which they may share.
  */
 import Database from 'better-sqlite3'
-import { statSync, type Stats } from 'node:fs'
+import { statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Logger } from '../log/logger.ts'
-import { isDamage, makeDir, storeOpenFailure, unwritableHint, unwritableLeftoverHint } from './data-dir.ts'
+import { isDamage, makeDir, sameFile, storeOpenFailure, unwritableHint, unwritableLeftoverHint } from './data-dir.ts'
 import { StoreOpenError } from './store-open-error.ts'
 
 export const LOCK_FILE_NAME = 'wxengine.lock'
@@ -169,12 +169,3 @@ function holdLockFile(file: string, waitMs: number): Database.Database {
   }
 }
 
-/** Whether `file` is still the file `opened` was (same device and inode); false when it is gone. */
-function sameFile(file: string, opened: Stats): boolean {
-  try {
-    const now = statSync(file)
-    return now.ino === opened.ino && now.dev === opened.dev
-  } catch {
-    return false
-  }
-}

@@ -158,3 +158,17 @@ export function storeOpenFailure(file: string, dir: string, error: unknown): Sto
   const why = full || (isDamage(error) ? `; ${DAMAGE_HINT}` : unwritableHint(dir))
   return new StoreOpenError(file, (error as Error).message + why, { cause: error, transient: full !== '' })
 }
+
+/**
+ * Whether `file` is still the file `opened` was (same device and inode); false when it is gone. A file the
+ * engine holds open may be removed or replaced under it (sqlite-store.ts watches its database, data-dir-lock.ts
+ * its lock), and what it writes there then reaches nobody.
+ */
+export function sameFile(file: string, opened: Stats): boolean {
+  try {
+    const now = statSync(file)
+    return now.ino === opened.ino && now.dev === opened.dev
+  } catch {
+    return false
+  }
+}

@@ -31,7 +31,7 @@ import { LRUCache } from 'lru-cache'
 import { createLineBudget } from '../log/line-budget.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { JsonValue } from '../plugin/plugin-api.ts'
-import { DAMAGE_HINT, isDamage, makeDir, storeOpenFailure, unwritableFileHint, unwritableHint } from './data-dir.ts'
+import { DAMAGE_HINT, isDamage, makeDir, sameFile, storeOpenFailure, unwritableFileHint, unwritableHint } from './data-dir.ts'
 import { ReplyCache } from './reply-cache.ts'
 import { openReplyJournal, type JournaledAnswer } from './reply-journal.ts'
 import { startLogWriter } from './sqlite-log-writer.ts'
@@ -953,15 +953,6 @@ function watchedFiles(file: string): { file: string; openedAs: Stats }[] {
   return out
 }
 
-/** Whether `file` is still the file that was opened (same device and inode). */
-function sameFile(file: string, opened: Stats): boolean {
-  try {
-    const now = statSync(file)
-    return now.ino === opened.ino && now.dev === opened.dev
-  } catch {
-    return false
-  }
-}
 
 /** Opens, configures and migrates the file; any failure names the file. */
 function openDatabase(file: string): Database.Database {

@@ -5,22 +5,12 @@
  * platform (a review of plugin API misuse). Each is a TypeError in the plugin naming the call.
  */
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import { createTestClient, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+import { pluginProject, type PluginProject } from '../support/plugin-project.ts'
 
-const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-api-bounds-'))
-let client: TestClient
-
-before(async () => {
-  mkdirSync(path.join(root, 'plugins', 'misuse'), { recursive: true })
-  mkdirSync(path.join(root, 'rules'))
-  writeFileSync(
-    path.join(root, 'plugins', 'misuse', 'index.ts'),
-    `import { definePlugin } from 'wxengine/plugin'
+const MISUSE = `import { definePlugin } from 'wxengine/plugin'
 export default definePlugin({
   name: 'misuse',
   async handle(ctx) {
@@ -41,14 +31,19 @@ export default definePlugin({
     }
   },
 })
-`,
-  )
-  writeFileSync(path.join(root, 'rules', 'main.yaml'), 'rules:\n  - name: misuse\n    keywords: [big post, big send, odd openid, long openid, empty openid]\n    plugin: misuse\n')
-  client = await createTestClient({ root, log: createMemoryLogger('warn').logger })
+`
+const RULES = 'rules:\n  - name: misuse\n    keywords: [big post, big send, odd openid, long openid, empty openid]\n    plugin: misuse\n'
+
+let client: TestClient
+let project: PluginProject
+
+before(async () => {
+  project = pluginProject({ plugins: { misuse: MISUSE }, rules: { 'main.yaml': RULES } }, 'api-bounds')
+  client = await createTestClient({ root: project.root, log: createMemoryLogger('warn').logger })
 })
 after(async () => {
   await client.close()
-  rmSync(root, { recursive: true, force: true })
+  project.remove()
 })
 
 test('an api.post body past 8 Mi characters is refused in the plugin, before it crosses to the engine', async () => {

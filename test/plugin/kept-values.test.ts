@@ -5,22 +5,12 @@
  * BigInt one failed inside JSON.stringify, naming nothing). And a Date returned as the reply is said as one.
  */
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import { createTestClient, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+import { pluginProject, type PluginProject } from '../support/plugin-project.ts'
 
-const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-kept-'))
-let client: TestClient
-
-before(async () => {
-  mkdirSync(path.join(root, 'plugins', 'keeper'), { recursive: true })
-  mkdirSync(path.join(root, 'rules'))
-  writeFileSync(
-    path.join(root, 'plugins', 'keeper', 'index.ts'),
-    `import { definePlugin } from 'wxengine/plugin'
+const KEEPER = `import { definePlugin } from 'wxengine/plugin'
 export default definePlugin({
   name: 'keeper',
   async handle(ctx) {
@@ -37,14 +27,19 @@ export default definePlugin({
     }
   },
 })
-`,
-  )
-  writeFileSync(path.join(root, 'rules', 'main.yaml'), 'rules:\n  - name: keeper\n    keywords: [session date, stored date, bigint key, bigint increment, return date]\n    plugin: keeper\n')
-  client = await createTestClient({ root, log: createMemoryLogger('warn').logger })
+`
+const RULES = 'rules:\n  - name: keeper\n    keywords: [session date, stored date, bigint key, bigint increment, return date]\n    plugin: keeper\n'
+
+let client: TestClient
+let project: PluginProject
+
+before(async () => {
+  project = pluginProject({ plugins: { keeper: KEEPER }, rules: { 'main.yaml': RULES } }, 'kept')
+  client = await createTestClient({ root: project.root, log: createMemoryLogger('warn').logger })
 })
 after(async () => {
   await client.close()
-  rmSync(root, { recursive: true, force: true })
+  project.remove()
 })
 
 test('a Date in a session state or a stored value is refused where it is recorded, naming where and what to keep', async () => {

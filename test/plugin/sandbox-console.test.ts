@@ -4,24 +4,14 @@
  * inspected by the worker as before, and console.dir kept (the redirect dropped it).
  */
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import { createTestClient, type TestClient } from '../../core/testkit/plugin-test-client.ts'
+import { pluginProject, type PluginProject } from '../support/plugin-project.ts'
 import { until } from '../support/until.ts'
 
-const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-console-'))
 const memory = createMemoryLogger('info')
-let client: TestClient
-
-before(async () => {
-  mkdirSync(path.join(root, 'plugins', 'talker'), { recursive: true })
-  mkdirSync(path.join(root, 'rules'))
-  writeFileSync(
-    path.join(root, 'plugins', 'talker', 'index.ts'),
-    `import { definePlugin } from 'wxengine/plugin'
+const TALKER = `import { definePlugin } from 'wxengine/plugin'
 export default definePlugin({
   name: 'talker',
   handle(ctx) {
@@ -33,14 +23,19 @@ export default definePlugin({
     return ctx.reply.text('talked')
   },
 })
-`,
-  )
-  writeFileSync(path.join(root, 'rules', 'main.yaml'), 'rules:\n  - name: talk\n    keywords: [talk]\n    plugin: talker\n')
-  client = await createTestClient({ root, log: memory.logger })
+`
+const RULES = 'rules:\n  - name: talk\n    keywords: [talk]\n    plugin: talker\n'
+
+let client: TestClient
+let project: PluginProject
+
+before(async () => {
+  project = pluginProject({ plugins: { talker: TALKER }, rules: { 'main.yaml': RULES } }, 'console')
+  client = await createTestClient({ root: project.root, log: memory.logger })
 })
 after(async () => {
   await client.close()
-  rmSync(root, { recursive: true, force: true })
+  project.remove()
 })
 
 test("console lines: text joined, objects inspected, dir kept, debug dropped below the engine's level, each with the message's key", async () => {
