@@ -134,10 +134,10 @@ function applyEnv(config: EngineConfig, env: NodeJS.ProcessEnv, root: string, pr
   // The WECHAT_* variables set the default account. When the file has accounts but none by that id (a typo in
   // defaultAccount, or none written: "default"), they made a third one of their own, which then answered
   // /wechat while the file's account kept its token: refused, naming the id and the accounts there are.
-  const setting = [...Object.values(ACCOUNT_VARIABLES), 'WECHAT_PAGE_DOMAINS', 'WECHAT_ADMINS'].filter((name) => env[name])
-  if (setting.length > 0 && c.accounts.length > 0 && !c.accounts.some((a) => a.id === c.defaultAccount)) {
+  const variablesSet = [...Object.values(ACCOUNT_VARIABLES), 'WECHAT_PAGE_DOMAINS', 'WECHAT_ADMINS'].filter((name) => env[name])
+  if (variablesSet.length > 0 && c.accounts.length > 0 && !c.accounts.some((a) => a.id === c.defaultAccount)) {
     problems.push(
-      `${setting.join(', ')}: set the default account (defaultAccount, "default" when not written), but there is ` +
+      `${variablesSet.join(', ')}: set the default account (defaultAccount, "default" when not written), but there is ` +
         `${unknownAccount(c.defaultAccount, c.accounts.map((a) => a.id), 'the file')}: set defaultAccount to the account they are for`,
     )
     return c

@@ -133,8 +133,10 @@ function checkRpc(m: Record<string, unknown>): string | undefined {
     if ((method === 'api.get' || method === 'api.post') && !isString(m.path)) return `${method} without a path`
     // A query is the plugin's copied value as given (plain JavaScript passes numbers, even a list or a
     // string): the URL writes each value as text, so it is not looked at here.
-    if (SEND_METHODS.has(method) && !(isString(m.openId) && OPENID_SHAPE.test(m.openId))) return `${method} without an OpenID`
-    if (SEND_METHODS.has(method) && !fitsAsJson(m.message, MAX_SEND_MESSAGE_CHARS)) return `${method} with a message that is not plain data within ${MAX_SEND_MESSAGE_CHARS} characters`
+    if (SEND_METHODS.has(method)) {
+      if (!(isString(m.openId) && OPENID_SHAPE.test(m.openId))) return `${method} without an OpenID`
+      if (!fitsAsJson(m.message, MAX_SEND_MESSAGE_CHARS)) return `${method} with a message that is not plain data within ${MAX_SEND_MESSAGE_CHARS} characters`
+    }
     if (method === 'api.post' && m.body !== undefined && !fitsAsJson(m.body, MAX_API_BODY_CHARS)) return `api.post with a body that is not plain data within ${MAX_API_BODY_CHARS} characters`
     if (method === 'api.uploadMedia') {
       // Bytes, and no more than the largest file the platform takes: the worker copied them, bounded.

@@ -161,13 +161,13 @@ function serializeBody(
   }
 }
 
+/** How many of a cut news reply's dropped titles its warning names; the rest are counted. */
+const DROPPED_TITLES_SHOWN = 5
+
 /**
  * The seeds allow 10 articles; the platform today allows 8, and only 1 when the reply answers a
  * user's message (protocol.md §4). Over the limit the platform answers nothing at all, so cut instead.
  */
-/** How many of a cut news reply's dropped titles its warning names; the rest are counted. */
-const DROPPED_TITLES_SHOWN = 5
-
 function serializeNews(
   articles: Article[],
   env: ReplyEnvelope,
