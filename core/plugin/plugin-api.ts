@@ -47,9 +47,13 @@ export interface RuleMatch {
   via: 'exact' | 'contains' | 'prefix' | 'regex' | 'type' | 'scene' | 'key' | 'welcome' | 'default' | 'error' | 'session'
   /** The keyword (or regex source) that matched, as written in the rule. */
   keyword?: string
-  /** Regex captures: [full match, group 1, ...]; named groups in `groups`. */
+  /** Regex captures: [full match, group 1, ...]; an unmatched group is `''`. */
   captures: string[]
-  groups: Record<string, string>
+  /**
+   * Named groups. One that did not take part in the match (`(?<city>.+)?`, or another keyword of the rule
+   * matched) is absent, so the type says `undefined` and the compiler asks for a default: `groups.city ?? 'x'`.
+   */
+  groups: Record<string, string | undefined>
   /** True when a menu CLICK's EventKey matched a text rule (WeEngine routes those like text). */
   fromClick: boolean
   /** The rule's `args`: extra data for the plugin. */
