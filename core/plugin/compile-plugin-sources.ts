@@ -23,7 +23,7 @@ import { compileLikeTheSandbox } from './sandbox/compile-like-sandbox.ts'
 import { compiledPlaceInSource } from './sandbox/entry-positions.ts'
 import { describeThrown } from './sandbox/describe-thrown.ts'
 import { sourcePlace, syntaxErrorAt } from '../shown-path.ts'
-import { explainLoadError, PLUGIN_MODULE_NAME, TOP_LEVEL_AWAIT_HINT, withoutNodePrefix } from './sandbox/explain-load-error.ts'
+import { awaitHint, explainLoadError, PLUGIN_MODULE_NAME, withoutNodePrefix } from './sandbox/explain-load-error.ts'
 import { isPathSpecifier } from '../path-specifier.ts'
 import { type RequireCall, requireCalls, sourceColumn, visit } from '../require-calls.ts'
 import { resolveLikeTheSandbox, sandboxCompiles } from './sandbox/resolve-like-sandbox.ts'
@@ -102,7 +102,7 @@ function compileFile(file: string, dir: string, isEntry: boolean, allowed: Reado
     source = readFileSync(file, 'utf8')
     commonJs = compileLikeTheSandbox(source, file, isEntry)
   } catch (e) {
-    const text = explainLoadError(markedSyntaxError(e, file, source) ?? describeThrown(e), dir)
+    const text = explainLoadError(markedSyntaxError(e, file, source) ?? describeThrown(e), dir, { source, file })
     return { problems: [{ text, atLoad: true }], requires: [] }
   }
   const problems: Problem[] = []
@@ -147,10 +147,10 @@ function markedSyntaxError(e: unknown, file: string, source: string): string | u
   // Where sucrase's map says (V8's mark on the first line counts vm2's wrapper in); where it does not, the text at the mark.
   const wrapper = line === 1 ? ([STRICT_MODULE_PREFIX, MODULE_PREFIX].find((p) => compiledLine.startsWith(p))?.length ?? 0) : 0
   const column = marked ? (compiledPlaceInSource(source, file, line, marked.index - wrapper).column ?? sourceColumn(source.split(/\r?\n/)[line - 1], compiledLine, marked.index, text)) : undefined
-  // A top-level `await x` in CommonJS is the name `await` followed by another: V8 says only "Unexpected
-  // identifier" (or token), at what follows it.
+  // An `await x` where CommonJS has no await (its top level, a function not marked async) is the name `await`
+  // followed by another: V8 says only "Unexpected identifier" (or token), at what follows it.
   const afterAwait = marked !== null && /(?:^|[^\w$.])await\s*$/.test(compiledLine.slice(0, marked.index))
-  return syntaxErrorAt(file, line, column, afterAwait ? `${e.message} after await: ${TOP_LEVEL_AWAIT_HINT}` : e.message)
+  return syntaxErrorAt(file, line, column, afterAwait ? `${e.message} after await: ${awaitHint(source, file)}` : e.message)
 }
 
 /**

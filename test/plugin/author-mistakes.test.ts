@@ -31,6 +31,12 @@ const echo = readFileSync(path.join(REPO, 'plugins', 'echo', 'index.ts'), 'utf8'
 const withAwait = (line: string, name: string) => echo.replace("import { definePlugin } from 'wxengine/plugin'\n", `$&${line}\n`).replace("name: 'echo'", `name: '${name}'`)
 plugin('tlastmt', { 'index.ts': withAwait('await Promise.resolve(1)', 'tlastmt') })
 plugin('tlanew', { 'index.ts': withAwait('await new Promise(() => {})', 'tlanew') })
+// An await in a handle not marked async: V8 says what it says of a top-level one, and the top-level advice
+// ("do that work in handle") sent a newcomer round in a circle (a newcomer's review).
+plugin('awaitsync', { 'index.ts': ok('awaitsync', `(ctx) => {\n  const n = await ctx.storage.user.increment('visits')\n  return ctx.reply.text('visit ' + n)\n}`) })
+plugin('awaitsyncmethod', {
+  'index.ts': `import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({\n  name: 'awaitsyncmethod',\n  handle(ctx) {\n    await ctx.storage.set('a', 1)\n    return ctx.reply.text('ok')\n  },\n})\n`,
+})
 plugin('npm', { 'index.ts': `import dayjs from 'dayjs'\nvoid dayjs\n${ok('npm')}` })
 plugin('builtin', { 'index.ts': `import fs from 'node:fs'\nvoid fs\n${ok('builtin')}` })
 plugin('wrongpkg', { 'index.ts': `import { definePlugin } from 'wxengine'\nexport default definePlugin({ name: 'wrongpkg', handle: () => undefined })\n` })
@@ -98,7 +104,7 @@ describe('load errors say where and what to do', () => {
   before(async () => {
     h = await loadPlugins({
       dir,
-      only: ['tla', 'tlastmt', 'tlanew', 'npm', 'builtin', 'wrongpkg', 'relative', 'syntax', 'nohandle', 'badjson', 'badconfig'],
+      only: ['tla', 'tlastmt', 'tlanew', 'awaitsync', 'awaitsyncmethod', 'npm', 'builtin', 'wrongpkg', 'relative', 'syntax', 'nohandle', 'badjson', 'badconfig'],
       settings: { badconfig: { config: { dishs: [], maxQty: 2 } } },
     })
     for (const e of h.errors) reasons.set(/plugin (\S+?):/.exec(e.reason)?.[1] ?? e.reason, e.reason)
@@ -116,6 +122,13 @@ describe('load errors say where and what to do', () => {
     const awaitLine = echo.split('\n').findIndex((l) => l.startsWith('import { definePlugin }')) + 2
     for (const name of ['tlastmt', 'tlanew']) {
       assert.match(reasonOf(name), new RegExp(`index\\.ts:${awaitLine}:\\d+: SyntaxError: (Unexpected (identifier|token)\\b.* after await|await is only valid .*): plugins run as CommonJS, where a top-level await is not possible; do that work in setup\\(api\\) or in handle`))
+    }
+  })
+  test('an await in a function not marked async: mark it async, not the top-level advice', () => {
+    for (const [name, line] of [['awaitsync', 3], ['awaitsyncmethod', 5]] as const) {
+      const reason = reasonOf(name)
+      assert.match(reason, new RegExp(`index\\.ts:${line}:\\d+: SyntaxError: .*the function that holds it is not async: mark it so \\(\`async handle\\(ctx\\)\``))
+      assert.doesNotMatch(reason, /top-level await/)
     }
   })
   test('imports: an npm package, a built-in not allowed, the wrong wxengine module, a missing file', () => {

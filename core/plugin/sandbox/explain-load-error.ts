@@ -5,6 +5,8 @@
  */
 import { isBuiltin } from 'node:module'
 import path from 'node:path'
+import { parse } from 'acorn'
+import { toCommonJs } from '../../to-commonjs.ts'
 import { shownPath, sucraseErrorParts, syntaxErrorAt } from '../../shown-path.ts'
 import { explainMissingGlobal } from './explain-missing-global.ts'
 
@@ -17,15 +19,33 @@ export function withoutNodePrefix(name: string): string {
 export const PLUGIN_MODULE_NAME = 'wxengine/plugin'
 
 export const TOP_LEVEL_AWAIT_HINT = 'plugins run as CommonJS, where a top-level await is not possible; do that work in setup(api) or in handle'
+const NOT_ASYNC_AWAIT_HINT = 'the function that holds it is not async: mark it so (`async handle(ctx)`, `async (x) => ...`)'
+const EITHER_AWAIT_HINT = `inside a function, mark that function async (\`async handle(ctx)\`); at the top of the file, ${TOP_LEVEL_AWAIT_HINT}`
+
+/**
+ * Which of the two mistakes an `await` V8 refused is: at the file's top level (CommonJS has none), or in a
+ * function not marked async (the newcomer's `handle(ctx) { await ... }`). V8 says the same for both. Read as
+ * a module, where a top-level await is allowed and one in a plain function is not, the compiled file parses
+ * in the first case and fails on the await in the second. Without the source, both are said.
+ */
+export function awaitHint(source: string | undefined, file: string): string {
+  if (source === undefined) return EITHER_AWAIT_HINT
+  try {
+    parse(toCommonJs(source, file), { ecmaVersion: 'latest', sourceType: 'module' })
+    return TOP_LEVEL_AWAIT_HINT
+  } catch (e) {
+    return /\bawait\b/.test(e instanceof Error ? e.message : '') ? NOT_ASYNC_AWAIT_HINT : EITHER_AWAIT_HINT
+  }
+}
 
 /**
  * For the mistakes a newcomer makes. vm2 and sucrase say "Cannot find module 'x'" and
  * "Error transforming <file>: ... (3:7)".
  */
-export function explainLoadError(reason: string, dir: string): string {
+export function explainLoadError(reason: string, dir: string, failed?: { source: string; file: string }): string {
   const transform = sucraseErrorParts(reason)
   if (transform) return syntaxErrorAt(transform.file, transform.line, transform.column, transform.message)
-  if (/await is only valid in async functions/.test(reason)) return `${reason}: ${TOP_LEVEL_AWAIT_HINT}`
+  if (/await is only valid in async functions/.test(reason)) return `${reason}: ${awaitHint(failed?.source, failed?.file ?? 'index.ts')}`
   const missing = /Cannot find module '([^']+)'/.exec(reason)
   if (!missing) return explainMissingGlobal(reason, dir)
   const name = missing[1]
