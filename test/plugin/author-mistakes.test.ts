@@ -53,6 +53,8 @@ plugin('thrower', {
   'util.ts': `export function join(parts: string[] | undefined): string {\n  return parts!.join(',')\n}\n`,
 })
 plugin('forgetful', { 'index.ts': ok('forgetful', `(ctx) => { ctx.reply.text('hi') }`) })
+// A storage call used without await, its Promise put in the text: the user read "visit #[object Promise]".
+plugin('unawaited', { 'index.ts': ok('unawaited', `(ctx) => { const n = ctx.storage.user.increment('visits'); return ctx.reply.text(\`visit #\${n}\`) }`) })
 plugin('deep', {
   // Twenty frames of a helper file above the entry's: past V8's default of ten kept.
   'index.ts': `import { definePlugin } from 'wxengine/plugin'\nimport { down } from './util.ts'\nexport default definePlugin({ name: 'deep', handle: (ctx) => ctx.reply.text(down(20)) })\n`,
@@ -186,7 +188,7 @@ describe('an error while loading says the line it came from', () => {
 describe('errors while handling', () => {
   let h: Harness
   before(async () => {
-    h = await loadPlugins({ dir, only: ['thrower', 'forgetful', 'ownformat', 'badstack', 'deep', 'hugeerror', 'leftbehind'] })
+    h = await loadPlugins({ dir, only: ['thrower', 'forgetful', 'unawaited', 'ownformat', 'badstack', 'deep', 'hugeerror', 'leftbehind'] })
     assert.deepEqual(h.errors, [])
   })
   after(() => h.dispose())
@@ -231,6 +233,14 @@ describe('errors while handling', () => {
     const line = h.log.lines.find((l) => missingReturn.test(String(l.msg)))!
     assert.equal(line.openId, 'user-a')
     assert.equal(line.key, dedupKeyOf(ACCOUNT.id, text('x')))
+  })
+  test('a Promise put in the text of a reply: sent as it is, and the log says an await is likely missing', async () => {
+    const outcome = await h.call('unawaited', text('y'))
+    assert.equal(outcome.status, 'reply')
+    assert.deepEqual(outcome.status === 'reply' && outcome.reply, { type: 'text', content: 'visit #[object Promise]' })
+    const unawaited = /the text reply holds "\[object Promise\]": a call used without await\?/
+    await until('the unawaited warning', () => h.log.lines.some((l) => unawaited.test(String(l.msg))), 10_000)
+    assert.equal(h.log.lines.find((l) => unawaited.test(String(l.msg)))!.key, dedupKeyOf(ACCOUNT.id, text('y')))
   })
 })
 

@@ -184,6 +184,8 @@ async function answerCall(call: CallRequest): Promise<void> {
     if (returned === undefined && built.replyBuilt !== undefined) {
       log.about(built.about).warn(`handle built a reply with ctx.reply.${built.replyBuilt}() but returned nothing, so it passed: a missing return?`)
     }
+    const unawaited = unawaitedInReply(result)
+    if (unawaited) log.about(built.about).warn(unawaited)
   } catch (e) {
     result = { kind: 'error', message: describeThrown(e) }
   }
@@ -196,6 +198,18 @@ async function answerCall(call: CallRequest): Promise<void> {
   }
   // After the answer: the call's reply stands; what it left behind outside the heap decides the worker's fate.
   memory.check()
+}
+
+/**
+ * A storage or API call used without `await` (`visit #${ctx.storage.user.increment('n')}`) puts the text
+ * "[object Promise]" in the reply: no type check catches it in a template string, and the user reads it.
+ * Said, not refused: the text may mean it.
+ */
+function unawaitedInReply(result: CallResult): string | undefined {
+  if (result.kind !== 'reply') return undefined
+  const reply = result.reply as { type?: unknown; content?: unknown }
+  if (reply.type !== 'text' || typeof reply.content !== 'string' || !reply.content.includes('[object Promise]')) return undefined
+  return 'the text reply holds "[object Promise]": a call used without await? (`const n = await ctx.storage.user.increment(...)`)'
 }
 
 /** The main thread validates the reply itself; here it only has to become plain data. */
