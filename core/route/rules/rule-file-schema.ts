@@ -121,7 +121,46 @@ export function checkRegex(source: string): string | undefined {
     return undefined
   } catch (e) {
     const detail = (e as Error).message.replace(/^Invalid regular expression: \/.*\/u?: /s, '')
-    return `invalid regular expression ${shownPattern(source)}: ${detail} (regexes use the u flag)`
+    const hint = uFlagHint(source)
+    return `invalid regular expression ${shownPattern(source)}: ${detail} (regexes use the u flag${hint ? `: ${hint}` : ''})`
+  }
+}
+
+/**
+ * What to write instead, for the two u-flag refusals a newcomer meets (a review): an escape the u flag does
+ * not know (`^price\-(\d+)$`: outside [...], `\-` is no escape), and a script named as a property
+ * (`\p{Han}`, which the u flag spells `\p{Script=Han}`). V8 says only "Invalid escape" and "Invalid
+ * property name". Undefined when neither is found.
+ */
+function uFlagHint(source: string): string | undefined {
+  let inClass = false
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]
+    if (c === '[' && !inClass) inClass = true
+    else if (c === ']' && inClass) inClass = false
+    if (c !== '\\') continue
+    const next = String.fromCodePoint(source.codePointAt(i + 1) ?? 0)
+    i += next.length
+    const property = /^[pP]\{([^}=]*)\}/.exec(source.slice(i))
+    if (property) {
+      if (compiles(`\\p{${property[1]}}`) || !compiles(`\\p{Script=${property[1]}}`)) continue
+      return `a script is written \\${next}{Script=${property[1]}}; \\${next}{...} alone takes a category, such as L or Letter`
+    }
+    // Escapes that take more after them (\u{..}, \x41, \cA, \k<name>, \1) are V8's to judge.
+    if (/[\dpPuxck]/.test(next)) continue
+    if (!compiles(inClass ? `[\\${next}]` : `\\${next}`)) {
+      return `\\${next} is no escape ${inClass ? 'in [...]' : 'outside [...]'}, write ${JSON.stringify(next)} alone; a \\ escapes only ^ $ \\ . * + ? ( ) [ ] { } | /${inClass ? ' and, in [...], -' : ''}`
+    }
+  }
+  return undefined
+}
+
+function compiles(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'u')
+    return true
+  } catch {
+    return false
   }
 }
 
