@@ -59,6 +59,15 @@ function isCutByComma(mapping: unknown, key: string): boolean {
   return (mapping as Record<string, unknown>)[key] === null && /\s/.test(key.trim())
 }
 
+/** The text a keyword's `: ` made a one-pair mapping of, as written (`价格: 多少`); undefined when it is not one. */
+function cutByColon(mapping: unknown, key: string): string | undefined {
+  if (typeof mapping !== 'object' || mapping === null || Array.isArray(mapping)) return undefined
+  const entries = Object.entries(mapping as Record<string, unknown>)
+  if (entries.length !== 1 || entries[0][0] !== key) return undefined
+  const value = entries[0][1]
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? `${key}: ${String(value)}` : undefined
+}
+
 function pathKey(path: readonly PropertyKey[]): string {
   return path.map(String).join('\u0000')
 }
@@ -87,6 +96,12 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], data: unknown): RawP
         }
         const otherName = allowed?.includes('prefix') ? KEYWORD_KINDS_BY_OTHER_NAME[key.toLowerCase().replace(/[-_]/g, '')] : undefined
         const meant = otherName === undefined ? didYouMean(key, allowed ?? []) : ` (did you mean "${otherName}"?)`
+        // `keywords: [价格: 多少]`: ": " makes a text a key and its value, and the keyword a mapping. Not
+        // when the key resembles a kind (`exatc: hi`): that is a typo.
+        const pair = isKeywordPath(path) && meant === '' ? cutByColon(actual, key) : undefined
+        if (pair !== undefined) {
+          return named(`unknown key "${key}"; YAML read ${JSON.stringify(pair)} as a key and its value (": " makes a pair): put a keyword with ": " in quotes ('${pair.replace(/'/g, "''")}')`, key)
+        }
         return named(`unknown key "${key}"${meant}${hint}${list}`, key)
       })
     }

@@ -355,6 +355,14 @@ describe('loadRuleSet errors: file, line and plain words', () => {
     assert.ok(errors.every((e) => !/comma/.test(e.message)), formatRuleErrors(errors))
   })
 
+  it('a keyword with ": " says YAML made it a key and its value, and to quote it (a newcomer\'s review); a misspelt kind is still a typo', async () => {
+    const { errors } = await errorsOf({ 'main.yaml': 'rules:\n  - name: price\n    keywords: [价格: 多少, {exatc: hi}]\n    plugin: p\n' })
+    assert.deepEqual(errors.map((e) => e.message), [
+      'rule "price": unknown key "价格"; YAML read "价格: 多少" as a key and its value (": " makes a pair): put a keyword with ": " in quotes (\'价格: 多少\')',
+      'rule "price": unknown key "exatc" (did you mean "exact"?); allowed here: exact, contains, prefix, regex, trusted, foldCase, foldWidth',
+    ])
+  })
+
   it('reply fields one level too high: names welcome, default or error, and says to put them under reply:', async () => {
     const { errors } = await errorsOf({ 'main.yaml': valid('default: {type: text, content: hi}\n') })
     assert.deepEqual(
