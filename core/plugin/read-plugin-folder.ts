@@ -118,6 +118,14 @@ function checkConfig(name: string, schema: Record<string, unknown>, config: Reco
       const list = allowed.length > 0 ? `; its settings here: ${allowed.join(', ')}` : ''
       return `${err.instancePath}/${extra} is not a setting of this plugin${didYouMean(extra, allowed) || list}`
     }
+    // ajv's "must be equal to one of the allowed values" does not say which they are.
+    if (err.keyword === 'enum') {
+      const values = (err.params as { allowedValues?: unknown[] }).allowedValues ?? []
+      const got = JSON.stringify(err.data)
+      const texts = values.filter((v): v is string => typeof v === 'string')
+      const meant = typeof err.data === 'string' ? didYouMean(err.data, texts) : ''
+      return `${err.instancePath || '/'} must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}, got ${got === undefined ? String(err.data) : got.slice(0, 60)}${meant}`
+    }
     return `${err.instancePath || '/'} ${err.message ?? 'is invalid'}`
   })
   return fail('PLUGIN_LOAD', `plugin ${name}: config invalid (plugins.${name}.config in engine.config.ts): ${problems.join('; ')}`)

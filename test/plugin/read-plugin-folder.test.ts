@@ -24,7 +24,9 @@ describe('config against configSchema', () => {
     ['missing required', {}, /\/ must have required property 'greeting'/],
     ['out of range', { greeting: 'hi', times: 5 }, /\/times must be <= 3/],
     ['wrong type', { greeting: 7 }, /\/greeting must be string/],
-    ['nested enum', { greeting: 'hi', extra: { punct: '?' } }, /\/extra\/punct must be equal to one of the allowed values/],
+    // ajv's "must be equal to one of the allowed values" did not say which (a newcomer's review).
+    ['nested enum', { greeting: 'hi', extra: { punct: '?' } }, /\/extra\/punct must be one of "!", "\.", got "\?"(;|$)/],
+    ['an enum value not text', { greeting: 'hi', extra: { punct: 1 } }, /\/extra\/punct must be one of "!", "\.", got 1(;|$)/],
     ['unknown key', { greeting: 'hi', colour: 'red' }, /\/colour is not a setting of this plugin; its settings here: greeting, times, extra/],
     ['a misspelt key', { greeting: 'hi', tmes: 2 }, /\/tmes is not a setting of this plugin \(did you mean "times"\?\)/],
   ]
