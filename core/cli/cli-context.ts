@@ -76,11 +76,24 @@ export const stdio: Output = {
 export function loadProjectConfig(flags: GlobalFlags, io: Output, overrides?: UserConfig): EngineConfig | undefined {
   const loaded = loadConfig({ root: flags.root, file: flags.config, overrides })
   if (loaded.ok) return loaded.value
-  io.err(`wxengine: ${loaded.error.reason}`)
-  const hint = configFailureHint(flags, loaded.error.reason)
-  if (hint) io.err(hint)
+  for (const line of configFailureLines(flags, loaded.error.reason)) io.err(line)
   return undefined
 }
+
+/**
+ * A configuration that did not load, as the lines to print: the reason, then what to do. With no
+ * engine.config.ts in the folder, that comes first: the reason is then only that the environment alone is
+ * not a configuration ("accounts: needs at least one account"), which sent a newcomer in plugins/ looking
+ * for a setting.
+ */
+export function configFailureLines(flags: GlobalFlags, reason: string): string[] {
+  const hint = configFailureHint(flags, reason)
+  const reasonLine = `wxengine: ${reason}`
+  if (hint === undefined) return [reasonLine]
+  return hint.startsWith(NO_CONFIG_FILE) ? [`wxengine: ${hint}`, `With the environment alone: ${reason}`] : [reasonLine, hint]
+}
+
+const NO_CONFIG_FILE = 'There is no engine.config.ts in '
 
 /**
  * The project's configuration and the account a command works on (`--account`, else the default one); else
@@ -125,9 +138,20 @@ export function configFailureHint(flags: GlobalFlags, reason: string): string | 
   // Most often the wrong folder: say so rather than only which setting is missing.
   const file = findConfigFile(root)
   if (!file) {
-    return `There is no engine.config.ts in ${shownPath(root)}${existsSync(root) ? '' : ' (the folder does not exist)'}: run this in the project's folder, or point at it with -C <dir>; or set WECHAT_TOKEN and WECHAT_APPID.`
+    // Run from inside a project (plugins/weather): the project above is most likely the one meant.
+    const above = projectAbove(root)
+    const where = above === undefined ? 'run this in the project\'s folder, or point at it with -C <dir>' : `the project is ${shownPath(above)}: run this there, or point at it with -C ${shownPath(above)}`
+    return `${NO_CONFIG_FILE}${shownPath(root)}${existsSync(root) ? '' : ' (the folder does not exist)'}: ${where}; or set WECHAT_TOKEN and WECHAT_APPID.`
   }
   return fix(path.basename(file))
+}
+
+/** The nearest folder above `dir` with an engine.config.ts, if any. */
+function projectAbove(dir: string): string | undefined {
+  for (let at = path.dirname(dir); ; at = path.dirname(at)) {
+    if (findConfigFile(at)) return at
+    if (path.dirname(at) === at) return undefined
+  }
 }
 
 /** The file a problem starts with (`accounts.ts:3:5: ...`, `shared/x.json: ...`): a name ending in a configuration file's extension. */

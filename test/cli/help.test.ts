@@ -69,6 +69,20 @@ test('run outside a project: exit 2, saying there is no engine.config.ts there a
   assert.match(inProject.stderr, /Fix the setting in engine\.config\.ts/)
 })
 
+test("run in a project's subfolder: the project above is named first, before what the environment alone lacks (a newcomer's review)", async () => {
+  // The reason ("accounts: needs at least one account") came first, and sent the newcomer looking for a setting.
+  const r = await project.run(['rules', 'check'], { cwd: path.join(project.dir, 'plugins') })
+  assert.equal(r.code, 2)
+  const lines = r.stderr.split('\n')
+  assert.equal(lines[0], `wxengine: There is no engine.config.ts in ${path.join(project.dir, 'plugins')}: the project is ${project.dir}: run this there, or point at it with -C ${project.dir}; or set WECHAT_TOKEN and WECHAT_APPID.`)
+  assert.equal(lines[1], 'With the environment alone: invalid configuration:')
+  assert.match(r.stderr, /accounts: needs at least one account/)
+  // The start says it the same way.
+  const start = await project.run(['start'], { cwd: path.join(project.dir, 'plugins') })
+  assert.equal(start.code, 2)
+  assert.equal(start.stderr.split('\n')[0], lines[0])
+})
+
 test('npm run build:binary with an unknown option: one line and exit 2, not a stack (an operator review)', async () => {
   const r = await runCommand(process.execPath, ['--import', 'tsx', path.join(REPO, 'scripts/build-binary.ts'), '--bogus'], { cwd: REPO, env: { PATH: process.env.PATH } })
   assert.equal(r.code, 2)

@@ -14,7 +14,7 @@ import { ok, type Result } from '../../errors.ts'
 import { flushLogger, type Logger } from '../../log/logger.ts'
 import { startRuntime, StartupError, type Runtime } from '../../runtime.ts'
 import { WITHOUT_SECRET } from '../../platform/create-platform.ts'
-import { configFailureHint } from '../cli-context.ts'
+import { configFailureLines } from '../cli-context.ts'
 import { accountWarnings, publicUrlWarning } from '../../config/account-warnings.ts'
 
 export interface StartFlags {
@@ -132,8 +132,7 @@ async function startEngine(flags: StartFlags): Promise<Runtime | number> {
   }
   const loaded = read()
   if (!loaded.ok) {
-    const hint = configFailureHint(flags, loaded.error.reason)
-    process.stderr.write(`wxengine: ${loaded.error.reason}\n${hint ? `${hint}\n` : ''}`)
+    process.stderr.write(configFailureLines(flags, loaded.error.reason).map((l) => `${l}\n`).join(''))
     return 2
   }
   const config = loaded.value
