@@ -65,6 +65,15 @@ const MAX_LINE_CHARS = 2000
 /** What the child's environment keeps of the engine's: what a thread shares with it by being in its process. */
 const KEPT_ENV = ['TZ', 'LANG', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'LC_NUMERIC', 'LC_TIME', 'LC_COLLATE', 'LC_MONETARY']
 
+/**
+ * The file this process runs, for its plugin children. `process.execPath` is the path it was started from: a
+ * binary moved, renamed or replaced there since (a deploy that puts the new one in place before the restart)
+ * left every later plugin restart and reload failing with ENOENT, or starting the new version's code beside
+ * the old engine (a review of the single binary). On Linux /proc/self/exe is the running file, wherever it is
+ * now, and in the child (a fork of this process until its exec) it still is.
+ */
+const RUNNING_EXECUTABLE = process.platform === 'linux' && existsSync('/proc/self/exe') ? '/proc/self/exe' : process.execPath
+
 const CODE_CACHE_REJECTED = /^\(node:\d+\) Warning: Code cache data rejected\.$/
 
 export function startPluginProcess(opts: PluginProcessOptions): PluginWorker {
@@ -80,7 +89,7 @@ export function startPluginProcess(opts: PluginProcessOptions): PluginWorker {
   } else {
     args = [heapArg, childProgramFile(opts.entry)]
   }
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', windowsHide: true })
+  const child = spawn(RUNNING_EXECUTABLE, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', windowsHide: true })
   killOnEngineExit(child)
   return wrapChild(child, opts)
 }

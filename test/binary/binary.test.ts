@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
@@ -192,15 +192,24 @@ describe('wxengine start', () => {
     )
   })
 
-  test('SIGHUP reloads rules/, parsed by the embedded rules worker', async () => {
+  test('SIGHUP reloads rules/, parsed by the embedded rules worker, with the binary moved away meanwhile', async () => {
     writeFileSync(path.join(dir, 'rules', 'zz-added.yaml'), 'rules:\n  - name: added\n    keywords: [added]\n    reply: { type: text, content: added }\n')
+    // A deploy that puts the new binary in place before the restart: the plugins' processes, started again
+    // by the reload, were spawned from the path the engine was started from, and failed with ENOENT (a review).
+    const moved = `${exe}.moved`
+    renameSync(exe, moved)
     try {
       server.kill('SIGHUP')
-      const line = await until('the reload', () => serverOutput.split('\n').find((l) => l.includes('"reloaded rules and plugins"')))
+      const line = await until('the reload', () => serverOutput.split('\n').find((l) => l.includes('"reloaded rules and plugins"') || l.includes('reload refused')))
+      assert.match(line, /"reloaded rules and plugins"/, serverOutput.slice(-2000))
       assert.equal((JSON.parse(line) as { textRules: number }).textRules, 3)
       // A worker that could not start (its program not embedded) falls back to this thread, and says so.
-      assert.doesNotMatch(serverOutput, /parse worker failed/)
+      assert.doesNotMatch(serverOutput, /parse worker failed|ENOENT/)
+      // The TypeScript plugin, in the process the reload started, answers.
+      const opened = await post('default', push.text('u-moved', 'echo after the move'))
+      assert.equal(opened.fields?.Content, 'after the move')
     } finally {
+      renameSync(moved, exe)
       rmSync(path.join(dir, 'rules', 'zz-added.yaml'))
     }
   })
@@ -210,7 +219,7 @@ describe('wxengine start', () => {
     assert.deepEqual(await childExited(server), { code: 0, signal: null })
     // Every line is out now. The log rows above were written by the message-log thread (its own bundle and
     // the extracted addon), not by the main-thread fallback, which would have said so.
-    assert.match(serverOutput, /"messages":3,.*"msg":"messages handled"/)
+    assert.match(serverOutput, /"messages":4,.*"msg":"messages handled"/)
     assert.doesNotMatch(serverOutput, /message log writer thread/)
   })
 })
