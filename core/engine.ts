@@ -283,8 +283,20 @@ export function createEngine(deps: EngineDeps): Engine {
     // A retry answered at once from the reply cache (the message was answered) is remembered under its own
     // timestamp too: a retry may come under a later query than the first try's, and captured, it outlived it.
     if (delivery.duplicate ? !delivery.waited : !replayed) rememberHandled(key, req.query.timestamp, nowSeconds)
+    if (delivery.duplicate && delivery.gaveUp !== undefined) {
+      // Another instance claimed the message and gave no answer this retry could replay: it may have died
+      // mid-message (its claim lapses after pendingTtlMs, past WeChat's last retry) or be stuck on the store.
+      // The user may get nothing: never silent (a fleet review found it at debug).
+      lines.warn(
+        'duplicate gave up',
+        { account: accountId, openId: message.fromUser, key, reason: delivery.gaveUp },
+        delivery.gaveUp === 'claim given up or lapsed'
+          ? "retry answered success without the first delivery's answer: the instance that claimed the message gave the claim up or let it lapse (it failed or stopped); WeChat's next retry, if it sends one, runs it"
+          : "retry answered success without the first delivery's answer: the instance that claimed the message had not answered by the reply deadline (slow, stuck on the store, or stopped); if it stopped, the message has no answer: its claim outlasts WeChat's retries (docs/scaling.md)",
+      )
+    }
     if (delivery.duplicate) {
-      log.debug({ account: accountId, openId: message.fromUser, key, waited: delivery.waited }, 'duplicate delivery answered from the reply cache')
+      if (delivery.gaveUp === undefined) log.debug({ account: accountId, openId: message.fromUser, key, waited: delivery.waited }, 'duplicate delivery answered from the reply cache')
       observe({ type: 'duplicate', account: accountId, openId: message.fromUser, key, waited: delivery.waited })
     }
     if (waitForLog) {

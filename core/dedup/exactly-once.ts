@@ -11,7 +11,14 @@ import type { ClaimResult, DedupStore, StoredReply } from '../store/store.ts'
 /** Fields naming a delivery's message (its account and user), handed back to onUnrecorded as given. */
 export type About = Readonly<Record<string, string>>
 
-export type Delivery = { reply: StoredReply; duplicate: false } | { reply: StoredReply; duplicate: true; waited: boolean }
+/**
+ * `gaveUp`: a retry answered `fallback` without the first delivery's answer, which ran in another instance:
+ * that instance's claim was still pending at the deadline, or was given up or lapsed (it failed, or died) while
+ * the retry waited. The message may then have no answer at all: worth a line (engine.ts).
+ */
+export type Delivery =
+  | { reply: StoredReply; duplicate: false }
+  | { reply: StoredReply; duplicate: true; waited: boolean; gaveUp?: 'still pending at the reply deadline' | 'claim given up or lapsed' }
 
 export interface ExactlyOnceOptions {
   dedup: DedupStore
@@ -67,9 +74,9 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
       if (seen.state === 'done') return { reply: seen.reply, duplicate: true, waited: true }
       // The claimer gave up (released) or its claim lapsed: answering `fallback` is safe, running again is not
       // (the claimer may still deliver a late reply).
-      if (seen.state === 'absent') break
+      if (seen.state === 'absent') return { reply: opts.fallback, duplicate: true, waited: true, gaveUp: 'claim given up or lapsed' }
     }
-    return { reply: opts.fallback, duplicate: true, waited: true }
+    return { reply: opts.fallback, duplicate: true, waited: true, gaveUp: 'still pending at the reply deadline' }
   }
 
   /** A claim another delivery holds: replay its answer, or wait for it (it runs in another instance). */

@@ -78,8 +78,21 @@ describe('exactly once, with a store that claims synchronously', () => {
     setTimeout(() => void store.dedup.complete('k', replyOf('<xml>theirs</xml>'), 30_000), 20)
     assert.deepEqual(await waiting, { reply: replyOf('<xml>theirs</xml>'), duplicate: true, waited: true })
     await store.dedup.claim('k2', 15_000)
-    assert.deepEqual(await once.run('k2', () => (runs++, replyOf('<xml>mine</xml>'))), { reply: FALLBACK, duplicate: true, waited: true })
+    assert.deepEqual(await once.run('k2', () => (runs++, replyOf('<xml>mine</xml>'))), { reply: FALLBACK, duplicate: true, waited: true, gaveUp: 'still pending at the reply deadline' })
     assert.equal(runs, 0, 'never run while another holds the claim')
+  })
+
+  it('a claim given up or lapsed while a retry waits: the fallback, said as such (the claimer failed or stopped), not run', async () => {
+    const store = createMemoryStore()
+    const once = exactlyOnce(store.dedup, 2_000)
+    await store.dedup.claim('k', 15_000) // another instance's claim, which it gives up
+    let runs = 0
+    const waiting = once.run('k', () => (runs++, replyOf('<xml>mine</xml>')))
+    setTimeout(() => void store.dedup.release('k'), 20)
+    const started = performance.now()
+    assert.deepEqual(await waiting, { reply: FALLBACK, duplicate: true, waited: true, gaveUp: 'claim given up or lapsed' })
+    assert.ok(performance.now() - started < 1_500, 'answered when the claim went, not at the deadline')
+    assert.equal(runs, 0, 'not run: the claimer may still deliver a late reply')
   })
 })
 
@@ -151,7 +164,7 @@ describe('an answer the store cannot record is given all the same', () => {
     await store.dedup.claim('k', 15_000) // held elsewhere, never answered
     const once = createExactlyOnce({ dedup: remote(store.dedup), replyCacheMs: 30_000, pendingTtlMs: 15_000, waitMs: 10_000, pollMs: 5, fallback: FALLBACK })
     const started = performance.now()
-    assert.deepEqual(await once.run('k', () => replyOf('<xml>never</xml>'), started + 150), { reply: FALLBACK, duplicate: true, waited: true })
+    assert.deepEqual(await once.run('k', () => replyOf('<xml>never</xml>'), started + 150), { reply: FALLBACK, duplicate: true, waited: true, gaveUp: 'still pending at the reply deadline' })
     const took = performance.now() - started
     assert.ok(took < 1000, `gave up after ${took} ms (deadline 150 ms)`)
   })
@@ -163,7 +176,7 @@ it("a retry's wait ends at the deadline even when the store stops answering its 
   const stalled: DedupStore = { ...remote(store.dedup), peek: () => new Promise(() => undefined) }
   const once = createExactlyOnce({ dedup: stalled, replyCacheMs: 30_000, pendingTtlMs: 15_000, waitMs: 10_000, pollMs: 5, fallback: FALLBACK })
   const started = performance.now()
-  assert.deepEqual(await once.run('k', () => replyOf('<xml>never</xml>'), started + 150), { reply: FALLBACK, duplicate: true, waited: true })
+  assert.deepEqual(await once.run('k', () => replyOf('<xml>never</xml>'), started + 150), { reply: FALLBACK, duplicate: true, waited: true, gaveUp: 'still pending at the reply deadline' })
   const took = performance.now() - started
   assert.ok(took < 1000, `gave up after ${took} ms (deadline 150 ms)`)
 })

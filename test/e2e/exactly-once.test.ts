@@ -75,6 +75,25 @@ describe('exactly once', () => {
     assert.match(String(reply.fields?.Content), /^run \d+/)
   })
 
+  it("a retry whose first delivery's instance gave its claim up answers success with a warning naming the message, never silently (a fleet review)", async () => {
+    const before = (await runs()) ?? 0
+    const fields = push.text('orphan-user', 'count')
+    const key = keyOfPush('safe', fields)
+    // Another instance claimed the message, then stopped: here, it gives the claim up while the retry waits.
+    assert.equal((await h.runtime.store.dedup.claim(key, 15_000)).state, 'claimed')
+    setTimeout(() => void h.runtime.store.dedup.release(key), 100)
+    const req = h.sim('safe').request(fields, { nonce: 'orphan' })
+    const answer = await sendRaw(req.search, req.body)
+    assert.equal(answer.status, 200)
+    assert.equal(answer.body, 'success')
+    assert.equal((await runs()) ?? 0, before, 'not run: the claimer may still answer late')
+    const line = h.lines.find((l) => l.key === key && l.level === 40)
+    assert.ok(line, JSON.stringify(h.lines.filter((l) => l.key === key)))
+    assert.equal(line.reason, 'claim given up or lapsed')
+    assert.equal(line.openId, 'orphan-user')
+    assert.match(String(line.msg), /^retry answered success without the first delivery's answer: the instance that claimed the message gave the claim up or let it lapse/)
+  })
+
   it('events without MsgId are deduplicated by FromUserName + CreateTime + Event + EventKey', async () => {
     const fields = push.event('evt-user', 'CLICK', { EventKey: 'count' })
     const sim = h.sim('safe')
