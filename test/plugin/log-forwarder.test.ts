@@ -120,3 +120,24 @@ export default definePlugin({
     project.remove()
   }
 })
+
+test("pino's order, (fields, text), is taken as meant; an Error or an array first is still the text (a review)", () => {
+  const { log, posted } = forwarder('info')
+  // As a JavaScript plugin wrote it: the types say (text, fields).
+  const anyLog = log as unknown as Record<'info', (...args: unknown[]) => void>
+  anyLog.info({ n: 7 }, 'SLOWCOUNT ran')
+  anyLog.info({ only: 'fields' })
+  log.info('the usual order', { n: 8 })
+  anyLog.info(new Error('boom'))
+  anyLog.info([1, 2], 'x')
+  assert.deepEqual(
+    posted.map((m) => [m.msg, m.data]),
+    [
+      ['SLOWCOUNT ran', { n: 7 }],
+      ['', { only: 'fields' }],
+      ['the usual order', { n: 8 }],
+      ['Error: boom', undefined],
+      ['1,2', { data: 'x' }],
+    ],
+  )
+})

@@ -66,6 +66,9 @@ export function createLogForwarder(post: (msg: WorkerToMain) => void, engineLeve
 
   const forward = (level: LogLevel, fields?: Readonly<Record<string, string>>) => (msg: string, data?: Record<string, unknown>) => {
     if (LEVEL_VALUES[level] < threshold || !admit()) return
+    // pino's order, `(data, 'text')`, is a habit our (text, data) does not type-check away in a JavaScript
+    // plugin: it logged "[object Object]" with the text as data (a review). Taken as meant.
+    if (isPlainRecord(msg) && (typeof data === 'string' || data === undefined)) [msg, data] = [data ?? '', msg]
     let text = String(msg)
     if (text.length > MAX_MESSAGE_CHARS) text = `${text.slice(0, MAX_MESSAGE_CHARS)}… (${text.length} characters)`
     const copied = data === undefined ? undefined : boundedData(data)
@@ -79,6 +82,11 @@ export function createLogForwarder(post: (msg: WorkerToMain) => void, engineLeve
     error: forward('error', fields),
   })
   return { ...loggerOf(), about: loggerOf }
+}
+
+/** An object of fields, from any realm: not an Error (whose text is its message), an array or a Date. */
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  return Object.prototype.toString.call(value) === '[object Object]'
 }
 
 function boundedData(data: Record<string, unknown>): Record<string, JsonValue> {
