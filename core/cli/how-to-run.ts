@@ -19,7 +19,15 @@ import { isSingleBinary } from '../binary/sea-assets.ts'
 export function howToRun(runIn: string): string {
   if (isSingleBinary()) return binaryCommand(runIn, process.argv0, process.execPath)
   if (process.env.npm_command === 'exec' && path.resolve(runIn) === process.cwd()) return 'npx wxengine'
-  return `node ${fileURLToPath(new URL('./wxengine.mjs', import.meta.url))}`
+  return `node ${shellWord(fileURLToPath(new URL('./wxengine.mjs', import.meta.url)))}`
+}
+
+/**
+ * A path as a shell takes it in one word: quoted when it holds a space or a character the shell reads
+ * (`./wx 引擎`, pasted unquoted, ran `./wx`: a review of the binary). Letters of any script need none.
+ */
+export function shellWord(text: string): string {
+  return /[\s'"\\$`!*?[\]{}()<>|&;#~]/.test(text) ? `'${text.replace(/'/g, `'\\''`)}'` : text
 }
 
 /**
@@ -27,7 +35,7 @@ export function howToRun(runIn: string): string {
  * `./<name>` in its own folder, and its absolute path from any other.
  */
 export function binaryCommand(runIn: string, typed: string, executable: string): string {
-  if (typed !== '' && !typed.includes('/')) return typed
-  if (path.dirname(executable) === path.resolve(runIn)) return `./${path.basename(executable)}`
-  return executable
+  if (typed !== '' && !typed.includes('/')) return shellWord(typed)
+  if (path.dirname(executable) === path.resolve(runIn)) return shellWord(`./${path.basename(executable)}`)
+  return shellWord(executable)
 }
