@@ -210,6 +210,13 @@ export interface TestClient {
    */
   subscribe(templateId: string, opts?: { openId?: string; notices?: number; account?: string }): void
   /**
+   * A user's file the stand-in's media/get gives for `mediaId` (as an image or voice message names it), in the
+   * default account or `account`: `addMedia('m1', { contentType: 'audio/amr', bytes })`, or `{ videoUrl }`.
+   * What a plugin uploaded is given back without this. (`platform.addMedia` takes the account's AppID, which
+   * a test kit account may have been given: this finds it.)
+   */
+  addMedia(mediaId: string, media: { contentType: string; bytes: Uint8Array } | { videoUrl: string }, opts?: { account?: string }): void
+  /**
    * A plugin's storage exactly as the plugin sees it as ctx.storage (`.user` is the default user's, or
    * `openId`'s): read what the plugin saved, or seed data before sending. A name that is no folder of the
    * project's plugins throws a TypeError (loaded or left out by `only`, any folder will do). `.shared(area)` reaches any shared
@@ -497,6 +504,9 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     },
     subscribe(templateId, o = {}) {
       platform.subscribe(accountOf(o.account).account.appId, o.openId ?? defaultOpenId, templateId, o.notices)
+    },
+    addMedia(mediaId, media, o = {}) {
+      platform.addMedia(accountOf(o.account).account.appId, mediaId, media)
     },
     storage(plugin, o = {}) {
       const folders = listPluginFolders(config.pluginsDir)
