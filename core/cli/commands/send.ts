@@ -212,7 +212,7 @@ async function deliverOverHttp(url: string, body: string, io: Output, alsoAt?: s
       return undefined
     }
     const why = (failure as NodeJS.ErrnoException).code ?? (failure as Error).message
-    io.err(`wxengine send: cannot reach ${tried} (${why}). Is the engine running (wxengine start)? Use --url for another address, or --local to run the engine in this process.`)
+    io.err(`wxengine send: cannot reach ${tried} (${why}). Is the engine running (wxengine start)? Use --port for one started on another port (start --port, dev --port), --url for another address, or --local to run the engine in this process.`)
     return undefined
   }
 }
@@ -311,7 +311,9 @@ async function deliverLocally(
     // A serving engine remembers which users of this directory have no session: a dialogue begun here would
     // not be seen by it (and two engines would answer from one reply cache).
     if (e.message.includes(DATA_DIR_HELD)) {
-      io.err(`wxengine send: an engine is serving from ${config.dataDir}; send to it without --local (or stop it first, or give --local another DATA_DIR)`)
+      // Where it listens is not recorded: `dev --port 3000` (as cli.md shows it) is not on the configured port,
+      // and "without --local" alone then sent to a port nothing served (a newcomer's review).
+      io.err(`wxengine send: an engine is serving from ${config.dataDir}; send to it without --local, adding --port <its port> if it was started on another than ${config.port} (start --port, dev --port); or stop it first, or give --local another DATA_DIR`)
       return EXIT_FAILED
     }
     // A plugin that failed to load was logged just above, as an error line: said again here, each showed twice.
