@@ -22,7 +22,7 @@ import { MODULE_PREFIX, STRICT_MODULE_PREFIX } from 'vm2/lib/script.js'
 import { compileLikeTheSandbox } from './sandbox/compile-like-sandbox.ts'
 import { compiledPlaceInSource } from './sandbox/entry-positions.ts'
 import { describeThrown } from './sandbox/describe-thrown.ts'
-import { sourcePlace, syntaxErrorAt } from '../shown-path.ts'
+import { shownPath, sourcePlace, syntaxErrorAt } from '../shown-path.ts'
 import { awaitHint, explainLoadError, PLUGIN_MODULE_NAME, withoutNodePrefix } from './sandbox/explain-load-error.ts'
 import { isPathSpecifier } from '../path-specifier.ts'
 import { type RequireCall, requireCalls, sourceColumn, visit } from '../require-calls.ts'
@@ -189,6 +189,67 @@ export function declaredPluginName(entry: string): { name: string; line: number;
     }
   })
   return found
+}
+
+/**
+ * What the engine would say of an entry file's exports when it is no plugin, said without running it (for
+ * `rules check`, which a newcomer's review found saying "ok" of all three): no default export, a function
+ * exported as the default (`export default function handle(ctx)`), or a definition written as an object
+ * whose keys are all written and none is `handle` (`handel(ctx)`). Undefined whenever running it could
+ * tell otherwise (a spread, a computed key, a definition made elsewhere, a re-export).
+ */
+export function entryExportProblem(entry: string): string | undefined {
+  let compiled: string
+  let program: AnyNode
+  try {
+    compiled = compileLikeTheSandbox(readFileSync(entry, 'utf8'), entry, true)
+    program = parse(compiled, { ecmaVersion: 'latest', sourceType: 'script', allowReturnOutsideFunction: true, locations: true })
+  } catch {
+    return undefined
+  }
+  if (program.type !== 'Program') return undefined
+  const functions = new Set<string>()
+  const named: string[] = []
+  let exported: { value: AnyNode; line: number; viaModule: boolean } | undefined
+  for (const statement of program.body) {
+    if (statement.type === 'FunctionDeclaration' && statement.id) functions.add(statement.id.name)
+    if (statement.type !== 'ExpressionStatement' || statement.expression.type !== 'AssignmentExpression') continue
+    const { left, right } = statement.expression
+    if (isExportTarget(left)) exported = { value: right, line: statement.loc!.start.line, viaModule: left.type === 'MemberExpression' && left.object.type === 'Identifier' && left.object.name === 'module' }
+    else if (left.type === 'MemberExpression' && !left.computed && left.object.type === 'Identifier' && left.object.name === 'exports' && left.property.type === 'Identifier') named.push(left.property.name)
+  }
+  const fix = "a plugin's index.ts ends with `export default definePlugin({ name, handle })`"
+  if (exported === undefined) {
+    // A default made any other way (`export { default } from './x'`, exports written by hand) is the run's to judge.
+    if (/module\.exports|exports\.default|exports\[|['"]default['"]/.test(compiled)) return undefined
+    const names = [...new Set(named)]
+    // The module itself is the definition when it exports a handle (`export function handle`, `exports.handle =`).
+    if (names.includes('handle')) return undefined
+    return `${shownPath(entry)}: the module has no default export${names.length > 0 ? ` (it exports ${names.join(', ')})` : ''}; ${fix}`
+  }
+  if (exported.viaModule) return undefined
+  const value = exported.value
+  const isFunction = value.type === 'FunctionExpression' || value.type === 'ArrowFunctionExpression' || (value.type === 'Identifier' && functions.has(value.name))
+  if (isFunction) return `${shownPath(entry)}: the default export is a function, not a plugin; ${fix}`
+  // definePlugin({...}) compiles to `_plugin.definePlugin.call(void 0, {...})`.
+  let definition: AnyNode | undefined = value
+  if (definition.type === 'CallExpression') {
+    const callee = definition.callee
+    const viaCall = callee.type === 'MemberExpression' && callee.property.type === 'Identifier' && callee.property.name === 'call'
+    const called = viaCall ? (callee.object.type === 'MemberExpression' ? callee.object.property : undefined) : callee.type === 'Identifier' ? callee : undefined
+    if (called?.type !== 'Identifier' || called.name !== 'definePlugin') return undefined
+    definition = (viaCall ? definition.arguments[1] : definition.arguments[0]) as AnyNode | undefined
+  }
+  if (definition?.type !== 'ObjectExpression') return undefined
+  const keys: string[] = []
+  for (const p of definition.properties) {
+    if (p.type !== 'Property' || p.computed) return undefined
+    if (p.key.type === 'Identifier') keys.push(p.key.name)
+    else if (p.key.type === 'Literal' && typeof p.key.value === 'string') keys.push(p.key.value)
+    else return undefined
+  }
+  if (keys.includes('handle')) return undefined
+  return `${sourcePlace(entry, exported.line, undefined)}: the default export has no handle function (it has ${keys.join(', ') || 'nothing'}); ${fix}`
 }
 
 /** `exports.default` or `module.exports`. */

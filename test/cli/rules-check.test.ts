@@ -222,6 +222,41 @@ test("a plugin named otherwise than its folder (a copied folder, renamed): an er
   assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr)
 })
 
+test("an entry that exports no plugin: no default export, a function as the default, no handle: the engine's own words, exit 1 (a newcomer's review: rules check said ok)", async () => {
+  writePlugin('noexp', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\nexport const plugin = definePlugin({ name: 'noexp', handle: () => 'x' })\n` })
+  writePlugin('fnexp', { 'index.ts': `import type { PluginContext } from 'wxengine/plugin'\nexport default function handle(ctx: PluginContext) {\n  return ctx.reply.text('x')\n}\n` })
+  writePlugin('handel', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({\n  name: 'handel',\n  handel(ctx) {\n    return ctx.reply.text('x')\n  },\n} as any)\n` })
+  const r = await project.run(['rules', 'check'])
+  assert.equal(r.code, 1, r.stdout + r.stderr)
+  const fix = "; a plugin's index.ts ends with `export default definePlugin({ name, handle })`"
+  assert.equal(
+    r.stdout,
+    [
+      `error: plugin fnexp: plugins/fnexp/index.ts: the default export is a function, not a plugin${fix}`,
+      `error: plugin handel: plugins/handel/index.ts:2: the default export has no handle function (it has name, handel)${fix}`,
+      `error: plugin noexp: plugins/noexp/index.ts: the module has no default export (it exports plugin)${fix}`,
+      '',
+    ].join('\n'),
+  )
+  // The start refuses each of them in the same words.
+  const started = await project.run(['send', 'hi', '--local'])
+  assert.equal(started.code, 1)
+  for (const line of r.stdout.trim().split('\n')) assert.ok(started.stderr.includes(line.replace(/^error: /, '').replace('index.ts:2:', 'index.ts:')), `${line}\n${started.stderr}`)
+  // What only running can tell is left to the run: a spread, a definition made elsewhere, a re-exported default,
+  // module.exports, and a definition with handle.
+  rmSync(path.join(project.dir, 'plugins', 'fnexp'), { recursive: true })
+  rmSync(path.join(project.dir, 'plugins', 'noexp'), { recursive: true })
+  writePlugin('handel', { 'index.ts': `import { definePlugin } from 'wxengine/plugin'\nconst base = { handle: () => 'x' }\nexport default definePlugin({ name: 'handel', ...base })\n` })
+  writePlugin('made', { 'index.ts': `import { make } from './make.ts'\nexport default make('made')\n`, 'make.ts': `export const make = (name: string) => ({ name, handle: () => 'x' })\n` })
+  writePlugin('reexp', { 'index.ts': `export { default } from './def.ts'\n`, 'def.ts': `import { definePlugin } from 'wxengine/plugin'\nexport default definePlugin({ name: 'reexp', handle: () => 'x' })\n` })
+  writePlugin('cjs', { 'index.js': `module.exports = { name: 'cjs', handle: () => 'x' }\n` })
+  writePlugin('parts', { 'index.ts': `export const name = 'parts'\nexport function handle() {\n  return 'x'\n}\n` })
+  const fixed = await project.run(['rules', 'check'])
+  assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr)
+  const served = await project.run(['send', 'hi', '--local'])
+  assert.equal(served.code, 0, served.stderr)
+})
+
 test('a file index.ts imports that does not compile: its own line and column, for what sucrase refuses and for what only V8 does', async () => {
   writePlugin('menu', {
     'index.ts': `import { definePlugin } from 'wxengine/plugin'\nimport { price } from './lib/prices'\nexport default definePlugin({ name: 'menu', handle: (ctx) => ctx.reply.text(String(price(2))) })\n`,
