@@ -90,10 +90,8 @@ export function configFailureLines(flags: GlobalFlags, reason: string): string[]
   const hint = configFailureHint(flags, reason)
   const reasonLine = `wxengine: ${reason}`
   if (hint === undefined) return [reasonLine]
-  return hint.startsWith(NO_CONFIG_FILE) ? [`wxengine: ${hint}`, `With the environment alone: ${reason}`] : [reasonLine, hint]
+  return hint.noConfigFile ? [`wxengine: ${hint.text}`, `With the environment alone: ${reason}`] : [reasonLine, hint.text]
 }
-
-const NO_CONFIG_FILE = 'There is no engine.config.ts in '
 
 /**
  * The project's configuration and the account a command works on (`--account`, else the default one); else
@@ -118,8 +116,8 @@ export function accountNamed<A extends { id: string }>(accounts: readonly A[], i
   return account
 }
 
-/** What to do about a configuration that did not load, after its reason; the start says it too. */
-export function configFailureHint(flags: GlobalFlags, reason: string): string | undefined {
+/** What to do about a configuration that did not load; `noConfigFile` when the folder has no engine.config.ts. */
+function configFailureHint(flags: GlobalFlags, reason: string): { text: string; noConfigFile: boolean } | undefined {
   const root = path.resolve(flags.root)
   // A file that does not run (a syntax error, a throw) says where; a setting, which one. A file the
   // configuration imports may be the one named (accounts.ts:3:5): "fix engine.config.ts" sent the author
@@ -133,7 +131,7 @@ export function configFailureHint(flags: GlobalFlags, reason: string): string | 
   }
   if (flags.config) {
     // Named with -c: its own name, and nothing to add when it is not there (the reason says so).
-    return existsSync(path.resolve(root, flags.config)) ? fix(flags.config) : undefined
+    return existsSync(path.resolve(root, flags.config)) ? { text: fix(flags.config), noConfigFile: false } : undefined
   }
   // Most often the wrong folder: say so rather than only which setting is missing.
   const file = findConfigFile(root)
@@ -141,9 +139,9 @@ export function configFailureHint(flags: GlobalFlags, reason: string): string | 
     // Run from inside a project (plugins/weather): the project above is most likely the one meant.
     const above = projectAbove(root)
     const where = above === undefined ? 'run this in the project\'s folder, or point at it with -C <dir>' : `the project is ${shownPath(above)}: run this there, or point at it with -C ${shownPath(above)}`
-    return `${NO_CONFIG_FILE}${shownPath(root)}${existsSync(root) ? '' : ' (the folder does not exist)'}: ${where}; or set WECHAT_TOKEN and WECHAT_APPID.`
+    return { text: `There is no engine.config.ts in ${shownPath(root)}${existsSync(root) ? '' : ' (the folder does not exist)'}: ${where}; or set WECHAT_TOKEN and WECHAT_APPID.`, noConfigFile: true }
   }
-  return fix(path.basename(file))
+  return { text: fix(path.basename(file)), noConfigFile: false }
 }
 
 /** The nearest folder above `dir` with an engine.config.ts, if any. */

@@ -8,11 +8,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
-import { configFailureHint } from '../../core/cli/cli-context.ts'
+import { configFailureLines } from '../../core/cli/cli-context.ts'
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'wxengine-config-hint-'))
 writeFileSync(path.join(root, 'engine.config.ts'), 'export default {}\n')
 after(() => rmSync(root, { recursive: true, force: true }))
+
+/** The advice: the line after the reason. */
+function configFailureHint(flags: { root: string }, reason: string): string | undefined {
+  const lines = configFailureLines(flags, reason)
+  assert.equal(lines[0], `wxengine: ${reason}`, 'the reason comes first')
+  return lines[1]
+}
 
 test('a setting: engine.config.ts alone when every problem is there or in no file; the file named too when one is imported', () => {
   const own = 'invalid configuration (engine.config.ts):\n  engine.config.ts:5:13: limits.pluginTimeoutMs: must be a number, not a string\n  port: must be 0 to 65535 (PORT, from the environment)'
