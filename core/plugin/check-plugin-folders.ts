@@ -7,7 +7,7 @@
  */
 import { join, resolve } from 'node:path'
 import type { PluginSettings } from '../config/config-types.ts'
-import { compilePluginSources, declaredPluginName, entryExportProblem } from './compile-plugin-sources.ts'
+import { compilePluginSources, declaredPluginName, entryExportProblem, parseEntry } from './compile-plugin-sources.ts'
 import { sourcePlace } from '../shown-path.ts'
 import { listPluginFolders } from './load-plugin-set.ts'
 import { entryFileOf, readPluginFolder } from './read-plugin-folder.ts'
@@ -39,10 +39,11 @@ export function checkPluginFolders(dir: string, settings: Record<string, PluginS
     for (const reason of code.errors) problems.errors.push({ plugin: name, reason })
     problems.warnings.push(...code.warnings)
     // As the worker refuses it once it has run the file (sandbox/worker-main.ts), said at the name.
+    const entry = code.errors.length === 0 ? parseEntry(folder.value.entry) : undefined
     // As the worker refuses a module that exports no plugin (sandbox/load-plugin-module.ts), when the file says it.
-    const notAPlugin = code.errors.length === 0 ? entryExportProblem(folder.value.entry) : undefined
+    const notAPlugin = entry && entryExportProblem(entry)
     if (notAPlugin !== undefined) problems.errors.push({ plugin: name, reason: `plugin ${name}: ${notAPlugin}` })
-    const declared = code.errors.length === 0 && notAPlugin === undefined ? declaredPluginName(folder.value.entry) : undefined
+    const declared = entry && notAPlugin === undefined ? declaredPluginName(entry) : undefined
     if (declared && declared.name !== name) {
       problems.errors.push({ plugin: name, reason: `${sourcePlace(folder.value.entry, declared.line, declared.column)}: the plugin is named ${JSON.stringify(declared.name)} but its folder is ${JSON.stringify(name)}; they must be equal` })
     }

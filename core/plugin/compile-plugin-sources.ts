@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
 import path from 'node:path'
-import { parse, type AnyNode } from 'acorn'
+import { parse, type AnyNode, type CallExpression, type Program } from 'acorn'
 import { MODULE_PREFIX, STRICT_MODULE_PREFIX } from 'vm2/lib/script.js'
 import { compileLikeTheSandbox } from './sandbox/compile-like-sandbox.ts'
 import { compiledPlaceInSource } from './sandbox/entry-positions.ts'
@@ -153,31 +153,39 @@ function markedSyntaxError(e: unknown, file: string, source: string): string | u
   return syntaxErrorAt(file, line, column, afterAwait ? `${e.message} after await: ${awaitHint(source, file)}` : e.message)
 }
 
-/**
- * The name an entry file's definition gives itself, when it is written as a text in the file
- * (`export default definePlugin({ name: 'echo', ... })`, `module.exports = { name: 'echo', ... }`), with its
- * place; undefined when the file does not compile or the name is computed (known only by running it). For
- * `rules check`: the engine refuses a plugin named otherwise than its folder (a folder copied and renamed),
- * and says so only when it runs the file.
- */
-export function declaredPluginName(entry: string): { name: string; line: number; column: number | undefined } | undefined {
-  let source: string
-  let program: AnyNode
+/** An entry file compiled as the sandbox compiles it, and parsed: read once for the checks below. */
+export interface ParsedEntry {
+  file: string
+  source: string
+  compiled: string
+  program: Program
+}
+
+/** Undefined when the file cannot be read or does not compile (compilePluginSources says why). */
+export function parseEntry(file: string): ParsedEntry | undefined {
   try {
-    source = readFileSync(entry, 'utf8')
-    program = parse(compileLikeTheSandbox(source, entry, true), { ecmaVersion: 'latest', sourceType: 'script', allowReturnOutsideFunction: true, locations: true })
+    const source = readFileSync(file, 'utf8')
+    const compiled = compileLikeTheSandbox(source, file, true)
+    const program = parse(compiled, { ecmaVersion: 'latest', sourceType: 'script', allowReturnOutsideFunction: true, locations: true })
+    return { file, source, compiled, program }
   } catch {
     return undefined
   }
+}
+
+/**
+ * The name an entry file's definition gives itself, when it is written as a text in the file
+ * (`export default definePlugin({ name: 'echo', ... })`, `module.exports = { name: 'echo', ... }`), with its
+ * place; undefined when the name is computed (known only by running it). For `rules check`: the engine
+ * refuses a plugin named otherwise than its folder (a folder copied and renamed), and says so only when it
+ * runs the file.
+ */
+export function declaredPluginName({ source, program }: ParsedEntry): { name: string; line: number; column: number | undefined } | undefined {
   let found: { name: string; line: number; column: number | undefined } | undefined
   visit(program, false, (node, inFunction) => {
     if (found || inFunction || node.type !== 'AssignmentExpression' || !isExportTarget(node.left)) return
-    // definePlugin({...}) compiles to `_plugin.definePlugin.call(void 0, {...})`; dialogue-made ones too.
-    let definition: AnyNode | undefined = node.right
-    if (definition.type === 'CallExpression') {
-      const called = definition.callee.type === 'MemberExpression' && definition.callee.property.type === 'Identifier' && definition.callee.property.name === 'call'
-      definition = (called ? definition.arguments[1] : definition.arguments[0]) as AnyNode | undefined
-    }
+    // Any call's argument: dialogue-made definitions too.
+    const definition = node.right.type === 'CallExpression' ? calledWith(node.right).argument : node.right
     if (definition?.type !== 'ObjectExpression') return
     for (const p of definition.properties) {
       if (p.type !== 'Property' || p.computed || !((p.key.type === 'Identifier' && p.key.name === 'name') || (p.key.type === 'Literal' && p.key.value === 'name'))) continue
@@ -198,16 +206,7 @@ export function declaredPluginName(entry: string): { name: string; line: number;
  * whose keys are all written and none is `handle` (`handel(ctx)`). Undefined whenever running it could
  * tell otherwise (a spread, a computed key, a definition made elsewhere, a re-export).
  */
-export function entryExportProblem(entry: string): string | undefined {
-  let compiled: string
-  let program: AnyNode
-  try {
-    compiled = compileLikeTheSandbox(readFileSync(entry, 'utf8'), entry, true)
-    program = parse(compiled, { ecmaVersion: 'latest', sourceType: 'script', allowReturnOutsideFunction: true, locations: true })
-  } catch {
-    return undefined
-  }
-  if (program.type !== 'Program') return undefined
+export function entryExportProblem({ file, compiled, program }: ParsedEntry): string | undefined {
   const functions = new Set<string>()
   const named: string[] = []
   let exported: { value: AnyNode; line: number; viaModule: boolean } | undefined
@@ -225,20 +224,18 @@ export function entryExportProblem(entry: string): string | undefined {
     const names = [...new Set(named)]
     // The module itself is the definition when it exports a handle (`export function handle`, `exports.handle =`).
     if (names.includes('handle')) return undefined
-    return `${shownPath(entry)}: the module has no default export${names.length > 0 ? ` (it exports ${names.join(', ')})` : ''}; ${fix}`
+    return `${shownPath(file)}: the module has no default export${names.length > 0 ? ` (it exports ${names.join(', ')})` : ''}; ${fix}`
   }
   if (exported.viaModule) return undefined
   const value = exported.value
   const isFunction = value.type === 'FunctionExpression' || value.type === 'ArrowFunctionExpression' || (value.type === 'Identifier' && functions.has(value.name))
-  if (isFunction) return `${shownPath(entry)}: the default export is a function, not a plugin; ${fix}`
-  // definePlugin({...}) compiles to `_plugin.definePlugin.call(void 0, {...})`.
+  if (isFunction) return `${shownPath(file)}: the default export is a function, not a plugin; ${fix}`
   let definition: AnyNode | undefined = value
   if (definition.type === 'CallExpression') {
-    const callee = definition.callee
-    const viaCall = callee.type === 'MemberExpression' && callee.property.type === 'Identifier' && callee.property.name === 'call'
-    const called = viaCall ? (callee.object.type === 'MemberExpression' ? callee.object.property : undefined) : callee.type === 'Identifier' ? callee : undefined
-    if (called?.type !== 'Identifier' || called.name !== 'definePlugin') return undefined
-    definition = (viaCall ? definition.arguments[1] : definition.arguments[0]) as AnyNode | undefined
+    // Only definePlugin's argument is the definition as written: another function may add a handle.
+    const call = calledWith(definition)
+    if (call.callee !== 'definePlugin') return undefined
+    definition = call.argument
   }
   if (definition?.type !== 'ObjectExpression') return undefined
   const keys: string[] = []
@@ -249,7 +246,20 @@ export function entryExportProblem(entry: string): string | undefined {
     else return undefined
   }
   if (keys.includes('handle')) return undefined
-  return `${sourcePlace(entry, exported.line, undefined)}: the default export has no handle function (it has ${keys.join(', ') || 'nothing'}); ${fix}`
+  return `${sourcePlace(file, exported.line, undefined)}: the default export has no handle function (it has ${keys.join(', ') || 'nothing'}); ${fix}`
+}
+
+/**
+ * `f(arg)` as written: sucrase compiles a call of an imported function to `_module.f.call(void 0, arg)`. The
+ * function's name when it is one (`definePlugin`), and the first argument.
+ */
+function calledWith(call: CallExpression): { callee: string | undefined; argument: AnyNode | undefined } {
+  const { callee } = call
+  if (callee.type === 'MemberExpression' && callee.property.type === 'Identifier' && callee.property.name === 'call') {
+    const fn = callee.object.type === 'MemberExpression' ? callee.object.property : callee.object
+    return { callee: fn.type === 'Identifier' ? fn.name : undefined, argument: call.arguments[1] as AnyNode | undefined }
+  }
+  return { callee: callee.type === 'Identifier' ? callee.name : undefined, argument: call.arguments[0] as AnyNode | undefined }
 }
 
 /** `exports.default` or `module.exports`. */
