@@ -139,7 +139,10 @@ function uFlagHint(source: string): string | undefined {
     if (c === '[' && !inClass) inClass = true
     else if (c === ']' && inClass) inClass = false
     if (c !== '\\') continue
-    const next = String.fromCodePoint(source.codePointAt(i + 1) ?? 0)
+    // A lone \ at the end escapes nothing: V8's "\ at end of pattern" says it all, and reading past the
+    // end would name a NUL as the escape.
+    if (i + 1 >= source.length) return undefined
+    const next = String.fromCodePoint(source.codePointAt(i + 1) as number)
     i += next.length
     const property = /^[pP]\{([^}=]*)\}/.exec(source.slice(i))
     if (property) {

@@ -24,5 +24,8 @@ test("the u flag's two refusals a newcomer meets say what to write instead (a ne
   // Neither: V8's words alone.
   assert.equal(checkRegex('\\p{Foo}'), "invalid regular expression '\\p{Foo}': Invalid property name (regexes use the u flag)")
   assert.equal(checkRegex('(a'), "invalid regular expression '(a': Unterminated group (regexes use the u flag)")
+  // A lone \ at the end: no hint (it named a NUL, "\\\u0000 is no escape").
+  assert.equal(checkRegex('abc\\'), "invalid regular expression 'abc\\': \\ at end of pattern (regexes use the u flag)")
+  assert.equal(checkRegex('[a\\'), "invalid regular expression '[a\\': \\ at end of pattern (regexes use the u flag)")
   assert.equal(checkRegex('\\p{Script=Han}[\\-\\]]\\.'), undefined)
 })
