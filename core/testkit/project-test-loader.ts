@@ -13,6 +13,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { inspect } from 'node:util'
 import vm from 'node:vm'
 import { toCommonJs } from '../to-commonjs.ts'
 
@@ -66,6 +67,12 @@ export function createProjectTestLoader(modules: Readonly<Record<string, object>
       if (!asAsync && e instanceof SyntaxError && /await is only valid/.test(e.message)) {
         throw new SyntaxError(`${file}: top-level await works in test files only, not in the modules they import (${e.message})`)
       }
+      // What sucrase lets through and V8 refuses (`let a` twice): V8 puts the file and line only in the
+      // stack's header, which node's runner does not show, so the message named no file at all.
+      if (e instanceof SyntaxError) {
+        const line = new RegExp(`^${escapeRegExp(file)}:(\\d+)\n`).exec(e.stack ?? '')?.[1]
+        if (line) throw new SyntaxError(`${file}:${line}: ${e.message}`)
+      }
       throw e
     }
   }
@@ -100,7 +107,11 @@ export function createProjectTestLoader(modules: Readonly<Record<string, object>
     async runTestFile(file) {
       const module: LoadedModule = { exports: {} }
       cache.set(file, module)
-      await compile(file, true)(...argumentsFor(file, module))
+      try {
+        await compile(file, true)(...argumentsFor(file, module))
+      } catch (e) {
+        throw namingFile(file, e)
+      }
     },
   }
 }
@@ -133,6 +144,27 @@ function resolveRelative(base: string, specifier: string, parent: string): strin
   const error = new Error(`Cannot find module '${specifier}' imported from ${parent}`) as Error & { code: string }
   error.code = 'MODULE_NOT_FOUND'
   throw error
+}
+
+/**
+ * A test file that throws while it loads: its suite is declared by `wxengine test`, so node's runner gives
+ * the failure the runner's own location (core/cli/commands/test.ts), and the message alone ("boom") named
+ * no file. The message gets `file:line:` in front, the line of the test file the stack passes through
+ * (the throw, or the import of the helper that threw). No column: sucrase keeps lines, not columns.
+ * The error itself is kept, not wrapped, so its class, code and assertion details still show.
+ */
+function namingFile(file: string, e: unknown): unknown {
+  if (!(e instanceof Error)) return new Error(`${file}: threw ${inspect(e)} while loading`)
+  if (e.message.includes(file)) return e
+  const line = new RegExp(`${escapeRegExp(file)}:(\\d+):\\d+`).exec(e.stack ?? '')?.[1]
+  const header = `${e.name}: ${e.message}`
+  e.message = `${file}${line ? `:${line}` : ''}: ${e.message}`
+  if (e.stack?.startsWith(header)) e.stack = `${e.name}: ${e.message}${e.stack.slice(header.length)}`
+  return e
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
 /** Sucrase's "Error transforming <file>: <reason> (3:7)" as `file:line:col: reason`, the form editors jump to. */

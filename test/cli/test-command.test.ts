@@ -133,6 +133,31 @@ test('a file that does not compile fails as its own suite, named with file, line
   assert.match(r.stdout, /broken\.test\.ts:4:9: Unexpected token/)
 })
 
+test('a file that throws while loading names itself and its line, not the runner (test.ts) that declared its suite', async () => {
+  try {
+    const r = await runWith(
+      {
+        'plugins/x/a-throws.test.ts': `import { test } from 'node:test'\n\ntest('a', () => {})\nthrow new Error('boom at the top')\n`,
+        // Sucrase lets it through, V8 refuses it: the file and line were only in the stack's header.
+        'plugins/x/b-twice.test.ts': `import { test } from 'node:test'\n\nlet a = 1\nlet a = 2\ntest('a', () => {})\n`,
+        'plugins/x/c-helper.ts': `export const v = 1\nthrow new TypeError('helper broke')\n`,
+        'plugins/x/c-imports.test.ts': `import { test } from 'node:test'\nimport { v } from './c-helper.ts'\ntest('v', () => { void v })\n`,
+      },
+      ['plugins/x'],
+    )
+    assert.equal(r.code, 1, r.stdout + r.stderr)
+    const dir = path.join(project.dir, 'plugins/x')
+    assert.ok(r.stdout.includes(`${dir}/a-throws.test.ts:4: boom at the top`), r.stdout)
+    assert.ok(r.stdout.includes(`${dir}/b-twice.test.ts:4: Identifier 'a' has already been declared`), r.stdout)
+    // The import line, and the error's own class; its stack still starts in the helper.
+    assert.ok(r.stdout.includes(`${dir}/c-imports.test.ts:2: helper broke`), r.stdout)
+    assert.match(r.stdout, /TypeError/)
+    assert.ok(r.stdout.includes(`${dir}/c-helper.ts:2:`), r.stdout)
+  } finally {
+    rmSync(path.join(project.dir, 'plugins', 'x'), { recursive: true, force: true })
+  }
+})
+
 test('relative helpers in TypeScript (also imported as .js), JSON, import.meta, top-level await, project packages', async () => {
   const r = await runWith(
     {
