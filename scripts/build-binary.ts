@@ -1,6 +1,7 @@
 /** `npm run build:binary [-- --out file --strip]`: the same as `wxengine build` (core/binary/build-binary.ts). */
 import { parseArgs } from 'node:util'
 import { runBuild } from '../core/cli/commands/build.ts'
+import { outPath } from './out-path.ts'
 
 const USAGE = 'usage: npm run build:binary -- [--out <file>] [--strip]\n'
 let values: { out?: string; strip?: boolean; help?: boolean }
@@ -13,7 +14,7 @@ try {
 }
 if (values.help) {
   // Asked for: the usage on stdout and exit 0, as `wxengine build --help` does.
-  process.stdout.write(`${USAGE}the same as \`wxengine build\` (docs/cli.md#wxengine-build): --out where to write it (default: dist/wxengine in the source tree), --strip to strip the copied node's symbol table (smaller)\n`)
+  process.stdout.write(`${USAGE}the same as \`wxengine build\` (docs/cli.md#wxengine-build): --out where to write it (default: dist/wxengine in the source tree; a relative path is taken from where you ran npm), --strip to strip the copied node's symbol table (smaller)\n`)
 } else {
-  process.exitCode = await runBuild(values)
+  process.exitCode = await runBuild({ ...values, out: outPath(values.out, process.env.INIT_CWD) })
 }
