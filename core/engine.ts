@@ -136,7 +136,8 @@ export function createEngine(deps: EngineDeps): Engine {
   const exactlyOnce: ExactlyOnce = createExactlyOnce({
     dedup: store.dedup,
     replyCacheMs: limits.replyCacheMs,
-    // A claim outlives the slowest first delivery (budget) plus margin; a crashed claimer's claim lapses then.
+    // A claim outlives the slowest first delivery (budget) plus margin. A store across the network renews a
+    // shorter one while the message runs, up to this (redis-dedup.ts), so that a dead claimer's lapses sooner.
     pendingTtlMs: limits.replyBudgetMs + 10_000,
     waitMs: limits.replyBudgetMs,
     fallback: SUCCESS,
@@ -284,15 +285,22 @@ export function createEngine(deps: EngineDeps): Engine {
     // timestamp too: a retry may come under a later query than the first try's, and captured, it outlived it.
     if (delivery.duplicate ? !delivery.waited : !replayed) rememberHandled(key, req.query.timestamp, nowSeconds)
     if (delivery.duplicate && delivery.gaveUp !== undefined) {
-      // Another instance claimed the message and gave no answer this retry could replay: it may have died
-      // mid-message (its claim lapses after pendingTtlMs, past WeChat's last retry) or be stuck on the store.
+      // Another instance claimed the message and gave no answer this retry could replay: it is slow, stuck on
+      // the store, or died mid-message (its claim lapses within seconds, and WeChat's next retry runs it).
       // The user may get nothing: never silent (a fleet review found it at debug).
       lines.warn(
         'duplicate gave up',
         { account: accountId, openId: message.fromUser, key, reason: delivery.gaveUp },
-        delivery.gaveUp === 'claim given up or lapsed'
-          ? "retry answered success without the first delivery's answer: the instance that claimed the message gave the claim up or let it lapse (it failed or stopped); WeChat's next retry, if it sends one, runs it"
-          : "retry answered success without the first delivery's answer: the instance that claimed the message had not answered by the reply deadline (slow, stuck on the store, or stopped); if it stopped, the message has no answer: its claim outlasts WeChat's retries (docs/scaling.md)",
+        "retry answered success without the first delivery's answer: the instance that claimed the message had not answered by the reply deadline (slow, stuck on the store, or stopped); if it stopped, its claim lapses and WeChat's next retry, if one comes, runs the message (docs/scaling.md)",
+      )
+    }
+    if (!delivery.duplicate && delivery.tookOver) {
+      // The first delivery's run failed, or its instance died (its claim lapsed): this retry ran the message.
+      // Its side effects may have happened twice then (docs/scaling.md): said, never silent.
+      lines.warn(
+        'retry took over',
+        { account: accountId, openId: message.fromUser, key },
+        'retry ran the message itself: the instance that claimed it gave the claim up (its run failed) or let it lapse (it stopped, or lost the store)',
       )
     }
     if (delivery.duplicate) {

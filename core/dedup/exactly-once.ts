@@ -12,13 +12,17 @@ import type { ClaimResult, DedupStore, StoredReply } from '../store/store.ts'
 export type About = Readonly<Record<string, string>>
 
 /**
- * `gaveUp`: a retry answered `fallback` without the first delivery's answer, which ran in another instance:
- * that instance's claim was still pending at the deadline, or was given up or lapsed (it failed, or died) while
- * the retry waited. The message may then have no answer at all: worth a line (engine.ts).
+ * `gaveUp`: a retry answered `fallback` without the first delivery's answer, which ran in another instance
+ * whose claim was still pending at the deadline. The message may then have no answer at all: worth a line
+ * (engine.ts).
+ * `tookOver`: a retry ran the message itself, because the claim it waited on was given up (the first delivery
+ * failed) or lapsed (its instance died, or lost the store) before the deadline: also worth a line.
  */
 export type Delivery =
-  | { reply: StoredReply; duplicate: false }
-  | { reply: StoredReply; duplicate: true; waited: boolean; gaveUp?: 'still pending at the reply deadline' | 'claim given up or lapsed' }
+  | { reply: StoredReply; duplicate: false; tookOver?: true }
+  | { reply: StoredReply; duplicate: true; waited: boolean; gaveUp?: 'still pending at the reply deadline' }
+
+type Produce = () => StoredReply | Promise<StoredReply>
 
 export interface ExactlyOnceOptions {
   dedup: DedupStore
@@ -65,27 +69,31 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
   const { claimSync, completeSync } = opts.dedup
   const onUnrecorded = opts.onUnrecorded ?? (() => undefined)
 
-  async function waitForOther(key: string, deadline: number): Promise<Delivery> {
+  async function waitForOther(key: string, produce: Produce, deadline: number, about: About | undefined): Promise<Delivery> {
     while (performance.now() + pollMs < deadline) {
       await sleep(pollMs)
       // A store slow to answer must not hold the retry past the deadline either.
       const seen = await beforeDeadline(opts.dedup.peek(key), deadline)
       if (seen === undefined) break
       if (seen.state === 'done') return { reply: seen.reply, duplicate: true, waited: true }
-      // The claimer gave up (released) or its claim lapsed: answering `fallback` is safe, running again is not
-      // (the claimer may still deliver a late reply).
-      if (seen.state === 'absent') return { reply: opts.fallback, duplicate: true, waited: true, gaveUp: 'claim given up or lapsed' }
+      // The claimer gave the claim up (its run failed) or let it lapse: a claim is renewed while its message
+      // runs, so it lapses when its instance died or lost the store. This retry claims the message and runs
+      // it. Answered `fallback` instead, a dead instance's message got no answer at all (a fleet review).
+      if (seen.state === 'absent') {
+        const delivery = await claimAndProduce(key, produce, deadline, about)
+        return delivery.duplicate ? delivery : { ...delivery, tookOver: true }
+      }
     }
     return { reply: opts.fallback, duplicate: true, waited: true, gaveUp: 'still pending at the reply deadline' }
   }
 
   /** A claim another delivery holds: replay its answer, or wait for it (it runs in another instance). */
-  function duplicateOf(key: string, claim: Exclude<ClaimResult, { state: 'claimed' }>, deadline: number): Delivery | Promise<Delivery> {
-    return claim.state === 'done' ? { reply: claim.reply, duplicate: true, waited: false } : waitForOther(key, deadline)
+  function duplicateOf(key: string, claim: Exclude<ClaimResult, { state: 'claimed' }>, produce: Produce, deadline: number, about: About | undefined): Delivery | Promise<Delivery> {
+    return claim.state === 'done' ? { reply: claim.reply, duplicate: true, waited: false } : waitForOther(key, produce, deadline, about)
   }
 
   /** Produces under a claim already held; gives the claim up when producing fails, so a retry runs again. */
-  async function produceUnderClaim(key: string, produce: () => StoredReply | Promise<StoredReply>, deadline: number, about: About | undefined): Promise<Delivery> {
+  async function produceUnderClaim(key: string, produce: Produce, deadline: number, about: About | undefined): Promise<Delivery> {
     let reply: StoredReply
     try {
       reply = await produce()
@@ -124,7 +132,7 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
     clearTimeout(timer)
   }
 
-  async function claimAndProduce(key: string, produce: () => StoredReply | Promise<StoredReply>, deadline: number, about: About | undefined): Promise<Delivery> {
+  async function claimAndProduce(key: string, produce: Produce, deadline: number, about: About | undefined): Promise<Delivery> {
     const claiming = opts.dedup.claim(key, opts.pendingTtlMs)
     // A store that does not answer the claim by the deadline: the message is dropped (the engine answers
     // `success`, with a line) rather than answered past WeChat's 5 s (7 s in a Redis review, with
@@ -134,7 +142,7 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
       void claiming.then((late) => (late.state === 'claimed' ? opts.dedup.release(key) : undefined)).catch(() => undefined)
       throw new Error(`the state store did not answer the claim by the reply deadline`)
     }
-    if (claim.state !== 'claimed') return duplicateOf(key, claim, deadline)
+    if (claim.state !== 'claimed') return duplicateOf(key, claim, produce, deadline, about)
     return produceUnderClaim(key, produce, deadline, about)
   }
 
@@ -155,7 +163,7 @@ export function createExactlyOnce(opts: ExactlyOnceOptions): ExactlyOnce {
       if (running) return running.then((d) => ({ reply: d.reply, duplicate: true, waited: true }))
       if (!claimSync || !completeSync) return track(key, claimAndProduce(key, produce, deadline, about))
       const claim = claimSync(key, opts.pendingTtlMs)
-      if (claim.state !== 'claimed') return duplicateOf(key, claim, deadline)
+      if (claim.state !== 'claimed') return duplicateOf(key, claim, produce, deadline, about)
       let produced: StoredReply | Promise<StoredReply>
       try {
         produced = produce()

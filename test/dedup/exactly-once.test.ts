@@ -82,17 +82,39 @@ describe('exactly once, with a store that claims synchronously', () => {
     assert.equal(runs, 0, 'never run while another holds the claim')
   })
 
-  it('a claim given up or lapsed while a retry waits: the fallback, said as such (the claimer failed or stopped), not run', async () => {
+  it('a claim given up or lapsed while a retry waits: the retry claims the message and runs it, said as such (a fleet review)', async () => {
     const store = createMemoryStore()
     const once = exactlyOnce(store.dedup, 2_000)
-    await store.dedup.claim('k', 15_000) // another instance's claim, which it gives up
+    await store.dedup.claim('k', 15_000) // another instance's claim, which it gives up (or which lapses: it died)
     let runs = 0
     const waiting = once.run('k', () => (runs++, replyOf('<xml>mine</xml>')))
     setTimeout(() => void store.dedup.release('k'), 20)
     const started = performance.now()
-    assert.deepEqual(await waiting, { reply: FALLBACK, duplicate: true, waited: true, gaveUp: 'claim given up or lapsed' })
-    assert.ok(performance.now() - started < 1_500, 'answered when the claim went, not at the deadline')
-    assert.equal(runs, 0, 'not run: the claimer may still deliver a late reply')
+    assert.deepEqual(await waiting, { reply: replyOf('<xml>mine</xml>'), duplicate: false, tookOver: true })
+    assert.ok(performance.now() - started < 1_500, 'run when the claim went, not at the deadline')
+    assert.equal(runs, 1)
+    // Under its own claim, recorded: the next retry replays it.
+    assert.deepEqual(await once.run('k', () => (runs++, replyOf('<xml>again</xml>'))), { reply: replyOf('<xml>mine</xml>'), duplicate: true, waited: false })
+    assert.equal(runs, 1)
+  })
+
+  it('a claim given up while two retries wait: one of them runs the message, the other gets its answer', async () => {
+    const store = createMemoryStore()
+    const a = exactlyOnce(store.dedup, 2_000)
+    const b = exactlyOnce(store.dedup, 2_000) // two instances on one store
+    await store.dedup.claim('k', 15_000)
+    let runs = 0
+    const produce = async () => {
+      runs++
+      await new Promise((r) => setTimeout(r, 100))
+      return replyOf('<xml>once</xml>')
+    }
+    const both = Promise.all([a.run('k', produce), b.run('k', produce)])
+    setTimeout(() => void store.dedup.release('k'), 20)
+    const [da, db] = await both
+    assert.equal(runs, 1)
+    assert.deepEqual([da.reply, db.reply], [replyOf('<xml>once</xml>'), replyOf('<xml>once</xml>')])
+    assert.equal([da, db].filter((d) => !d.duplicate).length, 1, JSON.stringify([da, db]))
   })
 })
 

@@ -8,6 +8,9 @@
  * and may take two to land (ioredis sends one pipeline at a time: connect-redis.ts), so a renewal lands at
  * most five command timeouts after the previous one did; the window is six. Should this instance die, the
  * lock lapses within that window.
+ *
+ * A message's dedup claim is kept alive the same way (redis-dedup.ts): a claim that lapsed only after a fixed
+ * TTL outlived WeChat's retries when its instance died, and the message got no answer at all.
  */
 import type { Logger } from '../../log/logger.ts'
 import type { RedisConnection } from './connect-redis.ts'
@@ -15,6 +18,35 @@ import { EXTEND_LOCK, runScript } from './redis-scripts.ts'
 
 /** The lock is renewed to lapse this many command timeouts after each renewal. */
 const WINDOW_COMMAND_TIMEOUTS = 6
+
+/** How long a key kept alive lasts after the last renewal that landed: lapses within this of its holder's death. */
+export function keepAliveWindowMs(commandTimeoutMs: number): number {
+  return WINDOW_COMMAND_TIMEOUTS * commandTimeoutMs
+}
+
+/** What the lines name, for the two kinds of key kept alive: a user lock, a message's dedup claim. */
+const SAID = {
+  lock: {
+    lapsed: 'lock lapsed while work under it still ran: every renewal failed; another instance may take it meanwhile',
+    lost: 'lock lost while work under it still ran: another instance may take it meanwhile',
+  },
+  claim: {
+    lapsed: 'dedup claim lapsed while its message still ran: every renewal failed; a retry on another instance may run the message again',
+    lost: 'dedup claim lost while its message still ran: a retry on another instance may run the message again',
+  },
+}
+
+export interface KeepAliveOptions {
+  /** What is kept (for the lines): default 'lock'. */
+  kind?: keyof typeof SAID
+  /**
+   * The first renewal this long after the start instead of at once: a key set with the window's TTL to begin
+   * with (a dedup claim) needs none sooner, and most messages are answered before it is due.
+   */
+  firstAfterMs?: number
+  /** Not renewed past this (a Date.now() time): the key then lapses by this time at the latest. */
+  until?: number
+}
 
 /**
  * Renews `key` (held by `owner`, lapsing at `lapsesAt`, a Date.now() time) until the returned stop is called;
@@ -27,23 +59,28 @@ export function keepLockAlive(
   lock: { key: string; owner: string; lapsesAt: number },
   log: Logger,
   onRenewed: (lapsesAt: number) => void,
+  opts: KeepAliveOptions = {},
 ): () => void {
   const { commandTimeoutMs } = conn
-  const windowMs = WINDOW_COMMAND_TIMEOUTS * commandTimeoutMs
+  const windowMs = keepAliveWindowMs(commandTimeoutMs)
+  const said = SAID[opts.kind ?? 'lock']
+  const until = opts.until ?? Infinity
   let lapsesAt = lock.lapsesAt
   let stopped = false
   let timer: NodeJS.Timeout | undefined
   async function renew(): Promise<void> {
     if (stopped) return
     if (Date.now() >= lapsesAt) {
-      log.warn({ code: 'STORE_UNAVAILABLE', key: lock.key }, 'lock lapsed while work under it still ran: every renewal failed; another instance may take it meanwhile')
+      log.warn({ code: 'STORE_UNAVAILABLE', key: lock.key }, said.lapsed)
       return
     }
+    // Renewed no further: as last renewed, it lapses by `until` (give or take the renewal's way to Redis).
+    if (Date.now() + windowMs > until) return
     try {
       const kept = await runScript(conn.client, EXTEND_LOCK, [lock.key], [lock.owner, windowMs])
       if (kept !== 1) {
         // Lapsed (Redis away longer than the window) and maybe taken by another instance: not ours to renew.
-        if (!stopped) log.warn({ code: 'STORE_UNAVAILABLE', key: lock.key }, 'lock lost while work under it still ran: another instance may take it meanwhile')
+        if (!stopped) log.warn({ code: 'STORE_UNAVAILABLE', key: lock.key }, said.lost)
         return
       }
       // Counted from the answer: the latest the renewal can have landed.
@@ -57,7 +94,11 @@ export function keepLockAlive(
     timer = setTimeout(() => void renew(), commandTimeoutMs)
     timer.unref()
   }
-  void renew()
+  if (opts.firstAfterMs === undefined) void renew()
+  else {
+    timer = setTimeout(() => void renew(), opts.firstAfterMs)
+    timer.unref()
+  }
   return () => {
     stopped = true
     clearTimeout(timer)

@@ -2,10 +2,17 @@
  * Exactly-once claims in Redis, shared by every instance (protocol.md §5: WeChat retries a slow message
  * up to 3 times, and a load balancer may send each try to a different instance).
  *
- * A claim is `SET key pending:<owner> NX PX pendingTtl`, atomic on the server, so of any number of
+ * A claim is `SET key pending:<owner> NX PX window`, atomic on the server, so of any number of
  * instances exactly one gets `claimed`. The owner value is random per claim: `release` deletes only the
  * claim this instance wrote (and never a recorded reply), so a slow instance whose claim lapsed cannot
  * free the claim a retry made elsewhere.
+ *
+ * A claim is short and renewed while its message runs (lock-keep-alive.ts: it lapses six command timeouts
+ * after the last renewal), up to pendingTtl in all. Claimed for pendingTtl at once (the reply budget + 10 s),
+ * the claim of an instance that died mid-message outlived WeChat's retries, each answered `success` while
+ * it waited: the message got no answer (a fleet review). Now a retry finds the claim gone and runs it
+ * (exactly-once.ts). The price: an instance cut off from Redis for longer than the window while its message
+ * runs, or while its answer is still to be recorded, can see a retry run that message elsewhere as well.
  *
  * Lost connections. Commands are never queued or resent (see connect-redis.ts), so a reconnect cannot
  * make a claim land twice. What a failure can do is hide the outcome of a command: the caller sees an
@@ -31,6 +38,7 @@ import type { Logger } from '../../log/logger.ts'
 import { randomBytesFromPool } from '../../verify/random-pool.ts'
 import type { ClaimResult, DedupStore, StoredReply } from '../store.ts'
 import type { RedisConnection } from './connect-redis.ts'
+import { keepAliveWindowMs, keepLockAlive } from './lock-keep-alive.ts'
 import type { RedisKeys } from './redis-keys.ts'
 import { CLAIM, COMPLETE_IF_OWN, RELEASE, runScript } from './redis-scripts.ts'
 import { toPx } from './redis-ttl.ts'
@@ -91,14 +99,23 @@ function decodeState(raw: string, key: string, log: Logger): ClaimResult {
   return { state: 'done', reply: { status: status as number, contentType, body } }
 }
 
-/** Insert, dropping the oldest entry past the bound (Map iterates in insertion order). */
-function track<V>(map: Map<string, V>, key: string, value: V): void {
+/** Insert, dropping the oldest entry past the bound (Map iterates in insertion order); `dropped` gets it. */
+function track<V>(map: Map<string, V>, key: string, value: V, dropped?: (value: V) => void): void {
   map.delete(key)
   map.set(key, value)
   if (map.size > MAX_TRACKED) {
-    const oldest = map.keys().next().value
-    if (oldest !== undefined) map.delete(oldest)
+    const [oldest, gone] = map.entries().next().value ?? []
+    if (oldest !== undefined) {
+      map.delete(oldest)
+      if (dropped && gone !== undefined) dropped(gone)
+    }
   }
+}
+
+/** A claim being kept alive: by whom (its owner value), and how to stop. */
+interface Renewal {
+  owner: string
+  stop: () => void
 }
 
 export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Logger): RedisDedup {
@@ -106,6 +123,31 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
   /** Claims this instance holds: key -> owner value. */
   const owned = new Map<string, string>()
   const unsettled = new Map<string, Unsettled>()
+  /**
+   * Claims renewed while their message runs: from the claim until its answer is recorded (settled, if a
+   * lost connection hid the recording: left to lapse meanwhile, a retry elsewhere would run the message
+   * again) or it is given up.
+   */
+  const renewals = new Map<string, Renewal>()
+  const windowMs = keepAliveWindowMs(conn.commandTimeoutMs)
+
+  function keepClaimAlive(key: string, owner: string, claimedAt: number, pendingTtlMs: number): void {
+    const stop = keepLockAlive(conn, { key: keys.dedup(key), owner, lapsesAt: claimedAt + Math.min(windowMs, pendingTtlMs) }, log, () => undefined, {
+      kind: 'claim',
+      firstAfterMs: conn.commandTimeoutMs,
+      until: claimedAt + pendingTtlMs,
+    })
+    stopRenewing(key)
+    track(renewals, key, { owner, stop }, (r) => r.stop())
+  }
+
+  /** Stops renewing the claim of `key` (only `owner`'s, when given: an older settlement must not stop a newer claim). */
+  function stopRenewing(key: string, owner?: string): void {
+    const r = renewals.get(key)
+    if (r === undefined || (owner !== undefined && r.owner !== owner)) return
+    r.stop()
+    renewals.delete(key)
+  }
 
   async function settleOne(key: string, u: Unsettled): Promise<void> {
     // In full text: this may be sent to a server that is not answering, and must act when it does.
@@ -131,6 +173,8 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
       return false
     }
     if (unsettled.get(key) === u) unsettled.delete(key)
+    // The answer is recorded (or moot): the claim it replaced needs no renewal.
+    if (u.action === 'complete') stopRenewing(key, u.owner)
     return true
   }
 
@@ -178,9 +222,10 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
   return {
     async claim(key, pendingTtlMs) {
       const owner = PENDING + randomBytesFromPool(12).toString('base64url')
+      const claimedAt = Date.now()
       let existing: unknown
       try {
-        existing = await runScript(client, CLAIM, [keys.dedup(key)], [owner, toPx(pendingTtlMs)])
+        existing = await runScript(client, CLAIM, [keys.dedup(key)], [owner, toPx(Math.min(windowMs, pendingTtlMs))])
       } catch (err) {
         // A retry that failed to claim must not drop the answer of an earlier run still to be recorded:
         // that answer is what every later try should get. Recording it also covers this claim, if it landed.
@@ -194,6 +239,7 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
       if (existing === null) {
         track(owned, key, owner)
         unsettled.delete(key)
+        if (pendingTtlMs > windowMs) keepClaimAlive(key, owner, claimedAt, pendingTtlMs)
         return { state: 'claimed' }
       }
       return decodeState(String(existing), key, log)
@@ -210,6 +256,7 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
       }
       owned.delete(key)
       unsettled.delete(key)
+      stopRenewing(key)
     },
 
     async release(key) {
@@ -222,6 +269,8 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
         log.debug({ key }, 'dedup release of a claim this instance does not track: left to lapse')
         return
       }
+      // Given up: should the release not land, the claim lapses within the window instead.
+      stopRenewing(key, owner)
       try {
         await runScript(client, RELEASE, [keys.dedup(key)], [owner])
       } catch (err) {
@@ -258,6 +307,8 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
       stopped = true
       clearTimeout(retry)
       retry = undefined
+      for (const r of renewals.values()) r.stop()
+      renewals.clear()
     },
   }
 }
