@@ -117,7 +117,8 @@ export async function waitForUserLock(
  * Runs `task` holding the user's lock in the shared store: taken at once when free, else asked for again
  * every 20 ms until `deadline` (a performance.now() time). Not had by then (the other instance's message runs
  * long): `task` runs anyway and `onNotHeld` says so; the answer goes out late in any case, and a message is
- * never held longer than WeChat waits. The lock lapses after `ttlMs` should this instance die holding it.
+ * never held longer than WeChat waits. Should this instance die holding it, the lock lapses soon after (the
+ * store renews a shorter one while it is held, up to `ttlMs`).
  * `task` gets the session read with the lock, or undefined when it runs without the lock (it reads it then),
  * and the lock's fenced session writes (HeldUserLock.writes) to make its own with, when it holds the lock.
  * Not had by then because the user's unsubscribe holds it (`forUnsubscribe` marks an unsubscribe's own

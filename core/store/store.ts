@@ -51,7 +51,8 @@ export interface SessionStore {
    * messages, so two messages of a user on two instances do not both read the same session. Returns the
    * held lock, or, while another instance holds it, null, or UNSUBSCRIBING when the holder is the user's
    * unsubscribe (its routing, then its clean-up deleting their data): taken `forUnsubscribe`, the lock says so
-   * to whoever waits for it. The lock lapses after `ttlMs` (a crashed holder).
+   * to whoever waits for it. Held `ttlMs` at most: the store takes it for less and renews it while held, so
+   * that a crashed holder's lapses within a few command timeouts.
    */
   lockUser?(account: string, openId: string, ttlMs: number, forUnsubscribe?: boolean): Promise<HeldUserLock | null | typeof UNSUBSCRIBING>
 }

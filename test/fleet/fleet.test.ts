@@ -163,9 +163,10 @@ describe('a fleet of two instances on one Redis', () => {
       ],
       JSON.stringify(naming),
     )
-    // Taken for the reply budget (4500 ms), then the slowest plugin's own timeout (survey's 60 s, above the
-    // default 30 s), then a second: the call running at the budget never outlives the lock (a review).
-    assert.equal(naming[0]!.at(-1), String(4500 + 60_000 + 1000), JSON.stringify(naming[0]))
+    // Taken for six command timeouts (1 s each) and renewed while held, so that a dead instance's lapses soon;
+    // renewed up to the reply budget, the slowest plugin's own timeout and a second, so that the call running at
+    // the budget never outlives it (test/store/redis-renewal.test.ts).
+    assert.equal(naming[0]!.at(-1), '6000', JSON.stringify(naming[0]))
   })
 
   it('both instances need an access_token at once: one token request reaches the platform', async () => {
@@ -375,6 +376,41 @@ describe('a fleet instance killed with kill -9', () => {
       const missing = await missingFromLog(path.join(fleet.dataDirs[0], 'wxengine.db'), answered)
       assert.deepEqual(missing, [], `${missing.length} of ${answered.length} answered messages missing from the log`)
     } finally {
+      await fleet.stop(1000)
+      await redis.stop()
+    }
+  })
+})
+
+// A claim is short and renewed while its message runs (redis-dedup.ts). Claimed for the reply budget + 10 s at
+// once, a dead instance's claim outlived WeChat's retries: each was answered `success`, and the message got
+// no answer at all (a fleet review).
+describe('an instance killed with kill -9 while a message runs on it', () => {
+  it("a retry on another instance runs the message once the dead instance's claim lapses, and says so", async () => {
+    const redis = await startRedisServer()
+    // Command timeout 300 ms: the claim lapses 1.8 s after its last renewal.
+    const fleet = await startFleet({ size: 2, redisUrl: redis.url, config: { accounts: [account], store: { kind: 'redis', commandTimeoutMs: 300 } } })
+    const admin = await rawRedis(redis.url)
+    try {
+      const [A, B] = fleet.instances
+      const q = push.text('orphaned-user', 'inflight') // the counter, 1.5 s
+      const key = `wx:dedup:default:m:${q.FromUserName}:${q.MsgId}` // core/dedup/dedup-key.ts
+      const first = send(A, q).catch((e: unknown) => e)
+      await until('A to claim the message', async () => String(await admin.get(key)).startsWith('pending:'))
+      A.child.kill('SIGKILL')
+      await A.exited
+      assert.ok((await first) instanceof Error, 'A died before answering')
+      const started = Date.now()
+      const retry = await send(B, q)
+      assert.equal(retry.status, 200)
+      assert.match(String(contentOf(retry.body)), /^run \d+ at \d+$/, `the retry ran the message: ${retry.body.slice(0, 80)} after ${retry.ms} ms`)
+      assert.ok(Date.now() - started < 4_500, `answered within the reply budget: ${Date.now() - started} ms`)
+      const line = await until('B to say it ran the message', () => logLines(B).find((l) => l.msg === 'retry ran the message itself: the instance that claimed it gave the claim up (its run failed) or let it lapse (it stopped, or lost the store)'), 2_000)
+      assert.equal(line.openId, 'orphaned-user')
+      // Recorded: WeChat's next retry replays it.
+      assert.equal((await send(B, q)).body, retry.body)
+    } finally {
+      admin.disconnect()
       await fleet.stop(1000)
       await redis.stop()
     }

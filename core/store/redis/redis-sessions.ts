@@ -10,7 +10,7 @@ import { escapeGlob, type RedisKeys } from './redis-keys.ts'
 import { soonestFirst } from '../store-shared.ts'
 import { randomBytesFromPool } from '../../verify/random-pool.ts'
 import { toPx } from './redis-ttl.ts'
-import { keepLockAlive } from './lock-keep-alive.ts'
+import { keepAliveWindowMs, keepLockAlive } from './lock-keep-alive.ts'
 import type { LockReleases } from './lock-releases.ts'
 import { LOCK_USER_AND_READ, runScript, UNLINK_IF_LOCKED, WRITE_IF_LOCKED, type LockRepair } from './redis-scripts.ts'
 import { scanDeleting } from './redis-kv.ts'
@@ -43,6 +43,7 @@ async function writing(p: Promise<unknown>): Promise<void> {
  */
 export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log: Logger, releases: LockReleases, lines: LineBudget): SessionStore {
   const { client } = conn
+  const windowMs = keepAliveWindowMs(conn.commandTimeoutMs)
 
   /**
    * A stored session as the live record, or null when there is none, it has expired, or it is not one
@@ -121,24 +122,31 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
       // From the pool, as the dedup claim's: a randomBytes() call a message was 5 % of a Redis instance's CPU.
       // An unsubscribe's says so (base64url has no ':'), for the user's next message waiting on another instance.
       const owner = `${forUnsubscribe ? UNSUBSCRIBE_OWNER_PREFIX : ''}${randomBytesFromPool(12).toString('base64url')}`
+      // Taken for the renewal window, renewed while held up to ttlMs in all: a lock taken for ttlMs at once
+      // held a dead instance's user for all of it, and the retry that took over its message (redis-dedup.ts)
+      // waited for it past the reply budget (a fleet review).
+      const takenMs = Math.min(ttlMs, windowMs)
+      const takenAt = Date.now()
       let answer: [0 | 1, string | null, (LockRepair | null)?]
       try {
-        answer = (await runScript(client, LOCK_USER_AND_READ, [key, keys.session(account, openId)], [owner, toPx(ttlMs)])) as typeof answer
+        answer = (await runScript(client, LOCK_USER_AND_READ, [key, keys.session(account, openId)], [owner, toPx(takenMs)])) as typeof answer
       } catch (e) {
         // Taken maybe, its answer lost (a timeout, a dropped connection): given up, or it would hold the user
         // for its whole TTL (a fleet review). Only our owner's is freed.
         // Its TTL counted from now: the script may run later than it was sent (a stalled server).
-        if (mayHaveRun(e)) releases.giveUp({ kind: 'user lock', key, owner, lapsesAt: Date.now() + ttlMs })
+        if (mayHaveRun(e)) releases.giveUp({ kind: 'user lock', key, owner, lapsesAt: Date.now() + takenMs })
         throw e
       }
       const repaired = answer[2]
       if (repaired === 'session-type') unreadable(account, openId, 'the session was not a string (no instance writes one so): deleted')
       else if (repaired) {
-        const reason = repaired === 'lock-type' ? 'the user lock was not a string (no instance writes one so): replaced' : `the user lock had no expiry (no instance takes one so): it lapses in ${toPx(ttlMs)} ms`
+        const reason = repaired === 'lock-type' ? 'the user lock was not a string (no instance writes one so): replaced' : `the user lock had no expiry (no instance takes one so): it lapses in ${toPx(takenMs)} ms`
         lines.warn(`user lock repaired ${account}`, { code: 'STORE_UNAVAILABLE', account, openId, key, reason }, 'user lock repaired')
       }
       if (answer[0] === 0) return answer[1]?.startsWith(UNSUBSCRIBE_OWNER_PREFIX) ? UNSUBSCRIBING : null
-      let lapsesAt = Date.now() + ttlMs
+      let lapsesAt = Date.now() + takenMs
+      const renewed = (renewedTo: number) => void (lapsesAt = renewedTo)
+      let stopRenewing = ttlMs > windowMs ? keepLockAlive(conn, { key, owner, lapsesAt }, log, renewed, { firstAfterMs: conn.commandTimeoutMs, until: takenAt + ttlMs }) : () => undefined
       return {
         session: liveSession(answer[1], account, openId),
         // Fenced: a holder paused past the lock's TTL must not write over the next holder's session.
@@ -157,9 +165,16 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
             ),
         },
         // Compare-and-delete: a holder whose lock lapsed must not free the next holder's.
-        release: () => releases.release({ kind: 'user lock', key, owner, lapsesAt }),
-        // A renewal moves the lapse: a failed release is retried until then.
-        keepAlive: () => keepLockAlive(conn, { key, owner, lapsesAt }, log, (renewedTo) => void (lapsesAt = renewedTo)),
+        release: () => {
+          stopRenewing()
+          return releases.release({ kind: 'user lock', key, owner, lapsesAt })
+        },
+        // A renewal moves the lapse: a failed release is retried until then. No longer bounded by ttlMs.
+        keepAlive: () => {
+          stopRenewing()
+          stopRenewing = keepLockAlive(conn, { key, owner, lapsesAt }, log, renewed)
+          return stopRenewing
+        },
       }
     },
   }
