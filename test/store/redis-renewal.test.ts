@@ -86,6 +86,21 @@ describe('dedup claims and user locks in Redis are renewed while held', () => {
     await store.dedup.complete('orphan', reply, 60_000)
   })
 
+  it("a renewal that meets its claim's answer (recorded by a settlement sent just before it, as on a reconnect) stops quietly; one that meets another claim says the claim was lost", async () => {
+    const lost = () => memory.lines.filter((l) => l.msg === 'dedup claim lost while its message still ran: a retry on another instance may run the message again')
+    assert.deepEqual(await store.dedup.claim('settled', 15_000), { state: 'claimed' })
+    await admin.set('wx:dedup:settled', JSON.stringify(reply), 'PX', 60_000)
+    await sleep(400)
+    assert.deepEqual(lost(), [])
+    assert.ok((await ttl('settled')) > 50_000, 'the answer keeps its own expiry')
+    assert.deepEqual(await store.dedup.claim('taken', 15_000), { state: 'claimed' })
+    await admin.set('wx:dedup:taken', 'pending:another-instance', 'PX', 60_000)
+    await until('the loss said', () => lost().length === 1 || undefined, 2_000)
+    assert.equal(lost()[0]!.key, 'wx:dedup:taken')
+    memory.lines.length = 0 // said on purpose: the last test counts the rest
+    await store.dedup.release('taken')
+  })
+
   const lockUser = async (openId: string, ttlMs: number): Promise<HeldUserLock> => {
     const held = await store.sessions.lockUser?.('acct', openId, ttlMs)
     assert.ok(held && held !== UNSUBSCRIBING, 'taken')

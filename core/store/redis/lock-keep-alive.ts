@@ -14,7 +14,7 @@
  */
 import type { Logger } from '../../log/logger.ts'
 import type { RedisConnection } from './connect-redis.ts'
-import { EXTEND_LOCK, runScript } from './redis-scripts.ts'
+import { EXTEND_CLAIM, EXTEND_LOCK, runScript } from './redis-scripts.ts'
 
 /** The lock is renewed to lapse this many command timeouts after each renewal. */
 const WINDOW_COMMAND_TIMEOUTS = 6
@@ -77,7 +77,9 @@ export function keepLockAlive(
     // Renewed no further: as last renewed, it lapses by `until` (give or take the renewal's way to Redis).
     if (Date.now() + windowMs > until) return
     try {
-      const kept = await runScript(conn.client, EXTEND_LOCK, [lock.key], [lock.owner, windowMs])
+      const kept = await runScript(conn.client, opts.kind === 'claim' ? EXTEND_CLAIM : EXTEND_LOCK, [lock.key], [lock.owner, windowMs])
+      // A claim whose answer is recorded: nothing left to keep.
+      if (kept === 2) return
       if (kept !== 1) {
         // Lapsed (Redis away longer than the window) and maybe taken by another instance: not ours to renew.
         if (!stopped) log.warn({ code: 'STORE_UNAVAILABLE', key: lock.key }, said.lost)

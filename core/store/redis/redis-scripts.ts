@@ -122,6 +122,18 @@ return 0
 `)
 
 /**
+ * EXTEND_LOCK for a dedup claim (ARGV[1], `pending:<owner>`), and 2 when the key holds an answer instead: the
+ * renewal met the claim's own answer, recorded by a settlement sent just before it (a reconnect sends both at
+ * once), and is simply done, not a claim lost.
+ */
+export const EXTEND_CLAIM = defineScript(`
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if v and string.sub(v, 1, 8) ~= 'pending:' then return 2 end
+return 0
+`)
+
+/**
  * A write fenced by a lock: sets KEYS[2] to ARGV[2] for ARGV[3] ms (deletes it when ARGV[3] is '') only if the
  * lock KEYS[1] still holds ARGV[1], this writer's owner value; 1 when written, 0 when the lock is not ours
  * any more (lapsed while its holder was paused, maybe taken by another instance whose newer write it would
