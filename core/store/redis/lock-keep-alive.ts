@@ -20,8 +20,35 @@ import { EXTEND_CLAIM, EXTEND_LOCK, runScript } from './redis-scripts.ts'
 const WINDOW_COMMAND_TIMEOUTS = 6
 
 /** How long a key kept alive lasts after the last renewal that landed: lapses within this of its holder's death. */
-export function keepAliveWindowMs(commandTimeoutMs: number): number {
+function keepAliveWindowMs(commandTimeoutMs: number): number {
   return WINDOW_COMMAND_TIMEOUTS * commandTimeoutMs
+}
+
+/**
+ * A key held for `ttlMs` at most (a dedup claim, a user lock) is taken for less, the window, and renewed while
+ * held (renewUpTo), so that it lapses soon after its holder dies: the TTL to take it for.
+ */
+export function takenForMs(commandTimeoutMs: number, ttlMs: number): number {
+  return Math.min(ttlMs, keepAliveWindowMs(commandTimeoutMs))
+}
+
+const NOTHING_TO_STOP = (): void => undefined
+
+/**
+ * Renews a key taken for takenForMs at `takenAt` (a Date.now() time) until the returned stop is called, up to
+ * `takenAt + ttlMs`: the first renewal a command timeout on (most holders are done by then), none at all when
+ * ttlMs is no longer than the window. See keepLockAlive for `lock`, `onRenewed` and the lines.
+ */
+export function renewUpTo(
+  conn: RedisConnection,
+  lock: { key: string; owner: string; lapsesAt: number },
+  taken: { at: number; ttlMs: number },
+  log: Logger,
+  onRenewed: (lapsesAt: number) => void,
+  kind?: KeepAliveOptions['kind'],
+): () => void {
+  if (taken.ttlMs <= keepAliveWindowMs(conn.commandTimeoutMs)) return NOTHING_TO_STOP
+  return keepLockAlive(conn, lock, log, onRenewed, { kind, firstAfterMs: conn.commandTimeoutMs, until: taken.at + taken.ttlMs })
 }
 
 /** What the lines name, for the two kinds of key kept alive: a user lock, a message's dedup claim. */
@@ -36,13 +63,10 @@ const SAID = {
   },
 }
 
-export interface KeepAliveOptions {
+interface KeepAliveOptions {
   /** What is kept (for the lines): default 'lock'. */
   kind?: keyof typeof SAID
-  /**
-   * The first renewal this long after the start instead of at once: a key set with the window's TTL to begin
-   * with (a dedup claim) needs none sooner, and most messages are answered before it is due.
-   */
+  /** The first renewal this long after the start instead of at once (renewUpTo). */
   firstAfterMs?: number
   /** Not renewed past this (a Date.now() time): the key then lapses by this time at the latest. */
   until?: number

@@ -38,7 +38,7 @@ import type { Logger } from '../../log/logger.ts'
 import { randomBytesFromPool } from '../../verify/random-pool.ts'
 import type { ClaimResult, DedupStore, StoredReply } from '../store.ts'
 import type { RedisConnection } from './connect-redis.ts'
-import { keepAliveWindowMs, keepLockAlive } from './lock-keep-alive.ts'
+import { renewUpTo, takenForMs } from './lock-keep-alive.ts'
 import type { RedisKeys } from './redis-keys.ts'
 import { CLAIM, COMPLETE_IF_OWN, RELEASE, runScript } from './redis-scripts.ts'
 import { toPx } from './redis-ttl.ts'
@@ -129,14 +129,9 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
    * again) or it is given up.
    */
   const renewals = new Map<string, Renewal>()
-  const windowMs = keepAliveWindowMs(conn.commandTimeoutMs)
 
-  function keepClaimAlive(key: string, owner: string, claimedAt: number, pendingTtlMs: number): void {
-    const stop = keepLockAlive(conn, { key: keys.dedup(key), owner, lapsesAt: claimedAt + Math.min(windowMs, pendingTtlMs) }, log, () => undefined, {
-      kind: 'claim',
-      firstAfterMs: conn.commandTimeoutMs,
-      until: claimedAt + pendingTtlMs,
-    })
+  function keepClaimAlive(key: string, owner: string, lapsesAt: number, taken: { at: number; ttlMs: number }): void {
+    const stop = renewUpTo(conn, { key: keys.dedup(key), owner, lapsesAt }, taken, log, () => undefined, 'claim')
     stopRenewing(key)
     track(renewals, key, { owner, stop }, (r) => r.stop())
   }
@@ -223,9 +218,10 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
     async claim(key, pendingTtlMs) {
       const owner = PENDING + randomBytesFromPool(12).toString('base64url')
       const claimedAt = Date.now()
+      const takenMs = takenForMs(conn.commandTimeoutMs, pendingTtlMs)
       let existing: unknown
       try {
-        existing = await runScript(client, CLAIM, [keys.dedup(key)], [owner, toPx(Math.min(windowMs, pendingTtlMs))])
+        existing = await runScript(client, CLAIM, [keys.dedup(key)], [owner, toPx(takenMs)])
       } catch (err) {
         // A retry that failed to claim must not drop the answer of an earlier run still to be recorded:
         // that answer is what every later try should get. Recording it also covers this claim, if it landed.
@@ -239,7 +235,7 @@ export function createRedisDedup(conn: RedisConnection, keys: RedisKeys, log: Lo
       if (existing === null) {
         track(owned, key, owner)
         unsettled.delete(key)
-        if (pendingTtlMs > windowMs) keepClaimAlive(key, owner, claimedAt, pendingTtlMs)
+        keepClaimAlive(key, owner, claimedAt + takenMs, { at: claimedAt, ttlMs: pendingTtlMs })
         return { state: 'claimed' }
       }
       return decodeState(String(existing), key, log)

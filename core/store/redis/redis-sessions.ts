@@ -10,7 +10,7 @@ import { escapeGlob, type RedisKeys } from './redis-keys.ts'
 import { soonestFirst } from '../store-shared.ts'
 import { randomBytesFromPool } from '../../verify/random-pool.ts'
 import { toPx } from './redis-ttl.ts'
-import { keepAliveWindowMs, keepLockAlive } from './lock-keep-alive.ts'
+import { keepLockAlive, renewUpTo, takenForMs } from './lock-keep-alive.ts'
 import type { LockReleases } from './lock-releases.ts'
 import { LOCK_USER_AND_READ, runScript, UNLINK_IF_LOCKED, WRITE_IF_LOCKED, type LockRepair } from './redis-scripts.ts'
 import { scanDeleting } from './redis-kv.ts'
@@ -43,7 +43,6 @@ async function writing(p: Promise<unknown>): Promise<void> {
  */
 export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log: Logger, releases: LockReleases, lines: LineBudget): SessionStore {
   const { client } = conn
-  const windowMs = keepAliveWindowMs(conn.commandTimeoutMs)
 
   /**
    * A stored session as the live record, or null when there is none, it has expired, or it is not one
@@ -125,7 +124,7 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
       // Taken for the renewal window, renewed while held up to ttlMs in all: a lock taken for ttlMs at once
       // held a dead instance's user for all of it, and the retry that took over its message (redis-dedup.ts)
       // waited for it past the reply budget (a fleet review).
-      const takenMs = Math.min(ttlMs, windowMs)
+      const takenMs = takenForMs(conn.commandTimeoutMs, ttlMs)
       const takenAt = Date.now()
       let answer: [0 | 1, string | null, (LockRepair | null)?]
       try {
@@ -146,7 +145,7 @@ export function createRedisSessions(conn: RedisConnection, keys: RedisKeys, log:
       if (answer[0] === 0) return answer[1]?.startsWith(UNSUBSCRIBE_OWNER_PREFIX) ? UNSUBSCRIBING : null
       let lapsesAt = Date.now() + takenMs
       const renewed = (renewedTo: number) => void (lapsesAt = renewedTo)
-      let stopRenewing = ttlMs > windowMs ? keepLockAlive(conn, { key, owner, lapsesAt }, log, renewed, { firstAfterMs: conn.commandTimeoutMs, until: takenAt + ttlMs }) : () => undefined
+      let stopRenewing = renewUpTo(conn, { key, owner, lapsesAt }, { at: takenAt, ttlMs }, log, renewed)
       return {
         session: liveSession(answer[1], account, openId),
         // Fenced: a holder paused past the lock's TTL must not write over the next holder's session.
