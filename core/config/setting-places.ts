@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse, parseExpressionAt, type Node } from 'acorn'
+import { escapeRegExp } from '../escape-regexp.ts'
 import { isPathSpecifier } from '../path-specifier.ts'
 import { toCommonJs } from '../to-commonjs.ts'
 import { CONFIG_IMPORT_EXTENSIONS, resolveConfigImport } from './config-import-path.ts'
@@ -206,7 +207,7 @@ function placeOf(mod: ModuleCode, node: AnyNode, key?: string): SettingPlace {
   const compiledLine = mod.compiledLines[line - 1] ?? ''
   if (written === compiledLine) return { file: mod.file, line, column: column + 1 }
   if (key === undefined) return { file: mod.file, line }
-  const pattern = new RegExp(`(?<![\\w$'"])(?:${escape(key)}|'${escape(key)}'|"${escape(key)}")\\s*:`, 'g')
+  const pattern = new RegExp(`(?<![\\w$'"])(?:${escapeRegExp(key)}|'${escapeRegExp(key)}'|"${escapeRegExp(key)}")\\s*:`, 'g')
   // The same key twice on a line (two accounts on one): the nth as compiled is the nth as written.
   const nth = [...compiledLine.slice(0, column).matchAll(pattern)].length
   const found = [...written.matchAll(pattern)][nth]
@@ -257,8 +258,4 @@ function stepInto(node: AnyNode, step: PropertyKey): { at: AnyNode; value: AnyNo
     if (name === String(step)) return { at: p, value: p.value }
   }
   return 'absent'
-}
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }

@@ -15,6 +15,7 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { inspect } from 'node:util'
 import vm from 'node:vm'
+import { escapeRegExp } from '../escape-regexp.ts'
 import { toCommonJs } from '../to-commonjs.ts'
 
 const SOURCE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']
@@ -161,10 +162,6 @@ function namingFile(file: string, e: unknown): unknown {
   e.message = `${file}${line ? `:${line}` : ''}: ${e.message}`
   if (e.stack?.startsWith(header)) e.stack = `${e.name}: ${e.message}${e.stack.slice(header.length)}`
   return e
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
 /** Sucrase's "Error transforming <file>: <reason> (3:7)" as `file:line:col: reason`, the form editors jump to. */

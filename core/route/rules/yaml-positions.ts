@@ -5,6 +5,7 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml'
 import type { RuleLoadError } from '../rule-types.ts'
 import { didYouMean } from '../../did-you-mean.ts'
+import { escapeRegExp } from '../../escape-regexp.ts'
 import { aliasesPastBounds } from './alias-expansion.ts'
 import { aliasTarget } from './yaml-aliases.ts'
 
@@ -202,8 +203,7 @@ function unresolvedAliasAt(doc: Document): { offset: number; source: string; anc
  * the line below its anchor (`- &base` then `name: b`).
  */
 function anchorOffset(text: string, name: string, from: number): number | undefined {
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-  const match = new RegExp(`&${escaped}(?=[\\s,\\]}]|$)`, 'g')
+  const match = new RegExp(`&${escapeRegExp(name)}(?=[\\s,\\]}]|$)`, 'g')
   match.lastIndex = from
   return match.exec(text)?.index
 }
