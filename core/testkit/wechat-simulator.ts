@@ -83,6 +83,8 @@ export interface SimulatedRequest {
   body: string
   /** The query as a string, for a URL. */
   search: string
+  /** The push as signed (its ToUserName the account's originalId, when it has one); none for a raw XML string. */
+  fields?: PushFields
 }
 
 export interface SimulatorOptions {
@@ -134,7 +136,8 @@ export function createWeChatSimulator(opts: SimulatorOptions): WeChatSimulator {
           ? xml.replace(/<\/xml>$/, `<Encrypt>${cdata(encrypted)}</Encrypt></xml>`)
           : `<xml><ToUserName>${cdata(typeof fields === 'object' ? String(fields.ToUserName ?? '') : '')}</ToUserName><Encrypt>${cdata(encrypted)}</Encrypt></xml>`
       }
-      return { query, body, search: new URLSearchParams(query).toString() }
+      const search = new URLSearchParams(query).toString()
+      return typeof fields === 'object' ? { query, body, search, fields } : { query, body, search }
     },
     verification(echostr, o = {}) {
       const timestamp = String(o.timestamp ?? Math.floor(now() / 1000))

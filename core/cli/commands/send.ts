@@ -11,7 +11,8 @@ import { createLogger } from '../../log/logger.ts'
 import type { WireResponse } from '../../receive/wire-types.ts'
 import { startRuntime, StartupError } from '../../runtime.ts'
 import { standInFor, type FakeWeChatApi } from '../../testkit/fake-wechat-api.ts'
-import { createWeChatSimulator } from '../../testkit/wechat-simulator.ts'
+import { replyProblems } from '../../testkit/reply-problems.ts'
+import { createWeChatSimulator, type SimulatedRequest } from '../../testkit/wechat-simulator.ts'
 import { accountNamed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, loadProjectConfig, stdio, type GlobalFlags, type Output } from '../cli-context.ts'
 import { composePush, type PushFlags } from '../compose-push.ts'
 import { formatReply, formatSentMessage } from '../format-reply.ts'
@@ -80,30 +81,31 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
   const push = fields.value.fields
   const request = () => sim.request({ ...push, CreateTime: Math.floor(Date.now() / 1000) })
 
-  const show = (res: WireResponse | undefined): number => {
+  const show = (res: WireResponse | undefined, sent: SimulatedRequest): number => {
     if (!res) return EXIT_FAILED
     if (res.status !== 200) {
       io.err(`wxengine send: the engine answered HTTP ${res.status}: ${res.body.trim() || '(empty body)'}${signatureHint(res, account, config.defaultAccount)}`)
       return EXIT_FAILED
     }
-    if (flags.raw) {
-      io.out(res.body)
-      return EXIT_OK
-    }
+    if (flags.raw) io.out(res.body)
     const opened = sim.openReply(res.body)
     if (opened.error) {
-      io.err(`wxengine send: the reply could not be opened: ${opened.error}\n${res.body}`)
+      io.err(`wxengine send: the reply could not be opened: ${opened.error}${flags.raw ? '' : `\n${res.body}`}`)
       return EXIT_FAILED
     }
-    io.out(formatReply(opened.fields, opened.encrypted))
-    return EXIT_OK
+    if (!flags.raw) io.out(formatReply(opened.fields, opened.encrypted))
+    // Checked as WeChat reads it: an engine behind --url may be another build, or a proxy's answer.
+    const problems = opened.fields && sent.fields ? replyProblems({ fields: sent.fields, query: sent.query }, { fields: opened.fields, encrypted: opened.encrypted }) : []
+    if (problems.length === 0) return EXIT_OK
+    io.err(`wxengine send: WeChat would not show this reply to the user:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    return EXIT_FAILED
   }
   if (flags.local) return deliverLocally(config, account, request, show, { waitSeconds: flags.wait, raw: flags.raw === true }, io)
   const req = request()
   // `dev` listens on 127.0.0.1 whatever host engine.config.ts names (HOST still wins): an engine refused at
   // that host is tried there too.
   const loopback = flags.url === undefined && reachableHost(config.host) !== '127.0.0.1' ? LOOPBACK : undefined
-  return show(await deliverOverHttp(`${target.endpoint}?${req.search}`, req.body, io, loopback))
+  return show(await deliverOverHttp(`${target.endpoint}?${req.search}`, req.body, io, loopback), req)
 }
 
 const LOOPBACK = '127.0.0.1'
@@ -263,8 +265,8 @@ function postXml(url: URL, body: string): Promise<WireResponse> {
 async function deliverLocally(
   config: EngineConfig,
   account: AccountConfig,
-  request: () => { query: Record<string, string>; body: string },
-  show: (res: WireResponse | undefined) => number,
+  request: () => SimulatedRequest,
+  show: (res: WireResponse | undefined, sent: SimulatedRequest) => number,
   opts: { waitSeconds?: number; raw: boolean },
   io: Output,
 ): Promise<number> {
@@ -334,7 +336,7 @@ async function deliverLocally(
   try {
     const req = request()
     sentAt = Date.now()
-    const code = show(await runtime.engine.handle({ method: 'POST', accountId: account.id, query: req.query, body: req.body }))
+    const code = show(await runtime.engine.handle({ method: 'POST', accountId: account.id, query: req.query, body: req.body }), req)
     if (bySession) io.err(sessionHint(bySession))
     if (standIn && code === EXIT_OK) await watchStandIn(opts.waitSeconds ?? DEFAULT_WAIT_SECONDS, printSent, io)
     return code
