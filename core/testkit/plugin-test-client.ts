@@ -36,6 +36,7 @@ import { globalKey, isSharedAreaName, pluginNamespace, sharedNamespace, userKey 
 import { incrementFailure, updateAtomically, type CompareAndSetPort } from '../plugin/storage-update.ts'
 import type { Article } from '../reply/reply-types.ts'
 import { startRuntime, type Runtime } from '../runtime.ts'
+import { replyProblems } from './reply-problems.ts'
 import type { MessageLogEntry, SessionRecord } from '../store/store.ts'
 import { standInFor, type FakeSubscribeTemplate, type FakeTemplate, type FakeWeChatApi, type JsonObject, type SentVia } from './fake-wechat-api.ts'
 import { atCaller } from './at-caller.ts'
@@ -353,6 +354,9 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     const opened = sim.openReply(res.body)
     if (opened.error) throw new Error(`reply could not be opened: ${opened.error}`)
     const f = opened.fields
+    // Read as WeChat reads it: an envelope or element it would refuse is the engine's fault, never the test's.
+    const problems = f && req.fields ? replyProblems({ fields: req.fields, query: req.query }, { fields: f, encrypted: opened.encrypted }, { nowMs: opts.now?.() ?? Date.now(), newsLimits: runtime.config.limits }) : []
+    if (problems.length > 0) throw new Error(`WeChat would not show the engine's reply: ${problems.join('; ')}\n${res.body}`)
     const entryOf = () => recorded.slice(from).reverse().find((e) => e.msgKey === key)
     let entry = entryOf()
     const replayed = entry === undefined && (replays.get(key) ?? 0) > replaysBefore

@@ -7,6 +7,7 @@
  */
 import type { SimulatedRequest } from './wechat-simulator.ts'
 import type { RawFields, RawValue } from '../normalize/message-types.ts'
+import type { NewsLimits } from '../reply/reply-xml.ts'
 
 /** The passive reply types and the element each needs (null: none). */
 const REQUIRED: Readonly<Record<string, readonly [string, string] | null>> = {
@@ -19,9 +20,15 @@ const REQUIRED: Readonly<Record<string, readonly [string, string] | null>> = {
   transfer_customer_service: null,
 }
 
-/** The platform's limits on a news reply today (seeds say 10): 8, and 1 in answer to a user's message. */
-const NEWS_MAX = 8
-const NEWS_MAX_FOR_USER_MESSAGE = 1
+/** The platform's limits on a news reply today (protocol.md §4; the seeds say 10): 8, and 1 in answer to a user's message. */
+export const PLATFORM_NEWS_LIMITS: NewsLimits = { newsMaxArticles: 8, newsMaxArticlesForUserMessage: 1 }
+
+export interface ReplyCheckOptions {
+  /** Now, for CreateTime (default Date.now()). */
+  nowMs?: number
+  /** The most articles a news reply may have (default the platform's); the test client passes the engine's limits. */
+  newsLimits?: NewsLimits
+}
 
 /** A CreateTime further than this from now is not the reply's own time (one in milliseconds is 1000× too big). */
 const CREATE_TIME_SLACK_S = 5 * 60
@@ -31,7 +38,7 @@ const CREATE_TIME_SLACK_S = 5 * 60
  * the answer to the push `sent` (its fields: the user in FromUserName, the account's gh_ id in
  * ToUserName); empty when nothing is wrong.
  */
-export function replyProblems(sent: Required<Pick<SimulatedRequest, 'fields' | 'query'>>, reply: { fields: RawFields; encrypted: boolean }, nowMs = Date.now()): string[] {
+export function replyProblems(sent: Required<Pick<SimulatedRequest, 'fields' | 'query'>>, reply: { fields: RawFields; encrypted: boolean }, o: ReplyCheckOptions = {}): string[] {
   const problems: string[] = []
   const f = reply.fields
   const user = String(sent.fields.FromUserName ?? '')
@@ -39,7 +46,7 @@ export function replyProblems(sent: Required<Pick<SimulatedRequest, 'fields' | '
   if (sent.query.encrypt_type === 'aes' && !reply.encrypted) problems.push('the push was encrypted and the reply is not: an account in safe or compatible mode needs an encrypted reply')
   if (f.ToUserName !== user) problems.push(`ToUserName is ${shown(f.ToUserName)}, not the user who sent the push (${JSON.stringify(user)})`)
   if (f.FromUserName !== account) problems.push(`FromUserName is ${shown(f.FromUserName)}, not the account the push went to (${JSON.stringify(account)})`)
-  problems.push(...createTimeProblems(f.CreateTime, nowMs))
+  problems.push(...createTimeProblems(f.CreateTime, o.nowMs ?? Date.now()))
   const type = f.MsgType
   if (typeof type !== 'string' || !(type in REQUIRED)) {
     problems.push(`MsgType ${shown(type)} is not a passive reply type (${Object.keys(REQUIRED).join(', ')})`)
@@ -52,7 +59,7 @@ export function replyProblems(sent: Required<Pick<SimulatedRequest, 'fields' | '
     const inner = f[box]
     if (!isFields(inner) || !nonEmpty(inner[name])) problems.push(`a ${type} reply without ${box}.${name}`)
   }
-  if (type === 'news') problems.push(...newsProblems(f, sent.fields.MsgType !== 'event'))
+  if (type === 'news') problems.push(...newsProblems(f, sent.fields.MsgType !== 'event', o.newsLimits ?? PLATFORM_NEWS_LIMITS))
   return problems
 }
 
@@ -65,18 +72,15 @@ function createTimeProblems(value: RawValue | undefined, nowMs: number): string[
   return [`CreateTime ${value} is ${Math.round(Math.abs(seconds - now))} s from now`]
 }
 
-function newsProblems(f: RawFields, answeringUserMessage: boolean): string[] {
+function newsProblems(f: RawFields, answeringUserMessage: boolean, limits: NewsLimits): string[] {
   const box = f.Articles
   const items = isFields(box) ? box.item : undefined
   const count = Array.isArray(items) ? items.length : items === undefined ? 0 : 1
   const problems: string[] = []
   if (count === 0) problems.push('a news reply without articles')
   if (f.ArticleCount !== String(count)) problems.push(`ArticleCount is ${shown(f.ArticleCount)} but the reply has ${count} article(s)`)
-  const max = answeringUserMessage ? NEWS_MAX_FOR_USER_MESSAGE : NEWS_MAX
-  if (count > max) {
-    const why = answeringUserMessage ? ' in answer to a user message' : ''
-    problems.push(`a news reply of ${count} articles: the platform answers nothing for more than ${max}${why}`)
-  }
+  const max = answeringUserMessage ? limits.newsMaxArticlesForUserMessage : limits.newsMaxArticles
+  if (count > max) problems.push(`a news reply of ${count} articles, more than the platform takes (${max}${answeringUserMessage ? ' in answer to a user message' : ''})`)
   return problems
 }
 

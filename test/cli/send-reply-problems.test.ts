@@ -43,16 +43,16 @@ describe('replyProblems', () => {
     ]
     for (const reply of replies) {
       const x = exchange(reply)
-      assert.deepEqual(replyProblems(x.sent, x, NOW), [], reply.type)
+      assert.deepEqual(replyProblems(x.sent, x, { nowMs: NOW }), [], reply.type)
     }
     const eventNews = exchange({ type: 'news', articles: Array.from({ length: 8 }, (_, i) => ({ title: `A${i}` })) }, { event: true })
-    assert.deepEqual(replyProblems(eventNews.sent, eventNews, NOW), [], 'eight articles in answer to an event')
+    assert.deepEqual(replyProblems(eventNews.sent, eventNews, { nowMs: NOW }), [], 'eight articles in answer to an event')
   })
 
   test('a reply addressed back to the wrong user or from the wrong account', () => {
     const x = exchange({ type: 'text', content: 'hi' })
     const swapped = { ...x.fields, ToUserName: 'gh_account', FromUserName: 'o-user' }
-    assert.deepEqual(replyProblems(x.sent, { fields: swapped, encrypted: false }, NOW), [
+    assert.deepEqual(replyProblems(x.sent, { fields: swapped, encrypted: false }, { nowMs: NOW }), [
       'ToUserName is "gh_account", not the user who sent the push ("o-user")',
       'FromUserName is "o-user", not the account the push went to ("gh_account")',
     ])
@@ -61,24 +61,24 @@ describe('replyProblems', () => {
   test('CreateTime in milliseconds, far from now, or missing', () => {
     // The engine's serializer refuses milliseconds itself: another server's reply is what sends them.
     const x0 = exchange({ type: 'text', content: 'hi' })
-    assert.deepEqual(replyProblems(x0.sent, { fields: { ...x0.fields, CreateTime: String(NOW) }, encrypted: false }, NOW), [`CreateTime ${NOW} is in milliseconds; WeChat reads seconds`])
+    assert.deepEqual(replyProblems(x0.sent, { fields: { ...x0.fields, CreateTime: String(NOW) }, encrypted: false }, { nowMs: NOW }), [`CreateTime ${NOW} is in milliseconds; WeChat reads seconds`])
     const old = exchange({ type: 'text', content: 'hi' }, { createTime: NOW / 1000 - 3600 })
-    assert.deepEqual(replyProblems(old.sent, old, NOW), [`CreateTime ${NOW / 1000 - 3600} is 3600 s from now`])
+    assert.deepEqual(replyProblems(old.sent, old, { nowMs: NOW }), [`CreateTime ${NOW / 1000 - 3600} is 3600 s from now`])
     const x = exchange({ type: 'text', content: 'hi' })
     const { CreateTime: _dropped, ...without } = x.fields
-    assert.deepEqual(replyProblems(x.sent, { fields: without, encrypted: false }, NOW), ['CreateTime is missing, not a number of seconds'])
+    assert.deepEqual(replyProblems(x.sent, { fields: without, encrypted: false }, { nowMs: NOW }), ['CreateTime is missing, not a number of seconds'])
   })
 
   test('a plaintext reply to an encrypted push', () => {
     const x = exchange({ type: 'text', content: 'hi' })
-    assert.deepEqual(replyProblems({ fields: x.sent.fields, query: { ...x.sent.query, encrypt_type: 'aes' } }, x, NOW), [
+    assert.deepEqual(replyProblems({ fields: x.sent.fields, query: { ...x.sent.query, encrypt_type: 'aes' } }, x, { nowMs: NOW }), [
       'the push was encrypted and the reply is not: an account in safe or compatible mode needs an encrypted reply',
     ])
   })
 
   test('a type that is no passive reply, and replies without their required element', () => {
     const x = exchange({ type: 'text', content: 'hi' })
-    const problems = (fields: Record<string, unknown>) => replyProblems(x.sent, { fields: { ...x.fields, ...fields } as typeof x.fields, encrypted: false }, NOW)
+    const problems = (fields: Record<string, unknown>) => replyProblems(x.sent, { fields: { ...x.fields, ...fields } as typeof x.fields, encrypted: false }, { nowMs: NOW })
     assert.deepEqual(problems({ MsgType: 'mpnews' }), ['MsgType "mpnews" is not a passive reply type (text, image, voice, video, music, news, transfer_customer_service)'])
     assert.deepEqual(problems({ Content: '' }), ['a text reply without Content'])
     assert.deepEqual(problems({ MsgType: 'image', Image: {} }), ['a image reply without Image.MediaId'])
@@ -87,11 +87,11 @@ describe('replyProblems', () => {
 
   test('news over the platform limit for a user message, and an ArticleCount that does not count', () => {
     const three = exchange({ type: 'news', articles: [{ title: 'A' }, { title: 'B' }, { title: 'C' }] }, { limits: { newsMaxArticles: 8, newsMaxArticlesForUserMessage: 8 } })
-    assert.deepEqual(replyProblems(three.sent, three, NOW), ['a news reply of 3 articles: the platform answers nothing for more than 1 in answer to a user message'])
+    assert.deepEqual(replyProblems(three.sent, three, { nowMs: NOW }), ['a news reply of 3 articles, more than the platform takes (1 in answer to a user message)'])
     const miscounted = { ...three.fields, ArticleCount: '2' }
-    assert.deepEqual(replyProblems(three.sent, { fields: miscounted, encrypted: false }, NOW), [
+    assert.deepEqual(replyProblems(three.sent, { fields: miscounted, encrypted: false }, { nowMs: NOW }), [
       'ArticleCount is "2" but the reply has 3 article(s)',
-      'a news reply of 3 articles: the platform answers nothing for more than 1 in answer to a user message',
+      'a news reply of 3 articles, more than the platform takes (1 in answer to a user message)',
     ])
   })
 })

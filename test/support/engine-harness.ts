@@ -11,6 +11,7 @@ import type { EngineEvent } from '../../core/engine.ts'
 import { createMemoryLogger } from '../../core/log/logger.ts'
 import { startRuntime, type Runtime } from '../../core/runtime.ts'
 import { createWeChatSimulator, type PushFields, type WeChatSimulator } from '../../core/testkit/wechat-simulator.ts'
+import { replyProblems } from '../../core/testkit/reply-problems.ts'
 
 export const AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG'
 
@@ -92,6 +93,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       const body = await res.text()
       const opened = s.openReply(body)
       if (opened.error) throw new Error(`reply could not be opened: ${opened.error}: ${body}`)
+      // Every reply read as WeChat reads it (its envelope, CreateTime, elements): a wrong one fails the test.
+      const problems = opened.fields && req.fields ? replyProblems({ fields: req.fields, query: req.query }, { fields: opened.fields, encrypted: opened.encrypted }, { newsLimits: runtime.config.limits }) : []
+      if (problems.length > 0) throw new Error(`WeChat would not show the engine's reply: ${problems.join('; ')}\n${body}`)
       return { status: res.status, body, reply: opened.fields }
     },
     async close() {
