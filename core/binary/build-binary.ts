@@ -12,7 +12,7 @@
  *      one binary per Node major and platform).
  */
 import { execFileSync } from 'node:child_process'
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
@@ -21,6 +21,7 @@ import * as esbuild from 'esbuild'
 import { DOCS_ASSET, LOG_WORKER_ASSET, PLUGIN_WORKER_ASSET, RULES_WORKER_ASSET, SQLITE_ADDON_ASSET, TYPES_ASSET } from './asset-names.ts'
 import { buildDeclarations } from './build-types.ts'
 import { readDocsFolder } from './project-docs.ts'
+import { placeFile } from './place-file.ts'
 
 /** The marker Node looks for to know a blob was injected (Node's SEA docs). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'
@@ -97,10 +98,7 @@ export async function buildBinary(opts: BuildBinaryOptions = {}): Promise<BuildB
     const postject = createRequire(import.meta.url).resolve('postject/dist/cli.js')
     execFileSync(process.execPath, [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { stdio: 'pipe' })
 
-    mkdirSync(path.dirname(out), { recursive: true })
-    copyFileSync(exe, `${out}.tmp`)
-    chmodSync(`${out}.tmp`, 0o755)
-    renameSync(`${out}.tmp`, out)
+    placeFile(exe, out, 0o755)
     return { file: out, bytes: statSync(out).size, ms: Date.now() - started }
   } finally {
     rmSync(work, { recursive: true, force: true })
