@@ -87,7 +87,7 @@ describe('dedup claims and user locks in Redis are renewed while held', () => {
   })
 
   it("a renewal that meets its claim's answer (recorded by a settlement sent just before it, as on a reconnect) stops quietly; one that meets another claim says the claim was lost", async () => {
-    const lost = () => memory.lines.filter((l) => l.msg === 'dedup claim lost while its message still ran: a retry on another instance may run the message again')
+    const lost = () => memory.lines.filter((l) => l.msg === 'dedup claim lost before its message was answered and recorded: a retry on another instance may run the message again')
     assert.deepEqual(await store.dedup.claim('settled', 15_000), { state: 'claimed' })
     await admin.set('wx:dedup:settled', JSON.stringify(reply), 'PX', 60_000)
     await sleep(400)

@@ -58,8 +58,8 @@ const SAID = {
     lost: 'lock lost while work under it still ran: another instance may take it meanwhile',
   },
   claim: {
-    lapsed: 'dedup claim lapsed while its message still ran: every renewal failed; a retry on another instance may run the message again',
-    lost: 'dedup claim lost while its message still ran: a retry on another instance may run the message again',
+    lapsed: 'dedup claim lapsed before its message was answered and recorded: every renewal failed; a retry on another instance may run the message again',
+    lost: 'dedup claim lost before its message was answered and recorded: a retry on another instance may run the message again',
   },
 }
 
