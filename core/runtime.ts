@@ -4,6 +4,7 @@
  * end-to-end tests all start the engine through here, so they run exactly what production runs.
  */
 import path from 'node:path'
+import { isDeepStrictEqual } from 'node:util'
 import type http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { EngineConfig } from './config/config-types.ts'
@@ -13,10 +14,11 @@ import type { PluginServices } from './plugin/plugin-host-types.ts'
 import { createPlatform, type Platform } from './platform/create-platform.ts'
 import { canUploadFor, countMissingMedia, createMediaUploads } from './platform/media-uploads.ts'
 import { createMemoryStore } from './store/memory-store.ts'
+import { isInside } from './is-inside.ts'
 import { createGenerations, type Generations } from './reload/generations.ts'
-import { loadGeneration, type LoadedParts } from './reload/load-generation.ts'
+import { loadGeneration, pluginInputsOf, type LoadedParts } from './reload/load-generation.ts'
 import { configForReload, type ConfigForReload, type ConfigSource } from './reload/reread-config.ts'
-import { watchSources, type SourceWatcher } from './reload/watch-sources.ts'
+import { watchSources, type ChangedSources, type SourceWatcher } from './reload/watch-sources.ts'
 import { readRulesOffThread } from './route/rules/read-rules-off-thread.ts'
 import type { MediaResolver } from './route/rules/load-rule-set.ts'
 import { createAdminRoutes } from './server/admin-routes.ts'
@@ -24,7 +26,7 @@ import { proxiesInFront } from './server/client-address.ts'
 import { createJsSdkEndpoint, JSSDK_PATH } from './web/jssdk-endpoint.ts'
 import { createWebLoginEndpoint, IDENTITY_PATH, LOGIN_PATH } from './web/web-login-endpoint.ts'
 import { createWebRateLimit } from './web/web-rate-limit.ts'
-import type { LoginLinkSettings } from './web/login-link.ts'
+import { loginLinkSettingsOf, type LoginLinkSettings } from './web/login-link.ts'
 import type { CountWebRequest } from './web/web-outcome.ts'
 import { createApiClient } from './platform/api-client.ts'
 import { createApp } from './server/create-app.ts'
@@ -219,16 +221,24 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
 
   // A reload's rules are parsed in a worker: the answers of every account wait for nothing but the compile.
   const readRules = readRulesOffThread(log)
-  const reloadNow = async (): Promise<LoadedParts> => {
+  // What the serving plugins' workers were started with: a reload that changes none of it keeps them.
+  let pluginInputs = pluginInputsOf(config, opts.loginLinks ?? loginLinkSettingsOf(config))
+  const reloadNow = async (changed: ChangedSources): Promise<LoadedParts> => {
     // The configuration is read on this thread, unlike the rules: engine.config.ts is one small file (a
     // sucrase transform and a compile, a few milliseconds), not worth a worker's start.
     const reread: ConfigForReload = opts.rereadConfig ? configForReload(config, opts.rereadConfig) : { ok: true, config, warnings: [] }
     // Refused as a rules file with an error is: the last good generation serves on, the line says why.
     if (!reread.ok) return { ok: false, code: 'BAD_CONFIG', problems: reread.problems }
-    const parts = await loadGeneration(reread.config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia, loginLinks: opts.loginLinks, lines, running })
+    // An edit of rules/ (the usual one) keeps the plugins running: a restart of every worker cost each its
+    // setup, its timers and what it held in memory, and a second set of processes while the first drained.
+    const inputs = pluginInputsOf(reread.config, opts.loginLinks ?? loginLinkSettingsOf(reread.config))
+    const pluginsUntouched = changed !== 'everything' && ![...changed].some((file) => isInside(reread.config.pluginsDir, file)) && isDeepStrictEqual(inputs, pluginInputs)
+    const keepPlugins = pluginsUntouched ? generations.current().plugins : undefined
+    const parts = await loadGeneration(reread.config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia, loginLinks: opts.loginLinks, lines, running, keepPlugins })
     if (parts.ok) {
       parts.warnings.push(...reread.warnings)
       running = parts.sources
+      pluginInputs = inputs
     }
     return parts
   }
@@ -251,7 +261,8 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
       watcher.watchFiles(watchedFiles())
     },
   })
-  reloadForMedia = () => void watcher.reload()
+  // The rules' media only: the plugins' workers are kept (nothing of theirs changed).
+  reloadForMedia = () => void watcher.reload(new Set())
   // Watching before serving: an edit made once the engine says it is up must be picked up.
   const watching = await Promise.race([watcher.ready.then(() => true), delay(10_000).then(() => false)])
   if (!watching) log.warn({ dirs: [config.rulesDir, config.pluginsDir] }, 'file watcher not ready after 10 s: edits made now may need a second save to reload')

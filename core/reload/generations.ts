@@ -49,11 +49,16 @@ export function createGenerations(first: Omit<Generation, 'id' | 'loadedAt'>, on
   const retired = new Set<Generation>()
   const disposing: Promise<void>[] = []
   const drained = new Map<Generation, () => void>()
+  /** Set by close(): the current generation's plugins go with it too. */
+  let closing = false
 
   function dispose(g: Generation, callsWithinMs?: number): void {
     retired.delete(g)
     leases.delete(g)
-    disposing.push(g.plugins.dispose({ callsWithinMs }).catch((e) => onDisposeError?.(e)))
+    // A reload that changed only rules hands its plugins on to the next generation: they go with the last
+    // generation that has them.
+    const inUse = (g.plugins === current.plugins && !closing) || [...retired].some((r) => r.plugins === g.plugins)
+    if (!inUse) disposing.push(g.plugins.dispose({ callsWithinMs }).catch((e) => onDisposeError?.(e)))
     drained.get(g)?.()
   }
 
@@ -77,13 +82,15 @@ export function createGenerations(first: Omit<Generation, 'id' | 'loadedAt'>, on
     swap(next) {
       const old = current
       current = make(next)
-      // Before the old set is let go: a message still on it that waits for a restarting worker goes to the new one.
-      old.plugins.retire(current.plugins)
+      // Before the old set is let go: a message still on it that waits for a restarting worker goes to the new
+      // one. A set kept into the new generation is not let go.
+      if (old.plugins !== current.plugins) old.plugins.retire(current.plugins)
       retired.add(old)
       if ((leases.get(old) ?? 0) === 0) dispose(old)
       return current
     },
     async close(timeoutMs) {
+      closing = true
       retired.add(current)
       const waits = [...retired].map((g) =>
         (leases.get(g) ?? 0) === 0

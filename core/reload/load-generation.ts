@@ -21,7 +21,19 @@ import { userGroupIndexOf, type UserGroupIndex } from '../route/user-groups.ts'
 import { loginLinkSettingsOf, type LoginLinkSettings } from '../web/login-link.ts'
 
 export type LoadedParts =
-  | { ok: true; rules: RuleSet; plugins: PluginSet; userGroups: UserGroupIndex | undefined; pageDomains?: ReadonlyMap<string, readonly string[]>; slowestPluginMs: number; warnings: string[]; notes: string[]; sources: LoadedSources }
+  | {
+      ok: true
+      rules: RuleSet
+      plugins: PluginSet
+      /** True when the serving set's plugins were kept (keepPlugins), not loaded again. */
+      pluginsKept?: boolean
+      userGroups: UserGroupIndex | undefined
+      pageDomains?: ReadonlyMap<string, readonly string[]>
+      slowestPluginMs: number
+      warnings: string[]
+      notes: string[]
+      sources: LoadedSources
+    }
   /** BAD_CONFIG: the configuration, read again for a reload (reread-config.ts), does not load. */
   | { ok: false; code: 'RULE_INVALID' | 'PLUGIN_LOAD' | 'BAD_CONFIG'; problems: string[] }
 
@@ -60,6 +72,27 @@ export interface LoadGenerationOptions {
    * every plugin's worker, and the last good set serves meanwhile.
    */
   pluginsBesideRules?: boolean
+  /**
+   * A reload's: the serving generation's plugins, to use as they are instead of starting every worker again
+   * (runtime.ts decides: nothing under plugins/ changed, nor their settings). Never disposed here.
+   */
+  keepPlugins?: PluginSet
+}
+
+/**
+ * What the plugins' workers are started with from the configuration (loadPluginSet's options): equal before
+ * and after a reload, and with nothing changed under plugins/, the running workers can serve the new rules.
+ */
+export function pluginInputsOf(config: EngineConfig, loginLinks: LoginLinkSettings): unknown {
+  return {
+    pluginsDir: config.pluginsDir,
+    plugins: config.plugins,
+    timeoutMs: config.limits.pluginTimeoutMs,
+    memoryMb: config.limits.pluginMemoryMb,
+    isolation: config.limits.pluginIsolation,
+    accounts: config.accounts.map((a) => ({ id: a.id, appId: a.appId, originalId: a.originalId })),
+    web: loginLinks,
+  }
 }
 
 export async function loadGeneration(config: EngineConfig, services: PluginServices, log: Logger, opts: LoadGenerationOptions = {}): Promise<LoadedParts> {
@@ -71,8 +104,9 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
   ]
   if (gone.length > 0) return { ok: false, code: found.rulesDir ? 'PLUGIN_LOAD' : 'RULE_INVALID', problems: gone }
   const loginLinks = opts.loginLinks ?? loginLinkSettingsOf(config)
-  const loadPlugins = () =>
-    loadPluginSet({
+  const kept = opts.keepPlugins
+  const loadPlugins = async (): Promise<{ set: PluginSet; errors: EngineError[] }> =>
+    kept ? { set: kept, errors: [] } : loadPluginSet({
       dir: config.pluginsDir,
       settings: config.plugins,
       defaultTimeoutMs: config.limits.pluginTimeoutMs,
@@ -85,6 +119,8 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
       log,
       lines: opts.lines,
     })
+  // A set this load started, given up: its workers go. The serving set's, kept, serves on.
+  const disposeLoaded = (set: PluginSet): Promise<void> => (set === kept ? Promise.resolve() : set.dispose())
   // Started first: the workers start while this thread parses the rules.
   const pluginsBeside = opts.pluginsBesideRules ? loadPlugins() : undefined
   // Awaited only once the rules are parsed: a rejection meanwhile must not count as unhandled (it is
@@ -95,21 +131,21 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     rules = await loadRuleSet(config.rulesDir, { ...ruleSetOptionsOf(config), loginLinks }, opts.readRules, opts.resolveMedia)
   } catch (e) {
     // No worker may outlive a load that failed: the process would not exit after a refused start.
-    await pluginsBeside?.then(({ set }) => set.dispose())
+    await pluginsBeside?.then(({ set }) => disposeLoaded(set))
     throw e
   }
   if (!rules.ok) {
     const problems = formatRuleErrors(rules.errors).split('\n').filter(Boolean)
     if (pluginsBeside) {
       const { set, errors } = await pluginsBeside
-      await set.dispose()
+      await disposeLoaded(set)
       problems.push(...pluginProblems(errors))
     }
     return { ok: false, code: 'RULE_INVALID', problems }
   }
   const { set, errors } = await (pluginsBeside ?? loadPlugins())
   if (errors.length > 0) {
-    await set.dispose()
+    await disposeLoaded(set)
     return { ok: false, code: 'PLUGIN_LOAD', problems: pluginProblems(errors) }
   }
   const warnings = [...rules.warnings]
@@ -124,7 +160,7 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
     else warnings.push(`rules refer to plugin "${name}"${namedAt(rules.ruleSet.pluginUses(name), config.rulesDir)}, which is not in ${config.pluginsDir}${sharedFolderNote(name)}${didYouMean(name, set.names())}`)
   }
   if (removed.length > 0) {
-    await set.dispose()
+    await disposeLoaded(set)
     return { ok: false, code: 'PLUGIN_LOAD', problems: removed }
   }
   // One line for them all.
@@ -137,7 +173,7 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
   const slowestPluginMs = Math.max(config.limits.pluginTimeoutMs, ...Object.values(config.plugins).map((p) => p.timeoutMs ?? 0))
   const pageDomains = new Map(loginLinks.accounts.map((a) => [a.id, a.pageDomains]))
   const sources = { ...found, plugins: set.names() }
-  return { ok: true, rules: rules.ruleSet, plugins: set, userGroups: userGroupIndexOf(config.accounts), pageDomains, slowestPluginMs, warnings, notes: rules.notes, sources }
+  return { ok: true, rules: rules.ruleSet, plugins: set, pluginsKept: set === kept, userGroups: userGroupIndexOf(config.accounts), pageDomains, slowestPluginMs, warnings, notes: rules.notes, sources }
 }
 
 function folderGone(what: 'rules' | 'plugins', dir: string): string {

@@ -9,10 +9,18 @@
 import { statSync } from 'node:fs'
 import path from 'node:path'
 import chokidar from 'chokidar'
+import { isInside } from '../is-inside.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Generations } from './generations.ts'
 import type { LoadedParts } from './load-generation.ts'
 import { refusalLine } from './refusal-line.ts'
+
+/**
+ * What changed since the serving generation was loaded: the files the watcher saw change, or 'everything'
+ * (an explicit reload: SIGHUP, runtime.reload()). A reload whose changes are all outside plugins/ keeps the
+ * plugins' workers (runtime.ts).
+ */
+export type ChangedSources = ReadonlySet<string> | 'everything'
 
 export interface SourceWatcher {
   /**
@@ -21,8 +29,12 @@ export interface SourceWatcher {
    * was the first edit after start-up, every time.) Resolves at once when nothing is watched.
    */
   ready: Promise<void>
-  /** Reload now (also what a file change triggers). Resolves with whether the new set was taken. */
-  reload(): Promise<boolean>
+  /**
+   * Reload now, taking `changed` as changed besides what the watcher saw: by default everything, plugins'
+   * workers included (SIGHUP, runtime.reload()); an empty set for the rules alone (a media file uploaded at
+   * last). A file change reloads by itself. Resolves with whether the new set was taken.
+   */
+  reload(changed?: ChangedSources): Promise<boolean>
   /**
    * The files the rules read now (media files): those outside the watched folders are watched from now on,
    * in place of the last list's. Nothing when no folder is watched (the watch is off).
@@ -43,7 +55,7 @@ export function watchSources(opts: {
   /** Files outside `dirs` to watch from the start (watchFiles). */
   files?: readonly string[]
   generations: Generations
-  load: () => Promise<LoadedParts>
+  load: (changed: ChangedSources) => Promise<LoadedParts>
   log: Logger
   debounceMs?: number
   onReload?: (ok: boolean) => void
@@ -57,31 +69,55 @@ export function watchSources(opts: {
    * files: chokidar's add() on a closed watcher opens it again, and its watches kept the process alive.
    */
   let closed = false
+  /**
+   * Changes no reload has taken in yet. A reload takes them all; a refused one puts them back, so that the
+   * next one, after the fix, still sees a plugin edited beside the broken rules file.
+   */
+  let pending: Set<string> | 'everything' = new Set()
+  const note = (change: string | 'everything') => {
+    if (change === 'everything') pending = 'everything'
+    else if (pending !== 'everything') pending.add(change)
+  }
+  const merged = (a: ChangedSources, b: ChangedSources): Set<string> | 'everything' =>
+    a === 'everything' || b === 'everything' ? 'everything' : new Set([...a, ...b])
 
   async function reloadOnce(): Promise<boolean> {
     const started = performance.now()
+    const changed = pending
+    pending = new Set()
+    const refused = () => {
+      pending = merged(changed, pending)
+      opts.onReload?.(false)
+      return false
+    }
     let parts: LoadedParts
     try {
-      parts = await opts.load()
+      parts = await opts.load(changed)
     } catch (e) {
       // A load that throws (a folder removed while it was read) is refused like a broken edit: this runs
       // from a timer, where a rejection would end the process.
       log.error({ code: 'RULE_INVALID', reason: (e as Error).message }, `reload failed, keeping the last good set: ${(e as Error).message}`)
-      opts.onReload?.(false)
-      return false
+      return refused()
     }
     if (!parts.ok) {
       const line = refusalLine(parts.problems)
       log.error({ code: parts.code, ...line.fields }, line.msg)
-      opts.onReload?.(false)
-      return false
+      return refused()
     }
     for (const w of parts.warnings) log.warn(w)
     for (const n of parts.notes) log.info(n)
     const g = generations.swap({ rules: parts.rules, plugins: parts.plugins, userGroups: parts.userGroups, pageDomains: parts.pageDomains, slowestPluginMs: parts.slowestPluginMs })
-    log.info({ generation: g.id, ms: Math.round(performance.now() - started), ...parts.rules.size, plugins: parts.plugins.names() }, 'reloaded rules and plugins')
+    const what = parts.pluginsKept ? 'reloaded rules; plugins kept running (no change under plugins/ or in their settings)' : 'reloaded rules and plugins'
+    log.info({ generation: g.id, ms: Math.round(performance.now() - started), ...parts.rules.size, plugins: parts.plugins.names() }, what)
     opts.onReload?.(true)
     return true
+  }
+
+  /** An asked-for reload (SIGHUP, runtime.reload(), a media upload); a file change reloads through scheduleReload. */
+  function reloadAsked(changed: ChangedSources = 'everything'): Promise<boolean> {
+    if (changed === 'everything') note('everything')
+    else for (const file of changed) note(file)
+    return reload()
   }
 
   function reload(): Promise<boolean> {
@@ -106,11 +142,7 @@ export function watchSources(opts: {
     return queued
   }
 
-  const inDirs = (file: string) =>
-    opts.dirs.some((dir) => {
-      const rel = path.relative(dir, file)
-      return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))
-    })
+  const inDirs = (file: string) => opts.dirs.some((dir) => isInside(dir, file))
   const outside = (files: readonly string[]) => new Set(opts.dirs.length === 0 ? [] : files.map((f) => path.resolve(f)).filter((f) => !inDirs(f)))
   let files = outside(opts.files ?? [])
 
@@ -137,6 +169,7 @@ export function watchSources(opts: {
         missing.delete(dir)
         watcher.add(dir)
         log.debug({ dir }, 'source folder appeared')
+        note(dir)
         scheduleReload()
       }
       if (missing.size === 0) {
@@ -149,6 +182,7 @@ export function watchSources(opts: {
   const watcher = chokidar.watch([...present, ...files], { ignoreInitial: true, ignored })
   watcher.on('all', (event, file) => {
     log.debug({ file }, 'source changed')
+    note(path.resolve(file))
     // chokidar stops watching a folder it was given once that folder is removed (moved away, a git
     // checkout): it is looked for until it comes back, then watched again, and later edits are seen.
     if (event === 'unlinkDir' && opts.dirs.includes(file)) {
@@ -171,7 +205,7 @@ export function watchSources(opts: {
 
   return {
     ready,
-    reload,
+    reload: reloadAsked,
     watchFiles(next) {
       if (closed) return
       const wanted = outside(next)

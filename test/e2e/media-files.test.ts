@@ -205,6 +205,8 @@ describe('inline replies naming a media file', () => {
         return typeof r === 'object' && r.MsgType === 'image'
       })
       assert.equal(api.uploads.length, 1)
+      // That reload is the rules' alone: the plugins' workers are kept.
+      assert.ok(lines.some((l) => l.msg === 'reloaded rules; plugins kept running (no change under plugins/ or in their settings)'), 'the reload kept the plugins')
       const row = (await runtime.store.log.query({ openId: 'u-media' })).find((e) => e.handledBy === 'error')
       assert.match(row?.error ?? '', /^media:images\/qr\.png: MEDIA_UNAVAILABLE: rule "group": image file images\/qr\.png/)
     } finally {
