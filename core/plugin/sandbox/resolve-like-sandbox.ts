@@ -7,6 +7,7 @@
  */
 import { readFileSync, realpathSync, statSync } from 'node:fs'
 import path from 'node:path'
+import { isInside } from '../../is-inside.ts'
 import { importRootsOf } from '../shared-code-folders.ts'
 import { SANDBOX_SOURCE_EXTENSIONS } from './compile-like-sandbox.ts'
 
@@ -37,8 +38,7 @@ export function resolveLikeTheSandbox(specifier: string, fromDir: string, plugin
 
 /** Whether `p` is inside `root` once symlinks are followed (`root` is real already), as vm2 compares. */
 function isWithin(root: string, p: string): boolean {
-  const rel = path.relative(root, realOrSelf(p))
-  return rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel)
+  return isInside(root, realOrSelf(p))
 }
 
 function isAFile(p: string): boolean {
