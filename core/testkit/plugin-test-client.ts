@@ -355,7 +355,7 @@ export async function createTestClient(opts: TestClientOptions = {}): Promise<Te
     if (opened.error) throw new Error(`reply could not be opened: ${opened.error}`)
     const f = opened.fields
     // Read as WeChat reads it: an envelope or element it would refuse is the engine's fault, never the test's.
-    const problems = f && req.fields ? replyProblems({ fields: req.fields, query: req.query }, { fields: f, encrypted: opened.encrypted }, { nowMs: opts.now?.() ?? Date.now(), newsLimits: runtime.config.limits }) : []
+    const problems = replyProblems(req, opened, { nowMs: opts.now?.() ?? Date.now(), newsLimits: runtime.config.limits })
     if (problems.length > 0) throw new Error(`WeChat would not show the engine's reply: ${problems.join('; ')}\n${res.body}`)
     const entryOf = () => recorded.slice(from).reverse().find((e) => e.msgKey === key)
     let entry = entryOf()

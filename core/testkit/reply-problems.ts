@@ -34,13 +34,14 @@ export interface ReplyCheckOptions {
 const CREATE_TIME_SLACK_S = 5 * 60
 
 /**
- * Each reason WeChat would not show `reply` (its fields as opened: decrypted when it was encrypted) as
+ * Each reason WeChat would not show `reply` (as the simulator opened it: decrypted when it was encrypted) as
  * the answer to the push `sent` (its fields: the user in FromUserName, the account's gh_ id in
- * ToUserName); empty when nothing is wrong.
+ * ToUserName); empty when nothing is wrong, and for no reply (`success`) or a push sent as raw XML.
  */
-export function replyProblems(sent: Required<Pick<SimulatedRequest, 'fields' | 'query'>>, reply: { fields: RawFields; encrypted: boolean }, o: ReplyCheckOptions = {}): string[] {
-  const problems: string[] = []
+export function replyProblems(sent: Pick<SimulatedRequest, 'fields' | 'query'>, reply: { fields: RawFields | null; encrypted: boolean }, o: ReplyCheckOptions = {}): string[] {
   const f = reply.fields
+  if (!f || !sent.fields) return []
+  const problems: string[] = []
   const user = String(sent.fields.FromUserName ?? '')
   const account = String(sent.fields.ToUserName ?? '')
   if (sent.query.encrypt_type === 'aes' && !reply.encrypted) problems.push('the push was encrypted and the reply is not: an account in safe or compatible mode needs an encrypted reply')

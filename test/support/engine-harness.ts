@@ -94,7 +94,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       const opened = s.openReply(body)
       if (opened.error) throw new Error(`reply could not be opened: ${opened.error}: ${body}`)
       // Every reply read as WeChat reads it (its envelope, CreateTime, elements): a wrong one fails the test.
-      const problems = opened.fields && req.fields ? replyProblems({ fields: req.fields, query: req.query }, { fields: opened.fields, encrypted: opened.encrypted }, { newsLimits: runtime.config.limits }) : []
+      const problems = replyProblems(req, opened, { newsLimits: runtime.config.limits })
       if (problems.length > 0) throw new Error(`WeChat would not show the engine's reply: ${problems.join('; ')}\n${body}`)
       return { status: res.status, body, reply: opened.fields }
     },

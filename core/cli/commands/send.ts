@@ -95,7 +95,7 @@ export async function runSend(flags: SendFlags, io: Output = stdio): Promise<num
     }
     if (!flags.raw) io.out(formatReply(opened.fields, opened.encrypted))
     // Checked as WeChat reads it: an engine behind --url may be another build, or a proxy's answer.
-    const problems = opened.fields && sent.fields ? replyProblems({ fields: sent.fields, query: sent.query }, { fields: opened.fields, encrypted: opened.encrypted }) : []
+    const problems = replyProblems(sent, opened)
     if (problems.length === 0) return EXIT_OK
     io.err(`wxengine send: WeChat would not show this reply to the user:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
     return EXIT_FAILED
