@@ -1,16 +1,19 @@
 /**
  * How long does loading a ~2 MB rules file (MAX_RULES_FILE_BYTES, ~15,000 rules) hold the serving thread?
+ * And, with `--kib 32`, rules of IN_THREAD_MAX_BYTES, which a reload parses here: what the worker's start
+ * that this saves costs against the stall it brings.
  * The same load two ways, side by side in one run, rounds alternating so that drift in the machine's load
  * hits both alike:
  *
  *   in-thread:  loadRuleSet(dir), as the start-up load does (and a reload whose worker failed)
- *   off-thread: loadRuleSet(dir, {}, readRulesOffThread(log)), as a reload does: parse in a worker, compile here
+ *   off-thread: loadRuleSet(dir, {}, readRulesOffThread(log, { inThreadMaxBytes: 0 })), as a reload of large
+ *               rules does: parse in a worker, compile here
  *
  * The stall is the longest time this thread did not get to run: a 1 ms timer ping records the longest gap
  * between its ticks, and perf_hooks' monitorEventLoopDelay its maximum. Reported per round and as the
  * median, with the ratio in-thread / off-thread of the medians, and the load's own duration.
  *
- *   npx tsx bench/rules-reload-stall.bench.ts [--rounds 5]
+ *   npx tsx bench/rules-reload-stall.bench.ts [--rounds 5] [--kib 2048]
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -22,8 +25,9 @@ import { loadRuleSet, MAX_RULES_FILE_BYTES } from '../core/route/rules/load-rule
 import { readRulesOffThread } from '../core/route/rules/read-rules-off-thread.ts'
 import { median } from './support/median.ts'
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } })
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, kib: { type: 'string', default: String(MAX_RULES_FILE_BYTES / 1024) } } })
 const rounds = Number(values.rounds)
+const maxBytes = Number(values.kib) * 1024
 
 /** Rules of three keywords each (exact, contains, regex with a literal), as many as fit under the limit. */
 function generateRules(maxBytes: number): { text: string; count: number } {
@@ -74,13 +78,13 @@ const ms = (x: number) => `${Math.round(x)} ms`
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-reload-stall-'))
 try {
-  const { text, count } = generateRules(MAX_RULES_FILE_BYTES)
+  const { text, count } = generateRules(maxBytes)
   writeFileSync(path.join(dir, 'big.yaml'), text)
-  console.log(`rules file: ${(statSync(path.join(dir, 'big.yaml')).size / 1_048_576).toFixed(2)} MB, ${count} rules of 3 keywords; node ${process.version}, ${os.cpus().length} CPUs`)
+  console.log(`rules file: ${(statSync(path.join(dir, 'big.yaml')).size / 1024).toFixed(1)} KiB, ${count} rules of 3 keywords; node ${process.version}, ${os.cpus().length} CPUs`)
   const log = createMemoryLogger('info').logger
   const modes = {
     'in-thread': () => loadRuleSet(dir),
-    'off-thread': () => loadRuleSet(dir, {}, readRulesOffThread(log)),
+    'off-thread': () => loadRuleSet(dir, {}, readRulesOffThread(log, { inThreadMaxBytes: 0 })),
   }
   // Warm-up, not counted: JIT on this thread, and the worker's bundle (made once per process).
   for (const load of Object.values(modes)) await load()

@@ -12,6 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { loadConfig } from '../../core/config/load-config.ts'
+import { IN_THREAD_MAX_BYTES } from '../../core/route/rules/read-rules-off-thread.ts'
 import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
 import { FIXTURE_PROJECT, REPO, runCommand } from '../cli/cli-harness.ts'
 import { until } from '../support/until.ts'
@@ -193,7 +194,8 @@ describe('wxengine start', () => {
   })
 
   test('SIGHUP reloads rules/, parsed by the embedded rules worker, with the binary moved away meanwhile', async () => {
-    writeFileSync(path.join(dir, 'rules', 'zz-added.yaml'), 'rules:\n  - name: added\n    keywords: [added]\n    reply: { type: text, content: added }\n')
+    // Over IN_THREAD_MAX_BYTES: rules this large go to the worker (small ones are parsed on the serving thread).
+    writeFileSync(path.join(dir, 'rules', 'zz-added.yaml'), `# ${'x'.repeat(IN_THREAD_MAX_BYTES)}\nrules:\n  - name: added\n    keywords: [added]\n    reply: { type: text, content: added }\n`)
     // A deploy that puts the new binary in place before the restart: the plugins' processes, started again
     // by the reload, were spawned from the path the engine was started from, and failed with ENOENT (a review).
     const moved = `${exe}.moved`

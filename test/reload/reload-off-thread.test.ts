@@ -1,7 +1,7 @@
 /**
  * A reload parses rules/ in a worker thread (core/route/rules/read-rules-off-thread.ts), so a large rules file
- * does not hold the answers meanwhile; and a runtime closed after reloads leaves no thread keeping the
- * process alive.
+ * does not hold the answers meanwhile (small ones are parsed here, sooner than a worker starts); and a runtime
+ * closed after reloads leaves no thread keeping the process alive.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -10,6 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, it } from 'node:test'
 import { threadId } from 'node:worker_threads'
+import { IN_THREAD_MAX_BYTES } from '../../core/route/rules/read-rules-off-thread.ts'
 import { push } from '../../core/testkit/wechat-simulator.ts'
 import { startHarness } from '../support/engine-harness.ts'
 
@@ -19,7 +20,9 @@ after(() => {
   for (const t of temps) rmSync(t, { recursive: true, force: true })
 })
 
-const hello = (content: string) => `rules:\n  - name: hello\n    keywords: [hello]\n    reply: { type: text, content: ${content} }\n`
+const small = (content: string) => `rules:\n  - name: hello\n    keywords: [hello]\n    reply: { type: text, content: ${content} }\n`
+/** Over IN_THREAD_MAX_BYTES, so a reload hands it to the worker. */
+const hello = (content: string) => `# ${'x'.repeat(IN_THREAD_MAX_BYTES)}\n${small(content)}`
 
 it('a reload parses the rules in a worker thread and serves what it parsed', async () => {
   const h = await startHarness({ rules: { 'a.yaml': hello('before') } })
@@ -39,9 +42,22 @@ it('a reload parses the rules in a worker thread and serves what it parsed', asy
     writeFileSync(path.join(h.dir, 'rules', 'a.yaml'), `${hello('broken')}    prority: 1\n`)
     assert.equal(await h.runtime.reload(), false)
     const refused = h.lines.find((l) => l.msg?.toString().startsWith('reload refused'))
-    assert.deepEqual(refused?.problems, [`${path.join(h.dir, 'rules', 'a.yaml')}:5:5: rule "hello": unknown key "prority" (did you mean "priority"?); allowed here: name, keywords, foldCase, foldWidth, priority, enabled, users, plugin, args, reply`])
+    assert.deepEqual(refused?.problems, [`${path.join(h.dir, 'rules', 'a.yaml')}:6:5: rule "hello": unknown key "prority" (did you mean "priority"?); allowed here: name, keywords, foldCase, foldWidth, priority, enabled, users, plugin, args, reply`])
     assert.equal(h.lines.filter((l) => l.msg === 'rules parsed in a worker thread').length, 2)
     assert.deepEqual(h.lines.filter((l) => l.level === 40), [])
+  } finally {
+    await h.close()
+  }
+})
+
+it('a reload of small rules parses them on this thread, without a worker', async () => {
+  const h = await startHarness({ rules: { 'a.yaml': small('before') } })
+  try {
+    writeFileSync(path.join(h.dir, 'rules', 'a.yaml'), small('after'))
+    assert.equal(await h.runtime.reload(), true)
+    assert.equal((await h.post('plain', push.text('u1', 'hello'))).reply?.Content, 'after')
+    assert.equal(h.lines.filter((l) => l.msg === 'rules parsed on the serving thread (small, and every regex in them judged already)').length, 1)
+    assert.equal(h.lines.filter((l) => l.msg === 'rules parsed in a worker thread').length, 0)
   } finally {
     await h.close()
   }

@@ -5,16 +5,22 @@
  * which cannot cross threads, while what the worker sends back is plain data. What is left on the serving
  * thread for a 2 MB file is ~0.2 s, against ~1.4 s in-thread (bench/rules-reload-stall.bench.ts).
  *
- * One worker per load, ended when it answers: reloads are rare, a worker starts in tens of milliseconds
- * (bench/rules-reload-stall.bench.ts), and a worker kept between them would hold its parser's memory and
- * need its own care at close. A worker that cannot start, fails or dies costs speed, never the load: the
- * files are then parsed here, with one warn line saying why.
+ * One worker per load, ended when it answers: reloads are rare, and a worker kept between them would hold
+ * its parser's memory and need its own care at close. A worker that cannot start, fails or dies costs speed,
+ * never the load: the files are then parsed here, with one warn line saying why.
+ *
+ * Small rules are parsed here outright (IN_THREAD_MAX_BYTES), as long as every regex in them has a verdict
+ * already: a worker's load of even 4 KiB takes ~280 ms on these machines (its program is compiled anew in each
+ * worker), most of a `wxengine dev` save's reload, for a parse that holds the thread some 30 ms. A regex never judged would ask recheck here (10-300 ms a regex), so such a load
+ * stops at it and goes to the worker after all.
  */
+import { stat } from 'node:fs/promises'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from '../../log/logger.ts'
 import { workerProgram } from '../../binary/worker-program.ts'
 import { readRuleFiles, type LoadRuleSetOptions, type ReadRuleFilesResult, type RuleFilesReader } from './load-rule-set.ts'
-import { knownVerdicts, rememberVerdicts, type KnownVerdicts } from './regex-worst-case.ts'
+import { listRuleFiles } from './list-rule-files.ts'
+import { knownVerdicts, knownVerdictsOnly, rememberVerdicts, VerdictNotKnown, type KnownVerdicts } from './regex-worst-case.ts'
 
 /** workerData of parse-worker-main.ts. */
 export interface ParseRequest {
@@ -36,10 +42,34 @@ export const rulesParseProgram = workerProgram({ main: () => new URL('./parse-wo
  */
 export const PARSE_WORKER_TIMEOUT_MS = 60_000
 
-/** A reader for loadRuleSet that parses in a worker, logging where and how long at debug. */
-export function readRulesOffThread(log: Logger, timeoutMs = PARSE_WORKER_TIMEOUT_MS): RuleFilesReader {
+/**
+ * Rule files up to this many bytes in all are parsed on the serving thread when their regexes are judged
+ * already. 16 KiB (~120 rules of three keywords) held it 30-75 ms, 4 KiB 28 ms, against 280-360 ms of a
+ * worker's load (bench/rules-reload-stall.bench.ts --kib 16). WeChat waits 5 s; reloads are rare.
+ */
+export const IN_THREAD_MAX_BYTES = 16 * 1024
+
+export interface OffThreadOptions {
+  /** PARSE_WORKER_TIMEOUT_MS unless said. */
+  timeoutMs?: number
+  /** IN_THREAD_MAX_BYTES unless said; 0: always the worker. */
+  inThreadMaxBytes?: number
+}
+
+/** A reader for loadRuleSet that parses in a worker (small rules here), logging where and how long at debug. */
+export function readRulesOffThread(log: Logger, { timeoutMs = PARSE_WORKER_TIMEOUT_MS, inThreadMaxBytes = IN_THREAD_MAX_BYTES }: OffThreadOptions = {}): RuleFilesReader {
   return async (dir, opts) => {
     const started = performance.now()
+    if (inThreadMaxBytes > 0 && (await totalAtMost(dir, inThreadMaxBytes))) {
+      try {
+        const result = await knownVerdictsOnly(() => readRuleFiles(dir, opts))
+        log.debug({ ms: Math.round(performance.now() - started) }, 'rules parsed on the serving thread (small, and every regex in them judged already)')
+        return result
+      } catch (e) {
+        if (!(e instanceof VerdictNotKnown)) throw e
+        log.debug({ reason: e.message }, 'rules parsed in a worker thread: a regex in them is new (recheck would hold the serving thread)')
+      }
+    }
     let answer: ParseAnswer
     try {
       answer = await parseInWorker({ dir, opts, regexVerdicts: knownVerdicts() }, timeoutMs)
@@ -59,6 +89,22 @@ export function readRulesOffThread(log: Logger, timeoutMs = PARSE_WORKER_TIMEOUT
     await new Promise((resolve) => setImmediate(resolve))
     return answer.result
   }
+}
+
+/** Whether the rule files under dir come to maxBytes at most (a listing that fails is small: it is said at once). */
+async function totalAtMost(dir: string, maxBytes: number): Promise<boolean> {
+  const listed = await listRuleFiles(dir)
+  if ('error' in listed) return true
+  let bytes = 0
+  for (const file of listed.files) {
+    try {
+      bytes += (await stat(file.path)).size
+    } catch {
+      // Gone meanwhile, or unreadable: readRuleFiles says which and why, wherever it runs.
+    }
+    if (bytes > maxBytes) return false
+  }
+  return true
 }
 
 async function parseInWorker(request: ParseRequest, timeoutMs: number): Promise<ParseAnswer> {

@@ -9,6 +9,7 @@
  * the bound below); without recheck's "recall" (it would run the regex on its attack string to confirm, on
  * this thread). It cannot read lookarounds or backreferences: those come back `unknown`.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { recheckModule } from './recheck-module.cjs'
 import { keepVerdict, readVerdictFile } from './worst-case-file.ts'
 
@@ -57,6 +58,24 @@ function remember(key: string, verdict: WorstCase): void {
   known.set(key, verdict)
 }
 
+/**
+ * Thrown by worstCaseOf, inside knownVerdictsOnly, for a regex it has no verdict on: asking recheck there would
+ * hold the serving thread for 10-300 ms a regex (read-rules-off-thread.ts then parses in its worker instead).
+ */
+export class VerdictNotKnown extends Error {
+  constructor(key: string) {
+    super(`no verdict yet on the regex ${JSON.stringify(key)}`)
+    this.name = 'VerdictNotKnown'
+  }
+}
+
+const onlyKnown = new AsyncLocalStorage<true>()
+
+/** Runs `load` so that a regex without a verdict yet throws VerdictNotKnown rather than ask recheck. */
+export function knownVerdictsOnly<T>(load: () => Promise<T>): Promise<T> {
+  return onlyKnown.run(true, load)
+}
+
 export function worstCaseOf(source: string, flags: string): WorstCase {
   if (!fileRead) {
     fileRead = true
@@ -66,6 +85,7 @@ export function worstCaseOf(source: string, flags: string): WorstCase {
   const key = `${flags}/${source}`
   let verdict = known.get(key)
   if (verdict === undefined) {
+    if (onlyKnown.getStore()) throw new VerdictNotKnown(key)
     verdict = analyse(source, flags)
     remember(key, verdict)
     keepVerdict(BASIS, key, verdict)

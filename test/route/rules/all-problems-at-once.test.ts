@@ -55,7 +55,7 @@ describe('every problem of a file in one load', () => {
 
   it('the same in the parse worker of a reload', async () => {
     const dir = await rulesDir({ 'main/a.yaml': THREE_PROBLEMS })
-    const loaded = await loadRuleSet(dir, OPTS, readRulesOffThread(createLogger({ level: 'silent' })))
+    const loaded = await loadRuleSet(dir, OPTS, readRulesOffThread(createLogger({ level: 'silent' }), { inThreadMaxBytes: 0 }))
     assert.equal(loaded.ok, false)
     if (!loaded.ok) assert.equal(formatRuleErrors(loaded.errors), expected(join(dir, 'main/a.yaml')))
   })
@@ -95,7 +95,7 @@ describe('every problem of a file in one load', () => {
   it('a name used twice is reported beside the schema errors, in the same file and across files', async () => {
     const bad = 'rules:\n  - name: a\n    keywords: [a]\n    prority: 1\n    plugin: p\n  - name: a\n    keywords: [b]\n    plugin: p\nhandlers:\n  - name: shared\n    type: image\n    plugin: p\n'
     const dir = await rulesDir({ 'main/a.yaml': 'rules:\n  - name: shared\n    keywords: [s]\n    plugin: p\n', 'main/b.yaml': bad })
-    for (const read of [undefined, readRulesOffThread(createLogger({ level: 'silent' }))]) {
+    for (const read of [undefined, readRulesOffThread(createLogger({ level: 'silent' }), { inThreadMaxBytes: 0 })]) {
       const loaded = await loadRuleSet(dir, OPTS, read)
       assert.equal(loaded.ok, false)
       if (loaded.ok) return

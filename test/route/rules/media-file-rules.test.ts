@@ -63,7 +63,7 @@ describe('inline replies naming a file: checked at load', () => {
 
   it('the same in the parse worker (a reload)', async () => {
     const dir = await dirWith({ 'main.yaml': rule('{type: voice, file: hi.mp3}'), 'hi.mp3': 'sound' })
-    const result = await loadRuleSet(dir, {}, readRulesOffThread(createMemoryLogger('silent').logger))
+    const result = await loadRuleSet(dir, {}, readRulesOffThread(createMemoryLogger('silent').logger, { inThreadMaxBytes: 0 }))
     assert.ok(result.ok, result.ok ? '' : formatRuleErrors(result.errors))
     const target = result.ruleSet.matchText('*', 'group', false)[0].target
     assert.ok('media' in target)

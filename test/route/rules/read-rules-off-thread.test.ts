@@ -1,21 +1,26 @@
 /**
  * readRulesOffThread: rules files parsed in a worker thread give exactly what parsing them here gives (the
  * same errors with file, line and column, the same warnings, the same rule set), and a worker that cannot
- * start or dies costs one warn line and a parse on this thread, never the load.
+ * start or dies costs one warn line and a parse on this thread, never the load. Small rules whose regexes are
+ * judged already are parsed here, without a worker; a new regex among them sends them to the worker.
  */
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
+import { randomUUID } from 'node:crypto'
 import { after, describe, it } from 'node:test'
 import { threadId } from 'node:worker_threads'
 import { createMemoryLogger } from '../../../core/log/logger.ts'
 import { loadRuleSet, readRuleFiles, type LoadRuleSetOptions } from '../../../core/route/rules/load-rule-set.ts'
-import { readRulesOffThread, rulesParseProgram } from '../../../core/route/rules/read-rules-off-thread.ts'
+import { IN_THREAD_MAX_BYTES, readRulesOffThread, rulesParseProgram } from '../../../core/route/rules/read-rules-off-thread.ts'
 import { knownVerdicts, rememberVerdicts } from '../../../core/route/rules/regex-worst-case.ts'
 import { tempRulesDirs } from '../../support/rules-dir.ts'
 
 const rulesDir = tempRulesDirs('rules-thread')
 
 const rule = (name: string, keywords = `[${name}]`) => `  - name: ${name}\n    keywords: ${keywords}\n    plugin: p\n`
+
+/** Always the worker, whatever the size: what these tests compare. */
+const WORKER_ONLY = { inThreadMaxBytes: 0 }
 
 /** Directories that fail in each way the loader knows, and some that load with warnings (as in load-rule-set.test.ts). */
 const CASES: Record<string, { files: Record<string, string>; opts?: LoadRuleSetOptions }> = {
@@ -60,7 +65,7 @@ describe('rules parsed in a worker thread', () => {
   it('are parsed off this thread, into the same files and warnings', async () => {
     const dir = await rulesDir({ 'a.yaml': `rules:\n${rule('a')}${rule('b', "[{ contains: x }, { regex: '^y(\\d+)$' }]")}`, 'acct/b.yaml': `rules:\n${rule('c')}` })
     const { logger, lines } = createMemoryLogger('debug')
-    const offThread = await readRulesOffThread(logger)(dir, { accounts: ['acct'] })
+    const offThread = await readRulesOffThread(logger, WORKER_ONLY)(dir, { accounts: ['acct'] })
     assert.deepEqual(offThread, await readRuleFiles(dir, { accounts: ['acct'] }))
     const parsed = lines.find((l) => l.msg === 'rules parsed in a worker thread')
     assert.ok(parsed, JSON.stringify(lines))
@@ -75,7 +80,7 @@ describe('rules parsed in a worker thread', () => {
       const { logger, lines } = createMemoryLogger('debug')
       const here = await loadRuleSet(dir, opts)
       assert.ok(!here.ok || here.warnings.length > 0, 'a case with something to say')
-      const there = await loadRuleSet(dir, opts, readRulesOffThread(logger))
+      const there = await loadRuleSet(dir, opts, readRulesOffThread(logger, WORKER_ONLY))
       assert.deepEqual(comparable(there), comparable(here))
       assert.ok(lines.some((l) => l.msg === 'rules parsed in a worker thread'), JSON.stringify(lines))
     })
@@ -87,16 +92,65 @@ describe("regexes' worst cases (slow-regex.ts asks recheck, 10-300 ms a regex)",
     const { logger } = createMemoryLogger('debug')
     // Three repetitions, quadratic: asked of recheck, accepted. The worker's verdict comes back here.
     const learnt = await rulesDir({ 'a.yaml': `rules:\n${rule('a', "[{ regex: '^learnt\\s+(\\S+)\\s+(.*)$' }]")}` })
-    assert.equal((await loadRuleSet(learnt, {}, readRulesOffThread(logger))).ok, true)
+    assert.equal((await loadRuleSet(learnt, {}, readRulesOffThread(logger, WORKER_ONLY))).ok, true)
     assert.deepEqual(new Map(knownVerdicts()).get('iu/^learnt\\s+(\\S+)\\s+(.*)$'), { kind: 'polynomial', degree: 2, hot: ['\\s', '.'] })
     // A verdict known here is used there, not asked again: one planted here (as no regex of this shape would
     // get from recheck) decides the worker's load.
     const source = '^planted\\s+(\\S+)\\s+(.*)$'
     rememberVerdicts([[`iu/${source}`, { kind: 'polynomial', degree: 4, hot: ['planted'] }]])
     const planted = await rulesDir({ 'a.yaml': `rules:\n${rule('a', `[{ regex: '${source}' }]`)}` })
-    const there = await loadRuleSet(planted, {}, readRulesOffThread(logger))
+    const there = await loadRuleSet(planted, {}, readRulesOffThread(logger, WORKER_ONLY))
     assert.equal(there.ok, false)
     assert.match(there.ok ? '' : there.errors[0]!.message, /has 4 repetitions in a row that can take the same characters \("planted"\)/)
+  })
+})
+
+describe('small rules, parsed on this thread', () => {
+  const here = 'rules parsed on the serving thread (small, and every regex in them judged already)'
+  const inWorker = 'rules parsed in a worker thread'
+  // A regex of three repetitions (recheck is asked) that no earlier run can have judged: verdicts are kept on disk.
+  const fresh = () => `^fresh${randomUUID().slice(0, 8)}\\s+(\\S+)\\s+(.*)$`
+
+  it('without a worker, into what the worker gives', async () => {
+    const dir = await rulesDir({ 'a.yaml': `rules:\n${rule('a')}${rule('b', "[{ contains: x }, { regex: '^y(\\d+)$' }]")}`, 'acct/b.yaml': `rules:\n${rule('c')}` })
+    const { logger, lines } = createMemoryLogger('debug')
+    const small = await readRulesOffThread(logger)(dir, { accounts: ['acct'] })
+    assert.deepEqual(small, await readRulesOffThread(logger, WORKER_ONLY)(dir, { accounts: ['acct'] }))
+    assert.deepEqual(lines.map((l) => l.msg), [here, inWorker])
+  })
+
+  it('refusals too, with file, line and column', async () => {
+    const { files } = CASES['a keyword of two kinds, a bad regex, a backtracking regex']!
+    const dir = await rulesDir(files)
+    const { logger, lines } = createMemoryLogger('debug')
+    const small = await loadRuleSet(dir, {}, readRulesOffThread(logger))
+    assert.equal(small.ok, false)
+    assert.deepEqual(small, await loadRuleSet(dir))
+    assert.deepEqual(lines.map((l) => l.msg), [here])
+  })
+
+  it('a regex not judged yet sends them to the worker (recheck would hold this thread), and its verdict comes back', async () => {
+    const source = fresh()
+    const dir = await rulesDir({ 'a.yaml': `rules:\n${rule('a')}${rule('b', `[{ regex: '${source}' }]`)}` })
+    const { logger, lines } = createMemoryLogger('debug')
+    const first = await loadRuleSet(dir, {}, readRulesOffThread(logger))
+    assert.equal(first.ok, true)
+    assert.deepEqual(lines.map((l) => l.msg), ['rules parsed in a worker thread: a regex in them is new (recheck would hold the serving thread)', inWorker])
+    assert.match(String(lines[0]!.reason), new RegExp(`no verdict yet on the regex "iu/\\^fresh`))
+    assert.equal(new Map(knownVerdicts()).get(`iu/${source}`)?.kind, 'polynomial')
+    // Judged now: the next load of the same files stays here.
+    lines.length = 0
+    assert.deepEqual(comparable(await loadRuleSet(dir, {}, readRulesOffThread(logger))), comparable(first))
+    assert.deepEqual(lines.map((l) => l.msg), [here])
+  })
+
+  it(`over ${IN_THREAD_MAX_BYTES / 1024} KiB in all they go to the worker`, async () => {
+    // Two files, each under the limit, over it together.
+    const half = `# ${'x'.repeat(IN_THREAD_MAX_BYTES / 2)}\n`
+    const dir = await rulesDir({ 'a.yaml': `${half}rules:\n${rule('a')}`, 'b.yaml': `${half}rules:\n${rule('b')}` })
+    const { logger, lines } = createMemoryLogger('debug')
+    assert.deepEqual(comparable(await loadRuleSet(dir, {}, readRulesOffThread(logger))), comparable(await loadRuleSet(dir)))
+    assert.deepEqual(lines.map((l) => l.msg), [inWorker])
   })
 })
 
@@ -115,7 +169,7 @@ describe('a parse worker that fails', () => {
     it(`${name}: the files are parsed here, with one warn line saying why`, async () => {
       rulesParseProgram.useEmbedded(program)
       const { logger, lines } = createMemoryLogger('debug')
-      const there = await loadRuleSet(await dir, {}, readRulesOffThread(logger, 500))
+      const there = await loadRuleSet(await dir, {}, readRulesOffThread(logger, { timeoutMs: 500, inThreadMaxBytes: 0 }))
       assert.deepEqual(there, await loadRuleSet(await dir))
       const warned = lines.filter((l) => (l.level as number) >= 40)
       assert.equal(warned.length, 1, JSON.stringify(lines))

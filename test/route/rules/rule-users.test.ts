@@ -90,7 +90,7 @@ describe('users: on rules and handlers', () => {
 
   it('the parse worker of a reload checks the groups too', async () => {
     const dir = await rulesDir({ 'shop/admin.yaml': BROADCAST })
-    const loaded = await loadRuleSet(dir, OPTS, readRulesOffThread(createLogger({ level: 'silent' })))
+    const loaded = await loadRuleSet(dir, OPTS, readRulesOffThread(createLogger({ level: 'silent' }), { inThreadMaxBytes: 0 }))
     assert.equal(loaded.ok, false)
     if (!loaded.ok) assert.match(formatRuleErrors(loaded.errors), /no group "admins" in account "shop"/)
   })
