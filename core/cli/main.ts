@@ -5,6 +5,8 @@
  */
 import { exitQuietlyWhenStdoutCloses } from './cli-context.ts'
 import { buildCli } from './program.ts'
+import { returnToTypedFolder } from './typed-folder.ts'
 
 exitQuietlyWhenStdoutCloses()
-await buildCli().parseAsync(process.argv)
+const project = returnToTypedFolder()
+await buildCli({ project }).parseAsync(process.argv)

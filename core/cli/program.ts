@@ -51,10 +51,11 @@ const seconds = (v: string): number => {
 
 const collect = (v: string, all: string[]): string[] => [...all, v]
 
-export function buildCli(): Command {
+/** `project`: -C's default, the working directory unless said (main.ts: `npm run wxengine` from a subfolder). */
+export function buildCli({ project = process.cwd() }: { project?: string } = {}): Command {
   const program = new Command('wxengine')
     .description('A plugin-based chatbot engine for WeChat Official Accounts')
-    .option('-C, --root <dir>', 'project directory (engine.config.ts, rules/, plugins/, data/)', process.cwd())
+    .option('-C, --root <dir>', 'project directory (engine.config.ts, rules/, plugins/, data/)', project)
     .option('-c, --config <file>', 'config file (default: engine.config.ts in the project directory)')
     .version(`${packageJson.version} (node ${process.version})`, '-V, --version', 'print the version of wxengine and of node')
     .showHelpAfterError('(run with --help for usage)')
