@@ -3,7 +3,6 @@
  * the HTTP server, hot reload, and an orderly shutdown. The CLI's `start` and `dev`, the test kit and the
  * end-to-end tests all start the engine through here, so they run exactly what production runs.
  */
-import path from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
 import type http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -134,7 +133,7 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     // A file of the data directory that cannot be used: name the setting, not only the path.
     const inDataDir =
       config.store.kind === 'sqlite' && e instanceof StoreOpenError && !e.transient && !(e.cause instanceof AddonCacheError) &&
-      !path.relative(path.resolve(config.dataDir), path.resolve(e.location)).startsWith('..')
+      isInside(config.dataDir, e.location)
     const hint = inDataDir ? ` (the data directory: DATA_DIR, or dataDir in engine.config.ts)` : config.store.kind === 'redis' ? ' (the Redis server: REDIS_URL, or store.url in engine.config.ts)' : ''
     throw new StartupError(`cannot open the ${config.store.kind} store: ${(e as Error).message}${hint}`, [], e instanceof StoreOpenError && e.transient)
   }
