@@ -1,17 +1,19 @@
 /**
- * What a reload costs when only rules/ changed, now that it keeps the plugins' workers, against a reload that
- * starts them all again (SIGHUP's, and every reload's before), side by side in one run on the example project
- * (its rules and its eight plugins, copied to a temporary folder), rounds alternating:
+ * What a reload costs when only rules/ changed, now that it keeps the plugins' workers, and when one plugin
+ * changed, now that it starts that one alone, against a reload that starts them all again (SIGHUP's, and
+ * every reload's before), side by side in one run on the example project (its rules and its eight plugins,
+ * copied to a temporary folder), rounds alternating:
  *
  *   rules-only  a rules file rewritten, the watcher's reload (plugins kept)
+ *   one-plugin  the echo plugin's entry rewritten, the watcher's reload (echo started again, the others kept)
  *   everything  runtime.reload(), as SIGHUP does (every plugin's worker started again)
  *
- * For each: the reload's own time (its line's `ms`), and how long the first message a plugin answers takes
- * after it (a new worker answers its first call cold). Medians of the rounds, and their ratios.
+ * For each: the reload's own time (its line's `ms`), and how long the first message a plugin (echo) answers
+ * takes after it (a new worker answers its first call cold). Medians of the rounds, and their ratios.
  *
  *   npx tsx bench/reload-keeps-plugins.bench.ts [--rounds 5]
  */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,6 +33,8 @@ cpSync(path.join(REPO, 'rules'), path.join(dir, 'rules'), { recursive: true })
 cpSync(path.join(REPO, 'plugins'), path.join(dir, 'plugins'), { recursive: true })
 const extraRules = path.join(dir, 'rules', 'zz-bench.yaml')
 writeFileSync(extraRules, 'rules: []\n')
+const echoEntry = path.join(dir, 'plugins', 'echo', 'index.ts')
+const echoSource = readFileSync(echoEntry, 'utf8')
 
 const loaded = loadConfig({ root: REPO, env: {}, overrides: { rulesDir: path.join(dir, 'rules'), pluginsDir: path.join(dir, 'plugins'), dataDir: path.join(dir, 'data'), watch: true } })
 if (!loaded.ok) throw new Error(loaded.error.reason)
@@ -62,7 +66,7 @@ async function waitForReload(n: number): Promise<{ ms: number; msg: string }> {
 }
 
 const pluginCount = runtime.generations.current().plugins.names().length
-const samples = { rulesOnly: { reload: [] as number[], first: [] as number[] }, everything: { reload: [] as number[], first: [] as number[] } }
+const samples = { rulesOnly: { reload: [] as number[], first: [] as number[] }, onePlugin: { reload: [] as number[], first: [] as number[] }, everything: { reload: [] as number[], first: [] as number[] } }
 try {
   await pluginAnswerMs()
   for (let round = 1; round <= rounds; round++) {
@@ -73,13 +77,21 @@ try {
     if (!kept.msg.includes('plugins kept running')) throw new Error(`expected the plugins kept: ${kept.msg}`)
     samples.rulesOnly.reload.push(kept.ms)
     samples.rulesOnly.first.push(await pluginAnswerMs())
+    // one-plugin: the echo plugin's code rewritten (a comment added), seen by the watcher.
+    n = reloadLines().length + 1
+    writeFileSync(echoEntry, `${echoSource}\n// round ${round}\n`)
+    const one = await waitForReload(n)
+    if (!one.msg.includes('started again: echo;')) throw new Error(`expected echo alone started again: ${one.msg}`)
+    samples.onePlugin.reload.push(one.ms)
+    samples.onePlugin.first.push(await pluginAnswerMs())
+    await new Promise((r) => setTimeout(r, Number(process.env.SETTLE_MS ?? 500)))
     // everything: as SIGHUP.
     n = reloadLines().length + 1
     if (!(await runtime.reload())) throw new Error('the full reload was refused')
     const full = await waitForReload(n)
     samples.everything.reload.push(full.ms)
     samples.everything.first.push(await pluginAnswerMs())
-    console.log(`round ${round}: rules-only reload ${kept.ms} ms, first plugin answer ${samples.rulesOnly.first.at(-1)!.toFixed(1)} ms | everything ${full.ms} ms, ${samples.everything.first.at(-1)!.toFixed(1)} ms`)
+    console.log(`round ${round}: rules-only reload ${kept.ms} ms, first plugin answer ${samples.rulesOnly.first.at(-1)!.toFixed(1)} ms | one-plugin ${one.ms} ms, ${samples.onePlugin.first.at(-1)!.toFixed(1)} ms | everything ${full.ms} ms, ${samples.everything.first.at(-1)!.toFixed(1)} ms`)
     // Let the retired set's workers go before the next round.
     await new Promise((r) => setTimeout(r, Number(process.env.SETTLE_MS ?? 500)))
   }
@@ -90,5 +102,6 @@ try {
 
 const m = (xs: number[]) => median(xs)
 console.log(`\nnode ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${rounds} rounds, plugins: ${pluginCount}`)
-console.log(`reload             rules-only ${m(samples.rulesOnly.reload).toFixed(0)} ms   everything ${m(samples.everything.reload).toFixed(0)} ms   ${(m(samples.everything.reload) / m(samples.rulesOnly.reload)).toFixed(1)}× shorter`)
-console.log(`first plugin reply rules-only ${m(samples.rulesOnly.first).toFixed(1)} ms   everything ${m(samples.everything.first).toFixed(1)} ms   ${(m(samples.everything.first) / m(samples.rulesOnly.first)).toFixed(1)}× quicker`)
+const ratio = (x: number[]) => (m(samples.everything.reload) / m(x)).toFixed(1)
+console.log(`reload             rules-only ${m(samples.rulesOnly.reload).toFixed(0)} ms (${ratio(samples.rulesOnly.reload)}× shorter)   one-plugin ${m(samples.onePlugin.reload).toFixed(0)} ms (${ratio(samples.onePlugin.reload)}× shorter)   everything ${m(samples.everything.reload).toFixed(0)} ms`)
+console.log(`first plugin reply rules-only ${m(samples.rulesOnly.first).toFixed(1)} ms   one-plugin ${m(samples.onePlugin.first).toFixed(1)} ms   everything ${m(samples.everything.first).toFixed(1)} ms`)

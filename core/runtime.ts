@@ -3,7 +3,6 @@
  * the HTTP server, hot reload, and an orderly shutdown. The CLI's `start` and `dev`, the test kit and the
  * end-to-end tests all start the engine through here, so they run exactly what production runs.
  */
-import { isDeepStrictEqual } from 'node:util'
 import type http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { EngineConfig } from './config/config-types.ts'
@@ -15,7 +14,8 @@ import { canUploadFor, countMissingMedia, createMediaUploads } from './platform/
 import { createMemoryStore } from './store/memory-store.ts'
 import { isInside } from './is-inside.ts'
 import { createGenerations, type Generations } from './reload/generations.ts'
-import { loadGeneration, pluginInputsOf, type LoadedParts } from './reload/load-generation.ts'
+import { loadGeneration, type LoadedParts } from './reload/load-generation.ts'
+import { pluginInputsOf, pluginsToRestart } from './reload/plugins-to-restart.ts'
 import { configForReload, type ConfigForReload, type ConfigSource } from './reload/reread-config.ts'
 import { watchSources, type ChangedSources, type SourceWatcher } from './reload/watch-sources.ts'
 import { readRulesOffThread } from './route/rules/read-rules-off-thread.ts'
@@ -228,12 +228,11 @@ export async function startRuntime(config: EngineConfig, opts: StartOptions = {}
     const reread: ConfigForReload = opts.rereadConfig ? configForReload(config, opts.rereadConfig) : { ok: true, config, warnings: [] }
     // Refused as a rules file with an error is: the last good generation serves on, the line says why.
     if (!reread.ok) return { ok: false, code: 'BAD_CONFIG', problems: reread.problems }
-    // An edit of rules/ (the usual one) keeps the plugins running: a restart of every worker cost each its
-    // setup, its timers and what it held in memory, and a second set of processes while the first drained.
+    // An edit of rules/ (the usual one) keeps the plugins running, and an edit of one plugin starts that one
+    // again: a restart of every worker cost each its setup, its timers and what it held in memory.
     const inputs = pluginInputsOf(reread.config, opts.loginLinks ?? loginLinkSettingsOf(reread.config))
-    const pluginsUntouched = changed !== 'everything' && ![...changed].some((file) => isInside(reread.config.pluginsDir, file)) && isDeepStrictEqual(inputs, pluginInputs)
-    const keepPlugins = pluginsUntouched ? generations.current().plugins : undefined
-    const parts = await loadGeneration(reread.config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia, loginLinks: opts.loginLinks, lines, running, keepPlugins })
+    const serving = { plugins: generations.current().plugins, restart: pluginsToRestart(changed, pluginInputs, inputs) }
+    const parts = await loadGeneration(reread.config, services, log, { leftOut: opts.leftOut, readRules, resolveMedia, loginLinks: opts.loginLinks, lines, running, serving })
     if (parts.ok) {
       parts.warnings.push(...reread.warnings)
       running = parts.sources

@@ -1,6 +1,10 @@
 /**
  * Loads every plugin in plugins/ into one PluginSet (one generation). A plugin that fails to load is
  * reported in `errors` and is absent from the set; the others load regardless.
+ *
+ * A reload that changed some plugins only (`reuse`) takes the others' running workers into the new set: a
+ * worker then belongs to every set that holds it, and stops with the last of them (`holders`), so a set
+ * given up (a refused reload) or retired never stops a worker another set serves with.
  */
 import { readdirSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
@@ -40,7 +44,20 @@ export interface LoadPluginSetOptions {
   web?: LoginLinkSettings
   /** Bound on one plugin's dispose(). */
   disposeTimeoutMs?: number
+  /** A reload's: the plugins of `from` to take as they run (their folders and settings unchanged), not start again. */
+  reuse?: { from: PluginSet; names: ReadonlySet<string> }
 }
+
+/** A plugin's running worker and what it was loaded as, shared by the sets that hold it. */
+interface LoadedPlugin {
+  runner: PluginRunner
+  manifest: PluginManifest
+  /** How many sets hold it; the last one's dispose stops the worker. */
+  holders: number
+}
+
+/** Each set's plugins, for a reload's `reuse` and `retire` (which must see whether the next set holds the same worker). */
+const loadedOf = new WeakMap<PluginSet, ReadonlyMap<string, LoadedPlugin>>()
 
 const DEFAULT_START_TIMEOUT_MS = 15_000
 const DEFAULT_DISPOSE_TIMEOUT_MS = 2_000
@@ -56,13 +73,16 @@ export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: 
   // Starting a worker is CPU work (vm2, sucrase, the plugin's own setup): more at once than there are
   // cores only makes each slower, and each is bounded by the start timeout.
   const limit = createLimiter(Math.max(1, availableParallelism()))
+  const reusable = opts.reuse && loadedOf.get(opts.reuse.from)
   const started = await Promise.all(
-    names.map(async (name) => {
+    names.map(async (name): Promise<{ name: string; loaded: LoadedPlugin } | undefined> => {
       const settings = opts.settings[name] ?? {}
       if (settings.enabled === false) {
         opts.log.info({ plugin: name }, `plugin ${name} is disabled`)
         return undefined
       }
+      const running = opts.reuse?.names.has(name) ? reusable?.get(name) : undefined
+      if (running) return { name, loaded: running }
       const folder = readPluginFolder(join(dir, name), name, settings.config)
       if (!folder.ok) {
         errors.push(folder.error)
@@ -94,12 +114,12 @@ export async function loadPluginSet(opts: LoadPluginSetOptions): Promise<{ set: 
         errors.push({ code: 'PLUGIN_LOAD', reason: `plugin ${name}: ${result.error.reason}` })
         return undefined
       }
-      return { name, runner, manifest: folder.value.manifest }
+      return { name, loaded: { runner, manifest: folder.value.manifest, holders: 0 } }
     }),
   )
 
-  const plugins = new Map<string, { runner: PluginRunner; manifest: PluginManifest }>()
-  for (const p of started) if (p) plugins.set(p.name, p)
+  const plugins = new Map<string, LoadedPlugin>()
+  for (const p of started) if (p) plugins.set(p.name, p.loaded)
   for (const e of errors) opts.log.error({ code: e.code, reason: e.reason }, e.reason)
   return { set: createPluginSet(plugins), errors }
 }
@@ -128,9 +148,10 @@ export function listPluginFolders(dir: string, log?: Logger): string[] {
   }
 }
 
-function createPluginSet(plugins: Map<string, { runner: PluginRunner; manifest: PluginManifest }>): PluginSet {
+function createPluginSet(plugins: ReadonlyMap<string, LoadedPlugin>): PluginSet {
+  for (const p of plugins.values()) p.holders++
   let disposing: Promise<void> | undefined
-  return {
+  const set: PluginSet = {
     has: (name) => plugins.has(name),
     names: () => [...plugins.keys()],
     manifest: (name) => plugins.get(name)?.manifest,
@@ -147,11 +168,18 @@ function createPluginSet(plugins: Map<string, { runner: PluginRunner; manifest: 
       return p.runner.invoke(call)
     },
     retire(next) {
-      for (const [name, p] of plugins) p.runner.handOver(next.has(name) ? (call) => next.invoke(call) : undefined)
+      const nextLoaded = loadedOf.get(next)
+      for (const [name, p] of plugins) {
+        // Taken into the next set as it runs: its calls stay its own.
+        if (nextLoaded?.get(name) === p) continue
+        p.runner.handOver(next.has(name) ? (call) => next.invoke(call) : undefined)
+      }
     },
     dispose(o) {
-      disposing ??= Promise.all([...plugins.values()].map((p) => p.runner.dispose(o?.callsWithinMs))).then(() => undefined)
+      disposing ??= Promise.all([...plugins.values()].map((p) => (--p.holders === 0 ? p.runner.dispose(o?.callsWithinMs) : undefined))).then(() => undefined)
       return disposing
     },
   }
+  loadedOf.set(set, plugins)
+  return set
 }

@@ -25,8 +25,10 @@ export type LoadedParts =
       ok: true
       rules: RuleSet
       plugins: PluginSet
-      /** True when the serving set's plugins were kept (keepPlugins), not loaded again. */
+      /** True when the serving set's plugins were kept (serving, nothing to restart), not loaded again. */
       pluginsKept?: boolean
+      /** A reload that started some plugins only: which it started, which it stopped, how many it kept running. */
+      pluginChanges?: { started: string[]; stopped: string[]; kept: number }
       userGroups: UserGroupIndex | undefined
       pageDomains?: ReadonlyMap<string, readonly string[]>
       slowestPluginMs: number
@@ -73,26 +75,11 @@ export interface LoadGenerationOptions {
    */
   pluginsBesideRules?: boolean
   /**
-   * A reload's: the serving generation's plugins, to use as they are instead of starting every worker again
-   * (runtime.ts decides: nothing under plugins/ changed, nor their settings). Never disposed here.
+   * A reload's: the serving generation's plugins, and which of them to start again (plugins-to-restart.ts).
+   * None: the set serves on as it is. Some: the others' workers are taken into the new set as they run.
+   * The serving set is never disposed here, nor a worker taken from it.
    */
-  keepPlugins?: PluginSet
-}
-
-/**
- * What the plugins' workers are started with from the configuration (loadPluginSet's options): equal before
- * and after a reload, and with nothing changed under plugins/, the running workers can serve the new rules.
- */
-export function pluginInputsOf(config: EngineConfig, loginLinks: LoginLinkSettings): unknown {
-  return {
-    pluginsDir: config.pluginsDir,
-    plugins: config.plugins,
-    timeoutMs: config.limits.pluginTimeoutMs,
-    memoryMb: config.limits.pluginMemoryMb,
-    isolation: config.limits.pluginIsolation,
-    accounts: config.accounts.map((a) => ({ id: a.id, appId: a.appId, originalId: a.originalId })),
-    web: loginLinks,
-  }
+  serving?: { plugins: PluginSet; restart: 'all' | ReadonlySet<string> }
 }
 
 export async function loadGeneration(config: EngineConfig, services: PluginServices, log: Logger, opts: LoadGenerationOptions = {}): Promise<LoadedParts> {
@@ -104,7 +91,9 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
   ]
   if (gone.length > 0) return { ok: false, code: found.rulesDir ? 'PLUGIN_LOAD' : 'RULE_INVALID', problems: gone }
   const loginLinks = opts.loginLinks ?? loginLinkSettingsOf(config)
-  const kept = opts.keepPlugins
+  const restart = opts.serving?.restart
+  const kept = restart !== undefined && restart !== 'all' && restart.size === 0 ? opts.serving!.plugins : undefined
+  const reuse = restart !== undefined && restart !== 'all' && !kept ? { from: opts.serving!.plugins, names: new Set(opts.serving!.plugins.names().filter((n) => !restart.has(n))) } : undefined
   const loadPlugins = async (): Promise<{ set: PluginSet; errors: EngineError[] }> =>
     kept ? { set: kept, errors: [] } : loadPluginSet({
       dir: config.pluginsDir,
@@ -118,8 +107,10 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
       services,
       log,
       lines: opts.lines,
+      reuse,
     })
-  // A set this load started, given up: its workers go. The serving set's, kept, serves on.
+  // A set this load started, given up: its workers go (those taken from the serving set stay with it). The
+  // serving set, kept, serves on.
   const disposeLoaded = (set: PluginSet): Promise<void> => (set === kept ? Promise.resolve() : set.dispose())
   // Started first: the workers start while this thread parses the rules.
   const pluginsBeside = opts.pluginsBesideRules ? loadPlugins() : undefined
@@ -173,7 +164,12 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
   const slowestPluginMs = Math.max(config.limits.pluginTimeoutMs, ...Object.values(config.plugins).map((p) => p.timeoutMs ?? 0))
   const pageDomains = new Map(loginLinks.accounts.map((a) => [a.id, a.pageDomains]))
   const sources = { ...found, plugins: set.names() }
-  return { ok: true, rules: rules.ruleSet, plugins: set, pluginsKept: set === kept, userGroups: userGroupIndexOf(config.accounts), pageDomains, slowestPluginMs, warnings, notes: rules.notes, sources }
+  const pluginChanges = reuse && {
+    started: set.names().filter((n) => !reuse.names.has(n)),
+    stopped: reuse.from.names().filter((n) => !reuse.names.has(n)),
+    kept: set.names().filter((n) => reuse.names.has(n)).length,
+  }
+  return { ok: true, rules: rules.ruleSet, plugins: set, pluginsKept: set === kept, pluginChanges, userGroups: userGroupIndexOf(config.accounts), pageDomains, slowestPluginMs, warnings, notes: rules.notes, sources }
 }
 
 function folderGone(what: 'rules' | 'plugins', dir: string): string {

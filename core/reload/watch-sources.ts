@@ -17,8 +17,8 @@ import { refusalLine } from './refusal-line.ts'
 
 /**
  * What changed since the serving generation was loaded: the files the watcher saw change, or 'everything'
- * (an explicit reload: SIGHUP, runtime.reload()). A reload whose changes are all outside plugins/ keeps the
- * plugins' workers (runtime.ts).
+ * (an explicit reload: SIGHUP, runtime.reload()). A reload starts again only the plugins whose folder or
+ * settings changed (plugins-to-restart.ts).
  */
 export type ChangedSources = ReadonlySet<string> | 'everything'
 
@@ -107,7 +107,11 @@ export function watchSources(opts: {
     for (const w of parts.warnings) log.warn(w)
     for (const n of parts.notes) log.info(n)
     const g = generations.swap({ rules: parts.rules, plugins: parts.plugins, userGroups: parts.userGroups, pageDomains: parts.pageDomains, slowestPluginMs: parts.slowestPluginMs })
-    const what = parts.pluginsKept ? 'reloaded rules; plugins kept running (no change under plugins/ or in their settings)' : 'reloaded rules and plugins'
+    const what = parts.pluginsKept
+      ? 'reloaded rules; plugins kept running (no change under plugins/ or in their settings)'
+      : parts.pluginChanges
+        ? `reloaded rules and plugins (${pluginChangesText(parts.pluginChanges)})`
+        : 'reloaded rules and plugins'
     log.info({ generation: g.id, ms: Math.round(performance.now() - started), ...parts.rules.size, plugins: parts.plugins.names() }, what)
     opts.onReload?.(true)
     return true
@@ -229,4 +233,19 @@ export function watchSources(opts: {
       await (queued ?? running)
     },
   }
+}
+
+/** "started again: echo; kept running: 7 others": a change to some plugins only. A stopped plugin was a folder removed, or disabled. */
+function pluginChangesText(changes: { started: string[]; stopped: string[]; kept: number }): string {
+  const restarted = changes.started.filter((n) => changes.stopped.includes(n))
+  const added = changes.started.filter((n) => !changes.stopped.includes(n))
+  const removed = changes.stopped.filter((n) => !changes.started.includes(n))
+  return [
+    restarted.length > 0 && `started again: ${restarted.join(', ')}`,
+    added.length > 0 && `started: ${added.join(', ')}`,
+    removed.length > 0 && `stopped: ${removed.join(', ')}`,
+    changes.kept > 0 && `kept running: ${changes.kept} other${changes.kept === 1 ? '' : 's'}`,
+  ]
+    .filter(Boolean)
+    .join('; ')
 }
