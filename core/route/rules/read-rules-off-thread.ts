@@ -10,9 +10,10 @@
  * never the load: the files are then parsed here, with one warn line saying why.
  *
  * Small rules are parsed here outright (IN_THREAD_MAX_BYTES), as long as every regex in them has a verdict
- * already: a worker's load of even 4 KiB takes ~280 ms on these machines (its program is compiled anew in each
- * worker), most of a `wxengine dev` save's reload, for a parse that holds the thread some 30 ms. A regex never judged would ask recheck here (10-300 ms a regex), so such a load
- * stops at it and goes to the worker after all.
+ * already: a worker's load of even 4 KiB takes ~280 ms on these machines (its program is compiled anew in
+ * each worker), most of a `wxengine dev` save's reload, for a parse that holds the thread some 30 ms. A regex
+ * never judged would ask recheck here (10-300 ms a regex), so such a load stops at it and goes to the worker
+ * after all.
  */
 import { stat } from 'node:fs/promises'
 import { Worker } from 'node:worker_threads'
