@@ -91,9 +91,10 @@ export async function loadGeneration(config: EngineConfig, services: PluginServi
   ]
   if (gone.length > 0) return { ok: false, code: found.rulesDir ? 'PLUGIN_LOAD' : 'RULE_INVALID', problems: gone }
   const loginLinks = opts.loginLinks ?? loginLinkSettingsOf(config)
-  const restart = opts.serving?.restart
-  const kept = restart !== undefined && restart !== 'all' && restart.size === 0 ? opts.serving!.plugins : undefined
-  const reuse = restart !== undefined && restart !== 'all' && !kept ? { from: opts.serving!.plugins, names: new Set(opts.serving!.plugins.names().filter((n) => !restart.has(n))) } : undefined
+  // A reload that restarts some plugins at most: the serving set whole when none, else the others' workers.
+  const partial = opts.serving && opts.serving.restart !== 'all' ? { plugins: opts.serving.plugins, restart: opts.serving.restart } : undefined
+  const kept = partial?.restart.size === 0 ? partial.plugins : undefined
+  const reuse = partial && !kept ? { from: partial.plugins, names: new Set(partial.plugins.names().filter((n) => !partial.restart.has(n))) } : undefined
   const loadPlugins = async (): Promise<{ set: PluginSet; errors: EngineError[] }> =>
     kept ? { set: kept, errors: [] } : loadPluginSet({
       dir: config.pluginsDir,
