@@ -65,6 +65,9 @@ async function waitForReload(n: number): Promise<{ ms: number; msg: string }> {
   return { ms: Number(line.ms), msg: String(line.msg) }
 }
 
+/** Lets a retired set's workers go before the next reload. */
+const settle = () => new Promise((r) => setTimeout(r, Number(process.env.SETTLE_MS ?? 500)))
+
 const pluginCount = runtime.generations.current().plugins.names().length
 const samples = { rulesOnly: { reload: [] as number[], first: [] as number[] }, onePlugin: { reload: [] as number[], first: [] as number[] }, everything: { reload: [] as number[], first: [] as number[] } }
 try {
@@ -84,7 +87,7 @@ try {
     if (!one.msg.includes('started again: echo;')) throw new Error(`expected echo alone started again: ${one.msg}`)
     samples.onePlugin.reload.push(one.ms)
     samples.onePlugin.first.push(await pluginAnswerMs())
-    await new Promise((r) => setTimeout(r, Number(process.env.SETTLE_MS ?? 500)))
+    await settle()
     // everything: as SIGHUP.
     n = reloadLines().length + 1
     if (!(await runtime.reload())) throw new Error('the full reload was refused')
@@ -92,8 +95,7 @@ try {
     samples.everything.reload.push(full.ms)
     samples.everything.first.push(await pluginAnswerMs())
     console.log(`round ${round}: rules-only reload ${kept.ms} ms, first plugin answer ${samples.rulesOnly.first.at(-1)!.toFixed(1)} ms | one-plugin ${one.ms} ms, ${samples.onePlugin.first.at(-1)!.toFixed(1)} ms | everything ${full.ms} ms, ${samples.everything.first.at(-1)!.toFixed(1)} ms`)
-    // Let the retired set's workers go before the next round.
-    await new Promise((r) => setTimeout(r, Number(process.env.SETTLE_MS ?? 500)))
+    await settle()
   }
 } finally {
   await runtime.close()

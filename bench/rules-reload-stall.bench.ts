@@ -1,6 +1,6 @@
 /**
  * How long does loading a ~2 MB rules file (MAX_RULES_FILE_BYTES, ~15,000 rules) hold the serving thread?
- * And, with `--kib 32`, rules of IN_THREAD_MAX_BYTES, which a reload parses here: what the worker's start
+ * And, with `--kib 16`, rules of IN_THREAD_MAX_BYTES, which a reload parses here: what the worker's start
  * that this saves costs against the stall it brings.
  * The same load two ways, side by side in one run, rounds alternating so that drift in the machine's load
  * hits both alike:
