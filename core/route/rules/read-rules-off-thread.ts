@@ -11,7 +11,7 @@
  *
  * Small rules are parsed here outright (IN_THREAD_MAX_BYTES), as long as every regex in them has a verdict
  * already: a worker's load of even 4 KiB takes ~280 ms on these machines (its program is compiled anew in
- * each worker), most of a `wxengine dev` save's reload, for a parse that holds the thread some 30 ms. A regex
+ * each worker), most of a `wxengine dev` save's reload, for a parse that holds the thread 30-75 ms. A regex
  * never judged would ask recheck here (10-300 ms a regex), so such a load stops at it and goes to the worker
  * after all.
  */
