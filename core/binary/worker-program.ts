@@ -14,9 +14,19 @@
  */
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { Worker, type WorkerOptions } from 'node:worker_threads'
 import type { BuildOptions } from 'esbuild'
+import { newCodeCache, startCodeCachedThread, type CodeCache } from './code-cached-thread.ts'
 
-export type WorkerEntry = { source: string; eval: true } | { file: URL; eval: false }
+/** A bundle comes with its program's code cache (code-cached-thread.ts); a source made elsewhere (tests) may not. */
+export type WorkerEntry = { source: string; eval: true; codeCache?: CodeCache } | { file: URL; eval: false }
+
+/** A worker thread running `entry`'s program; `options.workerData` is the program's. */
+export function startThread(entry: WorkerEntry, options: WorkerOptions = {}): Worker {
+  if (!entry.eval) return new Worker(entry.file, options)
+  if (entry.codeCache) return startCodeCachedThread(entry.source, entry.codeCache, options)
+  return new Worker(entry.source, { ...options, eval: true })
+}
 
 export interface WorkerProgram {
   /** Called once by the binary's start-up with the string the build bundled. */
@@ -32,6 +42,8 @@ export interface WorkerProgram {
 }
 
 export interface WorkerProgramOptions {
+  /** What its compiled code is called in stacks: `wxengine:<name>`. */
+  name: string
   /**
    * The program's .ts file, asked for only when it is bundled or run from its file: inside the single binary
    * `import.meta.url` is undefined, and the embedded bundle is all it uses.
@@ -47,7 +59,11 @@ export function workerProgram(opts: WorkerProgramOptions): WorkerProgram {
   let source: string | undefined
   /** The asynchronous bundle under way, shared by everyone who asks meanwhile. */
   let bundling: Promise<string | undefined> | undefined
-  const evalEntry = (bundled: string): WorkerEntry => ({ source: (opts.prelude ?? '') + bundled, eval: true })
+  let codeCache: CodeCache | undefined
+  const evalEntry = (bundled: string): WorkerEntry => {
+    codeCache ??= newCodeCache(`wxengine:${opts.name}`)
+    return { source: (opts.prelude ?? '') + bundled, eval: true, codeCache }
+  }
   const buildOptions = (): BuildOptions & { write: false } => ({
     entryPoints: [fileURLToPath(opts.main())],
     bundle: true,
@@ -61,6 +77,7 @@ export function workerProgram(opts: WorkerProgramOptions): WorkerProgram {
   const program: WorkerProgram = {
     useEmbedded(bundled) {
       source = bundled
+      codeCache = undefined
     },
     entry() {
       if (source === undefined) {

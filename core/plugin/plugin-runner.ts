@@ -7,7 +7,6 @@
  * `Worker.terminate()` stops it. So the deadline lives here, on the main thread: when it passes, the call
  * is answered PLUGIN_TIMEOUT, the worker is terminated and a fresh one is started (setup runs again).
  */
-import { Worker } from 'node:worker_threads'
 import type { EngineError, Result } from '../errors.ts'
 import { fail, ok } from '../errors.ts'
 import { createLineBudget, type LineBudget } from '../log/line-budget.ts'
@@ -19,7 +18,7 @@ import { startPluginProcess, type PluginWorker } from './plugin-process.ts'
 import { servePluginRpc } from './serve-plugin-rpc.ts'
 import { describeThrown, sandboxEntryName } from './sandbox/describe-thrown.ts'
 import { createTurnSlicer } from './turn-slicer.ts'
-import { workerEntry, type WorkerEntry } from './worker-entry.ts'
+import { startThread, workerEntry, type WorkerEntry } from './worker-entry.ts'
 import { checkWorkerMessage } from './worker-message.ts'
 import type { CallRequest, CallResult, MainToWorker, WorkerData, WorkerInit, WorkerToMain } from './worker-protocol.ts'
 
@@ -172,9 +171,7 @@ export function createPluginRunner(opts: PluginRunnerOptions): PluginRunner {
     const worker: PluginWorker =
       isolation === 'process'
         ? startPluginProcess({ entry, workerData, heapMb: resourceLimits.maxOldGenerationSizeMb, log })
-        : entry.eval
-          ? new Worker(entry.source, { eval: true, workerData, env: {}, resourceLimits })
-          : new Worker(entry.file, { workerData, env: {}, resourceLimits })
+        : startThread(entry, { workerData, env: {}, resourceLimits })
     // Workers never keep the process alive on their own: pending calls and deadlines hold timers that do.
     worker.unref()
     return new Promise((resolve) => {

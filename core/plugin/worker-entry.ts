@@ -2,9 +2,10 @@
  * Where a plugin worker's program comes from (core/binary/worker-program.ts says how): it is
  * core/plugin/sandbox/worker-main.ts and what it imports (vm2, sucrase, the reply helpers).
  */
-import { workerProgram, type WorkerEntry } from '../binary/worker-program.ts'
+import { startThread, workerProgram, type WorkerEntry } from '../binary/worker-program.ts'
 
 export type { WorkerEntry }
+export { startThread }
 
 /**
  * vm2 refuses sandbox requires of files under its own lib folder, which it finds from `__dirname`. In an
@@ -15,6 +16,7 @@ export type { WorkerEntry }
 const BUNDLE_PRELUDE = `__dirname = ${JSON.stringify('/nonexistent/wxengine-plugin-worker/vm2/lib')};\n`
 
 const program = workerProgram({
+  name: 'plugin-worker',
   main: () => new URL('./sandbox/worker-main.ts', import.meta.url),
   // vm2 requires `typescript` and `coffee-script` lazily for compilers we never use: left out, they would add
   // ~10 MB (the team's notes, ../shared/binary-and-sandbox.md beside the repository).

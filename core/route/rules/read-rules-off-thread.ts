@@ -10,15 +10,14 @@
  * never the load: the files are then parsed here, with one warn line saying why.
  *
  * Small rules are parsed here outright (IN_THREAD_MAX_BYTES), as long as every regex in them has a verdict
- * already: a worker's load of even 4 KiB takes ~280 ms on these machines (its program is compiled anew in
- * each worker), most of a `wxengine dev` save's reload, for a parse that holds the thread 30-75 ms. A regex
- * never judged would ask recheck here (10-300 ms a regex), so such a load stops at it and goes to the worker
- * after all.
+ * already: a worker's load of even 4 KiB takes ~110 ms on these machines (~280 ms for the process's first, which
+ * compiles the 6 MB program that the later ones take from V8's code cache: core/binary/code-cached-thread.ts),
+ * most of a `wxengine dev` save's reload, for a parse that holds the thread 25-75 ms. A regex never judged
+ * would ask recheck here (10-300 ms a regex), so such a load stops at it and goes to the worker after all.
  */
 import { stat } from 'node:fs/promises'
-import { Worker } from 'node:worker_threads'
 import type { Logger } from '../../log/logger.ts'
-import { workerProgram } from '../../binary/worker-program.ts'
+import { startThread, workerProgram } from '../../binary/worker-program.ts'
 import { readRuleFiles, type LoadRuleSetOptions, type ReadRuleFilesResult, type RuleFilesReader } from './load-rule-set.ts'
 import { listRuleFiles } from './list-rule-files.ts'
 import { knownVerdicts, knownVerdictsOnly, rememberVerdicts, VerdictNotKnown, type KnownVerdicts } from './regex-worst-case.ts'
@@ -34,7 +33,7 @@ export interface ParseRequest {
 export type ParseAnswer = { ok: true; result: ReadRuleFilesResult; threadId: number; regexVerdicts: KnownVerdicts } | { ok: false; reason: string }
 
 /** The worker's program; the binary's start-up embeds it (core/binary/binary-main.ts). */
-export const rulesParseProgram = workerProgram({ main: () => new URL('./parse-worker-main.ts', import.meta.url) })
+export const rulesParseProgram = workerProgram({ name: 'rules-parse-worker', main: () => new URL('./parse-worker-main.ts', import.meta.url) })
 
 /**
  * A worker that has not answered by then is ended and the files parsed here. A 2 MB file takes ~1.6 s in a
@@ -45,8 +44,9 @@ export const PARSE_WORKER_TIMEOUT_MS = 60_000
 
 /**
  * Rule files up to this many bytes in all are parsed on the serving thread when their regexes are judged
- * already. 16 KiB (~120 rules of three keywords) held it 30-75 ms, 4 KiB 28 ms, against 280-360 ms of a
- * worker's load (bench/rules-reload-stall.bench.ts --kib 16). WeChat waits 5 s; reloads are rare.
+ * already. 16 KiB (~120 rules of three keywords) held it 30-75 ms, 4 KiB 25-30 ms, against 110-190 ms of a
+ * worker's load with the code cache, 280-360 ms without (bench/rules-reload-stall.bench.ts --kib 16).
+ * WeChat waits 5 s; reloads are rare.
  */
 export const IN_THREAD_MAX_BYTES = 16 * 1024
 
@@ -111,8 +111,7 @@ async function totalAtMost(dir: string, maxBytes: number): Promise<boolean> {
 async function parseInWorker(request: ParseRequest, timeoutMs: number): Promise<ParseAnswer> {
   const entry = await rulesParseProgram.entryAsync()
   // No inherited --import tsx: the bundle needs none, and tsx's file entry registers it itself.
-  const options = { workerData: request, execArgv: [] }
-  const worker = entry.eval ? new Worker(entry.source, { ...options, eval: true }) : new Worker(entry.file, options)
+  const worker = startThread(entry, { workerData: request, execArgv: [] })
   let timer: NodeJS.Timeout | undefined
   try {
     return await new Promise<ParseAnswer>((resolve, reject) => {
