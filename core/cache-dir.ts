@@ -1,6 +1,7 @@
 /**
  * wxengine's per-user cache directory: what is worth keeping between runs and can always be made again (the
- * single binary's SQLite addon, regexes' worst-case verdicts). WXENGINE_CACHE_DIR, else
+ * single binary's SQLite addon, regexes' worst-case verdicts, the plugin processes' program, V8's code cache
+ * of the worker threads' programs). WXENGINE_CACHE_DIR, else
  * $XDG_CACHE_HOME/wxengine, else ~/.cache/wxengine. Not a fixed path under /tmp, where another user could
  * plant a file before us: the directory is 0700 and must be ours.
  */

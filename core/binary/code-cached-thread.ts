@@ -9,23 +9,30 @@
  * the program sees what it would see as an eval'd worker (`require`, `module`, `__dirname`, workerData).
  * The cache comes back on a port of its own, so the program's messages are untouched.
  *
- * Kept in memory, for the life of the process: the reloads and plugin restarts after the first are what it
- * is for. A cache V8 refuses (another V8, other flags) costs its speed only: the program then compiles as
- * before, and its worker hands back a new cache.
+ * Kept in memory for the reloads and plugin restarts of the process, and in the cache directory for the
+ * first worker of the next (code-cache-file.ts). A cache V8 refuses (another V8, other flags) costs its speed
+ * only: the program then compiles as before, and its worker hands back a new cache.
  */
 import { MessageChannel, Worker, type WorkerOptions } from 'node:worker_threads'
+import { cacheDir } from '../cache-dir.ts'
+import { codeCacheFileOf, keepCodeCacheFile, readCodeCacheFile } from './code-cache-file.ts'
 
 /** One program's cache, shared by every worker started from that program. */
 export interface CodeCache {
-  /** The name its compiled code goes by in stacks, as a file's would. */
+  /** The program's name: `wxengine:<name>` in stacks, as a file's name would be, and its cache file's. */
+  readonly name: string
   readonly filename: string
   data?: Uint8Array
   /** How the workers that ran their program's top level compiled it: what a debug line or a test can tell. */
   readonly compiled: { fromCache: number; fromSource: number }
+  /** The directory its cache is kept in between runs (code-cache-file.ts); false: memory only. */
+  readonly dir: string | false
+  /** Its file there, found with the first worker; null: memory only. */
+  file?: string | null
 }
 
-export function newCodeCache(filename: string): CodeCache {
-  return { filename, compiled: { fromCache: 0, fromSource: 0 } }
+export function newCodeCache(name: string, { dir = cacheDir() }: { dir?: string | false } = {}): CodeCache {
+  return { name, filename: `wxengine:${name}`, dir, compiled: { fromCache: 0, fromSource: 0 } }
 }
 
 /** The bootstrap's one message: how it compiled, and the cache it made when it had none V8 took. */
@@ -70,12 +77,18 @@ try {
  * it does not. `options.workerData` is what the program reads as its workerData.
  */
 export function startCodeCachedThread(source: string, cache: CodeCache, options: WorkerOptions = {}): Worker {
+  if (cache.file === undefined) {
+    cache.file = cache.dir === false ? null : codeCacheFileOf(cache.name, source, cache.dir)
+    if (cache.file) cache.data ??= readCodeCacheFile(cache.file)
+  }
   const { port1, port2 } = new MessageChannel()
   const boot: Boot = { source, filename: cache.filename, cachedData: cache.data, port: port2 as unknown as MessagePort, data: options.workerData }
   const worker = new Worker(BOOTSTRAP, { ...options, eval: true, workerData: boot, transferList: [...(options.transferList ?? []), port2] })
   port1.once('message', ({ fromCache, data }: Compiled) => {
     cache.compiled[fromCache ? 'fromCache' : 'fromSource']++
-    if (data) cache.data = data
+    if (!data) return
+    cache.data = data
+    if (cache.file) void keepCodeCacheFile(cache.file, cache.name, data)
   })
   // This end closes with the bootstrap's, after its message if any, or when the thread ends before it.
   port1.unref()

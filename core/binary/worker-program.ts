@@ -61,7 +61,7 @@ export function workerProgram(opts: WorkerProgramOptions): WorkerProgram {
   let bundling: Promise<string | undefined> | undefined
   let codeCache: CodeCache | undefined
   const evalEntry = (bundled: string): WorkerEntry => {
-    codeCache ??= newCodeCache(`wxengine:${opts.name}`)
+    codeCache ??= newCodeCache(opts.name)
     return { source: (opts.prelude ?? '') + bundled, eval: true, codeCache }
   }
   const buildOptions = (): BuildOptions & { write: false } => ({
