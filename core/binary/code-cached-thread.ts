@@ -51,25 +51,27 @@ interface Boot {
   data: unknown
 }
 
-const BOOTSTRAP = `
+// In a function, so that nothing of it outlives the program's start: a top-level `const` of an eval'd script
+// lives as long as the thread, and the source and cache (some MB, counted against a plugin's memory) with it.
+const BOOTSTRAP = `(function () {
 const wt = require('node:worker_threads');
 const boot = wt.workerData;
 wt.workerData = boot.data;
 const script = new (require('node:vm').Script)(
   '(function (exports, require, module, __filename, __dirname) {' + boot.source + '\\n})',
   { filename: boot.filename, cachedData: boot.cachedData });
+const fromCache = boot.cachedData !== undefined && script.cachedDataRejected === false;
 const run = script.runInThisContext();
-boot.source = undefined;
 try {
   run.call(exports, exports, require, module, __filename, __dirname);
 } finally {
   // After the program's top level, so the cache holds the functions its start-up compiled too.
-  const fromCache = boot.cachedData !== undefined && script.cachedDataRejected === false;
   try {
     boot.port.postMessage(fromCache ? { fromCache } : { fromCache, data: script.createCachedData() });
   } catch (e) {}
   boot.port.close();
 }
+})();
 `
 
 /**

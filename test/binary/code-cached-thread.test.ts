@@ -3,11 +3,16 @@ import { randomBytes } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
+import { setFlagsFromString } from 'node:v8'
 import type { Worker } from 'node:worker_threads'
 import { newCodeCache, startCodeCachedThread, type CodeCache } from '../../core/binary/code-cached-thread.ts'
 import { startThread } from '../../core/binary/worker-program.ts'
 import { rulesParseProgram } from '../../core/route/rules/read-rules-off-thread.ts'
 import { until } from '../support/until.ts'
+
+// For the last test's workers: gc() in every isolate. V8's flags are the process's, and a code cache holds
+// their hash, so they are set before any cache here is made (set later, every cache before would be refused).
+setFlagsFromString('--expose-gc')
 
 /** A program that answers with what it sees of its surroundings, as an eval'd CommonJS worker would. */
 const PROGRAM = `
@@ -121,4 +126,32 @@ test("the rules parser's bundle starts through the cache, and its worker says ho
   await worker.terminate()
   const data = dataOf(cache)
   assert.ok(data && data.byteLength > 100_000, 'a cache of the 6 MB bundle')
+})
+
+test('nothing of the start outlives it: the running program holds neither the cache it was given nor its own', async () => {
+  const entry = await rulesParseProgram.entryAsync()
+  if (!entry.eval) return assert.fail('the rules program should be bundled here (esbuild is a dev dependency)')
+  // The rules parser's 6 MB (a cache of some 1.5 MB), then what is left outside the heap once collected.
+  const source = `${entry.source}
+;setTimeout(() => {
+  globalThis.gc();
+  require('node:worker_threads').parentPort.postMessage({ arrayBuffers: process.memoryUsage().arrayBuffers });
+}, 100);`
+  const cache = newCodeCache('test-program', { dir: false })
+  const workerData = { dir: path.join(os.tmpdir(), `wxengine-code-cache-none-${process.pid}`), opts: {}, regexVerdicts: [] }
+  const held = async (): Promise<number> => {
+    const worker = startCodeCachedThread(source, cache, { workerData })
+    const report = await new Promise<{ arrayBuffers: number }>((resolve, reject) => {
+      worker.on('message', (m: { arrayBuffers?: number }) => m.arrayBuffers !== undefined && resolve(m as { arrayBuffers: number }))
+      worker.once('error', reject)
+    })
+    await worker.terminate()
+    return report.arrayBuffers
+  }
+  const first = await held()
+  const made = dataOf(cache)
+  assert.ok(made && made.byteLength > 1_000_000, 'a cache of over 1 MB, so that holding it would show')
+  const second = await held()
+  assert.deepEqual(cache.compiled, { fromCache: 1, fromSource: 1 })
+  assert.ok(first < 500_000 && second < 500_000, `held outside the heap: ${first} and ${second} bytes`)
 })
