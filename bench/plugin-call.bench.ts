@@ -12,50 +12,24 @@
  * Each is measured for N sequential calls (latency) and N calls in flight at once (throughput),
  * interleaved over several rounds; the median round is reported in µs per call.
  */
-import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { createLogger } from '../core/log/logger.ts'
-import type { TextMessage } from '../core/normalize/message-types.ts'
 import { execFileSync } from 'node:child_process'
-import { loadPluginSet } from '../core/plugin/load-plugin-set.ts'
 import type { PluginIsolation } from '../core/plugin/plugin-isolation.ts'
 import { workerEntry } from '../core/plugin/worker-entry.ts'
 import type { PluginCall, PluginSet } from '../core/plugin/plugin-host-types.ts'
 import type { PluginDefinition } from '../core/plugin/plugin-api.ts'
 import { buildContext } from '../core/plugin/sandbox/build-context.ts'
 import type { RpcClient } from '../core/plugin/sandbox/rpc-client.ts'
-import { createMemoryStore } from '../core/store/memory-store.ts'
 import echo from '../plugins/echo/index.ts'
+import { echoCall, loadEchoAlone } from './support/echo-call.ts'
 import { median } from './support/median.ts'
 
 const QUICK = process.env.QUICK === '1'
 const N = QUICK ? 1_000 : 10_000
 const ROUNDS = QUICK ? 2 : 5
 
-const message: TextMessage = {
-  kind: 'text',
-  toUser: 'gh_0123456789ab',
-  fromUser: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
-  createTime: 1_700_000_000,
-  msgId: '1234567890123456',
-  content: 'hello, echo',
-  raw: {
-    ToUserName: 'gh_0123456789ab',
-    FromUserName: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
-    CreateTime: '1700000000',
-    MsgType: 'text',
-    Content: 'hello, echo',
-    MsgId: '1234567890123456',
-  },
-}
-const call: PluginCall = {
-  plugin: 'echo',
-  message,
-  key: 'main:m:oUpF8uMuAJO_M2pxb1Q9zNjWeS6o:1234567890123456',
-  account: { id: 'main', appId: 'wx0000000000000001' },
-  match: { rule: 'echo', via: 'prefix', keyword: 'echo', captures: [], groups: {}, fromClick: false, args: {} },
-  session: { active: false, state: undefined },
-}
+const call: PluginCall = echoCall
 
 type Runner = { name: string; one: () => Promise<unknown> }
 
@@ -114,15 +88,7 @@ function bareRunner(): { runner: Runner; close: () => Promise<number> } {
 async function pluginRunner(isolation: PluginIsolation = 'thread'): Promise<{ runner: Runner; set: PluginSet; startMs: number }> {
   const log = createLogger({ level: 'silent' })
   const t0 = performance.now()
-  const { set, errors } = await loadPluginSet({
-    isolation,
-    dir: fileURLToPath(new URL('../plugins', import.meta.url)),
-    settings: { survey: { enabled: false }, order: { enabled: false }, 'news-demo': { enabled: false }, 'location-responder': { enabled: false }, 'menu-click': { enabled: false }, checkin: { enabled: false }, points: { enabled: false } },
-    defaultTimeoutMs: 5000,
-    services: { kv: createMemoryStore().kv, api: () => { throw new Error('unused') }, log },
-    log,
-  })
-  if (errors.length > 0 || !set.has('echo')) throw new Error(`echo did not load: ${JSON.stringify(errors)}`)
+  const set = await loadEchoAlone(isolation, log)
   const check = await set.invoke(call)
   if (check.status !== 'reply') throw new Error(`echo did not answer: ${JSON.stringify(check)}`)
   const startMs = performance.now() - t0

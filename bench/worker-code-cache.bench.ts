@@ -19,19 +19,15 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { CodeCache } from '../core/binary/code-cached-thread.ts'
 import { startThread, type WorkerEntry } from '../core/binary/worker-program.ts'
 import { createMemoryLogger } from '../core/log/logger.ts'
-import type { TextMessage } from '../core/normalize/message-types.ts'
-import { loadPluginSet } from '../core/plugin/load-plugin-set.ts'
-import type { PluginCall } from '../core/plugin/plugin-host-types.ts'
 import { workerEntry } from '../core/plugin/worker-entry.ts'
 import { loadRuleSet } from '../core/route/rules/load-rule-set.ts'
 import { readRulesOffThread, rulesParseProgram, type ParseAnswer, type ParseRequest } from '../core/route/rules/read-rules-off-thread.ts'
 import { knownVerdicts } from '../core/route/rules/regex-worst-case.ts'
-import { createMemoryStore } from '../core/store/memory-store.ts'
+import { echoCall, loadEchoAlone } from './support/echo-call.ts'
 import { median } from './support/median.ts'
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, kib: { type: 'string', default: '4' } } })
@@ -122,40 +118,12 @@ try {
   console.log(`code cache of the rules parser: ${((cache.data?.byteLength ?? 0) / 1024).toFixed(0)} KiB for a ${(entry.source.length / 1024 / 1024).toFixed(1)} MB bundle`)
   report('a rules parse worker, from its start to its answer', rulesSamples, 'eval')
 
-  const pluginsDir = fileURLToPath(new URL('../plugins', import.meta.url))
-  const others = ['survey', 'order', 'news-demo', 'location-responder', 'menu-click', 'checkin', 'points']
-  const settings = Object.fromEntries(others.map((name) => [name, { enabled: false }]))
-  const message: TextMessage = {
-    kind: 'text',
-    toUser: 'gh_0123456789ab',
-    fromUser: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
-    createTime: 1_700_000_000,
-    msgId: '1234567890123456',
-    content: 'hello, echo',
-    raw: { ToUserName: 'gh_0123456789ab', FromUserName: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o', CreateTime: '1700000000', MsgType: 'text', Content: 'hello, echo', MsgId: '1234567890123456' },
-  }
-  const call: PluginCall = {
-    plugin: 'echo',
-    message,
-    key: 'main:m:oUpF8uMuAJO_M2pxb1Q9zNjWeS6o:1234567890123456',
-    account: { id: 'main', appId: 'wx0000000000000001' },
-    match: { rule: 'echo', via: 'prefix', keyword: 'echo', captures: [], groups: {}, fromClick: false, args: {} },
-    session: { active: false, state: undefined },
-  }
   const pluginCache = workerEntry()
   if (!pluginCache.eval || !pluginCache.codeCache) throw new Error('the plugin program is not bundled: nothing to compare')
   const startEcho = async (): Promise<number> => {
     const started = performance.now()
-    const { set, errors } = await loadPluginSet({
-      isolation: 'thread',
-      dir: pluginsDir,
-      settings,
-      defaultTimeoutMs: 5000,
-      services: { kv: createMemoryStore().kv, api: () => { throw new Error('unused') }, log },
-      log,
-    })
-    if (errors.length > 0 || !set.has('echo')) throw new Error(`echo did not load: ${JSON.stringify(errors)}`)
-    const outcome = await set.invoke(call)
+    const set = await loadEchoAlone('thread', log)
+    const outcome = await set.invoke(echoCall)
     const took = performance.now() - started
     await set.dispose()
     if (outcome.status !== 'reply') throw new Error(`echo did not answer: ${JSON.stringify(outcome)}`)
