@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import type { Worker } from 'node:worker_threads'
 import { newCodeCache, startCodeCachedThread, type CodeCache } from '../../core/binary/code-cached-thread.ts'
@@ -12,7 +13,12 @@ import { until } from '../support/until.ts'
 
 // For the last test's workers: gc() in every isolate. V8's flags are the process's, and a code cache holds
 // their hash, so they are set before any cache here is made (set later, every cache before would be refused).
+// A cache made under them would be refused by every other process: the rules parser's goes to a directory
+// of this file's, not the user's cache directory.
 setFlagsFromString('--expose-gc')
+const ownCacheDir = mkdtempSync(path.join(os.tmpdir(), 'wxengine-code-cache-flags-'))
+process.env.WXENGINE_CACHE_DIR = ownCacheDir
+after(() => rmSync(ownCacheDir, { recursive: true, force: true }))
 
 /** A program that answers with what it sees of its surroundings, as an eval'd CommonJS worker would. */
 const PROGRAM = `
