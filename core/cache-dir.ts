@@ -5,7 +5,7 @@
  * $XDG_CACHE_HOME/wxengine, else ~/.cache/wxengine. Not a fixed path under /tmp, where another user could
  * plant a file before us: the directory is 0700 and must be ours.
  */
-import { chmodSync, mkdirSync, statSync } from 'node:fs'
+import { chmodSync, mkdirSync, statSync, type Stats } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -25,4 +25,15 @@ export function makePrivateDir(dir: string): void {
   }
   // Ours but open to others (e.g. created by hand): tighten it rather than trust what others could swap.
   if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700)
+}
+
+/**
+ * Whether a file in the cache directory is one only this user could have written: a regular file (not a
+ * link), ours, with no other link to it and no write bit for others. Code is run from some of its files; one
+ * left by someone while the directory was open to others (makePrivateDir closes it, but keeps what is in it),
+ * still writable through its mode or a hard link they keep elsewhere, is made again, not trusted.
+ */
+export function isOnlyOurs(st: Stats): boolean {
+  const uid = process.getuid?.()
+  return st.isFile() && st.nlink === 1 && (st.mode & 0o022) === 0 && (uid === undefined || st.uid === uid)
 }

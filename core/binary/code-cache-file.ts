@@ -11,10 +11,10 @@
  * speed only.
  */
 import { createHash } from 'node:crypto'
-import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, rmSync, statSync, type Stats } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { cacheDir, makePrivateDir } from '../cache-dir.ts'
+import { cacheDir, isOnlyOurs, makePrivateDir } from '../cache-dir.ts'
 
 const SUFFIX = '.v8cache'
 /** Another version's cache of the same program, untouched this long, is removed when a new one is written. */
@@ -32,7 +32,7 @@ export function readCodeCacheFile(file: string): Uint8Array | undefined {
   try {
     // The file opened is the file checked and read (not a link, nor one swapped in between).
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW)
-    return onlyOurs(fstatSync(fd)) ? readFileSync(fd) : undefined
+    return isOnlyOurs(fstatSync(fd)) ? readFileSync(fd) : undefined
   } catch {
     return undefined
   } finally {
@@ -55,11 +55,6 @@ export async function keepCodeCacheFile(file: string, name: string, data: Uint8A
   } catch {
     await rm(temp, { force: true }).catch(() => {})
   }
-}
-
-function onlyOurs(st: Stats): boolean {
-  const uid = process.getuid?.()
-  return st.isFile() && st.nlink === 1 && (st.mode & 0o022) === 0 && (uid === undefined || st.uid === uid)
 }
 
 /** Each edit of the engine's source makes a new bundle, so a new cache: the old ones would pile up. */

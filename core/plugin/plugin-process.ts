@@ -29,7 +29,7 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import type { Socket } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { cacheDir, makePrivateDir } from '../cache-dir.ts'
+import { cacheDir, isOnlyOurs, makePrivateDir } from '../cache-dir.ts'
 import { isSingleBinary } from '../binary/sea-assets.ts'
 import type { Logger } from '../log/logger.ts'
 import type { WorkerEntry } from './worker-entry.ts'
@@ -317,10 +317,7 @@ function childProgramFile(entry: WorkerEntry): string {
  */
 export function writeProgramFile(file: string, content: string): void {
   try {
-    const st = lstatSync(file)
-    const uid = process.getuid?.()
-    const onlyOurs = st.isFile() && st.nlink === 1 && (st.mode & 0o022) === 0 && (uid === undefined || st.uid === uid)
-    if (onlyOurs && readFileSync(file, 'utf8') === content) return
+    if (isOnlyOurs(lstatSync(file)) && readFileSync(file, 'utf8') === content) return
   } catch {
     // Not there yet.
   }
