@@ -2,10 +2,9 @@
  * Where a plugin worker's program comes from (core/binary/worker-program.ts says how): it is
  * core/plugin/sandbox/worker-main.ts and what it imports (vm2, sucrase, the reply helpers).
  */
-import { startThread, workerProgram, type WorkerEntry } from '../binary/worker-program.ts'
+import { workerProgram, type WorkerEntry } from '../binary/worker-program.ts'
 
 export type { WorkerEntry }
-export { startThread }
 
 /**
  * vm2 refuses sandbox requires of files under its own lib folder, which it finds from `__dirname`. In an

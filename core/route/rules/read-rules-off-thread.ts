@@ -10,9 +10,10 @@
  * never the load: the files are then parsed here, with one warn line saying why.
  *
  * Small rules are parsed here outright (IN_THREAD_MAX_BYTES), as long as every regex in them has a verdict
- * already: a worker's load of even 4 KiB takes ~110 ms on these machines (~280 ms for the process's first, which
- * compiles the 6 MB program that the later ones take from V8's code cache: core/binary/code-cached-thread.ts),
- * most of a `wxengine dev` save's reload, for a parse that holds the thread 25-75 ms. A regex never judged
+ * already: a worker's load of even 4 KiB takes ~110 ms on these machines (~280 ms when it compiles its 6 MB
+ * program from text, with no V8 code cache of it in memory or the cache directory yet:
+ * core/binary/code-cached-thread.ts), most of a `wxengine dev` save's reload, for a parse that holds the
+ * thread 25-75 ms. A regex never judged
  * would ask recheck here (10-300 ms a regex), so such a load stops at it and goes to the worker after all.
  */
 import { stat } from 'node:fs/promises'
