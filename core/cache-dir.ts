@@ -5,7 +5,7 @@
  * $XDG_CACHE_HOME/wxengine, else ~/.cache/wxengine. Not a fixed path under /tmp, where another user could
  * plant a file before us: the directory is 0700 and must be ours.
  */
-import { chmodSync, mkdirSync, statSync, type Stats } from 'node:fs'
+import { chmodSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, type Stats } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -36,4 +36,43 @@ export function makePrivateDir(dir: string): void {
 export function isOnlyOurs(st: Stats): boolean {
   const uid = process.getuid?.()
   return st.isFile() && st.nlink === 1 && (st.mode & 0o022) === 0 && (uid === undefined || st.uid === uid)
+}
+
+/** A file of another version of the engine or of a program, untouched this long, is removed when a new one is written. */
+export const STALE_CACHE_MS = 24 * 60 * 60 * 1000
+
+/**
+ * Each edit or upgrade of the engine makes new program files and code caches, under new names: without this
+ * the directory kept every old one (1.9 MB a plugin program, 1.5 MB a code cache) for good. Removes the files
+ * named `<prefix>...<suffix>` in `dir` but `kept`, untouched for STALE_CACHE_MS. A file in use is touched
+ * when used (touchCacheFile), and one removed under an engine that still runs is made again when it next needs it.
+ */
+export function removeStaleCacheFiles(dir: string, prefix: string, suffix: string, kept: string, now = Date.now()): void {
+  let entries: string[]
+  try {
+    entries = readdirSync(dir)
+  } catch {
+    return
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix) || !entry.endsWith(suffix)) continue
+    const file = path.join(dir, entry)
+    if (file === kept) continue
+    try {
+      if (now - statSync(file).mtimeMs > STALE_CACHE_MS) rmSync(file, { force: true })
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}
+
+/** Marks a cache file used now (its mtime), so another version's removeStaleCacheFiles keeps it; false when it is gone. */
+export function touchCacheFile(file: string): boolean {
+  try {
+    const now = new Date()
+    utimesSync(file, now, now)
+    return true
+  } catch {
+    return false
+  }
 }

@@ -8,17 +8,16 @@
  * another program of the same length, running the wrong code. Read only when the file is ours, not a
  * symbolic link, alone (one link) and writable by us alone: code is run from it, so a file someone else could
  * have put there or changed is left alone and made again. A file that cannot be read or written costs the
- * speed only.
+ * speed only. A read marks the file used (its mtime), so an engine of another version, removing the stale
+ * caches of the program when it keeps its own (cache-dir.ts removeStaleCacheFiles), leaves it.
  */
 import { createHash } from 'node:crypto'
-import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { closeSync, constants, fstatSync, futimesSync, openSync, readFileSync } from 'node:fs'
 import { rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { cacheDir, isOnlyOurs, makePrivateDir } from '../cache-dir.ts'
+import { cacheDir, isOnlyOurs, makePrivateDir, removeStaleCacheFiles } from '../cache-dir.ts'
 
 const SUFFIX = '.v8cache'
-/** Another version's cache of the same program, untouched this long, is removed when a new one is written. */
-const STALE_MS = 24 * 60 * 60 * 1000
 
 /** Where `name`'s cache for this `source` is kept. */
 export function codeCacheFileOf(name: string, source: string, dir: string = cacheDir()): string {
@@ -32,7 +31,12 @@ export function readCodeCacheFile(file: string): Uint8Array | undefined {
   try {
     // The file opened is the file checked and read (not a link, nor one swapped in between).
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW)
-    return isOnlyOurs(fstatSync(fd)) ? readFileSync(fd) : undefined
+    if (!isOnlyOurs(fstatSync(fd))) return undefined
+    const data = readFileSync(fd)
+    // Used now: another version's removal of stale caches (removeStaleCacheFiles) keeps it.
+    const now = new Date()
+    futimesSync(fd, now, now)
+    return data
   } catch {
     return undefined
   } finally {
@@ -51,23 +55,9 @@ export async function keepCodeCacheFile(file: string, name: string, data: Uint8A
     // 'wx': a link planted at the temporary name is not followed.
     await writeFile(temp, data, { mode: 0o600, flag: 'wx' })
     await rename(temp, file)
-    removeStale(path.dirname(file), name, file)
+    // Each edit of the engine's source makes a new bundle, so a new cache: the old ones would pile up.
+    removeStaleCacheFiles(path.dirname(file), `${name}-`, SUFFIX, file)
   } catch {
     await rm(temp, { force: true }).catch(() => {})
-  }
-}
-
-/** Each edit of the engine's source makes a new bundle, so a new cache: the old ones would pile up. */
-function removeStale(dir: string, name: string, kept: string): void {
-  const now = Date.now()
-  for (const entry of readdirSync(dir)) {
-    if (!entry.startsWith(`${name}-`) || !entry.endsWith(SUFFIX)) continue
-    const file = path.join(dir, entry)
-    if (file === kept) continue
-    try {
-      if (now - statSync(file).mtimeMs > STALE_MS) rmSync(file, { force: true })
-    } catch {
-      // Gone meanwhile.
-    }
   }
 }

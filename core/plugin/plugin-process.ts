@@ -29,7 +29,7 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import type { Socket } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { cacheDir, isOnlyOurs, makePrivateDir } from '../cache-dir.ts'
+import { cacheDir, isOnlyOurs, makePrivateDir, removeStaleCacheFiles, touchCacheFile } from '../cache-dir.ts'
 import { isSingleBinary } from '../binary/sea-assets.ts'
 import type { Logger } from '../log/logger.ts'
 import type { WorkerEntry } from './worker-entry.ts'
@@ -286,20 +286,30 @@ export function childProgram(entry: WorkerEntry): string {
 }
 
 const programFiles = new Map<string, string>()
+const PROGRAM_PREFIX = 'plugin-worker-'
+const PROGRAM_SUFFIX = '.cjs'
 
-/** The child's program as a file, written once (a process forks a file): in the cache directory, named by its hash. */
+/**
+ * The child's program as a file, written once (a process forks a file): in the cache directory, named by its
+ * hash. Touched at each start of a plugin's process, so that another version's removal of stale programs
+ * keeps it while it is in use.
+ */
 function childProgramFile(entry: WorkerEntry): string {
   const program = childProgram(entry)
   const known = programFiles.get(program)
-  // Unless someone cleared the cache directory meanwhile: then it is written again.
-  if (known && existsSync(known)) return known
-  const name = `plugin-worker-${createHash('sha256').update(program).digest('hex').slice(0, 16)}.cjs`
+  // Unless someone cleared the cache directory (or an engine of another version removed it as stale)
+  // meanwhile: then it is written again.
+  if (known && touchCacheFile(known)) return known
+  const name = `${PROGRAM_PREFIX}${createHash('sha256').update(program).digest('hex').slice(0, 16)}${PROGRAM_SUFFIX}`
   let file: string
   try {
     const dir = cacheDir()
     makePrivateDir(dir)
     file = path.join(dir, name)
     writeProgramFile(file, program)
+    touchCacheFile(file)
+    // Each version of the engine has its own program: the last version's would stay for good.
+    removeStaleCacheFiles(dir, PROGRAM_PREFIX, PROGRAM_SUFFIX, file)
   } catch {
     // No cache directory to write (a read-only home): a private one of this process's.
     file = path.join(mkdtempSync(path.join(os.tmpdir(), 'wxengine-plugin-worker-')), name)

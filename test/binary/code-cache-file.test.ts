@@ -95,6 +95,21 @@ test("another version's cache of the program, untouched for a day, goes when a n
   assert.deepEqual(left, [codeCacheFileOf('p', program('A'), dir), codeCacheFileOf('p', program('B'), dir), recent, otherProgram].map((f) => path.basename(f)).sort())
 })
 
+test("a cache read is marked used, so another version's removal of stale caches keeps it", async () => {
+  const dir = freshDir()
+  await runOnce(program('A'), newCodeCache('p', { dir }))
+  const inUse = codeCacheFileOf('p', program('A'), dir)
+  await until('the cache to be kept', () => existsSync(inUse))
+  const twoDaysAgo = (Date.now() - 2 * 24 * 3600 * 1000) / 1000
+  utimesSync(inUse, twoDaysAgo, twoDaysAgo)
+  // A run of this version starts from it...
+  assert.ok(readCodeCacheFile(inUse))
+  assert.ok(Date.now() - statSync(inUse).mtimeMs < 60_000, 'the read marked it used')
+  // ...and another version's keep leaves it.
+  await keepCodeCacheFile(codeCacheFileOf('p', program('B'), dir), 'p', new Uint8Array([1, 2, 3]))
+  assert.ok(existsSync(inUse))
+})
+
 test('a symbolic link at the name is not followed', async () => {
   const dir = freshDir()
   await runOnce(program('A'), newCodeCache('p', { dir }))
