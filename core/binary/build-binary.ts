@@ -31,6 +31,12 @@ export interface BuildBinaryOptions {
   out?: string
   /** Strip the copied node's static symbol table first (smaller; dynamic symbols, which addons need, stay). */
   strip?: boolean
+  /**
+   * The same binary, byte for byte, from the same source, node and SQLite addon (to check a binary against
+   * its source). Leaves out V8's code cache of the CLI, which V8 does not make the same twice: the CLI then
+   * starts ~100 ms slower (BENCHMARKS.md).
+   */
+  reproducible?: boolean
   progress?: (line: string) => void
 }
 
@@ -68,13 +74,15 @@ export async function buildBinary(opts: BuildBinaryOptions = {}): Promise<BuildB
     const docsFile = path.join(work, DOCS_ASSET)
     writeFileSync(docsFile, JSON.stringify(readDocsFolder(path.join(SOURCE_ROOT, 'docs'))).replaceAll(SEA_FUSE, SEA_FUSE.replace(/_/g, '\\u005f')))
 
-    progress('making the SEA blob (with V8 code cache)')
+    progress(opts.reproducible ? 'making the SEA blob (without a code cache: reproducible)' : 'making the SEA blob (with V8 code cache)')
     const blob = path.join(work, 'sea-prep.blob')
     const seaConfig = {
-      main: mainFile,
-      output: blob,
+      // Relative to the work folder (node is run there): the blob keeps main's path as given, and the work
+      // folder's random name made every build's binary differ.
+      main: path.relative(work, mainFile),
+      output: path.relative(work, blob),
       disableExperimentalSEAWarning: true,
-      useCodeCache: true,
+      useCodeCache: !opts.reproducible,
       assets: {
         [PLUGIN_WORKER_ASSET]: workerFile,
         [RULES_WORKER_ASSET]: rulesWorkerFile,
@@ -165,6 +173,7 @@ function sqliteAddonFile(): string {
 function templateAssets(): Record<string, string> {
   // Every file under templates/ (plugin/ for `plugin new`, project/ for `init`), by its path from the root.
   const dir = path.join(SOURCE_ROOT, 'templates')
-  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(path.join(dir, f)).isFile())
+  // Sorted: the assets go into the blob in this order, and a directory lists its files in no set order.
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(path.join(dir, f)).isFile()).sort()
   return Object.fromEntries(files.map((f) => [`templates/${f.split(path.sep).join('/')}`, path.join(dir, f)]))
 }

@@ -38,13 +38,14 @@ export function buildDeclarations(): Record<string, string> {
       { cwd: root, stdio: 'pipe' },
     )
     const files: Record<string, string> = {}
-    for (const file of readdirSync(out, { recursive: true, encoding: 'utf8' })) {
+    // Sorted: a directory lists its files in no set order, and the asset (JSON, in this order) is in the binary.
+    for (const file of readdirSync(out, { recursive: true, encoding: 'utf8' }).sort()) {
       if (file.endsWith('.d.ts')) files[file.split(path.sep).join('/')] = readFileSync(path.join(out, file), 'utf8')
     }
     // Node's own types too (tests import node:test and node:assert), as a node_modules of their own.
     for (const pkg of ['@types/node', 'undici-types']) {
       const dir = path.dirname(resolve(`${pkg}/package.json`))
-      for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+      for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()) {
         if (file.endsWith('.d.ts') || file === 'package.json') files[`node_modules/${pkg}/${file.split(path.sep).join('/')}`] = readFileSync(path.join(dir, file), 'utf8')
       }
     }

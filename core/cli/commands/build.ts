@@ -8,6 +8,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, shownPath, stdio, type Output } from 
 export interface BuildFlags {
   out?: string
   strip?: boolean
+  reproducible?: boolean
 }
 
 /** Through a variable, so that bundling the CLI for the binary does not pull the build tools in. */
@@ -20,7 +21,7 @@ export async function runBuild(flags: BuildFlags, io: Output = stdio): Promise<n
   }
   const { buildBinary } = (await import(BUILDER)) as typeof import('../../binary/build-binary.ts')
   try {
-    const r = await buildBinary({ out: flags.out, strip: flags.strip, progress: (line) => io.err(line) })
+    const r = await buildBinary({ out: flags.out, strip: flags.strip, reproducible: flags.reproducible, progress: (line) => io.err(line) })
     io.out(`built ${shownPath(r.file)}: ${(r.bytes / 1e6).toFixed(1)} MB in ${(r.ms / 1000).toFixed(1)} s (embeds node ${process.version}, ${process.platform}-${process.arch})`)
     return EXIT_OK
   } catch (e) {
