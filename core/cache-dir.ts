@@ -39,7 +39,7 @@ export function isOnlyOurs(st: Stats): boolean {
 }
 
 /** A file of another version of the engine or of a program, untouched this long, is removed when a new one is written. */
-export const STALE_CACHE_MS = 24 * 60 * 60 * 1000
+const STALE_CACHE_MS = 24 * 60 * 60 * 1000
 
 /**
  * Each edit or upgrade of the engine makes new program files and code caches, under new names: without this
@@ -47,7 +47,8 @@ export const STALE_CACHE_MS = 24 * 60 * 60 * 1000
  * named `<prefix>...<suffix>` in `dir` but `kept`, untouched for STALE_CACHE_MS. A file in use is touched
  * when used (touchCacheFile), and one removed under an engine that still runs is made again when it next needs it.
  */
-export function removeStaleCacheFiles(dir: string, prefix: string, suffix: string, kept: string, now = Date.now()): void {
+export function removeStaleCacheFiles(dir: string, prefix: string, suffix: string, kept: string): void {
+  const now = Date.now()
   let entries: string[]
   try {
     entries = readdirSync(dir)
