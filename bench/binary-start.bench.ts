@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { median } from './support/median.ts'
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, runs: { type: 'string', default: '10' } } })
 const rounds = Number(values.rounds)
@@ -47,9 +48,4 @@ try {
   }
 } finally {
   rmSync(work, { recursive: true, force: true })
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
 }

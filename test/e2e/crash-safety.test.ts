@@ -5,7 +5,6 @@
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import Database from 'better-sqlite3'
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -14,6 +13,7 @@ import { openSqliteStore } from '../../core/store/sqlite-store.ts'
 import { createWeChatSimulator, push } from '../../core/testkit/wechat-simulator.ts'
 import { makeProject, spawnEngine } from '../support/engine-process.ts'
 import { killUnderLoad, missingFromLog } from '../support/kill-under-load.ts'
+import { pluginProcesses } from '../support/plugin-processes.ts'
 import { until } from '../support/until.ts'
 import { startFakeWeChatApi } from '../../core/testkit/fake-wechat-api.ts'
 
@@ -244,10 +244,8 @@ describe('crash safety', () => {
       ...Array.from({ length: 4 }, (_, n) => sender(`spinning-${n}`, () => 'spin')),
     ]
     await until('answers under load, a spin answered at the budget', () => answered.length >= 200 && spinsAnswered >= 1, 30_000)
-    const plugins = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(engine.child.pid)], { encoding: 'utf8' })
-      .split('\n')
-      .filter((l) => l.includes('plugin-worker'))
-      .map((l) => Number(l.trim().split(/\s+/)[0]))
+    assert.ok(engine.child.pid, 'the engine has a pid')
+    const plugins = pluginProcesses(engine.child.pid)
     assert.ok(plugins.length > 0, 'the spinner runs in a process of its own')
     const signalled = Date.now()
     engine.child.kill('SIGTERM')
